@@ -1,0 +1,24 @@
+"""Collectors: the only code that touches a host.
+
+Each fact section has one collector function ``collect_<section>(ctx) -> (facts | None, gaps)``.
+It never raises for an unreadable source: it returns ``None`` (or partial facts) plus a
+:class:`~auditor.model.facts.Gap` per thing it could not see, with the reason.  Parsers of raw text
+live in :mod:`auditor.collect.parsers` and are pure functions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class CollectContext:
+    """Where and how to collect.  ``root`` is "/" for the live host; ``live`` is False for an
+    offline root directory, where runtime-only facts are not applicable."""
+
+    root: Path = Path("/")
+    live: bool = True
+    command_timeout: float = 10.0
+    # sections the enabled rules need; collectors for other sections are not run at all
+    sections: frozenset[str] = field(default_factory=lambda: frozenset({"sockets", "sysctl", "audit"}))

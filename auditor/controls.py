@@ -1,0 +1,26 @@
+"""Load the shipped NIST control data (controls/nist-sp800-53-r5.yaml)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import yaml
+
+from auditor.model.controls import Control, ControlCatalog
+from auditor.resources import data_dir
+
+CONTROLS_FILE = "nist-sp800-53-r5.yaml"
+
+
+@lru_cache(maxsize=1)
+def load_catalog() -> ControlCatalog:
+    raw = yaml.safe_load((data_dir("controls") / CONTROLS_FILE).read_text(encoding="utf-8"))
+    families: dict[str, str] = raw["families"]
+    controls: dict[str, Control] = {}
+    for entry in raw["controls"]:
+        family = entry["id"].split("-", 1)[0]
+        control = Control(**entry, family=family, family_title=families[family])
+        if control.id in controls:
+            raise ValueError(f"{CONTROLS_FILE}: control {control.id} listed twice")
+        controls[control.id] = control
+    return ControlCatalog(name=raw["catalog"]["name"], version=str(raw["catalog"]["version"]), controls=controls)

@@ -1,0 +1,1 @@
+"""Registry of checks and the pure evaluation of a policy against a snapshot."""

@@ -1,0 +1,149 @@
+"""``evaluate(policy, snapshot) -> RunResult``: pure, deterministic, no I/O.
+
+A check that raises becomes an ``error`` finding; a needed fact section that could not be collected
+makes the rule ``not_reviewed`` with the collector's reason.  Neither ever counts as a pass.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date
+
+from auditor.engine.registry import Registry
+from auditor.engine.waivers import apply_waivers
+from auditor.model.check import CheckSpec, Outcome, missing_fact, not_reviewed
+from auditor.model.facts import HostSnapshot
+from auditor.model.policy import Policy, ResolvedRule
+from auditor.model.result import (
+    INCOMPLETE_STATUSES,
+    ControlResult,
+    ExitCode,
+    Finding,
+    RunResult,
+    Severity,
+    Status,
+    Summary,
+    Verdict,
+    rollup_status,
+)
+
+
+def _outcomes(spec: CheckSpec, rule: ResolvedRule, snapshot: HostSnapshot) -> list[Outcome]:
+    missing = [s for s in spec.needs if getattr(snapshot.facts, s) is None]
+    if missing:
+        return [missing_fact(snapshot, s, "", subject=f"facts: {s}", what=f"fact section {s!r}") for s in missing]
+    try:
+        params = spec.params.model_validate(rule.params)
+        outcomes = spec.run(snapshot, params)
+    except Exception as exc:  # noqa: BLE001 - any failure of a check is reported as its own finding
+        return [
+            Outcome(
+                status=Status.ERROR,
+                subject=f"check {spec.name}",
+                message=f"the check raised {type(exc).__name__}",
+                reason=f"{type(exc).__name__}: {exc}",
+            )
+        ]
+    if not outcomes:
+        # A check that says nothing has not shown compliance: fail closed.
+        return [not_reviewed(f"check {spec.name}", "the check returned no outcome")]
+    return outcomes
+
+
+def _findings(rule: ResolvedRule, spec: CheckSpec, outcomes: list[Outcome]) -> list[Finding]:
+    findings: list[Finding] = []
+    seen: Counter[str] = Counter()
+    for outcome in outcomes:
+        fid = Finding.make_id(rule.id, outcome.subject)
+        seen[fid] += 1
+        if seen[fid] > 1:  # two outcomes about one subject still get distinct, stable ids
+            fid = Finding.make_id(rule.id, f"{outcome.subject}#{seen[fid]}")
+        findings.append(
+            Finding(
+                id=fid,
+                rule_id=rule.id,
+                check=spec.name,
+                severity=rule.severity,
+                controls=rule.controls,
+                **outcome.model_dump(),
+            )
+        )
+    return findings
+
+
+def _controls(findings: list[Finding], registry: Registry) -> list[ControlResult]:
+    by_control: dict[str, list[Finding]] = {}
+    for finding in findings:
+        for control in finding.controls:
+            by_control.setdefault(control, []).append(finding)
+    results = []
+    for control_id in sorted(by_control, key=registry.catalog.sort_key):
+        group = by_control[control_id]
+        control = registry.catalog.get(control_id)
+        counts = Counter(f.status.value for f in group)
+        results.append(
+            ControlResult(
+                id=control_id,
+                title=control.title if control else "",
+                family=control.family if control else control_id.split("-")[0],
+                status=rollup_status([f.status for f in group]),
+                rules=sorted({f.rule_id for f in group}),
+                counts={s.value: counts.get(s.value, 0) for s in Status},
+            )
+        )
+    return results
+
+
+def evaluate(
+    policy: Policy,
+    snapshot: HostSnapshot,
+    registry: Registry,
+    *,
+    fail_on: Severity = Severity.INFO,
+    today: date,
+) -> RunResult:
+    findings: list[Finding] = []
+    rules = [r for r in policy.rules if r.enabled]
+    for rule in rules:
+        spec = registry.get(rule.check)
+        if spec is None:  # the loader rejects this; kept so evaluate() is safe on its own
+            outcomes = [
+                Outcome(status=Status.ERROR, subject=f"check {rule.check}", message="unknown check", reason="check not loaded")
+            ]
+            findings += [
+                Finding(id=Finding.make_id(rule.id, o.subject), rule_id=rule.id, check=rule.check,
+                        severity=rule.severity, controls=rule.controls, **o.model_dump())
+                for o in outcomes
+            ]
+            continue
+        findings += _findings(rule, spec, _outcomes(spec, rule, snapshot))
+
+    findings, waiver_states = apply_waivers(findings, policy.waivers, today)
+
+    by_status = Counter(f.status.value for f in findings)
+    failing = [f for f in findings if f.status == Status.FAIL]
+    blocking = [f for f in failing if f.severity.rank >= fail_on.rank]
+    incomplete = [f for f in findings if f.status in INCOMPLETE_STATUSES]
+    if blocking:
+        verdict, code = Verdict.NON_COMPLIANT, ExitCode.NON_COMPLIANT
+    elif incomplete:
+        verdict, code = Verdict.INCOMPLETE, ExitCode.INCOMPLETE
+    else:
+        verdict, code = Verdict.COMPLIANT, ExitCode.COMPLIANT
+
+    return RunResult(
+        findings=findings,
+        controls=_controls(findings, registry),
+        waivers=waiver_states,
+        summary=Summary(
+            by_status={s.value: by_status.get(s.value, 0) for s in Status},
+            failing_by_severity={s.value: sum(1 for f in failing if f.severity == s) for s in Severity},
+            rules=len(rules),
+            findings=len(findings),
+        ),
+        fail_on=fail_on,
+        verdict=verdict,
+        exit_code=int(code),
+        complete=not incomplete,
+        incomplete_reasons=[f"{f.rule_id}: {f.subject}: {f.reason}" for f in incomplete],
+    )

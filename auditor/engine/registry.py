@@ -1,0 +1,120 @@
+"""Finding checks: built-ins by walking ``auditor.checks``, plugins through entry points.
+
+The registry is loud (bandit once loaded zero plugins and reported success): duplicate names, a
+plugin that shadows a built-in, an unknown control id and an empty registry are all errors.
+Plugin autoload can be switched off (``--no-plugins`` or ``LBAUDIT_DISABLE_PLUGIN_AUTOLOAD=1``),
+as pytest allows, so that no installed package can change a run unasked.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import pkgutil
+from dataclasses import dataclass, replace
+from importlib import metadata
+from types import ModuleType
+
+from auditor import __version__
+from auditor.controls import load_catalog
+from auditor.errors import Problem, RegistryError
+from auditor.model.check import CheckSpec
+from auditor.model.controls import ControlCatalog
+from auditor.model.facts import SECTIONS
+
+CHECKS_GROUP = "lbaudit.checks"
+AUTOLOAD_ENV = "LBAUDIT_DISABLE_PLUGIN_AUTOLOAD"
+BUILTIN_PACKAGE = "auditor.checks"
+
+
+@dataclass(frozen=True)
+class Registry:
+    checks: dict[str, CheckSpec]
+    catalog: ControlCatalog
+
+    def get(self, name: str) -> CheckSpec | None:
+        return self.checks.get(name)
+
+    def names(self) -> list[str]:
+        return sorted(self.checks)
+
+
+def _specs_in(module: ModuleType) -> list[CheckSpec]:
+    return [value for value in vars(module).values() if isinstance(value, CheckSpec)]
+
+
+def _builtin_specs() -> list[CheckSpec]:
+    package = importlib.import_module(BUILTIN_PACKAGE)
+    specs: list[CheckSpec] = []
+    for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda i: i.name):
+        if info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"{BUILTIN_PACKAGE}.{info.name}")
+        found = _specs_in(module)
+        expected = info.name.replace("_", ".", 1)
+        for spec in found:
+            # One module per check, named after it: net_bind_addresses.py holds net.bind_addresses.
+            if spec.name != expected:
+                raise RegistryError(
+                    f"built-in module {module.__name__} declares check {spec.name!r}; it must be named {expected!r}"
+                )
+        specs += [replace(s, origin=f"builtin lbaudit {__version__}") for s in found]
+    return specs
+
+
+def _plugin_specs() -> list[CheckSpec]:
+    specs: list[CheckSpec] = []
+    for ep in sorted(metadata.entry_points(group=CHECKS_GROUP), key=lambda e: e.name):
+        dist = ep.dist
+        origin = f"plugin {dist.name if dist else ep.value} {dist.version if dist else '?'}"
+        try:
+            loaded = ep.load()
+        except Exception as exc:  # a broken plugin is a loud error, not a silently smaller registry
+            raise RegistryError(f"plugin entry point {ep.name!r} ({ep.value}) failed to load: {exc}") from exc
+        found = _specs_in(loaded) if isinstance(loaded, ModuleType) else [loaded]
+        for spec in found:
+            if not isinstance(spec, CheckSpec):
+                raise RegistryError(f"plugin entry point {ep.name!r} ({ep.value}) is not a CheckSpec or a module of them")
+            specs.append(replace(spec, origin=origin))
+    return specs
+
+
+def build_registry(specs: list[CheckSpec], catalog: ControlCatalog | None = None) -> Registry:
+    catalog = catalog or load_catalog()
+    problems: list[str] = []
+    checks: dict[str, CheckSpec] = {}
+    for spec in specs:
+        if spec.name in checks:
+            first = checks[spec.name]
+            if first.origin.startswith("builtin") and not spec.origin.startswith("builtin"):
+                problems.append(f"{spec.origin} shadows built-in check {spec.name!r}")
+            else:
+                problems.append(f"check {spec.name!r} declared twice ({first.origin}; {spec.origin})")
+            continue
+        for control in spec.controls:
+            if catalog.get(control) is None:
+                problems.append(f"check {spec.name!r} maps to unknown control {control!r}")
+        for section in spec.needs:
+            if section not in SECTIONS:
+                problems.append(f"check {spec.name!r} needs unknown fact section {section!r}")
+        if not spec.controls:
+            problems.append(f"check {spec.name!r} declares no NIST control")
+        checks[spec.name] = spec
+    if not checks:
+        problems.append("no checks were loaded")
+    if problems:
+        raise RegistryError(
+            "the check registry is not usable",
+            [Problem(file="<registry>", line=None, column=None, message=p) for p in problems],
+        )
+    return Registry(checks=checks, catalog=catalog)
+
+
+def load_registry(plugins: bool | None = None) -> Registry:
+    """Built-in checks plus, unless disabled, every ``lbaudit.checks`` entry point."""
+    if plugins is None:
+        plugins = os.environ.get(AUTOLOAD_ENV, "") in ("", "0")
+    specs = _builtin_specs()
+    if plugins:
+        specs += _plugin_specs()
+    return build_registry(specs)

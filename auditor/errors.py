@@ -1,0 +1,52 @@
+"""Errors a user can cause and fix.  Each carries the exit code the CLI returns for it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from auditor.model.result import ExitCode
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One located problem in an input file: ``file:line:column: message``."""
+
+    file: str
+    line: int | None
+    column: int | None
+    message: str
+
+    def __str__(self) -> str:
+        where = self.file
+        if self.line is not None:
+            where += f":{self.line}"
+            if self.column is not None:
+                where += f":{self.column}"
+        return f"{where}: {self.message}"
+
+
+class LbauditError(Exception):
+    """Base of errors shown to the user as a message (never a traceback)."""
+
+    exit_code: ExitCode = ExitCode.USAGE
+
+    def __init__(self, message: str, problems: list[Problem] | None = None):
+        super().__init__(message)
+        self.problems = problems or []
+
+    def render(self) -> str:
+        lines = [str(self)]
+        lines += [f"  {p}" for p in self.problems]
+        return "\n".join(lines)
+
+
+class PolicyError(LbauditError):
+    """The policy file (or one it extends) is invalid."""
+
+
+class RegistryError(LbauditError):
+    """The set of loaded checks is unusable: duplicates, shadowing, unknown controls, none at all."""
+
+
+class InputError(LbauditError):
+    """A snapshot, evidence or key file given on the command line is unreadable or invalid."""

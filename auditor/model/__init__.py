@@ -1,0 +1,1 @@
+"""Typed core of lbaudit: policies, host facts, results and controls.  No I/O happens here."""

@@ -1,0 +1,138 @@
+"""The check side of a rule: ``CheckSpec`` (metadata + function) and ``Outcome`` (what a check returns).
+
+A check is a pure function ``(HostSnapshot, Params) -> list[Outcome]``.  Its metadata is declared
+next to it with :func:`check`; the decorator only *describes* the function and registers nothing,
+so importing a module has no side effects (checkov's import-time registration is what we avoid).
+The registry finds ``CheckSpec`` objects by walking ``auditor.checks`` and the ``lbaudit.checks``
+entry points.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable
+
+from pydantic import Field, JsonValue, model_validator
+
+from auditor.model.base import StrictModel
+from auditor.model.facts import HostSnapshot, Section
+from auditor.model.result import Severity, Status, json_ready
+
+
+class CheckParams(StrictModel):
+    """Base of every check's params model: unknown params are policy errors."""
+
+
+class Outcome(StrictModel):
+    """One judgement of a check about one subject.  The engine adds rule id, severity and controls."""
+
+    status: Status
+    subject: str
+    message: str
+    subject_detail: dict[str, JsonValue] = Field(default_factory=dict)
+    observed: JsonValue = None
+    expected: JsonValue = None
+    reason: str | None = None
+    evidence: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _reason_where_required(self) -> "Outcome":
+        if self.status == Status.WAIVED:
+            raise ValueError("checks do not waive; waivers are applied by the engine")
+        if self.status in (Status.NOT_REVIEWED, Status.NOT_APPLICABLE, Status.ERROR) and not self.reason:
+            raise ValueError(f"an outcome with status {self.status.value} needs a reason")
+        return self
+
+
+def _outcome(status: Status, subject: str, message: str, **kw: Any) -> Outcome:
+    for key in ("observed", "expected", "subject_detail"):
+        if key in kw:
+            kw[key] = json_ready(kw[key])
+    return Outcome(status=status, subject=subject, message=message, **kw)
+
+
+def passed(subject: str, message: str, **kw: Any) -> Outcome:
+    return _outcome(Status.PASS, subject, message, **kw)
+
+
+def failed(subject: str, message: str, **kw: Any) -> Outcome:
+    return _outcome(Status.FAIL, subject, message, **kw)
+
+
+def not_reviewed(subject: str, reason: str, **kw: Any) -> Outcome:
+    kw.setdefault("message", f"not reviewed: {reason}")
+    return _outcome(Status.NOT_REVIEWED, subject, reason=reason, **kw)
+
+
+def not_applicable(subject: str, reason: str, **kw: Any) -> Outcome:
+    kw.setdefault("message", f"not applicable: {reason}")
+    return _outcome(Status.NOT_APPLICABLE, subject, reason=reason, **kw)
+
+
+def missing_fact(snapshot: HostSnapshot, section: str, field: str, subject: str, what: str) -> Outcome:
+    """The outcome for a fact that is absent: ``not_applicable`` when the source cannot have it,
+    otherwise ``not_reviewed`` with the collector's reason (or, failing closed, a generic one)."""
+    from auditor.model.facts import GapKind
+
+    gaps = snapshot.gaps_for(section, field)
+    reason = "; ".join(sorted({g.reason for g in gaps})) or f"{what} was not collected (no reason recorded)"
+    if gaps and all(g.kind == GapKind.NOT_APPLICABLE for g in gaps):
+        return not_applicable(subject, reason)
+    return not_reviewed(subject, reason)
+
+
+CheckFunction = Callable[[HostSnapshot, Any], Iterable[Outcome]]
+
+
+@dataclass(frozen=True)
+class CheckSpec:
+    """Everything lbaudit knows about a check: `lbaudit explain` and the docs are rendered from this."""
+
+    name: str
+    title: str
+    version: str
+    needs: tuple[Section, ...]
+    params: type[CheckParams]
+    severity: Severity
+    controls: tuple[str, ...]
+    rationale: str
+    remediation: str
+    func: CheckFunction = field(compare=False, repr=False)
+    notes: str = ""
+    origin: str = "builtin"  # "builtin" or "plugin <distribution> <version>"; set by the registry
+
+    def run(self, snapshot: HostSnapshot, params: CheckParams) -> list[Outcome]:
+        return list(self.func(snapshot, params))
+
+
+def check(
+    *,
+    name: str,
+    title: str,
+    version: str,
+    needs: Iterable[Section],
+    params: type[CheckParams],
+    severity: Severity,
+    controls: Iterable[str],
+    rationale: str,
+    remediation: str,
+    notes: str = "",
+) -> Callable[[CheckFunction], CheckSpec]:
+    """Declare a check next to its function.  Returns a :class:`CheckSpec`, registers nothing."""
+
+    def wrap(func: CheckFunction) -> CheckSpec:
+        return CheckSpec(
+            name=name,
+            title=title,
+            version=version,
+            needs=tuple(needs),
+            params=params,
+            severity=severity,
+            controls=tuple(controls),
+            rationale=rationale.strip(),
+            remediation=remediation.strip(),
+            func=func,
+            notes=notes.strip(),
+        )
+
+    return wrap

@@ -1,0 +1,198 @@
+"""Host facts: what the collectors saw, where it came from, and what they could not see.
+
+One model serves every source (live host, offline root directory, saved snapshot).  A fact that
+could not be read is ``None`` *and* has a :class:`Gap` that says why; checks turn gaps into
+``not_reviewed`` / ``not_applicable`` findings, never into passes.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+from typing import Literal
+
+from pydantic import Field
+
+from auditor.model.base import StrictModel, digest_of
+
+SNAPSHOT_SCHEMA = "lbaudit/snapshot"
+SNAPSHOT_SCHEMA_VERSION = "1.0"
+
+# The fact sections a check can declare in ``needs``.  Collectors only gather what enabled rules need.
+SECTIONS = ("sockets", "sysctl", "audit")
+Section = Literal["sockets", "sysctl", "audit"]
+
+
+class GapKind(str, Enum):
+    UNREADABLE = "unreadable"  # the evidence exists but could not be read (permission, missing tool, error)
+    NOT_APPLICABLE = "not_applicable"  # this source cannot have it (an offline image has no live sockets)
+
+
+class Gap(StrictModel):
+    """Something a collector could not see, and why.  ``field`` is a path inside the section
+    ("" for the whole section, "loaded_rules", "listeners/3/processes")."""
+
+    section: Section
+    field: str = ""
+    reason: str
+    kind: GapKind = GapKind.UNREADABLE
+
+
+class Provenance(StrictModel):
+    source: Literal["live", "root", "snapshot"]
+    source_detail: str | None = None  # root directory or snapshot path
+    source_sha256: str | None = None  # of the snapshot file, when evaluated from one
+    hostname: str
+    machine_id: str | None = None
+    os: str | None = None  # PRETTY_NAME from os-release
+    kernel: str | None = None
+    arch: str | None = None  # uname -m
+    collected_at: datetime
+    effective_uid: int | None = None
+    effective_user: str | None = None
+    privileged: bool = False
+    tool: str = "lbaudit"
+    tool_version: str
+    methods: dict[str, str] = Field(default_factory=dict)  # section -> how it was collected
+
+
+# ---------------------------------------------------------------- sockets
+
+class ProcessInfo(StrictModel):
+    pid: int
+    name: str | None = None
+    exe: str | None = None
+    user: str | None = None
+    cmdline: list[str] | None = None
+
+
+class Listener(StrictModel):
+    """A listening TCP socket or a bound, unconnected UDP socket."""
+
+    protocol: Literal["tcp", "udp"]
+    family: Literal["ipv4", "ipv6"]
+    address: str  # as the kernel holds it, compressed: "0.0.0.0", "::", "::ffff:127.0.0.1", "fe80::1"
+    port: int = Field(ge=0, le=65535)
+    v6only: bool | None = None  # IPV6_V6ONLY of an IPv6 socket; None when it could not be read
+    interface: str | None = None  # SO_BINDTODEVICE, when set
+    uid: int | None = None  # socket owner uid as the kernel reports it (visible without privileges)
+    user: str | None = None
+    inode: int | None = None
+    processes: list[ProcessInfo] = Field(default_factory=list)  # every process holding the socket, by pid
+    owner_reason: str | None = None  # why ``processes`` is empty
+    declared_by: str | None = None  # offline mode: the unit file that declares this listener
+
+    @property
+    def endpoint(self) -> str:
+        host = f"[{self.address}]" if ":" in self.address else self.address
+        return f"{host}:{self.port}"
+
+    @property
+    def subject(self) -> str:
+        """Human label used in findings: ``tcp 0.0.0.0:5432 postgres pid 812``."""
+        text = f"{self.protocol} {self.endpoint}"
+        if self.processes:
+            proc = self.processes[0]
+            text += f" {proc.name or '?'} pid {proc.pid}"
+            if len(self.processes) > 1:
+                text += f" (+{len(self.processes) - 1} more)"
+        elif self.declared_by:
+            text += f" declared by {self.declared_by}"
+        else:
+            text += " owner unknown"
+        return text
+
+
+class SocketCounts(StrictModel):
+    """Counts by TCP state.  ``time_wait`` comes from /proc/net/sockstat, so its cost does not grow
+    with the number of TIME_WAIT sockets."""
+
+    time_wait: int
+    tcp_by_state: dict[str, int] = Field(default_factory=dict)  # ESTABLISHED, LISTEN, ... (TIME_WAIT included)
+    udp_sockets: int | None = None
+    method: str = ""
+
+
+class SocketFacts(StrictModel):
+    listeners: list[Listener] | None = None
+    counts: SocketCounts | None = None
+
+
+# ---------------------------------------------------------------- sysctl
+
+class SysctlSetting(StrictModel):
+    value: str
+    origin: str  # "/proc/sys/net/ipv4/ip_local_port_range" or "/etc/sysctl.d/99-x.conf:3"
+
+
+class SysctlFacts(StrictModel):
+    """Running values (``runtime``) and what configuration files set (``persistent``).  Values are
+    whitespace-normalised strings exactly as the kernel or the file gives them."""
+
+    runtime: dict[str, SysctlSetting] | None = None
+    persistent: dict[str, SysctlSetting] | None = None
+
+    def effective(self, key: str) -> SysctlSetting | None:
+        """The value that governs the host: the running one when known, else the configured one."""
+        if self.runtime is not None:
+            return self.runtime.get(key)
+        if self.persistent is not None:
+            return self.persistent.get(key)
+        return None
+
+
+# ---------------------------------------------------------------- audit
+
+class AuditField(StrictModel):
+    name: str  # auid, uid, a0, success, exit, ...
+    op: Literal["=", "!=", "<", ">", "<=", ">=", "&", "&="]
+    value: str
+
+
+class AuditRule(StrictModel):
+    text: str  # the rule as written or printed
+    origin: str  # "/etc/audit/rules.d/30-net.rules:4" or "auditctl -l:2"
+    kind: Literal["syscall", "watch", "control"]
+    action: Literal["always", "never"] | None = None
+    rule_list: Literal["exit", "entry", "task", "user", "exclude", "filesystem", "io_uring"] | None = None
+    arch: Literal["b64", "b32"] | None = None
+    syscalls: list[str] = Field(default_factory=list)  # names; ["all"] for -S all
+    fields: list[AuditField] = Field(default_factory=list)  # filters, without arch and key
+    keys: list[str] = Field(default_factory=list)
+    watch: str | None = None
+    permissions: str | None = None
+
+
+class AuditFacts(StrictModel):
+    enabled: int | None = None  # 0 off, 1 on, 2 on and locked (auditctl -s)
+    loaded_rules: list[AuditRule] | None = None  # auditctl -l
+    persistent_rules: list[AuditRule] | None = None  # what is loaded at boot
+    persistent_source: str | None = None  # "/etc/audit/rules.d (augenrules)" or "/etc/audit/audit.rules"
+
+
+# ---------------------------------------------------------------- snapshot
+
+class Facts(StrictModel):
+    sockets: SocketFacts | None = None
+    sysctl: SysctlFacts | None = None
+    audit: AuditFacts | None = None
+
+
+class HostSnapshot(StrictModel):
+    schema_: Literal["lbaudit/snapshot"] = Field(SNAPSHOT_SCHEMA, alias="schema")
+    schema_version: Literal["1.0"] = SNAPSHOT_SCHEMA_VERSION
+    provenance: Provenance
+    facts: Facts
+    gaps: list[Gap] = Field(default_factory=list)
+
+    def gaps_for(self, section: str, field: str | None = None) -> list[Gap]:
+        """Gaps of a section; with ``field``, those for that field or the whole section."""
+        return [
+            g
+            for g in self.gaps
+            if g.section == section and (field is None or g.field in ("", field) or g.field.startswith(field + "/"))
+        ]
+
+    def facts_digest(self) -> str:
+        """SHA-256 of what was observed (facts and gaps), independent of when and from where."""
+        return digest_of({"facts": self.facts.model_dump(mode="json"), "gaps": [g.model_dump(mode="json") for g in self.gaps]})

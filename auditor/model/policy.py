@@ -1,0 +1,80 @@
+"""The policy side: what a security team writes in YAML."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from pydantic import Field
+
+from auditor.model.base import StrictModel
+from auditor.model.result import Severity
+
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"
+
+
+class RuleSpec(StrictModel):
+    """One rule of a policy: which check, with which params.
+
+    In a policy that ``extends`` another, a rule with an inherited id may leave out ``check``: its
+    fields then override the inherited rule (``params`` merged key by key), so ``{id: x, enabled: false}``
+    switches an inherited rule off.
+    """
+
+    id: str = Field(pattern=ID_PATTERN)
+    check: str | None = None
+    title: str | None = None
+    params: dict[str, Any] = Field(default_factory=dict)
+    severity: Severity | None = None
+    controls: list[str] = Field(default_factory=list)
+    enabled: bool = True
+
+
+class Waiver(StrictModel):
+    rule: str = Field(pattern=ID_PATTERN)
+    subject: str | None = None  # shell-style glob over the finding subject; absent = every finding of the rule
+    reason: str = Field(min_length=1)
+    approver: str = Field(min_length=1)
+    expires: date
+
+
+class PolicyDocument(StrictModel):
+    """A policy file as written (before ``extends`` is resolved)."""
+
+    id: str = Field(pattern=ID_PATTERN)
+    version: str = Field(min_length=1)
+    owner: str = Field(min_length=1)
+    description: str = ""
+    extends: str | None = None
+    rules: list[RuleSpec] = Field(default_factory=list)
+    waivers: list[Waiver] = Field(default_factory=list)
+
+
+class ResolvedRule(StrictModel):
+    """A rule after inheritance, with params validated against its check (stored as plain JSON)."""
+
+    id: str
+    check: str
+    title: str | None = None
+    params: dict[str, Any]
+    severity: Severity
+    controls: list[str]
+    enabled: bool
+    source: str  # "corp.yaml:14"
+
+
+class PolicySource(StrictModel):
+    path: str
+    sha256: str
+
+
+class Policy(StrictModel):
+    """The policy as loaded: inheritance resolved, every rule's params validated."""
+
+    id: str
+    version: str
+    owner: str
+    description: str
+    rules: list[ResolvedRule]
+    waivers: list[Waiver]
+    sources: list[PolicySource]  # the file and every file it extends, child first

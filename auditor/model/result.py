@@ -1,0 +1,148 @@
+"""Findings, the per-control rollup, the verdict and the exit codes it maps to."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import date
+from enum import Enum, IntEnum
+from typing import Any, Literal
+
+from pydantic import Field, JsonValue
+
+from auditor.model.base import StrictModel
+
+
+class Status(str, Enum):
+    PASS = "pass"
+    FAIL = "fail"
+    ERROR = "error"  # the check raised
+    NOT_REVIEWED = "not_reviewed"  # its evidence could not be collected (reason mandatory)
+    NOT_APPLICABLE = "not_applicable"  # reason mandatory
+    WAIVED = "waived"
+
+
+class Severity(str, Enum):
+    INFO = "info"
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+    @property
+    def rank(self) -> int:
+        return list(Severity).index(self)
+
+
+class ExitCode(IntEnum):
+    """Documented in the README and in ``lbaudit --help``."""
+
+    COMPLIANT = 0
+    NON_COMPLIANT = 1  # a failing finding at or above --fail-on
+    USAGE = 2  # bad command line, policy, snapshot or other input
+    INCOMPLETE = 3  # no failure, but something was not reviewed or a check errored
+    # lbaudit verify (issue: signed evidence)
+    VERIFY_DIGEST = 10
+    VERIFY_SIGNATURE = 11
+    VERIFY_WRONG_KEY = 12
+    VERIFY_PDF_MISMATCH = 13
+    INTERNAL = 70  # a bug in lbaudit; the message says where to report it
+
+
+class Verdict(str, Enum):
+    COMPLIANT = "compliant"
+    NON_COMPLIANT = "non_compliant"
+    INCOMPLETE = "incomplete"
+
+
+# Statuses that block a verdict of "compliant": they never count as a pass.
+INCOMPLETE_STATUSES = (Status.ERROR, Status.NOT_REVIEWED)
+STATUS_ORDER = (Status.FAIL, Status.ERROR, Status.NOT_REVIEWED, Status.PASS, Status.WAIVED, Status.NOT_APPLICABLE)
+
+
+class AppliedWaiver(StrictModel):
+    reason: str
+    approver: str
+    expires: date
+    subject: str | None = None  # the glob it matched with, if any
+
+
+class Finding(StrictModel):
+    id: str  # stable across runs: derived from rule id and subject
+    rule_id: str
+    check: str
+    status: Status
+    severity: Severity
+    controls: list[str]
+    subject: str
+    subject_detail: dict[str, JsonValue] = Field(default_factory=dict)
+    observed: JsonValue = None
+    expected: JsonValue = None
+    message: str
+    reason: str | None = None
+    evidence: list[str] = Field(default_factory=list)  # JSON pointers into the snapshot
+    waiver: AppliedWaiver | None = None
+
+    @staticmethod
+    def make_id(rule_id: str, subject: str) -> str:
+        return hashlib.sha256(f"{rule_id}\0{subject}".encode()).hexdigest()[:16]
+
+
+class ControlResult(StrictModel):
+    id: str
+    title: str
+    family: str
+    status: Status
+    rules: list[str]
+    counts: dict[str, int]
+
+
+class WaiverState(StrictModel):
+    rule_id: str
+    subject: str | None
+    reason: str
+    approver: str
+    expires: date
+    state: Literal["applied", "expired", "unused"]
+    findings: list[str] = Field(default_factory=list)  # ids of findings it waived (or would have)
+
+
+class Summary(StrictModel):
+    by_status: dict[str, int]
+    failing_by_severity: dict[str, int]
+    rules: int
+    findings: int
+
+
+class RunResult(StrictModel):
+    findings: list[Finding]
+    controls: list[ControlResult]
+    waivers: list[WaiverState]
+    summary: Summary
+    fail_on: Severity
+    verdict: Verdict
+    exit_code: int
+    complete: bool
+    incomplete_reasons: list[str] = Field(default_factory=list)
+
+
+def rollup_status(statuses: list[Status]) -> Status:
+    """Worst status first: a control is failed if any finding fails, not reviewed if any evidence is
+    missing, and satisfied only if every finding passed (or was waived / not applicable with a pass)."""
+    present = set(statuses)
+    for status in STATUS_ORDER:
+        if status in present:
+            return status
+    return Status.NOT_REVIEWED
+
+
+def json_ready(value: Any) -> Any:
+    """Reduce observed/expected values to plain JSON types (tuples and sets become sorted lists)."""
+    if isinstance(value, (list, tuple)):
+        return [json_ready(v) for v in value]
+    if isinstance(value, (set, frozenset)):
+        return sorted(json_ready(v) for v in value)
+    if isinstance(value, dict):
+        return {str(k): json_ready(v) for k, v in value.items()}
+    if isinstance(value, Enum):
+        return value.value
+    return value

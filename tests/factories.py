@@ -1,0 +1,84 @@
+"""Builders of HostSnapshot fixtures for check tests: real model objects, no mocks."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from auditor import __version__
+from auditor.model.facts import (
+    AuditFacts,
+    Facts,
+    Gap,
+    HostSnapshot,
+    Listener,
+    Provenance,
+    SocketCounts,
+    SocketFacts,
+    SysctlFacts,
+    SysctlSetting,
+)
+
+FIXED_TIME = datetime(2026, 11, 1, 12, 0, 0, tzinfo=timezone.utc)
+
+LINUX_DEFAULT_SYSCTLS = {
+    "net.ipv4.ip_local_port_range": "32768 60999",
+    "net.ipv4.ip_local_reserved_ports": "",
+    "net.ipv4.tcp_fin_timeout": "60",
+    "net.ipv4.tcp_tw_reuse": "2",
+    "net.ipv4.tcp_max_tw_buckets": "262144",
+    "net.ipv4.ip_unprivileged_port_start": "1024",
+    "net.ipv6.bindv6only": "0",
+}
+
+
+def provenance(**overrides: Any) -> Provenance:
+    values: dict[str, Any] = dict(
+        source="live",
+        hostname="web01.example.test",
+        machine_id="0123456789abcdef0123456789abcdef",
+        os="Debian GNU/Linux 12 (bookworm)",
+        kernel="6.1.0-test",
+        arch="x86_64",
+        collected_at=FIXED_TIME,
+        effective_uid=0,
+        effective_user="root",
+        privileged=True,
+        tool_version=__version__,
+    )
+    values.update(overrides)
+    return Provenance(**values)
+
+
+def sysctl_facts(values: dict[str, str] | None = None, **overrides: str) -> SysctlFacts:
+    merged = dict(LINUX_DEFAULT_SYSCTLS if values is None else values)
+    merged.update({k.replace("__", "."): v for k, v in overrides.items()})
+    return SysctlFacts(
+        runtime={k: SysctlSetting(value=v, origin="/proc/sys/" + k.replace(".", "/")) for k, v in merged.items()}
+    )
+
+
+def listener(address: str, port: int, protocol: str = "tcp", **kw: Any) -> Listener:
+    family = "ipv6" if ":" in address else "ipv4"
+    return Listener(protocol=protocol, family=family, address=address, port=port, **kw)
+
+
+def snapshot(
+    *,
+    listeners: list[Listener] | None = None,
+    time_wait: int | None = 0,
+    sysctl: SysctlFacts | None | str = "default",
+    audit: AuditFacts | None = None,
+    gaps: list[Gap] | None = None,
+    **prov: Any,
+) -> HostSnapshot:
+    """A snapshot with Linux defaults; pass ``sysctl=None`` / ``audit=None`` for missing sections."""
+    sockets = None
+    if listeners is not None or time_wait is not None:
+        counts = SocketCounts(time_wait=time_wait, tcp_by_state={"TIME_WAIT": time_wait}) if time_wait is not None else None
+        sockets = SocketFacts(listeners=listeners, counts=counts)
+    return HostSnapshot(
+        provenance=provenance(**prov),
+        facts=Facts(sockets=sockets, sysctl=sysctl_facts() if sysctl == "default" else sysctl, audit=audit),
+        gaps=gaps or [],
+    )
