@@ -1,0 +1,55 @@
+"""Reporters: every output format is rendered from the evidence, never by re-evaluating.
+
+A reporter module in this package defines a module-level :class:`Reporter`; third parties add
+theirs through the ``lbaudit.reporters`` entry-point group.  The CLI looks formats up by name in
+:func:`load_reporters` -- no if-chains on format strings.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from dataclasses import dataclass
+from importlib import metadata
+from typing import Callable
+
+from auditor.errors import RegistryError
+from auditor.model.evidence import Evidence
+
+REPORTERS_GROUP = "lbaudit.reporters"
+
+
+@dataclass(frozen=True)
+class ReportContext:
+    evidence_bytes: bytes  # the exact bytes of the evidence file the report is rendered from
+    evidence_path: str | None = None  # how the report should refer to that file
+
+
+@dataclass(frozen=True)
+class Reporter:
+    name: str  # the --format value
+    extension: str  # file name suffix, e.g. ".sarif"
+    description: str
+    render: Callable[[Evidence, ReportContext], bytes]
+
+
+def load_reporters(plugins: bool = True) -> dict[str, Reporter]:
+    found: dict[str, Reporter] = {}
+    for info in sorted(pkgutil.iter_modules(__path__), key=lambda i: i.name):
+        if info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        for value in vars(module).values():
+            if isinstance(value, Reporter):
+                if value.name in found:
+                    raise RegistryError(f"reporter {value.name!r} declared twice")
+                found[value.name] = value
+    if plugins:
+        for ep in sorted(metadata.entry_points(group=REPORTERS_GROUP), key=lambda e: e.name):
+            reporter = ep.load()
+            if not isinstance(reporter, Reporter):
+                raise RegistryError(f"reporter entry point {ep.name!r} ({ep.value}) is not a Reporter")
+            if reporter.name in found:
+                raise RegistryError(f"reporter plugin {ep.value} shadows reporter {reporter.name!r}")
+            found[reporter.name] = reporter
+    return found

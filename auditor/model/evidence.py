@@ -1,0 +1,67 @@
+"""The evidence document: the source of truth every report is rendered from.
+
+Deterministic: the same policy, facts and evaluation date give the same bytes, apart from the
+time fields (``run.started_at``, ``run.finished_at``, ``run.timings_ms`` and
+``snapshot.provenance.collected_at``).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import Field
+
+from auditor.model.base import StrictModel
+from auditor.model.facts import HostSnapshot
+from auditor.model.policy import Policy
+from auditor.model.result import RunResult
+
+EVIDENCE_SCHEMA = "lbaudit/evidence"
+EVIDENCE_SCHEMA_VERSION = "1.0"
+
+# Fields that legitimately differ between two runs over the same inputs.
+TIME_FIELDS = (
+    ("run", "started_at"),
+    ("run", "finished_at"),
+    ("run", "timings_ms"),
+    ("snapshot", "provenance", "collected_at"),
+)
+
+
+class ToolInfo(StrictModel):
+    name: Literal["lbaudit"] = "lbaudit"
+    version: str
+
+
+class CheckRecord(StrictModel):
+    """A loaded check: for an attestation, the code that judged is evidence too."""
+
+    name: str
+    title: str
+    version: str
+    origin: str
+    needs: list[str]
+    controls: list[str]
+    rationale: str
+    remediation: str
+
+
+class RunInfo(StrictModel):
+    started_at: datetime
+    finished_at: datetime
+    evaluated_on: date  # the date waivers were judged against
+    timings_ms: dict[str, int] = Field(default_factory=dict)
+
+
+class Evidence(StrictModel):
+    schema_: Literal["lbaudit/evidence"] = Field(EVIDENCE_SCHEMA, alias="schema")
+    schema_version: Literal["1.0"] = EVIDENCE_SCHEMA_VERSION
+    tool: ToolInfo
+    run: RunInfo
+    policy: Policy
+    policy_sha256: str  # of the canonical JSON of ``policy`` (inheritance resolved)
+    snapshot: HostSnapshot
+    facts_sha256: str  # HostSnapshot.facts_digest()
+    checks: list[CheckRecord]
+    result: RunResult

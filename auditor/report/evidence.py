@@ -1,0 +1,144 @@
+"""Build, write, read and describe the evidence JSON."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from auditor import __version__
+from auditor.engine.registry import Registry
+from auditor.errors import InputError, Problem
+from auditor.model.base import digest_of
+from auditor.model.evidence import CheckRecord, Evidence, RunInfo, ToolInfo
+from auditor.model.facts import HostSnapshot
+from auditor.model.policy import Policy
+from auditor.model.result import RunResult
+from auditor.report import Reporter, ReportContext
+
+MAX_EVIDENCE_BYTES = 256 * 1024 * 1024
+
+
+def policy_digest(policy: Policy) -> str:
+    return digest_of(policy)
+
+
+def build_evidence(
+    *,
+    policy: Policy,
+    snapshot: HostSnapshot,
+    registry: Registry,
+    result: RunResult,
+    started_at: datetime,
+    finished_at: datetime,
+    evaluated_on: date,
+    timings_ms: dict[str, int] | None = None,
+) -> Evidence:
+    used = sorted({rule.check for rule in policy.rules if rule.enabled})
+    checks = [
+        CheckRecord(
+            name=spec.name,
+            title=spec.title,
+            version=spec.version,
+            origin=spec.origin,
+            needs=list(spec.needs),
+            controls=list(spec.controls),
+            rationale=spec.rationale,
+            remediation=spec.remediation,
+        )
+        for spec in (registry.checks[name] for name in used)
+    ]
+    return Evidence(
+        tool=ToolInfo(version=__version__),
+        run=RunInfo(started_at=started_at, finished_at=finished_at, evaluated_on=evaluated_on, timings_ms=timings_ms or {}),
+        policy=policy,
+        policy_sha256=policy_digest(policy),
+        snapshot=snapshot,
+        facts_sha256=snapshot.facts_digest(),
+        checks=checks,
+        result=result,
+    )
+
+
+def evidence_bytes(evidence: Evidence) -> bytes:
+    """The file form: sorted keys and two-space indents, so that diffs between scans are readable."""
+    data = evidence.model_dump(mode="json", by_alias=True)
+    return (json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def write_atomic(path: Path, data: bytes, mode: int = 0o644) -> None:
+    """Write ``data`` to ``path`` so that readers see the old file or the whole new one, never half."""
+    path = Path(path)
+    directory = path.parent if str(path.parent) else Path(".")
+    directory.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def write_evidence(evidence: Evidence, path: Path) -> bytes:
+    data = evidence_bytes(evidence)
+    write_atomic(path, data)
+    return data
+
+
+def evidence_schema() -> dict[str, Any]:
+    schema = Evidence.model_json_schema(by_alias=True, mode="serialization")
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = "https://lbaudit.invalid/schemas/evidence-1.0.json"
+    return schema
+
+
+def load_evidence(path: Path) -> tuple[Evidence, bytes]:
+    """Read and validate an evidence file; any problem is an InputError (exit 2), never a traceback."""
+    path = Path(path)
+    try:
+        if path.stat().st_size > MAX_EVIDENCE_BYTES:
+            raise InputError(f"{path}: larger than {MAX_EVIDENCE_BYTES} bytes; not an lbaudit evidence file")
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        line = getattr(exc, "lineno", None)
+        col = getattr(exc, "colno", None)
+        raise InputError(f"{path}: not valid JSON", [Problem(str(path), line, col, str(exc))]) from exc
+    if not isinstance(data, dict) or data.get("schema") != "lbaudit/evidence":
+        raise InputError(f"{path}: not an lbaudit evidence file (expected \"schema\": \"lbaudit/evidence\")")
+    if data.get("schema_version") != "1.0":
+        raise InputError(
+            f"{path}: evidence schema version {data.get('schema_version')!r} is not supported (expected '1.0')"
+        )
+    try:
+        evidence = Evidence.model_validate(data)
+    except ValidationError as exc:
+        problems = [
+            Problem(str(path), None, None, f"/{'/'.join(str(p) for p in err['loc'])}: {err['msg']}")
+            for err in exc.errors()[:20]
+        ]
+        raise InputError(f"{path}: invalid evidence", problems) from exc
+    return evidence, raw
+
+
+def _render_json(evidence: Evidence, context: ReportContext) -> bytes:
+    return context.evidence_bytes
+
+REPORTER = Reporter(name="json", extension=".json", description="lbaudit evidence JSON (the source of truth)",
+                    render=_render_json)
