@@ -23,6 +23,8 @@ REPORTERS_GROUP = "lbaudit.reporters"
 class ReportContext:
     evidence_bytes: bytes  # the exact bytes of the evidence file the report is rendered from
     evidence_path: str | None = None  # how the report should refer to that file
+    signature_fingerprint: str | None = None  # SHA-256 fingerprint of the key that signed the evidence
+    assessor: str | None = None  # who ran the assessment (--assessor); reporters fall back to the policy owner
 
 
 @dataclass(frozen=True)
