@@ -1,0 +1,407 @@
+"""The ``lbaudit`` command line.  Exit codes are documented here and in the README."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import pkgutil
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable
+
+import click
+from rich.console import Console
+
+from auditor import __version__
+from auditor.errors import InputError, LbauditError
+from auditor.model.result import ExitCode, Severity
+
+EXIT_CODES_HELP = """\b
+Exit codes:
+  0   compliant: no failing finding at or above --fail-on, nothing unreviewed
+  1   non-compliant: a failing finding at or above --fail-on
+  2   usage error: bad command line, policy, snapshot, evidence or key file
+  3   incomplete: no failure, but evidence could not be collected or a check errored
+  10  verify: evidence digest mismatch        11  verify: signature invalid
+  12  verify: signed by another key           13  verify: PDF does not belong to the evidence
+  70  internal error in lbaudit (a bug: please report it)
+"""
+
+SEVERITIES = [s.value for s in Severity]
+
+
+def _fail(message: str) -> None:
+    raise InputError(message)
+
+
+@click.group(help="lbaudit: policy-as-code compliance auditor for the network-socket layer, "
+                  "mapped to NIST SP 800-53 Rev. 5.", epilog=EXIT_CODES_HELP)
+@click.version_option(__version__, prog_name="lbaudit")
+def cli() -> None:
+    pass
+
+
+# ------------------------------------------------------------------ evaluate
+
+def _split_formats(value: str | None) -> list[str]:
+    return [part.strip() for part in (value or "").split(",") if part.strip()]
+
+
+def _needed_sections(policy: Any, registry: Any) -> frozenset[str]:
+    return frozenset(s for rule in policy.rules if rule.enabled for s in registry.checks[rule.check].needs)
+
+
+def _acquire_snapshot(snapshot_path: Path | None, root: Path | None, sections: frozenset[str]) -> Any:
+    if snapshot_path is not None:
+        from auditor.collect.snapshot_file import load_snapshot
+
+        return load_snapshot(snapshot_path)
+    if root is not None:
+        from auditor.collect.rootdir import collect_root
+
+        return collect_root(root, sections)
+    from auditor.collect.live import collect_live
+
+    return collect_live(sections)
+
+
+def _reporters_for(formats: list[str], pdf: Path | None, plugins: bool) -> dict[str, Any]:
+    """The reporters the command line asks for; an unknown format is a usage error before any work."""
+    from auditor.report import load_reporters
+
+    reporters = load_reporters(plugins=plugins)
+    wanted = formats + (["pdf"] if pdf else [])
+    unknown = [name for name in wanted if name not in reporters]
+    if unknown:
+        _fail(f"unknown format {', '.join(unknown)} (available: {', '.join(sorted(reporters))})")
+    return {name: reporters[name] for name in wanted}
+
+
+def render_outputs(
+    evidence: Any,
+    evidence_bytes: bytes,
+    evidence_path: Path,
+    reporters: dict[str, Any],
+    out_dir: Path | None,
+    pdf: Path | None,
+    assessor: str | None,
+    pdf_cert: Path | None,
+    pdf_cert_key: Path | None,
+) -> list[Path]:
+    """Render every requested format from the evidence (never re-evaluating); return the files written."""
+    from auditor.report import ReportContext
+    from auditor.report.evidence import write_atomic
+
+    fingerprint = None
+    if (evidence_path.parent / (evidence_path.name + ".sig")).exists():
+        from auditor.signing import signature_fingerprint
+
+        fingerprint = signature_fingerprint(evidence_path)
+    context = ReportContext(evidence_bytes=evidence_bytes, evidence_path=evidence_path.name,
+                            signature_fingerprint=fingerprint, assessor=assessor)
+    directory = out_dir or evidence_path.parent
+    targets = [(name, directory / f"{evidence.policy.id}{reporter.extension}")
+               for name, reporter in reporters.items() if name not in ("json", "pdf")]
+    if pdf:
+        targets.append(("pdf", pdf))
+    written = []
+    for name, target in targets:
+        data = reporters[name].render(evidence, context)
+        if name == "pdf" and pdf_cert is not None:
+            from auditor.pdfsign import sign_pdf
+
+            data = sign_pdf(data, pdf_cert, pdf_cert_key)
+        write_atomic(target, data)
+        written.append(target)
+    return written
+
+
+def _check_readable(path: Path | None, what: str) -> None:
+    if path is not None and not os.access(path, os.R_OK):
+        _fail(f"{path}: cannot read {what}")
+
+
+@cli.command(epilog=EXIT_CODES_HELP)
+@click.option("--policy", "policy_path", required=True, type=click.Path(path_type=Path), help="Policy YAML file.")
+@click.option("--output", "-o", type=click.Path(path_type=Path), default=None,
+              help="Evidence JSON to write [default: lbaudit-evidence.json, or <out-dir>/<policy-id>.evidence.json].")
+@click.option("--fail-on", type=click.Choice(SEVERITIES), default="info", show_default=True,
+              help="Lowest severity of a failing finding that makes the run non-compliant (exit 1).")
+@click.option("--snapshot", "snapshot_path", type=click.Path(path_type=Path), help="Evaluate a saved snapshot instead of this host.")
+@click.option("--root", type=click.Path(path_type=Path), help="Evaluate an offline root directory (mounted image).")
+@click.option("--format", "formats", default=None, help="Comma-separated report formats to write besides the evidence "
+              "(e.g. oscal,sarif,junit,text).")
+@click.option("--out-dir", type=click.Path(path_type=Path), help="Directory for the --format reports.")
+@click.option("--pdf", type=click.Path(path_type=Path), help="Also write a PDF attestation here.")
+@click.option("--sign-key", type=click.Path(path_type=Path), help="Ed25519 private key: sign the evidence (detached .sig).")
+@click.option("--assessor", help="Assessor named in attestations [default: the policy owner].")
+@click.option("--pdf-cert", type=click.Path(path_type=Path), help="X.509 certificate (PEM): also sign the PDF itself (PAdES).")
+@click.option("--pdf-cert-key", type=click.Path(path_type=Path), help="Private key (PEM) of --pdf-cert.")
+@click.option("--no-plugins", is_flag=True, help="Load built-in checks and reporters only (also: LBAUDIT_DISABLE_PLUGIN_AUTOLOAD=1).")
+@click.option("--quiet", "-q", is_flag=True, help="No terminal summary; the exit code and the files still tell.")
+def evaluate(policy_path: Path, output: Path | None, fail_on: str, snapshot_path: Path | None, root: Path | None,
+             formats: str | None, out_dir: Path | None, pdf: Path | None, sign_key: Path | None, assessor: str | None,
+             pdf_cert: Path | None, pdf_cert_key: Path | None, no_plugins: bool, quiet: bool) -> None:
+    """Evaluate a policy against this host (or a snapshot / root directory) and write the evidence."""
+    from auditor.engine.evaluate import evaluate as run_evaluation
+    from auditor.engine.registry import load_registry
+    from auditor.policy.loader import load_policy
+    from auditor.report.console import render_summary
+    from auditor.report.evidence import build_evidence, write_evidence
+
+    if snapshot_path is not None and root is not None:
+        raise click.UsageError("--snapshot and --root are alternatives; give one")
+    if (pdf_cert is None) != (pdf_cert_key is None):
+        raise click.UsageError("--pdf-cert and --pdf-cert-key go together")
+    if pdf_cert is not None and pdf is None:
+        raise click.UsageError("--pdf-cert signs the PDF: give --pdf as well")
+    format_list = _split_formats(formats)
+    for path, what in ((sign_key, "signing key"), (pdf_cert, "certificate"), (pdf_cert_key, "certificate key")):
+        _check_readable(path, what)
+
+    plugins = not no_plugins and os.environ.get("LBAUDIT_DISABLE_PLUGIN_AUTOLOAD", "") in ("", "0")
+    started = datetime.now(timezone.utc)
+    registry = load_registry(plugins=plugins)
+    policy = load_policy(policy_path, registry)
+    reporters = _reporters_for(format_list, pdf, plugins)
+
+    t0 = time.perf_counter()
+    snapshot = _acquire_snapshot(snapshot_path, root, _needed_sections(policy, registry))
+    t1 = time.perf_counter()
+    result = run_evaluation(policy, snapshot, registry, fail_on=Severity(fail_on), today=started.date())
+    t2 = time.perf_counter()
+    evidence = build_evidence(
+        policy=policy, snapshot=snapshot, registry=registry, result=result, started_at=started,
+        finished_at=datetime.now(timezone.utc), evaluated_on=started.date(),
+        timings_ms={"collect": round((t1 - t0) * 1000), "evaluate": round((t2 - t1) * 1000)},
+    )
+    if output is None:
+        output = (out_dir / f"{policy.id}.evidence.json") if out_dir else Path("lbaudit-evidence.json")
+    data = write_evidence(evidence, output)
+    if sign_key is not None:
+        from auditor.signing import sign_evidence_file
+
+        sign_evidence_file(output, sign_key)
+    written = render_outputs(evidence, data, output, reporters, out_dir, pdf, assessor, pdf_cert, pdf_cert_key)
+    if not quiet:
+        console = Console()
+        render_summary(evidence, console, str(output))
+        for path in written:
+            console.print(f"report: {path}")
+    sys.exit(result.exit_code)
+
+
+# ------------------------------------------------------------------ report
+
+@cli.command()
+@click.argument("evidence_path", type=click.Path(path_type=Path))
+@click.option("--format", "formats", default=None, help="Comma-separated formats (e.g. oscal,sarif,junit,text).")
+@click.option("--out-dir", type=click.Path(path_type=Path), help="Directory for the reports [default: beside the evidence].")
+@click.option("--pdf", type=click.Path(path_type=Path), help="Write a PDF attestation here.")
+@click.option("--assessor", help="Assessor named in attestations [default: the policy owner].")
+@click.option("--pdf-cert", type=click.Path(path_type=Path), help="X.509 certificate (PEM): also sign the PDF (PAdES).")
+@click.option("--pdf-cert-key", type=click.Path(path_type=Path), help="Private key (PEM) of --pdf-cert.")
+@click.option("--no-plugins", is_flag=True, help="Built-in reporters only.")
+def report(evidence_path: Path, formats: str | None, out_dir: Path | None, pdf: Path | None, assessor: str | None,
+           pdf_cert: Path | None, pdf_cert_key: Path | None, no_plugins: bool) -> None:
+    """Render reports from an evidence file alone, without touching any host."""
+    from auditor.report.evidence import load_evidence
+
+    if (pdf_cert is None) != (pdf_cert_key is None):
+        raise click.UsageError("--pdf-cert and --pdf-cert-key go together")
+    format_list = _split_formats(formats)
+    if not format_list and pdf is None:
+        raise click.UsageError("nothing to render: give --format and/or --pdf")
+    reporters = _reporters_for(format_list, pdf, not no_plugins)
+    evidence, raw = load_evidence(evidence_path)
+    for path in render_outputs(evidence, raw, evidence_path, reporters, out_dir, pdf, assessor, pdf_cert, pdf_cert_key):
+        click.echo(f"report: {path}")
+
+
+# ------------------------------------------------------------------ validate, list-checks, explain, schema
+
+@cli.command(epilog=EXIT_CODES_HELP)
+@click.argument("policies", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--no-plugins", is_flag=True, help="Built-in checks only.")
+def validate(policies: tuple[Path, ...], no_plugins: bool) -> None:
+    """Validate policy files: every problem with file:line:column (exit 2 if any)."""
+    from auditor.engine.registry import load_registry
+    from auditor.errors import PolicyError
+    from auditor.policy.loader import load_policy
+
+    registry = load_registry(plugins=False if no_plugins else None)
+    bad = 0
+    for path in policies:
+        try:
+            policy = load_policy(path, registry)
+        except PolicyError as exc:
+            bad += 1
+            click.echo(exc.render(), err=True)
+            continue
+        enabled = sum(1 for r in policy.rules if r.enabled)
+        click.echo(f"{path}: ok ({policy.id} {policy.version}: {enabled} enabled rules, {len(policy.waivers)} waivers)")
+    sys.exit(ExitCode.USAGE if bad else ExitCode.COMPLIANT)
+
+
+@cli.command("list-checks")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--no-plugins", is_flag=True, help="Built-in checks only.")
+def list_checks(as_json: bool, no_plugins: bool) -> None:
+    """List the loaded checks (built-in and plugins) with their controls."""
+    from auditor.engine.registry import load_registry
+
+    registry = load_registry(plugins=False if no_plugins else None)
+    rows = [
+        {"name": s.name, "title": s.title, "version": s.version, "origin": s.origin, "severity": s.severity.value,
+         "controls": list(s.controls), "needs": list(s.needs)}
+        for s in (registry.checks[n] for n in registry.names())
+    ]
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    from rich.table import Table
+
+    table = Table(header_style="bold")
+    for column in ("check", "title", "severity", "controls", "origin"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(row["name"], row["title"], row["severity"], ", ".join(row["controls"]), row["origin"])
+    Console().print(table)
+
+
+def _params_table(model: Any) -> list[tuple[str, str, str, str]]:
+    rows = []
+    for name, info in model.model_fields.items():
+        annotation = getattr(info.annotation, "__name__", None) or str(info.annotation).replace("typing.", "")
+        default = "required" if info.is_required() else json.dumps(
+            info.get_default(call_default_factory=True), default=lambda o: getattr(o, "model_dump", lambda: str(o))())
+        rows.append((name, annotation, default, info.description or ""))
+    return rows
+
+
+def explain_text(spec: Any, catalog: Any) -> str:
+    lines = [f"{spec.name}: {spec.title}", f"version {spec.version}, {spec.origin}, default severity {spec.severity.value}",
+             f"facts needed: {', '.join(spec.needs)}", "", "NIST SP 800-53 Rev. 5 controls:"]
+    for control_id in spec.controls:
+        control = catalog.get(control_id)
+        lines.append(f"  {control_id}  {control.title if control else '?'}")
+    lines += ["", "Params:"]
+    for name, annotation, default, description in _params_table(spec.params):
+        lines.append(f"  {name} ({annotation}) default: {default}")
+        if description:
+            lines.append(f"      {description}")
+    lines += ["", "Rationale:", f"  {spec.rationale}", "", "Remediation:", *[f"  {line}" for line in spec.remediation.splitlines()]]
+    if spec.notes:
+        lines += ["", "Notes:", *[f"  {line}" for line in spec.notes.splitlines()]]
+    return "\n".join(lines)
+
+
+@cli.command()
+@click.argument("check_name")
+@click.option("--no-plugins", is_flag=True, help="Built-in checks only.")
+def explain(check_name: str, no_plugins: bool) -> None:
+    """Explain a check: params and defaults, controls, rationale, remediation."""
+    from auditor.engine.registry import load_registry
+
+    registry = load_registry(plugins=False if no_plugins else None)
+    spec = registry.get(check_name)
+    if spec is None:
+        _fail(f"unknown check {check_name!r} (available: {', '.join(registry.names())})")
+    click.echo(explain_text(spec, registry.catalog))
+
+
+def policy_schema(registry: Any) -> dict[str, Any]:
+    """JSON Schema of a policy file, with each check's params schema, for editors (yaml-language-server)."""
+    from pydantic.json_schema import models_json_schema
+
+    from auditor.model.policy import PolicyDocument
+
+    specs = [registry.checks[name] for name in registry.names()]
+    keys, schema = models_json_schema([(PolicyDocument, "validation")] + [(s.params, "validation") for s in specs],
+                                      ref_template="#/$defs/{model}")
+    top = dict(schema["$defs"].pop("PolicyDocument"))
+    rule = schema["$defs"]["RuleSpec"]
+    rule["allOf"] = [
+        {"if": {"properties": {"check": {"const": s.name}}, "required": ["check"]},
+         "then": {"properties": {"params": keys[(s.params, "validation")]}}}
+        for s in specs
+    ]
+    rule["properties"]["check"] = {"anyOf": [{"enum": [s.name for s in specs]}, {"type": "null"}],
+                                   "description": "check name (lbaudit list-checks)"}
+    top["$defs"] = schema["$defs"]
+    top["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    top["$id"] = "https://lbaudit.invalid/schemas/policy-1.0.json"
+    top["title"] = "lbaudit policy"
+    return top
+
+
+def _schema_providers() -> dict[str, Callable[[], dict[str, Any]]]:
+    def evidence() -> dict[str, Any]:
+        from auditor.report.evidence import evidence_schema
+
+        return evidence_schema()
+
+    def policy() -> dict[str, Any]:
+        from auditor.engine.registry import load_registry
+
+        return policy_schema(load_registry())
+
+    def snapshot() -> dict[str, Any]:
+        from auditor.collect.snapshot_file import snapshot_schema
+
+        return snapshot_schema()
+
+    return {"evidence": evidence, "policy": policy, "snapshot": snapshot}
+
+
+@cli.command()
+@click.argument("kind", type=click.Choice(["policy", "evidence", "snapshot"]))
+def schema(kind: str) -> None:
+    """Print a JSON Schema: policy (for editors), evidence or snapshot."""
+    click.echo(json.dumps(_schema_providers()[kind](), indent=2, sort_keys=True))
+
+
+# ------------------------------------------------------------------ feature modules and entry point
+
+def _add_feature_commands() -> None:
+    import auditor.commands as package
+
+    for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda i: i.name):
+        module = importlib.import_module(f"{package.__name__}.{info.name}")
+        for command in getattr(module, "COMMANDS", []):
+            cli.add_command(command)
+
+
+_add_feature_commands()
+
+
+def main() -> None:
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(ExitCode.USAGE)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(ExitCode.USAGE)
+    except LbauditError as exc:
+        click.echo(f"lbaudit: {exc.render()}", err=True)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        sys.exit(130)
+    except Exception as exc:  # noqa: BLE001 - a bug must still end in a message and a documented code
+        if os.environ.get("LBAUDIT_DEBUG"):
+            raise
+        click.echo(f"lbaudit: internal error: {type(exc).__name__}: {exc} (set LBAUDIT_DEBUG=1 for the traceback; "
+                   "please report it)", err=True)
+        sys.exit(ExitCode.INTERNAL)
+
+
+if __name__ == "__main__":
+    main()

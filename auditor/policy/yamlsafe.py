@@ -1,0 +1,131 @@
+"""A strict YAML reader that remembers where every value came from.
+
+PyYAML's safe loader still accepts duplicate keys (the last one silently wins), merge keys and
+anchors (the "billion laughs" expansion).  We compose the node tree with the safe loader and build
+plain Python values ourselves, so that:
+
+* duplicate keys, explicit tags (``!!python/object``, ``!!binary``, ``!custom``), merge keys and
+  anchors/aliases are errors naming line and column;
+* every mapping key and sequence item has its (line, column), so a later validation error can
+  point at the exact place in the file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+# Tags a plain policy needs.  Anything else (python/*, binary, set, omap, custom) is refused.
+ALLOWED_TAGS = {
+    "tag:yaml.org,2002:str",
+    "tag:yaml.org,2002:int",
+    "tag:yaml.org,2002:float",
+    "tag:yaml.org,2002:bool",
+    "tag:yaml.org,2002:null",
+    "tag:yaml.org,2002:timestamp",
+    "tag:yaml.org,2002:map",
+    "tag:yaml.org,2002:seq",
+}
+
+Path_ = tuple[Any, ...]
+
+
+class YamlProblem(Exception):
+    def __init__(self, message: str, line: int | None, column: int | None):
+        super().__init__(message)
+        self.message = message
+        self.line = line
+        self.column = column
+
+
+@dataclass
+class LocatedDocument:
+    value: Any
+    positions: dict[Path_, tuple[int, int]] = field(default_factory=dict)
+
+    def position(self, path: Path_) -> tuple[int | None, int | None]:
+        """(line, column) of the deepest known prefix of ``path``."""
+        for end in range(len(path), -1, -1):
+            found = self.positions.get(tuple(path[:end]))
+            if found:
+                return found
+        return (None, None)
+
+
+def _mark(node: yaml.Node) -> tuple[int, int]:
+    return (node.start_mark.line + 1, node.start_mark.column + 1)
+
+
+class _Builder:
+    def __init__(self) -> None:
+        self.positions: dict[Path_, tuple[int, int]] = {}
+        self._seen: set[int] = set()
+        self._scalar = yaml.SafeLoader("")  # only used to construct scalar values by tag
+
+    def build(self, node: yaml.Node, path: Path_) -> Any:
+        if id(node) in self._seen:
+            # The composer hands back the same node object for an alias: refuse rather than expand.
+            raise YamlProblem("anchors and aliases (&name / *name) are not supported in policies", *_mark(node))
+        if node.tag not in ALLOWED_TAGS:
+            raise YamlProblem(
+                f"YAML tag {node.tag!r} is not allowed (policies are plain data: strings, numbers, booleans, "
+                "lists and mappings)",
+                *_mark(node),
+            )
+        if isinstance(node, yaml.MappingNode):
+            self._seen.add(id(node))
+            result: dict[Any, Any] = {}
+            for key_node, value_node in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    raise YamlProblem("merge keys (<<) are not supported in policies", *_mark(key_node))
+                if not isinstance(key_node, yaml.ScalarNode):
+                    raise YamlProblem("mapping keys must be plain strings", *_mark(key_node))
+                key = self.build(key_node, path + ("<key>",))
+                if not isinstance(key, str):
+                    key = str(key)
+                if key in result:
+                    first = self.positions[path + (key,)]
+                    raise YamlProblem(
+                        f"duplicate key {key!r} (first defined at line {first[0]}); each key may appear once",
+                        *_mark(key_node),
+                    )
+                self.positions[path + (key,)] = _mark(key_node)
+                result[key] = self.build(value_node, path + (key,))
+            return result
+        if isinstance(node, yaml.SequenceNode):
+            self._seen.add(id(node))
+            items = []
+            for index, item in enumerate(node.value):
+                self.positions[path + (index,)] = _mark(item)
+                items.append(self.build(item, path + (index,)))
+            return items
+        self._seen.add(id(node))
+        return self._scalar.construct_object(node, deep=True)
+
+
+def load_located(text: str) -> LocatedDocument:
+    """Parse one YAML document; raise YamlProblem with a position on any problem."""
+    try:
+        loader = yaml.SafeLoader(text)
+        try:
+            node = loader.get_single_node()
+        finally:
+            loader.dispose()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        problem = exc.problem or exc.context or "invalid YAML"
+        raise YamlProblem(f"invalid YAML: {problem}", mark.line + 1 if mark else None, mark.column + 1 if mark else None) from exc
+    except yaml.YAMLError as exc:
+        raise YamlProblem(f"invalid YAML: {exc}", None, None) from exc
+    if node is None:
+        raise YamlProblem("the file is empty (expected a policy mapping with id, version, owner and rules)", 1, 1)
+    builder = _Builder()
+    builder.positions[()] = _mark(node)
+    try:
+        value = builder.build(node, ())
+    except yaml.constructor.ConstructorError as exc:
+        mark = exc.problem_mark
+        raise YamlProblem(f"invalid value: {exc.problem}", mark.line + 1 if mark else None, mark.column + 1 if mark else None) from exc
+    return LocatedDocument(value=value, positions=builder.positions)

@@ -1,0 +1,94 @@
+"""The terminal summary, rendered from the evidence like every other format."""
+
+from __future__ import annotations
+
+import io
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from auditor.model.evidence import Evidence
+from auditor.model.result import Status, Verdict
+from auditor.report import Reporter, ReportContext
+
+STATUS_STYLE = {
+    "pass": "green",
+    "fail": "bold red",
+    "error": "bold magenta",
+    "not_reviewed": "yellow",
+    "not_applicable": "dim",
+    "waived": "cyan",
+}
+VERDICT_TEXT = {
+    Verdict.COMPLIANT: ("COMPLIANT", "bold green"),
+    Verdict.NON_COMPLIANT: ("NON-COMPLIANT", "bold red"),
+    Verdict.INCOMPLETE: ("INCOMPLETE: some evidence could not be reviewed", "bold yellow"),
+}
+MAX_LISTED = 50  # per section; the evidence file holds everything
+
+
+def render_summary(evidence: Evidence, console: Console, evidence_path: str | None = None) -> None:
+    result = evidence.result
+    prov = evidence.snapshot.provenance
+    console.print(
+        f"[bold]lbaudit {evidence.tool.version}[/] policy [bold]{evidence.policy.id}[/] {evidence.policy.version} "
+        f"on [bold]{prov.hostname}[/] ({prov.source}{', as ' + prov.effective_user if prov.effective_user else ''})"
+    )
+
+    counts = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
+    for status in Status:
+        counts.add_column(status.value, justify="right", style=STATUS_STYLE[status.value])
+    counts.add_row(*[str(result.summary.by_status.get(s.value, 0)) for s in Status])
+    console.print(counts)
+
+    failing = [f for f in result.findings if f.status in (Status.FAIL, Status.ERROR)]
+    if failing:
+        table = Table(title="Failing", title_justify="left", header_style="bold", expand=False)
+        for column in ("rule", "severity", "status", "subject", "observed", "expected"):
+            table.add_column(column, overflow="fold")
+        for f in failing[:MAX_LISTED]:
+            table.add_row(f.rule_id, f.severity.value, Text(f.status.value, style=STATUS_STYLE[f.status.value]),
+                          f.subject, _short(f.observed if f.status == Status.FAIL else f.reason), _short(f.expected))
+        console.print(table)
+        if len(failing) > MAX_LISTED:
+            console.print(f"... and {len(failing) - MAX_LISTED} more failing findings in the evidence file")
+
+    unseen = [f for f in result.findings if f.status == Status.NOT_REVIEWED]
+    if unseen:
+        table = Table(title="Not reviewed (evidence could not be collected)", title_justify="left", header_style="bold")
+        for column in ("rule", "subject", "reason"):
+            table.add_column(column, overflow="fold")
+        for f in unseen[:MAX_LISTED]:
+            table.add_row(f.rule_id, f.subject, f.reason or "")
+        console.print(table)
+        if len(unseen) > MAX_LISTED:
+            console.print(f"... and {len(unseen) - MAX_LISTED} more in the evidence file")
+
+    for waiver in result.waivers:
+        if waiver.state == "expired":
+            console.print(f"[yellow]waiver for rule {waiver.rule_id} expired on {waiver.expires} (approved by "
+                          f"{waiver.approver}); it was not honoured[/]")
+
+    text, style = VERDICT_TEXT[result.verdict]
+    console.print(Text(f"verdict: {text} (exit {result.exit_code}, fail-on {result.fail_on.value})", style=style))
+    if evidence_path:
+        console.print(f"evidence: {evidence_path}")
+
+
+def _short(value: object, limit: int = 80) -> str:
+    if value is None:
+        return ""
+    text = value if isinstance(value, str) else str(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _render_text(evidence: Evidence, context: ReportContext) -> bytes:
+    buffer = io.StringIO()
+    render_summary(evidence, Console(file=buffer, width=120, color_system=None, force_terminal=False),
+                   context.evidence_path)
+    return buffer.getvalue().encode("utf-8")
+
+
+REPORTER = Reporter(name="text", extension=".txt", description="plain-text summary, as on the terminal",
+                    render=_render_text)
