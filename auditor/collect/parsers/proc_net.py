@@ -1,0 +1,148 @@
+"""Pure parsers for /proc/net/{tcp,tcp6,udp,udp6} and /proc/net/sockstat{,6}.
+
+The socket tables are the fallback when netlink sock_diag is unavailable.  The kernel prints each
+address as 32-bit words with ``%08X`` of the in-memory (network byte order) value, so on a
+little-endian host every word reads byte-reversed; ``byteorder`` says how the host that wrote the
+text stores words (``sys.byteorder`` of that host).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import sys
+from dataclasses import dataclass
+
+# TCP states as numbered by the kernel (include/net/tcp_states.h).  UDP reuses them:
+# an unconnected UDP socket is CLOSE, a connected one ESTABLISHED.
+TCP_STATES: dict[int, str] = {
+    1: "ESTABLISHED",
+    2: "SYN_SENT",
+    3: "SYN_RECV",
+    4: "FIN_WAIT1",
+    5: "FIN_WAIT2",
+    6: "TIME_WAIT",
+    7: "CLOSE",
+    8: "CLOSE_WAIT",
+    9: "LAST_ACK",
+    10: "LISTEN",
+    11: "CLOSING",
+    12: "NEW_SYN_RECV",
+}
+STATE_ESTABLISHED = 1
+STATE_TIME_WAIT = 6
+STATE_CLOSE = 7
+STATE_LISTEN = 10
+
+
+@dataclass(frozen=True)
+class ProcNetSocket:
+    """One row of /proc/net/{tcp,tcp6,udp,udp6}."""
+
+    local_address: str
+    local_port: int
+    remote_address: str
+    remote_port: int
+    state: int
+    uid: int
+    inode: int
+
+
+def ipv6_text(packed: bytes) -> str:
+    """Compressed text of a 16-byte IPv6 address; an IPv4-mapped one as ``::ffff:a.b.c.d``.
+
+    Python before 3.13 prints ``::ffff:7f00:1``; the dotted form is how the kernel, ss and our
+    facts model spell it, so it is produced explicitly here.
+    """
+    address = ipaddress.IPv6Address(packed)
+    if address.ipv4_mapped is not None:
+        return f"::ffff:{address.ipv4_mapped}"
+    return address.compressed
+
+
+def decode_address(hex_text: str, byteorder: str = sys.byteorder) -> str:
+    """Decode the hex address of /proc/net/tcp (8 hex digits) or tcp6 (32 hex digits)."""
+    if len(hex_text) not in (8, 32):
+        raise ValueError(f"address {hex_text!r}: expected 8 or 32 hex digits")
+    raw = bytes.fromhex(hex_text)
+    words = [raw[i : i + 4] for i in range(0, len(raw), 4)]
+    if byteorder == "little":
+        words = [word[::-1] for word in words]
+    elif byteorder != "big":
+        raise ValueError(f"byteorder must be 'little' or 'big', not {byteorder!r}")
+    packed = b"".join(words)
+    if len(packed) == 4:
+        return str(ipaddress.IPv4Address(packed))
+    return ipv6_text(packed)
+
+
+def _endpoint(text: str, byteorder: str) -> tuple[str, int]:
+    address, sep, port = text.partition(":")
+    if not sep:
+        raise ValueError(f"endpoint {text!r}: expected ADDRESS:PORT")
+    return decode_address(address, byteorder), int(port, 16)
+
+
+def parse_proc_net_line(line: str, byteorder: str = sys.byteorder) -> ProcNetSocket:
+    """Parse one data row; raises ValueError for a malformed row."""
+    fields = line.split()
+    # sl local rem st tx:rx tr:when retrnsmt uid timeout inode ...
+    if len(fields) < 10 or not fields[0].endswith(":"):
+        raise ValueError(f"not a socket row: {line!r}")
+    local_address, local_port = _endpoint(fields[1], byteorder)
+    remote_address, remote_port = _endpoint(fields[2], byteorder)
+    return ProcNetSocket(
+        local_address=local_address,
+        local_port=local_port,
+        remote_address=remote_address,
+        remote_port=remote_port,
+        state=int(fields[3], 16),
+        uid=int(fields[7]),
+        inode=int(fields[9]),
+    )
+
+
+def parse_proc_net(text: str, byteorder: str = sys.byteorder) -> list[ProcNetSocket]:
+    """Parse a whole /proc/net/{tcp,tcp6,udp,udp6} file (the header row is skipped)."""
+    rows = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        stripped = line.strip()
+        if not stripped or stripped.startswith("sl "):
+            continue
+        try:
+            rows.append(parse_proc_net_line(stripped, byteorder))
+        except ValueError as exc:
+            raise ValueError(f"line {number}: {exc}") from None
+    return rows
+
+
+def parse_sockstat(text: str) -> dict[str, dict[str, int]]:
+    """Parse /proc/net/sockstat or sockstat6 into ``{"TCP": {"inuse": 1, "tw": 0, ...}, ...}``.
+
+    Each line is ``NAME: key value key value ...``.
+    """
+    table: dict[str, dict[str, int]] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        name, sep, rest = line.partition(":")
+        if not line.strip():
+            continue
+        tokens = rest.split()
+        if not sep or len(tokens) % 2:
+            raise ValueError(f"line {number}: expected 'NAME: key value ...', got {line!r}")
+        try:
+            table[name.strip()] = {tokens[i]: int(tokens[i + 1]) for i in range(0, len(tokens), 2)}
+        except ValueError:
+            raise ValueError(f"line {number}: non-integer value in {line!r}") from None
+    return table
+
+
+def time_wait_count(sockstat: dict[str, dict[str, int]]) -> int:
+    """TIME_WAIT sockets of the network namespace: ``tw`` of the ``TCP:`` line of /proc/net/sockstat.
+
+    The kernel keeps one TIME_WAIT counter for IPv4 and IPv6 (sockstat6 has no ``tw``), so this is
+    the total for both families.
+    """
+    try:
+        return sockstat["TCP"]["tw"]
+    except KeyError:
+        raise ValueError("sockstat has no 'tw' field on its 'TCP:' line") from None
+
