@@ -1,0 +1,201 @@
+"""The pure engine: statuses, fail-closed rules, waivers, rollup, verdict and exit codes."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date
+
+import pytest
+
+from auditor.engine.evaluate import evaluate
+from auditor.engine.registry import build_registry
+from auditor.errors import RegistryError
+from auditor.model.check import CheckParams, check, failed, passed
+from auditor.model.facts import Gap, GapKind
+from auditor.model.policy import Policy, PolicySource, ResolvedRule, Waiver
+from auditor.model.result import ExitCode, Severity, Status, Verdict
+from tests.factories import listener, snapshot
+
+TODAY = date(2026, 11, 22)
+
+
+class PortParams(CheckParams):
+    forbidden_port: int = 23
+
+
+@check(name="test.no_port", title="No listener on a forbidden port", version="1", needs=["sockets"],
+       params=PortParams, severity=Severity.HIGH, controls=["CM-7"], rationale="r", remediation="m")
+def no_port(snap, params):
+    for item in snap.facts.sockets.listeners:
+        if item.port == params.forbidden_port:
+            yield failed(item.subject, "forbidden port", observed=item.port, expected=f"not {params.forbidden_port}")
+        else:
+            yield passed(item.subject, "allowed port")
+
+
+class NoParams(CheckParams):
+    pass
+
+
+@check(name="test.raises", title="Raises", version="1", needs=["sysctl"], params=NoParams,
+       severity=Severity.LOW, controls=["SC-5"], rationale="r", remediation="m")
+def raises(snap, params):
+    raise RuntimeError("boom")
+
+
+@check(name="test.silent", title="Says nothing", version="1", needs=["sysctl"], params=NoParams,
+       severity=Severity.LOW, controls=["SC-5"], rationale="r", remediation="m")
+def silent(snap, params):
+    return []
+
+
+@check(name="test.audit", title="Needs audit", version="1", needs=["audit"], params=NoParams,
+       severity=Severity.MEDIUM, controls=["AU-2", "AU-12"], rationale="r", remediation="m")
+def needs_audit(snap, params):
+    yield passed("audit", "fine")
+
+
+REGISTRY = build_registry([no_port, raises, silent, needs_audit])
+
+
+def rule(rule_id: str, check_name: str, severity: Severity = Severity.HIGH, controls=None, **params) -> ResolvedRule:
+    spec = REGISTRY.checks[check_name]
+    return ResolvedRule(id=rule_id, check=check_name, params=params, severity=severity,
+                        controls=controls or list(spec.controls), enabled=True, source="p.yaml:1")
+
+
+def policy(*rules: ResolvedRule, waivers=()) -> Policy:
+    return Policy(id="p", version="1", owner="o", description="", rules=list(rules), waivers=list(waivers),
+                  sources=[PolicySource(path="p.yaml", sha256="0" * 64)])
+
+
+def test_pass_and_fail_give_non_compliant_exit_1():
+    snap = snapshot(listeners=[listener("0.0.0.0", 23), listener("127.0.0.1", 8080)])
+    result = evaluate(policy(rule("r1", "test.no_port")), snap, REGISTRY, today=TODAY)
+    statuses = sorted(f.status.value for f in result.findings)
+    assert statuses == ["fail", "pass"]
+    assert result.verdict == Verdict.NON_COMPLIANT and result.exit_code == ExitCode.NON_COMPLIANT == 1
+    assert result.summary.failing_by_severity["high"] == 1
+    control = {c.id: c for c in result.controls}["CM-7"]
+    assert control.status == Status.FAIL and control.rules == ["r1"] and control.title == "Least Functionality"
+
+
+def test_all_pass_is_compliant_exit_0():
+    snap = snapshot(listeners=[listener("127.0.0.1", 8080)])
+    result = evaluate(policy(rule("r1", "test.no_port")), snap, REGISTRY, today=TODAY)
+    assert result.verdict == Verdict.COMPLIANT and result.exit_code == 0 and result.complete
+
+
+def test_fail_below_fail_on_does_not_block():
+    snap = snapshot(listeners=[listener("0.0.0.0", 23)])
+    result = evaluate(policy(rule("r1", "test.no_port", severity=Severity.LOW)), snap, REGISTRY,
+                      fail_on=Severity.HIGH, today=TODAY)
+    assert result.summary.by_status["fail"] == 1
+    assert result.exit_code == ExitCode.COMPLIANT
+
+
+def test_raising_check_is_an_error_finding_and_incomplete_exit_3():
+    result = evaluate(policy(rule("r2", "test.raises")), snapshot(), REGISTRY, today=TODAY)
+    (finding,) = result.findings
+    assert finding.status == Status.ERROR and "RuntimeError: boom" in finding.reason
+    assert result.verdict == Verdict.INCOMPLETE and result.exit_code == ExitCode.INCOMPLETE == 3
+    assert not result.complete and "boom" in result.incomplete_reasons[0]
+
+
+def test_silent_check_never_passes():
+    result = evaluate(policy(rule("r3", "test.silent")), snapshot(), REGISTRY, today=TODAY)
+    (finding,) = result.findings
+    assert finding.status == Status.NOT_REVIEWED and finding.reason == "the check returned no outcome"
+    assert result.exit_code == ExitCode.INCOMPLETE
+
+
+def test_missing_section_is_not_reviewed_with_collector_reason():
+    gaps = [Gap(section="audit", reason="auditctl: must be root")]
+    result = evaluate(policy(rule("r4", "test.audit")), snapshot(audit=None, gaps=gaps), REGISTRY, today=TODAY)
+    (finding,) = result.findings
+    assert finding.status == Status.NOT_REVIEWED and finding.reason == "auditctl: must be root"
+    assert {c.id: c.status for c in result.controls} == {"AU-2": Status.NOT_REVIEWED, "AU-12": Status.NOT_REVIEWED}
+    assert result.exit_code == ExitCode.INCOMPLETE
+
+
+def test_missing_section_without_a_gap_still_fails_closed():
+    result = evaluate(policy(rule("r4", "test.audit")), snapshot(audit=None), REGISTRY, today=TODAY)
+    (finding,) = result.findings
+    assert finding.status == Status.NOT_REVIEWED and "no reason recorded" in finding.reason
+
+
+def test_section_not_applicable_offline():
+    gaps = [Gap(section="audit", reason="offline image", kind=GapKind.NOT_APPLICABLE)]
+    result = evaluate(policy(rule("r4", "test.audit")), snapshot(audit=None, gaps=gaps), REGISTRY, today=TODAY)
+    assert result.findings[0].status == Status.NOT_APPLICABLE
+    assert result.exit_code == ExitCode.COMPLIANT
+
+
+def waiver(**kw) -> Waiver:
+    values = dict(rule="r1", reason="accepted risk", approver="CISO", expires=date(2027, 1, 1))
+    values.update(kw)
+    return Waiver(**values)
+
+
+def test_waiver_applies_to_matching_subject_only():
+    snap = snapshot(listeners=[listener("0.0.0.0", 23), listener("::", 23)])
+    result = evaluate(policy(rule("r1", "test.no_port"), waivers=[waiver(subject="tcp 0.0.0.0:23*")]), snap,
+                      REGISTRY, today=TODAY)
+    by_subject = {f.subject: f for f in result.findings}
+    assert by_subject["tcp 0.0.0.0:23 owner unknown"].status == Status.WAIVED
+    assert by_subject["tcp 0.0.0.0:23 owner unknown"].waiver.approver == "CISO"
+    assert by_subject["tcp [::]:23 owner unknown"].status == Status.FAIL
+    assert result.waivers[0].state == "applied"
+
+
+def test_expired_waiver_is_not_honoured_and_reported():
+    snap = snapshot(listeners=[listener("0.0.0.0", 23)])
+    result = evaluate(policy(rule("r1", "test.no_port"), waivers=[waiver(expires=date(2026, 11, 21))]), snap,
+                      REGISTRY, today=TODAY)
+    assert result.findings[0].status == Status.FAIL
+    assert result.waivers[0].state == "expired" and result.waivers[0].findings == [result.findings[0].id]
+    assert result.exit_code == ExitCode.NON_COMPLIANT
+
+
+def test_waiver_valid_through_its_expiry_date():
+    snap = snapshot(listeners=[listener("0.0.0.0", 23)])
+    result = evaluate(policy(rule("r1", "test.no_port"), waivers=[waiver(expires=TODAY)]), snap, REGISTRY, today=TODAY)
+    assert result.findings[0].status == Status.WAIVED and result.exit_code == ExitCode.COMPLIANT
+
+
+def test_waiver_cannot_turn_missing_evidence_into_a_pass():
+    gaps = [Gap(section="audit", reason="auditctl: must be root")]
+    result = evaluate(policy(rule("r1", "test.audit"), waivers=[waiver()]), snapshot(audit=None, gaps=gaps),
+                      REGISTRY, today=TODAY)
+    assert result.findings[0].status == Status.NOT_REVIEWED
+    assert result.waivers[0].state == "unused"
+
+
+def test_finding_ids_are_stable_and_unique():
+    snap = snapshot(listeners=[listener("0.0.0.0", 23), listener("0.0.0.0", 23)])
+    first = evaluate(policy(rule("r1", "test.no_port")), snap, REGISTRY, today=TODAY)
+    second = evaluate(policy(rule("r1", "test.no_port")), snap, REGISTRY, today=TODAY)
+    ids = [f.id for f in first.findings]
+    assert len(set(ids)) == 2 and ids == [f.id for f in second.findings]
+
+
+def test_registry_is_loud():
+    with pytest.raises(RegistryError, match="not usable") as info:
+        build_registry([no_port, no_port])
+    assert "declared twice" in info.value.render()
+    with pytest.raises(RegistryError) as info:
+        build_registry([no_port, replace(no_port, origin="plugin evil 1.0")])
+    assert "shadows built-in" in info.value.render() or "declared twice" in info.value.render()
+    with pytest.raises(RegistryError) as info:
+        build_registry([replace(no_port, controls=("XX-1",))])
+    assert "unknown control 'XX-1'" in info.value.render()
+    with pytest.raises(RegistryError) as info:
+        build_registry([])
+    assert "no checks were loaded" in info.value.render()
+
+
+def test_plugin_shadowing_builtin_is_named():
+    builtin = replace(no_port, origin="builtin lbaudit 0.1.0")
+    with pytest.raises(RegistryError) as info:
+        build_registry([builtin, replace(no_port, origin="plugin evil 1.0")])
+    assert "plugin evil 1.0 shadows built-in check 'test.no_port'" in info.value.render()
