@@ -1,0 +1,219 @@
+"""The sock_diag client: pure parsing on captured bytes, then real dumps of sockets this test opens."""
+
+import errno
+import os
+import socket
+import struct
+from pathlib import Path
+
+import pytest
+
+from auditor.collect import netlink
+from auditor.collect.netlink import (
+    INET_DIAG_SKV6ONLY,
+    NLM_F_DUMP_INTR,
+    NLM_F_MULTI,
+    NLMSG_DONE,
+    NLMSG_ERROR,
+    NLMSGHDR,
+    SOCK_DIAG_BY_FAMILY,
+    STATES_WITHOUT_TIME_WAIT,
+    NetlinkError,
+    build_dump_request,
+    iter_messages,
+    parse_attributes,
+    parse_diag_message,
+    parse_dump_datagram,
+    parse_request_states,
+)
+from auditor.collect.parsers.proc_net import STATE_CLOSE, STATE_ESTABLISHED, STATE_LISTEN, STATE_TIME_WAIT
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "netlink"
+CAPTURE_SEQ = 4242  # the sequence number the captures were requested with
+
+
+def _datagrams(name: str) -> list[bytes]:
+    lines = (FIXTURES / name).read_text().splitlines()
+    return [bytes.fromhex(line) for line in lines if line and not line.startswith("#")]
+
+
+def _parse_capture(name: str) -> list[netlink.DiagSocket]:
+    sockets: list[netlink.DiagSocket] = []
+    grams = _datagrams(name)
+    for index, gram in enumerate(grams):
+        found, done = parse_dump_datagram(gram, CAPTURE_SEQ)
+        sockets.extend(found)
+        assert done == (index == len(grams) - 1)
+    return sockets
+
+
+def _message(msg_type: int, payload: bytes, seq: int = 7, flags: int = NLM_F_MULTI) -> bytes:
+    length = NLMSGHDR.size + len(payload)
+    padded = payload + bytes(-length % 4)
+    return NLMSGHDR.pack(length, msg_type, flags, seq, 0) + padded
+
+
+# ---------------------------------------------------------------- pure, on captured bytes
+
+def test_request_asks_for_every_state_but_time_wait():
+    request = build_dump_request(socket.AF_INET6, socket.IPPROTO_TCP, STATES_WITHOUT_TIME_WAIT, seq=9)
+    states = parse_request_states(request)
+    assert not states & (1 << STATE_TIME_WAIT)
+    for state in (STATE_ESTABLISHED, STATE_CLOSE, STATE_LISTEN, 3, 8, 9, 11, 12):
+        assert states & (1 << state), state
+    length, msg_type, flags, seq, _pid = NLMSGHDR.unpack_from(request)
+    assert (length, msg_type, seq) == (len(request), SOCK_DIAG_BY_FAMILY, 9)
+    assert length == 16 + 56  # nlmsghdr + inet_diag_req_v2
+    assert flags & 0x300 == 0x300  # NLM_F_DUMP
+    assert request[16:18] == bytes([socket.AF_INET6, socket.IPPROTO_TCP])
+
+
+def test_captured_tcp6_dump_gives_addresses_ports_v6only_and_inodes():
+    sockets = _parse_capture("tcp6_dump.hex")
+    found = {(s.src, s.sport): (s.state, s.v6only, s.inode, s.uid) for s in sockets}
+    assert found[("::", 44001)] == (STATE_LISTEN, False, 13046, 0)
+    assert found[("::", 44002)] == (STATE_LISTEN, True, 13047, 0)
+    assert found[("::1", 44003)] == (STATE_LISTEN, True, 13048, 0)
+    assert found[("::ffff:127.0.0.1", 44004)] == (STATE_LISTEN, False, 13049, 0)
+    assert all(s.family == socket.AF_INET6 and s.dst == "::" and s.dport == 0 for s in sockets)
+
+
+def test_captured_udp4_dump_has_unconnected_and_connected_sockets():
+    sockets = _parse_capture("udp4_dump.hex")
+    by_port = {s.sport: s for s in sockets}
+    assert by_port[44011].state == STATE_CLOSE and by_port[44011].dst == "0.0.0.0"
+    assert by_port[44012].state == STATE_ESTABLISHED
+    assert (by_port[44012].dst, by_port[44012].dport) == ("127.0.0.1", 44011)
+    assert all(s.v6only is None and s.src == "127.0.0.1" for s in sockets)
+
+
+def test_messages_of_another_sequence_are_ignored():
+    grams = _datagrams("tcp6_dump.hex")
+    assert parse_dump_datagram(grams[0], CAPTURE_SEQ + 1) == ([], False)
+
+
+def test_v6only_attribute_missing_is_unknown_not_false():
+    payload = next(iter_messages(_datagrams("tcp6_dump.hex")[0])).payload
+    assert parse_diag_message(payload).v6only is not None
+    assert parse_diag_message(payload[: netlink.MSG_SIZE]).v6only is None
+
+
+def test_attributes_are_split_and_type_flags_stripped():
+    attrs = struct.pack("=HH", 5, INET_DIAG_SKV6ONLY | 0x8000) + b"\x01\0\0\0" + struct.pack("=HH", 8, 2) + b"abcd"
+    assert parse_attributes(attrs) == {INET_DIAG_SKV6ONLY: b"\x01", 2: b"abcd"}
+    with pytest.raises(NetlinkError):
+        parse_attributes(struct.pack("=HH", 40, 1) + b"xx")
+
+
+def test_nlmsg_error_raises_with_the_kernel_errno():
+    gram = _message(NLMSG_ERROR, struct.pack("=i", -errno.EACCES) + bytes(16), seq=7)
+    with pytest.raises(NetlinkError) as info:
+        parse_dump_datagram(gram, 7)
+    assert info.value.errno == errno.EACCES
+
+
+def test_nlmsg_done_with_error_code_raises_and_without_ends_the_dump():
+    assert parse_dump_datagram(_message(NLMSG_DONE, struct.pack("=i", 0)), 7) == ([], True)
+    with pytest.raises(NetlinkError) as info:
+        parse_dump_datagram(_message(NLMSG_DONE, struct.pack("=i", -errno.ENOMEM)), 7)
+    assert info.value.errno == errno.ENOMEM
+
+
+def test_interrupted_dump_is_reported_for_retry():
+    gram = _message(NLMSG_DONE, struct.pack("=i", 0), flags=NLM_F_MULTI | NLM_F_DUMP_INTR)
+    with pytest.raises(NetlinkError) as info:
+        parse_dump_datagram(gram, 7)
+    assert info.value.errno == errno.EINTR
+
+
+@pytest.mark.parametrize("cut", [3, 15, 20, 100])
+def test_truncated_datagrams_raise_instead_of_parsing_garbage(cut):
+    gram = _datagrams("tcp6_dump.hex")[0]
+    with pytest.raises(NetlinkError):
+        parse_dump_datagram(gram[:cut], CAPTURE_SEQ)
+
+
+def test_short_inet_diag_msg_raises():
+    with pytest.raises(NetlinkError, match="inet_diag_msg"):
+        parse_dump_datagram(_message(SOCK_DIAG_BY_FAMILY, bytes(40)), 7)
+
+
+def test_unexpected_message_type_raises():
+    with pytest.raises(NetlinkError, match="type 99"):
+        parse_dump_datagram(_message(99, bytes(8)), 7)
+
+
+# ---------------------------------------------------------------- live dumps of real sockets
+
+def _inode(sock: socket.socket) -> int:
+    return os.fstat(sock.fileno()).st_ino
+
+
+def test_live_dump_finds_ipv4_listener_and_established_pair():
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        with socket.create_connection(("127.0.0.1", port)) as client:
+            server, _ = listener.accept()
+            with server:
+                sockets = netlink.dump(socket.AF_INET, socket.IPPROTO_TCP)
+                by_inode = {s.inode: s for s in sockets}
+                assert by_inode[_inode(listener)].state == STATE_LISTEN
+                assert (by_inode[_inode(listener)].src, by_inode[_inode(listener)].sport) == ("127.0.0.1", port)
+                assert by_inode[_inode(listener)].uid == os.geteuid()
+                conn = by_inode[_inode(client)]
+                assert conn.state == STATE_ESTABLISHED and conn.dport == port
+                assert by_inode[_inode(server)].state == STATE_ESTABLISHED
+
+
+def test_live_dump_leaves_out_time_wait_sockets():
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        client_ports = []
+        for _ in range(5):
+            client = socket.create_connection(("127.0.0.1", port), timeout=5)
+            server, _ = listener.accept()
+            client_ports.append(client.getsockname()[1])
+            client.close()  # the client closes first, so the client side ends in TIME_WAIT
+            server.settimeout(5)
+            assert server.recv(1) == b""
+            server.close()
+        # every state (TIME_WAIT included): the kernel holds them ...
+        everything = netlink.dump(socket.AF_INET, socket.IPPROTO_TCP, states=0xFFF)
+        in_time_wait = {s.sport for s in everything if s.state == STATE_TIME_WAIT and s.dport == port}
+        assert set(client_ports) <= in_time_wait
+        # ... and the default, kernel-filtered dump never carries them
+        filtered = netlink.dump(socket.AF_INET, socket.IPPROTO_TCP)
+        assert not [s for s in filtered if s.state == STATE_TIME_WAIT]
+        assert not [s for s in filtered if s.dport == port]
+
+
+def _ipv6_available() -> bool:
+    try:
+        with socket.socket(socket.AF_INET6) as probe:
+            probe.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not _ipv6_available(), reason="IPv6 loopback (::1) not available on this host")
+@pytest.mark.parametrize("v6only", [0, 1])
+def test_live_dump_reports_v6only_of_ipv6_wildcard(v6only):
+    with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as sock:
+        sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, v6only)
+        sock.bind(("::", 0))
+        found = [s for s in netlink.dump(socket.AF_INET6, socket.IPPROTO_UDP) if s.inode == _inode(sock)]
+        assert len(found) == 1
+        assert (found[0].src, found[0].sport, found[0].state) == ("::", sock.getsockname()[1], STATE_CLOSE)
+        assert found[0].v6only is bool(v6only)
+
+
+def test_live_dump_receive_loop_stops_at_its_bound():
+    # With no datagram allowed the dump cannot reach NLMSG_DONE: it must fail, not spin or pass.
+    with pytest.raises(NetlinkError) as info:
+        netlink.dump(socket.AF_INET, socket.IPPROTO_TCP, max_datagrams=0)
+    assert info.value.errno == errno.EOVERFLOW
