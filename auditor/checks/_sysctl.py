@@ -1,0 +1,182 @@
+"""Sysctl values for the network checks: pure parsers and the ephemeral port pool.
+
+Values arrive as whitespace-normalised strings (``SysctlFacts``).  A malformed value raises
+:class:`SysctlValueError` with the key and the text; the checks turn it into a ``not_reviewed``
+outcome, because a value we cannot read is evidence we could not use, never a pass.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from auditor.model.facts import HostSnapshot, SysctlSetting
+
+PORT_RANGE = "net.ipv4.ip_local_port_range"
+RESERVED_PORTS = "net.ipv4.ip_local_reserved_ports"
+TW_REUSE = "net.ipv4.tcp_tw_reuse"
+MAX_TW_BUCKETS = "net.ipv4.tcp_max_tw_buckets"
+FIN_TIMEOUT = "net.ipv4.tcp_fin_timeout"
+
+
+class SysctlValueError(ValueError):
+    def __init__(self, key: str, value: str, problem: str) -> None:
+        super().__init__(f"{key} = {value!r}: {problem}")
+        self.key = key
+        self.value = value
+
+
+def _port(key: str, value: str, token: str) -> int:
+    if not re.fullmatch(r"[0-9]+", token):
+        raise SysctlValueError(key, value, f"{token!r} is not a port number")
+    port = int(token)
+    if port > 65535:
+        raise SysctlValueError(key, value, f"{port} is not a port number (0-65535)")
+    return port
+
+
+def parse_int(key: str, value: str) -> int:
+    text = value.strip()
+    if not re.fullmatch(r"-?[0-9]+", text):
+        raise SysctlValueError(key, value, "expected an integer")
+    return int(text)
+
+
+def parse_port_range(value: str, key: str = PORT_RANGE) -> tuple[int, int]:
+    """``"32768 60999"`` (the kernel separates them with a tab) -> ``(32768, 60999)``."""
+    tokens = value.split()
+    if len(tokens) != 2:
+        raise SysctlValueError(key, value, "expected two port numbers, low and high")
+    return _port(key, value, tokens[0]), _port(key, value, tokens[1])
+
+
+def parse_port_list(value: str, key: str = RESERVED_PORTS) -> tuple[tuple[int, int], ...]:
+    """``"8080,9000-9010"`` -> ``((8080, 8080), (9000, 9010))``; empty means no reserved port.
+
+    Ranges are returned sorted and merged, so overlapping entries are not counted twice.
+    """
+    text = value.strip()
+    if not text:
+        return ()
+    spans: list[tuple[int, int]] = []
+    for item in text.split(","):
+        item = item.strip()
+        if not item:
+            raise SysctlValueError(key, value, "empty item in the comma-separated list")
+        low_text, dash, high_text = item.partition("-")
+        low = _port(key, value, low_text.strip())
+        high = _port(key, value, high_text.strip()) if dash else low
+        if low > high:
+            raise SysctlValueError(key, value, f"range {item!r} runs backwards")
+        spans.append((low, high))
+    merged: list[tuple[int, int]] = []
+    for low, high in sorted(spans):
+        if merged and low <= merged[-1][1] + 1:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], high))
+        else:
+            merged.append((low, high))
+    return tuple(merged)
+
+
+def format_ports(spans: tuple[tuple[int, int], ...]) -> str:
+    return ",".join(str(lo) if lo == hi else f"{lo}-{hi}" for lo, hi in spans) or "none"
+
+
+def pointer_token(text: str) -> str:
+    """Escape one JSON-pointer reference token (RFC 6901)."""
+    return text.replace("~", "~0").replace("/", "~1")
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """One sysctl as a check sees it: the setting and its evidence pointer, or why it is missing."""
+
+    key: str
+    setting: SysctlSetting | None
+    pointer: str | None
+    missing_reason: str | None
+
+
+def lookup(snapshot: HostSnapshot, key: str) -> Lookup:
+    """The effective value of ``key`` (running, else configured) with its JSON pointer.
+
+    When the value is missing, the reason comes from the collector's gaps for the key or its
+    section; failing that, from what kind of source this is.
+    """
+    facts = snapshot.facts.sysctl
+    if facts is not None:
+        setting = facts.effective(key)
+        if setting is not None:
+            where = "runtime" if facts.runtime is not None else "persistent"
+            return Lookup(key, setting, f"/facts/sysctl/{where}/{pointer_token(key)}", None)
+    related = {"", key, "runtime", "persistent", f"runtime/{key}", f"persistent/{key}"}
+    reasons = sorted({g.reason for g in snapshot.gaps if g.section == "sysctl" and g.field in related})
+    if reasons:
+        reason = "; ".join(reasons)
+    elif facts is not None and facts.runtime is None and facts.persistent is not None:
+        reason = f"{key} is not set in any sysctl configuration file and the running value could not be read"
+    else:
+        reason = f"{key} was not collected (no reason recorded)"
+    return Lookup(key, None, None, reason)
+
+
+@dataclass(frozen=True)
+class EphemeralPool:
+    """The ports the kernel picks from for outgoing connections and unbound sockets."""
+
+    low: int
+    high: int
+    reserved: tuple[tuple[int, int], ...]  # merged spans of ip_local_reserved_ports
+    evidence: tuple[str, ...]
+
+    @property
+    def span(self) -> int:
+        return max(0, self.high - self.low + 1)
+
+    @property
+    def reserved_in_range(self) -> int:
+        return sum(max(0, min(hi, self.high) - max(lo, self.low) + 1) for lo, hi in self.reserved)
+
+    @property
+    def size(self) -> int:
+        return self.span - self.reserved_in_range
+
+    def in_range(self, port: int) -> bool:
+        return self.low <= port <= self.high
+
+    def is_reserved(self, port: int) -> bool:
+        return any(lo <= port <= hi for lo, hi in self.reserved)
+
+    def describe(self) -> str:
+        return f"{self.low}-{self.high}, reserved {format_ports(self.reserved)}"
+
+
+@dataclass(frozen=True)
+class PoolLookup:
+    """The pool, or why it cannot be known.  ``low``/``high`` are set whenever the range was read,
+    even if the reserved ports were not (an upper bound on the pool is still worth something)."""
+
+    pool: EphemeralPool | None
+    low: int | None
+    high: int | None
+    range_pointer: str | None
+    reason: str | None
+
+
+def ephemeral_pool(snapshot: HostSnapshot) -> PoolLookup:
+    port_range = lookup(snapshot, PORT_RANGE)
+    if port_range.setting is None:
+        return PoolLookup(None, None, None, None, port_range.missing_reason)
+    try:
+        low, high = parse_port_range(port_range.setting.value)
+    except SysctlValueError as exc:
+        return PoolLookup(None, None, None, port_range.pointer, f"malformed value: {exc}")
+    reserved = lookup(snapshot, RESERVED_PORTS)
+    if reserved.setting is None:
+        return PoolLookup(None, low, high, port_range.pointer, reserved.missing_reason)
+    try:
+        spans = parse_port_list(reserved.setting.value)
+    except SysctlValueError as exc:
+        return PoolLookup(None, low, high, port_range.pointer, f"malformed value: {exc}")
+    evidence = tuple(p for p in (port_range.pointer, reserved.pointer) if p)
+    return PoolLookup(EphemeralPool(low, high, spans, evidence), low, high, port_range.pointer, None)

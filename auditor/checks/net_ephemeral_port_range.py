@@ -1,0 +1,204 @@
+"""``net.ephemeral_port_range``: a large enough pool of ephemeral ports, sane bounds, and no service
+listening on a port the kernel may hand to an outgoing connection."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from auditor.checks import _sysctl
+from auditor.model.check import CheckParams, Outcome, check, failed, missing_fact, not_reviewed, passed
+from auditor.model.facts import HostSnapshot
+from auditor.model.result import Severity
+
+POOL = "ephemeral port pool"
+BOUNDS = "ephemeral port range bounds"
+IN_RANGE = "listeners in the ephemeral port range"
+
+
+class EphemeralRangeParams(CheckParams):
+    min_pool_size: int = Field(
+        16384, ge=1, le=65536,
+        description="Fewest usable ephemeral ports: high - low + 1 minus ip_local_reserved_ports inside the range.",
+    )
+    min_low: int = Field(1024, ge=0, le=65535, description="The range must not start below this port (1024: no privileged ports).")
+    max_high: int = Field(65535, ge=0, le=65535, description="The range must not end above this port.")
+    forbid_listeners_in_range: bool = Field(
+        True, description="Fail every listener whose port is inside the range and not in ip_local_reserved_ports."
+    )
+    protocols: list[Literal["tcp", "udp"]] = Field(
+        default_factory=lambda: ["tcp"],
+        min_length=1,
+        description="Listeners judged by forbid_listeners_in_range.  UDP is off by default: a client socket "
+        "that sends without connect() holds an ephemeral port and looks exactly like a UDP service.",
+    )
+
+    @model_validator(mode="after")
+    def _bounds_consistent(self) -> "EphemeralRangeParams":
+        if self.min_low > self.max_high:
+            raise ValueError(f"min_low ({self.min_low}) is above max_high ({self.max_high}): no range could pass")
+        if self.min_pool_size > self.max_high - self.min_low + 1:
+            raise ValueError(
+                f"min_pool_size ({self.min_pool_size}) is larger than the {self.max_high - self.min_low + 1} ports "
+                f"between min_low ({self.min_low}) and max_high ({self.max_high}): no range could pass"
+            )
+        return self
+
+
+def _pool_outcome(lookup: _sysctl.PoolLookup, params: EphemeralRangeParams) -> Outcome:
+    expected = {"min_pool_size": params.min_pool_size}
+    pool = lookup.pool
+    if pool is None:
+        if lookup.low is not None and lookup.high is not None:
+            span = max(0, lookup.high - lookup.low + 1)
+            if span < params.min_pool_size:
+                # Reserved ports can only shrink the pool: it is too small whatever they are.
+                return failed(
+                    POOL,
+                    f"the ephemeral range {lookup.low}-{lookup.high} spans {span:,} ports, fewer than the minimum "
+                    f"{params.min_pool_size:,} even before reserved ports (which could not be read: {lookup.reason})",
+                    observed={"low": lookup.low, "high": lookup.high, "span": span, "reserved": None},
+                    expected=expected,
+                    evidence=[lookup.range_pointer] if lookup.range_pointer else [],
+                )
+        return not_reviewed(POOL, lookup.reason or "the ephemeral port range could not be read",
+                            evidence=[lookup.range_pointer] if lookup.range_pointer else [])
+    observed = {
+        "low": pool.low,
+        "high": pool.high,
+        "span": pool.span,
+        "reserved": _sysctl.format_ports(pool.reserved),
+        "reserved_in_range": pool.reserved_in_range,
+        "pool_size": pool.size,
+    }
+    text = (
+        f"the ephemeral pool has {pool.size:,} ports ({pool.low}-{pool.high}, {pool.reserved_in_range:,} of them "
+        f"reserved)"
+    )
+    if pool.size >= params.min_pool_size:
+        return passed(POOL, f"{text}, at least the minimum {params.min_pool_size:,}",
+                      observed=observed, expected=expected, evidence=list(pool.evidence))
+    return failed(POOL, f"{text}, fewer than the minimum {params.min_pool_size:,}",
+                  observed=observed, expected=expected, evidence=list(pool.evidence))
+
+
+def _bounds_outcome(lookup: _sysctl.PoolLookup, params: EphemeralRangeParams) -> Outcome:
+    if lookup.low is None or lookup.high is None:
+        return not_reviewed(BOUNDS, lookup.reason or "the ephemeral port range could not be read",
+                            evidence=[lookup.range_pointer] if lookup.range_pointer else [])
+    low, high = lookup.low, lookup.high
+    problems = []
+    if low > high:
+        problems.append(f"the low end {low} is above the high end {high}")
+    if low < params.min_low:
+        problems.append(f"the range starts at {low}, below {params.min_low} (privileged or reserved ports)")
+    if high > params.max_high:
+        problems.append(f"the range ends at {high}, above {params.max_high}")
+    common = dict(
+        observed={"low": low, "high": high},
+        expected={"low_at_least": params.min_low, "high_at_most": params.max_high, "low_not_above_high": True},
+        evidence=[lookup.range_pointer] if lookup.range_pointer else [],
+    )
+    if problems:
+        return failed(BOUNDS, f"ephemeral range {low}-{high}: " + "; ".join(problems), **common)
+    return passed(BOUNDS, f"ephemeral range {low}-{high} lies within {params.min_low}-{params.max_high}", **common)
+
+
+def _listener_outcomes(snapshot: HostSnapshot, lookup: _sysctl.PoolLookup, params: EphemeralRangeParams) -> list[Outcome]:
+    sockets = snapshot.facts.sockets
+    if sockets is None or sockets.listeners is None:
+        return [missing_fact(snapshot, "sockets", "listeners", subject=IN_RANGE, what="the list of listening sockets")]
+    if lookup.low is None or lookup.high is None:
+        return [not_reviewed(IN_RANGE, lookup.reason or "the ephemeral port range could not be read")]
+    low, high = lookup.low, lookup.high
+    inside = sorted(
+        ((i, l) for i, l in enumerate(sockets.listeners) if l.protocol in params.protocols and low <= l.port <= high),
+        key=lambda item: (item[1].port, item[1].protocol, item[1].address, item[0]),
+    )
+    pool = lookup.pool
+    outcomes: list[Outcome] = []
+    reserved_listeners = []
+    for index, listener in inside:
+        pointer = f"/facts/sockets/listeners/{index}"
+        first = listener.processes[0] if listener.processes else None
+        who = f"{first.name or '?'} pid {first.pid}" if first else (
+            f"declared by {listener.declared_by}" if listener.declared_by else "owner unknown")
+        detail = {
+            "protocol": listener.protocol, "address": listener.address, "port": listener.port,
+            "pid": first.pid if first else None, "process": first.name if first else None,
+            "user": listener.user,
+        }
+        if pool is None:
+            outcomes.append(not_reviewed(
+                listener.subject,
+                f"port {listener.port} is inside the ephemeral range {low}-{high}, but whether it is reserved "
+                f"is unknown: {lookup.reason}",
+                subject_detail=detail, evidence=[pointer, *([lookup.range_pointer] if lookup.range_pointer else [])],
+            ))
+        elif pool.is_reserved(listener.port):
+            reserved_listeners.append(f"{listener.protocol}/{listener.port}")
+        else:
+            outcomes.append(failed(
+                listener.subject,
+                f"{listener.protocol} port {listener.port} ({who}) is inside the ephemeral range {low}-{high} and "
+                f"not in ip_local_reserved_ports: the kernel may give it to an outgoing connection, and the "
+                f"service then fails to bind after a restart",
+                subject_detail=detail,
+                observed={"port": listener.port, "range": f"{low}-{high}", "reserved": _sysctl.format_ports(pool.reserved)},
+                expected=f"no listener on {low}-{high} unless its port is in ip_local_reserved_ports",
+                evidence=[pointer, *pool.evidence],
+            ))
+    if not outcomes:
+        note = f" (inside but reserved: {', '.join(reserved_listeners)})" if reserved_listeners else ""
+        outcomes.append(passed(
+            IN_RANGE,
+            f"no {' or '.join(params.protocols)} listener uses an unreserved port of the ephemeral range {low}-{high}{note}",
+            observed={"unreserved_listeners_in_range": 0, "reserved_listeners_in_range": reserved_listeners},
+            expected=f"no listener on {low}-{high} unless its port is in ip_local_reserved_ports",
+            evidence=["/facts/sockets/listeners", *(pool.evidence if pool else ())],
+        ))
+    return outcomes
+
+
+@check(
+    name="net.ephemeral_port_range",
+    title="Ephemeral port pool is large enough, sanely bounded and free of services",
+    version="1.0.0",
+    needs=["sysctl", "sockets"],
+    params=EphemeralRangeParams,
+    severity=Severity.MEDIUM,
+    controls=["SC-5", "SC-6", "CM-6"],
+    rationale="""
+Every outgoing TCP connection takes a local port from net.ipv4.ip_local_port_range and, after it
+closes, holds it in TIME_WAIT for 60 seconds.  A small pool runs out under load and new connections
+fail with EADDRNOTAVAIL: a denial of service the host inflicts on itself (SC-5) and a shared
+resource that one busy client can take from every other (SC-6).  A range that starts below 1024
+hands privileged ports to ordinary connections.  A service listening inside the range collides with
+the kernel's choice of ports: if an outgoing connection holds its port when it restarts, the service
+cannot bind.  The range and the reserved list are configuration settings (CM-6).
+""",
+    remediation="""
+Set the range in /etc/sysctl.d/ (e.g. net.ipv4.ip_local_port_range = 32768 60999, or wider such as
+1024 65535 on hosts that open many outgoing connections) and apply it with sysctl --system.  Move a
+service out of the range, or reserve its port: net.ipv4.ip_local_reserved_ports = 8080,9000-9010
+(reserved ports are still usable by services that bind them explicitly, but are never chosen
+automatically).
+""",
+    notes="""
+Pool size = high - low + 1 minus the ports of ip_local_reserved_ports inside the range.  Three kinds
+of finding: the pool (size against min_pool_size), the bounds (low <= high, low >= min_low,
+high <= max_high), and one failure per listener on an unreserved port inside the range (or one pass
+when there is none).  The same range serves IPv4 and IPv6 and both TCP and UDP.  A sysctl that
+could not be read makes the affected findings not_reviewed, never pass; when only the reserved list
+is missing, a range that is too small even before reservations still fails.  UDP listeners are
+judged only when `protocols` includes udp, since a client socket sending without connect() holds an
+ephemeral port too.
+""",
+)
+def net_ephemeral_port_range(snapshot: HostSnapshot, params: EphemeralRangeParams) -> list[Outcome]:
+    lookup = _sysctl.ephemeral_pool(snapshot)
+    outcomes = [_pool_outcome(lookup, params), _bounds_outcome(lookup, params)]
+    if params.forbid_listeners_in_range:
+        outcomes += _listener_outcomes(snapshot, lookup, params)
+    return outcomes
