@@ -1,0 +1,55 @@
+"""Helpers the interchange reporters (OSCAL, SARIF, JUnit) share.
+
+Private (leading underscore) so that :func:`auditor.report.load_reporters` does not import it as a
+reporter module.  Everything here is a pure function of the evidence and the report context.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import date, datetime, time, timezone
+
+from auditor.model.evidence import Evidence
+from auditor.report import ReportContext
+
+
+def utc(moment: datetime) -> datetime:
+    """A moment in UTC.  A naive time in the evidence is taken to be UTC (lbaudit writes UTC)."""
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc)
+
+
+def utc_timestamp(moment: datetime) -> str:
+    """ISO 8601 in UTC with a ``Z``: accepted by OSCAL's date-time pattern, SARIF and JUnit readers."""
+    text = utc(moment).isoformat()
+    return text.removesuffix("+00:00") + "Z"
+
+
+def end_of_day(day: date) -> str:
+    """A waiver is honoured through its ``expires`` date, so its deadline is the end of that day."""
+    return utc_timestamp(datetime.combine(day, time(23, 59, 59), tzinfo=timezone.utc))
+
+
+def evidence_sha256(context: ReportContext) -> str:
+    return hashlib.sha256(context.evidence_bytes).hexdigest()
+
+
+def evidence_reference(evidence: Evidence, context: ReportContext) -> str:
+    """How a report names the evidence file: as the caller says, else the CLI's ``<policy-id>.json``."""
+    return context.evidence_path or f"{evidence.policy.id}.json"
+
+
+@dataclass(frozen=True)
+class SourceLine:
+    path: str
+    line: int | None
+
+
+def rule_source(source: str) -> SourceLine:
+    """Split ``ResolvedRule.source`` (``"corp.yaml:14"``) into file and line; the path may hold colons."""
+    path, sep, line = source.rpartition(":")
+    if sep and line.isdigit() and int(line) >= 1:
+        return SourceLine(path, int(line))
+    return SourceLine(source, None)

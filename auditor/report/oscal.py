@@ -1,0 +1,454 @@
+"""OSCAL 1.1.2 assessment-results (JSON), rendered from the evidence alone.
+
+Layout of the document:
+
+* ``metadata``: the assessor and the tool as parties (plus every waiver approver, who is named in
+  the risk log), ``last-modified`` = end of the run.
+* ``import-ap``: lbaudit has no separate assessment plan; the policy is the plan, so ``import-ap``
+  points at a back-matter resource naming the policy files with their SHA-256.
+* one ``result`` per run: the host as an inventory item, the tool as an assessment asset,
+  ``reviewed-controls`` = the controls the enabled rules map to, one observation per lbaudit finding
+  (method TEST, relevant evidence = that finding inside the evidence file, whose SHA-256 is in the
+  back matter), one OSCAL finding per control (target: the control's SP 800-53A objective), and
+  a risk per failing or waived finding with the check's remediation.  A waiver is a risk with
+  status ``deviation-approved``, its expiry as the deadline and its approver in the risk log.
+
+Stable: UUIDs are uuid5 values.  What belongs to this run (document, result, observations,
+findings, risks) derives from the evidence digest; what outlives a run (host, tool, parties) from
+its own identity, so that those keep one UUID across runs as OSCAL asks.  Every time comes from the
+evidence, never from the clock.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections import Counter
+from urllib.parse import quote
+
+from auditor.controls import load_catalog
+from auditor.model.base import canonical_json
+from auditor.model.controls import oscal_control_id
+from auditor.model.evidence import Evidence
+from auditor.model.result import Finding, Status
+from auditor.report import Reporter, ReportContext
+from auditor.report._shared import end_of_day, evidence_reference, evidence_sha256, utc_timestamp
+
+OSCAL_VERSION = "1.1.2"
+# Namespace of lbaudit's own props; core OSCAL props (no ns) are used where OSCAL defines the name.
+NS = "https://lbaudit.invalid/ns/oscal"
+UUID_ROOT = uuid.uuid5(uuid.NAMESPACE_URL, NS)
+
+# The statuses under which a control counts as satisfied; anything else keeps it not satisfied.
+_SATISFIED_ONLY = {Status.PASS, Status.NOT_APPLICABLE}
+
+
+def _stable_uuid(*parts: str) -> str:
+    return str(uuid.uuid5(UUID_ROOT, "\0".join(parts)))
+
+
+def _prop(name: str, value: object, *, core: bool = False) -> dict:
+    prop = {"name": name, "value": str(value)}
+    if not core:
+        prop["ns"] = NS
+    return prop
+
+
+def _uri(path: str) -> str:
+    """A file path as a URI reference (spaces and the like percent-encoded)."""
+    return quote(path, safe="/:@!$&'()*+,;=-._~")
+
+
+def _pointer_uri(reference: str, pointer: str) -> str:
+    """``evidence.json#/result/findings/3``: a JSON pointer (RFC 6901) as a URI fragment."""
+    return f"{_uri(reference)}#{quote(pointer, safe='/:@!$&()*+,;=-._~')}"
+
+
+def _compact(value: object) -> str:
+    return canonical_json(value).decode("utf-8")
+
+
+class _Builder:
+    def __init__(self, evidence: Evidence, context: ReportContext):
+        self.ev = evidence
+        self.ctx = context
+        self.sha = evidence_sha256(context)
+        self.ref = evidence_reference(evidence, context)
+        prov = evidence.snapshot.provenance
+        self.host = prov.hostname
+        self.catalog = load_catalog()
+        self.checks = {c.name: c for c in evidence.checks}
+        self.rules = {r.id: r for r in evidence.policy.rules}
+        self.findings = evidence.result.findings
+        self.finding_index = {f.id: i for i, f in enumerate(self.findings)}
+
+        # Identities that outlive the run.
+        self.host_uuid = _stable_uuid("inventory-item", prov.machine_id or "", prov.hostname)
+        self.tool_component_uuid = _stable_uuid("component", "lbaudit")
+        self.tool_party_uuid = _stable_uuid("party", "tool", "lbaudit")
+        self.assessor_name = context.assessor or evidence.policy.owner
+        self.assessor_uuid = _stable_uuid("party", "assessor", self.assessor_name)
+        # Identities of this run.
+        self.run_uuid = lambda *parts: _stable_uuid("evidence", self.sha, *parts)  # noqa: E731
+        self.evidence_resource_uuid = self.run_uuid("resource", "evidence")
+        self.policy_resource_uuid = self.run_uuid("resource", "policy")
+
+    # ------------------------------------------------------------ metadata and back matter
+
+    def approvers(self) -> list[str]:
+        return sorted({f.waiver.approver for f in self.findings if f.waiver is not None})
+
+    def approver_uuid(self, approver: str) -> str:
+        return _stable_uuid("party", "approver", approver)
+
+    def metadata(self) -> dict:
+        policy = self.ev.policy
+        parties = [
+            {
+                "uuid": self.assessor_uuid,
+                "type": "person" if self.ctx.assessor else "organization",
+                "name": self.assessor_name,
+            },
+            {
+                "uuid": self.tool_party_uuid,
+                "type": "organization",
+                "name": "lbaudit",
+                "short-name": "lbaudit",
+                "remarks": f"The automated assessment tool, version {self.ev.tool.version}; as software it is the "
+                "component of the result's assessment assets that the observations name as their actor.",
+            },
+        ]
+        parties += [{"uuid": self.approver_uuid(a), "type": "person", "name": a} for a in self.approvers()]
+        return {
+            "title": f"lbaudit assessment of {self.host} against policy {policy.id} {policy.version}",
+            "last-modified": utc_timestamp(self.ev.run.finished_at),
+            "version": policy.version,
+            "oscal-version": OSCAL_VERSION,
+            "props": [
+                _prop("policy-id", policy.id),
+                _prop("policy-sha256", self.ev.policy_sha256),
+                _prop("evidence-sha256", self.sha),
+            ],
+            "roles": [
+                {"id": "assessor", "title": "Assessor"},
+                {"id": "assessment-tool", "title": "Assessment tool"},
+                {"id": "waiver-approver", "title": "Waiver approver"},
+            ],
+            "parties": parties,
+            "responsible-parties": [
+                {"role-id": "assessor", "party-uuids": [self.assessor_uuid]},
+                {"role-id": "assessment-tool", "party-uuids": [self.tool_party_uuid]},
+            ]
+            + (
+                [{"role-id": "waiver-approver", "party-uuids": [self.approver_uuid(a) for a in self.approvers()]}]
+                if self.approvers()
+                else []
+            ),
+        }
+
+    def back_matter(self) -> dict:
+        policy = self.ev.policy
+        return {
+            "resources": [
+                {
+                    "uuid": self.evidence_resource_uuid,
+                    "title": "lbaudit evidence",
+                    "description": "The evidence JSON this document was rendered from: facts, provenance, "
+                    "findings and the checks that judged.",
+                    "rlinks": [
+                        {
+                            "href": _uri(self.ref),
+                            "media-type": "application/json",
+                            "hashes": [{"algorithm": "SHA-256", "value": self.sha}],
+                        }
+                    ],
+                },
+                {
+                    "uuid": self.policy_resource_uuid,
+                    "title": f"lbaudit policy {policy.id} {policy.version}",
+                    "description": "The policy that selects the checks and controls; it plays the part of the "
+                    "assessment plan.  The file and every file it extends, child first.",
+                    "props": [_prop("policy-sha256", self.ev.policy_sha256)],
+                    "rlinks": [
+                        {
+                            "href": _uri(source.path),
+                            "media-type": "application/yaml",
+                            "hashes": [{"algorithm": "SHA-256", "value": source.sha256}],
+                        }
+                        for source in policy.sources
+                    ]
+                    or [{"href": f"#{self.evidence_resource_uuid}"}],
+                },
+            ]
+        }
+
+    # ------------------------------------------------------------ the result
+
+    def reviewed_control_ids(self) -> list[str]:
+        ids: set[str] = set()
+        for rule in self.ev.policy.rules:
+            if rule.enabled:
+                ids.update(rule.controls)
+                record = self.checks.get(rule.check)
+                ids.update(record.controls if record else ())
+        return sorted(ids, key=self.catalog.sort_key)
+
+    def local_definitions(self) -> dict:
+        prov = self.ev.snapshot.provenance
+        props = [_prop("hostname", prov.hostname)]
+        if "." in prov.hostname:
+            props.append(_prop("fqdn", prov.hostname, core=True))
+        if prov.os:
+            props.append(_prop("os-name", prov.os, core=True))
+        for name, value in (("machine-id", prov.machine_id), ("kernel", prov.kernel), ("arch", prov.arch)):
+            if value:
+                props.append(_prop(name, value))
+        props.append(_prop("collection-source", prov.source))
+        if prov.source_detail:
+            props.append(_prop("collection-source-detail", prov.source_detail))
+        tool_props = [_prop("version", self.ev.tool.version)]
+        tool_props += [_prop("check", f"{c.name} {c.version} ({c.origin})") for c in self.ev.checks]
+        return {
+            "inventory-items": [
+                {
+                    "uuid": self.host_uuid,
+                    "description": f"Host {prov.hostname}" + (f" ({prov.os})" if prov.os else ""),
+                    "props": props,
+                }
+            ],
+            "assessment-assets": {
+                "components": [
+                    {
+                        "uuid": self.tool_component_uuid,
+                        "type": "software",
+                        "title": "lbaudit",
+                        "description": "Policy-as-code compliance auditor for the network-socket layer.  The "
+                        "checks that judged this run are listed with their versions.",
+                        "props": tool_props,
+                        "status": {"state": "operational"},
+                    }
+                ],
+                "assessment-platforms": [
+                    {
+                        "uuid": _stable_uuid("assessment-platform", "lbaudit", prov.hostname),
+                        "title": f"lbaudit {self.ev.tool.version}, {prov.source} collection on {prov.hostname}",
+                        "uses-components": [{"component-uuid": self.tool_component_uuid}],
+                    }
+                ],
+            },
+        }
+
+    def tool_origin(self) -> list[dict]:
+        return [{"actors": [{"type": "tool", "actor-uuid": self.tool_component_uuid}]}]
+
+    def observation_uuid(self, finding: Finding) -> str:
+        return self.run_uuid("observation", finding.id)
+
+    def risk_uuid(self, finding: Finding) -> str:
+        return self.run_uuid("risk", finding.id)
+
+    def observation(self, finding: Finding) -> dict:
+        index = self.finding_index[finding.id]
+        description = finding.message
+        if finding.reason and finding.reason not in description:
+            description += f"\n\nReason: {finding.reason}"
+        evidence = [
+            {
+                "href": _pointer_uri(self.ref, f"/result/findings/{index}"),
+                "description": f"lbaudit finding {finding.id} in the evidence file (SHA-256 {self.sha}).",
+                "links": [{"href": f"#{self.evidence_resource_uuid}", "rel": "reference"}],
+            }
+        ]
+        evidence += [
+            {
+                "href": _pointer_uri(self.ref, f"/snapshot{pointer}"),
+                "description": f"The collected facts the finding rests on ({pointer}).",
+                "links": [{"href": f"#{self.evidence_resource_uuid}", "rel": "reference"}],
+            }
+            for pointer in finding.evidence
+        ]
+        observation = {
+            "uuid": self.observation_uuid(finding),
+            "title": f"{finding.rule_id}: {finding.subject}",
+            "description": description,
+            "props": [
+                _prop("finding-id", finding.id),
+                _prop("rule-id", finding.rule_id),
+                _prop("check", finding.check),
+                _prop("status", finding.status.value),
+                _prop("severity", finding.severity.value),
+            ],
+            "methods": ["TEST"],
+            "types": ["finding"] if finding.status in (Status.FAIL, Status.WAIVED) else ["control-objective"],
+            "origins": self.tool_origin(),
+            "subjects": [{"subject-uuid": self.host_uuid, "type": "inventory-item", "title": self.host}],
+            "relevant-evidence": evidence,
+            "collected": utc_timestamp(self.ev.snapshot.provenance.collected_at),
+        }
+        remarks = []
+        if finding.observed is not None:
+            remarks.append(f"Observed: {_compact(finding.observed)}")
+        if finding.expected is not None:
+            remarks.append(f"Expected: {_compact(finding.expected)}")
+        if remarks:
+            observation["remarks"] = "\n\n".join(remarks)
+        return observation
+
+    def risk(self, finding: Finding) -> dict:
+        record = self.checks.get(finding.check)
+        rule = self.rules.get(finding.rule_id)
+        title = (rule.title if rule and rule.title else None) or (record.title if record else finding.check)
+        statement = (
+            f"Rule {finding.rule_id} (check {finding.check}, severity {finding.severity.value}) fails on host "
+            f"{self.host} for {finding.subject}: {finding.message}."
+        )
+        if finding.expected is not None:
+            statement += f" Expected: {_compact(finding.expected)}."
+        if record and record.rationale:
+            statement += f"\n\n{record.rationale}"
+        risk = {
+            "uuid": self.risk_uuid(finding),
+            "title": f"{title}: {finding.subject}",
+            "description": f"{finding.message} (controls {', '.join(finding.controls)}).",
+            "statement": statement,
+            "props": [
+                _prop("finding-id", finding.id),
+                _prop("rule-id", finding.rule_id),
+                _prop("severity", finding.severity.value),
+            ],
+            "status": "open",
+            "origins": self.tool_origin(),
+        }
+        if record and record.remediation:
+            risk["remediations"] = [
+                {
+                    "uuid": self.run_uuid("remediation", finding.id),
+                    "lifecycle": "recommendation",
+                    "title": f"Remediate {finding.rule_id}",
+                    "description": record.remediation,
+                    "origins": self.tool_origin(),
+                }
+            ]
+        waiver = finding.waiver
+        if finding.status == Status.WAIVED and waiver is not None:
+            risk["status"] = "deviation-approved"
+            risk["deadline"] = end_of_day(waiver.expires)
+            risk["risk-log"] = {
+                "entries": [
+                    {
+                        "uuid": self.run_uuid("risk-log", finding.id),
+                        "title": f"Deviation approved by {waiver.approver}",
+                        "description": f"Waived by the policy until {waiver.expires.isoformat()} "
+                        f"(approved by {waiver.approver}): {waiver.reason}",
+                        "start": utc_timestamp(self.ev.run.started_at),
+                        "logged-by": [{"party-uuid": self.approver_uuid(waiver.approver), "role-id": "waiver-approver"}],
+                        "status-change": "deviation-approved",
+                    }
+                ]
+            }
+        risk["related-observations"] = [{"observation-uuid": self.observation_uuid(finding)}]
+        return risk
+
+    def control_finding(self, control_id: str, risky: set[str]) -> dict:
+        group = [f for f in self.findings if control_id in f.controls]
+        counts = Counter(f.status for f in group)
+        control = self.catalog.get(control_id)
+        title = control.title if control else ""
+        statuses = set(counts)
+        if not group:
+            state, reason, remarks = "not-satisfied", "other", "No finding of an enabled rule addresses this control."
+        elif statuses & {Status.FAIL, Status.WAIVED}:
+            state, reason = "not-satisfied", "fail"
+            remarks = f"{counts[Status.FAIL]} failing and {counts[Status.WAIVED]} waived (deviation approved) findings."
+        elif statuses <= _SATISFIED_ONLY and Status.PASS in statuses:
+            state, reason, remarks = "satisfied", "pass", f"{counts[Status.PASS]} passing findings."
+        else:
+            reasons = sorted({f"{f.rule_id}: {f.reason}" for f in group if f.status != Status.PASS and f.reason})
+            state, reason = "not-satisfied", "other"
+            remarks = "Not fully assessed (lbaudit never counts missing evidence as a pass): " + "; ".join(reasons)
+        rules = sorted({f.rule_id for f in group})
+        described = ", ".join(f"{counts[s]} {s.value}" for s in Status if counts[s])
+        finding = {
+            "uuid": self.run_uuid("finding", control_id),
+            "title": f"{control_id} {title}".strip(),
+            "description": f"Rules {', '.join(rules)}: {described}." if rules else "No enabled rule produced a finding.",
+            "props": [_prop("control-id", control_id)],
+            "origins": self.tool_origin(),
+            "target": {
+                "type": "objective-id",
+                "target-id": f"{oscal_control_id(control_id)}_obj",
+                "title": f"Assessment objective of {control_id}",
+                "status": {"state": state, "reason": reason, "remarks": remarks},
+            },
+        }
+        if group:
+            finding["related-observations"] = [{"observation-uuid": self.observation_uuid(f)} for f in group]
+        related_risks = [{"risk-uuid": self.risk_uuid(f)} for f in group if f.id in risky]
+        if related_risks:
+            finding["related-risks"] = related_risks
+        return finding
+
+    def result(self) -> dict:
+        res = self.ev.result
+        reviewed = self.reviewed_control_ids()
+        at_risk = [f for f in self.findings if f.status in (Status.FAIL, Status.WAIVED)]
+        risky = {f.id for f in at_risk}
+        by_status = ", ".join(f"{n} {s}" for s, n in res.summary.by_status.items() if n)
+        result = {
+            "uuid": self.run_uuid("result"),
+            "title": f"lbaudit run of policy {self.ev.policy.id} on {self.host}",
+            "description": f"Verdict: {res.verdict.value}. {res.summary.rules} rules, {res.summary.findings} "
+            f"findings ({by_status or 'none'}).",
+            "start": utc_timestamp(self.ev.run.started_at),
+            "end": utc_timestamp(self.ev.run.finished_at),
+            "props": [
+                _prop("verdict", res.verdict.value),
+                _prop("complete", str(res.complete).lower()),
+                _prop("facts-sha256", self.ev.facts_sha256),
+            ],
+            "local-definitions": self.local_definitions(),
+            "reviewed-controls": {
+                "control-selections": [
+                    {
+                        "description": "The controls the enabled rules of the policy map to (their checks' "
+                        "controls and the rules' extra controls).",
+                        "include-controls": [{"control-id": oscal_control_id(c)} for c in reviewed],
+                    }
+                ]
+            },
+        }
+        if self.findings:
+            result["observations"] = [self.observation(f) for f in self.findings]
+        if at_risk:
+            result["risks"] = [self.risk(f) for f in at_risk]
+        if reviewed:
+            result["findings"] = [self.control_finding(c, risky) for c in reviewed]
+        return result
+
+    def document(self) -> dict:
+        return {
+            "assessment-results": {
+                "uuid": self.run_uuid("assessment-results"),
+                "metadata": self.metadata(),
+                "import-ap": {
+                    "href": f"#{self.policy_resource_uuid}",
+                    "remarks": "lbaudit has no separate assessment plan: the policy named in the back matter "
+                    "selects the checks, their parameters and the controls.",
+                },
+                "results": [self.result()],
+                "back-matter": self.back_matter(),
+            }
+        }
+
+
+def render_oscal(evidence: Evidence, context: ReportContext) -> bytes:
+    document = _Builder(evidence, context).document()
+    return (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+REPORTER = Reporter(
+    name="oscal",
+    extension=".oscal.json",
+    description=f"OSCAL {OSCAL_VERSION} assessment-results (JSON) with NIST SP 800-53 Rev. 5 control ids",
+    render=render_oscal,
+)
