@@ -1,0 +1,246 @@
+"""SARIF 2.1.0, rendered from the evidence alone, for code scanning.
+
+* One run.  ``tool.driver.rules`` holds one reporting descriptor per check used by the policy:
+  title, rationale, remediation as help, and the NIST controls as properties and tags.
+* One result per finding.  ``fail`` has ``kind: fail`` and a level from the rule's severity; the
+  other statuses have the kind SARIF defines for them (``pass``, ``review`` for not_reviewed and
+  error, ``notApplicable``) and level ``none``, as SARIF requires for a kind other than fail.
+  A waived finding is a failure with an accepted external suppression (approver, reason, expiry).
+* Physical location: the line of the rule in the policy file, so code scanning annotates the
+  policy a host violates.  Logical location: the subject on the host (process, address, port).
+* ``partialFingerprints`` carry the finding id (from rule id and subject), so code scanning tracks
+  one finding across runs; the run's ``automationDetails.id`` keeps policies and hosts apart.
+"""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import quote
+
+from auditor.model.evidence import CheckRecord, Evidence
+from auditor.model.result import Finding, Severity, Status
+from auditor.report import Reporter, ReportContext
+from auditor.report._shared import end_of_day, evidence_reference, evidence_sha256, rule_source, utc_timestamp
+
+SARIF_SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
+FINGERPRINT_KEY = "lbauditFindingId/v1"
+
+_LEVEL = {
+    Severity.CRITICAL: "error",
+    Severity.HIGH: "error",
+    Severity.MEDIUM: "warning",
+    Severity.LOW: "note",
+    Severity.INFO: "note",
+}
+# GitHub code scanning reads this property (a number as a string) to rank security alerts.
+_SECURITY_SEVERITY = {
+    Severity.CRITICAL: "9.5",
+    Severity.HIGH: "8.0",
+    Severity.MEDIUM: "5.5",
+    Severity.LOW: "3.0",
+}
+_KIND = {
+    Status.FAIL: "fail",
+    Status.WAIVED: "fail",
+    Status.PASS: "pass",
+    Status.NOT_REVIEWED: "review",
+    Status.ERROR: "review",
+    Status.NOT_APPLICABLE: "notApplicable",
+}
+
+
+def _file_uri(path: str) -> str:
+    """A relative path stays relative (code scanning resolves it against the repository root)."""
+    encoded = quote(path.replace("\\", "/"), safe="/:@!$&'()*+,;=-._~")
+    return f"file://{encoded}" if path.startswith("/") else encoded
+
+
+def _rule_severity(evidence: Evidence, check: str) -> Severity | None:
+    """The highest severity an enabled rule gives the check (rules may override the default)."""
+    severities = [r.severity for r in evidence.policy.rules if r.enabled and r.check == check]
+    return max(severities, key=lambda s: s.rank) if severities else None
+
+
+def _descriptor(record: CheckRecord, evidence: Evidence) -> dict:
+    severity = _rule_severity(evidence, record.name)
+    properties: dict = {
+        "tags": ["security", "compliance", "NIST-SP-800-53-Rev5"] + list(record.controls),
+        "nist-sp-800-53-r5": list(record.controls),
+        "checkVersion": record.version,
+        "origin": record.origin,
+    }
+    if severity in _SECURITY_SEVERITY:
+        properties["security-severity"] = _SECURITY_SEVERITY[severity]
+    return {
+        "id": record.name,
+        "name": record.name,
+        "shortDescription": {"text": record.title},
+        "fullDescription": {"text": record.rationale or record.title},
+        "help": {
+            "text": f"Remediation: {record.remediation}",
+            "markdown": f"**Remediation.** {record.remediation}\n\n**NIST SP 800-53 Rev. 5:** "
+            + ", ".join(record.controls),
+        },
+        "defaultConfiguration": {"level": _LEVEL[severity] if severity else "warning"},
+        "properties": properties,
+    }
+
+
+def _without_none(values: dict) -> dict:
+    return {k: v for k, v in values.items() if v is not None}
+
+
+def _message(finding: Finding) -> str:
+    text = f"{finding.rule_id}: {finding.subject}: {finding.message}"
+    if finding.reason and finding.reason not in text:
+        text += f" ({finding.reason})"
+    if finding.status in (Status.FAIL, Status.WAIVED) and finding.expected is not None:
+        text += f"; expected {json.dumps(finding.expected, sort_keys=True, ensure_ascii=False)}"
+    return text
+
+
+class _Run:
+    def __init__(self, evidence: Evidence, context: ReportContext):
+        self.ev = evidence
+        self.ctx = context
+        self.host = evidence.snapshot.provenance.hostname
+        self.rules = {r.id: r for r in evidence.policy.rules}
+        records = sorted(evidence.checks, key=lambda c: c.name)
+        # A finding of a check the evidence does not describe still gets a descriptor (fail loud, not drop).
+        known = {c.name for c in records}
+        for name in sorted({f.check for f in evidence.result.findings} - known):
+            records.append(CheckRecord(name=name, title=name, version="?", origin="unknown", needs=[],
+                                       controls=[], rationale="", remediation="(no remediation recorded)"))
+        self.records = records
+        self.rule_index = {c.name: i for i, c in enumerate(records)}
+
+    def location(self, finding: Finding) -> dict:
+        location: dict = {}
+        rule = self.rules.get(finding.rule_id)
+        if rule is not None:
+            source = rule_source(rule.source)
+            physical: dict = {"artifactLocation": {"uri": _file_uri(source.path)}}
+            if source.line is not None:
+                physical["region"] = {"startLine": source.line}
+            location["physicalLocation"] = physical
+        detail = dict(finding.subject_detail)
+        location["logicalLocations"] = [
+            {
+                "name": finding.subject,
+                "fullyQualifiedName": f"{self.host}/{finding.subject}",
+                "kind": "resource",
+                "properties": {"host": self.host, **detail},
+            }
+        ]
+        location["message"] = {"text": f"rule {finding.rule_id} of policy {self.ev.policy.id}"}
+        return location
+
+    def result(self, finding: Finding) -> dict:
+        kind = _KIND[finding.status]
+        result: dict = {
+            "ruleId": finding.check,
+            "ruleIndex": self.rule_index[finding.check],
+            "kind": kind,
+            "level": _LEVEL[finding.severity] if kind == "fail" else "none",
+            "message": {"text": _message(finding)},
+            "locations": [self.location(finding)],
+            "partialFingerprints": {FINGERPRINT_KEY: finding.id},
+            "properties": _without_none({
+                "findingId": finding.id,
+                "policyRule": finding.rule_id,
+                "status": finding.status.value,
+                "severity": finding.severity.value,
+                "controls": list(finding.controls),
+                "observed": finding.observed,
+                "expected": finding.expected,
+                "reason": finding.reason,
+                "evidence": list(finding.evidence),
+            }),
+        }
+        if finding.waiver is not None and finding.status == Status.WAIVED:
+            waiver = finding.waiver
+            result["suppressions"] = [
+                {
+                    "kind": "external",
+                    "status": "accepted",
+                    "justification": f"{waiver.reason} (approved by {waiver.approver}, until {waiver.expires.isoformat()})",
+                    "properties": {"approver": waiver.approver, "expires": end_of_day(waiver.expires)},
+                }
+            ]
+        return result
+
+    def notifications(self) -> list[dict]:
+        """A check that raised is a tool failure as well as a finding."""
+        return [
+            {
+                "level": "error",
+                "message": {"text": f"check {f.check} failed for rule {f.rule_id}: {f.reason}"},
+                "descriptor": {"id": f.check, "index": self.rule_index[f.check]},
+                "associatedRule": {"id": f.check, "index": self.rule_index[f.check]},
+            }
+            for f in self.ev.result.findings
+            if f.status == Status.ERROR
+        ]
+
+    def run(self) -> dict:
+        ev = self.ev
+        notifications = self.notifications()
+        invocation: dict = {
+            "executionSuccessful": not notifications,
+            "startTimeUtc": utc_timestamp(ev.run.started_at),
+            "endTimeUtc": utc_timestamp(ev.run.finished_at),
+            "machine": self.host,
+        }
+        if notifications:
+            invocation["toolExecutionNotifications"] = notifications
+        artifacts = [
+            {
+                "location": {"uri": _file_uri(source.path)},
+                "hashes": {"sha-256": source.sha256},
+                "roles": ["userSpecifiedConfiguration"],
+                "mimeType": "application/yaml",
+            }
+            for source in ev.policy.sources
+        ]
+        artifacts.append(
+            {
+                "location": {"uri": _file_uri(evidence_reference(ev, self.ctx))},
+                "hashes": {"sha-256": evidence_sha256(self.ctx)},
+                "mimeType": "application/json",
+                "description": {"text": "lbaudit evidence (the source of truth this log was rendered from)"},
+            }
+        )
+        return {
+            "tool": {
+                "driver": {
+                    "name": "lbaudit",
+                    "version": ev.tool.version,
+                    "semanticVersion": ev.tool.version,
+                    "rules": [_descriptor(r, ev) for r in self.records],
+                }
+            },
+            "automationDetails": {"id": f"lbaudit/{ev.policy.id}/{self.host}/"},
+            "invocations": [invocation],
+            "artifacts": artifacts,
+            "results": [self.result(f) for f in ev.result.findings],
+            "properties": {
+                "policy": {"id": ev.policy.id, "version": ev.policy.version, "sha256": ev.policy_sha256},
+                "host": self.host,
+                "verdict": ev.result.verdict.value,
+                "factsSha256": ev.facts_sha256,
+                "collectedAt": utc_timestamp(ev.snapshot.provenance.collected_at),
+            },
+        }
+
+
+def render_sarif(evidence: Evidence, context: ReportContext) -> bytes:
+    log = {"$schema": SARIF_SCHEMA_URI, "version": "2.1.0", "runs": [_Run(evidence, context).run()]}
+    return (json.dumps(log, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+REPORTER = Reporter(
+    name="sarif",
+    extension=".sarif",
+    description="SARIF 2.1.0 for code scanning: findings located at the policy rule and the host subject",
+    render=render_sarif,
+)
