@@ -1,0 +1,169 @@
+"""JUnit XML (the Jenkins xUnit ``junit-10.xsd`` dialect every CI server reads), from the evidence alone.
+
+One ``testsuite`` per policy and one ``testcase`` per enabled rule.  A rule's outcome is the worst
+status of its findings (the same roll-up the evidence uses for controls):
+
+* ``fail``                  -> ``<failure>`` with each failing subject, what was observed and what was expected
+* ``error``, ``not_reviewed`` -> ``<error>``: the rule could not be judged, which is never a pass
+* ``waived``, ``not_applicable`` -> ``<skipped>`` with the waiver or the reason
+* ``pass``                  -> an empty test case
+
+Times come from the evidence: the suite's ``timestamp`` and ``time`` from the run, a test case's
+``time`` from the run's per-rule timing when the evidence has one.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import xml.etree.ElementTree as ET
+
+from auditor.model.evidence import Evidence
+from auditor.model.policy import ResolvedRule
+from auditor.model.result import Finding, Status, rollup_status
+from auditor.report import Reporter, ReportContext
+from auditor.report._shared import evidence_sha256, rule_source, utc, utc_timestamp
+
+# Characters XML 1.0 cannot carry at all (not even escaped); process names and command lines can hold them.
+_NOT_XML = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _text(value: str) -> str:
+    return _NOT_XML.sub("\ufffd", value)
+
+
+def _json(value: object) -> str:
+    return json.dumps(value, sort_keys=True, ensure_ascii=False)
+
+
+def _seconds(seconds: float) -> str:
+    """The SUREFIRE_TIME form the schema asks for: at most three decimals, no exponent."""
+    return f"{max(seconds, 0.0):.3f}"
+
+
+def _describe(finding: Finding) -> str:
+    lines = [f"[{finding.status.value}] {finding.subject}: {finding.message}"]
+    if finding.status in (Status.FAIL, Status.WAIVED):
+        if finding.observed is not None:
+            lines.append(f"    observed: {_json(finding.observed)}")
+        if finding.expected is not None:
+            lines.append(f"    expected: {_json(finding.expected)}")
+    if finding.reason and finding.reason not in finding.message:
+        lines.append(f"    reason: {finding.reason}")
+    if finding.waiver is not None:
+        w = finding.waiver
+        lines.append(f"    waived until {w.expires.isoformat()} by {w.approver}: {w.reason}")
+    return "\n".join(lines)
+
+
+def _waiver_text(finding: Finding) -> str:
+    w = finding.waiver
+    if w is None:  # a waived finding always carries its waiver; kept total for hand-edited evidence
+        return f"{finding.subject}: waived"
+    return f"{finding.subject}: waived until {w.expires.isoformat()} by {w.approver}: {w.reason}"
+
+
+def _testcase(rule: ResolvedRule, findings: list[Finding], evidence: Evidence, classname: str) -> ET.Element:
+    case = ET.Element("testcase", {"name": rule.id, "classname": classname})
+    timing = evidence.run.timings_ms.get(rule.id)
+    if timing is not None:
+        case.set("time", _seconds(timing / 1000))
+
+    status = rollup_status([f.status for f in findings]) if findings else Status.ERROR
+    not_passing = [f for f in findings if f.status != Status.PASS]
+    body = "\n".join(_describe(f) for f in not_passing)
+    if not findings:
+        ET.SubElement(case, "error", {"type": "error", "message": "the evidence holds no finding for this rule"})
+    elif status == Status.FAIL:
+        failing = [f for f in findings if f.status == Status.FAIL]
+        subjects = "; ".join(f.subject for f in failing)
+        element = ET.SubElement(
+            case, "failure",
+            {"type": rule.severity.value, "message": _text(f"{len(failing)} of {len(findings)} subjects fail: {subjects}")},
+        )
+        element.text = _text(body)
+    elif status in (Status.ERROR, Status.NOT_REVIEWED):
+        unjudged = [f for f in findings if f.status in (Status.ERROR, Status.NOT_REVIEWED)]
+        reasons = "; ".join(sorted({f"{f.status.value}: {f.reason or f.message}" for f in unjudged}))
+        element = ET.SubElement(case, "error", {"type": status.value, "message": _text(reasons)})
+        element.text = _text(body)
+    elif status == Status.WAIVED:
+        message = "; ".join(_waiver_text(f) for f in findings if f.status == Status.WAIVED)
+        element = ET.SubElement(case, "skipped", {"type": "waived", "message": _text(message)})
+        element.text = _text(body)
+    elif status == Status.NOT_APPLICABLE:
+        reasons = "; ".join(sorted({f.reason or f.message for f in findings}))
+        element = ET.SubElement(case, "skipped", {"type": "not_applicable", "message": _text(f"not applicable: {reasons}")})
+
+    source = rule_source(rule.source)
+    out = [
+        f"check: {rule.check}",
+        f"severity: {rule.severity.value}",
+        f"controls: {', '.join(rule.controls)}",
+        f"policy source: {source.path}" + (f":{source.line}" if source.line else ""),
+        f"findings ({len(findings)}):",
+    ]
+    out += [f"  [{f.status.value}] {f.subject}" for f in findings]
+    ET.SubElement(case, "system-out").text = _text("\n".join(out))
+    return case
+
+
+def render_junit(evidence: Evidence, context: ReportContext) -> bytes:
+    policy = evidence.policy
+    result = evidence.result
+    rules = [r for r in policy.rules if r.enabled]
+    by_rule: dict[str, list[Finding]] = {r.id: [] for r in rules}
+    for finding in result.findings:
+        by_rule.setdefault(finding.rule_id, []).append(finding)
+
+    cases = [_testcase(rule, by_rule[rule.id], evidence, policy.id) for rule in rules]
+    counts = {kind: sum(1 for c in cases if c.find(kind) is not None) for kind in ("failure", "error", "skipped")}
+    duration = (utc(evidence.run.finished_at) - utc(evidence.run.started_at)).total_seconds()
+    prov = evidence.snapshot.provenance
+
+    root = ET.Element("testsuites", {
+        "name": "lbaudit", "time": _seconds(duration), "tests": str(len(cases)),
+        "failures": str(counts["failure"]), "errors": str(counts["error"]),
+    })
+    suite = ET.SubElement(root, "testsuite", {
+        "name": policy.id,
+        "tests": str(len(cases)),
+        "failures": str(counts["failure"]),
+        "errors": str(counts["error"]),
+        "skipped": str(counts["skipped"]),
+        "time": _seconds(duration),
+        "timestamp": utc_timestamp(evidence.run.started_at),
+        "hostname": prov.hostname,
+        "package": "lbaudit",
+        "version": policy.version,
+    })
+    if policy.sources:
+        suite.set("file", policy.sources[0].path)
+    properties = ET.SubElement(suite, "properties")
+    for name, value in (
+        ("policy.id", policy.id),
+        ("policy.version", policy.version),
+        ("policy.sha256", evidence.policy_sha256),
+        ("evidence.sha256", evidence_sha256(context)),
+        ("facts.sha256", evidence.facts_sha256),
+        ("verdict", result.verdict.value),
+        ("exit_code", str(result.exit_code)),
+        ("evaluated_on", evidence.run.evaluated_on.isoformat()),
+        ("collected_at", utc_timestamp(prov.collected_at)),
+        ("source", prov.source),
+        ("tool.version", evidence.tool.version),
+    ):
+        ET.SubElement(properties, "property", {"name": name, "value": _text(value)})
+    suite.extend(cases)
+
+    ET.indent(root, space="  ")
+    xml = ET.tostring(root, encoding="unicode")
+    return ('<?xml version="1.0" encoding="UTF-8"?>\n' + xml + "\n").encode("utf-8")
+
+
+REPORTER = Reporter(
+    name="junit",
+    extension=".junit.xml",
+    description="JUnit XML (Jenkins junit-10.xsd): a test suite per policy, a test case per rule",
+    render=render_junit,
+)
