@@ -1,0 +1,230 @@
+"""The sockets collector on real loopback sockets this test opens (no mocks)."""
+
+from __future__ import annotations
+
+import os
+import pwd
+import socket
+import subprocess
+import sys
+from contextlib import ExitStack
+
+import pytest
+
+from auditor.collect import CollectContext, netlink
+from auditor.collect.parsers.proc_net import STATE_TIME_WAIT
+from auditor.collect.sockets import (
+    collect_sockets,
+    listeners_from_rows,
+    read_sockets_netlink,
+    read_sockets_proc_net,
+    read_time_wait,
+)
+from auditor.model.facts import GapKind, Listener
+
+LIVE = CollectContext()
+
+
+def _ipv6_available() -> bool:
+    try:
+        with socket.socket(socket.AF_INET6) as probe:
+            probe.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
+IPV6 = _ipv6_available()
+needs_ipv6 = pytest.mark.skipif(not IPV6, reason="IPv6 loopback (::1) not available on this host")
+
+# (protocol, address, v6only) of every listener the tests open; v6only None = IPv4 socket
+IPV4_BINDS = [("127.0.0.1", None), ("0.0.0.0", None)]
+IPV6_BINDS = [("::1", 1), ("::", 0), ("::", 1), ("::ffff:127.0.0.1", 0)]
+
+
+def _inode(sock: socket.socket) -> int:
+    return os.fstat(sock.fileno()).st_ino
+
+
+def _open(stack: ExitStack, protocol: str, address: str, v6only: int | None) -> socket.socket:
+    family = socket.AF_INET if v6only is None else socket.AF_INET6
+    kind = socket.SOCK_STREAM if protocol == "tcp" else socket.SOCK_DGRAM
+    sock = stack.enter_context(socket.socket(family, kind))
+    if v6only is not None:
+        sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, v6only)
+    sock.bind((address, 0))
+    if protocol == "tcp":
+        sock.listen()
+    return sock
+
+
+@pytest.fixture
+def own_listeners():
+    """{inode: (protocol, address, port, v6only)} of listeners opened here, closed afterwards."""
+    binds = IPV4_BINDS + (IPV6_BINDS if IPV6 else [])
+    with ExitStack() as stack:
+        opened = {}
+        for protocol in ("tcp", "udp"):
+            for address, v6only in binds:
+                sock = _open(stack, protocol, address, v6only)
+                opened[_inode(sock)] = (protocol, address, sock.getsockname()[1], v6only)
+        yield opened
+
+
+def _by_inode(listeners: list[Listener]) -> dict[int, Listener]:
+    return {listener.inode: listener for listener in listeners if listener.inode}
+
+
+def test_own_listeners_found_with_address_port_v6only_uid_and_pid(own_listeners):
+    facts, gaps = collect_sockets(LIVE)
+    assert facts is not None and facts.listeners is not None
+    found = _by_inode(facts.listeners)
+    me = pwd.getpwuid(os.geteuid()).pw_name
+    with open("/proc/self/cmdline", "rb") as handle:
+        cmdline = [arg.decode() for arg in handle.read().split(b"\0")[:-1]]
+    for inode, (protocol, address, port, v6only) in own_listeners.items():
+        listener = found[inode]
+        assert (listener.protocol, listener.address, listener.port) == (protocol, address, port)
+        assert listener.family == ("ipv4" if v6only is None else "ipv6")
+        assert listener.v6only == (None if v6only is None else bool(v6only))
+        assert (listener.uid, listener.user) == (os.geteuid(), me)
+        assert [p.pid for p in listener.processes] == [os.getpid()]
+        process = listener.processes[0]
+        assert process.exe == os.path.realpath("/proc/self/exe")
+        assert process.user == me and process.cmdline == cmdline and process.name
+        assert listener.owner_reason is None
+        assert listener.subject.endswith(f"{process.name} pid {os.getpid()}")
+    own_indexes = {index for index, listener in enumerate(facts.listeners) if listener.inode in own_listeners}
+    assert len(own_indexes) == len(own_listeners)
+    assert not [g for g in gaps if g.field.startswith("listeners/") and int(g.field.split("/")[1]) in own_indexes]
+
+
+@needs_ipv6
+def test_ipv6_wildcard_keeps_v6only_apart_and_mapped_address_as_the_kernel_holds_it(own_listeners):
+    facts, _ = collect_sockets(LIVE)
+    mine = [l for l in _by_inode(facts.listeners).values() if l.inode in own_listeners and l.family == "ipv6"]
+    tcp_wildcards = sorted((l.port, l.v6only) for l in mine if l.protocol == "tcp" and l.address == "::")
+    assert sorted(v for _, v in tcp_wildcards) == [False, True]
+    assert any(l.address == "::ffff:127.0.0.1" and l.v6only is False for l in mine)
+
+
+def test_connected_sockets_are_counted_not_listed():
+    with ExitStack() as stack:
+        listener = _open(stack, "tcp", "127.0.0.1", None)
+        client = stack.enter_context(socket.create_connection(listener.getsockname(), timeout=5))
+        server = stack.enter_context(listener.accept()[0])
+        peer = _open(stack, "udp", "127.0.0.1", None)
+        connected_udp = stack.enter_context(socket.socket(socket.AF_INET, socket.SOCK_DGRAM))
+        connected_udp.connect(peer.getsockname())
+        facts, _ = collect_sockets(LIVE)
+        inodes = set(_by_inode(facts.listeners))
+        assert _inode(listener) in inodes and _inode(peer) in inodes
+        assert not inodes & {_inode(client), _inode(server), _inode(connected_udp)}
+        assert facts.counts.tcp_by_state["ESTABLISHED"] >= 2
+        assert facts.counts.tcp_by_state["LISTEN"] >= 1
+        assert facts.counts.udp_sockets >= 2
+
+
+def test_socket_shared_with_a_child_lists_both_processes_by_pid():
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        # The child inherits the listening socket and exits when its stdin closes.
+        child = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE,
+                                 pass_fds=[listener.fileno()])
+        try:
+            facts, _ = collect_sockets(LIVE)
+        finally:
+            child.stdin.close()
+            child.wait(timeout=10)
+        mine = _by_inode(facts.listeners)[_inode(listener)]
+        assert [p.pid for p in mine.processes] == sorted([os.getpid(), child.pid])
+        assert mine.subject.endswith("(+1 more)")
+
+
+def test_listeners_are_sorted_deterministically(own_listeners):
+    first, _ = collect_sockets(LIVE)
+    second, _ = collect_sockets(LIVE)
+    keys = [(l.protocol, l.family, l.address, l.port, l.inode) for l in first.listeners if l.inode in own_listeners]
+    assert keys == [(l.protocol, l.family, l.address, l.port, l.inode) for l in second.listeners if l.inode in own_listeners]
+    protocols = [l.protocol for l in first.listeners]
+    assert protocols == sorted(protocols)
+    tcp4 = [l for l in first.listeners if l.protocol == "tcp" and l.family == "ipv4"]
+    assert [socket.inet_aton(l.address) + l.port.to_bytes(2, "big") for l in tcp4] == sorted(
+        socket.inet_aton(l.address) + l.port.to_bytes(2, "big") for l in tcp4
+    )
+
+
+def test_proc_net_fallback_agrees_with_netlink_on_own_listeners(own_listeners):
+    def view(rows):
+        return {
+            (l.protocol, l.family, l.address, l.port, l.uid, l.inode)
+            for l in listeners_from_rows(rows)
+            if l.inode in own_listeners
+        }
+
+    from_netlink = view(read_sockets_netlink())
+    from_proc = view(read_sockets_proc_net())
+    assert len(from_netlink) == len(own_listeners)
+    assert from_proc == from_netlink
+    # /proc/net cannot show IPV6_V6ONLY: the fallback says so rather than guess
+    assert all(l.v6only is None for l in listeners_from_rows(read_sockets_proc_net()))
+
+
+def _make_time_wait(listener: socket.socket, count: int) -> list[int]:
+    """Open and close ``count`` loopback connections, client first: the client ends in TIME_WAIT."""
+    ports = []
+    for _ in range(count):  # bounded
+        client = socket.create_connection(listener.getsockname(), timeout=5)
+        server, _ = listener.accept()
+        ports.append(client.getsockname()[1])
+        client.close()
+        server.settimeout(5)
+        server.recv(1)  # the client's FIN has arrived
+        server.close()
+    return ports
+
+
+def test_time_wait_count_matches_sockstat_with_hundreds_of_real_time_wait_sockets():
+    created = 300
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(64)
+        ports = _make_time_wait(listener, created)
+        # the kernel really holds them in TIME_WAIT (a dump that asks for that state only)
+        held = netlink.dump(socket.AF_INET, socket.IPPROTO_TCP, states=1 << STATE_TIME_WAIT)
+        mine = {s.sport for s in held if s.dport == listener.getsockname()[1]}
+        assert mine == set(ports) and len(mine) == created
+
+        before = read_time_wait_from_sockstat()
+        facts, _ = collect_sockets(LIVE)
+        after = read_time_wait_from_sockstat()
+    assert before >= created
+    # other programs may open or expire TIME_WAIT sockets meanwhile: the count must lie in between
+    assert min(before, after) <= facts.counts.time_wait <= max(before, after)
+    assert facts.counts.tcp_by_state["TIME_WAIT"] == facts.counts.time_wait
+    assert "netlink sock_diag" in facts.counts.method and "sockstat" in facts.counts.method
+
+
+def read_time_wait_from_sockstat() -> int:
+    """Read sockstat independently of the collector's helper."""
+    with open("/proc/net/sockstat") as handle:
+        for line in handle:
+            if line.startswith("TCP:"):
+                fields = line.split()
+                return int(fields[fields.index("tw") + 1])
+    raise AssertionError("no TCP line in /proc/net/sockstat")
+
+
+def test_collector_helper_reads_the_same_sockstat_field():
+    before = read_time_wait_from_sockstat()
+    value = read_time_wait()
+    after = read_time_wait_from_sockstat()
+    assert min(before, after) <= value <= max(before, after)
+
+
+def test_offline_root_has_no_runtime_sockets():
+    facts, gaps = collect_sockets(CollectContext(live=False))
+    assert facts is None
+    assert [(g.section, g.field, g.kind) for g in gaps] == [("sockets", "", GapKind.NOT_APPLICABLE)]
+    assert "offline root directory" in gaps[0].reason
