@@ -1,0 +1,237 @@
+"""``net.time_wait``: TIME_WAIT tuning and headroom of the ephemeral pool for outgoing connections.
+
+Linux keeps a closed connection's local port in TIME_WAIT for a fixed 60 s (TCP_TIMEWAIT_LEN, a
+compile-time constant).  A client opening R new connections per second to one destination (one
+(source address, destination address, destination port) tuple) therefore holds about R x 60 ports
+at once; the pool is ip_local_port_range minus reserved ports.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from auditor.checks import _sysctl
+from auditor.model.check import CheckParams, Outcome, check, failed, missing_fact, not_applicable, not_reviewed, passed
+from auditor.model.facts import HostSnapshot
+from auditor.model.result import Severity
+
+TIME_WAIT_SECONDS = 60  # Linux TCP_TIMEWAIT_LEN (include/net/tcp.h); no sysctl changes it
+
+TW_REUSE_MEANING = {
+    0: "off",
+    1: "reuse TIME_WAIT ports for all outgoing connections (needs TCP timestamps)",
+    2: "reuse TIME_WAIT ports for outgoing loopback connections only (the kernel default)",
+}
+
+
+class TimeWaitParams(CheckParams):
+    allowed_tw_reuse: list[Literal[0, 1, 2]] | None = Field(
+        None, min_length=1,
+        description="Allowed values of net.ipv4.tcp_tw_reuse: 0 off, 1 all outgoing connections, 2 loopback only.",
+    )
+    min_max_tw_buckets: int | None = Field(
+        None, ge=1,
+        description="Lowest acceptable net.ipv4.tcp_max_tw_buckets (above it the kernel destroys TIME_WAIT sockets early and logs it).",
+    )
+    max_fin_timeout: int | None = Field(
+        None, ge=1,
+        description="Highest acceptable net.ipv4.tcp_fin_timeout in seconds (FIN_WAIT_2 lifetime; it does not shorten TIME_WAIT).",
+    )
+    max_time_wait_share: float | None = Field(
+        None, gt=0, le=1,
+        description="Highest acceptable live TIME_WAIT count as a fraction of the ephemeral pool (live hosts only).",
+    )
+    peak_new_connections_per_second: float | None = Field(
+        None, gt=0,
+        description=f"Declared peak rate of new outgoing connections to one destination; it holds rate x {TIME_WAIT_SECONDS} s ports in TIME_WAIT.",
+    )
+    max_pool_utilization: float = Field(
+        0.8, gt=0, le=1,
+        description="Highest acceptable share of the pool the declared peak rate may hold in TIME_WAIT.",
+    )
+
+    @model_validator(mode="after")
+    def _something_to_judge(self) -> "TimeWaitParams":
+        judged = ("allowed_tw_reuse", "min_max_tw_buckets", "max_fin_timeout", "max_time_wait_share",
+                  "peak_new_connections_per_second")
+        if all(getattr(self, name) is None for name in judged):
+            # A check with nothing to judge would pass everywhere: that is a defect, not a policy.
+            raise ValueError(f"set at least one of {', '.join(judged)}")
+        return self
+
+
+def _sysctl_int(snapshot: HostSnapshot, key: str) -> tuple[int | None, Outcome | None, list[str]]:
+    """The value of an integer sysctl, or the not_reviewed outcome that replaces the finding."""
+    subject = f"sysctl {key}"
+    found = _sysctl.lookup(snapshot, key)
+    if found.setting is None:
+        return None, not_reviewed(subject, found.missing_reason or f"{key} was not collected"), []
+    evidence = [found.pointer] if found.pointer else []
+    try:
+        return _sysctl.parse_int(key, found.setting.value), None, evidence
+    except _sysctl.SysctlValueError as exc:
+        return None, not_reviewed(subject, f"malformed value: {exc}", evidence=evidence), evidence
+
+
+def _tw_reuse(snapshot: HostSnapshot, allowed: list[int]) -> Outcome:
+    key = _sysctl.TW_REUSE
+    value, missing, evidence = _sysctl_int(snapshot, key)
+    if missing:
+        return missing
+    meaning = TW_REUSE_MEANING.get(value, "not a value the kernel documents")  # type: ignore[arg-type]
+    common = dict(observed={"value": value, "meaning": meaning}, expected={"one_of": sorted(allowed)}, evidence=evidence)
+    text = f"{key} = {value} ({meaning})"
+    if value in allowed:
+        return passed(f"sysctl {key}", f"{text} is allowed", **common)
+    return failed(f"sysctl {key}", f"{text}; allowed: {', '.join(map(str, sorted(allowed)))}", **common)
+
+
+def _max_tw_buckets(snapshot: HostSnapshot, minimum: int) -> Outcome:
+    key = _sysctl.MAX_TW_BUCKETS
+    value, missing, evidence = _sysctl_int(snapshot, key)
+    if missing:
+        return missing
+    common = dict(observed=value, expected={"at_least": minimum}, evidence=evidence)
+    if value >= minimum:  # type: ignore[operator]
+        return passed(f"sysctl {key}", f"{key} = {value:,}, at least {minimum:,}", **common)
+    return failed(
+        f"sysctl {key}",
+        f"{key} = {value:,}, below {minimum:,}: beyond that many TIME_WAIT sockets the kernel destroys them "
+        f"early (\"time wait bucket table overflow\"), losing the protection TIME_WAIT gives",
+        **common,
+    )
+
+
+def _fin_timeout(snapshot: HostSnapshot, maximum: int) -> Outcome:
+    key = _sysctl.FIN_TIMEOUT
+    value, missing, evidence = _sysctl_int(snapshot, key)
+    if missing:
+        return missing
+    common = dict(observed=value, expected={"at_most": maximum}, evidence=evidence)
+    note = "it bounds FIN_WAIT_2, not TIME_WAIT, which stays 60 s"
+    if value <= maximum:  # type: ignore[operator]
+        return passed(f"sysctl {key}", f"{key} = {value} s, at most {maximum} s ({note})", **common)
+    return failed(f"sysctl {key}", f"{key} = {value} s, above {maximum} s ({note})", **common)
+
+
+def _time_wait_share(snapshot: HostSnapshot, pool_lookup: _sysctl.PoolLookup, maximum: float) -> Outcome:
+    subject = "TIME_WAIT share of the ephemeral pool"
+    sockets = snapshot.facts.sockets
+    if sockets is None or sockets.counts is None:
+        if not snapshot.gaps_for("sockets", "counts") and snapshot.provenance.source == "root":
+            return not_applicable(subject, "an offline root directory has no live sockets to count")
+        return missing_fact(snapshot, "sockets", "counts", subject=subject, what="the live TIME_WAIT count")
+    pool = pool_lookup.pool
+    if pool is None:
+        return not_reviewed(subject, pool_lookup.reason or "the ephemeral pool could not be determined")
+    count = sockets.counts.time_wait
+    observed = {"time_wait": count, "pool_size": pool.size, "share": round(count / pool.size, 4) if pool.size else None,
+                "method": sockets.counts.method or None}
+    expected = {"share_at_most": maximum}
+    evidence = ["/facts/sockets/counts/time_wait", *pool.evidence]
+    if pool.size <= 0:
+        return failed(subject, f"{count:,} sockets in TIME_WAIT and the ephemeral pool is empty",
+                      observed=observed, expected=expected, evidence=evidence)
+    share = count / pool.size
+    text = f"{count:,} sockets in TIME_WAIT = {share:.1%} of the {pool.size:,}-port ephemeral pool"
+    if share <= maximum:
+        return passed(subject, f"{text}, at most {maximum:.0%}", observed=observed, expected=expected, evidence=evidence)
+    return failed(subject, f"{text}, above {maximum:.0%}", observed=observed, expected=expected, evidence=evidence)
+
+
+def pool_utilization(rate_per_second: float, pool_size: int) -> float:
+    """Share of the pool held in TIME_WAIT at a steady rate of new connections to one destination."""
+    return rate_per_second * TIME_WAIT_SECONDS / pool_size
+
+
+def _peak_headroom(pool_lookup: _sysctl.PoolLookup, rate: float, maximum: float) -> Outcome:
+    subject = "ephemeral pool headroom at the declared peak connection rate"
+    pool = pool_lookup.pool
+    if pool is None:
+        return not_reviewed(subject, pool_lookup.reason or "the ephemeral pool could not be determined")
+    held = rate * TIME_WAIT_SECONDS
+    sustainable = pool.size // TIME_WAIT_SECONDS  # whole connections per second that still fit
+    observed = {
+        "peak_new_connections_per_second": rate,
+        "ports_in_time_wait": round(held),
+        "pool_size": pool.size,
+        "utilization": round(held / pool.size, 4) if pool.size else None,
+        "sustainable_per_second": sustainable,
+        "time_wait_seconds": TIME_WAIT_SECONDS,
+    }
+    expected = {"utilization_at_most": maximum}
+    if pool.size <= 0:
+        return failed(subject, "the ephemeral pool is empty: no outgoing connection can get a port",
+                      observed=observed, expected=expected, evidence=list(pool.evidence))
+    utilization = pool_utilization(rate, pool.size)
+    text = (
+        f"{rate:g} new connections/s x {TIME_WAIT_SECONDS} s TIME_WAIT holds {held:,.0f} ports per "
+        f"(source, destination, port) tuple = {utilization:.0%} of the {pool.size:,}-port pool "
+        f"(which sustains at most {sustainable:,}/s)"
+    )
+    if utilization <= maximum:
+        return passed(subject, f"{text}, at most {maximum:.0%}", observed=observed, expected=expected,
+                      evidence=list(pool.evidence))
+    return failed(subject, f"{text}, above {maximum:.0%}: connections fail with EADDRNOTAVAIL near the peak",
+                  observed=observed, expected=expected, evidence=list(pool.evidence))
+
+
+@check(
+    name="net.time_wait",
+    title="TIME_WAIT settings leave headroom in the ephemeral port pool",
+    version="1.0.0",
+    needs=["sysctl", "sockets"],
+    params=TimeWaitParams,
+    severity=Severity.MEDIUM,
+    controls=["SC-5", "SC-5(2)", "CM-6"],
+    rationale="""
+A host that opens many short outgoing connections (proxies, load balancers, service clients) keeps
+each closed connection's port in TIME_WAIT for 60 seconds.  When the ports in TIME_WAIT approach the
+size of the ephemeral pool, new connections fail: a self-inflicted denial of service (SC-5) caused
+by capacity that does not match the declared load (SC-5(2)).  The TIME_WAIT-related sysctls are
+configuration settings with security weight (CM-6): tcp_tw_reuse=1 trades the protection TIME_WAIT
+gives against stray segments for capacity, and a low tcp_max_tw_buckets makes the kernel drop
+TIME_WAIT state early.
+""",
+    remediation="""
+Widen net.ipv4.ip_local_port_range, spread the load over more destination addresses or ports, use
+connection pooling / keep-alive so fewer connections are opened, or (only where the policy allows)
+set net.ipv4.tcp_tw_reuse.  Set the sysctls in /etc/sysctl.d/ and apply with sysctl --system.
+Lowering tcp_fin_timeout does not shorten TIME_WAIT.
+""",
+    notes=f"""
+TIME_WAIT lasts a fixed {TIME_WAIT_SECONDS} s on Linux (TCP_TIMEWAIT_LEN, compiled in).
+net.ipv4.tcp_fin_timeout governs how long an orphaned connection stays in FIN_WAIT_2, not TIME_WAIT:
+lowering it does not free ports faster.  net.ipv4.tcp_tw_reuse lets a new *outgoing* connection take
+a port still in TIME_WAIT when that is safe from the protocol's point of view, which needs TCP
+timestamps (net.ipv4.tcp_timestamps): 0 = never, 1 = for all outgoing connections, 2 = for loopback
+connections only (the kernel default).
+It never affects incoming connections.
+
+Headroom: utilisation = peak_new_connections_per_second x {TIME_WAIT_SECONDS} s / pool size, per
+(source address, destination address, destination port) tuple, where pool size = ip_local_port_range
+minus reserved ports.  Linux's default pool (32768-60999, 28,232 ports) sustains about 470 new
+connections per second to one destination; 417/s (25,000 a minute) already holds 89% of it.  The
+check does not count on tcp_tw_reuse to relax this.  max_time_wait_share compares the live TIME_WAIT
+count (all destinations, both directions) with the pool: a coarse, host-wide signal that needs a live
+host (not_applicable for an offline root directory).  Each param that is set gives one finding; at
+least one must be set.
+""",
+)
+def net_time_wait(snapshot: HostSnapshot, params: TimeWaitParams) -> list[Outcome]:
+    outcomes: list[Outcome] = []
+    if params.allowed_tw_reuse is not None:
+        outcomes.append(_tw_reuse(snapshot, list(params.allowed_tw_reuse)))
+    if params.min_max_tw_buckets is not None:
+        outcomes.append(_max_tw_buckets(snapshot, params.min_max_tw_buckets))
+    if params.max_fin_timeout is not None:
+        outcomes.append(_fin_timeout(snapshot, params.max_fin_timeout))
+    if params.max_time_wait_share is not None or params.peak_new_connections_per_second is not None:
+        pool_lookup = _sysctl.ephemeral_pool(snapshot)
+        if params.max_time_wait_share is not None:
+            outcomes.append(_time_wait_share(snapshot, pool_lookup, params.max_time_wait_share))
+        if params.peak_new_connections_per_second is not None:
+            outcomes.append(_peak_headroom(pool_lookup, params.peak_new_connections_per_second, params.max_pool_utilization))
+    return outcomes
