@@ -1,0 +1,75 @@
+"""Running values of the network sysctls the checks judge, read from /proc/sys.
+
+Values are whitespace-normalised (``ip_local_port_range`` is tab-separated in /proc) so that a
+running value and a configured one compare as strings.  Persistent values (sysctl.d) are added by
+another collector step into ``SysctlFacts.persistent``.
+"""
+
+from __future__ import annotations
+
+import errno
+import re
+
+from auditor.collect import CollectContext
+from auditor.model.facts import Gap, GapKind, SysctlFacts, SysctlSetting
+
+PROC_SYS = "/proc/sys"
+MAX_VALUE_BYTES = 64 * 1024  # ip_local_reserved_ports is the longest we read; far below this
+
+SYSCTL_KEYS: tuple[str, ...] = (
+    "net.ipv4.ip_local_port_range",
+    "net.ipv4.ip_local_reserved_ports",
+    "net.ipv4.ip_unprivileged_port_start",
+    "net.ipv4.tcp_fin_timeout",
+    "net.ipv4.tcp_max_tw_buckets",
+    "net.ipv4.tcp_timestamps",
+    "net.ipv4.tcp_tw_reuse",
+    "net.ipv6.bindv6only",
+)
+
+_KEY = re.compile(r"^[a-z0-9_]+(\.[a-z0-9_]+)+$")
+
+
+def normalise_value(text: str) -> str:
+    """Collapse runs of whitespace (tabs, newlines) to single spaces and trim."""
+    return " ".join(text.split())
+
+
+def sysctl_path(key: str, proc_sys: str = PROC_SYS) -> str:
+    """/proc/sys path of a dotted key; only plain keys are accepted, so no path can escape."""
+    if not _KEY.match(key):
+        raise ValueError(f"not a sysctl key: {key!r}")
+    return f"{proc_sys}/{key.replace('.', '/')}"
+
+
+def _why(key: str, path: str, exc: OSError) -> str:
+    if exc.errno == errno.ENOENT:
+        return f"{path}: not present (this kernel does not know {key}, or its subsystem is disabled)"
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return f"{path}: permission denied"
+    return f"{path}: {exc.strerror or exc}"
+
+
+def read_runtime_sysctls(keys: tuple[str, ...], proc_sys: str = PROC_SYS) -> tuple[dict[str, SysctlSetting], list[Gap]]:
+    """Read each key; a key that cannot be read becomes a Gap at ``runtime/<key>``."""
+    values: dict[str, SysctlSetting] = {}
+    gaps: list[Gap] = []
+    for key in sorted(keys):
+        path = sysctl_path(key, proc_sys)
+        try:
+            with open(path, "rb") as handle:
+                raw = handle.read(MAX_VALUE_BYTES)
+        except OSError as exc:
+            gaps.append(Gap(section="sysctl", field=f"runtime/{key}", reason=_why(key, path, exc)))
+            continue
+        values[key] = SysctlSetting(value=normalise_value(raw.decode("ascii", errors="replace")), origin=path)
+    return values, gaps
+
+
+def collect_sysctl(ctx: CollectContext) -> tuple[SysctlFacts | None, list[Gap]]:
+    if not ctx.live:
+        gap = Gap(section="sysctl", field="runtime", kind=GapKind.NOT_APPLICABLE,
+                  reason="running sysctl values are not visible in an offline root directory")
+        return SysctlFacts(runtime=None, persistent=None), [gap]
+    runtime, gaps = read_runtime_sysctls(SYSCTL_KEYS)
+    return SysctlFacts(runtime=runtime, persistent=None), gaps
