@@ -7,9 +7,11 @@ reporter module.  Everything here is a pure function of the evidence and the rep
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass
 from datetime import date, datetime, time, timezone
 
+from auditor.model.base import canonical_json
 from auditor.model.evidence import Evidence
 from auditor.report import ReportContext
 
@@ -30,6 +32,13 @@ def utc_timestamp(moment: datetime) -> str:
 def end_of_day(day: date) -> str:
     """A waiver is honoured through its ``expires`` date, so its deadline is the end of that day."""
     return utc_timestamp(datetime.combine(day, time(23, 59, 59), tzinfo=timezone.utc))
+
+
+def key_sorted(value: object) -> object:
+    """A JSON value with every object's keys sorted.  Reports must not depend on key order: the
+    evidence file is written with sorted keys, so an evidence read back orders its dicts differently
+    from the one the engine built, and both must render the same bytes."""
+    return json.loads(canonical_json(value))
 
 
 def evidence_sha256(context: ReportContext) -> str:

@@ -393,7 +393,8 @@ class _Builder:
         reviewed = self.reviewed_control_ids()
         at_risk = [f for f in self.findings if f.status in (Status.FAIL, Status.WAIVED)]
         risky = {f.id for f in at_risk}
-        by_status = ", ".join(f"{n} {s}" for s, n in res.summary.by_status.items() if n)
+        counts = res.summary.by_status
+        by_status = ", ".join(f"{counts[s.value]} {s.value}" for s in Status if counts.get(s.value))
         result = {
             "uuid": self.run_uuid("result"),
             "title": f"lbaudit run of policy {self.ev.policy.id} on {self.host}",

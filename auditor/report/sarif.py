@@ -20,7 +20,14 @@ from urllib.parse import quote
 from auditor.model.evidence import CheckRecord, Evidence
 from auditor.model.result import Finding, Severity, Status
 from auditor.report import Reporter, ReportContext
-from auditor.report._shared import end_of_day, evidence_reference, evidence_sha256, rule_source, utc_timestamp
+from auditor.report._shared import (
+    end_of_day,
+    evidence_reference,
+    evidence_sha256,
+    key_sorted,
+    rule_source,
+    utc_timestamp,
+)
 
 SARIF_SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 FINGERPRINT_KEY = "lbauditFindingId/v1"
@@ -123,7 +130,7 @@ class _Run:
             if source.line is not None:
                 physical["region"] = {"startLine": source.line}
             location["physicalLocation"] = physical
-        detail = dict(finding.subject_detail)
+        detail = key_sorted(finding.subject_detail)
         location["logicalLocations"] = [
             {
                 "name": finding.subject,
@@ -151,8 +158,8 @@ class _Run:
                 "status": finding.status.value,
                 "severity": finding.severity.value,
                 "controls": list(finding.controls),
-                "observed": finding.observed,
-                "expected": finding.expected,
+                "observed": key_sorted(finding.observed),
+                "expected": key_sorted(finding.expected),
                 "reason": finding.reason,
                 "evidence": list(finding.evidence),
             }),
