@@ -24,6 +24,7 @@ from functools import lru_cache
 import psutil
 
 from auditor.collect import CollectContext, netlink
+from auditor.collect.systemd_sockets import collect_declared_sockets
 from auditor.collect.parsers.proc_net import (
     STATE_CLOSE,
     STATE_LISTEN,
@@ -93,7 +94,7 @@ def read_sockets_proc_net(proc: str = PROC) -> list[SocketRow]:
         for family, _family_number, suffix in FAMILIES:
             path = f"{proc}/net/{protocol}{suffix}"
             try:
-                with open(path, encoding="ascii") as handle:
+                with open(path, encoding="utf-8") as handle:
                     text = handle.read()
             except FileNotFoundError:
                 if suffix and _ipv6_disabled(proc):
@@ -109,7 +110,7 @@ def read_sockets_proc_net(proc: str = PROC) -> list[SocketRow]:
 
 def read_time_wait(proc: str = PROC) -> int:
     """TIME_WAIT sockets (IPv4 and IPv6) from /proc/net/sockstat.  Raises OSError or ValueError."""
-    with open(f"{proc}/net/sockstat", encoding="ascii") as handle:
+    with open(f"{proc}/net/sockstat", encoding="utf-8") as handle:
         return time_wait_count(parse_sockstat(handle.read()))
 
 
@@ -279,8 +280,7 @@ def count_states(rows: list[SocketRow], time_wait: int) -> dict[str, int]:
 
 def collect_sockets(ctx: CollectContext) -> tuple[SocketFacts | None, list[Gap]]:
     if not ctx.live:
-        return None, [Gap(section="sockets", reason="runtime sockets are not visible in an offline root directory",
-                          kind=GapKind.NOT_APPLICABLE)]
+        return collect_declared_sockets(ctx)  # listeners declared by systemd socket units; no counts
     gaps: list[Gap] = []
     methods: list[str] = []
     rows: list[SocketRow] | None

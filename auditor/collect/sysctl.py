@@ -1,8 +1,8 @@
 """Running values of the network sysctls the checks judge, read from /proc/sys.
 
 Values are whitespace-normalised (``ip_local_port_range`` is tab-separated in /proc) so that a
-running value and a configured one compare as strings.  Persistent values (sysctl.d) are added by
-another collector step into ``SysctlFacts.persistent``.
+running value and a configured one compare as strings.  Persistent values (sysctl.d) come from
+:mod:`auditor.collect.sysctl_d`.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import errno
 import re
 
 from auditor.collect import CollectContext
+from auditor.collect.sysctl_d import read_persistent_sysctls
 from auditor.model.facts import Gap, GapKind, SysctlFacts, SysctlSetting
 
 PROC_SYS = "/proc/sys"
@@ -62,14 +63,16 @@ def read_runtime_sysctls(keys: tuple[str, ...], proc_sys: str = PROC_SYS) -> tup
         except OSError as exc:
             gaps.append(Gap(section="sysctl", field=f"runtime/{key}", reason=_why(key, path, exc)))
             continue
-        values[key] = SysctlSetting(value=normalise_value(raw.decode("ascii", errors="replace")), origin=path)
+        values[key] = SysctlSetting(value=normalise_value(raw.decode("utf-8", errors="replace")), origin=path)
     return values, gaps
 
 
 def collect_sysctl(ctx: CollectContext) -> tuple[SysctlFacts | None, list[Gap]]:
+    # What the configuration files set (sysctl.d precedence), live and offline alike.
+    persistent, persistent_gaps = read_persistent_sysctls(ctx.root)
     if not ctx.live:
         gap = Gap(section="sysctl", field="runtime", kind=GapKind.NOT_APPLICABLE,
                   reason="running sysctl values are not visible in an offline root directory")
-        return SysctlFacts(runtime=None, persistent=None), [gap]
+        return SysctlFacts(runtime=None, persistent=persistent), [gap, *persistent_gaps]
     runtime, gaps = read_runtime_sysctls(SYSCTL_KEYS)
-    return SysctlFacts(runtime=runtime, persistent=None), gaps
+    return SysctlFacts(runtime=runtime, persistent=persistent), gaps + persistent_gaps
