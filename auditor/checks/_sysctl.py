@@ -111,10 +111,13 @@ def lookup(snapshot: HostSnapshot, key: str) -> Lookup:
             return Lookup(key, setting, f"/facts/sysctl/{where}/{pointer_token(key)}", None)
     related = {"", key, "runtime", "persistent", f"runtime/{key}", f"persistent/{key}"}
     reasons = sorted({g.reason for g in snapshot.gaps if g.section == "sysctl" and g.field in related})
-    if reasons:
+    if facts is not None and facts.runtime is None and facts.persistent is not None:
+        # Offline: the key is in no configuration file, so the kernel default will apply; lbaudit
+        # does not assume what that default is on the image's kernel.
+        why = "; ".join(reasons) or "the running value could not be read"
+        reason = f"{key} is not set in any sysctl configuration file, and {why}"
+    elif reasons:
         reason = "; ".join(reasons)
-    elif facts is not None and facts.runtime is None and facts.persistent is not None:
-        reason = f"{key} is not set in any sysctl configuration file and the running value could not be read"
     else:
         reason = f"{key} was not collected (no reason recorded)"
     return Lookup(key, None, None, reason)

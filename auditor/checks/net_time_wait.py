@@ -22,7 +22,7 @@ TIME_WAIT_SECONDS = 60  # Linux TCP_TIMEWAIT_LEN (include/net/tcp.h); no sysctl 
 TW_REUSE_MEANING = {
     0: "off",
     1: "reuse TIME_WAIT ports for all outgoing connections (needs TCP timestamps)",
-    2: "reuse TIME_WAIT ports for outgoing loopback connections only (the kernel default)",
+    2: "reuse TIME_WAIT ports for outgoing loopback connections only, the kernel default",
 }
 
 
@@ -33,7 +33,7 @@ class TimeWaitParams(CheckParams):
     )
     min_max_tw_buckets: int | None = Field(
         None, ge=1,
-        description="Lowest acceptable net.ipv4.tcp_max_tw_buckets (above it the kernel destroys TIME_WAIT sockets early and logs it).",
+        description="Lowest acceptable net.ipv4.tcp_max_tw_buckets (beyond that many TIME_WAIT sockets the kernel destroys new ones at once and logs it).",
     )
     max_fin_timeout: int | None = Field(
         None, ge=1,

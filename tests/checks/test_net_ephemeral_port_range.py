@@ -8,7 +8,7 @@ from pydantic import ValidationError
 from auditor.checks import _sysctl
 from auditor.checks.net_ephemeral_port_range import BOUNDS, IN_RANGE, POOL, EphemeralRangeParams, net_ephemeral_port_range
 from auditor.engine.registry import build_registry
-from auditor.model.facts import Gap, ProcessInfo, SysctlFacts, SysctlSetting
+from auditor.model.facts import Gap, GapKind, ProcessInfo, SysctlFacts, SysctlSetting
 from auditor.model.result import Status
 from tests.factories import LINUX_DEFAULT_SYSCTLS, listener, snapshot, sysctl_facts
 
@@ -84,6 +84,18 @@ def test_lookup_offline_uses_the_persistent_value():
     facts = SysctlFacts(runtime=None, persistent={_sysctl.PORT_RANGE: SysctlSetting(value="1024 65535", origin="/etc/sysctl.d/90.conf:2")})
     found = _sysctl.lookup(snapshot(sysctl=facts, source="root"), _sysctl.PORT_RANGE)
     assert found.pointer == "/facts/sysctl/persistent/net.ipv4.ip_local_port_range"
+
+
+def test_lookup_offline_key_in_no_file_is_missing_with_both_reasons():
+    facts = SysctlFacts(runtime=None, persistent={_sysctl.PORT_RANGE: SysctlSetting(value="1024 65535", origin="/etc/sysctl.d/90.conf:2")})
+    gap = Gap(section="sysctl", field="runtime", kind=GapKind.NOT_APPLICABLE, reason="running values are not visible offline")
+    snap = snapshot(listeners=[], time_wait=None, sysctl=facts, source="root", gaps=[gap])
+    found = _sysctl.lookup(snap, _sysctl.RESERVED_PORTS)
+    assert found.setting is None
+    assert found.missing_reason == ("net.ipv4.ip_local_reserved_ports is not set in any sysctl configuration file, "
+                                    "and running values are not visible offline")
+    pool = by_subject(net_ephemeral_port_range.run(snap, EphemeralRangeParams()))[POOL]
+    assert pool.status == Status.NOT_REVIEWED and pool.reason == found.missing_reason
 
 
 # ------------------------------------------------------------------ the pool
