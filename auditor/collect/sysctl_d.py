@@ -11,7 +11,7 @@ later assignment to a key replaces an earlier one.  ``/etc/sysctl.conf`` is appl
 ``sysctl --system`` does (Debian also links it as ``/etc/sysctl.d/99-sysctl.conf``).
 
 Lines follow systemd's parser: ``#`` and ``;`` start comments, ``key = value`` with whitespace
-stripped, ``-key = value`` ignores errors when setting, ``-key`` without ``=`` excludes that key from
+stripped (and, as for running values, inner runs of whitespace collapsed to one space), ``-key = value`` ignores errors when setting, ``-key`` without ``=`` excludes that key from
 glob patterns, and keys may be written ``a.b.c`` or ``a/b/c``.  Keys are stored in the dotted form
 sysctl(8) prints, where a dot inside one component (a VLAN interface ``eth0.200``) becomes ``/``.
 
@@ -122,7 +122,7 @@ def parse_sysctl_conf(text: str) -> list[SysctlLine]:
             if ignore_failure:
                 entries.append(SysctlLine(dotted_key(key), None, True, number))
             continue
-        entries.append(SysctlLine(dotted_key(key), value.strip(_WHITESPACE), ignore_failure, number))
+        entries.append(SysctlLine(dotted_key(key), " ".join(value.split()), ignore_failure, number))
     return entries
 
 
