@@ -27,6 +27,7 @@ from auditor.model.result import Severity
 Protocol = Literal["tcp", "udp"]
 _PORT_RANGE = re.compile(r"^\s*([0-9]{1,5})\s*-\s*([0-9]{1,5})\s*$")
 _LISTENER_ENTRY = re.compile(r"^listeners/[0-9]+(/|$)")
+_PROCESS_DETAIL = re.compile(r"^listeners/([0-9]+)/processes/")
 
 
 def _valid_entry(entry: str) -> str:
@@ -201,9 +202,11 @@ def _owner(listener: Listener) -> str:
     return "owner unknown"
 
 
-def _owner_reason(listener: Listener) -> str:
+def _owner_reason(listener: Listener, detail_gaps: list[str]) -> str:
     if listener.owner_reason:
         return listener.owner_reason
+    if listener.processes and detail_gaps:
+        return "details of the owning process could not be read: " + "; ".join(detail_gaps)
     if listener.declared_by:
         return f"declared by {listener.declared_by}; the process that will own it is not known"
     return "no reason recorded"
@@ -241,7 +244,9 @@ def _observed(listener: Listener) -> dict[str, object]:
     }
 
 
-def _judge(listener: Listener, pointer: str, default: _Rule, exceptions: list[tuple[BindException, _Rule]]) -> Outcome:
+def _judge(
+    listener: Listener, pointer: str, detail_gaps: list[str], default: _Rule, exceptions: list[tuple[BindException, _Rule]]
+) -> Outcome:
     candidates = _candidate_rules(listener, default, exceptions)
     verdicts = {netaddr.is_allowed(listener.address, listener.v6only, rule.allowed) for rule in candidates}
     accepts = netaddr.describe_accepts(listener.address, listener.v6only)
@@ -256,7 +261,7 @@ def _judge(listener: Listener, pointer: str, default: _Rule, exceptions: list[tu
         allowing = [r.label for r in candidates if netaddr.is_allowed(listener.address, listener.v6only, r.allowed)]
         denying = [r.label for r in candidates if r.label not in allowing]
         reason = (
-            f"owner not identified ({_owner_reason(listener)}), and the rules that could apply disagree: "
+            f"owner not identified ({_owner_reason(listener, detail_gaps)}), and the rules that could apply disagree: "
             f"{' and '.join(allowing)} would allow it, {' and '.join(denying)} would not"
         )
         return not_reviewed(listener.subject, reason, message=f"{head}; not reviewed: {reason}", **common)
@@ -267,7 +272,7 @@ def _judge(listener: Listener, pointer: str, default: _Rule, exceptions: list[tu
     else:
         message = (
             f"{head}, which is {verdict} by every rule that could apply (owner not identified: "
-            f"{_owner_reason(listener)}): " + "; ".join(r.phrase() for r in candidates)
+            f"{_owner_reason(listener, detail_gaps)}): " + "; ".join(r.phrase() for r in candidates)
         )
     return (passed if allowed else failed)(listener.subject, message, **common)
 
@@ -328,7 +333,16 @@ def net_bind_addresses(snapshot: HostSnapshot, params: BindAddressParams) -> lis
             [p.pid for p in item[1].processes], item[1].inode or 0, item[1].declared_by or "", item[0],
         ),
     )
-    outcomes = [_judge(l, f"/facts/sockets/listeners/{i}", default, exceptions) for i, l in judged]
+    # Why a detail of an owning process (name, exe, user) is missing: the collector's gaps for it.
+    detail_gaps: dict[int, list[str]] = {}
+    for gap in snapshot.gaps_for("sockets", "listeners"):
+        found = _PROCESS_DETAIL.match(gap.field)
+        if found:
+            detail_gaps.setdefault(int(found.group(1)), []).append(gap.reason)
+    outcomes = [
+        _judge(l, f"/facts/sockets/listeners/{i}", sorted(set(detail_gaps.get(i, []))), default, exceptions)
+        for i, l in judged
+    ]
 
     # Listeners the collector could not read at all (not one listener's owner) would otherwise be
     # silently absent from the verdict.

@@ -196,6 +196,12 @@ def test_process_with_unreadable_exe_is_unknown_for_exe_matches():
     outcome = run([hidden_exe], exceptions=exc)[0]
     assert outcome.status == Status.NOT_REVIEWED
     assert "owner not identified" in outcome.reason
+    # With the collector's gap for the missing detail, the reason says what could not be read.
+    gap = Gap(section="sockets", field="listeners/0/processes/0/exe", reason="exe of pid 600: permission denied")
+    snap = snapshot(listeners=[hidden_exe], gaps=[gap])
+    outcome = net_bind_addresses.run(snap, BindAddressParams(exceptions=exc))[0]
+    assert outcome.status == Status.NOT_REVIEWED
+    assert "details of the owning process could not be read: exe of pid 600: permission denied" in outcome.reason
 
 
 def test_uid_without_a_name_cannot_decide_a_name_pattern():
