@@ -45,11 +45,12 @@ def render_summary(evidence: Evidence, console: Console, evidence_path: str | No
     failing = [f for f in result.findings if f.status in (Status.FAIL, Status.ERROR)]
     if failing:
         table = Table(title="Failing", title_justify="left", header_style="bold", expand=False)
-        for column in ("rule", "severity", "status", "subject", "observed", "expected"):
+        for column in ("rule", "severity", "status", "subject", "why"):
             table.add_column(column, overflow="fold")
         for f in failing[:MAX_LISTED]:
+            # The message is written for people; observed/expected stay in the evidence for machines.
             table.add_row(f.rule_id, f.severity.value, Text(f.status.value, style=STATUS_STYLE[f.status.value]),
-                          f.subject, _short(f.observed if f.status == Status.FAIL else f.reason), _short(f.expected))
+                          f.subject, _short(f.message if f.status == Status.FAIL else f.reason, 200))
         console.print(table)
         if len(failing) > MAX_LISTED:
             console.print(f"... and {len(failing) - MAX_LISTED} more failing findings in the evidence file")
