@@ -258,26 +258,20 @@ def _load_unit(root: Path, name: str, file_name: str, path: str, problems: list[
     return unit
 
 
-def declared_listeners(root: Path, bindv6only: bool = False) -> tuple[list[Listener] | None, list[Gap]]:
-    """Listeners declared by the socket units under ``root`` that would listen at boot.
-
-    Fails closed: a unit directory, unit file or listen address that cannot be read or understood
-    makes the result ``None`` with an ``unreadable`` gap, since the missing unit may listen anywhere.
-    """
+def active_socket_units(root: Path) -> tuple[list[tuple[SocketUnit, str | None]], list[str]]:
+    """The socket units that would be started at boot (enabled or static, not masked), each with
+    its template instance (or None), and the problems met reading them."""
     problems: list[str] = []
-    units, list_problems = select_files(root, UNIT_DIRS, suffix=".socket")
+    files, list_problems = select_files(root, UNIT_DIRS, suffix=".socket")
     problems += list_problems
     enabled = _enabled_names(root, problems)
-    by_name = {u.name: u for u in units}
-    wanted: list[tuple[str, str | None]] = []  # (unit file name, instance)
-    for unit in units:
-        if "@" not in unit.name:
-            wanted.append((unit.name, None))
+    by_name = {f.name: f for f in files}
+    wanted: list[tuple[str, str | None]] = [(f.name, None) for f in files if "@" not in f.name]
     for name in sorted(enabled):
         prefix, at, rest = name.partition("@")
         if at and rest != ".socket":
             wanted.append((f"{prefix}@.socket", rest[: -len(".socket")]))
-    listeners: list[Listener] = []
+    active: list[tuple[SocketUnit, str | None]] = []
     for file_name, instance in wanted:
         unit_file = by_name.get(file_name)
         if unit_file is None or unit_file.masked:
@@ -288,6 +282,19 @@ def declared_listeners(root: Path, bindv6only: bool = False) -> tuple[list[Liste
             continue
         if unit.installable and instance_name not in enabled:
             continue  # installed but not enabled: it will not listen at boot
+        active.append((unit, instance))
+    return active, problems
+
+
+def declared_listeners(root: Path, bindv6only: bool = False) -> tuple[list[Listener] | None, list[Gap]]:
+    """Listeners declared by the socket units under ``root`` that would listen at boot.
+
+    Fails closed: a unit directory, unit file or listen address that cannot be read or understood
+    makes the result ``None`` with an ``unreadable`` gap, since the missing unit may listen anywhere.
+    """
+    units, problems = active_socket_units(root)
+    listeners: list[Listener] = []
+    for unit, instance in units:
         try:
             listeners += unit_listeners(unit, instance, bindv6only)
         except ListenValueError as exc:

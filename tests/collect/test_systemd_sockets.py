@@ -1,0 +1,172 @@
+"""Declared listeners from systemd socket units on the fixture root tests/fixtures/roots/socket-units.
+
+Enablement links, the /dev/null mask and the escaping links are made by the test on a tmp_path copy.
+Where systemctl exists, its offline view (``systemctl --root list-unit-files``) of which units are
+enabled, static, disabled or masked is compared with the units the collector counts.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from auditor.collect import CollectContext
+from auditor.collect.sockets import collect_sockets
+from auditor.collect.systemd_sockets import (
+    ListenAddress,
+    ListenValueError,
+    active_socket_units,
+    declared_listeners,
+    parse_listen_address,
+    parse_unit_file,
+)
+from auditor.model.facts import GapKind
+
+FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "roots" / "socket-units"
+SYSTEMCTL = next((p for p in ("/usr/bin/systemctl", "/bin/systemctl") if os.access(p, os.X_OK)), None)
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    image = tmp_path / "image"
+    shutil.copytree(FIXTURE, image, symlinks=True)
+    wants = image / "etc/systemd/system/sockets.target.wants"
+    wants.mkdir(parents=True)
+    os.symlink("/usr/lib/systemd/system/web.socket", wants / "web.socket")
+    os.symlink("/etc/systemd/system/metrics.socket", wants / "metrics.socket")
+    os.symlink("/usr/lib/systemd/system/echo@.socket", wants / "echo@2.socket")
+    os.symlink("/dev/null", image / "etc/systemd/system/masked.socket")
+    return image
+
+
+def _summary(listeners):
+    return [(l.protocol, l.family, l.address, l.port, l.v6only, l.interface, l.declared_by) for l in listeners]
+
+
+def test_declared_listeners_of_enabled_and_static_units(root: Path) -> None:
+    listeners, gaps = declared_listeners(root)
+    assert gaps == []
+    assert _summary(listeners) == [
+        # the /etc copy replaces the vendor metrics.socket ([::1]:9100 ipv6-only never appears)
+        ("tcp", "ipv4", "0.0.0.0", 9100, None, None, "/etc/systemd/system/metrics.socket"),
+        ("tcp", "ipv4", "127.0.0.1", 8080, None, None, "/usr/lib/systemd/system/web.socket"),
+        # template instance echo@2.socket, %i expanded
+        ("tcp", "ipv4", "127.0.0.2", 7, None, None, "/usr/lib/systemd/system/echo@.socket"),
+        # ListenStream=80 means [::]:80; BindIPv6Only=both makes it dual-stack
+        ("tcp", "ipv6", "::", 80, False, None, "/usr/lib/systemd/system/web.socket"),
+        ("tcp", "ipv6", "::", 443, False, None, "/usr/lib/systemd/system/web.socket"),
+        # the drop-in reset the static unit's list; BindIPv6Only=default follows bindv6only (0)
+        ("tcp", "ipv6", "fe80::1", 6001, False, "eth0", "/etc/systemd/system/static.socket.d/override.conf"),
+        ("udp", "ipv4", "0.0.0.0", 5353, None, None, "/usr/lib/systemd/system/web.socket"),
+    ]
+    assert all(l.processes == [] and l.owner_reason for l in listeners)
+    assert "declared by /usr/lib/systemd/system/web.socket" in listeners[1].subject
+
+
+def test_configured_bindv6only_makes_default_sockets_ipv6_only(root: Path) -> None:
+    (root / "etc/sysctl.d").mkdir(parents=True)
+    (root / "etc/sysctl.d/60-v6.conf").write_text("net.ipv6.bindv6only = 1\n")
+    facts, _ = collect_sockets(CollectContext(root=root, live=False))
+    by_port = {l.port: l for l in facts.listeners}
+    assert by_port[6001].v6only is True  # BindIPv6Only=default
+    assert by_port[80].v6only is False  # BindIPv6Only=both wins over the system default
+
+
+def test_offline_sockets_section_has_declared_listeners_and_no_counts(root: Path) -> None:
+    facts, gaps = collect_sockets(CollectContext(root=root, live=False))
+    assert facts is not None and facts.counts is None
+    assert len(facts.listeners) == 7
+    assert {(g.field, g.kind) for g in gaps} == {("listeners", GapKind.NOT_APPLICABLE), ("counts", GapKind.NOT_APPLICABLE)}
+
+
+def test_disabled_and_masked_units_do_not_listen(root: Path) -> None:
+    names = sorted(unit.name for unit, _ in active_socket_units(root)[0])
+    assert names == ["bus.socket", "echo@2.socket", "metrics.socket", "static.socket", "web.socket"]
+    os.unlink(root / "etc/systemd/system/masked.socket")
+    ports = {l.port for l in declared_listeners(root)[0]}
+    assert 7777 in ports and 2222 not in ports  # unmasked static unit counts; disabled one still not
+
+
+@pytest.mark.skipif(SYSTEMCTL is None, reason="systemctl is not installed")
+def test_units_counted_match_systemctl_unit_file_states(root: Path) -> None:
+    proc = subprocess.run(
+        [SYSTEMCTL, f"--root={root}", "list-unit-files", "--type=socket", "--no-legend", "--no-pager"],
+        capture_output=True, text=True, timeout=30, check=True,
+    )
+    states = {line.split()[0]: line.split()[1] for line in proc.stdout.splitlines() if line.strip()}
+    assert states["disabled.socket"] == "disabled" and states["masked.socket"] == "masked"
+    expected = {name for name, state in states.items() if state in ("enabled", "static") and "@" not in name}
+    counted = {unit.name for unit, instance in active_socket_units(root)[0] if instance is None}
+    assert counted == expected
+    assert states["echo@.socket"] == "indirect"  # counted through its enabled instance
+    assert [u.name for u, i in active_socket_units(root)[0] if i is not None] == ["echo@2.socket"]
+
+
+def test_escaping_unit_links_are_resolved_inside_the_root(root: Path, tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    evil = outside / "evil.socket"
+    evil.write_text("[Socket]\nListenStream=0.0.0.0:31337\n")
+    twin = root / str(evil).lstrip("/")
+    twin.parent.mkdir(parents=True)
+    twin.write_text("[Socket]\nListenStream=127.0.0.1:31338\n")
+    os.symlink(str(evil), root / "etc/systemd/system/evil.socket")  # absolute
+    dropins = root / "etc/systemd/system/web.socket.d"
+    dropins.mkdir()
+    evil_dropin = outside / "extra.conf"
+    evil_dropin.write_text("[Socket]\nListenStream=0.0.0.0:31339\n")
+    os.symlink("../" * 30 + str(evil_dropin).lstrip("/"), dropins / "extra.conf")  # climbing with ..
+    dropin_twin = root / str(evil_dropin).lstrip("/")
+    dropin_twin.write_text("[Socket]\nListenStream=127.0.0.1:31340\n")
+
+    listeners, gaps = declared_listeners(root)
+    assert gaps == []
+    ports = {l.port: l for l in listeners}
+    assert 31337 not in ports and 31339 not in ports
+    assert ports[31338].declared_by == "/etc/systemd/system/evil.socket"
+    assert ports[31340].declared_by == "/etc/systemd/system/web.socket.d/extra.conf"
+
+
+def test_unreadable_unit_fails_closed(root: Path) -> None:
+    (root / "usr/lib/systemd/system/broken.socket").write_text("[Socket]\nListenStream=web.example:80\n")
+    listeners, gaps = declared_listeners(root)
+    assert listeners is None
+    assert [(g.field, g.kind) for g in gaps] == [("listeners", GapKind.UNREADABLE)]
+    assert "broken.socket" in gaps[0].reason and "web.example:80" in gaps[0].reason
+
+
+@pytest.mark.parametrize(
+    ("value", "parsed"),
+    [
+        ("80", ListenAddress("ipv6", "::", 80)),
+        ("[::]:443", ListenAddress("ipv6", "::", 443)),
+        ("127.0.0.1:8080", ListenAddress("ipv4", "127.0.0.1", 8080)),
+        ("0.0.0.0:53", ListenAddress("ipv4", "0.0.0.0", 53)),
+        ("[::ffff:127.0.0.1]:25", ListenAddress("ipv6", "::ffff:127.0.0.1", 25)),
+        ("[fe80::1]:22%eth0", ListenAddress("ipv6", "fe80::1", 22, "eth0")),
+        ("[2001:DB8:0::1]:22", ListenAddress("ipv6", "2001:db8::1", 22)),
+        ("/run/foo.sock", None),
+        ("@abstract", None),
+        ("vsock:2:1234", None),
+    ],
+)
+def test_listen_address_forms(value: str, parsed: ListenAddress | None) -> None:
+    assert parse_listen_address(value) == parsed
+
+
+@pytest.mark.parametrize("value", ["0", "65536", "host:80", "[::1]", "[nothex]:1", "1.2.3.4:x"])
+def test_listen_addresses_systemd_rejects(value: str) -> None:
+    with pytest.raises(ListenValueError):
+        parse_listen_address(value)
+
+
+def test_unit_file_sections_comments_and_continuations() -> None:
+    entries = parse_unit_file("[Socket]\n# ListenStream=1\n; ListenStream=2\nListenStream=\\\n  127.0.0.1:9\n[Install]\nWantedBy=x\n")
+    assert [(e.section, e.key, e.value, e.line) for e in entries] == [
+        ("Socket", "ListenStream", "127.0.0.1:9", 4),
+        ("Install", "WantedBy", "x", 7),
+    ]
