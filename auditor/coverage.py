@@ -1,0 +1,236 @@
+"""Control coverage: which controls of a NIST SP 800-53 Rev. 5 baseline (LOW, MODERATE, HIGH) a
+policy produces evidence for, which it does not, and the share.
+
+A policy evidences a control when one of its *enabled* rules maps to it: the check's own controls
+plus the rule's extra ``controls``.  The baseline comes from one of two places:
+
+* lbaudit's shipped control data (``controls/nist-sp800-53-r5.yaml``).  It holds baseline
+  membership only for the controls lbaudit maps, so the share is of that subset; the result says so.
+* an official OSCAL resolved-profile catalog of the baseline (``--catalog``), such as NIST's
+  ``NIST_SP-800-53_rev5_MODERATE-baseline-resolved-profile_catalog.json``: every control in it is in
+  the baseline, which gives the full baseline and NIST's titles.
+
+Pure apart from :func:`catalog_baseline`, which reads the catalog file and turns every problem
+with it into an :class:`InputError` naming the file.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+from auditor.controls import load_catalog
+from auditor.engine.registry import Registry
+from auditor.errors import InputError
+from auditor.model.controls import Baseline, ControlCatalog
+from auditor.model.policy import Policy
+
+BASELINES: tuple[Baseline, ...] = ("low", "moderate", "high")
+MAX_CATALOG_BYTES = 64 * 1024 * 1024
+_OSCAL_ID = re.compile(r"^([a-z]{2})-(\d{1,2})(?:\.(\d{1,2}))?$")
+_BASELINE_IN_TITLE = re.compile(r"\b(LOW|MODERATE|HIGH)\b")
+
+
+def display_control_id(oscal_id: str) -> str | None:
+    """``sc-7.5`` -> ``SC-7(5)``: the inverse of :func:`auditor.model.controls.oscal_control_id`."""
+    m = _OSCAL_ID.match(oscal_id)
+    if not m:
+        return None
+    family, number, enhancement = m.groups()
+    return f"{family.upper()}-{int(number)}" + (f"({int(enhancement)})" if enhancement else "")
+
+
+@dataclass(frozen=True)
+class ControlRef:
+    id: str  # display form, "SC-7(5)"
+    title: str
+    rules: tuple[str, ...] = ()  # enabled rules of the policy that map to it
+
+    def to_json(self, with_rules: bool = True) -> dict[str, Any]:
+        data: dict[str, Any] = {"id": self.id, "title": self.title}
+        if with_rules:
+            data["rules"] = list(self.rules)
+        return data
+
+
+@dataclass(frozen=True)
+class BaselineSet:
+    level: Baseline
+    source: str  # "lbaudit controls data" or the catalog path
+    catalog: str  # catalog title and version
+    complete: bool  # False when only the controls lbaudit maps are known
+    controls: tuple[ControlRef, ...]
+
+
+@dataclass(frozen=True)
+class Coverage:
+    policy_id: str
+    policy_version: str
+    baseline: BaselineSet
+    covered: tuple[ControlRef, ...]
+    not_covered: tuple[ControlRef, ...]
+    outside: tuple[ControlRef, ...]  # mapped by the policy, not in the baseline
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def share(self) -> float:
+        total = len(self.baseline.controls)
+        return len(self.covered) / total if total else 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "policy": {"id": self.policy_id, "version": self.policy_version},
+            "baseline": {
+                "level": self.baseline.level,
+                "source": self.baseline.source,
+                "catalog": self.baseline.catalog,
+                "complete": self.baseline.complete,
+                "controls": len(self.baseline.controls),
+            },
+            "summary": {
+                "covered": len(self.covered),
+                "not_covered": len(self.not_covered),
+                "outside_baseline": len(self.outside),
+                "share": round(self.share, 4),
+            },
+            "covered": [c.to_json() for c in self.covered],
+            "not_covered": [c.to_json(with_rules=False) for c in self.not_covered],
+            "outside_baseline": [c.to_json() for c in self.outside],
+            "notes": list(self.notes),
+        }
+
+    def render_text(self) -> str:
+        level = self.baseline.level.upper()
+        total = len(self.baseline.controls)
+        lines = [
+            f"Policy {self.policy_id} {self.policy_version}: NIST SP 800-53 Rev. 5 {level} baseline coverage",
+            f"Baseline: {self.baseline.catalog} ({self.baseline.source}), {total} controls",
+            f"Covered: {len(self.covered)} of {total} ({self.share:.1%})",
+        ]
+        lines += [f"  {c.id:<9} {c.title}  [rules: {', '.join(c.rules)}]" for c in self.covered]
+        lines.append(f"Not covered: {len(self.not_covered)}")
+        lines += [f"  {c.id:<9} {c.title}" for c in self.not_covered]
+        if self.outside:
+            lines.append(f"Mapped by the policy but not in the {level} baseline: {len(self.outside)}")
+            lines += [f"  {c.id:<9} {c.title}  [rules: {', '.join(c.rules)}]" for c in self.outside]
+        lines += [f"Note: {note}" for note in self.notes]
+        return "\n".join(lines) + "\n"
+
+
+def policy_controls(policy: Policy, registry: Registry | None = None) -> dict[str, tuple[str, ...]]:
+    """Control id -> the enabled rules that evidence it (check controls and the rule's extras)."""
+    by_control: dict[str, set[str]] = {}
+    for rule in policy.rules:
+        if not rule.enabled:
+            continue
+        spec = registry.get(rule.check) if registry is not None else None
+        for control in set(rule.controls) | set(spec.controls if spec else ()):
+            by_control.setdefault(control, set()).add(rule.id)
+    return {control: tuple(sorted(rules)) for control, rules in by_control.items()}
+
+
+def shipped_baseline(level: Baseline, catalog: ControlCatalog | None = None) -> BaselineSet:
+    catalog = catalog or load_catalog()
+    members = [c for c in catalog.controls.values() if level in c.baselines]
+    members.sort(key=lambda c: catalog.sort_key(c.id))
+    return BaselineSet(
+        level=level,
+        source="lbaudit controls data",
+        catalog=f"{catalog.name} {catalog.version}",
+        complete=False,
+        controls=tuple(ControlRef(c.id, c.title) for c in members),
+    )
+
+
+def _walk_controls(node: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    for group in node.get("groups", []) or []:
+        if isinstance(group, dict):
+            yield from _walk_controls(group)
+    for control in node.get("controls", []) or []:
+        if isinstance(control, dict):
+            yield control
+            yield from _walk_controls(control)
+
+
+def _withdrawn(control: dict[str, Any]) -> bool:
+    return any(p.get("name") == "status" and p.get("value") == "withdrawn" for p in control.get("props", []) or [])
+
+
+def catalog_baseline(path: Path, level: Baseline) -> BaselineSet:
+    """Every (not withdrawn) control of an OSCAL resolved-profile catalog, as the ``level`` baseline."""
+    path = Path(path)
+    try:
+        if path.stat().st_size > MAX_CATALOG_BYTES:
+            raise InputError(f"{path}: larger than {MAX_CATALOG_BYTES} bytes; not an OSCAL baseline catalog")
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        where = f" (line {exc.lineno})" if isinstance(exc, json.JSONDecodeError) else ""
+        raise InputError(f"{path}: not valid JSON{where}; expected an OSCAL catalog") from exc
+    catalog = data.get("catalog") if isinstance(data, dict) else None
+    if not isinstance(catalog, dict):
+        kind = next(iter(data), "?") if isinstance(data, dict) and data else type(data).__name__
+        raise InputError(f"{path}: not an OSCAL catalog (top-level {kind!r}; expected \"catalog\", e.g. a "
+                         "resolved-profile catalog of a baseline)")
+    metadata = catalog.get("metadata") if isinstance(catalog.get("metadata"), dict) else {}
+    title = str(metadata.get("title") or "OSCAL catalog")
+    named = _BASELINE_IN_TITLE.search(title.upper())
+    if named and named.group(1).lower() != level:
+        raise InputError(f"{path}: this is the {named.group(1)} baseline catalog ({title!r}), not {level.upper()}")
+
+    controls: dict[str, ControlRef] = {}
+    for control in _walk_controls(catalog):
+        display = display_control_id(str(control.get("id", "")))
+        if display is None or _withdrawn(control):
+            continue
+        controls[display] = ControlRef(display, str(control.get("title") or ""))
+    if not controls:
+        raise InputError(f"{path}: the catalog holds no SP 800-53 controls")
+    order = load_catalog()
+    version = metadata.get("version")
+    return BaselineSet(
+        level=level,
+        source=str(path),
+        catalog=f"{title} {version}" if version else title,
+        complete=True,
+        controls=tuple(sorted(controls.values(), key=lambda c: order.sort_key(c.id))),
+    )
+
+
+def compute_coverage(policy: Policy, baseline: BaselineSet, registry: Registry | None = None) -> Coverage:
+    mapped = policy_controls(policy, registry)
+    shipped = registry.catalog if registry is not None else load_catalog()
+    in_baseline = {c.id for c in baseline.controls}
+
+    def title(control_id: str) -> str:
+        known = shipped.get(control_id)
+        return known.title if known else ""
+
+    covered = tuple(ControlRef(c.id, c.title, mapped[c.id]) for c in baseline.controls if c.id in mapped)
+    not_covered = tuple(c for c in baseline.controls if c.id not in mapped)
+    outside = tuple(
+        ControlRef(cid, title(cid), mapped[cid])
+        for cid in sorted(set(mapped) - in_baseline, key=shipped.sort_key)
+    )
+    notes: list[str] = []
+    if not baseline.complete:
+        notes.append(
+            f"lbaudit's control data lists only the {len(baseline.controls)} {baseline.level.upper()} controls its "
+            "checks map to or policy authors commonly add, so the share is of those; pass --catalog with NIST's "
+            f"resolved {baseline.level.upper()} baseline catalog for the full baseline."
+        )
+    return Coverage(
+        policy_id=policy.id,
+        policy_version=policy.version,
+        baseline=baseline,
+        covered=covered,
+        not_covered=not_covered,
+        outside=outside,
+        notes=tuple(notes),
+    )
