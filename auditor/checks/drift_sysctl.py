@@ -1,0 +1,173 @@
+"""``drift.sysctl``: running sysctl values that differ from what the configuration files set.
+
+A host can pass today and fail after its next reboot: a value changed with ``sysctl -w`` (or by a
+program) holds only until the boot applies the sysctl.d files again, and a file edited without
+``sysctl --system`` is not in effect yet.  Each key whose running value differs from its configured
+value is one failing finding, with both values and the file:line that sets it.
+"""
+
+from __future__ import annotations
+
+import re
+
+from pydantic import Field, field_validator
+
+from auditor.collect.sysctl_d import EXCLUDE_PREFIX, configured_setting, dotted_key, is_glob
+from auditor.model.check import CheckParams, Outcome, check, failed, missing_fact, not_applicable, passed
+from auditor.model.facts import HostSnapshot, SysctlSetting
+from auditor.model.result import Severity
+
+_SPANS = re.compile(r"[0-9]+(-[0-9]+)?(,[0-9]+(-[0-9]+)?)*")
+
+
+class DriftSysctlParams(CheckParams):
+    keys: list[str] | None = Field(
+        None, min_length=1,
+        description="Sysctl keys to compare (net.ipv4.tcp_fin_timeout or net/ipv4/tcp_fin_timeout); "
+                    "default: every running value lbaudit collects.",
+    )
+
+    @field_validator("keys")
+    @classmethod
+    def _plain_keys(cls, keys: list[str] | None) -> list[str] | None:
+        if keys is None:
+            return None
+        bad = [k for k in keys if not k.strip() or is_glob(k) or k.startswith(EXCLUDE_PREFIX)]
+        if bad:
+            raise ValueError(f"keys must be plain sysctl names, not globs or exclusions: {', '.join(map(repr, bad))}")
+        return sorted({dotted_key(k.strip()) for k in keys})
+
+
+def canonical_value(value: str) -> str | tuple[tuple[int, int], ...]:
+    """The form two values are compared in: whitespace runs collapsed, and port lists such as
+    ``8080,8081`` (which the kernel prints back as ``8080-8081``) as merged ranges."""
+    text = " ".join(value.split())
+    compact = text.replace(" ", "")
+    if ("," in compact or "-" in compact) and _SPANS.fullmatch(compact):
+        spans = sorted(
+            (int(lo), int(hi or lo)) for lo, _, hi in (item.partition("-") for item in compact.split(","))
+        )
+        merged: list[tuple[int, int]] = []
+        for lo, hi in spans:
+            if merged and lo <= merged[-1][1] + 1:
+                merged[-1] = (merged[-1][0], max(merged[-1][1], hi))
+            else:
+                merged.append((lo, hi))
+        return tuple(merged)
+    return text
+
+
+def _pointer(where: str, key: str) -> str:
+    return f"/facts/sysctl/{where}/" + key.replace("~", "~0").replace("/", "~1")
+
+
+def _configured_key(persistent: dict[str, SysctlSetting], setting: SysctlSetting) -> str:
+    """The key as written in the configuration (a glob, when a glob set it)."""
+    return next((k for k, s in persistent.items() if s is setting), "")
+
+
+def _missing(snapshot: HostSnapshot, field: str, subject: str, what: str) -> Outcome:
+    if not snapshot.gaps_for("sysctl", field) and snapshot.provenance.source == "root":
+        return not_applicable(subject, f"an offline root directory has no {what}")
+    return missing_fact(snapshot, "sysctl", field, subject=subject, what=what)
+
+
+def _compare(key: str, running: SysctlSetting, configured: SysctlSetting, persistent: dict[str, SysctlSetting]) -> Outcome:
+    written = _configured_key(persistent, configured)
+    evidence = [_pointer("runtime", key), _pointer("persistent", written)]
+    observed = {"value": running.value, "origin": running.origin}
+    expected = {"value": configured.value, "origin": configured.origin}
+    if written != key:
+        expected["pattern"] = written
+    detail = {"key": key}
+    if canonical_value(running.value) == canonical_value(configured.value):
+        return passed(f"sysctl {key}", f"running value {running.value!r} is what {configured.origin} sets",
+                      observed=observed, expected=expected, evidence=evidence, subject_detail=detail)
+    return failed(
+        f"sysctl {key}",
+        f"running value {running.value!r} differs from {configured.value!r} set at {configured.origin}; "
+        "the configured value returns at the next boot",
+        observed=observed, expected=expected, evidence=evidence, subject_detail=detail,
+    )
+
+
+@check(
+    name="drift.sysctl",
+    title="Running sysctl values match what the configuration files set",
+    version="1.0.0",
+    needs=["sysctl"],
+    params=DriftSysctlParams,
+    severity=Severity.MEDIUM,
+    controls=["CM-6", "CM-2", "CM-3"],
+    rationale="""
+The configuration files are the baseline a host returns to at every boot (CM-2) and where its
+settings are documented (CM-6).  A running value that differs was changed outside them: either an
+undocumented change that the next reboot silently undoes, or a configured change that is not in
+effect yet.  Either way the host that was assessed is not the host that will run after a reboot, and
+the change bypassed configuration change control (CM-3).
+""",
+    remediation="""
+Decide which value is right.  To keep the running value, write it to a file in /etc/sysctl.d/ (a
+later file name wins).  To return to the configured value, run `sysctl --system` (or
+`sysctl -w key=value`).  Then collect again.
+""",
+    notes="""
+Configured values follow sysctl.d(5): files from /etc/sysctl.d, /run/sysctl.d,
+/usr/local/lib/sysctl.d, /usr/lib/sysctl.d and /lib/sysctl.d (an earlier directory masks the same
+file name, a /dev/null symlink disables it), applied in file-name order, a later assignment winning,
+then /etc/sysctl.conf as `sysctl --system` does.  Glob keys apply to every running key they match
+unless the key is set explicitly or excluded with `-key`.  Values are compared with whitespace
+collapsed, and port lists as ranges (8080,8081 equals 8080-8081).  A key that no configuration file
+sets is not drift (its boot value is the kernel default, which lbaudit does not assume).  One finding
+per compared key; keys the configuration sets but whose running value lbaudit does not collect are
+listed in one not_applicable finding.  Offline root directories have no running values
+(not_applicable).
+""",
+)
+def drift_sysctl(snapshot: HostSnapshot, params: DriftSysctlParams) -> list[Outcome]:
+    facts = snapshot.facts.sysctl
+    assert facts is not None  # the engine checks ``needs``
+    if facts.runtime is None:
+        return [_missing(snapshot, "runtime", "sysctl running values", "running sysctl values")]
+    if facts.persistent is None:
+        return [_missing(snapshot, "persistent", "sysctl configuration files", "sysctl configuration files")]
+    runtime, persistent = facts.runtime, facts.persistent
+
+    unreadable = {g.field.removeprefix("runtime/") for g in snapshot.gaps_for("sysctl", "runtime") if g.field.startswith("runtime/")}
+    explicit = [k for k in persistent if not k.startswith(EXCLUDE_PREFIX) and not is_glob(k)]
+    if params.keys is not None:
+        keys = params.keys
+    else:  # every running value, and configured keys whose running value could not be read
+        keys = sorted(set(runtime) | {k for k in explicit if k in unreadable})
+
+    outcomes: list[Outcome] = []
+    for key in keys:
+        configured = configured_setting(persistent, key)
+        running = runtime.get(key)
+        if configured is None:
+            if params.keys is not None:  # asked for by name: say why there is nothing to compare
+                outcomes.append(not_applicable(f"sysctl {key}", "no sysctl configuration file sets this key, so it cannot drift"))
+            continue
+        if running is None:
+            outcomes.append(missing_fact(snapshot, "sysctl", f"runtime/{key}", subject=f"sysctl {key}",
+                                         what=f"the running value of {key}"))
+            continue
+        outcomes.append(_compare(key, running, configured, persistent))
+
+    if params.keys is None:
+        uncompared = [k for k in explicit if k not in runtime and k not in unreadable]
+        if uncompared:
+            outcomes.append(not_applicable(
+                "sysctl keys without a collected running value",
+                f"{len(uncompared)} configured keys were not compared because lbaudit does not collect their "
+                f"running values: {', '.join(uncompared)}",
+                observed={k: persistent[k].origin for k in uncompared},
+            ))
+    if not any(o.status.value in ("pass", "fail") for o in outcomes) and params.keys is None:
+        outcomes.insert(0, passed(
+            "sysctl running values",
+            f"none of the {len(runtime)} collected running values is set by a configuration file, so none differs",
+            observed={"runtime_keys": sorted(runtime), "configured_keys": len(persistent)},
+            evidence=["/facts/sysctl/runtime", "/facts/sysctl/persistent"],
+        ))
+    return outcomes
