@@ -1,0 +1,131 @@
+"""Run a host tool (auditctl, ...) safely: fixed argv, no shell, a timeout, a known executable.
+
+Only collectors call this, with argv lists written in lbaudit's own code; nothing from a policy
+reaches it.  The executable is looked up only in :data:`SAFE_PATH` (never ``$PATH``, which the
+caller's environment controls) and runs with a minimal environment in the C locale, so its output
+has the format the parsers expect.  ``run_command`` never raises for a failing tool: the result
+says what went wrong in words fit for a ``Gap``.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import stat
+import subprocess
+import time
+from dataclasses import dataclass
+
+SAFE_PATH = ("/usr/sbin", "/usr/bin", "/sbin", "/bin")
+CLEAN_ENV = {"PATH": ":".join(SAFE_PATH), "LC_ALL": "C", "LANG": "C"}
+MAX_OUTPUT_BYTES = 16 * 1024 * 1024
+_KILL_GRACE_SECONDS = 2.0
+
+# Phrases a tool prints on stderr, and the short reason a Gap gives for them.
+_KNOWN_ERRORS = (
+    ("must be root", "must be root"),
+    ("operation not permitted", "operation not permitted (no CAP_AUDIT_CONTROL?)"),
+    ("permission denied", "permission denied"),
+    ("protocol not supported", "not supported by the running kernel"),
+    ("address family not supported", "not supported by the running kernel"),
+)
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    argv: tuple[str, ...]
+    executable: str | None  # absolute path that ran, None if none was found
+    returncode: int | None  # None when the process did not finish on its own
+    stdout: str
+    stderr: str
+    failure: str | None  # why the output is not usable; None when it ran and exited 0
+    seconds: float
+
+    @property
+    def ok(self) -> bool:
+        return self.failure is None
+
+    @property
+    def command(self) -> str:
+        return " ".join(self.argv)
+
+    @property
+    def reason(self) -> str:
+        """``"auditctl -l: must be root"``: the command and its failure, for a Gap."""
+        return f"{self.command}: {self.failure}" if self.failure else ""
+
+
+def find_executable(name: str) -> str | None:
+    """Absolute path of ``name`` in :data:`SAFE_PATH`: a regular, executable file, or None."""
+    for directory in SAFE_PATH:
+        candidate = os.path.join(directory, name)
+        try:
+            mode = os.stat(candidate).st_mode
+        except OSError:
+            continue
+        if stat.S_ISREG(mode) and os.access(candidate, os.X_OK):
+            return candidate
+    return None
+
+
+def _decode(data: bytes) -> str:
+    return data[:MAX_OUTPUT_BYTES].decode("utf-8", errors="replace")
+
+
+def _exit_failure(returncode: int, stderr: str) -> str:
+    lowered = stderr.lower()
+    for phrase, reason in _KNOWN_ERRORS:
+        if phrase in lowered:
+            return reason
+    if returncode < 0:
+        return f"killed by signal {-returncode}"
+    first = next((line.strip() for line in stderr.splitlines() if line.strip()), "")
+    return f"exit status {returncode}" + (f": {first[:200]}" if first else "")
+
+
+def run_command(argv: list[str], timeout: float) -> CommandResult:
+    """Run ``argv`` (``argv[0]`` a bare name looked up in SAFE_PATH) for at most ``timeout`` seconds."""
+    if not argv or not argv[0] or "/" in argv[0]:
+        raise ValueError(f"argv[0] must be a bare command name, got {argv[:1]!r}")
+    if timeout <= 0:
+        raise ValueError(f"timeout must be positive, got {timeout!r}")
+    name = argv[0]
+    executable = find_executable(name)
+    started = time.monotonic()
+
+    def result(returncode: int | None, out: bytes, err: bytes, failure: str | None) -> CommandResult:
+        return CommandResult(tuple(argv), executable, returncode, _decode(out), _decode(err), failure,
+                             round(time.monotonic() - started, 3))
+
+    if executable is None:
+        return result(None, b"", b"", f"command not found in {':'.join(SAFE_PATH)}")
+    try:
+        process = subprocess.Popen(  # noqa: S603 - fixed argv, absolute executable, no shell
+            [executable, *argv[1:]],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=dict(CLEAN_ENV),
+            cwd="/",
+            close_fds=True,
+            start_new_session=True,  # its own process group, so a timeout kills helpers it started too
+        )
+    except OSError as exc:
+        return result(None, b"", b"", f"could not start {executable}: {exc.strerror or exc}")
+    try:
+        out, err = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        try:
+            out, err = process.communicate(timeout=_KILL_GRACE_SECONDS)
+        except subprocess.TimeoutExpired:  # a child left the group and holds the pipes: give up on output
+            process.kill()
+            process.wait()
+            out, err = b"", b""
+        return result(None, out, err, f"timed out after {timeout:g} s")
+    if process.returncode != 0:
+        return result(process.returncode, out, err, _exit_failure(process.returncode, _decode(err)))
+    return result(0, out, err, None)
