@@ -1,0 +1,142 @@
+"""The canvas of the PDF attestation: "page N of M", running header and footer, dates taken from the
+evidence, custom document metadata and the evidence JSON as an embedded file.
+
+Pages are kept until :meth:`AttestationCanvas.save`, when their total is known, and only then
+decorated and written (the usual reportlab recipe for "page N of M").
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfdoc
+from reportlab.pdfgen.canvas import Canvas
+
+from auditor.report._pdf_theme import FONT_NAMES, Theme
+
+# Document-information keys lbaudit adds, read back by ``lbaudit verify --pdf``.
+INFO_EVIDENCE_SHA256 = "LbauditEvidenceSHA256"
+INFO_EVIDENCE_FILE = "LbauditEvidenceFile"
+
+
+@dataclass(frozen=True)
+class PageDecor:
+    theme: Theme
+    header_left: str
+    header_right: str
+    footer_left: str
+    created: datetime  # CreationDate/ModDate: when the evidence was finished, never "now"
+    attachment_name: str
+    attachment: bytes
+    attachment_description: str
+    extra_info: dict[str, str] = field(default_factory=dict)
+
+
+class _Info(pdfdoc.PDFInfo):
+    """The document information dictionary, plus lbaudit's own keys."""
+
+    def __init__(self, extra: dict[str, str]):
+        super().__init__()
+        self.extra = dict(extra)
+
+    def format(self, document):  # noqa: ANN001 - reportlab's signature
+        entries = {
+            "Title": pdfdoc.PDFString(self.title),
+            "Author": pdfdoc.PDFString(self.author),
+            "Subject": pdfdoc.PDFString(self.subject),
+            "Keywords": pdfdoc.PDFString(self.keywords),
+            "Creator": pdfdoc.PDFString(self.creator),
+            "Producer": pdfdoc.PDFString(self.producer),
+            "CreationDate": pdfdoc.PDFDate(ts=document._timeStamp),
+            "ModDate": pdfdoc.PDFDate(ts=document._timeStamp),
+            "Trapped": pdfdoc.PDFName(self.trapped),
+        }
+        entries.update({key: pdfdoc.PDFString(value) for key, value in sorted(self.extra.items())})
+        return pdfdoc.PDFDictionary(entries).format(document)
+
+
+def _pin_timestamp(canvas: Canvas, moment: datetime) -> None:
+    moment = moment.astimezone(timezone.utc) if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    stamp = canvas._doc._timeStamp
+    stamp.t = moment.timestamp()
+    stamp.lt = moment.timetuple()
+    stamp.YMDhms = tuple(moment.timetuple())[:6]
+    stamp.dhh = stamp.dmm = 0
+    stamp.tzname = "UTC"
+
+
+class AttestationCanvas(Canvas):
+    def __init__(self, *args, decor: PageDecor, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._decor = decor
+        self._kept_pages: list[dict] = []
+        self._doc.info = _Info(decor.extra_info)
+        _pin_timestamp(self, decor.created)
+
+    def showPage(self) -> None:  # noqa: N802 - reportlab's name
+        self._kept_pages.append(dict(self.__dict__))
+        self._startPage()
+
+    def save(self) -> None:
+        total = len(self._kept_pages)
+        for state in self._kept_pages:
+            self.__dict__.update(state)
+            self._decorate(total)
+            super().showPage()
+        self._embed_attachment()
+        super().save()
+
+    def _decorate(self, total: int) -> None:
+        decor, theme = self._decor, self._decor.theme
+        width, height = self._pagesize
+        number = self._pageNumber
+        self.saveState()
+        self.setFillColor(theme.colour("muted"))
+        self.setStrokeColor(theme.colour("rule"))
+        self.setLineWidth(0.5)
+        if number > 1:  # the cover carries this information in full
+            self.setFont(FONT_NAMES["regular"], 7.5)
+            self.drawString(18 * mm, height - 11 * mm, decor.header_left)
+            self.drawRightString(width - 18 * mm, height - 11 * mm, decor.header_right)
+            self.line(18 * mm, height - 13 * mm, width - 18 * mm, height - 13 * mm)
+        self.line(18 * mm, 14 * mm, width - 18 * mm, 14 * mm)
+        self.setFont(FONT_NAMES["regular"], 7.5)
+        self.drawString(18 * mm, 10 * mm, decor.footer_left)
+        self.setFont(FONT_NAMES["bold"], 7.5)
+        self.drawRightString(width - 18 * mm, 10 * mm, f"page {number} of {total}")
+        self.restoreState()
+
+    def _embed_attachment(self) -> None:
+        """The evidence JSON, byte for byte, as an embedded file (``/Names /EmbeddedFiles``), so the
+        PDF alone carries its proof.  ``/AFRelationship /Source``: the PDF is rendered from it."""
+        decor, doc = self._decor, self._doc
+        stream = pdfdoc.PDFStream(
+            dictionary=pdfdoc.PDFDictionary({
+                "Type": pdfdoc.PDFName("EmbeddedFile"),
+                "Subtype": b"/application#2Fjson",  # a name holding "/" must be written escaped
+                "Params": pdfdoc.PDFDictionary({
+                    "Size": len(decor.attachment),
+                    "CheckSum": pdfdoc.PDFText(hashlib.md5(decor.attachment, usedforsecurity=False).digest(),
+                                               enc="raw"),
+                    "CreationDate": pdfdoc.PDFDate(ts=doc._timeStamp),
+                    "ModDate": pdfdoc.PDFDate(ts=doc._timeStamp),
+                }),
+            }),
+            content=decor.attachment,
+            filters=[pdfdoc.PDFZCompress],
+        )
+        stream_ref = doc.Reference(stream)
+        filespec = pdfdoc.PDFDictionary({
+            "Type": pdfdoc.PDFName("Filespec"),
+            "F": pdfdoc.PDFString(decor.attachment_name),
+            "UF": pdfdoc.PDFString(decor.attachment_name),
+            "Desc": pdfdoc.PDFString(decor.attachment_description),
+            "EF": pdfdoc.PDFDictionary({"F": stream_ref, "UF": stream_ref}),
+            "AFRelationship": pdfdoc.PDFName("Source"),
+        })
+        filespec_ref = doc.Reference(filespec)
+        names = pdfdoc.PDFArray([pdfdoc.PDFString(decor.attachment_name), filespec_ref])
+        doc.Catalog.Names = pdfdoc.PDFDictionary({"EmbeddedFiles": pdfdoc.PDFDictionary({"Names": names})})

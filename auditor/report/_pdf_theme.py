@@ -1,0 +1,140 @@
+"""The look of the PDF attestation: read from ``reports/attestation.yaml``, fonts, paragraph styles.
+
+Private (leading underscore) so that :func:`auditor.report.load_reporters` does not take it for a
+reporter module.  Every font is a TrueType file registered with reportlab, so it is embedded
+(subset) in the PDF; none of the 14 standard PDF fonts is used.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+from reportlab.lib import colors
+from reportlab.lib.enums import TA_LEFT
+from reportlab.lib.pagesizes import A4, letter
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
+
+from auditor.resources import data_dir
+
+THEME_FILE = "attestation.yaml"
+FONT_NAMES = {"regular": "lbaudit-Sans", "bold": "lbaudit-Sans-Bold", "mono": "lbaudit-Mono"}
+PAGE_SIZES = {"a4": A4, "letter": letter}
+
+
+@dataclass(frozen=True)
+class Theme:
+    folder: Path
+    title: str
+    subtitle: str
+    organisation: str
+    page_size: tuple[float, float]
+    logo: Path | None
+    colours: dict[str, colors.Color]
+    status_colours: dict[str, colors.Color]
+    verdict_colours: dict[str, colors.Color]
+    statement: str
+    signatories: list[str]
+    fonts: dict[str, TTFont]
+
+    def colour(self, name: str) -> colors.Color:
+        return self.colours[name]
+
+    def status_colour(self, status: str) -> colors.Color:
+        return self.status_colours.get(status, self.colours["muted"])
+
+
+def _colour_map(raw: dict[str, Any], where: str) -> dict[str, colors.Color]:
+    try:
+        return {str(k): colors.HexColor(str(v)) for k, v in (raw or {}).items()}
+    except ValueError as exc:
+        raise ValueError(f"{where}: bad colour: {exc}") from exc
+
+
+def _register_fonts(folder: Path, spec: dict[str, str]) -> dict[str, TTFont]:
+    fonts: dict[str, TTFont] = {}
+    for role, name in FONT_NAMES.items():
+        try:
+            font = pdfmetrics.getFont(name)
+        except KeyError:
+            font = TTFont(name, str(folder / spec[role]))
+            pdfmetrics.registerFont(font)
+        fonts[role] = font
+    # <b> in paragraph markup maps to the bold face.
+    pdfmetrics.registerFontFamily(FONT_NAMES["regular"], normal=FONT_NAMES["regular"], bold=FONT_NAMES["bold"],
+                                  italic=FONT_NAMES["regular"], boldItalic=FONT_NAMES["bold"])
+    return fonts
+
+
+@lru_cache(maxsize=1)
+def load_theme() -> Theme:
+    folder = data_dir("reports")
+    path = folder / THEME_FILE
+    raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    logo = folder / raw["logo"] if raw.get("logo") else None
+    return Theme(
+        folder=folder,
+        title=str(raw.get("title", "Compliance attestation")),
+        subtitle=str(raw.get("subtitle", "")),
+        organisation=str(raw.get("organisation") or ""),
+        page_size=PAGE_SIZES[str(raw.get("page_size", "A4")).lower()],
+        logo=logo if logo and logo.is_file() else None,
+        colours=_colour_map(raw.get("colours"), f"{path}: colours"),
+        status_colours=_colour_map(raw.get("status_colours"), f"{path}: status_colours"),
+        verdict_colours=_colour_map(raw.get("verdict_colours"), f"{path}: verdict_colours"),
+        statement=str(raw.get("statement", "")).strip(),
+        signatories=[str(s) for s in raw.get("signatories", ["Assessor"])],
+        fonts=_register_fonts(folder, raw["fonts"]),
+    )
+
+
+@dataclass(frozen=True)
+class Styles:
+    body: ParagraphStyle
+    small: ParagraphStyle
+    muted: ParagraphStyle
+    cell: ParagraphStyle
+    cell_bold: ParagraphStyle
+    cell_mono: ParagraphStyle
+    header_cell: ParagraphStyle
+    h1: ParagraphStyle
+    h2: ParagraphStyle
+    h3: ParagraphStyle
+    title: ParagraphStyle
+    subtitle: ParagraphStyle
+    verdict: ParagraphStyle
+    mono: ParagraphStyle
+
+
+def make_styles(theme: Theme) -> Styles:
+    sans, bold, mono = FONT_NAMES["regular"], FONT_NAMES["bold"], FONT_NAMES["mono"]
+    text, muted, primary = theme.colour("text"), theme.colour("muted"), theme.colour("primary")
+    body = ParagraphStyle("body", fontName=sans, fontSize=9.5, leading=13, textColor=text, alignment=TA_LEFT,
+                          spaceAfter=5)
+    cell = ParagraphStyle("cell", parent=body, fontSize=8, leading=10, spaceAfter=0)
+    return Styles(
+        body=body,
+        small=ParagraphStyle("small", parent=body, fontSize=8, leading=10.5),
+        muted=ParagraphStyle("muted", parent=body, fontSize=8, leading=10.5, textColor=muted),
+        cell=cell,
+        cell_bold=ParagraphStyle("cell_bold", parent=cell, fontName=bold),
+        cell_mono=ParagraphStyle("cell_mono", parent=cell, fontName=mono, fontSize=7.5, leading=9.5),
+        header_cell=ParagraphStyle("header_cell", parent=cell, fontName=bold, textColor=colors.white),
+        h1=ParagraphStyle("h1", parent=body, fontName=bold, fontSize=16, leading=20, textColor=primary,
+                          spaceBefore=14, spaceAfter=8),
+        h2=ParagraphStyle("h2", parent=body, fontName=bold, fontSize=11.5, leading=15, textColor=primary,
+                          spaceBefore=10, spaceAfter=4),
+        h3=ParagraphStyle("h3", parent=body, fontName=bold, fontSize=9.5, leading=12.5, textColor=text,
+                          spaceBefore=6, spaceAfter=2),
+        title=ParagraphStyle("title", parent=body, fontName=bold, fontSize=22, leading=27, textColor=primary,
+                             spaceAfter=4),
+        subtitle=ParagraphStyle("subtitle", parent=body, fontSize=10.5, leading=14, textColor=muted, spaceAfter=10),
+        verdict=ParagraphStyle("verdict", parent=body, fontName=bold, fontSize=20, leading=24,
+                               textColor=colors.white, spaceAfter=2),
+        mono=ParagraphStyle("mono", parent=body, fontName=mono, fontSize=8, leading=10.5),
+    )
