@@ -46,8 +46,8 @@ def evidence_sha256(context: ReportContext) -> str:
 
 
 def evidence_reference(evidence: Evidence, context: ReportContext) -> str:
-    """How a report names the evidence file: as the caller says, else the CLI's ``<policy-id>.json``."""
-    return context.evidence_path or f"{evidence.policy.id}.json"
+    """How a report names the evidence file: as the caller says, else the CLI's default ``<policy-id>.evidence.json``."""
+    return context.evidence_path or f"{evidence.policy.id}.evidence.json"
 
 
 @dataclass(frozen=True)

@@ -9,10 +9,15 @@ and error (a check that raises).
 from __future__ import annotations
 
 import json
+import os
 from datetime import date, timedelta
 from pathlib import Path
 
+import jsonschema
 import pytest
+import regex
+from jsonschema import Draft7Validator
+from jsonschema.validators import extend, validator_for
 
 from auditor.engine.evaluate import evaluate
 from auditor.engine.registry import build_registry
@@ -214,8 +219,6 @@ def load_json(path: Path):
 
 def check_golden(name: str, data: bytes) -> None:
     """Compare with tests/fixtures/golden/<name>; with LBAUDIT_UPDATE_GOLDEN=1, rewrite it instead."""
-    import os
-
     path = GOLDEN_DIR / name
     if os.environ.get(UPDATE_GOLDEN_ENV) == "1":
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -227,3 +230,36 @@ def check_golden(name: str, data: bytes) -> None:
     assert data.decode("utf-8") == expected.decode("utf-8"), (
         f"{name} differs from its golden file; if the change is intended, rerun with {UPDATE_GOLDEN_ENV}=1 and review"
     )
+
+
+def _regex_pattern(validator, pattern, instance, schema):
+    # OSCAL's token patterns use \p{L} / \p{N}, which Python's re rejects (see ../shared/reference/README.md).
+    if validator.is_type(instance, "string") and not regex.search(pattern, instance):
+        yield jsonschema.ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+OscalValidator = extend(Draft7Validator, {"pattern": _regex_pattern})
+
+
+@pytest.fixture(scope="session")
+def oscal_validator():
+    """The official OSCAL 1.1.2 assessment-results schema, with \\p{..} patterns through ``regex``."""
+    schema = load_json(reference_file("oscal", "oscal_assessment-results_schema.json"))
+    assert not list(Draft7Validator(Draft7Validator.META_SCHEMA).iter_errors(schema))
+    return OscalValidator(schema, format_checker=Draft7Validator.FORMAT_CHECKER)
+
+
+@pytest.fixture(scope="session")
+def sarif_validator():
+    """The OASIS SARIF 2.1.0 (errata 01) schema; it declares draft-04."""
+    schema = load_json(reference_file("sarif", "sarif-schema-2.1.0.json"))
+    cls = validator_for(schema)
+    cls.check_schema(schema)
+    return cls(schema, format_checker=cls.FORMAT_CHECKER)
+
+
+@pytest.fixture(scope="session")
+def junit_schema():
+    """Jenkins xUnit's junit-10.xsd, through ``xmlschema``."""
+    xmlschema = pytest.importorskip("xmlschema", reason="xmlschema is not installed")
+    return xmlschema.XMLSchema(str(reference_file("junit", "junit-10.xsd")))

@@ -21,13 +21,12 @@ from auditor.report import ReportContext
 from auditor.report.evidence import build_evidence, evidence_bytes, load_evidence, write_evidence
 from auditor.report.junit import render_junit
 from tests.factories import FIXED_TIME, listener, snapshot
-from tests.report.conftest import SPECS, check_golden, golden_evidence, golden_policy, reference_file
+from tests.report.conftest import SPECS, check_golden, golden_evidence, golden_policy
 
 
 @pytest.fixture(scope="module")
-def schema():
-    xmlschema = pytest.importorskip("xmlschema", reason="xmlschema is not installed")
-    return xmlschema.XMLSchema(str(reference_file("junit", "junit-10.xsd")))
+def schema(junit_schema):
+    return junit_schema
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,6 @@ import json
 from datetime import timedelta
 
 import pytest
-from jsonschema.validators import validator_for
 
 from auditor.engine.evaluate import evaluate
 from auditor.engine.registry import build_registry
@@ -19,15 +18,12 @@ from auditor.report import ReportContext
 from auditor.report.evidence import build_evidence, evidence_bytes, load_evidence, write_evidence
 from auditor.report.sarif import FINGERPRINT_KEY, render_sarif
 from tests.factories import FIXED_TIME
-from tests.report.conftest import SPECS, check_golden, golden_evidence, load_json, reference_file
+from tests.report.conftest import SPECS, check_golden, golden_evidence
 
 
 @pytest.fixture(scope="module")
-def validator():
-    schema = load_json(reference_file("sarif", "sarif-schema-2.1.0.json"))
-    cls = validator_for(schema)
-    cls.check_schema(schema)
-    return cls(schema, format_checker=cls.FORMAT_CHECKER)
+def validator(sarif_validator):
+    return sarif_validator
 
 
 @pytest.fixture(scope="module")

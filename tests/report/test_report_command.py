@@ -1,0 +1,60 @@
+"""The interchange formats through the command line: ``lbaudit report`` from an evidence file gives
+exactly the golden files, and ``lbaudit evaluate --format oscal,sarif,junit`` on this host (with a
+real loopback listener open) writes documents that the official schemas accept."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from auditor.report.evidence import write_evidence
+from tests.report.conftest import GOLDEN_DIR, golden_evidence
+
+REPO = Path(__file__).resolve().parents[2]
+POLICY = REPO / "tests" / "fixtures" / "coverage" / "policy.yaml"
+EXTENSIONS = (".oscal.json", ".sarif", ".junit.xml")
+
+
+def lbaudit(*args: object) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "auditor.cli", *map(str, args)], cwd=REPO, capture_output=True,
+                          text=True, timeout=120, env={**os.environ, "LBAUDIT_DISABLE_PLUGIN_AUTOLOAD": "1"})
+
+
+def test_report_from_the_evidence_file_gives_the_golden_bytes(tmp_path):
+    evidence_file = tmp_path / "corp-baseline.json"
+    write_evidence(golden_evidence(), evidence_file)
+    run = lbaudit("report", evidence_file, "--format", "oscal,sarif,junit", "--out-dir", tmp_path / "out",
+                  "--assessor", "Jane Auditor")
+    assert run.returncode == 0, run.stderr
+    for extension in EXTENSIONS:
+        name = f"corp-baseline{extension}"
+        assert (tmp_path / "out" / name).read_bytes() == (GOLDEN_DIR / name).read_bytes(), name
+
+
+def test_evaluate_on_this_host_writes_valid_documents(tmp_path, oscal_validator, sarif_validator, junit_schema):
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(1)
+        port = server.getsockname()[1]
+        run = lbaudit("evaluate", "--policy", POLICY, "--format", "oscal,sarif,junit", "--out-dir", tmp_path, "-q")
+    assert run.returncode in (0, 1, 3), run.stderr  # the verdict depends on the host; the documents must not
+    oscal = json.loads((tmp_path / "coverage-test.oscal.json").read_text())
+    assert list(oscal_validator.iter_errors(oscal)) == []
+    sarif = json.loads((tmp_path / "coverage-test.sarif").read_text())
+    assert list(sarif_validator.iter_errors(sarif)) == []
+    junit_schema.validate((tmp_path / "coverage-test.junit.xml").read_text())
+
+    ours = [r for r in sarif["runs"][0]["results"]
+            if r["locations"][0]["logicalLocations"][0]["properties"].get("port") == port]
+    if not ours:
+        pytest.fail(f"the loopback listener on port {port} is not among the SARIF results")
+    assert ours[0]["properties"]["status"] == "pass"
+    assert ours[0]["locations"][0]["physicalLocation"]["region"]["startLine"] == 7  # the rule `binds`
+    reviewed = oscal["assessment-results"]["results"][0]["reviewed-controls"]["control-selections"][0]
+    assert "si-4" not in [c["control-id"] for c in reviewed["include-controls"]]  # only a disabled rule maps to it
