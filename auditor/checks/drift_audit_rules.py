@@ -1,0 +1,117 @@
+"""``drift.audit_rules``: audit rules loaded in the kernel against the rules the next boot loads.
+
+A rule added with ``auditctl`` and never written to /etc/audit/rules.d is lost at the next reboot;
+a rule written there but not loaded (augenrules --load not run, or the rules locked with ``-e 2``)
+is not in effect now.  Each such rule is one failing finding.  Rules are compared on what they mean
+(list, action, arch, syscalls, filters, keys, watch and permissions), not on how they are written,
+because ``auditctl -l`` prints rules in its own form.
+"""
+
+from __future__ import annotations
+
+from auditor.collect.parsers.audit_rules import semantic_key
+from auditor.model.check import CheckParams, Outcome, check, failed, missing_fact, not_applicable, not_reviewed, passed
+from auditor.model.facts import AuditRule, HostSnapshot
+from auditor.model.result import Severity
+
+
+class DriftAuditRulesParams(CheckParams):
+    pass
+
+
+def _missing(snapshot: HostSnapshot, field: str, subject: str, what: str) -> Outcome:
+    if not snapshot.gaps_for("audit", field) and snapshot.provenance.source == "root":
+        return not_applicable(subject, f"an offline root directory has no {what}")
+    return missing_fact(snapshot, "audit", field, subject=subject, what=what)
+
+
+def _unique(rules: list[AuditRule]) -> dict[tuple, tuple[int, AuditRule]]:
+    """Rules by meaning (first occurrence), with their index for the evidence pointer.  Control
+    statements (-D, -b, -f, -e) are not rules the kernel lists, so they are not compared."""
+    found: dict[tuple, tuple[int, AuditRule]] = {}
+    for index, rule in enumerate(rules):
+        if rule.kind != "control":
+            found.setdefault(semantic_key(rule), (index, rule))
+    return found
+
+
+@check(
+    name="drift.audit_rules",
+    title="Loaded audit rules match the rules the next boot loads",
+    version="1.0.0",
+    needs=["audit"],
+    params=DriftAuditRulesParams,
+    severity=Severity.MEDIUM,
+    controls=["CM-6", "CM-2", "CM-3", "AU-12"],
+    rationale="""
+The persistent audit rules are the configured baseline (CM-2, CM-6).  A rule loaded but not
+persisted was added outside that baseline and disappears at the next reboot, so the audit records
+it produces today stop without anyone deciding so; a rule persisted but not loaded means the events
+the baseline says are audited are not being recorded now (AU-12).  Both are changes made or left
+outside configuration change control (CM-3).
+""",
+    remediation="""
+For a rule that is loaded but not persisted: add it to a file in /etc/audit/rules.d/ (or remove it
+with auditctl -d if it was a temporary change).  For a rule that is persisted but not loaded: run
+`augenrules --load` (or `auditctl -R /etc/audit/audit.rules`); if the rules are locked (`-e 2`),
+this takes a reboot.  Then collect again.
+""",
+    notes="""
+Persistent rules are what the boot loads: the augenrules compilation of /etc/audit/rules.d/*.rules
+when that directory exists, else /etc/audit/audit.rules.  Loaded rules come from `auditctl -l`.
+Rules are compared as a set on their meaning: `-S a -S b` equals `-S b,a`, `-k x` equals `-F key=x`,
+`auid!=4294967295` equals `auid!=-1` and `-w path -p wa` equals its `-F path= -F perm=` form.  Order
+is not compared.  Control statements (-D, -b, -f, -e) are not listed by auditctl -l and are not
+compared.  Needs a live host (or a snapshot of one); an offline root directory has no loaded rules
+(not_applicable).  Lines the parser could not read make an extra not_reviewed finding, because a
+rule missing from one side may then be reported as drift.
+""",
+)
+def drift_audit_rules(snapshot: HostSnapshot, params: DriftAuditRulesParams) -> list[Outcome]:
+    audit = snapshot.facts.audit
+    assert audit is not None  # the engine checks ``needs``
+    if audit.loaded_rules is None:
+        return [_missing(snapshot, "loaded_rules", "loaded audit rules", "loaded audit rules")]
+    if audit.persistent_rules is None:
+        return [_missing(snapshot, "persistent_rules", "persistent audit rules", "persistent audit rules")]
+
+    loaded = _unique(audit.loaded_rules)
+    persistent = _unique(audit.persistent_rules)
+    source = audit.persistent_source or "the persistent rule files"
+    outcomes: list[Outcome] = []
+    for key, (index, rule) in sorted(loaded.items(), key=lambda item: item[1][1].text):
+        if key not in persistent:
+            outcomes.append(failed(
+                f"audit rule {rule.text}",
+                f"loaded ({rule.origin}) but not in {source}: lost at the next reboot",
+                observed={"loaded": rule.text, "origin": rule.origin},
+                expected={"persistent": None, "source": source},
+                evidence=[f"/facts/audit/loaded_rules/{index}"],
+            ))
+    for key, (index, rule) in sorted(persistent.items(), key=lambda item: item[1][1].text):
+        if key not in loaded:
+            outcomes.append(failed(
+                f"audit rule {rule.text}",
+                f"persisted at {rule.origin} but not loaded: not in effect until the rules are reloaded or the host reboots",
+                observed={"loaded": None},
+                expected={"persistent": rule.text, "origin": rule.origin},
+                evidence=[f"/facts/audit/persistent_rules/{index}"],
+            ))
+    matching = len(set(loaded) & set(persistent))
+    if matching or not outcomes:
+        outcomes.insert(0, passed(
+            "audit rules",
+            f"{matching} loaded rules match the persistent rules of {source}" if matching
+            else f"no audit rules are loaded and none are persisted in {source}",
+            observed={"loaded": len(loaded), "persistent": len(persistent), "matching": matching},
+            evidence=["/facts/audit/loaded_rules", "/facts/audit/persistent_rules"],
+        ))
+    problems = sorted({g.reason for field in ("loaded_rules", "persistent_rules")
+                       for g in snapshot.gaps_for("audit", field) if g.field.endswith("/problems")})
+    if problems:
+        outcomes.append(not_reviewed(
+            "audit rules (unparsed lines)",
+            "some rule lines could not be read, so a rule may be missing from one side: " + "; ".join(problems),
+            evidence=["/gaps"],
+        ))
+    return outcomes
