@@ -27,6 +27,7 @@ from collections import Counter
 from urllib.parse import quote
 
 from auditor.controls import load_catalog
+from auditor.errors import InputError
 from auditor.model.base import canonical_json
 from auditor.model.controls import oscal_control_id
 from auditor.model.evidence import Evidence
@@ -62,6 +63,14 @@ def _uri(path: str) -> str:
 def _pointer_uri(reference: str, pointer: str) -> str:
     """``evidence.json#/result/findings/3``: a JSON pointer (RFC 6901) as a URI fragment."""
     return f"{_uri(reference)}#{quote(pointer, safe='/:@!$&()*+,;=-._~')}"
+
+
+def _oscal_id(control_id: str) -> str:
+    """``SC-7(5)`` -> ``sc-7.5``; a hand-edited evidence file with another id is bad input, not a crash."""
+    try:
+        return oscal_control_id(control_id)
+    except ValueError as exc:
+        raise InputError(f"the evidence maps a rule to {control_id!r}, which is not a NIST SP 800-53 control id") from exc
 
 
 def _compact(value: object) -> str:
@@ -376,7 +385,7 @@ class _Builder:
             "origins": self.tool_origin(),
             "target": {
                 "type": "objective-id",
-                "target-id": f"{oscal_control_id(control_id)}_obj",
+                "target-id": f"{_oscal_id(control_id)}_obj",
                 "title": f"Assessment objective of {control_id}",
                 "status": {"state": state, "reason": reason, "remarks": remarks},
             },
@@ -413,7 +422,7 @@ class _Builder:
                     {
                         "description": "The controls the enabled rules of the policy map to (their checks' "
                         "controls and the rules' extra controls).",
-                        "include-controls": [{"control-id": oscal_control_id(c)} for c in reviewed],
+                        "include-controls": [{"control-id": _oscal_id(c)} for c in reviewed],
                     }
                 ]
             },

@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from auditor.errors import InputError
 from auditor.report import load_reporters
 from auditor.report.evidence import load_evidence, write_evidence
 from auditor.report.oscal import render_oscal
@@ -132,6 +133,12 @@ def test_waiver_is_a_deviation_with_approver_and_deadline(document):
     assert opened["remediations"][0]["description"].startswith("Bind the service")
 
 
+def _resolve(document, pointer: str):
+    for step in pointer.strip("/").split("/"):
+        document = document[int(step)] if isinstance(document, list) else document[step]
+    return document
+
+
 def test_relevant_evidence_points_into_the_evidence_file(document, context, evidence):
     ar = document["assessment-results"]
     evidence_json = json.loads(context.evidence_bytes)
@@ -139,14 +146,16 @@ def test_relevant_evidence_points_into_the_evidence_file(document, context, evid
     for observation in ar["results"][0]["observations"]:
         assert observation["methods"] == ["TEST"]
         assert observation["collected"] == "2026-11-01T12:00:00Z"
+        targets = []
+        for item in observation["relevant-evidence"]:  # the finding, then the facts it rests on
+            file_part, pointer = item["href"].split("#", 1)
+            assert file_part == "corp-baseline.json"
+            targets.append(_resolve(evidence_json, pointer))
         first = observation["relevant-evidence"][0]
-        file_part, pointer = first["href"].split("#", 1)
-        assert file_part == "corp-baseline.json"
-        target = evidence_json
-        for step in pointer.strip("/").split("/"):
-            target = target[int(step)] if isinstance(target, list) else target[step]
         finding_id = next(p["value"] for p in observation["props"] if p["name"] == "finding-id")
-        assert target["id"] == finding_id
+        assert targets[0]["id"] == finding_id
+        finding = next(f for f in evidence.result.findings if f.id == finding_id)
+        assert targets[1:] == [_resolve(evidence_json["snapshot"], p) for p in finding.evidence]
         resource = resources[first["links"][0]["href"].lstrip("#")]
         assert resource["rlinks"][0]["href"] == "corp-baseline.json"
         assert resource["rlinks"][0]["hashes"] == [
@@ -212,3 +221,10 @@ def test_reporters_are_registered_by_name():
     assert {name: reporters[name].extension for name in ("oscal", "sarif", "junit")} == {
         "oscal": ".oscal.json", "sarif": ".sarif", "junit": ".junit.xml",
     }
+
+
+def test_a_bad_control_id_in_hand_edited_evidence_is_an_input_error(evidence, context):
+    rule = evidence.policy.rules[0].model_copy(update={"controls": ["SC-7", "XX-999"]})
+    edited = evidence.model_copy(update={"policy": evidence.policy.model_copy(update={"rules": [rule]})})
+    with pytest.raises(InputError, match="'XX-999'"):
+        render_oscal(edited, context)
