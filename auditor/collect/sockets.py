@@ -28,6 +28,8 @@ from auditor.collect.systemd_sockets import collect_declared_sockets
 from auditor.collect.parsers.proc_net import (
     STATE_CLOSE,
     STATE_LISTEN,
+    STATE_NEW_SYN_RECV,
+    STATE_SYN_RECV,
     STATE_TIME_WAIT,
     TCP_STATES,
     parse_proc_net,
@@ -40,7 +42,7 @@ PROC = "/proc"
 PROTOCOLS = (("tcp", socket.IPPROTO_TCP), ("udp", socket.IPPROTO_UDP))
 FAMILIES = (("ipv4", socket.AF_INET, ""), ("ipv6", socket.AF_INET6, "6"))
 # States reported in ``tcp_by_state``; request sockets (NEW_SYN_RECV) are reported as SYN_RECV.
-REPORTED_STATES = tuple(name for number, name in sorted(TCP_STATES.items()) if name != "NEW_SYN_RECV")
+REPORTED_STATES = tuple(name for _number, name in sorted(TCP_STATES.items()) if name != "NEW_SYN_RECV")
 
 METHOD_NETLINK = "netlink sock_diag (kernel state filter without TIME_WAIT)"
 METHOD_SOCKSTAT = "/proc/net/sockstat (TIME_WAIT)"
@@ -235,17 +237,19 @@ def _unattributed_reason(listener: Listener, scan: FdScan) -> str:
 def attribute_owners(listeners: list[Listener], proc: str = PROC) -> tuple[list[Listener], list[Gap]]:
     """Fill ``processes`` (or ``owner_reason``) of each listener; one Gap per thing not seen."""
     gaps: list[Gap] = []
+    scan: FdScan | None = None
+    scan_failure = ""
     try:
         scan = scan_socket_owners({listener.inode for listener in listeners if listener.inode}, proc)
     except OSError as exc:
-        reason = f"owner not attributable: {proc} not readable: {exc.strerror or exc}"
-        scan = None
+        scan_failure = f"owner not attributable: {proc} not readable: {exc.strerror or exc}"
     result = []
     for index, listener in enumerate(listeners):
         pids = scan.owners.get(listener.inode or 0, []) if scan else []
         if not pids:
-            why = _unattributed_reason(listener, scan) if scan else reason
-            gaps.append(Gap(section="sockets", field=f"listeners/{index}/processes", reason=f"{listener.protocol} {listener.endpoint}: {why}"))
+            why = _unattributed_reason(listener, scan) if scan else scan_failure
+            gaps.append(Gap(section="sockets", field=f"listeners/{index}/processes",
+                            reason=f"{listener.protocol} {listener.endpoint}: {why}"))
             result.append(listener.model_copy(update={"owner_reason": why}))
             continue
         processes = []
@@ -272,7 +276,8 @@ def count_states(rows: list[SocketRow], time_wait: int) -> dict[str, int]:
     counts = dict.fromkeys(REPORTED_STATES, 0)
     for row in rows:
         if row.protocol == "tcp":
-            name = "SYN_RECV" if row.state == 12 else TCP_STATES.get(row.state, f"STATE_{row.state}")
+            state = STATE_SYN_RECV if row.state == STATE_NEW_SYN_RECV else row.state
+            name = TCP_STATES.get(state, f"STATE_{state}")
             counts[name] = counts.get(name, 0) + 1
     counts["TIME_WAIT"] = time_wait
     return counts

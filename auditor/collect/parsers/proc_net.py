@@ -29,9 +29,11 @@ TCP_STATES: dict[int, str] = {
     12: "NEW_SYN_RECV",
 }
 STATE_ESTABLISHED = 1
+STATE_SYN_RECV = 3
 STATE_TIME_WAIT = 6
 STATE_CLOSE = 7
 STATE_LISTEN = 10
+STATE_NEW_SYN_RECV = 12
 
 
 @dataclass(frozen=True)
