@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import re
 from dataclasses import dataclass
 from functools import partial
@@ -127,17 +128,25 @@ def read_pdf_evidence(path: Path) -> PdfEvidence:
 
     path = Path(path)
     try:
-        with open(path, "rb") as handle:
-            reader = PdfReader(io.BytesIO(handle.read()))
-            info = reader.metadata or {}
-            attachments = reader.attachments
-            recorded = info.get("/" + INFO_EVIDENCE_SHA256)
-            name = info.get("/" + INFO_EVIDENCE_FILE)
-            cover_text = reader.pages[0].extract_text() if len(reader.pages) else ""
+        data = path.read_bytes()
     except OSError as exc:
         raise InputError(f"{path}: cannot read PDF: {exc.strerror or exc}") from exc
+    if not data.startswith(b"%PDF-"):
+        raise InputError(f"{path}: not a PDF (it does not start with %PDF-)")
+    pypdf_log = logging.getLogger("pypdf")
+    level = pypdf_log.level
+    pypdf_log.setLevel(logging.ERROR)  # the verdict below says what is wrong; pypdf's warnings would not
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        info = reader.metadata or {}
+        attachments = reader.attachments
+        recorded = info.get("/" + INFO_EVIDENCE_SHA256)
+        name = info.get("/" + INFO_EVIDENCE_FILE)
+        cover_text = reader.pages[0].extract_text() if len(reader.pages) else ""
     except Exception as exc:  # noqa: BLE001 - any parser failure on an untrusted file is bad input
         raise InputError(f"{path}: not a readable PDF ({type(exc).__name__}: {exc})") from exc
+    finally:
+        pypdf_log.setLevel(level)
     recorded = str(recorded) if recorded is not None else None
     name = str(name) if name is not None else None
     contents = attachments.get(name) if name else None

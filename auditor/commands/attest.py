@@ -1,0 +1,83 @@
+"""``lbaudit keygen`` and ``lbaudit verify``: the keys that sign evidence, and checking a signature."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import NoReturn
+
+import click
+
+from auditor.errors import LbauditError
+from auditor.model.result import ExitCode
+
+VERIFY_EPILOG = """\b
+Checks, in this order; the exit code is that of the first failure:
+  key        the detached signature (EVIDENCE.sig) was made with --pubkey    else 12
+  signature  the Ed25519 signature over the recorded digest holds          else 11
+             (also when the evidence has no .sig at all)
+  digest     the SHA-256 of the evidence's canonical JSON is the signed one else 10
+             (re-indenting the file is fine; changing any value is not)
+  pdf        with --pdf: the PDF embeds exactly this evidence file and     else 13
+             prints its SHA-256
+Exit 0 when every check passes; 2 when an input cannot be read or is not what it should be.
+"""
+
+
+def _exit(code: int) -> NoReturn:
+    # SystemExit, not click's Exit: the exit code must survive a caller that runs the group with
+    # standalone_mode=False (there, click returns an Exit's code instead of exiting with it).
+    sys.exit(int(code))
+
+
+def _exit_with(error: LbauditError) -> NoReturn:
+    click.echo(f"lbaudit: {error.render()}", err=True)
+    _exit(error.exit_code)
+
+
+@click.command("keygen")
+@click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False), default=Path("keys"),
+              show_default=True, help="Directory for NAME.key (private, mode 0600) and NAME.pub.")
+@click.option("--name", default="lbaudit", show_default=True, help="Base name of the key files.")
+@click.option("--force", is_flag=True, help="Replace an existing key pair (the old private key is gone for good).")
+def keygen(out_dir: Path, name: str, force: bool) -> None:
+    """Create an Ed25519 key pair for signing evidence (evaluate --sign-key)."""
+    from auditor.signing import generate_keypair, load_public_key, public_key_fingerprint
+
+    try:
+        private_path, public_path = generate_keypair(out_dir, name=name, force=force)
+        fingerprint = public_key_fingerprint(load_public_key(public_path))
+    except LbauditError as exc:
+        _exit_with(exc)
+    click.echo(f"private key: {private_path} (mode 0600: keep it secret)")
+    click.echo(f"public key:  {public_path} (give it to whoever verifies)")
+    click.echo(f"fingerprint: {fingerprint}")
+
+
+@click.command("verify", epilog=VERIFY_EPILOG)
+@click.argument("evidence_path", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--pubkey", "pubkey_path", required=True, type=click.Path(path_type=Path, dir_okay=False),
+              help="Public key (.pub from lbaudit keygen) the evidence must be signed with.")
+@click.option("--pdf", "pdf_path", type=click.Path(path_type=Path, dir_okay=False),
+              help="Also check that this PDF attestation was rendered from the evidence.")
+def verify(evidence_path: Path, pubkey_path: Path, pdf_path: Path | None) -> None:
+    """Check that EVIDENCE is intact and signed by --pubkey (and that --pdf belongs to it)."""
+    from auditor.signing import verify as run_verify
+
+    try:
+        result = run_verify(evidence_path, pubkey_path, pdf_path)
+    except LbauditError as exc:
+        _exit_with(exc)
+    for check in result.checks:
+        state = {True: "ok", False: "FAIL", None: "--"}[check.ok]
+        click.echo(f"{check.name:<10} {state:<5} {check.detail}")
+    code = result.exit_code
+    if code == ExitCode.COMPLIANT:
+        click.echo(f"verified: {evidence_path}" + (f" and {pdf_path}" if pdf_path else ""))
+    else:
+        failed = ", ".join(c.name for c in result.failed)
+        click.echo(f"NOT verified: {evidence_path} ({failed} failed; exit {int(code)})", err=True)
+    _exit(code)
+
+
+COMMANDS = [keygen, verify]
