@@ -98,9 +98,12 @@ class _Builder:
         self.assessor_name = context.assessor or evidence.policy.owner
         self.assessor_uuid = _stable_uuid("party", "assessor", self.assessor_name)
         # Identities of this run.
-        self.run_uuid = lambda *parts: _stable_uuid("evidence", self.sha, *parts)  # noqa: E731
         self.evidence_resource_uuid = self.run_uuid("resource", "evidence")
         self.policy_resource_uuid = self.run_uuid("resource", "policy")
+
+    def run_uuid(self, *parts: str) -> str:
+        """A UUID of something that belongs to this run: derived from the evidence digest."""
+        return _stable_uuid("evidence", self.sha, *parts)
 
     # ------------------------------------------------------------ metadata and back matter
 
