@@ -1,0 +1,74 @@
+"""``lbaudit collect``: gather facts only (no policy) into a snapshot file to evaluate later.
+
+    lbaudit collect --output web01.snapshot.json                 # this host
+    lbaudit collect --output image.snapshot.json --root /mnt/image
+    lbaudit evaluate --policy corp.yaml --snapshot web01.snapshot.json
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from pathlib import Path
+
+import click
+
+from auditor.model.facts import SECTIONS, GapKind, HostSnapshot
+
+
+def _summary(snapshot: HostSnapshot, path: Path, digest: str) -> list[str]:
+    facts = snapshot.facts
+    counts: list[str] = []
+    if facts.sockets is not None:
+        listeners = facts.sockets.listeners
+        counts.append(f"{'?' if listeners is None else len(listeners)} listeners")
+    if facts.sysctl is not None:
+        runtime, persistent = facts.sysctl.runtime, facts.sysctl.persistent
+        counts.append(f"sysctls {'-' if runtime is None else len(runtime)} running, "
+                      f"{'?' if persistent is None else len(persistent)} configured")
+    if facts.audit is not None:
+        loaded, persistent_rules = facts.audit.loaded_rules, facts.audit.persistent_rules
+        counts.append(f"audit rules {'-' if loaded is None else len(loaded)} loaded, "
+                      f"{'?' if persistent_rules is None else len(persistent_rules)} persistent")
+    kinds = Counter(g.kind for g in snapshot.gaps)
+    where = snapshot.provenance.source_detail or snapshot.provenance.hostname
+    return [
+        f"snapshot: {path} (sha256 {digest})",
+        f"source: {snapshot.provenance.source} {where}; {'; '.join(counts) or 'no sections'}",
+        f"gaps: {kinds.get(GapKind.UNREADABLE, 0)} unreadable, {kinds.get(GapKind.NOT_APPLICABLE, 0)} not applicable",
+    ]
+
+
+@click.command()
+@click.option("--output", "-o", required=True, type=click.Path(path_type=Path, dir_okay=False),
+              help="Snapshot file to write (JSON; replaced atomically).")
+@click.option("--root", type=click.Path(path_type=Path),
+              help="Collect from an offline root directory (mounted image, container filesystem) instead of this host.")
+@click.option("--section", "sections", multiple=True, type=click.Choice(SECTIONS),
+              help="Fact section to collect (repeat for several) [default: all].")
+@click.option("--quiet", "-q", is_flag=True, help="Print nothing; the exit code and the file still tell.")
+def collect(output: Path, root: Path | None, sections: tuple[str, ...], quiet: bool) -> None:
+    """Collect facts only, without a policy, into a snapshot for `lbaudit evaluate --snapshot`.
+
+    What cannot be read is recorded in the snapshot as a gap with its reason; the evaluation turns
+    it into not_reviewed or not_applicable findings, never into passes.
+    """
+    from auditor.collect.snapshot_file import write_snapshot
+
+    wanted = frozenset(sections or SECTIONS)
+    if root is not None:
+        from auditor.collect.rootdir import collect_root
+
+        snapshot = collect_root(root, wanted)
+    else:
+        from auditor.collect.live import collect_live
+
+        snapshot = collect_live(wanted)
+    write_snapshot(snapshot, output)
+    if not quiet:
+        digest = hashlib.sha256(output.read_bytes()).hexdigest()
+        for line in _summary(snapshot, output, digest):
+            click.echo(line)
+
+
+COMMANDS = [collect]
