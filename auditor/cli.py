@@ -100,8 +100,6 @@ def render_outputs(
         from auditor.signing import signature_fingerprint
 
         fingerprint = signature_fingerprint(evidence_path)
-    context = ReportContext(evidence_bytes=evidence_bytes, evidence_path=evidence_path.name,
-                            signature_fingerprint=fingerprint, assessor=assessor)
     directory = out_dir or evidence_path.parent
     targets = [(name, directory / f"{evidence.policy.id}{reporter.extension}")
                for name, reporter in reporters.items() if name not in ("json", "pdf")]
@@ -109,6 +107,11 @@ def render_outputs(
         targets.append(("pdf", pdf))
     written = []
     for name, target in targets:
+        # Reports link to the evidence file relative to where they are written, so the set of files
+        # can be moved together.
+        link = os.path.relpath(evidence_path.resolve(), target.resolve().parent)
+        context = ReportContext(evidence_bytes=evidence_bytes, evidence_path=link,
+                                signature_fingerprint=fingerprint, assessor=assessor)
         data = reporters[name].render(evidence, context)
         if name == "pdf" and pdf_cert is not None:
             from auditor.pdfsign import sign_pdf
@@ -171,12 +174,14 @@ def evaluate(policy_path: Path, output: Path | None, fail_on: str, snapshot_path
     t0 = time.perf_counter()
     snapshot = _acquire_snapshot(snapshot_path, root, _needed_sections(policy, registry))
     t1 = time.perf_counter()
-    result = run_evaluation(policy, snapshot, registry, fail_on=Severity(fail_on), today=started.date())
+    rule_timings: dict[str, int] = {}
+    result = run_evaluation(policy, snapshot, registry, fail_on=Severity(fail_on), today=started.date(),
+                            timings_ms=rule_timings)
     t2 = time.perf_counter()
     evidence = build_evidence(
         policy=policy, snapshot=snapshot, registry=registry, result=result, started_at=started,
         finished_at=datetime.now(timezone.utc), evaluated_on=started.date(),
-        timings_ms={"collect": round((t1 - t0) * 1000), "evaluate": round((t2 - t1) * 1000)},
+        timings_ms={**rule_timings, "collect": round((t1 - t0) * 1000), "evaluate": round((t2 - t1) * 1000)},
     )
     if output is None:
         output = (out_dir / f"{policy.id}.evidence.json") if out_dir else Path("lbaudit-evidence.json")

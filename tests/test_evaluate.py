@@ -199,3 +199,31 @@ def test_plugin_shadowing_builtin_is_named():
     with pytest.raises(RegistryError) as info:
         build_registry([builtin, replace(no_port, origin="plugin evil 1.0")])
     assert "plugin evil 1.0 shadows built-in check 'test.no_port'" in info.value.render()
+
+
+def test_finding_id_ignores_the_pid_so_restarts_keep_the_id():
+    from auditor.model.facts import ProcessInfo
+
+    before = snapshot(listeners=[listener("0.0.0.0", 23, processes=[ProcessInfo(pid=812, name="telnetd")])])
+    after = snapshot(listeners=[listener("0.0.0.0", 23, processes=[ProcessInfo(pid=4711, name="telnetd")])])
+
+    @check(name="test.keyed", title="Keyed", version="1", needs=["sockets"], params=PortParams,
+           severity=Severity.HIGH, controls=["CM-7"], rationale="r", remediation="m")
+    def keyed(snap, params):
+        for item in snap.facts.sockets.listeners:
+            yield failed(item.subject, "forbidden", key=item.identity)
+
+    registry = build_registry([keyed])
+    rules = [ResolvedRule(id="r", check="test.keyed", params={}, severity=Severity.HIGH, controls=["CM-7"],
+                          enabled=True, source="p.yaml:1")]
+    first = evaluate(policy(*rules), before, registry, today=TODAY).findings[0]
+    second = evaluate(policy(*rules), after, registry, today=TODAY).findings[0]
+    assert first.subject != second.subject and first.id == second.id
+
+
+def test_rule_timings_are_reported_outside_the_result():
+    timings: dict[str, int] = {}
+    snap = snapshot(listeners=[listener("127.0.0.1", 80)])
+    result = evaluate(policy(rule("r1", "test.no_port")), snap, REGISTRY, today=TODAY, timings_ms=timings)
+    assert set(timings) == {"r1"} and timings["r1"] >= 0
+    assert "timings" not in result.model_dump_json()

@@ -251,6 +251,7 @@ def _judge(
     verdicts = {netaddr.is_allowed(listener.address, listener.v6only, rule.allowed) for rule in candidates}
     accepts = netaddr.describe_accepts(listener.address, listener.v6only)
     common = dict(
+        key=listener.identity,
         subject_detail=_detail(listener),
         observed=_observed(listener),
         expected=[rule.expected() for rule in candidates],

@@ -134,7 +134,8 @@ def _listener_outcomes(snapshot: HostSnapshot, lookup: _sysctl.PoolLookup, param
                 listener.subject,
                 f"port {listener.port} is inside the ephemeral range {low}-{high}, but whether it is reserved "
                 f"is unknown: {lookup.reason}",
-                subject_detail=detail, evidence=[pointer, *([lookup.range_pointer] if lookup.range_pointer else [])],
+                key=listener.identity, subject_detail=detail,
+                evidence=[pointer, *([lookup.range_pointer] if lookup.range_pointer else [])],
             ))
         elif pool.is_reserved(listener.port):
             reserved_listeners.append(f"{listener.protocol}/{listener.port}")
@@ -144,7 +145,7 @@ def _listener_outcomes(snapshot: HostSnapshot, lookup: _sysctl.PoolLookup, param
                 f"{listener.protocol} port {listener.port} ({who}) is inside the ephemeral range {low}-{high} and "
                 f"not in ip_local_reserved_ports: the kernel may give it to an outgoing connection, and the "
                 f"service then fails to bind after a restart",
-                subject_detail=detail,
+                key=listener.identity, subject_detail=detail,
                 observed={"port": listener.port, "range": f"{low}-{high}", "reserved": _sysctl.format_ports(pool.reserved)},
                 expected=f"no listener on {low}-{high} unless its port is in ip_local_reserved_ports",
                 evidence=[pointer, *pool.evidence],

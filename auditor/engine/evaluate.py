@@ -6,6 +6,7 @@ makes the rule ``not_reviewed`` with the collector's reason.  Neither ever count
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from datetime import date
 
@@ -54,10 +55,11 @@ def _findings(rule: ResolvedRule, spec: CheckSpec, outcomes: list[Outcome]) -> l
     findings: list[Finding] = []
     seen: Counter[str] = Counter()
     for outcome in outcomes:
-        fid = Finding.make_id(rule.id, outcome.subject)
+        identity = outcome.key or outcome.subject
+        fid = Finding.make_id(rule.id, identity)
         seen[fid] += 1
         if seen[fid] > 1:  # two outcomes about one subject still get distinct, stable ids
-            fid = Finding.make_id(rule.id, f"{outcome.subject}#{seen[fid]}")
+            fid = Finding.make_id(rule.id, f"{identity}#{seen[fid]}")
         findings.append(
             Finding(
                 id=fid,
@@ -65,7 +67,7 @@ def _findings(rule: ResolvedRule, spec: CheckSpec, outcomes: list[Outcome]) -> l
                 check=spec.name,
                 severity=rule.severity,
                 controls=rule.controls,
-                **outcome.model_dump(),
+                **outcome.model_dump(exclude={"key"}),
             )
         )
     return findings
@@ -101,10 +103,14 @@ def evaluate(
     *,
     fail_on: Severity = Severity.INFO,
     today: date,
+    timings_ms: dict[str, int] | None = None,
 ) -> RunResult:
+    """``timings_ms``, when given, receives each rule's run time under its rule id.  Times are kept
+    out of the RunResult so that it stays deterministic; the evidence records them as time fields."""
     findings: list[Finding] = []
     rules = [r for r in policy.rules if r.enabled]
     for rule in rules:
+        started = time.perf_counter()
         spec = registry.get(rule.check)
         if spec is None:  # the loader rejects this; kept so evaluate() is safe on its own
             outcomes = [
@@ -117,6 +123,8 @@ def evaluate(
             ]
             continue
         findings += _findings(rule, spec, _outcomes(spec, rule, snapshot))
+        if timings_ms is not None:
+            timings_ms[rule.id] = round((time.perf_counter() - started) * 1000)
 
     findings, waiver_states = apply_waivers(findings, policy.waivers, today)
 

@@ -34,6 +34,9 @@ class Outcome(StrictModel):
     expected: JsonValue = None
     reason: str | None = None
     evidence: list[str] = Field(default_factory=list)
+    # What the finding is about, without volatile parts (pids): the finding id is derived from it,
+    # so SARIF code scanning and scan-to-scan drift track one finding across service restarts.
+    key: str | None = None
 
     @model_validator(mode="after")
     def _reason_where_required(self) -> "Outcome":

@@ -88,6 +88,12 @@ class Listener(StrictModel):
         return f"{host}:{self.port}"
 
     @property
+    def identity(self) -> str:
+        """What stays the same across restarts: protocol, endpoint and program, not the pid."""
+        owner = self.processes[0].name if self.processes else (self.declared_by or "owner unknown")
+        return f"{self.protocol} {self.endpoint} {owner}"
+
+    @property
     def subject(self) -> str:
         """Human label used in findings: ``tcp 0.0.0.0:5432 postgres pid 812``."""
         text = f"{self.protocol} {self.endpoint}"
