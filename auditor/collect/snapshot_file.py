@@ -68,7 +68,9 @@ def parse_snapshot(raw: bytes, name: str) -> HostSnapshot:
         raise InputError(f"{name}: not a snapshot: {exc}") from exc
     except json.JSONDecodeError as exc:
         problem = Problem(name, exc.lineno, exc.colno, exc.msg)
-        hint = " (the file looks truncated)" if exc.pos >= len(text.rstrip()) else ""
+        stripped = text.rstrip()
+        truncated = stripped.startswith("{") and not stripped.endswith("}")
+        hint = " (the file looks truncated: it ends before its closing brace)" if truncated else ""
         raise InputError(f"{name}: not a snapshot: invalid JSON{hint}", [problem]) from exc
     if not isinstance(data, dict) or data.get("schema") != SNAPSHOT_SCHEMA:
         raise InputError(f'{name}: not an lbaudit snapshot (expected "schema": "{SNAPSHOT_SCHEMA}")')
