@@ -1,0 +1,80 @@
+"""collect_root: every section read under the root, nothing outside it, runtime facts not applicable."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from auditor.collect.rootdir import collect_root
+from auditor.collect.snapshot_file import snapshot_bytes
+from auditor.errors import InputError
+from auditor.model.facts import SECTIONS, GapKind
+
+ROOTS = Path(__file__).resolve().parent.parent / "fixtures" / "roots"
+MARKER = "lbaudit-outside-marker"
+
+
+def test_escaping_links_in_every_section_never_read_outside_the_root(tmp_path: Path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "hostname").write_text(f"{MARKER}-host\n")
+    (outside / "99-out.rules").write_text(f"-a always,exit -F arch=b64 -S bind -k {MARKER}\n")
+    (outside / "out.socket").write_text("[Socket]\nListenStream=0.0.0.0:31999\n")
+    (outside / "sysctl.d").mkdir()
+    (outside / "sysctl.d" / "99-out.conf").write_text(f"net.{MARKER.replace('-', '_')} = 1\n")
+
+    root = tmp_path / "image"
+    for name in ("sysctl-precedence", "socket-units", "audit-rules"):
+        shutil.copytree(ROOTS / name, root, symlinks=True, dirs_exist_ok=True)
+    os.symlink(str(outside / "hostname"), root / "etc/hostname")  # absolute
+    os.symlink("../../../" * 10 + str(outside / "99-out.rules").lstrip("/"), root / "etc/audit/rules.d/99-out.rules")  # ..
+    os.symlink(str(outside / "out.socket"), root / "etc/systemd/system/out.socket")
+    shutil.rmtree(root / "run/sysctl.d")
+    os.symlink(str(outside / "sysctl.d"), root / "run/sysctl.d")  # a whole directory
+
+    snap = collect_root(root, frozenset(SECTIONS))
+    text = snapshot_bytes(snap).decode()
+    assert MARKER not in text and "31999" not in text
+    assert snap.provenance.hostname == "unknown"  # the image has no hostname of its own
+    assert snap.provenance.source == "root" and snap.provenance.source_detail == str(root.resolve())
+    # Inside the image the links lead nowhere.  A missing sysctl.d directory sets nothing, so the
+    # rest of the sysctl files are still read; a dangling rules file or unit file fails closed.
+    assert snap.facts.sysctl.persistent["net.core.somaxconn"].value == "1024"
+    unreadable = {(g.section, g.field): g.reason for g in snap.gaps if g.kind == GapKind.UNREADABLE}
+    assert snap.facts.audit.persistent_rules is None
+    assert "/etc/audit/rules.d/99-out.rules: not found" in unreadable[("audit", "persistent_rules")]
+    assert snap.facts.sockets.listeners is None
+    assert "/etc/systemd/system/out.socket: not found" in unreadable[("sockets", "listeners")]
+
+
+def test_runtime_facts_are_not_applicable_with_the_reason():
+    snap = collect_root(ROOTS / "sysctl-precedence", frozenset(SECTIONS))
+    not_applicable = {(g.section, g.field): g.reason for g in snap.gaps if g.kind == GapKind.NOT_APPLICABLE}
+    assert set(not_applicable) == {("sockets", "listeners"), ("sockets", "counts"), ("sysctl", "runtime"),
+                                   ("audit", "enabled"), ("audit", "loaded_rules")}
+    assert all("offline root directory" in reason for reason in not_applicable.values())
+    assert snap.facts.sysctl.runtime is None and snap.facts.sockets.counts is None
+    assert snap.provenance.kernel is None and snap.provenance.arch is None
+
+
+def test_only_the_requested_sections_are_collected():
+    snap = collect_root(ROOTS / "sysctl-precedence", frozenset({"sysctl"}))
+    assert snap.facts.sockets is None and snap.facts.audit is None and snap.facts.sysctl is not None
+    assert set(snap.provenance.methods) == {"sysctl"}
+
+
+@pytest.mark.parametrize("bad", ["missing", "file"])
+def test_a_root_that_is_not_a_directory_is_an_input_error(tmp_path: Path, bad: str):
+    path = tmp_path / bad
+    if bad == "file":
+        path.write_text("not a directory")
+    with pytest.raises(InputError):
+        collect_root(path, frozenset(SECTIONS))
+
+
+def test_unknown_section_is_an_input_error(tmp_path: Path):
+    with pytest.raises(InputError, match="unknown fact sections: bogus"):
+        collect_root(tmp_path, frozenset({"bogus"}))
