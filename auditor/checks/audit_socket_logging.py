@@ -1,0 +1,243 @@
+"""``audit.socket_logging``: socket syscalls are audited for each architecture, in the loaded and in
+the persistent rules, and auditing is on.  How rules are judged is in :mod:`._audit_coverage`."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, field_validator
+
+from auditor.checks._audit_coverage import SOCKET_SYSCALLS, Hit, Host, SyscallVerdict, judge_syscall
+from auditor.collect.parsers.audit_rules import RuleError, format_field, parse_field
+from auditor.model.check import (
+    CheckParams,
+    Outcome,
+    check,
+    failed,
+    missing_fact,
+    not_applicable,
+    not_reviewed,
+    passed,
+)
+from auditor.model.facts import AuditRule, HostSnapshot
+from auditor.model.result import Severity
+
+ARCH_ORDER = ("b64", "b32")
+SCOPES = (  # (params flag, fact field, subject prefix)
+    ("loaded", "loaded_rules", "loaded rules"),
+    ("persistent", "persistent_rules", "persistent rules"),
+)
+ENABLED_SUBJECT = "audit enabled"
+
+
+class SocketLoggingParams(CheckParams):
+    syscalls: list[str] = Field(
+        default_factory=lambda: ["bind", "connect", "accept", "accept4"],
+        min_length=1,
+        description="Socket syscalls that must be audited: " + ", ".join(SOCKET_SYSCALLS) + ".",
+    )
+    arches: list[Literal["b64", "b32"]] = Field(
+        default_factory=lambda: ["b64", "b32"],
+        min_length=1,
+        description="Syscall ABIs to cover.  On b32 a call also counts as audited through socketcall(2).",
+    )
+    require_loaded: bool = Field(True, description="Judge the rules loaded in the kernel (auditctl -l).")
+    require_persistent: bool = Field(True, description="Judge the rules the next boot loads (rules.d / audit.rules).")
+    require_enabled: bool = Field(True, description="Require auditing to be on (auditctl -s: enabled 1 or 2).")
+    accepted_filters: list[str] = Field(
+        default_factory=list,
+        description='Rule filters the organisation accepts as not narrowing, e.g. "auid>=1000", "auid!=unset".',
+    )
+
+    @field_validator("syscalls")
+    @classmethod
+    def _known_syscalls(cls, value: list[str]) -> list[str]:
+        unknown = sorted(set(value) - set(SOCKET_SYSCALLS))
+        if unknown:
+            raise ValueError(f"unknown socket syscalls {unknown}; known: {', '.join(SOCKET_SYSCALLS)}")
+        return list(dict.fromkeys(value))
+
+    @field_validator("arches")
+    @classmethod
+    def _unique_arches(cls, value: list[str]) -> list[str]:
+        return [a for a in ARCH_ORDER if a in value]
+
+    @field_validator("accepted_filters")
+    @classmethod
+    def _filters_parse(cls, value: list[str]) -> list[str]:
+        for expression in value:
+            try:
+                item = parse_field(expression)
+            except RuleError as exc:
+                raise ValueError(f"accepted filter {expression!r}: {exc}") from None
+            if item.name in ("arch", "key"):
+                raise ValueError(f"accepted filter {expression!r}: arch and key never narrow a rule")
+        return value
+
+    def accepted(self) -> frozenset[tuple[str, str, str]]:
+        fields = (parse_field(e) for e in self.accepted_filters)
+        return frozenset((f.name, f.op, f.value) for f in fields)
+
+
+def _pointer(field: str, index: int) -> str:
+    return f"/facts/audit/{field}/{index}"
+
+
+def _rule_ref(field: str, hit: Hit) -> dict:
+    ref = {"origin": hit.rule.origin, "rule": hit.rule.text, "evidence": _pointer(field, hit.index)}
+    if hit.filters:
+        ref["filters"] = list(hit.filters)
+    if hit.note:
+        ref["note"] = hit.note
+    return ref
+
+
+def _causes(verdicts: list[SyscallVerdict]) -> list[str]:
+    """Why calls are not covered, one phrase per cause with the calls it affects, in first-seen order."""
+    causes: dict[str, list[str]] = {}
+    for verdict in verdicts:
+        for path in verdict.paths:
+            if path.status == "shadowed":
+                hit = path.decided_by
+                cause = f"shadowed by {hit.rule.origin} ({hit.rule.text}" + (f"; {hit.note})" if hit.note else ")")
+            elif path.status == "narrowed":
+                cause = "narrowed by " + ", ".join(f"{h.rule.origin} ({' '.join(h.filters)})" for h in path.against)
+            else:
+                cause = "no rule"
+            causes.setdefault(cause, []).append(path.path.label)
+    return [f"{cause}: {', '.join(labels)}" for cause, labels in causes.items()]
+
+
+def _scope_outcome(
+    snapshot: HostSnapshot, rules: list[AuditRule], field: str, subject: str, arch: str, params: SocketLoggingParams
+) -> Outcome:
+    host = Host(snapshot.provenance.arch)
+    accepted = params.accepted()
+    verdicts = [judge_syscall(rules, arch, s, host, accepted) for s in params.syscalls]
+    covered, missing, shadowed, narrowed = {}, [], [], []
+    evidence: set[str] = set()
+    for verdict in verdicts:
+        if verdict.covered:
+            path = next(p for p in verdict.paths if p.status == "covered")
+            covered[verdict.syscall] = {"via": path.path.label, "origin": path.decided_by.rule.origin}
+            evidence.add(_pointer(field, path.decided_by.index))
+            continue
+        for path in verdict.paths:
+            hits = ([path.decided_by] if path.status == "shadowed" else []) + list(path.against)
+            evidence.update(_pointer(field, h.index) for h in hits)
+            entry = {"syscall": verdict.syscall, "via": path.path.label}
+            if path.status == "shadowed":
+                shadowed.append({**entry, **_rule_ref(field, path.decided_by)})
+            elif path.status == "narrowed":
+                narrowed.append({**entry, "rules": [_rule_ref(field, h) for h in path.against]})
+        if all(p.status == "missing" for p in verdict.paths):
+            missing.append(verdict.syscall)
+
+    blockers = []
+    if field == "persistent_rules":
+        enables = [(i, r) for i, r in enumerate(rules) if r.kind == "control" and any(f.name == "enabled" for f in r.fields)]
+        if enables and next(f.value for f in enables[-1][1].fields if f.name == "enabled") == "0":
+            index, rule = enables[-1]
+            blockers.append(f"{rule.text} at {rule.origin} turns auditing off at boot")
+            evidence.add(_pointer(field, index))
+    problems = sorted(g.reason for g in snapshot.gaps if g.section == "audit" and g.field == f"{field}/problems")
+
+    observed = {"covered": covered, "missing": missing, "shadowed": shadowed, "narrowed": narrowed}
+    if blockers:
+        observed["blockers"] = blockers
+    if problems:
+        observed["problems"] = problems
+    if field == "persistent_rules":
+        observed["source"] = snapshot.facts.audit.persistent_source
+    expected = {
+        "arch": arch,
+        "syscalls": params.syscalls,
+        "rule": f"-a always,exit -F arch={arch} -S {','.join(params.syscalls)} without narrowing filters, "
+        "and no never rule before it" + (" (or the same for socketcall)" if arch == "b32" else ""),
+        "accepted_filters": params.accepted_filters,
+    }
+    common = dict(
+        observed=observed, expected=expected, evidence=sorted(evidence),
+        subject_detail={"scope": field.split("_")[0], "arch": arch},
+    )
+    uncovered = [v for v in verdicts if not v.covered]
+    if uncovered or blockers:
+        details = _causes(uncovered) + blockers
+        head = f"{len(uncovered)} of {len(verdicts)} syscalls not fully audited" if uncovered else "syscalls audited"
+        return failed(subject, f"{subject}: {head}: " + "; ".join(details), **common)
+    if problems and field == "loaded_rules":
+        # A line we could not read might be a never rule: do not vouch for the list.
+        return not_reviewed(subject, "auditctl -l output not fully understood: " + "; ".join(problems), **common)
+    names = ", ".join(params.syscalls)
+    return passed(subject, f"{subject}: {names} audited by always,exit rules without narrowing filters", **common)
+
+
+def _enabled_outcome(snapshot: HostSnapshot, params: SocketLoggingParams) -> Outcome:
+    if not params.require_enabled:
+        return not_applicable(ENABLED_SUBJECT, "not required by the policy (require_enabled: false)")
+    enabled = snapshot.facts.audit.enabled
+    if enabled is None:
+        return missing_fact(snapshot, "audit", "enabled", ENABLED_SUBJECT, "the audit enabled state")
+    common = dict(observed={"enabled": enabled}, expected={"enabled": [1, 2]}, evidence=["/facts/audit/enabled"])
+    if enabled in (1, 2):
+        state = "on and locked until reboot" if enabled == 2 else "on"
+        return passed(ENABLED_SUBJECT, f"kernel auditing is {state} (enabled {enabled})", **common)
+    return failed(ENABLED_SUBJECT, f"kernel auditing is off (enabled {enabled}): no rule produces a record", **common)
+
+
+@check(
+    name="audit.socket_logging",
+    title="Socket syscalls are audited (loaded and persistent rules, every architecture)",
+    version="1.0.0",
+    needs=("audit",),
+    params=SocketLoggingParams,
+    severity=Severity.MEDIUM,
+    controls=("AU-2", "AU-12", "SI-4"),
+    rationale="""
+Traffic between processes on one host, over loopback or a local socket, never crosses a firewall or
+a network sensor: perimeter monitoring cannot see it.  The kernel audit subsystem can, by recording
+bind, connect and accept calls with the process, user and address.  Those socket-level records are
+what auditors ask for when they need to know who listened or connected, and when.  The rules must be
+loaded now, survive a reboot, cover 32-bit programs as well as 64-bit ones, and not be shadowed by
+an earlier never rule or narrowed by filters; and auditing must be on.
+""",
+    remediation="""
+Put the rules in a file that sorts before any never rule, e.g. /etc/audit/rules.d/10-lbaudit-socket.rules:
+
+    -a always,exit -F arch=b64 -S bind,connect,accept,accept4 -k lbaudit-socket
+    -a always,exit -F arch=b32 -S bind,connect,accept4 -k lbaudit-socket
+    # 32-bit programs may go through socketcall: bind 2, connect 3, accept 5, accept4 18
+    -a always,exit -F arch=b32 -S socketcall -F a0=2 -k lbaudit-socket
+    -a always,exit -F arch=b32 -S socketcall -F a0=3 -k lbaudit-socket
+    -a always,exit -F arch=b32 -S socketcall -F a0=5 -k lbaudit-socket
+    -a always,exit -F arch=b32 -S socketcall -F a0=18 -k lbaudit-socket
+
+Then load them with `augenrules --load` (a reboot is needed when the configuration is locked with
+-e 2) and check with `auditctl -l`.  Remove or narrow never rules that precede them, make sure no
+-e 0 is left in rules.d, and set `-e 1` (or `-e 2`) so auditing is on.
+""",
+    notes="""
+One finding per scope (loaded, persistent) and architecture, plus one for the enabled state.  The
+rules are walked as the kernel does: a never rule on the task list, or an exclude rule that drops
+SYSCALL records, stops the events; on the exit list the first matching rule decides.  A rule
+without -F arch counts for the host's native architecture only.  On b32 a call counts as audited
+when either the syscall itself or socketcall(2) with its call number is.  io_uring socket operations
+are not syscalls and are not judged here.
+""",
+)
+def audit_socket_logging(snapshot: HostSnapshot, params: SocketLoggingParams) -> list[Outcome]:
+    audit = snapshot.facts.audit
+    outcomes: list[Outcome] = []
+    for scope, field, label in SCOPES:
+        for arch in params.arches:
+            subject = f"{label} {arch}"
+            if not getattr(params, f"require_{scope}"):
+                outcomes.append(not_applicable(subject, f"not required by the policy (require_{scope}: false)"))
+                continue
+            rules = getattr(audit, field)
+            if rules is None:
+                outcomes.append(missing_fact(snapshot, "audit", field, subject, f"the {label}"))
+                continue
+            outcomes.append(_scope_outcome(snapshot, rules, field, subject, arch, params))
+    outcomes.append(_enabled_outcome(snapshot, params))
+    return outcomes
