@@ -54,6 +54,8 @@ MACHINES_32 = frozenset("i386 i486 i586 i686 x86 arm armv6l armv7l armv8l ppc s3
 RECORD_TYPES = {"SYSCALL": 1300, "SOCKETCALL": 1304, "SOCKADDR": 1306}  # the records a socket event needs
 SOCKET_RECORDS = {"SYSCALL": 1300, "SOCKADDR": 1306}
 
+TASK_NEVER_NOTE = "a never rule on the task list turns syscall auditing off for the tasks it matches"
+
 Status = Literal["covered", "shadowed", "narrowed", "missing"]
 
 
@@ -188,12 +190,16 @@ def _record_matches(fields: list[AuditField], record: int) -> bool | None:
 def _task_and_exclude(rules: list[AuditRule], accepted: frozenset) -> tuple[Hit | None, list[Hit]]:
     """Rules outside the exit list that stop socket events: (one that stops them all, partial ones)."""
     against: list[Hit] = []
+    task_decided = False
     for index, rule in enumerate(rules):
         if rule.kind != "syscall":
             continue
-        if rule.rule_list == "task" and rule.action == "never":
+        if rule.rule_list == "task" and rule.action == "always":
+            # first match on the task list: after an unfiltered always rule no task rule is reached
+            task_decided = task_decided or not _narrowing(rule.fields, accepted)
+        elif rule.rule_list == "task" and rule.action == "never" and not task_decided:
             filters = _narrowing(rule.fields, accepted)
-            hit = Hit(index, rule, filters, "a never rule on the task list turns syscall auditing off for the tasks it matches")
+            hit = Hit(index, rule, filters, TASK_NEVER_NOTE)
             if not filters:
                 return hit, against
             against.append(hit)

@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import Field, field_validator
 
 from auditor.checks._audit_coverage import SOCKET_SYSCALLS, Hit, Host, SyscallVerdict, judge_syscall
-from auditor.collect.parsers.audit_rules import RuleError, format_field, parse_field
+from auditor.collect.parsers.audit_rules import RuleError, parse_field
 from auditor.model.check import (
     CheckParams,
     Outcome,
@@ -135,9 +135,12 @@ def _scope_outcome(
 
     blockers = []
     if field == "persistent_rules":
-        enables = [(i, r) for i, r in enumerate(rules) if r.kind == "control" and any(f.name == "enabled" for f in r.fields)]
-        if enables and next(f.value for f in enables[-1][1].fields if f.name == "enabled") == "0":
-            index, rule = enables[-1]
+        # the last -e of the boot rules decides whether auditing is on after boot
+        enables = [
+            (i, f.value, r) for i, r in enumerate(rules) if r.kind == "control" for f in r.fields if f.name == "enabled"
+        ]
+        if enables and enables[-1][1] == "0":
+            index, _, rule = enables[-1]
             blockers.append(f"{rule.text} at {rule.origin} turns auditing off at boot")
             evidence.add(_pointer(field, index))
     problems = sorted(g.reason for g in snapshot.gaps if g.section == "audit" and g.field == f"{field}/problems")

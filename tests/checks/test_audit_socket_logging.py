@@ -230,6 +230,8 @@ def test_never_task_rule_turns_everything_off():
     assert "task list" in b64.observed["shadowed"][0]["note"]
     filtered = run(loaded="-a never,task -F uid=0\n" + GOOD)["loaded rules b64"]
     assert filtered.status == Status.FAIL and filtered.observed["narrowed"][0]["rules"][0]["filters"] == ["uid=0"]
+    # the task list is first-match too: an unfiltered always rule before it keeps every task audited
+    assert run(loaded="-a always,task\n-a never,task\n" + GOOD)["loaded rules b64"].status == Status.PASS
 
 
 def test_exclude_rules_that_drop_socket_records():

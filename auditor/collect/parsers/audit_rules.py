@@ -412,7 +412,10 @@ class _Loader:
             if names.get("enabled") == "2":
                 self.locked_by = line.origin
         elif op == "clear":
-            self.rules = [r for r in self.rules if r.kind == "control" or (rule.keys and not set(rule.keys) & set(r.keys))]
+            def survives(old: AuditRule) -> bool:  # -D -k key deletes only the rules with that key
+                return old.kind == "control" or bool(rule.keys and not set(rule.keys) & set(old.keys))
+
+            self.rules = [r for r in self.rules if survives(r)]
             self.rules.append(rule)
         elif op == "delete":
             key = semantic_key(rule)
@@ -427,8 +430,8 @@ class _Loader:
             if twin is not None:
                 self.refuse(line, f"rule exists (same as {twin.origin})")
             elif op == "prepend":  # the head of its own list: before the first rule of that list
-                same_list = [i for i, r in enumerate(self.rules) if r.kind != "control" and r.rule_list == rule.rule_list]
-                self.rules.insert(same_list[0] if same_list else len(self.rules), rule)
+                heads = [i for i, r in enumerate(self.rules) if r.kind != "control" and r.rule_list == rule.rule_list]
+                self.rules.insert(heads[0] if heads else len(self.rules), rule)
             else:
                 self.rules.append(rule)
 
@@ -532,8 +535,11 @@ def compile_rules_d(files: Sequence[tuple[str, str]]) -> list[RuleLine]:
     for path, text in files:
         pieces = text.split("\n")
         for number, piece in enumerate(pieces[:-1], start=1):
-            lines.append(RuleLine(carry.file, carry.line, carry.text + piece) if carry else RuleLine(path, number, piece))
-            carry = None
+            if carry is not None:
+                lines.append(RuleLine(carry.file, carry.line, carry.text + piece))
+                carry = None
+            else:
+                lines.append(RuleLine(path, number, piece))
         if pieces[-1]:
             tail = pieces[-1]
             carry = RuleLine(carry.file, carry.line, carry.text + tail) if carry else RuleLine(path, len(pieces), tail)
@@ -594,7 +600,8 @@ def parse_auditctl_list(text: str) -> ParsedRules:
                 last_arch = rule.arch
         result.rules.append(rule)
     if not text.strip():
-        result.problems.append(Problem(AUDITCTL_LIST, None, None, "empty output (auditctl prints 'No rules' when there are none)"))
+        message = "empty output (auditctl prints 'No rules' when there are none)"
+        result.problems.append(Problem(AUDITCTL_LIST, None, None, message))
     return result
 
 
