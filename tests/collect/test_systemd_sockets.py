@@ -170,3 +170,16 @@ def test_unit_file_sections_comments_and_continuations() -> None:
         ("Socket", "ListenStream", "127.0.0.1:9", 4),
         ("Install", "WantedBy", "x", 7),
     ]
+
+
+@pytest.mark.skipif(SYSTEMCTL is None, reason="systemctl is not installed")
+def test_units_counted_on_this_hosts_own_tree_match_systemctl():
+    proc = subprocess.run(
+        [SYSTEMCTL, "--root=/", "list-unit-files", "--type=socket", "--no-legend", "--no-pager"],
+        capture_output=True, text=True, timeout=30, check=True,
+    )
+    states = {line.split()[0]: line.split()[1] for line in proc.stdout.splitlines() if line.strip()}
+    expected = {name for name, state in states.items() if state in ("enabled", "static") and "@" not in name}
+    units, problems = active_socket_units(Path("/"))
+    assert problems == []
+    assert {unit.name for unit, instance in units if instance is None} == expected
