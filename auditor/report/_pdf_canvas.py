@@ -75,6 +75,10 @@ class AttestationCanvas(Canvas):
         self._kept_pages: list[dict] = []
         self._doc.info = _Info(decor.extra_info)
         _pin_timestamp(self, decor.created)
+        # The file identifier (/ID) is a digest reportlab seeds with its clock, or SOURCE_DATE_EPOCH;
+        # seed it from the evidence instead, so the environment cannot change the bytes.
+        self._doc.signature = hashlib.md5(usedforsecurity=False)
+        self._doc.signature.update(b"lbaudit attestation\0" + decor.attachment)
 
     def showPage(self) -> None:  # noqa: N802 - reportlab's name
         self._kept_pages.append(dict(self.__dict__))

@@ -16,7 +16,7 @@ from typing import Any, Iterable
 from xml.sax.saxutils import escape
 
 from reportlab.graphics.charts.barcharts import HorizontalBarChart
-from reportlab.graphics.shapes import Drawing, Rect, String
+from reportlab.graphics.shapes import STATE_DEFAULTS, Drawing, Rect, String
 from reportlab.lib import colors
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
@@ -119,6 +119,12 @@ def para(doc: Doc, markup: str, style: str = "body") -> Paragraph:
     return Paragraph(markup, getattr(doc.styles, style))
 
 
+def table_style(commands: list[tuple]) -> TableStyle:
+    """Every table style starts by naming an embedded font for all cells: reportlab otherwise sets
+    Helvetica (a standard, unembedded font) for each cell it draws, even for paragraph cells."""
+    return TableStyle([("FONT", (0, 0), (-1, -1), FONT_NAMES["regular"], 8), *commands])
+
+
 def table(doc: Doc, header: list[str], rows: list[list[Any]], widths: list[float], *, long: bool = True,
           extra: Iterable[tuple] = ()) -> Table:
     """A table whose header row repeats on every page it spans, with zebra rows."""
@@ -126,7 +132,7 @@ def table(doc: Doc, header: list[str], rows: list[list[Any]], widths: list[float
     data = [[Paragraph(text(h), doc.styles.header_cell) for h in header]] + rows
     kind = LongTable if long else Table
     result = kind(data, colWidths=widths, repeatRows=1, hAlign="LEFT")
-    result.setStyle(TableStyle([
+    result.setStyle(table_style([
         ("BACKGROUND", (0, 0), (-1, 0), theme.colour("primary")),
         ("ROWBACKGROUNDS", (0, 1), (-1, -1), [colors.white, theme.colour("zebra")]),
         ("LINEBELOW", (0, 0), (-1, -1), 0.4, theme.colour("rule")),
@@ -191,7 +197,7 @@ def cover(doc: Doc) -> list[Flowable]:
     if theme.logo is not None:
         band = Table([[Image(str(theme.logo), width=15 * mm, height=15 * mm), brand]],
                      colWidths=[19 * mm, doc.width - 19 * mm], hAlign="LEFT")
-        band.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "MIDDLE"), ("LEFTPADDING", (0, 0), (-1, -1), 0)]))
+        band.setStyle(table_style([("VALIGN", (0, 0), (-1, -1), "MIDDLE"), ("LEFTPADDING", (0, 0), (-1, -1), 0)]))
         flow.append(band)
     else:
         flow += brand
@@ -201,7 +207,7 @@ def cover(doc: Doc) -> list[Flowable]:
     panel = Table([[Paragraph(VERDICT_WORDS[ev.result.verdict], styles.verdict)],
                    [Paragraph(text(verdict_sentence(ev)), _on_colour(styles.body))]],
                   colWidths=[doc.width], hAlign="LEFT")
-    panel.setStyle(TableStyle([
+    panel.setStyle(table_style([
         ("BACKGROUND", (0, 0), (-1, -1), verdict_colour),
         ("LEFTPADDING", (0, 0), (-1, -1), 9), ("RIGHTPADDING", (0, 0), (-1, -1), 9),
         ("TOPPADDING", (0, 0), (-1, 0), 9), ("BOTTOMPADDING", (0, -1), (-1, -1), 9),
@@ -236,7 +242,7 @@ def cover(doc: Doc) -> list[Flowable]:
     ]
     details = Table([[cell(doc, label, "cell_bold"), Paragraph(value, styles.cell)] for label, value in rows],
                     colWidths=[42 * mm, doc.width - 42 * mm], hAlign="LEFT")
-    details.setStyle(TableStyle([
+    details.setStyle(table_style([
         ("LINEBELOW", (0, 0), (-1, -1), 0.4, theme.colour("rule")),
         ("VALIGN", (0, 0), (-1, -1), "TOP"),
         ("TOPPADDING", (0, 0), (-1, -1), 3), ("BOTTOMPADDING", (0, 0), (-1, -1), 3.5),
@@ -260,7 +266,7 @@ def _status_strip(doc: Doc) -> Table:
         cells.append([Paragraph(f'<font color="{colour}">{by_status.get(status.value, 0)}</font>', number),
                       Paragraph(STATUS_LABELS[status], doc.styles.muted)])
     strip = Table([cells], colWidths=[doc.width / len(cells)] * len(cells), hAlign="LEFT")
-    strip.setStyle(TableStyle([
+    strip.setStyle(table_style([
         ("LINEBELOW", (0, 0), (-1, -1), 0.4, doc.theme.colour("rule")),
         ("LEFTPADDING", (0, 0), (-1, -1), 0), ("VALIGN", (0, 0), (-1, -1), "TOP"),
     ]))
@@ -287,6 +293,19 @@ def _families(doc: Doc) -> list[tuple[str, str, Counter]]:
     return families
 
 
+class EmbeddedFontDrawing(Drawing):
+    """A drawing whose renderer starts from an embedded font: reportlab.graphics otherwise sets its
+    default, Helvetica (unembedded), on the canvas before drawing anything."""
+
+    def draw(self) -> None:
+        saved = STATE_DEFAULTS["fontName"]
+        STATE_DEFAULTS["fontName"] = FONT_NAMES["regular"]
+        try:
+            super().draw()
+        finally:
+            STATE_DEFAULTS["fontName"] = saved
+
+
 def family_chart(doc: Doc) -> Drawing:
     """Stacked horizontal bars: for each NIST control family, how many of its controls have each status."""
     families = _families(doc)
@@ -295,7 +314,7 @@ def family_chart(doc: Doc) -> Drawing:
     bar_height = 9 * mm
     plot_height = max(1, len(families)) * bar_height
     legend_height = 10 * mm
-    drawing = Drawing(doc.width, plot_height + legend_height + 10 * mm)
+    drawing = EmbeddedFontDrawing(doc.width, plot_height + legend_height + 10 * mm)
 
     chart = HorizontalBarChart()
     chart.x, chart.y = 74 * mm, legend_height + 6 * mm
@@ -458,7 +477,7 @@ def _finding_table(doc: Doc, findings: list[Finding]) -> Table:
             observed_text = "not observed"
         else:
             observed_text = value_text(observed)
-        rows.append([STATUS_LABELS[finding.status], _subject_cell(doc, finding),
+        rows.append([STATUS_LABELS[finding.status].replace(" ", "\n"), _subject_cell(doc, finding),
                      mono_lines(observed_text, inner), mono_lines(value_text(finding.expected), inner)])
         if index == 1 or findings[index - 2].status != finding.status:
             extra.append(("TEXTCOLOR", (0, index), (0, index), doc.theme.status_colour(finding.status.value)))
@@ -542,6 +561,7 @@ def waivers(doc: Doc) -> list[Flowable]:
         return flow + [para(doc, "The policy declares no waivers.")]
     rows = []
     fail = hex_colour(doc.theme.status_colour("fail"))
+    muted = hex_colour(doc.theme.colour("muted"))
     for waiver in result.waivers:
         if waiver.state == "expired":
             state = f'<font color="{fail}"><b>EXPIRED</b></font>, not honoured'
@@ -551,11 +571,12 @@ def waivers(doc: Doc) -> list[Flowable]:
             state = f"<b>applied</b> to {count_phrase(len(waiver.findings), 'finding')}"
         else:
             state = "unused: matched no failing finding"
-        rows.append([cell(doc, waiver.rule_id, "cell_bold"), cell(doc, waiver.subject or "every finding of the rule"),
-                     cell(doc, waiver.approver), cell(doc, waiver.reason), cell(doc, waiver.expires.isoformat()),
-                     Paragraph(state, doc.styles.cell)])
-    flow.append(table(doc, ["Rule", "Subject", "Approved by", "Reason", "Expires", "State"], rows,
-                      [40 * mm, 26 * mm, 28 * mm, doc.width - 150 * mm, 19 * mm, 37 * mm]))
+        subject = text(waiver.subject) if waiver.subject else "every finding of the rule"
+        rule = f'<b>{text(waiver.rule_id)}</b><br/><font color="{muted}">{subject}</font>'
+        rows.append([Paragraph(rule, doc.styles.cell), cell(doc, waiver.approver), cell(doc, waiver.reason),
+                     cell(doc, waiver.expires.isoformat()), Paragraph(state, doc.styles.cell)])
+    flow.append(table(doc, ["Rule and subject", "Approved by", "Reason", "Expires", "State"], rows,
+                      [47 * mm, 30 * mm, doc.width - 133 * mm, 22 * mm, 34 * mm]))
     waived = [f for f in result.findings if f.status == Status.WAIVED]
     if waived:
         flow.append(heading(doc, "Waived findings", 2))
@@ -663,7 +684,7 @@ def attestation(doc: Doc) -> list[Flowable]:
     for pair in pairs:
         row = Table([pair + [""] * (2 - len(pair))], colWidths=[(doc.width - 10 * mm) / 2 + 10 * mm,
                                                                  (doc.width - 10 * mm) / 2], hAlign="LEFT")
-        row.setStyle(TableStyle([("LEFTPADDING", (0, 0), (-1, -1), 0), ("VALIGN", (0, 0), (-1, -1), "TOP")]))
+        row.setStyle(table_style([("LEFTPADDING", (0, 0), (-1, -1), 0), ("VALIGN", (0, 0), (-1, -1), "TOP")]))
         flow += [KeepTogether([row]), Spacer(1, 6 * mm)]
     return flow
 
@@ -672,7 +693,7 @@ def _signature_block(doc: Doc, role: str, width: float) -> Table:
     lines = [[cell(doc, role, "cell_bold"), ""]]
     lines += [[cell(doc, label, "muted"), ""] for label in ("Name", "Role", "Signature", "Date")]
     block = Table(lines, colWidths=[22 * mm, width - 22 * mm], rowHeights=[7 * mm] + [10 * mm] * 4, hAlign="LEFT")
-    block.setStyle(TableStyle([
+    block.setStyle(table_style([
         ("SPAN", (0, 0), (-1, 0)),
         ("LINEBELOW", (1, 1), (1, -1), 0.6, doc.theme.colour("text")),
         ("LINEABOVE", (0, 0), (-1, 0), 1.2, doc.theme.colour("primary")),

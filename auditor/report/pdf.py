@@ -27,7 +27,7 @@ from auditor.model.evidence import Evidence
 from auditor.report import Reporter, ReportContext
 from auditor.report import _pdf_sections as sections
 from auditor.report._pdf_canvas import INFO_EVIDENCE_FILE, INFO_EVIDENCE_SHA256, AttestationCanvas, PageDecor
-from auditor.report._pdf_theme import load_theme, make_styles
+from auditor.report._pdf_theme import FONT_NAMES, load_theme, make_styles
 
 MARGIN = 18 * mm
 DEFAULT_EVIDENCE_NAME = "evidence.json"
@@ -92,6 +92,7 @@ def render_pdf(evidence: Evidence, context: ReportContext) -> bytes:
         creator=f"lbaudit {evidence.tool.version}",
         invariant=1,
         lang="en",
+        initialFontName=FONT_NAMES["regular"],  # else every page would reference an unembedded Helvetica
     )
     frame = Frame(MARGIN, 20 * mm, width - 2 * MARGIN, height - 40 * mm, id="body", leftPadding=0, rightPadding=0,
                   topPadding=0, bottomPadding=0)
