@@ -65,7 +65,7 @@ def _validation_problems(
         if err["type"] == "extra_forbidden":
             owner = _model_at(model, loc)
             hint = f" (expected one of: {', '.join(sorted(owner.model_fields))})" if owner else ""
-            message = f"{where}: unknown key {loc[-1]!r}{hint}"
+            message = f"{_dotted(prefix + loc[:-1]) or 'policy'}: unknown key {loc[-1]!r}{hint}"
         elif err["type"] == "missing":
             message = f"{where}: required key is missing"
         else:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
@@ -31,9 +32,11 @@ MAX_LISTED = 50  # per section; the evidence file holds everything
 def render_summary(evidence: Evidence, console: Console, evidence_path: str | None = None) -> None:
     result = evidence.result
     prov = evidence.snapshot.provenance
+    # Everything from the evidence is data, not markup: "[fe80::1]:22" must not vanish as a tag.
     console.print(
-        f"[bold]lbaudit {evidence.tool.version}[/] policy [bold]{evidence.policy.id}[/] {evidence.policy.version} "
-        f"on [bold]{prov.hostname}[/] ({prov.source}{', as ' + prov.effective_user if prov.effective_user else ''})"
+        f"[bold]lbaudit {escape(evidence.tool.version)}[/] policy [bold]{escape(evidence.policy.id)}[/] "
+        f"{escape(evidence.policy.version)} on [bold]{escape(prov.hostname)}[/] "
+        f"({prov.source}{', as ' + escape(prov.effective_user) if prov.effective_user else ''})"
     )
 
     counts = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
@@ -49,8 +52,8 @@ def render_summary(evidence: Evidence, console: Console, evidence_path: str | No
             table.add_column(column, overflow="fold")
         for f in failing[:MAX_LISTED]:
             # The message is written for people; observed/expected stay in the evidence for machines.
-            table.add_row(f.rule_id, f.severity.value, Text(f.status.value, style=STATUS_STYLE[f.status.value]),
-                          f.subject, _short(f.message if f.status == Status.FAIL else f.reason, 200))
+            table.add_row(Text(f.rule_id), f.severity.value, Text(f.status.value, style=STATUS_STYLE[f.status.value]),
+                          Text(f.subject), Text(_short(f.message if f.status == Status.FAIL else f.reason, 200)))
         console.print(table)
         if len(failing) > MAX_LISTED:
             console.print(f"... and {len(failing) - MAX_LISTED} more failing findings in the evidence file")
@@ -61,20 +64,20 @@ def render_summary(evidence: Evidence, console: Console, evidence_path: str | No
         for column in ("rule", "subject", "reason"):
             table.add_column(column, overflow="fold")
         for f in unseen[:MAX_LISTED]:
-            table.add_row(f.rule_id, f.subject, f.reason or "")
+            table.add_row(Text(f.rule_id), Text(f.subject), Text(f.reason or ""))
         console.print(table)
         if len(unseen) > MAX_LISTED:
             console.print(f"... and {len(unseen) - MAX_LISTED} more in the evidence file")
 
     for waiver in result.waivers:
         if waiver.state == "expired":
-            console.print(f"[yellow]waiver for rule {waiver.rule_id} expired on {waiver.expires} (approved by "
-                          f"{waiver.approver}); it was not honoured[/]")
+            console.print(Text(f"waiver for rule {waiver.rule_id} expired on {waiver.expires} (approved by "
+                               f"{waiver.approver}); it was not honoured", style="yellow"))
 
     text, style = VERDICT_TEXT[result.verdict]
     console.print(Text(f"verdict: {text} (exit {result.exit_code}, fail-on {result.fail_on.value})", style=style))
     if evidence_path:
-        console.print(f"evidence: {evidence_path}")
+        console.print(Text(f"evidence: {evidence_path}"))
 
 
 def _short(value: object, limit: int = 80) -> str:

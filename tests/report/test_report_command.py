@@ -29,12 +29,21 @@ def lbaudit(*args: object) -> subprocess.CompletedProcess:
 def test_report_from_the_evidence_file_gives_the_golden_bytes(tmp_path):
     evidence_file = tmp_path / "corp-baseline.json"
     write_evidence(golden_evidence(), evidence_file)
-    run = lbaudit("report", evidence_file, "--format", "oscal,sarif,junit", "--out-dir", tmp_path / "out",
-                  "--assessor", "Jane Auditor")
+    # Reports beside the evidence (the golden layout): each links to it as "corp-baseline.json".
+    run = lbaudit("report", evidence_file, "--format", "oscal,sarif,junit", "--assessor", "Jane Auditor")
     assert run.returncode == 0, run.stderr
     for extension in EXTENSIONS:
         name = f"corp-baseline{extension}"
-        assert (tmp_path / "out" / name).read_bytes() == (GOLDEN_DIR / name).read_bytes(), name
+        assert (tmp_path / name).read_bytes() == (GOLDEN_DIR / name).read_bytes(), name
+
+
+def test_reports_in_another_directory_link_back_to_the_evidence(tmp_path):
+    evidence_file = tmp_path / "corp-baseline.json"
+    write_evidence(golden_evidence(), evidence_file)
+    run = lbaudit("report", evidence_file, "--format", "sarif", "--out-dir", tmp_path / "out")
+    assert run.returncode == 0, run.stderr
+    sarif = (tmp_path / "out" / "corp-baseline.sarif").read_text()
+    assert "../corp-baseline.json" in sarif
 
 
 def test_evaluate_on_this_host_writes_valid_documents(tmp_path, oscal_validator, sarif_validator, junit_schema):

@@ -1,0 +1,40 @@
+"""The terminal summary is rendered from the evidence and shows data verbatim."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+
+from auditor.engine.evaluate import evaluate
+from auditor.engine.registry import load_registry
+from auditor.model.policy import Policy, PolicySource, ResolvedRule, Waiver
+from auditor.report import ReportContext
+from auditor.report.console import REPORTER
+from auditor.report.evidence import build_evidence, evidence_bytes
+from tests.factories import listener, snapshot
+
+
+def _evidence(snap, waivers=()):
+    registry = load_registry(plugins=False)
+    rule = ResolvedRule(id="bind", check="net.bind_addresses", params={"allow": ["loopback"]}, severity="high",
+                        controls=["CM-7"], enabled=True, source="p.yaml:3")
+    policy = Policy(id="p", version="1", owner="o", description="", rules=[rule], waivers=list(waivers),
+                    sources=[PolicySource(path="p.yaml", sha256="0" * 64)])
+    result = evaluate(policy, snap, registry, today=date(2026, 11, 22))
+    when = datetime(2026, 11, 22, tzinfo=timezone.utc)
+    return build_evidence(policy=policy, snapshot=snap, registry=registry, result=result, started_at=when,
+                          finished_at=when, evaluated_on=when.date())
+
+
+def test_text_summary_keeps_bracketed_ipv6_subjects_and_names_the_verdict():
+    evidence = _evidence(snapshot(listeners=[listener("fe80::1", 6001), listener("::", 7002)]))
+    text = REPORTER.render(evidence, ReportContext(evidence_bytes=evidence_bytes(evidence), evidence_path="e.json"))
+    out = text.decode()
+    assert "[fe80::1]:6001" in out and "[::]:7002" in out
+    assert "NON-COMPLIANT" in out and "exit 1" in out and "evidence: e.json" in out
+
+
+def test_text_summary_lists_expired_waivers():
+    waiver = Waiver(rule="bind", reason="r", approver="CISO", expires=date(2026, 1, 1))
+    evidence = _evidence(snapshot(listeners=[listener("0.0.0.0", 80)]), waivers=[waiver])
+    out = REPORTER.render(evidence, ReportContext(evidence_bytes=b"{}")).decode()
+    assert "waiver for rule bind expired on 2026-01-01" in out and "not honoured" in out
