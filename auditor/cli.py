@@ -117,7 +117,10 @@ def render_outputs(
             from auditor.pdfsign import sign_pdf
 
             data = sign_pdf(data, pdf_cert, pdf_cert_key)
-        write_atomic(target, data)
+        try:
+            write_atomic(target, data)
+        except OSError as exc:
+            _fail(f"{target}: cannot write {name} report: {exc.strerror or exc}")
         written.append(target)
     return written
 
@@ -125,6 +128,22 @@ def render_outputs(
 def _check_readable(path: Path | None, what: str) -> None:
     if path is not None and not os.access(path, os.R_OK):
         _fail(f"{path}: cannot read {what}")
+
+
+def _check_writable(path: Path | None, what: str, is_dir: bool = False) -> None:
+    """Refuse an output we could not write before any work is done, so nothing is half-written."""
+    if path is None:
+        return
+    directory = path if is_dir else (path.parent if str(path.parent) else Path("."))
+    existing = directory
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        _fail(f"{path}: cannot write {what}: {existing} is not a directory")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        _fail(f"{path}: cannot write {what}: permission denied in {existing}")
+    if not is_dir and path.is_dir():
+        _fail(f"{path}: cannot write {what}: it is a directory")
 
 
 @cli.command(epilog=EXIT_CODES_HELP)
@@ -164,6 +183,9 @@ def evaluate(policy_path: Path, output: Path | None, fail_on: str, snapshot_path
     format_list = _split_formats(formats)
     for path, what in ((sign_key, "signing key"), (pdf_cert, "certificate"), (pdf_cert_key, "certificate key")):
         _check_readable(path, what)
+    _check_writable(output, "evidence")
+    _check_writable(out_dir, "reports", is_dir=True)
+    _check_writable(pdf, "PDF")
 
     plugins = not no_plugins and os.environ.get("LBAUDIT_DISABLE_PLUGIN_AUTOLOAD", "") in ("", "0")
     started = datetime.now(timezone.utc)
@@ -185,7 +207,11 @@ def evaluate(policy_path: Path, output: Path | None, fail_on: str, snapshot_path
     )
     if output is None:
         output = (out_dir / f"{policy.id}.evidence.json") if out_dir else Path("lbaudit-evidence.json")
-    data = write_evidence(evidence, output)
+        _check_writable(output, "evidence")
+    try:
+        data = write_evidence(evidence, output)
+    except OSError as exc:
+        _fail(f"{output}: cannot write evidence: {exc.strerror or exc}")
     if sign_key is not None:
         from auditor.signing import sign_evidence_file
 
@@ -220,6 +246,8 @@ def report(evidence_path: Path, formats: str | None, out_dir: Path | None, pdf: 
     format_list = _split_formats(formats)
     if not format_list and pdf is None:
         raise click.UsageError("nothing to render: give --format and/or --pdf")
+    _check_writable(out_dir, "reports", is_dir=True)
+    _check_writable(pdf, "PDF")
     reporters = _reporters_for(format_list, pdf, not no_plugins)
     evidence, raw = load_evidence(evidence_path)
     for path in render_outputs(evidence, raw, evidence_path, reporters, out_dir, pdf, assessor, pdf_cert, pdf_cert_key):

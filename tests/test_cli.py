@@ -105,7 +105,7 @@ def test_validate_reports_every_file(tmp_path):
     result = lbaudit("validate", CORP, BAD / "unknown_key.yaml")
     assert result.returncode == 2
     assert "corp.yaml: ok" in result.stdout
-    assert "unknown_key.yaml:8:5: rules[0]: unknown key 'severty'" in result.stderr
+    assert "unknown_key.yaml:7:5: rules[0]: unknown key 'severty'" in result.stderr
 
 
 def test_validate_shipped_policies_exit_0():
@@ -161,18 +161,43 @@ def test_help_documents_exit_codes():
 def _evaluate_in_process(policy: str, out: str) -> int:
     from auditor.cli import main
 
+    saved = sys.argv
     sys.argv = ["lbaudit", "evaluate", "--policy", policy, "--output", out, "--quiet"]
     try:
         main()
     except SystemExit as exc:
         return int(exc.code or 0)
+    finally:
+        sys.argv = saved
     return 0
 
 
-def test_unprivileged_run_never_passes_what_it_cannot_see(tmp_path):
+@pytest.fixture
+def shared_tmp():
+    """A directory nobody may write (pytest's tmp_path sits below a 0700 directory)."""
+    import shutil
+    import tempfile
+
+    path = Path(tempfile.mkdtemp(prefix="lbaudit-nobody-"))
+    path.chmod(0o777)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def test_unwritable_output_is_a_usage_error_before_any_work(shared_tmp):
+    blocker = shared_tmp / "file"
+    blocker.write_text("x")
+    result = lbaudit("evaluate", "--policy", CORP, "--output", blocker / "evidence.json")
+    assert result.returncode == 2 and "cannot write evidence" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_unprivileged_run_never_passes_what_it_cannot_see(shared_tmp):
     """As nobody: auditctl refuses, root's sockets cannot be attributed: not_reviewed, never pass."""
-    tmp_path.chmod(0o777)
+    tmp_path = shared_tmp
     out = tmp_path / "nobody.json"
+    # Warm-up as root: the interpreter's standard library lives under /root (0700 here), so every
+    # module the run needs must be imported before the child drops its privileges.
+    _evaluate_in_process(str(CORP), str(tmp_path / "root.json"))
     # A root-owned wildcard listener in this (root) process: nobody cannot see who owns it.
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as listener:
         listener.bind(("0.0.0.0", 0))
