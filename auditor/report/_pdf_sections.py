@@ -53,6 +53,7 @@ VERDICT_WORDS = {
 SOURCE_WORDS = {"live": "live host", "root": "offline root directory", "snapshot": "saved snapshot"}
 MAX_VALUE_CHARS = 600  # observed/expected longer than this are cut; the embedded evidence has them whole
 MAX_PASS_SUBJECTS = 12
+TABLE_CHUNK_ROWS = 1000
 
 
 @dataclass(frozen=True)
@@ -516,8 +517,10 @@ def findings(doc: Doc) -> list[Flowable]:
             head.append(para(doc, f"<b>Remediation.</b> {text(record.remediation)}", "small"))
         # The rule's heading stays with the start of its table; the rest of a long table flows on.
         flow.append(KeepTogether(head + [_finding_table(doc, attention[:3])]))
-        if len(attention) > 3:
-            flow.append(_finding_table(doc, attention[3:]))
+        # reportlab re-lays the rest of a table at every page break, so one 5,000-row table costs
+        # far more than five of 1,000 rows; each chunk repeats its header on every page it spans.
+        for start in range(3, len(attention), TABLE_CHUNK_ROWS):
+            flow.append(_finding_table(doc, attention[start:start + TABLE_CHUNK_ROWS]))
     if not shown:
         flow.append(para(doc, "No finding failed, errored or went unreviewed."))
     flow += _passes(doc, by_rule)
