@@ -263,12 +263,25 @@ def read_signature(path: Path) -> SignatureDocument:
 def signature_fingerprint(evidence_path: Path) -> str | None:
     """The key fingerprint the detached signature names, or None when the evidence is unsigned.
 
-    No verification: this is what the PDF prints; ``lbaudit verify`` is what checks it.
+    No signature verification (that needs the public key: ``lbaudit verify``); this is what the
+    PDF prints.  But a ``.sig`` whose recorded digest is not that of the evidence beside it (left
+    over from an earlier run, say) signs something else, so it counts as no signature: the PDF
+    then says "unsigned" rather than naming a key that never signed this evidence.
     """
-    path = signature_path(Path(evidence_path))
+    evidence_path = Path(evidence_path)
+    path = signature_path(evidence_path)
     if not os.path.lexists(path):
         return None
-    return read_signature(path).public_key_sha256
+    signature = read_signature(path)
+    try:
+        raw = evidence_path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"{evidence_path}: cannot read evidence: {exc.strerror or exc}") from exc
+    try:
+        matches = canonical_digest(raw) == signature.evidence_sha256
+    except ValueError:
+        matches = False
+    return signature.public_key_sha256 if matches else None
 
 
 # ------------------------------------------------------------------ verification

@@ -131,6 +131,13 @@ def test_signature_file_records_canonical_digest_and_key(signed):
     assert signature_fingerprint(path) == fingerprint
 
 
+def test_a_stale_signature_names_no_key(signed, evidence):
+    """A .sig left over from an earlier run must not let the PDF name a key that never signed this."""
+    path, raw, _, _, _ = signed
+    path.write_bytes(raw.replace(b"web01.example.test", b"web02.example.test"))
+    assert signature_fingerprint(path) is None
+
+
 def test_intact_signed_evidence_verifies(signed):
     path, _, _, public, _ = signed
     result = verify(path, public, None)
