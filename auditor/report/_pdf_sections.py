@@ -7,6 +7,7 @@ same evidence always gives the same document.
 from __future__ import annotations
 
 import json
+import re
 import textwrap
 from collections import Counter
 from dataclasses import dataclass
@@ -86,16 +87,62 @@ def utc_text(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
+def _inline(value: Any) -> str:
+    if value is None or value == [] or value == {}:
+        return "none"
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list) and all(not isinstance(v, (list, dict)) for v in value):
+        return ", ".join(_inline(v) for v in value)
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(", ", ": "))
+
+
+def _value_lines(value: Any, depth: int = 0) -> list[str]:
+    """Observed/expected values as an auditor reads them: ``key: value`` lines, not raw JSON."""
+    if isinstance(value, dict) and value and depth < 2:
+        lines = []
+        for key in sorted(value):
+            inner = value[key]
+            if isinstance(inner, (dict, list)) and inner and _inline(inner).startswith(("{", "[")) and depth < 1:
+                lines.append(f"{key}:")
+                lines += ["  " + line for line in _value_lines(inner, depth + 1)]
+            else:
+                lines.append(f"{key}: {_inline(inner)}")
+        return lines
+    if isinstance(value, list) and value and any(isinstance(v, dict) for v in value) and depth < 2:
+        lines = []
+        for item in value:
+            item_lines = _value_lines(item, depth + 1)
+            lines += ["- " + item_lines[0]] + ["  " + line for line in item_lines[1:]]
+        return lines
+    return [_inline(value)]
+
+
 def value_text(value: Any) -> str:
     if value is None:
         return "\u2014"
-    if isinstance(value, str):
-        shown = value
-    else:
-        shown = json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(", ", ": "))
+    shown = "\n".join(_value_lines(value))
     if len(shown) > MAX_VALUE_CHARS:
         shown = shown[:MAX_VALUE_CHARS] + "\u2026 (cut; whole value in the embedded evidence)"
     return shown
+
+
+def prose(doc: Doc, label: str, body: str) -> list[Paragraph]:
+    """Check texts are written with source-code line breaks: join the lines of a paragraph, but keep
+    the lines of a block whose every line is code or a list item (audit rules, commands, bullets)."""
+    flow: list[Paragraph] = []
+    for index, block in enumerate(b for b in re.split(r"\n\s*\n", body.strip()) if b.strip()):
+        lines = block.splitlines()
+        lead = f"<b>{text(label)}</b> " if index == 0 else ""
+        if all(line.startswith(("- ", "* ")) for line in lines):
+            flow.append(para(doc, lead + "<br/>".join("\u2022 " + text(line[2:].strip()) for line in lines),
+                             "small"))
+        elif all(line[:1] in ("-", "#", " ", "\t", "$") for line in lines):
+            code = "<br/>".join(text(line).replace("  ", "&nbsp; ") for line in lines)
+            flow.append(para(doc, f'{lead}<font name="{FONT_NAMES["mono"]}" size="7.2">{code}</font>', "small"))
+        else:
+            flow.append(para(doc, lead + text(" ".join(line.strip() for line in lines)), "small"))
+    return flow
 
 
 def hex_colour(colour: colors.Color) -> str:
@@ -461,13 +508,14 @@ def mono_lines(value: str, width: float) -> str:
     per_line = max(8, int(width / (MONO_ADVANCE * MONO_SIZE)))
     lines: list[str] = []
     for raw in value.splitlines() or [""]:
-        lines += textwrap.wrap(raw, per_line, break_long_words=True, break_on_hyphens=False,
-                               drop_whitespace=True) or [""]
+        indent = " " * min(len(raw) - len(raw.lstrip(" ")) + 2, per_line // 2)  # hanging indent
+        lines += textwrap.wrap(raw, per_line, subsequent_indent=indent, break_long_words=True,
+                               break_on_hyphens=False, drop_whitespace=True) or [""]
     return "\n".join(lines)
 
 
 def _finding_table(doc: Doc, findings: list[Finding]) -> Table:
-    widths = [19 * mm, 75 * mm, (doc.width - 94 * mm) / 2, (doc.width - 94 * mm) / 2]
+    widths = [18 * mm, 66 * mm, (doc.width - 84 * mm) / 2, (doc.width - 84 * mm) / 2]
     inner = widths[2] - 8  # less the cell padding
     rows, extra = [], [("FONT", (2, 1), (3, -1), FONT_NAMES["mono"], MONO_SIZE),
                        ("LEADING", (2, 1), (3, -1), MONO_SIZE * 1.25),
@@ -513,13 +561,13 @@ def findings(doc: Doc) -> list[Flowable]:
                 f"defined at {text(rule.source)} \u00b7 {count_phrase(len(attention), 'finding')} shown")
         head.append(para(doc, meta, "muted"))
         if record is not None:
-            head.append(para(doc, f"<b>Rationale.</b> {text(record.rationale)}", "small"))
-            head.append(para(doc, f"<b>Remediation.</b> {text(record.remediation)}", "small"))
+            head += prose(doc, "Rationale.", record.rationale)
+            head += prose(doc, "Remediation.", record.remediation)
         # The rule's heading stays with the start of its table; the rest of a long table flows on.
-        flow.append(KeepTogether(head + [_finding_table(doc, attention[:3])]))
+        flow.append(KeepTogether(head + [_finding_table(doc, attention[:1])]))
         # reportlab re-lays the rest of a table at every page break, so one 5,000-row table costs
         # far more than five of 1,000 rows; each chunk repeats its header on every page it spans.
-        for start in range(3, len(attention), TABLE_CHUNK_ROWS):
+        for start in range(1, len(attention), TABLE_CHUNK_ROWS):
             flow.append(_finding_table(doc, attention[start:start + TABLE_CHUNK_ROWS]))
     if not shown:
         flow.append(para(doc, "No finding failed, errored or went unreviewed."))

@@ -236,9 +236,19 @@ def test_text_outside_latin1_is_rendered_with_embedded_glyphs():
 
 def test_long_values_are_cut_with_a_pointer_to_the_evidence_and_long_words_wrap():
     shown = sections.value_text({"ports": list(range(400))})
+    assert shown.startswith("ports: 0, 1, 2")
     assert len(shown) < 700 and shown.endswith("(cut; whole value in the embedded evidence)")
     lines = sections.mono_lines("x" * 100, 100.0).split("\n")
-    assert len(lines) > 1 and "".join(lines) == "x" * 100
+    assert len(lines) > 1 and all(len(line) <= 22 for line in lines)
+    assert "".join(line.strip() for line in lines) == "x" * 100
+    assert all(line.startswith("  ") for line in lines[1:])  # continuation lines hang
+
+
+def test_values_read_as_key_value_lines():
+    assert sections.value_text({"arch": "b64", "missing": ["bind", "connect"], "narrowed": []}) == (
+        "arch: b64\nmissing: bind, connect\nnarrowed: none")
+    assert sections.value_text([{"allow": ["loopback"], "rule": "default"}]) == "- allow: loopback\n  rule: default"
+    assert sections.value_text(None) == "\u2014"
 
 
 def test_reporter_is_registered_as_pdf():
