@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import re
 import subprocess
 import sys
@@ -66,7 +67,7 @@ def test_text_has_verdict_digests_controls_and_failing_subjects(attest_evidence,
     assert "NOT COMPLIANT" in pages_text[0]
     assert sha256_hex(attest_context.evidence_bytes) in pages_text[0]  # the evidence file
     assert attest_evidence.policy_sha256 in pages_text[0]
-    content = sha256_hex(canonical_json(__import__("json").loads(attest_context.evidence_bytes)))
+    content = sha256_hex(canonical_json(json.loads(attest_context.evidence_bytes)))
     assert content in pages_text[0]  # what a signature covers
     assert fingerprint in pages_text[0]
     assert attest_evidence.result.controls, "the fixture maps to controls"
