@@ -208,7 +208,10 @@ def evaluate(policy_path: Path, output: Path | None, fail_on: str, snapshot_path
     if output is None:
         output = (out_dir / f"{policy.id}.evidence.json") if out_dir else Path("lbaudit-evidence.json")
         _check_writable(output, "evidence")
+    stale_signature = output.parent / (output.name + ".sig")
     try:
+        # A signature beside the file we are about to replace would claim what it never signed.
+        stale_signature.unlink(missing_ok=True)
         data = write_evidence(evidence, output)
     except OSError as exc:
         _fail(f"{output}: cannot write evidence: {exc.strerror or exc}")
@@ -413,7 +416,8 @@ _add_feature_commands()
 
 def main() -> None:
     try:
-        cli.main(standalone_mode=False)
+        # Without standalone mode click returns (not raises) the code of ctx.exit(n).
+        sys.exit(cli.main(standalone_mode=False) or 0)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.exceptions.Abort:

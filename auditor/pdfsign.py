@@ -53,11 +53,14 @@ def _load_private_key(path: Path, data: bytes):  # noqa: ANN202 - any of cryptog
 
 def sign_pdf(pdf: bytes, cert_path: Path, key_path: Path) -> bytes:
     """Return ``pdf`` with a PAdES signature made with the X.509 certificate and its private key."""
-    from asn1crypto import keys as asn1_keys
-    from asn1crypto import x509 as asn1_x509
-    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
-    from pyhanko.sign import fields, signers
-    from pyhanko_certvalidator.registry import SimpleCertificateStore
+    try:
+        from asn1crypto import keys as asn1_keys
+        from asn1crypto import x509 as asn1_x509
+        from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+        from pyhanko.sign import fields, signers
+        from pyhanko_certvalidator.registry import SimpleCertificateStore
+    except ImportError as exc:
+        raise InputError("--pdf-cert needs pyHanko: pip install 'lbaudit[pades]'") from exc
 
     cert_path, key_path = Path(cert_path), Path(key_path)
     cert_data, key_data = _read(cert_path, "X.509 certificate"), _read(key_path, "private key")

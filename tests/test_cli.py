@@ -220,3 +220,21 @@ def test_unprivileged_run_never_passes_what_it_cannot_see(shared_tmp):
     assert mine and all(f["status"] in ("fail", "not_reviewed") for f in mine), mine
     assert "owner unknown" in mine[0]["subject"]
     assert evidence["snapshot"]["gaps"], "an unprivileged run must record what it could not see"
+
+
+def test_ctx_exit_codes_reach_the_shell():
+    """click without standalone mode returns ctx.exit codes instead of raising: they must not become 0."""
+    result = lbaudit("evaluate")  # missing --policy: click usage error
+    assert result.returncode == 2
+    assert lbaudit("--version").returncode == 0
+
+
+def test_re_evaluating_without_a_key_removes_the_stale_signature(tmp_path):
+    out = tmp_path / "e.json"
+    keys = tmp_path / "keys"
+    assert lbaudit("keygen", "--out", keys).returncode == 0
+    key = next(p for p in keys.iterdir() if p.suffix == ".key")
+    first = lbaudit("evaluate", "--policy", CORP, "--output", out, "--sign-key", key, "-q")
+    assert first.returncode in (0, 1, 3) and (tmp_path / "e.json.sig").exists()
+    second = lbaudit("evaluate", "--policy", CORP, "--output", out, "-q")
+    assert second.returncode in (0, 1, 3) and not (tmp_path / "e.json.sig").exists()
