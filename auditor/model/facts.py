@@ -110,11 +110,11 @@ class Listener(StrictModel):
 
 
 class SocketCounts(StrictModel):
-    """Counts by TCP state.  ``time_wait`` comes from /proc/net/sockstat, so its cost does not grow
-    with the number of TIME_WAIT sockets."""
+    """Counts by TCP state, from kernel counters so that their cost does not grow with the number
+    of sockets: TIME_WAIT (sockstat ``tw``), ESTABLISHED+CLOSE_WAIT (snmp ``CurrEstab``), LISTEN."""
 
     time_wait: int
-    tcp_by_state: dict[str, int] = Field(default_factory=dict)  # ESTABLISHED, LISTEN, ... (TIME_WAIT included)
+    tcp_by_state: dict[str, int] = Field(default_factory=dict)  # TIME_WAIT, ESTABLISHED+CLOSE_WAIT, LISTEN
     udp_sockets: int | None = None
     method: str = ""
 

@@ -131,3 +131,22 @@ def test_sockstat6_has_no_time_wait_counter():
 def test_malformed_sockstat_raises(text):
     with pytest.raises(ValueError, match="line 1"):
         parse_sockstat(text)
+
+
+def test_snmp_current_established_from_a_captured_file():
+    from auditor.collect.parsers.proc_net import established_count, parse_snmp
+
+    table = parse_snmp((FIXTURES / "snmp").read_text())
+    assert set(table) >= {"Ip", "Tcp", "Udp"}
+    assert established_count(table) == table["Tcp"]["CurrEstab"] >= 0
+
+
+def test_snmp_mismatched_lines_are_an_error():
+    from auditor.collect.parsers.proc_net import parse_snmp
+
+    with pytest.raises(ValueError, match="do not match the header"):
+        parse_snmp("Tcp: A B\nTcp: 1\n")
+    with pytest.raises(ValueError, match="no Tcp CurrEstab"):
+        from auditor.collect.parsers.proc_net import established_count
+
+        established_count(parse_snmp("Udp: A\nUdp: 1\n"))

@@ -148,3 +148,33 @@ def time_wait_count(sockstat: dict[str, dict[str, int]]) -> int:
     except KeyError:
         raise ValueError("sockstat has no 'tw' field on its 'TCP:' line") from None
 
+
+
+def parse_snmp(text: str) -> dict[str, dict[str, int]]:
+    """Parse /proc/net/snmp into ``{"Tcp": {"CurrEstab": 3, ...}, ...}``.
+
+    The file pairs a header line and a value line per protocol: ``Tcp: Name ...`` then ``Tcp: 1 ...``.
+    """
+    table: dict[str, dict[str, int]] = {}
+    lines = [line for line in text.splitlines() if line.strip()]
+    if len(lines) % 2:
+        raise ValueError("expected header and value lines in pairs")
+    for number in range(0, len(lines), 2):
+        head_name, _, head = lines[number].partition(":")
+        value_name, _, values = lines[number + 1].partition(":")
+        names, numbers = head.split(), values.split()
+        if head_name != value_name or len(names) != len(numbers):
+            raise ValueError(f"line {number + 2}: values do not match the header {head_name!r}")
+        try:
+            table[head_name] = {name: int(value) for name, value in zip(names, numbers)}
+        except ValueError:
+            raise ValueError(f"line {number + 2}: non-numeric value in {value_name!r}") from None
+    return table
+
+
+def established_count(snmp: dict[str, dict[str, int]]) -> int:
+    """TCP connections in ESTABLISHED or CLOSE_WAIT (RFC 1213 tcpCurrEstab), IPv4 and IPv6 together."""
+    try:
+        return snmp["Tcp"]["CurrEstab"]
+    except KeyError:
+        raise ValueError("/proc/net/snmp has no Tcp CurrEstab") from None
