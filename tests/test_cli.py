@@ -238,3 +238,29 @@ def test_re_evaluating_without_a_key_removes_the_stale_signature(tmp_path):
     assert first.returncode in (0, 1, 3) and (tmp_path / "e.json.sig").exists()
     second = lbaudit("evaluate", "--policy", CORP, "--output", out, "-q")
     assert second.returncode in (0, 1, 3) and not (tmp_path / "e.json.sig").exists()
+
+
+def _without_time_fields(document: dict) -> dict:
+    from auditor.model.evidence import TIME_FIELDS
+
+    for path in TIME_FIELDS:
+        node = document
+        for key in path[:-1]:
+            node = node[key]
+        node.pop(path[-1])
+    return document
+
+
+def test_same_inputs_give_the_same_evidence_bytes_apart_from_time_fields(tmp_path):
+    snapshot = tmp_path / "host.snapshot.json"
+    assert lbaudit("collect", "--output", snapshot).returncode == 0
+    outputs = []
+    for name in ("a.json", "b.json"):
+        result = lbaudit("evaluate", "--policy", CORP, "--snapshot", snapshot, "--output", tmp_path / name, "-q")
+        assert result.returncode in (0, 1, 3), result.stderr
+        outputs.append((tmp_path / name).read_bytes())
+    first, second = (json.loads(data) for data in outputs)
+    canonical = [json.dumps(_without_time_fields(doc), sort_keys=True, indent=2).encode() for doc in (first, second)]
+    assert canonical[0] == canonical[1]
+    assert first["snapshot"]["provenance"]["source"] == "snapshot"
+    assert len(first["snapshot"]["provenance"]["source_sha256"]) == 64
