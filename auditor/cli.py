@@ -146,6 +146,19 @@ def _check_writable(path: Path | None, what: str, is_dir: bool = False) -> None:
         _fail(f"{path}: cannot write {what}: it is a directory")
 
 
+def _check_report_options(out_dir: Path | None, pdf: Path | None, pdf_cert: Path | None,
+                          pdf_cert_key: Path | None) -> None:
+    """The report options shared by evaluate and report, checked before any work is done."""
+    if (pdf_cert is None) != (pdf_cert_key is None):
+        raise click.UsageError("--pdf-cert and --pdf-cert-key go together")
+    if pdf_cert is not None and pdf is None:
+        raise click.UsageError("--pdf-cert signs the PDF: give --pdf as well")
+    _check_readable(pdf_cert, "certificate")
+    _check_readable(pdf_cert_key, "certificate key")
+    _check_writable(out_dir, "reports", is_dir=True)
+    _check_writable(pdf, "PDF")
+
+
 @cli.command(epilog=EXIT_CODES_HELP)
 @click.option("--policy", "policy_path", required=True, type=click.Path(path_type=Path), help="Policy YAML file.")
 @click.option("--output", "-o", type=click.Path(path_type=Path), default=None,
@@ -176,16 +189,10 @@ def evaluate(policy_path: Path, output: Path | None, fail_on: str, snapshot_path
 
     if snapshot_path is not None and root is not None:
         raise click.UsageError("--snapshot and --root are alternatives; give one")
-    if (pdf_cert is None) != (pdf_cert_key is None):
-        raise click.UsageError("--pdf-cert and --pdf-cert-key go together")
-    if pdf_cert is not None and pdf is None:
-        raise click.UsageError("--pdf-cert signs the PDF: give --pdf as well")
     format_list = _split_formats(formats)
-    for path, what in ((sign_key, "signing key"), (pdf_cert, "certificate"), (pdf_cert_key, "certificate key")):
-        _check_readable(path, what)
+    _check_readable(sign_key, "signing key")
     _check_writable(output, "evidence")
-    _check_writable(out_dir, "reports", is_dir=True)
-    _check_writable(pdf, "PDF")
+    _check_report_options(out_dir, pdf, pdf_cert, pdf_cert_key)
 
     plugins = not no_plugins and os.environ.get("LBAUDIT_DISABLE_PLUGIN_AUTOLOAD", "") in ("", "0")
     started = datetime.now(timezone.utc)
@@ -244,13 +251,10 @@ def report(evidence_path: Path, formats: str | None, out_dir: Path | None, pdf: 
     """Render reports from an evidence file alone, without touching any host."""
     from auditor.report.evidence import load_evidence
 
-    if (pdf_cert is None) != (pdf_cert_key is None):
-        raise click.UsageError("--pdf-cert and --pdf-cert-key go together")
     format_list = _split_formats(formats)
     if not format_list and pdf is None:
         raise click.UsageError("nothing to render: give --format and/or --pdf")
-    _check_writable(out_dir, "reports", is_dir=True)
-    _check_writable(pdf, "PDF")
+    _check_report_options(out_dir, pdf, pdf_cert, pdf_cert_key)
     reporters = _reporters_for(format_list, pdf, not no_plugins)
     evidence, raw = load_evidence(evidence_path)
     for path in render_outputs(evidence, raw, evidence_path, reporters, out_dir, pdf, assessor, pdf_cert, pdf_cert_key):

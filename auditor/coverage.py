@@ -16,7 +16,6 @@ with it into an :class:`InputError` naming the file.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +24,7 @@ from typing import Any, Iterator
 from auditor.controls import load_catalog
 from auditor.engine.registry import Registry
 from auditor.errors import InputError
+from auditor.jsonfile import parse_document, read_bounded
 from auditor.model.controls import Baseline, ControlCatalog
 from auditor.model.policy import Policy
 
@@ -162,17 +162,8 @@ def _withdrawn(control: dict[str, Any]) -> bool:
 def catalog_baseline(path: Path, level: Baseline) -> BaselineSet:
     """Every (not withdrawn) control of an OSCAL resolved-profile catalog, as the ``level`` baseline."""
     path = Path(path)
-    try:
-        if path.stat().st_size > MAX_CATALOG_BYTES:
-            raise InputError(f"{path}: larger than {MAX_CATALOG_BYTES} bytes; not an OSCAL baseline catalog")
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from exc
-    try:
-        data = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        where = f" (line {exc.lineno})" if isinstance(exc, json.JSONDecodeError) else ""
-        raise InputError(f"{path}: not valid JSON{where}; expected an OSCAL catalog") from exc
+    what = "an OSCAL catalog"
+    data = parse_document(read_bounded(path, MAX_CATALOG_BYTES, what), str(path), what)
     catalog = data.get("catalog") if isinstance(data, dict) else None
     if not isinstance(catalog, dict):
         kind = next(iter(data), "?") if isinstance(data, dict) and data else type(data).__name__

@@ -47,6 +47,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from auditor.errors import InputError
+from auditor.jsonfile import loads_strict, parse_document, read_bounded
 from auditor.model.base import canonical_json, sha256_hex
 from auditor.model.result import ExitCode
 from auditor.report.evidence import load_evidence, write_atomic
@@ -126,19 +127,8 @@ def generate_keypair(out_dir: Path, name: str = "lbaudit", force: bool = False) 
     return private_path, public_path
 
 
-def _read_small(path: Path, limit: int, what: str) -> bytes:
-    try:
-        with open(path, "rb") as handle:
-            data = handle.read(limit + 1)
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read {what}: {exc.strerror or exc}") from exc
-    if len(data) > limit:
-        raise InputError(f"{path}: larger than {limit} bytes; not an {what}")
-    return data
-
-
 def load_private_key(path: Path) -> Ed25519PrivateKey:
-    data = _read_small(Path(path), MAX_KEY_BYTES, "Ed25519 private key")
+    data = read_bounded(Path(path), MAX_KEY_BYTES, "an Ed25519 private key")
     try:
         key = serialization.load_pem_private_key(data, password=None)
     except (ValueError, TypeError) as exc:
@@ -150,7 +140,7 @@ def load_private_key(path: Path) -> Ed25519PrivateKey:
 
 def load_public_key(path: Path) -> Ed25519PublicKey:
     """A PEM public key as ``lbaudit keygen`` writes it; an OpenSSH ``ssh-ed25519`` line works too."""
-    data = _read_small(Path(path), MAX_KEY_BYTES, "Ed25519 public key")
+    data = read_bounded(Path(path), MAX_KEY_BYTES, "an Ed25519 public key")
     try:
         if data.lstrip().startswith(b"ssh-"):
             key = serialization.load_ssh_public_key(data.strip())
@@ -165,28 +155,10 @@ def load_public_key(path: Path) -> Ed25519PublicKey:
 
 # ------------------------------------------------------------------ the signed digest
 
-class _NotCanonical(ValueError):
-    """The document cannot be put in canonical form unambiguously."""
-
-
-def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            # Parsers disagree on which duplicate wins; a signed document must mean one thing.
-            raise _NotCanonical(f"duplicate key {key!r}")
-        result[key] = value
-    return result
-
-
-def _reject_constant(name: str) -> Any:
-    raise _NotCanonical(f"{name} is not a JSON number")
-
-
 def canonical_digest(raw: bytes) -> str:
     """SHA-256 (hex) of the canonical JSON of the document ``raw``; ValueError if it is not strict JSON."""
     try:
-        data = json.loads(raw.decode("utf-8"), object_pairs_hook=_reject_duplicates, parse_constant=_reject_constant)
+        data = loads_strict(raw)  # a duplicate key or NaN has no single canonical form
     except UnicodeDecodeError as exc:
         raise ValueError(f"not UTF-8 ({exc.reason} at byte {exc.start})") from exc
     except json.JSONDecodeError as exc:
@@ -239,11 +211,8 @@ def _is_hex_digest(value: Any) -> bool:
 
 def read_signature(path: Path) -> SignatureDocument:
     """Parse a ``.sig`` file; anything malformed is an InputError naming the file."""
-    raw = _read_small(path, MAX_SIGNATURE_BYTES, "lbaudit evidence signature")
-    try:
-        data = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(f"{path}: not an lbaudit evidence signature (not valid JSON)") from exc
+    what = "an lbaudit evidence signature"
+    data = parse_document(read_bounded(path, MAX_SIGNATURE_BYTES, what), str(path), what)
     if not isinstance(data, dict) or data.get("schema") != SIGNATURE_SCHEMA:
         raise InputError(f"{path}: not an lbaudit evidence signature (expected \"schema\": \"{SIGNATURE_SCHEMA}\")")
     if data.get("schema_version") != SIGNATURE_SCHEMA_VERSION:

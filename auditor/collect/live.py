@@ -31,11 +31,13 @@ def gap_sort_key(gap: Gap) -> tuple:
     return (SECTIONS.index(gap.section), _natural(gap.field), gap.reason, gap.kind.value)
 
 
-def describe_method(section: str, facts: Any) -> str:
+def describe_method(section: str, facts: Any, ctx: CollectContext) -> str:
     """How a section was collected, for the provenance."""
     if facts is None:
         return "not collected (see gaps)"
     if section == "sockets":
+        if not ctx.live:
+            return f"systemd socket units under {ctx.root} (declared listeners)"
         return facts.counts.method if facts.counts is not None else "netlink sock_diag or /proc/net (see gaps)"
     if section == "sysctl":
         parts = ["/proc/sys (running values)"] if facts.runtime is not None else []
@@ -55,22 +57,31 @@ def _run(section: str, ctx: CollectContext) -> tuple[Any, list[Gap]]:
         return None, [Gap(section=section, reason=f"collector failed: {type(exc).__name__}: {exc}")]
 
 
-def collect_live(sections: frozenset[str], command_timeout: float = 10.0) -> HostSnapshot:
+def check_sections(sections: frozenset[str]) -> None:
     unknown = set(sections) - set(COLLECTORS)
     if unknown:
         raise ValueError(f"unknown fact sections: {', '.join(sorted(unknown))} (known: {', '.join(SECTIONS)})")
-    ctx = CollectContext(root=Path("/"), live=True, command_timeout=command_timeout, sections=frozenset(sections))
+
+
+def collect_snapshot(ctx: CollectContext) -> HostSnapshot:
+    """Run the collectors of ``ctx.sections`` (live host or offline root alike) into one snapshot."""
     facts: dict[str, Any] = {}
     gaps: list[Gap] = []
     methods: dict[str, str] = {}
     for section in SECTIONS:
-        if section not in sections:
+        if section not in ctx.sections:
             continue
         facts[section], section_gaps = _run(section, ctx)
         gaps += section_gaps
-        methods[section] = describe_method(section, facts[section])
+        methods[section] = describe_method(section, facts[section], ctx)
     return HostSnapshot(
         provenance=collect_provenance(ctx, methods),
         facts=Facts(**facts),
         gaps=sorted(gaps, key=gap_sort_key),
     )
+
+
+def collect_live(sections: frozenset[str], command_timeout: float = 10.0) -> HostSnapshot:
+    check_sections(sections)
+    return collect_snapshot(
+        CollectContext(root=Path("/"), live=True, command_timeout=command_timeout, sections=frozenset(sections)))

@@ -10,13 +10,11 @@ host fields (hostname, machine id, time of collection, ...) are those recorded o
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
-from auditor.errors import InputError, Problem
+from auditor.errors import InputError
+from auditor.jsonfile import parse_document, read_bounded, validate_versioned
 from auditor.model.base import sha256_hex
 from auditor.model.facts import SNAPSHOT_SCHEMA, SNAPSHOT_SCHEMA_VERSION, HostSnapshot
 from auditor.report.evidence import write_atomic
@@ -35,75 +33,24 @@ def write_snapshot(snapshot: HostSnapshot, path: Path) -> None:
     write_atomic(Path(path), snapshot_bytes(snapshot))
 
 
-def _pointer(loc: tuple[Any, ...]) -> str:
-    return "/" + "/".join(str(part).replace("~", "~0").replace("/", "~1") for part in loc)
-
-
-class _InvalidJson(ValueError):
-    pass
-
-
-def _object_without_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:  # json.loads would keep the last silently; a hand edit must not hide a value
-            raise _InvalidJson(f"duplicate key {key!r}")
-        result[key] = value
-    return result
-
-
-def _no_constant(name: str) -> Any:
-    raise _InvalidJson(f"{name} is not a JSON number")
+SNAPSHOT_WHAT = "an lbaudit snapshot"
 
 
 def parse_snapshot(raw: bytes, name: str) -> HostSnapshot:
     """Validate the bytes of a snapshot file (``name`` is used in messages)."""
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{name}: not a snapshot: not UTF-8 text (byte {exc.start})") from exc
-    try:
-        data = json.loads(text, object_pairs_hook=_object_without_duplicates, parse_constant=_no_constant)
-    except _InvalidJson as exc:
-        raise InputError(f"{name}: not a snapshot: {exc}") from exc
-    except json.JSONDecodeError as exc:
-        problem = Problem(name, exc.lineno, exc.colno, exc.msg)
-        stripped = text.rstrip()
-        truncated = stripped.startswith("{") and not stripped.endswith("}")
-        hint = " (the file looks truncated: it ends before its closing brace)" if truncated else ""
-        raise InputError(f"{name}: not a snapshot: invalid JSON{hint}", [problem]) from exc
-    if not isinstance(data, dict) or data.get("schema") != SNAPSHOT_SCHEMA:
-        raise InputError(f'{name}: not an lbaudit snapshot (expected "schema": "{SNAPSHOT_SCHEMA}")')
-    version = data.get("schema_version")
-    if version not in SUPPORTED_VERSIONS:
-        raise InputError(
-            f"{name}: snapshot schema version {version!r} is not supported by this lbaudit "
-            f"(supported: {', '.join(SUPPORTED_VERSIONS)}); collect it again with this version"
-        )
-    try:
-        return HostSnapshot.model_validate(data)
-    except ValidationError as exc:
-        problems = [Problem(name, None, None, f"{_pointer(err['loc'])}: {err['msg']}") for err in exc.errors()[:20]]
-        more = len(exc.errors()) - len(problems)
-        if more > 0:
-            problems.append(Problem(name, None, None, f"... and {more} more"))
-        raise InputError(f"{name}: invalid snapshot ({len(exc.errors())} problem(s))", problems) from exc
+    data = parse_document(raw, name, SNAPSHOT_WHAT)
+    return validate_versioned(data, name, SNAPSHOT_WHAT, "snapshot", HostSnapshot, SNAPSHOT_SCHEMA, SUPPORTED_VERSIONS)
 
 
 def load_snapshot(path: Path) -> HostSnapshot:
     """Read and validate a snapshot file; any problem is an InputError, never a traceback."""
     path = Path(path)
     try:
-        with open(path, "rb") as handle:
-            if os.fstat(handle.fileno()).st_size > MAX_SNAPSHOT_BYTES:
-                raise InputError(f"{path}: larger than {MAX_SNAPSHOT_BYTES} bytes; not an lbaudit snapshot")
-            raw = handle.read(MAX_SNAPSHOT_BYTES + 1)
-    except IsADirectoryError as exc:
-        raise InputError(f"{path}: is a directory, not a snapshot file (for a root directory use --root)") from exc
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read the snapshot: {exc.strerror or exc}") from exc
-    if len(raw) > MAX_SNAPSHOT_BYTES:  # grew while being read
-        raise InputError(f"{path}: larger than {MAX_SNAPSHOT_BYTES} bytes; not an lbaudit snapshot")
+        raw = read_bounded(path, MAX_SNAPSHOT_BYTES, SNAPSHOT_WHAT)
+    except InputError as exc:
+        if path.is_dir():
+            raise InputError(f"{path}: is a directory, not a snapshot file (for a root directory use --root)") from exc
+        raise
     snapshot = parse_snapshot(raw, str(path))
     provenance = snapshot.provenance.model_copy(
         update={"source": "snapshot", "source_detail": str(path), "source_sha256": sha256_hex(raw)}

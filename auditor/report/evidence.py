@@ -9,13 +9,11 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
 from auditor import __version__
 from auditor.engine.registry import Registry
-from auditor.errors import InputError, Problem
+from auditor.jsonfile import parse_document, read_bounded, validate_versioned
 from auditor.model.base import digest_of
-from auditor.model.evidence import CheckRecord, Evidence, RunInfo, ToolInfo
+from auditor.model.evidence import EVIDENCE_SCHEMA, EVIDENCE_SCHEMA_VERSION, CheckRecord, Evidence, RunInfo, ToolInfo
 from auditor.model.facts import HostSnapshot
 from auditor.model.policy import Policy
 from auditor.model.result import RunResult
@@ -105,35 +103,15 @@ def evidence_schema() -> dict[str, Any]:
     return schema
 
 
+EVIDENCE_WHAT = "an lbaudit evidence file"
+
+
 def load_evidence(path: Path) -> tuple[Evidence, bytes]:
     """Read and validate an evidence file; any problem is an InputError (exit 2), never a traceback."""
-    path = Path(path)
-    try:
-        if path.stat().st_size > MAX_EVIDENCE_BYTES:
-            raise InputError(f"{path}: larger than {MAX_EVIDENCE_BYTES} bytes; not an lbaudit evidence file")
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from exc
-    try:
-        data = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        line = getattr(exc, "lineno", None)
-        col = getattr(exc, "colno", None)
-        raise InputError(f"{path}: not valid JSON", [Problem(str(path), line, col, str(exc))]) from exc
-    if not isinstance(data, dict) or data.get("schema") != "lbaudit/evidence":
-        raise InputError(f"{path}: not an lbaudit evidence file (expected \"schema\": \"lbaudit/evidence\")")
-    if data.get("schema_version") != "1.0":
-        raise InputError(
-            f"{path}: evidence schema version {data.get('schema_version')!r} is not supported (expected '1.0')"
-        )
-    try:
-        evidence = Evidence.model_validate(data)
-    except ValidationError as exc:
-        problems = [
-            Problem(str(path), None, None, f"/{'/'.join(str(p) for p in err['loc'])}: {err['msg']}")
-            for err in exc.errors()[:20]
-        ]
-        raise InputError(f"{path}: invalid evidence", problems) from exc
+    raw = read_bounded(Path(path), MAX_EVIDENCE_BYTES, EVIDENCE_WHAT)
+    data = parse_document(raw, str(path), EVIDENCE_WHAT)
+    evidence = validate_versioned(data, str(path), EVIDENCE_WHAT, "evidence", Evidence, EVIDENCE_SCHEMA,
+                                  (EVIDENCE_SCHEMA_VERSION,))
     return evidence, raw
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import hashlib
 import json
 from pathlib import Path
@@ -88,8 +90,8 @@ def test_truncated_file(tmp_path: Path):
     path = written(tmp_path)
     path.write_bytes(path.read_bytes()[: len(path.read_bytes()) // 2])
     error = error_of(path)
-    assert "invalid JSON" in str(error) and "truncated" in str(error)
-    assert error.problems and error.problems[0].line is not None
+    assert "not valid JSON" in str(error) and "truncated" in str(error)
+    assert re.search(r"\(line \d+\): .+ at column \d+", str(error))
 
 
 def test_hand_edited_invalid_field_names_the_field(tmp_path: Path):
@@ -107,7 +109,7 @@ def test_hand_added_unknown_field_is_rejected(tmp_path: Path):
 @pytest.mark.parametrize(
     ("content", "expected"),
     [
-        (b"", "invalid JSON"),
+        (b"", "not valid JSON"),
         (b"\xff\xfe{}", "not UTF-8"),
         (b"[1, 2]", "not an lbaudit snapshot"),
         (b'{"schema": "lbaudit/evidence", "schema_version": "1.0"}', "not an lbaudit snapshot"),

@@ -1,0 +1,45 @@
+"""One strict reader for every JSON document a user hands lbaudit."""
+
+from __future__ import annotations
+
+import pytest
+
+from auditor.errors import InputError
+from auditor.jsonfile import parse_document, read_bounded
+from auditor.report.evidence import load_evidence
+
+
+@pytest.mark.parametrize("raw, message", [
+    (b'{"a": 1, "a": 2}', "duplicate key 'a'"),
+    (b'{"a": NaN}', "NaN is not a JSON number"),
+    (b'\xff{}', "not UTF-8 text (byte 0)"),
+    (b'{"a": [1, 2', "looks truncated"),
+])
+def test_ambiguous_or_broken_json_is_refused(raw, message):
+    with pytest.raises(InputError, match="x.json") as info:
+        parse_document(raw, "x.json", "a thing")
+    assert message in str(info.value)
+
+
+def test_size_is_bounded_before_reading(tmp_path):
+    path = tmp_path / "big.json"
+    path.write_bytes(b" " * 101)
+    with pytest.raises(InputError, match="larger than 100 bytes; not a thing"):
+        read_bounded(path, 100, "a thing")
+    with pytest.raises(InputError, match="is a directory, not a thing"):
+        read_bounded(tmp_path, 100, "a thing")
+
+
+def test_evidence_with_a_duplicate_key_is_refused(tmp_path):
+    """json.loads would keep the last value silently: an edited evidence file must not hide one."""
+    path = tmp_path / "evidence.json"
+    path.write_text('{"schema": "lbaudit/evidence", "schema": "lbaudit/evidence", "schema_version": "1.0"}')
+    with pytest.raises(InputError, match="duplicate key 'schema'"):
+        load_evidence(path)
+
+
+def test_evidence_of_an_unknown_version_is_refused(tmp_path):
+    path = tmp_path / "evidence.json"
+    path.write_text('{"schema": "lbaudit/evidence", "schema_version": "9.9"}')
+    with pytest.raises(InputError, match="schema version '9.9' is not supported"):
+        load_evidence(path)
