@@ -70,7 +70,7 @@ def parse_document(raw: bytes, name: str, what: str) -> Any:
         stripped = exc.doc.rstrip()
         truncated = stripped.startswith(("{", "[")) and not stripped.endswith(("}", "]"))
         hint = " (the file looks truncated: it ends before its closing brace)" if truncated else ""
-        raise InputError(f"{name}: not valid JSON (line {exc.lineno}): {exc.msg} at column {exc.colno}{hint}; "
+        raise InputError(f"{name}: not valid JSON (line {exc.lineno}) at column {exc.colno}: {exc.msg}{hint}; "
                          f"expected {what}") from exc
 
 
