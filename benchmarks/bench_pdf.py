@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """How long does a PDF attestation of a large run take?  Time it with 5,000 failing findings.
 
-Builds evidence through the real engine (the fixture checks of tests/attestation_fixtures.py, one
+Builds evidence through the real engine (the fixture checks of tests/evidence_fixtures.py, one
 failing finding per wildcard listener), then renders the PDF several times and reports the median,
 the page count and the size, and checks that two renderings are byte-identical.
 
@@ -25,7 +25,7 @@ from pypdf import PdfReader  # noqa: E402  (after the path set-up, like the impo
 from auditor.report import ReportContext  # noqa: E402
 from auditor.report.evidence import evidence_bytes  # noqa: E402
 from auditor.report.pdf import render_pdf  # noqa: E402
-from tests.attestation_fixtures import make_evidence  # noqa: E402
+from tests.evidence_fixtures import make_evidence  # noqa: E402
 
 
 def main() -> int:

@@ -16,7 +16,8 @@ from auditor.coverage import catalog_baseline, compute_coverage, display_control
 from auditor.engine.registry import build_registry
 from auditor.errors import InputError
 from auditor.model.controls import oscal_control_id
-from tests.report.conftest import REFERENCE, SPECS, golden_policy, reference_file
+from tests.evidence_fixtures import CHECKS, make_policy
+from tests.report.conftest import REFERENCE, reference_file
 
 REPO = Path(__file__).resolve().parents[1]
 POLICY = REPO / "tests" / "fixtures" / "coverage" / "policy.yaml"
@@ -28,7 +29,7 @@ def nist_catalog(level: str) -> Path:
 
 @pytest.fixture(scope="module")
 def registry():
-    return build_registry(SPECS)
+    return build_registry(CHECKS)
 
 
 def test_display_id_inverts_oscal_id():
@@ -38,7 +39,7 @@ def test_display_id_inverts_oscal_id():
 
 
 def test_enabled_rules_map_check_and_extra_controls(registry):
-    mapped = policy_controls(golden_policy(), registry)
+    mapped = policy_controls(make_policy(), registry)
     assert mapped["SC-7(5)"] == ("wildcard-listeners",)  # a rule's extra control
     assert mapped["SC-7"] == ("ipv6-only", "wildcard-listeners")
     assert "SI-4" not in mapped  # only the disabled rule maps to it
@@ -48,18 +49,22 @@ def test_coverage_against_the_shipped_moderate_data(registry):
     baseline = shipped_baseline("moderate", registry.catalog)
     assert baseline.complete is False
     assert "SC-7(5)" in {c.id for c in baseline.controls} and "SC-6" not in {c.id for c in baseline.controls}
-    result = compute_coverage(golden_policy(), baseline, registry)
-    assert [c.id for c in result.covered] == ["AU-2", "AU-12", "CA-7", "CM-6", "CM-7", "SC-5", "SC-7", "SC-7(5)"]
+    result = compute_coverage(make_policy(), baseline, registry)
+    assert [c.id for c in result.covered] == [
+        "AC-4", "AU-2", "AU-12", "CA-7", "CM-6", "CM-7", "SC-5", "SC-7", "SC-7(5)",
+    ]
     assert "SI-4" in [c.id for c in result.not_covered]
     assert len(result.covered) + len(result.not_covered) == len(baseline.controls)
-    assert result.share == pytest.approx(8 / len(baseline.controls))
+    assert result.share == pytest.approx(9 / len(baseline.controls))
     assert result.outside == ()
     assert any("--catalog" in note for note in result.notes)  # the share is of a subset, and it says so
 
 
 def test_controls_outside_the_low_baseline_are_listed_apart(registry):
-    result = compute_coverage(golden_policy(), shipped_baseline("low", registry.catalog), registry)
-    assert [(c.id, c.rules) for c in result.outside] == [("SC-7(5)", ("wildcard-listeners",))]
+    result = compute_coverage(make_policy(), shipped_baseline("low", registry.catalog), registry)
+    assert [(c.id, c.rules) for c in result.outside] == [
+        ("AC-4", ("privileged-ports",)), ("SC-7(5)", ("wildcard-listeners",)),
+    ]
     assert "SC-7(5)" not in [c.id for c in result.covered]
 
 
@@ -67,7 +72,7 @@ def test_controls_outside_the_low_baseline_are_listed_apart(registry):
 def test_official_resolved_catalogs_give_the_full_baseline(registry, level, total):
     baseline = catalog_baseline(nist_catalog(level), level)
     assert baseline.complete and len(baseline.controls) == total
-    result = compute_coverage(golden_policy(), baseline, registry)
+    result = compute_coverage(make_policy(), baseline, registry)
     covered = {c.id: c.title for c in result.covered}
     assert covered["SC-7"] == "Boundary Protection"
     assert ("SC-7(5)" in covered) == (level != "low")

@@ -22,7 +22,7 @@ from auditor.pdfsign import FIELD_NAME, sign_pdf
 from auditor.report import ReportContext
 from auditor.report.pdf import render_pdf
 from auditor.signing import generate_keypair, sign_evidence_file, verify
-from tests.attestation_fixtures import make_evidence, write_evidence_file
+from tests.evidence_fixtures import make_evidence, write_evidence_file
 
 NOW = datetime.now(timezone.utc)
 

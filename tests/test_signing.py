@@ -34,7 +34,7 @@ from auditor.signing import (
     signature_path,
     verify,
 )
-from tests.attestation_fixtures import make_evidence, write_evidence_file
+from tests.evidence_fixtures import make_evidence, write_evidence_file
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 

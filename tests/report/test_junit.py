@@ -20,8 +20,9 @@ from auditor.model.policy import Waiver
 from auditor.report import ReportContext
 from auditor.report.evidence import build_evidence, evidence_bytes, load_evidence, write_evidence
 from auditor.report.junit import render_junit
+from tests.evidence_fixtures import CHECKS, make_evidence, make_policy
 from tests.factories import FIXED_TIME, listener, snapshot
-from tests.report.conftest import SPECS, check_golden, golden_evidence, golden_policy
+from tests.report.conftest import check_golden
 
 
 @pytest.fixture(scope="module")
@@ -56,10 +57,10 @@ def test_one_suite_per_policy_one_case_per_enabled_rule(xml_bytes):
     assert [s.get("name") for s in suites] == ["corp-baseline"]
     suite = suites[0]
     assert [c.get("name") for c in suite.iter("testcase")] == [
-        "wildcard-listeners", "port-range", "audit-socket-calls", "ipv6-only", "broken-check",
+        "wildcard-listeners", "port-range", "audit-socket-calls", "ipv6-only", "broken-check", "privileged-ports",
     ]
     assert {k: suite.get(k) for k in ("tests", "failures", "errors", "skipped")} == {
-        "tests": "5", "failures": "1", "errors": "2", "skipped": "1",
+        "tests": "6", "failures": "2", "errors": "2", "skipped": "1",
     }
     # Times from the evidence: the run started 5 s after collection and took 2.25 s.
     assert (suite.get("timestamp"), suite.get("time")) == ("2026-11-01T12:00:05Z", "2.250")
@@ -72,10 +73,11 @@ def test_failure_carries_subjects_and_expected(cases):
     case = cases["wildcard-listeners"]
     failure = case.find("failure")
     assert failure.get("type") == "high"
-    assert failure.get("message") == "1 of 4 subjects fail: tcp [::]:22 sshd pid 600"
+    assert failure.get("message") == ("3 of 8 subjects fail: udp 0.0.0.0:5353 avahi-daemon pid 640; "
+                                      "tcp 0.0.0.0:5432 postgres pid 812; tcp [::]:6379 redis-server pid 901")
     assert 'expected: "a specific address"' in failure.text
     assert case.get("time") == "0.003"
-    assert cases["port-range"].find("failure") is None and cases["port-range"].find("error") is None
+    assert cases["privileged-ports"].find("failure") is None and cases["privileged-ports"].find("error") is None
 
 
 def test_not_reviewed_and_check_errors_are_errors_not_passes(cases):
@@ -94,14 +96,14 @@ def test_not_applicable_is_skipped_with_its_reason(cases):
 
 def _wildcard_only_evidence(subject: str):
     """Every finding of the one rule is waived; a process name holds a control character."""
-    policy = golden_policy()
+    policy = make_policy()
     policy = policy.model_copy(update={
         "rules": [policy.rules[0]],
         "waivers": [Waiver(rule="wildcard-listeners", subject="*", reason="Migration ticket SEC-12",
                            approver="ciso@example.test", expires=date(2026, 12, 31))],
     })
     snap = snapshot(listeners=[listener("0.0.0.0", 8080, processes=[ProcessInfo(pid=5, name=subject)])])
-    registry = build_registry(SPECS)
+    registry = build_registry(CHECKS)
     result = evaluate(policy, snap, registry, today=FIXED_TIME.date())
     return build_evidence(policy=policy, snapshot=snap, registry=registry, result=result, started_at=FIXED_TIME,
                           finished_at=FIXED_TIME, evaluated_on=FIXED_TIME.date())
@@ -120,7 +122,7 @@ def test_a_fully_waived_rule_is_skipped_with_the_waiver(schema):
 
 
 def test_same_evidence_same_bytes_also_from_the_evidence_file(tmp_path, evidence, context, xml_bytes):
-    assert render_junit(golden_evidence(), context) == xml_bytes
+    assert render_junit(make_evidence(), context) == xml_bytes
     path = tmp_path / "corp-baseline.json"
     write_evidence(evidence, path)
     loaded, raw = load_evidence(path)

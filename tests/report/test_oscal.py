@@ -1,6 +1,6 @@
 """OSCAL assessment-results reporter.
 
-The fixed evidence comes from ``tests/report/conftest.py`` (real engine, checks defined there).
+The fixed evidence comes from ``tests/evidence_fixtures.py`` (real engine, checks defined there).
 Golden file: ``tests/fixtures/golden/corp-baseline.oscal.json``.  After an intended change of the
 output, regenerate it with
 
@@ -23,7 +23,8 @@ from auditor.errors import InputError
 from auditor.report import load_reporters
 from auditor.report.evidence import load_evidence, write_evidence
 from auditor.report.oscal import render_oscal
-from tests.report.conftest import check_golden, golden_context, golden_evidence
+from tests.evidence_fixtures import make_evidence
+from tests.report.conftest import check_golden, golden_context
 
 
 @pytest.fixture(scope="module")
@@ -88,15 +89,15 @@ def test_read_back_with_compliance_trestle(tmp_path, evidence, context, document
     result = model.results[0]
     assert _plain(model.metadata.oscal_version) == "1.1.2"
     assert [_plain(c.control_id) for c in result.reviewed_controls.control_selections[0].include_controls] == [
-        "au-2", "au-12", "ca-7", "cm-6", "cm-7", "sc-5", "sc-7", "sc-7.5",
+        "ac-4", "au-2", "au-12", "ca-7", "cm-6", "cm-7", "sc-5", "sc-7", "sc-7.5",
     ]
     states = {_plain(f.target.target_id): _plain(f.target.status.state) for f in result.findings}
     assert states == {
-        "au-2_obj": "not-satisfied", "au-12_obj": "not-satisfied", "ca-7_obj": "not-satisfied",
-        "cm-6_obj": "satisfied", "cm-7_obj": "not-satisfied", "sc-5_obj": "satisfied",
-        "sc-7_obj": "not-satisfied", "sc-7.5_obj": "not-satisfied",
+        "ac-4_obj": "satisfied", "au-2_obj": "not-satisfied", "au-12_obj": "not-satisfied",
+        "ca-7_obj": "not-satisfied", "cm-6_obj": "not-satisfied", "cm-7_obj": "not-satisfied",
+        "sc-5_obj": "not-satisfied", "sc-7_obj": "not-satisfied", "sc-7.5_obj": "not-satisfied",
     }
-    assert sorted(_plain(r.status) for r in result.risks) == ["deviation-approved", "open"]
+    assert sorted(_plain(r.status) for r in result.risks) == ["deviation-approved", "open", "open", "open", "open"]
     # Nothing lost or changed in trestle's hands: its serialisation equals ours.
     reserialised = json.loads(model.oscal_serialize_json(pretty=False, wrapped=True))
     assert _without_time_format(reserialised) == _without_time_format(document)
@@ -108,14 +109,14 @@ def test_findings_per_control_with_reasons(document):
     assert by_target["sc-7_obj"]["target"]["type"] == "objective-id"
     sc7 = by_target["sc-7_obj"]["target"]["status"]
     assert (sc7["state"], sc7["reason"]) == ("not-satisfied", "fail")
-    assert by_target["cm-6_obj"]["target"]["status"]["reason"] == "pass"
+    assert by_target["ac-4_obj"]["target"]["status"]["reason"] == "pass"
     # Missing evidence and a crashing check are never a pass.
     assert by_target["au-2_obj"]["target"]["status"]["reason"] == "other"
     assert "permission denied" in by_target["au-2_obj"]["target"]["status"]["remarks"]
     assert by_target["ca-7_obj"]["target"]["status"]["state"] == "not-satisfied"
     # The disabled rule's extra control is not reviewed.
     assert "si-4_obj" not in by_target
-    assert len(by_target["sc-7_obj"]["related-risks"]) == 2
+    assert len(by_target["sc-7_obj"]["related-risks"]) == 4  # three failing listeners and the waived one
 
 
 def test_waiver_is_a_deviation_with_approver_and_deadline(document):
@@ -125,10 +126,10 @@ def test_waiver_is_a_deviation_with_approver_and_deadline(document):
     assert deviation["deadline"] == "2026-12-31T23:59:59Z"
     entry = deviation["risk-log"]["entries"][0]
     parties = {p["uuid"]: p for p in ar["metadata"]["parties"]}
-    assert parties[entry["logged-by"][0]["party-uuid"]]["name"] == "ciso@example.test"
-    assert "Legacy database" in entry["description"]
+    assert parties[entry["logged-by"][0]["party-uuid"]]["name"] == "Dana Whitfield (CISO)"
+    assert "Legacy billing API" in entry["description"]
     opened = next(r for r in result["risks"] if r["status"] == "open")
-    assert "tcp [::]:22 sshd pid 600" in opened["title"]
+    assert "udp 0.0.0.0:5353 avahi-daemon pid 640" in opened["title"]
     assert opened["remediations"][0]["lifecycle"] == "recommendation"
     assert opened["remediations"][0]["description"].startswith("Bind the service")
 
@@ -189,7 +190,7 @@ def test_every_reference_resolves_and_uuids_are_unique_v5(document):
 
 def test_same_evidence_same_bytes_also_from_the_evidence_file(tmp_path, evidence, context):
     first = render_oscal(evidence, context)
-    assert render_oscal(golden_evidence(), golden_context(golden_evidence())) == first
+    assert render_oscal(make_evidence(), golden_context(make_evidence())) == first
     # `lbaudit report evidence.json`: the evidence read back from its file renders the same document.
     path = tmp_path / "corp-baseline.json"
     write_evidence(evidence, path)

@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from auditor.report.evidence import write_evidence
-from tests.report.conftest import GOLDEN_DIR, golden_evidence
+from tests.evidence_fixtures import make_evidence
+from tests.report.conftest import GOLDEN_DIR
 
 REPO = Path(__file__).resolve().parents[2]
 POLICY = REPO / "tests" / "fixtures" / "coverage" / "policy.yaml"
@@ -28,7 +29,7 @@ def lbaudit(*args: object) -> subprocess.CompletedProcess:
 
 def test_report_from_the_evidence_file_gives_the_golden_bytes(tmp_path):
     evidence_file = tmp_path / "corp-baseline.json"
-    write_evidence(golden_evidence(), evidence_file)
+    write_evidence(make_evidence(), evidence_file)
     # Reports beside the evidence (the golden layout): each links to it as "corp-baseline.json".
     run = lbaudit("report", evidence_file, "--format", "oscal,sarif,junit", "--assessor", "Jane Auditor")
     assert run.returncode == 0, run.stderr
@@ -39,7 +40,7 @@ def test_report_from_the_evidence_file_gives_the_golden_bytes(tmp_path):
 
 def test_reports_in_another_directory_link_back_to_the_evidence(tmp_path):
     evidence_file = tmp_path / "corp-baseline.json"
-    write_evidence(golden_evidence(), evidence_file)
+    write_evidence(make_evidence(), evidence_file)
     run = lbaudit("report", evidence_file, "--format", "sarif", "--out-dir", tmp_path / "out")
     assert run.returncode == 0, run.stderr
     sarif = (tmp_path / "out" / "corp-baseline.sarif").read_text()

@@ -17,8 +17,9 @@ from auditor.engine.registry import build_registry
 from auditor.report import ReportContext
 from auditor.report.evidence import build_evidence, evidence_bytes, load_evidence, write_evidence
 from auditor.report.sarif import FINGERPRINT_KEY, render_sarif
+from tests.evidence_fixtures import CHECKS, make_evidence
 from tests.factories import FIXED_TIME
-from tests.report.conftest import SPECS, check_golden, golden_evidence
+from tests.report.conftest import check_golden
 
 
 @pytest.fixture(scope="module")
@@ -66,15 +67,15 @@ def test_results_kind_level_and_suppression_by_status(log):
     for result in run["results"]:
         by_status.setdefault(result["properties"]["status"], []).append(result)
         assert run["tool"]["driver"]["rules"][result["ruleIndex"]]["id"] == result["ruleId"]
-    assert [(r["kind"], r["level"]) for r in by_status["fail"]] == [("fail", "error")]
-    assert [(r["kind"], r["level"]) for r in by_status["pass"]] == [("pass", "none")] * 3
+    assert [(r["kind"], r["level"]) for r in by_status["fail"]] == [("fail", "error")] * 3 + [("fail", "warning")]
+    assert [(r["kind"], r["level"]) for r in by_status["pass"]] == [("pass", "none")] * 5
     assert [(r["kind"], r["level"]) for r in by_status["not_reviewed"]] == [("review", "none")]
     assert [(r["kind"], r["level"]) for r in by_status["error"]] == [("review", "none")]
     assert [(r["kind"], r["level"]) for r in by_status["not_applicable"]] == [("notApplicable", "none")]
     waived = by_status["waived"][0]
     assert waived["kind"] == "fail" and "suppressions" not in by_status["fail"][0]
     assert waived["suppressions"][0]["status"] == "accepted"
-    assert waived["suppressions"][0]["properties"]["approver"] == "ciso@example.test"
+    assert waived["suppressions"][0]["properties"]["approver"] == "Dana Whitfield (CISO)"
     # A check that raised is also a tool execution failure.
     invocation = run["invocations"][0]
     assert invocation["executionSuccessful"] is False
@@ -88,15 +89,16 @@ def test_locations_point_at_the_policy_line_and_the_host_subject(log):
         "artifactLocation": {"uri": "policies/corp.yaml"}, "region": {"startLine": 8},
     }
     logical = location["logicalLocations"][0]
-    assert logical["name"] == "tcp [::]:22 sshd pid 600"
+    assert logical["name"] == "udp 0.0.0.0:5353 avahi-daemon pid 640"
     assert logical["properties"] == {
-        "host": "web01.example.test", "address": "::", "pid": 600, "port": 22, "process": "sshd", "protocol": "tcp",
+        "host": "web01.example.test", "address": "0.0.0.0", "pid": 640, "port": 5353, "process": "avahi-daemon",
+        "protocol": "udp",
     }
 
 
 def test_fingerprints_are_stable_across_runs(log, evidence):
     # A later run over the same facts: other times, same findings, same fingerprints.
-    registry = build_registry(SPECS)
+    registry = build_registry(CHECKS)
     later = FIXED_TIME + timedelta(days=3)
     snap = evidence.snapshot.model_copy(update={"provenance": evidence.snapshot.provenance.model_copy(
         update={"collected_at": later})})
@@ -112,7 +114,7 @@ def test_fingerprints_are_stable_across_runs(log, evidence):
 
 def test_same_evidence_same_bytes_also_from_the_evidence_file(tmp_path, evidence, context):
     first = render_sarif(evidence, context)
-    assert render_sarif(golden_evidence(), context) == first
+    assert render_sarif(make_evidence(), context) == first
     path = tmp_path / "corp-baseline.json"
     write_evidence(evidence, path)
     loaded, raw = load_evidence(path)
