@@ -266,6 +266,23 @@ class SyscallVerdict:
     paths: tuple[PathVerdict, ...]
 
 
+def refused_by_auditctl(rule: AuditRule, host: Host) -> str | None:
+    """Why ``auditctl`` on this host refuses ``rule``, when it names a socket call that the syscall
+    table of its ABI does not have (``-F arch=b32 -S accept`` on x86: i386 has no accept); None
+    otherwise, and whenever the host's tables are not known."""
+    if rule.kind != "syscall":
+        return None
+    arch = rule.arch or host.native
+    table = host.number_table(arch) if arch else None
+    if table is None:
+        return None
+    known = set(table.values())
+    absent = [s for s in rule.syscalls if s in SOCKET_SYSCALLS + ("socketcall",) and s not in known]
+    if not absent:
+        return None
+    return f"{arch} on {host.machine} has no {', '.join(absent)} syscall, so auditctl refuses this rule"
+
+
 def judge_syscall(rules: list[AuditRule], arch: str, syscall: str, host: Host, accepted: frozenset) -> SyscallVerdict:
     """Covered when any way of making the call is covered (on b32: the syscall or socketcall)."""
     verdicts = tuple(judge_path(rules, arch, p, host, accepted) for p in host.paths(arch, syscall))

@@ -5,9 +5,16 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
-from auditor.checks._audit_coverage import SOCKET_SYSCALLS, Hit, Host, SyscallVerdict, judge_syscall
+from auditor.checks._audit_coverage import (
+    SOCKET_SYSCALLS,
+    Hit,
+    Host,
+    SyscallVerdict,
+    judge_syscall,
+    refused_by_auditctl,
+)
 from auditor.collect.parsers.audit_rules import RuleError, parse_field
 from auditor.model.check import (
     CheckParams,
@@ -73,6 +80,13 @@ class SocketLoggingParams(CheckParams):
             if item.name in ("arch", "key"):
                 raise ValueError(f"accepted filter {expression!r}: arch and key never narrow a rule")
         return value
+
+    @model_validator(mode="after")
+    def _something_to_judge(self) -> "SocketLoggingParams":
+        if not (self.require_loaded or self.require_persistent or self.require_enabled):
+            # Every finding would be not_applicable: a rule that can never fail is a defect, not a policy.
+            raise ValueError("nothing to judge: set at least one of require_loaded, require_persistent, require_enabled")
+        return self
 
     def accepted(self) -> frozenset[tuple[str, str, str]]:
         fields = (parse_field(e) for e in self.accepted_filters)
@@ -144,6 +158,13 @@ def _scope_outcome(
             blockers.append(f"{rule.text} at {rule.origin} turns auditing off at boot")
             evidence.add(_pointer(field, index))
     problems = sorted(g.reason for g in snapshot.gaps if g.section == "audit" and g.field == f"{field}/problems")
+    if field == "persistent_rules":
+        # The parser does not know the host's syscall tables; a line auditctl refuses here stops
+        # the boot's loading (unless -c or -i came first), which the parsed list does not show.
+        problems += [
+            f"{rule.origin}: {why}; auditctl -R stops there unless -c or -i came before it"
+            for rule in rules if (why := refused_by_auditctl(rule, host))
+        ]
 
     observed = {"covered": covered, "missing": missing, "shadowed": shadowed, "narrowed": narrowed}
     if blockers:
@@ -168,9 +189,12 @@ def _scope_outcome(
         details = _causes(uncovered) + blockers
         head = f"{len(uncovered)} of {len(verdicts)} syscalls not fully audited" if uncovered else "syscalls audited"
         return failed(subject, f"{subject}: {head}: " + "; ".join(details), **common)
-    if problems and field == "loaded_rules":
-        # A line we could not read might be a never rule: do not vouch for the list.
-        return not_reviewed(subject, "auditctl -l output not fully understood: " + "; ".join(problems), **common)
+    if problems:
+        # A line we could not read might be a never rule: do not vouch for the list.  In a rules
+        # file it may also be a line auditctl loads while our reading stopped there, so a task
+        # never rule after it would go unseen.
+        what = "auditctl -l output" if field == "loaded_rules" else (observed["source"] or "the persistent rules")
+        return not_reviewed(subject, f"{what} not fully understood: " + "; ".join(problems), **common)
     names = ", ".join(params.syscalls)
     return passed(subject, f"{subject}: {names} audited by always,exit rules without narrowing filters", **common)
 
@@ -191,7 +215,7 @@ def _enabled_outcome(snapshot: HostSnapshot, params: SocketLoggingParams) -> Out
 @check(
     name="audit.socket_logging",
     title="Socket syscalls are audited (loaded and persistent rules, every architecture)",
-    version="1.0.0",
+    version="1.0.1",
     needs=("audit",),
     params=SocketLoggingParams,
     severity=Severity.MEDIUM,
@@ -225,7 +249,9 @@ rules are walked as the kernel does: a never rule on the task list, or an exclud
 SYSCALL records, stops the events; on the exit list the first matching rule decides.  A rule
 without -F arch counts for the host's native architecture only.  On b32 a call counts as audited
 when either the syscall itself or socketcall(2) with its call number is.  io_uring socket operations
-are not syscalls and are not judged here.
+are not syscalls and are not judged here.  A rule line lbaudit could not read (in auditctl -l or in
+the rule files) makes its scope not_reviewed, unless what was read already fails: the unread line
+could be a never rule.
 """,
 )
 def audit_socket_logging(snapshot: HostSnapshot, params: SocketLoggingParams) -> list[Outcome]:

@@ -1,0 +1,128 @@
+"""Adversarial review of "fail closed": no ``pass`` and no ``compliant`` verdict on evidence that was
+partial, unreadable, malformed or absent.
+
+Each test builds the evidence a host could really give (a fixture root read by the real collector,
+or a snapshot from :mod:`tests.factories`) and asserts that no finding vouches for what could not be
+seen.  The first group closes false passes found in the review; the second pins the paths that
+already failed closed, so that they stay that way.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import socket
+from datetime import date
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from auditor.checks.audit_socket_logging import SocketLoggingParams, audit_socket_logging
+from auditor.checks.drift_sysctl import DriftSysctlParams, drift_sysctl
+from auditor.checks.net_bind_addresses import BindAddressParams, net_bind_addresses
+from auditor.checks.net_ephemeral_port_range import IN_RANGE, EphemeralRangeParams, net_ephemeral_port_range
+from auditor.checks.net_time_wait import TimeWaitParams, net_time_wait
+from auditor.collect.live import collect_live
+from auditor.collect.parsers.audit_rules import parse_auditctl_list, parse_rules_text
+from auditor.collect.rootdir import collect_root
+from auditor.engine.evaluate import evaluate
+from auditor.engine.registry import load_registry
+from auditor.model.facts import AuditFacts, Gap, GapKind, HostSnapshot, ProcessInfo, SysctlFacts, SysctlSetting
+from auditor.model.policy import Policy, PolicySource, ResolvedRule, Waiver
+from auditor.model.result import ExitCode, Severity, Status, Verdict
+from tests.factories import LINUX_DEFAULT_SYSCTLS, listener, snapshot, sysctl_facts
+from tests.privileges import require_root, run_as_unprivileged
+
+ROOTS = Path(__file__).resolve().parents[1] / "fixtures" / "roots"
+TODAY = date(2026, 11, 22)
+REGISTRY = load_registry(plugins=False)
+
+GOOD_RULES = """
+-a always,exit -F arch=b64 -S bind,connect,accept,accept4 -k net
+-a always,exit -F arch=b32 -S bind,connect,accept4 -k net
+-a always,exit -F arch=b32 -S socketcall -k net
+"""
+
+
+def policy_of(check: str, waivers: list[Waiver] | None = None, **params) -> Policy:
+    spec = REGISTRY.get(check)
+    assert spec is not None
+    rule = ResolvedRule(id="r1", check=check, params=params, severity=Severity.HIGH, controls=list(spec.controls),
+                        enabled=True, source="p.yaml:1")
+    return Policy(id="p", version="1", owner="o", description="", rules=[rule], waivers=waivers or [],
+                  sources=[PolicySource(path="p.yaml", sha256="0" * 64)])
+
+
+def by_subject(outcomes) -> dict:
+    return {o.subject: o for o in outcomes}
+
+
+def no_pass(outcomes) -> None:
+    passing = [o.subject for o in outcomes if o.status == Status.PASS]
+    assert passing == [], f"passed on evidence it could not see: {passing}"
+
+
+# ================================================================ false passes closed by this review
+
+
+def test_persistent_audit_rules_the_parser_could_not_read_are_not_vouched_for():
+    """A rules.d line lbaudit's parser refuses (an io_uring rule auditctl 3.x loads) stopped lbaudit's
+    reading of the file, so it never saw the ``-a never,task`` after it, which turns syscall
+    auditing off: the persistent rules passed and the image was ``compliant`` (exit 0)."""
+    snap = collect_root(ROOTS / "audit-unparsed", frozenset({"audit"}))
+    problems = [g for g in snap.gaps if g.field == "persistent_rules/problems"]
+    assert len(problems) == 1 and "30-net.rules:7" in problems[0].reason
+
+    outcomes = by_subject(audit_socket_logging.run(snap, SocketLoggingParams()))
+    for subject in ("persistent rules b64", "persistent rules b32"):
+        assert outcomes[subject].status == Status.NOT_REVIEWED
+        assert "30-net.rules:7" in outcomes[subject].reason
+        assert outcomes[subject].observed["problems"] == [problems[0].reason]
+    no_pass(outcomes.values())
+
+    result = evaluate(policy_of("audit.socket_logging"), snap, REGISTRY, today=TODAY)
+    assert result.verdict == Verdict.INCOMPLETE and result.exit_code == ExitCode.INCOMPLETE
+    assert any("30-net.rules:7" in reason for reason in result.incomplete_reasons)
+
+
+def test_persistent_audit_rules_that_fail_still_fail_despite_unread_lines():
+    text = "-a never,exit -F arch=b64 -S bind\n" + GOOD_RULES + "-a always,io_uring -S connect\n"
+    parsed = parse_rules_text(text, "/etc/audit/rules.d/30-net.rules")
+    gaps = [Gap(section="audit", field="persistent_rules/problems", reason=str(p)) for p in parsed.problems]
+    facts = AuditFacts(enabled=1, loaded_rules=parse_rules_text(GOOD_RULES, "x").rules,
+                       persistent_rules=parsed.rules, persistent_source="/etc/audit/rules.d (augenrules)")
+    outcome = by_subject(audit_socket_logging.run(snapshot(audit=facts, gaps=gaps), SocketLoggingParams()))
+    assert outcome["persistent rules b64"].status == Status.FAIL  # what was read already fails
+    assert outcome["persistent rules b32"].status == Status.NOT_REVIEWED
+
+
+def test_persistent_rule_naming_a_call_its_abi_lacks_is_not_vouched_for():
+    """i386 has no accept syscall: on an x86 host auditctl refuses ``-F arch=b32 -S ...,accept,...``
+    and, without -c, loads nothing after it.  lbaudit's reading accepted the line and counted the
+    socketcall rule after it: the persistent b32 rules passed, though the boot loads neither."""
+    text = GOOD_RULES.replace("-S bind,connect,accept4 -k net", "-S bind,connect,accept,accept4 -k net")
+    facts = AuditFacts(enabled=1, loaded_rules=parse_rules_text(GOOD_RULES, "x").rules,
+                       persistent_rules=parse_rules_text(text, "/etc/audit/rules.d/30-net.rules").rules,
+                       persistent_source="/etc/audit/rules.d (augenrules)")
+    outcomes = by_subject(audit_socket_logging.run(snapshot(audit=facts, arch="x86_64"), SocketLoggingParams()))
+    for subject in ("persistent rules b64", "persistent rules b32"):
+        assert outcomes[subject].status == Status.NOT_REVIEWED, subject
+        assert "/etc/audit/rules.d/30-net.rules:3" in outcomes[subject].reason
+        assert "accept" in outcomes[subject].reason
+    assert outcomes["loaded rules b32"].status == Status.PASS
+    # a 64-bit socketcall rule is refused the same way (x86_64 has no socketcall)
+    text64 = GOOD_RULES + "-a always,exit -F arch=b64 -S socketcall\n"
+    facts = facts.model_copy(update={"persistent_rules": parse_rules_text(text64, "/etc/audit/rules.d/30-net.rules").rules})
+    outcome = by_subject(audit_socket_logging.run(snapshot(audit=facts, arch="x86_64"), SocketLoggingParams()))
+    assert outcome["persistent rules b64"].status == Status.NOT_REVIEWED and "socketcall" in outcome["persistent rules b64"].reason
+
+
+def test_socket_logging_with_nothing_required_is_a_policy_error():
+    """With require_loaded, require_persistent and require_enabled all false every finding was
+    not_applicable: a rule that could never fail, and a policy of it alone was ``compliant``."""
+    with pytest.raises(ValidationError, match="nothing to judge"):
+        SocketLoggingParams(require_loaded=False, require_persistent=False, require_enabled=False)
+    # one requirement left is enough
+    assert SocketLoggingParams(require_loaded=False, require_persistent=False).require_enabled
