@@ -12,6 +12,7 @@ import re
 
 from pydantic import Field, field_validator
 
+from auditor.collect.sysctl import SYSCTL_KEYS
 from auditor.collect.sysctl_d import EXCLUDE_PREFIX, configured_setting, dotted_key, is_glob
 from auditor.model.check import CheckParams, Outcome, check, failed, missing_fact, not_applicable, passed
 from auditor.model.facts import HostSnapshot, SysctlSetting
@@ -94,7 +95,7 @@ def _compare(key: str, running: SysctlSetting, configured: SysctlSetting, persis
 @check(
     name="drift.sysctl",
     title="Running sysctl values match what the configuration files set",
-    version="1.0.0",
+    version="1.0.1",
     needs=["sysctl"],
     params=DriftSysctlParams,
     severity=Severity.MEDIUM,
@@ -137,8 +138,11 @@ def drift_sysctl(snapshot: HostSnapshot, params: DriftSysctlParams) -> list[Outc
     explicit = [k for k in persistent if not k.startswith(EXCLUDE_PREFIX) and not is_glob(k)]
     if params.keys is not None:
         keys = params.keys
-    else:  # every running value, and configured keys whose running value could not be read
-        keys = sorted(set(runtime) | {k for k in explicit if k in unreadable})
+    else:
+        # Every running value, and every key whose running value should be there but is not (its
+        # read failed, or it is one lbaudit collects): if a file or a glob configures such a key,
+        # it is compared, i.e. not reviewed, rather than skipped.
+        keys = sorted(set(runtime) | unreadable | set(SYSCTL_KEYS))
 
     outcomes: list[Outcome] = []
     for key in keys:
@@ -155,7 +159,7 @@ def drift_sysctl(snapshot: HostSnapshot, params: DriftSysctlParams) -> list[Outc
         outcomes.append(_compare(key, running, configured, persistent))
 
     if params.keys is None:
-        uncompared = [k for k in explicit if k not in runtime and k not in unreadable]
+        uncompared = [k for k in explicit if k not in keys]
         if uncompared:
             outcomes.append(not_applicable(
                 "sysctl keys without a collected running value",
@@ -163,7 +167,7 @@ def drift_sysctl(snapshot: HostSnapshot, params: DriftSysctlParams) -> list[Outc
                 f"running values: {', '.join(uncompared)}",
                 observed={k: persistent[k].origin for k in uncompared},
             ))
-    if not any(o.status.value in ("pass", "fail") for o in outcomes) and params.keys is None:
+    if not any(o.status.value in ("pass", "fail", "not_reviewed") for o in outcomes) and params.keys is None:
         outcomes.insert(0, passed(
             "sysctl running values",
             f"none of the {len(runtime)} collected running values is set by a configuration file, so none differs",

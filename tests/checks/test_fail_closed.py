@@ -126,3 +126,36 @@ def test_socket_logging_with_nothing_required_is_a_policy_error():
         SocketLoggingParams(require_loaded=False, require_persistent=False, require_enabled=False)
     # one requirement left is enough
     assert SocketLoggingParams(require_loaded=False, require_persistent=False).require_enabled
+
+
+def _sysctl_without(key: str, persistent: dict[str, tuple[str, str]]) -> SysctlFacts:
+    runtime = {k: v for k, v in LINUX_DEFAULT_SYSCTLS.items() if k != key}
+    return SysctlFacts(runtime=sysctl_facts(runtime).runtime,
+                       persistent={k: SysctlSetting(value=v, origin=o) for k, (v, o) in persistent.items()})
+
+
+def test_drift_sysctl_glob_configured_key_whose_running_value_is_unreadable():
+    """A key set by a glob (net.ipv4.tcp_fin_*) whose running value could not be read was skipped,
+    and the check passed: "none of the collected running values is set by a configuration file"."""
+    key = "net.ipv4.tcp_fin_timeout"
+    facts = _sysctl_without(key, {"net.ipv4.tcp_fin_*": ("30", "/etc/sysctl.d/60-net.conf:2")})
+    gap = Gap(section="sysctl", field=f"runtime/{key}", reason="/proc/sys/net/ipv4/tcp_fin_timeout: permission denied")
+    outcomes = drift_sysctl.run(snapshot(sysctl=facts, gaps=[gap]), DriftSysctlParams())
+    no_pass(outcomes)
+    outcome = by_subject(outcomes)[f"sysctl {key}"]
+    assert outcome.status == Status.NOT_REVIEWED and outcome.reason == gap.reason
+
+
+def test_drift_sysctl_collected_key_missing_without_a_gap_is_not_reviewed():
+    """A snapshot whose gap for an unreadable running value was removed: the configured key was
+    listed as one "lbaudit does not collect" (not_applicable) and the run was ``compliant``."""
+    key = "net.ipv4.tcp_fin_timeout"
+    facts = _sysctl_without(key, {key: ("30", "/etc/sysctl.d/60-net.conf:2"),
+                                  "net.ipv4.tcp_tw_reuse": ("2", "/etc/sysctl.d/60-net.conf:3")})
+    snap = snapshot(sysctl=facts)
+    outcomes = by_subject(drift_sysctl.run(snap, DriftSysctlParams()))
+    assert outcomes[f"sysctl {key}"].status == Status.NOT_REVIEWED
+    assert "no reason recorded" in outcomes[f"sysctl {key}"].reason
+    assert outcomes["sysctl net.ipv4.tcp_tw_reuse"].status == Status.PASS  # what was read is still judged
+    result = evaluate(policy_of("drift.sysctl"), snap, REGISTRY, today=TODAY)
+    assert result.verdict == Verdict.INCOMPLETE and result.exit_code == ExitCode.INCOMPLETE
