@@ -7,10 +7,10 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from auditor.checks import _sysctl
-from auditor.model.check import CheckParams, Outcome, check, failed, missing_fact, not_reviewed, passed
+from auditor.checks import _listeners, _sysctl
+from auditor.model.check import CheckParams, Outcome, check, failed, missing_fact, not_applicable, not_reviewed, passed
 from auditor.model.facts import HostSnapshot
-from auditor.model.result import Severity
+from auditor.model.result import Severity, Status
 
 POOL = "ephemeral port pool"
 BOUNDS = "ephemeral port range bounds"
@@ -150,9 +150,16 @@ def _listener_outcomes(snapshot: HostSnapshot, lookup: _sysctl.PoolLookup, param
                 expected=f"no listener on {low}-{high} unless its port is in ip_local_reserved_ports",
                 evidence=[pointer, *pool.evidence],
             ))
-    if not outcomes:
+    # Listeners the collector could not read would be silently absent from "no listener uses ...".
+    incomplete, unreadable = _listeners.list_gaps(snapshot)
+    if unreadable:
+        outcomes.append(not_reviewed(IN_RANGE, f"some listeners could not be read: {_listeners.reasons(incomplete)}",
+                                     evidence=["/gaps"]))
+    elif incomplete:
+        outcomes.append(not_applicable(f"{IN_RANGE} (collection)", _listeners.reasons(incomplete), evidence=["/gaps"]))
+    if not any(o.status != Status.NOT_APPLICABLE for o in outcomes):
         note = f" (inside but reserved: {', '.join(reserved_listeners)})" if reserved_listeners else ""
-        outcomes.append(passed(
+        outcomes.insert(0, passed(
             IN_RANGE,
             f"no {' or '.join(params.protocols)} listener uses an unreserved port of the ephemeral range {low}-{high}{note}",
             observed={"unreserved_listeners_in_range": 0, "reserved_listeners_in_range": reserved_listeners},
@@ -165,7 +172,7 @@ def _listener_outcomes(snapshot: HostSnapshot, lookup: _sysctl.PoolLookup, param
 @check(
     name="net.ephemeral_port_range",
     title="Ephemeral port pool is large enough, sanely bounded and free of services",
-    version="1.0.0",
+    version="1.0.1",
     needs=["sysctl", "sockets"],
     params=EphemeralRangeParams,
     severity=Severity.MEDIUM,

@@ -159,3 +159,31 @@ def test_drift_sysctl_collected_key_missing_without_a_gap_is_not_reviewed():
     assert outcomes["sysctl net.ipv4.tcp_tw_reuse"].status == Status.PASS  # what was read is still judged
     result = evaluate(policy_of("drift.sysctl"), snap, REGISTRY, today=TODAY)
     assert result.verdict == Verdict.INCOMPLETE and result.exit_code == ExitCode.INCOMPLETE
+
+
+@pytest.mark.parametrize("field", ["listeners", "", "listeners/udp6"])
+def test_ephemeral_range_does_not_vouch_for_listeners_it_could_not_read(field):
+    """A listener list the collector could read only in part (a Gap on the list, not on one
+    listener) passed "no tcp listener uses an unreserved port of the ephemeral range"."""
+    gap = Gap(section="sockets", field=field, reason="udp6 dump: permission denied")
+    snap = snapshot(listeners=[listener("127.0.0.1", 8080)], gaps=[gap])
+    outcomes = by_subject(net_ephemeral_port_range.run(snap, EphemeralRangeParams()))
+    assert outcomes[IN_RANGE].status == Status.NOT_REVIEWED
+    assert "udp6 dump: permission denied" in outcomes[IN_RANGE].reason
+    assert outcomes["ephemeral port pool"].status == Status.PASS  # the sysctls were read
+
+
+def test_ephemeral_range_still_fails_seen_listeners_when_the_list_is_partial():
+    gap = Gap(section="sockets", field="listeners", reason="udp6 dump: permission denied")
+    snap = snapshot(listeners=[listener("0.0.0.0", 40000)], gaps=[gap])
+    statuses = sorted(o.status.value for o in net_ephemeral_port_range.run(snap, EphemeralRangeParams())
+                      if o.subject != "ephemeral port pool" and o.subject != "ephemeral port range bounds")
+    assert statuses == ["fail", "not_reviewed"]
+
+
+def test_ephemeral_range_offline_says_what_it_cannot_know():
+    gap = Gap(section="sockets", field="listeners", kind=GapKind.NOT_APPLICABLE,
+              reason="offline root directory: only listeners declared by systemd socket units are known")
+    outcomes = net_ephemeral_port_range.run(snapshot(listeners=[], gaps=[gap]), EphemeralRangeParams())
+    notes = [o for o in outcomes if o.status == Status.NOT_APPLICABLE]
+    assert [o.reason for o in notes] == [gap.reason]
