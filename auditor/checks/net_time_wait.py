@@ -127,6 +127,9 @@ def _time_wait_share(snapshot: HostSnapshot, pool_lookup: _sysctl.PoolLookup, ma
     if pool is None:
         return not_reviewed(subject, pool_lookup.reason or "the ephemeral pool could not be determined")
     count = sockets.counts.time_wait
+    if count < 0:  # a corrupt or hand-edited count would otherwise pass as a negative share
+        return not_reviewed(subject, f"malformed TIME_WAIT count {count}: a count cannot be negative",
+                            evidence=["/facts/sockets/counts/time_wait"])
     observed = {"time_wait": count, "pool_size": pool.size, "share": round(count / pool.size, 4) if pool.size else None,
                 "method": sockets.counts.method or None}
     expected = {"share_at_most": maximum}
@@ -181,7 +184,7 @@ def _peak_headroom(pool_lookup: _sysctl.PoolLookup, rate: float, maximum: float)
 @check(
     name="net.time_wait",
     title="TIME_WAIT settings leave headroom in the ephemeral port pool",
-    version="1.0.0",
+    version="1.0.1",
     needs=["sysctl", "sockets"],
     params=TimeWaitParams,
     severity=Severity.MEDIUM,
