@@ -19,15 +19,16 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from auditor import netaddr
+from auditor.checks import _listeners
 from auditor.model.base import StrictModel
 from auditor.model.check import CheckParams, Outcome, check, failed, missing_fact, not_applicable, not_reviewed, passed
-from auditor.model.facts import GapKind, HostSnapshot, Listener
+from auditor.model.facts import HostSnapshot, Listener
 from auditor.model.result import Severity
 
 Protocol = Literal["tcp", "udp"]
 _PORT_RANGE = re.compile(r"^\s*([0-9]{1,5})\s*-\s*([0-9]{1,5})\s*$")
-_LISTENER_ENTRY = re.compile(r"^listeners/[0-9]+(/|$)")
 _PROCESS_DETAIL = re.compile(r"^listeners/([0-9]+)/processes/")
+_HOLDERS = re.compile(r"^listeners/([0-9]+)/processes$")
 
 
 def _valid_entry(entry: str) -> str:
@@ -122,37 +123,38 @@ class BindAddressParams(CheckParams):
 Tri = bool | None  # True, False, or None = cannot tell (owner unknown)
 
 
-def _any_of(pattern: str, values: list[str | None]) -> Tri:
-    """True if a known value matches; False if every value is known and none does; else unknown."""
+def _any_of(pattern: str, values: list[str | None], complete: bool = True) -> Tri:
+    """True if a known value matches; False if every value is known and none does; else unknown.
+    ``complete`` is False when more processes than those seen may hold the socket."""
     if any(v is not None and fnmatchcase(v, pattern) for v in values):
         return True
-    if values and all(v is not None for v in values):
+    if complete and values and all(v is not None for v in values):
         return False
     return None
 
 
-def _user_matches(pattern: str, listener: Listener) -> Tri:
+def _user_matches(pattern: str, listener: Listener, complete: bool) -> Tri:
     if listener.user is not None:
         return fnmatchcase(listener.user, pattern) or (listener.uid is not None and fnmatchcase(str(listener.uid), pattern))
     if listener.uid is not None:
         if fnmatchcase(str(listener.uid), pattern):
             return True
         return False if pattern.isdigit() else None  # a name pattern, but the uid's name is unknown
-    return _any_of(pattern, [p.user for p in listener.processes])
+    return _any_of(pattern, [p.user for p in listener.processes], complete)
 
 
-def _matches(match: ListenerMatch, listener: Listener) -> Tri:
+def _matches(match: ListenerMatch, listener: Listener, complete: bool = True) -> Tri:
     results: list[Tri] = []
     if match.protocol is not None:
         results.append(listener.protocol == match.protocol)
     if match.ports is not None:
         results.append(any(lo <= listener.port <= hi for lo, hi in map(_port_span, match.ports)))
     if match.process is not None:
-        results.append(_any_of(match.process, [p.name for p in listener.processes]))
+        results.append(_any_of(match.process, [p.name for p in listener.processes], complete))
     if match.exe is not None:
-        results.append(_any_of(match.exe, [p.exe for p in listener.processes]))
+        results.append(_any_of(match.exe, [p.exe for p in listener.processes], complete))
     if match.user is not None:
-        results.append(_user_matches(match.user, listener))
+        results.append(_user_matches(match.user, listener, complete))
     if any(r is False for r in results):
         return False
     return True if all(r is True for r in results) else None
@@ -177,12 +179,14 @@ class _Rule:
         return f"{who} allows {self.allowed.describe()}"
 
 
-def _candidate_rules(listener: Listener, default: _Rule, exceptions: list[tuple[BindException, _Rule]]) -> list[_Rule]:
+def _candidate_rules(
+    listener: Listener, default: _Rule, exceptions: list[tuple[BindException, _Rule]], complete: bool = True
+) -> list[_Rule]:
     """Every rule that could decide for this listener, in first-match order.  An exception that
     might match (unknown owner) is a candidate, and so is everything after it."""
     candidates: list[_Rule] = []
     for exception, rule in exceptions:
-        verdict = _matches(exception.match, listener)
+        verdict = _matches(exception.match, listener, complete)
         if verdict is False:
             continue
         candidates.append(rule)
@@ -202,11 +206,13 @@ def _owner(listener: Listener) -> str:
     return "owner unknown"
 
 
-def _owner_reason(listener: Listener, detail_gaps: list[str]) -> str:
+def _owner_reason(listener: Listener, detail_gaps: list[str], holder_gaps: list[str]) -> str:
     if listener.owner_reason:
         return listener.owner_reason
-    if listener.processes and detail_gaps:
-        return "details of the owning process could not be read: " + "; ".join(detail_gaps)
+    if listener.processes and (detail_gaps or holder_gaps):
+        parts = ["the processes seen holding it may not be all of them: " + "; ".join(holder_gaps)] if holder_gaps else []
+        parts += ["details of the owning process could not be read: " + "; ".join(detail_gaps)] if detail_gaps else []
+        return "; ".join(parts)
     if listener.declared_by:
         return f"declared by {listener.declared_by}; the process that will own it is not known"
     return "no reason recorded"
@@ -245,9 +251,10 @@ def _observed(listener: Listener) -> dict[str, object]:
 
 
 def _judge(
-    listener: Listener, pointer: str, detail_gaps: list[str], default: _Rule, exceptions: list[tuple[BindException, _Rule]]
+    listener: Listener, pointer: str, detail_gaps: list[str], default: _Rule, exceptions: list[tuple[BindException, _Rule]],
+    holder_gaps: list[str],
 ) -> Outcome:
-    candidates = _candidate_rules(listener, default, exceptions)
+    candidates = _candidate_rules(listener, default, exceptions, complete=not holder_gaps)
     verdicts = {netaddr.is_allowed(listener.address, listener.v6only, rule.allowed) for rule in candidates}
     accepts = netaddr.describe_accepts(listener.address, listener.v6only)
     common = dict(
@@ -262,7 +269,7 @@ def _judge(
         allowing = [r.label for r in candidates if netaddr.is_allowed(listener.address, listener.v6only, r.allowed)]
         denying = [r.label for r in candidates if r.label not in allowing]
         reason = (
-            f"owner not identified ({_owner_reason(listener, detail_gaps)}), and the rules that could apply disagree: "
+            f"owner not identified ({_owner_reason(listener, detail_gaps, holder_gaps)}), and the rules that could apply disagree: "
             f"{' and '.join(allowing)} would allow it, {' and '.join(denying)} would not"
         )
         return not_reviewed(listener.subject, reason, message=f"{head}; not reviewed: {reason}", **common)
@@ -273,7 +280,7 @@ def _judge(
     else:
         message = (
             f"{head}, which is {verdict} by every rule that could apply (owner not identified: "
-            f"{_owner_reason(listener, detail_gaps)}): " + "; ".join(r.phrase() for r in candidates)
+            f"{_owner_reason(listener, detail_gaps, holder_gaps)}): " + "; ".join(r.phrase() for r in candidates)
         )
     return (passed if allowed else failed)(listener.subject, message, **common)
 
@@ -281,7 +288,7 @@ def _judge(
 @check(
     name="net.bind_addresses",
     title="Listening sockets bind only to allowed addresses",
-    version="1.0.0",
+    version="1.0.1",
     needs=["sockets"],
     params=BindAddressParams,
     severity=Severity.HIGH,
@@ -312,8 +319,9 @@ the union of the allowed sets, so 0.0.0.0 is allowed only by `any` or 0.0.0.0/0.
 
 Exceptions are tried in order and the first that matches decides.  process and exe need the process
 that holds the socket, which an unprivileged run may not see; user uses the socket owner the kernel
-reports, which is visible without privileges.  When the owner is unknown, every exception that might
-match is considered: if all candidate rules agree, that is the verdict, otherwise the listener is
+reports, which is visible without privileges.  When the owner is unknown, or the processes seen
+holding the socket may not be all of them (some /proc/<pid>/fd could not be read), every exception
+that might match is considered: if all candidate rules agree, that is the verdict, otherwise the listener is
 not_reviewed with the reason the owner could not be identified.  Listeners declared by unit files
 (offline --root mode) are judged the same way.  One finding per listener; a pass when none is found.
 """,
@@ -334,26 +342,26 @@ def net_bind_addresses(snapshot: HostSnapshot, params: BindAddressParams) -> lis
             [p.pid for p in item[1].processes], item[1].inode or 0, item[1].declared_by or "", item[0],
         ),
     )
-    # Why a detail of an owning process (name, exe, user) is missing: the collector's gaps for it.
+    # Why a detail of an owning process (name, exe, user) is missing, and why the processes seen
+    # holding a socket may not be all of them: the collector's gaps for it.
     detail_gaps: dict[int, list[str]] = {}
+    holder_gaps: dict[int, list[str]] = {}
     for gap in snapshot.gaps_for("sockets", "listeners"):
-        found = _PROCESS_DETAIL.match(gap.field)
-        if found:
+        if found := _PROCESS_DETAIL.match(gap.field):
             detail_gaps.setdefault(int(found.group(1)), []).append(gap.reason)
+        elif found := _HOLDERS.match(gap.field):
+            holder_gaps.setdefault(int(found.group(1)), []).append(gap.reason)
     outcomes = [
-        _judge(l, f"/facts/sockets/listeners/{i}", sorted(set(detail_gaps.get(i, []))), default, exceptions)
+        _judge(l, f"/facts/sockets/listeners/{i}", sorted(set(detail_gaps.get(i, []))), default, exceptions,
+               sorted(set(holder_gaps.get(i, []))) if l.processes else [])
         for i, l in judged
     ]
 
     # Listeners the collector could not read at all (not one listener's owner) would otherwise be
     # silently absent from the verdict.
-    incomplete = [
-        g for g in snapshot.gaps_for("sockets", "listeners")
-        if g.field in ("", "listeners") or (g.field.startswith("listeners/") and not _LISTENER_ENTRY.match(g.field))
-    ]
-    unreadable = [g for g in incomplete if g.kind != GapKind.NOT_APPLICABLE]
+    incomplete, unreadable = _listeners.list_gaps(snapshot)
     if incomplete:
-        reason = "; ".join(sorted({g.reason for g in incomplete}))
+        reason = _listeners.reasons(incomplete)
         if unreadable:
             outcomes.append(not_reviewed("listeners (collection)", f"some listeners could not be read: {reason}", evidence=["/gaps"]))
         else:

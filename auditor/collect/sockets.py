@@ -266,6 +266,12 @@ def attribute_owners(listeners: list[Listener], proc: str = PROC) -> tuple[list[
                             reason=f"{listener.protocol} {listener.endpoint}: {why}"))
             result.append(listener.model_copy(update={"owner_reason": why}))
             continue
+        if scan is not None and scan.unreadable:
+            # A socket can be shared (fork, fd passing): a process whose fd table could not be read
+            # may hold it too, so the holders seen are not known to be all of them.
+            gaps.append(Gap(section="sockets", field=f"listeners/{index}/processes",
+                            reason=f"{listener.protocol} {listener.endpoint}: other processes may hold it too: "
+                                   f"/proc/<pid>/fd not readable for {len(scan.unreadable)} processes"))
         processes = []
         for position, pid in enumerate(pids):
             info, missing = describe_process(pid)

@@ -194,3 +194,60 @@ def test_negative_time_wait_count_is_malformed_not_a_small_share():
     snap = snapshot(listeners=[], time_wait=-5)
     (outcome,) = net_time_wait.run(snap, TimeWaitParams(max_time_wait_share=0.5))
     assert outcome.status == Status.NOT_REVIEWED and "-5" in outcome.reason
+
+
+def _never_for(process: str) -> BindAddressParams:
+    """Loopback for everyone, but nothing at all for ``process``: an exception narrower than the default."""
+    return BindAddressParams(allow=["loopback"], exceptions=[
+        {"match": {"process": process}, "allow": [], "reason": f"{process} must never listen"}])
+
+
+def test_listener_whose_holders_were_seen_in_part_is_not_judged_on_that_part():
+    """Unprivileged, /proc/<pid>/fd of other users' processes cannot be read, so a socket shared
+    with such a process showed only the holders that could be seen.  An exception about the unseen
+    holder then did not match, and the more permissive default passed the listener."""
+    seen = [ProcessInfo(pid=4242, name="worker", user="nobody")]
+    gap = Gap(section="sockets", field="listeners/0/processes",
+              reason="tcp 127.0.0.1:6379: other processes may hold it too: /proc/<pid>/fd not readable for 3 processes")
+    snap = snapshot(listeners=[listener("127.0.0.1", 6379, processes=seen)], gaps=[gap])
+    (outcome,) = net_bind_addresses.run(snap, _never_for("redis-server"))
+    assert outcome.status == Status.NOT_REVIEWED
+    assert "other processes may hold it too" in outcome.reason and "exception 1" in outcome.reason
+    # every holder seen: the exception is judged on them, as before
+    (complete,) = net_bind_addresses.run(snapshot(listeners=[listener("127.0.0.1", 6379, processes=seen)]),
+                                         _never_for("redis-server"))
+    assert complete.status == Status.PASS
+    # a holder that is seen and matches still decides
+    (matched,) = net_bind_addresses.run(snap, _never_for("worker"))
+    assert matched.status == Status.FAIL
+
+
+PR_SET_NAME, PR_SET_DUMPABLE = 15, 4
+_LIBC = ctypes.CDLL(None, use_errno=True)  # loaded before the drop: nobody cannot read the interpreter's tree
+
+
+def _collect_holding_a_root_listener(name: bytes) -> tuple[str, int]:
+    """In a child dropped to nobody that keeps the root listener it inherited: the socket is held
+    by the root parent, whose /proc/<pid>/fd nobody cannot read, and by this child, which it can."""
+    if _LIBC.prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) != 0 or _LIBC.prctl(PR_SET_NAME, name, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl")
+    return collect_live(frozenset({"sockets"})).model_dump_json(by_alias=True), os.getpid()
+
+
+@pytest.mark.root
+def test_socket_shared_with_an_unreadable_root_process_is_not_judged_on_the_seen_holder():
+    require_root()
+    parent_name = Path("/proc/self/comm").read_text().strip()
+    with socket.socket() as shared:
+        shared.bind(("127.0.0.1", 0))
+        shared.listen()
+        text, child_pid = run_as_unprivileged(_collect_holding_a_root_listener, b"lbaudit-child")
+        snap = HostSnapshot.model_validate(json.loads(text))
+        inode = os.fstat(shared.fileno()).st_ino
+    (index,) = [i for i, item in enumerate(snap.facts.sockets.listeners) if item.inode == inode]
+    seen = snap.facts.sockets.listeners[index]
+    assert [(p.pid, p.name) for p in seen.processes] == [(child_pid, "lbaudit-child")]  # the root parent is unseen
+    gaps = [g for g in snap.gaps if g.field == f"listeners/{index}/processes"]
+    assert len(gaps) == 1 and "other processes may hold it too" in gaps[0].reason
+    judged = [o for o in net_bind_addresses.run(snap, _never_for(parent_name)) if o.evidence == [f"/facts/sockets/listeners/{index}"]]
+    assert [o.status for o in judged] == [Status.NOT_REVIEWED]
