@@ -251,3 +251,102 @@ def test_socket_shared_with_an_unreadable_root_process_is_not_judged_on_the_seen
     assert len(gaps) == 1 and "other processes may hold it too" in gaps[0].reason
     judged = [o for o in net_bind_addresses.run(snap, _never_for(parent_name)) if o.evidence == [f"/facts/sockets/listeners/{index}"]]
     assert [o.status for o in judged] == [Status.NOT_REVIEWED]
+
+
+# ================================================================ paths that already fail closed
+
+
+@pytest.mark.parametrize("value", ["", "  ", "abc", "32768", "32768 60999 1", "32768 70000", "-1 60999", "0x8000 60999"])
+def test_junk_port_range_is_never_a_pass(value):
+    snap = snapshot(listeners=[], sysctl=sysctl_facts(**{"net__ipv4__ip_local_port_range": value}))
+    outcomes = net_ephemeral_port_range.run(snap, EphemeralRangeParams())
+    assert {o.subject: o.status for o in outcomes}["ephemeral port pool"] == Status.NOT_REVIEWED
+    time_wait = net_time_wait.run(snap, TimeWaitParams(peak_new_connections_per_second=10))
+    assert [o.status for o in time_wait] == [Status.NOT_REVIEWED]
+
+
+def test_tab_and_newline_in_a_port_range_are_read_as_the_kernel_means_them():
+    snap = snapshot(listeners=[], sysctl=sysctl_facts(**{"net__ipv4__ip_local_port_range": "32768\t60999\n"}))
+    pool = by_subject(net_ephemeral_port_range.run(snap, EphemeralRangeParams()))["ephemeral port pool"]
+    assert pool.status == Status.PASS and pool.observed["pool_size"] == 28232
+
+
+@pytest.mark.parametrize("value", ["", " ", "two", "2 1", "0x2", "+2", "2.0"])
+def test_junk_integer_sysctls_are_never_a_pass(value):
+    snap = snapshot(listeners=[], sysctl=sysctl_facts(**{"net__ipv4__tcp_tw_reuse": value}))
+    (outcome,) = net_time_wait.run(snap, TimeWaitParams(allowed_tw_reuse=[0, 1, 2]))
+    assert outcome.status == Status.NOT_REVIEWED
+
+
+@pytest.mark.parametrize(("address", "v6only"), [("::", None), ("::", False), ("::ffff:0.0.0.0", None),
+                                                  ("0.0.0.0", None), ("::ffff:10.0.0.1", None)])
+@pytest.mark.parametrize("protocol", ["tcp", "udp"])
+def test_wildcards_mapped_and_dual_stack_listeners_are_not_loopback(address, v6only, protocol):
+    owner = [ProcessInfo(pid=812, name="postgres", user="postgres")]
+    snap = snapshot(listeners=[listener(address, 5432, protocol, v6only=v6only, processes=owner)])
+    (outcome,) = net_bind_addresses.run(snap, BindAddressParams(allow=["loopback"]))
+    assert outcome.status == Status.FAIL and "5432" in outcome.subject and "pid 812" in outcome.subject
+
+
+def test_v6only_unknown_is_judged_dual_stack_even_where_ipv6_alone_is_allowed():
+    snap = snapshot(listeners=[listener("::", 22, v6only=None)])
+    (outcome,) = net_bind_addresses.run(snap, BindAddressParams(allow=["::/0"]))
+    assert outcome.status == Status.FAIL and "assumed dual-stack" in outcome.message
+
+
+def test_listener_list_that_could_not_be_read_is_not_an_empty_host():
+    gap = Gap(section="sockets", field="listeners", reason="netlink sock_diag unavailable; /proc/net fallback failed")
+    for listeners in (None, []):
+        snap = snapshot(listeners=listeners, gaps=[gap])
+        outcomes = net_bind_addresses.run(snap, BindAddressParams())
+        no_pass(outcomes)
+        assert [o.status for o in outcomes] == [Status.NOT_REVIEWED]
+
+
+def test_snapshot_with_gaps_removed_still_fails_closed_on_absent_facts():
+    snap = snapshot(listeners=None, time_wait=None, sysctl=SysctlFacts(runtime={}), audit=AuditFacts())
+    for check, params in (("net.bind_addresses", {}), ("net.ephemeral_port_range", {}),
+                          ("net.time_wait", {"max_time_wait_share": 0.5, "allowed_tw_reuse": [2]}),
+                          ("audit.socket_logging", {}), ("drift.audit_rules", {}), ("drift.sysctl", {})):
+        result = evaluate(policy_of(check, **params), snap, REGISTRY, today=TODAY)
+        assert result.summary.by_status["pass"] == 0, check
+        assert result.verdict == Verdict.INCOMPLETE and result.exit_code == ExitCode.INCOMPLETE, check
+
+
+def test_unparseable_auditctl_list_line_is_not_vouched_for():
+    text = GOOD_RULES + "-a never,exit -F arch=b64 -S bind -F frobnicate=1\n"
+    parsed = parse_auditctl_list(text)
+    gaps = [Gap(section="audit", field="loaded_rules/problems", reason=str(p)) for p in parsed.problems]
+    facts = AuditFacts(enabled=1, loaded_rules=parsed.rules, persistent_rules=parse_rules_text(GOOD_RULES, "x").rules)
+    outcomes = by_subject(audit_socket_logging.run(snapshot(audit=facts, gaps=gaps), SocketLoggingParams()))
+    assert outcomes["loaded rules b64"].status == Status.NOT_REVIEWED and "frobnicate" in outcomes["loaded rules b64"].reason
+
+
+def test_persistent_rules_that_cannot_be_read_are_a_gap_not_an_empty_list(tmp_path):
+    # rules.d is a file where a directory belongs and there is no audit.rules: nothing the boot
+    # would load can be read, which is a Gap, never "no rules" and never a pass.
+    rules_d = tmp_path / "etc" / "audit" / "rules.d"
+    rules_d.parent.mkdir(parents=True)
+    rules_d.write_text("not a directory")
+    snap = collect_root(tmp_path, frozenset({"audit"}))
+    assert snap.facts.audit.persistent_rules is None
+    outcomes = by_subject(audit_socket_logging.run(snap, SocketLoggingParams()))
+    no_pass(outcomes.values())
+    assert outcomes["persistent rules b64"].status == Status.NOT_REVIEWED
+
+
+@pytest.mark.parametrize("subject", ["*", None])
+def test_a_catch_all_waiver_waives_failures_only_never_missing_evidence(subject):
+    """``subject: "*"`` is the same as no subject (every finding of the rule): approved, dated and
+    listed with the findings it waived.  It cannot touch a not_reviewed finding."""
+    sysctls = {"net__ipv4__ip_local_port_range": "1000 60999", "net__ipv4__ip_local_reserved_ports": "junk"}
+    snap = snapshot(listeners=[listener("0.0.0.0", 40000)], sysctl=sysctl_facts(**sysctls))
+    waiver = Waiver(rule="r1", subject=subject, reason="accepted", approver="CISO", expires=date(2027, 1, 1))
+    result = evaluate(policy_of("net.ephemeral_port_range", waivers=[waiver]), snap, REGISTRY, today=TODAY)
+    by_status = {f.subject: f.status for f in result.findings}
+    assert by_status == {
+        "ephemeral port range bounds": Status.WAIVED,  # 1000 is below 1024: a real failure, waived
+        "ephemeral port pool": Status.NOT_REVIEWED,  # reserved ports unreadable: still not reviewed
+        "tcp 0.0.0.0:40000 owner unknown": Status.NOT_REVIEWED,  # inside the range, reservation unknown
+    }
+    assert result.waivers[0].state == "applied" and result.exit_code == ExitCode.INCOMPLETE
