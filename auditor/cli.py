@@ -24,7 +24,8 @@ Exit codes:
   0   compliant: no failing finding at or above --fail-on, nothing unreviewed
   1   non-compliant: a failing finding at or above --fail-on
   2   usage error: bad command line, policy, snapshot, evidence or key file
-  3   incomplete: no failure, but evidence could not be collected or a check errored
+  3   incomplete: no failure, but evidence could not be collected, a check errored,
+      or nothing could be judged (every finding not applicable)
   10  verify: evidence digest mismatch        11  verify: signature invalid
   12  verify: signed by another key           13  verify: PDF does not belong to the evidence
   70  internal error in lbaudit (a bug: please report it)

@@ -126,9 +126,19 @@ def test_missing_section_without_a_gap_still_fails_closed():
 
 def test_section_not_applicable_offline():
     gaps = [Gap(section="audit", reason="offline image", kind=GapKind.NOT_APPLICABLE)]
+    snap = snapshot(audit=None, gaps=gaps, listeners=[listener("127.0.0.1", 8080)])
+    result = evaluate(policy(rule("r1", "test.no_port"), rule("r4", "test.audit")), snap, REGISTRY, today=TODAY)
+    assert {f.rule_id: f.status for f in result.findings}["r4"] == Status.NOT_APPLICABLE
+    assert result.exit_code == ExitCode.COMPLIANT and result.complete
+
+
+def test_nothing_judged_is_incomplete_not_compliant():
+    """Every finding not_applicable: the run has shown nothing, so the gate must not pass."""
+    gaps = [Gap(section="audit", reason="offline image", kind=GapKind.NOT_APPLICABLE)]
     result = evaluate(policy(rule("r4", "test.audit")), snapshot(audit=None, gaps=gaps), REGISTRY, today=TODAY)
     assert result.findings[0].status == Status.NOT_APPLICABLE
-    assert result.exit_code == ExitCode.COMPLIANT
+    assert result.verdict == Verdict.INCOMPLETE and result.exit_code == ExitCode.INCOMPLETE
+    assert result.incomplete_reasons == ["nothing was judged: every finding is not_applicable"]
 
 
 def waiver(**kw) -> Waiver:
@@ -227,3 +237,11 @@ def test_rule_timings_are_reported_outside_the_result():
     result = evaluate(policy(rule("r1", "test.no_port")), snap, REGISTRY, today=TODAY, timings_ms=timings)
     assert set(timings) == {"r1"} and timings["r1"] >= 0
     assert "timings" not in result.model_dump_json()
+
+
+def test_waiver_subject_brackets_are_literal_for_ipv6():
+    snap = snapshot(listeners=[listener("::", 23), listener("0.0.0.0", 23)])
+    result = evaluate(policy(rule("r1", "test.no_port"), waivers=[waiver(subject="tcp [::]:23 *")]), snap,
+                      REGISTRY, today=TODAY)
+    by_subject = {f.subject: f.status for f in result.findings}
+    assert by_subject == {"tcp [::]:23 owner unknown": Status.WAIVED, "tcp 0.0.0.0:23 owner unknown": Status.FAIL}

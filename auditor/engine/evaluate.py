@@ -17,6 +17,7 @@ from auditor.model.facts import HostSnapshot
 from auditor.model.policy import Policy, ResolvedRule
 from auditor.model.result import (
     INCOMPLETE_STATUSES,
+    JUDGED_STATUSES,
     ControlResult,
     ExitCode,
     Finding,
@@ -132,9 +133,14 @@ def evaluate(
     failing = [f for f in findings if f.status == Status.FAIL]
     blocking = [f for f in failing if f.severity.rank >= fail_on.rank]
     incomplete = [f for f in findings if f.status in INCOMPLETE_STATUSES]
+    incomplete_reasons = [f"{f.rule_id}: {f.subject}: {f.reason}" for f in incomplete]
+    # A run in which nothing could be judged (every finding not_applicable) has shown nothing: a
+    # release gate must not turn green on it.
+    if not any(f.status in JUDGED_STATUSES for f in findings):
+        incomplete_reasons.append("nothing was judged: every finding is not_applicable")
     if blocking:
         verdict, code = Verdict.NON_COMPLIANT, ExitCode.NON_COMPLIANT
-    elif incomplete:
+    elif incomplete_reasons:
         verdict, code = Verdict.INCOMPLETE, ExitCode.INCOMPLETE
     else:
         verdict, code = Verdict.COMPLIANT, ExitCode.COMPLIANT
@@ -152,6 +158,6 @@ def evaluate(
         fail_on=fail_on,
         verdict=verdict,
         exit_code=int(code),
-        complete=not incomplete,
-        incomplete_reasons=[f"{f.rule_id}: {f.subject}: {f.reason}" for f in incomplete],
+        complete=not incomplete_reasons,
+        incomplete_reasons=incomplete_reasons,
     )

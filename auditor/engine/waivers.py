@@ -8,10 +8,23 @@ reported as expired.
 from __future__ import annotations
 
 from datetime import date
-from fnmatch import fnmatchcase
+import re
+from functools import lru_cache
 
 from auditor.model.policy import Waiver
 from auditor.model.result import AppliedWaiver, Finding, Status, WaiverState
+
+
+@lru_cache(maxsize=256)
+def _subject_pattern(glob: str) -> re.Pattern[str]:
+    """``*`` and ``?`` are the only wildcards: subjects such as ``tcp [::]:22 sshd pid 1`` hold
+    brackets, which fnmatch would read as a character class and so match nothing."""
+    parts = (".*" if c == "*" else "." if c == "?" else re.escape(c) for c in glob)
+    return re.compile("".join(parts), re.DOTALL)
+
+
+def subject_matches(glob: str, subject: str) -> bool:
+    return _subject_pattern(glob).fullmatch(subject) is not None
 
 
 def apply_waivers(findings: list[Finding], waivers: list[Waiver], today: date) -> tuple[list[Finding], list[WaiverState]]:
@@ -23,7 +36,7 @@ def apply_waivers(findings: list[Finding], waivers: list[Waiver], today: date) -
             for index, waiver in enumerate(waivers):
                 if waiver.rule != finding.rule_id:
                     continue
-                if waiver.subject is not None and not fnmatchcase(finding.subject, waiver.subject):
+                if waiver.subject is not None and not subject_matches(waiver.subject, finding.subject):
                     continue
                 matched[index].append(finding.id)
                 if applied is None and waiver.expires >= today:

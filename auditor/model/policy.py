@@ -32,7 +32,7 @@ class RuleSpec(StrictModel):
 
 class Waiver(StrictModel):
     rule: str = Field(pattern=ID_PATTERN)
-    subject: str | None = None  # shell-style glob over the finding subject; absent = every finding of the rule
+    subject: str | None = None  # glob over the finding subject (* and ? only); absent = every finding of the rule
     reason: str = Field(min_length=1)
     approver: str = Field(min_length=1)
     expires: date

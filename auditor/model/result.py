@@ -56,6 +56,8 @@ class Verdict(str, Enum):
 
 # Statuses that block a verdict of "compliant": they never count as a pass.
 INCOMPLETE_STATUSES = (Status.ERROR, Status.NOT_REVIEWED)
+# Statuses that mean a rule actually judged something on this host.
+JUDGED_STATUSES = (Status.PASS, Status.FAIL, Status.WAIVED)
 STATUS_ORDER = (Status.FAIL, Status.ERROR, Status.NOT_REVIEWED, Status.PASS, Status.WAIVED, Status.NOT_APPLICABLE)
 
 
