@@ -77,6 +77,19 @@ def list_dir(root: Path, path: str) -> list[str]:
     return sorted(os.listdir(resolve(root, path)))
 
 
+def list_config_dir(root: Path, path: str, problems: list[str]) -> list[str]:
+    """Names in a configuration directory that may legitimately be absent (``[]`` then); any other
+    failure to list it is appended to ``problems`` as ``"<path>: <reason>"``, so it is never
+    mistaken for an empty directory."""
+    try:
+        return list_dir(root, path)
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    except OSError as exc:
+        problems.append(f"{path}: {describe_os_error(exc)}")
+        return []
+
+
 def is_dev_null_link(root: Path, path: str) -> bool:
     """True for a symlink to /dev/null (how sysctl.d and systemd mask a file)."""
     parent = resolve(root, str(PurePosixPath(path).parent))

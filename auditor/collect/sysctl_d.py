@@ -197,14 +197,7 @@ def select_files(root: Path, directories: tuple[str, ...] = SYSCTL_DIRS, suffix:
     chosen: dict[str, ConfigFile] = {}
     problems: list[str] = []
     for directory in directories:
-        try:
-            names = rootfs.list_dir(root, directory)
-        except (FileNotFoundError, NotADirectoryError):
-            continue
-        except OSError as exc:
-            problems.append(f"{directory}: {rootfs.describe_os_error(exc)}")
-            continue
-        for name in names:
+        for name in rootfs.list_config_dir(root, directory, problems):
             if name in chosen or name.startswith(".") or not name.endswith(suffix):
                 continue
             path = f"{directory}/{name}"

@@ -219,22 +219,10 @@ def _enabled_names(root: Path, problems: list[str]) -> set[str]:
     """Socket unit names linked from any ``*.wants/`` or ``*.requires/`` directory."""
     names: set[str] = set()
     for directory in UNIT_DIRS:
-        try:
-            entries = rootfs.list_dir(root, directory)
-        except (FileNotFoundError, NotADirectoryError):
-            continue
-        except OSError as exc:
-            problems.append(f"{directory}: {rootfs.describe_os_error(exc)}")
-            continue
-        for entry in entries:
-            if not entry.endswith((".wants", ".requires")):
-                continue
-            try:
-                names.update(n for n in rootfs.list_dir(root, f"{directory}/{entry}") if n.endswith(".socket"))
-            except (FileNotFoundError, NotADirectoryError):
-                continue
-            except OSError as exc:
-                problems.append(f"{directory}/{entry}: {rootfs.describe_os_error(exc)}")
+        for entry in rootfs.list_config_dir(root, directory, problems):
+            if entry.endswith((".wants", ".requires")):
+                listed = rootfs.list_config_dir(root, f"{directory}/{entry}", problems)
+                names.update(n for n in listed if n.endswith(".socket"))
     return names
 
 
