@@ -118,10 +118,7 @@ def render_outputs(
             from auditor.pdfsign import sign_pdf
 
             data = sign_pdf(data, pdf_cert, pdf_cert_key)
-        try:
-            write_atomic(target, data)
-        except OSError as exc:
-            _fail(f"{target}: cannot write {name} report: {exc.strerror or exc}")
+        write_atomic(target, data)
         written.append(target)
     return written
 
@@ -220,9 +217,9 @@ def evaluate(policy_path: Path, output: Path | None, fail_on: str, snapshot_path
     try:
         # A signature beside the file we are about to replace would claim what it never signed.
         stale_signature.unlink(missing_ok=True)
-        data = write_evidence(evidence, output)
     except OSError as exc:
-        _fail(f"{output}: cannot write evidence: {exc.strerror or exc}")
+        _fail(f"{stale_signature}: cannot remove the stale signature: {exc.strerror or exc}")
+    data = write_evidence(evidence, output)
     if sign_key is not None:
         from auditor.signing import sign_evidence_file
 

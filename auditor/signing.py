@@ -120,10 +120,7 @@ def generate_keypair(out_dir: Path, name: str = "lbaudit", force: bool = False) 
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
     _write_private_key(private_path, private_pem, force)
-    try:
-        write_atomic(public_path, public_pem, mode=0o644)
-    except OSError as exc:
-        raise InputError(f"{public_path}: cannot write public key: {exc.strerror or exc}") from exc
+    write_atomic(public_path, public_pem, mode=0o644)  # an unwritable path is an InputError already
     return private_path, public_path
 
 

@@ -264,3 +264,8 @@ def test_same_inputs_give_the_same_evidence_bytes_apart_from_time_fields(tmp_pat
     assert canonical[0] == canonical[1]
     assert first["snapshot"]["provenance"]["source"] == "snapshot"
     assert len(first["snapshot"]["provenance"]["source_sha256"]) == 64
+
+
+def test_collect_to_an_unwritable_place_is_a_usage_error():
+    result = lbaudit("collect", "--output", "/proc/lbaudit-snapshot.json")
+    assert result.returncode == 2 and "cannot write" in result.stderr and "internal error" not in result.stderr

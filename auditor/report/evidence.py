@@ -11,6 +11,7 @@ from typing import Any
 
 from auditor import __version__
 from auditor.engine.registry import Registry
+from auditor.errors import InputError
 from auditor.jsonfile import parse_document, read_bounded, validate_versioned
 from auditor.model.base import digest_of
 from auditor.model.evidence import EVIDENCE_SCHEMA, EVIDENCE_SCHEMA_VERSION, CheckRecord, Evidence, RunInfo, ToolInfo
@@ -70,11 +71,16 @@ def evidence_bytes(evidence: Evidence) -> bytes:
 
 
 def write_atomic(path: Path, data: bytes, mode: int = 0o644) -> None:
-    """Write ``data`` to ``path`` so that readers see the old file or the whole new one, never half."""
+    """Write ``data`` to ``path`` so that readers see the old file or the whole new one, never half.
+
+    A path that cannot be written is the user's to fix: InputError (exit 2) naming it."""
     path = Path(path)
     directory = path.parent if str(path.parent) else Path(".")
-    directory.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot write: {exc.strerror or exc}") from exc
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
@@ -82,11 +88,13 @@ def write_atomic(path: Path, data: bytes, mode: int = 0o644) -> None:
             os.fsync(handle.fileno())
         os.chmod(tmp, mode)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         try:
             os.unlink(tmp)
         except FileNotFoundError:
             pass
+        if isinstance(exc, OSError):
+            raise InputError(f"{path}: cannot write: {exc.strerror or exc}") from exc
         raise
 
 
