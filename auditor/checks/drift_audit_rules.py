@@ -10,19 +10,14 @@ because ``auditctl -l`` prints rules in its own form.
 from __future__ import annotations
 
 from auditor.collect.parsers.audit_rules import semantic_key
-from auditor.model.check import CheckParams, Outcome, check, failed, missing_fact, not_applicable, not_reviewed, passed
+from auditor.checks._drift import missing_side
+from auditor.model.check import CheckParams, Outcome, check, failed, not_reviewed, passed
 from auditor.model.facts import AuditRule, HostSnapshot
 from auditor.model.result import Severity
 
 
 class DriftAuditRulesParams(CheckParams):
     pass
-
-
-def _missing(snapshot: HostSnapshot, field: str, subject: str, what: str) -> Outcome:
-    if not snapshot.gaps_for("audit", field) and snapshot.provenance.source == "root":
-        return not_applicable(subject, f"an offline root directory has no {what}")
-    return missing_fact(snapshot, "audit", field, subject=subject, what=what)
 
 
 def _unique(rules: list[AuditRule]) -> dict[tuple, tuple[int, AuditRule]]:
@@ -71,9 +66,9 @@ def drift_audit_rules(snapshot: HostSnapshot, params: DriftAuditRulesParams) -> 
     audit = snapshot.facts.audit
     assert audit is not None  # the engine checks ``needs``
     if audit.loaded_rules is None:
-        return [_missing(snapshot, "loaded_rules", "loaded audit rules", "loaded audit rules")]
+        return [missing_side(snapshot, "audit", "loaded_rules", "loaded audit rules", "loaded audit rules")]
     if audit.persistent_rules is None:
-        return [_missing(snapshot, "persistent_rules", "persistent audit rules", "persistent audit rules")]
+        return [missing_side(snapshot, "audit", "persistent_rules", "persistent audit rules", "persistent audit rules")]
 
     loaded = _unique(audit.loaded_rules)
     persistent = _unique(audit.persistent_rules)

@@ -14,6 +14,7 @@ from pydantic import Field, field_validator
 
 from auditor.collect.sysctl import SYSCTL_KEYS
 from auditor.collect.sysctl_d import EXCLUDE_PREFIX, configured_setting, dotted_key, is_glob
+from auditor.checks._drift import missing_side
 from auditor.model.check import CheckParams, Outcome, check, failed, missing_fact, not_applicable, passed
 from auditor.model.facts import HostSnapshot, SysctlSetting
 from auditor.model.result import Severity
@@ -65,12 +66,6 @@ def _pointer(where: str, key: str) -> str:
 def _configured_key(persistent: dict[str, SysctlSetting], setting: SysctlSetting) -> str:
     """The key as written in the configuration (a glob, when a glob set it)."""
     return next((k for k, s in persistent.items() if s is setting), "")
-
-
-def _missing(snapshot: HostSnapshot, field: str, subject: str, what: str) -> Outcome:
-    if not snapshot.gaps_for("sysctl", field) and snapshot.provenance.source == "root":
-        return not_applicable(subject, f"an offline root directory has no {what}")
-    return missing_fact(snapshot, "sysctl", field, subject=subject, what=what)
 
 
 def _compare(key: str, running: SysctlSetting, configured: SysctlSetting, persistent: dict[str, SysctlSetting]) -> Outcome:
@@ -129,9 +124,9 @@ def drift_sysctl(snapshot: HostSnapshot, params: DriftSysctlParams) -> list[Outc
     facts = snapshot.facts.sysctl
     assert facts is not None  # the engine checks ``needs``
     if facts.runtime is None:
-        return [_missing(snapshot, "runtime", "sysctl running values", "running sysctl values")]
+        return [missing_side(snapshot, "sysctl", "runtime", "sysctl running values", "running sysctl values")]
     if facts.persistent is None:
-        return [_missing(snapshot, "persistent", "sysctl configuration files", "sysctl configuration files")]
+        return [missing_side(snapshot, "sysctl", "persistent", "sysctl configuration files", "sysctl configuration files")]
     runtime, persistent = facts.runtime, facts.persistent
 
     unreadable = {g.field.removeprefix("runtime/") for g in snapshot.gaps_for("sysctl", "runtime") if g.field.startswith("runtime/")}

@@ -18,6 +18,7 @@ from auditor.collect.sockets import collect_sockets
 from auditor.model.facts import Facts, HostSnapshot
 from auditor.model.result import Status
 from tests.factories import provenance
+from tests.netenv import ipv6_loopback_available
 
 # (protocol, family, bind address, v6only to set or None to leave the default, expected status)
 OPENED = [
@@ -31,13 +32,11 @@ OPENED = [
 ]
 
 
-def _ipv6_available() -> bool:
-    return socket.has_ipv6 and os.path.exists("/proc/net/if_inet6")
 
 
 @pytest.fixture
 def opened() -> Iterator[list[tuple[str, str, int, bool | None, Status]]]:
-    if not _ipv6_available():
+    if not ipv6_loopback_available():
         pytest.skip("IPv6 is disabled on this host: :: and ::1 listeners cannot be opened")
     sockets: list[socket.socket] = []
     described = []

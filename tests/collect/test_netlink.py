@@ -27,6 +27,7 @@ from auditor.collect.netlink import (
     parse_request_states,
 )
 from auditor.collect.parsers.proc_net import STATE_CLOSE, STATE_ESTABLISHED, STATE_LISTEN, STATE_TIME_WAIT
+from tests.netenv import ipv6_loopback_available
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "netlink"
 CAPTURE_SEQ = 4242  # the sequence number the captures were requested with
@@ -191,16 +192,7 @@ def test_live_dump_leaves_out_time_wait_sockets():
         assert not [s for s in filtered if s.dport == port]
 
 
-def _ipv6_available() -> bool:
-    try:
-        with socket.socket(socket.AF_INET6) as probe:
-            probe.bind(("::1", 0))
-        return True
-    except OSError:
-        return False
-
-
-@pytest.mark.skipif(not _ipv6_available(), reason="IPv6 loopback (::1) not available on this host")
+@pytest.mark.skipif(not ipv6_loopback_available(), reason="IPv6 loopback (::1) not available on this host")
 @pytest.mark.parametrize("v6only", [0, 1])
 def test_live_dump_reports_v6only_of_ipv6_wildcard(v6only):
     with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as sock:

@@ -21,20 +21,12 @@ from auditor.collect.sockets import (
     read_time_wait,
 )
 from auditor.model.facts import GapKind, Listener
+from tests.netenv import ipv6_loopback_available
 
 LIVE = CollectContext()
 
 
-def _ipv6_available() -> bool:
-    try:
-        with socket.socket(socket.AF_INET6) as probe:
-            probe.bind(("::1", 0))
-        return True
-    except OSError:
-        return False
-
-
-IPV6 = _ipv6_available()
+IPV6 = ipv6_loopback_available()
 needs_ipv6 = pytest.mark.skipif(not IPV6, reason="IPv6 loopback (::1) not available on this host")
 
 # (protocol, address, v6only) of every listener the tests open; v6only None = IPv4 socket
