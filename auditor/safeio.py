@@ -1,0 +1,77 @@
+"""Reading a file that somebody else controls, without blocking, following or exhausting anything.
+
+Every byte lbaudit reads from a file it did not write goes through ``read_regular``: policies,
+snapshots, evidence, signatures, keys, and the configuration files of a host or an offline image.
+A FIFO would block ``open()`` forever, a character device such as ``/dev/zero`` never ends, and a
+directory or socket is not a document; so the file is opened non-blocking (an open FIFO then
+returns at once), checked with ``fstat`` to be a regular file *after* it is opened (no window
+between check and use), and read with a hard bound whatever ``st_size`` claims (``/proc`` files
+say 0, a growing file lies).  Problems are raised as ``OSError`` with an errno and a plain-words
+``strerror``, so each caller turns them into its own kind of error (an exit-2 ``InputError`` for a
+command-line file, a ``Gap`` for a host's configuration file).
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+from pathlib import Path
+
+# An fstat mode -> what to call it in a message ("is a FIFO, not a regular file").
+_KINDS = (
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISFIFO, "a FIFO"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+class NotRegularFile(OSError):
+    """The path exists but is not a regular file (FIFO, device, socket, directory)."""
+
+
+class FileTooLarge(OSError):
+    """The file holds more than the caller's bound."""
+
+
+def kind_of(mode: int) -> str:
+    for test, name in _KINDS:
+        if test(mode):
+            return name
+    return "not a regular file"
+
+
+def read_regular(path: str | os.PathLike[str], limit: int, *, follow_symlinks: bool = True) -> bytes:
+    """The bytes of the regular file at ``path``, at most ``limit`` of them.
+
+    Raises ``NotRegularFile`` for anything but a regular file, ``FileTooLarge`` past ``limit``,
+    ``OSError(ELOOP)`` for a symlink when ``follow_symlinks`` is false (the caller resolved links
+    itself), and the usual ``OSError``s (not found, permission denied).  Never blocks on a FIFO.
+    """
+    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOCTTY", 0)
+    if not follow_symlinks:
+        flags |= getattr(os, "O_NOFOLLOW", 0)
+    fd = os.open(os.fspath(path), flags)
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            what = kind_of(mode)
+            raise NotRegularFile(errno.EISDIR if stat.S_ISDIR(mode) else errno.EINVAL,
+                                 f"is {what}, not a regular file", os.fspath(path))
+        chunks: list[bytes] = []
+        remaining = limit + 1  # one byte more than allowed tells "too large" from "exactly the limit"
+        while remaining > 0:
+            chunk = os.read(fd, min(remaining, 1 << 20))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            remaining -= len(chunk)
+    finally:
+        os.close(fd)
+    data = b"".join(chunks)
+    if len(data) > limit:
+        raise FileTooLarge(errno.EFBIG, f"larger than {limit} bytes", os.fspath(path))
+    return data
+
