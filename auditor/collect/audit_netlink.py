@@ -245,12 +245,12 @@ def _word(text: bytes, what: str) -> str:
 
 
 def _syscalls(rule: KernelRule, rule_list: str) -> list[str]:
-    """The -S part: nothing for "all" (auditctl's test: every word but the last, which holds the
-    kernel's syscall class bits, is all ones) and one ``-S n`` per syscall number otherwise."""
+    """The -S part: ``-S all`` when every word but the last (which holds the kernel's syscall class
+    bits) is all ones, as auditctl decides, and one ``-S n`` per syscall number otherwise."""
     if rule_list in LISTS_WITHOUT_SYSCALLS:
         return []
     if rule_list != "io_uring" and all(word == 0xFFFFFFFF for word in rule.mask[:-1]):
-        return []
+        return ["-S all"]
     numbers = [n for n in range(AUDIT_BITMASK_SIZE * 32) if rule.mask[n // 32] & (1 << (n % 32))]
     if not numbers:
         # auditctl syntax has no way to say "no syscall"; a rule without -S means every syscall
