@@ -23,6 +23,7 @@ import errno
 import os
 import struct
 from dataclasses import dataclass
+from typing import Iterator
 
 from auditor.collect.netlink import (
     NLM_F_REQUEST,
@@ -31,6 +32,7 @@ from auditor.collect.netlink import (
     NLMSG_NOOP,
     NLMSG_OVERRUN,
     NLMSGHDR,
+    Message,
     NetlinkError,
     next_seq,
     exchange,
@@ -187,7 +189,7 @@ def parse_rule(payload: bytes) -> KernelRule:
     return KernelRule(flags, action, tuple(mask), tuple(fields))
 
 
-def _reply_messages(datagram: bytes, seq: int, what: str):
+def _reply_messages(datagram: bytes, seq: int) -> Iterator[Message]:
     """The messages of a reply to request ``seq``; an error raises NetlinkError with its errno."""
     for message in iter_messages(datagram):
         if message.seq != seq or message.type == NLMSG_NOOP:
@@ -196,15 +198,15 @@ def _reply_messages(datagram: bytes, seq: int, what: str):
             code = parse_error(message.payload)
             if code == 0:
                 continue  # an acknowledgement
-            raise NetlinkError(code, f"{what}: {os.strerror(code)}")
+            raise NetlinkError(code, f"refused by the kernel: {os.strerror(code)}")
         if message.type == NLMSG_OVERRUN:
-            raise NetlinkError(errno.ENOBUFS, f"{what}: netlink overrun, reply lost")
+            raise NetlinkError(errno.ENOBUFS, "netlink overrun, reply lost")
         yield message
 
 
 def parse_status_datagram(datagram: bytes, seq: int) -> dict[str, int] | None:
     """The status in one datagram of an AUDIT_GET reply, or None when it holds none yet."""
-    for message in _reply_messages(datagram, seq, REQUEST_NAMES[AUDIT_GET]):
+    for message in _reply_messages(datagram, seq):
         if message.type == AUDIT_GET:
             return parse_status(message.payload)
         raise NetlinkError(errno.EBADMSG, f"unexpected netlink message type {message.type} in an AUDIT_GET reply")
@@ -214,7 +216,7 @@ def parse_status_datagram(datagram: bytes, seq: int) -> dict[str, int] | None:
 def parse_rules_datagram(datagram: bytes, seq: int) -> tuple[list[KernelRule], bool]:
     """Rules in one datagram of an AUDIT_LIST_RULES reply, and whether it ended the list (NLMSG_DONE)."""
     rules: list[KernelRule] = []
-    for message in _reply_messages(datagram, seq, REQUEST_NAMES[AUDIT_LIST_RULES]):
+    for message in _reply_messages(datagram, seq):
         if message.type == NLMSG_DONE:
             return rules, True
         if message.type == AUDIT_LIST_RULES:
@@ -331,7 +333,7 @@ def describe_error(exc: OSError) -> str:
         return "not supported by the running kernel (no CONFIG_AUDIT)"
     if isinstance(exc, TimeoutError):
         return "no answer from the kernel in time"
-    return f"{os.strerror(code)}" if code else str(exc)
+    return exc.strerror or (os.strerror(code) if code else str(exc))
 
 
 def get_status(timeout: float) -> dict[str, int]:
