@@ -52,7 +52,8 @@ class SocketLoggingParams(CheckParams):
     require_loaded: bool = Field(
         True, description="Judge the rules loaded in the kernel (auditctl -l, or netlink without auditctl).")
     require_persistent: bool = Field(True, description="Judge the rules the next boot loads (rules.d / audit.rules).")
-    require_enabled: bool = Field(True, description="Require auditing to be on (auditctl -s or netlink: enabled 1 or 2).")
+    require_enabled: bool = Field(
+        True, description="Require auditing to be on (auditctl -s or netlink: enabled 1 or 2).")
     accepted_filters: list[str] = Field(
         default_factory=list,
         description='Rule filters the organisation accepts as not narrowing, e.g. "auid>=1000", "auid!=unset".',

@@ -7,15 +7,15 @@ two answered.  Each failure (not root, timeout, no kernel audit support) is a Ga
 A loaded rule read over netlink that auditctl's syntax cannot carry faithfully is a Gap under
 ``loaded_rules/problems``, like a line of ``auditctl -l`` the parser refuses.
 
-A host without ``/etc/audit`` at all has no persistent rules: ``config_dir_exists`` is False and
-the persistent rules are empty, which is seen, not a Gap.  An /etc/audit that exists but cannot be
-read, or that is a symbolic link to nothing (in an image, perhaps a mount that is not there), stays
-a Gap.  The persistent rules are
-what the next boot loads: the augenrules compilation of ``/etc/audit/rules.d/*.rules`` when that
-directory exists (auditd's start runs ``augenrules --load``, which rewrites audit.rules from it
-even when it holds no ``*.rules`` file), else ``/etc/audit/audit.rules``.  They are read through :mod:`rootfs`, so the
-same code serves an offline root directory, where the runtime state is not applicable.
-A line the parser refuses is recorded as a Gap under ``<field>/problems``; the rules are kept.
+The persistent rules are what the next boot loads: the augenrules compilation of
+``/etc/audit/rules.d/*.rules`` when that directory exists (auditd's start runs ``augenrules
+--load``, which rewrites audit.rules from it even when it holds no ``*.rules`` file), else
+``/etc/audit/audit.rules``.  They are read through :mod:`rootfs`, so the same code serves an
+offline root directory, where the runtime state is not applicable.  A line the parser refuses is
+recorded as a Gap under ``<field>/problems``; the rules are kept.  A host without ``/etc/audit``
+at all has no persistent rules: ``config_dir_exists`` is False and the persistent rules are empty,
+which is seen, not a Gap.  An /etc/audit that exists but cannot be read, or that is a symbolic link
+to nothing (in an image, perhaps a mount that is not there), stays a Gap.
 """
 
 from __future__ import annotations
@@ -94,7 +94,8 @@ def loaded_from_kernel_rules(
         try:
             text = audit_netlink.render_rule(kernel_rule, machine)
         except audit_netlink.RenderError as exc:
-            problems.append(Problem(NETLINK_LIST, number, None, f"rule left out, it cannot be shown as auditctl text: {exc}"))
+            reason = f"rule left out, it cannot be shown as auditctl text: {exc}"
+            problems.append(Problem(NETLINK_LIST, number, None, reason))
             continue
         origin = f"{NETLINK_LIST}:{number}"
         try:

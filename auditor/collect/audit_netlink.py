@@ -222,7 +222,8 @@ def parse_rules_datagram(datagram: bytes, seq: int) -> tuple[list[KernelRule], b
         if message.type == AUDIT_LIST_RULES:
             rules.append(parse_rule(message.payload))
         else:
-            raise NetlinkError(errno.EBADMSG, f"unexpected netlink message type {message.type} in an AUDIT_LIST_RULES reply")
+            raise NetlinkError(errno.EBADMSG,
+                               f"unexpected netlink message type {message.type} in an AUDIT_LIST_RULES reply")
     return rules, False
 
 

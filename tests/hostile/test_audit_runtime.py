@@ -206,7 +206,6 @@ def test_live_without_auditctl_reads_the_kernel_and_records_it(tmp_path):
     assert taken.provenance.methods["audit"].startswith("netlink AUDIT_GET, AUDIT_LIST_RULES")
     found = judge(taken.facts.audit, taken.gaps)
     assert statuses(found)["audit enabled"] == ("pass" if enabled in (1, 2) else "fail")
-    assert statuses(found)["loaded rules b64"] in ("pass", "fail")  # judged, whichever the host's rules say
 
 
 def test_live_without_auditctl_as_nobody_is_not_reviewed_must_be_root(tmp_path):
