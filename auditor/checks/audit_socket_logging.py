@@ -35,6 +35,7 @@ SCOPES = (  # (params flag, fact field, subject prefix)
     ("persistent", "persistent_rules", "persistent rules"),
 )
 ENABLED_SUBJECT = "audit enabled"
+NO_CONFIG_DIR_REASON = "/etc/audit does not exist, so the next boot loads no audit rules"
 
 
 class SocketLoggingParams(CheckParams):
@@ -48,9 +49,11 @@ class SocketLoggingParams(CheckParams):
         min_length=1,
         description="Syscall ABIs to cover.  On b32 a call also counts as audited through socketcall(2).",
     )
-    require_loaded: bool = Field(True, description="Judge the rules loaded in the kernel (auditctl -l).")
+    require_loaded: bool = Field(
+        True, description="Judge the rules loaded in the kernel (auditctl -l, or netlink without auditctl).")
     require_persistent: bool = Field(True, description="Judge the rules the next boot loads (rules.d / audit.rules).")
-    require_enabled: bool = Field(True, description="Require auditing to be on (auditctl -s: enabled 1 or 2).")
+    require_enabled: bool = Field(
+        True, description="Require auditing to be on (auditctl -s or netlink: enabled 1 or 2).")
     accepted_filters: list[str] = Field(
         default_factory=list,
         description='Rule filters the organisation accepts as not narrowing, e.g. "auid>=1000", "auid!=unset".',
@@ -199,6 +202,19 @@ def _scope_outcome(
     return passed(subject, f"{subject}: {names} audited by always,exit rules without narrowing filters", **common)
 
 
+def _no_config_dir_outcome(subject: str, arch: str, params: SocketLoggingParams) -> Outcome:
+    # Seen, not unseen: with no /etc/audit neither augenrules nor auditd has rules to load at boot.
+    return failed(
+        subject,
+        f"{subject}: {NO_CONFIG_DIR_REASON}",
+        observed={"config_dir_exists": False, "rules": 0},
+        expected={"arch": arch, "syscalls": params.syscalls,
+                  "rule": f"-a always,exit -F arch={arch} -S {','.join(params.syscalls)} in /etc/audit/rules.d"},
+        evidence=["/facts/audit/config_dir_exists"],
+        subject_detail={"scope": "persistent", "arch": arch},
+    )
+
+
 def _enabled_outcome(snapshot: HostSnapshot, params: SocketLoggingParams) -> Outcome:
     if not params.require_enabled:
         return not_applicable(ENABLED_SUBJECT, "not required by the policy (require_enabled: false)")
@@ -215,7 +231,7 @@ def _enabled_outcome(snapshot: HostSnapshot, params: SocketLoggingParams) -> Out
 @check(
     name="audit.socket_logging",
     title="Socket syscalls are audited (loaded and persistent rules, every architecture)",
-    version="1.0.1",
+    version="1.1.0",
     needs=("audit",),
     params=SocketLoggingParams,
     severity=Severity.MEDIUM,
@@ -251,7 +267,10 @@ without -F arch counts for the host's native architecture only.  On b32 a call c
 when either the syscall itself or socketcall(2) with its call number is.  io_uring socket operations
 are not syscalls and are not judged here.  A rule line lbaudit could not read (in auditctl -l or in
 the rule files) makes its scope not_reviewed, unless what was read already fails: the unread line
-could be a never rule.
+could be a never rule.  Without auditctl the loaded rules and the enabled state are read from the
+kernel over netlink (as root); a loaded rule that cannot be shown faithfully in auditctl's syntax
+counts as a line that could not be read.  A host without /etc/audit has no persistent rules: its
+persistent scope fails (an /etc/audit that exists but cannot be read is not_reviewed).
 """,
 )
 def audit_socket_logging(snapshot: HostSnapshot, params: SocketLoggingParams) -> list[Outcome]:
@@ -264,6 +283,9 @@ def audit_socket_logging(snapshot: HostSnapshot, params: SocketLoggingParams) ->
                 outcomes.append(not_applicable(subject, f"not required by the policy (require_{scope}: false)"))
                 continue
             rules = getattr(audit, field)
+            if field == "persistent_rules" and audit.config_dir_exists is False:
+                outcomes.append(_no_config_dir_outcome(subject, arch, params))
+                continue
             if rules is None:
                 outcomes.append(missing_fact(snapshot, "audit", field, subject, f"the {label}"))
                 continue

@@ -60,6 +60,8 @@ is not compared.  Control statements (-D, -b, -f, -e) are not listed by auditctl
 compared.  Needs a live host (or a snapshot of one); an offline root directory has no loaded rules
 (not_applicable).  Lines the parser could not read make an extra not_reviewed finding, because a
 rule missing from one side may then be reported as drift.
+Without auditctl the loaded rules are read over netlink, with syscall numbers where auditctl -l
+prints names.  With no /etc/audit at all the persistent rules are none.
 """,
 )
 def drift_audit_rules(snapshot: HostSnapshot, params: DriftAuditRulesParams) -> list[Outcome]:
@@ -72,7 +74,8 @@ def drift_audit_rules(snapshot: HostSnapshot, params: DriftAuditRulesParams) -> 
 
     loaded = _unique(audit.loaded_rules)
     persistent = _unique(audit.persistent_rules)
-    source = audit.persistent_source or "the persistent rule files"
+    source = audit.persistent_source or (
+        "/etc/audit (which does not exist)" if audit.config_dir_exists is False else "the persistent rule files")
     outcomes: list[Outcome] = []
     for key, (index, rule) in sorted(loaded.items(), key=lambda item: item[1][1].text):
         if key not in persistent:

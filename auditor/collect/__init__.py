@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from auditor.collect.commands import SAFE_PATH
+
 
 @dataclass(frozen=True)
 class CollectContext:
@@ -20,5 +22,8 @@ class CollectContext:
     root: Path = Path("/")
     live: bool = True
     command_timeout: float = 10.0
+    # where host tools (auditctl) are looked up; lbaudit itself always uses SAFE_PATH, tests point
+    # it at an empty directory to see what a host without the tool gives
+    program_path: tuple[str, ...] = SAFE_PATH
     # sections the enabled rules need; collectors for other sections are not run at all
     sections: frozenset[str] = field(default_factory=lambda: frozenset({"sockets", "sysctl", "audit"}))

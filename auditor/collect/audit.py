@@ -1,27 +1,44 @@
-"""Audit facts: loaded rules and enabled state (``auditctl``), persistent rules (files under a root).
+"""Audit facts: loaded rules and enabled state (``auditctl``, or netlink), persistent rules (files under a root).
 
-Live, ``auditctl -s`` and ``auditctl -l`` run through :func:`run_command`; each failure (not root,
-tool absent, timeout, no kernel audit support) is a Gap with the reason.  The persistent rules are
-what the next boot loads: the augenrules compilation of ``/etc/audit/rules.d/*.rules`` when that
-directory exists (auditd's start runs ``augenrules --load``, which rewrites audit.rules from it
-even when it holds no ``*.rules`` file), else ``/etc/audit/audit.rules``.  They are read through :mod:`rootfs`, so the
-same code serves an offline root directory, where the runtime state is not applicable.
-A line the parser refuses is recorded as a Gap under ``<field>/problems``; the rules are kept.
+Live, ``auditctl -s`` and ``auditctl -l`` run through :func:`run_command` when auditctl is
+installed; without it the same two questions go to the kernel over netlink (AUDIT_GET,
+AUDIT_LIST_RULES, :mod:`auditor.collect.audit_netlink`), and ``runtime_source`` says which of the
+two answered.  Each failure (not root, timeout, no kernel audit support) is a Gap with the reason.
+A loaded rule read over netlink that auditctl's syntax cannot carry faithfully is a Gap under
+``loaded_rules/problems``, like a line of ``auditctl -l`` the parser refuses.
+
+The persistent rules are what the next boot loads: the augenrules compilation of
+``/etc/audit/rules.d/*.rules`` when that directory exists (auditd's start runs ``augenrules
+--load``, which rewrites audit.rules from it even when it holds no ``*.rules`` file), else
+``/etc/audit/audit.rules``.  They are read through :mod:`rootfs`, so the same code serves an
+offline root directory, where the runtime state is not applicable.  A line the parser refuses is
+recorded as a Gap under ``<field>/problems``; the rules are kept.  A host without ``/etc/audit``
+at all has no persistent rules: ``config_dir_exists`` is False and the persistent rules are empty,
+which is seen, not a Gap.  An /etc/audit that exists but cannot be read, or that is a symbolic link
+to nothing (in an image, perhaps a mount that is not there), stays a Gap.
 """
 
 from __future__ import annotations
 
-from auditor.collect import CollectContext, rootfs
-from auditor.collect.commands import run_command
+import os
+import stat
+
+from auditor.collect import CollectContext, audit_netlink, rootfs
+from auditor.collect.commands import find_executable, run_command
 from auditor.collect.parsers import audit_rules
 from auditor.errors import Problem
 from auditor.model.facts import AuditFacts, AuditRule, Gap, GapKind
 
+CONFIG_DIR = "/etc/audit"
 RULES_D = "/etc/audit/rules.d"
 AUDIT_RULES = "/etc/audit/audit.rules"
 SOURCE_RULES_D = f"{RULES_D} (augenrules)"
 SOURCE_AUDIT_RULES = AUDIT_RULES
 OFFLINE_REASON = "runtime audit state is not visible in an offline root directory"
+RUNTIME_AUDITCTL = "auditctl"
+RUNTIME_NETLINK = "netlink"
+NETLINK_LIST = audit_netlink.REQUEST_NAMES[audit_netlink.AUDIT_LIST_RULES]
+NETLINK_STATUS = audit_netlink.REQUEST_NAMES[audit_netlink.AUDIT_GET]
 
 
 def _gap(field: str, reason: str, kind: GapKind = GapKind.UNREADABLE) -> Gap:
@@ -33,7 +50,7 @@ def _problem_gaps(field: str, problems: list[Problem]) -> list[Gap]:
 
 
 def _enabled(ctx: CollectContext) -> tuple[int | None, list[Gap]]:
-    result = run_command(["auditctl", "-s"], ctx.command_timeout)
+    result = run_command(["auditctl", "-s"], ctx.command_timeout, ctx.program_path)
     if not result.ok:
         return None, [_gap("enabled", result.reason)]
     status, problems = audit_rules.parse_auditctl_status(result.stdout)
@@ -47,11 +64,93 @@ def _enabled(ctx: CollectContext) -> tuple[int | None, list[Gap]]:
 
 
 def _loaded(ctx: CollectContext) -> tuple[list[AuditRule] | None, list[Gap]]:
-    result = run_command(["auditctl", "-l"], ctx.command_timeout)
+    result = run_command(["auditctl", "-l"], ctx.command_timeout, ctx.program_path)
     if not result.ok:
         return None, [_gap("loaded_rules", result.reason)]
     parsed = audit_rules.parse_auditctl_list(result.stdout)
     return parsed.rules, _problem_gaps("loaded_rules", parsed.problems)
+
+
+def _netlink_enabled(ctx: CollectContext) -> tuple[int | None, list[Gap]]:
+    try:
+        status = audit_netlink.get_status(ctx.command_timeout)
+    except OSError as exc:
+        return None, [_gap("enabled", f"{NETLINK_STATUS}: {audit_netlink.describe_error(exc)}")]
+    enabled = status["enabled"]
+    if enabled not in (0, 1, 2):
+        return None, [_gap("enabled", f"{NETLINK_STATUS}: unexpected enabled value {enabled}")]
+    return enabled, []
+
+
+def loaded_from_kernel_rules(
+    kernel_rules: list[audit_netlink.KernelRule], machine: str | None
+) -> tuple[list[AuditRule], list[Problem]]:
+    """Loaded rules read over netlink, each rendered as auditctl text and read by the rule grammar.
+    A rule that cannot be rendered faithfully, or that the grammar refuses, is a problem and is
+    left out (so its scope cannot pass on a guess)."""
+    rules: list[AuditRule] = []
+    problems: list[Problem] = []
+    for number, kernel_rule in enumerate(kernel_rules, start=1):
+        try:
+            text = audit_netlink.render_rule(kernel_rule, machine)
+        except audit_netlink.RenderError as exc:
+            reason = f"rule left out, it cannot be shown as auditctl text: {exc}"
+            problems.append(Problem(NETLINK_LIST, number, None, reason))
+            continue
+        origin = f"{NETLINK_LIST}:{number}"
+        try:
+            statement = audit_rules.parse_statement(text, origin)
+        except audit_rules.RuleError as exc:
+            problems.append(Problem(NETLINK_LIST, number, None, f"{text!r}: {exc}"))
+            continue
+        if statement.op != "add" or statement.rule.kind == "control":
+            problems.append(Problem(NETLINK_LIST, number, None, f"not a listed rule: {text!r}"))
+            continue
+        rules.append(statement.rule)
+    return rules, problems
+
+
+def _netlink_loaded(ctx: CollectContext) -> tuple[list[AuditRule] | None, list[Gap]]:
+    try:
+        kernel_rules = audit_netlink.list_rules(ctx.command_timeout)
+    except OSError as exc:
+        return None, [_gap("loaded_rules", f"{NETLINK_LIST}: {audit_netlink.describe_error(exc)}")]
+    rules, problems = loaded_from_kernel_rules(kernel_rules, os.uname().machine)
+    return rules, _problem_gaps("loaded_rules", problems)
+
+
+def _runtime(ctx: CollectContext) -> tuple[str, int | None, list[AuditRule] | None, list[Gap]]:
+    """Enabled state and loaded rules: from auditctl when it is installed, else over netlink."""
+    if find_executable("auditctl", ctx.program_path) is not None:
+        source, read_enabled, read_loaded = RUNTIME_AUDITCTL, _enabled, _loaded
+    else:
+        source, read_enabled, read_loaded = RUNTIME_NETLINK, _netlink_enabled, _netlink_loaded
+    enabled, gaps = read_enabled(ctx)
+    loaded, found = read_loaded(ctx)
+    return source, enabled, loaded, gaps + found
+
+
+def config_dir_exists(ctx: CollectContext) -> bool | None:
+    """Does /etc/audit exist under the root?  False only when /etc is a directory without any
+    entry of that name; None when that cannot be told (unreadable, or a link to nothing)."""
+    try:
+        etc = rootfs.resolve(ctx.root, "/etc")
+        if not stat.S_ISDIR(os.stat(etc).st_mode):
+            return None
+    except OSError:
+        return None
+    try:
+        mode = os.lstat(etc / "audit").st_mode
+    except FileNotFoundError:
+        return False
+    except OSError:
+        return None
+    if stat.S_ISLNK(mode):
+        try:
+            os.stat(rootfs.resolve(ctx.root, CONFIG_DIR))
+        except OSError:
+            return None  # a dangling link may be a mount the image does not carry
+    return True
 
 
 def _persistent(ctx: CollectContext) -> tuple[list[AuditRule] | None, str | None, list[Gap]]:
@@ -89,15 +188,21 @@ def _persistent(ctx: CollectContext) -> tuple[list[AuditRule] | None, str | None
 def collect_audit(ctx: CollectContext) -> tuple[AuditFacts | None, list[Gap]]:
     """Audit facts of ``ctx``; never raises for what it cannot read (each such thing is a Gap)."""
     gaps: list[Gap] = []
+    runtime_source: str | None = None
     if ctx.live:
-        enabled, found = _enabled(ctx)
-        gaps += found
-        loaded, found = _loaded(ctx)
+        runtime_source, enabled, loaded, found = _runtime(ctx)
         gaps += found
     else:
         enabled, loaded = None, None
         gaps += [_gap(f, OFFLINE_REASON, GapKind.NOT_APPLICABLE) for f in ("enabled", "loaded_rules")]
-    persistent, source, found = _persistent(ctx)
-    gaps += found
-    facts = AuditFacts(enabled=enabled, loaded_rules=loaded, persistent_rules=persistent, persistent_source=source)
+    exists = config_dir_exists(ctx)
+    if exists is False:
+        persistent, source = [], None  # nothing to load at boot: seen, not a gap
+    else:
+        persistent, source, found = _persistent(ctx)
+        gaps += found
+    facts = AuditFacts(
+        enabled=enabled, loaded_rules=loaded, persistent_rules=persistent, persistent_source=source,
+        runtime_source=runtime_source, config_dir_exists=exists,
+    )
     return facts, gaps

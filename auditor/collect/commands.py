@@ -2,8 +2,9 @@
 
 Only collectors call this, with argv lists written in lbaudit's own code; nothing from a policy
 reaches it.  The executable is looked up only in :data:`SAFE_PATH` (never ``$PATH``, which the
-caller's environment controls) and runs with a minimal environment in the C locale, so its output
-has the format the parsers expect.  ``run_command`` never raises for a failing tool: the result
+caller's environment controls; a collector context may name other directories, which only tests
+do, to make a tool absent) and runs with a minimal environment in the C locale, so its output has
+the format the parsers expect.  ``run_command`` never raises for a failing tool: the result
 says what went wrong in words fit for a ``Gap``.
 """
 
@@ -55,9 +56,9 @@ class CommandResult:
         return f"{self.command}: {self.failure}" if self.failure else ""
 
 
-def find_executable(name: str) -> str | None:
-    """Absolute path of ``name`` in :data:`SAFE_PATH`: a regular, executable file, or None."""
-    for directory in SAFE_PATH:
+def find_executable(name: str, search_path: tuple[str, ...] = SAFE_PATH) -> str | None:
+    """Absolute path of ``name`` in ``search_path``: a regular, executable file, or None."""
+    for directory in search_path:
         candidate = os.path.join(directory, name)
         try:
             mode = os.stat(candidate).st_mode
@@ -83,14 +84,14 @@ def _exit_failure(returncode: int, stderr: str) -> str:
     return f"exit status {returncode}" + (f": {first[:200]}" if first else "")
 
 
-def run_command(argv: list[str], timeout: float) -> CommandResult:
-    """Run ``argv`` (``argv[0]`` a bare name looked up in SAFE_PATH) for at most ``timeout`` seconds."""
+def run_command(argv: list[str], timeout: float, search_path: tuple[str, ...] = SAFE_PATH) -> CommandResult:
+    """Run ``argv`` (``argv[0]`` a bare name looked up in ``search_path``) for at most ``timeout`` seconds."""
     if not argv or not argv[0] or "/" in argv[0]:
         raise ValueError(f"argv[0] must be a bare command name, got {argv[:1]!r}")
     if timeout <= 0:
         raise ValueError(f"timeout must be positive, got {timeout!r}")
     name = argv[0]
-    executable = find_executable(name)
+    executable = find_executable(name, search_path)
     started = time.monotonic()
 
     def result(returncode: int | None, out: bytes, err: bytes, failure: str | None) -> CommandResult:
@@ -98,14 +99,14 @@ def run_command(argv: list[str], timeout: float) -> CommandResult:
                              round(time.monotonic() - started, 3))
 
     if executable is None:
-        return result(None, b"", b"", f"command not found in {':'.join(SAFE_PATH)}")
+        return result(None, b"", b"", f"command not found in {':'.join(search_path)}")
     try:
         process = subprocess.Popen(  # noqa: S603 - fixed argv, absolute executable, no shell
             [executable, *argv[1:]],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
-            env=dict(CLEAN_ENV),
+            env={**CLEAN_ENV, "PATH": ":".join(search_path)},
             cwd="/",
             close_fds=True,
             start_new_session=True,  # its own process group, so a timeout kills helpers it started too

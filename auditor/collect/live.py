@@ -44,8 +44,11 @@ def describe_method(section: str, facts: Any, ctx: CollectContext) -> str:
         parts += ["sysctl configuration files (persistent values)"] if facts.persistent is not None else []
         return "; ".join(parts) or "not collected (see gaps)"
     if section == "audit":
-        parts = ["auditctl -s, auditctl -l"] if (facts.enabled is not None or facts.loaded_rules is not None) else []
+        runtime = ("netlink AUDIT_GET, AUDIT_LIST_RULES (auditctl is not installed)" if facts.runtime_source == "netlink"
+                   else "auditctl -s, auditctl -l")
+        parts = [runtime] if (facts.enabled is not None or facts.loaded_rules is not None) else []
         parts += [facts.persistent_source] if facts.persistent_source else []
+        parts += ["/etc/audit does not exist (no persistent rules)"] if facts.config_dir_exists is False else []
         return "; ".join(parts) or "not collected (see gaps)"
     return ""
 

@@ -6,7 +6,8 @@ dump flat however many TIME_WAIT sockets the host holds (their count comes from
 /proc/net/sockstat instead).
 
 Layouts follow include/uapi/linux/{netlink,sock_diag,inet_diag}.h.  Building requests and parsing
-replies are pure functions over bytes; :func:`dump` is the only part that opens a socket.
+replies are pure functions over bytes; :func:`exchange` is the only part that opens a socket (the
+audit client, :mod:`auditor.collect.audit_netlink`, uses it and the message helpers too).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import socket
 import struct
 import time
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Callable, Iterator
 
 from auditor.collect.parsers.proc_net import STATE_TIME_WAIT, TCP_STATES, ipv6_text
 
@@ -212,7 +213,7 @@ def parse_dump_datagram(datagram: bytes, seq: int) -> tuple[list[DiagSocket], bo
 _sequence = int(time.time()) & 0xFFFF
 
 
-def _next_seq() -> int:
+def next_seq() -> int:
     global _sequence
     _sequence = (_sequence + 1) & 0x7FFFFFFF
     return _sequence
@@ -242,24 +243,48 @@ def dump(
 
 
 def _dump_once(family: int, protocol: int, states: int, timeout: float, max_datagrams: int) -> list[DiagSocket]:
-    seq = _next_seq()
+    seq = next_seq()
+    result: list[DiagSocket] = []
+
+    def take(datagram: bytes) -> bool:
+        sockets, done = parse_dump_datagram(datagram, seq)
+        result.extend(sockets)
+        return done
+
+    exchange(NETLINK_SOCK_DIAG, build_dump_request(family, protocol, states, seq), take, timeout, max_datagrams,
+             "sock_diag dump")
+    return result
+
+
+def exchange(
+    netlink_protocol: int,
+    request: bytes,
+    take: Callable[[bytes], bool],
+    timeout: float,
+    max_datagrams: int,
+    what: str,
+) -> None:
+    """Send ``request`` on a new ``netlink_protocol`` socket and hand each reply datagram to ``take``
+    until it returns True (the reply is complete).  Raises OSError (NetlinkError, PermissionError,
+    TimeoutError, ...) when the socket cannot be opened, the kernel does not answer within
+    ``timeout``, or ``max_datagrams`` arrive without an end; ``what`` names the request in errors."""
     deadline = time.monotonic() + timeout
     buffer = bytearray(RECV_BUFFER)
-    result: list[DiagSocket] = []
-    with socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC, NETLINK_SOCK_DIAG) as nl:
+    with socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC, netlink_protocol) as nl:
         nl.bind((0, 0))
         nl.settimeout(timeout)
-        nl.sendto(build_dump_request(family, protocol, states, seq), (0, 0))
+        nl.sendto(request, (0, 0))
         for _ in range(max_datagrams):
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise TimeoutError(errno.ETIMEDOUT, f"sock_diag dump did not finish within {timeout} s")
+                raise TimeoutError(errno.ETIMEDOUT, f"{what} did not finish within {timeout} s")
             nl.settimeout(remaining)
-            size = nl.recv_into(buffer, len(buffer), socket.MSG_TRUNC)
+            try:
+                size = nl.recv_into(buffer, len(buffer), socket.MSG_TRUNC)
+            except socket.timeout:
+                raise TimeoutError(errno.ETIMEDOUT, f"{what} did not finish within {timeout} s") from None
             if size > len(buffer):
                 raise NetlinkError(errno.EMSGSIZE, f"netlink datagram of {size} bytes exceeds the {len(buffer)} byte buffer")
-            sockets, done = parse_dump_datagram(bytes(buffer[:size]), seq)
-            result.extend(sockets)
-            if done:
-                return result
-    raise NetlinkError(errno.EOVERFLOW, f"sock_diag dump still running after {max_datagrams} datagrams")
+            if take(bytes(buffer[:size])):
+                return
+    raise NetlinkError(errno.EOVERFLOW, f"{what} still running after {max_datagrams} datagrams")

@@ -174,6 +174,10 @@ class AuditFacts(StrictModel):
     loaded_rules: list[AuditRule] | None = None  # auditctl -l
     persistent_rules: list[AuditRule] | None = None  # what is loaded at boot
     persistent_source: str | None = None  # "/etc/audit/rules.d (augenrules)" or "/etc/audit/audit.rules"
+    runtime_source: Literal["auditctl", "netlink"] | None = None  # what answered for enabled and loaded_rules
+    # /etc/audit: False when it does not exist (then persistent_rules is [], the boot loads nothing),
+    # None when that could not be told or was not looked at
+    config_dir_exists: bool | None = None
 
 
 # ---------------------------------------------------------------- snapshot

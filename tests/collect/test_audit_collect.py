@@ -77,9 +77,17 @@ def test_empty_rules_d_wins_over_a_hand_written_audit_rules():
     assert not [g for g in gaps if g.field.startswith("persistent_rules")]
 
 
-def test_no_audit_configuration_is_a_gap():
+def test_no_etc_audit_is_no_persistent_rules_not_a_gap():
     facts, gaps = offline("audit-none")
-    assert facts.persistent_rules is None and facts.persistent_source is None
+    assert facts.config_dir_exists is False
+    assert facts.persistent_rules == [] and facts.persistent_source is None
+    assert [g for g in gaps if g.field.startswith("persistent_rules")] == []
+
+
+def test_etc_audit_without_rule_files_is_still_a_gap(tmp_path):
+    (tmp_path / "etc" / "audit").mkdir(parents=True)
+    facts, gaps = collect_audit(CollectContext(root=tmp_path, live=False))
+    assert facts.config_dir_exists is True and facts.persistent_rules is None
     assert gap_reasons(gaps, "persistent_rules") == [
         "/etc/audit/audit.rules: not found (and there is no /etc/audit/rules.d)"
     ]

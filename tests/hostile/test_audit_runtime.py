@@ -1,0 +1,264 @@
+"""Hostile corpus, issue 8 class 1: the audit runtime state when auditctl is absent, and hosts with no
+(or no readable) /etc/audit.
+
+Without auditctl lbaudit reads the kernel over netlink (as root), and a loaded rule it cannot show
+faithfully never helps a scope pass.  A root with no /etc/audit has no persistent rules: that is a
+failure with that reason, not "could not see"; an /etc/audit that exists but cannot be read, or a
+link to nothing, stays not_reviewed.  Every case asserts the exact status or exit code.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from auditor.checks.audit_socket_logging import SocketLoggingParams, audit_socket_logging
+from auditor.checks.drift_audit_rules import DriftAuditRulesParams, drift_audit_rules
+from auditor.collect import CollectContext, audit_netlink
+from auditor.collect.audit import collect_audit, loaded_from_kernel_rules
+from auditor.collect.commands import find_executable, run_command
+from auditor.collect.live import collect_snapshot
+from auditor.collect.parsers.audit_rules import parse_auditctl_status, parse_rules_text
+from auditor.model.facts import AuditFacts, Gap
+from tests.audit_kernel import ARCH_AARCH64, ARCH_I386, ARCH_X86_64, EQUAL, encode_rule
+from tests.factories import snapshot
+from tests.privileges import require_root, run_as_unprivileged
+
+REPO = Path(__file__).resolve().parents[2]
+ROOTS = REPO / "tests" / "fixtures" / "roots"
+POLICY = """\
+id: hostile-audit-runtime
+version: "1"
+owner: Security Engineering <secops@example.com>
+description: socket audit logging only
+rules:
+  - id: socket-audit
+    check: audit.socket_logging
+"""
+GOOD_RULES = """\
+-a always,exit -F arch=b64 -S bind,connect,accept,accept4 -k net
+-a always,exit -F arch=b32 -S bind,connect,accept4 -k net
+-a always,exit -F arch=b32 -S socketcall -k net
+"""
+RULES_FILE = "/etc/audit/rules.d/10-socket.rules"
+NO_CONFIG_DIR = "/etc/audit does not exist, so the next boot loads no audit rules"
+SUBJECTS = ("loaded rules b64", "loaded rules b32", "persistent rules b64", "persistent rules b32", "audit enabled")
+
+
+def lbaudit(*args: object) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "auditor.cli", *map(str, args)], cwd=REPO, capture_output=True,
+                          text=True, timeout=120)
+
+
+def evaluate_root(tmp_path: Path, root: Path) -> tuple[int, dict[str, dict]]:
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(POLICY)
+    out = tmp_path / "evidence.json"
+    result = lbaudit("evaluate", "--policy", policy, "--root", root, "--output", out, "-q")
+    assert "Traceback" not in result.stderr, result.stderr
+    findings = json.loads(out.read_text())["result"]["findings"]
+    return result.returncode, {f["subject"]: f for f in findings}
+
+
+def statuses(findings: dict) -> dict[str, str]:
+    return {subject: (f["status"] if isinstance(f, dict) else f.status.value) for subject, f in findings.items()}
+
+
+def judge(facts: AuditFacts, gaps: list[Gap] | None = None, machine: str = "x86_64") -> dict:
+    outcomes = audit_socket_logging.run(snapshot(audit=facts, gaps=gaps, arch=machine), SocketLoggingParams())
+    return {o.subject: o for o in outcomes}
+
+
+def good_persistent() -> list:
+    parsed = parse_rules_text(GOOD_RULES, RULES_FILE)
+    assert parsed.problems == []
+    return parsed.rules
+
+
+# Kernel rules covering bind, connect, accept, accept4 on b64 and b32 (x86 numbers), as listed.
+COVERING = (
+    encode_rule(("arch", EQUAL, ARCH_X86_64), ("key", EQUAL, b"net"), syscalls=(42, 43, 49, 288)),
+    encode_rule(("arch", EQUAL, ARCH_I386), ("key", EQUAL, b"net"), syscalls=(361, 362, 364)),
+    encode_rule(("arch", EQUAL, ARCH_I386), ("key", EQUAL, b"net"), syscalls=(102,)),
+)
+
+
+def judge_kernel_rules(*payloads: bytes) -> dict:
+    """The check on rules read over netlink (rendered, parsed, problems as gaps), as the collector does."""
+    rules, problems = loaded_from_kernel_rules([audit_netlink.parse_rule(p) for p in payloads], "x86_64")
+    gaps = [Gap(section="audit", field="loaded_rules/problems", reason=str(p)) for p in problems]
+    facts = AuditFacts(enabled=1, loaded_rules=rules, persistent_rules=good_persistent(),
+                       persistent_source="/etc/audit/rules.d (augenrules)", runtime_source="netlink",
+                       config_dir_exists=True)
+    return judge(facts, gaps)
+
+
+@pytest.fixture
+def world_traversable_dir():
+    """A directory nobody may enter (pytest's tmp_path sits below a 0700 directory)."""
+    path = Path(tempfile.mkdtemp(prefix="lbaudit-hostile-"))
+    path.chmod(0o755)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+# ---------------------------------------------------------------- no /etc/audit: seen, so fail
+
+
+def test_offline_root_without_etc_audit_fails_the_persistent_scope(tmp_path):
+    code, findings = evaluate_root(tmp_path, ROOTS / "audit-none")  # etc/hostname, no etc/audit
+    assert code == 1
+    assert statuses(findings) == {
+        "loaded rules b64": "not_applicable", "loaded rules b32": "not_applicable",
+        "persistent rules b64": "fail", "persistent rules b32": "fail", "audit enabled": "not_applicable"}
+    assert findings["persistent rules b64"]["message"] == f"persistent rules b64: {NO_CONFIG_DIR}"
+    assert findings["persistent rules b32"]["evidence"] == ["/facts/audit/config_dir_exists"]
+
+
+def test_snapshot_of_a_root_without_etc_audit_still_fails_when_evaluated_later(tmp_path):
+    saved = tmp_path / "snapshot.json"
+    assert lbaudit("collect", "--output", saved, "--root", ROOTS / "audit-none").returncode == 0
+    assert json.loads(saved.read_text())["facts"]["audit"]["config_dir_exists"] is False
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(POLICY)
+    result = lbaudit("evaluate", "--policy", policy, "--snapshot", saved, "--output", tmp_path / "e.json", "-q")
+    assert result.returncode == 1, result.stderr
+
+
+def test_drift_against_a_host_without_etc_audit_names_it():
+    loaded = parse_rules_text("-a always,exit -F arch=b64 -S bind -k net", RULES_FILE).rules
+    facts = AuditFacts(enabled=1, loaded_rules=loaded, persistent_rules=[], config_dir_exists=False)
+    (outcome,) = drift_audit_rules.run(snapshot(audit=facts), DriftAuditRulesParams())
+    assert outcome.status.value == "fail"
+    assert outcome.message.endswith("but not in /etc/audit (which does not exist): lost at the next reboot")
+
+
+# ---------------------------------------------------------------- cannot see /etc/audit: not_reviewed
+
+
+def test_root_without_any_etc_is_not_proof_that_etc_audit_is_absent(tmp_path):
+    image = tmp_path / "image"
+    image.mkdir()
+    code, findings = evaluate_root(tmp_path, image)
+    assert code == 3
+    assert statuses(findings)["persistent rules b64"] == "not_reviewed"
+    assert statuses(findings)["persistent rules b32"] == "not_reviewed"
+
+
+def test_etc_audit_linked_to_a_mount_the_image_lacks_is_not_reviewed(tmp_path):
+    image = tmp_path / "image"
+    (image / "etc").mkdir(parents=True)
+    (image / "etc" / "audit").symlink_to("/persist/etc/audit")
+    code, findings = evaluate_root(tmp_path, image)
+    assert code == 3
+    assert statuses(findings)["persistent rules b64"] == "not_reviewed"
+    assert "not found" in findings["persistent rules b64"]["reason"]
+
+
+def test_unreadable_etc_audit_as_nobody_is_not_reviewed_while_root_sees_it_pass(world_traversable_dir):
+    require_root()
+    image = world_traversable_dir
+    rules_d = image / "etc" / "audit" / "rules.d"
+    rules_d.mkdir(parents=True)
+    (rules_d / "10-socket.rules").write_text(GOOD_RULES)
+    (image / "etc").chmod(0o755)
+    (image / "etc" / "audit").chmod(0o750)  # root:root, as Debian ships it
+    ctx = CollectContext(root=image, live=False)
+
+    facts, gaps = collect_audit(ctx)
+    assert statuses(judge(facts, gaps))["persistent rules b64"] == "pass"
+
+    facts, gaps = run_as_unprivileged(collect_audit, ctx)
+    assert facts.config_dir_exists is True and facts.persistent_rules is None
+    found = judge(facts, gaps)
+    assert statuses(found)["persistent rules b64"] == "not_reviewed"
+    assert statuses(found)["persistent rules b32"] == "not_reviewed"
+    assert found["persistent rules b64"].reason == "/etc/audit/rules.d: permission denied"
+
+
+def test_snapshot_from_before_the_fact_keeps_its_gap_not_reviewed():
+    facts = AuditFacts(enabled=1, loaded_rules=good_persistent(), persistent_rules=None)  # config_dir_exists unset
+    gap = Gap(section="audit", field="persistent_rules",
+              reason="/etc/audit/audit.rules: not found (and there is no /etc/audit/rules.d)")
+    assert statuses(judge(facts, [gap]))["persistent rules b64"] == "not_reviewed"
+
+
+# ---------------------------------------------------------------- auditctl absent: netlink
+
+
+def test_live_without_auditctl_reads_the_kernel_and_records_it(tmp_path):
+    require_root()
+    if not find_executable("auditctl"):
+        pytest.skip("auditctl is not installed: nothing independent to compare the kernel's answer with")
+    printed = run_command(["auditctl", "-s"], timeout=10)
+    if not printed.ok:
+        pytest.skip(f"auditctl -s does not work here: {printed.reason}")
+    enabled = int(parse_auditctl_status(printed.stdout)[0]["enabled"])
+    taken = collect_snapshot(CollectContext(program_path=(str(tmp_path),), sections=frozenset({"audit"})))
+    assert taken.facts.audit.runtime_source == "netlink"
+    assert taken.provenance.methods["audit"].startswith("netlink AUDIT_GET, AUDIT_LIST_RULES")
+    found = judge(taken.facts.audit, taken.gaps)
+    assert statuses(found)["audit enabled"] == ("pass" if enabled in (1, 2) else "fail")
+
+
+def test_live_without_auditctl_as_nobody_is_not_reviewed_must_be_root(tmp_path):
+    require_root()
+    facts, gaps = run_as_unprivileged(collect_audit, CollectContext(program_path=(str(tmp_path),)))
+    assert facts.runtime_source == "netlink" and facts.enabled is None and facts.loaded_rules is None
+    must_be_root = "must be root (the kernel answers audit requests only with CAP_AUDIT_CONTROL)"
+    assert sorted((g.field, g.reason) for g in gaps if g.field in ("enabled", "loaded_rules")) == [
+        ("enabled", f"netlink AUDIT_GET: {must_be_root}"),
+        ("loaded_rules", f"netlink AUDIT_LIST_RULES: {must_be_root}"),
+    ]
+    found = statuses(judge(facts, gaps))
+    assert (found["loaded rules b64"], found["loaded rules b32"], found["audit enabled"]) == (
+        "not_reviewed", "not_reviewed", "not_reviewed")
+
+
+# ---------------------------------------------------------------- kernel rules that cannot be shown
+
+
+def test_covering_kernel_rules_pass():
+    """The control for the cases below: these rules, read over netlink, cover every call."""
+    assert statuses(judge_kernel_rules(*COVERING)) == dict.fromkeys(SUBJECTS, "pass")
+
+
+def test_rule_with_an_unknown_field_keeps_a_covered_scope_from_passing():
+    odd = bytearray(encode_rule(("pid", EQUAL, 1), syscalls=(49,), action=0))  # a never rule ...
+    odd[audit_netlink.FIELDS_OFFSET:audit_netlink.FIELDS_OFFSET + 4] = (999).to_bytes(4, sys.byteorder)  # ... on what?
+    found = judge_kernel_rules(bytes(odd), *COVERING)
+    assert (found["loaded rules b64"].status.value, found["loaded rules b32"].status.value) == (
+        "not_reviewed", "not_reviewed")
+    assert "netlink AUDIT_LIST_RULES:1: rule left out, it cannot be shown as auditctl text: unknown field number 999" \
+        in found["loaded rules b64"].reason
+
+
+def test_rule_for_another_machines_abi_is_not_b64_coverage():
+    aarch64 = encode_rule(("arch", EQUAL, ARCH_AARCH64), syscalls=(42, 43, 49, 288))  # numbers mean other calls there
+    found = judge_kernel_rules(aarch64, *COVERING[1:])
+    assert found["loaded rules b64"].status.value == "fail"
+    assert found["loaded rules b64"].observed["missing"] == ["bind", "connect", "accept", "accept4"]
+    # b32 is covered, but an unread rule might be a never rule for it: not vouched for
+    assert found["loaded rules b32"].status.value == "not_reviewed"
+
+
+def test_exit_rule_selecting_no_syscall_is_not_every_syscall():
+    nothing = encode_rule(("arch", EQUAL, ARCH_X86_64), syscalls=())  # a rule without -S would mean "all"
+    found = judge_kernel_rules(nothing, *COVERING[1:])
+    assert found["loaded rules b64"].status.value == "fail"
+    assert "selects no syscall at all" in " ".join(found["loaded rules b64"].observed["problems"])
+
+
+def test_string_field_with_white_space_cannot_smuggle_rule_text():
+    smuggler = encode_rule(("arch", EQUAL, ARCH_X86_64), ("key", EQUAL, b"x -a always,exit -S all"), syscalls=(49,),
+                           action=0)
+    found = judge_kernel_rules(smuggler, *COVERING)
+    assert found["loaded rules b64"].status.value == "not_reviewed"
+    assert "holds white space or control characters" in found["loaded rules b64"].reason
