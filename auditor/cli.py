@@ -185,6 +185,7 @@ def evaluate(policy_path: Path, output: Path | None, fail_on: str, snapshot_path
     """Evaluate a policy against this host (or a snapshot / root directory) and write the evidence."""
     from auditor.engine.evaluate import evaluate as run_evaluation
     from auditor.engine.registry import load_registry
+    from auditor.engine.waivers import evaluation_day
     from auditor.policy.loader import load_policy
     from auditor.report.console import render_summary
     from auditor.report.evidence import build_evidence, write_evidence
@@ -206,12 +207,12 @@ def evaluate(policy_path: Path, output: Path | None, fail_on: str, snapshot_path
     snapshot = _acquire_snapshot(snapshot_path, root, _needed_sections(policy, registry))
     t1 = time.perf_counter()
     rule_timings: dict[str, int] = {}
-    result = run_evaluation(policy, snapshot, registry, fail_on=Severity(fail_on), today=started.date(),
+    result = run_evaluation(policy, snapshot, registry, fail_on=Severity(fail_on), today=evaluation_day(started),
                             timings_ms=rule_timings)
     t2 = time.perf_counter()
     evidence = build_evidence(
         policy=policy, snapshot=snapshot, registry=registry, result=result, started_at=started,
-        finished_at=datetime.now(timezone.utc), evaluated_on=started.date(),
+        finished_at=datetime.now(timezone.utc), evaluated_on=evaluation_day(started),
         timings_ms={**rule_timings, "collect": round((t1 - t0) * 1000), "evaluate": round((t2 - t1) * 1000)},
     )
     if output is None:

@@ -602,8 +602,8 @@ def waivers(doc: Doc) -> list[Flowable]:
     ev = doc.evidence
     result = ev.result
     flow: list[Flowable] = [CondPageBreak(50 * mm), heading(doc, "4 Waivers", key="waivers"),
-                            para(doc, f"Waivers were judged against {ev.run.evaluated_on.isoformat()}. A waiver is "
-                                      "honoured through its expiry date; an expired waiver is not honoured and "
+                            para(doc, f"Waivers were judged against {ev.run.evaluated_on.isoformat()} (UTC). A waiver "
+                                      "is honoured through its expiry date, to 23:59:59 UTC; an expired waiver is not honoured and "
                                       "the findings it covered count as failures. Only failing findings can be "
                                       "waived: missing evidence cannot.")]
     if not result.waivers:
