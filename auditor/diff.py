@@ -168,6 +168,9 @@ def _policy_changes(before: Evidence, after: Evidence, old: dict[str, Finding],
     for name in sorted(old_checks.keys() | new_checks.keys()):
         was_check, now_check = old_checks.get(name), new_checks.get(name)
         if now_check is None:
+            users = [r for r in before.policy.rules if r.enabled and r.check == name]
+            if users and all(r.id not in new_rules or not new_rules[r.id].enabled for r in users):
+                continue  # no longer used because its rules were removed or disabled: listed above
             changes.append(PolicyChange("check_missing", name, f"check {name} {was_check.version} "
                                         f"({was_check.origin}) is no longer loaded", True))
         elif was_check is not None and (was_check.version, was_check.origin) != (now_check.version, now_check.origin):
