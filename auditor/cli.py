@@ -18,6 +18,7 @@ from rich.console import Console
 from auditor import __version__
 from auditor.errors import InputError, LbauditError
 from auditor.model.result import ExitCode, Severity
+from auditor.plugins import plugins_enabled
 
 EXIT_CODES_HELP = """\b
 Exit codes:
@@ -102,12 +103,15 @@ def render_outputs(
 
         fingerprint = signature_fingerprint(evidence_path)
     directory = out_dir or evidence_path.parent
-    targets = [(name, directory / f"{evidence.policy.id}{reporter.extension}")
-               for name, reporter in reporters.items() if name not in ("json", "pdf")]
-    if pdf:
-        targets.append(("pdf", pdf))
+    # --format pdf writes <out-dir>/<policy-id>.pdf, unless --pdf names the file; each path once.
+    targets = [(name, pdf if name == "pdf" and pdf else directory / f"{evidence.policy.id}{reporter.extension}")
+               for name, reporter in reporters.items() if name != "json"]
+    seen: set[Path] = set()
     written = []
     for name, target in targets:
+        if target.resolve() in seen:
+            continue
+        seen.add(target.resolve())
         # Reports link to the evidence file relative to where they are written, so the set of files
         # can be moved together.
         link = os.path.relpath(evidence_path.resolve(), target.resolve().parent)
@@ -181,6 +185,7 @@ def evaluate(policy_path: Path, output: Path | None, fail_on: str, snapshot_path
     """Evaluate a policy against this host (or a snapshot / root directory) and write the evidence."""
     from auditor.engine.evaluate import evaluate as run_evaluation
     from auditor.engine.registry import load_registry
+    from auditor.engine.waivers import evaluation_day
     from auditor.policy.loader import load_policy
     from auditor.report.console import render_summary
     from auditor.report.evidence import build_evidence, write_evidence
@@ -192,7 +197,7 @@ def evaluate(policy_path: Path, output: Path | None, fail_on: str, snapshot_path
     _check_writable(output, "evidence")
     _check_report_options(out_dir, pdf, pdf_cert, pdf_cert_key)
 
-    plugins = not no_plugins and os.environ.get("LBAUDIT_DISABLE_PLUGIN_AUTOLOAD", "") in ("", "0")
+    plugins = plugins_enabled(no_plugins)
     started = datetime.now(timezone.utc)
     registry = load_registry(plugins=plugins)
     policy = load_policy(policy_path, registry)
@@ -202,12 +207,12 @@ def evaluate(policy_path: Path, output: Path | None, fail_on: str, snapshot_path
     snapshot = _acquire_snapshot(snapshot_path, root, _needed_sections(policy, registry))
     t1 = time.perf_counter()
     rule_timings: dict[str, int] = {}
-    result = run_evaluation(policy, snapshot, registry, fail_on=Severity(fail_on), today=started.date(),
+    result = run_evaluation(policy, snapshot, registry, fail_on=Severity(fail_on), today=evaluation_day(started),
                             timings_ms=rule_timings)
     t2 = time.perf_counter()
     evidence = build_evidence(
         policy=policy, snapshot=snapshot, registry=registry, result=result, started_at=started,
-        finished_at=datetime.now(timezone.utc), evaluated_on=started.date(),
+        finished_at=datetime.now(timezone.utc), evaluated_on=evaluation_day(started),
         timings_ms={**rule_timings, "collect": round((t1 - t0) * 1000), "evaluate": round((t2 - t1) * 1000)},
     )
     if output is None:
@@ -243,7 +248,7 @@ def evaluate(policy_path: Path, output: Path | None, fail_on: str, snapshot_path
 @click.option("--assessor", help="Assessor named in attestations [default: the policy owner].")
 @click.option("--pdf-cert", type=click.Path(path_type=Path), help="X.509 certificate (PEM): also sign the PDF (PAdES).")
 @click.option("--pdf-cert-key", type=click.Path(path_type=Path), help="Private key (PEM) of --pdf-cert.")
-@click.option("--no-plugins", is_flag=True, help="Built-in reporters only.")
+@click.option("--no-plugins", is_flag=True, help="Built-in reporters only (also: LBAUDIT_DISABLE_PLUGIN_AUTOLOAD=1).")
 def report(evidence_path: Path, formats: str | None, out_dir: Path | None, pdf: Path | None, assessor: str | None,
            pdf_cert: Path | None, pdf_cert_key: Path | None, no_plugins: bool) -> None:
     """Render reports from an evidence file alone, without touching any host."""
@@ -253,7 +258,7 @@ def report(evidence_path: Path, formats: str | None, out_dir: Path | None, pdf: 
     if not format_list and pdf is None:
         raise click.UsageError("nothing to render: give --format and/or --pdf")
     _check_report_options(out_dir, pdf, pdf_cert, pdf_cert_key)
-    reporters = _reporters_for(format_list, pdf, not no_plugins)
+    reporters = _reporters_for(format_list, pdf, plugins_enabled(no_plugins))
     evidence, raw = load_evidence(evidence_path)
     for path in render_outputs(evidence, raw, evidence_path, reporters, out_dir, pdf, assessor, pdf_cert, pdf_cert_key):
         click.echo(f"report: {path}")
@@ -270,7 +275,7 @@ def validate(policies: tuple[Path, ...], no_plugins: bool) -> None:
     from auditor.errors import PolicyError
     from auditor.policy.loader import load_policy
 
-    registry = load_registry(plugins=False if no_plugins else None)
+    registry = load_registry(plugins=plugins_enabled(no_plugins))
     bad = 0
     for path in policies:
         try:
@@ -291,7 +296,7 @@ def list_checks(as_json: bool, no_plugins: bool) -> None:
     """List the loaded checks (built-in and plugins) with their controls."""
     from auditor.engine.registry import load_registry
 
-    registry = load_registry(plugins=False if no_plugins else None)
+    registry = load_registry(plugins=plugins_enabled(no_plugins))
     rows = [
         {"name": s.name, "title": s.title, "version": s.version, "origin": s.origin, "severity": s.severity.value,
          "controls": list(s.controls), "needs": list(s.needs)}
@@ -344,7 +349,7 @@ def explain(check_name: str, no_plugins: bool) -> None:
     """Explain a check: params and defaults, controls, rationale, remediation."""
     from auditor.engine.registry import load_registry
 
-    registry = load_registry(plugins=False if no_plugins else None)
+    registry = load_registry(plugins=plugins_enabled(no_plugins))
     spec = registry.get(check_name)
     if spec is None:
         _fail(f"unknown check {check_name!r} (available: {', '.join(registry.names())})")

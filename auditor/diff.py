@@ -1,9 +1,22 @@
 """Drift between two scans: what got worse, what got better, from two evidence files alone.
 
 Findings are matched by their id, which is derived from rule id and a subject key without
-volatile parts (pids), so a service restart is not a new finding.  A regression is a finding that
-now fails, errors or is not reviewed and did not before (including one that is new); an
-improvement is the reverse.
+volatile parts (pids), so a service restart is not a new finding.
+
+Three kinds of change are kept apart, because a gate on ``lbaudit diff`` must not be passed by
+switching a failing rule off:
+
+* regressions: a finding that now fails, errors or is not reviewed and did not before (including
+  one that is new), and a finding that failed and now cannot be judged (error / not reviewed: the
+  tool lost sight of it);
+* improvements: a finding that was failing, errored or unreviewed and is now judged pass or not
+  applicable, or is gone, under a rule that still runs and reports (a waived failure is not one);
+* policy changes: what the policy (or the code that judges) changed between the scans.  A rule
+  removed or disabled, a check missing, a check version changed, a waiver added or changed,
+  severity lowered, params or controls changed, or an enabled rule whose findings vanished are
+  lost coverage: a regression unless the caller says the policy change is intended
+  (``--allow-policy-change``).  Findings of a rule that no longer runs are listed with that change,
+  never as improvements.
 """
 
 from __future__ import annotations
@@ -11,9 +24,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from auditor.model.evidence import Evidence
-from auditor.model.result import Finding, Status
+from auditor.model.policy import ResolvedRule, Waiver
+from auditor.model.result import Finding, Severity, Status
 
 BAD = (Status.FAIL, Status.ERROR, Status.NOT_REVIEWED)
+UNJUDGED = (Status.ERROR, Status.NOT_REVIEWED)
 
 
 @dataclass(frozen=True)
@@ -30,23 +45,50 @@ class Change:
 
 
 @dataclass(frozen=True)
+class PolicyChange:
+    kind: str  # rule_removed, rule_disabled, check_missing, check_version_changed, waiver_added, ...
+    subject: str  # the rule id, check name or waiver it is about
+    detail: str
+    loses_coverage: bool  # True: a regression unless --allow-policy-change
+    findings: list[Change] = field(default_factory=list)  # findings that are no longer judged because of it
+
+    def as_dict(self) -> dict[str, object]:
+        return {"kind": self.kind, "subject": self.subject, "detail": self.detail,
+                "loses_coverage": self.loses_coverage, "findings": [c.as_dict() for c in self.findings]}
+
+
+@dataclass(frozen=True)
 class ScanDiff:
     regressions: list[Change] = field(default_factory=list)
     improvements: list[Change] = field(default_factory=list)
     other_changes: list[Change] = field(default_factory=list)
+    policy_changes: list[PolicyChange] = field(default_factory=list)
     verdict_before: str = ""
     verdict_after: str = ""
-    policy_changed: bool = False
+    policy_changed: bool = False  # the policy digests differ
+    policy_sha256_before: str = ""
+    policy_sha256_after: str = ""
     same_host: bool = True
+
+    @property
+    def lost_coverage(self) -> list[PolicyChange]:
+        return [c for c in self.policy_changes if c.loses_coverage]
+
+    def regressed(self, allow_policy_change: bool = False) -> bool:
+        """Whether a gate on this diff must fail: a regression, or lost coverage not declared intended."""
+        return bool(self.regressions) or (bool(self.lost_coverage) and not allow_policy_change)
 
     def as_dict(self) -> dict[str, object]:
         return {
             "verdict": {"before": self.verdict_before, "after": self.verdict_after},
             "policy_changed": self.policy_changed,
+            "policy_sha256": {"before": self.policy_sha256_before, "after": self.policy_sha256_after},
             "same_host": self.same_host,
             "regressions": [c.as_dict() for c in self.regressions],
             "improvements": [c.as_dict() for c in self.improvements],
             "other_changes": [c.as_dict() for c in self.other_changes],
+            "policy_changes": [c.as_dict() for c in self.policy_changes],
+            "lost_coverage": len(self.lost_coverage),
         }
 
 
@@ -54,11 +96,113 @@ def _is_bad(status: Status | None) -> bool:
     return status in BAD
 
 
+def _waiver_key(waiver: Waiver) -> tuple:
+    return (waiver.rule, waiver.subject, waiver.expires, waiver.reason, waiver.approver)
+
+
+def _describe_waiver(waiver: Waiver) -> str:
+    scope = f"subjects {waiver.subject!r}" if waiver.subject is not None else "every finding of the rule"
+    return f"{scope}, until {waiver.expires.isoformat()}, approved by {waiver.approver}"
+
+
+def _rule_changes(old: ResolvedRule, new: ResolvedRule) -> list[PolicyChange]:
+    changes = []
+    if new.check != old.check:
+        changes.append(PolicyChange("rule_check_changed", new.id, f"check {old.check} -> {new.check}", True))
+    if Severity(new.severity).rank < Severity(old.severity).rank:
+        changes.append(PolicyChange("severity_lowered", new.id, f"severity {Severity(old.severity).value} -> "
+                                    f"{Severity(new.severity).value}", True))
+    elif new.severity != old.severity:
+        changes.append(PolicyChange("severity_raised", new.id, f"severity {Severity(old.severity).value} -> "
+                                    f"{Severity(new.severity).value}", False))
+    if new.params != old.params:
+        # Whether new params are looser cannot be told in general (an allow-list grows, a minimum
+        # shrinks); a changed parameter is treated as possibly loosened.
+        changes.append(PolicyChange("params_changed", new.id, f"params {old.params} -> {new.params}", True))
+    dropped = sorted(set(old.controls) - set(new.controls))
+    if dropped:
+        changes.append(PolicyChange("controls_removed", new.id, f"no longer evidences {', '.join(dropped)}", True))
+    return changes
+
+
+def _policy_changes(before: Evidence, after: Evidence, old: dict[str, Finding],
+                    new: dict[str, Finding]) -> tuple[list[PolicyChange], set[str]]:
+    """What changed in the policy and the checks; also the ids of findings those changes account for."""
+    changes: list[PolicyChange] = []
+    accounted: set[str] = set()
+    old_rules = {r.id: r for r in before.policy.rules}
+    new_rules = {r.id: r for r in after.policy.rules}
+    old_checks = {c.name: c for c in before.checks}
+    new_checks = {c.name: c for c in after.checks}
+
+    def findings_of(rule_id: str) -> list[Change]:
+        gone = [f for f in old.values() if f.rule_id == rule_id and f.id not in new]
+        accounted.update(f.id for f in gone)
+        return [Change(f.id, f.rule_id, f.subject, f.status.value, None) for f in sorted(gone, key=lambda f: f.id)]
+
+    for rule_id in sorted(old_rules.keys() | new_rules.keys()):
+        was, now = old_rules.get(rule_id), new_rules.get(rule_id)
+        if was is None:
+            if now is not None and now.enabled:
+                changes.append(PolicyChange("rule_added", rule_id, f"new rule (check {now.check})", False))
+            continue
+        if not was.enabled:
+            if now is not None and now.enabled:
+                changes.append(PolicyChange("rule_enabled", rule_id, f"rule enabled (check {now.check})", False))
+            continue
+        if now is None:
+            changes.append(PolicyChange("rule_removed", rule_id, f"rule removed from the policy (check {was.check})",
+                                        True, findings_of(rule_id)))
+            continue
+        if not now.enabled:
+            changes.append(PolicyChange("rule_disabled", rule_id, f"rule disabled (check {was.check})", True,
+                                        findings_of(rule_id)))
+            continue
+        changes += _rule_changes(was, now)
+        had = any(f.rule_id == rule_id for f in old.values())
+        has = any(f.rule_id == rule_id for f in new.values())
+        if had and not has:
+            changes.append(PolicyChange("findings_vanished", rule_id, "the rule is still enabled but the evidence "
+                                        "holds no finding of it", True, findings_of(rule_id)))
+
+    for name in sorted(old_checks.keys() | new_checks.keys()):
+        was_check, now_check = old_checks.get(name), new_checks.get(name)
+        if now_check is None:
+            users = [r for r in before.policy.rules if r.enabled and r.check == name]
+            if users and all(r.id not in new_rules or not new_rules[r.id].enabled for r in users):
+                continue  # no longer used because its rules were removed or disabled: listed above
+            changes.append(PolicyChange("check_missing", name, f"check {name} {was_check.version} "
+                                        f"({was_check.origin}) is no longer loaded", True))
+        elif was_check is not None and (was_check.version, was_check.origin) != (now_check.version, now_check.origin):
+            # Other code judged: findings are not comparable until the change is reviewed.
+            changes.append(PolicyChange("check_version_changed", name, f"{was_check.version} ({was_check.origin}) -> "
+                                        f"{now_check.version} ({now_check.origin})", True))
+
+    old_waivers = {_waiver_key(w) for w in before.policy.waivers}
+    new_waivers = {_waiver_key(w) for w in after.policy.waivers}
+    for waiver in after.policy.waivers:
+        if _waiver_key(waiver) not in old_waivers:
+            changes.append(PolicyChange("waiver_added", waiver.rule, f"waiver added or changed: "
+                                        f"{_describe_waiver(waiver)}", True))
+    for waiver in before.policy.waivers:
+        if _waiver_key(waiver) not in new_waivers:
+            changes.append(PolicyChange("waiver_removed", waiver.rule, f"waiver removed or changed: "
+                                        f"{_describe_waiver(waiver)}", False))
+    if before.policy_sha256 != after.policy_sha256 and not changes:
+        changes.append(PolicyChange("policy_digest_changed", after.policy.id, f"policy SHA-256 "
+                                    f"{before.policy_sha256[:16]}... -> {after.policy_sha256[:16]}... (no rule, "
+                                    "check or waiver differs)", False))
+    return changes, accounted
+
+
 def diff_scans(before: Evidence, after: Evidence) -> ScanDiff:
     old: dict[str, Finding] = {f.id: f for f in before.result.findings}
     new: dict[str, Finding] = {f.id: f for f in after.result.findings}
+    policy_changes, accounted = _policy_changes(before, after, old, new)
     regressions, improvements, others = [], [], []
     for finding_id in sorted(old.keys() | new.keys()):
+        if finding_id in accounted:
+            continue  # listed with the policy change that stopped it being judged
         was, now = old.get(finding_id), new.get(finding_id)
         was_status = was.status if was else None
         now_status = now.status if now else None
@@ -69,17 +213,24 @@ def diff_scans(before: Evidence, after: Evidence) -> ScanDiff:
                         was_status.value if was_status else None, now_status.value if now_status else None)
         if _is_bad(now_status) and not _is_bad(was_status):
             regressions.append(change)
-        elif _is_bad(was_status) and not _is_bad(now_status):
+        elif was_status == Status.FAIL and now_status in UNJUDGED:
+            regressions.append(change)  # a failure nobody can see any more has not been fixed
+        elif _is_bad(was_status) and now_status in (Status.PASS, Status.NOT_APPLICABLE, None):
+            # Judged again by the same enabled rule, or gone from a rule that still reports (the
+            # listener was closed): a rule that stopped running is accounted for above.
             improvements.append(change)
         else:
-            others.append(change)
+            others.append(change)  # among them failing -> waived: the waiver is listed as a policy change
     old_host, new_host = before.snapshot.provenance, after.snapshot.provenance
     return ScanDiff(
         regressions=regressions,
         improvements=improvements,
         other_changes=others,
+        policy_changes=policy_changes,
         verdict_before=before.result.verdict.value,
         verdict_after=after.result.verdict.value,
         policy_changed=before.policy_sha256 != after.policy_sha256,
+        policy_sha256_before=before.policy_sha256,
+        policy_sha256_after=after.policy_sha256,
         same_host=(old_host.hostname, old_host.machine_id) == (new_host.hostname, new_host.machine_id),
     )

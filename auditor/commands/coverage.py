@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import click
@@ -24,11 +23,12 @@ from auditor.coverage import BASELINES, catalog_baseline, compute_coverage, ship
 @click.option("--no-plugins", is_flag=True, help="Built-in checks only (also: LBAUDIT_DISABLE_PLUGIN_AUTOLOAD=1).")
 def coverage(policy_path: Path, baseline: str, catalog_path: Path | None, as_json: bool, no_plugins: bool) -> None:
     """Which baseline controls the policy's enabled rules produce evidence for, which not, and the share."""
-    from auditor.engine.registry import AUTOLOAD_ENV, load_registry
+    from auditor.engine.registry import load_registry
+    from auditor.plugins import plugins_enabled
     from auditor.policy.loader import load_policy
 
     level = baseline.lower()
-    plugins = not no_plugins and os.environ.get(AUTOLOAD_ENV, "") in ("", "0")
+    plugins = plugins_enabled(no_plugins)
     registry = load_registry(plugins=plugins)
     # Read the catalog first: it is the cheaper input to get wrong, and both errors name their file.
     baseline_set = catalog_baseline(catalog_path, level) if catalog_path else shipped_baseline(level, registry.catalog)

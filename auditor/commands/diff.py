@@ -17,30 +17,50 @@ from auditor.report.evidence import load_evidence
 @click.argument("before", type=click.Path(path_type=Path))
 @click.argument("after", type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def diff(before: Path, after: Path, as_json: bool) -> None:
-    """Compare two evidence files: regressions, improvements, other changes.
+@click.option("--allow-policy-change", is_flag=True,
+              help="The policy change between the scans is intended: lost coverage (rules removed or disabled, "
+                   "checks missing or changed, waivers added, severity lowered, params changed) does not fail.")
+def diff(before: Path, after: Path, as_json: bool, allow_policy_change: bool) -> None:
+    """Compare two evidence files: regressions, improvements, policy changes, other changes.
 
     \b
-    Exit 0 when nothing regressed, 1 when a finding now fails, errors or is not reviewed
-    that did not before, 2 when a file is unreadable or invalid.
+    Exit 0 when nothing regressed; 1 when a finding now fails, errors or is not reviewed that
+    did not before, or when coverage was lost through a policy change (a rule removed or
+    disabled, a check missing, a waiver added...) and --allow-policy-change is not given;
+    2 when a file is unreadable or invalid.
     """
     old, _ = load_evidence(before)
     new, _ = load_evidence(after)
     result = diff_scans(old, new)
+    failed = result.regressed(allow_policy_change)
     if as_json:
-        click.echo(json.dumps(result.as_dict(), indent=2, sort_keys=True))
+        document = result.as_dict()
+        document["allow_policy_change"] = allow_policy_change
+        document["exit_code"] = int(ExitCode.NON_COMPLIANT if failed else ExitCode.COMPLIANT)
+        click.echo(json.dumps(document, indent=2, sort_keys=True))
     else:
         click.echo(f"verdict: {result.verdict_before} -> {result.verdict_after}")
         if not result.same_host:
             click.echo("note: the two scans are of different hosts")
         if result.policy_changed:
-            click.echo("note: the policy changed between the scans")
-        for title, changes in (("regressions", result.regressions), ("improvements", result.improvements),
-                               ("other changes", result.other_changes)):
+            click.echo(f"note: the policy changed between the scans (SHA-256 {result.policy_sha256_before[:16]}... "
+                       f"-> {result.policy_sha256_after[:16]}...)")
+        for title, changes in (("regressions", result.regressions), ("improvements", result.improvements)):
             click.echo(f"{title}: {len(changes)}")
             for change in changes:
                 click.echo(f"  {change.rule_id}: {change.subject}: {change.before or 'new'} -> {change.after or 'gone'}")
-    sys.exit(ExitCode.NON_COMPLIANT if result.regressions else ExitCode.COMPLIANT)
+        lost = len(result.lost_coverage)
+        allowed = " (allowed by --allow-policy-change)" if lost and allow_policy_change else ""
+        click.echo(f"policy changes: {len(result.policy_changes)} ({lost} losing coverage{allowed})")
+        for item in result.policy_changes:
+            marker = "lost coverage" if item.loses_coverage else "change"
+            click.echo(f"  [{marker}] {item.kind} {item.subject}: {item.detail}")
+            for change in item.findings:
+                click.echo(f"      no longer judged: {change.subject} (was {change.before})")
+        click.echo(f"other changes: {len(result.other_changes)}")
+        for change in result.other_changes:
+            click.echo(f"  {change.rule_id}: {change.subject}: {change.before or 'new'} -> {change.after or 'gone'}")
+    sys.exit(ExitCode.NON_COMPLIANT if failed else ExitCode.COMPLIANT)
 
 
 COMMANDS = [diff]

@@ -74,8 +74,12 @@ def _findings(rule: ResolvedRule, spec: CheckSpec, outcomes: list[Outcome]) -> l
     return findings
 
 
-def _controls(findings: list[Finding], registry: Registry) -> list[ControlResult]:
-    by_control: dict[str, list[Finding]] = {}
+def _controls(findings: list[Finding], rules: list[ResolvedRule], registry: Registry) -> list[ControlResult]:
+    """Judge each control once, here: every report renders these results and none re-derives them.
+
+    Every control an enabled rule maps to is judged, even one no finding addresses (not_reviewed:
+    nothing showed it is met)."""
+    by_control: dict[str, list[Finding]] = {c: [] for rule in rules for c in rule.controls}
     for finding in findings:
         for control in finding.controls:
             by_control.setdefault(control, []).append(finding)
@@ -89,8 +93,9 @@ def _controls(findings: list[Finding], registry: Registry) -> list[ControlResult
                 id=control_id,
                 title=control.title if control else "",
                 family=control.family if control else control_id.split("-")[0],
+                family_title=control.family_title if control else "",
                 status=rollup_status([f.status for f in group]),
-                rules=sorted({f.rule_id for f in group}),
+                rules=sorted({f.rule_id for f in group} | {r.id for r in rules if control_id in r.controls}),
                 counts={s.value: counts.get(s.value, 0) for s in Status},
             )
         )
@@ -147,7 +152,7 @@ def evaluate(
 
     return RunResult(
         findings=findings,
-        controls=_controls(findings, registry),
+        controls=_controls(findings, rules, registry),
         waivers=waiver_states,
         summary=Summary(
             by_status={s.value: by_status.get(s.value, 0) for s in Status},

@@ -9,7 +9,6 @@ as pytest allows, so that no installed package can change a run unasked.
 from __future__ import annotations
 
 import importlib
-import os
 import pkgutil
 from dataclasses import dataclass, replace
 from importlib import metadata
@@ -21,9 +20,9 @@ from auditor.errors import Problem, RegistryError
 from auditor.model.check import CheckSpec
 from auditor.model.controls import ControlCatalog
 from auditor.model.facts import SECTIONS
+from auditor.plugins import AUTOLOAD_ENV, plugins_enabled  # noqa: F401 - AUTOLOAD_ENV: re-exported for callers
 
 CHECKS_GROUP = "lbaudit.checks"
-AUTOLOAD_ENV = "LBAUDIT_DISABLE_PLUGIN_AUTOLOAD"
 BUILTIN_PACKAGE = "auditor.checks"
 
 
@@ -113,7 +112,7 @@ def build_registry(specs: list[CheckSpec], catalog: ControlCatalog | None = None
 def load_registry(plugins: bool | None = None) -> Registry:
     """Built-in checks plus, unless disabled, every ``lbaudit.checks`` entry point."""
     if plugins is None:
-        plugins = os.environ.get(AUTOLOAD_ENV, "") in ("", "0")
+        plugins = plugins_enabled()
     specs = _builtin_specs()
     if plugins:
         specs += _plugin_specs()

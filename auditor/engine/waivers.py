@@ -3,12 +3,16 @@
 Only ``fail`` findings can be waived: waiving missing evidence would turn "we could not look" into
 a pass.  A waiver is honoured through its ``expires`` date; after that it is not honoured and is
 reported as expired.
+
+``expires`` is a calendar day in UTC: honoured until 23:59:59 UTC on that day, expired from 00:00:00
+UTC the next.  The host's time zone never moves the boundary (a run in UTC+14 must not get a day
+more than one in UTC-12); :func:`evaluation_day` turns the moment of a run into that UTC day.
 """
 
 from __future__ import annotations
 
-from datetime import date
 import re
+from datetime import date, datetime, timezone
 from functools import lru_cache
 
 from auditor.model.policy import Waiver
@@ -21,6 +25,14 @@ def _subject_pattern(glob: str) -> re.Pattern[str]:
     brackets, which fnmatch would read as a character class and so match nothing."""
     parts = (".*" if c == "*" else "." if c == "?" else re.escape(c) for c in glob)
     return re.compile("".join(parts), re.DOTALL)
+
+
+def evaluation_day(moment: datetime) -> date:
+    """The UTC calendar day waivers are judged against at ``moment``.  A naive time is refused: its
+    zone is unknown, so the day could be off by one."""
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError("the evaluation time must carry a time zone")
+    return moment.astimezone(timezone.utc).date()
 
 
 def subject_matches(glob: str, subject: str) -> bool:

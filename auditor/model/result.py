@@ -59,6 +59,10 @@ INCOMPLETE_STATUSES = (Status.ERROR, Status.NOT_REVIEWED)
 # Statuses that mean a rule actually judged something on this host.
 JUDGED_STATUSES = (Status.PASS, Status.FAIL, Status.WAIVED)
 STATUS_ORDER = (Status.FAIL, Status.ERROR, Status.NOT_REVIEWED, Status.PASS, Status.WAIVED, Status.NOT_APPLICABLE)
+# The rolled-up control statuses under which a control counts as satisfied: every finding passed, or
+# its failures were waived (a deviation the policy approved).  Every report reads this one rule
+# through ``ControlResult.satisfied``; none judges a control from the findings on its own.
+SATISFYING_STATUSES = (Status.PASS, Status.WAIVED)
 
 
 class AppliedWaiver(StrictModel):
@@ -90,12 +94,19 @@ class Finding(StrictModel):
 
 
 class ControlResult(StrictModel):
+    """The engine's judgement of one control, which every report renders as it stands."""
+
     id: str
     title: str
     family: str
-    status: Status
+    family_title: str = ""  # recorded so that no report needs the control catalog
+    status: Status  # rollup_status of its findings; not_reviewed when an enabled rule maps to it but found nothing
     rules: list[str]
     counts: dict[str, int]
+
+    @property
+    def satisfied(self) -> bool:
+        return self.status in SATISFYING_STATUSES
 
 
 class WaiverState(StrictModel):

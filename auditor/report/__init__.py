@@ -15,6 +15,7 @@ from typing import Callable
 
 from auditor.errors import RegistryError
 from auditor.model.evidence import Evidence
+from auditor.plugins import plugins_enabled
 
 REPORTERS_GROUP = "lbaudit.reporters"
 
@@ -35,7 +36,11 @@ class Reporter:
     render: Callable[[Evidence, ReportContext], bytes]
 
 
-def load_reporters(plugins: bool = True) -> dict[str, Reporter]:
+def load_reporters(plugins: bool | None = None) -> dict[str, Reporter]:
+    """Built-in reporters plus, unless disabled (:func:`auditor.plugins.plugins_enabled`), every
+    ``lbaudit.reporters`` entry point."""
+    if plugins is None:
+        plugins = plugins_enabled()
     found: dict[str, Reporter] = {}
     for info in sorted(pkgutil.iter_modules(__path__), key=lambda i: i.name):
         if info.name.startswith("_"):

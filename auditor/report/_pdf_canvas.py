@@ -73,6 +73,9 @@ class AttestationCanvas(Canvas):
         super().__init__(*args, **kwargs)
         self._decor = decor
         self._kept_pages: list[dict] = []
+        # Bookmarks by page number, set when the page is written: reportlab binds a bookmark to the
+        # page it is writing, and while pages are kept that is always the first one.
+        self._bookmarks_by_page: dict[int, list[tuple[str, dict]]] = {}
         self._doc.info = _Info(decor.extra_info)
         _pin_timestamp(self, decor.created)
         # The file identifier (/ID) is a digest reportlab seeds with its clock, or SOURCE_DATE_EPOCH;
@@ -84,11 +87,16 @@ class AttestationCanvas(Canvas):
         self._kept_pages.append(dict(self.__dict__))
         self._startPage()
 
+    def bookmarkPage(self, key, **kwargs):  # noqa: N802, ANN001, ANN201 - reportlab's name and signature
+        self._bookmarks_by_page.setdefault(len(self._kept_pages) + 1, []).append((key, kwargs))
+
     def save(self) -> None:
         total = len(self._kept_pages)
-        for state in self._kept_pages:
+        for number, state in enumerate(self._kept_pages, start=1):
             self.__dict__.update(state)
             self._decorate(total)
+            for key, kwargs in self._bookmarks_by_page.get(number, []):
+                super().bookmarkPage(key, **kwargs)
             super().showPage()
         self._embed_attachment()
         super().save()

@@ -328,17 +328,14 @@ def _on_colour(style: ParagraphStyle) -> ParagraphStyle:
 # ------------------------------------------------------------------ executive summary
 
 def _families(doc: Doc) -> list[tuple[str, str, Counter]]:
-    from auditor.controls import load_catalog
-
-    catalog = load_catalog()
+    """Each family with the statuses the engine gave its controls (the evidence records family titles,
+    so the PDF needs no catalog of its own)."""
     by_family: dict[str, Counter] = {}
+    titles: dict[str, str] = {}
     for control in doc.evidence.result.controls:
         by_family.setdefault(control.family, Counter())[control.status.value] += 1
-    families = []
-    for family in sorted(by_family):
-        title = next((c.family_title for c in catalog.controls.values() if c.family == family), "")
-        families.append((family, title, by_family[family]))
-    return families
+        titles.setdefault(control.family, control.family_title)
+    return [(family, titles[family], by_family[family]) for family in sorted(by_family)]
 
 
 class EmbeddedFontDrawing(Drawing):
@@ -479,7 +476,8 @@ def controls(doc: Doc) -> list[Flowable]:
         counts = ", ".join(f"{n} {STATUS_LABELS[Status(s)]}" for s, n in sorted(
             control.counts.items(), key=lambda kv: STATUS_ORDER.index(Status(kv[0]))) if n)
         rows.append([cell(doc, control.id, "cell_bold"), cell(doc, control.title or "\u2014"),
-                     Paragraph(status_markup(doc, control.status), doc.styles.cell),
+                     Paragraph(status_markup(doc, control.status) + "<br/>"
+                               + ("satisfied" if control.satisfied else "not satisfied"), doc.styles.cell),
                      cell(doc, ", ".join(control.rules)), cell(doc, counts)])
     flow.append(table(doc, ["Control", "Title", "Status", "Rules", "Findings"], rows,
                       [20 * mm, 52 * mm, 24 * mm, 44 * mm, doc.width - 140 * mm]))
@@ -604,8 +602,8 @@ def waivers(doc: Doc) -> list[Flowable]:
     ev = doc.evidence
     result = ev.result
     flow: list[Flowable] = [CondPageBreak(50 * mm), heading(doc, "4 Waivers", key="waivers"),
-                            para(doc, f"Waivers were judged against {ev.run.evaluated_on.isoformat()}. A waiver is "
-                                      "honoured through its expiry date; an expired waiver is not honoured and "
+                            para(doc, f"Waivers were judged against {ev.run.evaluated_on.isoformat()} (UTC). A waiver "
+                                      "is honoured through its expiry date, to 23:59:59 UTC; an expired waiver is not honoured and "
                                       "the findings it covered count as failures. Only failing findings can be "
                                       "waived: missing evidence cannot.")]
     if not result.waivers:

@@ -69,6 +69,16 @@ def render_summary(evidence: Evidence, console: Console, evidence_path: str | No
         if len(unseen) > MAX_LISTED:
             console.print(f"... and {len(unseen) - MAX_LISTED} more in the evidence file")
 
+    if result.controls:
+        # The engine's judgement of each control, as the evidence records it (never re-derived here).
+        table = Table(title="Controls", title_justify="left", header_style="bold")
+        for column in ("control", "status", "objective", "rules"):
+            table.add_column(column, overflow="fold")
+        for control in result.controls:
+            table.add_row(Text(control.id), Text(control.status.value, style=STATUS_STYLE[control.status.value]),
+                          "satisfied" if control.satisfied else "not satisfied", Text(", ".join(control.rules)))
+        console.print(table)
+
     for waiver in result.waivers:
         if waiver.state == "expired":
             console.print(Text(f"waiver for rule {waiver.rule_id} expired on {waiver.expires} (approved by "

@@ -154,6 +154,10 @@ def render_junit(evidence: Evidence, context: ReportContext) -> bytes:
         ("tool.version", evidence.tool.version),
     ):
         ET.SubElement(properties, "property", {"name": name, "value": _text(value)})
+    for control in result.controls:  # the engine's judgement of each control, as the evidence records it
+        objective = "satisfied" if control.satisfied else "not satisfied"
+        ET.SubElement(properties, "property",
+                      {"name": f"control.{control.id}", "value": f"{control.status.value} ({objective})"})
     suite.extend(cases)
 
     ET.indent(root, space="  ")

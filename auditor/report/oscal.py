@@ -26,12 +26,11 @@ import uuid
 from collections import Counter
 from urllib.parse import quote
 
-from auditor.controls import load_catalog
 from auditor.errors import InputError
 from auditor.model.base import canonical_json
 from auditor.model.controls import oscal_control_id
 from auditor.model.evidence import Evidence
-from auditor.model.result import Finding, Status
+from auditor.model.result import ControlResult, Finding, Status
 from auditor.report import Reporter, ReportContext
 from auditor.report._shared import end_of_day, evidence_reference, evidence_sha256, utc_timestamp
 
@@ -40,8 +39,9 @@ OSCAL_VERSION = "1.1.2"
 NS = "https://lbaudit.invalid/ns/oscal"
 UUID_ROOT = uuid.uuid5(uuid.NAMESPACE_URL, NS)
 
-# The statuses under which a control counts as satisfied; anything else keeps it not satisfied.
-_SATISFIED_ONLY = {Status.PASS, Status.NOT_APPLICABLE}
+# How the engine's control status reads as an OSCAL objective status reason (the state itself is
+# ControlResult.satisfied): a waived failure is a deviation the policy approved, so "other", not "pass".
+_REASON = {Status.PASS: "pass", Status.FAIL: "fail"}
 
 
 def _stable_uuid(*parts: str) -> str:
@@ -85,7 +85,6 @@ class _Builder:
         self.ref = evidence_reference(evidence, context)
         prov = evidence.snapshot.provenance
         self.host = prov.hostname
-        self.catalog = load_catalog()
         self.checks = {c.name: c for c in evidence.checks}
         self.rules = {r.id: r for r in evidence.policy.rules}
         self.findings = evidence.result.findings
@@ -197,13 +196,8 @@ class _Builder:
     # ------------------------------------------------------------ the result
 
     def reviewed_control_ids(self) -> list[str]:
-        ids: set[str] = set()
-        for rule in self.ev.policy.rules:
-            if rule.enabled:
-                ids.update(rule.controls)
-                record = self.checks.get(rule.check)
-                ids.update(record.controls if record else ())
-        return sorted(ids, key=self.catalog.sort_key)
+        """The controls the engine judged: every control an enabled rule maps to, in catalog order."""
+        return [c.id for c in self.ev.result.controls]
 
     def local_definitions(self) -> dict:
         prov = self.ev.snapshot.provenance
@@ -361,30 +355,35 @@ class _Builder:
         risk["related-observations"] = [{"observation-uuid": self.observation_uuid(finding)}]
         return risk
 
-    def control_finding(self, control_id: str, risky: set[str]) -> dict:
+    def control_finding(self, control: ControlResult, risky: set[str]) -> dict:
+        """One OSCAL finding per control, stating the engine's judgement (the evidence's rollup) as it is."""
+        control_id = control.id
         group = [f for f in self.findings if control_id in f.controls]
         counts = Counter(f.status for f in group)
-        control = self.catalog.get(control_id)
-        title = control.title if control else ""
-        statuses = set(counts)
+        state = "satisfied" if control.satisfied else "not-satisfied"
+        reason = _REASON.get(control.status, "other")
         if not group:
-            state, reason, remarks = "not-satisfied", "other", "No finding of an enabled rule addresses this control."
-        elif statuses & {Status.FAIL, Status.WAIVED}:
-            state, reason = "not-satisfied", "fail"
+            remarks = "No finding of an enabled rule addresses this control."
+        elif control.status == Status.FAIL:
             remarks = f"{counts[Status.FAIL]} failing and {counts[Status.WAIVED]} waived (deviation approved) findings."
-        elif statuses <= _SATISFIED_ONLY and Status.PASS in statuses:
-            state, reason, remarks = "satisfied", "pass", f"{counts[Status.PASS]} passing findings."
+        elif control.satisfied:
+            remarks = f"{counts[Status.PASS]} passing findings"
+            if counts[Status.WAIVED]:
+                remarks += f" and {counts[Status.WAIVED]} waived failing findings (deviation approved until the waiver's expiry)"
+            remarks += "."
+        elif control.status == Status.NOT_APPLICABLE:
+            remarks = "Every finding is not applicable: nothing showed that the control is met."
         else:
             reasons = sorted({f"{f.rule_id}: {f.reason}" for f in group if f.status != Status.PASS and f.reason})
-            state, reason = "not-satisfied", "other"
             remarks = "Not fully assessed (lbaudit never counts missing evidence as a pass): " + "; ".join(reasons)
-        rules = sorted({f.rule_id for f in group})
+        rules = control.rules
         described = ", ".join(f"{counts[s]} {s.value}" for s in Status if counts[s])
         finding = {
             "uuid": self.run_uuid("finding", control_id),
-            "title": f"{control_id} {title}".strip(),
-            "description": f"Rules {', '.join(rules)}: {described}." if rules else "No enabled rule produced a finding.",
-            "props": [_prop("control-id", control_id)],
+            "title": f"{control_id} {control.title}".strip(),
+            "description": f"Rules {', '.join(rules)}: {described or 'no finding'}." if rules
+            else "No enabled rule produced a finding.",
+            "props": [_prop("control-id", control_id), _prop("control-status", control.status.value)],
             "origins": self.tool_origin(),
             "target": {
                 "type": "objective-id",
@@ -424,7 +423,7 @@ class _Builder:
                 "control-selections": [
                     {
                         "description": "The controls the enabled rules of the policy map to (their checks' "
-                        "controls and the rules' extra controls).",
+                        "controls and the rules' extra controls), as judged by the engine.",
                         "include-controls": [{"control-id": _oscal_id(c)} for c in reviewed],
                     }
                 ]
@@ -434,8 +433,8 @@ class _Builder:
             result["observations"] = [self.observation(f) for f in self.findings]
         if at_risk:
             result["risks"] = [self.risk(f) for f in at_risk]
-        if reviewed:
-            result["findings"] = [self.control_finding(c, risky) for c in reviewed]
+        if res.controls:
+            result["findings"] = [self.control_finding(c, risky) for c in res.controls]
         return result
 
     def document(self) -> dict:

@@ -236,6 +236,9 @@ class _Run:
                 "verdict": ev.result.verdict.value,
                 "factsSha256": ev.facts_sha256,
                 "collectedAt": utc_timestamp(ev.snapshot.provenance.collected_at),
+                # The engine's judgement of each control, as the evidence records it.
+                "controls": [{"id": c.id, "status": c.status.value, "satisfied": c.satisfied}
+                             for c in ev.result.controls],
             },
         }
 

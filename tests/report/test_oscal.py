@@ -24,7 +24,7 @@ from auditor.report import load_reporters
 from auditor.report.evidence import load_evidence, write_evidence
 from auditor.report.oscal import render_oscal
 from tests.evidence_fixtures import make_evidence
-from tests.report.conftest import check_golden, golden_context
+from tests.report.conftest import check_golden, conformance_module, golden_context
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +81,7 @@ def _plain(value):
 
 
 def test_read_back_with_compliance_trestle(tmp_path, evidence, context, document):
-    trestle_ar = pytest.importorskip("trestle.oscal.assessment_results", reason="compliance-trestle is not installed")
+    trestle_ar = conformance_module("trestle.oscal.assessment_results", "compliance-trestle is not installed")
     path = tmp_path / "ar.json"
     path.write_bytes(render_oscal(evidence, context))
     model = trestle_ar.AssessmentResults.oscal_read(path)
@@ -225,7 +225,9 @@ def test_reporters_are_registered_by_name():
 
 
 def test_a_bad_control_id_in_hand_edited_evidence_is_an_input_error(evidence, context):
-    rule = evidence.policy.rules[0].model_copy(update={"controls": ["SC-7", "XX-999"]})
-    edited = evidence.model_copy(update={"policy": evidence.policy.model_copy(update={"rules": [rule]})})
+    # OSCAL renders the engine's control results, so the bad id is edited into those.
+    bad = evidence.result.controls[0].model_copy(update={"id": "XX-999"})
+    result = evidence.result.model_copy(update={"controls": [bad, *evidence.result.controls[1:]]})
+    edited = evidence.model_copy(update={"result": result})
     with pytest.raises(InputError, match="'XX-999'"):
         render_oscal(edited, context)
