@@ -7,12 +7,29 @@ unless ``BindIPv6Only=ipv6-only``, IPv4); ``127.0.0.1:8080`` is IPv4; ``[::1]:44
 optional ``%scope`` after the port; unix paths (``/run/x.sock``, ``@abstract``), ``vsock:`` and
 netlink addresses are not network listeners and are skipped.  An empty assignment resets the list.
 
-Units are looked up as systemd does: a unit in an earlier directory hides one of the same name in a
-later directory, a symlink to ``/dev/null`` masks it, and drop-ins ``<unit>.d/*.conf`` are applied
-in lexicographic order of file name.  A unit with an ``[Install]`` section (``WantedBy=``,
-``RequiredBy=``) listens only if it is enabled, i.e. linked from a ``*.wants/`` or ``*.requires/``
-directory; a static unit (no such section) may be pulled in by another unit, so it is counted.
-Template units count through their enabled instances (``foo@bar.socket``), with ``%i`` expanded.
+Units are looked up as systemd does (systemd.unit(5), src/shared/dropin.c), across the whole system
+unit search path: ``/etc/systemd/system.control``, ``/run/systemd/system.control``,
+``/run/systemd/transient``, ``/run/systemd/generator.early``, ``/etc/systemd/system``,
+``/etc/systemd/system.attached``, ``/run/systemd/system``, ``/run/systemd/system.attached``,
+``/run/systemd/generator``, ``/usr/local/lib/systemd/system``, ``/usr/lib/systemd/system``,
+``/lib/systemd/system``, ``/run/systemd/generator.late``.  A unit in an earlier directory hides one
+of the same name in a later one; a symlink to ``/dev/null`` or an empty file masks it; a symlink to
+a file outside the path (``systemctl link``) is the unit, one to another unit name is an alias.
+
+Drop-ins ``*.conf`` come from, per unit directory in that order, ``<unit>.d/``, the template's
+``foo@.socket.d/`` for an instance, each dash prefix ``foo-bar-.socket.d/``, ``foo-.socket.d/``; then
+the same for each alias; then the type-wide ``socket.d/`` of every directory.  A file name met first
+wins (a ``/dev/null`` link of that name masks the rest), and the winners apply in lexicographic
+order of file name.
+
+A unit with ``WantedBy=``, ``RequiredBy=`` or ``UpheldBy=`` in its unit file listens only if it is
+enabled: linked, by its name or an alias, from a ``.wants/``, ``.requires/`` or ``.upholds/``
+directory of any unit in any unit directory (PID 1 reads those of every directory, vendor ones
+included), or given an alias link.  A static unit may be pulled in by another unit, so it counts.
+Template units count through their enabled instances (``foo@bar.socket``).  Specifiers that the unit
+name decides (``%n %N %p %P %i %I %j %J %f %%``) are expanded; a value that starts with a path
+specifier (``%t/podman.sock``) is a unix socket; any other specifier makes that one value unknown
+(a gap), never the whole list.  What generators write at boot cannot be known offline.
 """
 
 from __future__ import annotations
@@ -422,7 +439,9 @@ def active_socket_units(root: Path) -> tuple[list[tuple[SocketUnit, str | None]]
     aliases: dict[str, list[str]] = {}
     for alias, target in sorted(scan.alias_of.items()):
         aliases.setdefault(target, []).append(alias)
-    enabled = {scan.alias_of.get(n, n) for n in scan.enabled}
+    # systemctl enable links a unit's Alias= names next to it, and is-enabled calls the unit enabled
+    # for such a link alone: counted too (the wider exposure).
+    enabled = {scan.alias_of.get(n, n) for n in scan.enabled} | set(scan.alias_of.values())
     wanted = {n for n in scan.files if "@." not in n and n not in scan.alias_of}
     wanted |= {n for n in enabled if template_of(n) is not None}
     active: list[tuple[SocketUnit, str | None]] = []
