@@ -67,6 +67,15 @@ LISTEN_KEYS = ("ListenStream", "ListenDatagram", "ListenSequentialPacket", "List
 # The Listen*= whose value is a socket address (IP, unix path, vsock); the others never are.
 SOCKET_ADDRESS_KEYS = ("ListenStream", "ListenDatagram", "ListenSequentialPacket")
 INSTALL_KEYS = ("WantedBy", "RequiredBy", "UpheldBy")
+UNIT_NAME = re.compile(r"[A-Za-z0-9:_.\\@-]+\.(service|socket|target|timer|path|mount|automount|swap|slice|scope|device)")
+# Dependencies that start the unit named along with the unit that names them (systemd.unit(5),
+# systemd.service(5) Sockets=, systemd.timer(5) and systemd.path(5) Unit=).
+DEPENDENCY_KEYS = {("Unit", "Wants"), ("Unit", "Requires"), ("Unit", "Requisite"), ("Unit", "BindsTo"),
+                   ("Unit", "Upholds"), ("Unit", "OnSuccess"), ("Unit", "OnFailure"), ("Service", "Sockets"),
+                   ("Timer", "Unit"), ("Path", "Unit")}
+# What the boot starts whatever is enabled: the default target (through its alias link) and the
+# targets every system reaches on the way.
+BOOT_TARGETS = ("default.target", "sysinit.target", "basic.target", "sockets.target")
 # Directories whose links add a dependency that starts the linked unit along with their unit.
 DEPENDENCY_DIRS = (".wants", ".requires", ".upholds")
 OWNER_REASON = "declared by a systemd socket unit in an offline root; no process holds it yet"
@@ -360,17 +369,34 @@ def dropin_dirs(name: str, aliases: list[str], unit_type: str = "socket") -> tup
 
 @dataclass(frozen=True)
 class UnitFiles:
-    """The socket unit names under a root: which file each loads, which names are aliases, and
-    which names a dependency directory links (what the next boot starts)."""
+    """The unit names under a root (every type): which file each loads, which names are aliases,
+    and which names a dependency directory links."""
 
     files: dict[str, ConfigFile]  # name -> the file that wins (first unit directory that has it)
     alias_of: dict[str, str]  # alias name -> the unit name it links to
     enabled: set[str]  # names linked from any *.wants/, *.requires/ or *.upholds/ directory
+    present: frozenset[str] = frozenset()  # "<unit dir>/<name>" of every entry in a unit directory
+
+    def dropin_dirs(self, name: str, aliases: list[str]) -> tuple[str, ...]:
+        """The drop-in directories of ``name`` that exist, in precedence order."""
+        return tuple(d for d in dropin_dirs(name, aliases, name.rpartition(".")[2]) if d in self.present)
+
+    def canonical(self, name: str) -> str:
+        return self.alias_of.get(name, name)
+
+    def file_of(self, name: str) -> ConfigFile | None:
+        """The file ``name`` loads: its own, else its template's; None when there is none."""
+        found = self.files.get(name)
+        template = template_of(name)
+        if found is None and template is not None:
+            found = self.files.get(template)
+        return found
 
 
 def _scan_units(root: Path, problems: list[str]) -> UnitFiles:
-    files, list_problems = select_files(root, UNIT_DIRS, suffix=".socket")
+    found, list_problems = select_files(root, UNIT_DIRS, suffix="")
     problems += list_problems
+    files = [f for f in found if UNIT_NAME.fullmatch(f.name)]
     alias_of: dict[str, str] = {}
     for unit_file in files:
         if unit_file.masked:
@@ -380,18 +406,80 @@ def _scan_units(root: Path, problems: list[str]) -> UnitFiles:
         except OSError as exc:
             problems.append(f"{unit_file.path}: {rootfs.describe_os_error(exc)}")
             continue
-        if target != unit_file.name and target.endswith(".socket"):
+        if target != unit_file.name and UNIT_NAME.fullmatch(target):
             alias_of[unit_file.name] = target  # Alias= (or a link made by hand): the same unit by another name
     enabled: set[str] = set()
+    present: set[str] = set()
     for directory in UNIT_DIRS:
         for entry in rootfs.list_config_dir(root, directory, problems):
+            present.add(f"{directory}/{entry}")
             if entry.endswith(DEPENDENCY_DIRS):
                 listed = rootfs.list_config_dir(root, f"{directory}/{entry}", problems)
-                enabled.update(n for n in listed if n.endswith(".socket") and not n.startswith("."))
-    return UnitFiles({f.name: f for f in files}, alias_of, enabled)
+                enabled.update(n for n in listed if UNIT_NAME.fullmatch(n))
+    return UnitFiles({f.name: f for f in files}, alias_of, enabled, frozenset(present))
 
 
-def _load_unit(root: Path, name: str, unit_file: ConfigFile, aliases: list[str], problems: list[str]) -> SocketUnit | None:
+def _unit_entries(root: Path, scan: UnitFiles, name: str, unit_file: ConfigFile, aliases: list[str],
+                  problems: list[str]) -> list[UnitEntry] | None:
+    """The entries of a unit and its drop-ins in the order systemd applies them; None when it is
+    masked or its file cannot be read (a problem then names it)."""
+    try:
+        text = rootfs.read_text(root, unit_file.path)
+    except OSError as exc:
+        problems.append(f"{unit_file.path}: {rootfs.describe_os_error(exc)}")
+        return None
+    if text == "":
+        return None
+    entries = parse_unit_file(text)
+    dropins, dropin_problems = select_files(root, scan.dropin_dirs(name, aliases))
+    problems += dropin_problems
+    for dropin in dropins:
+        if dropin.masked:
+            continue
+        try:
+            entries += parse_unit_file(rootfs.read_text(root, dropin.path))
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            problems.append(f"{dropin.path}: {rootfs.describe_os_error(exc)} (a drop-in of {name})")
+    return entries
+
+
+def _pulled_in(root: Path, scan: UnitFiles, aliases: dict[str, list[str]], problems: list[str]) -> set[str]:
+    """Socket units that a unit the boot starts depends on (``Wants=``, ``Requires=``,
+    ``Requisite=``, ``BindsTo=``, ``Upholds=``, ``OnSuccess=``, ``OnFailure=``, a service's
+    ``Sockets=``, a timer's or path unit's ``Unit=``), followed from default.target, sockets.target
+    and every enabled unit.  Such a socket listens even when its own ``[Install]`` is not enabled."""
+    seeds = {scan.canonical(n) for n in scan.enabled} | {scan.canonical(n) for n in BOOT_TARGETS}
+    queue = sorted(seeds)
+    seen = set(queue)
+    sockets: set[str] = set()
+    while queue:
+        name = queue.pop()
+        unit_file = scan.file_of(name)
+        if unit_file is None or unit_file.masked:
+            continue
+        entries = _unit_entries(root, scan, name, unit_file, aliases.get(name, []), problems)
+        for entry in entries or []:
+            if (entry.section, entry.key) not in DEPENDENCY_KEYS:
+                continue
+            for dependency in entry.value.split():
+                try:
+                    dependency = scan.canonical(expand_specifiers(dependency, name) or dependency)
+                except ListenValueError:
+                    continue  # a name only the running system knows: not a unit file here either
+                if not UNIT_NAME.fullmatch(dependency):
+                    continue
+                if dependency.endswith(".socket"):
+                    sockets.add(dependency)
+                if dependency not in seen:
+                    seen.add(dependency)
+                    queue.append(dependency)
+    return sockets
+
+
+def _load_unit(root: Path, scan: UnitFiles, name: str, unit_file: ConfigFile, aliases: list[str],
+               problems: list[str]) -> SocketUnit | None:
     """The unit after its drop-ins; None when it is masked (an empty unit file) or unreadable."""
     unit = SocketUnit(name=name, path=unit_file.path)
     try:
@@ -404,7 +492,7 @@ def _load_unit(root: Path, name: str, unit_file: ConfigFile, aliases: list[str],
     try:
         apply_unit_entries(unit, parse_unit_file(text), unit_file.path, main_file=True)
         unit.sources.append(unit_file.path)
-        dropins, dropin_problems = select_files(root, dropin_dirs(name, aliases))
+        dropins, dropin_problems = select_files(root, scan.dropin_dirs(name, aliases))
         problems += dropin_problems
         for dropin in dropins:
             if dropin.masked:
@@ -441,22 +529,22 @@ def active_socket_units(root: Path) -> tuple[list[tuple[SocketUnit, str | None]]
         aliases.setdefault(target, []).append(alias)
     # systemctl enable links a unit's Alias= names next to it, and is-enabled calls the unit enabled
     # for such a link alone: counted too (the wider exposure).
-    enabled = {scan.alias_of.get(n, n) for n in scan.enabled} | set(scan.alias_of.values())
-    wanted = {n for n in scan.files if "@." not in n and n not in scan.alias_of}
-    wanted |= {n for n in enabled if template_of(n) is not None}
+    enabled = {scan.canonical(n) for n in scan.enabled} | set(scan.alias_of.values())
+    pulled = _pulled_in(root, scan, aliases, problems)
+    sockets = {n for n in scan.files if n.endswith(".socket")}
+    wanted = {n for n in sockets if "@." not in n and n not in scan.alias_of}
+    wanted |= {n for n in enabled | pulled if n.endswith(".socket") and template_of(n) is not None}
     active: list[tuple[SocketUnit, str | None]] = []
     for name in sorted(wanted):
-        unit_file = scan.files.get(name)
-        template = template_of(name)
-        if unit_file is None and template is not None:
-            unit_file = scan.files.get(template)  # "foo@bar.socket" loads "foo@.socket" unless it has its own file
+        unit_file = scan.file_of(name)
         if unit_file is None or unit_file.masked:
             continue  # no such unit (a dangling enablement link), or masked
-        unit = _load_unit(root, name, unit_file, aliases.get(name, []), problems)
+        unit = _load_unit(root, scan, name, unit_file, aliases.get(name, []), problems)
         if unit is None:
             continue
-        if unit.installable and name not in enabled:
-            continue  # installed but not enabled: it will not listen at boot
+        if unit.installable and name not in enabled and name not in pulled:
+            continue  # installed but neither enabled nor pulled in: it will not listen at boot
+        template = template_of(name)
         active.append((unit, None if template is None else name[name.index("@") + 1 : name.rindex(".")]))
     return active, problems
 

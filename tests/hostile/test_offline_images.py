@@ -278,6 +278,32 @@ def test_socket_enabled_any_way_with_a_wildcard_listener_fails(image: Path, how:
     assert code == 1
 
 
+PULLED_IN = {
+    # an enabled service that needs the socket: systemd starts the socket with it
+    "service-requires": (f"{ETC_UNITS}/multi-user.target.wants/app.service", "app.service",
+                         "[Unit]\nRequires=wild.socket\n[Service]\nExecStart=/bin/true\n"),
+    "service-sockets": (f"{ETC_UNITS}/multi-user.target.wants/app.service", "app.service",
+                        "[Service]\nSockets=wild.socket\nExecStart=/bin/true\n"),
+    # an enabled timer whose service wants the socket
+    "timer-unit": (f"{ETC_UNITS}/timers.target.wants/app.timer", "app.timer",
+                   "[Timer]\nOnCalendar=daily\nUnit=app-run.service\n"),
+    # the default target itself, through the default.target link
+    "default-target": (f"{ETC_UNITS}/default.target", "custom.target", "[Unit]\nWants=wild.socket\n"),
+}
+
+
+@pytest.mark.parametrize("how", sorted(PULLED_IN))
+def test_disabled_socket_pulled_in_by_what_the_boot_starts_fails(image: Path, how: str) -> None:
+    where, name, text = PULLED_IN[how]
+    write(image, f"{UNITS}/wild.socket", unit("0.0.0.0:9000", "WantedBy=sockets.target"))  # not enabled
+    write(image, f"{UNITS}/{name}", text)
+    write(image, f"{UNITS}/app-run.service", "[Unit]\nWants=wild.socket\n[Service]\nExecStart=/bin/true\n")
+    link(image, where, f"/{UNITS}/{name}")
+    code, findings = evaluate(image)
+    assert listener_statuses(findings) == {"tcp 127.0.0.1:8081": "pass", "tcp 0.0.0.0:9000": "fail"}
+    assert code == 1
+
+
 def test_socket_enabled_through_its_alias_fails(image: Path) -> None:
     write(image, f"{UNITS}/wild.socket", unit("0.0.0.0:9000", "WantedBy=sockets.target\nAlias=other-name.socket"))
     link(image, f"{ETC_UNITS}/other-name.socket", f"/{UNITS}/wild.socket")
@@ -298,6 +324,8 @@ def test_linked_unit_outside_the_unit_path_enabled_fails(image: Path) -> None:
 
 def test_installed_but_not_enabled_socket_does_not_listen(image: Path) -> None:
     write(image, f"{UNITS}/wild.socket", unit("0.0.0.0:9000", "UpheldBy=sockets.target"))
+    # a service that would pull it in, itself disabled: nothing starts either
+    write(image, f"{UNITS}/app.service", "[Unit]\nRequires=wild.socket\n[Install]\nWantedBy=multi-user.target\n")
     code, findings = evaluate(image)
     assert listener_statuses(findings) == {"tcp 127.0.0.1:8081": "pass"}
     assert code == 0
