@@ -25,7 +25,9 @@ order of file name.
 A unit with ``WantedBy=``, ``RequiredBy=`` or ``UpheldBy=`` in its unit file listens only if it is
 enabled: linked, by its name or an alias, from a ``.wants/``, ``.requires/`` or ``.upholds/``
 directory of any unit in any unit directory (PID 1 reads those of every directory, vendor ones
-included), or given an alias link.  A static unit may be pulled in by another unit, so it counts.
+included), or given an alias link; or if a unit the boot starts depends on it (``Requires=``,
+``Wants=``, a service's ``Sockets=``, ...).  A static unit may be pulled in by another unit, so it
+counts.
 Template units count through their enabled instances (``foo@bar.socket``).  Specifiers that the unit
 name decides (``%n %N %p %P %i %I %j %J %f %%``) are expanded; a value that starts with a path
 specifier (``%t/podman.sock``) is a unix socket; any other specifier makes that one value unknown
@@ -517,10 +519,12 @@ def active_socket_units(root: Path) -> tuple[list[tuple[SocketUnit, str | None]]
     template instance (or None), and the problems met reading them.
 
     Enabled means linked, by its name or an alias, from a ``.wants/``, ``.requires/`` or
-    ``.upholds/`` directory of any unit in any unit directory, as ``systemctl is-enabled`` decides;
-    whether the boot reaches the unit that wants it is not followed, so a unit wanted by a target
-    that never starts is still counted (the wider exposure).  A static unit (no ``WantedBy=``,
-    ``RequiredBy=`` or ``UpheldBy=`` in its file) may be pulled in by another unit, so it counts.
+    ``.upholds/`` directory of any unit in any unit directory (PID 1 reads them all; ``systemctl
+    is-enabled`` only those in /etc and /run), or given an alias link.  Whether the boot reaches the
+    unit that wants it is not followed, so a unit wanted by a target that never starts is still
+    counted (the wider exposure).  A socket that a started unit depends on is started too (see
+    :func:`_pulled_in`).  A static unit (no ``WantedBy=``, ``RequiredBy=`` or ``UpheldBy=`` in its
+    file) may be pulled in by another unit, so it counts.
     """
     problems: list[str] = []
     scan = _scan_units(root, problems)
