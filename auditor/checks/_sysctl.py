@@ -10,10 +10,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from auditor.model.facts import HostSnapshot, SysctlSetting
+from auditor.collect.sysctl_d import configured_setting
+from auditor.model.facts import GapKind, HostSnapshot, SysctlSetting
 
 PORT_RANGE = "net.ipv4.ip_local_port_range"
 RESERVED_PORTS = "net.ipv4.ip_local_reserved_ports"
+# The kernel's own value of ip_local_reserved_ports, the same on every kernel since the key exists
+# (Documentation/networking/ip-sysctl.rst: "Default: Empty"): an image that sets it nowhere boots with
+# no reserved port, which is judged rather than left unknown.
+RESERVED_PORTS_KERNEL_DEFAULT = ""
 TW_REUSE = "net.ipv4.tcp_tw_reuse"
 MAX_TW_BUCKETS = "net.ipv4.tcp_max_tw_buckets"
 FIN_TIMEOUT = "net.ipv4.tcp_fin_timeout"
@@ -176,6 +181,8 @@ def ephemeral_pool(snapshot: HostSnapshot) -> PoolLookup:
         return PoolLookup(None, None, None, port_range.pointer, f"malformed value: {exc}")
     reserved = lookup(snapshot, RESERVED_PORTS)
     if reserved.setting is None:
+        reserved = _offline_reserved_ports(snapshot) or reserved
+    if reserved.setting is None:
         return PoolLookup(None, low, high, port_range.pointer, reserved.missing_reason)
     try:
         spans = parse_port_list(reserved.setting.value)
@@ -183,3 +190,25 @@ def ephemeral_pool(snapshot: HostSnapshot) -> PoolLookup:
         return PoolLookup(None, low, high, port_range.pointer, f"malformed value: {exc}")
     evidence = tuple(p for p in (port_range.pointer, reserved.pointer) if p)
     return PoolLookup(EphemeralPool(low, high, spans, evidence), low, high, port_range.pointer, None)
+
+
+def _offline_reserved_ports(snapshot: HostSnapshot) -> Lookup | None:
+    """Offline, where no running value exists: what the configuration sets ip_local_reserved_ports
+    to (a glob key such as ``net.ipv4.ip_local_reserved_*`` included), else the kernel default, an
+    empty list.  None when that cannot be claimed: the configuration was not read completely, or
+    this is not an offline source."""
+    facts = snapshot.facts.sysctl
+    if facts is None or facts.runtime is not None or facts.persistent is None:
+        return None
+    fields = {"", "persistent", f"persistent/{RESERVED_PORTS}"}
+    if any(g.section == "sysctl" and g.kind == GapKind.UNREADABLE and g.field in fields for g in snapshot.gaps):
+        return None
+    setting = configured_setting(facts.persistent, RESERVED_PORTS)
+    if setting is not None:
+        key = next(k for k, v in facts.persistent.items() if v is setting)
+        return Lookup(RESERVED_PORTS, setting, f"/facts/sysctl/persistent/{pointer_token(key)}", None)
+    default = SysctlSetting(
+        value=RESERVED_PORTS_KERNEL_DEFAULT,
+        origin="kernel default: not set in any sysctl configuration file of the image",
+    )
+    return Lookup(RESERVED_PORTS, default, "/facts/sysctl/persistent", None)

@@ -1,8 +1,13 @@
-"""Read files of a host or of an offline root directory, never outside that root.
+"""Read files of a host or of an offline root directory, never outside that root, never blocking.
 
-Every collector reads configuration through these functions.  With ``root="/"`` they are plain
-reads; with ``--root /mnt/image`` they resolve paths as a chroot would: an absolute symlink is
-taken relative to the root, and ``..`` cannot climb above it.
+Every collector reads configuration through these functions.  Paths are resolved as a chroot would
+(with ``root="/"`` too, so both take the same road): an absolute symlink is taken relative to the
+root, and ``..`` cannot climb above it.  The resolved path holds no symlink any more, so it is
+opened with ``O_NOFOLLOW`` through :func:`auditor.safeio.read_regular`: an image is somebody
+else's file system, and a FIFO named ``99-x.conf`` would block ``open()`` forever, a device node
+never ends, a sparse file of 100 GB reads as zeros.  Each becomes an ``OSError`` with a plain-words
+reason ("is a FIFO, not a regular file", "larger than 4194304 bytes"), which collectors turn into a
+gap that names the file.
 """
 
 from __future__ import annotations
@@ -12,8 +17,12 @@ import os
 import stat
 from pathlib import Path, PurePosixPath
 
+from auditor import safeio
+
 MAX_SYMLINKS = 40
 MAX_CONFIG_BYTES = 4 * 1024 * 1024
+# More names than any configuration directory holds; past it listing stops rather than filling memory.
+MAX_DIR_ENTRIES = 100_000
 
 
 class RootEscape(OSError):
@@ -27,8 +36,6 @@ def resolve(root: Path, path: str) -> Path:
     exist.  Raises ``OSError(ELOOP)`` on a symlink loop.
     """
     root = Path(root).resolve()
-    if root == Path("/"):
-        return Path(os.path.normpath("/" + path.lstrip("/")))
     pending = list(PurePosixPath("/" + path.lstrip("/")).parts[1:])
     current: list[str] = []  # components below root, already resolved
     hops = 0
@@ -65,16 +72,37 @@ def resolve(root: Path, path: str) -> Path:
 def read_text(root: Path, path: str, limit: int = MAX_CONFIG_BYTES) -> str:
     """Read a text file under ``root``; raises OSError (FileNotFoundError, PermissionError, ...)."""
     real = resolve(root, path)
-    with open(real, "rb") as handle:
-        data = handle.read(limit + 1)
-    if len(data) > limit:
-        raise OSError(errno.EFBIG, f"larger than {limit} bytes", path)
+    try:
+        data = safeio.read_regular(real, limit, follow_symlinks=False)
+    except safeio.NotRegularFile as exc:
+        if exc.errno == errno.EISDIR:  # callers tell a directory from other non-files (augenrules skips it)
+            raise IsADirectoryError(errno.EISDIR, "is a directory", path) from None
+        raise
     return data.decode("utf-8", errors="replace")
 
 
 def list_dir(root: Path, path: str) -> list[str]:
-    """Names in a directory under ``root``, sorted; raises OSError like os.listdir."""
-    return sorted(os.listdir(resolve(root, path)))
+    """Names in a directory under ``root``, sorted; raises OSError like os.listdir
+    (``NotADirectoryError`` for a FIFO or file, never blocking), or ``EFBIG`` past
+    ``MAX_DIR_ENTRIES`` names."""
+    flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    fd = os.open(resolve(root, path), flags)
+    try:
+        names: list[str] = []
+        with os.scandir(fd) as entries:
+            for entry in entries:
+                names.append(entry.name)
+                if len(names) > MAX_DIR_ENTRIES:
+                    raise OSError(errno.EFBIG, f"more than {MAX_DIR_ENTRIES} entries", path)
+    finally:
+        os.close(fd)
+    return sorted(names)
+
+
+def file_mode(root: Path, path: str) -> int:
+    """``st_mode`` of ``path`` under ``root`` after resolving links inside the root (lstat of the
+    resolved path: never follows a link out, never opens anything)."""
+    return os.lstat(resolve(root, path)).st_mode
 
 
 def list_config_dir(root: Path, path: str, problems: list[str]) -> list[str]:
@@ -92,9 +120,8 @@ def list_config_dir(root: Path, path: str, problems: list[str]) -> list[str]:
 
 def is_dev_null_link(root: Path, path: str) -> bool:
     """True for a symlink to /dev/null (how sysctl.d and systemd mask a file)."""
-    parent = resolve(root, str(PurePosixPath(path).parent))
-    link = parent / PurePosixPath(path).name
     try:
+        link = resolve(root, str(PurePosixPath(path).parent)) / PurePosixPath(path).name
         return link.is_symlink() and os.readlink(link) == "/dev/null"
     except OSError:
         return False

@@ -23,7 +23,6 @@ running keys exactly as systemd-sysctl does.
 
 from __future__ import annotations
 
-import os
 import re
 import stat
 from dataclasses import dataclass
@@ -204,7 +203,7 @@ def select_files(root: Path, directories: tuple[str, ...] = SYSCTL_DIRS, suffix:
             masked = _is_masked(root, path)
             if not masked:
                 try:
-                    if stat.S_ISDIR(os.stat(rootfs.resolve(root, path)).st_mode):
+                    if stat.S_ISDIR(rootfs.file_mode(root, path)):
                         continue
                 except OSError:
                     pass  # dangling or unreadable: reading it below tells

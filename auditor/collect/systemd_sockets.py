@@ -7,12 +7,31 @@ unless ``BindIPv6Only=ipv6-only``, IPv4); ``127.0.0.1:8080`` is IPv4; ``[::1]:44
 optional ``%scope`` after the port; unix paths (``/run/x.sock``, ``@abstract``), ``vsock:`` and
 netlink addresses are not network listeners and are skipped.  An empty assignment resets the list.
 
-Units are looked up as systemd does: a unit in an earlier directory hides one of the same name in a
-later directory, a symlink to ``/dev/null`` masks it, and drop-ins ``<unit>.d/*.conf`` are applied
-in lexicographic order of file name.  A unit with an ``[Install]`` section (``WantedBy=``,
-``RequiredBy=``) listens only if it is enabled, i.e. linked from a ``*.wants/`` or ``*.requires/``
-directory; a static unit (no such section) may be pulled in by another unit, so it is counted.
-Template units count through their enabled instances (``foo@bar.socket``), with ``%i`` expanded.
+Units are looked up as systemd does (systemd.unit(5), src/shared/dropin.c), across the whole system
+unit search path: ``/etc/systemd/system.control``, ``/run/systemd/system.control``,
+``/run/systemd/transient``, ``/run/systemd/generator.early``, ``/etc/systemd/system``,
+``/etc/systemd/system.attached``, ``/run/systemd/system``, ``/run/systemd/system.attached``,
+``/run/systemd/generator``, ``/usr/local/lib/systemd/system``, ``/usr/lib/systemd/system``,
+``/lib/systemd/system``, ``/run/systemd/generator.late``.  A unit in an earlier directory hides one
+of the same name in a later one; a symlink to ``/dev/null`` or an empty file masks it; a symlink to
+a file outside the path (``systemctl link``) is the unit, one to another unit name is an alias.
+
+Drop-ins ``*.conf`` come from, per unit directory in that order, ``<unit>.d/``, the template's
+``foo@.socket.d/`` for an instance, each dash prefix ``foo-bar-.socket.d/``, ``foo-.socket.d/``; then
+the same for each alias; then the type-wide ``socket.d/`` of every directory.  A file name met first
+wins (a ``/dev/null`` link of that name masks the rest), and the winners apply in lexicographic
+order of file name.
+
+A unit with ``WantedBy=``, ``RequiredBy=`` or ``UpheldBy=`` in its unit file listens only if it is
+enabled: linked, by its name or an alias, from a ``.wants/``, ``.requires/`` or ``.upholds/``
+directory of any unit in any unit directory (PID 1 reads those of every directory, vendor ones
+included), or given an alias link; or if a unit the boot starts depends on it (``Requires=``,
+``Wants=``, a service's ``Sockets=``, ...).  A static unit may be pulled in by another unit, so it
+counts.
+Template units count through their enabled instances (``foo@bar.socket``).  Specifiers that the unit
+name decides (``%n %N %p %P %i %I %j %J %f %%``) are expanded; a value that starts with a path
+specifier (``%t/podman.sock``) is a unix socket; any other specifier makes that one value unknown
+(a gap), never the whole list.  What generators write at boot cannot be known offline.
 """
 
 from __future__ import annotations
@@ -23,18 +42,44 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from auditor.collect import CollectContext, rootfs
-from auditor.collect.sysctl_d import read_persistent_sysctls, select_files
+from auditor.collect.sysctl_d import ConfigFile, read_persistent_sysctls, select_files
 from auditor.model.facts import Gap, GapKind, Listener, SocketFacts
 
+# The system unit search path of systemd.unit(5), highest priority first; /lib/systemd/system is
+# where split-/usr systems (Debian up to 12) keep units, and where merged-/usr ones link /usr/lib.
 UNIT_DIRS = (
+    "/etc/systemd/system.control",
+    "/run/systemd/system.control",
+    "/run/systemd/transient",
+    "/run/systemd/generator.early",
     "/etc/systemd/system",
+    "/etc/systemd/system.attached",
     "/run/systemd/system",
+    "/run/systemd/system.attached",
+    "/run/systemd/generator",
     "/usr/local/lib/systemd/system",
     "/usr/lib/systemd/system",
     "/lib/systemd/system",
+    "/run/systemd/generator.late",
 )
 LISTEN_PROTOCOLS = {"ListenStream": "tcp", "ListenDatagram": "udp"}
+# Every Listen*= of systemd.socket(5): an empty one resets them all; only the two above can be IP.
+LISTEN_KEYS = ("ListenStream", "ListenDatagram", "ListenSequentialPacket", "ListenFIFO", "ListenSpecial",
+               "ListenNetlink", "ListenMessageQueue", "ListenUSBFunction")
+# The Listen*= whose value is a socket address (IP, unix path, vsock); the others never are.
+SOCKET_ADDRESS_KEYS = ("ListenStream", "ListenDatagram", "ListenSequentialPacket")
 INSTALL_KEYS = ("WantedBy", "RequiredBy", "UpheldBy")
+UNIT_NAME = re.compile(r"[A-Za-z0-9:_.\\@-]+\.(service|socket|target|timer|path|mount|automount|swap|slice|scope|device)")
+# Dependencies that start the unit named along with the unit that names them (systemd.unit(5),
+# systemd.service(5) Sockets=, systemd.timer(5) and systemd.path(5) Unit=).
+DEPENDENCY_KEYS = {("Unit", "Wants"), ("Unit", "Requires"), ("Unit", "Requisite"), ("Unit", "BindsTo"),
+                   ("Unit", "Upholds"), ("Unit", "OnSuccess"), ("Unit", "OnFailure"), ("Service", "Sockets"),
+                   ("Timer", "Unit"), ("Path", "Unit")}
+# What the boot starts whatever is enabled: the default target (through its alias link) and the
+# targets every system reaches on the way.
+BOOT_TARGETS = ("default.target", "sysinit.target", "basic.target", "sockets.target")
+# Directories whose links add a dependency that starts the linked unit along with their unit.
+DEPENDENCY_DIRS = (".wants", ".requires", ".upholds")
 OWNER_REASON = "declared by a systemd socket unit in an offline root; no process holds it yet"
 
 
@@ -142,17 +187,59 @@ def parse_bind_ipv6_only(value: str) -> str:
     raise ListenValueError(f"BindIPv6Only={value!r}: expected default, both or ipv6-only")
 
 
-def expand_specifiers(value: str, instance: str | None) -> str:
-    """Expand ``%i``/``%I`` (instance) and ``%%``; any other specifier cannot be known offline."""
+# Specifiers of systemd.unit(5) that the unit name alone decides, so they expand offline.
+NAME_SPECIFIERS = "nNpPiIjJf"
+# Specifiers that expand to an absolute path in the system manager (%t /run, %S /var/lib, %C
+# /var/cache, %L /var/log, %E /etc, %T /tmp, %V /var/tmp, %h root's home): a listen value that
+# starts with one is a unix socket path whatever the path is, never an IP listener.
+PATH_SPECIFIERS = "tSCLEThV"
+
+
+class UnknownSpecifier(ListenValueError):
+    """A value holds a specifier that only the running system knows (%H host name, %m machine id...)."""
+
+
+def _unescape(text: str) -> str:
+    """systemd-escape reversed: ``\\xNN`` is a byte, ``-`` a ``/``."""
+    out = re.sub(r"\\x([0-9a-fA-F]{2})", lambda m: chr(int(m.group(1), 16)), text.replace("-", "/"))
+    return out
+
+
+def name_specifiers(unit_name: str) -> dict[str, str]:
+    """What %n %N %p %P %i %I %j %J %f expand to for ``unit_name`` (systemd.unit(5), Specifiers)."""
+    stem = unit_name.rsplit(".", 1)[0]
+    prefix, at, instance = stem.partition("@")
+    last = prefix.rsplit("-", 1)[-1] if "-" in prefix else prefix
+    return {
+        "n": unit_name,
+        "N": stem,
+        "p": prefix,
+        "P": _unescape(prefix),
+        "i": instance,
+        "I": _unescape(instance),
+        "j": last,
+        "J": _unescape(last),
+        "f": "/" + (_unescape(instance) if at and instance else _unescape(prefix)).lstrip("/"),
+    }
+
+
+def expand_specifiers(value: str, unit_name: str) -> str | None:
+    """``value`` with its specifiers expanded for ``unit_name``; ``None`` when it is a unix socket
+    path whose directory only the running system knows (``%t/podman/podman.sock``).  Raises
+    :class:`UnknownSpecifier` for any other specifier that cannot be expanded offline."""
+    if len(value) >= 2 and value[0] == "%" and value[1] in PATH_SPECIFIERS:
+        return None
+    known = name_specifiers(unit_name)
+
     def one(match: re.Match[str]) -> str:
         spec = match.group(1)
         if spec == "%":
             return "%"
-        if spec in ("i", "I") and instance is not None:
-            return instance
-        raise ListenValueError(f"{value!r}: specifier %{spec} cannot be expanded offline")
+        if spec in known:
+            return known[spec]
+        raise UnknownSpecifier(f"{value!r}: specifier %{spec} cannot be expanded offline")
 
-    return re.sub(r"%(.)", one, value)
+    return re.sub(r"%(.?)", one, value)
 
 
 @dataclass
@@ -161,39 +248,52 @@ class SocketUnit:
 
     name: str  # "cockpit.socket" or an instance "foo@bar.socket"
     path: str  # the unit file inside the root
-    listens: list[tuple[str, str, str]] = field(default_factory=list)  # (protocol, value, origin path)
+    listens: list[tuple[str, str, str]] = field(default_factory=list)  # (Listen key, value, origin path)
     bind_ipv6_only: str = "default"
     bind_to_device: str | None = None
-    installable: bool = False  # has WantedBy=/RequiredBy=/UpheldBy=: listens only when enabled
+    installable: bool = False  # the unit file has WantedBy=/RequiredBy=/UpheldBy=: listens only when enabled
+    sources: list[str] = field(default_factory=list)  # the unit file and the drop-ins applied, in order
 
 
-def apply_unit_entries(unit: SocketUnit, entries: list[UnitEntry], origin: str) -> None:
+def apply_unit_entries(unit: SocketUnit, entries: list[UnitEntry], origin: str, *, main_file: bool) -> None:
     for entry in entries:
-        if entry.section == "Install" and entry.key in INSTALL_KEYS and entry.value:
+        # systemd reads [Install] for enablement only; a drop-in's [Install] never makes a static
+        # unit disabled here, so a static unit stays counted (the wider exposure).
+        if main_file and entry.section == "Install" and entry.key in INSTALL_KEYS and entry.value:
             unit.installable = True
         if entry.section != "Socket":
             continue
-        if entry.key in LISTEN_PROTOCOLS:
+        if entry.key in LISTEN_KEYS:
             if entry.value == "":
-                unit.listens = []
+                unit.listens = []  # an empty Listen*= of any kind resets every listen address
             else:
-                unit.listens.append((LISTEN_PROTOCOLS[entry.key], entry.value, origin))
-        elif entry.key in ("ListenSequentialPacket", "ListenFIFO", "ListenSpecial", "ListenNetlink",
-                           "ListenMessageQueue", "ListenUSBFunction"):
-            continue  # never an IP listener
+                unit.listens.append((entry.key, entry.value, origin))
         elif entry.key == "BindIPv6Only":
             unit.bind_ipv6_only = parse_bind_ipv6_only(entry.value) if entry.value else "default"
         elif entry.key == "BindToDevice":
             unit.bind_to_device = entry.value or None
 
 
-def unit_listeners(unit: SocketUnit, instance: str | None, bindv6only: bool) -> list[Listener]:
-    """The listeners a unit declares; ``bindv6only`` is the system default that
-    ``BindIPv6Only=default`` follows (net.ipv6.bindv6only)."""
+def unit_listeners(unit: SocketUnit, bindv6only: bool) -> tuple[list[Listener], list[str]]:
+    """The listeners a unit declares, and the problems with values that could not be known (each
+    names the file and the value; the other values are still returned).  ``bindv6only`` is the
+    system default that ``BindIPv6Only=default`` follows (net.ipv6.bindv6only)."""
     listeners: list[Listener] = []
-    for protocol, raw, origin in unit.listens:
-        parsed = parse_listen_address(expand_specifiers(raw, instance))
+    problems: list[str] = []
+    for key, raw, origin in unit.listens:
+        if key not in SOCKET_ADDRESS_KEYS:
+            continue  # FIFOs, special files, netlink, message queues, USB functions: never IP
+        try:
+            expanded = expand_specifiers(raw, unit.name)
+            parsed = None if expanded is None else parse_listen_address(expanded)
+        except ListenValueError as exc:
+            problems.append(f"{origin}: {unit.name}: {key}={exc}")
+            continue
         if parsed is None:
+            continue
+        protocol = LISTEN_PROTOCOLS.get(key)
+        if protocol is None:  # ListenSequentialPacket= is AF_UNIX/vsock only; an IP value is not modelled
+            problems.append(f"{origin}: {unit.name}: {key}={raw!r} is an IP address, which lbaudit does not model for {key}")
             continue
         v6only: bool | None = None
         if parsed.family == "ipv6":
@@ -210,88 +310,269 @@ def unit_listeners(unit: SocketUnit, instance: str | None, bindv6only: bool) -> 
                 declared_by=origin,
             )
         )
-    return listeners
+    return listeners, problems
+
+
+# ---------------------------------------------------------------- unit names and drop-in directories (pure)
+
+def template_of(name: str) -> str | None:
+    """``foo@.socket`` for an instance ``foo@bar.socket``; None otherwise."""
+    stem, dot, suffix = name.rpartition(".")
+    prefix, at, instance = stem.partition("@")
+    return f"{prefix}@.{suffix}" if at and instance else None
+
+
+def dash_prefixes(name: str) -> list[str]:
+    """The prefix names whose drop-ins a unit also takes, most specific first:
+    ``foo-bar-baz.socket`` -> ``["foo-bar-.socket", "foo-.socket"]`` (systemd.unit(5); the name
+    is cut after each dash, a trailing dash once, as src/shared/dropin.c does)."""
+    stem, _, suffix = name.rpartition(".")
+    prefix = stem.partition("@")[0]
+    found: list[str] = []
+    while True:
+        chopped = False
+        while True:
+            dash = prefix.rfind("-")
+            if dash <= 0:  # no dash, or only a leading one: done
+                return found
+            if dash + 1 < len(prefix) or chopped:
+                prefix = prefix[: dash + 1]
+                break
+            prefix = prefix[:dash]  # a trailing dash is cut off once, then the next one counts
+            chopped = True
+        found.append(f"{prefix}.{suffix}")
+
+
+def dropin_dir_names(name: str) -> list[str]:
+    """``<name>.d`` directory names for one unit name in one unit directory, in systemd's order:
+    the name, its template, then each dash prefix (with its own template)."""
+    names = [f"{name}.d"]
+    template = template_of(name)
+    if template is not None:
+        names += dropin_dir_names(template)
+    for prefix in dash_prefixes(name)[:1]:  # the prefix recurses to the shorter prefixes itself
+        names += dropin_dir_names(prefix)
+    return list(dict.fromkeys(names))
+
+
+def dropin_dirs(name: str, aliases: list[str], unit_type: str = "socket") -> tuple[str, ...]:
+    """Every drop-in directory of a unit, in precedence order (a file name met first wins):
+    for each unit directory the unit's own names, then its aliases', then the top-level
+    ``socket.d/`` of every unit directory, the most generic, last."""
+    dirs: list[str] = []
+    for unit_name in [name, *aliases]:
+        for directory in UNIT_DIRS:
+            dirs += [f"{directory}/{d}" for d in dropin_dir_names(unit_name)]
+    dirs += [f"{directory}/{unit_type}.d" for directory in UNIT_DIRS]
+    return tuple(dict.fromkeys(dirs))
 
 
 # ---------------------------------------------------------------- reading under a root
 
-def _enabled_names(root: Path, problems: list[str]) -> set[str]:
-    """Socket unit names linked from any ``*.wants/`` or ``*.requires/`` directory."""
-    names: set[str] = set()
+@dataclass(frozen=True)
+class UnitFiles:
+    """The unit names under a root (every type): which file each loads, which names are aliases,
+    and which names a dependency directory links."""
+
+    files: dict[str, ConfigFile]  # name -> the file that wins (first unit directory that has it)
+    alias_of: dict[str, str]  # alias name -> the unit name it links to
+    enabled: set[str]  # names linked from any *.wants/, *.requires/ or *.upholds/ directory
+    present: frozenset[str] = frozenset()  # "<unit dir>/<name>" of every entry in a unit directory
+
+    def dropin_dirs(self, name: str, aliases: list[str]) -> tuple[str, ...]:
+        """The drop-in directories of ``name`` that exist, in precedence order."""
+        return tuple(d for d in dropin_dirs(name, aliases, name.rpartition(".")[2]) if d in self.present)
+
+    def canonical(self, name: str) -> str:
+        return self.alias_of.get(name, name)
+
+    def file_of(self, name: str) -> ConfigFile | None:
+        """The file ``name`` loads: its own, else its template's; None when there is none."""
+        found = self.files.get(name)
+        template = template_of(name)
+        if found is None and template is not None:
+            found = self.files.get(template)
+        return found
+
+
+def _scan_units(root: Path, problems: list[str]) -> UnitFiles:
+    found, list_problems = select_files(root, UNIT_DIRS, suffix="")
+    problems += list_problems
+    files = [f for f in found if UNIT_NAME.fullmatch(f.name)]
+    alias_of: dict[str, str] = {}
+    for unit_file in files:
+        if unit_file.masked:
+            continue
+        try:
+            target = rootfs.resolve(root, unit_file.path).name
+        except OSError as exc:
+            problems.append(f"{unit_file.path}: {rootfs.describe_os_error(exc)}")
+            continue
+        if target != unit_file.name and UNIT_NAME.fullmatch(target):
+            alias_of[unit_file.name] = target  # Alias= (or a link made by hand): the same unit by another name
+    enabled: set[str] = set()
+    present: set[str] = set()
     for directory in UNIT_DIRS:
         for entry in rootfs.list_config_dir(root, directory, problems):
-            if entry.endswith((".wants", ".requires")):
+            present.add(f"{directory}/{entry}")
+            if entry.endswith(DEPENDENCY_DIRS):
                 listed = rootfs.list_config_dir(root, f"{directory}/{entry}", problems)
-                names.update(n for n in listed if n.endswith(".socket"))
-    return names
+                enabled.update(n for n in listed if UNIT_NAME.fullmatch(n))
+    return UnitFiles({f.name: f for f in files}, alias_of, enabled, frozenset(present))
 
 
-def _load_unit(root: Path, name: str, file_name: str, path: str, problems: list[str]) -> SocketUnit | None:
-    unit = SocketUnit(name=name, path=path)
-    # an instance takes the drop-ins of its template too ("foo@.socket.d" and "foo@bar.socket.d")
-    dropin_dirs = tuple(f"{d}/{n}.d" for n in dict.fromkeys((file_name, name)) for d in UNIT_DIRS)
+def _unit_entries(root: Path, scan: UnitFiles, name: str, unit_file: ConfigFile, aliases: list[str],
+                  problems: list[str]) -> list[UnitEntry] | None:
+    """The entries of a unit and its drop-ins in the order systemd applies them; None when it is
+    masked or its file cannot be read (a problem then names it)."""
     try:
-        apply_unit_entries(unit, parse_unit_file(rootfs.read_text(root, path)), path)
-        dropins, dropin_problems = select_files(root, dropin_dirs)
+        text = rootfs.read_text(root, unit_file.path)
+    except OSError as exc:
+        problems.append(f"{unit_file.path}: {rootfs.describe_os_error(exc)}")
+        return None
+    if text == "":
+        return None
+    entries = parse_unit_file(text)
+    dropins, dropin_problems = select_files(root, scan.dropin_dirs(name, aliases))
+    problems += dropin_problems
+    for dropin in dropins:
+        if dropin.masked:
+            continue
+        try:
+            entries += parse_unit_file(rootfs.read_text(root, dropin.path))
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            problems.append(f"{dropin.path}: {rootfs.describe_os_error(exc)} (a drop-in of {name})")
+    return entries
+
+
+def _pulled_in(root: Path, scan: UnitFiles, aliases: dict[str, list[str]], problems: list[str]) -> set[str]:
+    """Socket units that a unit the boot starts depends on (``Wants=``, ``Requires=``,
+    ``Requisite=``, ``BindsTo=``, ``Upholds=``, ``OnSuccess=``, ``OnFailure=``, a service's
+    ``Sockets=``, a timer's or path unit's ``Unit=``), followed from default.target, sockets.target
+    and every enabled unit.  Such a socket listens even when its own ``[Install]`` is not enabled."""
+    seeds = {scan.canonical(n) for n in scan.enabled} | {scan.canonical(n) for n in BOOT_TARGETS}
+    queue = sorted(seeds)
+    seen = set(queue)
+    sockets: set[str] = set()
+    while queue:
+        name = queue.pop()
+        unit_file = scan.file_of(name)
+        if unit_file is None or unit_file.masked:
+            continue
+        entries = _unit_entries(root, scan, name, unit_file, aliases.get(name, []), problems)
+        for entry in entries or []:
+            if (entry.section, entry.key) not in DEPENDENCY_KEYS:
+                continue
+            for dependency in entry.value.split():
+                try:
+                    dependency = scan.canonical(expand_specifiers(dependency, name) or dependency)
+                except ListenValueError:
+                    continue  # a name only the running system knows: not a unit file here either
+                if not UNIT_NAME.fullmatch(dependency):
+                    continue
+                if dependency.endswith(".socket"):
+                    sockets.add(dependency)
+                if dependency not in seen:
+                    seen.add(dependency)
+                    queue.append(dependency)
+    return sockets
+
+
+def _load_unit(root: Path, scan: UnitFiles, name: str, unit_file: ConfigFile, aliases: list[str],
+               problems: list[str]) -> SocketUnit | None:
+    """The unit after its drop-ins; None when it is masked (an empty unit file) or unreadable."""
+    unit = SocketUnit(name=name, path=unit_file.path)
+    try:
+        text = rootfs.read_text(root, unit_file.path)
+    except OSError as exc:
+        problems.append(f"{unit_file.path}: {rootfs.describe_os_error(exc)}")
+        return None
+    if text == "":
+        return None  # an empty unit file masks the unit, as a link to /dev/null does
+    try:
+        apply_unit_entries(unit, parse_unit_file(text), unit_file.path, main_file=True)
+        unit.sources.append(unit_file.path)
+        dropins, dropin_problems = select_files(root, scan.dropin_dirs(name, aliases))
         problems += dropin_problems
         for dropin in dropins:
-            if not dropin.masked:
-                apply_unit_entries(unit, parse_unit_file(rootfs.read_text(root, dropin.path)), dropin.path)
+            if dropin.masked:
+                continue
+            try:
+                dropin_text = rootfs.read_text(root, dropin.path)
+            except FileNotFoundError:
+                continue  # a dangling drop-in link: systemd skips it too
+            except OSError as exc:
+                problems.append(f"{dropin.path}: {rootfs.describe_os_error(exc)} (a drop-in of {name})")
+                continue
+            apply_unit_entries(unit, parse_unit_file(dropin_text), dropin.path, main_file=False)
+            unit.sources.append(dropin.path)
     except ListenValueError as exc:
-        problems.append(f"{path}: {exc}")
-        return None
-    except OSError as exc:
-        problems.append(f"{path}: {rootfs.describe_os_error(exc)}")
+        problems.append(f"{unit_file.path}: {name}: {exc}")
         return None
     return unit
 
 
 def active_socket_units(root: Path) -> tuple[list[tuple[SocketUnit, str | None]], list[str]]:
-    """The socket units that would be started at boot (enabled or static, not masked), each with
-    its template instance (or None), and the problems met reading them."""
+    """The socket units the next boot would start (enabled or static, not masked), each with its
+    template instance (or None), and the problems met reading them.
+
+    Enabled means linked, by its name or an alias, from a ``.wants/``, ``.requires/`` or
+    ``.upholds/`` directory of any unit in any unit directory (PID 1 reads them all; ``systemctl
+    is-enabled`` only those in /etc and /run), or given an alias link.  Whether the boot reaches the
+    unit that wants it is not followed, so a unit wanted by a target that never starts is still
+    counted (the wider exposure).  A socket that a started unit depends on is started too (see
+    :func:`_pulled_in`).  A static unit (no ``WantedBy=``, ``RequiredBy=`` or ``UpheldBy=`` in its
+    file) may be pulled in by another unit, so it counts.
+    """
     problems: list[str] = []
-    files, list_problems = select_files(root, UNIT_DIRS, suffix=".socket")
-    problems += list_problems
-    enabled = _enabled_names(root, problems)
-    by_name = {f.name: f for f in files}
-    wanted: list[tuple[str, str | None]] = [(f.name, None) for f in files if "@" not in f.name]
-    for name in sorted(enabled):
-        prefix, at, rest = name.partition("@")
-        if at and rest != ".socket":
-            wanted.append((f"{prefix}@.socket", rest[: -len(".socket")]))
+    scan = _scan_units(root, problems)
+    aliases: dict[str, list[str]] = {}
+    for alias, target in sorted(scan.alias_of.items()):
+        aliases.setdefault(target, []).append(alias)
+    # systemctl enable links a unit's Alias= names next to it, and is-enabled calls the unit enabled
+    # for such a link alone: counted too (the wider exposure).
+    enabled = {scan.canonical(n) for n in scan.enabled} | set(scan.alias_of.values())
+    pulled = _pulled_in(root, scan, aliases, problems)
+    sockets = {n for n in scan.files if n.endswith(".socket")}
+    wanted = {n for n in sockets if "@." not in n and n not in scan.alias_of}
+    wanted |= {n for n in enabled | pulled if n.endswith(".socket") and template_of(n) is not None}
     active: list[tuple[SocketUnit, str | None]] = []
-    for file_name, instance in wanted:
-        unit_file = by_name.get(file_name)
+    for name in sorted(wanted):
+        unit_file = scan.file_of(name)
         if unit_file is None or unit_file.masked:
-            continue
-        instance_name = file_name if instance is None else file_name.replace("@.", f"@{instance}.", 1)
-        unit = _load_unit(root, instance_name, file_name, unit_file.path, problems)
+            continue  # no such unit (a dangling enablement link), or masked
+        unit = _load_unit(root, scan, name, unit_file, aliases.get(name, []), problems)
         if unit is None:
             continue
-        if unit.installable and instance_name not in enabled:
-            continue  # installed but not enabled: it will not listen at boot
-        active.append((unit, instance))
+        if unit.installable and name not in enabled and name not in pulled:
+            continue  # installed but neither enabled nor pulled in: it will not listen at boot
+        template = template_of(name)
+        active.append((unit, None if template is None else name[name.index("@") + 1 : name.rindex(".")]))
     return active, problems
 
 
-def declared_listeners(root: Path, bindv6only: bool = False) -> tuple[list[Listener] | None, list[Gap]]:
+def declared_listeners(root: Path, bindv6only: bool = False) -> tuple[list[Listener], list[Gap]]:
     """Listeners declared by the socket units under ``root`` that would listen at boot.
 
-    Fails closed: a unit directory, unit file or listen address that cannot be read or understood
-    makes the result ``None`` with an ``unreadable`` gap, since the missing unit may listen anywhere.
+    Fails closed without hiding what is known: a unit directory, unit file, drop-in or listen value
+    that cannot be read or understood adds an ``unreadable`` gap naming it (the missing unit may
+    listen anywhere, so "no listener does X" can no longer be claimed), and every listener that
+    was read is still returned to be judged.
     """
     units, problems = active_socket_units(root)
     listeners: list[Listener] = []
-    for unit, instance in units:
-        try:
-            listeners += unit_listeners(unit, instance, bindv6only)
-        except ListenValueError as exc:
-            problems.append(f"{unit.path}: {exc}")
+    for unit, _instance in units:
+        found, value_problems = unit_listeners(unit, bindv6only)
+        listeners += found
+        problems += value_problems
+    gaps: list[Gap] = []
     if problems:
-        reason = "systemd socket units could not be read completely: " + "; ".join(sorted(problems))
-        return None, [Gap(section="sockets", field="listeners", reason=reason, kind=GapKind.UNREADABLE)]
+        reason = "systemd socket units could not be read completely: " + "; ".join(sorted(set(problems)))
+        gaps.append(Gap(section="sockets", field="listeners", reason=reason, kind=GapKind.UNREADABLE))
     unique = {(l.protocol, l.family, l.address, l.port, l.declared_by or "", l.interface or ""): l for l in listeners}
-    return [unique[k] for k in sorted(unique)], []
+    return [unique[k] for k in sorted(unique)], gaps
 
 
 def collect_declared_sockets(ctx: CollectContext) -> tuple[SocketFacts, list[Gap]]:
@@ -307,7 +588,8 @@ def collect_declared_sockets(ctx: CollectContext) -> tuple[SocketFacts, list[Gap
     gaps = gaps + [
         Gap(section="sockets", field="listeners", kind=GapKind.NOT_APPLICABLE,
             reason="offline root directory: only listeners declared by systemd socket units are known; "
-                   "sockets that services open themselves exist only on a running host"),
+                   "sockets that services open themselves, and units that systemd generators write at boot, "
+                   "exist only on a running host"),
         Gap(section="sockets", field="counts", kind=GapKind.NOT_APPLICABLE,
             reason="socket counts (TIME_WAIT) exist only on a running host, not in an offline root directory"),
     ]

@@ -94,8 +94,23 @@ def test_lookup_offline_key_in_no_file_is_missing_with_both_reasons():
     assert found.setting is None
     assert found.missing_reason == ("net.ipv4.ip_local_reserved_ports is not set in any sysctl configuration file, "
                                     "and running values are not visible offline")
+    # the pool is still judged: the kernel default of ip_local_reserved_ports is empty on every kernel
     pool = by_subject(net_ephemeral_port_range.run(snap, EphemeralRangeParams()))[POOL]
-    assert pool.status == Status.NOT_REVIEWED and pool.reason == found.missing_reason
+    assert pool.status == Status.PASS and pool.observed["reserved"] == "none"
+    assert pool.evidence == ["/facts/sysctl/persistent/net.ipv4.ip_local_port_range", "/facts/sysctl/persistent"]
+
+
+def test_offline_reserved_ports_from_a_glob_key_or_unknown_when_the_configuration_is_unreadable():
+    facts = SysctlFacts(runtime=None, persistent={
+        _sysctl.PORT_RANGE: SysctlSetting(value="1024 65535", origin="/etc/sysctl.d/90.conf:2"),
+        "net.ipv4.ip_local_reserved_*": SysctlSetting(value="1024-65000", origin="/etc/sysctl.d/91.conf:1"),
+    })
+    pool = by_subject(net_ephemeral_port_range.run(snapshot(sysctl=facts, source="root"), EphemeralRangeParams()))[POOL]
+    assert pool.status == Status.FAIL and pool.observed["reserved"] == "1024-65000"
+    unread = Gap(section="sysctl", field="persistent", reason="/etc/sysctl.d/99-x.conf: is a FIFO, not a regular file")
+    facts = SysctlFacts(runtime=None, persistent={_sysctl.PORT_RANGE: SysctlSetting(value="1024 65535", origin="x:1")})
+    pool = by_subject(net_ephemeral_port_range.run(snapshot(sysctl=facts, source="root", gaps=[unread]), EphemeralRangeParams()))[POOL]
+    assert pool.status == Status.NOT_REVIEWED
 
 
 # ------------------------------------------------------------------ the pool

@@ -41,12 +41,13 @@ def test_escaping_links_in_every_section_never_read_outside_the_root(tmp_path: P
     assert snap.provenance.hostname == "unknown"  # the image has no hostname of its own
     assert snap.provenance.source == "root" and snap.provenance.source_detail == str(root.resolve())
     # Inside the image the links lead nowhere.  A missing sysctl.d directory sets nothing, so the
-    # rest of the sysctl files are still read; a dangling rules file or unit file fails closed.
+    # rest of the sysctl files are still read; a dangling rules file or unit file fails closed (a gap names it).
     assert snap.facts.sysctl.persistent["net.core.somaxconn"].value == "1024"
     unreadable = {(g.section, g.field): g.reason for g in snap.gaps if g.kind == GapKind.UNREADABLE}
     assert snap.facts.audit.persistent_rules is None
     assert "/etc/audit/rules.d/99-out.rules: not found" in unreadable[("audit", "persistent_rules")]
-    assert snap.facts.sockets.listeners is None
+    # the other units are still read; the dangling one is named, so no listener list is claimed complete
+    assert snap.facts.sockets.listeners is not None
     assert "/etc/systemd/system/out.socket: not found" in unreadable[("sockets", "listeners")]
 
 
@@ -78,3 +79,50 @@ def test_a_root_that_is_not_a_directory_is_an_input_error(tmp_path: Path, bad: s
 def test_unknown_section_is_an_input_error(tmp_path: Path):
     with pytest.raises(InputError, match="unknown fact sections: bogus"):
         collect_root(tmp_path, frozenset({"bogus"}))
+
+
+# ---------------------------------------------------------------- rootfs: files that would block or never end
+
+from auditor.collect import rootfs  # noqa: E402 - grouped with the tests that use it
+
+
+def _hostile_entries(root: Path) -> dict[str, str]:
+    """name -> the reason rootfs gives; each made in ``root/etc``."""
+    etc = root / "etc"
+    etc.mkdir(parents=True)
+    os.mkfifo(etc / "fifo.conf")
+    os.symlink("loop.conf", etc / "loop.conf")
+    with open(etc / "sparse.conf", "wb") as handle:
+        handle.truncate(100 * 1024 * 1024)
+    (etc / "dir.conf").mkdir()
+    expected = {"fifo.conf": "is a FIFO, not a regular file", "loop.conf": "too many levels of symbolic links",
+                "sparse.conf": f"larger than {rootfs.MAX_CONFIG_BYTES} bytes", "dir.conf": "is a directory"}
+    if os.geteuid() == 0:
+        os.mknod(etc / "zero.conf", 0o020644, os.makedev(1, 5))
+        (root / "dev").mkdir()
+        os.mknod(root / "dev/zero", 0o020644, os.makedev(1, 5))
+        os.symlink("/dev/zero", etc / "zero-link.conf")  # resolved inside the root: the image's node
+        expected |= {"zero.conf": "is a character device, not a regular file",
+                     "zero-link.conf": "is a character device, not a regular file"}
+    return expected
+
+
+def test_read_text_refuses_what_is_not_a_bounded_regular_file_without_blocking(tmp_path: Path):
+    expected = _hostile_entries(tmp_path)
+    for name, reason in expected.items():
+        with pytest.raises(OSError) as raised:
+            rootfs.read_text(tmp_path, f"/etc/{name}")
+        assert rootfs.describe_os_error(raised.value) == reason, name
+    with pytest.raises(IsADirectoryError):
+        rootfs.read_text(tmp_path, "/etc/dir.conf")  # augenrules skips a directory: callers tell it apart
+
+
+def test_list_dir_of_a_fifo_or_a_loop_does_not_block(tmp_path: Path):
+    _hostile_entries(tmp_path)
+    with pytest.raises(NotADirectoryError):
+        rootfs.list_dir(tmp_path, "/etc/fifo.conf")
+    with pytest.raises(OSError, match="too many levels"):
+        rootfs.list_dir(tmp_path, "/etc/loop.conf")
+    problems: list[str] = []
+    assert rootfs.list_config_dir(tmp_path, "/etc/loop.conf/x", problems) == []
+    assert problems == ["/etc/loop.conf/x: too many levels of symbolic links"]

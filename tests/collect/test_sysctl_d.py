@@ -179,3 +179,13 @@ def test_files_chosen_match_systemd_analyze_cat_config(root: Path) -> None:
     assert theirs == [f.path for f in files]
     assert "/etc/sysctl.d/30-disabled.conf" in theirs  # the mask itself is listed, and empty
     assert [f.path for f in files if f.masked] == ["/etc/sysctl.d/30-disabled.conf"]
+
+
+def test_fifo_in_sysctl_d_is_an_unreadable_gap_naming_it_not_a_hang(tmp_path: Path):
+    (tmp_path / "etc/sysctl.d").mkdir(parents=True)
+    (tmp_path / "etc/sysctl.d/10-ok.conf").write_text("net.core.somaxconn = 1024\n")
+    os.mkfifo(tmp_path / "etc/sysctl.d/99-x.conf")
+    persistent, gaps = read_persistent_sysctls(tmp_path)
+    assert persistent is None
+    assert [(g.field, g.kind) for g in gaps] == [("persistent", GapKind.UNREADABLE)]
+    assert "/etc/sysctl.d/99-x.conf: is a FIFO, not a regular file" in gaps[0].reason

@@ -8,6 +8,7 @@ enabled, static, disabled or masked is compared with the units the collector cou
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -134,7 +135,8 @@ def test_escaping_unit_links_are_resolved_inside_the_root(root: Path, tmp_path: 
 def test_unreadable_unit_fails_closed(root: Path) -> None:
     (root / "usr/lib/systemd/system/broken.socket").write_text("[Socket]\nListenStream=web.example:80\n")
     listeners, gaps = declared_listeners(root)
-    assert listeners is None
+    # the broken unit may listen anywhere: a gap names it; the units that were read are still judged
+    assert {l.port for l in listeners} == {80, 443, 5353, 7, 8080, 9100, 6001}
     assert [(g.field, g.kind) for g in gaps] == [("listeners", GapKind.UNREADABLE)]
     assert "broken.socket" in gaps[0].reason and "web.example:80" in gaps[0].reason
 
@@ -183,3 +185,134 @@ def test_units_counted_on_this_hosts_own_tree_match_systemctl():
     units, problems = active_socket_units(Path("/"))
     assert problems == []
     assert {unit.name for unit, instance in units if instance is None} == expected
+
+
+# ---------------------------------------------------------------- differential: systemd's own offline view
+
+SYSTEMD_ANALYZE = next((p for p in ("/usr/bin/systemd-analyze", "/bin/systemd-analyze") if os.access(p, os.X_OK)), None)
+# systemctl is-enabled states of a unit the next boot starts (static: may be pulled in, counted).
+STARTED_STATES = {"enabled", "enabled-runtime", "static"}
+
+
+def _write(root: Path, path: str, text: str) -> None:
+    (root / path).parent.mkdir(parents=True, exist_ok=True)
+    (root / path).write_text(text)
+
+
+def _link(root: Path, path: str, target: str) -> None:
+    (root / path).parent.mkdir(parents=True, exist_ok=True)
+    os.symlink(target, root / path)
+
+
+def _enablement_image(root: Path) -> list[str]:
+    """Socket units enabled, disabled, masked, aliased and linked every way the unit search path
+    allows; returns the unit names to ask systemctl about."""
+    usr, etc = "usr/lib/systemd/system", "etc/systemd/system"
+    body = "[Socket]\nListenStream=127.0.0.1:{port}\n"
+    wanted = "[Install]\nWantedBy=sockets.target\n"
+    names = {
+        "etc-wants": f"{etc}/sockets.target.wants", "etc-requires": f"{etc}/multi-user.target.requires",
+        "svc-wants": f"{etc}/web.service.wants", "run-wants": "run/systemd/system/sockets.target.wants",
+        "usr-wants": f"{usr}/sockets.target.wants", "local-wants": "usr/local/lib/systemd/system/sockets.target.wants",
+        "lib-wants": "lib/systemd/system/sockets.target.wants", "attached-wants": "etc/systemd/system.attached/sockets.target.wants",
+        "control-wants": "etc/systemd/system.control/sockets.target.wants",
+    }
+    for port, (name, directory) in enumerate(sorted(names.items()), start=1000):
+        _write(root, f"{usr}/{name}.socket", body.format(port=port) + wanted)
+        _link(root, f"{directory}/{name}.socket", f"/{usr}/{name}.socket")
+    _write(root, f"{usr}/disabled.socket", body.format(port=2000) + wanted)
+    _write(root, f"{usr}/static.socket", body.format(port=2001))
+    _write(root, "lib/systemd/system/lib-static.socket", body.format(port=2002))
+    _write(root, f"{usr}/masked-null.socket", body.format(port=2003) + wanted)
+    _link(root, f"{etc}/masked-null.socket", "/dev/null")
+    _write(root, f"{usr}/masked-empty.socket", body.format(port=2004))
+    _write(root, f"{etc}/masked-empty.socket", "")
+    _write(root, f"{usr}/aliased.socket", body.format(port=2005) + wanted + "Alias=other.socket\n")
+    _link(root, f"{etc}/other.socket", f"/{usr}/aliased.socket")  # an alias alone starts nothing
+    _write(root, f"{usr}/via-alias.socket", body.format(port=2006) + wanted + "Alias=nick.socket\n")
+    _link(root, f"{etc}/nick.socket", f"/{usr}/via-alias.socket")
+    _link(root, f"{etc}/sockets.target.wants/nick.socket", f"/{etc}/nick.socket")
+    _write(root, "opt/linked.socket", body.format(port=2007) + wanted)
+    _link(root, f"{etc}/linked.socket", "/opt/linked.socket")  # systemctl link: linked, not enabled
+    _write(root, "opt/linked-on.socket", body.format(port=2008) + wanted)
+    _link(root, f"{etc}/linked-on.socket", "/opt/linked-on.socket")
+    _link(root, f"{etc}/sockets.target.wants/linked-on.socket", "/opt/linked-on.socket")
+    _write(root, f"{usr}/tmpl@.socket", "[Socket]\nListenStream=127.0.0.1:%i\n" + wanted + "DefaultInstance=3000\n")
+    _link(root, f"{etc}/sockets.target.wants/tmpl@3000.socket", f"/{usr}/tmpl@.socket")
+    _write(root, f"{usr}/tmpl-off@.socket", "[Socket]\nListenStream=127.0.0.1:%i\n" + wanted)
+    return sorted({*(f"{n}.socket" for n in names), "disabled.socket", "static.socket", "lib-static.socket",
+                   "masked-null.socket", "masked-empty.socket", "aliased.socket", "via-alias.socket",
+                   "linked.socket", "linked-on.socket", "tmpl@3000.socket", "tmpl-off@4000.socket"})
+
+
+@pytest.mark.skipif(SYSTEMCTL is None, reason="systemctl is not installed")
+def test_started_units_match_systemctl_is_enabled_for_every_enablement(tmp_path: Path) -> None:
+    root = tmp_path / "image"
+    names = _enablement_image(root)
+    states = {}
+    for name in names:
+        proc = subprocess.run([SYSTEMCTL, f"--root={root}", "is-enabled", name],
+                              capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
+        states[name] = proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else proc.stderr.strip()
+    units, problems = active_socket_units(root)
+    assert problems == []
+    started = {unit.name for unit, _ in units}
+    # systemctl (install.c) looks for enablement links only in /etc and /run; PID 1 at boot reads the
+    # .wants/ of every unit directory (vendors ship /usr/lib/systemd/system/sockets.target.wants/),
+    # so these listen at boot although systemctl calls them disabled: lbaudit counts them.
+    beyond_systemctl = {"usr-wants.socket", "lib-wants.socket", "local-wants.socket", "attached-wants.socket",
+                        "control-wants.socket"}
+    expected = {name for name, state in states.items() if state in STARTED_STATES} | beyond_systemctl
+    assert started == expected, states
+    assert {states[name] for name in beyond_systemctl} == {"disabled"}  # the difference is systemctl's
+    # the reference agrees on the cases that make the difference
+    assert states["masked-empty.socket"] == "masked" and states["linked.socket"] == "linked"
+    assert states["aliased.socket"] == "enabled"  # an Alias= link counts as enablement
+    assert states["tmpl@3000.socket"] == "enabled" and states["tmpl-off@4000.socket"] == "disabled"
+
+
+def _marked_dropin_image(root: Path) -> dict[str, list[str]]:
+    """Units whose every file (unit file and drop-ins) holds one ListenStream= value that systemd
+    rejects with a warning naming file and line: the warnings show which files systemd applied.
+    Returns, per unit, the drop-in files written for it."""
+    usr, etc = "usr/lib/systemd/system", "etc/systemd/system"
+    files = {
+        "web-front-end.socket": [f"{usr}/web-front-end.socket", f"{etc}/web-front-end.socket.d/10-a.conf",
+                                 f"{usr}/web-front-.socket.d/20-b.conf", f"{etc}/web-.socket.d/30-c.conf",
+                                 f"{usr}/web-.socket.d/30-c.conf",  # hidden by the /etc file of the same name
+                                 "etc/systemd/system.attached/web-front-end.socket.d/40-d.conf",
+                                 "run/systemd/system/web-front-end.socket.d/50-e.conf",
+                                 "usr/local/lib/systemd/system/web-front-end.socket.d/60-f.conf",
+                                 "etc/systemd/system.control/web-front-end.socket.d/70-g.conf",
+                                 "run/systemd/system.control/web-front-end.socket.d/71-g.conf",
+                                 f"{etc}/socket.d/80-h.conf", f"{usr}/socket.d/90-i.conf",
+                                 "lib/systemd/system/web-front-end.socket.d/95-j.conf"],
+        "pool@blue.socket": [f"{usr}/pool@.socket", f"{etc}/pool@.socket.d/10-t.conf",
+                             f"{etc}/pool@blue.socket.d/10-t.conf",  # the instance's own file wins
+                             f"{usr}/pool@blue.socket.d/20-u.conf"],
+    }
+    for number, path in enumerate(sorted({p for paths in files.values() for p in paths})):
+        _write(root, path, f"[Socket]\nListenStream=bogus:{number}\n")
+    _link(root, f"{etc}/sockets.target.wants/pool@blue.socket", f"/{usr}/pool@.socket")
+    _link(root, f"{etc}/socket.d/85-masked.conf", "/dev/null")
+    _write(root, f"{usr}/socket.d/85-masked.conf", "[Socket]\nListenStream=bogus:masked\n")
+    return files
+
+
+@pytest.mark.skipif(SYSTEMD_ANALYZE is None, reason="systemd-analyze is not installed")
+def test_drop_ins_applied_match_systemd_analyze_verify(tmp_path: Path) -> None:
+    root = tmp_path / "image"
+    files = _marked_dropin_image(root)
+    loaded = {unit.name: unit for unit, _ in active_socket_units(root)[0]}
+    for name in files:
+        proc = subprocess.run([SYSTEMD_ANALYZE, f"--root={root}", "--man=no", "--generators=no", "verify", name],
+                              capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+        parsed = re.findall(rf"^{re.escape(str(root))}(/\S+):\d+: Failed to parse address value", proc.stderr + proc.stdout, re.M)
+        assert parsed, proc.stderr  # systemd read the unit at all
+        assert loaded[name].sources == parsed, name
+    # lbaudit and systemd agree; these are the cases that decide it
+    sources = loaded["web-front-end.socket"].sources
+    assert "/etc/systemd/system/web-.socket.d/30-c.conf" in sources
+    assert "/usr/lib/systemd/system/web-.socket.d/30-c.conf" not in sources
+    assert not any(s.endswith("85-masked.conf") for s in sources)
+    assert loaded["pool@blue.socket"].sources[1] == "/etc/systemd/system/pool@blue.socket.d/10-t.conf"
