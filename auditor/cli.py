@@ -92,20 +92,20 @@ def render_outputs(
     pdf_cert: Path | None,
     pdf_cert_key: Path | None,
 ) -> list[Path]:
-    """Render every requested format from the evidence (never re-evaluating); return the files written."""
+    """Render every requested format from the evidence (never re-evaluating); return the files written.
+
+    The caller has planned these paths (auditor.outputs.plan_outputs) before any work."""
+    from auditor.outputs import make_out_dir, report_targets, write_atomic
     from auditor.report import ReportContext
-    from auditor.report.evidence import write_atomic
 
     fingerprint = None
     if (evidence_path.parent / (evidence_path.name + ".sig")).exists():
         from auditor.signing import signature_fingerprint
 
         fingerprint = signature_fingerprint(evidence_path)
-    directory = out_dir or evidence_path.parent
-    targets = [(name, directory / f"{evidence.policy.id}{reporter.extension}")
-               for name, reporter in reporters.items() if name not in ("json", "pdf")]
-    if pdf:
-        targets.append(("pdf", pdf))
+    targets = report_targets(evidence.policy.id, {n: r.extension for n, r in reporters.items()}, out_dir,
+                             evidence_path, pdf)
+    make_out_dir(out_dir)
     written = []
     for name, target in targets:
         # Reports link to the evidence file relative to where they are written, so the set of files
@@ -123,25 +123,25 @@ def render_outputs(
     return written
 
 
+def _plan_files(policy_id: str, reporters: dict[str, Any], evidence_path: Path, out_dir: Path | None,
+                pdf: Path | None, evidence_written: bool, inputs: list[tuple[str, Path | None]]) -> None:
+    """Every file the run will write or remove, checked together before any work (exit 2 otherwise):
+    no device, FIFO or directory replaced, no missing directory, no two outputs or an output and an
+    input that are the same file."""
+    from auditor.outputs import plan_outputs, report_targets, signature_of
+
+    outputs: list[tuple[str, Path]] = []
+    if evidence_written:
+        # The signature beside it is written (--sign-key) or removed (a stale one): either way, touched.
+        outputs += [("evidence", evidence_path), ("evidence signature", signature_of(evidence_path))]
+    outputs += [(f"{name} report", path) for name, path in
+                report_targets(policy_id, {n: r.extension for n, r in reporters.items()}, out_dir, evidence_path, pdf)]
+    plan_outputs(outputs, inputs, out_dir=out_dir)
+
+
 def _check_readable(path: Path | None, what: str) -> None:
     if path is not None and not os.access(path, os.R_OK):
         _fail(f"{path}: cannot read {what}")
-
-
-def _check_writable(path: Path | None, what: str, is_dir: bool = False) -> None:
-    """Refuse an output we could not write before any work is done, so nothing is half-written."""
-    if path is None:
-        return
-    directory = path if is_dir else (path.parent if str(path.parent) else Path("."))
-    existing = directory
-    while not existing.exists() and existing != existing.parent:
-        existing = existing.parent
-    if not existing.is_dir():
-        _fail(f"{path}: cannot write {what}: {existing} is not a directory")
-    if not os.access(existing, os.W_OK | os.X_OK):
-        _fail(f"{path}: cannot write {what}: permission denied in {existing}")
-    if not is_dir and path.is_dir():
-        _fail(f"{path}: cannot write {what}: it is a directory")
 
 
 def _check_report_options(out_dir: Path | None, pdf: Path | None, pdf_cert: Path | None,
@@ -153,8 +153,6 @@ def _check_report_options(out_dir: Path | None, pdf: Path | None, pdf_cert: Path
         raise click.UsageError("--pdf-cert signs the PDF: give --pdf as well")
     _check_readable(pdf_cert, "certificate")
     _check_readable(pdf_cert_key, "certificate key")
-    _check_writable(out_dir, "reports", is_dir=True)
-    _check_writable(pdf, "PDF")
 
 
 @cli.command(epilog=EXIT_CODES_HELP)
@@ -181,6 +179,7 @@ def evaluate(policy_path: Path, output: Path | None, fail_on: str, snapshot_path
     """Evaluate a policy against this host (or a snapshot / root directory) and write the evidence."""
     from auditor.engine.evaluate import evaluate as run_evaluation
     from auditor.engine.registry import load_registry
+    from auditor.outputs import make_out_dir
     from auditor.policy.loader import load_policy
     from auditor.report.console import render_summary
     from auditor.report.evidence import build_evidence, write_evidence
@@ -189,14 +188,23 @@ def evaluate(policy_path: Path, output: Path | None, fail_on: str, snapshot_path
         raise click.UsageError("--snapshot and --root are alternatives; give one")
     format_list = _split_formats(formats)
     _check_readable(sign_key, "signing key")
-    _check_writable(output, "evidence")
     _check_report_options(out_dir, pdf, pdf_cert, pdf_cert_key)
+    if sign_key is not None:
+        from auditor.signing import load_private_key
+
+        load_private_key(sign_key)  # an unusable or exposed key is exit 2 before any work, not after
 
     plugins = not no_plugins and os.environ.get("LBAUDIT_DISABLE_PLUGIN_AUTOLOAD", "") in ("", "0")
     started = datetime.now(timezone.utc)
     registry = load_registry(plugins=plugins)
     policy = load_policy(policy_path, registry)
     reporters = _reporters_for(format_list, pdf, plugins)
+    if output is None:
+        output = (out_dir / f"{policy.id}.evidence.json") if out_dir else Path("lbaudit-evidence.json")
+    _plan_files(policy.id, reporters, output, out_dir, pdf, evidence_written=True,
+                inputs=[("policy", policy_path), *(("policy", Path(s.path)) for s in policy.sources),
+                        ("snapshot", snapshot_path), ("signing key", sign_key), ("certificate", pdf_cert),
+                        ("certificate key", pdf_cert_key)])
 
     t0 = time.perf_counter()
     snapshot = _acquire_snapshot(snapshot_path, root, _needed_sections(policy, registry))
@@ -210,9 +218,7 @@ def evaluate(policy_path: Path, output: Path | None, fail_on: str, snapshot_path
         finished_at=datetime.now(timezone.utc), evaluated_on=started.date(),
         timings_ms={**rule_timings, "collect": round((t1 - t0) * 1000), "evaluate": round((t2 - t1) * 1000)},
     )
-    if output is None:
-        output = (out_dir / f"{policy.id}.evidence.json") if out_dir else Path("lbaudit-evidence.json")
-        _check_writable(output, "evidence")
+    make_out_dir(out_dir)
     stale_signature = output.parent / (output.name + ".sig")
     try:
         # A signature beside the file we are about to replace would claim what it never signed.
@@ -255,6 +261,9 @@ def report(evidence_path: Path, formats: str | None, out_dir: Path | None, pdf: 
     _check_report_options(out_dir, pdf, pdf_cert, pdf_cert_key)
     reporters = _reporters_for(format_list, pdf, not no_plugins)
     evidence, raw = load_evidence(evidence_path)
+    _plan_files(evidence.policy.id, reporters, evidence_path, out_dir, pdf, evidence_written=False,
+                inputs=[("evidence", evidence_path), ("evidence signature", evidence_path.parent / (evidence_path.name + ".sig")),
+                        ("certificate", pdf_cert), ("certificate key", pdf_cert_key)])
     for path in render_outputs(evidence, raw, evidence_path, reporters, out_dir, pdf, assessor, pdf_cert, pdf_cert_key):
         click.echo(f"report: {path}")
 
