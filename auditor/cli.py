@@ -55,18 +55,24 @@ def _needed_sections(policy: Any, registry: Any) -> frozenset[str]:
     return frozenset(s for rule in policy.rules if rule.enabled for s in registry.checks[rule.check].needs)
 
 
-def _acquire_snapshot(snapshot_path: Path | None, root: Path | None, sections: frozenset[str]) -> Any:
+def _acquire_snapshot(snapshot_path: Path | None, root: Path | None, sections: frozenset[str],
+                      record_cmdline: bool = False) -> Any:
+    """The facts to judge, with process arguments only if asked for (whatever the source held)."""
+    from auditor.collect.cmdline import apply_cmdline_rule
+
     if snapshot_path is not None:
         from auditor.collect.snapshot_file import load_snapshot
 
-        return load_snapshot(snapshot_path)
-    if root is not None:
+        snapshot = load_snapshot(snapshot_path)
+    elif root is not None:
         from auditor.collect.rootdir import collect_root
 
-        return collect_root(root, sections)
-    from auditor.collect.live import collect_live
+        snapshot = collect_root(root, sections)
+    else:
+        from auditor.collect.live import collect_live
 
-    return collect_live(sections)
+        snapshot = collect_live(sections, record_cmdline=record_cmdline)
+    return apply_cmdline_rule(snapshot, record_cmdline)
 
 
 def _reporters_for(formats: list[str], pdf: Path | None, plugins: bool) -> dict[str, Any]:
@@ -172,10 +178,13 @@ def _check_report_options(out_dir: Path | None, pdf: Path | None, pdf_cert: Path
 @click.option("--pdf-cert", type=click.Path(path_type=Path), help="X.509 certificate (PEM): also sign the PDF itself (PAdES).")
 @click.option("--pdf-cert-key", type=click.Path(path_type=Path), help="Private key (PEM) of --pdf-cert.")
 @click.option("--no-plugins", is_flag=True, help="Load built-in checks and reporters only (also: LBAUDIT_DISABLE_PLUGIN_AUTOLOAD=1).")
+@click.option("--record-cmdline", is_flag=True, help="Record the arguments of listening processes in the evidence "
+              "[default: only the executable, argv[0] and a SHA-256 of the command line: arguments carry credentials].")
 @click.option("--quiet", "-q", is_flag=True, help="No terminal summary; the exit code and the files still tell.")
 def evaluate(policy_path: Path, output: Path | None, fail_on: str, snapshot_path: Path | None, root: Path | None,
              formats: str | None, out_dir: Path | None, pdf: Path | None, sign_key: Path | None, assessor: str | None,
-             pdf_cert: Path | None, pdf_cert_key: Path | None, no_plugins: bool, quiet: bool) -> None:
+             pdf_cert: Path | None, pdf_cert_key: Path | None, no_plugins: bool, record_cmdline: bool,
+             quiet: bool) -> None:
     """Evaluate a policy against this host (or a snapshot / root directory) and write the evidence."""
     from auditor.engine.evaluate import evaluate as run_evaluation
     from auditor.engine.registry import load_registry
@@ -207,7 +216,7 @@ def evaluate(policy_path: Path, output: Path | None, fail_on: str, snapshot_path
                         ("certificate key", pdf_cert_key)])
 
     t0 = time.perf_counter()
-    snapshot = _acquire_snapshot(snapshot_path, root, _needed_sections(policy, registry))
+    snapshot = _acquire_snapshot(snapshot_path, root, _needed_sections(policy, registry), record_cmdline)
     t1 = time.perf_counter()
     rule_timings: dict[str, int] = {}
     result = run_evaluation(policy, snapshot, registry, fail_on=Severity(fail_on), today=started.date(),

@@ -22,3 +22,5 @@ class CollectContext:
     command_timeout: float = 10.0
     # sections the enabled rules need; collectors for other sections are not run at all
     sections: frozenset[str] = field(default_factory=lambda: frozenset({"sockets", "sysctl", "audit"}))
+    # process arguments carry credentials: recorded only when asked (auditor.collect.cmdline)
+    record_cmdline: bool = False
