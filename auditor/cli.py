@@ -159,6 +159,10 @@ def _check_report_options(out_dir: Path | None, pdf: Path | None, pdf_cert: Path
         raise click.UsageError("--pdf-cert signs the PDF: give --pdf as well")
     _check_readable(pdf_cert, "certificate")
     _check_readable(pdf_cert_key, "certificate key")
+    if pdf_cert_key is not None:
+        from auditor.signing import refuse_exposed_key
+
+        refuse_exposed_key(pdf_cert_key)  # as for --sign-key: a private key others can read is refused
 
 
 @cli.command(epilog=EXIT_CODES_HELP)

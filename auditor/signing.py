@@ -113,7 +113,7 @@ def generate_keypair(out_dir: Path, name: str = "lbaudit", force: bool = False) 
     return private_path, public_path
 
 
-def _refuse_exposed_key(path: Path) -> None:
+def refuse_exposed_key(path: Path) -> None:
     """A private key others can read is no longer private: refuse it, as ssh does, with the fix."""
     try:
         mode = stat.S_IMODE(os.stat(path).st_mode)
@@ -125,7 +125,7 @@ def _refuse_exposed_key(path: Path) -> None:
 
 
 def load_private_key(path: Path) -> Ed25519PrivateKey:
-    _refuse_exposed_key(Path(path))
+    refuse_exposed_key(Path(path))
     data = read_bounded(Path(path), MAX_KEY_BYTES, "an Ed25519 private key")
     try:
         key = serialization.load_pem_private_key(data, password=None)

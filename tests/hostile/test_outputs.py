@@ -297,3 +297,18 @@ def test_a_private_key_readable_by_others_is_refused_with_the_chmod_hint(work):
     os.chmod(private, 0o600)
     assert evaluate(work, "-o", "e.json", "--sign-key", private).returncode == WRITTEN
     assert (work / "e.json.sig").is_file()
+
+
+def test_a_pdf_certificate_key_readable_by_others_is_refused_before_any_work(work):
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    key = work / "cert.key"
+    key.write_bytes(ec.generate_private_key(ec.SECP256R1()).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    key.chmod(0o644)
+    (work / "cert.pem").write_text("refused before it is read\n")
+    before = tree(work)
+    refused(evaluate(work, "-o", "e.json", "--pdf", "a.pdf", "--pdf-cert", "cert.pem", "--pdf-cert-key", key),
+            "too open", "chmod 600")
+    assert changed(before, tree(work)) == set()
