@@ -56,18 +56,24 @@ def _needed_sections(policy: Any, registry: Any) -> frozenset[str]:
     return frozenset(s for rule in policy.rules if rule.enabled for s in registry.checks[rule.check].needs)
 
 
-def _acquire_snapshot(snapshot_path: Path | None, root: Path | None, sections: frozenset[str]) -> Any:
+def _acquire_snapshot(snapshot_path: Path | None, root: Path | None, sections: frozenset[str],
+                      record_cmdline: bool = False) -> Any:
+    """The facts to judge, with process arguments only if asked for (whatever the source held)."""
+    from auditor.collect.cmdline import apply_cmdline_rule
+
     if snapshot_path is not None:
         from auditor.collect.snapshot_file import load_snapshot
 
-        return load_snapshot(snapshot_path)
-    if root is not None:
+        snapshot = load_snapshot(snapshot_path)
+    elif root is not None:
         from auditor.collect.rootdir import collect_root
 
-        return collect_root(root, sections)
-    from auditor.collect.live import collect_live
+        snapshot = collect_root(root, sections)
+    else:
+        from auditor.collect.live import collect_live
 
-    return collect_live(sections)
+        snapshot = collect_live(sections, record_cmdline=record_cmdline)
+    return apply_cmdline_rule(snapshot, record_cmdline)
 
 
 def _reporters_for(formats: list[str], pdf: Path | None, plugins: bool) -> dict[str, Any]:
@@ -93,25 +99,22 @@ def render_outputs(
     pdf_cert: Path | None,
     pdf_cert_key: Path | None,
 ) -> list[Path]:
-    """Render every requested format from the evidence (never re-evaluating); return the files written."""
+    """Render every requested format from the evidence (never re-evaluating); return the files written.
+
+    The caller has planned these paths (auditor.outputs.plan_outputs) before any work."""
+    from auditor.outputs import make_out_dir, report_targets, write_atomic
     from auditor.report import ReportContext
-    from auditor.report.evidence import write_atomic
 
     fingerprint = None
     if (evidence_path.parent / (evidence_path.name + ".sig")).exists():
         from auditor.signing import signature_fingerprint
 
         fingerprint = signature_fingerprint(evidence_path)
-    directory = out_dir or evidence_path.parent
-    # --format pdf writes <out-dir>/<policy-id>.pdf, unless --pdf names the file; each path once.
-    targets = [(name, pdf if name == "pdf" and pdf else directory / f"{evidence.policy.id}{reporter.extension}")
-               for name, reporter in reporters.items() if name != "json"]
-    seen: set[Path] = set()
+    targets = report_targets(evidence.policy.id, {n: r.extension for n, r in reporters.items()}, out_dir,
+                             evidence_path, pdf)
+    make_out_dir(out_dir)
     written = []
     for name, target in targets:
-        if target.resolve() in seen:
-            continue
-        seen.add(target.resolve())
         # Reports link to the evidence file relative to where they are written, so the set of files
         # can be moved together.
         link = os.path.relpath(evidence_path.resolve(), target.resolve().parent)
@@ -127,25 +130,25 @@ def render_outputs(
     return written
 
 
+def _plan_files(policy_id: str, reporters: dict[str, Any], evidence_path: Path, out_dir: Path | None,
+                pdf: Path | None, evidence_written: bool, inputs: list[tuple[str, Path | None]]) -> None:
+    """Every file the run will write or remove, checked together before any work (exit 2 otherwise):
+    no device, FIFO or directory replaced, no missing directory, no two outputs or an output and an
+    input that are the same file."""
+    from auditor.outputs import plan_outputs, report_targets, signature_of
+
+    outputs: list[tuple[str, Path]] = []
+    if evidence_written:
+        # The signature beside it is written (--sign-key) or removed (a stale one): either way, touched.
+        outputs += [("evidence", evidence_path), ("evidence signature", signature_of(evidence_path))]
+    outputs += [(f"{name} report", path) for name, path in
+                report_targets(policy_id, {n: r.extension for n, r in reporters.items()}, out_dir, evidence_path, pdf)]
+    plan_outputs(outputs, inputs, out_dir=out_dir)
+
+
 def _check_readable(path: Path | None, what: str) -> None:
     if path is not None and not os.access(path, os.R_OK):
         _fail(f"{path}: cannot read {what}")
-
-
-def _check_writable(path: Path | None, what: str, is_dir: bool = False) -> None:
-    """Refuse an output we could not write before any work is done, so nothing is half-written."""
-    if path is None:
-        return
-    directory = path if is_dir else (path.parent if str(path.parent) else Path("."))
-    existing = directory
-    while not existing.exists() and existing != existing.parent:
-        existing = existing.parent
-    if not existing.is_dir():
-        _fail(f"{path}: cannot write {what}: {existing} is not a directory")
-    if not os.access(existing, os.W_OK | os.X_OK):
-        _fail(f"{path}: cannot write {what}: permission denied in {existing}")
-    if not is_dir and path.is_dir():
-        _fail(f"{path}: cannot write {what}: it is a directory")
 
 
 def _check_report_options(out_dir: Path | None, pdf: Path | None, pdf_cert: Path | None,
@@ -157,8 +160,10 @@ def _check_report_options(out_dir: Path | None, pdf: Path | None, pdf_cert: Path
         raise click.UsageError("--pdf-cert signs the PDF: give --pdf as well")
     _check_readable(pdf_cert, "certificate")
     _check_readable(pdf_cert_key, "certificate key")
-    _check_writable(out_dir, "reports", is_dir=True)
-    _check_writable(pdf, "PDF")
+    if pdf_cert_key is not None:
+        from auditor.signing import refuse_exposed_key
+
+        refuse_exposed_key(pdf_cert_key)  # as for --sign-key: a private key others can read is refused
 
 
 @cli.command(epilog=EXIT_CODES_HELP)
@@ -178,14 +183,18 @@ def _check_report_options(out_dir: Path | None, pdf: Path | None, pdf_cert: Path
 @click.option("--pdf-cert", type=click.Path(path_type=Path), help="X.509 certificate (PEM): also sign the PDF itself (PAdES).")
 @click.option("--pdf-cert-key", type=click.Path(path_type=Path), help="Private key (PEM) of --pdf-cert.")
 @click.option("--no-plugins", is_flag=True, help="Load built-in checks and reporters only (also: LBAUDIT_DISABLE_PLUGIN_AUTOLOAD=1).")
+@click.option("--record-cmdline", is_flag=True, help="Record the arguments of listening processes in the evidence "
+              "[default: only the executable, argv[0] and a SHA-256 of the command line: arguments carry credentials].")
 @click.option("--quiet", "-q", is_flag=True, help="No terminal summary; the exit code and the files still tell.")
 def evaluate(policy_path: Path, output: Path | None, fail_on: str, snapshot_path: Path | None, root: Path | None,
              formats: str | None, out_dir: Path | None, pdf: Path | None, sign_key: Path | None, assessor: str | None,
-             pdf_cert: Path | None, pdf_cert_key: Path | None, no_plugins: bool, quiet: bool) -> None:
+             pdf_cert: Path | None, pdf_cert_key: Path | None, no_plugins: bool, record_cmdline: bool,
+             quiet: bool) -> None:
     """Evaluate a policy against this host (or a snapshot / root directory) and write the evidence."""
     from auditor.engine.evaluate import evaluate as run_evaluation
     from auditor.engine.registry import load_registry
     from auditor.engine.waivers import evaluation_day
+    from auditor.outputs import make_out_dir
     from auditor.policy.loader import load_policy
     from auditor.report.console import render_summary
     from auditor.report.evidence import build_evidence, write_evidence
@@ -194,17 +203,26 @@ def evaluate(policy_path: Path, output: Path | None, fail_on: str, snapshot_path
         raise click.UsageError("--snapshot and --root are alternatives; give one")
     format_list = _split_formats(formats)
     _check_readable(sign_key, "signing key")
-    _check_writable(output, "evidence")
     _check_report_options(out_dir, pdf, pdf_cert, pdf_cert_key)
+    if sign_key is not None:
+        from auditor.signing import load_private_key
+
+        load_private_key(sign_key)  # an unusable or exposed key is exit 2 before any work, not after
 
     plugins = plugins_enabled(no_plugins)
     started = datetime.now(timezone.utc)
     registry = load_registry(plugins=plugins)
     policy = load_policy(policy_path, registry)
     reporters = _reporters_for(format_list, pdf, plugins)
+    if output is None:
+        output = (out_dir / f"{policy.id}.evidence.json") if out_dir else Path("lbaudit-evidence.json")
+    _plan_files(policy.id, reporters, output, out_dir, pdf, evidence_written=True,
+                inputs=[("policy", policy_path), *(("policy", Path(s.path)) for s in policy.sources),
+                        ("snapshot", snapshot_path), ("signing key", sign_key), ("certificate", pdf_cert),
+                        ("certificate key", pdf_cert_key)])
 
     t0 = time.perf_counter()
-    snapshot = _acquire_snapshot(snapshot_path, root, _needed_sections(policy, registry))
+    snapshot = _acquire_snapshot(snapshot_path, root, _needed_sections(policy, registry), record_cmdline)
     t1 = time.perf_counter()
     rule_timings: dict[str, int] = {}
     result = run_evaluation(policy, snapshot, registry, fail_on=Severity(fail_on), today=evaluation_day(started),
@@ -215,9 +233,7 @@ def evaluate(policy_path: Path, output: Path | None, fail_on: str, snapshot_path
         finished_at=datetime.now(timezone.utc), evaluated_on=evaluation_day(started),
         timings_ms={**rule_timings, "collect": round((t1 - t0) * 1000), "evaluate": round((t2 - t1) * 1000)},
     )
-    if output is None:
-        output = (out_dir / f"{policy.id}.evidence.json") if out_dir else Path("lbaudit-evidence.json")
-        _check_writable(output, "evidence")
+    make_out_dir(out_dir)
     stale_signature = output.parent / (output.name + ".sig")
     try:
         # A signature beside the file we are about to replace would claim what it never signed.
@@ -260,6 +276,9 @@ def report(evidence_path: Path, formats: str | None, out_dir: Path | None, pdf: 
     _check_report_options(out_dir, pdf, pdf_cert, pdf_cert_key)
     reporters = _reporters_for(format_list, pdf, plugins_enabled(no_plugins))
     evidence, raw = load_evidence(evidence_path)
+    _plan_files(evidence.policy.id, reporters, evidence_path, out_dir, pdf, evidence_written=False,
+                inputs=[("evidence", evidence_path), ("evidence signature", evidence_path.parent / (evidence_path.name + ".sig")),
+                        ("certificate", pdf_cert), ("certificate key", pdf_cert_key)])
     for path in render_outputs(evidence, raw, evidence_path, reporters, out_dir, pdf, assessor, pdf_cert, pdf_cert_key):
         click.echo(f"report: {path}")
 

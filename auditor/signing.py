@@ -38,6 +38,7 @@ import base64
 import binascii
 import json
 import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -50,7 +51,8 @@ from auditor.errors import InputError
 from auditor.jsonfile import loads_strict, parse_document, read_bounded
 from auditor.model.base import canonical_json, sha256_hex
 from auditor.model.result import ExitCode
-from auditor.report.evidence import load_evidence, write_atomic
+from auditor.outputs import OutputExists, write_atomic
+from auditor.report.evidence import load_evidence
 
 SIGNATURE_SCHEMA = "lbaudit/evidence-signature"
 SIGNATURE_SCHEMA_VERSION = "1.0"
@@ -71,32 +73,13 @@ def public_key_fingerprint(key: Ed25519PublicKey) -> str:
 def _write_private_key(path: Path, data: bytes, force: bool) -> None:
     """Create the key file with mode 0600 from its first byte: never group/world readable, even briefly.
 
-    Without ``force``, O_EXCL makes the refusal to overwrite atomic.  With ``force``, the new key goes
-    to a fresh 0600 file that then replaces the old one, so no reader ever sees half a key.
+    Without ``force`` the refusal to overwrite is atomic (the writer links, it does not rename);
+    with ``force`` the new key replaces the old one whole, so no reader ever sees half a key.
     """
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
-    target = path if not force else path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        fd = os.open(target, flags, 0o600)
-    except FileExistsError as exc:
+        write_atomic(path, data, private=True, replace=force)
+    except OutputExists as exc:
         raise InputError(f"{path}: a key already exists; refusing to overwrite it (use --force)") from exc
-    except OSError as exc:
-        raise InputError(f"{path}: cannot create key file: {exc.strerror or exc}") from exc
-    try:
-        os.fchmod(fd, 0o600)  # the umask can only remove bits; make the mode exact anyway
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        if force:
-            os.replace(target, path)
-    except BaseException:
-        if force:
-            try:
-                os.unlink(target)
-            except FileNotFoundError:
-                pass
-        raise
 
 
 def generate_keypair(out_dir: Path, name: str = "lbaudit", force: bool = False) -> tuple[Path, Path]:
@@ -108,8 +91,11 @@ def generate_keypair(out_dir: Path, name: str = "lbaudit", force: bool = False) 
         existing = [p for p in (private_path, public_path) if os.path.lexists(p)]
         if existing:
             raise InputError(f"{existing[0]}: a key already exists; refusing to overwrite it (use --force)")
+    if not out_dir.parent.is_dir():  # one level is created (mode 0700), never a whole tree
+        raise InputError(f"{out_dir}: cannot create key directory: {out_dir.parent} does not exist "
+                         "(lbaudit does not create it)")
     try:
-        out_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        out_dir.mkdir(mode=0o700, exist_ok=True)
     except OSError as exc:
         raise InputError(f"{out_dir}: cannot create key directory: {exc.strerror or exc}") from exc
     key = Ed25519PrivateKey.generate()
@@ -120,11 +106,26 @@ def generate_keypair(out_dir: Path, name: str = "lbaudit", force: bool = False) 
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
     _write_private_key(private_path, private_pem, force)
-    write_atomic(public_path, public_pem, mode=0o644)  # an unwritable path is an InputError already
+    try:
+        write_atomic(public_path, public_pem, replace=force)  # an unwritable path is an InputError already
+    except OutputExists as exc:
+        raise InputError(f"{public_path}: a key already exists; refusing to overwrite it (use --force)") from exc
     return private_path, public_path
 
 
+def refuse_exposed_key(path: Path) -> None:
+    """A private key others can read is no longer private: refuse it, as ssh does, with the fix."""
+    try:
+        mode = stat.S_IMODE(os.stat(path).st_mode)
+    except OSError:
+        return  # reading it says what is wrong
+    if mode & 0o077:
+        raise InputError(f"{path}: permissions {mode:04o} are too open: a private key must be readable by its "
+                         f"owner only (chmod 600 {path})")
+
+
 def load_private_key(path: Path) -> Ed25519PrivateKey:
+    refuse_exposed_key(Path(path))
     data = read_bounded(Path(path), MAX_KEY_BYTES, "an Ed25519 private key")
     try:
         key = serialization.load_pem_private_key(data, password=None)
@@ -191,7 +192,7 @@ def sign_evidence_file(evidence_path: Path, key_path: Path) -> str:
         "signature": base64.b64encode(key.sign(_message(digest))).decode("ascii"),
     }
     data = (json.dumps(document, indent=2, sort_keys=True) + "\n").encode("utf-8")
-    write_atomic(signature_path(evidence_path), data, mode=0o644)
+    write_atomic(signature_path(evidence_path), data)
     return fingerprint
 
 

@@ -246,4 +246,5 @@ def make_evidence(extra_listeners: int = 0, hostname: str = "web01.example.test"
 
 def write_evidence_file(directory: Path, evidence: Evidence, name: str = "evidence.json") -> tuple[Path, bytes]:
     path = directory / name
+    directory.mkdir(parents=True, exist_ok=True)  # lbaudit's writer creates no directories
     return path, write_evidence(evidence, path)

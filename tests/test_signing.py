@@ -75,7 +75,7 @@ def test_keygen_writes_private_key_0600_even_with_a_permissive_umask(tmp_path):
         os.umask(old)
     assert (private.name, public.name) == ("lbaudit.key", "lbaudit.pub")
     assert _mode(private) == 0o600
-    assert _mode(public) == 0o644
+    assert _mode(public) == 0o666  # a public key is a document: it honours the umask, here none
     assert _mode(tmp_path / "keys") == 0o700  # the directory it created is private too
     key = serialization.load_pem_private_key(private.read_bytes(), password=None)
     assert public_key_fingerprint(load_public_key(public)) == public_key_fingerprint(key.public_key())
@@ -258,6 +258,7 @@ def test_signing_needs_an_ed25519_key_and_valid_evidence(tmp_path, evidence):
     ec_key = tmp_path / "ec.key"
     ec_key.write_bytes(ec.generate_private_key(ec.SECP256R1()).private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    ec_key.chmod(0o600)
     with pytest.raises(InputError, match="not an Ed25519 private key"):
         sign_evidence_file(path, ec_key)
     private, _ = generate_keypair(tmp_path / "k")

@@ -27,3 +27,5 @@ class CollectContext:
     program_path: tuple[str, ...] = SAFE_PATH
     # sections the enabled rules need; collectors for other sections are not run at all
     sections: frozenset[str] = field(default_factory=lambda: frozenset({"sockets", "sysctl", "audit"}))
+    # process arguments carry credentials: recorded only when asked (auditor.collect.cmdline)
+    record_cmdline: bool = False

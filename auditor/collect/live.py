@@ -84,7 +84,7 @@ def collect_snapshot(ctx: CollectContext) -> HostSnapshot:
     )
 
 
-def collect_live(sections: frozenset[str], command_timeout: float = 10.0) -> HostSnapshot:
+def collect_live(sections: frozenset[str], command_timeout: float = 10.0, record_cmdline: bool = False) -> HostSnapshot:
     check_sections(sections)
-    return collect_snapshot(
-        CollectContext(root=Path("/"), live=True, command_timeout=command_timeout, sections=frozenset(sections)))
+    return collect_snapshot(CollectContext(root=Path("/"), live=True, command_timeout=command_timeout,
+                                           sections=frozenset(sections), record_cmdline=record_cmdline))

@@ -83,4 +83,5 @@ def collect_provenance(ctx: CollectContext, methods: dict[str, str]) -> Provenan
         privileged=euid == 0,
         tool_version=__version__,
         methods=dict(sorted(methods.items())),
+        cmdline_recorded=ctx.record_cmdline,
     )

@@ -29,6 +29,7 @@ from functools import lru_cache
 import psutil
 
 from auditor.collect import CollectContext, netlink
+from auditor.collect.cmdline import cmdline_fields
 from auditor.collect.systemd_sockets import collect_declared_sockets
 from auditor.collect.parsers.proc_net import (
     STATE_CLOSE,
@@ -202,8 +203,10 @@ def scan_socket_owners(inodes: set[int], proc: str = PROC) -> FdScan:
     return FdScan({inode: sorted(pids) for inode, pids in owners.items()}, unreadable)
 
 
-def describe_process(pid: int) -> tuple[ProcessInfo, dict[str, str]]:
-    """psutil details of one process, and ``{field: reason}`` for each detail it could not read."""
+def describe_process(pid: int, record_cmdline: bool = False) -> tuple[ProcessInfo, dict[str, str]]:
+    """psutil details of one process, and ``{field: reason}`` for each detail it could not read.
+
+    Of the command line only argv[0] and its SHA-256 are kept unless ``record_cmdline``."""
     missing: dict[str, str] = {}
     try:
         process = psutil.Process(pid)
@@ -228,6 +231,7 @@ def describe_process(pid: int) -> tuple[ProcessInfo, dict[str, str]]:
             missing[name] = f"{name} of pid {pid}: not reported by the kernel"
             continue
         values[name] = value
+    values.update(cmdline_fields(values.pop("cmdline", None), record_cmdline))  # type: ignore[arg-type]
     return ProcessInfo(pid=pid, **values), missing
 
 
@@ -248,7 +252,8 @@ def _unattributed_reason(listener: Listener, scan: FdScan) -> str:
     )
 
 
-def attribute_owners(listeners: list[Listener], proc: str = PROC) -> tuple[list[Listener], list[Gap]]:
+def attribute_owners(listeners: list[Listener], proc: str = PROC,
+                     record_cmdline: bool = False) -> tuple[list[Listener], list[Gap]]:
     """Fill ``processes`` (or ``owner_reason``) of each listener; one Gap per thing not seen."""
     gaps: list[Gap] = []
     scan: FdScan | None = None
@@ -274,7 +279,7 @@ def attribute_owners(listeners: list[Listener], proc: str = PROC) -> tuple[list[
                                    f"/proc/<pid>/fd not readable for {len(scan.unreadable)} processes"))
         processes = []
         for position, pid in enumerate(pids):
-            info, missing = describe_process(pid)
+            info, missing = describe_process(pid, record_cmdline)
             processes.append(info)
             for name, why in sorted(missing.items()):
                 gaps.append(Gap(section="sockets", field=f"listeners/{index}/processes/{position}/{name}", reason=why))
@@ -342,7 +347,7 @@ def collect_sockets(ctx: CollectContext) -> tuple[SocketFacts | None, list[Gap]]
     if rows is not None:
         listeners = listeners_from_rows(rows)
         gaps += _v6only_gaps(listeners, v6only_reason)
-        listeners, owner_gaps = attribute_owners(listeners)
+        listeners, owner_gaps = attribute_owners(listeners, record_cmdline=ctx.record_cmdline)
         gaps += owner_gaps
         methods.append(METHOD_OWNERS)
 

@@ -46,15 +46,20 @@ def _summary(snapshot: HostSnapshot, path: Path, digest: str) -> list[str]:
               help="Collect from an offline root directory (mounted image, container filesystem) instead of this host.")
 @click.option("--section", "sections", multiple=True, type=click.Choice(SECTIONS),
               help="Fact section to collect (repeat for several) [default: all].")
+@click.option("--record-cmdline", is_flag=True, help="Record the arguments of listening processes "
+              "[default: only the executable, argv[0] and a SHA-256 of the command line: arguments carry credentials].")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing; the exit code and the file still tell.")
-def collect(output: Path, root: Path | None, sections: tuple[str, ...], quiet: bool) -> None:
+def collect(output: Path, root: Path | None, sections: tuple[str, ...], record_cmdline: bool, quiet: bool) -> None:
     """Collect facts only, without a policy, into a snapshot for `lbaudit evaluate --snapshot`.
 
     What cannot be read is recorded in the snapshot as a gap with its reason; the evaluation turns
     it into not_reviewed or not_applicable findings, never into passes.
     """
+    from auditor.collect.cmdline import apply_cmdline_rule
     from auditor.collect.snapshot_file import write_snapshot
+    from auditor.outputs import plan_outputs
 
+    plan_outputs([("snapshot", output)])  # a device, FIFO or missing directory: exit 2 before collecting
     wanted = frozenset(sections or SECTIONS)
     if root is not None:
         from auditor.collect.rootdir import collect_root
@@ -63,8 +68,8 @@ def collect(output: Path, root: Path | None, sections: tuple[str, ...], quiet: b
     else:
         from auditor.collect.live import collect_live
 
-        snapshot = collect_live(wanted)
-    write_snapshot(snapshot, output)
+        snapshot = collect_live(wanted, record_cmdline=record_cmdline)
+    write_snapshot(apply_cmdline_rule(snapshot, record_cmdline), output)
     if not quiet:
         digest = hashlib.sha256(output.read_bytes()).hexdigest()
         for line in _summary(snapshot, output, digest):

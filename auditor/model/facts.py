@@ -54,6 +54,9 @@ class Provenance(StrictModel):
     tool: str = "lbaudit"
     tool_version: str
     methods: dict[str, str] = Field(default_factory=dict)  # section -> how it was collected
+    # Whether process arguments are recorded (--record-cmdline).  Without, a process has only its
+    # executable, argv[0] and the SHA-256 of its command line: arguments carry credentials.
+    cmdline_recorded: bool = False
 
 
 # ---------------------------------------------------------------- sockets
@@ -63,7 +66,9 @@ class ProcessInfo(StrictModel):
     name: str | None = None
     exe: str | None = None
     user: str | None = None
-    cmdline: list[str] | None = None
+    argv0: str | None = None
+    cmdline_sha256: str | None = None  # of every argument NUL-terminated: the bytes of /proc/PID/cmdline
+    cmdline: list[str] | None = None  # the arguments, only with --record-cmdline (they carry credentials)
 
 
 class Listener(StrictModel):

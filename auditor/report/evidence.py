@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -18,6 +16,7 @@ from auditor.model.evidence import EVIDENCE_SCHEMA, EVIDENCE_SCHEMA_VERSION, Che
 from auditor.model.facts import HostSnapshot
 from auditor.model.policy import Policy
 from auditor.model.result import RunResult
+from auditor.outputs import write_atomic  # the one writer of every output; imported from here by older callers
 from auditor.report import Reporter, ReportContext
 
 MAX_EVIDENCE_BYTES = 256 * 1024 * 1024
@@ -68,34 +67,6 @@ def evidence_bytes(evidence: Evidence) -> bytes:
     """The file form: sorted keys and two-space indents, so that diffs between scans are readable."""
     data = evidence.model_dump(mode="json", by_alias=True)
     return (json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
-
-
-def write_atomic(path: Path, data: bytes, mode: int = 0o644) -> None:
-    """Write ``data`` to ``path`` so that readers see the old file or the whole new one, never half.
-
-    A path that cannot be written is the user's to fix: InputError (exit 2) naming it."""
-    path = Path(path)
-    directory = path.parent if str(path.parent) else Path(".")
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    except OSError as exc:
-        raise InputError(f"{path}: cannot write: {exc.strerror or exc}") from exc
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException as exc:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        if isinstance(exc, OSError):
-            raise InputError(f"{path}: cannot write: {exc.strerror or exc}") from exc
-        raise
 
 
 def write_evidence(evidence: Evidence, path: Path) -> bytes:

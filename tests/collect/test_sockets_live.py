@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import pwd
 import socket
@@ -73,7 +74,8 @@ def test_own_listeners_found_with_address_port_v6only_uid_and_pid(own_listeners)
     found = _by_inode(facts.listeners)
     me = pwd.getpwuid(os.geteuid()).pw_name
     with open("/proc/self/cmdline", "rb") as handle:
-        cmdline = [arg.decode() for arg in handle.read().split(b"\0")[:-1]]
+        raw_cmdline = handle.read()
+    cmdline = [arg.decode() for arg in raw_cmdline.split(b"\0")[:-1]]
     for inode, (protocol, address, port, v6only) in own_listeners.items():
         listener = found[inode]
         assert (listener.protocol, listener.address, listener.port) == (protocol, address, port)
@@ -83,7 +85,11 @@ def test_own_listeners_found_with_address_port_v6only_uid_and_pid(own_listeners)
         assert [p.pid for p in listener.processes] == [os.getpid()]
         process = listener.processes[0]
         assert process.exe == os.path.realpath("/proc/self/exe")
-        assert process.user == me and process.cmdline == cmdline and process.name
+        assert process.user == me and process.name
+        # arguments carry credentials: without --record-cmdline only argv[0] and the digest of
+        # /proc/PID/cmdline (the value `sha256sum /proc/PID/cmdline` prints)
+        assert process.cmdline is None and process.argv0 == cmdline[0]
+        assert process.cmdline_sha256 == hashlib.sha256(raw_cmdline).hexdigest()
         assert listener.owner_reason is None
         assert listener.subject.endswith(f"{process.name} pid {os.getpid()}")
     own_indexes = {index for index, listener in enumerate(facts.listeners) if listener.inode in own_listeners}

@@ -1,0 +1,264 @@
+"""Where lbaudit writes, and the one writer every output goes through.
+
+An output never destroys anything it was not asked to replace:
+
+* Only a regular file is ever replaced.  A path that exists as anything else (a device such as
+  ``/dev/null``, a FIFO, a socket, a directory; ``/dev/stdout`` when it is a terminal or a pipe) is
+  refused with exit 2, before any work; so is a path under a directory that does not exist: lbaudit
+  does not create directory trees (``--out-dir`` alone may be created, one level, when its parent
+  exists).
+* A symbolic link is written *through*: the new bytes replace the file the link points to,
+  atomically, and the link stays a link (as a shell's ``>`` would, but never half-written).
+* Two outputs of one run that are the same file, or an output that is one of the run's inputs (the
+  policy, the snapshot, a key, the evidence a report is rendered from), are refused with exit 2
+  before any work: compared by resolved path and, for files that exist, by ``(st_dev, st_ino)``.
+* A new file gets mode ``0666`` less the umask (as ``touch`` would); a file that is replaced keeps
+  its permission bits; a private key is created ``0600`` whatever the umask.
+
+Problems are :class:`~auditor.errors.InputError` (exit 2) naming the path.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import secrets
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
+
+from auditor.errors import InputError
+from auditor.safeio import kind_of
+
+DOCUMENT_MODE = 0o666  # less the umask, which the kernel applies at creation
+PRIVATE_MODE = 0o600
+
+
+class OutputExists(InputError):
+    """A file that must not be overwritten (``replace=False``) already exists."""
+
+
+def _stat(path: Path, what: str, follow: bool = True) -> os.stat_result | None:
+    """``os.stat`` of an output path; None when nothing is there (yet)."""
+    try:
+        return os.stat(path) if follow else os.lstat(path)
+    except FileNotFoundError:
+        return None
+    except NotADirectoryError as exc:
+        raise InputError(f"{path}: cannot write {what}: a component of the path is not a directory") from exc
+    except OSError as exc:
+        raise InputError(f"{path}: cannot write {what}: {exc.strerror or exc}") from exc
+
+
+def _refuse_non_regular(path: Path, st: os.stat_result | None, what: str) -> None:
+    if st is not None and not stat.S_ISREG(st.st_mode):
+        raise InputError(f"{path}: cannot write {what}: it is {kind_of(st.st_mode)}, not a regular file "
+                         "(lbaudit replaces only regular files)")
+
+
+def _check_directory(path: Path, directory: Path, what: str, will_create: Path | None = None) -> None:
+    """The directory the output lands in must exist (or be the one ``--out-dir`` lbaudit will create)."""
+    if will_create is not None and directory == will_create:
+        return
+    try:
+        st = os.stat(directory)
+    except FileNotFoundError:
+        raise InputError(f"{path}: cannot write {what}: directory {directory} does not exist "
+                         "(lbaudit does not create it)") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot write {what}: {directory}: {exc.strerror or exc}") from exc
+    if not stat.S_ISDIR(st.st_mode):
+        raise InputError(f"{path}: cannot write {what}: {directory} is not a directory")
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise InputError(f"{path}: cannot write {what}: permission denied in {directory}")
+
+
+def resolve_target(path: Path, what: str = "output", will_create: Path | None = None) -> tuple[Path, os.stat_result | None]:
+    """The file that writing ``path`` replaces (symlinks resolved) and its stat if it exists.
+
+    Raises InputError when it exists and is not a regular file, or its directory is missing or not
+    writable.  ``will_create`` is a directory (resolved) that lbaudit creates before writing."""
+    path = Path(path)
+    # stat() follows links the way open() would: /dev/stdout -> /proc/self/fd/1 -> a pipe or a tty.
+    st = _stat(path, what)
+    _refuse_non_regular(path, st, what)
+    target = Path(os.path.realpath(path))
+    _check_directory(path, target.parent, what, will_create)
+    return target, st
+
+
+@dataclass(frozen=True)
+class PlannedFile:
+    role: str  # "evidence", "signature", "sarif report", "policy", ...
+    path: Path  # as given
+    target: Path  # symlinks resolved
+    identity: tuple[int, int] | None  # (st_dev, st_ino) when it exists
+
+    def same_file(self, other: "PlannedFile") -> bool:
+        return self.target == other.target or (self.identity is not None and self.identity == other.identity)
+
+
+def _input_file(role: str, path: Path) -> PlannedFile | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None  # reading it will say what is wrong
+    return PlannedFile(role, Path(path), Path(os.path.realpath(path)), (st.st_dev, st.st_ino))
+
+
+def plan_outputs(outputs: Iterable[tuple[str, Path]], inputs: Iterable[tuple[str, Path | None]] = (),
+                 out_dir: Path | None = None) -> list[PlannedFile]:
+    """Check every output of a run before any work is done; return them resolved.
+
+    ``outputs`` and ``inputs`` are ``(role, path)`` pairs.  ``out_dir``, when given, is checked as
+    the ``--out-dir`` that :func:`make_out_dir` will create if it is missing."""
+    will_create = check_out_dir(out_dir) if out_dir is not None else None
+    planned: list[PlannedFile] = []
+    for role, path in outputs:
+        target, st = resolve_target(Path(path), role, will_create)
+        planned.append(PlannedFile(role, Path(path), target, (st.st_dev, st.st_ino) if st is not None else None))
+    for index, output in enumerate(planned):
+        for other in planned[index + 1:]:
+            if output.same_file(other):
+                raise InputError(f"{output.path} ({output.role}) and {other.path} ({other.role}) are the same file: "
+                                 "give each output its own path")
+    sources = [f for f in (_input_file(role, Path(p)) for role, p in inputs if p is not None) if f is not None]
+    for output in planned:
+        for source in sources:
+            if output.same_file(source):
+                raise InputError(f"{output.path} ({output.role}) is the same file as the {source.role} {source.path}: "
+                                 "writing it would destroy an input")
+    return planned
+
+
+def check_out_dir(out_dir: Path) -> Path | None:
+    """``--out-dir`` exists as a directory, or only it is missing (its parent exists): then lbaudit
+    creates that one level.  Returns the resolved directory when it is to be created, else None."""
+    out_dir = Path(out_dir)
+    st = _stat(out_dir, "reports")
+    if st is not None:
+        if not stat.S_ISDIR(st.st_mode):
+            raise InputError(f"{out_dir}: cannot write reports: it is {kind_of(st.st_mode)}, not a directory")
+        if not os.access(out_dir, os.W_OK | os.X_OK):
+            raise InputError(f"{out_dir}: cannot write reports: permission denied")
+        return None
+    resolved = Path(os.path.realpath(out_dir))
+    _check_directory(out_dir, resolved.parent, "reports")
+    return resolved
+
+
+def make_out_dir(out_dir: Path | None) -> None:
+    """Create ``--out-dir`` if it is missing (one level, mode 0777 less the umask)."""
+    if out_dir is None:
+        return
+    try:
+        os.mkdir(os.path.realpath(out_dir), 0o777)
+    except FileExistsError:
+        pass
+    except OSError as exc:
+        raise InputError(f"{out_dir}: cannot create the report directory: {exc.strerror or exc}") from exc
+    if not os.path.isdir(out_dir):
+        raise InputError(f"{out_dir}: cannot write reports: not a directory")
+
+
+# ------------------------------------------------------------------ the writer
+
+def _create_temporary(directory: Path, name: str, mode: int) -> tuple[int, Path]:
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    for _ in range(100):
+        tmp = directory / f".{name}.{secrets.token_hex(6)}.tmp"
+        try:
+            return os.open(tmp, flags, mode), tmp
+        except FileExistsError:
+            continue
+    raise OSError(errno.EEXIST, "no free temporary file name", str(directory))
+
+
+def _fsync_directory(directory: Path) -> None:
+    try:
+        fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass  # some file systems cannot; the data itself is already synced
+    finally:
+        os.close(fd)
+
+
+def write_atomic(path: Path, data: bytes, *, private: bool = False, replace: bool = True) -> Path:
+    """Write ``data`` to ``path`` so that readers see the old file or the whole new one, never half.
+
+    Symlinks are written through (the link stays); anything but a regular file is refused, and so
+    is a missing directory.  A new file gets 0666 less the umask, a replaced one keeps its mode; a
+    ``private`` file (a key) is 0600, and is never written through a symlink.  With ``replace``
+    false an existing file is refused (``OutputExists``), atomically.  Returns the file written.
+    Every problem is an InputError (exit 2) naming ``path``."""
+    path = Path(path)
+    if private:
+        link = _stat(path, "private key", follow=False)
+        if link is not None and stat.S_ISLNK(link.st_mode):
+            raise InputError(f"{path}: cannot write private key: it is a symbolic link "
+                             "(a private key is written only to a plain path)")
+    target, existing = resolve_target(path)
+    if existing is not None and not replace:
+        raise OutputExists(f"{path}: already exists; refusing to overwrite it")
+    try:
+        fd, tmp = _create_temporary(target.parent, target.name, PRIVATE_MODE if private else DOCUMENT_MODE)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot write: {exc.strerror or exc}") from exc
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            if private:
+                os.fchmod(fd, PRIVATE_MODE)  # the umask can only remove bits; make the mode exact anyway
+            elif existing is not None:
+                os.fchmod(fd, stat.S_IMODE(existing.st_mode) & 0o777)
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        # Between the plan and now something else may have appeared at the target: look again.
+        now = _stat(target, "output", follow=False)
+        _refuse_non_regular(path, now, "output")
+        if replace:
+            os.replace(tmp, target)
+        else:
+            try:
+                os.link(tmp, target)  # fails if the name exists: no overwrite, even in a race
+            except FileExistsError as exc:
+                raise OutputExists(f"{path}: already exists; refusing to overwrite it") from exc
+            os.unlink(tmp)
+    except BaseException as exc:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        if isinstance(exc, OSError) and not isinstance(exc, InputError):
+            raise InputError(f"{path}: cannot write: {exc.strerror or exc}") from exc
+        raise
+    _fsync_directory(target.parent)
+    return target
+
+
+# ------------------------------------------------------------------ the files of one run
+
+def report_targets(policy_id: str, extensions: dict[str, str], out_dir: Path | None, evidence_path: Path,
+                   pdf: Path | None) -> list[tuple[str, Path]]:
+    """``(format, path)`` of each report a run writes: ``<out-dir or the evidence's directory>/<policy id><ext>``
+    per format (the evidence itself is the json format, never written twice), and the PDF: at ``--pdf``
+    when given, else ``--format pdf`` writes ``<directory>/<policy id>.pdf``; each path once."""
+    directory = Path(out_dir) if out_dir is not None else Path(evidence_path).parent
+    targets = [(name, directory / f"{policy_id}{extension}")
+               for name, extension in extensions.items() if name not in ("json", "pdf")]
+    if pdf is not None:
+        targets.append(("pdf", Path(pdf)))
+    elif "pdf" in extensions:
+        targets.append(("pdf", directory / f"{policy_id}{extensions['pdf']}"))
+    return targets
+
+
+def signature_of(evidence_path: Path) -> Path:
+    """The detached signature beside the evidence (``<evidence>.sig``): written with a key, removed without."""
+    evidence_path = Path(evidence_path)
+    return evidence_path.with_name(evidence_path.name + ".sig")
