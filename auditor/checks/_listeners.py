@@ -26,3 +26,8 @@ def list_gaps(snapshot: HostSnapshot) -> tuple[list[Gap], list[Gap]]:
 
 def reasons(gaps: list[Gap]) -> str:
     return "; ".join(sorted({g.reason for g in gaps}))
+
+
+def either(names: list[str]) -> str:
+    """``tcp``, ``tcp or udp``, ``tcp, udp or sctp``: a list of alternatives in words."""
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
