@@ -160,8 +160,9 @@ def read_sockets_netlink(timeout: float = 10.0, transports: tuple[Transport, ...
     return rows
 
 
-def kernel_protocols(proc: str = PROC) -> set[str]:
-    """Names of the protocols the running kernel has registered (first column of /proc/net/protocols).
+def kernel_protocols(proc: str = PROC) -> dict[str, int | None]:
+    """The protocols the running kernel has registered, with their sockets in use in this network
+    namespace (first and third columns of /proc/net/protocols; None when not a number).
 
     A transport built as a module that is not loaded is absent: then no socket of it can exist.
     Raises OSError or ValueError.
@@ -170,7 +171,24 @@ def kernel_protocols(proc: str = PROC) -> set[str]:
     lines = text.splitlines()
     if not lines or not lines[0].startswith("protocol"):
         raise ValueError(f"{proc}/net/protocols: no 'protocol' header line")
-    return {line.split()[0] for line in lines[1:] if line.split()}
+    found: dict[str, int | None] = {}
+    for line in lines[1:]:
+        fields = line.split()
+        if fields:
+            found[fields[0]] = int(fields[2]) if len(fields) > 2 and fields[2].isdigit() else None
+    return found
+
+
+def _in_use(transport: Transport, proc: str) -> int | None:
+    """Sockets of ``transport`` in use here, by the kernel's counter; None when it cannot be read."""
+    try:
+        counts = kernel_protocols(proc)
+    except (OSError, ValueError):
+        return None
+    values = [counts.get(name) for name in transport.kernel_names if name in counts]
+    if not values or any(value is None for value in values):
+        return None
+    return sum(value for value in values if value is not None)
 
 
 def _has_transport(transport: Transport, proc: str) -> tuple[bool | None, str]:
@@ -179,7 +197,7 @@ def _has_transport(transport: Transport, proc: str) -> tuple[bool | None, str]:
         names = kernel_protocols(proc)
     except (OSError, ValueError) as exc:
         return None, f"whether the kernel has {transport.label} is unknown: {proc}/net/protocols: {exc}"
-    present = sorted(set(transport.kernel_names) & names)
+    present = sorted(set(transport.kernel_names) & names.keys())
     if present:
         return True, f"the kernel has {transport.label} ({', '.join(present)} in {proc}/net/protocols)"
     return False, (f"{transport.label} is not available in this kernel (no {' or '.join(transport.kernel_names)} "
@@ -220,6 +238,11 @@ def read_optional_netlink(timeout: float = 10.0, proc: str = PROC) -> OptionalRe
     it has a table there, else it is a Gap (not_applicable when the kernel does not have it)."""
     result = OptionalRead([], [], [])
     for transport in OPTIONAL:
+        if transport is MPTCP and _in_use(transport, proc) == 0:
+            # The MPTCP dump walks the whole token hash (milliseconds even when empty); the kernel's
+            # in-use counter, raised by listen(), says when there is nothing to find.
+            result.methods.append(f"mptcp: none in use ({proc}/net/protocols)")
+            continue
         try:
             result.rows += read_transport_netlink(transport, timeout)
             result.methods.append(f"{transport.name}: netlink")
