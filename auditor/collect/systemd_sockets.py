@@ -164,6 +164,7 @@ class SocketUnit:
     listens: list[tuple[str, str, str]] = field(default_factory=list)  # (protocol, value, origin path)
     bind_ipv6_only: str = "default"
     bind_to_device: str | None = None
+    socket_protocol: str | None = None  # SocketProtocol=: udplite, sctp or mptcp instead of UDP / TCP
     installable: bool = False  # has WantedBy=/RequiredBy=/UpheldBy=: listens only when enabled
 
 
@@ -185,13 +186,22 @@ def apply_unit_entries(unit: SocketUnit, entries: list[UnitEntry], origin: str) 
             unit.bind_ipv6_only = parse_bind_ipv6_only(entry.value) if entry.value else "default"
         elif entry.key == "BindToDevice":
             unit.bind_to_device = entry.value or None
+        elif entry.key == "SocketProtocol":
+            unit.socket_protocol = entry.value.strip().lower() or None
+
+
+# SocketProtocol= (systemd.socket(5)) swaps the transport of the Listen lines it fits: UDP-Lite for
+# datagram sockets, SCTP or MPTCP (systemd 255) for stream sockets.  A value that fits no line is
+# left alone: systemd would fail to open that socket, and tcp/udp is judged the same way anyway.
+SOCKET_PROTOCOLS = {("udp", "udplite"): "udplite", ("tcp", "sctp"): "sctp", ("tcp", "mptcp"): "mptcp"}
 
 
 def unit_listeners(unit: SocketUnit, instance: str | None, bindv6only: bool) -> list[Listener]:
     """The listeners a unit declares; ``bindv6only`` is the system default that
     ``BindIPv6Only=default`` follows (net.ipv6.bindv6only)."""
     listeners: list[Listener] = []
-    for protocol, raw, origin in unit.listens:
+    for declared, raw, origin in unit.listens:
+        protocol = SOCKET_PROTOCOLS.get((declared, unit.socket_protocol or ""), declared)
         parsed = parse_listen_address(expand_specifiers(raw, instance))
         if parsed is None:
             continue

@@ -183,3 +183,19 @@ def test_units_counted_on_this_hosts_own_tree_match_systemctl():
     units, problems = active_socket_units(Path("/"))
     assert problems == []
     assert {unit.name for unit, instance in units if instance is None} == expected
+
+
+@pytest.mark.parametrize("lines, expected", [
+    ("ListenDatagram=0.0.0.0:5004\nSocketProtocol=udplite\n", [("udplite", "0.0.0.0", 5004)]),
+    ("ListenStream=0.0.0.0:3868\nSocketProtocol=sctp\n", [("sctp", "0.0.0.0", 3868)]),
+    ("ListenStream=127.0.0.1:8443\nSocketProtocol=mptcp\n", [("mptcp", "127.0.0.1", 8443)]),
+    # a protocol that fits no Listen line is left alone (systemd would fail to open the socket)
+    ("ListenStream=0.0.0.0:7000\nSocketProtocol=udplite\n", [("tcp", "0.0.0.0", 7000)]),
+])
+def test_socket_protocol_names_the_transport_of_declared_listeners(root: Path, lines: str, expected) -> None:
+    unit = root / "usr/lib/systemd/system/transport.socket"
+    unit.write_text("[Socket]\n" + lines + "\n[Install]\nWantedBy=sockets.target\n")
+    os.symlink("/usr/lib/systemd/system/transport.socket", root / "etc/systemd/system/sockets.target.wants/transport.socket")
+    listeners, gaps = declared_listeners(root)
+    assert gaps == []
+    assert [(l.protocol, l.address, l.port) for l in listeners if l.declared_by == "/usr/lib/systemd/system/transport.socket"] == expected
