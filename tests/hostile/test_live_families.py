@@ -32,6 +32,7 @@ from auditor.collect.sockets import (
     UDPLITE,
     collect_sockets,
     listeners_from_rows,
+    read_optional_netlink,
     read_optional_proc_net,
 )
 from auditor.model.facts import Facts, GapKind, HostSnapshot, SocketFacts
@@ -314,3 +315,18 @@ def test_without_proc_net_protocols_an_absent_table_is_not_called_absent_from_th
     assert {g.field: g.kind for g in read.gaps} == {
         f"listeners/{name}": GapKind.UNREADABLE for name in ("udplite", "sctp", "dccp", "mptcp")}
     assert all("unknown" in g.reason for g in read.gaps)
+
+
+# ---------------------------------------------------------------- a dump that fails is not an absence
+
+def test_a_failed_dump_of_a_transport_the_kernel_has_makes_the_rule_not_reviewed(tmp_path):
+    # Every dump is given no time at all, so each one really fails (ETIMEDOUT, not ENOENT).  The
+    # /proc-like directory says the kernel has DCCP, which has no /proc/net table: its listeners
+    # cannot be seen by any means, and that must not read as "no DCCP listener".
+    proc = _fake_proc(tmp_path, ["DCCP", "UDP-Lite"], {"udplite": UDP_HEADER, "udplite6": UDP_HEADER})
+    read = read_optional_netlink(timeout=1e-9, proc=proc)
+    dccp = [g for g in read.gaps if g.field == "listeners/dccp"]
+    assert [g.kind for g in dccp] == [GapKind.UNREADABLE]
+    assert "did not finish" in dccp[0].reason and "no DCCP table" in dccp[0].reason
+    assert "udplite: " + f"{proc}/net/udplite,udplite6" in "; ".join(read.methods)  # fell back, and says so
+    assert [(o.subject, o.status) for o in _judge(read)] == [("listeners (collection)", Status.NOT_REVIEWED)]
