@@ -272,3 +272,13 @@ def test_sctp_rows_of_one_endpoint_are_one_listener_per_address():
             SocketRow("sctp", "ipv4", 1, "10.0.0.5", 9900, 0, 22, None)]  # an association, not a listener
     assert [(l.protocol, l.address, l.port) for l in listeners_from_rows(rows)] == [
         ("sctp", "10.0.0.5", 9899), ("sctp", "::1", 9899)]
+
+
+def test_every_connection_oriented_transport_is_dumped_for_listen_only():
+    # The cost of a dump must not grow with TIME_WAIT (or established) sockets: the kernel filters
+    # by state, and only the datagram transports (no TIME_WAIT) are dumped whole.
+    from auditor.collect import sockets
+
+    assert {t.name: t.states == sockets.TCP_LISTEN_ONLY for t in sockets.TRANSPORTS} == {
+        "tcp": True, "udp": False, "udplite": False, "sctp": True, "dccp": True, "mptcp": True}
+    assert all(not t.states & (1 << STATE_TIME_WAIT) for t in sockets.TRANSPORTS)
