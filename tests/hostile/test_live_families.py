@@ -29,7 +29,6 @@ from auditor.collect import CollectContext
 from auditor.collect.sockets import (
     DCCP,
     SCTP,
-    UDPLITE,
     collect_sockets,
     listeners_from_rows,
     read_optional_netlink,
