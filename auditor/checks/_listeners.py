@@ -2,8 +2,9 @@
 
 A Gap on one listener (``listeners/3/processes``, ``listeners/3/v6only``) says which detail of a
 listener that *was* seen is missing; the check judges that listener on what it has.  A Gap on the
-section or the list itself (``""``, ``listeners``, ``listeners/udp6``) says listeners may be missing
-from the list altogether, so "no listener does X" cannot be claimed from it.
+section or the list itself (``""``, ``listeners``, ``listeners/sctp``) says listeners may be missing
+from the list altogether, so "no listener does X" cannot be claimed from it; a not_applicable one
+(``listeners/dccp``: the kernel has no DCCP) says that such listeners cannot exist.
 """
 
 from __future__ import annotations
@@ -26,3 +27,8 @@ def list_gaps(snapshot: HostSnapshot) -> tuple[list[Gap], list[Gap]]:
 
 def reasons(gaps: list[Gap]) -> str:
     return "; ".join(sorted({g.reason for g in gaps}))
+
+
+def either(names: list[str]) -> str:
+    """``tcp``, ``tcp or udp``, ``tcp, udp or sctp``: a list of alternatives in words."""
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
@@ -22,10 +22,9 @@ from auditor import netaddr
 from auditor.checks import _listeners
 from auditor.model.base import StrictModel
 from auditor.model.check import CheckParams, Outcome, check, failed, missing_fact, not_applicable, not_reviewed, passed
-from auditor.model.facts import HostSnapshot, Listener
+from auditor.model.facts import PROTOCOLS, HostSnapshot, Listener, Protocol
 from auditor.model.result import Severity
 
-Protocol = Literal["tcp", "udp"]
 _PORT_RANGE = re.compile(r"^\s*([0-9]{1,5})\s*-\s*([0-9]{1,5})\s*$")
 _PROCESS_DETAIL = re.compile(r"^listeners/([0-9]+)/processes/")
 _HOLDERS = re.compile(r"^listeners/([0-9]+)/processes$")
@@ -72,7 +71,7 @@ class ListenerMatch(StrictModel):
         "when the kernel owner is unknown, the users of the processes holding the socket.",
     )
     ports: list[int | str] | None = Field(None, description='Ports and ranges, e.g. [443, "8000-8099"].')
-    protocol: Protocol | None = Field(None, description="tcp or udp.")
+    protocol: Protocol | None = Field(None, description="tcp, udp, udplite, sctp, dccp or mptcp.")
 
     @field_validator("ports")
     @classmethod
@@ -112,9 +111,11 @@ class BindAddressParams(CheckParams):
         description="Ordered exceptions; the first whose match fits a listener decides instead of allow.",
     )
     protocols: list[Protocol] = Field(
-        default_factory=lambda: ["tcp", "udp"],
+        default_factory=lambda: list(PROTOCOLS),
         min_length=1,
-        description="Which listeners to judge: tcp (listening sockets) and/or udp (bound, unconnected sockets).",
+        description="Which listeners to judge: tcp, sctp, dccp, mptcp (listening sockets), udp, udplite (bound, "
+        "unconnected sockets).  Every one by default; listeners of a protocol left out are listed in one "
+        "not_applicable finding, never dropped silently.",
     )
 
 
@@ -288,7 +289,7 @@ def _judge(
 @check(
     name="net.bind_addresses",
     title="Listening sockets bind only to allowed addresses",
-    version="1.0.1",
+    version="1.1.0",
     needs=["sockets"],
     params=BindAddressParams,
     severity=Severity.HIGH,
@@ -316,6 +317,13 @@ dual-stack (fail closed); an IPv4-mapped ::ffff:a.b.c.d is judged as the IPv4 ad
 ::ffff:0.0.0.0 as the IPv4 wildcard.  A listener passes only if every address it accepts is inside
 the union of the allowed sets, so 0.0.0.0 is allowed only by `any` or 0.0.0.0/0.  SO_BINDTODEVICE
 (shown as `interface`) is reported but does not narrow the verdict.
+
+Every transport that can listen is judged by default: tcp, sctp, dccp, mptcp (listening) and udp,
+udplite (bound, unconnected).  An SCTP endpoint bound to several addresses is one listener per
+address.  An MPTCP listener is judged once, as mptcp (not also as its TCP subflow), so an
+exception for protocol tcp does not reach it.  Listeners of protocols a policy's `protocols` leaves
+out get one not_applicable finding that names them.  A transport the kernel does not have is a
+not_applicable collection finding; one it has but that could not be read makes the rule not_reviewed.
 
 Exceptions are tried in order and the first that matches decides.  process and exe need the process
 that holds the socket, which an unprivileged run may not see; user uses the socket owner the kernel
@@ -357,6 +365,19 @@ def net_bind_addresses(snapshot: HostSnapshot, params: BindAddressParams) -> lis
         for i, l in judged
     ]
 
+    # Listeners of a protocol the policy leaves out are not judged, but are named: a list written
+    # before a transport was collected must not make its listeners vanish from the report.
+    unjudged = [l for l in sockets.listeners if l.protocol not in params.protocols]
+    if unjudged:
+        names = sorted({l.protocol for l in unjudged})
+        outcomes.append(not_applicable(
+            "listeners (protocols not judged)",
+            f"{len(unjudged)} {' and '.join(names)} listener(s) not judged: the rule judges only "
+            f"{', '.join(params.protocols)}: " + ", ".join(sorted(l.subject for l in unjudged)[:20])
+            + (" ..." if len(unjudged) > 20 else ""),
+            evidence=["/facts/sockets/listeners"],
+        ))
+
     # Listeners the collector could not read at all (not one listener's owner) would otherwise be
     # silently absent from the verdict.
     incomplete, unreadable = _listeners.list_gaps(snapshot)
@@ -367,7 +388,7 @@ def net_bind_addresses(snapshot: HostSnapshot, params: BindAddressParams) -> lis
         else:
             outcomes.append(not_applicable("listeners (collection)", reason, evidence=["/gaps"]))
     if not judged and not unreadable:
-        protocols = " or ".join(params.protocols)
+        protocols = _listeners.either(list(params.protocols))
         outcomes.insert(
             0,
             passed(

@@ -3,13 +3,12 @@ listening on a port the kernel may hand to an outgoing connection."""
 
 from __future__ import annotations
 
-from typing import Literal
 
 from pydantic import Field, model_validator
 
 from auditor.checks import _listeners, _sysctl
 from auditor.model.check import CheckParams, Outcome, check, failed, missing_fact, not_applicable, not_reviewed, passed
-from auditor.model.facts import HostSnapshot
+from auditor.model.facts import DATAGRAM_PROTOCOLS, PROTOCOLS, HostSnapshot, Protocol
 from auditor.model.result import Severity, Status
 
 POOL = "ephemeral port pool"
@@ -27,11 +26,12 @@ class EphemeralRangeParams(CheckParams):
     forbid_listeners_in_range: bool = Field(
         True, description="Fail every listener whose port is inside the range and not in ip_local_reserved_ports."
     )
-    protocols: list[Literal["tcp", "udp"]] = Field(
-        default_factory=lambda: ["tcp"],
+    protocols: list[Protocol] = Field(
+        default_factory=lambda: [p for p in PROTOCOLS if p not in DATAGRAM_PROTOCOLS],
         min_length=1,
-        description="Listeners judged by forbid_listeners_in_range.  UDP is off by default: a client socket "
-        "that sends without connect() holds an ephemeral port and looks exactly like a UDP service.",
+        description="Listeners judged by forbid_listeners_in_range.  Every listening transport (tcp, sctp, dccp, "
+        "mptcp) by default; udp and udplite are off: a client socket that sends without connect() holds an "
+        "ephemeral port and looks exactly like a UDP service.",
     )
 
     @model_validator(mode="after")
@@ -161,7 +161,7 @@ def _listener_outcomes(snapshot: HostSnapshot, lookup: _sysctl.PoolLookup, param
         note = f" (inside but reserved: {', '.join(reserved_listeners)})" if reserved_listeners else ""
         outcomes.insert(0, passed(
             IN_RANGE,
-            f"no {' or '.join(params.protocols)} listener uses an unreserved port of the ephemeral range {low}-{high}{note}",
+            f"no {_listeners.either(list(params.protocols))} listener uses an unreserved port of the ephemeral range {low}-{high}{note}",
             observed={"unreserved_listeners_in_range": 0, "reserved_listeners_in_range": reserved_listeners},
             expected=f"no listener on {low}-{high} unless its port is in ip_local_reserved_ports",
             evidence=["/facts/sockets/listeners", *(pool.evidence if pool else ())],
@@ -172,7 +172,7 @@ def _listener_outcomes(snapshot: HostSnapshot, lookup: _sysctl.PoolLookup, param
 @check(
     name="net.ephemeral_port_range",
     title="Ephemeral port pool is large enough, sanely bounded and free of services",
-    version="1.0.1",
+    version="1.1.0",
     needs=["sysctl", "sockets"],
     params=EphemeralRangeParams,
     severity=Severity.MEDIUM,
@@ -199,9 +199,10 @@ of finding: the pool (size against min_pool_size), the bounds (low <= high, low 
 high <= max_high), and one failure per listener on an unreserved port inside the range (or one pass
 when there is none).  The same range serves IPv4 and IPv6 and both TCP and UDP.  A sysctl that
 could not be read makes the affected findings not_reviewed, never pass; when only the reserved list
-is missing, a range that is too small even before reservations still fails.  UDP listeners are
-judged only when `protocols` includes udp, since a client socket sending without connect() holds an
-ephemeral port too.
+is missing, a range that is too small even before reservations still fails.  Every listening
+transport (tcp, sctp, dccp, mptcp) is judged by default; UDP and UDP-Lite listeners only when
+`protocols` includes them, since a client socket sending without connect() holds an ephemeral port
+too.
 """,
 )
 def net_ephemeral_port_range(snapshot: HostSnapshot, params: EphemeralRangeParams) -> list[Outcome]:

@@ -1,9 +1,14 @@
-"""A small NETLINK_SOCK_DIAG client: dump TCP/UDP sockets with a state filter applied in the kernel.
+"""A small NETLINK_SOCK_DIAG client: dump inet sockets with a state filter applied in the kernel.
 
 ``ss`` uses the same interface.  The request (``inet_diag_req_v2``) carries a bitmask of TCP states;
 the kernel serialises only sockets in those states, so leaving out TIME_WAIT keeps the cost of a
 dump flat however many TIME_WAIT sockets the host holds (their count comes from
 /proc/net/sockstat instead).
+
+Every transport the kernel's inet_diag knows can be dumped: TCP, UDP, UDP-Lite (udp_diag), SCTP
+(sctp_diag), DCCP (dccp_diag, gone since Linux 6.16) and MPTCP (mptcp_diag).  A transport whose
+diag handler is absent answers ENOENT.  IPPROTO_MPTCP (262) does not fit the u8
+``sdiag_protocol``: it travels in an INET_DIAG_REQ_PROTOCOL attribute (u32, Linux 5.9+).
 
 Layouts follow include/uapi/linux/{netlink,sock_diag,inet_diag}.h.  Building requests and parsing
 replies are pure functions over bytes; :func:`exchange` is the only part that opens a socket (the
@@ -34,7 +39,16 @@ NLM_F_MULTI = 0x02
 NLM_F_DUMP_INTR = 0x10
 NLM_F_DUMP = 0x100 | 0x200  # NLM_F_ROOT | NLM_F_MATCH
 
+INET_DIAG_INFO = 2
 INET_DIAG_SKV6ONLY = 11
+INET_DIAG_LOCALS = 12  # SCTP: every local address of an endpoint (struct sockaddr_storage each)
+INET_DIAG_REQ_PROTOCOL = 3  # request attribute: the protocol number when it does not fit in u8
+
+IPPROTO_DCCP = 33
+IPPROTO_SCTP = 132
+IPPROTO_UDPLITE = 136
+IPPROTO_MPTCP = 262
+SOCKADDR_STORAGE_SIZE = 128
 
 # struct nlmsghdr { u32 len; u16 type; u16 flags; u32 seq; u32 pid; }
 NLMSGHDR = struct.Struct("=IHHII")
@@ -85,6 +99,8 @@ class DiagSocket:
     uid: int
     inode: int
     v6only: bool | None  # IPV6_V6ONLY of an AF_INET6 socket; None for AF_INET
+    # SCTP: every local address the endpoint is bound to (INET_DIAG_LOCALS); empty when not reported
+    local_addresses: tuple[str, ...] = ()
 
     @property
     def state_name(self) -> str:
@@ -94,8 +110,20 @@ class DiagSocket:
 # ---------------------------------------------------------------- pure: build and parse
 
 def build_dump_request(family: int, protocol: int, states: int, seq: int, ext: int = 0) -> bytes:
-    """A SOCK_DIAG_BY_FAMILY dump request for every socket of ``family``/``protocol`` in ``states``."""
-    body = REQ_V2_HEAD.pack(family, protocol, ext, 0, states) + bytes(SOCKID_SIZE)
+    """A SOCK_DIAG_BY_FAMILY dump request for every socket of ``family``/``protocol`` in ``states``.
+
+    A protocol above 255 (IPPROTO_MPTCP) goes in an INET_DIAG_REQ_PROTOCOL attribute, with 0 in
+    ``sdiag_protocol``: a kernel too old to read the attribute then answers ENOENT (no handler for
+    protocol 0) instead of dumping whatever ``262 & 0xff`` (= TCP) names.
+    """
+    if not 0 <= protocol <= 0xFFFFFFFF:
+        raise ValueError(f"protocol {protocol} out of range")
+    attributes = b""
+    head_protocol = protocol
+    if protocol > 0xFF:
+        head_protocol = 0
+        attributes = RTATTR.pack(RTATTR.size + 4, INET_DIAG_REQ_PROTOCOL) + struct.pack("=I", protocol)
+    body = REQ_V2_HEAD.pack(family, head_protocol, ext, 0, states) + bytes(SOCKID_SIZE) + attributes
     header = NLMSGHDR.pack(NLMSGHDR.size + len(body), SOCK_DIAG_BY_FAMILY, NLM_F_REQUEST | NLM_F_DUMP, seq, 0)
     return header + body
 
@@ -103,6 +131,13 @@ def build_dump_request(family: int, protocol: int, states: int, seq: int, ext: i
 def parse_request_states(request: bytes) -> int:
     """The state bitmask of a request built by :func:`build_dump_request` (for tests and audits)."""
     return REQ_V2_HEAD.unpack_from(request, NLMSGHDR.size)[4]
+
+
+def parse_request_protocol(request: bytes) -> int:
+    """The protocol a request built by :func:`build_dump_request` asks for (attribute or header)."""
+    head_protocol = REQ_V2_HEAD.unpack_from(request, NLMSGHDR.size)[1]
+    attribute = parse_attributes(request[NLMSGHDR.size + REQ_V2_HEAD.size + SOCKID_SIZE :]).get(INET_DIAG_REQ_PROTOCOL)
+    return struct.unpack("=I", attribute)[0] if attribute is not None else head_protocol
 
 
 def _align4(length: int) -> int:
@@ -149,6 +184,26 @@ def _address(family: int, raw: bytes) -> str:
     return ipv6_text(raw)
 
 
+def parse_local_addresses(data: bytes) -> tuple[str, ...]:
+    """Addresses of an INET_DIAG_LOCALS attribute: an array of ``struct sockaddr_storage``.
+
+    Each slot starts with the host-order ``sa_family``; then sockaddr_in (port, 4-byte address) or
+    sockaddr_in6 (port, flowinfo, 16-byte address).  A slot of another family is malformed.
+    """
+    if len(data) % SOCKADDR_STORAGE_SIZE:
+        raise NetlinkError(errno.EBADMSG, f"INET_DIAG_LOCALS of {len(data)} bytes is not whole sockaddr_storage slots")
+    addresses = []
+    for offset in range(0, len(data), SOCKADDR_STORAGE_SIZE):
+        (family,) = struct.unpack_from("=H", data, offset)
+        if family == socket.AF_INET:
+            addresses.append(socket.inet_ntop(socket.AF_INET, data[offset + 4 : offset + 8]))
+        elif family == socket.AF_INET6:
+            addresses.append(ipv6_text(data[offset + 8 : offset + 24]))
+        else:
+            raise NetlinkError(errno.EBADMSG, f"INET_DIAG_LOCALS slot of address family {family}")
+    return tuple(addresses)
+
+
 def parse_diag_message(payload: bytes) -> DiagSocket:
     """Parse an ``inet_diag_msg`` and its attributes."""
     if len(payload) < MSG_SIZE:
@@ -159,10 +214,12 @@ def parse_diag_message(payload: bytes) -> DiagSocket:
     sport, dport, src, dst = SOCKID.unpack_from(payload, MSG_HEAD.size)
     interface_index, _cookie0, _cookie1 = SOCKID_TAIL.unpack_from(payload, MSG_HEAD.size + SOCKID.size)
     _expires, _rqueue, _wqueue, uid, inode = MSG_TAIL.unpack_from(payload, MSG_HEAD.size + SOCKID_SIZE)
+    attributes = parse_attributes(payload[MSG_SIZE:])
     v6only = None
     if family == socket.AF_INET6:
-        flag = parse_attributes(payload[MSG_SIZE:]).get(INET_DIAG_SKV6ONLY)
+        flag = attributes.get(INET_DIAG_SKV6ONLY)
         v6only = bool(flag[0]) if flag else None
+    locals_ = attributes.get(INET_DIAG_LOCALS)
     return DiagSocket(
         family=family,
         state=state,
@@ -174,6 +231,7 @@ def parse_diag_message(payload: bytes) -> DiagSocket:
         uid=uid,
         inode=inode,
         v6only=v6only,
+        local_addresses=parse_local_addresses(locals_) if locals_ else (),
     )
 
 
@@ -227,11 +285,12 @@ def dump(
     max_datagrams: int = MAX_DATAGRAMS,
     attempts: int = 3,
 ) -> list[DiagSocket]:
-    """Dump every ``family`` (AF_INET/AF_INET6) ``protocol`` (IPPROTO_TCP/UDP) socket in ``states``.
+    """Dump every ``family`` (AF_INET/AF_INET6) ``protocol`` (IPPROTO_*) socket in ``states``.
 
     An interrupted dump (the kernel flags it when tables change under it) is retried, at most
     ``attempts`` times.  Raises OSError (NetlinkError, PermissionError, TimeoutError, ...) when the
-    dump cannot be made; the caller decides what to fall back to.  Needs no privileges.
+    dump cannot be made; the caller decides what to fall back to.  Needs no privileges.  A
+    protocol the kernel has no diag handler for raises NetlinkError with errno ENOENT.
     """
     for attempt in range(1, attempts + 1):
         try:

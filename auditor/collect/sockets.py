@@ -9,16 +9,31 @@ The cost must not grow with TIME_WAIT sockets, which a busy host holds by the te
 * counts come from kernel counters, one line each whatever the number of sockets: TIME_WAIT is the
   ``tw`` field of /proc/net/sockstat, ESTABLISHED + CLOSE_WAIT is ``CurrEstab`` of /proc/net/snmp;
 * UDP sockets (never in TIME_WAIT) come from a dump of every UDP state;
+* every other transport that can listen is dumped too: UDP-Lite like UDP; SCTP, DCCP and MPTCP for
+  the LISTEN state only, like TCP.  A transport the kernel does not have (not in
+  /proc/net/protocols, and sock_diag answers ENOENT) cannot have sockets: a not_applicable Gap
+  says so.  One that the kernel has but whose dump fails is an unreadable Gap: its listeners may
+  be missing, so "no listener does X" cannot be claimed.  lbaudit never loads a kernel module;
+  the kernel may load a diag module by itself when asked, as it does for ``ss``;
+* an MPTCP listener also has a TCP "subflow" listener in the TCP dump, on the same address and
+  port; the kernel reports it with the MPTCP socket's inode.  It is reported once, as mptcp
+  (:func:`listeners_from_rows`).  A subflow whose inode differs (not seen on the kernels tested)
+  stays a tcp listener: reported twice rather than missed;
+* raw (SOCK_RAW) and packet sockets are out of scope: they bind no port, and receive by protocol
+  or interface rather than by a bound address, so no address policy can judge them;
 * processes are looked up for listeners only, by scanning ``/proc/[pid]/fd`` (cost grows with open
   file descriptors, which TIME_WAIT sockets do not have) and asking psutil for process details.
 
 When netlink is unavailable the /proc/net tables are parsed instead (they do list TIME_WAIT rows,
-so that fallback is slower on such hosts, and it cannot see IPV6_V6ONLY).  An owner that cannot be
+so that fallback is slower on such hosts, and it cannot see IPV6_V6ONLY): tcp, udp and udplite
+tables, SCTP endpoints from /proc/net/sctp/eps.  DCCP has no /proc/net table (a Gap when the
+kernel has DCCP), and MPTCP listeners show there only as their TCP subflow (protocol tcp).  An owner that cannot be
 identified is never guessed: the listener keeps ``processes=[]``, an ``owner_reason`` and a Gap.
 """
 
 from __future__ import annotations
 
+import errno
 import ipaddress
 import os
 import pwd
@@ -39,20 +54,56 @@ from auditor.collect.parsers.proc_net import (
     STATE_TIME_WAIT,
     established_count,
     parse_proc_net,
+    parse_sctp_eps,
     parse_snmp,
     parse_sockstat,
     time_wait_count,
 )
 from auditor.model.facts import Gap, GapKind, Listener, ProcessInfo, SocketCounts, SocketFacts
+from auditor.safeio import read_regular
 
 PROC = "/proc"
-PROTOCOLS = (("tcp", socket.IPPROTO_TCP), ("udp", socket.IPPROTO_UDP))
 FAMILIES = (("ipv4", socket.AF_INET, ""), ("ipv6", socket.AF_INET6, "6"))
-# The kernel-side state filter of each dump: TCP listeners only; every UDP socket.
+# The kernel-side state filter of each dump: listeners only for connection-oriented transports;
+# every socket for the datagram ones (UDP has no TIME_WAIT).
 TCP_LISTEN_ONLY = 1 << STATE_LISTEN
 ESTABLISHED_KEY = "ESTABLISHED+CLOSE_WAIT"  # what tcpCurrEstab counts (RFC 1213)
 
+
+@dataclass(frozen=True)
+class Transport:
+    """A transport protocol whose sockets can listen."""
+
+    name: str  # Listener.protocol
+    label: str  # as people write it
+    number: int  # IPPROTO_*
+    kernel_names: tuple[str, ...]  # its lines in /proc/net/protocols (IPv4, IPv6)
+    datagram: bool  # a listener is a bound, unconnected socket (UDP) rather than one in LISTEN
+    proc_table: str | None  # /proc/net/<table>{,6} in the format of /proc/net/tcp, when one exists
+
+    @property
+    def states(self) -> int:
+        return netlink.STATES_WITHOUT_TIME_WAIT if self.datagram else TCP_LISTEN_ONLY
+
+
+TCP = Transport("tcp", "TCP", socket.IPPROTO_TCP, ("TCP", "TCPv6"), False, "tcp")
+UDP = Transport("udp", "UDP", socket.IPPROTO_UDP, ("UDP", "UDPv6"), True, "udp")
+UDPLITE = Transport("udplite", "UDP-Lite", netlink.IPPROTO_UDPLITE, ("UDP-Lite", "UDPLITEv6"), True, "udplite")
+SCTP = Transport("sctp", "SCTP", netlink.IPPROTO_SCTP, ("SCTP", "SCTPv6"), False, None)
+DCCP = Transport("dccp", "DCCP", netlink.IPPROTO_DCCP, ("DCCP", "DCCPv6"), False, None)
+MPTCP = Transport("mptcp", "MPTCP", netlink.IPPROTO_MPTCP, ("MPTCP", "MPTCPv6"), False, None)
+# TCP and UDP are in every kernel: when they cannot be dumped, everything falls back to /proc/net.
+CORE = (TCP, UDP)
+# The others may be absent (not built, module not loaded, or removed as DCCP was in Linux 6.16).
+OPTIONAL = (UDPLITE, SCTP, DCCP, MPTCP)
+TRANSPORTS = CORE + OPTIONAL
+DATAGRAM = frozenset(t.name for t in TRANSPORTS if t.datagram)
+# Kept for callers that name the pairs: (name, IPPROTO_*) of the transports always present.
+PROTOCOLS = tuple((t.name, t.number) for t in CORE)
+
 METHOD_NETLINK = "netlink sock_diag (TCP: LISTEN state only; UDP: all)"
+PROTOCOLS_LIMIT = 64 * 1024  # /proc/net/protocols: one short line per registered protocol
+SCTP_EPS_LIMIT = 64 * 1024 * 1024  # one line per SCTP endpoint
 METHOD_SOCKSTAT = "/proc/net/sockstat (TIME_WAIT) and /proc/net/snmp (CurrEstab)"
 METHOD_OWNERS = "/proc/[pid]/fd and psutil (listeners only)"
 
@@ -61,7 +112,7 @@ METHOD_OWNERS = "/proc/[pid]/fd and psutil (listeners only)"
 class SocketRow:
     """One socket, from either source, in the shape the collector needs."""
 
-    protocol: str  # "tcp" | "udp"
+    protocol: str  # a Transport name: "tcp", "udp", "udplite", "sctp", "dccp", "mptcp"
     family: str  # "ipv4" | "ipv6"
     state: int
     address: str
@@ -73,50 +124,220 @@ class SocketRow:
 
     @property
     def is_listener(self) -> bool:
-        if self.protocol == "tcp":
-            return self.state == STATE_LISTEN
-        return self.state == STATE_CLOSE and self.port != 0  # bound, unconnected UDP
+        if self.protocol in DATAGRAM:
+            return self.state == STATE_CLOSE and self.port != 0  # bound, unconnected UDP / UDP-Lite
+        return self.state == STATE_LISTEN  # TCP, SCTP, DCCP, MPTCP: SCTP_SS_LISTENING is 10 too
 
 
 # ---------------------------------------------------------------- sources
 
-def read_sockets_netlink(timeout: float = 10.0) -> list[SocketRow]:
-    """TCP listeners and every UDP socket, from sock_diag.  Raises OSError."""
+def _family_of(address: str) -> str:
+    return "ipv6" if ":" in address else "ipv4"
+
+
+def read_transport_netlink(transport: Transport, timeout: float = 10.0) -> list[SocketRow]:
+    """One transport's sockets (listeners only, for the connection-oriented ones), from sock_diag.
+
+    An SCTP endpoint may be bound to several addresses (sctp_bindx): it becomes one row per
+    address, each judged on its own.  Raises OSError (errno ENOENT: no diag handler).
+    """
     rows = []
-    for protocol, proto_number in PROTOCOLS:
-        for family, family_number, _suffix in FAMILIES:
-            states = TCP_LISTEN_ONLY if protocol == "tcp" else netlink.STATES_WITHOUT_TIME_WAIT
-            for entry in netlink.dump(family_number, proto_number, states=states, timeout=timeout):
+    for family, family_number, _suffix in FAMILIES:
+        for entry in netlink.dump(family_number, transport.number, states=transport.states, timeout=timeout):
+            for address in entry.local_addresses or (entry.src,):
+                row_family = _family_of(address) if entry.local_addresses else family
                 rows.append(
-                    SocketRow(protocol, family, entry.state, entry.src, entry.sport, entry.uid, entry.inode,
-                              entry.v6only, entry.interface_index)
+                    SocketRow(transport.name, row_family, entry.state, address, entry.sport, entry.uid, entry.inode,
+                              entry.v6only if row_family == "ipv6" else None, entry.interface_index)
                 )
     return rows
+
+
+def read_sockets_netlink(timeout: float = 10.0, transports: tuple[Transport, ...] = CORE) -> list[SocketRow]:
+    """TCP listeners and every UDP socket (or the given transports), from sock_diag.  Raises OSError."""
+    rows = []
+    for transport in transports:
+        rows += read_transport_netlink(transport, timeout)
+    return rows
+
+
+def kernel_protocols(proc: str = PROC) -> dict[str, int | None]:
+    """The protocols the running kernel has registered, with their sockets in use in this network
+    namespace (first and third columns of /proc/net/protocols; None when not a number).
+
+    A transport built as a module that is not loaded is absent: then no socket of it can exist.
+    Raises OSError or ValueError.
+    """
+    text = read_regular(f"{proc}/net/protocols", PROTOCOLS_LIMIT).decode("ascii", "replace")
+    lines = text.splitlines()
+    if not lines or not lines[0].startswith("protocol"):
+        raise ValueError(f"{proc}/net/protocols: no 'protocol' header line")
+    found: dict[str, int | None] = {}
+    for line in lines[1:]:
+        fields = line.split()
+        if fields:
+            found[fields[0]] = int(fields[2]) if len(fields) > 2 and fields[2].isdigit() else None
+    return found
+
+
+def _in_use(transport: Transport, proc: str) -> int | None:
+    """Sockets of ``transport`` in use here, by the kernel's counter; None when it cannot be read."""
+    try:
+        counts = kernel_protocols(proc)
+    except (OSError, ValueError):
+        return None
+    values = [counts.get(name) for name in transport.kernel_names if name in counts]
+    if not values or any(value is None for value in values):
+        return None
+    return sum(value for value in values if value is not None)
+
+
+def _has_transport(transport: Transport, proc: str) -> tuple[bool | None, str]:
+    """Whether the kernel has ``transport`` (None when that cannot be told), and the evidence."""
+    try:
+        names = kernel_protocols(proc)
+    except (OSError, ValueError) as exc:
+        return None, f"whether the kernel has {transport.label} is unknown: {proc}/net/protocols: {exc}"
+    present = sorted(set(transport.kernel_names) & names.keys())
+    if present:
+        return True, f"the kernel has {transport.label} ({', '.join(present)} in {proc}/net/protocols)"
+    return False, (f"{transport.label} is not available in this kernel (no {' or '.join(transport.kernel_names)} "
+                   f"in {proc}/net/protocols: not built, module not loaded, or removed): no {transport.label} "
+                   f"socket can exist")
+
+
+@dataclass
+class OptionalRead:
+    """What the optional transports gave: rows, gaps, and how each was read (for provenance)."""
+
+    rows: list[SocketRow]
+    gaps: list[Gap]
+    methods: list[str]
+
+
+def _absent_or_unreadable(transport: Transport, why: str, proc: str, fallback: str | None = None) -> tuple[Gap, str]:
+    """The Gap (and provenance note) for a transport that could not be read by any means here."""
+    has, evidence = _has_transport(transport, proc)
+    field = f"listeners/{transport.name}"
+    if has is False:
+        return Gap(section="sockets", field=field, reason=evidence, kind=GapKind.NOT_APPLICABLE), \
+            f"{transport.name}: not in this kernel"
+    if transport is MPTCP and has:
+        # The TCP subflow of every MPTCP listener is in the TCP table: nothing is missed, but it
+        # is labelled tcp, so an exception for protocol tcp reaches it.
+        return Gap(section="sockets", field=field, kind=GapKind.NOT_APPLICABLE,
+                   reason=f"MPTCP listeners are seen only as their TCP subflow listener, with protocol tcp: "
+                          f"{why}"), "mptcp: as tcp (subflow listeners)"
+    detail = f"; {fallback}" if fallback else ""
+    return Gap(section="sockets", field=field,
+               reason=f"{transport.label} listeners could not be read: {why}{detail} ({evidence})"), \
+        f"{transport.name}: unreadable"
+
+
+def read_optional_netlink(timeout: float = 10.0, proc: str = PROC) -> OptionalRead:
+    """UDP-Lite, SCTP, DCCP and MPTCP from sock_diag; each that fails is read from /proc/net when
+    it has a table there, else it is a Gap (not_applicable when the kernel does not have it)."""
+    result = OptionalRead([], [], [])
+    for transport in OPTIONAL:
+        if transport is MPTCP and _in_use(transport, proc) == 0:
+            # The MPTCP dump walks the whole token hash (milliseconds even when empty); the kernel's
+            # in-use counter, raised by listen(), says when there is nothing to find.
+            result.methods.append(f"mptcp: none in use ({proc}/net/protocols)")
+            continue
+        try:
+            result.rows += read_transport_netlink(transport, timeout)
+            result.methods.append(f"{transport.name}: netlink")
+            continue
+        except OSError as exc:
+            if exc.errno == errno.ENOENT:
+                why = f"sock_diag has no {transport.label} handler (ENOENT)"
+            else:
+                why = f"netlink sock_diag {transport.label} dump failed: {exc}"
+        _read_optional_proc(transport, proc, why, result)
+    return result
+
+
+def _read_optional_proc(transport: Transport, proc: str, why: str, result: OptionalRead) -> None:
+    """Read one optional transport from /proc/net (after ``why`` netlink could not), into ``result``."""
+    try:
+        if transport.proc_table is not None:
+            rows = _read_proc_table(transport, proc)
+            source = f"{proc}/net/{transport.proc_table},{transport.proc_table}6"
+        elif transport is SCTP:
+            rows = _read_sctp_eps(proc)
+            source = f"{proc}/net/sctp/eps"
+        else:
+            gap, note = _absent_or_unreadable(transport, why, proc, f"{proc}/net has no {transport.label} table")
+            result.gaps.append(gap)
+            result.methods.append(note)
+            return
+    except FileNotFoundError as exc:
+        gap, note = _absent_or_unreadable(transport, why, proc, f"{exc.filename}: not present")
+        result.gaps.append(gap)
+        result.methods.append(note)
+        return
+    except (OSError, ValueError) as exc:
+        result.gaps.append(Gap(section="sockets", field=f"listeners/{transport.name}",
+                               reason=f"{transport.label} listeners could not be read: {why}; {exc}"))
+        result.methods.append(f"{transport.name}: unreadable")
+        return
+    result.rows += rows
+    result.methods.append(f"{transport.name}: {source} ({why})")
 
 
 def _ipv6_disabled(proc: str) -> bool:
     return not os.path.exists(f"{proc}/net/if_inet6")
 
 
+def _read_proc_table(transport: Transport, proc: str) -> list[SocketRow]:
+    """Every socket of ``transport`` except TIME_WAIT ones, from /proc/net/<table>{,6}.
+
+    Raises OSError (FileNotFoundError when the IPv4 table is absent) or ValueError.
+    """
+    rows = []
+    for family, _family_number, suffix in FAMILIES:
+        path = f"{proc}/net/{transport.proc_table}{suffix}"
+        try:
+            with open(path, encoding="utf-8") as handle:
+                text = handle.read()
+        except FileNotFoundError:
+            if suffix and _ipv6_disabled(proc):
+                continue  # IPv6 is disabled: there are no IPv6 sockets to miss
+            raise
+        for entry in parse_proc_net(text):
+            if entry.state == STATE_TIME_WAIT:
+                continue  # TCP: counted from sockstat, as with netlink
+            rows.append(SocketRow(transport.name, family, entry.state, entry.local_address, entry.local_port,
+                                  entry.uid, entry.inode, None))
+    return rows
+
+
+def _read_sctp_eps(proc: str) -> list[SocketRow]:
+    """Listening SCTP endpoints from /proc/net/sctp/eps, one row per bound address."""
+    path = f"{proc}/net/sctp/eps"
+    text = read_regular(path, SCTP_EPS_LIMIT).decode("utf-8", "replace")
+    rows = []
+    for endpoint in parse_sctp_eps(text):
+        for address in endpoint.local_addresses:
+            rows.append(SocketRow("sctp", _family_of(address), endpoint.state, address, endpoint.local_port,
+                                  endpoint.uid, endpoint.inode, None))
+    return rows
+
+
 def read_sockets_proc_net(proc: str = PROC) -> list[SocketRow]:
     """Every TCP/UDP socket except TIME_WAIT ones, from /proc/net.  Raises OSError or ValueError."""
     rows = []
-    for protocol, _number in PROTOCOLS:
-        for family, _family_number, suffix in FAMILIES:
-            path = f"{proc}/net/{protocol}{suffix}"
-            try:
-                with open(path, encoding="utf-8") as handle:
-                    text = handle.read()
-            except FileNotFoundError:
-                if suffix and _ipv6_disabled(proc):
-                    continue  # IPv6 is disabled: there are no IPv6 sockets to miss
-                raise
-            for entry in parse_proc_net(text):
-                if protocol == "tcp" and entry.state == STATE_TIME_WAIT:
-                    continue  # counted from sockstat, as with netlink
-                rows.append(SocketRow(protocol, family, entry.state, entry.local_address, entry.local_port,
-                                      entry.uid, entry.inode, None))
+    for transport in CORE:
+        rows += _read_proc_table(transport, proc)
     return rows
+
+
+def read_optional_proc_net(proc: str = PROC, why: str = "netlink sock_diag unavailable") -> OptionalRead:
+    """UDP-Lite, SCTP, DCCP and MPTCP from /proc/net where it has them; a Gap for each it cannot see."""
+    result = OptionalRead([], [], [])
+    for transport in OPTIONAL:
+        _read_optional_proc(transport, proc, why, result)
+    return result
 
 
 def read_time_wait(proc: str = PROC) -> int:
@@ -155,14 +376,26 @@ def _sort_key(listener: Listener) -> tuple:
             listener.inode or 0)
 
 
+def _mptcp_subflow_keys(rows: list[SocketRow]) -> set[tuple[str, str, int, int]]:
+    """(family, address, port, inode) of each MPTCP listener: its TCP subflow listener has the same."""
+    return {(row.family, row.address, row.port, row.inode)
+            for row in rows if row.protocol == MPTCP.name and row.is_listener and row.inode}
+
+
 def listeners_from_rows(rows: list[SocketRow]) -> list[Listener]:
-    """Listeners (no processes yet), in deterministic order."""
+    """Listeners (no processes yet), in deterministic order.
+
+    The TCP subflow listener of an MPTCP listener (same address, port and inode) is left out: the
+    MPTCP listener stands for both, so it is reported once and judged as mptcp.
+    """
+    subflows = _mptcp_subflow_keys(rows)
     listeners = [
         Listener(protocol=row.protocol, family=row.family, address=row.address, port=row.port,
                  v6only=row.v6only if row.family == "ipv6" else None, interface=_interface_name(row.interface_index),
                  uid=row.uid, user=_user_name(row.uid), inode=row.inode)
         for row in rows
         if row.is_listener
+        and not (row.protocol == TCP.name and (row.family, row.address, row.port, row.inode) in subflows)
     ]
     return sorted(listeners, key=_sort_key)
 
@@ -314,20 +547,27 @@ def collect_sockets(ctx: CollectContext) -> tuple[SocketFacts | None, list[Gap]]
     methods: list[str] = []
     rows: list[SocketRow] | None
     v6only_reason = "the kernel did not report IPV6_V6ONLY (INET_DIAG_SKV6ONLY)"
+    optional: OptionalRead | None = None
     try:
         rows = read_sockets_netlink(timeout=ctx.command_timeout)
         methods.append(METHOD_NETLINK)
+        optional = read_optional_netlink(timeout=ctx.command_timeout)
     except OSError as netlink_error:
         unavailable = f"netlink sock_diag unavailable: {netlink_error}"
         v6only_reason = f"IPV6_V6ONLY is not shown in /proc/net/tcp6 or udp6 ({unavailable})"
         try:
             rows = read_sockets_proc_net()
             methods.append(f"/proc/net/tcp,tcp6,udp,udp6 ({unavailable})")
+            optional = read_optional_proc_net(why=unavailable)
         except (OSError, ValueError) as proc_error:
             rows = None
             reason = f"{unavailable}; /proc/net fallback failed: {proc_error}"
             gaps += [Gap(section="sockets", field="listeners", reason=reason),
                      Gap(section="sockets", field="counts/tcp_by_state/LISTEN", reason=reason)]
+    if rows is not None and optional is not None:
+        rows = rows + optional.rows
+        gaps += optional.gaps
+        methods.append("other transports: " + "; ".join(optional.methods))
 
     try:
         time_wait: int | None = read_time_wait()

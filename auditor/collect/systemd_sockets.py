@@ -251,6 +251,7 @@ class SocketUnit:
     listens: list[tuple[str, str, str]] = field(default_factory=list)  # (Listen key, value, origin path)
     bind_ipv6_only: str = "default"
     bind_to_device: str | None = None
+    socket_protocol: str | None = None  # SocketProtocol=: udplite, sctp or mptcp instead of UDP / TCP
     installable: bool = False  # the unit file has WantedBy=/RequiredBy=/UpheldBy=: listens only when enabled
     sources: list[str] = field(default_factory=list)  # the unit file and the drop-ins applied, in order
 
@@ -272,6 +273,14 @@ def apply_unit_entries(unit: SocketUnit, entries: list[UnitEntry], origin: str, 
             unit.bind_ipv6_only = parse_bind_ipv6_only(entry.value) if entry.value else "default"
         elif entry.key == "BindToDevice":
             unit.bind_to_device = entry.value or None
+        elif entry.key == "SocketProtocol":
+            unit.socket_protocol = entry.value.strip().lower() or None
+
+
+# SocketProtocol= (systemd.socket(5)) swaps the transport of the Listen lines it fits: UDP-Lite for
+# datagram sockets, SCTP or MPTCP (systemd 255) for stream sockets.  A value that fits no line is
+# left alone: systemd would fail to open that socket, and tcp/udp is judged the same way anyway.
+SOCKET_PROTOCOLS = {("udp", "udplite"): "udplite", ("tcp", "sctp"): "sctp", ("tcp", "mptcp"): "mptcp"}
 
 
 def unit_listeners(unit: SocketUnit, bindv6only: bool) -> tuple[list[Listener], list[str]]:
@@ -292,6 +301,8 @@ def unit_listeners(unit: SocketUnit, bindv6only: bool) -> tuple[list[Listener], 
         if parsed is None:
             continue
         protocol = LISTEN_PROTOCOLS.get(key)
+        if protocol is not None:
+            protocol = SOCKET_PROTOCOLS.get((protocol, unit.socket_protocol or ""), protocol)
         if protocol is None:  # ListenSequentialPacket= is AF_UNIX/vsock only; an IP value is not modelled
             problems.append(f"{origin}: {unit.name}: {key}={raw!r} is an IP address, which lbaudit does not model for {key}")
             continue

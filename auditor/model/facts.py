@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import Field
 
@@ -71,10 +71,17 @@ class ProcessInfo(StrictModel):
     cmdline: list[str] | None = None  # the arguments, only with --record-cmdline (they carry credentials)
 
 
-class Listener(StrictModel):
-    """A listening TCP socket or a bound, unconnected UDP socket."""
+# Every transport whose sockets can listen, as the collectors name them.  Connection-oriented
+# ones listen (TCP, SCTP, DCCP, MPTCP); datagram ones receive once bound (UDP, UDP-Lite).
+Protocol = Literal["tcp", "udp", "udplite", "sctp", "dccp", "mptcp"]
+PROTOCOLS: tuple[str, ...] = get_args(Protocol)
+DATAGRAM_PROTOCOLS: tuple[str, ...] = ("udp", "udplite")
 
-    protocol: Literal["tcp", "udp"]
+
+class Listener(StrictModel):
+    """A listening socket (TCP, SCTP, DCCP, MPTCP) or a bound, unconnected UDP or UDP-Lite socket."""
+
+    protocol: Protocol
     family: Literal["ipv4", "ipv6"]
     address: str  # as the kernel holds it, compressed: "0.0.0.0", "::", "::ffff:127.0.0.1", "fe80::1"
     port: int = Field(ge=0, le=65535)

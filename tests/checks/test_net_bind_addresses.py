@@ -82,15 +82,19 @@ def test_mapped_wildcard_is_judged_as_ipv4_wildcard():
     assert run([listener("::ffff:0.0.0.0", 25, processes=proc("exim4", 31))], allow=["0.0.0.0/0"])[0].status == Status.PASS
 
 
-def test_protocol_filter_skips_other_listeners():
+def test_protocol_filter_skips_other_listeners_but_names_them():
     outcomes = run([listener("0.0.0.0", 53, protocol="udp"), listener("127.0.0.1", 53)], protocols=["tcp"])
-    assert [(o.subject, o.status) for o in outcomes] == [("tcp 127.0.0.1:53 owner unknown", Status.PASS)]
+    assert [(o.subject, o.status) for o in outcomes] == [
+        ("tcp 127.0.0.1:53 owner unknown", Status.PASS),
+        ("listeners (protocols not judged)", Status.NOT_APPLICABLE),
+    ]
+    assert "udp 0.0.0.0:53 owner unknown" in outcomes[1].message and "judges only tcp" in outcomes[1].message
 
 
 def test_no_listeners_is_one_pass():
     outcomes = run([])
     assert len(outcomes) == 1 and outcomes[0].status == Status.PASS
-    assert outcomes[0].message == "no tcp or udp listeners were found"
+    assert outcomes[0].message == "no tcp, udp, udplite, sctp, dccp or mptcp listeners were found"
 
 
 # ------------------------------------------------------------------ exceptions
@@ -275,7 +279,7 @@ def test_missing_section_through_the_engine_is_not_reviewed():
         ({"exceptions": [{"match": {"ports": []}, "allow": ["any"], "reason": "r"}]}, "ports is empty"),
         ({"exceptions": [{"match": {"ports": [22]}, "allow": ["any"]}]}, "reason"),
         ({"exceptions": [{"match": {"process": "x", "pid": 3}, "allow": ["any"], "reason": "r"}]}, "pid"),
-        ({"protocols": ["sctp"]}, "protocols"),
+        ({"protocols": ["quic"]}, "protocols"),
         ({"protocols": []}, "protocols"),
         ({"alow": ["any"]}, "alow"),
     ],
@@ -295,7 +299,7 @@ def test_bad_cidr_error_points_at_the_entry():
 
 def test_spec_declares_what_explain_shows():
     spec = net_bind_addresses
-    assert spec.name == "net.bind_addresses" and spec.version == "1.0.1"
+    assert spec.name == "net.bind_addresses" and spec.version == "1.1.0"
     assert spec.controls == ("CM-7", "SC-7", "SC-7(5)", "CM-6")
     assert BindAddressParams().allow == ["loopback"]
     for name, field in BindAddressParams.model_fields.items():

@@ -24,6 +24,8 @@ from auditor.collect.netlink import (
     parse_attributes,
     parse_diag_message,
     parse_dump_datagram,
+    parse_local_addresses,
+    parse_request_protocol,
     parse_request_states,
 )
 from auditor.collect.parsers.proc_net import STATE_CLOSE, STATE_ESTABLISHED, STATE_LISTEN, STATE_TIME_WAIT
@@ -67,6 +69,42 @@ def test_request_asks_for_every_state_but_time_wait():
     assert length == 16 + 56  # nlmsghdr + inet_diag_req_v2
     assert flags & 0x300 == 0x300  # NLM_F_DUMP
     assert request[16:18] == bytes([socket.AF_INET6, socket.IPPROTO_TCP])
+
+
+def test_mptcp_request_carries_the_protocol_in_an_attribute_and_zero_in_the_u8_field():
+    # IPPROTO_MPTCP (262) does not fit sdiag_protocol; 262 & 0xff would be 6 = TCP.  A kernel that
+    # ignores INET_DIAG_REQ_PROTOCOL must see protocol 0 (ENOENT), never a TCP dump labelled MPTCP.
+    request = build_dump_request(socket.AF_INET, netlink.IPPROTO_MPTCP, 1 << STATE_LISTEN, seq=3)
+    length = NLMSGHDR.unpack_from(request)[0]
+    assert length == len(request) == 16 + 56 + 8
+    assert request[16:18] == bytes([socket.AF_INET, 0])
+    assert request[72:] == struct.pack("=HHI", 8, netlink.INET_DIAG_REQ_PROTOCOL, 262)
+    assert parse_request_protocol(request) == 262
+    small = build_dump_request(socket.AF_INET, netlink.IPPROTO_SCTP, 1 << STATE_LISTEN, seq=3)
+    assert len(small) == 72 and parse_request_protocol(small) == 132
+
+
+def _sockaddr_storage(family: int, address: str, port: int) -> bytes:
+    if family == socket.AF_INET:
+        raw = struct.pack("=H", family) + struct.pack("!H", port) + socket.inet_pton(family, address)
+    else:
+        raw = struct.pack("=H", family) + struct.pack("!H", port) + bytes(4) + socket.inet_pton(family, address)
+    return raw + bytes(128 - len(raw))
+
+
+def test_sctp_locals_attribute_gives_every_bound_address_of_the_endpoint():
+    data = (_sockaddr_storage(socket.AF_INET, "10.0.0.5", 9899) + _sockaddr_storage(socket.AF_INET, "127.0.0.1", 9899)
+            + _sockaddr_storage(socket.AF_INET6, "::ffff:192.0.2.1", 9899) + _sockaddr_storage(socket.AF_INET6, "fe80::1", 9899))
+    assert parse_local_addresses(data) == ("10.0.0.5", "127.0.0.1", "::ffff:192.0.2.1", "fe80::1")
+    # carried on a message, after the inet_diag_msg
+    message = bytes([socket.AF_INET6, STATE_LISTEN, 0, 0]) + bytes(netlink.MSG_SIZE - 4)
+    attribute = struct.pack("=HH", 4 + len(data), netlink.INET_DIAG_LOCALS) + data
+    assert parse_diag_message(message + attribute).local_addresses == ("10.0.0.5", "127.0.0.1", "::ffff:192.0.2.1", "fe80::1")
+    assert parse_diag_message(message).local_addresses == ()
+    with pytest.raises(NetlinkError, match="sockaddr_storage"):
+        parse_local_addresses(data[:100])
+    with pytest.raises(NetlinkError, match="family 1"):
+        parse_local_addresses(struct.pack("=H", socket.AF_UNIX) + bytes(126))
 
 
 def test_captured_tcp6_dump_gives_addresses_ports_v6only_and_inodes():
@@ -209,3 +247,39 @@ def test_live_dump_receive_loop_stops_at_its_bound():
     with pytest.raises(NetlinkError) as info:
         netlink.dump(socket.AF_INET, socket.IPPROTO_TCP, max_datagrams=0)
     assert info.value.errno == errno.EOVERFLOW
+
+
+def _socket_or_skip(family: int, kind: int, protocol: int) -> socket.socket:
+    try:
+        return socket.socket(family, kind, protocol)
+    except OSError as exc:
+        pytest.skip(f"this kernel cannot open protocol {protocol} sockets: {exc.strerror}")
+
+
+def test_live_dump_of_udplite_finds_a_bound_socket():
+    with _socket_or_skip(socket.AF_INET, socket.SOCK_DGRAM, netlink.IPPROTO_UDPLITE) as sock:
+        sock.bind(("127.0.0.1", 0))
+        found = [s for s in netlink.dump(socket.AF_INET, netlink.IPPROTO_UDPLITE) if s.inode == _inode(sock)]
+        assert [(s.src, s.sport, s.state) for s in found] == [("127.0.0.1", sock.getsockname()[1], STATE_CLOSE)]
+        # and the UDP dump does not carry it: each transport is its own table
+        assert not [s for s in netlink.dump(socket.AF_INET, socket.IPPROTO_UDP) if s.inode == _inode(sock)]
+
+
+def test_live_dump_of_mptcp_finds_the_listener_that_tcp_shows_as_its_subflow():
+    with _socket_or_skip(socket.AF_INET, socket.SOCK_STREAM, netlink.IPPROTO_MPTCP) as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        port = sock.getsockname()[1]
+        listen = 1 << STATE_LISTEN
+        mptcp = [s for s in netlink.dump(socket.AF_INET, netlink.IPPROTO_MPTCP, states=listen) if s.sport == port]
+        tcp = [s for s in netlink.dump(socket.AF_INET, socket.IPPROTO_TCP, states=listen) if s.sport == port]
+        assert [(s.src, s.inode) for s in mptcp] == [("127.0.0.1", _inode(sock))]
+        # the subflow listener carries the MPTCP socket's inode: that is how the collector pairs them
+        assert [(s.src, s.inode) for s in tcp] == [("127.0.0.1", _inode(sock))]
+
+
+def test_a_protocol_without_a_diag_handler_is_enoent():
+    # 200 is no transport: inet_diag has no handler for it, as for SCTP or DCCP in a kernel without them
+    with pytest.raises(NetlinkError) as info:
+        netlink.dump(socket.AF_INET, 200, states=1 << STATE_LISTEN)
+    assert info.value.errno == errno.ENOENT

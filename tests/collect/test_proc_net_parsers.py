@@ -20,6 +20,7 @@ from auditor.collect.parsers.proc_net import (
     ipv6_text,
     parse_proc_net,
     parse_proc_net_line,
+    parse_sctp_eps,
     parse_sockstat,
     time_wait_count,
 )
@@ -150,3 +151,33 @@ def test_snmp_mismatched_lines_are_an_error():
         from auditor.collect.parsers.proc_net import established_count
 
         established_count(parse_snmp("Udp: A\nUdp: 1\n"))
+
+
+# ---------------------------------------------------------------- /proc/net/sctp/eps
+
+SCTP_EPS = (
+    " ENDPT     SOCK   STY SST HBKT LPORT   UID INODE LADDRS\n"
+    "ffff8880062f4000 ffff888004a1c000 2   10  31   9899      0 31337 10.0.0.5 127.0.0.1 \n"
+    "       0        0 1   10  12   36412  1000 31338 0000:0000:0000:0000:0000:0000:0000:0001 \n"
+    "       0        0 1   10  12   36413  1000 31339 0000:0000:0000:0000:0000:ffff:7f00:0001 fe80:0000:0000:0000:0000:0000:0000:0001 \n"
+)
+
+
+def test_sctp_eps_gives_every_bound_address_compressed():
+    endpoints = parse_sctp_eps(SCTP_EPS)
+    assert [(e.state, e.local_port, e.uid, e.inode, e.local_addresses) for e in endpoints] == [
+        (10, 9899, 0, 31337, ("10.0.0.5", "127.0.0.1")),
+        (10, 36412, 1000, 31338, ("::1",)),
+        (10, 36413, 1000, 31339, ("::ffff:127.0.0.1", "fe80::1")),
+    ]
+
+
+@pytest.mark.parametrize("row", [
+    "       0        0 1   10  12   36412  1000 31338\n",  # no address: cannot be judged, not skipped
+    "       0        0 1   10  12   99999  1000 31338 127.0.0.1\n",
+    "       0        0 1   10  12   9899  1000 31338 not-an-address\n",
+    "       0        0 1   ten  12   9899  1000 31338 127.0.0.1\n",
+])
+def test_sctp_eps_malformed_row_names_its_line(row):
+    with pytest.raises(ValueError, match="line 2"):
+        parse_sctp_eps(" ENDPT     SOCK   STY SST HBKT LPORT   UID INODE LADDRS\n" + row)

@@ -13,8 +13,9 @@ from contextlib import ExitStack
 import pytest
 
 from auditor.collect import CollectContext, netlink
-from auditor.collect.parsers.proc_net import STATE_TIME_WAIT
+from auditor.collect.parsers.proc_net import STATE_LISTEN, STATE_TIME_WAIT
 from auditor.collect.sockets import (
+    SocketRow,
     collect_sockets,
     listeners_from_rows,
     read_sockets_netlink,
@@ -94,7 +95,8 @@ def test_own_listeners_found_with_address_port_v6only_uid_and_pid(own_listeners)
         assert listener.subject.endswith(f"{process.name} pid {os.getpid()}")
     own_indexes = {index for index, listener in enumerate(facts.listeners) if listener.inode in own_listeners}
     assert len(own_indexes) == len(own_listeners)
-    assert not [g for g in gaps if g.field.startswith("listeners/") and int(g.field.split("/")[1]) in own_indexes]
+    assert not [g for g in gaps if g.field.startswith("listeners/") and g.field.split("/")[1].isdigit()
+                and int(g.field.split("/")[1]) in own_indexes]
 
 
 @needs_ipv6
@@ -228,3 +230,61 @@ def test_offline_root_has_no_runtime_sockets():
     assert [(g.section, g.field, g.kind) for g in gaps] == [
         ("sockets", "listeners", GapKind.NOT_APPLICABLE), ("sockets", "counts", GapKind.NOT_APPLICABLE)]
     assert all("offline root directory" in g.reason for g in gaps)
+
+
+# ---------------------------------------------------------------- transports beyond TCP and UDP
+
+def _socket_or_skip(family: int, kind: int, protocol: int, label: str) -> socket.socket:
+    try:
+        return socket.socket(family, kind, protocol)
+    except OSError as exc:
+        pytest.skip(f"this kernel has no {label} sockets: {exc.strerror}")
+
+
+def test_udplite_and_mptcp_listeners_are_collected_under_their_own_protocol():
+    with ExitStack() as stack:
+        udplite = stack.enter_context(_socket_or_skip(socket.AF_INET, socket.SOCK_DGRAM, 136, "UDP-Lite"))
+        udplite.bind(("127.0.0.1", 0))
+        mptcp = stack.enter_context(_socket_or_skip(socket.AF_INET, socket.SOCK_STREAM, 262, "MPTCP"))
+        mptcp.bind(("127.0.0.1", 0))
+        mptcp.listen()
+        facts, gaps = collect_sockets(LIVE)
+        mine = [l for l in facts.listeners if l.inode in (_inode(udplite), _inode(mptcp))]
+        # one listener each: the MPTCP listener's TCP subflow (same inode) is not a second listener
+        assert sorted((l.protocol, l.port, [p.pid for p in l.processes]) for l in mine) == sorted([
+            ("udplite", udplite.getsockname()[1], [os.getpid()]), ("mptcp", mptcp.getsockname()[1], [os.getpid()])])
+        assert "udplite: netlink" in facts.counts.method and "mptcp: netlink" in facts.counts.method
+        assert not [g for g in gaps if g.field in ("listeners/udplite", "listeners/mptcp")]
+        # the TCP LISTEN count is the kernel's: the subflow is a TCP listener there
+        assert facts.counts.tcp_by_state["LISTEN"] >= 1
+
+
+def test_a_tcp_listener_is_dropped_only_when_it_is_the_subflow_of_an_mptcp_listener():
+    def row(protocol, port, inode, address="0.0.0.0"):
+        return SocketRow(protocol, "ipv4", STATE_LISTEN, address, port, 0, inode, None)
+
+    rows = [row("mptcp", 8080, 11), row("tcp", 8080, 11),  # a subflow: one listener, mptcp
+            row("tcp", 8081, 12),  # plain TCP
+            row("mptcp", 8082, 13), row("tcp", 8082, 14),  # same port, another socket: both kept
+            row("tcp", 8083, 15, "127.0.0.1"), row("mptcp", 8083, 15)]  # another address: both kept
+    assert [(l.protocol, l.port, l.inode) for l in listeners_from_rows(rows)] == [
+        ("mptcp", 8080, 11), ("mptcp", 8082, 13), ("mptcp", 8083, 15),
+        ("tcp", 8081, 12), ("tcp", 8082, 14), ("tcp", 8083, 15)]
+
+
+def test_sctp_rows_of_one_endpoint_are_one_listener_per_address():
+    rows = [SocketRow("sctp", "ipv4", STATE_LISTEN, "10.0.0.5", 9899, 0, 21, None),
+            SocketRow("sctp", "ipv6", STATE_LISTEN, "::1", 9899, 0, 21, True),
+            SocketRow("sctp", "ipv4", 1, "10.0.0.5", 9900, 0, 22, None)]  # an association, not a listener
+    assert [(l.protocol, l.address, l.port) for l in listeners_from_rows(rows)] == [
+        ("sctp", "10.0.0.5", 9899), ("sctp", "::1", 9899)]
+
+
+def test_every_connection_oriented_transport_is_dumped_for_listen_only():
+    # The cost of a dump must not grow with TIME_WAIT (or established) sockets: the kernel filters
+    # by state, and only the datagram transports (no TIME_WAIT) are dumped whole.
+    from auditor.collect import sockets
+
+    assert {t.name: t.states == sockets.TCP_LISTEN_ONLY for t in sockets.TRANSPORTS} == {
+        "tcp": True, "udp": False, "udplite": False, "sctp": True, "dccp": True, "mptcp": True}
+    assert all(not t.states & (1 << STATE_TIME_WAIT) for t in sockets.TRANSPORTS)

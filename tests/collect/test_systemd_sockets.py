@@ -316,3 +316,19 @@ def test_drop_ins_applied_match_systemd_analyze_verify(tmp_path: Path) -> None:
     assert "/usr/lib/systemd/system/web-.socket.d/30-c.conf" not in sources
     assert not any(s.endswith("85-masked.conf") for s in sources)
     assert loaded["pool@blue.socket"].sources[1] == "/etc/systemd/system/pool@blue.socket.d/10-t.conf"
+
+
+@pytest.mark.parametrize("lines, expected", [
+    ("ListenDatagram=0.0.0.0:5004\nSocketProtocol=udplite\n", [("udplite", "0.0.0.0", 5004)]),
+    ("ListenStream=0.0.0.0:3868\nSocketProtocol=sctp\n", [("sctp", "0.0.0.0", 3868)]),
+    ("ListenStream=127.0.0.1:8443\nSocketProtocol=mptcp\n", [("mptcp", "127.0.0.1", 8443)]),
+    # a protocol that fits no Listen line is left alone (systemd would fail to open the socket)
+    ("ListenStream=0.0.0.0:7000\nSocketProtocol=udplite\n", [("tcp", "0.0.0.0", 7000)]),
+])
+def test_socket_protocol_names_the_transport_of_declared_listeners(root: Path, lines: str, expected) -> None:
+    unit = root / "usr/lib/systemd/system/transport.socket"
+    unit.write_text("[Socket]\n" + lines + "\n[Install]\nWantedBy=sockets.target\n")
+    os.symlink("/usr/lib/systemd/system/transport.socket", root / "etc/systemd/system/sockets.target.wants/transport.socket")
+    listeners, gaps = declared_listeners(root)
+    assert gaps == []
+    assert [(l.protocol, l.address, l.port) for l in listeners if l.declared_by == "/usr/lib/systemd/system/transport.socket"] == expected

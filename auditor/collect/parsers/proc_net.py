@@ -1,4 +1,4 @@
-"""Pure parsers for /proc/net/{tcp,tcp6,udp,udp6} and /proc/net/sockstat{,6}.
+"""Pure parsers for /proc/net/{tcp,udp,udplite}{,6}, /proc/net/sctp/eps and /proc/net/sockstat{,6}.
 
 The socket tables are the fallback when netlink sock_diag is unavailable.  The kernel prints each
 address as 32-bit words with ``%08X`` of the in-memory (network byte order) value, so on a
@@ -115,6 +115,50 @@ def parse_proc_net(text: str, byteorder: str = sys.byteorder) -> list[ProcNetSoc
         except ValueError as exc:
             raise ValueError(f"line {number}: {exc}") from None
     return rows
+
+
+@dataclass(frozen=True)
+class SctpEndpoint:
+    """One row of /proc/net/sctp/eps: an SCTP endpoint and every local address it is bound to."""
+
+    state: int  # SST: 10 (SCTP_SS_LISTENING) for a listening endpoint
+    local_port: int
+    uid: int
+    inode: int
+    local_addresses: tuple[str, ...]
+
+
+def _sctp_address(text: str) -> str:
+    """An address as net/sctp/proc.c prints it (``%pI4`` or the uncompressed ``%pI6``), compressed."""
+    address = ipaddress.ip_address(text.lstrip("*"))  # "*" marks an association's primary address
+    return ipv6_text(address.packed) if address.version == 6 else str(address)
+
+
+def parse_sctp_eps(text: str) -> list[SctpEndpoint]:
+    """Parse /proc/net/sctp/eps (net/sctp/proc.c, sctp_eps_seq_show).
+
+    ``ENDPT SOCK STY SST HBKT LPORT UID INODE LADDRS``: the two pointers may print hashed or as
+    zeros; LPORT, UID and INODE are decimal; LADDRS are the bound addresses, space-separated.
+    Raises ValueError naming the line of a malformed row.
+    """
+    endpoints = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        fields = line.split()
+        if not fields or fields[0] == "ENDPT":
+            continue
+        try:
+            if len(fields) < 9:
+                raise ValueError(f"expected ENDPT SOCK STY SST HBKT LPORT UID INODE LADDRS, got {line.strip()!r}")
+            port = int(fields[5])
+            if not 0 <= port <= 65535:
+                raise ValueError(f"port {port} out of range")
+            endpoints.append(SctpEndpoint(
+                state=int(fields[3]), local_port=port, uid=int(fields[6]), inode=int(fields[7]),
+                local_addresses=tuple(_sctp_address(field) for field in fields[8:]),
+            ))
+        except ValueError as exc:
+            raise ValueError(f"line {number}: {exc}") from None
+    return endpoints
 
 
 def parse_sockstat(text: str) -> dict[str, dict[str, int]]:
