@@ -26,8 +26,10 @@ Verification (``lbaudit verify``) runs these checks and exits with the code of t
                    also when the evidence has no ``.sig`` at all
     ``digest``     the evidence's canonical digest is the recorded one    else 10 (VERIFY_DIGEST);
                    also when the evidence is no longer valid JSON
-    ``pdf``        (with ``--pdf``) the PDF embeds these exact evidence   else 13 (VERIFY_PDF_MISMATCH)
-                   bytes and prints their SHA-256
+    ``pdf``        (with ``--pdf``) the PDF is exactly what lbaudit       else 13 (VERIFY_PDF_MISMATCH)
+                   renders from this evidence (rendered again, compared
+                   byte for byte), optionally followed by one valid PAdES
+                   signature over the whole file and nothing else
     Unreadable or malformed inputs (key, signature file, PDF, an evidence file that cannot be read)
     are usage errors (2, :class:`auditor.errors.InputError`): nothing could be verified.
 """
@@ -38,6 +40,7 @@ import base64
 import binascii
 import json
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -59,6 +62,7 @@ MESSAGE_PREFIX = b"lbaudit-evidence-sha256:"
 SIGNATURE_SUFFIX = ".sig"
 MAX_KEY_BYTES = 64 * 1024
 MAX_SIGNATURE_BYTES = 64 * 1024
+MAX_PDF_BYTES = 256 * 1024 * 1024
 
 
 # ------------------------------------------------------------------ keys
@@ -341,30 +345,91 @@ def _verify_signature(evidence_path: Path, raw: bytes, key: Ed25519PublicKey) ->
     return checks
 
 
-def _verify_pdf(pdf_path: Path, raw: bytes) -> CheckResult:
-    from auditor.report.pdf import read_pdf_evidence  # pypdf is only needed with --pdf
+_RECORDED_SHA256 = re.compile(rb"/LbauditEvidenceSHA256\s*\(([0-9a-f]{64})\)")  # _pdf_canvas.INFO_EVIDENCE_SHA256
+_RECORDED_CONTENT_SHA256 = re.compile(rb"/LbauditEvidenceContentSHA256\s*\(([0-9a-f]{64})\)")
 
-    embedded = read_pdf_evidence(pdf_path)
-    if embedded.attachment is None:
-        return CheckResult("pdf", False, f"{pdf_path.name} carries no embedded lbaudit evidence")
-    attached_digest = sha256_hex(embedded.attachment)
-    if embedded.recorded_sha256 != attached_digest:
-        return CheckResult("pdf", False, f"{pdf_path.name} records evidence SHA-256 {embedded.recorded_sha256}, "
-                                         f"but its attachment has {attached_digest}: the PDF was altered")
-    if not embedded.printed:
-        return CheckResult("pdf", False, f"{pdf_path.name} does not print the SHA-256 of its attachment "
-                                         "on its cover: the PDF was altered")
+
+def _first_difference(a: bytes, b: bytes) -> int:
+    n = min(len(a), len(b))
+    low, high = 0, n  # the first index where they differ lies in [low, high]; bisect on equal prefixes
+    while low < high:
+        mid = (low + high) // 2
+        if a[low:mid + 1] == b[low:mid + 1]:
+            low = mid + 1
+        else:
+            high = mid
+    return low
+
+
+def _not_this_rendering(pdf_name: str, data: bytes, raw: bytes, rendered: list[bytes]) -> str:
+    """Why no rendering of the evidence is the start of the PDF, as precisely as the bytes tell."""
+    closest = max(rendered, key=lambda r: _first_difference(data, r))
+    if len(data) < len(closest) and closest.startswith(data):
+        return (f"{pdf_name} is truncated: it ends at byte {len(data)} of the {len(closest)}-byte rendering "
+                "of this evidence")
+    detail = (f"{pdf_name} is not the rendering of this evidence (the bytes differ from byte offset "
+              f"{_first_difference(data, closest)} on): it was altered or rendered from other evidence, so "
+              "its pages are not proven to show what the evidence says")
+    recorded = _RECORDED_SHA256.search(data)
     file_digest = sha256_hex(raw)
-    if embedded.attachment == raw:
-        return CheckResult("pdf", True, f"{pdf_path.name} prints and embeds this evidence (SHA-256 {file_digest})")
-    detail = (f"{pdf_path.name} was rendered from other evidence: it prints SHA-256 {attached_digest}, "
-              f"the evidence file has {file_digest}")
+    if recorded and recorded.group(1).decode("ascii") != file_digest:
+        detail += f"; it records evidence SHA-256 {recorded.group(1).decode('ascii')}, the file has {file_digest}"
+        content = _RECORDED_CONTENT_SHA256.search(data)
+        try:
+            if content and content.group(1).decode("ascii") == canonical_digest(raw):
+                detail += " (same content, different formatting: render the PDF again from this file)"
+        except ValueError:
+            pass
+    return detail
+
+
+def _verify_pdf(pdf_path: Path, raw: bytes, given: str) -> CheckResult:
+    """Render the evidence again and require the PDF to be exactly that rendering, optionally
+    followed by one PAdES signature (see :mod:`auditor.pdfsign`).  No PDF parser is needed."""
+    from auditor.pdfsign import check_pades_update
+    from auditor.report.evidence import parse_evidence
+    from auditor.report.pdf import find_render_inputs, render_pdf, renderer_id
+
+    data = read_bounded(pdf_path, MAX_PDF_BYTES, "a PDF attestation")
+    if not data.startswith(b"%PDF-"):
+        raise InputError(f"{pdf_path}: not a PDF (it does not start with %PDF-)")
+    name = pdf_path.name
+    candidates = find_render_inputs(data)
+    if not candidates:
+        return CheckResult("pdf", False, f"{name} records no lbaudit render inputs (/LbauditRender): it is not an "
+                                         "lbaudit attestation, or one too old to be re-rendered")
     try:
-        if canonical_digest(embedded.attachment) == canonical_digest(raw):
-            detail += " (same content, different formatting: render the PDF again from this file)"
-    except ValueError:
-        pass
-    return CheckResult("pdf", False, detail)
+        evidence = parse_evidence(raw, "the evidence")
+    except InputError as exc:
+        return CheckResult("pdf", False, f"nothing to compare {name} with: {exc}")
+    usable = [inputs for inputs in candidates if inputs.renderer == renderer_id()]
+    if not usable:
+        return CheckResult("pdf", False, f"{name} was rendered by {candidates[0].renderer}, this is {renderer_id()}: "
+                                         "the rendering cannot be reproduced; verify with that version")
+    renderings: list[bytes] = []
+    match: tuple[Any, bytes] | None = None
+    for inputs in usable:
+        rendering = render_pdf(evidence, inputs.context(raw))
+        renderings.append(rendering)
+        if data[:len(rendering)] == rendering:
+            match = inputs, rendering
+            break
+    if match is None:
+        return CheckResult("pdf", False, _not_this_rendering(name, data, raw, renderings))
+    inputs, rendering = match
+    if inputs.signature_key is not None and inputs.signature_key != given:
+        return CheckResult("pdf", False, f"{name} prints signing key {inputs.signature_key}, "
+                                         f"not the given key {given}")
+    what = (f"{name} is exactly the rendering of this evidence (SHA-256 {sha256_hex(raw)}; "
+            f"assessor \u201c{inputs.assessor}\u201d)")
+    end = len(rendering)
+    if end == len(data):
+        return CheckResult("pdf", True, what)
+    ok, found = check_pades_update(data, end)
+    if ok:
+        return CheckResult("pdf", True, f"{what}, followed by {found}")
+    return CheckResult("pdf", False, f"{name}: the rendering of this evidence ends at byte offset {end}; "
+                                     f"the revision from byte offset {end} on is not verified: {found}")
 
 
 def verify(evidence_path: Path, pubkey_path: Path, pdf_path: Path | None = None) -> VerifyResult:
@@ -377,5 +442,5 @@ def verify(evidence_path: Path, pubkey_path: Path, pdf_path: Path | None = None)
         raise InputError(f"{evidence_path}: cannot read evidence: {exc.strerror or exc}") from exc
     checks = _verify_signature(evidence_path, raw, key)
     if pdf_path is not None:
-        checks.append(_verify_pdf(Path(pdf_path), raw))
+        checks.append(_verify_pdf(Path(pdf_path), raw, public_key_fingerprint(key)))
     return VerifyResult(checks)
