@@ -55,11 +55,12 @@ def _needed_sections(policy: Any, registry: Any) -> frozenset[str]:
     return frozenset(s for rule in policy.rules if rule.enabled for s in registry.checks[rule.check].needs)
 
 
-def _acquire_snapshot(snapshot_path: Path | None, root: Path | None, sections: frozenset[str]) -> Any:
+def _acquire_snapshot(snapshot_path: Path | None, root: Path | None, sections: frozenset[str],
+                      snapshot_pubkey: Path | None = None) -> Any:
     if snapshot_path is not None:
         from auditor.collect.snapshot_file import load_snapshot
 
-        return load_snapshot(snapshot_path)
+        return load_snapshot(snapshot_path, snapshot_pubkey)
     if root is not None:
         from auditor.collect.rootdir import collect_root
 
@@ -164,6 +165,8 @@ def _check_report_options(out_dir: Path | None, pdf: Path | None, pdf_cert: Path
 @click.option("--fail-on", type=click.Choice(SEVERITIES), default="info", show_default=True,
               help="Lowest severity of a failing finding that makes the run non-compliant (exit 1).")
 @click.option("--snapshot", "snapshot_path", type=click.Path(path_type=Path), help="Evaluate a saved snapshot instead of this host.")
+@click.option("--snapshot-pubkey", type=click.Path(path_type=Path), help="Public key the --snapshot must be signed "
+              "with (collect --sign-key); refuse it otherwise, with verify's exit codes 10-12.")
 @click.option("--root", type=click.Path(path_type=Path), help="Evaluate an offline root directory (mounted image).")
 @click.option("--format", "formats", default=None, help="Comma-separated report formats to write besides the evidence "
               "(e.g. oscal,sarif,junit,text).")
@@ -175,7 +178,8 @@ def _check_report_options(out_dir: Path | None, pdf: Path | None, pdf_cert: Path
 @click.option("--pdf-cert-key", type=click.Path(path_type=Path), help="Private key (PEM) of --pdf-cert.")
 @click.option("--no-plugins", is_flag=True, help="Load built-in checks and reporters only (also: LBAUDIT_DISABLE_PLUGIN_AUTOLOAD=1).")
 @click.option("--quiet", "-q", is_flag=True, help="No terminal summary; the exit code and the files still tell.")
-def evaluate(policy_path: Path, output: Path | None, fail_on: str, snapshot_path: Path | None, root: Path | None,
+def evaluate(policy_path: Path, output: Path | None, fail_on: str, snapshot_path: Path | None,
+             snapshot_pubkey: Path | None, root: Path | None,
              formats: str | None, out_dir: Path | None, pdf: Path | None, sign_key: Path | None, assessor: str | None,
              pdf_cert: Path | None, pdf_cert_key: Path | None, no_plugins: bool, quiet: bool) -> None:
     """Evaluate a policy against this host (or a snapshot / root directory) and write the evidence."""
@@ -187,6 +191,9 @@ def evaluate(policy_path: Path, output: Path | None, fail_on: str, snapshot_path
 
     if snapshot_path is not None and root is not None:
         raise click.UsageError("--snapshot and --root are alternatives; give one")
+    if snapshot_pubkey is not None and snapshot_path is None:
+        raise click.UsageError("--snapshot-pubkey verifies a --snapshot: give --snapshot as well")
+    _check_readable(snapshot_pubkey, "snapshot public key")
     format_list = _split_formats(formats)
     _check_readable(sign_key, "signing key")
     _check_writable(output, "evidence")
@@ -199,7 +206,7 @@ def evaluate(policy_path: Path, output: Path | None, fail_on: str, snapshot_path
     reporters = _reporters_for(format_list, pdf, plugins)
 
     t0 = time.perf_counter()
-    snapshot = _acquire_snapshot(snapshot_path, root, _needed_sections(policy, registry))
+    snapshot = _acquire_snapshot(snapshot_path, root, _needed_sections(policy, registry), snapshot_pubkey)
     t1 = time.perf_counter()
     rule_timings: dict[str, int] = {}
     result = run_evaluation(policy, snapshot, registry, fail_on=Severity(fail_on), today=started.date(),

@@ -7,6 +7,12 @@ What is signed
     it.  The Ed25519 message is the ASCII text ``lbaudit-evidence-sha256:<hex digest>``; the prefix
     keeps an lbaudit key from ever vouching for some other protocol's 32 bytes.
 
+Snapshots (``lbaudit collect --sign-key``) are signed the same way, in their own domain: the
+message is ``lbaudit-snapshot-sha256:<hex>`` and the ``.sig`` has ``"schema":
+"lbaudit/snapshot-signature"`` and ``snapshot_sha256``, so an evidence signature can never pass
+for a snapshot signature (see :class:`SignedKind`).  ``evaluate --snapshot-pubkey`` checks it with
+the same steps and exit codes as ``lbaudit verify``.
+
 Where the signature travels
     In a detached file next to the evidence, ``<evidence>.sig``: a small JSON document::
 
@@ -49,7 +55,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from auditor.errors import InputError
+from auditor.errors import InputError, LbauditError
 from auditor.jsonfile import loads_strict, parse_document, read_bounded
 from auditor.model.base import canonical_json, sha256_hex
 from auditor.model.result import ExitCode
@@ -167,8 +173,27 @@ def canonical_digest(raw: bytes) -> str:
     return sha256_hex(canonical_json(data))
 
 
-def _message(digest: str) -> bytes:
-    return MESSAGE_PREFIX + digest.encode("ascii")
+@dataclass(frozen=True)
+class SignedKind:
+    """What a detached signature signs: one format, a schema and a message domain per kind.
+
+    The Ed25519 message is ``<prefix><hex digest>``; the prefixes differ, so a signature over
+    evidence can never be replayed as one over a snapshot (or the other way round), even when
+    somebody arranges for the two documents to have the same digest.
+    """
+
+    name: str  # "evidence", "snapshot": used in messages
+    schema: str  # of the .sig document
+    digest_field: str  # the .sig field holding the signed canonical digest
+    prefix: bytes  # of the Ed25519 message
+
+
+EVIDENCE = SignedKind("evidence", SIGNATURE_SCHEMA, "evidence_sha256", MESSAGE_PREFIX)
+SNAPSHOT = SignedKind("snapshot", "lbaudit/snapshot-signature", "snapshot_sha256", b"lbaudit-snapshot-sha256:")
+
+
+def _message(digest: str, kind: SignedKind = EVIDENCE) -> bytes:
+    return kind.prefix + digest.encode("ascii")
 
 
 def signature_path(evidence_path: Path) -> Path:
@@ -176,32 +201,48 @@ def signature_path(evidence_path: Path) -> Path:
     return evidence_path.with_name(evidence_path.name + SIGNATURE_SUFFIX)
 
 
+def _write_signature(path: Path, raw: bytes, key: Ed25519PrivateKey, kind: SignedKind) -> str:
+    """Write ``<path>.sig`` over the canonical digest of ``raw``; return the key fingerprint."""
+    try:
+        digest = canonical_digest(raw)
+    except ValueError as exc:
+        raise InputError(f"{path}: {exc}") from exc
+    fingerprint = public_key_fingerprint(key.public_key())
+    document = {
+        "schema": kind.schema,
+        "schema_version": SIGNATURE_SCHEMA_VERSION,
+        "algorithm": ALGORITHM,
+        kind.digest_field: digest,
+        "public_key_sha256": fingerprint,
+        "signature": base64.b64encode(key.sign(_message(digest, kind))).decode("ascii"),
+    }
+    data = (json.dumps(document, indent=2, sort_keys=True) + "\n").encode("utf-8")
+    write_atomic(signature_path(path), data, mode=0o644)
+    return fingerprint
+
+
 def sign_evidence_file(evidence_path: Path, key_path: Path) -> str:
     """Sign the evidence with the Ed25519 key; write ``<evidence>.sig``; return the key fingerprint."""
     evidence_path = Path(evidence_path)
     key = load_private_key(key_path)
     _, raw = load_evidence(evidence_path)  # only lbaudit evidence is signed, and only valid evidence
-    try:
-        digest = canonical_digest(raw)
-    except ValueError as exc:
-        raise InputError(f"{evidence_path}: {exc}") from exc
-    fingerprint = public_key_fingerprint(key.public_key())
-    document = {
-        "schema": SIGNATURE_SCHEMA,
-        "schema_version": SIGNATURE_SCHEMA_VERSION,
-        "algorithm": ALGORITHM,
-        "evidence_sha256": digest,
-        "public_key_sha256": fingerprint,
-        "signature": base64.b64encode(key.sign(_message(digest))).decode("ascii"),
-    }
-    data = (json.dumps(document, indent=2, sort_keys=True) + "\n").encode("utf-8")
-    write_atomic(signature_path(evidence_path), data, mode=0o644)
-    return fingerprint
+    return _write_signature(evidence_path, raw, key, EVIDENCE)
+
+
+def sign_snapshot_file(snapshot_path: Path, key_path: Path) -> str:
+    """Sign a snapshot as evidence is signed, in the snapshot domain; write ``<snapshot>.sig``."""
+    from auditor.collect.snapshot_file import MAX_SNAPSHOT_BYTES, SNAPSHOT_WHAT, parse_snapshot
+
+    snapshot_path = Path(snapshot_path)
+    key = load_private_key(key_path)
+    raw = read_bounded(snapshot_path, MAX_SNAPSHOT_BYTES, SNAPSHOT_WHAT)
+    parse_snapshot(raw, str(snapshot_path))  # only a valid snapshot is signed
+    return _write_signature(snapshot_path, raw, key, SNAPSHOT)
 
 
 @dataclass(frozen=True)
 class SignatureDocument:
-    evidence_sha256: str
+    signed_sha256: str  # the canonical digest the signature covers (evidence_sha256 / snapshot_sha256)
     public_key_sha256: str
     signature: bytes
 
@@ -210,24 +251,24 @@ def _is_hex_digest(value: Any) -> bool:
     return isinstance(value, str) and len(value) == 64 and all(c in "0123456789abcdef" for c in value)
 
 
-def read_signature(path: Path) -> SignatureDocument:
+def read_signature(path: Path, kind: SignedKind = EVIDENCE) -> SignatureDocument:
     """Parse a ``.sig`` file; anything malformed is an InputError naming the file."""
-    what = "an lbaudit evidence signature"
+    what = f"an lbaudit {kind.name} signature"
     data = parse_document(read_bounded(path, MAX_SIGNATURE_BYTES, what), str(path), what)
-    if not isinstance(data, dict) or data.get("schema") != SIGNATURE_SCHEMA:
-        raise InputError(f"{path}: not an lbaudit evidence signature (expected \"schema\": \"{SIGNATURE_SCHEMA}\")")
+    if not isinstance(data, dict) or data.get("schema") != kind.schema:
+        raise InputError(f"{path}: not {what} (expected \"schema\": \"{kind.schema}\")")
     if data.get("schema_version") != SIGNATURE_SCHEMA_VERSION:
         raise InputError(f"{path}: signature schema version {data.get('schema_version')!r} is not supported")
     if data.get("algorithm") != ALGORITHM:
         raise InputError(f"{path}: signature algorithm {data.get('algorithm')!r} is not supported (expected ed25519)")
-    for name in ("evidence_sha256", "public_key_sha256"):
+    for name in (kind.digest_field, "public_key_sha256"):
         if not _is_hex_digest(data.get(name)):
             raise InputError(f"{path}: {name} is not a lowercase hex SHA-256")
     try:
         signature = base64.b64decode(str(data.get("signature", "")), validate=True)
     except (binascii.Error, ValueError) as exc:
         raise InputError(f"{path}: signature is not base64") from exc
-    return SignatureDocument(data["evidence_sha256"], data["public_key_sha256"], signature)
+    return SignatureDocument(data[kind.digest_field], data["public_key_sha256"], signature)
 
 
 def signature_fingerprint(evidence_path: Path) -> str | None:
@@ -248,7 +289,7 @@ def signature_fingerprint(evidence_path: Path) -> str | None:
     except OSError as exc:
         raise InputError(f"{evidence_path}: cannot read evidence: {exc.strerror or exc}") from exc
     try:
-        matches = canonical_digest(raw) == signature.evidence_sha256
+        matches = canonical_digest(raw) == signature.signed_sha256
     except ValueError:
         matches = False
     return signature.public_key_sha256 if matches else None
@@ -299,18 +340,19 @@ def _short(digest: str) -> str:
     return digest[:16]
 
 
-def _verify_signature(evidence_path: Path, raw: bytes, key: Ed25519PublicKey) -> list[CheckResult]:
+def _verify_signature(evidence_path: Path, raw: bytes, key: Ed25519PublicKey,
+                      kind: SignedKind = EVIDENCE) -> list[CheckResult]:
     sig_path = signature_path(evidence_path)
     given = public_key_fingerprint(key)
     if not os.path.lexists(sig_path):
         return [
-            CheckResult("key", None, "not checked: the evidence is not signed"),
-            CheckResult("signature", False, f"the evidence is not signed: {sig_path} does not exist"),
+            CheckResult("key", None, f"not checked: the {kind.name} is not signed"),
+            CheckResult("signature", False, f"the {kind.name} is not signed: {sig_path} does not exist"),
             CheckResult("digest", None, "not checked: no signed digest to compare with"),
         ]
-    sig = read_signature(sig_path)
+    sig = read_signature(sig_path, kind)
     try:
-        key.verify(sig.signature, _message(sig.evidence_sha256))
+        key.verify(sig.signature, _message(sig.signed_sha256, kind))
         signature_holds = True
     except InvalidSignature:
         signature_holds = False
@@ -335,13 +377,13 @@ def _verify_signature(evidence_path: Path, raw: bytes, key: Ed25519PublicKey) ->
     try:
         actual = canonical_digest(raw)
     except ValueError as exc:
-        checks.append(CheckResult("digest", False, f"the evidence is {exc}, so it is not the signed document"))
+        checks.append(CheckResult("digest", False, f"the {kind.name} is {exc}, so it is not the signed document"))
     else:
-        if actual == sig.evidence_sha256:
+        if actual == sig.signed_sha256:
             checks.append(CheckResult("digest", True, f"canonical SHA-256 {actual} is the signed digest"))
         else:
-            checks.append(CheckResult("digest", False, f"the evidence changed after signing: canonical SHA-256 "
-                                                       f"{actual}, signed {sig.evidence_sha256}"))
+            checks.append(CheckResult("digest", False, f"the {kind.name} changed after signing: canonical SHA-256 "
+                                                       f"{actual}, signed {sig.signed_sha256}"))
     return checks
 
 
@@ -444,3 +486,35 @@ def verify(evidence_path: Path, pubkey_path: Path, pdf_path: Path | None = None)
     if pdf_path is not None:
         checks.append(_verify_pdf(Path(pdf_path), raw, public_key_fingerprint(key)))
     return VerifyResult(checks)
+
+
+class SnapshotNotVerified(LbauditError):
+    """``evaluate --snapshot-pubkey``: the snapshot's signature does not hold; exit as verify would."""
+
+    def __init__(self, snapshot_path: Path, result: VerifyResult):
+        failed = ", ".join(c.name for c in result.failed)
+        super().__init__(f"{snapshot_path}: snapshot NOT verified ({failed} failed); refusing to evaluate it")
+        self.result = result
+        self.exit_code = result.exit_code
+
+    def render(self) -> str:
+        lines = [str(self)]
+        lines += [f"  {c.name:<10} {({True: 'ok', False: 'FAIL', None: '--'})[c.ok]:<5} {c.detail}"
+                  for c in self.result.checks]
+        return "\n".join(lines)
+
+
+def verify_snapshot_bytes(snapshot_path: Path, raw: bytes, pubkey_path: Path) -> VerifyResult:
+    """Check the bytes ``raw`` read from ``snapshot_path`` against ``<snapshot>.sig`` and the public key.
+
+    The caller passes the bytes it is about to evaluate, so what is verified is what is evaluated
+    (no second read that a rewrite in between could change).  Same checks and exit codes as
+    :func:`verify` without ``--pdf``, in the snapshot signature domain.
+    """
+    key = load_public_key(Path(pubkey_path))
+    return VerifyResult(_verify_signature(Path(snapshot_path), raw, key, SNAPSHOT))
+
+
+def snapshot_signature_state(snapshot_path: Path) -> str:
+    """Without a public key: "not_checked" when a ``.sig`` lies beside the snapshot, else "unsigned"."""
+    return "not_checked" if os.path.lexists(signature_path(Path(snapshot_path))) else "unsigned"

@@ -3,11 +3,15 @@
     lbaudit collect --output web01.snapshot.json                 # this host
     lbaudit collect --output image.snapshot.json --root /mnt/image
     lbaudit evaluate --policy corp.yaml --snapshot web01.snapshot.json
+
+    lbaudit collect --output web01.snapshot.json --sign-key keys/lbaudit.key   # + web01.snapshot.json.sig
+    lbaudit evaluate --policy corp.yaml --snapshot web01.snapshot.json --snapshot-pubkey keys/lbaudit.pub
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 from collections import Counter
 from pathlib import Path
 
@@ -46,15 +50,23 @@ def _summary(snapshot: HostSnapshot, path: Path, digest: str) -> list[str]:
               help="Collect from an offline root directory (mounted image, container filesystem) instead of this host.")
 @click.option("--section", "sections", multiple=True, type=click.Choice(SECTIONS),
               help="Fact section to collect (repeat for several) [default: all].")
+@click.option("--sign-key", type=click.Path(path_type=Path, dir_okay=False),
+              help="Ed25519 private key (lbaudit keygen): sign the snapshot (detached OUTPUT.sig), so that "
+                   "evaluate --snapshot-pubkey can refuse one edited since.")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing; the exit code and the file still tell.")
-def collect(output: Path, root: Path | None, sections: tuple[str, ...], quiet: bool) -> None:
+def collect(output: Path, root: Path | None, sections: tuple[str, ...], sign_key: Path | None, quiet: bool) -> None:
     """Collect facts only, without a policy, into a snapshot for `lbaudit evaluate --snapshot`.
 
     What cannot be read is recorded in the snapshot as a gap with its reason; the evaluation turns
     it into not_reviewed or not_applicable findings, never into passes.
     """
     from auditor.collect.snapshot_file import write_snapshot
+    from auditor.errors import InputError
 
+    if sign_key is not None:
+        from auditor.signing import load_private_key
+
+        load_private_key(sign_key)  # an unusable key is refused before any collecting
     wanted = frozenset(sections or SECTIONS)
     if root is not None:
         from auditor.collect.rootdir import collect_root
@@ -64,11 +76,25 @@ def collect(output: Path, root: Path | None, sections: tuple[str, ...], quiet: b
         from auditor.collect.live import collect_live
 
         snapshot = collect_live(wanted)
+    stale_signature = output.with_name(output.name + ".sig")
+    try:
+        # A signature beside the file we are about to replace would vouch for facts it never signed.
+        if os.path.lexists(stale_signature):
+            stale_signature.unlink()
+    except OSError as exc:
+        raise InputError(f"{stale_signature}: cannot remove the stale signature: {exc.strerror or exc}") from exc
     write_snapshot(snapshot, output)
+    fingerprint = None
+    if sign_key is not None:
+        from auditor.signing import sign_snapshot_file
+
+        fingerprint = sign_snapshot_file(output, sign_key)
     if not quiet:
         digest = hashlib.sha256(output.read_bytes()).hexdigest()
         for line in _summary(snapshot, output, digest):
             click.echo(line)
+        click.echo(f"signature: {stale_signature} (key {fingerprint})" if fingerprint
+                   else "signature: none (unsigned: evaluate will mark its facts as an unverified snapshot)")
 
 
 COMMANDS = [collect]
