@@ -93,7 +93,7 @@ def collect(output: Path, root: Path | None, sections: tuple[str, ...], sign_key
         digest = hashlib.sha256(output.read_bytes()).hexdigest()
         for line in _summary(snapshot, output, digest):
             click.echo(line)
-        click.echo(f"signature: {stale_signature} (key {fingerprint})" if fingerprint
+        click.echo(f"signature: {output.name}.sig (key {fingerprint})" if fingerprint
                    else "signature: none (unsigned: evaluate will mark its facts as an unverified snapshot)")
 
 

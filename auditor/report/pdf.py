@@ -109,7 +109,7 @@ class RenderInputs:
                              signature_fingerprint=self.signature_key, assessor=self.assessor)
 
 
-_RENDER_RECORD = re.compile(rb"/" + INFO_RENDER_RECORD.encode("ascii") + rb"\s*<([0-9a-f]{2,16384})>")
+_RENDER_RECORD = re.compile(rb"/" + INFO_RENDER_RECORD.encode("ascii") + rb"\s*<([0-9a-f]{2,131072})>")
 MAX_RENDER_RECORDS = 4  # candidates tried; each costs a rendering
 
 
