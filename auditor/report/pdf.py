@@ -16,12 +16,13 @@ attachment.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import logging
 import re
 from dataclasses import asdict, dataclass
-from functools import partial
+from functools import lru_cache, partial
 from pathlib import Path
 
 import reportlab
@@ -43,6 +44,7 @@ from auditor.report._pdf_canvas import (
     PageDecor,
 )
 from auditor.report._pdf_theme import FONT_NAMES, load_theme, make_styles
+from auditor.resources import data_dir
 
 MARGIN = 18 * mm
 DEFAULT_EVIDENCE_NAME = "evidence.json"
@@ -67,9 +69,20 @@ def _evidence_name(evidence_path: str | None) -> str:
     return name or DEFAULT_EVIDENCE_NAME
 
 
+@lru_cache(maxsize=1)
+def _theme_digest() -> str:
+    """SHA-256 (first 16 hex) of every file of the look (reports/: template, fonts, logo)."""
+    folder = data_dir("reports")
+    digest = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        digest.update(path.relative_to(folder).as_posix().encode("utf-8") + b"\0")
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()[:16]
+
+
 def renderer_id() -> str:
-    """What else decides the bytes of a rendering: this lbaudit and the reportlab it drives."""
-    return f"lbaudit {__version__}, reportlab {reportlab.Version}"
+    """What else decides the bytes of a rendering: this lbaudit, the reportlab it drives, the theme."""
+    return f"lbaudit {__version__}, reportlab {reportlab.Version}, theme {_theme_digest()}"
 
 
 @dataclass(frozen=True)
@@ -79,7 +92,7 @@ class RenderInputs:
     evidence_name: str  # the file name the PDF gives the evidence (attachment, cover)
     assessor: str  # as printed: --assessor, or the policy owner
     signature_key: str | None  # fingerprint printed as the signing key; None: "unsigned"
-    renderer: str  # renderer_id() of the rendering
+    renderer: str  # renderer_id() of the rendering: lbaudit and reportlab versions, theme digest
 
     @classmethod
     def of(cls, evidence: Evidence, context: ReportContext) -> "RenderInputs":

@@ -199,3 +199,26 @@ def test_signed_pdf_without_pyhanko_fails_13_saying_what_to_install(attested):
     assert "cannot verify the PAdES revision: install lbaudit[pades]" in proc.stdout
     plain = _run_without("pyhanko", attested, attested["pdf"])  # nothing appended: pyHanko not needed
     assert plain.returncode == ExitCode.COMPLIANT, plain.stdout + plain.stderr
+
+
+def test_pdf_of_another_renderer_fails_13_saying_so(attested, monkeypatch):
+    """A PDF rendered by another lbaudit/reportlab/theme cannot be reproduced: 13, and the reason."""
+    import auditor.report.pdf as pdf_module
+
+    monkeypatch.setattr(pdf_module, "renderer_id", lambda: "lbaudit 0.0.1, reportlab 3.0, theme 0000000000000000")
+    old = render_pdf(attested["model"], ReportContext(evidence_bytes=attested["raw"], evidence_path="evidence.json",
+                                                      signature_fingerprint=attested["fingerprint"]))
+    monkeypatch.undo()
+    result = _verify(attested, old)
+    assert result.exit_code == ExitCode.VERIFY_PDF_MISMATCH, result.output
+    assert "was rendered by lbaudit 0.0.1, reportlab 3.0" in result.output
+
+
+def test_a_record_planted_in_an_appended_update_is_not_believed(attested):
+    """The update carries a render record with another assessor; the original's rendering still decides."""
+    planted = attested["pdf"] + b"\n% /LbauditRender <" + (
+        b'{"assessor":"Mallory","evidence_name":"evidence.json","renderer":"x","signature_key":null}'.hex().encode()
+    ) + b">\n"
+    result = _verify(attested, planted)
+    assert result.exit_code == ExitCode.VERIFY_PDF_MISMATCH, result.output
+    assert f"from byte offset {len(attested['pdf'])} on is not verified" in result.output
