@@ -122,12 +122,13 @@ def _diff_policy():  # noqa: ANN202 - a pyHanko DiffPolicy
     """pyHanko's default difference analysis, except that the update may set ``/SigFlags`` on the
     form: the rendering has an empty form without flags, and signing it sets them (flags only)."""
     from pyhanko.sign.diff_analysis import DEFAULT_DIFF_POLICY, FormUpdatingRule, StandardDiffPolicy
-    from pyhanko.sign.diff_analysis.constants import ACROFORM_EXEMPT_STRICT_COMPARISON
 
+    default_form_rule = DEFAULT_DIFF_POLICY.form_rule
     return StandardDiffPolicy(
         global_rules=DEFAULT_DIFF_POLICY.global_rules,
-        form_rule=FormUpdatingRule(field_rules=DEFAULT_DIFF_POLICY.form_rule.field_rules,
-                                   ignored_acroform_keys=ACROFORM_EXEMPT_STRICT_COMPARISON | {"/SigFlags"}),
+        form_rule=FormUpdatingRule(field_rules=default_form_rule.field_rules,
+                                   ignored_acroform_keys=frozenset(default_form_rule.ignored_acroform_keys)
+                                   | {"/SigFlags"}),
     )
 
 
