@@ -165,6 +165,8 @@ def check_pades_update(pdf: bytes, rendered_length: int) -> tuple[bool, str]:
                 xrefs.get_startxref_for_revision(1) < rendered_length:
             return False, "the appended revision does not build on the rendered one"
         signatures = reader.embedded_signatures
+        if not signatures:
+            return False, "it is an update that signs nothing (only a PAdES signature may follow the rendering)"
         if len(signatures) != 1:
             return False, f"the appended revision holds {len(signatures)} signatures, not one PAdES signature"
         signature = signatures[0]
