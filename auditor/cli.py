@@ -57,14 +57,15 @@ def _needed_sections(policy: Any, registry: Any) -> frozenset[str]:
 
 
 def _acquire_snapshot(snapshot_path: Path | None, root: Path | None, sections: frozenset[str],
-                      record_cmdline: bool = False) -> Any:
-    """The facts to judge, with process arguments only if asked for (whatever the source held)."""
+                      record_cmdline: bool = False, snapshot_pubkey: Path | None = None) -> Any:
+    """The facts to judge (a snapshot verified against ``snapshot_pubkey`` when given), with process
+    arguments only if asked for (whatever the source held)."""
     from auditor.collect.cmdline import apply_cmdline_rule
 
     if snapshot_path is not None:
         from auditor.collect.snapshot_file import load_snapshot
 
-        snapshot = load_snapshot(snapshot_path)
+        snapshot = load_snapshot(snapshot_path, snapshot_pubkey)
     elif root is not None:
         from auditor.collect.rootdir import collect_root
 
@@ -173,6 +174,8 @@ def _check_report_options(out_dir: Path | None, pdf: Path | None, pdf_cert: Path
 @click.option("--fail-on", type=click.Choice(SEVERITIES), default="info", show_default=True,
               help="Lowest severity of a failing finding that makes the run non-compliant (exit 1).")
 @click.option("--snapshot", "snapshot_path", type=click.Path(path_type=Path), help="Evaluate a saved snapshot instead of this host.")
+@click.option("--snapshot-pubkey", type=click.Path(path_type=Path), help="Public key the --snapshot must be signed "
+              "with (collect --sign-key); refuse it otherwise, with verify's exit codes 10-12.")
 @click.option("--root", type=click.Path(path_type=Path), help="Evaluate an offline root directory (mounted image).")
 @click.option("--format", "formats", default=None, help="Comma-separated report formats to write besides the evidence "
               "(e.g. oscal,sarif,junit,text).")
@@ -186,7 +189,8 @@ def _check_report_options(out_dir: Path | None, pdf: Path | None, pdf_cert: Path
 @click.option("--record-cmdline", is_flag=True, help="Record the arguments of listening processes in the evidence "
               "[default: only the executable, argv[0] and a SHA-256 of the command line: arguments carry credentials].")
 @click.option("--quiet", "-q", is_flag=True, help="No terminal summary; the exit code and the files still tell.")
-def evaluate(policy_path: Path, output: Path | None, fail_on: str, snapshot_path: Path | None, root: Path | None,
+def evaluate(policy_path: Path, output: Path | None, fail_on: str, snapshot_path: Path | None,
+             snapshot_pubkey: Path | None, root: Path | None,
              formats: str | None, out_dir: Path | None, pdf: Path | None, sign_key: Path | None, assessor: str | None,
              pdf_cert: Path | None, pdf_cert_key: Path | None, no_plugins: bool, record_cmdline: bool,
              quiet: bool) -> None:
@@ -194,13 +198,16 @@ def evaluate(policy_path: Path, output: Path | None, fail_on: str, snapshot_path
     from auditor.engine.evaluate import evaluate as run_evaluation
     from auditor.engine.registry import load_registry
     from auditor.engine.waivers import evaluation_day
-    from auditor.outputs import make_out_dir
+    from auditor.outputs import make_out_dir, signature_of
     from auditor.policy.loader import load_policy
     from auditor.report.console import render_summary
     from auditor.report.evidence import build_evidence, write_evidence
 
     if snapshot_path is not None and root is not None:
         raise click.UsageError("--snapshot and --root are alternatives; give one")
+    if snapshot_pubkey is not None and snapshot_path is None:
+        raise click.UsageError("--snapshot-pubkey verifies a --snapshot: give --snapshot as well")
+    _check_readable(snapshot_pubkey, "snapshot public key")
     format_list = _split_formats(formats)
     _check_readable(sign_key, "signing key")
     _check_report_options(out_dir, pdf, pdf_cert, pdf_cert_key)
@@ -218,11 +225,14 @@ def evaluate(policy_path: Path, output: Path | None, fail_on: str, snapshot_path
         output = (out_dir / f"{policy.id}.evidence.json") if out_dir else Path("lbaudit-evidence.json")
     _plan_files(policy.id, reporters, output, out_dir, pdf, evidence_written=True,
                 inputs=[("policy", policy_path), *(("policy", Path(s.path)) for s in policy.sources),
-                        ("snapshot", snapshot_path), ("signing key", sign_key), ("certificate", pdf_cert),
+                        ("snapshot", snapshot_path), ("snapshot public key", snapshot_pubkey),
+                        ("snapshot signature", signature_of(snapshot_path) if snapshot_path else None),
+                        ("signing key", sign_key), ("certificate", pdf_cert),
                         ("certificate key", pdf_cert_key)])
 
     t0 = time.perf_counter()
-    snapshot = _acquire_snapshot(snapshot_path, root, _needed_sections(policy, registry), record_cmdline)
+    snapshot = _acquire_snapshot(snapshot_path, root, _needed_sections(policy, registry), record_cmdline,
+                                 snapshot_pubkey)
     t1 = time.perf_counter()
     rule_timings: dict[str, int] = {}
     result = run_evaluation(policy, snapshot, registry, fail_on=Severity(fail_on), today=evaluation_day(started),

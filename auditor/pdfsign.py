@@ -2,16 +2,20 @@
 
 This is in addition to the Ed25519 signature over the evidence: that one proves the evidence, this
 one lets an auditor's PDF reader show who issued the document.  Signing is an incremental update:
-the rendered bytes stay in the file unchanged, so ``lbaudit verify --pdf`` still finds the embedded
-evidence.  A PAdES signature carries a signing time, so signed PDFs are not byte-for-byte
+the rendered bytes stay in the file unchanged, so ``lbaudit verify --pdf`` still finds them.  A PAdES signature carries a signing time, so signed PDFs are not byte-for-byte
 reproducible; the unsigned rendering is.
+
+``lbaudit verify --pdf`` accepts such a signature after the rendering it reproduces, and nothing
+else (:func:`check_pades_update`).
 """
 
 from __future__ import annotations
 
 import io
 import logging
+import re
 from pathlib import Path
+from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -93,3 +97,104 @@ def sign_pdf(pdf: bytes, cert_path: Path, key_path: Path) -> bytes:
     finally:
         pyhanko_log.setLevel(level)
     return output.getvalue()
+
+
+# ------------------------------------------------------------------ checking one (lbaudit verify --pdf)
+
+PADES_MISSING = "cannot verify the PAdES revision: install lbaudit[pades]"
+_STARTXREF = re.compile(rb"startxref\s+(\d+)\s+%%EOF\s*\Z")
+
+
+def _startxref(revision: bytes) -> int | None:
+    match = _STARTXREF.search(revision[-64:])
+    return int(match.group(1)) if match else None
+
+
+def _zero_area(rect: Any) -> bool:
+    try:
+        x1, y1, x2, y2 = (float(v) for v in rect)
+    except (TypeError, ValueError):
+        return False
+    return x1 == x2 or y1 == y2
+
+
+def _diff_policy():  # noqa: ANN202 - a pyHanko DiffPolicy
+    """pyHanko's default difference analysis, except that the update may set ``/SigFlags`` on the
+    form: the rendering has an empty form without flags, and signing it sets them (flags only)."""
+    from pyhanko.sign.diff_analysis import DEFAULT_DIFF_POLICY, FormUpdatingRule, StandardDiffPolicy
+
+    default_form_rule = DEFAULT_DIFF_POLICY.form_rule
+    return StandardDiffPolicy(
+        global_rules=DEFAULT_DIFF_POLICY.global_rules,
+        form_rule=FormUpdatingRule(field_rules=default_form_rule.field_rules,
+                                   ignored_acroform_keys=frozenset(default_form_rule.ignored_acroform_keys)
+                                   | {"/SigFlags"}),
+    )
+
+
+def check_pades_update(pdf: bytes, rendered_length: int) -> tuple[bool, str]:
+    """Whether the bytes of ``pdf`` after its first ``rendered_length`` (the rendering lbaudit
+    reproduced) are exactly one incremental update holding an invisible PAdES signature over the
+    whole file that changes nothing else; ``(ok, what was found)``.
+
+    Cryptographic integrity only: whether the certificate is trusted is for the reader's PDF viewer
+    and its trust store to judge (lbaudit has none), so the detail names the signer instead.
+    A signature is not enough on its own: the signed revision could itself repaint a page, so
+    pyHanko's difference analysis must find nothing but the signature field between the rendering
+    and the signed revision, and the signature's widget must have no area (nothing drawn).
+    """
+    try:
+        from pyhanko.pdf_utils.reader import PdfFileReader
+        from pyhanko.sign.diff_analysis import ModificationLevel, SuspiciousModification
+        from pyhanko.sign.validation import validate_pdf_signature
+        from pyhanko_certvalidator import ValidationContext
+    except ImportError:
+        return False, PADES_MISSING
+    base_startxref = _startxref(pdf[:rendered_length])
+    if base_startxref is None:
+        return False, "the rendered revision does not end in startxref/%%EOF"
+    pyhanko_log = logging.getLogger("pyhanko")
+    level = pyhanko_log.level
+    pyhanko_log.setLevel(logging.CRITICAL)  # our verdict says what is wrong; its warnings would not
+    try:
+        reader = PdfFileReader(io.BytesIO(pdf))
+        xrefs = reader.xrefs
+        if xrefs.total_revisions != 2:
+            return False, f"{xrefs.total_revisions - 1} revisions follow the rendering (a PAdES signature is one)"
+        if xrefs.get_startxref_for_revision(0) != base_startxref or \
+                xrefs.get_startxref_for_revision(1) < rendered_length:
+            return False, "the appended revision does not build on the rendered one"
+        signatures = reader.embedded_signatures
+        if not signatures:
+            return False, "it is an update that signs nothing (only a PAdES signature may follow the rendering)"
+        if len(signatures) != 1:
+            return False, f"the appended revision holds {len(signatures)} signatures, not one PAdES signature"
+        signature = signatures[0]
+        if signature.signed_revision != 1:
+            return False, "the signature does not sign the appended revision"
+        if signature.sig_object.get("/SubFilter") != "/ETSI.CAdES.detached":
+            return False, f"the signature is not PAdES (/SubFilter {signature.sig_object.get('/SubFilter')})"
+        widgets = [signature.sig_field, *[kid.get_object() for kid in signature.sig_field.get("/Kids", [])]]
+        if any("/Rect" in w and not _zero_area(w["/Rect"]) for w in widgets):
+            return False, "the signature has a visible appearance (lbaudit signs invisibly; it could paint the page)"
+        diff = _diff_policy().review_file(reader, 0)
+        if isinstance(diff, SuspiciousModification):
+            return False, f"the signed revision changes the document, not just adds a signature ({diff})"
+        if diff.modification_level > ModificationLevel.FORM_FILLING or \
+                set(diff.changed_form_fields) - {signature.field_name}:
+            return False, "the signed revision changes more than its own signature field"
+        # No trust roots: lbaudit judges integrity only, and must not consult the system's trust list.
+        status = validate_pdf_signature(signature, ValidationContext(trust_roots=[], allow_fetching=False),
+                                        skip_diff=True)
+    except Exception as exc:  # noqa: BLE001 - a parser failure on an untrusted file is a verdict
+        return False, f"not a readable signed revision ({type(exc).__name__}: {exc})"
+    finally:
+        pyhanko_log.setLevel(level)
+    if not (status.intact and status.valid):
+        return False, "the PAdES signature does not verify: the signed bytes were altered"
+    if status.coverage is None or status.coverage.name != "ENTIRE_FILE":
+        return False, "the PAdES signature does not cover the whole file"
+    signer = status.signing_cert
+    who = signer.subject.human_friendly
+    return True, (f"a valid PAdES signature by \u201c{who}\u201d (certificate SHA-256 {signer.sha256.hex()}) "
+                  "covering the whole file; whether to trust that certificate is for the PDF reader to judge")

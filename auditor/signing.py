@@ -7,6 +7,12 @@ What is signed
     it.  The Ed25519 message is the ASCII text ``lbaudit-evidence-sha256:<hex digest>``; the prefix
     keeps an lbaudit key from ever vouching for some other protocol's 32 bytes.
 
+Snapshots (``lbaudit collect --sign-key``) are signed the same way, in their own domain: the
+message is ``lbaudit-snapshot-sha256:<hex>`` and the ``.sig`` has ``"schema":
+"lbaudit/snapshot-signature"`` and ``snapshot_sha256``, so an evidence signature can never pass
+for a snapshot signature (see :class:`SignedKind`).  ``evaluate --snapshot-pubkey`` checks it with
+the same steps and exit codes as ``lbaudit verify``.
+
 Where the signature travels
     In a detached file next to the evidence, ``<evidence>.sig``: a small JSON document::
 
@@ -26,8 +32,10 @@ Verification (``lbaudit verify``) runs these checks and exits with the code of t
                    also when the evidence has no ``.sig`` at all
     ``digest``     the evidence's canonical digest is the recorded one    else 10 (VERIFY_DIGEST);
                    also when the evidence is no longer valid JSON
-    ``pdf``        (with ``--pdf``) the PDF embeds these exact evidence   else 13 (VERIFY_PDF_MISMATCH)
-                   bytes and prints their SHA-256
+    ``pdf``        (with ``--pdf``) the PDF is exactly what lbaudit       else 13 (VERIFY_PDF_MISMATCH)
+                   renders from this evidence (rendered again, compared
+                   byte for byte), optionally followed by one valid PAdES
+                   signature over the whole file and nothing else
     Unreadable or malformed inputs (key, signature file, PDF, an evidence file that cannot be read)
     are usage errors (2, :class:`auditor.errors.InputError`): nothing could be verified.
 """
@@ -38,6 +46,7 @@ import base64
 import binascii
 import json
 import os
+import re
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,7 +56,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from auditor.errors import InputError
+from auditor.errors import InputError, LbauditError
 from auditor.jsonfile import loads_strict, parse_document, read_bounded
 from auditor.model.base import canonical_json, sha256_hex
 from auditor.model.result import ExitCode
@@ -61,6 +70,7 @@ MESSAGE_PREFIX = b"lbaudit-evidence-sha256:"
 SIGNATURE_SUFFIX = ".sig"
 MAX_KEY_BYTES = 64 * 1024
 MAX_SIGNATURE_BYTES = 64 * 1024
+MAX_PDF_BYTES = 256 * 1024 * 1024
 
 
 # ------------------------------------------------------------------ keys
@@ -164,8 +174,27 @@ def canonical_digest(raw: bytes) -> str:
     return sha256_hex(canonical_json(data))
 
 
-def _message(digest: str) -> bytes:
-    return MESSAGE_PREFIX + digest.encode("ascii")
+@dataclass(frozen=True)
+class SignedKind:
+    """What a detached signature signs: one format, a schema and a message domain per kind.
+
+    The Ed25519 message is ``<prefix><hex digest>``; the prefixes differ, so a signature over
+    evidence can never be replayed as one over a snapshot (or the other way round), even when
+    somebody arranges for the two documents to have the same digest.
+    """
+
+    name: str  # "evidence", "snapshot": used in messages
+    schema: str  # of the .sig document
+    digest_field: str  # the .sig field holding the signed canonical digest
+    prefix: bytes  # of the Ed25519 message
+
+
+EVIDENCE = SignedKind("evidence", SIGNATURE_SCHEMA, "evidence_sha256", MESSAGE_PREFIX)
+SNAPSHOT = SignedKind("snapshot", "lbaudit/snapshot-signature", "snapshot_sha256", b"lbaudit-snapshot-sha256:")
+
+
+def _message(digest: str, kind: SignedKind = EVIDENCE) -> bytes:
+    return kind.prefix + digest.encode("ascii")
 
 
 def signature_path(evidence_path: Path) -> Path:
@@ -173,32 +202,48 @@ def signature_path(evidence_path: Path) -> Path:
     return evidence_path.with_name(evidence_path.name + SIGNATURE_SUFFIX)
 
 
+def _write_signature(path: Path, raw: bytes, key: Ed25519PrivateKey, kind: SignedKind) -> str:
+    """Write ``<path>.sig`` over the canonical digest of ``raw``; return the key fingerprint."""
+    try:
+        digest = canonical_digest(raw)
+    except ValueError as exc:
+        raise InputError(f"{path}: {exc}") from exc
+    fingerprint = public_key_fingerprint(key.public_key())
+    document = {
+        "schema": kind.schema,
+        "schema_version": SIGNATURE_SCHEMA_VERSION,
+        "algorithm": ALGORITHM,
+        kind.digest_field: digest,
+        "public_key_sha256": fingerprint,
+        "signature": base64.b64encode(key.sign(_message(digest, kind))).decode("ascii"),
+    }
+    data = (json.dumps(document, indent=2, sort_keys=True) + "\n").encode("utf-8")
+    write_atomic(signature_path(path), data)
+    return fingerprint
+
+
 def sign_evidence_file(evidence_path: Path, key_path: Path) -> str:
     """Sign the evidence with the Ed25519 key; write ``<evidence>.sig``; return the key fingerprint."""
     evidence_path = Path(evidence_path)
     key = load_private_key(key_path)
     _, raw = load_evidence(evidence_path)  # only lbaudit evidence is signed, and only valid evidence
-    try:
-        digest = canonical_digest(raw)
-    except ValueError as exc:
-        raise InputError(f"{evidence_path}: {exc}") from exc
-    fingerprint = public_key_fingerprint(key.public_key())
-    document = {
-        "schema": SIGNATURE_SCHEMA,
-        "schema_version": SIGNATURE_SCHEMA_VERSION,
-        "algorithm": ALGORITHM,
-        "evidence_sha256": digest,
-        "public_key_sha256": fingerprint,
-        "signature": base64.b64encode(key.sign(_message(digest))).decode("ascii"),
-    }
-    data = (json.dumps(document, indent=2, sort_keys=True) + "\n").encode("utf-8")
-    write_atomic(signature_path(evidence_path), data)
-    return fingerprint
+    return _write_signature(evidence_path, raw, key, EVIDENCE)
+
+
+def sign_snapshot_file(snapshot_path: Path, key_path: Path) -> str:
+    """Sign a snapshot as evidence is signed, in the snapshot domain; write ``<snapshot>.sig``."""
+    from auditor.collect.snapshot_file import MAX_SNAPSHOT_BYTES, SNAPSHOT_WHAT, parse_snapshot
+
+    snapshot_path = Path(snapshot_path)
+    key = load_private_key(key_path)
+    raw = read_bounded(snapshot_path, MAX_SNAPSHOT_BYTES, SNAPSHOT_WHAT)
+    parse_snapshot(raw, str(snapshot_path))  # only a valid snapshot is signed
+    return _write_signature(snapshot_path, raw, key, SNAPSHOT)
 
 
 @dataclass(frozen=True)
 class SignatureDocument:
-    evidence_sha256: str
+    signed_sha256: str  # the canonical digest the signature covers (evidence_sha256 / snapshot_sha256)
     public_key_sha256: str
     signature: bytes
 
@@ -207,24 +252,24 @@ def _is_hex_digest(value: Any) -> bool:
     return isinstance(value, str) and len(value) == 64 and all(c in "0123456789abcdef" for c in value)
 
 
-def read_signature(path: Path) -> SignatureDocument:
+def read_signature(path: Path, kind: SignedKind = EVIDENCE) -> SignatureDocument:
     """Parse a ``.sig`` file; anything malformed is an InputError naming the file."""
-    what = "an lbaudit evidence signature"
+    what = f"an lbaudit {kind.name} signature"
     data = parse_document(read_bounded(path, MAX_SIGNATURE_BYTES, what), str(path), what)
-    if not isinstance(data, dict) or data.get("schema") != SIGNATURE_SCHEMA:
-        raise InputError(f"{path}: not an lbaudit evidence signature (expected \"schema\": \"{SIGNATURE_SCHEMA}\")")
+    if not isinstance(data, dict) or data.get("schema") != kind.schema:
+        raise InputError(f"{path}: not {what} (expected \"schema\": \"{kind.schema}\")")
     if data.get("schema_version") != SIGNATURE_SCHEMA_VERSION:
         raise InputError(f"{path}: signature schema version {data.get('schema_version')!r} is not supported")
     if data.get("algorithm") != ALGORITHM:
         raise InputError(f"{path}: signature algorithm {data.get('algorithm')!r} is not supported (expected ed25519)")
-    for name in ("evidence_sha256", "public_key_sha256"):
+    for name in (kind.digest_field, "public_key_sha256"):
         if not _is_hex_digest(data.get(name)):
             raise InputError(f"{path}: {name} is not a lowercase hex SHA-256")
     try:
         signature = base64.b64decode(str(data.get("signature", "")), validate=True)
     except (binascii.Error, ValueError) as exc:
         raise InputError(f"{path}: signature is not base64") from exc
-    return SignatureDocument(data["evidence_sha256"], data["public_key_sha256"], signature)
+    return SignatureDocument(data[kind.digest_field], data["public_key_sha256"], signature)
 
 
 def signature_fingerprint(evidence_path: Path) -> str | None:
@@ -245,7 +290,7 @@ def signature_fingerprint(evidence_path: Path) -> str | None:
     except OSError as exc:
         raise InputError(f"{evidence_path}: cannot read evidence: {exc.strerror or exc}") from exc
     try:
-        matches = canonical_digest(raw) == signature.evidence_sha256
+        matches = canonical_digest(raw) == signature.signed_sha256
     except ValueError:
         matches = False
     return signature.public_key_sha256 if matches else None
@@ -296,18 +341,19 @@ def _short(digest: str) -> str:
     return digest[:16]
 
 
-def _verify_signature(evidence_path: Path, raw: bytes, key: Ed25519PublicKey) -> list[CheckResult]:
+def _verify_signature(evidence_path: Path, raw: bytes, key: Ed25519PublicKey,
+                      kind: SignedKind = EVIDENCE) -> list[CheckResult]:
     sig_path = signature_path(evidence_path)
     given = public_key_fingerprint(key)
     if not os.path.lexists(sig_path):
         return [
-            CheckResult("key", None, "not checked: the evidence is not signed"),
-            CheckResult("signature", False, f"the evidence is not signed: {sig_path} does not exist"),
+            CheckResult("key", None, f"not checked: the {kind.name} is not signed"),
+            CheckResult("signature", False, f"the {kind.name} is not signed: {sig_path} does not exist"),
             CheckResult("digest", None, "not checked: no signed digest to compare with"),
         ]
-    sig = read_signature(sig_path)
+    sig = read_signature(sig_path, kind)
     try:
-        key.verify(sig.signature, _message(sig.evidence_sha256))
+        key.verify(sig.signature, _message(sig.signed_sha256, kind))
         signature_holds = True
     except InvalidSignature:
         signature_holds = False
@@ -332,40 +378,101 @@ def _verify_signature(evidence_path: Path, raw: bytes, key: Ed25519PublicKey) ->
     try:
         actual = canonical_digest(raw)
     except ValueError as exc:
-        checks.append(CheckResult("digest", False, f"the evidence is {exc}, so it is not the signed document"))
+        checks.append(CheckResult("digest", False, f"the {kind.name} is {exc}, so it is not the signed document"))
     else:
-        if actual == sig.evidence_sha256:
+        if actual == sig.signed_sha256:
             checks.append(CheckResult("digest", True, f"canonical SHA-256 {actual} is the signed digest"))
         else:
-            checks.append(CheckResult("digest", False, f"the evidence changed after signing: canonical SHA-256 "
-                                                       f"{actual}, signed {sig.evidence_sha256}"))
+            checks.append(CheckResult("digest", False, f"the {kind.name} changed after signing: canonical SHA-256 "
+                                                       f"{actual}, signed {sig.signed_sha256}"))
     return checks
 
 
-def _verify_pdf(pdf_path: Path, raw: bytes) -> CheckResult:
-    from auditor.report.pdf import read_pdf_evidence  # pypdf is only needed with --pdf
+_RECORDED_SHA256 = re.compile(rb"/LbauditEvidenceSHA256\s*\(([0-9a-f]{64})\)")  # _pdf_canvas.INFO_EVIDENCE_SHA256
+_RECORDED_CONTENT_SHA256 = re.compile(rb"/LbauditEvidenceContentSHA256\s*\(([0-9a-f]{64})\)")
 
-    embedded = read_pdf_evidence(pdf_path)
-    if embedded.attachment is None:
-        return CheckResult("pdf", False, f"{pdf_path.name} carries no embedded lbaudit evidence")
-    attached_digest = sha256_hex(embedded.attachment)
-    if embedded.recorded_sha256 != attached_digest:
-        return CheckResult("pdf", False, f"{pdf_path.name} records evidence SHA-256 {embedded.recorded_sha256}, "
-                                         f"but its attachment has {attached_digest}: the PDF was altered")
-    if not embedded.printed:
-        return CheckResult("pdf", False, f"{pdf_path.name} does not print the SHA-256 of its attachment "
-                                         "on its cover: the PDF was altered")
+
+def _first_difference(a: bytes, b: bytes) -> int:
+    n = min(len(a), len(b))
+    low, high = 0, n  # the first index where they differ lies in [low, high]; bisect on equal prefixes
+    while low < high:
+        mid = (low + high) // 2
+        if a[low:mid + 1] == b[low:mid + 1]:
+            low = mid + 1
+        else:
+            high = mid
+    return low
+
+
+def _not_this_rendering(pdf_name: str, data: bytes, raw: bytes, rendered: list[bytes]) -> str:
+    """Why no rendering of the evidence is the start of the PDF, as precisely as the bytes tell."""
+    closest = max(rendered, key=lambda r: _first_difference(data, r))
+    if len(data) < len(closest) and closest.startswith(data):
+        return (f"{pdf_name} is truncated: it ends at byte {len(data)} of the {len(closest)}-byte rendering "
+                "of this evidence")
+    detail = (f"{pdf_name} is not the rendering of this evidence (the bytes differ from byte offset "
+              f"{_first_difference(data, closest)} on): it was altered or rendered from other evidence, so "
+              "its pages are not proven to show what the evidence says")
+    recorded = _RECORDED_SHA256.search(data)
     file_digest = sha256_hex(raw)
-    if embedded.attachment == raw:
-        return CheckResult("pdf", True, f"{pdf_path.name} prints and embeds this evidence (SHA-256 {file_digest})")
-    detail = (f"{pdf_path.name} was rendered from other evidence: it prints SHA-256 {attached_digest}, "
-              f"the evidence file has {file_digest}")
+    if recorded and recorded.group(1).decode("ascii") != file_digest:
+        detail += f"; it records evidence SHA-256 {recorded.group(1).decode('ascii')}, the file has {file_digest}"
+        content = _RECORDED_CONTENT_SHA256.search(data)
+        try:
+            if content and content.group(1).decode("ascii") == canonical_digest(raw):
+                detail += " (same content, different formatting: render the PDF again from this file)"
+        except ValueError:
+            pass
+    return detail
+
+
+def _verify_pdf(pdf_path: Path, raw: bytes, given: str) -> CheckResult:
+    """Render the evidence again and require the PDF to be exactly that rendering, optionally
+    followed by one PAdES signature (see :mod:`auditor.pdfsign`).  No PDF parser is needed."""
+    from auditor.pdfsign import check_pades_update
+    from auditor.report.evidence import parse_evidence
+    from auditor.report.pdf import find_render_inputs, render_pdf, renderer_id
+
+    data = read_bounded(pdf_path, MAX_PDF_BYTES, "a PDF attestation")
+    if not data.startswith(b"%PDF-"):
+        raise InputError(f"{pdf_path}: not a PDF (it does not start with %PDF-)")
+    name = pdf_path.name
+    candidates = find_render_inputs(data)
+    if not candidates:
+        return CheckResult("pdf", False, f"{name} records no lbaudit render inputs (/LbauditRender): it is not an "
+                                         "lbaudit attestation, or one too old to be re-rendered")
     try:
-        if canonical_digest(embedded.attachment) == canonical_digest(raw):
-            detail += " (same content, different formatting: render the PDF again from this file)"
-    except ValueError:
-        pass
-    return CheckResult("pdf", False, detail)
+        evidence = parse_evidence(raw, "the evidence")
+    except InputError as exc:
+        return CheckResult("pdf", False, f"nothing to compare {name} with: {exc}")
+    usable = [inputs for inputs in candidates if inputs.renderer == renderer_id()]
+    if not usable:
+        return CheckResult("pdf", False, f"{name} was rendered by {candidates[0].renderer}, this is {renderer_id()}: "
+                                         "the rendering cannot be reproduced; verify with that version")
+    renderings: list[bytes] = []
+    match: tuple[Any, bytes] | None = None
+    for inputs in usable:
+        rendering = render_pdf(evidence, inputs.context(raw))
+        renderings.append(rendering)
+        if data[:len(rendering)] == rendering:
+            match = inputs, rendering
+            break
+    if match is None:
+        return CheckResult("pdf", False, _not_this_rendering(name, data, raw, renderings))
+    inputs, rendering = match
+    if inputs.signature_key is not None and inputs.signature_key != given:
+        return CheckResult("pdf", False, f"{name} prints signing key {inputs.signature_key}, "
+                                         f"not the given key {given}")
+    what = (f"{name} is exactly the rendering of this evidence (SHA-256 {sha256_hex(raw)}; "
+            f"assessor \u201c{inputs.assessor}\u201d)")
+    end = len(rendering)
+    if end == len(data):
+        return CheckResult("pdf", True, what)
+    ok, found = check_pades_update(data, end)
+    if ok:
+        return CheckResult("pdf", True, f"{what}, followed by {found}")
+    return CheckResult("pdf", False, f"{name}: the rendering of this evidence ends at byte offset {end}; "
+                                     f"the revision from byte offset {end} on is not verified: {found}")
 
 
 def verify(evidence_path: Path, pubkey_path: Path, pdf_path: Path | None = None) -> VerifyResult:
@@ -378,5 +485,37 @@ def verify(evidence_path: Path, pubkey_path: Path, pdf_path: Path | None = None)
         raise InputError(f"{evidence_path}: cannot read evidence: {exc.strerror or exc}") from exc
     checks = _verify_signature(evidence_path, raw, key)
     if pdf_path is not None:
-        checks.append(_verify_pdf(Path(pdf_path), raw))
+        checks.append(_verify_pdf(Path(pdf_path), raw, public_key_fingerprint(key)))
     return VerifyResult(checks)
+
+
+class SnapshotNotVerified(LbauditError):
+    """``evaluate --snapshot-pubkey``: the snapshot's signature does not hold; exit as verify would."""
+
+    def __init__(self, snapshot_path: Path, result: VerifyResult):
+        failed = ", ".join(c.name for c in result.failed)
+        super().__init__(f"{snapshot_path}: snapshot NOT verified ({failed} failed); refusing to evaluate it")
+        self.result = result
+        self.exit_code = result.exit_code
+
+    def render(self) -> str:
+        lines = [str(self)]
+        lines += [f"  {c.name:<10} {({True: 'ok', False: 'FAIL', None: '--'})[c.ok]:<5} {c.detail}"
+                  for c in self.result.checks]
+        return "\n".join(lines)
+
+
+def verify_snapshot_bytes(snapshot_path: Path, raw: bytes, pubkey_path: Path) -> VerifyResult:
+    """Check the bytes ``raw`` read from ``snapshot_path`` against ``<snapshot>.sig`` and the public key.
+
+    The caller passes the bytes it is about to evaluate, so what is verified is what is evaluated
+    (no second read that a rewrite in between could change).  Same checks and exit codes as
+    :func:`verify` without ``--pdf``, in the snapshot signature domain.
+    """
+    key = load_public_key(Path(pubkey_path))
+    return VerifyResult(_verify_signature(Path(snapshot_path), raw, key, SNAPSHOT))
+
+
+def snapshot_signature_state(snapshot_path: Path) -> str:
+    """Without a public key: "not_checked" when a ``.sig`` lies beside the snapshot, else "unsigned"."""
+    return "not_checked" if os.path.lexists(signature_path(Path(snapshot_path))) else "unsigned"

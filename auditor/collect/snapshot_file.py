@@ -42,8 +42,13 @@ def parse_snapshot(raw: bytes, name: str) -> HostSnapshot:
     return validate_versioned(data, name, SNAPSHOT_WHAT, "snapshot", HostSnapshot, SNAPSHOT_SCHEMA, SUPPORTED_VERSIONS)
 
 
-def load_snapshot(path: Path) -> HostSnapshot:
-    """Read and validate a snapshot file; any problem is an InputError, never a traceback."""
+def load_snapshot(path: Path, pubkey_path: Path | None = None) -> HostSnapshot:
+    """Read and validate a snapshot file; any problem is an InputError, never a traceback.
+
+    With ``pubkey_path``, the bytes read must carry a valid snapshot signature (``<path>.sig``) by
+    that key, else :class:`auditor.signing.SnapshotNotVerified` (exit 10-12, as ``lbaudit verify``).
+    The provenance records the outcome (``source_signature``): the file's own claim is ignored.
+    """
     path = Path(path)
     try:
         raw = read_bounded(path, MAX_SNAPSHOT_BYTES, SNAPSHOT_WHAT)
@@ -51,9 +56,20 @@ def load_snapshot(path: Path) -> HostSnapshot:
         if path.is_dir():
             raise InputError(f"{path}: is a directory, not a snapshot file (for a root directory use --root)") from exc
         raise
+    from auditor import signing
+
+    if pubkey_path is not None:
+        result = signing.verify_snapshot_bytes(path, raw, pubkey_path)
+        if not result.ok:
+            raise signing.SnapshotNotVerified(path, result)
+        state = "verified"
+        key = signing.public_key_fingerprint(signing.load_public_key(Path(pubkey_path)))
+    else:
+        state, key = signing.snapshot_signature_state(path), None
     snapshot = parse_snapshot(raw, str(path))
     provenance = snapshot.provenance.model_copy(
-        update={"source": "snapshot", "source_detail": str(path), "source_sha256": sha256_hex(raw)}
+        update={"source": "snapshot", "source_detail": str(path), "source_sha256": sha256_hex(raw),
+                "source_signature": state, "source_signature_key": key}
     )
     return snapshot.model_copy(update={"provenance": provenance})
 

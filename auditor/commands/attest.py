@@ -18,9 +18,12 @@ Checks, in this order; the exit code is that of the first failure:
              (also when the evidence has no .sig at all)
   digest     the SHA-256 of the evidence's canonical JSON is the signed one else 10
              (re-indenting the file is fine; changing any value is not)
-  pdf        with --pdf: the PDF embeds exactly this evidence file and     else 13
-             prints its SHA-256
+  pdf        with --pdf: the PDF is exactly what lbaudit renders from this   else 13
+             evidence (rendered again with the inputs the PDF records,
+             compared byte for byte), then nothing or one valid PAdES
+             signature over the whole file (needs lbaudit[pades])
 Exit 0 when every check passes; 2 when an input cannot be read or is not what it should be.
+evaluate --snapshot-pubkey checks a signed snapshot with the first three steps and codes.
 """
 
 
@@ -59,7 +62,7 @@ def keygen(out_dir: Path, name: str, force: bool) -> None:
 @click.option("--pubkey", "pubkey_path", required=True, type=click.Path(path_type=Path, dir_okay=False),
               help="Public key (.pub from lbaudit keygen) the evidence must be signed with.")
 @click.option("--pdf", "pdf_path", type=click.Path(path_type=Path, dir_okay=False),
-              help="Also check that this PDF attestation was rendered from the evidence.")
+              help="Also check that this PDF attestation is exactly the rendering of the evidence.")
 def verify(evidence_path: Path, pubkey_path: Path, pdf_path: Path | None) -> None:
     """Check that EVIDENCE is intact and signed by --pubkey (and that --pdf belongs to it)."""
     from auditor.signing import verify as run_verify

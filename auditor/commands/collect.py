@@ -3,11 +3,15 @@
     lbaudit collect --output web01.snapshot.json                 # this host
     lbaudit collect --output image.snapshot.json --root /mnt/image
     lbaudit evaluate --policy corp.yaml --snapshot web01.snapshot.json
+
+    lbaudit collect --output web01.snapshot.json --sign-key keys/lbaudit.key   # + web01.snapshot.json.sig
+    lbaudit evaluate --policy corp.yaml --snapshot web01.snapshot.json --snapshot-pubkey keys/lbaudit.pub
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 from collections import Counter
 from pathlib import Path
 
@@ -48,8 +52,12 @@ def _summary(snapshot: HostSnapshot, path: Path, digest: str) -> list[str]:
               help="Fact section to collect (repeat for several) [default: all].")
 @click.option("--record-cmdline", is_flag=True, help="Record the arguments of listening processes "
               "[default: only the executable, argv[0] and a SHA-256 of the command line: arguments carry credentials].")
+@click.option("--sign-key", type=click.Path(path_type=Path, dir_okay=False),
+              help="Ed25519 private key (lbaudit keygen): sign the snapshot (detached OUTPUT.sig), so that "
+                   "evaluate --snapshot-pubkey can refuse one edited since.")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing; the exit code and the file still tell.")
-def collect(output: Path, root: Path | None, sections: tuple[str, ...], record_cmdline: bool, quiet: bool) -> None:
+def collect(output: Path, root: Path | None, sections: tuple[str, ...], record_cmdline: bool, sign_key: Path | None,
+            quiet: bool) -> None:
     """Collect facts only, without a policy, into a snapshot for `lbaudit evaluate --snapshot`.
 
     What cannot be read is recorded in the snapshot as a gap with its reason; the evaluation turns
@@ -57,9 +65,16 @@ def collect(output: Path, root: Path | None, sections: tuple[str, ...], record_c
     """
     from auditor.collect.cmdline import apply_cmdline_rule
     from auditor.collect.snapshot_file import write_snapshot
-    from auditor.outputs import plan_outputs
+    from auditor.errors import InputError
+    from auditor.outputs import plan_outputs, signature_of
 
-    plan_outputs([("snapshot", output)])  # a device, FIFO or missing directory: exit 2 before collecting
+    # A device, FIFO, missing directory or an output that is the key itself: exit 2 before collecting.
+    plan_outputs([("snapshot", output), ("snapshot signature", signature_of(output))],
+                 inputs=[("signing key", sign_key)])
+    if sign_key is not None:
+        from auditor.signing import load_private_key
+
+        load_private_key(sign_key)  # an unusable or exposed key is refused before any collecting
     wanted = frozenset(sections or SECTIONS)
     if root is not None:
         from auditor.collect.rootdir import collect_root
@@ -69,11 +84,25 @@ def collect(output: Path, root: Path | None, sections: tuple[str, ...], record_c
         from auditor.collect.live import collect_live
 
         snapshot = collect_live(wanted, record_cmdline=record_cmdline)
+    stale_signature = signature_of(output)
+    try:
+        # A signature beside the file we are about to replace would vouch for facts it never signed.
+        if os.path.lexists(stale_signature):
+            stale_signature.unlink()
+    except OSError as exc:
+        raise InputError(f"{stale_signature}: cannot remove the stale signature: {exc.strerror or exc}") from exc
     write_snapshot(apply_cmdline_rule(snapshot, record_cmdline), output)
+    fingerprint = None
+    if sign_key is not None:
+        from auditor.signing import sign_snapshot_file
+
+        fingerprint = sign_snapshot_file(output, sign_key)
     if not quiet:
         digest = hashlib.sha256(output.read_bytes()).hexdigest()
         for line in _summary(snapshot, output, digest):
             click.echo(line)
+        click.echo(f"signature: {output.name}.sig (key {fingerprint})" if fingerprint
+                   else "signature: none (unsigned: evaluate will mark its facts as an unverified snapshot)")
 
 
 COMMANDS = [collect]

@@ -42,6 +42,12 @@ class Provenance(StrictModel):
     source: Literal["live", "root", "snapshot"]
     source_detail: str | None = None  # root directory or snapshot path
     source_sha256: str | None = None  # of the snapshot file, when evaluated from one
+    # Whether the snapshot's facts can be trusted (set on loading, whatever the file says):
+    # "verified" (its .sig holds for --snapshot-pubkey, whose fingerprint is source_signature_key),
+    # "not_checked" (a .sig lies beside it but no key was given), "unsigned" (no .sig); None when
+    # the facts were collected by this run (live or root), not read from a file.
+    source_signature: Literal["verified", "not_checked", "unsigned"] | None = None
+    source_signature_key: str | None = None
     hostname: str
     machine_id: str | None = None
     os: str | None = None  # PRETTY_NAME from os-release
@@ -57,6 +63,18 @@ class Provenance(StrictModel):
     # Whether process arguments are recorded (--record-cmdline).  Without, a process has only its
     # executable, argv[0] and the SHA-256 of its command line: arguments carry credentials.
     cmdline_recorded: bool = False
+
+    @property
+    def facts_trust(self) -> str:
+        """One line on where the facts came from and whether they can be trusted, for every report."""
+        if self.source != "snapshot":
+            return f"collected by this run ({'live host' if self.source == 'live' else 'offline root directory'})"
+        digest = f" (SHA-256 {self.source_sha256})" if self.source_sha256 else ""
+        if self.source_signature == "verified":
+            return f"verified snapshot{digest}: signature by key {self.source_signature_key}"
+        reason = {"not_checked": "its signature was not checked (no --snapshot-pubkey)",
+                  "unsigned": "it is not signed"}.get(self.source_signature or "", "its signature state is unknown")
+        return f"unverified snapshot{digest}: {reason}"
 
 
 # ---------------------------------------------------------------- sockets

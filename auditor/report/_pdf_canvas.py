@@ -20,6 +20,11 @@ from auditor.report._pdf_theme import FONT_NAMES, Theme
 # Document-information keys lbaudit adds, read back by ``lbaudit verify --pdf``.
 INFO_EVIDENCE_SHA256 = "LbauditEvidenceSHA256"
 INFO_EVIDENCE_FILE = "LbauditEvidenceFile"
+INFO_CONTENT_SHA256 = "LbauditEvidenceContentSHA256"  # of its canonical JSON: the digest signatures cover
+# The inputs of the rendering besides the evidence (assessor, file name, signing key, renderer), as
+# a hex string of JSON: ``lbaudit verify --pdf`` reads them back without a PDF parser and renders
+# the evidence again to compare bytes.
+INFO_RENDER_RECORD = "LbauditRender"
 
 
 @dataclass(frozen=True)
@@ -33,14 +38,26 @@ class PageDecor:
     attachment: bytes
     attachment_description: str
     extra_info: dict[str, str] = field(default_factory=dict)
+    render_record: bytes = b""  # written as the hex string /LbauditRender
+
+
+class _HexString(pdfdoc.PDFObject):
+    """A PDF hex string ``<...>``: one spelling only, so a plain byte search finds it again."""
+
+    def __init__(self, data: bytes):
+        self.data = data
+
+    def format(self, document) -> bytes:  # noqa: ANN001 - reportlab's signature
+        return b"<" + self.data.hex().encode("ascii") + b">"
 
 
 class _Info(pdfdoc.PDFInfo):
     """The document information dictionary, plus lbaudit's own keys."""
 
-    def __init__(self, extra: dict[str, str]):
+    def __init__(self, extra: dict[str, str], render_record: bytes = b""):
         super().__init__()
         self.extra = dict(extra)
+        self.render_record = render_record
 
     def format(self, document):  # noqa: ANN001 - reportlab's signature
         entries = {
@@ -55,6 +72,8 @@ class _Info(pdfdoc.PDFInfo):
             "Trapped": pdfdoc.PDFName(self.trapped),
         }
         entries.update({key: pdfdoc.PDFString(value) for key, value in sorted(self.extra.items())})
+        if self.render_record:
+            entries[INFO_RENDER_RECORD] = _HexString(self.render_record)
         return pdfdoc.PDFDictionary(entries).format(document)
 
 
@@ -76,7 +95,7 @@ class AttestationCanvas(Canvas):
         # Bookmarks by page number, set when the page is written: reportlab binds a bookmark to the
         # page it is writing, and while pages are kept that is always the first one.
         self._bookmarks_by_page: dict[int, list[tuple[str, dict]]] = {}
-        self._doc.info = _Info(decor.extra_info)
+        self._doc.info = _Info(decor.extra_info, decor.render_record)
         _pin_timestamp(self, decor.created)
         # The file identifier (/ID) is a digest reportlab seeds with its clock, or SOURCE_DATE_EPOCH;
         # seed it from the evidence instead, so the environment cannot change the bytes.
@@ -152,3 +171,7 @@ class AttestationCanvas(Canvas):
         filespec_ref = doc.Reference(filespec)
         names = pdfdoc.PDFArray([pdfdoc.PDFString(decor.attachment_name), filespec_ref])
         doc.Catalog.Names = pdfdoc.PDFDictionary({"EmbeddedFiles": pdfdoc.PDFDictionary({"Names": names})})
+        # An empty interactive form: a PAdES signature later adds its field to it, and pyHanko's
+        # difference analysis (lbaudit verify --pdf) can only vet an update against a form that
+        # exists in the rendered revision.
+        doc.Catalog.AcroForm = doc.Reference(pdfdoc.PDFDictionary({"Fields": pdfdoc.PDFArray([])}))

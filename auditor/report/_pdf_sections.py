@@ -235,6 +235,18 @@ def _digest(value: str) -> str:
     return f'<font name="{FONT_NAMES["mono"]}" size="7.6">{text(value)}</font>'
 
 
+def _facts_trust(prov: Any) -> str:
+    """Cover line: whether the facts came from a verified snapshot, and by which key."""
+    if prov.source != "snapshot":
+        return text("yes: collected by this run, not read from a file")
+    if prov.source_signature == "verified":
+        return ("<b>verified snapshot</b>: its Ed25519 signature holds for key<br/>"
+                + _digest(prov.source_signature_key or "?"))
+    why = {"not_checked": "signed, but the signature was not checked (no --snapshot-pubkey)",
+           "unsigned": "the snapshot is not signed"}.get(prov.source_signature or "", "signature state unknown")
+    return f"<b>UNVERIFIED snapshot</b>: {text(why)}; its facts could have been edited"
+
+
 def cover(doc: Doc) -> list[Flowable]:
     ev, theme, styles = doc.evidence, doc.theme, doc.styles
     prov = ev.snapshot.provenance
@@ -277,6 +289,7 @@ def cover(doc: Doc) -> list[Flowable]:
         ("Kernel", text(prov.kernel or "unknown")),
         ("Machine ID", _digest(prov.machine_id or "unknown")),
         ("Facts collected from", text(source)),
+        ("Facts trusted", _facts_trust(prov)),
         ("Policy", text(f"{ev.policy.id}, version {ev.policy.version}, owner {ev.policy.owner}")),
         ("Policy SHA-256", _digest(ev.policy_sha256)),
         ("Assessment ran", text(f"{utc_text(ev.run.started_at)} to {utc_text(ev.run.finished_at)}")),

@@ -38,6 +38,8 @@ def render_summary(evidence: Evidence, console: Console, evidence_path: str | No
         f"{escape(evidence.policy.version)} on [bold]{escape(prov.hostname)}[/] "
         f"({prov.source}{', as ' + escape(prov.effective_user) if prov.effective_user else ''})"
     )
+    trusted = prov.source != "snapshot" or prov.source_signature == "verified"
+    console.print(f"facts: {escape(prov.facts_trust)}", style=None if trusted else "bold yellow")
 
     counts = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
     for status in Status:

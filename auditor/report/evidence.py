@@ -88,10 +88,14 @@ EVIDENCE_WHAT = "an lbaudit evidence file"
 def load_evidence(path: Path) -> tuple[Evidence, bytes]:
     """Read and validate an evidence file; any problem is an InputError (exit 2), never a traceback."""
     raw = read_bounded(Path(path), MAX_EVIDENCE_BYTES, EVIDENCE_WHAT)
-    data = parse_document(raw, str(path), EVIDENCE_WHAT)
-    evidence = validate_versioned(data, str(path), EVIDENCE_WHAT, "evidence", Evidence, EVIDENCE_SCHEMA,
-                                  (EVIDENCE_SCHEMA_VERSION,))
-    return evidence, raw
+    return parse_evidence(raw, str(path)), raw
+
+
+def parse_evidence(raw: bytes, name: str) -> Evidence:
+    """Validate the bytes of an evidence file (``name`` is used in messages); InputError if not."""
+    data = parse_document(raw, name, EVIDENCE_WHAT)
+    return validate_versioned(data, name, EVIDENCE_WHAT, "evidence", Evidence, EVIDENCE_SCHEMA,
+                              (EVIDENCE_SCHEMA_VERSION,))
 
 
 def _render_json(evidence: Evidence, context: ReportContext) -> bytes:

@@ -199,6 +199,19 @@ class _Builder:
         """The controls the engine judged: every control an enabled rule maps to, in catalog order."""
         return [c.id for c in self.ev.result.controls]
 
+    def facts_trust_props(self) -> list[dict]:
+        """Whether the facts came from a snapshot, and whether its signature was verified, by which key."""
+        prov = self.ev.snapshot.provenance
+        if prov.source != "snapshot":
+            return []
+        props = []
+        if prov.source_sha256:
+            props.append(_prop("snapshot-sha256", prov.source_sha256))
+        props.append(_prop("snapshot-signature", prov.source_signature or "unknown"))
+        if prov.source_signature_key:
+            props.append(_prop("snapshot-signature-key", prov.source_signature_key))
+        return props
+
     def local_definitions(self) -> dict:
         prov = self.ev.snapshot.provenance
         props = [_prop("hostname", prov.hostname)]
@@ -212,6 +225,7 @@ class _Builder:
         props.append(_prop("collection-source", prov.source))
         if prov.source_detail:
             props.append(_prop("collection-source-detail", prov.source_detail))
+        props += self.facts_trust_props()
         tool_props = [_prop("version", self.ev.tool.version)]
         tool_props += [_prop("check", f"{c.name} {c.version} ({c.origin})") for c in self.ev.checks]
         return {
@@ -417,7 +431,10 @@ class _Builder:
                 _prop("verdict", res.verdict.value),
                 _prop("complete", str(res.complete).lower()),
                 _prop("facts-sha256", self.ev.facts_sha256),
+                _prop("facts-source", self.ev.snapshot.provenance.source),
+                *self.facts_trust_props(),
             ],
+            "remarks": f"Facts: {self.ev.snapshot.provenance.facts_trust}.",
             "local-definitions": self.local_definitions(),
             "reviewed-controls": {
                 "control-selections": [

@@ -3,31 +3,48 @@
 Rendered from the evidence alone (reportlab platypus).  Deterministic: reportlab's invariant mode,
 dates taken from the evidence (never "now"), no randomness, so the same evidence and context give
 the same bytes.  The evidence file is embedded byte for byte as a PDF attachment and its SHA-256 is
-printed on the cover and stored in the document information (``/LbauditEvidenceSHA256``), which is
-what ``lbaudit verify --pdf`` compares.  The look (colours, logo, fonts, statement) comes from
-``reports/attestation.yaml``.
+printed on the cover and stored in the document information (``/LbauditEvidenceSHA256``).  The look
+(colours, logo, fonts, statement) comes from ``reports/attestation.yaml``.
+
+Besides the evidence, a rendering depends on a few inputs: the evidence file name, the assessor, the
+key fingerprint of the detached signature, and the renderer itself (lbaudit and reportlab versions).
+They are recorded in the document information as ``/LbauditRender <hex of JSON>``
+(:class:`RenderInputs`), so that ``lbaudit verify --pdf`` can render the evidence again and require
+the PDF to begin with exactly those bytes: what the pages show is then proven, not just the
+attachment.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import logging
 import re
-from dataclasses import dataclass
-from functools import partial
+from dataclasses import asdict, dataclass
+from functools import lru_cache, partial
 from pathlib import Path
 
+import reportlab
 from reportlab.lib.units import mm
 from reportlab.platypus import BaseDocTemplate, Frame, NextPageTemplate, PageBreak, PageTemplate
 
+from auditor import __version__
 from auditor.errors import InputError
 from auditor.model.base import canonical_json, sha256_hex
 from auditor.model.evidence import Evidence
 from auditor.report import Reporter, ReportContext
 from auditor.report import _pdf_sections as sections
-from auditor.report._pdf_canvas import INFO_EVIDENCE_FILE, INFO_EVIDENCE_SHA256, AttestationCanvas, PageDecor
+from auditor.report._pdf_canvas import (
+    INFO_CONTENT_SHA256,
+    INFO_EVIDENCE_FILE,
+    INFO_EVIDENCE_SHA256,
+    INFO_RENDER_RECORD,
+    AttestationCanvas,
+    PageDecor,
+)
 from auditor.report._pdf_theme import FONT_NAMES, load_theme, make_styles
+from auditor.resources import data_dir
 
 MARGIN = 18 * mm
 DEFAULT_EVIDENCE_NAME = "evidence.json"
@@ -52,17 +69,97 @@ def _evidence_name(evidence_path: str | None) -> str:
     return name or DEFAULT_EVIDENCE_NAME
 
 
+@lru_cache(maxsize=1)
+def _theme_digest() -> str:
+    """SHA-256 (first 16 hex) of every file of the look (reports/: template, fonts, logo)."""
+    folder = data_dir("reports")
+    digest = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        digest.update(path.relative_to(folder).as_posix().encode("utf-8") + b"\0")
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()[:16]
+
+
+def renderer_id() -> str:
+    """What else decides the bytes of a rendering: this lbaudit, the reportlab it drives, the theme."""
+    return f"lbaudit {__version__}, reportlab {reportlab.Version}, theme {_theme_digest()}"
+
+
+@dataclass(frozen=True)
+class RenderInputs:
+    """Everything a PDF attestation is rendered from besides the evidence bytes."""
+
+    evidence_name: str  # the file name the PDF gives the evidence (attachment, cover)
+    assessor: str  # as printed: --assessor, or the policy owner
+    signature_key: str | None  # fingerprint printed as the signing key; None: "unsigned"
+    renderer: str  # renderer_id() of the rendering: lbaudit and reportlab versions, theme digest
+
+    @classmethod
+    def of(cls, evidence: Evidence, context: ReportContext) -> "RenderInputs":
+        return cls(evidence_name=_evidence_name(context.evidence_path),
+                   assessor=context.assessor or evidence.policy.owner,
+                   signature_key=context.signature_fingerprint, renderer=renderer_id())
+
+    def record(self) -> bytes:
+        return canonical_json(asdict(self))
+
+    @classmethod
+    def from_record(cls, raw: bytes) -> "RenderInputs":
+        """ValueError unless ``raw`` is exactly a record :meth:`record` writes."""
+        data = json.loads(raw.decode("utf-8"))
+        if not isinstance(data, dict) or set(data) != {"evidence_name", "assessor", "signature_key", "renderer"}:
+            raise ValueError("not an lbaudit render record")
+        if not all(isinstance(data[k], str) for k in ("evidence_name", "assessor", "renderer")) or not (
+                data["signature_key"] is None or isinstance(data["signature_key"], str)):
+            raise ValueError("not an lbaudit render record")
+        inputs = cls(**data)
+        if inputs.record() != raw:
+            raise ValueError("not an lbaudit render record (not in canonical form)")
+        return inputs
+
+    def context(self, evidence_bytes: bytes) -> ReportContext:
+        return ReportContext(evidence_bytes=evidence_bytes, evidence_path=self.evidence_name,
+                             signature_fingerprint=self.signature_key, assessor=self.assessor)
+
+
+_RENDER_RECORD = re.compile(rb"/" + INFO_RENDER_RECORD.encode("ascii") + rb"\s*<([0-9a-f]{2,131072})>")
+MAX_RENDER_RECORDS = 4  # candidates tried; each costs a rendering
+
+
+def find_render_inputs(pdf: bytes) -> list[RenderInputs]:
+    """The render records a PDF holds, in file order (at most a few, duplicates dropped).
+
+    Found by a byte search, not by parsing: whichever record is used, the bytes rendered from it
+    must then equal the start of the PDF, and that rendering contains the record itself, so a
+    record planted in an appended revision can only ever reproduce the original one.
+    """
+    found: list[RenderInputs] = []
+    for match in _RENDER_RECORD.finditer(pdf):
+        if len(match.group(1)) % 2:
+            continue
+        try:
+            inputs = RenderInputs.from_record(bytes.fromhex(match.group(1).decode("ascii")))
+        except (ValueError, UnicodeDecodeError, TypeError):
+            continue
+        if inputs not in found:
+            found.append(inputs)
+        if len(found) == MAX_RENDER_RECORDS:
+            break
+    return found
+
+
 def render_pdf(evidence: Evidence, context: ReportContext) -> bytes:
+    inputs = RenderInputs.of(evidence, context)
     theme = load_theme()
     styles = make_styles(theme)
     prov = evidence.snapshot.provenance
     evidence_sha256 = sha256_hex(context.evidence_bytes)
-    name = _evidence_name(context.evidence_path)
+    name = inputs.evidence_name
     width, height = theme.page_size
     doc = sections.Doc(
         evidence=evidence, theme=theme, styles=styles, width=width - 2 * MARGIN, evidence_name=name,
         evidence_sha256=evidence_sha256, content_sha256=_content_sha256(context.evidence_bytes),
-        fingerprint=context.signature_fingerprint, assessor=context.assessor or evidence.policy.owner,
+        fingerprint=inputs.signature_key, assessor=inputs.assessor,
     )
     verdict = sections.VERDICT_WORDS[evidence.result.verdict]
     date = evidence.run.finished_at.date().isoformat()
@@ -76,7 +173,9 @@ def render_pdf(evidence: Evidence, context: ReportContext) -> bytes:
         attachment_name=name,
         attachment=context.evidence_bytes,
         attachment_description=f"lbaudit evidence (SHA-256 {evidence_sha256}): the source of this attestation",
-        extra_info={INFO_EVIDENCE_SHA256: evidence_sha256, INFO_EVIDENCE_FILE: name},
+        extra_info={INFO_EVIDENCE_SHA256: evidence_sha256, INFO_EVIDENCE_FILE: name,
+                    INFO_CONTENT_SHA256: doc.content_sha256},
+        render_record=inputs.record(),
     )
     out = io.BytesIO()
     template = _AttestationTemplate(
@@ -113,7 +212,7 @@ REPORTER = Reporter(name="pdf", extension=".pdf",
                     render=render_pdf)
 
 
-# ------------------------------------------------------------------ reading one back (lbaudit verify --pdf)
+# ------------------------------------------------------------------ reading one back (tests, inspection)
 
 @dataclass(frozen=True)
 class PdfEvidence:
@@ -124,7 +223,11 @@ class PdfEvidence:
 
 
 def read_pdf_evidence(path: Path) -> PdfEvidence:
-    """The evidence a PDF attestation embeds, and the digest it records and prints."""
+    """The evidence a PDF attestation embeds, and the digest it records and prints.
+
+    Needs pypdf (a test dependency).  ``lbaudit verify --pdf`` does not use this: it renders the
+    evidence again and compares bytes (:func:`find_render_inputs`), which proves the pages too.
+    """
     from pypdf import PdfReader
 
     path = Path(path)

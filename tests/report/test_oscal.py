@@ -231,3 +231,32 @@ def test_a_bad_control_id_in_hand_edited_evidence_is_an_input_error(evidence, co
     edited = evidence.model_copy(update={"result": result})
     with pytest.raises(InputError, match="'XX-999'"):
         render_oscal(edited, context)
+
+
+@pytest.mark.parametrize("state, key, trust", [
+    ("verified", "ab" * 32, "verified snapshot"),
+    ("not_checked", None, "unverified snapshot"),
+    ("unsigned", None, "unverified snapshot"),
+])
+def test_result_says_whether_the_facts_came_from_a_verified_snapshot(validator, evidence, state, key, trust):
+    prov = evidence.snapshot.provenance.model_copy(update={
+        "source": "snapshot", "source_detail": "web01.snapshot.json", "source_sha256": "cd" * 32,
+        "source_signature": state, "source_signature_key": key})
+    from_snapshot = evidence.model_copy(update={"snapshot": evidence.snapshot.model_copy(update={"provenance": prov})})
+    document = json.loads(render_oscal(from_snapshot, golden_context(from_snapshot)))
+    result = document["assessment-results"]["results"][0]
+    props = {p["name"]: p["value"] for p in result["props"]}
+    assert (props["facts-source"], props["snapshot-sha256"], props["snapshot-signature"]) == \
+        ("snapshot", "cd" * 32, state)
+    assert props.get("snapshot-signature-key") == key
+    assert result["remarks"].startswith(f"Facts: {trust} (SHA-256 {'cd' * 32})")
+    item = result["local-definitions"]["inventory-items"][0]
+    assert {p["name"]: p["value"] for p in item["props"]}["snapshot-signature"] == state
+    assert _errors(validator, document) == []
+
+
+def test_live_facts_carry_no_snapshot_signature_props(document):
+    result = document["assessment-results"]["results"][0]
+    names = {p["name"] for p in result["props"]}
+    assert "facts-source" in names and not names & {"snapshot-signature", "snapshot-signature-key"}
+    assert result["remarks"] == "Facts: collected by this run (live host)."

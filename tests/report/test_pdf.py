@@ -273,3 +273,22 @@ def test_five_thousand_findings_render_with_tables_split_and_headers_repeated():
             assert re.search(r"Status\s+Subject\s+Observed\s+Expected", text), index
             assert f"page {index + 1} of {total}" in text
     assert reader.attachments["evidence.json"][0] == evidence_bytes(evidence)
+
+
+def test_the_pdf_records_its_render_inputs_for_verify(pdf_bytes, attest_evidence, attest_context):
+    from auditor.report.pdf import RenderInputs, find_render_inputs, renderer_id
+
+    found = find_render_inputs(pdf_bytes)
+    assert found == [RenderInputs.of(attest_evidence, attest_context)]
+    assert found[0].renderer == renderer_id()
+    # rendering again from the record alone gives the same bytes: what verify --pdf relies on
+    assert render_pdf(attest_evidence, found[0].context(attest_context.evidence_bytes)) == pdf_bytes
+    assert b"/AcroForm" in pdf_bytes  # an empty form, for a later PAdES signature to join
+
+
+def test_a_malformed_render_record_is_not_used(pdf_bytes):
+    from auditor.report.pdf import find_render_inputs
+
+    assert find_render_inputs(b"/LbauditRender <7b7d>") == []  # {} is not a record
+    assert find_render_inputs(b"/LbauditRender <zz>") == []
+    assert find_render_inputs(pdf_bytes + pdf_bytes) == find_render_inputs(pdf_bytes)  # duplicates dropped
