@@ -163,6 +163,11 @@ class AuditRule(StrictModel):
     rule_list: Literal["exit", "entry", "task", "user", "exclude", "filesystem", "io_uring"] | None = None
     arch: Literal["b64", "b32"] | None = None
     syscalls: list[str] = Field(default_factory=list)  # names; ["all"] for -S all
+    # The syscall table (libaudit's: x86_64, i386, aarch64, arm, ppc, s390x, s390) the -S names
+    # were looked up in, and the numbers the kernel's bitmask holds; None when not known.  A rule
+    # without -F arch matches these numbers on every ABI of the host.
+    syscall_table: str | None = None
+    syscall_numbers: list[int] | None = None
     fields: list[AuditField] = Field(default_factory=list)  # filters, without arch and key
     keys: list[str] = Field(default_factory=list)
     watch: str | None = None

@@ -1,0 +1,100 @@
+#!/usr/bin/env python3
+"""Generate auditor/collect/parsers/audit_tables.json: the name tables auditctl 3.x checks rule values against.
+
+* ``syscalls``: for each syscall table libaudit has, name -> number, from ``ausyscall <arch> --dump``
+  (run on a host with the audit userspace installed; it prints libaudit's own compiled-in tables).
+* ``msg_types``, ``errnos``: the names of libaudit's lib/msg_typetab.h and lib/errtab.h, read from
+  an audit-userspace source tree (``--source``), because no audit tool prints them.  Without
+  ``--source`` these two lists are kept as they are in the existing file.
+
+Usage: scripts/gen_audit_tables.py [--source /path/to/audit-userspace] [--check]
+``--check`` exits 1 when the shipped file differs from a fresh generation (what the tests do).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+OUTPUT = Path(__file__).resolve().parent.parent / "auditor" / "collect" / "parsers" / "audit_tables.json"
+# libaudit's syscall tables (lib/lookup_table.c audit_name_to_syscall): ppc64 and ppc64le use the
+# ppc table; each is asked for by a machine name ausyscall knows.
+TABLES = ("x86_64", "i386", "aarch64", "arm", "ppc", "s390x", "s390")
+
+
+def ausyscall_version() -> str:
+    result = subprocess.run(["auditctl", "-v"], capture_output=True, text=True, check=False)
+    return result.stdout.strip() or "unknown"
+
+
+def dump_table(arch: str) -> dict[str, int]:
+    result = subprocess.run(["ausyscall", arch, "--dump"], capture_output=True, text=True, check=True)
+    lines = result.stdout.splitlines()
+    if not lines or not lines[0].startswith("Using "):
+        raise SystemExit(f"ausyscall {arch} --dump: unexpected output {lines[:1]!r}")
+    table: dict[str, int] = {}
+    for line in lines[1:]:
+        number, _, name = line.partition("\t")
+        if not number.isdigit() or not name:
+            raise SystemExit(f"ausyscall {arch} --dump: unexpected line {line!r}")
+        table[name] = int(number)
+    return dict(sorted(table.items(), key=lambda item: (item[1], item[0])))
+
+
+def header_names(path: Path) -> tuple[list[str], list[str]]:
+    """Names of the ``_S(VALUE, "NAME")`` lines of a libaudit table header (commented-out ones
+    excluded): (always compiled in, only under an ``#ifdef`` such as WITH_APPARMOR)."""
+    names, conditional = set(), set()
+    depth = 0
+    for line in path.read_text().splitlines():
+        if line.startswith("#if"):
+            depth += 1
+        elif line.startswith("#endif"):
+            depth -= 1
+        match = re.match(r'\s*_S\([^,]+,\s*"([^"]+)"\s*\)', line)
+        if match:
+            (conditional if depth else names).add(match.group(1))
+    return sorted(names), sorted(conditional - names)
+
+
+def generate(source: Path | None, previous: dict) -> dict:
+    data = {
+        "generated_by": "scripts/gen_audit_tables.py",
+        "auditctl": ausyscall_version(),
+        "syscalls": {arch: dump_table(arch) for arch in TABLES},
+    }
+    if source is not None:
+        data["msg_types"], data["msg_types_if_built_with"] = header_names(source / "lib" / "msg_typetab.h")
+        data["errnos"], _ = header_names(source / "lib" / "errtab.h")
+    else:
+        for key in ("msg_types", "msg_types_if_built_with", "errnos"):
+            data[key] = previous[key]
+    return data
+
+
+def render(data: dict) -> str:
+    return json.dumps(data, indent=1, sort_keys=False) + "\n"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--source", type=Path, help="an audit-userspace source tree (for msg_types, errnos)")
+    parser.add_argument("--check", action="store_true", help="compare with the shipped file instead of writing it")
+    args = parser.parse_args()
+    previous = json.loads(OUTPUT.read_text()) if OUTPUT.exists() else {}
+    text = render(generate(args.source, previous))
+    if args.check:
+        if OUTPUT.read_text() != text:
+            print(f"{OUTPUT} differs from a fresh generation", file=sys.stderr)
+            return 1
+        return 0
+    OUTPUT.write_text(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
