@@ -13,7 +13,6 @@ from auditor.checks._audit_coverage import (
     Host,
     SyscallVerdict,
     judge_syscall,
-    refused_by_auditctl,
 )
 from auditor.collect.parsers.audit_rules import RuleError, parse_field
 from auditor.model.check import (
@@ -158,13 +157,6 @@ def _scope_outcome(
             blockers.append(f"{rule.text} at {rule.origin} turns auditing off at boot")
             evidence.add(_pointer(field, index))
     problems = sorted(g.reason for g in snapshot.gaps if g.section == "audit" and g.field == f"{field}/problems")
-    if field == "persistent_rules":
-        # The parser does not know the host's syscall tables; a line auditctl refuses here stops
-        # the boot's loading (unless -c or -i came first), which the parsed list does not show.
-        problems += [
-            f"{rule.origin}: {why}; auditctl -R stops there unless -c or -i came before it"
-            for rule in rules if (why := refused_by_auditctl(rule, host))
-        ]
 
     observed = {"covered": covered, "missing": missing, "shadowed": shadowed, "narrowed": narrowed}
     if blockers:
@@ -187,6 +179,8 @@ def _scope_outcome(
     uncovered = [v for v in verdicts if not v.covered]
     if uncovered or blockers:
         details = _causes(uncovered) + blockers
+        if problems:  # a refused line explains rules that are written but not loaded
+            details.append("rule lines: " + "; ".join(problems))
         head = f"{len(uncovered)} of {len(verdicts)} syscalls not fully audited" if uncovered else "syscalls audited"
         return failed(subject, f"{subject}: {head}: " + "; ".join(details), **common)
     if problems:

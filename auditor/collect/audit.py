@@ -11,6 +11,9 @@ A line the parser refuses is recorded as a Gap under ``<field>/problems``; the r
 
 from __future__ import annotations
 
+import os
+import stat
+
 from auditor.collect import CollectContext, rootfs
 from auditor.collect.commands import run_command
 from auditor.collect.parsers import audit_rules
@@ -22,6 +25,43 @@ AUDIT_RULES = "/etc/audit/audit.rules"
 SOURCE_RULES_D = f"{RULES_D} (augenrules)"
 SOURCE_AUDIT_RULES = AUDIT_RULES
 OFFLINE_REASON = "runtime audit state is not visible in an offline root directory"
+
+
+# ELF e_machine -> uname -m, for the machines libaudit has syscall tables for; (machine, 64-bit,
+# little-endian) where the word size or byte order tells two apart.
+ELF_MACHINES = {
+    (3, False, True): "i686", (62, True, True): "x86_64", (183, True, True): "aarch64", (40, False, True): "armv7l",
+    (21, True, False): "ppc64", (21, True, True): "ppc64le", (20, False, False): "ppc",
+    (22, True, False): "s390x", (22, False, False): "s390",
+}
+# The program that loads the rules at boot tells the image's machine; a shell is the fallback.
+MACHINE_WITNESSES = ("/usr/sbin/auditctl", "/sbin/auditctl", "/bin/sh")
+
+
+def _machine(ctx: CollectContext) -> str | None:
+    """``uname -m`` of the host whose rules these are: auditctl looks -S names up in its syscall
+    table and reads ``-F arch=b32`` by it.  Live, the host's; for an offline root directory, the
+    machine the image's auditctl (or shell) is built for; None when neither is readable."""
+    if ctx.live:
+        return os.uname().machine
+    for path in MACHINE_WITNESSES:
+        try:
+            fd = os.open(rootfs.resolve(ctx.root, path), os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
+        except OSError:
+            continue
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                continue
+            header = os.read(fd, 20)
+        except OSError:
+            continue
+        finally:
+            os.close(fd)
+        if len(header) == 20 and header[:4] == b"\x7fELF" and header[4] in (1, 2) and header[5] in (1, 2):
+            little = header[5] == 1
+            number = int.from_bytes(header[18:20], "little" if little else "big")
+            return ELF_MACHINES.get((number, header[4] == 2, little))
+    return None
 
 
 def _gap(field: str, reason: str, kind: GapKind = GapKind.UNREADABLE) -> Gap:
@@ -50,7 +90,7 @@ def _loaded(ctx: CollectContext) -> tuple[list[AuditRule] | None, list[Gap]]:
     result = run_command(["auditctl", "-l"], ctx.command_timeout)
     if not result.ok:
         return None, [_gap("loaded_rules", result.reason)]
-    parsed = audit_rules.parse_auditctl_list(result.stdout)
+    parsed = audit_rules.parse_auditctl_list(result.stdout, _machine(ctx))
     return parsed.rules, _problem_gaps("loaded_rules", parsed.problems)
 
 
@@ -74,7 +114,7 @@ def _persistent(ctx: CollectContext) -> tuple[list[AuditRule] | None, str | None
                 continue  # augenrules cats it, cat fails, and the rest is still loaded
             except OSError as exc:
                 return None, SOURCE_RULES_D, [_gap("persistent_rules", f"{path}: {rootfs.describe_os_error(exc)}")]
-        parsed = audit_rules.parse_rules_file(audit_rules.compile_rules_d(files))
+        parsed = audit_rules.parse_rules_d(files, _machine(ctx))
         return parsed.rules, SOURCE_RULES_D, _problem_gaps("persistent_rules", parsed.problems)
 
     try:
@@ -82,7 +122,7 @@ def _persistent(ctx: CollectContext) -> tuple[list[AuditRule] | None, str | None
     except OSError as exc:
         reason = rootfs.describe_os_error(exc)
         return None, None, [_gap("persistent_rules", f"{AUDIT_RULES}: {reason} (and there is no {RULES_D})")]
-    parsed = audit_rules.parse_rules_text(text, AUDIT_RULES)
+    parsed = audit_rules.parse_rules_text(text, AUDIT_RULES, _machine(ctx))
     return parsed.rules, SOURCE_AUDIT_RULES, _problem_gaps("persistent_rules", parsed.problems)
 
 
