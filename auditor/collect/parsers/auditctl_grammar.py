@@ -253,6 +253,7 @@ class RuleState:
     fs_added: bool = False
     elf: int | None = None
     arch_given: bool = False
+    arch_fields: int = 0  # -F arch fields: the kernel counts them, the rule keeps them apart
     arch_op: str = "="
     settings: dict[str, str] = field(default_factory=dict)
     all_syscalls: bool = False
@@ -270,7 +271,7 @@ class RuleState:
         return self.add if self.add is not None else self.delete
 
     def field_count(self) -> int:
-        return len(self.fields) + len(self.key_fields)
+        return len(self.fields) + len(self.key_fields) + self.arch_fields
 
 
 def _split_field(expression: str) -> tuple[str, str, str]:
@@ -417,6 +418,7 @@ def add_field(state: RuleState, expression: str) -> None:
         state.elf, normal = _arch_value(value, state)
         state.arch_op = op
         state.arch_given = True
+        state.arch_fields += 1
         return
     elif kind == "perm":
         if op != "=":
