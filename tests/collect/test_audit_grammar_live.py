@@ -188,7 +188,7 @@ def augenrules_awk() -> str | None:
     """The awk program of this host's augenrules (what compiles rules.d at boot)."""
     if not AUGENRULES.is_file():
         return None
-    match = re.search(r"\| awk '\n(.*?)\n' >>", AUGENRULES.read_text(), re.S)
+    match = re.search(r"\| awk '\n(.*?)' >>", AUGENRULES.read_text(), re.S)
     return match.group(1) if match else None
 
 
@@ -225,10 +225,11 @@ def test_auditctl_and_lbaudit_stop_at_the_same_lines(tmp_path):
             raw.chmod(0o640)
             forms = [("auditctl -R", raw, ar.parse_rules_text(text, str(raw), machine))]
             if awk_program is not None:
-                compiled = subprocess.run(["awk", awk_program], input=text, capture_output=True, text=True,
+                # bytes: a text-mode pipe would turn the CR of a CRLF line end into a plain newline
+                compiled = subprocess.run(["awk", awk_program], input=text.encode(), capture_output=True,
                                           check=True).stdout
                 compiled_file = tmp_path / f"{number}.compiled"
-                compiled_file.write_text(compiled)
+                compiled_file.write_bytes(compiled)
                 compiled_file.chmod(0o640)
                 files = [(str(raw), text)]
                 ours = ar.parse_rules_file(ar.compile_rules_d(files, awk=flavour), machine)
