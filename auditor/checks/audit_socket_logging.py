@@ -124,7 +124,7 @@ def _causes(verdicts: list[SyscallVerdict]) -> list[str]:
 def _scope_outcome(
     snapshot: HostSnapshot, rules: list[AuditRule], field: str, subject: str, arch: str, params: SocketLoggingParams
 ) -> Outcome:
-    host = Host(snapshot.provenance.arch)
+    host = Host(snapshot.facts.audit.machine or snapshot.provenance.arch)  # the machine the rules were read for
     accepted = params.accepted()
     verdicts = [judge_syscall(rules, arch, s, host, accepted) for s in params.syscalls]
     covered, missing, shadowed, narrowed = {}, [], [], []
@@ -209,7 +209,7 @@ def _enabled_outcome(snapshot: HostSnapshot, params: SocketLoggingParams) -> Out
 @check(
     name="audit.socket_logging",
     title="Socket syscalls are audited (loaded and persistent rules, every architecture)",
-    version="1.0.1",
+    version="1.1.0",
     needs=("audit",),
     params=SocketLoggingParams,
     severity=Severity.MEDIUM,
@@ -239,13 +239,17 @@ Then load them with `augenrules --load` (a reboot is needed when the configurati
 """,
     notes="""
 One finding per scope (loaded, persistent) and architecture, plus one for the enabled state.  The
-rules are walked as the kernel does: a never rule on the task list, or an exclude rule that drops
-SYSCALL records, stops the events; on the exit list the first matching rule decides.  A rule
-without -F arch counts for the host's native architecture only.  On b32 a call counts as audited
-when either the syscall itself or socketcall(2) with its call number is.  io_uring socket operations
-are not syscalls and are not judged here.  A rule line lbaudit could not read (in auditctl -l or in
-the rule files) makes its scope not_reviewed, unless what was read already fails: the unread line
-could be a never rule.
+persistent rules are read as `auditctl -R` reads them at boot (auditctl 3.x's own grammar, field
+by field, value by value): loading stops at the first line auditctl or the kernel refuses, unless
+-c or -i came first, so the rules after it do not count.  The rules are walked as the kernel does:
+a never rule on the task list, or an exclude rule that drops SYSCALL records, stops the events; on
+the exit list the first matching rule decides.  A rule without -F arch matches its syscall numbers
+(looked up in the host's own table) on every architecture: on x86_64 a never rule for getuid (102)
+also takes i386 socketcall (102).  On b32 a call counts as audited when either the syscall itself
+or socketcall(2) with its call number is.  io_uring socket operations are not syscalls and are not
+judged here.  A rule line lbaudit could not read, or whose fate it cannot tell (a user name
+resolved on the target, an unknown machine, gawk and mawk compiling rules.d differently), makes its
+scope not_reviewed, unless what was read already fails.
 """,
 )
 def audit_socket_logging(snapshot: HostSnapshot, params: SocketLoggingParams) -> list[Outcome]:

@@ -139,5 +139,6 @@ def collect_audit(ctx: CollectContext) -> tuple[AuditFacts | None, list[Gap]]:
         gaps += [_gap(f, OFFLINE_REASON, GapKind.NOT_APPLICABLE) for f in ("enabled", "loaded_rules")]
     persistent, source, found = _persistent(ctx)
     gaps += found
-    facts = AuditFacts(enabled=enabled, loaded_rules=loaded, persistent_rules=persistent, persistent_source=source)
+    facts = AuditFacts(enabled=enabled, loaded_rules=loaded, persistent_rules=persistent, persistent_source=source,
+                       machine=_machine(ctx))
     return facts, gaps

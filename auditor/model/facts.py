@@ -179,6 +179,9 @@ class AuditFacts(StrictModel):
     loaded_rules: list[AuditRule] | None = None  # auditctl -l
     persistent_rules: list[AuditRule] | None = None  # what is loaded at boot
     persistent_source: str | None = None  # "/etc/audit/rules.d (augenrules)" or "/etc/audit/audit.rules"
+    # uname -m of the host the rules were read for (auditctl's syscall tables and -F arch=b32
+    # depend on it): the live host's, or an offline image's from its auditctl binary; None: unknown
+    machine: str | None = None
 
 
 # ---------------------------------------------------------------- snapshot
