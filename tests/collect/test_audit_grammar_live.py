@@ -15,6 +15,7 @@ has; ``-e 2`` and a bare ``-D`` are never loaded.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -27,6 +28,8 @@ from auditor.collect.parsers import audit_rules as ar
 from tests.privileges import require_root
 
 LIVE_ENV = "LBAUDIT_TEST_LIVE_AUDIT"
+UPDATE_ENV = "LBAUDIT_UPDATE_AUDITCTL_VERDICTS"  # with LIVE_ENV: record what auditctl did, for the offline replay
+VERDICTS = Path(__file__).resolve().parents[1] / "fixtures" / "audit" / "auditctl-verdicts.json"
 AUGENRULES = Path("/usr/sbin/augenrules")
 
 
@@ -197,6 +200,20 @@ def host_awk_flavour() -> str:
     return "mawk" if real.startswith("mawk") else "gawk"
 
 
+def test_recorded_auditctl_verdicts_are_what_lbaudit_reads():
+    """Offline replay of the verdicts the live test recorded from auditctl 3.0.9 on Linux 6.x."""
+    data = json.loads(VERDICTS.read_text())
+    assert len(data["verdicts"]) >= 80
+    for case in data["verdicts"]:
+        text = f"{case['line']}\n{case['marker']}\n"
+        if case["form"] == "auditctl":
+            parsed = ar.parse_rules_text(text, "f.rules", case["machine"])
+        else:
+            parsed = ar.parse_rules_file(ar.compile_rules_d([("f.rules", text)], awk=case["awk"]), case["machine"])
+        marker_key = case["marker"].rsplit(" ", 1)[1]
+        assert any(marker_key in r.keys for r in parsed.rules) == case["loads"], case
+
+
 def test_auditctl_and_lbaudit_stop_at_the_same_lines(tmp_path):
     require_root()
     if os.environ.get(LIVE_ENV) != "1":
@@ -217,6 +234,7 @@ def test_auditctl_and_lbaudit_stop_at_the_same_lines(tmp_path):
     assert len(lines) >= 40
     disagreements = []
     seen = {True: 0, False: 0}
+    recorded: list[dict] = []
     try:
         for number, line in enumerate(lines):
             text = f"{line}\n{marker}\n"
@@ -242,6 +260,8 @@ def test_auditctl_and_lbaudit_stop_at_the_same_lines(tmp_path):
                 listed = auditctl("-l", "-k", marker_key).stdout
                 kernel_loads = "getppid" in listed
                 seen[kernel_loads] += 1
+                recorded.append({"form": form.split(" ")[0], "awk": flavour, "machine": machine,
+                                 "line": line, "marker": marker, "loads": kernel_loads})
                 for k in (key, marker_key, key + "\r", key + "x" * (ar.grammar.AUDIT_MAX_KEY_LEN - len(key))):
                     auditctl("-D", "-k", k)
                 for command in undo_commands(line):
@@ -261,5 +281,8 @@ def test_auditctl_and_lbaudit_stop_at_the_same_lines(tmp_path):
                 auditctl(option, status[name])
         leftovers = [r for r in auditctl("-l").stdout.splitlines() if key in r or str(uid) in r]
         assert leftovers == [], leftovers
+    if os.environ.get(UPDATE_ENV) == "1":
+        VERDICTS.write_text(json.dumps({"auditctl": auditctl("-v").stdout.strip(), "kernel": os.uname().release,
+                                        "verdicts": recorded}, indent=1) + "\n")
     assert disagreements == [], "\n".join(disagreements)
     assert seen[True] >= 20 and seen[False] >= 20, seen  # the lines test both outcomes
