@@ -143,6 +143,11 @@ def _rule_from_line(line: grammar.Line, text: str, origin: str) -> AuditRule:
             arch = grammar.word_size(machine)
         else:
             fields.append(AuditField(name="arch", op="!=", value=machine))
+    elif line.arch_elf is not None:  # b64/b32 on a host of unknown machine: the word size is still known
+        if line.arch_op == "=":
+            arch = line.arch_word
+        else:
+            fields.append(AuditField(name="arch", op="!=", value=line.arch_word or "unknown"))
     numbers = None if line.all_syscalls or line.syscall_numbers is None else sorted(line.syscall_numbers)
     if line.all_syscalls:
         syscalls = ["all"]

@@ -175,7 +175,8 @@ class Line:
     op: str
     rule_list: str | None = None
     action: str | None = None
-    arch_elf: int | None = None  # the -F arch= value, as the kernel compares it
+    arch_elf: int | None = None  # the -F arch= value, as the kernel compares it (0: b64/b32 of an unknown machine)
+    arch_word: str | None = None  # "b64"/"b32" when -F arch= named a word size
     arch_op: str = "="
     table: str | None = None  # the syscall table -S names were looked up in
     all_syscalls: bool = False
@@ -253,6 +254,7 @@ class RuleState:
     fs_added: bool = False
     elf: int | None = None
     arch_given: bool = False
+    arch_word: str | None = None
     arch_fields: int = 0  # -F arch fields: the kernel counts them, the rule keeps them apart
     arch_op: str = "="
     settings: dict[str, str] = field(default_factory=dict)
@@ -503,6 +505,7 @@ def _arch_value(value: str, state: RuleState) -> tuple[int, str]:
         return elf, value
     lower = value.lower()
     if lower in ("b64", "b32"):
+        state.arch_word = lower
         machine = state.machine
         if machine is None:
             state.doubts.append(f"arch={value}: depends on the machine of the target host, which is not known")
@@ -543,11 +546,8 @@ def add_syscalls(state: RuleState, value: str) -> None:
         raise Refused(f"Error: syscall auditing being added to {listed} list")
     if state.exclude:
         raise Refused("Error: syscall auditing cannot be put on exclude list")
-    if state.elf is None or state.elf == 0:
-        if state.machine is None and state.elf is None:
-            pass  # resolved below with a doubt
-        elif state.elf is None:
-            state.elf = MACHINE_ELF[state.machine]
+    if state.elf is None and state.machine is not None:
+        state.elf = MACHINE_ELF[state.machine]  # -S without -F arch: the host's own table
     names = [n for n in value.split(",") if n] if "," in value else [value]
     table, why = _table_for(state) if state.elf != 0 else (None, "the machine of the target host is not known")
     for name in names:
@@ -976,6 +976,7 @@ def _finish(state: RuleState) -> Line:
         op="delete" if state.delete is not None else "prepend" if state.prepend else "add",
         rule_list=state.rule_list, action=state.action,
         arch_elf=state.elf if state.arch_given else None,
+        arch_word=state.arch_word,
         arch_op=state.arch_op, table=table,
         all_syscalls=all_syscalls, syscall_names=state.syscall_names,
         syscall_numbers=None if state.syscall_numbers is None else set(state.syscall_numbers),
