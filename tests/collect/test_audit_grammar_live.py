@@ -286,3 +286,50 @@ def test_auditctl_and_lbaudit_stop_at_the_same_lines(tmp_path):
                                         "verdicts": recorded}, indent=1) + "\n")
     assert disagreements == [], "\n".join(disagreements)
     assert seen[True] >= 20 and seen[False] >= 20, seen  # the lines test both outcomes
+
+
+# auditctl -l prints some rules in a form that cannot be read back the same: a rule for another
+# machine's ABI as plain "arch=b64" with this host's syscall names, and paths with spaces unquoted.
+LISTING_LIMITS = ("arch=aarch64", "\\ ")
+
+
+def test_rules_read_back_from_auditctl_l_are_the_rules_of_the_file():
+    """drift.audit_rules compares the two forms: every candidate line auditctl loads must read back
+    from ``auditctl -l`` as the same rule (signed auid/gid, numbers, hex a0, names, -C order...)."""
+    require_root()
+    if os.environ.get(LIVE_ENV) != "1":
+        pytest.skip(f"changes the kernel's audit rules; set {LIVE_ENV}=1 to run")
+    if shutil.which("auditctl") is None:
+        pytest.skip("auditctl is not installed")
+    status = current_status()
+    if status.get("enabled") == "2":
+        pytest.skip("the audit configuration is locked (enabled 2)")
+    machine = os.uname().machine
+    key = f"lbr{os.getpid()}"
+    uid = 1_900_000_000 + os.getpid() % 100_000
+    mismatches, compared = [], 0
+    try:
+        for line in candidates(key, uid, status):
+            if any(limit in line for limit in LISTING_LIMITS) or "\r" in line:
+                continue
+            parsed = ar.parse_rules_text(line + "\n", "f.rules", machine)
+            written = [r for r in parsed.rules if r.kind != "control"]
+            if parsed.problems or not written:
+                continue
+            path = Path(os.environ.get("TMPDIR", "/tmp")) / f"{key}.rules"
+            path.write_text(line + "\n")
+            path.chmod(0o600)
+            auditctl("-R", str(path))
+            listed = [r for r in auditctl("-l").stdout.splitlines() if key in r or str(uid) in r]
+            auditctl("-D", "-k", key)
+            for command in undo_commands(line):
+                auditctl(*command)
+            path.unlink()
+            read_back = ar.parse_auditctl_list("\n".join(listed) + "\n", machine)
+            compared += 1
+            if read_back.problems or [ar.semantic_key(r) for r in read_back.rules] != [ar.semantic_key(r) for r in written]:
+                mismatches.append(f"{line!r} listed as {listed!r}: {[str(p) for p in read_back.problems]}")
+    finally:
+        auditctl("-D", "-k", key)
+    assert compared >= 25
+    assert mismatches == [], "\n".join(mismatches)

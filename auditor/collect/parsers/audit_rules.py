@@ -174,7 +174,7 @@ def _rule_from_line(line: grammar.Line, text: str, origin: str) -> AuditRule:
     )
 
 
-def parse_statement(text: str, origin: str, machine: str | None = None) -> Statement | None:
+def parse_statement(text: str, origin: str, machine: str | None = None, *, listing: bool = False) -> Statement | None:
     """Parse one line as ``auditctl -R`` reads it on a host whose ``uname -m`` is ``machine``
     (None: not known).  None for a blank or comment line; raises RuleError when auditctl (or the
     kernel) refuses it."""
@@ -182,7 +182,7 @@ def parse_statement(text: str, origin: str, machine: str | None = None) -> State
     if tokens is None:
         return None
     try:
-        line = grammar.read_line(tokens, grammar.host_machine(machine))
+        line = grammar.read_line(tokens, grammar.host_machine(machine), listing)
     except grammar.Refused as exc:
         raise RuleError(str(exc), exc.keep_going) from None
     op = {"prepend": "prepend", "add": "add", "delete": "delete"}.get(line.op, line.op)
@@ -492,7 +492,7 @@ def parse_auditctl_list(text: str, machine: str | None = None) -> ParsedRules:
         if not stripped or stripped == "No rules":
             continue
         try:
-            statement = parse_statement(stripped, line.origin, machine)
+            statement = parse_statement(stripped, line.origin, machine, listing=True)
         except RuleError as exc:
             result.problems.append(Problem(line.file, line.line, None, str(exc)))
             continue

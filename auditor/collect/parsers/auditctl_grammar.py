@@ -199,9 +199,9 @@ def c_strtoul(text: str) -> int:
 
 
 def c_strtol(text: str) -> int:
-    """strtol(text, NULL, 0) stored in a uint32 field."""
+    """strtol(text, NULL, 0) stored in a uint32 field (saturating at LONG_MIN / LONG_MAX first)."""
     value, _ = _c_number(text)
-    return value % UINT32
+    return max(-(2**63), min(value, 2**63 - 1)) % UINT32
 
 
 def _c_number(text: str) -> tuple[int, bool]:
@@ -242,6 +242,7 @@ class RuleState:
     """setopt's variables for one line (reset_vars)."""
 
     machine: str | None  # the host's libaudit machine (uname -m); None when unknown
+    listing: bool = False  # reading auditctl -l output, which prints some values in its own forms
     add: str | None = None
     prepend: bool = False
     delete: str | None = None
@@ -317,7 +318,8 @@ def _uid_value(name: str, value: str, state: RuleState) -> str:
 
 
 def _gid_value(name: str, value: str, state: RuleState) -> str:
-    if value[0].isdigit():
+    if value[0].isdigit() or (state.listing and len(value) >= 2 and value[0] == "-" and value[1].isdigit()):
+        # auditctl -l prints a gid above INT_MAX signed; a rules file with that form would be a group name
         number = c_strtol(value)
     elif value == "root":
         number = 0
@@ -432,9 +434,13 @@ def add_field(state: RuleState, expression: str) -> None:
         normal = "".join(p for p in PERMISSIONS if p in value.lower())
         state.perm_added = True
     elif kind == "filetype":
-        if value.lower() not in FILE_TYPES:
+        by_mode = {mode: name for name, mode in FILE_TYPES.items()}
+        if state.listing and value.isdigit() and int(value) in by_mode:
+            normal = by_mode[int(value)]  # auditctl -l prints the mode number
+        elif value.lower() not in FILE_TYPES:
             raise Refused(f"-F unknown file type - {value}")
-        normal = value.lower()
+        else:
+            normal = value.lower()
     elif kind == "fstype":
         if flags != "filesystem":
             raise Refused("fstype field is not valid for the filter")
@@ -752,9 +758,10 @@ def _check_path(path: str) -> None:
 STOPS_OPTIONS = frozenset({"-i", "-c", "-v", "-s", "-l", "-D"})  # set retval -2: setopt reads no further option
 
 
-def read_line(tokens: list[str], machine: str | None) -> Line:
-    """setopt + handle_request for one line's arguments; raises Refused."""
-    state = RuleState(machine=machine)
+def read_line(tokens: list[str], machine: str | None, listing: bool = False) -> Line:
+    """setopt + handle_request for one line's arguments; raises Refused.  ``listing``: the line is
+    auditctl -l output (signed gids are read as the uint32 the kernel holds)."""
+    state = RuleState(machine=machine, listing=listing)
     options, rest, bad = getopt(tokens)
     count = 1 + len(tokens)
     stopped_at: int | None = None
