@@ -254,3 +254,41 @@ def test_status_without_enabled_and_with_odd_lines():
     assert ar.enabled_from_status(status) is None
     assert len(problems) == 1
     assert ar.enabled_from_status({"enabled": "7"}) is None
+
+
+# ---------------------------------------------------------------- what lbaudit cannot tell
+
+
+@pytest.mark.parametrize(
+    ("line", "machine", "why"),
+    [
+        ("-a always,exit -F arch=b64 -S bind -F uid=alice -k k", "x86_64", "getpwnam"),
+        ("-a always,exit -F arch=b64 -S bind -F gid=staff -k k", "x86_64", "getgrnam"),
+        ("-a always,exit -F arch=b32 -S bind -k k", None, "machine of the target host"),
+        ("-a always,exit -S accept -k k", None, "only the"),
+        ("-a always,exclude -F msgtype=APPARMOR_DENIED", "x86_64", "AppArmor"),
+    ],
+)
+def test_lines_whose_fate_depends_on_the_target_are_doubts_not_verdicts(line, machine, why):
+    parsed = ar.parse_rules_text(line + "\n-a always,exit -S all -k after\n", "f", machine)
+    assert [p.line for p in parsed.problems] == [1] and why in parsed.problems[0].message
+    assert "cannot tell" in parsed.problems[0].message
+    assert [r.keys for r in parsed.rules][-1] == ["after"]  # read on as if loaded, with the doubt
+
+
+def test_rules_d_that_gawk_and_mawk_compile_differently_is_a_doubt():
+    files = [("/r/10-a.rules", "\t# indented\n-a always,exit -F arch=b64 -S bind -k a\n")]
+    parsed = ar.parse_rules_d(files, "x86_64")
+    assert [r.keys for r in parsed.rules] == [["a"]]  # gawk's reading
+    assert len(parsed.problems) == 1 and "gawk and with mawk" in parsed.problems[0].message
+    same = ar.parse_rules_d([("/r/10-a.rules", "# comment\n-a always,exit -F arch=b64 -S bind -k a\n")], "x86_64")
+    assert same.problems == []
+
+
+def test_syscalls_are_numbers_of_the_rules_own_table():
+    [b64, b32, noarch] = ar.parse_rules_text(
+        "-a always,exit -F arch=b64 -S bind -k a\n-a always,exit -F arch=b32 -S bind -k b\n-a always,exit -S getuid -k c\n",
+        "f", "x86_64").rules
+    assert (b64.syscall_table, b64.syscall_numbers) == ("x86_64", [49])
+    assert (b32.syscall_table, b32.syscall_numbers) == ("i386", [361])
+    assert (noarch.arch, noarch.syscall_table, noarch.syscall_numbers) == (None, "x86_64", [102])
