@@ -142,6 +142,21 @@ def candidates(key: str, uid: int, status: dict[str, str]) -> list[str]:
         f"-p wa -w /tmp/{key} -k {key}",
         f"-w /tmp/{key} -F auid>=1000 -k {key}",
         f"-a always,exit -S open -p r -k {key}",
+        # several lines: what the kernel takes for the same rule (-a refuses it, -d deletes it)
+        f"{b64} -F uid=0 -F auid>=1000 -k {key}\n{b64} -F auid>=1000 -F uid=0 -k {key}",
+        f"{b64} -F uid=0 -k {key}\n{b64} -F uid=0 -k {key}",
+        f"{b64},connect -k {key}\n-a always,exit -F arch=b64 -S connect -S bind -k {key}",
+        f"{b64} -k {key}\n{b64} -F key={key}",
+        f"{b64} -k {key}\n-a exit,always -F arch=b64 -S bind -k {key}",
+        f"{b64} -k {key} -k b\n{b64} -k b -k {key}",
+        f"{b64} -k {key}\n-A always,exit -F arch=b64 -S bind -k {key}",
+        f"-A always,exit -F arch=b64 -S bind -k {key}\n{b64} -k {key}",
+        f"-A always,exit -F arch=b64 -S bind -k {key}\n-d always,exit -F arch=b64 -S bind -k {key}",
+        f"{b64} -k {key}\n-d always,exit -F arch=b64 -S bind -k {key}\n-d always,exit -F arch=b64 -S bind -k {key}",
+        f"-w /tmp/{key} -p wa -k {key}\n-a always,exit -F path=/tmp/{key} -F perm=wa -k {key}",
+        f"-w /tmp/{key} -p wa -k {key}\n-W /tmp/{key} -p wa -k {key}",
+        f"-w /tmp/{key} -p wa -k {key}\n-W /tmp/{key} -k {key}",
+        f"-a always,exit -F arch=b64 -S execve -F auid=-1 -k {key}\n-a always,exit -F arch=b64 -S execve -F auid=unset -k {key}",
         # control lines (the kernel's current values only)
         f"-b {status['backlog_limit']}",
         "-b many",
@@ -180,11 +195,13 @@ def candidates(key: str, uid: int, status: dict[str, str]) -> list[str]:
 
 
 def undo_commands(line: str) -> list[list[str]]:
-    """Remove a keyless rule a candidate may have added (same rule, -d instead of -a)."""
-    tokens = [t for t in line.strip().split(" ") if t]
-    if tokens[:1] in (["-a"], ["-A"]) and "-k" not in tokens and not any(t.startswith("key=") for t in tokens):
-        return [["-d", *tokens[1:]]]
-    return []
+    """Remove keyless rules a candidate may have added (same rule, -d instead of -a)."""
+    commands = []
+    for text in line.split("\n"):
+        tokens = [t for t in text.strip().split(" ") if t]
+        if tokens[:1] in (["-a"], ["-A"]) and "-k" not in tokens and not any(t.startswith("key=") for t in tokens):
+            commands.append(["-d", *tokens[1:]])
+    return commands
 
 
 def augenrules_awk() -> str | None:
@@ -262,7 +279,8 @@ def test_auditctl_and_lbaudit_stop_at_the_same_lines(tmp_path):
                 seen[kernel_loads] += 1
                 recorded.append({"form": form.split(" ")[0], "awk": flavour, "machine": machine,
                                  "line": line, "marker": marker, "loads": kernel_loads})
-                for k in (key, marker_key, key + "\r", key + "x" * (ar.grammar.AUDIT_MAX_KEY_LEN - len(key))):
+                for k in (key, marker_key, key + "\r", key + "\x01b", "b\x01" + key,
+                          key + "x" * (ar.grammar.AUDIT_MAX_KEY_LEN - len(key))):
                     auditctl("-D", "-k", k)
                 for command in undo_commands(line):
                     auditctl(*command)

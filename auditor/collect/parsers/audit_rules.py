@@ -126,6 +126,7 @@ class Statement:
     op: str
     rule: AuditRule
     doubts: tuple[str, ...] = ()
+    identity: tuple = ()  # what the kernel compares to find the same rule (fields in sent order)
 
 
 def _rule_from_line(line: grammar.Line, text: str, origin: str) -> AuditRule:
@@ -186,7 +187,7 @@ def parse_statement(text: str, origin: str, machine: str | None = None, *, listi
     except grammar.Refused as exc:
         raise RuleError(str(exc), exc.keep_going) from None
     op = {"prepend": "prepend", "add": "add", "delete": "delete"}.get(line.op, line.op)
-    return Statement(op, _rule_from_line(line, text, origin), tuple(line.doubts))
+    return Statement(op, _rule_from_line(line, text, origin), tuple(line.doubts), line.identity)
 
 
 def semantic_key(rule: AuditRule) -> tuple:
@@ -231,6 +232,7 @@ class _Loader:
     def __init__(self, machine: str | None) -> None:
         self.machine = machine
         self.rules: list[AuditRule] = []
+        self.identities: dict[int, tuple] = {}  # id(rule) -> Statement.identity
         self.problems: list[Problem] = []
         self.keep_going = False  # -c or -i seen
         self.locked_by: str | None = None  # origin of -e 2
@@ -289,19 +291,21 @@ class _Loader:
 
             self.rules = [r for r in self.rules if survives(r)]
             self.rules.append(rule)
-        elif op == "delete":
-            key = semantic_key(rule)
-            match = next((i for i, r in enumerate(self.rules) if r.kind != "control" and semantic_key(r) == key), None)
+        elif op == "delete":  # the kernel deletes the first rule that is the same, field for field
+            match = next((i for i, r in enumerate(self.rules)
+                          if r.kind != "control" and self.identities.get(id(r)) == statement.identity), None)
             if match is None:
                 self.refuse(line, "no loaded rule matches this deletion")
             else:
                 del self.rules[match]
         else:
-            key = semantic_key(rule)
-            twin = next((r for r in self.rules if r.kind != "control" and semantic_key(r) == key), None)
-            if twin is not None:
+            twin = next((r for r in self.rules
+                         if r.kind != "control" and self.identities.get(id(r)) == statement.identity), None)
+            if twin is not None and op == "add":  # -A does not check (auditctl 3.0.9 on Linux 6.x)
                 self.refuse(line, f"rule exists (same as {twin.origin})")
-            elif op == "prepend":  # the head of its own list: before the first rule of that list
+                return
+            self.identities[id(rule)] = statement.identity
+            if op == "prepend":  # the head of its own list: before the first rule of that list
                 heads = [i for i, r in enumerate(self.rules) if r.kind != "control" and r.rule_list == rule.rule_list]
                 self.rules.insert(heads[0] if heads else len(self.rules), rule)
             else:

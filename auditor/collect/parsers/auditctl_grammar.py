@@ -187,6 +187,9 @@ class Line:
     watch: str | None = None  # -w/-W path
     settings: dict[str, str] = field(default_factory=dict)  # control lines: "-e" -> "1", "-c" -> ""
     doubts: list[str] = field(default_factory=list)
+    # What the kernel compares to find a rule that exists (-a) or is deleted (-d): list, action,
+    # the fields in the order they were sent (so -F a -F b and -F b -F a are two rules), syscalls.
+    identity: tuple = ()
 
 
 # ---------------------------------------------------------------- C number parsing
@@ -259,6 +262,7 @@ class RuleState:
     arch_fields: int = 0  # -F arch fields: the kernel counts them, the rule keeps them apart
     arch_op: str = "="
     settings: dict[str, str] = field(default_factory=dict)
+    order: list[tuple] = field(default_factory=list)  # the fields as auditctl sends them, in order
     all_syscalls: bool = False
     syscall_names: list[str] = field(default_factory=list)
     syscall_numbers: set[int] | None = field(default_factory=set)
@@ -423,6 +427,7 @@ def add_field(state: RuleState, expression: str) -> None:
         state.arch_op = op
         state.arch_given = True
         state.arch_fields += 1
+        state.order.append(("arch", op, state.elf if state.elf else value.lower()))
         return
     elif kind == "perm":
         if op != "=":
@@ -499,8 +504,10 @@ def add_field(state: RuleState, expression: str) -> None:
         raise Refused(f"{name}: the kernel allows only fstype and key on the filesystem list")
     if name == "key":
         state.key_fields.append(value)
+        state.order.append(("key", op, value))
         return
     state.fields.append((name, op, normal))
+    state.order.append((name, op, normal))
 
 
 def _arch_value(value: str, state: RuleState) -> tuple[int, str]:
@@ -895,6 +902,7 @@ def _watch(state: RuleState, option: str, value: str) -> None:
     state.all_syscalls = True
     state.watch = path
     state.fields.append(("perm", "=", PERMISSIONS))
+    state.order += [("path", "=", path), ("perm", "=", PERMISSIONS)]  # as -F path= -F perm= would send them
 
 
 def _permissions(state: RuleState, text: str) -> None:
@@ -909,10 +917,12 @@ def _permissions(state: RuleState, text: str) -> None:
     perms = "".join(p for p in PERMISSIONS if p in text.lower())
     if any(n == "perm" for n, _, _ in state.fields):
         state.fields = [(n, o, perms if n == "perm" else v) for n, o, v in state.fields]
+        state.order = [(n, o, perms if n == "perm" else v) for n, o, v in state.order]
     else:
         if state.field_count() >= AUDIT_MAX_FIELDS - 1:
             raise Refused("Too many fields when adding permissions")
         state.fields.append(("perm", "=", perms))
+        state.order.append(("perm", "=", perms))
     state.perm_added = True
 
 
@@ -931,6 +941,7 @@ def _key_field(state: RuleState) -> None:
     if not (state.syscall_added or state.perm_added or state.exe_added or state.fs_added):
         raise Refused("Key field needs a watch, syscall or exe path given prior to it")
     state.key_fields.append(state.key)
+    state.order.append(("key", "=", state.key))
 
 
 def _add_compare(state: RuleState, expression: str) -> None:
@@ -959,6 +970,7 @@ def _add_compare(state: RuleState, expression: str) -> None:
         raise Refused(f"-C incompatible comparison {expression}")
     a, b = sorted((first, second))
     state.fields.append((a, op, b))  # auditctl -l prints the pair in its own order, so sort it
+    state.order.append((a, op, b))
 
 
 def _finish(state: RuleState) -> Line:
@@ -988,4 +1000,7 @@ def _finish(state: RuleState) -> Line:
         all_syscalls=all_syscalls, syscall_names=state.syscall_names,
         syscall_numbers=None if state.syscall_numbers is None else set(state.syscall_numbers),
         fields=fields, keys=keys, watch=state.watch, doubts=state.doubts,
+        identity=(state.rule_list, state.action, tuple(state.order),
+                  "all" if all_syscalls else frozenset(state.syscall_numbers if state.syscall_numbers is not None
+                                                       else state.syscall_names)),
     )
