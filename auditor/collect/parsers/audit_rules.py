@@ -158,20 +158,25 @@ def _rule_from_line(line: grammar.Line, text: str, origin: str) -> AuditRule:
     else:
         syscalls = sorted(set(line.syscall_names))
     keys = sorted(set(line.keys))
-    watch_fields = sorted(f.name for f in fields)
-    if (line.watch is not None or line.rule_list == "exit") and line.action == "always" and line.all_syscalls \
-            and arch is None and line.arch_elf is None and watch_fields in (["path", "perm"], ["dir", "perm"], ["path"], ["dir"], ["perm"]) \
-            and (line.watch is not None or watch_fields != ["perm"]) and all(f.op == "=" for f in fields):
-        path = line.watch or next(f.value for f in fields if f.name in ("path", "dir"))
+    if line.watch is not None:  # -w /path is -F path=/path -F perm=rwxa (or dir=, for a directory)
+        fields.append(AuditField(name="path", op="=", value=line.watch))
+    if _is_watch(line, fields):  # auditctl -l prints such a rule as -w path -p perms
+        path = next(f.value for f in fields if f.name in ("path", "dir"))
         perm = next((f.value for f in fields if f.name == "perm"), WATCH_PERMISSIONS)
         return AuditRule(text=text, origin=origin, kind="watch", action="always", rule_list="exit",
                          keys=keys, watch=path, permissions=perm)
-    if line.watch is not None:
-        fields.append(AuditField(name="path", op="=", value=line.watch))
     return AuditRule(
         text=text, origin=origin, kind="syscall", action=line.action, rule_list=line.rule_list, arch=arch,
         syscalls=syscalls, syscall_table=line.table if numbers is not None else None, syscall_numbers=numbers,
         fields=sorted(fields, key=_field_sort_key), keys=keys,
+    )
+
+
+def _is_watch(line: grammar.Line, fields: list[AuditField]) -> bool:
+    names = sorted(f.name for f in fields)
+    return (
+        line.rule_list == "exit" and line.action == "always" and line.all_syscalls and line.arch_elf is None
+        and names in (["path"], ["dir"], ["path", "perm"], ["dir", "perm"]) and all(f.op == "=" for f in fields)
     )
 
 
