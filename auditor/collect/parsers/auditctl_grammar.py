@@ -233,6 +233,19 @@ def _c_number(text: str) -> tuple[int, bool]:
     return sign * value, True
 
 
+def _decimal(text: str) -> int:
+    """strtol(text, NULL, 10) of a short text."""
+    digits = text.lstrip(" \t\n\v\f\r")
+    sign = -1 if digits[:1] == "-" else 1
+    digits = digits[1:] if digits[:1] in "+-" and digits else digits
+    prefix = ""
+    for char in digits:
+        if not char.isdigit():
+            break
+        prefix += char
+    return sign * int(prefix) if prefix else 0
+
+
 def _signed(value: int) -> int:
     return value - UINT32 if value >= 2**31 else value
 
@@ -350,25 +363,27 @@ def _exit_value(value: str) -> str:
     return str(number)
 
 
-RECORD_NUMBERS = {"SYSCALL": 1300, "SOCKETCALL": 1304, "SOCKADDR": 1306}
-RECORD_NAMES = {number: name for name, number in RECORD_NUMBERS.items()}
+@functools.lru_cache(maxsize=1)
+def msg_type_names() -> dict[int, str]:
+    """Record type number -> the name auditctl -l prints for it."""
+    every = {**tables()["msg_types_if_built_with"], **tables()["msg_types"]}
+    return {number: name for name, number in sorted(every.items(), key=lambda item: item[0], reverse=True)}
 
 
 def _msgtype_value(value: str, state: RuleState) -> str:
+    """A record type, normalised to the name auditctl -l prints (the number when it has none)."""
     if value[0].isdigit():
         number = c_strtol(value)
-        return RECORD_NAMES.get(number, str(number))
-    upper = value.upper()  # msg_typetab is looked up case-insensitively
-    if upper in tables()["msg_types"]:
-        return upper
-    if upper in tables()["msg_types_if_built_with"]:
+    elif value.upper() in tables()["msg_types"]:  # msg_typetab is looked up case-insensitively
+        number = tables()["msg_types"][value.upper()]
+    elif value.upper() in tables()["msg_types_if_built_with"]:
         state.doubts.append(f"msgtype={value}: known to auditctl only when built with AppArmor support")
-        return upper
-    if value.startswith("UNKNOWN[") and "]" in value[8:]:
-        number, ok = _c_number(value[8:value.index("]", 8)][:7])
-        if ok and number > 0:
-            return str(number)
-    raise Refused(f"-F unknown message type - {value}")
+        number = tables()["msg_types_if_built_with"][value.upper()]
+    elif value.startswith("UNKNOWN[") and "]" in value[8:] and _decimal(value[8:value.index("]", 8)][:7]) > 0:
+        number = _decimal(value[8:value.index("]", 8)][:7])  # strtol(buf, NULL, 10)
+    else:
+        raise Refused(f"-F unknown message type - {value}")
+    return msg_type_names().get(number, str(number))
 
 
 def add_field(state: RuleState, expression: str) -> None:
@@ -578,6 +593,14 @@ def add_syscalls(state: RuleState, value: str) -> None:
     state.syscall_added = True
 
 
+def _syscall_int(text: str) -> int:
+    """strtol into libaudit's ``int nr``: truncated to 32 bits; a negative result is no syscall."""
+    number = _signed(max(-(2**63), min(_c_number(text)[0], 2**63 - 1)) % UINT32)
+    if number < 0:
+        raise Refused(f"Syscall name unknown: {text}")
+    return number
+
+
 def _syscall_number(name: str, table: str | None, why: str | None, state: RuleState) -> int | None:
     """audit_name_to_syscall (case-insensitive), else a number if the text starts with a digit."""
     if table is not None:
@@ -585,10 +608,10 @@ def _syscall_number(name: str, table: str | None, why: str | None, state: RuleSt
         if number is not None:
             return number
         if name[0].isdigit():
-            return _c_number(name)[0]
+            return _syscall_int(name)
         raise Refused(f"Syscall name unknown: {name!r}")
     if name[0].isdigit():
-        number = _c_number(name)[0]
+        number = _syscall_int(name)
         if number >= 64 * 32:
             raise Refused(f"Syscall name unknown: {name}")
         state.syscall_numbers = None  # which syscall the number is depends on the table
