@@ -189,7 +189,9 @@ def _record_matches(fields: list[AuditField], record: int) -> bool | None:
     for item in fields:
         if item.name != "msgtype":
             continue
-        value = RECORD_TYPES.get(item.value)
+        tables = grammar.tables()
+        value = RECORD_TYPES.get(item.value, tables["msg_types"].get(item.value,
+                                                                      tables["msg_types_if_built_with"].get(item.value)))
         if value is None and item.value.isdigit():
             value = int(item.value)
         if value is None:  # a record name we do not know is some other record type

@@ -179,3 +179,8 @@ def test_drift_syscall_numbers_from_netlink_are_the_same_rule(tmp_path):
     files = {"30-net.rules": "-a always,exit -F arch=b64 -S bind,connect -k net\n"}
     listed = "-a always,exit -F arch=b64 -S 42,49 -F key=net\n"
     assert drift(tmp_path, files, listed) == [("audit rules", PASS)]
+
+
+def test_exclude_by_record_type_range_is_judged_on_the_numbers(tmp_path):
+    # msgtype<=PATH is every record type up to 1302, SYSCALL (1300) among them
+    assert early(tmp_path, "-a always,exclude -F msgtype<=PATH") == (FAIL, FAIL)
