@@ -3,6 +3,8 @@
 
 * ``syscalls``: for each syscall table libaudit has, name -> number, from ``ausyscall <arch> --dump``
   (run on a host with the audit userspace installed; it prints libaudit's own compiled-in tables).
+* ``field_compare``: the kernel's AUDIT_COMPARE_* values (uapi linux/audit.h) and the two fields
+  each compares, as ``-C`` sends them and ``auditctl -l`` prints them.
 * ``msg_types`` (name -> record type number), ``errnos``: libaudit's lib/msg_typetab.h and
   lib/errtab.h, read from an audit-userspace source tree (``--source``), because no audit tool
   prints them; the numbers of the AUDIT_* constants come from its lib/libaudit.h and the kernel's
@@ -87,6 +89,17 @@ def constants(*headers: Path) -> dict[str, int]:
     return values
 
 
+def field_compares(kernel_header: Path) -> dict[str, list[str]]:
+    """AUDIT_COMPARE_X_TO_Y values (what -C sends as field_compare) -> the two fields, as -F names."""
+    names = {"AUID": "auid", "OBJ_UID": "obj_uid", "OBJ_GID": "obj_gid"}
+    found = {}
+    for name, number in sorted(constants(kernel_header).items(), key=lambda item: item[1]):
+        match = re.fullmatch(r"AUDIT_COMPARE_(\w+?)_TO_(\w+)", name)
+        if match:
+            found[str(number)] = [names.get(part, part.lower()) for part in match.groups()]
+    return found
+
+
 def msg_types(source: Path, kernel_header: Path) -> tuple[dict[str, int], dict[str, int]]:
     known = constants(source / "lib" / "libaudit.h", kernel_header)
     always, conditional = header_entries(source / "lib" / "msg_typetab.h")
@@ -109,8 +122,9 @@ def generate(source: Path | None, kernel_header: Path, previous: dict) -> dict:
     if source is not None:
         data["msg_types"], data["msg_types_if_built_with"] = msg_types(source, kernel_header)
         data["errnos"] = sorted(header_entries(source / "lib" / "errtab.h")[0])
+        data["field_compare"] = field_compares(kernel_header)
     else:
-        for key in ("msg_types", "msg_types_if_built_with", "errnos"):
+        for key in ("msg_types", "msg_types_if_built_with", "errnos", "field_compare"):
             data[key] = previous[key]
     return data
 

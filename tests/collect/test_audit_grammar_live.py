@@ -144,6 +144,10 @@ def candidates(key: str, uid: int, status: dict[str, str]) -> list[str]:
         f"{b64} -C auid<uid -k {key}",
         f"{b64} -C uid!=gid -k {key}",
         f"{b64} -C EGID=fsgid -k {key}",
+        f"{b64} -F field_compare=10 -k {key}",
+        f"{b64} -F field_compare<10 -k {key}",
+        f"{b64} -F field_compare=10 -k {key}\n{b64} -C auid=uid -k {key}",
+        f"-a always,filesystem -F field_compare=10 -k {key}",
         # watches
         f"-w /tmp/{key}-watch -p wa -k {key}",
         f"-w /tmp/{key}\\ space -p WA -k {key}",

@@ -517,6 +517,12 @@ def add_field(state: RuleState, expression: str) -> None:
         raise Refused(f"{name}{op}: the kernel allows only {' '.join(sorted(allowed))} for {name}")
     if flags == "filesystem" and name not in FILESYSTEM_FIELDS:
         raise Refused(f"{name}: the kernel allows only fstype and key on the filesystem list")
+    pair = tables()["field_compare"].get(normal) if name == "field_compare" else None
+    if pair is not None:  # -F field_compare=10 is -C uid=auid
+        a, b = sorted(pair)
+        state.fields.append((a, op, b))
+        state.order.append((name, op, int(normal)))
+        return
     if name == "key":
         state.key_fields.append(value)
         state.order.append(("key", op, value))
@@ -967,6 +973,12 @@ def _key_field(state: RuleState) -> None:
     state.order.append(("key", "=", state.key))
 
 
+def compare_number(a: str, b: str) -> int:
+    """The kernel's AUDIT_COMPARE_* value for a pair of fields (either order)."""
+    pair = {a, b}
+    return next(int(n) for n, fields in tables()["field_compare"].items() if set(fields) == pair)
+
+
 def _add_compare(state: RuleState, expression: str) -> None:
     if state.field_count() >= AUDIT_MAX_FIELDS - 1:
         raise Refused(f"Too many fields in rule: {expression}")
@@ -993,7 +1005,7 @@ def _add_compare(state: RuleState, expression: str) -> None:
         raise Refused(f"-C incompatible comparison {expression}")
     a, b = sorted((first, second))
     state.fields.append((a, op, b))  # auditctl -l prints the pair in its own order, so sort it
-    state.order.append((a, op, b))
+    state.order.append(("field_compare", op, compare_number(a, b)))  # what the kernel holds
 
 
 def _finish(state: RuleState) -> Line:
