@@ -248,7 +248,8 @@ the exit list the first matching rule decides.  A rule without -F arch matches i
 also takes i386 socketcall (102).  On b32 a call counts as audited when either the syscall itself
 or socketcall(2) with its call number is.  io_uring socket operations are not syscalls and are not
 judged here.  A rule line lbaudit could not read, or whose fate it cannot tell (a user name
-resolved on the target, an unknown machine, gawk and mawk compiling rules.d differently), makes its
+resolved on the target, an unknown machine, gawk and mawk compiling rules.d differently where
+neither is found), makes its
 scope not_reviewed, unless what was read already fails.
 """,
 )

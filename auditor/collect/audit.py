@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import stat
+from pathlib import Path
 
 from auditor.collect import CollectContext, rootfs
 from auditor.collect.commands import run_command
@@ -61,6 +62,26 @@ def _machine(ctx: CollectContext) -> str | None:
             little = header[5] == 1
             number = int.from_bytes(header[18:20], "little" if little else "big")
             return ELF_MACHINES.get((number, header[4] == 2, little))
+    return None
+
+
+# augenrules runs "awk" from the PATH systemd gives auditd.service; these directories, in order.
+AWK_PATH = ("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin")
+
+
+def _awk(ctx: CollectContext) -> str | None:
+    """Which awk augenrules runs on the target: "gawk" or "mawk" (they read its patterns
+    differently), from the program the first ``awk`` on the PATH resolves to; None when it is
+    neither or cannot be found."""
+    for directory in AWK_PATH:
+        try:
+            real = rootfs.resolve(ctx.root, f"{directory}/awk")
+        except OSError:
+            return None
+        if real.is_file():
+            # rootfs.resolve leaves paths of the live root as they are; there the kernel may follow links
+            name = os.path.basename(os.path.realpath(real)) if Path(ctx.root).resolve() == Path("/") else real.name
+            return "gawk" if name.startswith("gawk") else "mawk" if name.startswith("mawk") else None
     return None
 
 
@@ -114,7 +135,7 @@ def _persistent(ctx: CollectContext) -> tuple[list[AuditRule] | None, str | None
                 continue  # augenrules cats it, cat fails, and the rest is still loaded
             except OSError as exc:
                 return None, SOURCE_RULES_D, [_gap("persistent_rules", f"{path}: {rootfs.describe_os_error(exc)}")]
-        parsed = audit_rules.parse_rules_d(files, _machine(ctx))
+        parsed = audit_rules.parse_rules_d(files, _machine(ctx), _awk(ctx))
         return parsed.rules, SOURCE_RULES_D, _problem_gaps("persistent_rules", parsed.problems)
 
     try:

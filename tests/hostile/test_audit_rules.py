@@ -34,7 +34,10 @@ NET = (
 )
 
 
-def image(tmp_path: Path, files: dict[str, str | bytes], auditctl: bytes | None = ELF_X86_64) -> HostSnapshot:
+def image(tmp_path: Path, files: dict[str, str | bytes], auditctl: bytes | None = ELF_X86_64,
+          awk: str | None = None) -> HostSnapshot:
+    """An image with these rules.d files, an auditctl of this ELF header and, with ``awk``, a
+    /usr/bin/awk that links to that program through /etc/alternatives (as Debian installs it)."""
     root = tmp_path / "image"
     rules_d = root / "etc" / "audit" / "rules.d"
     rules_d.mkdir(parents=True)
@@ -43,6 +46,12 @@ def image(tmp_path: Path, files: dict[str, str | bytes], auditctl: bytes | None 
     if auditctl is not None:
         (root / "usr" / "sbin").mkdir(parents=True)
         (root / "usr" / "sbin" / "auditctl").write_bytes(auditctl)
+    if awk is not None:
+        (root / "usr" / "bin").mkdir(parents=True)
+        (root / "usr" / "bin" / awk).write_bytes(ELF_X86_64)
+        (root / "etc" / "alternatives").mkdir(parents=True)
+        (root / "etc" / "alternatives" / "awk").symlink_to(f"/usr/bin/{awk}")
+        (root / "usr" / "bin" / "awk").symlink_to("/etc/alternatives/awk")
     return collect_root(root, frozenset({"audit"}))
 
 
@@ -124,6 +133,12 @@ def test_upper_case_names_are_accepted_as_auditctl_accepts_them(tmp_path):
 def test_indented_comment_depends_on_the_targets_awk(tmp_path):
     # gawk's "\s" drops the line; mawk's "\s" is a plain "s", so auditctl sees "\t#" and stops
     assert early(tmp_path, "\t# socket rules follow") == (NOT_REVIEWED, NOT_REVIEWED)
+
+
+def test_indented_comment_stops_the_boot_where_augenrules_runs_mawk(tmp_path):
+    files = {"10-early.rules": "\t# socket rules follow\n", "30-net.rules": NET}
+    assert persistent(image(tmp_path / "mawk", files, awk="mawk")) == (FAIL, FAIL)
+    assert persistent(image(tmp_path / "gawk", files, awk="gawk")) == (PASS, PASS)
 
 
 def test_delete_all_with_trailing_space_depends_on_the_targets_awk(tmp_path):

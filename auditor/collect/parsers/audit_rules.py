@@ -464,19 +464,25 @@ def compile_rules_d(files: Sequence[tuple[str, str]], awk: str = "gawk") -> list
     return _awk_compile(_join_files(files), awk)
 
 
-def parse_rules_d(files: Sequence[tuple[str, str]], machine: str | None = None) -> ParsedRules:
-    """What ``augenrules --load`` leaves loaded from these rules.d files.  When gawk and mawk
-    compile them into different rule sets, which one the boot gets depends on the target's awk:
-    that is reported as a problem (lbaudit cannot tell), and the gawk reading is returned."""
+def parse_rules_d(files: Sequence[tuple[str, str]], machine: str | None = None, awk: str | None = None) -> ParsedRules:
+    """What ``augenrules --load`` leaves loaded from these rules.d files, compiled by the target's
+    ``awk`` ("gawk" or "mawk").  With ``awk`` None (not known) and files that gawk and mawk compile
+    into different rule sets, that is reported as a problem (lbaudit cannot tell which the boot
+    gets), and the gawk reading is returned."""
     joined = _join_files(files)
+    if awk is not None:
+        return parse_rules_file(_awk_compile(joined, awk), machine)
     parsed = parse_rules_file(_awk_compile(joined, "gawk"), machine)
     other = parse_rules_file(_awk_compile(joined, "mawk"), machine)
+
+    def controls(rules: list[AuditRule]) -> list:
+        return [r.fields for r in rules if r.kind == "control"]
+
     if [semantic_key(r) for r in parsed.rules] != [semantic_key(r) for r in other.rules] or \
-            [r.fields for r in parsed.rules if r.kind == "control"] != [r.fields for r in other.rules if r.kind == "control"]:
-        kept = {(r.origin, r.text) for r in parsed.rules}
-        differing = sorted({r.origin for r in other.rules if (r.origin, r.text) not in kept}
-                           | {r.origin for r in parsed.rules if (r.origin, r.text) not in {(o.origin, o.text) for o in other.rules}})
-        where = ", ".join(differing) or "the order of control lines"
+            controls(parsed.rules) != controls(other.rules):
+        gawk_lines = {(r.origin, r.text) for r in parsed.rules}
+        mawk_lines = {(r.origin, r.text) for r in other.rules}
+        where = ", ".join(sorted({origin for origin, _ in gawk_lines ^ mawk_lines})) or "the order of control lines"
         parsed.problems.append(Problem(
             RULES_D_LABEL, None, None,
             f"augenrules compiles these files differently with gawk and with mawk ({where}): "
