@@ -249,8 +249,8 @@ also takes i386 socketcall (102).  On b32 a call counts as audited when either t
 or socketcall(2) with its call number is.  io_uring socket operations are not syscalls and are not
 judged here.  A rule line lbaudit could not read, or whose fate it cannot tell (a user name
 resolved on the target, an unknown machine, gawk and mawk compiling rules.d differently where
-neither is found), makes its
-scope not_reviewed, unless what was read already fails.
+neither is found), makes its scope not_reviewed, unless what was read already fails; so does a
+line auditctl refuses, because the boot then loads less than the files say.
 """,
 )
 def audit_socket_logging(snapshot: HostSnapshot, params: SocketLoggingParams) -> list[Outcome]:
