@@ -292,3 +292,13 @@ def test_syscalls_are_numbers_of_the_rules_own_table():
     assert (b64.syscall_table, b64.syscall_numbers) == ("x86_64", [49])
     assert (b32.syscall_table, b32.syscall_numbers) == ("i386", [361])
     assert (noarch.arch, noarch.syscall_table, noarch.syscall_numbers) == (None, "x86_64", [102])
+
+
+def test_line_splitting_is_auditctls_not_pythons():
+    rules = ar.parse_rules_text(
+        "-a always,exit -F arch=b64 -S bind -k a\x00 trailing garbage after a NUL\n"  # strlen stops at NUL
+        "-w /tmp/a\\ b -p wa -k b\n"  # backslash-space is a space inside an argument
+        "-a always,exit -F arch=b64 -S connect -k c\x0b\n",  # \v is not a line end to fgets
+        "f", "x86_64").rules
+    assert [r.keys for r in rules] == [["a"], ["b"], ["c\x0b"]]
+    assert rules[1].watch == "/tmp/a b"

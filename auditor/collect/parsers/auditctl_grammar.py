@@ -691,6 +691,7 @@ def split_line(raw: bytes) -> list[str] | None:
     backslash); tabs and carriage returns are part of the argument they touch.  Arguments beyond
     ``len(line) // 3 + 1`` are dropped, as auditctl's array has no room for them.
     """
+    raw = raw.split(b"\0", 1)[0]  # C strings: a NUL byte ends the line for every later step
     if not raw.strip(b" "):
         return None
     text = raw.decode("latin-1")
