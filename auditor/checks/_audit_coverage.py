@@ -146,15 +146,17 @@ def _selects(rule: AuditRule, name: str, arch: str, host: Host) -> bool | None:
 
 def _applies(rule: AuditRule, arch: str, host: Host) -> tuple[bool | None, list[AuditField]]:
     """Does an exit rule apply to calls of this ABI, and its fields without the arch ones it was
-    judged on.  A rule without ``-F arch`` applies to every ABI; ``arch!=`` excludes one machine."""
+    judged on.  A rule without ``-F arch`` applies to every ABI; more arch fields (``arch!=`` one
+    machine, or a second ``arch=``) must all match too."""
     fields = []
     host_table = host.table(arch)
     for item in rule.fields:
-        if item.name == "arch" and item.op == "!=":
-            other = grammar.MACHINE_TABLE.get(item.value)
+        if item.name == "arch":  # an arch field besides the rule's own: every one must match
             if host_table is None:
                 return None, rule.fields
-            if other == host_table and grammar.word_size(item.value) == arch:
+            machine_table = grammar.MACHINE_TABLE.get(item.value)
+            this_abi = machine_table == host_table and grammar.word_size(item.value) == arch
+            if this_abi != (item.op == "="):
                 return False, []
             continue
         fields.append(item)
@@ -162,7 +164,7 @@ def _applies(rule: AuditRule, arch: str, host: Host) -> tuple[bool | None, list[
         return True, fields
     if rule.arch != arch:
         return False, []
-    if rule.syscall_table and host_table and rule.syscall_table != host_table:
+    if rule.arch_machine and host_table and grammar.MACHINE_TABLE.get(rule.arch_machine) != host_table:
         return False, []  # another machine's ABI of the same word size (arch=aarch64 on x86_64)
     return True, fields
 

@@ -162,6 +162,7 @@ class AuditRule(StrictModel):
     action: Literal["always", "never"] | None = None
     rule_list: Literal["exit", "entry", "task", "user", "exclude", "filesystem", "io_uring"] | None = None
     arch: Literal["b64", "b32"] | None = None
+    arch_machine: str | None = None  # libaudit's machine of that -F arch= (x86_64, x86, aarch64, ...)
     syscalls: list[str] = Field(default_factory=list)  # names; ["all"] for -S all
     # The syscall table (libaudit's: x86_64, i386, aarch64, arm, ppc, s390x, s390) the -S names
     # were looked up in, and the numbers the kernel's bitmask holds; None when not known.  A rule

@@ -199,3 +199,15 @@ def test_drift_syscall_numbers_from_netlink_are_the_same_rule(tmp_path):
 def test_exclude_by_record_type_range_is_judged_on_the_numbers(tmp_path):
     # msgtype<=PATH is every record type up to 1302, SYSCALL (1300) among them
     assert early(tmp_path, "-a always,exclude -F msgtype<=PATH") == (FAIL, FAIL)
+
+
+def test_rule_for_another_machines_abi_covers_nothing_here(tmp_path):
+    # arch=aarch64 loads on x86_64 (bind is 200 there) but never matches an x86_64 call
+    rules = NET.replace("-F arch=b64", "-F arch=aarch64")
+    assert persistent(image(tmp_path, {"30-net.rules": rules})) == (FAIL, PASS)
+
+
+def test_two_arch_fields_must_both_match(tmp_path):
+    # arch=b64 and arch=b32 at once: the kernel requires both, so the rule matches no call
+    rules = NET.replace("-F arch=b32", "-F arch=b64 -F arch=b32")
+    assert persistent(image(tmp_path, {"30-net.rules": rules})) == (PASS, FAIL)

@@ -138,17 +138,17 @@ def _rule_from_line(line: grammar.Line, text: str, origin: str) -> AuditRule:
         return AuditRule(text=text, origin=origin, kind="control", fields=settings, keys=sorted(set(line.keys)))
     fields = [AuditField(name=n, op=o, value=v) for n, o, v in line.fields]
     arch: str | None = None
-    if line.arch_elf is not None and line.arch_elf in grammar.ELF_MACHINE:
-        machine = grammar.ELF_MACHINE[line.arch_elf]
-        if line.arch_op == "=":
-            arch = grammar.word_size(machine)
+    # The last -F arch= gives the rule its ABI (and the table its -S names were looked up in);
+    # any other arch field is kept as a filter: the kernel requires every one of them to match.
+    primary = max((i for i, (op, _, _) in enumerate(line.arch_fields) if op == "="), default=None)
+    arch_machine: str | None = None
+    for index, (op, elf, word) in enumerate(line.arch_fields):
+        name = grammar.ELF_MACHINE.get(elf) or word or "unknown"
+        if index == primary:
+            arch = grammar.word_size(name) if elf in grammar.ELF_MACHINE else word
+            arch_machine = grammar.ELF_MACHINE.get(elf)
         else:
-            fields.append(AuditField(name="arch", op="!=", value=machine))
-    elif line.arch_elf is not None:  # b64/b32 on a host of unknown machine: the word size is still known
-        if line.arch_op == "=":
-            arch = line.arch_word
-        else:
-            fields.append(AuditField(name="arch", op="!=", value=line.arch_word or "unknown"))
+            fields.append(AuditField(name="arch", op=op, value=name))
     numbers = None if line.all_syscalls or line.syscall_numbers is None else sorted(line.syscall_numbers)
     if line.all_syscalls:
         syscalls = ["all"]
@@ -167,6 +167,7 @@ def _rule_from_line(line: grammar.Line, text: str, origin: str) -> AuditRule:
                          keys=keys, watch=path, permissions=perm)
     return AuditRule(
         text=text, origin=origin, kind="syscall", action=line.action, rule_list=line.rule_list, arch=arch,
+        arch_machine=arch_machine,
         syscalls=syscalls, syscall_table=line.table if numbers is not None else None, syscall_numbers=numbers,
         fields=sorted(fields, key=_field_sort_key), keys=keys,
     )
@@ -175,7 +176,7 @@ def _rule_from_line(line: grammar.Line, text: str, origin: str) -> AuditRule:
 def _is_watch(line: grammar.Line, fields: list[AuditField]) -> bool:
     names = sorted(f.name for f in fields)
     return (
-        line.rule_list == "exit" and line.action == "always" and line.all_syscalls and line.arch_elf is None
+        line.rule_list == "exit" and line.action == "always" and line.all_syscalls and not line.arch_fields
         and names in (["path"], ["dir"], ["path", "perm"], ["dir", "perm"]) and all(f.op == "=" for f in fields)
     )
 
@@ -199,7 +200,7 @@ def semantic_key(rule: AuditRule) -> tuple:
     """What makes two rules the same rule, whichever form they were written in."""
     syscalls = tuple(rule.syscall_numbers) if rule.syscall_numbers is not None else tuple(rule.syscalls)
     return (
-        rule.kind, rule.action, rule.rule_list, rule.arch, syscalls,
+        rule.kind, rule.action, rule.rule_list, rule.arch, rule.arch_machine, syscalls,
         tuple(_field_sort_key(f) for f in rule.fields), tuple(rule.keys), rule.watch, rule.permissions,
     )
 

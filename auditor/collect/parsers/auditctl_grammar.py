@@ -175,9 +175,9 @@ class Line:
     op: str
     rule_list: str | None = None
     action: str | None = None
-    arch_elf: int | None = None  # the -F arch= value, as the kernel compares it (0: b64/b32 of an unknown machine)
-    arch_word: str | None = None  # "b64"/"b32" when -F arch= named a word size
-    arch_op: str = "="
+    # -F arch fields in order, as (op, ELF value the kernel compares, "b64"/"b32" when a word size
+    # was named); the ELF value is 0 for b64/b32 on a host of unknown machine
+    arch_fields: list[tuple[str, int, str | None]] = field(default_factory=list)
     table: str | None = None  # the syscall table -S names were looked up in
     all_syscalls: bool = False
     syscall_names: list[str] = field(default_factory=list)  # as written, lower case
@@ -272,8 +272,7 @@ class RuleState:
     elf: int | None = None
     arch_given: bool = False
     arch_word: str | None = None
-    arch_fields: int = 0  # -F arch fields: the kernel counts them, the rule keeps them apart
-    arch_op: str = "="
+    arch_list: list[tuple[str, int, str | None]] = field(default_factory=list)
     settings: dict[str, str] = field(default_factory=dict)
     order: list[tuple] = field(default_factory=list)  # the fields as auditctl sends them, in order
     all_syscalls: bool = False
@@ -291,7 +290,7 @@ class RuleState:
         return self.add if self.add is not None else self.delete
 
     def field_count(self) -> int:
-        return len(self.fields) + len(self.key_fields) + self.arch_fields
+        return len(self.fields) + len(self.key_fields) + len(self.arch_list)
 
 
 def _split_field(expression: str) -> tuple[str, str, str]:
@@ -438,10 +437,10 @@ def add_field(state: RuleState, expression: str) -> None:
             raise Refused("arch must be before -S")
         if op not in EQ_OPS:
             raise Refused("arch only takes = or != operators")
+        state.arch_word = None
         state.elf, normal = _arch_value(value, state)
-        state.arch_op = op
         state.arch_given = True
-        state.arch_fields += 1
+        state.arch_list.append((op, state.elf, state.arch_word))
         state.order.append(("arch", op, state.elf if state.elf else value.lower()))
         return
     elif kind == "perm":
@@ -839,7 +838,9 @@ def read_line(tokens: list[str], machine: str | None, listing: bool = False) -> 
         elif option == "-S":
             add_syscalls(state, value or "")
         elif option == "-F":
-            if state.rule_list is None:
+            if state.rule_list is None and not (
+                "arch=" in (value or "") and options[index + 1:index + 2] == [("-t", None)]
+            ):  # auditctl lets "-F arch=... -t" through without a list
                 raise Refused("List must be given before field")
             if (value or "").startswith("key="):
                 _add_key(state, value[4:])
@@ -915,7 +916,7 @@ def read_line(tokens: list[str], machine: str | None, listing: bool = False) -> 
 def _watch(state: RuleState, option: str, value: str) -> None:
     if option == "-w" and (state.add is not None or state.delete is not None):
         raise Refused("watch option can't be given with a syscall")
-    if state.fields or state.watch:
+    if state.field_count() or state.watch:
         raise Refused("Rule is not empty")
     _check_path(value)
     path = value
@@ -942,7 +943,7 @@ def _permissions(state: RuleState, text: str) -> None:
         raise Refused(f"permission {text} is too long")
     if set(text.lower()) - set(PERMISSIONS):
         raise Refused(f"Permission {text} isn't supported")
-    if not state.fields and not state.watch:
+    if state.field_count() < 1:  # any field, -F arch included
         raise Refused("Permissions should be preceeded by other fields")
     perms = "".join(p for p in PERMISSIONS if p in text.lower())
     if any(n == "perm" for n, _, _ in state.fields):
@@ -1030,9 +1031,7 @@ def _finish(state: RuleState) -> Line:
     return Line(
         op="delete" if state.delete is not None else "prepend" if state.prepend else "add",
         rule_list=state.rule_list, action=state.action,
-        arch_elf=state.elf if state.arch_given else None,
-        arch_word=state.arch_word,
-        arch_op=state.arch_op, table=table,
+        arch_fields=list(state.arch_list), table=table,
         all_syscalls=all_syscalls, syscall_names=state.syscall_names,
         syscall_numbers=None if state.syscall_numbers is None else set(state.syscall_numbers),
         fields=fields, keys=keys, watch=state.watch, doubts=state.doubts,
