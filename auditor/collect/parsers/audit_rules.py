@@ -127,6 +127,7 @@ class Statement:
     rule: AuditRule
     doubts: tuple[str, ...] = ()
     identity: tuple = ()  # what the kernel compares to find the same rule (fields in sent order)
+    settings: AuditRule | None = None  # a rule line's -e/-b/-f/... , which auditctl applies before sending the rule
 
 
 def _rule_from_line(line: grammar.Line, text: str, origin: str) -> AuditRule:
@@ -193,7 +194,10 @@ def parse_statement(text: str, origin: str, machine: str | None = None, *, listi
     except grammar.Refused as exc:
         raise RuleError(str(exc), exc.keep_going) from None
     op = {"prepend": "prepend", "add": "add", "delete": "delete"}.get(line.op, line.op)
-    return Statement(op, _rule_from_line(line, text, origin), tuple(line.doubts), line.identity)
+    settings = None
+    if op in ("add", "prepend", "delete") and line.settings:
+        settings = _rule_from_line(grammar.Line("control", settings=line.settings), text, origin)
+    return Statement(op, _rule_from_line(line, text, origin), tuple(line.doubts), line.identity, settings)
 
 
 def semantic_key(rule: AuditRule) -> tuple:
@@ -264,6 +268,18 @@ class _Loader:
                 return
             self._apply(RuleLine(line.file, line.line, piece))
 
+    def _control(self, line: RuleLine, rule: AuditRule) -> None:
+        client_only = all(f.name in CLIENT_FLAGS for f in rule.fields)
+        if self.locked_by and not client_only:  # the kernel refuses every change once locked
+            self.refuse(line, f"the audit configuration is locked by -e 2 at {self.locked_by}")
+            return
+        self.rules.append(rule)
+        settings = {f.name: f.value for f in rule.fields}
+        if settings.get("continue_on_error") or settings.get("ignore_errors"):
+            self.keep_going = True
+        if settings.get("enabled") == "2":
+            self.locked_by = line.origin
+
     def _apply(self, line: RuleLine) -> None:
         try:
             statement = parse_statement(line.text, line.origin, self.machine)
@@ -277,20 +293,18 @@ class _Loader:
             self.problems.append(Problem(line.file, line.line, None,
                                          f"lbaudit cannot tell whether auditctl loads this line ({doubt}); "
                                          "if it does not, no later line is loaded"))
+        if statement.settings is not None:  # e.g. "-a ... -e 0": the setting is made first
+            self._control(line, statement.settings)
+            if self.stopped:
+                return
         rule, op = statement.rule, statement.op
         if op == "skip":
             return
-        client_only = op == "control" and all(f.name in CLIENT_FLAGS for f in rule.fields)
-        if self.locked_by and not client_only:  # the kernel refuses every change once locked
+        if self.locked_by and op != "control":  # the kernel refuses every change once locked
             self.refuse(line, f"the audit configuration is locked by -e 2 at {self.locked_by}")
             return
-        settings = {f.name: f.value for f in rule.fields} if op == "control" else {}
         if op == "control":
-            self.rules.append(rule)
-            if settings.get("continue_on_error") or settings.get("ignore_errors"):
-                self.keep_going = True
-            if settings.get("enabled") == "2":
-                self.locked_by = line.origin
+            self._control(line, rule)
         elif op == "clear":
             def survives(old: AuditRule) -> bool:  # -D -k key deletes only the rules with that key
                 return old.kind == "control" or bool(rule.keys and not set(rule.keys) & set(old.keys))

@@ -903,11 +903,9 @@ def read_line(tokens: list[str], machine: str | None, listing: bool = False) -> 
         raise Refused("parameter passed without an option given", keep_going)
     if state.key and not state.list_requested:
         _key_field(state)
-    if state.rule_list is None and not state.syscall_added:
-        if state.settings:
-            return Line("control", settings=dict(state.settings))
-        if stopped_at is not None:
-            return Line("skip")  # -v
+    if stopped_at is not None or (state.rule_list is None and not state.syscall_added and state.settings):
+        # -i, -c or -v end setopt with "success, nothing to send": a rule built before them is dropped
+        return Line("control", settings=dict(state.settings)) if state.settings else Line("skip")
     line = _finish(state)
     line.settings = dict(state.settings)
     return line
