@@ -229,6 +229,32 @@ def candidates(key: str, uid: int, status: dict[str, str]) -> list[str]:
         f"-d always,exit -F arch=b64 -S bind -k {key}",
         f"--backlog_wait_time=abc",
         f"-b {hex(int(status['backlog_limit']))}",
+        # getopt corners, key forms, more lists
+        f"-ik {key}",
+        f"--backlog_wait_time",
+        f"-- {b64} -k {key}",
+        f"{b64} -k {key} -- extra",
+        f"-a always,exit -Farch=b64 -Sbind -k{key}",
+        f"-a always,exit -F arch=b64 -S , -k {key}",
+        f"-a always,exit -F arch=b64 -S bind, -k {key}",
+        f"-a always,exit -F Arch=b64 -S BiNd -k {key}",
+        f"{b64} -F KEY={key}",
+        f"{b64} -F KEY={key} -k {key}",
+        f"{b64} -F key={key} -F key=b",
+        f"{b64} -k b -k " + "k" * 255,
+        f"-C auid!=uid -a always,exit -S bind -k {key}",
+        f"-A always,exclude -F msgtype=1300 -F uid={uid}",
+        f"-a never,exclude -F msgtype=1300 -F uid={uid}",
+        f"-a always,user -F msgtype=SYSCALL -F uid={uid}",
+        f"{b64} -F exit=0x10 -F sessionid!=unset -k {key}",
+        f"-a always,filesystem -F fstype=0x74726163 -k {key}",
+        f"-a always,filesystem -F fstype!=debugfs -k {key}",
+        f"-a never,filesystem -F fstype=debugfs -F uid=0 -k {key}",
+        f"-w /tmp/{key} -k {key} -p wa",
+        f"-w /tmp/{key} -p wa -p r -k {key}",
+        f"-w /tmp/{key}/ -k {key}",
+        f"-w /tmp/" + "x" * 256 + f" -k {key}",
+        f"-w /" + "d/" * 2100 + f"x -k {key}",
         "-i -s",
         "-v",
         "-h",
@@ -337,7 +363,7 @@ def test_auditctl_and_lbaudit_stop_at_the_same_lines(tmp_path):
                 recorded.append({"form": form.split(" ")[0], "awk": flavour, "machine": machine,
                                  "line": line, "marker": marker, "loads": kernel_loads})
                 for k in (key, marker_key, key + "\r", key + "\x01b", "b\x01" + key,
-                          key + "x" * (ar.grammar.AUDIT_MAX_KEY_LEN - len(key))):
+                          key + "x" * (ar.grammar.AUDIT_MAX_KEY_LEN - len(key)), "b\x01" + "k" * 255):
                     auditctl("-D", "-k", k)
                 for command in undo_commands(line):
                     auditctl(*command)

@@ -417,7 +417,9 @@ def add_field(state: RuleState, expression: str) -> None:
             state.exe_added = True
         if name in ("path", "dir"):
             state.perm_added = True
-        if name == "key" and not (state.syscall_added or state.perm_added or state.exe_added or state.fs_added):
+        if name == "key" and not state.listing and not (
+            state.syscall_added or state.perm_added or state.exe_added or state.fs_added
+        ):
             raise Refused("Key field needs a watch, syscall or exe path given prior to it")
         limit = AUDIT_MAX_KEY_LEN if name == "key" else PATH_MAX
         if len(value.encode("utf-8", "surrogateescape")) > limit:
@@ -867,7 +869,7 @@ def read_line(tokens: list[str], machine: str | None, listing: bool = False) -> 
         elif option in ("-w", "-W"):
             _watch(state, option, value or "")
         elif option == "-k":
-            if not (state.syscall_added or state.perm_added or state.exe_added or state.fs_added) or (
+            if not (state.syscall_added or state.perm_added or state.exe_added or state.fs_added or state.listing) or (
                 state.add is None and state.delete is None
             ):
                 raise Refused("key option needs a watch or syscall given prior to it")
@@ -967,7 +969,7 @@ def _key_field(state: RuleState) -> None:
         raise Refused("Too many fields in rule: key")
     if flags == "exclude":
         raise Refused("Only msgtype, *uid, *gid, pid, and subj* fields can be used with exclude filter")
-    if not (state.syscall_added or state.perm_added or state.exe_added or state.fs_added):
+    if not (state.syscall_added or state.perm_added or state.exe_added or state.fs_added or state.listing):
         raise Refused("Key field needs a watch, syscall or exe path given prior to it")
     state.key_fields.append(state.key)
     state.order.append(("key", "=", state.key))
@@ -1020,6 +1022,8 @@ def _finish(state: RuleState) -> Line:
         raise Refused("the kernel takes one key field per rule")
     table, _ = _table_for(state)
     all_syscalls = state.all_syscalls or (state.rule_list != "task" and not state.syscall_added)
+    if state.listing and state.rule_list == "exit" and not state.syscall_added:
+        all_syscalls = False  # auditctl -l prints "-S all" for a full mask and nothing for an empty one
     if state.rule_list == "task":
         all_syscalls = False
     if state.watch is not None:
