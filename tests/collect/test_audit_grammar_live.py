@@ -227,7 +227,8 @@ def candidates(key: str, uid: int, status: dict[str, str]) -> list[str]:
         f"-w /tmp/{key} -p",
         f"-W /tmp/{key}-none -k {key}",
         f"-d always,exit -F arch=b64 -S bind -k {key}",
-        f"--backlog_wait_time=abc",
+        "--backlog_wait_time=abc",
+        "--backlog_wait_time 700000",  # above 10 * 60 * HZ for any HZ
         f"-b {hex(int(status['backlog_limit']))}",
         # getopt corners, key forms, more lists
         f"-ik {key}",

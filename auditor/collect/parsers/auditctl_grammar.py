@@ -31,6 +31,8 @@ NAME_MAX = 255
 AF_MAX = 46  # glibc's and the kernel's AF_MAX when audit 3.0.9 was current (AF_MCTP is 45)
 UINT32 = 2**32
 UNSET_ID = UINT32 - 1  # 4294967295, the "unset" uid/auid
+BACKLOG_WAIT_MAX_HZ_100 = 10 * 60 * 100  # the kernel's limit, 10 * AUDIT_BACKLOG_WAIT_TIME, in jiffies
+BACKLOG_WAIT_MAX_HZ_1000 = 10 * 60 * 1000
 
 # ---------------------------------------------------------------- shipped tables
 
@@ -823,7 +825,14 @@ def read_line(tokens: list[str], machine: str | None, listing: bool = False) -> 
             number, _ = _c_number(value)
             if number >= 2**64 - 1:
                 raise Refused(f"Error converting {option}")
-            state.settings[option] = str(number % UINT32)
+            number %= UINT32
+            if option == "--backlog_wait_time" and number > BACKLOG_WAIT_MAX_HZ_100:
+                # the kernel takes at most 10 * 60 * HZ jiffies, and HZ is 100 to 1000
+                if number > BACKLOG_WAIT_MAX_HZ_1000:
+                    raise Refused(f"--backlog_wait_time {number} is more than the kernel takes (10 * 60 * HZ)")
+                state.doubts.append(f"--backlog_wait_time {number}: the kernel takes at most 10 * 60 * HZ, "
+                                    "and HZ of the target kernel is not known")
+            state.settings[option] = str(number)
         elif option == "-l":
             if count > 4 or (count == 3 and tokens[1] != "-i") or (count == 4 and tokens[1] != "-k"):
                 raise Refused("Only -k or -i options are allowed")
@@ -907,7 +916,7 @@ def read_line(tokens: list[str], machine: str | None, listing: bool = False) -> 
         _key_field(state)
     if stopped_at is not None or (state.rule_list is None and not state.syscall_added and state.settings):
         # -i, -c or -v end setopt with "success, nothing to send": a rule built before them is dropped
-        return Line("control", settings=dict(state.settings)) if state.settings else Line("skip")
+        return Line("control" if state.settings else "skip", settings=dict(state.settings), doubts=state.doubts)
     line = _finish(state)
     line.settings = dict(state.settings)
     return line
