@@ -10,8 +10,9 @@ It follows the kernel:
   some calls away; an unfiltered ``never`` rule first shadows it; and filtered ``always`` rules
   alone record only some calls.
 * A rule on the **exclude** list that matches the SYSCALL (or SOCKADDR) record drops it.
-* A rule without ``-F arch`` uses the native syscall table of the host: it counts for b64 on a
-  64-bit host and for b32 on a 32-bit one.
+* A rule's ``-S`` names are syscall numbers to the kernel (looked up in the table of its ``-F arch``,
+  or of the host's machine without one).  A rule without ``-F arch`` matches those numbers on every
+  ABI of the host: on x86_64 a rule for ``getuid`` (102) also matches i386 ``socketcall`` (102).
 * On b32, a socket call may also go through ``socketcall(2)``, whose first argument (``a0``) is
   the call number; a ``socketcall`` rule with an ``a0`` filter is judged on that number.
 
@@ -23,6 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from auditor.collect.parsers import auditctl_grammar as grammar
 from auditor.collect.parsers.audit_rules import format_field
 from auditor.model.facts import AuditField, AuditRule
 
@@ -36,21 +38,6 @@ SOCKETCALL_NUMBERS = {
     "socketpair": 8, "sendto": 11, "recvfrom": 12, "shutdown": 13, "setsockopt": 14, "getsockopt": 15,
     "sendmsg": 16, "recvmsg": 17, "accept4": 18, "recvmmsg": 19, "sendmmsg": 20,
 }
-# Syscall numbers of the socket calls, to read rules written with numbers (-S 49).  Every socket
-# syscall of the ABI is listed, so a number missing here is not a socket call.
-X86_64 = {
-    41: "socket", 42: "connect", 43: "accept", 44: "sendto", 45: "recvfrom", 46: "sendmsg", 47: "recvmsg",
-    48: "shutdown", 49: "bind", 50: "listen", 51: "getsockname", 52: "getpeername", 53: "socketpair",
-    54: "setsockopt", 55: "getsockopt", 288: "accept4", 299: "recvmmsg", 307: "sendmmsg",
-}
-I386 = {
-    102: "socketcall", 337: "recvmmsg", 345: "sendmmsg", 359: "socket", 360: "socketpair", 361: "bind",
-    362: "connect", 363: "listen", 364: "accept4", 365: "getsockopt", 366: "setsockopt", 367: "getsockname",
-    368: "getpeername", 369: "sendto", 370: "sendmsg", 371: "recvfrom", 372: "recvmsg", 373: "shutdown",
-}
-I386_ONLY_VIA_SOCKETCALL = frozenset({"accept"})  # i386 has no accept syscall
-MACHINES_64 = frozenset("x86_64 aarch64 arm64 ppc64 ppc64le s390x riscv64 mips64 loongarch64 sparc64".split())
-MACHINES_32 = frozenset("i386 i486 i586 i686 x86 arm armv6l armv7l armv8l ppc s390 mips riscv32".split())
 RECORD_TYPES = {"SYSCALL": 1300, "SOCKETCALL": 1304, "SOCKADDR": 1306}  # the records a socket event needs
 SOCKET_RECORDS = {"SYSCALL": 1300, "SOCKADDR": 1306}
 
@@ -66,29 +53,33 @@ class Host:
     machine: str | None
 
     @property
-    def native(self) -> str | None:
-        if self.machine in MACHINES_64:
-            return "b64"
-        if self.machine in MACHINES_32:
-            return "b32"
-        return None
+    def _machine(self) -> str | None:
+        return grammar.host_machine(self.machine)
 
     @property
-    def is_x86(self) -> bool:
-        return self.machine in ("x86_64", "i386", "i486", "i586", "i686", "x86")
+    def native(self) -> str | None:
+        machine = self._machine
+        return grammar.word_size(machine) if machine else None
 
-    def number_table(self, arch: str) -> dict[int, str] | None:
-        if not self.is_x86:
-            return None
-        return X86_64 if arch == "b64" else I386
+    def table(self, arch: str) -> str | None:
+        """The libaudit syscall table of this host's ``arch`` ABI; None when not known."""
+        machine = grammar.abi_machines(self._machine).get(arch)
+        return grammar.MACHINE_TABLE[machine] if machine else None
+
+    def number(self, arch: str, syscall: str) -> int | None:
+        table = self.table(arch)
+        return grammar.syscall_table(table).get(syscall) if table else None
 
     def paths(self, arch: str, syscall: str) -> list["Path"]:
-        """The ways a program of this arch makes the call: the syscall itself and, on b32, socketcall."""
+        """The ways a program of this arch makes the call: the syscall itself and socketcall(2)
+        where the ABI has it.  On an unknown machine: the syscall, and socketcall on b32."""
+        table = self.table(arch)
+        entries = grammar.syscall_table(table) if table else None
         paths = []
-        if not (arch == "b32" and self.is_x86 and syscall in I386_ONLY_VIA_SOCKETCALL):
+        if entries is None or syscall in entries:
             paths.append(Path(syscall, syscall, None))
-        arm = (self.machine or "").startswith(("arm", "aarch64"))  # ARM EABI has no socketcall
-        if arch == "b32" and not arm and syscall in SOCKETCALL_NUMBERS:
+        has_socketcall = entries is not None and "socketcall" in entries
+        if (has_socketcall or (entries is None and arch == "b32")) and syscall in SOCKETCALL_NUMBERS:
             paths.append(Path(syscall, "socketcall", SOCKETCALL_NUMBERS[syscall]))
         return paths
 
@@ -139,16 +130,43 @@ def _narrowing(fields: list[AuditField], accepted: frozenset[tuple[str, str, str
 
 
 def _selects(rule: AuditRule, name: str, arch: str, host: Host) -> bool | None:
-    """Does the rule's -S list include ``name``?  None when it names numbers we cannot read."""
-    if "all" in rule.syscalls or name in rule.syscalls:
+    """Does the rule's syscall bitmask hold the number ``name`` has on this ABI?  None when the
+    numbers cannot be read (unknown machine)."""
+    if "all" in rule.syscalls:
         return True
-    numbers = [int(s) for s in rule.syscalls if s.isdigit()]
-    if not numbers:
-        return False
-    table = host.number_table(arch)
-    if table is None:
-        return None
-    return any(table.get(n) == name for n in numbers)
+    if host.table(arch) is None and grammar.host_machine(host.machine) is not None:
+        return False  # a host of known machine without this ABI (b64 on i686)
+    number = host.number(arch, name)
+    if rule.syscall_numbers is not None and rule.syscall_table is not None and host.table(arch) is not None:
+        return number is not None and number in rule.syscall_numbers
+    if name in rule.syscalls and rule.arch is not None:
+        return True
+    return None
+
+
+def _applies(rule: AuditRule, arch: str, host: Host) -> tuple[bool | None, list[AuditField]]:
+    """Does an exit rule apply to calls of this ABI, and its fields without the arch ones it was
+    judged on.  A rule without ``-F arch`` applies to every ABI; more arch fields (``arch!=`` one
+    machine, or a second ``arch=``) must all match too."""
+    fields = []
+    host_table = host.table(arch)
+    for item in rule.fields:
+        if item.name == "arch":  # an arch field besides the rule's own: every one must match
+            if host_table is None:
+                return None, rule.fields
+            machine_table = grammar.MACHINE_TABLE.get(item.value)
+            this_abi = machine_table == host_table and grammar.word_size(item.value) == arch
+            if this_abi != (item.op == "="):
+                return False, []
+            continue
+        fields.append(item)
+    if rule.arch is None:
+        return True, fields
+    if rule.arch != arch:
+        return False, []
+    if rule.arch_machine and host_table and grammar.MACHINE_TABLE.get(rule.arch_machine) != host_table:
+        return False, []  # another machine's ABI of the same word size (arch=aarch64 on x86_64)
+    return True, fields
 
 
 def _call_matches(fields: list[AuditField], call: int) -> tuple[bool, list[AuditField]]:
@@ -173,7 +191,9 @@ def _record_matches(fields: list[AuditField], record: int) -> bool | None:
     for item in fields:
         if item.name != "msgtype":
             continue
-        value = RECORD_TYPES.get(item.value)
+        tables = grammar.tables()
+        value = RECORD_TYPES.get(item.value, tables["msg_types"].get(item.value,
+                                                                      tables["msg_types_if_built_with"].get(item.value)))
         if value is None and item.value.isdigit():
             value = int(item.value)
         if value is None:  # a record name we do not know is some other record type
@@ -224,17 +244,20 @@ def judge_path(rules: list[AuditRule], arch: str, path: Path, host: Host, accept
     for index, rule in enumerate(rules):
         if rule.kind != "syscall" or rule.rule_list != "exit":
             continue
-        rule_arch = rule.arch or host.native
-        if rule_arch is None:
+        applies, fields = _applies(rule, arch, host)
+        if applies is False:
+            continue
+        if rule.arch is None and host.table(arch) is None and "all" not in rule.syscalls:
             if rule.action == "never" and _selects(rule, path.name, arch, host) is not False:
                 against.append(Hit(index, rule, ("no -F arch, on a host of unknown word size",)))
-            continue
-        if rule_arch != arch:
             continue
         selected = _selects(rule, path.name, arch, host)
         if selected is False:
             continue
-        fields = rule.fields
+        if applies is None:
+            if rule.action == "never":
+                against.append(Hit(index, rule, ("arch!= on a host of unknown machine",)))
+            continue
         if path.call is not None:
             applies, fields = _call_matches(fields, path.call)
             if not applies:
@@ -264,23 +287,6 @@ class SyscallVerdict:
     syscall: str
     covered: bool
     paths: tuple[PathVerdict, ...]
-
-
-def refused_by_auditctl(rule: AuditRule, host: Host) -> str | None:
-    """Why ``auditctl`` on this host refuses ``rule``, when it names a socket call that the syscall
-    table of its ABI does not have (``-F arch=b32 -S accept`` on x86: i386 has no accept); None
-    otherwise, and whenever the host's tables are not known."""
-    if rule.kind != "syscall":
-        return None
-    arch = rule.arch or host.native
-    table = host.number_table(arch) if arch else None
-    if table is None:
-        return None
-    known = set(table.values())
-    absent = [s for s in rule.syscalls if s in SOCKET_SYSCALLS + ("socketcall",) and s not in known]
-    if not absent:
-        return None
-    return f"{arch} on {host.machine} has no {', '.join(absent)} syscall, so auditctl refuses this rule"
 
 
 def judge_syscall(rules: list[AuditRule], arch: str, syscall: str, host: Host, accepted: frozenset) -> SyscallVerdict:

@@ -13,7 +13,6 @@ from auditor.checks._audit_coverage import (
     Host,
     SyscallVerdict,
     judge_syscall,
-    refused_by_auditctl,
 )
 from auditor.collect.parsers.audit_rules import RuleError, parse_field
 from auditor.model.check import (
@@ -128,7 +127,7 @@ def _causes(verdicts: list[SyscallVerdict]) -> list[str]:
 def _scope_outcome(
     snapshot: HostSnapshot, rules: list[AuditRule], field: str, subject: str, arch: str, params: SocketLoggingParams
 ) -> Outcome:
-    host = Host(snapshot.provenance.arch)
+    host = Host(snapshot.facts.audit.machine or snapshot.provenance.arch)  # the machine the rules were read for
     accepted = params.accepted()
     verdicts = [judge_syscall(rules, arch, s, host, accepted) for s in params.syscalls]
     covered, missing, shadowed, narrowed = {}, [], [], []
@@ -161,13 +160,6 @@ def _scope_outcome(
             blockers.append(f"{rule.text} at {rule.origin} turns auditing off at boot")
             evidence.add(_pointer(field, index))
     problems = sorted(g.reason for g in snapshot.gaps if g.section == "audit" and g.field == f"{field}/problems")
-    if field == "persistent_rules":
-        # The parser does not know the host's syscall tables; a line auditctl refuses here stops
-        # the boot's loading (unless -c or -i came first), which the parsed list does not show.
-        problems += [
-            f"{rule.origin}: {why}; auditctl -R stops there unless -c or -i came before it"
-            for rule in rules if (why := refused_by_auditctl(rule, host))
-        ]
 
     observed = {"covered": covered, "missing": missing, "shadowed": shadowed, "narrowed": narrowed}
     if blockers:
@@ -190,6 +182,8 @@ def _scope_outcome(
     uncovered = [v for v in verdicts if not v.covered]
     if uncovered or blockers:
         details = _causes(uncovered) + blockers
+        if problems:  # a refused line explains rules that are written but not loaded
+            details.append("rule lines: " + "; ".join(problems))
         head = f"{len(uncovered)} of {len(verdicts)} syscalls not fully audited" if uncovered else "syscalls audited"
         return failed(subject, f"{subject}: {head}: " + "; ".join(details), **common)
     if problems:
@@ -261,16 +255,22 @@ Then load them with `augenrules --load` (a reboot is needed when the configurati
 """,
     notes="""
 One finding per scope (loaded, persistent) and architecture, plus one for the enabled state.  The
-rules are walked as the kernel does: a never rule on the task list, or an exclude rule that drops
-SYSCALL records, stops the events; on the exit list the first matching rule decides.  A rule
-without -F arch counts for the host's native architecture only.  On b32 a call counts as audited
-when either the syscall itself or socketcall(2) with its call number is.  io_uring socket operations
-are not syscalls and are not judged here.  A rule line lbaudit could not read (in auditctl -l or in
-the rule files) makes its scope not_reviewed, unless what was read already fails: the unread line
-could be a never rule.  Without auditctl the loaded rules and the enabled state are read from the
-kernel over netlink (as root); a loaded rule that cannot be shown faithfully in auditctl's syntax
-counts as a line that could not be read.  A host without /etc/audit has no persistent rules: its
-persistent scope fails (an /etc/audit that exists but cannot be read is not_reviewed).
+persistent rules are read as `auditctl -R` reads them at boot (auditctl 3.x's own grammar, field
+by field, value by value): loading stops at the first line auditctl or the kernel refuses, unless
+-c or -i came first, so the rules after it do not count.  The rules are walked as the kernel does:
+a never rule on the task list, or an exclude rule that drops SYSCALL records, stops the events; on
+the exit list the first matching rule decides.  A rule without -F arch matches its syscall numbers
+(looked up in the host's own table) on every architecture: on x86_64 a never rule for getuid (102)
+also takes i386 socketcall (102).  On b32 a call counts as audited when either the syscall itself
+or socketcall(2) with its call number is.  io_uring socket operations are not syscalls and are not
+judged here.  A rule line lbaudit could not read, or whose fate it cannot tell (a user name
+resolved on the target, an unknown machine, gawk and mawk compiling rules.d differently where
+neither is found), makes its scope not_reviewed, unless what was read already fails; so does a
+line auditctl refuses, because the boot then loads less than the files say.  Without auditctl the
+loaded rules and the enabled state are read from the kernel over netlink (as root); a loaded rule
+that cannot be shown faithfully in auditctl's syntax counts as a line that could not be read.  A
+host without /etc/audit has no persistent rules: its persistent scope fails (an /etc/audit that
+exists but cannot be read is not_reviewed).
 """,
 )
 def audit_socket_logging(snapshot: HostSnapshot, params: SocketLoggingParams) -> list[Outcome]:

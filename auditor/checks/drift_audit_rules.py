@@ -33,7 +33,7 @@ def _unique(rules: list[AuditRule]) -> dict[tuple, tuple[int, AuditRule]]:
 @check(
     name="drift.audit_rules",
     title="Loaded audit rules match the rules the next boot loads",
-    version="1.0.0",
+    version="1.1.0",
     needs=["audit"],
     params=DriftAuditRulesParams,
     severity=Severity.MEDIUM,
@@ -53,9 +53,12 @@ this takes a reboot.  Then collect again.
 """,
     notes="""
 Persistent rules are what the boot loads: the augenrules compilation of /etc/audit/rules.d/*.rules
-when that directory exists, else /etc/audit/audit.rules.  Loaded rules come from `auditctl -l`.
-Rules are compared as a set on their meaning: `-S a -S b` equals `-S b,a`, `-k x` equals `-F key=x`,
-`auid!=4294967295` equals `auid!=-1` and `-w path -p wa` equals its `-F path= -F perm=` form.  Order
+when that directory exists, else /etc/audit/audit.rules, read as auditctl -R reads them (a rule
+after a line auditctl refuses is not persistent).  Loaded rules come from `auditctl -l`.
+Rules are compared as a set on their meaning: `-S a -S b` equals `-S b,a` and the syscall numbers
+(`-S 49` is `-S bind` on x86_64), `-k x` equals `-F key=x`, `auid!=4294967295` equals `auid!=-1`,
+`auid=4000000000` equals the `auid=-294967296` auditctl -l prints, and `-w path -p wa` equals its
+`-F path= -F perm=` form.  Order
 is not compared.  Control statements (-D, -b, -f, -e) are not listed by auditctl -l and are not
 compared.  Needs a live host (or a snapshot of one); an offline root directory has no loaded rules
 (not_applicable).  Lines the parser could not read make an extra not_reviewed finding, because a

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import os
 import stat
+from pathlib import Path
 
 from auditor.collect import CollectContext, audit_netlink, rootfs
 from auditor.collect.commands import find_executable, run_command
@@ -39,6 +40,63 @@ RUNTIME_AUDITCTL = "auditctl"
 RUNTIME_NETLINK = "netlink"
 NETLINK_LIST = audit_netlink.REQUEST_NAMES[audit_netlink.AUDIT_LIST_RULES]
 NETLINK_STATUS = audit_netlink.REQUEST_NAMES[audit_netlink.AUDIT_GET]
+
+
+# ELF e_machine -> uname -m, for the machines libaudit has syscall tables for; (machine, 64-bit,
+# little-endian) where the word size or byte order tells two apart.
+ELF_MACHINES = {
+    (3, False, True): "i686", (62, True, True): "x86_64", (183, True, True): "aarch64", (40, False, True): "armv7l",
+    (21, True, False): "ppc64", (21, True, True): "ppc64le", (20, False, False): "ppc",
+    (22, True, False): "s390x", (22, False, False): "s390",
+}
+# The program that loads the rules at boot tells the image's machine; a shell is the fallback.
+MACHINE_WITNESSES = ("/usr/sbin/auditctl", "/sbin/auditctl", "/bin/sh")
+
+
+def _machine(ctx: CollectContext) -> str | None:
+    """``uname -m`` of the host whose rules these are: auditctl looks -S names up in its syscall
+    table and reads ``-F arch=b32`` by it.  Live, the host's; for an offline root directory, the
+    machine the image's auditctl (or shell) is built for; None when neither is readable."""
+    if ctx.live:
+        return os.uname().machine
+    for path in MACHINE_WITNESSES:
+        try:
+            fd = os.open(rootfs.resolve(ctx.root, path), os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
+        except OSError:
+            continue
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                continue
+            header = os.read(fd, 20)
+        except OSError:
+            continue
+        finally:
+            os.close(fd)
+        if len(header) == 20 and header[:4] == b"\x7fELF" and header[4] in (1, 2) and header[5] in (1, 2):
+            little = header[5] == 1
+            number = int.from_bytes(header[18:20], "little" if little else "big")
+            return ELF_MACHINES.get((number, header[4] == 2, little))
+    return None
+
+
+# augenrules runs "awk" from the PATH systemd gives auditd.service; these directories, in order.
+AWK_PATH = ("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin")
+
+
+def _awk(ctx: CollectContext) -> str | None:
+    """Which awk augenrules runs on the target: "gawk" or "mawk" (they read its patterns
+    differently), from the program the first ``awk`` on the PATH resolves to; None when it is
+    neither or cannot be found."""
+    for directory in AWK_PATH:
+        try:
+            real = rootfs.resolve(ctx.root, f"{directory}/awk")
+        except OSError:
+            return None
+        if real.is_file():
+            # rootfs.resolve leaves paths of the live root as they are; there the kernel may follow links
+            name = os.path.basename(os.path.realpath(real)) if Path(ctx.root).resolve() == Path("/") else real.name
+            return "gawk" if name.startswith("gawk") else "mawk" if name.startswith("mawk") else None
+    return None
 
 
 def _gap(field: str, reason: str, kind: GapKind = GapKind.UNREADABLE) -> Gap:
@@ -67,7 +125,7 @@ def _loaded(ctx: CollectContext) -> tuple[list[AuditRule] | None, list[Gap]]:
     result = run_command(["auditctl", "-l"], ctx.command_timeout, ctx.program_path)
     if not result.ok:
         return None, [_gap("loaded_rules", result.reason)]
-    parsed = audit_rules.parse_auditctl_list(result.stdout)
+    parsed = audit_rules.parse_auditctl_list(result.stdout, _machine(ctx))
     return parsed.rules, _problem_gaps("loaded_rules", parsed.problems)
 
 
@@ -99,13 +157,16 @@ def loaded_from_kernel_rules(
             continue
         origin = f"{NETLINK_LIST}:{number}"
         try:
-            statement = audit_rules.parse_statement(text, origin)
+            # listing=True: the values are the kernel's, read as auditctl reads its own listing
+            statement = audit_rules.parse_statement(text, origin, machine, listing=True)
         except audit_rules.RuleError as exc:
             problems.append(Problem(NETLINK_LIST, number, None, f"{text!r}: {exc}"))
             continue
-        if statement.op != "add" or statement.rule.kind == "control":
+        if statement is None or statement.op != "add" or statement.rule.kind == "control":
             problems.append(Problem(NETLINK_LIST, number, None, f"not a listed rule: {text!r}"))
             continue
+        for doubt in statement.doubts:
+            problems.append(Problem(NETLINK_LIST, number, None, f"lbaudit cannot read this rule exactly: {doubt}"))
         rules.append(statement.rule)
     return rules, problems
 
@@ -173,7 +234,7 @@ def _persistent(ctx: CollectContext) -> tuple[list[AuditRule] | None, str | None
                 continue  # augenrules cats it, cat fails, and the rest is still loaded
             except OSError as exc:
                 return None, SOURCE_RULES_D, [_gap("persistent_rules", f"{path}: {rootfs.describe_os_error(exc)}")]
-        parsed = audit_rules.parse_rules_file(audit_rules.compile_rules_d(files))
+        parsed = audit_rules.parse_rules_d(files, _machine(ctx), _awk(ctx))
         return parsed.rules, SOURCE_RULES_D, _problem_gaps("persistent_rules", parsed.problems)
 
     try:
@@ -181,7 +242,7 @@ def _persistent(ctx: CollectContext) -> tuple[list[AuditRule] | None, str | None
     except OSError as exc:
         reason = rootfs.describe_os_error(exc)
         return None, None, [_gap("persistent_rules", f"{AUDIT_RULES}: {reason} (and there is no {RULES_D})")]
-    parsed = audit_rules.parse_rules_text(text, AUDIT_RULES)
+    parsed = audit_rules.parse_rules_text(text, AUDIT_RULES, _machine(ctx))
     return parsed.rules, SOURCE_AUDIT_RULES, _problem_gaps("persistent_rules", parsed.problems)
 
 
@@ -203,6 +264,6 @@ def collect_audit(ctx: CollectContext) -> tuple[AuditFacts | None, list[Gap]]:
         gaps += found
     facts = AuditFacts(
         enabled=enabled, loaded_rules=loaded, persistent_rules=persistent, persistent_source=source,
-        runtime_source=runtime_source, config_dir_exists=exists,
+        runtime_source=runtime_source, config_dir_exists=exists, machine=_machine(ctx),
     )
     return facts, gaps

@@ -192,7 +192,13 @@ class AuditRule(StrictModel):
     action: Literal["always", "never"] | None = None
     rule_list: Literal["exit", "entry", "task", "user", "exclude", "filesystem", "io_uring"] | None = None
     arch: Literal["b64", "b32"] | None = None
+    arch_machine: str | None = None  # libaudit's machine of that -F arch= (x86_64, x86, aarch64, ...)
     syscalls: list[str] = Field(default_factory=list)  # names; ["all"] for -S all
+    # The syscall table (libaudit's: x86_64, i386, aarch64, arm, ppc, s390x, s390) the -S names
+    # were looked up in, and the numbers the kernel's bitmask holds; None when not known.  A rule
+    # without -F arch matches these numbers on every ABI of the host.
+    syscall_table: str | None = None
+    syscall_numbers: list[int] | None = None
     fields: list[AuditField] = Field(default_factory=list)  # filters, without arch and key
     keys: list[str] = Field(default_factory=list)
     watch: str | None = None
@@ -208,6 +214,9 @@ class AuditFacts(StrictModel):
     # /etc/audit: False when it does not exist (then persistent_rules is [], the boot loads nothing),
     # None when that could not be told or was not looked at
     config_dir_exists: bool | None = None
+    # uname -m of the host the rules were read for (auditctl's syscall tables and -F arch=b32
+    # depend on it): the live host's, or an offline image's from its auditctl binary; None: unknown
+    machine: str | None = None
 
 
 # ---------------------------------------------------------------- snapshot

@@ -35,7 +35,7 @@ def persistent_facts() -> AuditFacts:
 
 def live_like(loaded_text: str, gaps: list[Gap] | None = None) -> HostSnapshot:
     offline = persistent_facts()
-    parsed = parse_auditctl_list(loaded_text)
+    parsed = parse_auditctl_list(loaded_text, "x86_64")
     facts = AuditFacts(enabled=1, loaded_rules=parsed.rules, persistent_rules=offline.persistent_rules,
                        persistent_source=offline.persistent_source)
     return snapshot(audit=facts, gaps=gaps)

@@ -89,9 +89,9 @@ def test_persistent_audit_rules_the_parser_could_not_read_are_not_vouched_for():
 
 def test_persistent_audit_rules_that_fail_still_fail_despite_unread_lines():
     text = "-a never,exit -F arch=b64 -S bind\n" + GOOD_RULES + "-a always,io_uring -S connect\n"
-    parsed = parse_rules_text(text, "/etc/audit/rules.d/30-net.rules")
+    parsed = parse_rules_text(text, "/etc/audit/rules.d/30-net.rules", "x86_64")
     gaps = [Gap(section="audit", field="persistent_rules/problems", reason=str(p)) for p in parsed.problems]
-    facts = AuditFacts(enabled=1, loaded_rules=parse_rules_text(GOOD_RULES, "x").rules,
+    facts = AuditFacts(enabled=1, loaded_rules=parse_rules_text(GOOD_RULES, "x", "x86_64").rules,
                        persistent_rules=parsed.rules, persistent_source="/etc/audit/rules.d (augenrules)")
     outcome = by_subject(audit_socket_logging.run(snapshot(audit=facts, gaps=gaps), SocketLoggingParams()))
     assert outcome["persistent rules b64"].status == Status.FAIL  # what was read already fails
@@ -103,19 +103,25 @@ def test_persistent_rule_naming_a_call_its_abi_lacks_is_not_vouched_for():
     and, without -c, loads nothing after it.  lbaudit's reading accepted the line and counted the
     socketcall rule after it: the persistent b32 rules passed, though the boot loads neither."""
     text = GOOD_RULES.replace("-S bind,connect,accept4 -k net", "-S bind,connect,accept,accept4 -k net")
-    facts = AuditFacts(enabled=1, loaded_rules=parse_rules_text(GOOD_RULES, "x").rules,
-                       persistent_rules=parse_rules_text(text, "/etc/audit/rules.d/30-net.rules").rules,
-                       persistent_source="/etc/audit/rules.d (augenrules)")
-    outcomes = by_subject(audit_socket_logging.run(snapshot(audit=facts, arch="x86_64"), SocketLoggingParams()))
+    parsed = parse_rules_text(text, "/etc/audit/rules.d/30-net.rules", "x86_64")
+    gaps = [Gap(section="audit", field="persistent_rules/problems", reason=str(p)) for p in parsed.problems]
+    facts = AuditFacts(enabled=1, loaded_rules=parse_rules_text(GOOD_RULES, "x", "x86_64").rules,
+                       persistent_rules=parsed.rules, persistent_source="/etc/audit/rules.d (augenrules)")
+    outcomes = by_subject(audit_socket_logging.run(snapshot(audit=facts, arch="x86_64", gaps=gaps), SocketLoggingParams()))
+    # the b64 rule before the refused line loads, but the file is not what it says: not vouched for
+    assert outcomes["persistent rules b64"].status == Status.NOT_REVIEWED
+    # neither b32 rule loads
+    assert outcomes["persistent rules b32"].status == Status.FAIL
     for subject in ("persistent rules b64", "persistent rules b32"):
-        assert outcomes[subject].status == Status.NOT_REVIEWED, subject
-        assert "/etc/audit/rules.d/30-net.rules:3" in outcomes[subject].reason
-        assert "accept" in outcomes[subject].reason
+        assert "/etc/audit/rules.d/30-net.rules:3" in outcomes[subject].message
+        assert "accept" in outcomes[subject].message
     assert outcomes["loaded rules b32"].status == Status.PASS
     # a 64-bit socketcall rule is refused the same way (x86_64 has no socketcall)
     text64 = GOOD_RULES + "-a always,exit -F arch=b64 -S socketcall\n"
-    facts = facts.model_copy(update={"persistent_rules": parse_rules_text(text64, "/etc/audit/rules.d/30-net.rules").rules})
-    outcome = by_subject(audit_socket_logging.run(snapshot(audit=facts, arch="x86_64"), SocketLoggingParams()))
+    parsed = parse_rules_text(text64, "/etc/audit/rules.d/30-net.rules", "x86_64")
+    gaps = [Gap(section="audit", field="persistent_rules/problems", reason=str(p)) for p in parsed.problems]
+    facts = facts.model_copy(update={"persistent_rules": parsed.rules})
+    outcome = by_subject(audit_socket_logging.run(snapshot(audit=facts, arch="x86_64", gaps=gaps), SocketLoggingParams()))
     assert outcome["persistent rules b64"].status == Status.NOT_REVIEWED and "socketcall" in outcome["persistent rules b64"].reason
 
 
@@ -315,9 +321,9 @@ def test_snapshot_with_gaps_removed_still_fails_closed_on_absent_facts():
 
 def test_unparseable_auditctl_list_line_is_not_vouched_for():
     text = GOOD_RULES + "-a never,exit -F arch=b64 -S bind -F frobnicate=1\n"
-    parsed = parse_auditctl_list(text)
+    parsed = parse_auditctl_list(text, "x86_64")
     gaps = [Gap(section="audit", field="loaded_rules/problems", reason=str(p)) for p in parsed.problems]
-    facts = AuditFacts(enabled=1, loaded_rules=parsed.rules, persistent_rules=parse_rules_text(GOOD_RULES, "x").rules)
+    facts = AuditFacts(enabled=1, loaded_rules=parsed.rules, persistent_rules=parse_rules_text(GOOD_RULES, "x", "x86_64").rules)
     outcomes = by_subject(audit_socket_logging.run(snapshot(audit=facts, gaps=gaps), SocketLoggingParams()))
     assert outcomes["loaded rules b64"].status == Status.NOT_REVIEWED and "frobnicate" in outcomes["loaded rules b64"].reason
 

@@ -66,7 +66,7 @@ def test_audit_rules_without_rules_d_stops_at_the_broken_line():
     assert facts.persistent_source == SOURCE_AUDIT_RULES
     assert [r.keys for r in facts.persistent_rules] == [[], ["out"], ["duplicate-syscall-rule"]]
     assert gap_reasons(gaps, "persistent_rules/problems") == [
-        "/etc/audit/audit.rules:5: unexpected argument 'broken'; auditctl -R stops here, so no later line is loaded"
+        "/etc/audit/audit.rules:5: parameter passed without an option given; auditctl -R stops here, so no later line is loaded"
     ]
 
 

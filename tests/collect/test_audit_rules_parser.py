@@ -22,7 +22,7 @@ def read(name: str) -> str:
 
 
 def parse_file(name: str) -> ar.ParsedRules:
-    return ar.parse_rules_text(read(name), name)
+    return ar.parse_rules_text(read(name), name, "x86_64")
 
 
 def texts(parsed: ar.ParsedRules) -> list[str]:
@@ -34,7 +34,7 @@ def texts(parsed: ar.ParsedRules) -> list[str]:
 
 def test_file_form_and_auditctl_list_form_give_the_same_rules():
     from_file = [r for r in parse_file("equivalence.rules").rules]
-    listed = ar.parse_auditctl_list(read("equivalence.auditctl-l"))
+    listed = ar.parse_auditctl_list(read("equivalence.auditctl-l"), "x86_64")
     assert len(from_file) == len(listed.rules) == 12
     # auditctl prints the prepended rule first; so does the file parser.
     assert from_file[0].text.startswith("-A never,exit")
@@ -70,7 +70,7 @@ def test_normalisation_of_what_auditctl_rewrites():
 
 
 def test_auditctl_list_names_syscalls_of_an_archless_rule_with_the_previous_rules_table():
-    listed = ar.parse_auditctl_list(read("equivalence.auditctl-l"))
+    listed = ar.parse_auditctl_list(read("equivalence.auditctl-l"), "x86_64")
     # The file said -S listen (50 on x86_64); auditctl printed 50 with the i386 table.
     assert listed.rules[-1].syscalls == ["getegid"]
     assert [str(p) for p in listed.problems] == [
@@ -86,7 +86,7 @@ def test_auditctl_list_no_rules_and_empty_output():
 
 
 def test_auditctl_list_reports_lines_it_cannot_read():
-    parsed = ar.parse_auditctl_list("-a always,exit -F arch=b64 -S bind -F key=k\nsomething odd\n-D\n")
+    parsed = ar.parse_auditctl_list("-a always,exit -F arch=b64 -S bind -F key=k\nsomething odd\n-D\n", "x86_64")
     assert len(parsed.rules) == 1 and parsed.rules[0].origin == "auditctl -l:1"
     assert [p.line for p in parsed.problems] == [2, 3]
 
@@ -123,7 +123,7 @@ def test_first_bad_line_stops_loading():
     parsed = parse_file("garbage.rules")
     assert [r.keys for r in parsed.rules] == [["before"]]
     assert [str(p) for p in parsed.problems] == [
-        "garbage.rules:2: unexpected argument 'this'; auditctl -R stops here, so no later line is loaded"
+        "garbage.rules:2: parameter passed without an option given; auditctl -R stops here, so no later line is loaded"
     ]
 
 
@@ -134,13 +134,13 @@ def test_continue_flag_skips_every_line_auditctl_refuses():
     messages = {p.line: p.message for p in parsed.problems}
     assert sorted(messages) == list(range(4, 14))
     assert messages[4].startswith("rule exists (same as continue.rules:3)")
-    assert messages[5].startswith("unknown field 'nosuchfield'")
-    assert messages[6].startswith("unexpected argument '#'")  # no trailing comments
-    assert "bad keyword 'possible,exit'" in messages[7] and "bad keyword 'always,entry'" in messages[8]
+    assert messages[5].startswith("-F unknown field: nosuchfield")
+    assert messages[6].startswith("parameter passed without an option given")  # no trailing comments
+    assert "bad keyword possible,exit" in messages[7] and "bad keyword always,entry" in messages[8]
     assert messages[9].startswith("arch must be before -S")
     assert messages[11].startswith("no loaded rule matches this deletion")
     assert messages[12].startswith("key option needs a watch or syscall")
-    assert messages[13].startswith("-e 7 is outside 0..2")
+    assert messages[13].startswith("Enable must be 0, 1, or 2 was 7")
     assert all(m.endswith("(skipped: -c/-i is in effect)") for m in messages.values())
 
 
@@ -157,8 +157,8 @@ def test_clear_all_and_clear_by_key():
         "-w /etc/hosts -p wa -k a\n"
         "-D -k a\n"
     )
-    assert texts(ar.parse_rules_text(text, "f")) == ["-a always,exit -F arch=b64 -S connect -k b", "-D -k a"]
-    assert texts(ar.parse_rules_text(text + "-D\n", "f")) == ["-D -k a", "-D"]
+    assert texts(ar.parse_rules_text(text, "f", "x86_64")) == ["-a always,exit -F arch=b64 -S connect -k b", "-D -k a"]
+    assert texts(ar.parse_rules_text(text + "-D\n", "f", "x86_64")) == ["-D -k a", "-D"]
 
 
 @pytest.mark.parametrize(
@@ -179,7 +179,7 @@ def test_clear_all_and_clear_by_key():
     ],
 )
 def test_refused_lines(line):
-    parsed = ar.parse_rules_text(line, "f")
+    parsed = ar.parse_rules_text(line, "f", "x86_64")
     if line == "-a always,exit -F arch=b64":
         assert parsed.problems == [] and parsed.rules[0].syscalls == ["all"]
     else:
@@ -188,9 +188,9 @@ def test_refused_lines(line):
 
 def test_every_operator_and_attached_option_values():
     for op in ar.OPERATORS:
-        rule = ar.parse_rules_text(f"-a always,exit -F arch=b64 -S bind -F a1{op}3", "f").rules[0]
+        rule = ar.parse_rules_text(f"-a always,exit -F arch=b64 -S bind -F a1{op}3", "f", "x86_64").rules[0]
         assert rule.fields == [AuditField(name="a1", op=op, value="0x3")]
-    parsed = ar.parse_rules_text("-a always,exit -Farch=b64 -Sbind -kx\n--backlog_wait_time=5\n", "f")
+    parsed = ar.parse_rules_text("-a always,exit -Farch=b64 -Sbind -kx\n--backlog_wait_time=5\n", "f", "x86_64")
     assert parsed.problems == [] and parsed.rules[0].keys == ["x"]
     assert parsed.rules[1].fields == [AuditField(name="backlog_wait_time", op="=", value="5")]
 
@@ -231,7 +231,7 @@ def test_compile_rules_d_moves_controls_and_keeps_origins():
         ("/r/20-b.rules:6", "-a always,exit -F arch=b64 -S connect -k b-a always,exit -F arch=b64 -S accept -k c"),
         ("/r/30-c.rules:2", "-e 2"),
     ]
-    parsed = ar.parse_rules_file(lines)
+    parsed = ar.parse_rules_file(lines, "x86_64")
     assert "/r/20-b.rules:6" in str(parsed.problems[0]) and "stops here" in str(parsed.problems[0])
     assert [r.text for r in parsed.rules] == ["-D", "-b 8192", "-f 2", "-D -k a"]
 
@@ -254,3 +254,51 @@ def test_status_without_enabled_and_with_odd_lines():
     assert ar.enabled_from_status(status) is None
     assert len(problems) == 1
     assert ar.enabled_from_status({"enabled": "7"}) is None
+
+
+# ---------------------------------------------------------------- what lbaudit cannot tell
+
+
+@pytest.mark.parametrize(
+    ("line", "machine", "why"),
+    [
+        ("-a always,exit -F arch=b64 -S bind -F uid=alice -k k", "x86_64", "getpwnam"),
+        ("-a always,exit -F arch=b64 -S bind -F gid=staff -k k", "x86_64", "getgrnam"),
+        ("-a always,exit -F arch=b32 -S bind -k k", None, "machine of the target host"),
+        ("-a always,exit -S accept -k k", None, "only the"),
+        ("-a always,exclude -F msgtype=APPARMOR_DENIED", "x86_64", "AppArmor"),
+    ],
+)
+def test_lines_whose_fate_depends_on_the_target_are_doubts_not_verdicts(line, machine, why):
+    parsed = ar.parse_rules_text(line + "\n-a always,exit -S all -k after\n", "f", machine)
+    assert [p.line for p in parsed.problems] == [1] and why in parsed.problems[0].message
+    assert "cannot tell" in parsed.problems[0].message
+    assert [r.keys for r in parsed.rules][-1] == ["after"]  # read on as if loaded, with the doubt
+
+
+def test_rules_d_that_gawk_and_mawk_compile_differently_is_a_doubt():
+    files = [("/r/10-a.rules", "\t# indented\n-a always,exit -F arch=b64 -S bind -k a\n")]
+    parsed = ar.parse_rules_d(files, "x86_64")
+    assert [r.keys for r in parsed.rules] == [["a"]]  # gawk's reading
+    assert len(parsed.problems) == 1 and "gawk and with mawk" in parsed.problems[0].message
+    same = ar.parse_rules_d([("/r/10-a.rules", "# comment\n-a always,exit -F arch=b64 -S bind -k a\n")], "x86_64")
+    assert same.problems == []
+
+
+def test_syscalls_are_numbers_of_the_rules_own_table():
+    [b64, b32, noarch] = ar.parse_rules_text(
+        "-a always,exit -F arch=b64 -S bind -k a\n-a always,exit -F arch=b32 -S bind -k b\n-a always,exit -S getuid -k c\n",
+        "f", "x86_64").rules
+    assert (b64.syscall_table, b64.syscall_numbers) == ("x86_64", [49])
+    assert (b32.syscall_table, b32.syscall_numbers) == ("i386", [361])
+    assert (noarch.arch, noarch.syscall_table, noarch.syscall_numbers) == (None, "x86_64", [102])
+
+
+def test_line_splitting_is_auditctls_not_pythons():
+    rules = ar.parse_rules_text(
+        "-a always,exit -F arch=b64 -S bind -k a\x00 trailing garbage after a NUL\n"  # strlen stops at NUL
+        "-w /tmp/a\\ b -p wa -k b\n"  # backslash-space is a space inside an argument
+        "-a always,exit -F arch=b64 -S connect -k c\x0b\n",  # \v is not a line end to fgets
+        "f", "x86_64").rules
+    assert [r.keys for r in rules] == [["a"], ["b"], ["c\x0b"]]
+    assert rules[1].watch == "/tmp/a b"

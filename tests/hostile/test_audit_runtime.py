@@ -29,6 +29,7 @@ from auditor.collect.parsers.audit_rules import parse_auditctl_status, parse_rul
 from auditor.model.facts import AuditFacts, Gap
 from tests.audit_kernel import ARCH_AARCH64, ARCH_I386, ARCH_X86_64, EQUAL, encode_rule
 from tests.factories import snapshot
+from tests.hostile.test_audit_rules import ELF_X86_64
 from tests.privileges import require_root, run_as_unprivileged
 
 REPO = Path(__file__).resolve().parents[2]
@@ -77,7 +78,7 @@ def judge(facts: AuditFacts, gaps: list[Gap] | None = None, machine: str = "x86_
 
 
 def good_persistent() -> list:
-    parsed = parse_rules_text(GOOD_RULES, RULES_FILE)
+    parsed = parse_rules_text(GOOD_RULES, RULES_FILE, "x86_64")
     assert parsed.problems == []
     return parsed.rules
 
@@ -133,7 +134,7 @@ def test_snapshot_of_a_root_without_etc_audit_still_fails_when_evaluated_later(t
 
 
 def test_drift_against_a_host_without_etc_audit_names_it():
-    loaded = parse_rules_text("-a always,exit -F arch=b64 -S bind -k net", RULES_FILE).rules
+    loaded = parse_rules_text("-a always,exit -F arch=b64 -S bind -k net", RULES_FILE, "x86_64").rules
     facts = AuditFacts(enabled=1, loaded_rules=loaded, persistent_rules=[], config_dir_exists=False)
     (outcome,) = drift_audit_rules.run(snapshot(audit=facts), DriftAuditRulesParams())
     assert outcome.status.value == "fail"
@@ -168,6 +169,8 @@ def test_unreadable_etc_audit_as_nobody_is_not_reviewed_while_root_sees_it_pass(
     rules_d = image / "etc" / "audit" / "rules.d"
     rules_d.mkdir(parents=True)
     (rules_d / "10-socket.rules").write_text(GOOD_RULES)
+    (image / "usr" / "sbin").mkdir(parents=True)
+    (image / "usr" / "sbin" / "auditctl").write_bytes(ELF_X86_64)  # tells the image's machine
     (image / "etc").chmod(0o755)
     (image / "etc" / "audit").chmod(0o750)  # root:root, as Debian ships it
     ctx = CollectContext(root=image, live=False)

@@ -16,64 +16,41 @@ unless ``-c`` or ``-i`` came before it.  What is returned is the rule list the k
 
 from __future__ import annotations
 
-import errno
 import functools
 import re
 from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
+from auditor.collect.parsers import auditctl_grammar as grammar
 from auditor.errors import Problem
 from auditor.model.facts import AuditField, AuditRule
 
 AUDITCTL_LIST = "auditctl -l"
+RULES_D_LABEL = "/etc/audit/rules.d"
 AUDITCTL_STATUS = "auditctl -s"
 
 OPERATORS = ("!=", "<=", ">=", "&=", "=", "<", ">", "&")  # two-character operators first
-ACTIONS = ("always", "never")
-LISTS = ("exit", "task", "user", "exclude", "filesystem", "io_uring")
-
-# Field names auditctl accepts after -F (libaudit's field table); "loginuid" is an alias of auid.
-FIELD_NAMES = frozenset(
-    """pid uid euid suid fsuid gid egid sgid fsgid auid loginuid pers arch msgtype subj_user subj_role
-    subj_type subj_sen subj_clr obj_user obj_role obj_type obj_lev_low obj_lev_high devmajor devminor
-    inode exit success path perm dir filetype obj_uid obj_gid exe a0 a1 a2 a3 key ppid sessionid
-    loginuid_set fstype saddr_fam""".split()
-)
-FIELD_ALIASES = {"loginuid": "auid"}
-# Fields holding a user or group id; ``-1``, ``4294967295`` and ``unset`` are the same value.
-ID_FIELDS = frozenset("auid uid euid suid fsuid obj_uid gid egid sgid fsgid obj_gid".split())
-SYSCALL_ARGS = frozenset({"a0", "a1", "a2", "a3"})
-DECIMAL_FIELDS = frozenset("pid ppid success sessionid loginuid_set devmajor devminor inode pers saddr_fam".split())
+ACTIONS = grammar.ACTIONS
+LISTS = grammar.LISTS
+FIELD_NAMES = frozenset(grammar.FIELD_KIND)
+FIELD_ALIASES = grammar.FIELD_ALIASES
+ID_FIELDS = grammar.ID_FIELDS
 UNSET = "unset"
-
-# ``-F arch=`` takes b64/b32 or a machine name; machines map to the word size of their syscall ABI.
-ARCH_ALIASES = {
-    "b64": "b64", "b32": "b32",
-    "x86_64": "b64", "aarch64": "b64", "ppc64": "b64", "ppc64le": "b64", "s390x": "b64", "riscv64": "b64",
-    "i386": "b32", "i486": "b32", "i586": "b32", "i686": "b32", "arm": "b32", "armeb": "b32", "armv7l": "b32",
-    "ppc": "b32", "s390": "b32",
-}
-WATCH_PERMISSIONS = "rwxa"  # the order auditctl -l prints them in
-
-# Control options: the setting each one changes, named as ``auditctl -s`` names it.
-CONTROL_WITH_VALUE = {
+WATCH_PERMISSIONS = grammar.PERMISSIONS  # the order auditctl -l prints them in
+CONTROL_SETTINGS = {  # option -> the setting it changes, named as ``auditctl -s`` names it
     "-b": "backlog_limit", "-f": "failure", "-e": "enabled", "-r": "rate_limit",
-    "--backlog_wait_time": "backlog_wait_time",
-}
-CONTROL_FLAGS = {
-    "-c": "continue_on_error", "-i": "ignore_errors", "-t": "trim_subtrees",
-    "--loginuid-immutable": "loginuid_immutable", "--reset-lost": "reset_lost",
-    "--reset_backlog_wait_time_actual": "reset_backlog_wait_time_actual",
+    "--backlog_wait_time": "backlog_wait_time", "-c": "continue_on_error", "-i": "ignore_errors",
+    "--loginuid-immutable": "loginuid_immutable",
 }
 CLIENT_FLAGS = frozenset({"continue_on_error", "ignore_errors"})  # auditctl's own, never sent to the kernel
-CONTROL_RANGES = {"failure": (0, 2), "enabled": (0, 2)}
-RULE_OPTIONS_WITH_VALUE = ("-a", "-A", "-d", "-S", "-F", "-C", "-k", "-p", "-w", "-W")
-OPTIONS_WITH_VALUE = frozenset(RULE_OPTIONS_WITH_VALUE) | frozenset(CONTROL_WITH_VALUE)
-FLAG_OPTIONS = frozenset(CONTROL_FLAGS) | {"-D"}
 
 
 class RuleError(ValueError):
     """A line auditctl would refuse; the message says why."""
+
+    def __init__(self, message: str, keep_going: bool = False) -> None:
+        super().__init__(message)
+        self.keep_going = keep_going
 
 
 @dataclass(frozen=True)
@@ -99,70 +76,34 @@ class ParsedRules:
 
 
 def split_field(expression: str) -> tuple[str, str, str]:
-    """``"auid>=1000"`` -> ``("auid", ">=", "1000")``; raises RuleError."""
-    match = re.search(r"[=!<>&]", expression)
-    if not match or match.start() == 0:
-        raise RuleError(f"field {expression!r} is not name<op>value")
-    name, rest = expression[: match.start()], expression[match.start():]
-    for op in OPERATORS:
-        if rest.startswith(op):
-            value = rest[len(op):]
-            if not value:
-                raise RuleError(f"field {expression!r} has no value")
-            return name, op, value
-    raise RuleError(f"field {expression!r} has no valid operator (one of {' '.join(OPERATORS)})")
-
-
-def _normal_value(name: str, value: str) -> str:
-    if name in ID_FIELDS:
-        if value in ("-1", "4294967295", UNSET):
-            return UNSET
-        if value == "root":  # the only account name whose id is the same everywhere
-            return "0"
-    if name in SYSCALL_ARGS:
-        try:
-            number = int(value, 0)
-        except ValueError:
-            return value
-        return hex(number) if number >= 0 else value
-    if name == "exit":
-        try:
-            number = int(value, 0)
-        except ValueError:
-            return value.upper() if value.startswith("-E") else value
-        if number < 0 and -number in errno.errorcode:
-            return "-" + errno.errorcode[-number]
-        return str(number)
-    if name in DECIMAL_FIELDS or name in ID_FIELDS:
-        try:
-            return str(int(value, 0))
-        except ValueError:
-            return value
-    if name == "perm":
-        return _permissions(value)
-    return value
-
-
-def _permissions(value: str) -> str:
-    if not value or set(value) - set(WATCH_PERMISSIONS):
-        raise RuleError(f"permissions {value!r} are not a combination of r, w, x, a")
-    return "".join(p for p in WATCH_PERMISSIONS if p in value)
+    """``"auid>=1000"`` -> ``("auid", ">=", "1000")`` as auditctl splits it; raises RuleError."""
+    try:
+        return grammar._split_field(expression)
+    except grammar.Refused as exc:
+        raise RuleError(str(exc)) from None
 
 
 def parse_field(expression: str, *, compare: bool = False) -> AuditField:
-    """Parse and normalise one filter (``-F`` or, with ``compare``, ``-C``).  Raises RuleError."""
-    name, op, value = split_field(expression)
-    name = FIELD_ALIASES.get(name, name)
-    if compare or (name in ID_FIELDS and FIELD_ALIASES.get(value, value) in ID_FIELDS and op in ("=", "!=")):
-        # -C compares two id fields; auditctl -l prints the pair in its own order, so sort it.
-        other = FIELD_ALIASES.get(value, value)
-        if name not in ID_FIELDS or other not in ID_FIELDS or op not in ("=", "!="):
-            raise RuleError(f"-C {expression!r} must compare two id fields with = or !=")
-        name, other = sorted((name, other))
-        return AuditField(name=name, op=op, value=other)
-    if name not in FIELD_NAMES:
-        raise RuleError(f"unknown field {name!r}")
-    return AuditField(name=name, op=op, value=_normal_value(name, value))
+    """Parse and normalise one filter of an exit rule (``-F``, or with ``compare`` ``-C``), as
+    auditctl reads it.  Raises RuleError for what auditctl refuses, and for values it would look
+    up on the host it runs on (user and group names other than root)."""
+    state = grammar.RuleState(machine=None, add="exit", action="always", syscall_added=True)
+    try:
+        if compare:
+            grammar._add_compare(state, expression)
+        else:
+            grammar.add_field(state, expression)
+    except grammar.Refused as exc:
+        raise RuleError(str(exc)) from None
+    if state.doubts:
+        raise RuleError("; ".join(state.doubts))
+    if state.key_fields:
+        return AuditField(name="key", op="=", value=state.key_fields[0])
+    if not state.fields:  # arch
+        name, op, value = split_field(expression)
+        return AuditField(name=name.lower(), op=op, value=value.lower())
+    name, op, value = state.fields[0]
+    return AuditField(name=name, op=op, value=value)
 
 
 def format_field(item: AuditField) -> str:
@@ -176,188 +117,94 @@ def _field_sort_key(item: AuditField) -> tuple[str, str, str]:
 # ---------------------------------------------------------------- one line
 
 
-def _tokens_to_options(tokens: list[str]) -> list[tuple[str, str | None]]:
-    """getopt as auditctl uses it: ``-k x`` or ``-kx``, ``--backlog_wait_time=5`` or ``... 5``."""
-    options: list[tuple[str, str | None]] = []
-    i = 0
-    while i < len(tokens):
-        token = tokens[i]
-        if token.startswith("--"):
-            name, eq, attached = token.partition("=")
-        elif token.startswith("-") and len(token) >= 2:
-            name, attached = token[:2], token[2:]
-            eq = "=" if attached else ""
-        else:
-            raise RuleError(f"unexpected argument {token!r}")
-        if name in OPTIONS_WITH_VALUE:
-            if eq:
-                value = attached
-            elif i + 1 < len(tokens):
-                i += 1
-                value = tokens[i]
-            else:
-                raise RuleError(f"option {name} needs a value")
-            options.append((name, value))
-        elif name in FLAG_OPTIONS:
-            if eq:
-                raise RuleError(f"option {name} takes no value")
-            options.append((name, None))
-        else:
-            raise RuleError(f"unknown option {token!r}")
-        i += 1
-    return options
-
-
 @dataclass(frozen=True)
 class Statement:
-    """What one line does: ``add``/``prepend``/``delete`` a rule, ``clear`` (-D) or a ``control``."""
+    """What one line does: ``add``/``prepend``/``delete`` a rule, ``clear`` (-D), a ``control``
+    (settings, -c/-i) or ``skip`` (accepted, changes no rule); ``doubts`` say what lbaudit cannot
+    tell about it."""
 
     op: str
     rule: AuditRule
+    doubts: tuple[str, ...] = ()
+    identity: tuple = ()  # what the kernel compares to find the same rule (fields in sent order)
+    settings: AuditRule | None = None  # a rule line's -e/-b/-f/... , which auditctl applies before sending the rule
 
 
-def _list_and_action(value: str) -> tuple[str, str]:
-    parts = value.split(",")
-    if len(parts) != 2:
-        raise RuleError(f"{value!r} is not list,action")
-    actions = [p for p in parts if p in ACTIONS]
-    lists = [p for p in parts if p in LISTS]
-    if len(actions) != 1 or len(lists) != 1:
-        raise RuleError(f"bad keyword {value!r}: expected one of {'/'.join(ACTIONS)} and one of {'/'.join(LISTS)}")
-    return lists[0], actions[0]
-
-
-def _control(options: list[tuple[str, str | None]], text: str, origin: str) -> Statement:
-    settings: list[AuditField] = []
-    for name, value in options:
-        if name in CONTROL_FLAGS:
-            settings.append(AuditField(name=CONTROL_FLAGS[name], op="=", value="1"))
-            continue
-        setting = CONTROL_WITH_VALUE[name]
-        try:
-            number = int(value or "", 0)
-        except ValueError:
-            raise RuleError(f"{name} needs a number, not {value!r}") from None
-        low, high = CONTROL_RANGES.get(setting, (0, 2**32 - 1))
-        if not low <= number <= high:
-            raise RuleError(f"{name} {number} is outside {low}..{high}")
-        settings.append(AuditField(name=setting, op="=", value=str(number)))
-    return Statement("control", AuditRule(text=text, origin=origin, kind="control", fields=settings))
-
-
-def _clear(options: list[tuple[str, str | None]], text: str, origin: str) -> Statement:
-    extra = [n for n, _ in options if n not in ("-D", "-k")]
-    if extra:
-        raise RuleError(f"-D cannot be combined with {' '.join(extra)}")
-    keys = sorted({v for n, v in options if n == "-k" and v})
-    return Statement("clear", AuditRule(text=text, origin=origin, kind="control", keys=keys))
-
-
-def _watch(options: list[tuple[str, str | None]], text: str, origin: str) -> Statement:
-    verbs = [(n, v) for n, v in options if n in ("-w", "-W")]
-    extra = [n for n, _ in options if n not in ("-w", "-W", "-p", "-k")]
-    if len(verbs) != 1 or extra:
-        raise RuleError("a watch line takes one -w or -W path, -p and -k")
-    verb, path = verbs[0]
-    perms = [v for n, v in options if n == "-p"]
-    if len(perms) > 1:
-        raise RuleError("-p given twice")
-    rule = AuditRule(
-        text=text, origin=origin, kind="watch", action="always", rule_list="exit",
-        keys=sorted({v for n, v in options if n == "-k" and v}),
-        watch=path, permissions=_permissions(perms[0] if perms else WATCH_PERMISSIONS),
-    )
-    return Statement("delete" if verb == "-W" else "add", rule)
-
-
-def _syscall_rule(options: list[tuple[str, str | None]], text: str, origin: str) -> Statement:
-    verbs = [(n, v or "") for n, v in options if n in ("-a", "-A", "-d")]
-    if len(verbs) != 1:
-        raise RuleError("a rule needs exactly one of -a, -A or -d")
-    verb, list_action = verbs[0]
-    rule_list, action = _list_and_action(list_action)
+def _rule_from_line(line: grammar.Line, text: str, origin: str) -> AuditRule:
+    if line.op in ("control", "skip", "clear"):
+        settings = [
+            AuditField(name=CONTROL_SETTINGS[name], op="=", value=value or "1")
+            for name, value in line.settings.items() if name in CONTROL_SETTINGS
+        ]
+        return AuditRule(text=text, origin=origin, kind="control", fields=settings, keys=sorted(set(line.keys)))
+    fields = [AuditField(name=n, op=o, value=v) for n, o, v in line.fields]
     arch: str | None = None
-    syscalls: set[str] = set()
-    fields: list[AuditField] = []
-    keys: set[str] = set()
-    for name, value in options:
-        value = value or ""
-        if name == "-S":
-            names = [s for s in value.split(",") if s]
-            if not names:
-                raise RuleError("-S needs a syscall name")
-            syscalls.update(names)
-        elif name == "-k":
-            keys.add(value)
-        elif name == "-C":
-            fields.append(parse_field(value, compare=True))
-        elif name == "-F":
-            fname, op, fvalue = split_field(value)
-            if fname == "key":
-                if op != "=":
-                    raise RuleError("key only takes =")
-                keys.add(fvalue)
-            elif fname == "arch":
-                if syscalls:  # auditctl names syscalls with the arch's table, so it must come first
-                    raise RuleError("arch must be before -S")
-                if op != "=" or fvalue not in ARCH_ALIASES:
-                    raise RuleError(f"bad arch {value!r}: use arch=b64 or arch=b32")
-                arch = ARCH_ALIASES[fvalue]
-            else:
-                fields.append(parse_field(value))
-        elif name not in ("-a", "-A", "-d"):
-            raise RuleError(f"{name} cannot be used in a syscall rule")
-    has_path = any(f.name in ("path", "dir") for f in fields)
-    if syscalls and rule_list != "exit":
-        raise RuleError(f"syscalls (-S) apply only to the exit list, not {rule_list}")
-    if keys and rule_list != "exit":
-        raise RuleError("key option needs a watch or syscall given prior to it")
-    if keys and not syscalls and not has_path:
-        raise RuleError("key option needs a watch or syscall given prior to it")
-    if rule_list == "exit" and (not syscalls or "all" in syscalls):
-        syscalls = {"all"}  # an exit rule without -S applies to every syscall
-    if _is_watch(action, rule_list, arch, syscalls, fields):
-        # auditctl -l prints such a rule as -w path -p perms
+    # The last -F arch= gives the rule its ABI (and the table its -S names were looked up in);
+    # any other arch field is kept as a filter: the kernel requires every one of them to match.
+    primary = max((i for i, (op, _, _) in enumerate(line.arch_fields) if op == "="), default=None)
+    arch_machine: str | None = None
+    for index, (op, elf, word) in enumerate(line.arch_fields):
+        name = grammar.ELF_MACHINE.get(elf) or word or "unknown"
+        if index == primary:
+            arch = grammar.word_size(name) if elf in grammar.ELF_MACHINE else word
+            arch_machine = grammar.ELF_MACHINE.get(elf)
+        else:
+            fields.append(AuditField(name="arch", op=op, value=name))
+    numbers = None if line.all_syscalls or line.syscall_numbers is None else sorted(line.syscall_numbers)
+    if line.all_syscalls:
+        syscalls = ["all"]
+    elif numbers is not None and line.table:
+        names = grammar.syscall_names_by_number(line.table)
+        syscalls = sorted({names.get(n, str(n)) for n in numbers})
+    else:
+        syscalls = sorted(set(line.syscall_names))
+    keys = sorted(set(line.keys))
+    if line.watch is not None:  # -w /path is -F path=/path -F perm=rwxa (or dir=, for a directory)
+        fields.append(AuditField(name="path", op="=", value=line.watch))
+    if _is_watch(line, fields):  # auditctl -l prints such a rule as -w path -p perms
         path = next(f.value for f in fields if f.name in ("path", "dir"))
         perm = next((f.value for f in fields if f.name == "perm"), WATCH_PERMISSIONS)
-        rule = AuditRule(text=text, origin=origin, kind="watch", action="always", rule_list="exit",
-                         keys=sorted(keys), watch=path, permissions=perm)
-    else:
-        rule = AuditRule(
-            text=text, origin=origin, kind="syscall", action=action, rule_list=rule_list, arch=arch,
-            syscalls=sorted(syscalls), fields=sorted(fields, key=_field_sort_key), keys=sorted(keys),
-        )
-    return Statement({"-a": "add", "-A": "prepend", "-d": "delete"}[verb], rule)
-
-
-def _is_watch(action: str, rule_list: str, arch: str | None, syscalls: set[str], fields: list[AuditField]) -> bool:
-    names = sorted(f.name for f in fields)
-    return (
-        action == "always" and rule_list == "exit" and arch is None and syscalls == {"all"}
-        and names in (["path"], ["dir"], ["path", "perm"], ["dir", "perm"])
-        and all(f.op == "=" for f in fields)
+        return AuditRule(text=text, origin=origin, kind="watch", action="always", rule_list="exit",
+                         keys=keys, watch=path, permissions=perm)
+    return AuditRule(
+        text=text, origin=origin, kind="syscall", action=line.action, rule_list=line.rule_list, arch=arch,
+        arch_machine=arch_machine,
+        syscalls=syscalls, syscall_table=line.table if numbers is not None else None, syscall_numbers=numbers,
+        fields=sorted(fields, key=_field_sort_key), keys=keys,
     )
 
 
-def parse_statement(text: str, origin: str) -> Statement:
-    """Parse one non-comment line; raises RuleError with auditctl's reason for refusing it."""
-    options = _tokens_to_options(text.split())
-    names = {n for n, _ in options}
-    if "-D" in names:
-        return _clear(options, text, origin)
-    if names & {"-w", "-W"}:
-        return _watch(options, text, origin)
-    if names & {"-a", "-A", "-d", "-S", "-F", "-C"}:
-        return _syscall_rule(options, text, origin)
-    if names & {"-k", "-p"}:
-        raise RuleError("key option needs a watch or syscall given prior to it")
-    return _control(options, text, origin)
+def _is_watch(line: grammar.Line, fields: list[AuditField]) -> bool:
+    names = sorted(f.name for f in fields)
+    return (
+        line.rule_list == "exit" and line.action == "always" and line.all_syscalls and not line.arch_fields
+        and names in (["path"], ["dir"], ["path", "perm"], ["dir", "perm"]) and all(f.op == "=" for f in fields)
+    )
+
+
+def parse_statement(text: str, origin: str, machine: str | None = None, *, listing: bool = False) -> Statement | None:
+    """Parse one line as ``auditctl -R`` reads it on a host whose ``uname -m`` is ``machine``
+    (None: not known).  None for a blank or comment line; raises RuleError when auditctl (or the
+    kernel) refuses it."""
+    tokens = grammar.split_line(text.encode("utf-8", "surrogateescape"))
+    if tokens is None:
+        return None
+    try:
+        line = grammar.read_line(tokens, grammar.host_machine(machine), listing)
+    except grammar.Refused as exc:
+        raise RuleError(str(exc), exc.keep_going) from None
+    op = {"prepend": "prepend", "add": "add", "delete": "delete"}.get(line.op, line.op)
+    settings = None
+    if op in ("add", "prepend", "delete") and line.settings:
+        settings = _rule_from_line(grammar.Line("control", settings=line.settings), text, origin)
+    return Statement(op, _rule_from_line(line, text, origin), tuple(line.doubts), line.identity, settings)
 
 
 def semantic_key(rule: AuditRule) -> tuple:
     """What makes two rules the same rule, whichever form they were written in."""
+    syscalls = tuple(rule.syscall_numbers) if rule.syscall_numbers is not None else tuple(rule.syscalls)
     return (
-        rule.kind, rule.action, rule.rule_list, rule.arch, tuple(rule.syscalls),
+        rule.kind, rule.action, rule.rule_list, rule.arch, rule.arch_machine, syscalls,
         tuple(_field_sort_key(f) for f in rule.fields), tuple(rule.keys), rule.watch, rule.permissions,
     )
 
@@ -366,19 +213,36 @@ def semantic_key(rule: AuditRule) -> tuple:
 
 
 def rule_lines(text: str, file: str) -> list[RuleLine]:
-    return [RuleLine(file, number, line) for number, line in enumerate(text.splitlines(), start=1)]
+    """Lines as auditctl's fgets reads them: split at newline only (a carriage return stays in the line)."""
+    pieces = text.split("\n")
+    if pieces and pieces[-1] == "":
+        pieces.pop()
+    return [RuleLine(file, number, line) for number, line in enumerate(pieces, start=1)]
 
 
 def _is_comment_or_blank(text: str) -> bool:
-    stripped = text.strip()
-    return not stripped or stripped.startswith("#")
+    return grammar.split_line(text.encode("utf-8", "surrogateescape")) is None
+
+
+def _fgets_pieces(text: str) -> list[str]:
+    """auditctl reads a line longer than its buffer as several lines."""
+    raw = text.encode("utf-8", "surrogateescape") + b"\n"
+    size = grammar.LINE_SIZE - 1
+    pieces = []
+    while len(raw) > size:
+        pieces.append(raw[:size])
+        raw = raw[size:]
+    pieces.append(raw[:-1])
+    return [p.decode("utf-8", "surrogateescape") for p in pieces]
 
 
 class _Loader:
     """The kernel's rule list as ``auditctl -R`` builds it, line by line."""
 
-    def __init__(self) -> None:
+    def __init__(self, machine: str | None) -> None:
+        self.machine = machine
         self.rules: list[AuditRule] = []
+        self.identities: dict[int, tuple] = {}  # id(rule) -> Statement.identity
         self.problems: list[Problem] = []
         self.keep_going = False  # -c or -i seen
         self.locked_by: str | None = None  # origin of -e 2
@@ -394,62 +258,93 @@ class _Loader:
         self.stopped = True
 
     def apply(self, line: RuleLine) -> None:
-        try:
-            statement = parse_statement(line.text.strip(), line.origin)
-        except RuleError as exc:
-            self.refuse(line, str(exc))
-            return
-        rule, op = statement.rule, statement.op
-        client_only = op == "control" and all(f.name in CLIENT_FLAGS for f in rule.fields)
+        pieces = _fgets_pieces(line.text)
+        if len(pieces) > 1:
+            self.problems.append(Problem(line.file, line.line, None,
+                                         f"line longer than auditctl's {grammar.LINE_SIZE - 1}-byte buffer: read as "
+                                         f"{len(pieces)} lines"))
+        for piece in pieces:
+            if self.stopped:
+                return
+            self._apply(RuleLine(line.file, line.line, piece))
+
+    def _control(self, line: RuleLine, rule: AuditRule) -> None:
+        client_only = all(f.name in CLIENT_FLAGS for f in rule.fields)
         if self.locked_by and not client_only:  # the kernel refuses every change once locked
             self.refuse(line, f"the audit configuration is locked by -e 2 at {self.locked_by}")
             return
+        self.rules.append(rule)
+        settings = {f.name: f.value for f in rule.fields}
+        if settings.get("continue_on_error") or settings.get("ignore_errors"):
+            self.keep_going = True
+        if settings.get("enabled") == "2":
+            self.locked_by = line.origin
+
+    def _apply(self, line: RuleLine) -> None:
+        try:
+            statement = parse_statement(line.text, line.origin, self.machine)
+        except RuleError as exc:
+            self.keep_going = self.keep_going or exc.keep_going
+            self.refuse(line, str(exc))
+            return
+        if statement is None:
+            return
+        for doubt in statement.doubts:
+            self.problems.append(Problem(line.file, line.line, None,
+                                         f"lbaudit cannot tell whether auditctl loads this line ({doubt}); "
+                                         "if it does not, no later line is loaded"))
+        if statement.settings is not None:  # e.g. "-a ... -e 0": the setting is made first
+            self._control(line, statement.settings)
+            if self.stopped:
+                return
+        rule, op = statement.rule, statement.op
+        if op == "skip":
+            return
+        if self.locked_by and op != "control":  # the kernel refuses every change once locked
+            self.refuse(line, f"the audit configuration is locked by -e 2 at {self.locked_by}")
+            return
         if op == "control":
-            self.rules.append(rule)
-            names = {f.name: f.value for f in rule.fields}
-            if names.get("continue_on_error") or names.get("ignore_errors"):
-                self.keep_going = True
-            if names.get("enabled") == "2":
-                self.locked_by = line.origin
+            self._control(line, rule)
         elif op == "clear":
             def survives(old: AuditRule) -> bool:  # -D -k key deletes only the rules with that key
                 return old.kind == "control" or bool(rule.keys and not set(rule.keys) & set(old.keys))
 
             self.rules = [r for r in self.rules if survives(r)]
             self.rules.append(rule)
-        elif op == "delete":
-            key = semantic_key(rule)
-            match = next((i for i, r in enumerate(self.rules) if r.kind != "control" and semantic_key(r) == key), None)
+        elif op == "delete":  # the kernel deletes the first rule that is the same, field for field
+            match = next((i for i, r in enumerate(self.rules)
+                          if r.kind != "control" and self.identities.get(id(r)) == statement.identity), None)
             if match is None:
                 self.refuse(line, "no loaded rule matches this deletion")
             else:
                 del self.rules[match]
         else:
-            key = semantic_key(rule)
-            twin = next((r for r in self.rules if r.kind != "control" and semantic_key(r) == key), None)
-            if twin is not None:
+            twin = next((r for r in self.rules
+                         if r.kind != "control" and self.identities.get(id(r)) == statement.identity), None)
+            if twin is not None and op == "add":  # -A does not check (auditctl 3.0.9 on Linux 6.x)
                 self.refuse(line, f"rule exists (same as {twin.origin})")
-            elif op == "prepend":  # the head of its own list: before the first rule of that list
+                return
+            self.identities[id(rule)] = statement.identity
+            if op == "prepend":  # the head of its own list: before the first rule of that list
                 heads = [i for i, r in enumerate(self.rules) if r.kind != "control" and r.rule_list == rule.rule_list]
                 self.rules.insert(heads[0] if heads else len(self.rules), rule)
             else:
                 self.rules.append(rule)
 
 
-def parse_rules_file(lines: Iterable[RuleLine]) -> ParsedRules:
-    """Rules as ``auditctl -R`` would leave them after reading these lines (see the module doc)."""
-    loader = _Loader()
+def parse_rules_file(lines: Iterable[RuleLine], machine: str | None = None) -> ParsedRules:
+    """Rules as ``auditctl -R`` would leave them after reading these lines on a host whose
+    ``uname -m`` is ``machine`` (see the module doc)."""
+    loader = _Loader(machine)
     for line in lines:
-        if _is_comment_or_blank(line.text):
-            continue
         if loader.stopped:
             break
         loader.apply(line)
     return ParsedRules(rules=loader.rules, problems=loader.problems)
 
 
-def parse_rules_text(text: str, file: str) -> ParsedRules:
-    return parse_rules_file(rule_lines(text, file))
+def parse_rules_text(text: str, file: str, machine: str | None = None) -> ParsedRules:
+    return parse_rules_file(rule_lines(text, file), machine)
 
 
 # ---------------------------------------------------------------- rules.d (augenrules)
@@ -522,14 +417,8 @@ def augenrules_files(names: Iterable[str]) -> list[str]:
     return sorted(chosen, key=functools.cmp_to_key(version_compare))
 
 
-def compile_rules_d(files: Sequence[tuple[str, str]]) -> list[RuleLine]:
-    """Concatenate rules.d files as augenrules does.
-
-    ``files`` are (path, text) in augenrules order.  The files are joined as ``cat`` joins them (a
-    file without a final newline runs into the next file's first line); blank and comment lines are
-    dropped; the last bare ``-D``, ``-b`` and ``-f`` lines go first, in that order, and the last
-    ``-e`` line goes last.  Every line keeps its ``file:line`` origin.
-    """
+def _join_files(files: Sequence[tuple[str, str]]) -> list[RuleLine]:
+    """``cat`` of the files: one without a final newline runs into the next file's first line."""
     lines: list[RuleLine] = []
     carry: RuleLine | None = None  # an unterminated last line, continued by the next file
     for path, text in files:
@@ -545,21 +434,32 @@ def compile_rules_d(files: Sequence[tuple[str, str]]) -> list[RuleLine]:
             carry = RuleLine(carry.file, carry.line, carry.text + tail) if carry else RuleLine(path, len(pieces), tail)
     if carry is not None:
         lines.append(carry)
+    return lines
 
+
+# augenrules' awk patterns.  "\s" is white space to gawk and busybox awk but a plain "s" to mawk
+# (Debian's default awk), so the two read indented comments and control lines differently.
+_AWK_SPACE = {"gawk": r"[ \t\n\r\f\v]", "mawk": "s"}
+
+
+def _awk_compile(lines: list[RuleLine], awk: str) -> list[RuleLine]:
+    space = _AWK_SPACE[awk]
+    patterns = {name: re.compile(pattern.replace("\\s", space)) for name, pattern in (
+        ("#", r"^\s*#"), ("-e", r"^\s*-e"), ("-D", r"^\s*-D\s*$"), ("-f", r"^\s*-f"), ("-b", r"^\s*-b"))}
     first: dict[str, RuleLine] = {}
     last_e: RuleLine | None = None
     rest: list[RuleLine] = []
     for line in lines:
         text = line.text
-        if not text or re.match(r"^\s*#", text):
+        if not text or patterns["#"].search(text):
             continue
-        if re.match(r"^\s*-e", text):
+        if patterns["-e"].search(text):
             last_e = line
-        elif re.match(r"^\s*-D\s*$", text):
+        elif patterns["-D"].search(text):
             first["-D"] = line
-        elif re.match(r"^\s*-f", text):
+        elif patterns["-f"].search(text):
             first["-f"] = line
-        elif re.match(r"^\s*-b", text):
+        elif patterns["-b"].search(text):
             first["-b"] = line
         else:
             rest.append(line)
@@ -567,11 +467,54 @@ def compile_rules_d(files: Sequence[tuple[str, str]]) -> list[RuleLine]:
     return head + rest + ([last_e] if last_e else [])
 
 
+def compile_rules_d(files: Sequence[tuple[str, str]], awk: str = "gawk") -> list[RuleLine]:
+    """Concatenate rules.d files as augenrules does.
+
+    ``files`` are (path, text) in augenrules order.  The files are joined as ``cat`` joins them (a
+    file without a final newline runs into the next file's first line); blank and comment lines are
+    dropped; the last bare ``-D``, ``-b`` and ``-f`` lines go first, in that order, and the last
+    ``-e`` line goes last, each as ``awk`` (gawk or mawk) matches augenrules' patterns.  Every line
+    keeps its ``file:line`` origin.
+    """
+    return _awk_compile(_join_files(files), awk)
+
+
+def parse_rules_d(files: Sequence[tuple[str, str]], machine: str | None = None, awk: str | None = None) -> ParsedRules:
+    """What ``augenrules --load`` leaves loaded from these rules.d files, compiled by the target's
+    ``awk`` ("gawk" or "mawk").  With ``awk`` None (not known) and files that gawk and mawk compile
+    into different rule sets, that is reported as a problem (lbaudit cannot tell which the boot
+    gets), and the gawk reading is returned."""
+    joined = _join_files(files)
+    if awk is not None:
+        return parse_rules_file(_awk_compile(joined, awk), machine)
+    parsed = parse_rules_file(_awk_compile(joined, "gawk"), machine)
+    other = parse_rules_file(_awk_compile(joined, "mawk"), machine)
+
+    def controls(rules: list[AuditRule]) -> list:
+        return [r.fields for r in rules if r.kind == "control"]
+
+    if [semantic_key(r) for r in parsed.rules] != [semantic_key(r) for r in other.rules] or \
+            controls(parsed.rules) != controls(other.rules):
+        gawk_lines = {(r.origin, r.text) for r in parsed.rules}
+        mawk_lines = {(r.origin, r.text) for r in other.rules}
+        where = ", ".join(sorted({origin for origin, _ in gawk_lines ^ mawk_lines})) or "the order of control lines"
+        parsed.problems.append(Problem(
+            RULES_D_LABEL, None, None,
+            f"augenrules compiles these files differently with gawk and with mawk ({where}): "
+            "an indented comment, -e, -D, -b or -f line is matched by gawk's \\s but not by mawk's; "
+            "lbaudit cannot tell which awk the target runs",
+        ))
+    return parsed
+
+
 # ---------------------------------------------------------------- auditctl -l and -s
 
 
-def parse_auditctl_list(text: str) -> ParsedRules:
-    """Parse ``auditctl -l`` output: one rule per line, or ``No rules``."""
+def parse_auditctl_list(text: str, machine: str | None = None) -> ParsedRules:
+    """Parse ``auditctl -l`` output (one rule per line, or ``No rules``) of a host whose ``uname
+    -m`` is ``machine``.  Values are read as auditctl reads them, so the signed forms it prints
+    (``auid=-294967296`` for 4000000000, ``auid!=-1`` for unset) normalise to the uint32 the
+    kernel holds."""
     result = ParsedRules()
     last_arch: str | None = None
     for line in rule_lines(text, AUDITCTL_LIST):
@@ -579,10 +522,14 @@ def parse_auditctl_list(text: str) -> ParsedRules:
         if not stripped or stripped == "No rules":
             continue
         try:
-            statement = parse_statement(stripped, line.origin)
+            statement = parse_statement(stripped, line.origin, machine, listing=True)
         except RuleError as exc:
             result.problems.append(Problem(line.file, line.line, None, str(exc)))
             continue
+        if statement is None:
+            continue
+        for doubt in statement.doubts:
+            result.problems.append(Problem(line.file, line.line, None, f"lbaudit cannot read this rule exactly: {doubt}"))
         rule = statement.rule
         if statement.op != "add" or rule.kind == "control":
             result.problems.append(Problem(line.file, line.line, None, f"not a listed rule: {stripped!r}"))
