@@ -14,6 +14,7 @@ from auditor.errors import PolicyError, Problem
 from auditor.model.base import sha256_hex
 from auditor.model.policy import Policy, PolicyDocument, PolicySource, ResolvedRule, RuleSpec, Waiver
 from auditor.policy.yamlsafe import LocatedDocument, YamlProblem, load_located
+from auditor.safeio import FileTooLarge, NotRegularFile, read_regular
 
 MAX_POLICY_BYTES = 1024 * 1024
 MAX_EXTENDS_DEPTH = 16
@@ -77,10 +78,12 @@ def _validation_problems(
 def _read_document(path: Path) -> tuple[LocatedDocument, bytes]:
     name = _display(path)
     try:
-        size = path.stat().st_size
-        if size > MAX_POLICY_BYTES:
-            raise PolicyError(f"{name}: policy is {size} bytes; the limit is {MAX_POLICY_BYTES}")
-        raw = path.read_bytes()
+        # Bounded on the read itself: /dev/zero or a FIFO claims a size of 0 to stat.
+        raw = read_regular(path, MAX_POLICY_BYTES)
+    except FileTooLarge as exc:
+        raise PolicyError(f"{name}: policy is too large; the limit is {MAX_POLICY_BYTES} bytes") from exc
+    except NotRegularFile as exc:
+        raise PolicyError(f"{name}: cannot read policy: it {exc.strerror}") from exc
     except OSError as exc:
         raise PolicyError(f"{name}: cannot read policy: {exc.strerror or exc}") from exc
     try:
@@ -130,7 +133,11 @@ def _load_chain(path: Path, stack: tuple[Path, ...] = ()) -> list[_Loaded]:
     if document.extends is None:
         return [loaded]
     parent = (path.parent / document.extends)
-    if not parent.is_file():
+    try:
+        is_file = "\0" not in document.extends and parent.is_file()
+    except OSError:  # ENAMETOOLONG, EACCES: no policy can be read there either
+        is_file = False
+    if not is_file:
         line, col = doc.position(("extends",))
         raise PolicyError(
             f"{name}: invalid policy",
