@@ -27,8 +27,9 @@ from auditor.model.result import Severity
 
 Protocol = Literal["tcp", "udp"]
 _PORT_RANGE = re.compile(r"^\s*([0-9]{1,5})\s*-\s*([0-9]{1,5})\s*$")
-_PROCESS_DETAIL = re.compile(r"^listeners/([0-9]+)/processes/")
-_HOLDERS = re.compile(r"^listeners/([0-9]+)/processes$")
+# At most 9 digits: a list index, and int() of a 5000-digit one would raise.
+_PROCESS_DETAIL = re.compile(r"^listeners/([0-9]{1,9})/processes/")
+_HOLDERS = re.compile(r"^listeners/([0-9]{1,9})/processes$")
 
 
 def _valid_entry(entry: str) -> str:
