@@ -188,7 +188,10 @@ def evaluate(policy_path: Path, output: Path | None, fail_on: str, snapshot_path
     if snapshot_path is not None and root is not None:
         raise click.UsageError("--snapshot and --root are alternatives; give one")
     format_list = _split_formats(formats)
-    _check_readable(sign_key, "signing key")
+    if sign_key is not None:
+        from auditor.signing import load_private_key
+
+        load_private_key(sign_key)  # a key that cannot sign is exit 2 before any evidence is written
     _check_writable(output, "evidence")
     _check_report_options(out_dir, pdf, pdf_cert, pdf_cert_key)
 

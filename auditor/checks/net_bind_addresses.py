@@ -50,7 +50,7 @@ def _port_span(spec: int | str) -> tuple[int, int]:
         match = _PORT_RANGE.match(text)
         if match:
             low, high = int(match.group(1)), int(match.group(2))
-        elif text.isascii() and text.isdigit():
+        elif text.isascii() and text.isdigit() and len(text) <= 5:
             low = high = int(text)
         else:
             raise ValueError(f"{spec!r} is not a port or a range such as \"8000-8099\"")
