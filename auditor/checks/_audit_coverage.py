@@ -138,11 +138,16 @@ def _narrowing(fields: list[AuditField], accepted: frozenset[tuple[str, str, str
     return tuple(format_field(f) for f in fields if _key(f) not in accepted)
 
 
+def _is_number(text: str) -> bool:
+    # str.isdigit() is also true for "²" and for 5000 digits, on which int() raises.
+    return text.isascii() and text.isdigit() and len(text) <= 18
+
+
 def _selects(rule: AuditRule, name: str, arch: str, host: Host) -> bool | None:
     """Does the rule's -S list include ``name``?  None when it names numbers we cannot read."""
     if "all" in rule.syscalls or name in rule.syscalls:
         return True
-    numbers = [int(s) for s in rule.syscalls if s.isdigit()]
+    numbers = [int(s) for s in rule.syscalls if _is_number(s)]
     if not numbers:
         return False
     table = host.number_table(arch)
@@ -174,7 +179,7 @@ def _record_matches(fields: list[AuditField], record: int) -> bool | None:
         if item.name != "msgtype":
             continue
         value = RECORD_TYPES.get(item.value)
-        if value is None and item.value.isdigit():
+        if value is None and _is_number(item.value):
             value = int(item.value)
         if value is None:  # a record name we do not know is some other record type
             if item.op == "=":

@@ -55,15 +55,40 @@ def _model_at(model: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] |
     return current if isinstance(current, type) and issubclass(current, BaseModel) else None
 
 
+def _document_loc(loc: tuple[Any, ...], data: Any, missing: bool) -> tuple[Any, ...]:
+    """``loc`` without pydantic's union and validator tags ("list[int]", "function-after[...]").
+
+    A part is kept when it is a key or index of the document at that point, so a user's key that
+    happens to hold a bracket ("i[d") is still named; the last part is kept for a missing key.
+    """
+    kept: list[Any] = []
+    current = data
+    for position, part in enumerate(loc):
+        if isinstance(current, dict) and part in current:
+            current = current[part]
+        elif isinstance(current, list) and isinstance(part, int) and 0 <= part < len(current):
+            current = current[part]
+        elif missing and position == len(loc) - 1:
+            current = None
+        else:
+            continue
+        kept.append(part)
+    return tuple(kept)
+
+
 def _validation_problems(
-    exc: ValidationError, model: type[BaseModel], file: str, doc: LocatedDocument, prefix: tuple[Any, ...] = ()
+    exc: ValidationError, model: type[BaseModel], file: str, doc: LocatedDocument, prefix: tuple[Any, ...] = (),
+    data: Any = None,
 ) -> list[Problem]:
+    """One Problem per pydantic error; ``data`` is what was validated (the document itself when
+    ``prefix`` is empty)."""
     problems = []
+    data = doc.value if data is None and not prefix else data
     for err in exc.errors(include_url=False):
-        loc = tuple(p for p in err["loc"] if isinstance(p, int) or "[" not in str(p))  # drop union tags
+        loc = _document_loc(tuple(err["loc"]), data, err["type"] == "missing")
         line, col = doc.position(prefix + loc)
         where = _dotted(prefix + loc) or "policy"
-        if err["type"] == "extra_forbidden":
+        if err["type"] == "extra_forbidden" and loc:
             owner = _model_at(model, loc)
             hint = f" (expected one of: {', '.join(sorted(owner.model_fields))})" if owner else ""
             message = f"{_dotted(prefix + loc[:-1]) or 'policy'}: unknown key {loc[-1]!r}{hint}"
@@ -201,7 +226,8 @@ def load_policy(path: Path, registry: Registry) -> Policy:
         try:
             params = spec.params.model_validate(merged.get("params", {}))
         except ValidationError as exc:
-            problems += _validation_problems(exc, spec.params, loaded.name, loaded.doc, prefix + ("params",))
+            problems += _validation_problems(exc, spec.params, loaded.name, loaded.doc, prefix + ("params",),
+                                             merged.get("params", {}))
             continue
         extra = list(merged.get("controls", []))
         for cindex, control in enumerate(extra):
