@@ -338,6 +338,8 @@ ACCEPTED_BUT_ODD = [
      "time-wait", "sysctl net.ipv4.tcp_fin_timeout", "not_reviewed"),
     ("sysctl-drift-5000-digit-range", ("facts", "sysctl", "runtime", "net.ipv4.ip_local_reserved_ports", "value"),
      "1-" + "9" * 5000, "drift-sysctl", "sysctl net.ipv4.ip_local_reserved_ports", "fail"),
+    ("port-range-backwards", ("facts", "sysctl", "runtime", "net.ipv4.ip_local_port_range", "value"), "60999 32768",
+     "ephemeral", "listeners in the ephemeral port range", "not_reviewed"),
     ("audit-syscall-superscript", ("facts", "audit", "persistent_rules", 0, "syscalls"), ["²"],
      "drift-audit", None, None),
     ("gap-index-5000-digits", ("gaps", 0, "field"), "listeners/" + "9" * 5000 + "/processes", "listeners", None, None),
@@ -474,6 +476,31 @@ def test_mutated_policy_is_judged_or_refused_never_an_error(good, tmp_path_facto
     code, _, err = run_main(["evaluate", "--policy", str(policy), "--snapshot", str(good["snapshot"]),
                              "-o", str(out / "evidence.json"), "--no-plugins", "-q"])
     _assert_evaluate_outcome(code, err, policy, out)
+
+
+@pytest.fixture(scope="module")
+def evidence_doc(good) -> dict:
+    return json.loads(good["evidence"].read_text())
+
+
+@FUZZ
+@given(data=st.data())
+def test_mutated_evidence_renders_or_is_refused(good, evidence_doc, tmp_path_factory, data):
+    """``lbaudit report`` renders every format from an evidence file alone: one the loader accepts
+    must render (0), anything else is exit 2 with nothing written."""
+    document = data.draw(mutated(evidence_doc))
+    base = tmp_path_factory.getbasetemp()
+    evidence = base / "fuzz.evidence.json"
+    evidence.write_text(json.dumps(document))
+    out = _fresh(base, "fuzz-evidence-out")
+    code, _, err = run_main(["report", str(evidence), "--format", "sarif,junit,oscal,text", "--out-dir", str(out),
+                             "--no-plugins"])
+    assert code in (0, 2), (code, err[-2000:])
+    if code == ExitCode.USAGE:
+        assert str(evidence) in err.splitlines()[0], err[:1000]
+        assert not any(out.iterdir())
+    else:
+        assert len(list(out.iterdir())) == 4
 
 
 def _params_of(check: str) -> st.SearchStrategy[dict]:
