@@ -401,20 +401,48 @@ def _paths(value: Any, prefix: tuple = ()) -> list[tuple]:
     return found
 
 
+hostile_ints = st.one_of(st.integers(min_value=-(2**70), max_value=2**70),
+                         st.sampled_from([0, -1, 1, 65535, 65536, 2**31, 2**32, 2**63 - 1, 2**63, 2**64]))
+hostile_strings = st.one_of(st.text(max_size=12), hostile_scalars.filter(lambda v: isinstance(v, str)))
+
+
+def _same_type(old: Any) -> st.SearchStrategy[Any]:
+    """A hostile value of the type already there, so that more mutants pass the schema and reach
+    the checks (a wrong type is refused at once)."""
+    if isinstance(old, bool):
+        return st.booleans()
+    if isinstance(old, int):
+        return hostile_ints
+    if isinstance(old, float):
+        return st.floats(allow_nan=False, allow_infinity=False)
+    if isinstance(old, str):
+        return hostile_strings
+    if isinstance(old, list):
+        return st.sampled_from([[], old + old[:1], old[::-1], old[1:]])
+    if isinstance(old, dict):
+        return st.sampled_from([{}, dict(list(old.items())[1:])])
+    return hostile_values
+
+
 @st.composite
 def mutated(draw, document: Any, values=hostile_values, rounds: int = 3) -> Any:
-    """``document`` with up to ``rounds`` values replaced, keys deleted or entries added."""
+    """``document`` with up to ``rounds`` values replaced (mostly by one of the same type), keys
+    deleted or entries added."""
     data = copy.deepcopy(document)
     for _ in range(draw(st.integers(min_value=1, max_value=rounds))):
         paths = [p for p in _paths(data) if p]
         if not paths:
             break
-        path = draw(st.sampled_from(paths))
+        # Audit rules hold most of the leaves; half the time, aim at everything else.
+        others = [p for p in paths if not ({"loaded_rules", "persistent_rules", "result", "checks"} & set(map(str, p)))]
+        path = draw(st.sampled_from(others if others and draw(st.booleans()) else paths))
         parent = data
         for part in path[:-1]:
             parent = parent[part]
-        action = draw(st.sampled_from(["replace", "replace", "replace", "delete", "add"]))
-        if action == "replace":
+        action = draw(st.sampled_from(["typed", "typed", "typed", "replace", "delete", "add"]))
+        if action == "typed":
+            parent[path[-1]] = draw(_same_type(parent[path[-1]]))
+        elif action == "replace":
             parent[path[-1]] = draw(values)
         elif action == "delete":
             del parent[path[-1]]
