@@ -13,6 +13,7 @@ from typing import Literal
 from pydantic import Field
 
 from auditor.model.base import Moment, StrictModel
+from auditor.model.controls import ControlId
 from auditor.model.facts import HostSnapshot
 from auditor.model.policy import Policy
 from auditor.model.result import RunResult
@@ -42,7 +43,7 @@ class CheckRecord(StrictModel):
     version: str
     origin: str
     needs: list[str]
-    controls: list[str]
+    controls: list[ControlId]
     rationale: str
     remediation: str
 

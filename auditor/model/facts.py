@@ -35,7 +35,7 @@ class Gap(StrictModel):
 
     section: Section
     field: str = ""
-    reason: str
+    reason: str = Field(min_length=1)  # a finding made from the gap must say why
     kind: GapKind = GapKind.UNREADABLE
 
 

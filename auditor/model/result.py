@@ -10,6 +10,7 @@ from typing import Any, Literal
 from pydantic import Field, JsonValue
 
 from auditor.model.base import StrictModel
+from auditor.model.controls import ControlId
 
 
 class Status(str, Enum):
@@ -74,7 +75,7 @@ class Finding(StrictModel):
     check: str
     status: Status
     severity: Severity
-    controls: list[str]
+    controls: list[ControlId]
     subject: str
     subject_detail: dict[str, JsonValue] = Field(default_factory=dict)
     observed: JsonValue = None
@@ -90,7 +91,7 @@ class Finding(StrictModel):
 
 
 class ControlResult(StrictModel):
-    id: str
+    id: ControlId
     title: str
     family: str
     status: Status

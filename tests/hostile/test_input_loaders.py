@@ -251,10 +251,14 @@ HOSTILE = [
      _snapshot_edit(_set(("provenance", "collected_at"), "0001-01-01T00:00:00+01:00")), "/provenance/collected_at"),
     ("snapshot-collected-at-feb-30", "snapshot",
      _snapshot_edit(_set(("provenance", "collected_at"), "2027-02-30T00:00:00Z")), "/provenance/collected_at"),
+    ("snapshot-gap-without-reason", "snapshot", _snapshot_edit(_set(("gaps", 1, "reason"), "")), "/gaps/1/reason"),
     ("snapshot-audit-enabled-7", "snapshot", _snapshot_edit(_set(("facts", "audit", "enabled"), 7)), "/facts/audit/enabled"),
     # --- evidence, signature, keys (report / verify / sign)
     ("evidence-dev-zero", "evidence", "/dev/zero", "is a character device, not an lbaudit evidence file"),
     ("evidence-nested", "evidence", b"[" * 5000, "nested deeper than 64 levels"),
+    ("evidence-control-id-empty", "evidence",
+     lambda good: good["evidence"].read_bytes().replace(b'"controls": [\n        "CM-7"', b'"controls": [\n        ""', 1),
+     "/controls/0: String should match pattern"),
     ("signature-fifo", "sig", "FIFO", "is a FIFO, not an lbaudit evidence signature"),
     ("signature-nested", "sig", b"{\"a\": " * 3000, "nested deeper than 64 levels"),
     ("pubkey-dev-zero", "pub", "/dev/zero", "is a character device, not an Ed25519 public key"),
@@ -263,7 +267,10 @@ HOSTILE = [
 ]
 
 
-def _place(kind: str, content: Any, base: Path, name: str) -> Path:
+def _place(kind: str, content: Any, base: Path, good: dict[str, Path], name: str) -> Path:
+    if callable(content):
+        content = content(good)
+        assert content, "the edit found nothing to change"
     if content == "/dev/zero":
         return Path("/dev/zero")
     path = base / name
@@ -282,25 +289,25 @@ def test_hostile_input_file_is_exit_2_naming_it_and_writes_nothing(good, tmp_pat
     out.mkdir()
     evidence_out = out / "evidence.json"
     if kind == "policy":
-        target = _place(kind, content, tmp_path, "policy.yaml")
+        target = _place(kind, content, tmp_path, good, "policy.yaml")
         args = ["evaluate", "--policy", str(target), "--snapshot", str(good["snapshot"]), "-o", str(evidence_out)]
     elif kind == "snapshot":
-        target = _place(kind, content, tmp_path, "host.snapshot.json")
+        target = _place(kind, content, tmp_path, good, "host.snapshot.json")
         args = ["evaluate", "--policy", str(good["policy"]), "--snapshot", str(target), "-o", str(evidence_out),
                 "--format", "sarif", "--out-dir", str(out)]
     elif kind == "evidence":
-        target = _place(kind, content, tmp_path, "evidence.json")
+        target = _place(kind, content, tmp_path, good, "evidence.json")
         args = ["report", str(target), "--format", "sarif,junit", "--out-dir", str(out)]
     elif kind == "sig":
         evidence = tmp_path / "evidence.json"
         evidence.write_bytes(good["evidence"].read_bytes())
-        target = _place(kind, content, tmp_path, "evidence.json.sig")
+        target = _place(kind, content, tmp_path, good, "evidence.json.sig")
         args = ["verify", str(evidence), "--pubkey", str(good["pub"])]
     elif kind == "pub":
-        target = _place(kind, content, tmp_path, "lbaudit.pub")
+        target = _place(kind, content, tmp_path, good, "lbaudit.pub")
         args = ["verify", str(good["evidence"]), "--pubkey", str(target)]
     else:  # private signing key
-        target = _place(kind, content, tmp_path, "lbaudit.key")
+        target = _place(kind, content, tmp_path, good, "lbaudit.key")
         args = ["evaluate", "--policy", str(good["policy"]), "--snapshot", str(good["snapshot"]), "-o", str(evidence_out),
                 "--sign-key", str(target)]
     if content in ("/dev/zero", "FIFO", "DIR"):
