@@ -244,6 +244,18 @@ HOSTILE = [
      _snapshot_edit(lambda d: d["gaps"].append({"section": "sysctl", "field": "runtime/net.ipv4.tcp_tw_reuse",
                                                 "reason": "unreadable", "kind": "unreadable"})),
      "/gaps/2: says sysctl net.ipv4.tcp_tw_reuse could not be read, but its runtime value is present"),
+    ("snapshot-time-wait-counted-twice-differently", "snapshot",
+     _snapshot_edit(_set(("facts", "sockets", "counts", "tcp_by_state", "TIME_WAIT"), 5)),
+     "/facts/sockets/counts/tcp_by_state/TIME_WAIT: 5 TIME_WAIT sockets, but time_wait is 120"),
+    ("snapshot-fewer-udp-sockets-than-udp-listeners", "snapshot",
+     _snapshot_edit(_set(("facts", "sockets", "counts", "udp_sockets"), 0)),
+     "/facts/sockets/counts/udp_sockets: 0 UDP sockets, fewer than the 1 UDP listeners listed"),
+    ("snapshot-section-present-and-missing", "snapshot",
+     _snapshot_edit(lambda d: d["gaps"].append({"section": "audit", "field": "", "reason": "auditctl missing"})),
+     "/gaps/2: says the whole audit section could not be collected, but facts.audit is present"),
+    ("snapshot-counts-present-and-unreadable", "snapshot",
+     _snapshot_edit(lambda d: d["gaps"].append({"section": "sockets", "field": "counts", "reason": "sockstat"})),
+     "/gaps/2: says sockets.counts could not be read, but it is present"),
     ("snapshot-duplicate-section", "snapshot",
      snapshot_bytes(rich_snapshot()).replace(b'"facts": {', b'"facts": {"audit": null, ', 1),
      "duplicate key 'audit'"),
@@ -538,10 +550,23 @@ def test_mutated_evidence_renders_or_is_refused(good, evidence_doc, tmp_path_fac
         assert len(list(out.iterdir())) == 4
 
 
+# Valid params of each check: the mutations start here, so that most of them still validate and
+# the check runs on them.
+BASE_PARAMS = {
+    **{rule["id"]: rule.get("params", {}) for rule in POLICY_DOC["rules"]},
+    "socket-audit": {"syscalls": ["bind", "connect"], "arches": ["b64", "b32"], "accepted_filters": ["auid>=1000"],
+                     "require_loaded": True, "require_persistent": False},
+    "drift-sysctl": {"keys": ["net.ipv4.tcp_fin_timeout", "net.ipv4.ip_local_reserved_ports"]},
+}
+RULE_OF = {rule["check"]: rule["id"] for rule in POLICY_DOC["rules"]}
+
+
 def _params_of(check: str) -> st.SearchStrategy[dict]:
     spec = load_registry(plugins=False).checks[check]
     names = sorted(spec.params.model_fields)
-    return st.dictionaries(st.sampled_from(names), hostile_values, min_size=1, max_size=3) if names else st.just({})
+    anything = st.dictionaries(st.sampled_from(names), hostile_values, min_size=1, max_size=3)
+    return st.one_of(mutated(BASE_PARAMS[RULE_OF[check]], rounds=2), mutated(BASE_PARAMS[RULE_OF[check]], rounds=2),
+                     anything)
 
 
 @FUZZ
