@@ -124,6 +124,8 @@ def _read_document(path: Path) -> tuple[LocatedDocument, bytes]:
         doc = load_located(text)
     except YamlProblem as exc:
         raise PolicyError(f"{name}: invalid policy", [Problem(name, exc.line, exc.column, exc.message)]) from exc
+    except (RecursionError, MemoryError) as exc:  # the depth limit should come first; never a traceback
+        raise PolicyError(f"{name}: invalid policy: too deeply nested or too large to parse") from exc
     if not isinstance(doc.value, dict):
         raise PolicyError(
             f"{name}: invalid policy",

@@ -389,7 +389,8 @@ def test_odd_value_a_snapshot_accepts_never_makes_a_check_raise(good, tmp_path, 
 # Modest and reproducible by default (the suite runs on small machines); LBAUDIT_FUZZ_EXAMPLES=500
 # with LBAUDIT_FUZZ_RANDOM=1 for a longer hunt.
 EXAMPLES = int(os.environ.get("LBAUDIT_FUZZ_EXAMPLES", "40"))
-FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=not os.environ.get("LBAUDIT_FUZZ_RANDOM"),
+FUZZ = settings(max_examples=EXAMPLES, deadline=None, database=None,  # no .hypothesis/ in the repo
+                derandomize=not os.environ.get("LBAUDIT_FUZZ_RANDOM"),
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture,
                                        HealthCheck.data_too_large])
 
