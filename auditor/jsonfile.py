@@ -1,25 +1,44 @@
 """Reading the JSON documents a user hands lbaudit: evidence, snapshots, signatures, OSCAL catalogs.
 
-One reader for all of them, so that each is equally strict: bounded in size before it is read,
-UTF-8, and unambiguous JSON (a duplicate key, which json.loads silently resolves to the last one,
-and NaN/Infinity, which are not JSON, are refused).  Every problem is an InputError (exit 2) that
-names the file and, where there is one, the line and column.
+One reader for all of them, so that each is equally strict: a regular file (a device or FIFO is
+refused), bounded in size on the read itself, UTF-8, and unambiguous JSON (a duplicate key, which
+json.loads silently resolves to the last one, and NaN/Infinity, which are not JSON, are refused),
+nested at most MAX_DEPTH levels, with numbers a float or int can hold.  Every problem is an
+InputError (exit 2) that names the file and, where there is one, the line and column.
 """
 
 from __future__ import annotations
 
 import json
-import os
+import math
+import re
+import sys
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
 from auditor.errors import InputError, Problem
+from auditor.safeio import FileTooLarge, NotRegularFile, read_regular
+
+
+# Deeper than any lbaudit document (evidence nests about 8 levels).  json.loads recurses once per
+# level and raises RecursionError near 1000; a limit well below that is refused with its line.
+MAX_DEPTH = 64
 
 
 class AmbiguousJson(ValueError):
     """Valid to json.loads, but not one unambiguous JSON value."""
+
+
+class UnreadableJson(ValueError):
+    """Syntactically JSON, but not a value lbaudit will hold: nested too deep, a number too long
+    or out of range.  ``lineno``/``colno`` say where, when known."""
+
+    def __init__(self, message: str, lineno: int | None = None, colno: int | None = None):
+        super().__init__(message if lineno is None else f"{message} (line {lineno}, column {colno})")
+        self.lineno = lineno
+        self.colno = colno
 
 
 def _object_without_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -35,27 +54,97 @@ def _no_constant(name: str) -> Any:
     raise AmbiguousJson(f"{name} is not a JSON number")
 
 
+class _OutOfRange(ValueError):
+    def __init__(self, number: str):
+        super().__init__(number)
+        self.number = number
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e400 parses as inf, which no JSON writer can write back
+        raise _OutOfRange(text)
+    return value
+
+
+def _position(text: str, offset: int) -> tuple[int, int]:
+    line = text.count("\n", 0, offset) + 1
+    return line, offset - (text.rfind("\n", 0, offset) + 1) + 1
+
+
+_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+
+
+def _too_deep(text: str) -> UnreadableJson:
+    """The error for ``text`` nested deeper than MAX_DEPTH, located at the first bracket too deep.
+    Only run once a document is known to be too deep, so its cost never burdens a good file."""
+    depth = 0
+    for match in _TOKEN.finditer(text):
+        token = match.group()
+        if token in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                return UnreadableJson(f"nested deeper than {MAX_DEPTH} levels", *_position(text, match.start()))
+        elif token in "]}":
+            depth -= 1
+    return UnreadableJson(f"nested deeper than {MAX_DEPTH} levels")
+
+
+def _deeper_than(value: Any, limit: int) -> bool:
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (dict, list)):
+            if depth > limit:
+                return True
+            stack.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return False
+
+
 def loads_strict(raw: bytes) -> Any:
-    """Parse UTF-8 JSON bytes; raise UnicodeDecodeError, json.JSONDecodeError or AmbiguousJson."""
-    return json.loads(raw.decode("utf-8"), object_pairs_hook=_object_without_duplicates, parse_constant=_no_constant)
+    """Parse UTF-8 JSON bytes; raise UnicodeDecodeError, json.JSONDecodeError, AmbiguousJson or
+    UnreadableJson (all ValueErrors)."""
+    text = raw.decode("utf-8")
+    try:
+        value = json.loads(text, object_pairs_hook=_object_without_duplicates, parse_constant=_no_constant,
+                           parse_float=_finite_float)
+    except RecursionError:
+        raise _too_deep(text) from None
+    except json.JSONDecodeError:
+        raise
+    except AmbiguousJson:
+        raise
+    except _OutOfRange as exc:
+        found = text.find(exc.number)
+        where = _position(text, found) if found >= 0 else (None, None)
+        raise UnreadableJson(f"the number {exc.number[:40]} is out of range", *where) from None
+    except ValueError:
+        # int() refuses more than sys.get_int_max_str_digits() digits (CVE-2020-10735).
+        digits = sys.get_int_max_str_digits() or 4300
+        long_number = re.search(r"[0-9]{%d,}" % (digits + 1), text)
+        where = _position(text, long_number.start()) if long_number else (None, None)
+        raise UnreadableJson(f"a number has more than {digits} digits", *where) from None
+    except MemoryError:
+        raise UnreadableJson("the document is too large to hold in memory") from None
+    if _deeper_than(value, MAX_DEPTH):
+        raise _too_deep(text)
+    return value
 
 
 def read_bounded(path: Path, limit: int, what: str) -> bytes:
-    """The bytes of ``path``, refusing more than ``limit``; ``what`` names the expected document
+    """The bytes of ``path``, refusing more than ``limit`` (counted on the read, not on what
+    ``stat`` claims) and anything but a regular file; ``what`` names the expected document
     ("an lbaudit snapshot") in messages."""
     path = Path(path)
     try:
-        with open(path, "rb") as handle:
-            if os.fstat(handle.fileno()).st_size > limit:
-                raise InputError(f"{path}: larger than {limit} bytes; not {what}")
-            raw = handle.read(limit + 1)
-    except IsADirectoryError as exc:
-        raise InputError(f"{path}: is a directory, not {what}") from exc
+        return read_regular(path, limit)
+    except NotRegularFile as exc:
+        kind = (exc.strerror or "is not a regular file").split(",")[0]  # "is a FIFO", "is a directory"
+        raise InputError(f"{path}: {kind}, not {what}") from exc
+    except FileTooLarge as exc:
+        raise InputError(f"{path}: larger than {limit} bytes; not {what}") from exc
     except OSError as exc:
         raise InputError(f"{path}: cannot read {what}: {exc.strerror or exc}") from exc
-    if len(raw) > limit:  # grew while being read
-        raise InputError(f"{path}: larger than {limit} bytes; not {what}")
-    return raw
 
 
 def parse_document(raw: bytes, name: str, what: str) -> Any:
@@ -64,7 +153,7 @@ def parse_document(raw: bytes, name: str, what: str) -> Any:
         return loads_strict(raw)
     except UnicodeDecodeError as exc:
         raise InputError(f"{name}: not {what}: not UTF-8 text (byte {exc.start})") from exc
-    except AmbiguousJson as exc:
+    except (AmbiguousJson, UnreadableJson) as exc:
         raise InputError(f"{name}: not {what}: {exc}") from exc
     except json.JSONDecodeError as exc:
         stripped = exc.doc.rstrip()

@@ -21,6 +21,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from auditor.errors import InputError
+from auditor.safeio import FileTooLarge, read_regular
 
 FIELD_NAME = "lbaudit-attestation"
 MAX_PEM_BYTES = 1024 * 1024
@@ -28,13 +29,11 @@ MAX_PEM_BYTES = 1024 * 1024
 
 def _read(path: Path, what: str) -> bytes:
     try:
-        with open(path, "rb") as handle:
-            data = handle.read(MAX_PEM_BYTES + 1)
+        return read_regular(path, MAX_PEM_BYTES)  # a FIFO or device would block or never end
+    except FileTooLarge as exc:
+        raise InputError(f"{path}: larger than {MAX_PEM_BYTES} bytes; not a {what}") from exc
     except OSError as exc:
         raise InputError(f"{path}: cannot read {what}: {exc.strerror or exc}") from exc
-    if len(data) > MAX_PEM_BYTES:
-        raise InputError(f"{path}: larger than {MAX_PEM_BYTES} bytes; not a {what}")
-    return data
 
 
 def _load_certificate(path: Path, data: bytes) -> x509.Certificate:

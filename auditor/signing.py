@@ -52,7 +52,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
@@ -139,7 +139,7 @@ def load_private_key(path: Path) -> Ed25519PrivateKey:
     data = read_bounded(Path(path), MAX_KEY_BYTES, "an Ed25519 private key")
     try:
         key = serialization.load_pem_private_key(data, password=None)
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, UnsupportedAlgorithm) as exc:  # a key type this cryptography lacks, too
         raise InputError(f"{path}: not an unencrypted PEM private key (lbaudit keygen writes one)") from exc
     if not isinstance(key, Ed25519PrivateKey):
         raise InputError(f"{path}: not an Ed25519 private key (lbaudit keygen makes one)")
@@ -154,7 +154,7 @@ def load_public_key(path: Path) -> Ed25519PublicKey:
             key = serialization.load_ssh_public_key(data.strip())
         else:
             key = serialization.load_pem_public_key(data)
-    except (ValueError, TypeError, binascii.Error) as exc:
+    except (ValueError, TypeError, binascii.Error, UnsupportedAlgorithm) as exc:
         raise InputError(f"{path}: not a PEM public key (lbaudit keygen writes one as NAME.pub)") from exc
     if not isinstance(key, Ed25519PublicKey):
         raise InputError(f"{path}: not an Ed25519 public key (lbaudit keygen makes one)")
@@ -172,6 +172,13 @@ def canonical_digest(raw: bytes) -> str:
     except json.JSONDecodeError as exc:
         raise ValueError(f"not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from exc
     return sha256_hex(canonical_json(data))
+
+
+def _read_evidence_bytes(evidence_path: Path) -> bytes:
+    """The evidence file's bytes for its digest: bounded, and only from a regular file."""
+    from auditor.report.evidence import EVIDENCE_WHAT, MAX_EVIDENCE_BYTES
+
+    return read_bounded(evidence_path, MAX_EVIDENCE_BYTES, EVIDENCE_WHAT)
 
 
 @dataclass(frozen=True)
@@ -285,10 +292,7 @@ def signature_fingerprint(evidence_path: Path) -> str | None:
     if not os.path.lexists(path):
         return None
     signature = read_signature(path)
-    try:
-        raw = evidence_path.read_bytes()
-    except OSError as exc:
-        raise InputError(f"{evidence_path}: cannot read evidence: {exc.strerror or exc}") from exc
+    raw = _read_evidence_bytes(evidence_path)
     try:
         matches = canonical_digest(raw) == signature.signed_sha256
     except ValueError:
@@ -479,10 +483,7 @@ def verify(evidence_path: Path, pubkey_path: Path, pdf_path: Path | None = None)
     """Check the evidence against its detached signature and the given public key (and a PDF)."""
     evidence_path = Path(evidence_path)
     key = load_public_key(Path(pubkey_path))
-    try:
-        raw = evidence_path.read_bytes()
-    except OSError as exc:
-        raise InputError(f"{evidence_path}: cannot read evidence: {exc.strerror or exc}") from exc
+    raw = _read_evidence_bytes(evidence_path)
     checks = _verify_signature(evidence_path, raw, key)
     if pdf_path is not None:
         checks.append(_verify_pdf(Path(pdf_path), raw, public_key_fingerprint(key)))

@@ -127,3 +127,30 @@ def test_permission_denied_policy(registry, tmp_path):
     path.chmod(0)
     with pytest.raises(PolicyError, match="cannot read policy"):
         load_policy(path, registry)
+
+
+@pytest.mark.parametrize("expires, message", [
+    ("2027-02-30", "invalid date '2027-02-30': day is out of range for month"),
+    ("2027-13-01", "invalid date '2027-13-01': month must be in 1..12"),
+    ("0000-01-01", "invalid date '0000-01-01': year 0 is out of range"),
+    ("9999-12-31T25:00:00", "invalid date '9999-12-31T25:00:00': hour must be in 0..23"),
+])
+def test_impossible_date_is_a_located_policy_error(registry, tmp_path, expires, message):
+    """datetime() raised ValueError out of the YAML constructor: exit 70 with no file or line."""
+    path = tmp_path / "p.yaml"
+    path.write_text("id: p\nversion: '1'\nowner: o\nrules:\n  - {id: r, check: net.bind_addresses}\n"
+                    f"waivers:\n  - {{rule: r, reason: x, approver: y, expires: {expires}}}\n")
+    assert problems_of(path, registry) == [f"{path}:7:48: {message}"]
+
+
+def test_policy_that_is_a_fifo_is_refused_without_blocking(registry, tmp_path):
+    fifo = tmp_path / "p.yaml"
+    os.mkfifo(fifo)
+    with pytest.raises(PolicyError, match="cannot read policy: it is a FIFO, not a regular file"):
+        load_policy(fifo, registry)
+
+
+def test_nesting_deeper_than_the_limit_is_refused_at_its_line(registry, tmp_path):
+    path = tmp_path / "p.yaml"
+    path.write_text("id: p\nx: " + "[" * 5000 + "]" * 5000 + "\n")
+    assert problems_of(path, registry) == [f"{path}:2:67: nested deeper than 64 levels"]

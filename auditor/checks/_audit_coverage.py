@@ -129,6 +129,11 @@ def _narrowing(fields: list[AuditField], accepted: frozenset[tuple[str, str, str
     return tuple(format_field(f) for f in fields if _key(f) not in accepted)
 
 
+def _is_number(text: str) -> bool:
+    # str.isdigit() is also true for "²" and for 5000 digits, on which int() raises.
+    return text.isascii() and text.isdigit() and len(text) <= 18
+
+
 def _selects(rule: AuditRule, name: str, arch: str, host: Host) -> bool | None:
     """Does the rule's syscall bitmask hold the number ``name`` has on this ABI?  None when the
     numbers cannot be read (unknown machine)."""
@@ -194,7 +199,7 @@ def _record_matches(fields: list[AuditField], record: int) -> bool | None:
         tables = grammar.tables()
         value = RECORD_TYPES.get(item.value, tables["msg_types"].get(item.value,
                                                                       tables["msg_types_if_built_with"].get(item.value)))
-        if value is None and item.value.isdigit():
+        if value is None and _is_number(item.value):
             value = int(item.value)
         if value is None:  # a record name we do not know is some other record type
             if item.op == "=":

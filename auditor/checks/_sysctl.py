@@ -32,7 +32,7 @@ class SysctlValueError(ValueError):
 
 
 def _port(key: str, value: str, token: str) -> int:
-    if not re.fullmatch(r"[0-9]+", token):
+    if not re.fullmatch(r"[0-9]{1,10}", token):  # bounded: int() of 5000 digits raises
         raise SysctlValueError(key, value, f"{token!r} is not a port number")
     port = int(token)
     if port > 65535:
@@ -42,7 +42,7 @@ def _port(key: str, value: str, token: str) -> int:
 
 def parse_int(key: str, value: str) -> int:
     text = value.strip()
-    if not re.fullmatch(r"-?[0-9]+", text):
+    if not re.fullmatch(r"-?[0-9]{1,20}", text):  # a kernel int is at most 64 bits
         raise SysctlValueError(key, value, "expected an integer")
     return int(text)
 

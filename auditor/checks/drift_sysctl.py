@@ -19,7 +19,8 @@ from auditor.model.check import CheckParams, Outcome, check, failed, missing_fac
 from auditor.model.facts import HostSnapshot, SysctlSetting
 from auditor.model.result import Severity
 
-_SPANS = re.compile(r"[0-9]+(-[0-9]+)?(,[0-9]+(-[0-9]+)?)*")
+# Bounded numbers: int() of a 5000-digit one raises; such a value is compared as text.
+_SPANS = re.compile(r"[0-9]{1,20}(-[0-9]{1,20})?(,[0-9]{1,20}(-[0-9]{1,20})?)*")
 
 
 class DriftSysctlParams(CheckParams):

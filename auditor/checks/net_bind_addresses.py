@@ -26,8 +26,9 @@ from auditor.model.facts import PROTOCOLS, HostSnapshot, Listener, Protocol
 from auditor.model.result import Severity
 
 _PORT_RANGE = re.compile(r"^\s*([0-9]{1,5})\s*-\s*([0-9]{1,5})\s*$")
-_PROCESS_DETAIL = re.compile(r"^listeners/([0-9]+)/processes/")
-_HOLDERS = re.compile(r"^listeners/([0-9]+)/processes$")
+# At most 9 digits: a list index, and int() of a 5000-digit one would raise.
+_PROCESS_DETAIL = re.compile(r"^listeners/([0-9]{1,9})/processes/")
+_HOLDERS = re.compile(r"^listeners/([0-9]{1,9})/processes$")
 
 
 def _valid_entry(entry: str) -> str:
@@ -48,7 +49,7 @@ def _port_span(spec: int | str) -> tuple[int, int]:
         match = _PORT_RANGE.match(text)
         if match:
             low, high = int(match.group(1)), int(match.group(2))
-        elif text.isascii() and text.isdigit():
+        elif text.isascii() and text.isdigit() and len(text) <= 5:
             low = high = int(text)
         else:
             raise ValueError(f"{spec!r} is not a port or a range such as \"8000-8099\"")

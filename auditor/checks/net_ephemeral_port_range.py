@@ -112,6 +112,12 @@ def _listener_outcomes(snapshot: HostSnapshot, lookup: _sysctl.PoolLookup, param
     if lookup.low is None or lookup.high is None:
         return [not_reviewed(IN_RANGE, lookup.reason or "the ephemeral port range could not be read")]
     low, high = lookup.low, lookup.high
+    if low > high:
+        # No port lies inside a backwards range, so "no listener in it" would pass; but the kernel
+        # refuses to set such a range, so the ports it really hands out are not known.
+        return [not_reviewed(IN_RANGE, f"the ephemeral range {low}-{high} runs backwards, which the kernel refuses "
+                                       "to set: the range it really uses is not known",
+                             evidence=[lookup.range_pointer] if lookup.range_pointer else [])]
     inside = sorted(
         ((i, l) for i, l in enumerate(sockets.listeners) if l.protocol in params.protocols and low <= l.port <= high),
         key=lambda item: (item[1].port, item[1].protocol, item[1].address, item[0]),

@@ -19,6 +19,10 @@ from auditor.model.result import Severity
 
 TIME_WAIT_SECONDS = 60  # Linux TCP_TIMEWAIT_LEN (include/net/tcp.h); no sysctl changes it
 
+# A rate far above any host's (a 65,535-port pool sustains about 1,100/s): the bound only keeps
+# rate x 60 s a finite number of ports.
+MAX_RATE = 1_000_000_000
+
 TW_REUSE_MEANING = {
     0: "off",
     1: "reuse TIME_WAIT ports for all outgoing connections (needs TCP timestamps)",
@@ -32,11 +36,11 @@ class TimeWaitParams(CheckParams):
         description="Allowed values of net.ipv4.tcp_tw_reuse: 0 off, 1 all outgoing connections, 2 loopback only.",
     )
     min_max_tw_buckets: int | None = Field(
-        None, ge=1,
+        None, ge=1, le=2**31 - 1,  # the kernel holds it in an int
         description="Lowest acceptable net.ipv4.tcp_max_tw_buckets (beyond that many TIME_WAIT sockets the kernel destroys new ones at once and logs it).",
     )
     max_fin_timeout: int | None = Field(
-        None, ge=1,
+        None, ge=1, le=2**31 - 1,  # the kernel holds it in an int
         description="Highest acceptable net.ipv4.tcp_fin_timeout in seconds (FIN_WAIT_2 lifetime; it does not shorten TIME_WAIT).",
     )
     max_time_wait_share: float | None = Field(
@@ -44,7 +48,7 @@ class TimeWaitParams(CheckParams):
         description="Highest acceptable live TIME_WAIT count as a fraction of the ephemeral pool (live hosts only).",
     )
     peak_new_connections_per_second: float | None = Field(
-        None, gt=0,
+        None, gt=0, le=MAX_RATE,
         description=f"Declared peak rate of new outgoing connections to one destination; it holds rate x {TIME_WAIT_SECONDS} s ports in TIME_WAIT.",
     )
     max_pool_utilization: float = Field(

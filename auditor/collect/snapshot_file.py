@@ -1,8 +1,9 @@
 """Snapshot files: facts saved on one host, evaluated later or elsewhere with the same findings.
 
 A snapshot is a :class:`~auditor.model.facts.HostSnapshot` written as pretty JSON with sorted keys.
-Loading validates it strictly (size, UTF-8, JSON, schema name and version, every field) and turns any
-problem into an :class:`~auditor.errors.InputError` (exit 2).  The loaded snapshot names its source
+Loading validates it strictly (size, UTF-8, JSON, schema name and version, every field, and that
+its counts and gaps agree with its facts) and turns any problem into an
+:class:`~auditor.errors.InputError` (exit 2).  The loaded snapshot names its source
 in the provenance: ``source="snapshot"``, the file path and the SHA-256 of the file's bytes; the
 host fields (hostname, machine id, time of collection, ...) are those recorded on the host.
 """
@@ -13,10 +14,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-from auditor.errors import InputError
+from auditor.errors import InputError, Problem
 from auditor.jsonfile import parse_document, read_bounded, validate_versioned
 from auditor.model.base import sha256_hex
-from auditor.model.facts import SNAPSHOT_SCHEMA, SNAPSHOT_SCHEMA_VERSION, HostSnapshot
+from auditor.model.facts import SNAPSHOT_SCHEMA, SNAPSHOT_SCHEMA_VERSION, HostSnapshot, contradictions
 from auditor.report.evidence import write_atomic
 
 MAX_SNAPSHOT_BYTES = 64 * 1024 * 1024
@@ -39,7 +40,13 @@ SNAPSHOT_WHAT = "an lbaudit snapshot"
 def parse_snapshot(raw: bytes, name: str) -> HostSnapshot:
     """Validate the bytes of a snapshot file (``name`` is used in messages)."""
     data = parse_document(raw, name, SNAPSHOT_WHAT)
-    return validate_versioned(data, name, SNAPSHOT_WHAT, "snapshot", HostSnapshot, SNAPSHOT_SCHEMA, SUPPORTED_VERSIONS)
+    snapshot = validate_versioned(data, name, SNAPSHOT_WHAT, "snapshot", HostSnapshot, SNAPSHOT_SCHEMA,
+                                  SUPPORTED_VERSIONS)
+    found = contradictions(snapshot)
+    if found:
+        raise InputError(f"{name}: the snapshot contradicts itself ({len(found)} problem(s))",
+                         [Problem(name, None, None, f"{pointer}: {what}") for pointer, what in found[:20]])
+    return snapshot
 
 
 def load_snapshot(path: Path, pubkey_path: Path | None = None) -> HostSnapshot:

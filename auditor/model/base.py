@@ -4,15 +4,36 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any
+from datetime import datetime, timezone
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 
 class StrictModel(BaseModel):
     """Unknown fields are rejected everywhere: a typo in a policy or a snapshot is an error, not a no-op."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+def _convertible_to_utc(moment: datetime) -> datetime:
+    # Reports print every time in UTC; 0001-01-01T00:00:00+01:00 has no UTC form (OverflowError).
+    try:
+        moment.astimezone(timezone.utc) if moment.tzinfo else moment
+    except (OverflowError, ValueError):
+        raise ValueError("the time has no UTC equivalent (out of range)") from None
+    return moment
+
+
+Moment = Annotated[datetime, AfterValidator(_convertible_to_utc)]
+"""A datetime every report can print in UTC (a naive one is read as UTC)."""
+
+# Kernel identifiers and counters as the checks and reports use them: never negative, and small
+# enough that every arithmetic on them stays an exact int or a finite float.
+Count = Annotated[int, Field(ge=0, le=2**63 - 1)]
+Uid = Annotated[int, Field(ge=0, le=2**32 - 1)]
+Pid = Annotated[int, Field(ge=0, le=2**31 - 1)]
+Inode = Annotated[int, Field(ge=0, le=2**64 - 1)]
 
 
 def canonical_json(value: Any) -> bytes:

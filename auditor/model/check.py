@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
-from pydantic import Field, JsonValue, model_validator
+from pydantic import ConfigDict, Field, JsonValue, model_validator
 
 from auditor.model.base import StrictModel
 from auditor.model.facts import HostSnapshot, Section
@@ -20,7 +20,10 @@ from auditor.model.result import Severity, Status, json_ready
 
 
 class CheckParams(StrictModel):
-    """Base of every check's params model: unknown params are policy errors."""
+    """Base of every check's params model: unknown params are policy errors, and so is a float
+    that is not finite (a plugin's ``gt=0`` would let ``inf`` through into its arithmetic)."""
+
+    model_config = ConfigDict(**StrictModel.model_config, allow_inf_nan=False)
 
 
 class Outcome(StrictModel):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field
 
@@ -11,6 +11,8 @@ from auditor.model.base import StrictModel
 
 CONTROL_ID = re.compile(r"^([A-Z]{2})-(\d{1,2})(?:\((\d{1,2})\))?$")
 Baseline = Literal["low", "moderate", "high"]
+# A control id as evidence records it: every report computes on it (OSCAL ids, sorting).
+ControlId = Annotated[str, Field(pattern=CONTROL_ID.pattern)]
 
 
 def oscal_control_id(control_id: str) -> str:

@@ -7,12 +7,13 @@ time fields (``run.started_at``, ``run.finished_at``, ``run.timings_ms`` and
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Literal
 
 from pydantic import Field
 
-from auditor.model.base import StrictModel
+from auditor.model.base import Moment, StrictModel
+from auditor.model.controls import ControlId
 from auditor.model.facts import HostSnapshot
 from auditor.model.policy import Policy
 from auditor.model.result import RunResult
@@ -42,14 +43,14 @@ class CheckRecord(StrictModel):
     version: str
     origin: str
     needs: list[str]
-    controls: list[str]
+    controls: list[ControlId]
     rationale: str
     remediation: str
 
 
 class RunInfo(StrictModel):
-    started_at: datetime
-    finished_at: datetime
+    started_at: Moment
+    finished_at: Moment
     evaluated_on: date  # the date waivers were judged against
     timings_ms: dict[str, int] = Field(default_factory=dict)
 

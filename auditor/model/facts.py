@@ -7,13 +7,14 @@ could not be read is ``None`` *and* has a :class:`Gap` that says why; checks tur
 
 from __future__ import annotations
 
-from datetime import datetime
+import ipaddress
+import re
 from enum import Enum
 from typing import Literal, get_args
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
-from auditor.model.base import StrictModel, digest_of
+from auditor.model.base import Count, Inode, Moment, Pid, StrictModel, Uid, digest_of
 
 SNAPSHOT_SCHEMA = "lbaudit/snapshot"
 SNAPSHOT_SCHEMA_VERSION = "1.0"
@@ -34,7 +35,7 @@ class Gap(StrictModel):
 
     section: Section
     field: str = ""
-    reason: str
+    reason: str = Field(min_length=1)  # a finding made from the gap must say why
     kind: GapKind = GapKind.UNREADABLE
 
 
@@ -53,8 +54,8 @@ class Provenance(StrictModel):
     os: str | None = None  # PRETTY_NAME from os-release
     kernel: str | None = None
     arch: str | None = None  # uname -m
-    collected_at: datetime
-    effective_uid: int | None = None
+    collected_at: Moment
+    effective_uid: Uid | None = None
     effective_user: str | None = None
     privileged: bool = False
     tool: str = "lbaudit"
@@ -80,7 +81,7 @@ class Provenance(StrictModel):
 # ---------------------------------------------------------------- sockets
 
 class ProcessInfo(StrictModel):
-    pid: int
+    pid: Pid
     name: str | None = None
     exe: str | None = None
     user: str | None = None
@@ -105,12 +106,26 @@ class Listener(StrictModel):
     port: int = Field(ge=0, le=65535)
     v6only: bool | None = None  # IPV6_V6ONLY of an IPv6 socket; None when it could not be read
     interface: str | None = None  # SO_BINDTODEVICE, when set
-    uid: int | None = None  # socket owner uid as the kernel reports it (visible without privileges)
+    uid: Uid | None = None  # socket owner uid as the kernel reports it (visible without privileges)
     user: str | None = None
-    inode: int | None = None
+    inode: Inode | None = None
     processes: list[ProcessInfo] = Field(default_factory=list)  # every process holding the socket, by pid
     owner_reason: str | None = None  # why ``processes`` is empty
     declared_by: str | None = None  # offline mode: the unit file that declares this listener
+
+    @model_validator(mode="after")
+    def _address_of_its_family(self) -> "Listener":
+        # The checks compute on the address as a network: one that is not an IP of the stated
+        # family would make them raise, or judge a different socket from the one listed.
+        host, zone, scope = self.address.partition("%")
+        try:
+            address = ipaddress.ip_address(host)
+        except ValueError:
+            raise ValueError(f"address {self.address!r} is not an IPv4 or IPv6 address") from None
+        expected = 4 if self.family == "ipv4" else 6
+        if address.version != expected or (zone and (expected == 4 or not scope)):
+            raise ValueError(f"address {self.address!r} is not an {self.family} address")
+        return self
 
     @property
     def endpoint(self) -> str:
@@ -143,9 +158,9 @@ class SocketCounts(StrictModel):
     """Counts by TCP state, from kernel counters so that their cost does not grow with the number
     of sockets: TIME_WAIT (sockstat ``tw``), ESTABLISHED+CLOSE_WAIT (snmp ``CurrEstab``), LISTEN."""
 
-    time_wait: int
-    tcp_by_state: dict[str, int] = Field(default_factory=dict)  # TIME_WAIT, ESTABLISHED+CLOSE_WAIT, LISTEN
-    udp_sockets: int | None = None
+    time_wait: Count
+    tcp_by_state: dict[str, Count] = Field(default_factory=dict)  # TIME_WAIT, ESTABLISHED+CLOSE_WAIT, LISTEN
+    udp_sockets: Count | None = None
     method: str = ""
 
 
@@ -206,7 +221,7 @@ class AuditRule(StrictModel):
 
 
 class AuditFacts(StrictModel):
-    enabled: int | None = None  # 0 off, 1 on, 2 on and locked (auditctl -s)
+    enabled: Literal[0, 1, 2] | None = None  # 0 off, 1 on, 2 on and locked (auditctl -s)
     loaded_rules: list[AuditRule] | None = None  # auditctl -l
     persistent_rules: list[AuditRule] | None = None  # what is loaded at boot
     persistent_source: str | None = None  # "/etc/audit/rules.d (augenrules)" or "/etc/audit/audit.rules"
@@ -245,3 +260,66 @@ class HostSnapshot(StrictModel):
     def facts_digest(self) -> str:
         """SHA-256 of what was observed (facts and gaps), independent of when and from where."""
         return digest_of({"facts": self.facts.model_dump(mode="json"), "gaps": [g.model_dump(mode="json") for g in self.gaps]})
+
+
+_LISTENER_GAP = re.compile(r"^listeners/([0-9]+)(/|$)")
+
+
+def contradictions(snapshot: HostSnapshot) -> list[tuple[str, str]]:
+    """Where a snapshot contradicts itself, as (JSON pointer, what is wrong).
+
+    Each field is valid on its own, but together they cannot all be what one collector saw: a
+    count that disagrees with the list it counts, or a fact that is present while a gap says it
+    could not be read.  A check would judge one side and ignore the other, so such a snapshot
+    (hand-edited, or stitched from two) is refused rather than evaluated.
+    """
+    found: list[tuple[str, str]] = []
+    facts = snapshot.facts
+    sockets = facts.sockets
+    if sockets is not None and sockets.counts is not None:
+        counts = sockets.counts
+        by_state = counts.tcp_by_state
+        if "TIME_WAIT" in by_state and by_state["TIME_WAIT"] != counts.time_wait:
+            found.append(("/facts/sockets/counts/tcp_by_state/TIME_WAIT",
+                          f"{by_state['TIME_WAIT']} TIME_WAIT sockets, but time_wait is {counts.time_wait}"))
+        if sockets.listeners is not None:
+            tcp = sum(1 for l in sockets.listeners if l.protocol == "tcp")
+            udp = sum(1 for l in sockets.listeners if l.protocol == "udp")
+            if "LISTEN" in by_state and by_state["LISTEN"] != tcp:
+                found.append(("/facts/sockets/counts/tcp_by_state/LISTEN",
+                              f"{by_state['LISTEN']} TCP sockets in LISTEN, but {tcp} TCP listeners are listed"))
+            if counts.udp_sockets is not None and counts.udp_sockets < udp:
+                found.append(("/facts/sockets/counts/udp_sockets",
+                              f"{counts.udp_sockets} UDP sockets, fewer than the {udp} UDP listeners listed"))
+    present: dict[tuple[str, str], bool] = {
+        ("sockets", "counts"): sockets is not None and sockets.counts is not None,
+        ("sysctl", "runtime"): facts.sysctl is not None and facts.sysctl.runtime is not None,
+        ("sysctl", "persistent"): facts.sysctl is not None and facts.sysctl.persistent is not None,
+        ("audit", "enabled"): facts.audit is not None and facts.audit.enabled is not None,
+        ("audit", "loaded_rules"): facts.audit is not None and facts.audit.loaded_rules is not None,
+        ("audit", "persistent_rules"): facts.audit is not None and facts.audit.persistent_rules is not None,
+    }
+    for index, gap in enumerate(snapshot.gaps):
+        pointer = f"/gaps/{index}"
+        section = getattr(facts, gap.section)
+        if gap.field == "":
+            if section is not None:
+                found.append((pointer, f"says the whole {gap.section} section could not be collected, "
+                                       f"but facts.{gap.section} is present"))
+            continue
+        head, _, rest = gap.field.partition("/")
+        if present.get((gap.section, head)) and not rest:
+            found.append((pointer, f"says {gap.section}.{head} could not be read, but it is present"))
+        elif gap.section == "sockets" and head == "counts" and rest.startswith("tcp_by_state/") and present[("sockets", "counts")]:
+            state = rest.removeprefix("tcp_by_state/")
+            if state in sockets.counts.tcp_by_state:  # type: ignore[union-attr]
+                found.append((pointer, f"says the {state} count could not be read, but it is present"))
+        elif gap.section == "sysctl" and head in ("runtime", "persistent") and rest:
+            values = getattr(facts.sysctl, head) if facts.sysctl is not None else None
+            if values is not None and rest in values:
+                found.append((pointer, f"says sysctl {rest} could not be read, but its {head} value is present"))
+        elif gap.section == "sockets" and (match := _LISTENER_GAP.match(gap.field)):
+            listed = len(sockets.listeners) if sockets is not None and sockets.listeners is not None else 0
+            if len(match.group(1)) > 9 or int(match.group(1)) >= listed:
+                found.append((pointer, f"is about listener {match.group(1)}, but {listed} listeners are listed"))
+    return found

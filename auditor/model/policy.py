@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import Field
 
 from auditor.model.base import StrictModel
+from auditor.model.controls import ControlId
 from auditor.model.result import Severity
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"
@@ -58,7 +59,7 @@ class ResolvedRule(StrictModel):
     title: str | None = None
     params: dict[str, Any]
     severity: Severity
-    controls: list[str]
+    controls: list[ControlId]
     enabled: bool
     source: str  # "corp.yaml:14"
 

@@ -10,6 +10,7 @@ from typing import Any, Literal
 from pydantic import Field, JsonValue
 
 from auditor.model.base import StrictModel
+from auditor.model.controls import ControlId
 
 
 class Status(str, Enum):
@@ -78,7 +79,7 @@ class Finding(StrictModel):
     check: str
     status: Status
     severity: Severity
-    controls: list[str]
+    controls: list[ControlId]
     subject: str
     subject_detail: dict[str, JsonValue] = Field(default_factory=dict)
     observed: JsonValue = None
@@ -96,7 +97,7 @@ class Finding(StrictModel):
 class ControlResult(StrictModel):
     """The engine's judgement of one control, which every report renders as it stands."""
 
-    id: str
+    id: ControlId
     title: str
     family: str
     family_title: str = ""  # recorded so that no report needs the control catalog

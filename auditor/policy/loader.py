@@ -14,6 +14,7 @@ from auditor.errors import PolicyError, Problem
 from auditor.model.base import sha256_hex
 from auditor.model.policy import Policy, PolicyDocument, PolicySource, ResolvedRule, RuleSpec, Waiver
 from auditor.policy.yamlsafe import LocatedDocument, YamlProblem, load_located
+from auditor.safeio import FileTooLarge, NotRegularFile, read_regular
 
 MAX_POLICY_BYTES = 1024 * 1024
 MAX_EXTENDS_DEPTH = 16
@@ -54,15 +55,40 @@ def _model_at(model: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] |
     return current if isinstance(current, type) and issubclass(current, BaseModel) else None
 
 
+def _document_loc(loc: tuple[Any, ...], data: Any, missing: bool) -> tuple[Any, ...]:
+    """``loc`` without pydantic's union and validator tags ("list[int]", "function-after[...]").
+
+    A part is kept when it is a key or index of the document at that point, so a user's key that
+    happens to hold a bracket ("i[d") is still named; the last part is kept for a missing key.
+    """
+    kept: list[Any] = []
+    current = data
+    for position, part in enumerate(loc):
+        if isinstance(current, dict) and part in current:
+            current = current[part]
+        elif isinstance(current, list) and isinstance(part, int) and 0 <= part < len(current):
+            current = current[part]
+        elif missing and position == len(loc) - 1:
+            current = None
+        else:
+            continue
+        kept.append(part)
+    return tuple(kept)
+
+
 def _validation_problems(
-    exc: ValidationError, model: type[BaseModel], file: str, doc: LocatedDocument, prefix: tuple[Any, ...] = ()
+    exc: ValidationError, model: type[BaseModel], file: str, doc: LocatedDocument, prefix: tuple[Any, ...] = (),
+    data: Any = None,
 ) -> list[Problem]:
+    """One Problem per pydantic error; ``data`` is what was validated (the document itself when
+    ``prefix`` is empty)."""
     problems = []
+    data = doc.value if data is None and not prefix else data
     for err in exc.errors(include_url=False):
-        loc = tuple(p for p in err["loc"] if isinstance(p, int) or "[" not in str(p))  # drop union tags
+        loc = _document_loc(tuple(err["loc"]), data, err["type"] == "missing")
         line, col = doc.position(prefix + loc)
         where = _dotted(prefix + loc) or "policy"
-        if err["type"] == "extra_forbidden":
+        if err["type"] == "extra_forbidden" and loc:
             owner = _model_at(model, loc)
             hint = f" (expected one of: {', '.join(sorted(owner.model_fields))})" if owner else ""
             message = f"{_dotted(prefix + loc[:-1]) or 'policy'}: unknown key {loc[-1]!r}{hint}"
@@ -77,10 +103,12 @@ def _validation_problems(
 def _read_document(path: Path) -> tuple[LocatedDocument, bytes]:
     name = _display(path)
     try:
-        size = path.stat().st_size
-        if size > MAX_POLICY_BYTES:
-            raise PolicyError(f"{name}: policy is {size} bytes; the limit is {MAX_POLICY_BYTES}")
-        raw = path.read_bytes()
+        # Bounded on the read itself: /dev/zero or a FIFO claims a size of 0 to stat.
+        raw = read_regular(path, MAX_POLICY_BYTES)
+    except FileTooLarge as exc:
+        raise PolicyError(f"{name}: policy is too large; the limit is {MAX_POLICY_BYTES} bytes") from exc
+    except NotRegularFile as exc:
+        raise PolicyError(f"{name}: cannot read policy: it {exc.strerror}") from exc
     except OSError as exc:
         raise PolicyError(f"{name}: cannot read policy: {exc.strerror or exc}") from exc
     try:
@@ -96,6 +124,8 @@ def _read_document(path: Path) -> tuple[LocatedDocument, bytes]:
         doc = load_located(text)
     except YamlProblem as exc:
         raise PolicyError(f"{name}: invalid policy", [Problem(name, exc.line, exc.column, exc.message)]) from exc
+    except (RecursionError, MemoryError) as exc:  # the depth limit should come first; never a traceback
+        raise PolicyError(f"{name}: invalid policy: too deeply nested or too large to parse") from exc
     if not isinstance(doc.value, dict):
         raise PolicyError(
             f"{name}: invalid policy",
@@ -130,7 +160,11 @@ def _load_chain(path: Path, stack: tuple[Path, ...] = ()) -> list[_Loaded]:
     if document.extends is None:
         return [loaded]
     parent = (path.parent / document.extends)
-    if not parent.is_file():
+    try:
+        is_file = "\0" not in document.extends and parent.is_file()
+    except OSError:  # ENAMETOOLONG, EACCES: no policy can be read there either
+        is_file = False
+    if not is_file:
         line, col = doc.position(("extends",))
         raise PolicyError(
             f"{name}: invalid policy",
@@ -194,7 +228,8 @@ def load_policy(path: Path, registry: Registry) -> Policy:
         try:
             params = spec.params.model_validate(merged.get("params", {}))
         except ValidationError as exc:
-            problems += _validation_problems(exc, spec.params, loaded.name, loaded.doc, prefix + ("params",))
+            problems += _validation_problems(exc, spec.params, loaded.name, loaded.doc, prefix + ("params",),
+                                             merged.get("params", {}))
             continue
         extra = list(merged.get("controls", []))
         for cindex, control in enumerate(extra):

@@ -7,11 +7,16 @@ plain Python values ourselves, so that:
 * duplicate keys, explicit tags (``!!python/object``, ``!!binary``, ``!custom``), merge keys and
   anchors/aliases are errors naming line and column;
 * every mapping key and sequence item has its (line, column), so a later validation error can
-  point at the exact place in the file.
+  point at the exact place in the file;
+* nesting deeper than MAX_DEPTH is refused where it happens (PyYAML's composer recurses once per
+  level and would end in a RecursionError), and so is a scalar no policy value can be: an
+  impossible date (``2027-02-30``, ``0000-01-01``), an integer beyond 64 bits, ``.inf`` or ``.nan``.
 """
 
 from __future__ import annotations
 
+import math
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +35,12 @@ ALLOWED_TAGS = {
 }
 
 Path_ = tuple[Any, ...]
+
+# A policy nests about six levels (rules, a rule, params, exceptions, match, ports).
+MAX_DEPTH = 64
+# Every number a policy holds is a port, a count or a rate: 64 bits is far beyond any of them, and
+# a larger one could not be written back as JSON evidence (int->str is capped at 4300 digits).
+MAX_INT = 2**63 - 1
 
 
 class YamlProblem(Exception):
@@ -102,17 +113,65 @@ class _Builder:
                 items.append(self.build(item, path + (index,)))
             return items
         self._seen.add(id(node))
-        return self._scalar.construct_object(node, deep=True)
+        try:
+            value = self._scalar.construct_object(node, deep=True)
+        except yaml.constructor.ConstructorError:
+            raise
+        except (ValueError, OverflowError) as exc:
+            # datetime() refuses 2027-02-30 and year 0; int() refuses more than 4300 digits.
+            if node.tag.endswith(":int"):
+                raise YamlProblem(f"the integer {_excerpt(node.value)} is out of range (at most {MAX_INT})",
+                                  *_mark(node)) from None
+            what = "date" if node.tag.endswith(":timestamp") else "value"
+            raise YamlProblem(f"invalid {what} {_excerpt(node.value)}: {exc}", *_mark(node)) from None
+        if isinstance(value, str) and _CONTROL.search(value):
+            # Written as an escape ("\x00"): no policy value needs one, and a NUL cuts a C string short.
+            found = _CONTROL.search(value).group()
+            raise YamlProblem(f"control character {found!r} in a string", *_mark(node))
+        if isinstance(value, float) and not math.isfinite(value):
+            raise YamlProblem(f"{_excerpt(node.value)} is not a finite number", *_mark(node))
+        if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_INT:
+            raise YamlProblem(f"the integer {_excerpt(node.value)} is out of range (at most {MAX_INT})", *_mark(node))
+        return value
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _excerpt(text: str, limit: int = 40) -> str:
+    return repr(text if len(text) <= limit else text[: limit - 3] + "...")
+
+
+class _DepthLimitedLoader(yaml.SafeLoader):
+    """The safe loader, refusing to compose a node nested deeper than MAX_DEPTH."""
+
+    _depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                mark = self.peek_event().start_mark
+                raise YamlProblem(f"nested deeper than {MAX_DEPTH} levels", mark.line + 1, mark.column + 1)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
 
 
 def load_located(text: str) -> LocatedDocument:
     """Parse one YAML document; raise YamlProblem with a position on any problem."""
     try:
-        loader = yaml.SafeLoader(text)
+        loader = _DepthLimitedLoader(text)
         try:
             node = loader.get_single_node()
         finally:
             loader.dispose()
+    except yaml.reader.ReaderError as exc:
+        # A character YAML does not allow (NUL, most C0 controls); the reader gives its offset.
+        line = text.count("\n", 0, exc.position) + 1
+        column = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
+        character = exc.character if isinstance(exc.character, str) else chr(exc.character)
+        raise YamlProblem(f"invalid YAML: character {character!r} is not allowed in a YAML file", line, column) from exc
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or exc.context or "invalid YAML"

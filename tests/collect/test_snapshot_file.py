@@ -145,5 +145,6 @@ def test_json_schema_accepts_written_snapshots_and_rejects_invalid_ones(tmp_path
 
 
 def test_gap_kinds_survive_the_round_trip(tmp_path: Path):
-    snap = sample().model_copy(update={"gaps": [Gap(section="sockets", field="counts", reason="offline", kind=GapKind.NOT_APPLICABLE)]})
+    gap = Gap(section="sockets", field="listeners", reason="offline", kind=GapKind.NOT_APPLICABLE)
+    snap = sample().model_copy(update={"gaps": [gap]})
     assert load_snapshot(written(tmp_path, snap)).gaps[0].kind == GapKind.NOT_APPLICABLE
