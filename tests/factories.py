@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import struct
 from datetime import datetime, timezone
 from typing import Any
 
@@ -82,3 +83,8 @@ def snapshot(
         facts=Facts(sockets=sockets, sysctl=sysctl_facts() if sysctl == "default" else sysctl, audit=audit),
         gaps=gaps or [],
     )
+
+
+# The first bytes of an x86_64 ELF program: what lbaudit reads from an image's auditctl to know the
+# image's machine (its syscall table); an image without it is of unknown machine, so not_reviewed.
+ELF_X86_64 = b"\x7fELF" + bytes([2, 1, 1, 0]) + bytes(8) + struct.pack("<HHI", 2, 62, 1)

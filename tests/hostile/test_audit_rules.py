@@ -21,11 +21,9 @@ from auditor.collect.parsers.audit_rules import parse_auditctl_list
 from auditor.collect.rootdir import collect_root
 from auditor.model.facts import AuditFacts, HostSnapshot
 from auditor.model.result import Status
-from tests.factories import snapshot
+from tests.factories import ELF_X86_64, snapshot
 
 PASS, FAIL, NOT_REVIEWED = Status.PASS, Status.FAIL, Status.NOT_REVIEWED
-# The first bytes of an x86_64 ELF program: what lbaudit reads from the image's auditctl.
-ELF_X86_64 = b"\x7fELF" + bytes([2, 1, 1, 0]) + bytes(8) + struct.pack("<HHI", 2, 62, 1)
 
 NET = (
     "-a always,exit -F arch=b64 -S bind,connect,accept,accept4 -k net\n"

@@ -28,8 +28,7 @@ from auditor.collect.live import collect_snapshot
 from auditor.collect.parsers.audit_rules import parse_auditctl_status, parse_rules_text
 from auditor.model.facts import AuditFacts, Gap
 from tests.audit_kernel import ARCH_AARCH64, ARCH_I386, ARCH_X86_64, EQUAL, encode_rule
-from tests.factories import snapshot
-from tests.hostile.test_audit_rules import ELF_X86_64
+from tests.factories import ELF_X86_64, snapshot
 from tests.privileges import require_root, run_as_unprivileged
 
 REPO = Path(__file__).resolve().parents[2]

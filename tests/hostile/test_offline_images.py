@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from auditor.cli import main
+from tests.factories import ELF_X86_64
 
 REPO = Path(__file__).resolve().parents[2]
 TIMEOUT = 60  # seconds; evaluate of these small images takes about one
@@ -78,6 +79,8 @@ def image(tmp_path: Path) -> Path:
     root = tmp_path / "image"
     write(root, "etc/sysctl.d/10-range.conf", RANGE_CONF)
     write(root, "etc/audit/rules.d/10-socket.rules", SOCKET_RULES)
+    (root / "usr/sbin").mkdir(parents=True)
+    (root / "usr/sbin/auditctl").write_bytes(ELF_X86_64)  # the image's machine, for its syscall names
     write(root, f"{UNITS}/local.socket", unit("127.0.0.1:8081"))
     link(root, f"{ETC_UNITS}/sockets.target.wants/local.socket", f"/{UNITS}/local.socket")
     return root
