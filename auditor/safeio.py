@@ -16,7 +16,6 @@ from __future__ import annotations
 import errno
 import os
 import stat
-from pathlib import Path
 
 # An fstat mode -> what to call it in a message ("is a FIFO, not a regular file").
 _KINDS = (

@@ -49,8 +49,6 @@ from auditor.collect.systemd_sockets import collect_declared_sockets
 from auditor.collect.parsers.proc_net import (
     STATE_CLOSE,
     STATE_LISTEN,
-    STATE_NEW_SYN_RECV,
-    STATE_SYN_RECV,
     STATE_TIME_WAIT,
     established_count,
     parse_proc_net,

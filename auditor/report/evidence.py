@@ -9,7 +9,6 @@ from typing import Any
 
 from auditor import __version__
 from auditor.engine.registry import Registry
-from auditor.errors import InputError
 from auditor.jsonfile import parse_document, read_bounded, validate_versioned
 from auditor.model.base import digest_of
 from auditor.model.evidence import EVIDENCE_SCHEMA, EVIDENCE_SCHEMA_VERSION, CheckRecord, Evidence, RunInfo, ToolInfo

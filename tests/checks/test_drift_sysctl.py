@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -13,7 +12,7 @@ from auditor.collect import CollectContext
 from auditor.collect.rootdir import collect_root
 from auditor.collect.sysctl import collect_sysctl
 from auditor.engine.registry import build_registry
-from auditor.model.facts import Gap, GapKind, SysctlFacts, SysctlSetting
+from auditor.model.facts import Gap, SysctlFacts, SysctlSetting
 from auditor.model.result import Status
 from tests.factories import LINUX_DEFAULT_SYSCTLS, snapshot, sysctl_facts
 

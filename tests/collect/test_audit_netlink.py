@@ -27,7 +27,6 @@ from auditor.collect.commands import find_executable, run_command
 from auditor.collect.netlink import NLMSG_ERROR, NetlinkError
 from auditor.collect.parsers.audit_rules import parse_auditctl_list, parse_auditctl_status, semantic_key
 from tests.audit_kernel import (
-    ALWAYS,
     ARCH_AARCH64,
     ARCH_I386,
     ARCH_X86_64,

@@ -12,7 +12,6 @@ tests/collect/test_audit_grammar_live.py.
 
 from __future__ import annotations
 
-import struct
 from pathlib import Path
 
 from auditor.checks.audit_socket_logging import SocketLoggingParams, audit_socket_logging

@@ -10,7 +10,6 @@ link to nothing, stays not_reviewed.  Every case asserts the exact status or exi
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
