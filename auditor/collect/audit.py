@@ -26,7 +26,7 @@ from pathlib import Path
 
 from auditor.collect import CollectContext, audit_netlink, rootfs
 from auditor.collect.commands import find_executable, run_command
-from auditor.collect.parsers import audit_rules
+from auditor.domain import audit_rules
 from auditor.errors import Problem
 from auditor.model.facts import AuditFacts, AuditRule, Gap, GapKind
 

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from auditor.collect.parsers import audit_rules as ar
+from auditor.domain import audit_rules as ar
 from tests.privileges import require_root
 
 LIVE_ENV = "LBAUDIT_TEST_LIVE_AUDIT"

@@ -24,7 +24,7 @@ from auditor.collect import CollectContext, audit_netlink
 from auditor.collect.audit import collect_audit, loaded_from_kernel_rules
 from auditor.collect.commands import find_executable, run_command
 from auditor.collect.live import collect_snapshot
-from auditor.collect.parsers.audit_rules import parse_auditctl_status, parse_rules_text
+from auditor.domain.audit_rules import parse_auditctl_status, parse_rules_text
 from auditor.model.facts import AuditFacts, Gap
 from tests.audit_kernel import ARCH_AARCH64, ARCH_I386, ARCH_X86_64, EQUAL, encode_rule
 from tests.factories import ELF_X86_64, snapshot
