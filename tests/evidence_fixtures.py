@@ -20,7 +20,8 @@ from auditor.model.evidence import Evidence
 from auditor.model.facts import Gap, HostSnapshot, Listener, ProcessInfo
 from auditor.model.policy import Policy, PolicySource, ResolvedRule, Waiver
 from auditor.model.result import Severity
-from auditor.report.evidence import build_evidence, write_evidence
+from auditor.engine.evidence import build_evidence
+from auditor.storage.evidence import write_evidence
 from tests.factories import FIXED_TIME, listener, snapshot
 
 EVALUATED_ON = FIXED_TIME.date()

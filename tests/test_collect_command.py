@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from auditor.collect.snapshot_file import load_snapshot
+from auditor.storage.snapshot import load_snapshot
 from auditor.model.facts import GapKind
 
 REPO = Path(__file__).resolve().parent.parent

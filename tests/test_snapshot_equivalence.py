@@ -13,7 +13,7 @@ from pathlib import Path
 
 from auditor.collect.live import collect_live
 from auditor.collect.rootdir import collect_root
-from auditor.collect.snapshot_file import load_snapshot, write_snapshot
+from auditor.storage.snapshot import load_snapshot, write_snapshot
 from auditor.engine.evaluate import evaluate
 from auditor.engine.registry import load_registry
 from auditor.model.facts import SECTIONS

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from auditor.collect.commands import SAFE_PATH
+from auditor.collect.programs import SAFE_PATH
 
 
 @dataclass(frozen=True)

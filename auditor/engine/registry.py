@@ -15,7 +15,7 @@ from importlib import metadata
 from types import ModuleType
 
 from auditor import __version__
-from auditor.controls import load_catalog
+from auditor.catalog import load_catalog
 from auditor.errors import Problem, RegistryError
 from auditor.model.check import CheckSpec
 from auditor.model.controls import ControlCatalog

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from auditor.collect.rootdir import collect_root
-from auditor.collect.snapshot_file import snapshot_bytes
+from auditor.storage.snapshot import snapshot_bytes
 from auditor.errors import InputError
 from auditor.model.facts import SECTIONS, GapKind
 

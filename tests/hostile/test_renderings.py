@@ -32,7 +32,8 @@ from auditor.model.policy import Waiver
 from auditor.model.result import Severity, Status
 from auditor.report import ReportContext
 from auditor.report.console import _render_text
-from auditor.report.evidence import build_evidence, evidence_bytes, write_evidence
+from auditor.engine.evidence import build_evidence
+from auditor.storage.evidence import evidence_bytes, write_evidence
 from auditor.report.junit import render_junit
 from auditor.report.oscal import render_oscal
 from auditor.report.pdf import render_pdf

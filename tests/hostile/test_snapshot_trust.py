@@ -21,7 +21,7 @@ import pytest
 from pypdf import PdfReader
 
 from auditor.model.result import ExitCode
-from auditor.signing import (
+from auditor.attest.signing import (
     EVIDENCE,
     SNAPSHOT,
     _message,

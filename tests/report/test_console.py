@@ -9,7 +9,8 @@ from auditor.engine.registry import load_registry
 from auditor.model.policy import Policy, PolicySource, ResolvedRule, Waiver
 from auditor.report import ReportContext
 from auditor.report.console import REPORTER
-from auditor.report.evidence import build_evidence, evidence_bytes
+from auditor.engine.evidence import build_evidence
+from auditor.storage.evidence import evidence_bytes
 from tests.factories import listener, snapshot
 
 

@@ -18,7 +18,8 @@ from auditor.engine.registry import build_registry
 from auditor.model.facts import ProcessInfo
 from auditor.model.policy import Waiver
 from auditor.report import ReportContext
-from auditor.report.evidence import build_evidence, evidence_bytes, load_evidence, write_evidence
+from auditor.engine.evidence import build_evidence
+from auditor.storage.evidence import evidence_bytes, load_evidence, write_evidence
 from auditor.report.junit import render_junit
 from tests.evidence_fixtures import CHECKS, make_evidence, make_policy
 from tests.factories import FIXED_TIME, listener, snapshot

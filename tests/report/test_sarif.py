@@ -15,7 +15,8 @@ import pytest
 from auditor.engine.evaluate import evaluate
 from auditor.engine.registry import build_registry
 from auditor.report import ReportContext
-from auditor.report.evidence import build_evidence, evidence_bytes, load_evidence, write_evidence
+from auditor.engine.evidence import build_evidence
+from auditor.storage.evidence import evidence_bytes, load_evidence, write_evidence
 from auditor.report.sarif import FINGERPRINT_KEY, render_sarif
 from tests.evidence_fixtures import CHECKS, make_evidence
 from tests.factories import FIXED_TIME

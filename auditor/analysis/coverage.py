@@ -21,10 +21,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
-from auditor.controls import load_catalog
+from auditor.catalog import load_catalog
 from auditor.engine.registry import Registry
 from auditor.errors import InputError
-from auditor.jsonfile import parse_document, read_bounded
+from auditor.storage.jsonfile import parse_document, read_bounded
 from auditor.model.controls import Baseline, ControlCatalog
 from auditor.model.policy import Policy
 

@@ -25,7 +25,7 @@ from auditor.model.base import canonical_json, sha256_hex
 from auditor.model.result import ExitCode
 from auditor.report import ReportContext
 from auditor.report.pdf import render_pdf
-from auditor.signing import (
+from auditor.attest.signing import (
     generate_keypair,
     load_public_key,
     public_key_fingerprint,
@@ -36,7 +36,7 @@ from auditor.signing import (
 )
 from tests.evidence_fixtures import make_evidence, write_evidence_file
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")

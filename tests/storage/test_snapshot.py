@@ -11,7 +11,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from auditor.collect.snapshot_file import (
+from auditor.storage.snapshot import (
     MAX_SNAPSHOT_BYTES,
     load_snapshot,
     snapshot_bytes,
