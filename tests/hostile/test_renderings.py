@@ -380,6 +380,35 @@ def test_check_loading_commands_honour_the_autoload_switch(tmp_path, command):
     assert not marker.exists()
 
 
+def _broken_distribution(site: Path, group: str) -> None:
+    """An installed distribution whose only entry point (in ``group``) fails to import."""
+    site.mkdir()
+    (site / "brokenplug.py").write_text("raise ImportError('brokenplug needs a module that is not installed')\n",
+                                        encoding="utf-8")
+    info = site / "brokenplug-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: brokenplug\nVersion: 1.0\n", encoding="utf-8")
+    target = "brokenplug:REPORTER" if group == "lbaudit.reporters" else "brokenplug"
+    (info / "entry_points.txt").write_text(f"[{group}]\nbrokenplug = {target}\n", encoding="utf-8")
+
+
+@pytest.mark.parametrize("group", ["lbaudit.checks", "lbaudit.reporters"])
+def test_a_broken_entry_point_is_reported_the_same_way_for_checks_and_reporters(tmp_path, baseline_file, group):
+    """One loader: a reporter plugin that failed to import was a traceback (exit 70), while a
+    broken check plugin was a usage error naming the entry point."""
+    site = tmp_path / "site"
+    _broken_distribution(site, group)
+    env = {"PYTHONPATH": f"{REPO}{os.pathsep}{site}"}
+    command = ["list-checks"] if group == "lbaudit.checks" else ["report", baseline_file, "--format", "text",
+                                                                   "--out-dir", tmp_path / "out"]
+    run = lbaudit(*command, env=env)
+    assert run.returncode == 2, run.stderr
+    assert "plugin entry point 'brokenplug' (brokenplug" in run.stderr and "failed to load" in run.stderr
+    assert "brokenplug needs a module that is not installed" in run.stderr and "Traceback" not in run.stderr
+    off = lbaudit(*command, env={**env, "LBAUDIT_DISABLE_PLUGIN_AUTOLOAD": "1"})
+    assert off.returncode == 0, off.stderr
+
+
 # ------------------------------------------------------------------ waiver expiry: a UTC day
 
 EXPIRY = date(2026, 11, 27)
