@@ -103,8 +103,8 @@ def render_outputs(
     """Render every requested format from the evidence (never re-evaluating); return the files written.
 
     The caller has planned these paths (auditor.storage.outputs.plan_outputs) before any work."""
-    from auditor.storage.outputs import make_out_dir, report_targets, write_atomic
     from auditor.report import ReportContext
+    from auditor.storage.outputs import make_out_dir, report_targets, write_atomic
 
     fingerprint = None
     if (evidence_path.parent / (evidence_path.name + ".sig")).exists():
@@ -196,13 +196,13 @@ def evaluate(policy_path: Path, output: Path | None, fail_on: str, snapshot_path
              quiet: bool) -> None:
     """Evaluate a policy against this host (or a snapshot / root directory) and write the evidence."""
     from auditor.engine.evaluate import evaluate as run_evaluation
+    from auditor.engine.evidence import build_evidence
     from auditor.engine.registry import load_registry
     from auditor.engine.waivers import evaluation_day
-    from auditor.storage.outputs import make_out_dir, signature_of
     from auditor.policy.loader import load_policy
     from auditor.report.console import render_summary
-    from auditor.engine.evidence import build_evidence
     from auditor.storage.evidence import write_evidence
+    from auditor.storage.outputs import make_out_dir, signature_of
 
     if snapshot_path is not None and root is not None:
         raise click.UsageError("--snapshot and --root are alternatives; give one")

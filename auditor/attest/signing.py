@@ -56,11 +56,11 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from auditor.errors import InputError, LbauditError
-from auditor.storage.jsonfile import loads_strict, parse_document, read_bounded
 from auditor.model.base import canonical_json, sha256_hex
 from auditor.model.result import ExitCode
-from auditor.storage.outputs import OutputExists, write_atomic
 from auditor.storage.evidence import load_evidence
+from auditor.storage.jsonfile import loads_strict, parse_document, read_bounded
+from auditor.storage.outputs import OutputExists, write_atomic
 
 SIGNATURE_SCHEMA = "lbaudit/evidence-signature"
 SIGNATURE_SCHEMA_VERSION = "1.0"

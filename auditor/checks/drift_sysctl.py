@@ -12,8 +12,8 @@ import re
 
 from pydantic import Field, field_validator
 
-from auditor.domain.sysctl import EXCLUDE_PREFIX, collected_runtime_keys, configured_setting, dotted_key, is_glob
 from auditor.checks._drift import missing_side
+from auditor.domain.sysctl import EXCLUDE_PREFIX, collected_runtime_keys, configured_setting, dotted_key, is_glob
 from auditor.model.check import CheckParams, Outcome, check, failed, missing_fact, not_applicable, passed
 from auditor.model.facts import HostSnapshot, SysctlSetting
 from auditor.model.result import Severity

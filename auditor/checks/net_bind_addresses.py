@@ -18,8 +18,8 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
-from auditor.domain import netaddr
 from auditor.checks import _listeners
+from auditor.domain import netaddr
 from auditor.model.base import StrictModel
 from auditor.model.check import CheckParams, Outcome, check, failed, missing_fact, not_applicable, not_reviewed, passed
 from auditor.model.facts import PROTOCOLS, HostSnapshot, Listener, Protocol

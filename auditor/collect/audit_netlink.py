@@ -34,9 +34,9 @@ from auditor.collect.netlink import (
     NLMSGHDR,
     Message,
     NetlinkError,
-    next_seq,
     exchange,
     iter_messages,
+    next_seq,
     parse_error,
 )
 

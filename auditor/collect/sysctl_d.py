@@ -14,7 +14,6 @@ from auditor.collect import rootfs
 from auditor.domain.sysctl import SYSCTL_CONF, SYSCTL_DIRS, SysctlLine, merge_settings, parse_sysctl_conf
 from auditor.model.facts import Gap, GapKind, SysctlSetting
 
-
 # ---------------------------------------------------------------- selecting and reading files
 
 @dataclass(frozen=True)

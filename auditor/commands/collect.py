@@ -64,9 +64,9 @@ def collect(output: Path, root: Path | None, sections: tuple[str, ...], record_c
     it into not_reviewed or not_applicable findings, never into passes.
     """
     from auditor.collect.cmdline import apply_cmdline_rule
-    from auditor.storage.snapshot import write_snapshot
     from auditor.errors import InputError
     from auditor.storage.outputs import plan_outputs, signature_of
+    from auditor.storage.snapshot import write_snapshot
 
     # A device, FIFO, missing directory or an output that is the key itself: exit 2 before collecting.
     plan_outputs([("snapshot", output), ("snapshot signature", signature_of(output))],

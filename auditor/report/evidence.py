@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from auditor.model.evidence import Evidence
-from auditor.report import Reporter, ReportContext
+from auditor.report import ReportContext, Reporter
 
 
 def _render_json(evidence: Evidence, context: ReportContext) -> bytes:

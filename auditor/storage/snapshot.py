@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from auditor.errors import InputError, Problem
-from auditor.storage.jsonfile import parse_document, read_bounded, validate_versioned
 from auditor.model.base import sha256_hex
 from auditor.model.facts import SNAPSHOT_SCHEMA, SNAPSHOT_SCHEMA_VERSION, HostSnapshot, contradictions
+from auditor.storage.jsonfile import parse_document, read_bounded, validate_versioned
 from auditor.storage.outputs import write_atomic
 
 MAX_SNAPSHOT_BYTES = 64 * 1024 * 1024

@@ -12,7 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from auditor.analysis.coverage import catalog_baseline, compute_coverage, display_control_id, policy_controls, shipped_baseline
+from auditor.analysis.coverage import (
+    catalog_baseline,
+    compute_coverage,
+    display_control_id,
+    policy_controls,
+    shipped_baseline,
+)
 from auditor.engine.registry import build_registry
 from auditor.errors import InputError
 from auditor.model.controls import oscal_control_id

@@ -10,10 +10,10 @@ from pathlib import Path
 
 from auditor.analysis.diff import diff_scans
 from auditor.engine.evaluate import evaluate
+from auditor.engine.evidence import build_evidence
 from auditor.engine.registry import load_registry
 from auditor.model.facts import ProcessInfo
 from auditor.model.policy import Policy, PolicySource, ResolvedRule
-from auditor.engine.evidence import build_evidence
 from auditor.storage.evidence import write_evidence
 from tests.factories import listener, snapshot
 

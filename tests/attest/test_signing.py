@@ -19,12 +19,6 @@ from click.testing import CliRunner
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from auditor.commands.attest import COMMANDS
-from auditor.errors import InputError
-from auditor.model.base import canonical_json, sha256_hex
-from auditor.model.result import ExitCode
-from auditor.report import ReportContext
-from auditor.report.pdf import render_pdf
 from auditor.attest.signing import (
     generate_keypair,
     load_public_key,
@@ -34,6 +28,12 @@ from auditor.attest.signing import (
     signature_path,
     verify,
 )
+from auditor.commands.attest import COMMANDS
+from auditor.errors import InputError
+from auditor.model.base import canonical_json, sha256_hex
+from auditor.model.result import ExitCode
+from auditor.report import ReportContext
+from auditor.report.pdf import render_pdf
 from tests.evidence_fixtures import make_evidence, write_evidence_file
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

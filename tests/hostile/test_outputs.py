@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from auditor.storage.snapshot import write_snapshot
-from auditor.model.facts import ProcessInfo
 from auditor.attest.signing import generate_keypair
+from auditor.model.facts import ProcessInfo
+from auditor.storage.snapshot import write_snapshot
 from tests.factories import listener, snapshot
 
 REPO = Path(__file__).resolve().parents[2]

@@ -25,6 +25,7 @@ from pathlib import Path
 import pytest
 
 from auditor.engine.evaluate import evaluate
+from auditor.engine.evidence import build_evidence
 from auditor.engine.registry import build_registry
 from auditor.engine.waivers import evaluation_day
 from auditor.model.evidence import Evidence
@@ -32,12 +33,11 @@ from auditor.model.policy import Waiver
 from auditor.model.result import Severity, Status
 from auditor.report import ReportContext
 from auditor.report.console import _render_text
-from auditor.engine.evidence import build_evidence
-from auditor.storage.evidence import evidence_bytes, write_evidence
 from auditor.report.junit import render_junit
 from auditor.report.oscal import render_oscal
 from auditor.report.pdf import render_pdf
 from auditor.report.sarif import render_sarif
+from auditor.storage.evidence import evidence_bytes, write_evidence
 from tests.evidence_fixtures import CHECKS, EVALUATED_ON, make_evidence, make_policy, make_snapshot
 from tests.factories import FIXED_TIME
 

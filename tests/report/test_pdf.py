@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
+from auditor.attest.signing import generate_keypair, load_public_key, public_key_fingerprint
 from auditor.model.base import canonical_json, sha256_hex
 from auditor.report import ReportContext, load_reporters
 from auditor.report import _pdf_sections as sections
-from auditor.storage.evidence import evidence_bytes
 from auditor.report.pdf import REPORTER, read_pdf_evidence, render_pdf
-from auditor.attest.signing import generate_keypair, load_public_key, public_key_fingerprint
+from auditor.storage.evidence import evidence_bytes
 from tests.evidence_fixtures import FAILING_SUBJECTS, make_evidence
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-import re
-
 import hashlib
 import json
+import re
 from pathlib import Path
 
 import jsonschema
 import pytest
 
+from auditor.errors import InputError
+from auditor.model.facts import Gap, GapKind, SysctlFacts, SysctlSetting
+from auditor.model.result import ExitCode
 from auditor.storage.snapshot import (
     MAX_SNAPSHOT_BYTES,
     load_snapshot,
@@ -18,9 +20,6 @@ from auditor.storage.snapshot import (
     snapshot_schema,
     write_snapshot,
 )
-from auditor.errors import InputError
-from auditor.model.facts import Gap, GapKind, SysctlFacts, SysctlSetting
-from auditor.model.result import ExitCode
 from tests.factories import listener, snapshot
 
 
