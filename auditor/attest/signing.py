@@ -172,7 +172,7 @@ def canonical_digest(raw: bytes) -> str:
     return sha256_hex(canonical_json(data))
 
 
-def _read_evidence_bytes(evidence_path: Path) -> bytes:
+def read_evidence_bytes(evidence_path: Path) -> bytes:
     """The evidence file's bytes for its digest: bounded, and only from a regular file."""
     from auditor.storage.evidence import EVIDENCE_WHAT, MAX_EVIDENCE_BYTES
 
@@ -290,7 +290,7 @@ def signature_fingerprint(evidence_path: Path) -> str | None:
     if not os.path.lexists(path):
         return None
     signature = read_signature(path)
-    raw = _read_evidence_bytes(evidence_path)
+    raw = read_evidence_bytes(evidence_path)
     try:
         matches = canonical_digest(raw) == signature.signed_sha256
     except ValueError:
@@ -343,7 +343,7 @@ def _short(digest: str) -> str:
     return digest[:16]
 
 
-def _verify_signature(evidence_path: Path, raw: bytes, key: Ed25519PublicKey,
+def verify_signature(evidence_path: Path, raw: bytes, key: Ed25519PublicKey,
                       kind: SignedKind = EVIDENCE) -> list[CheckResult]:
     sig_path = signature_path(evidence_path)
     given = public_key_fingerprint(key)
@@ -390,19 +390,6 @@ def _verify_signature(evidence_path: Path, raw: bytes, key: Ed25519PublicKey,
     return checks
 
 
-def verify(evidence_path: Path, pubkey_path: Path, pdf_path: Path | None = None) -> VerifyResult:
-    """Check the evidence against its detached signature and the given public key (and a PDF)."""
-    evidence_path = Path(evidence_path)
-    key = load_public_key(Path(pubkey_path))
-    raw = _read_evidence_bytes(evidence_path)
-    checks = _verify_signature(evidence_path, raw, key)
-    if pdf_path is not None:
-        from auditor.attest.pdf import verify_pdf  # the renderer is loaded only to verify a PDF
-
-        checks.append(verify_pdf(Path(pdf_path), raw, public_key_fingerprint(key)))
-    return VerifyResult(checks)
-
-
 class SnapshotNotVerified(LbauditError):
     """``evaluate --snapshot-pubkey``: the snapshot's signature does not hold; exit as verify would."""
 
@@ -424,10 +411,10 @@ def verify_snapshot_bytes(snapshot_path: Path, raw: bytes, pubkey_path: Path) ->
 
     The caller passes the bytes it is about to evaluate, so what is verified is what is evaluated
     (no second read that a rewrite in between could change).  Same checks and exit codes as
-    :func:`verify` without ``--pdf``, in the snapshot signature domain.
+    :func:`auditor.attest.verify.verify` without ``--pdf``, in the snapshot signature domain.
     """
     key = load_public_key(Path(pubkey_path))
-    return VerifyResult(_verify_signature(Path(snapshot_path), raw, key, SNAPSHOT))
+    return VerifyResult(verify_signature(Path(snapshot_path), raw, key, SNAPSHOT))
 
 
 def snapshot_signature_state(snapshot_path: Path) -> str:

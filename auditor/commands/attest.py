@@ -65,7 +65,7 @@ def keygen(out_dir: Path, name: str, force: bool) -> None:
               help="Also check that this PDF attestation is exactly the rendering of the evidence.")
 def verify(evidence_path: Path, pubkey_path: Path, pdf_path: Path | None) -> None:
     """Check that EVIDENCE is intact and signed by --pubkey (and that --pdf belongs to it)."""
-    from auditor.attest.signing import verify as run_verify
+    from auditor.attest.verify import verify as run_verify
 
     try:
         result = run_verify(evidence_path, pubkey_path, pdf_path)

@@ -17,7 +17,8 @@ from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko_certvalidator import ValidationContext
 
 from auditor.attest.pades import FIELD_NAME, sign_pdf
-from auditor.attest.signing import generate_keypair, sign_evidence_file, verify
+from auditor.attest.signing import generate_keypair, sign_evidence_file
+from auditor.attest.verify import verify
 from auditor.errors import InputError
 from auditor.model.result import ExitCode
 from auditor.report import ReportContext

@@ -26,8 +26,8 @@ from auditor.attest.signing import (
     sign_evidence_file,
     signature_fingerprint,
     signature_path,
-    verify,
 )
+from auditor.attest.verify import verify
 from auditor.commands.attest import COMMANDS
 from auditor.errors import InputError
 from auditor.model.base import canonical_json, sha256_hex
