@@ -63,7 +63,7 @@ def _acquire_snapshot(snapshot_path: Path | None, root: Path | None, sections: f
     from auditor.collect.cmdline import apply_cmdline_rule
 
     if snapshot_path is not None:
-        from auditor.collect.snapshot_file import load_snapshot
+        from auditor.storage.snapshot import load_snapshot
 
         snapshot = load_snapshot(snapshot_path, snapshot_pubkey)
     elif root is not None:
@@ -102,13 +102,13 @@ def render_outputs(
 ) -> list[Path]:
     """Render every requested format from the evidence (never re-evaluating); return the files written.
 
-    The caller has planned these paths (auditor.outputs.plan_outputs) before any work."""
-    from auditor.outputs import make_out_dir, report_targets, write_atomic
+    The caller has planned these paths (auditor.storage.outputs.plan_outputs) before any work."""
     from auditor.report import ReportContext
+    from auditor.storage.outputs import make_out_dir, report_targets, write_atomic
 
     fingerprint = None
     if (evidence_path.parent / (evidence_path.name + ".sig")).exists():
-        from auditor.signing import signature_fingerprint
+        from auditor.attest.signing import signature_fingerprint
 
         fingerprint = signature_fingerprint(evidence_path)
     targets = report_targets(evidence.policy.id, {n: r.extension for n, r in reporters.items()}, out_dir,
@@ -123,7 +123,7 @@ def render_outputs(
                                 signature_fingerprint=fingerprint, assessor=assessor)
         data = reporters[name].render(evidence, context)
         if name == "pdf" and pdf_cert is not None:
-            from auditor.pdfsign import sign_pdf
+            from auditor.attest.pades import sign_pdf
 
             data = sign_pdf(data, pdf_cert, pdf_cert_key)
         write_atomic(target, data)
@@ -136,7 +136,7 @@ def _plan_files(policy_id: str, reporters: dict[str, Any], evidence_path: Path, 
     """Every file the run will write or remove, checked together before any work (exit 2 otherwise):
     no device, FIFO or directory replaced, no missing directory, no two outputs or an output and an
     input that are the same file."""
-    from auditor.outputs import plan_outputs, report_targets, signature_of
+    from auditor.storage.outputs import plan_outputs, report_targets, signature_of
 
     outputs: list[tuple[str, Path]] = []
     if evidence_written:
@@ -162,7 +162,7 @@ def _check_report_options(out_dir: Path | None, pdf: Path | None, pdf_cert: Path
     _check_readable(pdf_cert, "certificate")
     _check_readable(pdf_cert_key, "certificate key")
     if pdf_cert_key is not None:
-        from auditor.signing import refuse_exposed_key
+        from auditor.attest.signing import refuse_exposed_key
 
         refuse_exposed_key(pdf_cert_key)  # as for --sign-key: a private key others can read is refused
 
@@ -196,12 +196,13 @@ def evaluate(policy_path: Path, output: Path | None, fail_on: str, snapshot_path
              quiet: bool) -> None:
     """Evaluate a policy against this host (or a snapshot / root directory) and write the evidence."""
     from auditor.engine.evaluate import evaluate as run_evaluation
+    from auditor.engine.evidence import build_evidence
     from auditor.engine.registry import load_registry
     from auditor.engine.waivers import evaluation_day
-    from auditor.outputs import make_out_dir, signature_of
     from auditor.policy.loader import load_policy
     from auditor.report.console import render_summary
-    from auditor.report.evidence import build_evidence, write_evidence
+    from auditor.storage.evidence import write_evidence
+    from auditor.storage.outputs import make_out_dir, signature_of
 
     if snapshot_path is not None and root is not None:
         raise click.UsageError("--snapshot and --root are alternatives; give one")
@@ -212,7 +213,7 @@ def evaluate(policy_path: Path, output: Path | None, fail_on: str, snapshot_path
     _check_readable(sign_key, "signing key")
     _check_report_options(out_dir, pdf, pdf_cert, pdf_cert_key)
     if sign_key is not None:
-        from auditor.signing import load_private_key
+        from auditor.attest.signing import load_private_key
 
         load_private_key(sign_key)  # an unusable or exposed key is exit 2 before any work, not after
 
@@ -252,7 +253,7 @@ def evaluate(policy_path: Path, output: Path | None, fail_on: str, snapshot_path
         _fail(f"{stale_signature}: cannot remove the stale signature: {exc.strerror or exc}")
     data = write_evidence(evidence, output)
     if sign_key is not None:
-        from auditor.signing import sign_evidence_file
+        from auditor.attest.signing import sign_evidence_file
 
         sign_evidence_file(output, sign_key)
     written = render_outputs(evidence, data, output, reporters, out_dir, pdf, assessor, pdf_cert, pdf_cert_key)
@@ -278,7 +279,7 @@ def evaluate(policy_path: Path, output: Path | None, fail_on: str, snapshot_path
 def report(evidence_path: Path, formats: str | None, out_dir: Path | None, pdf: Path | None, assessor: str | None,
            pdf_cert: Path | None, pdf_cert_key: Path | None, no_plugins: bool) -> None:
     """Render reports from an evidence file alone, without touching any host."""
-    from auditor.report.evidence import load_evidence
+    from auditor.storage.evidence import load_evidence
 
     format_list = _split_formats(formats)
     if not format_list and pdf is None:
@@ -412,7 +413,7 @@ def policy_schema(registry: Any) -> dict[str, Any]:
 
 def _schema_providers() -> dict[str, Callable[[], dict[str, Any]]]:
     def evidence() -> dict[str, Any]:
-        from auditor.report.evidence import evidence_schema
+        from auditor.storage.evidence import evidence_schema
 
         return evidence_schema()
 
@@ -422,7 +423,7 @@ def _schema_providers() -> dict[str, Callable[[], dict[str, Any]]]:
         return policy_schema(load_registry())
 
     def snapshot() -> dict[str, Any]:
-        from auditor.collect.snapshot_file import snapshot_schema
+        from auditor.storage.snapshot import snapshot_schema
 
         return snapshot_schema()
 

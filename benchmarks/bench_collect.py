@@ -34,8 +34,11 @@ sys.path.insert(0, str(REPO))
 
 import psutil  # noqa: E402  (after the path set-up, like the imports below)
 
-from auditor.collect import CollectContext, netlink  # noqa: E402
-from auditor.collect import sockets  # noqa: E402
+from auditor.collect import (  # noqa: E402
+    CollectContext,
+    netlink,
+    sockets,  # noqa: E402
+)
 from auditor.collect.sockets import collect_sockets  # noqa: E402
 
 SAFE_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"

@@ -23,8 +23,8 @@ sys.path.insert(0, str(REPO))
 from pypdf import PdfReader  # noqa: E402  (after the path set-up, like the imports below)
 
 from auditor.report import ReportContext  # noqa: E402
-from auditor.report.evidence import evidence_bytes  # noqa: E402
 from auditor.report.pdf import render_pdf  # noqa: E402
+from auditor.storage.evidence import evidence_bytes  # noqa: E402
 from tests.evidence_fixtures import make_evidence  # noqa: E402
 
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Generate auditor/collect/parsers/audit_tables.json: the name tables auditctl 3.x checks rule values against.
+"""Generate auditor/domain/audit_tables.json: the name tables auditctl 3.x checks rule values against.
 
 * ``syscalls``: for each syscall table libaudit has, name -> number, from ``ausyscall <arch> --dump``
   (run on a host with the audit userspace installed; it prints libaudit's own compiled-in tables).
@@ -24,7 +24,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-OUTPUT = Path(__file__).resolve().parent.parent / "auditor" / "collect" / "parsers" / "audit_tables.json"
+OUTPUT = Path(__file__).resolve().parent.parent / "auditor" / "domain" / "audit_tables.json"
 # libaudit's syscall tables (lib/lookup_table.c audit_name_to_syscall): ppc64 and ppc64le use the
 # ppc table; each is asked for by a machine name ausyscall knows.
 TABLES = ("x86_64", "i386", "aarch64", "arm", "ppc", "s390x", "s390")

@@ -14,13 +14,14 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from auditor.engine.evaluate import evaluate
+from auditor.engine.evidence import build_evidence
 from auditor.engine.registry import build_registry
 from auditor.model.check import CheckParams, check, failed, not_applicable, passed
 from auditor.model.evidence import Evidence
 from auditor.model.facts import Gap, HostSnapshot, Listener, ProcessInfo
 from auditor.model.policy import Policy, PolicySource, ResolvedRule, Waiver
 from auditor.model.result import Severity
-from auditor.report.evidence import build_evidence, write_evidence
+from auditor.storage.evidence import write_evidence
 from tests.factories import FIXED_TIME, listener, snapshot
 
 EVALUATED_ON = FIXED_TIME.date()

@@ -8,8 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from auditor.collect.snapshot_file import load_snapshot
 from auditor.model.facts import GapKind
+from auditor.storage.snapshot import load_snapshot
 
 REPO = Path(__file__).resolve().parent.parent
 ROOTS = REPO / "tests" / "fixtures" / "roots"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from auditor.controls import load_catalog
+from auditor.catalog import load_catalog
 from auditor.model.controls import oscal_control_id
 
 REFERENCE = Path(__file__).resolve().parents[1].parent / "shared" / "reference" / "nist"

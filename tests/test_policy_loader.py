@@ -98,7 +98,7 @@ def test_extends_merges_and_overrides(registry):
 
 
 def test_policy_digest_is_stable(registry):
-    from auditor.report.evidence import policy_digest
+    from auditor.engine.evidence import policy_digest
 
     first = policy_digest(load_policy(FIXTURES / "good" / "base.yaml", registry))
     second = policy_digest(load_policy(FIXTURES / "good" / "base.yaml", registry))

@@ -13,12 +13,12 @@ from pathlib import Path
 
 from auditor.collect.live import collect_live
 from auditor.collect.rootdir import collect_root
-from auditor.collect.snapshot_file import load_snapshot, write_snapshot
 from auditor.engine.evaluate import evaluate
 from auditor.engine.registry import load_registry
 from auditor.model.facts import SECTIONS
 from auditor.model.result import Status
 from auditor.policy.loader import load_policy
+from auditor.storage.snapshot import load_snapshot, write_snapshot
 
 TODAY = date(2026, 11, 22)
 ROOTS = Path(__file__).resolve().parent / "fixtures" / "roots"

@@ -24,8 +24,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from auditor.collect.parsers import auditctl_grammar as grammar
-from auditor.collect.parsers.audit_rules import format_field
+from auditor.domain import auditctl_grammar as grammar
+from auditor.domain.audit_rules import format_field
 from auditor.model.facts import AuditField, AuditRule
 
 SOCKET_SYSCALLS = (

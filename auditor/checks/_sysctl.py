@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from auditor.collect.sysctl_d import configured_setting
+from auditor.domain.sysctl import configured_setting
 from auditor.model.facts import GapKind, HostSnapshot, SysctlSetting
 
 PORT_RANGE = "net.ipv4.ip_local_port_range"

@@ -12,9 +12,8 @@ import re
 
 from pydantic import Field, field_validator
 
-from auditor.collect.sysctl import SYSCTL_KEYS
-from auditor.collect.sysctl_d import EXCLUDE_PREFIX, configured_setting, dotted_key, is_glob
 from auditor.checks._drift import missing_side
+from auditor.domain.sysctl import EXCLUDE_PREFIX, collected_runtime_keys, configured_setting, dotted_key, is_glob
 from auditor.model.check import CheckParams, Outcome, check, failed, missing_fact, not_applicable, passed
 from auditor.model.facts import HostSnapshot, SysctlSetting
 from auditor.model.result import Severity
@@ -136,9 +135,10 @@ def drift_sysctl(snapshot: HostSnapshot, params: DriftSysctlParams) -> list[Outc
         keys = params.keys
     else:
         # Every running value, and every key whose running value should be there but is not (its
-        # read failed, or it is one lbaudit collects): if a file or a glob configures such a key,
-        # it is compared, i.e. not reviewed, rather than skipped.
-        keys = sorted(set(runtime) | unreadable | set(SYSCTL_KEYS))
+        # read failed, or the snapshot's format says it was collected): if a file or a glob
+        # configures such a key, it is compared, i.e. not reviewed, rather than skipped.  The
+        # snapshot's own version says which keys were collected, not today's collector.
+        keys = sorted(set(runtime) | unreadable | set(collected_runtime_keys(snapshot.schema_version)))
 
     outcomes: list[Outcome] = []
     for key in keys:

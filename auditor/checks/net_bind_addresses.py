@@ -2,7 +2,7 @@
 
 Deny by default, allow by exception: the default ``allow`` list says where any listener may bind;
 ordered ``exceptions`` give other lists to listeners they match (first match decides).  What a
-listener accepts is computed by :mod:`auditor.netaddr` (``::`` with v6only unknown is dual-stack).
+listener accepts is computed by :mod:`auditor.domain.netaddr` (``::`` with v6only unknown is dual-stack).
 
 A listener whose owner could not be identified is never silently allowed: each exception that might
 match it is considered both ways (tri-state matching, in first-match order); when every rule that
@@ -18,8 +18,8 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
-from auditor import netaddr
 from auditor.checks import _listeners
+from auditor.domain import netaddr
 from auditor.model.base import StrictModel
 from auditor.model.check import CheckParams, Outcome, check, failed, missing_fact, not_applicable, not_reviewed, passed
 from auditor.model.facts import PROTOCOLS, HostSnapshot, Listener, Protocol

@@ -3,7 +3,6 @@ listening on a port the kernel may hand to an outgoing connection."""
 
 from __future__ import annotations
 
-
 from pydantic import Field, model_validator
 
 from auditor.checks import _listeners, _sysctl

@@ -2,8 +2,9 @@
 
 Each fact section has one collector function ``collect_<section>(ctx) -> (facts | None, gaps)``.
 It never raises for an unreadable source: it returns ``None`` (or partial facts) plus a
-:class:`~auditor.model.facts.Gap` per thing it could not see, with the reason.  Parsers of raw text
-live in :mod:`auditor.collect.parsers` and are pure functions.
+:class:`~auditor.model.facts.Gap` per thing it could not see, with the reason.  Parsers of raw host text
+live in :mod:`auditor.collect.parsers` and are pure functions; knowledge that checks share (the
+audit-rule grammar, sysctl.d semantics, addresses) is one floor down, in :mod:`auditor.domain`.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from auditor.collect.commands import SAFE_PATH
+from auditor.collect.programs import SAFE_PATH
 
 
 @dataclass(frozen=True)

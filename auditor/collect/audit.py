@@ -25,8 +25,8 @@ import stat
 from pathlib import Path
 
 from auditor.collect import CollectContext, audit_netlink, rootfs
-from auditor.collect.commands import find_executable, run_command
-from auditor.collect.parsers import audit_rules
+from auditor.collect.programs import find_executable, run_command
+from auditor.domain import audit_rules
 from auditor.errors import Problem
 from auditor.model.facts import AuditFacts, AuditRule, Gap, GapKind
 

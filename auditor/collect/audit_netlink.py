@@ -7,7 +7,7 @@ read while auditd runs.
 
 Each loaded rule (``struct audit_rule_data``) is rendered as one line in auditctl's rule syntax
 (``-a always,exit -F arch=b64 -S 49 -S 42 -F key=x``), so the one rule grammar in
-:mod:`auditor.collect.parsers.audit_rules` reads it.  Syscalls stay numbers, as the kernel holds
+:mod:`auditor.domain.audit_rules` reads it.  Syscalls stay numbers, as the kernel holds
 them.  A rule holding something that syntax cannot carry faithfully (a field number, operator,
 list or architecture this code does not know, a string with white space) is not rendered at all: it
 is returned as a problem, never guessed at, so the scope it belongs to cannot pass on it.
@@ -34,9 +34,9 @@ from auditor.collect.netlink import (
     NLMSGHDR,
     Message,
     NetlinkError,
-    next_seq,
     exchange,
     iter_messages,
+    next_seq,
     parse_error,
 )
 

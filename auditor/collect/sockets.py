@@ -45,7 +45,6 @@ import psutil
 
 from auditor.collect import CollectContext, netlink
 from auditor.collect.cmdline import cmdline_fields
-from auditor.collect.systemd_sockets import collect_declared_sockets
 from auditor.collect.parsers.proc_net import (
     STATE_CLOSE,
     STATE_LISTEN,
@@ -57,6 +56,7 @@ from auditor.collect.parsers.proc_net import (
     parse_sockstat,
     time_wait_count,
 )
+from auditor.collect.systemd_sockets import collect_declared_sockets
 from auditor.model.facts import Gap, GapKind, Listener, ProcessInfo, SocketCounts, SocketFacts
 from auditor.safeio import read_regular
 

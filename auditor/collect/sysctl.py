@@ -12,21 +12,14 @@ import re
 
 from auditor.collect import CollectContext
 from auditor.collect.sysctl_d import read_persistent_sysctls
-from auditor.model.facts import Gap, GapKind, SysctlFacts, SysctlSetting
+from auditor.domain.sysctl import collected_runtime_keys
+from auditor.model.facts import SNAPSHOT_SCHEMA_VERSION, Gap, GapKind, SysctlFacts, SysctlSetting
 
 PROC_SYS = "/proc/sys"
 MAX_VALUE_BYTES = 64 * 1024  # ip_local_reserved_ports is the longest we read; far below this
 
-SYSCTL_KEYS: tuple[str, ...] = (
-    "net.ipv4.ip_local_port_range",
-    "net.ipv4.ip_local_reserved_ports",
-    "net.ipv4.ip_unprivileged_port_start",
-    "net.ipv4.tcp_fin_timeout",
-    "net.ipv4.tcp_max_tw_buckets",
-    "net.ipv4.tcp_timestamps",
-    "net.ipv4.tcp_tw_reuse",
-    "net.ipv6.bindv6only",
-)
+# The keys the snapshot format this collector writes declares as collected (auditor.domain.sysctl).
+SYSCTL_KEYS: tuple[str, ...] = collected_runtime_keys(SNAPSHOT_SCHEMA_VERSION)
 
 _KEY = re.compile(r"^[a-z0-9_]+(\.[a-z0-9_]+)+$")
 

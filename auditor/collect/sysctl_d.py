@@ -1,176 +1,18 @@
-"""What the sysctl configuration files set: sysctl.d(5) precedence, read under a root.
+"""Which sysctl configuration files take effect under a root, and what they set (sysctl.d(5)).
 
-At boot systemd-sysctl (and procps' ``sysctl --system``) apply ``*.conf`` files from these
-directories, highest priority first::
-
-    /etc/sysctl.d  /run/sysctl.d  /usr/local/lib/sysctl.d  /usr/lib/sysctl.d  /lib/sysctl.d
-
-A file masks every file of the same name in a later directory; a symlink to ``/dev/null`` disables
-it.  The winners are applied in lexicographic order of file name whatever their directory, and a
-later assignment to a key replaces an earlier one.  ``/etc/sysctl.conf`` is applied last, as
-``sysctl --system`` does (Debian also links it as ``/etc/sysctl.d/99-sysctl.conf``).
-
-Lines follow systemd's parser: ``#`` and ``;`` start comments, ``key = value`` with whitespace
-stripped (and, as for running values, inner runs of whitespace collapsed to one space), ``-key = value`` ignores errors when setting, ``-key`` without ``=`` excludes that key from
-glob patterns, and keys may be written ``a.b.c`` or ``a/b/c``.  Keys are stored in the dotted form
-sysctl(8) prints, where a dot inside one component (a VLAN interface ``eth0.200``) becomes ``/``.
-
-The result maps each key to ``SysctlSetting(value, origin="path:line")``.  Glob keys
-(``net.ipv4.conf.*.rp_filter``) are kept as written; an exclusion is stored under its key with the
-leading ``-`` and an empty value, so that :func:`configured_setting` can expand globs against the
-running keys exactly as systemd-sysctl does.
+The meaning of the lines and the order they apply in is :mod:`auditor.domain.sysctl`; this module
+only lists the directories, resolves masks and reads the files, failing closed.
 """
 
 from __future__ import annotations
 
-import re
 import stat
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from auditor.collect import rootfs
+from auditor.domain.sysctl import SYSCTL_CONF, SYSCTL_DIRS, SysctlLine, merge_settings, parse_sysctl_conf
 from auditor.model.facts import Gap, GapKind, SysctlSetting
-
-SYSCTL_DIRS = ("/etc/sysctl.d", "/run/sysctl.d", "/usr/local/lib/sysctl.d", "/usr/lib/sysctl.d", "/lib/sysctl.d")
-SYSCTL_CONF = "/etc/sysctl.conf"
-EXCLUDE_PREFIX = "-"
-GLOB_CHARS = "*?["
-_WHITESPACE = " \t\r\n\f\v"
-
-
-# ---------------------------------------------------------------- keys
-
-def dotted_key(key: str) -> str:
-    """The sysctl(8) form of a key written either way.
-
-    sysctl.d(5): if the first separator is a slash, the name is a /proc/sys path and dots are part
-    of a component; if it is a dot, dots and slashes are interchanged.  The dotted form is the
-    path with the two swapped, so ``net/ipv4/conf/eth0.200/rp_filter`` and
-    ``net.ipv4.conf.eth0/200.rp_filter`` both give the latter.
-    """
-    first = re.search(r"[./]", key)
-    if first is None or first.group() == ".":
-        return key
-    return key.translate(str.maketrans("./", "/."))
-
-
-def _path_form(key: str) -> str:
-    return key.translate(str.maketrans("./", "/."))
-
-
-def is_glob(key: str) -> bool:
-    return any(ch in key for ch in GLOB_CHARS)
-
-
-def _glob_regex(pattern: str) -> re.Pattern[str]:
-    """glob(7) over a /proc/sys path: ``*`` and ``?`` never cross a ``/``."""
-    out, i = [], 0
-    while i < len(pattern):
-        ch = pattern[i]
-        if ch == "*":
-            out.append("[^/]*")
-        elif ch == "?":
-            out.append("[^/]")
-        elif ch == "[":
-            end = pattern.find("]", i + 2 if pattern[i + 1 : i + 2] in ("!", "]") else i + 1)
-            if end < 0:
-                out.append(re.escape(ch))
-            else:
-                body = pattern[i + 1 : end]
-                if body.startswith("!"):
-                    body = "^" + body[1:]
-                out.append("[" + body.replace("\\", "\\\\") + "]")
-                i = end
-        else:
-            out.append(re.escape(ch))
-        i += 1
-    return re.compile("".join(out))
-
-
-def glob_matches(pattern: str, key: str) -> bool:
-    """Whether a glob key (dotted form) covers a concrete key (dotted form)."""
-    return _glob_regex(_path_form(pattern)).fullmatch(_path_form(key)) is not None
-
-
-# ---------------------------------------------------------------- parsing (pure)
-
-@dataclass(frozen=True)
-class SysctlLine:
-    key: str  # dotted form, without the "-" prefix
-    value: str | None  # None: "-key" without "=", an exclusion from glob patterns
-    ignore_failure: bool
-    line: int
-
-
-def parse_sysctl_conf(text: str) -> list[SysctlLine]:
-    """Parse one sysctl.d / sysctl.conf file.  Lines that are not assignments are skipped, as
-    systemd-sysctl skips them (it logs them and sets nothing)."""
-    entries: list[SysctlLine] = []
-    for number, raw in enumerate(text.split("\n"), start=1):
-        line = raw.strip(_WHITESPACE)
-        if not line or line[0] in "#;":
-            continue
-        key, equals, value = line.partition("=")
-        ignore_failure = key.startswith(EXCLUDE_PREFIX)
-        if ignore_failure:
-            key = key[1:]
-        key = key.strip(_WHITESPACE)
-        if not key:
-            continue
-        if not equals:
-            if ignore_failure:
-                entries.append(SysctlLine(dotted_key(key), None, True, number))
-            continue
-        entries.append(SysctlLine(dotted_key(key), " ".join(value.split()), ignore_failure, number))
-    return entries
-
-
-def merge_settings(files: list[tuple[str, list[SysctlLine]]]) -> dict[str, SysctlSetting]:
-    """Apply parsed files in order.  A later assignment replaces an earlier one; repeating the
-    same value keeps the first origin, as systemd-sysctl does (it also keeps its position)."""
-    settings: dict[str, SysctlSetting] = {}
-    for path, lines in files:
-        for entry in lines:
-            name = entry.key if entry.value is not None else EXCLUDE_PREFIX + entry.key
-            other = EXCLUDE_PREFIX + entry.key if entry.value is not None else entry.key
-            value = entry.value if entry.value is not None else ""
-            existing = settings.get(name)
-            if existing is not None and existing.value == value:
-                continue
-            settings.pop(other, None)  # an assignment ends an exclusion of the same key, and back
-            settings[name] = SysctlSetting(value=value, origin=f"{path}:{entry.line}")
-    return dict(sorted(settings.items()))
-
-
-def origin_order(origin: str) -> tuple[int, str, int]:
-    """The order in which an origin ``path:line`` was applied: file name, then line;
-    /etc/sysctl.conf last."""
-    path, _, line = origin.rpartition(":")
-    return (1 if path == SYSCTL_CONF else 0, PurePosixPath(path).name, int(line) if line.isdigit() else 0)
-
-
-def configured_setting(persistent: dict[str, SysctlSetting], key: str) -> SysctlSetting | None:
-    """What the configuration sets ``key`` (dotted, concrete) to, expanding glob keys.
-
-    An explicit assignment or exclusion of the key beats every glob; among globs the one applied
-    last wins (systemd-sysctl writes each glob's matches in the order the globs were read).
-    """
-    if key in persistent:
-        return persistent[key]
-    if EXCLUDE_PREFIX + key in persistent:
-        return None
-    matching = [
-        setting
-        for pattern, setting in persistent.items()
-        if not pattern.startswith(EXCLUDE_PREFIX) and is_glob(pattern) and glob_matches(pattern, key)
-    ]
-    return max(matching, key=lambda s: origin_order(s.origin)) if matching else None
-
-
-def configured_keys(persistent: dict[str, SysctlSetting]) -> list[str]:
-    """Concrete keys assigned explicitly (no globs, no exclusions)."""
-    return sorted(k for k in persistent if not k.startswith(EXCLUDE_PREFIX) and not is_glob(k))
-
 
 # ---------------------------------------------------------------- selecting and reading files
 

@@ -45,7 +45,7 @@ def _exit_with(error: LbauditError) -> NoReturn:
 @click.option("--force", is_flag=True, help="Replace an existing key pair (the old private key is gone for good).")
 def keygen(out_dir: Path, name: str, force: bool) -> None:
     """Create an Ed25519 key pair for signing evidence (evaluate --sign-key)."""
-    from auditor.signing import generate_keypair, load_public_key, public_key_fingerprint
+    from auditor.attest.signing import generate_keypair, load_public_key, public_key_fingerprint
 
     try:
         private_path, public_path = generate_keypair(out_dir, name=name, force=force)
@@ -65,7 +65,7 @@ def keygen(out_dir: Path, name: str, force: bool) -> None:
               help="Also check that this PDF attestation is exactly the rendering of the evidence.")
 def verify(evidence_path: Path, pubkey_path: Path, pdf_path: Path | None) -> None:
     """Check that EVIDENCE is intact and signed by --pubkey (and that --pdf belongs to it)."""
-    from auditor.signing import verify as run_verify
+    from auditor.attest.verify import verify as run_verify
 
     try:
         result = run_verify(evidence_path, pubkey_path, pdf_path)

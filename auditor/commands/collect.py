@@ -64,15 +64,15 @@ def collect(output: Path, root: Path | None, sections: tuple[str, ...], record_c
     it into not_reviewed or not_applicable findings, never into passes.
     """
     from auditor.collect.cmdline import apply_cmdline_rule
-    from auditor.collect.snapshot_file import write_snapshot
     from auditor.errors import InputError
-    from auditor.outputs import plan_outputs, signature_of
+    from auditor.storage.outputs import plan_outputs, signature_of
+    from auditor.storage.snapshot import write_snapshot
 
     # A device, FIFO, missing directory or an output that is the key itself: exit 2 before collecting.
     plan_outputs([("snapshot", output), ("snapshot signature", signature_of(output))],
                  inputs=[("signing key", sign_key)])
     if sign_key is not None:
-        from auditor.signing import load_private_key
+        from auditor.attest.signing import load_private_key
 
         load_private_key(sign_key)  # an unusable or exposed key is refused before any collecting
     wanted = frozenset(sections or SECTIONS)
@@ -94,7 +94,7 @@ def collect(output: Path, root: Path | None, sections: tuple[str, ...], record_c
     write_snapshot(apply_cmdline_rule(snapshot, record_cmdline), output)
     fingerprint = None
     if sign_key is not None:
-        from auditor.signing import sign_snapshot_file
+        from auditor.attest.signing import sign_snapshot_file
 
         fingerprint = sign_snapshot_file(output, sign_key)
     if not quiet:

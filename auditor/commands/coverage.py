@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from auditor.coverage import BASELINES, catalog_baseline, compute_coverage, shipped_baseline
+from auditor.analysis.coverage import BASELINES, catalog_baseline, compute_coverage, shipped_baseline
 
 
 @click.command()

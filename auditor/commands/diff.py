@@ -8,9 +8,9 @@ from pathlib import Path
 
 import click
 
-from auditor.diff import diff_scans
+from auditor.analysis.diff import diff_scans
 from auditor.model.result import ExitCode
-from auditor.report.evidence import load_evidence
+from auditor.storage.evidence import load_evidence
 
 
 @click.command()

@@ -81,8 +81,8 @@ def _controls(findings: list[Finding], rules: list[ResolvedRule], registry: Regi
     nothing showed it is met)."""
     by_control: dict[str, list[Finding]] = {c: [] for rule in rules for c in rule.controls}
     for finding in findings:
-        for control in finding.controls:
-            by_control.setdefault(control, []).append(finding)
+        for named in finding.controls:
+            by_control.setdefault(named, []).append(finding)
     results = []
     for control_id in sorted(by_control, key=registry.catalog.sort_key):
         group = by_control[control_id]

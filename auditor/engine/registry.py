@@ -11,16 +11,15 @@ from __future__ import annotations
 import importlib
 import pkgutil
 from dataclasses import dataclass, replace
-from importlib import metadata
 from types import ModuleType
 
 from auditor import __version__
-from auditor.controls import load_catalog
+from auditor.catalog import load_catalog
 from auditor.errors import Problem, RegistryError
 from auditor.model.check import CheckSpec
 from auditor.model.controls import ControlCatalog
 from auditor.model.facts import SECTIONS
-from auditor.plugins import AUTOLOAD_ENV, plugins_enabled  # noqa: F401 - AUTOLOAD_ENV: re-exported for callers
+from auditor.plugins import load_entry_points, plugins_enabled
 
 CHECKS_GROUP = "lbaudit.checks"
 BUILTIN_PACKAGE = "auditor.checks"
@@ -63,18 +62,12 @@ def _builtin_specs() -> list[CheckSpec]:
 
 def _plugin_specs() -> list[CheckSpec]:
     specs: list[CheckSpec] = []
-    for ep in sorted(metadata.entry_points(group=CHECKS_GROUP), key=lambda e: e.name):
-        dist = ep.dist
-        origin = f"plugin {dist.name if dist else ep.value} {dist.version if dist else '?'}"
-        try:
-            loaded = ep.load()
-        except Exception as exc:  # a broken plugin is a loud error, not a silently smaller registry
-            raise RegistryError(f"plugin entry point {ep.name!r} ({ep.value}) failed to load: {exc}") from exc
-        found = _specs_in(loaded) if isinstance(loaded, ModuleType) else [loaded]
+    for ep in load_entry_points(CHECKS_GROUP):
+        found = _specs_in(ep.loaded) if isinstance(ep.loaded, ModuleType) else [ep.loaded]
         for spec in found:
             if not isinstance(spec, CheckSpec):
                 raise RegistryError(f"plugin entry point {ep.name!r} ({ep.value}) is not a CheckSpec or a module of them")
-            specs.append(replace(spec, origin=origin))
+            specs.append(replace(spec, origin=ep.origin))
     return specs
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from datetime import date, datetime, timezone
 from functools import lru_cache
+from typing import Literal
 
 from auditor.model.policy import Waiver
 from auditor.model.result import AppliedWaiver, Finding, Status, WaiverState
@@ -65,6 +66,7 @@ def apply_waivers(findings: list[Finding], waivers: list[Waiver], today: date) -
         result.append(finding)
     states = []
     for index, waiver in enumerate(waivers):
+        state: Literal["applied", "expired", "unused"]
         if waiver.expires < today:
             state = "expired"
         elif matched[index]:

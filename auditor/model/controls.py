@@ -40,7 +40,7 @@ class ControlCatalog(StrictModel):
     def get(self, control_id: str) -> Control | None:
         return self.controls.get(control_id)
 
-    def sort_key(self, control_id: str) -> tuple:
+    def sort_key(self, control_id: str) -> tuple[str, int, int]:
         m = CONTROL_ID.match(control_id)
         if not m:
             return (control_id, 0, 0)

@@ -8,7 +8,7 @@ time fields (``run.started_at``, ``run.finished_at``, ``run.timings_ms`` and
 from __future__ import annotations
 
 from datetime import date
-from typing import Literal
+from typing import Final, Literal
 
 from pydantic import Field
 
@@ -18,8 +18,8 @@ from auditor.model.facts import HostSnapshot
 from auditor.model.policy import Policy
 from auditor.model.result import RunResult
 
-EVIDENCE_SCHEMA = "lbaudit/evidence"
-EVIDENCE_SCHEMA_VERSION = "1.0"
+EVIDENCE_SCHEMA: Final = "lbaudit/evidence"
+EVIDENCE_SCHEMA_VERSION: Final = "1.0"
 
 # Fields that legitimately differ between two runs over the same inputs.
 TIME_FIELDS = (

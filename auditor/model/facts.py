@@ -10,14 +10,14 @@ from __future__ import annotations
 import ipaddress
 import re
 from enum import Enum
-from typing import Literal, get_args
+from typing import Final, Literal, get_args
 
 from pydantic import Field, model_validator
 
 from auditor.model.base import Count, Inode, Moment, Pid, StrictModel, Uid, digest_of
 
-SNAPSHOT_SCHEMA = "lbaudit/snapshot"
-SNAPSHOT_SCHEMA_VERSION = "1.0"
+SNAPSHOT_SCHEMA: Final = "lbaudit/snapshot"
+SNAPSHOT_SCHEMA_VERSION: Final = "1.0"
 
 # The fact sections a check can declare in ``needs``.  Collectors only gather what enabled rules need.
 SECTIONS = ("sockets", "sysctl", "audit")

@@ -10,12 +10,11 @@ from __future__ import annotations
 import importlib
 import pkgutil
 from dataclasses import dataclass
-from importlib import metadata
 from typing import Callable
 
 from auditor.errors import RegistryError
 from auditor.model.evidence import Evidence
-from auditor.plugins import plugins_enabled
+from auditor.plugins import load_entry_points, plugins_enabled
 
 REPORTERS_GROUP = "lbaudit.reporters"
 
@@ -52,11 +51,11 @@ def load_reporters(plugins: bool | None = None) -> dict[str, Reporter]:
                     raise RegistryError(f"reporter {value.name!r} declared twice")
                 found[value.name] = value
     if plugins:
-        for ep in sorted(metadata.entry_points(group=REPORTERS_GROUP), key=lambda e: e.name):
-            reporter = ep.load()
+        for ep in load_entry_points(REPORTERS_GROUP):
+            reporter = ep.loaded
             if not isinstance(reporter, Reporter):
-                raise RegistryError(f"reporter entry point {ep.name!r} ({ep.value}) is not a Reporter")
+                raise RegistryError(f"plugin entry point {ep.name!r} ({ep.value}) is not a Reporter")
             if reporter.name in found:
-                raise RegistryError(f"reporter plugin {ep.value} shadows reporter {reporter.name!r}")
+                raise RegistryError(f"{ep.origin} ({ep.value}) shadows reporter {reporter.name!r}")
             found[reporter.name] = reporter
     return found

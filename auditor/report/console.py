@@ -11,7 +11,7 @@ from rich.text import Text
 
 from auditor.model.evidence import Evidence
 from auditor.model.result import Status, Verdict
-from auditor.report import Reporter, ReportContext
+from auditor.report import ReportContext, Reporter
 
 STATUS_STYLE = {
     "pass": "green",

@@ -21,7 +21,7 @@ import xml.etree.ElementTree as ET
 from auditor.model.evidence import Evidence
 from auditor.model.policy import ResolvedRule
 from auditor.model.result import Finding, Status, rollup_status
-from auditor.report import Reporter, ReportContext
+from auditor.report import ReportContext, Reporter
 from auditor.report._shared import evidence_sha256, rule_source, utc, utc_timestamp
 
 # Characters XML 1.0 cannot carry at all (not even escaped); process names and command lines can hold them.

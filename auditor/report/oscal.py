@@ -31,7 +31,7 @@ from auditor.model.base import canonical_json
 from auditor.model.controls import oscal_control_id
 from auditor.model.evidence import Evidence
 from auditor.model.result import ControlResult, Finding, Status
-from auditor.report import Reporter, ReportContext
+from auditor.report import ReportContext, Reporter
 from auditor.report._shared import end_of_day, evidence_reference, evidence_sha256, utc_timestamp
 
 OSCAL_VERSION = "1.1.2"

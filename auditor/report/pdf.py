@@ -33,7 +33,7 @@ from auditor import __version__
 from auditor.errors import InputError
 from auditor.model.base import canonical_json, sha256_hex
 from auditor.model.evidence import Evidence
-from auditor.report import Reporter, ReportContext
+from auditor.report import ReportContext, Reporter
 from auditor.report import _pdf_sections as sections
 from auditor.report._pdf_canvas import (
     INFO_CONTENT_SHA256,

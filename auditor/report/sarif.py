@@ -19,7 +19,7 @@ from urllib.parse import quote
 
 from auditor.model.evidence import CheckRecord, Evidence
 from auditor.model.result import Finding, Severity, Status
-from auditor.report import Reporter, ReportContext
+from auditor.report import ReportContext, Reporter
 from auditor.report._shared import (
     end_of_day,
     evidence_reference,

@@ -8,7 +8,7 @@ import pytest
 from pydantic import ValidationError
 
 from auditor.checks.audit_socket_logging import SocketLoggingParams, audit_socket_logging
-from auditor.collect.parsers.audit_rules import parse_auditctl_list, parse_rules_text
+from auditor.domain.audit_rules import parse_auditctl_list, parse_rules_text
 from auditor.engine.registry import load_registry
 from auditor.model.facts import AuditFacts, AuditRule, Gap, GapKind
 from auditor.model.result import Status

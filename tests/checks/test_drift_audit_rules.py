@@ -11,8 +11,8 @@ from pathlib import Path
 from auditor.checks.drift_audit_rules import DriftAuditRulesParams, drift_audit_rules
 from auditor.collect import CollectContext
 from auditor.collect.audit import collect_audit
-from auditor.collect.parsers.audit_rules import parse_auditctl_list, semantic_key
 from auditor.collect.rootdir import collect_root
+from auditor.domain.audit_rules import parse_auditctl_list, semantic_key
 from auditor.model.facts import AuditFacts, Gap, HostSnapshot
 from auditor.model.result import Status
 from tests.factories import snapshot

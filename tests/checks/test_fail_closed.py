@@ -25,8 +25,8 @@ from auditor.checks.net_bind_addresses import BindAddressParams, net_bind_addres
 from auditor.checks.net_ephemeral_port_range import IN_RANGE, EphemeralRangeParams, net_ephemeral_port_range
 from auditor.checks.net_time_wait import TimeWaitParams, net_time_wait
 from auditor.collect.live import collect_live
-from auditor.collect.parsers.audit_rules import parse_auditctl_list, parse_rules_text
 from auditor.collect.rootdir import collect_root
+from auditor.domain.audit_rules import parse_auditctl_list, parse_rules_text
 from auditor.engine.evaluate import evaluate
 from auditor.engine.registry import load_registry
 from auditor.model.facts import AuditFacts, Gap, GapKind, HostSnapshot, ProcessInfo, SysctlFacts, SysctlSetting

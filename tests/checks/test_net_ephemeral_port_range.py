@@ -6,7 +6,13 @@ import pytest
 from pydantic import ValidationError
 
 from auditor.checks import _sysctl
-from auditor.checks.net_ephemeral_port_range import BOUNDS, IN_RANGE, POOL, EphemeralRangeParams, net_ephemeral_port_range
+from auditor.checks.net_ephemeral_port_range import (
+    BOUNDS,
+    IN_RANGE,
+    POOL,
+    EphemeralRangeParams,
+    net_ephemeral_port_range,
+)
 from auditor.engine.registry import build_registry
 from auditor.model.facts import Gap, GapKind, ProcessInfo, SysctlFacts, SysctlSetting
 from auditor.model.result import Status

@@ -10,8 +10,8 @@ import pytest
 
 from auditor.collect import CollectContext
 from auditor.collect.audit import OFFLINE_REASON, SOURCE_AUDIT_RULES, SOURCE_RULES_D, collect_audit
-from auditor.collect.commands import run_command
-from auditor.collect.parsers.audit_rules import parse_auditctl_status
+from auditor.collect.programs import run_command
+from auditor.domain.audit_rules import parse_auditctl_status
 from auditor.model.facts import AuditFacts, Gap, GapKind
 from tests.privileges import require_root, run_as_unprivileged
 

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from auditor.collect.parsers import audit_rules as ar
+from auditor.domain import audit_rules as ar
 from tests.privileges import require_root
 
 LIVE_ENV = "LBAUDIT_TEST_LIVE_AUDIT"
@@ -232,7 +232,7 @@ def candidates(key: str, uid: int, status: dict[str, str]) -> list[str]:
         f"-b {hex(int(status['backlog_limit']))}",
         # getopt corners, key forms, more lists
         f"-ik {key}",
-        f"--backlog_wait_time",
+        "--backlog_wait_time",
         f"-- {b64} -k {key}",
         f"{b64} -k {key} -- extra",
         f"-a always,exit -Farch=b64 -Sbind -k{key}",
@@ -254,8 +254,8 @@ def candidates(key: str, uid: int, status: dict[str, str]) -> list[str]:
         f"-w /tmp/{key} -k {key} -p wa",
         f"-w /tmp/{key} -p wa -p r -k {key}",
         f"-w /tmp/{key}/ -k {key}",
-        f"-w /tmp/" + "x" * 256 + f" -k {key}",
-        f"-w /" + "d/" * 2100 + f"x -k {key}",
+        "-w /tmp/" + "x" * 256 + f" -k {key}",
+        "-w /" + "d/" * 2100 + f"x -k {key}",
         "-i -s",
         "-v",
         "-h",

@@ -23,9 +23,9 @@ from auditor.collect.audit_netlink import (
     parse_status_datagram,
     render_rule,
 )
-from auditor.collect.commands import find_executable, run_command
 from auditor.collect.netlink import NLMSG_ERROR, NetlinkError
-from auditor.collect.parsers.audit_rules import parse_auditctl_list, parse_auditctl_status, semantic_key
+from auditor.collect.programs import find_executable, run_command
+from auditor.domain.audit_rules import parse_auditctl_list, parse_auditctl_status, semantic_key
 from tests.audit_kernel import (
     ARCH_AARCH64,
     ARCH_I386,

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from auditor.collect.rootdir import collect_root
-from auditor.collect.snapshot_file import snapshot_bytes
 from auditor.errors import InputError
 from auditor.model.facts import SECTIONS, GapKind
+from auditor.storage.snapshot import snapshot_bytes
 
 ROOTS = Path(__file__).resolve().parent.parent / "fixtures" / "roots"
 MARKER = "lbaudit-outside-marker"

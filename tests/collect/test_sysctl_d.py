@@ -13,15 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from auditor.collect.sysctl_d import (
-    configured_keys,
-    configured_setting,
-    dotted_key,
-    glob_matches,
-    parse_sysctl_conf,
-    read_persistent_sysctls,
-    select_files,
-)
+from auditor.collect.sysctl_d import read_persistent_sysctls, select_files
+from auditor.domain.sysctl import configured_keys, configured_setting, dotted_key, glob_matches, parse_sysctl_conf
 from auditor.model.facts import GapKind, SysctlSetting
 
 FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "roots" / "sysctl-precedence"
@@ -109,7 +102,7 @@ def test_glob_expansion_explicit_beats_glob_and_exclusion_holds(root: Path) -> N
 
 
 def test_later_glob_wins_and_assignment_ends_an_exclusion() -> None:
-    from auditor.collect.sysctl_d import merge_settings
+    from auditor.domain.sysctl import merge_settings
 
     first = parse_sysctl_conf("net.ipv4.conf.*.rp_filter = 1\n-net.ipv4.conf.lo.rp_filter\n")
     second = parse_sysctl_conf("net.ipv4.conf.e*.rp_filter = 0\nnet.ipv4.conf.lo.rp_filter = 2\n")

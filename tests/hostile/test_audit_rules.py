@@ -16,8 +16,8 @@ from pathlib import Path
 
 from auditor.checks.audit_socket_logging import SocketLoggingParams, audit_socket_logging
 from auditor.checks.drift_audit_rules import DriftAuditRulesParams, drift_audit_rules
-from auditor.collect.parsers.audit_rules import parse_auditctl_list
 from auditor.collect.rootdir import collect_root
+from auditor.domain.audit_rules import parse_auditctl_list
 from auditor.model.facts import AuditFacts, HostSnapshot
 from auditor.model.result import Status
 from tests.factories import ELF_X86_64, snapshot

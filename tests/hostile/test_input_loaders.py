@@ -27,11 +27,11 @@ import yaml
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from auditor.collect.parsers.audit_rules import parse_auditctl_list, parse_rules_text
-from auditor.collect.snapshot_file import snapshot_bytes
+from auditor.domain.audit_rules import parse_auditctl_list, parse_rules_text
 from auditor.engine.registry import load_registry
 from auditor.model.facts import AuditFacts, Gap, GapKind, ProcessInfo, SysctlFacts, SysctlSetting
 from auditor.model.result import ExitCode
+from auditor.storage.snapshot import snapshot_bytes
 from tests.factories import LINUX_DEFAULT_SYSCTLS, listener, snapshot
 
 REPO = Path(__file__).resolve().parents[2]

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from auditor.collect.snapshot_file import write_snapshot
+from auditor.attest.signing import generate_keypair
 from auditor.model.facts import ProcessInfo
-from auditor.signing import generate_keypair
+from auditor.storage.snapshot import write_snapshot
 from tests.factories import listener, snapshot
 
 REPO = Path(__file__).resolve().parents[2]

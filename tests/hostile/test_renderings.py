@@ -25,6 +25,7 @@ from pathlib import Path
 import pytest
 
 from auditor.engine.evaluate import evaluate
+from auditor.engine.evidence import build_evidence
 from auditor.engine.registry import build_registry
 from auditor.engine.waivers import evaluation_day
 from auditor.model.evidence import Evidence
@@ -32,11 +33,11 @@ from auditor.model.policy import Waiver
 from auditor.model.result import Severity, Status
 from auditor.report import ReportContext
 from auditor.report.console import _render_text
-from auditor.report.evidence import build_evidence, evidence_bytes, write_evidence
 from auditor.report.junit import render_junit
 from auditor.report.oscal import render_oscal
 from auditor.report.pdf import render_pdf
 from auditor.report.sarif import render_sarif
+from auditor.storage.evidence import evidence_bytes, write_evidence
 from tests.evidence_fixtures import CHECKS, EVALUATED_ON, make_evidence, make_policy, make_snapshot
 from tests.factories import FIXED_TIME
 
@@ -377,6 +378,35 @@ def test_check_loading_commands_honour_the_autoload_switch(tmp_path, command):
     run = lbaudit(*command, env=env)
     assert run.returncode == 0, run.stderr
     assert not marker.exists()
+
+
+def _broken_distribution(site: Path, group: str) -> None:
+    """An installed distribution whose only entry point (in ``group``) fails to import."""
+    site.mkdir()
+    (site / "brokenplug.py").write_text("raise ImportError('brokenplug needs a module that is not installed')\n",
+                                        encoding="utf-8")
+    info = site / "brokenplug-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: brokenplug\nVersion: 1.0\n", encoding="utf-8")
+    target = "brokenplug:REPORTER" if group == "lbaudit.reporters" else "brokenplug"
+    (info / "entry_points.txt").write_text(f"[{group}]\nbrokenplug = {target}\n", encoding="utf-8")
+
+
+@pytest.mark.parametrize("group", ["lbaudit.checks", "lbaudit.reporters"])
+def test_a_broken_entry_point_is_reported_the_same_way_for_checks_and_reporters(tmp_path, baseline_file, group):
+    """One loader: a reporter plugin that failed to import was a traceback (exit 70), while a
+    broken check plugin was a usage error naming the entry point."""
+    site = tmp_path / "site"
+    _broken_distribution(site, group)
+    env = {"PYTHONPATH": f"{REPO}{os.pathsep}{site}"}
+    command = ["list-checks"] if group == "lbaudit.checks" else ["report", baseline_file, "--format", "text",
+                                                                   "--out-dir", tmp_path / "out"]
+    run = lbaudit(*command, env=env)
+    assert run.returncode == 2, run.stderr
+    assert "plugin entry point 'brokenplug' (brokenplug" in run.stderr and "failed to load" in run.stderr
+    assert "brokenplug needs a module that is not installed" in run.stderr and "Traceback" not in run.stderr
+    off = lbaudit(*command, env={**env, "LBAUDIT_DISABLE_PLUGIN_AUTOLOAD": "1"})
+    assert off.returncode == 0, off.stderr
 
 
 # ------------------------------------------------------------------ waiver expiry: a UTC day

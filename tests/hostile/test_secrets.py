@@ -153,7 +153,7 @@ def test_collect_with_record_cmdline_keeps_the_arguments_and_says_so(server, wor
 
 def test_evaluate_writes_the_secret_into_no_output_of_any_format(server, work):
     _, wildcard, loopback, _ = server
-    from auditor.signing import generate_keypair
+    from auditor.attest.signing import generate_keypair
 
     private, _ = generate_keypair(work / "keys")
     result = lbaudit("evaluate", "--policy", "policy.yaml", "--format", FORMATS, "--out-dir", "out",

@@ -20,8 +20,7 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from auditor.model.result import ExitCode
-from auditor.signing import (
+from auditor.attest.signing import (
     EVIDENCE,
     SNAPSHOT,
     _message,
@@ -30,6 +29,7 @@ from auditor.signing import (
     load_private_key,
     public_key_fingerprint,
 )
+from auditor.model.result import ExitCode
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ROOT = REPO_ROOT / "tests" / "fixtures" / "roots" / "sysctl-precedence"

@@ -22,14 +22,14 @@ from pyhanko.stamp import TextStampStyle
 from pypdf import PdfReader, PdfWriter
 from pypdf.generic import ArrayObject, DecodedStreamObject, NameObject
 
+from auditor.attest.pades import sign_pdf
+from auditor.attest.signing import generate_keypair, sign_evidence_file
 from auditor.cli import cli
 from auditor.model.result import ExitCode, Verdict
-from auditor.pdfsign import sign_pdf
 from auditor.report import ReportContext
 from auditor.report.pdf import render_pdf
-from auditor.signing import generate_keypair, sign_evidence_file
+from tests.attest.test_pades import _self_signed
 from tests.evidence_fixtures import make_evidence, write_evidence_file
-from tests.test_pdfsign import _self_signed
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

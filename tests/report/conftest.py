@@ -18,7 +18,7 @@ from jsonschema.validators import extend, validator_for
 
 from auditor.model.evidence import Evidence
 from auditor.report import ReportContext
-from auditor.report.evidence import evidence_bytes
+from auditor.storage.evidence import evidence_bytes
 from tests.evidence_fixtures import make_evidence
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import date, datetime, timezone
 
 from auditor.engine.evaluate import evaluate
+from auditor.engine.evidence import build_evidence
 from auditor.engine.registry import load_registry
 from auditor.model.policy import Policy, PolicySource, ResolvedRule, Waiver
 from auditor.report import ReportContext
 from auditor.report.console import REPORTER
-from auditor.report.evidence import build_evidence, evidence_bytes
+from auditor.storage.evidence import evidence_bytes
 from tests.factories import listener, snapshot
 
 

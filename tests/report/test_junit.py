@@ -14,12 +14,13 @@ from datetime import date
 import pytest
 
 from auditor.engine.evaluate import evaluate
+from auditor.engine.evidence import build_evidence
 from auditor.engine.registry import build_registry
 from auditor.model.facts import ProcessInfo
 from auditor.model.policy import Waiver
 from auditor.report import ReportContext
-from auditor.report.evidence import build_evidence, evidence_bytes, load_evidence, write_evidence
 from auditor.report.junit import render_junit
+from auditor.storage.evidence import evidence_bytes, load_evidence, write_evidence
 from tests.evidence_fixtures import CHECKS, make_evidence, make_policy
 from tests.factories import FIXED_TIME, listener, snapshot
 from tests.report.conftest import check_golden

@@ -21,8 +21,8 @@ import pytest
 
 from auditor.errors import InputError
 from auditor.report import load_reporters
-from auditor.report.evidence import load_evidence, write_evidence
 from auditor.report.oscal import render_oscal
+from auditor.storage.evidence import load_evidence, write_evidence
 from tests.evidence_fixtures import make_evidence
 from tests.report.conftest import check_golden, conformance_module, golden_context
 

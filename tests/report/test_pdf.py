@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
+from auditor.attest.signing import generate_keypair, load_public_key, public_key_fingerprint
 from auditor.model.base import canonical_json, sha256_hex
 from auditor.report import ReportContext, load_reporters
 from auditor.report import _pdf_sections as sections
-from auditor.report.evidence import evidence_bytes
 from auditor.report.pdf import REPORTER, read_pdf_evidence, render_pdf
-from auditor.signing import generate_keypair, load_public_key, public_key_fingerprint
+from auditor.storage.evidence import evidence_bytes
 from tests.evidence_fixtures import FAILING_SUBJECTS, make_evidence
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -195,7 +195,7 @@ def test_identical_bytes_in_a_fresh_process(tmp_path, attest_evidence, fingerpri
     script = (
         "import sys\n"
         "from auditor.report import ReportContext\n"
-        "from auditor.report.evidence import evidence_bytes\n"
+        "from auditor.storage.evidence import evidence_bytes\n"
         "from auditor.report.pdf import render_pdf\n"
         "from tests.evidence_fixtures import make_evidence\n"
         "e = make_evidence()\n"

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from auditor.report.evidence import write_evidence
+from auditor.storage.evidence import write_evidence
 from tests.evidence_fixtures import make_evidence
 from tests.report.conftest import GOLDEN_DIR
 

@@ -13,10 +13,11 @@ from datetime import timedelta
 import pytest
 
 from auditor.engine.evaluate import evaluate
+from auditor.engine.evidence import build_evidence
 from auditor.engine.registry import build_registry
 from auditor.report import ReportContext
-from auditor.report.evidence import build_evidence, evidence_bytes, load_evidence, write_evidence
 from auditor.report.sarif import FINGERPRINT_KEY, render_sarif
+from auditor.storage.evidence import evidence_bytes, load_evidence, write_evidence
 from tests.evidence_fixtures import CHECKS, make_evidence
 from tests.factories import FIXED_TIME
 from tests.report.conftest import check_golden

@@ -6,7 +6,7 @@ import ipaddress
 
 import pytest
 
-from auditor import netaddr
+from auditor.domain import netaddr
 
 
 def allowed(address: str, v6only: bool | None, *entries: str) -> bool:

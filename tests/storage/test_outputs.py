@@ -1,4 +1,4 @@
-"""The one writer (auditor.outputs.write_atomic) and the output plan, called directly."""
+"""The one writer (auditor.storage.outputs.write_atomic) and the output plan, called directly."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import stat
 import pytest
 
 from auditor.errors import InputError
-from auditor.outputs import OutputExists, plan_outputs, write_atomic
+from auditor.storage.outputs import OutputExists, plan_outputs, write_atomic
 
 
 def test_no_overwrite_is_refused_and_leaves_the_file_and_no_temporary(tmp_path):

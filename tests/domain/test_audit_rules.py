@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from auditor.collect.parsers import audit_rules as ar
+from auditor.domain import audit_rules as ar
 from auditor.model.facts import AuditField
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "audit"

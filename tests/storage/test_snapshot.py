@@ -2,25 +2,24 @@
 
 from __future__ import annotations
 
-import re
-
 import hashlib
 import json
+import re
 from pathlib import Path
 
 import jsonschema
 import pytest
 
-from auditor.collect.snapshot_file import (
+from auditor.errors import InputError
+from auditor.model.facts import Gap, GapKind, SysctlFacts, SysctlSetting
+from auditor.model.result import ExitCode
+from auditor.storage.snapshot import (
     MAX_SNAPSHOT_BYTES,
     load_snapshot,
     snapshot_bytes,
     snapshot_schema,
     write_snapshot,
 )
-from auditor.errors import InputError
-from auditor.model.facts import Gap, GapKind, SysctlFacts, SysctlSetting
-from auditor.model.result import ExitCode
 from tests.factories import listener, snapshot
 
 

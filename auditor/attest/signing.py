@@ -46,7 +46,6 @@ import base64
 import binascii
 import json
 import os
-import re
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,11 +56,11 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from auditor.errors import InputError, LbauditError
-from auditor.jsonfile import loads_strict, parse_document, read_bounded
 from auditor.model.base import canonical_json, sha256_hex
 from auditor.model.result import ExitCode
-from auditor.outputs import OutputExists, write_atomic
-from auditor.report.evidence import load_evidence
+from auditor.storage.evidence import load_evidence
+from auditor.storage.jsonfile import loads_strict, parse_document, read_bounded
+from auditor.storage.outputs import OutputExists, write_atomic
 
 SIGNATURE_SCHEMA = "lbaudit/evidence-signature"
 SIGNATURE_SCHEMA_VERSION = "1.0"
@@ -70,7 +69,6 @@ MESSAGE_PREFIX = b"lbaudit-evidence-sha256:"
 SIGNATURE_SUFFIX = ".sig"
 MAX_KEY_BYTES = 64 * 1024
 MAX_SIGNATURE_BYTES = 64 * 1024
-MAX_PDF_BYTES = 256 * 1024 * 1024
 
 
 # ------------------------------------------------------------------ keys
@@ -174,9 +172,9 @@ def canonical_digest(raw: bytes) -> str:
     return sha256_hex(canonical_json(data))
 
 
-def _read_evidence_bytes(evidence_path: Path) -> bytes:
+def read_evidence_bytes(evidence_path: Path) -> bytes:
     """The evidence file's bytes for its digest: bounded, and only from a regular file."""
-    from auditor.report.evidence import EVIDENCE_WHAT, MAX_EVIDENCE_BYTES
+    from auditor.storage.evidence import EVIDENCE_WHAT, MAX_EVIDENCE_BYTES
 
     return read_bounded(evidence_path, MAX_EVIDENCE_BYTES, EVIDENCE_WHAT)
 
@@ -239,7 +237,7 @@ def sign_evidence_file(evidence_path: Path, key_path: Path) -> str:
 
 def sign_snapshot_file(snapshot_path: Path, key_path: Path) -> str:
     """Sign a snapshot as evidence is signed, in the snapshot domain; write ``<snapshot>.sig``."""
-    from auditor.collect.snapshot_file import MAX_SNAPSHOT_BYTES, SNAPSHOT_WHAT, parse_snapshot
+    from auditor.storage.snapshot import MAX_SNAPSHOT_BYTES, SNAPSHOT_WHAT, parse_snapshot
 
     snapshot_path = Path(snapshot_path)
     key = load_private_key(key_path)
@@ -292,7 +290,7 @@ def signature_fingerprint(evidence_path: Path) -> str | None:
     if not os.path.lexists(path):
         return None
     signature = read_signature(path)
-    raw = _read_evidence_bytes(evidence_path)
+    raw = read_evidence_bytes(evidence_path)
     try:
         matches = canonical_digest(raw) == signature.signed_sha256
     except ValueError:
@@ -345,7 +343,7 @@ def _short(digest: str) -> str:
     return digest[:16]
 
 
-def _verify_signature(evidence_path: Path, raw: bytes, key: Ed25519PublicKey,
+def verify_signature(evidence_path: Path, raw: bytes, key: Ed25519PublicKey,
                       kind: SignedKind = EVIDENCE) -> list[CheckResult]:
     sig_path = signature_path(evidence_path)
     given = public_key_fingerprint(key)
@@ -392,104 +390,6 @@ def _verify_signature(evidence_path: Path, raw: bytes, key: Ed25519PublicKey,
     return checks
 
 
-_RECORDED_SHA256 = re.compile(rb"/LbauditEvidenceSHA256\s*\(([0-9a-f]{64})\)")  # _pdf_canvas.INFO_EVIDENCE_SHA256
-_RECORDED_CONTENT_SHA256 = re.compile(rb"/LbauditEvidenceContentSHA256\s*\(([0-9a-f]{64})\)")
-
-
-def _first_difference(a: bytes, b: bytes) -> int:
-    n = min(len(a), len(b))
-    low, high = 0, n  # the first index where they differ lies in [low, high]; bisect on equal prefixes
-    while low < high:
-        mid = (low + high) // 2
-        if a[low:mid + 1] == b[low:mid + 1]:
-            low = mid + 1
-        else:
-            high = mid
-    return low
-
-
-def _not_this_rendering(pdf_name: str, data: bytes, raw: bytes, rendered: list[bytes]) -> str:
-    """Why no rendering of the evidence is the start of the PDF, as precisely as the bytes tell."""
-    closest = max(rendered, key=lambda r: _first_difference(data, r))
-    if len(data) < len(closest) and closest.startswith(data):
-        return (f"{pdf_name} is truncated: it ends at byte {len(data)} of the {len(closest)}-byte rendering "
-                "of this evidence")
-    detail = (f"{pdf_name} is not the rendering of this evidence (the bytes differ from byte offset "
-              f"{_first_difference(data, closest)} on): it was altered or rendered from other evidence, so "
-              "its pages are not proven to show what the evidence says")
-    recorded = _RECORDED_SHA256.search(data)
-    file_digest = sha256_hex(raw)
-    if recorded and recorded.group(1).decode("ascii") != file_digest:
-        detail += f"; it records evidence SHA-256 {recorded.group(1).decode('ascii')}, the file has {file_digest}"
-        content = _RECORDED_CONTENT_SHA256.search(data)
-        try:
-            if content and content.group(1).decode("ascii") == canonical_digest(raw):
-                detail += " (same content, different formatting: render the PDF again from this file)"
-        except ValueError:
-            pass
-    return detail
-
-
-def _verify_pdf(pdf_path: Path, raw: bytes, given: str) -> CheckResult:
-    """Render the evidence again and require the PDF to be exactly that rendering, optionally
-    followed by one PAdES signature (see :mod:`auditor.pdfsign`).  No PDF parser is needed."""
-    from auditor.pdfsign import check_pades_update
-    from auditor.report.evidence import parse_evidence
-    from auditor.report.pdf import find_render_inputs, render_pdf, renderer_id
-
-    data = read_bounded(pdf_path, MAX_PDF_BYTES, "a PDF attestation")
-    if not data.startswith(b"%PDF-"):
-        raise InputError(f"{pdf_path}: not a PDF (it does not start with %PDF-)")
-    name = pdf_path.name
-    candidates = find_render_inputs(data)
-    if not candidates:
-        return CheckResult("pdf", False, f"{name} records no lbaudit render inputs (/LbauditRender): it is not an "
-                                         "lbaudit attestation, or one too old to be re-rendered")
-    try:
-        evidence = parse_evidence(raw, "the evidence")
-    except InputError as exc:
-        return CheckResult("pdf", False, f"nothing to compare {name} with: {exc}")
-    usable = [inputs for inputs in candidates if inputs.renderer == renderer_id()]
-    if not usable:
-        return CheckResult("pdf", False, f"{name} was rendered by {candidates[0].renderer}, this is {renderer_id()}: "
-                                         "the rendering cannot be reproduced; verify with that version")
-    renderings: list[bytes] = []
-    match: tuple[Any, bytes] | None = None
-    for inputs in usable:
-        rendering = render_pdf(evidence, inputs.context(raw))
-        renderings.append(rendering)
-        if data[:len(rendering)] == rendering:
-            match = inputs, rendering
-            break
-    if match is None:
-        return CheckResult("pdf", False, _not_this_rendering(name, data, raw, renderings))
-    inputs, rendering = match
-    if inputs.signature_key is not None and inputs.signature_key != given:
-        return CheckResult("pdf", False, f"{name} prints signing key {inputs.signature_key}, "
-                                         f"not the given key {given}")
-    what = (f"{name} is exactly the rendering of this evidence (SHA-256 {sha256_hex(raw)}; "
-            f"assessor \u201c{inputs.assessor}\u201d)")
-    end = len(rendering)
-    if end == len(data):
-        return CheckResult("pdf", True, what)
-    ok, found = check_pades_update(data, end)
-    if ok:
-        return CheckResult("pdf", True, f"{what}, followed by {found}")
-    return CheckResult("pdf", False, f"{name}: the rendering of this evidence ends at byte offset {end}; "
-                                     f"the revision from byte offset {end} on is not verified: {found}")
-
-
-def verify(evidence_path: Path, pubkey_path: Path, pdf_path: Path | None = None) -> VerifyResult:
-    """Check the evidence against its detached signature and the given public key (and a PDF)."""
-    evidence_path = Path(evidence_path)
-    key = load_public_key(Path(pubkey_path))
-    raw = _read_evidence_bytes(evidence_path)
-    checks = _verify_signature(evidence_path, raw, key)
-    if pdf_path is not None:
-        checks.append(_verify_pdf(Path(pdf_path), raw, public_key_fingerprint(key)))
-    return VerifyResult(checks)
-
-
 class SnapshotNotVerified(LbauditError):
     """``evaluate --snapshot-pubkey``: the snapshot's signature does not hold; exit as verify would."""
 
@@ -511,10 +411,10 @@ def verify_snapshot_bytes(snapshot_path: Path, raw: bytes, pubkey_path: Path) ->
 
     The caller passes the bytes it is about to evaluate, so what is verified is what is evaluated
     (no second read that a rewrite in between could change).  Same checks and exit codes as
-    :func:`verify` without ``--pdf``, in the snapshot signature domain.
+    :func:`auditor.attest.verify.verify` without ``--pdf``, in the snapshot signature domain.
     """
     key = load_public_key(Path(pubkey_path))
-    return VerifyResult(_verify_signature(Path(snapshot_path), raw, key, SNAPSHOT))
+    return VerifyResult(verify_signature(Path(snapshot_path), raw, key, SNAPSHOT))
 
 
 def snapshot_signature_state(snapshot_path: Path) -> str:

@@ -12,14 +12,20 @@ from pathlib import Path
 
 import pytest
 
-from auditor.coverage import catalog_baseline, compute_coverage, display_control_id, policy_controls, shipped_baseline
+from auditor.analysis.coverage import (
+    catalog_baseline,
+    compute_coverage,
+    display_control_id,
+    policy_controls,
+    shipped_baseline,
+)
 from auditor.engine.registry import build_registry
 from auditor.errors import InputError
 from auditor.model.controls import oscal_control_id
 from tests.evidence_fixtures import CHECKS, make_policy
 from tests.report.conftest import REFERENCE, reference_file
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 POLICY = REPO / "tests" / "fixtures" / "coverage" / "policy.yaml"
 
 

@@ -21,7 +21,6 @@ from pydantic import BaseModel, ValidationError
 from auditor.errors import InputError, Problem
 from auditor.safeio import FileTooLarge, NotRegularFile, read_regular
 
-
 # Deeper than any lbaudit document (evidence nests about 8 levels).  json.loads recurses once per
 # level and raises RecursionError near 1000; a limit well below that is refused with its line.
 MAX_DEPTH = 64

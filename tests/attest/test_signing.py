@@ -19,24 +19,24 @@ from click.testing import CliRunner
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from auditor.commands.attest import COMMANDS
-from auditor.errors import InputError
-from auditor.model.base import canonical_json, sha256_hex
-from auditor.model.result import ExitCode
-from auditor.report import ReportContext
-from auditor.report.pdf import render_pdf
-from auditor.signing import (
+from auditor.attest.signing import (
     generate_keypair,
     load_public_key,
     public_key_fingerprint,
     sign_evidence_file,
     signature_fingerprint,
     signature_path,
-    verify,
 )
+from auditor.attest.verify import verify
+from auditor.commands.attest import COMMANDS
+from auditor.errors import InputError
+from auditor.model.base import canonical_json, sha256_hex
+from auditor.model.result import ExitCode
+from auditor.report import ReportContext
+from auditor.report.pdf import render_pdf
 from tests.evidence_fixtures import make_evidence, write_evidence_file
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")

@@ -8,15 +8,16 @@ import sys
 from datetime import date, datetime, timezone
 from pathlib import Path
 
-from auditor.diff import diff_scans
+from auditor.analysis.diff import diff_scans
 from auditor.engine.evaluate import evaluate
+from auditor.engine.evidence import build_evidence
 from auditor.engine.registry import load_registry
 from auditor.model.facts import ProcessInfo
 from auditor.model.policy import Policy, PolicySource, ResolvedRule
-from auditor.report.evidence import build_evidence, write_evidence
+from auditor.storage.evidence import write_evidence
 from tests.factories import listener, snapshot
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 REGISTRY = load_registry(plugins=False)
 POLICY = Policy(
     id="p", version="1", owner="o", description="",

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from auditor.errors import InputError
-from auditor.jsonfile import parse_document, read_bounded
-from auditor.report.evidence import load_evidence
+from auditor.storage.evidence import load_evidence
+from auditor.storage.jsonfile import parse_document, read_bounded
 
 
 @pytest.mark.parametrize("raw, message", [

@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from auditor.errors import InputError, Problem
-from auditor.jsonfile import parse_document, read_bounded, validate_versioned
 from auditor.model.base import sha256_hex
 from auditor.model.facts import SNAPSHOT_SCHEMA, SNAPSHOT_SCHEMA_VERSION, HostSnapshot, contradictions
-from auditor.report.evidence import write_atomic
+from auditor.storage.jsonfile import parse_document, read_bounded, validate_versioned
+from auditor.storage.outputs import write_atomic
 
 MAX_SNAPSHOT_BYTES = 64 * 1024 * 1024
 SUPPORTED_VERSIONS = (SNAPSHOT_SCHEMA_VERSION,)
@@ -53,7 +53,7 @@ def load_snapshot(path: Path, pubkey_path: Path | None = None) -> HostSnapshot:
     """Read and validate a snapshot file; any problem is an InputError, never a traceback.
 
     With ``pubkey_path``, the bytes read must carry a valid snapshot signature (``<path>.sig``) by
-    that key, else :class:`auditor.signing.SnapshotNotVerified` (exit 10-12, as ``lbaudit verify``).
+    that key, else :class:`auditor.attest.signing.SnapshotNotVerified` (exit 10-12, as ``lbaudit verify``).
     The provenance records the outcome (``source_signature``): the file's own claim is ignored.
     """
     path = Path(path)
@@ -63,7 +63,7 @@ def load_snapshot(path: Path, pubkey_path: Path | None = None) -> HostSnapshot:
         if path.is_dir():
             raise InputError(f"{path}: is a directory, not a snapshot file (for a root directory use --root)") from exc
         raise
-    from auditor import signing
+    from auditor.attest import signing
 
     if pubkey_path is not None:
         result = signing.verify_snapshot_bytes(path, raw, pubkey_path)

@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
-from auditor.collect.parsers import auditctl_grammar as grammar
+from auditor.domain import auditctl_grammar as grammar
 from auditor.errors import Problem
 from auditor.model.facts import AuditField, AuditRule
 

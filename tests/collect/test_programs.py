@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from auditor.collect.commands import CLEAN_ENV, SAFE_PATH, find_executable, run_command
+from auditor.collect.programs import CLEAN_ENV, SAFE_PATH, find_executable, run_command
 
 
 def test_runs_with_a_clean_c_locale_environment(monkeypatch):

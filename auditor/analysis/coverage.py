@@ -21,12 +21,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
-from auditor.controls import load_catalog
+from auditor.catalog import load_catalog
 from auditor.engine.registry import Registry
 from auditor.errors import InputError
-from auditor.jsonfile import parse_document, read_bounded
 from auditor.model.controls import Baseline, ControlCatalog
 from auditor.model.policy import Policy
+from auditor.storage.jsonfile import parse_document, read_bounded
 
 BASELINES: tuple[Baseline, ...] = ("low", "moderate", "high")
 MAX_CATALOG_BYTES = 64 * 1024 * 1024

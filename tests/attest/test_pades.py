@@ -16,12 +16,13 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko_certvalidator import ValidationContext
 
+from auditor.attest.pades import FIELD_NAME, sign_pdf
+from auditor.attest.signing import generate_keypair, sign_evidence_file
+from auditor.attest.verify import verify
 from auditor.errors import InputError
 from auditor.model.result import ExitCode
-from auditor.pdfsign import FIELD_NAME, sign_pdf
 from auditor.report import ReportContext
 from auditor.report.pdf import render_pdf
-from auditor.signing import generate_keypair, sign_evidence_file, verify
 from tests.evidence_fixtures import make_evidence, write_evidence_file
 
 NOW = datetime.now(timezone.utc)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from auditor.collect.parsers import auditctl_grammar as grammar
+from auditor.domain import auditctl_grammar as grammar
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "gen_audit_tables.py"
 

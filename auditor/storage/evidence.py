@@ -1,0 +1,51 @@
+"""The evidence file: its bytes, writing, reading back (bounded, validated) and its JSON Schema.
+
+The engine builds the evidence (:mod:`auditor.engine.evidence`); reporters render from it.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from auditor.model.evidence import EVIDENCE_SCHEMA, EVIDENCE_SCHEMA_VERSION, Evidence
+from auditor.storage.jsonfile import parse_document, read_bounded, validate_versioned
+from auditor.storage.outputs import write_atomic
+
+MAX_EVIDENCE_BYTES = 256 * 1024 * 1024
+
+
+def evidence_bytes(evidence: Evidence) -> bytes:
+    """The file form: sorted keys and two-space indents, so that diffs between scans are readable."""
+    data = evidence.model_dump(mode="json", by_alias=True)
+    return (json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def write_evidence(evidence: Evidence, path: Path) -> bytes:
+    data = evidence_bytes(evidence)
+    write_atomic(path, data)
+    return data
+
+
+def evidence_schema() -> dict[str, Any]:
+    schema = Evidence.model_json_schema(by_alias=True, mode="serialization")
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = "https://lbaudit.invalid/schemas/evidence-1.0.json"
+    return schema
+
+
+EVIDENCE_WHAT = "an lbaudit evidence file"
+
+
+def load_evidence(path: Path) -> tuple[Evidence, bytes]:
+    """Read and validate an evidence file; any problem is an InputError (exit 2), never a traceback."""
+    raw = read_bounded(Path(path), MAX_EVIDENCE_BYTES, EVIDENCE_WHAT)
+    return parse_evidence(raw, str(path)), raw
+
+
+def parse_evidence(raw: bytes, name: str) -> Evidence:
+    """Validate the bytes of an evidence file (``name`` is used in messages); InputError if not."""
+    data = parse_document(raw, name, EVIDENCE_WHAT)
+    return validate_versioned(data, name, EVIDENCE_WHAT, "evidence", Evidence, EVIDENCE_SCHEMA,
+                              (EVIDENCE_SCHEMA_VERSION,))
