@@ -539,8 +539,10 @@ def count_states(rows: list[SocketRow] | None, time_wait: int, established: int 
 
 
 def collect_sockets(ctx: CollectContext) -> tuple[SocketFacts | None, list[Gap]]:
-    if not ctx.live:
+    if not ctx.target.runtime:
         return collect_declared_sockets(ctx)  # listeners declared by systemd socket units; no counts
+    # netlink opens in the target's network namespace (LocalHost: the caller's); /proc is the target's
+    proc = ctx.target.proc
     gaps: list[Gap] = []
     methods: list[str] = []
     rows: list[SocketRow] | None
@@ -549,14 +551,14 @@ def collect_sockets(ctx: CollectContext) -> tuple[SocketFacts | None, list[Gap]]
     try:
         rows = read_sockets_netlink(timeout=ctx.command_timeout)
         methods.append(METHOD_NETLINK)
-        optional = read_optional_netlink(timeout=ctx.command_timeout)
+        optional = read_optional_netlink(timeout=ctx.command_timeout, proc=proc)
     except OSError as netlink_error:
         unavailable = f"netlink sock_diag unavailable: {netlink_error}"
         v6only_reason = f"IPV6_V6ONLY is not shown in /proc/net/tcp6 or udp6 ({unavailable})"
         try:
-            rows = read_sockets_proc_net()
+            rows = read_sockets_proc_net(proc)
             methods.append(f"/proc/net/tcp,tcp6,udp,udp6 ({unavailable})")
-            optional = read_optional_proc_net(why=unavailable)
+            optional = read_optional_proc_net(proc, why=unavailable)
         except (OSError, ValueError) as proc_error:
             rows = None
             reason = f"{unavailable}; /proc/net fallback failed: {proc_error}"
@@ -568,14 +570,14 @@ def collect_sockets(ctx: CollectContext) -> tuple[SocketFacts | None, list[Gap]]
         methods.append("other transports: " + "; ".join(optional.methods))
 
     try:
-        time_wait: int | None = read_time_wait()
+        time_wait: int | None = read_time_wait(proc)
         methods.append(METHOD_SOCKSTAT)
     except (OSError, ValueError) as exc:
         time_wait = None
         gaps.append(Gap(section="sockets", field="counts", reason=f"/proc/net/sockstat: {exc}"))
 
     try:
-        established: int | None = read_established()
+        established: int | None = read_established(proc)
     except (OSError, ValueError) as exc:
         established = None
         gaps.append(Gap(section="sockets", field=f"counts/tcp_by_state/{ESTABLISHED_KEY}",
@@ -585,7 +587,7 @@ def collect_sockets(ctx: CollectContext) -> tuple[SocketFacts | None, list[Gap]]
     if rows is not None:
         listeners = listeners_from_rows(rows)
         gaps += _v6only_gaps(listeners, v6only_reason)
-        listeners, owner_gaps = attribute_owners(listeners, record_cmdline=ctx.record_cmdline)
+        listeners, owner_gaps = attribute_owners(listeners, proc, record_cmdline=ctx.record_cmdline)
         gaps += owner_gaps
         methods.append(METHOD_OWNERS)
 

@@ -70,9 +70,9 @@ def read_runtime_sysctls(keys: tuple[str, ...], proc_sys: str = PROC_SYS) -> tup
 def collect_sysctl(ctx: CollectContext) -> tuple[SysctlFacts | None, list[Gap]]:
     # What the configuration files set (sysctl.d precedence), live and offline alike.
     persistent, persistent_gaps = read_persistent_sysctls(ctx.root)
-    if not ctx.live:
+    if not ctx.target.runtime:
         gap = Gap(section="sysctl", field="runtime", kind=GapKind.NOT_APPLICABLE,
                   reason="running sysctl values are not visible in an offline root directory")
         return SysctlFacts(runtime=None, persistent=persistent), [gap, *persistent_gaps]
-    runtime, gaps = read_runtime_sysctls(SYSCTL_KEYS)
+    runtime, gaps = read_runtime_sysctls(SYSCTL_KEYS, f"{ctx.target.proc}/sys")
     return SysctlFacts(runtime=runtime, persistent=persistent), gaps + persistent_gaps

@@ -64,6 +64,10 @@ class Provenance(StrictModel):
     # Whether process arguments are recorded (--record-cmdline).  Without, a process has only its
     # executable, argv[0] and the SHA-256 of its command line: arguments carry credentials.
     cmdline_recorded: bool = False
+    # The target the facts were acquired from (auditor.collect.targets): its kind, and its id (the
+    # directory read for local and root, the file for snapshot).  None in files written before targets.
+    target_kind: Literal["local", "root", "snapshot"] | None = None
+    target_id: str | None = None
 
     @property
     def facts_trust(self) -> str:
