@@ -99,11 +99,11 @@ def _awk(ctx: CollectContext) -> str | None:
 
 
 def _gap(field: str, reason: str, kind: GapKind = GapKind.UNREADABLE) -> Gap:
-    return Gap(section="audit", field=field, reason=reason, kind=kind)
+    return Gap(section="audit", path=(field,), reason=reason, kind=kind)
 
 
 def _problem_gaps(field: str, problems: list[Problem]) -> list[Gap]:
-    return [_gap(f"{field}/problems", str(p)) for p in problems]
+    return [Gap(section="audit", path=(field, "problems"), reason=str(p)) for p in problems]
 
 
 def _enabled(ctx: CollectContext) -> tuple[int | None, list[Gap]]:

@@ -216,18 +216,18 @@ class OptionalRead:
 def _absent_or_unreadable(transport: Transport, why: str, proc: str, fallback: str | None = None) -> tuple[Gap, str]:
     """The Gap (and provenance note) for a transport that could not be read by any means here."""
     has, evidence = _has_transport(transport, proc)
-    field = f"listeners/{transport.name}"
+    path = ("listeners", transport.name)
     if has is False:
-        return Gap(section="sockets", field=field, reason=evidence, kind=GapKind.NOT_APPLICABLE), \
+        return Gap(section="sockets", path=path, reason=evidence, kind=GapKind.NOT_APPLICABLE), \
             f"{transport.name}: not in this kernel"
     if transport is MPTCP and has:
         # The TCP subflow of every MPTCP listener is in the TCP table: nothing is missed, but it
         # is labelled tcp, so an exception for protocol tcp reaches it.
-        return Gap(section="sockets", field=field, kind=GapKind.NOT_APPLICABLE,
+        return Gap(section="sockets", path=path, kind=GapKind.NOT_APPLICABLE,
                    reason=f"MPTCP listeners are seen only as their TCP subflow listener, with protocol tcp: "
                           f"{why}"), "mptcp: as tcp (subflow listeners)"
     detail = f"; {fallback}" if fallback else ""
-    return Gap(section="sockets", field=field,
+    return Gap(section="sockets", path=path,
                reason=f"{transport.label} listeners could not be read: {why}{detail} ({evidence})"), \
         f"{transport.name}: unreadable"
 
@@ -275,7 +275,7 @@ def _read_optional_proc(transport: Transport, proc: str, why: str, result: Optio
         result.methods.append(note)
         return
     except (OSError, ValueError) as exc:
-        result.gaps.append(Gap(section="sockets", field=f"listeners/{transport.name}",
+        result.gaps.append(Gap(section="sockets", path=("listeners", transport.name),
                                reason=f"{transport.label} listeners could not be read: {why}; {exc}"))
         result.methods.append(f"{transport.name}: unreadable")
         return
@@ -498,14 +498,14 @@ def attribute_owners(listeners: list[Listener], proc: str = PROC,
         pids = scan.owners.get(listener.inode or 0, []) if scan else []
         if not pids:
             why = _unattributed_reason(listener, scan) if scan else scan_failure
-            gaps.append(Gap(section="sockets", field=f"listeners/{index}/processes",
+            gaps.append(Gap(section="sockets", path=("listeners", index, "processes"),
                             reason=f"{listener.protocol} {listener.endpoint}: {why}"))
             result.append(listener.model_copy(update={"owner_reason": why}))
             continue
         if scan is not None and scan.unreadable:
             # A socket can be shared (fork, fd passing): a process whose fd table could not be read
             # may hold it too, so the holders seen are not known to be all of them.
-            gaps.append(Gap(section="sockets", field=f"listeners/{index}/processes",
+            gaps.append(Gap(section="sockets", path=("listeners", index, "processes"),
                             reason=f"{listener.protocol} {listener.endpoint}: other processes may hold it too: "
                                    f"/proc/<pid>/fd not readable for {len(scan.unreadable)} processes"))
         processes = []
@@ -513,14 +513,14 @@ def attribute_owners(listeners: list[Listener], proc: str = PROC,
             info, missing = describe_process(pid, record_cmdline)
             processes.append(info)
             for name, why in sorted(missing.items()):
-                gaps.append(Gap(section="sockets", field=f"listeners/{index}/processes/{position}/{name}", reason=why))
+                gaps.append(Gap(section="sockets", path=("listeners", index, "processes", position, name), reason=why))
         result.append(listener.model_copy(update={"processes": processes}))
     return result, gaps
 
 
 def _v6only_gaps(listeners: list[Listener], why: str) -> list[Gap]:
     return [
-        Gap(section="sockets", field=f"listeners/{index}/v6only", reason=f"{l.protocol} {l.endpoint}: {why}")
+        Gap(section="sockets", path=("listeners", index, "v6only"), reason=f"{l.protocol} {l.endpoint}: {why}")
         for index, l in enumerate(listeners)
         if l.family == "ipv6" and l.v6only is None
     ]
@@ -563,7 +563,7 @@ def collect_sockets(ctx: CollectContext) -> tuple[SocketFacts | None, list[Gap]]
             rows = None
             reason = f"{unavailable}; /proc/net fallback failed: {proc_error}"
             gaps += [Gap(section="sockets", field="listeners", reason=reason),
-                     Gap(section="sockets", field="counts/tcp_by_state/LISTEN", reason=reason)]
+                     Gap(section="sockets", path=("counts", "tcp_by_state", "LISTEN"), reason=reason)]
     if rows is not None and optional is not None:
         rows = rows + optional.rows
         gaps += optional.gaps
@@ -580,7 +580,7 @@ def collect_sockets(ctx: CollectContext) -> tuple[SocketFacts | None, list[Gap]]
         established: int | None = read_established(proc)
     except (OSError, ValueError) as exc:
         established = None
-        gaps.append(Gap(section="sockets", field=f"counts/tcp_by_state/{ESTABLISHED_KEY}",
+        gaps.append(Gap(section="sockets", path=("counts", "tcp_by_state", ESTABLISHED_KEY),
                         reason=f"/proc/net/snmp: {exc}"))
 
     listeners = None

@@ -61,7 +61,7 @@ def read_runtime_sysctls(keys: tuple[str, ...], proc_sys: str = PROC_SYS) -> tup
             with open(path, "rb") as handle:
                 raw = handle.read(MAX_VALUE_BYTES)
         except OSError as exc:
-            gaps.append(Gap(section="sysctl", field=f"runtime/{key}", reason=_why(key, path, exc)))
+            gaps.append(Gap(section="sysctl", path=("runtime", key), reason=_why(key, path, exc)))
             continue
         values[key] = SysctlSetting(value=normalise_value(raw.decode("utf-8", errors="replace")), origin=path)
     return values, gaps
