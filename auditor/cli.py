@@ -5,9 +5,7 @@ from __future__ import annotations
 import importlib
 import json
 import os
-import pkgutil
 import sys
-import time
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
@@ -16,6 +14,7 @@ import click
 from rich.console import Console
 
 from auditor import __version__
+from auditor.commands.options import TARGET_HELP, resolve_target
 from auditor.errors import InputError, LbauditError
 from auditor.model.result import ExitCode, Severity
 from auditor.plugins import plugins_enabled
@@ -39,8 +38,61 @@ def _fail(message: str) -> None:
     raise InputError(message)
 
 
-@click.group(help="lbaudit: policy-as-code compliance auditor for the network-socket layer, "
-                  "mapped to NIST SP 800-53 Rev. 5.", epilog=EXIT_CODES_HELP)
+# Every command: name -> ("module:function", short help for ``lbaudit --help``).  A command's module
+# is imported only when that command runs (or its own --help is asked for), so ``lbaudit evaluate``
+# never loads the PDF signer and a broken optional dependency breaks one command, not all.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "collect": ("auditor.commands.collect:collect",
+                "Collect facts only, without a policy, into a snapshot for `lbaudit evaluate --snapshot`."),
+    "coverage": ("auditor.commands.coverage:coverage",
+                 "Which baseline controls the policy's enabled rules produce evidence for, which not, and the share."),
+    "diff": ("auditor.commands.diff:diff",
+             "Compare two evidence files: regressions, improvements, policy changes, other changes."),
+    "evaluate": ("auditor.cli:evaluate",
+                 "Evaluate a policy against this host (or a snapshot / root directory) and write the evidence."),
+    "explain": ("auditor.cli:explain", "Explain a check: params and defaults, controls, rationale, remediation."),
+    "keygen": ("auditor.commands.attest:keygen",
+               "Create an Ed25519 key pair for signing evidence (evaluate --sign-key)."),
+    "list-checks": ("auditor.cli:list_checks", "List the loaded checks (built-in and plugins) with their controls."),
+    "report": ("auditor.cli:report", "Render reports from an evidence file alone, without touching any host."),
+    "schema": ("auditor.cli:schema", "Print a JSON Schema: policy (for editors), evidence or snapshot."),
+    "validate": ("auditor.cli:validate", "Validate policy files: every problem with file:line:column (exit 2 if any)."),
+    "verify": ("auditor.commands.attest:verify",
+               "Check that EVIDENCE is intact and signed by --pubkey (and that --pdf belongs to it)."),
+}
+
+
+class LazyGroup(click.Group):
+    """A group whose commands come from :data:`COMMANDS`, imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in COMMANDS:
+            return None
+        if cmd_name not in self.commands:
+            module_name, _, attribute = COMMANDS[cmd_name][0].partition(":")
+            # Commands of this module are taken from it as loaded (it may be running as __main__).
+            module = sys.modules[__name__] if module_name == "auditor.cli" else importlib.import_module(module_name)
+            command = getattr(module, attribute)
+            if not isinstance(command, click.Command) or command.name != cmd_name:
+                raise TypeError(f"COMMANDS[{cmd_name!r}] names {COMMANDS[cmd_name][0]}, not the command {cmd_name!r}")
+            self.add_command(command, cmd_name)
+        return self.commands[cmd_name]
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The command list of ``lbaudit --help`` from the table, without importing any command."""
+        names = self.list_commands(ctx)
+        limit = formatter.width - 6 - max(len(name) for name in names)
+        # click's own shortening (first sentence, cut at a word), applied to the stored text
+        rows = [(name, click.Command(name, help=COMMANDS[name][1]).get_short_help_str(limit)) for name in names]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup, help="lbaudit: policy-as-code compliance auditor for the network-socket layer, "
+                                 "mapped to NIST SP 800-53 Rev. 5.", epilog=EXIT_CODES_HELP)
 @click.version_option(__version__, prog_name="lbaudit")
 def cli() -> None:
     pass
@@ -52,99 +104,11 @@ def _split_formats(value: str | None) -> list[str]:
     return [part.strip() for part in (value or "").split(",") if part.strip()]
 
 
-def _needed_sections(policy: Any, registry: Any) -> frozenset[str]:
-    return frozenset(s for rule in policy.rules if rule.enabled for s in registry.checks[rule.check].needs)
-
-
-def _acquire_snapshot(snapshot_path: Path | None, root: Path | None, sections: frozenset[str],
-                      record_cmdline: bool = False, snapshot_pubkey: Path | None = None) -> Any:
-    """The facts to judge (a snapshot verified against ``snapshot_pubkey`` when given), with process
-    arguments only if asked for (whatever the source held)."""
-    from auditor.collect.cmdline import apply_cmdline_rule
-
-    if snapshot_path is not None:
-        from auditor.storage.snapshot import load_snapshot
-
-        snapshot = load_snapshot(snapshot_path, snapshot_pubkey)
-    elif root is not None:
-        from auditor.collect.rootdir import collect_root
-
-        snapshot = collect_root(root, sections)
-    else:
-        from auditor.collect.live import collect_live
-
-        snapshot = collect_live(sections, record_cmdline=record_cmdline)
-    return apply_cmdline_rule(snapshot, record_cmdline)
-
-
 def _reporters_for(formats: list[str], pdf: Path | None, plugins: bool) -> dict[str, Any]:
     """The reporters the command line asks for; an unknown format is a usage error before any work."""
-    from auditor.report import load_reporters
+    from auditor.pipeline import select_reporters
 
-    reporters = load_reporters(plugins=plugins)
-    wanted = formats + (["pdf"] if pdf else [])
-    unknown = [name for name in wanted if name not in reporters]
-    if unknown:
-        _fail(f"unknown format {', '.join(unknown)} (available: {', '.join(sorted(reporters))})")
-    return {name: reporters[name] for name in wanted}
-
-
-def render_outputs(
-    evidence: Any,
-    evidence_bytes: bytes,
-    evidence_path: Path,
-    reporters: dict[str, Any],
-    out_dir: Path | None,
-    pdf: Path | None,
-    assessor: str | None,
-    pdf_cert: Path | None,
-    pdf_cert_key: Path | None,
-) -> list[Path]:
-    """Render every requested format from the evidence (never re-evaluating); return the files written.
-
-    The caller has planned these paths (auditor.storage.outputs.plan_outputs) before any work."""
-    from auditor.report import ReportContext
-    from auditor.storage.outputs import make_out_dir, report_targets, write_atomic
-
-    fingerprint = None
-    if (evidence_path.parent / (evidence_path.name + ".sig")).exists():
-        from auditor.attest.signing import signature_fingerprint
-
-        fingerprint = signature_fingerprint(evidence_path)
-    targets = report_targets(evidence.policy.id, {n: r.extension for n, r in reporters.items()}, out_dir,
-                             evidence_path, pdf)
-    make_out_dir(out_dir)
-    written = []
-    for name, target in targets:
-        # Reports link to the evidence file relative to where they are written, so the set of files
-        # can be moved together.
-        link = os.path.relpath(evidence_path.resolve(), target.resolve().parent)
-        context = ReportContext(evidence_bytes=evidence_bytes, evidence_path=link,
-                                signature_fingerprint=fingerprint, assessor=assessor)
-        data = reporters[name].render(evidence, context)
-        if name == "pdf" and pdf_cert is not None:
-            from auditor.attest.pades import sign_pdf
-
-            data = sign_pdf(data, pdf_cert, pdf_cert_key)
-        write_atomic(target, data)
-        written.append(target)
-    return written
-
-
-def _plan_files(policy_id: str, reporters: dict[str, Any], evidence_path: Path, out_dir: Path | None,
-                pdf: Path | None, evidence_written: bool, inputs: list[tuple[str, Path | None]]) -> None:
-    """Every file the run will write or remove, checked together before any work (exit 2 otherwise):
-    no device, FIFO or directory replaced, no missing directory, no two outputs or an output and an
-    input that are the same file."""
-    from auditor.storage.outputs import plan_outputs, report_targets, signature_of
-
-    outputs: list[tuple[str, Path]] = []
-    if evidence_written:
-        # The signature beside it is written (--sign-key) or removed (a stale one): either way, touched.
-        outputs += [("evidence", evidence_path), ("evidence signature", signature_of(evidence_path))]
-    outputs += [(f"{name} report", path) for name, path in
-                report_targets(policy_id, {n: r.extension for n, r in reporters.items()}, out_dir, evidence_path, pdf)]
-    plan_outputs(outputs, inputs, out_dir=out_dir)
+    return select_reporters(formats, pdf, plugins)
 
 
 def _check_readable(path: Path | None, what: str) -> None:
@@ -167,12 +131,13 @@ def _check_report_options(out_dir: Path | None, pdf: Path | None, pdf_cert: Path
         refuse_exposed_key(pdf_cert_key)  # as for --sign-key: a private key others can read is refused
 
 
-@cli.command(epilog=EXIT_CODES_HELP)
+@click.command(epilog=EXIT_CODES_HELP)
 @click.option("--policy", "policy_path", required=True, type=click.Path(path_type=Path), help="Policy YAML file.")
 @click.option("--output", "-o", type=click.Path(path_type=Path), default=None,
               help="Evidence JSON to write [default: lbaudit-evidence.json, or <out-dir>/<policy-id>.evidence.json].")
 @click.option("--fail-on", type=click.Choice(SEVERITIES), default="info", show_default=True,
               help="Lowest severity of a failing finding that makes the run non-compliant (exit 1).")
+@click.option("--target", "target", metavar="TARGET", help=TARGET_HELP)
 @click.option("--snapshot", "snapshot_path", type=click.Path(path_type=Path), help="Evaluate a saved snapshot instead of this host.")
 @click.option("--snapshot-pubkey", type=click.Path(path_type=Path), help="Public key the --snapshot must be signed "
               "with (collect --sign-key); refuse it otherwise, with verify's exit codes 10-12.")
@@ -189,25 +154,21 @@ def _check_report_options(out_dir: Path | None, pdf: Path | None, pdf_cert: Path
 @click.option("--record-cmdline", is_flag=True, help="Record the arguments of listening processes in the evidence "
               "[default: only the executable, argv[0] and a SHA-256 of the command line: arguments carry credentials].")
 @click.option("--quiet", "-q", is_flag=True, help="No terminal summary; the exit code and the files still tell.")
-def evaluate(policy_path: Path, output: Path | None, fail_on: str, snapshot_path: Path | None,
+def evaluate(policy_path: Path, output: Path | None, fail_on: str, target: str | None, snapshot_path: Path | None,
              snapshot_pubkey: Path | None, root: Path | None,
              formats: str | None, out_dir: Path | None, pdf: Path | None, sign_key: Path | None, assessor: str | None,
              pdf_cert: Path | None, pdf_cert_key: Path | None, no_plugins: bool, record_cmdline: bool,
              quiet: bool) -> None:
     """Evaluate a policy against this host (or a snapshot / root directory) and write the evidence."""
-    from auditor.engine.evaluate import evaluate as run_evaluation
-    from auditor.engine.evidence import build_evidence
+    from auditor import pipeline
+    from auditor.collect.targets import SnapshotFile
     from auditor.engine.registry import load_registry
-    from auditor.engine.waivers import evaluation_day
     from auditor.policy.loader import load_policy
     from auditor.report.console import render_summary
-    from auditor.storage.evidence import write_evidence
     from auditor.storage.outputs import make_out_dir, signature_of
 
-    if snapshot_path is not None and root is not None:
-        raise click.UsageError("--snapshot and --root are alternatives; give one")
-    if snapshot_pubkey is not None and snapshot_path is None:
-        raise click.UsageError("--snapshot-pubkey verifies a --snapshot: give --snapshot as well")
+    source = resolve_target(target, root, snapshot_path, snapshot_pubkey)
+    snapshot_file = source.path if isinstance(source, SnapshotFile) else None
     _check_readable(snapshot_pubkey, "snapshot public key")
     format_list = _split_formats(formats)
     _check_readable(sign_key, "signing key")
@@ -224,50 +185,33 @@ def evaluate(policy_path: Path, output: Path | None, fail_on: str, snapshot_path
     reporters = _reporters_for(format_list, pdf, plugins)
     if output is None:
         output = (out_dir / f"{policy.id}.evidence.json") if out_dir else Path("lbaudit-evidence.json")
-    _plan_files(policy.id, reporters, output, out_dir, pdf, evidence_written=True,
-                inputs=[("policy", policy_path), *(("policy", Path(s.path)) for s in policy.sources),
-                        ("snapshot", snapshot_path), ("snapshot public key", snapshot_pubkey),
-                        ("snapshot signature", signature_of(snapshot_path) if snapshot_path else None),
-                        ("signing key", sign_key), ("certificate", pdf_cert),
-                        ("certificate key", pdf_cert_key)])
+    pipeline.plan_files(policy.id, reporters, output, out_dir, pdf, evidence_written=True,
+                        inputs=[("policy", policy_path), *(("policy", Path(s.path)) for s in policy.sources),
+                                ("snapshot", snapshot_file), ("snapshot public key", snapshot_pubkey),
+                                ("snapshot signature", signature_of(snapshot_file) if snapshot_file else None),
+                                ("signing key", sign_key), ("certificate", pdf_cert),
+                                ("certificate key", pdf_cert_key)])
 
-    t0 = time.perf_counter()
-    snapshot = _acquire_snapshot(snapshot_path, root, _needed_sections(policy, registry), record_cmdline,
-                                 snapshot_pubkey)
-    t1 = time.perf_counter()
-    rule_timings: dict[str, int] = {}
-    result = run_evaluation(policy, snapshot, registry, fail_on=Severity(fail_on), today=evaluation_day(started),
-                            timings_ms=rule_timings)
-    t2 = time.perf_counter()
-    evidence = build_evidence(
-        policy=policy, snapshot=snapshot, registry=registry, result=result, started_at=started,
-        finished_at=datetime.now(timezone.utc), evaluated_on=evaluation_day(started),
-        timings_ms={**rule_timings, "collect": round((t1 - t0) * 1000), "evaluate": round((t2 - t1) * 1000)},
-    )
+    snapshot, collect_ms = pipeline.timed_acquire(source, pipeline.plan(policy, registry),
+                                                  record_cmdline=record_cmdline)
+    evidence = pipeline.assess(policy, snapshot, registry, fail_on=Severity(fail_on), started_at=started,
+                               collect_ms=collect_ms)
     make_out_dir(out_dir)
-    stale_signature = output.parent / (output.name + ".sig")
-    try:
-        # A signature beside the file we are about to replace would claim what it never signed.
-        stale_signature.unlink(missing_ok=True)
-    except OSError as exc:
-        _fail(f"{stale_signature}: cannot remove the stale signature: {exc.strerror or exc}")
-    data = write_evidence(evidence, output)
+    data = pipeline.write(evidence, output)
     if sign_key is not None:
-        from auditor.attest.signing import sign_evidence_file
-
-        sign_evidence_file(output, sign_key)
-    written = render_outputs(evidence, data, output, reporters, out_dir, pdf, assessor, pdf_cert, pdf_cert_key)
+        pipeline.sign(output, sign_key)
+    written = pipeline.render(evidence, data, output, reporters, out_dir, pdf, assessor, pdf_cert, pdf_cert_key)
     if not quiet:
         console = Console()
         render_summary(evidence, console, str(output))
         for path in written:
             console.print(f"report: {path}")
-    sys.exit(result.exit_code)
+    sys.exit(evidence.result.exit_code)
 
 
 # ------------------------------------------------------------------ report
 
-@cli.command()
+@click.command("report")
 @click.argument("evidence_path", type=click.Path(path_type=Path))
 @click.option("--format", "formats", default=None, help="Comma-separated formats (e.g. oscal,sarif,junit,text).")
 @click.option("--out-dir", type=click.Path(path_type=Path), help="Directory for the reports [default: beside the evidence].")
@@ -279,6 +223,7 @@ def evaluate(policy_path: Path, output: Path | None, fail_on: str, snapshot_path
 def report(evidence_path: Path, formats: str | None, out_dir: Path | None, pdf: Path | None, assessor: str | None,
            pdf_cert: Path | None, pdf_cert_key: Path | None, no_plugins: bool) -> None:
     """Render reports from an evidence file alone, without touching any host."""
+    from auditor import pipeline
     from auditor.storage.evidence import load_evidence
 
     format_list = _split_formats(formats)
@@ -287,16 +232,17 @@ def report(evidence_path: Path, formats: str | None, out_dir: Path | None, pdf: 
     _check_report_options(out_dir, pdf, pdf_cert, pdf_cert_key)
     reporters = _reporters_for(format_list, pdf, plugins_enabled(no_plugins))
     evidence, raw = load_evidence(evidence_path)
-    _plan_files(evidence.policy.id, reporters, evidence_path, out_dir, pdf, evidence_written=False,
-                inputs=[("evidence", evidence_path), ("evidence signature", evidence_path.parent / (evidence_path.name + ".sig")),
-                        ("certificate", pdf_cert), ("certificate key", pdf_cert_key)])
-    for path in render_outputs(evidence, raw, evidence_path, reporters, out_dir, pdf, assessor, pdf_cert, pdf_cert_key):
+    pipeline.plan_files(evidence.policy.id, reporters, evidence_path, out_dir, pdf, evidence_written=False,
+                        inputs=[("evidence", evidence_path),
+                                ("evidence signature", evidence_path.parent / (evidence_path.name + ".sig")),
+                                ("certificate", pdf_cert), ("certificate key", pdf_cert_key)])
+    for path in pipeline.render(evidence, raw, evidence_path, reporters, out_dir, pdf, assessor, pdf_cert, pdf_cert_key):
         click.echo(f"report: {path}")
 
 
 # ------------------------------------------------------------------ validate, list-checks, explain, schema
 
-@cli.command(epilog=EXIT_CODES_HELP)
+@click.command(epilog=EXIT_CODES_HELP)
 @click.argument("policies", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--no-plugins", is_flag=True, help="Built-in checks only.")
 def validate(policies: tuple[Path, ...], no_plugins: bool) -> None:
@@ -319,7 +265,7 @@ def validate(policies: tuple[Path, ...], no_plugins: bool) -> None:
     sys.exit(ExitCode.USAGE if bad else ExitCode.COMPLIANT)
 
 
-@cli.command("list-checks")
+@click.command("list-checks")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.option("--no-plugins", is_flag=True, help="Built-in checks only.")
 def list_checks(as_json: bool, no_plugins: bool) -> None:
@@ -372,7 +318,7 @@ def explain_text(spec: Any, catalog: Any) -> str:
     return "\n".join(lines)
 
 
-@cli.command()
+@click.command()
 @click.argument("check_name")
 @click.option("--no-plugins", is_flag=True, help="Built-in checks only.")
 def explain(check_name: str, no_plugins: bool) -> None:
@@ -430,26 +376,14 @@ def _schema_providers() -> dict[str, Callable[[], dict[str, Any]]]:
     return {"evidence": evidence, "policy": policy, "snapshot": snapshot}
 
 
-@cli.command()
+@click.command()
 @click.argument("kind", type=click.Choice(["policy", "evidence", "snapshot"]))
 def schema(kind: str) -> None:
     """Print a JSON Schema: policy (for editors), evidence or snapshot."""
     click.echo(json.dumps(_schema_providers()[kind](), indent=2, sort_keys=True))
 
 
-# ------------------------------------------------------------------ feature modules and entry point
-
-def _add_feature_commands() -> None:
-    import auditor.commands as package
-
-    for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda i: i.name):
-        module = importlib.import_module(f"{package.__name__}.{info.name}")
-        for command in getattr(module, "COMMANDS", []):
-            cli.add_command(command)
-
-
-_add_feature_commands()
-
+# ------------------------------------------------------------------ entry point
 
 def main() -> None:
     try:

@@ -1,26 +1,22 @@
 """Gaps about the listener list as a whole, shared by the checks that judge listeners.
 
-A Gap on one listener (``listeners/3/processes``, ``listeners/3/v6only``) says which detail of a
+A Gap on one listener (path ``("listeners", 3, "processes")``, ``("listeners", 3, "v6only")``) says which detail of a
 listener that *was* seen is missing; the check judges that listener on what it has.  A Gap on the
-section or the list itself (``""``, ``listeners``, ``listeners/sctp``) says listeners may be missing
+section or the list itself (``()``, ``("listeners",)``, ``("listeners", "sctp")``) says listeners may be missing
 from the list altogether, so "no listener does X" cannot be claimed from it; a not_applicable one
-(``listeners/dccp``: the kernel has no DCCP) says that such listeners cannot exist.
+(``("listeners", "dccp")``: the kernel has no DCCP) says that such listeners cannot exist.
 """
 
 from __future__ import annotations
 
-import re
-
 from auditor.model.facts import Gap, GapKind, HostSnapshot
-
-_LISTENER_ENTRY = re.compile(r"^listeners/[0-9]+(/|$)")
 
 
 def list_gaps(snapshot: HostSnapshot) -> tuple[list[Gap], list[Gap]]:
     """Gaps that may hide whole listeners: (all of them, the unreadable ones)."""
     incomplete = [
         g for g in snapshot.gaps_for("sockets", "listeners")
-        if g.field in ("", "listeners") or (g.field.startswith("listeners/") and not _LISTENER_ENTRY.match(g.field))
+        if g.path[:1] in ((), ("listeners",)) and not (len(g.path) > 1 and isinstance(g.path[1], int))
     ]
     return incomplete, [g for g in incomplete if g.kind != GapKind.NOT_APPLICABLE]
 

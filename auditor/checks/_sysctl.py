@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 
 from auditor.domain.sysctl import configured_setting
+from auditor.model.base import json_pointer
 from auditor.model.facts import GapKind, HostSnapshot, SysctlSetting
 
 PORT_RANGE = "net.ipv4.ip_local_port_range"
@@ -87,11 +88,6 @@ def format_ports(spans: tuple[tuple[int, int], ...]) -> str:
     return ",".join(str(lo) if lo == hi else f"{lo}-{hi}" for lo, hi in spans) or "none"
 
 
-def pointer_token(text: str) -> str:
-    """Escape one JSON-pointer reference token (RFC 6901)."""
-    return text.replace("~", "~0").replace("/", "~1")
-
-
 @dataclass(frozen=True)
 class Lookup:
     """One sysctl as a check sees it: the setting and its evidence pointer, or why it is missing."""
@@ -113,9 +109,9 @@ def lookup(snapshot: HostSnapshot, key: str) -> Lookup:
         setting = facts.effective(key)
         if setting is not None:
             where = "runtime" if facts.runtime is not None else "persistent"
-            return Lookup(key, setting, f"/facts/sysctl/{where}/{pointer_token(key)}", None)
-    related = {"", key, "runtime", "persistent", f"runtime/{key}", f"persistent/{key}"}
-    reasons = sorted({g.reason for g in snapshot.gaps if g.section == "sysctl" and g.field in related})
+            return Lookup(key, setting, json_pointer("facts", "sysctl", where, key), None)
+    related = {(), (key,), ("runtime",), ("persistent",), ("runtime", key), ("persistent", key)}
+    reasons = sorted({g.reason for g in snapshot.gaps if g.section == "sysctl" and g.path in related})
     if facts is not None and facts.runtime is None and facts.persistent is not None:
         # Offline: the key is in no configuration file, so the kernel default will apply; lbaudit
         # does not assume what that default is on the image's kernel.
@@ -200,13 +196,13 @@ def _offline_reserved_ports(snapshot: HostSnapshot) -> Lookup | None:
     facts = snapshot.facts.sysctl
     if facts is None or facts.runtime is not None or facts.persistent is None:
         return None
-    fields = {"", "persistent", f"persistent/{RESERVED_PORTS}"}
-    if any(g.section == "sysctl" and g.kind == GapKind.UNREADABLE and g.field in fields for g in snapshot.gaps):
+    paths = {(), ("persistent",), ("persistent", RESERVED_PORTS)}
+    if any(g.section == "sysctl" and g.kind == GapKind.UNREADABLE and g.path in paths for g in snapshot.gaps):
         return None
     setting = configured_setting(facts.persistent, RESERVED_PORTS)
     if setting is not None:
         key = next(k for k, v in facts.persistent.items() if v is setting)
-        return Lookup(RESERVED_PORTS, setting, f"/facts/sysctl/persistent/{pointer_token(key)}", None)
+        return Lookup(RESERVED_PORTS, setting, json_pointer("facts", "sysctl", "persistent", key), None)
     default = SysctlSetting(
         value=RESERVED_PORTS_KERNEL_DEFAULT,
         origin="kernel default: not set in any sysctl configuration file of the image",

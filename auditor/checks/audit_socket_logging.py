@@ -15,6 +15,7 @@ from auditor.checks._audit_coverage import (
     judge_syscall,
 )
 from auditor.domain.audit_rules import RuleError, parse_field
+from auditor.model.base import json_pointer
 from auditor.model.check import (
     CheckParams,
     Outcome,
@@ -96,7 +97,7 @@ class SocketLoggingParams(CheckParams):
 
 
 def _pointer(field: str, index: int) -> str:
-    return f"/facts/audit/{field}/{index}"
+    return json_pointer("facts", "audit", field, index)
 
 
 def _rule_ref(field: str, hit: Hit) -> dict:
@@ -159,7 +160,7 @@ def _scope_outcome(
             index, _, rule = enables[-1]
             blockers.append(f"{rule.text} at {rule.origin} turns auditing off at boot")
             evidence.add(_pointer(field, index))
-    problems = sorted(g.reason for g in snapshot.gaps if g.section == "audit" and g.field == f"{field}/problems")
+    problems = sorted(g.reason for g in snapshot.gaps if g.section == "audit" and g.path == (field, "problems"))
 
     observed = {"covered": covered, "missing": missing, "shadowed": shadowed, "narrowed": narrowed}
     if blockers:

@@ -108,7 +108,7 @@ def drift_audit_rules(snapshot: HostSnapshot, params: DriftAuditRulesParams) -> 
             evidence=["/facts/audit/loaded_rules", "/facts/audit/persistent_rules"],
         ))
     problems = sorted({g.reason for field in ("loaded_rules", "persistent_rules")
-                       for g in snapshot.gaps_for("audit", field) if g.field.endswith("/problems")})
+                       for g in snapshot.gaps_for("audit", field) if len(g.path) > 1 and g.path[-1] == "problems"})
     if problems:
         outcomes.append(not_reviewed(
             "audit rules (unparsed lines)",

@@ -14,6 +14,7 @@ from pydantic import Field, field_validator
 
 from auditor.checks._drift import missing_side
 from auditor.domain.sysctl import EXCLUDE_PREFIX, collected_runtime_keys, configured_setting, dotted_key, is_glob
+from auditor.model.base import json_pointer
 from auditor.model.check import CheckParams, Outcome, check, failed, missing_fact, not_applicable, passed
 from auditor.model.facts import HostSnapshot, SysctlSetting
 from auditor.model.result import Severity
@@ -60,7 +61,7 @@ def canonical_value(value: str) -> str | tuple[tuple[int, int], ...]:
 
 
 def _pointer(where: str, key: str) -> str:
-    return f"/facts/sysctl/{where}/" + key.replace("~", "~0").replace("/", "~1")
+    return json_pointer("facts", "sysctl", where, key)
 
 
 def _configured_key(persistent: dict[str, SysctlSetting], setting: SysctlSetting) -> str:
@@ -129,7 +130,8 @@ def drift_sysctl(snapshot: HostSnapshot, params: DriftSysctlParams) -> list[Outc
         return [missing_side(snapshot, "sysctl", "persistent", "sysctl configuration files", "sysctl configuration files")]
     runtime, persistent = facts.runtime, facts.persistent
 
-    unreadable = {g.field.removeprefix("runtime/") for g in snapshot.gaps_for("sysctl", "runtime") if g.field.startswith("runtime/")}
+    unreadable = {"/".join(str(part) for part in g.path[1:])
+                  for g in snapshot.gaps_for("sysctl", "runtime") if len(g.path) > 1}
     explicit = [k for k in persistent if not k.startswith(EXCLUDE_PREFIX) and not is_glob(k)]
     if params.keys is not None:
         keys = params.keys

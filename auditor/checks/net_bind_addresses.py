@@ -27,8 +27,6 @@ from auditor.model.result import Severity
 
 _PORT_RANGE = re.compile(r"^\s*([0-9]{1,5})\s*-\s*([0-9]{1,5})\s*$")
 # At most 9 digits: a list index, and int() of a 5000-digit one would raise.
-_PROCESS_DETAIL = re.compile(r"^listeners/([0-9]{1,9})/processes/")
-_HOLDERS = re.compile(r"^listeners/([0-9]{1,9})/processes$")
 
 
 def _valid_entry(entry: str) -> str:
@@ -356,10 +354,9 @@ def net_bind_addresses(snapshot: HostSnapshot, params: BindAddressParams) -> lis
     detail_gaps: dict[int, list[str]] = {}
     holder_gaps: dict[int, list[str]] = {}
     for gap in snapshot.gaps_for("sockets", "listeners"):
-        if found := _PROCESS_DETAIL.match(gap.field):
-            detail_gaps.setdefault(int(found.group(1)), []).append(gap.reason)
-        elif found := _HOLDERS.match(gap.field):
-            holder_gaps.setdefault(int(found.group(1)), []).append(gap.reason)
+        # ("listeners", 3, "processes", 0, "name"): a detail of a process; ("listeners", 3, "processes"): the holders
+        if len(gap.path) >= 3 and isinstance(gap.path[1], int) and gap.path[2] == "processes":
+            (detail_gaps if len(gap.path) > 3 else holder_gaps).setdefault(gap.path[1], []).append(gap.reason)
     outcomes = [
         _judge(l, f"/facts/sockets/listeners/{i}", sorted(set(detail_gaps.get(i, []))), default, exceptions,
                sorted(set(holder_gaps.get(i, []))) if l.processes else [])

@@ -1,6 +1,6 @@
 """Audit facts: loaded rules and enabled state (``auditctl``, or netlink), persistent rules (files under a root).
 
-Live, ``auditctl -s`` and ``auditctl -l`` run through :func:`run_command` when auditctl is
+Live, ``auditctl -s`` and ``auditctl -l`` run through the target (:mod:`auditor.collect.targets`) when auditctl is
 installed; without it the same two questions go to the kernel over netlink (AUDIT_GET,
 AUDIT_LIST_RULES, :mod:`auditor.collect.audit_netlink`), and ``runtime_source`` says which of the
 two answered.  Each failure (not root, timeout, no kernel audit support) is a Gap with the reason.
@@ -25,7 +25,6 @@ import stat
 from pathlib import Path
 
 from auditor.collect import CollectContext, audit_netlink, rootfs
-from auditor.collect.programs import find_executable, run_command
 from auditor.domain import audit_rules
 from auditor.errors import Problem
 from auditor.model.facts import AuditFacts, AuditRule, Gap, GapKind
@@ -57,11 +56,11 @@ def _machine(ctx: CollectContext) -> str | None:
     """``uname -m`` of the host whose rules these are: auditctl looks -S names up in its syscall
     table and reads ``-F arch=b32`` by it.  Live, the host's; for an offline root directory, the
     machine the image's auditctl (or shell) is built for; None when neither is readable."""
-    if ctx.live:
-        return os.uname().machine
+    if ctx.target.runtime:
+        return ctx.target.uname()[1]
     for path in MACHINE_WITNESSES:
         try:
-            fd = os.open(rootfs.resolve(ctx.root, path), os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
+            fd = os.open(ctx.target.resolve(path), os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
         except OSError:
             continue
         try:
@@ -89,7 +88,7 @@ def _awk(ctx: CollectContext) -> str | None:
     neither or cannot be found."""
     for directory in AWK_PATH:
         try:
-            real = rootfs.resolve(ctx.root, f"{directory}/awk")
+            real = ctx.target.resolve(f"{directory}/awk")
         except OSError:
             return None
         if real.is_file():
@@ -100,15 +99,15 @@ def _awk(ctx: CollectContext) -> str | None:
 
 
 def _gap(field: str, reason: str, kind: GapKind = GapKind.UNREADABLE) -> Gap:
-    return Gap(section="audit", field=field, reason=reason, kind=kind)
+    return Gap(section="audit", path=(field,), reason=reason, kind=kind)
 
 
 def _problem_gaps(field: str, problems: list[Problem]) -> list[Gap]:
-    return [_gap(f"{field}/problems", str(p)) for p in problems]
+    return [Gap(section="audit", path=(field, "problems"), reason=str(p)) for p in problems]
 
 
 def _enabled(ctx: CollectContext) -> tuple[int | None, list[Gap]]:
-    result = run_command(["auditctl", "-s"], ctx.command_timeout, ctx.program_path)
+    result = ctx.target.run(["auditctl", "-s"], ctx.command_timeout)
     if not result.ok:
         return None, [_gap("enabled", result.reason)]
     status, problems = audit_rules.parse_auditctl_status(result.stdout)
@@ -122,7 +121,7 @@ def _enabled(ctx: CollectContext) -> tuple[int | None, list[Gap]]:
 
 
 def _loaded(ctx: CollectContext) -> tuple[list[AuditRule] | None, list[Gap]]:
-    result = run_command(["auditctl", "-l"], ctx.command_timeout, ctx.program_path)
+    result = ctx.target.run(["auditctl", "-l"], ctx.command_timeout)
     if not result.ok:
         return None, [_gap("loaded_rules", result.reason)]
     parsed = audit_rules.parse_auditctl_list(result.stdout, _machine(ctx))
@@ -176,13 +175,13 @@ def _netlink_loaded(ctx: CollectContext) -> tuple[list[AuditRule] | None, list[G
         kernel_rules = audit_netlink.list_rules(ctx.command_timeout)
     except OSError as exc:
         return None, [_gap("loaded_rules", f"{NETLINK_LIST}: {audit_netlink.describe_error(exc)}")]
-    rules, problems = loaded_from_kernel_rules(kernel_rules, os.uname().machine)
+    rules, problems = loaded_from_kernel_rules(kernel_rules, ctx.target.uname()[1])
     return rules, _problem_gaps("loaded_rules", problems)
 
 
 def _runtime(ctx: CollectContext) -> tuple[str, int | None, list[AuditRule] | None, list[Gap]]:
     """Enabled state and loaded rules: from auditctl when it is installed, else over netlink."""
-    if find_executable("auditctl", ctx.program_path) is not None:
+    if ctx.target.find_program("auditctl") is not None:
         source, read_enabled, read_loaded = RUNTIME_AUDITCTL, _enabled, _loaded
     else:
         source, read_enabled, read_loaded = RUNTIME_NETLINK, _netlink_enabled, _netlink_loaded
@@ -195,7 +194,7 @@ def config_dir_exists(ctx: CollectContext) -> bool | None:
     """Does /etc/audit exist under the root?  False only when /etc is a directory without any
     entry of that name; None when that cannot be told (unreadable, or a link to nothing)."""
     try:
-        etc = rootfs.resolve(ctx.root, "/etc")
+        etc = ctx.target.resolve("/etc")
         if not stat.S_ISDIR(os.stat(etc).st_mode):
             return None
     except OSError:
@@ -208,7 +207,7 @@ def config_dir_exists(ctx: CollectContext) -> bool | None:
         return None
     if stat.S_ISLNK(mode):
         try:
-            os.stat(rootfs.resolve(ctx.root, CONFIG_DIR))
+            os.stat(ctx.target.resolve(CONFIG_DIR))
         except OSError:
             return None  # a dangling link may be a mount the image does not carry
     return True
@@ -216,7 +215,7 @@ def config_dir_exists(ctx: CollectContext) -> bool | None:
 
 def _persistent(ctx: CollectContext) -> tuple[list[AuditRule] | None, str | None, list[Gap]]:
     try:
-        names = audit_rules.augenrules_files(rootfs.list_dir(ctx.root, RULES_D))
+        names = audit_rules.augenrules_files(ctx.target.list_dir(RULES_D))
     except (FileNotFoundError, NotADirectoryError):
         names = None  # augenrules: "No rules directory", and the boot loads audit.rules as it is
     except OSError as exc:
@@ -229,7 +228,7 @@ def _persistent(ctx: CollectContext) -> tuple[list[AuditRule] | None, str | None
         for name in names:
             path = f"{RULES_D}/{name}"
             try:
-                files.append((path, rootfs.read_text(ctx.root, path)))
+                files.append((path, ctx.target.read_text(path)))
             except IsADirectoryError:
                 continue  # augenrules cats it, cat fails, and the rest is still loaded
             except OSError as exc:
@@ -238,7 +237,7 @@ def _persistent(ctx: CollectContext) -> tuple[list[AuditRule] | None, str | None
         return parsed.rules, SOURCE_RULES_D, _problem_gaps("persistent_rules", parsed.problems)
 
     try:
-        text = rootfs.read_text(ctx.root, AUDIT_RULES)
+        text = ctx.target.read_text(AUDIT_RULES)
     except OSError as exc:
         reason = rootfs.describe_os_error(exc)
         return None, None, [_gap("persistent_rules", f"{AUDIT_RULES}: {reason} (and there is no {RULES_D})")]
@@ -250,7 +249,7 @@ def collect_audit(ctx: CollectContext) -> tuple[AuditFacts | None, list[Gap]]:
     """Audit facts of ``ctx``; never raises for what it cannot read (each such thing is a Gap)."""
     gaps: list[Gap] = []
     runtime_source: str | None = None
-    if ctx.live:
+    if ctx.target.runtime:
         runtime_source, enabled, loaded, found = _runtime(ctx)
         gaps += found
     else:

@@ -36,7 +36,7 @@ def describe_method(section: str, facts: Any, ctx: CollectContext) -> str:
     if facts is None:
         return "not collected (see gaps)"
     if section == "sockets":
-        if not ctx.live:
+        if not ctx.target.runtime:
             return f"systemd socket units under {ctx.root} (declared listeners)"
         return facts.counts.method if facts.counts is not None else "netlink sock_diag or /proc/net (see gaps)"
     if section == "sysctl":

@@ -1,6 +1,6 @@
 """Where and by whom the facts were collected: host, OS, kernel, time, effective user, tool, methods.
 
-Host files are read through :mod:`auditor.collect.rootfs`, so for an offline root directory the
+Host files are read through the target (:mod:`auditor.collect.targets`), so for an offline root directory the
 host name, machine id and OS are those of the image; kernel and architecture are only known live.
 An unreadable item is left ``None``: provenance describes the run, it is not judged.
 """
@@ -10,11 +10,10 @@ from __future__ import annotations
 import os
 import pwd
 import shlex
-import socket
 from datetime import datetime, timezone
 
 from auditor import __version__
-from auditor.collect import CollectContext, rootfs
+from auditor.collect import CollectContext
 from auditor.model.facts import Provenance
 
 OS_RELEASE_FILES = ("/etc/os-release", "/usr/lib/os-release")
@@ -38,7 +37,7 @@ def parse_os_release(text: str) -> dict[str, str]:
 
 def _read_first_line(ctx: CollectContext, path: str) -> str | None:
     try:
-        text = rootfs.read_text(ctx.root, path, limit=4096)
+        text = ctx.target.read_text(path, limit=4096)
     except OSError:
         return None
     first = text.strip().splitlines()[0].strip() if text.strip() else ""
@@ -48,7 +47,7 @@ def _read_first_line(ctx: CollectContext, path: str) -> str | None:
 def _os_pretty_name(ctx: CollectContext) -> str | None:
     for path in OS_RELEASE_FILES:
         try:
-            fields = parse_os_release(rootfs.read_text(ctx.root, path, limit=64 * 1024))
+            fields = parse_os_release(ctx.target.read_text(path, limit=64 * 1024))
         except OSError:
             continue
         return fields.get("PRETTY_NAME") or fields.get("NAME")
@@ -64,15 +63,14 @@ def _user_name(uid: int) -> str | None:
 
 def collect_provenance(ctx: CollectContext, methods: dict[str, str]) -> Provenance:
     euid = os.geteuid()
-    if ctx.live:
-        uname = os.uname()
-        hostname, kernel, arch = socket.gethostname(), uname.release, uname.machine
-    else:
-        hostname, kernel, arch = _read_first_line(ctx, "/etc/hostname") or "unknown", None, None
+    target = ctx.target
+    kernel, arch = target.uname()
     return Provenance(
-        source="live" if ctx.live else "root",
-        source_detail=None if ctx.live else str(ctx.root),
-        hostname=hostname,
+        source="live" if target.kind == "local" else "root",
+        source_detail=None if target.kind == "local" else target.id,
+        target_kind=target.kind,
+        target_id=target.id,
+        hostname=target.hostname(),
         machine_id=_read_first_line(ctx, "/etc/machine-id"),
         os=_os_pretty_name(ctx),
         kernel=kernel,

@@ -1,6 +1,6 @@
 """Collect a snapshot of an offline root directory (a mounted image or container filesystem).
 
-The same section collectors as for the live host run with ``CollectContext(root=..., live=False)``:
+The same section collectors as for the live host run against a :class:`~auditor.collect.targets.RootDir`:
 they read the persistent configuration under the root (sysctl.d, audit rules, systemd socket
 units) through :mod:`auditor.collect.rootfs`, so nothing outside the root is read, and record
 runtime-only facts (running sysctls, live sockets and their counts, loaded audit rules) as
@@ -13,20 +13,16 @@ from pathlib import Path
 
 from auditor.collect import CollectContext
 from auditor.collect.live import check_sections, collect_snapshot
+from auditor.collect.targets import RootDir
 from auditor.errors import InputError
 from auditor.model.facts import HostSnapshot
 
 
 def collect_root(root: Path, sections: frozenset[str], command_timeout: float = 10.0) -> HostSnapshot:
     """Facts of the image under ``root``; an unusable root is an InputError (exit 2)."""
-    given = Path(root)
-    if not given.exists():
-        raise InputError(f"{given}: no such directory (--root needs the top directory of an image)")
-    if not given.is_dir():
-        raise InputError(f"{given}: not a directory (--root needs the top directory of an image)")
+    target = RootDir.open(root)
     try:
         check_sections(sections)
     except ValueError as exc:
         raise InputError(str(exc)) from exc
-    return collect_snapshot(
-        CollectContext(root=given.resolve(), live=False, command_timeout=command_timeout, sections=frozenset(sections)))
+    return collect_snapshot(CollectContext(target=target, command_timeout=command_timeout, sections=frozenset(sections)))

@@ -216,18 +216,18 @@ class OptionalRead:
 def _absent_or_unreadable(transport: Transport, why: str, proc: str, fallback: str | None = None) -> tuple[Gap, str]:
     """The Gap (and provenance note) for a transport that could not be read by any means here."""
     has, evidence = _has_transport(transport, proc)
-    field = f"listeners/{transport.name}"
+    path = ("listeners", transport.name)
     if has is False:
-        return Gap(section="sockets", field=field, reason=evidence, kind=GapKind.NOT_APPLICABLE), \
+        return Gap(section="sockets", path=path, reason=evidence, kind=GapKind.NOT_APPLICABLE), \
             f"{transport.name}: not in this kernel"
     if transport is MPTCP and has:
         # The TCP subflow of every MPTCP listener is in the TCP table: nothing is missed, but it
         # is labelled tcp, so an exception for protocol tcp reaches it.
-        return Gap(section="sockets", field=field, kind=GapKind.NOT_APPLICABLE,
+        return Gap(section="sockets", path=path, kind=GapKind.NOT_APPLICABLE,
                    reason=f"MPTCP listeners are seen only as their TCP subflow listener, with protocol tcp: "
                           f"{why}"), "mptcp: as tcp (subflow listeners)"
     detail = f"; {fallback}" if fallback else ""
-    return Gap(section="sockets", field=field,
+    return Gap(section="sockets", path=path,
                reason=f"{transport.label} listeners could not be read: {why}{detail} ({evidence})"), \
         f"{transport.name}: unreadable"
 
@@ -275,7 +275,7 @@ def _read_optional_proc(transport: Transport, proc: str, why: str, result: Optio
         result.methods.append(note)
         return
     except (OSError, ValueError) as exc:
-        result.gaps.append(Gap(section="sockets", field=f"listeners/{transport.name}",
+        result.gaps.append(Gap(section="sockets", path=("listeners", transport.name),
                                reason=f"{transport.label} listeners could not be read: {why}; {exc}"))
         result.methods.append(f"{transport.name}: unreadable")
         return
@@ -498,14 +498,14 @@ def attribute_owners(listeners: list[Listener], proc: str = PROC,
         pids = scan.owners.get(listener.inode or 0, []) if scan else []
         if not pids:
             why = _unattributed_reason(listener, scan) if scan else scan_failure
-            gaps.append(Gap(section="sockets", field=f"listeners/{index}/processes",
+            gaps.append(Gap(section="sockets", path=("listeners", index, "processes"),
                             reason=f"{listener.protocol} {listener.endpoint}: {why}"))
             result.append(listener.model_copy(update={"owner_reason": why}))
             continue
         if scan is not None and scan.unreadable:
             # A socket can be shared (fork, fd passing): a process whose fd table could not be read
             # may hold it too, so the holders seen are not known to be all of them.
-            gaps.append(Gap(section="sockets", field=f"listeners/{index}/processes",
+            gaps.append(Gap(section="sockets", path=("listeners", index, "processes"),
                             reason=f"{listener.protocol} {listener.endpoint}: other processes may hold it too: "
                                    f"/proc/<pid>/fd not readable for {len(scan.unreadable)} processes"))
         processes = []
@@ -513,14 +513,14 @@ def attribute_owners(listeners: list[Listener], proc: str = PROC,
             info, missing = describe_process(pid, record_cmdline)
             processes.append(info)
             for name, why in sorted(missing.items()):
-                gaps.append(Gap(section="sockets", field=f"listeners/{index}/processes/{position}/{name}", reason=why))
+                gaps.append(Gap(section="sockets", path=("listeners", index, "processes", position, name), reason=why))
         result.append(listener.model_copy(update={"processes": processes}))
     return result, gaps
 
 
 def _v6only_gaps(listeners: list[Listener], why: str) -> list[Gap]:
     return [
-        Gap(section="sockets", field=f"listeners/{index}/v6only", reason=f"{l.protocol} {l.endpoint}: {why}")
+        Gap(section="sockets", path=("listeners", index, "v6only"), reason=f"{l.protocol} {l.endpoint}: {why}")
         for index, l in enumerate(listeners)
         if l.family == "ipv6" and l.v6only is None
     ]
@@ -539,8 +539,10 @@ def count_states(rows: list[SocketRow] | None, time_wait: int, established: int 
 
 
 def collect_sockets(ctx: CollectContext) -> tuple[SocketFacts | None, list[Gap]]:
-    if not ctx.live:
+    if not ctx.target.runtime:
         return collect_declared_sockets(ctx)  # listeners declared by systemd socket units; no counts
+    # netlink opens in the target's network namespace (LocalHost: the caller's); /proc is the target's
+    proc = ctx.target.proc
     gaps: list[Gap] = []
     methods: list[str] = []
     rows: list[SocketRow] | None
@@ -549,43 +551,43 @@ def collect_sockets(ctx: CollectContext) -> tuple[SocketFacts | None, list[Gap]]
     try:
         rows = read_sockets_netlink(timeout=ctx.command_timeout)
         methods.append(METHOD_NETLINK)
-        optional = read_optional_netlink(timeout=ctx.command_timeout)
+        optional = read_optional_netlink(timeout=ctx.command_timeout, proc=proc)
     except OSError as netlink_error:
         unavailable = f"netlink sock_diag unavailable: {netlink_error}"
         v6only_reason = f"IPV6_V6ONLY is not shown in /proc/net/tcp6 or udp6 ({unavailable})"
         try:
-            rows = read_sockets_proc_net()
+            rows = read_sockets_proc_net(proc)
             methods.append(f"/proc/net/tcp,tcp6,udp,udp6 ({unavailable})")
-            optional = read_optional_proc_net(why=unavailable)
+            optional = read_optional_proc_net(proc, why=unavailable)
         except (OSError, ValueError) as proc_error:
             rows = None
             reason = f"{unavailable}; /proc/net fallback failed: {proc_error}"
             gaps += [Gap(section="sockets", field="listeners", reason=reason),
-                     Gap(section="sockets", field="counts/tcp_by_state/LISTEN", reason=reason)]
+                     Gap(section="sockets", path=("counts", "tcp_by_state", "LISTEN"), reason=reason)]
     if rows is not None and optional is not None:
         rows = rows + optional.rows
         gaps += optional.gaps
         methods.append("other transports: " + "; ".join(optional.methods))
 
     try:
-        time_wait: int | None = read_time_wait()
+        time_wait: int | None = read_time_wait(proc)
         methods.append(METHOD_SOCKSTAT)
     except (OSError, ValueError) as exc:
         time_wait = None
         gaps.append(Gap(section="sockets", field="counts", reason=f"/proc/net/sockstat: {exc}"))
 
     try:
-        established: int | None = read_established()
+        established: int | None = read_established(proc)
     except (OSError, ValueError) as exc:
         established = None
-        gaps.append(Gap(section="sockets", field=f"counts/tcp_by_state/{ESTABLISHED_KEY}",
+        gaps.append(Gap(section="sockets", path=("counts", "tcp_by_state", ESTABLISHED_KEY),
                         reason=f"/proc/net/snmp: {exc}"))
 
     listeners = None
     if rows is not None:
         listeners = listeners_from_rows(rows)
         gaps += _v6only_gaps(listeners, v6only_reason)
-        listeners, owner_gaps = attribute_owners(listeners, record_cmdline=ctx.record_cmdline)
+        listeners, owner_gaps = attribute_owners(listeners, proc, record_cmdline=ctx.record_cmdline)
         gaps += owner_gaps
         methods.append(METHOD_OWNERS)
 

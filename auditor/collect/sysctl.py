@@ -54,7 +54,7 @@ def read_runtime_sysctls(keys: tuple[str, ...], proc_sys: str = PROC_SYS) -> tup
             with open(path, "rb") as handle:
                 raw = handle.read(MAX_VALUE_BYTES)
         except OSError as exc:
-            gaps.append(Gap(section="sysctl", field=f"runtime/{key}", reason=_why(key, path, exc)))
+            gaps.append(Gap(section="sysctl", path=("runtime", key), reason=_why(key, path, exc)))
             continue
         values[key] = SysctlSetting(value=normalise_value(raw.decode("utf-8", errors="replace")), origin=path)
     return values, gaps
@@ -63,9 +63,9 @@ def read_runtime_sysctls(keys: tuple[str, ...], proc_sys: str = PROC_SYS) -> tup
 def collect_sysctl(ctx: CollectContext) -> tuple[SysctlFacts | None, list[Gap]]:
     # What the configuration files set (sysctl.d precedence), live and offline alike.
     persistent, persistent_gaps = read_persistent_sysctls(ctx.root)
-    if not ctx.live:
+    if not ctx.target.runtime:
         gap = Gap(section="sysctl", field="runtime", kind=GapKind.NOT_APPLICABLE,
                   reason="running sysctl values are not visible in an offline root directory")
         return SysctlFacts(runtime=None, persistent=persistent), [gap, *persistent_gaps]
-    runtime, gaps = read_runtime_sysctls(SYSCTL_KEYS)
+    runtime, gaps = read_runtime_sysctls(SYSCTL_KEYS, f"{ctx.target.proc}/sys")
     return SysctlFacts(runtime=runtime, persistent=persistent), gaps + persistent_gaps

@@ -1,5 +1,6 @@
-"""Extra CLI commands, one module per feature area.
+"""CLI commands, one module per feature area (attestation, coverage, collection, diff).
 
-Each module defines ``COMMANDS``: a list of click commands that :mod:`auditor.cli` adds to the
-``lbaudit`` group, so a feature (attestation, coverage, collection) brings its commands with it.
+Each command is listed by name in :data:`auditor.cli.COMMANDS` ("module:function" and its short
+help) and its module is imported only when the command runs.  Commands parse options, call
+:mod:`auditor.pipeline` (or the feature's library functions) and print.
 """

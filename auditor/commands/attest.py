@@ -81,6 +81,3 @@ def verify(evidence_path: Path, pubkey_path: Path, pdf_path: Path | None) -> Non
         failed = ", ".join(c.name for c in result.failed)
         click.echo(f"NOT verified: {evidence_path} ({failed} failed; exit {int(code)})", err=True)
     _exit(code)
-
-
-COMMANDS = [keygen, verify]

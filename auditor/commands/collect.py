@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 import hashlib
-import os
 from collections import Counter
 from pathlib import Path
 
@@ -43,9 +42,11 @@ def _summary(snapshot: HostSnapshot, path: Path, digest: str) -> list[str]:
     ]
 
 
-@click.command()
+@click.command("collect")
 @click.option("--output", "-o", required=True, type=click.Path(path_type=Path, dir_okay=False),
               help="Snapshot file to write (JSON; replaced atomically).")
+@click.option("--target", "target", metavar="TARGET",
+              help="Where to collect from: local (this host, the default) or root:DIR (an offline root directory).")
 @click.option("--root", type=click.Path(path_type=Path),
               help="Collect from an offline root directory (mounted image, container filesystem) instead of this host.")
 @click.option("--section", "sections", multiple=True, type=click.Choice(SECTIONS),
@@ -56,18 +57,22 @@ def _summary(snapshot: HostSnapshot, path: Path, digest: str) -> list[str]:
               help="Ed25519 private key (lbaudit keygen): sign the snapshot (detached OUTPUT.sig), so that "
                    "evaluate --snapshot-pubkey can refuse one edited since.")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing; the exit code and the file still tell.")
-def collect(output: Path, root: Path | None, sections: tuple[str, ...], record_cmdline: bool, sign_key: Path | None,
-            quiet: bool) -> None:
+def collect(output: Path, target: str | None, root: Path | None, sections: tuple[str, ...], record_cmdline: bool,
+            sign_key: Path | None, quiet: bool) -> None:
     """Collect facts only, without a policy, into a snapshot for `lbaudit evaluate --snapshot`.
 
     What cannot be read is recorded in the snapshot as a gap with its reason; the evaluation turns
     it into not_reviewed or not_applicable findings, never into passes.
     """
-    from auditor.collect.cmdline import apply_cmdline_rule
-    from auditor.errors import InputError
+    from auditor import pipeline
+    from auditor.collect.targets import SnapshotFile
+    from auditor.commands.options import resolve_target
     from auditor.storage.outputs import plan_outputs, signature_of
-    from auditor.storage.snapshot import write_snapshot
 
+    source = resolve_target(target, root)
+    if isinstance(source, SnapshotFile):
+        raise click.UsageError("collect gathers facts from a host or a root directory; a snapshot holds them "
+                               "already (evaluate it with --target snapshot:FILE)")
     # A device, FIFO, missing directory or an output that is the key itself: exit 2 before collecting.
     plan_outputs([("snapshot", output), ("snapshot signature", signature_of(output))],
                  inputs=[("signing key", sign_key)])
@@ -75,34 +80,11 @@ def collect(output: Path, root: Path | None, sections: tuple[str, ...], record_c
         from auditor.attest.signing import load_private_key
 
         load_private_key(sign_key)  # an unusable or exposed key is refused before any collecting
-    wanted = frozenset(sections or SECTIONS)
-    if root is not None:
-        from auditor.collect.rootdir import collect_root
-
-        snapshot = collect_root(root, wanted)
-    else:
-        from auditor.collect.live import collect_live
-
-        snapshot = collect_live(wanted, record_cmdline=record_cmdline)
-    stale_signature = signature_of(output)
-    try:
-        # A signature beside the file we are about to replace would vouch for facts it never signed.
-        if os.path.lexists(stale_signature):
-            stale_signature.unlink()
-    except OSError as exc:
-        raise InputError(f"{stale_signature}: cannot remove the stale signature: {exc.strerror or exc}") from exc
-    write_snapshot(apply_cmdline_rule(snapshot, record_cmdline), output)
-    fingerprint = None
-    if sign_key is not None:
-        from auditor.attest.signing import sign_snapshot_file
-
-        fingerprint = sign_snapshot_file(output, sign_key)
+    snapshot = pipeline.acquire(source, frozenset(sections or SECTIONS), record_cmdline=record_cmdline)
+    data = pipeline.write_snapshot(snapshot, output)
+    fingerprint = pipeline.sign(output, sign_key, snapshot=True) if sign_key is not None else None
     if not quiet:
-        digest = hashlib.sha256(output.read_bytes()).hexdigest()
-        for line in _summary(snapshot, output, digest):
+        for line in _summary(snapshot, output, hashlib.sha256(data).hexdigest()):
             click.echo(line)
         click.echo(f"signature: {output.name}.sig (key {fingerprint})" if fingerprint
                    else "signature: none (unsigned: evaluate will mark its facts as an unverified snapshot)")
-
-
-COMMANDS = [collect]

@@ -38,6 +38,3 @@ def coverage(policy_path: Path, baseline: str, catalog_path: Path | None, as_jso
         click.echo(json.dumps(result.to_json(), indent=2, ensure_ascii=False))
     else:
         click.echo(result.render_text(), nl=False)
-
-
-COMMANDS = [coverage]

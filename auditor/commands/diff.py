@@ -61,6 +61,3 @@ def diff(before: Path, after: Path, as_json: bool, allow_policy_change: bool) ->
         for change in result.other_changes:
             click.echo(f"  {change.rule_id}: {change.subject}: {change.before or 'new'} -> {change.after or 'gone'}")
     sys.exit(ExitCode.NON_COMPLIANT if failed else ExitCode.COMPLIANT)
-
-
-COMMANDS = [diff]

@@ -47,6 +47,14 @@ def canonical_json(value: Any) -> bytes:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode("utf-8")
 
 
+def json_pointer(*parts: str | int) -> str:
+    """The JSON pointer (RFC 6901) of a location given as its parts: ``json_pointer("facts",
+    "sysctl", "runtime", "net.ipv4.x")`` is ``/facts/sysctl/runtime/net.ipv4.x``; each part is one
+    reference token, with ``~`` and ``/`` escaped, so a key holding a slash stays one token.  No
+    parts is ``""``, the whole document.  The one place pointers are built from parts."""
+    return "".join("/" + str(part).replace("~", "~0").replace("/", "~1") for part in parts)
+
+
 def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 

@@ -8,13 +8,12 @@ could not be read is ``None`` *and* has a :class:`Gap` that says why; checks tur
 from __future__ import annotations
 
 import ipaddress
-import re
 from enum import Enum
-from typing import Final, Literal, get_args
+from typing import Any, Final, Literal, Union, get_args
 
 from pydantic import Field, model_validator
 
-from auditor.model.base import Count, Inode, Moment, Pid, StrictModel, Uid, digest_of
+from auditor.model.base import Count, Inode, Moment, Pid, StrictModel, Uid, digest_of, json_pointer
 
 SNAPSHOT_SCHEMA: Final = "lbaudit/snapshot"
 SNAPSHOT_SCHEMA_VERSION: Final = "1.0"
@@ -29,14 +28,66 @@ class GapKind(str, Enum):
     NOT_APPLICABLE = "not_applicable"  # this source cannot have it (an offline image has no live sockets)
 
 
+GapPath = tuple[Union[str, int], ...]
+# A list index in a gap field: digits only, at most 9 (no section lists a billion entries).
+_MAX_INDEX_DIGITS = 9
+
+
+def _part(part: Any) -> Any:
+    """A list index written as text ("3") is the index 3; every other part stays as it is."""
+    if isinstance(part, str) and part.isascii() and part.isdigit() and len(part) <= _MAX_INDEX_DIGITS:
+        return int(part)
+    return part
+
+
+def parse_gap_field(text: str) -> GapPath:
+    """The structured path of a gap's ``field`` string: ``"listeners/3/processes"`` is
+    ``("listeners", 3, "processes")``; ``""`` (the whole section) is ``()``.  How a gap written
+    before gaps carried a path is read."""
+    return tuple(_part(part) for part in text.split("/")) if text else ()
+
+
 class Gap(StrictModel):
-    """Something a collector could not see, and why.  ``field`` is a path inside the section
-    ("" for the whole section, "loaded_rules", "listeners/3/processes")."""
+    """Something a collector could not see, and why.
+
+    ``path`` says where inside the section, as parts: ``()`` for the whole section,
+    ``("loaded_rules",)``, ``("listeners", 3, "processes")``, ``("runtime", "net.ipv4.tcp_fin_timeout")``.
+    Checks read ``path``; ``field`` is the same path as one string (parts joined with ``/``), for
+    people and for snapshots written before ``path`` existed.  Give either; when both are given
+    they must agree."""
 
     section: Section
     field: str = ""
+    path: GapPath = ()
     reason: str = Field(min_length=1)  # a finding made from the gap must say why
     kind: GapKind = GapKind.UNREADABLE
+
+    @model_validator(mode="before")
+    @classmethod
+    def _field_and_path(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        if isinstance(data.get("path"), (list, tuple)):
+            data["path"] = tuple(_part(part) for part in data["path"])  # one spelling of an index
+            data.setdefault("field", "/".join(str(part) for part in data["path"]))
+        elif "path" not in data and isinstance(data.get("field", ""), str):
+            data["path"] = parse_gap_field(data.get("field", ""))
+        return data
+
+    @model_validator(mode="after")
+    def _agree(self) -> "Gap":
+        # A part holding "/" (a key) cannot be read back from the joined field; only then may the
+        # two differ in how they split, never in what they say.
+        joined = "/".join(str(part) for part in self.path)
+        if self.path != parse_gap_field(self.field) and not (
+                joined == self.field and any("/" in str(part) for part in self.path)):
+            raise ValueError(f"path {list(self.path)!r} is not the field {self.field!r}")
+        return self
+
+    def under(self, *prefix: str | int) -> bool:
+        """Is this gap about ``prefix`` or something inside it?  (``under()`` is every gap.)"""
+        return self.path[:len(prefix)] == prefix
 
 
 class Provenance(StrictModel):
@@ -64,6 +115,10 @@ class Provenance(StrictModel):
     # Whether process arguments are recorded (--record-cmdline).  Without, a process has only its
     # executable, argv[0] and the SHA-256 of its command line: arguments carry credentials.
     cmdline_recorded: bool = False
+    # The target the facts were acquired from (auditor.collect.targets): its kind, and its id (the
+    # directory read for local and root, the file for snapshot).  None in files written before targets.
+    target_kind: Literal["local", "root", "snapshot"] | None = None
+    target_id: str | None = None
 
     @property
     def facts_trust(self) -> str:
@@ -250,19 +305,21 @@ class HostSnapshot(StrictModel):
     gaps: list[Gap] = Field(default_factory=list)
 
     def gaps_for(self, section: str, field: str | None = None) -> list[Gap]:
-        """Gaps of a section; with ``field``, those for that field or the whole section."""
+        """Gaps of a section; with ``field`` (a path such as ``"listeners"`` or ``"runtime/<key>"``),
+        those for that field, for something inside it, or for the whole section."""
+        want = None if field is None else parse_gap_field(field)
         return [
             g
             for g in self.gaps
-            if g.section == section and (field is None or g.field in ("", field) or g.field.startswith(field + "/"))
+            if g.section == section and (want is None or g.path == () or g.under(*want))
         ]
 
     def facts_digest(self) -> str:
         """SHA-256 of what was observed (facts and gaps), independent of when and from where."""
-        return digest_of({"facts": self.facts.model_dump(mode="json"), "gaps": [g.model_dump(mode="json") for g in self.gaps]})
-
-
-_LISTENER_GAP = re.compile(r"^listeners/([0-9]+)(/|$)")
+        # ``path`` restates ``field``: left out, so the digest of what was seen is the same as before
+        # gaps carried it (and the same for a snapshot written then).
+        return digest_of({"facts": self.facts.model_dump(mode="json"),
+                          "gaps": [g.model_dump(mode="json", exclude={"path"}) for g in self.gaps]})
 
 
 def contradictions(snapshot: HostSnapshot) -> list[tuple[str, str]]:
@@ -300,26 +357,31 @@ def contradictions(snapshot: HostSnapshot) -> list[tuple[str, str]]:
         ("audit", "persistent_rules"): facts.audit is not None and facts.audit.persistent_rules is not None,
     }
     for index, gap in enumerate(snapshot.gaps):
-        pointer = f"/gaps/{index}"
+        pointer = json_pointer("gaps", index)
         section = getattr(facts, gap.section)
-        if gap.field == "":
+        if not gap.path:
             if section is not None:
                 found.append((pointer, f"says the whole {gap.section} section could not be collected, "
                                        f"but facts.{gap.section} is present"))
             continue
-        head, _, rest = gap.field.partition("/")
-        if present.get((gap.section, head)) and not rest:
+        head, rest = gap.path[0], gap.path[1:]
+        if present.get((gap.section, str(head))) and not rest:
             found.append((pointer, f"says {gap.section}.{head} could not be read, but it is present"))
-        elif gap.section == "sockets" and head == "counts" and rest.startswith("tcp_by_state/") and present[("sockets", "counts")]:
-            state = rest.removeprefix("tcp_by_state/")
+        elif (gap.section == "sockets" and head == "counts" and len(rest) >= 2 and rest[0] == "tcp_by_state"
+              and present[("sockets", "counts")]):
+            state = "/".join(str(part) for part in rest[1:])
             if state in sockets.counts.tcp_by_state:  # type: ignore[union-attr]
                 found.append((pointer, f"says the {state} count could not be read, but it is present"))
         elif gap.section == "sysctl" and head in ("runtime", "persistent") and rest:
-            values = getattr(facts.sysctl, head) if facts.sysctl is not None else None
-            if values is not None and rest in values:
-                found.append((pointer, f"says sysctl {rest} could not be read, but its {head} value is present"))
-        elif gap.section == "sockets" and (match := _LISTENER_GAP.match(gap.field)):
+            key = "/".join(str(part) for part in rest)
+            values = getattr(facts.sysctl, str(head)) if facts.sysctl is not None else None
+            if values is not None and key in values:
+                found.append((pointer, f"says sysctl {key} could not be read, but its {head} value is present"))
+        elif gap.section == "sockets" and head == "listeners" and rest:
             listed = len(sockets.listeners) if sockets is not None and sockets.listeners is not None else 0
-            if len(match.group(1)) > 9 or int(match.group(1)) >= listed:
-                found.append((pointer, f"is about listener {match.group(1)}, but {listed} listeners are listed"))
+            number = rest[0]
+            if isinstance(number, int) and number >= listed:
+                found.append((pointer, f"is about listener {number}, but {listed} listeners are listed"))
+            elif isinstance(number, str) and number.isascii() and number.isdigit():  # an index too long to be one
+                found.append((pointer, f"is about listener {number}, but {listed} listeners are listed"))
     return found

@@ -19,6 +19,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from auditor.errors import InputError, Problem
+from auditor.model.base import json_pointer
 from auditor.safeio import FileTooLarge, NotRegularFile, read_regular
 
 # Deeper than any lbaudit document (evidence nests about 8 levels).  json.loads recurses once per
@@ -163,7 +164,7 @@ def parse_document(raw: bytes, name: str, what: str) -> Any:
 
 
 def _pointer(loc: tuple[Any, ...]) -> str:
-    return "/" + "/".join(str(part).replace("~", "~0").replace("/", "~1") for part in loc)
+    return json_pointer(*loc) or "/"
 
 
 def validate_versioned(data: Any, name: str, what: str, noun: str, model: type[BaseModel], schema: str,

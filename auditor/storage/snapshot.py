@@ -76,7 +76,8 @@ def load_snapshot(path: Path, pubkey_path: Path | None = None) -> HostSnapshot:
     snapshot = parse_snapshot(raw, str(path))
     provenance = snapshot.provenance.model_copy(
         update={"source": "snapshot", "source_detail": str(path), "source_sha256": sha256_hex(raw),
-                "source_signature": state, "source_signature_key": key}
+                "source_signature": state, "source_signature_key": key,
+                "target_kind": "snapshot", "target_id": str(path)}
     )
     return snapshot.model_copy(update={"provenance": provenance})
 

@@ -369,7 +369,12 @@ ACCEPTED_BUT_ODD = [
 @pytest.mark.parametrize("case, path, value, rule, subject, status", ACCEPTED_BUT_ODD, ids=[c[0] for c in ACCEPTED_BUT_ODD])
 def test_odd_value_a_snapshot_accepts_never_makes_a_check_raise(good, tmp_path, case, path, value, rule, subject, status):
     snap = tmp_path / "odd.snapshot.json"
-    snap.write_bytes(_snapshot_edit(_set(path, value)))
+    change = _set(path, value)
+    if path[0] == "gaps" and path[-1] == "field":
+        def change(data, edit=change):  # a gap as written before gaps carried a path: field only
+            edit(data)
+            del data["gaps"][path[1]]["path"]
+    snap.write_bytes(_snapshot_edit(change))
     evidence = tmp_path / "evidence.json"
     code, _, err = run_main(["evaluate", "--policy", str(good["policy"]), "--snapshot", str(snap), "-o", str(evidence),
                              "--no-plugins", "-q"])

@@ -69,7 +69,9 @@ def test_round_trip_keeps_facts_and_host_and_names_the_file(tmp_path: Path):
     assert loaded.provenance.source_detail == str(path)
     assert loaded.provenance.source_sha256 == hashlib.sha256(raw).hexdigest()
     assert (loaded.provenance.source_signature, loaded.provenance.source_signature_key) == ("unsigned", None)
-    kept = {"source", "source_detail", "source_sha256", "source_signature", "source_signature_key"}
+    assert (loaded.provenance.target_kind, loaded.provenance.target_id) == ("snapshot", str(path))
+    kept = {"source", "source_detail", "source_sha256", "source_signature", "source_signature_key",
+            "target_kind", "target_id"}
     assert loaded.provenance.model_dump(exclude=kept) == original.provenance.model_dump(exclude=kept)
 
 

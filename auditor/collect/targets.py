@@ -1,0 +1,183 @@
+"""Targets: where facts come from, and what each source can show.
+
+A target owns how files are read (always through :mod:`auditor.collect.rootfs`, so nothing outside
+its root is read and nothing blocks), which programs may run and from where, where ``/proc`` is,
+which network namespace netlink opens in, and whether runtime facts (running sockets, sysctls,
+loaded audit rules) exist there at all.  Collectors ask the target; they do not branch on the kind
+of source.  Today there are three:
+
+* :class:`LocalHost`: this host, seen from the caller's namespaces (``local``);
+* :class:`RootDir`: an offline root directory, a mounted image (``root:DIR``): files only, no
+  programs run, no runtime facts (those become ``not_applicable`` gaps);
+* :class:`SnapshotFile`: facts collected earlier and saved (``snapshot:FILE``), replayed as they
+  were recorded, verified against a public key when one is given.
+
+A network namespace or a container is one more class here: a root, a proc root, a namespace for
+netlink, and the programs it may run; no collector changes.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal, Union
+
+from auditor.collect import rootfs
+from auditor.collect.programs import SAFE_PATH, CommandResult, find_executable, run_command
+from auditor.errors import InputError
+
+if TYPE_CHECKING:
+    from auditor.model.facts import HostSnapshot
+
+TargetKind = Literal["local", "root", "snapshot"]
+TARGET_FORMS = "local, root:DIR or snapshot:FILE"
+
+
+class _FileSystemTarget:
+    """File access shared by the targets that have a file system: every read goes through rootfs.
+    Subclasses declare ``root``, ``program_path`` and ``describe``."""
+
+    root: Path
+    program_path: tuple[str, ...]
+    describe: str
+
+    def resolve(self, path: str) -> Path:
+        return rootfs.resolve(self.root, path)
+
+    def read_text(self, path: str, limit: int = rootfs.MAX_CONFIG_BYTES) -> str:
+        return rootfs.read_text(self.root, path, limit)
+
+    def list_dir(self, path: str) -> list[str]:
+        return rootfs.list_dir(self.root, path)
+
+    def file_mode(self, path: str) -> int:
+        return rootfs.file_mode(self.root, path)
+
+    def find_program(self, name: str) -> str | None:
+        return find_executable(name, self.program_path) if self.program_path else None
+
+    def run(self, argv: list[str], timeout: float) -> CommandResult:
+        """Run a host program of this target; a target that runs none says so as the failure."""
+        if not self.program_path:
+            return CommandResult(tuple(argv), None, None, "", "", f"{self.describe} runs no programs", 0.0)
+        return run_command(argv, timeout, self.program_path)
+
+
+@dataclass(frozen=True)
+class LocalHost(_FileSystemTarget):
+    """This host: its files, its ``/proc``, its programs on the safe PATH, netlink in the caller's
+    network namespace."""
+
+    root: Path = Path("/")
+    # where host tools (auditctl) are looked up; tests point it at an empty directory to see what
+    # a host without the tool gives
+    program_path: tuple[str, ...] = SAFE_PATH
+    proc: str = "/proc"
+    kind: TargetKind = field(default="local", init=False)
+    describe: str = field(default="live host", init=False)
+    # Runtime facts exist here: listening sockets, running sysctls, loaded audit rules.
+    runtime: bool = field(default=True, init=False)
+    # The network namespace netlink sockets open in: the caller's.  A NetNamespace target names one.
+    netns: str | None = field(default="caller", init=False)
+
+    @property
+    def id(self) -> str:
+        return str(self.root)
+
+    @property
+    def spec(self) -> str:
+        return "local"
+
+    def hostname(self) -> str:
+        return socket.gethostname()
+
+    def uname(self) -> tuple[str | None, str | None]:
+        """(kernel release, machine) of the running kernel."""
+        uname = os.uname()
+        return uname.release, uname.machine
+
+
+@dataclass(frozen=True)
+class RootDir(_FileSystemTarget):
+    """An offline root directory (mounted image, container file system): configuration files only."""
+
+    root: Path
+    program_path: tuple[str, ...] = field(default=(), init=False)  # an image's programs are not run
+    proc: str | None = field(default=None, init=False)
+    kind: TargetKind = field(default="root", init=False)
+    describe: str = field(default="offline root directory", init=False)
+    runtime: bool = field(default=False, init=False)
+    netns: str | None = field(default=None, init=False)
+
+    @property
+    def id(self) -> str:
+        return str(self.root)
+
+    @property
+    def spec(self) -> str:
+        return f"root:{self.root}"
+
+    def hostname(self) -> str:
+        try:
+            text = self.read_text("/etc/hostname", limit=4096)
+        except OSError:
+            return "unknown"
+        lines = text.strip().splitlines()
+        return (lines[0].strip() if lines else "") or "unknown"
+
+    def uname(self) -> tuple[str | None, str | None]:
+        return None, None  # no kernel runs an image
+
+    @classmethod
+    def open(cls, path: Path) -> "RootDir":
+        """A usable root directory, resolved; an unusable one is an InputError (exit 2)."""
+        given = Path(path)
+        if not given.exists():
+            raise InputError(f"{given}: no such directory (--root needs the top directory of an image)")
+        if not given.is_dir():
+            raise InputError(f"{given}: not a directory (--root needs the top directory of an image)")
+        return cls(given.resolve())
+
+
+@dataclass(frozen=True)
+class SnapshotFile:
+    """Facts collected earlier on some host and saved (``lbaudit collect``): nothing is read from
+    this host; the facts and gaps are those recorded, checked against ``pubkey`` when given."""
+
+    path: Path
+    pubkey: Path | None = None
+    kind: TargetKind = field(default="snapshot", init=False)
+    describe: str = field(default="snapshot file", init=False)
+
+    @property
+    def id(self) -> str:
+        return str(self.path)
+
+    @property
+    def spec(self) -> str:
+        return f"snapshot:{self.path}"
+
+    def load(self) -> "HostSnapshot":
+        from auditor.storage.snapshot import load_snapshot
+
+        return load_snapshot(self.path, self.pubkey)
+
+
+Target = Union[LocalHost, RootDir, SnapshotFile]
+# The targets collectors run against (a snapshot is replayed, not collected).
+CollectTarget = Union[LocalHost, RootDir]
+
+
+def parse_target(text: str, snapshot_pubkey: Path | None = None) -> Target:
+    """``local``, ``root:DIR`` or ``snapshot:FILE`` (the ``--target`` option) as a target; anything
+    else is a ValueError.  A root directory is checked when its facts are acquired."""
+    kind, sep, rest = text.partition(":")
+    if text == "local":
+        return LocalHost()
+    if sep and kind == "root" and rest:
+        return RootDir(Path(rest))
+    if sep and kind == "snapshot" and rest:
+        return SnapshotFile(Path(rest), snapshot_pubkey)
+    raise ValueError(f"{text!r}: expected {TARGET_FORMS}")

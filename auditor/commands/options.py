@@ -1,0 +1,37 @@
+"""Command-line options shared by several commands: where the facts come from (``--target``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from auditor.collect.targets import TARGET_FORMS, LocalHost, RootDir, SnapshotFile, Target, parse_target
+
+TARGET_HELP = (f"Where the facts come from: {TARGET_FORMS} [default: local, this host]. "
+               "--root DIR and --snapshot FILE are the same as root:DIR and snapshot:FILE.")
+
+
+def resolve_target(target: str | None, root: Path | None, snapshot: Path | None = None,
+                   snapshot_pubkey: Path | None = None) -> Target:
+    """The one target given by ``--target`` or its aliases ``--root``/``--snapshot``; two of them,
+    a malformed ``--target`` or a ``--snapshot-pubkey`` without a snapshot is a usage error (exit 2)."""
+    given = [name for name, value in (("--target", target), ("--snapshot", snapshot), ("--root", root))
+             if value is not None]
+    if len(given) > 1:
+        raise click.UsageError(f"{' and '.join(given)} are alternatives; give one")
+    chosen: Target
+    if snapshot is not None:
+        chosen = SnapshotFile(snapshot, snapshot_pubkey)
+    elif root is not None:
+        chosen = RootDir(root)
+    elif target is not None:
+        try:
+            chosen = parse_target(target, snapshot_pubkey)
+        except ValueError as exc:
+            raise click.UsageError(f"--target {exc}") from None
+    else:
+        chosen = LocalHost()
+    if snapshot_pubkey is not None and not isinstance(chosen, SnapshotFile):
+        raise click.UsageError("--snapshot-pubkey verifies a --snapshot: give --snapshot as well")
+    return chosen

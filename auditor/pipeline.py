@@ -1,0 +1,204 @@
+"""The assessment pipeline as a library: plan, acquire, assess, write, sign, render.
+
+The ``lbaudit`` commands parse their options, call these steps and print; a timer, a fleet runner
+or a test calls the same steps without click::
+
+    registry = load_registry(plugins=False)
+    policy = load_policy(Path("corp.yaml"), registry)
+    started = datetime.now(timezone.utc)
+    snapshot, collect_ms = timed_acquire(RootDir(Path("/mnt/image")), plan(policy, registry))
+    evidence = assess(policy, snapshot, registry, started_at=started, collect_ms=collect_ms)
+    write(evidence, Path("image.evidence.json"))
+
+Every step fails closed as the commands do: bad input is an :class:`~auditor.errors.InputError`
+(exit 2 on the command line), never a half-written file.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from auditor.errors import InputError
+from auditor.model.result import Severity
+
+if TYPE_CHECKING:
+    from auditor.collect.targets import Target
+    from auditor.engine.registry import Registry
+    from auditor.model.evidence import Evidence
+    from auditor.model.facts import HostSnapshot
+    from auditor.model.policy import Policy
+
+
+def plan(policy: "Policy", registry: "Registry") -> frozenset[str]:
+    """The fact sections the enabled rules need: collectors of other sections are not run."""
+    return frozenset(s for rule in policy.rules if rule.enabled for s in registry.checks[rule.check].needs)
+
+
+def acquire(target: "Target", sections: frozenset[str], *, record_cmdline: bool = False,
+            command_timeout: float = 10.0) -> "HostSnapshot":
+    """The facts of ``sections`` from ``target``: collected from a host or root directory, or read
+    from a snapshot file (verified against its public key when the target names one).  Process
+    arguments are kept only with ``record_cmdline`` (whatever the source held)."""
+    from auditor.collect import CollectContext
+    from auditor.collect.cmdline import apply_cmdline_rule
+    from auditor.collect.live import check_sections, collect_snapshot
+    from auditor.collect.targets import RootDir, SnapshotFile
+
+    if isinstance(target, SnapshotFile):
+        snapshot = target.load()
+    else:
+        if isinstance(target, RootDir):
+            target = RootDir.open(target.root)  # a missing or non-directory root is exit 2
+        try:
+            check_sections(sections)
+        except ValueError as exc:
+            raise InputError(str(exc)) from exc
+        # Only a target with runtime facts has processes whose arguments could be recorded.
+        snapshot = collect_snapshot(CollectContext(target=target, command_timeout=command_timeout,
+                                                   sections=frozenset(sections),
+                                                   record_cmdline=record_cmdline and target.runtime))
+    return apply_cmdline_rule(snapshot, record_cmdline)
+
+
+def timed_acquire(target: "Target", sections: frozenset[str], **options: Any) -> "tuple[HostSnapshot, int]":
+    """:func:`acquire`, and how long it took in milliseconds (the evidence's ``collect`` time)."""
+    t0 = time.perf_counter()
+    snapshot = acquire(target, sections, **options)
+    return snapshot, round((time.perf_counter() - t0) * 1000)
+
+
+def assess(policy: "Policy", snapshot: "HostSnapshot", registry: "Registry", *, today: date | None = None,
+           fail_on: Severity = Severity.INFO, started_at: datetime | None = None,
+           collect_ms: int | None = None) -> "Evidence":
+    """Judge ``snapshot`` against ``policy`` (pure evaluation) and build the evidence, with the run's
+    times: ``started_at`` (now by default), the evaluation day waivers are judged against
+    (``today``, by default the UTC day of ``started_at``), per-rule times, ``collect`` and
+    ``evaluate``.  The exit code of the run is ``evidence.result.exit_code``."""
+    from auditor.engine.evaluate import evaluate
+    from auditor.engine.evidence import build_evidence
+    from auditor.engine.waivers import evaluation_day
+
+    started = started_at or datetime.now(timezone.utc)
+    day = today or evaluation_day(started)
+    rule_timings: dict[str, int] = {}
+    t0 = time.perf_counter()
+    result = evaluate(policy, snapshot, registry, fail_on=fail_on, today=day, timings_ms=rule_timings)
+    evaluate_ms = round((time.perf_counter() - t0) * 1000)
+    return build_evidence(
+        policy=policy, snapshot=snapshot, registry=registry, result=result, started_at=started,
+        finished_at=datetime.now(timezone.utc), evaluated_on=day,
+        timings_ms={**rule_timings, "collect": collect_ms or 0, "evaluate": evaluate_ms},
+    )
+
+
+def _remove_stale_signature(path: Path) -> None:
+    from auditor.storage.outputs import signature_of
+
+    stale = signature_of(path)
+    try:
+        # A signature beside the file about to be replaced would vouch for what it never signed.
+        if os.path.lexists(stale):
+            stale.unlink()
+    except OSError as exc:
+        raise InputError(f"{stale}: cannot remove the stale signature: {exc.strerror or exc}") from exc
+
+
+def write(evidence: "Evidence", path: Path) -> bytes:
+    """Write the evidence atomically (a stale signature beside it removed first); return its bytes."""
+    from auditor.storage.evidence import write_evidence
+
+    _remove_stale_signature(Path(path))
+    return write_evidence(evidence, Path(path))
+
+
+def write_snapshot(snapshot: "HostSnapshot", path: Path) -> bytes:
+    """Write a snapshot file atomically (a stale signature beside it removed first); return its bytes."""
+    from auditor.storage.snapshot import snapshot_bytes
+    from auditor.storage.snapshot import write_snapshot as write_snapshot_file
+
+    _remove_stale_signature(Path(path))
+    write_snapshot_file(snapshot, Path(path))
+    return snapshot_bytes(snapshot)
+
+
+def sign(path: Path, key_path: Path, *, snapshot: bool = False) -> str:
+    """Sign an evidence (or, with ``snapshot``, a snapshot) file: a detached ``<path>.sig``; return
+    the key's fingerprint."""
+    from auditor.attest.signing import sign_evidence_file, sign_snapshot_file
+
+    return (sign_snapshot_file if snapshot else sign_evidence_file)(Path(path), Path(key_path))
+
+
+def select_reporters(formats: list[str], pdf: Path | None, plugins: bool) -> dict[str, Any]:
+    """The reporters asked for (``formats``, plus ``pdf`` when a PDF path is given); an unknown
+    format is an InputError before any work."""
+    from auditor.report import load_reporters
+
+    reporters = load_reporters(plugins=plugins)
+    wanted = formats + (["pdf"] if pdf else [])
+    unknown = [name for name in wanted if name not in reporters]
+    if unknown:
+        raise InputError(f"unknown format {', '.join(unknown)} (available: {', '.join(sorted(reporters))})")
+    return {name: reporters[name] for name in wanted}
+
+
+def plan_files(policy_id: str, reporters: dict[str, Any], evidence_path: Path, out_dir: Path | None,
+               pdf: Path | None, evidence_written: bool, inputs: list[tuple[str, Path | None]]) -> None:
+    """Every file the run will write or remove, checked together before any work (InputError
+    otherwise): no device, FIFO or directory replaced, no missing directory, no two outputs or an
+    output and an input that are the same file."""
+    from auditor.storage.outputs import plan_outputs, report_targets, signature_of
+
+    outputs: list[tuple[str, Path]] = []
+    if evidence_written:
+        # The signature beside it is written (--sign-key) or removed (a stale one): either way, touched.
+        outputs += [("evidence", evidence_path), ("evidence signature", signature_of(evidence_path))]
+    outputs += [(f"{name} report", path) for name, path in
+                report_targets(policy_id, {n: r.extension for n, r in reporters.items()}, out_dir, evidence_path, pdf)]
+    plan_outputs(outputs, inputs, out_dir=out_dir)
+
+
+def render(
+    evidence: "Evidence",
+    evidence_bytes: bytes,
+    evidence_path: Path,
+    reporters: dict[str, Any],
+    out_dir: Path | None = None,
+    pdf: Path | None = None,
+    assessor: str | None = None,
+    pdf_cert: Path | None = None,
+    pdf_cert_key: Path | None = None,
+) -> list[Path]:
+    """Render every requested format from the evidence (never re-evaluating); return the files written.
+
+    The caller has planned these paths (:func:`plan_files`) before any work."""
+    from auditor.report import ReportContext
+    from auditor.storage.outputs import make_out_dir, report_targets, write_atomic
+
+    fingerprint = None
+    if (evidence_path.parent / (evidence_path.name + ".sig")).exists():
+        from auditor.attest.signing import signature_fingerprint
+
+        fingerprint = signature_fingerprint(evidence_path)
+    targets = report_targets(evidence.policy.id, {n: r.extension for n, r in reporters.items()}, out_dir,
+                             evidence_path, pdf)
+    make_out_dir(out_dir)
+    written = []
+    for name, target in targets:
+        # Reports link to the evidence file relative to where they are written, so the set of files
+        # can be moved together.
+        link = os.path.relpath(evidence_path.resolve(), target.resolve().parent)
+        context = ReportContext(evidence_bytes=evidence_bytes, evidence_path=link,
+                                signature_fingerprint=fingerprint, assessor=assessor)
+        data = reporters[name].render(evidence, context)
+        if name == "pdf" and pdf_cert is not None:
+            from auditor.attest.pades import sign_pdf
+
+            data = sign_pdf(data, pdf_cert, pdf_cert_key)
+        write_atomic(target, data)
+        written.append(target)
+    return written
