@@ -44,11 +44,10 @@ from auditor.report._pdf_canvas import (
     PageDecor,
 )
 from auditor.report._pdf_theme import FONT_NAMES, load_theme, make_styles
-from auditor.report.view import attestation_view
+from auditor.report.view import attestation_view, content_sha256, evidence_name
 from auditor.resources import data_dir
 
 MARGIN = 18 * mm
-DEFAULT_EVIDENCE_NAME = "evidence.json"
 
 
 class _AttestationTemplate(BaseDocTemplate):
@@ -58,16 +57,6 @@ class _AttestationTemplate(BaseDocTemplate):
             title, key, level = outline
             self.canv.bookmarkPage(key)
             self.canv.addOutlineEntry(title, key, level=level)
-
-
-def _content_sha256(data: bytes) -> str:
-    """SHA-256 of the canonical JSON of the evidence: the digest ``lbaudit`` signatures cover."""
-    return sha256_hex(canonical_json(json.loads(data.decode("utf-8"))))
-
-
-def _evidence_name(evidence_path: str | None) -> str:
-    name = Path(evidence_path).name if evidence_path else ""
-    return name or DEFAULT_EVIDENCE_NAME
 
 
 @lru_cache(maxsize=1)
@@ -97,7 +86,7 @@ class RenderInputs:
 
     @classmethod
     def of(cls, evidence: Evidence, context: ReportContext) -> "RenderInputs":
-        return cls(evidence_name=_evidence_name(context.evidence_path),
+        return cls(evidence_name=evidence_name(context.evidence_path),
                    assessor=context.assessor or evidence.policy.owner,
                    signature_key=context.signature_fingerprint, renderer=renderer_id())
 
@@ -157,9 +146,9 @@ def render_pdf(evidence: Evidence, context: ReportContext) -> bytes:
     evidence_sha256 = sha256_hex(context.evidence_bytes)
     name = inputs.evidence_name
     width, height = theme.page_size
-    content_sha256 = _content_sha256(context.evidence_bytes)
+    content_digest = content_sha256(context.evidence_bytes)
     view = attestation_view(evidence, evidence_name=name, evidence_sha256=evidence_sha256,
-                            content_sha256=content_sha256, fingerprint=inputs.signature_key, assessor=inputs.assessor)
+                            content_sha256=content_digest, fingerprint=inputs.signature_key, assessor=inputs.assessor)
     doc = sections.Doc(evidence=evidence, view=view, theme=theme, styles=styles, width=width - 2 * MARGIN)
     verdict = view.cover.verdict_word
     date = evidence.run.finished_at.date().isoformat()
@@ -174,7 +163,7 @@ def render_pdf(evidence: Evidence, context: ReportContext) -> bytes:
         attachment=context.evidence_bytes,
         attachment_description=f"lbaudit evidence (SHA-256 {evidence_sha256}): the source of this attestation",
         extra_info={INFO_EVIDENCE_SHA256: evidence_sha256, INFO_EVIDENCE_FILE: name,
-                    INFO_CONTENT_SHA256: content_sha256},
+                    INFO_CONTENT_SHA256: content_digest},
         render_record=inputs.record(),
     )
     out = io.BytesIO()

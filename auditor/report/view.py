@@ -14,11 +14,16 @@ import json
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
+from auditor.model.base import canonical_json, sha256_hex
 from auditor.model.evidence import CheckRecord, Evidence
 from auditor.model.facts import SECTIONS
 from auditor.model.result import STATUS_ORDER, Finding, Severity, Status, Verdict
+
+if TYPE_CHECKING:
+    from auditor.report import ReportContext
 
 ATTENTION = (Status.FAIL, Status.ERROR, Status.NOT_REVIEWED)
 STATUS_LABELS = {
@@ -39,6 +44,7 @@ MAX_VALUE_CHARS = 600  # observed/expected longer than this are cut; the embedde
 MAX_PASS_SUBJECTS = 12
 MAX_INCOMPLETE_REASONS = 20
 NOTHING = "\u2014"  # an empty cell
+DEFAULT_EVIDENCE_NAME = "evidence.json"  # how a report refers to evidence given without a path
 
 
 # ------------------------------------------------------------------ words
@@ -531,3 +537,24 @@ def attestation_view(evidence: Evidence, *, evidence_name: str, evidence_sha256:
             "verdict": VERDICT_WORDS[ev.result.verdict],
         },
     )
+
+
+def content_sha256(evidence_bytes: bytes) -> str:
+    """SHA-256 of the canonical JSON of the evidence: the digest ``lbaudit`` signatures cover."""
+    return sha256_hex(canonical_json(json.loads(evidence_bytes.decode("utf-8"))))
+
+
+def evidence_name(evidence_path: str | None) -> str:
+    """The file name a report gives the evidence (its path's last part, or ``evidence.json``)."""
+    name = Path(evidence_path).name if evidence_path else ""
+    return name or DEFAULT_EVIDENCE_NAME
+
+
+def view_of(evidence: Evidence, context: ReportContext) -> AttestationView:
+    """The view a reporter renders: ``attestation_view`` with what the report context says (the
+    evidence file's name and bytes, the signing key, the assessor or else the policy owner)."""
+    return attestation_view(evidence, evidence_name=evidence_name(context.evidence_path),
+                            evidence_sha256=sha256_hex(context.evidence_bytes),
+                            content_sha256=content_sha256(context.evidence_bytes),
+                            fingerprint=context.signature_fingerprint,
+                            assessor=context.assessor or evidence.policy.owner)

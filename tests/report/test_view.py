@@ -108,3 +108,20 @@ def test_the_view_is_plain_text_and_a_pure_function_of_its_inputs(view):
 def test_the_view_needs_no_pdf_library_and_no_catalog():
     source = (REPO / "auditor" / "report" / "view.py").read_text(encoding="utf-8")
     assert "reportlab" not in source and "load_catalog" not in source
+
+
+def test_a_reporter_gets_the_view_from_its_context():
+    from auditor.model.base import sha256_hex
+    from auditor.report import ReportContext
+    from auditor.report.view import view_of
+    from auditor.storage.evidence import evidence_bytes
+
+    evidence = make_evidence(only_rules=["privileged-ports"])
+    raw = evidence_bytes(evidence)
+    view = view_of(evidence, ReportContext(evidence_bytes=raw))
+    assert (view.cover.evidence_name, view.cover.assessor) == ("evidence.json", evidence.policy.owner)
+    assert view.cover.evidence_sha256 == sha256_hex(raw) != view.cover.content_sha256
+    named = view_of(evidence, ReportContext(evidence_bytes=raw, evidence_path="out/web01.evidence.json",
+                                            assessor="Ada Example (QSA)", signature_fingerprint="SHA256:x"))
+    assert (named.cover.evidence_name, named.cover.assessor, named.cover.fingerprint) == (
+        "web01.evidence.json", "Ada Example (QSA)", "SHA256:x")
