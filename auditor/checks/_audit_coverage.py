@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from auditor.domain import auditctl_grammar as grammar
-from auditor.domain.audit_rules import format_field
+from auditor.domain.audit_statement import format_field
 from auditor.model.facts import AuditField, AuditRule
 
 SOCKET_SYSCALLS = (

@@ -14,7 +14,7 @@ from auditor.checks._audit_coverage import (
     SyscallVerdict,
     judge_syscall,
 )
-from auditor.domain.audit_rules import RuleError, parse_field
+from auditor.domain.audit_statement import RuleError, parse_field
 from auditor.model.base import json_pointer
 from auditor.model.check import (
     CheckParams,

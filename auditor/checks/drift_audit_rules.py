@@ -10,7 +10,7 @@ because ``auditctl -l`` prints rules in its own form.
 from __future__ import annotations
 
 from auditor.checks._drift import missing_side
-from auditor.domain.audit_rules import semantic_key
+from auditor.domain.audit_statement import semantic_key
 from auditor.model.check import CheckParams, Outcome, check, failed, not_reviewed, passed
 from auditor.model.facts import AuditRule, HostSnapshot
 from auditor.model.result import Severity

@@ -266,3 +266,20 @@ def collect_audit(ctx: CollectContext) -> tuple[AuditFacts | None, list[Gap]]:
         runtime_source=runtime_source, config_dir_exists=exists, machine=_machine(ctx),
     )
     return facts, gaps
+
+
+def describe_audit(facts: AuditFacts, ctx: CollectContext) -> str:
+    """How the audit state was collected, for the provenance."""
+    runtime = ("netlink AUDIT_GET, AUDIT_LIST_RULES (auditctl is not installed)" if facts.runtime_source == "netlink"
+               else "auditctl -s, auditctl -l")
+    parts = [runtime] if (facts.enabled is not None or facts.loaded_rules is not None) else []
+    parts += [facts.persistent_source] if facts.persistent_source else []
+    parts += ["/etc/audit does not exist (no persistent rules)"] if facts.config_dir_exists is False else []
+    return "; ".join(parts) or "not collected (see gaps)"
+
+
+def summarize_audit(facts: AuditFacts) -> str:
+    """The `lbaudit collect` summary of the section."""
+    loaded, persistent = facts.loaded_rules, facts.persistent_rules
+    return (f"audit rules {'-' if loaded is None else len(loaded)} loaded, "
+            f"{'?' if persistent is None else len(persistent)} persistent")

@@ -7,19 +7,14 @@ from pathlib import Path
 from typing import Any, Callable
 
 from auditor.collect import CollectContext
-from auditor.collect.audit import collect_audit
 from auditor.collect.provenance import collect_provenance
-from auditor.collect.sockets import collect_sockets
-from auditor.collect.sysctl import collect_sysctl
+from auditor.collect.sections import BY_NAME, FACT_SECTIONS
 from auditor.model.facts import SECTIONS, Facts, Gap, HostSnapshot
 
 Collector = Callable[[CollectContext], "tuple[Any, list[Gap]]"]
 
-COLLECTORS: dict[str, Collector] = {
-    "sockets": collect_sockets,
-    "sysctl": collect_sysctl,
-    "audit": collect_audit,
-}
+# The collector of each section, by name (declared in auditor.collect.sections).
+COLLECTORS: dict[str, Collector] = {section.name: section.collect for section in FACT_SECTIONS}
 
 
 def _natural(text: str) -> tuple:
@@ -33,24 +28,7 @@ def gap_sort_key(gap: Gap) -> tuple:
 
 def describe_method(section: str, facts: Any, ctx: CollectContext) -> str:
     """How a section was collected, for the provenance."""
-    if facts is None:
-        return "not collected (see gaps)"
-    if section == "sockets":
-        if not ctx.target.runtime:
-            return f"systemd socket units under {ctx.root} (declared listeners)"
-        return facts.counts.method if facts.counts is not None else "netlink sock_diag or /proc/net (see gaps)"
-    if section == "sysctl":
-        parts = ["/proc/sys (running values)"] if facts.runtime is not None else []
-        parts += ["sysctl configuration files (persistent values)"] if facts.persistent is not None else []
-        return "; ".join(parts) or "not collected (see gaps)"
-    if section == "audit":
-        runtime = ("netlink AUDIT_GET, AUDIT_LIST_RULES (auditctl is not installed)" if facts.runtime_source == "netlink"
-                   else "auditctl -s, auditctl -l")
-        parts = [runtime] if (facts.enabled is not None or facts.loaded_rules is not None) else []
-        parts += [facts.persistent_source] if facts.persistent_source else []
-        parts += ["/etc/audit does not exist (no persistent rules)"] if facts.config_dir_exists is False else []
-        return "; ".join(parts) or "not collected (see gaps)"
-    return ""
+    return BY_NAME[section].method(facts, ctx)
 
 
 def _run(section: str, ctx: CollectContext) -> tuple[Any, list[Gap]]:

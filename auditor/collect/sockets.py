@@ -600,3 +600,15 @@ def collect_sockets(ctx: CollectContext) -> tuple[SocketFacts | None, list[Gap]]
             method="; ".join(methods),
         )
     return SocketFacts(listeners=listeners, counts=counts), gaps
+
+
+def describe_sockets(facts: SocketFacts, ctx: CollectContext) -> str:
+    """How the sockets were collected, for the provenance."""
+    if not ctx.target.runtime:
+        return f"systemd socket units under {ctx.root} (declared listeners)"
+    return facts.counts.method if facts.counts is not None else "netlink sock_diag or /proc/net (see gaps)"
+
+
+def summarize_sockets(facts: SocketFacts) -> str:
+    """The `lbaudit collect` summary of the section."""
+    return f"{'?' if facts.listeners is None else len(facts.listeners)} listeners"

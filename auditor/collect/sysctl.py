@@ -69,3 +69,17 @@ def collect_sysctl(ctx: CollectContext) -> tuple[SysctlFacts | None, list[Gap]]:
         return SysctlFacts(runtime=None, persistent=persistent), [gap, *persistent_gaps]
     runtime, gaps = read_runtime_sysctls(SYSCTL_KEYS, f"{ctx.target.proc}/sys")
     return SysctlFacts(runtime=runtime, persistent=persistent), gaps + persistent_gaps
+
+
+def describe_sysctl(facts: SysctlFacts, ctx: CollectContext) -> str:
+    """How the sysctls were collected, for the provenance."""
+    parts = ["/proc/sys (running values)"] if facts.runtime is not None else []
+    parts += ["sysctl configuration files (persistent values)"] if facts.persistent is not None else []
+    return "; ".join(parts) or "not collected (see gaps)"
+
+
+def summarize_sysctl(facts: SysctlFacts) -> str:
+    """The `lbaudit collect` summary of the section."""
+    runtime, persistent = facts.runtime, facts.persistent
+    return (f"sysctls {'-' if runtime is None else len(runtime)} running, "
+            f"{'?' if persistent is None else len(persistent)} configured")

@@ -20,19 +20,9 @@ from auditor.model.facts import SECTIONS, GapKind, HostSnapshot
 
 
 def _summary(snapshot: HostSnapshot, path: Path, digest: str) -> list[str]:
-    facts = snapshot.facts
-    counts: list[str] = []
-    if facts.sockets is not None:
-        listeners = facts.sockets.listeners
-        counts.append(f"{'?' if listeners is None else len(listeners)} listeners")
-    if facts.sysctl is not None:
-        runtime, persistent = facts.sysctl.runtime, facts.sysctl.persistent
-        counts.append(f"sysctls {'-' if runtime is None else len(runtime)} running, "
-                      f"{'?' if persistent is None else len(persistent)} configured")
-    if facts.audit is not None:
-        loaded, persistent_rules = facts.audit.loaded_rules, facts.audit.persistent_rules
-        counts.append(f"audit rules {'-' if loaded is None else len(loaded)} loaded, "
-                      f"{'?' if persistent_rules is None else len(persistent_rules)} persistent")
+    from auditor.collect.sections import summary_counts
+
+    counts = summary_counts(snapshot.facts)
     kinds = Counter(g.kind for g in snapshot.gaps)
     where = snapshot.provenance.source_detail or snapshot.provenance.hostname
     return [

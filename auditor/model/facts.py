@@ -18,9 +18,11 @@ from auditor.model.base import Count, Inode, Moment, Pid, StrictModel, Uid, dige
 SNAPSHOT_SCHEMA: Final = "lbaudit/snapshot"
 SNAPSHOT_SCHEMA_VERSION: Final = "1.0"
 
-# The fact sections a check can declare in ``needs``.  Collectors only gather what enabled rules need.
-SECTIONS = ("sockets", "sysctl", "audit")
+# The fact sections a check can declare in ``needs``, named once here (each is a field of ``Facts``;
+# its collector is declared in ``auditor/collect/sections.py``).  Collectors only gather what
+# enabled rules need.
 Section = Literal["sockets", "sysctl", "audit"]
+SECTIONS: tuple[str, ...] = get_args(Section)
 
 
 class GapKind(str, Enum):

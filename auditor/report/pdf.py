@@ -44,10 +44,10 @@ from auditor.report._pdf_canvas import (
     PageDecor,
 )
 from auditor.report._pdf_theme import FONT_NAMES, load_theme, make_styles
+from auditor.report.view import attestation_view, content_sha256, evidence_name
 from auditor.resources import data_dir
 
 MARGIN = 18 * mm
-DEFAULT_EVIDENCE_NAME = "evidence.json"
 
 
 class _AttestationTemplate(BaseDocTemplate):
@@ -57,16 +57,6 @@ class _AttestationTemplate(BaseDocTemplate):
             title, key, level = outline
             self.canv.bookmarkPage(key)
             self.canv.addOutlineEntry(title, key, level=level)
-
-
-def _content_sha256(data: bytes) -> str:
-    """SHA-256 of the canonical JSON of the evidence: the digest ``lbaudit`` signatures cover."""
-    return sha256_hex(canonical_json(json.loads(data.decode("utf-8"))))
-
-
-def _evidence_name(evidence_path: str | None) -> str:
-    name = Path(evidence_path).name if evidence_path else ""
-    return name or DEFAULT_EVIDENCE_NAME
 
 
 @lru_cache(maxsize=1)
@@ -96,7 +86,7 @@ class RenderInputs:
 
     @classmethod
     def of(cls, evidence: Evidence, context: ReportContext) -> "RenderInputs":
-        return cls(evidence_name=_evidence_name(context.evidence_path),
+        return cls(evidence_name=evidence_name(context.evidence_path),
                    assessor=context.assessor or evidence.policy.owner,
                    signature_key=context.signature_fingerprint, renderer=renderer_id())
 
@@ -156,12 +146,11 @@ def render_pdf(evidence: Evidence, context: ReportContext) -> bytes:
     evidence_sha256 = sha256_hex(context.evidence_bytes)
     name = inputs.evidence_name
     width, height = theme.page_size
-    doc = sections.Doc(
-        evidence=evidence, theme=theme, styles=styles, width=width - 2 * MARGIN, evidence_name=name,
-        evidence_sha256=evidence_sha256, content_sha256=_content_sha256(context.evidence_bytes),
-        fingerprint=inputs.signature_key, assessor=inputs.assessor,
-    )
-    verdict = sections.VERDICT_WORDS[evidence.result.verdict]
+    content_digest = content_sha256(context.evidence_bytes)
+    view = attestation_view(evidence, evidence_name=name, evidence_sha256=evidence_sha256,
+                            content_sha256=content_digest, fingerprint=inputs.signature_key, assessor=inputs.assessor)
+    doc = sections.Doc(evidence=evidence, view=view, theme=theme, styles=styles, width=width - 2 * MARGIN)
+    verdict = view.cover.verdict_word
     date = evidence.run.finished_at.date().isoformat()
     decor = PageDecor(
         theme=theme,
@@ -174,7 +163,7 @@ def render_pdf(evidence: Evidence, context: ReportContext) -> bytes:
         attachment=context.evidence_bytes,
         attachment_description=f"lbaudit evidence (SHA-256 {evidence_sha256}): the source of this attestation",
         extra_info={INFO_EVIDENCE_SHA256: evidence_sha256, INFO_EVIDENCE_FILE: name,
-                    INFO_CONTENT_SHA256: doc.content_sha256},
+                    INFO_CONTENT_SHA256: content_digest},
         render_record=inputs.record(),
     )
     out = io.BytesIO()
@@ -183,7 +172,7 @@ def render_pdf(evidence: Evidence, context: ReportContext) -> bytes:
         pagesize=theme.page_size,
         leftMargin=MARGIN, rightMargin=MARGIN, topMargin=20 * mm, bottomMargin=20 * mm,
         title=f"Compliance attestation: {prov.hostname}, {evidence.policy.id} {evidence.policy.version}",
-        author=doc.assessor,
+        author=inputs.assessor,
         subject=(f"NIST SP 800-53 Rev. 5 network-socket compliance attestation of {prov.hostname}: {verdict} "
                  f"(evidence SHA-256 {evidence_sha256})"),
         keywords=["lbaudit", "attestation", "NIST SP 800-53 Rev. 5", evidence.policy.id, prov.hostname,

@@ -1,0 +1,149 @@
+"""Rules files read with the semantics of ``auditctl -R``: lines apply in order, and what is returned
+is the rule list the kernel would hold.  Part of :mod:`auditor.domain.audit_rules`.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+from auditor.domain import auditctl_grammar as grammar
+from auditor.domain.audit_statement import CLIENT_FLAGS, ParsedRules, RuleError, RuleLine, parse_statement
+from auditor.errors import Problem
+from auditor.model.facts import AuditRule
+
+# ---------------------------------------------------------------- rule files (auditctl -R)
+
+
+def rule_lines(text: str, file: str) -> list[RuleLine]:
+    """Lines as auditctl's fgets reads them: split at newline only (a carriage return stays in the line)."""
+    pieces = text.split("\n")
+    if pieces and pieces[-1] == "":
+        pieces.pop()
+    return [RuleLine(file, number, line) for number, line in enumerate(pieces, start=1)]
+
+
+def _is_comment_or_blank(text: str) -> bool:
+    return grammar.split_line(text.encode("utf-8", "surrogateescape")) is None
+
+
+def _fgets_pieces(text: str) -> list[str]:
+    """auditctl reads a line longer than its buffer as several lines."""
+    raw = text.encode("utf-8", "surrogateescape") + b"\n"
+    size = grammar.LINE_SIZE - 1
+    pieces = []
+    while len(raw) > size:
+        pieces.append(raw[:size])
+        raw = raw[size:]
+    pieces.append(raw[:-1])
+    return [p.decode("utf-8", "surrogateescape") for p in pieces]
+
+
+class _Loader:
+    """The kernel's rule list as ``auditctl -R`` builds it, line by line."""
+
+    def __init__(self, machine: str | None) -> None:
+        self.machine = machine
+        self.rules: list[AuditRule] = []
+        self.identities: dict[int, tuple] = {}  # id(rule) -> Statement.identity
+        self.problems: list[Problem] = []
+        self.keep_going = False  # -c or -i seen
+        self.locked_by: str | None = None  # origin of -e 2
+        self.stopped = False
+
+    def refuse(self, line: RuleLine, reason: str) -> None:
+        if self.keep_going:
+            self.problems.append(Problem(line.file, line.line, None, f"{reason} (skipped: -c/-i is in effect)"))
+            return
+        self.problems.append(
+            Problem(line.file, line.line, None, f"{reason}; auditctl -R stops here, so no later line is loaded")
+        )
+        self.stopped = True
+
+    def apply(self, line: RuleLine) -> None:
+        pieces = _fgets_pieces(line.text)
+        if len(pieces) > 1:
+            self.problems.append(Problem(line.file, line.line, None,
+                                         f"line longer than auditctl's {grammar.LINE_SIZE - 1}-byte buffer: read as "
+                                         f"{len(pieces)} lines"))
+        for piece in pieces:
+            if self.stopped:
+                return
+            self._apply(RuleLine(line.file, line.line, piece))
+
+    def _control(self, line: RuleLine, rule: AuditRule) -> None:
+        client_only = all(f.name in CLIENT_FLAGS for f in rule.fields)
+        if self.locked_by and not client_only:  # the kernel refuses every change once locked
+            self.refuse(line, f"the audit configuration is locked by -e 2 at {self.locked_by}")
+            return
+        self.rules.append(rule)
+        settings = {f.name: f.value for f in rule.fields}
+        if settings.get("continue_on_error") or settings.get("ignore_errors"):
+            self.keep_going = True
+        if settings.get("enabled") == "2":
+            self.locked_by = line.origin
+
+    def _apply(self, line: RuleLine) -> None:
+        try:
+            statement = parse_statement(line.text, line.origin, self.machine)
+        except RuleError as exc:
+            self.keep_going = self.keep_going or exc.keep_going
+            self.refuse(line, str(exc))
+            return
+        if statement is None:
+            return
+        for doubt in statement.doubts:
+            self.problems.append(Problem(line.file, line.line, None,
+                                         f"lbaudit cannot tell whether auditctl loads this line ({doubt}); "
+                                         "if it does not, no later line is loaded"))
+        if statement.settings is not None:  # e.g. "-a ... -e 0": the setting is made first
+            self._control(line, statement.settings)
+            if self.stopped:
+                return
+        rule, op = statement.rule, statement.op
+        if op == "skip":
+            return
+        if self.locked_by and op != "control":  # the kernel refuses every change once locked
+            self.refuse(line, f"the audit configuration is locked by -e 2 at {self.locked_by}")
+            return
+        if op == "control":
+            self._control(line, rule)
+        elif op == "clear":
+            def survives(old: AuditRule) -> bool:  # -D -k key deletes only the rules with that key
+                return old.kind == "control" or bool(rule.keys and not set(rule.keys) & set(old.keys))
+
+            self.rules = [r for r in self.rules if survives(r)]
+            self.rules.append(rule)
+        elif op == "delete":  # the kernel deletes the first rule that is the same, field for field
+            match = next((i for i, r in enumerate(self.rules)
+                          if r.kind != "control" and self.identities.get(id(r)) == statement.identity), None)
+            if match is None:
+                self.refuse(line, "no loaded rule matches this deletion")
+            else:
+                del self.rules[match]
+        else:
+            twin = next((r for r in self.rules
+                         if r.kind != "control" and self.identities.get(id(r)) == statement.identity), None)
+            if twin is not None and op == "add":  # -A does not check (auditctl 3.0.9 on Linux 6.x)
+                self.refuse(line, f"rule exists (same as {twin.origin})")
+                return
+            self.identities[id(rule)] = statement.identity
+            if op == "prepend":  # the head of its own list: before the first rule of that list
+                heads = [i for i, r in enumerate(self.rules) if r.kind != "control" and r.rule_list == rule.rule_list]
+                self.rules.insert(heads[0] if heads else len(self.rules), rule)
+            else:
+                self.rules.append(rule)
+
+
+def parse_rules_file(lines: Iterable[RuleLine], machine: str | None = None) -> ParsedRules:
+    """Rules as ``auditctl -R`` would leave them after reading these lines on a host whose
+    ``uname -m`` is ``machine`` (see the module doc)."""
+    loader = _Loader(machine)
+    for line in lines:
+        if loader.stopped:
+            break
+        loader.apply(line)
+    return ParsedRules(rules=loader.rules, problems=loader.problems)
+
+
+def parse_rules_text(text: str, file: str, machine: str | None = None) -> ParsedRules:
+    return parse_rules_file(rule_lines(text, file), machine)

@@ -1,0 +1,84 @@
+"""What ``auditctl -l`` and ``auditctl -s`` print, read back into rules and status settings.  Part of
+:mod:`auditor.domain.audit_rules`.
+"""
+
+from __future__ import annotations
+
+import re
+
+from auditor.domain.audit_loader import rule_lines
+from auditor.domain.audit_statement import AUDITCTL_LIST, AUDITCTL_STATUS, ParsedRules, RuleError, parse_statement
+from auditor.errors import Problem
+
+# ---------------------------------------------------------------- auditctl -l and -s
+
+
+def parse_auditctl_list(text: str, machine: str | None = None) -> ParsedRules:
+    """Parse ``auditctl -l`` output (one rule per line, or ``No rules``) of a host whose ``uname
+    -m`` is ``machine``.  Values are read as auditctl reads them, so the signed forms it prints
+    (``auid=-294967296`` for 4000000000, ``auid!=-1`` for unset) normalise to the uint32 the
+    kernel holds."""
+    result = ParsedRules()
+    last_arch: str | None = None
+    for line in rule_lines(text, AUDITCTL_LIST):
+        stripped = line.text.strip()
+        if not stripped or stripped == "No rules":
+            continue
+        try:
+            statement = parse_statement(stripped, line.origin, machine, listing=True)
+        except RuleError as exc:
+            result.problems.append(Problem(line.file, line.line, None, str(exc)))
+            continue
+        if statement is None:
+            continue
+        for doubt in statement.doubts:
+            result.problems.append(Problem(line.file, line.line, None, f"lbaudit cannot read this rule exactly: {doubt}"))
+        rule = statement.rule
+        if statement.op != "add" or rule.kind == "control":
+            result.problems.append(Problem(line.file, line.line, None, f"not a listed rule: {stripped!r}"))
+            continue
+        if rule.kind == "syscall" and rule.rule_list == "exit":
+            if rule.arch is None and last_arch == "b32":
+                # auditctl 3.0.9 keeps the arch of the previous rule when it names the syscalls of a
+                # rule without one, so these names may be the 32-bit ones for the same numbers.
+                result.problems.append(Problem(
+                    line.file, line.line, None,
+                    "rule without -F arch listed after a b32 rule: auditctl may print its syscalls with "
+                    "the b32 names of their numbers; add -F arch= to the rule",
+                ))
+            if rule.arch is not None:
+                last_arch = rule.arch
+        result.rules.append(rule)
+    if not text.strip():
+        message = "empty output (auditctl prints 'No rules' when there are none)"
+        result.problems.append(Problem(AUDITCTL_LIST, None, None, message))
+    return result
+
+
+def parse_auditctl_status(text: str) -> tuple[dict[str, str], list[Problem]]:
+    """Parse ``auditctl -s``: ``enabled 1`` lines (audit 2.4 and later) or one
+    ``AUDIT_STATUS: enabled=1 flag=1 ...`` line (older releases)."""
+    status: dict[str, str] = {}
+    problems: list[Problem] = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line:
+            continue
+        if line.startswith("AUDIT_STATUS:"):
+            for pair in line[len("AUDIT_STATUS:"):].split():
+                key, eq, value = pair.partition("=")
+                if eq:
+                    status[key] = value
+            continue
+        key, _, value = line.partition(" ")
+        if re.fullmatch(r"[a-z_]+", key) and value.strip():
+            status[key] = value.strip()
+        else:
+            problems.append(Problem(AUDITCTL_STATUS, number, None, f"unexpected line {line!r}"))
+    return status, problems
+
+
+def enabled_from_status(status: dict[str, str]) -> int | None:
+    """0 off, 1 on, 2 on and locked; None when absent or not one of those."""
+    value = status.get("enabled", "").split(" ")[0]
+    return int(value) if value in ("0", "1", "2") else None

@@ -1,0 +1,174 @@
+"""The rules.d directory as ``augenrules`` compiles it: file order (version sort), concatenation, the
+awk patterns that move control lines, then loading with ``auditctl -R`` semantics.  Part of
+:mod:`auditor.domain.audit_rules`.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from typing import Iterable, Sequence
+
+from auditor.domain.audit_loader import parse_rules_file
+from auditor.domain.audit_statement import RULES_D_LABEL, ParsedRules, RuleLine, semantic_key
+from auditor.errors import Problem
+from auditor.model.facts import AuditRule
+
+# ---------------------------------------------------------------- rules.d (augenrules)
+
+
+def _isdigit(char: str) -> bool:
+    return "0" <= char <= "9"
+
+
+def _order(char: str) -> int:
+    """Character weight in GNU version sort (dpkg's verrevcmp)."""
+    if _isdigit(char):
+        return 0
+    if char.isascii() and char.isalpha():
+        return ord(char)
+    if char == "~":
+        return -1
+    return ord(char) + 256
+
+
+def _verrevcmp(a: str, b: str) -> int:
+    i = j = 0
+    while i < len(a) or j < len(b):
+        while (i < len(a) and not _isdigit(a[i])) or (j < len(b) and not _isdigit(b[j])):
+            ca = _order(a[i]) if i < len(a) else 0
+            cb = _order(b[j]) if j < len(b) else 0
+            if ca != cb:
+                return ca - cb
+            i += 1
+            j += 1
+        while i < len(a) and a[i] == "0":
+            i += 1
+        while j < len(b) and b[j] == "0":
+            j += 1
+        first_diff = 0
+        while i < len(a) and j < len(b) and _isdigit(a[i]) and _isdigit(b[j]):
+            if not first_diff:
+                first_diff = ord(a[i]) - ord(b[j])
+            i += 1
+            j += 1
+        if i < len(a) and _isdigit(a[i]):
+            return 1
+        if j < len(b) and _isdigit(b[j]):
+            return -1
+        if first_diff:
+            return first_diff
+    return 0
+
+
+_SUFFIX = re.compile(r"(?:\.[A-Za-z~][A-Za-z0-9~]*)*$")
+
+
+def _without_suffix(name: str) -> str:
+    match = _SUFFIX.search(name, 1)  # the first character always belongs to the name
+    return name[: match.start()] if match else name
+
+
+def version_compare(a: str, b: str) -> int:
+    """GNU ``ls -v`` (filevercmp) order of two names that do not start with a dot."""
+    result = _verrevcmp(_without_suffix(a), _without_suffix(b))
+    if result or (_without_suffix(a) == a and _without_suffix(b) == b):
+        return result
+    return _verrevcmp(a, b)
+
+
+def augenrules_files(names: Iterable[str]) -> list[str]:
+    """The files augenrules reads: ``ls -1v rules.d | grep '\\.rules$'`` (no hidden names, version order)."""
+    # augenrules word-splits the ls output, so a name with white space in it is never read.
+    chosen = [n for n in names if n.endswith(".rules") and not n.startswith(".") and not re.search(r"\s", n)]
+    return sorted(chosen, key=functools.cmp_to_key(version_compare))
+
+
+def _join_files(files: Sequence[tuple[str, str]]) -> list[RuleLine]:
+    """``cat`` of the files: one without a final newline runs into the next file's first line."""
+    lines: list[RuleLine] = []
+    carry: RuleLine | None = None  # an unterminated last line, continued by the next file
+    for path, text in files:
+        pieces = text.split("\n")
+        for number, piece in enumerate(pieces[:-1], start=1):
+            if carry is not None:
+                lines.append(RuleLine(carry.file, carry.line, carry.text + piece))
+                carry = None
+            else:
+                lines.append(RuleLine(path, number, piece))
+        if pieces[-1]:
+            tail = pieces[-1]
+            carry = RuleLine(carry.file, carry.line, carry.text + tail) if carry else RuleLine(path, len(pieces), tail)
+    if carry is not None:
+        lines.append(carry)
+    return lines
+
+
+# augenrules' awk patterns.  "\s" is white space to gawk and busybox awk but a plain "s" to mawk
+# (Debian's default awk), so the two read indented comments and control lines differently.
+_AWK_SPACE = {"gawk": r"[ \t\n\r\f\v]", "mawk": "s"}
+
+
+def _awk_compile(lines: list[RuleLine], awk: str) -> list[RuleLine]:
+    space = _AWK_SPACE[awk]
+    patterns = {name: re.compile(pattern.replace("\\s", space)) for name, pattern in (
+        ("#", r"^\s*#"), ("-e", r"^\s*-e"), ("-D", r"^\s*-D\s*$"), ("-f", r"^\s*-f"), ("-b", r"^\s*-b"))}
+    first: dict[str, RuleLine] = {}
+    last_e: RuleLine | None = None
+    rest: list[RuleLine] = []
+    for line in lines:
+        text = line.text
+        if not text or patterns["#"].search(text):
+            continue
+        if patterns["-e"].search(text):
+            last_e = line
+        elif patterns["-D"].search(text):
+            first["-D"] = line
+        elif patterns["-f"].search(text):
+            first["-f"] = line
+        elif patterns["-b"].search(text):
+            first["-b"] = line
+        else:
+            rest.append(line)
+    head = [first[k] for k in ("-D", "-b", "-f") if k in first]
+    return head + rest + ([last_e] if last_e else [])
+
+
+def compile_rules_d(files: Sequence[tuple[str, str]], awk: str = "gawk") -> list[RuleLine]:
+    """Concatenate rules.d files as augenrules does.
+
+    ``files`` are (path, text) in augenrules order.  The files are joined as ``cat`` joins them (a
+    file without a final newline runs into the next file's first line); blank and comment lines are
+    dropped; the last bare ``-D``, ``-b`` and ``-f`` lines go first, in that order, and the last
+    ``-e`` line goes last, each as ``awk`` (gawk or mawk) matches augenrules' patterns.  Every line
+    keeps its ``file:line`` origin.
+    """
+    return _awk_compile(_join_files(files), awk)
+
+
+def parse_rules_d(files: Sequence[tuple[str, str]], machine: str | None = None, awk: str | None = None) -> ParsedRules:
+    """What ``augenrules --load`` leaves loaded from these rules.d files, compiled by the target's
+    ``awk`` ("gawk" or "mawk").  With ``awk`` None (not known) and files that gawk and mawk compile
+    into different rule sets, that is reported as a problem (lbaudit cannot tell which the boot
+    gets), and the gawk reading is returned."""
+    joined = _join_files(files)
+    if awk is not None:
+        return parse_rules_file(_awk_compile(joined, awk), machine)
+    parsed = parse_rules_file(_awk_compile(joined, "gawk"), machine)
+    other = parse_rules_file(_awk_compile(joined, "mawk"), machine)
+
+    def controls(rules: list[AuditRule]) -> list:
+        return [r.fields for r in rules if r.kind == "control"]
+
+    if [semantic_key(r) for r in parsed.rules] != [semantic_key(r) for r in other.rules] or \
+            controls(parsed.rules) != controls(other.rules):
+        gawk_lines = {(r.origin, r.text) for r in parsed.rules}
+        mawk_lines = {(r.origin, r.text) for r in other.rules}
+        where = ", ".join(sorted({origin for origin, _ in gawk_lines ^ mawk_lines})) or "the order of control lines"
+        parsed.problems.append(Problem(
+            RULES_D_LABEL, None, None,
+            f"augenrules compiles these files differently with gawk and with mawk ({where}): "
+            "an indented comment, -e, -D, -b or -f line is matched by gawk's \\s but not by mawk's; "
+            "lbaudit cannot tell which awk the target runs",
+        ))
+    return parsed

@@ -1,0 +1,560 @@
+"""What the attestation says, independent of how it is laid out: the format-neutral view.
+
+:func:`attestation_view` reads the evidence alone (and how the report refers to the evidence file)
+and returns plain dataclasses: the words, counts, rows and verdict of the cover, the executive
+summary, the controls, the findings, the waivers, the method and scope, and the attestation
+statement's values.  The PDF (:mod:`auditor.report._pdf_sections`) lays these out; an HTML report
+renders the same view, so both say the same thing.  Strings here are plain text (no markup): a
+renderer escapes them for its format.  Pure: no clock, no host, no randomness.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from auditor.model.base import canonical_json, sha256_hex
+from auditor.model.evidence import CheckRecord, Evidence
+from auditor.model.facts import SECTIONS
+from auditor.model.result import STATUS_ORDER, Finding, Severity, Status, Verdict
+
+if TYPE_CHECKING:
+    from auditor.report import ReportContext
+
+ATTENTION = (Status.FAIL, Status.ERROR, Status.NOT_REVIEWED)
+STATUS_LABELS = {
+    Status.FAIL: "fail",
+    Status.ERROR: "error",
+    Status.NOT_REVIEWED: "not reviewed",
+    Status.PASS: "pass",
+    Status.WAIVED: "waived",
+    Status.NOT_APPLICABLE: "not applicable",
+}
+VERDICT_WORDS = {
+    Verdict.COMPLIANT: "COMPLIANT",
+    Verdict.NON_COMPLIANT: "NOT COMPLIANT",
+    Verdict.INCOMPLETE: "INCOMPLETE",
+}
+SOURCE_WORDS = {"live": "live host", "root": "offline root directory", "snapshot": "saved snapshot"}
+MAX_VALUE_CHARS = 600  # observed/expected longer than this are cut; the embedded evidence has them whole
+MAX_PASS_SUBJECTS = 12
+MAX_INCOMPLETE_REASONS = 20
+NOTHING = "\u2014"  # an empty cell
+DEFAULT_EVIDENCE_NAME = "evidence.json"  # how a report refers to evidence given without a path
+
+
+# ------------------------------------------------------------------ words
+
+def count_phrase(count: int, noun: str) -> str:
+    return f"{count} {noun}" + ("" if count == 1 else "s")
+
+
+def utc_text(moment: datetime) -> str:
+    moment = moment.astimezone(timezone.utc) if moment.tzinfo else moment
+    return moment.strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _inline(value: Any) -> str:
+    if value is None or value == [] or value == {}:
+        return "none"
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list) and all(not isinstance(v, (list, dict)) for v in value):
+        return ", ".join(_inline(v) for v in value)
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(", ", ": "))
+
+
+def _value_lines(value: Any, depth: int = 0) -> list[str]:
+    """Observed/expected values as an auditor reads them: ``key: value`` lines, not raw JSON."""
+    if isinstance(value, dict) and value and depth < 2:
+        lines = []
+        for key in sorted(value):
+            inner = value[key]
+            if isinstance(inner, (dict, list)) and inner and _inline(inner).startswith(("{", "[")) and depth < 1:
+                lines.append(f"{key}:")
+                lines += ["  " + line for line in _value_lines(inner, depth + 1)]
+            else:
+                lines.append(f"{key}: {_inline(inner)}")
+        return lines
+    if isinstance(value, list) and value and any(isinstance(v, dict) for v in value) and depth < 2:
+        lines = []
+        for item in value:
+            item_lines = _value_lines(item, depth + 1)
+            lines += ["- " + item_lines[0]] + ["  " + line for line in item_lines[1:]]
+        return lines
+    return [_inline(value)]
+
+
+def value_text(value: Any) -> str:
+    if value is None:
+        return NOTHING
+    shown = "\n".join(_value_lines(value))
+    if len(shown) > MAX_VALUE_CHARS:
+        shown = shown[:MAX_VALUE_CHARS] + "\u2026 (cut; whole value in the embedded evidence)"
+    return shown
+
+
+def verdict_sentence(evidence: Evidence) -> str:
+    result = evidence.result
+    policy = f"policy {evidence.policy.id} {evidence.policy.version}"
+    threshold = result.fail_on.value
+    failing = [f for f in result.findings if f.status == Status.FAIL]
+    blocking = [f for f in failing if f.severity.rank >= result.fail_on.rank]
+    incomplete = [f for f in result.findings if f.status in (Status.ERROR, Status.NOT_REVIEWED)]
+    if result.verdict == Verdict.NON_COMPLIANT:
+        sentence = (f"The system does not meet {policy}: {count_phrase(len(blocking), 'finding')} "
+                    f"failed at or above severity {threshold}.")
+        if incomplete:
+            sentence += (f" In addition, {count_phrase(len(incomplete), 'finding')} could not be reviewed "
+                         "or errored, so the assessment is also incomplete.")
+        return sentence
+    if result.verdict == Verdict.INCOMPLETE:
+        return (f"Compliance with {policy} could not be established: {count_phrase(len(incomplete), 'finding')} "
+                f"could not be reviewed or errored. No finding failed at or above severity {threshold}.")
+    below = len(failing)
+    sentence = (f"The system meets {policy}: no finding failed at or above severity {threshold}, "
+                "and every rule could be reviewed.")
+    if below:
+        sentence += f" {count_phrase(below, 'finding')} failed below that severity."
+    return sentence
+
+
+# ------------------------------------------------------------------ the sections
+
+@dataclass(frozen=True)
+class FactsTrust:
+    """Whether the facts came from this run, a verified snapshot or an unverified one."""
+
+    kind: str  # "collected", "verified" or "unverified"
+    key: str | None = None  # the verifying key's fingerprint ("?" when unknown)
+    why: str | None = None  # why an unverified snapshot is not verified
+
+
+@dataclass(frozen=True)
+class Cover:
+    verdict: Verdict
+    verdict_word: str
+    verdict_sentence: str
+    status_counts: tuple[tuple[Status, int], ...]  # every status in STATUS_ORDER
+    system: str
+    os: str
+    kernel: str
+    machine_id: str
+    source: str  # where the facts were collected from, in words
+    trust: FactsTrust
+    policy: str
+    policy_sha256: str
+    ran: str
+    tool: str
+    assessor: str
+    evidence_name: str
+    evidence_sha256: str
+    content_sha256: str  # of the canonical JSON: what a detached signature signs
+    fingerprint: str | None  # of the key that signed the evidence; None: unsigned
+
+
+@dataclass(frozen=True)
+class SeverityRow:
+    severity: str
+    counts: tuple[int, ...]  # by status, in STATUS_ORDER
+    total: int
+
+
+@dataclass(frozen=True)
+class FamilyCounts:
+    family: str
+    title: str
+    counts: Counter  # control status value -> number of the family's controls
+
+
+@dataclass(frozen=True)
+class AttentionRow:
+    rule: str
+    severity: str
+    findings: str  # "2 fail, 1 not reviewed"
+    controls: str
+
+
+@dataclass(frozen=True)
+class Summary:
+    rules: int
+    policy_id: str
+    policy_version: str
+    hostname: str
+    findings: int
+    controls: int
+    families: int
+    fail_on: str
+    verdict_word: str
+    verdict_sentence: str
+    severity_rows: tuple[SeverityRow, ...]  # most severe first
+    total_row: SeverityRow  # "all severities"
+    family_counts: tuple[FamilyCounts, ...]  # sorted by family
+    attention: tuple[AttentionRow, ...]  # rules with failing, erroring or unreviewed findings, in policy order
+
+
+@dataclass(frozen=True)
+class ControlRow:
+    id: str
+    title: str
+    status: Status
+    satisfied: bool
+    rules: str
+    findings: str  # "1 fail, 2 pass"
+
+
+@dataclass(frozen=True)
+class FindingRow:
+    status: Status
+    subject: str
+    message: str
+    reason: str | None  # shown only when the message does not already say it
+    observed: str
+    expected: str
+
+
+@dataclass(frozen=True)
+class FindingGroup:
+    """A rule with findings that need attention, and those findings (worst status first)."""
+
+    rule_id: str
+    title: str  # "rule-id: title"
+    check: str
+    check_version: str | None  # None: the check is not recorded in the evidence
+    severity: str
+    controls: str
+    source: str  # where the rule is defined
+    rationale: str | None
+    remediation: str | None
+    rows: tuple[FindingRow, ...]
+
+
+@dataclass(frozen=True)
+class PassRow:
+    rule: str
+    check: str
+    passing: int
+    not_applicable: int
+    subjects: str
+
+
+@dataclass(frozen=True)
+class WaiverRow:
+    rule_id: str
+    subject: str | None  # None: every finding of the rule
+    approver: str
+    reason: str
+    expires: str
+    state: str  # "expired", "applied" or "unused"
+    findings: int  # how many findings it covered
+
+
+@dataclass(frozen=True)
+class WaivedRow:
+    rule_id: str
+    subject: str
+    severity: str
+    approver: str
+    until: str
+
+
+@dataclass(frozen=True)
+class Waivers:
+    evaluated_on: str
+    rows: tuple[WaiverRow, ...]
+    waived: tuple[WaivedRow, ...]
+
+
+@dataclass(frozen=True)
+class SectionRow:
+    section: str
+    how: str
+    state: str  # "collected", "collected, partly" or "not collected"
+
+
+@dataclass(frozen=True)
+class GapRow:
+    section: str
+    field: str
+    kind: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class CheckRow:
+    name: str
+    version: str
+    origin: str
+    needs: str
+    controls: str
+
+
+@dataclass(frozen=True)
+class InputRow:
+    input: str
+    name: str
+    sha256: str
+
+
+@dataclass(frozen=True)
+class Method:
+    source: str  # in words
+    source_detail: str | None
+    collected_at: str
+    tool_version: str
+    who: str  # "root (uid 0)"
+    privileged: bool
+    sections: tuple[SectionRow, ...]
+    gaps: tuple[GapRow, ...]
+    incomplete_reasons: tuple[str, ...]  # at most MAX_INCOMPLETE_REASONS
+    more_incomplete: int  # how many more there are
+    checks: tuple[CheckRow, ...]
+    inputs: tuple[InputRow, ...]
+    evaluated_on: str
+    fail_on: str
+    timings: str  # "collect 1400 ms, evaluate 18 ms"; empty when none were recorded
+
+
+@dataclass(frozen=True)
+class AttestationView:
+    cover: Cover
+    summary: Summary
+    controls: tuple[ControlRow, ...]
+    findings: tuple[FindingGroup, ...]
+    passes: tuple[PassRow, ...]
+    waivers: Waivers
+    method: Method
+    statement_values: dict[str, str]  # the placeholders of the attestation statement
+
+
+# ------------------------------------------------------------------ building the view
+
+def _facts_trust(prov: Any) -> FactsTrust:
+    if prov.source != "snapshot":
+        return FactsTrust("collected")
+    if prov.source_signature == "verified":
+        return FactsTrust("verified", key=prov.source_signature_key or "?")
+    why = {"not_checked": "signed, but the signature was not checked (no --snapshot-pubkey)",
+           "unsigned": "the snapshot is not signed"}.get(prov.source_signature or "", "signature state unknown")
+    return FactsTrust("unverified", why=why)
+
+
+def _cover(ev: Evidence, evidence_name: str, evidence_sha256: str, content_sha256: str, fingerprint: str | None,
+           assessor: str) -> Cover:
+    prov = ev.snapshot.provenance
+    by_status = ev.result.summary.by_status
+    source = SOURCE_WORDS.get(prov.source, prov.source)
+    if prov.source_detail:
+        source += f" {prov.source_detail}"
+    if prov.source_sha256:
+        source += f" (SHA-256 {prov.source_sha256[:16]}\u2026)"
+    return Cover(
+        verdict=ev.result.verdict, verdict_word=VERDICT_WORDS[ev.result.verdict], verdict_sentence=verdict_sentence(ev),
+        status_counts=tuple((status, by_status.get(status.value, 0)) for status in STATUS_ORDER),
+        system=prov.hostname + (f" ({prov.arch})" if prov.arch else ""),
+        os=prov.os or "unknown", kernel=prov.kernel or "unknown", machine_id=prov.machine_id or "unknown",
+        source=source, trust=_facts_trust(prov),
+        policy=f"{ev.policy.id}, version {ev.policy.version}, owner {ev.policy.owner}",
+        policy_sha256=ev.policy_sha256,
+        ran=f"{utc_text(ev.run.started_at)} to {utc_text(ev.run.finished_at)}",
+        tool=f"lbaudit {ev.tool.version}", assessor=assessor, evidence_name=evidence_name,
+        evidence_sha256=evidence_sha256, content_sha256=content_sha256, fingerprint=fingerprint,
+    )
+
+
+def _summary(ev: Evidence) -> Summary:
+    result = ev.result
+    grid = Counter((f.severity, f.status) for f in result.findings)
+    severity_rows = []
+    for severity in sorted(Severity, key=lambda s: -s.rank):
+        counts = tuple(grid[(severity, s)] for s in STATUS_ORDER)
+        severity_rows.append(SeverityRow(severity.value, counts, sum(counts)))
+    totals = tuple(result.summary.by_status.get(s.value, 0) for s in STATUS_ORDER)
+    by_family: dict[str, Counter] = {}
+    titles: dict[str, str] = {}
+    for control in result.controls:  # the evidence records family titles: no catalog needed
+        by_family.setdefault(control.family, Counter())[control.status.value] += 1
+        titles.setdefault(control.family, control.family_title)
+    failing_rules = Counter(f.rule_id for f in result.findings if f.status in ATTENTION)
+    attention = []
+    for rule in ev.policy.rules:
+        if rule.id not in failing_rules:
+            continue
+        counts = Counter(f.status for f in result.findings if f.rule_id == rule.id)
+        states = ", ".join(f"{counts[s]} {STATUS_LABELS[s]}" for s in ATTENTION if counts[s])
+        attention.append(AttentionRow(rule.id, rule.severity.value, states, ", ".join(rule.controls)))
+    return Summary(
+        rules=result.summary.rules, policy_id=ev.policy.id, policy_version=ev.policy.version,
+        hostname=ev.snapshot.provenance.hostname, findings=result.summary.findings, controls=len(result.controls),
+        families=len({c.family for c in result.controls}), fail_on=result.fail_on.value,
+        verdict_word=VERDICT_WORDS[result.verdict], verdict_sentence=verdict_sentence(ev),
+        severity_rows=tuple(severity_rows), total_row=SeverityRow("all severities", totals, sum(totals)),
+        family_counts=tuple(FamilyCounts(f, titles[f], by_family[f]) for f in sorted(by_family)),
+        attention=tuple(attention),
+    )
+
+
+def _controls(ev: Evidence) -> tuple[ControlRow, ...]:
+    rows = []
+    for control in ev.result.controls:
+        counts = ", ".join(f"{n} {STATUS_LABELS[Status(s)]}" for s, n in sorted(
+            control.counts.items(), key=lambda kv: STATUS_ORDER.index(Status(kv[0]))) if n)
+        rows.append(ControlRow(control.id, control.title or NOTHING, Status(control.status), control.satisfied,
+                               ", ".join(control.rules), counts))
+    return tuple(rows)
+
+
+def _finding_row(finding: Finding) -> FindingRow:
+    if finding.observed is None and finding.status in (Status.NOT_REVIEWED, Status.ERROR):
+        observed = "not observed"
+    else:
+        observed = value_text(finding.observed)
+    shows_reason = finding.reason and finding.reason != finding.message.removeprefix("not reviewed: ")
+    return FindingRow(finding.status, finding.subject, finding.message, finding.reason if shows_reason else None,
+                      observed, value_text(finding.expected))
+
+
+def _by_rule(ev: Evidence) -> dict[str, list[Finding]]:
+    by_rule: dict[str, list[Finding]] = {}
+    for finding in ev.result.findings:
+        by_rule.setdefault(finding.rule_id, []).append(finding)
+    return by_rule
+
+
+def _findings(ev: Evidence, by_rule: dict[str, list[Finding]]) -> tuple[FindingGroup, ...]:
+    checks: dict[str, CheckRecord] = {}
+    for record in ev.checks:
+        checks.setdefault(record.name, record)
+    order = {status: index for index, status in enumerate(STATUS_ORDER)}
+    groups = []
+    for rule in ev.policy.rules:
+        attention = sorted((f for f in by_rule.get(rule.id, []) if f.status in ATTENTION),
+                           key=lambda f: (order[f.status], f.subject, f.id))
+        if not attention:
+            continue
+        record = checks.get(rule.check)
+        groups.append(FindingGroup(
+            rule_id=rule.id, title=f"{rule.id}: {rule.title or (record.title if record else rule.check)}",
+            check=rule.check, check_version=record.version if record else None, severity=rule.severity.value,
+            controls=", ".join(rule.controls), source=str(rule.source),
+            rationale=record.rationale if record else None, remediation=record.remediation if record else None,
+            rows=tuple(_finding_row(f) for f in attention),
+        ))
+    return tuple(groups)
+
+
+def _passes(ev: Evidence, by_rule: dict[str, list[Finding]]) -> tuple[PassRow, ...]:
+    rows = []
+    for rule in ev.policy.rules:
+        group = by_rule.get(rule.id, [])
+        passing = sorted(f.subject for f in group if f.status == Status.PASS)
+        not_applicable = [f for f in group if f.status == Status.NOT_APPLICABLE]
+        if not passing and not not_applicable:
+            continue
+        subjects = "; ".join(passing[:MAX_PASS_SUBJECTS])
+        if len(passing) > MAX_PASS_SUBJECTS:
+            subjects += f"; and {len(passing) - MAX_PASS_SUBJECTS} more (in the evidence)"
+        for finding in not_applicable[:MAX_PASS_SUBJECTS]:
+            subjects += f"{'; ' if subjects else ''}n/a: {finding.subject} ({finding.reason})"
+        rows.append(PassRow(rule.id, rule.check, len(passing), len(not_applicable), subjects or NOTHING))
+    return tuple(rows)
+
+
+def _waivers(ev: Evidence) -> Waivers:
+    result = ev.result
+    rows = tuple(WaiverRow(w.rule_id, w.subject or None, w.approver, w.reason, w.expires.isoformat(),
+                           w.state if w.state in ("expired", "applied") else "unused", len(w.findings))
+                 for w in result.waivers)
+    waived = tuple(WaivedRow(f.rule_id, f.subject, f.severity.value, f.waiver.approver if f.waiver else NOTHING,
+                             f.waiver.expires.isoformat() if f.waiver else NOTHING)
+                   for f in sorted((f for f in result.findings if f.status == Status.WAIVED),
+                                   key=lambda f: (f.rule_id, f.subject)))
+    return Waivers(ev.run.evaluated_on.isoformat(), rows, waived)
+
+
+def _method(ev: Evidence, evidence_name: str, evidence_sha256: str, content_sha256: str) -> Method:
+    prov = ev.snapshot.provenance
+    who = prov.effective_user or "unknown user"
+    if prov.effective_uid is not None:
+        who += f" (uid {prov.effective_uid})"
+    sections = []
+    for section in SECTIONS:
+        collected = getattr(ev.snapshot.facts, section) is not None
+        state = "collected" if collected else "not collected"
+        if collected and ev.snapshot.gaps_for(section):
+            state = "collected, partly"
+        sections.append(SectionRow(section, prov.methods.get(section, NOTHING), state))
+    gaps = tuple(GapRow(g.section, g.field or "whole section", g.kind.value.replace("_", " "), g.reason)
+                 for g in sorted(ev.snapshot.gaps, key=lambda g: (g.section, g.field, g.reason)))
+    reasons = ev.result.incomplete_reasons
+    inputs = [InputRow("Policy file" + (" (extends)" if i else ""), s.path, s.sha256)
+              for i, s in enumerate(ev.policy.sources)]
+    inputs += [
+        InputRow("Policy (resolved)", f"{ev.policy.id} {ev.policy.version}", ev.policy_sha256),
+        InputRow("Facts", "facts and gaps, canonical JSON", ev.facts_sha256),
+        InputRow("Evidence file", evidence_name, evidence_sha256),
+        InputRow("Evidence content", "canonical JSON (signed)", content_sha256),
+    ]
+    return Method(
+        source=SOURCE_WORDS.get(prov.source, prov.source), source_detail=prov.source_detail or None,
+        collected_at=utc_text(prov.collected_at), tool_version=prov.tool_version, who=who,
+        privileged=bool(prov.privileged), sections=tuple(sections), gaps=gaps,
+        incomplete_reasons=tuple(reasons[:MAX_INCOMPLETE_REASONS]),
+        more_incomplete=max(0, len(reasons) - MAX_INCOMPLETE_REASONS),
+        checks=tuple(CheckRow(c.name, c.version, c.origin, ", ".join(c.needs), ", ".join(c.controls))
+                     for c in ev.checks),
+        inputs=tuple(inputs), evaluated_on=ev.run.evaluated_on.isoformat(), fail_on=ev.result.fail_on.value,
+        timings=", ".join(f"{k} {v} ms" for k, v in sorted(ev.run.timings_ms.items())),
+    )
+
+
+def attestation_view(evidence: Evidence, *, evidence_name: str, evidence_sha256: str, content_sha256: str,
+                     fingerprint: str | None, assessor: str) -> AttestationView:
+    """What every section of the attestation says about ``evidence``.
+
+    ``evidence_name``: how the report refers to the evidence file; ``evidence_sha256``: of its bytes;
+    ``content_sha256``: of its canonical JSON; ``fingerprint``: of the key that signed it (None:
+    unsigned); ``assessor``: who ran the assessment."""
+    ev = evidence
+    prov = ev.snapshot.provenance
+    by_rule = _by_rule(ev)
+    return AttestationView(
+        cover=_cover(ev, evidence_name, evidence_sha256, content_sha256, fingerprint, assessor),
+        summary=_summary(ev),
+        controls=_controls(ev),
+        findings=_findings(ev, by_rule),
+        passes=_passes(ev, by_rule),
+        waivers=_waivers(ev),
+        method=_method(ev, evidence_name, evidence_sha256, content_sha256),
+        statement_values={
+            "host": prov.hostname, "machine_id": prov.machine_id or "unknown", "date": utc_text(ev.run.finished_at),
+            "policy_id": ev.policy.id, "policy_version": ev.policy.version, "policy_sha256": ev.policy_sha256,
+            "tool_version": ev.tool.version, "evidence_name": evidence_name, "evidence_sha256": evidence_sha256,
+            "verdict": VERDICT_WORDS[ev.result.verdict],
+        },
+    )
+
+
+def content_sha256(evidence_bytes: bytes) -> str:
+    """SHA-256 of the canonical JSON of the evidence: the digest ``lbaudit`` signatures cover."""
+    return sha256_hex(canonical_json(json.loads(evidence_bytes.decode("utf-8"))))
+
+
+def evidence_name(evidence_path: str | None) -> str:
+    """The file name a report gives the evidence (its path's last part, or ``evidence.json``)."""
+    name = Path(evidence_path).name if evidence_path else ""
+    return name or DEFAULT_EVIDENCE_NAME
+
+
+def view_of(evidence: Evidence, context: ReportContext) -> AttestationView:
+    """The view a reporter renders: ``attestation_view`` with what the report context says (the
+    evidence file's name and bytes, the signing key, the assessor or else the policy owner)."""
+    return attestation_view(evidence, evidence_name=evidence_name(context.evidence_path),
+                            evidence_sha256=sha256_hex(context.evidence_bytes),
+                            content_sha256=content_sha256(context.evidence_bytes),
+                            fingerprint=context.signature_fingerprint,
+                            assessor=context.assessor or evidence.policy.owner)

@@ -1,0 +1,38 @@
+"""Snapshot versions: the reader lists the versions it accepts, and each says what it collected."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from auditor.domain.sysctl import RUNTIME_KEYS_BY_SNAPSHOT_VERSION
+from auditor.errors import InputError
+from auditor.model.facts import SNAPSHOT_SCHEMA_VERSION
+from auditor.storage.snapshot import SUPPORTED_VERSIONS, parse_snapshot, snapshot_bytes
+from tests.evidence_fixtures import make_snapshot
+
+
+def test_the_accepted_versions_are_listed_and_include_the_one_written():
+    assert SUPPORTED_VERSIONS == ("1.0",)
+    assert SNAPSHOT_SCHEMA_VERSION in SUPPORTED_VERSIONS
+
+
+def test_every_accepted_version_says_what_it_collected():
+    assert set(SUPPORTED_VERSIONS) <= set(RUNTIME_KEYS_BY_SNAPSHOT_VERSION)
+
+
+def test_a_snapshot_of_the_written_version_reads_back():
+    snapshot = make_snapshot()
+    assert parse_snapshot(snapshot_bytes(snapshot), "s.json") == snapshot
+
+
+@pytest.mark.parametrize("version", ["0.9", "1.1", "2.0", None, 1.0])
+def test_another_version_is_refused_naming_the_accepted_ones(version):
+    data = json.loads(snapshot_bytes(make_snapshot()))
+    data["schema_version"] = version
+    with pytest.raises(InputError) as caught:
+        parse_snapshot(json.dumps(data).encode(), "s.json")
+    message = str(caught.value)
+    assert f"schema version {version!r} is not supported" in message
+    assert f"(supported: {', '.join(SUPPORTED_VERSIONS)})" in message
