@@ -450,6 +450,33 @@ def _add_feature_commands() -> None:
 _add_feature_commands()
 
 
+class _NamedPath(click.Path):
+    """A path option or argument that must name something: an empty value is a usage error.
+
+    ``Path("")`` is ``Path(".")``: without this, ``--root ''`` audited the working directory as an
+    image, ``--out-dir ''`` wrote into it, ``-o ''`` crashed, each silently or as exit 70."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and value == "":
+            self.fail("an empty path names no file", param, ctx)
+        return super().convert(value, param, ctx)
+
+
+def _refuse_empty_paths(group: click.Group) -> None:
+    """Every path parameter of every command (feature modules included) refuses an empty value."""
+    for command in group.commands.values():
+        if isinstance(command, click.Group):
+            _refuse_empty_paths(command)
+        for param in command.params:
+            if isinstance(param.type, click.Path) and not isinstance(param.type, _NamedPath):
+                named = _NamedPath.__new__(_NamedPath)
+                named.__dict__.update(param.type.__dict__)
+                param.type = named
+
+
+_refuse_empty_paths(cli)
+
+
 def main() -> None:
     try:
         # Without standalone mode click returns (not raises) the code of ctx.exit(n).
