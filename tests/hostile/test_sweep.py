@@ -1,0 +1,114 @@
+"""The final hostile sweep of issue 8: every command, every input, as a hostile user.
+
+A script ran each command with each path option given a FIFO, /dev/zero, a directory, a dangling
+symlink, a symlink loop, an empty value, a file of the wrong kind, huge/empty/non-UTF-8/NUL files,
+hostile ``extends`` targets and odd option values, under ``timeout 10``, flagging exit 70, a hang,
+a traceback or a file touched outside the named outputs.  Each class it found is a case here,
+run through the real command line in a scratch directory whose tree is compared before and after.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+IMAGE = REPO / "tests" / "fixtures" / "roots" / "sysctl-precedence"
+USAGE = 2
+
+
+def lbaudit(*args: object, cwd: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    return subprocess.run([sys.executable, "-m", "auditor.cli", *map(str, args)], cwd=cwd, capture_output=True,
+                          text=True, timeout=30, env=env, stdin=subprocess.DEVNULL)
+
+
+def tree(directory: Path) -> dict[str, tuple]:
+    """Everything under ``directory`` (links not followed): kind, inode, size, mtime."""
+    state = {}
+    for root, dirs, files in os.walk(directory):
+        for name in [".", *dirs, *files] if root == str(directory) else dirs + files:
+            st = os.lstat(Path(root) / name)
+            state[os.path.relpath(Path(root) / name, directory)] = (stat.S_IFMT(st.st_mode), st.st_ino, st.st_size,
+                                                                     st.st_mtime_ns)
+    return state
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A policy, a snapshot of an offline image, its evidence and a key pair, in a directory of their own."""
+    directory = tmp_path_factory.mktemp("sweep-inputs")
+    (directory / "policy.yaml").write_bytes((REPO / "policies" / "corp.yaml").read_bytes())
+    assert lbaudit("collect", "--root", IMAGE, "-o", directory / "snap.json", "-q", cwd=directory).returncode == 0
+    assert lbaudit("evaluate", "--policy", directory / "policy.yaml", "--snapshot", directory / "snap.json",
+                   "-o", directory / "ev.json", "-q", cwd=directory).returncode in (1, 3)
+    assert lbaudit("keygen", "--out", directory / "keys", cwd=directory).returncode == 0
+    return directory
+
+
+# Path("") is Path("."): an empty path option named the working directory.  Before the sweep
+# ``--root ''`` audited the working directory as an image (exit 3), ``report --out-dir ''`` and
+# ``keygen --out ''`` wrote into it (exit 0), ``-o ''`` crashed (exit 70).
+EMPTY_PATH_RUNS = {
+    "evaluate -o": ["evaluate", "--policy", "{i}/policy.yaml", "--snapshot", "{i}/snap.json", "-o", ""],
+    "evaluate --root": ["evaluate", "--policy", "{i}/policy.yaml", "--root", "", "-o", "e.json"],
+    "evaluate --snapshot": ["evaluate", "--policy", "{i}/policy.yaml", "--snapshot", "", "-o", "e.json"],
+    "evaluate --out-dir": ["evaluate", "--policy", "{i}/policy.yaml", "--snapshot", "{i}/snap.json", "-o", "e.json",
+                           "--format", "text", "--out-dir", ""],
+    "evaluate --policy": ["evaluate", "--policy", "", "--snapshot", "{i}/snap.json", "-o", "e.json"],
+    "collect -o": ["collect", "--root", str(IMAGE), "-o", ""],
+    "collect --root": ["collect", "--root", "", "-o", "s.json"],
+    "report --out-dir": ["report", "{i}/ev.json", "--format", "text", "--out-dir", ""],
+    "report --pdf": ["report", "{i}/ev.json", "--pdf", ""],
+    "keygen --out": ["keygen", "--out", ""],
+    "verify --pubkey": ["verify", "{i}/ev.json", "--pubkey", ""],
+    "diff": ["diff", "", "{i}/ev.json"],
+    "validate": ["validate", ""],
+    "coverage --catalog": ["coverage", "--policy", "{i}/policy.yaml", "--baseline", "low", "--catalog", ""],
+}
+
+
+@pytest.mark.parametrize("name", sorted(EMPTY_PATH_RUNS))
+def test_an_empty_path_is_a_usage_error_and_writes_nothing(name: str, inputs: Path, tmp_path: Path) -> None:
+    before = tree(tmp_path)
+    run = lbaudit(*[a.format(i=inputs) for a in EMPTY_PATH_RUNS[name]], cwd=tmp_path)
+    assert run.returncode == USAGE, run.stdout + run.stderr
+    assert "empty path" in run.stderr
+    assert tree(tmp_path) == before
+
+
+@pytest.mark.parametrize("command", [
+    ["validate", "loop"],
+    ["coverage", "--policy", "loop", "--baseline", "low"],
+    ["evaluate", "--policy", "loop", "--snapshot", "{i}/snap.json", "-o", "e.json"],
+    ["evaluate", "--policy", "extends-loop.yaml", "--snapshot", "{i}/snap.json", "-o", "e.json"],
+], ids=["validate", "coverage", "evaluate", "extends"])
+def test_a_policy_that_is_a_symlink_loop_is_exit_2(command: list[str], inputs: Path, tmp_path: Path) -> None:
+    # Path.resolve() raises RuntimeError on a loop (exit 70 before the sweep).
+    os.symlink("loop2", tmp_path / "loop")
+    os.symlink("loop", tmp_path / "loop2")
+    (tmp_path / "extends-loop.yaml").write_text("extends: loop\n" + (inputs / "policy.yaml").read_text())
+    before = tree(tmp_path)
+    run = lbaudit(*[a.format(i=inputs) for a in command], cwd=tmp_path)
+    assert run.returncode == USAGE, run.stdout + run.stderr
+    assert "loop" in run.stderr and "internal error" not in run.stderr
+    assert tree(tmp_path) == before
+
+
+@pytest.mark.parametrize("name", ["../escaped", "/tmp/lbaudit-sweep-escaped", "", ".", "..", "a\nb", "tab\there"])
+def test_keygen_name_is_a_file_name_never_a_path(name: str, tmp_path: Path) -> None:
+    # --name "../escaped" wrote escaped.key beside (not in) --out; an absolute name wrote anywhere.
+    work = tmp_path / "work"
+    work.mkdir()
+    outside = Path("/tmp/lbaudit-sweep-escaped.key")
+    before = tree(tmp_path)
+    run = lbaudit("keygen", "--out", work / "keys", "--name", name, cwd=work)
+    assert run.returncode == USAGE, run.stdout + run.stderr
+    assert "not a plain file name" in run.stderr
+    assert tree(tmp_path) == before
+    assert not outside.exists()
