@@ -74,15 +74,39 @@ def _check_directory(path: Path, directory: Path, what: str, will_create: Path |
         raise InputError(f"{path}: cannot write {what}: permission denied in {directory}")
 
 
-def resolve_target(path: Path, what: str = "output", will_create: Path | None = None) -> tuple[Path, os.stat_result | None]:
+_PRIVATE_KEY_MARK = b"PRIVATE KEY-----"  # PEM: "-----BEGIN [ENCRYPTED |EC |RSA ]PRIVATE KEY-----"
+
+
+def _holds_private_key(path: Path) -> bool:
+    """Whether the regular file at ``path`` starts like a PEM private key (its first 4 KiB)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | getattr(os, "O_CLOEXEC", 0))
+    except OSError:
+        return False  # what cannot be read here is judged by the write itself
+    try:
+        return stat.S_ISREG(os.fstat(fd).st_mode) and _PRIVATE_KEY_MARK in os.read(fd, 4096)
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+
+
+def resolve_target(path: Path, what: str = "output", will_create: Path | None = None,
+                   may_replace_key: bool = False) -> tuple[Path, os.stat_result | None]:
     """The file that writing ``path`` replaces (symlinks resolved) and its stat if it exists.
 
-    Raises InputError when it exists and is not a regular file, or its directory is missing or not
+    Raises InputError when it exists and is not a regular file, or holds a private key (only
+    ``keygen --force`` replaces one: ``may_replace_key``), or its directory is missing or not
     writable.  ``will_create`` is a directory (resolved) that lbaudit creates before writing."""
     path = Path(path)
     # stat() follows links the way open() would: /dev/stdout -> /proc/self/fd/1 -> a pipe or a tty.
     st = _stat(path, what)
     _refuse_non_regular(path, st, what)
+    # `collect -o keys/lbaudit.key` replaced the signing key with a snapshot: gone for good, and
+    # keygen itself refuses that without --force.  No report or snapshot ever holds a PEM key.
+    if st is not None and not may_replace_key and _holds_private_key(path):
+        raise InputError(f"{path}: cannot write {what}: it holds a private key, which lbaudit replaces only "
+                         "with keygen --force")
     target = Path(os.path.realpath(path))
     _check_directory(path, target.parent, what, will_create)
     return target, st
@@ -202,7 +226,7 @@ def write_atomic(path: Path, data: bytes, *, private: bool = False, replace: boo
         if link is not None and stat.S_ISLNK(link.st_mode):
             raise InputError(f"{path}: cannot write private key: it is a symbolic link "
                              "(a private key is written only to a plain path)")
-    target, existing = resolve_target(path)
+    target, existing = resolve_target(path, may_replace_key=private)
     if existing is not None and not replace:
         raise OutputExists(f"{path}: already exists; refusing to overwrite it")
     try:

@@ -112,3 +112,33 @@ def test_keygen_name_is_a_file_name_never_a_path(name: str, tmp_path: Path) -> N
     assert "not a plain file name" in run.stderr
     assert tree(tmp_path) == before
     assert not outside.exists()
+
+
+@pytest.mark.parametrize("command", [
+    ["collect", "--root", str(IMAGE), "-o", "keys/lbaudit.key"],
+    ["evaluate", "--policy", "{i}/policy.yaml", "--snapshot", "{i}/snap.json", "-o", "keys/lbaudit.key"],
+    ["evaluate", "--policy", "{i}/policy.yaml", "--snapshot", "{i}/snap.json", "-o", "e.json", "--pdf", "keys/lbaudit.key"],
+    ["evaluate", "--policy", "{i}/policy.yaml", "--snapshot", "{i}/snap.json", "-o", "keys/lbaudit"],  # .sig is the key
+    ["report", "{i}/ev.json", "--format", "sarif", "--out-dir", "keys"],  # keys/corp-baseline.sarif is a key
+], ids=["collect -o", "evaluate -o", "evaluate --pdf", "evaluate signature", "report --out-dir"])
+def test_no_output_replaces_a_private_key(command: list[str], inputs: Path, tmp_path: Path) -> None:
+    # `collect -o keys/lbaudit.key` replaced the signing key with a snapshot (exit 0): the key was
+    # gone for good, while keygen refuses to replace one without --force.
+    keys = tmp_path / "keys"
+    keys.mkdir()
+    key = (inputs / "keys" / "lbaudit.key").read_bytes()
+    for name in ("lbaudit.key", "lbaudit.sig", "corp-baseline.sarif"):
+        (keys / name).write_bytes(key)
+    before = tree(tmp_path)
+    run = lbaudit(*[a.format(i=inputs) for a in command], cwd=tmp_path)
+    assert run.returncode == USAGE, run.stdout + run.stderr
+    assert "holds a private key" in run.stderr
+    assert tree(tmp_path) == before
+
+
+def test_keygen_force_still_replaces_its_own_key(tmp_path: Path) -> None:
+    assert lbaudit("keygen", "--out", "keys", cwd=tmp_path).returncode == 0
+    old = (tmp_path / "keys" / "lbaudit.key").read_bytes()
+    run = lbaudit("keygen", "--out", "keys", "--force", cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert (tmp_path / "keys" / "lbaudit.key").read_bytes() != old
