@@ -91,6 +91,14 @@ def _holds_private_key(path: Path) -> bool:
         os.close(fd)
 
 
+def _refuse_private_key(path: Path, what: str) -> None:
+    # `collect -o keys/lbaudit.key` replaced the signing key with a snapshot: gone for good, and
+    # keygen itself refuses that without --force.  No report or snapshot ever holds a PEM key.
+    if _holds_private_key(path):
+        raise InputError(f"{path}: cannot write {what}: it holds a private key, which lbaudit replaces only "
+                         "with keygen --force")
+
+
 def resolve_target(path: Path, what: str = "output", will_create: Path | None = None,
                    may_replace_key: bool = False) -> tuple[Path, os.stat_result | None]:
     """The file that writing ``path`` replaces (symlinks resolved) and its stat if it exists.
@@ -102,11 +110,8 @@ def resolve_target(path: Path, what: str = "output", will_create: Path | None = 
     # stat() follows links the way open() would: /dev/stdout -> /proc/self/fd/1 -> a pipe or a tty.
     st = _stat(path, what)
     _refuse_non_regular(path, st, what)
-    # `collect -o keys/lbaudit.key` replaced the signing key with a snapshot: gone for good, and
-    # keygen itself refuses that without --force.  No report or snapshot ever holds a PEM key.
-    if st is not None and not may_replace_key and _holds_private_key(path):
-        raise InputError(f"{path}: cannot write {what}: it holds a private key, which lbaudit replaces only "
-                         "with keygen --force")
+    if st is not None and not may_replace_key:
+        _refuse_private_key(path, what)
     target = Path(os.path.realpath(path))
     _check_directory(path, target.parent, what, will_create)
     return target, st
@@ -140,7 +145,8 @@ def plan_outputs(outputs: Iterable[tuple[str, Path]], inputs: Iterable[tuple[str
     will_create = check_out_dir(out_dir) if out_dir is not None else None
     planned: list[PlannedFile] = []
     for role, path in outputs:
-        target, st = resolve_target(Path(path), role, will_create)
+        # Keys are looked for after the inputs: "the same file as the signing key" says more.
+        target, st = resolve_target(Path(path), role, will_create, may_replace_key=True)
         planned.append(PlannedFile(role, Path(path), target, (st.st_dev, st.st_ino) if st is not None else None))
     for index, output in enumerate(planned):
         for other in planned[index + 1:]:
@@ -153,6 +159,9 @@ def plan_outputs(outputs: Iterable[tuple[str, Path]], inputs: Iterable[tuple[str
             if output.same_file(source):
                 raise InputError(f"{output.path} ({output.role}) is the same file as the {source.role} {source.path}: "
                                  "writing it would destroy an input")
+    for output in planned:
+        if output.identity is not None:
+            _refuse_private_key(output.path, output.role)
     return planned
 
 
