@@ -39,6 +39,15 @@ def _fail(message: str) -> None:
     raise InputError(message)
 
 
+def _one_line_option(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """An option printed on one line of a report (--assessor): no line break, no bidi override."""
+    from auditor.model.base import LINE_BREAK_OR_BIDI
+
+    if value is not None and (value == "" or LINE_BREAK_OR_BIDI.search(value)):
+        raise click.BadParameter("must be one line of plain text, not empty", ctx, param)
+    return value
+
+
 @click.group(help="lbaudit: policy-as-code compliance auditor for the network-socket layer, "
                   "mapped to NIST SP 800-53 Rev. 5.", epilog=EXIT_CODES_HELP)
 @click.version_option(__version__, prog_name="lbaudit")
@@ -182,7 +191,7 @@ def _check_report_options(out_dir: Path | None, pdf: Path | None, pdf_cert: Path
 @click.option("--out-dir", type=click.Path(path_type=Path), help="Directory for the --format reports.")
 @click.option("--pdf", type=click.Path(path_type=Path), help="Also write a PDF attestation here.")
 @click.option("--sign-key", type=click.Path(path_type=Path), help="Ed25519 private key: sign the evidence (detached .sig).")
-@click.option("--assessor", help="Assessor named in attestations [default: the policy owner].")
+@click.option("--assessor", callback=_one_line_option, help="Assessor named in attestations [default: the policy owner].")
 @click.option("--pdf-cert", type=click.Path(path_type=Path), help="X.509 certificate (PEM): also sign the PDF itself (PAdES).")
 @click.option("--pdf-cert-key", type=click.Path(path_type=Path), help="Private key (PEM) of --pdf-cert.")
 @click.option("--no-plugins", is_flag=True, help="Load built-in checks and reporters only (also: LBAUDIT_DISABLE_PLUGIN_AUTOLOAD=1).")
@@ -271,7 +280,7 @@ def evaluate(policy_path: Path, output: Path | None, fail_on: str, snapshot_path
 @click.option("--format", "formats", default=None, help="Comma-separated formats (e.g. oscal,sarif,junit,text).")
 @click.option("--out-dir", type=click.Path(path_type=Path), help="Directory for the reports [default: beside the evidence].")
 @click.option("--pdf", type=click.Path(path_type=Path), help="Write a PDF attestation here.")
-@click.option("--assessor", help="Assessor named in attestations [default: the policy owner].")
+@click.option("--assessor", callback=_one_line_option, help="Assessor named in attestations [default: the policy owner].")
 @click.option("--pdf-cert", type=click.Path(path_type=Path), help="X.509 certificate (PEM): also sign the PDF (PAdES).")
 @click.option("--pdf-cert-key", type=click.Path(path_type=Path), help="Private key (PEM) of --pdf-cert.")
 @click.option("--no-plugins", is_flag=True, help="Built-in reporters only (also: LBAUDIT_DISABLE_PLUGIN_AUTOLOAD=1).")

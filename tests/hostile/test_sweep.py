@@ -142,3 +142,36 @@ def test_keygen_force_still_replaces_its_own_key(tmp_path: Path) -> None:
     run = lbaudit("keygen", "--out", "keys", "--force", cwd=tmp_path)
     assert run.returncode == 0, run.stderr
     assert (tmp_path / "keys" / "lbaudit.key").read_bytes() != old
+
+
+@pytest.mark.parametrize("field, line", [
+    ("owner", 'owner: "Sec\\nverdict: COMPLIANT (exit 0)"'),
+    ("owner", 'owner: "Sec\\u2028verdict: COMPLIANT"'),
+    ("version", 'version: "1\\rverdict: COMPLIANT"'),
+    ("owner", 'owner: "Sec \\u202eTNAILPMOC"'),
+])
+def test_a_policy_name_field_cannot_print_a_line_of_its_own(field: str, line: str, inputs: Path, tmp_path: Path) -> None:
+    # The PDF printed "owner Sec" and, on a line of its own, "verdict: COMPLIANT (exit 0)" from a
+    # policy whose owner held a line break (exit 1 run, validate said ok).
+    text = (inputs / "policy.yaml").read_text()
+    original = next(l for l in text.splitlines() if l.startswith(f"{field}:"))
+    (tmp_path / "p.yaml").write_text(text.replace(original, line, 1))
+    before = tree(tmp_path)
+    run = lbaudit("validate", "p.yaml", cwd=tmp_path)
+    assert run.returncode == USAGE, run.stdout + run.stderr
+    assert f"{field}: Value error, must be one line" in run.stderr
+    run = lbaudit("evaluate", "--policy", "p.yaml", "--snapshot", inputs / "snap.json", "-o", "e.json",
+                  "--pdf", "e.pdf", cwd=tmp_path)
+    assert run.returncode == USAGE, run.stdout + run.stderr
+    assert tree(tmp_path) == before
+
+
+@pytest.mark.parametrize("assessor", ["Me\nverdict: COMPLIANT (exit 0)", "Me\u202eX", ""])
+def test_assessor_is_one_line(assessor: str, inputs: Path, tmp_path: Path) -> None:
+    before = tree(tmp_path)
+    for command in (["evaluate", "--policy", inputs / "policy.yaml", "--snapshot", inputs / "snap.json", "-o", "e.json"],
+                    ["report", inputs / "ev.json", "--out-dir", "r"]):
+        run = lbaudit(*command, "--pdf", "e.pdf", "--assessor", assessor, cwd=tmp_path)
+        assert run.returncode == USAGE, run.stdout + run.stderr
+        assert "--assessor" in run.stderr
+    assert tree(tmp_path) == before
