@@ -175,3 +175,36 @@ def test_assessor_is_one_line(assessor: str, inputs: Path, tmp_path: Path) -> No
         assert run.returncode == USAGE, run.stdout + run.stderr
         assert "--assessor" in run.stderr
     assert tree(tmp_path) == before
+
+
+def test_arguments_written_into_argv0_are_not_recorded(tmp_path: Path) -> None:
+    # setproctitle and `exec -a` put a whole command line into argv[0] (no NUL between the
+    # arguments): lbaudit recorded argv[0] verbatim, secret included, without --record-cmdline.
+    import secrets as token
+
+    secret = f"S3CRET-{token.token_hex(8)}"
+    listener = ("import socket, sys, time\n"
+                "s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen()\n"
+                "print(s.getsockname()[1], flush=True); time.sleep(60)\n")
+    server = subprocess.Popen(["bash", "-c", f'exec -a "srv --db-url=postgres://app:{secret}@db/x" "$0" -c "$1"',
+                               sys.executable, listener], stdout=subprocess.PIPE, text=True)
+    try:
+        port = int(server.stdout.readline())
+        run = lbaudit("collect", "--section", "sockets", "-o", "s.json", cwd=tmp_path)
+        assert run.returncode == 0, run.stderr
+        run = lbaudit("evaluate", "--policy", REPO / "policies" / "corp.yaml", "--snapshot", "s.json", "-o", "e.json",
+                      "--format", "text,oscal,sarif,junit", "--out-dir", "r", cwd=tmp_path)
+        assert run.returncode in (1, 3), run.stderr
+        assert secret not in run.stdout + run.stderr
+    finally:
+        server.kill()
+        server.wait()
+    import json
+
+    snapshot = json.loads((tmp_path / "s.json").read_text())
+    mine = [p for listener in snapshot["facts"]["sockets"]["listeners"] if listener["port"] == port
+            for p in listener["processes"]]
+    assert [p["argv0"] for p in mine] == ["srv …"]
+    for path in tmp_path.rglob("*"):
+        if path.is_file():
+            assert secret.encode() not in path.read_bytes(), path
