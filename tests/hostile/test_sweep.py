@@ -208,3 +208,33 @@ def test_arguments_written_into_argv0_are_not_recorded(tmp_path: Path) -> None:
     for path in tmp_path.rglob("*"):
         if path.is_file():
             assert secret.encode() not in path.read_bytes(), path
+
+
+def test_a_live_snapshot_with_an_mptcp_listener_is_evaluated(tmp_path: Path) -> None:
+    # The kernel lists an MPTCP listener's TCP subflow listener in LISTEN; the collector reports
+    # the pair once, as mptcp; the snapshot check then called every such collect "contradicts
+    # itself" and evaluate --snapshot refused it (exit 2), the full suite included.
+    import socket
+
+    try:
+        server = socket.socket(socket.AF_INET, socket.SOCK_STREAM, getattr(socket, "IPPROTO_MPTCP", 262))
+    except OSError as exc:
+        pytest.skip(f"this kernel has no MPTCP sockets ({exc.strerror}); it cannot be tested here")
+    with server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        run = lbaudit("collect", "--section", "sockets", "-o", "s.json", cwd=tmp_path)
+        assert run.returncode == 0, run.stderr
+    run = lbaudit("evaluate", "--policy", REPO / "policies" / "corp.yaml", "--snapshot", "s.json", "-o", "e.json",
+                  cwd=tmp_path)
+    assert run.returncode in (1, 3), run.stdout + run.stderr  # not 2: the snapshot is what a collector saw
+    assert "contradicts itself" not in run.stderr
+    # a hand-edited LISTEN count is still refused
+    import json
+
+    snapshot = json.loads((tmp_path / "s.json").read_text())
+    snapshot["facts"]["sockets"]["counts"]["tcp_by_state"]["LISTEN"] += 100
+    (tmp_path / "edited.json").write_text(json.dumps(snapshot))
+    run = lbaudit("evaluate", "--policy", REPO / "policies" / "corp.yaml", "--snapshot", "edited.json", "-o", "f.json",
+                  cwd=tmp_path)
+    assert run.returncode == USAGE and "contradicts itself" in run.stderr, run.stderr
