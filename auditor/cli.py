@@ -38,6 +38,15 @@ def _fail(message: str) -> None:
     raise InputError(message)
 
 
+def _one_line_option(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """An option printed on one line of a report (--assessor): no line break, no bidi override."""
+    from auditor.model.base import LINE_BREAK_OR_BIDI
+
+    if value is not None and (value == "" or LINE_BREAK_OR_BIDI.search(value)):
+        raise click.BadParameter("must be one line of plain text, not empty", ctx, param)
+    return value
+
+
 # Every command: name -> ("module:function", short help for ``lbaudit --help``).  A command's module
 # is imported only when that command runs (or its own --help is asked for), so ``lbaudit evaluate``
 # never loads the PDF signer and a broken optional dependency breaks one command, not all.
@@ -78,6 +87,7 @@ class LazyGroup(click.Group):
             command = getattr(module, attribute)
             if not isinstance(command, click.Command) or command.name != cmd_name:
                 raise TypeError(f"COMMANDS[{cmd_name!r}] names {COMMANDS[cmd_name][0]}, not the command {cmd_name!r}")
+            _refuse_empty_paths(command)
             self.add_command(command, cmd_name)
         return self.commands[cmd_name]
 
@@ -147,7 +157,7 @@ def _check_report_options(out_dir: Path | None, pdf: Path | None, pdf_cert: Path
 @click.option("--out-dir", type=click.Path(path_type=Path), help="Directory for the --format reports.")
 @click.option("--pdf", type=click.Path(path_type=Path), help="Also write a PDF attestation here.")
 @click.option("--sign-key", type=click.Path(path_type=Path), help="Ed25519 private key: sign the evidence (detached .sig).")
-@click.option("--assessor", help="Assessor named in attestations [default: the policy owner].")
+@click.option("--assessor", callback=_one_line_option, help="Assessor named in attestations [default: the policy owner].")
 @click.option("--pdf-cert", type=click.Path(path_type=Path), help="X.509 certificate (PEM): also sign the PDF itself (PAdES).")
 @click.option("--pdf-cert-key", type=click.Path(path_type=Path), help="Private key (PEM) of --pdf-cert.")
 @click.option("--no-plugins", is_flag=True, help="Load built-in checks and reporters only (also: LBAUDIT_DISABLE_PLUGIN_AUTOLOAD=1).")
@@ -216,7 +226,7 @@ def evaluate(policy_path: Path, output: Path | None, fail_on: str, target: str |
 @click.option("--format", "formats", default=None, help="Comma-separated formats (e.g. oscal,sarif,junit,text).")
 @click.option("--out-dir", type=click.Path(path_type=Path), help="Directory for the reports [default: beside the evidence].")
 @click.option("--pdf", type=click.Path(path_type=Path), help="Write a PDF attestation here.")
-@click.option("--assessor", help="Assessor named in attestations [default: the policy owner].")
+@click.option("--assessor", callback=_one_line_option, help="Assessor named in attestations [default: the policy owner].")
 @click.option("--pdf-cert", type=click.Path(path_type=Path), help="X.509 certificate (PEM): also sign the PDF (PAdES).")
 @click.option("--pdf-cert-key", type=click.Path(path_type=Path), help="Private key (PEM) of --pdf-cert.")
 @click.option("--no-plugins", is_flag=True, help="Built-in reporters only (also: LBAUDIT_DISABLE_PLUGIN_AUTOLOAD=1).")
@@ -384,6 +394,30 @@ def schema(kind: str) -> None:
 
 
 # ------------------------------------------------------------------ entry point
+
+class _NamedPath(click.Path):
+    """A path option or argument that must name something: an empty value is a usage error.
+
+    ``Path("")`` is ``Path(".")``: without this, ``--root ''`` audited the working directory as an
+    image, ``--out-dir ''`` wrote into it, ``-o ''`` crashed, each silently or as exit 70."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and value == "":
+            self.fail("an empty path names no file", param, ctx)
+        return super().convert(value, param, ctx)
+
+
+def _refuse_empty_paths(command: click.Command) -> None:
+    """Every path parameter of a command (and of its subcommands) refuses an empty value; the lazy
+    group applies this to each command as it loads it, so no command can forget."""
+    for sub in getattr(command, "commands", {}).values():
+        _refuse_empty_paths(sub)
+    for param in command.params:
+        if isinstance(param.type, click.Path) and not isinstance(param.type, _NamedPath):
+            named = _NamedPath.__new__(_NamedPath)
+            named.__dict__.update(param.type.__dict__)
+            param.type = named
+
 
 def main() -> None:
     try:

@@ -93,6 +93,12 @@ def _write_private_key(path: Path, data: bytes, force: bool) -> None:
 def generate_keypair(out_dir: Path, name: str = "lbaudit", force: bool = False) -> tuple[Path, Path]:
     """Write ``<out_dir>/<name>.key`` (PKCS#8 PEM, mode 0600) and ``<name>.pub`` (PEM); return both paths."""
     out_dir = Path(out_dir)
+    # The name is a file name inside out_dir, never a path: "../x" or "/etc/x" wrote the private key
+    # outside the directory the user named; a newline or a control character makes a name no
+    # listing shows faithfully.
+    if (not name or name in (".", "..") or "/" in name
+            or any(ord(c) < 0x20 or ord(c) == 0x7F for c in name)):
+        raise InputError(f"--name {name!r}: not a plain file name (no '/', no control characters, not empty)")
     private_path = out_dir / f"{name}.key"
     public_path = out_dir / f"{name}.pub"
     if not force:

@@ -22,19 +22,35 @@ def cmdline_sha256(argv: list[str]) -> str:
     return hashlib.sha256(b"".join(os.fsencode(arg) + b"\0" for arg in argv)).hexdigest()
 
 
+def program_name(argv0: str) -> str:
+    """``argv[0]`` up to its first white space.
+
+    A process may write its whole command line into ``argv[0]``: setproctitle does (``gunicorn:
+    master [app --token=...]``), so does ``exec -a``; /proc/PID/cmdline then holds the arguments as
+    one NUL-free string, and ``argv[0]`` alone carried ``--db-url=postgres://app:<secret>@db`` into
+    every snapshot and report.  What follows white space is an argument, never recorded here."""
+    words = argv0.split(None, 1)
+    if not words:
+        return argv0
+    return words[0] + (" …" if len(words) > 1 else "")
+
+
 def cmdline_fields(argv: list[str] | None, record: bool) -> dict[str, object]:
     """The ProcessInfo fields for a command line read from the host."""
     if not argv:
         return {}
-    return {"argv0": argv[0], "cmdline_sha256": cmdline_sha256(argv), "cmdline": list(argv) if record else None}
+    return {"argv0": program_name(argv[0]), "cmdline_sha256": cmdline_sha256(argv),
+            "cmdline": list(argv) if record else None}
 
 
 def _without_arguments(process: ProcessInfo) -> ProcessInfo:
     if process.cmdline is None:
+        if process.argv0 is not None and program_name(process.argv0) != process.argv0:
+            return process.model_copy(update={"argv0": program_name(process.argv0)})
         return process
     update = cmdline_fields(process.cmdline, record=False)
     # A snapshot written before argv0 and the digest existed: derive them; never drop a recorded digest.
-    update["argv0"] = process.argv0 or update["argv0"]
+    update["argv0"] = program_name(process.argv0) if process.argv0 is not None else update["argv0"]
     update["cmdline_sha256"] = process.cmdline_sha256 or update["cmdline_sha256"]
     return process.model_copy(update=update)
 

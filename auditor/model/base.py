@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from datetime import datetime, timezone
 from typing import Annotated, Any
 
@@ -27,6 +28,23 @@ def _convertible_to_utc(moment: datetime) -> datetime:
 
 Moment = Annotated[datetime, AfterValidator(_convertible_to_utc)]
 """A datetime every report can print in UTC (a naive one is read as UTC)."""
+
+# Line breaks (CR, LF, NEL, the Unicode line and paragraph separators) and the bidirectional
+# overrides and isolates that make text display in another order than it is stored.
+LINE_BREAK_OR_BIDI = re.compile("[\r\n\x85\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def _one_line(text: str) -> str:
+    # A policy's owner or a rule title is printed as one line of a report, beside the verdict: a
+    # line break in it printed a line of the policy author's choosing ("verdict: COMPLIANT") there.
+    found = LINE_BREAK_OR_BIDI.search(text)
+    if found:
+        raise ValueError(f"must be one line of plain text (found {found.group()!r})")
+    return text
+
+
+OneLine = Annotated[str, Field(min_length=1), AfterValidator(_one_line)]
+"""A name printed on one line of a report (owner, version, rule title, approver, assessor)."""
 
 # Kernel identifiers and counters as the checks and reports use them: never negative, and small
 # enough that every arithmetic on them stays an exact int or a finite float.

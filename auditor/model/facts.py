@@ -344,9 +344,14 @@ def contradictions(snapshot: HostSnapshot) -> list[tuple[str, str]]:
         if sockets.listeners is not None:
             tcp = sum(1 for l in sockets.listeners if l.protocol == "tcp")
             udp = sum(1 for l in sockets.listeners if l.protocol == "udp")
-            if "LISTEN" in by_state and by_state["LISTEN"] != tcp:
+            # An MPTCP listener has a TCP subflow listener (same inode) that the kernel counts in
+            # LISTEN and the collector lists once, as the mptcp listener: LISTEN may exceed the TCP
+            # listeners by at most the MPTCP ones.  A live host with MPTCP listeners was refused.
+            mptcp = sum(1 for l in sockets.listeners if l.protocol == "mptcp")
+            if "LISTEN" in by_state and not tcp <= by_state["LISTEN"] <= tcp + mptcp:
                 found.append(("/facts/sockets/counts/tcp_by_state/LISTEN",
-                              f"{by_state['LISTEN']} TCP sockets in LISTEN, but {tcp} TCP listeners are listed"))
+                              f"{by_state['LISTEN']} TCP sockets in LISTEN, but {tcp} TCP listeners are listed"
+                              + (f" (and {mptcp} MPTCP ones)" if mptcp else "")))
             if counts.udp_sockets is not None and counts.udp_sockets < udp:
                 found.append(("/facts/sockets/counts/udp_sockets",
                               f"{counts.udp_sockets} UDP sockets, fewer than the {udp} UDP listeners listed"))

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import Field
 
-from auditor.model.base import StrictModel
+from auditor.model.base import OneLine, StrictModel
 from auditor.model.controls import ControlId
 from auditor.model.result import Severity
 
@@ -24,7 +24,7 @@ class RuleSpec(StrictModel):
 
     id: str = Field(pattern=ID_PATTERN)
     check: str | None = None
-    title: str | None = None
+    title: OneLine | None = None
     params: dict[str, Any] = Field(default_factory=dict)
     severity: Severity | None = None
     controls: list[str] = Field(default_factory=list)
@@ -35,7 +35,7 @@ class Waiver(StrictModel):
     rule: str = Field(pattern=ID_PATTERN)
     subject: str | None = None  # glob over the finding subject (* and ? only); absent = every finding of the rule
     reason: str = Field(min_length=1)
-    approver: str = Field(min_length=1)
+    approver: OneLine
     expires: date
 
 
@@ -43,8 +43,8 @@ class PolicyDocument(StrictModel):
     """A policy file as written (before ``extends`` is resolved)."""
 
     id: str = Field(pattern=ID_PATTERN)
-    version: str = Field(min_length=1)
-    owner: str = Field(min_length=1)
+    version: OneLine
+    owner: OneLine
     description: str = ""
     extends: str | None = None
     rules: list[RuleSpec] = Field(default_factory=list)
@@ -56,7 +56,7 @@ class ResolvedRule(StrictModel):
 
     id: str
     check: str
-    title: str | None = None
+    title: OneLine | None = None
     params: dict[str, Any]
     severity: Severity
     controls: list[ControlId]
@@ -73,8 +73,8 @@ class Policy(StrictModel):
     """The policy as loaded: inheritance resolved, every rule's params validated."""
 
     id: str
-    version: str
-    owner: str
+    version: OneLine
+    owner: OneLine
     description: str
     rules: list[ResolvedRule]
     waivers: list[Waiver]

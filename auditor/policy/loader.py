@@ -4,6 +4,7 @@ each rule's check.  Every problem is reported with file, line and column; nothin
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -144,7 +145,9 @@ class _Loaded:
 
 def _load_chain(path: Path, stack: tuple[Path, ...] = ()) -> list[_Loaded]:
     """The file and the files it extends, root ancestor first."""
-    path = path.resolve()
+    # realpath, not Path.resolve(): on a symlink loop resolve() raises RuntimeError (exit 70); the
+    # read below then says ELOOP as a policy error.
+    path = Path(os.path.realpath(path))
     name = _display(path)
     if path in stack:
         cycle = " -> ".join(_display(p) for p in (*stack, path))

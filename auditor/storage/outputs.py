@@ -74,15 +74,44 @@ def _check_directory(path: Path, directory: Path, what: str, will_create: Path |
         raise InputError(f"{path}: cannot write {what}: permission denied in {directory}")
 
 
-def resolve_target(path: Path, what: str = "output", will_create: Path | None = None) -> tuple[Path, os.stat_result | None]:
+_PRIVATE_KEY_MARK = b"PRIVATE KEY-----"  # PEM: "-----BEGIN [ENCRYPTED |EC |RSA ]PRIVATE KEY-----"
+
+
+def _holds_private_key(path: Path) -> bool:
+    """Whether the regular file at ``path`` starts like a PEM private key (its first 4 KiB)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | getattr(os, "O_CLOEXEC", 0))
+    except OSError:
+        return False  # what cannot be read here is judged by the write itself
+    try:
+        return stat.S_ISREG(os.fstat(fd).st_mode) and _PRIVATE_KEY_MARK in os.read(fd, 4096)
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+
+
+def _refuse_private_key(path: Path, what: str) -> None:
+    # `collect -o keys/lbaudit.key` replaced the signing key with a snapshot: gone for good, and
+    # keygen itself refuses that without --force.  No report or snapshot ever holds a PEM key.
+    if _holds_private_key(path):
+        raise InputError(f"{path}: cannot write {what}: it holds a private key, which lbaudit replaces only "
+                         "with keygen --force")
+
+
+def resolve_target(path: Path, what: str = "output", will_create: Path | None = None,
+                   may_replace_key: bool = False) -> tuple[Path, os.stat_result | None]:
     """The file that writing ``path`` replaces (symlinks resolved) and its stat if it exists.
 
-    Raises InputError when it exists and is not a regular file, or its directory is missing or not
+    Raises InputError when it exists and is not a regular file, or holds a private key (only
+    ``keygen --force`` replaces one: ``may_replace_key``), or its directory is missing or not
     writable.  ``will_create`` is a directory (resolved) that lbaudit creates before writing."""
     path = Path(path)
     # stat() follows links the way open() would: /dev/stdout -> /proc/self/fd/1 -> a pipe or a tty.
     st = _stat(path, what)
     _refuse_non_regular(path, st, what)
+    if st is not None and not may_replace_key:
+        _refuse_private_key(path, what)
     target = Path(os.path.realpath(path))
     _check_directory(path, target.parent, what, will_create)
     return target, st
@@ -116,7 +145,8 @@ def plan_outputs(outputs: Iterable[tuple[str, Path]], inputs: Iterable[tuple[str
     will_create = check_out_dir(out_dir) if out_dir is not None else None
     planned: list[PlannedFile] = []
     for role, path in outputs:
-        target, st = resolve_target(Path(path), role, will_create)
+        # Keys are looked for after the inputs: "the same file as the signing key" says more.
+        target, st = resolve_target(Path(path), role, will_create, may_replace_key=True)
         planned.append(PlannedFile(role, Path(path), target, (st.st_dev, st.st_ino) if st is not None else None))
     for index, output in enumerate(planned):
         for other in planned[index + 1:]:
@@ -129,6 +159,9 @@ def plan_outputs(outputs: Iterable[tuple[str, Path]], inputs: Iterable[tuple[str
             if output.same_file(source):
                 raise InputError(f"{output.path} ({output.role}) is the same file as the {source.role} {source.path}: "
                                  "writing it would destroy an input")
+    for output in planned:
+        if output.identity is not None:
+            _refuse_private_key(output.path, output.role)
     return planned
 
 
@@ -202,7 +235,7 @@ def write_atomic(path: Path, data: bytes, *, private: bool = False, replace: boo
         if link is not None and stat.S_ISLNK(link.st_mode):
             raise InputError(f"{path}: cannot write private key: it is a symbolic link "
                              "(a private key is written only to a plain path)")
-    target, existing = resolve_target(path)
+    target, existing = resolve_target(path, may_replace_key=private)
     if existing is not None and not replace:
         raise OutputExists(f"{path}: already exists; refusing to overwrite it")
     try:
