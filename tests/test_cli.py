@@ -14,6 +14,8 @@ import pytest
 import yaml
 
 from auditor.resources import data_dir
+from tests.cli import Result, run_cli
+from tests.factories import listener, snapshot
 from tests.privileges import run_as_unprivileged
 
 REPO = Path(__file__).resolve().parents[1]
@@ -21,9 +23,8 @@ BAD = Path(__file__).parent / "fixtures" / "policies" / "bad"
 CORP = data_dir("policies") / "corp.yaml"
 
 
-def lbaudit(*args: str, cwd: Path | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "auditor.cli", *map(str, args)], cwd=cwd or REPO, capture_output=True,
-                          text=True, timeout=120, env={**os.environ, **(env or {})})
+def lbaudit(*args: object, cwd: Path | None = None, env: dict | None = None) -> Result:
+    return run_cli(*args, cwd=cwd or REPO, env=env)
 
 
 def schema_of(kind: str) -> dict:
@@ -220,6 +221,58 @@ def test_unprivileged_run_never_passes_what_it_cannot_see(shared_tmp):
     assert mine and all(f["status"] in ("fail", "not_reviewed") for f in mine), mine
     assert "owner unknown" in mine[0]["subject"]
     assert evidence["snapshot"]["gaps"], "an unprivileged run must record what it could not see"
+
+
+SMOKE_POLICY = ("id: smoke\nversion: '1'\nowner: tests\nrules:\n"
+                "  - id: bind\n    check: net.bind_addresses\n    params: {allow: [loopback]}\n")
+SMOKE_AUDIT_POLICY = ("id: smoke-audit\nversion: '1'\nowner: tests\nrules:\n"
+                      "  - id: audit\n    check: audit.socket_logging\n")
+# An unexpected exception inside a command, in a real process: main() must print one line, exit 70.
+BUG_COMMAND = """
+import sys, click
+import auditor.cli as cli
+@click.command("explode")
+def explode():
+    raise RuntimeError("boom")
+cli.COMMANDS["explode"] = ("auditor.cli:explode_for_test", "")
+cli.explode_for_test = explode
+sys.argv = ["lbaudit", "explode"]
+cli.main()
+"""
+
+
+def test_main_exit_codes_from_a_real_process(tmp_path):
+    """The one subprocess smoke test of main(): every other CLI test runs in-process through
+    auditor.cli.run (tests/cli.py); this proves that main() hands run's codes to a real shell,
+    through ``python -m auditor.cli`` and the installed ``lbaudit`` script."""
+    from auditor.storage.snapshot import snapshot_bytes
+
+    (tmp_path / "bind.yaml").write_text(SMOKE_POLICY)
+    (tmp_path / "audit.yaml").write_text(SMOKE_AUDIT_POLICY)
+    (tmp_path / "loopback.json").write_bytes(snapshot_bytes(snapshot(listeners=[listener("127.0.0.1", 22)])))
+    (tmp_path / "wildcard.json").write_bytes(snapshot_bytes(snapshot(listeners=[listener("0.0.0.0", 22)])))
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
+           "LBAUDIT_DISABLE_PLUGIN_AUTOLOAD": "1"}
+    env.pop("LBAUDIT_DEBUG", None)
+
+    def evaluate(policy: str, snap: str) -> list[str]:
+        return ["evaluate", "--policy", str(tmp_path / policy), "--snapshot", str(tmp_path / snap),
+                "--output", str(tmp_path / "e.json"), "-q"]
+
+    module = [sys.executable, "-m", "auditor.cli"]
+    cases = [(module, evaluate("bind.yaml", "loopback.json"), 0), (module, evaluate("bind.yaml", "wildcard.json"), 1),
+             (module, ["evaluate"], 2), (module, evaluate("audit.yaml", "loopback.json"), 3)]
+    script = Path(sys.executable).parent / "lbaudit"  # the console script pip installed next to python
+    if script.exists():
+        cases += [([str(script)], evaluate("bind.yaml", "wildcard.json"), 1), ([str(script)], ["evaluate"], 2)]
+    for launcher, args, expected in cases:
+        result = subprocess.run([*launcher, *args], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+        assert result.returncode == expected, (launcher, args, result.stdout, result.stderr)
+        assert "Traceback" not in result.stderr
+    bug = subprocess.run([sys.executable, "-c", BUG_COMMAND], cwd=tmp_path, env=env, capture_output=True, text=True,
+                         timeout=120)
+    assert bug.returncode == 70, bug.stderr
+    assert "lbaudit: internal error: RuntimeError: boom" in bug.stderr and "Traceback" not in bug.stderr
 
 
 def test_ctx_exit_codes_reach_the_shell():

@@ -1,0 +1,65 @@
+"""Run ``lbaudit`` in this process, as a separate process would see it, without the ~0.6 s a
+``python -m auditor.cli`` costs (the interpreter and the imports).
+
+:func:`run_cli` goes through :func:`auditor.cli.run`, the function ``main()`` is ``sys.exit`` of, so
+exit codes and messages are the ones the installed command prints (``tests/test_cli.py``
+``test_main_exit_codes_from_a_real_process`` keeps one real process to prove ``main()`` itself).
+What a process would have to itself is set and restored around the call: the working directory,
+the environment (``env`` adds or, with ``None``, removes variables), the umask, stdin/stdout/stderr
+(click's ``CliRunner``), and ``sys.argv``.  Module-level caches in ``auditor`` hold only shipped
+data (catalog, audit tables, PDF theme) or pure functions of their argument, so nothing a run does
+leaks into the next one.
+
+Keep a real subprocess where the process is the point: reads that may hang (a FIFO: a hang here
+would hang the suite), dropping privileges, import side effects, packaging, plugin autoload from a
+fake distribution on ``PYTHONPATH``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping
+
+from click.testing import CliRunner
+
+from auditor.cli import run
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@dataclass(frozen=True)
+class Result:
+    """What ``subprocess.run(..., capture_output=True, text=True)`` gives, for the same asserts."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+    args: tuple[str, ...] = ()
+
+
+def run_cli(*args: object, cwd: Path | str | None = None, env: Mapping[str, str | None] | None = None,
+            input: str | bytes | None = None, umask: int | None = None) -> Result:
+    """``lbaudit ARGS`` in-process: exit code, stdout and stderr.  ``cwd`` defaults to the
+    checkout, like the subprocess helpers this replaces."""
+    argv = [str(a) for a in args]
+    runner = CliRunner()
+    previous_cwd = os.getcwd()
+    previous_argv = sys.argv
+    previous_umask = os.umask(umask) if umask is not None else None
+    try:
+        os.chdir(cwd if cwd is not None else REPO)
+        sys.argv = ["lbaudit", *argv]
+        with runner.isolation(input=input, env=dict(env or {})) as (stdout, stderr, _):
+            code = run(argv, prog_name="lbaudit")
+            sys.stdout.flush()
+            sys.stderr.flush()
+            out, err = stdout.getvalue(), stderr.getvalue()
+    finally:
+        os.chdir(previous_cwd)
+        sys.argv = previous_argv
+        if previous_umask is not None:
+            os.umask(previous_umask)
+    return Result(int(code), out.decode("utf-8", "replace"), err.decode("utf-8", "replace"), tuple(argv))
