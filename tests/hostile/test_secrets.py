@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import secrets
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from tests.cli import Result, run_cli
 
 REPO = Path(__file__).resolve().parents[2]
 SECRET = f"S3CRET-{secrets.token_hex(8)}"
@@ -50,10 +51,8 @@ sys.stdin.read()
 """
 
 
-def lbaudit(*args: object, cwd: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    return subprocess.run([sys.executable, "-m", "auditor.cli", *map(str, args)], cwd=cwd, capture_output=True,
-                          text=True, timeout=120, env=env, stdin=subprocess.DEVNULL)
+def lbaudit(*args: object, cwd: Path) -> Result:
+    return run_cli(*args, cwd=cwd)
 
 
 @pytest.fixture(scope="module")
