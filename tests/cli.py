@@ -10,14 +10,18 @@ the environment (``env`` adds or, with ``None``, removes variables), the umask, 
 data (catalog, audit tables, PDF theme) or pure functions of their argument, so nothing a run does
 leaks into the next one.
 
-Keep a real subprocess where the process is the point: reads that may hang (a FIFO: a hang here
-would hang the suite), dropping privileges, import side effects, packaging, plugin autoload from a
-fake distribution on ``PYTHONPATH``.
+A run that could block (an open or read of a FIFO) gives ``timeout``: an alarm then interrupts the
+blocked call and raises :class:`Hang` (a BaseException, so lbaudit's handler of unexpected errors
+cannot turn it into exit 70), and the test fails instead of hanging the suite.
+
+Keep a real subprocess where the process is the point: dropping privileges, import side effects,
+packaging, plugin autoload from a fake distribution on ``PYTHONPATH``, a stdout that is a pipe.
 """
 
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +32,10 @@ from click.testing import CliRunner
 from auditor.cli import run
 
 REPO = Path(__file__).resolve().parents[1]
+
+
+class Hang(BaseException):
+    """Raised by the alarm of a run given a ``timeout`` that did not finish in time."""
 
 
 @dataclass(frozen=True)
@@ -41,9 +49,10 @@ class Result:
 
 
 def run_cli(*args: object, cwd: Path | str | None = None, env: Mapping[str, str | None] | None = None,
-            input: str | bytes | None = None, umask: int | None = None) -> Result:
+            input: str | bytes | None = None, umask: int | None = None, timeout: int | None = None) -> Result:
     """``lbaudit ARGS`` in-process: exit code, stdout and stderr.  ``cwd`` defaults to the
-    checkout, like the subprocess helpers this replaces."""
+    checkout, like the subprocess helpers this replaces; ``timeout`` (seconds) guards a run that
+    could block."""
     argv = [str(a) for a in args]
     runner = CliRunner()
     previous_cwd = os.getcwd()
@@ -53,7 +62,7 @@ def run_cli(*args: object, cwd: Path | str | None = None, env: Mapping[str, str 
         os.chdir(cwd if cwd is not None else REPO)
         sys.argv = ["lbaudit", *argv]
         with runner.isolation(input=input, env=dict(env or {})) as (stdout, stderr, _):
-            code = run(argv, prog_name="lbaudit")
+            code = _guarded(argv, timeout) if timeout is not None else run(argv, prog_name="lbaudit")
             sys.stdout.flush()
             sys.stderr.flush()
             out, err = stdout.getvalue(), stderr.getvalue()
@@ -63,3 +72,16 @@ def run_cli(*args: object, cwd: Path | str | None = None, env: Mapping[str, str 
         if previous_umask is not None:
             os.umask(previous_umask)
     return Result(int(code), out.decode("utf-8", "replace"), err.decode("utf-8", "replace"), tuple(argv))
+
+
+def _guarded(argv: list[str], timeout: int) -> int:
+    def expire(signum: int, frame: object) -> None:
+        raise Hang(f"lbaudit {' '.join(argv)} did not finish in {timeout} s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.alarm(timeout)  # a blocking open() or read() is interrupted and the handler's exception raised (PEP 475)
+    try:
+        return run(argv, prog_name="lbaudit")
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)

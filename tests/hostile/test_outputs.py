@@ -42,16 +42,16 @@ WRITTEN = 1
 REFUSED = 2
 
 
-def lbaudit(*args: object, cwd: Path, umask: int | None = None, timeout: float | None = None,
+def lbaudit(*args: object, cwd: Path, umask: int | None = None, timeout: int | None = None,
             process: bool = False) -> subprocess.CompletedProcess | Result:
-    """In this process (tests/cli.py), or in a real one when it is the point: a ``timeout`` guards an
-    open that could block (a FIFO; a hang here would hang the suite), ``process`` gives the run a
-    stdout that is a pipe (what ``/dev/stdout`` must be found to be)."""
-    if timeout is None and not process:
-        return run_cli(*args, cwd=cwd, umask=umask)
+    """In this process (tests/cli.py), under an alarm when a ``timeout`` guards an open that could
+    block (a FIFO: a hang here would hang the suite); in a real one with ``process``, which gives the
+    run a stdout that is a pipe (what ``/dev/stdout`` must be found to be)."""
+    if not process:
+        return run_cli(*args, cwd=cwd, umask=umask, timeout=timeout)
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     return subprocess.run([sys.executable, "-m", "auditor.cli", *map(str, args)], cwd=cwd, capture_output=True,
-                          text=True, timeout=timeout or 60, env=env, umask=-1 if umask is None else umask,
+                          text=True, timeout=60, env=env, umask=-1 if umask is None else umask,
                           stdin=subprocess.DEVNULL)
 
 
