@@ -36,6 +36,7 @@ from auditor.collect.sockets import (
 )
 from auditor.model.facts import Facts, GapKind, HostSnapshot, SocketFacts
 from auditor.model.result import Status
+from tests.cli import run_cli
 from tests.factories import provenance
 from tests.netenv import ipv6_loopback_available
 
@@ -70,11 +71,7 @@ def _socket_or_skip(family: int, kind: int, protocol: int, label: str) -> socket
 
 def _evaluate(tmp_path: Path, policy: Path = CORP) -> tuple[int, list[dict]]:
     out = tmp_path / "evidence.json"
-    result = subprocess.run(
-        [sys.executable, "-m", "auditor.cli", "evaluate", "--policy", str(policy), "--output", str(out), "-q"],
-        cwd=REPO, capture_output=True, text=True, timeout=180,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-    )
+    result = run_cli("evaluate", "--policy", policy, "--output", out, "-q", cwd=REPO)
     assert "Traceback" not in result.stderr, result.stderr
     return result.returncode, json.loads(out.read_text())["result"]["findings"]
 
