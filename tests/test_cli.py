@@ -40,6 +40,7 @@ def evidence_validator():
     return jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker())
 
 
+@pytest.mark.live
 def test_evaluate_corp_policy_on_this_host(tmp_path, evidence_validator):
     out = tmp_path / "evidence.json"
     result = lbaudit("evaluate", "--policy", CORP, "--output", out)
@@ -61,6 +62,7 @@ def test_evaluate_corp_policy_on_this_host(tmp_path, evidence_validator):
         c for f in evidence["result"]["findings"] for c in f["controls"]}
 
 
+@pytest.mark.live
 def test_wildcard_listeners_fail_and_loopback_pass(tmp_path):
     policy = tmp_path / "bind.yaml"
     policy.write_text("id: bind-only\nversion: '1'\nowner: tests\nrules:\n"
@@ -192,6 +194,7 @@ def test_unwritable_output_is_a_usage_error_before_any_work(shared_tmp):
     assert result.returncode == 2 and "cannot write evidence" in result.stderr and "Traceback" not in result.stderr
 
 
+@pytest.mark.live
 def test_unprivileged_run_never_passes_what_it_cannot_see(shared_tmp):
     """As nobody: auditctl refuses, root's sockets cannot be attributed: not_reviewed, never pass."""
     tmp_path = shared_tmp
@@ -282,6 +285,7 @@ def test_ctx_exit_codes_reach_the_shell():
     assert lbaudit("--version").returncode == 0
 
 
+@pytest.mark.live
 def test_re_evaluating_without_a_key_removes_the_stale_signature(tmp_path):
     out = tmp_path / "e.json"
     keys = tmp_path / "keys"
@@ -304,6 +308,7 @@ def _without_time_fields(document: dict) -> dict:
     return document
 
 
+@pytest.mark.live
 def test_same_inputs_give_the_same_evidence_bytes_apart_from_time_fields(tmp_path):
     snapshot = tmp_path / "host.snapshot.json"
     assert lbaudit("collect", "--output", snapshot).returncode == 0
@@ -319,6 +324,7 @@ def test_same_inputs_give_the_same_evidence_bytes_apart_from_time_fields(tmp_pat
     assert len(first["snapshot"]["provenance"]["source_sha256"]) == 64
 
 
+@pytest.mark.live
 def test_collect_to_an_unwritable_place_is_a_usage_error():
     result = lbaudit("collect", "--output", "/proc/lbaudit-snapshot.json")
     assert result.returncode == 2 and "cannot write" in result.stderr and "internal error" not in result.stderr

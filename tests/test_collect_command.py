@@ -6,6 +6,8 @@ import os
 import shutil
 from pathlib import Path
 
+import pytest
+
 from auditor.model.facts import GapKind
 from auditor.storage.snapshot import load_snapshot
 from tests.cli import Result, run_cli
@@ -51,6 +53,7 @@ def test_collect_root_directory_writes_a_snapshot_of_the_image(tmp_path: Path):
                             ("audit", "enabled"), ("audit", "loaded_rules")}
 
 
+@pytest.mark.live
 def test_collect_live_sections_only(tmp_path: Path):
     out = tmp_path / "host.snapshot.json"
     proc = lbaudit("collect", "-o", str(out), "--section", "sysctl")

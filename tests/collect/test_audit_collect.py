@@ -112,6 +112,7 @@ def _auditctl_status() -> dict[str, str] | None:
     return parse_auditctl_status(result.stdout)[0] if result.ok else None
 
 
+@pytest.mark.live
 def test_live_as_root_reads_enabled_loaded_and_persistent():
     require_root()
     if _auditctl_status() is None:
@@ -152,6 +153,7 @@ def test_live_rule_added_with_auditctl_is_seen_in_loaded_rules():
     assert key not in listed.stdout
 
 
+@pytest.mark.live
 def test_as_nobody_runtime_state_is_a_gap_with_the_reason():
     require_root()
     facts, gaps = run_as_unprivileged(collect_audit, CollectContext())

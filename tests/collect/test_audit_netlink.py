@@ -199,6 +199,7 @@ def _kernel_audit_or_skip() -> None:
         pytest.skip(f"kernel audit is not readable here: {audit_netlink.describe_error(exc)}")
 
 
+@pytest.mark.live
 def test_live_collect_without_auditctl_reads_the_kernel(tmp_path):
     require_root()
     _kernel_audit_or_skip()

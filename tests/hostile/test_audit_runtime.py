@@ -193,6 +193,7 @@ def test_snapshot_from_before_the_fact_keeps_its_gap_not_reviewed():
 # ---------------------------------------------------------------- auditctl absent: netlink
 
 
+@pytest.mark.live
 def test_live_without_auditctl_reads_the_kernel_and_records_it(tmp_path):
     require_root()
     if not find_executable("auditctl"):

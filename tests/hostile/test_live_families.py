@@ -102,6 +102,7 @@ def udplite() -> Iterator[dict[str, int]]:
         yield ports
 
 
+@pytest.mark.live
 def test_udplite_wildcard_fails_and_loopback_passes_under_corp_policy(udplite, tmp_path):
     code, findings = _evaluate(tmp_path)
     assert code == 1  # the wildcard UDP-Lite listeners alone make the run non-compliant
@@ -116,6 +117,7 @@ def test_udplite_wildcard_fails_and_loopback_passes_under_corp_policy(udplite, t
         assert len(_on_port(findings, "listeners-loopback-only", port)) == 1
 
 
+@pytest.mark.live
 def test_udplite_listener_is_collected_with_its_protocol_owner_and_v6only(udplite):
     facts, gaps = collect_sockets(CollectContext(sections=frozenset({"sockets"})))
     found = {(l.address, l.port): l for l in facts.listeners if l.protocol == "udplite"}
@@ -126,6 +128,7 @@ def test_udplite_listener_is_collected_with_its_protocol_owner_and_v6only(udplit
     assert not [g for g in gaps if g.field == "listeners/udplite"]
 
 
+@pytest.mark.live
 def test_a_policy_that_names_only_tcp_and_udp_does_not_make_udplite_vanish(udplite, tmp_path):
     policy = tmp_path / "old.yaml"
     policy.write_text("id: old\nversion: '1'\nowner: tests\nrules:\n"
@@ -155,6 +158,7 @@ def mptcp() -> Iterator[dict[str, int]]:
         yield ports
 
 
+@pytest.mark.live
 def test_mptcp_wildcard_fails_once_as_mptcp_not_twice_with_its_tcp_subflow(mptcp, tmp_path):
     code, findings = _evaluate(tmp_path)
     assert code == 1
@@ -166,6 +170,7 @@ def test_mptcp_wildcard_fails_once_as_mptcp_not_twice_with_its_tcp_subflow(mptcp
             ("mptcp", "fail" if address == "0.0.0.0" else "pass")], on_port
 
 
+@pytest.mark.live
 def test_an_exception_for_protocol_tcp_does_not_reach_an_mptcp_listener(mptcp, tmp_path):
     exe = os.readlink("/proc/self/exe")
     port = mptcp["0.0.0.0"]
@@ -179,6 +184,7 @@ def test_an_exception_for_protocol_tcp_does_not_reach_an_mptcp_listener(mptcp, t
     assert [f["status"] for f in _mine(findings, "bind", "mptcp", port)] == ["fail"]
 
 
+@pytest.mark.live
 def test_mptcp_listener_on_an_ephemeral_port_still_fails_the_ephemeral_range_check(mptcp, tmp_path):
     # Ports from bind(0) come from ip_local_port_range: before MPTCP was told apart, its listener was
     # judged as tcp here; now named mptcp, it must still be judged by default.
@@ -223,6 +229,7 @@ def _kernel_has(names: tuple[str, ...]) -> bool:
 
 
 @pytest.mark.parametrize("transport", [SCTP, DCCP], ids=lambda t: t.name)
+@pytest.mark.live
 def test_a_transport_this_kernel_lacks_is_a_not_applicable_gap_not_silence(transport):
     if _kernel_has(transport.kernel_names):
         pytest.skip(f"this kernel has {transport.label}: its listeners are collected (see the tests above)")
@@ -315,6 +322,7 @@ def test_without_proc_net_protocols_an_absent_table_is_not_called_absent_from_th
 
 # ---------------------------------------------------------------- a dump that fails is not an absence
 
+@pytest.mark.live
 def test_a_failed_dump_of_a_transport_the_kernel_has_makes_the_rule_not_reviewed(tmp_path):
     # Every dump is given no time at all, so each one really fails (ETIMEDOUT, not ENOENT).  The
     # /proc-like directory says the kernel has DCCP, which has no /proc/net table: its listeners

@@ -44,6 +44,7 @@ def test_reports_in_another_directory_link_back_to_the_evidence(tmp_path):
     assert "../corp-baseline.json" in sarif
 
 
+@pytest.mark.live
 def test_evaluate_on_this_host_writes_valid_documents(tmp_path, oscal_validator, sarif_validator, junit_schema):
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as server:
         server.bind(("127.0.0.1", 0))
