@@ -124,6 +124,8 @@ def test_live_as_root_reads_enabled_loaded_and_persistent():
     assert facts.persistent_rules is not None or gap_reasons(gaps, "persistent_rules")
 
 
+@pytest.mark.live
+@pytest.mark.xdist_group("kernel-audit-rules")  # they change the shared kernel audit rules: one at a time
 def test_live_rule_added_with_auditctl_is_seen_in_loaded_rules():
     """Adds one real rule with a unique key, collects, and always deletes it again."""
     require_root()

@@ -203,6 +203,7 @@ def _listen(family: int, protocol: int, label: str, address: str, stack: ExitSta
 
 
 @pytest.mark.parametrize("kind", [socket.SOCK_STREAM, socket.SOCK_SEQPACKET], ids=["one-to-one", "one-to-many"])
+@pytest.mark.live
 def test_sctp_wildcard_fails_and_loopback_passes(kind, tmp_path):
     with ExitStack() as stack:
         wildcard = _listen(socket.AF_INET, IPPROTO_SCTP, "SCTP", "0.0.0.0", stack, kind)
@@ -213,6 +214,7 @@ def test_sctp_wildcard_fails_and_loopback_passes(kind, tmp_path):
     assert [f["status"] for f in _mine(findings, "listeners-loopback-only", "sctp", loopback)] == ["pass"]
 
 
+@pytest.mark.live
 def test_dccp_wildcard_fails_and_loopback_passes(tmp_path):
     with ExitStack() as stack:
         wildcard = _listen(socket.AF_INET, IPPROTO_DCCP, "DCCP", "0.0.0.0", stack, SOCK_DCCP)
