@@ -263,11 +263,10 @@ def test_main_exit_codes_from_a_real_process(tmp_path):
                 "--output", str(tmp_path / "e.json"), "-q"]
 
     module = [sys.executable, "-m", "auditor.cli"]
-    cases = [(module, evaluate("bind.yaml", "loopback.json"), 0), (module, evaluate("bind.yaml", "wildcard.json"), 1),
+    script = [str(Path(sys.executable).parent / "lbaudit")]  # the console script pip installed next to python
+    assert Path(script[0]).exists(), "the lbaudit script is not installed (scripts/bootstrap installs it)"
+    cases = [(module, evaluate("bind.yaml", "loopback.json"), 0), (script, evaluate("bind.yaml", "wildcard.json"), 1),
              (module, ["evaluate"], 2), (module, evaluate("audit.yaml", "loopback.json"), 3)]
-    script = Path(sys.executable).parent / "lbaudit"  # the console script pip installed next to python
-    if script.exists():
-        cases += [([str(script)], evaluate("bind.yaml", "wildcard.json"), 1), ([str(script)], ["evaluate"], 2)]
     for launcher, args, expected in cases:
         result = subprocess.run([*launcher, *args], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
         assert result.returncode == expected, (launcher, args, result.stdout, result.stderr)
