@@ -419,30 +419,43 @@ def _refuse_empty_paths(command: click.Command) -> None:
             param.type = named
 
 
-def main() -> None:
+def run(args: list[str] | None = None, prog_name: str | None = None) -> int:
+    """Run the command line (``sys.argv[1:]`` when ARGS is None) and return its exit code, every
+    error mapped to its message on stderr and its documented code.  :func:`main` is this plus
+    ``sys.exit``; the tests run commands in-process through it, so both share one mapping.
+    PROG_NAME is the name usage lines show (click derives it from ``sys.argv[0]`` when None)."""
     try:
         # Without standalone mode click returns (not raises) the code of ctx.exit(n).
-        sys.exit(cli.main(standalone_mode=False) or 0)
+        return cli.main(args=args, prog_name=prog_name, standalone_mode=False) or 0
     except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
+        return exc.exit_code
+    except SystemExit as exc:  # a command's sys.exit(code): the code, as the interpreter would take it
+        if exc.code is None or isinstance(exc.code, int):
+            return exc.code or 0
+        click.echo(exc.code, err=True)
+        return 1
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
-        sys.exit(ExitCode.USAGE)
+        return ExitCode.USAGE
     except click.ClickException as exc:
         exc.show()
-        sys.exit(ExitCode.USAGE)
+        return ExitCode.USAGE
     except LbauditError as exc:
         click.echo(f"lbaudit: {exc.render()}", err=True)
-        sys.exit(exc.exit_code)
+        return exc.exit_code
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
-        sys.exit(130)
+        return 130
     except Exception as exc:  # noqa: BLE001 - a bug must still end in a message and a documented code
         if os.environ.get("LBAUDIT_DEBUG"):
             raise
         click.echo(f"lbaudit: internal error: {type(exc).__name__}: {exc} (set LBAUDIT_DEBUG=1 for the traceback; "
                    "please report it)", err=True)
-        sys.exit(ExitCode.INTERNAL)
+        return ExitCode.INTERNAL
+
+
+def main() -> None:
+    sys.exit(run())
 
 
 if __name__ == "__main__":

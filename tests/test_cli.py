@@ -14,6 +14,8 @@ import pytest
 import yaml
 
 from auditor.resources import data_dir
+from tests.cli import Result, run_cli
+from tests.factories import listener, snapshot
 from tests.privileges import run_as_unprivileged
 
 REPO = Path(__file__).resolve().parents[1]
@@ -21,9 +23,8 @@ BAD = Path(__file__).parent / "fixtures" / "policies" / "bad"
 CORP = data_dir("policies") / "corp.yaml"
 
 
-def lbaudit(*args: str, cwd: Path | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "auditor.cli", *map(str, args)], cwd=cwd or REPO, capture_output=True,
-                          text=True, timeout=120, env={**os.environ, **(env or {})})
+def lbaudit(*args: object, cwd: Path | None = None, env: dict | None = None) -> Result:
+    return run_cli(*args, cwd=cwd or REPO, env=env)
 
 
 def schema_of(kind: str) -> dict:
@@ -39,6 +40,7 @@ def evidence_validator():
     return jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker())
 
 
+@pytest.mark.live
 def test_evaluate_corp_policy_on_this_host(tmp_path, evidence_validator):
     out = tmp_path / "evidence.json"
     result = lbaudit("evaluate", "--policy", CORP, "--output", out)
@@ -60,6 +62,7 @@ def test_evaluate_corp_policy_on_this_host(tmp_path, evidence_validator):
         c for f in evidence["result"]["findings"] for c in f["controls"]}
 
 
+@pytest.mark.live
 def test_wildcard_listeners_fail_and_loopback_pass(tmp_path):
     policy = tmp_path / "bind.yaml"
     policy.write_text("id: bind-only\nversion: '1'\nowner: tests\nrules:\n"
@@ -191,6 +194,7 @@ def test_unwritable_output_is_a_usage_error_before_any_work(shared_tmp):
     assert result.returncode == 2 and "cannot write evidence" in result.stderr and "Traceback" not in result.stderr
 
 
+@pytest.mark.live
 def test_unprivileged_run_never_passes_what_it_cannot_see(shared_tmp):
     """As nobody: auditctl refuses, root's sockets cannot be attributed: not_reviewed, never pass."""
     tmp_path = shared_tmp
@@ -222,6 +226,57 @@ def test_unprivileged_run_never_passes_what_it_cannot_see(shared_tmp):
     assert evidence["snapshot"]["gaps"], "an unprivileged run must record what it could not see"
 
 
+SMOKE_POLICY = ("id: smoke\nversion: '1'\nowner: tests\nrules:\n"
+                "  - id: bind\n    check: net.bind_addresses\n    params: {allow: [loopback]}\n")
+SMOKE_AUDIT_POLICY = ("id: smoke-audit\nversion: '1'\nowner: tests\nrules:\n"
+                      "  - id: audit\n    check: audit.socket_logging\n")
+# An unexpected exception inside a command, in a real process: main() must print one line, exit 70.
+BUG_COMMAND = """
+import sys, click
+import auditor.cli as cli
+@click.command("explode")
+def explode():
+    raise RuntimeError("boom")
+cli.COMMANDS["explode"] = ("auditor.cli:explode_for_test", "")
+cli.explode_for_test = explode
+sys.argv = ["lbaudit", "explode"]
+cli.main()
+"""
+
+
+def test_main_exit_codes_from_a_real_process(tmp_path):
+    """The one subprocess smoke test of main(): every other CLI test runs in-process through
+    auditor.cli.run (tests/cli.py); this proves that main() hands run's codes to a real shell,
+    through ``python -m auditor.cli`` and the installed ``lbaudit`` script."""
+    from auditor.storage.snapshot import snapshot_bytes
+
+    (tmp_path / "bind.yaml").write_text(SMOKE_POLICY)
+    (tmp_path / "audit.yaml").write_text(SMOKE_AUDIT_POLICY)
+    (tmp_path / "loopback.json").write_bytes(snapshot_bytes(snapshot(listeners=[listener("127.0.0.1", 22)])))
+    (tmp_path / "wildcard.json").write_bytes(snapshot_bytes(snapshot(listeners=[listener("0.0.0.0", 22)])))
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
+           "LBAUDIT_DISABLE_PLUGIN_AUTOLOAD": "1"}
+    env.pop("LBAUDIT_DEBUG", None)
+
+    def evaluate(policy: str, snap: str) -> list[str]:
+        return ["evaluate", "--policy", str(tmp_path / policy), "--snapshot", str(tmp_path / snap),
+                "--output", str(tmp_path / "e.json"), "-q"]
+
+    module = [sys.executable, "-m", "auditor.cli"]
+    script = [str(Path(sys.executable).parent / "lbaudit")]  # the console script pip installed next to python
+    assert Path(script[0]).exists(), "the lbaudit script is not installed (scripts/bootstrap installs it)"
+    cases = [(module, evaluate("bind.yaml", "loopback.json"), 0), (script, evaluate("bind.yaml", "wildcard.json"), 1),
+             (module, ["evaluate"], 2), (module, evaluate("audit.yaml", "loopback.json"), 3)]
+    for launcher, args, expected in cases:
+        result = subprocess.run([*launcher, *args], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+        assert result.returncode == expected, (launcher, args, result.stdout, result.stderr)
+        assert "Traceback" not in result.stderr
+    bug = subprocess.run([sys.executable, "-c", BUG_COMMAND], cwd=tmp_path, env=env, capture_output=True, text=True,
+                         timeout=120)
+    assert bug.returncode == 70, bug.stderr
+    assert "lbaudit: internal error: RuntimeError: boom" in bug.stderr and "Traceback" not in bug.stderr
+
+
 def test_ctx_exit_codes_reach_the_shell():
     """click without standalone mode returns ctx.exit codes instead of raising: they must not become 0."""
     result = lbaudit("evaluate")  # missing --policy: click usage error
@@ -229,6 +284,7 @@ def test_ctx_exit_codes_reach_the_shell():
     assert lbaudit("--version").returncode == 0
 
 
+@pytest.mark.live
 def test_re_evaluating_without_a_key_removes_the_stale_signature(tmp_path):
     out = tmp_path / "e.json"
     keys = tmp_path / "keys"
@@ -251,6 +307,7 @@ def _without_time_fields(document: dict) -> dict:
     return document
 
 
+@pytest.mark.live
 def test_same_inputs_give_the_same_evidence_bytes_apart_from_time_fields(tmp_path):
     snapshot = tmp_path / "host.snapshot.json"
     assert lbaudit("collect", "--output", snapshot).returncode == 0
@@ -266,6 +323,7 @@ def test_same_inputs_give_the_same_evidence_bytes_apart_from_time_fields(tmp_pat
     assert len(first["snapshot"]["provenance"]["source_sha256"]) == 64
 
 
+@pytest.mark.live
 def test_collect_to_an_unwritable_place_is_a_usage_error():
     result = lbaudit("collect", "--output", "/proc/lbaudit-snapshot.json")
     assert result.returncode == 2 and "cannot write" in result.stderr and "internal error" not in result.stderr

@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
+
+import pytest
 
 from auditor.model.facts import GapKind
 from auditor.storage.snapshot import load_snapshot
+from tests.cli import Result, run_cli
 
 REPO = Path(__file__).resolve().parent.parent
 ROOTS = REPO / "tests" / "fixtures" / "roots"
 
 
-def lbaudit(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "auditor.cli", *args], cwd=REPO, capture_output=True, text=True, timeout=60)
+def lbaudit(*args: object) -> Result:
+    return run_cli(*args, cwd=REPO)
 
 
 def image(tmp_path: Path) -> Path:
@@ -52,6 +53,7 @@ def test_collect_root_directory_writes_a_snapshot_of_the_image(tmp_path: Path):
                             ("audit", "enabled"), ("audit", "loaded_rules")}
 
 
+@pytest.mark.live
 def test_collect_live_sections_only(tmp_path: Path):
     out = tmp_path / "host.snapshot.json"
     proc = lbaudit("collect", "-o", str(out), "--section", "sysctl")

@@ -11,6 +11,8 @@ from contextlib import ExitStack
 from datetime import date
 from pathlib import Path
 
+import pytest
+
 from auditor.collect.live import collect_live
 from auditor.collect.rootdir import collect_root
 from auditor.engine.evaluate import evaluate
@@ -62,6 +64,7 @@ def _listen(stack: ExitStack, family: int, kind: int, address: str) -> int:
     return sock.getsockname()[1]
 
 
+@pytest.mark.live
 def test_snapshot_of_this_host_evaluates_to_the_live_findings(tmp_path: Path):
     registry = load_registry(plugins=False)
     policy = load_test_policy(registry, tmp_path)

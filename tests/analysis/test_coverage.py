@@ -5,9 +5,6 @@ official OSCAL resolved-profile catalogs (../shared/reference/nist, skipped when
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -22,6 +19,7 @@ from auditor.analysis.coverage import (
 from auditor.engine.registry import build_registry
 from auditor.errors import InputError
 from auditor.model.controls import oscal_control_id
+from tests.cli import Result, run_cli
 from tests.evidence_fixtures import CHECKS, make_policy
 from tests.report.conftest import REFERENCE, reference_file
 
@@ -127,10 +125,8 @@ def test_withdrawn_controls_do_not_count(tmp_path):
 
 # ------------------------------------------------------------------ the command
 
-def lbaudit(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "auditor.cli", "coverage", *map(str, args)], cwd=REPO,
-                          capture_output=True, text=True, timeout=60,
-                          env={**os.environ, "LBAUDIT_DISABLE_PLUGIN_AUTOLOAD": "1"})
+def lbaudit(*args: object) -> Result:
+    return run_cli("coverage", *args, cwd=REPO, env={"LBAUDIT_DISABLE_PLUGIN_AUTOLOAD": "1"})
 
 
 def test_command_text_output():

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from datetime import date, datetime, timezone
 from pathlib import Path
 
@@ -15,6 +13,7 @@ from auditor.engine.registry import load_registry
 from auditor.model.facts import ProcessInfo
 from auditor.model.policy import Policy, PolicySource, ResolvedRule
 from auditor.storage.evidence import write_evidence
+from tests.cli import run_cli
 from tests.factories import listener, snapshot
 
 REPO = Path(__file__).resolve().parents[2]
@@ -57,13 +56,10 @@ def test_fixing_a_listener_is_an_improvement():
 def test_command_exit_codes(tmp_path):
     write_evidence(evidence_of(db(812)), tmp_path / "before.json")
     write_evidence(evidence_of(db(812, "0.0.0.0")), tmp_path / "after.json")
-    run = subprocess.run([sys.executable, "-m", "auditor.cli", "diff", tmp_path / "before.json",
-                          tmp_path / "after.json", "--json"], cwd=REPO, capture_output=True, text=True)
+    run = run_cli("diff", tmp_path / "before.json", tmp_path / "after.json", "--json", cwd=REPO)
     assert run.returncode == 1, run.stderr
     assert len(json.loads(run.stdout)["regressions"]) == 1
-    same = subprocess.run([sys.executable, "-m", "auditor.cli", "diff", tmp_path / "before.json",
-                           tmp_path / "before.json"], cwd=REPO, capture_output=True, text=True)
+    same = run_cli("diff", tmp_path / "before.json", tmp_path / "before.json", cwd=REPO)
     assert same.returncode == 0 and "regressions: 0" in same.stdout
-    bad = subprocess.run([sys.executable, "-m", "auditor.cli", "diff", tmp_path / "missing.json",
-                          tmp_path / "before.json"], cwd=REPO, capture_output=True, text=True)
+    bad = run_cli("diff", tmp_path / "missing.json", tmp_path / "before.json", cwd=REPO)
     assert bad.returncode == 2 and "Traceback" not in bad.stderr

@@ -9,8 +9,6 @@ import base64
 import json
 import os
 import stat
-import subprocess
-import sys
 from pathlib import Path
 
 import click
@@ -34,6 +32,7 @@ from auditor.model.base import canonical_json, sha256_hex
 from auditor.model.result import ExitCode
 from auditor.report import ReportContext
 from auditor.report.pdf import render_pdf
+from tests.cli import run_cli
 from tests.evidence_fixtures import make_evidence, write_evidence_file
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -337,8 +336,7 @@ def test_verify_bad_input_is_one_line_exit_2_without_traceback(signed, tmp_path)
     """Through the real entry point, as a user runs it."""
     path, _, _, _, _ = signed
     missing = tmp_path / "absent.pub"
-    proc = subprocess.run([sys.executable, "-m", "auditor.cli", "verify", str(path), "--pubkey", str(missing)],
-                          capture_output=True, text=True, cwd=REPO_ROOT, timeout=60)
+    proc = run_cli("verify", path, "--pubkey", missing, cwd=REPO_ROOT)
     assert proc.returncode == ExitCode.USAGE
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and str(missing) in lines[0]
@@ -348,7 +346,6 @@ def test_verify_bad_input_is_one_line_exit_2_without_traceback(signed, tmp_path)
 def test_verify_exit_code_survives_the_real_entry_point(signed, tmp_path):
     path, _, _, _, _ = signed
     _, other_public = generate_keypair(tmp_path / "other")
-    proc = subprocess.run([sys.executable, "-m", "auditor.cli", "verify", str(path), "--pubkey", str(other_public)],
-                          capture_output=True, text=True, cwd=REPO_ROOT, timeout=60)
+    proc = run_cli("verify", path, "--pubkey", other_public, cwd=REPO_ROOT)
     assert proc.returncode == ExitCode.VERIFY_WRONG_KEY, proc.stdout + proc.stderr
     assert "key        FAIL" in proc.stdout

@@ -74,6 +74,7 @@ def _ours(outcomes, opened):
     return found
 
 
+@pytest.mark.live
 def test_wildcard_listeners_fail_and_loopback_ones_pass(opened):
     snap = _live_snapshot()
     outcomes = net_bind_addresses.run(snap, BindAddressParams())
@@ -99,6 +100,7 @@ def test_wildcard_listeners_fail_and_loopback_ones_pass(opened):
         assert snap.facts.sockets.listeners[index].port == port
 
 
+@pytest.mark.live
 def test_an_exception_for_this_executable_allows_its_wildcard_listener(opened):
     exe = os.readlink("/proc/self/exe")
     tcp_wildcard_port = next(port for p, a, port, _v6, _s in opened if (p, a) == ("tcp", "0.0.0.0"))

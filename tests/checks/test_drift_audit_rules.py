@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from auditor.checks.drift_audit_rules import DriftAuditRulesParams, drift_audit_rules
 from auditor.collect import CollectContext
 from auditor.collect.audit import collect_audit
@@ -102,6 +104,7 @@ def test_unreadable_loaded_rules_on_a_live_host_are_not_reviewed():
     assert outcome.status == Status.NOT_REVIEWED and outcome.reason == gap.reason
 
 
+@pytest.mark.live
 def test_this_host_every_rule_on_one_side_only_is_reported():
     facts, gaps = collect_audit(CollectContext())
     outcomes = drift_audit_rules.run(snapshot(audit=facts, gaps=gaps), DriftAuditRulesParams())

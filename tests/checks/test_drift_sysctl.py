@@ -123,6 +123,7 @@ def test_offline_root_is_not_applicable_with_the_reason():
     assert outcome.status == Status.NOT_APPLICABLE and "offline root directory" in outcome.reason
 
 
+@pytest.mark.live
 def test_live_host_configuration_against_its_running_values():
     """The real collectors on this host: every configured key is accounted for, none silently dropped."""
     facts_live, gaps = collect_sysctl(CollectContext())

@@ -112,6 +112,7 @@ def _auditctl_status() -> dict[str, str] | None:
     return parse_auditctl_status(result.stdout)[0] if result.ok else None
 
 
+@pytest.mark.live
 def test_live_as_root_reads_enabled_loaded_and_persistent():
     require_root()
     if _auditctl_status() is None:
@@ -123,6 +124,8 @@ def test_live_as_root_reads_enabled_loaded_and_persistent():
     assert facts.persistent_rules is not None or gap_reasons(gaps, "persistent_rules")
 
 
+@pytest.mark.live
+@pytest.mark.xdist_group("kernel-audit-rules")  # they change the shared kernel audit rules: one at a time
 def test_live_rule_added_with_auditctl_is_seen_in_loaded_rules():
     """Adds one real rule with a unique key, collects, and always deletes it again."""
     require_root()
@@ -152,6 +155,7 @@ def test_live_rule_added_with_auditctl_is_seen_in_loaded_rules():
     assert key not in listed.stdout
 
 
+@pytest.mark.live
 def test_as_nobody_runtime_state_is_a_gap_with_the_reason():
     require_root()
     facts, gaps = run_as_unprivileged(collect_audit, CollectContext())

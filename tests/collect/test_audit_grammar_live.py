@@ -315,6 +315,8 @@ def test_recorded_auditctl_verdicts_are_what_lbaudit_reads():
         assert any(marker_key in r.keys for r in parsed.rules) == case["loads"], case
 
 
+@pytest.mark.live
+@pytest.mark.xdist_group("kernel-audit-rules")  # they change the shared kernel audit rules: one at a time
 def test_auditctl_and_lbaudit_stop_at_the_same_lines(tmp_path):
     require_root()
     if os.environ.get(LIVE_ENV) != "1":
@@ -395,6 +397,8 @@ def test_auditctl_and_lbaudit_stop_at_the_same_lines(tmp_path):
 LISTING_LIMITS = ("arch=aarch64", "\\ ")
 
 
+@pytest.mark.live
+@pytest.mark.xdist_group("kernel-audit-rules")  # they change the shared kernel audit rules: one at a time
 def test_rules_read_back_from_auditctl_l_are_the_rules_of_the_file():
     """drift.audit_rules compares the two forms: every candidate line auditctl loads must read back
     from ``auditctl -l`` as the same rule (signed auid/gid, numbers, hex a0, names, -C order...)."""

@@ -199,6 +199,7 @@ def _kernel_audit_or_skip() -> None:
         pytest.skip(f"kernel audit is not readable here: {audit_netlink.describe_error(exc)}")
 
 
+@pytest.mark.live
 def test_live_collect_without_auditctl_reads_the_kernel(tmp_path):
     require_root()
     _kernel_audit_or_skip()
@@ -211,6 +212,8 @@ def test_live_collect_without_auditctl_reads_the_kernel(tmp_path):
         assert facts.enabled == int(printed["enabled"])
 
 
+@pytest.mark.live
+@pytest.mark.xdist_group("kernel-audit-rules")  # they change the shared kernel audit rules: one at a time
 def test_live_rules_read_over_netlink_match_auditctl(tmp_path):
     """Adds five rules with a unique key, reads them both ways, and always deletes them again."""
     require_root()

@@ -33,6 +33,7 @@ def _listener_index(snapshot: HostSnapshot, inode: int) -> int:
     return matches[0]
 
 
+@pytest.mark.live
 def test_collects_only_requested_sections_as_root_with_own_listener_attributed():
     with socket.socket() as listener:
         listener.bind(("127.0.0.1", 0))
@@ -130,6 +131,7 @@ def test_as_nobody_root_listener_is_not_attributable_with_reason_and_gap():
     assert snapshot.gaps == sorted(snapshot.gaps, key=gap_sort_key)
 
 
+@pytest.mark.live
 def test_all_sections_as_root_never_crash_a_collector():
     snapshot = collect_live(frozenset(SECTIONS))
     assert set(snapshot.provenance.methods) == set(SECTIONS)

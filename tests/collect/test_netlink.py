@@ -188,6 +188,7 @@ def _inode(sock: socket.socket) -> int:
     return os.fstat(sock.fileno()).st_ino
 
 
+@pytest.mark.live
 def test_live_dump_finds_ipv4_listener_and_established_pair():
     with socket.socket() as listener:
         listener.bind(("127.0.0.1", 0))
@@ -206,6 +207,7 @@ def test_live_dump_finds_ipv4_listener_and_established_pair():
                 assert by_inode[_inode(server)].state == STATE_ESTABLISHED
 
 
+@pytest.mark.live
 def test_live_dump_leaves_out_time_wait_sockets():
     with socket.socket() as listener:
         listener.bind(("127.0.0.1", 0))
@@ -232,6 +234,7 @@ def test_live_dump_leaves_out_time_wait_sockets():
 
 @pytest.mark.skipif(not ipv6_loopback_available(), reason="IPv6 loopback (::1) not available on this host")
 @pytest.mark.parametrize("v6only", [0, 1])
+@pytest.mark.live
 def test_live_dump_reports_v6only_of_ipv6_wildcard(v6only):
     with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as sock:
         sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, v6only)
@@ -242,6 +245,7 @@ def test_live_dump_reports_v6only_of_ipv6_wildcard(v6only):
         assert found[0].v6only is bool(v6only)
 
 
+@pytest.mark.live
 def test_live_dump_receive_loop_stops_at_its_bound():
     # With no datagram allowed the dump cannot reach NLMSG_DONE: it must fail, not spin or pass.
     with pytest.raises(NetlinkError) as info:
@@ -256,6 +260,7 @@ def _socket_or_skip(family: int, kind: int, protocol: int) -> socket.socket:
         pytest.skip(f"this kernel cannot open protocol {protocol} sockets: {exc.strerror}")
 
 
+@pytest.mark.live
 def test_live_dump_of_udplite_finds_a_bound_socket():
     with _socket_or_skip(socket.AF_INET, socket.SOCK_DGRAM, netlink.IPPROTO_UDPLITE) as sock:
         sock.bind(("127.0.0.1", 0))
@@ -265,6 +270,7 @@ def test_live_dump_of_udplite_finds_a_bound_socket():
         assert not [s for s in netlink.dump(socket.AF_INET, socket.IPPROTO_UDP) if s.inode == _inode(sock)]
 
 
+@pytest.mark.live
 def test_live_dump_of_mptcp_finds_the_listener_that_tcp_shows_as_its_subflow():
     with _socket_or_skip(socket.AF_INET, socket.SOCK_STREAM, netlink.IPPROTO_MPTCP) as sock:
         sock.bind(("127.0.0.1", 0))
@@ -278,6 +284,7 @@ def test_live_dump_of_mptcp_finds_the_listener_that_tcp_shows_as_its_subflow():
         assert [(s.src, s.inode) for s in tcp] == [("127.0.0.1", _inode(sock))]
 
 
+@pytest.mark.live
 def test_a_protocol_without_a_diag_handler_is_enoent():
     # 200 is no transport: inet_diag has no handler for it, as for SCTP or DCCP in a kernel without them
     with pytest.raises(NetlinkError) as info:

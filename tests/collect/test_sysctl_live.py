@@ -29,6 +29,7 @@ def test_keys_cover_what_the_checks_need():
 
 
 @pytest.mark.skipif(SYSCTL_BIN is None, reason="procps sysctl not installed; nothing independent to compare with")
+@pytest.mark.live
 def test_runtime_values_match_procps_sysctl():
     facts, gaps = collect_sysctl(CollectContext())
     assert facts.persistent is not None  # sysctl.d, filled by auditor.collect.sysctl_d
@@ -40,6 +41,7 @@ def test_runtime_values_match_procps_sysctl():
         assert setting.origin == "/proc/sys/" + key.replace(".", "/")
 
 
+@pytest.mark.live
 def test_port_range_is_two_numbers_separated_by_one_space():
     facts, _ = collect_sysctl(CollectContext())
     low, high = facts.runtime["net.ipv4.ip_local_port_range"].value.split(" ")
@@ -48,6 +50,7 @@ def test_port_range_is_two_numbers_separated_by_one_space():
         assert "\t" in handle.read()  # what the normalisation is for
 
 
+@pytest.mark.live
 def test_missing_key_is_a_gap_with_the_reason():
     values, gaps = read_runtime_sysctls(("net.ipv4.tcp_fin_timeout", "net.ipv4.lbaudit_no_such_key"))
     assert set(values) == {"net.ipv4.tcp_fin_timeout"}
@@ -55,6 +58,7 @@ def test_missing_key_is_a_gap_with_the_reason():
     assert "not present" in gaps[0].reason and gaps[0].kind == GapKind.UNREADABLE
 
 
+@pytest.mark.live
 def test_write_only_key_is_a_permission_gap_even_for_root():
     # net.ipv4.route.flush is mode 0200: the kernel refuses reads to everyone, root included.
     values, gaps = read_runtime_sysctls(("net.ipv4.route.flush",))
@@ -74,7 +78,8 @@ def test_normalise_value():
     assert normalise_value(" 1,2-4 \t 5\n") == "1,2-4 5"
 
 
-def test_offline_root_has_no_running_values():
-    facts, gaps = collect_sysctl(CollectContext(live=False))
+def test_offline_root_has_no_running_values(tmp_path):
+    # An empty image, not this host's / (whose sysctl.d files are not this test's business).
+    facts, gaps = collect_sysctl(CollectContext(root=tmp_path, live=False))
     assert facts.runtime is None and facts.persistent is not None  # sysctl.d files are still read
     assert [(g.section, g.field, g.kind) for g in gaps] == [("sysctl", "runtime", GapKind.NOT_APPLICABLE)]

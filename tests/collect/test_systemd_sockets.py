@@ -93,6 +93,7 @@ def test_disabled_and_masked_units_do_not_listen(root: Path) -> None:
 
 
 @pytest.mark.skipif(SYSTEMCTL is None, reason="systemctl is not installed")
+@pytest.mark.live
 def test_units_counted_match_systemctl_unit_file_states(root: Path) -> None:
     proc = subprocess.run(
         [SYSTEMCTL, f"--root={root}", "list-unit-files", "--type=socket", "--no-legend", "--no-pager"],
@@ -175,6 +176,7 @@ def test_unit_file_sections_comments_and_continuations() -> None:
 
 
 @pytest.mark.skipif(SYSTEMCTL is None, reason="systemctl is not installed")
+@pytest.mark.live
 def test_units_counted_on_this_hosts_own_tree_match_systemctl():
     proc = subprocess.run(
         [SYSTEMCTL, "--root=/", "list-unit-files", "--type=socket", "--no-legend", "--no-pager"],
@@ -246,6 +248,7 @@ def _enablement_image(root: Path) -> list[str]:
 
 
 @pytest.mark.skipif(SYSTEMCTL is None, reason="systemctl is not installed")
+@pytest.mark.live
 def test_started_units_match_systemctl_is_enabled_for_every_enablement(tmp_path: Path) -> None:
     root = tmp_path / "image"
     names = _enablement_image(root)
@@ -300,6 +303,7 @@ def _marked_dropin_image(root: Path) -> dict[str, list[str]]:
 
 
 @pytest.mark.skipif(SYSTEMD_ANALYZE is None, reason="systemd-analyze is not installed")
+@pytest.mark.live
 def test_drop_ins_applied_match_systemd_analyze_verify(tmp_path: Path) -> None:
     root = tmp_path / "image"
     files = _marked_dropin_image(root)

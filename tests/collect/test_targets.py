@@ -39,7 +39,8 @@ def _fake_proc(tmp_path: Path) -> Path:
 
 def test_runtime_sysctls_are_read_from_the_targets_proc(tmp_path: Path):
     proc = _fake_proc(tmp_path)
-    facts, gaps = collect_sysctl(CollectContext(target=LocalHost(proc=str(proc))))
+    (tmp_path / "root").mkdir()  # no sysctl.d files: this host's are not this test's business
+    facts, gaps = collect_sysctl(CollectContext(target=LocalHost(root=tmp_path / "root", proc=str(proc))))
     assert [g for g in gaps if g.field.startswith("runtime")] == []
     setting = facts.runtime["net.ipv4.ip_local_port_range"]
     assert setting.value == f"{1000 + SYSCTL_KEYS.index('net.ipv4.ip_local_port_range')} " \
@@ -47,6 +48,7 @@ def test_runtime_sysctls_are_read_from_the_targets_proc(tmp_path: Path):
     assert setting.origin == f"{proc}/sys/net/ipv4/ip_local_port_range"
 
 
+@pytest.mark.live
 def test_socket_counters_are_read_from_the_targets_proc(tmp_path: Path):
     facts, _ = collect_sockets(CollectContext(target=LocalHost(proc=str(_fake_proc(tmp_path))),
                                               sections=frozenset({"sockets"})))
@@ -80,6 +82,7 @@ def test_parse_target_forms(tmp_path: Path):
             parse_target(bad)
 
 
+@pytest.mark.live
 def test_provenance_names_the_target_of_a_live_run():
     snapshot = pipeline.acquire(LocalHost(), frozenset({"sysctl"}))
     assert (snapshot.provenance.source, snapshot.provenance.target_kind, snapshot.provenance.target_id) == \

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -27,6 +26,7 @@ from auditor.collect.programs import find_executable, run_command
 from auditor.domain.audit_rules import parse_auditctl_status, parse_rules_text
 from auditor.model.facts import AuditFacts, Gap
 from tests.audit_kernel import ARCH_AARCH64, ARCH_I386, ARCH_X86_64, EQUAL, encode_rule
+from tests.cli import Result, run_cli
 from tests.factories import ELF_X86_64, snapshot
 from tests.privileges import require_root, run_as_unprivileged
 
@@ -51,9 +51,8 @@ NO_CONFIG_DIR = "/etc/audit does not exist, so the next boot loads no audit rule
 SUBJECTS = ("loaded rules b64", "loaded rules b32", "persistent rules b64", "persistent rules b32", "audit enabled")
 
 
-def lbaudit(*args: object) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "auditor.cli", *map(str, args)], cwd=REPO, capture_output=True,
-                          text=True, timeout=120)
+def lbaudit(*args: object) -> Result:
+    return run_cli(*args, cwd=REPO)
 
 
 def evaluate_root(tmp_path: Path, root: Path) -> tuple[int, dict[str, dict]]:
@@ -194,6 +193,7 @@ def test_snapshot_from_before_the_fact_keeps_its_gap_not_reviewed():
 # ---------------------------------------------------------------- auditctl absent: netlink
 
 
+@pytest.mark.live
 def test_live_without_auditctl_reads_the_kernel_and_records_it(tmp_path):
     require_root()
     if not find_executable("auditctl"):

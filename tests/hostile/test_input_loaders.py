@@ -14,11 +14,8 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import io
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +29,8 @@ from auditor.engine.registry import load_registry
 from auditor.model.facts import AuditFacts, Gap, GapKind, ProcessInfo, SysctlFacts, SysctlSetting
 from auditor.model.result import ExitCode
 from auditor.storage.snapshot import snapshot_bytes
+from tests.cli import Result
+from tests.cli import run_cli as in_process
 from tests.factories import LINUX_DEFAULT_SYSCTLS, listener, snapshot
 
 REPO = Path(__file__).resolve().parents[2]
@@ -124,31 +123,16 @@ def good(tmp_path_factory) -> dict[str, Path]:
 
 
 def run_main(args: list[str]) -> tuple[int, str, str]:
-    """``lbaudit ARGS`` through the real entry point (``auditor.cli.main``, with its error
-    mapping), in-process: (exit code, stdout, stderr).  Exit 70 or a traceback fails the caller."""
-    from auditor.cli import main
-
-    out, err = io.StringIO(), io.StringIO()
-    argv = sys.argv
-    sys.argv = ["lbaudit", *args]
-    try:
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            try:
-                main()
-                code = 0
-            except SystemExit as exc:
-                code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    finally:
-        sys.argv = argv
-    return code, out.getvalue(), err.getvalue()
+    """``lbaudit ARGS`` through the real entry point's error mapping (``auditor.cli.run``, see
+    tests/cli.py), in-process in the current directory: (exit code, stdout, stderr).  Exit 70 or a
+    traceback fails the caller."""
+    result = in_process(*args, cwd=os.getcwd())
+    return result.returncode, result.stdout, result.stderr
 
 
-def run_cli(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    path = os.pathsep.join(filter(None, [os.environ.get("PYTHONPATH"), str(REPO)]))
-    env = {**os.environ, "PYTHONPATH": path, "LBAUDIT_DISABLE_PLUGIN_AUTOLOAD": "1"}
-    env.pop("LBAUDIT_DEBUG", None)
-    return subprocess.run([sys.executable, "-m", "auditor.cli", *args], cwd=cwd, env=env, capture_output=True,
-                          text=True, timeout=60)
+def run_guarded(args: list[str], cwd: Path) -> Result:
+    """In-process under an alarm (tests/cli.py): a reader that blocks or never ends fails, not hangs."""
+    return in_process(*args, cwd=cwd, env={"LBAUDIT_DISABLE_PLUGIN_AUTOLOAD": "1", "LBAUDIT_DEBUG": None}, timeout=60)
 
 
 # ------------------------------------------------------------------ the hostile list
@@ -323,9 +307,9 @@ def test_hostile_input_file_is_exit_2_naming_it_and_writes_nothing(good, tmp_pat
         target = _place(kind, content, tmp_path, good, "lbaudit.key")
         args = ["evaluate", "--policy", str(good["policy"]), "--snapshot", str(good["snapshot"]), "-o", str(evidence_out),
                 "--sign-key", str(target)]
-    if content in ("/dev/zero", "FIFO", "DIR"):
-        # A separate process with a timeout: a reader that blocks or never ends fails, not hangs.
-        result = run_cli(args, cwd=tmp_path)
+    if content in ("/dev/zero", "FIFO"):
+        # Under an alarm: a reader that blocks or never ends fails, not hangs.
+        result = run_guarded(args, cwd=tmp_path)
         code, err = result.returncode, result.stderr
     else:
         with contextlib.chdir(tmp_path):
@@ -340,7 +324,7 @@ def test_hostile_input_file_is_exit_2_naming_it_and_writes_nothing(good, tmp_pat
 
 def test_policy_dev_zero_fails_fast_without_reading_forever(tmp_path):
     """stat() says /dev/zero holds 0 bytes; the old reader then read it to exhaustion."""
-    result = run_cli(["validate", "/dev/zero"], cwd=tmp_path)
+    result = run_guarded(["validate", "/dev/zero"], cwd=tmp_path)
     assert result.returncode == ExitCode.USAGE
     assert result.stderr.startswith("/dev/zero: cannot read policy: it is a character device, not a regular file")
 

@@ -36,6 +36,7 @@ from auditor.collect.sockets import (
 )
 from auditor.model.facts import Facts, GapKind, HostSnapshot, SocketFacts
 from auditor.model.result import Status
+from tests.cli import run_cli
 from tests.factories import provenance
 from tests.netenv import ipv6_loopback_available
 
@@ -70,11 +71,7 @@ def _socket_or_skip(family: int, kind: int, protocol: int, label: str) -> socket
 
 def _evaluate(tmp_path: Path, policy: Path = CORP) -> tuple[int, list[dict]]:
     out = tmp_path / "evidence.json"
-    result = subprocess.run(
-        [sys.executable, "-m", "auditor.cli", "evaluate", "--policy", str(policy), "--output", str(out), "-q"],
-        cwd=REPO, capture_output=True, text=True, timeout=180,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-    )
+    result = run_cli("evaluate", "--policy", policy, "--output", out, "-q", cwd=REPO)
     assert "Traceback" not in result.stderr, result.stderr
     return result.returncode, json.loads(out.read_text())["result"]["findings"]
 
@@ -105,6 +102,7 @@ def udplite() -> Iterator[dict[str, int]]:
         yield ports
 
 
+@pytest.mark.live
 def test_udplite_wildcard_fails_and_loopback_passes_under_corp_policy(udplite, tmp_path):
     code, findings = _evaluate(tmp_path)
     assert code == 1  # the wildcard UDP-Lite listeners alone make the run non-compliant
@@ -119,6 +117,7 @@ def test_udplite_wildcard_fails_and_loopback_passes_under_corp_policy(udplite, t
         assert len(_on_port(findings, "listeners-loopback-only", port)) == 1
 
 
+@pytest.mark.live
 def test_udplite_listener_is_collected_with_its_protocol_owner_and_v6only(udplite):
     facts, gaps = collect_sockets(CollectContext(sections=frozenset({"sockets"})))
     found = {(l.address, l.port): l for l in facts.listeners if l.protocol == "udplite"}
@@ -129,6 +128,7 @@ def test_udplite_listener_is_collected_with_its_protocol_owner_and_v6only(udplit
     assert not [g for g in gaps if g.field == "listeners/udplite"]
 
 
+@pytest.mark.live
 def test_a_policy_that_names_only_tcp_and_udp_does_not_make_udplite_vanish(udplite, tmp_path):
     policy = tmp_path / "old.yaml"
     policy.write_text("id: old\nversion: '1'\nowner: tests\nrules:\n"
@@ -158,6 +158,7 @@ def mptcp() -> Iterator[dict[str, int]]:
         yield ports
 
 
+@pytest.mark.live
 def test_mptcp_wildcard_fails_once_as_mptcp_not_twice_with_its_tcp_subflow(mptcp, tmp_path):
     code, findings = _evaluate(tmp_path)
     assert code == 1
@@ -169,6 +170,7 @@ def test_mptcp_wildcard_fails_once_as_mptcp_not_twice_with_its_tcp_subflow(mptcp
             ("mptcp", "fail" if address == "0.0.0.0" else "pass")], on_port
 
 
+@pytest.mark.live
 def test_an_exception_for_protocol_tcp_does_not_reach_an_mptcp_listener(mptcp, tmp_path):
     exe = os.readlink("/proc/self/exe")
     port = mptcp["0.0.0.0"]
@@ -182,6 +184,7 @@ def test_an_exception_for_protocol_tcp_does_not_reach_an_mptcp_listener(mptcp, t
     assert [f["status"] for f in _mine(findings, "bind", "mptcp", port)] == ["fail"]
 
 
+@pytest.mark.live
 def test_mptcp_listener_on_an_ephemeral_port_still_fails_the_ephemeral_range_check(mptcp, tmp_path):
     # Ports from bind(0) come from ip_local_port_range: before MPTCP was told apart, its listener was
     # judged as tcp here; now named mptcp, it must still be judged by default.
@@ -200,6 +203,7 @@ def _listen(family: int, protocol: int, label: str, address: str, stack: ExitSta
 
 
 @pytest.mark.parametrize("kind", [socket.SOCK_STREAM, socket.SOCK_SEQPACKET], ids=["one-to-one", "one-to-many"])
+@pytest.mark.live
 def test_sctp_wildcard_fails_and_loopback_passes(kind, tmp_path):
     with ExitStack() as stack:
         wildcard = _listen(socket.AF_INET, IPPROTO_SCTP, "SCTP", "0.0.0.0", stack, kind)
@@ -210,6 +214,7 @@ def test_sctp_wildcard_fails_and_loopback_passes(kind, tmp_path):
     assert [f["status"] for f in _mine(findings, "listeners-loopback-only", "sctp", loopback)] == ["pass"]
 
 
+@pytest.mark.live
 def test_dccp_wildcard_fails_and_loopback_passes(tmp_path):
     with ExitStack() as stack:
         wildcard = _listen(socket.AF_INET, IPPROTO_DCCP, "DCCP", "0.0.0.0", stack, SOCK_DCCP)
@@ -226,6 +231,7 @@ def _kernel_has(names: tuple[str, ...]) -> bool:
 
 
 @pytest.mark.parametrize("transport", [SCTP, DCCP], ids=lambda t: t.name)
+@pytest.mark.live
 def test_a_transport_this_kernel_lacks_is_a_not_applicable_gap_not_silence(transport):
     if _kernel_has(transport.kernel_names):
         pytest.skip(f"this kernel has {transport.label}: its listeners are collected (see the tests above)")
@@ -318,6 +324,7 @@ def test_without_proc_net_protocols_an_absent_table_is_not_called_absent_from_th
 
 # ---------------------------------------------------------------- a dump that fails is not an absence
 
+@pytest.mark.live
 def test_a_failed_dump_of_a_transport_the_kernel_has_makes_the_rule_not_reviewed(tmp_path):
     # Every dump is given no time at all, so each one really fails (ETIMEDOUT, not ENOENT).  The
     # /proc-like directory says the kernel has DCCP, which has no /proc/net table: its listeners

@@ -3,24 +3,21 @@ a drop-in can change it, specifiers that only the running system knows, the kern
 ip_local_reserved_ports, and files that would block or exhaust a reader (FIFO, device node,
 symlink loop, huge sparse file).
 
-Each case builds an image under tmp_path and runs ``lbaudit evaluate --root`` as a subprocess under
-``timeout``, so a hang fails the test instead of hanging CI, and asserts the exact status of the
-findings that matter and the exit code.
+Each case builds an image under tmp_path and runs ``lbaudit evaluate --root`` in-process under an
+alarm (tests/cli.py ``run_cli(timeout=)``), so a hang fails the test instead of hanging CI, and
+asserts the exact status of the findings that matter and the exit code.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import signal
 import stat
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from auditor.cli import main
+from tests.cli import run_cli
 from tests.factories import ELF_X86_64
 
 REPO = Path(__file__).resolve().parents[2]
@@ -86,50 +83,16 @@ def image(tmp_path: Path) -> Path:
     return root
 
 
-class Hang(BaseException):
-    """Raised by the alarm in an in-process run (a BaseException, so lbaudit's own handler of
-    unexpected errors does not turn it into exit 70)."""
-
-
-def _evaluate_in_process(args: list[str]) -> int:
-    def expire(signum: int, frame: object) -> None:
-        raise Hang(f"evaluate --root did not finish in {TIMEOUT} s")
-
-    previous = signal.signal(signal.SIGALRM, expire)
-    signal.alarm(TIMEOUT)  # a blocking open() is interrupted and the handler's exception raised (PEP 475)
-    argv = sys.argv
-    sys.argv = ["lbaudit", *args]
-    try:
-        main()
-    except SystemExit as exc:
-        return int(exc.code or 0)
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, previous)
-        sys.argv = argv
-    return 0
-
-
-def _evaluate_subprocess(args: list[str], cwd: Path) -> int:
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    proc = subprocess.run(
-        ["timeout", "-k", "5", str(TIMEOUT), sys.executable, "-m", "auditor.cli", *args],
-        capture_output=True, text=True, env=env, cwd=cwd, stdin=subprocess.DEVNULL,
-    )
-    assert proc.returncode != 124, f"evaluate --root did not finish in {TIMEOUT} s"
-    assert proc.returncode in (0, 1, 3), proc.stderr
-    return proc.returncode
-
-
-def evaluate(root: Path, *, subprocess_run: bool = False) -> tuple[int, dict[tuple[str, str], dict]]:
-    """Exit code and findings by (rule, subject) of ``lbaudit evaluate --root``: in a subprocess
-    under timeout(1) for the cases that hung before, else in this process under an alarm."""
+def evaluate(root: Path) -> tuple[int, dict[tuple[str, str], dict]]:
+    """Exit code and findings by (rule, subject) of ``lbaudit evaluate --root``, in this process
+    under an alarm (tests/cli.py): a read that blocks (a FIFO) fails the test instead of hanging."""
     policy = root.parent / "policy.yaml"
     policy.write_text(POLICY)
     evidence = root.parent / "evidence.json"
     args = ["evaluate", "--policy", str(policy), "--root", str(root), "--output", str(evidence)]
-    code = _evaluate_subprocess(args, root.parent) if subprocess_run else _evaluate_in_process(args)
-    assert code in (0, 1, 3)
+    result = run_cli(*args, cwd=root.parent, timeout=TIMEOUT)
+    code = result.returncode
+    assert code in (0, 1, 3), result.stderr
     findings = json.loads(evidence.read_text())["result"]["findings"]
     by_subject = {(f["rule_id"], f["subject"]): f for f in findings}
     assert len(by_subject) == len(findings)
@@ -198,7 +161,7 @@ HOSTILE_FILES = {"fifo": (_fifo, "is a FIFO"), "char-device": (_zero_device, "is
 def test_hostile_file_in_sysctl_d_is_a_gap_naming_it(image: Path, kind: str) -> None:
     make, what = HOSTILE_FILES[kind]
     make(image / "etc/sysctl.d/99-x.conf")
-    code, findings = evaluate(image, subprocess_run=kind == "fifo")
+    code, findings = evaluate(image)
     pool = findings[("pool", "ephemeral port pool")]
     assert pool["status"] == "not_reviewed"
     assert "/etc/sysctl.d/99-x.conf" in pool["reason"] and what in pool["reason"]
@@ -210,7 +173,7 @@ def test_hostile_file_in_sysctl_d_is_a_gap_naming_it(image: Path, kind: str) -> 
 def test_hostile_file_in_audit_rules_d_is_a_gap_naming_it(image: Path, kind: str) -> None:
     make, what = HOSTILE_FILES[kind]
     make(image / "etc/audit/rules.d/99-x.rules")
-    code, findings = evaluate(image, subprocess_run=kind == "fifo")
+    code, findings = evaluate(image)
     for arch in ("b64", "b32"):
         persistent = findings[("audit", f"persistent rules {arch}")]
         assert persistent["status"] == "not_reviewed"
@@ -226,7 +189,7 @@ def test_hostile_socket_unit_or_drop_in_is_a_gap_and_the_rest_is_judged(image: P
     link(image, f"{ETC_UNITS}/sockets.target.wants/public.socket", f"/{UNITS}/public.socket")
     path = f"{ETC_UNITS}/x.socket" if where == "unit" else f"{ETC_UNITS}/local.socket.d/99-x.conf"
     make(image / path)
-    code, findings = evaluate(image, subprocess_run=kind == "fifo")
+    code, findings = evaluate(image)
     collection = findings[("listeners", "listeners (collection)")]
     assert collection["status"] == "not_reviewed"
     assert f"/{path}" in collection["reason"] and what in collection["reason"]

@@ -38,6 +38,7 @@ from auditor.report.oscal import render_oscal
 from auditor.report.pdf import render_pdf
 from auditor.report.sarif import render_sarif
 from auditor.storage.evidence import evidence_bytes, write_evidence
+from tests.cli import Result, run_cli
 from tests.evidence_fixtures import CHECKS, EVALUATED_ON, make_evidence, make_policy, make_snapshot
 from tests.factories import FIXED_TIME
 
@@ -143,10 +144,14 @@ def pdf_controls(evidence: Evidence) -> dict[str, tuple[str, str]]:
     return rows
 
 
-def lbaudit(*args: object, env: dict[str, str] | None = None, cwd: Path = REPO) -> subprocess.CompletedProcess:
+def lbaudit(*args: object, env: dict[str, str] | None = None, cwd: Path = REPO) -> subprocess.CompletedProcess | Result:
+    """In this process (tests/cli.py); in a real one when ``env`` is given: the plugin tests put a fake
+    distribution on PYTHONPATH, which only a new interpreter reads."""
+    if env is None:
+        return run_cli(*args, cwd=cwd, env={"LBAUDIT_DISABLE_PLUGIN_AUTOLOAD": None})
     full_env = {k: v for k, v in os.environ.items() if k not in ("LBAUDIT_DISABLE_PLUGIN_AUTOLOAD",)}
     full_env["PYTHONPATH"] = str(REPO)
-    full_env.update(env or {})
+    full_env.update(env)
     return subprocess.run([PYTHON, "-m", "auditor.cli", *map(str, args)], cwd=cwd, capture_output=True, text=True,
                           env=full_env, timeout=120)
 

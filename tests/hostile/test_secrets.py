@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import secrets
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from tests.cli import Result, run_cli
 
 REPO = Path(__file__).resolve().parents[2]
 SECRET = f"S3CRET-{secrets.token_hex(8)}"
@@ -50,10 +51,8 @@ sys.stdin.read()
 """
 
 
-def lbaudit(*args: object, cwd: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    return subprocess.run([sys.executable, "-m", "auditor.cli", *map(str, args)], cwd=cwd, capture_output=True,
-                          text=True, timeout=120, env=env, stdin=subprocess.DEVNULL)
+def lbaudit(*args: object, cwd: Path) -> Result:
+    return run_cli(*args, cwd=cwd)
 
 
 @pytest.fixture(scope="module")
@@ -124,6 +123,7 @@ def evidence_snapshot(path: Path) -> dict:
 
 # ------------------------------------------------------------------ collect
 
+@pytest.mark.live
 def test_collect_records_argv0_and_the_digest_not_the_arguments(server, work):
     pid, wildcard, loopback, raw = server
     result = lbaudit("collect", "-o", "out/s.json", "--section", "sockets", cwd=work)
@@ -139,6 +139,7 @@ def test_collect_records_argv0_and_the_digest_not_the_arguments(server, work):
         assert process["cmdline_sha256"] == hashlib.sha256(raw).hexdigest()  # = sha256sum /proc/PID/cmdline
 
 
+@pytest.mark.live
 def test_collect_with_record_cmdline_keeps_the_arguments_and_says_so(server, work):
     _, wildcard, loopback, _ = server
     result = lbaudit("collect", "-o", "out/s.json", "--section", "sockets", "--record-cmdline", cwd=work)
@@ -151,6 +152,7 @@ def test_collect_with_record_cmdline_keeps_the_arguments_and_says_so(server, wor
 
 # ------------------------------------------------------------------ evaluate, every format
 
+@pytest.mark.live
 def test_evaluate_writes_the_secret_into_no_output_of_any_format(server, work):
     _, wildcard, loopback, _ = server
     from auditor.attest.signing import generate_keypair
@@ -169,6 +171,7 @@ def test_evaluate_writes_the_secret_into_no_output_of_any_format(server, work):
     assert any(f"0.0.0.0:{wildcard} " in f["subject"] for f in failing)  # the listener was judged
 
 
+@pytest.mark.live
 def test_evaluate_with_record_cmdline_puts_the_arguments_in_the_evidence(server, work):
     _, wildcard, loopback, _ = server
     result = lbaudit("evaluate", "--policy", "policy.yaml", "--format", FORMATS, "--out-dir", "out",
@@ -193,6 +196,7 @@ def recorded_snapshot(server, work) -> Path:
     return work / "s.json"
 
 
+@pytest.mark.live
 def test_a_snapshot_with_arguments_evaluated_without_the_flag_loses_them(server, work, recorded_snapshot):
     _, wildcard, loopback, raw = server
     result = lbaudit("evaluate", "--policy", "policy.yaml", "--snapshot", recorded_snapshot, "--format", FORMATS,
@@ -206,6 +210,7 @@ def test_a_snapshot_with_arguments_evaluated_without_the_flag_loses_them(server,
                              for p in processes)
 
 
+@pytest.mark.live
 def test_a_snapshot_from_before_the_digest_loses_its_arguments_too(server, work, recorded_snapshot):
     _, wildcard, loopback, raw = server
     document = json.loads(recorded_snapshot.read_text())  # as an older lbaudit wrote it: arguments only
@@ -224,6 +229,7 @@ def test_a_snapshot_from_before_the_digest_loses_its_arguments_too(server, work,
                              for p in processes)
 
 
+@pytest.mark.live
 def test_a_snapshot_with_arguments_evaluated_with_the_flag_keeps_them(server, work, recorded_snapshot):
     _, wildcard, loopback, _ = server
     result = lbaudit("evaluate", "--policy", "policy.yaml", "--snapshot", recorded_snapshot, "-o", "out/e.json",
@@ -234,6 +240,7 @@ def test_a_snapshot_with_arguments_evaluated_with_the_flag_keeps_them(server, wo
     assert all(DB_URL in p["cmdline"] for p in our_processes(snapshot, (wildcard, loopback)))
 
 
+@pytest.mark.live
 def test_arguments_never_collected_are_not_claimed_as_recorded(server, work):
     assert lbaudit("collect", "-o", "s.json", "--section", "sockets", cwd=work).returncode == 0
     result = lbaudit("evaluate", "--policy", "policy.yaml", "--snapshot", "s.json", "-o", "out/e.json",

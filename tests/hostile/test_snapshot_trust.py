@@ -13,8 +13,6 @@ import base64
 import io
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -30,6 +28,7 @@ from auditor.attest.signing import (
     public_key_fingerprint,
 )
 from auditor.model.result import ExitCode
+from tests.cli import Result, run_cli
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ROOT = REPO_ROOT / "tests" / "fixtures" / "roots" / "sysctl-precedence"
@@ -38,9 +37,8 @@ POLICY = REPO_ROOT / "policies" / "corp.yaml"
 VERDICT_CODE = ExitCode.NON_COMPLIANT
 
 
-def lbaudit(*args: object) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "auditor.cli", *map(str, args)], capture_output=True, text=True,
-                          cwd=REPO_ROOT, timeout=120)
+def lbaudit(*args: object) -> Result:
+    return run_cli(*args, cwd=REPO_ROOT)
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +61,7 @@ def signed(tmp_path, signed_source):
     return snapshot, private, public
 
 
-def _evaluate(snapshot: Path, *extra: object, evidence: Path | None = None) -> subprocess.CompletedProcess:
+def _evaluate(snapshot: Path, *extra: object, evidence: Path | None = None) -> Result:
     evidence = evidence or snapshot.with_name("evidence.json")
     return lbaudit("evaluate", "--policy", POLICY, "--snapshot", snapshot, "--output", evidence, *extra)
 

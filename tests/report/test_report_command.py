@@ -5,15 +5,13 @@ real loopback listener open) writes documents that the official schemas accept."
 from __future__ import annotations
 
 import json
-import os
 import socket
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from auditor.storage.evidence import write_evidence
+from tests.cli import Result, run_cli
 from tests.evidence_fixtures import make_evidence
 from tests.report.conftest import GOLDEN_DIR
 
@@ -22,9 +20,8 @@ POLICY = REPO / "tests" / "fixtures" / "coverage" / "policy.yaml"
 EXTENSIONS = (".oscal.json", ".sarif", ".junit.xml")
 
 
-def lbaudit(*args: object) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "auditor.cli", *map(str, args)], cwd=REPO, capture_output=True,
-                          text=True, timeout=120, env={**os.environ, "LBAUDIT_DISABLE_PLUGIN_AUTOLOAD": "1"})
+def lbaudit(*args: object) -> Result:
+    return run_cli(*args, cwd=REPO, env={"LBAUDIT_DISABLE_PLUGIN_AUTOLOAD": "1"})
 
 
 def test_report_from_the_evidence_file_gives_the_golden_bytes(tmp_path):
@@ -47,6 +44,7 @@ def test_reports_in_another_directory_link_back_to_the_evidence(tmp_path):
     assert "../corp-baseline.json" in sarif
 
 
+@pytest.mark.live
 def test_evaluate_on_this_host_writes_valid_documents(tmp_path, oscal_validator, sarif_validator, junit_schema):
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as server:
         server.bind(("127.0.0.1", 0))

@@ -1,0 +1,87 @@
+"""Run ``lbaudit`` in this process, as a separate process would see it, without the ~0.6 s a
+``python -m auditor.cli`` costs (the interpreter and the imports).
+
+:func:`run_cli` goes through :func:`auditor.cli.run`, the function ``main()`` is ``sys.exit`` of, so
+exit codes and messages are the ones the installed command prints (``tests/test_cli.py``
+``test_main_exit_codes_from_a_real_process`` keeps one real process to prove ``main()`` itself).
+What a process would have to itself is set and restored around the call: the working directory,
+the environment (``env`` adds or, with ``None``, removes variables), the umask, stdin/stdout/stderr
+(click's ``CliRunner``), and ``sys.argv``.  Module-level caches in ``auditor`` hold only shipped
+data (catalog, audit tables, PDF theme) or pure functions of their argument, so nothing a run does
+leaks into the next one.
+
+A run that could block (an open or read of a FIFO) gives ``timeout``: an alarm then interrupts the
+blocked call and raises :class:`Hang` (a BaseException, so lbaudit's handler of unexpected errors
+cannot turn it into exit 70), and the test fails instead of hanging the suite.
+
+Keep a real subprocess where the process is the point: dropping privileges, import side effects,
+packaging, plugin autoload from a fake distribution on ``PYTHONPATH``, a stdout that is a pipe.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping
+
+from click.testing import CliRunner
+
+from auditor.cli import run
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+class Hang(BaseException):
+    """Raised by the alarm of a run given a ``timeout`` that did not finish in time."""
+
+
+@dataclass(frozen=True)
+class Result:
+    """What ``subprocess.run(..., capture_output=True, text=True)`` gives, for the same asserts."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+    args: tuple[str, ...] = ()
+
+
+def run_cli(*args: object, cwd: Path | str | None = None, env: Mapping[str, str | None] | None = None,
+            input: str | bytes | None = None, umask: int | None = None, timeout: int | None = None) -> Result:
+    """``lbaudit ARGS`` in-process: exit code, stdout and stderr.  ``cwd`` defaults to the
+    checkout, like the subprocess helpers this replaces; ``timeout`` (seconds) guards a run that
+    could block."""
+    argv = [str(a) for a in args]
+    runner = CliRunner()
+    previous_cwd = os.getcwd()
+    previous_argv = sys.argv
+    previous_umask = os.umask(umask) if umask is not None else None
+    try:
+        os.chdir(cwd if cwd is not None else REPO)
+        sys.argv = ["lbaudit", *argv]
+        with runner.isolation(input=input, env=dict(env or {})) as (stdout, stderr, _):
+            code = _guarded(argv, timeout) if timeout is not None else run(argv, prog_name="lbaudit")
+            sys.stdout.flush()
+            sys.stderr.flush()
+            out, err = stdout.getvalue(), stderr.getvalue()
+    finally:
+        os.chdir(previous_cwd)
+        sys.argv = previous_argv
+        if previous_umask is not None:
+            os.umask(previous_umask)
+    return Result(int(code), out.decode("utf-8", "replace"), err.decode("utf-8", "replace"), tuple(argv))
+
+
+def _guarded(argv: list[str], timeout: int) -> int:
+    def expire(signum: int, frame: object) -> None:
+        raise Hang(f"lbaudit {' '.join(argv)} did not finish in {timeout} s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.alarm(timeout)  # a blocking open() or read() is interrupted and the handler's exception raised (PEP 475)
+    try:
+        return run(argv, prog_name="lbaudit")
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)

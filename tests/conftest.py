@@ -1,0 +1,69 @@
+"""Unit tests never read this host: only tests marked ``live`` (or ``root``) may.
+
+A unit test that read this host's ``/`` once broke when podman was installed mid-run.  An audit hook
+(PEP 578) sees every open, directory listing, netlink socket and program start of this process; a
+test without the marker that touches the host's network state, sysctls, audit, systemd units or
+another process's /proc entries fails, naming what it read.  The hook only records (an exception
+raised inside it would be caught by lbaudit and turned into a gap, hiding the read); the test fails
+at teardown.  Child processes are not watched: the tests that start one are about that process.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import sys
+
+import pytest
+
+# What "this host" is to lbaudit: the places collectors read (LocalHost), not the interpreter's own files.
+HOST_PATHS = re.compile(
+    r"^/(?:proc/(?:net|sys|self/net|self/fd|[0-9]+/(?:net|fd|cmdline|comm|status|exe))(?:/|$)"
+    r"|etc/(?:sysctl\.conf|sysctl\.d|audit|systemd)(?:/|$)"
+    r"|(?:usr/)?lib/(?:sysctl\.d|systemd/system)(?:/|$)|run/(?:sysctl\.d|systemd/system)(?:/|$))"
+)
+HOST_PROGRAMS = frozenset({"auditctl", "augenrules", "sysctl", "systemctl", "systemd-analyze", "ss", "ausyscall"})
+
+_watching: list[str] | None = None  # the host reads of the running unit test, or None when reads are allowed
+
+
+def _audit(event: str, args: tuple) -> None:
+    if _watching is None:
+        return
+    if event in ("open", "os.listdir", "os.scandir") and args:
+        path = args[0]
+        if isinstance(path, bytes):
+            path = os.fsdecode(path)
+        if isinstance(path, str) and HOST_PATHS.match(path):
+            _watching.append(f"{event} {path}")
+    elif event == "socket.__new__" and len(args) >= 2 and args[1] == socket.AF_NETLINK:
+        _watching.append("netlink socket")
+    elif event == "subprocess.Popen" and args:
+        executable = args[0] if isinstance(args[0], (str, bytes)) else None
+        argv = args[1] if len(args) > 1 else None
+        program = executable or (argv[0] if isinstance(argv, (list, tuple)) and argv else argv)
+        if isinstance(program, bytes):
+            program = os.fsdecode(program)
+        if isinstance(program, str) and os.path.basename(program) in HOST_PROGRAMS:
+            _watching.append(f"runs {program}")
+
+
+sys.addaudithook(_audit)
+
+
+@pytest.fixture(autouse=True)
+def _unit_tests_do_not_read_this_host(request: pytest.FixtureRequest):
+    global _watching
+    if request.node.get_closest_marker("live") or request.node.get_closest_marker("root"):
+        yield
+        return
+    reads: list[str] = []
+    _watching = reads
+    try:
+        yield
+    finally:
+        _watching = None
+    if reads:
+        pytest.fail("a unit test read this host (mark it live if that is its point): "
+                    + ", ".join(sorted(set(reads))[:10]), pytrace=False)
