@@ -432,10 +432,12 @@ def _scan_units(root: Path, problems: list[str]) -> UnitFiles:
     return UnitFiles({f.name: f for f in files}, alias_of, enabled, frozenset(present))
 
 
-def _unit_entries(root: Path, scan: UnitFiles, name: str, unit_file: ConfigFile, aliases: list[str],
-                  problems: list[str]) -> list[UnitEntry] | None:
-    """The entries of a unit and its drop-ins in the order systemd applies them; None when it is
-    masked or its file cannot be read (a problem then names it)."""
+def _unit_sources(root: Path, scan: UnitFiles, name: str, unit_file: ConfigFile, aliases: list[str],
+                  problems: list[str]) -> list[tuple[str, list[UnitEntry]]] | None:
+    """The unit file and each of its drop-ins, in the order systemd applies them, with their
+    entries; None when the unit is masked (an empty unit file, as a link to /dev/null does) or its
+    file cannot be read (a problem then names it).  An unreadable drop-in is a problem and skipped;
+    a dangling drop-in link is skipped, as systemd skips it."""
     try:
         text = rootfs.read_text(root, unit_file.path)
     except OSError as exc:
@@ -443,19 +445,26 @@ def _unit_entries(root: Path, scan: UnitFiles, name: str, unit_file: ConfigFile,
         return None
     if text == "":
         return None
-    entries = parse_unit_file(text)
+    sources = [(unit_file.path, parse_unit_file(text))]
     dropins, dropin_problems = select_files(root, scan.dropin_dirs(name, aliases))
     problems += dropin_problems
     for dropin in dropins:
         if dropin.masked:
             continue
         try:
-            entries += parse_unit_file(rootfs.read_text(root, dropin.path))
+            sources.append((dropin.path, parse_unit_file(rootfs.read_text(root, dropin.path))))
         except FileNotFoundError:
             continue
         except OSError as exc:
             problems.append(f"{dropin.path}: {rootfs.describe_os_error(exc)} (a drop-in of {name})")
-    return entries
+    return sources
+
+
+def _unit_entries(root: Path, scan: UnitFiles, name: str, unit_file: ConfigFile, aliases: list[str],
+                  problems: list[str]) -> list[UnitEntry] | None:
+    """The entries of a unit and its drop-ins in the order systemd applies them (see :func:`_unit_sources`)."""
+    sources = _unit_sources(root, scan, name, unit_file, aliases, problems)
+    return None if sources is None else [entry for _, entries in sources for entry in entries]
 
 
 def _pulled_in(root: Path, scan: UnitFiles, aliases: dict[str, list[str]], problems: list[str]) -> set[str]:
@@ -494,31 +503,14 @@ def _pulled_in(root: Path, scan: UnitFiles, aliases: dict[str, list[str]], probl
 def _load_unit(root: Path, scan: UnitFiles, name: str, unit_file: ConfigFile, aliases: list[str],
                problems: list[str]) -> SocketUnit | None:
     """The unit after its drop-ins; None when it is masked (an empty unit file) or unreadable."""
+    sources = _unit_sources(root, scan, name, unit_file, aliases, problems)
+    if sources is None:
+        return None
     unit = SocketUnit(name=name, path=unit_file.path)
     try:
-        text = rootfs.read_text(root, unit_file.path)
-    except OSError as exc:
-        problems.append(f"{unit_file.path}: {rootfs.describe_os_error(exc)}")
-        return None
-    if text == "":
-        return None  # an empty unit file masks the unit, as a link to /dev/null does
-    try:
-        apply_unit_entries(unit, parse_unit_file(text), unit_file.path, main_file=True)
-        unit.sources.append(unit_file.path)
-        dropins, dropin_problems = select_files(root, scan.dropin_dirs(name, aliases))
-        problems += dropin_problems
-        for dropin in dropins:
-            if dropin.masked:
-                continue
-            try:
-                dropin_text = rootfs.read_text(root, dropin.path)
-            except FileNotFoundError:
-                continue  # a dangling drop-in link: systemd skips it too
-            except OSError as exc:
-                problems.append(f"{dropin.path}: {rootfs.describe_os_error(exc)} (a drop-in of {name})")
-                continue
-            apply_unit_entries(unit, parse_unit_file(dropin_text), dropin.path, main_file=False)
-            unit.sources.append(dropin.path)
+        for index, (origin, entries) in enumerate(sources):
+            apply_unit_entries(unit, entries, origin, main_file=index == 0)
+            unit.sources.append(origin)
     except ListenValueError as exc:
         problems.append(f"{unit_file.path}: {name}: {exc}")
         return None
