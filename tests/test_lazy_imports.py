@@ -21,14 +21,14 @@ from auditor.report import BUILTIN_REPORTERS, Reporter, reporter_names, select_r
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 FIXTURE_ROOT = "tests/fixtures/roots/audit-rules"  # a --root, so the child never reads this host
-HEAVY = ("reportlab", "rich")
+HEAVY = ("reportlab", "PIL", "rich")  # PIL comes with reportlab
 
 
-def _imported_after(args: list[str]) -> tuple[int, set[str]]:
+def _imported_after(args: list[str], run: str = "from auditor.cli import run\ncode = run({args!r})\n"
+                    ) -> tuple[int, set[str]]:
     script = (
         "import json, sys\n"
-        "from auditor.cli import run\n"
-        f"code = run({args!r})\n"
+        + run.format(args=args) +
         "print(json.dumps([code, sorted({m.split('.')[0] for m in sys.modules})]))\n"
     )
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO_ROOT,
@@ -57,6 +57,14 @@ def test_evaluate_with_pdf_imports_reportlab_and_the_summary_imports_rich(tmp_pa
 
 def test_help_imports_neither_reportlab_nor_rich():
     code, modules = _imported_after(["--help"])
+    assert code == 0
+    assert modules.isdisjoint(HEAVY), sorted(modules.intersection(HEAVY))
+
+
+def test_the_format_neutral_view_imports_no_renderer():
+    """auditor.report.view is what every format renders from; the PDF's reportlab stays in the PDF
+    reporter, so an HTML or text rendering of the view would not pay for it."""
+    code, modules = _imported_after([], run="import auditor.report.view\ncode = 0\n")
     assert code == 0
     assert modules.isdisjoint(HEAVY), sorted(modules.intersection(HEAVY))
 
