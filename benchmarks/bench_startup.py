@@ -10,7 +10,11 @@ Exit 1 when a target is missed.
 ``lbaudit`` is run as its console script does (``from auditor.cli import main; main()``) with the
 ``auditor`` of --repo first on the path, so two checkouts can be compared with one interpreter:
 
-    python3 benchmarks/bench_startup.py [--runs 15] [--repo DIR] [--python PATH]
+    python3 benchmarks/bench_startup.py [--runs 15] [--repo DIR] [--python PATH] [--baseline DIR]
+
+With ``--baseline DIR`` (another checkout, e.g. ``git archive <commit> | tar -x -C DIR``) each run of
+a command is paired with a run of the same command from DIR, alternating, so a loaded machine slows
+both alike; the baseline's median and the median of the per-pair ratios (this / baseline) are printed too.
 """
 
 from __future__ import annotations
@@ -28,15 +32,17 @@ REPO = Path(__file__).resolve().parent.parent
 LBAUDIT = "import sys; sys.argv[0] = 'lbaudit'; from auditor.cli import main; main()"
 
 
-def median_ms(command: list[str], runs: int, cwd: Path, env: dict[str, str], ok: tuple[int, ...]) -> float:
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        proc = subprocess.run(command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        times.append((time.perf_counter() - start) * 1000)
-        if proc.returncode not in ok:
-            raise SystemExit(f"{' '.join(command)}: exit {proc.returncode}: {proc.stderr.decode()[-500:]}")
-    return statistics.median(times)
+def run_ms(command: list[str], cwd: Path, env: dict[str, str], ok: tuple[int, ...]) -> float:
+    start = time.perf_counter()
+    proc = subprocess.run(command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    elapsed = (time.perf_counter() - start) * 1000
+    if proc.returncode not in ok:
+        raise SystemExit(f"{' '.join(command)}: exit {proc.returncode}: {proc.stderr.decode()[-500:]}")
+    return elapsed
+
+
+def env_for(repo: Path) -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": str(repo), "LBAUDIT_DISABLE_PLUGIN_AUTOLOAD": "1"}
 
 
 def main() -> int:
@@ -44,10 +50,11 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=15, help="runs per command; the median is reported (default 15)")
     parser.add_argument("--repo", type=Path, default=REPO, help="checkout whose auditor is timed (default: this one)")
     parser.add_argument("--python", default=sys.executable, help="interpreter with lbaudit's dependencies")
+    parser.add_argument("--baseline", type=Path, help="another checkout, timed in alternation with --repo")
     args = parser.parse_args()
 
     repo = args.repo.resolve()
-    env = {**os.environ, "PYTHONPATH": str(repo), "LBAUDIT_DISABLE_PLUGIN_AUTOLOAD": "1"}
+    baseline = args.baseline.resolve() if args.baseline else None
     with tempfile.TemporaryDirectory() as tmp:
         cases = [
             ("python3 -c pass", [args.python, "-c", "pass"], (0,), None),
@@ -61,9 +68,16 @@ def main() -> int:
         ]
         floor = None
         missed = 0
-        print(f"{args.runs} runs each, median; auditor from {repo}")
+        print(f"{args.runs} runs each, median; auditor from {repo}" + (f", paired with {baseline}" if baseline else ""))
         for label, command, ok, target in cases:
-            ms = median_ms(command, args.runs, repo, env, ok)
+            if baseline is not None:  # warm the baseline's bytecode cache outside the timing
+                run_ms(command, baseline, env_for(baseline), ok)
+            times, base_times = [], []
+            for _ in range(args.runs):
+                times.append(run_ms(command, repo, env_for(repo), ok))
+                if baseline is not None:
+                    base_times.append(run_ms(command, baseline, env_for(baseline), ok))
+            ms = statistics.median(times)
             floor = floor or ms
             ratio = ms / floor
             verdict = ""
@@ -72,7 +86,11 @@ def main() -> int:
                 met = (ms < limit) if kind == "ms" else (ratio <= limit)
                 missed += not met
                 verdict = f"target {'< %.0f ms' % limit if kind == 'ms' else '<= %.0fx' % limit}: {'met' if met else 'MISSED'}"
-            print(f"{label:50} {ms:8.1f} ms {ratio:6.1f}x  {verdict}")
+            line = f"{label:50} {ms:8.1f} ms {ratio:6.1f}x  {verdict}"
+            if base_times:
+                pairs = statistics.median(t / b for t, b in zip(times, base_times))
+                line += f"  | baseline {statistics.median(base_times):8.1f} ms, paired ratio {pairs:.2f}"
+            print(line)
     return 1 if missed else 0
 
 
