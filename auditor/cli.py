@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any, Callable
 
 import click
-from rich.console import Console
 
 from auditor import __version__
 from auditor.commands.options import TARGET_HELP, resolve_target
@@ -174,7 +173,6 @@ def evaluate(policy_path: Path, output: Path | None, fail_on: str, target: str |
     from auditor.collect.targets import SnapshotFile
     from auditor.engine.registry import load_registry
     from auditor.policy.loader import load_policy
-    from auditor.report.console import render_summary
     from auditor.storage.outputs import make_out_dir, signature_of
 
     source = resolve_target(target, root, snapshot_path, snapshot_pubkey)
@@ -212,6 +210,11 @@ def evaluate(policy_path: Path, output: Path | None, fail_on: str, target: str |
         pipeline.sign(output, sign_key)
     written = pipeline.render(evidence, data, output, reporters, out_dir, pdf, assessor, pdf_cert, pdf_cert_key)
     if not quiet:
+        # rich is imported only when a summary is drawn: `evaluate -q` in CI never pays for it.
+        from rich.console import Console
+
+        from auditor.report.console import render_summary
+
         console = Console()
         render_summary(evidence, console, str(output))
         for path in written:
@@ -291,6 +294,7 @@ def list_checks(as_json: bool, no_plugins: bool) -> None:
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
+    from rich.console import Console
     from rich.table import Table
 
     table = Table(header_style="bold")

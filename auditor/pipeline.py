@@ -136,14 +136,14 @@ def sign(path: Path, key_path: Path, *, snapshot: bool = False) -> str:
 def select_reporters(formats: list[str], pdf: Path | None, plugins: bool) -> dict[str, Any]:
     """The reporters asked for (``formats``, plus ``pdf`` when a PDF path is given); an unknown
     format is an InputError before any work."""
-    from auditor.report import load_reporters
+    from auditor.report import reporter_names
+    from auditor.report import select_reporters as look_up
 
-    reporters = load_reporters(plugins=plugins)
     wanted = formats + (["pdf"] if pdf else [])
-    unknown = [name for name in wanted if name not in reporters]
-    if unknown:
-        raise InputError(f"unknown format {', '.join(unknown)} (available: {', '.join(sorted(reporters))})")
-    return {name: reporters[name] for name in wanted}
+    try:
+        return dict(look_up(wanted, plugins=plugins))
+    except KeyError as exc:
+        raise InputError(f"unknown format {exc.args[0]} (available: {', '.join(reporter_names(plugins))})") from None
 
 
 def plan_files(policy_id: str, reporters: dict[str, Any], evidence_path: Path, out_dir: Path | None,

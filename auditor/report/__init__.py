@@ -1,14 +1,14 @@
 """Reporters: every output format is rendered from the evidence, never by re-evaluating.
 
-A reporter module in this package defines a module-level :class:`Reporter`; third parties add
-theirs through the ``lbaudit.reporters`` entry-point group.  The CLI looks formats up by name in
-:func:`load_reporters` -- no if-chains on format strings.
+A built-in reporter is a module-level :class:`Reporter` named in :data:`BUILTIN_REPORTERS`; third
+parties add theirs through the ``lbaudit.reporters`` entry-point group.  The CLI looks formats up by
+name (:func:`select_reporters`) -- no if-chains on format strings -- and imports only the reporters
+it is asked for, so ``lbaudit evaluate`` without ``--pdf`` never loads reportlab.
 """
 
 from __future__ import annotations
 
 import importlib
-import pkgutil
 from dataclasses import dataclass
 from typing import Callable
 
@@ -35,27 +35,63 @@ class Reporter:
     render: Callable[[Evidence, ReportContext], bytes]
 
 
-def load_reporters(plugins: bool | None = None) -> dict[str, Reporter]:
-    """Built-in reporters plus, unless disabled (:func:`auditor.plugins.plugins_enabled`), every
-    ``lbaudit.reporters`` entry point."""
+# Every built-in format: name -> "module:attribute" of its Reporter.  A reporter's module is imported
+# only when that format is rendered (like auditor.cli.COMMANDS), so an evaluate that writes only the
+# evidence never loads reportlab, and tests/report/test_registry.py checks this table against the
+# Reporter each module of the package defines.
+BUILTIN_REPORTERS: dict[str, str] = {
+    "json": "auditor.report.evidence:REPORTER",
+    "junit": "auditor.report.junit:REPORTER",
+    "oscal": "auditor.report.oscal:REPORTER",
+    "pdf": "auditor.report.pdf:REPORTER",
+    "sarif": "auditor.report.sarif:REPORTER",
+    "text": "auditor.report.console:REPORTER",
+}
+
+
+def _builtin(name: str) -> Reporter:
+    module_name, _, attribute = BUILTIN_REPORTERS[name].partition(":")
+    reporter = getattr(importlib.import_module(module_name), attribute)
+    if not isinstance(reporter, Reporter) or reporter.name != name:
+        raise RegistryError(f"BUILTIN_REPORTERS[{name!r}] names {BUILTIN_REPORTERS[name]}, not the reporter {name!r}")
+    return reporter
+
+
+def _plugin_reporters() -> dict[str, Reporter]:
+    """Every ``lbaudit.reporters`` entry point, checked: a Reporter, no built-in name shadowed, no
+    name declared twice."""
+    found: dict[str, Reporter] = {}
+    for ep in load_entry_points(REPORTERS_GROUP):
+        reporter = ep.loaded
+        if not isinstance(reporter, Reporter):
+            raise RegistryError(f"plugin entry point {ep.name!r} ({ep.value}) is not a Reporter")
+        if reporter.name in BUILTIN_REPORTERS or reporter.name in found:
+            raise RegistryError(f"{ep.origin} ({ep.value}) shadows reporter {reporter.name!r}")
+        found[reporter.name] = reporter
+    return found
+
+
+def select_reporters(names: list[str], plugins: bool | None = None) -> dict[str, Reporter]:
+    """The reporters called ``names``, in that order, importing only those built-ins; plugins (unless
+    disabled, :func:`auditor.plugins.plugins_enabled`) are all loaded, so a broken one is a loud
+    error on every run, as before.  An unknown name is a :class:`KeyError` naming it."""
     if plugins is None:
         plugins = plugins_enabled()
-    found: dict[str, Reporter] = {}
-    for info in sorted(pkgutil.iter_modules(__path__), key=lambda i: i.name):
-        if info.name.startswith("_"):
-            continue
-        module = importlib.import_module(f"{__name__}.{info.name}")
-        for value in vars(module).values():
-            if isinstance(value, Reporter):
-                if value.name in found:
-                    raise RegistryError(f"reporter {value.name!r} declared twice")
-                found[value.name] = value
-    if plugins:
-        for ep in load_entry_points(REPORTERS_GROUP):
-            reporter = ep.loaded
-            if not isinstance(reporter, Reporter):
-                raise RegistryError(f"plugin entry point {ep.name!r} ({ep.value}) is not a Reporter")
-            if reporter.name in found:
-                raise RegistryError(f"{ep.origin} ({ep.value}) shadows reporter {reporter.name!r}")
-            found[reporter.name] = reporter
-    return found
+    extra = _plugin_reporters() if plugins else {}
+    unknown = [name for name in names if name not in BUILTIN_REPORTERS and name not in extra]
+    if unknown:
+        raise KeyError(", ".join(unknown))
+    return {name: extra[name] if name in extra else _builtin(name) for name in names}
+
+
+def reporter_names(plugins: bool | None = None) -> list[str]:
+    """Every format name, built-in and (unless disabled) plugin, sorted; imports no built-in reporter."""
+    if plugins is None:
+        plugins = plugins_enabled()
+    return sorted([*BUILTIN_REPORTERS, *(_plugin_reporters() if plugins else {})])
+
+
+def load_reporters(plugins: bool | None = None) -> dict[str, Reporter]:
+    """Every reporter, built-in plus, unless disabled (:func:`auditor.plugins.plugins_enabled`), every
+    ``lbaudit.reporters`` entry point.  Imports them all: for listing, not for a run."""
+    return select_reporters(reporter_names(plugins), plugins)

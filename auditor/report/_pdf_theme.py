@@ -1,7 +1,7 @@
 """The look of the PDF attestation: read from ``reports/attestation.yaml``, fonts, paragraph styles.
 
-Private (leading underscore) so that :func:`auditor.report.load_reporters` does not take it for a
-reporter module.  Every font is a TrueType file registered with reportlab, so it is embedded
+Private (leading underscore): not a reporter module (those are named in
+:data:`auditor.report.BUILTIN_REPORTERS`).  Every font is a TrueType file registered with reportlab, so it is embedded
 (subset) in the PDF; none of the 14 standard PDF fonts is used.
 """
 

@@ -1,7 +1,7 @@
 """Helpers the interchange reporters (OSCAL, SARIF, JUnit) share.
 
-Private (leading underscore) so that :func:`auditor.report.load_reporters` does not import it as a
-reporter module.  Everything here is a pure function of the evidence and the report context.
+Private (leading underscore): not a reporter module (those are named in
+:data:`auditor.report.BUILTIN_REPORTERS`).  Everything here is a pure function of the evidence and the report context.
 """
 
 from __future__ import annotations

@@ -1,0 +1,99 @@
+"""What a command imports: only what it uses (issue 16).
+
+Each case runs the command in a fresh interpreter (``auditor.cli.run``) and prints the top-level
+packages in ``sys.modules`` at its end, so nothing this test process imported earlier can hide an
+import, and nothing it did not can invent one.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import pkgutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import auditor.report
+from auditor.report import BUILTIN_REPORTERS, Reporter, reporter_names, select_reporters
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+FIXTURE_ROOT = "tests/fixtures/roots/audit-rules"  # a --root, so the child never reads this host
+HEAVY = ("reportlab", "PIL", "rich")  # PIL comes with reportlab
+
+
+def _imported_after(args: list[str], run: str = "from auditor.cli import run\ncode = run({args!r})\n"
+                    ) -> tuple[int, set[str]]:
+    script = (
+        "import json, sys\n"
+        + run.format(args=args) +
+        "print(json.dumps([code, sorted({m.split('.')[0] for m in sys.modules})]))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO_ROOT,
+                          timeout=120, env={"PATH": "/usr/bin:/bin", "LBAUDIT_DISABLE_PLUGIN_AUTOLOAD": "1"})
+    assert proc.stdout, proc.stderr
+    code, modules = json.loads(proc.stdout.strip().splitlines()[-1])
+    return code, set(modules)
+
+
+def test_quiet_evaluate_imports_neither_reportlab_nor_rich(tmp_path):
+    code, modules = _imported_after(["evaluate", "--policy", "policies/corp.yaml", "--root", FIXTURE_ROOT,
+                                     "-q", "-o", str(tmp_path / "e.json")])
+    assert code in (0, 1, 3)  # compliant or not: the run ended as a run, not a usage or internal error
+    assert (tmp_path / "e.json").is_file()
+    assert modules.isdisjoint(HEAVY), sorted(modules.intersection(HEAVY))
+
+
+def test_evaluate_with_pdf_imports_reportlab_and_the_summary_imports_rich(tmp_path):
+    """The other side: the lazy imports still happen when the work needs them."""
+    code, modules = _imported_after(["evaluate", "--policy", "policies/corp.yaml", "--root", FIXTURE_ROOT,
+                                     "-o", str(tmp_path / "e.json"), "--pdf", str(tmp_path / "e.pdf")])
+    assert code in (0, 1, 3)
+    assert (tmp_path / "e.pdf").is_file()
+    assert {"reportlab", "rich"} <= modules
+
+
+def test_help_imports_neither_reportlab_nor_rich():
+    code, modules = _imported_after(["--help"])
+    assert code == 0
+    assert modules.isdisjoint(HEAVY), sorted(modules.intersection(HEAVY))
+
+
+def test_the_format_neutral_view_imports_no_renderer():
+    """auditor.report.view is what every format renders from; the PDF's reportlab stays in the PDF
+    reporter, so an HTML or text rendering of the view would not pay for it."""
+    code, modules = _imported_after([], run="import auditor.report.view\ncode = 0\n")
+    assert code == 0
+    assert modules.isdisjoint(HEAVY), sorted(modules.intersection(HEAVY))
+
+
+def test_builtin_table_names_the_reporter_of_every_reporter_module():
+    """BUILTIN_REPORTERS is the table, the package is the truth: every public module's Reporter is
+    in it under its own name, and nothing else is."""
+    declared: dict[str, str] = {}
+    for info in pkgutil.iter_modules(auditor.report.__path__):
+        if info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"auditor.report.{info.name}")
+        for attribute, value in vars(module).items():
+            if isinstance(value, Reporter):
+                declared[value.name] = f"{module.__name__}:{attribute}"
+    assert declared == BUILTIN_REPORTERS
+
+
+def test_unknown_format_is_named_and_the_list_imports_no_reporter():
+    with pytest.raises(KeyError, match="nosuch"):
+        select_reporters(["sarif", "nosuch"], plugins=False)
+    assert reporter_names(plugins=False) == ["json", "junit", "oscal", "pdf", "sarif", "text"]
+
+
+def test_unknown_format_on_the_command_line_is_exit_2_listing_the_formats(tmp_path, capsys):
+    from auditor.cli import run
+
+    code = run(["evaluate", "--policy", "policies/corp.yaml", "--root", str(REPO_ROOT / FIXTURE_ROOT), "-q",
+                "--no-plugins", "-o", str(tmp_path / "e.json"), "--format", "sarif,nosuch"])
+    assert code == 2
+    assert "unknown format nosuch (available: json, junit, oscal, pdf, sarif, text)" in capsys.readouterr().err
+    assert not (tmp_path / "e.json").exists()
