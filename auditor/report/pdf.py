@@ -19,18 +19,15 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import logging
 import re
 from dataclasses import asdict, dataclass
 from functools import lru_cache, partial
-from pathlib import Path
 
 import reportlab
 from reportlab.lib.units import mm
 from reportlab.platypus import BaseDocTemplate, Frame, NextPageTemplate, PageBreak, PageTemplate
 
 from auditor import __version__
-from auditor.errors import InputError
 from auditor.model.base import canonical_json, sha256_hex
 from auditor.model.evidence import Evidence
 from auditor.report import ReportContext, Reporter
@@ -202,50 +199,3 @@ REPORTER = Reporter(name="pdf", extension=".pdf",
 
 
 # ------------------------------------------------------------------ reading one back (tests, inspection)
-
-@dataclass(frozen=True)
-class PdfEvidence:
-    attachment: bytes | None  # the embedded evidence file, exactly
-    name: str | None
-    recorded_sha256: str | None  # /LbauditEvidenceSHA256 of the document information
-    printed: bool  # that digest appears in the text of the cover page
-
-
-def read_pdf_evidence(path: Path) -> PdfEvidence:
-    """The evidence a PDF attestation embeds, and the digest it records and prints.
-
-    Needs pypdf (a test dependency).  ``lbaudit verify --pdf`` does not use this: it renders the
-    evidence again and compares bytes (:func:`find_render_inputs`), which proves the pages too.
-    """
-    from pypdf import PdfReader
-
-    path = Path(path)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read PDF: {exc.strerror or exc}") from exc
-    if not data.startswith(b"%PDF-"):
-        raise InputError(f"{path}: not a PDF (it does not start with %PDF-)")
-    pypdf_log = logging.getLogger("pypdf")
-    level = pypdf_log.level
-    pypdf_log.setLevel(logging.ERROR)  # the verdict below says what is wrong; pypdf's warnings would not
-    try:
-        reader = PdfReader(io.BytesIO(data))
-        info = reader.metadata or {}
-        attachments = reader.attachments
-        recorded = info.get("/" + INFO_EVIDENCE_SHA256)
-        name = info.get("/" + INFO_EVIDENCE_FILE)
-        cover_text = reader.pages[0].extract_text() if len(reader.pages) else ""
-    except Exception as exc:  # noqa: BLE001 - any parser failure on an untrusted file is bad input
-        raise InputError(f"{path}: not a readable PDF ({type(exc).__name__}: {exc})") from exc
-    finally:
-        pypdf_log.setLevel(level)
-    recorded = str(recorded) if recorded is not None else None
-    name = str(name) if name is not None else None
-    contents = attachments.get(name) if name else None
-    if not contents:
-        json_names = sorted(n for n in attachments if n.endswith(".json"))
-        contents = attachments.get(json_names[0]) if len(json_names) == 1 else None
-    printed = bool(recorded) and recorded in re.sub(r"\s+", "", cover_text)
-    return PdfEvidence(attachment=contents[0] if contents else None, name=name, recorded_sha256=recorded,
-                       printed=printed)

@@ -17,9 +17,10 @@ from auditor.attest.signing import generate_keypair, load_public_key, public_key
 from auditor.model.base import canonical_json, sha256_hex
 from auditor.report import ReportContext, load_reporters
 from auditor.report import _pdf_sections as sections
-from auditor.report.pdf import REPORTER, read_pdf_evidence, render_pdf
+from auditor.report.pdf import REPORTER, render_pdf
 from auditor.storage.evidence import evidence_bytes
 from tests.evidence_fixtures import FAILING_SUBJECTS, make_evidence
+from tests.pdf_readback import read_pdf_evidence
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
