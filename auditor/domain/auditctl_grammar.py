@@ -318,16 +318,23 @@ def _table_for(state: RuleState) -> tuple[str | None, str | None]:
     return MACHINE_TABLE[state.machine], None
 
 
-def _uid_value(name: str, value: str, state: RuleState) -> str:
+def _id_number(value: str) -> int | None:
+    """An id as auditctl reads uid and sessionid values: unsigned digits, a signed number (how
+    ``auditctl -l`` prints values above INT_MAX), or ``unset``; None for any other text."""
     if value[0].isdigit():
-        number = c_strtoul(value)
-    elif len(value) >= 2 and value[0] == "-" and value[1].isdigit():
-        number = c_strtol(value)
-    elif value == "unset":
-        number = UNSET_ID
-    elif value == "root":
+        return c_strtoul(value)
+    if len(value) >= 2 and value[0] == "-" and value[1].isdigit():
+        return c_strtol(value)
+    if value == "unset":
+        return UNSET_ID
+    return None
+
+
+def _uid_value(name: str, value: str, state: RuleState) -> str:
+    number = _id_number(value)
+    if number is None and value == "root":
         number = 0
-    else:
+    if number is None:
         state.doubts.append(f"{name}={value}: auditctl looks the user up on the host it runs on (getpwnam)")
         return value
     if number == UNSET_ID and name != "auid":
@@ -490,13 +497,8 @@ def add_field(state: RuleState, expression: str) -> None:
     elif kind == "sessionid":
         if flags not in ("exclude", "user", "exit"):
             raise Refused("sessionid must be used with exclude, user, or exit filter")
-        if value[0].isdigit():
-            number = c_strtoul(value)
-        elif len(value) >= 2 and value[0] == "-" and value[1].isdigit():
-            number = c_strtol(value)
-        elif value == "unset":
-            number = UNSET_ID
-        else:
+        number = _id_number(value)
+        if number is None:
             number = 0  # auditctl leaves the value at 0 for any other text
         normal = "unset" if number == UNSET_ID else str(number)
     elif kind == "saddr_fam":
