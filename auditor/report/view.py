@@ -582,10 +582,20 @@ def _cut(text: str) -> str:
     return text if len(text) <= MAX_VALUE_CHARS else text[:MAX_VALUE_CHARS] + "\u2026 (cut; whole value in the evidence)"
 
 
+def _phrase(value: Any) -> str:
+    """A value inside a sentence: a flat mapping as ``key: value; key: value``, not JSON."""
+    flat = isinstance(value, dict) and all(
+        not isinstance(v, (dict, list)) or (isinstance(v, list) and not any(isinstance(i, (dict, list)) for i in v))
+        for v in value.values())
+    if flat and value:
+        return _cut("; ".join(f"{key}: {_inline(value[key])}" for key in sorted(value)))
+    return _cut(_inline(value))
+
+
 def finding_sentence(finding: Finding) -> str:
     """Observed versus expected as one sentence an auditor reads, by status."""
-    observed = _cut(_inline(finding.observed))
-    expected = _cut(_inline(finding.expected))
+    observed = _phrase(finding.observed)
+    expected = _phrase(finding.expected)
     status = finding.status
     if status == Status.NOT_REVIEWED:
         return f"Nothing could be observed: {finding.reason or 'the evidence could not be collected'}."
@@ -617,7 +627,7 @@ class FindingLine:
     controls: tuple[str, ...]
     subject: str
     message: str
-    sentence: str  # observed versus expected (finding_sentence)
+    sentence: str  # observed versus expected (finding_sentence); empty when the message already says it all
 
 
 def finding_lines(evidence: Evidence) -> tuple[FindingLine, ...]:
@@ -628,5 +638,12 @@ def finding_lines(evidence: Evidence) -> tuple[FindingLine, ...]:
     findings = sorted(evidence.result.findings,
                       key=lambda f: (rank.get(f.rule_id, len(rank)), f.rule_id, order[f.status], f.subject, f.id))
     return tuple(FindingLine(f.id, f.rule_id, titles.get(f.rule_id, f.check), f.status, STATUS_LABELS[f.status],
-                             f.severity.value, tuple(f.controls), f.subject, f.message, finding_sentence(f))
+                             f.severity.value, tuple(f.controls), f.subject, f.message, _line_sentence(f))
                  for f in findings)
+
+
+def _line_sentence(finding: Finding) -> str:
+    says_reason = finding.reason is not None and finding.reason in finding.message
+    if finding.status in (Status.NOT_REVIEWED, Status.NOT_APPLICABLE) and says_reason:
+        return ""
+    return finding_sentence(finding)
