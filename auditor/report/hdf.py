@@ -14,6 +14,8 @@
   ``not_applicable`` is ``skipped`` with "not applicable: <reason>", ``waived`` is ``skipped`` with
   the waiver (the failure is an approved deviation, not a pass and not an open failure), ``error`` is
   ``error`` with the reason.  So passed and failed counts equal the evidence's pass and fail counts.
+* A rule without findings gets one ``skipped`` result saying so (lbaudit judges its controls not
+  reviewed; Heimdall would call a control without results a profile error).
 * The policy's waivers of a rule are its ``waiver_data`` (several waivers of one rule in one text).
 * ``passthrough.lbaudit``: the evidence file's SHA-256, the content digest a signature covers, the
   signature state (signing key fingerprint or unsigned), the verdict, and how to verify.
@@ -92,6 +94,18 @@ def _result(finding: Finding, start_time: str) -> dict:
     return result
 
 
+def _nothing_found(rule: ResolvedRule, start_time: str) -> dict:
+    """A rule that produced no finding reviewed nothing (lbaudit judges its controls not reviewed);
+    Heimdall would call a control without results a profile error, so it gets one skipped result."""
+    return {
+        "status": "skipped",
+        "code_desc": f"{rule.id}: no finding",
+        "start_time": start_time,
+        "resource": rule.check,
+        "skip_message": "not reviewed: the rule produced no finding, so nothing was judged",
+    }
+
+
 class _Export:
     def __init__(self, evidence: Evidence, context: ReportContext):
         self.ev = evidence
@@ -150,7 +164,7 @@ class _Export:
             "code": json.dumps({"check": rule.check, "params": key_sorted(rule.params)}, sort_keys=True,
                                ensure_ascii=False),
             "source_location": location,
-            "results": [_result(f, start) for f in findings],
+            "results": [_result(f, start) for f in findings] or [_nothing_found(rule, start)],
         }
         waiver = self.waiver_data(rule)
         if waiver is not None:

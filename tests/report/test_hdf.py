@@ -8,7 +8,11 @@ failure under CI=true).  A second reader, MITRE's SAF CLI from npm, runs in the 
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import subprocess
 from collections import Counter
+from pathlib import Path
 
 import pytest
 from jsonschema.validators import validator_for
@@ -140,3 +144,74 @@ def test_a_signed_evidence_says_so(evidence):
 def test_registered_by_name():
     reporter = select_reporters(["hdf"], plugins=False)["hdf"]
     assert reporter.render is render_hdf and reporter.extension == ".hdf.json"
+
+
+def test_a_rule_without_findings_is_one_skipped_result_not_a_profile_error(evidence, context):
+    result = evidence.result
+    silent = evidence.model_copy(update={"result": result.model_copy(update={
+        "findings": [f for f in result.findings if f.rule_id != "port-range"]})})
+    controls = {c["id"]: c for c in json.loads(render_hdf(silent, context))["profiles"][0]["controls"]}
+    [only] = controls["port-range"]["results"]
+    assert only["status"] == "skipped" and only["skip_message"].startswith("not reviewed: ")
+
+
+# ------------------------------------------------------------------ a second reader: Heimdall's own parser
+
+NPM_PACKAGE = "inspecjs"  # MITRE heimdall2/libs/inspecjs: the library Heimdall parses HDF with
+READ_BACK = r"""
+const fs = require("fs");
+const inspecjs = require(process.argv[2]);
+const parsed = inspecjs.convertFile(fs.readFileSync(process.argv[3], "utf8"));
+const evaluation = inspecjs.contextualizeEvaluation(parsed["1_0_ExecJson"]);
+const out = {};
+for (const profile of evaluation.contains) {
+  for (const control of profile.contains) {
+    const hdf = control.root.hdf;
+    out[hdf.wraps.id] = {status: hdf.status, severity: hdf.severity, nist: hdf.rawNistTags,
+                         results: hdf.segments.map((s) => s.status)};
+  }
+}
+process.stdout.write(JSON.stringify(out));
+"""
+
+
+def _npm_reader(tmp_cache) -> Path:
+    """inspecjs from the npm registry into a cache (about a second: one package, no dependencies);
+    skipped with npm's own words when it cannot be had."""
+    npm = shutil.which("npm")
+    node = shutil.which("node")
+    if not npm or not node:
+        pytest.skip("npm and node are not installed (apt-get install npm): no second HDF reader")
+    module = tmp_cache / "node_modules" / NPM_PACKAGE
+    if not (module / "package.json").is_file():
+        run = subprocess.run([npm, "install", "--no-audit", "--no-fund", "--prefix", str(tmp_cache), NPM_PACKAGE],
+                             capture_output=True, text=True, timeout=180)
+        if run.returncode != 0:
+            pytest.skip(f"npm could not install {NPM_PACKAGE}: {run.stderr.strip().splitlines()[-1:]}")
+    return module
+
+
+@pytest.mark.npm_reader
+def test_heimdalls_parser_reads_it_back_with_the_evidences_statuses(evidence, context, tmp_path):
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "lbaudit-tests" / "npm"
+    cache.mkdir(parents=True, exist_ok=True)
+    module = _npm_reader(cache)
+    document = tmp_path / "corp-baseline.hdf.json"
+    document.write_bytes(render_hdf(evidence, context))
+    script = tmp_path / "read.js"
+    script.write_text(READ_BACK)
+    run = subprocess.run([shutil.which("node"), str(script), str(module), str(document)],
+                         capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    controls = json.loads(run.stdout)
+    assert set(controls) == {r.id for r in evidence.policy.rules if r.enabled}
+    statuses = {rule: {f.status for f in evidence.result.findings if f.rule_id == rule} for rule in controls}
+    for rule, control in controls.items():
+        found = statuses[rule]
+        expected = ("Profile Error" if Status.ERROR in found else "Not Applicable" if found == {Status.NOT_APPLICABLE}
+                    else "Failed" if Status.FAIL in found else "Passed" if Status.PASS in found else "Not Reviewed")
+        assert control["status"] == expected, rule
+        assert control["nist"] == [r.controls for r in evidence.policy.rules if r.id == rule][0]
+    assert Counter(s for c in controls.values() for s in c["results"])["failed"] == \
+        evidence.result.summary.by_status["fail"]
+    assert controls["audit-socket-calls"]["status"] == "Not Reviewed"  # missing evidence is never a pass
