@@ -76,16 +76,20 @@ class BarSegment:
     width: float
 
 
+MIN_SEGMENT = 4.0  # a count of 1 among 5,000 still shows as a sliver
+
+
 def _bar(parts: list[tuple[str, str, int]], width: float = CHART_WIDTH) -> tuple[BarSegment, ...]:
-    """A stacked bar of counts as SVG rectangles: (label, css class, count) -> positioned segments."""
-    total = sum(count for _, _, count in parts)
+    """A stacked bar of counts as SVG rectangles: (label, css class, count) -> positioned segments.
+    Every non-zero count gets at least MIN_SEGMENT units; the others shrink to make room."""
+    shown = [(label, css, count) for label, css, count in parts if count]
+    total = sum(count for _, _, count in shown)
+    widths = [max(MIN_SEGMENT, width * count / total) for _, _, count in shown]
+    scale = width / sum(widths) if widths else 1.0
     segments, x = [], 0.0
-    for label, css, count in parts:
-        if not count:
-            continue
-        w = round(width * count / total, 2)
-        segments.append(BarSegment(label, css, count, round(x, 2), w))
-        x += w
+    for (label, css, count), w in zip(shown, widths):
+        segments.append(BarSegment(label, css, count, round(x, 2), round(w * scale, 2)))
+        x += w * scale
     return tuple(segments)
 
 

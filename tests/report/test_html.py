@@ -166,3 +166,12 @@ def test_history_and_fleet_seams_are_blocks_a_template_fills(evidence, context):
 def test_registered_by_name():
     reporter = select_reporters(["html"], plugins=False)["html"]
     assert reporter.render is render_html and reporter.extension == ".html"
+
+
+def test_a_count_of_one_among_thousands_still_shows_in_the_chart():
+    from auditor.report.html import CHART_WIDTH, MIN_SEGMENT, _bar
+
+    segments = _bar([("fail", "s-fail", 5000), ("error", "s-error", 1), ("pass", "s-pass", 0)])
+    assert [s.label for s in segments] == ["fail", "error"]
+    assert segments[1].width >= MIN_SEGMENT * 0.99
+    assert abs(segments[-1].x + segments[-1].width - CHART_WIDTH) < 0.05
