@@ -21,7 +21,7 @@ from auditor.report import BUILTIN_REPORTERS, Reporter, reporter_names, select_r
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 FIXTURE_ROOT = "tests/fixtures/roots/audit-rules"  # a --root, so the child never reads this host
-HEAVY = ("reportlab", "PIL", "rich")  # PIL comes with reportlab
+HEAVY = ("reportlab", "PIL", "rich", "jinja2")  # PIL comes with reportlab; jinja2 only with --format html
 
 
 def _imported_after(args: list[str], run: str = "from auditor.cli import run\ncode = run({args!r})\n"
@@ -86,7 +86,7 @@ def test_builtin_table_names_the_reporter_of_every_reporter_module():
 def test_unknown_format_is_named_and_the_list_imports_no_reporter():
     with pytest.raises(KeyError, match="nosuch"):
         select_reporters(["sarif", "nosuch"], plugins=False)
-    assert reporter_names(plugins=False) == ["json", "junit", "oscal", "pdf", "sarif", "text"]
+    assert reporter_names(plugins=False) == ["hdf", "html", "json", "junit", "oscal", "pdf", "sarif", "text"]
 
 
 def test_unknown_format_on_the_command_line_is_exit_2_listing_the_formats(tmp_path, capsys):
@@ -95,5 +95,5 @@ def test_unknown_format_on_the_command_line_is_exit_2_listing_the_formats(tmp_pa
     code = run(["evaluate", "--policy", "policies/corp.yaml", "--root", str(REPO_ROOT / FIXTURE_ROOT), "-q",
                 "--no-plugins", "-o", str(tmp_path / "e.json"), "--format", "sarif,nosuch"])
     assert code == 2
-    assert "unknown format nosuch (available: json, junit, oscal, pdf, sarif, text)" in capsys.readouterr().err
+    assert "unknown format nosuch (available: hdf, html, json, junit, oscal, pdf, sarif, text)" in capsys.readouterr().err
     assert not (tmp_path / "e.json").exists()

@@ -41,6 +41,8 @@ class Reporter:
 # Reporter each module of the package defines.
 BUILTIN_REPORTERS: dict[str, str] = {
     "json": "auditor.report.evidence:REPORTER",
+    "hdf": "auditor.report.hdf:REPORTER",
+    "html": "auditor.report.html:REPORTER",
     "junit": "auditor.report.junit:REPORTER",
     "oscal": "auditor.report.oscal:REPORTER",
     "pdf": "auditor.report.pdf:REPORTER",

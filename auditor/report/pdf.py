@@ -58,10 +58,12 @@ class _AttestationTemplate(BaseDocTemplate):
 
 @lru_cache(maxsize=1)
 def _theme_digest() -> str:
-    """SHA-256 (first 16 hex) of every file of the look (reports/: template, fonts, logo)."""
+    """SHA-256 (first 16 hex) of every file of the look (reports/: template, fonts, logo).  The HTML
+    report's templates (reports/html/) are not the PDF's look: changing them must not make earlier
+    PDFs irreproducible for ``verify --pdf``."""
     folder = data_dir("reports")
     digest = hashlib.sha256()
-    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+    for path in sorted(p for p in folder.rglob("*") if p.is_file() and p.relative_to(folder).parts[0] != "html"):
         digest.update(path.relative_to(folder).as_posix().encode("utf-8") + b"\0")
         digest.update(hashlib.sha256(path.read_bytes()).digest())
     return digest.hexdigest()[:16]

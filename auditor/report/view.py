@@ -558,3 +558,92 @@ def view_of(evidence: Evidence, context: ReportContext) -> AttestationView:
                             content_sha256=content_sha256(context.evidence_bytes),
                             fingerprint=context.signature_fingerprint,
                             assessor=context.assessor or evidence.policy.owner)
+
+
+# ------------------------------------------------------------------ every finding, one line each
+# For renderers that list every finding rather than only those needing attention (the HTML report's
+# filterable table, the HDF export's results): the words are decided here, once, like the rest.
+
+CONTROL_JUDGEMENTS = ("satisfied", "other than satisfied", "not reviewed")
+
+
+def control_judgement(status: Status, satisfied: bool) -> str:
+    """SP 800-53A's wording for the engine's judgement of a control, read from the evidence as it
+    stands (``ControlResult.satisfied`` and its status), never judged again here: "satisfied", "not
+    reviewed" (evidence missing), otherwise "other than satisfied"."""
+    if satisfied:
+        return "satisfied"
+    if status == Status.NOT_REVIEWED:
+        return "not reviewed"
+    return "other than satisfied"
+
+
+def _cut(text: str) -> str:
+    return text if len(text) <= MAX_VALUE_CHARS else text[:MAX_VALUE_CHARS] + "\u2026 (cut; whole value in the evidence)"
+
+
+def _phrase(value: Any) -> str:
+    """A value inside a sentence: a flat mapping as ``key: value; key: value``, not JSON."""
+    flat = isinstance(value, dict) and all(
+        not isinstance(v, (dict, list)) or (isinstance(v, list) and not any(isinstance(i, (dict, list)) for i in v))
+        for v in value.values())
+    if flat and value:
+        return _cut("; ".join(f"{key}: {_inline(value[key])}" for key in sorted(value)))
+    return _cut(_inline(value))
+
+
+def finding_sentence(finding: Finding) -> str:
+    """Observed versus expected as one sentence an auditor reads, by status."""
+    observed = _phrase(finding.observed)
+    expected = _phrase(finding.expected)
+    status = finding.status
+    if status == Status.NOT_REVIEWED:
+        return f"Nothing could be observed: {finding.reason or 'the evidence could not be collected'}."
+    if status == Status.ERROR:
+        return f"The check failed before it could judge: {finding.reason or finding.message}."
+    if status == Status.NOT_APPLICABLE:
+        return f"Not applicable: {finding.reason or finding.message}."
+    if finding.expected is None:
+        return f"Observed {observed}."
+    if status == Status.PASS:
+        return f"Observed {observed}, which meets the expectation: {expected}."
+    sentence = f"Observed {observed}, but expected {expected}."
+    if status == Status.WAIVED and finding.waiver is not None:
+        sentence += (f" Waived until {finding.waiver.expires.isoformat()} (approved by {finding.waiver.approver}: "
+                     f"{finding.waiver.reason}).")
+    return sentence
+
+
+@dataclass(frozen=True)
+class FindingLine:
+    """One finding of any status, as a single row of a table of every finding."""
+
+    id: str
+    rule_id: str
+    rule_title: str
+    status: Status
+    status_label: str
+    severity: str
+    controls: tuple[str, ...]
+    subject: str
+    message: str
+    sentence: str  # observed versus expected (finding_sentence); empty when the message already says it all
+
+
+def finding_lines(evidence: Evidence) -> tuple[FindingLine, ...]:
+    """Every finding, in policy rule order, worst status first within a rule, then by subject."""
+    titles = {r.id: r.title or r.check for r in evidence.policy.rules}
+    rank = {rule.id: index for index, rule in enumerate(evidence.policy.rules)}
+    order = {status: index for index, status in enumerate(STATUS_ORDER)}
+    findings = sorted(evidence.result.findings,
+                      key=lambda f: (rank.get(f.rule_id, len(rank)), f.rule_id, order[f.status], f.subject, f.id))
+    return tuple(FindingLine(f.id, f.rule_id, titles.get(f.rule_id, f.check), f.status, STATUS_LABELS[f.status],
+                             f.severity.value, tuple(f.controls), f.subject, f.message, _line_sentence(f))
+                 for f in findings)
+
+
+def _line_sentence(finding: Finding) -> str:
+    says_reason = finding.reason is not None and finding.reason in finding.message
+    if finding.status in (Status.NOT_REVIEWED, Status.NOT_APPLICABLE) and says_reason:
+        return ""
+    return finding_sentence(finding)

@@ -1,0 +1,247 @@
+"""Heimdall Data Format (HDF) "Exec JSON", rendered from the evidence alone, for MITRE Heimdall and SAF.
+
+* One profile for the policy (an evidence holds one): name, title, version, maintainer (owner), the
+  SHA-256 of the resolved policy, ``supports`` (Linux: lbaudit reads a Linux host's sockets), one
+  group per policy file (its rules), the rules' parameters as attributes.
+* One control per enabled rule: ``id`` the rule id, ``title``, descriptions ``default`` (the check's
+  title), ``check`` (its rationale) and ``fix`` (its remediation), ``impact`` from the rule's severity
+  on :data:`IMPACT` (InSpec's bands), ``tags.nist`` the rule's SP 800-53 controls (``UM-1``, Heimdall's
+  "unmapped", if a rule names none, so the list is never empty), ``source_location`` the policy line.
+  A rule whose every finding is not applicable gets impact 0.0: that is how HDF says "not
+  applicable" (the severity stays in ``tags.severity``).
+* One result per finding.  HDF results know passed, failed, skipped and error: ``not_reviewed`` is
+  ``skipped`` with the reason as ``skip_message`` (Heimdall then shows "Not Reviewed", never a pass),
+  ``not_applicable`` is ``skipped`` with "not applicable: <reason>", ``waived`` is ``skipped`` with
+  the waiver (the failure is an approved deviation, not a pass and not an open failure), ``error`` is
+  ``error`` with the reason.  So passed and failed counts equal the evidence's pass and fail counts.
+* A rule without findings gets one ``skipped`` result saying so (lbaudit judges its controls not
+  reviewed; Heimdall would call a control without results a profile error).
+* The policy's waivers of a rule are its ``waiver_data`` (several waivers of one rule in one text).
+* ``passthrough.lbaudit``: the evidence file's SHA-256, the content digest a signature covers, the
+  signature state (signing key fingerprint or unsigned), the verdict, and how to verify.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+from auditor.model.evidence import CheckRecord, Evidence
+from auditor.model.policy import ResolvedRule
+from auditor.model.result import Finding, Severity, Status
+from auditor.report import ReportContext, Reporter
+from auditor.report._shared import evidence_reference, evidence_sha256, key_sorted, rule_source, utc_timestamp
+from auditor.report.view import content_sha256, finding_sentence
+
+# HDF impact from lbaudit severity, on InSpec's scale (0.0 none / not applicable, low 0.01-0.39,
+# medium 0.4-0.69, high 0.7-0.89, critical 0.9-1.0); "info" is not "none": a failing info rule is
+# still a failure, and impact 0.0 would make Heimdall call it not applicable.
+IMPACT = {
+    Severity.CRITICAL: 0.9,
+    Severity.HIGH: 0.7,
+    Severity.MEDIUM: 0.5,
+    Severity.LOW: 0.3,
+    Severity.INFO: 0.1,
+}
+NOT_APPLICABLE_IMPACT = 0.0
+UNMAPPED_NIST = "UM-1"  # Heimdall's tag for "no NIST SP 800-53 control mapped"
+HDF_STATUS = {
+    Status.PASS: "passed",
+    Status.FAIL: "failed",
+    Status.ERROR: "error",
+    Status.NOT_REVIEWED: "skipped",
+    Status.NOT_APPLICABLE: "skipped",
+    Status.WAIVED: "skipped",
+}
+
+
+def _skip_message(finding: Finding) -> str | None:
+    if finding.status == Status.NOT_REVIEWED:
+        return f"not reviewed: {finding.reason or finding.message}"
+    if finding.status == Status.NOT_APPLICABLE:
+        return f"not applicable: {finding.reason or finding.message}"
+    if finding.status == Status.WAIVED:
+        waiver = finding.waiver
+        if waiver is None:
+            return "waived"
+        return (f"waived (a failure the policy accepts as a deviation) until {waiver.expires.isoformat()}, "
+                f"approved by {waiver.approver}: {waiver.reason}")
+    return None
+
+
+def _result(finding: Finding, start_time: str) -> dict:
+    status = HDF_STATUS[finding.status]
+    result: dict = {
+        "status": status,
+        "code_desc": f"{finding.subject}: {finding.message}",
+        "start_time": start_time,
+        "resource": finding.check,
+        "resource_id": finding.subject,
+        "message": finding_sentence(finding),
+        "lbaudit_finding_id": finding.id,
+        "lbaudit_status": finding.status.value,
+    }
+    skip = _skip_message(finding)
+    if skip is not None:
+        result["skip_message"] = skip
+    if finding.status == Status.ERROR:
+        result["exception"] = "lbaudit check error"
+        result["backtrace"] = [finding.reason or finding.message]
+    if finding.observed is not None:
+        result["lbaudit_observed"] = key_sorted(finding.observed)
+    if finding.expected is not None:
+        result["lbaudit_expected"] = key_sorted(finding.expected)
+    return result
+
+
+def _nothing_found(rule: ResolvedRule, start_time: str) -> dict:
+    """A rule that produced no finding reviewed nothing (lbaudit judges its controls not reviewed);
+    Heimdall would call a control without results a profile error, so it gets one skipped result."""
+    return {
+        "status": "skipped",
+        "code_desc": f"{rule.id}: no finding",
+        "start_time": start_time,
+        "resource": rule.check,
+        "skip_message": "not reviewed: the rule produced no finding, so nothing was judged",
+    }
+
+
+class _Export:
+    def __init__(self, evidence: Evidence, context: ReportContext):
+        self.ev = evidence
+        self.ctx = context
+        self.records: dict[str, CheckRecord] = {}
+        for record in evidence.checks:
+            self.records.setdefault(record.name, record)
+        self.by_rule: dict[str, list[Finding]] = {}
+        for finding in evidence.result.findings:
+            self.by_rule.setdefault(finding.rule_id, []).append(finding)
+
+    def waiver_data(self, rule: ResolvedRule) -> dict | None:
+        states = [w for w in self.ev.result.waivers if w.rule_id == rule.id]
+        if not states:
+            return None
+        lines = [f"{w.state}: {'subject ' + w.subject if w.subject else 'every finding'}, approved by {w.approver} "
+                 f"until {w.expires.isoformat()}: {w.reason} ({len(w.findings)} findings)" for w in states]
+        applied = [w for w in states if w.state == "applied"]
+        return {
+            "justification": "; ".join(lines),
+            "expiration_date": min(w.expires for w in (applied or states)).isoformat(),
+            "run": True,  # lbaudit always runs the check; a waiver changes how a failure is counted
+            "skipped_due_to_waiver": False,
+            "message": (f"{sum(len(w.findings) for w in applied)} findings waived by the policy"
+                        if applied else "no finding waived (the waiver expired or matched nothing)"),
+        }
+
+    def control(self, rule: ResolvedRule) -> dict:
+        record = self.records.get(rule.check)
+        findings = sorted(self.by_rule.get(rule.id, []), key=lambda f: (f.subject, f.id))
+        all_not_applicable = bool(findings) and all(f.status == Status.NOT_APPLICABLE for f in findings)
+        source = rule_source(rule.source)
+        location: dict = {"ref": source.path}
+        if source.line is not None:
+            location["line"] = source.line
+        start = utc_timestamp(self.ev.run.started_at)
+        counts = Counter(f.status.value for f in findings)
+        control: dict = {
+            "id": rule.id,
+            "title": rule.title or (record.title if record else rule.check),
+            "desc": record.title if record else rule.check,
+            "descriptions": [
+                {"label": "default", "data": record.title if record else rule.check},
+                {"label": "check", "data": record.rationale if record else "(no rationale recorded in the evidence)"},
+                {"label": "fix", "data": record.remediation if record else "(no remediation recorded in the evidence)"},
+            ],
+            "impact": NOT_APPLICABLE_IMPACT if all_not_applicable else IMPACT[rule.severity],
+            "refs": [],
+            "tags": {
+                "nist": list(rule.controls) or [UNMAPPED_NIST],
+                "severity": rule.severity.value,
+                "check": rule.check,
+                "check_version": record.version if record else None,
+                "lbaudit_counts": dict(sorted(counts.items())),
+            },
+            "code": json.dumps({"check": rule.check, "params": key_sorted(rule.params)}, sort_keys=True,
+                               ensure_ascii=False),
+            "source_location": location,
+            "results": [_result(f, start) for f in findings] or [_nothing_found(rule, start)],
+        }
+        waiver = self.waiver_data(rule)
+        if waiver is not None:
+            control["waiver_data"] = waiver
+        return control
+
+    def profile(self) -> dict:
+        policy = self.ev.policy
+        rules = [r for r in policy.rules if r.enabled]
+        groups: dict[str, list[str]] = {}
+        for rule in rules:
+            groups.setdefault(rule_source(rule.source).path, []).append(rule.id)
+        return {
+            "name": policy.id,
+            "title": policy.description.strip().splitlines()[0] if policy.description.strip() else policy.id,
+            "version": policy.version,
+            "maintainer": policy.owner,
+            "summary": policy.description or None,
+            "sha256": self.ev.policy_sha256,
+            "supports": [{"platform-family": "linux"}],
+            "status": "loaded",
+            "depends": [{"name": source.path, "path": source.path, "status": "loaded", "lbaudit_sha256": source.sha256}
+                        for source in policy.sources[1:]],
+            "attributes": [{"name": r.id, "options": {"value": key_sorted(r.params)}} for r in rules],
+            "groups": [{"id": path, "title": None, "controls": ids} for path, ids in groups.items()],
+            "controls": [self.control(rule) for rule in rules],
+        }
+
+    def document(self) -> dict:
+        ev = self.ev
+        prov = ev.snapshot.provenance
+        duration = (ev.run.finished_at - ev.run.started_at).total_seconds()
+        fingerprint = self.ctx.signature_fingerprint
+        name = evidence_reference(ev, self.ctx)
+        return {
+            "platform": {"name": prov.os or "linux", "release": prov.kernel or "unknown", "target_id": prov.hostname},
+            "version": ev.tool.version,
+            # Only the duration: HDF's statistics.controls counts controls, and a rule's control has
+            # one status only in a reader's eyes; the evidence's own counts are in passthrough.
+            "statistics": {"duration": max(duration, 0.0)},
+            "profiles": [self.profile()],
+            "passthrough": {
+                "lbaudit": {
+                    "tool": f"lbaudit {ev.tool.version}",
+                    "verdict": ev.result.verdict.value,
+                    "fail_on": ev.result.fail_on.value,
+                    "host": prov.hostname,
+                    "machine_id": prov.machine_id,
+                    "facts": prov.facts_trust,
+                    "by_status": dict(sorted(ev.result.summary.by_status.items())),
+                    "evidence": {
+                        "file": name,
+                        "sha256": evidence_sha256(self.ctx),
+                        "content_sha256": content_sha256(self.ctx.evidence_bytes),
+                        "policy_sha256": ev.policy_sha256,
+                        "facts_sha256": ev.facts_sha256,
+                    },
+                    "signature": {
+                        "state": "signed" if fingerprint else "unsigned",
+                        "key_fingerprint": fingerprint,
+                    },
+                    "how_to_verify": (f"sha256sum {name} must print the evidence sha256 above; "
+                                      + (f"lbaudit verify {name} --pubkey <the signer's .pub key> checks its "
+                                         f"signature ({name}.sig)" if fingerprint else
+                                         "the evidence is not signed, so only its digest can be compared")),
+                }
+            },
+        }
+
+
+def render_hdf(evidence: Evidence, context: ReportContext) -> bytes:
+    return (json.dumps(_Export(evidence, context).document(), indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+REPORTER = Reporter(
+    name="hdf",
+    extension=".hdf.json",
+    description="Heimdall Data Format (Exec JSON) for MITRE Heimdall and SAF CLI: one control per rule, NIST tags",
+    render=render_hdf,
+)
