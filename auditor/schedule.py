@@ -116,12 +116,27 @@ def cron_word(value: str) -> str:
     return shlex.quote(value).replace("%", "\\%")
 
 
+_CRON_RANGES = ((0, 59), (0, 23), (1, 31), (1, 12), (0, 7))
+
+
+def _in_range(field: str, low: int, high: int) -> bool:
+    """Every number of a cron time field within its range (a step is any positive number)."""
+    for part in field.split(","):
+        values, _, step = part.partition("/")
+        if step and not (step.isdigit() and int(step) > 0):
+            return False
+        if values != "*" and not all(v.isdigit() and low <= int(v) <= high for v in values.split("-")):
+            return False
+    return True
+
+
 def cron_schedule(on_calendar: str) -> str:
     """The five time fields of the cron line: hourly, daily, weekly, or five fields given as is."""
     if on_calendar in CRON_SHORTHANDS:
         return CRON_SHORTHANDS[on_calendar]
     fields = on_calendar.split()
-    if len(fields) == 5 and all(_CRON_FIELD.match(f) for f in fields):
+    if len(fields) == 5 and all(_CRON_FIELD.match(f) and _in_range(f, low, high)
+                                for f, (low, high) in zip(fields, _CRON_RANGES)):
         return " ".join(fields)
     raise InputError(f"--on-calendar {on_calendar!r}: the cron backend takes hourly, daily, weekly or five cron "
                      "time fields (minute hour day-of-month month day-of-week, numbers, *, ranges, lists, steps)")
