@@ -9,10 +9,15 @@ import pytest
 
 from auditor import schedule as sched
 from tests.cli import run_cli
-from tests.schedule.conftest import POLICY, image_root, tree  # noqa: F401 - image_root is a fixture
+from tests.schedule.conftest import POLICY, make_image_root, tree
 
 EXECUTABLE = "/usr/local/bin/lbaudit"
 KEY = "/etc/lbaudit/lbaudit.key"
+
+
+@pytest.fixture
+def image_root(tmp_path):
+    return make_image_root(tmp_path)
 
 
 def install(root, *extra, backend="systemd"):

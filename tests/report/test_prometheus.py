@@ -127,3 +127,28 @@ def test_missing_textfile_directory_is_refused_before_any_work(tmp_path, evidenc
     assert result.returncode == 2
     assert "absent" in result.stderr and "does not exist" in result.stderr
     assert not (tmp_path / "absent").exists()
+
+
+def test_evaluate_writes_the_textfile_with_the_evidence(tmp_path):
+    from auditor.storage.snapshot import write_snapshot
+    from tests.factories import listener, snapshot
+
+    snap = tmp_path / "snap.json"
+    write_snapshot(snapshot(listeners=[listener("0.0.0.0", 23)]), snap)
+    textfiles = tmp_path / "node-exporter"
+    textfiles.mkdir()
+    result = run_cli("evaluate", "--policy", "policies/corp.yaml", "--snapshot", snap, "--out-dir", tmp_path / "out",
+                     "--textfile-dir", textfiles, "-q")
+    written = parse((textfiles / "corp-baseline.prom").read_text(encoding="utf-8"))
+    assert values(written["lbaudit_exit_code"]) == {(): result.returncode}
+    assert result.returncode == 1
+    assert values(written["lbaudit_rule_status"], "rule", "status")[("listeners-loopback-only", "fail")] == 1
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["corp-baseline.evidence.json"]
+
+
+def test_evaluate_refuses_a_missing_textfile_dir_before_collecting(tmp_path):
+    result = run_cli("evaluate", "--policy", "policies/corp.yaml", "--snapshot", tmp_path / "never-read.json",
+                     "--out-dir", tmp_path / "out", "--textfile-dir", tmp_path / "absent", "-q")
+    assert result.returncode == 2
+    assert "absent" in result.stderr
+    assert not (tmp_path / "out").exists()

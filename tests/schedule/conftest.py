@@ -17,6 +17,10 @@ POLICY = "/etc/lbaudit/corp.yaml"  # as the scheduled host sees it
 
 @pytest.fixture
 def image_root(tmp_path: Path) -> Path:
+    return make_image_root(tmp_path)
+
+
+def make_image_root(tmp_path: Path) -> Path:
     """An offline image root as a Debian host with systemd, cron and util-linux has it, holding a policy."""
     root = tmp_path / "image"
     for directory in ("etc/systemd/system", "etc/cron.d", "etc/lbaudit", "var/lib", "usr/bin"):
