@@ -55,7 +55,7 @@ def listener_of_nobody():
         os.waitpid(pid, 0)
 
 
-def _collect(tmp_path: Path, name: str, capabilities: list[str]) -> dict:
+def _collect(tmp_path: Path, name: str, capabilities: list[str], hidepid: bool = False) -> dict:
     setpriv = shutil.which("setpriv")
     if setpriv is None:
         message = "setpriv (util-linux) is not installed"
@@ -64,9 +64,15 @@ def _collect(tmp_path: Path, name: str, capabilities: list[str]) -> dict:
         pytest.skip(message)
     bounding = ",".join(["-all", *(f"+{c.removeprefix('CAP_').lower()}" for c in capabilities)])
     out = tmp_path / f"{name}.json"
-    run = subprocess.run([setpriv, f"--bounding-set={bounding}", "--inh-caps=-all", sys.executable, "-m",
-                          "auditor.cli", "collect", "-o", out], env=subprocess_env(), capture_output=True,
-                         text=True, timeout=120)
+    argv = [setpriv, f"--bounding-set={bounding}", "--inh-caps=-all", sys.executable, "-m", "auditor.cli",
+            "collect", "-o", str(out)]
+    if hidepid:
+        # ProtectProc=invisible: a /proc of its own, mounted hidepid=invisible, in a mount namespace
+        unshare = shutil.which("unshare")
+        assert unshare is not None
+        argv = [unshare, "--mount", "--propagation", "private", "--", "/bin/sh", "-c",
+                'mount -t proc -o hidepid=invisible proc /proc && exec "$@"', "sh", *argv]
+    run = subprocess.run(argv, env=subprocess_env(), capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr
     return json.loads(out.read_text(encoding="utf-8"))
 
@@ -128,3 +134,14 @@ def test_each_capability_is_needed(tmp_path, listener_of_nobody, missing):
     else:
         assert _owners(without, port) == []
         assert any(str(port) in g["reason"] for g in without["gaps"])
+
+
+@pytest.mark.live
+@pytest.mark.root
+def test_protect_proc_invisible_hides_no_process_from_the_scan(tmp_path, listener_of_nobody):
+    """The unit sets ProtectProc=invisible: with CAP_SYS_PTRACE every process stays visible."""
+    pid, port = listener_of_nobody
+    hidden = _collect(tmp_path, "hidepid", list(sched.CAPABILITIES), hidepid=True)
+    assert _owners(hidden, port) == [pid]
+    assert "ProtectProc=invisible" in sched.render_service(
+        sched.ScheduleConfig(executable="/usr/bin/lbaudit", policy="/etc/lbaudit/corp.yaml")).splitlines()

@@ -87,3 +87,18 @@ def test_a_pre_existing_wants_directory_with_other_timers_stays(image_root):
     assert install(image_root, "systemd").returncode == 0
     assert run_cli("schedule", "remove", "--root", image_root).returncode == 0
     assert tree(image_root) == before
+
+
+@pytest.mark.live  # looks at this host's /etc/systemd/system and /etc/cron.d, writes nothing
+@pytest.mark.parametrize("backend", ["systemd", "cron"])
+def test_dry_run_on_this_host_uses_this_lbaudit_and_the_shipped_policy(backend):
+    from tests.schedule.conftest import REPO, lbaudit_executable
+
+    directory = "/etc/systemd/system" if backend == "systemd" else "/etc/cron.d"
+    if not os.path.isdir(directory):
+        pytest.skip(f"{directory} does not exist on this host")
+    result = run_cli("schedule", "install", "--backend", backend, "--dry-run")
+    assert result.returncode == 0, result.stderr
+    assert f"{lbaudit_executable()} evaluate --policy {REPO / 'policies' / 'corp.yaml'} --quiet" in result.stdout
+    assert "next:" not in result.stdout
+    assert not os.path.exists(os.path.join(directory, "lbaudit" if backend == "cron" else sched.SERVICE))
