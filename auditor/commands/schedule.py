@@ -81,7 +81,9 @@ def install(backend: str, policy: str | None, on_calendar: str, randomized_delay
         on_calendar=on_calendar,
         randomized_delay=randomized_delay,
         sign_key=sched.absolute_path(sign_key, "--sign-key") if sign_key else None,
-        store=sched.plain_value(store, "--store") if store else None,
+        # a store given as a file path is made absolute, like every path: the unit runs in /
+        store=(sched.plain_value(store, "--store") if "://" in store else sched.absolute_path(store, "--store"))
+        if store else None,
         textfile_dir=sched.absolute_path(textfile_dir, "--textfile-dir") if textfile_dir else None,
     )
     sched.check_calendar(on_calendar, randomized_delay)

@@ -102,3 +102,12 @@ def test_dry_run_on_this_host_uses_this_lbaudit_and_the_shipped_policy(backend):
     assert f"{lbaudit_executable()} evaluate --policy {REPO / 'policies' / 'corp.yaml'} --quiet" in result.stdout
     assert "next:" not in result.stdout
     assert not os.path.exists(os.path.join(directory, "lbaudit" if backend == "cron" else sched.SERVICE))
+
+
+def test_a_relative_store_path_becomes_absolute_and_writable(image_root):
+    result = run_cli("schedule", "install", "--backend", "systemd", "--policy", POLICY, "--root", image_root,
+                     "--executable", EXECUTABLE, "--store", "history/h.db", cwd=image_root)
+    assert result.returncode == 0, result.stderr
+    service = (image_root / "etc/systemd/system" / sched.SERVICE).read_text()
+    assert f"--store {image_root}/history/h.db" in service
+    assert f"ReadWritePaths={image_root}/history" in service.splitlines()

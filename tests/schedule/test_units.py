@@ -158,3 +158,22 @@ def test_writable_paths_outside_the_state_directory():
         "ReadWritePaths=/srv/history"]
     inside = sched.ScheduleConfig(executable="/usr/bin/lbaudit", policy=POLICY, store="sqlite:////var/lib/lbaudit/h.db")
     assert "ReadWritePaths=" not in sched.render_service(inside)
+
+
+@pytest.mark.live
+def test_systemd_reads_a_quoted_executable_path_back(image_root, tmp_path):
+    """A path with a space and a % (a specifier to systemd, were it not doubled): verify finds the
+    executable only if ExecStart= is quoted the way systemd unquotes it."""
+    odd = tmp_path / "bin 100%dir"
+    odd.mkdir()
+    (odd / "lbaudit").symlink_to(lbaudit_executable())
+    result = run_cli("schedule", "install", "--backend", "systemd", "--policy", POLICY, "--root", image_root,
+                     "--executable", odd / "lbaudit")
+    assert result.returncode == 0, result.stderr
+    service = image_root / "etc/systemd/system" / sched.SERVICE
+    assert f'ExecStart="{tmp_path}/bin 100%%dir/lbaudit" evaluate' in service.read_text()
+    run = subprocess.run([systemd_analyze(), "verify", service], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0 and "lbaudit" not in run.stderr, run.stderr
+    (odd / "lbaudit").unlink()  # and verify does notice a missing one, so the check above means something
+    run = subprocess.run([systemd_analyze(), "verify", service], capture_output=True, text=True, timeout=60)
+    assert "is not executable" in run.stderr and "100%dir/lbaudit" in run.stderr
