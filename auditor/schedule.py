@@ -148,7 +148,7 @@ def _header(lines: list[str]) -> list[str]:
     return [MARKER, *(f"# {line}" if line else "#" for line in lines), ""]
 
 
-def _writable_paths(config: ScheduleConfig) -> list[str]:
+def writable_paths(config: ScheduleConfig) -> list[str]:
     """Directories outside StateDirectory= the scan writes: ProtectSystem=strict makes all else read-only."""
     wanted = [config.out_dir]
     if config.textfile_dir is not None:
@@ -209,7 +209,7 @@ def render_service(config: ScheduleConfig) -> str:
         "StateDirectoryMode=0700",
         "UMask=0077",
     ]
-    lines += [f"ReadWritePaths={systemd_word(path)}" for path in _writable_paths(config)]
+    lines += [f"ReadWritePaths={systemd_word(path)}" for path in writable_paths(config)]
     lines += [
         "CapabilityBoundingSet=" + " ".join(CAPABILITIES),
         "AmbientCapabilities=",

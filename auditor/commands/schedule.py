@@ -97,6 +97,10 @@ def install(backend: str, policy: str | None, on_calendar: str, randomized_delay
     _existing_dir(root, config.out_dir, "--out-dir", parent_will_do=True)
     if config.textfile_dir is not None:
         _existing_dir(root, config.textfile_dir, "--textfile-dir")
+    if backend == "systemd":
+        # ReadWritePaths= of a missing directory fails the unit before lbaudit even starts
+        for path in sched.writable_paths(config):
+            _existing_dir(root, path, "ReadWritePaths=")
     files = sched.install(backend, config, root, dry_run=dry_run)
     for managed in files:
         shown = sched.under_root(root, managed.path)

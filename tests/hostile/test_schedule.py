@@ -156,3 +156,14 @@ def test_relative_executable_cannot_reach_cron(image_root):
     assert result.returncode == 0, result.stderr
     line = (image_root / "etc/cron.d/lbaudit").read_text().splitlines()[-1]
     assert f" {image_root}/bin/lbaudit evaluate " in line
+
+
+def test_systemd_refuses_a_writable_path_that_does_not_exist(image_root):
+    """ProtectSystem=strict + ReadWritePaths= of a missing directory: the unit would fail every night."""
+    before = tree(image_root)
+    _refused(image_root, install(image_root, "--policy", POLICY, "--out-dir", "/var/lib/evidence"), before,
+             "/var/lib/evidence", "does not exist")
+    _refused(image_root, install(image_root, "--policy", POLICY, "--store", "/srv/history/h.db"), before,
+             "/srv/history", "does not exist")
+    # cron needs no ReadWritePaths: evaluate creates the --out-dir itself (one level)
+    assert install(image_root, "--policy", POLICY, "--out-dir", "/var/lib/evidence", backend="cron").returncode == 0

@@ -105,6 +105,8 @@ def test_dry_run_on_this_host_uses_this_lbaudit_and_the_shipped_policy(backend):
 
 
 def test_a_relative_store_path_becomes_absolute_and_writable(image_root):
+    # the path as the host sees it, which under --root must exist inside the image too
+    (image_root / str(image_root).lstrip("/") / "history").mkdir(parents=True)
     result = run_cli("schedule", "install", "--backend", "systemd", "--policy", POLICY, "--root", image_root,
                      "--executable", EXECUTABLE, "--store", "history/h.db", cwd=image_root)
     assert result.returncode == 0, result.stderr
