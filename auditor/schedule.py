@@ -184,8 +184,9 @@ def render_service(config: ScheduleConfig) -> str:
     lines = _header([
         "The scan runs as root because it reads every process's /proc/PID/fd, netlink sock_diag and",
         "the audit subsystem; everything else is taken away. What it cannot take, and why:",
-        "  User=/DynamicUser=  another user cannot read other users' /proc/PID/fd, even with capabilities",
-        "                      in a user namespace (PrivateUsers= likewise: host capabilities are needed)",
+        "  User=/DynamicUser=  a user with these capabilities as AmbientCapabilities= collects the same facts,",
+        "                      but the evidence would record the scan as unprivileged (provenance: euid 0)",
+        "  PrivateUsers=       capabilities in a user namespace do not reach the host's processes",
         "  PrivateNetwork=     the listeners to audit are the host's network namespace's",
         "  ProcSubset=pid      hides /proc/sys and /proc/net, the sysctls and sockets the checks read",
         "  RootDirectory=      the host's own files (sysctl.d, audit rules) are the evidence",
