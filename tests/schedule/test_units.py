@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 import shlex
+import socket
 import subprocess
 from pathlib import Path
 
@@ -14,7 +15,7 @@ import pytest
 from auditor import schedule as sched
 from tests.cli import run_cli
 from tests.report.conftest import check_golden
-from tests.schedule.conftest import POLICY, lbaudit_executable, systemd_analyze
+from tests.schedule.conftest import POLICY, lbaudit_executable, subprocess_env, systemd_analyze
 
 GOLDEN_CONFIG = sched.ScheduleConfig(
     executable="/usr/local/bin/lbaudit",
@@ -177,3 +178,31 @@ def test_systemd_reads_a_quoted_executable_path_back(image_root, tmp_path):
     (odd / "lbaudit").unlink()  # and verify does notice a missing one, so the check above means something
     run = subprocess.run([systemd_analyze(), "verify", service], capture_output=True, text=True, timeout=60)
     assert "is not executable" in run.stderr and "100%dir/lbaudit" in run.stderr
+
+
+@pytest.mark.live
+@pytest.mark.root
+def test_the_exec_start_command_runs(image_root, tmp_path):
+    """The service's ExecStart= argv, run as systemd would exec it (no shell): its exit code is the
+    evidence's.  Until `evaluate --record` exists (the history branch) without --record --trigger."""
+    from tests.schedule.test_cron_run import FAILING_POLICY, _evaluate_knows_record
+
+    policy, out_dir = tmp_path / "policy.yaml", tmp_path / "out"
+    for base in (Path("/"), image_root):
+        (base / str(tmp_path).lstrip("/")).mkdir(parents=True, exist_ok=True)
+        (base / str(policy).lstrip("/")).write_text(FAILING_POLICY, encoding="utf-8")
+        (base / str(out_dir).lstrip("/")).mkdir(exist_ok=True)
+    result = run_cli("schedule", "install", "--backend", "systemd", "--policy", policy, "--out-dir", out_dir,
+                     "--root", image_root, "--executable", lbaudit_executable())
+    assert result.returncode == 0, result.stderr
+    argv = _exec_start((image_root / "etc/systemd/system" / sched.SERVICE).read_text())
+    if not _evaluate_knows_record():
+        assert argv[-3:] == ["--record", "--trigger", "timer"]
+        argv = argv[:-3]
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        run = subprocess.run(argv, cwd="/", env=subprocess_env(), capture_output=True, text=True, timeout=300)
+    assert run.returncode == 1, run.stderr
+    evidence = json.loads((out_dir / "cron-test.evidence.json").read_text(encoding="utf-8"))
+    assert evidence["result"]["exit_code"] == 1
