@@ -63,6 +63,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
                "Create an Ed25519 key pair for signing evidence (evaluate --sign-key)."),
     "list-checks": ("auditor.cli:list_checks", "List the loaded checks (built-in and plugins) with their controls."),
     "report": ("auditor.cli:report", "Render reports from an evidence file alone, without touching any host."),
+    "schedule": ("auditor.commands.schedule:schedule",
+                 "Install or remove the scheduled scan: a hardened systemd timer or an /etc/cron.d job."),
     "schema": ("auditor.cli:schema", "Print a JSON Schema: policy (for editors), evidence or snapshot."),
     "validate": ("auditor.cli:validate", "Validate policy files: every problem with file:line:column (exit 2 if any)."),
     "verify": ("auditor.commands.attest:verify",
@@ -113,6 +115,17 @@ def _split_formats(value: str | None) -> list[str]:
     return [part.strip() for part in (value or "").split(",") if part.strip()]
 
 
+TEXTFILE_DIR_HELP = ("node_exporter's textfile-collector directory: write the prometheus format there, as "
+                     "<policy-id>.prom, atomically (implies --format prometheus).")
+
+
+def _textfile_formats(formats: list[str], textfile_dir: Path | None) -> tuple[list[str], dict[str, Path] | None]:
+    """--textfile-dir asks for the prometheus format and says where it goes."""
+    if textfile_dir is None:
+        return formats, None
+    return (formats if "prometheus" in formats else [*formats, "prometheus"]), {"prometheus": textfile_dir}
+
+
 def _reporters_for(formats: list[str], pdf: Path | None, plugins: bool) -> dict[str, Any]:
     """The reporters the command line asks for; an unknown format is a usage error before any work."""
     from auditor.pipeline import select_reporters
@@ -154,6 +167,7 @@ def _check_report_options(out_dir: Path | None, pdf: Path | None, pdf_cert: Path
 @click.option("--format", "formats", default=None, help="Comma-separated report formats to write besides the evidence "
               "(e.g. oscal,sarif,junit,text).")
 @click.option("--out-dir", type=click.Path(path_type=Path), help="Directory for the --format reports.")
+@click.option("--textfile-dir", type=click.Path(path_type=Path), help=TEXTFILE_DIR_HELP)
 @click.option("--pdf", type=click.Path(path_type=Path), help="Also write a PDF attestation here.")
 @click.option("--sign-key", type=click.Path(path_type=Path), help="Ed25519 private key: sign the evidence (detached .sig).")
 @click.option("--assessor", callback=_one_line_option, help="Assessor named in attestations [default: the policy owner].")
@@ -165,7 +179,8 @@ def _check_report_options(out_dir: Path | None, pdf: Path | None, pdf_cert: Path
 @click.option("--quiet", "-q", is_flag=True, help="No terminal summary; the exit code and the files still tell.")
 def evaluate(policy_path: Path, output: Path | None, fail_on: str, target: str | None, snapshot_path: Path | None,
              snapshot_pubkey: Path | None, root: Path | None,
-             formats: str | None, out_dir: Path | None, pdf: Path | None, sign_key: Path | None, assessor: str | None,
+             formats: str | None, out_dir: Path | None, textfile_dir: Path | None, pdf: Path | None,
+             sign_key: Path | None, assessor: str | None,
              pdf_cert: Path | None, pdf_cert_key: Path | None, no_plugins: bool, record_cmdline: bool,
              quiet: bool) -> None:
     """Evaluate a policy against this host (or a snapshot / root directory) and write the evidence."""
@@ -178,7 +193,7 @@ def evaluate(policy_path: Path, output: Path | None, fail_on: str, target: str |
     source = resolve_target(target, root, snapshot_path, snapshot_pubkey)
     snapshot_file = source.path if isinstance(source, SnapshotFile) else None
     _check_readable(snapshot_pubkey, "snapshot public key")
-    format_list = _split_formats(formats)
+    format_list, format_dirs = _textfile_formats(_split_formats(formats), textfile_dir)
     _check_readable(sign_key, "signing key")
     _check_report_options(out_dir, pdf, pdf_cert, pdf_cert_key)
     if sign_key is not None:
@@ -198,7 +213,7 @@ def evaluate(policy_path: Path, output: Path | None, fail_on: str, target: str |
                                 ("snapshot", snapshot_file), ("snapshot public key", snapshot_pubkey),
                                 ("snapshot signature", signature_of(snapshot_file) if snapshot_file else None),
                                 ("signing key", sign_key), ("certificate", pdf_cert),
-                                ("certificate key", pdf_cert_key)])
+                                ("certificate key", pdf_cert_key)], format_dirs=format_dirs)
 
     snapshot, collect_ms = pipeline.timed_acquire(source, pipeline.plan(policy, registry),
                                                   record_cmdline=record_cmdline)
@@ -208,7 +223,8 @@ def evaluate(policy_path: Path, output: Path | None, fail_on: str, target: str |
     data = pipeline.write(evidence, output)
     if sign_key is not None:
         pipeline.sign(output, sign_key)
-    written = pipeline.render(evidence, data, output, reporters, out_dir, pdf, assessor, pdf_cert, pdf_cert_key)
+    written = pipeline.render(evidence, data, output, reporters, out_dir, pdf, assessor, pdf_cert, pdf_cert_key,
+                              format_dirs)
     if not quiet:
         # rich is imported only when a summary is drawn: `evaluate -q` in CI never pays for it.
         from rich.console import Console
@@ -228,28 +244,30 @@ def evaluate(policy_path: Path, output: Path | None, fail_on: str, target: str |
 @click.argument("evidence_path", type=click.Path(path_type=Path))
 @click.option("--format", "formats", default=None, help="Comma-separated formats (e.g. oscal,sarif,junit,text).")
 @click.option("--out-dir", type=click.Path(path_type=Path), help="Directory for the reports [default: beside the evidence].")
+@click.option("--textfile-dir", type=click.Path(path_type=Path), help=TEXTFILE_DIR_HELP)
 @click.option("--pdf", type=click.Path(path_type=Path), help="Write a PDF attestation here.")
 @click.option("--assessor", callback=_one_line_option, help="Assessor named in attestations [default: the policy owner].")
 @click.option("--pdf-cert", type=click.Path(path_type=Path), help="X.509 certificate (PEM): also sign the PDF (PAdES).")
 @click.option("--pdf-cert-key", type=click.Path(path_type=Path), help="Private key (PEM) of --pdf-cert.")
 @click.option("--no-plugins", is_flag=True, help="Built-in reporters only (also: LBAUDIT_DISABLE_PLUGIN_AUTOLOAD=1).")
-def report(evidence_path: Path, formats: str | None, out_dir: Path | None, pdf: Path | None, assessor: str | None,
-           pdf_cert: Path | None, pdf_cert_key: Path | None, no_plugins: bool) -> None:
+def report(evidence_path: Path, formats: str | None, out_dir: Path | None, textfile_dir: Path | None, pdf: Path | None,
+           assessor: str | None, pdf_cert: Path | None, pdf_cert_key: Path | None, no_plugins: bool) -> None:
     """Render reports from an evidence file alone, without touching any host."""
     from auditor import pipeline
     from auditor.storage.evidence import load_evidence
 
-    format_list = _split_formats(formats)
+    format_list, format_dirs = _textfile_formats(_split_formats(formats), textfile_dir)
     if not format_list and pdf is None:
-        raise click.UsageError("nothing to render: give --format and/or --pdf")
+        raise click.UsageError("nothing to render: give --format, --textfile-dir and/or --pdf")
     _check_report_options(out_dir, pdf, pdf_cert, pdf_cert_key)
     reporters = _reporters_for(format_list, pdf, plugins_enabled(no_plugins))
     evidence, raw = load_evidence(evidence_path)
     pipeline.plan_files(evidence.policy.id, reporters, evidence_path, out_dir, pdf, evidence_written=False,
                         inputs=[("evidence", evidence_path),
                                 ("evidence signature", evidence_path.parent / (evidence_path.name + ".sig")),
-                                ("certificate", pdf_cert), ("certificate key", pdf_cert_key)])
-    for path in pipeline.render(evidence, raw, evidence_path, reporters, out_dir, pdf, assessor, pdf_cert, pdf_cert_key):
+                                ("certificate", pdf_cert), ("certificate key", pdf_cert_key)], format_dirs=format_dirs)
+    for path in pipeline.render(evidence, raw, evidence_path, reporters, out_dir, pdf, assessor, pdf_cert, pdf_cert_key,
+                                format_dirs):
         click.echo(f"report: {path}")
 
 

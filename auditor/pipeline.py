@@ -147,7 +147,8 @@ def select_reporters(formats: list[str], pdf: Path | None, plugins: bool) -> dic
 
 
 def plan_files(policy_id: str, reporters: dict[str, Any], evidence_path: Path, out_dir: Path | None,
-               pdf: Path | None, evidence_written: bool, inputs: list[tuple[str, Path | None]]) -> None:
+               pdf: Path | None, evidence_written: bool, inputs: list[tuple[str, Path | None]],
+               format_dirs: dict[str, Path] | None = None) -> None:
     """Every file the run will write or remove, checked together before any work (InputError
     otherwise): no device, FIFO or directory replaced, no missing directory, no two outputs or an
     output and an input that are the same file."""
@@ -158,7 +159,8 @@ def plan_files(policy_id: str, reporters: dict[str, Any], evidence_path: Path, o
         # The signature beside it is written (--sign-key) or removed (a stale one): either way, touched.
         outputs += [("evidence", evidence_path), ("evidence signature", signature_of(evidence_path))]
     outputs += [(f"{name} report", path) for name, path in
-                report_targets(policy_id, {n: r.extension for n, r in reporters.items()}, out_dir, evidence_path, pdf)]
+                report_targets(policy_id, {n: r.extension for n, r in reporters.items()}, out_dir, evidence_path, pdf,
+                               format_dirs)]
     plan_outputs(outputs, inputs, out_dir=out_dir)
 
 
@@ -172,6 +174,7 @@ def render(
     assessor: str | None = None,
     pdf_cert: Path | None = None,
     pdf_cert_key: Path | None = None,
+    format_dirs: dict[str, Path] | None = None,
 ) -> list[Path]:
     """Render every requested format from the evidence (never re-evaluating); return the files written.
 
@@ -185,7 +188,7 @@ def render(
 
         fingerprint = signature_fingerprint(evidence_path)
     targets = report_targets(evidence.policy.id, {n: r.extension for n, r in reporters.items()}, out_dir,
-                             evidence_path, pdf)
+                             evidence_path, pdf, format_dirs)
     make_out_dir(out_dir)
     written = []
     for name, target in targets:

@@ -86,7 +86,7 @@ def test_builtin_table_names_the_reporter_of_every_reporter_module():
 def test_unknown_format_is_named_and_the_list_imports_no_reporter():
     with pytest.raises(KeyError, match="nosuch"):
         select_reporters(["sarif", "nosuch"], plugins=False)
-    assert reporter_names(plugins=False) == ["hdf", "html", "json", "junit", "oscal", "pdf", "sarif", "text"]
+    assert reporter_names(plugins=False) == ["hdf", "html", "json", "junit", "oscal", "pdf", "prometheus", "sarif", "text"]
 
 
 def test_unknown_format_on_the_command_line_is_exit_2_listing_the_formats(tmp_path, capsys):
@@ -95,5 +95,5 @@ def test_unknown_format_on_the_command_line_is_exit_2_listing_the_formats(tmp_pa
     code = run(["evaluate", "--policy", "policies/corp.yaml", "--root", str(REPO_ROOT / FIXTURE_ROOT), "-q",
                 "--no-plugins", "-o", str(tmp_path / "e.json"), "--format", "sarif,nosuch"])
     assert code == 2
-    assert "unknown format nosuch (available: hdf, html, json, junit, oscal, pdf, sarif, text)" in capsys.readouterr().err
+    assert "unknown format nosuch (available: hdf, html, json, junit, oscal, pdf, prometheus, sarif, text)" in capsys.readouterr().err
     assert not (tmp_path / "e.json").exists()

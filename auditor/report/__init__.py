@@ -46,6 +46,7 @@ BUILTIN_REPORTERS: dict[str, str] = {
     "junit": "auditor.report.junit:REPORTER",
     "oscal": "auditor.report.oscal:REPORTER",
     "pdf": "auditor.report.pdf:REPORTER",
+    "prometheus": "auditor.report.prometheus:REPORTER",
     "sarif": "auditor.report.sarif:REPORTER",
     "text": "auditor.report.console:REPORTER",
 }

@@ -221,13 +221,16 @@ def _fsync_directory(directory: Path) -> None:
         os.close(fd)
 
 
-def write_atomic(path: Path, data: bytes, *, private: bool = False, replace: bool = True) -> Path:
+def write_atomic(path: Path, data: bytes, *, private: bool = False, replace: bool = True,
+                 mode: int | None = None) -> Path:
     """Write ``data`` to ``path`` so that readers see the old file or the whole new one, never half.
 
     Symlinks are written through (the link stays); anything but a regular file is refused, and so
     is a missing directory.  A new file gets 0666 less the umask, a replaced one keeps its mode; a
     ``private`` file (a key) is 0600, and is never written through a symlink.  With ``replace``
-    false an existing file is refused (``OutputExists``), atomically.  Returns the file written.
+    false an existing file is refused (``OutputExists``), atomically.  ``mode`` sets the exact
+    permission bits instead (a cron.d file must be 0644: cron skips a group-writable one, and the
+    umask must not decide that).  Returns the file written.
     Every problem is an InputError (exit 2) naming ``path``."""
     path = Path(path)
     if private:
@@ -246,6 +249,8 @@ def write_atomic(path: Path, data: bytes, *, private: bool = False, replace: boo
         with os.fdopen(fd, "wb") as handle:
             if private:
                 os.fchmod(fd, PRIVATE_MODE)  # the umask can only remove bits; make the mode exact anyway
+            elif mode is not None:
+                os.fchmod(fd, mode)
             elif existing is not None:
                 os.fchmod(fd, stat.S_IMODE(existing.st_mode) & 0o777)
             handle.write(data)
@@ -277,12 +282,14 @@ def write_atomic(path: Path, data: bytes, *, private: bool = False, replace: boo
 # ------------------------------------------------------------------ the files of one run
 
 def report_targets(policy_id: str, extensions: dict[str, str], out_dir: Path | None, evidence_path: Path,
-                   pdf: Path | None) -> list[tuple[str, Path]]:
+                   pdf: Path | None, format_dirs: dict[str, Path] | None = None) -> list[tuple[str, Path]]:
     """``(format, path)`` of each report a run writes: ``<out-dir or the evidence's directory>/<policy id><ext>``
     per format (the evidence itself is the json format, never written twice), and the PDF: at ``--pdf``
-    when given, else ``--format pdf`` writes ``<directory>/<policy id>.pdf``; each path once."""
+    when given, else ``--format pdf`` writes ``<directory>/<policy id>.pdf``; each path once.
+    ``format_dirs`` puts a format elsewhere (``--textfile-dir``: prometheus where node_exporter reads)."""
     directory = Path(out_dir) if out_dir is not None else Path(evidence_path).parent
-    targets = [(name, directory / f"{policy_id}{extension}")
+    elsewhere = format_dirs or {}
+    targets = [(name, Path(elsewhere.get(name, directory)) / f"{policy_id}{extension}")
                for name, extension in extensions.items() if name not in ("json", "pdf")]
     if pdf is not None:
         targets.append(("pdf", Path(pdf)))

@@ -1,0 +1,481 @@
+"""Scheduled scans: the systemd timer and service, or the /etc/cron.d job, that run ``lbaudit evaluate``.
+
+A library, like :mod:`auditor.pipeline`: ``lbaudit schedule install|remove`` (auditor/commands/
+schedule.py) only parses options and prints.  Everything is checked before anything is written
+(the policy loads, the signing key is root's alone, no file of someone else's is in the way), and
+every file lbaudit writes carries :data:`MARKER`, which is how ``remove`` knows what it may delete
+and ``install`` what it may replace.
+
+The scheduled command line is built in one place, :func:`scheduled_command`, for both backends.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import stat
+import sys
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from auditor.errors import InputError
+from auditor.safeio import read_regular
+from auditor.storage.outputs import write_atomic
+
+MARKER = "# Written by `lbaudit schedule install`; `lbaudit schedule remove` removes it."
+SERVICE = "lbaudit-scan.service"
+TIMER = "lbaudit-scan.timer"
+UNIT_DIR = PurePosixPath("/etc/systemd/system")
+WANTS_DIR = UNIT_DIR / "timers.target.wants"
+CRON_DIR = PurePosixPath("/etc/cron.d")
+CRON_FILE = CRON_DIR / "lbaudit"  # cron.d ignores names with dots: no extension
+STATE_DIR = PurePosixPath("/var/lib/lbaudit")  # the service's StateDirectory=lbaudit
+CRON_LOCK = PurePosixPath("/run/lock/lbaudit-scan.lock")
+CRON_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+FLOCK_DIRS = ("/usr/bin", "/bin")  # util-linux
+# flock's exit code when the previous scan still holds the lock: EX_TEMPFAIL, never one of
+# evaluate's own codes (0, 1, 2, 3, 70), so a skipped night is not read as a verdict.
+LOCK_BUSY_EXIT = 75
+FILE_MODE = 0o644  # cron skips a group- or world-writable cron.d file; units are world-readable
+MAX_MANAGED_FILE = 64 * 1024
+BACKENDS = ("systemd", "cron")
+TRIGGERS = {"systemd": "timer", "cron": "cron"}
+
+# Capabilities collection needs, and nothing else (measured: `lbaudit collect` under
+# `setpriv --bounding-set` gives the same facts and gaps as full root with exactly these;
+# tests/schedule/test_capabilities.py repeats that measurement on every CI run):
+#   CAP_DAC_READ_SEARCH  open /proc/PID/fd of other users' processes (mode 0500, their owner)
+#   CAP_SYS_PTRACE       read the links in it (ptrace read access to the process)
+#   CAP_AUDIT_CONTROL    AUDIT_GET and AUDIT_LIST_RULES (auditctl -s / -l and the netlink reader)
+# Not needed: CAP_NET_ADMIN (sock_diag dumps every socket without it), CAP_AUDIT_READ (that is
+# the multicast log stream, which lbaudit does not read), CAP_DAC_OVERRIDE (reads only).
+CAPABILITIES = ("CAP_DAC_READ_SEARCH", "CAP_SYS_PTRACE", "CAP_AUDIT_CONTROL")
+
+CRON_SHORTHANDS = {"hourly": "0 * * * *", "daily": "30 2 * * *", "weekly": "30 2 * * 1"}
+_CRON_FIELD = re.compile(r"^[0-9*][0-9*,/-]*$")
+_CALENDAR = re.compile(r"^[A-Za-z0-9*:,./~ -]+$")
+_TIMESPAN = re.compile(r"^[0-9]+ ?(us|ms|s|sec|m|min|h|hr|d|w)?$")
+_SYSTEMD_PLAIN = re.compile(r"^[A-Za-z0-9_./:=,+@-]+$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+@dataclass(frozen=True)
+class ScheduleConfig:
+    """What the scheduled scan runs; every path absolute, as it is seen on the scheduled host."""
+
+    executable: str
+    policy: str
+    out_dir: str = str(STATE_DIR)
+    on_calendar: str = "daily"
+    randomized_delay: str = "1h"
+    sign_key: str | None = None
+    store: str | None = None
+    textfile_dir: str | None = None
+
+
+def scheduled_command(config: ScheduleConfig, trigger: str, record: bool = True) -> list[str]:
+    """The argv of the scheduled ``lbaudit evaluate`` (both backends run exactly this).
+
+    ``record`` adds ``--record --trigger TRIGGER`` (and ``--store``): every scheduled run is kept in
+    the history.  Only the tests build it without, to run the line on a CLI that predates them."""
+    argv = [config.executable, "evaluate", "--policy", config.policy, "--quiet", "--out-dir", config.out_dir]
+    if config.sign_key is not None:
+        argv += ["--sign-key", config.sign_key]
+    if config.textfile_dir is not None:
+        argv += ["--textfile-dir", config.textfile_dir]
+    if record:
+        argv += ["--record", "--trigger", trigger]
+        if config.store is not None:
+            argv += ["--store", config.store]
+    return argv
+
+
+# ------------------------------------------------------------------ quoting
+
+def plain_value(value: str, what: str) -> str:
+    if _CONTROL.search(value):
+        raise InputError(f"{what} {value!r}: a control character (line break, tab...) cannot go into a unit or cron line")
+    return value
+
+
+def systemd_word(value: str) -> str:
+    """One argument of ``ExecStart=``, quoted so that systemd passes it through unchanged:
+    ``%`` (specifiers) and ``$`` (environment) doubled, and double quotes around anything else."""
+    plain_value(value, "argument")
+    escaped = value.replace("%", "%%").replace("$", "$$")
+    if _SYSTEMD_PLAIN.match(value):
+        return escaped
+    return '"' + escaped.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def cron_word(value: str) -> str:
+    """One shell word of a cron command: quoted for /bin/sh, and ``%`` escaped (cron turns an
+    unescaped ``%`` into a line break and feeds the rest to stdin)."""
+    plain_value(value, "argument")
+    return shlex.quote(value).replace("%", "\\%")
+
+
+_CRON_RANGES = ((0, 59), (0, 23), (1, 31), (1, 12), (0, 7))
+
+
+def _in_range(field: str, low: int, high: int) -> bool:
+    """Every number of a cron time field within its range (a step is any positive number)."""
+    for part in field.split(","):
+        values, _, step = part.partition("/")
+        if step and not (step.isdigit() and int(step) > 0):
+            return False
+        if values != "*" and not all(v.isdigit() and low <= int(v) <= high for v in values.split("-")):
+            return False
+    return True
+
+
+def cron_schedule(on_calendar: str) -> str:
+    """The five time fields of the cron line: hourly, daily, weekly, or five fields given as is."""
+    if on_calendar in CRON_SHORTHANDS:
+        return CRON_SHORTHANDS[on_calendar]
+    fields = on_calendar.split()
+    if len(fields) == 5 and all(_CRON_FIELD.match(f) and _in_range(f, low, high)
+                                for f, (low, high) in zip(fields, _CRON_RANGES)):
+        return " ".join(fields)
+    raise InputError(f"--on-calendar {on_calendar!r}: the cron backend takes hourly, daily, weekly or five cron "
+                     "time fields (minute hour day-of-month month day-of-week, numbers, *, ranges, lists, steps)")
+
+
+# ------------------------------------------------------------------ the files
+
+def _header(lines: list[str]) -> list[str]:
+    return [MARKER, *(f"# {line}" if line else "#" for line in lines), ""]
+
+
+def writable_paths(config: ScheduleConfig) -> list[str]:
+    """Directories outside StateDirectory= the scan writes: ProtectSystem=strict makes all else read-only."""
+    wanted = [config.out_dir]
+    if config.textfile_dir is not None:
+        wanted.append(config.textfile_dir)
+    store_file = _store_file(config.store)
+    if store_file is not None:
+        wanted.append(str(PurePosixPath(store_file).parent))  # SQLite writes its -wal and -shm beside the file
+    state = str(STATE_DIR)
+    found: list[str] = []
+    for path in wanted:
+        if path != state and not path.startswith(state + "/") and path not in found:
+            found.append(path)
+    return found
+
+
+def _store_file(store: str | None) -> str | None:
+    """The file of a SQLite store (a path or a sqlite:/// URL); None for the default or a server."""
+    if store is None:
+        return None
+    if "://" not in store:
+        return store
+    if store.startswith("sqlite") and ":///" in store:
+        return "/" + store.split(":///", 1)[1].lstrip("/").split("?", 1)[0]
+    return None
+
+
+def _network_store(store: str | None) -> bool:
+    return store is not None and "://" in store and not store.startswith("sqlite")
+
+
+def render_service(config: ScheduleConfig) -> str:
+    argv = scheduled_command(config, TRIGGERS["systemd"])
+    lines = _header([
+        "The scan runs as root because it reads every process's /proc/PID/fd, netlink sock_diag and",
+        "the audit subsystem; everything else is taken away. What it cannot take, and why:",
+        "  User=/DynamicUser=  a user with these capabilities as AmbientCapabilities= collects the same facts,",
+        "                      but the evidence would record the scan as unprivileged (provenance: euid 0)",
+        "  PrivateUsers=       capabilities in a user namespace do not reach the host's processes",
+        "  PrivateNetwork=     the listeners to audit are the host's network namespace's",
+        "  ProcSubset=pid      hides /proc/sys and /proc/net, the sysctls and sockets the checks read",
+        "  RootDirectory=      the host's own files (sysctl.d, audit rules) are the evidence",
+        "  (ProtectProc=invisible is set: with CAP_SYS_PTRACE every process stays visible to the scan)",
+        "  CapabilityBoundingSet= keeps CAP_DAC_READ_SEARCH, CAP_SYS_PTRACE (/proc/PID/fd) and",
+        "                      CAP_AUDIT_CONTROL (audit status and loaded rules): collection needs them",
+        "  RestrictAddressFamilies= keeps AF_NETLINK (sock_diag, audit), AF_UNIX, and AF_INET/AF_INET6",
+        "                      for a PostgreSQL history store (IPAddressDeny=any blocks them otherwise)",
+        "",
+        "Exit status: 0 compliant, 1 non-compliant, 2 usage error, 3 incomplete (see lbaudit --help).",
+    ])
+    lines += [
+        "[Unit]",
+        "Description=lbaudit compliance scan",
+        "After=auditd.service",
+        "",
+        "[Service]",
+        "Type=oneshot",
+        "ExecStart=" + " ".join(systemd_word(arg) for arg in argv),
+        "StateDirectory=lbaudit",
+        "StateDirectoryMode=0700",
+        "UMask=0077",
+    ]
+    lines += [f"ReadWritePaths={systemd_word(path)}" for path in writable_paths(config)]
+    lines += [
+        "CapabilityBoundingSet=" + " ".join(CAPABILITIES),
+        "AmbientCapabilities=",
+        "NoNewPrivileges=yes",
+        "ProtectSystem=strict",
+        "ProtectHome=read-only",
+        "PrivateTmp=yes",
+        "PrivateDevices=yes",
+        "PrivateMounts=yes",
+        "ProtectProc=invisible",
+        "DevicePolicy=closed",
+        "ProtectKernelTunables=yes",
+        "ProtectKernelModules=yes",
+        "ProtectKernelLogs=yes",
+        "ProtectControlGroups=yes",
+        "ProtectClock=yes",
+        "ProtectHostname=yes",
+        "RestrictNamespaces=yes",
+        "RestrictRealtime=yes",
+        "RestrictSUIDSGID=yes",
+        "LockPersonality=yes",
+        "MemoryDenyWriteExecute=yes",
+        "RemoveIPC=yes",
+        "KeyringMode=private",
+        "RestrictAddressFamilies=AF_UNIX AF_NETLINK AF_INET AF_INET6",
+    ]
+    if not _network_store(config.store):
+        lines.append("IPAddressDeny=any")
+    lines += [
+        "SystemCallArchitectures=native",
+        "SystemCallFilter=@system-service",
+        "SystemCallFilter=~@privileged @resources",
+        "SystemCallErrorNumber=EPERM",
+        "Nice=10",
+        "IOSchedulingClass=idle",
+        "TimeoutStartSec=30min",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def render_timer(config: ScheduleConfig) -> str:
+    lines = _header([f"Starts {SERVICE}; `systemctl list-timers {TIMER}` shows the next run."])
+    lines += [
+        "[Unit]",
+        "Description=lbaudit compliance scan, scheduled",
+        "",
+        "[Timer]",
+        f"OnCalendar={config.on_calendar}",
+        "# Each host of a fleet starts at its own fixed offset within this delay, not all at once.",
+        f"RandomizedDelaySec={config.randomized_delay}",
+        "FixedRandomDelay=true",
+        "# A scan missed while the host was off runs at the next boot.",
+        "Persistent=true",
+        "AccuracySec=1min",
+        "",
+        "[Install]",
+        "WantedBy=timers.target",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def render_cron(config: ScheduleConfig, flock: str, record: bool = True) -> str:
+    """The /etc/cron.d file: PATH and SHELL set, one line per job, the command exactly
+    :func:`scheduled_command` under ``flock`` (whose exit status is the command's, or
+    :data:`LOCK_BUSY_EXIT` when the previous scan still runs)."""
+    argv = [flock, "-n", "-E", str(LOCK_BUSY_EXIT), str(CRON_LOCK),
+            *scheduled_command(config, TRIGGERS["cron"], record=record)]
+    lines = _header([
+        "One line per job; cron has no line continuation. The exit status of the line is the scan's",
+        f"(0 compliant, 1 non-compliant, 2 usage error, 3 incomplete; {LOCK_BUSY_EXIT}: the previous scan still runs).",
+    ])
+    lines += [
+        "SHELL=/bin/sh",
+        f"PATH={CRON_PATH}",
+        f"{cron_schedule(config.on_calendar)} root " + " ".join(cron_word(arg) for arg in argv),
+        "",
+    ]
+    return "\n".join(lines)
+
+
+# ------------------------------------------------------------------ checks before writing
+
+def under_root(root: Path, path: str | PurePosixPath) -> Path:
+    """``path`` (absolute, as the scheduled host sees it) inside the image root ``root``."""
+    return Path(root) / str(path).lstrip("/")
+
+
+def absolute_path(value: str, what: str) -> str:
+    plain_value(value, what)
+    if not value.startswith("/"):
+        value = os.path.abspath(value)
+    return os.path.normpath(value)
+
+
+def find_executable(explicit: str | None) -> str:
+    """The absolute path of the lbaudit executable the schedule runs: ``--executable``, else the
+    one running now (``sys.argv[0]`` when it names a file), else the one beside this Python (a
+    venv's bin/), else ``lbaudit`` on PATH.  cron's PATH has no venv, so never a bare name."""
+    if explicit is not None:
+        return absolute_path(explicit, "--executable")
+    candidates = []
+    if os.sep in sys.argv[0] and os.path.basename(sys.argv[0]) == "lbaudit":
+        candidates.append(sys.argv[0])
+    candidates.append(os.path.join(os.path.dirname(sys.executable), "lbaudit"))
+    from shutil import which
+
+    on_path = which("lbaudit")
+    if on_path:
+        candidates.append(on_path)
+    for candidate in candidates:
+        if os.path.isfile(candidate) and os.access(candidate, os.X_OK):
+            return os.path.abspath(candidate)
+    raise InputError("cannot find the lbaudit executable (not beside this Python, not on PATH): give --executable")
+
+
+def check_executable(root: Path, executable: str) -> None:
+    path = under_root(root, executable)
+    if not (path.is_file() and os.access(path, os.X_OK)):
+        raise InputError(f"{path}: the lbaudit executable the schedule would run is not an executable file "
+                         "(give --executable)")
+
+
+def check_policy(root: Path, policy: str, plugins: bool) -> None:
+    """The policy loads, as the scheduled run will load it: a bad one is exit 2 now, not a failed night."""
+    from auditor.engine.registry import load_registry
+    from auditor.policy.loader import load_policy
+
+    load_policy(under_root(root, policy), load_registry(plugins=plugins))
+
+
+def check_sign_key(root: Path, key: str) -> None:
+    """The signing key is root's, readable by root alone, and an Ed25519 private key."""
+    from auditor.attest.signing import load_private_key
+
+    path = under_root(root, key)
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot use the signing key: {exc.strerror or exc}") from exc
+    if not stat.S_ISREG(st.st_mode):
+        raise InputError(f"{path}: the signing key is not a regular file")
+    if st.st_uid != 0:
+        raise InputError(f"{path}: the signing key belongs to uid {st.st_uid}: a scheduled scan runs as root and "
+                         f"its key must be root's alone (chown root: {path}; chmod 600 {path})")
+    load_private_key(path)  # refuses group/other permission bits, and what is not an Ed25519 key
+
+
+def find_flock(root: Path) -> str:
+    for directory in FLOCK_DIRS:
+        candidate = f"{directory}/flock"
+        if os.access(under_root(root, candidate), os.X_OK):
+            return candidate
+    raise InputError(f"flock not found in {' or '.join(FLOCK_DIRS)} (under {root}): install util-linux; "
+                     "the cron job needs it so that two scans never overlap")
+
+
+def check_calendar(on_calendar: str, randomized_delay: str) -> None:
+    if not _CALENDAR.match(on_calendar):
+        raise InputError(f"--on-calendar {on_calendar!r}: not a calendar expression (see systemd.time(7))")
+    if not _TIMESPAN.match(randomized_delay):
+        raise InputError(f"--randomized-delay {randomized_delay!r}: not a time span such as 1h or 30min")
+
+
+# ------------------------------------------------------------------ install and remove
+
+@dataclass(frozen=True)
+class ManagedFile:
+    path: PurePosixPath  # as the scheduled host sees it
+    content: str | None  # None: a symlink
+    link_to: str | None = None
+
+
+def planned_files(backend: str, config: ScheduleConfig, root: Path) -> list[ManagedFile]:
+    if backend == "systemd":
+        return [ManagedFile(UNIT_DIR / SERVICE, render_service(config)),
+                ManagedFile(UNIT_DIR / TIMER, render_timer(config)),
+                # what `systemctl enable` makes of WantedBy=timers.target: the timer starts at boot
+                ManagedFile(WANTS_DIR / TIMER, None, str(UNIT_DIR / TIMER))]
+    if backend == "cron":
+        return [ManagedFile(CRON_FILE, render_cron(config, find_flock(root)))]
+    raise InputError(f"unknown backend {backend!r}: one of {', '.join(BACKENDS)}")
+
+
+def all_managed_paths() -> list[PurePosixPath]:
+    return [UNIT_DIR / SERVICE, UNIT_DIR / TIMER, WANTS_DIR / TIMER, CRON_FILE]
+
+
+def _is_ours(root: Path, path: PurePosixPath) -> bool | None:
+    """Whether the file at ``path`` was written by lbaudit (None: nothing there)."""
+    real = under_root(root, path)
+    try:
+        st = os.lstat(real)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise InputError(f"{real}: {exc.strerror or exc}") from exc
+    if stat.S_ISLNK(st.st_mode):
+        # only the .wants link is ours, and only when it points at our timer
+        return path.parent == WANTS_DIR and os.readlink(real) == str(UNIT_DIR / path.name)
+    if not stat.S_ISREG(st.st_mode):
+        return False
+    try:
+        head = read_regular(real, MAX_MANAGED_FILE, follow_symlinks=False)
+    except OSError:
+        return False  # too large or unreadable: not something lbaudit wrote
+    return head.split(b"\n", 1)[0] == MARKER.encode()
+
+
+def _refuse_foreign(root: Path, paths: list[PurePosixPath]) -> None:
+    for path in paths:
+        if _is_ours(root, path) is False:
+            raise InputError(f"{under_root(root, path)}: exists and was not written by lbaudit schedule install; "
+                             "refusing to replace or remove it (move it away first)")
+
+
+def install(backend: str, config: ScheduleConfig, root: Path, dry_run: bool = False) -> list[ManagedFile]:
+    """Write the schedule's files under ``root`` (``/`` for this host); return them.
+
+    Checks first, writes after: a refusal leaves nothing written."""
+    files = planned_files(backend, config, root)
+    needed_dir = UNIT_DIR if backend == "systemd" else CRON_DIR
+    if not under_root(root, needed_dir).is_dir():
+        raise InputError(f"{under_root(root, needed_dir)}: directory does not exist (is {backend} installed there?); "
+                         "lbaudit does not create it")
+    _refuse_foreign(root, [f.path for f in files])
+    if dry_run:
+        return files
+    for managed in files:
+        target = under_root(root, managed.path)
+        if managed.content is not None:
+            write_atomic(target, managed.content.encode("utf-8"), mode=FILE_MODE)
+            continue
+        try:
+            target.parent.mkdir(mode=0o755, exist_ok=True)
+            if target.is_symlink():
+                target.unlink()
+            os.symlink(managed.link_to or "", target)
+        except OSError as exc:
+            raise InputError(f"{target}: cannot link the timer: {exc.strerror or exc}") from exc
+    return files
+
+
+def remove(root: Path, dry_run: bool = False) -> list[PurePosixPath]:
+    """Remove every file ``install`` wrote (either backend) under ``root``; return those removed.
+
+    A file in one of those places that lbaudit did not write is refused (exit 2) before anything is
+    removed.  The evidence, the history and the textfile metrics are data, and stay."""
+    paths = all_managed_paths()
+    _refuse_foreign(root, paths)
+    found = [path for path in paths if _is_ours(root, path)]
+    if dry_run:
+        return found
+    for path in found:
+        try:
+            os.unlink(under_root(root, path))
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            raise InputError(f"{under_root(root, path)}: cannot remove: {exc.strerror or exc}") from exc
+    wants = under_root(root, WANTS_DIR)
+    if any(path.parent == WANTS_DIR for path in found):
+        try:
+            wants.rmdir()  # only when empty: install creates it when a host has no timer enabled yet
+        except OSError:
+            pass
+    return found
