@@ -46,10 +46,16 @@ def acquire(target: "Target", sections: frozenset[str], *, record_cmdline: bool 
     from auditor.collect import CollectContext
     from auditor.collect.cmdline import apply_cmdline_rule
     from auditor.collect.live import check_sections, collect_snapshot
-    from auditor.collect.targets import RootDir, SnapshotFile
+    from auditor.collect.targets import Replay, RootDir, SnapshotFile
 
     if isinstance(target, SnapshotFile):
         snapshot = target.load()
+    elif isinstance(target, Replay):
+        try:
+            check_sections(sections)
+        except ValueError as exc:
+            raise InputError(str(exc)) from exc
+        snapshot = target.load(frozenset(sections))
     else:
         if isinstance(target, RootDir):
             target = RootDir.open(target.root)  # a missing or non-directory root is exit 2
