@@ -151,14 +151,6 @@ def parse_audit_control(text: str) -> list[str]:
     return flags
 
 
-def network_success_audited(flags: list[str]) -> bool:
-    """Whether the ``flags`` classes audit successful network events: ``nt``, ``+nt``, ``all`` or
-    ``+all`` (audit_control(5)), and no ``^nt`` / ``^+nt`` excluding them."""
-    included = any(f in ("nt", "+nt", "all", "+all") for f in flags)
-    excluded = any(f in ("^nt", "^+nt", "^all", "^+all") for f in flags)
-    return included and not excluded
-
-
 def parse_launchctl(text: str) -> tuple[int, str]:
     """The capture of ``launchctl print system/com.apple.auditd`` -> (exit code, first output line)."""
     lines = [line.strip() for line in text.splitlines() if line.strip()]

@@ -22,11 +22,6 @@ from auditor.model.facts import AuditSubcategory
 # the dynamic range (MaxUserPort, from before Windows Vista's netsh ranges).
 TCPIP_KEY = r"HKEY_LOCAL_MACHINE\SYSTEM\CurrentControlSet\Services\Tcpip\Parameters"
 TCPIP_VALUES = ("TcpTimedWaitDelay", "MaxUserPort", "StrictTimeWaitSeqCheck")
-# Audit Filtering Platform Connection (Object Access): events 5156 (connection permitted), 5158
-# (bind permitted), 5154 (listen permitted) on success.  Microsoft's subcategory GUID, the same in
-# every language (learn.microsoft.com: "Audit Filtering Platform Connection"; auditpol /list
-# /subcategory:* /v).
-WFP_CONNECTION_GUID = "{0CCE9226-69AE-11D9-BED3-505054503030}"
 MAX_ROWS = 200_000  # a host with more sockets than this is not what a bundle of text files describes
 
 
