@@ -50,6 +50,8 @@ def _one_line_option(ctx: click.Context, param: click.Parameter, value: str | No
 # is imported only when that command runs (or its own --help is asked for), so ``lbaudit evaluate``
 # never loads the PDF signer and a broken optional dependency breaks one command, not all.
 COMMANDS: dict[str, tuple[str, str]] = {
+    "capture": ("auditor.commands.capture:capture",
+                "Print a PowerShell (windows) or sh (macos) script that captures a bundle for `collect --replay`."),
     "collect": ("auditor.commands.collect:collect",
                 "Collect facts only, without a policy, into a snapshot for `lbaudit evaluate --snapshot`."),
     "coverage": ("auditor.commands.coverage:coverage",

@@ -43,10 +43,19 @@ def acquire(target: "Target", sections: frozenset[str], *, record_cmdline: bool 
     """The facts of ``sections`` from ``target``: collected from a host or root directory, or read
     from a snapshot file (verified against its public key when the target names one).  Process
     arguments are kept only with ``record_cmdline`` (whatever the source held)."""
+    from auditor.collect.platforms.native import native_platform
+    from auditor.collect.targets import LocalHost, Replay
+
+    if isinstance(target, LocalHost) and native_platform() is not None:
+        # Windows or macOS: the capture probes, run here, through the same parsers as a bundle
+        from auditor.collect.platforms.native import collect_native
+
+        return collect_native(native_platform(), frozenset(sections),  # type: ignore[arg-type]
+                              timeout=command_timeout)
     from auditor.collect import CollectContext
     from auditor.collect.cmdline import apply_cmdline_rule
     from auditor.collect.live import check_sections, collect_snapshot
-    from auditor.collect.targets import Replay, RootDir, SnapshotFile
+    from auditor.collect.targets import RootDir, SnapshotFile
 
     if isinstance(target, SnapshotFile):
         snapshot = target.load()

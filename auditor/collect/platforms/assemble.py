@@ -279,6 +279,12 @@ def _macos_audit(r: _Reader) -> tuple[AuditFacts, list[Gap]]:
 
 # ------------------------------------------------------------------ the snapshot
 
+def _gap_order(gap: Gap) -> tuple:
+    # the order of auditor.collect.live.gap_sort_key (not imported: it loads the Linux collectors)
+    return (SECTIONS.index(gap.section), tuple((0, p, "") if isinstance(p, int) else (1, 0, p) for p in gap.path),
+            gap.reason, gap.kind.value)
+
+
 _BUILDERS = {
     "windows": {"sockets": _windows_sockets, "sysctl": _windows_sysctl, "audit": _windows_audit},
     "macos": {"sockets": _macos_sockets, "sysctl": _macos_sysctl, "audit": _macos_audit},
@@ -331,13 +337,11 @@ def snapshot_from_outputs(platform: str, outputs: dict[str, ProbeOutput], sectio
             files = "psutil.net_connections (listeners and owners)" + (f", {files}" if files else "")
         methods[section] = f"{PLATFORM_NAMES[platform]}, {how}: {files or 'nothing readable (see gaps)'}"
     hostname, os_name, build = _identity(platform, reader)
-    from auditor.collect.live import gap_sort_key
-
     return HostSnapshot(
         provenance=Provenance(hostname=hostname, os=os_name, os_build=build, platform=platform,  # type: ignore[arg-type]
                               collected_at=collected_at, methods=dict(sorted(methods.items())), **provenance),
         facts=Facts(**facts),
-        gaps=sorted(gaps, key=gap_sort_key),
+        gaps=sorted(gaps, key=_gap_order),
     )
 
 
