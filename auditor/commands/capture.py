@@ -14,8 +14,9 @@ import click
 @click.option("--platform", "platform", required=True, type=click.Choice(["windows", "macos"]),
               help="The OS of the host to capture: windows (a PowerShell script) or macos (an sh script).")
 def capture(platform: str) -> None:
-    """Print a script that writes this platform's probe outputs into a directory (a bundle) for
-    `lbaudit collect --replay DIR`."""
+    """Print a PowerShell (windows) or sh (macos) script that captures a bundle for `collect --replay`.
+
+    The script writes one file per probe into a directory; `lbaudit collect --replay DIR` parses it."""
     from auditor.collect.platforms.probes import capture_script
 
     click.echo(capture_script(platform), nl=False)
