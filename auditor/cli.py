@@ -319,7 +319,7 @@ def _params_table(model: Any) -> list[tuple[str, str, str, str]]:
 
 def explain_text(spec: Any, catalog: Any) -> str:
     lines = [f"{spec.name}: {spec.title}", f"version {spec.version}, {spec.origin}, default severity {spec.severity.value}",
-             f"facts needed: {', '.join(spec.needs)}", "", "NIST SP 800-53 Rev. 5 controls:"]
+             f"facts needed: {', '.join(spec.needs)}", f"platforms: {', '.join(spec.platforms)}", "", "NIST SP 800-53 Rev. 5 controls:"]
     for control_id in spec.controls:
         control = catalog.get(control_id)
         lines.append(f"  {control_id}  {control.title if control else '?'}")

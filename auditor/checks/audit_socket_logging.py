@@ -316,7 +316,7 @@ def _macos_outcomes(snapshot: HostSnapshot, params: SocketLoggingParams) -> list
 @check(
     name="audit.socket_logging",
     title="Socket syscalls are audited (loaded and persistent rules, every architecture)",
-    version="1.1.0",
+    version="1.2.0",
     needs=("audit",),
     platforms=("linux", "windows", "macos"),
     params=SocketLoggingParams,

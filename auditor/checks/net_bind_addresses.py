@@ -288,7 +288,7 @@ def _judge(
 @check(
     name="net.bind_addresses",
     title="Listening sockets bind only to allowed addresses",
-    version="1.1.0",
+    version="1.2.0",
     needs=["sockets"],
     platforms=["linux", "windows", "macos"],
     params=BindAddressParams,
