@@ -162,7 +162,7 @@ def _peak_headroom(pool_lookup: _sysctl.PoolLookup, rate: float, maximum: float,
         return not_reviewed(subject, pool_lookup.reason or "the ephemeral pool could not be determined")
     held = rate * time_wait_seconds
     sustainable = int(pool.size // time_wait_seconds)  # whole connections per second that still fit
-    observed = {
+    observed: dict[str, object] = {
         "peak_new_connections_per_second": rate,
         "ports_in_time_wait": round(held),
         "pool_size": pool.size,
