@@ -19,6 +19,7 @@ def test_a_replayed_snapshot_evaluates_as_the_bundle_does(tmp_path):
     collected = run_cli("collect", "--replay", BUNDLES / "windows-default-fr", "--output", snapshot)
     assert collected.returncode == 0, collected.stderr
     assert "platform: windows (Microsoft Windows 10.0.20348.2340)" in collected.stdout
+    assert "3 dynamic port ranges, 0 TCP/IP registry values set; audit policy: 7 subcategories" in collected.stdout
     data = json.loads(snapshot.read_text())
     assert data["schema_version"] == "1.1" and data["provenance"]["platform"] == "windows"
     assert {data["facts"][s]["platform"] for s in ("sockets", "sysctl", "audit")} == {"windows"}
@@ -42,3 +43,12 @@ def test_only_the_asked_sections_are_parsed(tmp_path):
     facts = json.loads(out.read_text())["facts"]
     assert facts["sockets"] is None and facts["sysctl"] is None
     assert facts["audit"]["macos"]["auditd_loaded"] is False
+
+
+def test_a_rule_limited_to_an_unknown_platform_is_a_policy_error_with_its_line(tmp_path):
+    policy = tmp_path / "p.yaml"
+    policy.write_text("id: p\nversion: '1'\nowner: o\nrules:\n"
+                      "  - id: listeners\n    check: net.bind_addresses\n    platforms: [linux, solaris]\n")
+    result = run_cli("validate", policy)
+    assert result.returncode == 2
+    assert "p.yaml:7" in result.stderr + result.stdout and "solaris" in result.stderr + result.stdout

@@ -345,4 +345,25 @@ def snapshot_from_outputs(platform: str, outputs: dict[str, ProbeOutput], sectio
     )
 
 
-__all__ = ["AUDIT_CONTROL_PATH", "ProbeOutput", "snapshot_from_outputs"]
+def summarize_platform_section(section: str, facts: Any) -> str | None:
+    """The ``lbaudit collect`` line of a Windows or macOS section (None: the Linux line fits)."""
+    if section == "sysctl" and facts.platform == "windows":
+        ranges = len(facts.dynamic_ports or [])
+        values = "?" if facts.runtime is None else str(len(facts.runtime))
+        return f"{ranges} dynamic port ranges, {values} TCP/IP registry values set"
+    if section == "sysctl":
+        return f"sysctls {'-' if facts.runtime is None else len(facts.runtime)} running"
+    if section == "audit" and facts.platform == "windows":
+        rows = "?" if facts.windows is None else str(len(facts.windows.subcategories))
+        return f"audit policy: {rows} subcategories"
+    if section == "audit":
+        bsm = facts.macos
+        if bsm is None:
+            return "audit(4): unknown"
+        loaded = {True: "loaded", False: "not loaded", None: "unknown"}[bsm.auditd_loaded]
+        control = {True: "present", False: "absent", None: "unreadable"}[bsm.audit_control_present]
+        return f"audit(4): auditd {loaded}, audit_control {control}"
+    return None
+
+
+__all__ = ["AUDIT_CONTROL_PATH", "ProbeOutput", "snapshot_from_outputs", "summarize_platform_section"]
