@@ -52,3 +52,22 @@ def test_a_rule_limited_to_an_unknown_platform_is_a_policy_error_with_its_line(t
     result = run_cli("validate", policy)
     assert result.returncode == 2
     assert "p.yaml:7" in result.stderr + result.stdout and "solaris" in result.stderr + result.stdout
+
+
+def test_provenance_says_when_the_bundle_was_written_and_how_each_file_was_read(tmp_path):
+    import os
+    import shutil
+    from datetime import datetime, timezone
+
+    from auditor.collect.targets import Replay
+
+    bundle = tmp_path / "b"
+    shutil.copytree(BUNDLES / "windows-default-fr", bundle)
+    for index, path in enumerate(sorted(bundle.iterdir())):
+        os.utime(path, (1_700_000_000 + index, 1_700_000_000 + index))
+    snapshot = Replay(bundle).load(frozenset({"sockets", "sysctl", "audit"}))
+    newest = 1_700_000_000 + len(list(bundle.iterdir())) - 1
+    assert snapshot.provenance.collected_at == datetime.fromtimestamp(newest, timezone.utc)
+    assert snapshot.provenance.methods["audit"] == (
+        f"Windows, replayed from the bundle {bundle}: bundle file auditpol-backup.csv (utf-16-le (BOM))")
+    assert snapshot.provenance.target_kind == "replay" and snapshot.provenance.target_id == str(bundle)
