@@ -50,6 +50,8 @@ def _one_line_option(ctx: click.Context, param: click.Parameter, value: str | No
 # is imported only when that command runs (or its own --help is asked for), so ``lbaudit evaluate``
 # never loads the PDF signer and a broken optional dependency breaks one command, not all.
 COMMANDS: dict[str, tuple[str, str]] = {
+    "capture": ("auditor.commands.capture:capture",
+                "Print a PowerShell (windows) or sh (macos) script that captures a bundle for `collect --replay`."),
     "collect": ("auditor.commands.collect:collect",
                 "Collect facts only, without a policy, into a snapshot for `lbaudit evaluate --snapshot`."),
     "coverage": ("auditor.commands.coverage:coverage",
@@ -335,7 +337,7 @@ def _params_table(model: Any) -> list[tuple[str, str, str, str]]:
 
 def explain_text(spec: Any, catalog: Any) -> str:
     lines = [f"{spec.name}: {spec.title}", f"version {spec.version}, {spec.origin}, default severity {spec.severity.value}",
-             f"facts needed: {', '.join(spec.needs)}", "", "NIST SP 800-53 Rev. 5 controls:"]
+             f"facts needed: {', '.join(spec.needs)}", f"platforms: {', '.join(spec.platforms)}", "", "NIST SP 800-53 Rev. 5 controls:"]
     for control_id in spec.controls:
         control = catalog.get(control_id)
         lines.append(f"  {control_id}  {control.title if control else '?'}")

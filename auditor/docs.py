@@ -75,7 +75,7 @@ def check_reference(registry: Registry) -> str:
         parts += [
             f"### `{spec.name}`: {spec.title}",
             "",
-            f"Default severity **{spec.severity.value}**; facts: {', '.join(spec.needs)}; NIST SP 800-53 Rev. 5: {controls}.",
+            f"Default severity **{spec.severity.value}**; facts: {', '.join(spec.needs)}; platforms: {', '.join(spec.platforms)}; NIST SP 800-53 Rev. 5: {controls}.",
             "",
             spec.rationale.replace("\n", " "),
             "",

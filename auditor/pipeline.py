@@ -43,6 +43,15 @@ def acquire(target: "Target", sections: frozenset[str], *, record_cmdline: bool 
     """The facts of ``sections`` from ``target``: collected from a host or root directory, or read
     from a snapshot file (verified against its public key when the target names one).  Process
     arguments are kept only with ``record_cmdline`` (whatever the source held)."""
+    from auditor.collect.platforms.native import native_platform
+    from auditor.collect.targets import LocalHost, Replay
+
+    if isinstance(target, LocalHost) and native_platform() is not None:
+        # Windows or macOS: the capture probes, run here, through the same parsers as a bundle
+        from auditor.collect.platforms.native import collect_native
+
+        return collect_native(native_platform(), frozenset(sections),  # type: ignore[arg-type]
+                              timeout=command_timeout)
     from auditor.collect import CollectContext
     from auditor.collect.cmdline import apply_cmdline_rule
     from auditor.collect.live import check_sections, collect_snapshot
@@ -50,6 +59,12 @@ def acquire(target: "Target", sections: frozenset[str], *, record_cmdline: bool 
 
     if isinstance(target, SnapshotFile):
         snapshot = target.load()
+    elif isinstance(target, Replay):
+        try:
+            check_sections(sections)
+        except ValueError as exc:
+            raise InputError(str(exc)) from exc
+        snapshot = target.load(frozenset(sections))
     else:
         if isinstance(target, RootDir):
             target = RootDir.open(target.root)  # a missing or non-directory root is exit 2

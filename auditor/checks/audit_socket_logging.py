@@ -14,6 +14,7 @@ from auditor.checks._audit_coverage import (
     SyscallVerdict,
     judge_syscall,
 )
+from auditor.domain import platform_audit
 from auditor.domain.audit_statement import RuleError, parse_field
 from auditor.model.base import json_pointer
 from auditor.model.check import (
@@ -223,11 +224,101 @@ def _enabled_outcome(snapshot: HostSnapshot, params: SocketLoggingParams) -> Out
     return failed(ENABLED_SUBJECT, f"kernel auditing is off (enabled {enabled}): no rule produces a record", **common)
 
 
+# ------------------------------------------------------------------ Windows and macOS
+
+WFP_SUBJECT = "Windows Filtering Platform connection auditing"
+BSM_ENABLED_SUBJECT = "audit(4) enabled"
+BSM_CLASS_SUBJECT = "audit(4) network class"
+_EDR_NOTE = "(a policy whose sockets are logged by an EDR instead can waive this finding, naming the EDR)"
+
+
+def _windows_outcomes(snapshot: HostSnapshot) -> list[Outcome]:
+    policy = snapshot.facts.audit.windows
+    if policy is None:
+        return [missing_fact(snapshot, "audit", "windows", WFP_SUBJECT, "the audit policy (auditpol /backup)")]
+    guid = platform_audit.WFP_CONNECTION_GUID
+    rows = [(i, row) for i, row in enumerate(policy.subcategories) if row.guid == guid]
+    problems = sorted(g.reason for g in snapshot.gaps if g.section == "audit" and g.path == ("windows", "problems"))
+    evidence = [json_pointer("facts", "audit", "windows", "subcategories", i) for i, _ in rows]
+    if not rows:
+        return [not_reviewed(WFP_SUBJECT, f"the subcategory {platform_audit.WFP_CONNECTION_NAME} {guid} is not in "
+                                          f"{policy.origin}" + (f"; {'; '.join(problems)}" if problems else ""),
+                             evidence=["/facts/audit/windows"])]
+    values = sorted({row.setting_value for _, row in rows})
+    if len(values) > 1:
+        return [not_reviewed(WFP_SUBJECT, f"{policy.origin} lists {guid} with different Setting Values {values}",
+                             evidence=evidence)]
+    value = values[0]
+    meaning = platform_audit.SETTING_VALUES[value]
+    common = dict(observed={"subcategory": platform_audit.WFP_CONNECTION_NAME, "guid": guid, "setting_value": value,
+                            "meaning": meaning, "source": policy.origin},
+                  expected={"setting_value": list(platform_audit.SUCCESS_SETTING_VALUES)}, evidence=evidence)
+    head = (f'the "{platform_audit.WFP_CONNECTION_NAME}" audit subcategory {guid} has Setting Value {value} '
+            f"({meaning}) in {policy.origin}")
+    if value not in platform_audit.SUCCESS_SETTING_VALUES:
+        return [failed(WFP_SUBJECT, f"{head}: Windows Filtering Platform success auditing is off, so no event 5156 "
+                                    "(connection permitted) or 5158 (bind permitted) records who listened or "
+                                    f"connected {_EDR_NOTE}", **common)]
+    if problems:
+        return [not_reviewed(WFP_SUBJECT, f"{head}, but rows of the backup were not understood: {'; '.join(problems)}",
+                             **common)]
+    return [passed(WFP_SUBJECT, f"{head}: events 5156 (connection permitted) and 5158 (bind permitted) are logged",
+                   **common)]
+
+
+def _macos_outcomes(snapshot: HostSnapshot, params: SocketLoggingParams) -> list[Outcome]:
+    bsm = snapshot.facts.audit.macos
+    if bsm is None:
+        return [missing_fact(snapshot, "audit", "macos", BSM_ENABLED_SUBJECT, "the audit(4) state")]
+    outcomes: list[Outcome] = []
+    if not params.require_enabled:
+        outcomes.append(not_applicable(BSM_ENABLED_SUBJECT, "not required by the policy (require_enabled: false)"))
+    elif bsm.auditd_loaded is None:
+        outcomes.append(missing_fact(snapshot, "audit", "macos/auditd_loaded", BSM_ENABLED_SUBJECT,
+                                     "whether auditd is loaded"))
+    else:
+        common = dict(observed={"auditd_loaded": bsm.auditd_loaded, "launchctl_exit": bsm.launchctl_exit},
+                      expected={"auditd_loaded": True}, evidence=["/facts/audit/macos/auditd_loaded"])
+        if bsm.auditd_loaded:
+            outcomes.append(passed(BSM_ENABLED_SUBJECT, "audit(4) is on: launchd has com.apple.auditd loaded "
+                                                        "(launchctl print system/com.apple.auditd exited 0)", **common))
+        else:
+            outcomes.append(failed(
+                BSM_ENABLED_SUBJECT,
+                f"audit(4) is off: launchctl print system/com.apple.auditd exited {bsm.launchctl_exit} (auditd is not "
+                "loaded), so no BSM record of socket activity is written; Apple deprecated audit(4) in macOS 11 and "
+                f"ships it disabled since macOS 14 {_EDR_NOTE}", **common))
+    flags = bsm.flags
+    evidence = ["/facts/audit/macos/flags"]
+    if bsm.audit_control_present is False:
+        outcomes.append(failed(BSM_CLASS_SUBJECT, "/etc/security/audit_control does not exist: audit(4) has no flags "
+                                                  f"line, so the network class ({platform_audit.BSM_NETWORK_CLASS}) "
+                                                  f"is not audited {_EDR_NOTE}",
+                               observed={"audit_control_present": False},
+                               expected={"flags_include": platform_audit.BSM_NETWORK_CLASS},
+                               evidence=["/facts/audit/macos/audit_control_present"]))
+    elif flags is None:
+        outcomes.append(missing_fact(snapshot, "audit", "macos/flags", BSM_CLASS_SUBJECT, "the audit_control flags"))
+    else:
+        common = dict(observed={"flags": flags}, expected={"flags_include": platform_audit.BSM_NETWORK_CLASS},
+                      evidence=evidence)
+        text = f"audit_control flags:{','.join(flags)}"
+        if platform_audit.bsm_network_audited(flags):
+            outcomes.append(passed(BSM_CLASS_SUBJECT, f"{text} audits the network class "
+                                                      f"({platform_audit.BSM_NETWORK_CLASS}): bind, connect and accept "
+                                                      "are recorded", **common))
+        else:
+            outcomes.append(failed(BSM_CLASS_SUBJECT, f"{text} does not audit successful network events (class "
+                                                      f"{platform_audit.BSM_NETWORK_CLASS}) {_EDR_NOTE}", **common))
+    return outcomes
+
+
 @check(
     name="audit.socket_logging",
     title="Socket syscalls are audited (loaded and persistent rules, every architecture)",
-    version="1.1.0",
+    version="1.2.0",
     needs=("audit",),
+    platforms=("linux", "windows", "macos"),
     params=SocketLoggingParams,
     severity=Severity.MEDIUM,
     controls=("AU-2", "AU-12", "SI-4"),
@@ -272,9 +363,23 @@ loaded rules and the enabled state are read from the kernel over netlink (as roo
 that cannot be shown faithfully in auditctl's syntax counts as a line that could not be read.  A
 host without /etc/audit has no persistent rules: its persistent scope fails (an /etc/audit that
 exists but cannot be read is not_reviewed).
+
+On Windows the check judges the advanced audit policy instead of auditd rules: the "Filtering
+Platform Connection" subcategory ({0CCE9226-69AE-11D9-BED3-505054503030}, found by GUID, so the
+display language does not matter) must audit success (Setting Value 1 or 3 in auditpol /backup),
+which logs events 5156 (connection permitted) and 5158 (bind permitted).  On macOS, audit(4) must
+be on (launchctl has com.apple.auditd loaded) and the flags line of /etc/security/audit_control must
+audit the network class nt; without audit_control, or with auditd not loaded (the default since
+macOS 14), it fails with that reason.  syscalls, arches and the loaded/persistent split are Linux
+notions and are not used there.  Hosts whose sockets an EDR logs instead waive the failure, naming
+the EDR in the waiver's reason.
 """,
 )
 def audit_socket_logging(snapshot: HostSnapshot, params: SocketLoggingParams) -> list[Outcome]:
+    if snapshot.provenance.platform == "windows":
+        return _windows_outcomes(snapshot)
+    if snapshot.provenance.platform == "macos":
+        return _macos_outcomes(snapshot, params)
     audit = snapshot.facts.audit
     outcomes: list[Outcome] = []
     for scope, field, label in SCOPES:

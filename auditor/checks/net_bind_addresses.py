@@ -288,8 +288,9 @@ def _judge(
 @check(
     name="net.bind_addresses",
     title="Listening sockets bind only to allowed addresses",
-    version="1.1.0",
+    version="1.2.0",
     needs=["sockets"],
+    platforms=["linux", "windows", "macos"],
     params=BindAddressParams,
     severity=Severity.HIGH,
     controls=["CM-7", "SC-7", "SC-7(5)", "CM-6"],
@@ -331,6 +332,12 @@ holding the socket may not be all of them (some /proc/<pid>/fd could not be read
 that might match is considered: if all candidate rules agree, that is the verdict, otherwise the listener is
 not_reviewed with the reason the owner could not be identified.  Listeners declared by unit files
 (offline --root mode) are judged the same way.  One finding per listener; a pass when none is found.
+
+Windows and macOS listeners are judged by the same rules, read from each tool's notation: netstat
+-ano's 0.0.0.0:P and [::]:P (TCP rows whose foreign address is 0.0.0.0:0 or [::]:0, and every UDP
+row), lsof's *:P (0.0.0.0 on an IPv4 socket, :: on an IPv6 one) and [::1]:P; owners are the PIDs the
+tool reports, named from tasklist or lsof.  Whether an IPv6 wildcard also accepts IPv4 is not
+captured there, so :: is judged as dual-stack (fail closed).
 """,
 )
 def net_bind_addresses(snapshot: HostSnapshot, params: BindAddressParams) -> list[Outcome]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pydantic import Field, model_validator
 
-from auditor.checks import _listeners, _sysctl
+from auditor.checks import _listeners, _platforms, _sysctl
 from auditor.model.check import CheckParams, Outcome, check, failed, missing_fact, not_applicable, not_reviewed, passed
 from auditor.model.facts import DATAGRAM_PROTOCOLS, PROTOCOLS, HostSnapshot, Protocol
 from auditor.model.result import Severity, Status
@@ -174,11 +174,135 @@ def _listener_outcomes(snapshot: HostSnapshot, lookup: _sysctl.PoolLookup, param
     return outcomes
 
 
+# ------------------------------------------------------------------ Windows and macOS
+
+def _range_outcomes(port_range: _platforms.PortRange, params: EphemeralRangeParams, system: str) -> list[Outcome]:
+    """The pool and bounds of one range of a Windows or macOS host (no reserved-port list there)."""
+    pool_subject = f"{POOL} ({port_range.label})" if port_range.protocol else POOL
+    bounds_subject = f"{BOUNDS} ({port_range.label})" if port_range.protocol else BOUNDS
+    lookup = port_range.lookup
+    pool = lookup.pool
+    if pool is None:
+        reason = lookup.reason or f"the {port_range.label} could not be read"
+        return [not_reviewed(pool_subject, reason), not_reviewed(bounds_subject, reason)]
+    evidence = list(pool.evidence)
+    text = f"the {system} {port_range.label} {pool.low}-{pool.high} ({port_range.source}) has {pool.size:,} ports"
+    common = dict(observed={"low": pool.low, "high": pool.high, "pool_size": pool.size, "source": port_range.source},
+                  expected={"min_pool_size": params.min_pool_size}, evidence=evidence)
+    if pool.size >= params.min_pool_size:
+        outcomes = [passed(pool_subject, f"{text}, at least the minimum {params.min_pool_size:,}", **common)]
+    else:
+        outcomes = [failed(pool_subject, f"{text}, fewer than the minimum {params.min_pool_size:,}: outgoing "
+                                         f"connections run out of ports sooner", **common)]
+    problems = []
+    if pool.low < params.min_low:
+        problems.append(f"the range starts at {pool.low}, below {params.min_low}")
+    if pool.high > params.max_high:
+        problems.append(f"the range ends at {pool.high}, above {params.max_high}")
+    if pool.low > pool.high:
+        problems.append(f"the low end {pool.low} is above the high end {pool.high}")
+    bounds = dict(observed={"low": pool.low, "high": pool.high},
+                  expected={"low_at_least": params.min_low, "high_at_most": params.max_high}, evidence=evidence)
+    if problems:
+        outcomes.append(failed(bounds_subject, f"{port_range.label} {pool.low}-{pool.high}: " + "; ".join(problems),
+                               **bounds))
+    else:
+        outcomes.append(passed(bounds_subject, f"{port_range.label} {pool.low}-{pool.high} lies within "
+                                               f"{params.min_low}-{params.max_high}", **bounds))
+    return outcomes
+
+
+def _max_user_port_outcome(snapshot: HostSnapshot, params: EphemeralRangeParams) -> Outcome | None:
+    """Windows' legacy MaxUserPort (before Vista the range was 1025-MaxUserPort), judged when set."""
+    subject = "legacy MaxUserPort"
+    legacy = _platforms.max_user_port(snapshot)
+    if legacy.value is None:
+        if legacy.pointer is not None:  # set but malformed
+            return not_reviewed(subject, legacy.reason or "MaxUserPort could not be read", evidence=[legacy.pointer])
+        return None  # not set (the netsh ranges alone decide), or the registry was unreadable (the headroom says so)
+    low, high = _platforms.MAX_USER_PORT_LOW, legacy.value
+    size = max(0, high - low + 1)
+    common = dict(observed={"MaxUserPort": high, "legacy_range": f"{low}-{high}", "legacy_pool_size": size},
+                  expected={"min_pool_size": params.min_pool_size}, evidence=[legacy.pointer] if legacy.pointer else [])
+    text = (f"MaxUserPort = {high} is set in Tcpip\\Parameters: where Windows still honours it, outgoing connections "
+            f"take ports {low}-{high} ({size:,} ports)")
+    if size >= params.min_pool_size and low >= params.min_low:
+        return passed(subject, f"{text}, at least the minimum {params.min_pool_size:,}", **common)
+    return failed(subject, f"{text}, fewer than the minimum {params.min_pool_size:,}" if size < params.min_pool_size
+                  else f"{text}, starting below {params.min_low}", **common)
+
+
+def _other_os_listeners(snapshot: HostSnapshot, ranges: list[_platforms.PortRange], params: EphemeralRangeParams,
+                        system: str) -> list[Outcome]:
+    sockets = snapshot.facts.sockets
+    if sockets is None or sockets.listeners is None:
+        return [missing_fact(snapshot, "sockets", "listeners", subject=IN_RANGE, what="the list of listening sockets")]
+    outcomes: list[Outcome] = []
+    judged = sorted(((i, l) for i, l in enumerate(sockets.listeners) if l.protocol in params.protocols),
+                    key=lambda item: (item[1].port, item[1].protocol, item[1].address, item[0]))
+    for index, listener in judged:
+        pointer = f"/facts/sockets/listeners/{index}"
+        serving = [r for r in ranges if r.serves(listener.protocol, listener.family)]
+        first = listener.processes[0] if listener.processes else None
+        who = f"{first.name or '?'} pid {first.pid}" if first else "owner unknown"
+        detail = {"protocol": listener.protocol, "address": listener.address, "port": listener.port,
+                  "pid": first.pid if first else None, "process": first.name if first else None}
+        if not serving:
+            outcomes.append(not_reviewed(listener.subject, f"no {listener.protocol}/{listener.family} dynamic port "
+                                                           f"range was collected, so whether port {listener.port} is "
+                                                           f"inside it is unknown",
+                                         key=listener.identity, subject_detail=detail, evidence=[pointer]))
+            continue
+        for port_range in serving:
+            lookup = port_range.lookup
+            if lookup.low is None or lookup.high is None:
+                outcomes.append(not_reviewed(listener.subject, f"whether port {listener.port} is inside the "
+                                                               f"{port_range.label} is unknown: {lookup.reason}",
+                                             key=listener.identity, subject_detail=detail, evidence=[pointer]))
+            elif lookup.low <= listener.port <= lookup.high:
+                outcomes.append(failed(
+                    listener.subject,
+                    f"{listener.protocol} port {listener.port} ({who}) is inside the {system} {port_range.label} "
+                    f"{lookup.low}-{lookup.high} ({port_range.source}): {system} may give it to an outgoing "
+                    f"connection, and the service then fails to bind after a restart",
+                    key=listener.identity, subject_detail=detail,
+                    observed={"port": listener.port, "range": f"{lookup.low}-{lookup.high}", "source": port_range.source},
+                    expected=f"no listener on {lookup.low}-{lookup.high}",
+                    evidence=[pointer, *([lookup.range_pointer] if lookup.range_pointer else [])],
+                ))
+    incomplete, unreadable = _listeners.list_gaps(snapshot)
+    if unreadable:
+        outcomes.append(not_reviewed(IN_RANGE, f"some listeners could not be read: {_listeners.reasons(incomplete)}",
+                                     evidence=["/gaps"]))
+    elif incomplete:
+        outcomes.append(not_applicable(f"{IN_RANGE} (collection)", _listeners.reasons(incomplete), evidence=["/gaps"]))
+    if not any(o.status != Status.NOT_APPLICABLE for o in outcomes):
+        spans = ", ".join(f"{r.label} {r.lookup.low}-{r.lookup.high}" for r in ranges)
+        outcomes.insert(0, passed(IN_RANGE, f"no {_listeners.either(list(params.protocols))} listener uses a port of "
+                                            f"the {spans}",
+                                  observed={"listeners_in_range": 0}, expected="no listener in a dynamic port range",
+                                  evidence=["/facts/sockets/listeners"]))
+    return outcomes
+
+
+def _other_os(snapshot: HostSnapshot, params: EphemeralRangeParams) -> list[Outcome]:
+    system = _platforms.os_name(snapshot)
+    ranges = _platforms.port_ranges(snapshot)
+    outcomes = [o for r in ranges for o in _range_outcomes(r, params, system)]
+    legacy = _max_user_port_outcome(snapshot, params) if _platforms.platform_of(snapshot) == "windows" else None
+    if legacy is not None:
+        outcomes.append(legacy)
+    if params.forbid_listeners_in_range:
+        outcomes += _other_os_listeners(snapshot, ranges, params, system)
+    return outcomes
+
+
 @check(
     name="net.ephemeral_port_range",
     title="Ephemeral port pool is large enough, sanely bounded and free of services",
-    version="1.1.0",
+    version="1.2.0",
     needs=["sysctl", "sockets"],
+    platforms=["linux", "windows", "macos"],
     params=EphemeralRangeParams,
     severity=Severity.MEDIUM,
     controls=["SC-5", "SC-6", "CM-6"],
@@ -208,9 +332,19 @@ is missing, a range that is too small even before reservations still fails.  Eve
 transport (tcp, sctp, dccp, mptcp) is judged by default; UDP and UDP-Lite listeners only when
 `protocols` includes them, since a client socket sending without connect() holds an ephemeral port
 too.
+
+Windows keeps one dynamic port range per protocol and IP family (netsh int ipv4|ipv6 show
+dynamicport tcp|udp; the default 49152-65535 is 16,384 ports): each collected range (tcp/ipv4,
+tcp/ipv6, udp/ipv4) gets its pool and bounds findings, and a listener is judged against the range of
+its own protocol and family.  Windows' excluded port ranges are not collected, so a listener inside
+a range fails even if an exclusion covers it (fail closed).  The legacy MaxUserPort registry value,
+when set, is judged as the range 1025-MaxUserPort it meant before Windows Vista.  macOS uses
+net.inet.ip.portrange.first-last (default 49152-65535) for every protocol and family.
 """,
 )
 def net_ephemeral_port_range(snapshot: HostSnapshot, params: EphemeralRangeParams) -> list[Outcome]:
+    if _platforms.platform_of(snapshot) != "linux":
+        return _other_os(snapshot, params)
     lookup = _sysctl.ephemeral_pool(snapshot)
     outcomes = [_pool_outcome(lookup, params), _bounds_outcome(lookup, params)]
     if params.forbid_listeners_in_range:

@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from auditor.checks import _sysctl
+from auditor.checks import _platforms, _sysctl
 from auditor.model.check import CheckParams, Outcome, check, failed, missing_fact, not_applicable, not_reviewed, passed
 from auditor.model.facts import HostSnapshot
 from auditor.model.result import Severity
@@ -153,28 +153,33 @@ def pool_utilization(rate_per_second: float, pool_size: int) -> float:
     return rate_per_second * TIME_WAIT_SECONDS / pool_size
 
 
-def _peak_headroom(pool_lookup: _sysctl.PoolLookup, rate: float, maximum: float) -> Outcome:
-    subject = "ephemeral pool headroom at the declared peak connection rate"
+def _peak_headroom(pool_lookup: _sysctl.PoolLookup, rate: float, maximum: float,
+                   time_wait_seconds: float = TIME_WAIT_SECONDS, source: str | None = None,
+                   subject: str = "ephemeral pool headroom at the declared peak connection rate") -> Outcome:
+    """``source``: where ``time_wait_seconds`` comes from when it is not Linux's fixed 60 s."""
     pool = pool_lookup.pool
     if pool is None:
         return not_reviewed(subject, pool_lookup.reason or "the ephemeral pool could not be determined")
-    held = rate * TIME_WAIT_SECONDS
-    sustainable = pool.size // TIME_WAIT_SECONDS  # whole connections per second that still fit
-    observed = {
+    held = rate * time_wait_seconds
+    sustainable = int(pool.size // time_wait_seconds)  # whole connections per second that still fit
+    observed: dict[str, object] = {
         "peak_new_connections_per_second": rate,
         "ports_in_time_wait": round(held),
         "pool_size": pool.size,
         "utilization": round(held / pool.size, 4) if pool.size else None,
         "sustainable_per_second": sustainable,
-        "time_wait_seconds": TIME_WAIT_SECONDS,
+        "time_wait_seconds": time_wait_seconds,
     }
+    if source is not None:
+        observed["time_wait_source"] = source
     expected = {"utilization_at_most": maximum}
     if pool.size <= 0:
         return failed(subject, "the ephemeral pool is empty: no outgoing connection can get a port",
                       observed=observed, expected=expected, evidence=list(pool.evidence))
-    utilization = pool_utilization(rate, pool.size)
+    utilization = held / pool.size
     text = (
-        f"{rate:g} new connections/s x {TIME_WAIT_SECONDS} s TIME_WAIT holds {held:,.0f} ports per "
+        f"{rate:g} new connections/s x {time_wait_seconds:g} s TIME_WAIT"
+        f"{f' ({source})' if source else ''} holds {held:,.0f} ports per "
         f"(source, destination, port) tuple = {utilization:.0%} of the {pool.size:,}-port pool "
         f"(which sustains at most {sustainable:,}/s)"
     )
@@ -185,11 +190,49 @@ def _peak_headroom(pool_lookup: _sysctl.PoolLookup, rate: float, maximum: float)
                   observed=observed, expected=expected, evidence=list(pool.evidence))
 
 
+_LINUX_ONLY = {  # param -> (setting, what stands for it elsewhere)
+    "allowed_tw_reuse": (_sysctl.TW_REUSE, "TIME_WAIT reuse is not a setting there"),
+    "min_max_tw_buckets": (_sysctl.MAX_TW_BUCKETS, "there is no TIME_WAIT bucket limit to set"),
+    "max_fin_timeout": (_sysctl.FIN_TIMEOUT, "FIN_WAIT_2 is not bounded by this setting there"),
+}
+
+
+def _other_os(snapshot: HostSnapshot, params: TimeWaitParams) -> list[Outcome]:
+    """Windows and macOS: the Linux-only sysctls are not_applicable; the pool headroom is judged with
+    the OS's own TIME_WAIT length (TcpTimedWaitDelay, 2 x net.inet.tcp.msl) and its own ranges."""
+    system = _platforms.os_name(snapshot)
+    outcomes: list[Outcome] = []
+    for name, (key, why) in _LINUX_ONLY.items():
+        if getattr(params, name) is not None:
+            outcomes.append(not_applicable(f"sysctl {key}", f"{key} is a Linux sysctl: {system} has no such "
+                                                            f"parameter ({why}); {name} is not judged on {system}"))
+    if params.max_time_wait_share is None and params.peak_new_connections_per_second is None:
+        return outcomes
+    # Outgoing TCP connections take their ports from the TCP ranges (Windows keeps one per family).
+    tcp_ranges = [r for r in _platforms.port_ranges(snapshot) if r.protocol in (None, "tcp")]
+    if params.max_time_wait_share is not None:
+        # The live count covers both families; it is compared with the IPv4 (or only) range.
+        outcomes.append(_time_wait_share(snapshot, tcp_ranges[0].lookup, params.max_time_wait_share))
+    if params.peak_new_connections_per_second is not None:
+        length = _platforms.time_wait(snapshot)
+        for port_range in tcp_ranges:
+            subject = "ephemeral pool headroom at the declared peak connection rate" + (
+                f" ({port_range.label})" if port_range.protocol else "")
+            if length.seconds is None:
+                outcomes.append(not_reviewed(subject, f"how long {system} keeps a port in TIME_WAIT is not known: "
+                                                      f"{length.reason}"))
+                continue
+            outcomes.append(_peak_headroom(port_range.lookup, params.peak_new_connections_per_second,
+                                           params.max_pool_utilization, length.seconds, length.source, subject))
+    return outcomes
+
+
 @check(
     name="net.time_wait",
     title="TIME_WAIT settings leave headroom in the ephemeral port pool",
-    version="1.0.1",
+    version="1.1.0",
     needs=["sysctl", "sockets"],
+    platforms=["linux", "windows", "macos"],
     params=TimeWaitParams,
     severity=Severity.MEDIUM,
     controls=["SC-5", "SC-5(2)", "CM-6"],
@@ -225,9 +268,19 @@ check does not count on tcp_tw_reuse to relax this.  max_time_wait_share compare
 count (all destinations, both directions) with the pool: a coarse, host-wide signal that needs a live
 host (not_applicable for an offline root directory).  Each param that is set gives one finding; at
 least one must be set.
+
+Windows and macOS: tcp_tw_reuse, tcp_max_tw_buckets and tcp_fin_timeout are Linux sysctls and are
+not_applicable there, with the reason.  The headroom uses the OS's own TIME_WAIT length: Windows
+TcpTimedWaitDelay from the registry (not set: 120 s, Microsoft's documented default), macOS
+2 x net.inet.tcp.msl (15,000 ms by default: 30 s); and its own pool: each Windows TCP dynamic range
+(IPv4, IPv6), macOS net.inet.ip.portrange.first-last.  A default Windows range (16,384 ports) with
+120 s sustains 136 new connections per second to one destination.  max_time_wait_share counts
+TIME_WAIT rows of netstat -ano on Windows; the macOS probes do not capture connection states.
 """,
 )
 def net_time_wait(snapshot: HostSnapshot, params: TimeWaitParams) -> list[Outcome]:
+    if _platforms.platform_of(snapshot) != "linux":
+        return _other_os(snapshot, params)
     outcomes: list[Outcome] = []
     if params.allowed_tw_reuse is not None:
         outcomes.append(_tw_reuse(snapshot, list(params.allowed_tw_reuse)))

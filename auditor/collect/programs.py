@@ -84,7 +84,8 @@ def _exit_failure(returncode: int, stderr: str) -> str:
     return f"exit status {returncode}" + (f": {first[:200]}" if first else "")
 
 
-def run_command(argv: list[str], timeout: float, search_path: tuple[str, ...] = SAFE_PATH) -> CommandResult:
+def run_command(argv: list[str], timeout: float, search_path: tuple[str, ...] = SAFE_PATH,
+                extra_env: dict[str, str] | None = None) -> CommandResult:
     """Run ``argv`` (``argv[0]`` a bare name looked up in ``search_path``) for at most ``timeout`` seconds."""
     if not argv or not argv[0] or "/" in argv[0]:
         raise ValueError(f"argv[0] must be a bare command name, got {argv[:1]!r}")
@@ -106,7 +107,8 @@ def run_command(argv: list[str], timeout: float, search_path: tuple[str, ...] = 
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
-            env={**CLEAN_ENV, "PATH": ":".join(search_path)},
+            # extra_env: what a Windows tool cannot start without (SystemRoot), set by lbaudit's own code
+            env={**CLEAN_ENV, "PATH": os.pathsep.join(search_path), **(extra_env or {})},
             cwd="/",
             close_fds=True,
             start_new_session=True,  # its own process group, so a timeout kills helpers it started too
@@ -117,7 +119,10 @@ def run_command(argv: list[str], timeout: float, search_path: tuple[str, ...] = 
         out, err = process.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
         try:
-            os.killpg(process.pid, signal.SIGKILL)
+            if hasattr(os, "killpg"):
+                os.killpg(process.pid, signal.SIGKILL)
+            else:  # Windows: no process groups to signal
+                process.kill()
         except ProcessLookupError:
             pass
         try:

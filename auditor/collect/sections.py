@@ -49,5 +49,7 @@ if tuple(BY_NAME) != SECTIONS:  # pragma: no cover - a section declared in one p
 
 def summary_counts(facts: Any) -> list[str]:
     """One phrase per collected section of ``facts`` (a :class:`~auditor.model.facts.Facts`)."""
-    return [section.summarize(value) for section in FACT_SECTIONS
-            if (value := getattr(facts, section.name)) is not None]
+    from auditor.collect.platforms.assemble import summarize_platform_section
+
+    return [(value.platform != "linux" and summarize_platform_section(section.name, value)) or section.summarize(value)
+            for section in FACT_SECTIONS if (value := getattr(facts, section.name)) is not None]

@@ -10,7 +10,10 @@ of source.  Today there are three:
 * :class:`RootDir`: an offline root directory, a mounted image (``root:DIR``): files only, no
   programs run, no runtime facts (those become ``not_applicable`` gaps);
 * :class:`SnapshotFile`: facts collected earlier and saved (``snapshot:FILE``), replayed as they
-  were recorded, verified against a public key when one is given.
+  were recorded, verified against a public key when one is given;
+* :class:`Replay`: the raw probe outputs captured on a Windows or macOS host (``replay:DIR``,
+  written by the script ``lbaudit capture`` prints), parsed by this run
+  (:mod:`auditor.collect.platforms`).
 
 A network namespace or a container is one more class here: a root, a proc root, a namespace for
 netlink, and the programs it may run; no collector changes.
@@ -31,8 +34,8 @@ from auditor.errors import InputError
 if TYPE_CHECKING:
     from auditor.model.facts import HostSnapshot
 
-TargetKind = Literal["local", "root", "snapshot"]
-TARGET_FORMS = "local, root:DIR or snapshot:FILE"
+TargetKind = Literal["local", "root", "snapshot", "replay"]
+TARGET_FORMS = "local, root:DIR, snapshot:FILE or replay:DIR"
 
 
 class _FileSystemTarget:
@@ -165,13 +168,48 @@ class SnapshotFile:
         return load_snapshot(self.path, self.pubkey)
 
 
-Target = Union[LocalHost, RootDir, SnapshotFile]
+@dataclass(frozen=True)
+class Replay:
+    """A bundle captured on a Windows or macOS host: one file per probe, parsed as native
+    collection parses the same probes' outputs.  Nothing of this host is read but the bundle."""
+
+    directory: Path
+    kind: TargetKind = field(default="replay", init=False)
+    describe: str = field(default="captured bundle", init=False)
+
+    @property
+    def id(self) -> str:
+        return str(self.directory)
+
+    @property
+    def spec(self) -> str:
+        return f"replay:{self.directory}"
+
+    def load(self, sections: frozenset[str]) -> "HostSnapshot":
+        """The snapshot of ``sections``; a directory that is not a bundle is an InputError (exit 2)."""
+        from datetime import datetime, timezone
+
+        from auditor import __version__
+        from auditor.collect.platforms.assemble import snapshot_from_outputs
+        from auditor.collect.platforms.bundle import check_bundle_dir, detect_platform, read_bundle
+
+        directory = check_bundle_dir(Path(self.directory))
+        platform = detect_platform(directory)
+        outputs, written = read_bundle(directory, platform)
+        provenance = {"source": "replay", "source_detail": str(directory), "target_kind": "replay",
+                      "target_id": str(directory), "tool_version": __version__}
+        return snapshot_from_outputs(platform, outputs, sections, provenance=provenance,
+                                     collected_at=written or datetime.now(timezone.utc),
+                                     how=f"replayed from the bundle {directory}")
+
+
+Target = Union[LocalHost, RootDir, SnapshotFile, Replay]
 # The targets collectors run against (a snapshot is replayed, not collected).
 CollectTarget = Union[LocalHost, RootDir]
 
 
 def parse_target(text: str, snapshot_pubkey: Path | None = None) -> Target:
-    """``local``, ``root:DIR`` or ``snapshot:FILE`` (the ``--target`` option) as a target; anything
+    """``local``, ``root:DIR``, ``snapshot:FILE`` or ``replay:DIR`` (the ``--target`` option) as a target; anything
     else is a ValueError.  A root directory is checked when its facts are acquired."""
     kind, sep, rest = text.partition(":")
     if text == "local":
@@ -180,4 +218,6 @@ def parse_target(text: str, snapshot_pubkey: Path | None = None) -> Target:
         return RootDir(Path(rest))
     if sep and kind == "snapshot" and rest:
         return SnapshotFile(Path(rest), snapshot_pubkey)
+    if sep and kind == "replay" and rest:
+        return Replay(Path(rest))
     raise ValueError(f"{text!r}: expected {TARGET_FORMS}")

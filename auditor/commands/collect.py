@@ -25,8 +25,10 @@ def _summary(snapshot: HostSnapshot, path: Path, digest: str) -> list[str]:
     counts = summary_counts(snapshot.facts)
     kinds = Counter(g.kind for g in snapshot.gaps)
     where = snapshot.provenance.source_detail or snapshot.provenance.hostname
+    platform = snapshot.provenance.platform
     return [
         f"snapshot: {path} (sha256 {digest})",
+        *([f"platform: {platform} ({snapshot.provenance.os or 'unknown OS'})"] if platform != "linux" else []),
         f"source: {snapshot.provenance.source} {where}; {'; '.join(counts) or 'no sections'}",
         f"gaps: {kinds.get(GapKind.UNREADABLE, 0)} unreadable, {kinds.get(GapKind.NOT_APPLICABLE, 0)} not applicable",
     ]
@@ -36,9 +38,13 @@ def _summary(snapshot: HostSnapshot, path: Path, digest: str) -> list[str]:
 @click.option("--output", "-o", required=True, type=click.Path(path_type=Path, dir_okay=False),
               help="Snapshot file to write (JSON; replaced atomically).")
 @click.option("--target", "target", metavar="TARGET",
-              help="Where to collect from: local (this host, the default) or root:DIR (an offline root directory).")
+              help="Where to collect from: local (this host, the default), root:DIR (an offline root directory) or "
+                   "replay:DIR (a bundle captured on a Windows or macOS host).")
 @click.option("--root", type=click.Path(path_type=Path),
               help="Collect from an offline root directory (mounted image, container filesystem) instead of this host.")
+@click.option("--replay", type=click.Path(path_type=Path),
+              help="Parse a bundle captured on a Windows or macOS host (lbaudit capture) instead of collecting "
+                   "(the same as --target replay:DIR).")
 @click.option("--section", "sections", multiple=True, type=click.Choice(SECTIONS),
               help="Fact section to collect (repeat for several) [default: all].")
 @click.option("--record-cmdline", is_flag=True, help="Record the arguments of listening processes "
@@ -47,8 +53,8 @@ def _summary(snapshot: HostSnapshot, path: Path, digest: str) -> list[str]:
               help="Ed25519 private key (lbaudit keygen): sign the snapshot (detached OUTPUT.sig), so that "
                    "evaluate --snapshot-pubkey can refuse one edited since.")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing; the exit code and the file still tell.")
-def collect(output: Path, target: str | None, root: Path | None, sections: tuple[str, ...], record_cmdline: bool,
-            sign_key: Path | None, quiet: bool) -> None:
+def collect(output: Path, target: str | None, root: Path | None, replay: Path | None, sections: tuple[str, ...],
+            record_cmdline: bool, sign_key: Path | None, quiet: bool) -> None:
     """Collect facts only, without a policy, into a snapshot for `lbaudit evaluate --snapshot`.
 
     What cannot be read is recorded in the snapshot as a gap with its reason; the evaluation turns
@@ -59,6 +65,10 @@ def collect(output: Path, target: str | None, root: Path | None, sections: tuple
     from auditor.commands.options import resolve_target
     from auditor.storage.outputs import plan_outputs, signature_of
 
+    if replay is not None:
+        if target is not None or root is not None:
+            raise click.UsageError(f"--replay and {'--target' if target is not None else '--root'} are alternatives; give one")
+        target = f"replay:{replay}"
     source = resolve_target(target, root)
     if isinstance(source, SnapshotFile):
         raise click.UsageError("collect gathers facts from a host or a root directory; a snapshot holds them "

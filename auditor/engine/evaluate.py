@@ -12,7 +12,7 @@ from datetime import date
 
 from auditor.engine.registry import Registry
 from auditor.engine.waivers import apply_waivers
-from auditor.model.check import CheckSpec, Outcome, missing_fact, not_reviewed
+from auditor.model.check import CheckSpec, Outcome, missing_fact, not_applicable, not_reviewed
 from auditor.model.facts import HostSnapshot
 from auditor.model.policy import Policy, ResolvedRule
 from auditor.model.result import (
@@ -30,7 +30,20 @@ from auditor.model.result import (
 )
 
 
+def _platform_outcome(spec: CheckSpec, rule: ResolvedRule, snapshot: HostSnapshot) -> Outcome | None:
+    """not_applicable, with the reason, when the rule or its check is not about this host's OS."""
+    platform = snapshot.provenance.platform
+    if rule.platforms is not None and platform not in rule.platforms:
+        return not_applicable(f"platform {platform}", f"the policy limits rule {rule.id} to "
+                              f"{', '.join(rule.platforms)}; these facts are from a {platform} host")
+    reason = spec.unsupported_reason(platform)
+    return not_applicable(f"platform {platform}", reason) if reason else None
+
+
 def _outcomes(spec: CheckSpec, rule: ResolvedRule, snapshot: HostSnapshot) -> list[Outcome]:
+    platform_outcome = _platform_outcome(spec, rule, snapshot)
+    if platform_outcome is not None:
+        return [platform_outcome]
     missing = [s for s in spec.needs if getattr(snapshot.facts, s) is None]
     if missing:
         return [missing_fact(snapshot, s, "", subject=f"facts: {s}", what=f"fact section {s!r}") for s in missing]

@@ -15,7 +15,7 @@ from typing import Any, Callable, Iterable
 from pydantic import ConfigDict, Field, JsonValue, model_validator
 
 from auditor.model.base import StrictModel
-from auditor.model.facts import HostSnapshot, Section
+from auditor.model.facts import PLATFORM_NAMES, HostSnapshot, Platform, Section
 from auditor.model.result import Severity, Status, json_ready
 
 
@@ -106,6 +106,17 @@ class CheckSpec:
     func: CheckFunction = field(compare=False, repr=False)
     notes: str = ""
     origin: str = "builtin"  # "builtin" or "plugin <distribution> <version>"; set by the registry
+    # The operating systems whose semantics the check knows; on any other it is not_applicable.
+    # Linux only unless declared: a check (or plugin) written before platforms judged Linux facts.
+    platforms: tuple[Platform, ...] = ("linux",)
+
+    def unsupported_reason(self, platform: str) -> str | None:
+        """Why this check does not judge a ``platform`` host, or None when it does."""
+        if platform in self.platforms:
+            return None
+        names = ", ".join(PLATFORM_NAMES.get(p, p) for p in self.platforms)
+        return (f"{self.name} judges {names} hosts only; these facts are from a "
+                f"{PLATFORM_NAMES.get(platform, platform)} host, where what it checks has no equivalent")
 
     def run(self, snapshot: HostSnapshot, params: CheckParams) -> list[Outcome]:
         return list(self.func(snapshot, params))
@@ -123,6 +134,7 @@ def check(
     rationale: str,
     remediation: str,
     notes: str = "",
+    platforms: Iterable[Platform] = ("linux",),
 ) -> Callable[[CheckFunction], CheckSpec]:
     """Declare a check next to its function.  Returns a :class:`CheckSpec`, registers nothing."""
 
@@ -139,6 +151,7 @@ def check(
             remediation=remediation.strip(),
             func=func,
             notes=notes.strip(),
+            platforms=tuple(platforms),
         )
 
     return wrap

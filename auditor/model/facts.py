@@ -16,7 +16,12 @@ from pydantic import Field, model_validator
 from auditor.model.base import Count, Inode, Moment, Pid, StrictModel, Uid, digest_of, json_pointer
 
 SNAPSHOT_SCHEMA: Final = "lbaudit/snapshot"
-SNAPSHOT_SCHEMA_VERSION: Final = "1.0"
+SNAPSHOT_SCHEMA_VERSION: Final = "1.1"  # 1.1: platform (linux, windows, macos) and their facts
+
+# The operating systems lbaudit judges.  A snapshot written before platforms existed is Linux's.
+Platform = Literal["linux", "windows", "macos"]
+PLATFORMS: tuple[str, ...] = get_args(Platform)
+PLATFORM_NAMES: dict[str, str] = {"linux": "Linux", "windows": "Windows", "macos": "macOS"}
 
 # The fact sections a check can declare in ``needs``, named once here (each is a field of ``Facts``;
 # its collector is declared in ``auditor/collect/sections.py``).  Collectors only gather what
@@ -93,8 +98,9 @@ class Gap(StrictModel):
 
 
 class Provenance(StrictModel):
-    source: Literal["live", "root", "snapshot"]
-    source_detail: str | None = None  # root directory or snapshot path
+    # "replay": raw outputs captured on a host (lbaudit capture) and parsed by this run
+    source: Literal["live", "root", "snapshot", "replay"]
+    source_detail: str | None = None  # root directory, bundle directory or snapshot path
     source_sha256: str | None = None  # of the snapshot file, when evaluated from one
     # Whether the snapshot's facts can be trusted (set on loading, whatever the file says):
     # "verified" (its .sig holds for --snapshot-pubkey, whose fingerprint is source_signature_key),
@@ -107,6 +113,10 @@ class Provenance(StrictModel):
     os: str | None = None  # PRETTY_NAME from os-release
     kernel: str | None = None
     arch: str | None = None  # uname -m
+    # The operating system the facts describe, and its build (Windows "10.0.20348.2340", macOS
+    # sw_vers BuildVersion "23A344"); snapshots written before platforms are Linux's.
+    platform: Platform = "linux"
+    os_build: str | None = None
     collected_at: Moment
     effective_uid: Uid | None = None
     effective_user: str | None = None
@@ -119,12 +129,15 @@ class Provenance(StrictModel):
     cmdline_recorded: bool = False
     # The target the facts were acquired from (auditor.collect.targets): its kind, and its id (the
     # directory read for local and root, the file for snapshot).  None in files written before targets.
-    target_kind: Literal["local", "root", "snapshot"] | None = None
+    target_kind: Literal["local", "root", "snapshot", "replay"] | None = None
     target_id: str | None = None
 
     @property
     def facts_trust(self) -> str:
         """One line on where the facts came from and whether they can be trusted, for every report."""
+        if self.source == "replay":
+            return (f"parsed by this run from outputs captured on a {PLATFORM_NAMES[self.platform]} host "
+                    "(a bundle is not signed: its files are as trustworthy as whoever handed them over)")
         if self.source != "snapshot":
             return f"collected by this run ({'live host' if self.source == 'live' else 'offline root directory'})"
         digest = f" (SHA-256 {self.source_sha256})" if self.source_sha256 else ""
@@ -222,6 +235,7 @@ class SocketCounts(StrictModel):
 
 
 class SocketFacts(StrictModel):
+    platform: Platform = "linux"  # whose notation the listeners were read from (/proc, netstat, lsof, psutil)
     listeners: list[Listener] | None = None
     counts: SocketCounts | None = None
 
@@ -233,10 +247,38 @@ class SysctlSetting(StrictModel):
     origin: str  # "/proc/sys/net/ipv4/ip_local_port_range" or "/etc/sysctl.d/99-x.conf:3"
 
 
+class DynamicPortRange(StrictModel):
+    """Windows keeps one dynamic (ephemeral) port range per protocol and IP family
+    (``netsh int ipv4 show dynamicport tcp``): ``start`` and ``count`` ports from there."""
+
+    protocol: Literal["tcp", "udp"]
+    family: Literal["ipv4", "ipv6"]
+    start: int = Field(ge=1, le=65535)
+    count: int = Field(ge=1, le=65535)
+    origin: str
+
+    @model_validator(mode="after")
+    def _inside_port_space(self) -> "DynamicPortRange":
+        if self.start + self.count - 1 > 65535:
+            raise ValueError(f"{self.count} ports from {self.start} run past 65535")
+        return self
+
+    @property
+    def high(self) -> int:
+        return self.start + self.count - 1
+
+
 class SysctlFacts(StrictModel):
     """Running values (``runtime``) and what configuration files set (``persistent``).  Values are
-    whitespace-normalised strings exactly as the kernel or the file gives them."""
+    whitespace-normalised strings exactly as the kernel or the file gives them.
 
+    On macOS ``runtime`` holds the sysctls of the same meaning (``net.inet.ip.portrange.first``,
+    ``net.inet.tcp.msl``); on Windows the TCP/IP registry values (``TcpTimedWaitDelay``,
+    ``MaxUserPort``: a value that is not set is absent, the OS default applies) and the dynamic
+    port ranges, one per protocol and family, in ``dynamic_ports``."""
+
+    platform: Platform = "linux"
+    dynamic_ports: list[DynamicPortRange] | None = None  # Windows only
     runtime: dict[str, SysctlSetting] | None = None
     persistent: dict[str, SysctlSetting] | None = None
 
@@ -277,7 +319,35 @@ class AuditRule(StrictModel):
     permissions: str | None = None
 
 
+class AuditSubcategory(StrictModel):
+    """One row of ``auditpol /backup``: the subcategory GUID (upper case, braced), its localised
+    name, and the numeric Setting Value (0 none, 1 success, 2 failure, 3 both, 4 none explicitly)."""
+
+    guid: str = Field(pattern=r"^\{[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12}\}$")
+    name: str = ""
+    setting_value: int = Field(ge=0, le=4)
+
+
+class WindowsAuditPolicy(StrictModel):
+    subcategories: list[AuditSubcategory]
+    origin: str  # "auditpol-backup.csv" or "auditpol /backup"
+
+
+class MacosAudit(StrictModel):
+    """audit(4) on macOS: whether auditd is loaded (``launchctl print system/com.apple.auditd``) and
+    which classes ``/etc/security/audit_control`` audits."""
+
+    auditd_loaded: bool | None = None  # None: launchctl's answer could not be read
+    launchctl_exit: int | None = None
+    audit_control_present: bool | None = None  # False: the file does not exist (the bundle holds no copy)
+    flags: list[str] | None = None  # the classes of the flags: line, as written ("lo", "+nt", "^-fr")
+    origin: str = ""
+
+
 class AuditFacts(StrictModel):
+    platform: Platform = "linux"
+    windows: WindowsAuditPolicy | None = None  # Windows: the advanced audit policy (auditpol)
+    macos: MacosAudit | None = None  # macOS: audit(4)
     enabled: Literal[0, 1, 2] | None = None  # 0 off, 1 on, 2 on and locked (auditctl -s)
     loaded_rules: list[AuditRule] | None = None  # auditctl -l
     persistent_rules: list[AuditRule] | None = None  # what is loaded at boot
@@ -301,7 +371,7 @@ class Facts(StrictModel):
 
 class HostSnapshot(StrictModel):
     schema_: Literal["lbaudit/snapshot"] = Field(SNAPSHOT_SCHEMA, alias="schema")
-    schema_version: Literal["1.0"] = SNAPSHOT_SCHEMA_VERSION
+    schema_version: Literal["1.0", "1.1"] = SNAPSHOT_SCHEMA_VERSION
     provenance: Provenance
     facts: Facts
     gaps: list[Gap] = Field(default_factory=list)
@@ -334,6 +404,11 @@ def contradictions(snapshot: HostSnapshot) -> list[tuple[str, str]]:
     """
     found: list[tuple[str, str]] = []
     facts = snapshot.facts
+    for name in SECTIONS:
+        section_facts = getattr(facts, name)
+        if section_facts is not None and section_facts.platform != snapshot.provenance.platform:
+            found.append((f"/facts/{name}/platform", f"facts from {section_facts.platform}, but the snapshot is "
+                                                     f"of a {snapshot.provenance.platform} host"))
     sockets = facts.sockets
     if sockets is not None and sockets.counts is not None:
         counts = sockets.counts

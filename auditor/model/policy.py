@@ -9,6 +9,7 @@ from pydantic import Field
 
 from auditor.model.base import OneLine, StrictModel
 from auditor.model.controls import ControlId
+from auditor.model.facts import Platform
 from auditor.model.result import Severity
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"
@@ -29,6 +30,8 @@ class RuleSpec(StrictModel):
     severity: Severity | None = None
     controls: list[str] = Field(default_factory=list)
     enabled: bool = True
+    # Limit the rule to hosts of these operating systems; on others it is not_applicable.
+    platforms: list[Platform] | None = Field(None, min_length=1)
 
 
 class Waiver(StrictModel):
@@ -62,6 +65,7 @@ class ResolvedRule(StrictModel):
     controls: list[ControlId]
     enabled: bool
     source: str  # "corp.yaml:14"
+    platforms: list[Platform] | None = None  # None: every platform its check supports
 
 
 class PolicySource(StrictModel):

@@ -252,6 +252,7 @@ def load_policy(path: Path, registry: Registry) -> Policy:
                 controls=controls,
                 enabled=merged.get("enabled", True),
                 source=f"{loaded.name}:{line}",
+                platforms=merged.get("platforms"),
             )
         )
 

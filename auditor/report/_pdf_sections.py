@@ -152,6 +152,8 @@ def _facts_trust(trust: FactsTrust) -> str:
         return text("yes: collected by this run, not read from a file")
     if trust.kind == "verified":
         return "<b>verified snapshot</b>: its Ed25519 signature holds for key<br/>" + _digest(trust.key or "?")
+    if trust.kind == "bundle":
+        return f"<b>UNVERIFIED captured bundle</b>: {text(trust.why)}; its outputs could have been edited"
     return f"<b>UNVERIFIED snapshot</b>: {text(trust.why)}; its facts could have been edited"
 
 

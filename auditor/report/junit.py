@@ -151,6 +151,7 @@ def render_junit(evidence: Evidence, context: ReportContext) -> bytes:
         ("evaluated_on", evidence.run.evaluated_on.isoformat()),
         ("collected_at", utc_timestamp(prov.collected_at)),
         ("source", prov.source),
+        ("platform", prov.platform),
         ("tool.version", evidence.tool.version),
     ):
         ET.SubElement(properties, "property", {"name": name, "value": _text(value)})

@@ -222,6 +222,9 @@ class _Builder:
         for name, value in (("machine-id", prov.machine_id), ("kernel", prov.kernel), ("arch", prov.arch)):
             if value:
                 props.append(_prop(name, value))
+        props.append(_prop("platform", prov.platform))
+        if prov.os_build:
+            props.append(_prop("os-build", prov.os_build))
         props.append(_prop("collection-source", prov.source))
         if prov.source_detail:
             props.append(_prop("collection-source-detail", prov.source_detail))

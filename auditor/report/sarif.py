@@ -233,6 +233,7 @@ class _Run:
             "properties": {
                 "policy": {"id": ev.policy.id, "version": ev.policy.version, "sha256": ev.policy_sha256},
                 "host": self.host,
+                "platform": ev.snapshot.provenance.platform,
                 "verdict": ev.result.verdict.value,
                 "factsSha256": ev.facts_sha256,
                 "collectedAt": utc_timestamp(ev.snapshot.provenance.collected_at),

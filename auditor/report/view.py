@@ -39,7 +39,8 @@ VERDICT_WORDS = {
     Verdict.NON_COMPLIANT: "NOT COMPLIANT",
     Verdict.INCOMPLETE: "INCOMPLETE",
 }
-SOURCE_WORDS = {"live": "live host", "root": "offline root directory", "snapshot": "saved snapshot"}
+SOURCE_WORDS = {"live": "live host", "root": "offline root directory", "snapshot": "saved snapshot",
+                "replay": "captured bundle"}
 MAX_VALUE_CHARS = 600  # observed/expected longer than this are cut; the embedded evidence has them whole
 MAX_PASS_SUBJECTS = 12
 MAX_INCOMPLETE_REASONS = 20
@@ -129,7 +130,7 @@ def verdict_sentence(evidence: Evidence) -> str:
 class FactsTrust:
     """Whether the facts came from this run, a verified snapshot or an unverified one."""
 
-    kind: str  # "collected", "verified" or "unverified"
+    kind: str  # "collected", "verified", "unverified" or "bundle" (a replayed capture)
     key: str | None = None  # the verifying key's fingerprint ("?" when unknown)
     why: str | None = None  # why an unverified snapshot is not verified
 
@@ -334,6 +335,9 @@ class AttestationView:
 # ------------------------------------------------------------------ building the view
 
 def _facts_trust(prov: Any) -> FactsTrust:
+    if prov.source == "replay":
+        return FactsTrust("bundle", why="parsed by this run from probe outputs captured on the host, which are not "
+                                        "signed")
     if prov.source != "snapshot":
         return FactsTrust("collected")
     if prov.source_signature == "verified":

@@ -15,7 +15,7 @@ from auditor.cli import cli
 from auditor.collect import CollectContext
 from auditor.collect.sockets import collect_sockets
 from auditor.collect.sysctl import SYSCTL_KEYS, collect_sysctl
-from auditor.collect.targets import LocalHost, RootDir, SnapshotFile, parse_target
+from auditor.collect.targets import LocalHost, Replay, RootDir, SnapshotFile, parse_target
 from auditor.model.facts import GapKind
 
 REPO = Path(__file__).resolve().parents[2]
@@ -77,8 +77,9 @@ def test_parse_target_forms(tmp_path: Path):
     assert parse_target("local") == LocalHost()
     assert parse_target(f"root:{tmp_path}") == RootDir(tmp_path)
     assert parse_target("snapshot:a.json", Path("k.pub")) == SnapshotFile(Path("a.json"), Path("k.pub"))
+    assert parse_target(f"replay:{tmp_path}") == Replay(tmp_path)
     for bad in ("", "locale", "root:", "snapshot:", "ssh:web01", "/mnt/image"):
-        with pytest.raises(ValueError, match="expected local, root:DIR or snapshot:FILE"):
+        with pytest.raises(ValueError, match="expected local, root:DIR, snapshot:FILE or replay:DIR"):
             parse_target(bad)
 
 
@@ -120,7 +121,7 @@ def test_target_snapshot_is_the_same_run_as_snapshot(tmp_path: Path):
     (["--target", "local", "--root", "/"], "--target and --root are alternatives; give one"),
     (["--target", "local", "--snapshot", "x.json"], "--target and --snapshot are alternatives; give one"),
     (["--snapshot", "x.json", "--root", "/"], "--snapshot and --root are alternatives; give one"),
-    (["--target", "ssh:web01"], "--target 'ssh:web01': expected local, root:DIR or snapshot:FILE"),
+    (["--target", "ssh:web01"], "--target 'ssh:web01': expected local, root:DIR, snapshot:FILE or replay:DIR"),
     (["--target", "root:/", "--snapshot-pubkey", "k.pub"], "--snapshot-pubkey verifies a --snapshot"),
 ])
 def test_conflicting_or_malformed_targets_are_usage_errors(tmp_path: Path, args: list[str], message: str):

@@ -18,11 +18,11 @@ from auditor.storage.evidence import evidence_bytes
 from tests.evidence_fixtures import make_evidence
 
 GOLDEN_SHA256 = {
-    "full-signed": "1c33ec4a05bc705db7902c76467b2f5fbcbfce8e482ca21da7781c9d6639a85a",
-    "unsigned-assessor": "0b73f5f60c276673ddc3e855e5e5980a1c4598b5e0abb73b8f97f8fa842ac3c5",
-    "incomplete": "cb6306156cb4533f895173c99cd0c404db1754f6003536d0fb82fb1344742442",
-    "unicode-owner": "119e5c1250207bbec938490389270fffee489484b72e21e7f4261777409cfc65",
-    "many-findings": "62c7f29839a32f23028099fb87d5bd89076d40d3651dc5b0820e2bc174c0e7de",
+    "full-signed": "938eacd401e2759850ee5236973a1eb86b1a63d9495c803ced3e5c7bd612cf53",
+    "unsigned-assessor": "d1ffb730692529aa4871820446e7dc608685567ebe9c8b6db14a008788dd1357",
+    "incomplete": "743ded9a4f5922c2aabbdb4553637e17abbf677b4f7a9a208bfebbf330f58040",
+    "unicode-owner": "a9200f2b3c6fbae2b4ee3044292f213cc362795ac52645c335530c4bdb52cceb",
+    "many-findings": "a7d15c945c49dee870c63b5a07a04d8ae7db3c1d4b06e52f95e0c7928972fce7",
 }
 
 

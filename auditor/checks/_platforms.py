@@ -1,0 +1,158 @@
+"""How the network checks read the facts of a Windows or macOS host (pure).
+
+The checks keep one meaning per finding on every OS; what differs is where the numbers come from:
+
+* the ephemeral (dynamic) port range: Linux ``net.ipv4.ip_local_port_range`` minus
+  ``ip_local_reserved_ports`` (:mod:`._sysctl`); Windows one range per protocol and IP family from
+  ``netsh int ipv4|ipv6 show dynamicport tcp|udp``, plus the legacy ``MaxUserPort`` registry value;
+  macOS ``net.inet.ip.portrange.first``-``last`` for every protocol and family;
+* how long a closed connection holds its port: Linux a fixed 60 s; Windows ``TcpTimedWaitDelay``
+  (unset: 120 s); macOS 2 x ``net.inet.tcp.msl`` (milliseconds);
+* socket logging: Linux auditd rules; Windows the "Filtering Platform Connection" audit
+  subcategory; macOS audit(4) with the network class.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from auditor.checks._sysctl import EphemeralPool, PoolLookup, SysctlValueError, lookup, parse_int
+from auditor.model.base import json_pointer
+from auditor.model.facts import PLATFORM_NAMES, HostSnapshot
+
+# TcpTimedWaitDelay when the registry does not set it.  Microsoft's TCP/IP registry reference
+# (Windows Server 2003 and later, "TcpTimedWaitDelay": REG_DWORD, default 0x78 = 120 seconds,
+# range 30-300); Windows 2000 used 240 s, which no supported Windows does.
+WINDOWS_TIME_WAIT_DEFAULT = 120
+WINDOWS_TIME_WAIT_SOURCE = ("TcpTimedWaitDelay is not set, so the Windows default applies: 120 s (Microsoft's "
+                            "TCP/IP registry reference, Windows Server 2003 and later: 0x78)")
+# The range MaxUserPort bounded before Windows Vista: 1025 up to it (KB 929851).
+MAX_USER_PORT_LOW = 1025
+MACOS_FIRST = "net.inet.ip.portrange.first"
+MACOS_LAST = "net.inet.ip.portrange.last"
+MACOS_MSL = "net.inet.tcp.msl"
+WINDOWS_RANGE_PROBES = {("tcp", "ipv4"): "netsh int ipv4 show dynamicport tcp",
+                        ("tcp", "ipv6"): "netsh int ipv6 show dynamicport tcp",
+                        ("udp", "ipv4"): "netsh int ipv4 show dynamicport udp"}
+
+
+def platform_of(snapshot: HostSnapshot) -> str:
+    return snapshot.provenance.platform
+
+
+def os_name(snapshot: HostSnapshot) -> str:
+    return PLATFORM_NAMES.get(snapshot.provenance.platform, snapshot.provenance.platform)
+
+
+@dataclass(frozen=True)
+class PortRange:
+    """One ephemeral range of a non-Linux host and the sockets it serves."""
+
+    label: str  # "tcp/ipv4 dynamic port range", "ephemeral port range"
+    protocol: str | None  # None: every protocol
+    family: str | None  # None: both families
+    lookup: PoolLookup
+    source: str  # the command or setting it comes from
+
+    def serves(self, protocol: str, family: str) -> bool:
+        return self.protocol in (None, protocol) and self.family in (None, family)
+
+
+def _gap_reason(snapshot: HostSnapshot, section: str, *paths: tuple) -> str | None:
+    reasons = sorted({g.reason for g in snapshot.gaps if g.section == section and g.path in paths})
+    return "; ".join(reasons) or None
+
+
+def port_ranges(snapshot: HostSnapshot) -> list[PortRange]:
+    """The ranges of a Windows or macOS snapshot (Linux has one, from :func:`._sysctl.ephemeral_pool`)."""
+    sysctl = snapshot.facts.sysctl
+    if platform_of(snapshot) == "windows":
+        found = {(r.protocol, r.family): (i, r) for i, r in enumerate((sysctl.dynamic_ports if sysctl else None) or [])}
+        ranges = []
+        for (protocol, family), command in WINDOWS_RANGE_PROBES.items():
+            label = f"{protocol}/{family} dynamic port range"
+            if (protocol, family) in found:
+                index, item = found[(protocol, family)]
+                pointer = json_pointer("facts", "sysctl", "dynamic_ports", index)
+                pool = EphemeralPool(item.start, item.high, (), (pointer,))
+                ranges.append(PortRange(label, protocol, family, PoolLookup(pool, item.start, item.high, pointer, None),
+                                        command))
+                continue
+            reason = (_gap_reason(snapshot, "sysctl", (), ("dynamic_ports",), ("dynamic_ports", protocol, family))
+                      or f"the {label} was not collected (no reason recorded)")
+            ranges.append(PortRange(label, protocol, family, PoolLookup(None, None, None, None, reason), command))
+        return ranges
+    first, last = lookup(snapshot, MACOS_FIRST), lookup(snapshot, MACOS_LAST)
+    label, source = "ephemeral port range", f"sysctl {MACOS_FIRST} / {MACOS_LAST}"
+    if first.setting is None or last.setting is None:
+        reason = "; ".join(sorted({x.missing_reason for x in (first, last) if x.missing_reason}))
+        return [PortRange(label, None, None, PoolLookup(None, None, None, None, reason), source)]
+    try:
+        low = parse_int(MACOS_FIRST, first.setting.value)
+        high = parse_int(MACOS_LAST, last.setting.value)
+    except SysctlValueError as exc:
+        return [PortRange(label, None, None, PoolLookup(None, None, None, first.pointer, f"malformed value: {exc}"),
+                          source)]
+    if not (0 <= low <= 65535 and 0 <= high <= 65535):
+        return [PortRange(label, None, None, PoolLookup(None, None, None, first.pointer,
+                                                        f"{MACOS_FIRST}-{MACOS_LAST} = {low}-{high} is not a port range"),
+                          source)]
+    evidence = tuple(p for p in (first.pointer, last.pointer) if p)
+    return [PortRange(label, None, None, PoolLookup(EphemeralPool(low, high, (), evidence), low, high, first.pointer,
+                                                    None), source)]
+
+
+@dataclass(frozen=True)
+class MaxUserPort:
+    value: int | None  # None: not set (no finding) or unreadable (reason)
+    pointer: str | None
+    reason: str | None
+
+
+def max_user_port(snapshot: HostSnapshot) -> MaxUserPort:
+    found = lookup(snapshot, "MaxUserPort")
+    if found.setting is None:
+        unread = _gap_reason(snapshot, "sysctl", (), ("runtime",), ("runtime", "MaxUserPort"))
+        return MaxUserPort(None, None, unread)
+    try:
+        return MaxUserPort(parse_int("MaxUserPort", found.setting.value), found.pointer, None)
+    except SysctlValueError as exc:
+        return MaxUserPort(None, found.pointer, f"malformed value: {exc}")
+
+
+@dataclass(frozen=True)
+class TimeWait:
+    """How long a closed connection holds its port on this host, and where that comes from."""
+
+    seconds: float | None
+    source: str  # "Linux TCP_TIMEWAIT_LEN", "TcpTimedWaitDelay = 30", "2 x net.inet.tcp.msl (15000 ms)"
+    evidence: tuple[str, ...]
+    reason: str | None  # why seconds is None
+
+
+def time_wait(snapshot: HostSnapshot) -> TimeWait:
+    platform = platform_of(snapshot)
+    if platform == "windows":
+        found = lookup(snapshot, "TcpTimedWaitDelay")
+        if found.setting is None:
+            unread = _gap_reason(snapshot, "sysctl", (), ("runtime",), ("runtime", "TcpTimedWaitDelay"))
+            if unread:
+                return TimeWait(None, "", (), unread)
+            return TimeWait(WINDOWS_TIME_WAIT_DEFAULT, WINDOWS_TIME_WAIT_SOURCE, ("/facts/sysctl/runtime",), None)
+        try:
+            value = parse_int("TcpTimedWaitDelay", found.setting.value)
+        except SysctlValueError as exc:
+            return TimeWait(None, "", (), f"malformed value: {exc}")
+        if value <= 0:
+            return TimeWait(None, "", (), f"TcpTimedWaitDelay = {value}: not a duration Windows documents (30-300 s)")
+        return TimeWait(value, f"TcpTimedWaitDelay = {value} s (registry)", (found.pointer,) if found.pointer else (), None)
+    found = lookup(snapshot, MACOS_MSL)
+    if found.setting is None:
+        return TimeWait(None, "", (), found.missing_reason)
+    try:
+        msl = parse_int(MACOS_MSL, found.setting.value)
+    except SysctlValueError as exc:
+        return TimeWait(None, "", (), f"malformed value: {exc}")
+    if msl <= 0:
+        return TimeWait(None, "", (), f"{MACOS_MSL} = {msl}: not a duration")
+    return TimeWait(2 * msl / 1000, f"2 x {MACOS_MSL} ({msl} ms)", (found.pointer,) if found.pointer else (), None)

@@ -1,0 +1,369 @@
+"""Probe outputs -> a :class:`~auditor.model.facts.HostSnapshot` of a Windows or macOS host.
+
+The same function turns a replayed bundle and a native run into facts: each probe output arrives
+as :class:`ProbeOutput` (its bytes, or why there are none), is decoded (:mod:`.text`), parsed
+(:mod:`.windows`, :mod:`.macos`), and becomes facts in the sections whose meaning is the same on
+every OS (listeners, ephemeral ranges, TIME_WAIT parameters, audit state), with the platform.
+A missing, empty or unparseable output is a :class:`~auditor.model.facts.Gap` for exactly the facts
+it would have given, with the reason; it never turns into an empty list that would pass.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from auditor.collect.platforms import macos, windows
+from auditor.collect.platforms.probes import AUDIT_CONTROL_PATH
+from auditor.collect.platforms.text import UndecodableOutput, decode_output
+from auditor.model.facts import (
+    PLATFORM_NAMES,
+    SECTIONS,
+    AuditFacts,
+    DynamicPortRange,
+    Facts,
+    Gap,
+    GapKind,
+    HostSnapshot,
+    Listener,
+    MacosAudit,
+    ProcessInfo,
+    Provenance,
+    SocketCounts,
+    SocketFacts,
+    SysctlFacts,
+    SysctlSetting,
+    WindowsAuditPolicy,
+)
+
+MAX_BAD_LINES_SHOWN = 3
+
+
+@dataclass(frozen=True)
+class ProbeOutput:
+    """One probe's raw output: ``data``, or ``None`` and why (``missing``).  ``origin`` says where
+    it came from: ``"bundle file netstat-ano.txt"`` or ``"netstat.exe -ano"`` run natively."""
+
+    data: bytes | None
+    origin: str
+    missing: str | None = None
+
+
+@dataclass
+class _Reader:
+    outputs: dict[str, ProbeOutput]
+    encodings: dict[str, str] = field(default_factory=dict)  # file -> how it was decoded
+
+    def text(self, name: str) -> tuple[str | None, str | None]:
+        """(text, None) or (None, why it cannot be used)."""
+        output = self.outputs.get(name)
+        if output is None:
+            return None, f"{name}: not in the bundle"
+        if output.data is None:
+            return None, f"{output.origin}: {output.missing or 'no output'}"
+        if not output.data.strip(b"\x00\r\n\t \xef\xbb\xbf\xff\xfe"):
+            return None, f"{output.origin}: empty"
+        try:
+            decoded = decode_output(output.data)
+        except UndecodableOutput as exc:
+            return None, f"{output.origin}: {exc}"
+        self.encodings[name] = decoded.encoding
+        return decoded.text, None
+
+    def parsed(self, name: str, parse: Any, *args: Any) -> tuple[Any, str | None]:
+        text, why = self.text(name)
+        if text is None:
+            return None, why
+        try:
+            return parse(text, *args), None
+        except (windows.ProbeParseError, ValueError) as exc:
+            return None, f"{self.outputs[name].origin}: not understood: {exc}"
+
+    def origin(self, name: str) -> str:
+        output = self.outputs.get(name)
+        return output.origin if output else name
+
+    def method(self, *names: str) -> str:
+        return ", ".join(f"{self.origin(n)} ({self.encodings[n]})" for n in names if n in self.encodings)
+
+
+def _bad(lines: list[str]) -> str:
+    shown = "; ".join(lines[:MAX_BAD_LINES_SHOWN])
+    return shown + (f" (and {len(lines) - MAX_BAD_LINES_SHOWN} more)" if len(lines) > MAX_BAD_LINES_SHOWN else "")
+
+
+# ------------------------------------------------------------------ Windows
+
+def _windows_sockets(r: _Reader, listeners_override: Any = None) -> tuple[SocketFacts, list[Gap]]:
+    gaps: list[Gap] = []
+    table, why = r.parsed("netstat-ano.txt", windows.parse_netstat)
+    counts = None
+    if table is None:
+        gaps.append(Gap(section="sockets", path=("counts",), reason=why))
+    else:
+        how = ("TCP rows in state TIME_WAIT" if table.time_wait_exact else
+               "TCP rows owned by no process (PID 0), state names not in English: TIME_WAIT or another closing state")
+        counts = SocketCounts(time_wait=table.time_wait, tcp_by_state={"TIME_WAIT": table.time_wait},
+                              method=f"{r.origin('netstat-ano.txt')}: {how}")
+    if listeners_override is not None:  # native: psutil saw the listeners and their owners
+        listeners, listener_gaps = listeners_override
+        return SocketFacts(platform="windows", listeners=listeners, counts=counts), gaps + listener_gaps
+    if table is None:
+        gaps.append(Gap(section="sockets", path=("listeners",), reason=why))
+        return SocketFacts(platform="windows", listeners=None, counts=counts), gaps
+    if table.bad_lines:
+        gaps.append(Gap(section="sockets", path=("listeners",),
+                        reason=f"{r.origin('netstat-ano.txt')}: rows not understood, listeners may be missing: "
+                               f"{_bad(table.bad_lines)}"))
+    names, names_why = r.parsed("tasklist.csv", windows.parse_tasklist)
+    pid_names: dict[int, str] = {}
+    if names is not None:
+        pid_names, bad = names
+        if bad:
+            names_why = f"{r.origin('tasklist.csv')}: rows not understood: {_bad(bad)}"
+    listeners: list[Listener] = []
+    for sock in table.listeners:
+        index = len(listeners)
+        name = pid_names.get(sock.pid)
+        listeners.append(Listener(protocol=sock.protocol, family=sock.family, address=sock.address, port=sock.port,
+                                  processes=[ProcessInfo(pid=sock.pid, name=name)]))
+        if name is None:
+            reason = names_why or (f"PID {sock.pid} is not in {r.origin('tasklist.csv')} "
+                                   "(the process ended between the two probes?)")
+            gaps.append(Gap(section="sockets", path=("listeners", index, "processes", 0, "name"), reason=reason))
+    return SocketFacts(platform="windows", listeners=listeners, counts=counts), gaps
+
+
+_WINDOWS_RANGES = (("netsh-dynamicport-tcp.txt", "tcp", "ipv4"), ("netsh-dynamicport-tcp6.txt", "tcp", "ipv6"),
+                   ("netsh-dynamicport-udp.txt", "udp", "ipv4"))
+
+
+def _windows_sysctl(r: _Reader) -> tuple[SysctlFacts, list[Gap]]:
+    gaps: list[Gap] = [Gap(section="sysctl", path=("persistent",), kind=GapKind.NOT_APPLICABLE,
+                           reason="Windows has no sysctl configuration files: the registry and netsh hold the "
+                                  "running and the configured value alike")]
+    ranges: list[DynamicPortRange] = []
+    for name, protocol, family in _WINDOWS_RANGES:
+        parsed, why = r.parsed(name, windows.parse_dynamicport)
+        if parsed is None:
+            gaps.append(Gap(section="sysctl", path=("dynamic_ports", protocol, family), reason=why))
+            continue
+        start, count = parsed
+        ranges.append(DynamicPortRange(protocol=protocol, family=family, start=start, count=count,
+                                       origin=r.origin(name)))
+    runtime: dict[str, SysctlSetting] | None = None
+    values, why = r.parsed("tcpip-parameters.txt", windows.parse_reg_query)
+    if values is None:
+        gaps.append(Gap(section="sysctl", path=("runtime",), reason=why))
+    else:
+        runtime = {}
+        for value_name in windows.TCPIP_VALUES:
+            if value_name not in values:
+                continue  # not set: the OS default applies (the checks say which)
+            try:
+                number = windows.registry_dword(value_name, values[value_name])
+            except windows.ProbeParseError as exc:
+                gaps.append(Gap(section="sysctl", path=("runtime", value_name),
+                                reason=f"{r.origin('tcpip-parameters.txt')}: {exc}"))
+                continue
+            kind, data = values[value_name]
+            runtime[value_name] = SysctlSetting(
+                value=str(number), origin=f"{r.origin('tcpip-parameters.txt')}: {windows.TCPIP_KEY}\\{value_name} "
+                                          f"{kind} {data}")
+    # An unreadable range is a gap; the ranges read are facts (None when none could be read).
+    return SysctlFacts(platform="windows", dynamic_ports=ranges or None,
+                       runtime=runtime, persistent=None), gaps
+
+
+def _windows_audit(r: _Reader) -> tuple[AuditFacts, list[Gap]]:
+    parsed, why = r.parsed("auditpol-backup.csv", windows.parse_auditpol_backup)
+    if parsed is None:
+        return AuditFacts(platform="windows"), [Gap(section="audit", path=("windows",), reason=why)]
+    rows, bad = parsed
+    gaps = []
+    if bad:
+        gaps.append(Gap(section="audit", path=("windows", "problems"),
+                        reason=f"{r.origin('auditpol-backup.csv')}: rows not understood: {_bad(bad)}"))
+    return AuditFacts(platform="windows", windows=WindowsAuditPolicy(subcategories=rows,
+                                                                     origin=r.origin("auditpol-backup.csv"))), gaps
+
+
+# ------------------------------------------------------------------ macOS
+
+def _macos_sockets(r: _Reader, listeners_override: Any = None) -> tuple[SocketFacts, list[Gap]]:
+    gaps = [Gap(section="sockets", path=("counts",),
+                reason="the macOS probes list listeners and bound UDP sockets only (lsof): the TIME_WAIT count "
+                       "is not captured")]
+    if listeners_override is not None:
+        listeners, listener_gaps = listeners_override
+        return SocketFacts(platform="macos", listeners=listeners), gaps + listener_gaps
+    found: list[macos.LsofSocket] = []
+    for name, protocol in (("lsof-tcp-listen.txt", "tcp"), ("lsof-udp.txt", "udp")):
+        text, why = r.text(name)
+        if text is None:
+            gaps.append(Gap(section="sockets", path=("listeners", protocol), reason=why))
+            continue
+        try:
+            table = macos.parse_lsof(text, protocol)
+        except windows.ProbeParseError as exc:
+            gaps.append(Gap(section="sockets", path=("listeners", protocol),
+                            reason=f"{r.origin(name)}: not understood: {exc}"))
+            continue
+        if table.bad_lines:
+            gaps.append(Gap(section="sockets", path=("listeners", protocol),
+                            reason=f"{r.origin(name)}: rows not understood, listeners may be missing: "
+                                   f"{_bad(table.bad_lines)}"))
+        found += table.sockets
+    if not found and len([g for g in gaps if g.path[:1] == ("listeners",)]) == 2:
+        return SocketFacts(platform="macos", listeners=None), gaps  # neither listing could be read
+    # One socket held by several processes (inherited across fork) is one listener with every holder.
+    grouped: dict[tuple, list[macos.LsofSocket]] = {}
+    for sock in found:
+        grouped.setdefault((sock.protocol, sock.family, sock.address, sock.port, sock.device), []).append(sock)
+    listeners = []
+    for (protocol, family, address, port, _device), holders in grouped.items():
+        processes = sorted({s.pid: ProcessInfo(pid=s.pid, name=s.command, user=s.user) for s in holders}.values(),
+                           key=lambda p: p.pid)
+        listeners.append(Listener(protocol=protocol, family=family, address=address, port=port,
+                                  user=holders[0].user, processes=processes))
+    return SocketFacts(platform="macos", listeners=listeners), gaps
+
+
+def _macos_sysctl(r: _Reader) -> tuple[SysctlFacts, list[Gap]]:
+    gaps = [Gap(section="sysctl", path=("persistent",), kind=GapKind.NOT_APPLICABLE,
+                reason="the macOS probes read running values only (sysctl); /etc/sysctl.conf is not compared")]
+    values, why = r.parsed("sysctl.txt", macos.parse_sysctl)
+    if values is None:
+        return SysctlFacts(platform="macos", runtime=None), gaps + [Gap(section="sysctl", path=("runtime",), reason=why)]
+    runtime = {key: SysctlSetting(value=value, origin=f"{r.origin('sysctl.txt')}: {key}") for key, value in values.items()}
+    for key in (macos.PORTRANGE_FIRST, macos.PORTRANGE_LAST, macos.TCP_MSL):
+        if key not in runtime:
+            gaps.append(Gap(section="sysctl", path=("runtime", key), reason=f"{r.origin('sysctl.txt')}: no {key} line"))
+    return SysctlFacts(platform="macos", runtime=runtime), gaps
+
+
+def _macos_audit(r: _Reader) -> tuple[AuditFacts, list[Gap]]:
+    gaps: list[Gap] = []
+    loaded: bool | None = None
+    exit_code: int | None = None
+    parsed, why = r.parsed("auditd-launchctl.txt", macos.parse_launchctl)
+    if parsed is None:
+        gaps.append(Gap(section="audit", path=("macos", "auditd_loaded"), reason=why))
+    else:
+        exit_code = parsed[0]
+        if exit_code == 0:
+            loaded = True
+        elif exit_code == macos.LAUNCHCTL_NOT_FOUND:
+            loaded = False
+        else:
+            gaps.append(Gap(section="audit", path=("macos", "auditd_loaded"),
+                            reason=f"{r.origin('auditd-launchctl.txt')}: launchctl exited {exit_code} "
+                                   f"({parsed[1] or 'no message'}), which says neither loaded nor unknown"))
+    flags: list[str] | None = None
+    present: bool | None
+    control = r.outputs.get("audit_control")
+    if control is not None and control.data is None and control.missing == "absent":
+        present = False  # the file does not exist on the host (the capture copies it only if it does)
+    else:
+        present = True
+        flags, why = r.parsed("audit_control", macos.parse_audit_control)
+        if flags is None:
+            present = None if control is None or control.data is None else True
+            gaps.append(Gap(section="audit", path=("macos", "flags"), reason=why))
+    origin = f"{r.origin('auditd-launchctl.txt')}; {r.origin('audit_control')}"
+    return AuditFacts(platform="macos", macos=MacosAudit(auditd_loaded=loaded, launchctl_exit=exit_code,
+                                                         audit_control_present=present, flags=flags,
+                                                         origin=origin)), gaps
+
+
+# ------------------------------------------------------------------ the snapshot
+
+def _gap_order(gap: Gap) -> tuple:
+    # the order of auditor.collect.live.gap_sort_key (not imported: it loads the Linux collectors)
+    return (SECTIONS.index(gap.section), tuple((0, p, "") if isinstance(p, int) else (1, 0, p) for p in gap.path),
+            gap.reason, gap.kind.value)
+
+
+_BUILDERS = {
+    "windows": {"sockets": _windows_sockets, "sysctl": _windows_sysctl, "audit": _windows_audit},
+    "macos": {"sockets": _macos_sockets, "sysctl": _macos_sysctl, "audit": _macos_audit},
+}
+_METHOD_FILES = {
+    "windows": {"sockets": ("netstat-ano.txt", "tasklist.csv"),
+                "sysctl": ("netsh-dynamicport-tcp.txt", "netsh-dynamicport-tcp6.txt", "netsh-dynamicport-udp.txt",
+                           "tcpip-parameters.txt"),
+                "audit": ("auditpol-backup.csv",)},
+    "macos": {"sockets": ("lsof-tcp-listen.txt", "lsof-udp.txt"), "sysctl": ("sysctl.txt",),
+              "audit": ("auditd-launchctl.txt", "audit_control")},
+}
+
+
+def _identity(platform: str, r: _Reader) -> tuple[str, str | None, str | None]:
+    """(host name, OS name, OS build) from the probes; unreadable ones stay unknown."""
+    hostname, _ = r.parsed("hostname.txt", windows.parse_hostname)
+    if platform == "windows":
+        build, _ = r.parsed("ver.txt", windows.parse_ver)
+        return hostname or "unknown", "Microsoft Windows" + (f" {build}" if build else ""), build
+    versions, _ = r.parsed("sw_vers.txt", macos.parse_sw_vers)
+    if versions is None:
+        return hostname or "unknown", "macOS", None
+    name = f"{versions.get('ProductName', 'macOS')} {versions.get('ProductVersion', '')}".strip()
+    return hostname or "unknown", name, versions.get("BuildVersion")
+
+
+def snapshot_from_outputs(platform: str, outputs: dict[str, ProbeOutput], sections: frozenset[str], *,
+                          provenance: dict[str, Any], collected_at: datetime,
+                          listeners_override: Any = None, how: str) -> HostSnapshot:
+    """The snapshot of ``sections`` from one platform's probe outputs.  ``provenance`` holds the
+    fields that depend on how the outputs were obtained (source, target, user); ``how`` prefixes
+    each section's method ("replayed from bundle DIR" or "run natively")."""
+    reader = _Reader(outputs)
+    facts: dict[str, Any] = {}
+    gaps: list[Gap] = []
+    methods: dict[str, str] = {}
+    for section in SECTIONS:
+        if section not in sections:
+            continue
+        builder = _BUILDERS[platform][section]
+        if section == "sockets":
+            value, section_gaps = builder(reader, listeners_override)
+        else:
+            value, section_gaps = builder(reader)
+        facts[section] = value
+        gaps += section_gaps
+        files = reader.method(*_METHOD_FILES[platform][section])
+        if section == "sockets" and listeners_override is not None:
+            files = "psutil.net_connections (listeners and owners)" + (f", {files}" if files else "")
+        methods[section] = f"{PLATFORM_NAMES[platform]}, {how}: {files or 'nothing readable (see gaps)'}"
+    hostname, os_name, build = _identity(platform, reader)
+    return HostSnapshot(
+        provenance=Provenance(hostname=hostname, os=os_name, os_build=build, platform=platform,  # type: ignore[arg-type]
+                              collected_at=collected_at, methods=dict(sorted(methods.items())), **provenance),
+        facts=Facts(**facts),
+        gaps=sorted(gaps, key=_gap_order),
+    )
+
+
+def summarize_platform_section(section: str, facts: Any) -> str | None:
+    """The ``lbaudit collect`` line of a Windows or macOS section (None: the Linux line fits)."""
+    if section == "sysctl" and facts.platform == "windows":
+        ranges = len(facts.dynamic_ports or [])
+        values = "?" if facts.runtime is None else str(len(facts.runtime))
+        return f"{ranges} dynamic port ranges, {values} TCP/IP registry values set"
+    if section == "sysctl":
+        return f"sysctls {'-' if facts.runtime is None else len(facts.runtime)} running"
+    if section == "audit" and facts.platform == "windows":
+        rows = "?" if facts.windows is None else str(len(facts.windows.subcategories))
+        return f"audit policy: {rows} subcategories"
+    if section == "audit":
+        bsm = facts.macos
+        if bsm is None:
+            return "audit(4): unknown"
+        loaded = {True: "loaded", False: "not loaded", None: "unknown"}[bsm.auditd_loaded]
+        control = {True: "present", False: "absent", None: "unreadable"}[bsm.audit_control_present]
+        return f"audit(4): auditd {loaded}, audit_control {control}"
+    return None
+
+
+__all__ = ["AUDIT_CONTROL_PATH", "ProbeOutput", "snapshot_from_outputs", "summarize_platform_section"]

@@ -1,0 +1,90 @@
+"""A captured bundle on disk: which platform it is from, and its files read safely.
+
+Every file is read through :func:`auditor.safeio.read_regular` without following symbolic links and
+with a bound: a bundle is handed over by someone else, and a symlink in it could point anywhere on
+the machine that replays it (``/etc/shadow``), a FIFO would block, a huge file would exhaust memory.
+Each such file is a gap with the reason, never read and never a pass.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+from datetime import datetime, timezone
+from pathlib import Path
+
+from auditor.collect.platforms.assemble import ProbeOutput
+from auditor.collect.platforms.probes import PROBES
+from auditor.errors import InputError
+from auditor.safeio import read_regular
+
+MAX_PROBE_BYTES = 32 * 1024 * 1024  # far above any netstat -ano of a real host; a bound, not a target
+# Files only one platform's capture writes: how a bundle tells where it came from.
+_MARKERS = {
+    "windows": ("netstat-ano.txt", "tasklist.csv", "auditpol-backup.csv", "tcpip-parameters.txt",
+                "netsh-dynamicport-tcp.txt", "netsh-dynamicport-tcp6.txt", "netsh-dynamicport-udp.txt"),
+    "macos": ("sw_vers.txt", "sysctl.txt", "lsof-tcp-listen.txt", "lsof-udp.txt", "auditd-launchctl.txt"),
+}
+
+
+def check_bundle_dir(directory: Path) -> Path:
+    """A usable bundle directory; anything else is an InputError (exit 2)."""
+    if not directory.exists():
+        raise InputError(f"{directory}: no such directory (--replay needs the directory lbaudit capture's script wrote)")
+    if not directory.is_dir():
+        raise InputError(f"{directory}: not a directory (--replay needs the directory lbaudit capture's script wrote)")
+    return directory
+
+
+def detect_platform(directory: Path) -> str:
+    """``windows`` or ``macos``, from the probe files present; neither or both is an InputError."""
+    present = {platform: [name for name in names if os.path.lexists(directory / name)]
+               for platform, names in _MARKERS.items()}
+    found = [platform for platform, names in present.items() if names]
+    if len(found) == 1:
+        return found[0]
+    if not found:
+        expected = ", ".join(sorted({n for names in _MARKERS.values() for n in names}))
+        raise InputError(f"{directory}: no probe output of a Windows or macOS capture in it (expected files such as "
+                         f"{expected})")
+    raise InputError(f"{directory}: holds probe outputs of both Windows ({', '.join(present['windows'])}) and macOS "
+                     f"({', '.join(present['macos'])}): one bundle is one host")
+
+
+def _why(exc: OSError) -> str:
+    if exc.errno == errno.ELOOP:
+        return "is a symbolic link: not followed (a bundle holds the outputs themselves)"
+    if exc.errno == errno.ENOENT:
+        return "missing from the bundle"
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return "permission denied"
+    return exc.strerror or str(exc)
+
+
+def read_bundle(directory: Path, platform: str) -> tuple[dict[str, ProbeOutput], datetime | None]:
+    """Every probe file of ``platform`` in ``directory`` (or why it is unusable), and when the newest
+    of them was last written (the capture time as far as the files tell)."""
+    outputs: dict[str, ProbeOutput] = {}
+    newest: float | None = None
+    for probe in PROBES[platform]:
+        path = directory / probe.file
+        origin = f"bundle file {probe.file}"
+        try:
+            data = read_regular(path, MAX_PROBE_BYTES, follow_symlinks=False)
+        except FileNotFoundError:
+            outputs[probe.file] = ProbeOutput(None, origin, "absent" if probe.optional else "missing from the bundle")
+            continue
+        except OSError as exc:
+            if os.path.islink(path):
+                outputs[probe.file] = ProbeOutput(None, origin, _why(OSError(errno.ELOOP, "symlink")))
+            else:
+                outputs[probe.file] = ProbeOutput(None, origin, _why(exc))
+            continue
+        try:
+            mtime = os.lstat(path).st_mtime
+            newest = mtime if newest is None else max(newest, mtime)
+        except OSError:
+            pass
+        outputs[probe.file] = ProbeOutput(data, origin)
+    when = datetime.fromtimestamp(newest, timezone.utc).replace(microsecond=0) if newest is not None else None
+    return outputs, when

@@ -1,0 +1,159 @@
+"""Parsers of the macOS probe outputs (pure; :class:`ProbeParseError` with a reason fit for a gap).
+
+``lsof -nP`` prints addresses numerically (``-n``) and ports as numbers (``-P``): ``*:7000`` is the
+wildcard of the socket's family (``TYPE`` IPv4: 0.0.0.0; IPv6: ::), ``[::1]:631`` an IPv6 address.
+``launchctl print`` is captured with its exit code on the last line: 0 means the service is
+loaded, 113 that launchd does not know it ("Could not find service").
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass, field
+
+from auditor.collect.platforms.windows import MAX_ROWS, ProbeParseError
+
+PORTRANGE_FIRST = "net.inet.ip.portrange.first"
+PORTRANGE_LAST = "net.inet.ip.portrange.last"
+TCP_MSL = "net.inet.tcp.msl"  # milliseconds; TIME_WAIT lasts 2 x MSL
+LAUNCHCTL_NOT_FOUND = 113  # "Could not find service ... in domain for system"
+
+__all__ = ["ProbeParseError", "parse_sw_vers", "parse_sysctl", "parse_lsof", "parse_audit_control", "parse_launchctl"]
+
+
+def parse_sw_vers(text: str) -> dict[str, str]:
+    """``sw_vers``: ``ProductName:\\tmacOS`` lines -> {ProductName, ProductVersion, BuildVersion}."""
+    values = {}
+    for line in text.splitlines():
+        key, sep, value = line.partition(":")
+        if sep and re.fullmatch(r"[A-Za-z]{1,40}", key.strip()):
+            values[key.strip()] = value.strip()[:100]
+    if "ProductVersion" not in values:
+        raise ProbeParseError("no ProductVersion line: not the output of sw_vers")
+    return values
+
+
+def parse_sysctl(text: str) -> dict[str, str]:
+    """``sysctl name...``: ``net.inet.tcp.msl: 15000`` lines -> {name: value}."""
+    values = {}
+    for line in text.splitlines():
+        key, sep, value = line.partition(":")
+        key = key.strip()
+        if sep and re.fullmatch(r"[a-z0-9_]+(\.[a-z0-9_]+)+", key):
+            values[key] = " ".join(value.split())[:200]
+    if not values:
+        raise ProbeParseError("no 'name: value' lines: not the output of sysctl")
+    return values
+
+
+@dataclass(frozen=True)
+class LsofSocket:
+    command: str
+    pid: int
+    user: str
+    protocol: str  # tcp or udp
+    family: str
+    address: str
+    port: int
+    device: str  # the socket's kernel address: one socket held by several processes shares it
+    line: int
+
+
+@dataclass
+class LsofTable:
+    sockets: list[LsofSocket] = field(default_factory=list)
+    bad_lines: list[str] = field(default_factory=list)
+
+
+_LSOF_ROW = re.compile(
+    r"^(?P<command>\S+)\s+(?P<pid>[0-9]{1,10})\s+(?P<user>\S+)\s+(?P<fd>\S+)\s+(?P<type>IPv4|IPv6)\s+"
+    r"(?P<device>\S+)\s+(?:\S+\s+)?(?P<node>TCP|UDP)\s+(?P<name>\S+)(?:\s+\((?P<state>[A-Z_]+)\))?\s*$")
+_LSOF_NAME = re.compile(r"^(?:\[(?P<v6>[0-9A-Fa-f:.]+(?:%[0-9A-Za-z]+)?)\]|(?P<v4>[0-9.]+)|(?P<star>\*)):(?P<port>[0-9]{1,5}|\*)$")
+
+
+def _unescape(command: str) -> str:
+    # lsof writes non-printable bytes of a command name as \xNN (a space is \x20)
+    return re.sub(r"\\x([0-9a-fA-F]{2})", lambda m: chr(int(m.group(1), 16)), command)
+
+
+def parse_lsof(text: str, protocol: str) -> LsofTable:
+    """``lsof -nP -iTCP -sTCP:LISTEN`` (``protocol`` tcp) or ``lsof -nP -iUDP`` (udp) -> sockets;
+    UDP sockets with a peer (``a->b``) are connected clients, not listeners, and are left out."""
+    table = LsofTable()
+    rows = 0
+    for number, line in enumerate(text.splitlines(), start=1):
+        stripped = line.strip()
+        if not stripped or stripped.startswith("COMMAND "):
+            continue
+        rows += 1
+        if rows > MAX_ROWS:
+            raise ProbeParseError(f"more than {MAX_ROWS:,} rows")
+        match = _LSOF_ROW.match(stripped)
+        if match is None:
+            if "->" in stripped and protocol == "udp":
+                continue  # a connected UDP socket whose NAME did not fit the pattern: not a listener either
+            table.bad_lines.append(f"line {number}: not an lsof -nP socket row: {stripped[:120]!r}")
+            continue
+        if match.group("node").lower() != protocol:
+            table.bad_lines.append(f"line {number}: a {match.group('node')} row in the {protocol} listing")
+            continue
+        name = match.group("name")
+        if "->" in name:
+            continue  # connected: has a peer
+        if protocol == "tcp" and match.group("state") not in (None, "LISTEN"):
+            continue
+        where = _LSOF_NAME.match(name)
+        if where is None or where.group("port") == "*":
+            table.bad_lines.append(f"line {number}: {name[:80]!r} is not address:port")
+            continue
+        family = "ipv6" if match.group("type") == "IPv6" else "ipv4"
+        if where.group("star"):
+            address = "::" if family == "ipv6" else "0.0.0.0"
+        else:
+            raw = where.group("v6") or where.group("v4")
+            host, _, zone = raw.partition("%")
+            try:
+                parsed = ipaddress.ip_address(host)
+            except ValueError:
+                table.bad_lines.append(f"line {number}: {host[:60]!r} is not an IP address")
+                continue
+            # an IPv6 socket may show an IPv4-mapped peer; its own family is what TYPE says
+            if parsed.version == 4 and family == "ipv6":
+                address = f"::ffff:{parsed}"
+            elif parsed.version == 6 and family == "ipv4":
+                table.bad_lines.append(f"line {number}: an IPv6 address on an IPv4 socket")
+                continue
+            else:
+                address = str(parsed) + (f"%{zone}" if zone else "")
+        port = int(where.group("port"))
+        if port > 65535:
+            table.bad_lines.append(f"line {number}: port {port} out of range")
+            continue
+        table.sockets.append(LsofSocket(_unescape(match.group("command"))[:64], int(match.group("pid")),
+                                        match.group("user")[:64], protocol, family, address, port,
+                                        match.group("device")[:40], number))
+    return table
+
+
+def parse_audit_control(text: str) -> list[str]:
+    """``/etc/security/audit_control`` -> the classes of its ``flags:`` line, as written."""
+    flags = None
+    for line in text.splitlines():
+        stripped = line.strip()
+        if stripped.startswith("#") or ":" not in stripped:
+            continue
+        key, _, value = stripped.partition(":")
+        if key.strip() == "flags":
+            flags = [item.strip() for item in value.split(",") if item.strip()]
+    if flags is None:
+        raise ProbeParseError("no flags: line")
+    return flags
+
+
+def parse_launchctl(text: str) -> tuple[int, str]:
+    """The capture of ``launchctl print system/com.apple.auditd`` -> (exit code, first output line)."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    if not lines or not re.fullmatch(r"-?[0-9]{1,5}", lines[-1]):
+        raise ProbeParseError("the last line is not launchctl's exit code")
+    return int(lines[-1]), (lines[0][:200] if len(lines) > 1 else "")

@@ -1,0 +1,93 @@
+"""The probes of each platform: the file each writes in a bundle, the command that produces it
+(fixed arguments: native collection runs exactly these, without a shell), and the capture script
+``lbaudit capture`` prints, which runs the same commands on a host where lbaudit cannot.
+
+The file names are part of the bundle format (README "Captured bundles"); ``ver.txt`` (the Windows
+build, for the provenance) is the one file added to the list the format started with.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from auditor.collect.platforms.windows import TCPIP_KEY
+
+TCPIP_KEY_SHORT = TCPIP_KEY.replace("HKEY_LOCAL_MACHINE", "HKLM")
+
+
+@dataclass(frozen=True)
+class Probe:
+    file: str
+    argv: tuple[str, ...]  # what native collection runs ({file} is a path lbaudit chooses)
+    script: str  # the line of the capture script that writes ``file`` into $Out / "$out"
+    optional: bool = False  # its absence is a fact (audit_control), not a gap
+
+
+WINDOWS_PROBES: tuple[Probe, ...] = (
+    Probe("hostname.txt", ("hostname.exe",), "Save 'hostname.txt' { hostname.exe }"),
+    Probe("ver.txt", ("cmd.exe", "/d", "/c", "ver"), "Save 'ver.txt' { cmd.exe /d /c ver }"),
+    Probe("netsh-dynamicport-tcp.txt", ("netsh.exe", "int", "ipv4", "show", "dynamicport", "tcp"),
+          "Save 'netsh-dynamicport-tcp.txt' { netsh.exe int ipv4 show dynamicport tcp }"),
+    Probe("netsh-dynamicport-tcp6.txt", ("netsh.exe", "int", "ipv6", "show", "dynamicport", "tcp"),
+          "Save 'netsh-dynamicport-tcp6.txt' { netsh.exe int ipv6 show dynamicport tcp }"),
+    Probe("netsh-dynamicport-udp.txt", ("netsh.exe", "int", "ipv4", "show", "dynamicport", "udp"),
+          "Save 'netsh-dynamicport-udp.txt' { netsh.exe int ipv4 show dynamicport udp }"),
+    Probe("netstat-ano.txt", ("netstat.exe", "-ano"), "Save 'netstat-ano.txt' { netstat.exe -ano }"),
+    Probe("tasklist.csv", ("tasklist.exe", "/fo", "csv", "/nh"), "Save 'tasklist.csv' { tasklist.exe /fo csv /nh }"),
+    Probe("tcpip-parameters.txt", ("reg.exe", "query", TCPIP_KEY_SHORT),
+          f"Save 'tcpip-parameters.txt' {{ reg.exe query '{TCPIP_KEY_SHORT}' }}"),
+    Probe("auditpol-backup.csv", ("auditpol.exe", "/backup", "/file:{file}"),
+          "auditpol.exe /backup /file:(Join-Path $Out 'auditpol-backup.csv') | Out-Null"),
+)
+
+MACOS_PROBES: tuple[Probe, ...] = (
+    Probe("hostname.txt", ("hostname",), 'hostname > "$out/hostname.txt"'),
+    Probe("sw_vers.txt", ("sw_vers",), 'sw_vers > "$out/sw_vers.txt"'),
+    Probe("sysctl.txt", ("sysctl", "net.inet.ip.portrange", "net.inet.tcp.msl"),
+          'sysctl net.inet.ip.portrange net.inet.tcp.msl > "$out/sysctl.txt"'),
+    Probe("lsof-tcp-listen.txt", ("lsof", "-nP", "-iTCP", "-sTCP:LISTEN"),
+          'lsof -nP -iTCP -sTCP:LISTEN > "$out/lsof-tcp-listen.txt"'),
+    Probe("lsof-udp.txt", ("lsof", "-nP", "-iUDP"), 'lsof -nP -iUDP > "$out/lsof-udp.txt"'),
+    Probe("audit_control", (), 'if [ -f /etc/security/audit_control ]; then '
+          'cp /etc/security/audit_control "$out/audit_control"; fi', optional=True),
+    Probe("auditd-launchctl.txt", ("launchctl", "print", "system/com.apple.auditd"),
+          'launchctl print system/com.apple.auditd > "$out/auditd-launchctl.txt" 2>&1; '
+          'echo $? >> "$out/auditd-launchctl.txt"'),
+)
+
+PROBES: dict[str, tuple[Probe, ...]] = {"windows": WINDOWS_PROBES, "macos": MACOS_PROBES}
+AUDIT_CONTROL_PATH = "/etc/security/audit_control"
+
+
+def bundle_files(platform: str) -> tuple[str, ...]:
+    return tuple(probe.file for probe in PROBES[platform])
+
+
+def capture_script(platform: str) -> str:
+    """The PowerShell (windows) or sh (macos) script that writes a bundle for ``lbaudit collect --replay``."""
+    if platform == "windows":
+        lines = [
+            "# lbaudit capture for Windows: run in an elevated PowerShell (auditpol needs Administrator).",
+            "# Writes one file per probe into a directory; give it to: lbaudit collect --replay DIR --output S",
+            "param([string]$Out = \"lbaudit-bundle-$env:COMPUTERNAME\")",
+            "New-Item -ItemType Directory -Force -Path $Out | Out-Null",
+            "function Save([string]$Name, [scriptblock]$Probe) {",
+            "    & $Probe 2>&1 | Out-File -Encoding utf8 -FilePath (Join-Path $Out $Name)",
+            "}",
+            *(probe.script for probe in WINDOWS_PROBES),
+            "Write-Output \"bundle written to $Out\"",
+        ]
+    elif platform == "macos":
+        lines = [
+            "#!/bin/sh",
+            "# lbaudit capture for macOS: run with sudo (lsof sees other users' sockets only as root).",
+            "# Writes one file per probe into a directory; give it to: lbaudit collect --replay DIR --output S",
+            'out="${1:-lbaudit-bundle-$(hostname -s)}"',
+            "umask 077",
+            'mkdir -p "$out" || exit 2',
+            *(probe.script for probe in MACOS_PROBES),
+            'echo "bundle written to $out"',
+        ]
+    else:
+        raise ValueError(f"no capture script for platform {platform!r} (windows or macos)")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,69 @@
+"""Bytes of a captured probe output as text, whatever the capture saved them as.
+
+A bundle captured by hand may be UTF-8 (with or without a byte-order mark), UTF-16 with a BOM
+(what Windows PowerShell 5.1's ``>`` writes), UTF-16 without one (``Out-File -Encoding Unicode``
+of an older tool), or the console's OEM code page (cp437 in the US, cp850 in Western Europe),
+with CRLF line ends.  Only ASCII matters to the parsers (numbers, addresses, GUIDs, keys), and
+cp437 and cp850 agree on ASCII, so the OEM fallback is read as cp850: a label may come out with a
+wrong accent, a number never does.
+"""
+
+from __future__ import annotations
+
+import codecs
+from dataclasses import dataclass
+
+
+class UndecodableOutput(ValueError):
+    """The bytes are not text in any encoding a capture produces (binary, or garbled)."""
+
+
+@dataclass(frozen=True)
+class DecodedText:
+    text: str  # newlines normalised to "\n"
+    encoding: str  # what it was read as, for the provenance: "utf-16-le (BOM)", "cp850 (OEM code page)"
+
+
+def _utf16_without_bom(data: bytes) -> str | None:
+    """Little- or big-endian UTF-16 told by where the NULs of ASCII text fall."""
+    if len(data) < 4 or len(data) % 2:
+        return None
+    even_nuls = data[0::2].count(0)
+    odd_nuls = data[1::2].count(0)
+    half = len(data) // 2
+    if odd_nuls > half * 0.6 and even_nuls < half * 0.1:
+        return "utf-16-le"
+    if even_nuls > half * 0.6 and odd_nuls < half * 0.1:
+        return "utf-16-be"
+    return None
+
+
+def decode_output(data: bytes) -> DecodedText:
+    """The text of a probe output; :class:`UndecodableOutput` when it is not text."""
+    if data.startswith(codecs.BOM_UTF8):
+        text, encoding = _strict(data[3:], "utf-8"), "utf-8 (BOM)"
+    elif data.startswith(codecs.BOM_UTF16_LE):
+        text, encoding = _strict(data[2:], "utf-16-le"), "utf-16-le (BOM)"
+    elif data.startswith(codecs.BOM_UTF16_BE):
+        text, encoding = _strict(data[2:], "utf-16-be"), "utf-16-be (BOM)"
+    elif (utf16 := _utf16_without_bom(data)) is not None:
+        text, encoding = _strict(data, utf16), f"{utf16} (no BOM)"
+    else:
+        try:
+            text, encoding = data.decode("utf-8"), "utf-8"
+        except UnicodeDecodeError:
+            text, encoding = data.decode("cp850"), "cp850 (OEM code page)"
+    if "\x00" in text:
+        raise UndecodableOutput("holds NUL characters: binary or garbled, not a command's text output")
+    controls = sum(1 for ch in text if ord(ch) < 32 and ch not in "\r\n\t\f\x1a")
+    if controls > max(8, len(text) // 100):
+        raise UndecodableOutput(f"holds {controls} control characters: binary or garbled, not a command's text output")
+    text = text.replace("\r\n", "\n").replace("\r", "\n").rstrip("\x1a")  # \x1a: DOS end-of-file mark
+    return DecodedText(text, encoding)
+
+
+def _strict(data: bytes, encoding: str) -> str:
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        raise UndecodableOutput(f"not valid {encoding} after its byte-order mark: {exc.reason} at byte {exc.start}") from None

@@ -1,0 +1,277 @@
+"""Parsers of the Windows probe outputs (pure: text in, values out; :class:`ProbeParseError` with a
+reason fit for a gap when the text is not what the probe prints).
+
+Windows localises what these tools print: ``netsh`` labels ("Start Port" / "Port de démarrage"),
+``netstat`` headers and sometimes its state names, ``tasklist``'s memory column, ``auditpol``'s
+headers, subcategory names and "Inclusion Setting".  So the parsers key on what is not localised:
+positions and numbers in ``netsh``, addresses, ports and PIDs in ``netstat``, the first two CSV
+columns of ``tasklist``, registry value names and types in ``reg query``, and the subcategory GUID
+and numeric ``Setting Value`` of ``auditpol /backup``.
+"""
+
+from __future__ import annotations
+
+import csv
+import ipaddress
+import re
+from dataclasses import dataclass, field
+
+from auditor.model.facts import AuditSubcategory
+
+# The Tcpip\Parameters values the checks read: TIME_WAIT length, and the legacy upper bound of
+# the dynamic range (MaxUserPort, from before Windows Vista's netsh ranges).
+TCPIP_KEY = r"HKEY_LOCAL_MACHINE\SYSTEM\CurrentControlSet\Services\Tcpip\Parameters"
+TCPIP_VALUES = ("TcpTimedWaitDelay", "MaxUserPort", "StrictTimeWaitSeqCheck")
+MAX_ROWS = 200_000  # a host with more sockets than this is not what a bundle of text files describes
+
+
+class ProbeParseError(ValueError):
+    """The output is not what the probe prints; the message says what was expected."""
+
+
+# ------------------------------------------------------------------ netsh dynamicport
+
+_LABELLED_NUMBER = re.compile(r"^[^:\d]{1,80}:\s*([0-9]{1,6})\s*$")
+
+
+def parse_dynamicport(text: str) -> tuple[int, int]:
+    """``netsh int ipv4 show dynamicport tcp`` -> (start port, number of ports).
+
+    The two "label : number" lines are start, then count, in every language; which protocol and
+    family the range is for comes from the probe (the file name), not from the localised title."""
+    numbers = [int(m.group(1)) for line in text.splitlines() if (m := _LABELLED_NUMBER.match(line.strip()))]
+    if len(numbers) != 2:
+        raise ProbeParseError(f"expected two 'label : number' lines (start port, number of ports), found {len(numbers)}")
+    start, count = numbers
+    if not 1 <= start <= 65535:
+        raise ProbeParseError(f"start port {start} is not a port number")
+    if not 1 <= count or start + count - 1 > 65535:
+        raise ProbeParseError(f"{count} ports from {start} do not fit below 65535")
+    return start, count
+
+
+# ------------------------------------------------------------------ netstat -ano
+
+@dataclass(frozen=True)
+class NetstatSocket:
+    protocol: str  # "tcp" or "udp"
+    family: str  # "ipv4" or "ipv6"
+    address: str
+    port: int
+    pid: int
+    line: int
+
+
+@dataclass
+class NetstatTable:
+    listeners: list[NetstatSocket] = field(default_factory=list)
+    time_wait: int = 0
+    time_wait_exact: bool = True  # False when state names were not English and PID 0 counted instead
+    bad_lines: list[str] = field(default_factory=list)  # "line 12: ..." for rows that were not understood
+
+
+_ROW = re.compile(r"^\s*(TCP|UDP)\s+(\S+)\s+(\S+)\s+(?:(\S+)\s+)?([0-9]{1,10})\s*$", re.IGNORECASE)
+_ENDPOINT = re.compile(r"^(?:\[(?P<v6>[0-9A-Fa-f:.]+(?:%[0-9A-Za-z]+)?)\]|(?P<v4>[0-9.]+)|(?P<star>\*)):(?P<port>[0-9]{1,5}|\*)$")
+# English state names that are not a listening socket although the foreign address is a wildcard.
+_NOT_LISTENING = {"BOUND", "CLOSED"}
+_ENGLISH_STATES = {"LISTENING", "ESTABLISHED", "TIME_WAIT", "CLOSE_WAIT", "FIN_WAIT_1", "FIN_WAIT_2", "SYN_SENT",
+                   "SYN_RECEIVED", "LAST_ACK", "CLOSING", "BOUND", "CLOSED", "DELETE_TCB"}
+
+
+def _endpoint(text: str) -> tuple[str, str, int] | None:
+    """``0.0.0.0:3389`` / ``[::]:3389`` / ``[fe80::1%7]:5353`` -> (family, address, port)."""
+    match = _ENDPOINT.match(text)
+    if match is None or match.group("port") == "*" or match.group("star"):
+        return None
+    port = int(match.group("port"))
+    if port > 65535:
+        return None
+    raw = match.group("v6") or match.group("v4")
+    host, _, zone = raw.partition("%")
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return None
+    family = "ipv6" if address.version == 6 else "ipv4"
+    if zone and family == "ipv4":
+        return None
+    return family, str(address) + (f"%{zone}" if zone else ""), port
+
+
+def _wildcard_foreign(text: str) -> bool:
+    return text in ("0.0.0.0:0", "[::]:0", "*:*")
+
+
+def parse_netstat(text: str) -> NetstatTable:
+    """``netstat -ano``: TCP listeners (foreign address 0.0.0.0:0 or [::]:0, whatever the state is
+    called in this language), bound UDP sockets (every UDP row), and the TIME_WAIT count."""
+    table = NetstatTable()
+    rows = 0
+    for number, line in enumerate(text.splitlines(), start=1):
+        stripped = line.strip()
+        if not stripped or not re.match(r"^(TCP|UDP)\s", stripped, re.IGNORECASE):
+            continue  # title, headers (localised), blank lines
+        rows += 1
+        if rows > MAX_ROWS:
+            raise ProbeParseError(f"more than {MAX_ROWS:,} rows")
+        match = _ROW.match(stripped)
+        if match is None:
+            table.bad_lines.append(f"line {number}: not a 'proto local foreign [state] pid' row: {stripped[:120]!r}")
+            continue
+        proto, local, foreign, state, pid_text = match.groups()
+        protocol = proto.lower()
+        local_end = _endpoint(local)
+        if local_end is None:
+            table.bad_lines.append(f"line {number}: local address {local[:80]!r} is not an address:port")
+            continue
+        family, address, port = local_end
+        pid = int(pid_text)
+        if pid > 2**31 - 1:
+            table.bad_lines.append(f"line {number}: PID {pid} out of range")
+            continue
+        if protocol == "udp":
+            if state is not None:
+                table.bad_lines.append(f"line {number}: a UDP row has no state column: {stripped[:120]!r}")
+                continue
+            table.listeners.append(NetstatSocket("udp", family, address, port, pid, number))
+            continue
+        if state is None:
+            table.bad_lines.append(f"line {number}: a TCP row without a state: {stripped[:120]!r}")
+            continue
+        word = state.upper()
+        if _wildcard_foreign(foreign):
+            if word not in _NOT_LISTENING:
+                table.listeners.append(NetstatSocket("tcp", family, address, port, pid, number))
+            continue
+        if word == "TIME_WAIT":
+            table.time_wait += 1
+        elif word not in _ENGLISH_STATES and pid == 0:
+            # A localised state name (WARTEND, ...): a connection no process owns is in TIME_WAIT
+            # (or, rarely, another orphaned closing state): counted, an upper bound.
+            table.time_wait += 1
+            table.time_wait_exact = False
+    if rows == 0:
+        raise ProbeParseError("no TCP or UDP rows: not the output of netstat -ano")
+    return table
+
+
+# ------------------------------------------------------------------ tasklist /fo csv /nh
+
+def parse_tasklist(text: str) -> tuple[dict[int, str], list[str]]:
+    """``tasklist /fo csv /nh`` -> ({pid: image name}, rows not understood).  Columns 1 and 2 are
+    the image name and PID in every language (the memory column is localised and not read)."""
+    names: dict[int, str] = {}
+    bad: list[str] = []
+    lines = [line for line in text.splitlines() if line.strip()]
+    if len(lines) > MAX_ROWS:
+        raise ProbeParseError(f"more than {MAX_ROWS:,} rows")
+    for number, row in enumerate(csv.reader(lines), start=1):
+        if len(row) < 2:
+            bad.append(f"row {number}: fewer than two columns")
+            continue
+        name, pid_text = row[0].strip(), row[1].strip()
+        if not re.fullmatch(r"[0-9]{1,10}", pid_text):
+            if number == 1:
+                continue  # a header row (captured without /nh): its PID column is a localised word
+            bad.append(f"row {number}: PID {pid_text[:40]!r} is not a number")
+            continue
+        if not name or any(ord(ch) < 32 for ch in name):
+            bad.append(f"row {number}: image name missing or holds control characters")
+            continue
+        names[int(pid_text)] = name[:260]
+    if not names:
+        raise ProbeParseError("no 'image name, PID' rows: not the output of tasklist /fo csv /nh")
+    return names, bad
+
+
+# ------------------------------------------------------------------ reg query
+
+_VALUE_LINE = re.compile(r"^ {4}(?P<name>.+?) {4}(?P<type>REG_[A-Z_0-9]+)(?: {4}(?P<data>.*))?$")
+
+
+def parse_reg_query(text: str, key: str = TCPIP_KEY) -> dict[str, tuple[str, str]]:
+    """``reg query KEY`` -> {value name: (type, data)} for the values of ``key`` itself (not of the
+    subkeys it lists).  Value names and types are not localised."""
+    values: dict[str, tuple[str, str]] = {}
+    current: str | None = None
+    seen_key = False
+    for line in text.splitlines():
+        if line.upper().startswith("HKEY_"):
+            current = line.strip()
+            seen_key = seen_key or current.lower() == key.lower()
+            continue
+        match = _VALUE_LINE.match(line.rstrip())
+        if match and current is not None and current.lower() == key.lower():
+            values[match.group("name")] = (match.group("type"), (match.group("data") or "").strip())
+    if not seen_key:
+        raise ProbeParseError(f"the key {key} is not in the output: not the output of reg query for it")
+    return values
+
+
+def registry_dword(name: str, entry: tuple[str, str]) -> int:
+    kind, data = entry
+    if kind != "REG_DWORD" or not re.fullmatch(r"0x[0-9a-fA-F]{1,8}", data):
+        raise ProbeParseError(f"{name} is {kind} {data[:40]!r}, not a REG_DWORD 0x... value")
+    return int(data, 16)
+
+
+# ------------------------------------------------------------------ auditpol /backup
+
+_GUID = re.compile(r"^\{[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}\}$")
+
+
+def _per_user_target(target: str) -> bool:
+    # "System" is localised; a per-user row names an account: a SID, or DOMAIN\user.
+    return target.upper().startswith("S-1-") or "\\" in target or "@" in target
+
+
+def parse_auditpol_backup(text: str) -> tuple[list[AuditSubcategory], list[str]]:
+    """``auditpol /backup`` CSV -> (system subcategory rows, rows not understood).
+
+    Columns (MS-GPAC 2.2): Machine Name, Policy Target, Subcategory, Subcategory GUID, Inclusion
+    Setting, Exclusion Setting, Setting Value.  The header and names are localised; the GUID
+    (column 4) and the numeric Setting Value (column 7) are not.  Option and global SACL rows have
+    no GUID; per-user rows name an account as their target and are left out."""
+    rows: list[AuditSubcategory] = []
+    bad: list[str] = []
+    lines = [line for line in text.splitlines() if line.strip()]
+    if len(lines) > MAX_ROWS:
+        raise ProbeParseError(f"more than {MAX_ROWS:,} rows")
+    for number, row in enumerate(csv.reader(lines), start=1):
+        if len(row) < 7:
+            bad.append(f"row {number}: {len(row)} columns, expected 7")
+            continue
+        target, name, guid, value = row[1].strip(), row[2].strip(), row[3].strip(), row[6].strip()
+        if not guid:
+            continue  # auditing options and global object access rows
+        if not _GUID.match(guid):
+            if number == 1:
+                continue  # the (localised) header
+            bad.append(f"row {number}: {guid[:60]!r} is not a subcategory GUID")
+            continue
+        if not re.fullmatch(r"[0-4]", value):
+            bad.append(f"row {number}: Setting Value {value[:20]!r} is not 0-4")
+            continue
+        if _per_user_target(target):
+            continue
+        rows.append(AuditSubcategory(guid=guid.upper(), name=name[:200], setting_value=int(value)))
+    if not rows:
+        raise ProbeParseError("no subcategory rows with a GUID and a Setting Value: not an auditpol /backup file")
+    return rows, bad
+
+
+# ------------------------------------------------------------------ hostname, ver
+
+def parse_hostname(text: str) -> str:
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    if not lines or not re.fullmatch(r"[A-Za-z0-9._-]{1,255}", lines[0]):
+        raise ProbeParseError("expected one host name (letters, digits, '.', '_', '-')")
+    return lines[0]
+
+
+def parse_ver(text: str) -> str:
+    """``cmd /c ver``: ``Microsoft Windows [Version 10.0.20348.2340]`` (the word is localised)."""
+    match = re.search(r"\[[^\]\d]*([0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,6}(?:\.[0-9]{1,6})?)\]", text)
+    if match is None:
+        raise ProbeParseError("no '[... N.N.N.N]' version in the output of ver")
+    return match.group(1)
