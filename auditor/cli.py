@@ -14,6 +14,7 @@ import click
 
 from auditor import __version__
 from auditor.commands.options import TARGET_HELP, resolve_target
+from auditor.commands.output import color_option, print_summary, quiet_option
 from auditor.errors import InputError, LbauditError
 from auditor.model.result import ExitCode, Severity
 from auditor.plugins import plugins_enabled
@@ -142,8 +143,9 @@ def _check_report_options(out_dir: Path | None, pdf: Path | None, pdf_cert: Path
 
 @click.command(epilog=EXIT_CODES_HELP)
 @click.option("--policy", "policy_path", required=True, type=click.Path(path_type=Path), help="Policy YAML file.")
-@click.option("--output", "-o", type=click.Path(path_type=Path), default=None,
-              help="Evidence JSON to write [default: lbaudit-evidence.json, or <out-dir>/<policy-id>.evidence.json].")
+@click.option("--output", "-o", type=click.Path(path_type=Path, allow_dash=True), default=None,
+              help="Evidence JSON to write; - writes it to stdout (the summary then goes to stderr) "
+                   "[default: lbaudit-evidence.json, or <out-dir>/<policy-id>.evidence.json].")
 @click.option("--fail-on", type=click.Choice(SEVERITIES), default="info", show_default=True,
               help="Lowest severity of a failing finding that makes the run non-compliant (exit 1).")
 @click.option("--target", "target", metavar="TARGET", help=TARGET_HELP)
@@ -162,23 +164,45 @@ def _check_report_options(out_dir: Path | None, pdf: Path | None, pdf_cert: Path
 @click.option("--no-plugins", is_flag=True, help="Load built-in checks and reporters only (also: LBAUDIT_DISABLE_PLUGIN_AUTOLOAD=1).")
 @click.option("--record-cmdline", is_flag=True, help="Record the arguments of listening processes in the evidence "
               "[default: only the executable, argv[0] and a SHA-256 of the command line: arguments carry credentials].")
-@click.option("--quiet", "-q", is_flag=True, help="No terminal summary; the exit code and the files still tell.")
+@click.option("--json", "as_json", is_flag=True, help="Print a compact JSON summary on stdout (verdict, exit code, "
+              "counts, failing findings, next steps) instead of the human one.")
+@color_option
+@click.option("--quiet", "-q", is_flag=True, help="No summary; the exit code and the files still tell.")
 def evaluate(policy_path: Path, output: Path | None, fail_on: str, target: str | None, snapshot_path: Path | None,
              snapshot_pubkey: Path | None, root: Path | None,
              formats: str | None, out_dir: Path | None, pdf: Path | None, sign_key: Path | None, assessor: str | None,
              pdf_cert: Path | None, pdf_cert_key: Path | None, no_plugins: bool, record_cmdline: bool,
-             quiet: bool) -> None:
-    """Evaluate a policy against this host (or a snapshot / root directory) and write the evidence."""
+             as_json: bool, color: str, quiet: bool) -> None:
+    """Evaluate a policy against this host (or a snapshot / root directory) and write the evidence.
+
+    \b
+    The summary: on a terminal, tables at its width with findings grouped by rule; piped or
+    captured (CI logs, cron mail), one finding per line (rule | severity | status | subject |
+    reason), never wrapped or cut.  -o - writes the evidence to stdout and the summary to stderr;
+    --json prints a compact JSON summary instead of the human one.
+    """
     from auditor import pipeline
     from auditor.collect.targets import SnapshotFile
     from auditor.engine.registry import load_registry
     from auditor.policy.loader import load_policy
-    from auditor.storage.outputs import make_out_dir, signature_of
+    from auditor.storage.outputs import is_stdout, make_out_dir, signature_of
 
     source = resolve_target(target, root, snapshot_path, snapshot_pubkey)
     snapshot_file = source.path if isinstance(source, SnapshotFile) else None
     _check_readable(snapshot_pubkey, "snapshot public key")
     format_list = _split_formats(formats)
+    to_stdout = is_stdout(output)
+    _refuse_stdout(("--out-dir", out_dir), ("--pdf", pdf), ("--pdf-cert", pdf_cert), ("--pdf-cert-key", pdf_cert_key),
+                   ("--sign-key", sign_key))
+    if to_stdout and as_json:
+        raise click.UsageError("-o - and --json both write to stdout: give one (with --json, write the evidence "
+                               "to a file)")
+    if to_stdout and sign_key is not None:
+        raise click.UsageError("--sign-key writes a detached signature beside the evidence file, and -o - writes "
+                               "no file: write the evidence to a file to sign it")
+    if to_stdout and (format_list or pdf is not None):
+        raise click.UsageError("reports link to the evidence file, and -o - writes no file: write the evidence to "
+                               "a file, or render them later with `lbaudit report`")
     _check_readable(sign_key, "signing key")
     _check_report_options(out_dir, pdf, pdf_cert, pdf_cert_key)
     if sign_key is not None:
@@ -193,7 +217,7 @@ def evaluate(policy_path: Path, output: Path | None, fail_on: str, target: str |
     reporters = _reporters_for(format_list, pdf, plugins)
     if output is None:
         output = (out_dir / f"{policy.id}.evidence.json") if out_dir else Path("lbaudit-evidence.json")
-    pipeline.plan_files(policy.id, reporters, output, out_dir, pdf, evidence_written=True,
+    pipeline.plan_files(policy.id, reporters, output, out_dir, pdf, evidence_written=not to_stdout,
                         inputs=[("policy", policy_path), *(("policy", Path(s.path)) for s in policy.sources),
                                 ("snapshot", snapshot_file), ("snapshot public key", snapshot_pubkey),
                                 ("snapshot signature", signature_of(snapshot_file) if snapshot_file else None),
@@ -204,22 +228,44 @@ def evaluate(policy_path: Path, output: Path | None, fail_on: str, target: str |
                                                   record_cmdline=record_cmdline)
     evidence = pipeline.assess(policy, snapshot, registry, fail_on=Severity(fail_on), started_at=started,
                                collect_ms=collect_ms)
+    if to_stdout:
+        from auditor.storage.evidence import evidence_bytes
+        from auditor.storage.outputs import write_stdout
+
+        write_stdout(evidence_bytes(evidence))  # the document alone on stdout, so that it parses as JSON
+        if not quiet:
+            print_summary(evidence, "standard output", color=color, err=True)
+        sys.exit(evidence.result.exit_code)
     make_out_dir(out_dir)
     data = pipeline.write(evidence, output)
-    if sign_key is not None:
-        pipeline.sign(output, sign_key)
+    fingerprint = pipeline.sign(output, sign_key) if sign_key is not None else None
     written = pipeline.render(evidence, data, output, reporters, out_dir, pdf, assessor, pdf_cert, pdf_cert_key)
-    if not quiet:
-        # rich is imported only when a summary is drawn: `evaluate -q` in CI never pays for it.
-        from rich.console import Console
+    signature = signature_of(output)
+    if as_json:
+        from auditor.report.summary import summary_object
 
-        from auditor.report.console import render_summary
-
-        console = Console()
-        render_summary(evidence, console, str(output))
-        for path in written:
-            console.print(f"report: {path}")
+        document = summary_object(evidence, str(output))
+        document["signature"] = {"path": str(signature), "key": fingerprint} if fingerprint else None
+        document["reports"] = [str(path) for path in written]
+        click.echo(json.dumps(document, indent=2, ensure_ascii=False))
+    elif not quiet:
+        extra = [f"report: {path}" for path in written]
+        if fingerprint:
+            extra.append(f"signature: {signature} written (Ed25519, key {fingerprint}; "
+                         f"check with lbaudit verify {output} --pubkey KEY.pub)")
+        print_summary(evidence, str(output), color=color, extra=extra)
     sys.exit(evidence.result.exit_code)
+
+
+def _refuse_stdout(*options: tuple[str, Path | None]) -> None:
+    """``-`` is standard output for the evidence (-o) only: for any other path it is a usage error,
+    not a file called ``-`` in the working directory."""
+    from auditor.storage.outputs import is_stdout
+
+    for name, value in options:
+        if is_stdout(value):
+            raise click.UsageError(f"{name} -: only -o/--output takes - (standard output); "
+                                   "give a path (an absolute one for a file called -)")
 
 
 # ------------------------------------------------------------------ report

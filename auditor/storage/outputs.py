@@ -24,6 +24,7 @@ import errno
 import os
 import secrets
 import stat
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
@@ -295,3 +296,30 @@ def signature_of(evidence_path: Path) -> Path:
     """The detached signature beside the evidence (``<evidence>.sig``): written with a key, removed without."""
     evidence_path = Path(evidence_path)
     return evidence_path.with_name(evidence_path.name + ".sig")
+
+
+# ------------------------------------------------------------------ standard output
+
+STDOUT_NAME = "-"  # an output path of "-" means standard output (``evaluate -o -``, ``collect -o -``)
+
+
+def is_stdout(path: Path | str | None) -> bool:
+    """Whether an output path names standard output: ``-`` (``Path("./-")`` is ``-`` too: a file
+    called ``-`` is written by its absolute path)."""
+    return path is not None and str(path) == STDOUT_NAME
+
+
+def write_stdout(data: bytes) -> None:
+    """The whole document on standard output, flushed: the one stream output that is not a file.
+    A reader that closed the pipe early (``| head``) is an InputError, not a traceback."""
+    stream = getattr(sys.stdout, "buffer", None)
+    try:
+        if stream is not None:
+            sys.stdout.flush()
+            stream.write(data)
+            stream.flush()
+        else:  # a text-only stdout (an embedding application): the document is UTF-8 text
+            sys.stdout.write(data.decode("utf-8"))
+            sys.stdout.flush()
+    except BrokenPipeError as exc:
+        raise InputError("standard output: the reader closed the pipe before the document was written") from exc
