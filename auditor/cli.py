@@ -64,6 +64,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
                "Create an Ed25519 key pair for signing evidence (evaluate --sign-key)."),
     "list-checks": ("auditor.cli:list_checks", "List the loaded checks (built-in and plugins) with their controls."),
     "report": ("auditor.cli:report", "Render reports from an evidence file alone, without touching any host."),
+    "show": ("auditor.commands.show:show", "Print the summary of an existing evidence file, as evaluate did."),
     "schema": ("auditor.cli:schema", "Print a JSON Schema: policy (for editors), evidence or snapshot."),
     "validate": ("auditor.cli:validate", "Validate policy files: every problem with file:line:column (exit 2 if any)."),
     "verify": ("auditor.commands.attest:verify",
@@ -279,8 +280,9 @@ def _refuse_stdout(*options: tuple[str, Path | None]) -> None:
 @click.option("--pdf-cert", type=click.Path(path_type=Path), help="X.509 certificate (PEM): also sign the PDF (PAdES).")
 @click.option("--pdf-cert-key", type=click.Path(path_type=Path), help="Private key (PEM) of --pdf-cert.")
 @click.option("--no-plugins", is_flag=True, help="Built-in reporters only (also: LBAUDIT_DISABLE_PLUGIN_AUTOLOAD=1).")
+@quiet_option
 def report(evidence_path: Path, formats: str | None, out_dir: Path | None, pdf: Path | None, assessor: str | None,
-           pdf_cert: Path | None, pdf_cert_key: Path | None, no_plugins: bool) -> None:
+           pdf_cert: Path | None, pdf_cert_key: Path | None, no_plugins: bool, quiet: bool) -> None:
     """Render reports from an evidence file alone, without touching any host."""
     from auditor import pipeline
     from auditor.storage.evidence import load_evidence
@@ -288,6 +290,7 @@ def report(evidence_path: Path, formats: str | None, out_dir: Path | None, pdf: 
     format_list = _split_formats(formats)
     if not format_list and pdf is None:
         raise click.UsageError("nothing to render: give --format and/or --pdf")
+    _refuse_stdout(("--out-dir", out_dir), ("--pdf", pdf), ("--pdf-cert", pdf_cert), ("--pdf-cert-key", pdf_cert_key))
     _check_report_options(out_dir, pdf, pdf_cert, pdf_cert_key)
     reporters = _reporters_for(format_list, pdf, plugins_enabled(no_plugins))
     evidence, raw = load_evidence(evidence_path)
@@ -296,7 +299,8 @@ def report(evidence_path: Path, formats: str | None, out_dir: Path | None, pdf: 
                                 ("evidence signature", evidence_path.parent / (evidence_path.name + ".sig")),
                                 ("certificate", pdf_cert), ("certificate key", pdf_cert_key)])
     for path in pipeline.render(evidence, raw, evidence_path, reporters, out_dir, pdf, assessor, pdf_cert, pdf_cert_key):
-        click.echo(f"report: {path}")
+        if not quiet:
+            click.echo(f"report: {path}")
 
 
 # ------------------------------------------------------------------ validate, list-checks, explain, schema
@@ -340,15 +344,25 @@ def list_checks(as_json: bool, no_plugins: bool) -> None:
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
+    from auditor.commands.output import is_terminal
+
+    if not is_terminal(sys.stdout):
+        # Piped or captured: one check per line, never wrapped, whatever COLUMNS says.
+        for row in rows:
+            click.echo(" | ".join([row["name"], row["title"], row["severity"], ", ".join(row["controls"]),
+                                   row["origin"]]))
+        return
     from rich.console import Console
     from rich.table import Table
+
+    from auditor.commands.output import terminal_width
 
     table = Table(header_style="bold")
     for column in ("check", "title", "severity", "controls", "origin"):
         table.add_column(column, overflow="fold")
     for row in rows:
         table.add_row(row["name"], row["title"], row["severity"], ", ".join(row["controls"]), row["origin"])
-    Console().print(table)
+    Console(width=terminal_width(sys.stdout)).print(table)
 
 
 def _params_table(model: Any) -> list[tuple[str, str, str, str]]:

@@ -146,11 +146,21 @@ def verdict_line(evidence: Evidence) -> str:
     return f"{head}: no failure counted; {rule}{below}"
 
 
-def first_line(text: str) -> str:
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z`])")  # "e.g. listen..." does not end a sentence
+
+
+def first_sentence(text: str) -> str:
+    """The first sentence of a remediation's first paragraph, on one line: the remediation is
+    written as wrapped paragraphs, so its first *line* may stop mid-phrase."""
+    paragraph: list[str] = []
     for line in text.splitlines():
-        if line.strip():
-            return one_line(line.strip())
-    return ""
+        if not line.strip():
+            if paragraph:
+                break
+            continue
+        paragraph.append(line.strip())
+    joined = " ".join(paragraph)
+    return one_line(_SENTENCE_END.split(joined, maxsplit=1)[0])
 
 
 def reviewable_hint(reason: str, evidence: Evidence) -> str:
@@ -182,7 +192,7 @@ class NextStep:
 
 
 def next_steps(evidence: Evidence) -> list[NextStep]:
-    """For each failing rule: ``lbaudit explain CHECK`` and the first line of its remediation (as
+    """For each failing rule: ``lbaudit explain CHECK`` and the first sentence of its remediation (as
     the evidence records the check); for findings that could not be judged: what would let them
     be judged, one step per distinct remedy."""
     checks = {c.name: c for c in evidence.checks}
@@ -193,7 +203,7 @@ def next_steps(evidence: Evidence) -> list[NextStep]:
         failing.setdefault(finding.rule_id, finding.check)
     for rule_id, check in failing.items():
         record = checks.get(check)
-        remedy = first_line(record.remediation) if record else ""
+        remedy = first_sentence(record.remediation) if record else ""
         steps.append(NextStep("fix", f"{rule_id}: lbaudit explain {check}" + (f" -- {remedy}" if remedy else ""),
                               (rule_id,)))
     hints: dict[str, list[str]] = {}
