@@ -65,8 +65,29 @@ def terminal_width(stream: IO[Any]) -> int:
 def print_summary(evidence: "Evidence", evidence_path: str | None, *, color: str, err: bool = False,
                   extra: Sequence[str] = ()) -> None:
     """The run summary (and ``extra`` lines after it) on stdout, or stderr with ``err``: drawn
-    for a terminal, one finding per line for anything else."""
+    for a terminal, one finding per line for anything else.  A reader that stops reading
+    (``| head``) ends the summary, not the run: the files are written and the exit code is the
+    verdict's."""
     stream = sys.stderr if err else sys.stdout
+    try:
+        _print_summary(evidence, evidence_path, stream, color, err, extra)
+    except BrokenPipeError:
+        _discard_rest(stream)
+
+
+def _discard_rest(stream: IO[Any]) -> None:
+    """Point the stream's descriptor at /dev/null, so that the interpreter's flush at exit does not
+    fail again on the closed pipe (the recipe of the Python docs, "Note on SIGPIPE")."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, stream.fileno())
+        os.close(devnull)
+    except (AttributeError, ValueError, OSError):  # no descriptor (an in-memory stream): nothing to flush
+        pass
+
+
+def _print_summary(evidence: "Evidence", evidence_path: str | None, stream: IO[Any], color: str, err: bool,
+                   extra: Sequence[str]) -> None:
     colored = wants_color(color, stream)
     if is_terminal(stream):
         # rich is imported only when a summary is drawn: `evaluate -q` or a pipe never pays for it.
