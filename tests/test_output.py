@@ -356,3 +356,34 @@ def test_completion_completes_lazily_loaded_commands_and_their_options():
     options = run_cli(env={"_LBAUDIT_COMPLETE": "bash_complete", "COMP_WORDS": "lbaudit evaluate --col",
                            "COMP_CWORD": "2"})
     assert "plain,--color" in options.stdout.splitlines()
+
+
+# ------------------------------------------------------------------ README and --help say what the commands do
+
+def test_readme_and_help_document_the_output_options():
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    for text in ("lbaudit show E", "-o -", "--json", "--color auto|always|never", "NO_COLOR", "FORCE_COLOR",
+                 "--quiet", "pipx install .", "_LBAUDIT_COMPLETE=bash_source lbaudit", "one finding per line"):
+        assert text in readme, text
+    evaluate_help = run_cli("evaluate", "--help", env={"COLUMNS": "200"}).stdout
+    for text in ("- writes it to stdout", "--json", "--color [auto|always|never]", "--quiet", "one finding per line"):
+        assert text in evaluate_help, text
+    for command in ("collect", "report", "diff", "coverage", "keygen", "verify"):
+        assert "--quiet" in run_cli(command, "--help").stdout, command
+    assert "show" in run_cli("--help").stdout
+    # every command the README's quiet sentence names has the option
+    quiet_sentence = readme.split("`--quiet`/`-q` (", 1)[1].split(")", 1)[0]
+    for command in [c.strip() for c in quiet_sentence.split(",")]:
+        assert "--quiet" in run_cli(command, "--help").stdout, command
+
+
+def test_readme_one_line_example_is_what_lbaudit_prints(tmp_path):
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    example = readme.split("wrapped or cut, whatever `COLUMNS` says:\n\n  ```\n", 1)[1].split("  ```", 1)[0]
+    snap = snapshot(listeners=[listener("0.0.0.0", 8080, processes=[ProcessInfo(pid=4242, name="myapp")])])
+    snapshot_path = tmp_path / "s.json"
+    snapshot_path.write_bytes(snapshot_bytes(snap))
+    result = run_cli("evaluate", "--policy", "policies/corp.yaml", "--snapshot", snapshot_path, "-o", tmp_path / "e.json")
+    lines = result.stdout.splitlines()
+    for line in example.splitlines():
+        assert line.strip() in lines, line
