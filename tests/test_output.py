@@ -5,7 +5,6 @@ get tables at their width grouped by rule; -o - and --json put parseable JSON on
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys
@@ -387,3 +386,13 @@ def test_readme_one_line_example_is_what_lbaudit_prints(tmp_path):
     lines = result.stdout.splitlines()
     for line in example.splitlines():
         assert line.strip() in lines, line
+
+
+def test_the_text_report_is_the_one_line_layout(tmp_path):
+    result = _evaluate(tmp_path, "--format", "text", "--out-dir", tmp_path / "r")
+    assert result.returncode == 1
+    report = (tmp_path / "r/output-test.txt").read_text()
+    evidence = json.loads((tmp_path / "e.json").read_text())
+    for line in _expected_lines(evidence):
+        assert line in report.splitlines(), line
+    assert not any(box in report for box in BOX)

@@ -48,7 +48,11 @@ def _exit_with(error: LbauditError) -> NoReturn:
 def keygen(out_dir: Path, name: str, force: bool, quiet: bool) -> None:
     """Create an Ed25519 key pair for signing evidence (evaluate --sign-key)."""
     from auditor.attest.signing import generate_keypair, load_public_key, public_key_fingerprint
+    from auditor.storage.outputs import is_stdout
 
+    if is_stdout(out_dir):  # a key pair is two files, never standard output
+        raise click.UsageError("--out -: keys are written to a directory; give its path (an absolute one for a "
+                               "directory called -)")
     try:
         private_path, public_path = generate_keypair(out_dir, name=name, force=force)
         fingerprint = public_key_fingerprint(load_public_key(public_path))

@@ -7,8 +7,6 @@ grouped by rule.  rich is imported here only, so a run that draws no table never
 
 from __future__ import annotations
 
-import io
-
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -22,6 +20,7 @@ from auditor.report.summary import (
     header_lines,
     next_steps,
     one_line,
+    plain_lines,
     sections,
     threshold_words,
     verdict_line,
@@ -114,11 +113,11 @@ def render_summary(evidence: Evidence, console: Console, evidence_path: str | No
 
 
 def _render_text(evidence: Evidence, context: ReportContext) -> bytes:
-    buffer = io.StringIO()
-    render_summary(evidence, Console(file=buffer, width=120, color_system=None, force_terminal=False),
-                   context.evidence_path)
-    return buffer.getvalue().encode("utf-8")
+    """The text report: the summary as a pipe or a log gets it, one finding per line, never
+    wrapped (a file is read by grep and CI artifact viewers, not at a terminal's width)."""
+    return "".join(line + "\n" for line in plain_lines(evidence, context.evidence_path)).encode("utf-8")
 
 
-REPORTER = Reporter(name="text", extension=".txt", description="plain-text summary, as on the terminal",
+REPORTER = Reporter(name="text", extension=".txt",
+                    description="plain-text summary, one finding per line, as in a pipe or a CI log",
                     render=_render_text)

@@ -101,3 +101,8 @@ def test_dash_is_refused_where_it_is_not_standard_output(tmp_path, args):
                      cwd=tmp_path)
     assert result.returncode == 2 and "only -o/--output takes -" in result.stderr
     assert not (tmp_path / "-").exists() and not (tmp_path / "e.json").exists()
+
+
+def test_keygen_refuses_dash_as_its_directory(tmp_path):
+    result = run_cli("keygen", "--out", "-", cwd=tmp_path)
+    assert result.returncode == 2 and "--out -" in result.stderr and not (tmp_path / "-").exists()
