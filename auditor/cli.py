@@ -244,11 +244,12 @@ def evaluate(policy_path: Path, output: Path | None, fail_on: str, target: str |
     signature = signature_of(output)
     if as_json:
         from auditor.report.summary import summary_object
+        from auditor.storage.outputs import write_stdout
 
         document = summary_object(evidence, str(output))
         document["signature"] = {"path": str(signature), "key": fingerprint} if fingerprint else None
         document["reports"] = [str(path) for path in written]
-        click.echo(json.dumps(document, indent=2, ensure_ascii=False))
+        write_stdout((json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
     elif not quiet:
         extra = [f"report: {path}" for path in written]
         if fingerprint:

@@ -281,6 +281,9 @@ def test_signing_says_so_with_the_fingerprint(tmp_path):
     assert f"signature: {tmp_path / 'e.json.sig'} written (Ed25519, key {fingerprint}" in result.stdout
     summary = json.loads(_evaluate(tmp_path, "--sign-key", tmp_path / "keys/lbaudit.key", "--json").stdout)
     assert summary["signature"] == {"path": str(tmp_path / "e.json.sig"), "key": fingerprint}
+    collected = run_cli("collect", "--root", REPO / "tests/fixtures/roots/audit-rules", "-o", tmp_path / "s.json",
+                        "--sign-key", tmp_path / "keys/lbaudit.key")
+    assert f"signature: {tmp_path / 's.json'}.sig written (Ed25519, key {fingerprint})" in collected.stdout
 
 
 # ------------------------------------------------------------------ show

@@ -87,7 +87,7 @@ def collect(output: Path, target: str | None, root: Path | None, sections: tuple
     if not quiet:
         for line in _summary(snapshot, output, hashlib.sha256(data).hexdigest()):
             click.echo(line)
-        click.echo(f"signature: {output.name}.sig (key {fingerprint})" if fingerprint
+        click.echo(f"signature: {output}.sig written (Ed25519, key {fingerprint})" if fingerprint
                    else "signature: none (unsigned: evaluate will mark its facts as an unverified snapshot)")
 
 

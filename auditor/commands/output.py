@@ -72,18 +72,9 @@ def print_summary(evidence: "Evidence", evidence_path: str | None, *, color: str
     try:
         _print_summary(evidence, evidence_path, stream, color, err, extra)
     except BrokenPipeError:
-        _discard_rest(stream)
+        from auditor.storage.outputs import silence_closed_stream
 
-
-def _discard_rest(stream: IO[Any]) -> None:
-    """Point the stream's descriptor at /dev/null, so that the interpreter's flush at exit does not
-    fail again on the closed pipe (the recipe of the Python docs, "Note on SIGPIPE")."""
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, stream.fileno())
-        os.close(devnull)
-    except (AttributeError, ValueError, OSError):  # no descriptor (an in-memory stream): nothing to flush
-        pass
+        silence_closed_stream(stream)
 
 
 def _print_summary(evidence: "Evidence", evidence_path: str | None, stream: IO[Any], color: str, err: bool,

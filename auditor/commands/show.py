@@ -30,7 +30,9 @@ def show(evidence_path: Path, as_json: bool, color: str) -> None:
     evidence, _ = load_evidence(evidence_path)
     if as_json:
         from auditor.report.summary import summary_object
+        from auditor.storage.outputs import write_stdout
 
-        click.echo(json.dumps(summary_object(evidence, str(evidence_path)), indent=2, ensure_ascii=False))
+        write_stdout((json.dumps(summary_object(evidence, str(evidence_path)), indent=2, ensure_ascii=False)
+                      + "\n").encode("utf-8"))
         return
     print_summary(evidence, str(evidence_path), color=color)

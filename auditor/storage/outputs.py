@@ -27,7 +27,7 @@ import stat
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
+from typing import Any, Iterable
 
 from auditor.errors import InputError
 from auditor.safeio import kind_of
@@ -322,4 +322,21 @@ def write_stdout(data: bytes) -> None:
             sys.stdout.write(data.decode("utf-8"))
             sys.stdout.flush()
     except BrokenPipeError as exc:
+        silence_closed_stream(sys.stdout)
         raise InputError("standard output: the reader closed the pipe before the document was written") from exc
+
+
+def silence_closed_stream(stream: Any) -> None:
+    """Point a stream whose reader has gone at /dev/null, so that what is still buffered does not
+    fail again when the interpreter flushes it at exit (exit 120 and a second message; the recipe
+    of the Python docs, "Note on SIGPIPE").  A stream without a descriptor has nothing to flush."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+    except OSError:
+        return
+    try:
+        os.dup2(devnull, stream.fileno())
+    except (AttributeError, ValueError, OSError):
+        pass
+    finally:
+        os.close(devnull)

@@ -2,8 +2,9 @@
 
 * A subject with a line break, an escape sequence or a bidi override stays on one line, shown as
   escapes, in a pipe and on a terminal: it can neither forge a finding line nor drive the terminal.
-* A reader that closes the pipe: ``-o -`` is exit 2 with a message (the evidence never arrived);
-  the summary of a run written to a file just stops, and the exit code stays the verdict's.
+* A reader that closes the pipe: ``-o -`` and ``--json`` are exit 2 with a message (the document
+  never arrived); the summary of a run written to a file just stops, and the exit code stays the
+  verdict's.
 * ``-`` is standard output only where documented: ``--pdf -`` and ``--out-dir -`` are refused
   before any work, and nothing called ``-`` appears in the working directory.
 """
@@ -106,3 +107,11 @@ def test_dash_is_refused_where_it_is_not_standard_output(tmp_path, args):
 def test_keygen_refuses_dash_as_its_directory(tmp_path):
     result = run_cli("keygen", "--out", "-", cwd=tmp_path)
     assert result.returncode == 2 and "--out -" in result.stderr and not (tmp_path / "-").exists()
+
+
+def test_json_summary_to_a_closed_pipe_is_exit_2_with_a_message(tmp_path):
+    policy, snap = _files(tmp_path)
+    proc = _closed_pipe_run(["evaluate", "--policy", str(policy), "--snapshot", str(snap), "-o",
+                             str(tmp_path / "e.json"), "--json"], tmp_path)
+    assert proc.returncode == 2
+    assert "standard output: the reader closed the pipe" in proc.stderr and "Traceback" not in proc.stderr
