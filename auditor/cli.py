@@ -13,8 +13,7 @@ from typing import Any, Callable
 import click
 
 from auditor import __version__
-from auditor.commands.options import TARGET_HELP, resolve_target
-from auditor.commands.output import color_option, print_summary, quiet_option
+from auditor.commands.options import TARGET_HELP, color_option, quiet_option, resolve_target
 from auditor.errors import InputError, LbauditError
 from auditor.model.result import ExitCode, Severity
 from auditor.plugins import plugins_enabled
@@ -148,7 +147,8 @@ def _check_report_options(out_dir: Path | None, pdf: Path | None, pdf_cert: Path
               help="Evidence JSON to write; - writes it to stdout (the summary then goes to stderr) "
                    "[default: lbaudit-evidence.json, or <out-dir>/<policy-id>.evidence.json].")
 @click.option("--fail-on", type=click.Choice(SEVERITIES), default="info", show_default=True,
-              help="Lowest severity of a failing finding that makes the run non-compliant (exit 1).")
+              help="Lowest severity of a failing finding that makes the run non-compliant (exit 1); "
+              "info: any failure.  Failures below it are listed as below the threshold.")
 @click.option("--target", "target", metavar="TARGET", help=TARGET_HELP)
 @click.option("--snapshot", "snapshot_path", type=click.Path(path_type=Path), help="Evaluate a saved snapshot instead of this host.")
 @click.option("--snapshot-pubkey", type=click.Path(path_type=Path), help="Public key the --snapshot must be signed "
@@ -177,13 +177,15 @@ def evaluate(policy_path: Path, output: Path | None, fail_on: str, target: str |
     """Evaluate a policy against this host (or a snapshot / root directory) and write the evidence.
 
     \b
-    The summary: on a terminal, tables at its width with findings grouped by rule; piped or
-    captured (CI logs, cron mail), one finding per line (rule | severity | status | subject |
-    reason), never wrapped or cut.  -o - writes the evidence to stdout and the summary to stderr;
-    --json prints a compact JSON summary instead of the human one.
+    The summary: on a terminal, tables at its width, findings grouped
+    by rule; piped or captured (CI logs, cron mail), one finding per line
+    (rule | severity | status | subject | reason), never wrapped or cut.
+    -o - writes the evidence to stdout, the summary to stderr; --json
+    prints a compact JSON summary instead of the human one.
     """
     from auditor import pipeline
     from auditor.collect.targets import SnapshotFile
+    from auditor.commands.output import print_summary
     from auditor.engine.registry import load_registry
     from auditor.policy.loader import load_policy
     from auditor.storage.outputs import is_stdout, make_out_dir, signature_of

@@ -8,7 +8,7 @@ from typing import NoReturn
 
 import click
 
-from auditor.commands.output import quiet_option
+from auditor.commands.options import quiet_option
 from auditor.errors import LbauditError
 from auditor.model.result import ExitCode
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from auditor.analysis.coverage import BASELINES, catalog_baseline, compute_coverage, shipped_baseline
-from auditor.commands.output import quiet_option
+from auditor.commands.options import quiet_option
 
 
 @click.command()

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from auditor.analysis.diff import diff_scans
-from auditor.commands.output import quiet_option
+from auditor.commands.options import quiet_option
 from auditor.model.result import ExitCode
 from auditor.storage.evidence import load_evidence
 

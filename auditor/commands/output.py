@@ -1,4 +1,5 @@
-"""How commands print: colour, quiet, and the run summary laid out for where it goes.
+"""How commands print: colour, and the run summary laid out for where it goes (the ``--color``
+and ``--quiet`` options are in :mod:`auditor.commands.options`).
 
 A terminal gets rich tables at its real width, findings grouped by rule; a pipe, a file, cron mail
 or a CI log gets one finding per line, never wrapped or cut, whatever ``COLUMNS`` says
@@ -10,27 +11,12 @@ from __future__ import annotations
 import os
 import shutil
 import sys
-from typing import IO, TYPE_CHECKING, Any, Callable, Sequence, TypeVar
+from typing import IO, TYPE_CHECKING, Any, Sequence
 
 import click
 
 if TYPE_CHECKING:  # the model (pydantic) is loaded by the commands that print a summary, not by --help
     from auditor.model.evidence import Evidence
-
-COLOR_CHOICES = ("auto", "always", "never")
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def color_option(function: F) -> F:
-    return click.option(
-        "--color", "color", type=click.Choice(COLOR_CHOICES), default="auto", show_default=True,
-        help="Colour the output: auto colours a terminal unless NO_COLOR is set (FORCE_COLOR colours a pipe too).",
-    )(function)
-
-
-def quiet_option(function: F) -> F:
-    return click.option("--quiet", "-q", is_flag=True,
-                        help="Print nothing but errors; the exit code (and any file written) still tell.")(function)
 
 
 def is_terminal(stream: IO[Any]) -> bool:

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import click
 
-from auditor.commands.output import color_option, print_summary
+from auditor.commands.options import color_option
+from auditor.commands.output import print_summary
 
 
 @click.command("show")
