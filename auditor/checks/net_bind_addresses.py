@@ -12,17 +12,17 @@ could apply gives the same verdict, that is the verdict, otherwise the listener 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
-from auditor.checks import _listeners
+from auditor.checks import _listeners, _namespaces
 from auditor.domain import netaddr
 from auditor.model.base import StrictModel
 from auditor.model.check import CheckParams, Outcome, check, failed, missing_fact, not_applicable, not_reviewed, passed
-from auditor.model.facts import PROTOCOLS, HostSnapshot, Listener, Protocol
+from auditor.model.facts import PROTOCOLS, HostSnapshot, Listener, NetNamespace, Protocol, Workload
 from auditor.model.result import Severity
 
 _PORT_RANGE = re.compile(r"^\s*([0-9]{1,5})\s*-\s*([0-9]{1,5})\s*$")
@@ -58,6 +58,10 @@ def _port_span(spec: int | str) -> tuple[int, int]:
     return low, high
 
 
+_MATCH_FIELDS = ("process", "exe", "user", "ports", "protocol", "namespace", "container", "image", "pod",
+                 "k8s_namespace")
+
+
 class ListenerMatch(StrictModel):
     """Which listeners an exception is about.  Every field is optional; at least one is required,
     and a listener matches when all the given fields match."""
@@ -71,6 +75,14 @@ class ListenerMatch(StrictModel):
     )
     ports: list[int | str] | None = Field(None, description='Ports and ranges, e.g. [443, "8000-8099"].')
     protocol: Protocol | None = Field(None, description="tcp, udp, udplite, sctp, dccp or mptcp.")
+    namespace: str | None = Field(
+        None, description="Network namespace, shell-style glob: its ip netns name, its inode (\"4026532281\" or "
+        "\"net:[4026532281]\"), or \"host\" for the collector's own namespace.")
+    container: str | None = Field(None, description="Name of a container in the listener's namespace, shell-style glob.")
+    image: str | None = Field(None, description="Image of a container in the listener's namespace, shell-style glob.")
+    pod: str | None = Field(None, description="Kubernetes pod name (io.kubernetes.pod.name label), shell-style glob.")
+    k8s_namespace: str | None = Field(
+        None, description="Kubernetes namespace (io.kubernetes.pod.namespace label), shell-style glob.")
 
     @field_validator("ports")
     @classmethod
@@ -84,8 +96,8 @@ class ListenerMatch(StrictModel):
 
     @model_validator(mode="after")
     def _not_empty(self) -> "ListenerMatch":
-        if all(getattr(self, name) is None for name in ("process", "exe", "user", "ports", "protocol")):
-            raise ValueError("an exception must match on at least one of process, exe, user, ports, protocol")
+        if all(getattr(self, name) is None for name in _MATCH_FIELDS):
+            raise ValueError(f"an exception must match on at least one of {', '.join(_MATCH_FIELDS)}")
         return self
 
 
@@ -116,6 +128,13 @@ class BindAddressParams(CheckParams):
         "unconnected sockets).  Every one by default; listeners of a protocol left out are listed in one "
         "not_applicable finding, never dropped silently.",
     )
+    scope: Literal["effective", "every_namespace"] = Field(
+        "effective",
+        description="effective: a listener in another network namespace is judged at the addresses it can be "
+        "reached at from beyond the host (its namespace's macvlan, ipvlan or physical interfaces), and passes "
+        "when it is reachable only inside its namespace; every_namespace: every namespace's listeners are "
+        "judged as if they were on the host.",
+    )
 
 
 # ------------------------------------------------------------------ matching
@@ -143,8 +162,47 @@ def _user_matches(pattern: str, listener: Listener, complete: bool) -> Tri:
     return _any_of(pattern, [p.user for p in listener.processes], complete)
 
 
-def _matches(match: ListenerMatch, listener: Listener, complete: bool = True) -> Tri:
+@dataclass(frozen=True)
+class _Place:
+    """The namespace a listener is in, as exceptions select it."""
+
+    names: frozenset[str]  # what ``namespace`` matches
+    workloads: tuple[Workload, ...] = ()
+    namespace: NetNamespace | None = field(default=None, compare=False)  # None: the host's own
+
+
+HOST = _Place(frozenset({"host"}))
+
+
+def _place(ns: NetNamespace) -> _Place:
+    names = {*ns.names, str(ns.inode), f"net:[{ns.inode}]", *(["host"] if ns.current else [])}
+    return _Place(frozenset(names), tuple(ns.workloads), ns)
+
+
+def _workload_matches(pattern: str, workloads: tuple[Workload, ...], values: list[str | None]) -> Tri:
+    """No workload: False.  A workload whose field is unknown (seen only through its cgroup): unknown."""
+    if not workloads:
+        return False
+    return _any_of(pattern, values)
+
+
+def _place_matches(match: ListenerMatch, place: _Place) -> list[Tri]:
     results: list[Tri] = []
+    if match.namespace is not None:
+        results.append(any(fnmatchcase(name, match.namespace) for name in place.names))
+    workloads = place.workloads
+    for name, values in (("container", [w.name for w in workloads]), ("image", [w.image for w in workloads]),
+                         ("pod", [w.pod if w.runtime == "kubernetes" or w.pod else "" for w in workloads]),
+                         ("k8s_namespace", [w.k8s_namespace if w.runtime == "kubernetes" or w.k8s_namespace else ""
+                                            for w in workloads])):
+        pattern = getattr(match, name)
+        if pattern is not None:
+            results.append(_workload_matches(pattern, workloads, values))
+    return results
+
+
+def _matches(match: ListenerMatch, listener: Listener, complete: bool = True, place: _Place = HOST) -> Tri:
+    results: list[Tri] = _place_matches(match, place)
     if match.protocol is not None:
         results.append(listener.protocol == match.protocol)
     if match.ports is not None:
@@ -180,13 +238,14 @@ class _Rule:
 
 
 def _candidate_rules(
-    listener: Listener, default: _Rule, exceptions: list[tuple[BindException, _Rule]], complete: bool = True
+    listener: Listener, default: _Rule, exceptions: list[tuple[BindException, _Rule]], complete: bool = True,
+    place: _Place = HOST,
 ) -> list[_Rule]:
     """Every rule that could decide for this listener, in first-match order.  An exception that
     might match (unknown owner) is a candidate, and so is everything after it."""
     candidates: list[_Rule] = []
     for exception, rule in exceptions:
-        verdict = _matches(exception.match, listener, complete)
+        verdict = _matches(exception.match, listener, complete, place)
         if verdict is False:
             continue
         candidates.append(rule)
@@ -252,21 +311,41 @@ def _observed(listener: Listener) -> dict[str, object]:
 
 def _judge(
     listener: Listener, pointer: str, detail_gaps: list[str], default: _Rule, exceptions: list[tuple[BindException, _Rule]],
-    holder_gaps: list[str],
+    holder_gaps: list[str], place: _Place = HOST, exposure: _namespaces.Exposure | None = None,
 ) -> Outcome:
-    candidates = _candidate_rules(listener, default, exceptions, complete=not holder_gaps)
-    verdicts = {netaddr.is_allowed(listener.address, listener.v6only, rule.allowed) for rule in candidates}
+    candidates = _candidate_rules(listener, default, exceptions, complete=not holder_gaps, place=place)
+    observed = _observed(listener)
     accepts = netaddr.describe_accepts(listener.address, listener.v6only)
+    if exposure is not None:
+        observed["exposure"] = {"addresses": None if exposure.addresses is None else list(exposure.addresses),
+                                "note": exposure.note}
+    if exposure is not None and exposure.addresses == ():
+        # Nothing beyond the namespace can reach it: there is no exposure for a rule to allow.
+        return passed(listener.subject, f"{listener.protocol} {listener.endpoint} ({_owner(listener)}) accepts "
+                      f"{accepts}, {exposure.note}", reason=exposure.note, key=listener.identity,
+                      subject_detail=_detail(listener), observed=observed,
+                      expected=[rule.expected() for rule in candidates], evidence=[pointer])
+
+    def allows(rule: _Rule) -> bool:
+        if exposure is not None and exposure.addresses is not None:
+            return all(netaddr.is_allowed(address, None, rule.allowed) for address in exposure.addresses)
+        return netaddr.is_allowed(listener.address, listener.v6only, rule.allowed)
+
+    verdicts = {allows(rule) for rule in candidates}
     common = dict(
         key=listener.identity,
         subject_detail=_detail(listener),
-        observed=_observed(listener),
+        observed=observed,
         expected=[rule.expected() for rule in candidates],
         evidence=[pointer],
     )
+    if exposure is not None and exposure.addresses is not None:
+        accepts = f"{accepts}, reachable at {', '.join(exposure.addresses)} ({exposure.note})"
+    elif exposure is not None:
+        accepts = f"{accepts} ({exposure.note})"
     head = f"{listener.protocol} {listener.endpoint} ({_owner(listener)}) accepts {accepts}"
     if len(verdicts) > 1:
-        allowing = [r.label for r in candidates if netaddr.is_allowed(listener.address, listener.v6only, r.allowed)]
+        allowing = [r.label for r in candidates if allows(r)]
         denying = [r.label for r in candidates if r.label not in allowing]
         reason = (
             f"owner not identified ({_owner_reason(listener, detail_gaps, holder_gaps)}), and the rules that could apply disagree: "
@@ -288,8 +367,9 @@ def _judge(
 @check(
     name="net.bind_addresses",
     title="Listening sockets bind only to allowed addresses",
-    version="1.1.0",
+    version="1.2.0",
     needs=["sockets"],
+    uses=["netns"],
     params=BindAddressParams,
     severity=Severity.HIGH,
     controls=["CM-7", "SC-7", "SC-7(5)", "CM-6"],
@@ -334,14 +414,33 @@ not_reviewed with the reason the owner could not be identified.  Listeners decla
 """,
 )
 def net_bind_addresses(snapshot: HostSnapshot, params: BindAddressParams) -> list[Outcome]:
-    sockets = snapshot.facts.sockets
-    if sockets is None or sockets.listeners is None:
-        return [missing_fact(snapshot, "sockets", "listeners", subject="listeners", what="the list of listening sockets")]
     default = _Rule("the default allow list", netaddr.address_set(params.allow))
     exceptions = [
         (exc, _Rule(f"exception {i}", netaddr.address_set(exc.allow), exc.reason))
         for i, exc in enumerate(params.exceptions, start=1)
     ]
+    netns = snapshot.facts.netns
+    current = netns.current if netns is not None else None
+    outcomes = _judge_snapshot(snapshot, params, default, exceptions, _place(current) if current else HOST)
+    host_inode = current.inode if current is not None else None
+    for index, ns in _namespaces.others(snapshot):
+        inner = _namespaces.as_snapshot(snapshot, index, ns)
+        judged = _judge_snapshot(inner, params, default, exceptions, _place(ns),
+                                 None if params.scope == "every_namespace" else host_inode)
+        outcomes += [_namespaces.rebase(outcome, index, ns) for outcome in judged]
+    return outcomes + _namespaces.coverage(snapshot)
+
+
+def _judge_snapshot(snapshot: HostSnapshot, params: BindAddressParams, default: _Rule,
+                    exceptions: list[tuple[BindException, _Rule]], place: _Place,
+                    host_inode: int | None = None) -> list[Outcome]:
+    """The outcomes of the host's listeners (``place.namespace`` None or current), or of one other
+    namespace's as :func:`_namespaces.as_snapshot` gives them: judged at their effective exposure
+    unless ``params.scope`` is every_namespace."""
+    in_other = place.namespace is not None and not place.namespace.current
+    sockets = snapshot.facts.sockets
+    if sockets is None or sockets.listeners is None:
+        return [missing_fact(snapshot, "sockets", "listeners", subject="listeners", what="the list of listening sockets")]
     judged = sorted(
         ((i, l) for i, l in enumerate(sockets.listeners) if l.protocol in params.protocols),
         key=lambda item: (
@@ -359,7 +458,8 @@ def net_bind_addresses(snapshot: HostSnapshot, params: BindAddressParams) -> lis
             (detail_gaps if len(gap.path) > 3 else holder_gaps).setdefault(gap.path[1], []).append(gap.reason)
     outcomes = [
         _judge(l, f"/facts/sockets/listeners/{i}", sorted(set(detail_gaps.get(i, []))), default, exceptions,
-               sorted(set(holder_gaps.get(i, []))) if l.processes else [])
+               sorted(set(holder_gaps.get(i, []))) if l.processes else [], place,
+               _exposure(l, place.namespace, host_inode, params) if in_other else None)
         for i, l in judged
     ]
 
@@ -385,7 +485,7 @@ def net_bind_addresses(snapshot: HostSnapshot, params: BindAddressParams) -> lis
             outcomes.append(not_reviewed("listeners (collection)", f"some listeners could not be read: {reason}", evidence=["/gaps"]))
         else:
             outcomes.append(not_applicable("listeners (collection)", reason, evidence=["/gaps"]))
-    if not judged and not unreadable:
+    if not judged and not unreadable and not in_other:
         protocols = _listeners.either(list(params.protocols))
         outcomes.insert(
             0,
@@ -398,3 +498,12 @@ def net_bind_addresses(snapshot: HostSnapshot, params: BindAddressParams) -> lis
             ),
         )
     return outcomes
+
+
+def _exposure(listener: Listener, ns: NetNamespace | None, host_inode: int | None,
+              params: BindAddressParams) -> _namespaces.Exposure | None:
+    if ns is None:
+        return None
+    if params.scope == "every_namespace":
+        return _namespaces.Exposure(None, f"in netns {ns.label}, judged as if on the host (scope every_namespace)")
+    return _namespaces.exposure(listener, ns, host_inode)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pydantic import Field, model_validator
 
-from auditor.checks import _listeners, _sysctl
+from auditor.checks import _listeners, _namespaces, _sysctl
 from auditor.model.check import CheckParams, Outcome, check, failed, missing_fact, not_applicable, not_reviewed, passed
 from auditor.model.facts import DATAGRAM_PROTOCOLS, PROTOCOLS, HostSnapshot, Protocol
 from auditor.model.result import Severity, Status
@@ -177,8 +177,9 @@ def _listener_outcomes(snapshot: HostSnapshot, lookup: _sysctl.PoolLookup, param
 @check(
     name="net.ephemeral_port_range",
     title="Ephemeral port pool is large enough, sanely bounded and free of services",
-    version="1.1.0",
+    version="1.2.0",
     needs=["sysctl", "sockets"],
+    uses=["netns"],
     params=EphemeralRangeParams,
     severity=Severity.MEDIUM,
     controls=["SC-5", "SC-6", "CM-6"],
@@ -211,6 +212,14 @@ too.
 """,
 )
 def net_ephemeral_port_range(snapshot: HostSnapshot, params: EphemeralRangeParams) -> list[Outcome]:
+    outcomes = _judge(snapshot, params)
+    # The range, the reserved ports and the listeners are each network namespace's own.
+    for index, ns in _namespaces.others(snapshot):
+        outcomes += [_namespaces.rebase(o, index, ns) for o in _judge(_namespaces.as_snapshot(snapshot, index, ns), params)]
+    return outcomes + _namespaces.coverage(snapshot, _namespaces.OTHER_SETTINGS)
+
+
+def _judge(snapshot: HostSnapshot, params: EphemeralRangeParams) -> list[Outcome]:
     lookup = _sysctl.ephemeral_pool(snapshot)
     outcomes = [_pool_outcome(lookup, params), _bounds_outcome(lookup, params)]
     if params.forbid_listeners_in_range:

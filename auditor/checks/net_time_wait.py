@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from auditor.checks import _sysctl
+from auditor.checks import _namespaces, _sysctl
 from auditor.model.check import CheckParams, Outcome, check, failed, missing_fact, not_applicable, not_reviewed, passed
 from auditor.model.facts import HostSnapshot
 from auditor.model.result import Severity
@@ -188,8 +188,9 @@ def _peak_headroom(pool_lookup: _sysctl.PoolLookup, rate: float, maximum: float)
 @check(
     name="net.time_wait",
     title="TIME_WAIT settings leave headroom in the ephemeral port pool",
-    version="1.0.1",
+    version="1.1.0",
     needs=["sysctl", "sockets"],
+    uses=["netns"],
     params=TimeWaitParams,
     severity=Severity.MEDIUM,
     controls=["SC-5", "SC-5(2)", "CM-6"],
@@ -228,6 +229,14 @@ least one must be set.
 """,
 )
 def net_time_wait(snapshot: HostSnapshot, params: TimeWaitParams) -> list[Outcome]:
+    outcomes = _judge(snapshot, params)
+    # TIME_WAIT settings and counts are each network namespace's own.
+    for index, ns in _namespaces.others(snapshot):
+        outcomes += [_namespaces.rebase(o, index, ns) for o in _judge(_namespaces.as_snapshot(snapshot, index, ns), params)]
+    return outcomes + _namespaces.coverage(snapshot, _namespaces.OTHER_SETTINGS)
+
+
+def _judge(snapshot: HostSnapshot, params: TimeWaitParams) -> list[Outcome]:
     outcomes: list[Outcome] = []
     if params.allowed_tw_reuse is not None:
         outcomes.append(_tw_reuse(snapshot, list(params.allowed_tw_reuse)))

@@ -18,9 +18,10 @@ from pydantic import BaseModel
 
 from auditor.collect import CollectContext
 from auditor.collect.audit import collect_audit, describe_audit, summarize_audit
+from auditor.collect.netns import collect_netns, describe_netns, summarize_netns
 from auditor.collect.sockets import collect_sockets, describe_sockets, summarize_sockets
 from auditor.collect.sysctl import collect_sysctl, describe_sysctl, summarize_sysctl
-from auditor.model.facts import SECTIONS, AuditFacts, Gap, SocketFacts, SysctlFacts
+from auditor.model.facts import SECTIONS, AuditFacts, Gap, NamespaceFacts, SocketFacts, SysctlFacts
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,7 @@ FACT_SECTIONS: tuple[FactSection, ...] = (
     FactSection("sockets", SocketFacts, collect_sockets, describe_sockets, summarize_sockets),
     FactSection("sysctl", SysctlFacts, collect_sysctl, describe_sysctl, summarize_sysctl),
     FactSection("audit", AuditFacts, collect_audit, describe_audit, summarize_audit),
+    FactSection("netns", NamespaceFacts, collect_netns, describe_netns, summarize_netns),
 )
 BY_NAME: dict[str, FactSection] = {section.name: section for section in FACT_SECTIONS}
 

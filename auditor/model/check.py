@@ -106,6 +106,9 @@ class CheckSpec:
     func: CheckFunction = field(compare=False, repr=False)
     notes: str = ""
     origin: str = "builtin"  # "builtin" or "plugin <distribution> <version>"; set by the registry
+    # Sections collected whenever the check is enabled, but whose absence does not stop it: the check
+    # judges what it has and says what it could not see (an older snapshot has no ``netns``).
+    uses: tuple[Section, ...] = ()
 
     def run(self, snapshot: HostSnapshot, params: CheckParams) -> list[Outcome]:
         return list(self.func(snapshot, params))
@@ -123,6 +126,7 @@ def check(
     rationale: str,
     remediation: str,
     notes: str = "",
+    uses: Iterable[Section] = (),
 ) -> Callable[[CheckFunction], CheckSpec]:
     """Declare a check next to its function.  Returns a :class:`CheckSpec`, registers nothing."""
 
@@ -139,6 +143,7 @@ def check(
             remediation=remediation.strip(),
             func=func,
             notes=notes.strip(),
+            uses=tuple(uses),
         )
 
     return wrap

@@ -21,7 +21,7 @@ SNAPSHOT_SCHEMA_VERSION: Final = "1.0"
 # The fact sections a check can declare in ``needs``, named once here (each is a field of ``Facts``;
 # its collector is declared in ``auditor/collect/sections.py``).  Collectors only gather what
 # enabled rules need.
-Section = Literal["sockets", "sysctl", "audit"]
+Section = Literal["sockets", "sysctl", "audit", "netns"]
 SECTIONS: tuple[str, ...] = get_args(Section)
 
 
@@ -291,12 +291,93 @@ class AuditFacts(StrictModel):
     machine: str | None = None
 
 
+# ---------------------------------------------------------------- network namespaces
+
+# What an interface is, for deciding what a listener behind it can be reached from: loopback and a
+# veth into the host stay on this machine; macvlan, ipvlan and a physical interface reach the
+# network the host is on; "other" (tun, wireguard, vxlan, ...) is judged as reaching beyond (fail
+# closed).
+InterfaceKind = Literal["loopback", "veth", "bridge", "macvlan", "ipvlan", "physical", "other"]
+
+
+class NetInterface(StrictModel):
+    name: str
+    index: int = Field(ge=0, le=2**31 - 1)
+    kind: InterfaceKind
+    link_kind: str | None = None  # IFLA_INFO_KIND as the kernel names it ("veth", "wireguard", ...)
+    up: bool = False
+    addresses: list[str] = Field(default_factory=list)  # "10.0.0.2/24", "fe80::1/64"
+    master: str | None = None  # the bridge (or bond) it is enslaved to
+    # veth: the peer's ifindex in the peer's namespace, and that namespace's inode once matched
+    # (None: the peer is in this namespace, or its namespace was not seen)
+    peer_index: int | None = None
+    peer_in_other_netns: bool = False
+    peer_netns: Inode | None = None
+
+
+class Workload(StrictModel):
+    """A container (or pod member) whose processes are in a namespace, from /proc/PID/cgroup and,
+    when a runtime answers, its API."""
+
+    runtime: str  # docker, podman, kubernetes
+    id: str  # the container id as the cgroup path names it
+    name: str | None = None
+    image: str | None = None
+    pod: str | None = None  # io.kubernetes.pod.name
+    k8s_namespace: str | None = None  # io.kubernetes.pod.namespace
+    labels: dict[str, str] = Field(default_factory=dict)
+    pids: list[Pid] = Field(default_factory=list)
+    source: str = "cgroup"  # "cgroup", or "cgroup + docker engine API"
+
+
+class NetNamespace(StrictModel):
+    """One network namespace, found through a process, a name under /run/netns or an nsfs mount.
+
+    The collector's own namespace (``current``) is described here too, but its listeners, counts
+    and sysctls are the ``sockets`` and ``sysctl`` sections; every other one is entered (in a
+    forked child) for its own."""
+
+    inode: Inode
+    device: int = Field(ge=0, le=2**64 - 1)
+    names: list[str] = Field(default_factory=list)  # ip netns names (/run/netns/NAME)
+    paths: list[str] = Field(default_factory=list)  # nsfs files it is bound at (not /proc/PID/ns/net)
+    pids: list[Pid] = Field(default_factory=list)  # processes in it
+    current: bool = False
+    entered: bool = False
+    interfaces: list[NetInterface] | None = None
+    listeners: list[Listener] | None = None
+    counts: SocketCounts | None = None
+    sysctl: dict[str, SysctlSetting] | None = None  # running values, as this namespace sees them
+    workloads: list[Workload] = Field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        """How findings name it, stable across runs when it has a name: the ip netns name, else
+        the container's name, else its inode."""
+        if self.names:
+            return self.names[0]
+        named = sorted(w.name for w in self.workloads if w.name)
+        if named:
+            return f"container {named[0]}"
+        return f"net:[{self.inode}]"
+
+
+class NamespaceFacts(StrictModel):
+    namespaces: list[NetNamespace] = Field(default_factory=list)
+    method: str = ""
+
+    @property
+    def current(self) -> NetNamespace | None:
+        return next((ns for ns in self.namespaces if ns.current), None)
+
+
 # ---------------------------------------------------------------- snapshot
 
 class Facts(StrictModel):
     sockets: SocketFacts | None = None
     sysctl: SysctlFacts | None = None
     audit: AuditFacts | None = None
+    netns: NamespaceFacts | None = None
 
 
 class HostSnapshot(StrictModel):
@@ -320,7 +401,9 @@ class HostSnapshot(StrictModel):
         """SHA-256 of what was observed (facts and gaps), independent of when and from where."""
         # ``path`` restates ``field``: left out, so the digest of what was seen is the same as before
         # gaps carried it (and the same for a snapshot written then).
-        return digest_of({"facts": self.facts.model_dump(mode="json"),
+        # A snapshot without the netns section (written before it existed) keeps its digest.
+        facts = self.facts.model_dump(mode="json", exclude={"netns"} if self.facts.netns is None else None)
+        return digest_of({"facts": facts,
                           "gaps": [g.model_dump(mode="json", exclude={"path"}) for g in self.gaps]})
 
 
