@@ -483,7 +483,7 @@ def _judge_snapshot(snapshot: HostSnapshot, params: BindAddressParams, default: 
         reason = _listeners.reasons(incomplete)
         if unreadable:
             outcomes.append(not_reviewed("listeners (collection)", f"some listeners could not be read: {reason}", evidence=["/gaps"]))
-        else:
+        elif not in_other:  # a transport the kernel lacks is said once, for the host: the kernel is shared
             outcomes.append(not_applicable("listeners (collection)", reason, evidence=["/gaps"]))
     if not judged and not unreadable and not in_other:
         protocols = _listeners.either(list(params.protocols))

@@ -37,8 +37,9 @@ from typing import Any
 
 from auditor.collect import CollectContext, rtnetlink
 from auditor.collect.sockets import (
-    METHOD_NETLINK,
     ESTABLISHED_KEY,
+    METHOD_NETLINK,
+    _v6only_gaps,
     attribute_owners,
     count_states,
     listeners_from_rows,
@@ -48,7 +49,6 @@ from auditor.collect.sockets import (
     read_sockets_netlink,
     read_sockets_proc_net,
     read_time_wait,
-    _v6only_gaps,
 )
 from auditor.collect.sysctl import SYSCTL_KEYS, read_runtime_sysctls
 from auditor.model.facts import (
