@@ -189,7 +189,8 @@ def _workload_matches(pattern: str, workloads: tuple[Workload, ...], values: lis
 def _place_matches(match: ListenerMatch, place: _Place) -> list[Tri]:
     results: list[Tri] = []
     if match.namespace is not None:
-        results.append(any(fnmatchcase(name, match.namespace) for name in place.names))
+        # "net:[INODE]" is taken as written too: as a glob its brackets would be a character class
+        results.append(any(name == match.namespace or fnmatchcase(name, match.namespace) for name in place.names))
     workloads = place.workloads
     for name, values in (("container", [w.name for w in workloads]), ("image", [w.image for w in workloads]),
                          ("pod", [w.pod if w.runtime == "kubernetes" or w.pod else "" for w in workloads]),
@@ -411,6 +412,20 @@ holding the socket may not be all of them (some /proc/<pid>/fd could not be read
 that might match is considered: if all candidate rules agree, that is the verdict, otherwise the listener is
 not_reviewed with the reason the owner could not be identified.  Listeners declared by unit files
 (offline --root mode) are judged the same way.  One finding per listener; a pass when none is found.
+
+Every other network namespace (containers, `ip netns`, `unshare --net`) is judged too, one finding
+per listener, its subject and id ending in `in netns N` (the ip netns name, else `container NAME`,
+else `net:[INODE]`).  With scope `effective` (the default) its exposure decides: a namespace whose
+only interfaces are loopback and veths into the host namespace keeps the listener inside (pass,
+"reachable only inside namespace N"); a macvlan, ipvlan or physical interface (or any other kind,
+or a veth to another namespace, judged as reaching beyond) makes it judged at that interface's
+addresses that it accepts; interfaces that could not be read make it judged as if on the host.
+With scope `every_namespace` every listener is judged at its own address, as on the host.
+Exceptions may also select by `namespace` (name, inode or "host"), `container`, `image`, `pod`
+and `k8s_namespace`; a container known only by its cgroup (no name yet) matches neither way, so the
+candidate rules decide as for an unknown owner.  A namespace that could not be entered is
+not_reviewed; processes whose namespace could not be read make a not_reviewed discovery finding;
+a snapshot without the netns section (older lbaudit) gets one not_reviewed finding that says so.
 """,
 )
 def net_bind_addresses(snapshot: HostSnapshot, params: BindAddressParams) -> list[Outcome]:

@@ -209,6 +209,10 @@ is missing, a range that is too small even before reservations still fails.  Eve
 transport (tcp, sctp, dccp, mptcp) is judged by default; UDP and UDP-Lite listeners only when
 `protocols` includes them, since a client socket sending without connect() holds an ephemeral port
 too.
+
+Each network namespace has its own values (a new namespace starts from the kernel defaults, not
+the host's sysctl.d): every other namespace's settings are judged on findings of their own, named
+`... in netns N`.
 """,
 )
 def net_ephemeral_port_range(snapshot: HostSnapshot, params: EphemeralRangeParams) -> list[Outcome]:

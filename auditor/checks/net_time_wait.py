@@ -226,6 +226,10 @@ check does not count on tcp_tw_reuse to relax this.  max_time_wait_share compare
 count (all destinations, both directions) with the pool: a coarse, host-wide signal that needs a live
 host (not_applicable for an offline root directory).  Each param that is set gives one finding; at
 least one must be set.
+
+Each network namespace has its own values (a new namespace starts from the kernel defaults, not
+the host's sysctl.d): every other namespace's settings are judged on findings of their own, named
+`... in netns N`.
 """,
 )
 def net_time_wait(snapshot: HostSnapshot, params: TimeWaitParams) -> list[Outcome]:
