@@ -84,7 +84,7 @@ def snapshot(
     return HostSnapshot(
         provenance=provenance(**prov),
         facts=Facts(sockets=sockets, sysctl=sysctl_facts() if sysctl == "default" else sysctl, audit=audit,
-                    netns=NamespaceFacts() if netns == "default" else netns),  # type: ignore[arg-type]
+                    netns=NamespaceFacts(published=[], published_sources=["nat"]) if netns == "default" else netns),  # type: ignore[arg-type]
         gaps=gaps or [],
     )
 

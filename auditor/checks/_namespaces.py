@@ -167,7 +167,8 @@ def exposure(listener: Listener, ns: NetNamespace, host_inode: int | None) -> Ex
                 reachable.append(str(address))
     if not reachable:
         inside = ", ".join(w.name for w in ns.workloads if w.name)
-        where = f"namespace {ns.label}" + (f" / container {inside}" if inside else "")
+        where = f"namespace {ns.label}" + (f" / container {inside}" if inside and not ns.label.startswith("container ")
+                                           else "")
         return Exposure((), f"reachable only inside {where}"
                         + (f" (outward interfaces {'; '.join(why)} carry none of the addresses it accepts)" if why
                            else " (loopback, or a veth into the host and no other interface)"))

@@ -18,7 +18,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
-from auditor.checks import _listeners, _namespaces
+from auditor.checks import _listeners, _namespaces, _published
 from auditor.domain import netaddr
 from auditor.model.base import StrictModel
 from auditor.model.check import CheckParams, Outcome, check, failed, missing_fact, not_applicable, not_reviewed, passed
@@ -436,7 +436,19 @@ def net_bind_addresses(snapshot: HostSnapshot, params: BindAddressParams) -> lis
     ]
     netns = snapshot.facts.netns
     current = netns.current if netns is not None else None
-    outcomes = _judge_snapshot(snapshot, params, default, exceptions, _place(current) if current else HOST)
+    groups = _published.groups(snapshot)
+    host_listeners = snapshot.facts.sockets.listeners if snapshot.facts.sockets is not None else None
+    # A host listener that serves a published port (docker-proxy, rootlessport, ...) is the
+    # container's exposure: judged with the container's selectors and named after it.
+    served: dict[int, _published.Group] = {}
+    for group in groups:
+        for i, l in enumerate(host_listeners or []):
+            if _published.serves(l, group):
+                served.setdefault(i, group)
+    outcomes = _judge_snapshot(snapshot, params, default, exceptions, _place(current) if current else HOST,
+                               served=served)
+    outcomes += _published_outcomes(snapshot, params, default, exceptions, groups, set(served.values()),
+                                    host_listeners or [])
     host_inode = current.inode if current is not None else None
     for index, ns in _namespaces.others(snapshot):
         inner = _namespaces.as_snapshot(snapshot, index, ns)
@@ -448,7 +460,7 @@ def net_bind_addresses(snapshot: HostSnapshot, params: BindAddressParams) -> lis
 
 def _judge_snapshot(snapshot: HostSnapshot, params: BindAddressParams, default: _Rule,
                     exceptions: list[tuple[BindException, _Rule]], place: _Place,
-                    host_inode: int | None = None) -> list[Outcome]:
+                    host_inode: int | None = None, served: dict[int, _published.Group] | None = None) -> list[Outcome]:
     """The outcomes of the host's listeners (``place.namespace`` None or current), or of one other
     namespace's as :func:`_namespaces.as_snapshot` gives them: judged at their effective exposure
     unless ``params.scope`` is every_namespace."""
@@ -471,10 +483,13 @@ def _judge_snapshot(snapshot: HostSnapshot, params: BindAddressParams, default: 
         # ("listeners", 3, "processes", 0, "name"): a detail of a process; ("listeners", 3, "processes"): the holders
         if len(gap.path) >= 3 and isinstance(gap.path[1], int) and gap.path[2] == "processes":
             (detail_gaps if len(gap.path) > 3 else holder_gaps).setdefault(gap.path[1], []).append(gap.reason)
+    served = served or {}
     outcomes = [
-        _judge(l, f"/facts/sockets/listeners/{i}", sorted(set(detail_gaps.get(i, []))), default, exceptions,
-               sorted(set(holder_gaps.get(i, []))) if l.processes else [], place,
-               _exposure(l, place.namespace, host_inode, params) if in_other else None)
+        _as_published(_judge(l, f"/facts/sockets/listeners/{i}", sorted(set(detail_gaps.get(i, []))), default,
+                             exceptions, sorted(set(holder_gaps.get(i, []))) if l.processes else [],
+                             _place(served[i].namespace) if i in served and served[i].namespace else place,
+                             _exposure(l, place.namespace, host_inode, params) if in_other else None),
+                      served.get(i))
         for i, l in judged
     ]
 
@@ -522,3 +537,67 @@ def _exposure(listener: Listener, ns: NetNamespace | None, host_inode: int | Non
     if params.scope == "every_namespace":
         return _namespaces.Exposure(None, f"in netns {ns.label}, judged as if on the host (scope every_namespace)")
     return _namespaces.exposure(listener, ns, host_inode)
+
+
+def _as_published(outcome: Outcome, group: _published.Group | None) -> Outcome:
+    """A host listener that serves a published port, named after the container it publishes."""
+    if group is None:
+        return outcome
+    to = f"container {group.container}" if group.container else group.target
+    return outcome.model_copy(update={
+        "subject": f"{outcome.subject} (publishes {to})",
+        "key": f"{outcome.key or outcome.subject} publishes {to}",
+        "message": f"{outcome.message}; it serves {group.subject}",
+        "subject_detail": {**outcome.subject_detail, "published_to": to, "container": group.container},
+    })
+
+
+def _published_outcomes(snapshot: HostSnapshot, params: BindAddressParams, default: _Rule,
+                        exceptions: list[tuple[BindException, _Rule]], groups: list[_published.Group],
+                        served: set[_published.Group], host_listeners: list[Listener]) -> list[Outcome]:
+    """Published ports no host listener serves (a DNAT rule alone, the engine with
+    --userland-proxy=false): judged at their host address; and where the sources disagree."""
+    netns = snapshot.facts.netns
+    if netns is None:
+        return []
+    outcomes: list[Outcome] = []
+    unread = [g for g in snapshot.gaps if g.section == "netns" and g.path[:1] == ("published",)]
+    if netns.published is None or any(g.kind.value == "unreadable" for g in unread):
+        reasons = "; ".join(sorted({g.reason for g in unread})) or "published ports were not collected"
+        if not unread or any(g.kind.value == "unreadable" for g in unread):
+            outcomes.append(not_reviewed("published ports", f"ports published to containers may be missing: {reasons}",
+                                         evidence=["/facts/netns/published", "/gaps"]))
+    for group in groups:
+        if group in served:
+            continue
+        entry = group.entries[0]
+        probe = Listener(protocol=entry.protocol, family="ipv6" if ":" in entry.host_address else "ipv4",
+                         address=str(group.networks[0].network_address), port=group.low)
+        place = _place(group.namespace) if group.namespace else HOST
+        candidates = _candidate_rules(probe, default, exceptions, place=place)
+        verdicts = {all(rule.allowed.covers(n) for n in group.networks) for rule in candidates}
+        where = ", ".join(str(n) for n in group.networks)
+        common = dict(
+            key=group.subject.replace(f" {entry.target_address}:", " ") if group.container else group.subject,
+            subject_detail={"protocol": group.protocol, "address": group.host_address, "port": group.low,
+                            "port_end": group.high, "container": group.container, "target": entry.target_address,
+                            "target_port": entry.target_port, "sources": group.sources},
+            observed={"host_networks": [str(n) for n in group.networks], "sources": group.sources,
+                      "origins": sorted(e.origin for e in group.entries), "listener_on_host": False},
+            expected=[rule.expected() for rule in candidates],
+            evidence=["/facts/netns/published"],
+        )
+        head = (f"{group.subject} is reachable at {where} with no listener on the host "
+                f"(forwarded by {' and '.join(group.sources)})")
+        if len(verdicts) > 1:
+            reason = "the container could not be identified, and the rules that could apply disagree"
+            outcomes.append(not_reviewed(group.subject, reason, message=f"{head}; not reviewed: {reason}", **common))
+            continue
+        allowed = verdicts.pop()
+        message = f"{head}, which is {'allowed' if allowed else 'not allowed'}: " + "; ".join(r.phrase() for r in candidates)
+        outcomes.append((passed if allowed else failed)(group.subject, message, **common))
+    for problem in _published.disagreements(snapshot, groups, host_listeners):
+        outcomes.append(failed("published ports (engine and NAT rules disagree)", problem, key=f"published disagree {problem}",
+                               observed=problem, expected="the engine's published ports and the NAT rules agree",
+                               evidence=["/facts/netns/published"]))
+    return outcomes

@@ -36,6 +36,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from auditor.collect import CollectContext, rtnetlink
+from auditor.collect.containers import EngineView, read_engines
+from auditor.collect.nat import dedupe, read_nat
 from auditor.collect.sockets import (
     ESTABLISHED_KEY,
     METHOD_NETLINK,
@@ -470,7 +472,39 @@ def collect_netns(ctx: CollectContext) -> tuple[NamespaceFacts | None, list[Gap]
             sysctl={k: SysctlSetting(**v) for k, v in result["sysctl"].items()},
         ))
     namespaces, owner_gaps = _attribute(namespaces, proc, ctx.record_cmdline)
-    return NamespaceFacts(namespaces=_match_veth_peers(namespaces), method=METHOD), gaps + owner_gaps
+    engines = read_engines(ctx.command_timeout)
+    namespaces = _enrich(namespaces, engines)
+    nat, nat_gaps, nat_read = read_nat(ctx.target, ctx.command_timeout)
+    sources: list[Any] = (["engine"] if engines.read else []) + (["nat"] if nat is not None else [])
+    published = None if not sources else dedupe(engines.published + (nat or []))
+    method = "; ".join([METHOD, *engines.read, *nat_read])
+    return (NamespaceFacts(namespaces=_match_veth_peers(namespaces), method=method, published=published,
+                           published_sources=sources),
+            gaps + owner_gaps + engines.gaps + nat_gaps)
+
+
+def _enrich(namespaces: list[NetNamespace], engines: EngineView) -> list[NetNamespace]:
+    """Workloads named by the engines: a cgroup-found container gets its name, image and labels; a
+    container whose pid or sandbox key is in a namespace but whose cgroup did not say so is added."""
+    if not engines.workloads:
+        return namespaces
+    by_id = {workload.id: (workload, pid, sandbox) for workload, pid, sandbox in engines.workloads}
+    result = []
+    for ns in namespaces:
+        workloads = []
+        seen = set()
+        for workload in ns.workloads:
+            known = by_id.get(workload.id)
+            if known is not None:
+                workload = known[0].model_copy(update={"pids": workload.pids})
+            workloads.append(workload)
+            seen.add(workload.id)
+        for workload, pid, sandbox in engines.workloads:
+            if workload.id not in seen and ((pid is not None and pid in ns.pids) or (sandbox and sandbox in ns.paths)):
+                workloads.append(workload)
+                seen.add(workload.id)
+        result.append(ns.model_copy(update={"workloads": workloads}))
+    return result
 
 
 def _attribute(namespaces: list[NetNamespace], proc: str, record_cmdline: bool) -> tuple[list[NetNamespace], list[Gap]]:

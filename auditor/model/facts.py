@@ -362,9 +362,36 @@ class NetNamespace(StrictModel):
         return f"net:[{self.inode}]"
 
 
+class PublishedPort(StrictModel):
+    """A port the host forwards to a container: declared by a container runtime (``engine``) or
+    found in the kernel's NAT rules (``nat``: a DNAT rule, which exposes the port even with no
+    listener on the host)."""
+
+    source: Literal["engine", "nat"]
+    protocol: Protocol
+    host_address: str  # "0.0.0.0" or "::" when the mapping is on every address
+    host_port: int = Field(ge=0, le=65535)
+    host_port_end: int | None = Field(None, ge=0, le=65535)  # a range of host ports (NAT: --dport 8000:8099)
+    target_address: str | None = None  # the container's address the port is forwarded to
+    target_port: int | None = Field(None, ge=0, le=65535)
+    container_id: str | None = None
+    container: str | None = None  # name, as the runtime reports it
+    origin: str = ""  # "docker engine /containers/<id>/json", "iptables-save -t nat:12", "nft -j list ruleset"
+
+    @property
+    def endpoint(self) -> str:
+        host = f"[{self.host_address}]" if ":" in self.host_address else self.host_address
+        ports = f"{self.host_port}" if self.host_port_end in (None, self.host_port) else f"{self.host_port}-{self.host_port_end}"
+        return f"{host}:{ports}"
+
+
 class NamespaceFacts(StrictModel):
     namespaces: list[NetNamespace] = Field(default_factory=list)
     method: str = ""
+    # Ports published to containers, from the runtime's API and the kernel's NAT rules; None when
+    # neither could be read (then a gap says why).  ``published_sources``: which were read.
+    published: list[PublishedPort] | None = None
+    published_sources: list[Literal["engine", "nat"]] = Field(default_factory=list)
 
     @property
     def current(self) -> NetNamespace | None:

@@ -50,7 +50,8 @@ def namespace(inode: int = 4026532300, interfaces: list[NetInterface] | None = N
 
 def with_namespaces(*others: NetNamespace, gaps: list[Gap] | None = None, host_listeners: list | None = None):
     return snapshot(listeners=host_listeners or [], gaps=gaps,
-                    netns=NamespaceFacts(namespaces=[host_namespace(), *others]))
+                    netns=NamespaceFacts(namespaces=[host_namespace(), *others], published=[],
+                                         published_sources=["nat"]))
 
 
 def web(address: str = "0.0.0.0", port: int = 8080):
