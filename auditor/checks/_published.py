@@ -105,7 +105,7 @@ def disagreements(snapshot: HostSnapshot, all_groups: list[Group], host_listener
         for entry in group.entries:
             key = (entry.protocol, entry.host_port, entry.target_port)
             if entry.source == "engine" and key not in nat and not any(serves(l, group) for l in host_listeners):
-                problems.append(f"the engine publishes {group.subject}, but no NAT rule or host listener forwards it")
+                problems.append(f"the engine publishes {group.subject.removeprefix('published ')}, but no NAT rule or host listener forwards it")
             if entry.source == "nat" and key not in engine and group.namespace is not None and group.namespace.workloads:
-                problems.append(f"a NAT rule ({entry.origin}) publishes {group.subject}, which the engine does not declare")
+                problems.append(f"a NAT rule ({entry.origin}) publishes {group.subject.removeprefix('published ')}, which the engine does not declare")
     return sorted(set(problems))

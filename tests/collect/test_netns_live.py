@@ -205,3 +205,41 @@ def test_unreadable_namespaces_are_gaps_and_nobody_never_passes_them():
     discovery = [o for o in outcomes if o.subject == "listeners in other network namespaces (discovery)"]
     assert [o.status for o in discovery] == [Status.NOT_REVIEWED]
     assert not [o for o in outcomes if " in netns " in o.subject and o.status == Status.PASS]
+
+
+def test_a_dnat_rule_with_no_listener_is_an_exposure_judged_at_its_host_address(tmp_path):
+    """NAT without a container runtime: an nft DNAT rule inside a namespace the test made, to an
+    address of a second one, with lbaudit run inside the first (its "host")."""
+    import json
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    if shutil.which("nft") is None:
+        pytest.skip("nft is not installed (scripts/bootstrap --test installs nftables)")
+    repo = Path(__file__).resolve().parents[2]
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("id: nat\nversion: '1'\nowner: tests\nrules:\n  - id: bind\n    check: net.bind_addresses\n"
+                      "    params:\n      allow: [loopback]\n")
+    with named_namespace() as gateway, named_namespace() as inner:
+        subprocess.run(["ip", "-n", gateway, "link", "add", "gw0", "type", "veth", "peer", "name", "eth0",
+                        "netns", inner], check=True, timeout=10)
+        for name, device, address in ((gateway, "gw0", "10.203.0.1/24"), (inner, "eth0", "10.203.0.2/24")):
+            subprocess.run(["ip", "-n", name, "addr", "add", address, "dev", device], check=True, timeout=10)
+            subprocess.run(["ip", "-n", name, "link", "set", device, "up"], check=True, timeout=10)
+        rules = ("add table ip lbt; add chain ip lbt pre { type nat hook prerouting priority -100; }; "
+                 "add rule ip lbt pre tcp dport 18081 dnat to 10.203.0.2:80")
+        subprocess.run(["ip", "netns", "exec", gateway, "nft", rules], check=True, timeout=10)
+        evidence = tmp_path / "evidence.json"
+        run = subprocess.run(["ip", "netns", "exec", gateway, sys.executable, "-m", "auditor.cli", "evaluate",
+                              "--policy", str(policy), "-o", str(evidence)],
+                             env={"PYTHONPATH": str(repo), "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"},
+                             capture_output=True, text=True, timeout=300)
+    assert run.returncode in (1, 3), run.stderr
+    findings = json.loads(evidence.read_text())["result"]["findings"]
+    published = [f for f in findings if f["subject"].startswith("published ")]
+    assert [(f["subject"], f["status"]) for f in published] == [
+        ("published tcp 0.0.0.0:18081 -> 10.203.0.2:80", "fail")]
+    assert published[0]["observed"]["sources"] == ["nat"]
+    assert published[0]["observed"]["origins"][0].startswith("nft -j list ruleset: table ip lbt chain pre")
