@@ -41,9 +41,13 @@ from auditor.collect.nat import dedupe, read_nat
 from auditor.collect.sockets import (
     ESTABLISHED_KEY,
     METHOD_NETLINK,
+    OPTIONAL,
+    OptionalRead,
+    _absent_or_unreadable,
     _v6only_gaps,
     attribute_owners,
     count_states,
+    kernel_protocols,
     listeners_from_rows,
     read_established,
     read_optional_netlink,
@@ -61,7 +65,6 @@ from auditor.model.facts import (
     NetInterface,
     NetNamespace,
     SocketCounts,
-    SysctlSetting,
     Workload,
 )
 from auditor.safeio import read_regular
@@ -222,7 +225,7 @@ def read_here(timeout: float) -> dict[str, Any]:
     try:
         rows = read_sockets_netlink(timeout=timeout)
         methods.append(METHOD_NETLINK)
-        optional = read_optional_netlink(timeout=timeout, proc="/proc")
+        optional = _optional_here(timeout)
     except OSError as netlink_error:
         unavailable = f"netlink sock_diag unavailable: {netlink_error}"
         v6only_reason = f"IPV6_V6ONLY is not shown in /proc/net/tcp6 or udp6 ({unavailable})"
@@ -273,6 +276,40 @@ def read_here(timeout: float) -> dict[str, Any]:
     }
 
 
+# Transports the kernel has not registered, with their not_applicable gap: registration is the
+# kernel's, not a namespace's, so the parent works it out once before forking (see _child).
+_ABSENT: dict[str, tuple[Gap, str]] = {}
+
+
+def _optional_here(timeout: float) -> OptionalRead:
+    """UDP-Lite, SCTP, DCCP and MPTCP of this namespace.  /proc/net/protocols is read once: a
+    transport the kernel does not have is a not_applicable gap without a dump (a dump would make
+    the kernel try to load its diag module, in every namespace), and one with no socket in use in
+    this namespace (the per-namespace counter, raised when a socket is hashed, as binding or
+    listening does) cannot have a listener here and is not dumped."""
+    try:
+        protocols = kernel_protocols("/proc")
+    except (OSError, ValueError):
+        return read_optional_netlink(timeout=timeout, proc="/proc")
+    result = OptionalRead([], [], [])
+    for transport in OPTIONAL:
+        present = [name for name in transport.kernel_names if name in protocols]
+        if not present:
+            gap, note = _ABSENT.get(transport.name) or _absent_or_unreadable(transport, "not registered", "/proc")
+            result.gaps.append(gap)
+            result.methods.append(note)
+            continue
+        counts = [protocols[name] for name in present]
+        if all(count == 0 for count in counts):
+            result.methods.append(f"{transport.name}: none in use (/proc/net/protocols)")
+            continue
+        found = read_optional_netlink(timeout=timeout, proc="/proc", transports=(transport,))
+        result.rows += found.rows
+        result.gaps += found.gaps
+        result.methods += found.methods
+    return result
+
+
 def _child(targets: list[tuple[int, int]], write_fd: int, timeout: float) -> None:
     """In the forked child: enter each namespace in turn and write one JSON line per namespace."""
     for index, fd in targets:
@@ -291,6 +328,14 @@ def enter_all(fds: list[tuple[int, int]], timeout: float) -> dict[int, dict[str,
     A namespace with no result (the child died or ran out of time) is absent."""
     if not fds:
         return {}
+    _ABSENT.clear()
+    try:
+        registered = kernel_protocols("/proc")
+        for transport in OPTIONAL:
+            if not set(transport.kernel_names) & registered.keys():
+                _ABSENT[transport.name] = _absent_or_unreadable(transport, "not registered", "/proc")
+    except (OSError, ValueError):
+        pass  # each namespace then works it out itself
     read_fd, write_fd = os.pipe2(os.O_CLOEXEC)
     pid = os.fork()
     if pid == 0:  # the child: never returns into the caller's code
@@ -464,13 +509,12 @@ def collect_netns(ctx: CollectContext) -> tuple[NamespaceFacts | None, list[Gap]
             gaps.append(_moved(gap, (*prefix, "sysctl"), ("runtime",)))
         if result["interfaces"] is None:
             gaps.append(Gap(section="netns", path=(*prefix, "interfaces"), reason=result["interface_error"]))
-        namespaces.append(NetNamespace(
-            **base, entered=True,
-            interfaces=None if result["interfaces"] is None else _interfaces(result["interfaces"]),
-            listeners=None if result["listeners"] is None else [Listener(**l) for l in result["listeners"]],
-            counts=None if result["counts"] is None else SocketCounts(**result["counts"]),
-            sysctl={k: SysctlSetting(**v) for k, v in result["sysctl"].items()},
-        ))
+        # one validation of the whole namespace (the child's JSON is checked like any other input)
+        namespaces.append(NetNamespace.model_validate({
+            **base, "entered": True,
+            "interfaces": None if result["interfaces"] is None else _interfaces(result["interfaces"]),
+            "listeners": result["listeners"], "counts": result["counts"], "sysctl": result["sysctl"],
+        }))
     namespaces, owner_gaps = _attribute(namespaces, proc, ctx.record_cmdline)
     engines = read_engines(ctx.command_timeout)
     namespaces = _enrich(namespaces, engines)

@@ -63,6 +63,7 @@ def test_a_namespace_of_another_type_bound_under_run_netns_is_not_taken_for_a_ne
     assert not [g for g in gaps if str(uts) in g.reason]
 
 
+@pytest.mark.live  # enter_all reads /proc/net/protocols once before forking
 def test_setns_on_something_that_is_not_a_namespace_is_reported_not_raised():
     fd = os.open("/dev/null", os.O_RDONLY)
     try:
