@@ -404,7 +404,9 @@ class Facts(StrictModel):
     sockets: SocketFacts | None = None
     sysctl: SysctlFacts | None = None
     audit: AuditFacts | None = None
-    netns: NamespaceFacts | None = None
+    # Left out when absent (not collected, or a snapshot written before the section existed): such a
+    # snapshot is written, digested and signed byte for byte as before.
+    netns: NamespaceFacts | None = Field(None, exclude_if=lambda value: value is None)
 
 
 class HostSnapshot(StrictModel):
@@ -428,9 +430,7 @@ class HostSnapshot(StrictModel):
         """SHA-256 of what was observed (facts and gaps), independent of when and from where."""
         # ``path`` restates ``field``: left out, so the digest of what was seen is the same as before
         # gaps carried it (and the same for a snapshot written then).
-        # A snapshot without the netns section (written before it existed) keeps its digest.
-        facts = self.facts.model_dump(mode="json", exclude={"netns"} if self.facts.netns is None else None)
-        return digest_of({"facts": facts,
+        return digest_of({"facts": self.facts.model_dump(mode="json"),
                           "gaps": [g.model_dump(mode="json", exclude={"path"}) for g in self.gaps]})
 
 

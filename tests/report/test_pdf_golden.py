@@ -4,6 +4,8 @@ The digests were taken at the commit before the PDF was split into a format-neut
 (``auditor/report/view.py``) and its layout (``auditor/report/_pdf_sections.py``).  They depend on
 the pinned reportlab and the bundled fonts as well as on lbaudit: after upgrading either on purpose,
 render at the previous commit and with the upgrade, compare the documents, then take new digests.
+Retaken when the netns fact section was added: the method's "Facts collected" table lists every
+section, so it has one more row ("netns — not collected"); nothing else changed.
 """
 
 from __future__ import annotations
@@ -18,11 +20,11 @@ from auditor.storage.evidence import evidence_bytes
 from tests.evidence_fixtures import make_evidence
 
 GOLDEN_SHA256 = {
-    "full-signed": "1c33ec4a05bc705db7902c76467b2f5fbcbfce8e482ca21da7781c9d6639a85a",
-    "unsigned-assessor": "0b73f5f60c276673ddc3e855e5e5980a1c4598b5e0abb73b8f97f8fa842ac3c5",
-    "incomplete": "cb6306156cb4533f895173c99cd0c404db1754f6003536d0fb82fb1344742442",
-    "unicode-owner": "119e5c1250207bbec938490389270fffee489484b72e21e7f4261777409cfc65",
-    "many-findings": "62c7f29839a32f23028099fb87d5bd89076d40d3651dc5b0820e2bc174c0e7de",
+    "full-signed": "ff4e9ec5fe6596e8f78e5a2731ffb921f98fc4447ef6c6ccf03af49f5a6a9131",
+    "unsigned-assessor": "1708589e230d83f3337aef302524816adf9d7ca3487d325658a157618c61c389",
+    "incomplete": "4b82ea76042c5b2d88757b6dad7c472212eeb773a37c9bf71e8b18626fbf8670",
+    "unicode-owner": "cd829b73a0de0f7c3a9c5dac9ea8b4447309a0f5483ea8088b955135d6129b96",
+    "many-findings": "2b44355387365b1abf8e9568bb8fa3719d0fc6fd62d8be64c874ae5f2b9871ec",
 }
 
 
