@@ -72,7 +72,7 @@ def groups(snapshot: HostSnapshot) -> list[Group]:
     netns = snapshot.facts.netns
     if netns is None or not netns.published:
         return []
-    by_endpoint: dict[tuple, list[PublishedPort]] = {}
+    by_endpoint: dict[tuple[str, str, int, int, str | None, int | None], list[PublishedPort]] = {}
     for port in netns.published:
         key = (port.protocol, port.host_address, port.host_port, port.host_port_end or port.host_port,
                port.target_address, port.target_port)

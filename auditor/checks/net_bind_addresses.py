@@ -484,10 +484,11 @@ def _judge_snapshot(snapshot: HostSnapshot, params: BindAddressParams, default: 
         if len(gap.path) >= 3 and isinstance(gap.path[1], int) and gap.path[2] == "processes":
             (detail_gaps if len(gap.path) > 3 else holder_gaps).setdefault(gap.path[1], []).append(gap.reason)
     served = served or {}
+    served_places = {i: _place(group.namespace) for i, group in served.items() if group.namespace is not None}
     outcomes = [
         _as_published(_judge(l, f"/facts/sockets/listeners/{i}", sorted(set(detail_gaps.get(i, []))), default,
                              exceptions, sorted(set(holder_gaps.get(i, []))) if l.processes else [],
-                             _place(served[i].namespace) if i in served and served[i].namespace else place,
+                             served_places.get(i, place),
                              _exposure(l, place.namespace, host_inode, params) if in_other else None),
                       served.get(i))
         for i, l in judged

@@ -121,7 +121,7 @@ def _published(runtime: str, inspect: dict[str, Any], name: str | None, cid: str
             if not low.isdigit():
                 continue
             target = (addresses6 if ":" in host_ip else addresses4) or [None]
-            ports.append(PublishedPort(source="engine", protocol=protocol, host_address=host_ip,  # type: ignore[arg-type]
+            ports.append(PublishedPort(source="engine", protocol=protocol, host_address=host_ip,
                                        host_port=int(low), host_port_end=int(high) if high.isdigit() else None,
                                        target_address=target[0], target_port=int(port_text), container_id=cid,
                                        container=name, origin=f"{runtime} engine /containers/{cid[:12]}/json"))
@@ -145,7 +145,8 @@ def read_engines(timeout: float, environ: dict[str, str] | None = None) -> Engin
                 labels = {str(k): str(v) for k, v in (config.get("Labels") or {}).items()}
                 name = (_text(inspect.get("Name")) or "").lstrip("/") or None
                 state = inspect.get("State") or {}
-                pid = state.get("Pid") if isinstance(state.get("Pid"), int) and state.get("Pid") > 0 else None
+                raw_pid = state.get("Pid")
+                pid = raw_pid if isinstance(raw_pid, int) and raw_pid > 0 else None
                 sandbox = _text((inspect.get("NetworkSettings") or {}).get("SandboxKey"))
                 kubernetes = POD_NAME in labels
                 workload = Workload(runtime="kubernetes" if kubernetes else runtime, id=cid, name=name,

@@ -61,7 +61,7 @@ def _destination(text: str) -> tuple[str | None, int | None]:
 def _port(host: str, low: int, high: int, protocol: str, target: tuple[str | None, int | None], origin: str) -> PublishedPort:
     network = ipaddress.ip_network(host)
     address = str(network.network_address) if network.prefixlen in (0, network.max_prefixlen) else host
-    return PublishedPort(source="nat", protocol=protocol, host_address=address, host_port=low,  # type: ignore[arg-type]
+    return PublishedPort(source="nat", protocol=protocol, host_address=address, host_port=low,
                          host_port_end=None if high == low else high, target_address=target[0],
                          target_port=target[1], origin=origin)
 
@@ -152,7 +152,7 @@ def parse_nft_ruleset(document: Any) -> list[PublishedPort]:
 
 
 def dedupe(ports: list[PublishedPort]) -> list[PublishedPort]:
-    seen: dict[tuple, PublishedPort] = {}
+    seen: dict[tuple[object, ...], PublishedPort] = {}
     for port in ports:
         key = (port.source, port.protocol, port.host_address, port.host_port, port.host_port_end,
                port.target_address, port.target_port, port.container_id)
