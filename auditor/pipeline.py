@@ -35,7 +35,8 @@ if TYPE_CHECKING:
 
 def plan(policy: "Policy", registry: "Registry") -> frozenset[str]:
     """The fact sections the enabled rules need: collectors of other sections are not run."""
-    return frozenset(s for rule in policy.rules if rule.enabled for s in registry.checks[rule.check].needs)
+    return frozenset(s for rule in policy.rules if rule.enabled
+                     for s in (*registry.checks[rule.check].needs, *registry.checks[rule.check].uses))
 
 
 def acquire(target: "Target", sections: frozenset[str], *, record_cmdline: bool = False,
