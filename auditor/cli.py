@@ -31,6 +31,8 @@ Exit codes:
 """
 
 SEVERITIES = [s.value for s in Severity]
+TRIGGERS = ["manual", "timer", "cron", "ci", "fleet"]  # auditor.history.schema.TRIGGERS, without importing it
+ATTESTING_FORMATS = ("pdf", "oscal")  # a rendering of these marks the recorded run attested
 
 
 def _fail(message: str) -> None:
@@ -59,6 +61,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "evaluate": ("auditor.cli:evaluate",
                  "Evaluate a policy against this host (or a snapshot / root directory) and write the evidence."),
     "explain": ("auditor.cli:explain", "Explain a check: params and defaults, controls, rationale, remediation."),
+    "history": ("auditor.commands.history:history",
+                "The recorded runs (evaluate --record): list, show, diff, trend, prune, import, export, verify."),
     "keygen": ("auditor.commands.attest:keygen",
                "Create an Ed25519 key pair for signing evidence (evaluate --sign-key)."),
     "list-checks": ("auditor.cli:list_checks", "List the loaded checks (built-in and plugins) with their controls."),
@@ -163,11 +167,16 @@ def _check_report_options(out_dir: Path | None, pdf: Path | None, pdf_cert: Path
 @click.option("--record-cmdline", is_flag=True, help="Record the arguments of listening processes in the evidence "
               "[default: only the executable, argv[0] and a SHA-256 of the command line: arguments carry credentials].")
 @click.option("--quiet", "-q", is_flag=True, help="No terminal summary; the exit code and the files still tell.")
+@click.option("--record", is_flag=True, help="Record the run in the history store (lbaudit history).")
+@click.option("--store", metavar="PATH|URL", help="History store for --record: a file path or a SQLAlchemy URL "
+              "[default: $LBAUDIT_STORE, else /var/lib/lbaudit/history.db for root, ~/.local/state/lbaudit/history.db].")
+@click.option("--trigger", type=click.Choice(TRIGGERS), default="manual", show_default=True,
+              help="What started this run, as recorded with --record.")
 def evaluate(policy_path: Path, output: Path | None, fail_on: str, target: str | None, snapshot_path: Path | None,
              snapshot_pubkey: Path | None, root: Path | None,
              formats: str | None, out_dir: Path | None, pdf: Path | None, sign_key: Path | None, assessor: str | None,
              pdf_cert: Path | None, pdf_cert_key: Path | None, no_plugins: bool, record_cmdline: bool,
-             quiet: bool) -> None:
+             quiet: bool, record: bool, store: str | None, trigger: str) -> None:
     """Evaluate a policy against this host (or a snapshot / root directory) and write the evidence."""
     from auditor import pipeline
     from auditor.collect.targets import SnapshotFile
@@ -185,6 +194,12 @@ def evaluate(policy_path: Path, output: Path | None, fail_on: str, target: str |
         from auditor.attest.signing import load_private_key
 
         load_private_key(sign_key)  # an unusable or exposed key is exit 2 before any work, not after
+    if (store is not None or trigger != "manual") and not record:
+        raise click.UsageError("--store and --trigger say how to --record: give --record as well")
+    if record:
+        from auditor.history import open_store
+
+        open_store(store).close()  # an unreachable or foreign store is exit 2 before any work (and migrated)
 
     plugins = plugins_enabled(no_plugins)
     started = datetime.now(timezone.utc)
@@ -208,7 +223,19 @@ def evaluate(policy_path: Path, output: Path | None, fail_on: str, target: str |
     data = pipeline.write(evidence, output)
     if sign_key is not None:
         pipeline.sign(output, sign_key)
-    written = pipeline.render(evidence, data, output, reporters, out_dir, pdf, assessor, pdf_cert, pdf_cert_key)
+    rendered: list[tuple[str, bytes]] = []
+    written = pipeline.render(evidence, data, output, reporters, out_dir, pdf, assessor, pdf_cert, pdf_cert_key,
+                              on_rendered=lambda name, path, document: rendered.append((name, document)))
+    recorded, shown = None, ""
+    if record:
+        from auditor.history import mark_attested, open_store, signature_beside
+
+        with open_store(store) as history_store:
+            shown = history_store.shown
+            recorded = history_store.record(data, evidence, trigger=trigger, signature=signature_beside(output))
+            for name, document in rendered:
+                if name in ATTESTING_FORMATS:
+                    mark_attested(history_store, data, name, document)
     if not quiet:
         # rich is imported only when a summary is drawn: `evaluate -q` in CI never pays for it.
         from rich.console import Console
@@ -219,6 +246,8 @@ def evaluate(policy_path: Path, output: Path | None, fail_on: str, target: str |
         render_summary(evidence, console, str(output))
         for path in written:
             console.print(f"report: {path}")
+        if recorded is not None:
+            console.print(f"recorded: run {recorded.run_id} in {shown}")
     sys.exit(evidence.result.exit_code)
 
 
@@ -233,8 +262,10 @@ def evaluate(policy_path: Path, output: Path | None, fail_on: str, target: str |
 @click.option("--pdf-cert", type=click.Path(path_type=Path), help="X.509 certificate (PEM): also sign the PDF (PAdES).")
 @click.option("--pdf-cert-key", type=click.Path(path_type=Path), help="Private key (PEM) of --pdf-cert.")
 @click.option("--no-plugins", is_flag=True, help="Built-in reporters only (also: LBAUDIT_DISABLE_PLUGIN_AUTOLOAD=1).")
+@click.option("--store", metavar="PATH|URL", help="History store in which a PDF or OSCAL rendered here marks the "
+              "recorded run of this evidence as attested (history prune keeps it).")
 def report(evidence_path: Path, formats: str | None, out_dir: Path | None, pdf: Path | None, assessor: str | None,
-           pdf_cert: Path | None, pdf_cert_key: Path | None, no_plugins: bool) -> None:
+           pdf_cert: Path | None, pdf_cert_key: Path | None, no_plugins: bool, store: str | None) -> None:
     """Render reports from an evidence file alone, without touching any host."""
     from auditor import pipeline
     from auditor.storage.evidence import load_evidence
@@ -249,8 +280,23 @@ def report(evidence_path: Path, formats: str | None, out_dir: Path | None, pdf: 
                         inputs=[("evidence", evidence_path),
                                 ("evidence signature", evidence_path.parent / (evidence_path.name + ".sig")),
                                 ("certificate", pdf_cert), ("certificate key", pdf_cert_key)])
-    for path in pipeline.render(evidence, raw, evidence_path, reporters, out_dir, pdf, assessor, pdf_cert, pdf_cert_key):
+    if store is not None:
+        from auditor.history import open_store
+
+        open_store(store).close()  # a bad store is exit 2 before anything is rendered
+    rendered: list[tuple[str, bytes]] = []
+    for path in pipeline.render(evidence, raw, evidence_path, reporters, out_dir, pdf, assessor, pdf_cert, pdf_cert_key,
+                                on_rendered=lambda name, path, document: rendered.append((name, document))):
         click.echo(f"report: {path}")
+    if store is not None:
+        from auditor.history import mark_attested, open_store
+
+        with open_store(store) as history_store:
+            runs = [run for name, document in rendered if name in ATTESTING_FORMATS
+                    for run in mark_attested(history_store, raw, name, document)]
+        if rendered and any(name in ATTESTING_FORMATS for name, _ in rendered):
+            click.echo(f"attested: run {', '.join(str(r) for r in sorted(set(runs)))}" if runs else
+                       "attested: this evidence is not recorded in the store; nothing marked")
 
 
 # ------------------------------------------------------------------ validate, list-checks, explain, schema
