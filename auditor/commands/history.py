@@ -143,9 +143,10 @@ def show(run_id: int, raw_evidence: bool, store: str | None, as_json: bool) -> N
     with _open(store) as opened:
         run = opened.get_run(run_id)
         if raw_evidence:
-            stream = click.get_binary_stream("stdout")
-            stream.write(opened.evidence_bytes(run["evidence_sha256"]))
-            stream.flush()
+            data = opened.evidence_bytes(run["evidence_sha256"])
+            sys.stdout.flush()
+            sys.stdout.buffer.write(data)
+            sys.stdout.buffer.flush()
             return
     if as_json:
         click.echo(json.dumps(run, indent=2, sort_keys=True))
