@@ -196,10 +196,12 @@ def evaluate(policy_path: Path, output: Path | None, fail_on: str, target: str |
         load_private_key(sign_key)  # an unusable or exposed key is exit 2 before any work, not after
     if (store is not None or trigger != "manual") and not record:
         raise click.UsageError("--store and --trigger say how to --record: give --record as well")
+    history_store = None
     if record:
         from auditor.history import open_store
 
-        open_store(store).close()  # an unreachable or foreign store is exit 2 before any work (and migrated)
+        history_store = open_store(store)  # an unreachable or foreign store is exit 2 before any work
+        click.get_current_context().call_on_close(history_store.close)
 
     plugins = plugins_enabled(no_plugins)
     started = datetime.now(timezone.utc)
@@ -226,16 +228,14 @@ def evaluate(policy_path: Path, output: Path | None, fail_on: str, target: str |
     rendered: list[tuple[str, bytes]] = []
     written = pipeline.render(evidence, data, output, reporters, out_dir, pdf, assessor, pdf_cert, pdf_cert_key,
                               on_rendered=lambda name, path, document: rendered.append((name, document)))
-    recorded, shown = None, ""
-    if record:
-        from auditor.history import mark_attested, open_store, signature_beside
+    recorded = None
+    if history_store is not None:
+        from auditor.history import mark_attested, signature_beside
 
-        with open_store(store) as history_store:
-            shown = history_store.shown
-            recorded = history_store.record(data, evidence, trigger=trigger, signature=signature_beside(output))
-            for name, document in rendered:
-                if name in ATTESTING_FORMATS:
-                    mark_attested(history_store, data, name, document)
+        recorded = history_store.record(data, evidence, trigger=trigger, signature=signature_beside(output))
+        for name, document in rendered:
+            if name in ATTESTING_FORMATS:
+                mark_attested(history_store, data, name, document)
     if not quiet:
         # rich is imported only when a summary is drawn: `evaluate -q` in CI never pays for it.
         from rich.console import Console
@@ -246,8 +246,8 @@ def evaluate(policy_path: Path, output: Path | None, fail_on: str, target: str |
         render_summary(evidence, console, str(output))
         for path in written:
             console.print(f"report: {path}")
-        if recorded is not None:
-            console.print(f"recorded: run {recorded.run_id} in {shown}")
+        if recorded is not None and history_store is not None:
+            console.print(f"recorded: run {recorded.run_id} in {history_store.shown}")
     sys.exit(evidence.result.exit_code)
 
 

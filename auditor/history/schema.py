@@ -97,6 +97,7 @@ runs = Table(
     Index("ix_runs_host_policy_id", "host_id", "policy_id", "id"),
     Index("ix_runs_day", "day"),
     Index("ix_runs_started_at", "started_at"),
+    Index("ix_runs_evidence_sha256", "evidence_sha256"),  # revision 0002: a run by its evidence, at recording
 )
 
 findings = Table(

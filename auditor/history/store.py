@@ -236,12 +236,26 @@ def _parse_signature(raw: bytes) -> dict[str, Any]:
     return data
 
 
+# The statements of recording, built once: SQLAlchemy then compiles each once per engine.
+_RUN_BY_EVIDENCE = sa.select(t.runs.c.id).where(t.runs.c.evidence_sha256 == sa.bindparam("sha")).limit(1)
+_POLICY_KNOWN = sa.select(t.policies.c.sha256).where(t.policies.c.sha256 == sa.bindparam("sha"))
+_HOST_FOR_UPDATE = sa.select(t.hosts).where(t.hosts.c.host_key == sa.bindparam("key")).with_for_update()
+_LAST_RUN = (sa.select(t.runs.c.id, t.runs.c.evidence_sha256)
+             .where(t.runs.c.host_id == sa.bindparam("host"), t.runs.c.policy_id == sa.bindparam("policy"))
+             .order_by(t.runs.c.id.desc()).limit(1))
+_LAST_PRUNED = (sa.select(t.pruned_runs.c.run_id, t.pruned_runs.c.evidence_sha256)
+                .where(t.pruned_runs.c.host_id == sa.bindparam("host"),
+                       t.pruned_runs.c.policy_id == sa.bindparam("policy"))
+                .order_by(t.pruned_runs.c.run_id.desc()).limit(1))
+
+
 class HistoryStore:
     """An opened, migrated history store.  Use as a context manager, or call :meth:`close`."""
 
     def __init__(self, engine: Engine, shown: str):
         self.engine = engine
         self.shown = shown
+        self._insert_statements: dict[str, Any] = {}
 
     # ------------------------------------------------------------------ opening
 
@@ -278,6 +292,12 @@ class HistoryStore:
         """The Alembic revision the store is at, or None for an empty database."""
         try:
             with self.engine.connect() as conn:
+                # The common case, one query: a store at some revision.  Anything else is inspected.
+                try:
+                    with conn.begin_nested():
+                        return conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
+                except (SQLAlchemyError, DBAPIError):
+                    pass
                 inspector = sa.inspect(conn)
                 if not inspector.has_table("alembic_version"):
                     if inspector.get_table_names():
@@ -322,83 +342,112 @@ class HistoryStore:
                inventory_name: str | None = None, signature: bytes | None = None,
                recorded_at: datetime | None = None) -> RecordedRun:
         """Record one run from its evidence file's exact bytes (and its ``.sig`` when signed)."""
+        return self.record_many([(evidence_bytes, evidence, signature)], trigger=trigger,
+                                inventory_name=inventory_name, recorded_at=recorded_at)[0]
+
+    def record_many(self, items: list[tuple[bytes, Evidence | None, bytes | None]], *, trigger: str = "manual",
+                    inventory_name: str | None = None, recorded_at: datetime | None = None) -> list[RecordedRun]:
+        """Record several runs, in this order, in one transaction (a backfill): all or none.
+        Each item is (evidence bytes, the parsed evidence or None, the ``.sig`` document or None)."""
         if trigger not in t.TRIGGERS:
             raise InputError(f"trigger {trigger!r} is not one of {', '.join(t.TRIGGERS)}")
+        now = _naive_utc(recorded_at or datetime.now(timezone.utc))
+        prepared = [self._prepare(raw, evidence, signature) for raw, evidence, signature in items]
+        recorded = []
+        try:
+            with self.engine.begin() as conn:
+                for item in prepared:
+                    recorded.append(self._record_in(conn, item, trigger, inventory_name, now))
+        except InputError:
+            raise
+        except (SQLAlchemyError, DBAPIError) as exc:
+            raise self._fail("record in", exc) from None
+        return recorded
+
+    @staticmethod
+    def _prepare(raw: bytes, evidence: Evidence | None, signature: bytes | None) -> dict[str, Any]:
+        """Everything recorded of one run that does not need the database (validated first, so a bad
+        item of a batch records nothing)."""
         if evidence is None:
-            evidence = parse_evidence(evidence_bytes, "the evidence")
-        digest = sha256_hex(evidence_bytes)
+            evidence = parse_evidence(raw, "the evidence")
         signature_text, signature_key = None, None
         if signature is not None:
             from auditor.attest.signing import canonical_digest
 
             document = _parse_signature(signature)
             # A .sig over another document (left over from an earlier run) signs nothing here.
-            if document["evidence_sha256"] == canonical_digest(evidence_bytes):
+            if document["evidence_sha256"] == canonical_digest(raw):
                 signature_text, signature_key = signature.decode("utf-8"), document["public_key_sha256"]
+        return {"raw": raw, "evidence": evidence, "sha256": sha256_hex(raw), "signature": signature_text,
+                "signature_key": signature_key}
+
+    def _record_in(self, conn: Connection, item: dict[str, Any], trigger: str, inventory_name: str | None,
+                   now: datetime) -> RecordedRun:
+        evidence: Evidence = item["evidence"]
+        digest = item["sha256"]
+        existing = conn.execute(_RUN_BY_EVIDENCE, {"sha": digest}).scalar()
+        if existing is not None:
+            raise AlreadyRecorded(f"this evidence (SHA-256 {digest[:16]}...) is already recorded as run "
+                                  f"{existing}", existing)
         provenance = evidence.snapshot.provenance
-        counts = _counts(evidence)
-        now = _naive_utc(recorded_at or datetime.now(timezone.utc))
+        host_id = self._host(conn, provenance.machine_id, provenance.hostname, inventory_name)
+        if conn.execute(_POLICY_KNOWN, {"sha": evidence.policy_sha256}).first() is None:
+            self._insert_missing(conn, t.policies, "sha256", {
+                "sha256": evidence.policy_sha256, "policy_id": evidence.policy.id,
+                "version": evidence.policy.version,
+                "document": canonical_json(evidence.policy.model_dump(mode="json")).decode("utf-8"),
+                "checks": canonical_json([c.model_dump(mode="json") for c in evidence.checks]).decode("utf-8"),
+                "control_map": canonical_json({r.id: list(r.controls) for r in evidence.policy.rules
+                                               if r.enabled}).decode("utf-8")})
+        self._insert_missing(conn, t.evidence, "sha256", {
+            "sha256": digest, "size": len(item["raw"]), "encoding": EVIDENCE_ENCODING,
+            "content": zlib.compress(item["raw"], 6)})
+        prev = self._chain_head(conn, host_id, evidence.policy.id)
         started = _naive_utc(evidence.run.started_at)
-        try:
-            with self.engine.begin() as conn:
-                existing = conn.execute(sa.select(t.runs.c.id).where(t.runs.c.evidence_sha256 == digest)
-                                        .limit(1)).scalar()
-                if existing is not None:
-                    raise AlreadyRecorded(f"this evidence (SHA-256 {digest[:16]}...) is already recorded as run "
-                                          f"{existing}", existing)
-                host_id = self._host(conn, provenance.machine_id, provenance.hostname, inventory_name)
-                self._insert_missing(conn, t.policies, "sha256", {
-                    "sha256": evidence.policy_sha256, "policy_id": evidence.policy.id,
-                    "version": evidence.policy.version,
-                    "document": canonical_json(evidence.policy.model_dump(mode="json")).decode("utf-8"),
-                    "checks": canonical_json([c.model_dump(mode="json") for c in evidence.checks]).decode("utf-8"),
-                    "control_map": canonical_json({r.id: list(r.controls) for r in evidence.policy.rules
-                                                   if r.enabled}).decode("utf-8")})
-                self._insert_missing(conn, t.evidence, "sha256", {
-                    "sha256": digest, "size": len(evidence_bytes), "encoding": EVIDENCE_ENCODING,
-                    "content": zlib.compress(evidence_bytes, 6)})
-                prev = self._chain_head(conn, host_id, evidence.policy.id)
-                run_id = conn.execute(t.runs.insert().values(
-                    host_id=host_id, policy_sha256=evidence.policy_sha256, policy_id=evidence.policy.id,
-                    started_at=started, finished_at=_naive_utc(evidence.run.finished_at),
-                    day=started.date().isoformat(), evaluated_on=evidence.run.evaluated_on, recorded_at=now,
-                    trigger=trigger, tool_version=evidence.tool.version, snapshot_sha256=evidence.facts_sha256,
-                    evidence_sha256=digest, prev_evidence_sha256=prev,
-                    signature_state="signed" if signature_text else "unsigned", signature=signature_text,
-                    signature_key=signature_key, verdict=evidence.result.verdict.value,
-                    exit_code=evidence.result.exit_code, complete=evidence.result.complete,
-                    **{f"n_{status}": n for status, n in counts.items()},
-                )).inserted_primary_key[0]
-                if evidence.result.findings:
-                    conn.execute(t.findings.insert(), [
-                        {"run_id": run_id, "finding_id": f.id, "rule_id": f.rule_id, "check": f.check,
-                         "status": f.status.value, "severity": f.severity.value, "subject": f.subject,
-                         "controls": ",".join(f.controls)} for f in evidence.result.findings])
-                families = _family_counts(evidence)
-                if families:
-                    conn.execute(t.family_counts.insert(), [
-                        {"run_id": run_id, "family": family, "status": status, "count": n}
-                        for (family, status), n in families.items()])
-        except InputError:
-            raise
-        except (SQLAlchemyError, DBAPIError) as exc:
-            raise self._fail("record in", exc) from None
+        counts = _counts(evidence)
+        run_id = conn.execute(t.runs.insert(), {
+            "host_id": host_id, "policy_sha256": evidence.policy_sha256, "policy_id": evidence.policy.id,
+            "started_at": started, "finished_at": _naive_utc(evidence.run.finished_at),
+            "day": started.date().isoformat(), "evaluated_on": evidence.run.evaluated_on, "recorded_at": now,
+            "trigger": trigger, "tool_version": evidence.tool.version, "snapshot_sha256": evidence.facts_sha256,
+            "evidence_sha256": digest, "prev_evidence_sha256": prev,
+            "signature_state": "signed" if item["signature"] else "unsigned", "signature": item["signature"],
+            "signature_key": item["signature_key"], "verdict": evidence.result.verdict.value,
+            "exit_code": evidence.result.exit_code, "complete": evidence.result.complete,
+            **{f"n_{status}": n for status, n in counts.items()},
+        }).inserted_primary_key[0]
+        if evidence.result.findings:
+            conn.execute(t.findings.insert(), [
+                {"run_id": run_id, "finding_id": f.id, "rule_id": f.rule_id, "check": f.check,
+                 "status": f.status.value, "severity": f.severity.value, "subject": f.subject,
+                 "controls": ",".join(f.controls)} for f in evidence.result.findings])
+        families = _family_counts(evidence)
+        if families:
+            conn.execute(t.family_counts.insert(), [
+                {"run_id": run_id, "family": family, "status": status, "count": n}
+                for (family, status), n in families.items()])
         return RecordedRun(run_id, digest, prev, host_id)
 
     def _insert_missing(self, conn: Connection, table: sa.Table, key: str, values: dict[str, Any]) -> None:
-        if self.dialect == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert
-        else:
-            from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
-        conn.execute(insert(table).values(**values).on_conflict_do_nothing(index_elements=[key]))
+        statement = self._insert_statements.get(table.name)
+        if statement is None:
+            if self.dialect == "postgresql":
+                from sqlalchemy.dialects.postgresql import insert
+            else:
+                from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
+            statement = insert(table).on_conflict_do_nothing(index_elements=[key])
+            self._insert_statements[table.name] = statement
+        conn.execute(statement, values)
 
     def _host(self, conn: Connection, machine_id: str | None, hostname: str, inventory_name: str | None) -> int:
         key = host_key(machine_id, hostname)
-        self._insert_missing(conn, t.hosts, "host_key", {"host_key": key, "machine_id": machine_id,
-                                                         "hostname": hostname, "inventory_name": inventory_name})
         # Locked for the rest of the transaction (PostgreSQL; SQLite's transaction is immediate), so
         # two recorders of one host cannot both take the same chain head.
-        row = conn.execute(sa.select(t.hosts).where(t.hosts.c.host_key == key).with_for_update()).one()
+        row = conn.execute(_HOST_FOR_UPDATE, {"key": key}).first()
+        if row is None:
+            self._insert_missing(conn, t.hosts, "host_key", {"host_key": key, "machine_id": machine_id,
+                                                             "hostname": hostname, "inventory_name": inventory_name})
+            row = conn.execute(_HOST_FOR_UPDATE, {"key": key}).one()
         changes = {}
         if row.hostname != hostname:
             changes["hostname"] = hostname  # renamed; the machine id says it is the same host
@@ -410,12 +459,9 @@ class HistoryStore:
 
     def _chain_head(self, conn: Connection, host_id: int, policy_id: str) -> str | None:
         """The evidence digest of the newest run (recorded or pruned) of this host and policy."""
-        live = conn.execute(sa.select(t.runs.c.id, t.runs.c.evidence_sha256)
-                            .where(t.runs.c.host_id == host_id, t.runs.c.policy_id == policy_id)
-                            .order_by(t.runs.c.id.desc()).limit(1)).first()
-        gone = conn.execute(sa.select(t.pruned_runs.c.run_id, t.pruned_runs.c.evidence_sha256)
-                            .where(t.pruned_runs.c.host_id == host_id, t.pruned_runs.c.policy_id == policy_id)
-                            .order_by(t.pruned_runs.c.run_id.desc()).limit(1)).first()
+        params = {"host": host_id, "policy": policy_id}
+        live = conn.execute(_LAST_RUN, params).first()
+        gone = conn.execute(_LAST_PRUNED, params).first()
         newest = max((r for r in (live, gone) if r is not None), key=lambda r: r[0], default=None)
         return newest[1] if newest is not None else None
 

@@ -1,5 +1,6 @@
 """Attestations: the PDF or OSCAL documents issued from a run's evidence, so that prune keeps
-attested runs unless forced.
+attested runs unless forced; and an index of runs by evidence digest (recording looks a run up by
+it, which was a scan of every run).
 
 Revision ID: 0002
 Revises: 0001
@@ -27,8 +28,10 @@ def upgrade() -> None:
         sa.UniqueConstraint("run_id", "kind", "document_sha256", name="uq_attestation"),
     )
     op.create_index("ix_attestations_run_id", "attestations", ["run_id"])
+    op.create_index("ix_runs_evidence_sha256", "runs", ["evidence_sha256"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_runs_evidence_sha256", "runs")
     op.drop_index("ix_attestations_run_id", "attestations")
     op.drop_table("attestations")
