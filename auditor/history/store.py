@@ -727,7 +727,8 @@ class HistoryStore:
                 run_id = row.id if kind == "run" else row.run_id
                 host = names.get(host_id, str(host_id))
 
-                def broken(what: str, detail: str, run_id: int = run_id, host: str = host) -> None:
+                def broken(what: str, detail: str, run_id: int = run_id, host: str = host,
+                           policy_id: str = policy_id) -> None:
                     report.breaks.append(ChainBreak(run_id, host, policy_id, what, detail))
 
                 # The first entry of a chain may point at nothing (the first run) only.
