@@ -215,7 +215,8 @@ def evaluate(policy_path: Path, output: Path | None, fail_on: str, target: str |
                                 ("snapshot", snapshot_file), ("snapshot public key", snapshot_pubkey),
                                 ("snapshot signature", signature_of(snapshot_file) if snapshot_file else None),
                                 ("signing key", sign_key), ("certificate", pdf_cert),
-                                ("certificate key", pdf_cert_key)])
+                                ("certificate key", pdf_cert_key),
+                                *(("history store", path) for path in (history_store.files if history_store else []))])
 
     snapshot, collect_ms = pipeline.timed_acquire(source, pipeline.plan(policy, registry),
                                                   record_cmdline=record_cmdline)
@@ -276,14 +277,17 @@ def report(evidence_path: Path, formats: str | None, out_dir: Path | None, pdf: 
     _check_report_options(out_dir, pdf, pdf_cert, pdf_cert_key)
     reporters = _reporters_for(format_list, pdf, plugins_enabled(no_plugins))
     evidence, raw = load_evidence(evidence_path)
-    pipeline.plan_files(evidence.policy.id, reporters, evidence_path, out_dir, pdf, evidence_written=False,
-                        inputs=[("evidence", evidence_path),
-                                ("evidence signature", evidence_path.parent / (evidence_path.name + ".sig")),
-                                ("certificate", pdf_cert), ("certificate key", pdf_cert_key)])
+    store_files: list[Path] = []
     if store is not None:
         from auditor.history import open_store
 
-        open_store(store).close()  # a bad store is exit 2 before anything is rendered
+        with open_store(store) as history_store:  # a bad store is exit 2 before anything is rendered
+            store_files = history_store.files
+    pipeline.plan_files(evidence.policy.id, reporters, evidence_path, out_dir, pdf, evidence_written=False,
+                        inputs=[("evidence", evidence_path),
+                                ("evidence signature", evidence_path.parent / (evidence_path.name + ".sig")),
+                                ("certificate", pdf_cert), ("certificate key", pdf_cert_key),
+                                *(("history store", path) for path in store_files)])
     rendered: list[tuple[str, bytes]] = []
     for path in pipeline.render(evidence, raw, evidence_path, reporters, out_dir, pdf, assessor, pdf_cert, pdf_cert_key,
                                 on_rendered=lambda name, path, document: rendered.append((name, document))):

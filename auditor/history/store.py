@@ -283,6 +283,15 @@ class HistoryStore:
     def dialect(self) -> str:
         return self.engine.dialect.name
 
+    @property
+    def files(self) -> list[Path]:
+        """The files of an SQLite store (the database, its WAL and shared memory): inputs no output
+        of the run may replace.  None for a server."""
+        database = self.engine.url.database
+        if self.dialect != "sqlite" or not database or database == ":memory:":
+            return []
+        return [Path(database + suffix) for suffix in ("", "-wal", "-shm")]
+
     def _fail(self, action: str, exc: BaseException) -> InputError:
         detail = getattr(exc, "orig", None) or exc
         first = str(detail).strip().splitlines()[0] if str(detail).strip() else type(detail).__name__

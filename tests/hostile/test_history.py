@@ -151,3 +151,26 @@ def test_a_forged_signature_in_the_store_fails_verify_with_11(tmp_path):
         conn.execute(sa.text("UPDATE runs SET signature = :s WHERE id = 1"), {"s": json.dumps(document)})
     result = run_cli("history", "verify", "--pubkey", keys / "lbaudit.pub", "--store", store)
     assert result.returncode == 11 and "signature" in result.stdout
+
+
+def test_no_output_of_evaluate_or_report_replaces_the_store(tmp_path):
+    store = tmp_path / "h.db"
+    snap = write_scan_snapshot(tmp_path / "s.json", wildcard_redis=False)
+    record_scan(tmp_path, str(store), "first", wildcard_redis=False)
+    before = store.read_bytes()
+    result = run_cli("evaluate", "--policy", CORP, "--snapshot", snap, "-o", store, "-q", "--record", "--store", store)
+    assert result.returncode == 2 and "history store" in result.stderr
+    report = run_cli("report", tmp_path / "first.evidence.json", "--pdf", store, "--store", store)
+    assert report.returncode == 2 and "history store" in report.stderr
+    assert store.read_bytes() == before
+    assert len(json.loads(run_cli("history", "list", "--json", "--store", store).stdout)) == 1
+
+
+def test_a_private_key_named_as_the_store_is_left_alone(tmp_path):
+    keys = tmp_path / "keys"
+    assert run_cli("keygen", "--out", keys).returncode == 0
+    key = keys / "lbaudit.key"
+    before = key.read_bytes()
+    result = run_cli("history", "list", "--store", key)
+    assert result.returncode == 2 and key.read_bytes() == before
+    assert sorted(p.name for p in keys.iterdir()) == ["lbaudit.key", "lbaudit.pub"]
