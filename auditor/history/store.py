@@ -414,7 +414,7 @@ class HistoryStore:
         prev = self._chain_head(conn, host_id, evidence.policy.id)
         started = _naive_utc(evidence.run.started_at)
         counts = _counts(evidence)
-        run_id = conn.execute(t.runs.insert(), {
+        inserted = conn.execute(t.runs.insert(), {
             "host_id": host_id, "policy_sha256": evidence.policy_sha256, "policy_id": evidence.policy.id,
             "started_at": started, "finished_at": _naive_utc(evidence.run.finished_at),
             "day": started.date().isoformat(), "evaluated_on": evidence.run.evaluated_on, "recorded_at": now,
@@ -424,7 +424,9 @@ class HistoryStore:
             "signature_key": item["signature_key"], "verdict": evidence.result.verdict.value,
             "exit_code": evidence.result.exit_code, "complete": evidence.result.complete,
             **{f"n_{status}": n for status, n in counts.items()},
-        }).inserted_primary_key[0]
+        }).inserted_primary_key
+        assert inserted is not None  # an INSERT of one row always has its key
+        run_id = int(inserted[0])
         if evidence.result.findings:
             conn.execute(t.findings.insert(), [
                 {"run_id": run_id, "finding_id": f.id, "rule_id": f.rule_id, "check": f.check,
@@ -498,7 +500,7 @@ class HistoryStore:
 
     # ------------------------------------------------------------------ reading
 
-    def _run_query(self) -> sa.Select:
+    def _run_query(self) -> sa.Select[Any]:
         attested = (sa.select(sa.func.count()).select_from(t.attestations)
                     .where(t.attestations.c.run_id == t.runs.c.id).scalar_subquery())
         return (sa.select(t.runs, t.hosts.c.hostname, t.hosts.c.machine_id, t.hosts.c.inventory_name,
@@ -833,12 +835,11 @@ class _Reading:
             raise self.store._fail("read", exc) from None
         return self.conn
 
-    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> bool:
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
         assert self.conn is not None
         self.conn.close()
         if isinstance(exc, (SQLAlchemyError, DBAPIError)):
             raise self.store._fail("read", exc) from None
-        return False
 
 
 def dump_json_line(run: dict[str, Any]) -> str:
