@@ -57,9 +57,12 @@ def _day(ctx: click.Context, param: click.Parameter, value: str | None) -> date 
         raise click.BadParameter("not a date (YYYY-MM-DD)", ctx, param) from None
 
 
-def echo_table(headers: list[str], rows: list[list[Any]], numeric: set[str] | None = None) -> None:
-    """A table: rich's on a terminal, plain aligned columns (two spaces apart) when piped."""
+def echo_table(headers: list[str], rows: list[list[Any]], numeric: set[str] | None = None,
+               keep_whole: set[str] | None = None) -> None:
+    """A table: rich's on a terminal, plain aligned columns (two spaces apart) when piped.  Columns
+    in ``keep_whole`` are never wrapped on a terminal (the others fold when it is narrow)."""
     numeric = numeric or set()
+    keep_whole = keep_whole or set()
     cells = [["" if value is None else str(value) for value in row] for row in rows]
     if sys.stdout.isatty():
         from rich.console import Console
@@ -67,7 +70,8 @@ def echo_table(headers: list[str], rows: list[list[Any]], numeric: set[str] | No
 
         table = Table(header_style="bold")
         for header in headers:
-            table.add_column(header, justify="right" if header in numeric else "left", overflow="fold")
+            table.add_column(header, justify="right" if header in numeric else "left", overflow="fold",
+                             no_wrap=header in keep_whole)
         for row in cells:
             table.add_row(*row)
         Console().print(table)
@@ -120,14 +124,14 @@ def list_runs(host: str | None, policy: str | None, verdict: str | None, since: 
     if as_json:
         click.echo(json.dumps(runs, indent=2, sort_keys=True))
         return
-    echo_table(["run", "started (UTC)", "host", "policy", "trigger", "verdict", "fail", "not_reviewed", "error",
+    echo_table(["run", "started (UTC)", "host", "policy", "trigger", "verdict", "fail", "unreviewed", "error",
                 "signed", "attested"],
                [[r["id"], r["started_at"].replace("T", " ").rstrip("Z")[:19], r["host"]["inventory_name"]
-                 or r["host"]["hostname"], f"{r['policy']['id']} {r['policy']['version']}", r["trigger"], r["verdict"],
+                 or r["host"]["hostname"], r["policy"]["id"], r["trigger"], r["verdict"],
                  r["counts"]["fail"], r["counts"]["not_reviewed"], r["counts"]["error"],
                  "yes" if r["signature"]["state"] == "signed" else "no", "yes" if r["attested"] else "no"]
                 for r in runs],
-               numeric={"run", "fail", "not_reviewed", "error"})
+               numeric={"run", "fail", "unreviewed", "error"}, keep_whole={"run", "started (UTC)", "host", "verdict"})
 
 
 # ------------------------------------------------------------------ show
@@ -169,7 +173,7 @@ def show(run_id: int, raw_evidence: bool, store: str | None, as_json: bool) -> N
     click.echo("\n".join(lines))
     echo_table(["status", "severity", "rule", "subject", "controls", "id"],
                [[f["status"], f["severity"], f["rule"], f["subject"], ",".join(f["controls"]), f["id"]]
-                for f in run["findings"]])
+                for f in run["findings"]], keep_whole={"status", "id"})
 
 
 # ------------------------------------------------------------------ diff

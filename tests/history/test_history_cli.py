@@ -268,3 +268,39 @@ def test_the_store_comes_from_LBAUDIT_STORE(tmp_path):
     assert snap_run.returncode in (0, 3), snap_run.stderr
     assert store.is_file() and oct(store.stat().st_mode & 0o777) == "0o600"
     assert len(json.loads(run_cli("history", "list", "--json", env={"LBAUDIT_STORE": str(store)}).stdout)) == 1
+
+
+def test_list_and_trend_draw_tables_on_a_terminal(tmp_path):
+    """On a terminal (a real pseudo-terminal here) the tables are drawn, each run on one line."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.cli import REPO
+
+    store = str(tmp_path / "h.db")
+    _two_scans(tmp_path, store)
+    for args in (["history", "list"], ["history", "trend", "--by", "family", "--since", SINCE]):
+        primary, secondary = os.openpty()
+        proc = subprocess.run([sys.executable, "-m", "auditor.cli", *args, "--store", store], stdout=secondary,
+                              stderr=subprocess.PIPE, cwd=REPO, timeout=120,
+                              env={**os.environ, "PYTHONPATH": str(REPO), "COLUMNS": "160", "TERM": "xterm"})
+        os.close(secondary)
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(primary, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        os.close(primary)
+        screen = b"".join(chunks).decode("utf-8", "replace")
+        assert proc.returncode == 0, proc.stderr
+        assert "┏" in screen and "┃" in screen, screen
+        if args[1] == "list":
+            rows = [line for line in screen.splitlines() if "web01.example.test" in line]
+            assert len(rows) == 2 and all("corp-baseline" in row for row in rows)  # one line per run
+        else:
+            assert any("SC" in line and "│" in line for line in screen.splitlines())
