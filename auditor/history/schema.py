@@ -36,7 +36,7 @@ from sqlalchemy import (
 
 # The Alembic revision the code below describes; the store refuses a newer one and migrates an
 # older one.  tests/history/test_migrations.py checks it is the head of migrations/versions.
-HEAD_REVISION = "0002"
+HEAD_REVISION = "0003"
 
 TRIGGERS = ("manual", "timer", "cron", "ci", "fleet")
 STATUSES = ("pass", "fail", "error", "not_reviewed", "not_applicable", "waived")
@@ -98,6 +98,8 @@ runs = Table(
     Index("ix_runs_day", "day"),
     Index("ix_runs_started_at", "started_at"),
     Index("ix_runs_evidence_sha256", "evidence_sha256"),  # revision 0002: a run by its evidence, at recording
+    # revision 0003: a trend by day is read from this index alone
+    Index("ix_runs_day_counts", "day", *(f"n_{status}" for status in STATUSES)),
 )
 
 findings = Table(
@@ -120,6 +122,11 @@ family_counts = Table(
     Column("family", String(16), primary_key=True),
     Column("status", String(16), primary_key=True),
     Column("count", Integer, nullable=False),
+    # revision 0003: the run's day, host and policy, so that a trend needs no join (always set)
+    Column("day", String(10), nullable=True),
+    Column("host_id", Integer, nullable=True),
+    Column("policy_id", String(200), nullable=True),
+    Index("ix_family_counts_day", "day", "family", "status", "count"),
 )
 
 # A pruned run leaves its link behind, so that the chain of its host and policy still verifies.

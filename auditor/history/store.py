@@ -14,6 +14,7 @@ import os
 import stat
 import zlib
 from collections import defaultdict
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -33,6 +34,7 @@ from auditor.storage.evidence import MAX_EVIDENCE_BYTES, parse_evidence
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 EVIDENCE_ENCODING = "zlib"
 BUSY_TIMEOUT_MS = 10_000
+WRITING = "lbaudit_writing"  # execution option of a connection that will write (SQLite: BEGIN IMMEDIATE)
 
 
 class AlreadyRecorded(InputError):
@@ -144,8 +146,10 @@ def _sqlite_pragmas(engine: Engine) -> None:
     @sa.event.listens_for(engine, "begin")
     def on_begin(connection: Connection) -> None:
         # A deferred transaction that reads (the chain's last digest) and then writes can fail with
-        # SQLITE_BUSY without waiting; an immediate one waits for the busy timeout instead.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # SQLITE_BUSY without waiting; a writing one begins IMMEDIATE and waits for the busy timeout
+        # instead.  Readers begin deferred: in WAL mode they never wait for a writer.
+        writing = connection.get_execution_options().get(WRITING, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if writing else "BEGIN")
 
 
 @dataclass(frozen=True)
@@ -292,6 +296,12 @@ class HistoryStore:
             return []
         return [Path(database + suffix) for suffix in ("", "-wal", "-shm")]
 
+    @contextmanager
+    def _writing(self) -> Iterator[Connection]:
+        """A transaction that will write: committed at the end, rolled back on an exception."""
+        with self.engine.connect().execution_options(**{WRITING: True}) as conn, conn.begin():
+            yield conn
+
     def _fail(self, action: str, exc: BaseException) -> InputError:
         detail = getattr(exc, "orig", None) or exc
         first = str(detail).strip().splitlines()[0] if str(detail).strip() else type(detail).__name__
@@ -339,7 +349,7 @@ class HistoryStore:
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS))
         try:
-            with self.engine.begin() as conn:
+            with self._writing() as conn:
                 config.attributes["connection"] = conn
                 command.upgrade(config, target)
         except (SQLAlchemyError, DBAPIError) as exc:
@@ -364,7 +374,7 @@ class HistoryStore:
         prepared = [self._prepare(raw, evidence, signature) for raw, evidence, signature in items]
         recorded = []
         try:
-            with self.engine.begin() as conn:
+            with self._writing() as conn:
                 for item in prepared:
                     recorded.append(self._record_in(conn, item, trigger, inventory_name, now))
         except InputError:
@@ -435,7 +445,8 @@ class HistoryStore:
         families = _family_counts(evidence)
         if families:
             conn.execute(t.family_counts.insert(), [
-                {"run_id": run_id, "family": family, "status": status, "count": n}
+                {"run_id": run_id, "family": family, "status": status, "count": n, "day": started.date().isoformat(),
+                 "host_id": host_id, "policy_id": evidence.policy.id}
                 for (family, status), n in families.items()])
         return RecordedRun(run_id, digest, prev, host_id)
 
@@ -484,7 +495,7 @@ class HistoryStore:
         moment = _naive_utc(at or datetime.now(timezone.utc))
         marked = []
         try:
-            with self.engine.begin() as conn:
+            with self._writing() as conn:
                 ids = conn.execute(sa.select(t.runs.c.id).where(t.runs.c.evidence_sha256 == evidence_sha256)).scalars()
                 for run_id in list(ids):
                     seen = conn.execute(sa.select(t.attestations.c.id).where(
@@ -508,6 +519,10 @@ class HistoryStore:
                 .join(t.hosts, t.hosts.c.id == t.runs.c.host_id)
                 .join(t.policies, t.policies.c.sha256 == t.runs.c.policy_sha256))
 
+    def _host_ids(self, host: str) -> list[int]:
+        with self._reading() as conn:
+            return list(conn.execute(sa.select(t.hosts.c.id).where(self._host_filter(host))).scalars())
+
     @staticmethod
     def _host_filter(host: str) -> Any:
         return sa.or_(t.hosts.c.hostname == host, t.hosts.c.machine_id == host, t.hosts.c.inventory_name == host)
@@ -519,7 +534,8 @@ class HistoryStore:
         verdict and start time (``since`` inclusive, ``until`` exclusive)."""
         query = self._run_query()
         if host is not None:
-            query = query.where(self._host_filter(host))
+            # The few hosts first, then their runs through the (host, policy, id) index.
+            query = query.where(t.runs.c.host_id.in_(self._host_ids(host)))
         if policy is not None:
             query = query.where(t.runs.c.policy_id == policy)
         if verdict is not None:
@@ -627,22 +643,23 @@ class HistoryStore:
         """Findings by status per day and per NIST family, summed over every run started from
         ``since`` to ``until`` (both inclusive, UTC days)."""
         status_sums = [sa.func.sum(getattr(t.runs.c, f"n_{s}")).label(s) for s in t.STATUSES]
-        where = [t.runs.c.day >= since.isoformat(), t.runs.c.day <= until.isoformat()]
+        by_day = (sa.select(t.runs.c.day, sa.func.count().label("runs"), *status_sums)
+                  .where(t.runs.c.day >= since.isoformat(), t.runs.c.day <= until.isoformat()))
+        counts = t.family_counts.c
+        by_family = (sa.select(counts.family, counts.status, sa.func.sum(counts.count).label("n"))
+                     .where(counts.day >= since.isoformat(), counts.day <= until.isoformat()))
         if policy is not None:
-            where.append(t.runs.c.policy_id == policy)
-        by_day = sa.select(t.runs.c.day, sa.func.count().label("runs"), *status_sums).where(*where)
-        by_family = (sa.select(t.family_counts.c.family, t.family_counts.c.status,
-                               sa.func.sum(t.family_counts.c.count).label("n"))
-                     .join(t.runs, t.runs.c.id == t.family_counts.c.run_id).where(*where))
+            by_day = by_day.where(t.runs.c.policy_id == policy)
+            by_family = by_family.where(counts.policy_id == policy)
         if host is not None:
-            host_ids = sa.select(t.hosts.c.id).where(self._host_filter(host))
+            host_ids = self._host_ids(host)
             by_day = by_day.where(t.runs.c.host_id.in_(host_ids))
-            by_family = by_family.where(t.runs.c.host_id.in_(host_ids))
+            by_family = by_family.where(counts.host_id.in_(host_ids))
         with self._reading() as conn:
             days = [{"day": row.day, "runs": row.runs, **{s: int(getattr(row, s) or 0) for s in t.STATUSES}}
                     for row in conn.execute(by_day.group_by(t.runs.c.day).order_by(t.runs.c.day))]
             families: dict[str, dict[str, Any]] = {}
-            for row in conn.execute(by_family.group_by(t.family_counts.c.family, t.family_counts.c.status)):
+            for row in conn.execute(by_family.group_by(counts.family, counts.status)):
                 entry = families.setdefault(row.family, {"family": row.family, **dict.fromkeys(t.STATUSES, 0)})
                 entry[row.status] = int(row.n)
         return {"since": since.isoformat(), "until": until.isoformat(), "host": host, "policy": policy,
@@ -661,7 +678,7 @@ class HistoryStore:
         report = PruneReport(dry_run=dry_run)
         attested_ids = sa.select(t.attestations.c.run_id).distinct()
         try:
-            with self.engine.begin() as conn:
+            with self._writing() as conn:
                 attested = set(conn.execute(attested_ids).scalars())
                 seen: dict[tuple[int, str], int] = defaultdict(int)
                 doomed = []

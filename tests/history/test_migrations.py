@@ -80,6 +80,16 @@ def test_upgrade_from_the_first_schema_keeps_every_run(tmp_path, store_url):
             assert compare_metadata(MigrationContext.configure(conn), metadata) == []
     assert run_cli("history", "verify", "--store", store_url).returncode == 0
     assert run_cli("history", "diff", "--store", store_url).returncode == 1
+    # revision 0003 filled the day, host and policy of every per-family count from its run
+    with open_store(store_url) as store, store.engine.connect() as conn:
+        rows, wrong = conn.execute(sa.text(
+            "SELECT count(*), sum(CASE WHEN f.day = r.day AND f.host_id = r.host_id AND f.policy_id = r.policy_id "
+            "THEN 0 ELSE 1 END) FROM family_counts f JOIN runs r ON r.id = f.run_id")).one()
+    assert rows > 0 and wrong == 0
+    trend = json.loads(run_cli("history", "trend", "--since", "2026-11-01", "--until", "2026-11-02", "--json",
+                               "--store", store_url).stdout)
+    assert [d["day"] for d in trend["by_day"]] == ["2026-11-01", "2026-11-02"]
+    assert sum(row["fail"] for row in trend["by_family"] if row["family"] == "SC") == 1
     # the new revision's table works on the migrated store, and a new run joins the old chain
     record_scan(tmp_path, store_url, "after-upgrade", wildcard_redis=False,
                 extra=("--format", "oscal", "--out-dir", str(tmp_path / "oscal")))
