@@ -49,3 +49,10 @@ def test_sqlite_is_in_wal_mode_with_a_busy_timeout(tmp_path):
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 10_000
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+
+
+def test_the_store_bound_on_evidence_is_the_evidence_loaders():
+    from auditor.history import store
+    from auditor.storage import evidence
+
+    assert store.MAX_EVIDENCE_BYTES == evidence.MAX_EVIDENCE_BYTES
