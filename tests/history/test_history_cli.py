@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from auditor.history import open_store
 from auditor.history.store import control_family
 from tests.cli import run_cli
-from tests.history.scans import CORP, record_scan, statuses_in
+from tests.history.scans import CORP, record_scan, statuses_in, write_scan_snapshot
 
 SINCE = "2000-01-01"
 
@@ -261,10 +261,9 @@ def test_every_trigger_is_recorded(tmp_path, trigger):
 
 def test_the_store_comes_from_LBAUDIT_STORE(tmp_path):
     store = tmp_path / "env.db"
-    snap_run = run_cli("evaluate", "--policy", CORP, "--snapshot",
-                       __import__("tests.history.scans", fromlist=["x"]).write_scan_snapshot(
-                           tmp_path / "s.json", wildcard_redis=False),
-                       "-o", tmp_path / "e.json", "-q", "--record", env={"LBAUDIT_STORE": str(store)})
+    snap = write_scan_snapshot(tmp_path / "s.json", wildcard_redis=False)
+    snap_run = run_cli("evaluate", "--policy", CORP, "--snapshot", snap, "-o", tmp_path / "e.json", "-q", "--record",
+                       env={"LBAUDIT_STORE": str(store)})
     assert snap_run.returncode in (0, 3), snap_run.stderr
     assert store.is_file() and oct(store.stat().st_mode & 0o777) == "0o600"
     assert len(json.loads(run_cli("history", "list", "--json", env={"LBAUDIT_STORE": str(store)}).stdout)) == 1
