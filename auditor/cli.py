@@ -255,27 +255,71 @@ def report(evidence_path: Path, formats: str | None, out_dir: Path | None, pdf: 
 
 # ------------------------------------------------------------------ validate, list-checks, explain, schema
 
+def _policy_files(paths: tuple[Path, ...]) -> list[Path]:
+    """The policies named: a directory stands for every *.yaml and *.yml file directly in it."""
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found = sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
+            if not found:
+                _fail(f"{path}: a directory with no policy in it (no *.yaml or *.yml file)")
+            files += found
+        else:
+            files.append(path)
+    return files
+
+
+WAIVERS_HELP = ("Waivers file (a mapping with one key, waivers): kept apart from the policy so that renewing a "
+                "waiver does not change the policy's digest.")
+EXPIRY_WARNING_HELP = "Warn about waivers that expire within this many days."
+
+
 @click.command(epilog=EXIT_CODES_HELP)
 @click.argument("policies", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--waivers", "waivers_path", type=click.Path(path_type=Path), help=WAIVERS_HELP)
+@click.option("--expiry-warning-days", type=click.IntRange(0, 3650), default=30, show_default=True,
+              help=EXPIRY_WARNING_HELP)
 @click.option("--no-plugins", is_flag=True, help="Built-in checks only.")
-def validate(policies: tuple[Path, ...], no_plugins: bool) -> None:
-    """Validate policy files: every problem with file:line:column (exit 2 if any)."""
+def validate(policies: tuple[Path, ...], waivers_path: Path | None, expiry_warning_days: int, no_plugins: bool) -> None:
+    """Validate policy files (a directory: every *.yaml in it): every problem with file:line:column, sorted, and
+    warnings about waivers (expired, expiring, blanket, over a year) and TODO reasons.  Exit 2 if any problem."""
     from auditor.engine.registry import load_registry
     from auditor.errors import PolicyError
-    from auditor.policy.loader import load_policy
+    from auditor.policy.loader import inspect_policy
 
     registry = load_registry(plugins=plugins_enabled(no_plugins))
     bad = 0
-    for path in policies:
+    for path in _policy_files(policies):
         try:
-            policy = load_policy(path, registry)
+            report = inspect_policy(path, registry, waivers_path=waivers_path, expiry_warning_days=expiry_warning_days)
         except PolicyError as exc:
             bad += 1
             click.echo(exc.render(), err=True)
             continue
-        enabled = sum(1 for r in policy.rules if r.enabled)
-        click.echo(f"{path}: ok ({policy.id} {policy.version}: {enabled} enabled rules, {len(policy.waivers)} waivers)")
+        lines = sorted([(p, "") for p in report.problems] + [(w, "warning: ") for w in report.warnings],
+                       key=lambda item: (item[0].file, item[0].line or 0, item[0].column or 0))
+        if report.policy is None:
+            bad += 1
+            click.echo(f"{path}: invalid policy ({_count(report.problems, 'problem')}, "
+                       f"{_count(report.warnings, 'warning')})", err=True)
+        else:
+            policy = report.policy
+            enabled = sum(1 for r in policy.rules if r.enabled)
+            waivers = len(policy.waivers) + (len(report.waiver_file.waivers) if report.waiver_file else 0)
+            warned = f", {_count(report.warnings, 'warning')}" if report.warnings else ""
+            click.echo(f"{path}: ok ({policy.id} {policy.version}: {enabled} enabled rules, {waivers} waivers{warned})")
+        for problem, kind in lines:
+            click.echo(f"  {problem.file}{_where(problem)}: {kind}{problem.message}", err=report.policy is None)
     sys.exit(ExitCode.USAGE if bad else ExitCode.COMPLIANT)
+
+
+def _count(items: list[Any], noun: str) -> str:
+    return f"{len(items)} {noun}{'' if len(items) == 1 else 's'}"
+
+
+def _where(problem: Any) -> str:
+    where = f":{problem.line}" if problem.line is not None else ""
+    return where + (f":{problem.column}" if problem.line is not None and problem.column is not None else "")
 
 
 @click.command("list-checks")
