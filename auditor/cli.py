@@ -31,6 +31,9 @@ Exit codes:
 """
 
 SEVERITIES = [s.value for s in Severity]
+WAIVERS_HELP = ("Waivers file (a mapping with one key, waivers): kept apart from the policy so that renewing a "
+                "waiver does not change the policy's digest.")
+EXPIRY_WARNING_HELP = "Warn about waivers that expire within this many days."
 
 
 def _fail(message: str) -> None:
@@ -162,17 +165,21 @@ def _check_report_options(out_dir: Path | None, pdf: Path | None, pdf_cert: Path
 @click.option("--no-plugins", is_flag=True, help="Load built-in checks and reporters only (also: LBAUDIT_DISABLE_PLUGIN_AUTOLOAD=1).")
 @click.option("--record-cmdline", is_flag=True, help="Record the arguments of listening processes in the evidence "
               "[default: only the executable, argv[0] and a SHA-256 of the command line: arguments carry credentials].")
+@click.option("--waivers", "waivers_path", type=click.Path(path_type=Path), help=WAIVERS_HELP)
+@click.option("--expiry-warning-days", type=click.IntRange(0, 3650), default=30, show_default=True,
+              help=EXPIRY_WARNING_HELP)
 @click.option("--quiet", "-q", is_flag=True, help="No terminal summary; the exit code and the files still tell.")
 def evaluate(policy_path: Path, output: Path | None, fail_on: str, target: str | None, snapshot_path: Path | None,
              snapshot_pubkey: Path | None, root: Path | None,
              formats: str | None, out_dir: Path | None, pdf: Path | None, sign_key: Path | None, assessor: str | None,
              pdf_cert: Path | None, pdf_cert_key: Path | None, no_plugins: bool, record_cmdline: bool,
-             quiet: bool) -> None:
+             waivers_path: Path | None, expiry_warning_days: int, quiet: bool) -> None:
     """Evaluate a policy against this host (or a snapshot / root directory) and write the evidence."""
     from auditor import pipeline
     from auditor.collect.targets import SnapshotFile
     from auditor.engine.registry import load_registry
-    from auditor.policy.loader import load_policy
+    from auditor.errors import PolicyError
+    from auditor.policy.loader import inspect_policy
     from auditor.storage.outputs import make_out_dir, signature_of
 
     source = resolve_target(target, root, snapshot_path, snapshot_pubkey)
@@ -189,12 +196,17 @@ def evaluate(policy_path: Path, output: Path | None, fail_on: str, target: str |
     plugins = plugins_enabled(no_plugins)
     started = datetime.now(timezone.utc)
     registry = load_registry(plugins=plugins)
-    policy = load_policy(policy_path, registry)
+    checked = inspect_policy(policy_path, registry, waivers_path=waivers_path, today=started.date(),
+                             expiry_warning_days=expiry_warning_days)
+    if checked.policy is None:
+        raise PolicyError(f"{policy_path}: invalid policy", checked.problems)
+    policy = checked.policy
     reporters = _reporters_for(format_list, pdf, plugins)
     if output is None:
         output = (out_dir / f"{policy.id}.evidence.json") if out_dir else Path("lbaudit-evidence.json")
     pipeline.plan_files(policy.id, reporters, output, out_dir, pdf, evidence_written=True,
                         inputs=[("policy", policy_path), *(("policy", Path(s.path)) for s in policy.sources),
+                                ("waivers file", waivers_path),
                                 ("snapshot", snapshot_file), ("snapshot public key", snapshot_pubkey),
                                 ("snapshot signature", signature_of(snapshot_file) if snapshot_file else None),
                                 ("signing key", sign_key), ("certificate", pdf_cert),
@@ -203,13 +215,14 @@ def evaluate(policy_path: Path, output: Path | None, fail_on: str, target: str |
     snapshot, collect_ms = pipeline.timed_acquire(source, pipeline.plan(policy, registry),
                                                   record_cmdline=record_cmdline)
     evidence = pipeline.assess(policy, snapshot, registry, fail_on=Severity(fail_on), started_at=started,
-                               collect_ms=collect_ms)
+                               collect_ms=collect_ms, waiver_file=checked.waiver_file)
     make_out_dir(out_dir)
     data = pipeline.write(evidence, output)
     if sign_key is not None:
         pipeline.sign(output, sign_key)
     written = pipeline.render(evidence, data, output, reporters, out_dir, pdf, assessor, pdf_cert, pdf_cert_key)
     if not quiet:
+        _warn(checked.warnings + _unused_waivers(evidence, checked.waiver_places))
         # rich is imported only when a summary is drawn: `evaluate -q` in CI never pays for it.
         from rich.console import Console
 
@@ -220,6 +233,22 @@ def evaluate(policy_path: Path, output: Path | None, fail_on: str, target: str |
         for path in written:
             console.print(f"report: {path}")
     sys.exit(evidence.result.exit_code)
+
+
+def _unused_waivers(evidence: Any, places: list[Any]) -> list[Any]:
+    """Waivers that matched no failing finding of this run: fixed, or written for another subject.
+    ``places`` says where each waiver was written, in the order the run applied them."""
+    from auditor.errors import Problem
+
+    return [Problem(place.file, place.line, place.column, f"{place.message}: matched no failing finding in this "
+                    "run; remove it if what it waived is fixed")
+            for state, place in zip(evidence.result.waivers, places) if state.state == "unused"]
+
+
+def _warn(warnings: list[Any]) -> None:
+    """Warnings go to stderr, one a line, so they never mix with what a command prints on stdout."""
+    for warning in warnings:
+        click.echo(f"lbaudit: warning: {warning.file}{_where(warning)}: {warning.message}", err=True)
 
 
 # ------------------------------------------------------------------ report
@@ -269,9 +298,6 @@ def _policy_files(paths: tuple[Path, ...]) -> list[Path]:
     return files
 
 
-WAIVERS_HELP = ("Waivers file (a mapping with one key, waivers): kept apart from the policy so that renewing a "
-                "waiver does not change the policy's digest.")
-EXPIRY_WARNING_HELP = "Warn about waivers that expire within this many days."
 
 
 @click.command(epilog=EXIT_CODES_HELP)

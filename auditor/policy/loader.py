@@ -360,6 +360,8 @@ class PolicyReport:
     problems: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
     waiver_file: WaiverSource | None = None
+    # Where each waiver was written, in the order they are applied (the policy's, then the file's).
+    waiver_places: list[Problem] = field(default_factory=list)
 
 
 def load_policy(path: Path, registry: Registry) -> Policy:
@@ -474,7 +476,9 @@ def inspect_policy(path: Path, registry: Registry, *, waivers_path: Path | None 
     if waiver_file is not None:
         source = WaiverSource(path=waiver_file.name, sha256=sha256_hex(waiver_file.raw),
                               waivers=[w for _, w in waiver_file.waivers])
-    return PolicyReport(policy, [], _sorted(warnings), source)
+    places = [Problem(owner.name, *owner.doc.position(("waivers", index)), f"waivers[{index}] ({waiver.rule})")
+              for owner, index, waiver in located_waivers]
+    return PolicyReport(policy, [], _sorted(warnings), source, places)
 
 
 # ------------------------------------------------------------------ waivers file and warnings
