@@ -62,6 +62,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "evaluate": ("auditor.cli:evaluate",
                  "Evaluate a policy against this host (or a snapshot / root directory) and write the evidence."),
     "explain": ("auditor.cli:explain", "Explain a check: params and defaults, controls, rationale, remediation."),
+    "init": ("auditor.commands.init:init",
+             "Write a starter policy (--from-host: from this host's listeners, each exception with reason TODO)."),
     "keygen": ("auditor.commands.attest:keygen",
                "Create an Ed25519 key pair for signing evidence (evaluate --sign-key)."),
     "list-checks": ("auditor.cli:list_checks", "List the loaded checks (built-in and plugins) with their controls."),
