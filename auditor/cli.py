@@ -55,6 +55,8 @@ def _one_line_option(ctx: click.Context, param: click.Parameter, value: str | No
 COMMANDS: dict[str, tuple[str, str]] = {
     "collect": ("auditor.commands.collect:collect",
                 "Collect facts only, without a policy, into a snapshot for `lbaudit evaluate --snapshot`."),
+    "config": ("auditor.commands.config:config",
+               "Show the configuration: each setting's effective value and where it came from."),
     "coverage": ("auditor.commands.coverage:coverage",
                  "Which baseline controls the policy's enabled rules produce evidence for, which not, and the share."),
     "diff": ("auditor.commands.diff:diff",
@@ -92,6 +94,9 @@ class LazyGroup(click.Group):
             if not isinstance(command, click.Command) or command.name != cmd_name:
                 raise TypeError(f"COMMANDS[{cmd_name!r}] names {COMMANDS[cmd_name][0]}, not the command {cmd_name!r}")
             _refuse_empty_paths(command)
+            from auditor.config import attach_envvars
+
+            attach_envvars(command)  # LBAUDIT_POLICY, LBAUDIT_STORE, ...: the table in auditor/config.py
             self.add_command(command, cmd_name)
         return self.commands[cmd_name]
 
@@ -108,8 +113,16 @@ class LazyGroup(click.Group):
 @click.group(cls=LazyGroup, help="lbaudit: policy-as-code compliance auditor for the network-socket layer, "
                                  "mapped to NIST SP 800-53 Rev. 5.", epilog=EXIT_CODES_HELP)
 @click.version_option(__version__, prog_name="lbaudit")
-def cli() -> None:
-    pass
+@click.pass_context
+def cli(ctx: click.Context) -> None:
+    # Options named in auditor.config.SETTINGS take their defaults from the configuration file:
+    # click reads the default_map of the command about to run (an option, then its environment
+    # variable, win over it).
+    if ctx.invoked_subcommand is not None:
+        from auditor.config import default_map_for, file_values
+
+        command = ctx.command.get_command(ctx, ctx.invoked_subcommand)  # type: ignore[attr-defined]
+        ctx.default_map = {ctx.invoked_subcommand: default_map_for(command, file_values())}
 
 
 # ------------------------------------------------------------------ evaluate
