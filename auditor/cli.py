@@ -390,30 +390,48 @@ def list_checks(as_json: bool, no_plugins: bool) -> None:
     Console().print(table)
 
 
-def _params_table(model: Any) -> list[tuple[str, str, str, str]]:
-    rows = []
-    for name, info in model.model_fields.items():
-        annotation = getattr(info.annotation, "__name__", None) or str(info.annotation).replace("typing.", "")
-        default = "required" if info.is_required() else json.dumps(
-            info.get_default(call_default_factory=True), default=lambda o: getattr(o, "model_dump", lambda: str(o))())
-        rows.append((name, annotation, default, info.description or ""))
-    return rows
+EXPLAIN_WIDTH = 100
 
 
-def explain_text(spec: Any, catalog: Any) -> str:
-    lines = [f"{spec.name}: {spec.title}", f"version {spec.version}, {spec.origin}, default severity {spec.severity.value}",
-             f"facts needed: {', '.join(spec.needs)}", "", "NIST SP 800-53 Rev. 5 controls:"]
+def _paragraphs(text: str, indent: str, width: int) -> list[str]:
+    """``text`` reflowed: its paragraphs (separated by blank lines) filled to ``width``, each line
+    indented the same, so that no line starts at the left margin in the middle of a section."""
+    import textwrap
+
+    lines: list[str] = []
+    for paragraph in text.strip().split("\n\n"):
+        if lines:
+            lines.append("")
+        lines += textwrap.wrap(" ".join(paragraph.split()), width, initial_indent=indent, subsequent_indent=indent,
+                               break_on_hyphens=False)
+    return lines
+
+
+def explain_text(spec: Any, catalog: Any, width: int = EXPLAIN_WIDTH) -> str:
+    """What ``lbaudit explain`` prints: aligned paragraphs, the README's words for types, nested
+    params (``exceptions[].match.process``) listed one by one."""
+    import textwrap
+
+    from auditor.docs import check_param_entries
+
+    lines = [f"{spec.name}: {spec.title}", f"  version {spec.version}, {spec.origin}, default severity "
+             f"{spec.severity.value}; facts needed: {', '.join(spec.needs)}", "", "NIST SP 800-53 Rev. 5 controls:"]
+    id_width = max((len(c) for c in spec.controls), default=0)
     for control_id in spec.controls:
         control = catalog.get(control_id)
-        lines.append(f"  {control_id}  {control.title if control else '?'}")
+        lines.append(f"  {control_id:<{id_width}}  {control.title if control else '?'}")
     lines += ["", "Params:"]
-    for name, annotation, default, description in _params_table(spec.params):
-        lines.append(f"  {name} ({annotation}) default: {default}")
+    entries = check_param_entries(spec)
+    if not entries:
+        lines.append("  (none)")
+    for name, kind, default, description in entries:
+        head = f"{name}: {kind}; " + ("required" if default == "required" else f"default {default}")
+        lines += textwrap.wrap(head, width, initial_indent="  ", subsequent_indent="      ", break_on_hyphens=False)
         if description:
-            lines.append(f"      {description}")
-    lines += ["", "Rationale:", f"  {spec.rationale}", "", "Remediation:", *[f"  {line}" for line in spec.remediation.splitlines()]]
-    if spec.notes:
-        lines += ["", "Notes:", *[f"  {line}" for line in spec.notes.splitlines()]]
+            lines += _paragraphs(description, "      ", width)
+    for title, text in (("Rationale", spec.rationale), ("Remediation", spec.remediation), ("Notes", spec.notes)):
+        if text and text.strip():
+            lines += ["", f"{title}:", *_paragraphs(text, "  ", width)]
     return "\n".join(lines)
 
 
@@ -427,7 +445,10 @@ def explain(check_name: str, no_plugins: bool) -> None:
     registry = load_registry(plugins=plugins_enabled(no_plugins))
     spec = registry.get(check_name)
     if spec is None:
-        _fail(f"unknown check {check_name!r} (available: {', '.join(registry.names())})")
+        from auditor.policy.loader import did_you_mean
+
+        _fail(f"unknown check {check_name!r}{did_you_mean(check_name, registry.names())} "
+              f"(available: {', '.join(registry.names())})")
     click.echo(explain_text(spec, registry.catalog))
 
 
