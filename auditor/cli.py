@@ -322,8 +322,11 @@ def _policy_files(paths: tuple[Path, ...]) -> list[Path]:
               help=EXPIRY_WARNING_HELP)
 @click.option("--no-plugins", is_flag=True, help="Built-in checks only.")
 def validate(policies: tuple[Path, ...], waivers_path: Path | None, expiry_warning_days: int, no_plugins: bool) -> None:
-    """Validate policy files (a directory: every *.yaml in it): every problem with file:line:column, sorted, and
-    warnings about waivers (expired, expiring, blanket, over a year) and TODO reasons.  Exit 2 if any problem."""
+    """Validate policy files: every problem with file:line:column (exit 2 if any).
+
+    A directory stands for every *.yaml and *.yml file in it.  Structural and semantic problems are reported
+    together, sorted by file and line, with suggestions; warnings (exit 0) name waivers that expired, expire
+    within --expiry-warning-days, have no subject or run more than a year, and reasons still TODO."""
     from auditor.engine.registry import load_registry
     from auditor.errors import PolicyError
     from auditor.policy.loader import inspect_policy

@@ -9,7 +9,7 @@ import click
 
 @click.group("config")
 def config() -> None:
-    """The configuration file and environment variables that give options their defaults."""
+    """Show the configuration: each setting's effective value and where it came from."""
 
 
 @config.command("show")

@@ -165,8 +165,11 @@ def policy_text(snapshot: Any | None, today: str) -> str:
 @click.option("--output", "-o", type=click.Path(path_type=Path), default=DEFAULT_OUTPUT, show_default=True,
               help="Policy file to write; an existing file is never overwritten (exit 2).")
 def init(from_host: bool, output: Path) -> None:
-    """Write a starter policy: the four socket checks, and with --from-host one exception per listener beyond
-    loopback (reason: TODO), the current ephemeral pool as the minimum and socket audit logging required."""
+    """Write a starter policy (--from-host: from this host's listeners, each exception with reason TODO).
+
+    The four socket checks; with --from-host one exception per listener beyond loopback (process, ports,
+    protocol; reason: TODO, which validate warns about), this host's ephemeral pool as the minimum, and socket
+    audit logging required."""
     from auditor.engine.registry import load_registry
     from auditor.policy.loader import inspect_policy
     from auditor.storage.outputs import plan_outputs, write_atomic

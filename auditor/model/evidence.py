@@ -63,8 +63,10 @@ class Evidence(StrictModel):
     policy: Policy
     policy_sha256: str  # of the canonical JSON of ``policy`` (inheritance resolved)
     # The separate waivers file of the run (``--waivers``), with its SHA-256: kept out of ``policy``
-    # so that renewing a waiver leaves ``policy_sha256`` alone.  None without one (and in older files).
+    # so that renewing a waiver leaves ``policy_sha256`` alone.  Absent from the file without one
+    # (storage/evidence.py), so evidence of a run without --waivers keeps the bytes it had before.
     waiver_file: WaiverSource | None = None
+
     snapshot: HostSnapshot
     facts_sha256: str  # HostSnapshot.facts_digest()
     checks: list[CheckRecord]
