@@ -167,7 +167,7 @@ def attach_envvars(command: Any) -> None:
 def effective() -> list[tuple[Setting, Any, str]]:
     """Every setting with the value a command gets when no option is given, and where it came from."""
     values = file_values()
-    rows = []
+    rows: list[tuple[Setting, Any, str]] = []
     for setting in SETTINGS:
         env = os.environ.get(setting.env)
         if env:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import socket
-from pathlib import Path
 from typing import Iterator
 
 import pytest
@@ -46,7 +45,7 @@ def test_init_from_host_then_evaluate_has_no_failing_listener_finding(tmp_path, 
     result = run_cli("init", "--from-host", "--output", policy)
     assert result.returncode == 0, result.stderr
     text = policy.read_text()
-    for protocol, address, port in listeners:
+    for _protocol, address, port in listeners:
         if address in ("0.0.0.0", "::"):
             assert f"{port}" in text  # one exception names each wildcard port we opened
     evidence = tmp_path / "e.json"
@@ -85,8 +84,8 @@ def test_init_without_host_writes_the_defaults_and_they_validate(tmp_path):
 
 
 def test_generated_exceptions_group_ports_by_process_and_protocol():
-    from tests.factories import sysctl_facts
     from auditor.model.facts import ProcessInfo
+    from tests.factories import sysctl_facts
 
     nginx = [ProcessInfo(pid=10, name="nginx")]
     snap = snapshot(listeners=[

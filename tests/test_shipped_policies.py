@@ -13,10 +13,10 @@ import pytest
 from auditor import pipeline
 from auditor.cli import policy_schema
 from auditor.engine.registry import load_registry
+from auditor.model.facts import ProcessInfo
 from auditor.policy.loader import load_policy
 from auditor.policy.yamlsafe import load_located
 from auditor.resources import data_dir
-from auditor.model.facts import ProcessInfo
 from tests.factories import LINUX_DEFAULT_SYSCTLS, listener, snapshot, sysctl_facts
 
 POLICIES = sorted(data_dir("policies").glob("*.yaml"))

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import difflib
 import os
-from pathlib import Path
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
+from pathlib import Path
 from typing import Any, Iterator
 
 from pydantic import BaseModel, ValidationError
