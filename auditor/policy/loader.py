@@ -184,15 +184,15 @@ def _sorted(problems: list[Problem]) -> list[Problem]:
     return sorted(problems, key=lambda p: (p.file, p.line or 0, p.column or 0))
 
 
-def _recognise_other_document(name: str, value: Any) -> None:
+def _recognise_other_document(name: str, value: Any, what: str = "policy") -> None:
     """An evidence or snapshot file given as a policy is named as such, not as 40 wrong keys."""
     if isinstance(value, dict):
         kind = value.get("schema")
         if kind == "lbaudit/evidence":
-            raise PolicyError(f"{name}: this is an lbaudit evidence file, not a policy (render it with "
+            raise PolicyError(f"{name}: this is an lbaudit evidence file, not a {what} (render it with "
                               "`lbaudit report`, compare two with `lbaudit diff`)")
         if kind == "lbaudit/snapshot":
-            raise PolicyError(f"{name}: this is an lbaudit snapshot file, not a policy (evaluate a policy "
+            raise PolicyError(f"{name}: this is an lbaudit snapshot file, not a {what} (evaluate a policy "
                               "against it with `lbaudit evaluate --policy P --snapshot FILE`)")
 
 
@@ -222,7 +222,7 @@ def _read_document(path: Path, what: str = "policy") -> tuple[LocatedDocument, b
         raise PolicyError(f"{name}: invalid {what}", [Problem(name, exc.line, exc.column, exc.message)]) from exc
     except (RecursionError, MemoryError) as exc:  # the depth limit should come first; never a traceback
         raise PolicyError(f"{name}: invalid {what}: too deeply nested or too large to parse") from exc
-    _recognise_other_document(name, doc.value)
+    _recognise_other_document(name, doc.value, what)
     if not isinstance(doc.value, dict):
         raise PolicyError(
             f"{name}: invalid {what}",
