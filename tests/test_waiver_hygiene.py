@@ -106,6 +106,10 @@ def test_waivers_file_renewal_keeps_the_policy_digest_and_records_its_own(files,
     assert first["waiver_file"]["sha256"] != second["waiver_file"]["sha256"]
     assert second["waiver_file"]["path"] == str(waivers)
     assert [f["status"] for f in second["result"]["findings"] if "8080" in f["subject"]] == ["waived"]
+    # diff still sees the renewal as a waiver change
+    diff = run_cli("diff", tmp_path / "e1.json", tmp_path / "e2.json", "--json")
+    changes = json.loads(diff.stdout)["policy_changes"]
+    assert {c["kind"] for c in changes} == {"waiver_added", "waiver_removed"}, changes
 
 
 def test_waivers_file_with_an_unknown_rule_is_a_located_problem(files, tmp_path):

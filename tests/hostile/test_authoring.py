@@ -96,3 +96,11 @@ def test_policy_that_extends_itself_is_a_located_problem(tmp_path):
     result = run_cli("validate", policy)
     assert result.returncode == ExitCode.USAGE
     assert f"  {policy}:4:1: 'extends' cycle: {policy} -> {policy}; a policy cannot extend itself" in result.stderr
+
+
+def test_evidence_given_as_snapshot_is_named(tmp_path):
+    evidence = tmp_path / "e.json"
+    evidence.write_text('{"schema": "lbaudit/evidence", "schema_version": "1.0"}')
+    result = run_cli("evaluate", "--policy", POLICY, "--snapshot", evidence, "-o", tmp_path / "out.json", "-q")
+    assert result.returncode == ExitCode.USAGE
+    assert result.stderr == f"lbaudit: {evidence}: this is an lbaudit evidence file, not an lbaudit snapshot\n"
