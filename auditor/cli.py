@@ -122,7 +122,20 @@ def cli(ctx: click.Context) -> None:
         from auditor.config import default_map_for, file_values
 
         command = ctx.command.get_command(ctx, ctx.invoked_subcommand)  # type: ignore[attr-defined]
-        ctx.default_map = {ctx.invoked_subcommand: default_map_for(command, file_values())}
+        ctx.default_map = {**(ctx.default_map or {}),
+                           ctx.invoked_subcommand: default_map_for(command, file_values())}
+
+
+def _group_defaults() -> dict[str, Any] | None:
+    """The configuration's defaults for options of the ``lbaudit`` group itself (``lbaudit --color
+    never evaluate``), which are parsed before the group's callback runs; the file is read only when
+    the group has such an option."""
+    from auditor.config import BY_OPTION, attach_envvars, default_map_for, file_values
+
+    attach_envvars(cli)
+    if not any(option in BY_OPTION for param in cli.params for option in getattr(param, "opts", [])):
+        return None
+    return default_map_for(cli, file_values())
 
 
 # ------------------------------------------------------------------ evaluate
@@ -539,7 +552,7 @@ def run(args: list[str] | None = None, prog_name: str | None = None) -> int:
     PROG_NAME is the name usage lines show (click derives it from ``sys.argv[0]`` when None)."""
     try:
         # Without standalone mode click returns (not raises) the code of ctx.exit(n).
-        return cli.main(args=args, prog_name=prog_name, standalone_mode=False) or 0
+        return cli.main(args=args, prog_name=prog_name, standalone_mode=False, default_map=_group_defaults()) or 0
     except click.exceptions.Exit as exc:
         return exc.exit_code
     except SystemExit as exc:  # a command's sys.exit(code): the code, as the interpreter would take it

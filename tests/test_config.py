@@ -100,3 +100,27 @@ def test_readme_documents_every_setting():
     readme = (REPO / "README.md").read_text()
     for setting in SETTINGS:
         assert f"| `{setting.key}` | `{setting.env}` | `{setting.option}` |" in readme, setting
+
+
+def test_an_option_of_the_group_itself_takes_its_default_from_the_file(tmp_path):
+    """An option another part of lbaudit adds to the group (``lbaudit --color never ...``) is in
+    the table, so it reads the file with no code of its own."""
+    import click
+
+    from auditor.cli import cli
+
+    seen = {}
+    option = click.Option(["--color"], type=click.Choice(["auto", "always", "never"]), default="auto", expose_value=False,
+                          callback=lambda ctx, param, value: seen.setdefault("color", value))
+    cli.params.append(option)
+    try:
+        config = tmp_path / "config.yaml"
+        config.write_text("color: never\n")
+        assert run_cli("list-checks", "--json", env={"LBAUDIT_CONFIG": str(config)}).returncode == 0
+        assert seen.pop("color") == "never"
+        run_cli("list-checks", "--json", env={"LBAUDIT_CONFIG": str(config), "LBAUDIT_COLOR": "always"})
+        assert seen.pop("color") == "always"
+        run_cli("--color", "auto", "list-checks", "--json", env={"LBAUDIT_CONFIG": str(config)})
+        assert seen.pop("color") == "auto"
+    finally:
+        cli.params.remove(option)
