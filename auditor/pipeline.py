@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from auditor.engine.registry import Registry
     from auditor.model.evidence import Evidence
     from auditor.model.facts import HostSnapshot
-    from auditor.model.policy import Policy
+    from auditor.model.policy import Policy, WaiverSource
 
 
 def plan(policy: "Policy", registry: "Registry") -> frozenset[str]:
@@ -89,11 +89,12 @@ def timed_acquire(target: "Target", sections: frozenset[str], **options: Any) ->
 
 def assess(policy: "Policy", snapshot: "HostSnapshot", registry: "Registry", *, today: date | None = None,
            fail_on: Severity = Severity.INFO, started_at: datetime | None = None,
-           collect_ms: int | None = None) -> "Evidence":
+           collect_ms: int | None = None, waiver_file: "WaiverSource | None" = None) -> "Evidence":
     """Judge ``snapshot`` against ``policy`` (pure evaluation) and build the evidence, with the run's
     times: ``started_at`` (now by default), the evaluation day waivers are judged against
     (``today``, by default the UTC day of ``started_at``), per-rule times, ``collect`` and
-    ``evaluate``.  The exit code of the run is ``evidence.result.exit_code``."""
+    ``evaluate``.  ``waiver_file``: waivers of a separate file (``--waivers``), applied after the
+    policy's own and recorded with their digest.  The exit code of the run is ``evidence.result.exit_code``."""
     from auditor.engine.evaluate import evaluate
     from auditor.engine.evidence import build_evidence
     from auditor.engine.waivers import evaluation_day
@@ -102,12 +103,13 @@ def assess(policy: "Policy", snapshot: "HostSnapshot", registry: "Registry", *, 
     day = today or evaluation_day(started)
     rule_timings: dict[str, int] = {}
     t0 = time.perf_counter()
-    result = evaluate(policy, snapshot, registry, fail_on=fail_on, today=day, timings_ms=rule_timings)
+    result = evaluate(policy, snapshot, registry, fail_on=fail_on, today=day, timings_ms=rule_timings,
+                      extra_waivers=waiver_file.waivers if waiver_file else None)
     evaluate_ms = round((time.perf_counter() - t0) * 1000)
     return build_evidence(
         policy=policy, snapshot=snapshot, registry=registry, result=result, started_at=started,
         finished_at=datetime.now(timezone.utc), evaluated_on=day,
-        timings_ms={**rule_timings, "collect": collect_ms or 0, "evaluate": evaluate_ms},
+        timings_ms={**rule_timings, "collect": collect_ms or 0, "evaluate": evaluate_ms}, waiver_file=waiver_file,
     )
 
 

@@ -17,6 +17,8 @@ import sys
 
 import pytest
 
+from auditor.config import SETTINGS
+
 # What "this host" is to lbaudit: the places collectors read (LocalHost), not the interpreter's own files.
 HOST_PATHS = re.compile(
     r"^/(?:proc/(?:net|sys|self/net|self/fd|[0-9]+/(?:net|fd|cmdline|comm|status|exe))(?:/|$)"
@@ -52,6 +54,13 @@ def _audit(event: str, args: tuple) -> None:
 
 
 sys.addaudithook(_audit)
+
+# Tests run without this machine's lbaudit configuration: no configuration file (an empty
+# LBAUDIT_CONFIG) and none of the variables of auditor/config.py; tests of the configuration set
+# their own.
+os.environ["LBAUDIT_CONFIG"] = ""
+for _setting in SETTINGS:
+    os.environ.pop(_setting.env, None)
 
 
 @pytest.fixture(autouse=True)

@@ -62,8 +62,12 @@ def parse_entry(entry: str) -> tuple[Network, ...]:
         if "host bits set" in str(exc):
             suggestion = ipaddress.ip_network(text, strict=False)
             raise ValueError(f"{entry!r} has host bits set; did you mean {suggestion}?") from None
+        import difflib
+
+        near = difflib.get_close_matches(text.lower(), list(NAMED_SETS), n=1, cutoff=0.6)
+        hint = f"; did you mean {near[0]!r}?" if near else ""
         raise ValueError(
-            f"{entry!r} is neither a named set ({', '.join(NAMED_SETS)}) nor a valid IPv4/IPv6 address or CIDR"
+            f"{entry!r} is neither a named set ({', '.join(NAMED_SETS)}) nor a valid IPv4/IPv6 address or CIDR{hint}"
         ) from None
     return (_unmap(network),)
 

@@ -14,7 +14,7 @@ from auditor.engine.registry import Registry
 from auditor.engine.waivers import apply_waivers
 from auditor.model.check import CheckSpec, Outcome, missing_fact, not_applicable, not_reviewed
 from auditor.model.facts import HostSnapshot
-from auditor.model.policy import Policy, ResolvedRule
+from auditor.model.policy import Policy, ResolvedRule, Waiver
 from auditor.model.result import (
     INCOMPLETE_STATUSES,
     JUDGED_STATUSES,
@@ -123,6 +123,7 @@ def evaluate(
     fail_on: Severity = Severity.INFO,
     today: date,
     timings_ms: dict[str, int] | None = None,
+    extra_waivers: list[Waiver] | None = None,
 ) -> RunResult:
     """``timings_ms``, when given, receives each rule's run time under its rule id.  Times are kept
     out of the RunResult so that it stays deterministic; the evidence records them as time fields."""
@@ -145,7 +146,8 @@ def evaluate(
         if timings_ms is not None:
             timings_ms[rule.id] = round((time.perf_counter() - started) * 1000)
 
-    findings, waiver_states = apply_waivers(findings, policy.waivers, today)
+    # The policy's own waivers, then those of a separate waivers file (--waivers).
+    findings, waiver_states = apply_waivers(findings, [*policy.waivers, *(extra_waivers or [])], today)
 
     by_status = Counter(f.status.value for f in findings)
     failing = [f for f in findings if f.status == Status.FAIL]

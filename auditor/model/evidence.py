@@ -15,7 +15,7 @@ from pydantic import Field
 from auditor.model.base import Moment, StrictModel
 from auditor.model.controls import ControlId
 from auditor.model.facts import HostSnapshot
-from auditor.model.policy import Policy
+from auditor.model.policy import Policy, WaiverSource
 from auditor.model.result import RunResult
 
 EVIDENCE_SCHEMA: Final = "lbaudit/evidence"
@@ -62,6 +62,11 @@ class Evidence(StrictModel):
     run: RunInfo
     policy: Policy
     policy_sha256: str  # of the canonical JSON of ``policy`` (inheritance resolved)
+    # The separate waivers file of the run (``--waivers``), with its SHA-256: kept out of ``policy``
+    # so that renewing a waiver leaves ``policy_sha256`` alone.  Absent from the file without one
+    # (storage/evidence.py), so evidence of a run without --waivers keeps the bytes it had before.
+    waiver_file: WaiverSource | None = None
+
     snapshot: HostSnapshot
     facts_sha256: str  # HostSnapshot.facts_digest()
     checks: list[CheckRecord]

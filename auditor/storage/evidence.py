@@ -19,6 +19,8 @@ MAX_EVIDENCE_BYTES = 256 * 1024 * 1024
 def evidence_bytes(evidence: Evidence) -> bytes:
     """The file form: sorted keys and two-space indents, so that diffs between scans are readable."""
     data = evidence.model_dump(mode="json", by_alias=True)
+    if data.get("waiver_file", 0) is None:  # written only when the run had a waivers file (--waivers)
+        del data["waiver_file"]
     return (json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
 
 

@@ -171,6 +171,10 @@ def validate_versioned(data: Any, name: str, what: str, noun: str, model: type[B
                        versions: tuple[str, ...]) -> Any:
     """Check ``schema`` / ``schema_version`` and validate ``data`` against ``model``; every invalid
     field is named by its JSON pointer.  ``what``: "an lbaudit snapshot"; ``noun``: "snapshot"."""
+    known = {"lbaudit/evidence": "an lbaudit evidence file", "lbaudit/snapshot": "an lbaudit snapshot file"}
+    if isinstance(data, dict) and data.get("schema") != schema and data.get("schema") in known:
+        # The other kind of lbaudit file: name what it is rather than only what it is not.
+        raise InputError(f"{name}: this is {known[data['schema']]}, not {what}")
     if not isinstance(data, dict) or data.get("schema") != schema:
         raise InputError(f'{name}: not {what} (expected "schema": "{schema}")')
     version = data.get("schema_version")

@@ -159,7 +159,7 @@ def test_a_policy_name_field_cannot_print_a_line_of_its_own(field: str, line: st
     before = tree(tmp_path)
     run = lbaudit("validate", "p.yaml", cwd=tmp_path)
     assert run.returncode == USAGE, run.stdout + run.stderr
-    assert f"{field}: Value error, must be one line" in run.stderr
+    assert f"{field}: must be one line" in run.stderr
     run = lbaudit("evaluate", "--policy", "p.yaml", "--snapshot", inputs / "snap.json", "-o", "e.json",
                   "--pdf", "e.pdf", cwd=tmp_path)
     assert run.returncode == USAGE, run.stdout + run.stderr
