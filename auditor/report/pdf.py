@@ -16,6 +16,8 @@ attachment.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import io
 import json
@@ -45,6 +47,7 @@ from auditor.report.view import attestation_view, content_sha256, evidence_name
 from auditor.resources import data_dir
 
 MARGIN = 18 * mm
+MAX_LOGO_BYTES = 512 * 1024  # --org-logo: a mark for the cover, not a photograph
 
 
 class _AttestationTemplate(BaseDocTemplate):
@@ -52,7 +55,9 @@ class _AttestationTemplate(BaseDocTemplate):
         outline = getattr(flowable, "outline", None)
         if outline:
             title, key, level = outline
-            self.canv.bookmarkPage(key)
+            # Land on the heading itself: the frame's cursor is now below it (and its space after).
+            top = self.frame._y + flowable.getSpaceAfter() + flowable.height + 4
+            self.canv.bookmarkPage(key, fit="XYZ", left=0, top=round(top, 2), zoom=0)
             self.canv.addOutlineEntry(title, key, level=level)
 
 
@@ -80,36 +85,53 @@ class RenderInputs:
     assessor: str  # as printed: --assessor, or the policy owner
     signature_key: str | None  # fingerprint printed as the signing key; None: "unsigned"
     renderer: str  # renderer_id() of the rendering: lbaudit and reportlab versions, theme digest
+    # --org-name and --org-logo (base64 of the image bytes); left out of the record when not given,
+    # so a record without them reads as before.
+    org_name: str | None = None
+    org_logo: str | None = None
 
     @classmethod
     def of(cls, evidence: Evidence, context: ReportContext) -> "RenderInputs":
+        logo = base64.b64encode(context.org_logo).decode("ascii") if context.org_logo is not None else None
         return cls(evidence_name=evidence_name(context.evidence_path),
                    assessor=context.assessor or evidence.policy.owner,
-                   signature_key=context.signature_fingerprint, renderer=renderer_id())
+                   signature_key=context.signature_fingerprint, renderer=renderer_id(),
+                   org_name=context.org_name or None, org_logo=logo)
 
     def record(self) -> bytes:
-        return canonical_json(asdict(self))
+        return canonical_json({k: v for k, v in asdict(self).items() if k not in _OPTIONAL or v is not None})
 
     @classmethod
     def from_record(cls, raw: bytes) -> "RenderInputs":
         """ValueError unless ``raw`` is exactly a record :meth:`record` writes."""
         data = json.loads(raw.decode("utf-8"))
-        if not isinstance(data, dict) or set(data) != {"evidence_name", "assessor", "signature_key", "renderer"}:
+        required = {"evidence_name", "assessor", "signature_key", "renderer"}
+        if not isinstance(data, dict) or not required <= set(data) <= required | _OPTIONAL:
             raise ValueError("not an lbaudit render record")
         if not all(isinstance(data[k], str) for k in ("evidence_name", "assessor", "renderer")) or not (
-                data["signature_key"] is None or isinstance(data["signature_key"], str)):
+                data["signature_key"] is None or isinstance(data["signature_key"], str)) or not all(
+                isinstance(data[k], str) for k in _OPTIONAL if k in data):
             raise ValueError("not an lbaudit render record")
         inputs = cls(**data)
         if inputs.record() != raw:
             raise ValueError("not an lbaudit render record (not in canonical form)")
+        if inputs.org_logo is not None:
+            try:
+                base64.b64decode(inputs.org_logo, validate=True)
+            except binascii.Error as exc:
+                raise ValueError("not an lbaudit render record (bad logo)") from exc
         return inputs
 
     def context(self, evidence_bytes: bytes) -> ReportContext:
+        logo = base64.b64decode(self.org_logo) if self.org_logo is not None else None
         return ReportContext(evidence_bytes=evidence_bytes, evidence_path=self.evidence_name,
-                             signature_fingerprint=self.signature_key, assessor=self.assessor)
+                             signature_fingerprint=self.signature_key, assessor=self.assessor,
+                             org_name=self.org_name, org_logo=logo)
 
 
-_RENDER_RECORD = re.compile(rb"/" + INFO_RENDER_RECORD.encode("ascii") + rb"\s*<([0-9a-f]{2,131072})>")
+_OPTIONAL = frozenset({"org_name", "org_logo"})
+MAX_RECORD_HEX = 2 * (4 * MAX_LOGO_BYTES // 3 + 64 * 1024)  # the record, logo included, as hex digits
+_RENDER_RECORD = re.compile(rb"/" + INFO_RENDER_RECORD.encode("ascii") + rb"\s*<([0-9a-f]{2,%d})>" % MAX_RECORD_HEX)
 MAX_RENDER_RECORDS = 4  # candidates tried; each costs a rendering
 
 
@@ -145,16 +167,18 @@ def render_pdf(evidence: Evidence, context: ReportContext) -> bytes:
     width, height = theme.page_size
     content_digest = content_sha256(context.evidence_bytes)
     view = attestation_view(evidence, evidence_name=name, evidence_sha256=evidence_sha256,
-                            content_sha256=content_digest, fingerprint=inputs.signature_key, assessor=inputs.assessor)
-    doc = sections.Doc(evidence=evidence, view=view, theme=theme, styles=styles, width=width - 2 * MARGIN)
+                            content_sha256=content_digest, fingerprint=inputs.signature_key, assessor=inputs.assessor,
+                            organisation=inputs.org_name or "")
+    doc = sections.Doc(evidence=evidence, view=view, theme=theme, styles=styles, width=width - 2 * MARGIN,
+                       org_logo=context.org_logo)
     verdict = view.cover.verdict_word
     date = evidence.run.finished_at.date().isoformat()
     decor = PageDecor(
         theme=theme,
-        header_left=" \u00b7 ".join(p for p in (theme.organisation, prov.hostname,
+        header_left=" \u00b7 ".join(p for p in (inputs.org_name or theme.organisation, prov.hostname,
                                                  f"{evidence.policy.id} {evidence.policy.version}") if p),
         header_right=f"assessed {date} \u00b7 {verdict}",
-        footer_left=f"lbaudit attestation \u00b7 evidence SHA-256 {evidence_sha256[:16]}\u2026",
+        footer_left=f"lbaudit attestation {view.cover.document_id} \u00b7 evidence SHA-256 {evidence_sha256[:16]}\u2026",
         created=evidence.run.finished_at,
         attachment_name=name,
         attachment=context.evidence_bytes,
