@@ -125,6 +125,17 @@ def _check_readable(path: Path | None, what: str) -> None:
         _fail(f"{path}: cannot read {what}")
 
 
+def _read_org_logo(path: Path | None, pdf: Path | None) -> bytes | None:
+    """--org-logo read and checked before any work (exit 2 naming the file); only the PDF shows it."""
+    if path is None:
+        return None
+    if pdf is None:
+        raise click.UsageError("--org-logo goes on the PDF cover: give --pdf as well")
+    from auditor.report.pdf import read_org_logo
+
+    return read_org_logo(path)
+
+
 def _check_report_options(out_dir: Path | None, pdf: Path | None, pdf_cert: Path | None,
                           pdf_cert_key: Path | None) -> None:
     """The report options shared by evaluate and report, checked before any work is done."""
@@ -157,6 +168,8 @@ def _check_report_options(out_dir: Path | None, pdf: Path | None, pdf_cert: Path
 @click.option("--pdf", type=click.Path(path_type=Path), help="Also write a PDF attestation here.")
 @click.option("--sign-key", type=click.Path(path_type=Path), help="Ed25519 private key: sign the evidence (detached .sig).")
 @click.option("--assessor", callback=_one_line_option, help="Assessor named in attestations [default: the policy owner].")
+@click.option("--org-name", callback=_one_line_option, help="Organisation named on the PDF cover and page headers.")
+@click.option("--org-logo", type=click.Path(path_type=Path), help="PNG or JPEG logo for the PDF cover (at most 512 KiB).")
 @click.option("--pdf-cert", type=click.Path(path_type=Path), help="X.509 certificate (PEM): also sign the PDF itself (PAdES).")
 @click.option("--pdf-cert-key", type=click.Path(path_type=Path), help="Private key (PEM) of --pdf-cert.")
 @click.option("--no-plugins", is_flag=True, help="Load built-in checks and reporters only (also: LBAUDIT_DISABLE_PLUGIN_AUTOLOAD=1).")
@@ -166,7 +179,7 @@ def _check_report_options(out_dir: Path | None, pdf: Path | None, pdf_cert: Path
 def evaluate(policy_path: Path, output: Path | None, fail_on: str, target: str | None, snapshot_path: Path | None,
              snapshot_pubkey: Path | None, root: Path | None,
              formats: str | None, out_dir: Path | None, pdf: Path | None, sign_key: Path | None, assessor: str | None,
-             pdf_cert: Path | None, pdf_cert_key: Path | None, no_plugins: bool, record_cmdline: bool,
+             org_name: str | None, org_logo: Path | None, pdf_cert: Path | None, pdf_cert_key: Path | None, no_plugins: bool, record_cmdline: bool,
              quiet: bool) -> None:
     """Evaluate a policy against this host (or a snapshot / root directory) and write the evidence."""
     from auditor import pipeline
@@ -181,6 +194,7 @@ def evaluate(policy_path: Path, output: Path | None, fail_on: str, target: str |
     format_list = _split_formats(formats)
     _check_readable(sign_key, "signing key")
     _check_report_options(out_dir, pdf, pdf_cert, pdf_cert_key)
+    logo = _read_org_logo(org_logo, pdf)
     if sign_key is not None:
         from auditor.attest.signing import load_private_key
 
@@ -198,7 +212,7 @@ def evaluate(policy_path: Path, output: Path | None, fail_on: str, target: str |
                                 ("snapshot", snapshot_file), ("snapshot public key", snapshot_pubkey),
                                 ("snapshot signature", signature_of(snapshot_file) if snapshot_file else None),
                                 ("signing key", sign_key), ("certificate", pdf_cert),
-                                ("certificate key", pdf_cert_key)])
+                                ("certificate key", pdf_cert_key), ("logo", org_logo)])
 
     snapshot, collect_ms = pipeline.timed_acquire(source, pipeline.plan(policy, registry),
                                                   record_cmdline=record_cmdline)
@@ -208,7 +222,8 @@ def evaluate(policy_path: Path, output: Path | None, fail_on: str, target: str |
     data = pipeline.write(evidence, output)
     if sign_key is not None:
         pipeline.sign(output, sign_key)
-    written = pipeline.render(evidence, data, output, reporters, out_dir, pdf, assessor, pdf_cert, pdf_cert_key)
+    written = pipeline.render(evidence, data, output, reporters, out_dir, pdf, assessor, pdf_cert, pdf_cert_key,
+                              org_name=org_name, org_logo=logo)
     if not quiet:
         # rich is imported only when a summary is drawn: `evaluate -q` in CI never pays for it.
         from rich.console import Console
@@ -230,11 +245,13 @@ def evaluate(policy_path: Path, output: Path | None, fail_on: str, target: str |
 @click.option("--out-dir", type=click.Path(path_type=Path), help="Directory for the reports [default: beside the evidence].")
 @click.option("--pdf", type=click.Path(path_type=Path), help="Write a PDF attestation here.")
 @click.option("--assessor", callback=_one_line_option, help="Assessor named in attestations [default: the policy owner].")
+@click.option("--org-name", callback=_one_line_option, help="Organisation named on the PDF cover and page headers.")
+@click.option("--org-logo", type=click.Path(path_type=Path), help="PNG or JPEG logo for the PDF cover (at most 512 KiB).")
 @click.option("--pdf-cert", type=click.Path(path_type=Path), help="X.509 certificate (PEM): also sign the PDF (PAdES).")
 @click.option("--pdf-cert-key", type=click.Path(path_type=Path), help="Private key (PEM) of --pdf-cert.")
 @click.option("--no-plugins", is_flag=True, help="Built-in reporters only (also: LBAUDIT_DISABLE_PLUGIN_AUTOLOAD=1).")
 def report(evidence_path: Path, formats: str | None, out_dir: Path | None, pdf: Path | None, assessor: str | None,
-           pdf_cert: Path | None, pdf_cert_key: Path | None, no_plugins: bool) -> None:
+           org_name: str | None, org_logo: Path | None, pdf_cert: Path | None, pdf_cert_key: Path | None, no_plugins: bool) -> None:
     """Render reports from an evidence file alone, without touching any host."""
     from auditor import pipeline
     from auditor.storage.evidence import load_evidence
@@ -243,13 +260,15 @@ def report(evidence_path: Path, formats: str | None, out_dir: Path | None, pdf: 
     if not format_list and pdf is None:
         raise click.UsageError("nothing to render: give --format and/or --pdf")
     _check_report_options(out_dir, pdf, pdf_cert, pdf_cert_key)
+    logo = _read_org_logo(org_logo, pdf)
     reporters = _reporters_for(format_list, pdf, plugins_enabled(no_plugins))
     evidence, raw = load_evidence(evidence_path)
     pipeline.plan_files(evidence.policy.id, reporters, evidence_path, out_dir, pdf, evidence_written=False,
                         inputs=[("evidence", evidence_path),
                                 ("evidence signature", evidence_path.parent / (evidence_path.name + ".sig")),
-                                ("certificate", pdf_cert), ("certificate key", pdf_cert_key)])
-    for path in pipeline.render(evidence, raw, evidence_path, reporters, out_dir, pdf, assessor, pdf_cert, pdf_cert_key):
+                                ("certificate", pdf_cert), ("certificate key", pdf_cert_key), ("logo", org_logo)])
+    for path in pipeline.render(evidence, raw, evidence_path, reporters, out_dir, pdf, assessor, pdf_cert, pdf_cert_key,
+                                org_name=org_name, org_logo=logo):
         click.echo(f"report: {path}")
 
 

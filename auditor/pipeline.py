@@ -172,8 +172,11 @@ def render(
     assessor: str | None = None,
     pdf_cert: Path | None = None,
     pdf_cert_key: Path | None = None,
+    org_name: str | None = None,
+    org_logo: bytes | None = None,
 ) -> list[Path]:
     """Render every requested format from the evidence (never re-evaluating); return the files written.
+    ``org_name`` and ``org_logo`` (image bytes, :func:`auditor.report.pdf.read_org_logo`) brand the reports.
 
     The caller has planned these paths (:func:`plan_files`) before any work."""
     from auditor.report import ReportContext
@@ -193,7 +196,8 @@ def render(
         # can be moved together.
         link = os.path.relpath(evidence_path.resolve(), target.resolve().parent)
         context = ReportContext(evidence_bytes=evidence_bytes, evidence_path=link,
-                                signature_fingerprint=fingerprint, assessor=assessor)
+                                signature_fingerprint=fingerprint, assessor=assessor, org_name=org_name,
+                                org_logo=org_logo)
         data = reporters[name].render(evidence, context)
         if name == "pdf" and pdf_cert is not None:
             from auditor.attest.pades import sign_pdf

@@ -24,12 +24,14 @@ import json
 import re
 from dataclasses import asdict, dataclass
 from functools import lru_cache, partial
+from pathlib import Path
 
 import reportlab
 from reportlab.lib.units import mm
 from reportlab.platypus import BaseDocTemplate, Frame, NextPageTemplate, PageBreak, PageTemplate
 
 from auditor import __version__
+from auditor.errors import InputError
 from auditor.model.base import canonical_json, sha256_hex
 from auditor.model.evidence import Evidence
 from auditor.report import ReportContext, Reporter
@@ -59,6 +61,38 @@ class _AttestationTemplate(BaseDocTemplate):
             top = self.frame._y + flowable.getSpaceAfter() + flowable.height + 4
             self.canv.bookmarkPage(key, fit="XYZ", left=0, top=round(top, 2), zoom=0)
             self.canv.addOutlineEntry(title, key, level=level)
+
+
+PNG_MAGIC, JPEG_MAGIC = b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff"
+MAX_LOGO_PIXELS = 4096  # on either side
+
+
+def read_org_logo(path: Path) -> bytes:
+    """The bytes of ``--org-logo``, read bounded and checked to be one PNG or JPEG image an image
+    library decodes (InputError otherwise, naming the file and what is wrong)."""
+    from PIL import Image as PILImage
+
+    from auditor.safeio import FileTooLarge, NotRegularFile, read_regular
+
+    try:
+        data = read_regular(path, MAX_LOGO_BYTES)
+    except FileTooLarge:
+        raise InputError(f"{path}: logo larger than {MAX_LOGO_BYTES // 1024} KiB; use a smaller image") from None
+    except NotRegularFile:
+        raise InputError(f"{path}: the logo is not a regular file") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read the logo: {exc.strerror or exc}") from None
+    if not data.startswith((PNG_MAGIC, JPEG_MAGIC)):
+        raise InputError(f"{path}: the logo must be a PNG or JPEG image (the file starts with neither signature)")
+    try:
+        with PILImage.open(io.BytesIO(data)) as image:
+            width, height = image.size
+            image.load()  # decodes every pixel: a truncated or corrupt image fails here, not in the renderer
+    except Exception as exc:  # noqa: BLE001 - PIL raises many types for a bad image; all mean the same here
+        raise InputError(f"{path}: not a readable PNG or JPEG image ({type(exc).__name__}: {exc})") from None
+    if not (0 < width <= MAX_LOGO_PIXELS and 0 < height <= MAX_LOGO_PIXELS):
+        raise InputError(f"{path}: logo is {width}x{height} pixels; at most {MAX_LOGO_PIXELS} a side")
+    return data
 
 
 @lru_cache(maxsize=1)
