@@ -15,6 +15,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -153,12 +154,17 @@ def workload_of(finding: Finding) -> str:
     name = detail.get("process") or (str(detail["exe"]).rsplit("/", 1)[-1] if detail.get("exe") else None)
     if not name:
         return ""
-    name = str(name)
-    match = _NUMBERED.match(name)
-    if match and match.group(1):
-        name = match.group(1) + ("-#" if name[len(match.group(1))] in "-_.@" else "#")
+    name = _workload_name(str(name))
     user = detail.get("user")
     return f"{name} (user {user})" if user not in (None, "") else name
+
+
+@lru_cache(maxsize=4096)
+def _workload_name(name: str) -> str:
+    match = _NUMBERED.match(name)
+    if match and match.group(1):
+        return match.group(1) + ("-#" if name[len(match.group(1))] in "-_.@" else "#")
+    return name
 
 
 def document_id(evidence_sha256: str) -> str:
@@ -173,7 +179,8 @@ def verdict_sentence(evidence: Evidence) -> str:
     policy = f"policy {evidence.policy.id} {evidence.policy.version}"
     threshold = result.fail_on.value
     failing = [f for f in result.findings if f.status == Status.FAIL]
-    blocking = [f for f in failing if f.severity.rank >= result.fail_on.rank]
+    at_or_above = {s for s in Severity if s.rank >= result.fail_on.rank}  # rank once per severity, not per finding
+    blocking = [f for f in failing if f.severity in at_or_above]
     incomplete = [f for f in result.findings if f.status in (Status.ERROR, Status.NOT_REVIEWED)]
     if result.verdict == Verdict.NON_COMPLIANT:
         sentence = (f"The system does not meet {policy}: {count_phrase(len(blocking), 'finding')} "
