@@ -87,11 +87,13 @@ def read_org_logo(path: Path) -> bytes:
     try:
         with PILImage.open(io.BytesIO(data)) as image:
             width, height = image.size
+            if not (0 < width <= MAX_LOGO_PIXELS and 0 < height <= MAX_LOGO_PIXELS):  # before decoding any pixel
+                raise InputError(f"{path}: logo is {width}x{height} pixels; at most {MAX_LOGO_PIXELS} a side")
             image.load()  # decodes every pixel: a truncated or corrupt image fails here, not in the renderer
+    except InputError:
+        raise
     except Exception as exc:  # noqa: BLE001 - PIL raises many types for a bad image; all mean the same here
         raise InputError(f"{path}: not a readable PNG or JPEG image ({type(exc).__name__}: {exc})") from None
-    if not (0 < width <= MAX_LOGO_PIXELS and 0 < height <= MAX_LOGO_PIXELS):
-        raise InputError(f"{path}: logo is {width}x{height} pixels; at most {MAX_LOGO_PIXELS} a side")
     return data
 
 
