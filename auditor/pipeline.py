@@ -189,6 +189,11 @@ def render(
         fingerprint = signature_fingerprint(evidence_path)
     targets = report_targets(evidence.policy.id, {n: r.extension for n, r in reporters.items()}, out_dir,
                              evidence_path, pdf)
+    signer = None
+    if pdf_cert is not None:  # the attestation page names the certificate that signs the PDF
+        from auditor.attest.pades import certificate_signer
+
+        signer = certificate_signer(pdf_cert)
     make_out_dir(out_dir)
     written = []
     for name, target in targets:
@@ -197,7 +202,7 @@ def render(
         link = os.path.relpath(evidence_path.resolve(), target.resolve().parent)
         context = ReportContext(evidence_bytes=evidence_bytes, evidence_path=link,
                                 signature_fingerprint=fingerprint, assessor=assessor, org_name=org_name,
-                                org_logo=org_logo)
+                                org_logo=org_logo, pdf_signer=signer if name == "pdf" else None)
         data = reporters[name].render(evidence, context)
         if name == "pdf" and pdf_cert is not None:
             from auditor.attest.pades import sign_pdf

@@ -717,11 +717,17 @@ def attestation(doc: Doc) -> list[Flowable]:
                               "digests ties it to the assessment run.")
     flow.append(heading(doc, "Digital signatures", 2))
     flow.append(para(doc, "<b>Evidence signature:</b> " + evidence_signature, "small"))
-    flow.append(para(doc, (
-        "<b>PDF signature (PAdES):</b> when this document was signed with <i>--pdf-cert</i>, the signature is an "
-        "incremental update after these pages, and a PDF reader lists it in its signature panel; without one, "
-        "the PDF is unsigned. <i>lbaudit verify EVIDENCE --pubkey KEY --pdf THIS.pdf</i> checks both: that these "
-        "pages are exactly the rendering of the evidence and who signed the PDF, if anyone did."), "small"))
+    if cover.pdf_signer:
+        pades = (f"this PDF is signed (PAdES) with the certificate {text(cover.pdf_signer)}. The signature is an "
+                 "incremental update after these pages; a PDF reader lists it in its signature panel, and "
+                 "<i>lbaudit verify</i> fails if it is missing or made with another certificate.")
+    else:
+        pades = ("none was asked for when this document was rendered (<i>--pdf-cert</i>): the pages are "
+                 "proven by re-rendering the evidence, not by a signature on the PDF.")
+    flow.append(para(doc, "<b>PDF signature (PAdES):</b> " + pades, "small"))
+    flow.append(para(doc, "<i>lbaudit verify EVIDENCE --pubkey KEY --pdf THIS.pdf</i> checks the evidence "
+                          "signature, that these pages are exactly the rendering of the evidence, and the PDF "
+                          "signature if there is one.", "small"))
     flow.append(Spacer(1, 6 * mm))
     blocks = [_signature_block(doc, role, (doc.width - 10 * mm) / 2,
                                name=cover.assessor if index == 0 else "")

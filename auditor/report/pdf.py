@@ -125,6 +125,7 @@ class RenderInputs:
     # so a record without them reads as before.
     org_name: str | None = None
     org_logo: str | None = None
+    pdf_signer: str | None = None  # the certificate named as the PDF's PAdES signer (--pdf-cert)
 
     @classmethod
     def of(cls, evidence: Evidence, context: ReportContext) -> "RenderInputs":
@@ -132,7 +133,7 @@ class RenderInputs:
         return cls(evidence_name=evidence_name(context.evidence_path),
                    assessor=context.assessor or evidence.policy.owner,
                    signature_key=context.signature_fingerprint, renderer=renderer_id(),
-                   org_name=context.org_name or None, org_logo=logo)
+                   org_name=context.org_name or None, org_logo=logo, pdf_signer=context.pdf_signer or None)
 
     def record(self) -> bytes:
         return canonical_json({k: v for k, v in asdict(self).items() if k not in _OPTIONAL or v is not None})
@@ -162,10 +163,10 @@ class RenderInputs:
         logo = base64.b64decode(self.org_logo) if self.org_logo is not None else None
         return ReportContext(evidence_bytes=evidence_bytes, evidence_path=self.evidence_name,
                              signature_fingerprint=self.signature_key, assessor=self.assessor,
-                             org_name=self.org_name, org_logo=logo)
+                             org_name=self.org_name, org_logo=logo, pdf_signer=self.pdf_signer)
 
 
-_OPTIONAL = frozenset({"org_name", "org_logo"})
+_OPTIONAL = frozenset({"org_name", "org_logo", "pdf_signer"})
 MAX_RECORD_HEX = 2 * (4 * MAX_LOGO_BYTES // 3 + 64 * 1024)  # the record, logo included, as hex digits
 _RENDER_RECORD = re.compile(rb"/" + INFO_RENDER_RECORD.encode("ascii") + rb"\s*<([0-9a-f]{2,%d})>" % MAX_RECORD_HEX)
 MAX_RENDER_RECORDS = 4  # candidates tried; each costs a rendering
@@ -204,7 +205,7 @@ def render_pdf(evidence: Evidence, context: ReportContext) -> bytes:
     content_digest = content_sha256(context.evidence_bytes)
     view = attestation_view(evidence, evidence_name=name, evidence_sha256=evidence_sha256,
                             content_sha256=content_digest, fingerprint=inputs.signature_key, assessor=inputs.assessor,
-                            organisation=inputs.org_name or "")
+                            organisation=inputs.org_name or "", pdf_signer=inputs.pdf_signer or "")
     doc = sections.Doc(evidence=evidence, view=view, theme=theme, styles=styles, width=width - 2 * MARGIN,
                        org_logo=context.org_logo)
     verdict = view.cover.verdict_word

@@ -10,6 +10,7 @@ renderer escapes them for its format.  Pure: no clock, no host, no randomness.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from collections import Counter
@@ -235,6 +236,7 @@ class Cover:
     document_id: str = ""  # document_id(evidence_sha256)
     scope: "Scope | None" = None  # the scope box: target, privileges, what could not be seen
     organisation: str = ""  # --org-name; "" when none was given
+    pdf_signer: str = ""  # the certificate that signs the PDF itself (PAdES, --pdf-cert); "" when none
 
 
 @dataclass(frozen=True)
@@ -703,17 +705,20 @@ def _method(ev: Evidence, evidence_name: str, evidence_sha256: str, content_sha2
 
 
 def attestation_view(evidence: Evidence, *, evidence_name: str, evidence_sha256: str, content_sha256: str,
-                     fingerprint: str | None, assessor: str, organisation: str = "") -> AttestationView:
+                     fingerprint: str | None, assessor: str, organisation: str = "",
+                     pdf_signer: str = "") -> AttestationView:
     """What every section of the attestation says about ``evidence``.
 
     ``evidence_name``: how the report refers to the evidence file; ``evidence_sha256``: of its bytes;
     ``content_sha256``: of its canonical JSON; ``fingerprint``: of the key that signed it (None:
-    unsigned); ``assessor``: who ran the assessment; ``organisation``: whose assessment it is (--org-name)."""
+    unsigned); ``assessor``: who ran the assessment; ``organisation``: whose assessment it is (--org-name);
+    ``pdf_signer``: the certificate that signs the PDF (PAdES), when one does."""
     ev = evidence
     prov = ev.snapshot.provenance
     by_rule = _by_rule(ev)
     return AttestationView(
-        cover=_cover(ev, evidence_name, evidence_sha256, content_sha256, fingerprint, assessor, organisation),
+        cover=dataclasses.replace(_cover(ev, evidence_name, evidence_sha256, content_sha256, fingerprint, assessor,
+                                         organisation), pdf_signer=pdf_signer),
         summary=_summary(ev),
         controls=_controls(ev),
         findings=_findings(ev, by_rule),
@@ -748,4 +753,4 @@ def view_of(evidence: Evidence, context: ReportContext) -> AttestationView:
                             content_sha256=content_sha256(context.evidence_bytes),
                             fingerprint=context.signature_fingerprint,
                             assessor=context.assessor or evidence.policy.owner,
-                            organisation=context.org_name or "")
+                            organisation=context.org_name or "", pdf_signer=context.pdf_signer or "")
