@@ -177,7 +177,7 @@ def _scope_box(doc: Doc) -> Table:
     if scope.unseen:
         unseen = "<br/>".join("\u2022 " + text(line) for line in scope.unseen)
         if scope.not_reviewed:
-            unseen += f"<br/>{count_phrase(scope.not_reviewed, 'finding')} not reviewed or errored as a result"
+            unseen += f"<br/>{count_phrase(scope.not_reviewed, 'finding')} not reviewed as a result"
     else:
         unseen = "nothing: every fact the rules needed was collected"
     rows = [[Paragraph("<b>Scope of this assessment</b>", doc.styles.cell), ""],
@@ -399,15 +399,13 @@ def controls(doc: Doc) -> list[Flowable]:
                                       "determination in the words of SP 800-53A: <b>satisfied</b> when every finding "
                                       "mapped to the control passed or was waived, otherwise <b>other than "
                                       "satisfied</b> (a finding failed, errored or could not be reviewed; the "
-                                      "column says which). The control statement and the SP 800-53A assessment "
+                                      "status above it says which). The control statement and the SP 800-53A assessment "
                                       "objective and methods follow the table.")]
     if not doc.view.controls:
         return flow + [para(doc, "No finding maps to a control.")]
     rows = []
     for control in doc.view.controls:
-        state = f"<b>{text(control.determination)}</b>"
-        if control.determination_note:
-            state += "<br/>" + status_markup(doc, control.status) + ": " + text(control.determination_note)
+        state = status_markup(doc, control.status) + "<br/>" + text(control.determination)
         rows.append([cell(doc, control.id, "cell_bold"), cell(doc, control.title), Paragraph(state, doc.styles.cell),
                      cell(doc, control.rules), cell(doc, control.findings)])
     flow.append(table(doc, ["Control", "Title", "Determination", "Rules", "Findings"], rows,

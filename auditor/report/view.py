@@ -108,15 +108,13 @@ _OPERATORS = {"at_least": "at least", "at_most": "at most", "min": "at least", "
 
 
 def _plain(value: Any) -> str:
-    """A scalar or a flat list as words: yes/no, "none", "a, b or c" (``or``: lists are alternatives
-    or sets, and an auditor reads "80, 443 or 8080" either way)."""
+    """A scalar or a flat list as words: yes/no, "none", "a, b, c"."""
     if value is None or value == [] or value == {}:
         return "none"
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, list) and all(not isinstance(v, (list, dict)) for v in value):
-        words = [_plain(v) for v in value]
-        return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]
+        return ", ".join(_plain(v) for v in value)  # neither "and" nor "or": a list may be a set or alternatives
     if isinstance(value, (list, dict)):
         return value_sentence(value, nested=True)
     return str(value)
@@ -246,7 +244,7 @@ class Scope:
     target: str  # what was assessed, in words ("live host web01 (local)")
     privileges: str  # "root (uid 0), with administrative privileges"
     unseen: tuple[str, ...]  # one line per gap ("audit: permission denied ..."); empty: everything was seen
-    not_reviewed: int  # findings not reviewed or errored because of that
+    not_reviewed: int  # findings not reviewed: evidence was missing (errors are counted elsewhere)
 
 
 @dataclass(frozen=True)
@@ -485,7 +483,7 @@ def _scope(ev: Evidence) -> Scope:
         if getattr(ev.snapshot.facts, section) is None and not ev.snapshot.gaps_for(section) \
                 and section in {n for c in ev.checks for n in c.needs}:
             unseen.append(f"{section}: not collected")
-    not_reviewed = sum(1 for f in ev.result.findings if f.status in (Status.NOT_REVIEWED, Status.ERROR))
+    not_reviewed = sum(1 for f in ev.result.findings if f.status == Status.NOT_REVIEWED)  # errors are check bugs
     return Scope(target=target, privileges=privileges, unseen=tuple(unseen), not_reviewed=not_reviewed)
 
 

@@ -48,7 +48,7 @@ def test_cover_has_the_scope_box_document_id_organisation_and_one_evidence_diges
     assert "Target live host web01.example.test" in cover
     assert "Ran with root (uid 0), with administrative privileges" in cover
     assert "Could not be seen" in cover and "audit: auditctl -l: permission denied" in cover
-    assert "2 findings not reviewed or errored as a result" in cover
+    assert "1 finding not reviewed as a result" in cover
     from auditor.model.base import sha256_hex
     digest = sha256_hex(raw)
     assert document_id(digest) in cover and document_id(digest).startswith("LBA-" + digest[:4].upper())
@@ -95,7 +95,7 @@ def test_findings_read_as_sentences_with_one_header_per_rule_and_the_subject_onc
 def test_value_sentences_are_words_not_field_dumps():
     assert value_sentence({"address": "0.0.0.0", "port": 22, "wildcard": True}) == "address 0.0.0.0, port 22, wildcard yes"
     assert value_sentence({"at_least": 4096}) == "at least 4096"
-    assert value_sentence({"one_of": [0, 1]}) == "one of 0 or 1"
+    assert value_sentence({"one_of": [0, 1]}) == "one of 0, 1"
     assert value_sentence([{"address": "127.0.0.1"}, {"port": 80}]) == "address 127.0.0.1; or port 80"
 
 
