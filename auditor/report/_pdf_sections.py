@@ -705,6 +705,16 @@ def attestation(doc: Doc) -> list[Flowable]:
     for block in doc.theme.statement.split("\n\n"):
         flow.append(para(doc, text(" ".join(block.split()).format_map(values))))
     cover = doc.view.cover
+    flow.append(Spacer(1, 6 * mm))
+    blocks = [_signature_block(doc, role, (doc.width - 10 * mm) / 2,
+                               name=cover.assessor if index == 0 else "")
+              for index, role in enumerate(doc.theme.signatories)]
+    pairs = [blocks[i:i + 2] for i in range(0, len(blocks), 2)]
+    for pair in pairs:
+        row = Table([pair + [""] * (2 - len(pair))], colWidths=[(doc.width - 10 * mm) / 2 + 10 * mm,
+                                                                 (doc.width - 10 * mm) / 2], hAlign="LEFT")
+        row.setStyle(table_style([("LEFTPADDING", (0, 0), (-1, -1), 0), ("VALIGN", (0, 0), (-1, -1), "TOP")]))
+        flow += [KeepTogether([row]), Spacer(1, 4 * mm)]
     if cover.fingerprint:
         evidence_signature = (f"the evidence file {text(cover.evidence_name)} carries a detached Ed25519 signature "
                               f"({text(cover.evidence_name)}.sig) by the key with fingerprint "
@@ -726,16 +736,6 @@ def attestation(doc: Doc) -> list[Flowable]:
     flow.append(para(doc, "<i>lbaudit verify EVIDENCE --pubkey KEY --pdf THIS.pdf</i> checks the evidence "
                           "signature, that these pages are exactly the rendering of the evidence, and the PDF "
                           "signature if there is one.", "small"))
-    flow.append(Spacer(1, 6 * mm))
-    blocks = [_signature_block(doc, role, (doc.width - 10 * mm) / 2,
-                               name=cover.assessor if index == 0 else "")
-              for index, role in enumerate(doc.theme.signatories)]
-    pairs = [blocks[i:i + 2] for i in range(0, len(blocks), 2)]
-    for pair in pairs:
-        row = Table([pair + [""] * (2 - len(pair))], colWidths=[(doc.width - 10 * mm) / 2 + 10 * mm,
-                                                                 (doc.width - 10 * mm) / 2], hAlign="LEFT")
-        row.setStyle(table_style([("LEFTPADDING", (0, 0), (-1, -1), 0), ("VALIGN", (0, 0), (-1, -1), "TOP")]))
-        flow += [KeepTogether([row]), Spacer(1, 6 * mm)]
     return flow
 
 
