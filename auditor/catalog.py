@@ -1,7 +1,10 @@
-"""Load the shipped NIST control data (controls/nist-sp800-53-r5.yaml)."""
+"""Load the shipped NIST control data (controls/nist-sp800-53-r5.yaml, and the statements and
+SP 800-53A assessment text scripts/build-controls writes from NIST's catalogs)."""
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
 from functools import lru_cache
 
 import yaml
@@ -24,3 +27,29 @@ def load_catalog() -> ControlCatalog:
             raise ValueError(f"{CONTROLS_FILE}: control {control.id} listed twice")
         controls[control.id] = control
     return ControlCatalog(name=raw["catalog"]["name"], version=str(raw["catalog"]["version"]), controls=controls)
+
+
+ASSESSMENT_FILE = "nist-sp800-53-r5-assessment.json"  # written by scripts/build-controls from NIST's OSCAL
+
+
+@dataclass(frozen=True)
+class ControlText:
+    """What NIST says a control requires and how SP 800-53A assesses it (scripts/build-controls)."""
+
+    id: str
+    title: str
+    statement: tuple[str, ...]  # SP 800-53 Rev. 5 control statement, one labelled item a line
+    objective: tuple[str, ...]  # SP 800-53A determination statements, labelled (empty: not published)
+    methods: dict[str, tuple[str, ...]]  # "examine" / "interview" / "test" -> assessment objects
+    source: str  # the NIST catalog it was taken from
+    note: str | None  # why objective/methods are missing, when they are
+
+
+@lru_cache(maxsize=1)
+def load_control_text() -> dict[str, ControlText]:
+    raw = json.loads((data_dir("controls") / ASSESSMENT_FILE).read_text(encoding="utf-8"))
+    return {cid: ControlText(id=cid, title=c["title"], statement=tuple(c["statement"]),
+                             objective=tuple(c["objective"]),
+                             methods={m: tuple(objects) for m, objects in c["methods"].items()},
+                             source=c["source"], note=c.get("note"))
+            for cid, c in raw["controls"].items()}

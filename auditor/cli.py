@@ -147,6 +147,17 @@ def _group_defaults() -> dict[str, Any] | None:
     return default_map_for(cli, file_values())
 
 
+def _read_org_logo(path: Path | None, pdf: Path | None) -> bytes | None:
+    """--org-logo read and checked before any work (exit 2 naming the file); only the PDF shows it."""
+    if path is None:
+        return None
+    if pdf is None:
+        raise click.UsageError("--org-logo goes on the PDF cover: give --pdf as well")
+    from auditor.report.pdf import read_org_logo
+
+    return read_org_logo(path)
+
+
 # ------------------------------------------------------------------ evaluate
 
 def _split_formats(value: str | None) -> list[str]:
@@ -211,6 +222,8 @@ def _check_report_options(out_dir: Path | None, pdf: Path | None, pdf_cert: Path
 @click.option("--pdf", type=click.Path(path_type=Path), help="Also write a PDF attestation here.")
 @click.option("--sign-key", type=click.Path(path_type=Path), help="Ed25519 private key: sign the evidence (detached .sig).")
 @click.option("--assessor", callback=_one_line_option, help="Assessor named in attestations [default: the policy owner].")
+@click.option("--org-name", callback=_one_line_option, help="Organisation named on the PDF cover and page headers.")
+@click.option("--org-logo", type=click.Path(path_type=Path), help="PNG or JPEG logo for the PDF cover (at most 512 KiB).")
 @click.option("--pdf-cert", type=click.Path(path_type=Path), help="X.509 certificate (PEM): also sign the PDF itself (PAdES).")
 @click.option("--pdf-cert-key", type=click.Path(path_type=Path), help="Private key (PEM) of --pdf-cert.")
 @click.option("--no-plugins", is_flag=True, help="Load built-in checks and reporters only (also: LBAUDIT_DISABLE_PLUGIN_AUTOLOAD=1).")
@@ -231,7 +244,7 @@ def _check_report_options(out_dir: Path | None, pdf: Path | None, pdf_cert: Path
 def evaluate(policy_path: Path, output: Path | None, fail_on: str, target: str | None, snapshot_path: Path | None,
              snapshot_pubkey: Path | None, root: Path | None,
              formats: str | None, out_dir: Path | None, textfile_dir: Path | None, pdf: Path | None,
-             sign_key: Path | None, assessor: str | None,
+             sign_key: Path | None, assessor: str | None, org_name: str | None, org_logo: Path | None,
              pdf_cert: Path | None, pdf_cert_key: Path | None, no_plugins: bool, record_cmdline: bool,
              as_json: bool, color: str, waivers_path: Path | None, expiry_warning_days: int, quiet: bool,
              record: bool, store: str | None, trigger: str) -> None:
@@ -270,6 +283,7 @@ def evaluate(policy_path: Path, output: Path | None, fail_on: str, target: str |
                                "a file, or render them later with `lbaudit report`")
     _check_readable(sign_key, "signing key")
     _check_report_options(out_dir, pdf, pdf_cert, pdf_cert_key)
+    logo = _read_org_logo(org_logo, pdf)
     if sign_key is not None:
         from auditor.attest.signing import load_private_key
 
@@ -300,7 +314,7 @@ def evaluate(policy_path: Path, output: Path | None, fail_on: str, target: str |
                                 ("snapshot", snapshot_file), ("snapshot public key", snapshot_pubkey),
                                 ("snapshot signature", signature_of(snapshot_file) if snapshot_file else None),
                                 ("signing key", sign_key), ("certificate", pdf_cert),
-                                ("certificate key", pdf_cert_key),
+                                ("certificate key", pdf_cert_key), ("logo", org_logo),
                                 *(("history store", path) for path in (history_store.files if history_store else []))],
                         format_dirs=format_dirs)
 
@@ -327,7 +341,8 @@ def evaluate(policy_path: Path, output: Path | None, fail_on: str, target: str |
     fingerprint = pipeline.sign(output, sign_key) if sign_key is not None else None
     rendered: list[tuple[str, bytes]] = []
     written = pipeline.render(evidence, data, output, reporters, out_dir, pdf, assessor, pdf_cert, pdf_cert_key,
-                              format_dirs, on_rendered=lambda name, path, document: rendered.append((name, document)))
+                              format_dirs, on_rendered=lambda name, path, document: rendered.append((name, document)),
+                              org_name=org_name, org_logo=logo)
     recorded = None
     if history_store is not None:
         from auditor.history import mark_attested, signature_beside
@@ -394,6 +409,8 @@ def _refuse_stdout(*options: tuple[str, Path | None]) -> None:
 @click.option("--textfile-dir", type=click.Path(path_type=Path), help=TEXTFILE_DIR_HELP)
 @click.option("--pdf", type=click.Path(path_type=Path), help="Write a PDF attestation here.")
 @click.option("--assessor", callback=_one_line_option, help="Assessor named in attestations [default: the policy owner].")
+@click.option("--org-name", callback=_one_line_option, help="Organisation named on the PDF cover and page headers.")
+@click.option("--org-logo", type=click.Path(path_type=Path), help="PNG or JPEG logo for the PDF cover (at most 512 KiB).")
 @click.option("--pdf-cert", type=click.Path(path_type=Path), help="X.509 certificate (PEM): also sign the PDF (PAdES).")
 @click.option("--pdf-cert-key", type=click.Path(path_type=Path), help="Private key (PEM) of --pdf-cert.")
 @click.option("--no-plugins", is_flag=True, help="Built-in reporters only (also: LBAUDIT_DISABLE_PLUGIN_AUTOLOAD=1).")
@@ -401,8 +418,8 @@ def _refuse_stdout(*options: tuple[str, Path | None]) -> None:
               "recorded run of this evidence as attested (history prune keeps it).")
 @quiet_option
 def report(evidence_path: Path, formats: str | None, out_dir: Path | None, textfile_dir: Path | None, pdf: Path | None,
-           assessor: str | None, pdf_cert: Path | None, pdf_cert_key: Path | None, no_plugins: bool, store: str | None,
-           quiet: bool) -> None:
+           assessor: str | None, org_name: str | None, org_logo: Path | None, pdf_cert: Path | None,
+           pdf_cert_key: Path | None, no_plugins: bool, store: str | None, quiet: bool) -> None:
     """Render reports from an evidence file alone, without touching any host."""
     from auditor import pipeline
     from auditor.storage.evidence import load_evidence
@@ -413,6 +430,7 @@ def report(evidence_path: Path, formats: str | None, out_dir: Path | None, textf
     _refuse_stdout(("--out-dir", out_dir), ("--textfile-dir", textfile_dir), ("--pdf", pdf), ("--pdf-cert", pdf_cert),
                    ("--pdf-cert-key", pdf_cert_key))
     _check_report_options(out_dir, pdf, pdf_cert, pdf_cert_key)
+    logo = _read_org_logo(org_logo, pdf)
     reporters = _reporters_for(format_list, pdf, plugins_enabled(no_plugins))
     evidence, raw = load_evidence(evidence_path)
     store_files: list[Path] = []
@@ -424,11 +442,12 @@ def report(evidence_path: Path, formats: str | None, out_dir: Path | None, textf
     pipeline.plan_files(evidence.policy.id, reporters, evidence_path, out_dir, pdf, evidence_written=False,
                         inputs=[("evidence", evidence_path),
                                 ("evidence signature", evidence_path.parent / (evidence_path.name + ".sig")),
-                                ("certificate", pdf_cert), ("certificate key", pdf_cert_key),
+                                ("certificate", pdf_cert), ("certificate key", pdf_cert_key), ("logo", org_logo),
                                 *(("history store", path) for path in store_files)], format_dirs=format_dirs)
     rendered: list[tuple[str, bytes]] = []
     for path in pipeline.render(evidence, raw, evidence_path, reporters, out_dir, pdf, assessor, pdf_cert, pdf_cert_key,
-                                format_dirs, on_rendered=lambda name, path, document: rendered.append((name, document))):
+                                format_dirs, on_rendered=lambda name, path, document: rendered.append((name, document)),
+                              org_name=org_name, org_logo=logo):
         if not quiet:
             click.echo(f"report: {path}")
     if store is not None:

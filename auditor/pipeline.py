@@ -194,8 +194,11 @@ def render(
     pdf_cert_key: Path | None = None,
     format_dirs: dict[str, Path] | None = None,
     on_rendered: "Callable[[str, Path, bytes], None] | None" = None,
+    org_name: str | None = None,
+    org_logo: bytes | None = None,
 ) -> list[Path]:
     """Render every requested format from the evidence (never re-evaluating); return the files written.
+    ``org_name`` and ``org_logo`` (image bytes, :func:`auditor.report.pdf.read_org_logo`) brand the reports.
 
     The caller has planned these paths (:func:`plan_files`) before any work.  ``on_rendered`` is
     told each format, file and bytes written (evaluate --record marks a run attested by its PDF)."""
@@ -209,6 +212,11 @@ def render(
         fingerprint = signature_fingerprint(evidence_path)
     targets = report_targets(evidence.policy.id, {n: r.extension for n, r in reporters.items()}, out_dir,
                              evidence_path, pdf, format_dirs)
+    signer = None
+    if pdf_cert is not None:  # the attestation page names the certificate that signs the PDF
+        from auditor.attest.pades import certificate_signer
+
+        signer = certificate_signer(pdf_cert)
     make_out_dir(out_dir)
     written = []
     for name, target in targets:
@@ -216,7 +224,8 @@ def render(
         # can be moved together.
         link = os.path.relpath(evidence_path.resolve(), target.resolve().parent)
         context = ReportContext(evidence_bytes=evidence_bytes, evidence_path=link,
-                                signature_fingerprint=fingerprint, assessor=assessor)
+                                signature_fingerprint=fingerprint, assessor=assessor, org_name=org_name,
+                                org_logo=org_logo, pdf_signer=signer if name == "pdf" else None)
         data = reporters[name].render(evidence, context)
         if name == "pdf" and pdf_cert is not None:
             from auditor.attest.pades import sign_pdf

@@ -25,6 +25,9 @@ class ReportContext:
     evidence_path: str | None = None  # how the report should refer to that file
     signature_fingerprint: str | None = None  # SHA-256 fingerprint of the key that signed the evidence
     assessor: str | None = None  # who ran the assessment (--assessor); reporters fall back to the policy owner
+    org_name: str | None = None  # whose assessment it is (--org-name), printed on the cover
+    org_logo: bytes | None = None  # the organisation's logo, PNG or JPEG bytes (--org-logo, checked on reading)
+    pdf_signer: str | None = None  # the certificate that will sign the PDF (PAdES, --pdf-cert), as it is named
 
 
 @dataclass(frozen=True)

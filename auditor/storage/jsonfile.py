@@ -91,13 +91,16 @@ def _too_deep(text: str) -> UnreadableJson:
 
 
 def _deeper_than(value: Any, limit: int) -> bool:
-    stack = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, (dict, list)):
-            if depth > limit:
-                return True
-            stack.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
+    """Whether containers nest more than ``limit`` deep; level by level, looking only at containers
+    (json.loads makes exact dicts and lists), so a large flat document costs little."""
+    level = [value] if type(value) is dict or type(value) is list else []
+    depth = 1
+    while level:
+        if depth > limit:
+            return True
+        level = [child for item in level for child in (item.values() if type(item) is dict else item)
+                 if type(child) is dict or type(child) is list]
+        depth += 1
     return False
 
 

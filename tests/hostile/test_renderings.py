@@ -139,7 +139,8 @@ def pdf_controls(evidence: Evidence) -> dict[str, tuple[str, str]]:
     for control in evidence.result.controls:
         start = lines.index(control.id)
         status_at = next(i for i in range(start + 1, len(lines)) if lines[i] in PDF_LABELS)
-        rows[control.id] = (PDF_LABELS[lines[status_at]], lines[status_at + 1])
+        # SP 800-53A's "other than satisfied" is OSCAL's "not-satisfied"
+        rows[control.id] = (PDF_LABELS[lines[status_at]], lines[status_at + 1].replace("other than", "not"))
     return rows
 
 
