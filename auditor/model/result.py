@@ -126,6 +126,9 @@ def rollup_status(statuses: list[Status]) -> Status:
 
 def json_ready(value: Any) -> Any:
     """Reduce observed/expected values to plain JSON types (tuples and sets become sorted lists)."""
+    kind = type(value)
+    if kind is str or kind is int or kind is float or kind is bool or value is None:
+        return value  # the common case first: a finding's values are mostly these
     if isinstance(value, (list, tuple)):
         return [json_ready(v) for v in value]
     if isinstance(value, (set, frozenset)):

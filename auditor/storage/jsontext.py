@@ -53,6 +53,8 @@ def _python_floats(container: Any, keys: Iterable[Any], replaced: list[tuple[Any
     for key in keys:
         member = container[key]
         kind = type(member)
+        if kind is str or kind is int or kind is bool or member is None:
+            continue
         if kind is dict:
             _python_floats(member, list(member), replaced)
         elif kind is list:
