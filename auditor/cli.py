@@ -15,7 +15,7 @@ import click
 from auditor import __version__
 from auditor.commands.options import TARGET_HELP, color_option, quiet_option, resolve_target
 from auditor.errors import InputError, LbauditError
-from auditor.model.result import ExitCode, Severity
+from auditor.model.codes import ExitCode, Severity
 from auditor.plugins import plugins_enabled
 
 EXIT_CODES_HELP = """\b

@@ -44,7 +44,7 @@ def acquire(target: "Target", sections: frozenset[str], *, record_cmdline: bool 
     """The facts of ``sections`` from ``target``: collected from a host or root directory, or read
     from a snapshot file (verified against its public key when the target names one).  Process
     arguments are kept only with ``record_cmdline`` (whatever the source held)."""
-    from auditor.collect.platforms.native import native_platform
+    from auditor.collect.platforms import native_platform
     from auditor.collect.targets import LocalHost, Replay
 
     if isinstance(target, LocalHost) and native_platform() is not None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from importlib import metadata
 
 from auditor.errors import RegistryError
 
@@ -42,6 +41,8 @@ def load_entry_points(group: str) -> list[LoadedEntryPoint]:
     :class:`RegistryError` (exit 2) naming the entry point, never a traceback and never a silently
     smaller registry.  Callers ask :func:`plugins_enabled` first.
     """
+    from importlib import metadata  # only when plugins are loaded: it costs ~10 ms to import
+
     found: list[LoadedEntryPoint] = []
     for ep in sorted(metadata.entry_points(group=group), key=lambda e: e.name):
         dist = ep.dist
