@@ -220,7 +220,7 @@ def evaluate(policy_path: Path, output: Path | None, fail_on: str, target: str |
     snapshot, collect_ms = pipeline.timed_acquire(source, pipeline.plan(policy, registry),
                                                   record_cmdline=record_cmdline)
     evidence = pipeline.assess(policy, snapshot, registry, fail_on=Severity(fail_on), started_at=started,
-                               collect_ms=collect_ms)
+                               collect_ms=collect_ms, reporter_plugins=pipeline.reporter_plugins(plugins))
     make_out_dir(out_dir)
     data = pipeline.write(evidence, output)
     if sign_key is not None:
