@@ -321,7 +321,8 @@ def evaluate(policy_path: Path, output: Path | None, fail_on: str, target: str |
     snapshot, collect_ms = pipeline.timed_acquire(source, pipeline.plan(policy, registry),
                                                   record_cmdline=record_cmdline)
     evidence = pipeline.assess(policy, snapshot, registry, fail_on=Severity(fail_on), started_at=started,
-                               collect_ms=collect_ms, waiver_file=checked.waiver_file)
+                               collect_ms=collect_ms, waiver_file=checked.waiver_file,
+                               reporter_plugins=pipeline.reporter_plugins(plugins))
     if not quiet:
         # on stderr, before the summary: expired waivers, TODO reasons, waivers that matched nothing
         _warn(checked.warnings + _unused_waivers(evidence, checked.waiver_places))

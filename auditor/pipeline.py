@@ -28,7 +28,7 @@ from auditor.model.result import Severity
 if TYPE_CHECKING:
     from auditor.collect.targets import Target
     from auditor.engine.registry import Registry
-    from auditor.model.evidence import Evidence
+    from auditor.model.evidence import Evidence, ReporterPluginRecord
     from auditor.model.facts import HostSnapshot
     from auditor.model.policy import Policy, WaiverSource
 
@@ -89,12 +89,14 @@ def timed_acquire(target: "Target", sections: frozenset[str], **options: Any) ->
 
 def assess(policy: "Policy", snapshot: "HostSnapshot", registry: "Registry", *, today: date | None = None,
            fail_on: Severity = Severity.INFO, started_at: datetime | None = None,
-           collect_ms: int | None = None, waiver_file: "WaiverSource | None" = None) -> "Evidence":
+           collect_ms: int | None = None, waiver_file: "WaiverSource | None" = None,
+           reporter_plugins: "list[ReporterPluginRecord] | None" = None) -> "Evidence":
     """Judge ``snapshot`` against ``policy`` (pure evaluation) and build the evidence, with the run's
     times: ``started_at`` (now by default), the evaluation day waivers are judged against
     (``today``, by default the UTC day of ``started_at``), per-rule times, ``collect`` and
     ``evaluate``.  ``waiver_file``: waivers of a separate file (``--waivers``), applied after the
-    policy's own and recorded with their digest.  The exit code of the run is ``evidence.result.exit_code``."""
+    policy's own and recorded with their digest; ``reporter_plugins`` (:func:`reporter_plugins`) are
+    recorded beside the checks.  The exit code of the run is ``evidence.result.exit_code``."""
     from auditor.engine.evaluate import evaluate
     from auditor.engine.evidence import build_evidence
     from auditor.engine.waivers import evaluation_day
@@ -110,6 +112,7 @@ def assess(policy: "Policy", snapshot: "HostSnapshot", registry: "Registry", *, 
         policy=policy, snapshot=snapshot, registry=registry, result=result, started_at=started,
         finished_at=datetime.now(timezone.utc), evaluated_on=day,
         timings_ms={**rule_timings, "collect": collect_ms or 0, "evaluate": evaluate_ms}, waiver_file=waiver_file,
+        reporter_plugins=reporter_plugins,
     )
 
 
@@ -162,6 +165,14 @@ def select_reporters(formats: list[str], pdf: Path | None, plugins: bool) -> dic
         return dict(look_up(wanted, plugins=plugins))
     except KeyError as exc:
         raise InputError(f"unknown format {exc.args[0]} (available: {', '.join(reporter_names(plugins))})") from None
+
+
+def reporter_plugins(plugins: bool) -> "list[ReporterPluginRecord]":
+    """The reporter plugins loaded for a run (entry point, format, distribution, version), to record
+    in its evidence; none when autoload is off."""
+    from auditor.report import reporter_plugin_records
+
+    return reporter_plugin_records(plugins)
 
 
 def plan_files(policy_id: str, reporters: dict[str, Any], evidence_path: Path, out_dir: Path | None,

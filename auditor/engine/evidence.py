@@ -10,7 +10,7 @@ from datetime import date, datetime
 from auditor import __version__
 from auditor.engine.registry import Registry
 from auditor.model.base import digest_of
-from auditor.model.evidence import CheckRecord, Evidence, RunInfo, ToolInfo
+from auditor.model.evidence import CheckRecord, Evidence, ReporterPluginRecord, RunInfo, ToolInfo
 from auditor.model.facts import HostSnapshot
 from auditor.model.policy import Policy, WaiverSource
 from auditor.model.result import RunResult
@@ -31,6 +31,7 @@ def build_evidence(
     evaluated_on: date,
     timings_ms: dict[str, int] | None = None,
     waiver_file: WaiverSource | None = None,
+    reporter_plugins: list[ReporterPluginRecord] | None = None,
 ) -> Evidence:
     used = sorted({rule.check for rule in policy.rules if rule.enabled})
     checks = [
@@ -55,5 +56,6 @@ def build_evidence(
         snapshot=snapshot,
         facts_sha256=snapshot.facts_digest(),
         checks=checks,
+        reporter_plugins=list(reporter_plugins or []),
         result=result,
     )

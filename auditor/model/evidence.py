@@ -48,6 +48,16 @@ class CheckRecord(StrictModel):
     remediation: str
 
 
+class ReporterPluginRecord(StrictModel):
+    """A reporter plugin loaded for the run: third-party code that turns this evidence into reports
+    is recorded beside the checks that judged it (a check plugin's distribution is its ``origin``)."""
+
+    entry_point: str  # the name in the distribution's ``lbaudit.reporters`` entry points
+    format: str  # the --format value it renders
+    distribution: str
+    version: str
+
+
 class RunInfo(StrictModel):
     started_at: Moment
     finished_at: Moment
@@ -70,4 +80,7 @@ class Evidence(StrictModel):
     snapshot: HostSnapshot
     facts_sha256: str  # HostSnapshot.facts_digest()
     checks: list[CheckRecord]
+    # Omitted from the file when no reporter plugin was loaded (autoload off or none installed), so
+    # evidence written without plugins keeps the bytes it always had.
+    reporter_plugins: list[ReporterPluginRecord] = Field(default_factory=list, exclude_if=lambda plugins: not plugins)
     result: RunResult

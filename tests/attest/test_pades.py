@@ -55,9 +55,11 @@ def evidence():
     return make_evidence()
 
 
-@pytest.fixture
-def signed_setup(tmp_path, evidence):
-    """Signed evidence, its PDF, and a PAdES-signed copy of that PDF."""
+@pytest.fixture(scope="module")
+def signed_setup(tmp_path_factory, evidence):
+    """Signed evidence, its PDF, and a PAdES-signed copy of that PDF: rendered and signed once for
+    the module (the tests only read them; each writes what it makes in its own tmp_path)."""
+    tmp_path = tmp_path_factory.mktemp("pades")
     path, raw = write_evidence_file(tmp_path, evidence)
     private, public = generate_keypair(tmp_path / "keys")
     fingerprint = sign_evidence_file(path, private)
