@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from auditor.model.base import canonical_json, sha256_hex
 from auditor.model.evidence import CheckRecord, Evidence
-from auditor.model.facts import SECTIONS
+from auditor.model.facts import SECTIONS, GapKind
 from auditor.model.result import STATUS_ORDER, Finding, Severity, Status, Verdict
 
 if TYPE_CHECKING:
@@ -479,7 +479,9 @@ def _scope(ev: Evidence) -> Scope:
         who += f" (uid {prov.effective_uid})"
     privileges = who + (", with administrative privileges" if prov.privileged else
                         ", without administrative privileges: what needs them is reported as not seen")
-    gaps = sorted(ev.snapshot.gaps, key=lambda g: (g.section, g.field, g.reason))
+    # A not_applicable gap says what cannot exist here (a transport the kernel lacks): not unseen.
+    gaps = sorted((g for g in ev.snapshot.gaps if g.kind != GapKind.NOT_APPLICABLE),
+                  key=lambda g: (g.section, g.field, g.reason))
     unseen = [f"{g.section}{' ' + g.field if g.field else ''}: {g.reason}" for g in gaps[:MAX_SCOPE_GAPS]]
     if len(gaps) > MAX_SCOPE_GAPS:
         unseen.append(f"and {len(gaps) - MAX_SCOPE_GAPS} more (section 5)")
