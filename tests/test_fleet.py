@@ -1,0 +1,126 @@
+"""``lbaudit fleet evaluate``: generated hosts' snapshots in Ansible's fetch layout, evaluated
+centrally; each host's result is the one a separate ``lbaudit evaluate --snapshot`` gives."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from auditor.fleet import worst_exit_code
+from auditor.storage.snapshot import write_snapshot
+from tests.cli import REPO, run_cli
+from tests.factories import listener, snapshot, sysctl_facts
+from tests.report.conftest import conformance_module, reference_file
+
+POLICY = REPO / "policies" / "corp.yaml"
+
+
+def _host(fetch: Path, name: str, **kw) -> Path:
+    (fetch / name).mkdir(parents=True)
+    path = fetch / name / "lbaudit.snapshot.json"
+    write_snapshot(snapshot(**kw), path)
+    return path
+
+
+@pytest.fixture()
+def fleet(tmp_path: Path) -> Path:
+    fetch = tmp_path / "fetch"
+    _host(fetch, "db01", listeners=[listener("127.0.0.1", 5432)], hostname="db01")
+    _host(fetch, "web01", listeners=[listener("0.0.0.0", 8080), listener("127.0.0.1", 9000)], hostname="web01")
+    _host(fetch, "edge01", listeners=[listener("127.0.0.1", 9000)], hostname="edge01",
+          sysctl=sysctl_facts(net__ipv4__ip_local_port_range="60000 60100"))
+    return fetch
+
+
+def _summary(out: Path) -> dict:
+    return json.loads((out / "fleet-summary.json").read_text())
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_each_host_judged_as_a_separate_evaluate_would(fleet: Path, tmp_path: Path, jobs: str):
+    out = tmp_path / "out"
+    result = run_cli("fleet", "evaluate", "--snapshots", fleet, "--policy", POLICY, "--out-dir", out, "--jobs", jobs)
+    summary = _summary(out)
+    hosts = {h["host"]: h for h in summary["hosts"]}
+    assert sorted(hosts) == ["db01", "edge01", "web01"]
+    for name, row in hosts.items():
+        alone = tmp_path / f"{name}-alone.json"
+        single = run_cli("evaluate", "--policy", POLICY, "--snapshot", fleet / name / "lbaudit.snapshot.json",
+                         "-o", alone, "-q")
+        evidence = json.loads(alone.read_text())
+        fleet_evidence = json.loads(Path(row["evidence"]).read_text())
+        assert row["exit_code"] == single.returncode == fleet_evidence["result"]["exit_code"]
+        assert row["verdict"] == evidence["result"]["verdict"]
+        assert [(f["id"], f["status"]) for f in fleet_evidence["result"]["findings"]] == \
+               [(f["id"], f["status"]) for f in evidence["result"]["findings"]]
+        assert row["failing_rules"] == sorted({f["rule_id"] for f in evidence["result"]["findings"]
+                                               if f["status"] == "fail"})
+    # what differs between the hosts shows where it should
+    assert "listeners-loopback-only" in hosts["web01"]["failing_rules"]
+    assert "listeners-loopback-only" not in hosts["db01"]["failing_rules"]
+    assert "ephemeral-pool" in hosts["edge01"]["failing_rules"]
+    assert result.returncode == summary["exit_code"] == worst_exit_code([h["exit_code"] for h in hosts.values()])
+    assert "fleet: 3 hosts" in result.stdout
+
+
+def test_bad_snapshot_fails_its_host_only(fleet: Path, tmp_path: Path):
+    (fleet / "broken").mkdir()
+    (fleet / "broken" / "lbaudit.snapshot.json").write_text('{"provenance": ')
+    (fleet / "empty").mkdir()
+    out = tmp_path / "out"
+    result = run_cli("fleet", "evaluate", "--snapshots", fleet, "--policy", POLICY, "--out-dir", out, "-j", "2")
+    assert result.returncode == 2
+    hosts = {h["host"]: h for h in _summary(out)["hosts"]}
+    assert hosts["broken"]["exit_code"] == 2 and "not valid JSON" in hosts["broken"]["error"]
+    assert hosts["empty"]["exit_code"] == 2 and "no *.snapshot.json" in hosts["empty"]["error"]
+    assert hosts["db01"]["exit_code"] in (0, 1, 3) and hosts["db01"]["error"] is None
+    assert (out / "db01.evidence.json").is_file() and not (out / "broken.evidence.json").exists()
+
+
+def test_junit_one_suite_per_host_valid_against_the_jenkins_schema(fleet: Path, tmp_path: Path):
+    xmlschema = conformance_module("xmlschema", "xmlschema is not installed")
+    schema = xmlschema.XMLSchema(str(reference_file("junit", "junit-10.xsd")))
+    (fleet / "broken").mkdir()
+    (fleet / "broken" / "x.snapshot.json").write_text("[]")
+    out = tmp_path / "out"
+    run_cli("fleet", "evaluate", "--snapshots", fleet, "--policy", POLICY, "--out-dir", out)
+    xml = (out / "fleet.junit.xml").read_text()
+    schema.validate(xml)
+    suites = ET.fromstring(xml).findall("testsuite")
+    assert [s.get("name") for s in suites] == ["broken", "db01", "edge01", "web01"]
+    broken = suites[0]
+    assert broken.get("errors") == "1" and broken.find("testcase/error") is not None
+    web = suites[3]
+    failed = {c.get("name") for c in web.iter("testcase") if c.find("failure") is not None}
+    assert failed == set(_summary(out)["hosts"][3]["failing_rules"])
+
+
+def test_signed_evidence_verifies_with_the_controller_key(fleet: Path, tmp_path: Path):
+    keys = tmp_path / "keys"
+    assert run_cli("keygen", "--out", keys).returncode == 0
+    out = tmp_path / "out"
+    run_cli("fleet", "evaluate", "--snapshots", fleet, "--policy", POLICY, "--out-dir", out,
+            "--sign-key", keys / "lbaudit.key")
+    for name in ("db01", "edge01", "web01"):
+        assert run_cli("verify", out / f"{name}.evidence.json", "--pubkey", keys / "lbaudit.pub").returncode == 0
+    assert all(h["signed"] for h in _summary(out)["hosts"])
+
+
+def test_a_snapshot_file_given_itself_is_named_by_its_host_name(tmp_path: Path):
+    path = tmp_path / "one.snapshot.json"
+    write_snapshot(snapshot(listeners=[], hostname="lonely.example"), path)
+    out = tmp_path / "out"
+    run_cli("fleet", "evaluate", "--snapshots", path, "--policy", POLICY, "--out-dir", out)
+    assert [h["host"] for h in _summary(out)["hosts"]] == ["lonely.example"]
+    assert (out / "lonely.example.evidence.json").is_file()
+
+
+def test_worst_exit_code_order():
+    assert worst_exit_code([0, 3, 1]) == 1
+    assert worst_exit_code([0, 3]) == 3
+    assert worst_exit_code([1, 2, 3]) == 2
+    assert worst_exit_code([2, 70]) == 70
+    assert worst_exit_code([]) == 0
