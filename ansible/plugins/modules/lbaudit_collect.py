@@ -19,7 +19,7 @@ description:
     are collected but no file is written.
 version_added: "0.1.0"
 author:
-  - lbaudit maintainers
+  - lbaudit maintainers (@lbaudit)
 options:
   output:
     description:
@@ -44,9 +44,11 @@ options:
     default: false
 attributes:
   check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
     details: Collects, writes nothing.
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: none
 notes:
   - Run it as root (C(become)) to see every socket's owner and the audit rules; what cannot be seen
