@@ -181,6 +181,7 @@ class _WorkerState:
     registry: Any
     policy: Any
     store: Any = None
+    key: Any = None  # the Ed25519 private key, loaded once per worker
 
 
 _STATE: _WorkerState | None = None
@@ -200,6 +201,10 @@ def _init_worker(job: FleetJob) -> None:
     global _STATE
     if _STATE is None or _STATE.job != job:
         _STATE = _load_state(job)
+    if job.sign_key is not None and _STATE.key is None:
+        from auditor.attest.signing import load_private_key
+
+        _STATE.key = load_private_key(job.sign_key)
     if job.record and _STATE.store is None:
         from auditor.history import open_store
 
@@ -284,9 +289,10 @@ def _evaluate_into(state: _WorkerState, host: HostInput, outcome: HostOutcome) -
                  inputs=[("snapshot", host.snapshot), ("signing key", job.sign_key)])
     data = pipeline.write(evidence, path)
     signature = None
-    if job.sign_key is not None:
-        pipeline.sign(path, job.sign_key)
-        signature = signature_of(path).read_bytes()
+    if state.key is not None:
+        from auditor.attest.signing import sign_written_evidence
+
+        signature = sign_written_evidence(path, data, state.key)
         outcome.signed = True
     result = evidence.result
     outcome.exit_code, outcome.verdict = int(result.exit_code), result.verdict.value
