@@ -403,3 +403,69 @@ def write_summary(summary: FleetSummary, out_dir: Path) -> list[Path]:
         write_atomic(out_dir / name, data)
         written.append(out_dir / name)
     return written
+
+
+# ------------------------------------------------------------------ the fleet from the history store
+
+def _host_of(run: dict[str, Any]) -> str:
+    return run["host"]["inventory_name"] or run["host"]["hostname"]
+
+
+def _same_judgement(latest: dict[str, Any], previous: dict[str, Any]) -> bool:
+    """Same facts, same policy, same evaluation day: the engine is deterministic, so nothing changed."""
+    return (latest["snapshot_sha256"] == previous["snapshot_sha256"]
+            and latest["policy"]["sha256"] == previous["policy"]["sha256"]
+            and latest["evaluated_on"] == previous["evaluated_on"])
+
+
+def fleet_report(store: Any, *, policy: str | None = None, stale_days: int = 7, top: int = 10,
+                 now: datetime | None = None) -> dict[str, Any]:
+    """The fleet as the history store knows it, from each host's latest run (per policy): hosts by
+    verdict, the rules failing on most hosts, controls by the share of hosts that satisfy them,
+    hosts that regressed since their previous run, and hosts not scanned for ``stale_days`` days."""
+    from datetime import timedelta
+
+    from auditor.analysis.diff import diff_scans
+
+    moment = now or datetime.now(timezone.utc)
+    latest: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for run in store.list_runs(policy=policy):  # newest first
+        pair = latest.setdefault((_host_of(run), run["policy"]["id"]), [])
+        if len(pair) < 2:
+            pair.append(run)
+    by_verdict: dict[str, list[str]] = {}
+    failing: Counter[str] = Counter()
+    controls: dict[str, list[int]] = {}  # id -> [hosts satisfied, hosts judged]
+    regressed: list[dict[str, Any]] = []
+    stale: list[dict[str, Any]] = []
+    for (host, policy_id), runs in sorted(latest.items()):
+        last = runs[0]
+        by_verdict.setdefault(last["verdict"], []).append(host)
+        evidence, _ = store.run_evidence(last["id"])
+        failing.update({f.rule_id for f in evidence.result.findings if f.status.value == "fail"})
+        for control in evidence.result.controls:
+            counts = controls.setdefault(control.id, [0, 0])
+            counts[0] += 1 if control.satisfied else 0
+            counts[1] += 1
+        if len(runs) == 2 and not _same_judgement(last, runs[1]):
+            before, _ = store.run_evidence(runs[1]["id"])
+            changes = diff_scans(before, evidence)
+            if changes.regressed():
+                regressed.append({"host": host, "policy": policy_id, "run": last["id"], "previous_run": runs[1]["id"],
+                                  "regressions": [c.as_dict() for c in changes.regressions]})
+        started = datetime.fromisoformat(last["started_at"].replace("Z", "+00:00"))
+        if moment - started > timedelta(days=stale_days):
+            stale.append({"host": host, "policy": policy_id, "last_run": last["id"], "last_started_at": last["started_at"],
+                          "days": (moment - started).days})
+    return {
+        "format": "lbaudit-fleet-report/1",
+        "hosts_total": len({host for host, _ in latest}),
+        "hosts_by_verdict": {v: sorted(hosts) for v, hosts in sorted(by_verdict.items())},
+        "rules_failing_on_most_hosts": [{"rule": rule, "hosts": n} for rule, n in
+                                        sorted(failing.items(), key=lambda item: (-item[1], item[0]))[:top]],
+        "controls_by_share_satisfied": [
+            {"control": cid, "hosts_satisfied": ok, "hosts": total, "share": round(ok / total, 4)}
+            for cid, (ok, total) in sorted(controls.items(), key=lambda item: (item[1][0] / item[1][1], item[0]))],
+        "regressed_since_previous_run": regressed,
+        "not_scanned_for_days": {"days": stale_days, "hosts": stale},
+    }

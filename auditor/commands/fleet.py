@@ -69,3 +69,48 @@ def evaluate(snapshots: tuple[Path, ...], policy_path: Path, out_dir: Path, sign
         click.echo(f"fleet: {len(summary.hosts)} hosts ({counts or 'none'}); exit {summary.exit_code}")
         click.echo(f"summary: {out_dir / SUMMARY_JSON}, {out_dir / SUMMARY_JUNIT}")
     sys.exit(summary.exit_code)
+
+
+@fleet.command("report")
+@click.option("--store", default=None, help="History store (a file path or a SQLAlchemy URL) "
+              "[default: LBAUDIT_STORE, else the per-user default].")
+@click.option("--policy", "policy_id", default=None, help="Only runs of this policy id.")
+@click.option("--stale-days", type=click.IntRange(min=0), default=7, show_default=True,
+              help="List hosts whose latest run is older than this many days.")
+@click.option("--top", type=click.IntRange(min=1), default=10, show_default=True,
+              help="How many of the rules failing on most hosts to list.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def report(store: str | None, policy_id: str | None, stale_days: int, top: int, as_json: bool) -> None:
+    """The fleet from the history store: hosts by verdict, rules failing on most hosts, controls by
+    share of hosts satisfied, hosts that regressed since their previous run, hosts not scanned lately.
+
+    Exit 1 when a host regressed, else 0.
+    """
+    import json
+
+    from auditor.fleet import fleet_report
+    from auditor.history import open_store
+
+    with open_store(store) as opened:
+        data = fleet_report(opened, policy=policy_id, stale_days=stale_days, top=top)
+    if as_json:
+        click.echo(json.dumps(data, indent=2, sort_keys=True))
+    else:
+        click.echo(f"hosts: {data['hosts_total']}")
+        for verdict, hosts in data["hosts_by_verdict"].items():
+            click.echo(f"  {verdict}: {len(hosts)} ({', '.join(hosts[:10])}{', ...' if len(hosts) > 10 else ''})")
+        click.echo("rules failing on most hosts:")
+        for row in data["rules_failing_on_most_hosts"]:
+            click.echo(f"  {row['rule']}: {row['hosts']} hosts")
+        click.echo("controls by share of hosts satisfied:")
+        for row in data["controls_by_share_satisfied"]:
+            click.echo(f"  {row['control']}: {row['hosts_satisfied']}/{row['hosts']} ({row['share']:.0%})")
+        click.echo(f"regressed since their previous run: {len(data['regressed_since_previous_run'])}")
+        for row in data["regressed_since_previous_run"]:
+            what = "; ".join(f"{c['rule']}: {c['subject']} {c['before']} -> {c['after']}" for c in row["regressions"][:5])
+            click.echo(f"  {row['host']} ({row['policy']}, run {row['previous_run']} -> {row['run']}): {what}")
+        stale = data["not_scanned_for_days"]
+        click.echo(f"not scanned for {stale['days']} days: {len(stale['hosts'])}")
+        for row in stale["hosts"]:
+            click.echo(f"  {row['host']}: last run {row['last_started_at']} ({row['days']} days)")
+    sys.exit(1 if data["regressed_since_previous_run"] else 0)
