@@ -13,7 +13,7 @@ from typing import Any, Callable
 import click
 
 from auditor import __version__
-from auditor.commands.options import TARGET_HELP, resolve_target
+from auditor.commands.options import TARGET_HELP, color_option, quiet_option, resolve_target
 from auditor.errors import InputError, LbauditError
 from auditor.model.result import ExitCode, Severity
 from auditor.plugins import plugins_enabled
@@ -69,6 +69,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "report": ("auditor.cli:report", "Render reports from an evidence file alone, without touching any host."),
     "schedule": ("auditor.commands.schedule:schedule",
                  "Install or remove the scheduled scan: a hardened systemd timer or an /etc/cron.d job."),
+    "show": ("auditor.commands.show:show", "Print the summary of an existing evidence file, as evaluate did."),
     "schema": ("auditor.cli:schema", "Print a JSON Schema: policy (for editors), evidence or snapshot."),
     "validate": ("auditor.cli:validate", "Validate policy files: every problem with file:line:column (exit 2 if any)."),
     "verify": ("auditor.commands.attest:verify",
@@ -159,10 +160,12 @@ def _check_report_options(out_dir: Path | None, pdf: Path | None, pdf_cert: Path
 
 @click.command(epilog=EXIT_CODES_HELP)
 @click.option("--policy", "policy_path", required=True, type=click.Path(path_type=Path), help="Policy YAML file.")
-@click.option("--output", "-o", type=click.Path(path_type=Path), default=None,
-              help="Evidence JSON to write [default: lbaudit-evidence.json, or <out-dir>/<policy-id>.evidence.json].")
+@click.option("--output", "-o", type=click.Path(path_type=Path, allow_dash=True), default=None,
+              help="Evidence JSON to write; - writes it to stdout (the summary then goes to stderr) "
+                   "[default: lbaudit-evidence.json, or <out-dir>/<policy-id>.evidence.json].")
 @click.option("--fail-on", type=click.Choice(SEVERITIES), default="info", show_default=True,
-              help="Lowest severity of a failing finding that makes the run non-compliant (exit 1).")
+              help="Lowest severity of a failing finding that makes the run non-compliant (exit 1); "
+              "info: any failure.  Failures below it are listed as below the threshold.")
 @click.option("--target", "target", metavar="TARGET", help=TARGET_HELP)
 @click.option("--snapshot", "snapshot_path", type=click.Path(path_type=Path), help="Evaluate a saved snapshot instead of this host.")
 @click.option("--snapshot-pubkey", type=click.Path(path_type=Path), help="Public key the --snapshot must be signed "
@@ -180,24 +183,48 @@ def _check_report_options(out_dir: Path | None, pdf: Path | None, pdf_cert: Path
 @click.option("--no-plugins", is_flag=True, help="Load built-in checks and reporters only (also: LBAUDIT_DISABLE_PLUGIN_AUTOLOAD=1).")
 @click.option("--record-cmdline", is_flag=True, help="Record the arguments of listening processes in the evidence "
               "[default: only the executable, argv[0] and a SHA-256 of the command line: arguments carry credentials].")
-@click.option("--quiet", "-q", is_flag=True, help="No terminal summary; the exit code and the files still tell.")
+@click.option("--json", "as_json", is_flag=True, help="Print a compact JSON summary on stdout (verdict, exit code, "
+              "counts, failing findings, next steps) instead of the human one.")
+@color_option
+@click.option("--quiet", "-q", is_flag=True, help="No summary; the exit code and the files still tell.")
 def evaluate(policy_path: Path, output: Path | None, fail_on: str, target: str | None, snapshot_path: Path | None,
              snapshot_pubkey: Path | None, root: Path | None,
              formats: str | None, out_dir: Path | None, textfile_dir: Path | None, pdf: Path | None,
              sign_key: Path | None, assessor: str | None,
              pdf_cert: Path | None, pdf_cert_key: Path | None, no_plugins: bool, record_cmdline: bool,
-             quiet: bool) -> None:
-    """Evaluate a policy against this host (or a snapshot / root directory) and write the evidence."""
+             as_json: bool, color: str, quiet: bool) -> None:
+    """Evaluate a policy against this host (or a snapshot / root directory) and write the evidence.
+
+    \b
+    The summary: on a terminal, tables at its width, findings grouped
+    by rule; piped or captured (CI logs, cron mail), one finding per line
+    (rule | severity | status | subject | reason), never wrapped or cut.
+    -o - writes the evidence to stdout, the summary to stderr; --json
+    prints a compact JSON summary instead of the human one.
+    """
     from auditor import pipeline
     from auditor.collect.targets import SnapshotFile
+    from auditor.commands.output import print_summary
     from auditor.engine.registry import load_registry
     from auditor.policy.loader import load_policy
-    from auditor.storage.outputs import make_out_dir, signature_of
+    from auditor.storage.outputs import is_stdout, make_out_dir, signature_of
 
     source = resolve_target(target, root, snapshot_path, snapshot_pubkey)
     snapshot_file = source.path if isinstance(source, SnapshotFile) else None
     _check_readable(snapshot_pubkey, "snapshot public key")
     format_list, format_dirs = _textfile_formats(_split_formats(formats), textfile_dir)
+    to_stdout = is_stdout(output)
+    _refuse_stdout(("--out-dir", out_dir), ("--textfile-dir", textfile_dir), ("--pdf", pdf), ("--pdf-cert", pdf_cert),
+                   ("--pdf-cert-key", pdf_cert_key), ("--sign-key", sign_key))
+    if to_stdout and as_json:
+        raise click.UsageError("-o - and --json both write to stdout: give one (with --json, write the evidence "
+                               "to a file)")
+    if to_stdout and sign_key is not None:
+        raise click.UsageError("--sign-key writes a detached signature beside the evidence file, and -o - writes "
+                               "no file: write the evidence to a file to sign it")
+    if to_stdout and (format_list or pdf is not None):
+        raise click.UsageError("reports link to the evidence file, and -o - writes no file: write the evidence to "
+                               "a file, or render them later with `lbaudit report`")
     _check_readable(sign_key, "signing key")
     _check_report_options(out_dir, pdf, pdf_cert, pdf_cert_key)
     if sign_key is not None:
@@ -212,7 +239,7 @@ def evaluate(policy_path: Path, output: Path | None, fail_on: str, target: str |
     reporters = _reporters_for(format_list, pdf, plugins)
     if output is None:
         output = (out_dir / f"{policy.id}.evidence.json") if out_dir else Path("lbaudit-evidence.json")
-    pipeline.plan_files(policy.id, reporters, output, out_dir, pdf, evidence_written=True,
+    pipeline.plan_files(policy.id, reporters, output, out_dir, pdf, evidence_written=not to_stdout,
                         inputs=[("policy", policy_path), *(("policy", Path(s.path)) for s in policy.sources),
                                 ("snapshot", snapshot_file), ("snapshot public key", snapshot_pubkey),
                                 ("snapshot signature", signature_of(snapshot_file) if snapshot_file else None),
@@ -223,23 +250,46 @@ def evaluate(policy_path: Path, output: Path | None, fail_on: str, target: str |
                                                   record_cmdline=record_cmdline)
     evidence = pipeline.assess(policy, snapshot, registry, fail_on=Severity(fail_on), started_at=started,
                                collect_ms=collect_ms)
+    if to_stdout:
+        from auditor.storage.evidence import evidence_bytes
+        from auditor.storage.outputs import write_stdout
+
+        write_stdout(evidence_bytes(evidence))  # the document alone on stdout, so that it parses as JSON
+        if not quiet:
+            print_summary(evidence, "standard output", color=color, err=True)
+        sys.exit(evidence.result.exit_code)
     make_out_dir(out_dir)
     data = pipeline.write(evidence, output)
-    if sign_key is not None:
-        pipeline.sign(output, sign_key)
+    fingerprint = pipeline.sign(output, sign_key) if sign_key is not None else None
     written = pipeline.render(evidence, data, output, reporters, out_dir, pdf, assessor, pdf_cert, pdf_cert_key,
                               format_dirs)
-    if not quiet:
-        # rich is imported only when a summary is drawn: `evaluate -q` in CI never pays for it.
-        from rich.console import Console
+    signature = signature_of(output)
+    if as_json:
+        from auditor.report.summary import summary_object
+        from auditor.storage.outputs import write_stdout
 
-        from auditor.report.console import render_summary
-
-        console = Console()
-        render_summary(evidence, console, str(output))
-        for path in written:
-            console.print(f"report: {path}")
+        document = summary_object(evidence, str(output))
+        document["signature"] = {"path": str(signature), "key": fingerprint} if fingerprint else None
+        document["reports"] = [str(path) for path in written]
+        write_stdout((json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
+    elif not quiet:
+        extra = [f"report: {path}" for path in written]
+        if fingerprint:
+            extra.append(f"signature: {signature} written (Ed25519, key {fingerprint}; "
+                         f"check with lbaudit verify {output} --pubkey KEY.pub)")
+        print_summary(evidence, str(output), color=color, extra=extra)
     sys.exit(evidence.result.exit_code)
+
+
+def _refuse_stdout(*options: tuple[str, Path | None]) -> None:
+    """``-`` is standard output for the evidence (-o) only: for any other path it is a usage error,
+    not a file called ``-`` in the working directory."""
+    from auditor.storage.outputs import is_stdout
+
+    for name, value in options:
+        if is_stdout(value):
+            raise click.UsageError(f"{name} -: only -o/--output takes - (standard output); "
+                                   "give a path (an absolute one for a file called -)")
 
 
 # ------------------------------------------------------------------ report
@@ -254,8 +304,9 @@ def evaluate(policy_path: Path, output: Path | None, fail_on: str, target: str |
 @click.option("--pdf-cert", type=click.Path(path_type=Path), help="X.509 certificate (PEM): also sign the PDF (PAdES).")
 @click.option("--pdf-cert-key", type=click.Path(path_type=Path), help="Private key (PEM) of --pdf-cert.")
 @click.option("--no-plugins", is_flag=True, help="Built-in reporters only (also: LBAUDIT_DISABLE_PLUGIN_AUTOLOAD=1).")
+@quiet_option
 def report(evidence_path: Path, formats: str | None, out_dir: Path | None, textfile_dir: Path | None, pdf: Path | None,
-           assessor: str | None, pdf_cert: Path | None, pdf_cert_key: Path | None, no_plugins: bool) -> None:
+           assessor: str | None, pdf_cert: Path | None, pdf_cert_key: Path | None, no_plugins: bool, quiet: bool) -> None:
     """Render reports from an evidence file alone, without touching any host."""
     from auditor import pipeline
     from auditor.storage.evidence import load_evidence
@@ -263,6 +314,8 @@ def report(evidence_path: Path, formats: str | None, out_dir: Path | None, textf
     format_list, format_dirs = _textfile_formats(_split_formats(formats), textfile_dir)
     if not format_list and pdf is None:
         raise click.UsageError("nothing to render: give --format, --textfile-dir and/or --pdf")
+    _refuse_stdout(("--out-dir", out_dir), ("--textfile-dir", textfile_dir), ("--pdf", pdf), ("--pdf-cert", pdf_cert),
+                   ("--pdf-cert-key", pdf_cert_key))
     _check_report_options(out_dir, pdf, pdf_cert, pdf_cert_key)
     reporters = _reporters_for(format_list, pdf, plugins_enabled(no_plugins))
     evidence, raw = load_evidence(evidence_path)
@@ -272,7 +325,8 @@ def report(evidence_path: Path, formats: str | None, out_dir: Path | None, textf
                                 ("certificate", pdf_cert), ("certificate key", pdf_cert_key)], format_dirs=format_dirs)
     for path in pipeline.render(evidence, raw, evidence_path, reporters, out_dir, pdf, assessor, pdf_cert, pdf_cert_key,
                                 format_dirs):
-        click.echo(f"report: {path}")
+        if not quiet:
+            click.echo(f"report: {path}")
 
 
 # ------------------------------------------------------------------ validate, list-checks, explain, schema
@@ -316,15 +370,25 @@ def list_checks(as_json: bool, no_plugins: bool) -> None:
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
+    from auditor.commands.output import is_terminal
+
+    if not is_terminal(sys.stdout):
+        # Piped or captured: one check per line, never wrapped, whatever COLUMNS says.
+        for row in rows:
+            click.echo(" | ".join([row["name"], row["title"], row["severity"], ", ".join(row["controls"]),
+                                   row["origin"]]))
+        return
     from rich.console import Console
     from rich.table import Table
+
+    from auditor.commands.output import terminal_width
 
     table = Table(header_style="bold")
     for column in ("check", "title", "severity", "controls", "origin"):
         table.add_column(column, overflow="fold")
     for row in rows:
         table.add_row(row["name"], row["title"], row["severity"], ", ".join(row["controls"]), row["origin"])
-    Console().print(table)
+    Console(width=terminal_width(sys.stdout)).print(table)
 
 
 def _params_table(model: Any) -> list[tuple[str, str, str, str]]:

@@ -49,10 +49,13 @@ class Result:
 
 
 def run_cli(*args: object, cwd: Path | str | None = None, env: Mapping[str, str | None] | None = None,
-            input: str | bytes | None = None, umask: int | None = None, timeout: int | None = None) -> Result:
+            input: str | bytes | None = None, umask: int | None = None, timeout: int | None = None,
+            terminal: int | None = None) -> Result:
     """``lbaudit ARGS`` in-process: exit code, stdout and stderr.  ``cwd`` defaults to the
     checkout, like the subprocess helpers this replaces; ``timeout`` (seconds) guards a run that
-    could block."""
+    could block.  Stdout is captured, so not a terminal; ``terminal`` (a width in columns) makes
+    it one: ``isatty()`` is true and ``COLUMNS`` says the width, which is what lbaudit reads when
+    the kernel cannot tell (a captured stream has no file descriptor)."""
     argv = [str(a) for a in args]
     runner = CliRunner()
     previous_cwd = os.getcwd()
@@ -61,7 +64,12 @@ def run_cli(*args: object, cwd: Path | str | None = None, env: Mapping[str, str 
     try:
         os.chdir(cwd if cwd is not None else REPO)
         sys.argv = ["lbaudit", *argv]
-        with runner.isolation(input=input, env=dict(env or {})) as (stdout, stderr, _):
+        environment = dict(env or {})
+        if terminal is not None:
+            environment["COLUMNS"] = str(terminal)
+        with runner.isolation(input=input, env=environment) as (stdout, stderr, _):
+            if terminal is not None:
+                sys.stdout.isatty = lambda: True  # type: ignore[method-assign]
             code = _guarded(argv, timeout) if timeout is not None else run(argv, prog_name="lbaudit")
             sys.stdout.flush()
             sys.stderr.flush()

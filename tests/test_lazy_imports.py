@@ -33,8 +33,9 @@ def _imported_after(args: list[str], run: str = "from auditor.cli import run\nco
     )
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO_ROOT,
                           timeout=120, env={"PATH": "/usr/bin:/bin", "LBAUDIT_DISABLE_PLUGIN_AUTOLOAD": "1"})
-    assert proc.stdout, proc.stderr
-    code, modules = json.loads(proc.stdout.strip().splitlines()[-1])
+    output = proc.stdout or proc.stderr  # a run on a terminal prints its result on stderr
+    assert output, proc.stderr
+    code, modules = json.loads(output.strip().splitlines()[-1])
     return code, set(modules)
 
 
@@ -46,13 +47,35 @@ def test_quiet_evaluate_imports_neither_reportlab_nor_rich(tmp_path):
     assert modules.isdisjoint(HEAVY), sorted(modules.intersection(HEAVY))
 
 
-def test_evaluate_with_pdf_imports_reportlab_and_the_summary_imports_rich(tmp_path):
-    """The other side: the lazy imports still happen when the work needs them."""
+def test_evaluate_with_pdf_imports_reportlab_and_a_piped_summary_no_rich(tmp_path):
+    """The other side: the lazy imports still happen when the work needs them.  A summary into a
+    pipe is one finding per line (issue 15), which needs no rich."""
     code, modules = _imported_after(["evaluate", "--policy", "policies/corp.yaml", "--root", FIXTURE_ROOT,
                                      "-o", str(tmp_path / "e.json"), "--pdf", str(tmp_path / "e.pdf")])
     assert code in (0, 1, 3)
     assert (tmp_path / "e.pdf").is_file()
-    assert {"reportlab", "rich"} <= modules
+    assert "reportlab" in modules and "rich" not in modules
+
+
+# stdout a pseudo-terminal, drained by a thread so a long summary cannot fill it and block.
+ON_A_TERMINAL = """\
+import os, pty, sys, threading
+master, slave = pty.openpty()
+os.dup2(slave, 1)
+sys.stdout = open(1, "w", closefd=False)
+threading.Thread(target=lambda: [None for _ in iter(lambda: os.read(master, 65536), b"")], daemon=True).start()
+from auditor.cli import run
+code = run({args!r})
+sys.stdout.flush()
+sys.stdout = sys.stderr
+"""
+
+
+def test_evaluate_on_a_terminal_draws_the_summary_with_rich(tmp_path):
+    code, modules = _imported_after(["evaluate", "--policy", "policies/corp.yaml", "--root", FIXTURE_ROOT,
+                                     "-o", str(tmp_path / "e.json")], run=ON_A_TERMINAL)
+    assert code in (0, 1, 3)
+    assert "rich" in modules and "reportlab" not in modules
 
 
 def test_help_imports_neither_reportlab_nor_rich():

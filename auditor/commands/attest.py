@@ -8,6 +8,7 @@ from typing import NoReturn
 
 import click
 
+from auditor.commands.options import quiet_option
 from auditor.errors import LbauditError
 from auditor.model.result import ExitCode
 
@@ -43,15 +44,22 @@ def _exit_with(error: LbauditError) -> NoReturn:
               show_default=True, help="Directory for NAME.key (private, mode 0600) and NAME.pub.")
 @click.option("--name", default="lbaudit", show_default=True, help="Base name of the key files.")
 @click.option("--force", is_flag=True, help="Replace an existing key pair (the old private key is gone for good).")
-def keygen(out_dir: Path, name: str, force: bool) -> None:
+@quiet_option
+def keygen(out_dir: Path, name: str, force: bool, quiet: bool) -> None:
     """Create an Ed25519 key pair for signing evidence (evaluate --sign-key)."""
     from auditor.attest.signing import generate_keypair, load_public_key, public_key_fingerprint
+    from auditor.storage.outputs import is_stdout
 
+    if is_stdout(out_dir):  # a key pair is two files, never standard output
+        raise click.UsageError("--out -: keys are written to a directory; give its path (an absolute one for a "
+                               "directory called -)")
     try:
         private_path, public_path = generate_keypair(out_dir, name=name, force=force)
         fingerprint = public_key_fingerprint(load_public_key(public_path))
     except LbauditError as exc:
         _exit_with(exc)
+    if quiet:
+        return
     click.echo(f"private key: {private_path} (mode 0600: keep it secret)")
     click.echo(f"public key:  {public_path} (give it to whoever verifies)")
     click.echo(f"fingerprint: {fingerprint}")
@@ -63,7 +71,8 @@ def keygen(out_dir: Path, name: str, force: bool) -> None:
               help="Public key (.pub from lbaudit keygen) the evidence must be signed with.")
 @click.option("--pdf", "pdf_path", type=click.Path(path_type=Path, dir_okay=False),
               help="Also check that this PDF attestation is exactly the rendering of the evidence.")
-def verify(evidence_path: Path, pubkey_path: Path, pdf_path: Path | None) -> None:
+@quiet_option
+def verify(evidence_path: Path, pubkey_path: Path, pdf_path: Path | None, quiet: bool) -> None:
     """Check that EVIDENCE is intact and signed by --pubkey (and that --pdf belongs to it)."""
     from auditor.attest.verify import verify as run_verify
 
@@ -71,12 +80,14 @@ def verify(evidence_path: Path, pubkey_path: Path, pdf_path: Path | None) -> Non
         result = run_verify(evidence_path, pubkey_path, pdf_path)
     except LbauditError as exc:
         _exit_with(exc)
-    for check in result.checks:
-        state = {True: "ok", False: "FAIL", None: "--"}[check.ok]
-        click.echo(f"{check.name:<10} {state:<5} {check.detail}")
+    if not quiet:
+        for check in result.checks:
+            state = {True: "ok", False: "FAIL", None: "--"}[check.ok]
+            click.echo(f"{check.name:<10} {state:<5} {check.detail}")
     code = result.exit_code
     if code == ExitCode.COMPLIANT:
-        click.echo(f"verified: {evidence_path}" + (f" and {pdf_path}" if pdf_path else ""))
+        if not quiet:
+            click.echo(f"verified: {evidence_path}" + (f" and {pdf_path}" if pdf_path else ""))
     else:
         failed = ", ".join(c.name for c in result.failed)
         click.echo(f"NOT verified: {evidence_path} ({failed} failed; exit {int(code)})", err=True)

@@ -13,13 +13,17 @@ from __future__ import annotations
 import hashlib
 from collections import Counter
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from auditor.model.facts import SECTIONS, GapKind, HostSnapshot
 
+if TYPE_CHECKING:
+    from auditor.collect.targets import Target
 
-def _summary(snapshot: HostSnapshot, path: Path, digest: str) -> list[str]:
+
+def _summary(snapshot: HostSnapshot, path: Path | str, digest: str) -> list[str]:
     from auditor.collect.sections import summary_counts
 
     counts = summary_counts(snapshot.facts)
@@ -35,8 +39,9 @@ def _summary(snapshot: HostSnapshot, path: Path, digest: str) -> list[str]:
 
 
 @click.command("collect")
-@click.option("--output", "-o", required=True, type=click.Path(path_type=Path, dir_okay=False),
-              help="Snapshot file to write (JSON; replaced atomically).")
+@click.option("--output", "-o", required=True, type=click.Path(path_type=Path, dir_okay=False, allow_dash=True),
+              help="Snapshot file to write (JSON; replaced atomically); - writes it to stdout (the summary then "
+                   "goes to stderr).")
 @click.option("--target", "target", metavar="TARGET",
               help="Where to collect from: local (this host, the default), root:DIR (an offline root directory) or "
                    "replay:DIR (a bundle captured on a Windows or macOS host).")
@@ -63,7 +68,7 @@ def collect(output: Path, target: str | None, root: Path | None, replay: Path | 
     from auditor import pipeline
     from auditor.collect.targets import SnapshotFile
     from auditor.commands.options import resolve_target
-    from auditor.storage.outputs import plan_outputs, signature_of
+    from auditor.storage.outputs import is_stdout, plan_outputs, signature_of
 
     if replay is not None:
         if target is not None or root is not None:
@@ -73,6 +78,12 @@ def collect(output: Path, target: str | None, root: Path | None, replay: Path | 
     if isinstance(source, SnapshotFile):
         raise click.UsageError("collect gathers facts from a host or a root directory; a snapshot holds them "
                                "already (evaluate it with --target snapshot:FILE)")
+    if is_stdout(output):
+        if sign_key is not None:
+            raise click.UsageError("--sign-key writes a detached signature beside the snapshot file, and -o - "
+                                   "writes no file: write the snapshot to a file to sign it")
+        _collect_to_stdout(source, sections, record_cmdline, quiet)
+        return
     # A device, FIFO, missing directory or an output that is the key itself: exit 2 before collecting.
     plan_outputs([("snapshot", output), ("snapshot signature", signature_of(output))],
                  inputs=[("signing key", sign_key)])
@@ -86,5 +97,20 @@ def collect(output: Path, target: str | None, root: Path | None, replay: Path | 
     if not quiet:
         for line in _summary(snapshot, output, hashlib.sha256(data).hexdigest()):
             click.echo(line)
-        click.echo(f"signature: {output.name}.sig (key {fingerprint})" if fingerprint
+        click.echo(f"signature: {output}.sig written (Ed25519, key {fingerprint})" if fingerprint
                    else "signature: none (unsigned: evaluate will mark its facts as an unverified snapshot)")
+
+
+def _collect_to_stdout(source: "Target", sections: tuple[str, ...], record_cmdline: bool, quiet: bool) -> None:
+    """``collect -o -``: the snapshot alone on stdout (so that it parses as JSON), the summary on stderr."""
+    from auditor import pipeline
+    from auditor.storage.outputs import write_stdout
+    from auditor.storage.snapshot import snapshot_bytes
+
+    snapshot = pipeline.acquire(source, frozenset(sections or SECTIONS), record_cmdline=record_cmdline)
+    data = snapshot_bytes(snapshot)
+    write_stdout(data)
+    if not quiet:
+        for line in _summary(snapshot, "standard output", hashlib.sha256(data).hexdigest()):
+            click.echo(line, err=True)
+        click.echo("signature: none (unsigned: evaluate will mark its facts as an unverified snapshot)", err=True)

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from auditor.analysis.coverage import BASELINES, catalog_baseline, compute_coverage, shipped_baseline
+from auditor.commands.options import quiet_option
 
 
 @click.command()
@@ -21,7 +22,9 @@ from auditor.analysis.coverage import BASELINES, catalog_baseline, compute_cover
                    "controls lbaudit maps.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.option("--no-plugins", is_flag=True, help="Built-in checks only (also: LBAUDIT_DISABLE_PLUGIN_AUTOLOAD=1).")
-def coverage(policy_path: Path, baseline: str, catalog_path: Path | None, as_json: bool, no_plugins: bool) -> None:
+@quiet_option
+def coverage(policy_path: Path, baseline: str, catalog_path: Path | None, as_json: bool, no_plugins: bool,
+             quiet: bool) -> None:
     """Which baseline controls the policy's enabled rules produce evidence for, which not, and the share."""
     from auditor.engine.registry import load_registry
     from auditor.plugins import plugins_enabled
@@ -36,5 +39,5 @@ def coverage(policy_path: Path, baseline: str, catalog_path: Path | None, as_jso
     result = compute_coverage(policy, baseline_set, registry)
     if as_json:
         click.echo(json.dumps(result.to_json(), indent=2, ensure_ascii=False))
-    else:
+    elif not quiet:
         click.echo(result.render_text(), nl=False)

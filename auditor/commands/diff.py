@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from auditor.analysis.diff import diff_scans
+from auditor.commands.options import quiet_option
 from auditor.model.result import ExitCode
 from auditor.storage.evidence import load_evidence
 
@@ -20,7 +21,8 @@ from auditor.storage.evidence import load_evidence
 @click.option("--allow-policy-change", is_flag=True,
               help="The policy change between the scans is intended: lost coverage (rules removed or disabled, "
                    "checks missing or changed, waivers added, severity lowered, params changed) does not fail.")
-def diff(before: Path, after: Path, as_json: bool, allow_policy_change: bool) -> None:
+@quiet_option
+def diff(before: Path, after: Path, as_json: bool, allow_policy_change: bool, quiet: bool) -> None:
     """Compare two evidence files: regressions, improvements, policy changes, other changes.
 
     \b
@@ -38,7 +40,7 @@ def diff(before: Path, after: Path, as_json: bool, allow_policy_change: bool) ->
         document["allow_policy_change"] = allow_policy_change
         document["exit_code"] = int(ExitCode.NON_COMPLIANT if failed else ExitCode.COMPLIANT)
         click.echo(json.dumps(document, indent=2, sort_keys=True))
-    else:
+    elif not quiet:
         click.echo(f"verdict: {result.verdict_before} -> {result.verdict_after}")
         if not result.same_host:
             click.echo("note: the two scans are of different hosts")

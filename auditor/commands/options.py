@@ -1,8 +1,10 @@
-"""Command-line options shared by several commands: where the facts come from (``--target``)."""
+"""Command-line options shared by several commands: where the facts come from (``--target``),
+``--color`` and ``--quiet``."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any, Callable, TypeVar
 
 import click
 
@@ -35,3 +37,19 @@ def resolve_target(target: str | None, root: Path | None, snapshot: Path | None 
     if snapshot_pubkey is not None and not isinstance(chosen, SnapshotFile):
         raise click.UsageError("--snapshot-pubkey verifies a --snapshot: give --snapshot as well")
     return chosen
+
+
+COLOR_CHOICES = ("auto", "always", "never")
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def color_option(function: F) -> F:
+    return click.option(
+        "--color", "color", type=click.Choice(COLOR_CHOICES), default="auto", show_default=True,
+        help="Colour the output: auto colours a terminal unless NO_COLOR is set (FORCE_COLOR colours a pipe too).",
+    )(function)
+
+
+def quiet_option(function: F) -> F:
+    return click.option("--quiet", "-q", is_flag=True,
+                        help="Print nothing but errors; the exit code (and any file written) still tell.")(function)

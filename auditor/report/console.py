@@ -1,17 +1,31 @@
-"""The terminal summary, rendered from the evidence like every other format."""
+"""The terminal summary, rendered from the evidence like every other format.
+
+The words come from :mod:`auditor.report.summary` (shared with the one-finding-per-line layout of
+pipes and logs); this module lays them out with rich for a terminal: its real width, findings
+grouped by rule.  rich is imported here only, so a run that draws no table never loads it.
+"""
 
 from __future__ import annotations
 
-import io
-
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
 from auditor.model.evidence import Evidence
-from auditor.model.result import Status, Verdict
+from auditor.model.result import Finding, Status, Verdict
 from auditor.report import ReportContext, Reporter
+from auditor.report.summary import (
+    expired_waiver_lines,
+    facts_trusted,
+    header_lines,
+    next_steps,
+    one_line,
+    plain_lines,
+    sections,
+    threshold_words,
+    verdict_line,
+    why,
+)
 
 STATUS_STYLE = {
     "pass": "green",
@@ -21,25 +35,39 @@ STATUS_STYLE = {
     "not_applicable": "dim",
     "waived": "cyan",
 }
-VERDICT_TEXT = {
-    Verdict.COMPLIANT: ("COMPLIANT", "bold green"),
-    Verdict.NON_COMPLIANT: ("NON-COMPLIANT", "bold red"),
-    Verdict.INCOMPLETE: ("INCOMPLETE: some evidence could not be reviewed", "bold yellow"),
+VERDICT_STYLE = {
+    Verdict.COMPLIANT: "bold green",
+    Verdict.NON_COMPLIANT: "bold red",
+    Verdict.INCOMPLETE: "bold yellow",
 }
-MAX_LISTED = 50  # per section; the evidence file holds everything
+MAX_LISTED = 50  # per section on a terminal; the evidence file (and the plain layout) hold everything
+
+
+def _by_rule_table(title: str, findings: list[Finding], with_severity: bool = True) -> Table:
+    """One row per finding, grouped by rule: the rule named once, a line between rules."""
+    table = Table(title=title, title_justify="left", header_style="bold")
+    columns = ["rule", "severity", "status", "subject", "why"] if with_severity else ["rule", "status", "subject", "why"]
+    for column in columns:
+        table.add_column(column, overflow="fold", no_wrap=column in ("severity", "status"))
+    groups: dict[str, list[Finding]] = {}
+    for finding in findings[:MAX_LISTED]:
+        groups.setdefault(finding.rule_id, []).append(finding)
+    for rule_id, group in groups.items():
+        for index, f in enumerate(group):
+            # Everything from the evidence is data, not markup: "[fe80::1]:22" must not vanish as a tag.
+            cells = [Text(one_line(rule_id) if index == 0 else ""),
+                     *([f.severity.value] if with_severity else []),
+                     Text(f.status.value, style=STATUS_STYLE[f.status.value]),
+                     Text(one_line(f.subject)), Text(why(f))]
+            table.add_row(*cells, end_section=index == len(group) - 1)
+    return table
 
 
 def render_summary(evidence: Evidence, console: Console, evidence_path: str | None = None) -> None:
     result = evidence.result
-    prov = evidence.snapshot.provenance
-    # Everything from the evidence is data, not markup: "[fe80::1]:22" must not vanish as a tag.
-    console.print(
-        f"[bold]lbaudit {escape(evidence.tool.version)}[/] policy [bold]{escape(evidence.policy.id)}[/] "
-        f"{escape(evidence.policy.version)} on [bold]{escape(prov.hostname)}[/] "
-        f"({prov.source}{', as ' + escape(prov.effective_user) if prov.effective_user else ''})"
-    )
-    trusted = prov.source != "snapshot" or prov.source_signature == "verified"
-    console.print(f"facts: {escape(prov.facts_trust)}", style=None if trusted else "bold yellow")
+    title, facts = header_lines(evidence)
+    console.print(Text(title, style="bold"))
+    console.print(Text(facts, style=None if facts_trusted(evidence) else "bold yellow"))
 
     counts = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
     for status in Status:
@@ -47,29 +75,19 @@ def render_summary(evidence: Evidence, console: Console, evidence_path: str | No
     counts.add_row(*[str(result.summary.by_status.get(s.value, 0)) for s in Status])
     console.print(counts)
 
-    failing = [f for f in result.findings if f.status in (Status.FAIL, Status.ERROR)]
-    if failing:
-        table = Table(title="Failing", title_justify="left", header_style="bold", expand=False)
-        for column in ("rule", "severity", "status", "subject", "why"):
-            table.add_column(column, overflow="fold")
-        for f in failing[:MAX_LISTED]:
-            # The message is written for people; observed/expected stay in the evidence for machines.
-            table.add_row(Text(f.rule_id), f.severity.value, Text(f.status.value, style=STATUS_STYLE[f.status.value]),
-                          Text(f.subject), Text(_short(f.message if f.status == Status.FAIL else f.reason, 200)))
-        console.print(table)
-        if len(failing) > MAX_LISTED:
-            console.print(f"... and {len(failing) - MAX_LISTED} more failing findings in the evidence file")
-
-    unseen = [f for f in result.findings if f.status == Status.NOT_REVIEWED]
-    if unseen:
-        table = Table(title="Not reviewed (evidence could not be collected)", title_justify="left", header_style="bold")
-        for column in ("rule", "subject", "reason"):
-            table.add_column(column, overflow="fold")
-        for f in unseen[:MAX_LISTED]:
-            table.add_row(Text(f.rule_id), Text(f.subject), Text(f.reason or ""))
-        console.print(table)
-        if len(unseen) > MAX_LISTED:
-            console.print(f"... and {len(unseen) - MAX_LISTED} more in the evidence file")
+    parts = sections(evidence)
+    listed = [
+        (f"Failing (counted: this run {threshold_words(result.fail_on)})", parts.blocking, True),
+        (f"Failing below the threshold (severity under {result.fail_on.value}: listed, not counted)",
+         parts.below, True),
+        ("Not judged (errors and evidence that could not be collected)", parts.unjudged, False),
+    ]
+    for heading, findings, with_severity in listed:
+        if findings:
+            console.print(_by_rule_table(heading, findings, with_severity))
+            if len(findings) > MAX_LISTED:
+                console.print(f"... and {len(findings) - MAX_LISTED} more in the evidence file "
+                              "(`lbaudit show EVIDENCE | cat` lists every finding)")
 
     if result.controls:
         # The engine's judgement of each control, as the evidence records it (never re-derived here).
@@ -78,33 +96,28 @@ def render_summary(evidence: Evidence, console: Console, evidence_path: str | No
             table.add_column(column, overflow="fold")
         for control in result.controls:
             table.add_row(Text(control.id), Text(control.status.value, style=STATUS_STYLE[control.status.value]),
-                          "satisfied" if control.satisfied else "not satisfied", Text(", ".join(control.rules)))
+                          "satisfied" if control.satisfied else "not satisfied", Text(one_line(", ".join(control.rules))))
         console.print(table)
 
-    for waiver in result.waivers:
-        if waiver.state == "expired":
-            console.print(Text(f"waiver for rule {waiver.rule_id} expired on {waiver.expires} (approved by "
-                               f"{waiver.approver}); it was not honoured", style="yellow"))
+    for line in expired_waiver_lines(evidence):
+        console.print(Text(line, style="yellow"))
 
-    text, style = VERDICT_TEXT[result.verdict]
-    console.print(Text(f"verdict: {text} (exit {result.exit_code}, fail-on {result.fail_on.value})", style=style))
+    console.print(Text(verdict_line(evidence), style=VERDICT_STYLE[result.verdict]))
     if evidence_path:
-        console.print(Text(f"evidence: {evidence_path}"))
-
-
-def _short(value: object, limit: int = 80) -> str:
-    if value is None:
-        return ""
-    text = value if isinstance(value, str) else str(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+        console.print(Text(f"evidence: {one_line(evidence_path)}"))
+    steps = next_steps(evidence)
+    if steps and result.verdict != Verdict.COMPLIANT:
+        console.print(Text("next steps:", style="bold"))
+        for step in steps:
+            console.print(Text(f"  {step.text}"))
 
 
 def _render_text(evidence: Evidence, context: ReportContext) -> bytes:
-    buffer = io.StringIO()
-    render_summary(evidence, Console(file=buffer, width=120, color_system=None, force_terminal=False),
-                   context.evidence_path)
-    return buffer.getvalue().encode("utf-8")
+    """The text report: the summary as a pipe or a log gets it, one finding per line, never
+    wrapped (a file is read by grep and CI artifact viewers, not at a terminal's width)."""
+    return "".join(line + "\n" for line in plain_lines(evidence, context.evidence_path)).encode("utf-8")
 
 
-REPORTER = Reporter(name="text", extension=".txt", description="plain-text summary, as on the terminal",
+REPORTER = Reporter(name="text", extension=".txt",
+                    description="plain-text summary, one finding per line, as in a pipe or a CI log",
                     render=_render_text)

@@ -24,9 +24,10 @@ import errno
 import os
 import secrets
 import stat
+import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
+from typing import Any, Iterable
 
 from auditor.errors import InputError
 from auditor.safeio import kind_of
@@ -302,3 +303,47 @@ def signature_of(evidence_path: Path) -> Path:
     """The detached signature beside the evidence (``<evidence>.sig``): written with a key, removed without."""
     evidence_path = Path(evidence_path)
     return evidence_path.with_name(evidence_path.name + ".sig")
+
+
+# ------------------------------------------------------------------ standard output
+
+STDOUT_NAME = "-"  # an output path of "-" means standard output (``evaluate -o -``, ``collect -o -``)
+
+
+def is_stdout(path: Path | str | None) -> bool:
+    """Whether an output path names standard output: ``-`` (``Path("./-")`` is ``-`` too: a file
+    called ``-`` is written by its absolute path)."""
+    return path is not None and str(path) == STDOUT_NAME
+
+
+def write_stdout(data: bytes) -> None:
+    """The whole document on standard output, flushed: the one stream output that is not a file.
+    A reader that closed the pipe early (``| head``) is an InputError, not a traceback."""
+    stream = getattr(sys.stdout, "buffer", None)
+    try:
+        if stream is not None:
+            sys.stdout.flush()
+            stream.write(data)
+            stream.flush()
+        else:  # a text-only stdout (an embedding application): the document is UTF-8 text
+            sys.stdout.write(data.decode("utf-8"))
+            sys.stdout.flush()
+    except BrokenPipeError as exc:
+        silence_closed_stream(sys.stdout)
+        raise InputError("standard output: the reader closed the pipe before the document was written") from exc
+
+
+def silence_closed_stream(stream: Any) -> None:
+    """Point a stream whose reader has gone at /dev/null, so that what is still buffered does not
+    fail again when the interpreter flushes it at exit (exit 120 and a second message; the recipe
+    of the Python docs, "Note on SIGPIPE").  A stream without a descriptor has nothing to flush."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+    except OSError:
+        return
+    try:
+        os.dup2(devnull, stream.fileno())
+    except (AttributeError, ValueError, OSError):
+        pass
+    finally:
+        os.close(devnull)

@@ -119,12 +119,11 @@ def junit_controls(evidence: Evidence) -> dict[str, str]:
 
 def console_controls(evidence: Evidence) -> dict[str, tuple[str, str]]:
     text = _render_text(evidence, context_of(evidence)).decode("utf-8")
-    section = text[text.index("Controls"):]
     rows = {}
-    for line in section.splitlines():
-        cells = [c.strip() for c in line.split("\u2502")]
-        if len(cells) == 6 and cells[1] and cells[1] != "control":
-            rows[cells[1]] = (cells[2], cells[3])
+    for line in text.splitlines():  # "control AU-2 | fail | not satisfied | socket-audit"
+        if line.startswith("control "):
+            cells = [c.strip() for c in line.removeprefix("control ").split(" | ")]
+            rows[cells[0]] = (cells[1], cells[2])
     return rows
 
 

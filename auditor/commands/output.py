@@ -1,0 +1,88 @@
+"""How commands print: colour, and the run summary laid out for where it goes (the ``--color``
+and ``--quiet`` options are in :mod:`auditor.commands.options`).
+
+A terminal gets rich tables at its real width, findings grouped by rule; a pipe, a file, cron mail
+or a CI log gets one finding per line, never wrapped or cut, whatever ``COLUMNS`` says
+(:func:`auditor.report.summary.plain_lines`).  rich is imported only when a table is drawn.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from typing import IO, TYPE_CHECKING, Any, Sequence
+
+import click
+
+if TYPE_CHECKING:  # the model (pydantic) is loaded by the commands that print a summary, not by --help
+    from auditor.model.evidence import Evidence
+
+
+def is_terminal(stream: IO[Any]) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError, OSError):  # closed or not a real stream
+        return False
+
+
+def wants_color(choice: str, stream: IO[Any]) -> bool:
+    """``--color``: always, never, or (auto) a terminal unless NO_COLOR is set; FORCE_COLOR
+    colours a pipe too (https://no-color.org, https://force-color.org)."""
+    if choice == "always":
+        return True
+    if choice == "never" or os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    return is_terminal(stream)
+
+
+def terminal_width(stream: IO[Any]) -> int:
+    """The terminal's real width (the kernel's, not a stale ``COLUMNS``), else ``COLUMNS`` or 80."""
+    try:
+        columns = os.get_terminal_size(stream.fileno()).columns
+    except (AttributeError, ValueError, OSError):
+        columns = 0
+    # A pseudo-terminal nobody sized (script, some CI runners) says 0: then COLUMNS, else 80.
+    return max(columns or shutil.get_terminal_size((80, 24)).columns, 20)
+
+
+def print_summary(evidence: "Evidence", evidence_path: str | None, *, color: str, err: bool = False,
+                  extra: Sequence[str] = ()) -> None:
+    """The run summary (and ``extra`` lines after it) on stdout, or stderr with ``err``: drawn
+    for a terminal, one finding per line for anything else.  A reader that stops reading
+    (``| head``) ends the summary, not the run: the files are written and the exit code is the
+    verdict's."""
+    stream = sys.stderr if err else sys.stdout
+    try:
+        _print_summary(evidence, evidence_path, stream, color, err, extra)
+    except BrokenPipeError:
+        from auditor.storage.outputs import silence_closed_stream
+
+        silence_closed_stream(stream)
+
+
+def _print_summary(evidence: "Evidence", evidence_path: str | None, stream: IO[Any], color: str, err: bool,
+                   extra: Sequence[str]) -> None:
+    colored = wants_color(color, stream)
+    if is_terminal(stream):
+        # rich is imported only when a summary is drawn: `evaluate -q` or a pipe never pays for it.
+        from rich.console import Console
+
+        from auditor.report.console import render_summary
+
+        console = Console(file=stream, width=terminal_width(stream), force_terminal=True, highlight=False,
+                          color_system="auto" if colored else None, no_color=not colored)
+        render_summary(evidence, console, evidence_path)
+        for line in extra:
+            console.print(line, markup=False)
+        return
+    from auditor.report.summary import plain_lines, verdict_line
+
+    verdict = verdict_line(evidence)
+    for line in [*plain_lines(evidence, evidence_path), *extra]:
+        if colored and line == verdict:
+            line = click.style(line, fg={"compliant": "green", "non_compliant": "red"}.get(
+                evidence.result.verdict.value, "yellow"), bold=True)
+        click.echo(line, err=err, color=colored)

@@ -1,0 +1,39 @@
+"""``lbaudit show EVIDENCE``: the summary of an evidence file, as ``evaluate`` printed it.
+
+The evidence is read and validated through storage (exit 2 on a bad file) and rendered by the
+same code as evaluate's summary; nothing is evaluated again.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from auditor.commands.options import color_option
+from auditor.commands.output import print_summary
+
+
+@click.command("show")
+@click.argument("evidence_path", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print the compact JSON summary (as evaluate --json) instead.")
+@color_option
+def show(evidence_path: Path, as_json: bool, color: str) -> None:
+    """Print the summary of an existing evidence file, as evaluate did.
+
+    \b
+    On a terminal, tables grouped by rule; piped, one finding per line.  Exit 0 when the file
+    is a valid evidence file (the verdict it records is in the output), 2 when it is not.
+    """
+    from auditor.storage.evidence import load_evidence
+
+    evidence, _ = load_evidence(evidence_path)
+    if as_json:
+        from auditor.report.summary import summary_object
+        from auditor.storage.outputs import write_stdout
+
+        write_stdout((json.dumps(summary_object(evidence, str(evidence_path)), indent=2, ensure_ascii=False)
+                      + "\n").encode("utf-8"))
+        return
+    print_summary(evidence, str(evidence_path), color=color)

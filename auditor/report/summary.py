@@ -1,0 +1,289 @@
+"""What the summary of a run says, in plain words, and its one-finding-per-line layout.
+
+Read from the evidence alone (never re-evaluating), so ``lbaudit evaluate``, ``lbaudit show`` and
+the text report say the same thing.  Two layouts share these words:
+
+* :func:`plain_lines` -- for a pipe, a file, cron mail or a CI log: one finding per line (rule,
+  severity, status, subject, reason), never wrapped or cut, whatever the width; no rich.
+* :mod:`auditor.report.console` -- for a terminal: rich tables at the terminal's width, findings
+  grouped by rule.
+
+:func:`summary_object` is the compact machine-readable form (``evaluate --json``, ``show --json``).
+Pure: no clock, no host, no terminal.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from typing import Any
+
+from auditor.model.evidence import Evidence
+from auditor.model.result import Finding, Severity, Status, Verdict
+
+VERDICT_WORDS = {
+    Verdict.COMPLIANT: "COMPLIANT",
+    Verdict.NON_COMPLIANT: "NON-COMPLIANT",
+    Verdict.INCOMPLETE: "INCOMPLETE",
+}
+# Order of the findings in the plain layout: what needs attention first.
+PLAIN_ORDER = (Status.FAIL, Status.ERROR, Status.NOT_REVIEWED, Status.WAIVED, Status.NOT_APPLICABLE, Status.PASS)
+UNJUDGED = (Status.ERROR, Status.NOT_REVIEWED)
+
+# The program a gap names as missing, and the Debian package that provides it.
+PROVIDING_PACKAGE = {"auditctl": "auditd", "augenrules": "auditd", "ss": "iproute2", "sysctl": "procps"}
+_NOT_FOUND = re.compile(r"(?:^|[\s;(])([\w.-]+)(?: [^:;]*)?: command not found")
+_NEEDS_PRIVILEGE = re.compile(r"must be root|permission denied|operation not permitted|not readable|CAP_[A-Z_]+",
+                              re.IGNORECASE)
+_OFFLINE = re.compile(r"not visible in an offline root directory|offline root directory", re.IGNORECASE)
+_TIMED_OUT = re.compile(r"timed out after", re.IGNORECASE)
+
+
+def one_line(value: object) -> str:
+    """``value`` as text on one line: line breaks, other control characters and bidi overrides
+    are shown as escapes (``\\n``, ``\\x1b``, ``\\u202e``), so a hostile subject can neither break a
+    finding over two lines nor send escape sequences to a terminal."""
+    text = "" if value is None else value if isinstance(value, str) else str(value)
+    out = []
+    for char in text:
+        category = unicodedata.category(char)
+        if char == "\n":
+            out.append("\\n")
+        elif char == "\t":
+            out.append("\\t")
+        elif category in ("Cc", "Zl", "Zp") or char in "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069":
+            code = ord(char)
+            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+def threshold_words(fail_on: Severity) -> str:
+    """How ``--fail-on`` reads: ``fails on any failure`` / ``fails on failures of severity high or above``."""
+    if fail_on == Severity.INFO:
+        return "fails on any failure"
+    if fail_on == Severity.CRITICAL:
+        return "fails only on critical failures"
+    return f"fails on failures of severity {fail_on.value} or above"
+
+
+def why(finding: Finding) -> str:
+    """The reason a person reads: the message of a failure, the reason of anything else."""
+    text = finding.message if finding.status in (Status.FAIL, Status.PASS) else (finding.reason or finding.message)
+    return one_line(text)
+
+
+def finding_line(finding: Finding) -> str:
+    """``rule | severity | status | subject | reason``: one finding, on one line."""
+    return " | ".join([one_line(finding.rule_id), finding.severity.value, finding.status.value,
+                       one_line(finding.subject), why(finding)])
+
+
+@dataclass(frozen=True)
+class Sections:
+    """The findings of a run as the summary groups them."""
+
+    blocking: list[Finding]  # failures at or above --fail-on: they make the run non-compliant
+    below: list[Finding]  # failures below --fail-on: listed, but they do not change the verdict
+    unjudged: list[Finding]  # errors and not reviewed: they make the run incomplete
+    other: list[Finding]  # waived, not applicable, pass
+
+
+def sections(evidence: Evidence) -> Sections:
+    result = evidence.result
+    fails = [f for f in result.findings if f.status == Status.FAIL]
+    return Sections(
+        blocking=[f for f in fails if f.severity.rank >= result.fail_on.rank],
+        below=[f for f in fails if f.severity.rank < result.fail_on.rank],
+        unjudged=[f for f in result.findings if f.status in UNJUDGED],
+        other=sorted((f for f in result.findings if f.status not in (Status.FAIL, *UNJUDGED)),
+                     key=lambda f: PLAIN_ORDER.index(f.status)),
+    )
+
+
+def header_lines(evidence: Evidence) -> list[str]:
+    prov = evidence.snapshot.provenance
+    user = f", as {one_line(prov.effective_user)}" if prov.effective_user else ""
+    return [
+        f"lbaudit {one_line(evidence.tool.version)} policy {one_line(evidence.policy.id)} "
+        f"{one_line(evidence.policy.version)} on {one_line(prov.hostname)} ({prov.source}{user})",
+        f"facts: {one_line(prov.facts_trust)}",
+    ]
+
+
+def facts_trusted(evidence: Evidence) -> bool:
+    prov = evidence.snapshot.provenance
+    return prov.source != "snapshot" or prov.source_signature == "verified"
+
+
+def counts_line(evidence: Evidence) -> str:
+    by_status = evidence.result.summary.by_status
+    return "findings: " + ", ".join(f"{by_status.get(s.value, 0)} {s.value}" for s in Status)
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" + ("" if count == 1 else "s")
+
+
+def verdict_line(evidence: Evidence) -> str:
+    """The verdict in plain words: what decided it, and what this run fails on."""
+    result = evidence.result
+    parts = sections(evidence)
+    rule = f"this run {threshold_words(result.fail_on)}"
+    head = f"verdict: {VERDICT_WORDS[result.verdict]} (exit {result.exit_code})"
+    below = (f"; {_plural(len(parts.below), 'failure')} below the threshold (severity under "
+             f"{result.fail_on.value}) listed, not counted") if parts.below else ""
+    if result.verdict == Verdict.NON_COMPLIANT:
+        return f"{head}: {_plural(len(parts.blocking), 'failing finding')}; {rule}{below}"
+    if result.verdict == Verdict.INCOMPLETE:
+        if parts.unjudged:
+            what = f"{_plural(len(parts.unjudged), 'finding')} could not be judged (error or not reviewed)"
+        else:
+            what = "; ".join(one_line(r) for r in result.incomplete_reasons) or "nothing could be judged"
+        return f"{head}: {what}; no failure counted ({rule}){below}"
+    return f"{head}: no failure counted; {rule}{below}"
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z`])")  # "e.g. listen..." does not end a sentence
+
+
+def first_sentence(text: str) -> str:
+    """The first sentence of a remediation's first paragraph, on one line: the remediation is
+    written as wrapped paragraphs, so its first *line* may stop mid-phrase."""
+    paragraph: list[str] = []
+    for line in text.splitlines():
+        if not line.strip():
+            if paragraph:
+                break
+            continue
+        paragraph.append(line.strip())
+    joined = " ".join(paragraph)
+    return one_line(_SENTENCE_END.split(joined, maxsplit=1)[0])
+
+
+def reviewable_hint(reason: str, evidence: Evidence) -> str:
+    """What would let lbaudit see what a not-reviewed or errored finding's reason says it could
+    not: read from the reason the collectors recorded and the run's provenance, not per host."""
+    prov = evidence.snapshot.provenance
+    missing = _NOT_FOUND.search(reason)
+    if missing:
+        program = missing.group(1)
+        package = PROVIDING_PACKAGE.get(program)
+        return f"install {program}" + (f" (Debian/Ubuntu package {package})" if package else "") + ", then run again"
+    if _OFFLINE.search(reason) and prov.source == "root":
+        return ("evaluate the running host (or a snapshot of it from `lbaudit collect`): "
+                "an offline root directory has no running values")
+    if _NEEDS_PRIVILEGE.search(reason) and not prov.privileged:
+        return "run lbaudit as root (e.g. sudo lbaudit ...): this run was unprivileged"
+    if _TIMED_OUT.search(reason):
+        return "run again when the host is less loaded: a command timed out"
+    if prov.source == "snapshot":
+        return "collect a fresh snapshot on the host with every section (`lbaudit collect`), or evaluate the host"
+    return "see the reason; `lbaudit explain CHECK` says what the check reads"
+
+
+@dataclass(frozen=True)
+class NextStep:
+    kind: str  # "fix" (a failing rule) or "review" (what would make findings reviewable)
+    text: str
+    rules: tuple[str, ...]
+
+
+def next_steps(evidence: Evidence) -> list[NextStep]:
+    """For each failing rule: ``lbaudit explain CHECK`` and the first sentence of its remediation (as
+    the evidence records the check); for findings that could not be judged: what would let them
+    be judged, one step per distinct remedy."""
+    checks = {c.name: c for c in evidence.checks}
+    parts = sections(evidence)
+    steps: list[NextStep] = []
+    failing: dict[str, str] = {}  # rule id -> its check, in the order the failures are listed
+    for finding in [*parts.blocking, *parts.below]:
+        failing.setdefault(finding.rule_id, finding.check)
+    for rule_id, check in failing.items():
+        record = checks.get(check)
+        remedy = first_sentence(record.remediation) if record else ""
+        steps.append(NextStep("fix", f"{rule_id}: lbaudit explain {check}" + (f" -- {remedy}" if remedy else ""),
+                              (rule_id,)))
+    hints: dict[str, list[str]] = {}
+    for finding in parts.unjudged:
+        if finding.status == Status.ERROR:
+            hint = (f"a check raised an error ({one_line(finding.reason or finding.message)}): "
+                    "please report it, with the evidence file")
+        else:
+            hint = reviewable_hint(finding.reason or "", evidence)
+        rules = hints.setdefault(hint, [])
+        if finding.rule_id not in rules:
+            rules.append(finding.rule_id)
+    for hint, rules in hints.items():
+        steps.append(NextStep("review", f"{', '.join(rules)}: {hint}", tuple(rules)))
+    return steps
+
+
+def expired_waiver_lines(evidence: Evidence) -> list[str]:
+    return [f"waiver for rule {one_line(w.rule_id)} expired on {w.expires} (approved by {one_line(w.approver)}); "
+            "it was not honoured" for w in evidence.result.waivers if w.state == "expired"]
+
+
+def control_line(control: Any) -> str:
+    return (f"control {control.id} | {control.status.value} | "
+            f"{'satisfied' if control.satisfied else 'not satisfied'} | {one_line(', '.join(control.rules))}")
+
+
+def plain_lines(evidence: Evidence, evidence_path: str | None = None) -> list[str]:
+    """The summary for a pipe, a file or a log: every finding on its own line, never cut."""
+    result = evidence.result
+    parts = sections(evidence)
+    lines = [*header_lines(evidence), counts_line(evidence)]
+    groups = [
+        (f"failing (counted: {threshold_words(result.fail_on)})", parts.blocking),
+        (f"failing below the threshold (severity under {result.fail_on.value}: listed, not counted)", parts.below),
+        ("not judged (errors and evidence that could not be collected)", parts.unjudged),
+        ("other findings", parts.other),
+    ]
+    for title, findings in groups:
+        if findings:
+            lines.append(f"{title}: {len(findings)}")
+            lines += [finding_line(f) for f in findings]
+    if result.controls:
+        lines.append(f"controls: {len(result.controls)}")
+        lines += [control_line(c) for c in result.controls]
+    lines += expired_waiver_lines(evidence)
+    lines.append(verdict_line(evidence))
+    if evidence_path:
+        lines.append(f"evidence: {one_line(evidence_path)}")
+    steps = next_steps(evidence)
+    if steps and result.verdict != Verdict.COMPLIANT:
+        lines.append("next steps:")
+        lines += [f"  {step.text}" for step in steps]
+    return lines
+
+
+def summary_object(evidence: Evidence, evidence_path: str | None = None) -> dict[str, Any]:
+    """The compact machine-readable summary of a run (``evaluate --json``, ``show --json``)."""
+    result = evidence.result
+    parts = sections(evidence)
+
+    def row(finding: Finding, **extra: Any) -> dict[str, Any]:
+        return {"rule": finding.rule_id, "check": finding.check, "severity": finding.severity.value,
+                "status": finding.status.value, "subject": finding.subject, "id": finding.id,
+                "reason": finding.message if finding.status == Status.FAIL else (finding.reason or finding.message),
+                **extra}
+
+    prov = evidence.snapshot.provenance
+    return {
+        "verdict": result.verdict.value,
+        "exit_code": result.exit_code,
+        "fail_on": result.fail_on.value,
+        "policy": {"id": evidence.policy.id, "version": evidence.policy.version},
+        "host": prov.hostname,
+        "source": prov.source,
+        "evidence": evidence_path,
+        "counts": {s.value: result.summary.by_status.get(s.value, 0) for s in Status},
+        "failing": [row(f, counted=True) for f in parts.blocking] + [row(f, counted=False) for f in parts.below],
+        "not_judged": [row(f, hint=reviewable_hint(f.reason or "", evidence) if f.status == Status.NOT_REVIEWED
+                           else None) for f in parts.unjudged],
+        "incomplete_reasons": list(result.incomplete_reasons),
+        "next_steps": [step.text for step in next_steps(evidence)],
+    }
