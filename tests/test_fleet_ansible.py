@@ -222,3 +222,50 @@ def test_playbook_scans_namespaces_over_ssh_and_evaluates_on_the_controller(esta
         assert run_cli("verify", row["evidence"], "--pubkey", work / "keys" / "lbaudit.pub").returncode == 0
     junit = (work / "fleet-out" / "fleet.junit.xml").read_text()
     assert junit.count("<testsuite ") == 3
+
+
+def _runs(work: Path, host: str) -> list[dict]:
+    from auditor.history import open_store
+
+    with open_store(str(work / "fleet-history.db")) as store:
+        return store.list_runs(host=host)
+
+
+def _history_diff(work: Path, host: str):
+    return run_cli("history", "diff", "--host", host, "--store", work / "fleet-history.db", "--json")
+
+
+def test_second_run_records_again_without_drift_and_a_changed_sysctl_drifts(estate):
+    work, namespaces, ns = estate
+    if not (work / "fleet-history.db").exists():
+        _play(work, 1)
+    _play(work, 2)
+    for host in ("ns-small", "ns-wild", "controller-local"):
+        runs = _runs(work, host)
+        assert len(runs) == 2 and {r["trigger"] for r in runs} == {"fleet"}
+        assert {r["host"]["inventory_name"] for r in runs} == {host}
+        assert all(r["signature"]["state"] == "signed" for r in runs)
+    # the namespaces did not change between the runs: no drift (the controller's own sockets are
+    # this shared machine's, which other tests change, so it is not asserted on)
+    for host in ("ns-small", "ns-wild"):
+        diff = _history_diff(work, host)
+        assert diff.returncode == 0, diff.stdout + diff.stderr
+        assert not json.loads(diff.stdout)["regressions"]
+    report = run_cli("fleet", "report", "--store", work / "fleet-history.db", "--json")
+    data = json.loads(report.stdout)
+    assert data["hosts_total"] == 3
+    assert not {r["host"] for r in data["regressed_since_previous_run"]} & {"ns-small", "ns-wild"}
+    assert {r["rule"] for r in data["rules_failing_on_most_hosts"]} >= {"listeners-loopback-only", "ephemeral-pool"}
+
+    # one sysctl changes in one namespace: that host (only) drifts
+    namespaces.sysctl(ns["ns-wild"], "net.ipv4.ip_local_port_range", "61000 61050")
+    _play(work, 3)
+    assert len(_runs(work, "ns-wild")) == 3
+    drift = _history_diff(work, "ns-wild")
+    assert drift.returncode == 1, drift.stdout + drift.stderr
+    assert any(c["rule"] == "ephemeral-pool" for c in json.loads(drift.stdout)["regressions"])
+    assert _history_diff(work, "ns-small").returncode == 0
+    report = run_cli("fleet", "report", "--store", work / "fleet-history.db", "--json")
+    regressed = {r["host"] for r in json.loads(report.stdout)["regressed_since_previous_run"]}
+    assert "ns-wild" in regressed and "ns-small" not in regressed
+    assert report.returncode == 1
