@@ -144,7 +144,14 @@ def estate(tmp_path_factory):
         assert run_cli("keygen", "--out", work / "keys").returncode == 0
         yield work, namespaces, {"ns-small": small, "ns-wild": wild}
     finally:
+        _close_masters(work)
         namespaces.close()
+
+
+def _close_masters(work: Path) -> None:
+    """End the SSH connection masters of the plays (and with them each namespace's sshd -i)."""
+    for socket_path in (work / "cp").glob("*") if (work / "cp").is_dir() else ():
+        _run(["ssh", "-o", f"ControlPath={socket_path}", "-O", "exit", "lbaudit-test-host"], timeout=30)
 
 
 def _environment(work: Path) -> dict[str, str]:
@@ -153,7 +160,10 @@ def _environment(work: Path) -> dict[str, str]:
         "PATH": f"{BIN}:{env.get('PATH', '/usr/bin:/bin')}",
         "ANSIBLE_COLLECTIONS_PATH": str(work / "collections"),
         "ANSIBLE_HOST_KEY_CHECKING": "False",
-        "ANSIBLE_SSH_ARGS": "-o ControlMaster=no",  # no lingering master: each connection is one sshd -i
+        # one connection (one sshd -i) per host for a whole play, closed at the end (_close_masters)
+        "ANSIBLE_SSH_ARGS": "-o ControlMaster=auto -o ControlPersist=60s",
+        "ANSIBLE_SSH_CONTROL_PATH_DIR": str(work / "cp"),
+        "ANSIBLE_PIPELINING": "True",
         "ANSIBLE_LOCAL_TEMP": str(work / "ansible-local"),
         "ANSIBLE_NOCOLOR": "1",
         "ANSIBLE_FORCE_COLOR": "0",
