@@ -279,3 +279,26 @@ def test_second_run_records_again_without_drift_and_a_changed_sysctl_drifts(esta
     regressed = {r["host"] for r in json.loads(report.stdout)["regressed_since_previous_run"]}
     assert "ns-wild" in regressed and "ns-small" not in regressed
     assert report.returncode == 1
+
+
+def test_schedule_role_installs_the_scheduled_scan(estate):
+    """The role ``schedule`` on the local host, written into an image root (cron backend), so this
+    machine's /etc is not touched; the cron line names the venv's lbaudit."""
+    work, _, _ = estate
+    if not (work / "collections").is_dir():
+        _play(work, 1)
+    root = work / "image"
+    for directory in ("etc/cron.d", "var/lib/lbaudit", "etc/lbaudit"):
+        (root / directory).mkdir(parents=True)
+    (root / "etc" / "lbaudit" / "policy.yaml").write_text((REPO / "policies" / "corp.yaml").read_text())
+    playbook = work / "schedule.yml"
+    playbook.write_text("- hosts: controller-local\n  gather_facts: false\n  roles:\n"
+                        "    - role: lbaudit.compliance.schedule\n")
+    extra = {"lbaudit_schedule_backend": "cron",
+             "lbaudit_schedule_extra_args": ["--root", str(root), "--policy", "/etc/lbaudit/policy.yaml"]}
+    done = _run([_tool("ansible-playbook") or "ansible-playbook", "-i", str(work / "inventory.ini"), str(playbook),
+                 "-e", json.dumps(extra)], cwd=work, env=_environment(work), timeout=600)
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+    cron = (root / "etc" / "cron.d" / "lbaudit").read_text()
+    assert str(work / "hosts" / "local" / "venv" / "bin" / "lbaudit") in cron
+    assert "/etc/lbaudit/policy.yaml" in cron and "--record" in cron
