@@ -62,7 +62,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
                  "Evaluate a policy against this host (or a snapshot / root directory) and write the evidence."),
     "explain": ("auditor.cli:explain", "Explain a check: params and defaults, controls, rationale, remediation."),
     "fleet": ("auditor.commands.fleet:fleet",
-              "Evaluate a fleet's snapshots centrally (fleet evaluate) and report on it from the history store."),
+              "Evaluate a fleet's snapshots centrally, and report on the fleet from the history store."),
     "keygen": ("auditor.commands.attest:keygen",
                "Create an Ed25519 key pair for signing evidence (evaluate --sign-key)."),
     "list-checks": ("auditor.cli:list_checks", "List the loaded checks (built-in and plugins) with their controls."),
