@@ -31,6 +31,8 @@ Exit codes:
 """
 
 SEVERITIES = [s.value for s in Severity]
+TRIGGERS = ["manual", "timer", "cron", "ci", "fleet"]  # auditor.history.schema.TRIGGERS, without importing it
+ATTESTING_FORMATS = ("pdf", "oscal")  # a rendering of these marks the recorded run attested
 
 
 def _fail(message: str) -> None:
@@ -63,6 +65,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "explain": ("auditor.cli:explain", "Explain a check: params and defaults, controls, rationale, remediation."),
     "fleet": ("auditor.commands.fleet:fleet",
               "Evaluate a fleet's snapshots centrally, and report on the fleet from the history store."),
+    "history": ("auditor.commands.history:history",
+                "The recorded runs (evaluate --record): list, show, diff, trend, prune, import, export, verify."),
     "keygen": ("auditor.commands.attest:keygen",
                "Create an Ed25519 key pair for signing evidence (evaluate --sign-key)."),
     "list-checks": ("auditor.cli:list_checks", "List the loaded checks (built-in and plugins) with their controls."),
@@ -187,12 +191,17 @@ def _check_report_options(out_dir: Path | None, pdf: Path | None, pdf_cert: Path
               "counts, failing findings, next steps) instead of the human one.")
 @color_option
 @click.option("--quiet", "-q", is_flag=True, help="No summary; the exit code and the files still tell.")
+@click.option("--record", is_flag=True, help="Record the run in the history store (lbaudit history).")
+@click.option("--store", metavar="PATH|URL", help="History store for --record: a file path or a SQLAlchemy URL "
+              "[default: $LBAUDIT_STORE, else /var/lib/lbaudit/history.db for root, ~/.local/state/lbaudit/history.db].")
+@click.option("--trigger", type=click.Choice(TRIGGERS), default="manual", show_default=True,
+              help="What started this run, as recorded with --record.")
 def evaluate(policy_path: Path, output: Path | None, fail_on: str, target: str | None, snapshot_path: Path | None,
              snapshot_pubkey: Path | None, root: Path | None,
              formats: str | None, out_dir: Path | None, textfile_dir: Path | None, pdf: Path | None,
              sign_key: Path | None, assessor: str | None,
              pdf_cert: Path | None, pdf_cert_key: Path | None, no_plugins: bool, record_cmdline: bool,
-             as_json: bool, color: str, quiet: bool) -> None:
+             as_json: bool, color: str, quiet: bool, record: bool, store: str | None, trigger: str) -> None:
     """Evaluate a policy against this host (or a snapshot / root directory) and write the evidence.
 
     \b
@@ -231,6 +240,14 @@ def evaluate(policy_path: Path, output: Path | None, fail_on: str, target: str |
         from auditor.attest.signing import load_private_key
 
         load_private_key(sign_key)  # an unusable or exposed key is exit 2 before any work, not after
+    if (store is not None or trigger != "manual") and not record:
+        raise click.UsageError("--store and --trigger say how to --record: give --record as well")
+    history_store = None
+    if record:
+        from auditor.history import open_store
+
+        history_store = open_store(store)  # an unreachable or foreign store is exit 2 before any work
+        click.get_current_context().call_on_close(history_store.close)
 
     plugins = plugins_enabled(no_plugins)
     started = datetime.now(timezone.utc)
@@ -244,7 +261,9 @@ def evaluate(policy_path: Path, output: Path | None, fail_on: str, target: str |
                                 ("snapshot", snapshot_file), ("snapshot public key", snapshot_pubkey),
                                 ("snapshot signature", signature_of(snapshot_file) if snapshot_file else None),
                                 ("signing key", sign_key), ("certificate", pdf_cert),
-                                ("certificate key", pdf_cert_key)], format_dirs=format_dirs)
+                                ("certificate key", pdf_cert_key),
+                                *(("history store", path) for path in (history_store.files if history_store else []))],
+                        format_dirs=format_dirs)
 
     snapshot, collect_ms = pipeline.timed_acquire(source, pipeline.plan(policy, registry),
                                                   record_cmdline=record_cmdline)
@@ -254,15 +273,27 @@ def evaluate(policy_path: Path, output: Path | None, fail_on: str, target: str |
         from auditor.storage.evidence import evidence_bytes
         from auditor.storage.outputs import write_stdout
 
-        write_stdout(evidence_bytes(evidence))  # the document alone on stdout, so that it parses as JSON
+        evidence_document = evidence_bytes(evidence)
+        write_stdout(evidence_document)  # the document alone on stdout, so that it parses as JSON
+        if history_store is not None:
+            history_store.record(evidence_document, evidence, trigger=trigger)
         if not quiet:
             print_summary(evidence, "standard output", color=color, err=True)
         sys.exit(evidence.result.exit_code)
     make_out_dir(out_dir)
     data = pipeline.write(evidence, output)
     fingerprint = pipeline.sign(output, sign_key) if sign_key is not None else None
+    rendered: list[tuple[str, bytes]] = []
     written = pipeline.render(evidence, data, output, reporters, out_dir, pdf, assessor, pdf_cert, pdf_cert_key,
-                              format_dirs)
+                              format_dirs, on_rendered=lambda name, path, document: rendered.append((name, document)))
+    recorded = None
+    if history_store is not None:
+        from auditor.history import mark_attested, signature_beside
+
+        recorded = history_store.record(data, evidence, trigger=trigger, signature=signature_beside(output))
+        for name, document in rendered:
+            if name in ATTESTING_FORMATS:
+                mark_attested(history_store, data, name, document)
     signature = signature_of(output)
     if as_json:
         from auditor.report.summary import summary_object
@@ -271,12 +302,16 @@ def evaluate(policy_path: Path, output: Path | None, fail_on: str, target: str |
         document = summary_object(evidence, str(output))
         document["signature"] = {"path": str(signature), "key": fingerprint} if fingerprint else None
         document["reports"] = [str(path) for path in written]
+        document["recorded"] = ({"run": recorded.run_id, "store": history_store.shown}
+                                if recorded is not None and history_store is not None else None)
         write_stdout((json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
     elif not quiet:
         extra = [f"report: {path}" for path in written]
         if fingerprint:
             extra.append(f"signature: {signature} written (Ed25519, key {fingerprint}; "
                          f"check with lbaudit verify {output} --pubkey KEY.pub)")
+        if recorded is not None and history_store is not None:
+            extra.append(f"recorded: run {recorded.run_id} in {history_store.shown}")
         print_summary(evidence, str(output), color=color, extra=extra)
     sys.exit(evidence.result.exit_code)
 
@@ -304,9 +339,12 @@ def _refuse_stdout(*options: tuple[str, Path | None]) -> None:
 @click.option("--pdf-cert", type=click.Path(path_type=Path), help="X.509 certificate (PEM): also sign the PDF (PAdES).")
 @click.option("--pdf-cert-key", type=click.Path(path_type=Path), help="Private key (PEM) of --pdf-cert.")
 @click.option("--no-plugins", is_flag=True, help="Built-in reporters only (also: LBAUDIT_DISABLE_PLUGIN_AUTOLOAD=1).")
+@click.option("--store", metavar="PATH|URL", help="History store in which a PDF or OSCAL rendered here marks the "
+              "recorded run of this evidence as attested (history prune keeps it).")
 @quiet_option
 def report(evidence_path: Path, formats: str | None, out_dir: Path | None, textfile_dir: Path | None, pdf: Path | None,
-           assessor: str | None, pdf_cert: Path | None, pdf_cert_key: Path | None, no_plugins: bool, quiet: bool) -> None:
+           assessor: str | None, pdf_cert: Path | None, pdf_cert_key: Path | None, no_plugins: bool, store: str | None,
+           quiet: bool) -> None:
     """Render reports from an evidence file alone, without touching any host."""
     from auditor import pipeline
     from auditor.storage.evidence import load_evidence
@@ -319,14 +357,31 @@ def report(evidence_path: Path, formats: str | None, out_dir: Path | None, textf
     _check_report_options(out_dir, pdf, pdf_cert, pdf_cert_key)
     reporters = _reporters_for(format_list, pdf, plugins_enabled(no_plugins))
     evidence, raw = load_evidence(evidence_path)
+    store_files: list[Path] = []
+    if store is not None:
+        from auditor.history import open_store
+
+        with open_store(store) as history_store:  # a bad store is exit 2 before anything is rendered
+            store_files = history_store.files
     pipeline.plan_files(evidence.policy.id, reporters, evidence_path, out_dir, pdf, evidence_written=False,
                         inputs=[("evidence", evidence_path),
                                 ("evidence signature", evidence_path.parent / (evidence_path.name + ".sig")),
-                                ("certificate", pdf_cert), ("certificate key", pdf_cert_key)], format_dirs=format_dirs)
+                                ("certificate", pdf_cert), ("certificate key", pdf_cert_key),
+                                *(("history store", path) for path in store_files)], format_dirs=format_dirs)
+    rendered: list[tuple[str, bytes]] = []
     for path in pipeline.render(evidence, raw, evidence_path, reporters, out_dir, pdf, assessor, pdf_cert, pdf_cert_key,
-                                format_dirs):
+                                format_dirs, on_rendered=lambda name, path, document: rendered.append((name, document))):
         if not quiet:
             click.echo(f"report: {path}")
+    if store is not None:
+        from auditor.history import mark_attested, open_store
+
+        with open_store(store) as history_store:
+            runs = [run for name, document in rendered if name in ATTESTING_FORMATS
+                    for run in mark_attested(history_store, raw, name, document)]
+        if not quiet and any(name in ATTESTING_FORMATS for name, _ in rendered):
+            click.echo(f"attested: run {', '.join(str(r) for r in sorted(set(runs)))}" if runs else
+                       "attested: this evidence is not recorded in the store; nothing marked")
 
 
 # ------------------------------------------------------------------ validate, list-checks, explain, schema

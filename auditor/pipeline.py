@@ -20,7 +20,7 @@ import os
 import time
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from auditor.errors import InputError
 from auditor.model.result import Severity
@@ -35,7 +35,8 @@ if TYPE_CHECKING:
 
 def plan(policy: "Policy", registry: "Registry") -> frozenset[str]:
     """The fact sections the enabled rules need: collectors of other sections are not run."""
-    return frozenset(s for rule in policy.rules if rule.enabled for s in registry.checks[rule.check].needs)
+    return frozenset(s for rule in policy.rules if rule.enabled
+                     for s in (*registry.checks[rule.check].needs, *registry.checks[rule.check].uses))
 
 
 def acquire(target: "Target", sections: frozenset[str], *, record_cmdline: bool = False,
@@ -190,10 +191,12 @@ def render(
     pdf_cert: Path | None = None,
     pdf_cert_key: Path | None = None,
     format_dirs: dict[str, Path] | None = None,
+    on_rendered: "Callable[[str, Path, bytes], None] | None" = None,
 ) -> list[Path]:
     """Render every requested format from the evidence (never re-evaluating); return the files written.
 
-    The caller has planned these paths (:func:`plan_files`) before any work."""
+    The caller has planned these paths (:func:`plan_files`) before any work.  ``on_rendered`` is
+    told each format, file and bytes written (evaluate --record marks a run attested by its PDF)."""
     from auditor.report import ReportContext
     from auditor.storage.outputs import make_out_dir, report_targets, write_atomic
 
@@ -219,4 +222,6 @@ def render(
             data = sign_pdf(data, pdf_cert, pdf_cert_key)
         write_atomic(target, data)
         written.append(target)
+        if on_rendered is not None:
+            on_rendered(name, target, data)
     return written

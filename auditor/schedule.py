@@ -48,9 +48,15 @@ TRIGGERS = {"systemd": "timer", "cron": "cron"}
 #   CAP_DAC_READ_SEARCH  open /proc/PID/fd of other users' processes (mode 0500, their owner)
 #   CAP_SYS_PTRACE       read the links in it (ptrace read access to the process)
 #   CAP_AUDIT_CONTROL    AUDIT_GET and AUDIT_LIST_RULES (auditctl -s / -l and the netlink reader)
-# Not needed: CAP_NET_ADMIN (sock_diag dumps every socket without it), CAP_AUDIT_READ (that is
-# the multicast log stream, which lbaudit does not read), CAP_DAC_OVERRIDE (reads only).
-CAPABILITIES = ("CAP_DAC_READ_SEARCH", "CAP_SYS_PTRACE", "CAP_AUDIT_CONTROL")
+#   CAP_SYS_ADMIN        setns(2) into every other network namespace (containers, ip netns), done
+#                        by a forked child only; without it those namespaces are gaps
+#   CAP_NET_ADMIN        read the kernel's NAT rules (nft list ruleset, iptables-save): published
+#   CAP_NET_RAW          ports with no host listener (iptables-save opens a raw socket);
+#                        sock_diag itself dumps every socket without either
+# Not needed: CAP_AUDIT_READ (that is the multicast log stream, which lbaudit does not read),
+# CAP_DAC_OVERRIDE (reads only).
+CAPABILITIES = ("CAP_DAC_READ_SEARCH", "CAP_SYS_PTRACE", "CAP_AUDIT_CONTROL", "CAP_SYS_ADMIN", "CAP_NET_ADMIN",
+                "CAP_NET_RAW")
 
 CRON_SHORTHANDS = {"hourly": "0 * * * *", "daily": "30 2 * * *", "weekly": "30 2 * * 1"}
 _CRON_FIELD = re.compile(r"^[0-9*][0-9*,/-]*$")
@@ -191,8 +197,10 @@ def render_service(config: ScheduleConfig) -> str:
         "  ProcSubset=pid      hides /proc/sys and /proc/net, the sysctls and sockets the checks read",
         "  RootDirectory=      the host's own files (sysctl.d, audit rules) are the evidence",
         "  (ProtectProc=invisible is set: with CAP_SYS_PTRACE every process stays visible to the scan)",
-        "  CapabilityBoundingSet= keeps CAP_DAC_READ_SEARCH, CAP_SYS_PTRACE (/proc/PID/fd) and",
-        "                      CAP_AUDIT_CONTROL (audit status and loaded rules): collection needs them",
+        "  CapabilityBoundingSet= keeps CAP_DAC_READ_SEARCH, CAP_SYS_PTRACE (/proc/PID/fd),",
+        "                      CAP_AUDIT_CONTROL (audit status and loaded rules), CAP_SYS_ADMIN (setns",
+        "                      into other network namespaces), CAP_NET_ADMIN and CAP_NET_RAW (NAT rules)",
+        "  RestrictNamespaces=net  entering network namespaces is how containers' sockets are seen",
         "  RestrictAddressFamilies= keeps AF_NETLINK (sock_diag, audit), AF_UNIX, and AF_INET/AF_INET6",
         "                      for a PostgreSQL history store (IPAddressDeny=any blocks them otherwise)",
         "",
@@ -228,7 +236,7 @@ def render_service(config: ScheduleConfig) -> str:
         "ProtectControlGroups=yes",
         "ProtectClock=yes",
         "ProtectHostname=yes",
-        "RestrictNamespaces=yes",
+        "RestrictNamespaces=net",
         "RestrictRealtime=yes",
         "RestrictSUIDSGID=yes",
         "LockPersonality=yes",

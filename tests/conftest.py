@@ -21,9 +21,11 @@ import pytest
 HOST_PATHS = re.compile(
     r"^/(?:proc/(?:net|sys|self/net|self/fd|[0-9]+/(?:net|fd|cmdline|comm|status|exe))(?:/|$)"
     r"|etc/(?:sysctl\.conf|sysctl\.d|audit|systemd)(?:/|$)"
-    r"|(?:usr/)?lib/(?:sysctl\.d|systemd/system)(?:/|$)|run/(?:sysctl\.d|systemd/system)(?:/|$))"
+    r"|(?:usr/)?lib/(?:sysctl\.d|systemd/system)(?:/|$)|run/(?:sysctl\.d|systemd/system|netns)(?:/|$))"
 )
-HOST_PROGRAMS = frozenset({"auditctl", "augenrules", "sysctl", "systemctl", "systemd-analyze", "ss", "ausyscall"})
+HOST_PROGRAMS = frozenset({"auditctl", "augenrules", "sysctl", "systemctl", "systemd-analyze", "ss", "ausyscall",
+                           # the netns section's NAT readers
+                           "iptables-save", "ip6tables-save", "iptables-legacy-save", "ip6tables-legacy-save", "nft"})
 
 _watching: list[str] | None = None  # the host reads of the running unit test, or None when reads are allowed
 

@@ -13,6 +13,7 @@ from auditor.model.facts import (
     Gap,
     HostSnapshot,
     Listener,
+    NamespaceFacts,
     Provenance,
     SocketCounts,
     SocketFacts,
@@ -71,16 +72,19 @@ def snapshot(
     sysctl: SysctlFacts | None | str = "default",
     audit: AuditFacts | None = None,
     gaps: list[Gap] | None = None,
+    netns: NamespaceFacts | None | str = "default",
     **prov: Any,
 ) -> HostSnapshot:
-    """A snapshot with Linux defaults; pass ``sysctl=None`` / ``audit=None`` for missing sections."""
+    """A snapshot with Linux defaults; pass ``sysctl=None`` / ``audit=None`` for missing sections.
+    By default no network namespace but the host's (``netns=None``: not collected, as in an old snapshot)."""
     sockets = None
     if listeners is not None or time_wait is not None:
         counts = SocketCounts(time_wait=time_wait, tcp_by_state={"TIME_WAIT": time_wait}) if time_wait is not None else None
         sockets = SocketFacts(listeners=listeners, counts=counts)
     return HostSnapshot(
         provenance=provenance(**prov),
-        facts=Facts(sockets=sockets, sysctl=sysctl_facts() if sysctl == "default" else sysctl, audit=audit),
+        facts=Facts(sockets=sockets, sysctl=sysctl_facts() if sysctl == "default" else sysctl, audit=audit,
+                    netns=NamespaceFacts(published=[], published_sources=["nat"]) if netns == "default" else netns),  # type: ignore[arg-type]
         gaps=gaps or [],
     )
 

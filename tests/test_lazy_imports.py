@@ -120,3 +120,25 @@ def test_unknown_format_on_the_command_line_is_exit_2_listing_the_formats(tmp_pa
     assert code == 2
     assert "unknown format nosuch (available: hdf, html, json, junit, oscal, pdf, prometheus, sarif, text)" in capsys.readouterr().err
     assert not (tmp_path / "e.json").exists()
+
+
+STORE_PACKAGES = ("sqlalchemy", "alembic", "psycopg")
+
+
+def test_evaluate_without_record_and_help_import_no_database_library(tmp_path):
+    """The history store's SQLAlchemy is paid for by --record and `lbaudit history` only (issue 11)."""
+    code, modules = _imported_after(["evaluate", "--policy", "policies/corp.yaml", "--root", FIXTURE_ROOT,
+                                     "-q", "-o", str(tmp_path / "e.json")])
+    assert code in (0, 1, 3)
+    assert modules.isdisjoint(STORE_PACKAGES), sorted(modules.intersection(STORE_PACKAGES))
+    code, modules = _imported_after(["--help"])
+    assert code == 0 and modules.isdisjoint(STORE_PACKAGES)
+
+
+def test_record_imports_alembic_only_to_create_or_migrate_the_store(tmp_path):
+    args = ["evaluate", "--policy", "policies/corp.yaml", "--root", FIXTURE_ROOT, "-q", "--record",
+            "--store", str(tmp_path / "h.db")]
+    code, modules = _imported_after([*args, "-o", str(tmp_path / "1.json")])
+    assert code in (0, 1, 3) and {"sqlalchemy", "alembic"} <= modules  # the first run creates the store
+    code, modules = _imported_after([*args, "-o", str(tmp_path / "2.json")])
+    assert code in (0, 1, 3) and "sqlalchemy" in modules and "alembic" not in modules

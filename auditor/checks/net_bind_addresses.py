@@ -12,17 +12,17 @@ could apply gives the same verdict, that is the verdict, otherwise the listener 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
-from auditor.checks import _listeners
+from auditor.checks import _listeners, _namespaces, _published
 from auditor.domain import netaddr
 from auditor.model.base import StrictModel
 from auditor.model.check import CheckParams, Outcome, check, failed, missing_fact, not_applicable, not_reviewed, passed
-from auditor.model.facts import PROTOCOLS, HostSnapshot, Listener, Protocol
+from auditor.model.facts import PROTOCOLS, HostSnapshot, Listener, NetNamespace, Protocol, Workload
 from auditor.model.result import Severity
 
 _PORT_RANGE = re.compile(r"^\s*([0-9]{1,5})\s*-\s*([0-9]{1,5})\s*$")
@@ -58,6 +58,10 @@ def _port_span(spec: int | str) -> tuple[int, int]:
     return low, high
 
 
+_MATCH_FIELDS = ("process", "exe", "user", "ports", "protocol", "namespace", "container", "image", "pod",
+                 "k8s_namespace")
+
+
 class ListenerMatch(StrictModel):
     """Which listeners an exception is about.  Every field is optional; at least one is required,
     and a listener matches when all the given fields match."""
@@ -71,6 +75,14 @@ class ListenerMatch(StrictModel):
     )
     ports: list[int | str] | None = Field(None, description='Ports and ranges, e.g. [443, "8000-8099"].')
     protocol: Protocol | None = Field(None, description="tcp, udp, udplite, sctp, dccp or mptcp.")
+    namespace: str | None = Field(
+        None, description="Network namespace, shell-style glob: its ip netns name, its inode (\"4026532281\" or "
+        "\"net:[4026532281]\"), or \"host\" for the collector's own namespace.")
+    container: str | None = Field(None, description="Name of a container in the listener's namespace, shell-style glob.")
+    image: str | None = Field(None, description="Image of a container in the listener's namespace, shell-style glob.")
+    pod: str | None = Field(None, description="Kubernetes pod name (io.kubernetes.pod.name label), shell-style glob.")
+    k8s_namespace: str | None = Field(
+        None, description="Kubernetes namespace (io.kubernetes.pod.namespace label), shell-style glob.")
 
     @field_validator("ports")
     @classmethod
@@ -84,8 +96,8 @@ class ListenerMatch(StrictModel):
 
     @model_validator(mode="after")
     def _not_empty(self) -> "ListenerMatch":
-        if all(getattr(self, name) is None for name in ("process", "exe", "user", "ports", "protocol")):
-            raise ValueError("an exception must match on at least one of process, exe, user, ports, protocol")
+        if all(getattr(self, name) is None for name in _MATCH_FIELDS):
+            raise ValueError(f"an exception must match on at least one of {', '.join(_MATCH_FIELDS)}")
         return self
 
 
@@ -116,6 +128,13 @@ class BindAddressParams(CheckParams):
         "unconnected sockets).  Every one by default; listeners of a protocol left out are listed in one "
         "not_applicable finding, never dropped silently.",
     )
+    scope: Literal["effective", "every_namespace"] = Field(
+        "effective",
+        description="effective: a listener in another network namespace is judged at the addresses it can be "
+        "reached at from beyond the host (its namespace's macvlan, ipvlan or physical interfaces), and passes "
+        "when it is reachable only inside its namespace; every_namespace: every namespace's listeners are "
+        "judged as if they were on the host.",
+    )
 
 
 # ------------------------------------------------------------------ matching
@@ -143,8 +162,48 @@ def _user_matches(pattern: str, listener: Listener, complete: bool) -> Tri:
     return _any_of(pattern, [p.user for p in listener.processes], complete)
 
 
-def _matches(match: ListenerMatch, listener: Listener, complete: bool = True) -> Tri:
+@dataclass(frozen=True)
+class _Place:
+    """The namespace a listener is in, as exceptions select it."""
+
+    names: frozenset[str]  # what ``namespace`` matches
+    workloads: tuple[Workload, ...] = ()
+    namespace: NetNamespace | None = field(default=None, compare=False)  # None: the host's own
+
+
+HOST = _Place(frozenset({"host"}))
+
+
+def _place(ns: NetNamespace) -> _Place:
+    names = {*ns.names, str(ns.inode), f"net:[{ns.inode}]", *(["host"] if ns.current else [])}
+    return _Place(frozenset(names), tuple(ns.workloads), ns)
+
+
+def _workload_matches(pattern: str, workloads: tuple[Workload, ...], values: list[str | None]) -> Tri:
+    """No workload: False.  A workload whose field is unknown (seen only through its cgroup): unknown."""
+    if not workloads:
+        return False
+    return _any_of(pattern, values)
+
+
+def _place_matches(match: ListenerMatch, place: _Place) -> list[Tri]:
     results: list[Tri] = []
+    if match.namespace is not None:
+        # "net:[INODE]" is taken as written too: as a glob its brackets would be a character class
+        results.append(any(name == match.namespace or fnmatchcase(name, match.namespace) for name in place.names))
+    workloads = place.workloads
+    for name, values in (("container", [w.name for w in workloads]), ("image", [w.image for w in workloads]),
+                         ("pod", [w.pod if w.runtime == "kubernetes" or w.pod else "" for w in workloads]),
+                         ("k8s_namespace", [w.k8s_namespace if w.runtime == "kubernetes" or w.k8s_namespace else ""
+                                            for w in workloads])):
+        pattern = getattr(match, name)
+        if pattern is not None:
+            results.append(_workload_matches(pattern, workloads, values))
+    return results
+
+
+def _matches(match: ListenerMatch, listener: Listener, complete: bool = True, place: _Place = HOST) -> Tri:
+    results: list[Tri] = _place_matches(match, place)
     if match.protocol is not None:
         results.append(listener.protocol == match.protocol)
     if match.ports is not None:
@@ -180,13 +239,14 @@ class _Rule:
 
 
 def _candidate_rules(
-    listener: Listener, default: _Rule, exceptions: list[tuple[BindException, _Rule]], complete: bool = True
+    listener: Listener, default: _Rule, exceptions: list[tuple[BindException, _Rule]], complete: bool = True,
+    place: _Place = HOST,
 ) -> list[_Rule]:
     """Every rule that could decide for this listener, in first-match order.  An exception that
     might match (unknown owner) is a candidate, and so is everything after it."""
     candidates: list[_Rule] = []
     for exception, rule in exceptions:
-        verdict = _matches(exception.match, listener, complete)
+        verdict = _matches(exception.match, listener, complete, place)
         if verdict is False:
             continue
         candidates.append(rule)
@@ -252,21 +312,41 @@ def _observed(listener: Listener) -> dict[str, object]:
 
 def _judge(
     listener: Listener, pointer: str, detail_gaps: list[str], default: _Rule, exceptions: list[tuple[BindException, _Rule]],
-    holder_gaps: list[str],
+    holder_gaps: list[str], place: _Place = HOST, exposure: _namespaces.Exposure | None = None,
 ) -> Outcome:
-    candidates = _candidate_rules(listener, default, exceptions, complete=not holder_gaps)
-    verdicts = {netaddr.is_allowed(listener.address, listener.v6only, rule.allowed) for rule in candidates}
+    candidates = _candidate_rules(listener, default, exceptions, complete=not holder_gaps, place=place)
+    observed = _observed(listener)
     accepts = netaddr.describe_accepts(listener.address, listener.v6only)
+    if exposure is not None:
+        observed["exposure"] = {"addresses": None if exposure.addresses is None else list(exposure.addresses),
+                                "note": exposure.note}
+    if exposure is not None and exposure.addresses == ():
+        # Nothing beyond the namespace can reach it: there is no exposure for a rule to allow.
+        return passed(listener.subject, f"{listener.protocol} {listener.endpoint} ({_owner(listener)}) accepts "
+                      f"{accepts}, {exposure.note}", reason=exposure.note, key=listener.identity,
+                      subject_detail=_detail(listener), observed=observed,
+                      expected=[rule.expected() for rule in candidates], evidence=[pointer])
+
+    def allows(rule: _Rule) -> bool:
+        if exposure is not None and exposure.addresses is not None:
+            return all(netaddr.is_allowed(address, None, rule.allowed) for address in exposure.addresses)
+        return netaddr.is_allowed(listener.address, listener.v6only, rule.allowed)
+
+    verdicts = {allows(rule) for rule in candidates}
     common = dict(
         key=listener.identity,
         subject_detail=_detail(listener),
-        observed=_observed(listener),
+        observed=observed,
         expected=[rule.expected() for rule in candidates],
         evidence=[pointer],
     )
+    if exposure is not None and exposure.addresses is not None:
+        accepts = f"{accepts}, reachable at {', '.join(exposure.addresses)} ({exposure.note})"
+    elif exposure is not None:
+        accepts = f"{accepts} ({exposure.note})"
     head = f"{listener.protocol} {listener.endpoint} ({_owner(listener)}) accepts {accepts}"
     if len(verdicts) > 1:
-        allowing = [r.label for r in candidates if netaddr.is_allowed(listener.address, listener.v6only, r.allowed)]
+        allowing = [r.label for r in candidates if allows(r)]
         denying = [r.label for r in candidates if r.label not in allowing]
         reason = (
             f"owner not identified ({_owner_reason(listener, detail_gaps, holder_gaps)}), and the rules that could apply disagree: "
@@ -291,6 +371,7 @@ def _judge(
     version="1.2.0",
     needs=["sockets"],
     platforms=["linux", "windows", "macos"],
+    uses=["netns"],
     params=BindAddressParams,
     severity=Severity.HIGH,
     controls=["CM-7", "SC-7", "SC-7(5)", "CM-6"],
@@ -338,17 +419,62 @@ Windows and macOS listeners are judged by the same rules, read from each tool's 
 row), lsof's *:P (0.0.0.0 on an IPv4 socket, :: on an IPv6 one) and [::1]:P; owners are the PIDs the
 tool reports, named from tasklist or lsof.  Whether an IPv6 wildcard also accepts IPv4 is not
 captured there, so :: is judged as dual-stack (fail closed).
+
+Every other network namespace (containers, `ip netns`, `unshare --net`) is judged too, one finding
+per listener, its subject and id ending in `in netns N` (the ip netns name, else `container NAME`,
+else `net:[INODE]`).  With scope `effective` (the default) its exposure decides: a namespace whose
+only interfaces are loopback and veths into the host namespace keeps the listener inside (pass,
+"reachable only inside namespace N"); a macvlan, ipvlan or physical interface (or any other kind,
+or a veth to another namespace, judged as reaching beyond) makes it judged at that interface's
+addresses that it accepts; interfaces that could not be read make it judged as if on the host.
+With scope `every_namespace` every listener is judged at its own address, as on the host.
+Exceptions may also select by `namespace` (name, inode or "host"), `container`, `image`, `pod`
+and `k8s_namespace`; a container known only by its cgroup (no name yet) matches neither way, so the
+candidate rules decide as for an unknown owner.  A namespace that could not be entered is
+not_reviewed; processes whose namespace could not be read make a not_reviewed discovery finding;
+a snapshot without the netns section (older lbaudit) gets one not_reviewed finding that says so.
 """,
 )
 def net_bind_addresses(snapshot: HostSnapshot, params: BindAddressParams) -> list[Outcome]:
-    sockets = snapshot.facts.sockets
-    if sockets is None or sockets.listeners is None:
-        return [missing_fact(snapshot, "sockets", "listeners", subject="listeners", what="the list of listening sockets")]
     default = _Rule("the default allow list", netaddr.address_set(params.allow))
     exceptions = [
         (exc, _Rule(f"exception {i}", netaddr.address_set(exc.allow), exc.reason))
         for i, exc in enumerate(params.exceptions, start=1)
     ]
+    netns = snapshot.facts.netns
+    current = netns.current if netns is not None else None
+    groups = _published.groups(snapshot)
+    host_listeners = snapshot.facts.sockets.listeners if snapshot.facts.sockets is not None else None
+    # A host listener that serves a published port (docker-proxy, rootlessport, ...) is the
+    # container's exposure: judged with the container's selectors and named after it.
+    served: dict[int, _published.Group] = {}
+    for group in groups:
+        for i, l in enumerate(host_listeners or []):
+            if _published.serves(l, group):
+                served.setdefault(i, group)
+    outcomes = _judge_snapshot(snapshot, params, default, exceptions, _place(current) if current else HOST,
+                               served=served)
+    outcomes += _published_outcomes(snapshot, params, default, exceptions, groups, set(served.values()),
+                                    host_listeners or [])
+    host_inode = current.inode if current is not None else None
+    for index, ns in _namespaces.others(snapshot):
+        inner = _namespaces.as_snapshot(snapshot, index, ns)
+        judged = _judge_snapshot(inner, params, default, exceptions, _place(ns),
+                                 None if params.scope == "every_namespace" else host_inode)
+        outcomes += [_namespaces.rebase(outcome, index, ns) for outcome in judged]
+    return outcomes + _namespaces.coverage(snapshot)
+
+
+def _judge_snapshot(snapshot: HostSnapshot, params: BindAddressParams, default: _Rule,
+                    exceptions: list[tuple[BindException, _Rule]], place: _Place,
+                    host_inode: int | None = None, served: dict[int, _published.Group] | None = None) -> list[Outcome]:
+    """The outcomes of the host's listeners (``place.namespace`` None or current), or of one other
+    namespace's as :func:`_namespaces.as_snapshot` gives them: judged at their effective exposure
+    unless ``params.scope`` is every_namespace."""
+    in_other = place.namespace is not None and not place.namespace.current
+    sockets = snapshot.facts.sockets
+    if sockets is None or sockets.listeners is None:
+        return [missing_fact(snapshot, "sockets", "listeners", subject="listeners", what="the list of listening sockets")]
     judged = sorted(
         ((i, l) for i, l in enumerate(sockets.listeners) if l.protocol in params.protocols),
         key=lambda item: (
@@ -364,9 +490,14 @@ def net_bind_addresses(snapshot: HostSnapshot, params: BindAddressParams) -> lis
         # ("listeners", 3, "processes", 0, "name"): a detail of a process; ("listeners", 3, "processes"): the holders
         if len(gap.path) >= 3 and isinstance(gap.path[1], int) and gap.path[2] == "processes":
             (detail_gaps if len(gap.path) > 3 else holder_gaps).setdefault(gap.path[1], []).append(gap.reason)
+    served = served or {}
+    served_places = {i: _place(group.namespace) for i, group in served.items() if group.namespace is not None}
     outcomes = [
-        _judge(l, f"/facts/sockets/listeners/{i}", sorted(set(detail_gaps.get(i, []))), default, exceptions,
-               sorted(set(holder_gaps.get(i, []))) if l.processes else [])
+        _as_published(_judge(l, f"/facts/sockets/listeners/{i}", sorted(set(detail_gaps.get(i, []))), default,
+                             exceptions, sorted(set(holder_gaps.get(i, []))) if l.processes else [],
+                             served_places.get(i, place),
+                             _exposure(l, place.namespace, host_inode, params) if in_other else None),
+                      served.get(i))
         for i, l in judged
     ]
 
@@ -390,9 +521,9 @@ def net_bind_addresses(snapshot: HostSnapshot, params: BindAddressParams) -> lis
         reason = _listeners.reasons(incomplete)
         if unreadable:
             outcomes.append(not_reviewed("listeners (collection)", f"some listeners could not be read: {reason}", evidence=["/gaps"]))
-        else:
+        elif not in_other:  # a transport the kernel lacks is said once, for the host: the kernel is shared
             outcomes.append(not_applicable("listeners (collection)", reason, evidence=["/gaps"]))
-    if not judged and not unreadable:
+    if not judged and not unreadable and not in_other:
         protocols = _listeners.either(list(params.protocols))
         outcomes.insert(
             0,
@@ -404,4 +535,77 @@ def net_bind_addresses(snapshot: HostSnapshot, params: BindAddressParams) -> lis
                 evidence=["/facts/sockets/listeners"],
             ),
         )
+    return outcomes
+
+
+def _exposure(listener: Listener, ns: NetNamespace | None, host_inode: int | None,
+              params: BindAddressParams) -> _namespaces.Exposure | None:
+    if ns is None:
+        return None
+    if params.scope == "every_namespace":
+        return _namespaces.Exposure(None, f"in netns {ns.label}, judged as if on the host (scope every_namespace)")
+    return _namespaces.exposure(listener, ns, host_inode)
+
+
+def _as_published(outcome: Outcome, group: _published.Group | None) -> Outcome:
+    """A host listener that serves a published port, named after the container it publishes."""
+    if group is None:
+        return outcome
+    to = f"container {group.container}" if group.container else group.target
+    return outcome.model_copy(update={
+        "subject": f"{outcome.subject} (publishes {to})",
+        "key": f"{outcome.key or outcome.subject} publishes {to}",
+        "message": f"{outcome.message}; it serves {group.subject}",
+        "subject_detail": {**outcome.subject_detail, "published_to": to, "container": group.container},
+    })
+
+
+def _published_outcomes(snapshot: HostSnapshot, params: BindAddressParams, default: _Rule,
+                        exceptions: list[tuple[BindException, _Rule]], groups: list[_published.Group],
+                        served: set[_published.Group], host_listeners: list[Listener]) -> list[Outcome]:
+    """Published ports no host listener serves (a DNAT rule alone, the engine with
+    --userland-proxy=false): judged at their host address; and where the sources disagree."""
+    netns = snapshot.facts.netns
+    if netns is None:
+        return []
+    outcomes: list[Outcome] = []
+    unread = [g for g in snapshot.gaps if g.section == "netns" and g.path[:1] == ("published",)]
+    if netns.published is None or any(g.kind.value == "unreadable" for g in unread):
+        reasons = "; ".join(sorted({g.reason for g in unread})) or "published ports were not collected"
+        if not unread or any(g.kind.value == "unreadable" for g in unread):
+            outcomes.append(not_reviewed("published ports", f"ports published to containers may be missing: {reasons}",
+                                         evidence=["/facts/netns/published", "/gaps"]))
+    for group in groups:
+        if group in served:
+            continue
+        entry = group.entries[0]
+        probe = Listener(protocol=entry.protocol, family="ipv6" if ":" in entry.host_address else "ipv4",
+                         address=str(group.networks[0].network_address), port=group.low)
+        place = _place(group.namespace) if group.namespace else HOST
+        candidates = _candidate_rules(probe, default, exceptions, place=place)
+        verdicts = {all(rule.allowed.covers(n) for n in group.networks) for rule in candidates}
+        where = ", ".join(str(n) for n in group.networks)
+        common = dict(
+            key=group.subject.replace(f" {entry.target_address}:", " ") if group.container else group.subject,
+            subject_detail={"protocol": group.protocol, "address": group.host_address, "port": group.low,
+                            "port_end": group.high, "container": group.container, "target": entry.target_address,
+                            "target_port": entry.target_port, "sources": group.sources},
+            observed={"host_networks": [str(n) for n in group.networks], "sources": group.sources,
+                      "origins": sorted(e.origin for e in group.entries), "listener_on_host": False},
+            expected=[rule.expected() for rule in candidates],
+            evidence=["/facts/netns/published"],
+        )
+        head = (f"{group.subject} is reachable at {where} with no listener on the host "
+                f"(forwarded by {' and '.join(group.sources)})")
+        if len(verdicts) > 1:
+            reason = "the container could not be identified, and the rules that could apply disagree"
+            outcomes.append(not_reviewed(group.subject, reason, message=f"{head}; not reviewed: {reason}", **common))
+            continue
+        allowed = verdicts.pop()
+        message = f"{head}, which is {'allowed' if allowed else 'not allowed'}: " + "; ".join(r.phrase() for r in candidates)
+        outcomes.append((passed if allowed else failed)(group.subject, message, **common))
+    for problem in _published.disagreements(snapshot, groups, host_listeners):
+        outcomes.append(failed("published ports (engine and NAT rules disagree)", problem, key=f"published disagree {problem}",
+                               observed=problem, expected="the engine's published ports and the NAT rules agree",
+                               evidence=["/facts/netns/published"]))
     return outcomes

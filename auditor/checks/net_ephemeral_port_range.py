@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pydantic import Field, model_validator
 
-from auditor.checks import _listeners, _platforms, _sysctl
+from auditor.checks import _listeners, _namespaces, _platforms, _sysctl
 from auditor.model.check import CheckParams, Outcome, check, failed, missing_fact, not_applicable, not_reviewed, passed
 from auditor.model.facts import DATAGRAM_PROTOCOLS, PROTOCOLS, HostSnapshot, Protocol
 from auditor.model.result import Severity, Status
@@ -303,6 +303,7 @@ def _other_os(snapshot: HostSnapshot, params: EphemeralRangeParams) -> list[Outc
     version="1.2.0",
     needs=["sysctl", "sockets"],
     platforms=["linux", "windows", "macos"],
+    uses=["netns"],
     params=EphemeralRangeParams,
     severity=Severity.MEDIUM,
     controls=["SC-5", "SC-6", "CM-6"],
@@ -340,11 +341,23 @@ its own protocol and family.  Windows' excluded port ranges are not collected, s
 a range fails even if an exclusion covers it (fail closed).  The legacy MaxUserPort registry value,
 when set, is judged as the range 1025-MaxUserPort it meant before Windows Vista.  macOS uses
 net.inet.ip.portrange.first-last (default 49152-65535) for every protocol and family.
+
+Each network namespace has its own values (a new namespace starts from the kernel defaults, not
+the host's sysctl.d): every other namespace's settings are judged on findings of their own, named
+`... in netns N`.
 """,
 )
 def net_ephemeral_port_range(snapshot: HostSnapshot, params: EphemeralRangeParams) -> list[Outcome]:
     if _platforms.platform_of(snapshot) != "linux":
         return _other_os(snapshot, params)
+    outcomes = _judge(snapshot, params)
+    # The range, the reserved ports and the listeners are each network namespace's own.
+    for index, ns in _namespaces.others(snapshot):
+        outcomes += [_namespaces.rebase(o, index, ns) for o in _judge(_namespaces.as_snapshot(snapshot, index, ns), params)]
+    return outcomes + _namespaces.coverage(snapshot, _namespaces.OTHER_SETTINGS)
+
+
+def _judge(snapshot: HostSnapshot, params: EphemeralRangeParams) -> list[Outcome]:
     lookup = _sysctl.ephemeral_pool(snapshot)
     outcomes = [_pool_outcome(lookup, params), _bounds_outcome(lookup, params)]
     if params.forbid_listeners_in_range:

@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from auditor.checks import _platforms, _sysctl
+from auditor.checks import _namespaces, _platforms, _sysctl
 from auditor.model.check import CheckParams, Outcome, check, failed, missing_fact, not_applicable, not_reviewed, passed
 from auditor.model.facts import HostSnapshot
 from auditor.model.result import Severity
@@ -233,6 +233,7 @@ def _other_os(snapshot: HostSnapshot, params: TimeWaitParams) -> list[Outcome]:
     version="1.1.0",
     needs=["sysctl", "sockets"],
     platforms=["linux", "windows", "macos"],
+    uses=["netns"],
     params=TimeWaitParams,
     severity=Severity.MEDIUM,
     controls=["SC-5", "SC-5(2)", "CM-6"],
@@ -276,11 +277,23 @@ TcpTimedWaitDelay from the registry (not set: 120 s, Microsoft's documented defa
 (IPv4, IPv6), macOS net.inet.ip.portrange.first-last.  A default Windows range (16,384 ports) with
 120 s sustains 136 new connections per second to one destination.  max_time_wait_share counts
 TIME_WAIT rows of netstat -ano on Windows; the macOS probes do not capture connection states.
+
+Each network namespace has its own values (a new namespace starts from the kernel defaults, not
+the host's sysctl.d): every other namespace's settings are judged on findings of their own, named
+`... in netns N`.
 """,
 )
 def net_time_wait(snapshot: HostSnapshot, params: TimeWaitParams) -> list[Outcome]:
     if _platforms.platform_of(snapshot) != "linux":
         return _other_os(snapshot, params)
+    outcomes = _judge(snapshot, params)
+    # TIME_WAIT settings and counts are each network namespace's own.
+    for index, ns in _namespaces.others(snapshot):
+        outcomes += [_namespaces.rebase(o, index, ns) for o in _judge(_namespaces.as_snapshot(snapshot, index, ns), params)]
+    return outcomes + _namespaces.coverage(snapshot, _namespaces.OTHER_SETTINGS)
+
+
+def _judge(snapshot: HostSnapshot, params: TimeWaitParams) -> list[Outcome]:
     outcomes: list[Outcome] = []
     if params.allowed_tw_reuse is not None:
         outcomes.append(_tw_reuse(snapshot, list(params.allowed_tw_reuse)))

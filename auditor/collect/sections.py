@@ -18,9 +18,10 @@ from pydantic import BaseModel
 
 from auditor.collect import CollectContext
 from auditor.collect.audit import collect_audit, describe_audit, summarize_audit
+from auditor.collect.netns import collect_netns, describe_netns, summarize_netns
 from auditor.collect.sockets import collect_sockets, describe_sockets, summarize_sockets
 from auditor.collect.sysctl import collect_sysctl, describe_sysctl, summarize_sysctl
-from auditor.model.facts import SECTIONS, AuditFacts, Gap, SocketFacts, SysctlFacts
+from auditor.model.facts import SECTIONS, AuditFacts, Gap, NamespaceFacts, SocketFacts, SysctlFacts
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,7 @@ FACT_SECTIONS: tuple[FactSection, ...] = (
     FactSection("sockets", SocketFacts, collect_sockets, describe_sockets, summarize_sockets),
     FactSection("sysctl", SysctlFacts, collect_sysctl, describe_sysctl, summarize_sysctl),
     FactSection("audit", AuditFacts, collect_audit, describe_audit, summarize_audit),
+    FactSection("netns", NamespaceFacts, collect_netns, describe_netns, summarize_netns),
 )
 BY_NAME: dict[str, FactSection] = {section.name: section for section in FACT_SECTIONS}
 
@@ -51,5 +53,5 @@ def summary_counts(facts: Any) -> list[str]:
     """One phrase per collected section of ``facts`` (a :class:`~auditor.model.facts.Facts`)."""
     from auditor.collect.platforms.assemble import summarize_platform_section
 
-    return [(value.platform != "linux" and summarize_platform_section(section.name, value)) or section.summarize(value)
+    return [(getattr(value, "platform", "linux") != "linux" and summarize_platform_section(section.name, value)) or section.summarize(value)
             for section in FACT_SECTIONS if (value := getattr(facts, section.name)) is not None]

@@ -232,11 +232,13 @@ def _absent_or_unreadable(transport: Transport, why: str, proc: str, fallback: s
         f"{transport.name}: unreadable"
 
 
-def read_optional_netlink(timeout: float = 10.0, proc: str = PROC) -> OptionalRead:
-    """UDP-Lite, SCTP, DCCP and MPTCP from sock_diag; each that fails is read from /proc/net when
-    it has a table there, else it is a Gap (not_applicable when the kernel does not have it)."""
+def read_optional_netlink(timeout: float = 10.0, proc: str = PROC,
+                          transports: tuple[Transport, ...] = OPTIONAL) -> OptionalRead:
+    """UDP-Lite, SCTP, DCCP and MPTCP (or the given ones) from sock_diag; each that fails is read
+    from /proc/net when it has a table there, else it is a Gap (not_applicable when the kernel
+    does not have it)."""
     result = OptionalRead([], [], [])
-    for transport in OPTIONAL:
+    for transport in transports:
         if transport is MPTCP and _in_use(transport, proc) == 0:
             # The MPTCP dump walks the whole token hash (milliseconds even when empty); the kernel's
             # in-use counter, raised by listen(), says when there is nothing to find.

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from auditor.analysis.diff import diff_scans
+from auditor.analysis.diff import ScanDiff, diff_scans
 from auditor.commands.options import quiet_option
 from auditor.model.result import ExitCode
 from auditor.storage.evidence import load_evidence
@@ -33,33 +33,43 @@ def diff(before: Path, after: Path, as_json: bool, allow_policy_change: bool, qu
     """
     old, _ = load_evidence(before)
     new, _ = load_evidence(after)
-    result = diff_scans(old, new)
+    failed = echo_diff(diff_scans(old, new), as_json, allow_policy_change, quiet=quiet)
+    sys.exit(ExitCode.NON_COMPLIANT if failed else ExitCode.COMPLIANT)
+
+
+def echo_diff(result: ScanDiff, as_json: bool, allow_policy_change: bool,
+              extra: dict[str, object] | None = None, quiet: bool = False) -> bool:
+    """Print a diff as ``lbaudit diff`` does (``extra`` keys join the JSON document); return whether
+    it regressed (exit 1).  ``lbaudit history diff`` prints through this too."""
     failed = result.regressed(allow_policy_change)
     if as_json:
         document = result.as_dict()
+        document.update(extra or {})
         document["allow_policy_change"] = allow_policy_change
         document["exit_code"] = int(ExitCode.NON_COMPLIANT if failed else ExitCode.COMPLIANT)
         click.echo(json.dumps(document, indent=2, sort_keys=True))
-    elif not quiet:
-        click.echo(f"verdict: {result.verdict_before} -> {result.verdict_after}")
-        if not result.same_host:
-            click.echo("note: the two scans are of different hosts")
-        if result.policy_changed:
-            click.echo(f"note: the policy changed between the scans (SHA-256 {result.policy_sha256_before[:16]}... "
-                       f"-> {result.policy_sha256_after[:16]}...)")
-        for title, changes in (("regressions", result.regressions), ("improvements", result.improvements)):
-            click.echo(f"{title}: {len(changes)}")
-            for change in changes:
-                click.echo(f"  {change.rule_id}: {change.subject}: {change.before or 'new'} -> {change.after or 'gone'}")
-        lost = len(result.lost_coverage)
-        allowed = " (allowed by --allow-policy-change)" if lost and allow_policy_change else ""
-        click.echo(f"policy changes: {len(result.policy_changes)} ({lost} losing coverage{allowed})")
-        for item in result.policy_changes:
-            marker = "lost coverage" if item.loses_coverage else "change"
-            click.echo(f"  [{marker}] {item.kind} {item.subject}: {item.detail}")
-            for change in item.findings:
-                click.echo(f"      no longer judged: {change.subject} (was {change.before})")
-        click.echo(f"other changes: {len(result.other_changes)}")
-        for change in result.other_changes:
+        return failed
+    if quiet:
+        return failed
+    click.echo(f"verdict: {result.verdict_before} -> {result.verdict_after}")
+    if not result.same_host:
+        click.echo("note: the two scans are of different hosts")
+    if result.policy_changed:
+        click.echo(f"note: the policy changed between the scans (SHA-256 {result.policy_sha256_before[:16]}... "
+                   f"-> {result.policy_sha256_after[:16]}...)")
+    for title, changes in (("regressions", result.regressions), ("improvements", result.improvements)):
+        click.echo(f"{title}: {len(changes)}")
+        for change in changes:
             click.echo(f"  {change.rule_id}: {change.subject}: {change.before or 'new'} -> {change.after or 'gone'}")
-    sys.exit(ExitCode.NON_COMPLIANT if failed else ExitCode.COMPLIANT)
+    lost = len(result.lost_coverage)
+    allowed = " (allowed by --allow-policy-change)" if lost and allow_policy_change else ""
+    click.echo(f"policy changes: {len(result.policy_changes)} ({lost} losing coverage{allowed})")
+    for item in result.policy_changes:
+        marker = "lost coverage" if item.loses_coverage else "change"
+        click.echo(f"  [{marker}] {item.kind} {item.subject}: {item.detail}")
+        for change in item.findings:
+            click.echo(f"      no longer judged: {change.subject} (was {change.before})")
+    click.echo(f"other changes: {len(result.other_changes)}")
+    for change in result.other_changes:
+        click.echo(f"  {change.rule_id}: {change.subject}: {change.before or 'new'} -> {change.after or 'gone'}")
+    return failed

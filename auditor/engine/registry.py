@@ -86,7 +86,7 @@ def build_registry(specs: list[CheckSpec], catalog: ControlCatalog | None = None
         for control in spec.controls:
             if catalog.get(control) is None:
                 problems.append(f"check {spec.name!r} maps to unknown control {control!r}")
-        for section in spec.needs:
+        for section in (*spec.needs, *spec.uses):
             if section not in SECTIONS:
                 problems.append(f"check {spec.name!r} needs unknown fact section {section!r}")
         if not spec.controls:

@@ -106,6 +106,9 @@ class CheckSpec:
     func: CheckFunction = field(compare=False, repr=False)
     notes: str = ""
     origin: str = "builtin"  # "builtin" or "plugin <distribution> <version>"; set by the registry
+    # Sections collected whenever the check is enabled, but whose absence does not stop it: the check
+    # judges what it has and says what it could not see (an older snapshot has no ``netns``).
+    uses: tuple[Section, ...] = ()
     # The operating systems whose semantics the check knows; on any other it is not_applicable.
     # Linux only unless declared: a check (or plugin) written before platforms judged Linux facts.
     platforms: tuple[Platform, ...] = ("linux",)
@@ -135,6 +138,7 @@ def check(
     remediation: str,
     notes: str = "",
     platforms: Iterable[Platform] = ("linux",),
+    uses: Iterable[Section] = (),
 ) -> Callable[[CheckFunction], CheckSpec]:
     """Declare a check next to its function.  Returns a :class:`CheckSpec`, registers nothing."""
 
@@ -152,6 +156,7 @@ def check(
             func=func,
             notes=notes.strip(),
             platforms=tuple(platforms),
+            uses=tuple(uses),
         )
 
     return wrap

@@ -26,7 +26,7 @@ PLATFORM_NAMES: dict[str, str] = {"linux": "Linux", "windows": "Windows", "macos
 # The fact sections a check can declare in ``needs``, named once here (each is a field of ``Facts``;
 # its collector is declared in ``auditor/collect/sections.py``).  Collectors only gather what
 # enabled rules need.
-Section = Literal["sockets", "sysctl", "audit"]
+Section = Literal["sockets", "sysctl", "audit", "netns"]
 SECTIONS: tuple[str, ...] = get_args(Section)
 
 
@@ -361,12 +361,122 @@ class AuditFacts(StrictModel):
     machine: str | None = None
 
 
+# ---------------------------------------------------------------- network namespaces
+
+# What an interface is, for deciding what a listener behind it can be reached from: loopback and a
+# veth into the host stay on this machine; macvlan, ipvlan and a physical interface reach the
+# network the host is on; "other" (tun, wireguard, vxlan, ...) is judged as reaching beyond (fail
+# closed).
+InterfaceKind = Literal["loopback", "veth", "bridge", "macvlan", "ipvlan", "physical", "other"]
+
+
+class NetInterface(StrictModel):
+    name: str
+    index: int = Field(ge=0, le=2**31 - 1)
+    kind: InterfaceKind
+    link_kind: str | None = None  # IFLA_INFO_KIND as the kernel names it ("veth", "wireguard", ...)
+    up: bool = False
+    addresses: list[str] = Field(default_factory=list)  # "10.0.0.2/24", "fe80::1/64"
+    master: str | None = None  # the bridge (or bond) it is enslaved to
+    # veth: the peer's ifindex in the peer's namespace, and that namespace's inode once matched
+    # (None: the peer is in this namespace, or its namespace was not seen)
+    peer_index: int | None = None
+    peer_in_other_netns: bool = False
+    peer_netns: Inode | None = None
+
+
+class Workload(StrictModel):
+    """A container (or pod member) whose processes are in a namespace, from /proc/PID/cgroup and,
+    when a runtime answers, its API."""
+
+    runtime: str  # docker, podman, kubernetes
+    id: str  # the container id as the cgroup path names it
+    name: str | None = None
+    image: str | None = None
+    pod: str | None = None  # io.kubernetes.pod.name
+    k8s_namespace: str | None = None  # io.kubernetes.pod.namespace
+    labels: dict[str, str] = Field(default_factory=dict)
+    pids: list[Pid] = Field(default_factory=list)
+    source: str = "cgroup"  # "cgroup", or "cgroup + docker engine API"
+
+
+class NetNamespace(StrictModel):
+    """One network namespace, found through a process, a name under /run/netns or an nsfs mount.
+
+    The collector's own namespace (``current``) is described here too, but its listeners, counts
+    and sysctls are the ``sockets`` and ``sysctl`` sections; every other one is entered (in a
+    forked child) for its own."""
+
+    inode: Inode
+    device: int = Field(ge=0, le=2**64 - 1)
+    names: list[str] = Field(default_factory=list)  # ip netns names (/run/netns/NAME)
+    paths: list[str] = Field(default_factory=list)  # nsfs files it is bound at (not /proc/PID/ns/net)
+    pids: list[Pid] = Field(default_factory=list)  # processes in it
+    current: bool = False
+    entered: bool = False
+    interfaces: list[NetInterface] | None = None
+    listeners: list[Listener] | None = None
+    counts: SocketCounts | None = None
+    sysctl: dict[str, SysctlSetting] | None = None  # running values, as this namespace sees them
+    workloads: list[Workload] = Field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        """How findings name it, stable across runs when it has a name: the ip netns name, else
+        the container's name, else its inode."""
+        if self.names:
+            return self.names[0]
+        named = sorted(w.name for w in self.workloads if w.name)
+        if named:
+            return f"container {named[0]}"
+        return f"net:[{self.inode}]"
+
+
+class PublishedPort(StrictModel):
+    """A port the host forwards to a container: declared by a container runtime (``engine``) or
+    found in the kernel's NAT rules (``nat``: a DNAT rule, which exposes the port even with no
+    listener on the host)."""
+
+    source: Literal["engine", "nat"]
+    protocol: Protocol
+    host_address: str  # "0.0.0.0" or "::" when the mapping is on every address
+    host_port: int = Field(ge=0, le=65535)
+    host_port_end: int | None = Field(None, ge=0, le=65535)  # a range of host ports (NAT: --dport 8000:8099)
+    target_address: str | None = None  # the container's address the port is forwarded to
+    target_port: int | None = Field(None, ge=0, le=65535)
+    container_id: str | None = None
+    container: str | None = None  # name, as the runtime reports it
+    origin: str = ""  # "docker engine /containers/<id>/json", "iptables-save -t nat:12", "nft -j list ruleset"
+
+    @property
+    def endpoint(self) -> str:
+        host = f"[{self.host_address}]" if ":" in self.host_address else self.host_address
+        ports = f"{self.host_port}" if self.host_port_end in (None, self.host_port) else f"{self.host_port}-{self.host_port_end}"
+        return f"{host}:{ports}"
+
+
+class NamespaceFacts(StrictModel):
+    namespaces: list[NetNamespace] = Field(default_factory=list)
+    method: str = ""
+    # Ports published to containers, from the runtime's API and the kernel's NAT rules; None when
+    # neither could be read (then a gap says why).  ``published_sources``: which were read.
+    published: list[PublishedPort] | None = None
+    published_sources: list[Literal["engine", "nat"]] = Field(default_factory=list)
+
+    @property
+    def current(self) -> NetNamespace | None:
+        return next((ns for ns in self.namespaces if ns.current), None)
+
+
 # ---------------------------------------------------------------- snapshot
 
 class Facts(StrictModel):
     sockets: SocketFacts | None = None
     sysctl: SysctlFacts | None = None
     audit: AuditFacts | None = None
+    # Left out when absent (not collected, or a snapshot written before the section existed): such a
+    # snapshot is written, digested and signed byte for byte as before.
+    netns: NamespaceFacts | None = Field(None, exclude_if=lambda value: value is None)
 
 
 class HostSnapshot(StrictModel):
@@ -406,8 +516,10 @@ def contradictions(snapshot: HostSnapshot) -> list[tuple[str, str]]:
     facts = snapshot.facts
     for name in SECTIONS:
         section_facts = getattr(facts, name)
-        if section_facts is not None and section_facts.platform != snapshot.provenance.platform:
-            found.append((f"/facts/{name}/platform", f"facts from {section_facts.platform}, but the snapshot is "
+        # A section without a platform field (netns) exists on Linux only.
+        section_platform = getattr(section_facts, "platform", "linux")
+        if section_facts is not None and section_platform != snapshot.provenance.platform:
+            found.append((f"/facts/{name}/platform", f"facts from {section_platform}, but the snapshot is "
                                                      f"of a {snapshot.provenance.platform} host"))
     sockets = facts.sockets
     if sockets is not None and sockets.counts is not None:

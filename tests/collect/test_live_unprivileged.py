@@ -60,7 +60,7 @@ def test_unknown_section_is_refused():
 
 
 def test_every_section_has_a_collector():
-    assert set(COLLECTORS) == {"sockets", "sysctl", "audit"}
+    assert set(COLLECTORS) == {"sockets", "sysctl", "audit", "netns"}
 
 
 def test_gaps_sort_listener_indexes_numerically():

@@ -34,7 +34,7 @@ from auditor.collect.sockets import (
     read_optional_netlink,
     read_optional_proc_net,
 )
-from auditor.model.facts import Facts, GapKind, HostSnapshot, SocketFacts
+from auditor.model.facts import Facts, GapKind, HostSnapshot, NamespaceFacts, SocketFacts
 from auditor.model.result import Status
 from tests.cli import run_cli
 from tests.factories import provenance
@@ -267,7 +267,9 @@ def _fake_proc(tmp_path: Path, protocols: list[str], files: dict[str, str]) -> s
 
 def _judge(read, listeners_rows=()):
     facts = SocketFacts(listeners=listeners_from_rows(list(listeners_rows) + read.rows))
-    snapshot = HostSnapshot(provenance=provenance(), facts=Facts(sockets=facts), gaps=read.gaps)
+    # no other network namespace: these cases are about the host's own transports
+    snapshot = HostSnapshot(provenance=provenance(), gaps=read.gaps,
+                            facts=Facts(sockets=facts, netns=NamespaceFacts(published=[], published_sources=["nat"])))
     return net_bind_addresses.run(snapshot, BindAddressParams())
 
 

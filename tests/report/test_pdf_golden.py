@@ -4,6 +4,8 @@ The digests were taken at the commit before the PDF was split into a format-neut
 (``auditor/report/view.py``) and its layout (``auditor/report/_pdf_sections.py``).  They depend on
 the pinned reportlab and the bundled fonts as well as on lbaudit: after upgrading either on purpose,
 render at the previous commit and with the upgrade, compare the documents, then take new digests.
+Retaken when the netns fact section was added: the method's "Facts collected" table lists every
+section, so it has one more row ("netns — not collected"); nothing else changed.
 """
 
 from __future__ import annotations
@@ -18,11 +20,11 @@ from auditor.storage.evidence import evidence_bytes
 from tests.evidence_fixtures import make_evidence
 
 GOLDEN_SHA256 = {
-    "full-signed": "938eacd401e2759850ee5236973a1eb86b1a63d9495c803ced3e5c7bd612cf53",
-    "unsigned-assessor": "d1ffb730692529aa4871820446e7dc608685567ebe9c8b6db14a008788dd1357",
-    "incomplete": "743ded9a4f5922c2aabbdb4553637e17abbf677b4f7a9a208bfebbf330f58040",
-    "unicode-owner": "a9200f2b3c6fbae2b4ee3044292f213cc362795ac52645c335530c4bdb52cceb",
-    "many-findings": "a7d15c945c49dee870c63b5a07a04d8ae7db3c1d4b06e52f95e0c7928972fce7",
+    "full-signed": "1b49d7df9a755961e2a2172464031df881cc326ff6a5847176001bc4ae429df0",
+    "unsigned-assessor": "78cccdbf67a79659571a9b48220cced429deaeeca6482e839fa6e9bbd555c284",
+    "incomplete": "fd29e6b82dccc7014e4ff1a04effe4f3768a47bad244019b9dfa98d8b590b32b",
+    "unicode-owner": "901c793f15ffabaf127a4a15e4a5ee6eec3b0131a00409ac6e3bfe00e132a306",
+    "many-findings": "8e78369e5c6c27f0970921171dc5488f99a57ba09ba8315c51a413b549511b14",
 }
 
 

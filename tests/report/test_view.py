@@ -86,7 +86,7 @@ def test_waivers_say_their_state_in_words(view):
 def test_the_method_names_every_fact_section_and_each_gap(view):
     method = view.method
     assert [row.section for row in method.sections] == list(SECTIONS)
-    assert [row.state for row in method.sections] == ["collected", "collected", "not collected"]
+    assert [row.state for row in method.sections] == ["collected", "collected", "not collected", "not collected"]
     assert [(g.section, g.field) for g in method.gaps] == [("audit", "whole section")]
     assert [row.input for row in method.inputs][-2:] == ["Evidence file", "Evidence content"]
     assert method.timings.startswith("broken-check 12 ms, collect 1400 ms")

@@ -108,9 +108,36 @@ def test_the_bounding_set_collects_what_full_root_collects(tmp_path, listener_of
         assert seen_bounded[key] == seen_full[key], key
 
 
+@pytest.fixture
+def namespace_of_test():
+    """A named network namespace of this test's own, for setns to enter."""
+    ip = shutil.which("ip")
+    if ip is None:
+        pytest.skip("ip (iproute2) is not installed")
+    name = f"lbcap-{os.getpid()}"
+    subprocess.run([ip, "netns", "add", name], check=True, capture_output=True, timeout=30)
+    try:
+        yield name
+    finally:
+        subprocess.run([ip, "netns", "delete", name], capture_output=True, timeout=30)
+
+
+def _entered(snapshot: dict, name: str) -> bool | None:
+    for ns in snapshot["facts"]["netns"]["namespaces"]:
+        if name in ns.get("names", []):
+            return ns["entered"]
+    return None
+
+
 def _stable(snapshot: dict) -> dict:
     facts = {k: v for k, v in snapshot["facts"].items() if k != "sockets"}
     facts["audit"] = {k: v for k, v in facts["audit"].items() if k != "loaded_rules"}
+    if facts.get("netns"):
+        # member pids and socket counts change between the runs on a shared host; which namespaces
+        # were found and entered, their interfaces and settings are what the capabilities decide
+        facts["netns"] = dict(facts["netns"], namespaces=[
+            {k: v for k, v in ns.items() if k not in ("pids", "counts", "listeners")}
+            for ns in facts["netns"]["namespaces"]])
     return facts
 
 
@@ -123,7 +150,7 @@ def _listeners(snapshot: dict) -> dict[tuple, tuple]:
 @pytest.mark.live
 @pytest.mark.root
 @pytest.mark.parametrize("missing", sched.CAPABILITIES)
-def test_each_capability_is_needed(tmp_path, listener_of_nobody, missing):
+def test_each_capability_is_needed(tmp_path, listener_of_nobody, namespace_of_test, missing):
     pid, port = listener_of_nobody
     full = _collect(tmp_path, "full", list(sched.CAPABILITIES))
     without = _collect(tmp_path, "without", [c for c in sched.CAPABILITIES if c != missing])
@@ -131,6 +158,19 @@ def test_each_capability_is_needed(tmp_path, listener_of_nobody, missing):
         if any(g["section"] == "audit" and g["kind"] == "unreadable" for g in full["gaps"]):
             pytest.skip("the audit subsystem is not readable here even with the capability")
         assert any(g["section"] == "audit" and g["kind"] == "unreadable" for g in without["gaps"])
+    elif missing == "CAP_SYS_ADMIN":
+        # setns into another namespace: the one this test made is entered only with it
+        assert _entered(full, namespace_of_test) is True and _entered(without, namespace_of_test) is False
+        assert any("could not be entered" in g["reason"] for g in without["gaps"] if g["section"] == "netns")
+    elif missing == "CAP_NET_ADMIN":
+        # the kernel's NAT rules (published ports with no host listener), nft's and iptables'
+        assert "nat" in full["facts"]["netns"]["published_sources"]
+        assert "nat" not in without["facts"]["netns"]["published_sources"]
+    elif missing == "CAP_NET_RAW":
+        # iptables-save opens a raw socket: without it the iptables NAT rules are a gap
+        def nat_gaps(snapshot: dict) -> list[str]:
+            return [g["reason"] for g in snapshot["gaps"] if g["section"] == "netns" and "-save" in g["reason"]]
+        assert nat_gaps(full) == [] and nat_gaps(without) != []
     else:
         assert _owners(without, port) == []
         assert any(str(port) in g["reason"] for g in without["gaps"])

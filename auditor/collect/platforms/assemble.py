@@ -323,9 +323,9 @@ def snapshot_from_outputs(platform: str, outputs: dict[str, ProbeOutput], sectio
     gaps: list[Gap] = []
     methods: dict[str, str] = {}
     for section in SECTIONS:
-        if section not in sections:
-            continue
-        builder = _BUILDERS[platform][section]
+        builder = _BUILDERS[platform].get(section)
+        if section not in sections or builder is None:
+            continue  # (network namespaces are Linux's: no Windows or macOS probe gives them)
         if section == "sockets":
             value, section_gaps = builder(reader, listeners_override)
         else:

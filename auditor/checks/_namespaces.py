@@ -1,0 +1,178 @@
+"""Network namespaces for the checks: each other namespace as a snapshot of its own, and what a
+listener in it can be reached from.
+
+A namespace's listeners, counts and sysctls are judged by the same code as the host's: the
+namespace becomes a :class:`HostSnapshot` whose ``sockets`` and ``sysctl`` sections are its own
+(its gaps moved to where the host's would be), and each outcome is then renamed (``... in netns
+N``), keyed by the namespace's stable label, and its evidence pointed back into ``/facts/netns``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+
+from auditor.checks._platforms import platform_of
+from auditor.domain import netaddr
+from auditor.model.check import Outcome, not_applicable, not_reviewed
+from auditor.model.facts import (
+    Facts,
+    Gap,
+    GapKind,
+    HostSnapshot,
+    Listener,
+    NetInterface,
+    NetNamespace,
+    SocketFacts,
+    SysctlFacts,
+)
+
+OTHER_NAMESPACES = "listeners in other network namespaces"
+OTHER_SETTINGS = "settings of other network namespaces"
+# Interfaces that stay on this machine; every other kind reaches (or may reach) beyond it.
+_INTERNAL_KINDS = ("loopback",)
+
+
+def others(snapshot: HostSnapshot) -> list[tuple[int, NetNamespace]]:
+    """Every namespace but the collector's own, with its index in ``facts.netns.namespaces``."""
+    netns = snapshot.facts.netns
+    return [] if netns is None else [(i, ns) for i, ns in enumerate(netns.namespaces) if not ns.current]
+
+
+def _moved(gap: Gap, index: int) -> list[Gap]:
+    path = gap.path
+    if path[:2] != ("namespaces", index):
+        return []
+    rest = path[2:]
+    if not rest:
+        return [Gap(section="sockets", reason=gap.reason, kind=gap.kind),
+                Gap(section="sysctl", reason=gap.reason, kind=gap.kind)]
+    if rest[0] in ("listeners", "counts"):
+        return [Gap(section="sockets", path=rest, reason=gap.reason, kind=gap.kind)]
+    if rest[0] == "sysctl":
+        return [Gap(section="sysctl", path=("runtime", *rest[1:]), reason=gap.reason, kind=gap.kind)]
+    return []
+
+
+def as_snapshot(snapshot: HostSnapshot, index: int, ns: NetNamespace) -> HostSnapshot:
+    """The namespace as a snapshot of its own: its listeners and counts as ``sockets``, its running
+    sysctls as ``sysctl`` (a namespace has no configuration files of its own)."""
+    gaps = [moved for gap in snapshot.gaps if gap.section == "netns" for moved in _moved(gap, index)]
+    sockets = SocketFacts(listeners=ns.listeners, counts=ns.counts) if ns.entered else None
+    sysctl = SysctlFacts(runtime=ns.sysctl) if ns.entered and ns.sysctl is not None else None
+    return HostSnapshot(provenance=snapshot.provenance, facts=Facts(sockets=sockets, sysctl=sysctl), gaps=gaps)
+
+
+def stable_label(ns: NetNamespace) -> str:
+    return ns.label
+
+
+def _pointer(pointer: str, index: int) -> str:
+    base = f"/facts/netns/namespaces/{index}"
+    for old, new in (("/facts/sysctl/runtime", f"{base}/sysctl"), ("/facts/sockets", base)):
+        if pointer == old or pointer.startswith(old + "/"):
+            return new + pointer[len(old):]
+    return pointer
+
+
+def describe(ns: NetNamespace) -> dict[str, object]:
+    return {
+        "netns": ns.label,
+        "netns_inode": ns.inode,
+        "netns_names": list(ns.names),
+        "containers": [w.name or w.id[:12] for w in ns.workloads],
+        "images": [w.image for w in ns.workloads if w.image],
+    }
+
+
+def rebase(outcome: Outcome, index: int, ns: NetNamespace) -> Outcome:
+    """An outcome judged on :func:`as_snapshot`, named and keyed as the namespace's."""
+    label = ns.label
+    detail = {**outcome.subject_detail, **describe(ns)}
+    return outcome.model_copy(update={
+        "subject": f"{outcome.subject} in netns {label}",
+        "key": f"{outcome.key or outcome.subject} netns {label}",
+        "message": f"netns {label}: {outcome.message}",
+        "subject_detail": detail,
+        "evidence": [_pointer(p, index) for p in outcome.evidence],
+    })
+
+
+def coverage(snapshot: HostSnapshot, subject: str = OTHER_NAMESPACES) -> list[Outcome]:
+    """What keeps the namespaces from being complete: not collected at all, or some not found."""
+    if platform_of(snapshot) != "linux":
+        return []  # network namespaces are Linux's; a Windows or macOS host has none to miss
+    if snapshot.facts.netns is None:
+        gaps = [g for g in snapshot.gaps if g.section == "netns"]
+        reason = "; ".join(sorted({g.reason for g in gaps})) or (
+            "network namespaces were not collected (a snapshot written by an lbaudit that did not collect "
+            "them): listeners and settings outside the collector's own namespace are not seen")
+        if gaps and all(g.kind == GapKind.NOT_APPLICABLE for g in gaps):
+            return [not_applicable(subject, reason)]
+        return [not_reviewed(subject, reason, evidence=["/facts/netns"])]
+    missing = [g for g in snapshot.gaps if g.section == "netns" and g.path in ((), ("namespaces",))
+               and g.kind != GapKind.NOT_APPLICABLE]
+    if missing:
+        return [not_reviewed(f"{subject} (discovery)",
+                             "some network namespaces may not have been found: "
+                             + "; ".join(sorted({g.reason for g in missing})), evidence=["/gaps"])]
+    return []
+
+
+# ---------------------------------------------------------------- exposure
+
+@dataclass(frozen=True)
+class Exposure:
+    """Where a listener in a namespace can be reached from.  ``addresses`` None: judge it as if it
+    were on the host (its own address); empty: only inside the namespace."""
+
+    addresses: tuple[str, ...] | None
+    note: str
+
+
+def _outward(ns: NetNamespace, host_inode: int | None) -> tuple[list[NetInterface], list[str]]:
+    """Interfaces of ``ns`` that reach beyond the machine, and why each counts."""
+    interfaces = ns.interfaces or []
+    outward: list[NetInterface] = []
+    why: list[str] = []
+    for interface in interfaces:
+        if interface.kind in _INTERNAL_KINDS:
+            continue
+        if interface.kind == "veth":
+            if host_inode is not None and interface.peer_netns == host_inode:
+                continue  # a veth into the host (a bridge there): reached only through the host
+            where = "an unknown namespace" if interface.peer_netns is None else f"net:[{interface.peer_netns}]"
+            why.append(f"{interface.name} (veth to {where}, judged as reaching beyond)")
+        elif interface.kind == "bridge":
+            ports = [i for i in interfaces if i.master == interface.name]
+            inner, _ = _outward(ns.model_copy(update={"interfaces": ports}), host_inode)
+            if not inner:
+                continue
+            why.append(f"{interface.name} (bridge with {', '.join(i.name for i in inner)})")
+        else:
+            why.append(f"{interface.name} ({interface.kind}{'' if interface.link_kind is None else ' ' + interface.link_kind})")
+        outward.append(interface)
+    return outward, why
+
+
+def exposure(listener: Listener, ns: NetNamespace, host_inode: int | None) -> Exposure:
+    if ns.interfaces is None:
+        return Exposure(None, f"the interfaces of netns {ns.label} could not be read: judged as if on the host")
+    outward, why = _outward(ns, host_inode)
+    if listener.interface is not None:  # SO_BINDTODEVICE: only that interface delivers to it
+        outward = [i for i in outward if i.name == listener.interface]
+    accepted = netaddr.accepted_networks(listener.address, listener.v6only)
+    reachable = []
+    for interface in outward:
+        for cidr in interface.addresses:
+            address = ipaddress.ip_address(cidr.split("/", 1)[0])
+            if any(address.version == n.version and address in n for n in accepted):
+                reachable.append(str(address))
+    if not reachable:
+        inside = ", ".join(w.name for w in ns.workloads if w.name)
+        where = f"namespace {ns.label}" + (f" / container {inside}" if inside and not ns.label.startswith("container ")
+                                           else "")
+        return Exposure((), f"reachable only inside {where}"
+                        + (f" (outward interfaces {'; '.join(why)} carry none of the addresses it accepts)" if why
+                           else " (loopback, or a veth into the host and no other interface)"))
+    return Exposure(tuple(reachable), f"reachable from beyond the host through {'; '.join(why)}")

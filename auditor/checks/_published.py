@@ -1,0 +1,111 @@
+"""Published ports for the checks: the engine's and the NAT rules' entries grouped by host
+endpoint, the container each forwards to, the host listener that serves it (a userland proxy), and
+where the two sources disagree."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+
+from auditor.domain import netaddr
+from auditor.model.facts import HostSnapshot, Listener, NetNamespace, PublishedPort
+
+
+@dataclass(frozen=True)
+class Group:
+    """One host endpoint forwarded into a container, as every source saw it."""
+
+    protocol: str
+    host_address: str  # an address or a network ("10.0.0.0/8")
+    low: int
+    high: int
+    entries: tuple[PublishedPort, ...]
+    # the namespace holding the target address, when found (not part of the group's identity)
+    namespace: NetNamespace | None = field(compare=False, hash=False)
+
+    @property
+    def sources(self) -> list[str]:
+        return sorted({e.source for e in self.entries})
+
+    @property
+    def networks(self) -> tuple[netaddr.Network, ...]:
+        """The host addresses the port is reachable at: an unspecified address is every address
+        (Docker's 0.0.0.0 publishes on IPv4, its :: on IPv6)."""
+        network = ipaddress.ip_network(self.host_address, strict=False)
+        if network.network_address.is_unspecified:
+            return (ipaddress.ip_network("0.0.0.0/0") if network.version == 4 else ipaddress.ip_network("::/0"),)
+        return (network,)
+
+    @property
+    def endpoint(self) -> str:
+        host = f"[{self.host_address}]" if ":" in self.host_address else self.host_address
+        return f"{host}:{self.low}" if self.low == self.high else f"{host}:{self.low}-{self.high}"
+
+    @property
+    def container(self) -> str | None:
+        named = sorted({e.container for e in self.entries if e.container})
+        if named:
+            return named[0]
+        workloads = sorted(w.name for w in self.namespace.workloads if w.name) if self.namespace else []
+        return workloads[0] if workloads else None
+
+    @property
+    def target(self) -> str:
+        entry = self.entries[0]
+        where = f"container {self.container}" if self.container else (entry.target_address or "an unknown address")
+        return f"{where}:{entry.target_port}" if entry.target_port is not None else where
+
+    @property
+    def subject(self) -> str:
+        return f"published {self.protocol} {self.endpoint} -> {self.target}"
+
+
+def _namespace_of(address: str | None, namespaces: list[NetNamespace]) -> NetNamespace | None:
+    if address is None:
+        return None
+    found = [ns for ns in namespaces if not ns.current
+             and any(cidr.split("/", 1)[0] == address for i in ns.interfaces or [] for cidr in i.addresses)]
+    return found[0] if len(found) == 1 else None
+
+
+def groups(snapshot: HostSnapshot) -> list[Group]:
+    netns = snapshot.facts.netns
+    if netns is None or not netns.published:
+        return []
+    by_endpoint: dict[tuple[str, str, int, int, str | None, int | None], list[PublishedPort]] = {}
+    for port in netns.published:
+        key = (port.protocol, port.host_address, port.host_port, port.host_port_end or port.host_port,
+               port.target_address, port.target_port)
+        by_endpoint.setdefault(key, []).append(port)
+    return [Group(protocol, host, low, high, tuple(entries), _namespace_of(target, netns.namespaces))
+            for (protocol, host, low, high, target, _tport), entries in sorted(by_endpoint.items(), key=lambda kv: (
+                kv[0][0], kv[0][2], kv[0][1], kv[0][4] or "", kv[0][5] or 0))]
+
+
+def serves(listener: Listener, group: Group) -> bool:
+    """Whether a host listener is the one that serves a published port (a userland proxy): same
+    protocol and port, on the published address or on a wildcard."""
+    if listener.protocol != group.protocol or not group.low <= listener.port <= group.high:
+        return False
+    if netaddr.is_wildcard(listener.address):
+        return True
+    accepted = netaddr.accepted_networks(listener.address, listener.v6only)
+    return any(n.version == a.version and n.subnet_of(a) for n in group.networks for a in accepted)  # type: ignore[arg-type]
+
+
+def disagreements(snapshot: HostSnapshot, all_groups: list[Group], host_listeners: list[Listener]) -> list[str]:
+    """Where the engine and the NAT rules disagree, when both were read."""
+    netns = snapshot.facts.netns
+    if netns is None or set(netns.published_sources) != {"engine", "nat"}:
+        return []
+    engine = {(e.protocol, e.host_port, e.target_port) for g in all_groups for e in g.entries if e.source == "engine"}
+    nat = {(e.protocol, e.host_port, e.target_port) for g in all_groups for e in g.entries if e.source == "nat"}
+    problems = []
+    for group in all_groups:
+        for entry in group.entries:
+            key = (entry.protocol, entry.host_port, entry.target_port)
+            if entry.source == "engine" and key not in nat and not any(serves(l, group) for l in host_listeners):
+                problems.append(f"the engine publishes {group.subject.removeprefix('published ')}, but no NAT rule or host listener forwards it")
+            if entry.source == "nat" and key not in engine and group.namespace is not None and group.namespace.workloads:
+                problems.append(f"a NAT rule ({entry.origin}) publishes {group.subject.removeprefix('published ')}, which the engine does not declare")
+    return sorted(set(problems))

@@ -1,0 +1,209 @@
+"""Published ports from the kernel's NAT rules: every DNAT rule of the caller's namespace.
+
+A DNAT rule forwards a host port to another address (a container's) whether or not anything on
+the host listens on it, so it is an exposure of its own.  Two independent readers, each a fixed
+argv with a timeout and no shell: ``iptables-save -t nat`` / ``ip6tables-save -t nat`` (the
+iptables-nft or legacy rules Docker writes) and ``nft -j list ruleset`` (native nftables rules; the
+``xt`` expressions of iptables-nft rules are opaque there and left to iptables-save).  The parsers
+are pure functions over the programs' output.
+
+A match this reader cannot narrow is read as the widest it could be (fail closed): a negated or
+absent destination is every address, an absent port every port.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import shlex
+from typing import Any
+
+from auditor.model.facts import Gap, GapKind, PublishedPort
+from auditor.safeio import read_regular
+
+IPTABLES_PROGRAMS = (("iptables-save", "ipv4"), ("ip6tables-save", "ipv6"), ("iptables-legacy-save", "ipv4"),
+                     ("ip6tables-legacy-save", "ipv6"))
+NFT = "nft"
+PROTOCOLS = ("tcp", "udp", "sctp")
+_WILDCARD = {"ipv4": "0.0.0.0/0", "ipv6": "::/0"}
+
+
+def _host(text: str | None, family: str) -> str:
+    """The destination a rule matches, as a network text ("127.0.0.1/32", "0.0.0.0/0")."""
+    if text is None:
+        return _WILDCARD[family]
+    try:
+        return str(ipaddress.ip_network(text, strict=False))
+    except ValueError:
+        return _WILDCARD[family]  # a set or a name this reader cannot resolve: every address
+
+
+def _ports(text: str | None) -> tuple[int, int]:
+    if not text:
+        return 0, 65535
+    low, _, high = text.replace("-", ":").partition(":")
+    return int(low), int(high or low)
+
+
+def _destination(text: str) -> tuple[str | None, int | None]:
+    """``172.17.0.2:80``, ``172.17.0.2``, ``[fd00::2]:80``, ``172.17.0.2:80-90`` -> (address, first port)."""
+    if text.startswith("["):
+        address, _, rest = text[1:].partition("]")
+        port = rest.lstrip(":")
+    elif text.count(":") == 1:
+        address, _, port = text.partition(":")
+    else:
+        address, port = text, ""
+    first = port.split("-", 1)[0]
+    return (address or None), (int(first) if first.isdigit() else None)
+
+
+def _port(host: str, low: int, high: int, protocol: str, target: tuple[str | None, int | None], origin: str) -> PublishedPort:
+    network = ipaddress.ip_network(host)
+    address = str(network.network_address) if network.prefixlen in (0, network.max_prefixlen) else host
+    return PublishedPort(source="nat", protocol=protocol, host_address=address, host_port=low,
+                         host_port_end=None if high == low else high, target_address=target[0],
+                         target_port=target[1], origin=origin)
+
+
+def parse_iptables_save(text: str, family: str, program: str) -> list[PublishedPort]:
+    """DNAT rules of the nat table in ``iptables-save`` output."""
+    found: list[PublishedPort] = []
+    table = None
+    for number, line in enumerate(text.splitlines(), start=1):
+        if line.startswith("*"):
+            table = line[1:].strip()
+            continue
+        if table != "nat" or not line.startswith("-A "):
+            continue
+        try:
+            tokens = shlex.split(line)
+        except ValueError:
+            tokens = line.split()
+        options: dict[str, str] = {}
+        negated: set[str] = set()
+        index = 0
+        while index < len(tokens):
+            token = tokens[index]
+            if token == "!":
+                if index + 1 < len(tokens):
+                    negated.add(tokens[index + 1])
+                index += 1
+                continue
+            if token.startswith("-") and index + 1 < len(tokens) and not tokens[index + 1].startswith("-"):
+                options.setdefault(token, tokens[index + 1])
+                index += 2
+                continue
+            index += 1
+        if options.get("-j") != "DNAT" or "--to-destination" not in options:
+            continue
+        destination = None if "-d" in negated else options.get("-d")
+        protocol = options.get("-p")
+        protocols = [protocol] if protocol in PROTOCOLS else list(PROTOCOLS[:2]) if protocol is None else []
+        low, high = _ports(None if "--dport" in negated else options.get("--dport"))
+        for proto in protocols:
+            found.append(_port(_host(destination, family), low, high, proto, _destination(options["--to-destination"]),
+                               f"{program} -t nat:{number}"))
+    return found
+
+
+def parse_nft_ruleset(document: Any) -> list[PublishedPort]:
+    """DNAT statements of ``nft -j list ruleset`` rules (native nftables expressions)."""
+    found: list[PublishedPort] = []
+    items = document.get("nftables", []) if isinstance(document, dict) else []
+    for item in items:
+        rule = item.get("rule") if isinstance(item, dict) else None
+        if not isinstance(rule, dict) or not isinstance(rule.get("expr"), list):
+            continue
+        dnat = next((e["dnat"] for e in rule["expr"] if isinstance(e, dict) and isinstance(e.get("dnat"), dict)), None)
+        if dnat is None:
+            continue
+        family = "ipv6" if rule.get("family") == "ip6" or dnat.get("family") == "ip6" else "ipv4"
+        protocol: str | None = None
+        ports: tuple[int, int] = (0, 65535)
+        host: str | None = None
+        for expr in rule["expr"]:
+            match = expr.get("match") if isinstance(expr, dict) else None
+            if not isinstance(match, dict):
+                continue
+            left, right, op = match.get("left"), match.get("right"), match.get("op", "==")
+            payload = left.get("payload") if isinstance(left, dict) else None
+            meta = left.get("meta") if isinstance(left, dict) else None
+            if isinstance(payload, dict) and payload.get("field") == "dport" and payload.get("protocol") in PROTOCOLS:
+                protocol = payload["protocol"]
+                if op == "==" and isinstance(right, int):
+                    ports = (right, right)
+                elif op == "==" and isinstance(right, dict) and isinstance(right.get("range"), list):
+                    ports = (int(right["range"][0]), int(right["range"][1]))
+                # a set, a map or a negation: every port (fail closed)
+            elif isinstance(payload, dict) and payload.get("field") == "daddr" and op == "==":
+                if isinstance(right, str):
+                    host = right
+                elif isinstance(right, dict) and isinstance(right.get("prefix"), dict):
+                    host = f"{right['prefix'].get('addr')}/{right['prefix'].get('len')}"
+            elif isinstance(meta, dict) and meta.get("key") == "l4proto" and op == "==" and right in PROTOCOLS:
+                protocol = right
+        address = dnat.get("addr") if isinstance(dnat.get("addr"), str) else None
+        port = dnat.get("port") if isinstance(dnat.get("port"), int) else None
+        origin = f"nft -j list ruleset: table {rule.get('family')} {rule.get('table')} chain {rule.get('chain')}"
+        for proto in [protocol] if protocol else list(PROTOCOLS[:2]):
+            found.append(_port(_host(host, family), ports[0], ports[1], proto, (address, port), origin))
+    return found
+
+
+def dedupe(ports: list[PublishedPort]) -> list[PublishedPort]:
+    seen: dict[tuple[object, ...], PublishedPort] = {}
+    for port in ports:
+        key = (port.source, port.protocol, port.host_address, port.host_port, port.host_port_end,
+               port.target_address, port.target_port, port.container_id)
+        seen.setdefault(key, port)
+    return sorted(seen.values(), key=lambda p: (p.source, p.protocol, p.host_port, p.host_address, p.target_address or ""))
+
+
+def _legacy_nat_exists(target: Any, family: str) -> bool:
+    """Whether the legacy (x_tables) nat table is registered: listed in /proc/net/ip{,6}_tables_names.
+    Only then is it read; asking for it otherwise loads iptable_nat, and lbaudit changes nothing."""
+    names = f"{target.proc}/net/{'ip' if family == 'ipv4' else 'ip6'}_tables_names"
+    try:
+        return "nat" in read_regular(names, 4096).decode("ascii", "replace").split()
+    except OSError:
+        return False
+
+
+def read_nat(target: Any, timeout: float) -> tuple[list[PublishedPort] | None, list[Gap], list[str]]:
+    """Every DNAT rule the target's programs show; (None, gaps) when no reader could run at all."""
+    found: list[PublishedPort] = []
+    gaps: list[Gap] = []
+    read: list[str] = []
+    absent: list[str] = []
+    for program, family in IPTABLES_PROGRAMS:
+        if target.find_program(program) is None:
+            absent.append(program)
+            continue
+        if "legacy" in program and not _legacy_nat_exists(target, family):
+            continue  # reading a legacy table that does not exist would make the kernel create it
+        result = target.run([program, "-t", "nat"], timeout)
+        if not result.ok:
+            gaps.append(Gap(section="netns", path=("published", "nat"),
+                            reason=f"{program} -t nat failed: {(result.failure or result.stderr or '').strip()[:300]}"))
+            continue
+        found += parse_iptables_save(result.stdout, family, program)
+        read.append(f"{program} -t nat")
+    if target.find_program(NFT) is None:
+        absent.append(NFT)
+    else:
+        result = target.run([NFT, "-j", "list", "ruleset"], timeout)
+        try:
+            if not result.ok:
+                raise ValueError((result.failure or result.stderr or "").strip()[:300])
+            found += parse_nft_ruleset(json.loads(result.stdout))
+            read.append("nft -j list ruleset")
+        except ValueError as exc:
+            gaps.append(Gap(section="netns", path=("published", "nat"), reason=f"nft -j list ruleset failed: {exc}"))
+    if not read:
+        if not gaps:
+            gaps.append(Gap(section="netns", path=("published", "nat"), kind=GapKind.UNREADABLE,
+                            reason=f"no NAT rule reader is installed ({', '.join(absent)}): DNAT rules, which "
+                                   f"publish ports with no listener on the host, could not be read"))
+        return None, gaps, read
+    return dedupe(found), gaps, read

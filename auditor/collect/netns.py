@@ -1,0 +1,578 @@
+"""Every network namespace of the host, and the listeners, counts and sysctls inside each.
+
+Discovery is the union of three sources, deduplicated by (device, inode) of the nsfs file:
+
+* ``/proc/PID/ns/net`` of every process (members of each namespace);
+* ``/run/netns/NAME`` (``ip netns`` names; such a namespace may hold no process at all);
+* nsfs mounts in ``/proc/self/mountinfo`` (container runtimes' sandbox keys, such as
+  ``/run/docker/netns/<id>``), kept when ``NS_GET_NSTYPE`` says they are network namespaces.
+
+A namespace other than the collector's own is entered by a forked child: the parent opens one file
+descriptor per namespace, forks once, and the child ``setns(2)``s into each in turn (``os.setns``
+on Python 3.12+, libc's through ctypes before), runs the same sock_diag dump and counter reads as
+the ``sockets`` section, reads the namespace's own network sysctls and asks rtnetlink for its
+interfaces, and writes one JSON line per namespace to a pipe.  The parent never calls setns: its
+own namespace, and so every other section, stays the caller's.  Socket owners are found in the
+parent by one scan of ``/proc/PID/fd`` (socket inodes are global), and workloads from
+``/proc/PID/cgroup``.
+
+What cannot be seen is a gap: processes whose namespace could not be read (a run without
+privileges), a namespace that could not be opened or entered (setns needs CAP_SYS_ADMIN), a dump
+that failed inside one.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import fcntl
+import json
+import os
+import re
+import select
+import signal
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from auditor.collect import CollectContext, rtnetlink
+from auditor.collect.containers import EngineView, read_engines
+from auditor.collect.nat import dedupe, read_nat
+from auditor.collect.sockets import (
+    ESTABLISHED_KEY,
+    METHOD_NETLINK,
+    OPTIONAL,
+    OptionalRead,
+    _absent_or_unreadable,
+    _v6only_gaps,
+    attribute_owners,
+    count_states,
+    kernel_protocols,
+    listeners_from_rows,
+    read_established,
+    read_optional_netlink,
+    read_optional_proc_net,
+    read_sockets_netlink,
+    read_sockets_proc_net,
+    read_time_wait,
+)
+from auditor.collect.sysctl import SYSCTL_KEYS, read_runtime_sysctls
+from auditor.model.facts import (
+    Gap,
+    GapKind,
+    Listener,
+    NamespaceFacts,
+    NetInterface,
+    NetNamespace,
+    SocketCounts,
+    Workload,
+)
+from auditor.safeio import read_regular
+
+CLONE_NEWNET = 0x40000000
+NS_GET_NSTYPE = 0xB703  # _IO(0xb7, 0x3), Linux 4.11+
+RUN_NETNS = "/run/netns"
+MOUNTINFO_LIMIT = 16 * 1024 * 1024
+CGROUP_LIMIT = 64 * 1024
+# The per-namespace sysctls: those of the sysctl section that the kernel keeps per namespace.
+NETNS_SYSCTL_KEYS = tuple(key for key in SYSCTL_KEYS if key.startswith("net."))
+METHOD = ("/proc/PID/ns/net, /run/netns and nsfs mounts; each other namespace entered by a forked child "
+          "(setns): netlink sock_diag, /proc/net counters, /proc/sys/net and rtnetlink inside it")
+
+# A container's id in a cgroup path: Docker (/docker/<id>, docker-<id>.scope), Podman
+# (libpod-<id>.scope) and the CRI runtimes under kubepods (cri-containerd-<id>, crio-<id>).
+_CONTAINER_ID = re.compile(r"(?:^|[/-])(docker|libpod|cri-containerd|crio)[/-]([0-9a-f]{64})(?:\.scope)?(?:/|$)")
+
+
+@dataclass
+class Found:
+    """One namespace while it is being discovered."""
+
+    device: int
+    inode: int
+    names: set[str] = field(default_factory=set)
+    paths: set[str] = field(default_factory=set)
+    pids: set[int] = field(default_factory=set)
+    open_paths: list[str] = field(default_factory=list)  # where it can be opened, best first
+
+
+# ---------------------------------------------------------------- discovery
+
+def _is_net_namespace(path: str) -> bool:
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        return fcntl.ioctl(fd, NS_GET_NSTYPE) == CLONE_NEWNET
+    finally:
+        os.close(fd)
+
+
+def _unescape(text: str) -> str:
+    return re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), text)
+
+
+def nsfs_mount_points(mountinfo: str) -> list[str]:
+    """Mount points of nsfs mounts in a /proc/PID/mountinfo text (pure)."""
+    points = []
+    for line in mountinfo.splitlines():
+        head, sep, tail = line.partition(" - ")
+        fields = head.split()
+        if sep and len(fields) >= 5 and tail.split()[:1] == ["nsfs"]:
+            points.append(_unescape(fields[4]))
+    return points
+
+
+def discover(proc: str) -> tuple[dict[tuple[int, int], Found], tuple[int, int] | None, list[Gap]]:
+    """Every network namespace found, the key of the caller's, and gaps for what could not be read."""
+    found: dict[tuple[int, int], Found] = {}
+    gaps: list[Gap] = []
+
+    def add(path: str, **what: Any) -> None:
+        st = os.stat(path)
+        entry = found.setdefault((st.st_dev, st.st_ino), Found(st.st_dev, st.st_ino))
+        if "pid" in what:
+            entry.pids.add(what["pid"])
+        if "name" in what:
+            entry.names.add(what["name"])
+        if what.get("bound"):
+            entry.paths.add(path)
+        if path not in entry.open_paths and len(entry.open_paths) < 4:
+            entry.open_paths.append(path)
+
+    current: tuple[int, int] | None = None
+    try:
+        st = os.stat(f"{proc}/thread-self/ns/net")
+        current = (st.st_dev, st.st_ino)
+    except OSError as exc:
+        gaps.append(Gap(section="netns", path=("namespaces",),
+                        reason=f"the collector's own network namespace could not be read: {exc}"))
+
+    denied: list[int] = []
+    with os.scandir(proc) as entries:
+        pids = sorted(int(e.name) for e in entries if e.name.isdigit())
+    for pid in pids:
+        try:
+            add(f"{proc}/{pid}/ns/net", pid=pid)
+        except FileNotFoundError:
+            continue  # exited meanwhile
+        except OSError as exc:
+            if exc.errno in (errno.EACCES, errno.EPERM):
+                denied.append(pid)
+            elif exc.errno != errno.ESRCH:
+                denied.append(pid)
+    if denied:
+        gaps.append(Gap(section="netns", path=("namespaces",),
+                        reason=f"the network namespace of {len(denied)} processes could not be read "
+                               f"({proc}/PID/ns/net: permission denied; e.g. pids "
+                               f"{', '.join(map(str, denied[:5]))}): namespaces only they are in are not seen"))
+
+    try:
+        names = sorted(os.listdir(RUN_NETNS))
+    except FileNotFoundError:
+        names = []
+    except OSError as exc:
+        names = []
+        gaps.append(Gap(section="netns", path=("namespaces",), reason=f"{RUN_NETNS}: {exc.strerror or exc}"))
+    for name in names:
+        path = f"{RUN_NETNS}/{name}"
+        try:
+            if _is_net_namespace(path):
+                add(path, name=name, bound=True)
+        except OSError as exc:
+            gaps.append(Gap(section="netns", path=("namespaces",),
+                            reason=f"{path}: {exc.strerror or exc}: the namespace it names is not seen"))
+
+    try:
+        mountinfo = read_regular(f"{proc}/self/mountinfo", MOUNTINFO_LIMIT).decode("utf-8", "surrogateescape")
+    except OSError as exc:
+        gaps.append(Gap(section="netns", path=("namespaces",),
+                        reason=f"{proc}/self/mountinfo: {exc.strerror or exc}: bound namespaces may be missing"))
+        mountinfo = ""
+    for point in nsfs_mount_points(mountinfo):
+        try:
+            if _is_net_namespace(point):
+                add(point, bound=True)
+        except OSError as exc:
+            if exc.errno != errno.ENOENT:
+                gaps.append(Gap(section="netns", path=("namespaces",),
+                                reason=f"nsfs mount {point}: {exc.strerror or exc}: its namespace is not seen"))
+    return found, current, gaps
+
+
+# ---------------------------------------------------------------- inside a namespace (child only)
+
+def _setns(fd: int) -> None:
+    setns = getattr(os, "setns", None)
+    if setns is not None:  # Python 3.12+
+        setns(fd, CLONE_NEWNET)
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.setns(fd, CLONE_NEWNET) != 0:
+        code = ctypes.get_errno()
+        raise OSError(code, os.strerror(code))
+
+
+def _gap_json(gap: Gap) -> dict[str, Any]:
+    return {"path": list(gap.path), "reason": gap.reason, "kind": gap.kind.value}
+
+
+def read_here(timeout: float) -> dict[str, Any]:
+    """Listeners, counts, sysctls and interfaces of the namespace this process is in, as JSON-ready
+    data.  Runs in the child, after setns; also usable on the caller's own namespace."""
+    gaps: list[Gap] = []
+    methods: list[str] = []
+    rows = None
+    v6only_reason = "the kernel did not report IPV6_V6ONLY (INET_DIAG_SKV6ONLY)"
+    try:
+        rows = read_sockets_netlink(timeout=timeout)
+        methods.append(METHOD_NETLINK)
+        optional = _optional_here(timeout)
+    except OSError as netlink_error:
+        unavailable = f"netlink sock_diag unavailable: {netlink_error}"
+        v6only_reason = f"IPV6_V6ONLY is not shown in /proc/net/tcp6 or udp6 ({unavailable})"
+        try:
+            rows = read_sockets_proc_net("/proc")
+            methods.append(f"/proc/net/tcp,tcp6,udp,udp6 ({unavailable})")
+            optional = read_optional_proc_net("/proc", why=unavailable)
+        except (OSError, ValueError) as proc_error:
+            rows, optional = None, None
+            gaps.append(Gap(section="sockets", field="listeners",
+                            reason=f"{unavailable}; /proc/net fallback failed: {proc_error}"))
+    if rows is not None and optional is not None:
+        rows = rows + optional.rows
+        gaps += optional.gaps
+        methods.append("other transports: " + "; ".join(optional.methods))
+    listeners = None
+    if rows is not None:
+        listeners = listeners_from_rows(rows)  # interface names resolve here, inside the namespace
+        gaps += _v6only_gaps(listeners, v6only_reason)
+    counts = None
+    try:
+        time_wait = read_time_wait("/proc")
+        try:
+            established: int | None = read_established("/proc")
+        except (OSError, ValueError) as exc:
+            established = None
+            gaps.append(Gap(section="sockets", path=("counts", "tcp_by_state", ESTABLISHED_KEY),
+                            reason=f"/proc/net/snmp: {exc}"))
+        counts = SocketCounts(time_wait=time_wait, tcp_by_state=count_states(rows, time_wait, established),
+                              udp_sockets=sum(1 for r in rows if r.protocol == "udp") if rows is not None else None,
+                              method="; ".join(methods + ["/proc/net/sockstat and /proc/net/snmp"]))
+    except (OSError, ValueError) as exc:
+        gaps.append(Gap(section="sockets", field="counts", reason=f"/proc/net/sockstat: {exc}"))
+    sysctl, sysctl_gaps = read_runtime_sysctls(NETNS_SYSCTL_KEYS, "/proc/sys")
+    try:
+        interfaces: list[dict[str, Any]] | None = [vars(link) for link in rtnetlink.dump_interfaces(timeout)]
+        interface_error = None
+    except OSError as exc:
+        interfaces, interface_error = None, f"rtnetlink dump failed: {exc}"
+    return {
+        "listeners": None if listeners is None else [l.model_dump(mode="json") for l in listeners],
+        "counts": None if counts is None else counts.model_dump(mode="json"),
+        "socket_gaps": [_gap_json(g) for g in gaps],
+        "sysctl": {k: v.model_dump(mode="json") for k, v in sysctl.items()},
+        "sysctl_gaps": [_gap_json(g) for g in sysctl_gaps],
+        "interfaces": interfaces,
+        "interface_error": interface_error,
+    }
+
+
+# Transports the kernel has not registered, with their not_applicable gap: registration is the
+# kernel's, not a namespace's, so the parent works it out once before forking (see _child).
+_ABSENT: dict[str, tuple[Gap, str]] = {}
+
+
+def _optional_here(timeout: float) -> OptionalRead:
+    """UDP-Lite, SCTP, DCCP and MPTCP of this namespace.  /proc/net/protocols is read once: a
+    transport the kernel does not have is a not_applicable gap without a dump (a dump would make
+    the kernel try to load its diag module, in every namespace), and one with no socket in use in
+    this namespace (the per-namespace counter, raised when a socket is hashed, as binding or
+    listening does) cannot have a listener here and is not dumped."""
+    try:
+        protocols = kernel_protocols("/proc")
+    except (OSError, ValueError):
+        return read_optional_netlink(timeout=timeout, proc="/proc")
+    result = OptionalRead([], [], [])
+    for transport in OPTIONAL:
+        present = [name for name in transport.kernel_names if name in protocols]
+        if not present:
+            gap, note = _ABSENT.get(transport.name) or _absent_or_unreadable(transport, "not registered", "/proc")
+            result.gaps.append(gap)
+            result.methods.append(note)
+            continue
+        counts = [protocols[name] for name in present]
+        if all(count == 0 for count in counts):
+            result.methods.append(f"{transport.name}: none in use (/proc/net/protocols)")
+            continue
+        found = read_optional_netlink(timeout=timeout, proc="/proc", transports=(transport,))
+        result.rows += found.rows
+        result.gaps += found.gaps
+        result.methods += found.methods
+    return result
+
+
+def _child(targets: list[tuple[int, int]], write_fd: int, timeout: float) -> None:
+    """In the forked child: enter each namespace in turn and write one JSON line per namespace."""
+    for index, fd in targets:
+        try:
+            _setns(fd)
+            line = {"index": index, "entered": True, **read_here(timeout)}
+        except Exception as exc:  # noqa: BLE001 - reported to the parent as the namespace's gap
+            line = {"index": index, "entered": False, "error": f"{type(exc).__name__}: {exc}"}
+        data = (json.dumps(line) + "\n").encode()
+        while data:
+            data = data[os.write(write_fd, data):]
+
+
+def enter_all(fds: list[tuple[int, int]], timeout: float) -> dict[int, dict[str, Any]]:
+    """Run :func:`_child` over ``(index, fd)`` pairs in one forked child; its results by index.
+    A namespace with no result (the child died or ran out of time) is absent."""
+    if not fds:
+        return {}
+    _ABSENT.clear()
+    try:
+        registered = kernel_protocols("/proc")
+        for transport in OPTIONAL:
+            if not set(transport.kernel_names) & registered.keys():
+                _ABSENT[transport.name] = _absent_or_unreadable(transport, "not registered", "/proc")
+    except (OSError, ValueError):
+        pass  # each namespace then works it out itself
+    read_fd, write_fd = os.pipe2(os.O_CLOEXEC)
+    pid = os.fork()
+    if pid == 0:  # the child: never returns into the caller's code
+        status = 0
+        try:
+            os.close(read_fd)
+            _child(fds, write_fd, timeout)
+        except BaseException:  # noqa: BLE001 - nothing may unwind into the parent's stack
+            status = 1
+        finally:
+            os._exit(status)
+    os.close(write_fd)
+    chunks: list[bytes] = []
+    deadline = time.monotonic() + timeout * max(1, len(fds))
+    try:
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                os.kill(pid, signal.SIGKILL)
+                break
+            ready, _, _ = select.select([read_fd], [], [], remaining)
+            if not ready:
+                continue
+            chunk = os.read(read_fd, 1 << 16)
+            if not chunk:
+                break
+            chunks.append(chunk)
+    finally:
+        os.close(read_fd)
+        os.waitpid(pid, 0)
+    results: dict[int, dict[str, Any]] = {}
+    for line in b"".join(chunks).splitlines():
+        try:
+            value = json.loads(line)
+        except ValueError:
+            continue  # a line cut by a kill: that namespace has no result, so it is a gap
+        results[int(value["index"])] = value
+    return results
+
+
+# ---------------------------------------------------------------- workloads
+
+def container_of(cgroup: str) -> tuple[str, str] | None:
+    """(runtime, container id) of a /proc/PID/cgroup text, when the process is in a container (pure)."""
+    for line in cgroup.splitlines():
+        path = line.split(":", 2)[-1]
+        match = _CONTAINER_ID.search(path)
+        if match:
+            kind = match.group(1)
+            if "kubepods" in path:
+                return "kubernetes", match.group(2)
+            return ("podman" if kind == "libpod" else "docker" if kind == "docker" else kind), match.group(2)
+    return None
+
+
+def workloads_of(pids: list[int], proc: str) -> list[Workload]:
+    by_id: dict[tuple[str, str], list[int]] = {}
+    for pid in pids:
+        try:
+            text = read_regular(f"{proc}/{pid}/cgroup", CGROUP_LIMIT).decode("utf-8", "replace")
+        except OSError:
+            continue
+        found = container_of(text)
+        if found:
+            by_id.setdefault(found, []).append(pid)
+    return [Workload(runtime=runtime, id=cid, pids=sorted(p)) for (runtime, cid), p in sorted(by_id.items())]
+
+
+# ---------------------------------------------------------------- the collector
+
+def _interfaces(links: list[dict[str, Any]]) -> list[NetInterface]:
+    names = {link["index"]: link["name"] for link in links}
+    return [NetInterface(name=link["name"], index=link["index"], kind=link["kind"], link_kind=link["link_kind"],
+                         up=link["up"], addresses=link["addresses"],
+                         master=names.get(link["master_index"]) if link["master_index"] else None,
+                         peer_index=link["peer_index"], peer_in_other_netns=link["peer_in_other_netns"])
+            for link in links]
+
+
+def _match_veth_peers(namespaces: list[NetNamespace]) -> list[NetNamespace]:
+    """Set ``peer_netns`` of each veth whose peer is found, by their mutual indexes, in exactly one
+    other namespace."""
+    veths = [(ns.inode, i) for ns in namespaces for i in ns.interfaces or [] if i.kind == "veth"]
+    result = []
+    for ns in namespaces:
+        if not ns.interfaces:
+            result.append(ns)
+            continue
+        interfaces = []
+        for interface in ns.interfaces:
+            if interface.kind == "veth" and interface.peer_index is not None:
+                if interface.peer_in_other_netns:
+                    owners = {inode for inode, other in veths if inode != ns.inode
+                              and other.index == interface.peer_index and other.peer_index == interface.index}
+                else:
+                    owners = {ns.inode}
+                if len(owners) == 1:
+                    interface = interface.model_copy(update={"peer_netns": owners.pop()})
+            interfaces.append(interface)
+        result.append(ns.model_copy(update={"interfaces": interfaces}))
+    return result
+
+
+def _moved(gap_data: dict[str, Any], prefix: tuple[Any, ...], section_path: tuple[Any, ...]) -> Gap:
+    """A gap read inside a namespace, placed under it: ``("listeners", ...)`` of the sockets section
+    becomes ``("namespaces", i, "listeners", ...)``, ``("runtime", key)`` of sysctl ``(..., "sysctl", key)``."""
+    path = tuple(gap_data["path"])
+    if path[:len(section_path)] == section_path:
+        path = path[len(section_path):]
+    return Gap(section="netns", path=prefix + path, reason=gap_data["reason"], kind=GapKind(gap_data["kind"]))
+
+
+def collect_netns(ctx: CollectContext) -> tuple[NamespaceFacts | None, list[Gap]]:
+    if not ctx.target.runtime:
+        return None, [Gap(section="netns", kind=GapKind.NOT_APPLICABLE,
+                          reason="an offline root directory has no running network namespaces")]
+    proc = ctx.target.proc
+    found, current, gaps = discover(proc)
+    order = sorted(found.values(), key=lambda f: ((f.device, f.inode) != current, sorted(f.names) or ["~"], f.inode))
+    fds: list[tuple[int, int]] = []
+    open_errors: dict[int, str] = {}
+    try:
+        for index, entry in enumerate(order):
+            if (entry.device, entry.inode) == current:
+                continue
+            errors = []
+            for path in entry.open_paths:
+                try:
+                    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+                except OSError as exc:
+                    errors.append(f"{path}: {exc.strerror or exc}")
+                    continue
+                st = os.fstat(fd)
+                if (st.st_dev, st.st_ino) != (entry.device, entry.inode):  # the pid was reused meanwhile
+                    os.close(fd)
+                    errors.append(f"{path}: now another namespace")
+                    continue
+                fds.append((index, fd))
+                break
+            else:
+                open_errors[index] = "; ".join(errors) or "no path to open it by"
+        results = enter_all(fds, ctx.command_timeout)
+    finally:
+        for _index, fd in fds:
+            os.close(fd)
+
+    namespaces: list[NetNamespace] = []
+    for index, entry in enumerate(order):
+        prefix = ("namespaces", index)
+        base = dict(inode=entry.inode, device=entry.device, names=sorted(entry.names), paths=sorted(entry.paths),
+                    pids=sorted(entry.pids), workloads=workloads_of(sorted(entry.pids), proc))
+        if (entry.device, entry.inode) == current:
+            try:
+                interfaces = _interfaces([vars(link) for link in rtnetlink.dump_interfaces(ctx.command_timeout)])
+            except OSError as exc:
+                interfaces = None
+                gaps.append(Gap(section="netns", path=(*prefix, "interfaces"), reason=f"rtnetlink dump failed: {exc}"))
+            namespaces.append(NetNamespace(**base, current=True, interfaces=interfaces))
+            continue
+        result = results.get(index)
+        if result is None or not result.get("entered"):
+            why = (open_errors.get(index) or (result or {}).get("error")
+                   or "the child that enters namespaces ended before reaching it (timeout or crash)")
+            gaps.append(Gap(section="netns", path=prefix,
+                            reason=f"network namespace net:[{entry.inode}] could not be entered: {why}"))
+            namespaces.append(NetNamespace(**base))
+            continue
+        for gap in result["socket_gaps"]:
+            gaps.append(_moved(gap, prefix, ()))
+        for gap in result["sysctl_gaps"]:
+            gaps.append(_moved(gap, (*prefix, "sysctl"), ("runtime",)))
+        if result["interfaces"] is None:
+            gaps.append(Gap(section="netns", path=(*prefix, "interfaces"), reason=result["interface_error"]))
+        # one validation of the whole namespace (the child's JSON is checked like any other input)
+        namespaces.append(NetNamespace.model_validate({
+            **base, "entered": True,
+            "interfaces": None if result["interfaces"] is None else _interfaces(result["interfaces"]),
+            "listeners": result["listeners"], "counts": result["counts"], "sysctl": result["sysctl"],
+        }))
+    namespaces, owner_gaps = _attribute(namespaces, proc, ctx.record_cmdline)
+    engines = read_engines(ctx.command_timeout)
+    namespaces = _enrich(namespaces, engines)
+    nat, nat_gaps, nat_read = read_nat(ctx.target, ctx.command_timeout)
+    sources: list[Any] = (["engine"] if engines.read else []) + (["nat"] if nat is not None else [])
+    published = None if not sources else dedupe(engines.published + (nat or []))
+    method = "; ".join([METHOD, *engines.read, *nat_read])
+    return (NamespaceFacts(namespaces=_match_veth_peers(namespaces), method=method, published=published,
+                           published_sources=sources),
+            gaps + owner_gaps + engines.gaps + nat_gaps)
+
+
+def _enrich(namespaces: list[NetNamespace], engines: EngineView) -> list[NetNamespace]:
+    """Workloads named by the engines: a cgroup-found container gets its name, image and labels; a
+    container whose pid or sandbox key is in a namespace but whose cgroup did not say so is added."""
+    if not engines.workloads:
+        return namespaces
+    by_id = {workload.id: (workload, pid, sandbox) for workload, pid, sandbox in engines.workloads}
+    result = []
+    for ns in namespaces:
+        workloads = []
+        seen = set()
+        for workload in ns.workloads:
+            known = by_id.get(workload.id)
+            if known is not None:
+                workload = known[0].model_copy(update={"pids": workload.pids})
+            workloads.append(workload)
+            seen.add(workload.id)
+        for workload, pid, sandbox in engines.workloads:
+            if workload.id not in seen and ((pid is not None and pid in ns.pids) or (sandbox and sandbox in ns.paths)):
+                workloads.append(workload)
+                seen.add(workload.id)
+        result.append(ns.model_copy(update={"workloads": workloads}))
+    return result
+
+
+def _attribute(namespaces: list[NetNamespace], proc: str, record_cmdline: bool) -> tuple[list[NetNamespace], list[Gap]]:
+    """Owners of every namespace's listeners, by one scan of /proc/PID/fd (socket inodes are global)."""
+    flat = [(n, j, l) for n, ns in enumerate(namespaces) for j, l in enumerate(ns.listeners or [])]
+    if not flat:
+        return namespaces, []
+    owned, gaps = attribute_owners([l for _n, _j, l in flat], proc, record_cmdline=record_cmdline)
+    by_namespace: dict[int, list[Listener]] = {}
+    for (n, _j, _l), listener in zip(flat, owned):
+        by_namespace.setdefault(n, []).append(listener)
+    moved = []
+    for gap in gaps:  # ("listeners", k, ...) of the flat list -> ("namespaces", n, "listeners", j, ...)
+        n, j, _l = flat[gap.path[1]]  # type: ignore[index]
+        moved.append(Gap(section="netns", path=("namespaces", n, "listeners", j, *gap.path[2:]),
+                         reason=gap.reason, kind=gap.kind))
+    return [ns.model_copy(update={"listeners": by_namespace[n]}) if n in by_namespace else ns
+            for n, ns in enumerate(namespaces)], moved
+
+
+def describe_netns(facts: NamespaceFacts, ctx: CollectContext) -> str:
+    return facts.method or METHOD
+
+
+def summarize_netns(facts: NamespaceFacts) -> str:
+    entered = sum(1 for ns in facts.namespaces if ns.entered)
+    return f"{len(facts.namespaces)} network namespaces ({entered} entered)"

@@ -1,0 +1,179 @@
+"""A small NETLINK_ROUTE client: the interfaces and addresses of the caller's network namespace.
+
+``/sys/class/net`` shows the interfaces of the namespace sysfs was mounted in, not the caller's, so
+a process that entered another namespace must ask the kernel: an RTM_GETLINK dump (name, type,
+flags, IFLA_LINKINFO kind, bridge master, veth peer index and whether the peer is in another
+namespace) and an RTM_GETADDR dump.  Layouts follow include/uapi/linux/{rtnetlink,if_link,
+if_addr}.h.  Parsing is pure; :func:`dump_interfaces` opens the sockets, through
+:func:`auditor.collect.netlink.exchange`.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import socket
+import struct
+from dataclasses import dataclass, field
+
+from auditor.collect.netlink import (
+    NLM_F_DUMP,
+    NLM_F_DUMP_INTR,
+    NLM_F_REQUEST,
+    NLMSG_DONE,
+    NLMSG_ERROR,
+    NLMSG_NOOP,
+    NLMSGHDR,
+    NetlinkError,
+    exchange,
+    iter_messages,
+    next_seq,
+    parse_attributes,
+    parse_error,
+)
+from auditor.collect.parsers.proc_net import ipv6_text
+
+NETLINK_ROUTE = 0
+RTM_NEWLINK = 16
+RTM_GETLINK = 18
+RTM_NEWADDR = 20
+RTM_GETADDR = 22
+
+# struct ifinfomsg { u8 family, pad; u16 type; i32 index; u32 flags, change; }
+IFINFOMSG = struct.Struct("=BxHiII")
+# struct ifaddrmsg { u8 family, prefixlen, flags, scope; u32 index; }
+IFADDRMSG = struct.Struct("=BBBBI")
+
+IFLA_IFNAME = 3
+IFLA_LINK = 5
+IFLA_MASTER = 10
+IFLA_LINKINFO = 18
+IFLA_LINK_NETNSID = 37
+IFLA_INFO_KIND = 1
+IFA_ADDRESS = 1
+IFA_LOCAL = 2
+
+IFF_UP = 0x1
+IFF_LOOPBACK = 0x8
+ARPHRD_ETHER = 1
+ARPHRD_LOOPBACK = 772
+
+MAX_DATAGRAMS = 10_000
+
+# IFLA_INFO_KIND -> what the interface is, for exposure
+KIND_BY_LINK_KIND = {"veth": "veth", "bridge": "bridge", "macvlan": "macvlan", "macvtap": "macvlan",
+                     "ipvlan": "ipvlan", "ipvtap": "ipvlan"}
+
+
+@dataclass
+class Link:
+    index: int
+    name: str
+    kind: str  # auditor.model.facts.InterfaceKind
+    link_kind: str | None
+    up: bool
+    master_index: int | None
+    peer_index: int | None
+    peer_in_other_netns: bool
+    addresses: list[str] = field(default_factory=list)
+
+
+def _request(msg_type: int, body: bytes, seq: int) -> bytes:
+    return NLMSGHDR.pack(NLMSGHDR.size + len(body), msg_type, NLM_F_REQUEST | NLM_F_DUMP, seq, 0) + body
+
+
+def _kind(if_type: int, flags: int, link_kind: str | None) -> str:
+    if if_type == ARPHRD_LOOPBACK or flags & IFF_LOOPBACK:
+        return "loopback"
+    if link_kind is not None:
+        return KIND_BY_LINK_KIND.get(link_kind, "other")
+    # No rtnl_link_ops: a device a driver registered for hardware (an Ethernet card) is physical.
+    return "physical" if if_type == ARPHRD_ETHER else "other"
+
+
+def _text(raw: bytes) -> str:
+    return raw.split(b"\0", 1)[0].decode("utf-8", "replace")
+
+
+def parse_link(payload: bytes) -> Link:
+    if len(payload) < IFINFOMSG.size:
+        raise NetlinkError(errno.EBADMSG, f"ifinfomsg of {len(payload)} bytes")
+    _family, if_type, index, flags, _change = IFINFOMSG.unpack_from(payload)
+    attributes = parse_attributes(payload[IFINFOMSG.size:])
+    link_kind = None
+    if IFLA_LINKINFO in attributes:
+        kind = parse_attributes(attributes[IFLA_LINKINFO]).get(IFLA_INFO_KIND)
+        link_kind = _text(kind) if kind else None
+
+    def u32(attr: int) -> int | None:
+        raw = attributes.get(attr)
+        return struct.unpack_from("=I", raw)[0] if raw is not None and len(raw) >= 4 else None
+
+    link = u32(IFLA_LINK)
+    kind_name = _kind(if_type, flags, link_kind)
+    return Link(index=index, name=_text(attributes.get(IFLA_IFNAME, b"")) or str(index), kind=kind_name,
+                link_kind=link_kind, up=bool(flags & IFF_UP), master_index=u32(IFLA_MASTER) or None,
+                peer_index=link if kind_name == "veth" and link else None,
+                peer_in_other_netns=IFLA_LINK_NETNSID in attributes)
+
+
+def parse_address(payload: bytes) -> tuple[int, str]:
+    """(interface index, "address/prefix") of an RTM_NEWADDR message."""
+    if len(payload) < IFADDRMSG.size:
+        raise NetlinkError(errno.EBADMSG, f"ifaddrmsg of {len(payload)} bytes")
+    family, prefix, _flags, _scope, index = IFADDRMSG.unpack_from(payload)
+    attributes = parse_attributes(payload[IFADDRMSG.size:])
+    raw = attributes.get(IFA_LOCAL) or attributes.get(IFA_ADDRESS)  # IFA_LOCAL: own address on p2p links
+    if raw is None:
+        raise NetlinkError(errno.EBADMSG, f"address of interface {index} without IFA_ADDRESS")
+    if family == socket.AF_INET:
+        text = socket.inet_ntop(socket.AF_INET, raw[:4])
+    elif family == socket.AF_INET6:
+        text = ipv6_text(raw[:16])
+    else:
+        raise NetlinkError(errno.EBADMSG, f"address family {family}")
+    return index, f"{text}/{prefix}"
+
+
+def _dump(msg_type: int, reply_type: int, body: bytes, timeout: float) -> list[bytes]:
+    seq = next_seq()
+    payloads: list[bytes] = []
+
+    def take(datagram: bytes) -> bool:
+        for message in iter_messages(datagram):
+            if message.seq != seq:
+                continue
+            if message.flags & NLM_F_DUMP_INTR:
+                raise NetlinkError(errno.EINTR, "rtnetlink dump interrupted by a concurrent change")
+            if message.type == NLMSG_DONE:
+                return True
+            if message.type == NLMSG_ERROR:
+                code = parse_error(message.payload)
+                if code:
+                    raise NetlinkError(code, f"rtnetlink request refused: {os.strerror(code)}")
+                continue
+            if message.type == reply_type:
+                payloads.append(message.payload)
+            elif message.type != NLMSG_NOOP:
+                raise NetlinkError(errno.EBADMSG, f"unexpected rtnetlink message type {message.type}")
+        return False
+
+    exchange(NETLINK_ROUTE, _request(msg_type, body, seq), take, timeout, MAX_DATAGRAMS, "rtnetlink dump")
+    return payloads
+
+
+def dump_interfaces(timeout: float = 10.0) -> list[Link]:
+    """Every interface of the caller's network namespace, with its addresses.  Raises OSError."""
+    for attempt in range(3):
+        try:
+            links = {link.index: link for link in map(parse_link, _dump(RTM_GETLINK, RTM_NEWLINK,
+                                                                        IFINFOMSG.pack(0, 0, 0, 0, 0), timeout))}
+            for payload in _dump(RTM_GETADDR, RTM_NEWADDR, IFADDRMSG.pack(0, 0, 0, 0, 0), timeout):
+                index, address = parse_address(payload)
+                if index in links:
+                    links[index].addresses.append(address)
+            return [links[index] for index in sorted(links)]
+        except NetlinkError as exc:
+            if exc.errno != errno.EINTR or attempt == 2:
+                raise
+    raise AssertionError("unreachable")

@@ -1,0 +1,387 @@
+"""``lbaudit history list|show|diff|trend|prune|import|export|verify``: the recorded runs.
+
+The commands parse options and print; :mod:`auditor.history` does the work.  Tables are drawn by
+rich on a terminal and printed as plain aligned text when the output is piped.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, Callable
+
+import click
+
+from auditor.model.result import ExitCode
+
+STORE_HELP = ("History store: a file path or a SQLAlchemy URL (postgresql+psycopg://...) [default: $LBAUDIT_STORE, "
+              "else /var/lib/lbaudit/history.db for root, ~/.local/state/lbaudit/history.db otherwise].")
+VERDICTS = ("compliant", "non_compliant", "incomplete")
+
+
+def store_option(function: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--store", "store", metavar="PATH|URL", default=None, help=STORE_HELP)(function)
+
+
+def json_option(function: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")(function)
+
+
+def _open(store: str | None) -> Any:
+    from auditor.history import open_store
+
+    return open_store(store)
+
+
+def _moment(ctx: click.Context, param: click.Parameter, value: str | None) -> datetime | None:
+    """YYYY-MM-DD (midnight UTC) or an ISO 8601 time (UTC unless it says otherwise)."""
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise click.BadParameter("not a date (YYYY-MM-DD) or ISO 8601 time", ctx, param) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def _day(ctx: click.Context, param: click.Parameter, value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter("not a date (YYYY-MM-DD)", ctx, param) from None
+
+
+def echo_table(headers: list[str], rows: list[list[Any]], numeric: set[str] | None = None,
+               keep_whole: set[str] | None = None) -> None:
+    """A table: rich's on a terminal, plain aligned columns (two spaces apart) when piped.  Columns
+    in ``keep_whole`` are never wrapped on a terminal (the others fold when it is narrow)."""
+    numeric = numeric or set()
+    keep_whole = keep_whole or set()
+    cells = [["" if value is None else str(value) for value in row] for row in rows]
+    if sys.stdout.isatty():
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(header_style="bold")
+        for header in headers:
+            table.add_column(header, justify="right" if header in numeric else "left", overflow="fold",
+                             no_wrap=header in keep_whole)
+        for row in cells:
+            table.add_row(*row)
+        Console().print(table)
+        return
+    widths = [max([len(h)] + [len(row[i]) for row in cells]) for i, h in enumerate(headers)]
+
+    def line(values: list[str]) -> str:
+        parts = [v.rjust(w) if h in numeric else v.ljust(w) for v, w, h in zip(values, widths, headers)]
+        return "  ".join(parts).rstrip()
+
+    click.echo(line(headers))
+    for row in cells:
+        click.echo(line(row))
+
+
+@click.group()
+def history() -> None:
+    """The recorded runs (evaluate --record): list, show, diff, trend, prune, import, export, verify.
+
+    \b
+    The store is SQLite by default (WAL mode), or PostgreSQL with
+    --store postgresql+psycopg://USER@HOST/DB (pip install 'lbaudit[postgres]').
+    """
+
+
+# ------------------------------------------------------------------ list
+
+def _filters(function: Callable[..., Any]) -> Callable[..., Any]:
+    for decorator in reversed([
+        click.option("--host", help="Host name, machine id or inventory name."),
+        click.option("--policy", help="Policy id."),
+        click.option("--verdict", type=click.Choice(VERDICTS), help="Only runs with this verdict."),
+        click.option("--since", callback=_moment, help="Runs started at or after (YYYY-MM-DD or ISO time, UTC)."),
+        click.option("--until", callback=_moment, help="Runs started before (YYYY-MM-DD or ISO time, UTC)."),
+    ]):
+        function = decorator(function)
+    return function
+
+
+@history.command("list")
+@_filters
+@click.option("--limit", type=click.IntRange(min=1), default=100, show_default=True, help="At most this many runs.")
+@store_option
+@json_option
+def list_runs(host: str | None, policy: str | None, verdict: str | None, since: datetime | None,
+              until: datetime | None, limit: int, store: str | None, as_json: bool) -> None:
+    """Recorded runs, newest first, filtered by host, policy, verdict and time."""
+    with _open(store) as opened:
+        runs = opened.list_runs(host=host, policy=policy, verdict=verdict, since=since, until=until, limit=limit)
+    if as_json:
+        click.echo(json.dumps(runs, indent=2, sort_keys=True))
+        return
+    echo_table(["run", "started (UTC)", "host", "policy", "trigger", "verdict", "fail", "unreviewed", "error",
+                "signed", "attested"],
+               [[r["id"], r["started_at"].replace("T", " ").rstrip("Z")[:19], r["host"]["inventory_name"]
+                 or r["host"]["hostname"], r["policy"]["id"], r["trigger"], r["verdict"],
+                 r["counts"]["fail"], r["counts"]["not_reviewed"], r["counts"]["error"],
+                 "yes" if r["signature"]["state"] == "signed" else "no", "yes" if r["attested"] else "no"]
+                for r in runs],
+               numeric={"run", "fail", "unreviewed", "error"}, keep_whole={"run", "started (UTC)", "host", "verdict"})
+
+
+# ------------------------------------------------------------------ show
+
+@history.command()
+@click.argument("run_id", type=click.IntRange(min=1))
+@click.option("--evidence", "raw_evidence", is_flag=True,
+              help="Print the run's evidence file as recorded, byte for byte (to re-verify or re-render it).")
+@store_option
+@json_option
+def show(run_id: int, raw_evidence: bool, store: str | None, as_json: bool) -> None:
+    """One run: host, policy, times, digests, signature, verdict and its findings."""
+    with _open(store) as opened:
+        run = opened.get_run(run_id)
+        if raw_evidence:
+            data = opened.evidence_bytes(run["evidence_sha256"])
+            sys.stdout.flush()
+            sys.stdout.buffer.write(data)
+            sys.stdout.buffer.flush()
+            return
+    if as_json:
+        click.echo(json.dumps(run, indent=2, sort_keys=True))
+        return
+    host = run["host"]
+    lines = [
+        f"run {run['id']}: {run['verdict']} (exit {run['exit_code']})",
+        f"host: {host['hostname']} (machine id {host['machine_id'] or 'unknown'}"
+        + (f", inventory {host['inventory_name']})" if host["inventory_name"] else ")"),
+        f"policy: {run['policy']['id']} {run['policy']['version']} (SHA-256 {run['policy']['sha256']})",
+        f"started: {run['started_at']}  finished: {run['finished_at']}  trigger: {run['trigger']}  "
+        f"lbaudit {run['tool_version']}",
+        f"evidence SHA-256: {run['evidence_sha256']}",
+        f"previous evidence: {run['prev_evidence_sha256'] or 'none (first run of this host and policy)'}",
+        f"snapshot (facts) SHA-256: {run['snapshot_sha256']}",
+        f"signature: {run['signature']['state']}" + (f" (key {run['signature']['key']})" if run["signature"]["key"] else ""),
+        "attested: " + (", ".join(f"{a['kind']} {a['document_sha256'][:16]}..." for a in run["attestations"]) or "no"),
+        "counts: " + ", ".join(f"{k} {v}" for k, v in run["counts"].items() if v),
+    ]
+    click.echo("\n".join(lines))
+    echo_table(["status", "severity", "rule", "subject", "controls", "id"],
+               [[f["status"], f["severity"], f["rule"], f["subject"], ",".join(f["controls"]), f["id"]]
+                for f in run["findings"]], keep_whole={"status", "id"})
+
+
+# ------------------------------------------------------------------ diff
+
+@history.command("diff")
+@click.argument("run_ids", nargs=-1, type=click.IntRange(min=1))
+@click.option("--host", help="Host name, machine id or inventory name [needed when the store holds several].")
+@click.option("--policy", help="Policy id [needed when the store holds several].")
+@click.option("--allow-policy-change", is_flag=True, help="As for lbaudit diff: lost coverage through an intended "
+              "policy change does not fail.")
+@store_option
+@json_option
+def diff_runs(run_ids: tuple[int, ...], host: str | None, policy: str | None, allow_policy_change: bool,
+              store: str | None, as_json: bool) -> None:
+    """Compare the last two runs of a host and policy, or two run ids (BEFORE AFTER).
+
+    \b
+    The categories and exit codes of lbaudit diff: 0 when nothing regressed, 1 on a regression
+    (or lost coverage without --allow-policy-change), 2 on bad input.
+    """
+    from auditor.analysis.diff import diff_scans
+    from auditor.commands.diff import echo_diff
+
+    if len(run_ids) not in (0, 2):
+        raise click.UsageError("give two run ids (BEFORE AFTER), or none for the last two runs")
+    if run_ids and (host or policy):
+        raise click.UsageError("--host and --policy choose the last two runs; not with run ids")
+    with _open(store) as opened:
+        before_id, after_id = run_ids if run_ids else opened.last_two(host, policy)
+        before, _ = opened.run_evidence(before_id)
+        after, _ = opened.run_evidence(after_id)
+    if not as_json:
+        click.echo(f"runs: {before_id} -> {after_id}")
+    failed = echo_diff(diff_scans(before, after), as_json, allow_policy_change,
+                       extra={"runs": {"before": before_id, "after": after_id}})
+    sys.exit(ExitCode.NON_COMPLIANT if failed else ExitCode.COMPLIANT)
+
+
+# ------------------------------------------------------------------ trend
+
+@history.command()
+@click.option("--days", type=click.IntRange(min=1), default=30, show_default=True,
+              help="The last N UTC days, today included (unless --since is given).")
+@click.option("--since", callback=_day, help="First day (YYYY-MM-DD).")
+@click.option("--until", callback=_day, help="Last day (YYYY-MM-DD) [default: today].")
+@click.option("--host", help="Host name, machine id or inventory name.")
+@click.option("--policy", help="Policy id.")
+@click.option("--by", type=click.Choice(["day", "family"]), default="day", show_default=True,
+              help="Rows of the table and CSV: per day, or per NIST SP 800-53 family.")
+@click.option("--csv", "as_csv", is_flag=True, help="CSV (the --by rows) instead of a table.")
+@store_option
+@json_option
+def trend(days: int, since: date | None, until: date | None, host: str | None, policy: str | None, by: str,
+          as_csv: bool, store: str | None, as_json: bool) -> None:
+    """Findings by status per day and per NIST control family, summed over the recorded runs."""
+    from auditor.history.schema import STATUSES
+
+    if as_csv and as_json:
+        raise click.UsageError("--csv and --json are alternatives; give one")
+    last = until or datetime.now(timezone.utc).date()
+    first = since or last - timedelta(days=days - 1)
+    if first > last:
+        raise click.UsageError(f"--since {first} is after --until {last}")
+    with _open(store) as opened:
+        result = opened.trend(since=first, until=last, host=host, policy=policy)
+    if as_json:
+        click.echo(json.dumps(result, indent=2, sort_keys=True))
+        return
+    key = "day" if by == "day" else "family"
+    headers = [key, *(["runs"] if by == "day" else []), *STATUSES]
+    rows = [[row[h] for h in headers] for row in result["by_day" if by == "day" else "by_family"]]
+    if as_csv:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(headers)
+        writer.writerows(rows)
+        click.echo(buffer.getvalue(), nl=False)
+        return
+    click.echo(f"{first} .. {last}" + (f", host {host}" if host else "") + (f", policy {policy}" if policy else ""))
+    echo_table(headers, rows, numeric=set(headers[1:]))
+
+
+# ------------------------------------------------------------------ prune
+
+@history.command()
+@click.option("--older-than", "older_than", type=click.IntRange(min=0), metavar="DAYS",
+              help="Remove runs started more than DAYS days ago.")
+@click.option("--keep-last", type=click.IntRange(min=0), metavar="N",
+              help="Always keep the newest N runs of each host and policy (alone: remove all older ones).")
+@click.option("--dry-run", is_flag=True, help="Say what would be removed; remove nothing.")
+@click.option("--force", is_flag=True, help="Remove attested runs too (a PDF or OSCAL was issued from them).")
+@store_option
+@json_option
+def prune(older_than: int | None, keep_last: int | None, dry_run: bool, force: bool, store: str | None,
+          as_json: bool) -> None:
+    """Retention: remove old runs (attested ones only with --force) and evidence no run refers to.
+
+    A pruned run leaves its link in the chain, so history verify still passes."""
+    if older_than is None and keep_last is None:
+        raise click.UsageError("give --older-than DAYS and/or --keep-last N")
+    with _open(store) as opened:
+        report = opened.prune(older_than=timedelta(days=older_than) if older_than is not None else None,
+                              keep_last=keep_last, force=force, dry_run=dry_run)
+    if as_json:
+        click.echo(json.dumps(report.as_dict(), indent=2, sort_keys=True))
+        return
+    verb = "would remove" if dry_run else "removed"
+    click.echo(f"{verb} {len(report.pruned)} runs" + (f" ({_ids(report.pruned)})" if report.pruned else ""))
+    if report.kept_attested:
+        click.echo(f"kept {len(report.kept_attested)} attested runs ({_ids(report.kept_attested)}); --force removes them")
+    click.echo(f"{verb} {report.orphan_evidence} evidence documents no run refers to")
+
+
+def _ids(ids: list[int]) -> str:
+    shown = ", ".join(str(i) for i in ids[:20])
+    return shown + (f", ... {len(ids) - 20} more" if len(ids) > 20 else "")
+
+
+# ------------------------------------------------------------------ import, export
+
+@history.command("import")
+@click.argument("evidence_files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--trigger", type=click.Choice(["manual", "timer", "cron", "ci", "fleet"]), default="manual",
+              show_default=True, help="What ran these scans.")
+@click.option("--host", "inventory_name", help="Inventory name of the host the files are of.")
+@store_option
+@json_option
+def import_files(evidence_files: tuple[Path, ...], trigger: str, inventory_name: str | None, store: str | None,
+                 as_json: bool) -> None:
+    """Record existing evidence files (and their .sig) as runs, oldest first: a backfill.
+
+    Every file is read and validated before anything is recorded; a file already recorded is skipped."""
+    from auditor.history import AlreadyRecorded, signature_beside
+    from auditor.storage.evidence import load_evidence
+
+    loaded = []
+    for path in evidence_files:
+        evidence, raw = load_evidence(path)
+        loaded.append((evidence.run.started_at, str(path), evidence, raw, signature_beside(path)))
+    loaded.sort(key=lambda item: (item[0], item[1]))  # the chain follows the scans' own order
+    results = []
+    with _open(store) as opened:
+        for _, name, evidence, raw, signature in loaded:
+            try:
+                run = opened.record(raw, evidence, trigger=trigger, inventory_name=inventory_name,
+                                    signature=signature)
+                results.append({"file": name, "run": run.run_id, "recorded": True})
+            except AlreadyRecorded as exc:
+                results.append({"file": name, "run": exc.run_id, "recorded": False})
+    if as_json:
+        click.echo(json.dumps(results, indent=2, sort_keys=True))
+        return
+    for item in results:
+        click.echo(f"{item['file']}: " + (f"recorded as run {item['run']}" if item["recorded"]
+                                          else f"already recorded as run {item['run']}"))
+
+
+@history.command("export")
+@_filters
+@click.option("--with-evidence", is_flag=True, help="Each line also holds the evidence document as recorded (text).")
+@store_option
+@json_option
+def export_runs(host: str | None, policy: str | None, verdict: str | None, since: datetime | None,
+                until: datetime | None, with_evidence: bool, store: str | None, as_json: bool) -> None:
+    """Runs as JSON Lines, oldest first: one run (with its findings) per line.
+
+    The output is JSON Lines with or without --json (accepted for symmetry with the other commands)."""
+    from auditor.history.store import dump_json_line
+
+    with _open(store) as opened:
+        for run in opened.export_runs(with_evidence=with_evidence, host=host, policy=policy, verdict=verdict,
+                                      since=since, until=until):
+            click.echo(dump_json_line(run))
+
+
+# ------------------------------------------------------------------ verify
+
+@history.command("verify")
+@click.option("--pubkey", type=click.Path(path_type=Path),
+              help="Public key (lbaudit keygen): also verify the Ed25519 signature of every signed run.")
+@store_option
+@json_option
+def verify_store(pubkey: Path | None, store: str | None, as_json: bool) -> None:
+    """Walk every chain of runs and every stored evidence (and signature); report the first break.
+
+    \b
+    Exit 0 when every link, evidence digest and record holds; 10 when one does not (an evidence
+    changed or missing, a run removed, a record that disagrees with its evidence); 11 when a
+    signature does not hold; 2 on bad input.
+    """
+    with _open(store) as opened:
+        report = opened.verify(pubkey)
+    code = ExitCode.COMPLIANT
+    if report.breaks:
+        code = ExitCode.VERIFY_SIGNATURE if report.breaks[0].kind == "signature" else ExitCode.VERIFY_DIGEST
+    if as_json:
+        document = report.as_dict()
+        document["exit_code"] = int(code)
+        click.echo(json.dumps(document, indent=2, sort_keys=True))
+    else:
+        click.echo(f"{report.runs} runs in {report.chains} chains; {report.signatures_checked} signatures verified")
+        if report.ok:
+            click.echo("history verified: every chain link, evidence digest and record holds")
+        else:
+            first = report.breaks[0]
+            click.echo(f"FIRST BREAK: run {first.run_id} ({first.host}, policy {first.policy_id}): {first.kind}: "
+                       f"{first.detail}")
+            for other in report.breaks[1:]:
+                click.echo(f"  also: run {other.run_id}: {other.kind}: {other.detail}")
+    sys.exit(code)
+

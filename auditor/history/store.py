@@ -1,0 +1,893 @@
+"""The history store: every recorded run, its findings and its evidence, in SQLite or PostgreSQL.
+
+One class, :class:`HistoryStore`, opened on a location (:mod:`auditor.history.location`), migrated to
+the schema of :mod:`auditor.history.schema` by the shipped Alembic migrations, and asked questions
+by the ``lbaudit history`` commands.  Every problem a user can cause or fix (an unreachable server,
+a file that is not a database, a store made by a newer lbaudit, a run id that does not exist) is an
+:class:`~auditor.errors.InputError` (exit 2) naming the store, never a traceback.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import stat
+import zlib
+from collections import defaultdict
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterator
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
+
+from auditor.errors import InputError
+from auditor.history import schema as t
+from auditor.history.location import SUPPORTED_SCHEMES, is_url
+
+if TYPE_CHECKING:
+    from auditor.model.evidence import Evidence
+
+# The evidence model and loader are imported where evidence is read or recorded: `history list`
+# and `trend` answer from the tables alone and do not pay for building the pydantic models.
+MAX_EVIDENCE_BYTES = 256 * 1024 * 1024  # auditor.storage.evidence.MAX_EVIDENCE_BYTES (tested equal)
+
+
+def parse_evidence(raw: bytes, name: str) -> "Evidence":
+    from auditor.storage.evidence import parse_evidence as parse
+
+    return parse(raw, name)
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+EVIDENCE_ENCODING = "zlib"
+BUSY_TIMEOUT_MS = 10_000
+WRITING = "lbaudit_writing"  # execution option of a connection that will write (SQLite: BEGIN IMMEDIATE)
+
+
+class AlreadyRecorded(InputError):
+    """The same evidence bytes are already a recorded run (an import run twice, say)."""
+
+    def __init__(self, message: str, run_id: int):
+        super().__init__(message)
+        self.run_id = run_id
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def canonical_json(value: Any) -> bytes:
+    from auditor.model.base import canonical_json as canonical
+
+    return canonical(value)
+
+
+def _naive_utc(moment: datetime) -> datetime:
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
+    return moment
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    return moment.replace(tzinfo=timezone.utc) if moment is not None and moment.tzinfo is None else moment
+
+
+def _iso(moment: datetime | None) -> str | None:
+    aware = _aware(moment)
+    return aware.isoformat().replace("+00:00", "Z") if aware else None
+
+
+def control_family(control_id: str) -> str:
+    """``SC-7(5)`` -> ``SC``: the NIST SP 800-53 family of a control id."""
+    return control_id.split("-", 1)[0].upper()
+
+
+def host_key(machine_id: str | None, hostname: str) -> str:
+    """What makes two runs one host's: the machine id where the snapshot has one, else the name."""
+    return f"machine-id:{machine_id}" if machine_id else f"hostname:{hostname}"
+
+
+def _sqlite_path(location: str) -> Path:
+    """The file of a path-form location, checked: a directory, device or FIFO is refused."""
+    path = Path(location).expanduser()
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        info = None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot use as the history store: {exc.strerror or exc}") from exc
+    if info is not None and not stat.S_ISREG(info.st_mode):
+        raise InputError(f"{path}: not a regular file; the history store is an SQLite file (or give a URL)")
+    if info is None:
+        parent = path.parent
+        if not parent.exists():
+            try:
+                # The store holds what every listener and its process looked like: owner only.
+                parent.mkdir(mode=0o700, parents=True)
+            except OSError as exc:
+                raise InputError(f"{parent}: cannot create the history store's directory: "
+                                 f"{exc.strerror or exc}") from exc
+        elif not parent.is_dir():
+            raise InputError(f"{parent}: not a directory, so it cannot hold the history store")
+        # Created empty with mode 0600 before SQLite opens it, so no umask makes it world-readable.
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+            os.close(fd)
+        except FileExistsError:
+            pass
+        except OSError as exc:
+            raise InputError(f"{path}: cannot create the history store: {exc.strerror or exc}") from exc
+    return path.resolve()
+
+
+def make_engine(location: str) -> tuple[Engine, str]:
+    """An engine for the store at ``location`` and the name to show for it (no password)."""
+    if is_url(location):
+        try:
+            url = sa.engine.make_url(location)
+        except ArgumentError as exc:
+            raise InputError(f"--store {location!r}: not a SQLAlchemy URL ({exc})") from None
+        backend = url.get_backend_name()
+        if backend not in SUPPORTED_SCHEMES:
+            raise InputError(f"--store: {backend!r} stores are not supported (use a file path, sqlite:///PATH "
+                             "or postgresql+psycopg://...)")
+        shown = url.render_as_string(hide_password=True)
+        if backend == "sqlite" and url.database and url.database != ":memory:":
+            url = url.set(database=str(_sqlite_path(url.database)))
+    else:
+        url = sa.engine.URL.create("sqlite", database=str(_sqlite_path(location)))
+        shown = str(url.database)
+    try:
+        if url.get_backend_name() == "sqlite":
+            engine = sa.create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
+            _sqlite_pragmas(engine)
+        else:
+            engine = sa.create_engine(url, pool_pre_ping=True)
+    except (NoSuchModuleError, ImportError) as exc:
+        raise InputError(f"{shown}: the driver is not installed ({exc}); for PostgreSQL install lbaudit[postgres] "
+                         "(psycopg 3)") from None
+    return engine, shown
+
+
+def _sqlite_pragmas(engine: Engine) -> None:
+    @sa.event.listens_for(engine, "connect")
+    def on_connect(dbapi_connection: Any, record: Any) -> None:
+        dbapi_connection.isolation_level = None  # transactions are begun below, as IMMEDIATE
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA journal_mode = WAL")  # readers never block the nightly writer
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.close()
+
+    @sa.event.listens_for(engine, "begin")
+    def on_begin(connection: Connection) -> None:
+        # A deferred transaction that reads (the chain's last digest) and then writes can fail with
+        # SQLITE_BUSY without waiting; a writing one begins IMMEDIATE and waits for the busy timeout
+        # instead.  Readers begin deferred: in WAL mode they never wait for a writer.
+        writing = connection.get_execution_options().get(WRITING, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if writing else "BEGIN")
+
+
+@dataclass(frozen=True)
+class RecordedRun:
+    run_id: int
+    evidence_sha256: str
+    prev_evidence_sha256: str | None
+    host_id: int
+
+
+@dataclass
+class PruneReport:
+    pruned: list[int] = field(default_factory=list)
+    kept_attested: list[int] = field(default_factory=list)
+    orphan_evidence: int = 0
+    dry_run: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"dry_run": self.dry_run, "pruned": self.pruned, "kept_attested": self.kept_attested,
+                "orphan_evidence_removed": self.orphan_evidence}
+
+
+@dataclass(frozen=True)
+class ChainBreak:
+    run_id: int
+    host: str
+    policy_id: str
+    kind: str  # evidence_missing, evidence_digest, evidence_invalid, record_mismatch, chain_link, signature
+    detail: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"run_id": self.run_id, "host": self.host, "policy": self.policy_id, "kind": self.kind,
+                "detail": self.detail}
+
+
+@dataclass
+class VerifyReport:
+    runs: int = 0
+    chains: int = 0
+    signatures_checked: int = 0
+    breaks: list[ChainBreak] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.breaks
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"ok": self.ok, "runs": self.runs, "chains": self.chains,
+                "signatures_checked": self.signatures_checked,
+                "first_break": self.breaks[0].as_dict() if self.breaks else None,
+                "breaks": [b.as_dict() for b in self.breaks]}
+
+
+def _counts(evidence: Evidence) -> dict[str, int]:
+    counts = dict.fromkeys(t.STATUSES, 0)
+    for finding in evidence.result.findings:
+        counts[finding.status.value] += 1
+    return counts
+
+
+def _family_counts(evidence: Evidence) -> dict[tuple[str, str], int]:
+    """Findings by (family, status); a finding mapped to controls of two families counts in each."""
+    counts: dict[tuple[str, str], int] = defaultdict(int)
+    for finding in evidence.result.findings:
+        for family in sorted({control_family(c) for c in finding.controls}):
+            counts[(family, finding.status.value)] += 1
+    return dict(counts)
+
+
+def _decompress(content: bytes, size: int) -> bytes:
+    inflater = zlib.decompressobj()
+    data = inflater.decompress(content, min(size, MAX_EVIDENCE_BYTES) + 1)
+    if not inflater.eof:
+        raise ValueError("the stored evidence is truncated or longer than recorded")
+    return data
+
+
+def _parse_signature(raw: bytes) -> dict[str, Any]:
+    """The fields of an evidence ``.sig`` document (InputError when it is not one)."""
+    from auditor.attest.signing import SIGNATURE_SCHEMA, SIGNATURE_SCHEMA_VERSION, _is_hex_digest
+    from auditor.storage.jsonfile import parse_document
+
+    data = parse_document(raw, "the evidence signature", "an lbaudit evidence signature")
+    if (not isinstance(data, dict) or data.get("schema") != SIGNATURE_SCHEMA
+            or data.get("schema_version") != SIGNATURE_SCHEMA_VERSION
+            or not _is_hex_digest(data.get("evidence_sha256")) or not _is_hex_digest(data.get("public_key_sha256"))):
+        raise InputError("the evidence signature is not an lbaudit evidence signature (lbaudit/evidence-signature 1.0)")
+    return data
+
+
+# The statements of recording, built once: SQLAlchemy then compiles each once per engine.
+_RUN_BY_EVIDENCE = sa.select(t.runs.c.id).where(t.runs.c.evidence_sha256 == sa.bindparam("sha")).limit(1)
+_POLICY_KNOWN = sa.select(t.policies.c.sha256).where(t.policies.c.sha256 == sa.bindparam("sha"))
+_HOST_FOR_UPDATE = sa.select(t.hosts).where(t.hosts.c.host_key == sa.bindparam("key")).with_for_update()
+_LAST_RUN = (sa.select(t.runs.c.id, t.runs.c.evidence_sha256)
+             .where(t.runs.c.host_id == sa.bindparam("host"), t.runs.c.policy_id == sa.bindparam("policy"))
+             .order_by(t.runs.c.id.desc()).limit(1))
+_LAST_PRUNED = (sa.select(t.pruned_runs.c.run_id, t.pruned_runs.c.evidence_sha256)
+                .where(t.pruned_runs.c.host_id == sa.bindparam("host"),
+                       t.pruned_runs.c.policy_id == sa.bindparam("policy"))
+                .order_by(t.pruned_runs.c.run_id.desc()).limit(1))
+
+
+class HistoryStore:
+    """An opened, migrated history store.  Use as a context manager, or call :meth:`close`."""
+
+    def __init__(self, engine: Engine, shown: str):
+        self.engine = engine
+        self.shown = shown
+        self._insert_statements: dict[str, Any] = {}
+
+    # ------------------------------------------------------------------ opening
+
+    @classmethod
+    def open(cls, location: str, *, migrate: bool = True) -> "HistoryStore":
+        engine, shown = make_engine(location)
+        store = cls(engine, shown)
+        try:
+            store._check_schema(migrate)
+        except BaseException:
+            engine.dispose()
+            raise
+        return store
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> "HistoryStore":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @property
+    def files(self) -> list[Path]:
+        """The files of an SQLite store (the database, its WAL and shared memory): inputs no output
+        of the run may replace.  None for a server."""
+        database = self.engine.url.database
+        if self.dialect != "sqlite" or not database or database == ":memory:":
+            return []
+        return [Path(database + suffix) for suffix in ("", "-wal", "-shm")]
+
+    @contextmanager
+    def _writing(self) -> Iterator[Connection]:
+        """A transaction that will write: committed at the end, rolled back on an exception."""
+        with self.engine.connect().execution_options(**{WRITING: True}) as conn, conn.begin():
+            yield conn
+
+    def _fail(self, action: str, exc: BaseException) -> InputError:
+        detail = getattr(exc, "orig", None) or exc
+        first = str(detail).strip().splitlines()[0] if str(detail).strip() else type(detail).__name__
+        return InputError(f"{self.shown}: cannot {action} the history store: {first}")
+
+    def revision(self) -> str | None:
+        """The Alembic revision the store is at, or None for an empty database."""
+        try:
+            with self.engine.connect() as conn:
+                # The common case, one query: a store at some revision.  Anything else is inspected.
+                try:
+                    with conn.begin_nested():
+                        return conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
+                except (SQLAlchemyError, DBAPIError):
+                    pass
+                inspector = sa.inspect(conn)
+                if not inspector.has_table("alembic_version"):
+                    if inspector.get_table_names():
+                        raise InputError(f"{self.shown}: the database holds tables but is not an lbaudit history "
+                                         "store (no alembic_version); give another --store")
+                    return None
+                return conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
+        except InputError:
+            raise
+        except (SQLAlchemyError, DBAPIError) as exc:
+            raise self._fail("open", exc) from None
+
+    def _check_schema(self, migrate: bool) -> None:
+        current = self.revision()
+        if current == t.HEAD_REVISION:
+            return
+        known = [path.name.split("_", 1)[0] for path in sorted((MIGRATIONS / "versions").glob("[0-9]*.py"))]
+        if current is not None and current not in known:
+            raise InputError(f"{self.shown}: the store's schema (revision {current}) is newer than this lbaudit "
+                             f"knows ({t.HEAD_REVISION}); upgrade lbaudit")
+        if not migrate:
+            raise InputError(f"{self.shown}: the store's schema is at revision {current}, not {t.HEAD_REVISION}")
+        self.upgrade()
+
+    def upgrade(self, target: str = "head") -> None:
+        """Run the shipped migrations up to ``target`` (Alembic is imported only here)."""
+        from alembic import command
+        from alembic.config import Config
+
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        try:
+            with self._writing() as conn:
+                config.attributes["connection"] = conn
+                command.upgrade(config, target)
+        except (SQLAlchemyError, DBAPIError) as exc:
+            raise self._fail("migrate", exc) from None
+
+    # ------------------------------------------------------------------ recording
+
+    def record(self, evidence_bytes: bytes, evidence: Evidence | None = None, *, trigger: str = "manual",
+               inventory_name: str | None = None, signature: bytes | None = None,
+               recorded_at: datetime | None = None) -> RecordedRun:
+        """Record one run from its evidence file's exact bytes (and its ``.sig`` when signed)."""
+        return self.record_many([(evidence_bytes, evidence, signature)], trigger=trigger,
+                                inventory_name=inventory_name, recorded_at=recorded_at)[0]
+
+    def record_many(self, items: list[tuple[bytes, Evidence | None, bytes | None]], *, trigger: str = "manual",
+                    inventory_name: str | None = None, recorded_at: datetime | None = None) -> list[RecordedRun]:
+        """Record several runs, in this order, in one transaction (a backfill): all or none.
+        Each item is (evidence bytes, the parsed evidence or None, the ``.sig`` document or None)."""
+        if trigger not in t.TRIGGERS:
+            raise InputError(f"trigger {trigger!r} is not one of {', '.join(t.TRIGGERS)}")
+        now = _naive_utc(recorded_at or datetime.now(timezone.utc))
+        prepared = [self._prepare(raw, evidence, signature) for raw, evidence, signature in items]
+        recorded = []
+        try:
+            with self._writing() as conn:
+                for item in prepared:
+                    recorded.append(self._record_in(conn, item, trigger, inventory_name, now))
+        except InputError:
+            raise
+        except (SQLAlchemyError, DBAPIError) as exc:
+            raise self._fail("record in", exc) from None
+        return recorded
+
+    @staticmethod
+    def _prepare(raw: bytes, evidence: Evidence | None, signature: bytes | None) -> dict[str, Any]:
+        """Everything recorded of one run that does not need the database (validated first, so a bad
+        item of a batch records nothing)."""
+        if evidence is None:
+            evidence = parse_evidence(raw, "the evidence")
+        signature_text, signature_key = None, None
+        if signature is not None:
+            from auditor.attest.signing import canonical_digest
+
+            document = _parse_signature(signature)
+            # A .sig over another document (left over from an earlier run) signs nothing here.
+            if document["evidence_sha256"] == canonical_digest(raw):
+                signature_text, signature_key = signature.decode("utf-8"), document["public_key_sha256"]
+        return {"raw": raw, "evidence": evidence, "sha256": sha256_hex(raw), "signature": signature_text,
+                "signature_key": signature_key}
+
+    def _record_in(self, conn: Connection, item: dict[str, Any], trigger: str, inventory_name: str | None,
+                   now: datetime) -> RecordedRun:
+        evidence: Evidence = item["evidence"]
+        digest = item["sha256"]
+        existing = conn.execute(_RUN_BY_EVIDENCE, {"sha": digest}).scalar()
+        if existing is not None:
+            raise AlreadyRecorded(f"this evidence (SHA-256 {digest[:16]}...) is already recorded as run "
+                                  f"{existing}", existing)
+        provenance = evidence.snapshot.provenance
+        host_id = self._host(conn, provenance.machine_id, provenance.hostname, inventory_name)
+        if conn.execute(_POLICY_KNOWN, {"sha": evidence.policy_sha256}).first() is None:
+            self._insert_missing(conn, t.policies, "sha256", {
+                "sha256": evidence.policy_sha256, "policy_id": evidence.policy.id,
+                "version": evidence.policy.version,
+                "document": canonical_json(evidence.policy.model_dump(mode="json")).decode("utf-8"),
+                "checks": canonical_json([c.model_dump(mode="json") for c in evidence.checks]).decode("utf-8"),
+                "control_map": canonical_json({r.id: list(r.controls) for r in evidence.policy.rules
+                                               if r.enabled}).decode("utf-8")})
+        self._insert_missing(conn, t.evidence, "sha256", {
+            "sha256": digest, "size": len(item["raw"]), "encoding": EVIDENCE_ENCODING,
+            "content": zlib.compress(item["raw"], 6)})
+        prev = self._chain_head(conn, host_id, evidence.policy.id)
+        started = _naive_utc(evidence.run.started_at)
+        counts = _counts(evidence)
+        inserted = conn.execute(t.runs.insert(), {
+            "host_id": host_id, "policy_sha256": evidence.policy_sha256, "policy_id": evidence.policy.id,
+            "started_at": started, "finished_at": _naive_utc(evidence.run.finished_at),
+            "day": started.date().isoformat(), "evaluated_on": evidence.run.evaluated_on, "recorded_at": now,
+            "trigger": trigger, "tool_version": evidence.tool.version, "snapshot_sha256": evidence.facts_sha256,
+            "evidence_sha256": digest, "prev_evidence_sha256": prev,
+            "signature_state": "signed" if item["signature"] else "unsigned", "signature": item["signature"],
+            "signature_key": item["signature_key"], "verdict": evidence.result.verdict.value,
+            "exit_code": evidence.result.exit_code, "complete": evidence.result.complete,
+            **{f"n_{status}": n for status, n in counts.items()},
+        }).inserted_primary_key
+        assert inserted is not None  # an INSERT of one row always has its key
+        run_id = int(inserted[0])
+        if evidence.result.findings:
+            conn.execute(t.findings.insert(), [
+                {"run_id": run_id, "finding_id": f.id, "rule_id": f.rule_id, "check": f.check,
+                 "status": f.status.value, "severity": f.severity.value, "subject": f.subject,
+                 "controls": ",".join(f.controls)} for f in evidence.result.findings])
+        families = _family_counts(evidence)
+        if families:
+            conn.execute(t.family_counts.insert(), [
+                {"run_id": run_id, "family": family, "status": status, "count": n, "day": started.date().isoformat(),
+                 "host_id": host_id, "policy_id": evidence.policy.id}
+                for (family, status), n in families.items()])
+        return RecordedRun(run_id, digest, prev, host_id)
+
+    def _insert_missing(self, conn: Connection, table: sa.Table, key: str, values: dict[str, Any]) -> None:
+        statement = self._insert_statements.get(table.name)
+        if statement is None:
+            if self.dialect == "postgresql":
+                from sqlalchemy.dialects.postgresql import insert
+            else:
+                from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
+            statement = insert(table).on_conflict_do_nothing(index_elements=[key])
+            self._insert_statements[table.name] = statement
+        conn.execute(statement, values)
+
+    def _host(self, conn: Connection, machine_id: str | None, hostname: str, inventory_name: str | None) -> int:
+        key = host_key(machine_id, hostname)
+        # Locked for the rest of the transaction (PostgreSQL; SQLite's transaction is immediate), so
+        # two recorders of one host cannot both take the same chain head.
+        row = conn.execute(_HOST_FOR_UPDATE, {"key": key}).first()
+        if row is None:
+            self._insert_missing(conn, t.hosts, "host_key", {"host_key": key, "machine_id": machine_id,
+                                                             "hostname": hostname, "inventory_name": inventory_name})
+            row = conn.execute(_HOST_FOR_UPDATE, {"key": key}).one()
+        changes = {}
+        if row.hostname != hostname:
+            changes["hostname"] = hostname  # renamed; the machine id says it is the same host
+        if inventory_name is not None and row.inventory_name != inventory_name:
+            changes["inventory_name"] = inventory_name
+        if changes:
+            conn.execute(t.hosts.update().where(t.hosts.c.id == row.id).values(**changes))
+        return int(row.id)
+
+    def _chain_head(self, conn: Connection, host_id: int, policy_id: str) -> str | None:
+        """The evidence digest of the newest run (recorded or pruned) of this host and policy."""
+        params = {"host": host_id, "policy": policy_id}
+        live = conn.execute(_LAST_RUN, params).first()
+        gone = conn.execute(_LAST_PRUNED, params).first()
+        newest = max((r for r in (live, gone) if r is not None), key=lambda r: r[0], default=None)
+        return newest[1] if newest is not None else None
+
+    def mark_attested(self, evidence_sha256: str, kind: str, document: bytes,
+                      at: datetime | None = None) -> list[int]:
+        """Mark the runs whose evidence is ``evidence_sha256`` as attested by a ``kind`` document
+        (a PDF or OSCAL rendered from it); return their ids (none when that evidence is not recorded)."""
+        document_sha = sha256_hex(document)
+        moment = _naive_utc(at or datetime.now(timezone.utc))
+        marked = []
+        try:
+            with self._writing() as conn:
+                ids = conn.execute(sa.select(t.runs.c.id).where(t.runs.c.evidence_sha256 == evidence_sha256)).scalars()
+                for run_id in list(ids):
+                    seen = conn.execute(sa.select(t.attestations.c.id).where(
+                        t.attestations.c.run_id == run_id, t.attestations.c.kind == kind,
+                        t.attestations.c.document_sha256 == document_sha)).first()
+                    if seen is None:
+                        conn.execute(t.attestations.insert().values(run_id=run_id, kind=kind,
+                                                                     document_sha256=document_sha, attested_at=moment))
+                    marked.append(run_id)
+        except (SQLAlchemyError, DBAPIError) as exc:
+            raise self._fail("record an attestation in", exc) from None
+        return marked
+
+    # ------------------------------------------------------------------ reading
+
+    def _run_query(self) -> sa.Select[Any]:
+        attested = (sa.select(sa.func.count()).select_from(t.attestations)
+                    .where(t.attestations.c.run_id == t.runs.c.id).scalar_subquery())
+        return (sa.select(t.runs, t.hosts.c.hostname, t.hosts.c.machine_id, t.hosts.c.inventory_name,
+                          t.policies.c.version.label("policy_version"), attested.label("attestations"))
+                .join(t.hosts, t.hosts.c.id == t.runs.c.host_id)
+                .join(t.policies, t.policies.c.sha256 == t.runs.c.policy_sha256))
+
+    def _host_ids(self, host: str) -> list[int]:
+        with self._reading() as conn:
+            return list(conn.execute(sa.select(t.hosts.c.id).where(self._host_filter(host))).scalars())
+
+    @staticmethod
+    def _host_filter(host: str) -> Any:
+        return sa.or_(t.hosts.c.hostname == host, t.hosts.c.machine_id == host, t.hosts.c.inventory_name == host)
+
+    def list_runs(self, *, host: str | None = None, policy: str | None = None, verdict: str | None = None,
+                  since: datetime | None = None, until: datetime | None = None,
+                  limit: int | None = None) -> list[dict[str, Any]]:
+        """Runs, newest first, filtered by host (name, machine id or inventory name), policy id,
+        verdict and start time (``since`` inclusive, ``until`` exclusive)."""
+        query = self._run_query()
+        if host is not None:
+            # The few hosts first, then their runs through the (host, policy, id) index.
+            query = query.where(t.runs.c.host_id.in_(self._host_ids(host)))
+        if policy is not None:
+            query = query.where(t.runs.c.policy_id == policy)
+        if verdict is not None:
+            query = query.where(t.runs.c.verdict == verdict)
+        if since is not None:
+            query = query.where(t.runs.c.started_at >= _naive_utc(since))
+        if until is not None:
+            query = query.where(t.runs.c.started_at < _naive_utc(until))
+        query = query.order_by(t.runs.c.started_at.desc(), t.runs.c.id.desc())
+        if limit is not None:
+            query = query.limit(limit)
+        with self._reading() as conn:
+            return [self._run_dict(row) for row in conn.execute(query)]
+
+    def _reading(self) -> Any:
+        return _Reading(self)
+
+    @staticmethod
+    def _run_dict(row: Any) -> dict[str, Any]:
+        return {
+            "id": row.id,
+            "host": {"hostname": row.hostname, "machine_id": row.machine_id, "inventory_name": row.inventory_name},
+            "policy": {"id": row.policy_id, "version": row.policy_version, "sha256": row.policy_sha256},
+            "started_at": _iso(row.started_at), "finished_at": _iso(row.finished_at), "day": row.day,
+            "evaluated_on": row.evaluated_on.isoformat(), "recorded_at": _iso(row.recorded_at),
+            "trigger": row.trigger, "tool_version": row.tool_version,
+            "snapshot_sha256": row.snapshot_sha256, "evidence_sha256": row.evidence_sha256,
+            "prev_evidence_sha256": row.prev_evidence_sha256,
+            "signature": {"state": row.signature_state, "key": row.signature_key},
+            "verdict": row.verdict, "exit_code": row.exit_code, "complete": bool(row.complete),
+            "counts": {status: getattr(row, f"n_{status}") for status in t.STATUSES},
+            "attested": bool(row.attestations),
+        }
+
+    def get_run(self, run_id: int) -> dict[str, Any]:
+        with self._reading() as conn:
+            row = conn.execute(self._run_query().where(t.runs.c.id == run_id)).first()
+            if row is None:
+                raise InputError(f"{self.shown}: no run {run_id} in the history store")
+            run = self._run_dict(row)
+            run["findings"] = [
+                {"id": f.finding_id, "rule": f.rule_id, "check": f.check, "status": f.status,
+                 "severity": f.severity, "subject": f.subject, "controls": f.controls.split(",") if f.controls else []}
+                for f in conn.execute(sa.select(t.findings).where(t.findings.c.run_id == run_id)
+                                      .order_by(t.findings.c.rule_id, t.findings.c.subject, t.findings.c.finding_id))]
+            run["attestations"] = [
+                {"kind": a.kind, "document_sha256": a.document_sha256, "attested_at": _iso(a.attested_at)}
+                for a in conn.execute(sa.select(t.attestations).where(t.attestations.c.run_id == run_id)
+                                      .order_by(t.attestations.c.id))]
+        return run
+
+    def evidence_bytes(self, sha256: str) -> bytes:
+        """The evidence file recorded under ``sha256``, byte for byte (InputError when missing or altered)."""
+        with self._reading() as conn:
+            row = conn.execute(sa.select(t.evidence).where(t.evidence.c.sha256 == sha256)).first()
+        if row is None:
+            raise InputError(f"{self.shown}: no evidence {sha256} in the history store")
+        try:
+            data = _decompress(row.content, row.size)
+        except (ValueError, zlib.error) as exc:
+            raise InputError(f"{self.shown}: the stored evidence {sha256[:16]}... is damaged: {exc}") from None
+        if sha256_hex(data) != sha256:
+            raise InputError(f"{self.shown}: the stored evidence {sha256[:16]}... was altered (its SHA-256 is "
+                             f"{sha256_hex(data)}); run lbaudit history verify")
+        return data
+
+    def run_evidence(self, run_id: int) -> tuple[Evidence, bytes]:
+        run = self.get_run(run_id)
+        raw = self.evidence_bytes(run["evidence_sha256"])
+        return parse_evidence(raw, f"run {run_id}'s evidence"), raw
+
+    def last_two(self, host: str | None, policy: str | None) -> tuple[int, int]:
+        """The ids of the last two runs of one host and policy; the host and policy may be left out
+        when the store holds only one of them."""
+        query = (sa.select(t.runs.c.id, t.runs.c.host_id, t.runs.c.policy_id, t.hosts.c.hostname)
+                 .join(t.hosts, t.hosts.c.id == t.runs.c.host_id))
+        if host is not None:
+            query = query.where(self._host_filter(host))
+        if policy is not None:
+            query = query.where(t.runs.c.policy_id == policy)
+        with self._reading() as conn:
+            matching = query.subquery()
+            pairs = conn.execute(sa.select(matching.c.host_id, matching.c.policy_id, matching.c.hostname)
+                                 .distinct()).all()
+            if not pairs:
+                raise InputError(f"{self.shown}: no recorded run matches"
+                                 f"{' host ' + host if host else ''}{' policy ' + policy if policy else ''}")
+            if len(pairs) > 1:
+                names = ", ".join(sorted(f"{p.hostname}/{p.policy_id}" for p in pairs)[:10])
+                raise InputError(f"{self.shown}: runs of several hosts or policies match ({names}); "
+                                 "give --host and --policy, or two run ids")
+            host_id, policy_id = pairs[0].host_id, pairs[0].policy_id
+            ids = conn.execute(sa.select(t.runs.c.id).where(t.runs.c.host_id == host_id,
+                                                            t.runs.c.policy_id == policy_id)
+                               .order_by(t.runs.c.id.desc()).limit(2)).scalars().all()
+        if len(ids) < 2:
+            raise InputError(f"{self.shown}: only one run of {pairs[0].hostname}/{policy_id} is recorded; "
+                             "a diff needs two")
+        return ids[1], ids[0]
+
+    # ------------------------------------------------------------------ trend
+
+    def trend(self, *, since: date, until: date, host: str | None = None,
+              policy: str | None = None) -> dict[str, Any]:
+        """Findings by status per day and per NIST family, summed over every run started from
+        ``since`` to ``until`` (both inclusive, UTC days)."""
+        status_sums = [sa.func.sum(getattr(t.runs.c, f"n_{s}")).label(s) for s in t.STATUSES]
+        by_day = (sa.select(t.runs.c.day, sa.func.count().label("runs"), *status_sums)
+                  .where(t.runs.c.day >= since.isoformat(), t.runs.c.day <= until.isoformat()))
+        counts = t.family_counts.c
+        # Grouped by day first, in the order of the (day, family, status, count) index: a streaming
+        # aggregate over the index alone (grouped by family only, SQLite sorted ~400k rows per 90
+        # days of 1,000 hosts in a temporary B-tree); the days are then added up here.
+        by_family = (sa.select(counts.day, counts.family, counts.status, sa.func.sum(counts.count).label("n"))
+                     .where(counts.day >= since.isoformat(), counts.day <= until.isoformat()))
+        if policy is not None:
+            by_day = by_day.where(t.runs.c.policy_id == policy)
+            by_family = by_family.where(counts.policy_id == policy)
+        if host is not None:
+            host_ids = self._host_ids(host)
+            by_day = by_day.where(t.runs.c.host_id.in_(host_ids))
+            by_family = by_family.where(counts.host_id.in_(host_ids))
+        with self._reading() as conn:
+            days = [{"day": row.day, "runs": row.runs, **{s: int(getattr(row, s) or 0) for s in t.STATUSES}}
+                    for row in conn.execute(by_day.group_by(t.runs.c.day).order_by(t.runs.c.day))]
+            families: dict[str, dict[str, Any]] = {}
+            day_families: dict[tuple[str, str], dict[str, Any]] = {}
+            for row in conn.execute(by_family.group_by(counts.day, counts.family, counts.status)
+                                    .order_by(counts.day, counts.family, counts.status)):
+                entry = families.setdefault(row.family, {"family": row.family, **dict.fromkeys(t.STATUSES, 0)})
+                entry[row.status] += int(row.n)
+                daily = day_families.setdefault((row.day, row.family), {"day": row.day, "family": row.family,
+                                                                         **dict.fromkeys(t.STATUSES, 0)})
+                daily[row.status] = int(row.n)
+        return {"since": since.isoformat(), "until": until.isoformat(), "host": host, "policy": policy,
+                "by_day": days, "by_family": [families[f] for f in sorted(families)],
+                "by_day_family": [day_families[k] for k in sorted(day_families)]}
+
+    # ------------------------------------------------------------------ prune
+
+    def prune(self, *, older_than: timedelta | None = None, keep_last: int | None = None, force: bool = False,
+              dry_run: bool = False, now: datetime | None = None) -> PruneReport:
+        """Remove runs older than ``older_than`` and/or beyond the newest ``keep_last`` of each host
+        and policy (a run is removed when every given rule lets it go); attested runs only with
+        ``force``.  Each pruned run leaves its chain link behind; evidence no run refers to is removed."""
+        if older_than is None and keep_last is None:
+            raise InputError("prune needs --older-than and/or --keep-last")
+        cutoff = _naive_utc(now or datetime.now(timezone.utc)) - older_than if older_than is not None else None
+        report = PruneReport(dry_run=dry_run)
+        attested_ids = sa.select(t.attestations.c.run_id).distinct()
+        try:
+            with self._writing() as conn:
+                attested = set(conn.execute(attested_ids).scalars())
+                seen: dict[tuple[int, str], int] = defaultdict(int)
+                doomed = []
+                for row in conn.execute(sa.select(t.runs.c.id, t.runs.c.host_id, t.runs.c.policy_id,
+                                                  t.runs.c.started_at, t.runs.c.evidence_sha256,
+                                                  t.runs.c.prev_evidence_sha256)
+                                        .order_by(t.runs.c.host_id, t.runs.c.policy_id, t.runs.c.id.desc())):
+                    chain = (row.host_id, row.policy_id)
+                    seen[chain] += 1
+                    if keep_last is not None and seen[chain] <= keep_last:
+                        continue
+                    if cutoff is not None and row.started_at >= cutoff:
+                        continue
+                    if row.id in attested and not force:
+                        report.kept_attested.append(row.id)
+                        continue
+                    doomed.append(row)
+                report.pruned = sorted(r.id for r in doomed)
+                report.kept_attested.sort()
+                doomed_ids = set(report.pruned)
+                still_used = {sha for run_id, sha in conn.execute(sa.select(t.runs.c.id, t.runs.c.evidence_sha256))
+                              if run_id not in doomed_ids}
+                all_evidence = set(conn.execute(sa.select(t.evidence.c.sha256)).scalars())
+                orphans = sorted(all_evidence - still_used)
+                report.orphan_evidence = len(orphans)
+                if dry_run:
+                    conn.rollback()
+                    return report
+                moment = _naive_utc(datetime.now(timezone.utc))
+                for start in range(0, len(doomed), 500):
+                    batch = doomed[start:start + 500]
+                    ids = [r.id for r in batch]
+                    conn.execute(t.pruned_runs.insert(), [
+                        {"run_id": r.id, "host_id": r.host_id, "policy_id": r.policy_id,
+                         "evidence_sha256": r.evidence_sha256, "prev_evidence_sha256": r.prev_evidence_sha256,
+                         "started_at": r.started_at, "pruned_at": moment} for r in batch])
+                    for table in (t.findings, t.family_counts, t.attestations):
+                        conn.execute(table.delete().where(table.c.run_id.in_(ids)))
+                    conn.execute(t.runs.delete().where(t.runs.c.id.in_(ids)))
+                for start in range(0, len(orphans), 500):
+                    conn.execute(t.evidence.delete().where(t.evidence.c.sha256.in_(orphans[start:start + 500])))
+        except InputError:
+            raise
+        except (SQLAlchemyError, DBAPIError) as exc:
+            raise self._fail("prune", exc) from None
+        return report
+
+    # ------------------------------------------------------------------ verify
+
+    def verify(self, pubkey: Path | None = None) -> VerifyReport:
+        """Walk every chain (host and policy id, in recording order, pruned links included): each
+        run's previous digest must be its predecessor's evidence digest, each stored evidence must
+        hash to its digest and say what the run row says, and each signature must be over it
+        (verified with ``pubkey`` when given).  Every break is listed, the first first."""
+        key = None
+        if pubkey is not None:
+            from auditor.attest.signing import load_public_key
+
+            key = load_public_key(pubkey)
+        report = VerifyReport()
+        with self._reading() as conn:
+            entries: dict[tuple[int, str], list[Any]] = defaultdict(list)
+            for row in conn.execute(self._run_query().order_by(t.runs.c.id)):
+                entries[(row.host_id, row.policy_id)].append(("run", row))
+            for row in conn.execute(sa.select(t.pruned_runs).order_by(t.pruned_runs.c.run_id)):
+                entries[(row.host_id, row.policy_id)].append(("pruned", row))
+            names = dict(conn.execute(sa.select(t.hosts.c.id, t.hosts.c.hostname)).all())
+        report.chains = len(entries)
+        for (host_id, policy_id), chain in sorted(entries.items(), key=lambda item: min(
+                (r.id if k == "run" else r.run_id) for k, r in item[1])):
+            chain.sort(key=lambda entry: entry[1].id if entry[0] == "run" else entry[1].run_id)
+            previous: str | None = None
+            for position, (kind, row) in enumerate(chain):
+                run_id = row.id if kind == "run" else row.run_id
+                host = names.get(host_id, str(host_id))
+
+                def broken(what: str, detail: str, run_id: int = run_id, host: str = host,
+                           policy_id: str = policy_id) -> None:
+                    report.breaks.append(ChainBreak(run_id, host, policy_id, what, detail))
+
+                # The first entry of a chain may point at nothing (the first run) only.
+                if position > 0 and row.prev_evidence_sha256 != previous:
+                    broken("chain_link", f"records the previous evidence as {row.prev_evidence_sha256 or 'none'}, "
+                                         f"but the run before it has {previous}")
+                elif position == 0 and row.prev_evidence_sha256 is not None:
+                    broken("chain_link", f"records a previous evidence {row.prev_evidence_sha256} that no run or "
+                                         "pruned link of this host and policy has: a run was removed")
+                previous = row.evidence_sha256
+                if kind == "run":
+                    report.runs += 1
+                    checked = self._verify_run(row, key, broken)
+                    report.signatures_checked += checked
+        report.breaks.sort(key=lambda b: b.run_id)
+        return report
+
+    def _verify_run(self, row: Any, key: Any, broken: Any) -> int:
+        with self._reading() as conn:
+            stored = conn.execute(sa.select(t.evidence).where(t.evidence.c.sha256 == row.evidence_sha256)).first()
+        if stored is None:
+            broken("evidence_missing", f"its evidence {row.evidence_sha256} is not in the store")
+            return 0
+        try:
+            raw = _decompress(stored.content, stored.size)
+        except (ValueError, zlib.error) as exc:
+            broken("evidence_digest", f"its stored evidence cannot be read back: {exc}")
+            return 0
+        actual = sha256_hex(raw)
+        if actual != row.evidence_sha256 or len(raw) != stored.size:
+            broken("evidence_digest", f"its stored evidence changed: SHA-256 {actual}, recorded {row.evidence_sha256}")
+            return 0
+        try:
+            evidence = parse_evidence(raw, f"run {row.id}'s evidence")
+        except InputError as exc:
+            broken("evidence_invalid", str(exc))
+            return 0
+        said = {"verdict": row.verdict, "policy_sha256": row.policy_sha256, "snapshot_sha256": row.snapshot_sha256,
+                "counts": {s: getattr(row, f"n_{s}") for s in t.STATUSES}, "hostname": row.hostname,
+                "machine_id": row.machine_id}
+        shown = {"verdict": evidence.result.verdict.value, "policy_sha256": evidence.policy_sha256,
+                 "snapshot_sha256": evidence.facts_sha256, "counts": _counts(evidence),
+                 "hostname": evidence.snapshot.provenance.hostname,
+                 "machine_id": evidence.snapshot.provenance.machine_id}
+        for name in said:
+            if name == "hostname":
+                continue  # a host renamed since keeps its machine id; the name is the newest one
+            if said[name] != shown[name]:
+                broken("record_mismatch", f"the run says {name} {said[name]!r}, its evidence {shown[name]!r}")
+        if row.signature is None:
+            return 0
+        from auditor.attest.signing import _message, canonical_digest
+
+        document = _parse_signature(row.signature.encode("utf-8"))
+        if document["evidence_sha256"] != canonical_digest(raw):
+            broken("signature", "its signature is over another document")
+            return 0
+        if key is None:
+            return 0
+        import base64
+
+        from cryptography.exceptions import InvalidSignature
+
+        try:
+            key.verify(base64.b64decode(document["signature"]), _message(document["evidence_sha256"]))
+        except (InvalidSignature, ValueError):
+            broken("signature", "its Ed25519 signature does not verify with the given --pubkey")
+        return 1
+
+    # ------------------------------------------------------------------ export
+
+    def export_runs(self, *, with_evidence: bool = False, **filters: Any) -> Iterator[dict[str, Any]]:
+        """Every run (filtered as :meth:`list_runs`), oldest first, with its findings; with
+        ``with_evidence`` the evidence text as recorded."""
+        for summary in reversed(self.list_runs(**filters)):
+            run = self.get_run(summary["id"])
+            if with_evidence:
+                run["evidence"] = self.evidence_bytes(run["evidence_sha256"]).decode("utf-8")
+            yield run
+
+
+class _Reading:
+    """A connection for reading, every database error turned into an InputError naming the store."""
+
+    def __init__(self, store: HistoryStore):
+        self.store = store
+        self.conn: Connection | None = None
+
+    def __enter__(self) -> Connection:
+        try:
+            self.conn = self.store.engine.connect()
+        except (SQLAlchemyError, DBAPIError) as exc:
+            raise self.store._fail("read", exc) from None
+        return self.conn
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        assert self.conn is not None
+        self.conn.close()
+        if isinstance(exc, (SQLAlchemyError, DBAPIError)):
+            raise self.store._fail("read", exc) from None
+
+
+def dump_json_line(run: dict[str, Any]) -> str:
+    return json.dumps(run, sort_keys=True, ensure_ascii=False, separators=(",", ":"))

@@ -1,0 +1,84 @@
+"""Containers and published ports with a real dockerd (tests/docker_env.py), with and without
+its userland proxy: a port published on the wildcard fails net.bind_addresses naming the
+container; one published on loopback passes under ``allow: [loopback]``."""
+
+from __future__ import annotations
+
+import socket
+from typing import Iterator
+
+import pytest
+
+from auditor.checks.net_bind_addresses import BindAddressParams, net_bind_addresses
+from auditor.model.result import Status
+from tests.collect.test_netns_live import live_snapshot
+from tests.docker_env import IMAGE, Docker, dockerd
+
+pytestmark = [pytest.mark.live, pytest.mark.docker, pytest.mark.xdist_group(name="netns")]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module", params=[True, False], ids=["userland-proxy", "no-userland-proxy"])
+def docker(request, tmp_path_factory) -> Iterator[tuple[Docker, bool]]:
+    with dockerd(tmp_path_factory.mktemp("dockerd"), userland_proxy=request.param) as daemon:
+        yield daemon, request.param
+
+
+def snapshot_with(docker: Docker, monkeypatch):
+    monkeypatch.setenv("DOCKER_HOST", docker.host)
+    return live_snapshot()
+
+
+def test_a_port_published_on_the_wildcard_fails_naming_the_container(docker, monkeypatch):
+    daemon, proxy = docker
+    port = free_port()
+    daemon.run("run", "-d", "--name", f"lbt-wild-{port}", "-p", f"0.0.0.0:{port}:8080", IMAGE,
+               "/bin/busybox", "httpd", "-f", "-p", "8080")
+    try:
+        snapshot = snapshot_with(daemon, monkeypatch)
+    finally:
+        daemon.run("rm", "-f", f"lbt-wild-{port}")
+    netns = snapshot.facts.netns
+    assert netns is not None and "engine" in netns.published_sources and "nat" in netns.published_sources
+    [ns] = [ns for ns in netns.namespaces if any(w.name == f"lbt-wild-{port}" for w in ns.workloads)]
+    [workload] = ns.workloads
+    assert workload.image == IMAGE and workload.runtime == "docker" and workload.source.endswith("engine API")
+    outcomes = net_bind_addresses.run(snapshot, BindAddressParams(allow=["loopback"]))
+    exposure = [o for o in outcomes if f":{port}" in o.subject and "in netns" not in o.subject]
+    assert len(exposure) == 1, [o.subject for o in outcomes]
+    [finding] = exposure
+    assert finding.status == Status.FAIL
+    assert f"lbt-wild-{port}" in finding.subject
+    # the host listener that holds the port: docker-proxy, or dockerd itself with --userland-proxy=false;
+    # either is attributed to the container
+    holder = "docker-proxy" if proxy else "dockerd"
+    assert finding.subject.startswith(f"tcp 0.0.0.0:{port} {holder} pid ")
+    assert finding.subject.endswith(f"(publishes container lbt-wild-{port})")
+    assert finding.subject_detail["container"] == f"lbt-wild-{port}"
+    inside = [o for o in outcomes if o.subject.endswith(f"in netns container lbt-wild-{port}")]
+    assert [o.status for o in inside] == [Status.PASS]
+    assert not [o for o in outcomes if o.subject.startswith("published ports (engine and NAT rules disagree)")]
+    selected = BindAddressParams.model_validate({"allow": ["loopback"], "exceptions": [
+        {"match": {"container": f"lbt-wild-{port}"}, "allow": ["any"], "reason": "public web"}]})
+    again = [o for o in net_bind_addresses.run(snapshot, selected) if o.subject == finding.subject]
+    assert [o.status for o in again] == [Status.PASS]
+
+
+def test_a_port_published_on_loopback_passes_under_allow_loopback(docker, monkeypatch):
+    daemon, _proxy = docker
+    port = free_port()
+    daemon.run("run", "-d", "--name", f"lbt-lo-{port}", "-p", f"127.0.0.1:{port}:8080", IMAGE,
+               "/bin/busybox", "httpd", "-f", "-p", "8080")
+    try:
+        snapshot = snapshot_with(daemon, monkeypatch)
+    finally:
+        daemon.run("rm", "-f", f"lbt-lo-{port}")
+    outcomes = net_bind_addresses.run(snapshot, BindAddressParams(allow=["loopback"]))
+    exposure = [o for o in outcomes if f":{port}" in o.subject and "in netns" not in o.subject]
+    assert exposure and all(o.status == Status.PASS for o in exposure), [(o.subject, o.status) for o in exposure]
+    assert all(f"lbt-lo-{port}" in o.subject for o in exposure)

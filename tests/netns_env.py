@@ -1,0 +1,166 @@
+"""Network namespaces the tests create and remove: named ones (``ip netns add``), unnamed ones
+(``unshare --net``), veth pairs, macvlan links, listeners and sysctls inside them.
+
+Only addresses inside namespaces created here are ever configured (the host side of a veth gets
+none); every namespace, link and process is removed when the context ends.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import subprocess
+import sys
+from contextlib import contextmanager
+from typing import Iterator
+
+import pytest
+
+# A listener process: binds each "proto:address" given (port 0: the kernel picks), prints
+# "proto address port" per socket, then holds them until its stdin closes.
+LISTENER = r"""
+import socket, sys
+held = []
+for spec in sys.argv[1:]:
+    proto, address = spec.split(":", 1)
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM)
+    sock.bind((address, 0))
+    if proto == "tcp":
+        sock.listen(4)
+    held.append(sock)
+    print(proto, address, sock.getsockname()[1], flush=True)
+sys.stdin.read()
+"""
+
+_counter = itertools.count()
+
+
+def require_namespaces() -> None:
+    if os.geteuid() != 0:
+        pytest.skip("creating network namespaces needs root (CI runs the suite as root)")
+    probe = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, timeout=10)
+    if probe.returncode != 0:
+        pytest.skip(f"ip netns is not usable here: {probe.stderr.strip()}")
+
+
+def ip(*args: str) -> None:
+    subprocess.run(["ip", *args], check=True, capture_output=True, text=True, timeout=10)
+
+
+def unique_name(prefix: str = "lbt") -> str:
+    return f"{prefix}{os.getpid() % 100000}x{next(_counter)}"
+
+
+@contextmanager
+def named_namespace(name: str | None = None) -> Iterator[str]:
+    """A named namespace with loopback up."""
+    require_namespaces()
+    name = name or unique_name()
+    ip("netns", "add", name)
+    try:
+        ip("-n", name, "link", "set", "lo", "up")
+        yield name
+    finally:
+        subprocess.run(["ip", "netns", "del", name], capture_output=True, timeout=10)
+
+
+def sysctl_in(name: str, key: str, value: str) -> None:
+    subprocess.run(["ip", "netns", "exec", name, "sysctl", "-qw", f"{key}={value}"], check=True,
+                   capture_output=True, timeout=10)
+
+
+class Listeners:
+    """A process holding listeners; ``ports`` maps (proto, address) to the port the kernel gave."""
+
+    def __init__(self, argv: list[str], specs: list[str]) -> None:
+        self.process = subprocess.Popen([*argv, sys.executable, "-c", LISTENER, *specs], stdin=subprocess.PIPE,
+                                        stdout=subprocess.PIPE, text=True)
+        self.ports: dict[tuple[str, str], int] = {}
+        assert self.process.stdout is not None
+        for _spec in specs:
+            line = self.process.stdout.readline()
+            if not line:
+                self.close()
+                raise RuntimeError(f"listener process {argv} ended before binding {specs}")
+            proto, address, port = line.split()
+            self.ports[(proto, address)] = int(port)
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def close(self) -> None:
+        if self.process.stdin:
+            self.process.stdin.close()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+
+@contextmanager
+def listeners_in(name: str, *specs: str) -> Iterator[Listeners]:
+    """Listeners inside the named namespace ``name``."""
+    held = Listeners(["ip", "netns", "exec", name], list(specs))
+    try:
+        yield held
+    finally:
+        held.close()
+
+
+@contextmanager
+def unnamed_namespace_listeners(*specs: str) -> Iterator[Listeners]:
+    """Listeners in a namespace of their own that has no name (``unshare --net``): it exists only
+    as long as the process does."""
+    require_namespaces()
+    held = Listeners(["unshare", "--net", "--"], list(specs))
+    try:
+        yield held
+    finally:
+        held.close()
+
+
+def namespace_inode_of(pid: int) -> int:
+    return os.stat(f"/proc/{pid}/ns/net").st_ino
+
+
+@contextmanager
+def veth_to_host(name: str, address: str) -> Iterator[str]:
+    """A veth pair: one end in the host namespace (no address), the other in ``name`` with ``address``."""
+    host_end = unique_name("lbv")
+    ip("link", "add", host_end, "type", "veth", "peer", "name", "eth0", "netns", name)
+    try:
+        ip("-n", name, "addr", "add", address, "dev", "eth0")
+        ip("-n", name, "link", "set", "eth0", "up")
+        yield host_end
+    finally:
+        subprocess.run(["ip", "link", "del", host_end], capture_output=True, timeout=10)
+
+
+def macvlan_in(name: str, address: str, kind: str = "macvlan") -> None:
+    """A macvlan (or ipvlan) link ``out0`` with ``address``, on the end of a veth pair whose both ends
+    are inside ``name`` (no address on them); skips when the kernel lacks ``kind``."""
+    ip("-n", name, "link", "add", "parent0", "type", "veth", "peer", "name", "parent1")
+    ip("-n", name, "link", "set", "parent0", "up")
+    made = subprocess.run(["ip", "-n", name, "link", "add", "link", "parent0", "name", "out0", "type", kind],
+                          capture_output=True, text=True, timeout=10)
+    if made.returncode != 0:
+        pytest.skip(f"this kernel cannot make a {kind} link: {made.stderr.strip()}")
+    ip("-n", name, "addr", "add", address, "dev", "out0")
+    ip("-n", name, "link", "set", "out0", "up")
+
+
+def ss_listeners(name: str) -> set[tuple[str, str, int]]:
+    """(protocol, address, port) of every TCP and UDP listener ``ss -N NAME -ltnup`` shows."""
+    out = subprocess.run(["ss", "-N", name, "-H", "-ltnup"], check=True, capture_output=True, text=True,
+                         timeout=10).stdout
+    found = set()
+    for line in out.splitlines():
+        fields = line.split()
+        proto, local = fields[0], fields[4]
+        address, _, port = local.rpartition(":")
+        address = address.strip("[]").split("%")[0]
+        found.add((proto, "::" if address == "*" else address, int(port)))  # ss prints a dual-stack :: as *
+    return found
