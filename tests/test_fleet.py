@@ -124,3 +124,69 @@ def test_worst_exit_code_order():
     assert worst_exit_code([1, 2, 3]) == 2
     assert worst_exit_code([2, 70]) == 70
     assert worst_exit_code([]) == 0
+
+
+def test_record_every_host_with_trigger_fleet_and_report_the_fleet(fleet: Path, tmp_path: Path):
+    from auditor.history import open_store
+
+    store = tmp_path / "history.db"
+    for round_ in (1, 2):
+        result = run_cli("fleet", "evaluate", "--snapshots", fleet, "--policy", POLICY, "--out-dir",
+                         tmp_path / f"out{round_}", "--record", "--store", store, "-j", "2")
+        assert result.returncode == 1, result.stderr
+    with open_store(str(store)) as opened:
+        for host in ("db01", "edge01", "web01"):
+            runs = opened.list_runs(host=host)
+            assert [r["trigger"] for r in runs] == ["fleet", "fleet"]
+            assert {r["host"]["inventory_name"] for r in runs} == {host}
+            assert runs[0]["prev_evidence_sha256"] == runs[1]["evidence_sha256"]  # one chain per host
+    report = run_cli("fleet", "report", "--store", store, "--json")
+    assert report.returncode == 0, report.stderr  # nothing regressed between two identical runs
+    data = json.loads(report.stdout)
+    summary = _summary(tmp_path / "out2")
+    assert data["hosts_total"] == 3
+    assert data["hosts_by_verdict"] == {v: sorted(h["host"] for h in summary["hosts"] if h["verdict"] == v)
+                                        for v in {h["verdict"] for h in summary["hosts"]}}
+    failing = {row["rule"]: row["hosts"] for row in data["rules_failing_on_most_hosts"]}
+    for rule, n in failing.items():
+        assert n == sum(1 for h in summary["hosts"] if rule in h["failing_rules"])
+    for row in data["controls_by_share_satisfied"]:
+        assert row["hosts_satisfied"] == sum(1 for h in summary["hosts"] if h["controls"].get(row["control"]))
+    assert data["regressed_since_previous_run"] == []
+    assert data["not_scanned_for_days"]["hosts"] == []  # generated snapshots are recent runs
+
+
+def test_report_names_a_host_that_regressed_and_hosts_not_scanned_lately(fleet: Path, tmp_path: Path):
+    store = tmp_path / "history.db"
+    run_cli("fleet", "evaluate", "--snapshots", fleet, "--policy", POLICY, "--out-dir", tmp_path / "out1",
+            "--record", "--store", store)
+    # db01 opens a wildcard listener before the next run
+    write_snapshot(snapshot(listeners=[listener("127.0.0.1", 5432), listener("0.0.0.0", 6379)], hostname="db01"),
+                   fleet / "db01" / "lbaudit.snapshot.json")
+    run_cli("fleet", "evaluate", "--snapshots", fleet, "--policy", POLICY, "--out-dir", tmp_path / "out2",
+            "--record", "--store", store)
+    report = run_cli("fleet", "report", "--store", store, "--json", "--stale-days", "0")
+    assert report.returncode == 1
+    data = json.loads(report.stdout)
+    (regressed,) = data["regressed_since_previous_run"]
+    assert regressed["host"] == "db01"
+    assert any(c["rule"] == "listeners-loopback-only" and "6379" in c["subject"] for c in regressed["regressions"])
+    # --stale-days 0: every host whose latest run is older than now
+    assert sorted(h["host"] for h in data["not_scanned_for_days"]["hosts"]) == ["db01", "edge01", "web01"]
+    assert {h["days"] for h in data["not_scanned_for_days"]["hosts"]} == {0}
+    text = run_cli("fleet", "report", "--store", store)
+    assert "db01" in text.stdout and "regressed since their previous run: 1" in text.stdout
+
+
+def test_hosts_sharing_a_machine_are_told_apart_by_inventory_name(tmp_path: Path):
+    fetch = tmp_path / "fetch"
+    for name in ("ns-a", "ns-b"):  # one machine id and host name, as network namespaces of one machine have
+        _host(fetch, name, listeners=[], hostname="shared", machine_id="f" * 32)
+    store = tmp_path / "history.db"
+    run_cli("fleet", "evaluate", "--snapshots", fetch, "--policy", POLICY, "--out-dir", tmp_path / "out",
+            "--record", "--store", store)
+    from auditor.history import open_store
+
+    with open_store(str(store)) as opened:
+        assert len(opened.list_runs(host="ns-a")) == 1 and len(opened.list_runs(host="ns-b")) == 1
+        assert {r["host"]["machine_id"] for r in opened.list_runs()} == {"f" * 32}
