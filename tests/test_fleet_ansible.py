@@ -310,8 +310,12 @@ def test_schedule_role_installs_the_scheduled_scan(estate):
     if not (work / "collections").is_dir():
         _play(work, 1)
     root = work / "image"
-    for directory in ("etc/cron.d", "var/lib/lbaudit", "etc/lbaudit"):
+    for directory in ("etc/cron.d", "var/lib/lbaudit", "etc/lbaudit", "usr/bin"):
         (root / directory).mkdir(parents=True)
+    flock = shutil.which("flock")
+    if flock is None:
+        pytest.skip("flock (util-linux) is not installed: the cron job needs it")
+    shutil.copy(flock, root / "usr" / "bin" / "flock")  # the cron line runs the image's flock
     (root / "etc" / "lbaudit" / "policy.yaml").write_text((REPO / "policies" / "corp.yaml").read_text())
     playbook = work / "schedule.yml"
     playbook.write_text("- hosts: controller-local\n  gather_facts: false\n  roles:\n"
