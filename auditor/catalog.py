@@ -1,7 +1,10 @@
-"""Load the shipped NIST control data (controls/nist-sp800-53-r5.yaml)."""
+"""Load the shipped NIST control data (controls/nist-sp800-53-r5.yaml, and the statements and
+SP 800-53A assessment text scripts/build-controls writes from NIST's catalogs)."""
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
 from functools import lru_cache
 
 import yaml
@@ -10,11 +13,15 @@ from auditor.model.controls import Control, ControlCatalog
 from auditor.resources import data_dir
 
 CONTROLS_FILE = "nist-sp800-53-r5.yaml"
+# The shipped data file is ours, not a user's: libyaml's parser (ten times faster) with the same
+# safe constructor.  Policies, which users write, keep the located, depth-limited Python composer
+# of auditor.policy.yamlsafe.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @lru_cache(maxsize=1)
 def load_catalog() -> ControlCatalog:
-    raw = yaml.safe_load((data_dir("controls") / CONTROLS_FILE).read_text(encoding="utf-8"))
+    raw = yaml.load((data_dir("controls") / CONTROLS_FILE).read_text(encoding="utf-8"), Loader=_LOADER)  # noqa: S506 - a safe loader
     families: dict[str, str] = raw["families"]
     controls: dict[str, Control] = {}
     for entry in raw["controls"]:
@@ -24,3 +31,29 @@ def load_catalog() -> ControlCatalog:
             raise ValueError(f"{CONTROLS_FILE}: control {control.id} listed twice")
         controls[control.id] = control
     return ControlCatalog(name=raw["catalog"]["name"], version=str(raw["catalog"]["version"]), controls=controls)
+
+
+ASSESSMENT_FILE = "nist-sp800-53-r5-assessment.json"  # written by scripts/build-controls from NIST's OSCAL
+
+
+@dataclass(frozen=True)
+class ControlText:
+    """What NIST says a control requires and how SP 800-53A assesses it (scripts/build-controls)."""
+
+    id: str
+    title: str
+    statement: tuple[str, ...]  # SP 800-53 Rev. 5 control statement, one labelled item a line
+    objective: tuple[str, ...]  # SP 800-53A determination statements, labelled (empty: not published)
+    methods: dict[str, tuple[str, ...]]  # "examine" / "interview" / "test" -> assessment objects
+    source: str  # the NIST catalog it was taken from
+    note: str | None  # why objective/methods are missing, when they are
+
+
+@lru_cache(maxsize=1)
+def load_control_text() -> dict[str, ControlText]:
+    raw = json.loads((data_dir("controls") / ASSESSMENT_FILE).read_text(encoding="utf-8"))
+    return {cid: ControlText(id=cid, title=c["title"], statement=tuple(c["statement"]),
+                             objective=tuple(c["objective"]),
+                             methods={m: tuple(objects) for m, objects in c["methods"].items()},
+                             source=c["source"], note=c.get("note"))
+            for cid, c in raw["controls"].items()}

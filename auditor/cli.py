@@ -15,7 +15,7 @@ import click
 from auditor import __version__
 from auditor.commands.options import TARGET_HELP, color_option, quiet_option, resolve_target
 from auditor.errors import InputError, LbauditError
-from auditor.model.result import ExitCode, Severity
+from auditor.model.codes import ExitCode, Severity
 from auditor.plugins import plugins_enabled
 
 EXIT_CODES_HELP = """\b
@@ -33,6 +33,9 @@ Exit codes:
 SEVERITIES = [s.value for s in Severity]
 TRIGGERS = ["manual", "timer", "cron", "ci", "fleet"]  # auditor.history.schema.TRIGGERS, without importing it
 ATTESTING_FORMATS = ("pdf", "oscal")  # a rendering of these marks the recorded run attested
+WAIVERS_HELP = ("Waivers file (a mapping with one key, waivers): kept apart from the policy so that renewing a "
+                "waiver does not change the policy's digest.")
+EXPIRY_WARNING_HELP = "Warn about waivers that expire within this many days."
 
 
 def _fail(message: str) -> None:
@@ -56,6 +59,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
                 "Print a PowerShell (windows) or sh (macos) script that captures a bundle for `collect --replay`."),
     "collect": ("auditor.commands.collect:collect",
                 "Collect facts only, without a policy, into a snapshot for `lbaudit evaluate --snapshot`."),
+    "config": ("auditor.commands.config:config",
+               "Show the configuration: each setting's effective value and where it came from."),
     "coverage": ("auditor.commands.coverage:coverage",
                  "Which baseline controls the policy's enabled rules produce evidence for, which not, and the share."),
     "diff": ("auditor.commands.diff:diff",
@@ -67,6 +72,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
               "Evaluate a fleet's snapshots centrally, and report on the fleet from the history store."),
     "history": ("auditor.commands.history:history",
                 "The recorded runs (evaluate --record): list, show, diff, trend, prune, import, export, verify."),
+    "init": ("auditor.commands.init:init",
+             "Write a starter policy (--from-host: from this host's listeners, each exception with reason TODO)."),
     "keygen": ("auditor.commands.attest:keygen",
                "Create an Ed25519 key pair for signing evidence (evaluate --sign-key)."),
     "list-checks": ("auditor.cli:list_checks", "List the loaded checks (built-in and plugins) with their controls."),
@@ -98,6 +105,9 @@ class LazyGroup(click.Group):
             if not isinstance(command, click.Command) or command.name != cmd_name:
                 raise TypeError(f"COMMANDS[{cmd_name!r}] names {COMMANDS[cmd_name][0]}, not the command {cmd_name!r}")
             _refuse_empty_paths(command)
+            from auditor.config import attach_envvars
+
+            attach_envvars(command)  # LBAUDIT_POLICY, LBAUDIT_STORE, ...: the table in auditor/config.py
             self.add_command(command, cmd_name)
         return self.commands[cmd_name]
 
@@ -114,8 +124,40 @@ class LazyGroup(click.Group):
 @click.group(cls=LazyGroup, help="lbaudit: policy-as-code compliance auditor for the network-socket layer, "
                                  "mapped to NIST SP 800-53 Rev. 5.", epilog=EXIT_CODES_HELP)
 @click.version_option(__version__, prog_name="lbaudit")
-def cli() -> None:
-    pass
+@click.pass_context
+def cli(ctx: click.Context) -> None:
+    # Options named in auditor.config.SETTINGS take their defaults from the configuration file:
+    # click reads the default_map of the command about to run (an option, then its environment
+    # variable, win over it).
+    if ctx.invoked_subcommand is not None:
+        from auditor.config import default_map_for, file_values
+
+        command = ctx.command.get_command(ctx, ctx.invoked_subcommand)  # type: ignore[attr-defined]
+        ctx.default_map = {**(ctx.default_map or {}),
+                           ctx.invoked_subcommand: default_map_for(command, file_values())}
+
+
+def _group_defaults() -> dict[str, Any] | None:
+    """The configuration's defaults for options of the ``lbaudit`` group itself (``lbaudit --color
+    never evaluate``), which are parsed before the group's callback runs; the file is read only when
+    the group has such an option."""
+    from auditor.config import BY_OPTION, attach_envvars, default_map_for, file_values
+
+    attach_envvars(cli)
+    if not any(option in BY_OPTION for param in cli.params for option in getattr(param, "opts", [])):
+        return None
+    return default_map_for(cli, file_values())
+
+
+def _read_org_logo(path: Path | None, pdf: Path | None) -> bytes | None:
+    """--org-logo read and checked before any work (exit 2 naming the file); only the PDF shows it."""
+    if path is None:
+        return None
+    if pdf is None:
+        raise click.UsageError("--org-logo goes on the PDF cover: give --pdf as well")
+    from auditor.report.pdf import read_org_logo
+
+    return read_org_logo(path)
 
 
 # ------------------------------------------------------------------ evaluate
@@ -182,6 +224,8 @@ def _check_report_options(out_dir: Path | None, pdf: Path | None, pdf_cert: Path
 @click.option("--pdf", type=click.Path(path_type=Path), help="Also write a PDF attestation here.")
 @click.option("--sign-key", type=click.Path(path_type=Path), help="Ed25519 private key: sign the evidence (detached .sig).")
 @click.option("--assessor", callback=_one_line_option, help="Assessor named in attestations [default: the policy owner].")
+@click.option("--org-name", callback=_one_line_option, help="Organisation named on the PDF cover and page headers.")
+@click.option("--org-logo", type=click.Path(path_type=Path), help="PNG or JPEG logo for the PDF cover (at most 512 KiB).")
 @click.option("--pdf-cert", type=click.Path(path_type=Path), help="X.509 certificate (PEM): also sign the PDF itself (PAdES).")
 @click.option("--pdf-cert-key", type=click.Path(path_type=Path), help="Private key (PEM) of --pdf-cert.")
 @click.option("--no-plugins", is_flag=True, help="Load built-in checks and reporters only (also: LBAUDIT_DISABLE_PLUGIN_AUTOLOAD=1).")
@@ -190,6 +234,9 @@ def _check_report_options(out_dir: Path | None, pdf: Path | None, pdf_cert: Path
 @click.option("--json", "as_json", is_flag=True, help="Print a compact JSON summary on stdout (verdict, exit code, "
               "counts, failing findings, next steps) instead of the human one.")
 @color_option
+@click.option("--waivers", "waivers_path", type=click.Path(path_type=Path), help=WAIVERS_HELP)
+@click.option("--expiry-warning-days", type=click.IntRange(0, 3650), default=30, show_default=True,
+              help=EXPIRY_WARNING_HELP)
 @click.option("--quiet", "-q", is_flag=True, help="No summary; the exit code and the files still tell.")
 @click.option("--record", is_flag=True, help="Record the run in the history store (lbaudit history).")
 @click.option("--store", metavar="PATH|URL", help="History store for --record: a file path or a SQLAlchemy URL "
@@ -199,9 +246,10 @@ def _check_report_options(out_dir: Path | None, pdf: Path | None, pdf_cert: Path
 def evaluate(policy_path: Path, output: Path | None, fail_on: str, target: str | None, snapshot_path: Path | None,
              snapshot_pubkey: Path | None, root: Path | None,
              formats: str | None, out_dir: Path | None, textfile_dir: Path | None, pdf: Path | None,
-             sign_key: Path | None, assessor: str | None,
+             sign_key: Path | None, assessor: str | None, org_name: str | None, org_logo: Path | None,
              pdf_cert: Path | None, pdf_cert_key: Path | None, no_plugins: bool, record_cmdline: bool,
-             as_json: bool, color: str, quiet: bool, record: bool, store: str | None, trigger: str) -> None:
+             as_json: bool, color: str, waivers_path: Path | None, expiry_warning_days: int, quiet: bool,
+             record: bool, store: str | None, trigger: str) -> None:
     """Evaluate a policy against this host (or a snapshot / root directory) and write the evidence.
 
     \b
@@ -215,7 +263,8 @@ def evaluate(policy_path: Path, output: Path | None, fail_on: str, target: str |
     from auditor.collect.targets import SnapshotFile
     from auditor.commands.output import print_summary
     from auditor.engine.registry import load_registry
-    from auditor.policy.loader import load_policy
+    from auditor.errors import PolicyError
+    from auditor.policy.loader import inspect_policy
     from auditor.storage.outputs import is_stdout, make_out_dir, signature_of
 
     source = resolve_target(target, root, snapshot_path, snapshot_pubkey)
@@ -236,6 +285,7 @@ def evaluate(policy_path: Path, output: Path | None, fail_on: str, target: str |
                                "a file, or render them later with `lbaudit report`")
     _check_readable(sign_key, "signing key")
     _check_report_options(out_dir, pdf, pdf_cert, pdf_cert_key)
+    logo = _read_org_logo(org_logo, pdf)
     if sign_key is not None:
         from auditor.attest.signing import load_private_key
 
@@ -252,23 +302,32 @@ def evaluate(policy_path: Path, output: Path | None, fail_on: str, target: str |
     plugins = plugins_enabled(no_plugins)
     started = datetime.now(timezone.utc)
     registry = load_registry(plugins=plugins)
-    policy = load_policy(policy_path, registry)
+    checked = inspect_policy(policy_path, registry, waivers_path=waivers_path, today=started.date(),
+                             expiry_warning_days=expiry_warning_days)
+    if checked.policy is None:
+        raise PolicyError(f"{policy_path}: invalid policy", checked.problems)
+    policy = checked.policy
     reporters = _reporters_for(format_list, pdf, plugins)
     if output is None:
         output = (out_dir / f"{policy.id}.evidence.json") if out_dir else Path("lbaudit-evidence.json")
     pipeline.plan_files(policy.id, reporters, output, out_dir, pdf, evidence_written=not to_stdout,
                         inputs=[("policy", policy_path), *(("policy", Path(s.path)) for s in policy.sources),
+                                ("waivers file", waivers_path),
                                 ("snapshot", snapshot_file), ("snapshot public key", snapshot_pubkey),
                                 ("snapshot signature", signature_of(snapshot_file) if snapshot_file else None),
                                 ("signing key", sign_key), ("certificate", pdf_cert),
-                                ("certificate key", pdf_cert_key),
+                                ("certificate key", pdf_cert_key), ("logo", org_logo),
                                 *(("history store", path) for path in (history_store.files if history_store else []))],
                         format_dirs=format_dirs)
 
     snapshot, collect_ms = pipeline.timed_acquire(source, pipeline.plan(policy, registry),
                                                   record_cmdline=record_cmdline)
     evidence = pipeline.assess(policy, snapshot, registry, fail_on=Severity(fail_on), started_at=started,
-                               collect_ms=collect_ms)
+                               collect_ms=collect_ms, waiver_file=checked.waiver_file,
+                               reporter_plugins=pipeline.reporter_plugins(plugins))
+    if not quiet:
+        # on stderr, before the summary: expired waivers, TODO reasons, waivers that matched nothing
+        _warn(checked.warnings + _unused_waivers(evidence, checked.waiver_places))
     if to_stdout:
         from auditor.storage.evidence import evidence_bytes
         from auditor.storage.outputs import write_stdout
@@ -285,7 +344,8 @@ def evaluate(policy_path: Path, output: Path | None, fail_on: str, target: str |
     fingerprint = pipeline.sign(output, sign_key) if sign_key is not None else None
     rendered: list[tuple[str, bytes]] = []
     written = pipeline.render(evidence, data, output, reporters, out_dir, pdf, assessor, pdf_cert, pdf_cert_key,
-                              format_dirs, on_rendered=lambda name, path, document: rendered.append((name, document)))
+                              format_dirs, on_rendered=lambda name, path, document: rendered.append((name, document)),
+                              org_name=org_name, org_logo=logo)
     recorded = None
     if history_store is not None:
         from auditor.history import mark_attested, signature_beside
@@ -302,8 +362,8 @@ def evaluate(policy_path: Path, output: Path | None, fail_on: str, target: str |
         document = summary_object(evidence, str(output))
         document["signature"] = {"path": str(signature), "key": fingerprint} if fingerprint else None
         document["reports"] = [str(path) for path in written]
-        document["recorded"] = ({"run": recorded.run_id, "store": history_store.shown}
-                                if recorded is not None and history_store is not None else None)
+        if recorded is not None and history_store is not None:
+            document["recorded"] = {"run": recorded.run_id, "store": history_store.shown}
         write_stdout((json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
     elif not quiet:
         extra = [f"report: {path}" for path in written]
@@ -314,6 +374,22 @@ def evaluate(policy_path: Path, output: Path | None, fail_on: str, target: str |
             extra.append(f"recorded: run {recorded.run_id} in {history_store.shown}")
         print_summary(evidence, str(output), color=color, extra=extra)
     sys.exit(evidence.result.exit_code)
+
+
+def _unused_waivers(evidence: Any, places: list[Any]) -> list[Any]:
+    """Waivers that matched no failing finding of this run: fixed, or written for another subject.
+    ``places`` says where each waiver was written, in the order the run applied them."""
+    from auditor.errors import Problem
+
+    return [Problem(place.file, place.line, place.column, f"{place.message}: matched no failing finding in this "
+                    "run; remove it if what it waived is fixed")
+            for state, place in zip(evidence.result.waivers, places) if state.state == "unused"]
+
+
+def _warn(warnings: list[Any]) -> None:
+    """Warnings go to stderr, one a line, so they never mix with what a command prints on stdout."""
+    for warning in warnings:
+        click.echo(f"lbaudit: warning: {warning.file}{_where(warning)}: {warning.message}", err=True)
 
 
 def _refuse_stdout(*options: tuple[str, Path | None]) -> None:
@@ -336,6 +412,8 @@ def _refuse_stdout(*options: tuple[str, Path | None]) -> None:
 @click.option("--textfile-dir", type=click.Path(path_type=Path), help=TEXTFILE_DIR_HELP)
 @click.option("--pdf", type=click.Path(path_type=Path), help="Write a PDF attestation here.")
 @click.option("--assessor", callback=_one_line_option, help="Assessor named in attestations [default: the policy owner].")
+@click.option("--org-name", callback=_one_line_option, help="Organisation named on the PDF cover and page headers.")
+@click.option("--org-logo", type=click.Path(path_type=Path), help="PNG or JPEG logo for the PDF cover (at most 512 KiB).")
 @click.option("--pdf-cert", type=click.Path(path_type=Path), help="X.509 certificate (PEM): also sign the PDF (PAdES).")
 @click.option("--pdf-cert-key", type=click.Path(path_type=Path), help="Private key (PEM) of --pdf-cert.")
 @click.option("--no-plugins", is_flag=True, help="Built-in reporters only (also: LBAUDIT_DISABLE_PLUGIN_AUTOLOAD=1).")
@@ -343,8 +421,8 @@ def _refuse_stdout(*options: tuple[str, Path | None]) -> None:
               "recorded run of this evidence as attested (history prune keeps it).")
 @quiet_option
 def report(evidence_path: Path, formats: str | None, out_dir: Path | None, textfile_dir: Path | None, pdf: Path | None,
-           assessor: str | None, pdf_cert: Path | None, pdf_cert_key: Path | None, no_plugins: bool, store: str | None,
-           quiet: bool) -> None:
+           assessor: str | None, org_name: str | None, org_logo: Path | None, pdf_cert: Path | None,
+           pdf_cert_key: Path | None, no_plugins: bool, store: str | None, quiet: bool) -> None:
     """Render reports from an evidence file alone, without touching any host."""
     from auditor import pipeline
     from auditor.storage.evidence import load_evidence
@@ -355,6 +433,7 @@ def report(evidence_path: Path, formats: str | None, out_dir: Path | None, textf
     _refuse_stdout(("--out-dir", out_dir), ("--textfile-dir", textfile_dir), ("--pdf", pdf), ("--pdf-cert", pdf_cert),
                    ("--pdf-cert-key", pdf_cert_key))
     _check_report_options(out_dir, pdf, pdf_cert, pdf_cert_key)
+    logo = _read_org_logo(org_logo, pdf)
     reporters = _reporters_for(format_list, pdf, plugins_enabled(no_plugins))
     evidence, raw = load_evidence(evidence_path)
     store_files: list[Path] = []
@@ -366,11 +445,12 @@ def report(evidence_path: Path, formats: str | None, out_dir: Path | None, textf
     pipeline.plan_files(evidence.policy.id, reporters, evidence_path, out_dir, pdf, evidence_written=False,
                         inputs=[("evidence", evidence_path),
                                 ("evidence signature", evidence_path.parent / (evidence_path.name + ".sig")),
-                                ("certificate", pdf_cert), ("certificate key", pdf_cert_key),
+                                ("certificate", pdf_cert), ("certificate key", pdf_cert_key), ("logo", org_logo),
                                 *(("history store", path) for path in store_files)], format_dirs=format_dirs)
     rendered: list[tuple[str, bytes]] = []
     for path in pipeline.render(evidence, raw, evidence_path, reporters, out_dir, pdf, assessor, pdf_cert, pdf_cert_key,
-                                format_dirs, on_rendered=lambda name, path, document: rendered.append((name, document))):
+                                format_dirs, on_rendered=lambda name, path, document: rendered.append((name, document)),
+                              org_name=org_name, org_logo=logo):
         if not quiet:
             click.echo(f"report: {path}")
     if store is not None:
@@ -386,27 +466,74 @@ def report(evidence_path: Path, formats: str | None, out_dir: Path | None, textf
 
 # ------------------------------------------------------------------ validate, list-checks, explain, schema
 
+def _policy_files(paths: tuple[Path, ...]) -> list[Path]:
+    """The policies named: a directory stands for every *.yaml and *.yml file directly in it."""
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found = sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
+            if not found:
+                _fail(f"{path}: a directory with no policy in it (no *.yaml or *.yml file)")
+            files += found
+        else:
+            files.append(path)
+    return files
+
+
+
+
 @click.command(epilog=EXIT_CODES_HELP)
 @click.argument("policies", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--waivers", "waivers_path", type=click.Path(path_type=Path), help=WAIVERS_HELP)
+@click.option("--expiry-warning-days", type=click.IntRange(0, 3650), default=30, show_default=True,
+              help=EXPIRY_WARNING_HELP)
 @click.option("--no-plugins", is_flag=True, help="Built-in checks only.")
-def validate(policies: tuple[Path, ...], no_plugins: bool) -> None:
-    """Validate policy files: every problem with file:line:column (exit 2 if any)."""
+@quiet_option
+def validate(policies: tuple[Path, ...], waivers_path: Path | None, expiry_warning_days: int, no_plugins: bool,
+             quiet: bool) -> None:
+    """Validate policy files: every problem with file:line:column (exit 2 if any).
+
+    A directory stands for every *.yaml and *.yml file in it.  Structural and semantic problems are reported
+    together, sorted by file and line, with suggestions; warnings (exit 0) name waivers that expired, expire
+    within --expiry-warning-days, have no subject or run more than a year, and reasons still TODO."""
     from auditor.engine.registry import load_registry
     from auditor.errors import PolicyError
-    from auditor.policy.loader import load_policy
+    from auditor.policy.loader import inspect_policy
 
     registry = load_registry(plugins=plugins_enabled(no_plugins))
     bad = 0
-    for path in policies:
+    for path in _policy_files(policies):
         try:
-            policy = load_policy(path, registry)
+            report = inspect_policy(path, registry, waivers_path=waivers_path, expiry_warning_days=expiry_warning_days)
         except PolicyError as exc:
             bad += 1
             click.echo(exc.render(), err=True)
             continue
-        enabled = sum(1 for r in policy.rules if r.enabled)
-        click.echo(f"{path}: ok ({policy.id} {policy.version}: {enabled} enabled rules, {len(policy.waivers)} waivers)")
+        lines = sorted([(p, "") for p in report.problems] + [(w, "warning: ") for w in report.warnings],
+                       key=lambda item: (item[0].file, item[0].line or 0, item[0].column or 0))
+        if report.policy is None:
+            bad += 1
+            click.echo(f"{path}: invalid policy ({_count(report.problems, 'problem')}, "
+                       f"{_count(report.warnings, 'warning')})", err=True)
+        else:
+            policy = report.policy
+            enabled = sum(1 for r in policy.rules if r.enabled)
+            waivers = len(policy.waivers) + (len(report.waiver_file.waivers) if report.waiver_file else 0)
+            warned = f", {_count(report.warnings, 'warning')}" if report.warnings else ""
+            if not quiet:  # the problems and warnings below still print: -q silences only the ok lines
+                click.echo(f"{path}: ok ({policy.id} {policy.version}: {enabled} enabled rules, {waivers} waivers{warned})")
+        for problem, kind in lines:
+            click.echo(f"  {problem.file}{_where(problem)}: {kind}{problem.message}", err=report.policy is None)
     sys.exit(ExitCode.USAGE if bad else ExitCode.COMPLIANT)
+
+
+def _count(items: list[Any], noun: str) -> str:
+    return f"{len(items)} {noun}{'' if len(items) == 1 else 's'}"
+
+
+def _where(problem: Any) -> str:
+    where = f":{problem.line}" if problem.line is not None else ""
+    return where + (f":{problem.column}" if problem.line is not None and problem.column is not None else "")
 
 
 @click.command("list-checks")
@@ -446,30 +573,49 @@ def list_checks(as_json: bool, no_plugins: bool) -> None:
     Console(width=terminal_width(sys.stdout)).print(table)
 
 
-def _params_table(model: Any) -> list[tuple[str, str, str, str]]:
-    rows = []
-    for name, info in model.model_fields.items():
-        annotation = getattr(info.annotation, "__name__", None) or str(info.annotation).replace("typing.", "")
-        default = "required" if info.is_required() else json.dumps(
-            info.get_default(call_default_factory=True), default=lambda o: getattr(o, "model_dump", lambda: str(o))())
-        rows.append((name, annotation, default, info.description or ""))
-    return rows
+EXPLAIN_WIDTH = 100
 
 
-def explain_text(spec: Any, catalog: Any) -> str:
-    lines = [f"{spec.name}: {spec.title}", f"version {spec.version}, {spec.origin}, default severity {spec.severity.value}",
-             f"facts needed: {', '.join(spec.needs)}", f"platforms: {', '.join(spec.platforms)}", "", "NIST SP 800-53 Rev. 5 controls:"]
+def _paragraphs(text: str, indent: str, width: int) -> list[str]:
+    """``text`` reflowed: its paragraphs (separated by blank lines) filled to ``width``, each line
+    indented the same, so that no line starts at the left margin in the middle of a section."""
+    import textwrap
+
+    lines: list[str] = []
+    for paragraph in text.strip().split("\n\n"):
+        if lines:
+            lines.append("")
+        lines += textwrap.wrap(" ".join(paragraph.split()), width, initial_indent=indent, subsequent_indent=indent,
+                               break_on_hyphens=False)
+    return lines
+
+
+def explain_text(spec: Any, catalog: Any, width: int = EXPLAIN_WIDTH) -> str:
+    """What ``lbaudit explain`` prints: aligned paragraphs, the README's words for types, nested
+    params (``exceptions[].match.process``) listed one by one."""
+    import textwrap
+
+    from auditor.docs import check_param_entries
+
+    lines = [f"{spec.name}: {spec.title}", f"  version {spec.version}, {spec.origin}, default severity "
+             f"{spec.severity.value}; facts needed: {', '.join(spec.needs)}",
+             f"  platforms: {', '.join(spec.platforms)}", "", "NIST SP 800-53 Rev. 5 controls:"]
+    id_width = max((len(c) for c in spec.controls), default=0)
     for control_id in spec.controls:
         control = catalog.get(control_id)
-        lines.append(f"  {control_id}  {control.title if control else '?'}")
+        lines.append(f"  {control_id:<{id_width}}  {control.title if control else '?'}")
     lines += ["", "Params:"]
-    for name, annotation, default, description in _params_table(spec.params):
-        lines.append(f"  {name} ({annotation}) default: {default}")
+    entries = check_param_entries(spec)
+    if not entries:
+        lines.append("  (none)")
+    for name, kind, default, description in entries:
+        head = f"{name}: {kind}; " + ("required" if default == "required" else f"default {default}")
+        lines += textwrap.wrap(head, width, initial_indent="  ", subsequent_indent="      ", break_on_hyphens=False)
         if description:
-            lines.append(f"      {description}")
-    lines += ["", "Rationale:", f"  {spec.rationale}", "", "Remediation:", *[f"  {line}" for line in spec.remediation.splitlines()]]
-    if spec.notes:
-        lines += ["", "Notes:", *[f"  {line}" for line in spec.notes.splitlines()]]
+            lines += _paragraphs(description, "      ", width)
+    for title, text in (("Rationale", spec.rationale), ("Remediation", spec.remediation), ("Notes", spec.notes)):
+        if text and text.strip():
+            lines += ["", f"{title}:", *_paragraphs(text, "  ", width)]
     return "\n".join(lines)
 
 
@@ -483,7 +629,10 @@ def explain(check_name: str, no_plugins: bool) -> None:
     registry = load_registry(plugins=plugins_enabled(no_plugins))
     spec = registry.get(check_name)
     if spec is None:
-        _fail(f"unknown check {check_name!r} (available: {', '.join(registry.names())})")
+        from auditor.policy.loader import did_you_mean
+
+        _fail(f"unknown check {check_name!r}{did_you_mean(check_name, registry.names())} "
+              f"(available: {', '.join(registry.names())})")
     click.echo(explain_text(spec, registry.catalog))
 
 
@@ -571,7 +720,7 @@ def run(args: list[str] | None = None, prog_name: str | None = None) -> int:
     PROG_NAME is the name usage lines show (click derives it from ``sys.argv[0]`` when None)."""
     try:
         # Without standalone mode click returns (not raises) the code of ctx.exit(n).
-        return cli.main(args=args, prog_name=prog_name, standalone_mode=False) or 0
+        return cli.main(args=args, prog_name=prog_name, standalone_mode=False, default_map=_group_defaults()) or 0
     except click.exceptions.Exit as exc:
         return exc.exit_code
     except SystemExit as exc:  # a command's sys.exit(code): the code, as the interpreter would take it

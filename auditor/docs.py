@@ -44,7 +44,11 @@ def _default_of(model: Any, name: str) -> Any:
     return value.model_dump(mode="json") if hasattr(value, "model_dump") else value
 
 
-def _params_rows(schema: dict[str, Any], defs: dict[str, Any], prefix: str = "", model: Any = None) -> list[str]:
+def param_entries(schema: dict[str, Any], defs: dict[str, Any], prefix: str = "",
+                  model: Any = None) -> list[tuple[str, str, str, str]]:
+    """(name, type, default, meaning) of every param, nested fields as ``exceptions[].match.process``:
+    the README's table and ``lbaudit explain`` both say it this way.  The default is JSON text, or
+    ``required``."""
     rows = []
     required = set(schema.get("required", []))
     for name, prop in schema.get("properties", {}).items():
@@ -52,18 +56,28 @@ def _params_rows(schema: dict[str, Any], defs: dict[str, Any], prefix: str = "",
         if name in required:
             default = "required"
         elif model is not None and name in model.model_fields:
-            default = f"`{json.dumps(_default_of(model, name), default=str)}`"
+            default = json.dumps(_default_of(model, name), default=str)
         elif "default" in prop:
-            default = f"`{json.dumps(prop['default'])}`"
+            default = json.dumps(prop["default"])
         else:
-            default = "`null`"
+            default = "null"
         description = (prop.get("description") or defs.get(nested or "", {}).get("description") or "")
-        description = " ".join(description.split()).replace("|", "\\|")
-        rows.append(f"| `{prefix}{name}` | {kind.replace('|', 'or')} | {default} | {description} |")
+        rows.append((f"{prefix}{name}", kind, default, " ".join(description.split())))
         if nested:
             suffix = "[]." if kind.startswith("list") else "."
-            rows += _params_rows(defs[nested], defs, f"{prefix}{name}{suffix}")
+            rows += param_entries(defs[nested], defs, f"{prefix}{name}{suffix}")
     return rows
+
+
+def check_param_entries(spec: Any) -> list[tuple[str, str, str, str]]:
+    schema = spec.params.model_json_schema()
+    return param_entries(schema, schema.get("$defs", {}), model=spec.params)
+
+
+def _params_rows(schema: dict[str, Any], defs: dict[str, Any], prefix: str = "", model: Any = None) -> list[str]:
+    return [f"| `{name}` | {kind.replace('|', 'or')} | {default if default == 'required' else f'`{default}`'} | "
+            f"{description.replace('|', chr(92) + '|')} |"
+            for name, kind, default, description in param_entries(schema, defs, prefix, model)]
 
 
 def check_reference(registry: Registry) -> str:

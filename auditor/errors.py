@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from auditor.model.result import ExitCode
+from auditor.model.codes import ExitCode
 
 
 @dataclass(frozen=True)

@@ -28,9 +28,9 @@ from auditor.model.result import Severity
 if TYPE_CHECKING:
     from auditor.collect.targets import Target
     from auditor.engine.registry import Registry
-    from auditor.model.evidence import Evidence
+    from auditor.model.evidence import Evidence, ReporterPluginRecord
     from auditor.model.facts import HostSnapshot
-    from auditor.model.policy import Policy
+    from auditor.model.policy import Policy, WaiverSource
 
 
 def plan(policy: "Policy", registry: "Registry") -> frozenset[str]:
@@ -44,7 +44,7 @@ def acquire(target: "Target", sections: frozenset[str], *, record_cmdline: bool 
     """The facts of ``sections`` from ``target``: collected from a host or root directory, or read
     from a snapshot file (verified against its public key when the target names one).  Process
     arguments are kept only with ``record_cmdline`` (whatever the source held)."""
-    from auditor.collect.platforms.native import native_platform
+    from auditor.collect.platforms import native_platform
     from auditor.collect.targets import LocalHost, Replay
 
     if isinstance(target, LocalHost) and native_platform() is not None:
@@ -89,11 +89,14 @@ def timed_acquire(target: "Target", sections: frozenset[str], **options: Any) ->
 
 def assess(policy: "Policy", snapshot: "HostSnapshot", registry: "Registry", *, today: date | None = None,
            fail_on: Severity = Severity.INFO, started_at: datetime | None = None,
-           collect_ms: int | None = None) -> "Evidence":
+           collect_ms: int | None = None, waiver_file: "WaiverSource | None" = None,
+           reporter_plugins: "list[ReporterPluginRecord] | None" = None) -> "Evidence":
     """Judge ``snapshot`` against ``policy`` (pure evaluation) and build the evidence, with the run's
     times: ``started_at`` (now by default), the evaluation day waivers are judged against
     (``today``, by default the UTC day of ``started_at``), per-rule times, ``collect`` and
-    ``evaluate``.  The exit code of the run is ``evidence.result.exit_code``."""
+    ``evaluate``.  ``waiver_file``: waivers of a separate file (``--waivers``), applied after the
+    policy's own and recorded with their digest; ``reporter_plugins`` (:func:`reporter_plugins`) are
+    recorded beside the checks.  The exit code of the run is ``evidence.result.exit_code``."""
     from auditor.engine.evaluate import evaluate
     from auditor.engine.evidence import build_evidence
     from auditor.engine.waivers import evaluation_day
@@ -102,12 +105,14 @@ def assess(policy: "Policy", snapshot: "HostSnapshot", registry: "Registry", *, 
     day = today or evaluation_day(started)
     rule_timings: dict[str, int] = {}
     t0 = time.perf_counter()
-    result = evaluate(policy, snapshot, registry, fail_on=fail_on, today=day, timings_ms=rule_timings)
+    result = evaluate(policy, snapshot, registry, fail_on=fail_on, today=day, timings_ms=rule_timings,
+                      extra_waivers=waiver_file.waivers if waiver_file else None)
     evaluate_ms = round((time.perf_counter() - t0) * 1000)
     return build_evidence(
         policy=policy, snapshot=snapshot, registry=registry, result=result, started_at=started,
         finished_at=datetime.now(timezone.utc), evaluated_on=day,
-        timings_ms={**rule_timings, "collect": collect_ms or 0, "evaluate": evaluate_ms},
+        timings_ms={**rule_timings, "collect": collect_ms or 0, "evaluate": evaluate_ms}, waiver_file=waiver_file,
+        reporter_plugins=reporter_plugins,
     )
 
 
@@ -162,6 +167,14 @@ def select_reporters(formats: list[str], pdf: Path | None, plugins: bool) -> dic
         raise InputError(f"unknown format {exc.args[0]} (available: {', '.join(reporter_names(plugins))})") from None
 
 
+def reporter_plugins(plugins: bool) -> "list[ReporterPluginRecord]":
+    """The reporter plugins loaded for a run (entry point, format, distribution, version), to record
+    in its evidence; none when autoload is off."""
+    from auditor.report import reporter_plugin_records
+
+    return reporter_plugin_records(plugins)
+
+
 def plan_files(policy_id: str, reporters: dict[str, Any], evidence_path: Path, out_dir: Path | None,
                pdf: Path | None, evidence_written: bool, inputs: list[tuple[str, Path | None]],
                format_dirs: dict[str, Path] | None = None) -> None:
@@ -192,8 +205,11 @@ def render(
     pdf_cert_key: Path | None = None,
     format_dirs: dict[str, Path] | None = None,
     on_rendered: "Callable[[str, Path, bytes], None] | None" = None,
+    org_name: str | None = None,
+    org_logo: bytes | None = None,
 ) -> list[Path]:
     """Render every requested format from the evidence (never re-evaluating); return the files written.
+    ``org_name`` and ``org_logo`` (image bytes, :func:`auditor.report.pdf.read_org_logo`) brand the reports.
 
     The caller has planned these paths (:func:`plan_files`) before any work.  ``on_rendered`` is
     told each format, file and bytes written (evaluate --record marks a run attested by its PDF)."""
@@ -207,6 +223,11 @@ def render(
         fingerprint = signature_fingerprint(evidence_path)
     targets = report_targets(evidence.policy.id, {n: r.extension for n, r in reporters.items()}, out_dir,
                              evidence_path, pdf, format_dirs)
+    signer = None
+    if pdf_cert is not None:  # the attestation page names the certificate that signs the PDF
+        from auditor.attest.pades import certificate_signer
+
+        signer = certificate_signer(pdf_cert)
     make_out_dir(out_dir)
     written = []
     for name, target in targets:
@@ -214,7 +235,8 @@ def render(
         # can be moved together.
         link = os.path.relpath(evidence_path.resolve(), target.resolve().parent)
         context = ReportContext(evidence_bytes=evidence_bytes, evidence_path=link,
-                                signature_fingerprint=fingerprint, assessor=assessor)
+                                signature_fingerprint=fingerprint, assessor=assessor, org_name=org_name,
+                                org_logo=org_logo, pdf_signer=signer if name == "pdf" else None)
         data = reporters[name].render(evidence, context)
         if name == "pdf" and pdf_cert is not None:
             from auditor.attest.pades import sign_pdf

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from importlib import metadata
 
 from auditor.errors import RegistryError
 
@@ -33,6 +32,8 @@ class LoadedEntryPoint:
     value: str  # "module:attribute" as the distribution declared it
     origin: str  # "plugin <distribution> <version>", recorded wherever the plugin's work is
     loaded: object
+    distribution: str = "?"  # the distribution's name ("?" for an entry point without one)
+    version: str = "?"
 
 
 def load_entry_points(group: str) -> list[LoadedEntryPoint]:
@@ -42,13 +43,16 @@ def load_entry_points(group: str) -> list[LoadedEntryPoint]:
     :class:`RegistryError` (exit 2) naming the entry point, never a traceback and never a silently
     smaller registry.  Callers ask :func:`plugins_enabled` first.
     """
+    from importlib import metadata  # only when plugins are loaded: it costs ~10 ms to import
+
     found: list[LoadedEntryPoint] = []
     for ep in sorted(metadata.entry_points(group=group), key=lambda e: e.name):
         dist = ep.dist
-        origin = f"plugin {dist.name if dist else ep.value} {dist.version if dist else '?'}"
+        distribution, version = (dist.name, dist.version) if dist else ("?", "?")
+        origin = f"plugin {distribution if dist else ep.value} {version}"
         try:
             loaded = ep.load()
         except Exception as exc:  # a broken plugin is a loud error, not a silently smaller registry
             raise RegistryError(f"plugin entry point {ep.name!r} ({ep.value}) failed to load: {exc}") from exc
-        found.append(LoadedEntryPoint(ep.name, ep.value, origin, loaded))
+        found.append(LoadedEntryPoint(ep.name, ep.value, origin, loaded, distribution, version))
     return found

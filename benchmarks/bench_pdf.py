@@ -1,65 +1,121 @@
 #!/usr/bin/env python3
-"""How long does a PDF attestation of a large run take?  Time it with 5,000 failing findings.
+"""How long does a PDF attestation of a large run take, as a process?  Issue 16's PDF targets.
 
-Builds evidence through the real engine (the fixture checks of tests/evidence_fixtures.py, one
-failing finding per wildcard listener), then renders the PDF several times and reports the median,
-the page count and the size, and checks that two renderings are byte-identical.
+Builds evidence with 5,000 and 20,000 failing findings through the real engine (the fixture checks
+of tests/evidence_fixtures.py, one failing finding per wildcard listener; not timed), writes it to a
+file, then times the whole process a user runs:
 
-    python3 benchmarks/bench_pdf.py [--findings 5000] [--runs 3] [--out /tmp/attestation.pdf]
+    lbaudit report EVIDENCE --pdf OUT.pdf        (python -m auditor.cli, a fresh interpreter each run)
+
+measuring wall time and peak resident memory (os.wait4) of each run, and prints each target beside
+its measurement and the ratio:
+
+    5,000 findings:   at most 1.5 s
+    20,000 findings:  at most 4.5x the 5,000-finding time (linear), under 150 MiB
+
+    python3 benchmarks/bench_pdf.py [--findings 5000 20000] [--runs 3] [--keep DIR] [--baseline CHECKOUT]
+
+The median of ``--runs`` runs is reported; two renderings of the same evidence must be identical.
 """
 
 from __future__ import annotations
 
 import argparse
-import io
+import os
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from pypdf import PdfReader  # noqa: E402  (after the path set-up, like the imports below)
-
-from auditor.report import ReportContext  # noqa: E402
-from auditor.report.pdf import render_pdf  # noqa: E402
-from auditor.storage.evidence import evidence_bytes  # noqa: E402
+from auditor.storage.evidence import evidence_bytes  # noqa: E402  (after the path set-up)
 from tests.evidence_fixtures import make_evidence  # noqa: E402
+
+TARGET_5000_S = 1.5
+TARGET_LINEAR_RATIO = 4.5
+TARGET_RSS_MIB = 150
+
+
+def run_once(evidence: Path, out: Path, checkout: Path = REPO) -> tuple[float, float]:
+    """One ``lbaudit report --pdf`` process of ``checkout``: (seconds, peak RSS in MiB)."""
+    if out.exists():
+        out.unlink()
+    env = dict(os.environ, PYTHONPATH=str(checkout))
+    start = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-m", "auditor.cli", "report", str(evidence), "--pdf", str(out)],
+                            cwd=evidence.parent, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise SystemExit(f"lbaudit report failed ({proc.returncode}): {proc.stderr.read().decode() if proc.stderr else ''}")
+    return elapsed, usage.ru_maxrss / 1024  # ru_maxrss is in KiB on Linux
+
+
+def measure(findings: int, runs: int, folder: Path, baseline: Path | None = None) -> dict:
+    evidence = make_evidence(extra_listeners=findings)
+    path = folder / f"evidence-{findings}.json"
+    path.write_bytes(evidence_bytes(evidence))
+    failing = sum(1 for f in evidence.result.findings if f.status.value == "fail")
+    times, peaks, outputs, ratios = [], [], [], []
+    for index in range(max(2, runs)):
+        out = folder / f"report-{findings}-{index}.pdf"
+        seconds, rss = run_once(path, out)
+        times.append(seconds)
+        peaks.append(rss)
+        outputs.append(out.read_bytes())
+        if baseline is not None:  # paired, side by side: the load of a shared machine hits both alike
+            before, _ = run_once(path, folder / f"baseline-{findings}.pdf", baseline)
+            ratios.append(seconds / before)
+    return {"findings": len(evidence.result.findings), "failing": failing, "evidence_mb": path.stat().st_size / 1e6,
+            "seconds": statistics.median(times), "min": min(times), "max": max(times), "rss": max(peaks),
+            "pdf_mb": len(outputs[0]) / 1e6, "identical": all(o == outputs[0] for o in outputs),
+            "paired": statistics.median(ratios) if ratios else None}
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--findings", type=int, default=5000, help="failing findings to add (default 5000)")
-    parser.add_argument("--runs", type=int, default=3, help="renderings to time (default 3)")
-    parser.add_argument("--out", type=Path, help="also write the PDF here, to look at it")
+    parser.add_argument("--findings", type=int, nargs="+", default=[5000, 20000],
+                        help="failing findings to add, one measurement each (default 5000 20000)")
+    parser.add_argument("--runs", type=int, default=3, help="processes timed per size (default 3, at least 2)")
+    parser.add_argument("--baseline", type=Path, help="another checkout: alternate runs with it and print the "
+                        "median of the paired time ratios (this / baseline)")
+    parser.add_argument("--keep", type=Path, help="write the evidence and PDFs here instead of a temporary folder")
     args = parser.parse_args()
 
-    start = time.perf_counter()
-    evidence = make_evidence(extra_listeners=args.findings)
-    raw = evidence_bytes(evidence)
-    built = time.perf_counter() - start
-    context = ReportContext(evidence_bytes=raw, evidence_path="evidence.json")
-    failing = sum(1 for f in evidence.result.findings if f.status.value == "fail")
+    with tempfile.TemporaryDirectory(prefix="lbaudit-bench-pdf-") as scratch:
+        folder = args.keep or Path(scratch)
+        folder.mkdir(parents=True, exist_ok=True)
+        results = {n: measure(n, args.runs, folder, args.baseline) for n in args.findings}
 
-    timings, outputs = [], []
-    for _ in range(max(1, args.runs)):
-        start = time.perf_counter()
-        outputs.append(render_pdf(evidence, context))
-        timings.append(time.perf_counter() - start)
-    pdf = outputs[0]
-    pages = len(PdfReader(io.BytesIO(pdf)).pages)
-    identical = all(out == pdf for out in outputs)
-
-    print(f"findings:       {len(evidence.result.findings)} ({failing} failing)")
-    print(f"evidence:       {len(raw) / 1e6:.1f} MB, built in {built:.2f} s")
-    print(f"render:         median {statistics.median(timings):.2f} s over {len(timings)} runs "
-          f"(min {min(timings):.2f}, max {max(timings):.2f})")
-    print(f"pdf:            {pages} pages, {len(pdf) / 1e6:.2f} MB ({len(pdf) / max(1, pages) / 1e3:.1f} kB/page)")
-    print(f"deterministic:  {'yes' if identical else 'NO: renderings differ'}")
-    if args.out:
-        args.out.write_bytes(pdf)
-        print(f"written:        {args.out}")
+    print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs; `lbaudit report E --pdf OUT` as a process, "
+          f"median of {max(2, args.runs)} runs")
+    for n, r in results.items():
+        print(f"{n:>6} extra listeners: {r['findings']} findings ({r['failing']} failing), evidence "
+              f"{r['evidence_mb']:.1f} MB -> {r['seconds']:.2f} s (min {r['min']:.2f}, max {r['max']:.2f}), "
+              f"peak RSS {r['rss']:.0f} MiB, PDF {r['pdf_mb']:.2f} MB, deterministic: "
+              f"{'yes' if r['identical'] else 'NO'}")
+        if r["paired"] is not None:
+            print(f"{'':>6}   paired with {args.baseline}: this / baseline = {r['paired']:.2f} (median of pair ratios)")
+    print(f"{'target':<44}{'target':>10}{'measured':>12}{'ratio':>8}")
+    rows = []
+    if 5000 in results:
+        rows.append(("5,000 findings, seconds", TARGET_5000_S, results[5000]["seconds"]))
+    if 5000 in results and 20000 in results:
+        rows.append(("20,000 / 5,000 time (linear: at most)", TARGET_LINEAR_RATIO,
+                     results[20000]["seconds"] / results[5000]["seconds"]))
+    for n, r in results.items():
+        rows.append((f"{n:,} findings, peak RSS MiB (under)", TARGET_RSS_MIB, r["rss"]))
+    met = True
+    for label, target, measured in rows:
+        ok = measured <= target
+        met &= ok
+        print(f"{label:<44}{target:>10.2f}{measured:>12.2f}{measured / target:>8.2f}  {'met' if ok else 'NOT met'}")
+    identical = all(r["identical"] for r in results.values())
     return 0 if identical else 1
 
 

@@ -29,7 +29,22 @@ def _imported_after(args: list[str], run: str = "from auditor.cli import run\nco
     script = (
         "import json, sys\n"
         + run.format(args=args) +
-        "print(json.dumps([code, sorted({m.split('.')[0] for m in sys.modules})]))\n"
+        "print(json.dumps([code, sorted(sys.modules)]))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO_ROOT,
+                          timeout=120, env={"PATH": "/usr/bin:/bin", "LBAUDIT_DISABLE_PLUGIN_AUTOLOAD": "1"})
+    output = proc.stdout or proc.stderr  # a run on a terminal prints its result on stderr
+    assert output, proc.stderr
+    code, modules = json.loads(output.strip().splitlines()[-1])
+    return code, {name.split(".")[0] for name in modules}
+
+
+def _modules_after(args: list[str]) -> tuple[int, set[str]]:
+    """Like :func:`_imported_after`, with every module's full name (``auditor.collect.sockets``)."""
+    script = (
+        "import json, sys\n"
+        f"from auditor.cli import run\ncode = run({args!r})\n"
+        "print(json.dumps([code, sorted(sys.modules)]))\n"
     )
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO_ROOT,
                           timeout=120, env={"PATH": "/usr/bin:/bin", "LBAUDIT_DISABLE_PLUGIN_AUTOLOAD": "1"})
@@ -37,6 +52,10 @@ def _imported_after(args: list[str], run: str = "from auditor.cli import run\nco
     assert output, proc.stderr
     code, modules = json.loads(output.strip().splitlines()[-1])
     return code, set(modules)
+
+
+# Beyond HEAVY: what a command that neither validates documents nor collects nor writes must not load.
+MODELS_AND_IO = ("pydantic", "pydantic_core", "yaml", "psutil", "orjson", "cryptography")
 
 
 def test_quiet_evaluate_imports_neither_reportlab_nor_rich(tmp_path):
@@ -142,3 +161,35 @@ def test_record_imports_alembic_only_to_create_or_migrate_the_store(tmp_path):
     assert code in (0, 1, 3) and {"sqlalchemy", "alembic"} <= modules  # the first run creates the store
     code, modules = _imported_after([*args, "-o", str(tmp_path / "2.json")])
     assert code in (0, 1, 3) and "sqlalchemy" in modules and "alembic" not in modules
+
+
+def test_help_imports_no_models_no_yaml_no_collectors_and_no_subprocess():
+    """``lbaudit --help`` lists the commands from a table: no pydantic model, no YAML parser, no
+    psutil, no subprocess (the targets' programs import it when they run one), no entry-point scan."""
+    code, modules = _modules_after(["--help"])
+    assert code == 0
+    tops = {name.split(".")[0] for name in modules}
+    assert tops.isdisjoint(HEAVY + MODELS_AND_IO), sorted(tops.intersection(HEAVY + MODELS_AND_IO))
+    assert {"subprocess", "importlib.metadata"}.isdisjoint(modules), sorted({"subprocess", "importlib.metadata"} & modules)
+    assert not [m for m in modules if m.startswith(("auditor.engine", "auditor.checks", "auditor.model.result"))]
+
+
+def test_validate_reads_the_policy_without_collectors_reporters_or_writers(tmp_path):
+    """``lbaudit validate`` needs the checks (their params) and the policy models; nothing that
+    reads a host, renders a report, writes a file or signs."""
+    code, modules = _modules_after(["validate", "policies/corp.yaml"])
+    assert code == 0
+    tops = {name.split(".")[0] for name in modules}
+    unwanted = set(HEAVY) | {"psutil", "orjson", "cryptography"}
+    assert tops.isdisjoint(unwanted), sorted(tops & unwanted)
+    assert "pydantic" in tops and "yaml" in tops  # the other side: the policy is validated
+    assert not [m for m in modules if m.startswith(("auditor.collect.sockets", "auditor.collect.live",
+                                                    "auditor.report", "auditor.storage", "auditor.attest"))]
+
+
+def test_quiet_evaluate_on_linux_imports_no_windows_or_macos_parser_and_no_signer(tmp_path):
+    code, modules = _modules_after(["evaluate", "--policy", "policies/corp.yaml", "--root", FIXTURE_ROOT,
+                                    "-q", "-o", str(tmp_path / "e.json")])
+    assert code in (0, 1, 3)
+    assert not [m for m in modules if m.startswith(("auditor.collect.platforms.", "auditor.attest", "cryptography",
+                                                    "auditor.report.console", "auditor.report.pdf"))]

@@ -31,7 +31,7 @@ def problems_of(path: Path, registry) -> list[str]:
 # (file, line the first problem points at, text the message must contain)
 BAD_CASES = [
     ("duplicate_keys.yaml", 9, "duplicate key 'allow' (first defined at line 8)"),
-    ("unknown_key.yaml", 7, "rules[0]: unknown key 'severty' (expected one of:"),
+    ("unknown_key.yaml", 7, "rules[0]: unknown key 'severty'; did you mean 'severity'?"),
     ("wrong_type.yaml", 9, "rules[0].params.min_pool_size"),
     ("bad_cidr.yaml", 8, "10.0.0.0/33"),
     ("unknown_control.yaml", 7, "unknown NIST SP 800-53 Rev. 5 control 'XX-99'"),
@@ -62,12 +62,12 @@ def test_yaml_tag_runs_nothing(registry, tmp_path):
     assert not marker.exists()
 
 
-def test_extends_cycle_is_reported(registry):
-    with pytest.raises(PolicyError) as info:
-        load_policy(BAD / "extends_cycle_a.yaml", registry)
-    message = info.value.render()
-    assert "'extends' cycle" in message
-    assert "extends_cycle_a.yaml -> " in message and "extends_cycle_b.yaml" in message
+def test_extends_cycle_is_reported_at_the_extends_line_that_closes_it(registry):
+    problems = problems_of(BAD / "extends_cycle_a.yaml", registry)
+    assert len(problems) == 1
+    # extends_cycle_b.yaml line 4 is its `extends: extends_cycle_a.yaml`, which closes the cycle
+    assert problems[0].startswith("tests/fixtures/policies/bad/extends_cycle_b.yaml:4:1: 'extends' cycle: ")
+    assert "extends_cycle_a.yaml -> " in problems[0] and "extends_cycle_b.yaml" in problems[0]
 
 
 def test_oversized_policy_is_refused(registry, tmp_path):
@@ -154,3 +154,85 @@ def test_nesting_deeper_than_the_limit_is_refused_at_its_line(registry, tmp_path
     path = tmp_path / "p.yaml"
     path.write_text("id: p\nx: " + "[" * 5000 + "]" * 5000 + "\n")
     assert problems_of(path, registry) == [f"{path}:2:67: nested deeper than 64 levels"]
+
+
+DOZEN = "tests/fixtures/policies/bad/dozen_mistakes.yaml"
+
+
+def test_a_dozen_mistakes_are_reported_in_one_run_sorted_with_suggestions():
+    """Structural and semantic problems together, sorted by line, in plain words, each with the
+    suggestion difflib finds; before, the second batch appeared only after the first was fixed."""
+    from tests.cli import run_cli
+
+    result = run_cli("validate", DOZEN)
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [f"{DOZEN}: invalid policy (15 problems, 0 warnings)"] + [f"  {DOZEN}:{line}" for line in [
+        "2:1: id: must start with a letter or digit and hold only letters, digits, '.', '_' and '-' (at most 128 "
+        "characters); found 'web baseline'",
+        "2:1: owner: required key is missing",
+        '3:1: version: expected text; found 2026.11 (YAML reads it as a number: write version: "2026.11")',
+        "4:1: policy: unknown key 'ower'; did you mean 'owner'?",
+        "7:5: rules[0].check: unknown check 'net.bind_adresses'; did you mean 'net.bind_addresses'?",
+        "10:5: rules[1]: unknown key 'severty'; did you mean 'severity'?",
+        "11:16: rules[1].controls[0]: unknown NIST SP 800-53 Rev. 5 control 'XX-99' (expected an id such as SC-7 "
+        "or SC-7(5) listed in controls/nist-sp800-53-r5.yaml)",
+        "13:15: rules[1].params.allow[0]: 'loopbak' is neither a named set (loopback, any, private, link-local) "
+        "nor a valid IPv4/IPv6 address or CIDR; did you mean 'loopback'?",
+        "15:19: rules[1].params.exceptions[0].match: unknown key 'proces'; did you mean 'process'?",
+        "21:7: rules[2].params.peak_new_connections_per_second: expected a number; found '300'",
+        "24:5: rules[3].enabled: expected true or false; found 'yes'",
+        "26:7: rules[3].params.require_loaded: expected true or false; found 'yes'",
+        "30:7: rules[4].params.keys: 'nonsense key' is not a sysctl name: a name holds no white space "
+        "(e.g. net.ipv4.tcp_fin_timeout)",
+        "31:5: rules[5]: rule id 'bind' is used twice in this file",
+        "34:5: waivers[0].rule: no rule 'bnid' in this policy; did you mean 'bind'?",
+    ]]
+
+
+@pytest.mark.parametrize("text, message", [
+    ("min_pool_size: '30000'", "rules[0].params.min_pool_size: expected an integer; found '30000'"),
+    ("forbid_listeners_in_range: 'yes'", "rules[0].params.forbid_listeners_in_range: expected true or false; found 'yes'"),
+    ("min_low: 1024.5", "rules[0].params.min_low: expected an integer; found 1024.5"),
+])
+def test_parameter_types_are_strict(registry, tmp_path, text, message):
+    path = tmp_path / "p.yaml"
+    path.write_text(f"id: p\nversion: '1'\nowner: o\nrules:\n  - id: r\n    check: net.ephemeral_port_range\n"
+                    f"    params:\n      {text}\n")
+    assert problems_of(path, registry) == [f"{path}:8:7: {message}"]
+
+
+@pytest.mark.parametrize("key, message", [
+    ("nonsense key", "'nonsense key' is not a sysctl name: a name holds no white space (e.g. net.ipv4.tcp_fin_timeout)"),
+    ("net..ipv4", "'net..ipv4' is not a sysctl name: expected components separated by dots, e.g. net.ipv4.tcp_fin_timeout"),
+    ("nett.ipv4.tcp_fin_timeout", "'nett.ipv4.tcp_fin_timeout' is not a sysctl name: it must start with one of abi, "
+     "crypto, debug, dev, fs, kernel, net, sunrpc, user, vm (the directories of /proc/sys); did you mean "
+     "'net.ipv4.tcp_fin_timeout'?"),
+])
+def test_drift_sysctl_keys_must_be_sysctl_names(registry, tmp_path, key, message):
+    path = tmp_path / "p.yaml"
+    path.write_text(f"id: p\nversion: '1'\nowner: o\nrules:\n  - id: r\n    check: drift.sysctl\n"
+                    f"    params:\n      keys: [{key!r}]\n")
+    assert problems_of(path, registry) == [f"{path}:8:7: rules[0].params.keys: {message}"]
+
+
+def test_evidence_and_snapshot_given_as_policy_are_named(registry, tmp_path):
+    evidence = tmp_path / "e.json"
+    evidence.write_text('{"schema": "lbaudit/evidence", "schema_version": "1.0"}')
+    snapshot = tmp_path / "s.json"
+    snapshot.write_text('{"schema": "lbaudit/snapshot", "schema_version": "1.0"}')
+    with pytest.raises(PolicyError, match=r"e.json: this is an lbaudit evidence file, not a policy"):
+        load_policy(evidence, registry)
+    with pytest.raises(PolicyError, match=r"s.json: this is an lbaudit snapshot file, not a policy"):
+        load_policy(snapshot, registry)
+
+
+def test_validate_a_directory_validates_every_policy_in_it(tmp_path):
+    from tests.cli import run_cli
+
+    result = run_cli("validate", "policies")
+    assert result.returncode == 0, result.stderr
+    assert [line.split(":")[0] for line in result.stdout.splitlines() if ": ok (" in line] == [
+        "policies/ci-runner.yaml", "policies/corp.yaml", "policies/dev-workstation.yaml"]
+    empty = run_cli("validate", tmp_path)
+    assert empty.returncode == 2
+    assert f"{tmp_path}: a directory with no policy in it" in empty.stderr

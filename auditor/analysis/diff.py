@@ -178,13 +178,17 @@ def _policy_changes(before: Evidence, after: Evidence, old: dict[str, Finding],
             changes.append(PolicyChange("check_version_changed", name, f"{was_check.version} ({was_check.origin}) -> "
                                         f"{now_check.version} ({now_check.origin})", True))
 
-    old_waivers = {_waiver_key(w) for w in before.policy.waivers}
-    new_waivers = {_waiver_key(w) for w in after.policy.waivers}
-    for waiver in after.policy.waivers:
+    # The policy's waivers and those of a separate waivers file (--waivers): a renewal there is a
+    # waiver change like one in the policy, though the policy's digest stays the same.
+    before_waivers = [*before.policy.waivers, *(before.waiver_file.waivers if before.waiver_file else [])]
+    after_waivers = [*after.policy.waivers, *(after.waiver_file.waivers if after.waiver_file else [])]
+    old_waivers = {_waiver_key(w) for w in before_waivers}
+    new_waivers = {_waiver_key(w) for w in after_waivers}
+    for waiver in after_waivers:
         if _waiver_key(waiver) not in old_waivers:
             changes.append(PolicyChange("waiver_added", waiver.rule, f"waiver added or changed: "
                                         f"{_describe_waiver(waiver)}", True))
-    for waiver in before.policy.waivers:
+    for waiver in before_waivers:
         if _waiver_key(waiver) not in new_waivers:
             changes.append(PolicyChange("waiver_removed", waiver.rule, f"waiver removed or changed: "
                                         f"{_describe_waiver(waiver)}", False))

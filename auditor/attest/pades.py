@@ -54,6 +54,18 @@ def _load_private_key(path: Path, data: bytes):  # noqa: ANN202 - any of cryptog
         raise InputError(f"{path}: not a private key (PEM or DER)") from exc
 
 
+def certificate_signer(cert_path: Path) -> str:
+    """How an attestation names the certificate that will sign it (PAdES): its subject and the
+    SHA-256 of the certificate, the fingerprint ``lbaudit verify --pdf`` compares with the signature."""
+    from cryptography.hazmat.primitives import hashes
+
+    cert = _load_certificate(cert_path, _read(cert_path, "certificate"))
+    return f"{cert.subject.rfc4514_string()} (certificate SHA-256 {cert.fingerprint(hashes.SHA256()).hex()})"
+
+
+SIGNER_FINGERPRINT = re.compile(r"\(certificate SHA-256 ([0-9a-f]{64})\)$")
+
+
 def sign_pdf(pdf: bytes, cert_path: Path, key_path: Path) -> bytes:
     """Return ``pdf`` with a PAdES signature made with the X.509 certificate and its private key."""
     try:

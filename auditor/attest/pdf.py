@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from auditor.attest.pades import check_pades_update
+from auditor.attest.pades import SIGNER_FINGERPRINT, check_pades_update
 from auditor.attest.signing import CheckResult, canonical_digest
 from auditor.errors import InputError
 from auditor.model.base import sha256_hex
@@ -96,8 +96,15 @@ def verify_pdf(pdf_path: Path, raw: bytes, given: str) -> CheckResult:
             f"assessor \u201c{inputs.assessor}\u201d)")
     end = len(rendering)
     if end == len(data):
+        if inputs.pdf_signer is not None:
+            return CheckResult("pdf", False, f"{name} states it is signed (PAdES) with the certificate "
+                                             f"{inputs.pdf_signer}, but carries no PAdES signature")
         return CheckResult("pdf", True, what)
     ok, found = check_pades_update(data, end)
+    named = SIGNER_FINGERPRINT.search(inputs.pdf_signer or "")
+    if ok and named and named.group(1) not in found:
+        return CheckResult("pdf", False, f"{name} states it is signed with the certificate {inputs.pdf_signer}, "
+                                         f"but carries {found}")
     if ok:
         return CheckResult("pdf", True, f"{what}, followed by {found}")
     return CheckResult("pdf", False, f"{name}: the rendering of this evidence ends at byte offset {end}; "

@@ -9,6 +9,7 @@ from the list altogether, so "no listener does X" cannot be claimed from it; a n
 
 from __future__ import annotations
 
+from auditor.model.check import Outcome, not_applicable, not_reviewed
 from auditor.model.facts import Gap, GapKind, HostSnapshot
 
 
@@ -19,6 +20,18 @@ def list_gaps(snapshot: HostSnapshot) -> tuple[list[Gap], list[Gap]]:
         if g.path[:1] in ((), ("listeners",)) and not (len(g.path) > 1 and isinstance(g.path[1], int))
     ]
     return incomplete, [g for g in incomplete if g.kind != GapKind.NOT_APPLICABLE]
+
+
+def collection_outcomes(snapshot: HostSnapshot, subject: str) -> list[Outcome]:
+    """What the listener list's own gaps say about ``subject`` ("no listener does X"): not_reviewed
+    when listeners could not be read (they would be silently absent), not_applicable when only a
+    transport the kernel lacks is missing; nothing when the list is whole."""
+    incomplete, unreadable = list_gaps(snapshot)
+    if unreadable:
+        return [not_reviewed(subject, f"some listeners could not be read: {reasons(incomplete)}", evidence=["/gaps"])]
+    if incomplete:
+        return [not_applicable(f"{subject} (collection)", reasons(incomplete), evidence=["/gaps"])]
+    return []
 
 
 def reasons(gaps: list[Gap]) -> str:

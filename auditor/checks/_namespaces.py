@@ -10,6 +10,7 @@ N``), keyed by the namespace's stable label, and its evidence pointed back into 
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from auditor.checks._platforms import platform_of
@@ -96,6 +97,16 @@ def rebase(outcome: Outcome, index: int, ns: NetNamespace) -> Outcome:
         "subject_detail": detail,
         "evidence": [_pointer(p, index) for p in outcome.evidence],
     })
+
+
+def judge_each(snapshot: HostSnapshot, judge: Callable[[HostSnapshot], list[Outcome]]) -> list[Outcome]:
+    """``judge`` applied to the host's namespace and to every other one as a snapshot of its own
+    (their findings renamed ``... in netns N``), then what kept the namespaces from being complete:
+    for settings that are each namespace's own (the port range, TIME_WAIT)."""
+    outcomes = judge(snapshot)
+    for index, ns in others(snapshot):
+        outcomes += [rebase(o, index, ns) for o in judge(as_snapshot(snapshot, index, ns))]
+    return outcomes + coverage(snapshot, OTHER_SETTINGS)
 
 
 def coverage(snapshot: HostSnapshot, subject: str = OTHER_NAMESPACES) -> list[Outcome]:

@@ -13,7 +13,14 @@ import re
 from pydantic import Field, field_validator
 
 from auditor.checks._drift import missing_side
-from auditor.domain.sysctl import EXCLUDE_PREFIX, collected_runtime_keys, configured_setting, dotted_key, is_glob
+from auditor.domain.sysctl import (
+    EXCLUDE_PREFIX,
+    collected_runtime_keys,
+    configured_setting,
+    dotted_key,
+    is_glob,
+    sysctl_name_problem,
+)
 from auditor.model.base import json_pointer
 from auditor.model.check import CheckParams, Outcome, check, failed, missing_fact, not_applicable, passed
 from auditor.model.facts import HostSnapshot, SysctlSetting
@@ -38,6 +45,10 @@ class DriftSysctlParams(CheckParams):
         bad = [k for k in keys if not k.strip() or is_glob(k) or k.startswith(EXCLUDE_PREFIX)]
         if bad:
             raise ValueError(f"keys must be plain sysctl names, not globs or exclusions: {', '.join(map(repr, bad))}")
+        for key in keys:
+            problem = sysctl_name_problem(key.strip())
+            if problem:
+                raise ValueError(problem)
         return sorted({dotted_key(k.strip()) for k in keys})
 
 

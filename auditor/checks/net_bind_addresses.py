@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
+from functools import lru_cache
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, field_validator, model_validator
@@ -296,6 +297,12 @@ def _detail(listener: Listener) -> dict[str, object]:
     }
 
 
+@lru_cache(maxsize=4096)
+def _network_texts(address: str, v6only: bool | None) -> tuple[str, ...]:
+    # Asked once per listener, about few distinct addresses: ipaddress's str() is slow.
+    return tuple(str(n) for n in netaddr.accepted_networks(address, v6only))
+
+
 def _observed(listener: Listener) -> dict[str, object]:
     return {
         "address": listener.address,
@@ -304,7 +311,7 @@ def _observed(listener: Listener) -> dict[str, object]:
         "v6only": listener.v6only,
         "wildcard": netaddr.is_wildcard(listener.address),
         "accepts": netaddr.describe_accepts(listener.address, listener.v6only),
-        "accepts_networks": [str(n) for n in netaddr.accepted_networks(listener.address, listener.v6only)],
+        "accepts_networks": list(_network_texts(listener.address, listener.v6only)),
         "interface": listener.interface,
         "owner": _owner(listener),
     }

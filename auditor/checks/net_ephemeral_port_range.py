@@ -6,7 +6,7 @@ from __future__ import annotations
 from pydantic import Field, model_validator
 
 from auditor.checks import _listeners, _namespaces, _platforms, _sysctl
-from auditor.model.check import CheckParams, Outcome, check, failed, missing_fact, not_applicable, not_reviewed, passed
+from auditor.model.check import CheckParams, Outcome, check, failed, missing_fact, not_reviewed, passed
 from auditor.model.facts import DATAGRAM_PROTOCOLS, PROTOCOLS, HostSnapshot, Protocol
 from auditor.model.result import Severity, Status
 
@@ -156,12 +156,7 @@ def _listener_outcomes(snapshot: HostSnapshot, lookup: _sysctl.PoolLookup, param
                 evidence=[pointer, *pool.evidence],
             ))
     # Listeners the collector could not read would be silently absent from "no listener uses ...".
-    incomplete, unreadable = _listeners.list_gaps(snapshot)
-    if unreadable:
-        outcomes.append(not_reviewed(IN_RANGE, f"some listeners could not be read: {_listeners.reasons(incomplete)}",
-                                     evidence=["/gaps"]))
-    elif incomplete:
-        outcomes.append(not_applicable(f"{IN_RANGE} (collection)", _listeners.reasons(incomplete), evidence=["/gaps"]))
+    outcomes += _listeners.collection_outcomes(snapshot, IN_RANGE)
     if not any(o.status != Status.NOT_APPLICABLE for o in outcomes):
         note = f" (inside but reserved: {', '.join(reserved_listeners)})" if reserved_listeners else ""
         outcomes.insert(0, passed(
@@ -270,12 +265,7 @@ def _other_os_listeners(snapshot: HostSnapshot, ranges: list[_platforms.PortRang
                     expected=f"no listener on {lookup.low}-{lookup.high}",
                     evidence=[pointer, *([lookup.range_pointer] if lookup.range_pointer else [])],
                 ))
-    incomplete, unreadable = _listeners.list_gaps(snapshot)
-    if unreadable:
-        outcomes.append(not_reviewed(IN_RANGE, f"some listeners could not be read: {_listeners.reasons(incomplete)}",
-                                     evidence=["/gaps"]))
-    elif incomplete:
-        outcomes.append(not_applicable(f"{IN_RANGE} (collection)", _listeners.reasons(incomplete), evidence=["/gaps"]))
+    outcomes += _listeners.collection_outcomes(snapshot, IN_RANGE)
     if not any(o.status != Status.NOT_APPLICABLE for o in outcomes):
         spans = ", ".join(f"{r.label} {r.lookup.low}-{r.lookup.high}" for r in ranges)
         outcomes.insert(0, passed(IN_RANGE, f"no {_listeners.either(list(params.protocols))} listener uses a port of "
@@ -350,11 +340,8 @@ the host's sysctl.d): every other namespace's settings are judged on findings of
 def net_ephemeral_port_range(snapshot: HostSnapshot, params: EphemeralRangeParams) -> list[Outcome]:
     if _platforms.platform_of(snapshot) != "linux":
         return _other_os(snapshot, params)
-    outcomes = _judge(snapshot, params)
     # The range, the reserved ports and the listeners are each network namespace's own.
-    for index, ns in _namespaces.others(snapshot):
-        outcomes += [_namespaces.rebase(o, index, ns) for o in _judge(_namespaces.as_snapshot(snapshot, index, ns), params)]
-    return outcomes + _namespaces.coverage(snapshot, _namespaces.OTHER_SETTINGS)
+    return _namespaces.judge_each(snapshot, lambda each: _judge(each, params))
 
 
 def _judge(snapshot: HostSnapshot, params: EphemeralRangeParams) -> list[Outcome]:

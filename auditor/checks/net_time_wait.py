@@ -286,11 +286,8 @@ the host's sysctl.d): every other namespace's settings are judged on findings of
 def net_time_wait(snapshot: HostSnapshot, params: TimeWaitParams) -> list[Outcome]:
     if _platforms.platform_of(snapshot) != "linux":
         return _other_os(snapshot, params)
-    outcomes = _judge(snapshot, params)
     # TIME_WAIT settings and counts are each network namespace's own.
-    for index, ns in _namespaces.others(snapshot):
-        outcomes += [_namespaces.rebase(o, index, ns) for o in _judge(_namespaces.as_snapshot(snapshot, index, ns), params)]
-    return outcomes + _namespaces.coverage(snapshot, _namespaces.OTHER_SETTINGS)
+    return _namespaces.judge_each(snapshot, lambda each: _judge(each, params))
 
 
 def _judge(snapshot: HostSnapshot, params: TimeWaitParams) -> list[Outcome]:

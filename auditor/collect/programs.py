@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import signal
 import stat
-import subprocess
 import time
 from dataclasses import dataclass
 
@@ -101,6 +100,8 @@ def run_command(argv: list[str], timeout: float, search_path: tuple[str, ...] = 
 
     if executable is None:
         return result(None, b"", b"", f"command not found in {':'.join(search_path)}")
+    import subprocess  # here, not at the top: the targets import this module, `lbaudit --help` too
+
     try:
         process = subprocess.Popen(  # noqa: S603 - fixed argv, absolute executable, no shell
             [executable, *argv[1:]],

@@ -412,6 +412,10 @@ def scan_socket_owners(inodes: set[int], proc: str = PROC) -> FdScan:
     unreadable: dict[int, int] = {}
     with os.scandir(proc) as entries:
         pids = sorted(int(entry.name) for entry in entries if entry.name.isdigit())
+    if not inodes:
+        # No listener needs an owner: nothing to look for in the host's descriptors.  (/proc itself
+        # was listed above, so an unreadable /proc is still the failure it always was.)
+        return FdScan({}, {})
     for pid in pids:
         fd_dir = f"{proc}/{pid}/fd"
         try:
@@ -447,23 +451,24 @@ def describe_process(pid: int, record_cmdline: bool = False) -> tuple[ProcessInf
         reason = "process exited during collection"
         return ProcessInfo(pid=pid), {name: reason for name in ("name", "exe", "user", "cmdline")}
     values: dict[str, object] = {}
-    for name, getter in (("name", process.name), ("exe", process.exe), ("user", process.username),
-                         ("cmdline", process.cmdline)):
-        try:
-            value = getter()
-        except psutil.AccessDenied:
-            missing[name] = f"{name} of pid {pid}: permission denied"
-            continue
-        except psutil.ZombieProcess:
-            missing[name] = f"{name} of pid {pid}: zombie process"
-            continue
-        except psutil.NoSuchProcess:
-            missing[name] = f"{name} of pid {pid}: process exited during collection"
-            continue
-        if value in ("", None):
-            missing[name] = f"{name} of pid {pid}: not reported by the kernel"
-            continue
-        values[name] = value
+    with process.oneshot():  # name and user from one read of /proc/PID/stat and status
+        for name, getter in (("name", process.name), ("exe", process.exe), ("user", process.username),
+                             ("cmdline", process.cmdline)):
+            try:
+                value = getter()
+            except psutil.AccessDenied:
+                missing[name] = f"{name} of pid {pid}: permission denied"
+                continue
+            except psutil.ZombieProcess:
+                missing[name] = f"{name} of pid {pid}: zombie process"
+                continue
+            except psutil.NoSuchProcess:
+                missing[name] = f"{name} of pid {pid}: process exited during collection"
+                continue
+            if value in ("", None):
+                missing[name] = f"{name} of pid {pid}: not reported by the kernel"
+                continue
+            values[name] = value
     values.update(cmdline_fields(values.pop("cmdline", None), record_cmdline))  # type: ignore[arg-type]
     return ProcessInfo(pid=pid, **values), missing
 
@@ -496,6 +501,7 @@ def attribute_owners(listeners: list[Listener], proc: str = PROC,
     except OSError as exc:
         scan_failure = f"owner not attributable: {proc} not readable: {exc.strerror or exc}"
     result = []
+    described: dict[int, tuple[ProcessInfo, dict[str, str]]] = {}
     for index, listener in enumerate(listeners):
         pids = scan.owners.get(listener.inode or 0, []) if scan else []
         if not pids:
@@ -512,7 +518,9 @@ def attribute_owners(listeners: list[Listener], proc: str = PROC,
                                    f"/proc/<pid>/fd not readable for {len(scan.unreadable)} processes"))
         processes = []
         for position, pid in enumerate(pids):
-            info, missing = describe_process(pid, record_cmdline)
+            if pid not in described:  # a process holding many listeners is asked about once
+                described[pid] = describe_process(pid, record_cmdline)
+            info, missing = described[pid]
             processes.append(info)
             for name, why in sorted(missing.items()):
                 gaps.append(Gap(section="sockets", path=("listeners", index, "processes", position, name), reason=why))

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Iterable, Union
 
 Network = Union[ipaddress.IPv4Network, ipaddress.IPv6Network]
@@ -26,6 +27,10 @@ Address = Union[ipaddress.IPv4Address, ipaddress.IPv6Address]
 ALL_IPV4 = ipaddress.IPv4Network("0.0.0.0/0")
 ALL_IPV6 = ipaddress.IPv6Network("::/0")
 IPV4_MAPPED = ipaddress.IPv6Network("::ffff:0:0/96")
+
+# The per-listener questions below are pure and asked about few distinct (address, v6only) pairs
+# however many listeners a host has (5,000 on 127.0.0.1 are one address): answered once each.
+_MEMO = lru_cache(maxsize=4096)
 
 NAMED_SETS: dict[str, tuple[str, ...]] = {
     "loopback": ("127.0.0.0/8", "::1/128"),
@@ -62,8 +67,12 @@ def parse_entry(entry: str) -> tuple[Network, ...]:
         if "host bits set" in str(exc):
             suggestion = ipaddress.ip_network(text, strict=False)
             raise ValueError(f"{entry!r} has host bits set; did you mean {suggestion}?") from None
+        import difflib
+
+        near = difflib.get_close_matches(text.lower(), list(NAMED_SETS), n=1, cutoff=0.6)
+        hint = f"; did you mean {near[0]!r}?" if near else ""
         raise ValueError(
-            f"{entry!r} is neither a named set ({', '.join(NAMED_SETS)}) nor a valid IPv4/IPv6 address or CIDR"
+            f"{entry!r} is neither a named set ({', '.join(NAMED_SETS)}) nor a valid IPv4/IPv6 address or CIDR{hint}"
         ) from None
     return (_unmap(network),)
 
@@ -101,6 +110,7 @@ def address_set(entries: Iterable[str]) -> AddressSet:
     return AddressSet(entries=entries, networks=networks)
 
 
+@_MEMO
 def _address(text: str) -> Address:
     """A listener address as the kernel holds it; a zone index (``fe80::1%eth0``) is dropped."""
     try:
@@ -109,6 +119,7 @@ def _address(text: str) -> Address:
         raise ValueError(f"{text!r} is not an IPv4 or IPv6 address") from None
 
 
+@_MEMO
 def _judged(text: str) -> Address:
     """The address a listener is judged as: IPv4-mapped IPv6 becomes IPv4."""
     address = _address(text)
@@ -117,11 +128,13 @@ def _judged(text: str) -> Address:
     return address
 
 
+@_MEMO
 def is_wildcard(address: str) -> bool:
     """Bound to every address of a family: ``0.0.0.0``, ``::`` or ``::ffff:0.0.0.0``."""
     return _judged(address).is_unspecified
 
 
+@_MEMO
 def accepted_networks(address: str, v6only: bool | None) -> tuple[Network, ...]:
     """The destination addresses a socket bound to ``address`` accepts connections on."""
     judged = _judged(address)
@@ -133,11 +146,13 @@ def accepted_networks(address: str, v6only: bool | None) -> tuple[Network, ...]:
     return (ipaddress.IPv6Network(judged),)
 
 
+@_MEMO
 def is_allowed(address: str, v6only: bool | None, allowed: AddressSet) -> bool:
     """True when every address the listener accepts lies inside ``allowed``."""
     return all(allowed.covers(n) for n in accepted_networks(address, v6only))
 
 
+@_MEMO
 def describe_accepts(address: str, v6only: bool | None) -> str:
     """What a listener accepts, in words, e.g. ``all IPv4 and IPv6 addresses (dual-stack ::, v6only=0)``."""
     raw = _address(address)

@@ -82,6 +82,29 @@ def dotted_key(key: str) -> str:
     return key.translate(str.maketrans("./", "/."))
 
 
+# The directories of /proc/sys: every sysctl name starts with one of them.
+SYSCTL_ROOTS = ("abi", "crypto", "debug", "dev", "fs", "kernel", "net", "sunrpc", "user", "vm")
+
+
+def sysctl_name_problem(key: str) -> str | None:
+    """Why ``key`` cannot be a sysctl name (``None`` when it can be one): white space, an empty
+    component, a single component, or a first component that is no directory of /proc/sys.  Names
+    under those directories vary by kernel and interface, so they are not looked up further."""
+    import difflib
+
+    if not key or any(ch in _WHITESPACE for ch in key):
+        return f"{key!r} is not a sysctl name: a name holds no white space (e.g. net.ipv4.tcp_fin_timeout)"
+    parts = dotted_key(key).split(".")
+    if len(parts) < 2 or any(part == "" for part in parts):
+        return f"{key!r} is not a sysctl name: expected components separated by dots, e.g. net.ipv4.tcp_fin_timeout"
+    if parts[0] not in SYSCTL_ROOTS:
+        near = difflib.get_close_matches(parts[0], SYSCTL_ROOTS, n=1)
+        hint = f"; did you mean {'.'.join([near[0], *parts[1:]])!r}?" if near else ""
+        return (f"{key!r} is not a sysctl name: it must start with one of {', '.join(SYSCTL_ROOTS)} "
+                f"(the directories of /proc/sys){hint}")
+    return None
+
+
 def _path_form(key: str) -> str:
     return key.translate(str.maketrans("./", "/."))
 

@@ -10,9 +10,9 @@ from datetime import date, datetime
 from auditor import __version__
 from auditor.engine.registry import Registry
 from auditor.model.base import digest_of
-from auditor.model.evidence import CheckRecord, Evidence, RunInfo, ToolInfo
+from auditor.model.evidence import CheckRecord, Evidence, ReporterPluginRecord, RunInfo, ToolInfo
 from auditor.model.facts import HostSnapshot
-from auditor.model.policy import Policy
+from auditor.model.policy import Policy, WaiverSource
 from auditor.model.result import RunResult
 
 
@@ -30,6 +30,8 @@ def build_evidence(
     finished_at: datetime,
     evaluated_on: date,
     timings_ms: dict[str, int] | None = None,
+    waiver_file: WaiverSource | None = None,
+    reporter_plugins: list[ReporterPluginRecord] | None = None,
 ) -> Evidence:
     used = sorted({rule.check for rule in policy.rules if rule.enabled})
     checks = [
@@ -50,8 +52,10 @@ def build_evidence(
         run=RunInfo(started_at=started_at, finished_at=finished_at, evaluated_on=evaluated_on, timings_ms=timings_ms or {}),
         policy=policy,
         policy_sha256=policy_digest(policy),
+        waiver_file=waiver_file,
         snapshot=snapshot,
         facts_sha256=snapshot.facts_digest(),
         checks=checks,
+        reporter_plugins=list(reporter_plugins or []),
         result=result,
     )

@@ -15,7 +15,7 @@ from pydantic import Field
 from auditor.model.base import Moment, StrictModel
 from auditor.model.controls import ControlId
 from auditor.model.facts import HostSnapshot
-from auditor.model.policy import Policy
+from auditor.model.policy import Policy, WaiverSource
 from auditor.model.result import RunResult
 
 EVIDENCE_SCHEMA: Final = "lbaudit/evidence"
@@ -48,6 +48,16 @@ class CheckRecord(StrictModel):
     remediation: str
 
 
+class ReporterPluginRecord(StrictModel):
+    """A reporter plugin loaded for the run: third-party code that turns this evidence into reports
+    is recorded beside the checks that judged it (a check plugin's distribution is its ``origin``)."""
+
+    entry_point: str  # the name in the distribution's ``lbaudit.reporters`` entry points
+    format: str  # the --format value it renders
+    distribution: str
+    version: str
+
+
 class RunInfo(StrictModel):
     started_at: Moment
     finished_at: Moment
@@ -62,7 +72,15 @@ class Evidence(StrictModel):
     run: RunInfo
     policy: Policy
     policy_sha256: str  # of the canonical JSON of ``policy`` (inheritance resolved)
+    # The separate waivers file of the run (``--waivers``), with its SHA-256: kept out of ``policy``
+    # so that renewing a waiver leaves ``policy_sha256`` alone.  Absent from the file without one
+    # (storage/evidence.py), so evidence of a run without --waivers keeps the bytes it had before.
+    waiver_file: WaiverSource | None = None
+
     snapshot: HostSnapshot
     facts_sha256: str  # HostSnapshot.facts_digest()
     checks: list[CheckRecord]
+    # Omitted from the file when no reporter plugin was loaded (autoload off or none installed), so
+    # evidence written without plugins keeps the bytes it always had.
+    reporter_plugins: list[ReporterPluginRecord] = Field(default_factory=list, exclude_if=lambda plugins: not plugins)
     result: RunResult

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, StrictBool
 
 from auditor.model.base import OneLine, StrictModel
 from auditor.model.controls import ControlId
@@ -29,7 +29,7 @@ class RuleSpec(StrictModel):
     params: dict[str, Any] = Field(default_factory=dict)
     severity: Severity | None = None
     controls: list[str] = Field(default_factory=list)
-    enabled: bool = True
+    enabled: StrictBool = True  # "yes" is refused, not read as true
     # Limit the rule to hosts of these operating systems; on others it is not_applicable.
     platforms: list[Platform] | None = Field(None, min_length=1)
 
@@ -40,6 +40,21 @@ class Waiver(StrictModel):
     reason: str = Field(min_length=1)
     approver: OneLine
     expires: date
+
+
+class WaiverFileDocument(StrictModel):
+    """A waivers file as written (``--waivers FILE``): waivers kept apart from the policy, so that
+    renewing one changes this file's digest and not the policy's."""
+
+    waivers: list[Waiver]
+
+
+class WaiverSource(StrictModel):
+    """The waivers file of a run, as the evidence records it: its path, digest and waivers."""
+
+    path: str
+    sha256: str
+    waivers: list[Waiver]
 
 
 class PolicyDocument(StrictModel):

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import hashlib
 from datetime import date
-from enum import Enum, IntEnum
+from enum import Enum
 from typing import Any, Literal
 
 from pydantic import Field, JsonValue
 
 from auditor.model.base import StrictModel
+from auditor.model.codes import ExitCode as ExitCode  # re-exported: defined without pydantic
+from auditor.model.codes import Severity as Severity
 from auditor.model.controls import ControlId
 
 
@@ -20,33 +22,6 @@ class Status(str, Enum):
     NOT_REVIEWED = "not_reviewed"  # its evidence could not be collected (reason mandatory)
     NOT_APPLICABLE = "not_applicable"  # reason mandatory
     WAIVED = "waived"
-
-
-class Severity(str, Enum):
-    INFO = "info"
-    LOW = "low"
-    MEDIUM = "medium"
-    HIGH = "high"
-    CRITICAL = "critical"
-
-    @property
-    def rank(self) -> int:
-        return list(Severity).index(self)
-
-
-class ExitCode(IntEnum):
-    """Documented in the README and in ``lbaudit --help``."""
-
-    COMPLIANT = 0
-    NON_COMPLIANT = 1  # a failing finding at or above --fail-on
-    USAGE = 2  # bad command line, policy, snapshot or other input
-    INCOMPLETE = 3  # no failure, but something was not reviewed or a check errored
-    # lbaudit verify (issue: signed evidence)
-    VERIFY_DIGEST = 10
-    VERIFY_SIGNATURE = 11
-    VERIFY_WRONG_KEY = 12
-    VERIFY_PDF_MISMATCH = 13
-    INTERNAL = 70  # a bug in lbaudit; the message says where to report it
 
 
 class Verdict(str, Enum):
@@ -151,6 +126,9 @@ def rollup_status(statuses: list[Status]) -> Status:
 
 def json_ready(value: Any) -> Any:
     """Reduce observed/expected values to plain JSON types (tuples and sets become sorted lists)."""
+    kind = type(value)
+    if kind is str or kind is int or kind is float or kind is bool or value is None:
+        return value  # the common case first: a finding's values are mostly these
     if isinstance(value, (list, tuple)):
         return [json_ready(v) for v in value]
     if isinstance(value, (set, frozenset)):

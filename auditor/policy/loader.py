@@ -4,21 +4,37 @@ each rule's check.  Every problem is reported with file, line and column; nothin
 
 from __future__ import annotations
 
+import difflib
 import os
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from pydantic import BaseModel, ValidationError
 
 from auditor.engine.registry import Registry
 from auditor.errors import PolicyError, Problem
 from auditor.model.base import sha256_hex
-from auditor.model.policy import Policy, PolicyDocument, PolicySource, ResolvedRule, RuleSpec, Waiver
+from auditor.model.policy import (
+    Policy,
+    PolicyDocument,
+    PolicySource,
+    ResolvedRule,
+    RuleSpec,
+    Waiver,
+    WaiverFileDocument,
+    WaiverSource,
+)
 from auditor.policy.yamlsafe import LocatedDocument, YamlProblem, load_located
 from auditor.safeio import FileTooLarge, NotRegularFile, read_regular
 
 MAX_POLICY_BYTES = 1024 * 1024
 MAX_EXTENDS_DEPTH = 16
+# Waivers that expire within this many days are warned about (validate --expiry-warning-days).
+DEFAULT_EXPIRY_WARNING_DAYS = 30
+# A waiver is an exception to be reviewed: one that runs for more than a year is warned about.
+MAX_WAIVER_DAYS = 366
 
 
 def _display(path: Path) -> str:
@@ -38,6 +54,14 @@ def _dotted(loc: tuple[Any, ...]) -> str:
 def _short(value: Any, limit: int = 60) -> str:
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def did_you_mean(word: Any, choices: Any) -> str:
+    """``"; did you mean 'x'?"`` for the closest of ``choices`` (difflib), or ``""``."""
+    if not isinstance(word, str):
+        return ""
+    near = difflib.get_close_matches(word, sorted(choices), n=1, cutoff=0.6)
+    return f"; did you mean {near[0]!r}?" if near else ""
 
 
 def _model_at(model: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] | None:
@@ -77,103 +101,243 @@ def _document_loc(loc: tuple[Any, ...], data: Any, missing: bool) -> tuple[Any, 
     return tuple(kept)
 
 
+# What each kind of pydantic error means, in the words of the README ("expected an integer").
+_EXPECTED = {
+    "int_type": "an integer", "int_parsing": "an integer", "int_from_float": "an integer",
+    "float_type": "a number", "float_parsing": "a number",
+    "bool_type": "true or false", "bool_parsing": "true or false",
+    "string_type": "text", "list_type": "a list", "dict_type": "a mapping", "model_type": "a mapping",
+    "model_attributes_type": "a mapping", "none_required": "nothing (null)",
+    "date_type": "a date such as 2027-03-31", "date_parsing": "a date such as 2027-03-31",
+    "date_from_datetime_parsing": "a date such as 2027-03-31", "date_from_datetime_inexact": "a date such as 2027-03-31",
+}
+
+
+def _plain(err: Any) -> str:
+    """One pydantic error in plain words, without "Value error," or a raw regular expression."""
+    kind, ctx = err["type"], err.get("ctx") or {}
+    if kind in _EXPECTED:
+        return f"expected {_EXPECTED[kind]}"
+    if kind in ("literal_error", "enum"):
+        return f"expected one of {ctx.get('expected', '')}".replace("'", '"')
+    if kind == "string_pattern_mismatch":
+        return ("must start with a letter or digit and hold only letters, digits, '.', '_' and '-' "
+                "(at most 128 characters)")
+    if kind in ("string_too_short", "too_short"):
+        return "must not be empty"
+    if kind == "greater_than_equal":
+        return f"must be at least {ctx.get('ge')}"
+    if kind == "greater_than":
+        return f"must be greater than {ctx.get('gt')}"
+    if kind == "less_than_equal":
+        return f"must be at most {ctx.get('le')}"
+    if kind == "less_than":
+        return f"must be less than {ctx.get('lt')}"
+    if kind in ("value_error", "assertion_error"):
+        error = ctx.get("error")
+        return str(error) if error is not None else str(err["msg"]).split(", ", 1)[-1]
+    return str(err["msg"])
+
+
 def _validation_problems(
     exc: ValidationError, model: type[BaseModel], file: str, doc: LocatedDocument, prefix: tuple[Any, ...] = (),
     data: Any = None,
 ) -> list[Problem]:
-    """One Problem per pydantic error; ``data`` is what was validated (the document itself when
-    ``prefix`` is empty)."""
-    problems = []
+    """One Problem per place pydantic found wrong; ``data`` is what was validated (the document
+    itself when ``prefix`` is empty).  The errors of one union (``int | str``) at one place are one
+    problem ("expected an integer or text")."""
     data = doc.value if data is None and not prefix else data
+    grouped: dict[tuple[Any, ...], list[Any]] = {}
     for err in exc.errors(include_url=False):
         loc = _document_loc(tuple(err["loc"]), data, err["type"] == "missing")
+        grouped.setdefault(loc, []).append(err)
+    problems = []
+    for loc, errors in grouped.items():
         line, col = doc.position(prefix + loc)
         where = _dotted(prefix + loc) or "policy"
+        err = errors[0]
         if err["type"] == "extra_forbidden" and loc:
             owner = _model_at(model, loc)
-            hint = f" (expected one of: {', '.join(sorted(owner.model_fields))})" if owner else ""
+            fields = sorted(owner.model_fields) if owner else []
+            hint = did_you_mean(loc[-1], fields) or (f" (expected one of: {', '.join(fields)})" if fields else "")
             message = f"{_dotted(prefix + loc[:-1]) or 'policy'}: unknown key {loc[-1]!r}{hint}"
         elif err["type"] == "missing":
             message = f"{where}: required key is missing"
         else:
-            message = f"{where}: {err['msg']}; found {_short(err.get('input'))}"
+            plain = [_plain(e) for e in errors if e["type"] != "none_required"] or [_plain(err)]
+            if all(text.startswith("expected ") for text in plain) and len(plain) > 1:
+                text = "expected " + " or ".join(dict.fromkeys(t[len("expected "):] for t in plain))
+            else:
+                text = plain[0]
+            found = err.get("input")
+            written = doc.texts.get(prefix + loc)
+            shown = written if written is not None and not isinstance(found, str) else _short(found)
+            # A validator's own message names the value it refused; others are told what was found.
+            message = f"{where}: {text}" if err["type"] == "value_error" else f"{where}: {text}; found {shown}"
+            if prefix + loc == ("version",) and isinstance(found, (int, float)) and not isinstance(found, bool):
+                message += f' (YAML reads it as a number: write version: "{written or found}")'
         problems.append(Problem(file, line, col, message))
     return problems
 
 
-def _read_document(path: Path) -> tuple[LocatedDocument, bytes]:
+def _sorted(problems: list[Problem]) -> list[Problem]:
+    return sorted(problems, key=lambda p: (p.file, p.line or 0, p.column or 0))
+
+
+def _recognise_other_document(name: str, value: Any, what: str = "policy") -> None:
+    """An evidence or snapshot file given as a policy is named as such, not as 40 wrong keys."""
+    if isinstance(value, dict):
+        kind = value.get("schema")
+        if kind == "lbaudit/evidence":
+            raise PolicyError(f"{name}: this is an lbaudit evidence file, not a {what} (render it with "
+                              "`lbaudit report`, compare two with `lbaudit diff`)")
+        if kind == "lbaudit/snapshot":
+            raise PolicyError(f"{name}: this is an lbaudit snapshot file, not a {what} (evaluate a policy "
+                              "against it with `lbaudit evaluate --policy P --snapshot FILE`)")
+
+
+def _read_document(path: Path, what: str = "policy") -> tuple[LocatedDocument, bytes]:
     name = _display(path)
     try:
         # Bounded on the read itself: /dev/zero or a FIFO claims a size of 0 to stat.
         raw = read_regular(path, MAX_POLICY_BYTES)
     except FileTooLarge as exc:
-        raise PolicyError(f"{name}: policy is too large; the limit is {MAX_POLICY_BYTES} bytes") from exc
+        raise PolicyError(f"{name}: {what} is too large; the limit is {MAX_POLICY_BYTES} bytes") from exc
     except NotRegularFile as exc:
-        raise PolicyError(f"{name}: cannot read policy: it {exc.strerror}") from exc
+        raise PolicyError(f"{name}: cannot read {what}: it {exc.strerror}") from exc
     except OSError as exc:
-        raise PolicyError(f"{name}: cannot read policy: {exc.strerror or exc}") from exc
+        raise PolicyError(f"{name}: cannot read {what}: {exc.strerror or exc}") from exc
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
         raise PolicyError(
-            f"{name}: policy is not valid UTF-8",
+            f"{name}: {what} is not valid UTF-8",
             [Problem(name, line, column, f"byte 0x{raw[exc.start]:02x} is not UTF-8; save the file as UTF-8")],
         ) from exc
     try:
         doc = load_located(text)
     except YamlProblem as exc:
-        raise PolicyError(f"{name}: invalid policy", [Problem(name, exc.line, exc.column, exc.message)]) from exc
+        raise PolicyError(f"{name}: invalid {what}", [Problem(name, exc.line, exc.column, exc.message)]) from exc
     except (RecursionError, MemoryError) as exc:  # the depth limit should come first; never a traceback
-        raise PolicyError(f"{name}: invalid policy: too deeply nested or too large to parse") from exc
+        raise PolicyError(f"{name}: invalid {what}: too deeply nested or too large to parse") from exc
+    _recognise_other_document(name, doc.value, what)
     if not isinstance(doc.value, dict):
         raise PolicyError(
-            f"{name}: invalid policy",
-            [Problem(name, 1, 1, f"expected a mapping with id, version, owner and rules; found {type(doc.value).__name__}")],
+            f"{name}: invalid {what}",
+            [Problem(name, 1, 1, f"expected a mapping with {'id, version, owner and rules' if what == 'policy' else 'waivers'}; "
+                                 f"found {type(doc.value).__name__}")],
         )
     return doc, raw
 
 
-class _Loaded:
-    """One parsed file of the extends chain."""
+def _salvage(model: type[BaseModel], item: Any) -> Any:
+    """``item`` validated as ``model`` after dropping the keys that are wrong, or None: so that the
+    semantic checks (unknown check, params) still run on a rule with a misspelt key."""
+    if not isinstance(item, dict):
+        return None
+    data = dict(item)
+    for _ in range(len(item) + 1):
+        try:
+            return model.model_validate(data)
+        except ValidationError as exc:
+            bad = {err["loc"][0] for err in exc.errors() if err["loc"] and err["type"] != "missing"}
+            required = {name for name, info in model.model_fields.items() if info.is_required()}
+            if not bad or bad & required or not bad & set(data):
+                return None
+            for key in bad:
+                data.pop(key, None)
+    return None
 
-    def __init__(self, path: Path, doc: LocatedDocument, raw: bytes, policy: PolicyDocument):
+
+def _salvage_all(model: type[BaseModel], items: Any) -> list[tuple[int, Any]]:
+    """The items of a list that validate as ``model`` (after :func:`_salvage`), with their index."""
+    kept = []
+    for index, item in enumerate(items if isinstance(items, list) else []):
+        value = _salvage(model, item)
+        if value is not None:
+            kept.append((index, value))
+    return kept
+
+
+class _Loaded:
+    """One parsed file of the extends chain: what validated, and where each item was written."""
+
+    def __init__(self, path: Path, doc: LocatedDocument, raw: bytes, policy: PolicyDocument | None,
+                 rules: list[tuple[int, RuleSpec]], waivers: list[tuple[int, Waiver]]):
         self.path, self.doc, self.raw, self.policy = path, doc, raw, policy
+        self.rules, self.waivers = rules, waivers
         self.name = _display(path)
 
 
-def _load_chain(path: Path, stack: tuple[Path, ...] = ()) -> list[_Loaded]:
-    """The file and the files it extends, root ancestor first."""
-    # realpath, not Path.resolve(): on a symlink loop resolve() raises RuntimeError (exit 70); the
-    # read below then says ELOOP as a policy error.
-    path = Path(os.path.realpath(path))
+def _parse_file(path: Path, problems: list[Problem]) -> _Loaded:
+    """One policy file: a YAML or read error raises (nothing else can be said about it); schema
+    problems are added to ``problems`` and the rules and waivers that are valid are kept."""
     name = _display(path)
-    if path in stack:
-        cycle = " -> ".join(_display(p) for p in (*stack, path))
-        raise PolicyError(f"{name}: 'extends' cycle: {cycle}")
-    if len(stack) >= MAX_EXTENDS_DEPTH:
-        raise PolicyError(f"{name}: 'extends' chain deeper than {MAX_EXTENDS_DEPTH} files")
     doc, raw = _read_document(path)
     try:
-        document = PolicyDocument.model_validate(doc.value)
+        document: PolicyDocument | None = PolicyDocument.model_validate(doc.value)
     except ValidationError as exc:
-        raise PolicyError(f"{name}: invalid policy", _validation_problems(exc, PolicyDocument, name, doc)) from exc
-    loaded = _Loaded(path, doc, raw, document)
-    if document.extends is None:
-        return [loaded]
-    parent = (path.parent / document.extends)
-    try:
-        is_file = "\0" not in document.extends and parent.is_file()
-    except OSError:  # ENAMETOOLONG, EACCES: no policy can be read there either
-        is_file = False
-    if not is_file:
-        line, col = doc.position(("extends",))
-        raise PolicyError(
-            f"{name}: invalid policy",
-            [Problem(name, line, col, f"extends: {document.extends!r} is not a file (resolved to {_display(parent)})")],
-        )
-    return _load_chain(parent, (*stack, path)) + [loaded]
+        problems += _validation_problems(exc, PolicyDocument, name, doc)
+        document = None
+    if document is not None:
+        rules = list(enumerate(document.rules))
+        waivers = list(enumerate(document.waivers))
+    else:
+        raw_rules = doc.value.get("rules")
+        raw_waivers = doc.value.get("waivers")
+        rules = _salvage_all(RuleSpec, raw_rules)
+        waivers = _salvage_all(Waiver, raw_waivers)
+    return _Loaded(path, doc, raw, document, rules, waivers)
+
+
+def _extends_of(loaded: _Loaded) -> str | None:
+    value = loaded.doc.value.get("extends")
+    return value if isinstance(value, str) else None
+
+
+def _load_chain(path: Path, problems: list[Problem]) -> list[_Loaded]:
+    """The file and the files it extends, root ancestor first.  A cycle or a missing parent is a
+    problem at the ``extends`` line that causes it; the chain stops there."""
+    # realpath, not Path.resolve(): on a symlink loop resolve() raises RuntimeError (exit 70); the
+    # read below then says ELOOP as a policy error.
+    chain: list[_Loaded] = []
+    seen: list[Path] = []
+    current = Path(os.path.realpath(path))
+    while True:
+        if not chain:
+            loaded = _parse_file(current, problems)
+        else:
+            try:
+                loaded = _parse_file(current, problems)
+            except PolicyError as exc:  # a parent that cannot be parsed: its problems, and the child's
+                problems += exc.problems or [Problem(chain[0].name, *chain[0].doc.position(("extends",)), str(exc))]
+                return chain
+        chain.insert(0, loaded)
+        seen.append(current)
+        extends = _extends_of(loaded)
+        if extends is None:
+            return chain
+        line, col = loaded.doc.position(("extends",))
+        parent = current.parent / extends
+        try:
+            is_file = "\0" not in extends and parent.is_file()
+        except OSError:  # ENAMETOOLONG, EACCES: no policy can be read there either
+            is_file = False
+        if not is_file:
+            problems.append(Problem(loaded.name, line, col,
+                                    f"extends: {extends!r} is not a file (resolved to {_display(parent)})"))
+            return chain
+        parent = Path(os.path.realpath(parent))
+        if parent in seen:
+            cycle = " -> ".join(_display(p) for p in (*seen, parent))
+            problems.append(Problem(loaded.name, line, col, f"'extends' cycle: {cycle}; a policy cannot extend itself"))
+            return chain
+        if len(seen) >= MAX_EXTENDS_DEPTH:
+            problems.append(Problem(loaded.name, line, col, f"'extends' chain deeper than {MAX_EXTENDS_DEPTH} files"))
+            return chain
+        current = parent
 
 
 def _merge_rule(base: dict[str, Any], override: RuleSpec) -> dict[str, Any]:
@@ -187,15 +351,38 @@ def _merge_rule(base: dict[str, Any], override: RuleSpec) -> dict[str, Any]:
     return merged
 
 
+@dataclass
+class PolicyReport:
+    """Everything validation found about one policy: the policy when it is valid, the problems
+    that make it invalid and the warnings that do not (both sorted by file and line)."""
+
+    policy: Policy | None
+    problems: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+    waiver_file: WaiverSource | None = None
+    # Where each waiver was written, in the order they are applied (the policy's, then the file's).
+    waiver_places: list[Problem] = field(default_factory=list)
+
+
 def load_policy(path: Path, registry: Registry) -> Policy:
     """Load and fully validate a policy; raise PolicyError listing every problem found."""
-    chain = _load_chain(Path(path))
+    report = inspect_policy(path, registry)
+    if report.policy is None:
+        raise PolicyError(f"{_display(Path(path))}: invalid policy", report.problems)
+    return report.policy
+
+
+def inspect_policy(path: Path, registry: Registry, *, waivers_path: Path | None = None, today: date | None = None,
+                   expiry_warning_days: int = DEFAULT_EXPIRY_WARNING_DAYS) -> PolicyReport:
+    """Validate a policy (and a separate waivers file): every problem of every kind in one pass,
+    structural and semantic, sorted by file and line, plus the warnings about waivers and reasons
+    still to be written.  A file that cannot be read or parsed as YAML raises PolicyError."""
     problems: list[Problem] = []
+    chain = _load_chain(Path(path), problems)
     rules: dict[str, dict[str, Any]] = {}  # rule id -> merged fields + where it was last set
-    waivers: list[Waiver] = []
     for loaded in chain:
         seen_here: set[str] = set()
-        for index, rule in enumerate(loaded.policy.rules):
+        for index, rule in loaded.rules:
             line, col = loaded.doc.position(("rules", index))
             if rule.id in seen_here:
                 problems.append(Problem(loaded.name, line, col, f"rules[{index}]: rule id {rule.id!r} is used twice in this file"))
@@ -215,7 +402,6 @@ def load_policy(path: Path, registry: Registry) -> Policy:
             merged = _merge_rule(base, rule)
             merged["_where"] = (loaded, index)
             rules[rule.id] = merged
-        waivers += loaded.policy.waivers
 
     resolved: list[ResolvedRule] = []
     for rule_id, merged in rules.items():
@@ -225,14 +411,9 @@ def load_policy(path: Path, registry: Registry) -> Policy:
         spec = registry.get(merged["check"])
         if spec is None:
             cline, ccol = loaded.doc.position(prefix + ("check",))
-            problems.append(Problem(loaded.name, cline, ccol, f"rules[{index}].check: unknown check {merged['check']!r} "
-                                    f"(expected one of: {', '.join(registry.names())})"))
-            continue
-        try:
-            params = spec.params.model_validate(merged.get("params", {}))
-        except ValidationError as exc:
-            problems += _validation_problems(exc, spec.params, loaded.name, loaded.doc, prefix + ("params",),
-                                             merged.get("params", {}))
+            hint = did_you_mean(merged["check"], registry.names()) or f" (expected one of: {', '.join(registry.names())})"
+            problems.append(Problem(loaded.name, cline, ccol, f"rules[{index}].check: unknown check {merged['check']!r}"
+                                    f"{hint}"))
             continue
         extra = list(merged.get("controls", []))
         for cindex, control in enumerate(extra):
@@ -241,6 +422,13 @@ def load_policy(path: Path, registry: Registry) -> Policy:
                 problems.append(Problem(loaded.name, cline, ccol, f"rules[{index}].controls[{cindex}]: unknown NIST SP "
                                         f"800-53 Rev. 5 control {control!r} (expected an id such as SC-7 or SC-7(5) "
                                         "listed in controls/nist-sp800-53-r5.yaml)"))
+        try:
+            # Strict: "300" is not a number and "yes" is not a boolean, as `version: 1.0` is not text.
+            params = spec.params.model_validate(merged.get("params", {}), strict=True)
+        except ValidationError as exc:
+            problems += _validation_problems(exc, spec.params, loaded.name, loaded.doc, prefix + ("params",),
+                                             merged.get("params", {}))
+            continue
         controls = sorted(set(spec.controls) | set(extra), key=registry.catalog.sort_key)
         resolved.append(
             ResolvedRule(
@@ -258,22 +446,115 @@ def load_policy(path: Path, registry: Registry) -> Policy:
 
     top = chain[-1]
     rule_ids = set(rules)
+    located_waivers: list[tuple[_Loaded | _WaiverFile, int, Waiver]] = []
     for loaded in chain:
-        for index, waiver in enumerate(loaded.policy.waivers):
-            if waiver.rule not in rule_ids:
-                line, col = loaded.doc.position(("waivers", index, "rule"))
-                problems.append(Problem(loaded.name, line, col, f"waivers[{index}].rule: no rule {waiver.rule!r} in this policy"))
+        located_waivers += [(loaded, index, waiver) for index, waiver in loaded.waivers]
+    waiver_file = _read_waiver_file(waivers_path, problems) if waivers_path is not None else None
+    if waiver_file is not None:
+        located_waivers += [(waiver_file, index, waiver) for index, waiver in waiver_file.waivers]
+    for owner, index, waiver in located_waivers:
+        if waiver.rule not in rule_ids:
+            line, col = owner.doc.position(("waivers", index, "rule"))
+            problems.append(Problem(owner.name, line, col, f"waivers[{index}].rule: no rule {waiver.rule!r} in this "
+                                    f"policy{did_you_mean(waiver.rule, rule_ids)}"))
     if not problems and not any(r.enabled for r in resolved):
         problems.append(Problem(top.name, 1, 1, "the policy has no enabled rule; a policy that checks nothing cannot fail"))
-    if problems:
-        raise PolicyError(f"{top.name}: invalid policy", problems)
 
-    return Policy(
+    warnings = _reason_warnings(chain, rules) + waiver_warnings(
+        located_waivers, today or datetime.now(timezone.utc).date(), expiry_warning_days)
+    if problems or top.policy is None:
+        return PolicyReport(None, _sorted(problems), _sorted(warnings))
+    policy = Policy(
         id=top.policy.id,
         version=top.policy.version,
         owner=top.policy.owner,
         description=top.policy.description,
         rules=resolved,
-        waivers=waivers,
+        waivers=[waiver for loaded in chain for _, waiver in loaded.waivers],
         sources=[PolicySource(path=item.name, sha256=sha256_hex(item.raw)) for item in reversed(chain)],
     )
+    source = None
+    if waiver_file is not None:
+        source = WaiverSource(path=waiver_file.name, sha256=sha256_hex(waiver_file.raw),
+                              waivers=[w for _, w in waiver_file.waivers])
+    places = [Problem(owner.name, *owner.doc.position(("waivers", index)), f"waivers[{index}] ({waiver.rule})")
+              for owner, index, waiver in located_waivers]
+    return PolicyReport(policy, [], _sorted(warnings), source, places)
+
+
+# ------------------------------------------------------------------ waivers file and warnings
+
+class _WaiverFile:
+    def __init__(self, path: Path, doc: LocatedDocument, raw: bytes, waivers: list[tuple[int, Waiver]]):
+        self.path, self.doc, self.raw, self.waivers = path, doc, raw, waivers
+        self.name = _display(path)
+
+
+def _read_waiver_file(path: Path, problems: list[Problem]) -> _WaiverFile:
+    """A waivers file (``--waivers``): a mapping with one key, ``waivers``, a list as in a policy."""
+    name = _display(path)
+    doc, raw = _read_document(path, what="waivers file")
+    try:
+        document = WaiverFileDocument.model_validate(doc.value)
+        waivers = list(enumerate(document.waivers))
+    except ValidationError as exc:
+        problems += _validation_problems(exc, WaiverFileDocument, name, doc)
+        waivers = _salvage_all(Waiver, doc.value.get("waivers"))
+    return _WaiverFile(Path(path), doc, raw, waivers)
+
+
+def _is_todo(text: Any) -> bool:
+    return isinstance(text, str) and text.strip().upper().startswith("TODO")
+
+
+def _reason_warnings(chain: list[_Loaded], rules: dict[str, dict[str, Any]]) -> list[Problem]:
+    """A ``reason: TODO`` anywhere in a rule's params (lbaudit init writes them): the policy is not
+    ready to be used as a gate until someone has written why each exception exists."""
+    warnings = []
+    for loaded in chain:
+        for index, _rule in loaded.rules:
+            params = loaded.doc.value["rules"][index].get("params")
+            for loc, value in _walk(params, ("rules", index, "params")):
+                if loc[-1] == "reason" and _is_todo(value):
+                    line, col = loaded.doc.position(loc)
+                    warnings.append(Problem(loaded.name, line, col, f"{_dotted(loc)}: the reason is still TODO; "
+                                            "write why this exception exists before the policy gates anything"))
+    return warnings
+
+
+def _walk(value: Any, loc: tuple[Any, ...]) -> Iterator[tuple[tuple[Any, ...], Any]]:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _walk(item, loc + (key,))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _walk(item, loc + (index,))
+    else:
+        yield loc, value
+
+
+def waiver_warnings(located: list[tuple[Any, int, Waiver]], today: date, soon_days: int) -> list[Problem]:
+    """What an auditor would ask about each waiver: expired, expiring within ``soon_days``, a
+    blanket waiver (no subject: every failing finding of the rule), an expiry more than a year
+    out, a reason still TODO."""
+    warnings = []
+    for owner, index, waiver in located:
+        line, col = owner.doc.position(("waivers", index))
+        where = f"waivers[{index}] ({waiver.rule})"
+        days = (waiver.expires - today).days
+        if days < 0:
+            text = f"expired on {waiver.expires} ({-days} days ago): it is no longer honoured; renew or remove it"
+        elif days <= soon_days:
+            text = f"expires on {waiver.expires}, in {days} days; renew it or fix what it waives"
+        elif days > MAX_WAIVER_DAYS:
+            text = f"expires on {waiver.expires}, more than a year out; a waiver should be reviewed at least yearly"
+        else:
+            text = ""
+        if text:
+            warnings.append(Problem(owner.name, line, col, f"{where}: {text}"))
+        if waiver.subject is None:
+            warnings.append(Problem(owner.name, line, col, f"{where}: no subject, so it waives every failing finding "
+                                    "of the rule (a blanket waiver); name the subject it is for"))
+        if _is_todo(waiver.reason):
+            warnings.append(Problem(owner.name, line, col, f"{where}: the reason is still TODO"))
+    return warnings

@@ -55,6 +55,9 @@ class YamlProblem(Exception):
 class LocatedDocument:
     value: Any
     positions: dict[Path_, tuple[int, int]] = field(default_factory=dict)
+    # The source text of every plain scalar that YAML read as something other than a string
+    # (``2026.10`` is the float 2026.1): error messages quote what the author wrote.
+    texts: dict[Path_, str] = field(default_factory=dict)
 
     def position(self, path: Path_) -> tuple[int | None, int | None]:
         """(line, column) of the deepest known prefix of ``path``."""
@@ -72,6 +75,7 @@ def _mark(node: yaml.Node) -> tuple[int, int]:
 class _Builder:
     def __init__(self) -> None:
         self.positions: dict[Path_, tuple[int, int]] = {}
+        self.texts: dict[Path_, str] = {}
         self._seen: set[int] = set()
         self._scalar = yaml.SafeLoader("")  # only used to construct scalar values by tag
 
@@ -124,6 +128,8 @@ class _Builder:
                                   *_mark(node)) from None
             what = "date" if node.tag.endswith(":timestamp") else "value"
             raise YamlProblem(f"invalid {what} {_excerpt(node.value)}: {exc}", *_mark(node)) from None
+        if not isinstance(value, str):
+            self.texts[path] = node.value
         if isinstance(value, str) and _CONTROL.search(value):
             # Written as an escape ("\x00"): no policy value needs one, and a NUL cuts a C string short.
             found = _CONTROL.search(value).group()
@@ -187,4 +193,4 @@ def load_located(text: str) -> LocatedDocument:
     except yaml.constructor.ConstructorError as exc:
         mark = exc.problem_mark
         raise YamlProblem(f"invalid value: {exc.problem}", mark.line + 1 if mark else None, mark.column + 1 if mark else None) from exc
-    return LocatedDocument(value=value, positions=builder.positions)
+    return LocatedDocument(value=value, positions=builder.positions, texts=builder.texts)

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from typing import Callable
 
 from auditor.errors import RegistryError
-from auditor.model.evidence import Evidence
-from auditor.plugins import load_entry_points, plugins_enabled
+from auditor.model.evidence import Evidence, ReporterPluginRecord
+from auditor.plugins import LoadedEntryPoint, load_entry_points, plugins_enabled
 
 REPORTERS_GROUP = "lbaudit.reporters"
 
@@ -25,6 +25,9 @@ class ReportContext:
     evidence_path: str | None = None  # how the report should refer to that file
     signature_fingerprint: str | None = None  # SHA-256 fingerprint of the key that signed the evidence
     assessor: str | None = None  # who ran the assessment (--assessor); reporters fall back to the policy owner
+    org_name: str | None = None  # whose assessment it is (--org-name), printed on the cover
+    org_logo: bytes | None = None  # the organisation's logo, PNG or JPEG bytes (--org-logo, checked on reading)
+    pdf_signer: str | None = None  # the certificate that will sign the PDF (PAdES, --pdf-cert), as it is named
 
 
 @dataclass(frozen=True)
@@ -60,18 +63,34 @@ def _builtin(name: str) -> Reporter:
     return reporter
 
 
-def _plugin_reporters() -> dict[str, Reporter]:
-    """Every ``lbaudit.reporters`` entry point, checked: a Reporter, no built-in name shadowed, no
-    name declared twice."""
-    found: dict[str, Reporter] = {}
+def _plugin_entry_points() -> dict[str, tuple[Reporter, LoadedEntryPoint]]:
+    """Every ``lbaudit.reporters`` entry point by format, checked: a Reporter, no built-in name
+    shadowed, no name declared twice."""
+    found: dict[str, tuple[Reporter, LoadedEntryPoint]] = {}
     for ep in load_entry_points(REPORTERS_GROUP):
         reporter = ep.loaded
         if not isinstance(reporter, Reporter):
             raise RegistryError(f"plugin entry point {ep.name!r} ({ep.value}) is not a Reporter")
         if reporter.name in BUILTIN_REPORTERS or reporter.name in found:
             raise RegistryError(f"{ep.origin} ({ep.value}) shadows reporter {reporter.name!r}")
-        found[reporter.name] = reporter
+        found[reporter.name] = (reporter, ep)
     return found
+
+
+def _plugin_reporters() -> dict[str, Reporter]:
+    return {name: reporter for name, (reporter, _) in _plugin_entry_points().items()}
+
+
+def reporter_plugin_records(plugins: bool | None = None) -> list[ReporterPluginRecord]:
+    """The reporter plugins a run loads (none when autoload is off), for the evidence: entry point,
+    format, distribution and version, in entry-point order.  Loading them is the same loud step as
+    :func:`select_reporters`."""
+    if plugins is None:
+        plugins = plugins_enabled()
+    if not plugins:
+        return []
+    return [ReporterPluginRecord(entry_point=ep.name, format=name, distribution=ep.distribution, version=ep.version)
+            for name, (_, ep) in _plugin_entry_points().items()]
 
 
 def select_reporters(names: list[str], plugins: bool | None = None) -> dict[str, Reporter]:

@@ -8,8 +8,8 @@ randomness, so the same evidence always gives the same document.
 
 from __future__ import annotations
 
+import io
 import re
-import textwrap
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Iterable
@@ -20,6 +20,8 @@ from reportlab.graphics.shapes import STATE_DEFAULTS, Drawing, Rect, String
 from reportlab.lib import colors
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
+from reportlab.lib.utils import ImageReader
+from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.platypus import (
     CondPageBreak,
     Flowable,
@@ -41,6 +43,7 @@ from auditor.report.view import (  # noqa: F401 - value_text and the word tables
     VERDICT_WORDS,
     AttestationView,
     FactsTrust,
+    FindingCluster,
     FindingRow,
     count_phrase,
     value_text,
@@ -58,6 +61,7 @@ class Doc:
     theme: Theme
     styles: Styles
     width: float  # of the text frame
+    org_logo: bytes | None = None  # --org-logo (PNG or JPEG, checked when read); else the theme's logo
 
 
 # ------------------------------------------------------------------ small helpers
@@ -157,20 +161,58 @@ def _facts_trust(trust: FactsTrust) -> str:
     return f"<b>UNVERIFIED snapshot</b>: {text(trust.why)}; its facts could have been edited"
 
 
+def _logo(doc: Doc) -> Image | None:
+    if doc.org_logo is not None:
+        reader = ImageReader(io.BytesIO(doc.org_logo))
+        width, height = reader.getSize()
+        scale = 15 * mm / max(width, height)
+        return Image(io.BytesIO(doc.org_logo), width=width * scale, height=height * scale)
+    if doc.theme.logo is not None:
+        return Image(str(doc.theme.logo), width=15 * mm, height=15 * mm)
+    return None
+
+
+def _scope_box(doc: Doc) -> Table:
+    """Target, privileges, what could not be seen: what the verdict covers, boxed on the cover."""
+    scope = doc.view.cover.scope
+    assert scope is not None  # the view always sets it; None only for views built by hand
+    if scope.unseen:
+        unseen = "<br/>".join("\u2022 " + text(line) for line in scope.unseen)
+        if scope.not_reviewed:
+            unseen += f"<br/>{count_phrase(scope.not_reviewed, 'finding')} not reviewed as a result"
+    else:
+        unseen = "nothing: every fact the rules needed was collected"
+    rows = [[Paragraph("<b>Scope of this assessment</b>", doc.styles.cell), ""],
+            [cell(doc, "Target", "cell_bold"), cell(doc, scope.target)],
+            [cell(doc, "Ran with", "cell_bold"), cell(doc, scope.privileges)],
+            [cell(doc, "Could not be seen", "cell_bold"), Paragraph(unseen, doc.styles.cell)]]
+    box = Table(rows, colWidths=[38 * mm, doc.width - 38 * mm], hAlign="LEFT")
+    box.setStyle(table_style([
+        ("SPAN", (0, 0), (-1, 0)),
+        ("BOX", (0, 0), (-1, -1), 0.8, doc.theme.colour("primary")),
+        ("BACKGROUND", (0, 0), (-1, 0), doc.theme.colour("zebra")),
+        ("VALIGN", (0, 0), (-1, -1), "TOP"),
+        ("TOPPADDING", (0, 0), (-1, -1), 2.5), ("BOTTOMPADDING", (0, 0), (-1, -1), 2.5),
+        ("LEFTPADDING", (0, 0), (-1, -1), 5),
+    ]))
+    return box
+
+
 def cover(doc: Doc) -> list[Flowable]:
     view, theme, styles = doc.view.cover, doc.theme, doc.styles
     flow: list[Flowable] = []
 
-    brand = [para(doc, f"<b>{text(theme.organisation or 'lbaudit')}</b>", "body"),
-             para(doc, "Policy-as-code compliance attestation", "muted")]
-    if theme.logo is not None:
-        band = Table([[Image(str(theme.logo), width=15 * mm, height=15 * mm), brand]],
-                     colWidths=[19 * mm, doc.width - 19 * mm], hAlign="LEFT")
+    organisation = view.organisation or theme.organisation
+    brand = [para(doc, f"<b>{text(organisation or 'lbaudit')}</b>", "body"),
+             para(doc, f"Policy-as-code compliance attestation \u00b7 document {text(view.document_id)}", "muted")]
+    logo = _logo(doc)
+    if logo is not None:
+        band = Table([[logo, brand]], colWidths=[19 * mm, doc.width - 19 * mm], hAlign="LEFT")
         band.setStyle(table_style([("VALIGN", (0, 0), (-1, -1), "MIDDLE"), ("LEFTPADDING", (0, 0), (-1, -1), 0)]))
         flow.append(band)
     else:
         flow += brand
-    flow += [Spacer(1, 10 * mm), Paragraph(text(theme.title), styles.title), Paragraph(text(theme.subtitle), styles.subtitle)]
+    flow += [Spacer(1, 6 * mm), Paragraph(text(theme.title), styles.title), Paragraph(text(theme.subtitle), styles.subtitle)]
 
     verdict_colour = theme.verdict_colours.get(view.verdict.value, theme.colour("primary"))
     panel = Table([[Paragraph(view.verdict_word, styles.verdict)],
@@ -181,41 +223,40 @@ def cover(doc: Doc) -> list[Flowable]:
         ("LEFTPADDING", (0, 0), (-1, -1), 9), ("RIGHTPADDING", (0, 0), (-1, -1), 9),
         ("TOPPADDING", (0, 0), (-1, 0), 9), ("BOTTOMPADDING", (0, -1), (-1, -1), 9),
     ]))
-    flow += [panel, Spacer(1, 3 * mm), _status_strip(doc), Spacer(1, 6 * mm)]
+    flow += [panel, Spacer(1, 3 * mm), _status_strip(doc), Spacer(1, 4 * mm)]
+    if view.scope is not None:
+        flow += [_scope_box(doc), Spacer(1, 4 * mm)]
 
     signed = (_digest(view.fingerprint) + "<br/>Ed25519 key fingerprint (SHA-256) named by the detached "
               f"signature {text(view.evidence_name)}.sig; <i>lbaudit verify</i> checks it"
               if view.fingerprint else "<b>unsigned</b>: no detached signature accompanied the evidence")
     rows = [
         ("System assessed", text(view.system)),
-        ("Operating system", text(view.os)),
-        ("Kernel", text(view.kernel)),
+        ("Operating system", text(f"{view.os}, kernel {view.kernel}")),
         ("Machine ID", _digest(view.machine_id)),
         ("Facts collected from", text(view.source)),
         ("Facts trusted", _facts_trust(view.trust)),
-        ("Policy", text(view.policy)),
-        ("Policy SHA-256", _digest(view.policy_sha256)),
-        ("Assessment ran", text(view.ran)),
-        ("Assessed with", text(view.tool)),
+        ("Policy", text(view.policy) + "<br/>SHA-256 " + _digest(view.policy_sha256)),
+        ("Assessment ran", text(view.ran) + " with " + text(view.tool)),
         ("Assessor", text(view.assessor)),
-        ("Evidence file", text(view.evidence_name) + " (embedded in this PDF as an attachment)"),
-        ("Evidence SHA-256", _digest(view.evidence_sha256)),
-        ("Evidence content SHA-256", _digest(view.content_sha256)
-         + "<br/>of its canonical JSON: the digest a signature covers"),
+        ("Document", text(view.document_id) + " (from the evidence SHA-256)"),
+        ("Evidence", text(view.evidence_name) + " (embedded in this PDF as an attachment)<br/>SHA-256 "
+         + _digest(view.evidence_sha256)),
         ("Signing key", signed),
     ]
     details = Table([[cell(doc, label, "cell_bold"), Paragraph(value, styles.cell)] for label, value in rows],
-                    colWidths=[42 * mm, doc.width - 42 * mm], hAlign="LEFT")
+                    colWidths=[38 * mm, doc.width - 38 * mm], hAlign="LEFT")
     details.setStyle(table_style([
         ("LINEBELOW", (0, 0), (-1, -1), 0.4, theme.colour("rule")),
         ("VALIGN", (0, 0), (-1, -1), "TOP"),
-        ("TOPPADDING", (0, 0), (-1, -1), 3), ("BOTTOMPADDING", (0, 0), (-1, -1), 3.5),
+        ("TOPPADDING", (0, 0), (-1, -1), 2), ("BOTTOMPADDING", (0, 0), (-1, -1), 2.5),
         ("LEFTPADDING", (0, 0), (-1, -1), 0),
     ]))
-    flow += [details, Spacer(1, 6 * mm)]
+    flow += [details, Spacer(1, 4 * mm)]
     flow.append(para(doc, "This document is rendered from the evidence file alone. Check it with "
                           f"<b>lbaudit verify {text(view.evidence_name)} --pubkey KEY --pdf THIS.pdf</b>: "
-                          "the evidence must be intact, signed by that key, and be the file embedded here.", "muted"))
+                          "the evidence must be intact, signed by that key, and be the file embedded here. "
+                          "Section 5 says what the second evidence digest (of its content) is.", "muted"))
     return flow
 
 
@@ -356,89 +397,195 @@ def summary(doc: Doc) -> list[Flowable]:
 
 def controls(doc: Doc) -> list[Flowable]:
     flow: list[Flowable] = [CondPageBreak(60 * mm), heading(doc, "2 Controls", key="controls"),
-                            para(doc, "One row per NIST SP 800-53 Rev. 5 control the policy evidences. A control "
-                                      "fails if any of its findings fails, is not reviewed if any evidence is "
-                                      "missing, and is satisfied only when every finding passed or was waived.")]
+                            para(doc, "One row per NIST SP 800-53 Rev. 5 control the policy evidences, with the "
+                                      "determination in the words of SP 800-53A: <b>satisfied</b> when every finding "
+                                      "mapped to the control passed or was waived, otherwise <b>other than "
+                                      "satisfied</b> (a finding failed, errored or could not be reviewed; the "
+                                      "status above it says which). The control statement and the SP 800-53A assessment "
+                                      "objective and methods follow the table.")]
     if not doc.view.controls:
         return flow + [para(doc, "No finding maps to a control.")]
-    rows = [[cell(doc, control.id, "cell_bold"), cell(doc, control.title),
-             Paragraph(status_markup(doc, control.status) + "<br/>"
-                       + ("satisfied" if control.satisfied else "not satisfied"), doc.styles.cell),
-             cell(doc, control.rules), cell(doc, control.findings)]
-            for control in doc.view.controls]
-    flow.append(table(doc, ["Control", "Title", "Status", "Rules", "Findings"], rows,
-                      [20 * mm, 52 * mm, 24 * mm, 44 * mm, doc.width - 140 * mm]))
+    rows = []
+    for control in doc.view.controls:
+        state = status_markup(doc, control.status) + "<br/>" + text(control.determination)
+        rows.append([cell(doc, control.id, "cell_bold"), cell(doc, control.title), Paragraph(state, doc.styles.cell),
+                     cell(doc, control.rules), cell(doc, control.findings)])
+    flow.append(table(doc, ["Control", "Title", "Determination", "Rules", "Findings"], rows,
+                      [20 * mm, 46 * mm, 36 * mm, 40 * mm, doc.width - 142 * mm]))
+    flow.append(heading(doc, "What each control requires and how SP 800-53A assesses it", 2))
+    sources = sorted({c.text_source for c in doc.view.controls if c.text_source})
+    if sources:
+        flow.append(para(doc, "From NIST's OSCAL catalogs (" + "; ".join(text(x) for x in sources) + "), "
+                              "copied into lbaudit's controls/ by scripts/build-controls. Bracketed parameters are "
+                              "the organisation's to define.", "muted"))
+    for control in doc.view.controls:
+        block: list[Flowable] = [heading(doc, f"{control.id} {control.title}: {control.determination}", 3)]
+        if control.statement:
+            block.append(para(doc, "<b>Control.</b> " + "<br/>".join(text(line) for line in control.statement),
+                              "small"))
+        if control.objective:
+            block.append(para(doc, "<b>Assessment objective.</b> Determine if: " + "<br/>".join(
+                text(line) for line in control.objective), "small"))
+        for method, objects in control.methods:
+            block.append(para(doc, f"<b>{method.capitalize()}.</b> " + text("; ".join(objects)) + ".", "small"))
+        if control.text_note:
+            block.append(para(doc, text(f"Note: {control.id} is {control.text_note}."), "muted"))
+        flow.append(KeepTogether(block[:2]))
+        flow += block[2:]
     return flow
 
 
 # ------------------------------------------------------------------ findings
 
-def _subject_cell(doc: Doc, row: FindingRow) -> Paragraph:
-    markup = f"<b>{text(row.subject)}</b>"
-    if row.message:
-        markup += f'<br/><font color="{hex_colour(doc.theme.colour("muted"))}">{text(row.message)}</font>'
-    if row.reason is not None:
-        markup += f"<br/>Reason: {text(row.reason)}"
-    return Paragraph(markup, doc.styles.cell)
+CELL_SIZE = 8  # plain-string table cells: regular/bold at this size, pre-wrapped
+CELL_LEADING = 10
+_BREAK_AFTER = "/.-_:,=@)]"  # where a token too long for its column may break: after these, never mid-word
 
 
-MONO_SIZE = 7.5
-MONO_ADVANCE = 0.602  # DejaVu Sans Mono: every glyph is 0.602 em wide
+def _split_long(token: str, width: float, font: str, size: float) -> list[str]:
+    """A token wider than the column, cut after separators (a path at its slashes); only a run with no
+    separator that is itself wider than the column (a digest) is cut where the column ends."""
+    pieces, piece = [], ""
+    for char in token:
+        piece += char
+        if char in _BREAK_AFTER:
+            pieces.append(piece)
+            piece = ""
+    if piece:
+        pieces.append(piece)
+    lines, line = [], ""
+    for part in pieces:
+        if line and stringWidth(line + part, font, size) > width:
+            lines.append(line)
+            line = ""
+        while stringWidth(part, font, size) > width:  # no separator to break at: cut at the column edge
+            cut = max(1, int(len(part) * width / stringWidth(part, font, size)))
+            while cut > 1 and stringWidth(part[:cut], font, size) > width:
+                cut -= 1
+            lines.append(part[:cut])
+            part = part[cut:]
+        line += part
+    return lines + ([line] if line else [])
 
 
-@lru_cache(maxsize=4096)
-def mono_lines(value: str, width: float) -> str:
-    """Hard-wrap text for a monospaced table cell.  Plain strings are several times cheaper than
-    paragraphs to lay out, which is what lets 5,000 findings render in seconds."""
-    per_line = max(8, int(width / (MONO_ADVANCE * MONO_SIZE)))
-    lines: list[str] = []
+@lru_cache(maxsize=8192)
+def wrap_plain(value: str, width: float, font: str = FONT_NAMES["regular"], size: float = CELL_SIZE) -> str:
+    """Word-wrap text for a plain-string table cell (reportlab draws "\n"-separated lines as they are).
+    Plain strings are far cheaper to lay out than paragraphs, which is what lets thousands of findings
+    render in about a second.  Breaks between words; a word longer than the column breaks only after
+    a separator (see :func:`_split_long`)."""
+    space = stringWidth(" ", font, size)
+    out: list[str] = []
     for raw in value.splitlines() or [""]:
-        indent = " " * min(len(raw) - len(raw.lstrip(" ")) + 2, per_line // 2)  # hanging indent
-        lines += textwrap.wrap(raw, per_line, subsequent_indent=indent, break_long_words=True,
-                               break_on_hyphens=False, drop_whitespace=True) or [""]
+        line, line_width = "", 0.0
+        for word in raw.split():
+            word_width = stringWidth(word, font, size)
+            if line and line_width + space + word_width <= width:
+                line += " " + word
+                line_width += space + word_width
+                continue
+            if line:
+                out.append(line)
+            if word_width <= width:
+                line, line_width = word, word_width
+            else:
+                parts = _split_long(word, width, font, size)
+                out += parts[:-1]
+                line, line_width = parts[-1], stringWidth(parts[-1], font, size)
+        out.append(line)
+    return "\n".join(out)
+
+
+def _found_text(message: str, reason: str | None, observed: str, expected: str) -> str:
+    lines = [message[:1].upper() + message[1:]] if message else []
+    if reason:
+        lines.append(f"Reason: {reason}")
+    lines.append(f"Observed: {observed}")
+    if expected != NOTHING:
+        lines.append(f"Expected: {expected}")
     return "\n".join(lines)
 
 
-def _finding_table(doc: Doc, findings: tuple[FindingRow, ...]) -> Table:
-    widths = [18 * mm, 66 * mm, (doc.width - 84 * mm) / 2, (doc.width - 84 * mm) / 2]
-    inner = widths[2] - 8  # less the cell padding
-    rows, extra = [], [("FONT", (2, 1), (3, -1), FONT_NAMES["mono"], MONO_SIZE),
-                       ("LEADING", (2, 1), (3, -1), MONO_SIZE * 1.25),
-                       ("FONT", (0, 1), (0, -1), FONT_NAMES["bold"], 8)]
-    for index, finding in enumerate(findings, start=1):
-        rows.append([STATUS_LABELS[finding.status].replace(" ", "\n"), _subject_cell(doc, finding),
-                     mono_lines(finding.observed, inner), mono_lines(finding.expected, inner)])
-        if index == 1 or findings[index - 2].status != finding.status:
-            extra.append(("TEXTCOLOR", (0, index), (0, index), doc.theme.status_colour(finding.status.value)))
-        else:  # runs of one status share one style command
-            last = extra[-1]
-            extra[-1] = (last[0], last[1], (0, index), last[3])
-    return table(doc, ["Status", "Subject", "Observed", "Expected"], rows, widths, extra=extra)
+def _status_styles(statuses: list[Status], first_row: int, doc: Doc) -> list[tuple]:
+    """TEXTCOLOR commands for the status column, one per run of equal statuses."""
+    commands: list[tuple] = []
+    for index, status in enumerate(statuses, start=first_row):
+        if index == first_row or statuses[index - first_row - 1] != status:
+            commands.append(("TEXTCOLOR", (0, index), (0, index), doc.theme.status_colour(status.value)))
+        else:
+            last = commands[-1]
+            commands[-1] = (last[0], last[1], (0, index), last[3])
+    return commands
+
+
+def _plain_table(doc: Doc, header: list[str], rows: list[list[str]], widths: list[float],
+                 statuses: list[Status]) -> Table:
+    """A findings table of pre-wrapped plain strings: status (coloured) and subject in bold."""
+    extra = [("FONT", (0, 1), (1, -1), FONT_NAMES["bold"], CELL_SIZE), ("LEADING", (0, 1), (-1, -1), CELL_LEADING),
+             *_status_styles(statuses, 1, doc)]
+    return table(doc, header, rows, widths, extra=extra)
+
+
+def _finding_rows(doc: Doc, findings: tuple[FindingRow, ...], widths: list[float]) -> list[list[str]]:
+    inner = [w - 8 for w in widths]  # less the cell padding
+    return [[STATUS_LABELS[f.status].replace(" ", "\n"),
+             wrap_plain(f.subject, inner[1], FONT_NAMES["bold"]),
+             wrap_plain(_found_text(f.message, f.reason, f.observed_sentence or f.observed,
+                                    f.expected_sentence or f.expected), inner[2])]
+            for f in findings]
+
+
+def _cluster_rows(doc: Doc, clusters: tuple[FindingCluster, ...], widths: list[float]) -> list[list[str]]:
+    inner = [w - 8 for w in widths]
+    rows = []
+    for c in clusters:
+        subjects = "\n".join(c.subjects) + (f"\nand {c.more} more (in the evidence)" if c.more else "")
+        rows.append([STATUS_LABELS[c.status].replace(" ", "\n"),
+                     wrap_plain(f"{c.workload}: {count_phrase(c.count, 'finding')}", inner[1], FONT_NAMES["bold"]),
+                     wrap_plain(subjects, inner[2]),
+                     wrap_plain(_found_text(c.message, None, c.observed, c.expected), inner[3])])
+    return rows
 
 
 def findings(doc: Doc) -> list[Flowable]:
     flow: list[Flowable] = [CondPageBreak(60 * mm), heading(doc, "3 Findings", key="findings"),
                             para(doc, "Every finding that failed, errored or could not be reviewed, grouped by "
-                                      "rule, with what was observed against what the policy expects. Waived "
-                                      "findings are listed in section 4; passing and not-applicable findings "
+                                      "rule, with what was observed against what the policy expects. A rule with "
+                                      "more than a few dozen such findings is summarised by process or workload, "
+                                      "with counts and the first subjects; the embedded evidence lists every one. "
+                                      "Waived findings are listed in section 4; passing and not-applicable findings "
                                       "are summarised at the end of this section.")]
+    detail_widths = [16 * mm, 62 * mm, doc.width - 78 * mm]
+    cluster_widths = [16 * mm, 40 * mm, 62 * mm, doc.width - 118 * mm]
     for group in doc.view.findings:
-        head = [heading(doc, group.title, 2)]
+        head: list[Flowable] = [CondPageBreak(45 * mm), heading(doc, group.title, 2)]
         version = " " + text(group.check_version) if group.check_version is not None else ""
+        shown = (f"{count_phrase(len(group.rows), 'finding')}, by workload" if group.clusters
+                 else count_phrase(len(group.rows), 'finding'))
         meta = (f"Check <b>{text(group.check)}</b>{version} \u00b7 severity "
                 f"<b>{text(group.severity)}</b> \u00b7 controls {text(group.controls)} \u00b7 "
-                f"defined at {text(group.source)} \u00b7 {count_phrase(len(group.rows), 'finding')} shown")
+                f"defined at {text(group.source)} \u00b7 {shown}")
         head.append(para(doc, meta, "muted"))
         if group.rationale is not None:
             head += prose(doc, "Rationale.", group.rationale)
         if group.remediation is not None:
             head += prose(doc, "Remediation.", group.remediation)
-        # The rule's heading stays with the start of its table; the rest of a long table flows on.
-        flow.append(KeepTogether(head + [_finding_table(doc, group.rows[:1])]))
-        # reportlab re-lays the rest of a table at every page break, so one 5,000-row table costs
-        # far more than five of 1,000 rows; each chunk repeats its header on every page it spans.
-        for start in range(1, len(group.rows), TABLE_CHUNK_ROWS):
-            flow.append(_finding_table(doc, group.rows[start:start + TABLE_CHUNK_ROWS]))
+        for item in head[1:-1]:
+            item.keepWithNext = True  # the rule's heading and texts stay together; the page break above
+        flow += head                  # keeps room for the start of its table
+        if group.clusters:
+            rows = _cluster_rows(doc, group.clusters, cluster_widths)
+            statuses = [c.status for c in group.clusters]
+            header, widths = ["Status", "Process or workload", "Subjects", "What was found"], cluster_widths
+        else:
+            rows = _finding_rows(doc, group.rows, detail_widths)
+            statuses = [r.status for r in group.rows]
+            header, widths = ["Status", "Subject", "What was found"], detail_widths
+        # reportlab re-lays the rest of a table at every page break, so one huge table costs far more
+        # than several of TABLE_CHUNK_ROWS rows; the header repeats on every page a chunk spans.
+        for start in range(0, len(rows), TABLE_CHUNK_ROWS):
+            flow.append(_plain_table(doc, header, rows[start:start + TABLE_CHUNK_ROWS], widths,
+                                     statuses[start:start + TABLE_CHUNK_ROWS]))
     if not doc.view.findings:
         flow.append(para(doc, "No finding failed, errored or went unreviewed."))
     flow += _passes(doc)
@@ -534,6 +681,13 @@ def method(doc: Doc) -> list[Flowable]:
     rows = [[cell(doc, row.input, "cell_bold"), cell(doc, row.name), cell(doc, row.sha256, "cell_mono")]
             for row in view.inputs]
     flow.append(table(doc, ["Input", "Name", "SHA-256"], rows, [32 * mm, doc.width - 140 * mm, 108 * mm], long=False))
+    cover = doc.view.cover
+    flow.append(para(doc, (
+        f"<b>Two digests of the evidence.</b> The cover prints the SHA-256 of the evidence <i>file</i> "
+        f"{text(cover.evidence_name)} ({_digest(cover.evidence_sha256)}): the bytes embedded in this PDF. The "
+        f"evidence <i>content</i> SHA-256 ({_digest(cover.content_sha256)}) is of the same document in canonical "
+        "JSON (sorted keys, no spacing): it is what a detached Ed25519 signature covers, and it stays the same "
+        "if the file is only re-formatted."), "small"))
     flow.append(para(doc, f"Evaluated on {view.evaluated_on} with fail-on severity "
                           f"{text(view.fail_on)}{'; timings: ' + text(view.timings) if view.timings else ''}.",
                      "muted"))
@@ -552,20 +706,46 @@ def attestation(doc: Doc) -> list[Flowable]:
     flow: list[Flowable] = [CondPageBreak(120 * mm), heading(doc, "6 Attestation", key="attestation")]
     for block in doc.theme.statement.split("\n\n"):
         flow.append(para(doc, text(" ".join(block.split()).format_map(values))))
-    flow.append(Spacer(1, 8 * mm))
-    blocks = [_signature_block(doc, role, (doc.width - 10 * mm) / 2) for role in doc.theme.signatories]
+    cover = doc.view.cover
+    flow.append(Spacer(1, 6 * mm))
+    blocks = [_signature_block(doc, role, (doc.width - 10 * mm) / 2,
+                               name=cover.assessor if index == 0 else "")
+              for index, role in enumerate(doc.theme.signatories)]
     pairs = [blocks[i:i + 2] for i in range(0, len(blocks), 2)]
     for pair in pairs:
         row = Table([pair + [""] * (2 - len(pair))], colWidths=[(doc.width - 10 * mm) / 2 + 10 * mm,
                                                                  (doc.width - 10 * mm) / 2], hAlign="LEFT")
         row.setStyle(table_style([("LEFTPADDING", (0, 0), (-1, -1), 0), ("VALIGN", (0, 0), (-1, -1), "TOP")]))
-        flow += [KeepTogether([row]), Spacer(1, 6 * mm)]
+        flow += [KeepTogether([row]), Spacer(1, 4 * mm)]
+    if cover.fingerprint:
+        evidence_signature = (f"the evidence file {text(cover.evidence_name)} carries a detached Ed25519 signature "
+                              f"({text(cover.evidence_name)}.sig) by the key with fingerprint "
+                              f"{_digest(cover.fingerprint)}; it covers the evidence content SHA-256 "
+                              f"{_digest(cover.content_sha256)}.")
+    else:
+        evidence_signature = ("the evidence was <b>not signed</b> when this document was rendered: nothing but its "
+                              "digests ties it to the assessment run.")
+    flow.append(heading(doc, "Digital signatures", 2))
+    flow.append(para(doc, "<b>Evidence signature:</b> " + evidence_signature, "small"))
+    if cover.pdf_signer:
+        pades = (f"this PDF is signed (PAdES) with the certificate {text(cover.pdf_signer)}. The signature is an "
+                 "incremental update after these pages; a PDF reader lists it in its signature panel, and "
+                 "<i>lbaudit verify</i> fails if it is missing or made with another certificate.")
+    else:
+        pades = ("none was asked for when this document was rendered (<i>--pdf-cert</i>): the pages are "
+                 "proven by re-rendering the evidence, not by a signature on the PDF.")
+    flow.append(para(doc, "<b>PDF signature (PAdES):</b> " + pades, "small"))
+    flow.append(para(doc, "<i>lbaudit verify EVIDENCE --pubkey KEY --pdf THIS.pdf</i> checks the evidence "
+                          "signature, that these pages are exactly the rendering of the evidence, and the PDF "
+                          "signature if there is one.", "small"))
     return flow
 
 
-def _signature_block(doc: Doc, role: str, width: float) -> Table:
+def _signature_block(doc: Doc, role: str, width: float, name: str = "") -> Table:
+    """A signatory's block; the first (the assessor) has the name pre-filled (--assessor)."""
     lines = [[cell(doc, role, "cell_bold"), ""]]
-    lines += [[cell(doc, label, "muted"), ""] for label in ("Name", "Role", "Signature", "Date")]
+    lines += [[cell(doc, label, "muted"), cell(doc, value) if value else ""]
+              for label, value in (("Name", name), ("Role", role if name else ""), ("Signature", ""), ("Date", ""))]
     block = Table(lines, colWidths=[22 * mm, width - 22 * mm], rowHeights=[7 * mm] + [10 * mm] * 4, hAlign="LEFT")
     block.setStyle(table_style([
         ("SPAN", (0, 0), (-1, 0)),

@@ -58,10 +58,13 @@ def _colour_map(raw: dict[str, Any], where: str) -> dict[str, colors.Color]:
 
 def _register_fonts(folder: Path, spec: dict[str, str]) -> dict[str, TTFont]:
     fonts: dict[str, TTFont] = {}
+    registered = set(pdfmetrics.getRegisteredFontNames())
     for role, name in FONT_NAMES.items():
-        try:
+        # Asked for a font it does not know, getFont first searches the disk for an AFM file of that
+        # name, parsing dozens of Type 1 metrics files (most of a small PDF's time): look first.
+        if name in registered:
             font = pdfmetrics.getFont(name)
-        except KeyError:
+        else:
             font = TTFont(name, str(folder / spec[role]))
             pdfmetrics.registerFont(font)
         fonts[role] = font

@@ -16,18 +16,22 @@ attachment.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import io
 import json
 import re
 from dataclasses import asdict, dataclass
 from functools import lru_cache, partial
+from pathlib import Path
 
 import reportlab
 from reportlab.lib.units import mm
 from reportlab.platypus import BaseDocTemplate, Frame, NextPageTemplate, PageBreak, PageTemplate
 
 from auditor import __version__
+from auditor.errors import InputError
 from auditor.model.base import canonical_json, sha256_hex
 from auditor.model.evidence import Evidence
 from auditor.report import ReportContext, Reporter
@@ -45,6 +49,7 @@ from auditor.report.view import attestation_view, content_sha256, evidence_name
 from auditor.resources import data_dir
 
 MARGIN = 18 * mm
+MAX_LOGO_BYTES = 512 * 1024  # --org-logo: a mark for the cover, not a photograph
 
 
 class _AttestationTemplate(BaseDocTemplate):
@@ -52,8 +57,44 @@ class _AttestationTemplate(BaseDocTemplate):
         outline = getattr(flowable, "outline", None)
         if outline:
             title, key, level = outline
-            self.canv.bookmarkPage(key)
+            # Land on the heading itself: the frame's cursor is now below it (and its space after).
+            top = self.frame._y + flowable.getSpaceAfter() + flowable.height + 4
+            self.canv.bookmarkPage(key, fit="XYZ", left=0, top=round(top, 2), zoom=0)
             self.canv.addOutlineEntry(title, key, level=level)
+
+
+PNG_MAGIC, JPEG_MAGIC = b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff"
+MAX_LOGO_PIXELS = 4096  # on either side
+
+
+def read_org_logo(path: Path) -> bytes:
+    """The bytes of ``--org-logo``, read bounded and checked to be one PNG or JPEG image an image
+    library decodes (InputError otherwise, naming the file and what is wrong)."""
+    from PIL import Image as PILImage
+
+    from auditor.safeio import FileTooLarge, NotRegularFile, read_regular
+
+    try:
+        data = read_regular(path, MAX_LOGO_BYTES)
+    except FileTooLarge:
+        raise InputError(f"{path}: logo larger than {MAX_LOGO_BYTES // 1024} KiB; use a smaller image") from None
+    except NotRegularFile:
+        raise InputError(f"{path}: the logo is not a regular file") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read the logo: {exc.strerror or exc}") from None
+    if not data.startswith((PNG_MAGIC, JPEG_MAGIC)):
+        raise InputError(f"{path}: the logo must be a PNG or JPEG image (the file starts with neither signature)")
+    try:
+        with PILImage.open(io.BytesIO(data)) as image:
+            width, height = image.size
+            if not (0 < width <= MAX_LOGO_PIXELS and 0 < height <= MAX_LOGO_PIXELS):  # before decoding any pixel
+                raise InputError(f"{path}: logo is {width}x{height} pixels; at most {MAX_LOGO_PIXELS} a side")
+            image.load()  # decodes every pixel: a truncated or corrupt image fails here, not in the renderer
+    except InputError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - PIL raises many types for a bad image; all mean the same here
+        raise InputError(f"{path}: not a readable PNG or JPEG image ({type(exc).__name__}: {exc})") from None
+    return data
 
 
 @lru_cache(maxsize=1)
@@ -82,36 +123,54 @@ class RenderInputs:
     assessor: str  # as printed: --assessor, or the policy owner
     signature_key: str | None  # fingerprint printed as the signing key; None: "unsigned"
     renderer: str  # renderer_id() of the rendering: lbaudit and reportlab versions, theme digest
+    # --org-name and --org-logo (base64 of the image bytes); left out of the record when not given,
+    # so a record without them reads as before.
+    org_name: str | None = None
+    org_logo: str | None = None
+    pdf_signer: str | None = None  # the certificate named as the PDF's PAdES signer (--pdf-cert)
 
     @classmethod
     def of(cls, evidence: Evidence, context: ReportContext) -> "RenderInputs":
+        logo = base64.b64encode(context.org_logo).decode("ascii") if context.org_logo is not None else None
         return cls(evidence_name=evidence_name(context.evidence_path),
                    assessor=context.assessor or evidence.policy.owner,
-                   signature_key=context.signature_fingerprint, renderer=renderer_id())
+                   signature_key=context.signature_fingerprint, renderer=renderer_id(),
+                   org_name=context.org_name or None, org_logo=logo, pdf_signer=context.pdf_signer or None)
 
     def record(self) -> bytes:
-        return canonical_json(asdict(self))
+        return canonical_json({k: v for k, v in asdict(self).items() if k not in _OPTIONAL or v is not None})
 
     @classmethod
     def from_record(cls, raw: bytes) -> "RenderInputs":
         """ValueError unless ``raw`` is exactly a record :meth:`record` writes."""
         data = json.loads(raw.decode("utf-8"))
-        if not isinstance(data, dict) or set(data) != {"evidence_name", "assessor", "signature_key", "renderer"}:
+        required = {"evidence_name", "assessor", "signature_key", "renderer"}
+        if not isinstance(data, dict) or not required <= set(data) <= required | _OPTIONAL:
             raise ValueError("not an lbaudit render record")
         if not all(isinstance(data[k], str) for k in ("evidence_name", "assessor", "renderer")) or not (
-                data["signature_key"] is None or isinstance(data["signature_key"], str)):
+                data["signature_key"] is None or isinstance(data["signature_key"], str)) or not all(
+                isinstance(data[k], str) for k in _OPTIONAL if k in data):
             raise ValueError("not an lbaudit render record")
         inputs = cls(**data)
         if inputs.record() != raw:
             raise ValueError("not an lbaudit render record (not in canonical form)")
+        if inputs.org_logo is not None:
+            try:
+                base64.b64decode(inputs.org_logo, validate=True)
+            except binascii.Error as exc:
+                raise ValueError("not an lbaudit render record (bad logo)") from exc
         return inputs
 
     def context(self, evidence_bytes: bytes) -> ReportContext:
+        logo = base64.b64decode(self.org_logo) if self.org_logo is not None else None
         return ReportContext(evidence_bytes=evidence_bytes, evidence_path=self.evidence_name,
-                             signature_fingerprint=self.signature_key, assessor=self.assessor)
+                             signature_fingerprint=self.signature_key, assessor=self.assessor,
+                             org_name=self.org_name, org_logo=logo, pdf_signer=self.pdf_signer)
 
 
-_RENDER_RECORD = re.compile(rb"/" + INFO_RENDER_RECORD.encode("ascii") + rb"\s*<([0-9a-f]{2,131072})>")
+_OPTIONAL = frozenset({"org_name", "org_logo", "pdf_signer"})
+MAX_RECORD_HEX = 2 * (4 * MAX_LOGO_BYTES // 3 + 64 * 1024)  # the record, logo included, as hex digits
+_RENDER_RECORD = re.compile(rb"/" + INFO_RENDER_RECORD.encode("ascii") + rb"\s*<([0-9a-f]{2,%d})>" % MAX_RECORD_HEX)
 MAX_RENDER_RECORDS = 4  # candidates tried; each costs a rendering
 
 
@@ -147,16 +206,18 @@ def render_pdf(evidence: Evidence, context: ReportContext) -> bytes:
     width, height = theme.page_size
     content_digest = content_sha256(context.evidence_bytes)
     view = attestation_view(evidence, evidence_name=name, evidence_sha256=evidence_sha256,
-                            content_sha256=content_digest, fingerprint=inputs.signature_key, assessor=inputs.assessor)
-    doc = sections.Doc(evidence=evidence, view=view, theme=theme, styles=styles, width=width - 2 * MARGIN)
+                            content_sha256=content_digest, fingerprint=inputs.signature_key, assessor=inputs.assessor,
+                            organisation=inputs.org_name or "", pdf_signer=inputs.pdf_signer or "")
+    doc = sections.Doc(evidence=evidence, view=view, theme=theme, styles=styles, width=width - 2 * MARGIN,
+                       org_logo=context.org_logo)
     verdict = view.cover.verdict_word
     date = evidence.run.finished_at.date().isoformat()
     decor = PageDecor(
         theme=theme,
-        header_left=" \u00b7 ".join(p for p in (theme.organisation, prov.hostname,
+        header_left=" \u00b7 ".join(p for p in (inputs.org_name or theme.organisation, prov.hostname,
                                                  f"{evidence.policy.id} {evidence.policy.version}") if p),
         header_right=f"assessed {date} \u00b7 {verdict}",
-        footer_left=f"lbaudit attestation \u00b7 evidence SHA-256 {evidence_sha256[:16]}\u2026",
+        footer_left=f"lbaudit attestation {view.cover.document_id} \u00b7 evidence SHA-256 {evidence_sha256[:16]}\u2026",
         created=evidence.run.finished_at,
         attachment_name=name,
         attachment=context.evidence_bytes,

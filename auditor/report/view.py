@@ -10,10 +10,13 @@ renderer escapes them for its format.  Pure: no clock, no host, no randomness.
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import re
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -44,6 +47,8 @@ SOURCE_WORDS = {"live": "live host", "root": "offline root directory", "snapshot
 MAX_VALUE_CHARS = 600  # observed/expected longer than this are cut; the embedded evidence has them whole
 MAX_PASS_SUBJECTS = 12
 MAX_INCOMPLETE_REASONS = 20
+CLUSTER_ABOVE = 60  # a rule with more findings needing attention is also summarised by workload
+MAX_CLUSTER_SUBJECTS = 8
 NOTHING = "\u2014"  # an empty cell
 DEFAULT_EVIDENCE_NAME = "evidence.json"  # how a report refers to evidence given without a path
 
@@ -99,12 +104,83 @@ def value_text(value: Any) -> str:
     return shown
 
 
+_OPERATORS = {"at_least": "at least", "at_most": "at most", "min": "at least", "max": "at most", "one_of": "one of",
+              "equals": "exactly", "not": "not"}
+
+
+def _plain(value: Any) -> str:
+    """A scalar or a flat list as words: yes/no, "none", "a, b, c"."""
+    if value is None or value == [] or value == {}:
+        return "none"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list) and all(not isinstance(v, (list, dict)) for v in value):
+        return ", ".join(_plain(v) for v in value)  # neither "and" nor "or": a list may be a set or alternatives
+    if isinstance(value, (list, dict)):
+        return value_sentence(value, nested=True)
+    return str(value)
+
+
+def value_sentence(value: Any, nested: bool = False) -> str:
+    """An observed or expected value as a sentence an auditor reads, not a field dump:
+    ``{"address": "0.0.0.0", "port": 22, "wildcard": true}`` -> "address 0.0.0.0, port 22, wildcard yes";
+    ``{"at_least": 4096}`` -> "at least 4096"; a list of alternatives joined with "; or"."""
+    if isinstance(value, dict):
+        parts = []
+        for key in value:  # the check's own order: it puts what matters first
+            words = _OPERATORS.get(key) or key.replace("_", " ")
+            parts.append(f"{words} {_plain(value[key])}")
+        shown = ", ".join(parts) if parts else "none"
+    elif isinstance(value, list) and any(isinstance(v, (dict, list)) for v in value):
+        shown = "; or ".join(value_sentence(v, nested=True) for v in value) if not nested else \
+            "[" + "; ".join(value_sentence(v, nested=True) for v in value) + "]"
+    else:
+        shown = _plain(value)
+    if nested:
+        return shown
+    if len(shown) > MAX_VALUE_CHARS:
+        shown = shown[:MAX_VALUE_CHARS].rstrip() + "\u2026 (cut; whole value in the embedded evidence)"
+    return shown
+
+
+_NUMBERED = re.compile(r"^(.*?)[-_.@]?\d+$")
+
+
+def workload_of(finding: Finding) -> str:
+    """The process or workload a finding's subject belongs to, for grouping many findings: the
+    owning process's name (numbered instances such as ``worker-00017`` read as ``worker-#``) and
+    its user, from the check's subject detail; "" when the check records none."""
+    detail = finding.subject_detail or {}
+    name = detail.get("process") or (str(detail["exe"]).rsplit("/", 1)[-1] if detail.get("exe") else None)
+    if not name:
+        return ""
+    name = _workload_name(str(name))
+    user = detail.get("user")
+    return f"{name} (user {user})" if user not in (None, "") else name
+
+
+@lru_cache(maxsize=4096)
+def _workload_name(name: str) -> str:
+    match = _NUMBERED.match(name)
+    if match and match.group(1):
+        return match.group(1) + ("-#" if name[len(match.group(1))] in "-_.@" else "#")
+    return name
+
+
+def document_id(evidence_sha256: str) -> str:
+    """The document id printed on every page: the first 48 bits of the evidence file's SHA-256, so
+    the same evidence always gives the same id and the id leads to the file."""
+    digest = evidence_sha256.upper()
+    return f"LBA-{digest[0:4]}-{digest[4:8]}-{digest[8:12]}"
+
+
 def verdict_sentence(evidence: Evidence) -> str:
     result = evidence.result
     policy = f"policy {evidence.policy.id} {evidence.policy.version}"
     threshold = result.fail_on.value
     failing = [f for f in result.findings if f.status == Status.FAIL]
-    blocking = [f for f in failing if f.severity.rank >= result.fail_on.rank]
+    at_or_above = {s for s in Severity if s.rank >= result.fail_on.rank}  # rank once per severity, not per finding
+    blocking = [f for f in failing if f.severity in at_or_above]
     incomplete = [f for f in result.findings if f.status in (Status.ERROR, Status.NOT_REVIEWED)]
     if result.verdict == Verdict.NON_COMPLIANT:
         sentence = (f"The system does not meet {policy}: {count_phrase(len(blocking), 'finding')} "
@@ -156,6 +232,20 @@ class Cover:
     evidence_sha256: str
     content_sha256: str  # of the canonical JSON: what a detached signature signs
     fingerprint: str | None  # of the key that signed the evidence; None: unsigned
+    document_id: str = ""  # document_id(evidence_sha256)
+    scope: "Scope | None" = None  # the scope box: target, privileges, what could not be seen
+    organisation: str = ""  # --org-name; "" when none was given
+    pdf_signer: str = ""  # the certificate that signs the PDF itself (PAdES, --pdf-cert); "" when none
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What the assessment covered and could not: printed on the cover."""
+
+    target: str  # what was assessed, in words ("live host web01 (local)")
+    privileges: str  # "root (uid 0), with administrative privileges"
+    unseen: tuple[str, ...]  # one line per gap ("audit: permission denied ..."); empty: everything was seen
+    not_reviewed: int  # findings not reviewed: evidence was missing (errors are counted elsewhere)
 
 
 @dataclass(frozen=True)
@@ -206,6 +296,15 @@ class ControlRow:
     satisfied: bool
     rules: str
     findings: str  # "1 fail, 2 pass"
+    # SP 800-53A words: a determination is "satisfied" or "other than satisfied" (failing, erroring
+    # and not reviewed alike); the note says which it was.
+    determination: str = ""
+    determination_note: str = ""  # "" when satisfied; else e.g. "2 fail, 1 not reviewed"
+    statement: tuple[str, ...] = ()  # SP 800-53 Rev. 5 control statement (controls/, from NIST's OSCAL)
+    objective: tuple[str, ...] = ()  # SP 800-53A assessment objective (determination statements)
+    methods: tuple[tuple[str, tuple[str, ...]], ...] = ()  # ("examine", objects), ("interview", ...), ("test", ...)
+    text_source: str = ""  # the NIST catalog the text comes from
+    text_note: str = ""  # why an objective is missing, when it is
 
 
 @dataclass(frozen=True)
@@ -215,6 +314,23 @@ class FindingRow:
     message: str
     reason: str | None  # shown only when the message does not already say it
     observed: str
+    expected: str
+    observed_sentence: str = ""  # value_sentence(observed): how a report words it
+    expected_sentence: str = ""
+    workload: str = ""  # workload_of(finding): the owning process, "" when none is recorded
+
+
+@dataclass(frozen=True)
+class FindingCluster:
+    """Findings of one rule with the same status and workload, counted (for rules with many)."""
+
+    status: Status
+    workload: str  # "worker-# (user app)"; "no owning process recorded" when none is
+    count: int
+    subjects: tuple[str, ...]  # the first MAX_CLUSTER_SUBJECTS, sorted
+    more: int  # how many subjects are not listed (they are in the evidence)
+    message: str  # shared by all, or the first one's with "e.g."
+    observed: str  # sentence shared by all, or the first one's with "e.g."
     expected: str
 
 
@@ -232,6 +348,9 @@ class FindingGroup:
     rationale: str | None
     remediation: str | None
     rows: tuple[FindingRow, ...]
+    # With more than CLUSTER_ABOVE rows: the rows counted by status and workload; a report may show
+    # these instead of every row (the evidence has them all).  Empty for smaller groups.
+    clusters: tuple[FindingCluster, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -347,8 +466,33 @@ def _facts_trust(prov: Any) -> FactsTrust:
     return FactsTrust("unverified", why=why)
 
 
+MAX_SCOPE_GAPS = 6
+
+
+def _scope(ev: Evidence) -> Scope:
+    prov = ev.snapshot.provenance
+    target = f"{SOURCE_WORDS.get(prov.source, prov.source)} {prov.hostname}"
+    if prov.source_detail:
+        target += f" ({prov.source_detail})"
+    who = prov.effective_user or "an unknown user"
+    if prov.effective_uid is not None:
+        who += f" (uid {prov.effective_uid})"
+    privileges = who + (", with administrative privileges" if prov.privileged else
+                        ", without administrative privileges: what needs them is reported as not seen")
+    gaps = sorted(ev.snapshot.gaps, key=lambda g: (g.section, g.field, g.reason))
+    unseen = [f"{g.section}{' ' + g.field if g.field else ''}: {g.reason}" for g in gaps[:MAX_SCOPE_GAPS]]
+    if len(gaps) > MAX_SCOPE_GAPS:
+        unseen.append(f"and {len(gaps) - MAX_SCOPE_GAPS} more (section 5)")
+    for section in SECTIONS:
+        if getattr(ev.snapshot.facts, section) is None and not ev.snapshot.gaps_for(section) \
+                and section in {n for c in ev.checks for n in c.needs}:
+            unseen.append(f"{section}: not collected")
+    not_reviewed = sum(1 for f in ev.result.findings if f.status == Status.NOT_REVIEWED)  # errors are check bugs
+    return Scope(target=target, privileges=privileges, unseen=tuple(unseen), not_reviewed=not_reviewed)
+
+
 def _cover(ev: Evidence, evidence_name: str, evidence_sha256: str, content_sha256: str, fingerprint: str | None,
-           assessor: str) -> Cover:
+           assessor: str, organisation: str = "") -> Cover:
     prov = ev.snapshot.provenance
     by_status = ev.result.summary.by_status
     source = SOURCE_WORDS.get(prov.source, prov.source)
@@ -367,6 +511,7 @@ def _cover(ev: Evidence, evidence_name: str, evidence_sha256: str, content_sha25
         ran=f"{utc_text(ev.run.started_at)} to {utc_text(ev.run.finished_at)}",
         tool=f"lbaudit {ev.tool.version}", assessor=assessor, evidence_name=evidence_name,
         evidence_sha256=evidence_sha256, content_sha256=content_sha256, fingerprint=fingerprint,
+        document_id=document_id(evidence_sha256), scope=_scope(ev), organisation=organisation,
     )
 
 
@@ -403,12 +548,28 @@ def _summary(ev: Evidence) -> Summary:
 
 
 def _controls(ev: Evidence) -> tuple[ControlRow, ...]:
+    from auditor.catalog import load_control_text  # NIST's words for each control (controls/, shipped)
+
+    texts = load_control_text()
     rows = []
     for control in ev.result.controls:
         counts = ", ".join(f"{n} {STATUS_LABELS[Status(s)]}" for s, n in sorted(
             control.counts.items(), key=lambda kv: STATUS_ORDER.index(Status(kv[0]))) if n)
-        rows.append(ControlRow(control.id, control.title or NOTHING, Status(control.status), control.satisfied,
-                               ", ".join(control.rules), counts))
+        known = texts.get(control.id)
+        note = "" if control.satisfied else ", ".join(
+            f"{n} {STATUS_LABELS[Status(s)]}" for s, n in sorted(
+                control.counts.items(), key=lambda kv: STATUS_ORDER.index(Status(kv[0])))
+            if n and Status(s) in ATTENTION) or STATUS_LABELS[Status(control.status)]
+        rows.append(ControlRow(
+            control.id, control.title or NOTHING, Status(control.status), control.satisfied,
+            ", ".join(control.rules), counts,
+            determination="satisfied" if control.satisfied else "other than satisfied", determination_note=note,
+            statement=known.statement if known else (),
+            objective=known.objective if known else (),
+            methods=tuple((m, known.methods[m]) for m in ("examine", "interview", "test") if m in known.methods)
+            if known else (),
+            text_source=known.source if known else "",
+            text_note=(known.note or "") if known else "not in lbaudit's NIST control data (controls/)"))
     return tuple(rows)
 
 
@@ -418,8 +579,36 @@ def _finding_row(finding: Finding) -> FindingRow:
     else:
         observed = value_text(finding.observed)
     shows_reason = finding.reason and finding.reason != finding.message.removeprefix("not reviewed: ")
+    if finding.observed is None and finding.status in (Status.NOT_REVIEWED, Status.ERROR):
+        observed_sentence = "not observed"
+    else:
+        observed_sentence = value_sentence(finding.observed) if finding.observed is not None else NOTHING
     return FindingRow(finding.status, finding.subject, finding.message, finding.reason if shows_reason else None,
-                      observed, value_text(finding.expected))
+                      observed, value_text(finding.expected), observed_sentence=observed_sentence,
+                      expected_sentence=value_sentence(finding.expected) if finding.expected is not None else NOTHING,
+                      workload=workload_of(finding))
+
+
+def _shared(values: list[str]) -> str:
+    first = values[0]
+    return first if all(v == first for v in values) else f"e.g. {first}"
+
+
+def _clusters(rows: tuple[FindingRow, ...]) -> tuple[FindingCluster, ...]:
+    """Rows counted by status and workload, in the rows' order of status, biggest workload first."""
+    by_key: dict[tuple[Status, str], list[FindingRow]] = {}
+    for row in rows:
+        by_key.setdefault((row.status, row.workload or "no owning process recorded"), []).append(row)
+    order = {status: index for index, status in enumerate(STATUS_ORDER)}
+    clusters = []
+    for (status, workload), members in sorted(by_key.items(), key=lambda kv: (order[kv[0][0]], -len(kv[1]), kv[0][1])):
+        subjects = sorted(r.subject for r in members)
+        clusters.append(FindingCluster(
+            status=status, workload=workload, count=len(members), subjects=tuple(subjects[:MAX_CLUSTER_SUBJECTS]),
+            more=max(0, len(subjects) - MAX_CLUSTER_SUBJECTS), message=_shared([r.message for r in members]),
+            observed=_shared([r.observed_sentence for r in members]),
+            expected=_shared([r.expected_sentence for r in members])))
+    return tuple(clusters)
 
 
 def _by_rule(ev: Evidence) -> dict[str, list[Finding]]:
@@ -441,12 +630,13 @@ def _findings(ev: Evidence, by_rule: dict[str, list[Finding]]) -> tuple[FindingG
         if not attention:
             continue
         record = checks.get(rule.check)
+        rows = tuple(_finding_row(f) for f in attention)
         groups.append(FindingGroup(
             rule_id=rule.id, title=f"{rule.id}: {rule.title or (record.title if record else rule.check)}",
             check=rule.check, check_version=record.version if record else None, severity=rule.severity.value,
             controls=", ".join(rule.controls), source=str(rule.source),
             rationale=record.rationale if record else None, remediation=record.remediation if record else None,
-            rows=tuple(_finding_row(f) for f in attention),
+            rows=rows, clusters=_clusters(rows) if len(rows) > CLUSTER_ABOVE else (),
         ))
     return tuple(groups)
 
@@ -517,17 +707,20 @@ def _method(ev: Evidence, evidence_name: str, evidence_sha256: str, content_sha2
 
 
 def attestation_view(evidence: Evidence, *, evidence_name: str, evidence_sha256: str, content_sha256: str,
-                     fingerprint: str | None, assessor: str) -> AttestationView:
+                     fingerprint: str | None, assessor: str, organisation: str = "",
+                     pdf_signer: str = "") -> AttestationView:
     """What every section of the attestation says about ``evidence``.
 
     ``evidence_name``: how the report refers to the evidence file; ``evidence_sha256``: of its bytes;
     ``content_sha256``: of its canonical JSON; ``fingerprint``: of the key that signed it (None:
-    unsigned); ``assessor``: who ran the assessment."""
+    unsigned); ``assessor``: who ran the assessment; ``organisation``: whose assessment it is (--org-name);
+    ``pdf_signer``: the certificate that signs the PDF (PAdES), when one does."""
     ev = evidence
     prov = ev.snapshot.provenance
     by_rule = _by_rule(ev)
     return AttestationView(
-        cover=_cover(ev, evidence_name, evidence_sha256, content_sha256, fingerprint, assessor),
+        cover=dataclasses.replace(_cover(ev, evidence_name, evidence_sha256, content_sha256, fingerprint, assessor,
+                                         organisation), pdf_signer=pdf_signer),
         summary=_summary(ev),
         controls=_controls(ev),
         findings=_findings(ev, by_rule),
@@ -561,7 +754,8 @@ def view_of(evidence: Evidence, context: ReportContext) -> AttestationView:
                             evidence_sha256=sha256_hex(context.evidence_bytes),
                             content_sha256=content_sha256(context.evidence_bytes),
                             fingerprint=context.signature_fingerprint,
-                            assessor=context.assessor or evidence.policy.owner)
+                            assessor=context.assessor or evidence.policy.owner,
+                            organisation=context.org_name or "", pdf_signer=context.pdf_signer or "")
 
 
 # ------------------------------------------------------------------ every finding, one line each

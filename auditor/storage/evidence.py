@@ -5,21 +5,36 @@ The engine builds the evidence (:mod:`auditor.engine.evidence`); reporters rende
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable, Iterator
 
 from auditor.model.evidence import EVIDENCE_SCHEMA, EVIDENCE_SCHEMA_VERSION, Evidence
 from auditor.storage.jsonfile import parse_document, read_bounded, validate_versioned
+from auditor.storage.jsontext import indented_json
 from auditor.storage.outputs import write_atomic
 
 MAX_EVIDENCE_BYTES = 256 * 1024 * 1024
 
 
+FINDING_JSON_VALUES = ("subject_detail", "observed", "expected")
+
+
+def float_holders(data: dict[str, Any]) -> Iterator[tuple[Any, Iterable[str]]]:
+    """Where a dumped evidence may hold a float: the policy (rule params) and each finding's JSON
+    values.  Nothing else in the evidence's schema is a number that is not an int
+    (tests/test_jsontext.py checks this against the schema)."""
+    yield data, ("policy",)
+    for finding in data["result"]["findings"]:
+        yield finding, FINDING_JSON_VALUES
+
+
 def evidence_bytes(evidence: Evidence) -> bytes:
-    """The file form: sorted keys and two-space indents, so that diffs between scans are readable."""
+    """The file form: sorted keys and two-space indents, so that diffs between scans are readable
+    (``json.dumps(indent=2, sort_keys=True, ensure_ascii=False)``, written at C speed)."""
     data = evidence.model_dump(mode="json", by_alias=True)
-    return (json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
+    if data.get("waiver_file", 0) is None:  # written only when the run had a waivers file (--waivers)
+        del data["waiver_file"]
+    return indented_json(data, float_holders)
 
 
 def write_evidence(evidence: Evidence, path: Path) -> bytes:

@@ -91,13 +91,16 @@ def _too_deep(text: str) -> UnreadableJson:
 
 
 def _deeper_than(value: Any, limit: int) -> bool:
-    stack = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, (dict, list)):
-            if depth > limit:
-                return True
-            stack.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
+    """Whether containers nest more than ``limit`` deep; level by level, looking only at containers
+    (json.loads makes exact dicts and lists), so a large flat document costs little."""
+    level = [value] if type(value) is dict or type(value) is list else []
+    depth = 1
+    while level:
+        if depth > limit:
+            return True
+        level = [child for item in level for child in (item.values() if type(item) is dict else item)
+                 if type(child) is dict or type(child) is list]
+        depth += 1
     return False
 
 
@@ -171,6 +174,10 @@ def validate_versioned(data: Any, name: str, what: str, noun: str, model: type[B
                        versions: tuple[str, ...]) -> Any:
     """Check ``schema`` / ``schema_version`` and validate ``data`` against ``model``; every invalid
     field is named by its JSON pointer.  ``what``: "an lbaudit snapshot"; ``noun``: "snapshot"."""
+    known = {"lbaudit/evidence": "an lbaudit evidence file", "lbaudit/snapshot": "an lbaudit snapshot file"}
+    if isinstance(data, dict) and data.get("schema") != schema and data.get("schema") in known:
+        # The other kind of lbaudit file: name what it is rather than only what it is not.
+        raise InputError(f"{name}: this is {known[data['schema']]}, not {what}")
     if not isinstance(data, dict) or data.get("schema") != schema:
         raise InputError(f'{name}: not {what} (expected "schema": "{schema}")')
     version = data.get("schema_version")

@@ -10,7 +10,6 @@ host fields (hostname, machine id, time of collection, ...) are those recorded o
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +17,7 @@ from auditor.errors import InputError, Problem
 from auditor.model.base import sha256_hex
 from auditor.model.facts import SNAPSHOT_SCHEMA, SNAPSHOT_SCHEMA_VERSION, HostSnapshot, contradictions
 from auditor.storage.jsonfile import parse_document, read_bounded, validate_versioned
+from auditor.storage.jsontext import indented_json
 from auditor.storage.outputs import write_atomic
 
 MAX_SNAPSHOT_BYTES = 64 * 1024 * 1024
@@ -28,8 +28,8 @@ SUPPORTED_VERSIONS: tuple[str, ...] = ("1.0", "1.1")
 
 
 def snapshot_bytes(snapshot: HostSnapshot) -> bytes:
-    data = snapshot.model_dump(mode="json", by_alias=True)
-    return (json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False) + "\n").encode("utf-8")
+    # No part of a snapshot's schema is a float (tests/test_jsontext.py): nothing to name.
+    return indented_json(snapshot.model_dump(mode="json", by_alias=True), allow_nan=False)
 
 
 def write_snapshot(snapshot: HostSnapshot, path: Path) -> None:

@@ -55,9 +55,11 @@ def evidence():
     return make_evidence()
 
 
-@pytest.fixture
-def signed_setup(tmp_path, evidence):
-    """Signed evidence, its PDF, and a PAdES-signed copy of that PDF."""
+@pytest.fixture(scope="module")
+def signed_setup(tmp_path_factory, evidence):
+    """Signed evidence, its PDF, and a PAdES-signed copy of that PDF: rendered and signed once for
+    the module (the tests only read them; each writes what it makes in its own tmp_path)."""
+    tmp_path = tmp_path_factory.mktemp("pades")
     path, raw = write_evidence_file(tmp_path, evidence)
     private, public = generate_keypair(tmp_path / "keys")
     fingerprint = sign_evidence_file(path, private)
@@ -120,3 +122,42 @@ def test_unreadable_or_wrong_files_are_input_errors(signed_setup, tmp_path):
                                             serialization.BestAvailableEncryption(b"secret")))
     with pytest.raises(InputError, match="encrypted"):
         sign_pdf(pdf, cert_path, encrypted)
+
+
+# ------------------------------------------------------------------ the attestation page names the PDF signer
+
+def test_the_attestation_page_names_the_pades_certificate_and_verify_holds_it_to_that(tmp_path, evidence):
+    """`report --pdf-cert` renders the certificate's name and fingerprint on the attestation page;
+    verify accepts the PDF signed with that certificate, and refuses it unsigned or signed by another."""
+    from pypdf import PdfReader
+
+    from auditor.attest.pades import certificate_signer
+    from tests.cli import run_cli
+
+    path, _ = write_evidence_file(tmp_path, evidence)
+    private, public = generate_keypair(tmp_path / "keys")
+    sign_evidence_file(path, private)
+    cert_path, key_path, _ = _self_signed(tmp_path)
+    pdf = tmp_path / "signed.pdf"
+    result = run_cli("report", path, "--pdf", pdf, "--pdf-cert", cert_path, "--pdf-cert-key", key_path, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    signer = certificate_signer(cert_path)
+    text = " ".join(page.extract_text() for page in PdfReader(str(pdf)).pages[-2:])
+    assert "this PDF is signed (PAdES) with the certificate" in " ".join(text.split())
+    assert signer.split("(certificate SHA-256 ")[1][:32] in text.replace("\n", "").replace(" ", "")
+    assert verify(path, public, pdf).exit_code == ExitCode.COMPLIANT
+
+    from auditor.report.pdf import find_render_inputs
+    [inputs] = find_render_inputs(pdf.read_bytes())
+    assert inputs.pdf_signer == signer
+    rendering = render_pdf(evidence, inputs.context(path.read_bytes()))
+    unsigned = tmp_path / "unsigned.pdf"
+    unsigned.write_bytes(rendering)  # the pages claim a PAdES signature the file does not carry
+    checked = verify(path, public, unsigned)
+    assert checked.exit_code == ExitCode.VERIFY_PDF_MISMATCH and "carries no PAdES signature" in checked.get("pdf").detail
+    other_cert, other_key, _ = _self_signed(tmp_path, "other signer")
+    forged = tmp_path / "other.pdf"
+    forged.write_bytes(sign_pdf(rendering, other_cert, other_key))
+    checked = verify(path, public, forged)
+    assert checked.exit_code == ExitCode.VERIFY_PDF_MISMATCH and "states it is signed with the certificate" in \
+        checked.get("pdf").detail

@@ -139,7 +139,8 @@ def pdf_controls(evidence: Evidence) -> dict[str, tuple[str, str]]:
     for control in evidence.result.controls:
         start = lines.index(control.id)
         status_at = next(i for i in range(start + 1, len(lines)) if lines[i] in PDF_LABELS)
-        rows[control.id] = (PDF_LABELS[lines[status_at]], lines[status_at + 1])
+        # SP 800-53A's "other than satisfied" is OSCAL's "not-satisfied"
+        rows[control.id] = (PDF_LABELS[lines[status_at]], lines[status_at + 1].replace("other than", "not"))
     return rows
 
 
@@ -354,32 +355,67 @@ def _fake_distribution(site: Path, marker: Path) -> None:
         "[lbaudit.reporters]\nfakeplug = fakeplug:REPORTER\n\n[lbaudit.checks]\nfakeplug = fakeplug\n", encoding="utf-8")
 
 
-def test_report_honours_the_autoload_switch(tmp_path, baseline_file):
-    site, marker = tmp_path / "site", tmp_path / "loaded"
-    _fake_distribution(site, marker)
-    env = {"PYTHONPATH": f"{REPO}{os.pathsep}{site}"}
+@pytest.fixture
+def plugin_site(tmp_path, monkeypatch):
+    """A site directory on sys.path, as a distribution installed there is: ``importlib.metadata``
+    finds its entry points in this process too, so the command line runs in-process
+    (:func:`in_site`); taken off sys.path again afterwards."""
+    site = tmp_path / "site"
+    monkeypatch.syspath_prepend(str(site))
+    yield site
+    for name in ("fakeplug", "brokenplug"):
+        sys.modules.pop(name, None)
+
+
+def in_site(*args: object, autoload: bool = True) -> Result:
+    """``lbaudit ARGS`` in this process with the plugin site installed; each run imports the plugin
+    afresh (as a new process would), so its marker file says whether this run loaded it."""
+    for name in ("fakeplug", "brokenplug"):
+        sys.modules.pop(name, None)
+    return run_cli(*args, env={"LBAUDIT_DISABLE_PLUGIN_AUTOLOAD": None if autoload else "1"})
+
+
+def test_report_honours_the_autoload_switch(tmp_path, baseline_file, plugin_site):
+    marker = tmp_path / "loaded"
+    _fake_distribution(plugin_site, marker)
     # Autoload on: the distribution is seen (so the switch below is tested against a live plugin).
-    on = lbaudit("report", baseline_file, "--format", "fakeplug", "--out-dir", tmp_path / "on", env=env)
+    on = in_site("report", baseline_file, "--format", "fakeplug", "--out-dir", tmp_path / "on")
     assert on.returncode == 0, on.stderr
     assert marker.read_text() == "loaded" and (tmp_path / "on" / "corp-baseline.fake").read_bytes() == b"fake"
     marker.unlink()
-    off = lbaudit("report", baseline_file, "--format", "text", "--out-dir", tmp_path / "off",
-                  env={**env, "LBAUDIT_DISABLE_PLUGIN_AUTOLOAD": "1"})
+    off = in_site("report", baseline_file, "--format", "text", "--out-dir", tmp_path / "off", autoload=False)
     assert off.returncode == 0, off.stderr
     assert not marker.exists()
-    unknown = lbaudit("report", baseline_file, "--format", "fakeplug", "--out-dir", tmp_path / "off",
-                      env={**env, "LBAUDIT_DISABLE_PLUGIN_AUTOLOAD": "1"})
+    unknown = in_site("report", baseline_file, "--format", "fakeplug", "--out-dir", tmp_path / "off", autoload=False)
     assert unknown.returncode == 2 and "unknown format fakeplug" in unknown.stderr
+    assert not marker.exists()
+
+
+def test_report_honours_the_autoload_switch_in_a_new_process(tmp_path, baseline_file):
+    """The same switch where a real interpreter reads the distribution from PYTHONPATH."""
+    site, marker = tmp_path / "site", tmp_path / "loaded"
+    _fake_distribution(site, marker)
+    env = {"PYTHONPATH": f"{REPO}{os.pathsep}{site}"}
+    on = lbaudit("report", baseline_file, "--format", "fakeplug", "--out-dir", tmp_path / "on", env=env)
+    assert on.returncode == 0, on.stderr
+    assert marker.read_text() == "loaded"
+    marker.unlink()
+    off = lbaudit("report", baseline_file, "--format", "fakeplug", "--out-dir", tmp_path / "off",
+                  env={**env, "LBAUDIT_DISABLE_PLUGIN_AUTOLOAD": "1"})
+    assert off.returncode == 2 and "unknown format fakeplug" in off.stderr
     assert not marker.exists()
 
 
 @pytest.mark.parametrize("command", [["list-checks", "--json"], ["explain", "net.bind_addresses"],
                                      ["schema", "policy"]])
-def test_check_loading_commands_honour_the_autoload_switch(tmp_path, command):
-    site, marker = tmp_path / "site", tmp_path / "loaded"
-    _fake_distribution(site, marker)
-    env = {"PYTHONPATH": f"{REPO}{os.pathsep}{site}", "LBAUDIT_DISABLE_PLUGIN_AUTOLOAD": "1"}
-    run = lbaudit(*command, env=env)
+def test_check_loading_commands_honour_the_autoload_switch(tmp_path, command, plugin_site):
+    marker = tmp_path / "loaded"
+    _fake_distribution(plugin_site, marker)
+    on = in_site(*command)
+    assert on.returncode == 0, on.stderr
+    assert marker.read_text() == "loaded"  # the switch below is tested against a plugin that loads
+    marker.unlink()
+    run = in_site(*command, autoload=False)
     assert run.returncode == 0, run.stderr
     assert not marker.exists()
 
@@ -397,19 +433,18 @@ def _broken_distribution(site: Path, group: str) -> None:
 
 
 @pytest.mark.parametrize("group", ["lbaudit.checks", "lbaudit.reporters"])
-def test_a_broken_entry_point_is_reported_the_same_way_for_checks_and_reporters(tmp_path, baseline_file, group):
+def test_a_broken_entry_point_is_reported_the_same_way_for_checks_and_reporters(tmp_path, baseline_file, group,
+                                                                                 plugin_site):
     """One loader: a reporter plugin that failed to import was a traceback (exit 70), while a
     broken check plugin was a usage error naming the entry point."""
-    site = tmp_path / "site"
-    _broken_distribution(site, group)
-    env = {"PYTHONPATH": f"{REPO}{os.pathsep}{site}"}
+    _broken_distribution(plugin_site, group)
     command = ["list-checks"] if group == "lbaudit.checks" else ["report", baseline_file, "--format", "text",
                                                                    "--out-dir", tmp_path / "out"]
-    run = lbaudit(*command, env=env)
+    run = in_site(*command)
     assert run.returncode == 2, run.stderr
     assert "plugin entry point 'brokenplug' (brokenplug" in run.stderr and "failed to load" in run.stderr
     assert "brokenplug needs a module that is not installed" in run.stderr and "Traceback" not in run.stderr
-    off = lbaudit(*command, env={**env, "LBAUDIT_DISABLE_PLUGIN_AUTOLOAD": "1"})
+    off = in_site(*command, autoload=False)
     assert off.returncode == 0, off.stderr
 
 

@@ -185,21 +185,19 @@ def test_systemd_reads_a_quoted_executable_path_back(image_root, tmp_path):
 @pytest.mark.root
 def test_the_exec_start_command_runs(image_root, tmp_path):
     """The service's ExecStart= argv, run as systemd would exec it (no shell): its exit code is the
-    evidence's.  Until `evaluate --record` exists (the history branch) without --record --trigger."""
-    from tests.schedule.test_cron_run import FAILING_POLICY, _evaluate_knows_record
+    evidence's, and the run is recorded in the store the unit names."""
+    from tests.schedule.test_cron_run import FAILING_POLICY
 
-    policy, out_dir = tmp_path / "policy.yaml", tmp_path / "out"
+    policy, out_dir, store = tmp_path / "policy.yaml", tmp_path / "out", tmp_path / "history.db"
     for base in (Path("/"), image_root):
         (base / str(tmp_path).lstrip("/")).mkdir(parents=True, exist_ok=True)
         (base / str(policy).lstrip("/")).write_text(FAILING_POLICY, encoding="utf-8")
         (base / str(out_dir).lstrip("/")).mkdir(exist_ok=True)
     result = run_cli("schedule", "install", "--backend", "systemd", "--policy", policy, "--out-dir", out_dir,
-                     "--root", image_root, "--executable", lbaudit_executable())
+                     "--root", image_root, "--store", store, "--executable", lbaudit_executable())
     assert result.returncode == 0, result.stderr
     argv = _exec_start((image_root / "etc/systemd/system" / sched.SERVICE).read_text())
-    if not _evaluate_knows_record():
-        assert argv[-3:] == ["--record", "--trigger", "timer"]
-        argv = argv[:-3]
+    assert argv[argv.index("--record"):] == ["--record", "--trigger", "timer", "--store", str(store)]
     with socket.socket() as listener:
         listener.bind(("127.0.0.1", 0))
         listener.listen()

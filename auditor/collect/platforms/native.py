@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import os
 import socket
-import sys
 import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
 
+from auditor.collect.platforms import native_platform as native_platform  # re-exported: its home is the package
 from auditor.collect.platforms.assemble import ProbeOutput, snapshot_from_outputs
 from auditor.collect.platforms.bundle import MAX_PROBE_BYTES
 from auditor.collect.platforms.probes import AUDIT_CONTROL_PATH, PROBES
@@ -28,14 +28,6 @@ from auditor.model.facts import Gap, Listener, ProcessInfo
 from auditor.safeio import read_regular
 
 Runner = Callable[[list[str], float], CommandResult]
-_SYS_PLATFORMS = {"win32": "windows", "darwin": "macos"}
-
-
-def native_platform(sys_platform: str | None = None) -> str | None:
-    """``windows`` or ``macos`` when lbaudit runs there (``sys.platform``), else None (Linux: its own collectors)."""
-    return _SYS_PLATFORMS.get(sys_platform if sys_platform is not None else sys.platform)
-
-
 def system_runner(platform: str) -> Runner:
     """Run probes from the OS's own program directories only (never $PATH)."""
     if platform == "windows":

@@ -1,0 +1,179 @@
+"""The configuration file and environment: defaults for command-line options.
+
+Precedence, highest first: the command-line option, its environment variable, the configuration
+file, the option's own default.  The file is ``$LBAUDIT_CONFIG`` when that is set (set it empty
+for no file at all), else ``/etc/lbaudit/config.yaml`` overlaid key by key with
+``$XDG_CONFIG_HOME/lbaudit/config.yaml`` (``~/.config/lbaudit/config.yaml``).
+
+One table, :data:`SETTINGS`, maps each configuration key to its environment variable and to the
+command-line option it fills.  No command has per-option code for it: the ``lbaudit`` group gives
+every option named in the table its environment variable (click's ``envvar``) and fills click's
+``Context.default_map`` of the command being run from the file, so an option another part of
+lbaudit adds later (``--store``, ``--org-name``, ``--color``) picks both up as soon as its flag is
+in the table.  A key of the file that no command of this run uses is still checked.
+
+This module imports only the standard library until a configuration file exists: ``lbaudit
+--help`` pays nothing for it.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from auditor.errors import InputError, Problem
+
+SYSTEM_CONFIG = Path("/etc/lbaudit/config.yaml")
+CONFIG_ENV = "LBAUDIT_CONFIG"
+MAX_CONFIG_BYTES = 64 * 1024
+
+
+@dataclass(frozen=True)
+class Setting:
+    key: str  # in the configuration file
+    env: str  # environment variable
+    option: str  # the command-line option it fills, on every command that has that option
+    kind: str  # "path" (relative to the file's directory), "text", "integer" or "one of a|b|c"
+    meaning: str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("policy", "LBAUDIT_POLICY", "--policy", "path", "Policy file (evaluate, coverage)."),
+    Setting("waivers", "LBAUDIT_WAIVERS", "--waivers", "path", "Separate waivers file (evaluate, validate)."),
+    Setting("store", "LBAUDIT_STORE", "--store", "path", "History store directory."),
+    Setting("sign_key", "LBAUDIT_SIGN_KEY", "--sign-key", "path", "Ed25519 private key that signs evidence."),
+    Setting("out_dir", "LBAUDIT_OUT_DIR", "--out-dir", "path", "Directory for reports (evaluate, report)."),
+    Setting("org_name", "LBAUDIT_ORG_NAME", "--org-name", "text", "Organisation named in reports."),
+    Setting("org_logo", "LBAUDIT_ORG_LOGO", "--org-logo", "path", "Organisation logo for reports."),
+    Setting("assessor", "LBAUDIT_ASSESSOR", "--assessor", "text", "Assessor named in attestations."),
+    Setting("color", "LBAUDIT_COLOR", "--color", "one of auto|always|never", "Colour in terminal output."),
+    Setting("expiry_warning_days", "LBAUDIT_EXPIRY_WARNING_DAYS", "--expiry-warning-days", "integer",
+            "Warn about waivers that expire within this many days."),
+)
+BY_KEY = {s.key: s for s in SETTINGS}
+BY_OPTION = {s.option: s for s in SETTINGS}
+
+
+@dataclass(frozen=True)
+class Value:
+    value: Any
+    source: str  # "/etc/lbaudit/config.yaml:3"
+
+
+def config_files() -> list[Path]:
+    """The configuration files this run reads, lowest precedence first (missing ones included)."""
+    named = os.environ.get(CONFIG_ENV)
+    if named is not None:
+        return [Path(named)] if named else []
+    home = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+    return [SYSTEM_CONFIG, Path(home) / "lbaudit" / "config.yaml"]
+
+
+def _check(setting: Setting, value: Any, base: Path) -> tuple[Any, str | None]:
+    """The value as the option takes it, or the problem with it."""
+    if setting.kind in ("path", "text"):
+        if not isinstance(value, str) or not value.strip():
+            return None, f"{setting.key}: expected {'a path' if setting.kind == 'path' else 'text'}; found {value!r}"
+        if setting.kind == "path":
+            path = Path(os.path.expanduser(value))
+            return str(path if path.is_absolute() else base / path), None
+        return value, None
+    if setting.kind == "integer":
+        if isinstance(value, bool) or not isinstance(value, int):
+            return None, f"{setting.key}: expected an integer; found {value!r}"
+        return value, None
+    choices = setting.kind.removeprefix("one of ").split("|")
+    if value not in choices:
+        return None, f"{setting.key}: expected one of {', '.join(choices)}; found {value!r}"
+    return value, None
+
+
+def load_file(path: Path) -> dict[str, Value]:
+    """One configuration file (a mapping of the keys of :data:`SETTINGS`); every problem is an
+    InputError (exit 2) listing file:line of each."""
+    import difflib
+
+    from auditor.policy.yamlsafe import YamlProblem, load_located
+    from auditor.safeio import read_regular
+
+    try:
+        raw = read_regular(path, MAX_CONFIG_BYTES)
+        text = raw.decode("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise InputError(f"{path}: cannot read the configuration file: {reason}") from exc
+    try:
+        doc = load_located(text)
+    except YamlProblem as exc:
+        raise InputError(f"{path}: invalid configuration file", [Problem(str(path), exc.line, exc.column, exc.message)]) from exc
+    if not isinstance(doc.value, dict):
+        raise InputError(f"{path}: invalid configuration file",
+                         [Problem(str(path), 1, 1, f"expected a mapping of {', '.join(BY_KEY)}")])
+    values: dict[str, Value] = {}
+    problems = []
+    for key, value in doc.value.items():
+        line, column = doc.position((key,))
+        setting = BY_KEY.get(key)
+        if setting is None:
+            near = difflib.get_close_matches(key, list(BY_KEY), n=1)
+            hint = f"; did you mean {near[0]!r}?" if near else f" (expected one of: {', '.join(BY_KEY)})"
+            problems.append(Problem(str(path), line, column, f"unknown key {key!r}{hint}"))
+            continue
+        checked, problem = _check(setting, value, path.parent)
+        if problem:
+            problems.append(Problem(str(path), line, column, problem))
+        else:
+            values[key] = Value(checked, f"{path}:{line}")
+    if problems:
+        raise InputError(f"{path}: invalid configuration file", problems)
+    return values
+
+
+def file_values() -> dict[str, Value]:
+    """The values of every configuration file that exists, a later file winning per key."""
+    values: dict[str, Value] = {}
+    for path in config_files():
+        if path.exists() or os.environ.get(CONFIG_ENV):
+            values.update(load_file(path))
+    return values
+
+
+def default_map_for(command: Any, values: dict[str, Value]) -> dict[str, Any]:
+    """click's ``default_map`` for ``command``: each of its options named in the table, from the file."""
+    defaults = {}
+    for param in getattr(command, "params", []):
+        for option in getattr(param, "opts", []):
+            setting = BY_OPTION.get(option)
+            if setting is not None and setting.key in values:
+                defaults[param.name] = values[setting.key].value
+    return defaults
+
+
+def attach_envvars(command: Any) -> None:
+    """Give each option of ``command`` (and of its subcommands) named in the table its variable."""
+    for sub in getattr(command, "commands", {}).values():
+        attach_envvars(sub)
+    for param in getattr(command, "params", []):
+        for option in getattr(param, "opts", []):
+            setting = BY_OPTION.get(option)
+            if setting is not None and param.envvar is None:
+                param.envvar = setting.env
+                if hasattr(param, "show_envvar"):
+                    param.show_envvar = True
+
+
+def effective() -> list[tuple[Setting, Any, str]]:
+    """Every setting with the value a command gets when no option is given, and where it came from."""
+    values = file_values()
+    rows: list[tuple[Setting, Any, str]] = []
+    for setting in SETTINGS:
+        env = os.environ.get(setting.env)
+        if env:
+            rows.append((setting, env, f"environment {setting.env}"))
+        elif setting.key in values:
+            rows.append((setting, values[setting.key].value, values[setting.key].source))
+        else:
+            rows.append((setting, None, "default"))
+    return rows

@@ -1,0 +1,34 @@
+"""Severities and exit codes: plain enums, without pydantic, so that the command line can name them
+(``--fail-on`` choices, exit codes) without importing the models (``lbaudit --help`` stays fast).
+:mod:`auditor.model.result` re-exports both."""
+
+from __future__ import annotations
+
+from enum import Enum, IntEnum
+
+
+class Severity(str, Enum):
+    INFO = "info"
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+    @property
+    def rank(self) -> int:
+        return list(Severity).index(self)
+
+
+class ExitCode(IntEnum):
+    """Documented in the README and in ``lbaudit --help``."""
+
+    COMPLIANT = 0
+    NON_COMPLIANT = 1  # a failing finding at or above --fail-on
+    USAGE = 2  # bad command line, policy, snapshot or other input
+    INCOMPLETE = 3  # no failure, but something was not reviewed or a check errored
+    # lbaudit verify (issue: signed evidence)
+    VERIFY_DIGEST = 10
+    VERIFY_SIGNATURE = 11
+    VERIFY_WRONG_KEY = 12
+    VERIFY_PDF_MISMATCH = 13
+    INTERNAL = 70  # a bug in lbaudit; the message says where to report it
