@@ -71,3 +71,50 @@ def test_ansible_test_sanity(tmp_path: Path, tests: list[str]):
     assert done.returncode == 0, output[-6000:]
     for name in tests:
         assert f'Running sanity test "{name}"' in output or f"sanity test \"{name}\"" in output, output[-3000:]
+
+
+@pytest.mark.live
+@pytest.mark.parametrize("method", ["api", "command"])
+def test_collect_module_changes_nothing_and_supports_check_mode(tmp_path: Path, method: str):
+    """``lbaudit_collect`` through ``ansible -m`` on this host: the Python API when lbaudit is
+    importable by the module's interpreter, else the ``lbaudit`` command; check mode writes nothing."""
+    import hashlib
+    import json
+
+    galaxy = _tool("ansible-galaxy")
+    assert subprocess.run([galaxy, "collection", "build", str(REPO / "ansible"), "--output-path", str(tmp_path)],
+                          capture_output=True, timeout=300).returncode == 0
+    (tarball,) = tmp_path.glob("lbaudit-compliance-*.tar.gz")
+    assert subprocess.run([galaxy, "collection", "install", str(tarball), "-p", str(tmp_path / "collections")],
+                          capture_output=True, timeout=300).returncode == 0
+    wrapper = tmp_path / "lbaudit"  # the command, for the module's interpreter that cannot import lbaudit
+    wrapper.write_text(f"#!/bin/sh\nPYTHONPATH={REPO} exec {sys.executable} -m auditor.cli \"$@\"\n")
+    wrapper.chmod(0o755)
+    interpreter = sys.executable if method == "api" else "/usr/bin/python3"
+    if not os.access(interpreter, os.X_OK):
+        pytest.skip(f"{interpreter} is not there")
+    env = {**os.environ, "ANSIBLE_COLLECTIONS_PATH": str(tmp_path / "collections"), "ANSIBLE_NOCOLOR": "1",
+           "ANSIBLE_LOCAL_TEMP": str(tmp_path / "tmp"), "PYTHONPATH": str(REPO) if method == "api" else ""}
+    output = tmp_path / "host.snapshot.json"
+
+    def collect(*extra: str) -> dict:
+        done = subprocess.run([_tool("ansible"), "localhost", "-c", "local", "-m", "lbaudit.compliance.lbaudit_collect",
+                               "-a", f"output={output} executable={wrapper}", "-e",
+                               f"ansible_python_interpreter={interpreter}", *extra],
+                              capture_output=True, text=True, env=env, timeout=300)
+        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+        # ad-hoc output: "localhost | SUCCESS => {...}"
+        head, _, body = done.stdout.partition("=>")
+        assert "SUCCESS" in head, done.stdout[-3000:]
+        return json.loads(body)
+
+    checked = collect("--check")
+    assert checked["changed"] is False and checked["written"] is False and checked["method"] == method
+    assert not output.exists()
+    result = collect()
+    assert result["changed"] is False and result["written"] is True and result["method"] == method
+    assert result["sha256"] == hashlib.sha256(output.read_bytes()).hexdigest()
+    snapshot = json.loads(output.read_text())
+    assert result["collector_version"] == snapshot["provenance"]["tool_version"]
+    assert result["gaps"] == [{"section": g["section"], "field": g.get("field", ""), "kind": g["kind"],
+                               "reason": g["reason"]} for g in snapshot.get("gaps", [])]
