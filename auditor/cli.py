@@ -68,6 +68,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "evaluate": ("auditor.cli:evaluate",
                  "Evaluate a policy against this host (or a snapshot / root directory) and write the evidence."),
     "explain": ("auditor.cli:explain", "Explain a check: params and defaults, controls, rationale, remediation."),
+    "fleet": ("auditor.commands.fleet:fleet",
+              "Evaluate a fleet's snapshots centrally, and report on the fleet from the history store."),
     "history": ("auditor.commands.history:history",
                 "The recorded runs (evaluate --record): list, show, diff, trend, prune, import, export, verify."),
     "init": ("auditor.commands.init:init",

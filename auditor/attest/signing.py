@@ -241,6 +241,14 @@ def sign_evidence_file(evidence_path: Path, key_path: Path) -> str:
     return _write_signature(evidence_path, raw, key, EVIDENCE)
 
 
+def sign_written_evidence(evidence_path: Path, raw: bytes, key: Ed25519PrivateKey) -> bytes:
+    """Sign evidence this process has just built and written as ``raw`` (``lbaudit fleet evaluate``:
+    one loaded key, many hosts), without reading and validating the file back; return the ``.sig``
+    document written beside it."""
+    _write_signature(Path(evidence_path), raw, key, EVIDENCE)
+    return read_bounded(signature_path(Path(evidence_path)), MAX_SIGNATURE_BYTES, "an lbaudit evidence signature")
+
+
 def sign_snapshot_file(snapshot_path: Path, key_path: Path) -> str:
     """Sign a snapshot as evidence is signed, in the snapshot domain; write ``<snapshot>.sig``."""
     from auditor.storage.snapshot import MAX_SNAPSHOT_BYTES, SNAPSHOT_WHAT, parse_snapshot

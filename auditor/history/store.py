@@ -86,8 +86,13 @@ def control_family(control_id: str) -> str:
     return control_id.split("-", 1)[0].upper()
 
 
-def host_key(machine_id: str | None, hostname: str) -> str:
-    """What makes two runs one host's: the machine id where the snapshot has one, else the name."""
+def host_key(machine_id: str | None, hostname: str, inventory_name: str | None = None) -> str:
+    """What makes two runs one host's: the inventory name when a fleet gives one (hosts that share a
+    machine, such as containers or network namespaces, share its machine id and often its host name;
+    the machine id and host name are kept beside it), else the machine id where the snapshot has
+    one, else the name."""
+    if inventory_name:
+        return f"inventory:{inventory_name}"
     return f"machine-id:{machine_id}" if machine_id else f"hostname:{hostname}"
 
 
@@ -483,7 +488,7 @@ class HistoryStore:
         conn.execute(statement, values)
 
     def _host(self, conn: Connection, machine_id: str | None, hostname: str, inventory_name: str | None) -> int:
-        key = host_key(machine_id, hostname)
+        key = host_key(machine_id, hostname, inventory_name)
         # Locked for the rest of the transaction (PostgreSQL; SQLite's transaction is immediate), so
         # two recorders of one host cannot both take the same chain head.
         row = conn.execute(_HOST_FOR_UPDATE, {"key": key}).first()

@@ -1,0 +1,116 @@
+"""``lbaudit fleet evaluate|report``: many hosts' snapshots evaluated on the controller.
+
+The work is :mod:`auditor.fleet` (and, for ``report``, the history store); this module parses
+options and prints."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from auditor.model.result import Severity
+from auditor.plugins import plugins_enabled
+
+SEVERITIES = [s.value for s in Severity]
+
+
+@click.group("fleet")
+def fleet() -> None:
+    """Evaluate a fleet's snapshots centrally, and report on the fleet from the history store.
+
+    \b
+    Targets only collect (lbaudit collect, or the Ansible collection lbaudit.compliance);
+    the policy, the evaluation and the signing key stay on the controller.
+    """
+
+
+@fleet.command("evaluate")
+@click.option("--snapshots", "snapshots", multiple=True, required=True, type=click.Path(path_type=Path),
+              help="A directory of host directories (Ansible's fetch layout DIR/<inventory_hostname>/"
+                   "*.snapshot.json), or snapshot files; repeat for several.")
+@click.option("--policy", "policy_path", required=True, type=click.Path(path_type=Path), help="Policy YAML file.")
+@click.option("--out-dir", required=True, type=click.Path(path_type=Path),
+              help="Where each host's <host>.evidence.json and the fleet summary (fleet-summary.json, "
+                   "fleet.junit.xml) are written.")
+@click.option("--sign-key", type=click.Path(path_type=Path), help="Ed25519 private key: sign each host's evidence.")
+@click.option("--record", is_flag=True, help="Record every host's run in the history store (trigger fleet).")
+@click.option("--store", default=None, help="History store for --record: a file path or a SQLAlchemy URL "
+              "[default: LBAUDIT_STORE, else the per-user default].")
+@click.option("--snapshot-pubkey", type=click.Path(path_type=Path),
+              help="Public key every snapshot must be signed with; a host whose snapshot is not fails (exit 10-12).")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
+              help="Worker processes [default: the CPUs this process may use].")
+@click.option("--fail-on", type=click.Choice(SEVERITIES), default="info", show_default=True,
+              help="Lowest severity of a failing finding that makes a host non-compliant.")
+@click.option("--no-plugins", is_flag=True, help="Built-in checks only.")
+@click.option("--quiet", "-q", is_flag=True, help="Print nothing; the exit code and the files still tell.")
+def evaluate(snapshots: tuple[Path, ...], policy_path: Path, out_dir: Path, sign_key: Path | None, record: bool,
+             store: str | None, snapshot_pubkey: Path | None, jobs: int | None, fail_on: str, no_plugins: bool,
+             quiet: bool) -> None:
+    """Evaluate many hosts' snapshots against one policy, in parallel; the exit code is the worst host's.
+
+    A bad snapshot fails its host (exit 2, the reason in the summary), never the whole run.
+    """
+    from auditor.fleet import SUMMARY_JSON, SUMMARY_JUNIT, FleetJob, evaluate_fleet
+
+    if store is not None and not record:
+        raise click.UsageError("--store says where --record records: give --record as well")
+    summary = evaluate_fleet(FleetJob(snapshots=list(snapshots), policy=policy_path, out_dir=out_dir,
+                                      sign_key=sign_key, store=store, record=record, jobs=jobs,
+                                      fail_on=Severity(fail_on), plugins=plugins_enabled(no_plugins),
+                                      snapshot_pubkey=snapshot_pubkey))
+    if not quiet:
+        for host in summary.hosts:
+            what = host.verdict or f"exit {host.exit_code}: {host.error}"
+            click.echo(f"{host.host}: {what}" + (f" ({', '.join(host.failing_rules)})" if host.failing_rules else ""))
+        counts = ", ".join(f"{n} {verdict}" for verdict, n in summary.as_dict()["hosts_by_verdict"].items())
+        click.echo(f"fleet: {len(summary.hosts)} hosts ({counts or 'none'}); exit {summary.exit_code}")
+        click.echo(f"summary: {out_dir / SUMMARY_JSON}, {out_dir / SUMMARY_JUNIT}")
+    sys.exit(summary.exit_code)
+
+
+@fleet.command("report")
+@click.option("--store", default=None, help="History store (a file path or a SQLAlchemy URL) "
+              "[default: LBAUDIT_STORE, else the per-user default].")
+@click.option("--policy", "policy_id", default=None, help="Only runs of this policy id.")
+@click.option("--stale-days", type=click.IntRange(min=0), default=7, show_default=True,
+              help="List hosts whose latest run is older than this many days.")
+@click.option("--top", type=click.IntRange(min=1), default=10, show_default=True,
+              help="How many of the rules failing on most hosts to list.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def report(store: str | None, policy_id: str | None, stale_days: int, top: int, as_json: bool) -> None:
+    """The fleet from the history store: hosts by verdict, rules failing on most hosts, controls by
+    share of hosts satisfied, hosts that regressed since their previous run, hosts not scanned lately.
+
+    Exit 1 when a host regressed, else 0.
+    """
+    import json
+
+    from auditor.fleet import fleet_report
+    from auditor.history import open_store
+
+    with open_store(store) as opened:
+        data = fleet_report(opened, policy=policy_id, stale_days=stale_days, top=top)
+    if as_json:
+        click.echo(json.dumps(data, indent=2, sort_keys=True))
+    else:
+        click.echo(f"hosts: {data['hosts_total']}")
+        for verdict, hosts in data["hosts_by_verdict"].items():
+            click.echo(f"  {verdict}: {len(hosts)} ({', '.join(hosts[:10])}{', ...' if len(hosts) > 10 else ''})")
+        click.echo("rules failing on most hosts:")
+        for row in data["rules_failing_on_most_hosts"]:
+            click.echo(f"  {row['rule']}: {row['hosts']} hosts")
+        click.echo("controls by share of hosts satisfied:")
+        for row in data["controls_by_share_satisfied"]:
+            click.echo(f"  {row['control']}: {row['hosts_satisfied']}/{row['hosts']} ({row['share']:.0%})")
+        click.echo(f"regressed since their previous run: {len(data['regressed_since_previous_run'])}")
+        for row in data["regressed_since_previous_run"]:
+            what = "; ".join(f"{c['rule']}: {c['subject']} {c['before']} -> {c['after']}" for c in row["regressions"][:5])
+            click.echo(f"  {row['host']} ({row['policy']}, run {row['previous_run']} -> {row['run']}): {what}")
+        stale = data["not_scanned_for_days"]
+        click.echo(f"not scanned for {stale['days']} days: {len(stale['hosts'])}")
+        for row in stale["hosts"]:
+            click.echo(f"  {row['host']}: last run {row['last_started_at']} ({row['days']} days)")
+    sys.exit(1 if data["regressed_since_previous_run"] else 0)

@@ -1,0 +1,471 @@
+"""Fleet evaluation as a library: many hosts' snapshots, one policy, evaluated in a process pool.
+
+Targets only collect facts (``lbaudit collect``, or the Ansible module ``lbaudit_collect``); the
+policy, the evaluation and the signing key stay here, on the controller, so a compromised host can
+neither read the policy nor sign its own attestation::
+
+    summary = evaluate_fleet(FleetJob(snapshots=[Path("fetched")], policy=Path("corp.yaml"),
+                                      out_dir=Path("fleet-out"), sign_key=Path("keys/lbaudit.key"),
+                                      store="history.db"))
+    sys.exit(summary.exit_code)
+
+Layout of ``--snapshots DIR``: Ansible's ``fetch`` layout ``DIR/<inventory_hostname>/*.snapshot.json``
+names each host by its directory; a ``*.snapshot.json`` directly in ``DIR`` (or a file given
+itself) is named by the host name its snapshot records.
+
+Hosts are streamed: a worker loads one snapshot, evaluates it, writes (and signs, and records) its
+evidence and hands back a small summary row; no evidence is held beyond its host.  A bad snapshot
+fails its host (exit 2, the reason in the summary), never the fleet; the fleet's exit code is the
+worst host's, in the order 0 < 3 (incomplete) < 1 (non-compliant) < 2 (bad input) < 70 (a bug).
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import re
+import sys
+import xml.etree.ElementTree as ET
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterator
+
+from auditor.errors import InputError, LbauditError
+from auditor.model.result import ExitCode, Severity
+
+SNAPSHOT_SUFFIX = ".snapshot.json"
+SUMMARY_JSON = "fleet-summary.json"
+SUMMARY_JUNIT = "fleet.junit.xml"
+SUMMARY_HTML = "fleet.html"
+SUMMARY_FORMAT = "lbaudit-fleet-summary/1"
+# The worst exit code first wins: a host that could not be judged (2) is worse than a failing
+# one (1), which is worse than an incomplete one (3); a bug in lbaudit (70) is worst of all.
+_EXIT_RANK = {ExitCode.COMPLIANT: 0, ExitCode.INCOMPLETE: 1, ExitCode.NON_COMPLIANT: 2, ExitCode.USAGE: 3,
+              ExitCode.INTERNAL: 4}
+# An inventory name becomes a file name: letters, digits, dot, dash, underscore, not starting with a dot.
+_HOST_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,252}")
+
+
+def worst_exit_code(codes: list[int]) -> int:
+    """The fleet's exit code: the worst of its hosts' (0 for an empty list)."""
+    return max(codes, key=lambda c: _EXIT_RANK.get(ExitCode(c) if c in ExitCode._value2member_map_ else
+                                                   ExitCode.INTERNAL, 4), default=int(ExitCode.COMPLIANT))
+
+
+@dataclass(frozen=True)
+class HostInput:
+    """One host to evaluate: its snapshot, and its inventory name when its directory gives one.
+    ``problem`` is set when the host's directory holds no usable snapshot (the host fails, exit 2)."""
+
+    snapshot: Path | None
+    name: str | None = None
+    problem: str | None = None
+
+
+@dataclass
+class HostOutcome:
+    """The summary row of one host (everything else is in its evidence file)."""
+
+    host: str
+    snapshot: str | None
+    exit_code: int
+    verdict: str | None = None
+    hostname: str | None = None
+    machine_id: str | None = None
+    counts: dict[str, int] = field(default_factory=dict)
+    failing_rules: list[str] = field(default_factory=list)
+    controls: dict[str, bool] = field(default_factory=dict)
+    evidence: str | None = None
+    evidence_sha256: str | None = None
+    signed: bool = False
+    run_id: int | None = None
+    error: str | None = None
+    junit: str = field(default="", repr=False)  # this host's <testsuite>, assembled into the fleet JUnit
+
+    def row(self) -> dict[str, Any]:
+        data = asdict(self)
+        del data["junit"]
+        return data
+
+
+@dataclass(frozen=True)
+class FleetJob:
+    """What ``lbaudit fleet evaluate`` was asked to do."""
+
+    snapshots: list[Path]
+    policy: Path
+    out_dir: Path
+    sign_key: Path | None = None
+    store: str | None = None  # a history store location; None: do not record
+    record: bool = False
+    jobs: int | None = None  # worker processes; None: the CPUs this process may run on
+    fail_on: Severity = Severity.INFO
+    plugins: bool = True
+    snapshot_pubkey: Path | None = None
+
+
+@dataclass
+class FleetSummary:
+    started_at: datetime
+    finished_at: datetime
+    policy_id: str
+    policy_version: str
+    hosts: list[HostOutcome]
+
+    @property
+    def exit_code(self) -> int:
+        return worst_exit_code([h.exit_code for h in self.hosts])
+
+    def by_verdict(self) -> dict[str, list[str]]:
+        groups: dict[str, list[str]] = {}
+        for host in self.hosts:
+            groups.setdefault(host.verdict or "not_evaluated", []).append(host.host)
+        return groups
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "format": SUMMARY_FORMAT,
+            "started_at": self.started_at.isoformat().replace("+00:00", "Z"),
+            "finished_at": self.finished_at.isoformat().replace("+00:00", "Z"),
+            "policy": {"id": self.policy_id, "version": self.policy_version},
+            "exit_code": self.exit_code,
+            "hosts_total": len(self.hosts),
+            "hosts_by_verdict": {k: len(v) for k, v in sorted(self.by_verdict().items())},
+            "hosts": [h.row() for h in self.hosts],
+        }
+
+
+# ------------------------------------------------------------------ discovery
+
+def _snapshots_in(directory: Path) -> list[Path]:
+    try:
+        return sorted(p for p in directory.iterdir() if p.name.endswith(SNAPSHOT_SUFFIX))
+    except OSError as exc:
+        raise InputError(f"{directory}: cannot list: {exc.strerror or exc}") from exc
+
+
+def discover(paths: list[Path]) -> Iterator[HostInput]:
+    """The hosts under ``paths``, lazily, in a stable order (see the module's documentation)."""
+    for path in paths:
+        if path.is_file():
+            yield HostInput(snapshot=path)
+            continue
+        if not path.is_dir():
+            raise InputError(f"{path}: --snapshots: no such file or directory")
+        try:
+            entries = sorted(path.iterdir())
+        except OSError as exc:
+            raise InputError(f"{path}: cannot list: {exc.strerror or exc}") from exc
+        for entry in entries:
+            if entry.is_dir():
+                found = _snapshots_in(entry)
+                if len(found) == 1:
+                    yield HostInput(snapshot=found[0], name=entry.name)
+                else:
+                    yield HostInput(snapshot=None, name=entry.name, problem=(
+                        f"{entry}: no *{SNAPSHOT_SUFFIX} in the host's directory" if not found else
+                        f"{entry}: {len(found)} snapshots in the host's directory, expected one: "
+                        + ", ".join(p.name for p in found)))
+            elif entry.name.endswith(SNAPSHOT_SUFFIX):
+                yield HostInput(snapshot=entry)
+
+
+# ------------------------------------------------------------------ workers
+
+@dataclass
+class _WorkerState:
+    job: FleetJob
+    registry: Any
+    policy: Any
+    store: Any = None
+    key: Any = None  # the Ed25519 private key, loaded once per worker
+
+
+_STATE: _WorkerState | None = None
+
+
+def _load_state(job: FleetJob) -> _WorkerState:
+    from auditor.engine.registry import load_registry
+    from auditor.policy.loader import load_policy
+
+    registry = load_registry(plugins=job.plugins)
+    return _WorkerState(job=job, registry=registry, policy=load_policy(job.policy, registry))
+
+
+def _init_worker(job: FleetJob) -> None:
+    """Each worker loads the policy once (inherited from the parent when forked) and opens the
+    store once: a host then costs its snapshot, its evaluation and its writes, nothing more."""
+    global _STATE
+    if _STATE is None or _STATE.job != job:
+        _STATE = _load_state(job)
+    if job.sign_key is not None and _STATE.key is None:
+        from auditor.attest.signing import load_private_key
+
+        _STATE.key = load_private_key(job.sign_key)
+    if job.record and _STATE.store is None:
+        from auditor.history import open_store
+
+        _STATE.store = open_store(job.store)
+
+
+def _junit_suite(outcome: HostOutcome, evidence: Any, data: bytes) -> str:
+    from auditor.report import ReportContext
+    from auditor.report.junit import render_junit
+
+    root = ET.fromstring(render_junit(evidence, ReportContext(evidence_bytes=data, evidence_path=outcome.evidence or "")))
+    suite = root.find("testsuite")
+    assert suite is not None  # render_junit always writes one suite
+    suite.set("name", outcome.host)
+    properties = suite.find("properties")
+    if properties is not None:
+        properties.insert(0, ET.Element("property", {"name": "host", "value": outcome.host}))
+    for case in suite.iter("testcase"):
+        case.set("classname", f"{outcome.host}.{case.get('classname')}")
+    return ET.tostring(suite, encoding="unicode")
+
+
+def _failed_suite(outcome: HostOutcome) -> str:
+    from auditor.report.junit import _text
+
+    suite = ET.Element("testsuite", {"name": outcome.host, "tests": "1", "failures": "0", "errors": "1",
+                                     "skipped": "0", "time": "0.000", "hostname": outcome.hostname or outcome.host})
+    case = ET.SubElement(suite, "testcase", {"name": "snapshot", "classname": f"{outcome.host}.lbaudit"})
+    ET.SubElement(case, "error", {"type": f"exit {outcome.exit_code}", "message": _text(outcome.error or "")})
+    return ET.tostring(suite, encoding="unicode")
+
+
+def _host_name(host: HostInput, hostname: str | None) -> str:
+    name = host.name or hostname or ""
+    if not _HOST_NAME.fullmatch(name):
+        raise InputError(f"{host.snapshot}: host name {name!r} cannot name a file (letters, digits, '.', '-', '_')")
+    return name
+
+
+def evaluate_host(host: HostInput) -> HostOutcome:
+    """Evaluate one host in this worker; every problem ends in the host's outcome, never a raise."""
+    state = _STATE
+    assert state is not None, "_init_worker first"
+    outcome = HostOutcome(host=host.name or (host.snapshot.name if host.snapshot else "?"),
+                          snapshot=str(host.snapshot) if host.snapshot else None, exit_code=int(ExitCode.USAGE))
+    try:
+        if host.problem is not None or host.snapshot is None:
+            raise InputError(host.problem or "no snapshot")
+        _evaluate_into(state, host, outcome)
+    except LbauditError as exc:
+        outcome.exit_code, outcome.error = int(exc.exit_code), exc.render()
+    except Exception as exc:  # noqa: BLE001 - a bug on one host must not end the fleet run
+        if os.environ.get("LBAUDIT_DEBUG"):
+            raise
+        outcome.exit_code = int(ExitCode.INTERNAL)
+        outcome.error = f"internal error: {type(exc).__name__}: {exc}"
+    if outcome.error is not None:
+        outcome.verdict = None
+        outcome.junit = _failed_suite(outcome)
+    return outcome
+
+
+def _evaluate_into(state: _WorkerState, host: HostInput, outcome: HostOutcome) -> None:
+    from auditor import pipeline
+    from auditor.collect.targets import SnapshotFile
+    from auditor.model.base import sha256_hex
+    from auditor.model.result import Status
+    from auditor.storage.outputs import plan_outputs, signature_of
+
+    job = state.job
+    assert host.snapshot is not None
+    started = datetime.now(timezone.utc)
+    snapshot, collect_ms = pipeline.timed_acquire(SnapshotFile(host.snapshot, job.snapshot_pubkey),
+                                                  pipeline.plan(state.policy, state.registry))
+    outcome.hostname, outcome.machine_id = snapshot.provenance.hostname, snapshot.provenance.machine_id
+    outcome.host = _host_name(host, snapshot.provenance.hostname)
+    evidence = pipeline.assess(state.policy, snapshot, state.registry, fail_on=job.fail_on, started_at=started,
+                               collect_ms=collect_ms)
+    del snapshot
+    path = job.out_dir / f"{outcome.host}.evidence.json"
+    plan_outputs([("evidence", path), ("evidence signature", signature_of(path))],
+                 inputs=[("snapshot", host.snapshot), ("signing key", job.sign_key)])
+    data = pipeline.write(evidence, path)
+    signature = None
+    if state.key is not None:
+        from auditor.attest.signing import sign_written_evidence
+
+        signature = sign_written_evidence(path, data, state.key)
+        outcome.signed = True
+    result = evidence.result
+    outcome.exit_code, outcome.verdict = int(result.exit_code), result.verdict.value
+    outcome.evidence, outcome.evidence_sha256 = str(path), sha256_hex(data)
+    outcome.counts = {s.value: n for s in Status if (n := sum(1 for f in result.findings if f.status == s))}
+    outcome.failing_rules = sorted({f.rule_id for f in result.findings if f.status == Status.FAIL})
+    outcome.controls = {c.id: bool(c.satisfied) for c in result.controls}
+    outcome.junit = _junit_suite(outcome, evidence, data)
+    if job.record:
+        from auditor.history import record
+
+        outcome.run_id = record(state.store, data, evidence, trigger="fleet", host=outcome.host,
+                                signature=signature).run_id
+
+
+# ------------------------------------------------------------------ the run
+
+def default_jobs() -> int:
+    """The CPUs this process may run on (its affinity, which a container or taskset narrows)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def check_job(job: FleetJob) -> None:
+    """Everything that would fail every host, refused before any host is evaluated (exit 2)."""
+    from auditor.storage.outputs import check_out_dir, plan_outputs
+
+    if not job.snapshots:
+        raise InputError("--snapshots: give at least one directory or snapshot file")
+    for path in job.snapshots:
+        if not path.exists():
+            raise InputError(f"{path}: --snapshots: no such file or directory")
+    if job.sign_key is not None:
+        from auditor.attest.signing import load_private_key
+
+        load_private_key(job.sign_key)  # an unusable or exposed key is exit 2 before any work
+    if job.jobs is not None and job.jobs < 1:
+        raise InputError(f"--jobs {job.jobs}: give 1 or more")
+    check_out_dir(job.out_dir)
+    plan_outputs([("fleet summary", job.out_dir / name) for name in (SUMMARY_JSON, SUMMARY_JUNIT)],
+                 inputs=[("policy", job.policy), ("signing key", job.sign_key)], out_dir=job.out_dir)
+
+
+def _outcomes(job: FleetJob, hosts: Iterator[HostInput]) -> Iterator[HostOutcome]:
+    jobs = job.jobs or default_jobs()
+    if jobs == 1:
+        _init_worker(job)
+        for host in hosts:
+            yield evaluate_host(host)
+        return
+    # fork where there is one: the workers inherit the loaded policy and checks (no re-import)
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() and sys.platform == "linux" else "spawn"
+    with multiprocessing.get_context(method).Pool(jobs, initializer=_init_worker, initargs=(job,)) as pool:
+        # unordered, a few hosts per task: results come back as workers finish, and none is held longer
+        yield from pool.imap_unordered(evaluate_host, hosts, chunksize=4)
+
+
+def evaluate_fleet(job: FleetJob) -> FleetSummary:
+    """Evaluate every host under ``job.snapshots``; write the per-host evidence and the summaries."""
+    global _STATE
+    from auditor.storage.outputs import make_out_dir
+
+    check_job(job)
+    _STATE = _load_state(job)  # a bad policy is exit 2 for the whole run, before any host
+    if job.record:
+        from auditor.history import open_store
+
+        open_store(job.store).close()  # created and migrated once, before the workers race for it
+    make_out_dir(job.out_dir)
+    started = datetime.now(timezone.utc)
+    outcomes = list(_outcomes(job, discover(job.snapshots)))
+    names = Counter(o.host for o in outcomes)
+    for outcome in outcomes:
+        if names[outcome.host] > 1 and outcome.error is None:
+            # two snapshots claim one name: one evidence file replaced the other, so neither stands
+            outcome.exit_code, outcome.error = int(ExitCode.USAGE), f"host {outcome.host!r} appears {names[outcome.host]} times"
+    outcomes.sort(key=lambda o: o.host)
+    policy = _STATE.policy
+    summary = FleetSummary(started_at=started, finished_at=datetime.now(timezone.utc), policy_id=policy.id,
+                           policy_version=policy.version, hosts=outcomes)
+    write_summary(summary, job.out_dir)
+    return summary
+
+
+def fleet_junit(summary: FleetSummary) -> bytes:
+    """One ``testsuite`` per host (its JUnit report, renamed to the host), under one ``testsuites``."""
+    suites = [ET.fromstring(h.junit if h.error is None else _failed_suite(h)) for h in summary.hosts]
+    duration = (summary.finished_at - summary.started_at).total_seconds()
+    root = ET.Element("testsuites", {
+        "name": f"lbaudit fleet {summary.policy_id}", "time": f"{max(duration, 0.0):.3f}",
+        "tests": str(sum(int(s.get("tests", "0")) for s in suites)),
+        "failures": str(sum(int(s.get("failures", "0")) for s in suites)),
+        "errors": str(sum(int(s.get("errors", "0")) for s in suites)),
+    })
+    root.extend(suites)
+    ET.indent(root, space="  ")
+    return ('<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n").encode()
+
+
+def write_summary(summary: FleetSummary, out_dir: Path) -> list[Path]:
+    from auditor.storage.outputs import write_atomic
+
+    written = []
+    for name, data in ((SUMMARY_JSON, (json.dumps(summary.as_dict(), indent=2, sort_keys=True) + "\n").encode()),
+                       (SUMMARY_JUNIT, fleet_junit(summary))):
+        write_atomic(out_dir / name, data)
+        written.append(out_dir / name)
+    return written
+
+
+# ------------------------------------------------------------------ the fleet from the history store
+
+def _host_of(run: dict[str, Any]) -> str:
+    return run["host"]["inventory_name"] or run["host"]["hostname"]
+
+
+def _same_judgement(latest: dict[str, Any], previous: dict[str, Any]) -> bool:
+    """Same facts, same policy, same evaluation day: the engine is deterministic, so nothing changed."""
+    return (latest["snapshot_sha256"] == previous["snapshot_sha256"]
+            and latest["policy"]["sha256"] == previous["policy"]["sha256"]
+            and latest["evaluated_on"] == previous["evaluated_on"])
+
+
+def fleet_report(store: Any, *, policy: str | None = None, stale_days: int = 7, top: int = 10,
+                 now: datetime | None = None) -> dict[str, Any]:
+    """The fleet as the history store knows it, from each host's latest run (per policy): hosts by
+    verdict, the rules failing on most hosts, controls by the share of hosts that satisfy them,
+    hosts that regressed since their previous run, and hosts not scanned for ``stale_days`` days."""
+    from datetime import timedelta
+
+    from auditor.analysis.diff import diff_scans
+
+    moment = now or datetime.now(timezone.utc)
+    latest: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for run in store.list_runs(policy=policy):  # newest first
+        pair = latest.setdefault((_host_of(run), run["policy"]["id"]), [])
+        if len(pair) < 2:
+            pair.append(run)
+    by_verdict: dict[str, list[str]] = {}
+    failing: Counter[str] = Counter()
+    controls: dict[str, list[int]] = {}  # id -> [hosts satisfied, hosts judged]
+    regressed: list[dict[str, Any]] = []
+    stale: list[dict[str, Any]] = []
+    for (host, policy_id), runs in sorted(latest.items()):
+        last = runs[0]
+        by_verdict.setdefault(last["verdict"], []).append(host)
+        evidence, _ = store.run_evidence(last["id"])
+        failing.update({f.rule_id for f in evidence.result.findings if f.status.value == "fail"})
+        for control in evidence.result.controls:
+            counts = controls.setdefault(control.id, [0, 0])
+            counts[0] += 1 if control.satisfied else 0
+            counts[1] += 1
+        if len(runs) == 2 and not _same_judgement(last, runs[1]):
+            before, _ = store.run_evidence(runs[1]["id"])
+            changes = diff_scans(before, evidence)
+            if changes.regressed():
+                regressed.append({"host": host, "policy": policy_id, "run": last["id"], "previous_run": runs[1]["id"],
+                                  "regressions": [c.as_dict() for c in changes.regressions]})
+        started = datetime.fromisoformat(last["started_at"].replace("Z", "+00:00"))
+        if moment - started > timedelta(days=stale_days):
+            stale.append({"host": host, "policy": policy_id, "last_run": last["id"], "last_started_at": last["started_at"],
+                          "days": (moment - started).days})
+    return {
+        "format": "lbaudit-fleet-report/1",
+        "hosts_total": len({host for host, _ in latest}),
+        "hosts_by_verdict": {v: sorted(hosts) for v, hosts in sorted(by_verdict.items())},
+        "rules_failing_on_most_hosts": [{"rule": rule, "hosts": n} for rule, n in
+                                        sorted(failing.items(), key=lambda item: (-item[1], item[0]))[:top]],
+        "controls_by_share_satisfied": [
+            {"control": cid, "hosts_satisfied": ok, "hosts": total, "share": round(ok / total, 4)}
+            for cid, (ok, total) in sorted(controls.items(), key=lambda item: (item[1][0] / item[1][1], item[0]))],
+        "regressed_since_previous_run": regressed,
+        "not_scanned_for_days": {"days": stale_days, "hosts": stale},
+    }
