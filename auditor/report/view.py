@@ -127,7 +127,9 @@ def value_sentence(value: Any, nested: bool = False) -> str:
     ``{"at_least": 4096}`` -> "at least 4096"; a list of alternatives joined with "; or"."""
     if isinstance(value, dict):
         parts = []
-        for key in value:  # the check's own order: it puts what matters first
+        # in key order, as the evidence file keeps it: a report from the file read back (report,
+        # verify --pdf) must say the same as one from the run's memory (evaluate)
+        for key in sorted(value):
             words = _OPERATORS.get(key) or key.replace("_", " ")
             parts.append(f"{words} {_plain(value[key])}")
         shown = ", ".join(parts) if parts else "none"
