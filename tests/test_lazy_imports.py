@@ -193,3 +193,13 @@ def test_quiet_evaluate_on_linux_imports_no_windows_or_macos_parser_and_no_signe
     assert code in (0, 1, 3)
     assert not [m for m in modules if m.startswith(("auditor.collect.platforms.", "auditor.attest", "cryptography",
                                                     "auditor.report.console", "auditor.report.pdf"))]
+
+
+def test_history_list_and_trend_read_the_store_without_pydantic(tmp_path):
+    """Listing runs and counting them per day read rows, not evidence documents: no pydantic model
+    is imported (about 0.3 s of the whole command; issue 11's under-1-s target for both)."""
+    store = str(tmp_path / "h.db")
+    for args in (["history", "list", "--store", store], ["history", "trend", "--days", "90", "--store", store]):
+        code, modules = _imported_after(args)
+        assert code == 0 and "sqlalchemy" in modules
+        assert modules.isdisjoint({"pydantic", "pydantic_core"}), (args, sorted(modules & {"pydantic", "pydantic_core"}))

@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 import click
 
-from auditor.model.result import ExitCode
+from auditor.model.codes import ExitCode  # the plain enum: listing runs needs no pydantic model
 
 STORE_HELP = ("History store: a file path or a SQLAlchemy URL (postgresql+psycopg://...) [default: $LBAUDIT_STORE, "
               "else /var/lib/lbaudit/history.db for root, ~/.local/state/lbaudit/history.db otherwise].")
