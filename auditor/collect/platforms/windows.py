@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import ipaddress
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from auditor.model.facts import AuditSubcategory
@@ -157,15 +158,20 @@ def parse_netstat(text: str) -> NetstatTable:
 
 # ------------------------------------------------------------------ tasklist /fo csv /nh
 
+def _csv_rows(text: str) -> Iterator[tuple[int, list[str]]]:
+    """The non-blank rows of a CSV capture, numbered from 1; more than MAX_ROWS is unparseable."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    if len(lines) > MAX_ROWS:
+        raise ProbeParseError(f"more than {MAX_ROWS:,} rows")
+    return enumerate(csv.reader(lines), start=1)
+
+
 def parse_tasklist(text: str) -> tuple[dict[int, str], list[str]]:
     """``tasklist /fo csv /nh`` -> ({pid: image name}, rows not understood).  Columns 1 and 2 are
     the image name and PID in every language (the memory column is localised and not read)."""
     names: dict[int, str] = {}
     bad: list[str] = []
-    lines = [line for line in text.splitlines() if line.strip()]
-    if len(lines) > MAX_ROWS:
-        raise ProbeParseError(f"more than {MAX_ROWS:,} rows")
-    for number, row in enumerate(csv.reader(lines), start=1):
+    for number, row in _csv_rows(text):
         if len(row) < 2:
             bad.append(f"row {number}: fewer than two columns")
             continue
@@ -234,10 +240,7 @@ def parse_auditpol_backup(text: str) -> tuple[list[AuditSubcategory], list[str]]
     no GUID; per-user rows name an account as their target and are left out."""
     rows: list[AuditSubcategory] = []
     bad: list[str] = []
-    lines = [line for line in text.splitlines() if line.strip()]
-    if len(lines) > MAX_ROWS:
-        raise ProbeParseError(f"more than {MAX_ROWS:,} rows")
-    for number, row in enumerate(csv.reader(lines), start=1):
+    for number, row in _csv_rows(text):
         if len(row) < 7:
             bad.append(f"row {number}: {len(row)} columns, expected 7")
             continue
