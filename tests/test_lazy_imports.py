@@ -24,34 +24,25 @@ FIXTURE_ROOT = "tests/fixtures/roots/audit-rules"  # a --root, so the child neve
 HEAVY = ("reportlab", "PIL", "rich", "jinja2")  # PIL comes with reportlab; jinja2 only with --format html
 
 
-def _imported_after(args: list[str], run: str = "from auditor.cli import run\ncode = run({args!r})\n"
-                    ) -> tuple[int, set[str]]:
-    script = (
-        "import json, sys\n"
-        + run.format(args=args) +
-        "print(json.dumps([code, sorted(sys.modules)]))\n"
-    )
-    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO_ROOT,
-                          timeout=120, env={"PATH": "/usr/bin:/bin", "LBAUDIT_DISABLE_PLUGIN_AUTOLOAD": "1"})
-    output = proc.stdout or proc.stderr  # a run on a terminal prints its result on stderr
-    assert output, proc.stderr
-    code, modules = json.loads(output.strip().splitlines()[-1])
-    return code, {name.split(".")[0] for name in modules}
+RUN_CLI = "from auditor.cli import run\ncode = run({args!r})\n"
 
 
-def _modules_after(args: list[str]) -> tuple[int, set[str]]:
-    """Like :func:`_imported_after`, with every module's full name (``auditor.collect.sockets``)."""
-    script = (
-        "import json, sys\n"
-        f"from auditor.cli import run\ncode = run({args!r})\n"
-        "print(json.dumps([code, sorted(sys.modules)]))\n"
-    )
+def _modules_after(args: list[str], run: str = RUN_CLI) -> tuple[int, set[str]]:
+    """The exit code of ``run`` (by default ``lbaudit ARGS``) in a fresh interpreter, and every
+    module it left imported, by full name (``auditor.collect.sockets``)."""
+    script = "import json, sys\n" + run.format(args=args) + "print(json.dumps([code, sorted(sys.modules)]))\n"
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO_ROOT,
                           timeout=120, env={"PATH": "/usr/bin:/bin", "LBAUDIT_DISABLE_PLUGIN_AUTOLOAD": "1"})
     output = proc.stdout or proc.stderr  # a run on a terminal prints its result on stderr
     assert output, proc.stderr
     code, modules = json.loads(output.strip().splitlines()[-1])
     return code, set(modules)
+
+
+def _imported_after(args: list[str], run: str = RUN_CLI) -> tuple[int, set[str]]:
+    """Like :func:`_modules_after`, with top-level package names only (``auditor``, ``rich``)."""
+    code, modules = _modules_after(args, run)
+    return code, {name.split(".")[0] for name in modules}
 
 
 # Beyond HEAVY: what a command that neither validates documents nor collects nor writes must not load.
