@@ -20,14 +20,14 @@ import os
 import resource
 import socket
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
+from bench_startup import LBAUDIT, run_ms  # the sibling script: run as python3 benchmarks/bench_listeners.py
+
 REPO = Path(__file__).resolve().parent.parent
-LBAUDIT = "import sys; sys.argv[0] = 'lbaudit'; from auditor.cli import main; main()"
+
 GROWTH_TARGET_KIB = 5.0
 RATIO_TARGET = 1.5
 
@@ -56,17 +56,10 @@ def open_listeners(count: int) -> list[socket.socket]:
 
 
 def run_once(command: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, int]:
-    """Wall milliseconds and peak resident KiB of one run of COMMAND."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    assert proc.stderr is not None
-    err = proc.stderr.read()
-    _, status, usage = os.wait4(proc.pid, 0)
-    elapsed = (time.perf_counter() - start) * 1000
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode not in (0, 1, 3):  # compliant, non-compliant, incomplete: all finished runs
-        raise SystemExit(f"{' '.join(command)}: exit {proc.returncode}: {err.decode()[-500:]}")
-    return elapsed, usage.ru_maxrss
+    """Wall milliseconds and peak resident KiB of one finished run of COMMAND (compliant,
+    non-compliant or incomplete), timed as bench_startup times every command."""
+    run = run_ms(command, cwd, env, ok=(0, 1, 3))
+    return run.wall_ms, run.peak_kib
 
 
 def main() -> int:
