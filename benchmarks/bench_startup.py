@@ -2,6 +2,8 @@
 """How long do short lbaudit commands take to start?  Issue 16's targets, measured.
 
 Times, each in a fresh process (subprocess, median of --runs): ``python3 -c pass`` (the floor),
+two reference floors that are not targets (click and pydantic with one model; click and lbaudit's
+pydantic models, which evaluate validates its policy, facts and findings with),
 ``lbaudit --help``, ``lbaudit validate policies/corp.yaml`` and ``lbaudit evaluate --policy
 policies/corp.yaml -q`` (this reads this host, as a user's run does).  Prints each median with its
 ratio to the floor and the target: evaluate at most 12x the floor, --help and validate under 100 ms.
@@ -32,6 +34,9 @@ from typing import NamedTuple
 REPO = Path(__file__).resolve().parent.parent
 LBAUDIT = "import sys; sys.argv[0] = 'lbaudit'; from auditor.cli import main; main()"
 PYDANTIC_FLOOR = "import click, pydantic\nclass M(pydantic.BaseModel):\n    x: int\nM(x=1)"
+# The floor of evaluate as long as its records are pydantic models: click, pydantic and lbaudit's
+# models (policy, facts, outcome, findings, evidence) imported and built, nothing run.
+MODELS_FLOOR = "import click, auditor.model.evidence, auditor.model.check"
 
 
 class Run(NamedTuple):
@@ -78,6 +83,7 @@ def main() -> int:
             ("python3 -c pass", [args.python, "-c", "pass"], (0,), None),
             # Not a target: the floor of any command that validates a document with pydantic models.
             ("floor: import click, pydantic + one model", [args.python, "-c", PYDANTIC_FLOOR], (0,), None),
+            ("floor: import click + lbaudit's pydantic models", [args.python, "-c", MODELS_FLOOR], (0,), None),
             ("lbaudit --help", [args.python, "-c", LBAUDIT, "--help"], (0,), ("ms", 100.0)),
             ("lbaudit validate policies/corp.yaml", [args.python, "-c", LBAUDIT, "validate", "policies/corp.yaml"],
              (0,), ("ms", 100.0)),

@@ -204,11 +204,13 @@ def _place_matches(match: ListenerMatch, place: _Place) -> list[Tri]:
 
 
 def _matches(match: ListenerMatch, listener: Listener, complete: bool = True, place: _Place = HOST) -> Tri:
+    # One selector that does not hold decides (False whatever the others say): the protocol and
+    # the ports, asked first, settle most exceptions for most listeners without the rest.
+    if match.protocol is not None and listener.protocol != match.protocol:
+        return False
+    if match.ports is not None and not any(lo <= listener.port <= hi for lo, hi in map(_port_span, match.ports)):
+        return False
     results: list[Tri] = _place_matches(match, place)
-    if match.protocol is not None:
-        results.append(listener.protocol == match.protocol)
-    if match.ports is not None:
-        results.append(any(lo <= listener.port <= hi for lo, hi in map(_port_span, match.ports)))
     if match.process is not None:
         results.append(_any_of(match.process, [p.name for p in listener.processes], complete))
     if match.exe is not None:
@@ -227,16 +229,22 @@ class _Rule:
     reason: str | None = None
 
     def expected(self) -> dict[str, object]:
-        return {
-            "rule": self.label,
-            "allow": list(self.allowed.entries),
-            "networks": [str(n) for n in self.allowed.networks],
-            "reason": self.reason,
-        }
+        # Asked for every listener the rule could decide: built once (the outcome copies it).
+        return _rule_expected(self)
 
     def phrase(self) -> str:
         who = self.label if self.reason is None else f"{self.label} ({self.reason})"
         return f"{who} allows {self.allowed.describe()}"
+
+
+@lru_cache(maxsize=256)
+def _rule_expected(rule: _Rule) -> dict[str, object]:
+    return {
+        "rule": rule.label,
+        "allow": list(rule.allowed.entries),
+        "networks": [str(n) for n in rule.allowed.networks],
+        "reason": rule.reason,
+    }
 
 
 def _candidate_rules(

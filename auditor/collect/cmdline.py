@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import os
 
-from auditor.model.facts import HostSnapshot, ProcessInfo
+from auditor.model.facts import HostSnapshot, Listener, ProcessInfo
 
 
 def cmdline_sha256(argv: list[str]) -> str:
@@ -55,6 +55,13 @@ def _without_arguments(process: ProcessInfo) -> ProcessInfo:
     return process.model_copy(update=update)
 
 
+def _listener_without_arguments(listener: Listener) -> Listener:
+    processes = [_without_arguments(p) for p in listener.processes]
+    if all(new is old for new, old in zip(processes, listener.processes)):
+        return listener  # nothing to remove (a live run collects no arguments unasked): not copied
+    return listener.model_copy(update={"processes": processes})
+
+
 def apply_cmdline_rule(snapshot: HostSnapshot, record: bool) -> HostSnapshot:
     """The snapshot as lbaudit may write it: process arguments removed unless ``record``.
 
@@ -68,8 +75,7 @@ def apply_cmdline_rule(snapshot: HostSnapshot, record: bool) -> HostSnapshot:
     else:
         recorded = False
         if listeners is not None:
-            listeners = [listener.model_copy(update={"processes": [_without_arguments(p) for p in listener.processes]})
-                         for listener in listeners]
+            listeners = [_listener_without_arguments(listener) for listener in listeners]
             sockets = sockets.model_copy(update={"listeners": listeners})
     facts = snapshot.facts.model_copy(update={"sockets": sockets}) if sockets is not None else snapshot.facts
     provenance = snapshot.provenance.model_copy(update={"cmdline_recorded": recorded})

@@ -50,8 +50,57 @@ class Outcome(StrictModel):
         return self
 
 
+# The fields an outcome helper may be given besides status, subject and message.
+_OUTCOME_FIELDS = frozenset(Outcome.model_fields) - {"status", "subject", "message"}
+_JSON_VALUES = ("subject_detail", "observed", "expected")
+
+
+class _NotPlain(Exception):
+    """A value that is not made of str, int, float, bool, None, lists, tuples and dicts."""
+
+
+def _plain(value: Any) -> Any:
+    """:func:`json_ready` for plain values (tuples become lists, keys text); raises
+    :class:`_NotPlain` for anything else, which :func:`json_ready` and validation then handle."""
+    kind = type(value)
+    if kind is str or kind is int or kind is float or kind is bool or value is None:
+        return value
+    if kind is list or kind is tuple:
+        return [_plain(v) for v in value]
+    if kind is dict:
+        return {str(k): _plain(v) for k, v in value.items()}
+    raise _NotPlain
+
+
+def _valid_as_is(status: Status, subject: Any, message: Any, kw: dict[str, Any]) -> bool:
+    """Would ``Outcome(status=..., subject=..., message=..., **kw)``, its JSON values plain, validate
+    and keep every value as given?  Then validating it adds nothing; anything else (a wrong type, an
+    unknown field, a waived status, a missing reason) goes through validation, which refuses it with
+    its own error."""
+    if (type(status) is not Status or type(subject) is not str or type(message) is not str
+            or not kw.keys() <= _OUTCOME_FIELDS or type(kw.get("subject_detail", {})) is not dict):
+        return False
+    if any(kw.get(name) is not None and type(kw[name]) is not str for name in ("reason", "key")):
+        return False
+    evidence = kw.get("evidence", [])
+    if type(evidence) is not list or any(type(p) is not str for p in evidence):
+        return False
+    # The invariants of Outcome._reason_where_required, checked here the same way.
+    return status in (Status.PASS, Status.FAIL) or (
+        status in (Status.NOT_REVIEWED, Status.NOT_APPLICABLE, Status.ERROR) and bool(kw.get("reason")))
+
+
 def _outcome(status: Status, subject: str, message: str, **kw: Any) -> Outcome:
-    for key in ("observed", "expected", "subject_detail"):
+    if _valid_as_is(status, subject, message, kw):
+        # Judging one listener builds one or two outcomes: validating values just made plain JSON
+        # and checked to be text was most of its cost (pydantic calls back into Python for each).
+        try:
+            plain = {name: _plain(kw[name]) for name in _JSON_VALUES if name in kw}
+        except _NotPlain:
+            pass
+        else:
+            return Outcome.model_construct(status=status, subject=subject, message=message, **{**kw, **plain})
+    for key in _JSON_VALUES:
         if key in kw:
             kw[key] = json_ready(kw[key])
     return Outcome(status=status, subject=subject, message=message, **kw)

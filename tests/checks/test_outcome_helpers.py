@@ -1,0 +1,114 @@
+"""The outcome helpers (passed, failed, not_reviewed, not_applicable) build outcomes whose values are
+plain JSON and text without validating them a second time; anything else is validated as
+``Outcome(...)`` always was.  Either way, the invariants hold: a check cannot waive, and an outcome
+that is not a pass or a fail says why.  These tests hold the helpers to ``Outcome(...)``: the same
+outcome for every input it accepts, the same refusal for every input it refuses."""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from auditor.model.check import Outcome, _outcome, failed, not_applicable, not_reviewed, passed
+from auditor.model.result import Status, json_ready
+
+
+class Colour(str, Enum):
+    RED = "red"
+
+
+def validated(status: Status, subject: Any, message: Any, **kw: Any) -> Outcome:
+    """What the helpers built before: json_ready values, then full validation."""
+    for key in ("observed", "expected", "subject_detail"):
+        if key in kw:
+            kw[key] = json_ready(kw[key])
+    return Outcome(status=status, subject=subject, message=message, **kw)
+
+
+ACCEPTED = [
+    {},
+    {"observed": {"address": "0.0.0.0", "port": 22, "v6only": None, "ratio": 0.5, "wildcard": True},
+     "expected": [{"rule": "default", "allow": ["loopback"], "networks": ["127.0.0.0/8", "::1/128"], "reason": None}],
+     "subject_detail": {"pids": [1, 2], "process": "sshd"}, "evidence": ["/facts/sockets/listeners/0"],
+     "key": "tcp 0.0.0.0:22 sshd", "reason": "why"},
+    {"observed": (1, (2, 3)), "expected": {4: "four"}},  # a tuple and an int key: made plain
+    {"observed": {3, 1, 2}, "expected": frozenset({"b", "a"})},  # sets: sorted lists (json_ready)
+    {"observed": Colour.RED, "subject_detail": {"colour": Colour.RED}},  # an enum: its value
+    {"observed": 2**70, "expected": float("inf")},  # what JsonValue accepts, as before
+]
+
+
+@pytest.mark.parametrize("kw", ACCEPTED)
+@pytest.mark.parametrize("status", [Status.PASS, Status.FAIL, Status.NOT_REVIEWED, Status.NOT_APPLICABLE,
+                                    Status.ERROR])
+def test_an_accepted_outcome_is_the_one_validation_builds(status: Status, kw: dict[str, Any]) -> None:
+    kw = {"reason": "the reason", **kw}
+    fast = _outcome(status, "subject", "message", **dict(kw))
+    slow = validated(status, "subject", "message", **dict(kw))
+    assert fast == slow
+    assert fast.model_dump(mode="json") == slow.model_dump(mode="json")
+    assert fast.model_fields_set == slow.model_fields_set
+    assert [type(v) for v in fast.__dict__.values()] == [type(v) for v in slow.__dict__.values()]
+
+
+def test_the_helpers_give_their_status_and_keep_values_plain() -> None:
+    outcome = failed("s", "m", observed={"networks": ("127.0.0.0/8",)}, expected=[{"port": 22}])
+    assert outcome.status is Status.FAIL
+    assert outcome.observed == {"networks": ["127.0.0.0/8"]}
+    assert type(outcome.observed["networks"]) is list  # type: ignore[index]
+    assert passed("s", "m").subject_detail == {} and passed("s", "m").evidence == []
+
+
+def test_the_values_given_are_not_shared_with_the_outcome() -> None:
+    observed = {"ports": [1, 2]}
+    outcome = passed("s", "m", observed=observed)
+    observed["ports"].append(3)
+    assert outcome.observed == {"ports": [1, 2]}
+
+
+REFUSED = [
+    (Status.WAIVED, {"reason": "r"}, "checks do not waive"),
+    (Status.NOT_REVIEWED, {}, "needs a reason"),
+    (Status.NOT_APPLICABLE, {"reason": ""}, "needs a reason"),
+    (Status.ERROR, {"reason": None}, "needs a reason"),
+    (Status.PASS, {"observed": object()}, "observed"),  # not JSON
+    (Status.FAIL, {"subject_detail": {"pid": object()}}, "subject_detail"),
+    (Status.PASS, {"subject_detail": ["not", "a", "mapping"]}, "subject_detail"),
+    (Status.PASS, {"evidence": "/facts/sockets"}, "evidence"),  # a string is not a list of pointers
+    (Status.PASS, {"evidence": [1]}, "evidence"),
+    (Status.PASS, {"key": 7}, "key"),
+    (Status.PASS, {"waiver": {"reason": "r"}}, "Extra inputs are not permitted"),  # checks do not waive
+]
+
+
+@pytest.mark.parametrize(("status", "kw", "error"), REFUSED)
+def test_a_refused_outcome_is_refused_as_validation_refuses_it(status: Status, kw: dict[str, Any],
+                                                               error: str) -> None:
+    with pytest.raises(ValidationError, match=error) as fast:
+        _outcome(status, "subject", "message", **dict(kw))
+    with pytest.raises(ValidationError) as slow:
+        validated(status, "subject", "message", **dict(kw))
+    assert str(fast.value) == str(slow.value)
+
+
+def test_not_reviewed_and_not_applicable_need_a_reason() -> None:
+    with pytest.raises(ValidationError, match="needs a reason"):
+        not_reviewed("s", "")
+    with pytest.raises(ValidationError, match="needs a reason"):
+        not_applicable("s", "")
+    assert not_reviewed("s", "unreadable").message == "not reviewed: unreadable"
+
+
+@pytest.mark.parametrize(("subject", "message"), [(1, "m"), ("s", None)])
+def test_subject_and_message_are_text(subject: Any, message: Any) -> None:
+    with pytest.raises(ValidationError):
+        passed(subject, message)
+
+
+def test_what_validation_converts_it_still_converts() -> None:
+    # Anything but plain text and JSON goes through validation, as before (bytes are read as UTF-8).
+    assert passed(b"s", "m") == validated(Status.PASS, b"s", "m")
+    assert passed(b"s", "m").subject == "s"
