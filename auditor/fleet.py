@@ -39,7 +39,7 @@ from auditor.model.result import ExitCode, Severity
 SNAPSHOT_SUFFIX = ".snapshot.json"
 SUMMARY_JSON = "fleet-summary.json"
 SUMMARY_JUNIT = "fleet.junit.xml"
-SUMMARY_HTML = "fleet.html"
+SUMMARY_HTML = "fleet-summary.html"  # rendered from SUMMARY_JSON alone (auditor/report/fleet_html.py)
 SUMMARY_FORMAT = "lbaudit-fleet-summary/1"
 # The worst exit code first wins: a host that could not be judged (2) is worse than a failing
 # one (1), which is worse than an incomplete one (3); a bug in lbaudit (70) is worst of all.
@@ -114,6 +114,7 @@ class FleetSummary:
     policy_id: str
     policy_version: str
     hosts: list[HostOutcome]
+    policy_sha256: str | None = None  # of the resolved policy, as each host's evidence records it
 
     @property
     def exit_code(self) -> int:
@@ -130,7 +131,7 @@ class FleetSummary:
             "format": SUMMARY_FORMAT,
             "started_at": self.started_at.isoformat().replace("+00:00", "Z"),
             "finished_at": self.finished_at.isoformat().replace("+00:00", "Z"),
-            "policy": {"id": self.policy_id, "version": self.policy_version},
+            "policy": {"id": self.policy_id, "version": self.policy_version, "sha256": self.policy_sha256},
             "exit_code": self.exit_code,
             "hosts_total": len(self.hosts),
             "hosts_by_verdict": {k: len(v) for k, v in sorted(self.by_verdict().items())},
@@ -334,7 +335,7 @@ def check_job(job: FleetJob) -> None:
     if job.jobs is not None and job.jobs < 1:
         raise InputError(f"--jobs {job.jobs}: give 1 or more")
     check_out_dir(job.out_dir)
-    plan_outputs([("fleet summary", job.out_dir / name) for name in (SUMMARY_JSON, SUMMARY_JUNIT)],
+    plan_outputs([("fleet summary", job.out_dir / name) for name in (SUMMARY_JSON, SUMMARY_JUNIT, SUMMARY_HTML)],
                  inputs=[("policy", job.policy), ("signing key", job.sign_key)], out_dir=job.out_dir)
 
 
@@ -372,9 +373,11 @@ def evaluate_fleet(job: FleetJob) -> FleetSummary:
             # two snapshots claim one name: one evidence file replaced the other, so neither stands
             outcome.exit_code, outcome.error = int(ExitCode.USAGE), f"host {outcome.host!r} appears {names[outcome.host]} times"
     outcomes.sort(key=lambda o: o.host)
+    from auditor.engine.evidence import policy_digest
+
     policy = _STATE.policy
     summary = FleetSummary(started_at=started, finished_at=datetime.now(timezone.utc), policy_id=policy.id,
-                           policy_version=policy.version, hosts=outcomes)
+                           policy_version=policy.version, hosts=outcomes, policy_sha256=policy_digest(policy))
     write_summary(summary, job.out_dir)
     return summary
 
@@ -395,11 +398,15 @@ def fleet_junit(summary: FleetSummary) -> bytes:
 
 
 def write_summary(summary: FleetSummary, out_dir: Path) -> list[Path]:
+    """The summary JSON (the record), the fleet JUnit, and the HTML overview rendered from that JSON's
+    bytes as written (what the page says is what the record says, never a second evaluation)."""
+    from auditor.report.fleet_html import render_fleet_html
     from auditor.storage.outputs import write_atomic
 
+    record = (json.dumps(summary.as_dict(), indent=2, sort_keys=True) + "\n").encode()
     written = []
-    for name, data in ((SUMMARY_JSON, (json.dumps(summary.as_dict(), indent=2, sort_keys=True) + "\n").encode()),
-                       (SUMMARY_JUNIT, fleet_junit(summary))):
+    for name, data in ((SUMMARY_JSON, record), (SUMMARY_JUNIT, fleet_junit(summary)),
+                       (SUMMARY_HTML, render_fleet_html(json.loads(record), links_from=out_dir))):
         write_atomic(out_dir / name, data)
         written.append(out_dir / name)
     return written

@@ -33,7 +33,7 @@ def fleet() -> None:
 @click.option("--policy", "policy_path", required=True, type=click.Path(path_type=Path), help="Policy YAML file.")
 @click.option("--out-dir", required=True, type=click.Path(path_type=Path),
               help="Where each host's <host>.evidence.json and the fleet summary (fleet-summary.json, "
-                   "fleet.junit.xml) are written.")
+                   "fleet.junit.xml, fleet-summary.html) are written.")
 @click.option("--sign-key", type=click.Path(path_type=Path), help="Ed25519 private key: sign each host's evidence.")
 @click.option("--record", is_flag=True, help="Record every host's run in the history store (trigger fleet).")
 @click.option("--store", default=None, help="History store for --record: a file path or a SQLAlchemy URL "
@@ -53,7 +53,7 @@ def evaluate(snapshots: tuple[Path, ...], policy_path: Path, out_dir: Path, sign
 
     A bad snapshot fails its host (exit 2, the reason in the summary), never the whole run.
     """
-    from auditor.fleet import SUMMARY_JSON, SUMMARY_JUNIT, FleetJob, evaluate_fleet
+    from auditor.fleet import SUMMARY_HTML, SUMMARY_JSON, SUMMARY_JUNIT, FleetJob, evaluate_fleet
 
     if store is not None and not record:
         raise click.UsageError("--store says where --record records: give --record as well")
@@ -67,7 +67,7 @@ def evaluate(snapshots: tuple[Path, ...], policy_path: Path, out_dir: Path, sign
             click.echo(f"{host.host}: {what}" + (f" ({', '.join(host.failing_rules)})" if host.failing_rules else ""))
         counts = ", ".join(f"{n} {verdict}" for verdict, n in summary.as_dict()["hosts_by_verdict"].items())
         click.echo(f"fleet: {len(summary.hosts)} hosts ({counts or 'none'}); exit {summary.exit_code}")
-        click.echo(f"summary: {out_dir / SUMMARY_JSON}, {out_dir / SUMMARY_JUNIT}")
+        click.echo(f"summary: {out_dir / SUMMARY_JSON}, {out_dir / SUMMARY_JUNIT}, {out_dir / SUMMARY_HTML}")
     sys.exit(summary.exit_code)
 
 
