@@ -139,7 +139,7 @@ def test_rules_failing_on_most_hosts_and_controls_by_share_satisfied(fleet_run: 
     expected_rules = sorted(failing.items(), key=lambda item: (-item[1], item[0]))
     assert [(r[0], int(r[1])) for r in _rows(page, "rule-table")] == expected_rules
     assert expected_rules[0][1] == 2  # two hosts fail the same rule: it comes first
-    for rule, n, share in _rows(page, "rule-table"):
+    for _rule, n, share in _rows(page, "rule-table"):
         assert share == f"{100 * int(n) / len(judged):.0f}%"
     controls = _rows(page, "control-table")
     assert {c[0] for c in controls} == {cid for h in judged for cid in h["controls"]}
