@@ -80,6 +80,7 @@ class HostOutcome:
     controls: dict[str, bool] = field(default_factory=dict)
     evidence: str | None = None
     evidence_sha256: str | None = None
+    html: str | None = None  # the host's HTML report, with --host-html
     signed: bool = False
     run_id: int | None = None
     error: str | None = None
@@ -105,6 +106,7 @@ class FleetJob:
     fail_on: Severity = Severity.INFO
     plugins: bool = True
     snapshot_pubkey: Path | None = None
+    host_html: bool = False  # also write each host's HTML report, <host>.html beside its evidence
 
 
 @dataclass
@@ -286,7 +288,9 @@ def _evaluate_into(state: _WorkerState, host: HostInput, outcome: HostOutcome) -
                                collect_ms=collect_ms)
     del snapshot
     path = job.out_dir / f"{outcome.host}.evidence.json"
-    plan_outputs([("evidence", path), ("evidence signature", signature_of(path))],
+    page = job.out_dir / f"{outcome.host}.html"
+    plan_outputs([("evidence", path), ("evidence signature", signature_of(path))]
+                 + ([("host HTML report", page)] if job.host_html else []),
                  inputs=[("snapshot", host.snapshot), ("signing key", job.sign_key)])
     data = pipeline.write(evidence, path)
     signature = None
@@ -302,6 +306,16 @@ def _evaluate_into(state: _WorkerState, host: HostInput, outcome: HostOutcome) -
     outcome.failing_rules = sorted({f.rule_id for f in result.findings if f.status == Status.FAIL})
     outcome.controls = {c.id: bool(c.satisfied) for c in result.controls}
     outcome.junit = _junit_suite(outcome, evidence, data)
+    if job.host_html:
+        from auditor.attest.signing import signature_fingerprint
+        from auditor.report import ReportContext
+        from auditor.report.html import render_html
+        from auditor.storage.outputs import write_atomic
+
+        context = ReportContext(evidence_bytes=data, evidence_path=path.name,
+                                signature_fingerprint=signature_fingerprint(path) if signature is not None else None)
+        write_atomic(page, render_html(evidence, context))
+        outcome.html = str(page)
     if job.record:
         from auditor.history import record
 

@@ -158,3 +158,29 @@ def test_in_chromium_the_overview_shows_every_host_and_loads_nothing(fleet_run: 
     assert hosts == [h["host"] for h in summary["hosts"]]
     assert len(page.tags("script")) == 1
     assert [e for e in page.loads() if not e.startswith("<a href='./")] == []
+
+
+def test_host_html_writes_each_hosts_report_and_the_overview_links_it(tmp_path: Path):
+    fetch = tmp_path / "fetch"
+    _host(fetch, "db01", listeners=[listener("127.0.0.1", 5432)], hostname="db01")
+    _host(fetch, "web01", listeners=[listener("0.0.0.0", 8080)], hostname="web01")
+    assert run_cli("keygen", "--out", tmp_path / "keys").returncode == 0
+    out = tmp_path / "out"
+    result = run_cli("fleet", "evaluate", "--snapshots", fetch, "--policy", POLICY, "--out-dir", out, "--host-html",
+                     "--sign-key", tmp_path / "keys" / "lbaudit.key")
+    assert result.returncode == 1, result.stderr
+    summary = _summary(out)
+    links = [e.attrs["href"] for e in _page(out).tags("a") if not e.attrs["href"].startswith("#")]
+    assert links == ["./db01.evidence.json", "./db01.html", "./web01.evidence.json", "./web01.html"]
+    for host in summary["hosts"]:
+        assert os.path.samefile(out / f"{host['host']}.html", host["html"])
+        # the very page `lbaudit report` renders from that (signed) evidence, in the same directory
+        again = tmp_path / f"again-{host['host']}"
+        again.mkdir()
+        (again / Path(host["evidence"]).name).write_bytes(Path(host["evidence"]).read_bytes())
+        (again / (Path(host["evidence"]).name + ".sig")).write_bytes(Path(host["evidence"] + ".sig").read_bytes())
+        report = run_cli("report", again / Path(host["evidence"]).name, "--format", "html", "--out-dir", again)
+        assert report.returncode == 0, report.stderr
+        [page] = again.glob("*.html")
+        assert page.read_bytes() == Path(host["html"]).read_bytes()
+        assert "Signed." in Page(page.read_text()).by_id("signature-state").words
