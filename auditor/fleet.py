@@ -459,11 +459,18 @@ def fleet_report(store: Any, *, policy: str | None = None, stale_days: int = 7, 
     controls: dict[str, list[int]] = {}  # id -> [hosts satisfied, hosts judged]
     regressed: list[dict[str, Any]] = []
     stale: list[dict[str, Any]] = []
+    rows: list[dict[str, Any]] = []
     for (host, policy_id), runs in sorted(latest.items()):
         last = runs[0]
         by_verdict.setdefault(last["verdict"], []).append(host)
         evidence, _ = store.run_evidence(last["id"])
-        failing.update({f.rule_id for f in evidence.result.findings if f.status.value == "fail"})
+        failing_here = sorted({f.rule_id for f in evidence.result.findings if f.status.value == "fail"})
+        failing.update(failing_here)
+        rows.append({"host": host, "policy": last["policy"], "run_id": last["id"], "started_at": last["started_at"],
+                     "finished_at": last["finished_at"], "verdict": last["verdict"], "exit_code": last["exit_code"],
+                     "counts": {k: n for k, n in last["counts"].items() if n}, "failing_rules": failing_here,
+                     "controls": {c.id: bool(c.satisfied) for c in evidence.result.controls},
+                     "signed": last["signature"]["state"] == "signed", "evidence": None, "error": None})
         for control in evidence.result.controls:
             counts = controls.setdefault(control.id, [0, 0])
             counts[0] += 1 if control.satisfied else 0
@@ -489,4 +496,34 @@ def fleet_report(store: Any, *, policy: str | None = None, stale_days: int = 7, 
             for cid, (ok, total) in sorted(controls.items(), key=lambda item: (item[1][0] / item[1][1], item[0]))],
         "regressed_since_previous_run": regressed,
         "not_scanned_for_days": {"days": stale_days, "hosts": stale},
+        "hosts": rows,  # each host's latest run, in the fleet summary's row form
+    }
+
+
+def report_as_summary(report: dict[str, Any]) -> dict[str, Any]:
+    """The store's fleet report in the fleet summary's form, for the HTML overview (``fleet report
+    --html``): one policy's latest run per host, plus the regressions and the hosts not scanned
+    lately.  Raises InputError when the runs are of several policies (give ``--policy``)."""
+    rows = report["hosts"]
+    policies = sorted({row["policy"]["id"] for row in rows})
+    if len(policies) > 1:
+        raise InputError(f"--html: the store holds runs of {len(policies)} policies ({', '.join(policies)}): "
+                         "give --policy ID")
+    newest = max(rows, key=lambda row: row["started_at"], default=None)
+    versions = {(row["policy"]["version"], row["policy"]["sha256"]) for row in rows}
+    policy = dict(newest["policy"]) if newest else {"id": "none", "version": "", "sha256": None}
+    if len(versions) > 1:  # hosts last judged against different versions of the policy
+        policy["version"] = ", ".join(sorted({v for v, _ in versions}))
+        policy["sha256"] = f"{len(versions)} versions: " + ", ".join(sorted(sha for _, sha in versions))
+    return {
+        "format": SUMMARY_FORMAT,
+        "started_at": min((row["started_at"] for row in rows), default=""),
+        "finished_at": max((row["finished_at"] for row in rows), default=""),
+        "policy": policy,
+        "exit_code": worst_exit_code([row["exit_code"] for row in rows]),
+        "hosts_total": len(rows),
+        "hosts_by_verdict": {v: len(hosts) for v, hosts in report["hosts_by_verdict"].items()},
+        "hosts": rows,
+        "regressed_since_previous_run": report["regressed_since_previous_run"],
+        "not_scanned_for_days": report["not_scanned_for_days"],
     }

@@ -184,3 +184,56 @@ def test_host_html_writes_each_hosts_report_and_the_overview_links_it(tmp_path: 
         [page] = again.glob("*.html")
         assert page.read_bytes() == Path(host["html"]).read_bytes()
         assert "Signed." in Page(page.read_text()).by_id("signature-state").words
+
+
+def test_fleet_report_html_from_the_store_shows_latest_runs_regressions_and_stale_hosts(tmp_path: Path):
+    fetch = tmp_path / "fetch"
+    _host(fetch, "db01", listeners=[listener("127.0.0.1", 5432)], hostname="db01")
+    _host(fetch, "web01", listeners=[listener("0.0.0.0", 8080)], hostname="web01")
+    store = tmp_path / "history.db"
+    for round_ in (1, 2):
+        if round_ == 2:  # db01 opens a wildcard listener before the second run
+            write_snapshot(snapshot(listeners=[listener("127.0.0.1", 5432), listener("0.0.0.0", 6379)],
+                                    hostname="db01"), fetch / "db01" / "lbaudit.snapshot.json")
+        run_cli("fleet", "evaluate", "--snapshots", fetch, "--policy", POLICY, "--out-dir", tmp_path / f"out{round_}",
+                "--record", "--store", store)
+    html = tmp_path / "overview.html"
+    result = run_cli("fleet", "report", "--store", store, "--stale-days", "0", "--json", "--html", html)
+    assert result.returncode == 1, result.stderr  # db01 regressed
+    data = json.loads(result.stdout)
+    page = Page(html.read_text(encoding="utf-8"))
+    rows = _rows(page, "host-table")
+    assert [r[0] for r in rows] == [h["host"] for h in data["hosts"]] == ["db01", "web01"]
+    for row, host in zip(rows, data["hosts"]):
+        assert row[1:3] == [LABELS[host["verdict"]], str(host["exit_code"])]
+        assert row[3:9] == [str(host["counts"].get(s.value, 0)) for s in STATUS_ORDER]
+        assert row[9] == f"run {host['run_id']}"  # the store holds the evidence: its run, no file link
+    summary2 = _summary(tmp_path / "out2")  # the latest runs are the second fleet run's
+    assert [(h["host"], h["verdict"], h["counts"]) for h in summary2["hosts"]] == \
+        [(h["host"], h["verdict"], h["counts"]) for h in data["hosts"]]
+    assert page.by_id("policy-sha256").words == summary2["policy"]["sha256"]
+    [regressed] = _rows(page, "regressed-table")
+    assert regressed[0] == "db01" and "6379" in regressed[2] and "listeners-loopback-only" in regressed[2]
+    assert [r[0] for r in _rows(page, "stale-table")] == ["db01", "web01"]
+    assert [e for e in page.tags("a") if not e.attrs["href"].startswith("#")] == []
+    # the overview is never written over the store it reads
+    before = store.read_bytes()
+    refused = run_cli("fleet", "report", "--store", store, "--html", store)
+    assert refused.returncode == 2 and "history store" in refused.stderr
+    assert store.read_bytes() == before
+
+
+def test_fleet_report_html_of_a_store_with_several_policies_asks_for_one(tmp_path: Path):
+    fetch = tmp_path / "fetch"
+    _host(fetch, "db01", listeners=[listener("127.0.0.1", 5432)], hostname="db01")
+    store = tmp_path / "history.db"
+    for policy in (POLICY, REPO / "policies" / "ci-runner.yaml"):
+        run_cli("fleet", "evaluate", "--snapshots", fetch, "--policy", policy, "--out-dir", tmp_path / policy.stem,
+                "--record", "--store", store)
+    html = tmp_path / "overview.html"
+    refused = run_cli("fleet", "report", "--store", store, "--html", html)
+    assert refused.returncode == 2 and "give --policy" in refused.stderr and not html.exists()
+    policy_id = _summary(tmp_path / "corp")["policy"]["id"]
+    chosen = run_cli("fleet", "report", "--store", store, "--html", html, "--policy", policy_id)
+    assert chosen.returncode == 0, chosen.stderr
+    assert Page(html.read_text()).by_id("policy").words.startswith(policy_id + " ")

@@ -82,7 +82,11 @@ def evaluate(snapshots: tuple[Path, ...], policy_path: Path, out_dir: Path, sign
 @click.option("--top", type=click.IntRange(min=1), default=10, show_default=True,
               help="How many of the rules failing on most hosts to list.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def report(store: str | None, policy_id: str | None, stale_days: int, top: int, as_json: bool) -> None:
+@click.option("--html", "html_path", type=click.Path(path_type=Path), default=None,
+              help="Also write the HTML fleet overview of each host's latest run to this file (one policy: "
+                   "give --policy when the store holds several).")
+def report(store: str | None, policy_id: str | None, stale_days: int, top: int, as_json: bool,
+           html_path: Path | None) -> None:
     """The fleet from the history store: hosts by verdict, rules failing on most hosts, controls by
     share of hosts satisfied, hosts that regressed since their previous run, hosts not scanned lately.
 
@@ -93,8 +97,21 @@ def report(store: str | None, policy_id: str | None, stale_days: int, top: int, 
     from auditor.fleet import fleet_report
     from auditor.history import open_store
 
+    if html_path is not None:
+        from auditor.history.location import is_url, store_location
+        from auditor.storage.outputs import plan_outputs
+
+        location = store_location(store)
+        plan_outputs([("fleet overview", html_path)],
+                     inputs=[("history store", None if is_url(location) else Path(location))])
     with open_store(store) as opened:
         data = fleet_report(opened, policy=policy_id, stale_days=stale_days, top=top)
+    if html_path is not None:
+        from auditor.fleet import report_as_summary
+        from auditor.report.fleet_html import render_fleet_html
+        from auditor.storage.outputs import write_atomic
+
+        write_atomic(html_path, render_fleet_html(report_as_summary(data), links_from=None))
     if as_json:
         click.echo(json.dumps(data, indent=2, sort_keys=True))
     else:
@@ -115,4 +132,6 @@ def report(store: str | None, policy_id: str | None, stale_days: int, top: int, 
         click.echo(f"not scanned for {stale['days']} days: {len(stale['hosts'])}")
         for row in stale["hosts"]:
             click.echo(f"  {row['host']}: last run {row['last_started_at']} ({row['days']} days)")
+        if html_path is not None:
+            click.echo(f"overview: {html_path}")
     sys.exit(1 if data["regressed_since_previous_run"] else 0)

@@ -60,6 +60,7 @@ class HostRow:
     html_href: str | None
     signed: bool
     reason: str | None
+    run_id: int | None  # the run in the history store (fleet report --html), when recorded
 
 
 @dataclass(frozen=True)
@@ -93,7 +94,7 @@ def _host_row(row: Mapping[str, Any], links_from: Path | None) -> HostRow:
         host=row["host"], verdict=verdict, label=VERDICT_LABELS.get(verdict, verdict), css=VERDICT_CSS.get(verdict, "s-error"), exit_code=int(row["exit_code"]),
         counts=tuple(int(counts.get(status.value, 0)) for status in STATUS_ORDER),
         evidence_href=_href(row.get("evidence"), links_from), html_href=_href(row.get("html"), links_from),
-        signed=bool(row.get("signed")), reason=row.get("error"))
+        signed=bool(row.get("signed")), reason=row.get("error"), run_id=row.get("run_id"))
 
 
 def fleet_values(summary: Mapping[str, Any], links_from: Path | None) -> dict[str, Any]:
@@ -135,6 +136,9 @@ def fleet_values(summary: Mapping[str, Any], links_from: Path | None) -> dict[st
         "controls": [ControlRow(control, ok, total, ok / total) for control, (ok, total) in
                      sorted(controls.items(), key=lambda i: (i[1][0] / i[1][1], i[0]))],
         "visible": visible,
+        # from the history store (fleet report --html): regressions and hosts not scanned lately
+        "regressed": summary.get("regressed_since_previous_run"),
+        "stale": summary.get("not_scanned_for_days"),
     }
 
 
