@@ -386,6 +386,7 @@ def evaluate_fleet(job: FleetJob) -> FleetSummary:
         if names[outcome.host] > 1 and outcome.error is None:
             # two snapshots claim one name: one evidence file replaced the other, so neither stands
             outcome.exit_code, outcome.error = int(ExitCode.USAGE), f"host {outcome.host!r} appears {names[outcome.host]} times"
+            outcome.verdict = None  # not judged, as every host with a reason
     outcomes.sort(key=lambda o: o.host)
     from auditor.engine.evidence import policy_digest
 

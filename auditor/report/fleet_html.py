@@ -91,9 +91,13 @@ def _host_row(row: Mapping[str, Any], links_from: Path | None) -> HostRow:
     counts = row.get("counts") or {}
     verdict = row.get("verdict") or NOT_EVALUATED
     return HostRow(
-        host=row["host"], verdict=verdict, label=VERDICT_LABELS.get(verdict, verdict), css=VERDICT_CSS.get(verdict, "s-error"), exit_code=int(row["exit_code"]),
+        host=row["host"], verdict=verdict, label=VERDICT_LABELS.get(verdict, verdict),
+        css=VERDICT_CSS.get(verdict, "s-error"), exit_code=int(row["exit_code"]),
         counts=tuple(int(counts.get(status.value, 0)) for status in STATUS_ORDER),
-        evidence_href=_href(row.get("evidence"), links_from), html_href=_href(row.get("html"), links_from),
+        # a host with a reason has no evidence of its own to link (two snapshots claiming one name
+        # wrote one file between them: neither stands)
+        evidence_href=None if row.get("error") else _href(row.get("evidence"), links_from),
+        html_href=None if row.get("error") else _href(row.get("html"), links_from),
         signed=bool(row.get("signed")), reason=row.get("error"), run_id=row.get("run_id"))
 
 

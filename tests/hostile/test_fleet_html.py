@@ -74,3 +74,21 @@ def test_in_chromium_nothing_hostile_runs_or_loads(hostile_run):
     assert "data-pwned" not in body.attrs
     assert page.tags("img") == [] and len(page.tags("script")) == 1
     assert page.loads() == ["<a href='./good01.evidence.json'>"]
+
+
+def test_two_snapshots_claiming_one_host_link_to_no_evidence(tmp_path: Path):
+    fetch = tmp_path / "fetch"
+    fetch.mkdir()
+    for name in ("a", "b"):  # both say they are web01: one evidence file replaced the other
+        write_snapshot(snapshot(listeners=[listener("127.0.0.1", 22)], hostname="web01"),
+                       fetch / f"{name}.snapshot.json")
+    out = tmp_path / "out"
+    result = run_cli("fleet", "evaluate", "--snapshots", fetch, "--policy", POLICY, "--out-dir", out, timeout=120)
+    assert result.returncode == 2
+    page = Page((out / "fleet-summary.html").read_text(encoding="utf-8"))
+    rows = [e for e in page.elements if e.tag == "tr" and "data-verdict" in e.attrs]
+    assert [(r.attrs["data-exit"], r.attrs["data-verdict"]) for r in rows] == [("2", "not_evaluated")] * 2
+    assert json.loads((out / "fleet-summary.json").read_text())["hosts_by_verdict"] == {"not_evaluated": 2}
+    assert [e for e in page.tags("a") if not e.attrs["href"].startswith("#")] == []
+    reasons = [e.words for e in page.elements if e.tag == "td" and e.attrs.get("class") == "reason"]
+    assert reasons == ["host 'web01' appears 2 times"] * 2
