@@ -255,7 +255,7 @@ def test_playbook_scans_namespaces_over_ssh_and_evaluates_on_the_controller(esta
     from tests.html_dom import Page
 
     page = Page((work / "fleet-out" / "fleet-summary.html").read_text(encoding="utf-8"))
-    rows = {e.words: None for e in page.elements if e.tag == "td" and e.attrs.get("class") == "mono host"}
+    rows = {e.words: None for e in page.elements if e.tag == "td" and "host" in e.attrs.get("class", "").split()}
     assert list(rows) == sorted(summary)
     assert [e.attrs["href"] for e in page.tags("a") if not e.attrs["href"].startswith("#")] == \
         [f"./{host}.evidence.json" for host in sorted(summary)]

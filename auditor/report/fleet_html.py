@@ -39,8 +39,8 @@ VERDICT_ORDER = ("non_compliant", NOT_EVALUATED, "incomplete", "compliant")
 EXIT_WORDS = {0: ("COMPLIANT", "compliant", "every host is compliant"),
               3: ("INCOMPLETE", "incomplete", "no host fails, but on some what the policy needs could not be seen"),
               1: ("NOT COMPLIANT", "non_compliant", "at least one host is not compliant"),
-              2: ("HOSTS NOT JUDGED", "non_compliant", "at least one host could not be judged (its reason is below)")}
-OTHER_EXIT = ("LBAUDIT ERROR", "non_compliant", "lbaudit failed on at least one host (its reason is below)")
+              2: ("HOSTS NOT JUDGED", "non_compliant", "at least one host could not be judged; its row says why")}
+OTHER_EXIT = ("LBAUDIT ERROR", "non_compliant", "lbaudit failed on at least one host; its row says why")
 
 
 def visible(text: object) -> str:
