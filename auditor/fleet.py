@@ -39,7 +39,7 @@ from auditor.model.result import ExitCode, Severity
 SNAPSHOT_SUFFIX = ".snapshot.json"
 SUMMARY_JSON = "fleet-summary.json"
 SUMMARY_JUNIT = "fleet.junit.xml"
-SUMMARY_HTML = "fleet.html"
+SUMMARY_HTML = "fleet-summary.html"  # rendered from SUMMARY_JSON alone (auditor/report/fleet_html.py)
 SUMMARY_FORMAT = "lbaudit-fleet-summary/1"
 # The worst exit code first wins: a host that could not be judged (2) is worse than a failing
 # one (1), which is worse than an incomplete one (3); a bug in lbaudit (70) is worst of all.
@@ -80,6 +80,7 @@ class HostOutcome:
     controls: dict[str, bool] = field(default_factory=dict)
     evidence: str | None = None
     evidence_sha256: str | None = None
+    html: str | None = None  # the host's HTML report, with --host-html
     signed: bool = False
     run_id: int | None = None
     error: str | None = None
@@ -105,6 +106,7 @@ class FleetJob:
     fail_on: Severity = Severity.INFO
     plugins: bool = True
     snapshot_pubkey: Path | None = None
+    host_html: bool = False  # also write each host's HTML report, <host>.html beside its evidence
 
 
 @dataclass
@@ -114,6 +116,7 @@ class FleetSummary:
     policy_id: str
     policy_version: str
     hosts: list[HostOutcome]
+    policy_sha256: str | None = None  # of the resolved policy, as each host's evidence records it
 
     @property
     def exit_code(self) -> int:
@@ -130,7 +133,7 @@ class FleetSummary:
             "format": SUMMARY_FORMAT,
             "started_at": self.started_at.isoformat().replace("+00:00", "Z"),
             "finished_at": self.finished_at.isoformat().replace("+00:00", "Z"),
-            "policy": {"id": self.policy_id, "version": self.policy_version},
+            "policy": {"id": self.policy_id, "version": self.policy_version, "sha256": self.policy_sha256},
             "exit_code": self.exit_code,
             "hosts_total": len(self.hosts),
             "hosts_by_verdict": {k: len(v) for k, v in sorted(self.by_verdict().items())},
@@ -285,7 +288,9 @@ def _evaluate_into(state: _WorkerState, host: HostInput, outcome: HostOutcome) -
                                collect_ms=collect_ms)
     del snapshot
     path = job.out_dir / f"{outcome.host}.evidence.json"
-    plan_outputs([("evidence", path), ("evidence signature", signature_of(path))],
+    page = job.out_dir / f"{outcome.host}.html"
+    plan_outputs([("evidence", path), ("evidence signature", signature_of(path))]
+                 + ([("host HTML report", page)] if job.host_html else []),
                  inputs=[("snapshot", host.snapshot), ("signing key", job.sign_key)])
     data = pipeline.write(evidence, path)
     signature = None
@@ -301,6 +306,16 @@ def _evaluate_into(state: _WorkerState, host: HostInput, outcome: HostOutcome) -
     outcome.failing_rules = sorted({f.rule_id for f in result.findings if f.status == Status.FAIL})
     outcome.controls = {c.id: bool(c.satisfied) for c in result.controls}
     outcome.junit = _junit_suite(outcome, evidence, data)
+    if job.host_html:
+        from auditor.attest.signing import signature_fingerprint
+        from auditor.report import ReportContext
+        from auditor.report.html import render_html
+        from auditor.storage.outputs import write_atomic
+
+        context = ReportContext(evidence_bytes=data, evidence_path=path.name,
+                                signature_fingerprint=signature_fingerprint(path) if signature is not None else None)
+        write_atomic(page, render_html(evidence, context))
+        outcome.html = str(page)
     if job.record:
         from auditor.history import record
 
@@ -334,7 +349,7 @@ def check_job(job: FleetJob) -> None:
     if job.jobs is not None and job.jobs < 1:
         raise InputError(f"--jobs {job.jobs}: give 1 or more")
     check_out_dir(job.out_dir)
-    plan_outputs([("fleet summary", job.out_dir / name) for name in (SUMMARY_JSON, SUMMARY_JUNIT)],
+    plan_outputs([("fleet summary", job.out_dir / name) for name in (SUMMARY_JSON, SUMMARY_JUNIT, SUMMARY_HTML)],
                  inputs=[("policy", job.policy), ("signing key", job.sign_key)], out_dir=job.out_dir)
 
 
@@ -371,10 +386,13 @@ def evaluate_fleet(job: FleetJob) -> FleetSummary:
         if names[outcome.host] > 1 and outcome.error is None:
             # two snapshots claim one name: one evidence file replaced the other, so neither stands
             outcome.exit_code, outcome.error = int(ExitCode.USAGE), f"host {outcome.host!r} appears {names[outcome.host]} times"
+            outcome.verdict = None  # not judged, as every host with a reason
     outcomes.sort(key=lambda o: o.host)
+    from auditor.engine.evidence import policy_digest
+
     policy = _STATE.policy
     summary = FleetSummary(started_at=started, finished_at=datetime.now(timezone.utc), policy_id=policy.id,
-                           policy_version=policy.version, hosts=outcomes)
+                           policy_version=policy.version, hosts=outcomes, policy_sha256=policy_digest(policy))
     write_summary(summary, job.out_dir)
     return summary
 
@@ -395,11 +413,15 @@ def fleet_junit(summary: FleetSummary) -> bytes:
 
 
 def write_summary(summary: FleetSummary, out_dir: Path) -> list[Path]:
+    """The summary JSON (the record), the fleet JUnit, and the HTML overview rendered from that JSON's
+    bytes as written (what the page says is what the record says, never a second evaluation)."""
+    from auditor.report.fleet_html import render_fleet_html
     from auditor.storage.outputs import write_atomic
 
+    record = (json.dumps(summary.as_dict(), indent=2, sort_keys=True) + "\n").encode()
     written = []
-    for name, data in ((SUMMARY_JSON, (json.dumps(summary.as_dict(), indent=2, sort_keys=True) + "\n").encode()),
-                       (SUMMARY_JUNIT, fleet_junit(summary))):
+    for name, data in ((SUMMARY_JSON, record), (SUMMARY_JUNIT, fleet_junit(summary)),
+                       (SUMMARY_HTML, render_fleet_html(json.loads(record), links_from=out_dir))):
         write_atomic(out_dir / name, data)
         written.append(out_dir / name)
     return written
@@ -438,11 +460,18 @@ def fleet_report(store: Any, *, policy: str | None = None, stale_days: int = 7, 
     controls: dict[str, list[int]] = {}  # id -> [hosts satisfied, hosts judged]
     regressed: list[dict[str, Any]] = []
     stale: list[dict[str, Any]] = []
+    rows: list[dict[str, Any]] = []
     for (host, policy_id), runs in sorted(latest.items()):
         last = runs[0]
         by_verdict.setdefault(last["verdict"], []).append(host)
         evidence, _ = store.run_evidence(last["id"])
-        failing.update({f.rule_id for f in evidence.result.findings if f.status.value == "fail"})
+        failing_here = sorted({f.rule_id for f in evidence.result.findings if f.status.value == "fail"})
+        failing.update(failing_here)
+        rows.append({"host": host, "policy": last["policy"], "run_id": last["id"], "started_at": last["started_at"],
+                     "finished_at": last["finished_at"], "verdict": last["verdict"], "exit_code": last["exit_code"],
+                     "counts": {k: n for k, n in last["counts"].items() if n}, "failing_rules": failing_here,
+                     "controls": {c.id: bool(c.satisfied) for c in evidence.result.controls},
+                     "signed": last["signature"]["state"] == "signed", "evidence": None, "error": None})
         for control in evidence.result.controls:
             counts = controls.setdefault(control.id, [0, 0])
             counts[0] += 1 if control.satisfied else 0
@@ -468,4 +497,34 @@ def fleet_report(store: Any, *, policy: str | None = None, stale_days: int = 7, 
             for cid, (ok, total) in sorted(controls.items(), key=lambda item: (item[1][0] / item[1][1], item[0]))],
         "regressed_since_previous_run": regressed,
         "not_scanned_for_days": {"days": stale_days, "hosts": stale},
+        "hosts": rows,  # each host's latest run, in the fleet summary's row form
+    }
+
+
+def report_as_summary(report: dict[str, Any]) -> dict[str, Any]:
+    """The store's fleet report in the fleet summary's form, for the HTML overview (``fleet report
+    --html``): one policy's latest run per host, plus the regressions and the hosts not scanned
+    lately.  Raises InputError when the runs are of several policies (give ``--policy``)."""
+    rows = report["hosts"]
+    policies = sorted({row["policy"]["id"] for row in rows})
+    if len(policies) > 1:
+        raise InputError(f"--html: the store holds runs of {len(policies)} policies ({', '.join(policies)}): "
+                         "give --policy ID")
+    newest = max(rows, key=lambda row: row["started_at"], default=None)
+    versions = {(row["policy"]["version"], row["policy"]["sha256"]) for row in rows}
+    policy = dict(newest["policy"]) if newest else {"id": "none", "version": "", "sha256": None}
+    if len(versions) > 1:  # hosts last judged against different versions of the policy
+        policy["version"] = ", ".join(sorted({v for v, _ in versions}))
+        policy["sha256"] = f"{len(versions)} versions: " + ", ".join(sorted(sha for _, sha in versions))
+    return {
+        "format": SUMMARY_FORMAT,
+        "started_at": min((row["started_at"] for row in rows), default=""),
+        "finished_at": max((row["finished_at"] for row in rows), default=""),
+        "policy": policy,
+        "exit_code": worst_exit_code([row["exit_code"] for row in rows]),
+        "hosts_total": len(rows),
+        "hosts_by_verdict": {v: len(hosts) for v, hosts in report["hosts_by_verdict"].items()},
+        "hosts": rows,
+        "regressed_since_previous_run": report["regressed_since_previous_run"],
+        "not_scanned_for_days": report["not_scanned_for_days"],
     }

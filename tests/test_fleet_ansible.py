@@ -251,6 +251,14 @@ def test_playbook_scans_namespaces_over_ssh_and_evaluates_on_the_controller(esta
         assert run_cli("verify", row["evidence"], "--pubkey", work / "keys" / "lbaudit.pub").returncode == 0
     junit = (work / "fleet-out" / "fleet.junit.xml").read_text()
     assert junit.count("<testsuite ") == 3
+    # the HTML fleet overview beside them: a row per inventory host, linking to that host's evidence
+    from tests.html_dom import Page
+
+    page = Page((work / "fleet-out" / "fleet-summary.html").read_text(encoding="utf-8"))
+    rows = {e.words: None for e in page.elements if e.tag == "td" and "host" in e.attrs.get("class", "").split()}
+    assert list(rows) == sorted(summary)
+    assert [e.attrs["href"] for e in page.tags("a") if not e.attrs["href"].startswith("#")] == \
+        [f"./{host}.evidence.json" for host in sorted(summary)]
 
 
 def _runs(work: Path, host: str) -> list[dict]:

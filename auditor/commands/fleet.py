@@ -33,13 +33,15 @@ def fleet() -> None:
 @click.option("--policy", "policy_path", required=True, type=click.Path(path_type=Path), help="Policy YAML file.")
 @click.option("--out-dir", required=True, type=click.Path(path_type=Path),
               help="Where each host's <host>.evidence.json and the fleet summary (fleet-summary.json, "
-                   "fleet.junit.xml) are written.")
+                   "fleet.junit.xml, fleet-summary.html) are written.")
 @click.option("--sign-key", type=click.Path(path_type=Path), help="Ed25519 private key: sign each host's evidence.")
 @click.option("--record", is_flag=True, help="Record every host's run in the history store (trigger fleet).")
 @click.option("--store", default=None, help="History store for --record: a file path or a SQLAlchemy URL "
               "[default: LBAUDIT_STORE, else the per-user default].")
 @click.option("--snapshot-pubkey", type=click.Path(path_type=Path),
               help="Public key every snapshot must be signed with; a host whose snapshot is not fails (exit 10-12).")
+@click.option("--host-html", is_flag=True,
+              help="Also write each host's HTML report (<host>.html, beside its evidence), linked from the overview.")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
               help="Worker processes [default: the CPUs this process may use].")
 @click.option("--fail-on", type=click.Choice(SEVERITIES), default="info", show_default=True,
@@ -47,27 +49,27 @@ def fleet() -> None:
 @click.option("--no-plugins", is_flag=True, help="Built-in checks only.")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing; the exit code and the files still tell.")
 def evaluate(snapshots: tuple[Path, ...], policy_path: Path, out_dir: Path, sign_key: Path | None, record: bool,
-             store: str | None, snapshot_pubkey: Path | None, jobs: int | None, fail_on: str, no_plugins: bool,
+             store: str | None, snapshot_pubkey: Path | None, host_html: bool, jobs: int | None, fail_on: str, no_plugins: bool,
              quiet: bool) -> None:
     """Evaluate many hosts' snapshots against one policy, in parallel; the exit code is the worst host's.
 
     A bad snapshot fails its host (exit 2, the reason in the summary), never the whole run.
     """
-    from auditor.fleet import SUMMARY_JSON, SUMMARY_JUNIT, FleetJob, evaluate_fleet
+    from auditor.fleet import SUMMARY_HTML, SUMMARY_JSON, SUMMARY_JUNIT, FleetJob, evaluate_fleet
 
     if store is not None and not record:
         raise click.UsageError("--store says where --record records: give --record as well")
     summary = evaluate_fleet(FleetJob(snapshots=list(snapshots), policy=policy_path, out_dir=out_dir,
                                       sign_key=sign_key, store=store, record=record, jobs=jobs,
                                       fail_on=Severity(fail_on), plugins=plugins_enabled(no_plugins),
-                                      snapshot_pubkey=snapshot_pubkey))
+                                      snapshot_pubkey=snapshot_pubkey, host_html=host_html))
     if not quiet:
         for host in summary.hosts:
             what = host.verdict or f"exit {host.exit_code}: {host.error}"
             click.echo(f"{host.host}: {what}" + (f" ({', '.join(host.failing_rules)})" if host.failing_rules else ""))
         counts = ", ".join(f"{n} {verdict}" for verdict, n in summary.as_dict()["hosts_by_verdict"].items())
         click.echo(f"fleet: {len(summary.hosts)} hosts ({counts or 'none'}); exit {summary.exit_code}")
-        click.echo(f"summary: {out_dir / SUMMARY_JSON}, {out_dir / SUMMARY_JUNIT}")
+        click.echo(f"summary: {out_dir / SUMMARY_JSON}, {out_dir / SUMMARY_JUNIT}, {out_dir / SUMMARY_HTML}")
     sys.exit(summary.exit_code)
 
 
@@ -80,7 +82,11 @@ def evaluate(snapshots: tuple[Path, ...], policy_path: Path, out_dir: Path, sign
 @click.option("--top", type=click.IntRange(min=1), default=10, show_default=True,
               help="How many of the rules failing on most hosts to list.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def report(store: str | None, policy_id: str | None, stale_days: int, top: int, as_json: bool) -> None:
+@click.option("--html", "html_path", type=click.Path(path_type=Path), default=None,
+              help="Also write the HTML fleet overview of each host's latest run to this file (one policy: "
+                   "give --policy when the store holds several).")
+def report(store: str | None, policy_id: str | None, stale_days: int, top: int, as_json: bool,
+           html_path: Path | None) -> None:
     """The fleet from the history store: hosts by verdict, rules failing on most hosts, controls by
     share of hosts satisfied, hosts that regressed since their previous run, hosts not scanned lately.
 
@@ -91,8 +97,21 @@ def report(store: str | None, policy_id: str | None, stale_days: int, top: int, 
     from auditor.fleet import fleet_report
     from auditor.history import open_store
 
+    if html_path is not None:
+        from auditor.history.location import is_url, store_location
+        from auditor.storage.outputs import plan_outputs
+
+        location = store_location(store)
+        plan_outputs([("fleet overview", html_path)],
+                     inputs=[("history store", None if is_url(location) else Path(location))])
     with open_store(store) as opened:
         data = fleet_report(opened, policy=policy_id, stale_days=stale_days, top=top)
+    if html_path is not None:
+        from auditor.fleet import report_as_summary
+        from auditor.report.fleet_html import render_fleet_html
+        from auditor.storage.outputs import write_atomic
+
+        write_atomic(html_path, render_fleet_html(report_as_summary(data), links_from=None))
     if as_json:
         click.echo(json.dumps(data, indent=2, sort_keys=True))
     else:
@@ -113,4 +132,6 @@ def report(store: str | None, policy_id: str | None, stale_days: int, top: int, 
         click.echo(f"not scanned for {stale['days']} days: {len(stale['hosts'])}")
         for row in stale["hosts"]:
             click.echo(f"  {row['host']}: last run {row['last_started_at']} ({row['days']} days)")
+        if html_path is not None:
+            click.echo(f"overview: {html_path}")
     sys.exit(1 if data["regressed_since_previous_run"] else 0)
