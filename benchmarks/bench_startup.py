@@ -2,6 +2,7 @@
 """How long do short lbaudit commands take to start?  Issue 16's targets, measured.
 
 Times, each in a fresh process (subprocess, median of --runs): ``python3 -c pass`` (the floor),
+``python3 -c "import click"`` and a one-command click group's ``--help`` (the floor of ``--help``),
 ``lbaudit --help``, ``lbaudit validate policies/corp.yaml`` and ``lbaudit evaluate --policy
 policies/corp.yaml -q`` (this reads this host, as a user's run does).  Prints each median with its
 ratio to the floor and the target: evaluate at most 12x the floor, --help and validate under 100 ms.
@@ -32,6 +33,10 @@ from typing import NamedTuple
 REPO = Path(__file__).resolve().parent.parent
 LBAUDIT = "import sys; sys.argv[0] = 'lbaudit'; from auditor.cli import main; main()"
 PYDANTIC_FLOOR = "import click, pydantic\nclass M(pydantic.BaseModel):\n    x: int\nM(x=1)"
+# The floor of any click command line's --help: click imported, and the help of a group of one
+# command formatted (which imports click's formatting: shutil, textwrap, gettext's locale).
+CLICK_HELP_FLOOR = ("import click\n@click.group(help='g')\ndef g(): pass\n@g.command(help='c')\ndef c(): pass\n"
+                    "g(['--help'], prog_name='g')")
 
 
 class Run(NamedTuple):
@@ -76,6 +81,9 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         cases = [
             ("python3 -c pass", [args.python, "-c", "pass"], (0,), None),
+            # Not targets: the floors of any click command line, and of --help with click.
+            ("floor: import click", [args.python, "-c", "import click"], (0,), None),
+            ("floor: a one-command click group's --help", [args.python, "-c", CLICK_HELP_FLOOR], (0,), None),
             # Not a target: the floor of any command that validates a document with pydantic models.
             ("floor: import click, pydantic + one model", [args.python, "-c", PYDANTIC_FLOOR], (0,), None),
             ("lbaudit --help", [args.python, "-c", LBAUDIT, "--help"], (0,), ("ms", 100.0)),

@@ -165,6 +165,29 @@ def test_help_imports_no_models_no_yaml_no_collectors_and_no_subprocess():
     assert not [m for m in modules if m.startswith(("auditor.engine", "auditor.checks", "auditor.model.result"))]
 
 
+# What `lbaudit --help` may import of lbaudit: the command table and the group's own options; every
+# command's module and the targets (socket, the program runner) wait until a command runs.
+HELP_MODULES = {"auditor", "auditor.cli", "auditor.commands", "auditor.commands.options", "auditor.config",
+                "auditor.errors", "auditor.model", "auditor.model.codes", "auditor.plugins"}
+
+
+def test_help_imports_only_the_command_table_not_the_targets_or_json():
+    code, modules = _modules_after(["--help"])
+    assert code == 0
+    assert {m for m in modules if m.split(".")[0] == "auditor"} == HELP_MODULES
+    # (json is not asserted: the child's own report is printed with it)
+    assert {"socket", "auditor.collect"}.isdisjoint(modules), sorted({"socket", "auditor.collect"} & modules)
+
+
+def test_target_help_names_the_forms_the_target_parser_accepts():
+    """--target's help text is written out in auditor.commands.options (so --help need not import the
+    targets): it must stay what auditor.collect.targets parses."""
+    from auditor.collect.targets import TARGET_FORMS
+    from auditor.commands.options import TARGET_HELP
+
+    assert f"Where the facts come from: {TARGET_FORMS} [default: local, this host]." in TARGET_HELP
+
+
 def test_validate_reads_the_policy_without_collectors_reporters_or_writers(tmp_path):
     """``lbaudit validate`` needs the checks (their params) and the policy models; nothing that
     reads a host, renders a report, writes a file or signs."""
