@@ -201,6 +201,38 @@ def test_validate_reads_the_policy_without_collectors_reporters_or_writers(tmp_p
                                                     "auditor.report", "auditor.storage", "auditor.attest"))]
 
 
+VALIDATE_BUILDS = """\
+import io, contextlib
+from auditor.cli import run
+with contextlib.redirect_stdout(io.StringIO()):
+    code = run({args!r})
+from auditor.model import check, controls, evidence, facts, policy, result
+from auditor.model.base import StrictModel
+built = sorted(m.__name__ for module in (check, controls, evidence, facts, policy, result)
+               for m in vars(module).values()
+               if isinstance(m, type) and issubclass(m, StrictModel) and m.__module__ == module.__name__
+               and m.__pydantic_complete__)
+print(json.dumps([code, built]))
+sys.exit(0)
+"""
+
+
+def test_validate_builds_the_policy_models_not_the_facts_result_or_evidence_models():
+    """Models are built on first use (defer_build): validate builds the policy models (and the
+    control catalog's), never a facts, finding or evidence model."""
+    proc = subprocess.run([sys.executable, "-c", "import json, sys\n" + VALIDATE_BUILDS.format(args=["validate", "policies/corp.yaml"])],
+                          capture_output=True, text=True, cwd=REPO_ROOT, timeout=120,
+                          env={"PATH": "/usr/bin:/bin", "LBAUDIT_DISABLE_PLUGIN_AUTOLOAD": "1"})
+    code, built = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert code == 0
+    assert "PolicyDocument" in built and "Control" in built
+    from auditor.model import evidence, facts, result
+
+    unwanted = {name for module in (evidence, facts, result) for name, value in vars(module).items()
+                if isinstance(value, type) and value.__module__ == module.__name__}
+    assert not set(built) & unwanted, sorted(set(built) & unwanted)
+
+
 def test_quiet_evaluate_on_linux_imports_no_windows_or_macos_parser_and_no_signer(tmp_path):
     code, modules = _modules_after(["evaluate", "--policy", "policies/corp.yaml", "--root", FIXTURE_ROOT,
                                     "-q", "-o", str(tmp_path / "e.json")])

@@ -12,9 +12,13 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 
 class StrictModel(BaseModel):
-    """Unknown fields are rejected everywhere: a typo in a policy or a snapshot is an error, not a no-op."""
+    """Unknown fields are rejected everywhere: a typo in a policy or a snapshot is an error, not a no-op.
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    Each model's validator is built on its first use (``defer_build``), not when its module is
+    imported: ``lbaudit validate`` imports the facts and result models (the checks are typed with
+    them) but builds only the policy and params models it validates (issue 16)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, defer_build=True)
 
 
 def _convertible_to_utc(moment: datetime) -> datetime:
