@@ -5,11 +5,12 @@ The engine builds the evidence (:mod:`auditor.engine.evidence`); reporters rende
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 from auditor.model.evidence import EVIDENCE_SCHEMA, EVIDENCE_SCHEMA_VERSION, Evidence
-from auditor.storage.jsonfile import parse_document, read_bounded, validate_versioned
+from auditor.storage.jsonfile import canonical_sha256, parse_document, read_bounded, validate_versioned
 from auditor.storage.jsontext import indented_json
 from auditor.storage.outputs import write_atomic
 
@@ -59,8 +60,26 @@ def load_evidence(path: Path) -> tuple[Evidence, bytes]:
     return parse_evidence(raw, str(path)), raw
 
 
+# The content digest of evidence files read in this process, by the SHA-256 of the file's bytes:
+# reports print it, and parsing 29 MB of JSON once more for it (twice for a PDF) held another copy
+# of the whole document beside the validated one (issue 16).
+_CONTENT_DIGESTS: dict[str, str] = {}
+
+
+def known_content_sha256(raw: bytes) -> str | None:
+    """The content digest (SHA-256 of the canonical JSON) of evidence bytes this process has read
+    with :func:`parse_evidence`, else None."""
+    return _CONTENT_DIGESTS.get(hashlib.sha256(raw).hexdigest())
+
+
 def parse_evidence(raw: bytes, name: str) -> Evidence:
     """Validate the bytes of an evidence file (``name`` is used in messages); InputError if not."""
     data = parse_document(raw, name, EVIDENCE_WHAT)
+    try:
+        content = canonical_sha256(data)
+    except ValueError:  # no canonical form (a lone surrogate): whoever asks for it gets the error then
+        pass
+    else:
+        _CONTENT_DIGESTS[hashlib.sha256(raw).hexdigest()] = content
     return validate_versioned(data, name, EVIDENCE_WHAT, "evidence", Evidence, EVIDENCE_SCHEMA,
                               (EVIDENCE_SCHEMA_VERSION,))

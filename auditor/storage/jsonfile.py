@@ -9,6 +9,7 @@ InputError (exit 2) that names the file and, where there is one, the line and co
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import re
@@ -192,3 +193,42 @@ def validate_versioned(data: Any, name: str, what: str, noun: str, model: type[B
         if len(errors) > len(problems):
             problems.append(Problem(name, None, None, f"... and {len(errors) - len(problems)} more"))
         raise InputError(f"{name}: invalid {noun} ({len(errors)} problem(s))", problems) from exc
+
+
+def _canonical_text(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def canonical_sha256(value: Any) -> str:
+    """SHA-256 (hex) of ``auditor.model.base.canonical_json(value)`` for a JSON value (str keys),
+    fed to the hash piece by piece: the dicts on the way from the root are written key by key and
+    each item of a list on the way by itself, so a 20,000-finding evidence is never one 20 MB
+    string (nor its UTF-8 copy).  The bytes hashed are those of ``canonical_json``."""
+    digest = hashlib.sha256()
+    pieces: list[str] = []
+
+    def flush() -> None:
+        digest.update("".join(pieces).encode("utf-8"))
+        pieces.clear()
+
+    def feed(item: Any) -> None:
+        if type(item) is dict and item:
+            pieces.append("{")
+            for number, key in enumerate(sorted(item)):
+                pieces.append(("," if number else "") + _canonical_text(key) + ":")
+                feed(item[key])
+            pieces.append("}")
+        elif type(item) is list and item:
+            pieces.append("[")
+            for number, element in enumerate(item):
+                pieces.append(("," if number else "") + _canonical_text(element))
+                if len(pieces) >= 1024:
+                    flush()
+            pieces.append("]")
+        else:
+            pieces.append(_canonical_text(item))
+
+    feed(value)
+    flush()
+    return digest.hexdigest()
+

@@ -1,8 +1,15 @@
-"""What a loaded evidence document holds per finding (issue 16: 20,000 findings in under 150 MiB)."""
+"""What reading an evidence document holds in memory (issue 16: 20,000 findings in under 150 MiB)."""
 
 from __future__ import annotations
 
-from auditor.storage.evidence import evidence_bytes, parse_evidence
+import json
+
+import pytest
+
+from auditor.model.base import canonical_json, sha256_hex
+from auditor.report.view import content_sha256
+from auditor.storage.evidence import evidence_bytes, known_content_sha256, parse_evidence
+from auditor.storage.jsonfile import canonical_sha256
 from tests.evidence_fixtures import make_evidence
 
 
@@ -25,3 +32,31 @@ def test_a_copy_with_changes_does_not_change_the_shared_set():
     changed = first.model_copy(update={"subject": "changed"})
     assert changed.subject == "changed" and changed.model_fields_set is not first.model_fields_set
     assert first.model_fields_set == shared and second.model_fields_set == shared
+
+
+CANONICAL_CASES = [
+    {}, [], {"a": []}, [[[]]], "x", 1e300, -0.0, None, True, 2**70,
+    {"é": [1.5, None, True, "x\u2028\"\\"], "b": {"c": {}}, "a": [{"z": 1, "y": [1, 2.25]}] * 3000},
+    {"zz": {"b": [1] * 5000, "a": {"k": ["\U0001f600"] * 2}}, "": 0},
+]
+
+
+@pytest.mark.parametrize("value", CANONICAL_CASES, ids=range(len(CANONICAL_CASES)))
+def test_the_piecewise_canonical_digest_is_the_digest_of_canonical_json(value):
+    assert canonical_sha256(value) == sha256_hex(canonical_json(value))
+
+
+def test_a_value_without_a_canonical_form_is_refused_as_canonical_json_refuses_it():
+    for value in ({"a": [float("nan")]}, [float("inf")]):
+        with pytest.raises(ValueError):
+            canonical_json(value)
+        with pytest.raises(ValueError):
+            canonical_sha256(value)
+
+
+def test_the_content_digest_of_read_evidence_is_taken_as_it_is_read_and_is_the_reparsed_one():
+    raw = evidence_bytes(make_evidence(extra_listeners=30)) + b" "  # bytes no other test has read
+    assert known_content_sha256(raw) is None
+    parse_evidence(raw, "e.json")
+    assert known_content_sha256(raw) == sha256_hex(canonical_json(json.loads(raw)))
+    assert content_sha256(raw) == known_content_sha256(raw)
