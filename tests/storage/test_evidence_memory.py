@@ -6,10 +6,12 @@ import json
 
 import pytest
 
+from auditor.errors import InputError
 from auditor.model.base import canonical_json, sha256_hex
+from auditor.model.evidence import Evidence
 from auditor.report.view import content_sha256
 from auditor.storage.evidence import evidence_bytes, known_content_sha256, parse_evidence
-from auditor.storage.jsonfile import canonical_sha256
+from auditor.storage.jsonfile import canonical_sha256, loads_strict, validate_versioned
 from tests.evidence_fixtures import make_evidence
 
 
@@ -60,3 +62,30 @@ def test_the_content_digest_of_read_evidence_is_taken_as_it_is_read_and_is_the_r
     parse_evidence(raw, "e.json")
     assert known_content_sha256(raw) == sha256_hex(canonical_json(json.loads(raw)))
     assert content_sha256(raw) == known_content_sha256(raw)
+
+
+def test_findings_and_listeners_validated_one_by_one_make_the_same_evidence():
+    raw = evidence_bytes(make_evidence(extra_listeners=40))
+    whole = Evidence.model_validate(loads_strict(raw))
+    assert parse_evidence(raw, "e.json") == whole
+
+
+@pytest.mark.parametrize(("path", "value", "pointer"), [
+    (("result", "findings", 3, "status"), "bogus", "/result/findings/3/status"),
+    (("snapshot", "facts", "sockets", "listeners", 7, "port"), -1, "/snapshot/facts/sockets/listeners/7/port"),
+    (("result", "findings", 2), "not a finding", "/result/findings/2"),
+])
+def test_an_invalid_finding_or_listener_is_reported_as_the_whole_document_reports_it(path, value, pointer):
+    data = json.loads(evidence_bytes(make_evidence(extra_listeners=10)))
+    target = data
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = value
+    raw = json.dumps(data).encode("utf-8")
+    with pytest.raises(InputError) as error:
+        parse_evidence(raw, "e.json")
+    with pytest.raises(InputError) as reference:
+        validate_versioned(loads_strict(raw), "e.json", "an lbaudit evidence file", "evidence", Evidence,
+                           "lbaudit/evidence", ("1.0",))
+    assert error.value.render() == reference.value.render()
+    assert f"e.json: {pointer}" in error.value.render()
