@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib
-import json
 import os
 import sys
 from datetime import datetime, timezone
@@ -356,6 +355,8 @@ def evaluate(policy_path: Path, output: Path | None, fail_on: str, target: str |
                 mark_attested(history_store, data, name, document)
     signature = signature_of(output)
     if as_json:
+        import json
+
         from auditor.report.summary import summary_object
         from auditor.storage.outputs import write_stdout
 
@@ -550,6 +551,8 @@ def list_checks(as_json: bool, no_plugins: bool) -> None:
         for s in (registry.checks[n] for n in registry.names())
     ]
     if as_json:
+        import json
+
         click.echo(json.dumps(rows, indent=2))
         return
     from auditor.commands.output import is_terminal
@@ -684,6 +687,8 @@ def _schema_providers() -> dict[str, Callable[[], dict[str, Any]]]:
 @click.argument("kind", type=click.Choice(["policy", "evidence", "snapshot"]))
 def schema(kind: str) -> None:
     """Print a JSON Schema: policy (for editors), evidence or snapshot."""
+    import json
+
     click.echo(json.dumps(_schema_providers()[kind](), indent=2, sort_keys=True))
 
 

@@ -2,8 +2,9 @@
 """How long do short lbaudit commands take to start?  Issue 16's targets, measured.
 
 Times, each in a fresh process (subprocess, median of --runs): ``python3 -c pass`` (the floor),
-two reference floors that are not targets (click and pydantic with one model; click and lbaudit's
-pydantic models, which evaluate validates its policy, facts and findings with),
+reference floors that are not targets (``python3 -c "import click"`` and a one-command click
+group's ``--help``, the floor of ``--help``; click and pydantic with one model; click and lbaudit's
+pydantic models built, which evaluate validates its policy, facts and findings with),
 ``lbaudit --help``, ``lbaudit validate policies/corp.yaml`` and ``lbaudit evaluate --policy
 policies/corp.yaml -q`` (this reads this host, as a user's run does).  Prints each median with its
 ratio to the floor and the target: evaluate at most 12x the floor, --help and validate under 100 ms.
@@ -35,8 +36,14 @@ REPO = Path(__file__).resolve().parent.parent
 LBAUDIT = "import sys; sys.argv[0] = 'lbaudit'; from auditor.cli import main; main()"
 PYDANTIC_FLOOR = "import click, pydantic\nclass M(pydantic.BaseModel):\n    x: int\nM(x=1)"
 # The floor of evaluate as long as its records are pydantic models: click, pydantic and lbaudit's
-# models (policy, facts, outcome, findings, evidence) imported and built, nothing run.
-MODELS_FLOOR = "import click, auditor.model.evidence, auditor.model.check"
+# models (policy, facts, outcome, findings, evidence) imported and built, nothing run.  The models
+# are built on first use (defer_build), so the floor builds them as evaluate does.
+MODELS_FLOOR = ("import click, auditor.model.evidence as e, auditor.model.check as c\n"
+                "e.Evidence.model_rebuild(force=True); c.Outcome.model_rebuild(force=True)")
+# The floor of any click command line's --help: click imported, and the help of a group of one
+# command formatted (which imports click's formatting: shutil, textwrap, gettext's locale).
+CLICK_HELP_FLOOR = ("import click\n@click.group(help='g')\ndef g(): pass\n@g.command(help='c')\ndef c(): pass\n"
+                    "g(['--help'], prog_name='g')")
 
 
 class Run(NamedTuple):
@@ -81,6 +88,9 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         cases = [
             ("python3 -c pass", [args.python, "-c", "pass"], (0,), None),
+            # Not targets: the floors of any click command line, and of --help with click.
+            ("floor: import click", [args.python, "-c", "import click"], (0,), None),
+            ("floor: a one-command click group's --help", [args.python, "-c", CLICK_HELP_FLOOR], (0,), None),
             # Not a target: the floor of any command that validates a document with pydantic models.
             ("floor: import click, pydantic + one model", [args.python, "-c", PYDANTIC_FLOOR], (0,), None),
             ("floor: import click + lbaudit's pydantic models", [args.python, "-c", MODELS_FLOOR], (0,), None),

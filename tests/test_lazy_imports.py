@@ -165,6 +165,29 @@ def test_help_imports_no_models_no_yaml_no_collectors_and_no_subprocess():
     assert not [m for m in modules if m.startswith(("auditor.engine", "auditor.checks", "auditor.model.result"))]
 
 
+# What `lbaudit --help` may import of lbaudit: the command table and the group's own options; every
+# command's module and the targets (socket, the program runner) wait until a command runs.
+HELP_MODULES = {"auditor", "auditor.cli", "auditor.commands", "auditor.commands.options", "auditor.config",
+                "auditor.errors", "auditor.model", "auditor.model.codes", "auditor.plugins"}
+
+
+def test_help_imports_only_the_command_table_not_the_targets_or_json():
+    code, modules = _modules_after(["--help"])
+    assert code == 0
+    assert {m for m in modules if m.split(".")[0] == "auditor"} == HELP_MODULES
+    # (json is not asserted: the child's own report is printed with it)
+    assert {"socket", "auditor.collect"}.isdisjoint(modules), sorted({"socket", "auditor.collect"} & modules)
+
+
+def test_target_help_names_the_forms_the_target_parser_accepts():
+    """--target's help text is written out in auditor.commands.options (so --help need not import the
+    targets): it must stay what auditor.collect.targets parses."""
+    from auditor.collect.targets import TARGET_FORMS
+    from auditor.commands.options import TARGET_HELP
+
+    assert f"Where the facts come from: {TARGET_FORMS} [default: local, this host]." in TARGET_HELP
+
+
 def test_validate_reads_the_policy_without_collectors_reporters_or_writers(tmp_path):
     """``lbaudit validate`` needs the checks (their params) and the policy models; nothing that
     reads a host, renders a report, writes a file or signs."""
@@ -176,6 +199,38 @@ def test_validate_reads_the_policy_without_collectors_reporters_or_writers(tmp_p
     assert "pydantic" in tops and "yaml" in tops  # the other side: the policy is validated
     assert not [m for m in modules if m.startswith(("auditor.collect.sockets", "auditor.collect.live",
                                                     "auditor.report", "auditor.storage", "auditor.attest"))]
+
+
+VALIDATE_BUILDS = """\
+import io, contextlib
+from auditor.cli import run
+with contextlib.redirect_stdout(io.StringIO()):
+    code = run({args!r})
+from auditor.model import check, controls, evidence, facts, policy, result
+from auditor.model.base import StrictModel
+built = sorted(m.__name__ for module in (check, controls, evidence, facts, policy, result)
+               for m in vars(module).values()
+               if isinstance(m, type) and issubclass(m, StrictModel) and m.__module__ == module.__name__
+               and m.__pydantic_complete__)
+print(json.dumps([code, built]))
+sys.exit(0)
+"""
+
+
+def test_validate_builds_the_policy_models_not_the_facts_result_or_evidence_models():
+    """Models are built on first use (defer_build): validate builds the policy models (and the
+    control catalog's), never a facts, finding or evidence model."""
+    proc = subprocess.run([sys.executable, "-c", "import json, sys\n" + VALIDATE_BUILDS.format(args=["validate", "policies/corp.yaml"])],
+                          capture_output=True, text=True, cwd=REPO_ROOT, timeout=120,
+                          env={"PATH": "/usr/bin:/bin", "LBAUDIT_DISABLE_PLUGIN_AUTOLOAD": "1"})
+    code, built = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert code == 0
+    assert "PolicyDocument" in built and "Control" in built
+    from auditor.model import evidence, facts, result
+
+    unwanted = {name for module in (evidence, facts, result) for name, value in vars(module).items()
+                if isinstance(value, type) and value.__module__ == module.__name__}
+    assert not set(built) & unwanted, sorted(set(built) & unwanted)
 
 
 def test_quiet_evaluate_on_linux_imports_no_windows_or_macos_parser_and_no_signer(tmp_path):

@@ -4,13 +4,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Callable, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
 import click
 
-from auditor.collect.targets import TARGET_FORMS, LocalHost, RootDir, SnapshotFile, Target, parse_target
+if TYPE_CHECKING:
+    from auditor.collect.targets import Target
 
-TARGET_HELP = (f"Where the facts come from: {TARGET_FORMS} [default: local, this host]. "
+# auditor.collect.targets.TARGET_FORMS, written out: `lbaudit --help` must not import the targets
+# (socket, the program runner); tests/test_lazy_imports.py holds the two equal.
+TARGET_HELP = ("Where the facts come from: local, root:DIR, snapshot:FILE or replay:DIR [default: local, this host]. "
                "--root DIR and --snapshot FILE are the same as root:DIR and snapshot:FILE.")
 
 
@@ -18,6 +21,8 @@ def resolve_target(target: str | None, root: Path | None, snapshot: Path | None 
                    snapshot_pubkey: Path | None = None) -> Target:
     """The one target given by ``--target`` or its aliases ``--root``/``--snapshot``; two of them,
     a malformed ``--target`` or a ``--snapshot-pubkey`` without a snapshot is a usage error (exit 2)."""
+    from auditor.collect.targets import LocalHost, RootDir, SnapshotFile, parse_target
+
     given = [name for name, value in (("--target", target), ("--snapshot", snapshot), ("--root", root))
              if value is not None]
     if len(given) > 1:

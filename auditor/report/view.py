@@ -742,6 +742,11 @@ def attestation_view(evidence: Evidence, *, evidence_name: str, evidence_sha256:
 
 def content_sha256(evidence_bytes: bytes) -> str:
     """SHA-256 of the canonical JSON of the evidence: the digest ``lbaudit`` signatures cover."""
+    from auditor.storage.evidence import known_content_sha256
+
+    known = known_content_sha256(evidence_bytes)  # evidence read from a file was digested as it was read
+    if known is not None:
+        return known
     return sha256_hex(canonical_json(json.loads(evidence_bytes.decode("utf-8"))))
 
 

@@ -5,12 +5,16 @@ The engine builds the evidence (:mod:`auditor.engine.evidence`); reporters rende
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
+from pydantic import BaseModel, ValidationError
+
 from auditor.model.evidence import EVIDENCE_SCHEMA, EVIDENCE_SCHEMA_VERSION, Evidence
+from auditor.model.facts import Listener
 from auditor.model.result import Finding
-from auditor.storage.jsonfile import parse_document, read_bounded, validate_versioned
+from auditor.storage.jsonfile import canonical_sha256, parse_document, read_bounded, validate_versioned
 from auditor.storage.jsontext import indented_json
 from auditor.storage.outputs import write_atomic
 
@@ -90,8 +94,56 @@ def load_evidence(path: Path) -> tuple[Evidence, bytes]:
     return parse_evidence(raw, str(path)), raw
 
 
+# The content digest of evidence files read in this process, by the SHA-256 of the file's bytes:
+# reports print it, and parsing 29 MB of JSON once more for it (twice for a PDF) held another copy
+# of the whole document beside the validated one (issue 16).
+_CONTENT_DIGESTS: dict[str, str] = {}
+
+
+def known_content_sha256(raw: bytes) -> str | None:
+    """The content digest (SHA-256 of the canonical JSON) of evidence bytes this process has read
+    with :func:`parse_evidence`, else None."""
+    return _CONTENT_DIGESTS.get(hashlib.sha256(raw).hexdigest())
+
+
 def parse_evidence(raw: bytes, name: str) -> Evidence:
     """Validate the bytes of an evidence file (``name`` is used in messages); InputError if not."""
     data = parse_document(raw, name, EVIDENCE_WHAT)
+    try:
+        content = canonical_sha256(data)
+    except ValueError:  # no canonical form (a lone surrogate): whoever asks for it gets the error then
+        pass
+    else:
+        _CONTENT_DIGESTS[hashlib.sha256(raw).hexdigest()] = content
+    try:
+        _validate_long_lists_in_place(data)
+    except ValidationError:  # reported as always, from the whole document read once more
+        data = parse_document(raw, name, EVIDENCE_WHAT)
     return validate_versioned(data, name, EVIDENCE_WHAT, "evidence", Evidence, EVIDENCE_SCHEMA,
                               (EVIDENCE_SCHEMA_VERSION,))
+
+
+def _item_list(data: Any, *keys: str) -> list[Any] | None:
+    for key in keys:
+        data = data.get(key) if type(data) is dict else None
+    return data if type(data) is list else None
+
+
+# The lists that grow with the host: findings, and the listeners of the snapshot they judge.
+_LONG_LISTS: tuple[tuple[tuple[str, ...], type[BaseModel]], ...] = (
+    (("result", "findings"), Finding),
+    (("snapshot", "facts", "sockets", "listeners"), Listener),
+)
+
+
+def _validate_long_lists_in_place(data: Any) -> None:
+    """Replace each finding and listener of the parsed document by its validated model, one by one,
+    so each parsed item is freed as its model is made: the whole parsed document beside the whole
+    model was the peak of reading 20,000 findings.  Validating the document then takes these models
+    as they are (pydantic does not validate a model instance again) and everything else as before."""
+    for keys, model in _LONG_LISTS:
+        items = _item_list(data, *keys)
+        if items is None:
+            continue
+        for index, item in enumerate(items):
+            items[index] = model.model_validate(item)

@@ -72,3 +72,39 @@ def test_a_character_device_is_refused_on_the_read_not_on_stat(tmp_path):
     os.mkfifo(fifo)
     with pytest.raises(InputError, match="is a FIFO, not a thing"):
         read_bounded(fifo, 100, "a thing")
+
+
+# Non-ASCII characters are parsed from their JSON escapes (one byte a character of text: issue 16);
+# what a document means, and every error and where it is, stay those of the text as it is.
+NON_ASCII_DOCUMENTS = [
+    '{"title": "Deny by Default \u2014 Allow by Exception", "n": [1.5, null, true]}',
+    '{"a": "\u00e9\U0001f600x", "b": {"\u00fc": "\\u00e9\\n"}}',
+    '{"a": "\\ud83d\U0001f600"}',  # an escaped lone surrogate before an astral character
+    '["\\\\", "\u00e9"]',
+]
+
+
+@pytest.mark.parametrize("text", NON_ASCII_DOCUMENTS, ids=range(len(NON_ASCII_DOCUMENTS)))
+def test_a_document_with_non_ascii_text_reads_as_json_loads_reads_it(text):
+    import json
+
+    from auditor.storage.jsonfile import loads_strict
+
+    assert loads_strict(text.encode("utf-8")) == json.loads(text)
+
+
+BROKEN_NON_ASCII = [
+    (b'{"a": \xc3\xa9}', "not valid JSON (line 1) at column 7: Expecting value"),  # outside a string
+    (b'{"a": "\\\xc3\xa9"}', "not valid JSON (line 1) at column 8: Invalid \\escape"),  # its escape is not JSON
+    (b'{"\xc3\xa9": 1, "\xc3\xa9": 2}', "duplicate key '\u00e9'"),
+    (b'{"a": "\xc3\xa9\xff"}', "not UTF-8 text (byte 9)"),
+    (b'{"\xc3\xa9": 1e999}', "the number 1e999 is out of range (line 1, column 7)"),  # in characters
+    (b'\xef\xbb\xbf{"a": "\xc3\xa9"}', "Unexpected UTF-8 BOM"),
+]
+
+
+@pytest.mark.parametrize(("raw", "message"), BROKEN_NON_ASCII, ids=range(len(BROKEN_NON_ASCII)))
+def test_a_broken_document_with_non_ascii_text_is_located_in_its_own_lines_and_columns(raw, message):
+    with pytest.raises(InputError) as error:
+        parse_document(raw, "doc.json", "a document")
+    assert message in str(error.value)
