@@ -159,3 +159,22 @@ def _unit_tests_do_not_read_this_host(request: pytest.FixtureRequest):
     if reads:
         pytest.fail("a unit test read this host (mark it live if that is its point): "
                     + ", ".join(sorted(set(reads))[:10]), pytrace=False)
+
+
+# A test that is neither ``slow`` nor ``integration`` but took longer than this (its call alone) is
+# named at the end of the run, so the inner loop stays fast as tests are added (mark it, or make it fast).
+UNMARKED_SLOW_SECONDS = 2.0
+_unmarked_slow: list[tuple[float, str]] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if (report.when == "call" and report.duration > UNMARKED_SLOW_SECONDS
+            and not {"slow", "integration"} & set(report.keywords)):
+        _unmarked_slow.append((report.duration, report.nodeid))
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    if _unmarked_slow:
+        terminalreporter.section("tests over 2 s marked neither slow nor integration")
+        for duration, nodeid in sorted(_unmarked_slow, reverse=True)[:15]:
+            terminalreporter.line(f"{duration:6.2f}s {nodeid}")
