@@ -10,6 +10,7 @@ at teardown.  Child processes are not watched: the tests that start one are abou
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import socket
@@ -64,9 +65,10 @@ INTEGRATION_PROGRAMS = frozenset({"chromium", "chromium-browser", "dockerd", "do
 # Tests that read or change this host's shared state (its listeners, sysctls, audit rules, network
 # namespaces, docker0) are meant to run in one pytest-xdist worker, one after the other, so that
 # under ``-n 2`` a test comparing two readings of this host never sees another test's listener, rule
-# or namespace.  NOT YET IN FORCE: pytest-xdist 3.8 groups by suffixing ``item._nodeid``, and pytest
-# 9.2 derives ``nodeid`` from ``item._id`` instead, so the group is ignored and live tests still run
-# in both workers (measured: the live_families, docker and capabilities tests then fail).
+# or namespace.  pytest-xdist 3.8 groups by suffixing ``item._nodeid`` with ``@group``, which pytest
+# 9.2 no longer reads (``nodeid`` is ``str(item._id)``): the group was ignored and live tests ran in
+# both workers (the live_families, docker and capabilities tests then failed), so the suffix is put
+# where pytest 9.2 reads it (``_group_in_node_id``).
 HOST_GROUP = "host"
 
 _watching: list[str] | None = None  # the host reads of the running unit test, or None when reads are allowed
@@ -128,6 +130,21 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if ((item.get_closest_marker("live") or item.get_closest_marker("root"))
                 and not item.get_closest_marker("xdist_group")):
             item.add_marker(pytest.mark.xdist_group(HOST_GROUP))
+        if getattr(config.option, "loadgroup", False):  # a pytest-xdist worker under --dist loadgroup
+            _group_in_node_id(item)
+
+
+def _group_in_node_id(item: pytest.Item) -> None:
+    """``nodeid@group``, as pytest-xdist's LoadGroupScheduling reads it, in the node id pytest 9.2
+    reports (``str(item._id)``; xdist's own suffix goes to ``item._nodeid``, which it no longer reads)."""
+    names = sorted({str(m.args[0] if m.args else m.kwargs.get("name", "default"))
+                    for m in item.iter_markers("xdist_group")})
+    node_id = getattr(item, "_id", None)
+    if not names or node_id is None or "_str_cache" not in getattr(type(node_id), "__slots__", ()):
+        return  # no group, or a pytest whose node ids xdist suffixes itself
+    grouped = dataclasses.replace(node_id)
+    object.__setattr__(grouped, "_str_cache", f"{item.nodeid}@{'_'.join(names)}")
+    item._id = grouped
 
 
 @pytest.fixture(autouse=True)
