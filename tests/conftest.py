@@ -10,6 +10,7 @@ at teardown.  Child processes are not watched: the tests that start one are abou
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import socket
@@ -54,10 +55,31 @@ HOST_PROGRAMS = frozenset({"auditctl", "augenrules", "sysctl", "systemctl", "sys
                            # the netns section's NAT readers
                            "iptables-save", "ip6tables-save", "iptables-legacy-save", "ip6tables-legacy-save", "nft"})
 
+# Programs that make a test an integration test: a daemon, a browser or another program stack of its
+# own.  A test not marked ``integration`` that starts one fails, naming it (the marker is what keeps
+# it out of the inner loop, ``pytest -m "not integration and not slow"``).  PostgreSQL is started
+# through runuser, so its tests are marked by fixture instead (tests/history/conftest.py).
+INTEGRATION_PROGRAMS = frozenset({"chromium", "chromium-browser", "dockerd", "docker", "sshd", "ssh", "ansible",
+                                  "ansible-playbook", "ansible-galaxy", "ansible-test", "systemd-analyze",
+                                  "initdb", "pg_ctl", "postgres"})
+# Tests that read or change this host's shared state (its listeners, sysctls, audit rules, network
+# namespaces, docker0) are meant to run in one pytest-xdist worker, one after the other, so that
+# under ``-n 2`` a test comparing two readings of this host never sees another test's listener, rule
+# or namespace.  pytest-xdist 3.8 groups by suffixing ``item._nodeid`` with ``@group``, which pytest
+# 9.2 no longer reads (``nodeid`` is ``str(item._id)``): the group was ignored and live tests ran in
+# both workers (the live_families, docker and capabilities tests then failed), so the suffix is put
+# where pytest 9.2 reads it (``_group_in_node_id``).
+HOST_GROUP = "host"
+
 _watching: list[str] | None = None  # the host reads of the running unit test, or None when reads are allowed
+_starting: list[str] | None = None  # the integration programs the running non-integration test started
 
 
 def _audit(event: str, args: tuple) -> None:
+    if _starting is not None and event == "subprocess.Popen" and args:
+        program = _program(args)
+        if program is not None and os.path.basename(program) in INTEGRATION_PROGRAMS:
+            _starting.append(os.path.basename(program))
     if _watching is None:
         return
     if event in ("open", "os.listdir", "os.scandir") and args:
@@ -69,13 +91,19 @@ def _audit(event: str, args: tuple) -> None:
     elif event == "socket.__new__" and len(args) >= 2 and args[1] == socket.AF_NETLINK:
         _watching.append("netlink socket")
     elif event == "subprocess.Popen" and args:
-        executable = args[0] if isinstance(args[0], (str, bytes)) else None
-        argv = args[1] if len(args) > 1 else None
-        program = executable or (argv[0] if isinstance(argv, (list, tuple)) and argv else argv)
-        if isinstance(program, bytes):
-            program = os.fsdecode(program)
-        if isinstance(program, str) and os.path.basename(program) in HOST_PROGRAMS:
+        program = _program(args)
+        if program is not None and os.path.basename(program) in HOST_PROGRAMS:
             _watching.append(f"runs {program}")
+
+
+def _program(args: tuple) -> str | None:
+    """The program of a ``subprocess.Popen`` audit event (executable, args, cwd, env)."""
+    executable = args[0] if isinstance(args[0], (str, bytes)) else None
+    argv = args[1] if len(args) > 1 else None
+    program = executable or (argv[0] if isinstance(argv, (list, tuple)) and argv else argv)
+    if isinstance(program, bytes):
+        program = os.fsdecode(program)
+    return program if isinstance(program, str) else None
 
 
 sys.addaudithook(_audit)
@@ -86,6 +114,54 @@ sys.addaudithook(_audit)
 os.environ["LBAUDIT_CONFIG"] = ""
 for _setting in SETTINGS:
     os.environ.pop(_setting.env, None)
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist's own, which reads the groups
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Markers that follow from what a test uses, so that a new test of that kind has them too:
+    a test with its own dockerd (``docker``) or the PostgreSQL test server (``postgres_server``,
+    tests/history/conftest.py; ``store_url`` marks its ``[postgresql]`` half) is ``integration``;
+    a test that reads this host (``live``, ``root``) runs in the ``host`` xdist group unless it names
+    a group of its own."""
+    for item in items:
+        starts_a_daemon = item.get_closest_marker("docker") or "postgres_server" in getattr(item, "fixturenames", ())
+        if starts_a_daemon and not item.get_closest_marker("integration"):
+            item.add_marker(pytest.mark.integration)
+        if ((item.get_closest_marker("live") or item.get_closest_marker("root"))
+                and not item.get_closest_marker("xdist_group")):
+            item.add_marker(pytest.mark.xdist_group(HOST_GROUP))
+        if getattr(config.option, "loadgroup", False):  # a pytest-xdist worker under --dist loadgroup
+            _group_in_node_id(item)
+
+
+def _group_in_node_id(item: pytest.Item) -> None:
+    """``nodeid@group``, as pytest-xdist's LoadGroupScheduling reads it, in the node id pytest 9.2
+    reports (``str(item._id)``; xdist's own suffix goes to ``item._nodeid``, which it no longer reads)."""
+    names = sorted({str(m.args[0] if m.args else m.kwargs.get("name", "default"))
+                    for m in item.iter_markers("xdist_group")})
+    node_id = getattr(item, "_id", None)
+    if not names or node_id is None or "_str_cache" not in getattr(type(node_id), "__slots__", ()):
+        return  # no group, or a pytest whose node ids xdist suffixes itself
+    grouped = dataclasses.replace(node_id)
+    object.__setattr__(grouped, "_str_cache", f"{item.nodeid}@{'_'.join(names)}")
+    item._id = grouped
+
+
+@pytest.fixture(autouse=True)
+def _unit_tests_start_no_integration_stack(request: pytest.FixtureRequest):
+    global _starting
+    if request.node.get_closest_marker("integration"):
+        yield
+        return
+    started: list[str] = []
+    _starting = started
+    try:
+        yield
+    finally:
+        _starting = None
+    if started:
+        pytest.fail("a test that is not marked integration started " + ", ".join(sorted(set(started)))
+                    + " (mark it pytest.mark.integration: it stays out of the inner loop)", pytrace=False)
 
 
 @pytest.fixture(autouse=True)
@@ -103,3 +179,22 @@ def _unit_tests_do_not_read_this_host(request: pytest.FixtureRequest):
     if reads:
         pytest.fail("a unit test read this host (mark it live if that is its point): "
                     + ", ".join(sorted(set(reads))[:10]), pytrace=False)
+
+
+# A test that is neither ``slow`` nor ``integration`` but took longer than this (its call alone) is
+# named at the end of the run, so the inner loop stays fast as tests are added (mark it, or make it fast).
+UNMARKED_SLOW_SECONDS = 2.0
+_unmarked_slow: list[tuple[float, str]] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if (report.when == "call" and report.duration > UNMARKED_SLOW_SECONDS
+            and not {"slow", "integration"} & set(report.keywords)):
+        _unmarked_slow.append((report.duration, report.nodeid))
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    if _unmarked_slow:
+        terminalreporter.section("tests over 2 s marked neither slow nor integration")
+        for duration, nodeid in sorted(_unmarked_slow, reverse=True)[:15]:
+            terminalreporter.line(f"{duration:6.2f}s {nodeid}")

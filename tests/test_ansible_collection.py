@@ -22,6 +22,8 @@ import pytest
 
 from tests.cli import REPO
 
+pytestmark = pytest.mark.integration  # ansible-galaxy, ansible-test (a venv per sanity test), ansible
+
 BIN = Path(sys.executable).parent
 GET_PIP_STANDIN = "import ensurepip\nensurepip.bootstrap(upgrade=True)\n"
 

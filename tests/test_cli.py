@@ -40,6 +40,7 @@ def evidence_validator():
     return jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker())
 
 
+@pytest.mark.slow  # evaluates this host and renders its PDF
 @pytest.mark.live
 def test_evaluate_corp_policy_on_this_host(tmp_path, evidence_validator):
     out = tmp_path / "evidence.json"
@@ -246,6 +247,7 @@ cli.main()
 """
 
 
+@pytest.mark.slow  # a real interpreter per exit code
 def test_main_exit_codes_from_a_real_process(tmp_path):
     """The one subprocess smoke test of main(): every other CLI test runs in-process through
     auditor.cli.run (tests/cli.py); this proves that main() hands run's codes to a real shell,

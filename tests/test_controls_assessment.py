@@ -21,6 +21,7 @@ REFERENCE = REPO.parent / "shared" / "reference" / "nist"
 GENERATED = REPO / "controls" / "nist-sp800-53-r5-assessment.json"
 
 
+@pytest.mark.slow  # runs scripts/build-controls
 def test_regenerating_the_control_text_gives_the_committed_bytes(tmp_path):
     if not REFERENCE.is_dir():
         if os.environ.get("CI") == "true":

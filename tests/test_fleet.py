@@ -80,6 +80,7 @@ def test_bad_snapshot_fails_its_host_only(fleet: Path, tmp_path: Path):
     assert (out / "db01.evidence.json").is_file() and not (out / "broken.evidence.json").exists()
 
 
+@pytest.mark.slow  # evaluates a fleet, loads the JUnit schema
 def test_junit_one_suite_per_host_valid_against_the_jenkins_schema(fleet: Path, tmp_path: Path):
     xmlschema = conformance_module("xmlschema", "xmlschema is not installed")
     schema = xmlschema.XMLSchema(str(reference_file("junit", "junit-10.xsd")))
@@ -126,6 +127,7 @@ def test_worst_exit_code_order():
     assert worst_exit_code([]) == 0
 
 
+@pytest.mark.slow  # evaluates and records a fleet
 def test_record_every_host_with_trigger_fleet_and_report_the_fleet(fleet: Path, tmp_path: Path):
     from auditor.history import open_store
 
@@ -156,6 +158,7 @@ def test_record_every_host_with_trigger_fleet_and_report_the_fleet(fleet: Path, 
     assert data["not_scanned_for_days"]["hosts"] == []  # generated snapshots are recent runs
 
 
+@pytest.mark.slow  # evaluates and records a fleet twice
 def test_report_names_a_host_that_regressed_and_hosts_not_scanned_lately(fleet: Path, tmp_path: Path):
     store = tmp_path / "history.db"
     run_cli("fleet", "evaluate", "--snapshots", fleet, "--policy", POLICY, "--out-dir", tmp_path / "out1",
@@ -178,6 +181,7 @@ def test_report_names_a_host_that_regressed_and_hosts_not_scanned_lately(fleet: 
     assert "db01" in text.stdout and "regressed since their previous run: 1" in text.stdout
 
 
+@pytest.mark.slow  # evaluates a fleet
 def test_hosts_sharing_a_machine_are_told_apart_by_inventory_name(tmp_path: Path):
     fetch = tmp_path / "fetch"
     for name in ("ns-a", "ns-b"):  # one machine id and host name, as network namespaces of one machine have

@@ -27,7 +27,7 @@ import pytest
 
 from tests.cli import REPO, run_cli
 
-pytestmark = [pytest.mark.live, pytest.mark.root]
+pytestmark = [pytest.mark.live, pytest.mark.root, pytest.mark.integration]
 
 SSHD = "/usr/sbin/sshd"
 BIN = Path(sys.executable).parent

@@ -39,6 +39,7 @@ def listeners() -> Iterator[list[tuple[str, str, int]]]:
             sock.close()
 
 
+@pytest.mark.slow  # init and evaluate on this host
 @pytest.mark.live
 def test_init_from_host_then_evaluate_has_no_failing_listener_finding(tmp_path, listeners):
     policy = tmp_path / "host.yaml"

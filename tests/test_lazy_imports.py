@@ -49,6 +49,7 @@ def _imported_after(args: list[str], run: str = RUN_CLI) -> tuple[int, set[str]]
 MODELS_AND_IO = ("pydantic", "pydantic_core", "yaml", "psutil", "orjson", "cryptography")
 
 
+@pytest.mark.slow  # a child interpreter (what it imports is the point)
 def test_quiet_evaluate_imports_neither_reportlab_nor_rich(tmp_path):
     code, modules = _imported_after(["evaluate", "--policy", "policies/corp.yaml", "--root", FIXTURE_ROOT,
                                      "-q", "-o", str(tmp_path / "e.json")])
@@ -57,6 +58,7 @@ def test_quiet_evaluate_imports_neither_reportlab_nor_rich(tmp_path):
     assert modules.isdisjoint(HEAVY), sorted(modules.intersection(HEAVY))
 
 
+@pytest.mark.slow  # a child interpreter (what it imports is the point)
 def test_evaluate_with_pdf_imports_reportlab_and_a_piped_summary_no_rich(tmp_path):
     """The other side: the lazy imports still happen when the work needs them.  A summary into a
     pipe is one finding per line (issue 15), which needs no rich."""
@@ -81,6 +83,7 @@ sys.stdout = sys.stderr
 """
 
 
+@pytest.mark.slow  # a child interpreter (what it imports is the point)
 def test_evaluate_on_a_terminal_draws_the_summary_with_rich(tmp_path):
     code, modules = _imported_after(["evaluate", "--policy", "policies/corp.yaml", "--root", FIXTURE_ROOT,
                                      "-o", str(tmp_path / "e.json")], run=ON_A_TERMINAL)
@@ -88,12 +91,14 @@ def test_evaluate_on_a_terminal_draws_the_summary_with_rich(tmp_path):
     assert "rich" in modules and "reportlab" not in modules
 
 
+@pytest.mark.slow  # a child interpreter (what it imports is the point)
 def test_help_imports_neither_reportlab_nor_rich():
     code, modules = _imported_after(["--help"])
     assert code == 0
     assert modules.isdisjoint(HEAVY), sorted(modules.intersection(HEAVY))
 
 
+@pytest.mark.slow  # a child interpreter (what it imports is the point)
 def test_the_format_neutral_view_imports_no_renderer():
     """auditor.report.view is what every format renders from; the PDF's reportlab stays in the PDF
     reporter, so an HTML or text rendering of the view would not pay for it."""
@@ -135,6 +140,7 @@ def test_unknown_format_on_the_command_line_is_exit_2_listing_the_formats(tmp_pa
 STORE_PACKAGES = ("sqlalchemy", "alembic", "psycopg")
 
 
+@pytest.mark.slow  # a child interpreter (what it imports is the point)
 def test_evaluate_without_record_and_help_import_no_database_library(tmp_path):
     """The history store's SQLAlchemy is paid for by --record and `lbaudit history` only (issue 11)."""
     code, modules = _imported_after(["evaluate", "--policy", "policies/corp.yaml", "--root", FIXTURE_ROOT,
@@ -145,6 +151,7 @@ def test_evaluate_without_record_and_help_import_no_database_library(tmp_path):
     assert code == 0 and modules.isdisjoint(STORE_PACKAGES)
 
 
+@pytest.mark.slow  # a child interpreter (what it imports is the point)
 def test_record_imports_alembic_only_to_create_or_migrate_the_store(tmp_path):
     args = ["evaluate", "--policy", "policies/corp.yaml", "--root", FIXTURE_ROOT, "-q", "--record",
             "--store", str(tmp_path / "h.db")]
@@ -154,6 +161,7 @@ def test_record_imports_alembic_only_to_create_or_migrate_the_store(tmp_path):
     assert code in (0, 1, 3) and "sqlalchemy" in modules and "alembic" not in modules
 
 
+@pytest.mark.slow  # a child interpreter (what it imports is the point)
 def test_help_imports_no_models_no_yaml_no_collectors_and_no_subprocess():
     """``lbaudit --help`` lists the commands from a table: no pydantic model, no YAML parser, no
     psutil, no subprocess (the targets' programs import it when they run one), no entry-point scan."""
@@ -171,6 +179,7 @@ HELP_MODULES = {"auditor", "auditor.cli", "auditor.commands", "auditor.commands.
                 "auditor.errors", "auditor.model", "auditor.model.codes", "auditor.plugins"}
 
 
+@pytest.mark.slow  # a child interpreter (what it imports is the point)
 def test_help_imports_only_the_command_table_not_the_targets_or_json():
     code, modules = _modules_after(["--help"])
     assert code == 0
@@ -188,6 +197,7 @@ def test_target_help_names_the_forms_the_target_parser_accepts():
     assert f"Where the facts come from: {TARGET_FORMS} [default: local, this host]." in TARGET_HELP
 
 
+@pytest.mark.slow  # a child interpreter (what it imports is the point)
 def test_validate_reads_the_policy_without_collectors_reporters_or_writers(tmp_path):
     """``lbaudit validate`` needs the checks (their params) and the policy models; nothing that
     reads a host, renders a report, writes a file or signs."""
@@ -217,6 +227,7 @@ sys.exit(0)
 """
 
 
+@pytest.mark.slow  # a child interpreter (what it imports is the point)
 def test_validate_builds_the_policy_models_not_the_facts_result_or_evidence_models():
     """Models are built on first use (defer_build): validate builds the policy models (and the
     control catalog's), never a facts, finding or evidence model."""
@@ -233,6 +244,7 @@ def test_validate_builds_the_policy_models_not_the_facts_result_or_evidence_mode
     assert not set(built) & unwanted, sorted(set(built) & unwanted)
 
 
+@pytest.mark.slow  # a child interpreter (what it imports is the point)
 def test_quiet_evaluate_on_linux_imports_no_windows_or_macos_parser_and_no_signer(tmp_path):
     code, modules = _modules_after(["evaluate", "--policy", "policies/corp.yaml", "--root", FIXTURE_ROOT,
                                     "-q", "-o", str(tmp_path / "e.json")])
@@ -241,6 +253,7 @@ def test_quiet_evaluate_on_linux_imports_no_windows_or_macos_parser_and_no_signe
                                                     "auditor.report.console", "auditor.report.pdf"))]
 
 
+@pytest.mark.slow  # a child interpreter (what it imports is the point)
 def test_history_list_and_trend_read_the_store_without_pydantic(tmp_path):
     """Listing runs and counting them per day read rows, not evidence documents: no pydantic model
     is imported (about 0.3 s of the whole command; issue 11's under-1-s target for both)."""

@@ -85,6 +85,7 @@ def test_captured_output_prints_every_finding_on_one_unwrapped_line_whatever_col
     assert not ANSI.search(result.stdout)
 
 
+@pytest.mark.slow  # a real process with a pipe as stdout
 def test_a_real_pipe_gets_one_line_per_finding(tmp_path):
     """A real process with stdout a pipe (``lbaudit evaluate ... | cat``), COLUMNS=40."""
     policy, snapshot_path = _files(tmp_path)

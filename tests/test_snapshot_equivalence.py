@@ -64,6 +64,7 @@ def _listen(stack: ExitStack, family: int, kind: int, address: str) -> int:
     return sock.getsockname()[1]
 
 
+@pytest.mark.slow  # collects this host twice
 @pytest.mark.live
 def test_snapshot_of_this_host_evaluates_to_the_live_findings(tmp_path: Path):
     registry = load_registry(plugins=False)

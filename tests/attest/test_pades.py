@@ -126,6 +126,7 @@ def test_unreadable_or_wrong_files_are_input_errors(signed_setup, tmp_path):
 
 # ------------------------------------------------------------------ the attestation page names the PDF signer
 
+@pytest.mark.slow  # PAdES-signs and verifies a PDF
 def test_the_attestation_page_names_the_pades_certificate_and_verify_holds_it_to_that(tmp_path, evidence):
     """`report --pdf-cert` renders the certificate's name and fingerprint on the attestation page;
     verify accepts the PDF signed with that certificate, and refuses it unsigned or signed by another."""

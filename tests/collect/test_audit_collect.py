@@ -125,7 +125,7 @@ def test_live_as_root_reads_enabled_loaded_and_persistent():
 
 
 @pytest.mark.live
-@pytest.mark.xdist_group("kernel-audit-rules")  # they change the shared kernel audit rules: one at a time
+@pytest.mark.integration  # changes the kernel audit rules (live: the host xdist group runs it alone)
 def test_live_rule_added_with_auditctl_is_seen_in_loaded_rules():
     """Adds one real rule with a unique key, collects, and always deletes it again."""
     require_root()

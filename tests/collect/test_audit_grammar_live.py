@@ -316,7 +316,7 @@ def test_recorded_auditctl_verdicts_are_what_lbaudit_reads():
 
 
 @pytest.mark.live
-@pytest.mark.xdist_group("kernel-audit-rules")  # they change the shared kernel audit rules: one at a time
+@pytest.mark.integration  # changes the kernel audit rules (live: the host xdist group runs it alone)
 def test_auditctl_and_lbaudit_stop_at_the_same_lines(tmp_path):
     require_root()
     if os.environ.get(LIVE_ENV) != "1":
@@ -398,7 +398,7 @@ LISTING_LIMITS = ("arch=aarch64", "\\ ")
 
 
 @pytest.mark.live
-@pytest.mark.xdist_group("kernel-audit-rules")  # they change the shared kernel audit rules: one at a time
+@pytest.mark.integration  # changes the kernel audit rules (live: the host xdist group runs it alone)
 def test_rules_read_back_from_auditctl_l_are_the_rules_of_the_file():
     """drift.audit_rules compares the two forms: every candidate line auditctl loads must read back
     from ``auditctl -l`` as the same rule (signed auid/gid, numbers, hex a0, names, -C order...)."""

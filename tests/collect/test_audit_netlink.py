@@ -213,7 +213,7 @@ def test_live_collect_without_auditctl_reads_the_kernel(tmp_path):
 
 
 @pytest.mark.live
-@pytest.mark.xdist_group("kernel-audit-rules")  # they change the shared kernel audit rules: one at a time
+@pytest.mark.integration  # changes the kernel audit rules (live: the host xdist group runs it alone)
 def test_live_rules_read_over_netlink_match_auditctl(tmp_path):
     """Adds five rules with a unique key, reads them both ways, and always deletes them again."""
     require_root()

@@ -14,7 +14,7 @@ from auditor.model.result import Status
 from tests.collect.test_netns_live import live_snapshot
 from tests.docker_env import IMAGE, Docker, dockerd
 
-pytestmark = [pytest.mark.live, pytest.mark.docker, pytest.mark.xdist_group(name="netns")]
+pytestmark = [pytest.mark.live, pytest.mark.docker]
 
 
 def free_port() -> int:

@@ -31,7 +31,7 @@ from tests.netns_env import (
 )
 from tests.privileges import run_as_unprivileged
 
-pytestmark = [pytest.mark.live, pytest.mark.xdist_group(name="netns")]
+pytestmark = pytest.mark.live
 
 
 def live_snapshot(sections: frozenset[str] = frozenset({"sockets", "sysctl", "netns"})) -> HostSnapshot:

@@ -162,6 +162,7 @@ def test_empty_root_configures_nothing(tmp_path: Path) -> None:
 
 @pytest.mark.skipif(SYSTEMD_ANALYZE is None, reason="systemd-analyze is not installed")
 @pytest.mark.live
+@pytest.mark.integration  # runs systemd-analyze
 def test_files_chosen_match_systemd_analyze_cat_config(root: Path) -> None:
     proc = subprocess.run(
         [SYSTEMD_ANALYZE, f"--root={root}", "--no-pager", "cat-config", "sysctl.d"],

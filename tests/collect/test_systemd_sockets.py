@@ -304,6 +304,7 @@ def _marked_dropin_image(root: Path) -> dict[str, list[str]]:
 
 @pytest.mark.skipif(SYSTEMD_ANALYZE is None, reason="systemd-analyze is not installed")
 @pytest.mark.live
+@pytest.mark.integration  # runs systemd-analyze
 def test_drop_ins_applied_match_systemd_analyze_verify(tmp_path: Path) -> None:
     root = tmp_path / "image"
     files = _marked_dropin_image(root)

@@ -111,7 +111,7 @@ def postgres_server():
     server.stop()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.integration)])
 def store_url(request, tmp_path) -> str:
     """A fresh, empty store: an SQLite file path, or a new database on the test server."""
     if request.param == "sqlite":

@@ -269,6 +269,7 @@ def test_the_store_comes_from_LBAUDIT_STORE(tmp_path):
     assert len(json.loads(run_cli("history", "list", "--json", env={"LBAUDIT_STORE": str(store)}).stdout)) == 1
 
 
+@pytest.mark.slow  # records runs, then draws with rich
 def test_list_and_trend_draw_tables_on_a_terminal(tmp_path):
     """On a terminal (a real pseudo-terminal here) the tables are drawn, each run on one line."""
     import os

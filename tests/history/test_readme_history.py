@@ -10,6 +10,8 @@ import shlex
 import shutil
 from pathlib import Path
 
+import pytest
+
 from tests.cli import REPO, run_cli
 from tests.history.scans import record_scan, write_scan_snapshot
 
@@ -49,6 +51,7 @@ def _run_block(lines: list[str], cwd: Path, env: dict[str, str], substitute=lamb
     return results
 
 
+@pytest.mark.slow  # the README's history commands, each a run
 def test_the_readme_history_commands_run_as_documented(tmp_path):
     shutil.copytree(REPO / "policies", tmp_path / "policies")
     write_scan_snapshot(tmp_path / "monday.snapshot.json", wildcard_redis=False)

@@ -13,6 +13,8 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
+import pytest
+
 from auditor.engine.evaluate import evaluate
 from auditor.engine.evidence import build_evidence
 from auditor.engine.registry import build_registry
@@ -76,6 +78,7 @@ def test_a_process_named_script_is_a_failing_finding_shown_as_text():
     assert HOSTILE_HOST in page.tags("title")[0].content
 
 
+@pytest.mark.integration  # starts Chromium
 def test_in_the_browser_hostile_strings_are_text_and_nothing_runs_or_loads(tmp_path):
     evidence = _hostile_evidence()
     html = tmp_path / "report.html"

@@ -492,6 +492,7 @@ def _fresh(base: Path, name: str) -> Path:
     return directory
 
 
+@pytest.mark.slow  # hypothesis: evaluates each mutated snapshot
 @FUZZ
 @given(document=mutated(SNAPSHOT_DOC))
 def test_mutated_snapshot_is_judged_or_refused_never_an_error(good, tmp_path_factory, document):
@@ -525,6 +526,7 @@ def evidence_doc(good) -> dict:
     return json.loads(good["evidence"].read_text())
 
 
+@pytest.mark.slow  # hypothesis: renders each mutated evidence in every format
 @FUZZ
 @given(data=st.data())
 def test_mutated_evidence_renders_or_is_refused(good, evidence_doc, tmp_path_factory, data):

@@ -20,7 +20,7 @@ from tests.cli import run_cli
 from tests.factories import listener, provenance, snapshot
 from tests.netns_env import listeners_in, named_namespace, require_namespaces, unique_name
 
-pytestmark = pytest.mark.xdist_group(name="netns")
+pytestmark = pytest.mark.xdist_group(name="host")  # named namespaces, /run/netns: with the live tests (tests/conftest.py)
 
 
 def _bind_outcomes(netns, gaps):

@@ -89,6 +89,7 @@ def test_org_logo_without_a_pdf_is_a_usage_error(tmp_path, evidence_file):
     assert result.returncode == ExitCode.USAGE and "--org-logo goes on the PDF cover" in result.stderr
 
 
+@pytest.mark.slow  # renders, edits and verifies a PDF
 def test_a_pdf_whose_recorded_organisation_was_edited_does_not_verify(tmp_path, evidence_file):
     private, public = generate_keypair(tmp_path / "keys")
     sign_evidence_file(evidence_file, private)

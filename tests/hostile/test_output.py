@@ -75,6 +75,7 @@ def _closed_pipe_run(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
         os.close(write_end)
 
 
+@pytest.mark.slow  # a real process writing to a closed pipe
 def test_evidence_to_a_closed_pipe_is_exit_2_with_a_message(tmp_path):
     policy, snap = _files(tmp_path)
     proc = _closed_pipe_run(["evaluate", "--policy", str(policy), "--snapshot", str(snap), "-o", "-"], tmp_path)
@@ -82,6 +83,7 @@ def test_evidence_to_a_closed_pipe_is_exit_2_with_a_message(tmp_path):
     assert "standard output: the reader closed the pipe" in proc.stderr and "Traceback" not in proc.stderr
 
 
+@pytest.mark.slow  # a real process writing to a closed pipe
 def test_a_summary_to_a_closed_pipe_keeps_the_verdicts_exit_code(tmp_path):
     policy, snap = _files(tmp_path)
     proc = _closed_pipe_run(["evaluate", "--policy", str(policy), "--snapshot", str(snap), "-o",
@@ -109,6 +111,7 @@ def test_keygen_refuses_dash_as_its_directory(tmp_path):
     assert result.returncode == 2 and "--out -" in result.stderr and not (tmp_path / "-").exists()
 
 
+@pytest.mark.slow  # a real process writing to a closed pipe
 def test_json_summary_to_a_closed_pipe_is_exit_2_with_a_message(tmp_path):
     policy, snap = _files(tmp_path)
     proc = _closed_pipe_run(["evaluate", "--policy", str(policy), "--snapshot", str(snap), "-o",

@@ -106,6 +106,7 @@ def test_a_character_device_as_output_is_refused_and_stays_a_device(work):
     assert stat.S_ISCHR(os.lstat(device).st_mode)
 
 
+@pytest.mark.slow  # a real process with a pipe as stdout
 def test_a_link_to_stdout_is_refused_and_stays_a_symlink(work):
     os.symlink("/proc/self/fd/1", work / "stdout")  # what /dev/stdout is, in a place of our own
     before = tree(work)
@@ -115,6 +116,7 @@ def test_a_link_to_stdout_is_refused_and_stays_a_symlink(work):
     assert changed(before, tree(work)) == set()
 
 
+@pytest.mark.slow  # real processes with a pipe as stdout
 def test_dev_null_and_dev_stdout_as_root_stay_what_they_are(work):
     if os.geteuid() != 0:
         pytest.skip("only root could replace /dev/null or /dev/stdout")

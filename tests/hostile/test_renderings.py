@@ -322,6 +322,7 @@ def _outline(reader) -> list:
     return list(walk(reader.outline))
 
 
+@pytest.mark.slow  # renders and reads back a PDF
 def test_every_bookmark_opens_the_page_its_section_starts_on():
     evidence = make_evidence(extra_listeners=60)  # long enough that sections spread over many pages
     reader = pypdf.PdfReader(io.BytesIO(render_pdf(evidence, context_of(evidence))))
@@ -391,6 +392,7 @@ def test_report_honours_the_autoload_switch(tmp_path, baseline_file, plugin_site
     assert not marker.exists()
 
 
+@pytest.mark.slow  # child interpreters with a fake distribution
 def test_report_honours_the_autoload_switch_in_a_new_process(tmp_path, baseline_file):
     """The same switch where a real interpreter reads the distribution from PYTHONPATH."""
     site, marker = tmp_path / "site", tmp_path / "loaded"
@@ -477,6 +479,7 @@ def test_a_naive_evaluation_time_is_refused():
 CONFORMANCE_TEST = "tests/report/test_sarif.py::test_validates_against_the_official_schema"
 
 
+@pytest.mark.slow  # runs pytest in a child interpreter
 @pytest.mark.parametrize(("ci", "code", "outcome"), [("true", 1, "CI=true and reference file"), ("", 0, "1 skipped")])
 def test_missing_reference_fails_in_ci_and_skips_elsewhere(tmp_path, ci, code, outcome):
     env = {k: v for k, v in os.environ.items() if k != "CI"}

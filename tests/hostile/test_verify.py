@@ -142,6 +142,7 @@ def test_truncated_pdf_fails_13(attested):
     assert "truncated" in result.output
 
 
+@pytest.mark.slow  # renders two PDFs
 def test_pdf_of_other_evidence_fails_13(attested):
     other = make_evidence(hostname="db07.example.test")
     _, other_raw = write_evidence_file(attested["dir"] / "other", other)
@@ -167,6 +168,7 @@ def test_junk_after_the_end_of_file_fails_13(attested):
     assert f"from byte offset {len(attested['pdf'])} on is not verified" in result.output
 
 
+@pytest.mark.slow  # renders and signs a second PDF
 def test_pdf_naming_another_signing_key_fails_13(attested):
     """Rendered (with a forged .sig beside it) to print a key that never signed this evidence."""
     forged = "ab" * 32
@@ -187,11 +189,13 @@ def _run_without(module: str, attested, pdf_bytes: bytes) -> subprocess.Complete
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO_ROOT, timeout=120)
 
 
+@pytest.mark.slow  # a child interpreter without pypdf
 def test_verify_pdf_needs_no_pypdf(attested):
     proc = _run_without("pypdf", attested, attested["pdf"])
     assert proc.returncode == ExitCode.COMPLIANT, proc.stdout + proc.stderr
 
 
+@pytest.mark.slow  # a child interpreter without pyhanko
 def test_signed_pdf_without_pyhanko_fails_13_saying_what_to_install(attested):
     signed = sign_pdf(attested["pdf"], attested["cert"], attested["cert_key"])
     proc = _run_without("pyhanko", attested, signed)

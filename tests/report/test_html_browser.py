@@ -22,6 +22,8 @@ from tests.browser import dump_dom, screenshot
 from tests.evidence_fixtures import make_evidence
 from tests.html_dom import Page
 
+pytestmark = pytest.mark.integration  # each test starts Chromium (tests/browser.py)
+
 SCALE = 5000
 # Generous bounds for a shared 2-core machine; a freezing page takes far longer.
 FILTER_MS = 2000.0

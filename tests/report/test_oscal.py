@@ -80,6 +80,7 @@ def _plain(value):
     return getattr(value, "value", value)
 
 
+@pytest.mark.slow  # imports compliance-trestle
 def test_read_back_with_compliance_trestle(tmp_path, evidence, context, document):
     trestle_ar = conformance_module("trestle.oscal.assessment_results", "compliance-trestle is not installed")
     path = tmp_path / "ar.json"

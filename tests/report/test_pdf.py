@@ -61,6 +61,7 @@ def _flat(text: str) -> str:
     return re.sub(r"\s+", " ", text)
 
 
+@pytest.mark.slow  # renders and reads back a PDF
 def test_text_has_verdict_digests_controls_and_failing_subjects(attest_evidence, attest_context, pages_text,
                                                                 fingerprint):
     text = "\n".join(pages_text)
@@ -192,6 +193,7 @@ def test_same_evidence_renders_to_identical_bytes(attest_evidence, attest_contex
     assert render_pdf(attest_evidence, attest_context) == pdf_bytes
 
 
+@pytest.mark.slow  # renders in a child interpreter
 def test_identical_bytes_in_a_fresh_process(tmp_path, attest_evidence, fingerprint, pdf_bytes):
     """No state of this process (fonts already used, object counters) leaks into the bytes."""
     script = (
@@ -261,6 +263,7 @@ def test_reporter_is_registered_as_pdf():
     assert load_reporters(plugins=False)["pdf"] is REPORTER
 
 
+@pytest.mark.slow  # renders 5,000 findings
 def test_five_thousand_findings_render_grouped_by_workload_in_a_few_pages():
     evidence = make_evidence(extra_listeners=5000)
     failing = sum(1 for f in evidence.result.findings if f.status.value == "fail")

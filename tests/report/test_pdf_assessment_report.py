@@ -41,6 +41,7 @@ def small():
     return evidence, raw, PdfReader(io.BytesIO(pdf))
 
 
+@pytest.mark.slow  # renders and reads back a PDF
 def test_cover_has_the_scope_box_document_id_organisation_and_one_evidence_digest(small):
     evidence, raw, reader = small
     cover = _flat(reader.pages[0].extract_text())
@@ -114,6 +115,7 @@ def test_long_tokens_break_after_separators_not_mid_word():
     assert len(wrapped) > 1 and [w for line in wrapped for w in line.split()] == words
 
 
+@pytest.mark.slow  # renders many findings
 def test_many_findings_are_grouped_by_workload_with_counts():
     evidence = make_evidence(extra_listeners=1500)
     view = attestation_view(evidence, evidence_name="e.json", evidence_sha256="ab" * 32, content_sha256="cd" * 32,
@@ -146,6 +148,7 @@ def _logo(path: Path) -> Path:
     return path
 
 
+@pytest.mark.slow  # renders and verifies a PDF
 def test_report_with_org_name_logo_and_assessor_verifies_against_its_evidence(tmp_path):
     evidence_path, _ = write_evidence_file(tmp_path, make_evidence())
     private, public = generate_keypair(tmp_path / "keys")

@@ -12,6 +12,7 @@ from auditor.storage.evidence import evidence_bytes, parse_evidence
 from tests.evidence_fixtures import make_evidence
 
 
+@pytest.mark.slow  # renders every format twice
 @pytest.mark.parametrize("name", sorted(BUILTIN_REPORTERS))
 def test_a_report_from_memory_is_the_report_from_the_file(name):
     evidence = make_evidence(extra_listeners=3)

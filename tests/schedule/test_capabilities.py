@@ -19,6 +19,8 @@ from auditor import schedule as sched
 from tests.report.conftest import in_ci
 from tests.schedule.conftest import subprocess_env
 
+pytestmark = pytest.mark.slow  # lbaudit under setpriv, a real process per capability set
+
 PR_SET_DUMPABLE = 4
 
 

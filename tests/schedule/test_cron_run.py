@@ -84,6 +84,7 @@ def _runnable(command: str) -> str:
     return command
 
 
+@pytest.mark.slow  # the cron line through sh, flock and lbaudit
 @pytest.mark.live
 @pytest.mark.root
 def test_the_cron_line_runs_and_keeps_the_scan_exit_code(installed_cron):

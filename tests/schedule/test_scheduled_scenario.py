@@ -41,6 +41,7 @@ def unit_argv(image_root: Path, tmp_path: Path) -> tuple[list[str], Path, Path]:
     return argv, out_dir, store
 
 
+@pytest.mark.slow  # three real lbaudit processes, then history diff, trend and verify
 def test_three_nights_then_diff_trend_and_verify(unit_argv, tmp_path):
     argv, out_dir, store = unit_argv
     evidence_of_night = []

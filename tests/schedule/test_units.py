@@ -107,6 +107,7 @@ def _install_systemd(root: Path, *extra: str) -> Path:
 
 
 @pytest.mark.live  # systemd-analyze reads this host's unit directories
+@pytest.mark.integration  # runs systemd-analyze
 def test_installed_units_pass_systemd_analyze_verify(image_root):
     units = _install_systemd(image_root)
     run = subprocess.run([systemd_analyze(), "verify", units / sched.SERVICE, units / sched.TIMER],
@@ -133,6 +134,7 @@ def _exposure(service: Path) -> tuple[float, list[dict]]:
 
 
 @pytest.mark.live
+@pytest.mark.integration  # runs systemd-analyze security
 @pytest.mark.parametrize("store", [None, "postgresql+psycopg://scan@db.example.test/lbaudit"])
 def test_installed_service_exposure_is_at_most_5(image_root, store):
     units = _install_systemd(image_root, *(["--store", store] if store else []))
@@ -163,6 +165,7 @@ def test_writable_paths_outside_the_state_directory():
 
 
 @pytest.mark.live
+@pytest.mark.integration  # runs systemd-analyze verify
 def test_systemd_reads_a_quoted_executable_path_back(image_root, tmp_path):
     """A path with a space and a % (a specifier to systemd, were it not doubled): verify finds the
     executable only if ExecStart= is quoted the way systemd unquotes it."""
@@ -181,6 +184,7 @@ def test_systemd_reads_a_quoted_executable_path_back(image_root, tmp_path):
     assert "is not executable" in run.stderr and "100%dir/lbaudit" in run.stderr
 
 
+@pytest.mark.slow  # the unit's ExecStart= as a real process
 @pytest.mark.live
 @pytest.mark.root
 def test_the_exec_start_command_runs(image_root, tmp_path):
