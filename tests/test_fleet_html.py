@@ -151,6 +151,7 @@ def test_rules_failing_on_most_hosts_and_controls_by_share_satisfied(fleet_run: 
     assert shares == sorted(shares)  # least satisfied first
 
 
+@pytest.mark.integration  # starts Chromium
 def test_in_chromium_the_overview_shows_every_host_and_loads_nothing(fleet_run: Path):
     summary = _summary(fleet_run)
     page = Page(dump_dom(fleet_run / "fleet-summary.html").output)

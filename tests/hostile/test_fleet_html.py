@@ -67,6 +67,7 @@ def test_markup_and_bidi_in_host_names_and_reasons_are_shown_as_text(hostile_run
     assert any("[U+202E]gnp.exe" in r for r in reasons)  # the directory's path, in the other reason
 
 
+@pytest.mark.integration  # starts Chromium
 def test_in_chromium_nothing_hostile_runs_or_loads(hostile_run):
     out, _ = hostile_run
     page = Page(dump_dom(out / "fleet-summary.html").output)
