@@ -8,7 +8,9 @@ and ``LBAUDIT_DISABLE_PLUGIN_AUTOLOAD`` mean the same for every command (as pyte
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass
+from typing import Any
 
 from auditor.errors import RegistryError
 
@@ -43,10 +45,8 @@ def load_entry_points(group: str) -> list[LoadedEntryPoint]:
     :class:`RegistryError` (exit 2) naming the entry point, never a traceback and never a silently
     smaller registry.  Callers ask :func:`plugins_enabled` first.
     """
-    from importlib import metadata  # only when plugins are loaded: it costs ~10 ms to import
-
     found: list[LoadedEntryPoint] = []
-    for ep in sorted(metadata.entry_points(group=group), key=lambda e: e.name):
+    for ep in _declared(group):
         dist = ep.dist
         distribution, version = (dist.name, dist.version) if dist else ("?", "?")
         origin = f"plugin {distribution if dist else ep.value} {version}"
@@ -56,3 +56,38 @@ def load_entry_points(group: str) -> list[LoadedEntryPoint]:
             raise RegistryError(f"plugin entry point {ep.name!r} ({ep.value}) failed to load: {exc}") from exc
         found.append(LoadedEntryPoint(ep.name, ep.value, origin, loaded, distribution, version))
     return found
+
+
+# The scan of every installed distribution's entry_points.txt (~15 ms) is the same answer while no
+# directory on sys.path changes, and a run asks for it several times (checks, reporters, the
+# evidence's plugin records).  Keyed as importlib.metadata keys its own cache of a path entry: each
+# sys.path entry with its mtime, so a distribution installed (or removed) since is seen on the next
+# call.  Only the declarations are kept; loading (the import) happens on every call, as before.
+_PathState = tuple[tuple[str, "int | None"], ...]
+_scanned: dict[_PathState, dict[str, list[Any]]] = {}
+
+
+def _path_state() -> _PathState:
+    state = []
+    for entry in sys.path:
+        directory = entry or os.getcwd()  # "" is the working directory
+        try:
+            mtime: int | None = os.stat(directory).st_mtime_ns
+        except (OSError, TypeError, ValueError):
+            mtime = None
+        state.append((directory, mtime))
+    return tuple(state)
+
+
+def _declared(group: str) -> list[Any]:
+    """The entry points of ``group`` that installed distributions declare, in name order."""
+    state = _path_state()
+    if state not in _scanned:
+        _scanned.clear()  # one state of sys.path at a time: a changed one is not asked again
+        _scanned[state] = {}
+    groups = _scanned[state]
+    if group not in groups:
+        from importlib import metadata  # only when plugins are loaded: it costs ~10 ms to import
+
+        groups[group] = sorted(metadata.entry_points(group=group), key=lambda e: e.name)
+    return groups[group]

@@ -7,7 +7,8 @@ exit codes and messages are the ones the installed command prints (``tests/test_
 What a process would have to itself is set and restored around the call: the working directory,
 the environment (``env`` adds or, with ``None``, removes variables), the umask, stdin/stdout/stderr
 (click's ``CliRunner``), and ``sys.argv``.  Module-level caches in ``auditor`` hold only shipped
-data (catalog, audit tables, PDF theme) or pure functions of their argument, so nothing a run does
+data (catalog, audit tables, PDF theme), pure functions of their argument, or the entry points
+installed on ``sys.path`` (rescanned when one of its directories changes), so nothing a run does
 leaks into the next one.
 
 A run that could block (an open or read of a FIFO) gives ``timeout``: an alarm then interrupts the

@@ -178,3 +178,15 @@ def reporter_records():
 
     return [ReporterPluginRecord(entry_point="fakeplug-report", format="fakeplugfmt", distribution="fakeplug",
                                  version="2.5.1")]
+
+
+def test_a_distribution_installed_after_a_scan_is_seen_and_one_removed_is_gone(site):
+    """The scan of installed entry points is kept while sys.path's directories are unchanged: a
+    distribution installed (or removed) since is seen on the next call, in the same process."""
+    assert load_entry_points(REPORTERS_GROUP) == []
+    _install(site, "fakeplug", "1.0", checks=False)
+    assert [ep.name for ep in load_entry_points(REPORTERS_GROUP)] == ["fakeplug-report"]
+    for path in sorted(site.rglob("*"), reverse=True):
+        path.rmdir() if path.is_dir() else path.unlink()
+    sys.modules.pop("fakeplug", None)
+    assert load_entry_points(REPORTERS_GROUP) == []

@@ -36,35 +36,48 @@ def resolve(root: Path, path: str) -> Path:
     exist.  Raises ``OSError(ELOOP)`` on a symlink loop.
     """
     root = Path(root).resolve()
+    base = str(root)
     pending = list(PurePosixPath("/" + path.lstrip("/")).parts[1:])
+    pending.reverse()  # popped from the end: the next component is pending[-1]
     current: list[str] = []  # components below root, already resolved
+    # Depth of a component found missing: nothing below it exists either, so it is not asked (an
+    # lstat that fails costs an exception); ".." back above it asks again.
+    missing_depth: int | None = None
     hops = 0
     while pending:
-        part = pending.pop(0)
+        part = pending.pop()
         if part in ("", "."):
             continue
         if part == "..":
             if current:
                 current.pop()
+            if missing_depth is not None and len(current) < missing_depth:
+                missing_depth = None
             continue  # ".." at the root stays at the root, as in a chroot
-        candidate = root.joinpath(*current, part)
+        if missing_depth is not None:
+            current.append(part)
+            continue
+        candidate = os.path.join(base, *current, part)
         try:
-            mode = candidate.lstat().st_mode
+            mode = os.lstat(candidate).st_mode
         except FileNotFoundError:
             current.append(part)
+            missing_depth = len(current)
             continue
         if stat.S_ISLNK(mode):
             hops += 1
             if hops > MAX_SYMLINKS:
-                raise OSError(errno.ELOOP, "too many levels of symbolic links", str(candidate))
+                raise OSError(errno.ELOOP, "too many levels of symbolic links", candidate)
             target = os.readlink(candidate)
             if target.startswith("/"):
                 current = []
-            pending = list(PurePosixPath(target).parts[(1 if target.startswith("/") else 0):]) + pending
+            parts = list(PurePosixPath(target).parts[(1 if target.startswith("/") else 0):])
+            parts.reverse()
+            pending += parts
             continue
         current.append(part)
     resolved = root.joinpath(*current)
-    if os.path.commonpath([str(root), str(resolved)]) != str(root):  # defence in depth
+    if os.path.commonpath([base, str(resolved)]) != base:  # defence in depth
         raise RootEscape(errno.EACCES, "path escapes the root", path)
     return resolved
 

@@ -270,9 +270,17 @@ def test_signing_needs_an_ed25519_key_and_valid_evidence(tmp_path, evidence):
 
 # ------------------------------------------------------------------ with the PDF
 
+# Renderings by their inputs: the PDF is a function of them (tests/report/test_pdf_golden.py holds
+# its bytes), and two tests below read the same one (~0.3 s a rendering).
+_RENDERED: dict[tuple[bytes, str, str | None], bytes] = {}
+
+
 def _pdf_for(evidence_obj, raw: bytes, name: str = "evidence.json", fingerprint: str | None = None) -> bytes:
-    return render_pdf(evidence_obj, ReportContext(evidence_bytes=raw, evidence_path=name,
-                                                  signature_fingerprint=fingerprint))
+    key = (raw, name, fingerprint)
+    if key not in _RENDERED:
+        _RENDERED[key] = render_pdf(evidence_obj, ReportContext(evidence_bytes=raw, evidence_path=name,
+                                                                signature_fingerprint=fingerprint))
+    return _RENDERED[key]
 
 
 def test_pdf_of_this_evidence_verifies(signed, evidence, tmp_path):
