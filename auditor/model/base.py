@@ -81,7 +81,13 @@ def canonical_json(value: Any) -> bytes:
     """
     if isinstance(value, BaseModel):
         value = value.model_dump(mode="json")
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode("utf-8")
+    return canonical_text(value).encode("utf-8")
+
+
+def canonical_text(value: Any) -> str:
+    """:func:`canonical_json` of a plain JSON value, as text: the one definition of the canonical
+    form, which the piece-by-piece digest of a file read back (``storage/jsonfile.py``) writes too."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
 def json_pointer(*parts: str | int) -> str:

@@ -20,7 +20,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from auditor.errors import InputError, Problem
-from auditor.model.base import json_pointer
+from auditor.model.base import canonical_text, json_pointer
 from auditor.safeio import FileTooLarge, NotRegularFile, read_regular
 
 # Deeper than any lbaudit document (evidence nests about 8 levels).  json.loads recurses once per
@@ -234,15 +234,12 @@ def validate_versioned(data: Any, name: str, what: str, noun: str, model: type[B
         raise InputError(f"{name}: invalid {noun} ({len(errors)} problem(s))", problems) from exc
 
 
-def _canonical_text(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-
-
 def canonical_sha256(value: Any) -> str:
     """SHA-256 (hex) of ``auditor.model.base.canonical_json(value)`` for a JSON value (str keys),
-    fed to the hash piece by piece: the dicts on the way from the root are written key by key and
-    each item of a list on the way by itself, so a 20,000-finding evidence is never one 20 MB
-    string (nor its UTF-8 copy).  The bytes hashed are those of ``canonical_json``."""
+    fed to the hash piece by piece, each piece written by ``canonical_text``: the dicts on the way
+    from the root are written key by key and each item of a list on the way by itself, so a
+    20,000-finding evidence is never one 20 MB string (nor its UTF-8 copy).  The bytes hashed are
+    those of ``canonical_json``."""
     digest = hashlib.sha256()
     pieces: list[str] = []
 
@@ -254,18 +251,18 @@ def canonical_sha256(value: Any) -> str:
         if type(item) is dict and item:
             pieces.append("{")
             for number, key in enumerate(sorted(item)):
-                pieces.append(("," if number else "") + _canonical_text(key) + ":")
+                pieces.append(("," if number else "") + canonical_text(key) + ":")
                 feed(item[key])
             pieces.append("}")
         elif type(item) is list and item:
             pieces.append("[")
             for number, element in enumerate(item):
-                pieces.append(("," if number else "") + _canonical_text(element))
+                pieces.append(("," if number else "") + canonical_text(element))
                 if len(pieces) >= 1024:
                     flush()
             pieces.append("]")
         else:
-            pieces.append(_canonical_text(item))
+            pieces.append(canonical_text(item))
 
     feed(value)
     flush()
