@@ -34,15 +34,21 @@ def snapshot_with(docker: Docker, monkeypatch):
     return live_snapshot()
 
 
+def snapshot_with_published(docker: Docker, monkeypatch, name: str, address: str, port: int):
+    """The snapshot taken while container ``name`` publishes its port 8080 on ``address:port``
+    (removed afterwards)."""
+    docker.run("run", "-d", "--name", name, "-p", f"{address}:{port}:8080", IMAGE,
+               "/bin/busybox", "httpd", "-f", "-p", "8080")
+    try:
+        return snapshot_with(docker, monkeypatch)
+    finally:
+        docker.run("rm", "-f", name)
+
+
 def test_a_port_published_on_the_wildcard_fails_naming_the_container(docker, monkeypatch):
     daemon, proxy = docker
     port = free_port()
-    daemon.run("run", "-d", "--name", f"lbt-wild-{port}", "-p", f"0.0.0.0:{port}:8080", IMAGE,
-               "/bin/busybox", "httpd", "-f", "-p", "8080")
-    try:
-        snapshot = snapshot_with(daemon, monkeypatch)
-    finally:
-        daemon.run("rm", "-f", f"lbt-wild-{port}")
+    snapshot = snapshot_with_published(daemon, monkeypatch, f"lbt-wild-{port}", "0.0.0.0", port)
     netns = snapshot.facts.netns
     assert netns is not None and "engine" in netns.published_sources and "nat" in netns.published_sources
     [ns] = [ns for ns in netns.namespaces if any(w.name == f"lbt-wild-{port}" for w in ns.workloads)]
@@ -72,12 +78,7 @@ def test_a_port_published_on_the_wildcard_fails_naming_the_container(docker, mon
 def test_a_port_published_on_loopback_passes_under_allow_loopback(docker, monkeypatch):
     daemon, _proxy = docker
     port = free_port()
-    daemon.run("run", "-d", "--name", f"lbt-lo-{port}", "-p", f"127.0.0.1:{port}:8080", IMAGE,
-               "/bin/busybox", "httpd", "-f", "-p", "8080")
-    try:
-        snapshot = snapshot_with(daemon, monkeypatch)
-    finally:
-        daemon.run("rm", "-f", f"lbt-lo-{port}")
+    snapshot = snapshot_with_published(daemon, monkeypatch, f"lbt-lo-{port}", "127.0.0.1", port)
     outcomes = net_bind_addresses.run(snapshot, BindAddressParams(allow=["loopback"]))
     exposure = [o for o in outcomes if f":{port}" in o.subject and "in netns" not in o.subject]
     assert exposure and all(o.status == Status.PASS for o in exposure), [(o.subject, o.status) for o in exposure]
