@@ -40,6 +40,7 @@ SNAPSHOT_SUFFIX = ".snapshot.json"
 SUMMARY_JSON = "fleet-summary.json"
 SUMMARY_JUNIT = "fleet.junit.xml"
 SUMMARY_HTML = "fleet-summary.html"  # rendered from SUMMARY_JSON alone (auditor/report/fleet_html.py)
+SUMMARY_NAMES = (SUMMARY_JSON, SUMMARY_JUNIT, SUMMARY_HTML)  # the run's own files, beside the hosts'
 SUMMARY_FORMAT = "lbaudit-fleet-summary/1"
 # The worst exit code first wins: a host that could not be judged (2) is worse than a failing
 # one (1), which is worse than an incomplete one (3); a bug in lbaudit (70) is worst of all.
@@ -289,9 +290,12 @@ def _evaluate_into(state: _WorkerState, host: HostInput, outcome: HostOutcome) -
     del snapshot
     path = job.out_dir / f"{outcome.host}.evidence.json"
     page = job.out_dir / f"{outcome.host}.html"
-    plan_outputs([("evidence", path), ("evidence signature", signature_of(path))]
-                 + ([("host HTML report", page)] if job.host_html else []),
-                 inputs=[("snapshot", host.snapshot), ("signing key", job.sign_key)])
+    outputs = ([("evidence", path), ("evidence signature", signature_of(path))]
+               + ([("host HTML report", page)] if job.host_html else []))
+    for what, output in outputs:
+        if output.name in SUMMARY_NAMES:  # written after every host: it would replace this host's file
+            raise InputError(f"{host.snapshot}: host {outcome.host!r}: its {what} would be the fleet's {output.name}")
+    plan_outputs(outputs, inputs=[("snapshot", host.snapshot), ("signing key", job.sign_key)])
     data = pipeline.write(evidence, path)
     signature = None
     if state.key is not None:
@@ -349,7 +353,7 @@ def check_job(job: FleetJob) -> None:
     if job.jobs is not None and job.jobs < 1:
         raise InputError(f"--jobs {job.jobs}: give 1 or more")
     check_out_dir(job.out_dir)
-    plan_outputs([("fleet summary", job.out_dir / name) for name in (SUMMARY_JSON, SUMMARY_JUNIT, SUMMARY_HTML)],
+    plan_outputs([("fleet summary", job.out_dir / name) for name in SUMMARY_NAMES],
                  inputs=[("policy", job.policy), ("signing key", job.sign_key)], out_dir=job.out_dir)
 
 

@@ -93,3 +93,34 @@ def test_two_snapshots_claiming_one_host_link_to_no_evidence(tmp_path: Path):
     assert [e for e in page.tags("a") if not e.attrs["href"].startswith("#")] == []
     reasons = [e.words for e in page.elements if e.tag == "td" and e.attrs.get("class") == "reason"]
     assert reasons == ["host 'web01' appears 2 times"] * 2
+
+
+@pytest.mark.parametrize("name", ["fleet-summary", "fleet.junit.xml.evidence"])
+def test_a_host_named_as_the_fleets_own_file_fails_alone_and_replaces_nothing(tmp_path, name):
+    """A host directory named after one of the run's own files: with --host-html, host
+    ``fleet-summary`` would write ``fleet-summary.html``, which the overview, written after every
+    host, replaced.  Such a host fails alone (exit 2, the reason names the file) and writes nothing;
+    a name that only looks alike is judged as ever."""
+    fetch = tmp_path / "fetch"
+    for host in ("good01", name):
+        (fetch / host).mkdir(parents=True)
+        write_snapshot(snapshot(listeners=[listener("127.0.0.1", 22)], hostname=host),
+                       fetch / host / "lbaudit.snapshot.json")
+    out = tmp_path / "out"
+    result = run_cli("fleet", "evaluate", "--snapshots", fetch, "--policy", POLICY, "--out-dir", out,
+                     "--host-html", timeout=120)
+    hosts = _hosts(out)
+    assert hosts["good01"]["exit_code"] == 3  # incomplete: the fixture has no audit facts
+    page = Page((out / "fleet-summary.html").read_text(encoding="utf-8"))
+    rows = {e.attrs["data-exit"] for e in page.elements if e.tag == "tr" and "data-verdict" in e.attrs}
+    if name == "fleet-summary":
+        assert result.returncode == 2
+        assert hosts[name]["exit_code"] == 2 and hosts[name]["verdict"] is None
+        assert "its host HTML report would be the fleet's fleet-summary.html" in hosts[name]["error"]
+        assert not (out / "fleet-summary.evidence.json").exists()
+        assert rows == {"2", "3"}  # the page is the overview, not the host's report
+    else:  # its files are fleet.junit.xml.evidence.evidence.json and .html: no clash
+        assert result.returncode == 3
+        assert hosts[name]["exit_code"] == 3
+        assert (out / f"{name}.html").is_file() and rows == {"3"}
+    assert (out / "fleet.junit.xml").read_text().startswith("<?xml")
