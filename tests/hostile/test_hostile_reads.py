@@ -1,0 +1,274 @@
+"""Hostile corpus, reading side: what lbaudit reads from an image, a /proc root or a program must
+never pass unseen, hang or crash.
+
+* A configuration directory (``/etc/audit/rules.d``, ``/etc/sysctl.d``, ``/etc/systemd/system``)
+  that is absent only because a symbolic link on its way leads nowhere is not proof of absence: in an
+  image it may be a mount the image does not carry.  Before, it read as an empty directory, and
+  audit.rules, the other sysctl.d files or "no socket units" passed.  Now: not_reviewed, naming the link.
+* /proc/net numbers the kernel never prints (a sign, ``_``, ``0x``, Unicode digits, a port past 65535)
+  are a gap naming the line; before, ``int()`` took them and the model's refusal of a negative port
+  or uid came later as a crash.  Duplicate counter lines are ambiguous and refused.
+* /proc/net tables, sockstat, snmp and /proc/sys values that are FIFOs or too large are a gap,
+  without blocking; before, a plain ``open()`` blocked on a FIFO and ``read(64 KiB)`` judged a
+  longer value cut short.
+* A program whose output passes the bound fails, rather than having its output judged cut short.
+
+Every case asserts the exact status, exit code or gap.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from pathlib import Path
+
+import pytest
+
+from auditor.collect.parsers.proc_net import parse_proc_net, parse_snmp, parse_sockstat
+from auditor.collect.programs import MAX_OUTPUT_BYTES, run_command
+from auditor.collect.sockets import read_established, read_optional_proc_net, read_sockets_proc_net, read_time_wait
+from auditor.collect.sysctl import read_runtime_sysctls
+from auditor.model.facts import GapKind
+from tests.cli import run_cli
+from tests.factories import ELF_X86_64
+
+POLICY = """\
+id: hostile-reads
+version: "1"
+owner: Security Engineering
+rules:
+  - id: listeners
+    check: net.bind_addresses
+    params: {allow: [loopback]}
+  - id: time-wait
+    check: net.time_wait
+    params: {allowed_tw_reuse: [0, 2], min_max_tw_buckets: 65536, max_fin_timeout: 60}
+  - id: socket-audit
+    check: audit.socket_logging
+"""
+GOOD_RULES = """\
+-a always,exit -F arch=b64 -S bind,connect,accept,accept4 -k net
+-a always,exit -F arch=b32 -S bind,connect,accept4 -k net
+-a always,exit -F arch=b32 -S socketcall -k net
+"""
+NET_SYSCTLS = "net.ipv4.tcp_fin_timeout = 30\nnet.ipv4.tcp_tw_reuse = 2\nnet.ipv4.tcp_max_tw_buckets = 262144\n"
+NOWHERE = "/persist/lbaudit-hostile-absent"
+
+
+def image(tmp_path: Path) -> Path:
+    """An image whose audit.rules covers the socket syscalls and whose sysctl.d sets passing values."""
+    root = tmp_path / "image"
+    (root / "etc" / "audit").mkdir(parents=True)
+    (root / "etc" / "audit" / "audit.rules").write_text(GOOD_RULES)
+    (root / "usr" / "sbin").mkdir(parents=True)
+    (root / "usr" / "sbin" / "auditctl").write_bytes(ELF_X86_64)  # tells the image's machine
+    (root / "usr" / "lib" / "sysctl.d").mkdir(parents=True)
+    (root / "usr" / "lib" / "sysctl.d" / "99-net.conf").write_text(NET_SYSCTLS)
+    (root / "etc" / "systemd" / "system").mkdir(parents=True)
+    return root
+
+
+def evaluate_root(tmp_path: Path, root: Path) -> tuple[int, dict[str, dict]]:
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(POLICY)
+    out = tmp_path / "evidence.json"
+    result = run_cli("evaluate", "--policy", policy, "--root", root, "--output", out, "-q", "--no-plugins", cwd=tmp_path)
+    assert "Traceback" not in result.stderr and out.exists(), result.stderr
+    findings = json.loads(out.read_text())["result"]["findings"]
+    return result.returncode, {f["subject"]: f for f in findings}
+
+
+# ---------------------------------------------------------------- links to nothing in an image
+
+
+def test_control_case_the_image_passes_what_it_holds(tmp_path):
+    code, found = evaluate_root(tmp_path, image(tmp_path))
+    assert found["persistent rules b64"]["status"] == "pass"
+    assert found["sysctl net.ipv4.tcp_fin_timeout"]["status"] == "pass"
+    assert found["listeners"]["status"] == "pass"
+    assert code == 0  # compliant: what each case below hides made it so before, too
+
+
+def test_rules_d_linked_to_nothing_is_not_replaced_by_audit_rules(tmp_path):
+    root = image(tmp_path)
+    (root / "etc" / "audit" / "rules.d").symlink_to(NOWHERE)  # augenrules compiles it at boot, if mounted
+    code, found = evaluate_root(tmp_path, root)
+    assert code == 3
+    for scope in ("persistent rules b64", "persistent rules b32"):
+        assert found[scope]["status"] == "not_reviewed"
+        assert found[scope]["reason"] == (f"/etc/audit/rules.d: not found, through a symbolic link to nothing "
+                                          f"(/etc/audit/rules.d -> {NOWHERE}): whether the boot compiles its "
+                                          "rules cannot be told")
+
+
+def test_etc_sysctl_d_linked_to_nothing_leaves_the_vendor_values_unjudged(tmp_path):
+    root = image(tmp_path)
+    (root / "etc" / "sysctl.d").symlink_to(NOWHERE)  # highest precedence: it could override them all
+    code, found = evaluate_root(tmp_path, root)
+    assert code == 3
+    for key in ("net.ipv4.tcp_fin_timeout", "net.ipv4.tcp_tw_reuse", "net.ipv4.tcp_max_tw_buckets"):
+        assert found[f"sysctl {key}"]["status"] == "not_reviewed"
+        assert (f"/etc/sysctl.d: not found, through a symbolic link to nothing (/etc/sysctl.d -> {NOWHERE})"
+                in found[f"sysctl {key}"]["reason"])
+
+
+def test_unit_directory_linked_to_nothing_is_no_proof_of_no_listener(tmp_path):
+    root = image(tmp_path)
+    (root / "etc" / "systemd" / "system").rmdir()
+    (root / "etc" / "systemd" / "system").symlink_to(NOWHERE)
+    code, found = evaluate_root(tmp_path, root)
+    assert code == 3
+    assert "listeners" not in found  # no "no listeners were found" pass
+    assert found["listeners (collection)"]["status"] == "not_reviewed"
+    assert (f"/etc/systemd/system: not found, through a symbolic link to nothing (/etc/systemd/system -> {NOWHERE})"
+            in found["listeners (collection)"]["reason"])
+
+
+def test_a_link_into_an_existing_directory_of_the_image_is_followed_not_refused(tmp_path):
+    root = image(tmp_path)
+    (root / "usr" / "lib" / "audit-rules").mkdir()
+    (root / "usr" / "lib" / "audit-rules" / "10-net.rules").write_text(GOOD_RULES)
+    (root / "etc" / "audit" / "rules.d").symlink_to("/usr/lib/audit-rules")
+    (root / "lib").symlink_to("usr/lib")  # merged /usr: /lib/sysctl.d is the image's /usr/lib/sysctl.d
+    code, found = evaluate_root(tmp_path, root)
+    assert found["persistent rules b64"]["status"] == "pass"
+    assert found["sysctl net.ipv4.tcp_fin_timeout"]["status"] == "pass"
+    assert code == 0
+
+
+# ---------------------------------------------------------------- /proc/net: numbers the kernel never prints
+
+UDP_HEADER = "   sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops\n"
+
+
+def udp_row(port: str = "14E9", uid: str = "0", state: str = "07", inode: str = "4242") -> str:
+    return (f"  1: 00000000:{port} 00000000:0000 {state} 00000000:00000000 00:00000000 00000000 {uid:>5}        0 "
+            f"{inode} 2 0000000000000000 0\n")
+
+
+def fake_proc(tmp_path: Path, files: dict[str, str], protocols: tuple[str, ...] = ("UDP-Lite",)) -> str:
+    net = tmp_path / "proc" / "net"
+    net.mkdir(parents=True)
+    header = "protocol  size sockets  memory press maxhdr  slab module     cl co di ac io in de sh ss gs se re sp bi br ha uh gp em\n"
+    (net / "protocols").write_text(header + "".join(f"{name:<10} 1 0 -1 NI 0 yes kernel\n" for name in protocols))
+    (net / "if_inet6").write_text("")
+    for name, text in files.items():
+        (net / name).write_text(text)
+    return str(tmp_path / "proc")
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("port", "-001", "line 2: port '-001' is not a hexadecimal number"),
+    ("port", "1_0", "line 2: port '1_0' is not a hexadecimal number"),
+    ("port", "FFFFF", "line 2: port 'FFFFF' is out of range (at most 0xffff)"),
+    ("uid", "-5", "line 2: uid '-5' is not a non-negative decimal number"),
+    ("uid", "\uff15", "line 2: uid '\ufffd\ufffd\ufffd' is not a non-negative decimal number"),  # ASCII, as printed
+    ("uid", "4294967296", "line 2: uid '4294967296' is out of range (at most 4294967295)"),
+    ("state", "0x7", "line 2: state '0x7' is not a hexadecimal number"),
+    ("inode", "+4242", "line 2: inode '+4242' is not a non-negative decimal number"),
+])
+def test_an_optional_table_row_the_kernel_never_prints_is_a_gap_not_a_crash(tmp_path, field, value, message):
+    proc = fake_proc(tmp_path, {"udplite": UDP_HEADER + udp_row(**{field: value}), "udplite6": UDP_HEADER})
+    read = read_optional_proc_net(proc, why="test")
+    assert read.rows == []
+    udplite = [g for g in read.gaps if g.field == "listeners/udplite"]
+    assert [g.kind for g in udplite] == [GapKind.UNREADABLE]
+    assert udplite[0].reason == f"UDP-Lite listeners could not be read: test; {message}"
+
+
+def test_a_core_table_row_the_kernel_never_prints_is_refused_naming_the_line(tmp_path):
+    proc = fake_proc(tmp_path, {"tcp": UDP_HEADER + udp_row(port="-1"), "udp": UDP_HEADER, "tcp6": UDP_HEADER,
+                                "udp6": UDP_HEADER})
+    with pytest.raises(ValueError, match=r"^line 2: port '-1' is not a hexadecimal number$"):
+        read_sockets_proc_net(proc)  # collect_sockets makes this the listeners' gap
+
+
+@pytest.mark.parametrize("text, message", [
+    ("TCP: inuse 1 orphan 0 tw -5 alloc 1 mem 1\n", "sockstat counts -5 TIME_WAIT sockets: a count is never negative"),
+    ("TCP: inuse 1 tw 1_0\n", "line 1: tw '1_0' is not a decimal number"),
+    ("TCP: inuse 1 tw 3\nTCP: inuse 1 tw 900\n", "line 2: a second 'TCP' line: which one counts cannot be told"),
+])
+def test_a_sockstat_the_kernel_never_writes_is_refused(tmp_path, text, message):
+    proc = fake_proc(tmp_path, {"sockstat": text})
+    with pytest.raises(ValueError) as refused:
+        read_time_wait(proc)
+    assert str(refused.value) == message
+
+
+def test_snmp_with_two_tcp_pairs_is_refused_and_the_real_one_parses():
+    head, values = "Tcp: RtoAlgorithm MaxConn CurrEstab", "Tcp: 1 -1 4"
+    assert parse_snmp(f"{head}\n{values}\n")["Tcp"] == {"RtoAlgorithm": 1, "MaxConn": -1, "CurrEstab": 4}
+    with pytest.raises(ValueError, match=r"^line 3: a second 'Tcp' pair: which one counts cannot be told$"):
+        parse_snmp(f"{head}\n{values}\n{head}\nTcp: 1 -1 0\n")
+
+
+@pytest.mark.live
+def test_the_running_kernels_tables_still_parse():
+    assert parse_sockstat(Path("/proc/net/sockstat").read_text())["TCP"]["tw"] >= 0
+    parse_proc_net(Path("/proc/net/tcp").read_text())  # every row of a real table is accepted
+
+
+# ---------------------------------------------------------------- FIFOs and oversize under a proc root
+
+
+def _within(seconds: float, call):
+    """``call()`` on a thread; fails (instead of hanging the suite) when it has not returned in time."""
+    outcome: dict[str, object] = {}
+
+    def target():
+        try:
+            outcome["value"] = call()
+        except BaseException as exc:  # noqa: BLE001 - handed back to the test
+            outcome["error"] = exc
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    assert not thread.is_alive(), "the read blocked"
+    return outcome
+
+
+@pytest.mark.parametrize("name, read", [("sockstat", read_time_wait), ("snmp", read_established)])
+def test_a_fifo_as_a_counter_file_is_refused_without_blocking(tmp_path, name, read):
+    proc = fake_proc(tmp_path, {})
+    os.mkfifo(f"{proc}/net/{name}")
+    outcome = _within(10, lambda: read(proc))
+    assert isinstance(outcome.get("error"), OSError)
+    assert "is a FIFO, not a regular file" in str(outcome["error"])
+
+
+def test_a_fifo_as_a_socket_table_is_refused_without_blocking(tmp_path):
+    proc = fake_proc(tmp_path, {"udplite6": UDP_HEADER})
+    os.mkfifo(f"{proc}/net/udplite")
+    outcome = _within(10, lambda: read_optional_proc_net(proc, why="test"))
+    read = outcome["value"]
+    udplite = [g for g in read.gaps if g.field == "listeners/udplite"]
+    assert [g.kind for g in udplite] == [GapKind.UNREADABLE]
+    assert "is a FIFO, not a regular file" in udplite[0].reason
+
+
+def test_a_fifo_or_oversized_running_sysctl_is_a_gap_not_a_hang_or_a_cut_value(tmp_path):
+    proc_sys = tmp_path / "sys"
+    (proc_sys / "net" / "ipv4").mkdir(parents=True)
+    os.mkfifo(proc_sys / "net" / "ipv4" / "tcp_fin_timeout")
+    (proc_sys / "net" / "ipv4" / "tcp_tw_reuse").write_text("2" + " " * (64 * 1024) + "1\n")
+    (proc_sys / "net" / "ipv4" / "tcp_max_tw_buckets").write_text("262144\n")
+    keys = ("net.ipv4.tcp_fin_timeout", "net.ipv4.tcp_tw_reuse", "net.ipv4.tcp_max_tw_buckets")
+    values, gaps = _within(10, lambda: read_runtime_sysctls(keys, str(proc_sys)))["value"]
+    assert {k: v.value for k, v in values.items()} == {"net.ipv4.tcp_max_tw_buckets": "262144"}
+    reasons = {g.field: g.reason for g in gaps}
+    assert reasons == {
+        "runtime/net.ipv4.tcp_fin_timeout": f"{proc_sys}/net/ipv4/tcp_fin_timeout: is a FIFO, not a regular file",
+        "runtime/net.ipv4.tcp_tw_reuse": f"{proc_sys}/net/ipv4/tcp_tw_reuse: larger than 65536 bytes",
+    }
+
+
+# ---------------------------------------------------------------- program output past the bound
+
+
+def test_program_output_past_the_bound_fails_rather_than_being_judged_cut_short():
+    result = run_command(["head", "-c", str(MAX_OUTPUT_BYTES + 1), "/dev/zero"], timeout=60)
+    assert not result.ok
+    assert result.failure == f"printed more than {MAX_OUTPUT_BYTES} bytes; its output is not judged cut short"
+    exactly = run_command(["head", "-c", str(MAX_OUTPUT_BYTES), "/dev/zero"], timeout=60)
+    assert exactly.ok and len(exactly.stdout) == MAX_OUTPUT_BYTES
