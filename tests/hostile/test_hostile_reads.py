@@ -272,3 +272,55 @@ def test_program_output_past_the_bound_fails_rather_than_being_judged_cut_short(
     assert result.failure == f"printed more than {MAX_OUTPUT_BYTES} bytes; its output is not judged cut short"
     exactly = run_command(["head", "-c", str(MAX_OUTPUT_BYTES), "/dev/zero"], timeout=60)
     assert exactly.ok and len(exactly.stdout) == MAX_OUTPUT_BYTES
+
+
+# ---------------------------------------------------------------- a fleet whose snapshots cannot be seen
+
+
+def _fleet(snapshots: Path, out: Path):
+    return run_cli("fleet", "evaluate", "--snapshots", snapshots, "--policy", FLEET_POLICY, "--out-dir", out,
+                   "--jobs", "1", timeout=120)
+
+
+FLEET_POLICY = Path(__file__).resolve().parents[2] / "policies" / "corp.yaml"
+
+
+@pytest.mark.parametrize("content", ["empty", "readme-only"])
+def test_a_fleet_that_finds_no_host_is_exit_2_not_a_compliant_fleet_of_none(tmp_path, content):
+    fetch = tmp_path / "fetch"
+    fetch.mkdir()
+    if content == "readme-only":
+        (fetch / "README").write_text("ansible fetch failed\n")
+    out = tmp_path / "out"
+    result = _fleet(fetch, out)
+    assert result.returncode == 2, result.stdout + result.stderr  # was "fleet: 0 hosts (none); exit 0"
+    assert result.stderr.splitlines()[0] == (f"lbaudit: {fetch}: --snapshots: no host found (expected "
+                                             "*.snapshot.json files, or one directory per host holding one)")
+    assert not out.exists()  # nothing written
+
+
+def test_a_host_directory_linked_to_nothing_fails_that_host_instead_of_vanishing(tmp_path):
+    from auditor.storage.snapshot import write_snapshot
+    from tests.factories import listener, snapshot
+
+    fetch = tmp_path / "fetch"
+    (fetch / "good01").mkdir(parents=True)
+    write_snapshot(snapshot(listeners=[listener("127.0.0.1", 22)], hostname="good01"),
+                   fetch / "good01" / "lbaudit.snapshot.json")
+    (fetch / "web03").symlink_to(NOWHERE)
+    out = tmp_path / "out"
+    result = _fleet(fetch, out)
+    assert result.returncode == 2, result.stdout + result.stderr
+    hosts = {h["host"]: h for h in json.loads((out / "fleet-summary.json").read_text())["hosts"]}
+    assert hosts["good01"]["exit_code"] == 3  # judged: the corp policy finds it incomplete
+    assert hosts["web03"]["exit_code"] == 2
+    assert hosts["web03"]["error"] == f"{fetch / 'web03'}: a symbolic link to nothing ({NOWHERE}): " \
+                                      "the host's snapshot cannot be seen"
+
+
+def test_a_fifo_given_as_snapshots_is_named_as_a_fifo(tmp_path):
+    os.mkfifo(tmp_path / "fetch")
+    result = _fleet(tmp_path / "fetch", tmp_path / "out")
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[0] == (f"lbaudit: {tmp_path / 'fetch'}: --snapshots: is a FIFO, not a "
+                                             "snapshot file or a directory of them")
