@@ -35,8 +35,8 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from auditor.errors import InputError, LbauditError
-from auditor.safeio import kind_of
 from auditor.model.result import ExitCode, Severity
+from auditor.safeio import kind_of
 
 SNAPSHOT_SUFFIX = ".snapshot.json"
 SUMMARY_JSON = "fleet-summary.json"
