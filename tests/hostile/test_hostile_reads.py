@@ -324,3 +324,114 @@ def test_a_fifo_given_as_snapshots_is_named_as_a_fifo(tmp_path):
     assert result.returncode == 2
     assert result.stderr.splitlines()[0] == (f"lbaudit: {tmp_path / 'fetch'}: --snapshots: is a FIFO, not a "
                                              "snapshot file or a directory of them")
+
+
+# ---------------------------------------------------------------- captured bundles: what the OS reads, once
+
+BUNDLES = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "bundles"
+CORP = Path(__file__).resolve().parents[2] / "policies" / "corp.yaml"
+NETWORK_CLASS = ("socket-audit", "audit(4) network class")
+HEADROOM_V4 = ("time-wait-headroom", "ephemeral pool headroom at the declared peak connection rate (tcp/ipv4 dynamic port range)")
+EXCEPTION_POLICY = """\
+id: hostile-bundle-owner
+version: "1"
+owner: Security Engineering
+rules:
+  - id: listeners
+    check: net.bind_addresses
+    params:
+      allow: [loopback]
+      exceptions:
+        - match: {process: "backup.exe"}
+          allow: [any]
+          reason: backup agent
+"""
+
+
+def replay(tmp_path: Path, name: str, edit, policy: Path = CORP) -> tuple[int, dict]:
+    import shutil
+
+    directory = tmp_path / name
+    shutil.copytree(BUNDLES / name, directory)
+    edit(directory)
+    out = tmp_path / "evidence.json"
+    result = run_cli("evaluate", "--policy", policy, "--target", f"replay:{directory}", "--output", out, "-q",
+                     "--no-plugins", cwd=tmp_path, timeout=60)
+    assert "Traceback" not in result.stderr and out.exists(), result.stderr
+    findings = json.loads(out.read_text())["result"]["findings"]
+    return result.returncode, {(f["rule_id"], f["subject"]): f for f in findings}
+
+
+def _replace(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new, 1))
+
+
+def test_control_case_the_bundles_pass_what_they_hold(tmp_path):
+    _, mac = replay(tmp_path / "mac", "macos-audited", lambda d: None)
+    assert mac[NETWORK_CLASS]["status"] == "pass"
+    _, win = replay(tmp_path / "win", "windows-audited", lambda d: None)
+    assert win[HEADROOM_V4]["status"] == "pass"
+
+
+def test_audit_control_second_flags_line_is_not_what_auditd_reads(tmp_path):
+    # libbsm's getacflg returns the first flags: line; the second one never takes effect
+    code, found = replay(tmp_path, "macos-audited",
+                         lambda d: _replace(d / "audit_control", "flags:lo,aa,+nt", "flags:lo,aa\nflags:lo,aa,+nt"))
+    assert code == 1
+    assert found[NETWORK_CLASS]["status"] == "fail"  # was pass, judged on the line auditd never reads
+    assert "flags:lo,aa does not audit successful network events (class nt)" in found[NETWORK_CLASS]["message"]
+
+
+def test_audit_control_indented_flags_line_is_not_read_by_auditd(tmp_path):
+    code, found = replay(tmp_path, "macos-audited",
+                         lambda d: _replace(d / "audit_control", "flags:lo,aa,+nt", " flags:lo,aa,+nt"))
+    assert code == 1
+    assert found[NETWORK_CLASS]["status"] == "not_reviewed"
+    assert found[NETWORK_CLASS]["reason"] == ("bundle file audit_control: not understood: no flags: line (a line "
+                                              "starting exactly 'flags:', as auditd reads it)")
+
+
+def test_macos_sysctl_printed_twice_is_not_judged_on_the_last_value(tmp_path):
+    def edit(directory: Path) -> None:
+        sysctl = directory / "sysctl.txt"
+        sysctl.write_text("net.inet.tcp.msl: 90000\n" + sysctl.read_text())  # 180 s TIME_WAIT first, 30 s last
+    code, found = replay(tmp_path, "macos-audited", edit)
+    headroom = found[("time-wait-headroom", "ephemeral pool headroom at the declared peak connection rate")]
+    assert headroom["status"] == "not_reviewed"  # was pass on the last value
+    assert "net.inet.tcp.msl is printed a second time: which value holds cannot be told" in headroom["reason"]
+    assert code == 1
+
+
+def test_registry_value_name_in_another_case_is_the_same_value(tmp_path):
+    code, found = replay(tmp_path, "windows-audited", lambda d: _replace(
+        d / "tcpip-parameters.txt", "    TcpTimedWaitDelay    REG_DWORD    0x1e", "    TCPTIMEDWAITDELAY    REG_DWORD    0x12c"))
+    assert code == 1
+    # was pass on "not set, the Windows default 120 s applies"; Windows reads 300 s
+    assert found[HEADROOM_V4]["status"] == "fail"
+    assert "300 s TIME_WAIT (TcpTimedWaitDelay = 300 s (registry))" in found[HEADROOM_V4]["message"]
+
+
+def test_registry_value_listed_twice_is_not_judged_on_the_last_one(tmp_path):
+    code, found = replay(tmp_path, "windows-audited", lambda d: _replace(
+        d / "tcpip-parameters.txt", "    TcpTimedWaitDelay    REG_DWORD    0x1e",
+        "    TcpTimedWaitDelay    REG_DWORD    0x12c\n    tcptimedwaitdelay    REG_DWORD    0x1e"))
+    assert code == 1
+    assert found[HEADROOM_V4]["status"] == "not_reviewed"
+    assert ("line 17: the value 'tcptimedwaitdelay' is listed a second time (registry value names are "
+            "case-insensitive): which one holds cannot be told") in found[HEADROOM_V4]["reason"]
+
+
+def test_a_pid_listed_twice_in_tasklist_names_no_owner_for_an_exception(tmp_path):
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(EXCEPTION_POLICY)
+
+    def edit(directory: Path) -> None:
+        tasklist = directory / "tasklist.csv"
+        tasklist.write_text(tasklist.read_text() + '"backup.exe","1096","Services","0","1,000 K"\n')
+    code, found = replay(tmp_path, "windows-audited", edit, policy)
+    wildcard = found[("listeners", "tcp 0.0.0.0:3389 ? pid 1096")]
+    assert wildcard["status"] == "not_reviewed"  # was pass: the exception matched the last name listed
+    assert "tasklist.csv: rows not understood: row 10: PID 1096 is listed a second time" in wildcard["reason"]
+    assert code == 1
