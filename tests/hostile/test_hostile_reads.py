@@ -435,3 +435,34 @@ def test_a_pid_listed_twice_in_tasklist_names_no_owner_for_an_exception(tmp_path
     assert wildcard["status"] == "not_reviewed"  # was pass: the exception matched the last name listed
     assert "tasklist.csv: rows not understood: row 10: PID 1096 is listed a second time" in wildcard["reason"]
     assert code == 1
+
+
+# ---------------------------------------------------------------- configuration files and YAML keys
+
+LONG = "/" + "a" * 5000  # longer than PATH_MAX: stat() fails with ENAMETOOLONG, not "not found"
+
+
+@pytest.mark.parametrize("variable", ["XDG_CONFIG_HOME", "LBAUDIT_CONFIG"])
+def test_a_configuration_path_the_kernel_refuses_is_exit_2_naming_it(tmp_path, variable):
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(POLICY)
+    env = {"LBAUDIT_CONFIG": None, variable: LONG}
+    result = run_cli("validate", policy, cwd=tmp_path, env=env)
+    assert result.returncode == 2, result.stderr[-300:]  # was exit 70: internal error: OSError
+    where = LONG + "/lbaudit/config.yaml" if variable == "XDG_CONFIG_HOME" else LONG
+    assert result.stderr.splitlines()[0] == f"lbaudit: {where}: cannot read the configuration file: File name too long"
+
+
+@pytest.mark.parametrize("written", ["null", "~", "true", "1.5"])
+def test_a_key_that_is_not_a_string_is_named_as_written(tmp_path, written):
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(POLICY + f"{written}: 1\n")
+    result = run_cli("validate", policy, cwd=tmp_path)
+    assert result.returncode == 2
+    line = POLICY.count("\n") + 1
+    assert f"policy.yaml:{line}:1: policy: unknown key {written!r}" in result.stderr, result.stderr
+    config = tmp_path / "config.yaml"
+    config.write_text(f"{written}: x\n")
+    result = run_cli("config", "show", cwd=tmp_path, env={"LBAUDIT_CONFIG": str(config)})
+    assert result.returncode == 2
+    assert f"{config}:1:1: unknown key {written!r}" in result.stderr, result.stderr
