@@ -170,6 +170,19 @@ def _legacy_nat_exists(target: Any, family: str) -> bool:
         return False
 
 
+# What a parser of a program's output raises on output it was not written for: a number that is
+# not one (ValueError, and pydantic's ValidationError for a port past 65535), a JSON value of
+# another shape (TypeError, KeyError, IndexError), JSON nested past the interpreter's stack.
+# Each is a gap naming the program, never a crash of the whole collection.
+_UNPARSEABLE = (ValueError, TypeError, KeyError, IndexError, RecursionError)
+
+
+def _why(exc: BaseException) -> str:
+    if isinstance(exc, RecursionError):
+        return "nested too deeply"
+    return " ".join(str(exc).split())[:300] or type(exc).__name__
+
+
 def read_nat(target: Any, timeout: float) -> tuple[list[PublishedPort] | None, list[Gap], list[str]]:
     """Every DNAT rule the target's programs show; (None, gaps) when no reader could run at all."""
     found: list[PublishedPort] = []
@@ -187,7 +200,12 @@ def read_nat(target: Any, timeout: float) -> tuple[list[PublishedPort] | None, l
             gaps.append(Gap(section="netns", path=("published", "nat"),
                             reason=f"{program} -t nat failed: {(result.failure or result.stderr or '').strip()[:300]}"))
             continue
-        found += parse_iptables_save(result.stdout, family, program)
+        try:
+            found += parse_iptables_save(result.stdout, family, program)
+        except _UNPARSEABLE as exc:
+            gaps.append(Gap(section="netns", path=("published", "nat"),
+                            reason=f"{program} -t nat printed what this reader cannot parse: {_why(exc)}"))
+            continue
         read.append(f"{program} -t nat")
     if target.find_program(NFT) is None:
         absent.append(NFT)
@@ -198,8 +216,8 @@ def read_nat(target: Any, timeout: float) -> tuple[list[PublishedPort] | None, l
                 raise ValueError((result.failure or result.stderr or "").strip()[:300])
             found += parse_nft_ruleset(json.loads(result.stdout))
             read.append("nft -j list ruleset")
-        except ValueError as exc:
-            gaps.append(Gap(section="netns", path=("published", "nat"), reason=f"nft -j list ruleset failed: {exc}"))
+        except _UNPARSEABLE as exc:
+            gaps.append(Gap(section="netns", path=("published", "nat"), reason=f"nft -j list ruleset failed: {_why(exc)}"))
     if not read:
         if not gaps:
             gaps.append(Gap(section="netns", path=("published", "nat"), kind=GapKind.UNREADABLE,

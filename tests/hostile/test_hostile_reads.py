@@ -466,3 +466,41 @@ def test_a_key_that_is_not_a_string_is_named_as_written(tmp_path, written):
     result = run_cli("config", "show", cwd=tmp_path, env={"LBAUDIT_CONFIG": str(config)})
     assert result.returncode == 2
     assert f"{config}:1:1: unknown key {written!r}" in result.stderr, result.stderr
+
+
+# ---------------------------------------------------------------- NAT rule readers: output they cannot parse
+
+
+def _program(directory: Path, name: str, output_file: Path) -> None:
+    """A real executable ``name`` in ``directory`` that prints ``output_file`` (fixed, no arguments used)."""
+    script = directory / name
+    script.write_text(f"#!/bin/sh\nexec /bin/cat {output_file}\n")
+    script.chmod(0o755)
+
+
+@pytest.mark.live  # runs programs, if only the test's own two scripts
+@pytest.mark.parametrize("iptables, nft, reasons", [
+    ("*nat\n-A DOCKER -p tcp --dport 80:http -j DNAT --to-destination 172.17.0.2:80\n", '{"nftables": []}',
+     ["iptables-save -t nat printed what this reader cannot parse: invalid literal for int() with base 10: 'http'"]),
+    ("*nat\n-A DOCKER -p tcp --dport 99999 -j DNAT --to-destination 172.17.0.2:80\n", '{"nftables": []}',
+     ["iptables-save -t nat printed what this reader cannot parse: 1 validation error for PublishedPort host_port"]),
+    ("*nat\n", '{"nftables": [{"rule": {"family": "ip", "expr": [{"match": {"op": "==", "left": {"payload": '
+               '{"protocol": "tcp", "field": "dport"}}, "right": {"range": [8080]}}}, {"dnat": {"addr": "10.0.0.2"}}]}}]}',
+     ["nft -j list ruleset failed: list index out of range"]),
+    ("*nat\n", "[" * 100_000 + "]" * 100_000, ["nft -j list ruleset failed: nested too deeply"]),
+])
+def test_nat_output_a_reader_cannot_parse_is_a_gap_not_a_crash(tmp_path, iptables, nft, reasons):
+    from auditor.collect.nat import read_nat
+    from auditor.collect.targets import LocalHost
+
+    programs = tmp_path / "bin"
+    programs.mkdir()
+    (tmp_path / "iptables.txt").write_text(iptables)
+    (tmp_path / "nft.json").write_text(nft)
+    _program(programs, "iptables-save", tmp_path / "iptables.txt")
+    _program(programs, "nft", tmp_path / "nft.json")
+    found, gaps, read = read_nat(LocalHost(program_path=(str(programs),), proc=str(tmp_path / "noproc")), 30)
+    assert [g.reason[:len(r)] for g, r in zip(gaps, reasons)] == reasons and len(gaps) == len(reasons)
+    assert all(g.kind == GapKind.UNREADABLE and g.path == ("published", "nat") for g in gaps)
+    # the reader that parsed still counts; a run where none did claims no rule list at all
+    assert (found is None) == (read == [])
