@@ -18,6 +18,7 @@ import json
 import shlex
 from typing import Any
 
+from auditor.collect.parsers import UNPARSEABLE, unparseable_reason
 from auditor.model.facts import Gap, GapKind, PublishedPort
 from auditor.safeio import read_regular
 
@@ -170,19 +171,6 @@ def _legacy_nat_exists(target: Any, family: str) -> bool:
         return False
 
 
-# What a parser of a program's output raises on output it was not written for: a number that is
-# not one (ValueError, and pydantic's ValidationError for a port past 65535), a JSON value of
-# another shape (TypeError, KeyError, IndexError), JSON nested past the interpreter's stack.
-# Each is a gap naming the program, never a crash of the whole collection.
-_UNPARSEABLE = (ValueError, TypeError, KeyError, IndexError, RecursionError)
-
-
-def _why(exc: BaseException) -> str:
-    if isinstance(exc, RecursionError):
-        return "nested too deeply"
-    return " ".join(str(exc).split())[:300] or type(exc).__name__
-
-
 def read_nat(target: Any, timeout: float) -> tuple[list[PublishedPort] | None, list[Gap], list[str]]:
     """Every DNAT rule the target's programs show; (None, gaps) when no reader could run at all."""
     found: list[PublishedPort] = []
@@ -202,9 +190,9 @@ def read_nat(target: Any, timeout: float) -> tuple[list[PublishedPort] | None, l
             continue
         try:
             found += parse_iptables_save(result.stdout, family, program)
-        except _UNPARSEABLE as exc:
+        except UNPARSEABLE as exc:
             gaps.append(Gap(section="netns", path=("published", "nat"),
-                            reason=f"{program} -t nat printed what this reader cannot parse: {_why(exc)}"))
+                            reason=f"{program} -t nat printed what this reader cannot parse: {unparseable_reason(exc)}"))
             continue
         read.append(f"{program} -t nat")
     if target.find_program(NFT) is None:
@@ -216,8 +204,8 @@ def read_nat(target: Any, timeout: float) -> tuple[list[PublishedPort] | None, l
                 raise ValueError((result.failure or result.stderr or "").strip()[:300])
             found += parse_nft_ruleset(json.loads(result.stdout))
             read.append("nft -j list ruleset")
-        except _UNPARSEABLE as exc:
-            gaps.append(Gap(section="netns", path=("published", "nat"), reason=f"nft -j list ruleset failed: {_why(exc)}"))
+        except UNPARSEABLE as exc:
+            gaps.append(Gap(section="netns", path=("published", "nat"), reason=f"nft -j list ruleset failed: {unparseable_reason(exc)}"))
     if not read:
         if not gaps:
             gaps.append(Gap(section="netns", path=("published", "nat"), kind=GapKind.UNREADABLE,

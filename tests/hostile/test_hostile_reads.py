@@ -504,3 +504,58 @@ def test_nat_output_a_reader_cannot_parse_is_a_gap_not_a_crash(tmp_path, iptable
     assert all(g.kind == GapKind.UNREADABLE and g.path == ("published", "nat") for g in gaps)
     # the reader that parsed still counts; a run where none did claims no rule list at all
     assert (found is None) == (read == [])
+
+
+# ---------------------------------------------------------------- a container engine answering in another shape
+
+
+def _engine(socket_path: Path, answers: dict[str, bytes]):
+    """A real HTTP server on a unix socket answering GET paths (any API version prefix) from ``answers``."""
+    import http.server
+    import socketserver
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - the name http.server calls
+            path = "/" + self.path.split("/", 2)[-1]  # drop "/v1.41"
+            body = answers.get(path, b"{}")
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+        def address_string(self):
+            return "engine"
+
+    server = socketserver.ThreadingUnixStreamServer(str(socket_path), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+CID = "a" * 64
+
+
+@pytest.mark.parametrize("inspect, reason", [
+    (b"[1, 2]", "'list' object has no attribute 'get'"),
+    (b'{"NetworkSettings": {"Ports": {"80/tcp": {"HostIp": "0.0.0.0", "HostPort": "8080"}}}}',
+     "'str' object has no attribute 'get'"),
+    (b'{"Config": {"Labels": ["a=b"]}}', "'list' object has no attribute 'items'"),
+    (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
+])
+def test_engine_json_of_another_shape_is_a_gap_not_a_crash(tmp_path, inspect, reason):
+    from auditor.collect.containers import read_engines
+
+    socket_path = tmp_path / "engine.sock"
+    server = _engine(socket_path, {"/containers/json": json.dumps([{"Id": CID}]).encode(),
+                                   f"/containers/{CID}/json": inspect})
+    try:
+        view = read_engines(10, environ={"DOCKER_HOST": f"unix://{socket_path}"})
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert view.read == [] and view.published == []
+    assert [(g.path, g.kind, g.reason) for g in view.gaps] == [
+        (("published", "engine"), GapKind.UNREADABLE, f"docker engine API at {socket_path} could not be read: {reason}")]
