@@ -411,7 +411,7 @@ def scan_socket_owners(inodes: set[int], proc: str = PROC) -> FdScan:
     owners: dict[int, set[int]] = {}
     unreadable: dict[int, int] = {}
     with os.scandir(proc) as entries:
-        pids = sorted(int(entry.name) for entry in entries if entry.name.isdigit())
+        pids = sorted(int(entry.name) for entry in entries if entry.name.isascii() and entry.name.isdigit())
     if not inodes:
         # No listener needs an owner: nothing to look for in the host's descriptors.  (/proc itself
         # was listed above, so an unreadable /proc is still the failure it always was.)

@@ -559,3 +559,36 @@ def test_engine_json_of_another_shape_is_a_gap_not_a_crash(tmp_path, inspect, re
     assert view.read == [] and view.published == []
     assert [(g.path, g.kind, g.reason) for g in view.gaps] == [
         (("published", "engine"), GapKind.UNREADABLE, f"docker engine API at {socket_path} could not be read: {reason}")]
+
+
+# ---------------------------------------------------------------- digits that str.isdigit() accepts and int() refuses
+
+
+def test_a_glob_origin_whose_line_is_a_superscript_never_makes_a_check_raise(tmp_path):
+    from auditor.model.facts import SysctlFacts, SysctlSetting
+    from auditor.storage.snapshot import write_snapshot
+    from tests.factories import LINUX_DEFAULT_SYSCTLS, snapshot
+
+    runtime = {k: SysctlSetting(value=v, origin="/proc/sys/" + k.replace(".", "/")) for k, v in LINUX_DEFAULT_SYSCTLS.items()}
+    persistent = {"net.ipv4.tcp_fin_*": SysctlSetting(value="60", origin="/etc/sysctl.d/10-net.conf:\u00b2")}
+    path = tmp_path / "host.snapshot.json"
+    write_snapshot(snapshot(sysctl=SysctlFacts(runtime=runtime, persistent=persistent)), path)
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("id: p\nversion: '1'\nowner: o\nrules:\n  - id: drift\n    check: drift.sysctl\n")
+    out = tmp_path / "evidence.json"
+    result = run_cli("evaluate", "--policy", policy, "--snapshot", path, "-o", out, "-q", "--no-plugins", cwd=tmp_path)
+    findings = {f["subject"]: f for f in json.loads(out.read_text())["result"]["findings"]}
+    assert findings["sysctl net.ipv4.tcp_fin_timeout"]["status"] == "pass"  # was error: int('\u00b2') raised
+    assert result.returncode == 0, result.stderr
+
+
+def test_a_proc_entry_named_with_a_superscript_is_not_a_pid(tmp_path):
+    from auditor.collect.sockets import scan_socket_owners
+
+    proc = tmp_path / "proc"
+    (proc / "\u00b2").mkdir(parents=True)
+    (proc / "42" / "fd").mkdir(parents=True)
+    (proc / "42" / "fd" / "3").symlink_to("socket:[4242]")
+    (proc / "42" / "fd" / "4").symlink_to("socket:[\u00b2]")
+    scan = scan_socket_owners({4242}, str(proc))
+    assert scan.owners == {4242: [42]} and scan.unreadable == {}
