@@ -592,3 +592,42 @@ def test_a_proc_entry_named_with_a_superscript_is_not_a_pid(tmp_path):
     (proc / "42" / "fd" / "4").symlink_to("socket:[\u00b2]")
     scan = scan_socket_owners({4242}, str(proc))
     assert scan.owners == {4242: [42]} and scan.unreadable == {}
+
+
+# ---------------------------------------------------------------- a waiver glob that a regex would backtrack on
+
+
+def test_a_waiver_subject_with_many_stars_is_matched_in_linear_time(tmp_path):
+    from auditor.model.facts import ProcessInfo
+    from auditor.storage.snapshot import write_snapshot
+    from tests.factories import listener, snapshot
+
+    name = "a" * 60
+    path = tmp_path / "host.snapshot.json"
+    write_snapshot(snapshot(listeners=[listener("0.0.0.0", 8080, processes=[ProcessInfo(pid=812, name=name)])]), path)
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("id: p\nversion: '1'\nowner: o\nrules:\n  - id: listeners\n    check: net.bind_addresses\n"
+                      "waivers:\n  - rule: listeners\n    subject: '" + "*a" * 30 + "*b'\n    reason: r\n"
+                      "    approver: CISO\n    expires: 2099-12-31\n")
+    out = tmp_path / "evidence.json"
+    # ".*a.*a...b" as a regex backtracks exponentially here: the run did not end (the alarm fails it)
+    result = run_cli("evaluate", "--policy", policy, "--snapshot", path, "-o", out, "-q", "--no-plugins",
+                     cwd=tmp_path, timeout=30)
+    assert result.returncode == 1, result.stderr
+    findings = {f["subject"]: f["status"] for f in json.loads(out.read_text())["result"]["findings"]}
+    assert findings[f"tcp 0.0.0.0:8080 {name} pid 812"] == "fail"  # no b in it: the waiver matches nothing
+
+
+@pytest.mark.parametrize("glob, subject, matched", [
+    ("tcp 0.0.0.0:* *", "tcp 0.0.0.0:22 sshd pid 1", True),
+    ("tcp [::]:22 *", "tcp [::]:22 sshd pid 1", True),  # brackets are literal
+    ("tcp [::]:2? *", "tcp [::]:22 sshd pid 1", True),
+    ("tcp [::]:2? *", "tcp [::]:220 sshd pid 1", False),
+    ("*", "", True),
+    ("", "x", False),
+    ("a*b*c", "a\nb\nc", True),  # a star crosses line breaks, as the regex with DOTALL did
+])
+def test_waiver_subject_globs_match_as_before(glob, subject, matched):
+    from auditor.engine.waivers import subject_matches
+
+    assert subject_matches(glob, subject) is matched
