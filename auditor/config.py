@@ -131,11 +131,26 @@ def load_file(path: Path) -> dict[str, Value]:
     return values
 
 
+def present(path: Path) -> bool:
+    """Whether a default configuration file is there to read: absent is fine, any other failure to
+    look (a name too long, a directory the user may not search, a link loop) is an InputError
+    naming it, never a traceback or a file silently skipped."""
+    try:
+        os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return False
+    except (OSError, ValueError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise InputError(f"{path}: cannot read the configuration file: {reason}") from exc
+    return True
+
+
 def file_values() -> dict[str, Value]:
-    """The values of every configuration file that exists, a later file winning per key."""
+    """The values of every configuration file that exists, a later file winning per key (the file
+    named by $LBAUDIT_CONFIG must exist)."""
     values: dict[str, Value] = {}
     for path in config_files():
-        if path.exists() or os.environ.get(CONFIG_ENV):
+        if os.environ.get(CONFIG_ENV) or present(path):
             values.update(load_file(path))
     return values
 

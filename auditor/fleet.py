@@ -21,6 +21,7 @@ worst host's, in the order 0 < 3 (incomplete) < 1 (non-compliant) < 2 (bad input
 
 from __future__ import annotations
 
+import itertools
 import json
 import multiprocessing
 import os
@@ -35,6 +36,7 @@ from typing import Any, Iterator
 
 from auditor.errors import InputError, LbauditError
 from auditor.model.result import ExitCode, Severity
+from auditor.safeio import kind_of
 
 SNAPSHOT_SUFFIX = ".snapshot.json"
 SUMMARY_JSON = "fleet-summary.json"
@@ -151,6 +153,15 @@ def _snapshots_in(directory: Path) -> list[Path]:
         raise InputError(f"{directory}: cannot list: {exc.strerror or exc}") from exc
 
 
+def _not_usable(path: Path) -> str:
+    """Why ``path`` is neither a snapshot file nor a directory of them, in plain words."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as exc:
+        return "no such file or directory" if isinstance(exc, FileNotFoundError) else (exc.strerror or str(exc))
+    return f"is {kind_of(mode)}, not a snapshot file or a directory of them"
+
+
 def discover(paths: list[Path]) -> Iterator[HostInput]:
     """The hosts under ``paths``, lazily, in a stable order (see the module's documentation)."""
     for path in paths:
@@ -158,7 +169,7 @@ def discover(paths: list[Path]) -> Iterator[HostInput]:
             yield HostInput(snapshot=path)
             continue
         if not path.is_dir():
-            raise InputError(f"{path}: --snapshots: no such file or directory")
+            raise InputError(f"{path}: --snapshots: {_not_usable(path)}")
         try:
             entries = sorted(path.iterdir())
         except OSError as exc:
@@ -175,6 +186,10 @@ def discover(paths: list[Path]) -> Iterator[HostInput]:
                         + ", ".join(p.name for p in found)))
             elif entry.name.endswith(SNAPSHOT_SUFFIX):
                 yield HostInput(snapshot=entry)
+            elif entry.is_symlink() and not entry.exists():
+                # a host's directory linked to nothing (or a loop): its host fails, it does not vanish
+                yield HostInput(snapshot=None, name=entry.name, problem=(
+                    f"{entry}: a symbolic link to nothing ({os.readlink(entry)}): the host's snapshot cannot be seen"))
 
 
 # ------------------------------------------------------------------ workers
@@ -344,8 +359,8 @@ def check_job(job: FleetJob) -> None:
     if not job.snapshots:
         raise InputError("--snapshots: give at least one directory or snapshot file")
     for path in job.snapshots:
-        if not path.exists():
-            raise InputError(f"{path}: --snapshots: no such file or directory")
+        if not (path.is_file() or path.is_dir()):
+            raise InputError(f"{path}: --snapshots: {_not_usable(path)}")
     if job.sign_key is not None:
         from auditor.attest.signing import load_private_key
 
@@ -382,9 +397,15 @@ def evaluate_fleet(job: FleetJob) -> FleetSummary:
         from auditor.history import open_store
 
         open_store(job.store).close()  # created and migrated once, before the workers race for it
+    hosts = discover(job.snapshots)
+    first = next(hosts, None)
+    if first is None:
+        # No host at all is no evidence of any: "0 hosts, exit 0" would pass a fleet whose fetch failed.
+        raise InputError(f"{', '.join(map(str, job.snapshots))}: --snapshots: no host found (expected "
+                         f"*{SNAPSHOT_SUFFIX} files, or one directory per host holding one)")
     make_out_dir(job.out_dir)
     started = datetime.now(timezone.utc)
-    outcomes = list(_outcomes(job, discover(job.snapshots)))
+    outcomes = list(_outcomes(job, itertools.chain([first], hosts)))
     names = Counter(o.host for o in outcomes)
     for outcome in outcomes:
         if names[outcome.host] > 1 and outcome.error is None:

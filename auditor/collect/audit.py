@@ -218,6 +218,16 @@ def _persistent(ctx: CollectContext) -> tuple[list[AuditRule] | None, str | None
         names = audit_rules.augenrules_files(ctx.target.list_dir(RULES_D))
     except (FileNotFoundError, NotADirectoryError):
         names = None  # augenrules: "No rules directory", and the boot loads audit.rules as it is
+        try:
+            link = ctx.target.dangling_link(RULES_D)
+        except OSError as exc:
+            return None, None, [_gap("persistent_rules", f"{RULES_D}: {rootfs.describe_os_error(exc)}")]
+        if link is not None:
+            # Not proof that there is no rules.d: in an image, perhaps a mount it does not carry.
+            # Where it exists at boot, augenrules rewrites audit.rules from it, so audit.rules
+            # alone cannot stand for what the next boot loads.
+            return None, None, [_gap("persistent_rules", f"{RULES_D}: not found, through a symbolic link to nothing ({link}): "
+                                                         f"whether the boot compiles its rules cannot be told")]
     except OSError as exc:
         return None, None, [_gap("persistent_rules", f"{RULES_D}: {rootfs.describe_os_error(exc)}")]
 

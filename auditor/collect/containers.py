@@ -18,6 +18,7 @@ import stat
 from dataclasses import dataclass, field
 from typing import Any
 
+from auditor.collect.parsers import UNPARSEABLE, unparseable_reason
 from auditor.model.facts import Gap, GapKind, PublishedPort, Workload
 
 DEFAULT_SOCKETS = (("docker", "/var/run/docker.sock"), ("podman", "/run/podman/podman.sock"))
@@ -156,9 +157,12 @@ def read_engines(timeout: float, environ: dict[str, str] | None = None) -> Engin
                 view.workloads.append((workload, pid, sandbox))
                 view.published += _published(runtime, inspect, name, cid)
             view.read.append(f"{runtime} engine API at {path}")
-        except (OSError, ValueError, http.client.HTTPException) as exc:
+        except (OSError, http.client.HTTPException) as exc:
             view.gaps.append(Gap(section="netns", path=("published", "engine"),
                                  reason=f"{runtime} engine API at {path} could not be read: {exc}"))
+        except UNPARSEABLE as exc:  # JSON of another shape than the Engine API's: a gap, not a crash
+            view.gaps.append(Gap(section="netns", path=("published", "engine"),
+                                 reason=f"{runtime} engine API at {path} could not be read: {unparseable_reason(exc)}"))
     if not sockets and not view.gaps:
         view.gaps.append(Gap(section="netns", path=("published", "engine"), kind=GapKind.NOT_APPLICABLE,
                              reason="no container engine socket (/var/run/docker.sock, /run/podman/podman.sock, "

@@ -18,6 +18,7 @@ import json
 import shlex
 from typing import Any
 
+from auditor.collect.parsers import UNPARSEABLE, unparseable_reason
 from auditor.model.facts import Gap, GapKind, PublishedPort
 from auditor.safeio import read_regular
 
@@ -187,7 +188,12 @@ def read_nat(target: Any, timeout: float) -> tuple[list[PublishedPort] | None, l
             gaps.append(Gap(section="netns", path=("published", "nat"),
                             reason=f"{program} -t nat failed: {(result.failure or result.stderr or '').strip()[:300]}"))
             continue
-        found += parse_iptables_save(result.stdout, family, program)
+        try:
+            found += parse_iptables_save(result.stdout, family, program)
+        except UNPARSEABLE as exc:
+            gaps.append(Gap(section="netns", path=("published", "nat"),
+                            reason=f"{program} -t nat printed what this reader cannot parse: {unparseable_reason(exc)}"))
+            continue
         read.append(f"{program} -t nat")
     if target.find_program(NFT) is None:
         absent.append(NFT)
@@ -198,8 +204,8 @@ def read_nat(target: Any, timeout: float) -> tuple[list[PublishedPort] | None, l
                 raise ValueError((result.failure or result.stderr or "").strip()[:300])
             found += parse_nft_ruleset(json.loads(result.stdout))
             read.append("nft -j list ruleset")
-        except ValueError as exc:
-            gaps.append(Gap(section="netns", path=("published", "nat"), reason=f"nft -j list ruleset failed: {exc}"))
+        except UNPARSEABLE as exc:
+            gaps.append(Gap(section="netns", path=("published", "nat"), reason=f"nft -j list ruleset failed: {unparseable_reason(exc)}"))
     if not read:
         if not gaps:
             gaps.append(Gap(section="netns", path=("published", "nat"), kind=GapKind.UNREADABLE,

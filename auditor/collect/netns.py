@@ -148,7 +148,7 @@ def discover(proc: str) -> tuple[dict[tuple[int, int], Found], tuple[int, int] |
 
     denied: list[int] = []
     with os.scandir(proc) as entries:
-        pids = sorted(int(e.name) for e in entries if e.name.isdigit())
+        pids = sorted(int(e.name) for e in entries if e.name.isascii() and e.name.isdigit())
     for pid in pids:
         try:
             add(f"{proc}/{pid}/ns/net", pid=pid)

@@ -95,6 +95,9 @@ def run_command(argv: list[str], timeout: float, search_path: tuple[str, ...] = 
     started = time.monotonic()
 
     def result(returncode: int | None, out: bytes, err: bytes, failure: str | None) -> CommandResult:
+        if failure is None and len(out) > MAX_OUTPUT_BYTES:
+            # judged cut short, the rules or ports past the cut would be silently missing
+            failure = f"printed more than {MAX_OUTPUT_BYTES} bytes; its output is not judged cut short"
         return CommandResult(tuple(argv), executable, returncode, _decode(out), _decode(err), failure,
                              round(time.monotonic() - started, 3))
 

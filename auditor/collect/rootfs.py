@@ -35,24 +35,40 @@ def resolve(root: Path, path: str) -> Path:
     Symlinks are followed component by component and re-anchored at ``root``; the result may not
     exist.  Raises ``OSError(ELOOP)`` on a symlink loop.
     """
+    return _walk(root, path)[0]
+
+
+def dangling_link(root: Path, path: str) -> str | None:
+    """The symbolic link (as seen inside ``root``, with its target) through which ``path`` leads
+    nowhere, or None when ``path`` exists or is simply absent.
+
+    A plain name missing from a real directory is absent; a name missing because a link points at
+    something that is not there is not: in an image it may be a mount the image does not carry, so
+    its absence proves nothing about what the booted host reads.  Raises OSError like resolve."""
+    return _walk(root, path)[1]
+
+
+def _walk(root: Path, path: str) -> tuple[Path, str | None]:
     root = Path(root).resolve()
     base = str(root)
-    pending = list(PurePosixPath("/" + path.lstrip("/")).parts[1:])
+    # (component, the link whose target it came from, or None for a component of ``path`` itself)
+    pending: list[tuple[str, str | None]] = [(part, None) for part in PurePosixPath("/" + path.lstrip("/")).parts[1:]]
     pending.reverse()  # popped from the end: the next component is pending[-1]
     current: list[str] = []  # components below root, already resolved
     # Depth of a component found missing: nothing below it exists either, so it is not asked (an
     # lstat that fails costs an exception); ".." back above it asks again.
     missing_depth: int | None = None
+    missing_through: str | None = None  # the link whose target named the missing component
     hops = 0
     while pending:
-        part = pending.pop()
+        part, via = pending.pop()
         if part in ("", "."):
             continue
         if part == "..":
             if current:
                 current.pop()
             if missing_depth is not None and len(current) < missing_depth:
-                missing_depth = None
+                missing_depth = missing_through = None
             continue  # ".." at the root stays at the root, as in a chroot
         if missing_depth is not None:
             current.append(part)
@@ -63,6 +79,7 @@ def resolve(root: Path, path: str) -> Path:
         except FileNotFoundError:
             current.append(part)
             missing_depth = len(current)
+            missing_through = via
             continue
         if stat.S_ISLNK(mode):
             hops += 1
@@ -73,13 +90,14 @@ def resolve(root: Path, path: str) -> Path:
                 current = []
             parts = list(PurePosixPath(target).parts[(1 if target.startswith("/") else 0):])
             parts.reverse()
-            pending += parts
+            link = "/" + candidate[len(base):].strip("/") + f" -> {target}"
+            pending += [(p, link) for p in parts]
             continue
         current.append(part)
     resolved = root.joinpath(*current)
     if os.path.commonpath([base, str(resolved)]) != base:  # defence in depth
         raise RootEscape(errno.EACCES, "path escapes the root", path)
-    return resolved
+    return resolved, missing_through
 
 
 def read_text(root: Path, path: str, limit: int = MAX_CONFIG_BYTES) -> str:
@@ -120,11 +138,21 @@ def file_mode(root: Path, path: str) -> int:
 
 def list_config_dir(root: Path, path: str, problems: list[str]) -> list[str]:
     """Names in a configuration directory that may legitimately be absent (``[]`` then); any other
-    failure to list it is appended to ``problems`` as ``"<path>: <reason>"``, so it is never
-    mistaken for an empty directory."""
+    failure to list it, and a directory absent only because a symbolic link on its way leads
+    nowhere, is appended to ``problems`` as ``"<path>: <reason>"``, so it is never mistaken for an
+    empty directory."""
     try:
         return list_dir(root, path)
     except (FileNotFoundError, NotADirectoryError):
+        try:
+            link = dangling_link(root, path)
+        except OSError as exc:
+            problems.append(f"{path}: {describe_os_error(exc)}")
+            return []
+        if link is not None:
+            # absent only because a link leads nowhere: in an image perhaps a mount it does not
+            # carry, whose files the booted host reads; not the same as no directory at all
+            problems.append(f"{path}: not found, through a symbolic link to nothing ({link})")
         return []
     except OSError as exc:
         problems.append(f"{path}: {describe_os_error(exc)}")

@@ -102,6 +102,9 @@ PROTOCOLS = tuple((t.name, t.number) for t in CORE)
 METHOD_NETLINK = "netlink sock_diag (TCP: LISTEN state only; UDP: all)"
 PROTOCOLS_LIMIT = 64 * 1024  # /proc/net/protocols: one short line per registered protocol
 SCTP_EPS_LIMIT = 64 * 1024 * 1024  # one line per SCTP endpoint
+# /proc/net/{tcp,udp,...}{,6}: 150 bytes a socket, so a million sockets; past it the table is a gap.
+PROC_NET_TABLE_LIMIT = 256 * 1024 * 1024
+COUNTERS_LIMIT = 64 * 1024  # /proc/net/sockstat and snmp: a few lines
 METHOD_SOCKSTAT = "/proc/net/sockstat (TIME_WAIT) and /proc/net/snmp (CurrEstab)"
 METHOD_OWNERS = "/proc/[pid]/fd and psutil (listeners only)"
 
@@ -298,8 +301,7 @@ def _read_proc_table(transport: Transport, proc: str) -> list[SocketRow]:
     for family, _family_number, suffix in FAMILIES:
         path = f"{proc}/net/{transport.proc_table}{suffix}"
         try:
-            with open(path, encoding="utf-8") as handle:
-                text = handle.read()
+            text = read_regular(path, PROC_NET_TABLE_LIMIT).decode("ascii", "replace")
         except FileNotFoundError:
             if suffix and _ipv6_disabled(proc):
                 continue  # IPv6 is disabled: there are no IPv6 sockets to miss
@@ -342,14 +344,12 @@ def read_optional_proc_net(proc: str = PROC, why: str = "netlink sock_diag unava
 
 def read_time_wait(proc: str = PROC) -> int:
     """TIME_WAIT sockets (IPv4 and IPv6) from /proc/net/sockstat.  Raises OSError or ValueError."""
-    with open(f"{proc}/net/sockstat", encoding="utf-8") as handle:
-        return time_wait_count(parse_sockstat(handle.read()))
+    return time_wait_count(parse_sockstat(read_regular(f"{proc}/net/sockstat", COUNTERS_LIMIT).decode("ascii", "replace")))
 
 
 def read_established(proc: str = PROC) -> int:
     """ESTABLISHED + CLOSE_WAIT connections from /proc/net/snmp.  Raises OSError or ValueError."""
-    with open(f"{proc}/net/snmp", encoding="utf-8") as handle:
-        return established_count(parse_snmp(handle.read()))
+    return established_count(parse_snmp(read_regular(f"{proc}/net/snmp", COUNTERS_LIMIT).decode("ascii", "replace")))
 
 
 # ---------------------------------------------------------------- listeners and owners
@@ -411,7 +411,7 @@ def scan_socket_owners(inodes: set[int], proc: str = PROC) -> FdScan:
     owners: dict[int, set[int]] = {}
     unreadable: dict[int, int] = {}
     with os.scandir(proc) as entries:
-        pids = sorted(int(entry.name) for entry in entries if entry.name.isdigit())
+        pids = sorted(int(entry.name) for entry in entries if entry.name.isascii() and entry.name.isdigit())
     if not inodes:
         # No listener needs an owner: nothing to look for in the host's descriptors.  (/proc itself
         # was listed above, so an unreadable /proc is still the failure it always was.)
@@ -433,7 +433,8 @@ def scan_socket_owners(inodes: set[int], proc: str = PROC) -> FdScan:
                 target = os.readlink(f"{fd_dir}/{fd}")
             except OSError:
                 continue  # closed meanwhile
-            if target.startswith("socket:[") and target.endswith("]"):
+            if target.startswith("socket:[") and target.endswith("]") and target[8:-1].isascii() \
+                    and target[8:-1].isdigit():
                 inode = int(target[8:-1])
                 if inode in inodes:
                     owners.setdefault(inode, set()).add(pid)

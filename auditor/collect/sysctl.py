@@ -14,6 +14,7 @@ from auditor.collect import CollectContext
 from auditor.collect.sysctl_d import read_persistent_sysctls
 from auditor.domain.sysctl import collected_runtime_keys
 from auditor.model.facts import SNAPSHOT_SCHEMA_VERSION, Gap, GapKind, SysctlFacts, SysctlSetting
+from auditor.safeio import read_regular
 
 PROC_SYS = "/proc/sys"
 MAX_VALUE_BYTES = 64 * 1024  # ip_local_reserved_ports is the longest we read; far below this
@@ -51,8 +52,9 @@ def read_runtime_sysctls(keys: tuple[str, ...], proc_sys: str = PROC_SYS) -> tup
     for key in sorted(keys):
         path = sysctl_path(key, proc_sys)
         try:
-            with open(path, "rb") as handle:
-                raw = handle.read(MAX_VALUE_BYTES)
+            # bounded and non-blocking: a FIFO or an endless file under a given proc root is a gap,
+            # and a value longer than the bound is refused rather than judged cut short
+            raw = read_regular(path, MAX_VALUE_BYTES)
         except OSError as exc:
             gaps.append(Gap(section="sysctl", path=("runtime", key), reason=_why(key, path, exc)))
             continue

@@ -58,6 +58,9 @@ class _FileSystemTarget:
     def file_mode(self, path: str) -> int:
         return rootfs.file_mode(self.root, path)
 
+    def dangling_link(self, path: str) -> str | None:
+        return rootfs.dangling_link(self.root, path)
+
     def find_program(self, name: str) -> str | None:
         return find_executable(name, self.program_path) if self.program_path else None
 

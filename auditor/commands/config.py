@@ -17,14 +17,14 @@ def config() -> None:
 def show(as_json: bool) -> None:
     """Each setting's effective value and its source: environment variable, file:line or default.  A command-line
     option always wins over all three."""
-    from auditor.config import config_files, effective
+    from auditor.config import config_files, effective, present
 
     rows = effective()
     if as_json:
         click.echo(json.dumps([{"key": s.key, "option": s.option, "env": s.env, "value": value, "source": source}
                                for s, value, source in rows], indent=2))
         return
-    files = [str(p) + ("" if p.exists() else " (absent)") for p in config_files()]
+    files = [str(p) + ("" if present(p) else " (absent)") for p in config_files()]
     click.echo(f"configuration files: {', '.join(files) or 'none (LBAUDIT_CONFIG is empty)'}")
     shown = [("key", "value", "source")] + [(s.key, "-" if value is None else str(value), source)
                                           for s, value, source in rows]

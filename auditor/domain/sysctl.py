@@ -197,7 +197,7 @@ def origin_order(origin: str) -> tuple[int, str, int]:
     """The order in which an origin ``path:line`` was applied: file name, then line;
     /etc/sysctl.conf last."""
     path, _, line = origin.rpartition(":")
-    return (1 if path == SYSCTL_CONF else 0, PurePosixPath(path).name, int(line) if line.isdigit() else 0)
+    return (1 if path == SYSCTL_CONF else 0, PurePosixPath(path).name, int(line) if line.isascii() and line.isdigit() else 0)
 
 
 def configured_setting(persistent: dict[str, SysctlSetting], key: str) -> SysctlSetting | None:

@@ -11,21 +11,11 @@ more than one in UTC-12); :func:`evaluation_day` turns the moment of a run into 
 
 from __future__ import annotations
 
-import re
 from datetime import date, datetime, timezone
-from functools import lru_cache
 from typing import Literal
 
 from auditor.model.policy import Waiver
 from auditor.model.result import AppliedWaiver, Finding, Status, WaiverState
-
-
-@lru_cache(maxsize=256)
-def _subject_pattern(glob: str) -> re.Pattern[str]:
-    """``*`` and ``?`` are the only wildcards: subjects such as ``tcp [::]:22 sshd pid 1`` hold
-    brackets, which fnmatch would read as a character class and so match nothing."""
-    parts = (".*" if c == "*" else "." if c == "?" else re.escape(c) for c in glob)
-    return re.compile("".join(parts), re.DOTALL)
 
 
 def evaluation_day(moment: datetime) -> date:
@@ -37,7 +27,30 @@ def evaluation_day(moment: datetime) -> date:
 
 
 def subject_matches(glob: str, subject: str) -> bool:
-    return _subject_pattern(glob).fullmatch(subject) is not None
+    """Whether ``subject`` is matched by ``glob`` as a whole.
+
+    ``*`` and ``?`` are the only wildcards: subjects such as ``tcp [::]:22 sshd pid 1`` hold
+    brackets, which fnmatch would read as a character class and so match nothing.  Matched by the
+    greedy two-pointer walk (back to the last ``*`` on a mismatch), at most len(glob) x len(subject)
+    steps: a regular expression of ``.*`` runs backtracks exponentially on a glob such as
+    ``*a*a*a*a*a*a*a*a*a*a*b``, so a waiver could hang the evaluation."""
+    g = s = 0
+    star, resume = -1, 0
+    while s < len(subject):
+        if g < len(glob) and glob[g] == "*":
+            star, resume = g, s
+            g += 1
+        elif g < len(glob) and (glob[g] == "?" or glob[g] == subject[s]):
+            g += 1
+            s += 1
+        elif star >= 0:
+            g, resume = star + 1, resume + 1
+            s = resume
+        else:
+            return False
+    while g < len(glob) and glob[g] == "*":
+        g += 1
+    return g == len(glob)
 
 
 def apply_waivers(findings: list[Finding], waivers: list[Waiver], today: date) -> tuple[list[Finding], list[WaiverState]]:

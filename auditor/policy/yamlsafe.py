@@ -99,7 +99,8 @@ class _Builder:
                     raise YamlProblem("mapping keys must be plain strings", *_mark(key_node))
                 key = self.build(key_node, path + ("<key>",))
                 if not isinstance(key, str):
-                    key = str(key)
+                    # as written: "null", "true", "1.0" (str() would say None, True, 1.0)
+                    key = key_node.value
                 if key in result:
                     first = self.positions[path + (key,)]
                     raise YamlProblem(

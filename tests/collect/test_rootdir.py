@@ -40,10 +40,12 @@ def test_escaping_links_in_every_section_never_read_outside_the_root(tmp_path: P
     assert MARKER not in text and "31999" not in text
     assert snap.provenance.hostname == "unknown"  # the image has no hostname of its own
     assert snap.provenance.source == "root" and snap.provenance.source_detail == str(root.resolve())
-    # Inside the image the links lead nowhere.  A missing sysctl.d directory sets nothing, so the
-    # rest of the sysctl files are still read; a dangling rules file or unit file fails closed (a gap names it).
-    assert snap.facts.sysctl.persistent["net.core.somaxconn"].value == "1024"
+    # Inside the image the links lead nowhere.  A sysctl.d directory, rules file or unit file absent
+    # only because its link leads nowhere (perhaps a mount the image lacks) fails closed: a gap names it.
     unreadable = {(g.section, g.field): g.reason for g in snap.gaps if g.kind == GapKind.UNREADABLE}
+    assert snap.facts.sysctl.persistent is None
+    assert f"/run/sysctl.d: not found, through a symbolic link to nothing (/run/sysctl.d -> {outside / 'sysctl.d'})" \
+        in unreadable[("sysctl", "persistent")]
     assert snap.facts.audit.persistent_rules is None
     assert "/etc/audit/rules.d/99-out.rules: not found" in unreadable[("audit", "persistent_rules")]
     # the other units are still read; the dangling one is named, so no listener list is claimed complete

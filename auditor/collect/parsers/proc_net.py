@@ -9,6 +9,7 @@ text stores words (``sys.byteorder`` of that host).
 from __future__ import annotations
 
 import ipaddress
+import re
 import sys
 from dataclasses import dataclass
 
@@ -34,6 +35,41 @@ STATE_TIME_WAIT = 6
 STATE_CLOSE = 7
 STATE_LISTEN = 10
 STATE_NEW_SYN_RECV = 12
+
+
+# The kernel prints these numbers with %X / %u / %d of a fixed-width type: ASCII digits only.
+# Python's int() also takes a sign, "0x", "_" separators, spaces and any Unicode digit, so a table
+# that is not the kernel's ("-1", "1_0", "\uff15") would pass as a number, and one out of range
+# would only be refused later by the model, as a crash rather than a gap.  Every number of every
+# table goes through these two readers, which raise ValueError naming what is wrong.
+_HEX = re.compile(r"[0-9A-Fa-f]{1,16}")
+_DECIMAL = re.compile(r"[0-9]{1,20}")
+_HEX_ADDRESS = re.compile(r"[0-9A-Fa-f]{8}|[0-9A-Fa-f]{32}")
+PORT_MAX = 65535
+UID_MAX = 2**32 - 1
+INODE_MAX = 2**64 - 1
+COUNT_MAX = 2**63 - 1
+
+
+def read_hex(text: str, what: str, maximum: int) -> int:
+    """An unsigned hex number as the kernel prints it (``%X``/``%04X``), at most ``maximum``."""
+    if not _HEX.fullmatch(text):
+        raise ValueError(f"{what} {text[:40]!r} is not a hexadecimal number")
+    value = int(text, 16)
+    if value > maximum:
+        raise ValueError(f"{what} {text!r} is out of range (at most {maximum:#x})")
+    return value
+
+
+def read_decimal(text: str, what: str, maximum: int, *, signed: bool = False) -> int:
+    """An unsigned (or, with ``signed``, possibly negative) decimal number as the kernel prints it."""
+    digits = text[1:] if signed and text.startswith("-") else text
+    if not _DECIMAL.fullmatch(digits):
+        raise ValueError(f"{what} {text[:40]!r} is not a {'' if signed else 'non-negative '}decimal number")
+    value = int(text)
+    if value > maximum:
+        raise ValueError(f"{what} {text!r} is out of range (at most {maximum})")
+    return value
 
 
 @dataclass(frozen=True)
@@ -63,8 +99,8 @@ def ipv6_text(packed: bytes) -> str:
 
 def decode_address(hex_text: str, byteorder: str = sys.byteorder) -> str:
     """Decode the hex address of /proc/net/tcp (8 hex digits) or tcp6 (32 hex digits)."""
-    if len(hex_text) not in (8, 32):
-        raise ValueError(f"address {hex_text!r}: expected 8 or 32 hex digits")
+    if not _HEX_ADDRESS.fullmatch(hex_text):
+        raise ValueError(f"address {hex_text[:40]!r}: expected 8 or 32 hex digits")
     raw = bytes.fromhex(hex_text)
     words = [raw[i : i + 4] for i in range(0, len(raw), 4)]
     if byteorder == "little":
@@ -81,7 +117,7 @@ def _endpoint(text: str, byteorder: str) -> tuple[str, int]:
     address, sep, port = text.partition(":")
     if not sep:
         raise ValueError(f"endpoint {text!r}: expected ADDRESS:PORT")
-    return decode_address(address, byteorder), int(port, 16)
+    return decode_address(address, byteorder), read_hex(port, "port", PORT_MAX)
 
 
 def parse_proc_net_line(line: str, byteorder: str = sys.byteorder) -> ProcNetSocket:
@@ -97,9 +133,9 @@ def parse_proc_net_line(line: str, byteorder: str = sys.byteorder) -> ProcNetSoc
         local_port=local_port,
         remote_address=remote_address,
         remote_port=remote_port,
-        state=int(fields[3], 16),
-        uid=int(fields[7]),
-        inode=int(fields[9]),
+        state=read_hex(fields[3], "state", 0xFF),
+        uid=read_decimal(fields[7], "uid", UID_MAX),
+        inode=read_decimal(fields[9], "inode", INODE_MAX),
     )
 
 
@@ -149,11 +185,9 @@ def parse_sctp_eps(text: str) -> list[SctpEndpoint]:
         try:
             if len(fields) < 9:
                 raise ValueError(f"expected ENDPT SOCK STY SST HBKT LPORT UID INODE LADDRS, got {line.strip()!r}")
-            port = int(fields[5])
-            if not 0 <= port <= 65535:
-                raise ValueError(f"port {port} out of range")
             endpoints.append(SctpEndpoint(
-                state=int(fields[3]), local_port=port, uid=int(fields[6]), inode=int(fields[7]),
+                state=read_decimal(fields[3], "state", 0xFF), local_port=read_decimal(fields[5], "port", PORT_MAX),
+                uid=read_decimal(fields[6], "uid", UID_MAX), inode=read_decimal(fields[7], "inode", INODE_MAX),
                 local_addresses=tuple(_sctp_address(field) for field in fields[8:]),
             ))
         except ValueError as exc:
@@ -173,11 +207,15 @@ def parse_sockstat(text: str) -> dict[str, dict[str, int]]:
             continue
         tokens = rest.split()
         if not sep or len(tokens) % 2:
-            raise ValueError(f"line {number}: expected 'NAME: key value ...', got {line!r}")
+            raise ValueError(f"line {number}: expected 'NAME: key value ...', got {line[:200]!r}")
+        if name.strip() in table:
+            raise ValueError(f"line {number}: a second {name.strip()!r} line: which one counts cannot be told")
         try:
-            table[name.strip()] = {tokens[i]: int(tokens[i + 1]) for i in range(0, len(tokens), 2)}
-        except ValueError:
-            raise ValueError(f"line {number}: non-integer value in {line!r}") from None
+            # "mem" is in pages and may be negative in a racy read on old kernels: signed, the rest are counts
+            table[name.strip()] = {tokens[i]: read_decimal(tokens[i + 1], tokens[i], COUNT_MAX, signed=True)
+                                   for i in range(0, len(tokens), 2)}
+        except ValueError as exc:
+            raise ValueError(f"line {number}: {exc}") from None
     return table
 
 
@@ -188,9 +226,12 @@ def time_wait_count(sockstat: dict[str, dict[str, int]]) -> int:
     the total for both families.
     """
     try:
-        return sockstat["TCP"]["tw"]
+        count = sockstat["TCP"]["tw"]
     except KeyError:
         raise ValueError("sockstat has no 'tw' field on its 'TCP:' line") from None
+    if count < 0:
+        raise ValueError(f"sockstat counts {count} TIME_WAIT sockets: a count is never negative")
+    return count
 
 
 
@@ -208,17 +249,24 @@ def parse_snmp(text: str) -> dict[str, dict[str, int]]:
         value_name, _, values = lines[number + 1].partition(":")
         names, numbers = head.split(), values.split()
         if head_name != value_name or len(names) != len(numbers):
-            raise ValueError(f"line {number + 2}: values do not match the header {head_name!r}")
+            raise ValueError(f"line {number + 2}: values do not match the header {head_name[:40]!r}")
+        if head_name in table:
+            raise ValueError(f"line {number + 1}: a second {head_name[:40]!r} pair: which one counts cannot be told")
         try:
-            table[head_name] = {name: int(value) for name, value in zip(names, numbers)}
-        except ValueError:
-            raise ValueError(f"line {number + 2}: non-numeric value in {value_name!r}") from None
+            # MaxConn is -1 ("no limit"): counters are signed as the kernel prints them
+            table[head_name] = {name: read_decimal(value, name, COUNT_MAX, signed=True)
+                                for name, value in zip(names, numbers)}
+        except ValueError as exc:
+            raise ValueError(f"line {number + 2}: {exc}") from None
     return table
 
 
 def established_count(snmp: dict[str, dict[str, int]]) -> int:
     """TCP connections in ESTABLISHED or CLOSE_WAIT (RFC 1213 tcpCurrEstab), IPv4 and IPv6 together."""
     try:
-        return snmp["Tcp"]["CurrEstab"]
+        count = snmp["Tcp"]["CurrEstab"]
     except KeyError:
         raise ValueError("/proc/net/snmp has no Tcp CurrEstab") from None
+    if count < 0:
+        raise ValueError(f"/proc/net/snmp counts {count} established connections: a count is never negative")
+    return count

@@ -35,12 +35,15 @@ def parse_sw_vers(text: str) -> dict[str, str]:
 
 
 def parse_sysctl(text: str) -> dict[str, str]:
-    """``sysctl name...``: ``net.inet.tcp.msl: 15000`` lines -> {name: value}."""
-    values = {}
-    for line in text.splitlines():
+    """``sysctl name...``: ``net.inet.tcp.msl: 15000`` lines -> {name: value}.  sysctl prints each
+    name once: a name printed twice cannot be told from another capture pasted in, so it is refused."""
+    values: dict[str, str] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
         key, sep, value = line.partition(":")
         key = key.strip()
         if sep and re.fullmatch(r"[a-z0-9_]+(\.[a-z0-9_]+)+", key):
+            if key in values:
+                raise ProbeParseError(f"line {number}: {key} is printed a second time: which value holds cannot be told")
             values[key] = " ".join(value.split())[:200]
     if not values:
         raise ProbeParseError("no 'name: value' lines: not the output of sysctl")
@@ -137,18 +140,23 @@ def parse_lsof(text: str, protocol: str) -> LsofTable:
 
 
 def parse_audit_control(text: str) -> list[str]:
-    """``/etc/security/audit_control`` -> the classes of its ``flags:`` line, as written."""
-    flags = None
+    """``/etc/security/audit_control`` -> the classes of the ``flags:`` line auditd reads, as written.
+
+    That is the line libbsm's ``getacflg`` finds (bsm_control.c, ``getstrfromtype_locked``): the
+    first one, not a comment (``#`` in the first column), whose first ``:``-separated token is
+    exactly ``flags`` (``" flags"`` or ``"flags "`` is another name to it), and its value is the next
+    token.  A later ``flags:`` line, or an indented one, is never read, so it cannot make the
+    network class audited."""
     for line in text.splitlines():
-        stripped = line.strip()
-        if stripped.startswith("#") or ":" not in stripped:
+        if line.startswith("#"):
             continue
-        key, _, value = stripped.partition(":")
-        if key.strip() == "flags":
-            flags = [item.strip() for item in value.split(",") if item.strip()]
-    if flags is None:
-        raise ProbeParseError("no flags: line")
-    return flags
+        tokens = [token for token in line.rstrip(" \t\r\n").split(":") if token]
+        if not tokens or tokens[0] != "flags":
+            continue
+        if len(tokens) < 2:
+            raise ProbeParseError("the flags: line has no value (auditd refuses it)")
+        return [item.strip() for item in tokens[1].split(",") if item.strip()]
+    raise ProbeParseError("no flags: line (a line starting exactly 'flags:', as auditd reads it)")
 
 
 def parse_launchctl(text: str) -> tuple[int, str]:

@@ -170,6 +170,7 @@ def parse_tasklist(text: str) -> tuple[dict[int, str], list[str]]:
     """``tasklist /fo csv /nh`` -> ({pid: image name}, rows not understood).  Columns 1 and 2 are
     the image name and PID in every language (the memory column is localised and not read)."""
     names: dict[int, str] = {}
+    twice: set[int] = set()
     bad: list[str] = []
     for number, row in _csv_rows(text):
         if len(row) < 2:
@@ -184,7 +185,14 @@ def parse_tasklist(text: str) -> tuple[dict[int, str], list[str]]:
         if not name or any(ord(ch) < 32 for ch in name):
             bad.append(f"row {number}: image name missing or holds control characters")
             continue
-        names[int(pid_text)] = name[:260]
+        pid = int(pid_text)
+        if pid in names or pid in twice:
+            # one PID, two rows: which image holds the socket cannot be told (a name decides exceptions)
+            bad.append(f"row {number}: PID {pid} is listed a second time")
+            names.pop(pid, None)
+            twice.add(pid)
+            continue
+        names[pid] = name[:260]
     if not names:
         raise ProbeParseError("no 'image name, PID' rows: not the output of tasklist /fo csv /nh")
     return names, bad
@@ -197,18 +205,27 @@ _VALUE_LINE = re.compile(r"^ {4}(?P<name>.+?) {4}(?P<type>REG_[A-Z_0-9]+)(?: {4}
 
 def parse_reg_query(text: str, key: str = TCPIP_KEY) -> dict[str, tuple[str, str]]:
     """``reg query KEY`` -> {value name: (type, data)} for the values of ``key`` itself (not of the
-    subkeys it lists).  Value names and types are not localised."""
+    subkeys it lists).  Value names and types are not localised.
+
+    Registry value names are case-insensitive (``TCPTIMEDWAITDELAY`` is the ``TcpTimedWaitDelay``
+    the TCP/IP stack reads), so names are returned in the spelling of :data:`TCPIP_VALUES` when
+    they are one of them; a name listed twice cannot be one value and is refused."""
+    canonical = {name.casefold(): name for name in TCPIP_VALUES}
     values: dict[str, tuple[str, str]] = {}
     current: str | None = None
     seen_key = False
-    for line in text.splitlines():
+    for number, line in enumerate(text.splitlines(), start=1):
         if line.upper().startswith("HKEY_"):
             current = line.strip()
             seen_key = seen_key or current.lower() == key.lower()
             continue
         match = _VALUE_LINE.match(line.rstrip())
         if match and current is not None and current.lower() == key.lower():
-            values[match.group("name")] = (match.group("type"), (match.group("data") or "").strip())
+            name = canonical.get(match.group("name").casefold(), match.group("name"))
+            if any(seen.casefold() == name.casefold() for seen in values):
+                raise ProbeParseError(f"line {number}: the value {match.group('name')[:80]!r} is listed a second time "
+                                      "(registry value names are case-insensitive): which one holds cannot be told")
+            values[name] = (match.group("type"), (match.group("data") or "").strip())
     if not seen_key:
         raise ProbeParseError(f"the key {key} is not in the output: not the output of reg query for it")
     return values
