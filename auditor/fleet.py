@@ -257,7 +257,10 @@ def evaluate_host(host: HostInput) -> HostOutcome:
     try:
         if host.problem is not None or host.snapshot is None:
             raise InputError(host.problem or "no snapshot")
-        _evaluate_into(state, host, outcome)
+        from auditor.storage.outputs import transaction
+
+        with transaction():  # a host that fails part way (its HTML, its record) leaves none of its files
+            _evaluate_into(state, host, outcome)
     except LbauditError as exc:
         outcome.exit_code, outcome.error = int(exc.exit_code), exc.render()
     except Exception as exc:  # noqa: BLE001 - a bug on one host must not end the fleet run

@@ -14,6 +14,11 @@ An output never destroys anything it was not asked to replace:
   before any work: compared by resolved path and, for files that exist, by ``(st_dev, st_ino)``.
 * A new file gets mode ``0666`` less the umask (as ``touch`` would); a file that is replaced keeps
   its permission bits; a private key is created ``0600`` whatever the umask.
+* The files of one run are kept together or not at all: inside :func:`transaction` (the command
+  line runs every command in one) each file replaced keeps its previous version as a hard link
+  beside it, and a run that fails part way (a disk full at its third report, a store that cannot
+  record, SIGTERM) puts back every file it wrote, removed or created, so an exit 2 leaves what was
+  there before, never new evidence beside the reports of the run before it.
 
 Problems are :class:`~auditor.errors.InputError` (exit 2) naming the path.
 """
@@ -25,9 +30,10 @@ import os
 import secrets
 import stat
 import sys
-from dataclasses import dataclass
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 from auditor.errors import InputError
 from auditor.safeio import kind_of
@@ -187,13 +193,209 @@ def make_out_dir(out_dir: Path | None) -> None:
     if out_dir is None:
         return
     try:
-        os.mkdir(os.path.realpath(out_dir), 0o777)
-    except FileExistsError:
-        pass
-    except OSError as exc:
-        raise InputError(f"{out_dir}: cannot create the report directory: {exc.strerror or exc}") from exc
+        make_directory(Path(os.path.realpath(out_dir)), 0o777)
+    except InputError as exc:
+        raise InputError(f"{out_dir}: cannot create the report directory: {exc}") from exc
     if not os.path.isdir(out_dir):
         raise InputError(f"{out_dir}: cannot write reports: not a directory")
+
+
+# ------------------------------------------------------------------ the files of one run, together
+
+@dataclass
+class _Change:
+    """One step of a transaction: ``target`` now holds the file ``identity`` (None: removed, or a
+    directory created), and its previous version, if it had one, is the hard link ``previous``."""
+
+    target: Path
+    identity: tuple[int, int] | None
+    previous: Path | None
+    directory: bool = False
+
+
+@dataclass
+class _Transaction:
+    pid: int  # a forked child (a fleet worker) never undoes or keeps its parent's files
+    changes: list[_Change] = field(default_factory=list)
+    emptied: list[Path] = field(default_factory=list)  # directories to remove at the end if empty
+
+    def undo(self) -> None:
+        """Put every file back as it was, newest change first.  A target that no longer holds what
+        this run wrote (someone else wrote it meanwhile) is left alone."""
+        for change in reversed(self.changes):
+            try:
+                if change.directory:
+                    os.rmdir(change.target)  # only when empty: nothing of anyone else's is lost
+                    continue
+                now = os.lstat(change.target) if os.path.lexists(change.target) else None
+                if change.identity is not None and (now is None or (now.st_dev, now.st_ino) != change.identity):
+                    continue
+                if change.identity is None and now is not None:
+                    continue  # removed by this run, since recreated by someone else
+                if change.previous is not None:
+                    os.replace(change.previous, change.target)
+                elif change.identity is not None:
+                    os.unlink(change.target)
+            except OSError:
+                continue  # best effort: the next change may still be undone
+        for directory in {c.target.parent for c in self.changes if not c.directory}:
+            _fsync_directory(directory)
+
+    def keep(self) -> None:
+        """The run finished: drop the previous versions."""
+        for change in self.changes:
+            if change.previous is not None:
+                try:
+                    os.unlink(change.previous)
+                except OSError:
+                    pass
+        for directory in self.emptied:
+            _remove_if_empty(directory)
+
+
+_ACTIVE: list[_Transaction] = []
+
+
+def _current() -> _Transaction | None:
+    return _ACTIVE[-1] if _ACTIVE and _ACTIVE[-1].pid == os.getpid() else None
+
+
+@contextmanager
+def transaction(keep_on: tuple[type[BaseException], ...] = (SystemExit,)) -> Iterator[None]:
+    """Every file written, removed or directory created inside the block is kept if the block ends
+    (normally, or by an exception in ``keep_on``: a command's ``sys.exit(verdict)``), and put back
+    as it was before if anything else ends it (an error, Ctrl-C, SIGTERM).  So a command that fails
+    raises its error; ``sys.exit`` is for a verdict.  Transactions nest: a block that fails undoes
+    its own files (a fleet host's), one that ends well hands them to the enclosing block, which
+    may still undo them; a forked worker's files are its own (the parent cannot undo them)."""
+    active = _Transaction(os.getpid())
+    _ACTIVE.append(active)
+    try:
+        yield
+    except keep_on:
+        _finish(active)
+        raise
+    except BaseException:
+        _ACTIVE.remove(active)
+        active.undo()
+        raise
+    _finish(active)
+
+
+def _finish(active: _Transaction) -> None:
+    """The block ended well: its changes become the enclosing transaction's (of this process), which
+    may still undo them, or are kept when there is none."""
+    _ACTIVE.remove(active)
+    enclosing = _current()
+    if enclosing is not None:
+        enclosing.changes.extend(active.changes)
+        enclosing.emptied.extend(active.emptied)
+    else:
+        active.keep()
+
+
+def _previous_version(target: Path) -> Path | None:
+    """A hard link to the file at ``target`` beside it, so that a failed run can put it back; None
+    where the file system has no hard links (then the file cannot be put back)."""
+    for _ in range(100):
+        previous = target.parent / f".{target.name}.{secrets.token_hex(6)}.previous"
+        try:
+            os.link(target, previous, follow_symlinks=False)
+            return previous
+        except FileExistsError:
+            continue
+        except OSError:
+            return None
+    return None
+
+
+def remove_file(path: Path, what: str = "file") -> bool:
+    """Remove ``path`` (a stale signature, a generated file that must not stay); in a transaction it
+    is kept as a previous version until the run ends.  Returns whether there was something."""
+    path = Path(path)
+    if not os.path.lexists(path):
+        return False
+    active = _current()
+    try:
+        previous = _previous_version(path) if active is not None else None
+    except OSError:
+        previous = None
+    try:
+        os.unlink(path)
+    except OSError as exc:
+        if previous is not None:
+            os.unlink(previous)
+        raise InputError(f"{path}: cannot remove the {what}: {exc.strerror or exc}") from exc
+    if active is not None:
+        active.changes.append(_Change(path, None, previous))
+    return True
+
+
+def _remove_if_empty(directory: Path) -> None:
+    try:
+        os.rmdir(directory)
+    except OSError:
+        pass  # not empty (or already gone): it holds something that is not ours to remove
+
+
+def remove_directory_if_empty(path: Path) -> None:
+    """Remove a directory lbaudit created once it holds nothing; in a transaction, when the run ends
+    well (until then it holds the previous versions of what the run removed from it)."""
+    active = _current()
+    if active is not None:
+        active.emptied.append(Path(path))
+    else:
+        _remove_if_empty(Path(path))
+
+
+def make_directory(path: Path, mode: int = 0o777) -> bool:
+    """Create one directory level (its parent must exist); an existing directory is fine.  Returns
+    whether it was created; a failed run removes it again when it is still empty."""
+    path = Path(path)
+    try:
+        os.mkdir(path, mode)
+    except FileExistsError:
+        if not os.path.isdir(path):
+            raise InputError(f"{path}: cannot create the directory: something else exists there") from None
+        return False
+    except OSError as exc:
+        raise InputError(f"{path}: cannot create the directory: {exc.strerror or exc}") from exc
+    active = _current()
+    if active is not None:
+        active.changes.append(_Change(path, None, None, directory=True))
+    return True
+
+
+def write_symlink(path: Path, link_to: str) -> None:
+    """Make ``path`` a symbolic link to ``link_to``, replacing a link (never a file) atomically."""
+    path = Path(path)
+    existing = _stat(path, "link", follow=False)
+    if existing is not None and not stat.S_ISLNK(existing.st_mode):
+        raise InputError(f"{path}: cannot link: it is {kind_of(existing.st_mode)}, not a symbolic link")
+    active = _current()
+    for _ in range(100):
+        tmp = path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp"
+        try:
+            os.symlink(link_to, tmp)
+            break
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            raise InputError(f"{path}: cannot link: {exc.strerror or exc}") from exc
+    else:
+        raise InputError(f"{path}: cannot link: no free temporary name")
+    try:
+        previous = _previous_version(path) if active is not None and existing is not None else None
+        created = os.lstat(tmp)
+        os.replace(tmp, path)
+    except OSError as exc:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise InputError(f"{path}: cannot link: {exc.strerror or exc}") from exc
+    if active is not None:
+        active.changes.append(_Change(path, (created.st_dev, created.st_ino), previous))
 
 
 # ------------------------------------------------------------------ the writer
@@ -260,14 +462,26 @@ def write_atomic(path: Path, data: bytes, *, private: bool = False, replace: boo
         # Between the plan and now something else may have appeared at the target: look again.
         now = _stat(target, "output", follow=False)
         _refuse_non_regular(path, now, "output")
+        written = os.stat(tmp)
+        active = _current()
+        previous = None
         if replace:
-            os.replace(tmp, target)
+            if active is not None and now is not None:
+                previous = _previous_version(target)
+            try:
+                os.replace(tmp, target)
+            except BaseException:
+                if previous is not None:
+                    os.unlink(previous)
+                raise
         else:
             try:
                 os.link(tmp, target)  # fails if the name exists: no overwrite, even in a race
             except FileExistsError as exc:
                 raise OutputExists(f"{path}: already exists; refusing to overwrite it") from exc
             os.unlink(tmp)
+        if active is not None:
+            active.changes.append(_Change(target, (written.st_dev, written.st_ino), previous))
     except BaseException as exc:
         try:
             os.unlink(tmp)
