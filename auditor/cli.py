@@ -724,7 +724,7 @@ def run(args: list[str] | None = None, prog_name: str | None = None) -> int:
     error mapped to its message on stderr and its documented code.  :func:`main` is this plus
     ``sys.exit``; the tests run commands in-process through it, so both share one mapping.
     PROG_NAME is the name usage lines show (click derives it from ``sys.argv[0]`` when None)."""
-    from auditor.storage.outputs import transaction
+    from auditor.command_files import transaction
 
     try:
         # One transaction per command: a command that fails part way (exit 2, 70, Ctrl-C, SIGTERM) puts

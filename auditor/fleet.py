@@ -257,7 +257,7 @@ def evaluate_host(host: HostInput) -> HostOutcome:
     try:
         if host.problem is not None or host.snapshot is None:
             raise InputError(host.problem or "no snapshot")
-        from auditor.storage.outputs import transaction
+        from auditor.command_files import transaction
 
         with transaction():  # a host that fails part way (its HTML, its record) leaves none of its files
             _evaluate_into(state, host, outcome)

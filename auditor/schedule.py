@@ -21,8 +21,7 @@ from pathlib import Path, PurePosixPath
 
 from auditor.errors import InputError
 from auditor.safeio import read_regular
-from auditor.storage.outputs import (make_directory, remove_directory_if_empty, remove_file, write_atomic,
-                                     write_symlink)
+from auditor.storage.outputs import make_directory, remove_directory_if_empty, remove_file, write_atomic, write_symlink
 
 MARKER = "# Written by `lbaudit schedule install`; `lbaudit schedule remove` removes it."
 SERVICE = "lbaudit-scan.service"

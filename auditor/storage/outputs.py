@@ -30,13 +30,15 @@ import os
 import secrets
 import stat
 import sys
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable
 
+from auditor.command_files import Change, current, fsync_directory, previous_version, remove_if_empty, transaction
 from auditor.errors import InputError
 from auditor.safeio import kind_of
+
+__all__ = ["transaction"]  # re-exported: the writer's callers find the transaction where the writer is
 
 DOCUMENT_MODE = 0o666  # less the umask, which the kernel applies at creation
 PRIVATE_MODE = 0o600
@@ -202,122 +204,15 @@ def make_out_dir(out_dir: Path | None) -> None:
 
 # ------------------------------------------------------------------ the files of one run, together
 
-@dataclass
-class _Change:
-    """One step of a transaction: ``target`` now holds the file ``identity`` (None: removed, or a
-    directory created), and its previous version, if it had one, is the hard link ``previous``."""
-
-    target: Path
-    identity: tuple[int, int] | None
-    previous: Path | None
-    directory: bool = False
-
-
-@dataclass
-class _Transaction:
-    pid: int  # a forked child (a fleet worker) never undoes or keeps its parent's files
-    changes: list[_Change] = field(default_factory=list)
-    emptied: list[Path] = field(default_factory=list)  # directories to remove at the end if empty
-
-    def undo(self) -> None:
-        """Put every file back as it was, newest change first.  A target that no longer holds what
-        this run wrote (someone else wrote it meanwhile) is left alone."""
-        for change in reversed(self.changes):
-            try:
-                if change.directory:
-                    os.rmdir(change.target)  # only when empty: nothing of anyone else's is lost
-                    continue
-                now = os.lstat(change.target) if os.path.lexists(change.target) else None
-                if change.identity is not None and (now is None or (now.st_dev, now.st_ino) != change.identity):
-                    continue
-                if change.identity is None and now is not None:
-                    continue  # removed by this run, since recreated by someone else
-                if change.previous is not None:
-                    os.replace(change.previous, change.target)
-                elif change.identity is not None:
-                    os.unlink(change.target)
-            except OSError:
-                continue  # best effort: the next change may still be undone
-        for directory in {c.target.parent for c in self.changes if not c.directory}:
-            _fsync_directory(directory)
-
-    def keep(self) -> None:
-        """The run finished: drop the previous versions."""
-        for change in self.changes:
-            if change.previous is not None:
-                try:
-                    os.unlink(change.previous)
-                except OSError:
-                    pass
-        for directory in self.emptied:
-            _remove_if_empty(directory)
-
-
-_ACTIVE: list[_Transaction] = []
-
-
-def _current() -> _Transaction | None:
-    return _ACTIVE[-1] if _ACTIVE and _ACTIVE[-1].pid == os.getpid() else None
-
-
-@contextmanager
-def transaction(keep_on: tuple[type[BaseException], ...] = (SystemExit,)) -> Iterator[None]:
-    """Every file written, removed or directory created inside the block is kept if the block ends
-    (normally, or by an exception in ``keep_on``: a command's ``sys.exit(verdict)``), and put back
-    as it was before if anything else ends it (an error, Ctrl-C, SIGTERM).  So a command that fails
-    raises its error; ``sys.exit`` is for a verdict.  Transactions nest: a block that fails undoes
-    its own files (a fleet host's), one that ends well hands them to the enclosing block, which
-    may still undo them; a forked worker's files are its own (the parent cannot undo them)."""
-    active = _Transaction(os.getpid())
-    _ACTIVE.append(active)
-    try:
-        yield
-    except keep_on:
-        _finish(active)
-        raise
-    except BaseException:
-        _ACTIVE.remove(active)
-        active.undo()
-        raise
-    _finish(active)
-
-
-def _finish(active: _Transaction) -> None:
-    """The block ended well: its changes become the enclosing transaction's (of this process), which
-    may still undo them, or are kept when there is none."""
-    _ACTIVE.remove(active)
-    enclosing = _current()
-    if enclosing is not None:
-        enclosing.changes.extend(active.changes)
-        enclosing.emptied.extend(active.emptied)
-    else:
-        active.keep()
-
-
-def _previous_version(target: Path) -> Path | None:
-    """A hard link to the file at ``target`` beside it, so that a failed run can put it back; None
-    where the file system has no hard links (then the file cannot be put back)."""
-    for _ in range(100):
-        previous = target.parent / f".{target.name}.{secrets.token_hex(6)}.previous"
-        try:
-            os.link(target, previous, follow_symlinks=False)
-            return previous
-        except FileExistsError:
-            continue
-        except OSError:
-            return None
-    return None
-
-
 def remove_file(path: Path, what: str = "file") -> bool:
     """Remove ``path`` (a stale signature, a generated file that must not stay); in a transaction it
     is kept as a previous version until the run ends.  Returns whether there was something."""
     path = Path(path)
     if not os.path.lexists(path):
         return False
-    active = _current()
+    active = current()
     try:
-        previous = _previous_version(path) if active is not None else None
+        previous = previous_version(path) if active is not None else None
     except OSError:
         previous = None
     try:
@@ -327,25 +222,18 @@ def remove_file(path: Path, what: str = "file") -> bool:
             os.unlink(previous)
         raise InputError(f"{path}: cannot remove the {what}: {exc.strerror or exc}") from exc
     if active is not None:
-        active.changes.append(_Change(path, None, previous))
+        active.changes.append(Change(path, None, previous))
     return True
-
-
-def _remove_if_empty(directory: Path) -> None:
-    try:
-        os.rmdir(directory)
-    except OSError:
-        pass  # not empty (or already gone): it holds something that is not ours to remove
 
 
 def remove_directory_if_empty(path: Path) -> None:
     """Remove a directory lbaudit created once it holds nothing; in a transaction, when the run ends
     well (until then it holds the previous versions of what the run removed from it)."""
-    active = _current()
+    active = current()
     if active is not None:
         active.emptied.append(Path(path))
     else:
-        _remove_if_empty(Path(path))
+        remove_if_empty(Path(path))
 
 
 def make_directory(path: Path, mode: int = 0o777) -> bool:
@@ -360,9 +248,9 @@ def make_directory(path: Path, mode: int = 0o777) -> bool:
         return False
     except OSError as exc:
         raise InputError(f"{path}: cannot create the directory: {exc.strerror or exc}") from exc
-    active = _current()
+    active = current()
     if active is not None:
-        active.changes.append(_Change(path, None, None, directory=True))
+        active.changes.append(Change(path, None, None, directory=True))
     return True
 
 
@@ -372,7 +260,7 @@ def write_symlink(path: Path, link_to: str) -> None:
     existing = _stat(path, "link", follow=False)
     if existing is not None and not stat.S_ISLNK(existing.st_mode):
         raise InputError(f"{path}: cannot link: it is {kind_of(existing.st_mode)}, not a symbolic link")
-    active = _current()
+    active = current()
     for _ in range(100):
         tmp = path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp"
         try:
@@ -385,7 +273,7 @@ def write_symlink(path: Path, link_to: str) -> None:
     else:
         raise InputError(f"{path}: cannot link: no free temporary name")
     try:
-        previous = _previous_version(path) if active is not None and existing is not None else None
+        previous = previous_version(path) if active is not None and existing is not None else None
         created = os.lstat(tmp)
         os.replace(tmp, path)
     except OSError as exc:
@@ -395,7 +283,7 @@ def write_symlink(path: Path, link_to: str) -> None:
             pass
         raise InputError(f"{path}: cannot link: {exc.strerror or exc}") from exc
     if active is not None:
-        active.changes.append(_Change(path, (created.st_dev, created.st_ino), previous))
+        active.changes.append(Change(path, (created.st_dev, created.st_ino), previous))
 
 
 # ------------------------------------------------------------------ the writer
@@ -409,19 +297,6 @@ def _create_temporary(directory: Path, name: str, mode: int) -> tuple[int, Path]
         except FileExistsError:
             continue
     raise OSError(errno.EEXIST, "no free temporary file name", str(directory))
-
-
-def _fsync_directory(directory: Path) -> None:
-    try:
-        fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass  # some file systems cannot; the data itself is already synced
-    finally:
-        os.close(fd)
 
 
 def write_atomic(path: Path, data: bytes, *, private: bool = False, replace: bool = True,
@@ -463,11 +338,11 @@ def write_atomic(path: Path, data: bytes, *, private: bool = False, replace: boo
         now = _stat(target, "output", follow=False)
         _refuse_non_regular(path, now, "output")
         written = os.stat(tmp)
-        active = _current()
+        active = current()
         previous = None
         if replace:
             if active is not None and now is not None:
-                previous = _previous_version(target)
+                previous = previous_version(target)
             try:
                 os.replace(tmp, target)
             except BaseException:
@@ -481,7 +356,7 @@ def write_atomic(path: Path, data: bytes, *, private: bool = False, replace: boo
                 raise OutputExists(f"{path}: already exists; refusing to overwrite it") from exc
             os.unlink(tmp)
         if active is not None:
-            active.changes.append(_Change(target, (written.st_dev, written.st_ino), previous))
+            active.changes.append(Change(target, (written.st_dev, written.st_ino), previous))
     except BaseException as exc:
         try:
             os.unlink(tmp)
@@ -490,7 +365,7 @@ def write_atomic(path: Path, data: bytes, *, private: bool = False, replace: boo
         if isinstance(exc, OSError) and not isinstance(exc, InputError):
             raise InputError(f"{path}: cannot write: {exc.strerror or exc}") from exc
         raise
-    _fsync_directory(target.parent)
+    fsync_directory(target.parent)
     return target
 
 
