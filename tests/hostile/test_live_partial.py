@@ -1,0 +1,53 @@
+"""Live evaluation on partial data: what a host tool prints that lbaudit cannot read whole is not
+read at all, and the checks resting on it are ``not_reviewed`` with the reason, never a pass.
+
+The tool is a real program in a directory the collector is told to look in (``program_path``, as
+tests/hostile/test_audit_runtime.py makes auditctl absent): it prints more than the 16 MiB lbaudit
+reads, arranged so that the cut falls inside the last rule.  Before, the output was cut at the
+limit and the cut line read as a whole rule: ``-a always,exit -F arch=b64 -S bind -F auid>=1000``
+cut after ``bind`` audits every bind, and "loaded rules b64" passed.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from auditor.checks.audit_socket_logging import SocketLoggingParams, audit_socket_logging
+from auditor.collect import CollectContext
+from auditor.collect.live import collect_snapshot
+from auditor.collect.programs import MAX_OUTPUT_BYTES
+
+CUT_RULE = "-a always,exit -F arch=b64 -S bind"  # what is left of the last rule at the limit
+FILTER = " -F auid>=1000 -k net\n"  # the rest of it: a filter, so the whole rule does not cover bind
+PADDING = "-a always,exit -F arch=b64 -S getpid -F auid>=1000 -k "
+
+
+def _auditctl_printing_too_much(directory: Path) -> None:
+    """``auditctl`` in ``directory``: ``-s`` says enabled, ``-l`` prints rules of which the limit
+    cuts the last one right after ``-S bind``."""
+    remaining = MAX_OUTPUT_BYTES - len(CUT_RULE)
+    whole = len(PADDING) + 21  # a padding rule with a 20-character key and its newline
+    count = remaining // whole - 1
+    last_key = remaining - count * whole - len(PADDING) - 1
+    listing = (PADDING + "p" * 20 + "\n") * count + PADDING + "q" * last_key + "\n" + CUT_RULE + FILTER
+    assert len(listing) - len(FILTER) == MAX_OUTPUT_BYTES
+    (directory / "listing.txt").write_text(listing)
+    script = directory / "auditctl"
+    script.write_text(f"#!/bin/sh\ncase \"$1\" in\n-s) echo 'enabled 1'; echo 'pid 0';;\n"
+                      f"-l) exec /bin/cat {directory / 'listing.txt'};;\nesac\n")
+    os.chmod(script, 0o755)
+
+
+@pytest.mark.live  # collects this host's audit section (the persistent rules too)
+def test_auditctl_output_beyond_what_lbaudit_reads_is_not_reviewed_not_cut_into_a_covering_rule(tmp_path):
+    _auditctl_printing_too_much(tmp_path)
+    taken = collect_snapshot(CollectContext(program_path=(str(tmp_path),), sections=frozenset({"audit"})))
+    assert taken.facts.audit.runtime_source == "auditctl" and taken.facts.audit.loaded_rules is None
+    params = SocketLoggingParams(syscalls=["bind"], arches=["b64"], require_persistent=False, require_enabled=False)
+    found = {o.subject: o for o in audit_socket_logging.run(taken, params)}
+    assert found["loaded rules b64"].status.value == "not_reviewed"  # before: pass
+    assert found["loaded rules b64"].reason == (f"auditctl -l: output of {MAX_OUTPUT_BYTES + len(FILTER)} bytes "
+                                                f"exceeds the {MAX_OUTPUT_BYTES} bytes lbaudit reads; not read")
