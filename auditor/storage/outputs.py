@@ -181,7 +181,8 @@ def check_out_dir(out_dir: Path) -> Path | None:
     st = _stat(out_dir, "reports")
     if st is not None:
         if not stat.S_ISDIR(st.st_mode):
-            raise InputError(f"{out_dir}: cannot write reports: it is {kind_of(st.st_mode)}, not a directory")
+            kind = "a regular file" if stat.S_ISREG(st.st_mode) else kind_of(st.st_mode)
+            raise InputError(f"{out_dir}: cannot write reports: it is {kind}, not a directory")
         if not os.access(out_dir, os.W_OK | os.X_OK):
             raise InputError(f"{out_dir}: cannot write reports: permission denied")
         return None

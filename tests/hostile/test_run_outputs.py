@@ -219,3 +219,13 @@ def test_a_fleet_host_whose_page_does_not_fit_leaves_none_of_its_files(tmp_path,
     assert all("No space left on device" in h["error"] for h in summary["hosts"])
     assert sorted(p.name for p in (disk / "fleet").iterdir()) == ["fleet-summary.html", "fleet-summary.json",
                                                                   "fleet.junit.xml"]
+
+
+def test_an_out_dir_that_is_a_regular_file_is_named_as_one(work):
+    (work / "reports").write_text("not a directory\n")
+    before = tree(work)
+    result = _evaluate(work, work / "reports")
+    assert result.returncode == USAGE
+    # before: "it is not a regular file, not a directory"
+    assert "reports: cannot write reports: it is a regular file, not a directory" in result.stderr
+    assert tree(work) == before
