@@ -442,7 +442,8 @@ def report(evidence_path: Path, formats: str | None, out_dir: Path | None, textf
     if store is not None:
         from auditor.history import open_store
 
-        with open_store(store) as history_store:  # a bad store is exit 2 before anything is rendered
+        # a bad or missing store is exit 2 before anything is rendered (it marks recorded runs; creates none)
+        with open_store(store, create=False) as history_store:
             store_files = history_store.files
     pipeline.plan_files(evidence.policy.id, reporters, evidence_path, out_dir, pdf, evidence_written=False,
                         inputs=[("evidence", evidence_path),
@@ -458,7 +459,7 @@ def report(evidence_path: Path, formats: str | None, out_dir: Path | None, textf
     if store is not None:
         from auditor.history import mark_attested, open_store
 
-        with open_store(store) as history_store:
+        with open_store(store, create=False) as history_store:
             runs = [run for name, document in rendered if name in ATTESTING_FORMATS
                     for run in mark_attested(history_store, raw, name, document)]
         if not quiet and any(name in ATTESTING_FORMATS for name, _ in rendered):
