@@ -29,7 +29,7 @@ class Change:
     directory: bool = False
 
 
-@dataclass
+@dataclass(eq=False)  # each transaction is itself: two with the same changes are not one
 class _Transaction:
     pid: int  # a forked child (a fleet worker) never undoes or keeps its parent's files
     changes: list[Change] = field(default_factory=list)
