@@ -80,7 +80,17 @@ def _check_directory(path: Path, directory: Path, what: str, will_create: Path |
     if not stat.S_ISDIR(st.st_mode):
         raise InputError(f"{path}: cannot write {what}: {directory} is not a directory")
     if not os.access(directory, os.W_OK | os.X_OK):
-        raise InputError(f"{path}: cannot write {what}: permission denied in {directory}")
+        raise InputError(f"{path}: cannot write {what}: {_why_not_writable(directory)} {directory}")
+
+
+def _why_not_writable(directory: Path) -> str:
+    """Why ``os.access`` said no, as the start of "... in DIRECTORY": root is refused only by a
+    read-only mount, which "permission denied" would send looking at modes."""
+    try:
+        read_only = bool(os.statvfs(directory).f_flag & os.ST_RDONLY)
+    except (OSError, AttributeError):
+        read_only = False
+    return "read-only file system at" if read_only else "permission denied in"
 
 
 _PRIVATE_KEY_MARK = b"PRIVATE KEY-----"  # PEM: "-----BEGIN [ENCRYPTED |EC |RSA ]PRIVATE KEY-----"
@@ -184,7 +194,7 @@ def check_out_dir(out_dir: Path) -> Path | None:
             kind = "a regular file" if stat.S_ISREG(st.st_mode) else kind_of(st.st_mode)
             raise InputError(f"{out_dir}: cannot write reports: it is {kind}, not a directory")
         if not os.access(out_dir, os.W_OK | os.X_OK):
-            raise InputError(f"{out_dir}: cannot write reports: permission denied")
+            raise InputError(f"{out_dir}: cannot write reports: {_why_not_writable(out_dir)} it")
         return None
     resolved = Path(os.path.realpath(out_dir))
     _check_directory(out_dir, resolved.parent, "reports")

@@ -230,3 +230,27 @@ def test_an_out_dir_that_is_a_regular_file_is_named_as_one(work):
     # before: "it is not a regular file, not a directory"
     assert "reports: cannot write reports: it is a regular file, not a directory" in result.stderr
     assert tree(work) == before
+
+
+@pytest.fixture
+def read_only_disk(tmp_path):
+    _root_or_skip()
+    point = tmp_path / "ro"
+    point.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=65536", "tmpfs", str(point)], check=True,
+                   capture_output=True, timeout=30)
+    try:
+        yield point
+    finally:
+        subprocess.run(["umount", str(point)], capture_output=True, timeout=30)
+
+
+@pytest.mark.parametrize("args", [["-o", "{ro}/e.json"], ["-o", "{work}/e.json", "--out-dir", "{ro}/new"]])
+def test_a_read_only_mount_is_named_as_one_before_any_work(work, read_only_disk, args):
+    before = tree(work)
+    result = run_cli("evaluate", "--policy", work / "policy.yaml", "--snapshot", work / "snap.json", "-q",
+                     *[a.format(ro=read_only_disk, work=work) for a in args], cwd=work)
+    assert result.returncode == USAGE
+    # before: "permission denied in ...", which sent root looking at modes
+    assert f"read-only file system at {read_only_disk}" in result.stderr
+    assert tree(work) == before
