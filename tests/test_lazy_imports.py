@@ -259,6 +259,9 @@ def test_history_list_and_trend_read_the_store_without_pydantic(tmp_path):
     """Listing runs and counting them per day read rows, not evidence documents: no pydantic model
     is imported (about 0.3 s of the whole command; issue 11's under-1-s target for both)."""
     store = str(tmp_path / "h.db")
+    from auditor.history import open_store
+
+    open_store(store).close()  # reading commands refuse a store that does not exist (they create none)
     for args in (["history", "list", "--store", store], ["history", "trend", "--days", "90", "--store", store]):
         code, modules = _imported_after(args)
         assert code == 0 and "sqlalchemy" in modules
