@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import signal
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
@@ -13,7 +14,7 @@ import click
 
 from auditor import __version__
 from auditor.commands.options import TARGET_HELP, color_option, quiet_option, resolve_target
-from auditor.errors import InputError, LbauditError
+from auditor.errors import InputError, LbauditError, Terminated
 from auditor.model.codes import ExitCode, Severity
 from auditor.plugins import plugins_enabled
 
@@ -441,7 +442,8 @@ def report(evidence_path: Path, formats: str | None, out_dir: Path | None, textf
     if store is not None:
         from auditor.history import open_store
 
-        with open_store(store) as history_store:  # a bad store is exit 2 before anything is rendered
+        # a bad or missing store is exit 2 before anything is rendered (it marks recorded runs; creates none)
+        with open_store(store, create=False) as history_store:
             store_files = history_store.files
     pipeline.plan_files(evidence.policy.id, reporters, evidence_path, out_dir, pdf, evidence_written=False,
                         inputs=[("evidence", evidence_path),
@@ -457,7 +459,7 @@ def report(evidence_path: Path, formats: str | None, out_dir: Path | None, textf
     if store is not None:
         from auditor.history import mark_attested, open_store
 
-        with open_store(store) as history_store:
+        with open_store(store, create=False) as history_store:
             runs = [run for name, document in rendered if name in ATTESTING_FORMATS
                     for run in mark_attested(history_store, raw, name, document)]
         if not quiet and any(name in ATTESTING_FORMATS for name, _ in rendered):
@@ -723,9 +725,15 @@ def run(args: list[str] | None = None, prog_name: str | None = None) -> int:
     error mapped to its message on stderr and its documented code.  :func:`main` is this plus
     ``sys.exit``; the tests run commands in-process through it, so both share one mapping.
     PROG_NAME is the name usage lines show (click derives it from ``sys.argv[0]`` when None)."""
+    from auditor.command_files import transaction
+
     try:
-        # Without standalone mode click returns (not raises) the code of ctx.exit(n).
-        return cli.main(args=args, prog_name=prog_name, standalone_mode=False, default_map=_group_defaults()) or 0
+        # One transaction per command: a command that fails part way (exit 2, 70, Ctrl-C, SIGTERM) puts
+        # back every file it wrote; one that finishes (sys.exit with its verdict) keeps them all.
+        with transaction(keep_on=(SystemExit, click.exceptions.Exit)):
+            # Without standalone mode click returns (not raises) the code of ctx.exit(n).
+            return cli.main(args=args, prog_name=prog_name, standalone_mode=False,
+                            default_map=_group_defaults()) or 0
     except click.exceptions.Exit as exc:
         return exc.exit_code
     except SystemExit as exc:  # a command's sys.exit(code): the code, as the interpreter would take it
@@ -745,6 +753,9 @@ def run(args: list[str] | None = None, prog_name: str | None = None) -> int:
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         return 130
+    except Terminated:
+        click.echo("terminated", err=True)
+        return 128 + signal.SIGTERM
     except Exception as exc:  # noqa: BLE001 - a bug must still end in a message and a documented code
         if os.environ.get("LBAUDIT_DEBUG"):
             raise
@@ -753,7 +764,23 @@ def run(args: list[str] | None = None, prog_name: str | None = None) -> int:
         return ExitCode.INTERNAL
 
 
+def _raise_terminated(signum: int, frame: Any) -> None:
+    if os.getpid() != _MAIN_PID:
+        # a forked child (a fleet worker, which its pool stops with SIGTERM): the default action
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGTERM)
+        return
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM must not interrupt the clean-up
+    raise Terminated()
+
+
+_MAIN_PID = os.getpid()
+
+
 def main() -> None:
+    global _MAIN_PID
+    _MAIN_PID = os.getpid()
+    signal.signal(signal.SIGTERM, _raise_terminated)
     sys.exit(run())
 
 

@@ -50,3 +50,9 @@ class RegistryError(LbauditError):
 
 class InputError(LbauditError):
     """A snapshot, evidence or key file given on the command line is unreadable or invalid."""
+
+
+class Terminated(BaseException):
+    """SIGTERM (systemd stopping a timer's scan, ``timeout``): raised where the process is, so that
+    the files the run wrote are put back as they were, as for Ctrl-C.  A BaseException, so that no
+    ``except Exception`` turns it into a finding or exit 70."""

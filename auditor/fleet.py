@@ -214,6 +214,16 @@ def _load_state(job: FleetJob) -> _WorkerState:
     return _WorkerState(job=job, registry=registry, policy=load_policy(job.policy, registry))
 
 
+def _run_inputs(state: _WorkerState) -> list[tuple[str, Path | None]]:
+    """What every host's run reads, which no host's file may replace: the policy and each file it
+    extends, the keys, the history store's files.  (A policy kept in the out dir as web01.html was
+    replaced by host web01's page.)"""
+    job = state.job
+    return [("policy", job.policy), *(("policy", Path(source.path)) for source in state.policy.sources),
+            ("signing key", job.sign_key), ("snapshot public key", job.snapshot_pubkey),
+            *(("history store", path) for path in (state.store.files if state.store is not None else []))]
+
+
 def _init_worker(job: FleetJob) -> None:
     """Each worker loads the policy once (inherited from the parent when forked) and opens the
     store once: a host then costs its snapshot, its evaluation and its writes, nothing more."""
@@ -272,7 +282,10 @@ def evaluate_host(host: HostInput) -> HostOutcome:
     try:
         if host.problem is not None or host.snapshot is None:
             raise InputError(host.problem or "no snapshot")
-        _evaluate_into(state, host, outcome)
+        from auditor.command_files import transaction
+
+        with transaction():  # a host that fails part way (its HTML, its record) leaves none of its files
+            _evaluate_into(state, host, outcome)
     except LbauditError as exc:
         outcome.exit_code, outcome.error = int(exc.exit_code), exc.render()
     except Exception as exc:  # noqa: BLE001 - a bug on one host must not end the fleet run
@@ -310,7 +323,7 @@ def _evaluate_into(state: _WorkerState, host: HostInput, outcome: HostOutcome) -
     for what, output in outputs:
         if output.name in SUMMARY_NAMES:  # written after every host: it would replace this host's file
             raise InputError(f"{host.snapshot}: host {outcome.host!r}: its {what} would be the fleet's {output.name}")
-    plan_outputs(outputs, inputs=[("snapshot", host.snapshot), ("signing key", job.sign_key)])
+    plan_outputs(outputs, inputs=[("snapshot", host.snapshot), *_run_inputs(state)])
     data = pipeline.write(evidence, path)
     signature = None
     if state.key is not None:
@@ -396,7 +409,11 @@ def evaluate_fleet(job: FleetJob) -> FleetSummary:
     if job.record:
         from auditor.history import open_store
 
-        open_store(job.store).close()  # created and migrated once, before the workers race for it
+        with open_store(job.store) as store:  # created and migrated once, before the workers race for it
+            from auditor.storage.outputs import plan_outputs
+
+            plan_outputs([("fleet summary", job.out_dir / name) for name in SUMMARY_NAMES],
+                         inputs=[("history store", path) for path in store.files], out_dir=job.out_dir)
     hosts = discover(job.snapshots)
     first = next(hosts, None)
     if first is None:

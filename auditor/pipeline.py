@@ -117,15 +117,10 @@ def assess(policy: "Policy", snapshot: "HostSnapshot", registry: "Registry", *, 
 
 
 def _remove_stale_signature(path: Path) -> None:
-    from auditor.storage.outputs import signature_of
+    from auditor.storage.outputs import remove_file, signature_of
 
-    stale = signature_of(path)
-    try:
-        # A signature beside the file about to be replaced would vouch for what it never signed.
-        if os.path.lexists(stale):
-            stale.unlink()
-    except OSError as exc:
-        raise InputError(f"{stale}: cannot remove the stale signature: {exc.strerror or exc}") from exc
+    # A signature beside the file about to be replaced would vouch for what it never signed.
+    remove_file(signature_of(path), "stale signature")
 
 
 def write(evidence: "Evidence", path: Path) -> bytes:

@@ -21,7 +21,7 @@ from pathlib import Path, PurePosixPath
 
 from auditor.errors import InputError
 from auditor.safeio import read_regular
-from auditor.storage.outputs import write_atomic
+from auditor.storage.outputs import make_directory, remove_directory_if_empty, remove_file, write_atomic, write_symlink
 
 MARKER = "# Written by `lbaudit schedule install`; `lbaudit schedule remove` removes it."
 SERVICE = "lbaudit-scan.service"
@@ -453,13 +453,8 @@ def install(backend: str, config: ScheduleConfig, root: Path, dry_run: bool = Fa
         if managed.content is not None:
             write_atomic(target, managed.content.encode("utf-8"), mode=FILE_MODE)
             continue
-        try:
-            target.parent.mkdir(mode=0o755, exist_ok=True)
-            if target.is_symlink():
-                target.unlink()
-            os.symlink(managed.link_to or "", target)
-        except OSError as exc:
-            raise InputError(f"{target}: cannot link the timer: {exc.strerror or exc}") from exc
+        make_directory(target.parent, 0o755)
+        write_symlink(target, managed.link_to or "")
     return files
 
 
@@ -474,16 +469,8 @@ def remove(root: Path, dry_run: bool = False) -> list[PurePosixPath]:
     if dry_run:
         return found
     for path in found:
-        try:
-            os.unlink(under_root(root, path))
-        except FileNotFoundError:
-            pass
-        except OSError as exc:
-            raise InputError(f"{under_root(root, path)}: cannot remove: {exc.strerror or exc}") from exc
+        remove_file(under_root(root, path), "scheduled scan's file")
     wants = under_root(root, WANTS_DIR)
     if any(path.parent == WANTS_DIR for path in found):
-        try:
-            wants.rmdir()  # only when empty: install creates it when a host has no timer enabled yet
-        except OSError:
-            pass
+        remove_directory_if_empty(wants)  # install creates it when a host has no timer enabled yet
     return found

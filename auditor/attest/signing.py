@@ -60,7 +60,7 @@ from auditor.model.base import canonical_json, sha256_hex
 from auditor.model.result import ExitCode
 from auditor.storage.evidence import load_evidence
 from auditor.storage.jsonfile import loads_strict, parse_document, read_bounded
-from auditor.storage.outputs import OutputExists, write_atomic
+from auditor.storage.outputs import OutputExists, make_directory, write_atomic
 
 SIGNATURE_SCHEMA = "lbaudit/evidence-signature"
 SIGNATURE_SCHEMA_VERSION = "1.0"
@@ -109,9 +109,9 @@ def generate_keypair(out_dir: Path, name: str = "lbaudit", force: bool = False) 
         raise InputError(f"{out_dir}: cannot create key directory: {out_dir.parent} does not exist "
                          "(lbaudit does not create it)")
     try:
-        out_dir.mkdir(mode=0o700, exist_ok=True)
-    except OSError as exc:
-        raise InputError(f"{out_dir}: cannot create key directory: {exc.strerror or exc}") from exc
+        make_directory(out_dir, 0o700)
+    except InputError as exc:
+        raise InputError(f"{out_dir}: cannot create key directory: {exc}") from exc
     key = Ed25519PrivateKey.generate()
     private_pem = key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()

@@ -431,8 +431,16 @@ def scan_socket_owners(inodes: set[int], proc: str = PROC) -> FdScan:
         for fd in fds:
             try:
                 target = os.readlink(f"{fd_dir}/{fd}")
-            except OSError:
+            except FileNotFoundError:
                 continue  # closed meanwhile
+            except OSError:
+                # listed but not readable (the process exec'd a setuid program meanwhile): what it
+                # holds is unknown, as for a table that cannot be listed at all
+                try:
+                    unreadable[pid] = os.stat(f"{proc}/{pid}").st_uid
+                except OSError:
+                    pass
+                break
             if target.startswith("socket:[") and target.endswith("]") and target[8:-1].isascii() \
                     and target[8:-1].isdigit():
                 inode = int(target[8:-1])

@@ -53,11 +53,10 @@ def keygen(out_dir: Path, name: str, force: bool, quiet: bool) -> None:
     if is_stdout(out_dir):  # a key pair is two files, never standard output
         raise click.UsageError("--out -: keys are written to a directory; give its path (an absolute one for a "
                                "directory called -)")
-    try:
-        private_path, public_path = generate_keypair(out_dir, name=name, force=force)
-        fingerprint = public_key_fingerprint(load_public_key(public_path))
-    except LbauditError as exc:
-        _exit_with(exc)
+    # An error is raised, not turned into sys.exit(2) here: the command line then puts back the
+    # files the command wrote (--force replaced the private key, and the public key failed).
+    private_path, public_path = generate_keypair(out_dir, name=name, force=force)
+    fingerprint = public_key_fingerprint(load_public_key(public_path))
     if quiet:
         return
     click.echo(f"private key: {private_path} (mode 0600: keep it secret)")

@@ -104,7 +104,7 @@ def report(store: str | None, policy_id: str | None, stale_days: int, top: int, 
         location = store_location(store)
         plan_outputs([("fleet overview", html_path)],
                      inputs=[("history store", None if is_url(location) else Path(location))])
-    with open_store(store) as opened:
+    with open_store(store, create=False) as opened:  # reads: a misspelt --store is exit 2, not an empty fleet
         data = fleet_report(opened, policy=policy_id, stale_days=stale_days, top=top)
     if html_path is not None:
         from auditor.fleet import report_as_summary

@@ -31,10 +31,11 @@ def json_option(function: Callable[..., Any]) -> Callable[..., Any]:
     return click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")(function)
 
 
-def _open(store: str | None) -> Any:
+def _open(store: str | None, create: bool = False) -> Any:
+    """The store a subcommand reads; only ``import`` records, and so creates a missing one."""
     from auditor.history import open_store
 
-    return open_store(store)
+    return open_store(store, create=create)
 
 
 def _moment(ctx: click.Context, param: click.Parameter, value: str | None) -> datetime | None:
@@ -315,7 +316,7 @@ def import_files(evidence_files: tuple[Path, ...], trigger: str, inventory_name:
         loaded.append((evidence.run.started_at, str(path), evidence, raw, signature_beside(path)))
     loaded.sort(key=lambda item: (item[0], item[1]))  # the chain follows the scans' own order
     results = []
-    with _open(store) as opened:
+    with _open(store, create=True) as opened:
         for _, name, evidence, raw, signature in loaded:
             try:
                 run = opened.record(raw, evidence, trigger=trigger, inventory_name=inventory_name,

@@ -172,7 +172,7 @@ def init(from_host: bool, output: Path) -> None:
     audit logging required."""
     from auditor.engine.registry import load_registry
     from auditor.policy.loader import inspect_policy
-    from auditor.storage.outputs import plan_outputs, write_atomic
+    from auditor.storage.outputs import plan_outputs, remove_file, write_atomic
 
     plan_outputs([("policy", output)])  # a device, a directory or a missing directory: exit 2 before any work
     if output.exists() or output.is_symlink():
@@ -188,7 +188,7 @@ def init(from_host: bool, output: Path) -> None:
     write_atomic(output, text.encode("utf-8"), replace=False)
     report = inspect_policy(output, load_registry(plugins=False), today=now.date())
     if report.policy is None:  # a bug in the generator: say so, and leave no policy that does not load
-        output.unlink()
+        remove_file(output, "generated policy")
         raise InputError(f"{output}: the generated policy does not validate (a bug in lbaudit init): "
                          + "; ".join(p.message for p in report.problems))
     exceptions = len(_listener_exceptions(snapshot)) if snapshot is not None else 0

@@ -27,10 +27,11 @@ if TYPE_CHECKING:
 __all__ = ["AlreadyRecorded", "HistoryStore", "RecordedRun", "mark_attested", "open_store", "record"]
 
 
-def open_store(location: str | None = None) -> HistoryStore:
+def open_store(location: str | None = None, *, create: bool = True) -> HistoryStore:
     """Open (creating and migrating as needed) the store at ``location``: a file path or a
-    SQLAlchemy URL; ``None`` means ``LBAUDIT_STORE`` or the default place."""
-    return HistoryStore.open(store_location(location))
+    SQLAlchemy URL; ``None`` means ``LBAUDIT_STORE`` or the default place.  Without ``create`` a
+    missing SQLite file is exit 2 (a command that only reads must not create what it reads)."""
+    return HistoryStore.open(store_location(location), create=create)
 
 
 def record(store: HistoryStore | str | None, evidence_bytes: bytes, evidence: "Evidence | None" = None, *,

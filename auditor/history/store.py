@@ -96,8 +96,11 @@ def host_key(machine_id: str | None, hostname: str, inventory_name: str | None =
     return f"machine-id:{machine_id}" if machine_id else f"hostname:{hostname}"
 
 
-def _sqlite_path(location: str) -> Path:
-    """The file of a path-form location, checked: a directory, device or FIFO is refused."""
+def _sqlite_path(location: str, create: bool = True) -> Path:
+    """The file of a path-form location, checked: a directory, device or FIFO is refused; a missing
+    one is created only when ``create`` (a command that records), else refused: a command that
+    reads (``history verify``, ``list``, ``fleet report``) given a misspelt path found an empty
+    store it had just created, and ``history verify`` said the history held."""
     path = Path(location).expanduser()
     try:
         info = path.stat()
@@ -107,6 +110,9 @@ def _sqlite_path(location: str) -> Path:
         raise InputError(f"{path}: cannot use as the history store: {exc.strerror or exc}") from exc
     if info is not None and not stat.S_ISREG(info.st_mode):
         raise InputError(f"{path}: not a regular file; the history store is an SQLite file (or give a URL)")
+    if info is None and not create:
+        raise InputError(f"{path}: no history store here (nothing was recorded in it; evaluate --record or "
+                         "history import creates it)")
     if info is None:
         parent = path.parent
         if not parent.exists():
@@ -129,7 +135,7 @@ def _sqlite_path(location: str) -> Path:
     return path.resolve()
 
 
-def make_engine(location: str) -> tuple[Engine, str]:
+def make_engine(location: str, create: bool = True) -> tuple[Engine, str]:
     """An engine for the store at ``location`` and the name to show for it (no password)."""
     if is_url(location):
         try:
@@ -142,9 +148,9 @@ def make_engine(location: str) -> tuple[Engine, str]:
                              "or postgresql+psycopg://...)")
         shown = url.render_as_string(hide_password=True)
         if backend == "sqlite" and url.database and url.database != ":memory:":
-            url = url.set(database=str(_sqlite_path(url.database)))
+            url = url.set(database=str(_sqlite_path(url.database, create)))
     else:
-        url = sa.engine.URL.create("sqlite", database=str(_sqlite_path(location)))
+        url = sa.engine.URL.create("sqlite", database=str(_sqlite_path(location, create)))
         shown = str(url.database)
     try:
         if url.get_backend_name() == "sqlite":
@@ -290,8 +296,8 @@ class HistoryStore:
     # ------------------------------------------------------------------ opening
 
     @classmethod
-    def open(cls, location: str, *, migrate: bool = True) -> "HistoryStore":
-        engine, shown = make_engine(location)
+    def open(cls, location: str, *, migrate: bool = True, create: bool = True) -> "HistoryStore":
+        engine, shown = make_engine(location, create)
         store = cls(engine, shown)
         try:
             store._check_schema(migrate)

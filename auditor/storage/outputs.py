@@ -14,6 +14,11 @@ An output never destroys anything it was not asked to replace:
   before any work: compared by resolved path and, for files that exist, by ``(st_dev, st_ino)``.
 * A new file gets mode ``0666`` less the umask (as ``touch`` would); a file that is replaced keeps
   its permission bits; a private key is created ``0600`` whatever the umask.
+* The files of one run are kept together or not at all: inside :func:`transaction` (the command
+  line runs every command in one) each file replaced keeps its previous version as a hard link
+  beside it, and a run that fails part way (a disk full at its third report, a store that cannot
+  record, SIGTERM) puts back every file it wrote, removed or created, so an exit 2 leaves what was
+  there before, never new evidence beside the reports of the run before it.
 
 Problems are :class:`~auditor.errors.InputError` (exit 2) naming the path.
 """
@@ -29,8 +34,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
+from auditor.command_files import Change, current, fsync_directory, previous_version, remove_if_empty, transaction
 from auditor.errors import InputError
 from auditor.safeio import kind_of
+
+__all__ = ["transaction"]  # re-exported: the writer's callers find the transaction where the writer is
 
 DOCUMENT_MODE = 0o666  # less the umask, which the kernel applies at creation
 PRIVATE_MODE = 0o600
@@ -72,7 +80,17 @@ def _check_directory(path: Path, directory: Path, what: str, will_create: Path |
     if not stat.S_ISDIR(st.st_mode):
         raise InputError(f"{path}: cannot write {what}: {directory} is not a directory")
     if not os.access(directory, os.W_OK | os.X_OK):
-        raise InputError(f"{path}: cannot write {what}: permission denied in {directory}")
+        raise InputError(f"{path}: cannot write {what}: {_why_not_writable(directory)} {directory}")
+
+
+def _why_not_writable(directory: Path) -> str:
+    """Why ``os.access`` said no, as the start of "... in DIRECTORY": root is refused only by a
+    read-only mount, which "permission denied" would send looking at modes."""
+    try:
+        read_only = bool(os.statvfs(directory).f_flag & os.ST_RDONLY)
+    except (OSError, AttributeError):
+        read_only = False
+    return "read-only file system at" if read_only else "permission denied in"
 
 
 _PRIVATE_KEY_MARK = b"PRIVATE KEY-----"  # PEM: "-----BEGIN [ENCRYPTED |EC |RSA ]PRIVATE KEY-----"
@@ -173,9 +191,10 @@ def check_out_dir(out_dir: Path) -> Path | None:
     st = _stat(out_dir, "reports")
     if st is not None:
         if not stat.S_ISDIR(st.st_mode):
-            raise InputError(f"{out_dir}: cannot write reports: it is {kind_of(st.st_mode)}, not a directory")
+            kind = "a regular file" if stat.S_ISREG(st.st_mode) else kind_of(st.st_mode)
+            raise InputError(f"{out_dir}: cannot write reports: it is {kind}, not a directory")
         if not os.access(out_dir, os.W_OK | os.X_OK):
-            raise InputError(f"{out_dir}: cannot write reports: permission denied")
+            raise InputError(f"{out_dir}: cannot write reports: {_why_not_writable(out_dir)} it")
         return None
     resolved = Path(os.path.realpath(out_dir))
     _check_directory(out_dir, resolved.parent, "reports")
@@ -187,13 +206,95 @@ def make_out_dir(out_dir: Path | None) -> None:
     if out_dir is None:
         return
     try:
-        os.mkdir(os.path.realpath(out_dir), 0o777)
-    except FileExistsError:
-        pass
-    except OSError as exc:
-        raise InputError(f"{out_dir}: cannot create the report directory: {exc.strerror or exc}") from exc
+        make_directory(Path(os.path.realpath(out_dir)), 0o777)
+    except InputError as exc:
+        raise InputError(f"{out_dir}: cannot create the report directory: {exc}") from exc
     if not os.path.isdir(out_dir):
         raise InputError(f"{out_dir}: cannot write reports: not a directory")
+
+
+# ------------------------------------------------------------------ the files of one run, together
+
+def remove_file(path: Path, what: str = "file") -> bool:
+    """Remove ``path`` (a stale signature, a generated file that must not stay); in a transaction it
+    is kept as a previous version until the run ends.  Returns whether there was something."""
+    path = Path(path)
+    if not os.path.lexists(path):
+        return False
+    active = current()
+    try:
+        previous = previous_version(path) if active is not None else None
+    except OSError:
+        previous = None
+    try:
+        os.unlink(path)
+    except OSError as exc:
+        if previous is not None:
+            os.unlink(previous)
+        raise InputError(f"{path}: cannot remove the {what}: {exc.strerror or exc}") from exc
+    if active is not None:
+        active.changes.append(Change(path, None, previous))
+    return True
+
+
+def remove_directory_if_empty(path: Path) -> None:
+    """Remove a directory lbaudit created once it holds nothing; in a transaction, when the run ends
+    well (until then it holds the previous versions of what the run removed from it)."""
+    active = current()
+    if active is not None:
+        active.emptied.append(Path(path))
+    else:
+        remove_if_empty(Path(path))
+
+
+def make_directory(path: Path, mode: int = 0o777) -> bool:
+    """Create one directory level (its parent must exist); an existing directory is fine.  Returns
+    whether it was created; a failed run removes it again when it is still empty."""
+    path = Path(path)
+    try:
+        os.mkdir(path, mode)
+    except FileExistsError:
+        if not os.path.isdir(path):
+            raise InputError(f"{path}: cannot create the directory: something else exists there") from None
+        return False
+    except OSError as exc:
+        raise InputError(f"{path}: cannot create the directory: {exc.strerror or exc}") from exc
+    active = current()
+    if active is not None:
+        active.changes.append(Change(path, None, None, directory=True))
+    return True
+
+
+def write_symlink(path: Path, link_to: str) -> None:
+    """Make ``path`` a symbolic link to ``link_to``, replacing a link (never a file) atomically."""
+    path = Path(path)
+    existing = _stat(path, "link", follow=False)
+    if existing is not None and not stat.S_ISLNK(existing.st_mode):
+        raise InputError(f"{path}: cannot link: it is {kind_of(existing.st_mode)}, not a symbolic link")
+    active = current()
+    for _ in range(100):
+        tmp = path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp"
+        try:
+            os.symlink(link_to, tmp)
+            break
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            raise InputError(f"{path}: cannot link: {exc.strerror or exc}") from exc
+    else:
+        raise InputError(f"{path}: cannot link: no free temporary name")
+    try:
+        previous = previous_version(path) if active is not None and existing is not None else None
+        created = os.lstat(tmp)
+        os.replace(tmp, path)
+    except OSError as exc:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise InputError(f"{path}: cannot link: {exc.strerror or exc}") from exc
+    if active is not None:
+        active.changes.append(Change(path, (created.st_dev, created.st_ino), previous))
 
 
 # ------------------------------------------------------------------ the writer
@@ -207,19 +308,6 @@ def _create_temporary(directory: Path, name: str, mode: int) -> tuple[int, Path]
         except FileExistsError:
             continue
     raise OSError(errno.EEXIST, "no free temporary file name", str(directory))
-
-
-def _fsync_directory(directory: Path) -> None:
-    try:
-        fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass  # some file systems cannot; the data itself is already synced
-    finally:
-        os.close(fd)
 
 
 def write_atomic(path: Path, data: bytes, *, private: bool = False, replace: bool = True,
@@ -260,14 +348,26 @@ def write_atomic(path: Path, data: bytes, *, private: bool = False, replace: boo
         # Between the plan and now something else may have appeared at the target: look again.
         now = _stat(target, "output", follow=False)
         _refuse_non_regular(path, now, "output")
+        written = os.stat(tmp)
+        active = current()
+        previous = None
         if replace:
-            os.replace(tmp, target)
+            if active is not None and now is not None:
+                previous = previous_version(target)
+            try:
+                os.replace(tmp, target)
+            except BaseException:
+                if previous is not None:
+                    os.unlink(previous)
+                raise
         else:
             try:
                 os.link(tmp, target)  # fails if the name exists: no overwrite, even in a race
             except FileExistsError as exc:
                 raise OutputExists(f"{path}: already exists; refusing to overwrite it") from exc
             os.unlink(tmp)
+        if active is not None:
+            active.changes.append(Change(target, (written.st_dev, written.st_ino), previous))
     except BaseException as exc:
         try:
             os.unlink(tmp)
@@ -276,7 +376,7 @@ def write_atomic(path: Path, data: bytes, *, private: bool = False, replace: boo
         if isinstance(exc, OSError) and not isinstance(exc, InputError):
             raise InputError(f"{path}: cannot write: {exc.strerror or exc}") from exc
         raise
-    _fsync_directory(target.parent)
+    fsync_directory(target.parent)
     return target
 
 

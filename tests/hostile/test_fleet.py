@@ -120,3 +120,44 @@ def test_what_would_fail_every_host_is_exit_2_before_any_work(tmp_path: Path, ca
     assert result.returncode == 2, result.stderr
     assert "Traceback" not in result.stderr
     assert not (out / "fleet-summary.json").exists() and not (out.is_dir() and any(out.iterdir()))
+
+
+def test_a_policy_named_like_a_host_page_in_the_out_dir_fails_that_host_and_survives(tmp_path: Path):
+    # before: host web01's page replaced the policy the whole run was judged by (exit 1)
+    fetch, out = tmp_path / "fetch", tmp_path / "out"
+    _good(fetch, "web01")
+    out.mkdir()
+    policy = out / "web01.html"
+    policy.write_bytes(POLICY.read_bytes())
+    result = run_cli("fleet", "evaluate", "--snapshots", fetch, "--policy", policy, "--out-dir", out, "--host-html",
+                     timeout=120)
+    assert result.returncode == 2
+    assert policy.read_bytes() == POLICY.read_bytes()
+    host = _hosts(out)["web01"]
+    assert host["exit_code"] == 2 and "is the same file as the policy" in host["error"]
+    assert not (out / "web01.evidence.json").exists()
+
+
+def test_a_store_named_like_a_host_evidence_fails_that_host_and_survives(tmp_path: Path):
+    fetch, out = tmp_path / "fetch", tmp_path / "out"
+    _good(fetch, "web01")
+    _good(fetch, "web02")
+    out.mkdir()
+    store = out / "web01.evidence.json"
+    result = run_cli("fleet", "evaluate", "--snapshots", fetch, "--policy", POLICY, "--out-dir", out, "--record",
+                     "--store", store, "--jobs", "1", timeout=120)
+    assert result.returncode == 2
+    hosts = _hosts(out)
+    assert hosts["web01"]["exit_code"] == 2 and "is the same file as the history store" in hosts["web01"]["error"]
+    assert hosts["web02"]["exit_code"] in (0, 1, 3) and hosts["web02"]["error"] is None
+    assert run_cli("history", "list", "--json", "--store", store).returncode == 0  # still a store
+
+
+def test_a_store_named_like_the_fleet_summary_is_exit_2_before_any_host(tmp_path: Path):
+    fetch, out = tmp_path / "fetch", tmp_path / "out"
+    _good(fetch, "web01")
+    out.mkdir()
+    result = run_cli("fleet", "evaluate", "--snapshots", fetch, "--policy", POLICY, "--out-dir", out, "--record",
+                     "--store", out / "fleet-summary.json", timeout=120)
+    assert result.returncode == 2 and "is the same file as the history store" in result.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["fleet-summary.json"]  # the store alone

@@ -120,9 +120,11 @@ def test_import_of_a_bad_file_records_nothing(tmp_path):
     bad.write_text(json.dumps({"schema": "lbaudit/evidence", "schema_version": "1.0"}))
     result = run_cli("history", "import", good, bad, "--store", store)
     assert result.returncode == 2 and "bad.json" in result.stderr
-    assert json.loads(run_cli("history", "list", "--json", "--store", store).stdout) == []
+    assert not os.path.exists(store)  # every file is read before the store is even opened
     stale_sig = tmp_path / "good.evidence.json.sig"
     stale_sig.write_text("{not json")
+    listed = run_cli("history", "list", "--json", "--store", store)  # reading creates no store either
+    assert listed.returncode == 2 and "no history store here" in listed.stderr and not os.path.exists(store)
     result = run_cli("history", "import", good, "--store", store)
     assert result.returncode == 2 and json.loads(run_cli("history", "list", "--json", "--store", store).stdout) == []
 
@@ -174,3 +176,24 @@ def test_a_private_key_named_as_the_store_is_left_alone(tmp_path):
     result = run_cli("history", "list", "--store", key)
     assert result.returncode == 2 and key.read_bytes() == before
     assert sorted(p.name for p in keys.iterdir()) == ["lbaudit.key", "lbaudit.pub"]
+
+
+@pytest.mark.parametrize("command", [["history", "verify"], ["history", "verify", "--json"], ["history", "list"],
+                                     ["history", "trend"], ["history", "export"], ["history", "prune", "--keep-last", "1"],
+                                     ["fleet", "report"]])
+def test_a_misspelt_store_is_exit_2_and_creates_nothing(tmp_path, command):
+    # before: the directory tree and an empty store were created, and history verify said
+    # "history verified: every chain link, evidence digest and record holds" with exit 0
+    store = tmp_path / "var" / "lib" / "lbaudit" / "histroy.db"
+    result = run_cli(*command, "--store", store)
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    assert f"{store}: no history store here" in result.stderr and "Traceback" not in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_report_marking_attestations_in_a_missing_store_is_exit_2_and_creates_nothing(tmp_path):
+    good, _ = record_scan(tmp_path, str(tmp_path / "h.db"), "good", wildcard_redis=False)
+    before = sorted(p.name for p in tmp_path.iterdir())
+    result = run_cli("report", good, "--format", "oscal", "--store", tmp_path / "other.db")
+    assert result.returncode == 2 and "no history store here" in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
