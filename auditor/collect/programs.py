@@ -95,9 +95,13 @@ def run_command(argv: list[str], timeout: float, search_path: tuple[str, ...] = 
     started = time.monotonic()
 
     def result(returncode: int | None, out: bytes, err: bytes, failure: str | None) -> CommandResult:
-        if failure is None and len(out) > MAX_OUTPUT_BYTES:
-            # judged cut short, the rules or ports past the cut would be silently missing
-            failure = f"printed more than {MAX_OUTPUT_BYTES} bytes; its output is not judged cut short"
+        if len(out) > MAX_OUTPUT_BYTES:
+            # Cut at the limit, the last line would be read as a whole one ("-a always,exit -S bind -F
+            # auid>=1000" cut after "bind" is a rule that audits every bind) and what follows would be
+            # silently missing.  Output that is not read whole is not read at all.
+            if failure is None:
+                failure = f"output of {len(out)} bytes exceeds the {MAX_OUTPUT_BYTES} bytes lbaudit reads; not read"
+            out = b""
         return CommandResult(tuple(argv), executable, returncode, _decode(out), _decode(err), failure,
                              round(time.monotonic() - started, 3))
 
@@ -138,10 +142,4 @@ def run_command(argv: list[str], timeout: float, search_path: tuple[str, ...] = 
         return result(None, out, err, f"timed out after {timeout:g} s")
     if process.returncode != 0:
         return result(process.returncode, out, err, _exit_failure(process.returncode, _decode(err)))
-    if len(out) > MAX_OUTPUT_BYTES:
-        # Cut at the limit, the last line would be read as a whole one: "-a always,exit -S bind -F
-        # auid>=1000" cut after "bind" is a rule that audits every bind.  Output that is not read
-        # whole is not read at all.
-        return result(0, b"", err, f"output of {len(out)} bytes exceeds the {MAX_OUTPUT_BYTES} bytes lbaudit reads; "
-                                   "not read")
     return result(0, out, err, None)
