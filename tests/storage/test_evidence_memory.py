@@ -40,6 +40,7 @@ CANONICAL_CASES = [
     {}, [], {"a": []}, [[[]]], "x", 1e300, -0.0, None, True, 2**70,
     {"é": [1.5, None, True, "x\u2028\"\\"], "b": {"c": {}}, "a": [{"z": 1, "y": [1, 2.25]}] * 3000},
     {"zz": {"b": [1] * 5000, "a": {"k": ["\U0001f600"] * 2}}, "": 0},
+    [{"i": i} for i in range(256)], list(range(257)), {"l": [[i, {"b": "\u00e9", "a": i}] for i in range(512)]},
 ]
 
 
@@ -89,3 +90,20 @@ def test_an_invalid_finding_or_listener_is_reported_as_the_whole_document_report
                            "lbaudit/evidence", ("1.0",))
     assert error.value.render() == reference.value.render()
     assert f"e.json: {pointer}" in error.value.render()
+
+
+def test_a_listener_address_is_judged_for_its_own_family_each_time():
+    """The address judgment is remembered by address and family: "::" read as IPv6 first must still
+    be refused as IPv4, and a refused address stays refused."""
+    from pydantic import ValidationError
+
+    from auditor.model.facts import Listener
+
+    for _ in range(2):
+        assert Listener(protocol="tcp", family="ipv6", address="::", port=22).address == "::"
+        with pytest.raises(ValidationError, match="address '::' is not an ipv4 address"):
+            Listener(protocol="tcp", family="ipv4", address="::", port=22)
+        with pytest.raises(ValidationError, match="address '0.0.0.0' is not an ipv6 address"):
+            Listener(protocol="tcp", family="ipv6", address="0.0.0.0", port=22)
+        with pytest.raises(ValidationError, match="address 'fe80::1%' is not an ipv6 address"):
+            Listener(protocol="tcp", family="ipv6", address="fe80::1%", port=22)
