@@ -28,11 +28,11 @@ from reportlab.platypus import (
     Image,
     KeepTogether,
     LongTable,
-    Paragraph,
     Spacer,
     Table,
     TableStyle,
 )
+from reportlab.platypus import Paragraph as ReportlabParagraph
 
 from auditor.model.evidence import Evidence
 from auditor.model.result import STATUS_ORDER, Status
@@ -65,6 +65,26 @@ class Doc:
 
 
 # ------------------------------------------------------------------ small helpers
+
+class Paragraph(ReportlabParagraph):
+    """A reportlab paragraph that lays out its lines once per width.
+
+    A table wraps every cell when it is measured, again for each page it is split across (the rows
+    left over are a new table of the same cells) and again when it draws them: the attestation of a
+    small host wrapped its 400 paragraphs about 980 times, most of ``verify --pdf``'s re-rendering.
+    Wrapping depends on the width alone (the height available is not read), so a second wrap at
+    the same width returns the lines of the first; they are laid out again if the width differs
+    or a split dropped them (``Paragraph.split`` deletes ``blPara`` when the paragraph moves on)."""
+
+    def wrap(self, availWidth: float, availHeight: float) -> tuple[float, float]:  # noqa: N803 - reportlab's names
+        wrapped = self.__dict__.get("_wrapped")
+        if wrapped is not None and wrapped[0] == availWidth and self.__dict__.get("blPara") is wrapped[1]:
+            return self.width, self.height
+        size = super().wrap(availWidth, availHeight)
+        blPara = self.__dict__.get("blPara")  # noqa: N806 - reportlab's name
+        self._wrapped = (availWidth, blPara) if blPara is not None and self.width == availWidth else None
+        return size
+
 
 def text(value: Any) -> str:
     """Escape for paragraph markup; line breaks are kept."""
