@@ -69,3 +69,14 @@ def test_a_split_that_drops_the_lines_makes_the_next_wrap_lay_them_out_again():
     for part, fresh_part in zip(parts, fresh_parts):
         assert part.wrap(120, 1000) == fresh_part.wrap(120, 1000)
         assert _lines(part) == _lines(fresh_part)
+
+
+def test_paragraph_text_is_escaped_as_the_xml_library_escapes_it():
+    from xml.sax.saxutils import escape
+
+    from auditor.report._pdf_sections import escape as pdf_escape
+    from auditor.report._pdf_sections import text
+
+    for value in ("a < b && c > d", "&amp;<br/>", "<<>>&&", "plain", "", "\u00e9 & \u2014 <x>"):
+        assert pdf_escape(value) == escape(value)
+        assert text(value + "\nnext") == escape(value) + "<br/>next"
