@@ -133,3 +133,22 @@ def test_non_ascii_text_becomes_ascii_json_escapes_or_none_when_it_cannot():
         '{"\\u2014": "a\\u2014\\u00e9\\ud83d\\ude00"}'
     assert _ascii_text('["\\\\\u00e9"]'.encode()) is None  # a backslash before one: the text as it is
     assert _ascii_text(b'["\xc3", "\xa9"]') is None  # not UTF-8 (as the non-ASCII bytes alone would be)
+
+
+def test_equal_string_values_of_a_document_are_one_object_and_read_as_json_loads_reads_them():
+    """Memory (issue 16): 20,000 findings repeat the same rule id, status and controls; the parsed
+    document holds each such string once.  What the document means is unchanged."""
+    import json
+
+    from auditor.storage.jsonfile import loads_strict
+
+    text = ('{"items": [' + ", ".join('{"rule": "wildcard-listeners", "controls": ["SC-7", "CM-7"], '
+                                      f'"subject": "tcp 0.0.0.0:{port}", "n": {port}, "mixed": [1, "SC-7"]}}'
+                                      for port in range(50)) + '], "rule": "wildcard-listeners"}')
+    value = loads_strict(text.encode())
+    assert value == json.loads(text)
+    items = value["items"]
+    assert len({id(item["rule"]) for item in items} | {id(value["rule"])}) == 1
+    assert len({id(item["controls"][0]) for item in items}) == 1
+    assert len({id(item["subject"]) for item in items}) == 50  # different strings stay different
+    assert items[0]["controls"] is not items[1]["controls"]  # lists are not shared: only their strings
