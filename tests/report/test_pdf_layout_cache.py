@@ -1,8 +1,9 @@
-"""What the PDF layout remembers to render faster (issue 16) must never make it draw something else.
+"""What the PDF layout shortcuts to render faster (issue 16) must never make it draw something else.
 
-The paragraphs of the attestation remember their lines per width (``_pdf_sections.Paragraph``):
-a remembered layout is only reused for the same paragraph at the same width, and the pages are
-those of reportlab's own paragraph (the golden digests in test_pdf_golden pin the whole document).
+The paragraphs of the attestation (``_pdf_sections.Paragraph``) remember their lines per width, and
+make plain text into the fragment reportlab's parser would make: a remembered layout is only reused
+for the same paragraph at the same width, and the pages are those of reportlab's own paragraph
+(the golden digests in test_pdf_golden pin the whole document).
 """
 
 from __future__ import annotations
@@ -80,3 +81,36 @@ def test_paragraph_text_is_escaped_as_the_xml_library_escapes_it():
     for value in ("a < b && c > d", "&amp;<br/>", "<<>>&&", "plain", "", "\u00e9 & \u2014 <x>"):
         assert pdf_escape(value) == escape(value)
         assert text(value + "\nnext") == escape(value) + "<br/>next"
+
+
+PLAIN_TEXTS = ["plain", "two  words\n  on\tlines ", "a > b = c; d \u2014 \u00e9t\u00e9 (x) [y] 'q' \"q\"",
+               "tcp 0.0.0.0:22 sshd pid 812", "x" * 400, "\u05e9\u05dc\u05d5\u05dd and \U0001f600", "]]> -->"]
+
+
+def _styles():
+    from auditor.report._pdf_theme import load_theme, make_styles
+
+    styles = make_styles(load_theme())
+    return [getattr(styles, name) for name in styles.__dataclass_fields__]
+
+
+def test_plain_text_is_the_fragment_reportlabs_parser_makes_of_it_in_every_style():
+    for style in _styles():
+        for value in PLAIN_TEXTS:
+            ours, theirs = Paragraph(value, style), ReportlabParagraph(value, style)
+            assert ours.text == theirs.text
+            assert [vars(f) for f in ours.frags] == [vars(f) for f in theirs.frags], (style.name, value)
+            assert _drawn(ours, 120) == _drawn(theirs, 120)
+
+
+def test_plain_paragraphs_share_no_fragment_and_markup_is_still_parsed():
+    style = _styles()[0]
+    first, second = Paragraph("first text", style), Paragraph("second text", style)
+    assert first.frags[0] is not second.frags[0] and first.frags[0].text == "first text"
+    assert first.frags[0].link is not second.frags[0].link
+    assert first.frags[0].us_lines is not second.frags[0].us_lines
+    assert second.frags[0].text == "second text"
+    bold = Paragraph("<b>bold</b> and plain &amp; more", style)
+    assert [vars(f) for f in bold.frags] == [vars(f) for f in ReportlabParagraph(
+        "<b>bold</b> and plain &amp; more", style).frags] and len(bold.frags) > 1
+    assert Paragraph("", style).frags == ReportlabParagraph("", style).frags == []
