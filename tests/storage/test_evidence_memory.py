@@ -107,3 +107,23 @@ def test_a_listener_address_is_judged_for_its_own_family_each_time():
             Listener(protocol="tcp", family="ipv6", address="0.0.0.0", port=22)
         with pytest.raises(ValidationError, match="address 'fe80::1%' is not an ipv6 address"):
             Listener(protocol="tcp", family="ipv6", address="fe80::1%", port=22)
+
+
+def test_reading_evidence_leaves_the_cycle_collector_as_it_found_it():
+    """Reading pauses the cyclic garbage collector (issue 16: it re-scanned the growing heap); it
+    is on again afterwards, also after an invalid file, and stays off if it was off."""
+    import gc
+
+    raw = evidence_bytes(make_evidence(extra_listeners=3))
+    assert gc.isenabled()
+    assert parse_evidence(raw, "e.json").result.findings
+    assert gc.isenabled()
+    with pytest.raises(InputError):
+        parse_evidence(b'{"schema": "lbaudit/evidence", "schema": 1}', "bad.json")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        parse_evidence(raw, "e.json")
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
