@@ -111,13 +111,15 @@ def test_a_listener_address_is_judged_for_its_own_family_each_time():
 
 def test_reading_evidence_leaves_the_cycle_collector_as_it_found_it():
     """Reading pauses the cyclic garbage collector (issue 16: it re-scanned the growing heap); it
-    is on again afterwards, also after an invalid file, and stays off if it was off."""
+    is on again afterwards, also after an invalid file, and stays off if it was off; nothing is
+    left frozen out of its reach."""
     import gc
 
     raw = evidence_bytes(make_evidence(extra_listeners=3))
     assert gc.isenabled()
     assert parse_evidence(raw, "e.json").result.findings
     assert gc.isenabled()
+    assert gc.get_freeze_count() == 0  # what it made is collectable as everything else is
     with pytest.raises(InputError):
         parse_evidence(b'{"schema": "lbaudit/evidence", "schema": 1}', "bad.json")
     assert gc.isenabled()
