@@ -125,9 +125,11 @@ def _cycle_collection_paused() -> Iterator[None]:
         # What was made meanwhile is still the youngest generation: the next collection would go
         # through all of it (0.2 s at 20,000 findings).  Hand it to the oldest generation as a whole
         # (freeze, then unfreeze: two list moves, no object visited); it is collected there as
-        # everything long-lived is, by the next full collection.
-        gc.freeze()
-        gc.unfreeze()
+        # everything long-lived is, by the next full collection.  Not when the program has frozen
+        # objects itself (a forking server does): unfreezing would undo that.
+        if gc.get_freeze_count() == 0:
+            gc.freeze()
+            gc.unfreeze()
         if enabled:
             gc.enable()
 

@@ -129,3 +129,11 @@ def test_reading_evidence_leaves_the_cycle_collector_as_it_found_it():
         assert not gc.isenabled()
     finally:
         gc.enable()
+    frozen = [object()]  # a program's own frozen objects stay frozen
+    gc.freeze()
+    try:
+        before = gc.get_freeze_count()
+        parse_evidence(raw, "e.json")
+        assert gc.get_freeze_count() == before > 0 and frozen
+    finally:
+        gc.unfreeze()
