@@ -15,7 +15,8 @@ its measurement and the ratio:
 
     python3 benchmarks/bench_pdf.py [--findings 5000 20000] [--runs 3] [--keep DIR] [--baseline CHECKOUT]
 
-The median of ``--runs`` runs is reported; two renderings of the same evidence must be identical.
+The median of ``--runs`` runs is reported (wall and CPU time: user + system, which a loaded machine
+inflates least); two renderings of the same evidence must be identical.
 Beside the peak RSS it prints the floor: the peak of a process that reads the evidence (strict
 parse, content digest, validated model) and renders nothing.
 """
@@ -39,8 +40,8 @@ TARGET_LINEAR_RATIO = 4.5
 TARGET_RSS_MIB = 150
 
 
-def run_once(evidence: Path, out: Path, checkout: Path = REPO) -> tuple[float, float]:
-    """One ``lbaudit report --pdf`` process of ``checkout``: (seconds, peak RSS in MiB)."""
+def run_once(evidence: Path, out: Path, checkout: Path = REPO) -> tuple[float, float, float]:
+    """One ``lbaudit report --pdf`` process of ``checkout``: (seconds, peak RSS in MiB, CPU seconds)."""
     if out.exists():
         out.unlink()
     env = dict(os.environ, PYTHONPATH=str(checkout))
@@ -52,7 +53,8 @@ def run_once(evidence: Path, out: Path, checkout: Path = REPO) -> tuple[float, f
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
         raise SystemExit(f"lbaudit report failed ({proc.returncode}): {proc.stderr.read().decode() if proc.stderr else ''}")
-    return elapsed, usage.ru_maxrss / 1024  # ru_maxrss is in KiB on Linux
+    # ru_maxrss is in KiB on Linux; CPU time (user + system) is what a loaded machine inflates least
+    return elapsed, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime
 
 
 # The memory floor of the rendering: a process that imports the PDF reporter and reads the evidence
@@ -96,21 +98,25 @@ def write_evidence(findings: int, path: Path) -> tuple[int, int]:
 def measure(findings: int, runs: int, folder: Path, baseline: Path | None = None) -> dict:
     path = folder / f"evidence-{findings}.json"
     total, failing = write_evidence(findings, path)
-    times, peaks, outputs, ratios = [], [], [], []
+    times, peaks, outputs, ratios, cpus, cpu_ratios = [], [], [], [], [], []
     for index in range(max(2, runs)):
         out = folder / f"report-{findings}-{index}.pdf"
-        seconds, rss = run_once(path, out)
+        seconds, rss, cpu = run_once(path, out)
         times.append(seconds)
         peaks.append(rss)
+        cpus.append(cpu)
         outputs.append(out.read_bytes())
         if baseline is not None:  # paired, side by side: the load of a shared machine hits both alike
-            before, _ = run_once(path, folder / f"baseline-{findings}.pdf", baseline)
+            before, _, cpu_before = run_once(path, folder / f"baseline-{findings}.pdf", baseline)
             ratios.append(seconds / before)
+            cpu_ratios.append(cpu / cpu_before)
     return {"findings": total, "failing": failing, "evidence_mb": path.stat().st_size / 1e6,
             "seconds": statistics.median(times), "min": min(times), "max": max(times), "rss": max(peaks),
+            "cpu": statistics.median(cpus), "cpu_min": min(cpus),
             "pdf_mb": len(outputs[0]) / 1e6, "identical": all(o == outputs[0] for o in outputs),
             "read_only_rss": read_only_rss(path),
-            "paired": statistics.median(ratios) if ratios else None}
+            "paired": statistics.median(ratios) if ratios else None,
+            "paired_cpu": statistics.median(cpu_ratios) if cpu_ratios else None}
 
 
 def main() -> int:
@@ -132,11 +138,13 @@ def main() -> int:
           f"median of {max(2, args.runs)} runs")
     for n, r in results.items():
         print(f"{n:>6} extra listeners: {r['findings']} findings ({r['failing']} failing), evidence "
-              f"{r['evidence_mb']:.1f} MB -> {r['seconds']:.2f} s (min {r['min']:.2f}, max {r['max']:.2f}), "
+              f"{r['evidence_mb']:.1f} MB -> {r['seconds']:.2f} s (min {r['min']:.2f}, max {r['max']:.2f}; CPU "
+              f"{r['cpu']:.2f} s, min {r['cpu_min']:.2f}), "
               f"peak RSS {r['rss']:.0f} MiB (floor: reading the evidence without rendering {r['read_only_rss']:.0f} "
               f"MiB), PDF {r['pdf_mb']:.2f} MB, deterministic: {'yes' if r['identical'] else 'NO'}")
         if r["paired"] is not None:
-            print(f"{'':>6}   paired with {args.baseline}: this / baseline = {r['paired']:.2f} (median of pair ratios)")
+            print(f"{'':>6}   paired with {args.baseline}: this / baseline = {r['paired']:.2f} wall, "
+                  f"{r['paired_cpu']:.2f} CPU (medians of pair ratios)")
     print(f"{'target':<44}{'target':>10}{'measured':>12}{'ratio':>8}")
     rows = []
     if 5000 in results:

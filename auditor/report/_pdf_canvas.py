@@ -99,8 +99,10 @@ class AttestationCanvas(Canvas):
         _pin_timestamp(self, decor.created)
         # The file identifier (/ID) is a digest reportlab seeds with its clock, or SOURCE_DATE_EPOCH;
         # seed it from the evidence instead, so the environment cannot change the bytes.
+        # (Fed in two parts: the prefix joined to the evidence was a copy of the whole file.)
         self._doc.signature = hashlib.md5(usedforsecurity=False)
-        self._doc.signature.update(b"lbaudit attestation\0" + decor.attachment)
+        self._doc.signature.update(b"lbaudit attestation\0")
+        self._doc.signature.update(decor.attachment)
 
     def showPage(self) -> None:  # noqa: N802 - reportlab's name
         self._kept_pages.append(dict(self.__dict__))

@@ -8,12 +8,12 @@ randomness, so the same evidence always gives the same document.
 
 from __future__ import annotations
 
+import copy
 import io
 import re
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Iterable
-from xml.sax.saxutils import escape
 
 from reportlab.graphics.charts.barcharts import HorizontalBarChart
 from reportlab.graphics.shapes import STATE_DEFAULTS, Drawing, Rect, String
@@ -28,11 +28,12 @@ from reportlab.platypus import (
     Image,
     KeepTogether,
     LongTable,
-    Paragraph,
     Spacer,
     Table,
     TableStyle,
 )
+from reportlab.platypus import Paragraph as ReportlabParagraph
+from reportlab.platypus.paragraph import cleanBlockQuotedText, textTransformFrags
 
 from auditor.model.evidence import Evidence
 from auditor.model.result import STATUS_ORDER, Status
@@ -65,6 +66,65 @@ class Doc:
 
 
 # ------------------------------------------------------------------ small helpers
+
+# Per paragraph style: the style and the fragment reportlab's parser makes of a plain word in it.
+_PLAIN_FRAGMENTS: dict[int, tuple[ParagraphStyle, Any]] = {}
+MAX_PLAIN_FRAGMENT_STYLES = 64  # styles are made per rendering: forget older ones
+
+
+def _plain_fragment(style: ParagraphStyle) -> Any:
+    known = _PLAIN_FRAGMENTS.get(id(style))
+    if known is None or known[0] is not style:
+        if len(_PLAIN_FRAGMENTS) >= MAX_PLAIN_FRAGMENT_STYLES:
+            _PLAIN_FRAGMENTS.clear()
+        known = _PLAIN_FRAGMENTS[id(style)] = (style, ReportlabParagraph("x", style).frags[0])
+    return known[1]
+
+
+class Paragraph(ReportlabParagraph):
+    """A reportlab paragraph that parses plain text without its markup parser and lays out its
+    lines once per width.
+
+    Plain text (no markup: neither "<" nor "&"; most table cells) is one fragment of the style with
+    the text, whitespace collapsed, which is what reportlab's parser (``html.parser`` underneath)
+    makes of it: the fragment it made of a plain word is copied and given the text.  Anything else
+    is parsed as before.
+
+    A table wraps every cell when it is measured, again for each page it is split across (the rows
+    left over are a new table of the same cells) and again when it draws them: the attestation of a
+    small host wrapped its 400 paragraphs about 980 times, most of ``verify --pdf``'s re-rendering.
+    Wrapping depends on the width alone (the height available is not read), so a second wrap at
+    the same width returns the lines of the first; they are laid out again if the width differs
+    or a split dropped them (``Paragraph.split`` deletes ``blPara`` when the paragraph moves on)."""
+
+    def __init__(self, text: Any, style: ParagraphStyle | None = None, *args: Any, **kwargs: Any) -> None:
+        cleaned = cleanBlockQuotedText(text) if type(text) is str and style is not None and not (
+            args or kwargs or "<" in text or "&" in text) else ""
+        if not cleaned:  # markup, an empty text, or a split's parts (given as fragments)
+            super().__init__(text, style, *args, **kwargs)
+            return
+        fragment = copy.copy(_plain_fragment(style))  # what the parser's handle_data does
+        fragment.text = cleaned
+        fragment.link, fragment.us_lines = [], []  # the parser's own lists of this paragraph
+        fragments = [fragment]
+        textTransformFrags(fragments, style)
+        super().__init__(cleaned, style, frags=fragments)
+
+    def wrap(self, availWidth: float, availHeight: float) -> tuple[float, float]:  # noqa: N803 - reportlab's names
+        wrapped = self.__dict__.get("_wrapped")
+        if wrapped is not None and wrapped[0] == availWidth and self.__dict__.get("blPara") is wrapped[1]:
+            return self.width, self.height
+        size = super().wrap(availWidth, availHeight)
+        blPara = self.__dict__.get("blPara")  # noqa: N806 - reportlab's name
+        self._wrapped = (availWidth, blPara) if blPara is not None and self.width == availWidth else None
+        return size
+
+
+def escape(value: str) -> str:
+    """``xml.sax.saxutils.escape``: &, > and < as entities.  Written out because importing that
+    module imports urllib.request, http.client and ssl (about 15 ms of every PDF's start-up)."""
+    return value.replace("&", "&amp;").replace(">", "&gt;").replace("<", "&lt;")
+
 
 def text(value: Any) -> str:
     """Escape for paragraph markup; line breaks are kept."""

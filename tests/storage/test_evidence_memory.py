@@ -40,6 +40,7 @@ CANONICAL_CASES = [
     {}, [], {"a": []}, [[[]]], "x", 1e300, -0.0, None, True, 2**70,
     {"é": [1.5, None, True, "x\u2028\"\\"], "b": {"c": {}}, "a": [{"z": 1, "y": [1, 2.25]}] * 3000},
     {"zz": {"b": [1] * 5000, "a": {"k": ["\U0001f600"] * 2}}, "": 0},
+    [{"i": i} for i in range(256)], list(range(257)), {"l": [[i, {"b": "\u00e9", "a": i}] for i in range(512)]},
 ]
 
 
@@ -89,3 +90,50 @@ def test_an_invalid_finding_or_listener_is_reported_as_the_whole_document_report
                            "lbaudit/evidence", ("1.0",))
     assert error.value.render() == reference.value.render()
     assert f"e.json: {pointer}" in error.value.render()
+
+
+def test_a_listener_address_is_judged_for_its_own_family_each_time():
+    """The address judgment is remembered by address and family: "::" read as IPv6 first must still
+    be refused as IPv4, and a refused address stays refused."""
+    from pydantic import ValidationError
+
+    from auditor.model.facts import Listener
+
+    for _ in range(2):
+        assert Listener(protocol="tcp", family="ipv6", address="::", port=22).address == "::"
+        with pytest.raises(ValidationError, match="address '::' is not an ipv4 address"):
+            Listener(protocol="tcp", family="ipv4", address="::", port=22)
+        with pytest.raises(ValidationError, match="address '0.0.0.0' is not an ipv6 address"):
+            Listener(protocol="tcp", family="ipv6", address="0.0.0.0", port=22)
+        with pytest.raises(ValidationError, match="address 'fe80::1%' is not an ipv6 address"):
+            Listener(protocol="tcp", family="ipv6", address="fe80::1%", port=22)
+
+
+def test_reading_evidence_leaves_the_cycle_collector_as_it_found_it():
+    """Reading pauses the cyclic garbage collector (issue 16: it re-scanned the growing heap); it
+    is on again afterwards, also after an invalid file, and stays off if it was off; nothing is
+    left frozen out of its reach."""
+    import gc
+
+    raw = evidence_bytes(make_evidence(extra_listeners=3))
+    assert gc.isenabled()
+    assert parse_evidence(raw, "e.json").result.findings
+    assert gc.isenabled()
+    assert gc.get_freeze_count() == 0  # what it made is collectable as everything else is
+    with pytest.raises(InputError):
+        parse_evidence(b'{"schema": "lbaudit/evidence", "schema": 1}', "bad.json")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        parse_evidence(raw, "e.json")
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+    frozen = [object()]  # a program's own frozen objects stay frozen
+    gc.freeze()
+    try:
+        before = gc.get_freeze_count()
+        parse_evidence(raw, "e.json")
+        assert gc.get_freeze_count() == before > 0 and frozen
+    finally:
+        gc.unfreeze()

@@ -81,6 +81,9 @@ NON_ASCII_DOCUMENTS = [
     '{"a": "\u00e9\U0001f600x", "b": {"\u00fc": "\\u00e9\\n"}}',
     '{"a": "\\ud83d\U0001f600"}',  # an escaped lone surrogate before an astral character
     '["\\\\", "\u00e9"]',
+    # more different characters than are replaced one by one: the one-pass path
+    '{"a": "' + "".join(chr(0x100 + i) for i in range(80)) + '", "b": "\u00e9\u2014"}',
+    '{"\u2014": "\u2014\u2014", "k": ["\u00e9\u2014\u00e9", "\u2014"]}',  # one character in runs of several
 ]
 
 
@@ -100,6 +103,10 @@ BROKEN_NON_ASCII = [
     (b'{"a": "\xc3\xa9\xff"}', "not UTF-8 text (byte 9)"),
     (b'{"\xc3\xa9": 1e999}', "the number 1e999 is out of range (line 1, column 7)"),  # in characters
     (b'\xef\xbb\xbf{"a": "\xc3\xa9"}', "Unexpected UTF-8 BOM"),
+    # the bytes of one character split by ASCII: the non-ASCII bytes alone would be UTF-8 ("\u00e9")
+    (b'{"a": "\xc3", "b": "\xa9"}', "not UTF-8 text (byte 7)"),
+    (b'{"a": "\xc3\xa9", "b": "\xc3x\xa9"}', "not UTF-8 text (byte 18)"),
+    (b'{"a": "\xed\xa0\x80"}', "not UTF-8 text (byte 7)"),  # a surrogate encoded in UTF-8
 ]
 
 
@@ -108,3 +115,40 @@ def test_a_broken_document_with_non_ascii_text_is_located_in_its_own_lines_and_c
     with pytest.raises(InputError) as error:
         parse_document(raw, "doc.json", "a document")
     assert message in str(error.value)
+
+
+def test_a_key_repeated_anywhere_in_an_object_is_named_first_as_it_comes():
+    with pytest.raises(InputError, match="duplicate key 'b'"):
+        parse_document(b'[{"a": 1, "b": 2, "c": 3, "b": 4, "a": 5}]', "x.json", "a thing")
+    with pytest.raises(InputError, match="duplicate key 'k'"):
+        parse_document(b'{"a": {"k": 1, "j": {"k": 2}, "k": 3}}', "x.json", "a thing")
+    assert parse_document(b'{"k": {"k": {"k": 1}}, "j": [{"k": 2}, {"k": 3}]}', "x.json", "a thing") == {
+        "k": {"k": {"k": 1}}, "j": [{"k": 2}, {"k": 3}]}
+
+
+def test_non_ascii_text_becomes_ascii_json_escapes_or_none_when_it_cannot():
+    from auditor.storage.jsonfile import _ascii_text
+
+    assert _ascii_text('{"\u2014": "a\u2014\u00e9\U0001f600"}'.encode()) == \
+        '{"\\u2014": "a\\u2014\\u00e9\\ud83d\\ude00"}'
+    assert _ascii_text('["\\\\\u00e9"]'.encode()) is None  # a backslash before one: the text as it is
+    assert _ascii_text(b'["\xc3", "\xa9"]') is None  # not UTF-8 (as the non-ASCII bytes alone would be)
+
+
+def test_equal_string_values_of_a_document_are_one_object_and_read_as_json_loads_reads_them():
+    """Memory (issue 16): 20,000 findings repeat the same rule id, status and controls; the parsed
+    document holds each such string once.  What the document means is unchanged."""
+    import json
+
+    from auditor.storage.jsonfile import loads_strict
+
+    text = ('{"items": [' + ", ".join('{"rule": "wildcard-listeners", "controls": ["SC-7", "CM-7"], '
+                                      f'"subject": "tcp 0.0.0.0:{port}", "n": {port}, "mixed": [1, "SC-7"]}}'
+                                      for port in range(50)) + '], "rule": "wildcard-listeners"}')
+    value = loads_strict(text.encode())
+    assert value == json.loads(text)
+    items = value["items"]
+    assert len({id(item["rule"]) for item in items} | {id(value["rule"])}) == 1
+    assert len({id(item["controls"][0]) for item in items}) == 1
+    assert len({id(item["subject"]) for item in items}) == 50  # different strings stay different
+    assert items[0]["controls"] is not items[1]["controls"]  # lists are not shared: only their strings
