@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, field_validator, model_validator
@@ -228,23 +228,27 @@ class _Rule:
     allowed: netaddr.AddressSet
     reason: str | None = None
 
-    def expected(self) -> dict[str, object]:
-        # Asked for every listener the rule could decide: built once (the outcome copies it).
-        return _rule_expected(self)
+    # Asked for every listener the rule could decide: built once per rule (cached_property writes
+    # the instance's __dict__, which a frozen dataclass allows), not hashed into an lru_cache.
+    @cached_property
+    def _expected(self) -> dict[str, object]:
+        return {
+            "rule": self.label,
+            "allow": list(self.allowed.entries),
+            "networks": [str(n) for n in self.allowed.networks],
+            "reason": self.reason,
+        }
 
-    def phrase(self) -> str:
+    def expected(self) -> dict[str, object]:
+        return self._expected  # the outcome copies it
+
+    @cached_property
+    def _phrase(self) -> str:
         who = self.label if self.reason is None else f"{self.label} ({self.reason})"
         return f"{who} allows {self.allowed.describe()}"
 
-
-@lru_cache(maxsize=256)
-def _rule_expected(rule: _Rule) -> dict[str, object]:
-    return {
-        "rule": rule.label,
-        "allow": list(rule.allowed.entries),
-        "networks": [str(n) for n in rule.allowed.networks],
-        "reason": rule.reason,
-    }
+    def phrase(self) -> str:
+        return self._phrase
 
 
 def _candidate_rules(

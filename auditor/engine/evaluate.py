@@ -12,6 +12,7 @@ from datetime import date
 
 from auditor.engine.registry import Registry
 from auditor.engine.waivers import apply_waivers
+from auditor.model.base import construct_valid
 from auditor.model.check import CheckSpec, Outcome, missing_fact, not_applicable, not_reviewed
 from auditor.model.facts import HostSnapshot
 from auditor.model.policy import Policy, ResolvedRule, Waiver
@@ -68,6 +69,8 @@ def _outcomes(spec: CheckSpec, rule: ResolvedRule, snapshot: HostSnapshot) -> li
 def _findings(rule: ResolvedRule, spec: CheckSpec, outcomes: list[Outcome]) -> list[Finding]:
     findings: list[Finding] = []
     seen: Counter[str] = Counter()
+    # Findings are frozen: the rule's controls, one list shared by its findings.
+    controls = list(rule.controls)
     for outcome in outcomes:
         identity = outcome.key or outcome.subject
         fid = Finding.make_id(rule.id, identity)
@@ -76,16 +79,11 @@ def _findings(rule: ResolvedRule, spec: CheckSpec, outcomes: list[Outcome]) -> l
             fid = Finding.make_id(rule.id, f"{identity}#{seen[fid]}")
         # Every value was validated already, as the same types (the Outcome, the resolved rule):
         # built without validating them again, which was a fifth of judging 5,000 listeners.
-        findings.append(
-            Finding.model_construct(
-                id=fid,
-                rule_id=rule.id,
-                check=spec.name,
-                severity=rule.severity,
-                controls=list(rule.controls),
-                **{name: getattr(outcome, name) for name in _FROM_OUTCOME},
-            )
-        )
+        values = outcome.__dict__
+        findings.append(construct_valid(Finding, {
+            "id": fid, "rule_id": rule.id, "check": spec.name, "severity": rule.severity, "controls": controls,
+            **{name: values[name] for name in _FROM_OUTCOME},
+        }))
     return findings
 
 
