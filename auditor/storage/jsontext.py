@@ -77,7 +77,9 @@ def indented_json(value: Any, float_holders: FloatHolders | None = None, *, allo
     try:
         for container, keys in float_holders(value) if float_holders is not None else ():
             _python_floats(container, keys, replaced)
-        return orjson.dumps(value, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n"
+        # The final newline written by orjson: `+ b"\n"` copied the whole file's bytes once more
+        # (18 MB beside 18 MB for the evidence of 5,000 listeners, the peak of a run).
+        return orjson.dumps(value, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS | orjson.OPT_APPEND_NEWLINE)
     except (orjson.JSONEncodeError, _NotOrjson):
         pass  # beyond what orjson writes alike (a 65-bit integer, a lone surrogate, NaN): see below
     finally:
