@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 from enum import Enum
+from functools import lru_cache
 from typing import Any, Final, Literal, Union, get_args
 
 from pydantic import Field, model_validator
@@ -167,6 +168,21 @@ PROTOCOLS: tuple[str, ...] = get_args(Protocol)
 DATAGRAM_PROTOCOLS: tuple[str, ...] = ("udp", "udplite")
 
 
+@lru_cache(maxsize=4096)
+def _address_problem(text: str, family: str) -> str | None:
+    """Why ``text`` is not an address of ``family``, or None.  Asked of every listener (twice: pydantic
+    runs the validator again when the listener joins its SocketFacts), about few distinct addresses."""
+    host, zone, scope = text.partition("%")
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return f"address {text!r} is not an IPv4 or IPv6 address"
+    expected = 4 if family == "ipv4" else 6
+    if address.version != expected or (zone and (expected == 4 or not scope)):
+        return f"address {text!r} is not an {family} address"
+    return None
+
+
 class Listener(StrictModel):
     """A listening socket (TCP, SCTP, DCCP, MPTCP) or a bound, unconnected UDP or UDP-Lite socket."""
 
@@ -187,14 +203,9 @@ class Listener(StrictModel):
     def _address_of_its_family(self) -> "Listener":
         # The checks compute on the address as a network: one that is not an IP of the stated
         # family would make them raise, or judge a different socket from the one listed.
-        host, zone, scope = self.address.partition("%")
-        try:
-            address = ipaddress.ip_address(host)
-        except ValueError:
-            raise ValueError(f"address {self.address!r} is not an IPv4 or IPv6 address") from None
-        expected = 4 if self.family == "ipv4" else 6
-        if address.version != expected or (zone and (expected == 4 or not scope)):
-            raise ValueError(f"address {self.address!r} is not an {self.family} address")
+        problem = _address_problem(self.address, self.family)
+        if problem:
+            raise ValueError(problem)
         return self
 
     @property
@@ -500,8 +511,51 @@ class HostSnapshot(StrictModel):
         """SHA-256 of what was observed (facts and gaps), independent of when and from where."""
         # ``path`` restates ``field``: left out, so the digest of what was seen is the same as before
         # gaps carried it (and the same for a snapshot written then).
-        return digest_of({"facts": self.facts.model_dump(mode="json"),
+        return digest_of({"facts": facts_json(self.facts),
                           "gaps": [g.model_dump(mode="json", exclude={"path"}) for g in self.gaps]})
+
+
+# Every field of a listener and of a process, as listener_json writes them: a field added to either
+# without being added here makes facts_json fall back to pydantic's dump (tests/storage/test_facts_json.py).
+_LISTENER_FIELDS = ("protocol", "family", "address", "port", "v6only", "interface", "uid", "user", "inode",
+                    "processes", "owner_reason", "declared_by")
+_PROCESS_FIELDS = ("pid", "name", "exe", "user", "argv0", "cmdline_sha256", "cmdline")
+
+
+def _plain_listeners() -> bool:
+    return tuple(Listener.model_fields) == _LISTENER_FIELDS and tuple(ProcessInfo.model_fields) == _PROCESS_FIELDS
+
+
+def listener_json(listener: Listener, processes: dict[int, dict[str, Any]]) -> dict[str, Any]:
+    """``listener.model_dump(mode="json")``, built directly: every field is text, a number, a bool or
+    None but its processes, each dumped once into ``processes`` (by object) however many listeners
+    it holds.  Values are shared with the model, not copied: the caller reads them, never changes them."""
+    data = dict(listener.__dict__)
+    dumped = []
+    for process in listener.processes:
+        known = processes.get(id(process))
+        if known is None:
+            known = processes[id(process)] = dict(process.__dict__)
+        dumped.append(known)
+    data["processes"] = dumped
+    return data
+
+
+def facts_json(facts: Facts) -> dict[str, Any]:
+    """``facts.model_dump(mode="json")``: the host's listeners, which grow with it, dumped by
+    :func:`listener_json` (pydantic's dump of 5,000 listeners, twice a run, for the facts digest and
+    the evidence, was a tenth of evaluating them, issue 16); everything else by pydantic."""
+    sockets = facts.sockets
+    if sockets is None or not sockets.listeners or not _plain_listeners():
+        return facts.model_dump(mode="json")
+    data = facts.model_dump(mode="json", exclude={"sockets": {"listeners"}})
+    processes: dict[int, dict[str, Any]] = {}
+    # The listeners key where pydantic writes it: after platform, before counts (the order
+    # model_dump gives; the files sort their keys anyway).
+    data["sockets"] = {"platform": data["sockets"]["platform"],
+                       "listeners": [listener_json(l, processes) for l in sockets.listeners],
+                       **{k: v for k, v in data["sockets"].items() if k != "platform"}}
+    return data
 
 
 def contradictions(snapshot: HostSnapshot) -> list[tuple[str, str]]:

@@ -17,6 +17,7 @@ from auditor.model.result import Finding
 from auditor.storage.jsonfile import canonical_sha256, parse_document, read_bounded, validate_versioned
 from auditor.storage.jsontext import indented_json
 from auditor.storage.outputs import write_atomic
+from auditor.storage.snapshot import snapshot_json
 
 MAX_EVIDENCE_BYTES = 256 * 1024 * 1024
 
@@ -63,7 +64,8 @@ def evidence_bytes(evidence: Evidence) -> bytes:
     """The file form: sorted keys and two-space indents, so that diffs between scans are readable
     (``json.dumps(indent=2, sort_keys=True, ensure_ascii=False)``, written at C speed)."""
     if _plain_findings():
-        data = evidence.model_dump(mode="json", by_alias=True, exclude={"result": {"findings"}})
+        data = evidence.model_dump(mode="json", by_alias=True, exclude={"result": {"findings"}, "snapshot": {"facts"}})
+        data["snapshot"] = snapshot_json(evidence.snapshot, data["snapshot"])
         data["result"]["findings"] = [finding_json(f) for f in evidence.result.findings]
     else:  # pragma: no cover - a Finding field finding_json does not know yet
         data = evidence.model_dump(mode="json", by_alias=True)

@@ -49,19 +49,27 @@ def _float_fragment(number: float) -> Any:
 
 def _python_floats(container: Any, keys: Iterable[Any], replaced: list[tuple[Any, Any, float]]) -> None:
     """Replace, in place, each float at KEYS of CONTAINER (at any depth below) by its fragment;
-    each replacement is appended to REPLACED (container, key, float), so it can be undone."""
-    for key in keys:
-        member = container[key]
+    each replacement is appended to REPLACED (container, key, float), so it can be undone.
+    A walk with a stack of (container, member) pairs, not a call per container: it visits every
+    value of every finding (issue 16)."""
+    todo = [(container, key, container[key]) for key in keys]
+    pop, push = todo.pop, todo.append
+    while todo:
+        holder, key, member = pop()
         kind = type(member)
         if kind is str or kind is int or kind is bool or member is None:
             continue
         if kind is dict:
-            _python_floats(member, list(member), replaced)
+            for name, value in member.items():
+                if type(value) is not str:
+                    push((member, name, value))
         elif kind is list:
-            _python_floats(member, range(len(member)), replaced)
+            for index, value in enumerate(member):
+                if type(value) is not str:
+                    push((member, index, value))
         elif kind is float or isinstance(member, float):  # a subclass too: json writes float.__repr__
-            container[key] = _float_fragment(float(member))
-            replaced.append((container, key, member))
+            holder[key] = _float_fragment(float(member))
+            replaced.append((holder, key, member))
 
 
 def indented_json(value: Any, float_holders: FloatHolders | None = None, *, allow_nan: bool = True) -> bytes:

@@ -15,7 +15,7 @@ from typing import Any
 
 from auditor.errors import InputError, Problem
 from auditor.model.base import sha256_hex
-from auditor.model.facts import SNAPSHOT_SCHEMA, SNAPSHOT_SCHEMA_VERSION, HostSnapshot, contradictions
+from auditor.model.facts import SNAPSHOT_SCHEMA, SNAPSHOT_SCHEMA_VERSION, HostSnapshot, contradictions, facts_json
 from auditor.storage.jsonfile import parse_document, read_bounded, validate_versioned
 from auditor.storage.jsontext import indented_json
 from auditor.storage.outputs import write_atomic
@@ -27,9 +27,18 @@ MAX_SNAPSHOT_BYTES = 64 * 1024 * 1024
 SUPPORTED_VERSIONS: tuple[str, ...] = ("1.0", "1.1")
 
 
+def snapshot_json(snapshot: HostSnapshot, dumped: dict[str, Any]) -> dict[str, Any]:
+    """The snapshot's dump with its facts put back, written by :func:`facts_json`, where
+    ``snapshot.model_dump(mode="json", by_alias=True)`` writes them (after provenance); ``dumped``
+    is that dump without them."""
+    return {key: value for key, value in dumped.items() if key != "gaps"} | {"facts": facts_json(snapshot.facts),
+                                                                            "gaps": dumped["gaps"]}
+
+
 def snapshot_bytes(snapshot: HostSnapshot) -> bytes:
     # No part of a snapshot's schema is a float (tests/test_jsontext.py): nothing to name.
-    return indented_json(snapshot.model_dump(mode="json", by_alias=True), allow_nan=False)
+    dumped = snapshot.model_dump(mode="json", by_alias=True, exclude={"facts"})
+    return indented_json(snapshot_json(snapshot, dumped), allow_nan=False)
 
 
 def write_snapshot(snapshot: HostSnapshot, path: Path) -> None:
