@@ -38,6 +38,7 @@ def _valid_entry(entry: str) -> str:
 AddressEntry = Annotated[str, AfterValidator(_valid_entry)]
 
 
+@lru_cache(maxsize=1024, typed=True)  # typed: True is refused, 1 is a port
 def _port_span(spec: int | str) -> tuple[int, int]:
     if isinstance(spec, bool):
         raise ValueError(f"{spec!r} is not a port")
@@ -250,6 +251,18 @@ class _Rule:
     def phrase(self) -> str:
         return self._phrase
 
+    @cached_property
+    def _allows(self) -> dict[tuple[str, bool | None], bool]:
+        return {}
+
+    def allows(self, address: str, v6only: bool | None) -> bool:
+        """:func:`netaddr.is_allowed` by this rule's set, remembered per rule: its lru_cache hashed
+        and compared the whole address set (its networks) on every listener."""
+        known = self._allows.get((address, v6only))
+        if known is None:
+            known = self._allows[address, v6only] = netaddr.is_allowed(address, v6only, self.allowed)
+        return known
+
 
 def _candidate_rules(
     listener: Listener, default: _Rule, exceptions: list[tuple[BindException, _Rule]], complete: bool = True,
@@ -315,7 +328,7 @@ def _network_texts(address: str, v6only: bool | None) -> tuple[str, ...]:
     return tuple(str(n) for n in netaddr.accepted_networks(address, v6only))
 
 
-def _observed(listener: Listener) -> dict[str, object]:
+def _observed(listener: Listener, owner: str) -> dict[str, object]:
     return {
         "address": listener.address,
         "port": listener.port,
@@ -325,7 +338,7 @@ def _observed(listener: Listener) -> dict[str, object]:
         "accepts": netaddr.describe_accepts(listener.address, listener.v6only),
         "accepts_networks": list(_network_texts(listener.address, listener.v6only)),
         "interface": listener.interface,
-        "owner": _owner(listener),
+        "owner": owner,
     }
 
 
@@ -334,22 +347,23 @@ def _judge(
     holder_gaps: list[str], place: _Place = HOST, exposure: _namespaces.Exposure | None = None,
 ) -> Outcome:
     candidates = _candidate_rules(listener, default, exceptions, complete=not holder_gaps, place=place)
-    observed = _observed(listener)
+    owner = _owner(listener)
+    observed = _observed(listener, owner)
     accepts = netaddr.describe_accepts(listener.address, listener.v6only)
     if exposure is not None:
         observed["exposure"] = {"addresses": None if exposure.addresses is None else list(exposure.addresses),
                                 "note": exposure.note}
     if exposure is not None and exposure.addresses == ():
         # Nothing beyond the namespace can reach it: there is no exposure for a rule to allow.
-        return passed(listener.subject, f"{listener.protocol} {listener.endpoint} ({_owner(listener)}) accepts "
+        return passed(listener.subject, f"{listener.protocol} {listener.endpoint} ({owner}) accepts "
                       f"{accepts}, {exposure.note}", reason=exposure.note, key=listener.identity,
                       subject_detail=_detail(listener), observed=observed,
                       expected=[rule.expected() for rule in candidates], evidence=[pointer])
 
     def allows(rule: _Rule) -> bool:
         if exposure is not None and exposure.addresses is not None:
-            return all(netaddr.is_allowed(address, None, rule.allowed) for address in exposure.addresses)
-        return netaddr.is_allowed(listener.address, listener.v6only, rule.allowed)
+            return all(rule.allows(address, None) for address in exposure.addresses)
+        return rule.allows(listener.address, listener.v6only)
 
     verdicts = {allows(rule) for rule in candidates}
     common = dict(
@@ -363,7 +377,7 @@ def _judge(
         accepts = f"{accepts}, reachable at {', '.join(exposure.addresses)} ({exposure.note})"
     elif exposure is not None:
         accepts = f"{accepts} ({exposure.note})"
-    head = f"{listener.protocol} {listener.endpoint} ({_owner(listener)}) accepts {accepts}"
+    head = f"{listener.protocol} {listener.endpoint} ({owner}) accepts {accepts}"
     if len(verdicts) > 1:
         allowing = [r.label for r in candidates if allows(r)]
         denying = [r.label for r in candidates if r.label not in allowing]

@@ -104,16 +104,16 @@ def _controls(findings: list[Finding], rules: list[ResolvedRule], registry: Regi
     for control_id in sorted(by_control, key=registry.catalog.sort_key):
         group = by_control[control_id]
         control = registry.catalog.get(control_id)
-        counts = Counter(f.status.value for f in group)
+        counts = Counter(f.status for f in group)  # by member: an enum's .value is a Python property
         results.append(
             ControlResult(
                 id=control_id,
                 title=control.title if control else "",
                 family=control.family if control else control_id.split("-")[0],
                 family_title=control.family_title if control else "",
-                status=rollup_status([f.status for f in group]),
+                status=rollup_status(list(counts)),
                 rules=sorted({f.rule_id for f in group} | {r.id for r in rules if control_id in r.controls}),
-                counts={s.value: counts.get(s.value, 0) for s in Status},
+                counts={s.value: counts.get(s, 0) for s in Status},
             )
         )
     return results
@@ -153,9 +153,11 @@ def evaluate(
     # The policy's own waivers, then those of a separate waivers file (--waivers).
     findings, waiver_states = apply_waivers(findings, [*policy.waivers, *(extra_waivers or [])], today)
 
-    by_status = Counter(f.status.value for f in findings)
+    by_status = Counter(f.status for f in findings)
     failing = [f for f in findings if f.status == Status.FAIL]
-    blocking = [f for f in failing if f.severity.rank >= fail_on.rank]
+    blocking_severities = {s for s in Severity if s.rank >= fail_on.rank}
+    blocking = [f for f in failing if f.severity in blocking_severities]
+    failing_severities = Counter(f.severity for f in failing)
     incomplete = [f for f in findings if f.status in INCOMPLETE_STATUSES]
     incomplete_reasons = [f"{f.rule_id}: {f.subject}: {f.reason}" for f in incomplete]
     # A run in which nothing could be judged (every finding not_applicable) has shown nothing: a
@@ -174,8 +176,8 @@ def evaluate(
         controls=_controls(findings, rules, registry),
         waivers=waiver_states,
         summary=Summary(
-            by_status={s.value: by_status.get(s.value, 0) for s in Status},
-            failing_by_severity={s.value: sum(1 for f in failing if f.severity == s) for s in Severity},
+            by_status={s.value: by_status.get(s, 0) for s in Status},
+            failing_by_severity={s.value: failing_severities.get(s, 0) for s in Severity},
             rules=len(rules),
             findings=len(findings),
         ),
