@@ -541,10 +541,12 @@ def listener_json(listener: Listener, processes: dict[int, dict[str, Any]]) -> d
     return data
 
 
-def facts_json(facts: Facts) -> dict[str, Any]:
+def facts_json(facts: Facts, *, listeners_as_models: bool = False) -> dict[str, Any]:
     """``facts.model_dump(mode="json")``: the host's listeners, which grow with it, dumped by
     :func:`listener_json` (pydantic's dump of 5,000 listeners, twice a run, for the facts digest and
-    the evidence, was a tenth of evaluating them, issue 16); everything else by pydantic."""
+    the evidence, was a tenth of evaluating them, issue 16); everything else by pydantic.  With
+    ``listeners_as_models`` the listeners are left as they are (the listener models), for a writer
+    that dumps each as it reaches it."""
     sockets = facts.sockets
     if sockets is None or not sockets.listeners or not _plain_listeners():
         return facts.model_dump(mode="json")
@@ -552,8 +554,9 @@ def facts_json(facts: Facts) -> dict[str, Any]:
     processes: dict[int, dict[str, Any]] = {}
     # The listeners key where pydantic writes it: after platform, before counts (the order
     # model_dump gives; the files sort their keys anyway).
-    data["sockets"] = {"platform": data["sockets"]["platform"],
-                       "listeners": [listener_json(l, processes) for l in sockets.listeners],
+    listeners = (list(sockets.listeners) if listeners_as_models
+                 else [listener_json(l, processes) for l in sockets.listeners])
+    data["sockets"] = {"platform": data["sockets"]["platform"], "listeners": listeners,
                        **{k: v for k, v in data["sockets"].items() if k != "platform"}}
     return data
 
