@@ -561,6 +561,22 @@ def facts_json(facts: Facts, *, listeners_as_models: bool = False) -> dict[str, 
     return data
 
 
+def snapshot_json(snapshot: HostSnapshot, dumped: dict[str, Any], *, listeners_as_models: bool = False) -> dict[str, Any]:
+    """The snapshot's dump with its facts put back, written by :func:`facts_json`, where
+    ``snapshot.model_dump(mode="json", by_alias=True)`` writes them (after provenance); ``dumped``
+    is that dump without them.  With ``listeners_as_models``, the host's listeners are left as
+    models for ``storage.jsontext.indented_json`` to write one at a time (:func:`listener_parts`)."""
+    facts = facts_json(snapshot.facts, listeners_as_models=listeners_as_models)
+    return {key: value for key, value in dumped.items() if key != "gaps"} | {"facts": facts, "gaps": dumped["gaps"]}
+
+
+def listener_parts() -> dict[type, Any]:
+    """``storage.jsontext.indented_json``'s ``parts`` for listener models: each written as :func:`listener_json`
+    gives it, a process held by many listeners dumped once.  No listener field is a float."""
+    processes: dict[int, dict[str, Any]] = {}
+    return {Listener: lambda listener: (listener_json(listener, processes), ())}
+
+
 def contradictions(snapshot: HostSnapshot) -> list[tuple[str, str]]:
     """Where a snapshot contradicts itself, as (JSON pointer, what is wrong).
 

@@ -12,12 +12,11 @@ from typing import Any, Iterable, Iterator
 from pydantic import BaseModel, ValidationError
 
 from auditor.model.evidence import EVIDENCE_SCHEMA, EVIDENCE_SCHEMA_VERSION, Evidence
-from auditor.model.facts import Listener
+from auditor.model.facts import Listener, listener_parts, snapshot_json
 from auditor.model.result import Finding
 from auditor.storage.jsonfile import canonical_sha256, parse_document, read_bounded, validate_versioned
 from auditor.storage.jsontext import indented_json
 from auditor.storage.outputs import write_atomic
-from auditor.storage.snapshot import listener_parts, snapshot_json
 
 MAX_EVIDENCE_BYTES = 256 * 1024 * 1024
 

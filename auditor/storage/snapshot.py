@@ -19,10 +19,9 @@ from auditor.model.facts import (
     SNAPSHOT_SCHEMA,
     SNAPSHOT_SCHEMA_VERSION,
     HostSnapshot,
-    Listener,
     contradictions,
-    facts_json,
-    listener_json,
+    listener_parts,
+    snapshot_json,
 )
 from auditor.storage.jsonfile import parse_document, read_bounded, validate_versioned
 from auditor.storage.jsontext import indented_json
@@ -33,22 +32,6 @@ MAX_SNAPSHOT_BYTES = 64 * 1024 * 1024
 # make older ones readable or unreadable.  Each must also say what it collected
 # (auditor.domain.sysctl.RUNTIME_KEYS_BY_SNAPSHOT_VERSION); a refused version's message lists these.
 SUPPORTED_VERSIONS: tuple[str, ...] = ("1.0", "1.1")
-
-
-def snapshot_json(snapshot: HostSnapshot, dumped: dict[str, Any], *, listeners_as_models: bool = False) -> dict[str, Any]:
-    """The snapshot's dump with its facts put back, written by :func:`facts_json`, where
-    ``snapshot.model_dump(mode="json", by_alias=True)`` writes them (after provenance); ``dumped``
-    is that dump without them.  With ``listeners_as_models``, the host's listeners are left as
-    models for :func:`indented_json` to write one at a time (:func:`listener_parts`)."""
-    facts = facts_json(snapshot.facts, listeners_as_models=listeners_as_models)
-    return {key: value for key, value in dumped.items() if key != "gaps"} | {"facts": facts, "gaps": dumped["gaps"]}
-
-
-def listener_parts() -> dict[type, Any]:
-    """:func:`indented_json`'s ``parts`` for listener models: each written as :func:`listener_json`
-    gives it, a process held by many listeners dumped once.  No listener field is a float."""
-    processes: dict[int, dict[str, Any]] = {}
-    return {Listener: lambda listener: (listener_json(listener, processes), ())}
 
 
 def snapshot_bytes(snapshot: HostSnapshot) -> bytes:
