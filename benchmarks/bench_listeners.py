@@ -5,12 +5,15 @@ This process opens N real TCP listeners on 127.0.0.1 (ephemeral ports, so they a
 this process, and judged by ``net.bind_addresses`` like any service's), then times
 ``lbaudit evaluate --policy policies/corp.yaml -q`` in a fresh process with them open, and the same
 command with none of them open (the empty host), alternating the two so a loaded machine slows both
-alike.  Prints the medians, the median of the per-pair ratios (target: at most 1.5x at 5,000) and
-the peak memory growth per listener (target: under 5 KiB).  Exit 1 when a target is missed.
+alike.  Prints the medians (wall and CPU time, peak memory), the median of the per-pair ratios
+(target: at most 1.5x at 5,000) and the peak memory growth per listener (target: under 5 KiB), and
+the floor: the same ratio and growth for a process that only parses the netlink dump into one
+small record per socket.  With ``--baseline DIR`` another checkout runs beside this one, and the
+paired ratios this / baseline are printed too.  Exit 1 when a target is missed.
 
 RLIMIT_NOFILE is raised to what N listeners need (up to the hard limit; root may raise that too).
 
-    python3 benchmarks/bench_listeners.py [--listeners 5000] [--runs 7] [--repo DIR] [--python PATH]
+    python3 benchmarks/bench_listeners.py [--listeners 5000] [--runs 7] [--repo DIR] [--baseline DIR] [--python PATH]
 """
 
 from __future__ import annotations
@@ -24,7 +27,13 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench_startup import LBAUDIT, run_ms  # the sibling script: run as python3 benchmarks/bench_listeners.py
+from bench_startup import (  # sibling: run as python3 benchmarks/bench_listeners.py
+    LBAUDIT,
+    Run,
+    compile_bytecode,
+    env_for,
+    run_ms,
+)
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -55,11 +64,19 @@ def open_listeners(count: int) -> list[socket.socket]:
     return listeners
 
 
-def run_once(command: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, int]:
-    """Wall milliseconds and peak resident KiB of one finished run of COMMAND (compliant,
+def run_once(command: list[str], cwd: Path, env: dict[str, str]) -> Run:
+    """Wall and CPU milliseconds and peak resident KiB of one finished run of COMMAND (compliant,
     non-compliant or incomplete), timed as bench_startup times every command."""
-    run = run_ms(command, cwd, env, ok=(0, 1, 3))
-    return run.wall_ms, run.peak_kib
+    return run_ms(command, cwd, env, ok=(0, 1, 3))
+
+
+# The floor of any collector of these listeners: the netlink dump parsed into one small record
+# (a frozen dataclass) per socket, nothing else: no owner, no model, no judging, no file.
+FLOOR = "from auditor.collect.sockets import read_sockets_netlink; read_sockets_netlink()"
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)
 
 
 def main() -> int:
@@ -67,44 +84,78 @@ def main() -> int:
     parser.add_argument("--listeners", type=int, default=5000, help="listeners to open (default 5000)")
     parser.add_argument("--runs", type=int, default=7, help="pairs of runs; medians are reported (default 7)")
     parser.add_argument("--repo", type=Path, default=REPO, help="checkout whose auditor is timed (default: this one)")
+    parser.add_argument("--baseline", type=Path, help="another checkout (e.g. the code before a change): its runs "
+                        "alternate with these, and the paired ratios this / baseline are printed")
     parser.add_argument("--python", default=sys.executable, help="interpreter with lbaudit's dependencies")
     args = parser.parse_args()
 
-    repo = args.repo.resolve()
-    env = {**os.environ, "PYTHONPATH": str(repo), "LBAUDIT_DISABLE_PLUGIN_AUTOLOAD": "1"}
+    checkouts = {"this": args.repo.resolve()}
+    if args.baseline is not None:
+        checkouts["baseline"] = args.baseline.resolve()
+    for repo in checkouts.values():
+        compile_bytecode(args.python, repo)  # as a wheel's installer does (bench_startup does the same)
     raise_fd_limit(args.listeners + 256)
+    runs: dict[tuple[str, str], list[Run]] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        command = [args.python, "-c", LBAUDIT, "evaluate", "--policy", "policies/corp.yaml", "-q",
-                   "-o", str(Path(tmp) / "evidence.json")]
-        run_once(command, repo, env)  # warm caches (bytecode, page cache) outside the timing
-        empty, loaded = [], []
+        commands = {name: [args.python, "-c", LBAUDIT, "evaluate", "--policy", "policies/corp.yaml", "-q",
+                           "-o", str(Path(tmp) / f"{name}.evidence.json")] for name in checkouts}
+        commands["floor"] = [args.python, "-c", FLOOR]
+        where = {**checkouts, "floor": checkouts["this"]}
+        for name, command in commands.items():
+            run_once(command, where[name], env_for(where[name]))  # warm caches (page cache) outside the timing
         held: list[socket.socket] = []
         try:
             for _ in range(args.runs):
-                empty.append(run_once(command, repo, env))
-                held = open_listeners(args.listeners)
-                loaded.append(run_once(command, repo, env))
-                for sock in held:
-                    sock.close()
-                held = []
+                for load in ("empty", "loaded"):
+                    if load == "loaded":
+                        held = open_listeners(args.listeners)
+                    for name, command in commands.items():
+                        runs.setdefault((name, load), []).append(run_once(command, where[name], env_for(where[name])))
+                    for sock in held:
+                        sock.close()
+                    held = []
         finally:
             for sock in held:
                 sock.close()
-    empty_ms = statistics.median(t for t, _ in empty)
-    loaded_ms = statistics.median(t for t, _ in loaded)
-    ratio = statistics.median(b[0] / a[0] for a, b in zip(empty, loaded))
-    empty_kib = statistics.median(m for _, m in empty)
-    loaded_kib = statistics.median(m for _, m in loaded)
-    growth = (loaded_kib - empty_kib) / max(args.listeners, 1)
-    ratio_met = ratio <= RATIO_TARGET
-    growth_met = growth < GROWTH_TARGET_KIB
-    print(f"{args.runs} pairs, median; auditor from {repo}; load average {os.getloadavg()[0]:.1f} "
+
+    def ratio(name: str, field: str) -> float:  # loaded / empty, median of the pairs
+        return median([getattr(b, field) / getattr(a, field) for a, b in zip(runs[name, "empty"], runs[name, "loaded"])])
+
+    def growth(name: str) -> float:  # KiB of peak memory per listener
+        return (median([r.peak_kib for r in runs[name, "loaded"]]) - median([r.peak_kib for r in runs[name, "empty"]])) \
+            / max(args.listeners, 1)
+
+    print(f"{args.runs} pairs, medians; auditor from {checkouts['this']}; load average {os.getloadavg()[0]:.1f} "
           f"on {os.cpu_count()} cores")
-    print(f"{'evaluate -q, empty host':50} {empty_ms:8.1f} ms  peak {empty_kib / 1024:6.1f} MiB")
-    print(f"{f'evaluate -q, {args.listeners} more listeners':50} {loaded_ms:8.1f} ms  peak {loaded_kib / 1024:6.1f} MiB")
-    print(f"{'time ratio (paired)':50} {ratio:8.2f} x   target <= {RATIO_TARGET}x: {'met' if ratio_met else 'MISSED'}")
-    print(f"{'memory growth per listener':50} {growth:8.2f} KiB target < {GROWTH_TARGET_KIB:.0f} KiB: "
+    for name in commands:
+        label = {"this": "evaluate -q", "baseline": "evaluate -q (baseline)", "floor": "floor: netlink parse only"}[name]
+        for load in ("empty", "loaded"):
+            measured = runs[name, load]
+            what = f"{label}, {'empty host' if load == 'empty' else f'{args.listeners} more listeners'}"
+            print(f"{what:58} {median([r.wall_ms for r in measured]):8.1f} ms wall {median([r.cpu_ms for r in measured]):8.1f} ms CPU "
+                  f" peak {median([r.peak_kib for r in measured]) / 1024:6.1f} MiB")
+    wall, cpu, kib = ratio("this", "wall_ms"), ratio("this", "cpu_ms"), growth("this")
+    ratio_met, growth_met = wall <= RATIO_TARGET, kib < GROWTH_TARGET_KIB
+    print(f"{'time ratio loaded / empty (paired), wall':58} {wall:8.2f} x   target <= {RATIO_TARGET}x: "
+          f"{'met' if ratio_met else 'MISSED'}")
+    print(f"{'time ratio loaded / empty (paired), CPU':58} {cpu:8.2f} x")
+    print(f"{'memory growth per listener':58} {kib:8.2f} KiB target < {GROWTH_TARGET_KIB:.0f} KiB: "
           f"{'met' if growth_met else 'MISSED'}")
+    # The floor as a ratio of the same empty evaluate: what the netlink parse alone adds to it.
+    for field, unit in (("wall_ms", "wall"), ("cpu_ms", "CPU")):
+        empty = median([getattr(r, field) for r in runs["this", "empty"]])
+        added = median([getattr(b, field) - getattr(a, field)
+                        for a, b in zip(runs["floor", "empty"], runs["floor", "loaded"])])
+        print(f"{f'floor ratio (empty evaluate + the parse alone), {unit}':58} {(empty + added) / empty:8.2f} x")
+    print(f"{'floor memory growth per listener (the parse alone)':58} {growth('floor'):8.2f} KiB")
+    if "baseline" in checkouts:
+        print(f"{'baseline: time ratio loaded / empty, wall / CPU':58} {ratio('baseline', 'wall_ms'):8.2f} x "
+              f"{ratio('baseline', 'cpu_ms'):5.2f} x")
+        print(f"{'baseline: memory growth per listener':58} {growth('baseline'):8.2f} KiB")
+        for field, unit in (("wall_ms", "wall"), ("cpu_ms", "CPU")):
+            paired = median([getattr(t, field) / getattr(b, field)
+                             for t, b in zip(runs["this", "loaded"], runs["baseline", "loaded"])])
+            print(f"{f'this / baseline with the listeners (paired), {unit}':58} {paired:8.2f} x")
     return 0 if ratio_met and growth_met else 1
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, field_validator, model_validator
@@ -38,6 +38,7 @@ def _valid_entry(entry: str) -> str:
 AddressEntry = Annotated[str, AfterValidator(_valid_entry)]
 
 
+@lru_cache(maxsize=1024, typed=True)  # typed: True is refused, 1 is a port
 def _port_span(spec: int | str) -> tuple[int, int]:
     if isinstance(spec, bool):
         raise ValueError(f"{spec!r} is not a port")
@@ -228,23 +229,39 @@ class _Rule:
     allowed: netaddr.AddressSet
     reason: str | None = None
 
-    def expected(self) -> dict[str, object]:
-        # Asked for every listener the rule could decide: built once (the outcome copies it).
-        return _rule_expected(self)
+    # Asked for every listener the rule could decide: built once per rule (cached_property writes
+    # the instance's __dict__, which a frozen dataclass allows), not hashed into an lru_cache.
+    @cached_property
+    def _expected(self) -> dict[str, object]:
+        return {
+            "rule": self.label,
+            "allow": list(self.allowed.entries),
+            "networks": [str(n) for n in self.allowed.networks],
+            "reason": self.reason,
+        }
 
-    def phrase(self) -> str:
+    def expected(self) -> dict[str, object]:
+        return self._expected  # the outcome copies it
+
+    @cached_property
+    def _phrase(self) -> str:
         who = self.label if self.reason is None else f"{self.label} ({self.reason})"
         return f"{who} allows {self.allowed.describe()}"
 
+    def phrase(self) -> str:
+        return self._phrase
 
-@lru_cache(maxsize=256)
-def _rule_expected(rule: _Rule) -> dict[str, object]:
-    return {
-        "rule": rule.label,
-        "allow": list(rule.allowed.entries),
-        "networks": [str(n) for n in rule.allowed.networks],
-        "reason": rule.reason,
-    }
+    @cached_property
+    def _allows(self) -> dict[tuple[str, bool | None], bool]:
+        return {}
+
+    def allows(self, address: str, v6only: bool | None) -> bool:
+        """:func:`netaddr.is_allowed` by this rule's set, remembered per rule: its lru_cache hashed
+        and compared the whole address set (its networks) on every listener."""
+        known = self._allows.get((address, v6only))
+        if known is None:
+            known = self._allows[address, v6only] = netaddr.is_allowed(address, v6only, self.allowed)
+        return known
 
 
 def _candidate_rules(
@@ -311,7 +328,7 @@ def _network_texts(address: str, v6only: bool | None) -> tuple[str, ...]:
     return tuple(str(n) for n in netaddr.accepted_networks(address, v6only))
 
 
-def _observed(listener: Listener) -> dict[str, object]:
+def _observed(listener: Listener, owner: str) -> dict[str, object]:
     return {
         "address": listener.address,
         "port": listener.port,
@@ -321,7 +338,7 @@ def _observed(listener: Listener) -> dict[str, object]:
         "accepts": netaddr.describe_accepts(listener.address, listener.v6only),
         "accepts_networks": list(_network_texts(listener.address, listener.v6only)),
         "interface": listener.interface,
-        "owner": _owner(listener),
+        "owner": owner,
     }
 
 
@@ -330,22 +347,23 @@ def _judge(
     holder_gaps: list[str], place: _Place = HOST, exposure: _namespaces.Exposure | None = None,
 ) -> Outcome:
     candidates = _candidate_rules(listener, default, exceptions, complete=not holder_gaps, place=place)
-    observed = _observed(listener)
+    owner = _owner(listener)
+    observed = _observed(listener, owner)
     accepts = netaddr.describe_accepts(listener.address, listener.v6only)
     if exposure is not None:
         observed["exposure"] = {"addresses": None if exposure.addresses is None else list(exposure.addresses),
                                 "note": exposure.note}
     if exposure is not None and exposure.addresses == ():
         # Nothing beyond the namespace can reach it: there is no exposure for a rule to allow.
-        return passed(listener.subject, f"{listener.protocol} {listener.endpoint} ({_owner(listener)}) accepts "
+        return passed(listener.subject, f"{listener.protocol} {listener.endpoint} ({owner}) accepts "
                       f"{accepts}, {exposure.note}", reason=exposure.note, key=listener.identity,
                       subject_detail=_detail(listener), observed=observed,
                       expected=[rule.expected() for rule in candidates], evidence=[pointer])
 
     def allows(rule: _Rule) -> bool:
         if exposure is not None and exposure.addresses is not None:
-            return all(netaddr.is_allowed(address, None, rule.allowed) for address in exposure.addresses)
-        return netaddr.is_allowed(listener.address, listener.v6only, rule.allowed)
+            return all(rule.allows(address, None) for address in exposure.addresses)
+        return rule.allows(listener.address, listener.v6only)
 
     verdicts = {allows(rule) for rule in candidates}
     common = dict(
@@ -359,7 +377,7 @@ def _judge(
         accepts = f"{accepts}, reachable at {', '.join(exposure.addresses)} ({exposure.note})"
     elif exposure is not None:
         accepts = f"{accepts} ({exposure.note})"
-    head = f"{listener.protocol} {listener.endpoint} ({_owner(listener)}) accepts {accepts}"
+    head = f"{listener.protocol} {listener.endpoint} ({owner}) accepts {accepts}"
     if len(verdicts) > 1:
         allowing = [r.label for r in candidates if allows(r)]
         denying = [r.label for r in candidates if r.label not in allowing]

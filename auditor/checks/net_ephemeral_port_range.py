@@ -124,6 +124,11 @@ def _listener_outcomes(snapshot: HostSnapshot, lookup: _sysctl.PoolLookup, param
     pool = lookup.pool
     outcomes: list[Outcome] = []
     reserved_listeners = []
+    # The same for every listener judged here: written once.
+    in_range = f"{low}-{high}"
+    reserved = _sysctl.format_ports(pool.reserved) if pool is not None else None
+    expected = f"no listener on {in_range} unless its port is in ip_local_reserved_ports"
+    pool_evidence = list(pool.evidence) if pool is not None else []
     for index, listener in inside:
         pointer = f"/facts/sockets/listeners/{index}"
         first = listener.processes[0] if listener.processes else None
@@ -151,9 +156,9 @@ def _listener_outcomes(snapshot: HostSnapshot, lookup: _sysctl.PoolLookup, param
                 f"not in ip_local_reserved_ports: the kernel may give it to an outgoing connection, and the "
                 f"service then fails to bind after a restart",
                 key=listener.identity, subject_detail=detail,
-                observed={"port": listener.port, "range": f"{low}-{high}", "reserved": _sysctl.format_ports(pool.reserved)},
-                expected=f"no listener on {low}-{high} unless its port is in ip_local_reserved_ports",
-                evidence=[pointer, *pool.evidence],
+                observed={"port": listener.port, "range": in_range, "reserved": reserved},
+                expected=expected,
+                evidence=[pointer, *pool_evidence],
             ))
     # Listeners the collector could not read would be silently absent from "no listener uses ...".
     outcomes += _listeners.collection_outcomes(snapshot, IN_RANGE)

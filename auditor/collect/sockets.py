@@ -372,8 +372,13 @@ def _interface_name(index: int) -> str | None:
 
 
 def _sort_key(listener: Listener) -> tuple:
-    return (listener.protocol, listener.family, ipaddress.ip_address(listener.address).packed, listener.port,
-            listener.inode or 0)
+    return (listener.protocol, listener.family, _packed(listener.address), listener.port, listener.inode or 0)
+
+
+@lru_cache(maxsize=4096)
+def _packed(address: str) -> bytes:
+    # Asked once per listener, about few distinct addresses.
+    return ipaddress.ip_address(address).packed
 
 
 def _mptcp_subflow_keys(rows: list[SocketRow]) -> set[tuple[str, str, int, int]]:

@@ -12,6 +12,7 @@ from datetime import date
 
 from auditor.engine.registry import Registry
 from auditor.engine.waivers import apply_waivers
+from auditor.model.base import construct_valid
 from auditor.model.check import CheckSpec, Outcome, missing_fact, not_applicable, not_reviewed
 from auditor.model.facts import HostSnapshot
 from auditor.model.policy import Policy, ResolvedRule, Waiver
@@ -68,6 +69,8 @@ def _outcomes(spec: CheckSpec, rule: ResolvedRule, snapshot: HostSnapshot) -> li
 def _findings(rule: ResolvedRule, spec: CheckSpec, outcomes: list[Outcome]) -> list[Finding]:
     findings: list[Finding] = []
     seen: Counter[str] = Counter()
+    # Findings are frozen: the rule's controls, one list shared by its findings.
+    controls = list(rule.controls)
     for outcome in outcomes:
         identity = outcome.key or outcome.subject
         fid = Finding.make_id(rule.id, identity)
@@ -76,16 +79,11 @@ def _findings(rule: ResolvedRule, spec: CheckSpec, outcomes: list[Outcome]) -> l
             fid = Finding.make_id(rule.id, f"{identity}#{seen[fid]}")
         # Every value was validated already, as the same types (the Outcome, the resolved rule):
         # built without validating them again, which was a fifth of judging 5,000 listeners.
-        findings.append(
-            Finding.model_construct(
-                id=fid,
-                rule_id=rule.id,
-                check=spec.name,
-                severity=rule.severity,
-                controls=list(rule.controls),
-                **{name: getattr(outcome, name) for name in _FROM_OUTCOME},
-            )
-        )
+        values = outcome.__dict__
+        findings.append(construct_valid(Finding, {
+            "id": fid, "rule_id": rule.id, "check": spec.name, "severity": rule.severity, "controls": controls,
+            **{name: values[name] for name in _FROM_OUTCOME},
+        }))
     return findings
 
 
@@ -106,16 +104,16 @@ def _controls(findings: list[Finding], rules: list[ResolvedRule], registry: Regi
     for control_id in sorted(by_control, key=registry.catalog.sort_key):
         group = by_control[control_id]
         control = registry.catalog.get(control_id)
-        counts = Counter(f.status.value for f in group)
+        counts = Counter(f.status for f in group)  # by member: an enum's .value is a Python property
         results.append(
             ControlResult(
                 id=control_id,
                 title=control.title if control else "",
                 family=control.family if control else control_id.split("-")[0],
                 family_title=control.family_title if control else "",
-                status=rollup_status([f.status for f in group]),
+                status=rollup_status(list(counts)),
                 rules=sorted({f.rule_id for f in group} | {r.id for r in rules if control_id in r.controls}),
-                counts={s.value: counts.get(s.value, 0) for s in Status},
+                counts={s.value: counts.get(s, 0) for s in Status},
             )
         )
     return results
@@ -155,9 +153,11 @@ def evaluate(
     # The policy's own waivers, then those of a separate waivers file (--waivers).
     findings, waiver_states = apply_waivers(findings, [*policy.waivers, *(extra_waivers or [])], today)
 
-    by_status = Counter(f.status.value for f in findings)
+    by_status = Counter(f.status for f in findings)
     failing = [f for f in findings if f.status == Status.FAIL]
-    blocking = [f for f in failing if f.severity.rank >= fail_on.rank]
+    blocking_severities = {s for s in Severity if s.rank >= fail_on.rank}
+    blocking = [f for f in failing if f.severity in blocking_severities]
+    failing_severities = Counter(f.severity for f in failing)
     incomplete = [f for f in findings if f.status in INCOMPLETE_STATUSES]
     incomplete_reasons = [f"{f.rule_id}: {f.subject}: {f.reason}" for f in incomplete]
     # A run in which nothing could be judged (every finding not_applicable) has shown nothing: a
@@ -176,8 +176,8 @@ def evaluate(
         controls=_controls(findings, rules, registry),
         waivers=waiver_states,
         summary=Summary(
-            by_status={s.value: by_status.get(s.value, 0) for s in Status},
-            failing_by_severity={s.value: sum(1 for f in failing if f.severity == s) for s in Severity},
+            by_status={s.value: by_status.get(s, 0) for s in Status},
+            failing_by_severity={s.value: failing_severities.get(s, 0) for s in Severity},
             rules=len(rules),
             findings=len(findings),
         ),

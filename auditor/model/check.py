@@ -14,7 +14,7 @@ from typing import Any, Callable, Iterable
 
 from pydantic import ConfigDict, Field, JsonValue, model_validator
 
-from auditor.model.base import StrictModel
+from auditor.model.base import StrictModel, construct_valid
 from auditor.model.facts import PLATFORM_NAMES, HostSnapshot, Platform, Section
 from auditor.model.result import Severity, Status, json_ready
 
@@ -66,10 +66,14 @@ def _plain(value: Any) -> Any:
     if kind is str or kind is int or kind is float or kind is bool or value is None:
         return value
     if kind is list or kind is tuple:
-        return [_plain(v) for v in value]
+        return [v if type(v) in _SCALARS else _plain(v) for v in value]
     if kind is dict:
-        return {str(k): _plain(v) for k, v in value.items()}
+        # Scalars are taken here, not through a call each: most of a finding's values are.
+        return {k if type(k) is str else str(k): v if type(v) in _SCALARS else _plain(v) for k, v in value.items()}
     raise _NotPlain
+
+
+_SCALARS = frozenset({str, int, float, bool, type(None)})
 
 
 def _valid_as_is(status: Status, subject: Any, message: Any, kw: dict[str, Any]) -> bool:
@@ -94,12 +98,16 @@ def _outcome(status: Status, subject: str, message: str, **kw: Any) -> Outcome:
     if _valid_as_is(status, subject, message, kw):
         # Judging one listener builds one or two outcomes: validating values just made plain JSON
         # and checked to be text was most of its cost (pydantic calls back into Python for each).
+        # The outcome is then built from them as model_construct would, without its walk of
+        # aliases and defaults.
         try:
             plain = {name: _plain(kw[name]) for name in _JSON_VALUES if name in kw}
         except _NotPlain:
             pass
         else:
-            return Outcome.model_construct(status=status, subject=subject, message=message, **{**kw, **plain})
+            kw.update(plain)
+            kw["status"], kw["subject"], kw["message"] = status, subject, message
+            return construct_valid(Outcome, kw)
     for key in _JSON_VALUES:
         if key in kw:
             kw[key] = json_ready(kw[key])

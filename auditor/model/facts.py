@@ -513,8 +513,70 @@ class HostSnapshot(StrictModel):
         """SHA-256 of what was observed (facts and gaps), independent of when and from where."""
         # ``path`` restates ``field``: left out, so the digest of what was seen is the same as before
         # gaps carried it (and the same for a snapshot written then).
-        return digest_of({"facts": self.facts.model_dump(mode="json"),
+        return digest_of({"facts": facts_json(self.facts),
                           "gaps": [g.model_dump(mode="json", exclude={"path"}) for g in self.gaps]})
+
+
+# Every field of a listener and of a process, as listener_json writes them: a field added to either
+# without being added here makes facts_json fall back to pydantic's dump (tests/storage/test_facts_json.py).
+_LISTENER_FIELDS = ("protocol", "family", "address", "port", "v6only", "interface", "uid", "user", "inode",
+                    "processes", "owner_reason", "declared_by")
+_PROCESS_FIELDS = ("pid", "name", "exe", "user", "argv0", "cmdline_sha256", "cmdline")
+
+
+def _plain_listeners() -> bool:
+    return tuple(Listener.model_fields) == _LISTENER_FIELDS and tuple(ProcessInfo.model_fields) == _PROCESS_FIELDS
+
+
+def listener_json(listener: Listener, processes: dict[int, dict[str, Any]]) -> dict[str, Any]:
+    """``listener.model_dump(mode="json")``, built directly: every field is text, a number, a bool or
+    None but its processes, each dumped once into ``processes`` (by object) however many listeners
+    it holds.  Values are shared with the model, not copied: the caller reads them, never changes them."""
+    data = dict(listener.__dict__)
+    dumped = []
+    for process in listener.processes:
+        known = processes.get(id(process))
+        if known is None:
+            known = processes[id(process)] = dict(process.__dict__)
+        dumped.append(known)
+    data["processes"] = dumped
+    return data
+
+
+def facts_json(facts: Facts, *, listeners_as_models: bool = False) -> dict[str, Any]:
+    """``facts.model_dump(mode="json")``: the host's listeners, which grow with it, dumped by
+    :func:`listener_json` (pydantic's dump of 5,000 listeners, twice a run, for the facts digest and
+    the evidence, was a tenth of evaluating them, issue 16); everything else by pydantic.  With
+    ``listeners_as_models`` the listeners are left as they are (the listener models), for a writer
+    that dumps each as it reaches it."""
+    sockets = facts.sockets
+    if sockets is None or not sockets.listeners or not _plain_listeners():
+        return facts.model_dump(mode="json")
+    data = facts.model_dump(mode="json", exclude={"sockets": {"listeners"}})
+    processes: dict[int, dict[str, Any]] = {}
+    # The listeners key where pydantic writes it: after platform, before counts (the order
+    # model_dump gives; the files sort their keys anyway).
+    listeners = (list(sockets.listeners) if listeners_as_models
+                 else [listener_json(l, processes) for l in sockets.listeners])
+    data["sockets"] = {"platform": data["sockets"]["platform"], "listeners": listeners,
+                       **{k: v for k, v in data["sockets"].items() if k != "platform"}}
+    return data
+
+
+def snapshot_json(snapshot: HostSnapshot, dumped: dict[str, Any], *, listeners_as_models: bool = False) -> dict[str, Any]:
+    """The snapshot's dump with its facts put back, written by :func:`facts_json`, where
+    ``snapshot.model_dump(mode="json", by_alias=True)`` writes them (after provenance); ``dumped``
+    is that dump without them.  With ``listeners_as_models``, the host's listeners are left as
+    models for ``storage.jsontext.indented_json`` to write one at a time (:func:`listener_parts`)."""
+    facts = facts_json(snapshot.facts, listeners_as_models=listeners_as_models)
+    return {key: value for key, value in dumped.items() if key != "gaps"} | {"facts": facts, "gaps": dumped["gaps"]}
+
+
+def listener_parts() -> dict[type, Any]:
+    """``storage.jsontext.indented_json``'s ``parts`` for listener models: each written as :func:`listener_json`
+    gives it, a process held by many listeners dumped once.  No listener field is a float."""
+    processes: dict[int, dict[str, Any]] = {}
+    return {Listener: lambda listener: (listener_json(listener, processes), ())}
 
 
 def contradictions(snapshot: HostSnapshot) -> list[tuple[str, str]]:

@@ -15,7 +15,14 @@ from typing import Any
 
 from auditor.errors import InputError, Problem
 from auditor.model.base import sha256_hex
-from auditor.model.facts import SNAPSHOT_SCHEMA, SNAPSHOT_SCHEMA_VERSION, HostSnapshot, contradictions
+from auditor.model.facts import (
+    SNAPSHOT_SCHEMA,
+    SNAPSHOT_SCHEMA_VERSION,
+    HostSnapshot,
+    contradictions,
+    listener_parts,
+    snapshot_json,
+)
 from auditor.storage.jsonfile import parse_document, read_bounded, validate_versioned
 from auditor.storage.jsontext import indented_json
 from auditor.storage.outputs import write_atomic
@@ -29,7 +36,9 @@ SUPPORTED_VERSIONS: tuple[str, ...] = ("1.0", "1.1")
 
 def snapshot_bytes(snapshot: HostSnapshot) -> bytes:
     # No part of a snapshot's schema is a float (tests/test_jsontext.py): nothing to name.
-    return indented_json(snapshot.model_dump(mode="json", by_alias=True), allow_nan=False)
+    dumped = snapshot.model_dump(mode="json", by_alias=True, exclude={"facts"})
+    return indented_json(snapshot_json(snapshot, dumped, listeners_as_models=True), allow_nan=False,
+                         parts=listener_parts())
 
 
 def write_snapshot(snapshot: HostSnapshot, path: Path) -> None:

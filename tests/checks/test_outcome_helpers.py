@@ -112,3 +112,32 @@ def test_what_validation_converts_it_still_converts() -> None:
     # Anything but plain text and JSON goes through validation, as before (bytes are read as UTF-8).
     assert passed(b"s", "m") == validated(Status.PASS, b"s", "m")
     assert passed(b"s", "m").subject == "s"
+
+
+def test_construct_valid_builds_what_model_construct_builds() -> None:
+    # Findings and outcomes are built from valid values by construct_valid: the same field values
+    # in the same order, the same fields set and no extra, as pydantic's model_construct.
+    from auditor.model.base import construct_valid
+    from auditor.model.result import Finding, Severity
+
+    values = {"id": "f", "rule_id": "r", "check": "c", "status": Status.FAIL, "severity": Severity.HIGH,
+              "controls": ["CM-7"], "subject": "s", "message": "m", "observed": {"port": 22}}
+    fast, slow = construct_valid(Finding, dict(values)), Finding.model_construct(**dict(values))
+    assert fast == slow and list(fast.__dict__) == list(slow.__dict__)
+    assert fast.model_fields_set == slow.model_fields_set == set(values)
+    assert fast.subject_detail == {} and fast.evidence == [] and fast.waiver is None
+    assert fast.subject_detail is not construct_valid(Finding, dict(values)).subject_detail  # a default each
+    assert fast.model_dump(mode="json") == slow.model_dump(mode="json")
+    assert fast.__pydantic_extra__ is None and fast.__pydantic_private__ is None
+
+
+def test_construct_valid_leaves_aliased_models_to_pydantic() -> None:
+    from auditor.model.base import construct_valid
+    from auditor.model.evidence import ToolInfo
+
+    # No alias here: built directly; a model with an alias (Evidence's "schema") goes through model_construct.
+    assert construct_valid(ToolInfo, {"version": "1"}) == ToolInfo(version="1")
+    from auditor.model.base import _construct_plan
+    from auditor.model.evidence import Evidence
+
+    assert _construct_plan(Evidence) is None and _construct_plan(ToolInfo) is not None

@@ -1,0 +1,68 @@
+"""The facts of an evidence or snapshot file and of its digest are dumped with ``facts_json``: the
+host's listeners built directly instead of through pydantic's dump (issue 16).  It must be
+``Facts.model_dump(mode="json")`` exactly, for listeners with and without processes, shared
+processes, recorded command lines, and facts without a listener list."""
+
+from __future__ import annotations
+
+import json
+
+from auditor.model.base import digest_of
+from auditor.model.facts import (
+    _LISTENER_FIELDS,
+    _PROCESS_FIELDS,
+    Facts,
+    Listener,
+    ProcessInfo,
+    SocketFacts,
+    facts_json,
+)
+from auditor.storage.evidence import evidence_bytes
+from auditor.storage.snapshot import snapshot_bytes
+from tests.evidence_fixtures import make_evidence, make_snapshot
+
+
+def test_it_knows_every_field_of_a_listener_and_a_process() -> None:
+    # A field it did not know would make every dump fall back to pydantic's slower one.
+    assert tuple(Listener.model_fields) == _LISTENER_FIELDS
+    assert tuple(ProcessInfo.model_fields) == _PROCESS_FIELDS
+
+
+def test_the_facts_of_a_snapshot_are_dumped_as_pydantic_dumps_them() -> None:
+    snapshot = make_snapshot(extra_listeners=5)
+    assert facts_json(snapshot.facts) == snapshot.facts.model_dump(mode="json")
+    assert list(facts_json(snapshot.facts)) == list(snapshot.facts.model_dump(mode="json"))
+
+
+def test_shared_processes_command_lines_and_unowned_listeners() -> None:
+    shared = ProcessInfo(pid=7, name="nginx", exe="/usr/sbin/nginx", user="www", argv0="nginx",
+                         cmdline_sha256="0" * 64, cmdline=["nginx", "-g", "daemon off;"])
+    listeners = [
+        Listener(protocol="tcp", family="ipv4", address="0.0.0.0", port=80, uid=0, user="root", inode=1,
+                 processes=[shared, ProcessInfo(pid=8)]),
+        Listener(protocol="tcp", family="ipv6", address="::", port=443, v6only=False, inode=2, processes=[shared]),
+        Listener(protocol="udp", family="ipv6", address="fe80::1%eth0", port=53, interface="eth0",
+                 owner_reason="owner not attributable: no process visible here holds socket inode 3"),
+        Listener(protocol="tcp", family="ipv4", address="127.0.0.1", port=8080, declared_by="/etc/systemd/x.socket"),
+    ]
+    for facts in (Facts(sockets=SocketFacts(listeners=listeners)), Facts(sockets=SocketFacts(listeners=[])),
+                  Facts(sockets=SocketFacts(listeners=None)), Facts()):
+        assert facts_json(facts) == facts.model_dump(mode="json")
+        assert json.dumps(facts_json(facts), sort_keys=True) == json.dumps(facts.model_dump(mode="json"), sort_keys=True)
+
+
+def test_the_bytes_and_digest_are_those_of_pydantics_dump() -> None:
+    from auditor.storage.jsontext import indented_json
+
+    snapshot = make_snapshot(extra_listeners=3)
+    assert snapshot_bytes(snapshot) == indented_json(snapshot.model_dump(mode="json", by_alias=True))
+    assert snapshot.facts_digest() == digest_of({"facts": snapshot.facts.model_dump(mode="json"),
+                                                 "gaps": [g.model_dump(mode="json", exclude={"path"})
+                                                          for g in snapshot.gaps]})
+    evidence = make_evidence(extra_listeners=3)
+    dumped = evidence.model_dump(mode="json", by_alias=True, exclude={"result": {"findings"}})
+    dumped["result"]["findings"] = [f.model_dump(mode="json") for f in evidence.result.findings]
+    del dumped["waiver_file"]  # written only when the run had a waivers file
+    from auditor.storage.evidence import float_holders
+
+    assert evidence_bytes(evidence) == indented_json(dumped, float_holders)
