@@ -152,25 +152,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             _group_in_node_id(item)
 
 
-@pytest.hookimpl(optionalhook=True)
-def pytest_xdist_make_scheduler(config: pytest.Config, log):
-    """Under ``--dist loadgroup``: a test module's tests run in one worker (one work unit), like
-    ``--dist loadfile``, and a group's (``host``) in one worker as before.  pytest-xdist's
-    loadgroup made each other test a unit of its own, so both workers ran tests of nearly every
-    module: each imported every library and ran every module- and session-scoped fixture (an
-    evaluated evidence, a rendered PDF, a PostgreSQL-free store) twice."""
-    if config.getvalue("dist") != "loadgroup":
-        return None
-    from xdist.scheduler import LoadGroupScheduling
-
-    class ModuleOrGroupScheduling(LoadGroupScheduling):
-        def _split_scope(self, nodeid: str) -> str:
-            scope = super()._split_scope(nodeid)
-            return nodeid.split("::", 1)[0] if scope == nodeid else scope
-
-    return ModuleOrGroupScheduling(config, log)
-
-
 def _group_in_node_id(item: pytest.Item) -> None:
     """``nodeid@group``, as pytest-xdist's LoadGroupScheduling reads it, in the node id pytest 9.2
     reports (``str(item._id)``; xdist's own suffix goes to ``item._nodeid``, which it no longer reads)."""
