@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import json
 import pkgutil
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -20,6 +21,8 @@ import auditor.report
 from auditor.report import BUILTIN_REPORTERS, Reporter, reporter_names, select_reporters
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+# the committed store of the first schema version (tests/history/fixture_store.py)
+REVISION_0001_STORE = REPO_ROOT / "tests" / "fixtures" / "history" / "revision-0001.db"
 FIXTURE_ROOT = "tests/fixtures/roots/audit-rules"  # a --root, so the child never reads this host
 HEAVY = ("reportlab", "PIL", "rich", "jinja2")  # PIL comes with reportlab; jinja2 only with --format html
 
@@ -152,13 +155,19 @@ def test_evaluate_without_record_and_help_import_no_database_library(tmp_path):
 
 
 @pytest.mark.slow  # a child interpreter (what it imports is the point)
-def test_record_imports_alembic_only_to_create_or_migrate_the_store(tmp_path):
-    args = ["evaluate", "--policy", "policies/corp.yaml", "--root", FIXTURE_ROOT, "-q", "--record",
-            "--store", str(tmp_path / "h.db")]
-    code, modules = _imported_after([*args, "-o", str(tmp_path / "1.json")])
-    assert code in (0, 1, 3) and {"sqlalchemy", "alembic"} <= modules  # the first run creates the store
-    code, modules = _imported_after([*args, "-o", str(tmp_path / "2.json")])
+def test_record_imports_alembic_only_to_migrate_an_older_store(tmp_path):
+    args = ["evaluate", "--policy", "policies/corp.yaml", "--root", FIXTURE_ROOT, "-q", "--record"]
+    new_store = ["--store", str(tmp_path / "h.db")]
+    code, modules = _imported_after([*args, *new_store, "-o", str(tmp_path / "1.json")])
+    # the first run creates the store at the head revision (create_all and the stamp): no migrations
     assert code in (0, 1, 3) and "sqlalchemy" in modules and "alembic" not in modules
+    assert (tmp_path / "h.db").is_file()
+    code, modules = _imported_after([*args, *new_store, "-o", str(tmp_path / "2.json")])
+    assert code in (0, 1, 3) and "sqlalchemy" in modules and "alembic" not in modules
+    # a store of the first schema version is migrated, by Alembic
+    shutil.copyfile(REVISION_0001_STORE, tmp_path / "old.db")
+    code, modules = _imported_after([*args, "--store", str(tmp_path / "old.db"), "-o", str(tmp_path / "3.json")])
+    assert code in (0, 1, 3) and {"sqlalchemy", "alembic"} <= modules
 
 
 @pytest.mark.slow  # a child interpreter (what it imports is the point)

@@ -1,8 +1,8 @@
 """The history store's tables, as SQLAlchemy Core metadata: one schema for SQLite and PostgreSQL.
 
-The tables are created and changed only by the Alembic migrations in ``migrations/versions``
-(``tests/history/test_migrations.py`` fails when these definitions and the migrated schema
-disagree).  Times are stored as naive UTC ``DateTime`` on both backends and made aware on reading;
+A new store is created from these definitions and stamped at ``HEAD_REVISION``; an older one is
+changed only by the Alembic migrations in ``migrations/versions`` (``tests/history/test_migrations.py``
+fails when these definitions and the migrated schema disagree).  Times are stored as naive UTC ``DateTime`` on both backends and made aware on reading;
 ``day`` is the UTC date of the run's start as ``YYYY-MM-DD`` text, so grouping by day is the same
 SQL everywhere.
 

@@ -285,6 +285,14 @@ _LAST_PRUNED = (sa.select(t.pruned_runs.c.run_id, t.pruned_runs.c.evidence_sha25
                 .order_by(t.pruned_runs.c.run_id.desc()).limit(1))
 
 
+def _alembic_version_table() -> sa.Table:
+    """The table in which Alembic keeps a database's revision, as Alembic itself defines it
+    (``alembic.runtime.migration.MigrationContext``: ``version_num`` String(32), primary key
+    ``alembic_version_pkc``), so that later migrations read the stamp of a store created at head."""
+    return sa.Table("alembic_version", sa.MetaData(), sa.Column("version_num", sa.String(32), nullable=False),
+                    sa.PrimaryKeyConstraint("version_num", name="alembic_version_pkc"))
+
+
 class HistoryStore:
     """An opened, migrated history store.  Use as a context manager, or call :meth:`close`."""
 
@@ -371,7 +379,28 @@ class HistoryStore:
                              f"knows ({t.HEAD_REVISION}); upgrade lbaudit")
         if not migrate:
             raise InputError(f"{self.shown}: the store's schema is at revision {current}, not {t.HEAD_REVISION}")
+        if current is None and self._create():
+            return
         self.upgrade()
+
+    def _create(self) -> bool:
+        """Build an empty database's schema at once and stamp it at the head revision: Alembic's
+        documented way to start a fresh database ("create_all, then stamp head"), without
+        importing Alembic (about half a second) or replaying every migration (about 60 ms on
+        SQLite).  ``tests/history/test_migrations.py`` proves the migrations from an empty database
+        and from revision 0001 build this same schema.  False when, by the time the write lock is
+        held, another process has begun the store: the migrations then take it from there."""
+        try:
+            with self._writing() as conn:
+                if sa.inspect(conn).get_table_names():
+                    return False
+                t.metadata.create_all(conn)
+                version = _alembic_version_table()
+                version.create(conn)
+                conn.execute(version.insert().values(version_num=t.HEAD_REVISION))
+        except (SQLAlchemyError, DBAPIError) as exc:
+            raise self._fail("create", exc) from None
+        return True
 
     def upgrade(self, target: str = "head") -> None:
         """Run the shipped migrations up to ``target`` (Alembic is imported only here)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import date, datetime, timezone
 
 from auditor.engine.evaluate import evaluate
@@ -10,6 +11,7 @@ from auditor.engine.registry import load_registry
 from auditor.model.policy import Policy, PolicySource, ResolvedRule, Waiver
 from auditor.report import ReportContext
 from auditor.report.console import REPORTER
+from auditor.report.summary import one_line
 from auditor.storage.evidence import evidence_bytes
 from tests.factories import listener, snapshot
 
@@ -39,3 +41,28 @@ def test_text_summary_lists_expired_waivers():
     evidence = _evidence(snapshot(listeners=[listener("0.0.0.0", 80)]), waivers=[waiver])
     out = REPORTER.render(evidence, ReportContext(evidence_bytes=b"{}")).decode()
     assert "waiver for rule bind expired on 2026-01-01" in out and "not honoured" in out
+
+
+def _one_line_by_category(text: str) -> str:
+    """one_line's rule spelled out per character: Cc, Zl and Zp and the bidi controls escaped."""
+    out = []
+    for char in text:
+        if char == "\n":
+            out.append("\\n")
+        elif char == "\t":
+            out.append("\\t")
+        elif (unicodedata.category(char) in ("Cc", "Zl", "Zp")
+              or char in "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"):
+            out.append(f"\\x{ord(char):02x}" if ord(char) < 0x100 else f"\\u{ord(char):04x}")
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+def test_one_line_escapes_exactly_the_control_separator_and_bidi_characters():
+    # every character of the Basic Multilingual Plane (surrogates cannot be printed and are left out;
+    # no character beyond it is Cc, Zl or Zp): the one character class agrees with unicodedata on each
+    every = "".join(chr(code) for code in range(0x10000) if not 0xD800 <= code <= 0xDFFF)
+    assert one_line(every) == _one_line_by_category(every)
+    assert one_line("a\nb\tc\x1b[31m\u2028\u202e\x85") == "a\\nb\\tc\\x1b[31m\\u2028\\u202e\\x85"
+    assert one_line(None) == "" and one_line(8080) == "8080"
