@@ -57,7 +57,12 @@ def _temporary_directories_in_memory() -> None:
     if os.environ.get("PYTEST_DEBUG_TEMPROOT") or os.environ.get("TMPDIR") or os.environ.get("LBAUDIT_TEST_TMP_ON_DISK"):
         return
     memory = Path("/dev/shm")
-    if memory.is_dir() and os.access(memory, os.W_OK | os.X_OK):
+    if not (memory.is_dir() and os.access(memory, os.W_OK | os.X_OK)):
+        return
+    # A container's /dev/shm is often 64 MiB (Docker's default): the suite's PostgreSQL data
+    # directories, images and large evidence would fill it and fail tests for want of space.
+    stat = os.statvfs(memory)
+    if stat.f_bavail * stat.f_frsize >= 4 << 30:
         os.environ["PYTEST_DEBUG_TEMPROOT"] = str(memory)
 
 
