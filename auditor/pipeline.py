@@ -16,15 +16,14 @@ Every step fails closed as the commands do: bad input is an :class:`~auditor.err
 
 from __future__ import annotations
 
-import gc
 import os
 import time
-from contextlib import contextmanager
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable
 
 from auditor.errors import InputError
+from auditor.gcpause import cycle_collector_paused
 from auditor.model.result import Severity
 
 if TYPE_CHECKING:
@@ -33,22 +32,6 @@ if TYPE_CHECKING:
     from auditor.model.evidence import Evidence, ReporterPluginRecord
     from auditor.model.facts import HostSnapshot
     from auditor.model.policy import Policy, WaiverSource
-
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """The cyclic garbage collector paused (as it was again after): collecting, judging and writing
-    make a few records per listener, finding and file line, none of them in a reference cycle, so
-    reference counting frees them all the same; but each of the collector's full passes walks every
-    object alive, ever more of them as a run goes on (a third of the CPU time of evaluating 5,000
-    listeners, the same peak memory without it: issue 16)."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def plan(policy: "Policy", registry: "Registry") -> frozenset[str]:
@@ -101,7 +84,7 @@ def acquire(target: "Target", sections: frozenset[str], *, record_cmdline: bool 
 def timed_acquire(target: "Target", sections: frozenset[str], **options: Any) -> "tuple[HostSnapshot, int]":
     """:func:`acquire`, and how long it took in milliseconds (the evidence's ``collect`` time)."""
     t0 = time.perf_counter()
-    with gc_paused():
+    with cycle_collector_paused():
         snapshot = acquire(target, sections, **options)
     return snapshot, round((time.perf_counter() - t0) * 1000)
 
@@ -124,11 +107,11 @@ def assess(policy: "Policy", snapshot: "HostSnapshot", registry: "Registry", *, 
     day = today or evaluation_day(started)
     rule_timings: dict[str, int] = {}
     t0 = time.perf_counter()
-    with gc_paused():
+    with cycle_collector_paused():
         result = evaluate(policy, snapshot, registry, fail_on=fail_on, today=day, timings_ms=rule_timings,
                           extra_waivers=waiver_file.waivers if waiver_file else None)
     evaluate_ms = round((time.perf_counter() - t0) * 1000)
-    with gc_paused():
+    with cycle_collector_paused():
         return build_evidence(
             policy=policy, snapshot=snapshot, registry=registry, result=result, started_at=started,
             finished_at=datetime.now(timezone.utc), evaluated_on=day,
@@ -149,7 +132,7 @@ def write(evidence: "Evidence", path: Path) -> bytes:
     from auditor.storage.evidence import write_evidence
 
     _remove_stale_signature(Path(path))
-    with gc_paused():
+    with cycle_collector_paused():
         return write_evidence(evidence, Path(path))
 
 

@@ -124,19 +124,19 @@ def test_an_unknown_command_is_a_usage_error():
 def test_the_garbage_collector_is_paused_only_inside_a_step_and_restored_as_it_was() -> None:
     import gc
 
-    from auditor.pipeline import gc_paused
+    from auditor.gcpause import cycle_collector_paused
 
     assert gc.isenabled()
-    with gc_paused():
+    with cycle_collector_paused():
         assert not gc.isenabled()
     assert gc.isenabled()
     gc.disable()
     try:
-        with gc_paused():
+        with cycle_collector_paused():
             pass
         assert not gc.isenabled()  # a caller that had it off keeps it off
     finally:
         gc.enable()
-    with pytest.raises(ValueError), gc_paused():
+    with pytest.raises(ValueError), cycle_collector_paused():
         raise ValueError("a failing step")
     assert gc.isenabled()

@@ -5,14 +5,13 @@ The engine builds the evidence (:mod:`auditor.engine.evidence`); reporters rende
 
 from __future__ import annotations
 
-import gc
 import hashlib
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 from pydantic import BaseModel, ValidationError
 
+from auditor.gcpause import cycle_collector_paused
 from auditor.model.evidence import EVIDENCE_SCHEMA, EVIDENCE_SCHEMA_VERSION, Evidence
 from auditor.model.facts import Listener, listener_parts, snapshot_json
 from auditor.model.result import Finding
@@ -116,35 +115,9 @@ def known_content_sha256(raw: bytes) -> str | None:
     return _CONTENT_DIGESTS.get(hashlib.sha256(raw).hexdigest())
 
 
-@contextmanager
-def _cycle_collection_paused() -> Iterator[None]:
-    """Pause Python's cyclic garbage collector (reference counting still frees everything).
-
-    Reading evidence makes a few hundred thousand objects at once (parsed JSON, then models), none
-    of them in a reference cycle; the collector, triggered by every 700 new objects, went through
-    the ever larger heap again and again: 10% of reading 5,000 findings and 25% of 20,000.  The
-    collector is left as it was found (another thread's pause ending first re-enables it early,
-    which costs only time)."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        # What was made meanwhile is still the youngest generation: the next collection would go
-        # through all of it (0.2 s at 20,000 findings).  Hand it to the oldest generation as a whole
-        # (freeze, then unfreeze: two list moves, no object visited); it is collected there as
-        # everything long-lived is, by the next full collection.  Not when the program has frozen
-        # objects itself (a forking server does): unfreezing would undo that.
-        if gc.get_freeze_count() == 0:
-            gc.freeze()
-            gc.unfreeze()
-        if enabled:
-            gc.enable()
-
-
 def parse_evidence(raw: bytes, name: str) -> Evidence:
     """Validate the bytes of an evidence file (``name`` is used in messages); InputError if not."""
-    with _cycle_collection_paused():
+    with cycle_collector_paused():
         return _parse_evidence(raw, name)
 
 
