@@ -92,3 +92,26 @@ def snapshot(
 # The first bytes of an x86_64 ELF program: what lbaudit reads from an image's auditctl to know the
 # image's machine (its syscall table); an image without it is of unknown machine, so not_reviewed.
 ELF_X86_64 = b"\x7fELF" + bytes([2, 1, 1, 0]) + bytes(8) + struct.pack("<HHI", 2, 62, 1)
+
+
+def loopback_only_policy(policy_id: str) -> str:
+    """A policy of one rule, ``loopback-only``: every listener binds loopback."""
+    return f"""\
+id: {policy_id}
+version: "1"
+owner: Tests <tests@example.test>
+description: listeners on loopback only
+rules:
+  - id: loopback-only
+    check: net.bind_addresses
+    params:
+      allow: [loopback]
+"""
+
+
+# Audit rules that satisfy audit.socket_logging on both architectures.
+SOCKET_AUDIT_RULES = """\
+-a always,exit -F arch=b64 -S bind,connect,accept,accept4 -k net
+-a always,exit -F arch=b32 -S bind,connect,accept4 -k net
+-a always,exit -F arch=b32 -S socketcall -k net
+"""

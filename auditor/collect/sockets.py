@@ -411,6 +411,15 @@ class FdScan:
     unreadable: dict[int, int]  # pid -> uid of a process whose fd table could not be read
 
 
+def _note_unreadable(unreadable: dict[int, int], proc: str, pid: int) -> None:
+    """Record ``pid`` (by its owner's uid) as a process whose sockets cannot be seen; a process gone
+    meanwhile holds nothing."""
+    try:
+        unreadable[pid] = os.stat(f"{proc}/{pid}").st_uid
+    except OSError:
+        pass
+
+
 def scan_socket_owners(inodes: set[int], proc: str = PROC) -> FdScan:
     """Find the processes holding the given socket inodes through the ``/proc/[pid]/fd`` symlinks."""
     owners: dict[int, set[int]] = {}
@@ -428,10 +437,7 @@ def scan_socket_owners(inodes: set[int], proc: str = PROC) -> FdScan:
         except FileNotFoundError:
             continue  # exited meanwhile
         except OSError:
-            try:
-                unreadable[pid] = os.stat(f"{proc}/{pid}").st_uid
-            except OSError:
-                continue
+            _note_unreadable(unreadable, proc, pid)
             continue
         for fd in fds:
             try:
@@ -441,10 +447,7 @@ def scan_socket_owners(inodes: set[int], proc: str = PROC) -> FdScan:
             except OSError:
                 # listed but not readable (the process exec'd a setuid program meanwhile): what it
                 # holds is unknown, as for a table that cannot be listed at all
-                try:
-                    unreadable[pid] = os.stat(f"{proc}/{pid}").st_uid
-                except OSError:
-                    pass
+                _note_unreadable(unreadable, proc, pid)
                 break
             if target.startswith("socket:[") and target.endswith("]") and target[8:-1].isascii() \
                     and target[8:-1].isdigit():

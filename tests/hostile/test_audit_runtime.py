@@ -27,7 +27,7 @@ from auditor.domain.audit_rules import parse_auditctl_status, parse_rules_text
 from auditor.model.facts import AuditFacts, Gap
 from tests.audit_kernel import ARCH_AARCH64, ARCH_I386, ARCH_X86_64, EQUAL, encode_rule
 from tests.cli import Result, run_cli
-from tests.factories import ELF_X86_64, snapshot
+from tests.factories import ELF_X86_64, SOCKET_AUDIT_RULES, snapshot
 from tests.privileges import require_root, run_as_unprivileged
 
 REPO = Path(__file__).resolve().parents[2]
@@ -41,11 +41,7 @@ rules:
   - id: socket-audit
     check: audit.socket_logging
 """
-GOOD_RULES = """\
--a always,exit -F arch=b64 -S bind,connect,accept,accept4 -k net
--a always,exit -F arch=b32 -S bind,connect,accept4 -k net
--a always,exit -F arch=b32 -S socketcall -k net
-"""
+GOOD_RULES = SOCKET_AUDIT_RULES
 RULES_FILE = "/etc/audit/rules.d/10-socket.rules"
 NO_CONFIG_DIR = "/etc/audit does not exist, so the next boot loads no audit rules"
 SUBJECTS = ("loaded rules b64", "loaded rules b32", "persistent rules b64", "persistent rules b32", "audit enabled")

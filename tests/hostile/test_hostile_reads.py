@@ -31,7 +31,7 @@ from auditor.collect.sockets import read_established, read_optional_proc_net, re
 from auditor.collect.sysctl import read_runtime_sysctls
 from auditor.model.facts import GapKind
 from tests.cli import run_cli
-from tests.factories import ELF_X86_64
+from tests.factories import ELF_X86_64, SOCKET_AUDIT_RULES
 
 POLICY = """\
 id: hostile-reads
@@ -47,11 +47,7 @@ rules:
   - id: socket-audit
     check: audit.socket_logging
 """
-GOOD_RULES = """\
--a always,exit -F arch=b64 -S bind,connect,accept,accept4 -k net
--a always,exit -F arch=b32 -S bind,connect,accept4 -k net
--a always,exit -F arch=b32 -S socketcall -k net
-"""
+GOOD_RULES = SOCKET_AUDIT_RULES
 NET_SYSCTLS = "net.ipv4.tcp_fin_timeout = 30\nnet.ipv4.tcp_tw_reuse = 2\nnet.ipv4.tcp_max_tw_buckets = 262144\n"
 NOWHERE = "/persist/lbaudit-hostile-absent"
 

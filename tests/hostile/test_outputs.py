@@ -21,21 +21,11 @@ from auditor.attest.signing import generate_keypair
 from auditor.model.facts import ProcessInfo
 from auditor.storage.snapshot import write_snapshot
 from tests.cli import Result, run_cli
-from tests.factories import listener, snapshot
+from tests.factories import listener, loopback_only_policy, snapshot
 
 REPO = Path(__file__).resolve().parents[2]
 
-POLICY = """\
-id: outputs-test
-version: "1"
-owner: Tests <tests@example.test>
-description: listeners on loopback only
-rules:
-  - id: loopback-only
-    check: net.bind_addresses
-    params:
-      allow: [loopback]
-"""
+POLICY = loopback_only_policy("outputs-test")
 
 # The snapshot's one listener binds 0.0.0.0: the rule fails, so a run that writes is exit 1.
 WRITTEN = 1

@@ -25,21 +25,11 @@ from auditor.history import open_store
 from auditor.model.facts import ProcessInfo
 from auditor.storage.snapshot import write_snapshot
 from tests.cli import REPO, run_cli
-from tests.factories import listener, snapshot
+from tests.factories import listener, loopback_only_policy, snapshot
 from tests.schedule.conftest import POLICY as SCHEDULED_POLICY
 from tests.schedule.conftest import make_image_root, tree
 
-POLICY = """\
-id: run-outputs
-version: "1"
-owner: Tests <tests@example.test>
-description: listeners on loopback only
-rules:
-  - id: loopback-only
-    check: net.bind_addresses
-    params:
-      allow: [loopback]
-"""
+POLICY = loopback_only_policy("run-outputs")
 USAGE = 2
 TERMINATED = 128 + signal.SIGTERM
 PAGE = 4096
