@@ -11,7 +11,6 @@ every command, including those that never write and must not load the writer (``
 from __future__ import annotations
 
 import os
-import secrets
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -116,7 +115,8 @@ def previous_version(target: Path) -> Path | None:
     """A hard link to the file at ``target`` beside it, so that a failed run can put it back; None
     where the file system has no hard links (then the file cannot be put back)."""
     for _ in range(100):
-        previous = target.parent / f".{target.name}.{secrets.token_hex(6)}.previous"
+        # os.urandom, not secrets: secrets imports hashlib, whose OpenSSL costs every command 4 MiB
+        previous = target.parent / f".{target.name}.{os.urandom(6).hex()}.previous"
         try:
             os.link(target, previous, follow_symlinks=False)
             return previous

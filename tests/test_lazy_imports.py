@@ -196,6 +196,8 @@ def test_help_imports_only_the_command_table_not_the_targets_or_json():
     assert {m for m in modules if m.split(".")[0] == "auditor"} == HELP_MODULES
     # (json is not asserted: the child's own report is printed with it)
     assert {"socket", "auditor.collect"}.isdisjoint(modules), sorted({"socket", "auditor.collect"} & modules)
+    # hashlib loads OpenSSL (4 MiB of every process): the transaction's link names need no digest
+    assert "hashlib" not in modules
 
 
 def test_target_help_names_the_forms_the_target_parser_accepts():
