@@ -10,11 +10,14 @@ every command, including those that never write and must not load the writer (``
 
 from __future__ import annotations
 
+import errno
 import os
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator, TypeVar
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -111,20 +114,30 @@ def _finish(active: _Transaction) -> None:
         active.keep()
 
 
+def at_free_name(directory: Path, name: str, suffix: str, make: Callable[[Path], T]) -> T:
+    """``make(path)`` at the first free hidden name ``directory/.NAME.RANDOM.SUFFIX`` (``make`` must
+    fail with FileExistsError where something is: it creates exclusively).  The one home of the
+    temporary files, links and previous versions the writer puts beside an output."""
+    for _ in range(100):
+        # os.urandom, not secrets: secrets imports hashlib, whose OpenSSL costs every command 4 MiB
+        try:
+            return make(directory / f".{name}.{os.urandom(6).hex()}.{suffix}")
+        except FileExistsError:
+            continue
+    raise OSError(errno.EEXIST, "no free temporary name", str(directory))
+
+
 def previous_version(target: Path) -> Path | None:
     """A hard link to the file at ``target`` beside it, so that a failed run can put it back; None
     where the file system has no hard links (then the file cannot be put back)."""
-    for _ in range(100):
-        # os.urandom, not secrets: secrets imports hashlib, whose OpenSSL costs every command 4 MiB
-        previous = target.parent / f".{target.name}.{os.urandom(6).hex()}.previous"
-        try:
-            os.link(target, previous, follow_symlinks=False)
-            return previous
-        except FileExistsError:
-            continue
-        except OSError:
-            return None
-    return None
+    def link(previous: Path) -> Path:
+        os.link(target, previous, follow_symlinks=False)
+        return previous
+
+    try:
+        return at_free_name(target.parent, target.name, "previous", link)
+    except OSError:
+        return None
 
 
 def remove_if_empty(directory: Path) -> None:

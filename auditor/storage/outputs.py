@@ -14,8 +14,8 @@ An output never destroys anything it was not asked to replace:
   before any work: compared by resolved path and, for files that exist, by ``(st_dev, st_ino)``.
 * A new file gets mode ``0666`` less the umask (as ``touch`` would); a file that is replaced keeps
   its permission bits; a private key is created ``0600`` whatever the umask.
-* The files of one run are kept together or not at all: inside :func:`transaction` (the command
-  line runs every command in one) each file replaced keeps its previous version as a hard link
+* The files of one run are kept together or not at all: inside :func:`auditor.command_files.transaction`
+  (the command line runs every command in one) each file replaced keeps its previous version as a hard link
   beside it, and a run that fails part way (a disk full at its third report, a store that cannot
   record, SIGTERM) puts back every file it wrote, removed or created, so an exit 2 leaves what was
   there before, never new evidence beside the reports of the run before it.
@@ -25,20 +25,16 @@ Problems are :class:`~auditor.errors.InputError` (exit 2) naming the path.
 
 from __future__ import annotations
 
-import errno
 import os
-import secrets
 import stat
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
-from auditor.command_files import Change, current, fsync_directory, previous_version, remove_if_empty, transaction
+from auditor.command_files import Change, at_free_name, current, fsync_directory, previous_version, remove_if_empty
 from auditor.errors import InputError
 from auditor.safeio import kind_of
-
-__all__ = ["transaction"]  # re-exported: the writer's callers find the transaction where the writer is
 
 DOCUMENT_MODE = 0o666  # less the umask, which the kernel applies at creation
 PRIVATE_MODE = 0o600
@@ -272,17 +268,15 @@ def write_symlink(path: Path, link_to: str) -> None:
     if existing is not None and not stat.S_ISLNK(existing.st_mode):
         raise InputError(f"{path}: cannot link: it is {kind_of(existing.st_mode)}, not a symbolic link")
     active = current()
-    for _ in range(100):
-        tmp = path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp"
-        try:
-            os.symlink(link_to, tmp)
-            break
-        except FileExistsError:
-            continue
-        except OSError as exc:
-            raise InputError(f"{path}: cannot link: {exc.strerror or exc}") from exc
-    else:
-        raise InputError(f"{path}: cannot link: no free temporary name")
+
+    def link(tmp: Path) -> Path:
+        os.symlink(link_to, tmp)
+        return tmp
+
+    try:
+        tmp = at_free_name(path.parent, path.name, "tmp", link)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot link: {exc.strerror or exc}") from exc
     try:
         previous = previous_version(path) if active is not None and existing is not None else None
         created = os.lstat(tmp)
@@ -301,13 +295,7 @@ def write_symlink(path: Path, link_to: str) -> None:
 
 def _create_temporary(directory: Path, name: str, mode: int) -> tuple[int, Path]:
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
-    for _ in range(100):
-        tmp = directory / f".{name}.{secrets.token_hex(6)}.tmp"
-        try:
-            return os.open(tmp, flags, mode), tmp
-        except FileExistsError:
-            continue
-    raise OSError(errno.EEXIST, "no free temporary file name", str(directory))
+    return at_free_name(directory, name, "tmp", lambda tmp: (os.open(tmp, flags, mode), tmp))
 
 
 def write_atomic(path: Path, data: bytes, *, private: bool = False, replace: bool = True,
