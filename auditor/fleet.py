@@ -406,6 +406,13 @@ def evaluate_fleet(job: FleetJob) -> FleetSummary:
 
     check_job(job)
     _STATE = _load_state(job)  # a bad policy is exit 2 for the whole run, before any host
+    # (before the store: a run that ends here creates nothing, not even an empty store)
+    hosts = discover(job.snapshots)
+    first = next(hosts, None)
+    if first is None:
+        # No host at all is no evidence of any: "0 hosts, exit 0" would pass a fleet whose fetch failed.
+        raise InputError(f"{', '.join(map(str, job.snapshots))}: --snapshots: no host found (expected "
+                         f"*{SNAPSHOT_SUFFIX} files, or one directory per host holding one)")
     if job.record:
         from auditor.history import open_store
 
@@ -414,12 +421,6 @@ def evaluate_fleet(job: FleetJob) -> FleetSummary:
 
             plan_outputs([("fleet summary", job.out_dir / name) for name in SUMMARY_NAMES],
                          inputs=[("history store", path) for path in store.files], out_dir=job.out_dir)
-    hosts = discover(job.snapshots)
-    first = next(hosts, None)
-    if first is None:
-        # No host at all is no evidence of any: "0 hosts, exit 0" would pass a fleet whose fetch failed.
-        raise InputError(f"{', '.join(map(str, job.snapshots))}: --snapshots: no host found (expected "
-                         f"*{SNAPSHOT_SUFFIX} files, or one directory per host holding one)")
     make_out_dir(job.out_dir)
     started = datetime.now(timezone.utc)
     outcomes = list(_outcomes(job, itertools.chain([first], hosts)))

@@ -297,6 +297,18 @@ def test_a_fleet_that_finds_no_host_is_exit_2_not_a_compliant_fleet_of_none(tmp_
     assert not out.exists()  # nothing written
 
 
+def test_a_recorded_fleet_that_finds_no_host_creates_no_history_store(tmp_path):
+    fetch = tmp_path / "fetch"
+    fetch.mkdir()
+    store = tmp_path / "state" / "history.db"
+    out = tmp_path / "out"
+    result = run_cli("fleet", "evaluate", "--snapshots", fetch, "--policy", FLEET_POLICY, "--out-dir", out,
+                     "--jobs", "1", "--record", "--store", store, timeout=120)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "--snapshots: no host found" in result.stderr.splitlines()[0]
+    assert not out.exists() and not store.parent.exists()  # not even an empty store
+
+
 def test_a_host_directory_linked_to_nothing_fails_that_host_instead_of_vanishing(tmp_path):
     from auditor.storage.snapshot import write_snapshot
     from tests.factories import listener, snapshot
