@@ -29,12 +29,17 @@ class StrictModel(BaseModel):
         if not self.model_config.get("frozen"):
             return
         fields_set = self.__pydantic_fields_set__
-        shared = _FIELDS_SETS.setdefault(frozenset(fields_set), fields_set)
+        shared = _shared_fields_set(fields_set)
         if shared is not fields_set:
             object.__setattr__(self, "__pydantic_fields_set__", shared)
 
 
 _FIELDS_SETS: dict[frozenset[str], set[str]] = {}
+
+
+def _shared_fields_set(fields_set: set[str]) -> set[str]:
+    """The one set equal to ``fields_set`` that frozen models share (see StrictModel.model_post_init)."""
+    return _FIELDS_SETS.setdefault(frozenset(fields_set), fields_set)
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -79,11 +84,9 @@ def construct_valid(cls: type[M], values: dict[str, Any]) -> M:
     model = cls.__new__(cls)
     _set = object.__setattr__
     _set(model, "__dict__", fields)
-    key = frozenset(given)
-    shared = _FIELDS_SETS.get(key)
-    if shared is None:
-        shared = _FIELDS_SETS[key] = set(given)
-    _set(model, "__pydantic_fields_set__", shared if cls.model_config.get("frozen") else set(given))
+    fields_set = set(given)
+    _set(model, "__pydantic_fields_set__",
+         _shared_fields_set(fields_set) if cls.model_config.get("frozen") else fields_set)
     _set(model, "__pydantic_extra__", None)
     _set(model, "__pydantic_private__", None)
     return model
