@@ -37,15 +37,18 @@ class _NotOrjson(Exception):
     """A value orjson would write differently or not at all: the standard library writes it."""
 
 
-def _stdlib_bytes(value: Any, allow_nan: bool, parts: "Parts | None" = None) -> bytes:
-    def plain_part(obj: Any) -> Any:
-        to_plain = parts.get(type(obj)) if parts is not None else None
-        if to_plain is None:
-            raise TypeError(f"Object of type {type(obj).__name__} is not JSON serializable")
-        return to_plain(obj)[0]
+def _part(parts: "Parts | None", obj: Any) -> tuple[dict[str, Any], Iterable[Any]]:
+    """The plain dict of an object of a type in ``parts`` and its keys that may hold floats; the
+    TypeError both encoders raise for any other object."""
+    to_plain = parts.get(type(obj)) if parts is not None else None
+    if to_plain is None:
+        raise TypeError(f"Object of type {type(obj).__name__} is not JSON serializable")
+    return to_plain(obj)
 
-    return (json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=allow_nan, default=plain_part)
-            + "\n").encode("utf-8")
+
+def _stdlib_bytes(value: Any, allow_nan: bool, parts: "Parts | None" = None) -> bytes:
+    return (json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=allow_nan,
+                       default=lambda obj: _part(parts, obj)[0]) + "\n").encode("utf-8")
 
 
 def _float_fragment(number: float) -> Any:
@@ -100,10 +103,7 @@ def indented_json(value: Any, float_holders: FloatHolders | None = None, *, allo
     replaced: list[tuple[Any, Any, float]] = []
 
     def plain_part(obj: Any) -> dict[str, Any]:
-        to_plain = parts.get(type(obj)) if parts is not None else None
-        if to_plain is None:
-            raise TypeError(f"Object of type {type(obj).__name__} is not JSON serializable")
-        data, keys = to_plain(obj)
+        data, keys = _part(parts, obj)
         _python_floats(data, keys, replaced)
         return data
 

@@ -161,3 +161,24 @@ def test_the_float_forms_are_pythons_own():
     for value in FLOATS:
         if math.isfinite(value):
             assert indented_json({"holder": [value]}, _holders) == stdlib({"holder": [value]})
+
+
+def test_parts_are_written_alike_with_and_without_orjson(monkeypatch):
+    """An object of a type in ``parts`` is written as its plain dict (floats at its named keys in
+    Python's notation) by orjson and by the standard library alike; any other object is refused."""
+    class Part:
+        def __init__(self, number: float) -> None:
+            self.number = number
+
+    def part(obj: Part) -> tuple[dict[str, Any], tuple[str, ...]]:
+        return {"number": obj.number, "name": "é"}, ("number",)
+
+    value = {"items": [Part(1e-05), Part(1e16)], "top": 1}
+    expected = stdlib({"items": [{"number": 1e-05, "name": "é"}, {"number": 1e16, "name": "é"}], "top": 1})
+    assert indented_json(value, parts={Part: part}) == expected
+    with pytest.raises(TypeError, match="Object of type Part is not JSON serializable"):
+        indented_json(value)
+    monkeypatch.setattr(jsontext, "orjson", None)
+    assert indented_json(value, parts={Part: part}) == expected
+    with pytest.raises(TypeError, match="Object of type Part is not JSON serializable"):
+        indented_json(value)
