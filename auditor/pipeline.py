@@ -106,12 +106,11 @@ def assess(policy: "Policy", snapshot: "HostSnapshot", registry: "Registry", *, 
     started = started_at or datetime.now(timezone.utc)
     day = today or evaluation_day(started)
     rule_timings: dict[str, int] = {}
-    t0 = time.perf_counter()
     with cycle_collector_paused():
+        t0 = time.perf_counter()
         result = evaluate(policy, snapshot, registry, fail_on=fail_on, today=day, timings_ms=rule_timings,
                           extra_waivers=waiver_file.waivers if waiver_file else None)
-    evaluate_ms = round((time.perf_counter() - t0) * 1000)
-    with cycle_collector_paused():
+        evaluate_ms = round((time.perf_counter() - t0) * 1000)
         return build_evidence(
             policy=policy, snapshot=snapshot, registry=registry, result=result, started_at=started,
             finished_at=datetime.now(timezone.utc), evaluated_on=day,
