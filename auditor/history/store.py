@@ -308,7 +308,7 @@ class HistoryStore:
         engine, shown = make_engine(location, create)
         store = cls(engine, shown)
         try:
-            store._check_schema(migrate)
+            store._check_schema(migrate, create)
         except BaseException:
             engine.dispose()
             raise
@@ -369,10 +369,16 @@ class HistoryStore:
         except (SQLAlchemyError, DBAPIError) as exc:
             raise self._fail("open", exc) from None
 
-    def _check_schema(self, migrate: bool) -> None:
+    def _check_schema(self, migrate: bool, create: bool = True) -> None:
         current = self.revision()
         if current == t.HEAD_REVISION:
             return
+        if current is None and not create:
+            # An empty database (an existing empty SQLite file, a fresh PostgreSQL database) holds
+            # no history: a command that only reads must neither build a schema in it nor say
+            # "verified" of it, the same as for a missing SQLite file.
+            raise InputError(f"{self.shown}: no history store here (the database is empty; nothing was recorded "
+                             "in it; evaluate --record or history import creates it)")
         known = [path.name.split("_", 1)[0] for path in sorted((MIGRATIONS / "versions").glob("[0-9]*.py"))]
         if current is not None and current not in known:
             raise InputError(f"{self.shown}: the store's schema (revision {current}) is newer than this lbaudit "
