@@ -183,8 +183,11 @@ def localnet(listener: Listener, interfaces: list[NetInterface] | None) -> Local
         return None
     if listener.interface is not None:  # SO_BINDTODEVICE: only that interface delivers to it
         interfaces = [i for i in interfaces if i.name == listener.interface]
-    through = [i for i in interfaces if i.kind != "loopback" and i.route_localnet is True]
-    unknown = [i.name for i in interfaces if i.kind != "loopback" and i.route_localnet is None]
+    # A bridge port or bond slave hands what it receives to its master, where IP input happens:
+    # the master's setting decides for it.
+    interfaces = [i for i in interfaces if i.kind != "loopback" and i.master is None]
+    through = [i for i in interfaces if i.route_localnet is True]
+    unknown = [i.name for i in interfaces if i.route_localnet is None]
     if not through and not unknown:
         return None
     addresses: list[str] = []

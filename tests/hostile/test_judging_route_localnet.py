@@ -84,6 +84,21 @@ def test_an_interface_without_an_ipv4_address_reaches_it_as_all_of_ipv4():
         "tcp 127.0.0.1:6379 redis-server pid 4242"] == Status.FAIL
 
 
+def test_a_bridge_port_is_judged_by_its_bridge_where_ip_input_happens():
+    # net.ipv4.conf.all.route_localnet=1 sets it on every interface: the host-side veth of a
+    # container (no address, a port of docker0) is reached through docker0, judged at 172.17.0.1
+    bridge = NetInterface(name="docker0", index=3, kind="bridge", addresses=["172.17.0.1/16"], route_localnet=True)
+    port = NetInterface(name="veth1a2b", index=9, kind="veth", master="docker0", route_localnet=True)
+    current = NetNamespace(inode=HOST_INODE, device=4, current=True, pids=[1], interfaces=[LO, ETH0, bridge, port])
+    snap = snapshot(listeners=[redis()], netns=NamespaceFacts(namespaces=[current], published=[],
+                                                               published_sources=["nat"]))
+    [outcome] = [o for o in net_bind_addresses.run(snap, BindAddressParams(allow=["loopback"]))
+                 if o.subject_detail.get("port") == 6379]
+    assert outcome.status == Status.FAIL
+    assert outcome.observed["route_localnet"]["reachable_as"] == ["172.17.0.1"]
+    assert statuses(snap, allow=["loopback", "private"])["tcp 127.0.0.1:6379 redis-server pid 4242"] == Status.PASS
+
+
 def test_route_localnet_that_could_not_be_read_is_not_reviewed():
     assert statuses(host(redis(), eth0=on(ETH0, None)))["tcp 127.0.0.1:6379 redis-server pid 4242"] \
         == Status.NOT_REVIEWED
