@@ -28,6 +28,8 @@ Exit codes:
   10  verify: evidence digest mismatch        11  verify: signature invalid
   12  verify: signed by another key           13  verify: PDF does not belong to the evidence
   70  internal error in lbaudit (a bug: please report it)
+  75  busy: another lbaudit process kept a directory this command writes in
+      past LBAUDIT_LOCK_WAIT seconds (default 120); nothing was written
 """
 
 SEVERITIES = [s.value for s in Severity]
