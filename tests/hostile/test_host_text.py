@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pytest
 
+from auditor.model.facts import ProcessInfo
 from auditor.storage.snapshot import write_snapshot
 from tests.cli import REPO, run_cli
 from tests.factories import listener, loopback_only_policy, snapshot
@@ -161,3 +162,46 @@ def test_a_live_listener_named_in_bytes_that_are_not_utf8_is_judged_and_every_ou
     assert not list(oscal_validator.iter_errors(json.loads((out / "hosttext.oscal.json").read_text())))
     assert "tcp 0.0.0.0:8080 " in (out / "hosttext.html").read_text()
     assert (out / "r.pdf").read_bytes().startswith(b"%PDF-")
+
+
+# Control characters an HTML page may not hold (HTML: control-character-in-input-stream) went into
+# the HTML report and the fleet's per-host pages as they were: an ESC, a BEL of a process name.
+HOSTILE_NAME = "\x1b]0;pwn\x07[red]\x01\x7f\x9b"
+NAME_SHOWN = "\\x1b]0;pwn\\x07[red]\\x01\\x7f\\x9b"
+
+
+def _no_forbidden_controls(page: bytes) -> bool:
+    return not any(byte < 0x20 and byte not in b"\t\n\x0c\r" for byte in page) and b"\x7f" not in page \
+        and not any(0x80 <= ord(c) <= 0x9f for c in page.decode("utf-8"))
+
+
+def test_the_html_report_shows_control_characters_of_a_name_as_escapes(tmp_path: Path, policy: Path):
+    write_snapshot(snapshot(listeners=[listener("0.0.0.0", 22, processes=[ProcessInfo(pid=7, name=HOSTILE_NAME)])]),
+                   tmp_path / "snap.json")
+    result = run_cli("evaluate", "--policy", policy, "--snapshot", tmp_path / "snap.json", "-o", tmp_path / "ev.json",
+                     "--format", "html", "-q")
+    assert result.returncode == NON_COMPLIANT, result.stderr
+    page = (tmp_path / "hosttext.html").read_bytes()
+    assert _no_forbidden_controls(page)  # before: ESC, BEL, SOH, DEL and CSI as they were
+    assert f'<td class="subject mono">tcp 0.0.0.0:22 {NAME_SHOWN} pid 7</td>'.encode() in page
+
+
+def test_a_fleet_host_page_shows_control_characters_of_a_name_as_escapes(tmp_path: Path, policy: Path):
+    (tmp_path / "fetch" / "web01").mkdir(parents=True)
+    write_snapshot(snapshot(listeners=[listener("0.0.0.0", 22, processes=[ProcessInfo(pid=7, name=HOSTILE_NAME)])],
+                            hostname="web01"), tmp_path / "fetch" / "web01" / "lbaudit.snapshot.json")
+    result = run_cli("fleet", "evaluate", "--snapshots", tmp_path / "fetch", "--policy", policy, "--out-dir",
+                     tmp_path / "out", "--host-html", "--jobs", "1", "-q", timeout=120)
+    assert result.returncode == NON_COMPLIANT, result.stderr
+    page = (tmp_path / "out" / "web01.html").read_bytes()
+    assert _no_forbidden_controls(page)
+    assert f"tcp 0.0.0.0:22 {NAME_SHOWN} pid 7".encode() in page
+
+
+def test_control_case_line_breaks_and_text_stay_what_they_are_in_html(tmp_path: Path, policy: Path):
+    write_snapshot(snapshot(listeners=[listener("0.0.0.0", 22, processes=[ProcessInfo(pid=7, name="a\tb & <c>")])]),
+                   tmp_path / "snap.json")
+    result = run_cli("evaluate", "--policy", policy, "--snapshot", tmp_path / "snap.json", "-o", tmp_path / "ev.json",
+                     "--format", "html", "-q")
+    assert result.returncode == NON_COMPLIANT, result.stderr
+    assert b'<td class="subject mono">tcp 0.0.0.0:22 a\tb &amp; &lt;c&gt; pid 7</td>' in (tmp_path / "hosttext.html").read_bytes()
