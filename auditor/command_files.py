@@ -129,7 +129,14 @@ def lock_directories(directories: list[Path]) -> None:
     for index, (key, fd, directory) in enumerate(opened):
         try:
             _flock_within(fd, directory, wait)
-        except BaseException:
+        except DirectoryBusy:
+            for _, rest, _ in opened[index:]:
+                os.close(rest)
+            raise
+        except OSError:  # a file system without flock (some FUSE mounts): written unheld, as before
+            os.close(fd)
+            continue
+        except BaseException:  # Ctrl-C, SIGTERM while waiting
             for _, rest, _ in opened[index:]:
                 os.close(rest)
             raise

@@ -177,3 +177,29 @@ def test_a_fleet_run_into_the_out_dir_of_another_gives_up_with_75_and_the_summar
     # before: the summary's digest of host01 was of the first run's file, which the second replaced
     assert {h["host"]: h["evidence_sha256"] for h in summary["hosts"]} == {
         name: hashlib.sha256((out / f"{name}.evidence.json").read_bytes()).hexdigest() for name in ("host01", "host02")}
+
+
+@pytest.mark.live  # reads /proc/PID/fd of its own child, to know that it waits
+def test_sigterm_while_waiting_for_the_directory_is_143_and_leaves_the_other_runs_files(work: Path):
+    out = work / "out"
+    with Stopped(_evaluate_argv("a.json"), work, out / "evidence.json") as first:
+        second = subprocess.Popen(_evaluate_argv("b.json"), cwd=work, env=_env(), stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True)
+        try:
+            deadline = time.monotonic() + 120
+            while not _has_open(second.pid, out):
+                assert second.poll() is None, second.communicate()
+                assert time.monotonic() < deadline
+                time.sleep(0.01)
+            second.send_signal(signal.SIGTERM)
+            _, second_err = second.communicate(timeout=60)
+        finally:
+            if second.poll() is None:
+                second.kill()
+                second.wait()
+        first_code, _ = first.finish()
+    assert second.returncode == 128 + signal.SIGTERM and "terminated" in second_err, second_err
+    assert first_code == COMPLIANT
+    assert _hosts_in(out, ["evidence.json", "race.sarif", "race.html"]) == {
+        "evidence.json": {"host-a"}, "race.sarif": {"host-a"}, "race.html": {"host-a"}}
+    assert _verify(work).returncode == 0
