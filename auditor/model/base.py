@@ -29,7 +29,7 @@ class StrictModel(BaseModel):
         if not self.model_config.get("frozen"):
             return
         fields_set = self.__pydantic_fields_set__
-        shared = _shared_fields_set(fields_set)
+        shared = shared_fields_set(fields_set)
         if shared is not fields_set:
             object.__setattr__(self, "__pydantic_fields_set__", shared)
 
@@ -37,7 +37,7 @@ class StrictModel(BaseModel):
 _FIELDS_SETS: dict[frozenset[str], set[str]] = {}
 
 
-def _shared_fields_set(fields_set: set[str]) -> set[str]:
+def shared_fields_set(fields_set: set[str]) -> set[str]:
     """The one set equal to ``fields_set`` that frozen models share (see StrictModel.model_post_init)."""
     return _FIELDS_SETS.setdefault(frozenset(fields_set), fields_set)
 
@@ -86,7 +86,43 @@ def construct_valid(cls: type[M], values: dict[str, Any]) -> M:
     _set(model, "__dict__", fields)
     fields_set = set(given)
     _set(model, "__pydantic_fields_set__",
-         _shared_fields_set(fields_set) if cls.model_config.get("frozen") else fields_set)
+         shared_fields_set(fields_set) if cls.model_config.get("frozen") else fields_set)
+    _set(model, "__pydantic_extra__", None)
+    _set(model, "__pydantic_private__", None)
+    return model
+
+
+def copy_with(model: M, update: dict[str, Any]) -> M:
+    """``model.model_copy(update=update)`` (same field values, same fields set), for a frozen
+    StrictModel and UPDATE values that are already valid, without pydantic's copies of the fields
+    set and the private attributes: the collector copies each listener once to add its owners, and
+    pydantic's copy was a third of that (issue 16).  Any other model goes through model_copy."""
+    cls = type(model)
+    if (not isinstance(model, StrictModel) or not cls.model_config.get("frozen")
+            or cls.model_config.get("extra") == "allow" or model.__pydantic_private__ is not None):
+        return model.model_copy(update=update)
+    copied = cls.__new__(cls)
+    _set = object.__setattr__
+    _set(copied, "__dict__", {**model.__dict__, **update})
+    fields_set = model.__pydantic_fields_set__
+    if not update.keys() <= fields_set:
+        fields_set = shared_fields_set(fields_set | update.keys())
+    _set(copied, "__pydantic_fields_set__", fields_set)  # shared: frozen models never add to it
+    _set(copied, "__pydantic_extra__", None if model.__pydantic_extra__ is None else dict(model.__pydantic_extra__))
+    _set(copied, "__pydantic_private__", None)
+    return copied
+
+
+def construct_complete(cls: type[M], fields: dict[str, Any], fields_set: set[str]) -> M:
+    """A model of ``cls`` holding FIELDS as they are: every field of ``cls`` given, each value valid
+    for it, and ``fields_set`` the names that model_construct would record as set.  For records
+    built in bulk from values that are already validated (a finding from its outcome): no walk of
+    the fields at all.  Frozen StrictModels only: ``fields_set`` is one :func:`shared_fields_set`
+    gave, shared by every such model."""
+    model = cls.__new__(cls)
+    _set = object.__setattr__
+    _set(model, "__dict__", fields)
+    _set(model, "__pydantic_fields_set__", fields_set)
     _set(model, "__pydantic_extra__", None)
     _set(model, "__pydantic_private__", None)
     return model

@@ -70,16 +70,23 @@ def _python_floats(container: Any, keys: Iterable[Any], replaced: list[tuple[Any
         if kind is str or kind is int or kind is bool or member is None:
             continue
         if kind is dict:
-            for name, value in member.items():
-                if type(value) is not str:
-                    push((member, name, value))
+            # Only what can be or hold a float is visited: most members are text, ints, None.
+            if not set(map(type, member.values())) <= _NO_FLOAT:
+                for name, value in member.items():
+                    if type(value) not in _NO_FLOAT:
+                        push((member, name, value))
         elif kind is list:
-            for index, value in enumerate(member):
-                if type(value) is not str:
-                    push((member, index, value))
+            if not set(map(type, member)) <= _NO_FLOAT:
+                for index, value in enumerate(member):
+                    if type(value) not in _NO_FLOAT:
+                        push((member, index, value))
         elif kind is float or isinstance(member, float):  # a subclass too: json writes float.__repr__
             holder[key] = _float_fragment(float(member))
             replaced.append((holder, key, member))
+
+
+# Types whose values neither are nor hold a float (any other type, a subclass of these too, is visited).
+_NO_FLOAT = frozenset({str, int, bool, type(None)})
 
 
 Parts = Mapping[type, Callable[[Any], tuple[dict[str, Any], Iterable[Any]]]]
