@@ -149,7 +149,7 @@ def test_a_finding_is_the_one_construct_valid_builds_from_its_outcome(kw: dict[s
     # construct_valid of the same values (the path any other Outcome type takes) builds the same.
     from auditor.engine.evaluate import _FINDING_LAYOUT_KNOWN, _FROM_OUTCOME, _findings
     from auditor.model.base import construct_valid
-    from auditor.model.check import CheckSpec, CheckParams
+    from auditor.model.check import CheckParams, CheckSpec
     from auditor.model.policy import ResolvedRule
     from auditor.model.result import Finding, Severity
 
