@@ -342,12 +342,15 @@ def evaluate(policy_path: Path, output: Path | None, fail_on: str, target: str |
             print_summary(evidence, "standard output", color=color, err=True)
         sys.exit(evidence.result.exit_code)
     make_out_dir(out_dir)
-    data = pipeline.write(evidence, output)
+    if reporters or history_store is not None:
+        data = pipeline.write(evidence, output)
+    else:  # nothing reads the bytes after writing them: not held whole (issue 16)
+        pipeline.write_streamed(evidence, output)
     fingerprint = pipeline.sign(output, sign_key) if sign_key is not None else None
     rendered: list[tuple[str, bytes]] = []
     written = pipeline.render(evidence, data, output, reporters, out_dir, pdf, assessor, pdf_cert, pdf_cert_key,
                               format_dirs, on_rendered=lambda name, path, document: rendered.append((name, document)),
-                              org_name=org_name, org_logo=logo)
+                              org_name=org_name, org_logo=logo) if reporters else []
     recorded = None
     if history_store is not None:
         from auditor.history import mark_attested, signature_beside

@@ -57,6 +57,7 @@ from auditor.collect.parsers.proc_net import (
     time_wait_count,
 )
 from auditor.collect.systemd_sockets import collect_declared_sockets
+from auditor.model.base import copy_with
 from auditor.model.facts import Gap, GapKind, Listener, ProcessInfo, SocketCounts, SocketFacts
 from auditor.safeio import read_regular
 
@@ -525,7 +526,7 @@ def attribute_owners(listeners: list[Listener], proc: str = PROC,
             why = _unattributed_reason(listener, scan) if scan else scan_failure
             gaps.append(Gap(section="sockets", path=("listeners", index, "processes"),
                             reason=f"{listener.protocol} {listener.endpoint}: {why}"))
-            result.append(listener.model_copy(update={"owner_reason": why}))
+            result.append(copy_with(listener, {"owner_reason": why}))
             continue
         if scan is not None and scan.unreadable:
             # A socket can be shared (fork, fd passing): a process whose fd table could not be read
@@ -541,7 +542,8 @@ def attribute_owners(listeners: list[Listener], proc: str = PROC,
             processes.append(info)
             for name, why in sorted(missing.items()):
                 gaps.append(Gap(section="sockets", path=("listeners", index, "processes", position, name), reason=why))
-        result.append(listener.model_copy(update={"processes": processes}))
+        # copy_with: pydantic's model_copy was a third of attributing 5,000 listeners (issue 16).
+        result.append(copy_with(listener, {"processes": processes}))
     return result, gaps
 
 

@@ -6,7 +6,7 @@ import hashlib
 import json
 import re
 from datetime import datetime, timezone
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Callable, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from pydantic_core import PydanticUndefined
@@ -29,7 +29,7 @@ class StrictModel(BaseModel):
         if not self.model_config.get("frozen"):
             return
         fields_set = self.__pydantic_fields_set__
-        shared = _shared_fields_set(fields_set)
+        shared = shared_fields_set(fields_set)
         if shared is not fields_set:
             object.__setattr__(self, "__pydantic_fields_set__", shared)
 
@@ -37,7 +37,7 @@ class StrictModel(BaseModel):
 _FIELDS_SETS: dict[frozenset[str], set[str]] = {}
 
 
-def _shared_fields_set(fields_set: set[str]) -> set[str]:
+def shared_fields_set(fields_set: set[str]) -> set[str]:
     """The one set equal to ``fields_set`` that frozen models share (see StrictModel.model_post_init)."""
     return _FIELDS_SETS.setdefault(frozenset(fields_set), fields_set)
 
@@ -86,7 +86,43 @@ def construct_valid(cls: type[M], values: dict[str, Any]) -> M:
     _set(model, "__dict__", fields)
     fields_set = set(given)
     _set(model, "__pydantic_fields_set__",
-         _shared_fields_set(fields_set) if cls.model_config.get("frozen") else fields_set)
+         shared_fields_set(fields_set) if cls.model_config.get("frozen") else fields_set)
+    _set(model, "__pydantic_extra__", None)
+    _set(model, "__pydantic_private__", None)
+    return model
+
+
+def copy_with(model: M, update: dict[str, Any]) -> M:
+    """``model.model_copy(update=update)`` (same field values, same fields set), for a frozen
+    StrictModel and UPDATE values that are already valid, without pydantic's copies of the fields
+    set and the private attributes: the collector copies each listener once to add its owners, and
+    pydantic's copy was a third of that (issue 16).  Any other model goes through model_copy."""
+    cls = type(model)
+    if (not isinstance(model, StrictModel) or not cls.model_config.get("frozen")
+            or cls.model_config.get("extra") == "allow" or model.__pydantic_private__ is not None):
+        return model.model_copy(update=update)
+    copied = cls.__new__(cls)
+    _set = object.__setattr__
+    _set(copied, "__dict__", {**model.__dict__, **update})
+    fields_set = model.__pydantic_fields_set__
+    if not update.keys() <= fields_set:
+        fields_set = shared_fields_set(fields_set | update.keys())
+    _set(copied, "__pydantic_fields_set__", fields_set)  # shared: frozen models never add to it
+    _set(copied, "__pydantic_extra__", None if model.__pydantic_extra__ is None else dict(model.__pydantic_extra__))
+    _set(copied, "__pydantic_private__", None)
+    return copied
+
+
+def construct_complete(cls: type[M], fields: dict[str, Any], fields_set: set[str]) -> M:
+    """A model of ``cls`` holding FIELDS as they are: every field of ``cls`` given, each value valid
+    for it, and ``fields_set`` the names that model_construct would record as set.  For records
+    built in bulk from values that are already validated (a finding from its outcome): no walk of
+    the fields at all.  Frozen StrictModels only: ``fields_set`` is one :func:`shared_fields_set`
+    gave, shared by every such model."""
+    model = cls.__new__(cls)
+    _set = object.__setattr__
+    _set(model, "__dict__", fields)
+    _set(model, "__pydantic_fields_set__", fields_set)
     _set(model, "__pydantic_extra__", None)
     _set(model, "__pydantic_private__", None)
     return model
@@ -189,10 +225,54 @@ def canonical_json(value: Any) -> bytes:
     return canonical_text(value).encode("utf-8")
 
 
-def canonical_text(value: Any) -> str:
+def canonical_text(value: Any, default: Callable[[Any], Any] | None = None) -> str:
     """:func:`canonical_json` of a plain JSON value, as text: the one definition of the canonical
-    form, which the piece-by-piece digest of a file read back (``storage/jsonfile.py``) writes too."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    form, which the piece-by-piece digest (:func:`canonical_sha256`) writes too.  ``default``: as
+    json.dumps's, the plain JSON of an object that is not."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False,
+                      default=default)
+
+
+# Items of a list on the way written per canonical_text call: one call per item was most of the
+# digest's time (a JSON encoder set up 10,000 times), a whole list one 20 MB string.
+CANONICAL_CHUNK_ITEMS = 256
+
+
+def canonical_sha256(value: Any, default: Callable[[Any], Any] | None = None) -> str:
+    """SHA-256 (hex) of :func:`canonical_json` of a JSON value (str keys),
+    fed to the hash piece by piece, each piece written by ``canonical_text``: the dicts on the way
+    from the root are written key by key and the items of a list on the way CANONICAL_CHUNK_ITEMS
+    at a time (the canonical text of a list slice without its brackets is exactly those items
+    joined by commas), so a 20,000-finding evidence is never one 20 MB string (nor its UTF-8 copy).
+    The bytes hashed are those of ``canonical_json``.  ``default`` gives the plain JSON of any other
+    object in VALUE (json.dumps's hook): the listeners of a snapshot's facts digest are left as
+    models and made plain 256 at a time, never all at once (issue 16)."""
+    digest = hashlib.sha256()
+    pieces: list[str] = []
+
+    def flush() -> None:
+        digest.update("".join(pieces).encode("utf-8"))
+        pieces.clear()
+
+    def feed(item: Any) -> None:
+        if type(item) is dict and item:
+            pieces.append("{")
+            for number, key in enumerate(sorted(item)):
+                pieces.append(("," if number else "") + canonical_text(key) + ":")
+                feed(item[key])
+            pieces.append("}")
+        elif type(item) is list and item:
+            pieces.append("[")
+            for start in range(0, len(item), CANONICAL_CHUNK_ITEMS):
+                pieces.append(("," if start else "") + canonical_text(item[start:start + CANONICAL_CHUNK_ITEMS], default)[1:-1])
+                flush()
+            pieces.append("]")
+        else:
+            pieces.append(canonical_text(item, default))
+
+    feed(value)
+    flush()
+    return digest.hexdigest()
 
 
 def json_pointer(*parts: str | int) -> str:

@@ -14,7 +14,7 @@ from typing import Any, Callable, Iterable
 
 from pydantic import ConfigDict, Field, JsonValue, model_validator
 
-from auditor.model.base import StrictModel, construct_valid
+from auditor.model.base import StrictModel, construct_complete, shared_fields_set
 from auditor.model.facts import PLATFORM_NAMES, HostSnapshot, Platform, Section
 from auditor.model.result import Severity, Status, json_ready
 
@@ -66,60 +66,79 @@ def _plain(value: Any) -> Any:
     if kind is str or kind is int or kind is float or kind is bool or value is None:
         return value
     if kind is list or kind is tuple:
+        if set(map(type, value)) <= _SCALARS:  # the common case, told and copied at C speed
+            return list(value)
         return [v if type(v) in _SCALARS else _plain(v) for v in value]
     if kind is dict:
+        if set(map(type, value)) <= _TEXT and set(map(type, value.values())) <= _SCALARS:
+            return dict(value)  # text keys and scalar values (most of a finding's): copied at C speed
         # Scalars are taken here, not through a call each: most of a finding's values are.
         return {k if type(k) is str else str(k): v if type(v) in _SCALARS else _plain(v) for k, v in value.items()}
     raise _NotPlain
 
 
 _SCALARS = frozenset({str, int, float, bool, type(None)})
+_TEXT = frozenset({str})
+_NEEDS_REASON = frozenset({Status.NOT_REVIEWED, Status.NOT_APPLICABLE, Status.ERROR})
+# The fields set of an outcome helper's outcome, by the names it was given (in the order given):
+# one shared set each, as construct_valid would record it.
+_GIVEN_SETS: dict[tuple[str, ...], set[str]] = {}
 
 
-def _valid_as_is(status: Status, subject: Any, message: Any, kw: dict[str, Any]) -> bool:
-    """Would ``Outcome(status=..., subject=..., message=..., **kw)``, its JSON values plain, validate
-    and keep every value as given?  Then validating it adds nothing; anything else (a wrong type, an
-    unknown field, a waived status, a missing reason) goes through validation, which refuses it with
-    its own error."""
-    if (type(status) is not Status or type(subject) is not str or type(message) is not str
-            or not kw.keys() <= _OUTCOME_FIELDS or type(kw.get("subject_detail", {})) is not dict):
-        return False
-    if any(kw.get(name) is not None and type(kw[name]) is not str for name in ("reason", "key")):
-        return False
-    evidence = kw.get("evidence", [])
-    if type(evidence) is not list or any(type(p) is not str for p in evidence):
-        return False
-    # The invariants of Outcome._reason_where_required, checked here the same way.
-    return status in (Status.PASS, Status.FAIL) or (
-        status in (Status.NOT_REVIEWED, Status.NOT_APPLICABLE, Status.ERROR) and bool(kw.get("reason")))
+def _made(status: Status, subject: Any, message: Any, kw: dict[str, Any]) -> Outcome:
+    """``Outcome(status=..., subject=..., message=..., **kw)`` with its JSON values made plain.
 
-
-def _outcome(status: Status, subject: str, message: str, **kw: Any) -> Outcome:
-    if _valid_as_is(status, subject, message, kw):
-        # Judging one listener builds one or two outcomes: validating values just made plain JSON
-        # and checked to be text was most of its cost (pydantic calls back into Python for each).
-        # The outcome is then built from them as model_construct would, without its walk of
-        # aliases and defaults.
-        try:
-            plain = {name: _plain(kw[name]) for name in _JSON_VALUES if name in kw}
-        except _NotPlain:
-            pass
-        else:
-            kw.update(plain)
-            kw["status"], kw["subject"], kw["message"] = status, subject, message
-            return construct_valid(Outcome, kw)
-    for key in _JSON_VALUES:
-        if key in kw:
-            kw[key] = json_ready(kw[key])
+    When every value is of the type the field holds and the JSON values are plain (tuples become
+    lists), validating adds nothing: the outcome is then built from them directly, every field in
+    Outcome's order, as model_construct would.  Judging one listener builds one or two outcomes, and
+    validating values just made plain and checked to be text was most of its cost (pydantic calls
+    back into Python for each).  Anything else (a wrong type, an unknown field, a waived status, a
+    missing reason, a value that is not plain JSON) goes through validation, which refuses it with
+    its own error, or accepts it as it always did."""
+    get = kw.get
+    reason, key = get("reason"), get("key")
+    if (type(status) is Status and type(subject) is str and type(message) is str and kw.keys() <= _OUTCOME_FIELDS
+            and (reason is None or type(reason) is str) and (key is None or type(key) is str)
+            # The invariants of Outcome._reason_where_required, checked here the same way.
+            and (status is Status.PASS or status is Status.FAIL or (status in _NEEDS_REASON and bool(reason)))):
+        detail, evidence = get("subject_detail", _ABSENT), get("evidence", _ABSENT)
+        if ((detail is _ABSENT or type(detail) is dict)
+                and (evidence is _ABSENT or (type(evidence) is list and set(map(type, evidence)) <= _TEXT))):
+            try:
+                fields = {
+                    "status": status, "subject": subject, "message": message,
+                    "subject_detail": {} if detail is _ABSENT else _plain(detail),
+                    "observed": _plain(kw["observed"]) if "observed" in kw else None,
+                    "expected": _plain(kw["expected"]) if "expected" in kw else None,
+                    "reason": reason, "evidence": [] if evidence is _ABSENT else evidence, "key": key,
+                }
+            except _NotPlain:
+                pass
+            else:
+                given = tuple(kw)
+                fields_set = _GIVEN_SETS.get(given)
+                if fields_set is None:
+                    fields_set = _GIVEN_SETS[given] = shared_fields_set({"status", "subject", "message", *given})
+                return construct_complete(Outcome, fields, fields_set)
+    for name in _JSON_VALUES:
+        if name in kw:
+            kw[name] = json_ready(kw[name])
     return Outcome(status=status, subject=subject, message=message, **kw)
 
 
+_ABSENT: Any = object()
+
+
+def _outcome(status: Status, subject: str, message: str, **kw: Any) -> Outcome:
+    return _made(status, subject, message, kw)
+
+
 def passed(subject: str, message: str, **kw: Any) -> Outcome:
-    return _outcome(Status.PASS, subject, message, **kw)
+    return _made(Status.PASS, subject, message, kw)
 
 
 def failed(subject: str, message: str, **kw: Any) -> Outcome:
-    return _outcome(Status.FAIL, subject, message, **kw)
+    return _made(Status.FAIL, subject, message, kw)
 
 
 def not_reviewed(subject: str, reason: str, **kw: Any) -> Outcome:

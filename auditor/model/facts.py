@@ -14,7 +14,7 @@ from typing import Any, Final, Literal, Union, get_args
 
 from pydantic import Field, model_validator
 
-from auditor.model.base import Count, Inode, Moment, Pid, StrictModel, Uid, digest_of, json_pointer
+from auditor.model.base import Count, Inode, Moment, Pid, StrictModel, Uid, canonical_sha256, json_pointer
 
 SNAPSHOT_SCHEMA: Final = "lbaudit/snapshot"
 SNAPSHOT_SCHEMA_VERSION: Final = "1.1"  # 1.1: platform (linux, windows, macos) and their facts
@@ -517,8 +517,13 @@ class HostSnapshot(StrictModel):
         """SHA-256 of what was observed (facts and gaps), independent of when and from where."""
         # ``path`` restates ``field``: left out, so the digest of what was seen is the same as before
         # gaps carried it (and the same for a snapshot written then).
-        return digest_of({"facts": facts_json(self.facts),
-                          "gaps": [g.model_dump(mode="json", exclude={"path"}) for g in self.gaps]})
+        # The listeners are left as models, made plain 256 at a time as the digest is taken: the plain
+        # form of every listener and its canonical text, whole, were the peak of evaluating 5,000
+        # listeners (issue 16).  The bytes hashed are the canonical JSON of the same value.
+        processes: dict[int, dict[str, Any]] = {}
+        return canonical_sha256({"facts": facts_json(self.facts, listeners_as_models=True),
+                                 "gaps": [g.model_dump(mode="json", exclude={"path"}) for g in self.gaps]},
+                                default=lambda listener: _listener_json_of(listener, processes))
 
 
 # Every field of a listener and of a process, as listener_json writes them: a field added to either
@@ -574,6 +579,12 @@ def snapshot_json(snapshot: HostSnapshot, dumped: dict[str, Any], *, listeners_a
     models for ``storage.jsontext.indented_json`` to write one at a time (:func:`listener_parts`)."""
     facts = facts_json(snapshot.facts, listeners_as_models=listeners_as_models)
     return {key: value for key, value in dumped.items() if key != "gaps"} | {"facts": facts, "gaps": dumped["gaps"]}
+
+
+def _listener_json_of(listener: Any, processes: dict[int, dict[str, Any]]) -> dict[str, Any]:
+    if type(listener) is not Listener:
+        raise TypeError(f"Object of type {type(listener).__name__} is not JSON serializable")
+    return listener_json(listener, processes)
 
 
 def listener_parts() -> dict[type, Any]:

@@ -16,7 +16,7 @@ from auditor.model.evidence import EVIDENCE_SCHEMA, EVIDENCE_SCHEMA_VERSION, Evi
 from auditor.model.facts import Listener, listener_parts, snapshot_json
 from auditor.model.result import Finding
 from auditor.storage.jsonfile import canonical_sha256, parse_document, read_bounded, validate_versioned
-from auditor.storage.jsontext import indented_json
+from auditor.storage.jsontext import indented_json, indented_json_chunks
 from auditor.storage.outputs import write_atomic
 
 MAX_EVIDENCE_BYTES = 256 * 1024 * 1024
@@ -61,9 +61,8 @@ def _plain_findings() -> bool:
     return tuple(Finding.model_fields) == _FINDING_FIELDS
 
 
-def evidence_bytes(evidence: Evidence) -> bytes:
-    """The file form: sorted keys and two-space indents, so that diffs between scans are readable
-    (``json.dumps(indent=2, sort_keys=True, ensure_ascii=False)``, written at C speed)."""
+def _evidence_value(evidence: Evidence) -> tuple[dict[str, Any], dict[type, Any]]:
+    """The evidence as the value indented_json writes, and the parts it writes one at a time."""
     if _plain_findings():
         data = evidence.model_dump(mode="json", by_alias=True, exclude={"result": {"findings"}, "snapshot": {"facts"}})
         # Findings and listeners are left as models and written one at a time: the plain form of
@@ -74,7 +73,21 @@ def evidence_bytes(evidence: Evidence) -> bytes:
         data = evidence.model_dump(mode="json", by_alias=True)
     if data.get("waiver_file", 0) is None:  # written only when the run had a waivers file (--waivers)
         del data["waiver_file"]
-    return indented_json(data, float_holders, parts={**listener_parts(), Finding: _finding_part})
+    return data, {**listener_parts(), Finding: _finding_part}
+
+
+def evidence_bytes(evidence: Evidence) -> bytes:
+    """The file form: sorted keys and two-space indents, so that diffs between scans are readable
+    (``json.dumps(indent=2, sort_keys=True, ensure_ascii=False)``, written at C speed)."""
+    data, parts = _evidence_value(evidence)
+    return indented_json(data, float_holders, parts=parts)
+
+
+def evidence_chunks(evidence: Evidence) -> Iterator[bytes]:
+    """:func:`evidence_bytes` in pieces (their concatenation is exactly those bytes), findings and
+    listeners a few hundred at a time, for a file written without holding its bytes whole."""
+    data, parts = _evidence_value(evidence)
+    return indented_json_chunks(data, float_holders, parts=parts)
 
 
 def _finding_part(finding: Finding) -> tuple[dict[str, Any], tuple[str, ...]]:
@@ -85,6 +98,12 @@ def write_evidence(evidence: Evidence, path: Path) -> bytes:
     data = evidence_bytes(evidence)
     write_atomic(path, data)
     return data
+
+
+def stream_evidence(evidence: Evidence, path: Path) -> None:
+    """:func:`write_evidence` (the same bytes, as atomically), its pieces written as they are made
+    and its bytes never held whole: for a run that needs no bytes afterwards (no report, no record)."""
+    write_atomic(path, evidence_chunks(evidence))
 
 
 def evidence_schema() -> dict[str, Any]:

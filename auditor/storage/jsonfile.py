@@ -9,7 +9,6 @@ InputError (exit 2) that names the file and, where there is one, the line and co
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import re
@@ -20,7 +19,9 @@ from typing import Any, Callable
 from pydantic import BaseModel, ValidationError
 
 from auditor.errors import InputError, Problem
-from auditor.model.base import canonical_text, json_pointer
+from auditor.model.base import CANONICAL_CHUNK_ITEMS as CANONICAL_CHUNK_ITEMS  # re-exported
+from auditor.model.base import canonical_sha256 as canonical_sha256  # re-exported: reporters' digest
+from auditor.model.base import json_pointer
 from auditor.safeio import FileTooLarge, NotRegularFile, read_regular
 
 # Deeper than any lbaudit document (evidence nests about 8 levels).  json.loads recurses once per
@@ -314,43 +315,3 @@ def validate_versioned(data: Any, name: str, what: str, noun: str, model: type[B
         if len(errors) > len(problems):
             problems.append(Problem(name, None, None, f"... and {len(errors) - len(problems)} more"))
         raise InputError(f"{name}: invalid {noun} ({len(errors)} problem(s))", problems) from exc
-
-
-# Items of a list on the way written per canonical_text call: one call per item was most of the
-# digest's time (a JSON encoder set up 10,000 times), a whole list one 20 MB string.
-CANONICAL_CHUNK_ITEMS = 256
-
-
-def canonical_sha256(value: Any) -> str:
-    """SHA-256 (hex) of ``auditor.model.base.canonical_json(value)`` for a JSON value (str keys),
-    fed to the hash piece by piece, each piece written by ``canonical_text``: the dicts on the way
-    from the root are written key by key and the items of a list on the way CANONICAL_CHUNK_ITEMS
-    at a time (the canonical text of a list slice without its brackets is exactly those items
-    joined by commas), so a 20,000-finding evidence is never one 20 MB string (nor its UTF-8 copy).
-    The bytes hashed are those of ``canonical_json``."""
-    digest = hashlib.sha256()
-    pieces: list[str] = []
-
-    def flush() -> None:
-        digest.update("".join(pieces).encode("utf-8"))
-        pieces.clear()
-
-    def feed(item: Any) -> None:
-        if type(item) is dict and item:
-            pieces.append("{")
-            for number, key in enumerate(sorted(item)):
-                pieces.append(("," if number else "") + canonical_text(key) + ":")
-                feed(item[key])
-            pieces.append("}")
-        elif type(item) is list and item:
-            pieces.append("[")
-            for start in range(0, len(item), CANONICAL_CHUNK_ITEMS):
-                pieces.append(("," if start else "") + canonical_text(item[start:start + CANONICAL_CHUNK_ITEMS])[1:-1])
-                flush()
-            pieces.append("]")
-        else:
-            pieces.append(canonical_text(item))
-
-    feed(value)
-    flush()
-    return digest.hexdigest()

@@ -319,9 +319,10 @@ def _create_temporary(directory: Path, name: str, mode: int) -> tuple[int, Path]
     return at_free_name(directory, name, "tmp", lambda tmp: (os.open(tmp, flags, mode), tmp))
 
 
-def write_atomic(path: Path, data: bytes, *, private: bool = False, replace: bool = True,
+def write_atomic(path: Path, data: bytes | Iterable[bytes], *, private: bool = False, replace: bool = True,
                  mode: int | None = None) -> Path:
     """Write ``data`` to ``path`` so that readers see the old file or the whole new one, never half.
+    ``data`` may be pieces, written as they come (a failure while making them leaves no file).
 
     Symlinks are written through (the link stays); anything but a regular file is refused, and so
     is a missing directory.  A new file gets 0666 less the umask, a replaced one keeps its mode; a
@@ -352,7 +353,11 @@ def write_atomic(path: Path, data: bytes, *, private: bool = False, replace: boo
                 os.fchmod(fd, mode)
             elif existing is not None:
                 os.fchmod(fd, stat.S_IMODE(existing.st_mode) & 0o777)
-            handle.write(data)
+            if isinstance(data, bytes):
+                handle.write(data)
+            else:
+                for piece in data:
+                    handle.write(piece)
             handle.flush()
             os.fsync(handle.fileno())
         # Between the plan and now something else may have appeared at the target: look again.

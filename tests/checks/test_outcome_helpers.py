@@ -141,3 +141,43 @@ def test_construct_valid_leaves_aliased_models_to_pydantic() -> None:
     from auditor.model.evidence import Evidence
 
     assert _construct_plan(Evidence) is None and _construct_plan(ToolInfo) is not None
+
+
+@pytest.mark.parametrize("kw", ACCEPTED[:2])
+def test_a_finding_is_the_one_construct_valid_builds_from_its_outcome(kw: dict[str, Any]) -> None:
+    # The engine builds each finding from its outcome by a dict display in Finding's field order;
+    # construct_valid of the same values (the path any other Outcome type takes) builds the same.
+    from auditor.engine.evaluate import _FINDING_LAYOUT_KNOWN, _FROM_OUTCOME, _findings
+    from auditor.model.base import construct_valid
+    from auditor.model.check import CheckParams, CheckSpec
+    from auditor.model.policy import ResolvedRule
+    from auditor.model.result import Finding, Severity
+
+    assert _FINDING_LAYOUT_KNOWN  # else every finding takes construct_valid's path, and this compares nothing
+    rule = ResolvedRule(id="r", check="c", title="t", severity=Severity.HIGH, controls=["CM-7", "SC-7"],
+                        params={}, enabled=True, source="p.yaml:1")
+    spec = CheckSpec(name="c", title="t", version="1", needs=(), params=CheckParams, severity=Severity.HIGH,
+                     controls=("CM-7",), rationale="r", remediation="r", func=lambda snapshot, params: [])
+    outcome = passed("subject", "message", **dict(kw))
+    (fast,) = _findings(rule, spec, [outcome])
+    slow = construct_valid(Finding, {"id": fast.id, "rule_id": "r", "check": "c", "severity": Severity.HIGH,
+                                     "controls": ["CM-7", "SC-7"], **{n: getattr(outcome, n) for n in _FROM_OUTCOME}})
+    assert fast == slow and list(fast.__dict__) == list(slow.__dict__)
+    assert fast.model_fields_set == slow.model_fields_set
+    assert fast.model_dump(mode="json") == slow.model_dump(mode="json")
+    assert fast.__pydantic_extra__ is None and fast.__pydantic_private__ is None
+
+
+def test_copy_with_copies_as_model_copy_does() -> None:
+    from auditor.model.base import copy_with
+    from auditor.model.facts import Listener, ProcessInfo
+
+    listener = Listener(protocol="tcp", family="ipv4", address="127.0.0.1", port=22, inode=7)
+    process = ProcessInfo(pid=1, name="sshd")
+    for update in ({"processes": [process]}, {"owner_reason": "why"}, {"port": 22}):
+        fast, slow = copy_with(listener, update), listener.model_copy(update=update)
+        assert fast == slow and list(fast.__dict__) == list(slow.__dict__)
+        assert fast.model_fields_set == slow.model_fields_set
+        assert fast.model_dump(mode="json") == slow.model_dump(mode="json")
+        assert listener.processes == [] and listener.owner_reason is None  # the original is left alone
+        assert fast.__dict__ is not listener.__dict__

@@ -66,3 +66,11 @@ def test_the_bytes_and_digest_are_those_of_pydantics_dump() -> None:
     from auditor.storage.evidence import float_holders
 
     assert evidence_bytes(evidence) == indented_json(dumped, float_holders)
+
+
+def test_the_digest_of_many_listeners_made_plain_in_chunks_is_that_of_pydantics_dump() -> None:
+    # facts_digest makes the listeners plain 256 at a time as it hashes (more than two chunks here).
+    snapshot = make_snapshot(extra_listeners=600)
+    assert snapshot.facts_digest() == digest_of({"facts": snapshot.facts.model_dump(mode="json"),
+                                                 "gaps": [g.model_dump(mode="json", exclude={"path"})
+                                                          for g in snapshot.gaps]})

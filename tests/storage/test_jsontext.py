@@ -182,3 +182,47 @@ def test_parts_are_written_alike_with_and_without_orjson(monkeypatch):
     assert indented_json(value, parts={Part: part}) == expected
     with pytest.raises(TypeError, match="Object of type Part is not JSON serializable"):
         indented_json(value)
+
+
+def test_the_pieces_of_a_document_are_its_bytes_wherever_the_lists_of_parts_stand():
+    """indented_json_chunks writes lists of parts item by item, the rest around them: the pieces
+    joined are indented_json's bytes, for lists at any depth, inside lists, empty or one item long,
+    with floats in the parts and around them, and in batches smaller than a list."""
+    from auditor.storage.jsontext import indented_json_chunks
+
+    class Part:
+        def __init__(self, number: float, nested: Any = None) -> None:
+            self.number, self.nested = number, nested
+
+    def part(obj: Part) -> tuple[dict[str, Any], tuple[str, ...]]:
+        return {"number": obj.number, "nested": obj.nested, "name": "é\n"}, ("number", "nested")
+
+    parts = {Part: part}
+    value = {
+        "top": [Part(1e-05), Part(2.5, {"deep": [1e16, {"x": 0.1}]})],
+        "a": {"b": {"c": [Part(float(i), [i]) for i in range(7)]}, "empty": [], "floats": [1e-07]},
+        "inside": [[Part(3.0)], {"one": [Part(1e300)]}, "text"],
+        "z": "\u0000lbaudit part not a token",
+    }
+    whole = indented_json(value, lambda data: [(data["a"], ("floats",))], parts=parts)
+    for batch in (1, 2, 3, 256):
+        pieces = list(indented_json_chunks(value, lambda data: [(data["a"], ("floats",))], parts=parts, batch=batch))
+        assert b"".join(pieces) == whole
+        assert len(pieces) > 3  # the lists were written apart, not the document in one piece
+    assert whole == stdlib({
+        "top": [part(Part(1e-05))[0], part(Part(2.5, {"deep": [1e16, {"x": 0.1}]}))[0]],
+        "a": {"b": {"c": [part(Part(float(i), [i]))[0] for i in range(7)]}, "empty": [], "floats": [1e-07]},
+        "inside": [[part(Part(3.0))[0]], {"one": [part(Part(1e300))[0]]}, "text"],
+        "z": "\u0000lbaudit part not a token",
+    })
+    assert isinstance(value["top"], list) and isinstance(value["top"][0], Part)  # the lists are put back
+
+
+def test_the_pieces_of_the_evidence_are_its_bytes(tmp_path):
+    from auditor import pipeline
+    from auditor.storage.evidence import evidence_chunks
+
+    evidence = make_evidence(extra_listeners=600)
+    assert b"".join(evidence_chunks(evidence)) == evidence_bytes(evidence)
+    pipeline.write_streamed(evidence, tmp_path / "streamed.json")
+    assert (tmp_path / "streamed.json").read_bytes() == pipeline.write(evidence, tmp_path / "whole.json")
