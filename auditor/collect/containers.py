@@ -10,12 +10,12 @@ socket (``/run/podman/podman.sock``) answers the same requests and is read the s
 
 from __future__ import annotations
 
-import http.client
 import json
 import os
 import socket
 import stat
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from auditor.collect.parsers import UNPARSEABLE, unparseable_reason
@@ -33,25 +33,34 @@ class EngineError(OSError):
     pass
 
 
-class _UnixConnection(http.client.HTTPConnection):
-    def __init__(self, path: str, timeout: float) -> None:
-        super().__init__("localhost", timeout=timeout)
-        self._socket_path = path
+@lru_cache(maxsize=None)
+def _unix_connection() -> Any:
+    """http.client's connection over a unix socket.  Made on first use: http.client imports email
+    and ssl (about 35 ms), which a host without a container engine socket never needs (issue 16)."""
+    import http.client
 
-    def connect(self) -> None:
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
-        sock.settimeout(self.timeout)
-        try:
-            sock.connect(self._socket_path)
-        except OSError:
-            sock.close()
-            raise
-        self.sock = sock
+    class UnixConnection(http.client.HTTPConnection):
+        def __init__(self, path: str, timeout: float) -> None:
+            super().__init__("localhost", timeout=timeout)
+            self._socket_path = path
+
+        def connect(self) -> None:
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
+            sock.settimeout(self.timeout)
+            try:
+                sock.connect(self._socket_path)
+            except OSError:
+                sock.close()
+                raise
+            self.sock = sock
+
+    return UnixConnection
 
 
 def engine_get(socket_path: str, url: str, timeout: float) -> Any:
-    """GET ``url`` from the Engine API at ``socket_path``; its JSON.  Raises OSError or ValueError."""
-    connection = _UnixConnection(socket_path, timeout)
+    """GET ``url`` from the Engine API at ``socket_path``; its JSON.  Raises OSError, ValueError or
+    http.client.HTTPException."""
+    connection = _unix_connection()(socket_path, timeout)
     try:
         connection.request("GET", API + url, headers={"Host": "docker", "Accept": "application/json"})
         response = connection.getresponse()
@@ -132,6 +141,8 @@ def _published(runtime: str, inspect: dict[str, Any], name: str | None, cid: str
 def read_engines(timeout: float, environ: dict[str, str] | None = None) -> EngineView:
     view = EngineView()
     sockets, view.gaps = engine_sockets(environ)
+    if sockets:
+        import http.client  # only to talk to an engine (see _unix_connection)
     for runtime, path in sockets:
         try:
             listed = engine_get(path, "/containers/json", timeout)
