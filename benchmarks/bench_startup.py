@@ -74,9 +74,12 @@ def compile_bytecode(python: str, repo: Path) -> None:
 
 def console_script(repo: Path) -> str:
     """``python -c`` code that runs REPO's ``lbaudit`` as its console script does."""
-    import tomllib
+    import re  # (tomllib is Python 3.11+; lbaudit supports 3.10)
 
-    target = tomllib.loads((repo / "pyproject.toml").read_text(encoding="utf-8"))["project"]["scripts"]["lbaudit"]
+    scripts = (repo / "pyproject.toml").read_text(encoding="utf-8").split("[project.scripts]\n", 1)[1]
+    match = re.search(r'^lbaudit = "([^"]+)"', scripts, re.M)
+    assert match is not None, f"{repo}/pyproject.toml: no lbaudit in [project.scripts]"
+    target = match.group(1)
     module, _, function = target.partition(":")
     return f"import sys; sys.argv[0] = 'lbaudit'; from {module} import {function}; {function}()"
 
