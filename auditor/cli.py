@@ -28,6 +28,8 @@ Exit codes:
   10  verify: evidence digest mismatch        11  verify: signature invalid
   12  verify: signed by another key           13  verify: PDF does not belong to the evidence
   70  internal error in lbaudit (a bug: please report it)
+  75  busy: another lbaudit process kept a directory this command writes in
+      past LBAUDIT_LOCK_WAIT seconds (default 120); nothing was written
 """
 
 SEVERITIES = [s.value for s in Severity]
@@ -567,14 +569,16 @@ def list_checks(as_json: bool, no_plugins: bool) -> None:
         return
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     from auditor.commands.output import terminal_width
 
     table = Table(header_style="bold")
     for column in ("check", "title", "severity", "controls", "origin"):
         table.add_column(column, overflow="fold")
-    for row in rows:
-        table.add_row(row["name"], row["title"], row["severity"], ", ".join(row["controls"]), row["origin"])
+    for row in rows:  # as text, never rich markup: a plugin's title may hold "[...]"
+        table.add_row(*(Text(value) for value in (row["name"], row["title"], row["severity"],
+                                                   ", ".join(row["controls"]), row["origin"])))
     Console(width=terminal_width(sys.stdout)).print(table)
 
 

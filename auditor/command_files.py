@@ -11,7 +11,9 @@ every command, including those that never write and must not load the writer (``
 from __future__ import annotations
 
 import errno
+import fcntl
 import os
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -75,6 +77,121 @@ class _Transaction:
 
 _ACTIVE: list[_Transaction] = []
 
+# The directories this process writes in, each held with an exclusive flock(2) on the directory
+# itself until its outermost transaction ends: (st_dev, st_ino) -> (descriptor, pid that took it).
+# A forked child (a fleet worker) inherits the parent's entries, and with them the parent's lock
+# (flock belongs to the open file, shared across fork): it neither waits for it nor releases it.
+_HELD: dict[tuple[int, int], tuple[int, int]] = {}
+LOCK_WAIT_VARIABLE = "LBAUDIT_LOCK_WAIT"
+DEFAULT_LOCK_WAIT = 120.0  # seconds: longer than any one run's writing takes; a stopped run is not waited for forever
+
+
+class DirectoryBusy(OSError):
+    """Another process held a directory this command writes in for longer than the wait."""
+
+    def __init__(self, directory: Path, waited: float, holder: int | None):
+        by = f"lbaudit process {holder}" if holder is not None else "another lbaudit process"
+        super().__init__(errno.EAGAIN, f"{by} is writing in this directory; gave up after waiting {waited:g} s "
+                                       f"(set {LOCK_WAIT_VARIABLE} to wait longer)")
+        self.directory = directory
+
+
+def lock_wait() -> float:
+    try:
+        return max(0.0, float(os.environ.get(LOCK_WAIT_VARIABLE, DEFAULT_LOCK_WAIT)))
+    except ValueError:
+        return DEFAULT_LOCK_WAIT
+
+
+def lock_directories(directories: list[Path]) -> None:
+    """Hold every directory of ``directories`` for the rest of this process's outermost transaction
+    (nothing outside one): two commands writing in one directory then write one after the other,
+    each its whole set of files, never evidence of one run beside the reports or signature of the
+    other.  Taken in one order (by device and inode), so two commands never wait for each other.
+    Waits up to ``LBAUDIT_LOCK_WAIT`` seconds; then DirectoryBusy.  A directory that cannot be
+    opened is not held: writing in it fails on its own."""
+    if current() is None:
+        return
+    opened: list[tuple[tuple[int, int], int, Path]] = []
+    for directory in directories:
+        try:
+            fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0))
+        except OSError:
+            continue
+        st = os.fstat(fd)
+        key = (st.st_dev, st.st_ino)
+        if key in _HELD or any(key == k for k, _, _ in opened):
+            os.close(fd)
+            continue
+        opened.append((key, fd, Path(directory)))
+    opened.sort()
+    wait = lock_wait()
+    for index, (key, fd, directory) in enumerate(opened):
+        try:
+            _flock_within(fd, directory, wait)
+        except DirectoryBusy:
+            for _, rest, _ in opened[index:]:
+                os.close(rest)
+            raise
+        except OSError:  # a file system without flock (some FUSE mounts): written unheld, as before
+            os.close(fd)
+            continue
+        except BaseException:  # Ctrl-C, SIGTERM while waiting
+            for _, rest, _ in opened[index:]:
+                os.close(rest)
+            raise
+        _HELD[key] = (fd, os.getpid())
+
+
+def held_by_parent(directory: Path) -> None:
+    """A worker process started for the command (a fleet worker, spawned where it cannot be forked)
+    writes in ``directory``, which the command holds for as long as the worker lives: the worker
+    must not wait for its own command."""
+    try:
+        st = os.stat(directory)
+    except OSError:
+        return
+    _HELD.setdefault((st.st_dev, st.st_ino), (-1, os.getppid()))
+
+
+def _flock_within(fd: int, directory: Path, wait: float) -> None:
+    deadline = time.monotonic() + wait
+    pause = 0.005
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                raise DirectoryBusy(directory, wait, _flock_holder(fd)) from None
+            time.sleep(pause)
+            pause = min(pause * 2, 0.1)
+
+
+def _flock_holder(fd: int) -> int | None:
+    """The process holding the flock on the directory open as ``fd``, from /proc/locks (Linux)."""
+    st = os.fstat(fd)
+    inode = f"{os.major(st.st_dev):02x}:{os.minor(st.st_dev):02x}:{st.st_ino}"
+    try:
+        with open("/proc/locks", encoding="ascii", errors="replace") as locks:
+            for line in locks:
+                fields = line.split()
+                # "1: FLOCK  ADVISORY  WRITE 1234 08:01:5678 0 EOF"; a waiter's line has "->" after the number
+                if len(fields) >= 6 and fields[1] == "FLOCK" and fields[5] == inode and fields[4].isdigit():
+                    return int(fields[4])
+    except OSError:
+        pass
+    return None
+
+
+def _release_locks() -> None:
+    """The outermost transaction of this process ended: let go of the directories it took."""
+    pid = os.getpid()
+    for key, (fd, owner) in list(_HELD.items()):
+        if owner == pid:
+            del _HELD[key]
+            os.close(fd)  # the last descriptor of the open file: the flock goes with it
+
 
 def current() -> _Transaction | None:
     return _ACTIVE[-1] if _ACTIVE and _ACTIVE[-1].pid == os.getpid() else None
@@ -97,7 +214,11 @@ def transaction(keep_on: tuple[type[BaseException], ...] = (SystemExit,)) -> Ite
         raise
     except BaseException:
         _ACTIVE.remove(active)
-        active.undo()
+        try:
+            active.undo()
+        finally:
+            if current() is None:
+                _release_locks()
         raise
     _finish(active)
 
@@ -111,7 +232,10 @@ def _finish(active: _Transaction) -> None:
         enclosing.changes.extend(active.changes)
         enclosing.emptied.extend(active.emptied)
     else:
-        active.keep()
+        try:
+            active.keep()
+        finally:
+            _release_locks()
 
 
 def at_free_name(directory: Path, name: str, suffix: str, make: Callable[[Path], T]) -> T:

@@ -52,6 +52,13 @@ class InputError(LbauditError):
     """A snapshot, evidence or key file given on the command line is unreadable or invalid."""
 
 
+class Busy(LbauditError):
+    """Another lbaudit process is writing in a directory this command writes in, for longer than
+    this command waits (EX_TEMPFAIL: try again later; never one of the verdict codes)."""
+
+    exit_code = ExitCode.BUSY
+
+
 class Terminated(BaseException):
     """SIGTERM (systemd stopping a timer's scan, ``timeout``): raised where the process is, so that
     the files the run wrote are put back as they were, as for Ctrl-C.  A BaseException, so that no

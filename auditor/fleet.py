@@ -228,6 +228,10 @@ def _init_worker(job: FleetJob) -> None:
     """Each worker loads the policy once (inherited from the parent when forked) and opens the
     store once: a host then costs its snapshot, its evaluation and its writes, nothing more."""
     global _STATE
+    if multiprocessing.parent_process() is not None:
+        from auditor.command_files import held_by_parent
+
+        held_by_parent(job.out_dir)  # the fleet command holds its --out-dir until every worker is done
     if _STATE is None or _STATE.job != job:
         _STATE = _load_state(job)
     if job.sign_key is not None and _STATE.key is None:

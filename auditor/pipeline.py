@@ -44,7 +44,17 @@ def acquire(target: "Target", sections: frozenset[str], *, record_cmdline: bool 
             command_timeout: float = 10.0) -> "HostSnapshot":
     """The facts of ``sections`` from ``target``: collected from a host or root directory, or read
     from a snapshot file (verified against its public key when the target names one).  Process
-    arguments are kept only with ``record_cmdline`` (whatever the source held)."""
+    arguments are kept only with ``record_cmdline`` (whatever the source held).  A name from the
+    host that is not UTF-8 (a process, exe path, user or file name) holds its bytes as ``\\xNN``:
+    every target's snapshot passes here, so every output can write it."""
+    from auditor.model.base import with_text_of_host
+
+    return with_text_of_host(_acquire(target, sections, record_cmdline=record_cmdline,
+                                      command_timeout=command_timeout))
+
+
+def _acquire(target: "Target", sections: frozenset[str], *, record_cmdline: bool,
+             command_timeout: float) -> "HostSnapshot":
     from auditor.collect.platforms import native_platform
     from auditor.collect.targets import LocalHost, Replay
 

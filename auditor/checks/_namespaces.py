@@ -135,10 +135,66 @@ def coverage(snapshot: HostSnapshot, subject: str = OTHER_NAMESPACES) -> list[Ou
 @dataclass(frozen=True)
 class Exposure:
     """Where a listener in a namespace can be reached from.  ``addresses`` None: judge it as if it
-    were on the host (its own address); empty: only inside the namespace."""
+    were on the host (its own address); empty: only inside the namespace.  ``outward``: the names of
+    the interfaces that reach beyond the host."""
 
     addresses: tuple[str, ...] | None
     note: str
+    outward: tuple[str, ...] = ()
+
+
+LOOPBACK_V4 = ipaddress.IPv4Network("127.0.0.0/8")
+
+
+@dataclass(frozen=True)
+class Localnet:
+    """How far a listener on 127.0.0.0/8 reaches when route_localnet is on: the kernel then delivers
+    packets addressed to 127.0.0.0/8 that arrive on the interface (ip_route_input_slow checks
+    IN_DEV_NET_ROUTE_LOCALNET: net.ipv4.conf.all or .NAME), so any host on that link can connect
+    (CVE-2020-8558).  ``addresses``: the IPv4 addresses of those interfaces, where the link
+    reaches it (``0.0.0.0`` for one with none: all of IPv4); ``unknown``: interfaces whose setting
+    could not be read.  IPv6 has no such setting: ip6_rcv_core drops ::1 from any other interface."""
+
+    addresses: tuple[str, ...]
+    through: tuple[str, ...]
+    unknown: tuple[str, ...]
+
+    @property
+    def note(self) -> str:
+        parts = []
+        if self.through:
+            parts.append(f"route_localnet=1 on {', '.join(self.through)} delivers 127.0.0.0/8 from its link, "
+                         f"so it is reachable as at {', '.join(self.addresses)}")
+        if self.unknown:
+            parts.append(f"whether {', '.join(self.unknown)} delivers 127.0.0.0/8 from its link (route_localnet) "
+                         "could not be read")
+        return "; ".join(parts)
+
+
+def localnet(listener: Listener, interfaces: list[NetInterface] | None) -> Localnet | None:
+    """What route_localnet adds to a listener that accepts IPv4 loopback addresses, through
+    ``interfaces`` (those that reach beyond it); None when it adds nothing to judge: the listener
+    takes no 127.0.0.0/8 address but as part of all IPv4, or the interfaces are not known (a snapshot
+    without them says so in its own finding)."""
+    if interfaces is None:
+        return None
+    accepted = netaddr.accepted_networks(listener.address, listener.v6only)
+    if not any(n.version == 4 and n.prefixlen > 0 and n.overlaps(LOOPBACK_V4) for n in accepted):
+        return None
+    if listener.interface is not None:  # SO_BINDTODEVICE: only that interface delivers to it
+        interfaces = [i for i in interfaces if i.name == listener.interface]
+    # A bridge port or bond slave hands what it receives to its master, where IP input happens:
+    # the master's setting decides for it.
+    interfaces = [i for i in interfaces if i.kind != "loopback" and i.master is None]
+    through = [i for i in interfaces if i.route_localnet is True]
+    unknown = [i.name for i in interfaces if i.route_localnet is None]
+    if not through and not unknown:
+        return None
+    addresses: list[str] = []
+    for interface in through:
+        own = [cidr.split("/", 1)[0] for cidr in interface.addresses if ":" not in cidr]
+        addresses += own or ["0.0.0.0"]
+    return Localnet(tuple(dict.fromkeys(addresses)), tuple(i.name for i in through), tuple(unknown))
 
 
 def _outward(ns: NetNamespace, host_inode: int | None) -> tuple[list[NetInterface], list[str]]:
@@ -185,5 +241,7 @@ def exposure(listener: Listener, ns: NetNamespace, host_inode: int | None) -> Ex
                                            else "")
         return Exposure((), f"reachable only inside {where}"
                         + (f" (outward interfaces {'; '.join(why)} carry none of the addresses it accepts)" if why
-                           else " (loopback, or a veth into the host and no other interface)"))
-    return Exposure(tuple(reachable), f"reachable from beyond the host through {'; '.join(why)}")
+                           else " (loopback, or a veth into the host and no other interface)"),
+                        tuple(i.name for i in outward))
+    return Exposure(tuple(reachable), f"reachable from beyond the host through {'; '.join(why)}",
+                    tuple(i.name for i in outward))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from auditor.domain.sysctl import configured_setting
+from auditor.domain.sysctl import configured_setting, origin_order
 from auditor.model.base import json_pointer
 from auditor.model.facts import GapKind, HostSnapshot, SysctlSetting
 
@@ -20,6 +20,12 @@ RESERVED_PORTS = "net.ipv4.ip_local_reserved_ports"
 # (Documentation/networking/ip-sysctl.rst: "Default: Empty"): an image that sets it nowhere boots with
 # no reserved port, which is judged rather than left unknown.
 RESERVED_PORTS_KERNEL_DEFAULT = ""
+UNPRIVILEGED_PORT_START = "net.ipv4.ip_unprivileged_port_start"
+# Documentation/networking/ip-sysctl.rst: "Default: 1024" (the key exists since Linux 4.11).
+UNPRIVILEGED_PORT_START_KERNEL_DEFAULT = 1024
+# The low end of the kernel's default ip_local_port_range on every kernel that has
+# ip_unprivileged_port_start (inet_init_net: 32768-60999 since Linux 4.6).
+DEFAULT_RANGE_LOW = 32768
 TW_REUSE = "net.ipv4.tcp_tw_reuse"
 MAX_TW_BUCKETS = "net.ipv4.tcp_max_tw_buckets"
 FIN_TIMEOUT = "net.ipv4.tcp_fin_timeout"
@@ -175,6 +181,9 @@ def ephemeral_pool(snapshot: HostSnapshot) -> PoolLookup:
         low, high = parse_port_range(port_range.setting.value)
     except SysctlValueError as exc:
         return PoolLookup(None, None, None, port_range.pointer, f"malformed value: {exc}")
+    refused = _refused_at_boot(snapshot, port_range.setting, low, high)
+    if refused is not None:
+        return PoolLookup(None, None, None, port_range.pointer, refused)
     reserved = lookup(snapshot, RESERVED_PORTS)
     if reserved.setting is None:
         reserved = _offline_reserved_ports(snapshot) or reserved
@@ -186,6 +195,38 @@ def ephemeral_pool(snapshot: HostSnapshot) -> PoolLookup:
         return PoolLookup(None, low, high, port_range.pointer, f"malformed value: {exc}")
     evidence = tuple(p for p in (port_range.pointer, reserved.pointer) if p)
     return PoolLookup(EphemeralPool(low, high, spans, evidence), low, high, port_range.pointer, None)
+
+
+def _refused_at_boot(snapshot: HostSnapshot, setting: SysctlSetting, low: int, high: int) -> str | None:
+    """Why the kernel would refuse a *configured* ip_local_port_range when the boot writes it (and
+    keep its own default range, which lbaudit does not assume); None when it takes it, or when the
+    value is a running one (which the kernel took).  ipv4_local_port_range() answers EINVAL below
+    its minimum 1 and when the low end is below ip_unprivileged_port_start at that moment: the
+    kernel default 1024, or the configured value when it is applied first (an earlier file or
+    line).  A backwards range is the checks' own case (they name it)."""
+    facts = snapshot.facts.sysctl
+    if facts is None or facts.runtime is not None or facts.persistent is None or low > high:
+        return None
+    head = (f"{PORT_RANGE} = {setting.value} ({setting.origin}) is refused by the kernel when the boot applies "
+            f"it (EINVAL)")
+    tail = "so the kernel keeps its own default range, which lbaudit does not assume"
+    if low < 1:
+        return f"{head}: the low end {low} is below 1; {tail}"
+    start = UNPRIVILEGED_PORT_START_KERNEL_DEFAULT
+    where = f"{UNPRIVILEGED_PORT_START} {start}, the kernel default"
+    configured = configured_setting(facts.persistent, UNPRIVILEGED_PORT_START)
+    if configured is not None and origin_order(configured.origin) < origin_order(setting.origin):
+        try:
+            value = parse_int(UNPRIVILEGED_PORT_START, configured.value)
+        except SysctlValueError as exc:
+            return f"whether the kernel takes {PORT_RANGE} = {setting.value} at boot is unknown: {exc}"
+        # ipv4_privileged_ports() takes 0-65535 and refuses a start above the low end of the range in
+        # force, here the default one (the only write of the range comes after it)
+        if 0 <= value <= DEFAULT_RANGE_LOW:
+            start, where = value, f"{UNPRIVILEGED_PORT_START} {value}, set before it at {configured.origin}"
+    if low < start:
+        return f"{head} (Linux 4.11 and later): the low end {low} is below {where}; {tail}"
+    return None
 
 
 def _offline_reserved_ports(snapshot: HostSnapshot) -> Lookup | None:

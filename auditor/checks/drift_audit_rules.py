@@ -30,10 +30,65 @@ def _unique(rules: list[AuditRule]) -> dict[tuple, tuple[int, AuditRule]]:
     return found
 
 
+# Lists on which the first rule that matches decides (audit_filter_syscall for exit,
+# audit_filter_task, audit_filter for user, audit_filter_uring): there an always and a never rule
+# that can match the same call mean something else in the other order.  On the exclude list every
+# match drops the record, and the filesystem list honours only never rules: order is moot there.
+_FIRST_MATCH_LISTS = ("exit", "task", "user", "io_uring")
+
+
+def _may_overlap(first: AuditRule, second: AuditRule) -> bool:
+    """Could one call (or event) match both rules?  Judged on what tells them apart for certain:
+    two different -F arch, or syscall bitmasks without a common number; anything else may overlap."""
+    if first.arch is not None and second.arch is not None and first.arch != second.arch:
+        return False
+    if first.kind != "syscall" or second.kind != "syscall" or not first.syscalls or not second.syscalls:
+        return True
+    if "all" in first.syscalls or "all" in second.syscalls:
+        return True
+    if first.syscall_numbers is not None and second.syscall_numbers is not None:
+        return bool(set(first.syscall_numbers) & set(second.syscall_numbers))  # the kernel's mask holds numbers
+    return bool(set(first.syscalls) & set(second.syscalls)) or first.syscall_table != second.syscall_table
+
+
+def _order_outcomes(audit_loaded: list[AuditRule], audit_persistent: list[AuditRule]) -> list[Outcome]:
+    """A failing finding for each always/never pair that the kernel holds in one order and the next
+    boot loads in the other, on a list where the first match decides."""
+    outcomes: list[Outcome] = []
+    for rule_list in _FIRST_MATCH_LISTS:
+        loaded = {k: v for k, v in _unique(audit_loaded).items() if v[1].rule_list == rule_list}
+        persistent = {k: v for k, v in _unique(audit_persistent).items() if v[1].rule_list == rule_list}
+        common = sorted(set(loaded) & set(persistent), key=lambda k: persistent[k][0])
+        for i, earlier in enumerate(common):  # earlier at boot
+            for later in common[i + 1:]:
+                boot_first, boot_second = persistent[earlier][1], persistent[later][1]
+                if loaded[earlier][0] < loaded[later][0] or boot_first.action == boot_second.action:
+                    continue
+                if not _may_overlap(boot_first, boot_second):
+                    continue
+                now_first, now_second = loaded[later][1], loaded[earlier][1]
+                effect = ("recorded now are dropped after the next boot" if boot_first.action == "never"
+                          else "dropped now are recorded after the next boot")
+                outcomes.append(failed(
+                    f"audit rule order ({rule_list} list): {now_first.text} / {now_second.text}",
+                    f"loaded in the order {now_first.text} ({now_first.origin}) then {now_second.text} "
+                    f"({now_second.origin}), but the next boot loads {boot_first.text} ({boot_first.origin}) first: "
+                    f"on the {rule_list} list the first matching rule decides, so events both match that are "
+                    f"{effect}",
+                    observed={"loaded_order": [now_first.text, now_second.text]},
+                    expected={"persistent_order": [boot_first.text, boot_second.text]},
+                    evidence=[f"/facts/audit/loaded_rules/{loaded[later][0]}",
+                              f"/facts/audit/loaded_rules/{loaded[earlier][0]}",
+                              f"/facts/audit/persistent_rules/{persistent[earlier][0]}",
+                              f"/facts/audit/persistent_rules/{persistent[later][0]}"],
+                ))
+    return outcomes
+
+
 @check(
     name="drift.audit_rules",
     title="Loaded audit rules match the rules the next boot loads",
-    version="1.1.0",
+    version="1.2.0",
     needs=["audit"],
     params=DriftAuditRulesParams,
     severity=Severity.MEDIUM,
@@ -59,7 +114,11 @@ Rules are compared as a set on their meaning: `-S a -S b` equals `-S b,a` and th
 (`-S 49` is `-S bind` on x86_64), `-k x` equals `-F key=x`, `auid!=4294967295` equals `auid!=-1`,
 `auid=4000000000` equals the `auid=-294967296` auditctl -l prints, and `-w path -p wa` equals its
 `-F path= -F perm=` form.  Order
-is not compared.  Control statements (-D, -b, -f, -e) are not listed by auditctl -l and are not
+is compared where it decides: on the exit, task, user and io_uring lists the first matching rule
+decides, so an always and a never rule that may match the same call (same or no -F arch, a common
+syscall) held in one order now and loaded in the other at boot is a failing finding of its own;
+the order of two always rules (or two never rules), and of rules that can never match the same
+call, is not drift.  Control statements (-D, -b, -f, -e) are not listed by auditctl -l and are not
 compared.  Needs a live host (or a snapshot of one); an offline root directory has no loaded rules
 (not_applicable).  Lines the parser could not read make an extra not_reviewed finding, because a
 rule missing from one side may then be reported as drift.
@@ -98,6 +157,7 @@ def drift_audit_rules(snapshot: HostSnapshot, params: DriftAuditRulesParams) -> 
                 expected={"persistent": rule.text, "origin": rule.origin},
                 evidence=[f"/facts/audit/persistent_rules/{index}"],
             ))
+    outcomes += _order_outcomes(audit.loaded_rules, audit.persistent_rules)
     matching = len(set(loaded) & set(persistent))
     if matching or not outcomes:
         outcomes.insert(0, passed(

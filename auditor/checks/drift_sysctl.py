@@ -116,14 +116,18 @@ the change bypassed configuration change control (CM-3).
 """,
     remediation="""
 Decide which value is right.  To keep the running value, write it to a file in /etc/sysctl.d/ (a
-later file name wins).  To return to the configured value, run `sysctl --system` (or
-`sysctl -w key=value`).  Then collect again.
+later file name wins).  To return to the configured value, run `systemctl restart systemd-sysctl`
+on a systemd host (it reads what the boot reads; `sysctl --system` also applies /etc/sysctl.conf
+last, which the boot there does not), `sysctl --system` elsewhere, or `sysctl -w key=value`.  Then
+collect again.
 """,
     notes="""
 Configured values follow sysctl.d(5): files from /etc/sysctl.d, /run/sysctl.d,
 /usr/local/lib/sysctl.d, /usr/lib/sysctl.d and /lib/sysctl.d (an earlier directory masks the same
 file name, a /dev/null symlink disables it), applied in file-name order, a later assignment winning,
-then /etc/sysctl.conf as `sysctl --system` does.  Glob keys apply to every running key they match
+as the tool that applies them at boot reads them: systemd-sysctl, where it is installed, does not
+read /etc/sysctl.conf (only through a 99-sysctl.conf link, in that file's place); elsewhere
+`sysctl --system` reads it last.  Glob keys apply to every running key they match
 unless the key is set explicitly or excluded with `-key`.  Values are compared with whitespace
 collapsed, and port lists as ranges (8080,8081 equals 8080-8081).  A key that no configuration file
 sets is not drift (its boot value is the kernel default, which lbaudit does not assume).  One finding

@@ -345,7 +345,10 @@ def _observed(listener: Listener, owner: str) -> dict[str, object]:
 def _judge(
     listener: Listener, pointer: str, detail_gaps: list[str], default: _Rule, exceptions: list[tuple[BindException, _Rule]],
     holder_gaps: list[str], place: _Place = HOST, exposure: _namespaces.Exposure | None = None,
+    home: NetNamespace | None = None,
 ) -> Outcome:
+    """``home``: the namespace the listener is in (None: not described), whose interfaces tell
+    whether route_localnet makes 127.0.0.0/8 reachable from their links."""
     candidates = _candidate_rules(listener, default, exceptions, complete=not holder_gaps, place=place)
     owner = _owner(listener)
     observed = _observed(listener, owner)
@@ -353,7 +356,14 @@ def _judge(
     if exposure is not None:
         observed["exposure"] = {"addresses": None if exposure.addresses is None else list(exposure.addresses),
                                 "note": exposure.note}
-    if exposure is not None and exposure.addresses == ():
+    interfaces = None if home is None or home.interfaces is None else home.interfaces
+    if interfaces is not None and exposure is not None and exposure.addresses is not None:
+        interfaces = [i for i in interfaces if i.name in exposure.outward]  # beyond the host only
+    localnet = _namespaces.localnet(listener, interfaces)
+    if localnet is not None:
+        observed["route_localnet"] = {"through": list(localnet.through), "reachable_as": list(localnet.addresses),
+                                      "unknown": list(localnet.unknown)}
+    if exposure is not None and exposure.addresses == () and localnet is None:
         # Nothing beyond the namespace can reach it: there is no exposure for a rule to allow.
         return passed(listener.subject, f"{listener.protocol} {listener.endpoint} ({owner}) accepts "
                       f"{accepts}, {exposure.note}", reason=exposure.note, key=listener.identity,
@@ -362,8 +372,10 @@ def _judge(
 
     def allows(rule: _Rule) -> bool:
         if exposure is not None and exposure.addresses is not None:
-            return all(rule.allows(address, None) for address in exposure.addresses)
-        return rule.allows(listener.address, listener.v6only)
+            allowed = all(rule.allows(address, None) for address in exposure.addresses)
+        else:
+            allowed = rule.allows(listener.address, listener.v6only)
+        return allowed and all(rule.allows(address, None) for address in (localnet.addresses if localnet else ()))
 
     verdicts = {allows(rule) for rule in candidates}
     common = dict(
@@ -377,7 +389,13 @@ def _judge(
         accepts = f"{accepts}, reachable at {', '.join(exposure.addresses)} ({exposure.note})"
     elif exposure is not None:
         accepts = f"{accepts} ({exposure.note})"
+    if localnet is not None:
+        accepts = f"{accepts}; {localnet.note}"
     head = f"{listener.protocol} {listener.endpoint} ({owner}) accepts {accepts}"
+    if localnet is not None and localnet.unknown and verdicts == {True}:
+        # Allowed at its own address, but its link may reach it too: that could not be read.
+        reason = localnet.note
+        return not_reviewed(listener.subject, reason, message=f"{head}; not reviewed: {reason}", **common)
     if len(verdicts) > 1:
         allowing = [r.label for r in candidates if allows(r)]
         denying = [r.label for r in candidates if r.label not in allowing]
@@ -401,7 +419,7 @@ def _judge(
 @check(
     name="net.bind_addresses",
     title="Listening sockets bind only to allowed addresses",
-    version="1.2.0",
+    version="1.3.0",
     needs=["sockets"],
     platforms=["linux", "windows", "macos"],
     uses=["netns"],
@@ -431,6 +449,16 @@ dual-stack (fail closed); an IPv4-mapped ::ffff:a.b.c.d is judged as the IPv4 ad
 ::ffff:0.0.0.0 as the IPv4 wildcard.  A listener passes only if every address it accepts is inside
 the union of the allowed sets, so 0.0.0.0 is allowed only by `any` or 0.0.0.0/0.  SO_BINDTODEVICE
 (shown as `interface`) is reported but does not narrow the verdict.
+
+127.0.0.0/8 is loopback-only only while route_localnet is off: with net.ipv4.conf.all.route_localnet
+or net.ipv4.conf.IFACE.route_localnet set to 1 the kernel delivers packets addressed to 127.0.0.0/8
+that arrive on IFACE, so any host on its link can reach a listener on 127.0.0.1 (CVE-2020-8558).  Such
+a listener (or ::ffff:127.x) is then also judged at that interface's IPv4 addresses (0.0.0.0, all of
+IPv4, for an interface without one), for the host's namespace every interface but loopback, for
+another namespace its outward interfaces; unless it is bound (SO_BINDTODEVICE) to another
+interface.  A route_localnet that could not be read (or a snapshot that predates it) makes a
+listener that would pass not_reviewed.  ::1 has no such switch: IPv6 drops it from any other
+interface.
 
 Every transport that can listen is judged by default: tcp, sctp, dccp, mptcp (listening) and udp,
 udplite (bound, unconnected).  An SCTP endpoint bound to several addresses is one listener per
@@ -529,7 +557,8 @@ def _judge_snapshot(snapshot: HostSnapshot, params: BindAddressParams, default: 
         _as_published(_judge(l, f"/facts/sockets/listeners/{i}", sorted(set(detail_gaps.get(i, []))), default,
                              exceptions, sorted(set(holder_gaps.get(i, []))) if l.processes else [],
                              served_places.get(i, place),
-                             _exposure(l, place.namespace, host_inode, params) if in_other else None),
+                             _exposure(l, place.namespace, host_inode, params) if in_other else None,
+                             place.namespace),
                       served.get(i))
         for i, l in judged
     ]

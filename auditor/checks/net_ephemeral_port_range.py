@@ -295,7 +295,7 @@ def _other_os(snapshot: HostSnapshot, params: EphemeralRangeParams) -> list[Outc
 @check(
     name="net.ephemeral_port_range",
     title="Ephemeral port pool is large enough, sanely bounded and free of services",
-    version="1.2.0",
+    version="1.2.1",
     needs=["sysctl", "sockets"],
     platforms=["linux", "windows", "macos"],
     uses=["netns"],
@@ -340,6 +340,11 @@ net.inet.ip.portrange.first-last (default 49152-65535) for every protocol and fa
 Each network namespace has its own values (a new namespace starts from the kernel defaults, not
 the host's sysctl.d): every other namespace's settings are judged on findings of their own, named
 `... in netns N`.
+
+An offline image is judged on the range its configuration sets only when the kernel takes it at
+boot: a low end below 1, or below ip_unprivileged_port_start at the moment it is written (1024,
+or the value set before it), is refused (EINVAL) and the kernel keeps its own default, so the pool,
+bounds and listener findings are not_reviewed, naming the value and the file.
 """,
 )
 def net_ephemeral_port_range(snapshot: HostSnapshot, params: EphemeralRangeParams) -> list[Outcome]:

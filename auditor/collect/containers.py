@@ -14,6 +14,8 @@ import json
 import os
 import socket
 import stat
+import threading
+import time
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -57,20 +59,61 @@ def _unix_connection() -> Any:
     return UnixConnection
 
 
-def engine_get(socket_path: str, url: str, timeout: float) -> Any:
-    """GET ``url`` from the Engine API at ``socket_path``; its JSON.  Raises OSError, ValueError or
-    http.client.HTTPException."""
-    connection = _unix_connection()(socket_path, timeout)
+class EngineDeadline:
+    """The time one engine is given for all its requests.  A socket timeout bounds one wait only:
+    an engine that answers a byte at a time, or lists thousands of containers each answered
+    just in time, held the scan for hours.  At the deadline the connection is shut down, so a
+    read blocked in http.client returns, and the engine is a gap."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.end = time.monotonic() + seconds
+
+    def remaining(self, url: str) -> float:
+        left = self.end - time.monotonic()
+        if left <= 0:
+            raise EngineError(f"{url}: no complete answer within {self.seconds:g} s")
+        return left
+
+
+def engine_get(socket_path: str, url: str, deadline: EngineDeadline) -> Any:
+    """GET ``url`` from the Engine API at ``socket_path`` before ``deadline``; its JSON.  Raises
+    OSError, ValueError or http.client.HTTPException."""
+    import http.client  # only to talk to an engine (see _unix_connection)
+
+    connection = _unix_connection()(socket_path, deadline.remaining(url))
+    expired = threading.Event()
+
+    def cut() -> None:
+        expired.set()
+        sock = connection.sock
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    timer = threading.Timer(deadline.remaining(url), cut)
+    timer.daemon = True
+    timer.start()
     try:
-        connection.request("GET", API + url, headers={"Host": "docker", "Accept": "application/json"})
-        response = connection.getresponse()
-        body = response.read(MAX_RESPONSE + 1)
+        try:
+            connection.request("GET", API + url, headers={"Host": "docker", "Accept": "application/json"})
+            response = connection.getresponse()
+            body = response.read(MAX_RESPONSE + 1)
+        except (OSError, http.client.HTTPException):
+            if expired.is_set():
+                raise EngineError(f"{url}: no complete answer within {deadline.seconds:g} s") from None
+            raise
+        if expired.is_set():  # the cut may land between two reads and look like the end of the answer
+            raise EngineError(f"{url}: no complete answer within {deadline.seconds:g} s")
         if len(body) > MAX_RESPONSE:
             raise ValueError(f"{url}: answer larger than {MAX_RESPONSE} bytes")
         if response.status != 200:
             raise EngineError(f"{url}: HTTP {response.status} {body[:200].decode('utf-8', 'replace').strip()}")
         return json.loads(body)
     finally:
+        timer.cancel()
         connection.close()
 
 
@@ -144,15 +187,18 @@ def read_engines(timeout: float, environ: dict[str, str] | None = None) -> Engin
     if sockets:
         import http.client  # only to talk to an engine (see _unix_connection)
     for runtime, path in sockets:
+        deadline = EngineDeadline(timeout)  # for everything asked of this engine, not for each request
         try:
-            listed = engine_get(path, "/containers/json", timeout)
+            workloads: list[tuple[Workload, int | None, str | None]] = []
+            published: list[PublishedPort] = []
+            listed = engine_get(path, "/containers/json", deadline)
             if not isinstance(listed, list):
                 raise ValueError("/containers/json: not a list")
             for entry in listed[:MAX_CONTAINERS]:
                 cid = entry.get("Id") if isinstance(entry, dict) else None
                 if not isinstance(cid, str) or not cid.isalnum():
                     continue
-                inspect = engine_get(path, f"/containers/{cid}/json", timeout)
+                inspect = engine_get(path, f"/containers/{cid}/json", deadline)
                 config = inspect.get("Config") or {}
                 labels = {str(k): str(v) for k, v in (config.get("Labels") or {}).items()}
                 name = (_text(inspect.get("Name")) or "").lstrip("/") or None
@@ -165,8 +211,11 @@ def read_engines(timeout: float, environ: dict[str, str] | None = None) -> Engin
                                     image=_text(config.get("Image")), pod=labels.get(POD_NAME),
                                     k8s_namespace=labels.get(POD_NAMESPACE), labels=labels,
                                     pids=[pid] if pid else [], source=f"cgroup + {runtime} engine API")
-                view.workloads.append((workload, pid, sandbox))
-                view.published += _published(runtime, inspect, name, cid)
+                workloads.append((workload, pid, sandbox))
+                published += _published(runtime, inspect, name, cid)
+            # an engine that failed part way adds nothing: what it said before failing is not its answer
+            view.workloads += workloads
+            view.published += published
             view.read.append(f"{runtime} engine API at {path}")
         except (OSError, http.client.HTTPException) as exc:
             view.gaps.append(Gap(section="netns", path=("published", "engine"),

@@ -262,7 +262,8 @@ def read_here(timeout: float) -> dict[str, Any]:
         gaps.append(Gap(section="sockets", field="counts", reason=f"/proc/net/sockstat: {exc}"))
     sysctl, sysctl_gaps = read_runtime_sysctls(NETNS_SYSCTL_KEYS, "/proc/sys")
     try:
-        interfaces: list[dict[str, Any]] | None = [vars(link) for link in rtnetlink.dump_interfaces(timeout)]
+        interfaces: list[dict[str, Any]] | None = with_route_localnet(
+            [vars(link) for link in rtnetlink.dump_interfaces(timeout)], "/proc/sys")
         interface_error = None
     except OSError as exc:
         interfaces, interface_error = None, f"rtnetlink dump failed: {exc}"
@@ -412,8 +413,50 @@ def _interfaces(links: list[dict[str, Any]]) -> list[NetInterface]:
     return [NetInterface(name=link["name"], index=link["index"], kind=link["kind"], link_kind=link["link_kind"],
                          up=link["up"], addresses=link["addresses"],
                          master=names.get(link["master_index"]) if link["master_index"] else None,
-                         peer_index=link["peer_index"], peer_in_other_netns=link["peer_in_other_netns"])
+                         peer_index=link["peer_index"], peer_in_other_netns=link["peer_in_other_netns"],
+                         route_localnet=link.get("route_localnet"))
             for link in links]
+
+
+def _sysctl_flag(path: str) -> tuple[bool | None, str | None]:
+    """A 0/1 sysctl: (its value, None), or (None, why it could not be read)."""
+    try:
+        text = read_regular(path, 64).decode("ascii", errors="replace").strip()
+    except OSError as exc:
+        return None, f"{path}: {exc.strerror or exc}"
+    if not re.fullmatch(r"-?[0-9]{1,10}", text):
+        return None, f"{path}: {text!r} is not a number"
+    return int(text) != 0, None
+
+
+def with_route_localnet(links: list[dict[str, Any]], proc_sys: str) -> list[dict[str, Any]]:
+    """Each link (a :class:`rtnetlink.Link` as a dict) with ``route_localnet``: whether the kernel
+    delivers packets to 127.0.0.0/8 arriving on it, net.ipv4.conf.all OR net.ipv4.conf.NAME (the
+    kernel's IN_DEV_NET_ROUTE_LOCALNET), read in the namespace this process is in; None, with
+    ``route_localnet_error``, when that could not be read.  An interface with no IPv4 configuration
+    (no conf directory) takes no IPv4 packet at all: False."""
+    every, every_error = _sysctl_flag(f"{proc_sys}/net/ipv4/conf/all/route_localnet")
+    result = []
+    for link in links:
+        own, error = _sysctl_flag(f"{proc_sys}/net/ipv4/conf/{link['name']}/route_localnet")
+        if own is None and not os.path.isdir(f"{proc_sys}/net/ipv4/conf/{link['name']}"):
+            own, error = False, None  # no in_device: IPv4 is not received there
+        value: bool | None
+        if every is True or own is True:
+            value, error = True, None
+        elif every is False and own is False:
+            value = False
+        else:
+            value, error = None, every_error or error
+        result.append({**link, "route_localnet": value, "route_localnet_error": error})
+    return result
+
+
+def _route_localnet_gaps(prefix: tuple[Any, ...], links: list[dict[str, Any]]) -> list[Gap]:
+    return [Gap(section="netns", path=(*prefix, "interfaces", i, "route_localnet"),
+                reason=f"whether {link['name']} delivers packets to 127.0.0.0/8 (route_localnet) could not be read: "
+                       f"{link['route_localnet_error']}")
+            for i, link in enumerate(links) if link.get("route_localnet") is None]
 
 
 def _match_veth_peers(namespaces: list[NetNamespace]) -> list[NetNamespace]:
@@ -490,7 +533,10 @@ def collect_netns(ctx: CollectContext) -> tuple[NamespaceFacts | None, list[Gap]
                     pids=sorted(entry.pids), workloads=workloads_of(sorted(entry.pids), proc))
         if (entry.device, entry.inode) == current:
             try:
-                interfaces = _interfaces([vars(link) for link in rtnetlink.dump_interfaces(ctx.command_timeout)])
+                links = with_route_localnet([vars(link) for link in rtnetlink.dump_interfaces(ctx.command_timeout)],
+                                            f"{ctx.target.proc}/sys")
+                gaps += _route_localnet_gaps(prefix, links)
+                interfaces = _interfaces(links)
             except OSError as exc:
                 interfaces = None
                 gaps.append(Gap(section="netns", path=(*prefix, "interfaces"), reason=f"rtnetlink dump failed: {exc}"))
@@ -510,6 +556,8 @@ def collect_netns(ctx: CollectContext) -> tuple[NamespaceFacts | None, list[Gap]
             gaps.append(_moved(gap, (*prefix, "sysctl"), ("runtime",)))
         if result["interfaces"] is None:
             gaps.append(Gap(section="netns", path=(*prefix, "interfaces"), reason=result["interface_error"]))
+        else:
+            gaps += _route_localnet_gaps(prefix, result["interfaces"])
         # one validation of the whole namespace (the child's JSON is checked like any other input)
         namespaces.append(NetNamespace.model_validate({
             **base, "entered": True,

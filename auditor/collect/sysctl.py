@@ -11,7 +11,7 @@ import errno
 import re
 
 from auditor.collect import CollectContext
-from auditor.collect.sysctl_d import read_persistent_sysctls
+from auditor.collect.sysctl_d import boot_applier, read_persistent_sysctls
 from auditor.domain.sysctl import collected_runtime_keys
 from auditor.model.facts import SNAPSHOT_SCHEMA_VERSION, Gap, GapKind, SysctlFacts, SysctlSetting
 from auditor.safeio import read_regular
@@ -76,7 +76,8 @@ def collect_sysctl(ctx: CollectContext) -> tuple[SysctlFacts | None, list[Gap]]:
 def describe_sysctl(facts: SysctlFacts, ctx: CollectContext) -> str:
     """How the sysctls were collected, for the provenance."""
     parts = ["/proc/sys (running values)"] if facts.runtime is not None else []
-    parts += ["sysctl configuration files (persistent values)"] if facts.persistent is not None else []
+    if facts.persistent is not None:
+        parts.append(f"sysctl configuration files as {boot_applier(ctx.root, [])} applies them at boot (persistent values)")
     return "; ".join(parts) or "not collected (see gaps)"
 
 

@@ -1,7 +1,8 @@
 """Which sysctl configuration files take effect under a root, and what they set (sysctl.d(5)).
 
 The meaning of the lines and the order they apply in is :mod:`auditor.domain.sysctl`; this module
-only lists the directories, resolves masks and reads the files, failing closed.
+only lists the directories, resolves masks, tells which tool applies them at boot and reads the
+files, failing closed.
 """
 
 from __future__ import annotations
@@ -11,7 +12,15 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from auditor.collect import rootfs
-from auditor.domain.sysctl import SYSCTL_CONF, SYSCTL_DIRS, SysctlLine, merge_settings, parse_sysctl_conf
+from auditor.domain.sysctl import (
+    BOOT_APPLIERS,
+    SYSCTL_CONF,
+    SYSCTL_DIRS,
+    SYSTEMD_SYSCTL_PATHS,
+    SysctlLine,
+    merge_settings,
+    parse_sysctl_conf,
+)
 from auditor.model.facts import Gap, GapKind, SysctlSetting
 
 # ---------------------------------------------------------------- selecting and reading files
@@ -53,15 +62,37 @@ def select_files(root: Path, directories: tuple[str, ...] = SYSCTL_DIRS, suffix:
     return [chosen[name] for name in sorted(chosen)], problems
 
 
+def boot_applier(root: Path, problems: list[str]) -> str:
+    """The tool that applies sysctl.d when the host under ``root`` boots (a key of
+    :data:`BOOT_APPLIERS`): systemd-sysctl where it is installed, else procps' ``sysctl --system``
+    (sysvinit's /etc/init.d/procps).  A path that cannot be looked at is added to ``problems``."""
+    for path in SYSTEMD_SYSCTL_PATHS:
+        try:
+            mode = rootfs.file_mode(root, path)
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        except OSError as exc:
+            problems.append(f"{path}: {rootfs.describe_os_error(exc)} (whether systemd-sysctl applies the "
+                            "configuration at boot, and so whether /etc/sysctl.conf is read, cannot be told)")
+            continue
+        if stat.S_ISREG(mode):
+            return "systemd-sysctl"
+    return "sysctl --system"
+
+
 def read_persistent_sysctls(root: Path) -> tuple[dict[str, SysctlSetting] | None, list[Gap]]:
-    """The sysctls the configuration under ``root`` sets at boot, with ``path:line`` origins.
+    """The sysctls the configuration under ``root`` sets at boot, with ``path:line`` origins, as
+    the tool that applies it at boot reads it (:func:`boot_applier`): systemd-sysctl never reads
+    /etc/sysctl.conf itself, ``sysctl --system`` reads it last.
 
     Fails closed: if any directory or chosen file cannot be read, the result is ``None`` with an
     ``unreadable`` gap, because a file we cannot see may override any key.
     """
     files, problems = select_files(root)
     parsed: list[tuple[str, list[SysctlLine]]] = []
-    sources = [f for f in files if not f.masked] + [ConfigFile(PurePosixPath(SYSCTL_CONF).name, SYSCTL_CONF, False)]
+    sources = [f for f in files if not f.masked]
+    if BOOT_APPLIERS[boot_applier(root, problems)]:
+        sources.append(ConfigFile(PurePosixPath(SYSCTL_CONF).name, SYSCTL_CONF, False))
     for source in sources:
         if source.path == SYSCTL_CONF and _is_masked(root, SYSCTL_CONF):
             continue

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -12,6 +13,7 @@ from auditor.analysis.diff import ScanDiff, diff_scans
 from auditor.commands.options import quiet_option
 from auditor.model.result import ExitCode
 from auditor.storage.evidence import load_evidence
+from auditor.text import one_line
 
 
 @click.command()
@@ -60,16 +62,21 @@ def echo_diff(result: ScanDiff, as_json: bool, allow_policy_change: bool,
     for title, changes in (("regressions", result.regressions), ("improvements", result.improvements)):
         click.echo(f"{title}: {len(changes)}")
         for change in changes:
-            click.echo(f"  {change.rule_id}: {change.subject}: {change.before or 'new'} -> {change.after or 'gone'}")
+            click.echo(_change_line(change))
     lost = len(result.lost_coverage)
     allowed = " (allowed by --allow-policy-change)" if lost and allow_policy_change else ""
     click.echo(f"policy changes: {len(result.policy_changes)} ({lost} losing coverage{allowed})")
     for item in result.policy_changes:
         marker = "lost coverage" if item.loses_coverage else "change"
-        click.echo(f"  [{marker}] {item.kind} {item.subject}: {item.detail}")
+        click.echo(f"  [{marker}] {item.kind} {one_line(item.subject)}: {one_line(item.detail)}")
         for change in item.findings:
-            click.echo(f"      no longer judged: {change.subject} (was {change.before})")
+            click.echo(f"      no longer judged: {one_line(change.subject)} (was {change.before})")
     click.echo(f"other changes: {len(result.other_changes)}")
     for change in result.other_changes:
-        click.echo(f"  {change.rule_id}: {change.subject}: {change.before or 'new'} -> {change.after or 'gone'}")
+        click.echo(_change_line(change))
     return failed
+
+
+def _change_line(change: Any) -> str:
+    # rule ids and subjects are the evidence's text (a process name): one line each, escapes shown
+    return f"  {one_line(change.rule_id)}: {one_line(change.subject)}: {change.before or 'new'} -> {change.after or 'gone'}"

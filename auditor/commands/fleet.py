@@ -65,8 +65,11 @@ def evaluate(snapshots: tuple[Path, ...], policy_path: Path, out_dir: Path, sign
                                       snapshot_pubkey=snapshot_pubkey, host_html=host_html))
     if not quiet:
         for host in summary.hosts:
-            what = host.verdict or f"exit {host.exit_code}: {host.error}"
-            click.echo(f"{host.host}: {what}" + (f" ({', '.join(host.failing_rules)})" if host.failing_rules else ""))
+            from auditor.text import one_line
+
+            what = host.verdict or f"exit {host.exit_code}: {one_line(host.error)}"  # names what the snapshot holds
+            click.echo(f"{one_line(host.host)}: {what}"
+                       + (f" ({one_line(', '.join(host.failing_rules))})" if host.failing_rules else ""))
         counts = ", ".join(f"{n} {verdict}" for verdict, n in summary.as_dict()["hosts_by_verdict"].items())
         click.echo(f"fleet: {len(summary.hosts)} hosts ({counts or 'none'}); exit {summary.exit_code}")
         click.echo(f"summary: {out_dir / SUMMARY_JSON}, {out_dir / SUMMARY_JUNIT}, {out_dir / SUMMARY_HTML}")
@@ -115,23 +118,27 @@ def report(store: str | None, policy_id: str | None, stale_days: int, top: int, 
     if as_json:
         click.echo(json.dumps(data, indent=2, sort_keys=True))
     else:
+        from auditor.text import one_line  # host names and subjects are what the recorded hosts said
+
         click.echo(f"hosts: {data['hosts_total']}")
         for verdict, hosts in data["hosts_by_verdict"].items():
-            click.echo(f"  {verdict}: {len(hosts)} ({', '.join(hosts[:10])}{', ...' if len(hosts) > 10 else ''})")
+            click.echo(f"  {verdict}: {len(hosts)} ({one_line(', '.join(hosts[:10]))}{', ...' if len(hosts) > 10 else ''})")
         click.echo("rules failing on most hosts:")
         for row in data["rules_failing_on_most_hosts"]:
-            click.echo(f"  {row['rule']}: {row['hosts']} hosts")
+            click.echo(f"  {one_line(row['rule'])}: {row['hosts']} hosts")
         click.echo("controls by share of hosts satisfied:")
         for row in data["controls_by_share_satisfied"]:
             click.echo(f"  {row['control']}: {row['hosts_satisfied']}/{row['hosts']} ({row['share']:.0%})")
         click.echo(f"regressed since their previous run: {len(data['regressed_since_previous_run'])}")
         for row in data["regressed_since_previous_run"]:
-            what = "; ".join(f"{c['rule']}: {c['subject']} {c['before']} -> {c['after']}" for c in row["regressions"][:5])
-            click.echo(f"  {row['host']} ({row['policy']}, run {row['previous_run']} -> {row['run']}): {what}")
+            what = "; ".join(f"{one_line(c['rule'])}: {one_line(c['subject'])} {c['before']} -> {c['after']}"
+                             for c in row["regressions"][:5])
+            click.echo(f"  {one_line(row['host'])} ({one_line(row['policy'])}, run {row['previous_run']} -> {row['run']}): "
+                       f"{what}")
         stale = data["not_scanned_for_days"]
         click.echo(f"not scanned for {stale['days']} days: {len(stale['hosts'])}")
         for row in stale["hosts"]:
-            click.echo(f"  {row['host']}: last run {row['last_started_at']} ({row['days']} days)")
+            click.echo(f"  {one_line(row['host'])}: last run {row['last_started_at']} ({row['days']} days)")
         if html_path is not None:
             click.echo(f"overview: {html_path}")
     sys.exit(1 if data["regressed_since_previous_run"] else 0)

@@ -17,6 +17,7 @@ from typing import Any, Callable
 import click
 
 from auditor.model.codes import ExitCode  # the plain enum: listing runs needs no pydantic model
+from auditor.text import one_line
 
 STORE_HELP = ("History store: a file path or a SQLAlchemy URL (postgresql+psycopg://...) [default: $LBAUDIT_STORE, "
               "else /var/lib/lbaudit/history.db for root, ~/.local/state/lbaudit/history.db otherwise].")
@@ -64,17 +65,19 @@ def echo_table(headers: list[str], rows: list[list[Any]], numeric: set[str] | No
     in ``keep_whole`` are never wrapped on a terminal (the others fold when it is narrow)."""
     numeric = numeric or set()
     keep_whole = keep_whole or set()
-    cells = [["" if value is None else str(value) for value in row] for row in rows]
+    # every cell on one line, its control characters shown as escapes: a subject is the host's text
+    cells = [[one_line(value) for value in row] for row in rows]
     if sys.stdout.isatty():
         from rich.console import Console
         from rich.table import Table
+        from rich.text import Text
 
         table = Table(header_style="bold")
         for header in headers:
             table.add_column(header, justify="right" if header in numeric else "left", overflow="fold",
                              no_wrap=header in keep_whole)
         for row in cells:
-            table.add_row(*row)
+            table.add_row(*(Text(cell) for cell in row))  # text, never rich markup ("[/]" in a name)
         Console().print(table)
         return
     widths = [max([len(h)] + [len(row[i]) for row in cells]) for i, h in enumerate(headers)]
@@ -159,9 +162,10 @@ def show(run_id: int, raw_evidence: bool, store: str | None, as_json: bool) -> N
     host = run["host"]
     lines = [
         f"run {run['id']}: {run['verdict']} (exit {run['exit_code']})",
-        f"host: {host['hostname']} (machine id {host['machine_id'] or 'unknown'}"
-        + (f", inventory {host['inventory_name']})" if host["inventory_name"] else ")"),
-        f"policy: {run['policy']['id']} {run['policy']['version']} (SHA-256 {run['policy']['sha256']})",
+        f"host: {one_line(host['hostname'])} (machine id {one_line(host['machine_id'] or 'unknown')}"
+        + (f", inventory {one_line(host['inventory_name'])})" if host["inventory_name"] else ")"),
+        f"policy: {one_line(run['policy']['id'])} {one_line(run['policy']['version'])} "
+        f"(SHA-256 {run['policy']['sha256']})",
         f"started: {run['started_at']}  finished: {run['finished_at']}  trigger: {run['trigger']}  "
         f"lbaudit {run['tool_version']}",
         f"evidence SHA-256: {run['evidence_sha256']}",

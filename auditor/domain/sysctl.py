@@ -7,10 +7,15 @@ directories, highest priority first::
 
 A file masks every file of the same name in a later directory; a symlink to ``/dev/null`` disables
 it.  The winners are applied in lexicographic order of file name whatever their directory, and a
-later assignment to a key replaces an earlier one.  ``/etc/sysctl.conf`` is applied last, as
-``sysctl --system`` does (Debian also links it as ``/etc/sysctl.d/99-sysctl.conf``).  Choosing and
-reading those files under a root is the collector's part (:mod:`auditor.collect.sysctl_d`); what the
-lines mean and how the result is read back is here, for collectors and checks alike.
+later assignment to a key replaces an earlier one.  The two tools differ on ``/etc/sysctl.conf``:
+``sysctl --system`` applies it once more, last; systemd-sysctl does not read it at all (not since
+systemd 207, whose NEWS says to link it as ``/etc/sysctl.d/99-sysctl.conf``, as Debian 12 and RHEL
+ship it; it is then applied in that file's place, and a later ``99-tuning.conf`` wins over it).
+What the boot applies is therefore the systemd-sysctl reading wherever systemd-sysctl is installed
+(Debian's ``procps.service`` is a link to ``systemd-sysctl.service``), and the procps reading
+elsewhere (:data:`BOOT_APPLIERS`).  Choosing and reading those files under a root is the collector's
+part (:mod:`auditor.collect.sysctl_d`); what the lines mean and how the result is read back is here,
+for collectors and checks alike.
 
 Lines follow systemd's parser: ``#`` and ``;`` start comments, ``key = value`` with whitespace
 stripped (and, as for running values, inner runs of whitespace collapsed to one space), ``-key = value`` ignores errors when setting, ``-key`` without ``=`` excludes that key from
@@ -33,6 +38,10 @@ from auditor.model.facts import SysctlSetting
 
 SYSCTL_DIRS = ("/etc/sysctl.d", "/run/sysctl.d", "/usr/local/lib/sysctl.d", "/usr/lib/sysctl.d", "/lib/sysctl.d")
 SYSCTL_CONF = "/etc/sysctl.conf"
+# Where systemd installs the tool that applies sysctl.d at boot (merged and split /usr).
+SYSTEMD_SYSCTL_PATHS = ("/usr/lib/systemd/systemd-sysctl", "/lib/systemd/systemd-sysctl")
+# The tool that applies the configuration at boot -> whether it reads /etc/sysctl.conf (last).
+BOOT_APPLIERS = {"systemd-sysctl": False, "sysctl --system": True}
 EXCLUDE_PREFIX = "-"
 GLOB_CHARS = "*?["
 _WHITESPACE = " \t\r\n\f\v"

@@ -45,6 +45,8 @@ def parse_evidence(raw: bytes, name: str) -> "Evidence":
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 EVIDENCE_ENCODING = "zlib"
 BUSY_TIMEOUT_MS = 10_000
+SERVER_CONNECT_TIMEOUT_S = 10  # a PostgreSQL store that does not answer is exit 2 after this long
+SERVER_SILENCE_TIMEOUT_MS = 30_000  # ... and one that goes silent with data unacknowledged, after this
 WRITING = "lbaudit_writing"  # execution option of a connection that will write (SQLite: BEGIN IMMEDIATE)
 
 
@@ -157,11 +159,27 @@ def make_engine(location: str, create: bool = True) -> tuple[Engine, str]:
             engine = sa.create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
             _sqlite_pragmas(engine)
         else:
-            engine = sa.create_engine(url, pool_pre_ping=True)
+            engine = sa.create_engine(url, pool_pre_ping=True, connect_args=_server_limits(url))
     except (NoSuchModuleError, ImportError) as exc:
         raise InputError(f"{shown}: the driver is not installed ({exc}); for PostgreSQL install lbaudit[postgres] "
                          "(psycopg 3)") from None
     return engine, shown
+
+
+def _server_limits(url: sa.engine.URL) -> dict[str, Any]:
+    """libpq's limits for a server store, unless the URL sets them itself.  Without them a store
+    that is unreachable (packets dropped), accepts a connection and never answers, or vanishes in
+    the middle of a query made a nightly scan or a release gate hang: libpq waits for ever to
+    connect, the kernel retransmits for about 15 minutes, and a lock held by another session is
+    waited for without end.  The limits match SQLite's: a lock is waited for BUSY_TIMEOUT_MS."""
+    limits: dict[str, Any] = {}
+    if "connect_timeout" not in url.query:
+        limits["connect_timeout"] = SERVER_CONNECT_TIMEOUT_S
+    if "tcp_user_timeout" not in url.query:
+        limits["tcp_user_timeout"] = SERVER_SILENCE_TIMEOUT_MS
+    if "options" not in url.query:
+        limits["options"] = f"-c lock_timeout={BUSY_TIMEOUT_MS}"
+    return limits
 
 
 def _sqlite_pragmas(engine: Engine) -> None:
@@ -308,7 +326,7 @@ class HistoryStore:
         engine, shown = make_engine(location, create)
         store = cls(engine, shown)
         try:
-            store._check_schema(migrate)
+            store._check_schema(migrate, create)
         except BaseException:
             engine.dispose()
             raise
@@ -369,10 +387,16 @@ class HistoryStore:
         except (SQLAlchemyError, DBAPIError) as exc:
             raise self._fail("open", exc) from None
 
-    def _check_schema(self, migrate: bool) -> None:
+    def _check_schema(self, migrate: bool, create: bool = True) -> None:
         current = self.revision()
         if current == t.HEAD_REVISION:
             return
+        if current is None and not create:
+            # An empty database (an existing empty SQLite file, a fresh PostgreSQL database) holds
+            # no history: a command that only reads must neither build a schema in it nor say
+            # "verified" of it, the same as for a missing SQLite file.
+            raise InputError(f"{self.shown}: no history store here (the database is empty; nothing was recorded "
+                             "in it; evaluate --record or history import creates it)")
         known = [path.name.split("_", 1)[0] for path in sorted((MIGRATIONS / "versions").glob("[0-9]*.py"))]
         if current is not None and current not in known:
             raise InputError(f"{self.shown}: the store's schema (revision {current}) is newer than this lbaudit "

@@ -131,6 +131,55 @@ def _one_line(text: str) -> str:
     return text
 
 
+# Half of a UTF-16 pair: no character.  Python hands the bytes of a name that are not UTF-8 (a file
+# name, a process name, exe path or user from psutil, a host name) over as such halves
+# ("surrogateescape"); no UTF-8 writer can write them (the snapshot, the evidence, every report).
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _visible_escape(found: re.Match[str]) -> str:
+    code = ord(found.group())
+    # a byte that was not UTF-8 as \xNN, as Python's "backslashreplace" and systemd's escaping show it
+    return f"\\x{code - 0xDC00:02x}" if 0xDC80 <= code <= 0xDCFF else f"\\u{code:04x}"
+
+
+def text_of_host(text: str) -> str:
+    """``text`` with each lone surrogate (a byte of a name that was not UTF-8) written as a visible
+    escape (``\\xff``), so that it can be written as UTF-8 and read as what it was."""
+    return LONE_SURROGATE.sub(_visible_escape, text) if LONE_SURROGATE.search(text) else text
+
+
+def with_text_of_host(model: M) -> M:
+    """``model`` with :func:`text_of_host` applied to every string in it (keys too), the same
+    object when there was none to change.  Looked for by pydantic's serializer (at Rust speed:
+    35 ms for 5,000 listeners), walked only when it finds one."""
+    try:
+        model.__pydantic_serializer__.to_json(model)
+        return model
+    except ValueError:  # PydanticSerializationError: "surrogates not allowed", or another reason
+        pass
+    return _with_text(model)  # type: ignore[no-any-return]
+
+
+def _with_text(value: Any) -> Any:
+    if type(value) is str:
+        return text_of_host(value)
+    if isinstance(value, BaseModel):
+        changed = {}
+        for name, item in value.__dict__.items():
+            new = _with_text(item)
+            if new is not item:
+                changed[name] = new
+        return value.model_copy(update=changed) if changed else value
+    if isinstance(value, (list, tuple)):
+        items = [_with_text(item) for item in value]
+        return type(value)(items) if any(a is not b for a, b in zip(items, value)) else value
+    if isinstance(value, dict):
+        pairs = [(_with_text(k), _with_text(v)) for k, v in value.items()]
+        return dict(pairs) if any(a is not k or b is not v for (a, b), (k, v) in zip(pairs, value.items())) else value
+    return value
+
+
 OneLine = Annotated[str, Field(min_length=1), AfterValidator(_one_line)]
 """A name printed on one line of a report (owner, version, rule title, approver, assessor)."""
 

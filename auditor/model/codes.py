@@ -32,3 +32,4 @@ class ExitCode(IntEnum):
     VERIFY_WRONG_KEY = 12
     VERIFY_PDF_MISMATCH = 13
     INTERNAL = 70  # a bug in lbaudit; the message says where to report it
+    BUSY = 75  # EX_TEMPFAIL: another lbaudit process kept a directory this command writes in past the wait

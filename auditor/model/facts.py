@@ -407,6 +407,10 @@ class NetInterface(StrictModel):
     peer_index: int | None = None
     peer_in_other_netns: bool = False
     peer_netns: Inode | None = None
+    # net.ipv4.conf.all.route_localnet or net.ipv4.conf.NAME.route_localnet: the kernel then delivers
+    # packets to 127.0.0.0/8 that arrive on this interface (ip_route_input_slow), so a listener on
+    # 127.0.0.1 is reachable from its link (CVE-2020-8558).  None: not read (older snapshots too).
+    route_localnet: bool | None = None
 
 
 class Workload(StrictModel):

@@ -43,6 +43,19 @@ def _display(path: Path) -> str:
         return str(path)
 
 
+def _recorded(path: Path, top: Path) -> str:
+    """The name a policy file is recorded under in the policy (rule sources, ``sources``, the
+    waivers file), and so in its digest and the evidence: relative to the directory of the policy
+    given on the command line (the policy itself is its file name), never to the working directory.
+    The same policy evaluated from another directory, or named by an absolute path, a relative
+    one or through a linked directory, is the same policy, with the same digest and evidence."""
+    real_top = os.path.realpath(top)
+    if os.path.realpath(path) == real_top:
+        return top.name
+    # from the directory "extends" is resolved from: the policy file's own, its links resolved
+    return Path(os.path.relpath(os.path.realpath(path), os.path.dirname(real_top))).as_posix()
+
+
 def _dotted(loc: tuple[Any, ...]) -> str:
     text = ""
     for part in loc:
@@ -380,6 +393,7 @@ def inspect_policy(path: Path, registry: Registry, *, waivers_path: Path | None 
     still to be written.  A file that cannot be read or parsed as YAML raises PolicyError."""
     problems: list[Problem] = []
     chain = _load_chain(Path(path), problems)
+    recorded = {id(loaded): _recorded(loaded.path, Path(path)) for loaded in chain}
     rules: dict[str, dict[str, Any]] = {}  # rule id -> merged fields + where it was last set
     for loaded in chain:
         seen_here: set[str] = set()
@@ -440,7 +454,7 @@ def inspect_policy(path: Path, registry: Registry, *, waivers_path: Path | None 
                 severity=merged.get("severity") or spec.severity,
                 controls=controls,
                 enabled=merged.get("enabled", True),
-                source=f"{loaded.name}:{line}",
+                source=f"{recorded[id(loaded)]}:{line}",
                 platforms=merged.get("platforms"),
             )
         )
@@ -472,11 +486,11 @@ def inspect_policy(path: Path, registry: Registry, *, waivers_path: Path | None 
         description=top.policy.description,
         rules=resolved,
         waivers=[waiver for loaded in chain for _, waiver in loaded.waivers],
-        sources=[PolicySource(path=item.name, sha256=sha256_hex(item.raw)) for item in reversed(chain)],
+        sources=[PolicySource(path=recorded[id(item)], sha256=sha256_hex(item.raw)) for item in reversed(chain)],
     )
     source = None
     if waiver_file is not None:
-        source = WaiverSource(path=waiver_file.name, sha256=sha256_hex(waiver_file.raw),
+        source = WaiverSource(path=_recorded(waiver_file.path, Path(path)), sha256=sha256_hex(waiver_file.raw),
                               waivers=[w for _, w in waiver_file.waivers])
     places = [Problem(owner.name, *owner.doc.position(("waivers", index)), f"waivers[{index}] ({waiver.rule})")
               for owner, index, waiver in located_waivers]

@@ -200,7 +200,15 @@ def table(doc: Doc, header: list[str], rows: list[list[Any]], widths: list[float
     return result
 
 
+# A paragraph cell shows at most this many characters: 45 lines of the narrowest text column, inside
+# the page (see MAX_CELL_LINES); the rest is in the evidence.
+MAX_CELL_CHARACTERS = 2000
+
+
 def cell(doc: Doc, value: Any, style: str = "cell") -> Paragraph:
+    value = str(value)
+    if len(value) > MAX_CELL_CHARACTERS:
+        value = f"{value[:MAX_CELL_CHARACTERS - 1]}\u2026 ({len(value) - MAX_CELL_CHARACTERS + 1} more characters in the evidence)"
     return Paragraph(text(value), getattr(doc.styles, style))
 
 
@@ -499,6 +507,10 @@ def controls(doc: Doc) -> list[Flowable]:
 
 CELL_SIZE = 8  # plain-string table cells: regular/bold at this size, pre-wrapped
 CELL_LEADING = 10
+# A table row is never split over pages: a cell taller than the page (a process name of thousands of
+# characters) stopped the whole PDF (reportlab's LayoutError, exit 70).  A cell shows at most this
+# many lines (50 x 10 pt, well inside the page's frame with the header row); the rest is in the evidence.
+MAX_CELL_LINES = 50
 _BREAK_AFTER = "/.-_:,=@)]"  # where a token too long for its column may break: after these, never mid-word
 
 
@@ -553,6 +565,8 @@ def wrap_plain(value: str, width: float, font: str = FONT_NAMES["regular"], size
                 out += parts[:-1]
                 line, line_width = parts[-1], stringWidth(parts[-1], font, size)
         out.append(line)
+    if len(out) > MAX_CELL_LINES:
+        out[MAX_CELL_LINES - 1:] = [f"\u2026 {len(out) - MAX_CELL_LINES + 1} more lines (in the evidence)"]
     return "\n".join(out)
 
 

@@ -38,6 +38,7 @@ from auditor.report.view import (
     view_of,
 )
 from auditor.resources import data_dir
+from auditor.text import document_text
 
 TEMPLATE = "report.html.j2"
 STYLESHEET = "report.css"
@@ -50,12 +51,21 @@ def template_dir() -> Path:
     return data_dir("reports") / "html"
 
 
+def _document_text(value: Any) -> Any:
+    if isinstance(value, str):
+        text = document_text(value)
+        if text is not value:
+            return Markup(text) if isinstance(value, Markup) else text
+    return value
+
+
 @lru_cache(maxsize=4)
 def _environment(loader: jinja2.BaseLoader | None = None) -> jinja2.Environment:
     shipped = jinja2.FileSystemLoader(str(template_dir()))
     return jinja2.Environment(
         loader=jinja2.ChoiceLoader([loader, shipped]) if loader is not None else shipped,
         autoescape=True,  # every value, including evidence text, is escaped unless marked safe here
+        finalize=_document_text,  # and holds no control character an HTML page may not (an ESC in a name)
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,

@@ -20,6 +20,7 @@ from typing import Any
 
 from auditor.model.evidence import Evidence
 from auditor.model.result import Finding, Severity, Status, Verdict
+from auditor.text import one_line
 
 VERDICT_WORDS = {
     Verdict.COMPLIANT: "COMPLIANT",
@@ -37,28 +38,6 @@ _NEEDS_PRIVILEGE = re.compile(r"must be root|permission denied|operation not per
                               re.IGNORECASE)
 _OFFLINE = re.compile(r"not visible in an offline root directory|offline root directory", re.IGNORECASE)
 _TIMED_OUT = re.compile(r"timed out after", re.IGNORECASE)
-
-
-# What one_line escapes: line breaks, the other control characters (Unicode category Cc: C0, DEL
-# and C1), the line and paragraph separators (Zl, Zp) and the bidi embeddings, overrides and
-# isolates.  One character class, so that a line with none of them (nearly every line) is one
-# C-speed scan instead of a unicodedata lookup per character.
-_UNSAFE_CHARACTER = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
-_ESCAPES = {"\n": "\\n", "\t": "\\t"}
-
-
-def _escape(match: re.Match[str]) -> str:
-    char = match.group()
-    code = ord(char)
-    return _ESCAPES.get(char) or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
-
-
-def one_line(value: object) -> str:
-    """``value`` as text on one line: line breaks, other control characters and bidi overrides
-    are shown as escapes (``\\n``, ``\\x1b``, ``\\u202e``), so a hostile subject can neither break a
-    finding over two lines nor send escape sequences to a terminal."""
-    text = "" if value is None else value if isinstance(value, str) else str(value)
-    return _UNSAFE_CHARACTER.sub(_escape, text)
 
 
 def threshold_words(fail_on: Severity) -> str:

@@ -186,9 +186,14 @@ def loads_strict(raw: bytes) -> Any:
         if text is not None:
             value = json.loads(text, object_pairs_hook=_objects_sharing_strings(), parse_constant=_no_constant,
                                parse_float=_finite_float)
+            escapes = _SURROGATE_ESCAPE.search(text) is not None
             del text
             if not _deeper_than(value, MAX_DEPTH):
+                if escapes:
+                    _refuse_lone_surrogates(value)
                 return value
+    except UnreadableJson:
+        raise
     except (ValueError, RecursionError, MemoryError):
         pass  # not a good document: read once more as it is, for the error and where it is
     return _loads_strict_text(raw)
@@ -220,7 +225,35 @@ def _loads_strict_text(raw: bytes) -> Any:
         raise UnreadableJson("the document is too large to hold in memory") from None
     if _deeper_than(value, MAX_DEPTH):
         raise _too_deep(text)
+    if _SURROGATE_ESCAPE.search(text):
+        _refuse_lone_surrogates(value)
     return value
+
+
+# A \uD800-\uDFFF escape: half of a UTF-16 pair.  json.loads joins a high and a low half into
+# one character and keeps a half alone as a lone surrogate, which is no character: no UTF-8
+# writer can write it back (evidence, SARIF, XML, the PDF all failed on it with exit 70).
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _refuse_lone_surrogates(value: Any) -> None:
+    """UnreadableJson naming the first string (or key) of ``value`` that holds a lone surrogate.
+    Walked only when the text has a surrogate escape at all (a pair, for an emoji, is fine)."""
+    stack: list[tuple[tuple[Any, ...], Any]] = [((), value)]
+    while stack:
+        where, item = stack.pop()
+        if type(item) is str:
+            found = _SURROGATE.search(item)
+            if found:
+                raise UnreadableJson(f"{_pointer(where)}: the escape \\u{ord(found.group()):04x} is half of a "
+                                     "UTF-16 pair, no character (a lone surrogate): not text")
+        elif type(item) is dict:
+            for key, child in reversed(item.items()):
+                stack.append(((*where, key), key))  # a key is checked as a string at its own place
+                stack.append(((*where, key), child))
+        elif type(item) is list:
+            stack.extend(((*where, index), child) for index, child in reversed(list(enumerate(item))))
 
 
 def read_bounded(path: Path, limit: int, what: str) -> bytes:

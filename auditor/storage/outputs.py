@@ -32,8 +32,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
-from auditor.command_files import Change, at_free_name, current, fsync_directory, previous_version, remove_if_empty
-from auditor.errors import InputError
+from auditor.command_files import (
+    Change,
+    DirectoryBusy,
+    at_free_name,
+    current,
+    fsync_directory,
+    lock_directories,
+    previous_version,
+    remove_if_empty,
+)
+from auditor.errors import Busy, InputError
 from auditor.safeio import kind_of
 
 DOCUMENT_MODE = 0o666  # less the umask, which the kernel applies at creation
@@ -177,7 +186,17 @@ def plan_outputs(outputs: Iterable[tuple[str, Path]], inputs: Iterable[tuple[str
     for output in planned:
         if output.identity is not None:
             _refuse_private_key(output.path, output.role)
+    hold_directories([output.target.parent for output in planned] + ([Path(out_dir)] if out_dir is not None else []))
     return planned
+
+
+def hold_directories(directories: list[Path]) -> None:
+    """Hold the directories a command writes in until it ends (:func:`auditor.command_files.lock_directories`),
+    so that two commands writing the same files write one after the other, each its whole set."""
+    try:
+        lock_directories(directories)
+    except DirectoryBusy as exc:
+        raise Busy(f"{exc.directory}: {exc.strerror}") from None
 
 
 def check_out_dir(out_dir: Path) -> Path | None:
@@ -217,6 +236,7 @@ def remove_file(path: Path, what: str = "file") -> bool:
     path = Path(path)
     if not os.path.lexists(path):
         return False
+    hold_directories([path.parent])
     active = current()
     try:
         previous = previous_version(path) if active is not None else None
@@ -267,6 +287,7 @@ def write_symlink(path: Path, link_to: str) -> None:
     existing = _stat(path, "link", follow=False)
     if existing is not None and not stat.S_ISLNK(existing.st_mode):
         raise InputError(f"{path}: cannot link: it is {kind_of(existing.st_mode)}, not a symbolic link")
+    hold_directories([path.parent])
     active = current()
 
     def link(tmp: Path) -> Path:
@@ -318,6 +339,7 @@ def write_atomic(path: Path, data: bytes, *, private: bool = False, replace: boo
     target, existing = resolve_target(path, may_replace_key=private)
     if existing is not None and not replace:
         raise OutputExists(f"{path}: already exists; refusing to overwrite it")
+    hold_directories([target.parent])
     try:
         fd, tmp = _create_temporary(target.parent, target.name, PRIVATE_MODE if private else DOCUMENT_MODE)
     except OSError as exc:

@@ -32,7 +32,8 @@ def sysctls(**overrides: str) -> dict[str, SysctlSetting]:
 
 def host_namespace() -> NetNamespace:
     return NetNamespace(inode=HOST_INODE, device=4, current=True, pids=[1],
-                        interfaces=[LO, NetInterface(name="eth0", index=2, kind="physical", addresses=["192.0.2.2/24"])])
+                        interfaces=[LO, NetInterface(name="eth0", index=2, kind="physical", addresses=["192.0.2.2/24"],
+                                                 route_localnet=False)])
 
 
 def namespace(inode: int = 4026532300, interfaces: list[NetInterface] | None = None, names: list[str] | None = None,
@@ -58,7 +59,8 @@ def web(address: str = "0.0.0.0", port: int = 8080):
     return listener(address, port, processes=[ProcessInfo(pid=4242, name="httpd")], uid=0, user="root", inode=77)
 
 
-MACVLAN = NetInterface(name="out0", index=5, kind="macvlan", link_kind="macvlan", addresses=["10.201.0.2/24"])
+MACVLAN = NetInterface(name="out0", index=5, kind="macvlan", link_kind="macvlan", addresses=["10.201.0.2/24"],
+                       route_localnet=False)  # read as 0 (None: not read, and 127.0.0.0/8 may reach it)
 
 
 def bind(snap, **params):

@@ -304,3 +304,22 @@ def test_list_and_trend_draw_tables_on_a_terminal(tmp_path):
             assert len(rows) == 2 and all("corp-baseline" in row for row in rows)  # one line per run
         else:
             assert any("SC" in line and "│" in line for line in screen.splitlines())
+
+
+def test_reading_commands_leave_an_empty_database_empty(tmp_path, store_url):
+    # before: an existing but empty database (an empty SQLite file, a fresh PostgreSQL database)
+    # was given a schema by `history verify`, which then said the (empty) history held, exit 0
+    if "://" not in store_url:
+        (tmp_path / "state").mkdir()
+        open(store_url, "w").close()
+    for command in (("verify",), ("verify", "--json"), ("list",), ("trend",)):
+        result = run_cli("history", *command, "--store", store_url)
+        assert result.returncode == 2 and "no history store here (the database is empty" in result.stderr, command
+        assert "Traceback" not in result.stderr
+    engine = sa.create_engine(store_url if "://" in store_url else f"sqlite:///{store_url}")
+    try:
+        assert sa.inspect(engine).get_table_names() == []
+    finally:
+        engine.dispose()
+    record_scan(tmp_path, store_url, "first", wildcard_redis=False)  # a recording command creates it
+    assert run_cli("history", "verify", "--store", store_url).returncode == 0

@@ -76,7 +76,11 @@ def test_the_readme_history_commands_run_as_documented(tmp_path):
 
 def test_the_readme_postgresql_commands_run_against_a_real_server(tmp_path, postgres_server):
     url = postgres_server.url(postgres_server.create_database())
+    evidence, _ = record_scan(tmp_path, str(tmp_path / "scratch.db"), "monday", wildcard_redis=False)
+    evidence.rename(tmp_path / "monday.json")
     documented = "postgresql+psycopg://lbaudit@/lbaudit?host=/run/postgresql"
     lines = _blocks()[1]
     assert all(documented in line for line in lines)
-    _run_block(lines, tmp_path, {}, substitute=lambda arg: url if arg == documented else arg)
+    results = _run_block(lines, tmp_path, {}, substitute=lambda arg: url if arg == documented else arg)
+    listed, verified = results[1][1], results[2][1]
+    assert "web01.example.test" in listed.stdout and "history verified" in verified.stdout

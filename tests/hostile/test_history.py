@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import sqlite3
+import threading
+import time
 
 import pytest
 import sqlalchemy as sa
 
 from auditor.history import open_store
+from auditor.history.store import SERVER_CONNECT_TIMEOUT_S
 from tests.cli import run_cli
 from tests.history.scans import CORP, record_scan, write_scan_snapshot
 
@@ -197,3 +201,50 @@ def test_report_marking_attestations_in_a_missing_store_is_exit_2_and_creates_no
     result = run_cli("report", good, "--format", "oscal", "--store", tmp_path / "other.db")
     assert result.returncode == 2 and "no history store here" in result.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+class _SilentServer:
+    """A real TCP listener on loopback that accepts connections and never says a word: a
+    PostgreSQL store behind a stuck proxy or a server frozen mid-start."""
+
+    def __init__(self) -> None:
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.accepted: list[socket.socket] = []
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.accepted.append(conn)
+
+    def close(self) -> None:
+        self.sock.close()
+        for conn in self.accepted:
+            conn.close()
+
+
+@pytest.fixture
+def silent_server():
+    pytest.importorskip("psycopg", reason="psycopg 3 is not installed (pip install 'lbaudit[postgres]')")
+    server = _SilentServer()
+    yield server
+    server.close()
+
+
+@pytest.mark.slow  # each waits out libpq's connect_timeout (at least 2 s)
+@pytest.mark.parametrize("query, limit", [("?connect_timeout=2", 2), ("", SERVER_CONNECT_TIMEOUT_S)])
+def test_a_store_that_never_answers_is_exit_2_not_a_hang(silent_server, query, limit):
+    # before: libpq waited for ever for the server's first byte, so a nightly scan with --record or
+    # `history verify` hung until killed (SQLite stores had a 10 s busy timeout, servers none)
+    url = f"postgresql+psycopg://lbaudit@127.0.0.1:{silent_server.port}/lbaudit{query}"
+    started = time.monotonic()
+    result = run_cli("history", "verify", "--store", url, timeout=limit + 30)
+    took = time.monotonic() - started
+    assert result.returncode == 2 and "cannot open the history store" in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr and silent_server.accepted
+    assert limit - 0.5 <= took < limit + 10  # the URL's own connect_timeout wins over the default

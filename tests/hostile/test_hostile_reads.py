@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -569,6 +570,81 @@ def test_engine_json_of_another_shape_is_a_gap_not_a_crash(tmp_path, inspect, re
     assert view.read == [] and view.published == []
     assert [(g.path, g.kind, g.reason) for g in view.gaps] == [
         (("published", "engine"), GapKind.UNREADABLE, f"docker engine API at {socket_path} could not be read: {reason}")]
+
+
+
+# ---------------------------------------------------------------- a container engine too slow to finish
+
+
+def _slow_engine(socket_path: Path, containers: int, byte_delay: float, answer_delay: float):
+    """A real unix-socket server that lists ``containers`` and answers each request slowly: every
+    byte ``byte_delay`` s apart (each wait far below any socket timeout), after ``answer_delay`` s."""
+    import socketserver
+
+    listing = json.dumps([{"Id": f"{i:064x}"} for i in range(containers)]).encode()
+
+    class Handler(socketserver.StreamRequestHandler):
+        def handle(self):
+            while True:
+                line = self.rfile.readline()
+                if not line:
+                    return
+                if line.startswith(b"GET "):
+                    path = line.split()[1].decode()
+                if line in (b"\r\n", b"\n"):
+                    break
+            body = listing if path.endswith("/containers/json") else b"{}"
+            answer = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
+            time.sleep(answer_delay)
+            try:
+                for i in range(len(answer)) if byte_delay else [None]:
+                    self.wfile.write(answer[i:i + 1] if i is not None else answer)
+                    self.wfile.flush()
+                    time.sleep(byte_delay)
+            except OSError:
+                return
+
+    server = socketserver.ThreadingUnixStreamServer(str(socket_path), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+@pytest.mark.parametrize("containers, byte_delay, answer_delay", [
+    (1, 0.1, 0),     # one answer, a byte every 0.1 s: the socket timeout never fires
+    (60, 0, 0.25),   # sixty containers, each answered in 0.25 s: 15 s in all, given 1 s
+])
+def test_an_engine_too_slow_to_finish_is_a_gap_within_the_time_given(tmp_path, containers, byte_delay, answer_delay):
+    # before: the timeout bounded each wait on the socket, not the engine: a trickling or merely
+    # slow engine held `lbaudit evaluate` for as long as it liked
+    from auditor.collect.containers import read_engines
+
+    socket_path = tmp_path / "engine.sock"
+    server = _slow_engine(socket_path, containers, byte_delay, answer_delay)
+    started = time.monotonic()
+    try:
+        view = read_engines(1, environ={"DOCKER_HOST": f"unix://{socket_path}"})
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert time.monotonic() - started < 3
+    assert view.read == [] and view.published == [] and view.workloads == []
+    assert [(g.path, g.kind) for g in view.gaps] == [(("published", "engine"), GapKind.UNREADABLE)]
+    assert view.gaps[0].reason.startswith(f"docker engine API at {socket_path} could not be read: ")
+    assert view.gaps[0].reason.endswith("no complete answer within 1 s")
+
+
+def test_an_engine_answering_in_time_is_read(tmp_path):
+    from auditor.collect.containers import read_engines
+
+    socket_path = tmp_path / "engine.sock"
+    server = _slow_engine(socket_path, 3, 0, 0.05)
+    try:
+        view = read_engines(2, environ={"DOCKER_HOST": f"unix://{socket_path}"})
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert view.gaps == [] and view.read == [f"docker engine API at {socket_path}"] and len(view.workloads) == 3
 
 
 # ---------------------------------------------------------------- digits that str.isdigit() accepts and int() refuses
