@@ -40,4 +40,6 @@ TOP_LEVEL_HELP = (
     '    10  verify: evidence digest mismatch        11  verify: signature invalid\n'
     '    12  verify: signed by another key           13  verify: PDF does not belong to the evidence\n'
     '    70  internal error in lbaudit (a bug: please report it)\n'
+    '    75  busy: another lbaudit process kept a directory this command writes in\n'
+    '        past LBAUDIT_LOCK_WAIT seconds (default 120); nothing was written\n'
 )
