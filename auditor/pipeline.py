@@ -177,10 +177,12 @@ def sign(path: Path, key_path: Path, *, snapshot: bool = False) -> str:
 def select_reporters(formats: list[str], pdf: Path | None, plugins: bool) -> dict[str, Any]:
     """The reporters asked for (``formats``, plus ``pdf`` when a PDF path is given); an unknown
     format is an InputError before any work."""
+    wanted = formats + (["pdf"] if pdf else [])
+    if not wanted and not plugins:
+        return {}  # nothing to look up and no plugin to load: auditor.report is not imported
     from auditor.report import reporter_names
     from auditor.report import select_reporters as look_up
 
-    wanted = formats + (["pdf"] if pdf else [])
     try:
         return dict(look_up(wanted, plugins=plugins))
     except KeyError as exc:
@@ -190,6 +192,8 @@ def select_reporters(formats: list[str], pdf: Path | None, plugins: bool) -> dic
 def reporter_plugins(plugins: bool) -> "list[ReporterPluginRecord]":
     """The reporter plugins loaded for a run (entry point, format, distribution, version), to record
     in its evidence; none when autoload is off."""
+    if not plugins:
+        return []
     from auditor.report import reporter_plugin_records
 
     return reporter_plugin_records(plugins)
@@ -233,7 +237,6 @@ def render(
 
     The caller has planned these paths (:func:`plan_files`) before any work.  ``on_rendered`` is
     told each format, file and bytes written (evaluate --record marks a run attested by its PDF)."""
-    from auditor.report import ReportContext
     from auditor.storage.outputs import make_out_dir, report_targets, write_atomic
 
     fingerprint = None
@@ -254,6 +257,8 @@ def render(
         # Reports link to the evidence file relative to where they are written, so the set of files
         # can be moved together.
         link = os.path.relpath(evidence_path.resolve(), target.resolve().parent)
+        from auditor.report import ReportContext  # here: a run that renders nothing never imports the reporters
+
         context = ReportContext(evidence_bytes=evidence_bytes, evidence_path=link,
                                 signature_fingerprint=fingerprint, assessor=assessor, org_name=org_name,
                                 org_logo=org_logo, pdf_signer=signer if name == "pdf" else None)

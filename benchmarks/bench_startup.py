@@ -10,8 +10,9 @@ policies/corp.yaml -q`` (this reads this host, as a user's run does).  Prints ea
 ratio to the floor and the target: evaluate at most 12x the floor, --help and validate under 100 ms.
 Exit 1 when a target is missed.
 
-``lbaudit`` is run as its console script does (``from auditor.cli import main; main()``) with the
-``auditor`` of --repo first on the path, so two checkouts can be compared with one interpreter:
+``lbaudit`` is run as its console script does (the ``lbaudit`` entry of [project.scripts] in the
+checkout's pyproject.toml, e.g. ``from auditor.entry import main; main()``) with the ``auditor`` of
+--repo first on the path, so two checkouts can be compared with one interpreter:
 
     python3 benchmarks/bench_startup.py [--runs 15] [--repo DIR] [--python PATH] [--baseline DIR]
 
@@ -33,7 +34,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 REPO = Path(__file__).resolve().parent.parent
-LBAUDIT = "import sys; sys.argv[0] = 'lbaudit'; from auditor.cli import main; main()"
+LBAUDIT = "<lbaudit>"  # replaced by each checkout's console script (console_script)
 PYDANTIC_FLOOR = "import click, pydantic\nclass M(pydantic.BaseModel):\n    x: int\nM(x=1)"
 # The floor of evaluate as long as its records are pydantic models: click, pydantic and lbaudit's
 # models (policy, facts, outcome, findings, evidence) imported and built, nothing run.  The models
@@ -69,6 +70,22 @@ def compile_bytecode(python: str, repo: Path) -> None:
     """Write the bytecode of REPO's auditor, as a wheel's installer does: a run that compiles every
     module (PYTHONDONTWRITEBYTECODE, a read-only checkout) is not what a user's install runs."""
     subprocess.run([python, "-m", "compileall", "-q", str(repo / "auditor")], check=True, stdout=subprocess.DEVNULL)
+
+
+def console_script(repo: Path) -> str:
+    """``python -c`` code that runs REPO's ``lbaudit`` as its console script does."""
+    import re  # (tomllib is Python 3.11+; lbaudit supports 3.10)
+
+    scripts = (repo / "pyproject.toml").read_text(encoding="utf-8").split("[project.scripts]\n", 1)[1]
+    match = re.search(r'^lbaudit = "([^"]+)"', scripts, re.M)
+    assert match is not None, f"{repo}/pyproject.toml: no lbaudit in [project.scripts]"
+    target = match.group(1)
+    module, _, function = target.partition(":")
+    return f"import sys; sys.argv[0] = 'lbaudit'; from {module} import {function}; {function}()"
+
+
+def in_checkout(command: list[str], repo: Path) -> list[str]:
+    return [console_script(repo) if part == LBAUDIT else part for part in command]
 
 
 def env_for(repo: Path) -> dict[str, str]:
@@ -112,14 +129,16 @@ def main() -> int:
               "grow; the ratios to the floor (measured alike) and the CPU times grow least")
         print(f"{'command':50} {'wall':>10} {'ratio':>7} {'cpu':>10} {'ratio':>7} {'peak':>9}  target")
         for label, command, ok, target in cases:
-            run_ms(command, repo, env_for(repo), ok)  # warm the page cache outside the timing
+            this_command = in_checkout(command, repo)
+            base_command = in_checkout(command, baseline) if baseline is not None else []
+            run_ms(this_command, repo, env_for(repo), ok)  # warm the page cache outside the timing
             if baseline is not None:
-                run_ms(command, baseline, env_for(baseline), ok)
+                run_ms(base_command, baseline, env_for(baseline), ok)
             runs, base_runs = [], []
             for _ in range(args.runs):
-                runs.append(run_ms(command, repo, env_for(repo), ok))
+                runs.append(run_ms(this_command, repo, env_for(repo), ok))
                 if baseline is not None:
-                    base_runs.append(run_ms(command, baseline, env_for(baseline), ok))
+                    base_runs.append(run_ms(base_command, baseline, env_for(baseline), ok))
             this = Run(statistics.median(r.wall_ms for r in runs), statistics.median(r.cpu_ms for r in runs),
                        int(statistics.median(r.peak_kib for r in runs)))
             floor = floor or this  # the first case, python3 -c pass

@@ -277,3 +277,31 @@ def test_history_list_and_trend_read_the_store_without_pydantic(tmp_path):
         code, modules = _imported_after(args)
         assert code == 0 and "sqlalchemy" in modules
         assert modules.isdisjoint({"pydantic", "pydantic_core"}), (args, sorted(modules & {"pydantic", "pydantic_core"}))
+
+
+@pytest.mark.slow  # a child interpreter (what it imports is the point)
+def test_quiet_evaluate_writing_only_the_evidence_imports_no_reporter_package_and_no_http_client(tmp_path):
+    """An evaluate that renders nothing never imports auditor.report (its dataclasses), nor
+    http.client (email, ssl), which only talking to a container engine needs; long options, since
+    click's parser imports difflib for a short one (its failed long-option match builds a suggestion)."""
+    code, modules = _modules_after(["evaluate", "--policy", "policies/corp.yaml", "--root", FIXTURE_ROOT,
+                                    "--quiet", "--output", str(tmp_path / "e.json")])
+    assert code in (0, 1, 3)
+    assert (tmp_path / "e.json").is_file()
+    unwanted = {"auditor.report", "http.client", "ssl", "difflib", "ctypes"}
+    assert modules.isdisjoint(unwanted), sorted(modules & unwanted)
+
+
+@pytest.mark.slow  # a child interpreter (what it imports is the point)
+@pytest.mark.parametrize("docker_host, imported", [
+    ("tcp://127.0.0.1:2375", False),  # not a unix socket: a gap, no engine asked
+    ("unix://{tmp}/no-engine.sock", True),  # an engine to ask (it is not there: a gap)
+])
+def test_container_engines_import_http_client_only_to_ask_an_engine(tmp_path, docker_host, imported):
+    run = ("from auditor.collect.containers import read_engines\n"
+           f"view = read_engines(5, environ=dict(DOCKER_HOST={docker_host.format(tmp=tmp_path)!r}))\n"
+           "assert view.gaps and not view.read, view\n"
+           "code = 0\n")
+    code, modules = _modules_after([], run=run)
+    assert code == 0
+    assert ("http.client" in modules) is imported

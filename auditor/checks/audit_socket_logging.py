@@ -16,7 +16,7 @@ from auditor.checks._audit_coverage import (
 )
 from auditor.domain import platform_audit
 from auditor.domain.audit_statement import RuleError, parse_field
-from auditor.model.base import json_pointer
+from auditor.model.base import empty_list, json_pointer
 from auditor.model.check import (
     CheckParams,
     Outcome,
@@ -56,7 +56,7 @@ class SocketLoggingParams(CheckParams):
     require_enabled: bool = Field(
         True, description="Require auditing to be on (auditctl -s or netlink: enabled 1 or 2).")
     accepted_filters: list[str] = Field(
-        default_factory=list,
+        default_factory=empty_list,
         description='Rule filters the organisation accepts as not narrowing, e.g. "auid>=1000", "auid!=unset".',
     )
 

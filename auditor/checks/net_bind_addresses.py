@@ -21,7 +21,7 @@ from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from auditor.checks import _listeners, _namespaces, _published
 from auditor.domain import netaddr
-from auditor.model.base import StrictModel
+from auditor.model.base import StrictModel, empty_list
 from auditor.model.check import CheckParams, Outcome, check, failed, missing_fact, not_applicable, not_reviewed, passed
 from auditor.model.facts import PROTOCOLS, HostSnapshot, Listener, NetNamespace, Protocol, Workload
 from auditor.model.result import Severity
@@ -120,7 +120,7 @@ class BindAddressParams(CheckParams):
         "addresses or CIDRs.  A listener passes only if every address it accepts is inside.",
     )
     exceptions: list[BindException] = Field(
-        default_factory=list,
+        default_factory=empty_list,
         description="Ordered exceptions; the first whose match fits a listener decides instead of allow.",
     )
     protocols: list[Protocol] = Field(

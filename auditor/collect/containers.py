@@ -10,7 +10,6 @@ socket (``/run/podman/podman.sock``) answers the same requests and is read the s
 
 from __future__ import annotations
 
-import http.client
 import json
 import os
 import socket
@@ -18,6 +17,7 @@ import stat
 import threading
 import time
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from auditor.collect.parsers import UNPARSEABLE, unparseable_reason
@@ -35,20 +35,28 @@ class EngineError(OSError):
     pass
 
 
-class _UnixConnection(http.client.HTTPConnection):
-    def __init__(self, path: str, timeout: float) -> None:
-        super().__init__("localhost", timeout=timeout)
-        self._socket_path = path
+@lru_cache(maxsize=None)
+def _unix_connection() -> Any:
+    """http.client's connection over a unix socket.  Made on first use: http.client imports email
+    and ssl (about 35 ms), which a host without a container engine socket never needs (issue 16)."""
+    import http.client
 
-    def connect(self) -> None:
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
-        sock.settimeout(self.timeout)
-        try:
-            sock.connect(self._socket_path)
-        except OSError:
-            sock.close()
-            raise
-        self.sock = sock
+    class UnixConnection(http.client.HTTPConnection):
+        def __init__(self, path: str, timeout: float) -> None:
+            super().__init__("localhost", timeout=timeout)
+            self._socket_path = path
+
+        def connect(self) -> None:
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
+            sock.settimeout(self.timeout)
+            try:
+                sock.connect(self._socket_path)
+            except OSError:
+                sock.close()
+                raise
+            self.sock = sock
+
+    return UnixConnection
 
 
 class EngineDeadline:
@@ -70,8 +78,10 @@ class EngineDeadline:
 
 def engine_get(socket_path: str, url: str, deadline: EngineDeadline) -> Any:
     """GET ``url`` from the Engine API at ``socket_path`` before ``deadline``; its JSON.  Raises
-    OSError or ValueError."""
-    connection = _UnixConnection(socket_path, deadline.remaining(url))
+    OSError, ValueError or http.client.HTTPException."""
+    import http.client  # only to talk to an engine (see _unix_connection)
+
+    connection = _unix_connection()(socket_path, deadline.remaining(url))
     expired = threading.Event()
 
     def cut() -> None:
@@ -174,6 +184,8 @@ def _published(runtime: str, inspect: dict[str, Any], name: str | None, cid: str
 def read_engines(timeout: float, environ: dict[str, str] | None = None) -> EngineView:
     view = EngineView()
     sockets, view.gaps = engine_sockets(environ)
+    if sockets:
+        import http.client  # only to talk to an engine (see _unix_connection)
     for runtime, path in sockets:
         deadline = EngineDeadline(timeout)  # for everything asked of this engine, not for each request
         try:

@@ -23,7 +23,6 @@ that failed inside one.
 
 from __future__ import annotations
 
-import ctypes
 import errno
 import fcntl
 import json
@@ -205,6 +204,8 @@ def _setns(fd: int) -> None:
     if setns is not None:  # Python 3.12+
         setns(fd, CLONE_NEWNET)
         return
+    import ctypes  # here, not at the top: only a child entering a namespace before Python 3.12 needs it
+
     libc = ctypes.CDLL(None, use_errno=True)
     if libc.setns(fd, CLONE_NEWNET) != 0:
         code = ctypes.get_errno()

@@ -41,6 +41,19 @@ def shared_fields_set(fields_set: set[str]) -> set[str]:
     """The one set equal to ``fields_set`` that frozen models share (see StrictModel.model_post_init)."""
     return _FIELDS_SETS.setdefault(frozenset(fields_set), fields_set)
 
+def empty_list() -> list[Any]:
+    """A field's ``default_factory`` for an empty list, in place of ``list``: pydantic asks every
+    factory's signature (does it take the validated data?), and ``inspect.signature(list)`` parses
+    the type's text signature, about 0.2 ms each; a function's is read directly.  ``list`` and
+    ``dict`` as factories cost 15-20 ms of every process that builds the models (issue 16)."""
+    return []
+
+
+def empty_dict() -> dict[str, Any]:
+    """A field's ``default_factory`` for an empty dict, in place of ``dict`` (see :func:`empty_list`)."""
+    return {}
+
+
 M = TypeVar("M", bound=BaseModel)
 
 # Per model class: (name, default, default factory) of each field in declaration order, or None

@@ -14,7 +14,7 @@ from typing import Any, Callable, Iterable
 
 from pydantic import ConfigDict, Field, JsonValue, model_validator
 
-from auditor.model.base import StrictModel, construct_complete, shared_fields_set
+from auditor.model.base import StrictModel, construct_complete, empty_dict, empty_list, shared_fields_set
 from auditor.model.facts import PLATFORM_NAMES, HostSnapshot, Platform, Section
 from auditor.model.result import Severity, Status, json_ready
 
@@ -32,11 +32,11 @@ class Outcome(StrictModel):
     status: Status
     subject: str
     message: str
-    subject_detail: dict[str, JsonValue] = Field(default_factory=dict)
+    subject_detail: dict[str, JsonValue] = Field(default_factory=empty_dict)
     observed: JsonValue = None
     expected: JsonValue = None
     reason: str | None = None
-    evidence: list[str] = Field(default_factory=list)
+    evidence: list[str] = Field(default_factory=empty_list)
     # What the finding is about, without volatile parts (pids): the finding id is derived from it,
     # so SARIF code scanning and scan-to-scan drift track one finding across service restarts.
     key: str | None = None

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from auditor.model.base import StrictModel
+from auditor.model.base import StrictModel, empty_list
 
 CONTROL_ID = re.compile(r"^([A-Z]{2})-(\d{1,2})(?:\((\d{1,2})\))?$")
 Baseline = Literal["low", "moderate", "high"]
@@ -27,7 +27,7 @@ def oscal_control_id(control_id: str) -> str:
 class Control(StrictModel):
     id: str = Field(pattern=CONTROL_ID.pattern)
     title: str
-    baselines: list[Baseline] = Field(default_factory=list)
+    baselines: list[Baseline] = Field(default_factory=empty_list)
     family: str = ""  # filled from the id when the catalog is loaded
     family_title: str = ""
 

@@ -12,7 +12,7 @@ from typing import Final, Literal
 
 from pydantic import Field
 
-from auditor.model.base import Moment, StrictModel
+from auditor.model.base import Moment, StrictModel, empty_dict, empty_list
 from auditor.model.controls import ControlId
 from auditor.model.facts import HostSnapshot
 from auditor.model.policy import Policy, WaiverSource
@@ -62,7 +62,7 @@ class RunInfo(StrictModel):
     started_at: Moment
     finished_at: Moment
     evaluated_on: date  # the date waivers were judged against
-    timings_ms: dict[str, int] = Field(default_factory=dict)
+    timings_ms: dict[str, int] = Field(default_factory=empty_dict)
 
 
 class Evidence(StrictModel):
@@ -82,5 +82,5 @@ class Evidence(StrictModel):
     checks: list[CheckRecord]
     # Omitted from the file when no reporter plugin was loaded (autoload off or none installed), so
     # evidence written without plugins keeps the bytes it always had.
-    reporter_plugins: list[ReporterPluginRecord] = Field(default_factory=list, exclude_if=lambda plugins: not plugins)
+    reporter_plugins: list[ReporterPluginRecord] = Field(default_factory=empty_list, exclude_if=lambda plugins: not plugins)
     result: RunResult

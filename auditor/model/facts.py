@@ -14,7 +14,18 @@ from typing import Any, Final, Literal, Union, get_args
 
 from pydantic import Field, model_validator
 
-from auditor.model.base import Count, Inode, Moment, Pid, StrictModel, Uid, canonical_sha256, json_pointer
+from auditor.model.base import (
+    Count,
+    Inode,
+    Moment,
+    Pid,
+    StrictModel,
+    Uid,
+    canonical_sha256,
+    empty_dict,
+    empty_list,
+    json_pointer,
+)
 
 SNAPSHOT_SCHEMA: Final = "lbaudit/snapshot"
 SNAPSHOT_SCHEMA_VERSION: Final = "1.1"  # 1.1: platform (linux, windows, macos) and their facts
@@ -124,7 +135,7 @@ class Provenance(StrictModel):
     privileged: bool = False
     tool: str = "lbaudit"
     tool_version: str
-    methods: dict[str, str] = Field(default_factory=dict)  # section -> how it was collected
+    methods: dict[str, str] = Field(default_factory=empty_dict)  # section -> how it was collected
     # Whether process arguments are recorded (--record-cmdline).  Without, a process has only its
     # executable, argv[0] and the SHA-256 of its command line: arguments carry credentials.
     cmdline_recorded: bool = False
@@ -197,7 +208,7 @@ class Listener(StrictModel):
     uid: Uid | None = None  # socket owner uid as the kernel reports it (visible without privileges)
     user: str | None = None
     inode: Inode | None = None
-    processes: list[ProcessInfo] = Field(default_factory=list)  # every process holding the socket, by pid
+    processes: list[ProcessInfo] = Field(default_factory=empty_list)  # every process holding the socket, by pid
     owner_reason: str | None = None  # why ``processes`` is empty
     declared_by: str | None = None  # offline mode: the unit file that declares this listener
 
@@ -242,7 +253,7 @@ class SocketCounts(StrictModel):
     of sockets: TIME_WAIT (sockstat ``tw``), ESTABLISHED+CLOSE_WAIT (snmp ``CurrEstab``), LISTEN."""
 
     time_wait: Count
-    tcp_by_state: dict[str, Count] = Field(default_factory=dict)  # TIME_WAIT, ESTABLISHED+CLOSE_WAIT, LISTEN
+    tcp_by_state: dict[str, Count] = Field(default_factory=empty_dict)  # TIME_WAIT, ESTABLISHED+CLOSE_WAIT, LISTEN
     udp_sockets: Count | None = None
     method: str = ""
 
@@ -320,14 +331,14 @@ class AuditRule(StrictModel):
     rule_list: Literal["exit", "entry", "task", "user", "exclude", "filesystem", "io_uring"] | None = None
     arch: Literal["b64", "b32"] | None = None
     arch_machine: str | None = None  # libaudit's machine of that -F arch= (x86_64, x86, aarch64, ...)
-    syscalls: list[str] = Field(default_factory=list)  # names; ["all"] for -S all
+    syscalls: list[str] = Field(default_factory=empty_list)  # names; ["all"] for -S all
     # The syscall table (libaudit's: x86_64, i386, aarch64, arm, ppc, s390x, s390) the -S names
     # were looked up in, and the numbers the kernel's bitmask holds; None when not known.  A rule
     # without -F arch matches these numbers on every ABI of the host.
     syscall_table: str | None = None
     syscall_numbers: list[int] | None = None
-    fields: list[AuditField] = Field(default_factory=list)  # filters, without arch and key
-    keys: list[str] = Field(default_factory=list)
+    fields: list[AuditField] = Field(default_factory=empty_list)  # filters, without arch and key
+    keys: list[str] = Field(default_factory=empty_list)
     watch: str | None = None
     permissions: str | None = None
 
@@ -389,7 +400,7 @@ class NetInterface(StrictModel):
     kind: InterfaceKind
     link_kind: str | None = None  # IFLA_INFO_KIND as the kernel names it ("veth", "wireguard", ...)
     up: bool = False
-    addresses: list[str] = Field(default_factory=list)  # "10.0.0.2/24", "fe80::1/64"
+    addresses: list[str] = Field(default_factory=empty_list)  # "10.0.0.2/24", "fe80::1/64"
     master: str | None = None  # the bridge (or bond) it is enslaved to
     # veth: the peer's ifindex in the peer's namespace, and that namespace's inode once matched
     # (None: the peer is in this namespace, or its namespace was not seen)
@@ -412,8 +423,8 @@ class Workload(StrictModel):
     image: str | None = None
     pod: str | None = None  # io.kubernetes.pod.name
     k8s_namespace: str | None = None  # io.kubernetes.pod.namespace
-    labels: dict[str, str] = Field(default_factory=dict)
-    pids: list[Pid] = Field(default_factory=list)
+    labels: dict[str, str] = Field(default_factory=empty_dict)
+    pids: list[Pid] = Field(default_factory=empty_list)
     source: str = "cgroup"  # "cgroup", or "cgroup + docker engine API"
 
 
@@ -426,16 +437,16 @@ class NetNamespace(StrictModel):
 
     inode: Inode
     device: int = Field(ge=0, le=2**64 - 1)
-    names: list[str] = Field(default_factory=list)  # ip netns names (/run/netns/NAME)
-    paths: list[str] = Field(default_factory=list)  # nsfs files it is bound at (not /proc/PID/ns/net)
-    pids: list[Pid] = Field(default_factory=list)  # processes in it
+    names: list[str] = Field(default_factory=empty_list)  # ip netns names (/run/netns/NAME)
+    paths: list[str] = Field(default_factory=empty_list)  # nsfs files it is bound at (not /proc/PID/ns/net)
+    pids: list[Pid] = Field(default_factory=empty_list)  # processes in it
     current: bool = False
     entered: bool = False
     interfaces: list[NetInterface] | None = None
     listeners: list[Listener] | None = None
     counts: SocketCounts | None = None
     sysctl: dict[str, SysctlSetting] | None = None  # running values, as this namespace sees them
-    workloads: list[Workload] = Field(default_factory=list)
+    workloads: list[Workload] = Field(default_factory=empty_list)
 
     @property
     def label(self) -> str:
@@ -473,12 +484,12 @@ class PublishedPort(StrictModel):
 
 
 class NamespaceFacts(StrictModel):
-    namespaces: list[NetNamespace] = Field(default_factory=list)
+    namespaces: list[NetNamespace] = Field(default_factory=empty_list)
     method: str = ""
     # Ports published to containers, from the runtime's API and the kernel's NAT rules; None when
     # neither could be read (then a gap says why).  ``published_sources``: which were read.
     published: list[PublishedPort] | None = None
-    published_sources: list[Literal["engine", "nat"]] = Field(default_factory=list)
+    published_sources: list[Literal["engine", "nat"]] = Field(default_factory=empty_list)
 
     @property
     def current(self) -> NetNamespace | None:
@@ -501,7 +512,7 @@ class HostSnapshot(StrictModel):
     schema_version: Literal["1.0", "1.1"] = SNAPSHOT_SCHEMA_VERSION
     provenance: Provenance
     facts: Facts
-    gaps: list[Gap] = Field(default_factory=list)
+    gaps: list[Gap] = Field(default_factory=empty_list)
 
     def gaps_for(self, section: str, field: str | None = None) -> list[Gap]:
         """Gaps of a section; with ``field`` (a path such as ``"listeners"`` or ``"runtime/<key>"``),

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import Field, StrictBool
 
-from auditor.model.base import OneLine, StrictModel
+from auditor.model.base import OneLine, StrictModel, empty_dict, empty_list
 from auditor.model.controls import ControlId
 from auditor.model.facts import Platform
 from auditor.model.result import Severity
@@ -26,9 +26,9 @@ class RuleSpec(StrictModel):
     id: str = Field(pattern=ID_PATTERN)
     check: str | None = None
     title: OneLine | None = None
-    params: dict[str, Any] = Field(default_factory=dict)
+    params: dict[str, Any] = Field(default_factory=empty_dict)
     severity: Severity | None = None
-    controls: list[str] = Field(default_factory=list)
+    controls: list[str] = Field(default_factory=empty_list)
     enabled: StrictBool = True  # "yes" is refused, not read as true
     # Limit the rule to hosts of these operating systems; on others it is not_applicable.
     platforms: list[Platform] | None = Field(None, min_length=1)
@@ -65,8 +65,8 @@ class PolicyDocument(StrictModel):
     owner: OneLine
     description: str = ""
     extends: str | None = None
-    rules: list[RuleSpec] = Field(default_factory=list)
-    waivers: list[Waiver] = Field(default_factory=list)
+    rules: list[RuleSpec] = Field(default_factory=empty_list)
+    waivers: list[Waiver] = Field(default_factory=empty_list)
 
 
 class ResolvedRule(StrictModel):

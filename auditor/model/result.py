@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from pydantic import Field, JsonValue
 
-from auditor.model.base import StrictModel
+from auditor.model.base import StrictModel, empty_dict, empty_list
 from auditor.model.codes import ExitCode as ExitCode  # re-exported: defined without pydantic
 from auditor.model.codes import Severity as Severity
 from auditor.model.controls import ControlId
@@ -56,12 +56,12 @@ class Finding(StrictModel):
     severity: Severity
     controls: list[ControlId]
     subject: str
-    subject_detail: dict[str, JsonValue] = Field(default_factory=dict)
+    subject_detail: dict[str, JsonValue] = Field(default_factory=empty_dict)
     observed: JsonValue = None
     expected: JsonValue = None
     message: str
     reason: str | None = None
-    evidence: list[str] = Field(default_factory=list)  # JSON pointers into the snapshot
+    evidence: list[str] = Field(default_factory=empty_list)  # JSON pointers into the snapshot
     waiver: AppliedWaiver | None = None
 
     @staticmethod
@@ -92,7 +92,7 @@ class WaiverState(StrictModel):
     approver: str
     expires: date
     state: Literal["applied", "expired", "unused"]
-    findings: list[str] = Field(default_factory=list)  # ids of findings it waived (or would have)
+    findings: list[str] = Field(default_factory=empty_list)  # ids of findings it waived (or would have)
 
 
 class Summary(StrictModel):
@@ -111,7 +111,7 @@ class RunResult(StrictModel):
     verdict: Verdict
     exit_code: int
     complete: bool
-    incomplete_reasons: list[str] = Field(default_factory=list)
+    incomplete_reasons: list[str] = Field(default_factory=empty_list)
 
 
 def rollup_status(statuses: list[Status]) -> Status:

@@ -4,7 +4,6 @@ each rule's check.  Every problem is reported with file, line and column; nothin
 
 from __future__ import annotations
 
-import difflib
 import os
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
@@ -71,6 +70,8 @@ def _short(value: Any, limit: int = 60) -> str:
 
 def did_you_mean(word: Any, choices: Any) -> str:
     """``"; did you mean 'x'?"`` for the closest of ``choices`` (difflib), or ``""``."""
+    import difflib  # only for a name that is wrong: a valid policy never pays for it
+
     if not isinstance(word, str):
         return ""
     near = difflib.get_close_matches(word, sorted(choices), n=1, cutoff=0.6)
