@@ -398,9 +398,17 @@ def _outcomes(job: FleetJob, hosts: Iterator[HostInput]) -> Iterator[HostOutcome
         return
     # fork where there is one: the workers inherit the loaded policy and checks (no re-import)
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() and sys.platform == "linux" else "spawn"
-    with multiprocessing.get_context(method).Pool(jobs, initializer=_init_worker, initargs=(job,)) as pool:
+    pool = multiprocessing.get_context(method).Pool(jobs, initializer=_init_worker, initargs=(job,))
+    try:
         # unordered, a few hosts per task: results come back as workers finish, and none is held longer
         yield from pool.imap_unordered(evaluate_host, hosts, chunksize=4)
+        # Every host done: the workers are let go and waited for.  Pool's context manager would
+        # terminate() them, SIGTERM racing the pool's own locks: a worker killed while it held
+        # the task queue's lock left terminate() (and the fleet run) waiting for ever.
+        pool.close()
+        pool.join()
+    finally:
+        pool.terminate()  # an error or an interruption part way: stop what is left (no-op after join)
 
 
 def evaluate_fleet(job: FleetJob) -> FleetSummary:
