@@ -157,28 +157,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             _group_in_node_id(item)
 
 
-def pytest_xdist_make_scheduler(config: pytest.Config, log):  # noqa: ANN001, ANN201 - pytest-xdist's hook
-    """Under ``-n N --dist loadgroup``, the tests of one module go to one worker together.
-
-    pytest-xdist's loadgroup makes every test outside a group its own work unit and hands them out
-    one or two at a time, so both workers ran most modules: each set up the module's fixtures (the
-    rendered and signed PDFs, the JUnit schema: 6.5 s of CPU set up twice in a unit-loop run) and
-    imported what only that module uses.  Here a test outside a group belongs to its module's unit;
-    a group (``host``) stays one unit.  The units go out largest first (pytest-xdist's
-    ``loadscopereorder``, on by default), so the last ones are small modules and the workers end
-    close together."""
-    if config.getvalue("dist") != "loadgroup":
-        return None
-    from xdist.scheduler import LoadGroupScheduling
-
-    class ModuleOrGroupScheduling(LoadGroupScheduling):
-        def _split_scope(self, nodeid: str) -> str:
-            scope = super()._split_scope(nodeid)  # the group, or the node id itself outside a group
-            return nodeid.split("::", 1)[0] if scope == nodeid else scope
-
-    return ModuleOrGroupScheduling(config, log)
-
-
 def _group_in_node_id(item: pytest.Item) -> None:
     """``nodeid@group``, as pytest-xdist's LoadGroupScheduling reads it, in the node id pytest 9.2
     reports (``str(item._id)``; xdist's own suffix goes to ``item._nodeid``, which it no longer reads)."""
