@@ -11,10 +11,6 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-from pyhanko.keys import load_cert_from_pemder
-from pyhanko.pdf_utils.reader import PdfFileReader
-from pyhanko.sign.validation import validate_pdf_signature
-from pyhanko_certvalidator import ValidationContext
 
 from auditor.attest.pades import FIELD_NAME, sign_pdf
 from auditor.attest.signing import generate_keypair, sign_evidence_file
@@ -26,6 +22,18 @@ from auditor.report.pdf import render_pdf
 from tests.evidence_fixtures import make_evidence, write_evidence_file
 
 NOW = datetime.now(timezone.utc)
+
+
+def _pyhanko_validation():  # noqa: ANN202 - pyHanko's own functions
+    """pyHanko's reader and validator, imported by the tests that use them: importing pyHanko (and
+    the aiohttp it brings) costs ~0.6 s of CPU, which every pytest-xdist worker paid at collection,
+    also the one that runs none of these tests (tests/hostile/test_verify.py imports this module)."""
+    from pyhanko.keys import load_cert_from_pemder
+    from pyhanko.pdf_utils.reader import PdfFileReader
+    from pyhanko.sign.validation import validate_pdf_signature
+    from pyhanko_certvalidator import ValidationContext
+
+    return load_cert_from_pemder, PdfFileReader, validate_pdf_signature, ValidationContext
 
 
 def _self_signed(directory: Path, name: str = "lbaudit attestation signer") -> tuple[Path, Path, ec.EllipticCurvePrivateKey]:
@@ -71,6 +79,7 @@ def signed_setup(tmp_path_factory, evidence):
 
 def test_pyhanko_reports_the_signature_intact_valid_and_trusted(signed_setup):
     _, _, _, cert_path, _, signed_pdf = signed_setup
+    load_cert_from_pemder, PdfFileReader, validate_pdf_signature, ValidationContext = _pyhanko_validation()
     reader = PdfFileReader(io.BytesIO(signed_pdf))
     assert len(reader.embedded_signatures) == 1
     signature = reader.embedded_signatures[0]
@@ -95,6 +104,7 @@ def test_changing_a_byte_of_the_signed_pdf_breaks_its_integrity(signed_setup):
     _, _, pdf, cert_path, _, signed_pdf = signed_setup
     at = signed_pdf.index(b"ReportLab Generated PDF document")  # inside the signed byte range
     tampered = signed_pdf[:at] + b"X" + signed_pdf[at + 1:]
+    load_cert_from_pemder, PdfFileReader, validate_pdf_signature, ValidationContext = _pyhanko_validation()
     signature = PdfFileReader(io.BytesIO(tampered)).embedded_signatures[0]
     status = validate_pdf_signature(signature, ValidationContext(trust_roots=[load_cert_from_pemder(str(cert_path))]))
     assert not status.intact

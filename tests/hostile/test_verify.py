@@ -16,9 +16,6 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
-from pyhanko.sign import fields, signers
-from pyhanko.stamp import TextStampStyle
 from pypdf import PdfReader, PdfWriter
 from pypdf.generic import ArrayObject, DecodedStreamObject, NameObject
 
@@ -108,8 +105,12 @@ def test_pades_signed_then_an_unsigned_update_fails_13(attested):
 
 def test_signed_revision_that_also_paints_the_page_fails_13(attested):
     """An attacker signs with their own certificate, in the same update that paints COMPLIANT."""
-    writer = IncrementalPdfFileWriter(io.BytesIO(attested["pdf"]))
+    # pyHanko is imported here, not at collection: ~0.6 s of CPU a pytest-xdist worker need not pay
     from pyhanko.pdf_utils import generic
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+    from pyhanko.sign import fields, signers
+
+    writer = IncrementalPdfFileWriter(io.BytesIO(attested["pdf"]))
 
     stream = writer.add_object(generic.StreamObject(stream_data=PAINT_COMPLIANT))
     writer.add_stream_to_page(0, stream)
@@ -123,6 +124,10 @@ def test_signed_revision_that_also_paints_the_page_fails_13(attested):
 
 def test_visible_signature_stamping_compliant_fails_13(attested):
     """A signature whose widget appearance itself paints COMPLIANT on the cover."""
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+    from pyhanko.sign import fields, signers
+    from pyhanko.stamp import TextStampStyle
+
     writer = IncrementalPdfFileWriter(io.BytesIO(attested["pdf"]))
     fields.append_signature_field(writer, fields.SigFieldSpec("stamp", on_page=0, box=(60, 600, 540, 690)))
     signer = signers.SimpleSigner.load(str(attested["cert_key"]), str(attested["cert"]))
