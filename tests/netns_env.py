@@ -44,6 +44,23 @@ def require_namespaces() -> None:
         pytest.skip(f"ip netns is not usable here: {probe.stderr.strip()}")
 
 
+def systemd_sysctl_or_skip() -> str:
+    """The path of systemd-sysctl, for tests that let it apply an image's sysctl.d in a private
+    namespace (unshare) and compare with lbaudit; a skip with the reason without root, the tool or
+    unshare, and a failure under CI=true (scripts/bootstrap --test installs them)."""
+    import shutil
+
+    tool = next((p for p in ("/usr/lib/systemd/systemd-sysctl", "/lib/systemd/systemd-sysctl") if os.path.exists(p)), None)
+    missing = ("not root" if os.geteuid() != 0 else "systemd-sysctl is not installed (Debian package systemd)"
+               if tool is None else "unshare is not installed" if shutil.which("unshare") is None else None)
+    if missing:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI=true and {missing}", pytrace=False)
+        pytest.skip(missing)
+    assert tool is not None
+    return tool
+
+
 def ip(*args: str) -> None:
     subprocess.run(["ip", *args], check=True, capture_output=True, text=True, timeout=10)
 

@@ -118,6 +118,15 @@ def _has_open(pid: int, directory: Path) -> bool:
         return False
 
 
+def _until_it_waits_for(process: subprocess.Popen, directory: Path) -> None:
+    """Return once ``process`` has opened ``directory`` to hold it: from then on it waits."""
+    deadline = time.monotonic() + 120
+    while not _has_open(process.pid, directory):
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+
+
 @pytest.mark.live  # reads /proc/PID/fd of its own child, to know that it waits
 def test_a_run_that_waits_writes_its_whole_set_after_the_other(work: Path):
     out = work / "out"
@@ -125,11 +134,7 @@ def test_a_run_that_waits_writes_its_whole_set_after_the_other(work: Path):
         second = subprocess.Popen(_evaluate_argv("b.json"), cwd=work, env=_env(), stdout=subprocess.PIPE,
                                   stderr=subprocess.PIPE, text=True)
         try:
-            deadline = time.monotonic() + 120
-            while not _has_open(second.pid, out):  # it opened the directory to hold it: it waits
-                assert second.poll() is None, second.communicate()
-                assert time.monotonic() < deadline
-                time.sleep(0.01)
+            _until_it_waits_for(second, out)
             first_code, first_err = first.finish()
             _, second_err = second.communicate(timeout=120)
         finally:
@@ -186,11 +191,7 @@ def test_sigterm_while_waiting_for_the_directory_is_143_and_leaves_the_other_run
         second = subprocess.Popen(_evaluate_argv("b.json"), cwd=work, env=_env(), stdout=subprocess.PIPE,
                                   stderr=subprocess.PIPE, text=True)
         try:
-            deadline = time.monotonic() + 120
-            while not _has_open(second.pid, out):
-                assert second.poll() is None, second.communicate()
-                assert time.monotonic() < deadline
-                time.sleep(0.01)
+            _until_it_waits_for(second, out)
             second.send_signal(signal.SIGTERM)
             _, second_err = second.communicate(timeout=60)
         finally:

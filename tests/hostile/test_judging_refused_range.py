@@ -15,8 +15,6 @@ the same files in a private mount and network namespace.
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -27,6 +25,7 @@ from auditor.checks.net_ephemeral_port_range import EphemeralRangeParams, net_ep
 from auditor.checks.net_time_wait import TimeWaitParams, net_time_wait
 from auditor.collect.rootdir import collect_root
 from auditor.model.result import Status
+from tests.netns_env import systemd_sysctl_or_skip
 
 RANGE = "net.ipv4.ip_local_port_range"
 START = "net.ipv4.ip_unprivileged_port_start"
@@ -83,13 +82,7 @@ def test_control_cases_a_range_the_kernel_takes_is_judged_on_both(tmp_path):
 
 @pytest.mark.live
 def test_lbaudit_takes_the_range_exactly_when_systemd_sysctl_does(tmp_path):
-    tool = next((p for p in ("/usr/lib/systemd/systemd-sysctl", "/lib/systemd/systemd-sysctl") if os.path.exists(p)), None)
-    missing = ("not root" if os.geteuid() != 0 else "systemd-sysctl is not installed (Debian package systemd)"
-               if tool is None else "unshare is not installed" if shutil.which("unshare") is None else None)
-    if missing:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"CI=true and {missing}", pytrace=False)
-        pytest.skip(missing)
+    tool = systemd_sysctl_or_skip()
     cases = {
         "below-start": {"60-ports.conf": f"{RANGE} = 1000 65535\n"},
         "start-after": {"60-ports.conf": f"{RANGE} = 1000 65535\n", "70-start.conf": f"{START} = 900\n"},

@@ -18,8 +18,6 @@ mount and network namespace over the same files and compares.
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -33,6 +31,7 @@ from auditor.domain.sysctl import configured_setting
 from auditor.model.facts import HostSnapshot, SysctlFacts, SysctlSetting
 from auditor.model.result import Status
 from tests.factories import LINUX_DEFAULT_SYSCTLS, snapshot
+from tests.netns_env import systemd_sysctl_or_skip
 
 TW_REUSE = "net.ipv4.tcp_tw_reuse"
 SUBJECT = f"sysctl {TW_REUSE}"
@@ -102,13 +101,7 @@ def test_lbaudit_reads_the_image_as_systemd_sysctl_applies_it(tmp_path):
     """systemd-sysctl applies the image's sysctl.d in a private mount and network namespace (the
     key is per network namespace; ``--prefix`` keeps it to that key, and every sysctl.d directory
     and /etc/sysctl.conf of this host are covered by the image's), then the value is read back."""
-    tool = next((p for p in ("/usr/lib/systemd/systemd-sysctl", "/lib/systemd/systemd-sysctl") if os.path.exists(p)), None)
-    missing = ("not root" if os.geteuid() != 0 else "systemd-sysctl is not installed (Debian package systemd)"
-               if tool is None else "unshare is not installed" if shutil.which("unshare") is None else None)
-    if missing:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"CI=true and {missing}", pytrace=False)
-        pytest.skip(missing)
+    tool = systemd_sysctl_or_skip()
     for link, tuning in ((True, "1"), (False, "1"), (True, None)):
         root = image(tmp_path / f"{link}-{tuning}", systemd=True, link=link, tuning=tuning)
         empty = tmp_path / f"{link}-{tuning}-empty"
