@@ -6,7 +6,8 @@ command table's short help, the group's options and the exit codes.  So exactly 
 lines print :data:`auditor.helptext.TOP_LEVEL_HELP`, which is click's own rendering of the group in
 ``auditor/cli.py`` written out by ``python -m auditor.entry`` (tests/test_entry.py runs both and
 fails when a byte, a stream or an exit code differs).  Everything else, and these two whenever click
-might render them otherwise (a terminal narrower than 80 columns, another program name), goes to
+might render them otherwise (a terminal narrower than 80 columns, another program name, a shell
+asking for its completion), goes to
 :func:`auditor.cli.main` unchanged.
 """
 
@@ -18,6 +19,9 @@ import sys
 HELPTEXT = os.path.join(os.path.dirname(__file__), "helptext.py")
 # click's help formatter: min(terminal columns, 80) - 2, so 80 columns or more all render alike.
 RENDERED_COLUMNS = 80
+# click's shell completion: a shell runs a bare `lbaudit` with _LBAUDIT_COMPLETE set (bash_source for
+# the script, bash_complete for the words); that is click's, never the stored help.
+COMPLETION_VARIABLE_PREFIX = "_LBAUDIT_"
 
 
 def terminal_columns() -> int:
@@ -40,6 +44,7 @@ def _rendered_as_stored() -> bool:
     of argv[0] for a console script) is ``lbaudit``, and the terminal is at least 80 columns wide."""
     main_module = sys.modules.get("__main__")
     return (getattr(main_module, "__package__", None) in (None, "") and os.path.basename(sys.argv[0]) == "lbaudit"
+            and not any(name.startswith(COMPLETION_VARIABLE_PREFIX) for name in os.environ)
             and terminal_columns() >= RENDERED_COLUMNS)
 
 

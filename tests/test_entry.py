@@ -28,12 +28,14 @@ main()
 """
 
 
-def _run(module: str, args: list[str], prog: str = "lbaudit", columns: str | None = None) -> tuple[int, bytes, bytes, str]:
+def _run(module: str, args: list[str], prog: str = "lbaudit", columns: str | None = None,
+         extra_env: dict[str, str] | None = None) -> tuple[int, bytes, bytes, str]:
     """Exit code, stdout, stderr and "click" / "no click" of ``PROG ARGS`` through MODULE's main, its
     stdout and stderr pipes (not a terminal: click then renders at 80 columns unless COLUMNS says)."""
-    env = {key: value for key, value in os.environ.items() if key != "COLUMNS"}
+    env = {key: value for key, value in os.environ.items() if key != "COLUMNS" and not key.startswith("_LBAUDIT_")}
     if columns is not None:
         env["COLUMNS"] = columns
+    env.update(extra_env or {})
     reader, writer = os.pipe()
     try:
         done = subprocess.run([sys.executable, "-c", SCRIPT.format(prog=prog, args=args, module=module,
@@ -74,6 +76,17 @@ def test_anything_click_could_render_otherwise_is_left_to_click(prog, columns, a
     assert fast[:3] == _run("auditor.cli", args, prog=prog, columns=columns)[:3]
     if columns == "60":
         assert (fast[1] or fast[2]).decode() != TOP_LEVEL_HELP
+
+
+@pytest.mark.slow  # two child interpreters per case
+@pytest.mark.parametrize("shell", ["bash_source", "zsh_source", "fish_source"])
+def test_shell_completion_is_left_to_click(shell):
+    # before: a bare `lbaudit` with _LBAUDIT_COMPLETE set (how a shell asks for its completion
+    # script) printed the top-level help, exit 2, and `eval "$(_LBAUDIT_COMPLETE=bash_source lbaudit)"`
+    # installed nothing (scripts/wheel-smoke caught it)
+    fast = _run("auditor.entry", [], extra_env={"_LBAUDIT_COMPLETE": shell})
+    assert fast[3] == "click" and fast[0] == 0 and b"_lbaudit_completion" in fast[1]
+    assert fast[:3] == _run("auditor.cli", [], extra_env={"_LBAUDIT_COMPLETE": shell})[:3]
 
 
 def test_the_stored_help_is_what_python_m_auditor_entry_writes():
