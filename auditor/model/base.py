@@ -94,15 +94,8 @@ def construct_valid(cls: type[M], values: dict[str, Any]) -> M:
             fields[name] = factory()
         elif default is not PydanticUndefined:
             fields[name] = default
-    model = cls.__new__(cls)
-    _set = object.__setattr__
-    _set(model, "__dict__", fields)
     fields_set = set(given)
-    _set(model, "__pydantic_fields_set__",
-         shared_fields_set(fields_set) if cls.model_config.get("frozen") else fields_set)
-    _set(model, "__pydantic_extra__", None)
-    _set(model, "__pydantic_private__", None)
-    return model
+    return construct_complete(cls, fields, shared_fields_set(fields_set) if cls.model_config.get("frozen") else fields_set)
 
 
 def copy_with(model: M, update: dict[str, Any]) -> M:
@@ -114,24 +107,18 @@ def copy_with(model: M, update: dict[str, Any]) -> M:
     if (not isinstance(model, StrictModel) or not cls.model_config.get("frozen")
             or cls.model_config.get("extra") == "allow" or model.__pydantic_private__ is not None):
         return model.model_copy(update=update)
-    copied = cls.__new__(cls)
-    _set = object.__setattr__
-    _set(copied, "__dict__", {**model.__dict__, **update})
-    fields_set = model.__pydantic_fields_set__
+    fields_set = model.__pydantic_fields_set__  # shared: frozen models never add to it
     if not update.keys() <= fields_set:
         fields_set = shared_fields_set(fields_set | update.keys())
-    _set(copied, "__pydantic_fields_set__", fields_set)  # shared: frozen models never add to it
-    _set(copied, "__pydantic_extra__", None if model.__pydantic_extra__ is None else dict(model.__pydantic_extra__))
-    _set(copied, "__pydantic_private__", None)
-    return copied
+    return construct_complete(cls, {**model.__dict__, **update}, fields_set)
 
 
 def construct_complete(cls: type[M], fields: dict[str, Any], fields_set: set[str]) -> M:
     """A model of ``cls`` holding FIELDS as they are: every field of ``cls`` given, each value valid
     for it, and ``fields_set`` the names that model_construct would record as set.  For records
     built in bulk from values that are already validated (a finding from its outcome): no walk of
-    the fields at all.  Frozen StrictModels only: ``fields_set`` is one :func:`shared_fields_set`
-    gave, shared by every such model."""
+    the fields at all.  Models without extra fields or private attributes (StrictModels); for a
+    frozen one, ``fields_set`` is one :func:`shared_fields_set` gave, shared by every such model."""
     model = cls.__new__(cls)
     _set = object.__setattr__
     _set(model, "__dict__", fields)

@@ -85,7 +85,7 @@ _NEEDS_REASON = frozenset({Status.NOT_REVIEWED, Status.NOT_APPLICABLE, Status.ER
 _GIVEN_SETS: dict[tuple[str, ...], set[str]] = {}
 
 
-def _made(status: Status, subject: Any, message: Any, kw: dict[str, Any]) -> Outcome:
+def _outcome(status: Status, subject: Any, message: Any, kw: dict[str, Any]) -> Outcome:
     """``Outcome(status=..., subject=..., message=..., **kw)`` with its JSON values made plain.
 
     When every value is of the type the field holds and the JSON values are plain (tuples become
@@ -129,26 +129,22 @@ def _made(status: Status, subject: Any, message: Any, kw: dict[str, Any]) -> Out
 _ABSENT: Any = object()
 
 
-def _outcome(status: Status, subject: str, message: str, **kw: Any) -> Outcome:
-    return _made(status, subject, message, kw)
-
-
 def passed(subject: str, message: str, **kw: Any) -> Outcome:
-    return _made(Status.PASS, subject, message, kw)
+    return _outcome(Status.PASS, subject, message, kw)
 
 
 def failed(subject: str, message: str, **kw: Any) -> Outcome:
-    return _made(Status.FAIL, subject, message, kw)
+    return _outcome(Status.FAIL, subject, message, kw)
 
 
 def not_reviewed(subject: str, reason: str, **kw: Any) -> Outcome:
-    kw.setdefault("message", f"not reviewed: {reason}")
-    return _outcome(Status.NOT_REVIEWED, subject, reason=reason, **kw)
+    message = kw.pop("message", f"not reviewed: {reason}")
+    return _outcome(Status.NOT_REVIEWED, subject, message, {**kw, "reason": reason})
 
 
 def not_applicable(subject: str, reason: str, **kw: Any) -> Outcome:
-    kw.setdefault("message", f"not applicable: {reason}")
-    return _outcome(Status.NOT_APPLICABLE, subject, reason=reason, **kw)
+    message = kw.pop("message", f"not applicable: {reason}")
+    return _outcome(Status.NOT_APPLICABLE, subject, message, {**kw, "reason": reason})
 
 
 def missing_fact(snapshot: HostSnapshot, section: str, field: str, subject: str, what: str) -> Outcome:

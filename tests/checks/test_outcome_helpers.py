@@ -46,7 +46,7 @@ ACCEPTED = [
                                     Status.ERROR])
 def test_an_accepted_outcome_is_the_one_validation_builds(status: Status, kw: dict[str, Any]) -> None:
     kw = {"reason": "the reason", **kw}
-    fast = _outcome(status, "subject", "message", **dict(kw))
+    fast = _outcome(status, "subject", "message", dict(kw))
     slow = validated(status, "subject", "message", **dict(kw))
     assert fast == slow
     assert fast.model_dump(mode="json") == slow.model_dump(mode="json")
@@ -88,7 +88,7 @@ REFUSED = [
 def test_a_refused_outcome_is_refused_as_validation_refuses_it(status: Status, kw: dict[str, Any],
                                                                error: str) -> None:
     with pytest.raises(ValidationError, match=error) as fast:
-        _outcome(status, "subject", "message", **dict(kw))
+        _outcome(status, "subject", "message", dict(kw))
     with pytest.raises(ValidationError) as slow:
         validated(status, "subject", "message", **dict(kw))
     assert str(fast.value) == str(slow.value)
