@@ -20,7 +20,9 @@ import signal
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -118,29 +120,32 @@ def _has_open(pid: int, directory: Path) -> bool:
         return False
 
 
-def _until_it_waits_for(process: subprocess.Popen, directory: Path) -> None:
-    """Return once ``process`` has opened ``directory`` to hold it: from then on it waits."""
-    deadline = time.monotonic() + 120
-    while not _has_open(process.pid, directory):
-        assert process.poll() is None, process.communicate()
-        assert time.monotonic() < deadline
-        time.sleep(0.01)
+@contextmanager
+def _second_run_waiting_for(work: Path, directory: Path) -> Iterator[subprocess.Popen]:
+    """A second ``evaluate`` (host-b's, into the same files), yielded once it has opened
+    ``directory`` to hold it: from then on it waits.  Killed on the way out if still running."""
+    second = subprocess.Popen(_evaluate_argv("b.json"), cwd=work, env=_env(), stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not _has_open(second.pid, directory):
+            assert second.poll() is None, second.communicate()
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        yield second
+    finally:
+        if second.poll() is None:
+            second.kill()
+            second.wait()
 
 
 @pytest.mark.live  # reads /proc/PID/fd of its own child, to know that it waits
 def test_a_run_that_waits_writes_its_whole_set_after_the_other(work: Path):
     out = work / "out"
     with Stopped(_evaluate_argv("a.json"), work, out / "evidence.json") as first:
-        second = subprocess.Popen(_evaluate_argv("b.json"), cwd=work, env=_env(), stdout=subprocess.PIPE,
-                                  stderr=subprocess.PIPE, text=True)
-        try:
-            _until_it_waits_for(second, out)
+        with _second_run_waiting_for(work, out) as second:
             first_code, first_err = first.finish()
             _, second_err = second.communicate(timeout=120)
-        finally:
-            if second.poll() is None:
-                second.kill()
-                second.wait()
     assert (first_code, first_err) == (COMPLIANT, "")
     assert (second.returncode, second_err) == (NON_COMPLIANT, "")
     assert _hosts_in(out, ["evidence.json", "race.sarif", "race.html"]) == {
@@ -188,16 +193,9 @@ def test_a_fleet_run_into_the_out_dir_of_another_gives_up_with_75_and_the_summar
 def test_sigterm_while_waiting_for_the_directory_is_143_and_leaves_the_other_runs_files(work: Path):
     out = work / "out"
     with Stopped(_evaluate_argv("a.json"), work, out / "evidence.json") as first:
-        second = subprocess.Popen(_evaluate_argv("b.json"), cwd=work, env=_env(), stdout=subprocess.PIPE,
-                                  stderr=subprocess.PIPE, text=True)
-        try:
-            _until_it_waits_for(second, out)
+        with _second_run_waiting_for(work, out) as second:
             second.send_signal(signal.SIGTERM)
             _, second_err = second.communicate(timeout=60)
-        finally:
-            if second.poll() is None:
-                second.kill()
-                second.wait()
         first_code, _ = first.finish()
     assert second.returncode == 128 + signal.SIGTERM and "terminated" in second_err, second_err
     assert first_code == COMPLIANT
