@@ -67,13 +67,23 @@ def boot_applier(root: Path, problems: list[str]) -> str:
     :data:`BOOT_APPLIERS`): systemd-sysctl where it is installed, else procps' ``sysctl --system``
     (sysvinit's /etc/init.d/procps).  A path that cannot be looked at is added to ``problems``."""
     for path in SYSTEMD_SYSCTL_PATHS:
+        unknown = ("(whether systemd-sysctl applies the configuration at boot, and so whether /etc/sysctl.conf "
+                   "is read, cannot be told)")
         try:
             mode = rootfs.file_mode(root, path)
         except (FileNotFoundError, NotADirectoryError):
+            # absent only through a link to nothing (/lib -> a /usr the image does not carry): not
+            # proof that the booted host has no systemd-sysctl, as for the configuration directories
+            try:
+                link = rootfs.dangling_link(root, path)
+            except OSError as exc:
+                problems.append(f"{path}: {rootfs.describe_os_error(exc)} {unknown}")
+                continue
+            if link is not None:
+                problems.append(f"{path}: not found, through a symbolic link to nothing ({link}) {unknown}")
             continue
         except OSError as exc:
-            problems.append(f"{path}: {rootfs.describe_os_error(exc)} (whether systemd-sysctl applies the "
-                            "configuration at boot, and so whether /etc/sysctl.conf is read, cannot be told)")
+            problems.append(f"{path}: {rootfs.describe_os_error(exc)} {unknown}")
             continue
         if stat.S_ISREG(mode):
             return "systemd-sysctl"

@@ -90,6 +90,19 @@ def test_drift_sysctl_p_of_sysctl_conf_is_undone_by_the_next_boot(tmp_path):
     assert drift(image(tmp_path / "b", systemd=True), running="1") == Status.PASS
 
 
+def test_an_image_whose_usr_is_a_link_to_nothing_does_not_say_which_tool_boots_it(tmp_path):
+    # /usr (with systemd-sysctl) on a mount the image does not carry, / as a link to it: the tool
+    # that applies sysctl.d at boot cannot be told, so neither can whether /etc/sysctl.conf counts
+    # (before: read as "no systemd-sysctl", sysctl.conf applied last, 0 passed)
+    root = image(tmp_path, systemd=False)
+    (root / "usr").symlink_to("/nonexistent-usr-mount")
+    (root / "lib").symlink_to("usr/lib")
+    persistent, gaps = read_persistent_sysctls(root)
+    assert persistent is None and len(gaps) == 1
+    assert "systemd-sysctl: not found, through a symbolic link to nothing" in gaps[0].reason
+    assert offline_tw_reuse(root)[0] == Status.NOT_REVIEWED
+
+
 def test_control_case_without_systemd_sysctl_conf_is_applied_last(tmp_path):
     # sysvinit's /etc/init.d/procps runs `sysctl --system`: /etc/sysctl.conf last, 0 wins
     assert offline_tw_reuse(image(tmp_path, systemd=False)) == (Status.PASS, None)
