@@ -365,6 +365,10 @@ class MacosAudit(StrictModel):
     launchctl_exit: int | None = None
     audit_control_present: bool | None = None  # False: the file does not exist (the bundle holds no copy)
     flags: list[str] | None = None  # the classes of the flags: line, as written ("lo", "+nt", "^-fr")
+    # the classes of the naflags: line (events of processes no login is attributed to: launchd's
+    # daemons); [] when the line is absent or empty; None: not read (or a snapshot written before
+    # lbaudit recorded it)
+    naflags: list[str] | None = None
     origin: str = ""
 
 

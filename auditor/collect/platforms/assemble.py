@@ -261,6 +261,7 @@ def _macos_audit(r: _Reader) -> tuple[AuditFacts, list[Gap]]:
                             reason=f"{r.origin('auditd-launchctl.txt')}: launchctl exited {exit_code} "
                                    f"({parsed[1] or 'no message'}), which says neither loaded nor unknown"))
     flags: list[str] | None = None
+    naflags: list[str] | None = None
     present: bool | None
     control = r.outputs.get("audit_control")
     if control is not None and control.data is None and control.missing == "absent":
@@ -271,10 +272,12 @@ def _macos_audit(r: _Reader) -> tuple[AuditFacts, list[Gap]]:
         if flags is None:
             present = None if control is None or control.data is None else True
             gaps.append(Gap(section="audit", path=("macos", "flags"), reason=why))
+        else:
+            naflags, why = r.parsed("audit_control", macos.parse_audit_control_naflags)
     origin = f"{r.origin('auditd-launchctl.txt')}; {r.origin('audit_control')}"
     return AuditFacts(platform="macos", macos=MacosAudit(auditd_loaded=loaded, launchctl_exit=exit_code,
                                                          audit_control_present=present, flags=flags,
-                                                         origin=origin)), gaps
+                                                         naflags=naflags, origin=origin)), gaps
 
 
 # ------------------------------------------------------------------ the snapshot

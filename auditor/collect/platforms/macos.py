@@ -19,7 +19,8 @@ PORTRANGE_LAST = "net.inet.ip.portrange.last"
 TCP_MSL = "net.inet.tcp.msl"  # milliseconds; TIME_WAIT lasts 2 x MSL
 LAUNCHCTL_NOT_FOUND = 113  # "Could not find service ... in domain for system"
 
-__all__ = ["ProbeParseError", "parse_sw_vers", "parse_sysctl", "parse_lsof", "parse_audit_control", "parse_launchctl"]
+__all__ = ["ProbeParseError", "parse_sw_vers", "parse_sysctl", "parse_lsof", "parse_audit_control", "parse_audit_control_naflags",
+           "parse_launchctl"]
 
 
 def parse_sw_vers(text: str) -> dict[str, str]:
@@ -139,24 +140,45 @@ def parse_lsof(text: str, protocol: str) -> LsofTable:
     return table
 
 
-def parse_audit_control(text: str) -> list[str]:
-    """``/etc/security/audit_control`` -> the classes of the ``flags:`` line auditd reads, as written.
-
-    That is the line libbsm's ``getacflg`` finds (bsm_control.c, ``getstrfromtype_locked``): the
-    first one, not a comment (``#`` in the first column), whose first ``:``-separated token is
-    exactly ``flags`` (``" flags"`` or ``"flags "`` is another name to it), and its value is the next
-    token.  A later ``flags:`` line, or an indented one, is never read, so it cannot make the
-    network class audited."""
+def _control_entry(text: str, name: str) -> str | None:
+    """The value of the ``name:`` entry of audit_control as libbsm reads it (bsm_control.c,
+    ``getstrfromtype_locked``): the first line, not a comment (``#`` in the first column), whose
+    first ``:``-separated token is exactly ``name`` (``" flags"`` or ``"flags "`` is another name to
+    it); its value is the next token.  None: no such line; "" : the line has no value."""
     for line in text.splitlines():
         if line.startswith("#"):
             continue
         tokens = [token for token in line.rstrip(" \t\r\n").split(":") if token]
-        if not tokens or tokens[0] != "flags":
-            continue
-        if len(tokens) < 2:
-            raise ProbeParseError("the flags: line has no value (auditd refuses it)")
-        return [item.strip() for item in tokens[1].split(",") if item.strip()]
-    raise ProbeParseError("no flags: line (a line starting exactly 'flags:', as auditd reads it)")
+        if tokens and tokens[0] == name:
+            return tokens[1] if len(tokens) > 1 else ""
+    return None
+
+
+def _classes(value: str) -> list[str]:
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def parse_audit_control(text: str) -> list[str]:
+    """``/etc/security/audit_control`` -> the classes of the ``flags:`` line auditd reads, as written:
+    the first one (:func:`_control_entry`).  A later ``flags:`` line, or an indented one, is never
+    read, so it cannot make the network class audited."""
+    value = _control_entry(text, "flags")
+    if value is None:
+        raise ProbeParseError("no flags: line (a line starting exactly 'flags:', as auditd reads it)")
+    if not value:
+        raise ProbeParseError("the flags: line has no value (auditd refuses it)")
+    return _classes(value)
+
+
+def parse_audit_control_naflags(text: str) -> list[str]:
+    """The classes of the ``naflags:`` line: what the kernel audits for processes that no login
+    session is attributed to (audit user id AU_DEFAUDITID), which is every daemon launchd starts at
+    boot.  The kernel's preselection takes this mask, not ``flags``, for them (``audit_nae_mask`` in
+    audit_syscall_enter and audit_commit).  auditd sets it from getacna(); with no such line, or an
+    empty one, it logs "Failed to obtain non-attributable event mask" and the mask stays empty: no
+    classes."""
+    value = _control_entry(text, "naflags")
+    return _classes(value) if value else []
 
 
 def parse_launchctl(text: str) -> tuple[int, str]:
