@@ -24,6 +24,7 @@ from auditor.model.facts import PLATFORM_NAMES, HostSnapshot
 # (Windows Server 2003 and later, "TcpTimedWaitDelay": REG_DWORD, default 0x78 = 120 seconds,
 # range 30-300); Windows 2000 used 240 s, which no supported Windows does.
 WINDOWS_TIME_WAIT_DEFAULT = 120
+WINDOWS_TIME_WAIT_RANGE = (30, 300)
 WINDOWS_TIME_WAIT_SOURCE = ("TcpTimedWaitDelay is not set, so the Windows default applies: 120 s (Microsoft's "
                             "TCP/IP registry reference, Windows Server 2003 and later: 0x78)")
 # The range MaxUserPort bounded before Windows Vista: 1025 up to it (KB 929851).
@@ -143,8 +144,13 @@ def time_wait(snapshot: HostSnapshot) -> TimeWait:
             value = parse_int("TcpTimedWaitDelay", found.setting.value)
         except SysctlValueError as exc:
             return TimeWait(None, "", (), f"malformed value: {exc}")
-        if value <= 0:
-            return TimeWait(None, "", (), f"TcpTimedWaitDelay = {value}: not a duration Windows documents (30-300 s)")
+        if not WINDOWS_TIME_WAIT_RANGE[0] <= value <= WINDOWS_TIME_WAIT_RANGE[1]:
+            # Windows documents no behaviour outside its range (clamped? the default?): judging the
+            # headroom on the value as written would pass a TIME_WAIT the stack does not use.
+            low, high = WINDOWS_TIME_WAIT_RANGE
+            return TimeWait(None, "", (found.pointer,) if found.pointer else (),
+                            f"TcpTimedWaitDelay = {value} s is outside the range Windows documents ({low}-{high} s); "
+                            "what TIME_WAIT the stack then uses is not documented")
         return TimeWait(value, f"TcpTimedWaitDelay = {value} s (registry)", (found.pointer,) if found.pointer else (), None)
     found = lookup(snapshot, MACOS_MSL)
     if found.setting is None:
