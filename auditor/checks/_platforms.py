@@ -32,9 +32,8 @@ MAX_USER_PORT_LOW = 1025
 MACOS_FIRST = "net.inet.ip.portrange.first"
 MACOS_LAST = "net.inet.ip.portrange.last"
 MACOS_MSL = "net.inet.tcp.msl"
-WINDOWS_RANGE_PROBES = {("tcp", "ipv4"): "netsh int ipv4 show dynamicport tcp",
-                        ("tcp", "ipv6"): "netsh int ipv6 show dynamicport tcp",
-                        ("udp", "ipv4"): "netsh int ipv4 show dynamicport udp"}
+WINDOWS_RANGE_PROBES = {(protocol, family): f"netsh int {family} show dynamicport {protocol}"
+                        for protocol in ("tcp", "udp") for family in ("ipv4", "ipv6")}
 
 
 def platform_of(snapshot: HostSnapshot) -> str:
@@ -75,7 +74,20 @@ def port_ranges(snapshot: HostSnapshot) -> list[PortRange]:
             if (protocol, family) in found:
                 index, item = found[(protocol, family)]
                 pointer = json_pointer("facts", "sysctl", "dynamic_ports", index)
-                pool = EphemeralPool(item.start, item.high, (), (pointer,))
+                if item.excluded is None:
+                    # Hyper-V, WSL and Docker exclude blocks of thousands of ports from inside the
+                    # range: without the exclusions neither the pool's size nor a listener's
+                    # collision with it is known.
+                    reason = (_gap_reason(snapshot, "sysctl", ("dynamic_ports", protocol, family, "excluded"))
+                              or "its excluded port ranges were not collected (a snapshot written before lbaudit "
+                                 "read them)")
+                    ranges.append(PortRange(label, protocol, family, PoolLookup(
+                        None, item.start, item.high, pointer,
+                        f"the {label} is {item.start}-{item.high}, but the ports excluded from it "
+                        f"(netsh int {family} show excludedportrange protocol={protocol}) are unknown: {reason}"),
+                        command))
+                    continue
+                pool = EphemeralPool(item.start, item.high, tuple(item.excluded), (pointer,))
                 ranges.append(PortRange(label, protocol, family, PoolLookup(pool, item.start, item.high, pointer, None),
                                         command))
                 continue

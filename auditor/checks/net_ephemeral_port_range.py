@@ -186,8 +186,13 @@ def _range_outcomes(port_range: _platforms.PortRange, params: EphemeralRangePara
         reason = lookup.reason or f"the {port_range.label} could not be read"
         return [not_reviewed(pool_subject, reason), not_reviewed(bounds_subject, reason)]
     evidence = list(pool.evidence)
-    text = f"the {system} {port_range.label} {pool.low}-{pool.high} ({port_range.source}) has {pool.size:,} ports"
-    common = dict(observed={"low": pool.low, "high": pool.high, "pool_size": pool.size, "source": port_range.source},
+    inside = tuple((max(lo, pool.low), min(hi, pool.high)) for lo, hi in pool.reserved
+                   if lo <= pool.high and hi >= pool.low)
+    excluded = f" less {pool.reserved_in_range:,} excluded ({_sysctl.format_ports(inside)})" if inside else ""
+    text = (f"the {system} {port_range.label} {pool.low}-{pool.high} ({port_range.source}) has {pool.size:,} "
+            f"ports{' (' + format(pool.span, ',') + excluded + ')' if excluded else ''}")
+    common = dict(observed={"low": pool.low, "high": pool.high, "pool_size": pool.size, "source": port_range.source,
+                            **({"excluded": _sysctl.format_ports(pool.reserved)} if pool.reserved else {})},
                   expected={"min_pool_size": params.min_pool_size}, evidence=evidence)
     if pool.size >= params.min_pool_size:
         outcomes = [passed(pool_subject, f"{text}, at least the minimum {params.min_pool_size:,}", **common)]
@@ -238,6 +243,7 @@ def _other_os_listeners(snapshot: HostSnapshot, ranges: list[_platforms.PortRang
     if sockets is None or sockets.listeners is None:
         return [missing_fact(snapshot, "sockets", "listeners", subject=IN_RANGE, what="the list of listening sockets")]
     outcomes: list[Outcome] = []
+    excluded: list[str] = []  # inside a range but excluded from it: never handed out, so no collision
     judged = sorted(((i, l) for i, l in enumerate(sockets.listeners) if l.protocol in params.protocols),
                     key=lambda item: (item[1].port, item[1].protocol, item[1].address, item[0]))
     for index, listener in judged:
@@ -259,12 +265,25 @@ def _other_os_listeners(snapshot: HostSnapshot, ranges: list[_platforms.PortRang
                 outcomes.append(not_reviewed(listener.subject, f"whether port {listener.port} is inside the "
                                                                f"{port_range.label} is unknown: {lookup.reason}",
                                              key=listener.identity, subject_detail=detail, evidence=[pointer]))
-            elif lookup.low <= listener.port <= lookup.high:
+            elif not lookup.low <= listener.port <= lookup.high:
+                continue
+            elif lookup.pool is None:
+                outcomes.append(not_reviewed(listener.subject, f"port {listener.port} is inside the "
+                                                               f"{port_range.label} {lookup.low}-{lookup.high}, but "
+                                                               f"whether it is excluded from it is unknown: "
+                                                               f"{lookup.reason}",
+                                             key=listener.identity, subject_detail=detail,
+                                             evidence=[pointer, *([lookup.range_pointer] if lookup.range_pointer
+                                                                  else [])]))
+            elif lookup.pool.is_reserved(listener.port):
+                excluded.append(f"{listener.protocol}/{listener.family}/{listener.port}")
+            else:
                 outcomes.append(failed(
                     listener.subject,
                     f"{listener.protocol} port {listener.port} ({who}) is inside the {system} {port_range.label} "
-                    f"{lookup.low}-{lookup.high} ({port_range.source}): {system} may give it to an outgoing "
-                    f"connection, and the service then fails to bind after a restart",
+                    f"{lookup.low}-{lookup.high} ({port_range.source})"
+                    f"{' and not excluded from it' if lookup.pool.reserved else ''}: {system} may give it to an "
+                    f"outgoing connection, and the service then fails to bind after a restart",
                     key=listener.identity, subject_detail=detail,
                     observed={"port": listener.port, "range": f"{lookup.low}-{lookup.high}", "source": port_range.source},
                     expected=f"no listener on {lookup.low}-{lookup.high}",
@@ -272,10 +291,12 @@ def _other_os_listeners(snapshot: HostSnapshot, ranges: list[_platforms.PortRang
                 ))
     outcomes += _listeners.collection_outcomes(snapshot, IN_RANGE)
     if not any(o.status != Status.NOT_APPLICABLE for o in outcomes):
-        spans = ", ".join(f"{r.label} {r.lookup.low}-{r.lookup.high}" for r in ranges)
+        spans = ", ".join(f"{r.label} {r.lookup.low}-{r.lookup.high}" for r in ranges if r.lookup.low is not None)
+        note = f" (inside but excluded from it: {', '.join(excluded)})" if excluded else ""
         outcomes.insert(0, passed(IN_RANGE, f"no {_listeners.either(list(params.protocols))} listener uses a port of "
-                                            f"the {spans}",
-                                  observed={"listeners_in_range": 0}, expected="no listener in a dynamic port range",
+                                            f"the {spans or 'dynamic port ranges'}{note}",
+                                  observed={"listeners_in_range": 0, "excluded_listeners_in_range": excluded},
+                                  expected="no listener in a dynamic port range, unless its port is excluded from it",
                                   evidence=["/facts/sockets/listeners"]))
     return outcomes
 
@@ -295,7 +316,7 @@ def _other_os(snapshot: HostSnapshot, params: EphemeralRangeParams) -> list[Outc
 @check(
     name="net.ephemeral_port_range",
     title="Ephemeral port pool is large enough, sanely bounded and free of services",
-    version="1.2.1",
+    version="1.3.0",
     needs=["sysctl", "sockets"],
     platforms=["linux", "windows", "macos"],
     uses=["netns"],

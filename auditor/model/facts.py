@@ -280,6 +280,10 @@ class DynamicPortRange(StrictModel):
     start: int = Field(ge=1, le=65535)
     count: int = Field(ge=1, le=65535)
     origin: str
+    # ``netsh int ipv4|ipv6 show excludedportrange protocol=tcp|udp``: (first, last) port spans the
+    # stack never hands out (Hyper-V, WSL and Docker reserve blocks inside the dynamic range), []
+    # when there are none; None when they could not be read (the pool's size is then unknown).
+    excluded: list[tuple[int, int]] | None = None
 
     @model_validator(mode="after")
     def _inside_port_space(self) -> "DynamicPortRange":

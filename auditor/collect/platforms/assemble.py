@@ -135,8 +135,19 @@ def _windows_sockets(r: _Reader, listeners_override: Any = None) -> tuple[Socket
     return SocketFacts(platform="windows", listeners=listeners, counts=counts), gaps
 
 
-_WINDOWS_RANGES = (("netsh-dynamicport-tcp.txt", "tcp", "ipv4"), ("netsh-dynamicport-tcp6.txt", "tcp", "ipv6"),
-                   ("netsh-dynamicport-udp.txt", "udp", "ipv4"))
+_WINDOWS_RANGES = tuple((f"netsh-dynamicport-{protocol}{suffix}.txt", f"netsh-excludedportrange-{protocol}{suffix}.txt",
+                         protocol, family)
+                        for protocol in ("tcp", "udp") for family, suffix in (("ipv4", ""), ("ipv6", "6")))
+
+
+def _merged(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    merged: list[tuple[int, int]] = []
+    for first, last in sorted(spans):
+        if merged and first <= merged[-1][1] + 1:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], last))
+        else:
+            merged.append((first, last))
+    return merged
 
 
 def _windows_sysctl(r: _Reader) -> tuple[SysctlFacts, list[Gap]]:
@@ -144,14 +155,19 @@ def _windows_sysctl(r: _Reader) -> tuple[SysctlFacts, list[Gap]]:
                            reason="Windows has no sysctl configuration files: the registry and netsh hold the "
                                   "running and the configured value alike")]
     ranges: list[DynamicPortRange] = []
-    for name, protocol, family in _WINDOWS_RANGES:
+    for name, excluded_name, protocol, family in _WINDOWS_RANGES:
         parsed, why = r.parsed(name, windows.parse_dynamicport)
         if parsed is None:
             gaps.append(Gap(section="sysctl", path=("dynamic_ports", protocol, family), reason=why))
             continue
         start, count = parsed
+        # Ports excluded from the range are never handed out: without them the pool's size is unknown.
+        excluded, why = r.parsed(excluded_name, windows.parse_excludedportrange)
+        if excluded is None:
+            gaps.append(Gap(section="sysctl", path=("dynamic_ports", protocol, family, "excluded"), reason=why))
         ranges.append(DynamicPortRange(protocol=protocol, family=family, start=start, count=count,
-                                       origin=r.origin(name)))
+                                       origin=r.origin(name),
+                                       excluded=None if excluded is None else _merged(excluded)))
     runtime: dict[str, SysctlSetting] | None = None
     values, why = r.parsed("tcpip-parameters.txt", windows.parse_reg_query)
     if values is None:
@@ -294,8 +310,7 @@ _BUILDERS = {
 }
 _METHOD_FILES = {
     "windows": {"sockets": ("netstat-ano.txt", "tasklist.csv"),
-                "sysctl": ("netsh-dynamicport-tcp.txt", "netsh-dynamicport-tcp6.txt", "netsh-dynamicport-udp.txt",
-                           "tcpip-parameters.txt"),
+                "sysctl": (*(f for names in _WINDOWS_RANGES for f in names[:2]), "tcpip-parameters.txt"),
                 "audit": ("auditpol-backup.csv",)},
     "macos": {"sockets": ("lsof-tcp-listen.txt", "lsof-udp.txt"), "sysctl": ("sysctl.txt",),
               "audit": ("auditd-launchctl.txt", "audit_control")},

@@ -22,7 +22,9 @@ MAX_PROBE_BYTES = 32 * 1024 * 1024  # far above any netstat -ano of a real host;
 # Files only one platform's capture writes: how a bundle tells where it came from.
 _MARKERS = {
     "windows": ("netstat-ano.txt", "tasklist.csv", "auditpol-backup.csv", "tcpip-parameters.txt",
-                "netsh-dynamicport-tcp.txt", "netsh-dynamicport-tcp6.txt", "netsh-dynamicport-udp.txt"),
+                "netsh-dynamicport-tcp.txt", "netsh-dynamicport-tcp6.txt", "netsh-dynamicport-udp.txt",
+                "netsh-dynamicport-udp6.txt", "netsh-excludedportrange-tcp.txt", "netsh-excludedportrange-tcp6.txt",
+                "netsh-excludedportrange-udp.txt", "netsh-excludedportrange-udp6.txt"),
     "macos": ("sw_vers.txt", "sysctl.txt", "lsof-tcp-listen.txt", "lsof-udp.txt", "auditd-launchctl.txt"),
 }
 
@@ -72,7 +74,10 @@ def read_bundle(directory: Path, platform: str) -> tuple[dict[str, ProbeOutput],
         try:
             data = read_regular(path, MAX_PROBE_BYTES, follow_symlinks=False)
         except FileNotFoundError:
-            outputs[probe.file] = ProbeOutput(None, origin, "absent" if probe.optional else "missing from the bundle")
+            why = ("absent" if probe.optional else
+                   "missing from the bundle (written by an older lbaudit capture script? capture the host again "
+                   "with this version's script)" if probe.added_later else "missing from the bundle")
+            outputs[probe.file] = ProbeOutput(None, origin, why)
             continue
         except OSError as exc:
             if os.path.islink(path):

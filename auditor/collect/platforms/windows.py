@@ -51,6 +51,41 @@ def parse_dynamicport(text: str) -> tuple[int, int]:
     return start, count
 
 
+_DASHES = re.compile(r"^-{3,}\s+-{3,}$")
+_EXCLUDED_ROW = re.compile(r"^([0-9]{1,6})\s+([0-9]{1,6})(?:\s+\*)?$")
+
+
+def parse_excludedportrange(text: str) -> list[tuple[int, int]]:
+    """``netsh int ipv4 show excludedportrange protocol=tcp`` -> [(first port, last port)].
+
+    A title, a localised "Start Port / End Port" header, a line of two dash runs, then one row per
+    exclusion (two numbers, ``*`` after administered ones) and a localised footnote.  The dash line
+    is what tells "no exclusions" (no rows under it) from output that is not this table; a line
+    under it that holds digits but is not a row is refused, never skipped."""
+    spans: list[tuple[int, int]] = []
+    seen_dashes = False
+    for number, line in enumerate(text.splitlines(), start=1):
+        stripped = line.strip()
+        if not seen_dashes:
+            seen_dashes = bool(_DASHES.match(stripped))
+            continue
+        if not stripped or not any(ch.isdigit() for ch in stripped):
+            continue  # blank lines and the (localised) "* - Administered port exclusions." footnote
+        match = _EXCLUDED_ROW.match(stripped)
+        if match is None:
+            raise ProbeParseError(f"line {number}: not a 'start port  end port' row: {stripped[:80]!r}")
+        first, last = int(match.group(1)), int(match.group(2))
+        if not 1 <= first <= last <= 65535:
+            raise ProbeParseError(f"line {number}: {first}-{last} is not a port range")
+        if len(spans) >= MAX_ROWS:
+            raise ProbeParseError(f"more than {MAX_ROWS:,} rows")
+        spans.append((first, last))
+    if not seen_dashes:
+        raise ProbeParseError("no '----------    --------' line under a 'Start Port  End Port' header: not the "
+                              "output of netsh int ipv4 show excludedportrange")
+    return spans
+
+
 # ------------------------------------------------------------------ netstat -ano
 
 @dataclass(frozen=True)
