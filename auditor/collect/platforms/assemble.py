@@ -101,6 +101,11 @@ def _windows_sockets(r: _Reader, listeners_override: Any = None) -> tuple[Socket
     counts = None
     if table is None:
         gaps.append(Gap(section="sockets", path=("counts",), reason=why))
+    elif table.bad_lines:
+        # A row not understood may be a TIME_WAIT row: the count is then only a lower bound.
+        gaps.append(Gap(section="sockets", path=("counts",),
+                        reason=f"{r.origin('netstat-ano.txt')}: rows not understood, TIME_WAIT rows may be missing "
+                               f"from the count: {_bad(table.bad_lines)}"))
     else:
         how = ("TCP rows in state TIME_WAIT" if table.time_wait_exact else
                "TCP rows owned by no process (PID 0), state names not in English: TIME_WAIT or another closing state")

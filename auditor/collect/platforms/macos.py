@@ -12,7 +12,7 @@ import ipaddress
 import re
 from dataclasses import dataclass, field
 
-from auditor.collect.platforms.windows import MAX_ROWS, ProbeParseError
+from auditor.collect.platforms.windows import MAX_ROWS, ProbeParseError, cut_off, cut_off_message
 
 PORTRANGE_FIRST = "net.inet.ip.portrange.first"
 PORTRANGE_LAST = "net.inet.ip.portrange.last"
@@ -86,7 +86,11 @@ def parse_lsof(text: str, protocol: str) -> LsofTable:
     UDP sockets with a peer (``a->b``) are connected clients, not listeners, and are left out."""
     table = LsofTable()
     rows = 0
-    for number, line in enumerate(text.splitlines(), start=1):
+    lines = text.splitlines()
+    if (partial := cut_off(text)) is not None:
+        lines.pop()  # never read as a row: a prefix of one parses with a wrong port (*:70 of *:7000)
+        table.bad_lines.append(f"line {len(lines) + 1}: {cut_off_message(partial)}")
+    for number, line in enumerate(lines, start=1):
         stripped = line.strip()
         if not stripped or stripped.startswith("COMMAND "):
             continue
