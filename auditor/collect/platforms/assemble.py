@@ -238,6 +238,16 @@ def _macos_sockets(r: _Reader, listeners_override: Any = None) -> tuple[SocketFa
         found += table.sockets
     if not found and len([g for g in gaps if g.path[:1] == ("listeners",)]) == 2:
         return SocketFacts(platform="macos", listeners=None), gaps  # neither listing could be read
+    # lsof shows other users' sockets only to root, and says nothing when it cannot: a listing made
+    # as another user lacks the root daemons' listeners (sshd's *:22) without a single error.
+    uid, why = r.parsed("id-u.txt", macos.parse_uid)
+    if uid is None:
+        gaps.append(Gap(section="sockets", path=("listeners",),
+                        reason=f"whether lsof ran as root (and so saw every user's sockets) is unknown: {why}"))
+    elif uid != 0:
+        gaps.append(Gap(section="sockets", path=("listeners",),
+                        reason=f"{r.origin('id-u.txt')}: the capture ran as uid {uid}, not root: lsof listed only "
+                               "the sockets of that user's processes (run the capture script with sudo)"))
     # One socket held by several processes (inherited across fork) is one listener with every holder.
     grouped: dict[tuple, list[macos.LsofSocket]] = {}
     for sock in found:
@@ -317,7 +327,7 @@ _METHOD_FILES = {
     "windows": {"sockets": ("netstat-ano.txt", "tasklist.csv"),
                 "sysctl": (*(f for names in _WINDOWS_RANGES for f in names[:2]), "tcpip-parameters.txt"),
                 "audit": ("auditpol-backup.csv",)},
-    "macos": {"sockets": ("lsof-tcp-listen.txt", "lsof-udp.txt"), "sysctl": ("sysctl.txt",),
+    "macos": {"sockets": ("lsof-tcp-listen.txt", "lsof-udp.txt", "id-u.txt"), "sysctl": ("sysctl.txt",),
               "audit": ("auditd-launchctl.txt", "audit_control")},
 }
 

@@ -19,7 +19,7 @@ PORTRANGE_LAST = "net.inet.ip.portrange.last"
 TCP_MSL = "net.inet.tcp.msl"  # milliseconds; TIME_WAIT lasts 2 x MSL
 LAUNCHCTL_NOT_FOUND = 113  # "Could not find service ... in domain for system"
 
-__all__ = ["ProbeParseError", "parse_sw_vers", "parse_sysctl", "parse_lsof", "parse_audit_control", "parse_audit_control_naflags",
+__all__ = ["ProbeParseError", "parse_sw_vers", "parse_uid", "parse_sysctl", "parse_lsof", "parse_audit_control", "parse_audit_control_naflags",
            "parse_launchctl"]
 
 
@@ -33,6 +33,14 @@ def parse_sw_vers(text: str) -> dict[str, str]:
     if "ProductVersion" not in values:
         raise ProbeParseError("no ProductVersion line: not the output of sw_vers")
     return values
+
+
+def parse_uid(text: str) -> int:
+    """``id -u``: the numeric user id the capture ran as (0: root)."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    if len(lines) != 1 or not re.fullmatch(r"[0-9]{1,10}", lines[0]):
+        raise ProbeParseError("expected one number: not the output of id -u")
+    return int(lines[0])
 
 
 def parse_sysctl(text: str) -> dict[str, str]:
@@ -111,6 +119,8 @@ def parse_lsof(text: str, protocol: str) -> LsofTable:
             continue  # connected: has a peer
         if protocol == "tcp" and match.group("state") not in (None, "LISTEN"):
             continue
+        if protocol == "udp" and name == "*:*":
+            continue  # a UDP socket not bound to a port yet: it receives nothing, listens nowhere
         where = _LSOF_NAME.match(name)
         if where is None or where.group("port") == "*":
             table.bad_lines.append(f"line {number}: {name[:80]!r} is not address:port")

@@ -57,6 +57,8 @@ MACOS_PROBES: tuple[Probe, ...] = (
     Probe("lsof-tcp-listen.txt", ("lsof", "-nP", "-iTCP", "-sTCP:LISTEN"),
           'lsof -nP -iTCP -sTCP:LISTEN > "$out/lsof-tcp-listen.txt"'),
     Probe("lsof-udp.txt", ("lsof", "-nP", "-iUDP"), 'lsof -nP -iUDP > "$out/lsof-udp.txt"'),
+    # lsof run without root lists only its own user's sockets, silently: who ran it is part of the answer
+    Probe("id-u.txt", ("id", "-u"), 'id -u > "$out/id-u.txt"', added_later=True),
     Probe("audit_control", (), 'if [ -f /etc/security/audit_control ]; then '
           'cp /etc/security/audit_control "$out/audit_control"; fi', optional=True),
     Probe("auditd-launchctl.txt", ("launchctl", "print", "system/com.apple.auditd"),
