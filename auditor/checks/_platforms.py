@@ -87,7 +87,7 @@ def port_ranges(snapshot: HostSnapshot) -> list[PortRange]:
                         f"(netsh int {family} show excludedportrange protocol={protocol}) are unknown: {reason}"),
                         command))
                     continue
-                pool = EphemeralPool(item.start, item.high, tuple(item.excluded), (pointer,))
+                pool = EphemeralPool(item.start, item.high, tuple((s.first, s.last) for s in item.excluded), (pointer,))
                 ranges.append(PortRange(label, protocol, family, PoolLookup(pool, item.start, item.high, pointer, None),
                                         command))
                 continue

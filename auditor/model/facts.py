@@ -271,6 +271,13 @@ class SysctlSetting(StrictModel):
     origin: str  # "/proc/sys/net/ipv4/ip_local_port_range" or "/etc/sysctl.d/99-x.conf:3"
 
 
+class PortSpan(StrictModel):
+    """Ports ``first`` to ``last``, both included."""
+
+    first: int = Field(ge=1, le=65535)
+    last: int = Field(ge=1, le=65535)
+
+
 class DynamicPortRange(StrictModel):
     """Windows keeps one dynamic (ephemeral) port range per protocol and IP family
     (``netsh int ipv4 show dynamicport tcp``): ``start`` and ``count`` ports from there."""
@@ -283,7 +290,7 @@ class DynamicPortRange(StrictModel):
     # ``netsh int ipv4|ipv6 show excludedportrange protocol=tcp|udp``: (first, last) port spans the
     # stack never hands out (Hyper-V, WSL and Docker reserve blocks inside the dynamic range), []
     # when there are none; None when they could not be read (the pool's size is then unknown).
-    excluded: list[tuple[int, int]] | None = None
+    excluded: list[PortSpan] | None = None
 
     @model_validator(mode="after")
     def _inside_port_space(self) -> "DynamicPortRange":

@@ -125,7 +125,8 @@ def test_windows_native_runs_the_probes_and_takes_listeners_from_psutil():
     assert "access denied for pid 3120" in denied.reason
     assert listed[("tcp", "0.0.0.0", 445)].owner_reason.startswith("psutil reported no PID")
     assert [r.start for r in snapshot.facts.sysctl.dynamic_ports] == [49152, 49152, 49152, 49152]
-    assert [r.excluded for r in snapshot.facts.sysctl.dynamic_ports] == [[(5357, 5357)], [(5357, 5357)], [], []]
+    assert [[(s.first, s.last) for s in r.excluded] for r in snapshot.facts.sysctl.dynamic_ports] == [
+        [(5357, 5357)], [(5357, 5357)], [], []]
     assert snapshot.facts.audit.windows.subcategories
     assert snapshot.facts.sockets.counts.time_wait == 2  # from netstat -ano, run natively
 

@@ -28,6 +28,7 @@ from auditor.model.facts import (
     HostSnapshot,
     Listener,
     MacosAudit,
+    PortSpan,
     ProcessInfo,
     Provenance,
     SocketCounts,
@@ -172,7 +173,8 @@ def _windows_sysctl(r: _Reader) -> tuple[SysctlFacts, list[Gap]]:
             gaps.append(Gap(section="sysctl", path=("dynamic_ports", protocol, family, "excluded"), reason=why))
         ranges.append(DynamicPortRange(protocol=protocol, family=family, start=start, count=count,
                                        origin=r.origin(name),
-                                       excluded=None if excluded is None else _merged(excluded)))
+                                       excluded=None if excluded is None else
+                                       [PortSpan(first=a, last=b) for a, b in _merged(excluded)]))
     runtime: dict[str, SysctlSetting] | None = None
     values, why = r.parsed("tcpip-parameters.txt", windows.parse_reg_query)
     if values is None:
