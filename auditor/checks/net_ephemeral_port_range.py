@@ -351,10 +351,13 @@ transport (tcp, sctp, dccp, mptcp) is judged by default; UDP and UDP-Lite listen
 too.
 
 Windows keeps one dynamic port range per protocol and IP family (netsh int ipv4|ipv6 show
-dynamicport tcp|udp; the default 49152-65535 is 16,384 ports): each collected range (tcp/ipv4,
-tcp/ipv6, udp/ipv4) gets its pool and bounds findings, and a listener is judged against the range of
-its own protocol and family.  Windows' excluded port ranges are not collected, so a listener inside
-a range fails even if an exclusion covers it (fail closed).  The legacy MaxUserPort registry value,
+dynamicport tcp|udp; the default 49152-65535 is 16,384 ports): each range (tcp/ipv4, tcp/ipv6,
+udp/ipv4, udp/ipv6) gets its pool and bounds findings, and a listener is judged against the range of
+its own protocol and family.  Ports excluded from a range (netsh int ipv4|ipv6 show
+excludedportrange protocol=tcp|udp: Hyper-V, WSL and Docker reserve blocks of them inside it) are
+never handed out: they are subtracted from its pool, and a listener on one does not collide; when
+the exclusions could not be read, the pool is not reviewed and a listener inside the range is not
+reviewed.  The legacy MaxUserPort registry value,
 when set, is judged as the range 1025-MaxUserPort it meant before Windows Vista.  macOS uses
 net.inet.ip.portrange.first-last (default 49152-65535) for every protocol and family.
 
