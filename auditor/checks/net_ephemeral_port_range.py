@@ -3,11 +3,13 @@ listening on a port the kernel may hand to an outgoing connection."""
 
 from __future__ import annotations
 
+import ipaddress
+
 from pydantic import Field, model_validator
 
 from auditor.checks import _listeners, _namespaces, _platforms, _sysctl
 from auditor.model.check import CheckParams, Outcome, check, failed, missing_fact, not_reviewed, passed
-from auditor.model.facts import DATAGRAM_PROTOCOLS, PROTOCOLS, HostSnapshot, Protocol
+from auditor.model.facts import DATAGRAM_PROTOCOLS, PROTOCOLS, HostSnapshot, Listener, Protocol
 from auditor.model.result import Severity, Status
 
 POOL = "ephemeral port pool"
@@ -237,6 +239,25 @@ def _max_user_port_outcome(snapshot: HostSnapshot, params: EphemeralRangeParams)
                   else f"{text}, starting below {params.min_low}", **common)
 
 
+_DUAL_STACK = " (an IPv6 socket that also takes IPv4 holds the port in IPv4 too)"
+
+
+def _port_families(listener: Listener) -> tuple[str, ...]:
+    """The IP families whose ports a listener holds: an IPv6 socket that also takes IPv4 (the
+    wildcard ``::`` unless IPV6_V6ONLY is known set, which netstat and lsof do not show, or an
+    IPv4-mapped address) holds the port in IPv4 as well, so it collides with the IPv4 range too."""
+    if listener.family != "ipv6":
+        return (listener.family,)
+    host = listener.address.partition("%")[0]
+    try:
+        address = ipaddress.IPv6Address(host)
+    except ValueError:
+        return ("ipv6",)
+    if address.ipv4_mapped is not None or (address == ipaddress.IPv6Address("::") and listener.v6only is not True):
+        return ("ipv6", "ipv4")
+    return ("ipv6",)
+
+
 def _other_os_listeners(snapshot: HostSnapshot, ranges: list[_platforms.PortRange], params: EphemeralRangeParams,
                         system: str) -> list[Outcome]:
     sockets = snapshot.facts.sockets
@@ -248,7 +269,7 @@ def _other_os_listeners(snapshot: HostSnapshot, ranges: list[_platforms.PortRang
                     key=lambda item: (item[1].port, item[1].protocol, item[1].address, item[0]))
     for index, listener in judged:
         pointer = f"/facts/sockets/listeners/{index}"
-        serving = [r for r in ranges if r.serves(listener.protocol, listener.family)]
+        serving = [r for r in ranges if any(r.serves(listener.protocol, f) for f in _port_families(listener))]
         first = listener.processes[0] if listener.processes else None
         who = f"{first.name or '?'} pid {first.pid}" if first else "owner unknown"
         detail = {"protocol": listener.protocol, "address": listener.address, "port": listener.port,
@@ -259,36 +280,43 @@ def _other_os_listeners(snapshot: HostSnapshot, ranges: list[_platforms.PortRang
                                                            f"inside it is unknown",
                                          key=listener.identity, subject_detail=detail, evidence=[pointer]))
             continue
+        # One finding per listener: a collision with any range it holds a port in fails it; else a
+        # range it may collide with (unknown bounds or exclusions) leaves it not reviewed.
+        failures: list[Outcome] = []
+        unknown: list[Outcome] = []
         for port_range in serving:
             lookup = port_range.lookup
             if lookup.low is None or lookup.high is None:
-                outcomes.append(not_reviewed(listener.subject, f"whether port {listener.port} is inside the "
-                                                               f"{port_range.label} is unknown: {lookup.reason}",
-                                             key=listener.identity, subject_detail=detail, evidence=[pointer]))
+                unknown.append(not_reviewed(listener.subject, f"whether port {listener.port} is inside the "
+                                                              f"{port_range.label} is unknown: {lookup.reason}",
+                                            key=listener.identity, subject_detail=detail, evidence=[pointer]))
             elif not lookup.low <= listener.port <= lookup.high:
                 continue
             elif lookup.pool is None:
-                outcomes.append(not_reviewed(listener.subject, f"port {listener.port} is inside the "
-                                                               f"{port_range.label} {lookup.low}-{lookup.high}, but "
-                                                               f"whether it is excluded from it is unknown: "
-                                                               f"{lookup.reason}",
-                                             key=listener.identity, subject_detail=detail,
-                                             evidence=[pointer, *([lookup.range_pointer] if lookup.range_pointer
-                                                                  else [])]))
+                unknown.append(not_reviewed(listener.subject, f"port {listener.port} is inside the "
+                                                              f"{port_range.label} {lookup.low}-{lookup.high}, but "
+                                                              f"whether it is excluded from it is unknown: "
+                                                              f"{lookup.reason}",
+                                            key=listener.identity, subject_detail=detail,
+                                            evidence=[pointer, *([lookup.range_pointer] if lookup.range_pointer
+                                                                 else [])]))
             elif lookup.pool.is_reserved(listener.port):
-                excluded.append(f"{listener.protocol}/{listener.family}/{listener.port}")
+                excluded.append(f"{listener.protocol}/{port_range.family or listener.family}/{listener.port}")
             else:
-                outcomes.append(failed(
+                failures.append(failed(
                     listener.subject,
                     f"{listener.protocol} port {listener.port} ({who}) is inside the {system} {port_range.label} "
                     f"{lookup.low}-{lookup.high} ({port_range.source})"
-                    f"{' and not excluded from it' if lookup.pool.reserved else ''}: {system} may give it to an "
-                    f"outgoing connection, and the service then fails to bind after a restart",
+                    f"{' and not excluded from it' if lookup.pool.reserved else ''}"
+                    f"{_DUAL_STACK if port_range.family and port_range.family != listener.family else ''}: "
+                    f"{system} may give it to an outgoing connection, and the service then fails to bind after a "
+                    "restart",
                     key=listener.identity, subject_detail=detail,
                     observed={"port": listener.port, "range": f"{lookup.low}-{lookup.high}", "source": port_range.source},
                     expected=f"no listener on {lookup.low}-{lookup.high}",
                     evidence=[pointer, *([lookup.range_pointer] if lookup.range_pointer else [])],
                 ))
+        outcomes += (failures or unknown)[:1]
     outcomes += _listeners.collection_outcomes(snapshot, IN_RANGE)
     if not any(o.status != Status.NOT_APPLICABLE for o in outcomes):
         spans = ", ".join(f"{r.label} {r.lookup.low}-{r.lookup.high}" for r in ranges if r.lookup.low is not None)
@@ -353,7 +381,8 @@ too.
 Windows keeps one dynamic port range per protocol and IP family (netsh int ipv4|ipv6 show
 dynamicport tcp|udp; the default 49152-65535 is 16,384 ports): each range (tcp/ipv4, tcp/ipv6,
 udp/ipv4, udp/ipv6) gets its pool and bounds findings, and a listener is judged against the range of
-its own protocol and family.  Ports excluded from a range (netsh int ipv4|ipv6 show
+its own protocol and family, and an IPv6 wildcard (dual-stack unless IPV6_V6ONLY is known set) or
+IPv4-mapped listener against the IPv4 range as well, since it holds the port in IPv4 too.  Ports excluded from a range (netsh int ipv4|ipv6 show
 excludedportrange protocol=tcp|udp: Hyper-V, WSL and Docker reserve blocks of them inside it) are
 never handed out: they are subtracted from its pool, and a listener on one does not collide; when
 the exclusions could not be read, the pool is not reviewed and a listener inside the range is not

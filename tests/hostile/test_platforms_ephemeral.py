@@ -118,3 +118,25 @@ def test_a_listener_in_the_range_with_unknown_exclusions_is_not_reviewed(tmp_pat
     assert listener["status"] == "not_reviewed"
     assert "port 49664 is inside the tcp/ipv4 dynamic port range 49152-65535, but whether it is excluded" in (
         listener["reason"])
+
+
+def test_an_ipv6_wildcard_listener_collides_with_the_ipv4_range_too(tmp_path):
+    # [::]:50000 takes IPv4 as well (IPV6_V6ONLY is not in netstat's output: dual-stack assumed), so
+    # it holds port 50000 in IPv4 and collides with the tcp/ipv4 range 49152-65535, though the
+    # tcp/ipv6 range (10000-20000) does not hold it; [::1]:50001 is IPv6 only
+    def edit(directory: Path) -> None:
+        (directory / "netsh-dynamicport-tcp6.txt").write_text(
+            "\r\nProtocol tcp Dynamic Port Range\r\n---------------------------------\r\n"
+            "Start Port      : 10000\r\nNumber of Ports : 10001\r\n\r\n", newline="")
+        netstat = directory / "netstat-ano.txt"
+        netstat.write_bytes(netstat.read_bytes().replace(
+            b"  UDP    0.0.0.0:123",
+            b"  TCP    [::]:50000             [::]:0                 LISTENING       3120\r\n"
+            b"  TCP    [::1]:50001            [::]:0                 LISTENING       3120\r\n"
+            b"  UDP    0.0.0.0:123"))
+    _, found = replay(tmp_path, "windows-default-en", edit)
+    wildcard = found[("ephemeral-pool", "tcp [::]:50000 devserver.exe pid 3120")]
+    assert wildcard["status"] == "fail"  # was absent: judged against the tcp/ipv6 range alone
+    assert "inside the Windows tcp/ipv4 dynamic port range 49152-65535" in wildcard["message"]
+    assert "an IPv6 socket that also takes IPv4 holds the port in IPv4 too" in wildcard["message"]
+    assert ("ephemeral-pool", "tcp [::1]:50001 devserver.exe pid 3120") not in found
