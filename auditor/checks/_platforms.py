@@ -111,6 +111,10 @@ def port_ranges(snapshot: HostSnapshot) -> list[PortRange]:
                                                         f"{MACOS_FIRST}-{MACOS_LAST} = {low}-{high} is not a port range"),
                           source)]
     evidence = tuple(p for p in (first.pointer, last.pointer) if p)
+    if low > high:
+        # BSD's in_pcbbind takes first > last as the same ports counted down: the range is last-first.
+        low, high = high, low
+        source = f"{source}, first > last: counted down"
     return [PortRange(label, None, None, PoolLookup(EphemeralPool(low, high, (), evidence), low, high, first.pointer,
                                                     None), source)]
 

@@ -388,7 +388,8 @@ never handed out: they are subtracted from its pool, and a listener on one does 
 the exclusions could not be read, the pool is not reviewed and a listener inside the range is not
 reviewed.  The legacy MaxUserPort registry value,
 when set, is judged as the range 1025-MaxUserPort it meant before Windows Vista.  macOS uses
-net.inet.ip.portrange.first-last (default 49152-65535) for every protocol and family.
+net.inet.ip.portrange.first-last (default 49152-65535) for every protocol and family; first above
+last is the same ports counted down (BSD's port allocation), so the range is last-first.
 
 Each network namespace has its own values (a new namespace starts from the kernel defaults, not
 the host's sysctl.d): every other namespace's settings are judged on findings of their own, named

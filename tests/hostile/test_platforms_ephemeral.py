@@ -140,3 +140,18 @@ def test_an_ipv6_wildcard_listener_collides_with_the_ipv4_range_too(tmp_path):
     assert "inside the Windows tcp/ipv4 dynamic port range 49152-65535" in wildcard["message"]
     assert "an IPv6 socket that also takes IPv4 holds the port in IPv4 too" in wildcard["message"]
     assert ("ephemeral-pool", "tcp [::1]:50001 devserver.exe pid 3120") not in found
+
+
+def test_a_macos_range_set_first_above_last_is_the_same_ports_counted_down(tmp_path):
+    # BSD's port allocation (XNU in_pcbbind, FreeBSD in_pcb_lport) takes first > last as last-first,
+    # counted down: rapportd's *:49158 is inside it; the listeners were never found in "65535-49152"
+    def edit(directory: Path) -> None:
+        sysctl = directory / "sysctl.txt"
+        sysctl.write_text(sysctl.read_text().replace("net.inet.ip.portrange.first: 49152", "net.inet.ip.portrange.first: 65535")
+                          .replace("net.inet.ip.portrange.last: 65535", "net.inet.ip.portrange.last: 49152"))
+    _, found = replay(tmp_path, "macos-default", edit)
+    listener = found[("ephemeral-pool", "tcp 0.0.0.0:49158 rapportd pid 541")]
+    assert listener["status"] == "fail"  # was absent, and the range's listeners finding passed
+    assert "inside the macOS ephemeral port range 49152-65535" in listener["message"]
+    assert found[("ephemeral-pool", "ephemeral port pool")]["observed"]["pool_size"] == 16384
+    assert found[("ephemeral-pool", "ephemeral port range bounds")]["status"] == "pass"
