@@ -11,13 +11,16 @@ import pytest
 from auditor.collect.platforms.probes import bundle_files
 from tests.cli import run_cli
 
-# The files issue 14 names, and the one lbaudit adds (the Windows build, for the provenance).
+# The files issue 14 names, and those lbaudit adds (the Windows build, for the provenance; the
+# udp/ipv6 dynamic range and the excluded port ranges, without which no pool size is known).
 WINDOWS_FILES = {"hostname.txt", "netsh-dynamicport-tcp.txt", "netsh-dynamicport-tcp6.txt",
                  "netsh-dynamicport-udp.txt", "netstat-ano.txt", "tasklist.csv", "tcpip-parameters.txt",
                  "auditpol-backup.csv"}
-WINDOWS_ADDED = {"ver.txt"}
+WINDOWS_ADDED = {"ver.txt", "netsh-dynamicport-udp6.txt", "netsh-excludedportrange-tcp.txt",
+                 "netsh-excludedportrange-tcp6.txt", "netsh-excludedportrange-udp.txt",
+                 "netsh-excludedportrange-udp6.txt"}
 MACOS_FILES = {"hostname.txt", "sw_vers.txt", "sysctl.txt", "lsof-tcp-listen.txt", "lsof-udp.txt", "audit_control",
-               "auditd-launchctl.txt"}
+               "auditd-launchctl.txt", "id-u.txt"}
 
 
 def written_files(script: str) -> set[str]:
@@ -32,7 +35,9 @@ def test_the_windows_script_writes_exactly_the_named_files():
     assert written_files(result.stdout) == WINDOWS_FILES | WINDOWS_ADDED
     assert set(bundle_files("windows")) == WINDOWS_FILES | WINDOWS_ADDED
     for command in ("netsh.exe int ipv4 show dynamicport tcp", "netsh.exe int ipv6 show dynamicport tcp",
-                    "netsh.exe int ipv4 show dynamicport udp", "netstat.exe -ano", "tasklist.exe /fo csv /nh",
+                    "netsh.exe int ipv4 show dynamicport udp", "netsh.exe int ipv6 show dynamicport udp",
+                    "netsh.exe int ipv4 show excludedportrange protocol=tcp",
+                    "netsh.exe int ipv6 show excludedportrange protocol=udp", "netstat.exe -ano", "tasklist.exe /fo csv /nh",
                     r"reg.exe query 'HKLM\SYSTEM\CurrentControlSet\Services\Tcpip\Parameters'", "auditpol.exe /backup"):
         assert command in result.stdout
 

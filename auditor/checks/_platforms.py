@@ -24,6 +24,7 @@ from auditor.model.facts import PLATFORM_NAMES, HostSnapshot
 # (Windows Server 2003 and later, "TcpTimedWaitDelay": REG_DWORD, default 0x78 = 120 seconds,
 # range 30-300); Windows 2000 used 240 s, which no supported Windows does.
 WINDOWS_TIME_WAIT_DEFAULT = 120
+WINDOWS_TIME_WAIT_RANGE = (30, 300)
 WINDOWS_TIME_WAIT_SOURCE = ("TcpTimedWaitDelay is not set, so the Windows default applies: 120 s (Microsoft's "
                             "TCP/IP registry reference, Windows Server 2003 and later: 0x78)")
 # The range MaxUserPort bounded before Windows Vista: 1025 up to it (KB 929851).
@@ -31,9 +32,8 @@ MAX_USER_PORT_LOW = 1025
 MACOS_FIRST = "net.inet.ip.portrange.first"
 MACOS_LAST = "net.inet.ip.portrange.last"
 MACOS_MSL = "net.inet.tcp.msl"
-WINDOWS_RANGE_PROBES = {("tcp", "ipv4"): "netsh int ipv4 show dynamicport tcp",
-                        ("tcp", "ipv6"): "netsh int ipv6 show dynamicport tcp",
-                        ("udp", "ipv4"): "netsh int ipv4 show dynamicport udp"}
+WINDOWS_RANGE_PROBES = {(protocol, family): f"netsh int {family} show dynamicport {protocol}"
+                        for protocol in ("tcp", "udp") for family in ("ipv4", "ipv6")}
 
 
 def platform_of(snapshot: HostSnapshot) -> str:
@@ -74,7 +74,20 @@ def port_ranges(snapshot: HostSnapshot) -> list[PortRange]:
             if (protocol, family) in found:
                 index, item = found[(protocol, family)]
                 pointer = json_pointer("facts", "sysctl", "dynamic_ports", index)
-                pool = EphemeralPool(item.start, item.high, (), (pointer,))
+                if item.excluded is None:
+                    # Hyper-V, WSL and Docker exclude blocks of thousands of ports from inside the
+                    # range: without the exclusions neither the pool's size nor a listener's
+                    # collision with it is known.
+                    reason = (_gap_reason(snapshot, "sysctl", ("dynamic_ports", protocol, family, "excluded"))
+                              or "its excluded port ranges were not collected (a snapshot written before lbaudit "
+                                 "read them)")
+                    ranges.append(PortRange(label, protocol, family, PoolLookup(
+                        None, item.start, item.high, pointer,
+                        f"the {label} is {item.start}-{item.high}, but the ports excluded from it "
+                        f"(netsh int {family} show excludedportrange protocol={protocol}) are unknown: {reason}"),
+                        command))
+                    continue
+                pool = EphemeralPool(item.start, item.high, tuple((s.first, s.last) for s in item.excluded), (pointer,))
                 ranges.append(PortRange(label, protocol, family, PoolLookup(pool, item.start, item.high, pointer, None),
                                         command))
                 continue
@@ -98,6 +111,10 @@ def port_ranges(snapshot: HostSnapshot) -> list[PortRange]:
                                                         f"{MACOS_FIRST}-{MACOS_LAST} = {low}-{high} is not a port range"),
                           source)]
     evidence = tuple(p for p in (first.pointer, last.pointer) if p)
+    if low > high:
+        # BSD's in_pcbbind takes first > last as the same ports counted down: the range is last-first.
+        low, high = high, low
+        source = f"{source}, first > last: counted down"
     return [PortRange(label, None, None, PoolLookup(EphemeralPool(low, high, (), evidence), low, high, first.pointer,
                                                     None), source)]
 
@@ -143,8 +160,13 @@ def time_wait(snapshot: HostSnapshot) -> TimeWait:
             value = parse_int("TcpTimedWaitDelay", found.setting.value)
         except SysctlValueError as exc:
             return TimeWait(None, "", (), f"malformed value: {exc}")
-        if value <= 0:
-            return TimeWait(None, "", (), f"TcpTimedWaitDelay = {value}: not a duration Windows documents (30-300 s)")
+        if not WINDOWS_TIME_WAIT_RANGE[0] <= value <= WINDOWS_TIME_WAIT_RANGE[1]:
+            # Windows documents no behaviour outside its range (clamped? the default?): judging the
+            # headroom on the value as written would pass a TIME_WAIT the stack does not use.
+            low, high = WINDOWS_TIME_WAIT_RANGE
+            return TimeWait(None, "", (found.pointer,) if found.pointer else (),
+                            f"TcpTimedWaitDelay = {value} s is outside the range Windows documents ({low}-{high} s); "
+                            "what TIME_WAIT the stack then uses is not documented")
         return TimeWait(value, f"TcpTimedWaitDelay = {value} s (registry)", (found.pointer,) if found.pointer else (), None)
     found = lookup(snapshot, MACOS_MSL)
     if found.setting is None:

@@ -289,7 +289,6 @@ def _macos_outcomes(snapshot: HostSnapshot, params: SocketLoggingParams) -> list
                 "loaded), so no BSM record of socket activity is written; Apple deprecated audit(4) in macOS 11 and "
                 f"ships it disabled since macOS 14 {_EDR_NOTE}", **common))
     flags = bsm.flags
-    evidence = ["/facts/audit/macos/flags"]
     if bsm.audit_control_present is False:
         outcomes.append(failed(BSM_CLASS_SUBJECT, "/etc/security/audit_control does not exist: audit(4) has no flags "
                                                   f"line, so the network class ({platform_audit.BSM_NETWORK_CLASS}) "
@@ -300,23 +299,43 @@ def _macos_outcomes(snapshot: HostSnapshot, params: SocketLoggingParams) -> list
     elif flags is None:
         outcomes.append(missing_fact(snapshot, "audit", "macos/flags", BSM_CLASS_SUBJECT, "the audit_control flags"))
     else:
-        common = dict(observed={"flags": flags}, expected={"flags_include": platform_audit.BSM_NETWORK_CLASS},
-                      evidence=evidence)
-        text = f"audit_control flags:{','.join(flags)}"
-        if platform_audit.bsm_network_audited(flags):
-            outcomes.append(passed(BSM_CLASS_SUBJECT, f"{text} audits the network class "
-                                                      f"({platform_audit.BSM_NETWORK_CLASS}): bind, connect and accept "
-                                                      "are recorded", **common))
-        else:
-            outcomes.append(failed(BSM_CLASS_SUBJECT, f"{text} does not audit successful network events (class "
-                                                      f"{platform_audit.BSM_NETWORK_CLASS}) {_EDR_NOTE}", **common))
+        outcomes.append(_bsm_class_outcome(flags, bsm.naflags))
     return outcomes
+
+
+def _bsm_class_outcome(flags: list[str], naflags: list[str] | None) -> Outcome:
+    """The network class must be in both masks: ``flags`` for processes of a login session, and
+    ``naflags`` for those no login is attributed to (every daemon launchd starts, which hold most
+    listeners): the kernel preselects their events with the non-attributable mask only."""
+    nt = platform_audit.BSM_NETWORK_CLASS
+    expected = {"flags_include": nt, "naflags_include": nt}
+    text = f"audit_control flags:{','.join(flags)}"
+    if not platform_audit.bsm_network_audited(flags):
+        return failed(BSM_CLASS_SUBJECT, f"{text} does not audit successful network events (class {nt}) {_EDR_NOTE}",
+                      observed={"flags": flags, "naflags": naflags}, expected=expected,
+                      evidence=["/facts/audit/macos/flags"])
+    if naflags is None:
+        return not_reviewed(BSM_CLASS_SUBJECT, f"{text} audits the network class for login sessions, but the "
+                                               "naflags: line (the mask of daemons no login is attributed to) was "
+                                               "not recorded in this snapshot",
+                            observed={"flags": flags}, expected=expected, evidence=["/facts/audit/macos"])
+    common = dict(observed={"flags": flags, "naflags": naflags}, expected=expected,
+                  evidence=["/facts/audit/macos/flags", "/facts/audit/macos/naflags"])
+    natext = f"naflags:{','.join(naflags)}" if naflags else "no naflags: value (an empty non-attributable mask)"
+    if not platform_audit.bsm_network_audited(naflags):
+        return failed(BSM_CLASS_SUBJECT, f"{text} audits the network class ({nt}) for login sessions, but {natext} "
+                                         "does not: the kernel preselects the events of processes no login is "
+                                         "attributed to (every daemon launchd starts, which hold most listeners) "
+                                         f"with naflags alone, so their bind, connect and accept are not recorded "
+                                         f"{_EDR_NOTE}", **common)
+    return passed(BSM_CLASS_SUBJECT, f"{text} and {natext} audit the network class ({nt}): bind, connect and accept "
+                                     "are recorded for login sessions and for daemons", **common)
 
 
 @check(
     name="audit.socket_logging",
     title="Socket syscalls are audited (loaded and persistent rules, every architecture)",
-    version="1.2.0",
+    version="1.3.0",
     needs=("audit",),
     platforms=("linux", "windows", "macos"),
     params=SocketLoggingParams,
@@ -368,8 +387,10 @@ On Windows the check judges the advanced audit policy instead of auditd rules: t
 Platform Connection" subcategory ({0CCE9226-69AE-11D9-BED3-505054503030}, found by GUID, so the
 display language does not matter) must audit success (Setting Value 1 or 3 in auditpol /backup),
 which logs events 5156 (connection permitted) and 5158 (bind permitted).  On macOS, audit(4) must
-be on (launchctl has com.apple.auditd loaded) and the flags line of /etc/security/audit_control must
-audit the network class nt; without audit_control, or with auditd not loaded (the default since
+be on (launchctl has com.apple.auditd loaded) and both the flags and the naflags line of
+/etc/security/audit_control must audit the network class nt (the kernel preselects the events of
+processes no login is attributed to, every daemon launchd starts, with naflags alone; a missing
+naflags line leaves that mask empty); without audit_control, or with auditd not loaded (the default since
 macOS 14), it fails with that reason.  syscalls, arches and the loaded/persistent split are Linux
 notions and are not used there.  Hosts whose sockets an EDR logs instead waive the failure, naming
 the EDR in the waiver's reason.

@@ -479,7 +479,9 @@ Windows and macOS listeners are judged by the same rules, read from each tool's 
 -ano's 0.0.0.0:P and [::]:P (TCP rows whose foreign address is 0.0.0.0:0 or [::]:0, and every UDP
 row), lsof's *:P (0.0.0.0 on an IPv4 socket, :: on an IPv6 one) and [::1]:P; owners are the PIDs the
 tool reports, named from tasklist or lsof.  Whether an IPv6 wildcard also accepts IPv4 is not
-captured there, so :: is judged as dual-stack (fail closed).
+captured there, so :: is judged as dual-stack (fail closed).  lsof lists other users' sockets only
+to root: a macOS listing captured as another user (id -u), or whose user is unknown, is incomplete,
+and so is a listing cut off mid-line.
 
 Every other network namespace (containers, `ip netns`, `unshare --net`) is judged too, one finding
 per listener, its subject and id ending in `in netns N` (the ip netns name, else `container NAME`,

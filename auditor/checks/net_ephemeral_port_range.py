@@ -3,11 +3,13 @@ listening on a port the kernel may hand to an outgoing connection."""
 
 from __future__ import annotations
 
+import ipaddress
+
 from pydantic import Field, model_validator
 
 from auditor.checks import _listeners, _namespaces, _platforms, _sysctl
 from auditor.model.check import CheckParams, Outcome, check, failed, missing_fact, not_reviewed, passed
-from auditor.model.facts import DATAGRAM_PROTOCOLS, PROTOCOLS, HostSnapshot, Protocol
+from auditor.model.facts import DATAGRAM_PROTOCOLS, PROTOCOLS, HostSnapshot, Listener, Protocol
 from auditor.model.result import Severity, Status
 
 POOL = "ephemeral port pool"
@@ -186,8 +188,13 @@ def _range_outcomes(port_range: _platforms.PortRange, params: EphemeralRangePara
         reason = lookup.reason or f"the {port_range.label} could not be read"
         return [not_reviewed(pool_subject, reason), not_reviewed(bounds_subject, reason)]
     evidence = list(pool.evidence)
-    text = f"the {system} {port_range.label} {pool.low}-{pool.high} ({port_range.source}) has {pool.size:,} ports"
-    common = dict(observed={"low": pool.low, "high": pool.high, "pool_size": pool.size, "source": port_range.source},
+    inside = tuple((max(lo, pool.low), min(hi, pool.high)) for lo, hi in pool.reserved
+                   if lo <= pool.high and hi >= pool.low)
+    excluded = f" less {pool.reserved_in_range:,} excluded ({_sysctl.format_ports(inside)})" if inside else ""
+    text = (f"the {system} {port_range.label} {pool.low}-{pool.high} ({port_range.source}) has {pool.size:,} "
+            f"ports{' (' + format(pool.span, ',') + excluded + ')' if excluded else ''}")
+    common = dict(observed={"low": pool.low, "high": pool.high, "pool_size": pool.size, "source": port_range.source,
+                            **({"excluded": _sysctl.format_ports(pool.reserved)} if pool.reserved else {})},
                   expected={"min_pool_size": params.min_pool_size}, evidence=evidence)
     if pool.size >= params.min_pool_size:
         outcomes = [passed(pool_subject, f"{text}, at least the minimum {params.min_pool_size:,}", **common)]
@@ -232,17 +239,37 @@ def _max_user_port_outcome(snapshot: HostSnapshot, params: EphemeralRangeParams)
                   else f"{text}, starting below {params.min_low}", **common)
 
 
+_DUAL_STACK = " (an IPv6 socket that also takes IPv4 holds the port in IPv4 too)"
+
+
+def _port_families(listener: Listener) -> tuple[str, ...]:
+    """The IP families whose ports a listener holds: an IPv6 socket that also takes IPv4 (the
+    wildcard ``::`` unless IPV6_V6ONLY is known set, which netstat and lsof do not show, or an
+    IPv4-mapped address) holds the port in IPv4 as well, so it collides with the IPv4 range too."""
+    if listener.family != "ipv6":
+        return (listener.family,)
+    host = listener.address.partition("%")[0]
+    try:
+        address = ipaddress.IPv6Address(host)
+    except ValueError:
+        return ("ipv6",)
+    if address.ipv4_mapped is not None or (address == ipaddress.IPv6Address("::") and listener.v6only is not True):
+        return ("ipv6", "ipv4")
+    return ("ipv6",)
+
+
 def _other_os_listeners(snapshot: HostSnapshot, ranges: list[_platforms.PortRange], params: EphemeralRangeParams,
                         system: str) -> list[Outcome]:
     sockets = snapshot.facts.sockets
     if sockets is None or sockets.listeners is None:
         return [missing_fact(snapshot, "sockets", "listeners", subject=IN_RANGE, what="the list of listening sockets")]
     outcomes: list[Outcome] = []
+    excluded: list[str] = []  # inside a range but excluded from it: never handed out, so no collision
     judged = sorted(((i, l) for i, l in enumerate(sockets.listeners) if l.protocol in params.protocols),
                     key=lambda item: (item[1].port, item[1].protocol, item[1].address, item[0]))
     for index, listener in judged:
         pointer = f"/facts/sockets/listeners/{index}"
-        serving = [r for r in ranges if r.serves(listener.protocol, listener.family)]
+        serving = [r for r in ranges if any(r.serves(listener.protocol, f) for f in _port_families(listener))]
         first = listener.processes[0] if listener.processes else None
         who = f"{first.name or '?'} pid {first.pid}" if first else "owner unknown"
         detail = {"protocol": listener.protocol, "address": listener.address, "port": listener.port,
@@ -253,29 +280,51 @@ def _other_os_listeners(snapshot: HostSnapshot, ranges: list[_platforms.PortRang
                                                            f"inside it is unknown",
                                          key=listener.identity, subject_detail=detail, evidence=[pointer]))
             continue
+        # One finding per listener: a collision with any range it holds a port in fails it; else a
+        # range it may collide with (unknown bounds or exclusions) leaves it not reviewed.
+        failures: list[Outcome] = []
+        unknown: list[Outcome] = []
         for port_range in serving:
             lookup = port_range.lookup
             if lookup.low is None or lookup.high is None:
-                outcomes.append(not_reviewed(listener.subject, f"whether port {listener.port} is inside the "
-                                                               f"{port_range.label} is unknown: {lookup.reason}",
-                                             key=listener.identity, subject_detail=detail, evidence=[pointer]))
-            elif lookup.low <= listener.port <= lookup.high:
-                outcomes.append(failed(
+                unknown.append(not_reviewed(listener.subject, f"whether port {listener.port} is inside the "
+                                                              f"{port_range.label} is unknown: {lookup.reason}",
+                                            key=listener.identity, subject_detail=detail, evidence=[pointer]))
+            elif not lookup.low <= listener.port <= lookup.high:
+                continue
+            elif lookup.pool is None:
+                unknown.append(not_reviewed(listener.subject, f"port {listener.port} is inside the "
+                                                              f"{port_range.label} {lookup.low}-{lookup.high}, but "
+                                                              f"whether it is excluded from it is unknown: "
+                                                              f"{lookup.reason}",
+                                            key=listener.identity, subject_detail=detail,
+                                            evidence=[pointer, *([lookup.range_pointer] if lookup.range_pointer
+                                                                 else [])]))
+            elif lookup.pool.is_reserved(listener.port):
+                excluded.append(f"{listener.protocol}/{port_range.family or listener.family}/{listener.port}")
+            else:
+                failures.append(failed(
                     listener.subject,
                     f"{listener.protocol} port {listener.port} ({who}) is inside the {system} {port_range.label} "
-                    f"{lookup.low}-{lookup.high} ({port_range.source}): {system} may give it to an outgoing "
-                    f"connection, and the service then fails to bind after a restart",
+                    f"{lookup.low}-{lookup.high} ({port_range.source})"
+                    f"{' and not excluded from it' if lookup.pool.reserved else ''}"
+                    f"{_DUAL_STACK if port_range.family and port_range.family != listener.family else ''}: "
+                    f"{system} may give it to an outgoing connection, and the service then fails to bind after a "
+                    "restart",
                     key=listener.identity, subject_detail=detail,
                     observed={"port": listener.port, "range": f"{lookup.low}-{lookup.high}", "source": port_range.source},
                     expected=f"no listener on {lookup.low}-{lookup.high}",
                     evidence=[pointer, *([lookup.range_pointer] if lookup.range_pointer else [])],
                 ))
+        outcomes += (failures or unknown)[:1]
     outcomes += _listeners.collection_outcomes(snapshot, IN_RANGE)
     if not any(o.status != Status.NOT_APPLICABLE for o in outcomes):
-        spans = ", ".join(f"{r.label} {r.lookup.low}-{r.lookup.high}" for r in ranges)
+        spans = ", ".join(f"{r.label} {r.lookup.low}-{r.lookup.high}" for r in ranges if r.lookup.low is not None)
+        note = f" (inside but excluded from it: {', '.join(excluded)})" if excluded else ""
         outcomes.insert(0, passed(IN_RANGE, f"no {_listeners.either(list(params.protocols))} listener uses a port of "
-                                            f"the {spans}",
-                                  observed={"listeners_in_range": 0}, expected="no listener in a dynamic port range",
+                                            f"the {spans or 'dynamic port ranges'}{note}",
+                                  observed={"listeners_in_range": 0, "excluded_listeners_in_range": excluded},
+                                  expected="no listener in a dynamic port range, unless its port is excluded from it",
                                   evidence=["/facts/sockets/listeners"]))
     return outcomes
 
@@ -295,7 +344,7 @@ def _other_os(snapshot: HostSnapshot, params: EphemeralRangeParams) -> list[Outc
 @check(
     name="net.ephemeral_port_range",
     title="Ephemeral port pool is large enough, sanely bounded and free of services",
-    version="1.2.1",
+    version="1.3.0",
     needs=["sysctl", "sockets"],
     platforms=["linux", "windows", "macos"],
     uses=["netns"],
@@ -330,12 +379,17 @@ transport (tcp, sctp, dccp, mptcp) is judged by default; UDP and UDP-Lite listen
 too.
 
 Windows keeps one dynamic port range per protocol and IP family (netsh int ipv4|ipv6 show
-dynamicport tcp|udp; the default 49152-65535 is 16,384 ports): each collected range (tcp/ipv4,
-tcp/ipv6, udp/ipv4) gets its pool and bounds findings, and a listener is judged against the range of
-its own protocol and family.  Windows' excluded port ranges are not collected, so a listener inside
-a range fails even if an exclusion covers it (fail closed).  The legacy MaxUserPort registry value,
+dynamicport tcp|udp; the default 49152-65535 is 16,384 ports): each range (tcp/ipv4, tcp/ipv6,
+udp/ipv4, udp/ipv6) gets its pool and bounds findings, and a listener is judged against the range of
+its own protocol and family, and an IPv6 wildcard (dual-stack unless IPV6_V6ONLY is known set) or
+IPv4-mapped listener against the IPv4 range as well, since it holds the port in IPv4 too.  Ports excluded from a range (netsh int ipv4|ipv6 show
+excludedportrange protocol=tcp|udp: Hyper-V, WSL and Docker reserve blocks of them inside it) are
+never handed out: they are subtracted from its pool, and a listener on one does not collide; when
+the exclusions could not be read, the pool is not reviewed and a listener inside the range is not
+reviewed.  The legacy MaxUserPort registry value,
 when set, is judged as the range 1025-MaxUserPort it meant before Windows Vista.  macOS uses
-net.inet.ip.portrange.first-last (default 49152-65535) for every protocol and family.
+net.inet.ip.portrange.first-last (default 49152-65535) for every protocol and family; first above
+last is the same ports counted down (BSD's port allocation), so the range is last-first.
 
 Each network namespace has its own values (a new namespace starts from the kernel defaults, not
 the host's sysctl.d): every other namespace's settings are judged on findings of their own, named

@@ -230,7 +230,7 @@ def _other_os(snapshot: HostSnapshot, params: TimeWaitParams) -> list[Outcome]:
 @check(
     name="net.time_wait",
     title="TIME_WAIT settings leave headroom in the ephemeral port pool",
-    version="1.1.1",
+    version="1.2.0",
     needs=["sysctl", "sockets"],
     platforms=["linux", "windows", "macos"],
     uses=["netns"],
@@ -272,7 +272,9 @@ least one must be set.
 
 Windows and macOS: tcp_tw_reuse, tcp_max_tw_buckets and tcp_fin_timeout are Linux sysctls and are
 not_applicable there, with the reason.  The headroom uses the OS's own TIME_WAIT length: Windows
-TcpTimedWaitDelay from the registry (not set: 120 s, Microsoft's documented default), macOS
+TcpTimedWaitDelay from the registry (not set: 120 s, Microsoft's documented default; a value
+outside the documented 30-300 s makes the headroom not_reviewed, since what the stack then uses is
+not documented), macOS
 2 x net.inet.tcp.msl (15,000 ms by default: 30 s); and its own pool: each Windows TCP dynamic range
 (IPv4, IPv6), macOS net.inet.ip.portrange.first-last.  A default Windows range (16,384 ports) with
 120 s sustains 136 new connections per second to one destination.  max_time_wait_share counts

@@ -271,6 +271,13 @@ class SysctlSetting(StrictModel):
     origin: str  # "/proc/sys/net/ipv4/ip_local_port_range" or "/etc/sysctl.d/99-x.conf:3"
 
 
+class PortSpan(StrictModel):
+    """Ports ``first`` to ``last``, both included."""
+
+    first: int = Field(ge=1, le=65535)
+    last: int = Field(ge=1, le=65535)
+
+
 class DynamicPortRange(StrictModel):
     """Windows keeps one dynamic (ephemeral) port range per protocol and IP family
     (``netsh int ipv4 show dynamicport tcp``): ``start`` and ``count`` ports from there."""
@@ -280,6 +287,10 @@ class DynamicPortRange(StrictModel):
     start: int = Field(ge=1, le=65535)
     count: int = Field(ge=1, le=65535)
     origin: str
+    # ``netsh int ipv4|ipv6 show excludedportrange protocol=tcp|udp``: (first, last) port spans the
+    # stack never hands out (Hyper-V, WSL and Docker reserve blocks inside the dynamic range), []
+    # when there are none; None when they could not be read (the pool's size is then unknown).
+    excluded: list[PortSpan] | None = None
 
     @model_validator(mode="after")
     def _inside_port_space(self) -> "DynamicPortRange":
@@ -365,6 +376,10 @@ class MacosAudit(StrictModel):
     launchctl_exit: int | None = None
     audit_control_present: bool | None = None  # False: the file does not exist (the bundle holds no copy)
     flags: list[str] | None = None  # the classes of the flags: line, as written ("lo", "+nt", "^-fr")
+    # the classes of the naflags: line (events of processes no login is attributed to: launchd's
+    # daemons); [] when the line is absent or empty; None: not read (or a snapshot written before
+    # lbaudit recorded it)
+    naflags: list[str] | None = None
     origin: str = ""
 
 

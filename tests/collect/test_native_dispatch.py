@@ -65,6 +65,10 @@ def bundle_runner(bundle: str, calls: list):
         ("netsh.exe", "int", "ipv4", "show", "dynamicport", "tcp"): "netsh-dynamicport-tcp.txt",
         ("netsh.exe", "int", "ipv6", "show", "dynamicport", "tcp"): "netsh-dynamicport-tcp6.txt",
         ("netsh.exe", "int", "ipv4", "show", "dynamicport", "udp"): "netsh-dynamicport-udp.txt",
+        ("netsh.exe", "int", "ipv6", "show", "dynamicport", "udp"): "netsh-dynamicport-udp6.txt",
+        **{("netsh.exe", "int", family, "show", "excludedportrange", f"protocol={protocol}"):
+           f"netsh-excludedportrange-{protocol}{suffix}.txt"
+           for protocol in ("tcp", "udp") for family, suffix in (("ipv4", ""), ("ipv6", "6"))},
         ("netstat.exe", "-ano"): "netstat-ano.txt",
         ("reg.exe", "query", r"HKLM\SYSTEM\CurrentControlSet\Services\Tcpip\Parameters"): "tcpip-parameters.txt",
         ("hostname",): "hostname.txt", ("sw_vers",): "sw_vers.txt",
@@ -120,7 +124,9 @@ def test_windows_native_runs_the_probes_and_takes_listeners_from_psutil():
     [denied] = [g for g in snapshot.gaps if g.path[:2] == ("listeners", index)]
     assert "access denied for pid 3120" in denied.reason
     assert listed[("tcp", "0.0.0.0", 445)].owner_reason.startswith("psutil reported no PID")
-    assert [r.start for r in snapshot.facts.sysctl.dynamic_ports] == [49152, 49152, 49152]
+    assert [r.start for r in snapshot.facts.sysctl.dynamic_ports] == [49152, 49152, 49152, 49152]
+    assert [[(s.first, s.last) for s in r.excluded] for r in snapshot.facts.sysctl.dynamic_ports] == [
+        [(5357, 5357)], [(5357, 5357)], [], []]
     assert snapshot.facts.audit.windows.subcategories
     assert snapshot.facts.sockets.counts.time_wait == 2  # from netstat -ano, run natively
 

@@ -19,7 +19,7 @@ def test_a_replayed_snapshot_evaluates_as_the_bundle_does(tmp_path):
     collected = run_cli("collect", "--replay", BUNDLES / "windows-default-fr", "--output", snapshot)
     assert collected.returncode == 0, collected.stderr
     assert "platform: windows (Microsoft Windows 10.0.20348.2340)" in collected.stdout
-    assert "3 dynamic port ranges, 0 TCP/IP registry values set; audit policy: 7 subcategories" in collected.stdout
+    assert "4 dynamic port ranges, 0 TCP/IP registry values set; audit policy: 7 subcategories" in collected.stdout
     data = json.loads(snapshot.read_text())
     assert data["schema_version"] == "1.1" and data["provenance"]["platform"] == "windows"
     assert {data["facts"][s]["platform"] for s in ("sockets", "sysctl", "audit")} == {"windows"}

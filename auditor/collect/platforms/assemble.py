@@ -28,6 +28,7 @@ from auditor.model.facts import (
     HostSnapshot,
     Listener,
     MacosAudit,
+    PortSpan,
     ProcessInfo,
     Provenance,
     SocketCounts,
@@ -101,6 +102,11 @@ def _windows_sockets(r: _Reader, listeners_override: Any = None) -> tuple[Socket
     counts = None
     if table is None:
         gaps.append(Gap(section="sockets", path=("counts",), reason=why))
+    elif table.bad_lines:
+        # A row not understood may be a TIME_WAIT row: the count is then only a lower bound.
+        gaps.append(Gap(section="sockets", path=("counts",),
+                        reason=f"{r.origin('netstat-ano.txt')}: rows not understood, TIME_WAIT rows may be missing "
+                               f"from the count: {_bad(table.bad_lines)}"))
     else:
         how = ("TCP rows in state TIME_WAIT" if table.time_wait_exact else
                "TCP rows owned by no process (PID 0), state names not in English: TIME_WAIT or another closing state")
@@ -135,8 +141,19 @@ def _windows_sockets(r: _Reader, listeners_override: Any = None) -> tuple[Socket
     return SocketFacts(platform="windows", listeners=listeners, counts=counts), gaps
 
 
-_WINDOWS_RANGES = (("netsh-dynamicport-tcp.txt", "tcp", "ipv4"), ("netsh-dynamicport-tcp6.txt", "tcp", "ipv6"),
-                   ("netsh-dynamicport-udp.txt", "udp", "ipv4"))
+_WINDOWS_RANGES = tuple((f"netsh-dynamicport-{protocol}{suffix}.txt", f"netsh-excludedportrange-{protocol}{suffix}.txt",
+                         protocol, family)
+                        for protocol in ("tcp", "udp") for family, suffix in (("ipv4", ""), ("ipv6", "6")))
+
+
+def _merged(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    merged: list[tuple[int, int]] = []
+    for first, last in sorted(spans):
+        if merged and first <= merged[-1][1] + 1:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], last))
+        else:
+            merged.append((first, last))
+    return merged
 
 
 def _windows_sysctl(r: _Reader) -> tuple[SysctlFacts, list[Gap]]:
@@ -144,14 +161,20 @@ def _windows_sysctl(r: _Reader) -> tuple[SysctlFacts, list[Gap]]:
                            reason="Windows has no sysctl configuration files: the registry and netsh hold the "
                                   "running and the configured value alike")]
     ranges: list[DynamicPortRange] = []
-    for name, protocol, family in _WINDOWS_RANGES:
+    for name, excluded_name, protocol, family in _WINDOWS_RANGES:
         parsed, why = r.parsed(name, windows.parse_dynamicport)
         if parsed is None:
             gaps.append(Gap(section="sysctl", path=("dynamic_ports", protocol, family), reason=why))
             continue
         start, count = parsed
+        # Ports excluded from the range are never handed out: without them the pool's size is unknown.
+        excluded, why = r.parsed(excluded_name, windows.parse_excludedportrange)
+        if excluded is None:
+            gaps.append(Gap(section="sysctl", path=("dynamic_ports", protocol, family, "excluded"), reason=why))
         ranges.append(DynamicPortRange(protocol=protocol, family=family, start=start, count=count,
-                                       origin=r.origin(name)))
+                                       origin=r.origin(name),
+                                       excluded=None if excluded is None else
+                                       [PortSpan(first=a, last=b) for a, b in _merged(excluded)]))
     runtime: dict[str, SysctlSetting] | None = None
     values, why = r.parsed("tcpip-parameters.txt", windows.parse_reg_query)
     if values is None:
@@ -217,6 +240,16 @@ def _macos_sockets(r: _Reader, listeners_override: Any = None) -> tuple[SocketFa
         found += table.sockets
     if not found and len([g for g in gaps if g.path[:1] == ("listeners",)]) == 2:
         return SocketFacts(platform="macos", listeners=None), gaps  # neither listing could be read
+    # lsof shows other users' sockets only to root, and says nothing when it cannot: a listing made
+    # as another user lacks the root daemons' listeners (sshd's *:22) without a single error.
+    uid, why = r.parsed("id-u.txt", macos.parse_uid)
+    if uid is None:
+        gaps.append(Gap(section="sockets", path=("listeners",),
+                        reason=f"whether lsof ran as root (and so saw every user's sockets) is unknown: {why}"))
+    elif uid != 0:
+        gaps.append(Gap(section="sockets", path=("listeners",),
+                        reason=f"{r.origin('id-u.txt')}: the capture ran as uid {uid}, not root: lsof listed only "
+                               "the sockets of that user's processes (run the capture script with sudo)"))
     # One socket held by several processes (inherited across fork) is one listener with every holder.
     grouped: dict[tuple, list[macos.LsofSocket]] = {}
     for sock in found:
@@ -261,6 +294,7 @@ def _macos_audit(r: _Reader) -> tuple[AuditFacts, list[Gap]]:
                             reason=f"{r.origin('auditd-launchctl.txt')}: launchctl exited {exit_code} "
                                    f"({parsed[1] or 'no message'}), which says neither loaded nor unknown"))
     flags: list[str] | None = None
+    naflags: list[str] | None = None
     present: bool | None
     control = r.outputs.get("audit_control")
     if control is not None and control.data is None and control.missing == "absent":
@@ -271,10 +305,12 @@ def _macos_audit(r: _Reader) -> tuple[AuditFacts, list[Gap]]:
         if flags is None:
             present = None if control is None or control.data is None else True
             gaps.append(Gap(section="audit", path=("macos", "flags"), reason=why))
+        else:
+            naflags, why = r.parsed("audit_control", macos.parse_audit_control_naflags)
     origin = f"{r.origin('auditd-launchctl.txt')}; {r.origin('audit_control')}"
     return AuditFacts(platform="macos", macos=MacosAudit(auditd_loaded=loaded, launchctl_exit=exit_code,
                                                          audit_control_present=present, flags=flags,
-                                                         origin=origin)), gaps
+                                                         naflags=naflags, origin=origin)), gaps
 
 
 # ------------------------------------------------------------------ the snapshot
@@ -291,10 +327,9 @@ _BUILDERS = {
 }
 _METHOD_FILES = {
     "windows": {"sockets": ("netstat-ano.txt", "tasklist.csv"),
-                "sysctl": ("netsh-dynamicport-tcp.txt", "netsh-dynamicport-tcp6.txt", "netsh-dynamicport-udp.txt",
-                           "tcpip-parameters.txt"),
+                "sysctl": (*(f for names in _WINDOWS_RANGES for f in names[:2]), "tcpip-parameters.txt"),
                 "audit": ("auditpol-backup.csv",)},
-    "macos": {"sockets": ("lsof-tcp-listen.txt", "lsof-udp.txt"), "sysctl": ("sysctl.txt",),
+    "macos": {"sockets": ("lsof-tcp-listen.txt", "lsof-udp.txt", "id-u.txt"), "sysctl": ("sysctl.txt",),
               "audit": ("auditd-launchctl.txt", "audit_control")},
 }
 

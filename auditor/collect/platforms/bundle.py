@@ -22,7 +22,9 @@ MAX_PROBE_BYTES = 32 * 1024 * 1024  # far above any netstat -ano of a real host;
 # Files only one platform's capture writes: how a bundle tells where it came from.
 _MARKERS = {
     "windows": ("netstat-ano.txt", "tasklist.csv", "auditpol-backup.csv", "tcpip-parameters.txt",
-                "netsh-dynamicport-tcp.txt", "netsh-dynamicport-tcp6.txt", "netsh-dynamicport-udp.txt"),
+                "netsh-dynamicport-tcp.txt", "netsh-dynamicport-tcp6.txt", "netsh-dynamicport-udp.txt",
+                "netsh-dynamicport-udp6.txt", "netsh-excludedportrange-tcp.txt", "netsh-excludedportrange-tcp6.txt",
+                "netsh-excludedportrange-udp.txt", "netsh-excludedportrange-udp6.txt"),
     "macos": ("sw_vers.txt", "sysctl.txt", "lsof-tcp-listen.txt", "lsof-udp.txt", "auditd-launchctl.txt"),
 }
 
@@ -38,8 +40,11 @@ def check_bundle_dir(directory: Path) -> Path:
 
 def detect_platform(directory: Path) -> str:
     """``windows`` or ``macos``, from the probe files present; neither or both is an InputError."""
-    present = {platform: [name for name in names if os.path.lexists(directory / name)]
-               for platform, names in _MARKERS.items()}
+    try:
+        entries = {name.casefold() for name in os.listdir(directory)}
+    except OSError as exc:
+        raise InputError(f"{directory}: cannot list the bundle: {exc.strerror or exc}") from None
+    present = {platform: [name for name in names if name.casefold() in entries] for platform, names in _MARKERS.items()}
     found = [platform for platform, names in present.items() if names]
     if len(found) == 1:
         return found[0]
@@ -66,13 +71,29 @@ def read_bundle(directory: Path, platform: str) -> tuple[dict[str, ProbeOutput],
     of them was last written (the capture time as far as the files tell)."""
     outputs: dict[str, ProbeOutput] = {}
     newest: float | None = None
+    try:
+        entries = os.listdir(directory)
+    except OSError as exc:
+        raise InputError(f"{directory}: cannot list the bundle: {exc.strerror or exc}") from None
     for probe in PROBES[platform]:
-        path = directory / probe.file
-        origin = f"bundle file {probe.file}"
+        # The hosts that write bundles (Windows, macOS) name files case-insensitively: two names
+        # that differ only in case are two captures of one probe, and which one holds cannot be told.
+        variants = sorted(name for name in entries if name.casefold() == probe.file.casefold())
+        if len(variants) > 1:
+            outputs[probe.file] = ProbeOutput(None, f"bundle file {probe.file}", (
+                f"the bundle holds {len(variants)} files of this name in different cases ({', '.join(variants)}): "
+                "one probe, several outputs, and which one is the capture cannot be told"))
+            continue
+        name = variants[0] if variants else probe.file  # "Netstat-ano.txt" is the file on the host that wrote it
+        path = directory / name
+        origin = f"bundle file {name}"
         try:
             data = read_regular(path, MAX_PROBE_BYTES, follow_symlinks=False)
         except FileNotFoundError:
-            outputs[probe.file] = ProbeOutput(None, origin, "absent" if probe.optional else "missing from the bundle")
+            why = ("absent" if probe.optional else
+                   "missing from the bundle (written by an older lbaudit capture script? capture the host again "
+                   "with this version's script)" if probe.added_later else "missing from the bundle")
+            outputs[probe.file] = ProbeOutput(None, origin, why)
             continue
         except OSError as exc:
             if os.path.islink(path):

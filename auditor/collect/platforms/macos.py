@@ -12,14 +12,15 @@ import ipaddress
 import re
 from dataclasses import dataclass, field
 
-from auditor.collect.platforms.windows import MAX_ROWS, ProbeParseError
+from auditor.collect.platforms.windows import MAX_ROWS, ProbeParseError, cut_off, cut_off_message
 
 PORTRANGE_FIRST = "net.inet.ip.portrange.first"
 PORTRANGE_LAST = "net.inet.ip.portrange.last"
 TCP_MSL = "net.inet.tcp.msl"  # milliseconds; TIME_WAIT lasts 2 x MSL
 LAUNCHCTL_NOT_FOUND = 113  # "Could not find service ... in domain for system"
 
-__all__ = ["ProbeParseError", "parse_sw_vers", "parse_sysctl", "parse_lsof", "parse_audit_control", "parse_launchctl"]
+__all__ = ["ProbeParseError", "parse_sw_vers", "parse_uid", "parse_sysctl", "parse_lsof", "parse_audit_control", "parse_audit_control_naflags",
+           "parse_launchctl"]
 
 
 def parse_sw_vers(text: str) -> dict[str, str]:
@@ -32,6 +33,14 @@ def parse_sw_vers(text: str) -> dict[str, str]:
     if "ProductVersion" not in values:
         raise ProbeParseError("no ProductVersion line: not the output of sw_vers")
     return values
+
+
+def parse_uid(text: str) -> int:
+    """``id -u``: the numeric user id the capture ran as (0: root)."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    if len(lines) != 1 or not re.fullmatch(r"[0-9]{1,10}", lines[0]):
+        raise ProbeParseError("expected one number: not the output of id -u")
+    return int(lines[0])
 
 
 def parse_sysctl(text: str) -> dict[str, str]:
@@ -85,7 +94,11 @@ def parse_lsof(text: str, protocol: str) -> LsofTable:
     UDP sockets with a peer (``a->b``) are connected clients, not listeners, and are left out."""
     table = LsofTable()
     rows = 0
-    for number, line in enumerate(text.splitlines(), start=1):
+    lines = text.splitlines()
+    if (partial := cut_off(text)) is not None:
+        lines.pop()  # never read as a row: a prefix of one parses with a wrong port (*:70 of *:7000)
+        table.bad_lines.append(f"line {len(lines) + 1}: {cut_off_message(partial)}")
+    for number, line in enumerate(lines, start=1):
         stripped = line.strip()
         if not stripped or stripped.startswith("COMMAND "):
             continue
@@ -106,6 +119,8 @@ def parse_lsof(text: str, protocol: str) -> LsofTable:
             continue  # connected: has a peer
         if protocol == "tcp" and match.group("state") not in (None, "LISTEN"):
             continue
+        if protocol == "udp" and name == "*:*":
+            continue  # a UDP socket not bound to a port yet: it receives nothing, listens nowhere
         where = _LSOF_NAME.match(name)
         if where is None or where.group("port") == "*":
             table.bad_lines.append(f"line {number}: {name[:80]!r} is not address:port")
@@ -139,24 +154,45 @@ def parse_lsof(text: str, protocol: str) -> LsofTable:
     return table
 
 
-def parse_audit_control(text: str) -> list[str]:
-    """``/etc/security/audit_control`` -> the classes of the ``flags:`` line auditd reads, as written.
-
-    That is the line libbsm's ``getacflg`` finds (bsm_control.c, ``getstrfromtype_locked``): the
-    first one, not a comment (``#`` in the first column), whose first ``:``-separated token is
-    exactly ``flags`` (``" flags"`` or ``"flags "`` is another name to it), and its value is the next
-    token.  A later ``flags:`` line, or an indented one, is never read, so it cannot make the
-    network class audited."""
+def _control_entry(text: str, name: str) -> str | None:
+    """The value of the ``name:`` entry of audit_control as libbsm reads it (bsm_control.c,
+    ``getstrfromtype_locked``): the first line, not a comment (``#`` in the first column), whose
+    first ``:``-separated token is exactly ``name`` (``" flags"`` or ``"flags "`` is another name to
+    it); its value is the next token.  None: no such line; "" : the line has no value."""
     for line in text.splitlines():
         if line.startswith("#"):
             continue
         tokens = [token for token in line.rstrip(" \t\r\n").split(":") if token]
-        if not tokens or tokens[0] != "flags":
-            continue
-        if len(tokens) < 2:
-            raise ProbeParseError("the flags: line has no value (auditd refuses it)")
-        return [item.strip() for item in tokens[1].split(",") if item.strip()]
-    raise ProbeParseError("no flags: line (a line starting exactly 'flags:', as auditd reads it)")
+        if tokens and tokens[0] == name:
+            return tokens[1] if len(tokens) > 1 else ""
+    return None
+
+
+def _classes(value: str) -> list[str]:
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def parse_audit_control(text: str) -> list[str]:
+    """``/etc/security/audit_control`` -> the classes of the ``flags:`` line auditd reads, as written:
+    the first one (:func:`_control_entry`).  A later ``flags:`` line, or an indented one, is never
+    read, so it cannot make the network class audited."""
+    value = _control_entry(text, "flags")
+    if value is None:
+        raise ProbeParseError("no flags: line (a line starting exactly 'flags:', as auditd reads it)")
+    if not value:
+        raise ProbeParseError("the flags: line has no value (auditd refuses it)")
+    return _classes(value)
+
+
+def parse_audit_control_naflags(text: str) -> list[str]:
+    """The classes of the ``naflags:`` line: what the kernel audits for processes that no login
+    session is attributed to (audit user id AU_DEFAUDITID), which is every daemon launchd starts at
+    boot.  The kernel's preselection takes this mask, not ``flags``, for them (``audit_nae_mask`` in
+    audit_syscall_enter and audit_commit).  auditd sets it from getacna(); with no such line, or an
+    empty one, it logs "Failed to obtain non-attributable event mask" and the mask stays empty: no
+    classes."""
+    value = _control_entry(text, "naflags")
+    return _classes(value) if value else []
 
 
 def parse_launchctl(text: str) -> tuple[int, str]:

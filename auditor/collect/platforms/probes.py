@@ -3,7 +3,8 @@
 ``lbaudit capture`` prints, which runs the same commands on a host where lbaudit cannot.
 
 The file names are part of the bundle format (README "Captured bundles"); ``ver.txt`` (the Windows
-build, for the provenance) is the one file added to the list the format started with.
+build, for the provenance) was added to the list the format started with, then the udp/ipv6 dynamic
+range and the excluded port ranges (``added_later``: a bundle without them is from an older script).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ class Probe:
     argv: tuple[str, ...]  # what native collection runs ({file} is a path lbaudit chooses)
     script: str  # the line of the capture script that writes ``file`` into $Out / "$out"
     optional: bool = False  # its absence is a fact (audit_control), not a gap
+    added_later: bool = False  # not written by the first capture scripts: its absence says to capture again
 
 
 WINDOWS_PROBES: tuple[Probe, ...] = (
@@ -32,6 +34,13 @@ WINDOWS_PROBES: tuple[Probe, ...] = (
           "Save 'netsh-dynamicport-tcp6.txt' { netsh.exe int ipv6 show dynamicport tcp }"),
     Probe("netsh-dynamicport-udp.txt", ("netsh.exe", "int", "ipv4", "show", "dynamicport", "udp"),
           "Save 'netsh-dynamicport-udp.txt' { netsh.exe int ipv4 show dynamicport udp }"),
+    Probe("netsh-dynamicport-udp6.txt", ("netsh.exe", "int", "ipv6", "show", "dynamicport", "udp"),
+          "Save 'netsh-dynamicport-udp6.txt' { netsh.exe int ipv6 show dynamicport udp }", added_later=True),
+    *(Probe(f"netsh-excludedportrange-{protocol}{suffix}.txt",
+            ("netsh.exe", "int", family, "show", "excludedportrange", f"protocol={protocol}"),
+            f"Save 'netsh-excludedportrange-{protocol}{suffix}.txt' "
+            f"{{ netsh.exe int {family} show excludedportrange protocol={protocol} }}", added_later=True)
+      for protocol in ("tcp", "udp") for family, suffix in (("ipv4", ""), ("ipv6", "6"))),
     Probe("netstat-ano.txt", ("netstat.exe", "-ano"), "Save 'netstat-ano.txt' { netstat.exe -ano }"),
     Probe("tasklist.csv", ("tasklist.exe", "/fo", "csv", "/nh"), "Save 'tasklist.csv' { tasklist.exe /fo csv /nh }"),
     Probe("tcpip-parameters.txt", ("reg.exe", "query", TCPIP_KEY_SHORT),
@@ -48,6 +57,8 @@ MACOS_PROBES: tuple[Probe, ...] = (
     Probe("lsof-tcp-listen.txt", ("lsof", "-nP", "-iTCP", "-sTCP:LISTEN"),
           'lsof -nP -iTCP -sTCP:LISTEN > "$out/lsof-tcp-listen.txt"'),
     Probe("lsof-udp.txt", ("lsof", "-nP", "-iUDP"), 'lsof -nP -iUDP > "$out/lsof-udp.txt"'),
+    # lsof run without root lists only its own user's sockets, silently: who ran it is part of the answer
+    Probe("id-u.txt", ("id", "-u"), 'id -u > "$out/id-u.txt"', added_later=True),
     Probe("audit_control", (), 'if [ -f /etc/security/audit_control ]; then '
           'cp /etc/security/audit_control "$out/audit_control"; fi', optional=True),
     Probe("auditd-launchctl.txt", ("launchctl", "print", "system/com.apple.auditd"),

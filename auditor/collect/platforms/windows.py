@@ -30,6 +30,22 @@ class ProbeParseError(ValueError):
     """The output is not what the probe prints; the message says what was expected."""
 
 
+def cut_off(text: str) -> str | None:
+    """The last line of ``text`` when it has no line end, else None.
+
+    Every listing a probe prints ends its last line with a line end (netstat, tasklist, reg, lsof;
+    PowerShell's Out-File and sh's redirection keep it): a last line without one is where the
+    capture was cut off (a full disk, a copy interrupted), so it may be any prefix of the real
+    row (``... LISTENING 31`` of PID 3120, ``*:70`` of port 7000) and the rows after it are missing."""
+    if not text or text.endswith("\n"):
+        return None
+    return text.rsplit("\n", 1)[-1]
+
+
+def cut_off_message(line: str) -> str:
+    return f"the output ends mid-line ({line.strip()[:80]!r} has no line end): it was cut off, rows after it are missing"
+
+
 # ------------------------------------------------------------------ netsh dynamicport
 
 _LABELLED_NUMBER = re.compile(r"^[^:\d]{1,80}:\s*([0-9]{1,6})\s*$")
@@ -49,6 +65,41 @@ def parse_dynamicport(text: str) -> tuple[int, int]:
     if not 1 <= count or start + count - 1 > 65535:
         raise ProbeParseError(f"{count} ports from {start} do not fit below 65535")
     return start, count
+
+
+_DASHES = re.compile(r"^-{3,}\s+-{3,}$")
+_EXCLUDED_ROW = re.compile(r"^([0-9]{1,6})\s+([0-9]{1,6})(?:\s+\*)?$")
+
+
+def parse_excludedportrange(text: str) -> list[tuple[int, int]]:
+    """``netsh int ipv4 show excludedportrange protocol=tcp`` -> [(first port, last port)].
+
+    A title, a localised "Start Port / End Port" header, a line of two dash runs, then one row per
+    exclusion (two numbers, ``*`` after administered ones) and a localised footnote.  The dash line
+    is what tells "no exclusions" (no rows under it) from output that is not this table; a line
+    under it that holds digits but is not a row is refused, never skipped."""
+    spans: list[tuple[int, int]] = []
+    seen_dashes = False
+    for number, line in enumerate(text.splitlines(), start=1):
+        stripped = line.strip()
+        if not seen_dashes:
+            seen_dashes = bool(_DASHES.match(stripped))
+            continue
+        if not stripped or not any(ch.isdigit() for ch in stripped):
+            continue  # blank lines and the (localised) "* - Administered port exclusions." footnote
+        match = _EXCLUDED_ROW.match(stripped)
+        if match is None:
+            raise ProbeParseError(f"line {number}: not a 'start port  end port' row: {stripped[:80]!r}")
+        first, last = int(match.group(1)), int(match.group(2))
+        if not 1 <= first <= last <= 65535:
+            raise ProbeParseError(f"line {number}: {first}-{last} is not a port range")
+        if len(spans) >= MAX_ROWS:
+            raise ProbeParseError(f"more than {MAX_ROWS:,} rows")
+        spans.append((first, last))
+    if not seen_dashes:
+        raise ProbeParseError("no '----------    --------' line under a 'Start Port  End Port' header: not the "
+                              "output of netsh int ipv4 show excludedportrange")
+    return spans
 
 
 # ------------------------------------------------------------------ netstat -ano
@@ -108,7 +159,12 @@ def parse_netstat(text: str) -> NetstatTable:
     called in this language), bound UDP sockets (every UDP row), and the TIME_WAIT count."""
     table = NetstatTable()
     rows = 0
-    for number, line in enumerate(text.splitlines(), start=1):
+    lines = text.splitlines()
+    if (partial := cut_off(text)) is not None:
+        lines.pop()  # never read as a row: a prefix of one parses with a wrong PID or port
+        table.bad_lines.append(f"line {len(lines) + 1}: {cut_off_message(partial)}")
+        rows += 1
+    for number, line in enumerate(lines, start=1):
         stripped = line.strip()
         if not stripped or not re.match(r"^(TCP|UDP)\s", stripped, re.IGNORECASE):
             continue  # title, headers (localised), blank lines
@@ -169,6 +225,8 @@ def _csv_rows(text: str) -> Iterator[tuple[int, list[str]]]:
 def parse_tasklist(text: str) -> tuple[dict[int, str], list[str]]:
     """``tasklist /fo csv /nh`` -> ({pid: image name}, rows not understood).  Columns 1 and 2 are
     the image name and PID in every language (the memory column is localised and not read)."""
+    if (partial := cut_off(text)) is not None:
+        raise ProbeParseError(cut_off_message(partial))  # '"devserver.exe","31' of PID 3120 names PID 31
     names: dict[int, str] = {}
     twice: set[int] = set()
     bad: list[str] = []
@@ -210,6 +268,8 @@ def parse_reg_query(text: str, key: str = TCPIP_KEY) -> dict[str, tuple[str, str
     Registry value names are case-insensitive (``TCPTIMEDWAITDELAY`` is the ``TcpTimedWaitDelay``
     the TCP/IP stack reads), so names are returned in the spelling of :data:`TCPIP_VALUES` when
     they are one of them; a name listed twice cannot be one value and is refused."""
+    if (partial := cut_off(text)) is not None:
+        raise ProbeParseError(cut_off_message(partial))  # "0x1" of 0x12c is a value too
     canonical = {name.casefold(): name for name in TCPIP_VALUES}
     values: dict[str, tuple[str, str]] = {}
     current: str | None = None
