@@ -48,7 +48,7 @@ class SocketLoggingParams(CheckParams):
     arches: list[Literal["b64", "b32"]] = Field(
         default_factory=lambda: ["b64", "b32"],
         min_length=1,
-        description="Syscall ABIs to cover.  A call is audited only when every way of making it is: the syscall, and socketcall(2) where the ABI has it (b32).",
+        description="Syscall ABIs to cover.  A call is audited only when every way of making it is: the syscall, and socketcall(2) where the ABI has it (32-bit x86, s390, ppc and arm; 64-bit s390x and ppc64 too).",
     )
     require_loaded: bool = Field(
         True, description="Judge the rules loaded in the kernel (auditctl -l, or netlink without auditctl).")
