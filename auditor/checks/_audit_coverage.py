@@ -13,8 +13,11 @@ It follows the kernel:
 * A rule's ``-S`` names are syscall numbers to the kernel (looked up in the table of its ``-F arch``,
   or of the host's machine without one).  A rule without ``-F arch`` matches those numbers on every
   ABI of the host: on x86_64 a rule for ``getuid`` (102) also matches i386 ``socketcall`` (102).
-* On b32, a socket call may also go through ``socketcall(2)``, whose first argument (``a0``) is
-  the call number; a ``socketcall`` rule with an ``a0`` filter is judged on that number.
+* Where the ABI has ``socketcall(2)`` (i386, s390, ppc, arm), a socket call may also go through
+  it, its first argument (``a0``) the call number; a ``socketcall`` rule with an ``a0`` filter is
+  judged on that number.  The program chooses the way, so a call is audited only when *every* way
+  of making it is: a 32-bit program on x86_64 binds with i386 ``bind`` (361) or with
+  ``socketcall`` (102, a0=2), and a rule for one of them leaves the other unrecorded.
 
 Filters the organisation accepts as not narrowing (``auid>=1000``) are ignored.
 """
@@ -76,11 +79,12 @@ class Host:
         table = self.table(arch)
         entries = grammar.syscall_table(table) if table else None
         paths = []
+        known = entries is not None  # else each way may not exist on this ABI
         if entries is None or syscall in entries:
-            paths.append(Path(syscall, syscall, None))
+            paths.append(Path(syscall, syscall, None, known))
         has_socketcall = entries is not None and "socketcall" in entries
         if (has_socketcall or (entries is None and arch == "b32")) and syscall in SOCKETCALL_NUMBERS:
-            paths.append(Path(syscall, "socketcall", SOCKETCALL_NUMBERS[syscall]))
+            paths.append(Path(syscall, "socketcall", SOCKETCALL_NUMBERS[syscall], known))
         return paths
 
 
@@ -89,6 +93,7 @@ class Path:
     syscall: str
     name: str  # the syscall the rule must select: the call itself or "socketcall"
     call: int | None  # socketcall call number
+    exists: bool = True  # False: the ABI's table is unknown, so whether programs can take this way is too
 
     @property
     def label(self) -> str:
@@ -292,9 +297,18 @@ class SyscallVerdict:
     syscall: str
     covered: bool
     paths: tuple[PathVerdict, ...]
+    # Not covered only by ways that may not exist (unknown machine), while another way is covered:
+    # neither a pass nor a failure can be claimed.
+    unsure: bool = False
 
 
 def judge_syscall(rules: list[AuditRule], arch: str, syscall: str, host: Host, accepted: frozenset) -> SyscallVerdict:
-    """Covered when any way of making the call is covered (on b32: the syscall or socketcall)."""
+    """Covered when every way of making the call is covered (the syscall itself, and socketcall
+    where the ABI has it): the program, not the rules, picks the way, so one way left unaudited is
+    a way to make the call unrecorded.  No way at all is not covered."""
     verdicts = tuple(judge_path(rules, arch, p, host, accepted) for p in host.paths(arch, syscall))
-    return SyscallVerdict(syscall, any(v.status == "covered" for v in verdicts), verdicts)
+    covered = bool(verdicts) and all(v.status == "covered" for v in verdicts)
+    open_ways = [v for v in verdicts if v.status != "covered"]
+    unsure = (not covered and len(open_ways) < len(verdicts)
+              and all(not v.path.exists for v in open_ways))
+    return SyscallVerdict(syscall, covered, verdicts, unsure)

@@ -222,6 +222,32 @@ def _outward(ns: NetNamespace, host_inode: int | None) -> tuple[list[NetInterfac
     return outward, why
 
 
+LINK_LOCAL_V6 = ipaddress.IPv6Network("fe80::/10")
+
+
+def _reachable_through(ns: NetNamespace, outward: list[NetInterface]) -> list[netaddr.Address]:
+    """The namespace's addresses a packet arriving on an ``outward`` interface is delivered to.
+    Linux is a weak host: ip_route_input (and ip6_route_input) finds an address of *any* interface
+    of the namespace in its local table, whichever interface the packet came in on, so a neighbour
+    on an outward link that routes 172.17.0.2 through it reaches a listener on the address of a veth
+    into the host, or on an address added to lo.  Not delivered from another interface: 127.0.0.0/8
+    (a martian there, unless route_localnet, judged on its own) and ::1 (ip6_rcv_core drops it),
+    and an IPv6 link-local address of another interface (its scope is its own link)."""
+    if not outward:
+        return []
+    names = {i.name for i in outward}
+    found: list[netaddr.Address] = []
+    for interface in sorted(ns.interfaces or [], key=lambda i: i.name not in names):  # outward ones first
+        for cidr in interface.addresses:
+            address = ipaddress.ip_address(cidr.split("/", 1)[0].split("%", 1)[0])
+            if address.is_loopback or (address.version == 6 and address in LINK_LOCAL_V6
+                                       and interface.name not in names):
+                continue
+            if address not in found:
+                found.append(address)
+    return found
+
+
 def exposure(listener: Listener, ns: NetNamespace, host_inode: int | None) -> Exposure:
     if ns.interfaces is None:
         return Exposure(None, f"the interfaces of netns {ns.label} could not be read: judged as if on the host")
@@ -230,17 +256,15 @@ def exposure(listener: Listener, ns: NetNamespace, host_inode: int | None) -> Ex
         outward = [i for i in outward if i.name == listener.interface]
     accepted = netaddr.accepted_networks(listener.address, listener.v6only)
     reachable = []
-    for interface in outward:
-        for cidr in interface.addresses:
-            address = ipaddress.ip_address(cidr.split("/", 1)[0])
-            if any(address.version == n.version and address in n for n in accepted):
-                reachable.append(str(address))
+    for address in _reachable_through(ns, outward):
+        if any(address.version == n.version and address in n for n in accepted):
+            reachable.append(str(address))
     if not reachable:
         inside = ", ".join(w.name for w in ns.workloads if w.name)
         where = f"namespace {ns.label}" + (f" / container {inside}" if inside and not ns.label.startswith("container ")
                                            else "")
         return Exposure((), f"reachable only inside {where}"
-                        + (f" (outward interfaces {'; '.join(why)} carry none of the addresses it accepts)" if why
+                        + (f" (outward interfaces {'; '.join(why)} deliver none of the addresses it accepts)" if why
                            else " (loopback, or a veth into the host and no other interface)"),
                         tuple(i.name for i in outward))
     return Exposure(tuple(reachable), f"reachable from beyond the host through {'; '.join(why)}",

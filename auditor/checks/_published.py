@@ -84,12 +84,15 @@ def groups(snapshot: HostSnapshot) -> list[Group]:
 
 def serves(listener: Listener, group: Group) -> bool:
     """Whether a host listener is the one that serves a published port (a userland proxy): same
-    protocol and port, on the published address or on a wildcard."""
+    protocol and port, on the published address or on a wildcard of the published address's family.
+    A wildcard of the other family is not it, and is judged as the host listener it is: an IPv6-only
+    [::]:8080 binds beside a proxy on 0.0.0.0:8080 (IPV6_V6ONLY: no conflict), so any local user
+    could otherwise open every IPv6 address under the container's exception."""
     if listener.protocol != group.protocol or not group.low <= listener.port <= group.high:
         return False
-    if netaddr.is_wildcard(listener.address):
-        return True
     accepted = netaddr.accepted_networks(listener.address, listener.v6only)
+    if netaddr.is_wildcard(listener.address):
+        return any(n.version == a.version for n in group.networks for a in accepted)
     return any(n.version == a.version and n.subnet_of(a) for n in group.networks for a in accepted)  # type: ignore[arg-type]
 
 

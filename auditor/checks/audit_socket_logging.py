@@ -48,7 +48,7 @@ class SocketLoggingParams(CheckParams):
     arches: list[Literal["b64", "b32"]] = Field(
         default_factory=lambda: ["b64", "b32"],
         min_length=1,
-        description="Syscall ABIs to cover.  On b32 a call also counts as audited through socketcall(2).",
+        description="Syscall ABIs to cover.  A call is audited only when every way of making it is: the syscall, and socketcall(2) where the ABI has it (32-bit x86, s390, ppc and arm; 64-bit s390x and ppc64 too).",
     )
     require_loaded: bool = Field(
         True, description="Judge the rules loaded in the kernel (auditctl -l, or netlink without auditctl).")
@@ -115,6 +115,8 @@ def _causes(verdicts: list[SyscallVerdict]) -> list[str]:
     causes: dict[str, list[str]] = {}
     for verdict in verdicts:
         for path in verdict.paths:
+            if path.status == "covered":
+                continue  # another way of making the call is what leaves it unaudited
             if path.status == "shadowed":
                 hit = path.decided_by
                 cause = f"shadowed by {hit.rule.origin} ({hit.rule.text}" + (f"; {hit.note})" if hit.note else ")")
@@ -133,14 +135,20 @@ def _scope_outcome(
     accepted = params.accepted()
     verdicts = [judge_syscall(rules, arch, s, host, accepted) for s in params.syscalls]
     covered, missing, shadowed, narrowed = {}, [], [], []
+    partly: dict[str, list[str]] = {}  # syscall -> the ways of making it that are covered, when others are not
     evidence: set[str] = set()
     for verdict in verdicts:
         if verdict.covered:
-            path = next(p for p in verdict.paths if p.status == "covered")
-            covered[verdict.syscall] = {"via": path.path.label, "origin": path.decided_by.rule.origin}
-            evidence.add(_pointer(field, path.decided_by.index))
+            # every way of making the call is covered: each way and the rule that covers it
+            covered[verdict.syscall] = {"via": " and ".join(p.path.label for p in verdict.paths),
+                                        "origin": ", ".join(dict.fromkeys(p.decided_by.rule.origin for p in verdict.paths))}
+            evidence.update(_pointer(field, p.decided_by.index) for p in verdict.paths)
             continue
         for path in verdict.paths:
+            if path.status == "covered":
+                partly.setdefault(verdict.syscall, []).append(path.path.label)
+                evidence.add(_pointer(field, path.decided_by.index))
+                continue
             hits = ([path.decided_by] if path.status == "shadowed" else []) + list(path.against)
             evidence.update(_pointer(field, h.index) for h in hits)
             entry = {"syscall": verdict.syscall, "via": path.path.label}
@@ -148,8 +156,8 @@ def _scope_outcome(
                 shadowed.append({**entry, **_rule_ref(field, path.decided_by)})
             elif path.status == "narrowed":
                 narrowed.append({**entry, "rules": [_rule_ref(field, h) for h in path.against]})
-        if all(p.status == "missing" for p in verdict.paths):
-            missing.append(verdict.syscall)
+        if any(p.status == "missing" for p in verdict.paths) or not verdict.paths:
+            missing.append(verdict.syscall)  # some way of making the call has no rule at all
 
     blockers = []
     if field == "persistent_rules":
@@ -164,6 +172,8 @@ def _scope_outcome(
     problems = sorted(g.reason for g in snapshot.gaps if g.section == "audit" and g.path == (field, "problems"))
 
     observed = {"covered": covered, "missing": missing, "shadowed": shadowed, "narrowed": narrowed}
+    if partly:
+        observed["partly_covered"] = partly
     if blockers:
         observed["blockers"] = blockers
     if problems:
@@ -174,14 +184,15 @@ def _scope_outcome(
         "arch": arch,
         "syscalls": params.syscalls,
         "rule": f"-a always,exit -F arch={arch} -S {','.join(params.syscalls)} without narrowing filters, "
-        "and no never rule before it" + (" (or the same for socketcall)" if arch == "b32" else ""),
+        "and no never rule before it" + (" (and the same for socketcall where the ABI has it)" if arch == "b32" else ""),
         "accepted_filters": params.accepted_filters,
     }
     common = dict(
         observed=observed, expected=expected, evidence=sorted(evidence),
         subject_detail={"scope": field.split("_")[0], "arch": arch},
     )
-    uncovered = [v for v in verdicts if not v.covered]
+    uncovered = [v for v in verdicts if not v.covered and not v.unsure]
+    unsure = [v for v in verdicts if v.unsure]
     if uncovered or blockers:
         details = _causes(uncovered) + blockers
         if problems:  # a refused line explains rules that are written but not loaded
@@ -194,6 +205,10 @@ def _scope_outcome(
         # never rule after it would go unseen.
         what = "auditctl -l output" if field == "loaded_rules" else (observed["source"] or "the persistent rules")
         return not_reviewed(subject, f"{what} not fully understood: " + "; ".join(problems), **common)
+    if unsure:
+        ways = "; ".join(_causes(unsure))
+        return not_reviewed(subject, f"the machine of this host is not known, so whether its {arch} programs can make "
+                                     f"these calls in the ways no rule covers is not known either: {ways}", **common)
     names = ", ".join(params.syscalls)
     return passed(subject, f"{subject}: {names} audited by always,exit rules without narrowing filters", **common)
 
@@ -372,10 +387,12 @@ by field, value by value): loading stops at the first line auditctl or the kerne
 a never rule on the task list, or an exclude rule that drops SYSCALL records, stops the events; on
 the exit list the first matching rule decides.  A rule without -F arch matches its syscall numbers
 (looked up in the host's own table) on every architecture: on x86_64 a never rule for getuid (102)
-also takes i386 socketcall (102).  On b32 a call counts as audited when either the syscall itself
-or socketcall(2) with its call number is.  io_uring socket operations are not syscalls and are not
-judged here.  A rule line lbaudit could not read, or whose fate it cannot tell (a user name
-resolved on the target, an unknown machine, gawk and mawk compiling rules.d differently where
+also takes i386 socketcall (102).  A call counts as audited only when every way of making it is:
+the syscall itself and, on an ABI that has socketcall(2) (i386, s390 and s390x, ppc and ppc64,
+arm), socketcall with its call number.  The program picks the way, so a rule for one of them leaves
+the other unrecorded; a syscall covered one way only is listed in `partly_covered`.  io_uring
+socket operations are not syscalls and are not judged here.  A rule line lbaudit could not read,
+or whose fate it cannot tell (a user name resolved on the target, an unknown machine, gawk and mawk compiling rules.d differently where
 neither is found), makes its scope not_reviewed, unless what was read already fails; so does a
 line auditctl refuses, because the boot then loads less than the files say.  Without auditctl the
 loaded rules and the enabled state are read from the kernel over netlink (as root); a loaded rule

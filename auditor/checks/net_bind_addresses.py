@@ -419,7 +419,7 @@ def _judge(
 @check(
     name="net.bind_addresses",
     title="Listening sockets bind only to allowed addresses",
-    version="1.3.0",
+    version="1.4.0",
     needs=["sockets"],
     platforms=["linux", "windows", "macos"],
     uses=["netns"],
@@ -488,8 +488,12 @@ per listener, its subject and id ending in `in netns N` (the ip netns name, else
 else `net:[INODE]`).  With scope `effective` (the default) its exposure decides: a namespace whose
 only interfaces are loopback and veths into the host namespace keeps the listener inside (pass,
 "reachable only inside namespace N"); a macvlan, ipvlan or physical interface (or any other kind,
-or a veth to another namespace, judged as reaching beyond) makes it judged at that interface's
-addresses that it accepts; interfaces that could not be read make it judged as if on the host.
+or a veth to another namespace, judged as reaching beyond) makes it judged at every address of the
+namespace that it accepts: Linux is a weak host and delivers a packet for an address of any of its
+interfaces (a veth into the host, an address added to lo) whichever interface it arrives on, so a
+neighbour on that link reaches them all; but not 127.0.0.0/8 and ::1 (judged by route_localnet) or
+another interface's IPv6 link-local address.  Interfaces that could not be read make it judged as
+if on the host.
 With scope `every_namespace` every listener is judged at its own address, as on the host.
 Exceptions may also select by `namespace` (name, inode or "host"), `container`, `image`, `pod`
 and `k8s_namespace`; a container known only by its cgroup (no name yet) matches neither way, so the

@@ -48,6 +48,7 @@ RANGE_CONF = "net.ipv4.ip_local_port_range = 32768 60999\n"
 SOCKET_RULES = (
     "-a always,exit -F arch=b64 -S bind,connect,accept,accept4 -k lbaudit-socket\n"
     "-a always,exit -F arch=b32 -S bind,connect,accept4 -k lbaudit-socket\n"
+    "-a always,exit -F arch=b32 -S socketcall -k lbaudit-socket\n"  # 32-bit programs' other way
 )
 
 
