@@ -5,6 +5,10 @@ namespaces are configured."""
 
 from __future__ import annotations
 
+# Imported before the child drops to nobody: the collector imports ctypes only when it enters a
+# namespace, and an interpreter installed under a root-only home (pyenv in a 0700 /root) cannot be
+# read by nobody; the test is about the namespace, not about where Python was installed.
+import ctypes  # noqa: F401
 import os
 
 import pytest

@@ -106,6 +106,7 @@ CONNECT_TO = CONNECT.replace('("127.0.0.1", int(sys.argv[1]))', '(sys.argv[2], i
 
 
 @pytest.mark.live
+@pytest.mark.slow  # two namespaces and four child interpreters
 def test_the_kernel_delivers_an_address_of_lo_from_the_link_and_lbaudit_fails_the_listener():
     require_namespaces()
     assert CONNECT_TO != CONNECT
