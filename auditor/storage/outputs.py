@@ -12,8 +12,11 @@ An output never destroys anything it was not asked to replace:
 * Two outputs of one run that are the same file, or an output that is one of the run's inputs (the
   policy, the snapshot, a key, the evidence a report is rendered from), are refused with exit 2
   before any work: compared by resolved path and, for files that exist, by ``(st_dev, st_ino)``.
-* A new file gets mode ``0666`` less the umask (as ``touch`` would); a file that is replaced keeps
-  its permission bits; a private key is created ``0600`` whatever the umask.
+* A new file gets mode ``0664`` less the umask, a directory lbaudit creates ``0775`` less it: as
+  ``touch`` and ``mkdir`` would, except that others never get write permission, whatever the umask
+  (under ``umask 000`` anyone could rewrite evidence, a report, a policy or the public key that
+  verifies signatures, and swap files in a report directory).  A file that is replaced keeps its
+  permission bits; a private key is created ``0600`` whatever the umask.
 * The files of one run are kept together or not at all: inside :func:`auditor.command_files.transaction`
   (the command line runs every command in one) each file replaced keeps its previous version as a hard link
   beside it, and a run that fails part way (a disk full at its third report, a store that cannot
@@ -45,7 +48,8 @@ from auditor.command_files import (
 from auditor.errors import Busy, InputError
 from auditor.safeio import kind_of
 
-DOCUMENT_MODE = 0o666  # less the umask, which the kernel applies at creation
+DOCUMENT_MODE = 0o664  # less the umask, which the kernel applies at creation; never writable by others
+DIRECTORY_MODE = 0o775  # likewise for the directories lbaudit creates (--out-dir)
 PRIVATE_MODE = 0o600
 
 
@@ -217,11 +221,11 @@ def check_out_dir(out_dir: Path) -> Path | None:
 
 
 def make_out_dir(out_dir: Path | None) -> None:
-    """Create ``--out-dir`` if it is missing (one level, mode 0777 less the umask)."""
+    """Create ``--out-dir`` if it is missing (one level, mode 0775 less the umask)."""
     if out_dir is None:
         return
     try:
-        make_directory(Path(os.path.realpath(out_dir)), 0o777)
+        make_directory(Path(os.path.realpath(out_dir)), DIRECTORY_MODE)
     except InputError as exc:
         raise InputError(f"{out_dir}: cannot create the report directory: {exc}") from exc
     if not os.path.isdir(out_dir):
@@ -263,7 +267,7 @@ def remove_directory_if_empty(path: Path) -> None:
         remove_if_empty(Path(path))
 
 
-def make_directory(path: Path, mode: int = 0o777) -> bool:
+def make_directory(path: Path, mode: int = DIRECTORY_MODE) -> bool:
     """Create one directory level (its parent must exist); an existing directory is fine.  Returns
     whether it was created; a failed run removes it again when it is still empty."""
     path = Path(path)
@@ -278,6 +282,44 @@ def make_directory(path: Path, mode: int = 0o777) -> bool:
     active = current()
     if active is not None:
         active.changes.append(Change(path, None, None, directory=True))
+    return True
+
+
+def make_directories(path: Path, mode: int) -> None:
+    """Create ``path`` and whichever of its parents are missing, each with ``mode`` (less the umask),
+    each recorded as :func:`make_directory` does: a failed run removes the ones it created.  For
+    the history store's directory alone (``--store /var/lib/lbaudit/history.db`` on a fresh host);
+    ``Path.mkdir(parents=True)`` gave the parents 0777 less the umask, so world-writable under
+    ``umask 000``, and a refused run left them behind."""
+    path = Path(path)
+    missing: list[Path] = []
+    while not os.path.lexists(path) and path.parent != path:
+        missing.append(path)
+        path = path.parent
+    for directory in reversed(missing):
+        make_directory(directory, mode)
+
+
+def create_private_file(path: Path) -> bool:
+    """Create ``path`` empty, mode 0600 whatever the umask, unless something is there (never through
+    a symlink).  Returns whether it was created; a failed run removes it again (when it is still
+    the file created here).  For the history store, which SQLite then fills in place."""
+    path = Path(path)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags, PRIVATE_MODE)
+    except FileExistsError:
+        return False
+    except OSError as exc:
+        raise InputError(f"{path}: cannot create: {exc.strerror or exc}") from exc
+    try:
+        os.fchmod(fd, PRIVATE_MODE)
+        created = os.fstat(fd)
+    finally:
+        os.close(fd)
+    active = current()
+    if active is not None:
+        active.changes.append(Change(path, (created.st_dev, created.st_ino), None))
     return True
 
 
@@ -325,7 +367,7 @@ def write_atomic(path: Path, data: bytes | Iterable[bytes], *, private: bool = F
     ``data`` may be pieces, written as they come (a failure while making them leaves no file).
 
     Symlinks are written through (the link stays); anything but a regular file is refused, and so
-    is a missing directory.  A new file gets 0666 less the umask, a replaced one keeps its mode; a
+    is a missing directory.  A new file gets 0664 less the umask, a replaced one keeps its mode; a
     ``private`` file (a key) is 0600, and is never written through a symlink.  With ``replace``
     false an existing file is refused (``OutputExists``), atomically.  ``mode`` sets the exact
     permission bits instead (a cron.d file must be 0644: cron skips a group-writable one, and the
