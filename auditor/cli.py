@@ -319,7 +319,8 @@ def evaluate(policy_path: Path, output: Path | None, fail_on: str, target: str |
                                 ("snapshot signature", signature_of(snapshot_file) if snapshot_file else None),
                                 ("signing key", sign_key), ("certificate", pdf_cert),
                                 ("certificate key", pdf_cert_key), ("logo", org_logo),
-                                *(("history store", path) for path in (history_store.files if history_store else []))],
+                                *(("history store", path) for path in (history_store.files if history_store else [])),
+                                *pipeline.target_inputs(source)],
                         format_dirs=format_dirs)
 
     snapshot, collect_ms = pipeline.timed_acquire(source, pipeline.plan(policy, registry),

@@ -156,11 +156,14 @@ class PlannedFile:
         return self.target == other.target or (self.identity is not None and self.identity == other.identity)
 
 
-def _input_file(role: str, path: Path) -> PlannedFile | None:
+def _input_file(role: str, path: Path) -> PlannedFile:
+    """An input as an output is compared with it: by resolved path, and by identity when it exists.
+    A missing input keeps its name: an output there would become the input of the next run (the
+    ``.sig`` of the snapshot, a probe file of the bundle)."""
     try:
         st = os.stat(path)
     except OSError:
-        return None  # reading it will say what is wrong
+        return PlannedFile(role, Path(path), Path(os.path.realpath(path)), None)  # reading it says what is wrong
     return PlannedFile(role, Path(path), Path(os.path.realpath(path)), (st.st_dev, st.st_ino))
 
 
@@ -181,9 +184,12 @@ def plan_outputs(outputs: Iterable[tuple[str, Path]], inputs: Iterable[tuple[str
             if output.same_file(other):
                 raise InputError(f"{output.path} ({output.role}) and {other.path} ({other.role}) are the same file: "
                                  "give each output its own path")
-    sources = [f for f in (_input_file(role, Path(p)) for role, p in inputs if p is not None) if f is not None]
+    sources = [_input_file(role, Path(p)) for role, p in inputs if p is not None]
     for output in planned:
         for source in sources:
+            if output.same_file(source) and source.identity is None:
+                raise InputError(f"{output.path} ({output.role}) is the place of the {source.role} {source.path}: "
+                                 "writing it would make it an input of the next run")
             if output.same_file(source):
                 raise InputError(f"{output.path} ({output.role}) is the same file as the {source.role} {source.path}: "
                                  "writing it would destroy an input")

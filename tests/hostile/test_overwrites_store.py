@@ -5,7 +5,8 @@ and no directory behind.
 unusable store stops the run before any work.  Before this fix the store, and every directory of a
 ``--store`` path that did not exist, stayed behind a run that then failed: a refused run had
 written a database.  Each case asserts the exact exit code and that the directory tree is what it
-was, entry for entry.
+was, entry for entry.  (A fleet whose summary would be the new store: tests/hostile/test_fleet.py
+``test_a_store_named_like_the_fleet_summary_is_exit_2_before_any_host``.)
 """
 
 from __future__ import annotations
@@ -53,19 +54,6 @@ def test_a_refused_evaluate_leaves_no_new_store_in_an_existing_directory(work):
                      "--record", "--store", "history.db", cwd=work)
     assert result.returncode == USAGE
     assert tree(work) == before
-
-
-def test_a_fleet_whose_summary_would_be_the_new_store_leaves_no_store(work):
-    fetch = work / "fetch"
-    (fetch / "web01").mkdir(parents=True)
-    write_snapshot(snapshot(listeners=[listener("127.0.0.1", 22)], hostname="web01"),
-                   fetch / "web01" / "lbaudit.snapshot.json")
-    (work / "out").mkdir()
-    before = tree(work)
-    result = run_cli("fleet", "evaluate", "--snapshots", fetch, "--policy", "policy.yaml", "--out-dir", "out",
-                     "--record", "--store", "out/fleet-summary.json", "-q", cwd=work, timeout=120)
-    assert result.returncode == USAGE and "same file as the history store" in result.stderr, result.stderr
-    assert tree(work) == before  # before: out/fleet-summary.json was an empty SQLite store
 
 
 def test_control_case_an_existing_store_stays_after_a_refused_run(work):
