@@ -41,7 +41,12 @@ class _Transaction:
 
     def undo(self) -> None:
         """Put every file back as it was, newest change first.  A target that no longer holds what
-        this run wrote (someone else wrote it meanwhile) is left alone."""
+        this run wrote (someone else wrote it meanwhile) is left alone.  A second Ctrl-C waits until
+        every file is back."""
+        with uninterrupted():
+            self._undo()
+
+    def _undo(self) -> None:
         for change in reversed(self.changes):
             try:
                 if change.directory:
@@ -64,7 +69,11 @@ class _Transaction:
             fsync_directory(directory)
 
     def keep(self) -> None:
-        """The run finished: drop the previous versions."""
+        """The run finished: drop the previous versions (all of them, even when interrupted)."""
+        with uninterrupted():
+            self._keep()
+
+    def _keep(self) -> None:
         for change in self.changes:
             if change.previous is not None:
                 try:
@@ -191,6 +200,52 @@ def _release_locks() -> None:
         if owner == pid:
             del _HELD[key]
             os.close(fd)  # the last descriptor of the open file: the flock goes with it
+
+
+# Steps of the writer that must happen together or not at all.  SIGTERM and Ctrl-C raise where the
+# process is (auditor/cli.py): between creating a temporary file and knowing it, between replacing
+# a file and recording the change, or half way through putting files back, that left a temporary
+# file, a previous version, or a new file that the failed run never put back.  Their handlers call
+# interrupt(), which holds the exception while such steps are under way and raises it after them.
+_UNINTERRUPTED = [0]  # depth of nested uninterrupted() blocks in this process
+_HELD_INTERRUPTION: list[BaseException] = []
+
+
+class uninterrupted:
+    """A block that SIGTERM and Ctrl-C do not cut: an interruption that arrives inside it (through
+    :func:`interrupt`) is raised when the outermost such block ends, replacing whatever else it
+    raised.  Short steps only (a few system calls): never while data is made or written."""
+
+    def __enter__(self) -> None:
+        _UNINTERRUPTED[0] += 1
+
+    def __exit__(self, *exc: object) -> None:
+        _UNINTERRUPTED[0] -= 1
+        if _UNINTERRUPTED[0] == 0 and _HELD_INTERRUPTION:
+            raise _HELD_INTERRUPTION.pop()
+
+
+def interrupt(exception: BaseException) -> None:
+    """What a signal handler does: raise ``exception`` here, or, inside :class:`uninterrupted`
+    steps, once they are done (one interruption is enough: a second is not queued)."""
+    if _UNINTERRUPTED[0] and os.getpid() == _PROCESS[0]:
+        if not _HELD_INTERRUPTION:
+            _HELD_INTERRUPTION.append(exception)
+        return
+    raise exception
+
+
+_PROCESS = [os.getpid()]
+
+
+def _forked_child() -> None:
+    # a forked worker starts with no uninterrupted steps of its own under way
+    _UNINTERRUPTED[0] = 0
+    _HELD_INTERRUPTION.clear()
+    _PROCESS[0] = os.getpid()
+
+
+os.register_at_fork(after_in_child=_forked_child)
 
 
 def current() -> _Transaction | None:

@@ -44,6 +44,7 @@ from auditor.command_files import (
     lock_directories,
     previous_version,
     remove_if_empty,
+    uninterrupted,
 )
 from auditor.errors import Busy, InputError
 from auditor.safeio import kind_of
@@ -248,18 +249,19 @@ def remove_file(path: Path, what: str = "file") -> bool:
         return False
     hold_directories([path.parent])
     active = current()
-    try:
-        previous = previous_version(path) if active is not None else None
-    except OSError:
-        previous = None
-    try:
-        os.unlink(path)
-    except OSError as exc:
-        if previous is not None:
-            os.unlink(previous)
-        raise InputError(f"{path}: cannot remove the {what}: {exc.strerror or exc}") from exc
-    if active is not None:
-        active.changes.append(Change(path, None, previous))
+    with uninterrupted():  # removed and recorded (with its previous version), or neither
+        try:
+            previous = previous_version(path) if active is not None else None
+        except OSError:
+            previous = None
+        try:
+            os.unlink(path)
+        except OSError as exc:
+            if previous is not None:
+                os.unlink(previous)
+            raise InputError(f"{path}: cannot remove the {what}: {exc.strerror or exc}") from exc
+        if active is not None:
+            active.changes.append(Change(path, None, previous))
     return True
 
 
@@ -277,17 +279,18 @@ def make_directory(path: Path, mode: int = DIRECTORY_MODE) -> bool:
     """Create one directory level (its parent must exist); an existing directory is fine.  Returns
     whether it was created; a failed run removes it again when it is still empty."""
     path = Path(path)
-    try:
-        os.mkdir(path, mode)
-    except FileExistsError:
-        if not os.path.isdir(path):
-            raise InputError(f"{path}: cannot create the directory: something else exists there") from None
-        return False
-    except OSError as exc:
-        raise InputError(f"{path}: cannot create the directory: {exc.strerror or exc}") from exc
-    active = current()
-    if active is not None:
-        active.changes.append(Change(path, None, None, directory=True))
+    with uninterrupted():  # created and recorded, or neither
+        try:
+            os.mkdir(path, mode)
+        except FileExistsError:
+            if not os.path.isdir(path):
+                raise InputError(f"{path}: cannot create the directory: something else exists there") from None
+            return False
+        except OSError as exc:
+            raise InputError(f"{path}: cannot create the directory: {exc.strerror or exc}") from exc
+        active = current()
+        if active is not None:
+            active.changes.append(Change(path, None, None, directory=True))
     return True
 
 
@@ -312,20 +315,21 @@ def create_private_file(path: Path) -> bool:
     the file created here).  For the history store, which SQLite then fills in place."""
     path = Path(path)
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
-    try:
-        fd = os.open(path, flags, PRIVATE_MODE)
-    except FileExistsError:
-        return False
-    except OSError as exc:
-        raise InputError(f"{path}: cannot create: {exc.strerror or exc}") from exc
-    try:
-        os.fchmod(fd, PRIVATE_MODE)
-        created = os.fstat(fd)
-    finally:
-        os.close(fd)
-    active = current()
-    if active is not None:
-        active.changes.append(Change(path, (created.st_dev, created.st_ino), None))
+    with uninterrupted():  # created and recorded, or neither
+        try:
+            fd = os.open(path, flags, PRIVATE_MODE)
+        except FileExistsError:
+            return False
+        except OSError as exc:
+            raise InputError(f"{path}: cannot create: {exc.strerror or exc}") from exc
+        try:
+            os.fchmod(fd, PRIVATE_MODE)
+            created = os.fstat(fd)
+        finally:
+            os.close(fd)
+        active = current()
+        if active is not None:
+            active.changes.append(Change(path, (created.st_dev, created.st_ino), None))
     return True
 
 
@@ -342,22 +346,26 @@ def write_symlink(path: Path, link_to: str) -> None:
         os.symlink(link_to, tmp)
         return tmp
 
-    try:
-        tmp = at_free_name(path.parent, path.name, "tmp", link)
-    except OSError as exc:
-        raise InputError(f"{path}: cannot link: {exc.strerror or exc}") from exc
-    try:
-        previous = previous_version(path) if active is not None and existing is not None else None
-        created = os.lstat(tmp)
-        os.replace(tmp, path)
-    except OSError as exc:
+    with uninterrupted():  # the link in place and recorded, or neither, and no temporary link left
         try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise InputError(f"{path}: cannot link: {exc.strerror or exc}") from exc
-    if active is not None:
-        active.changes.append(Change(path, (created.st_dev, created.st_ino), previous))
+            tmp = at_free_name(path.parent, path.name, "tmp", link)
+        except OSError as exc:
+            raise InputError(f"{path}: cannot link: {exc.strerror or exc}") from exc
+        previous = None
+        try:
+            previous = previous_version(path) if active is not None and existing is not None else None
+            created = os.lstat(tmp)
+            os.replace(tmp, path)
+        except OSError as exc:
+            for leftover in (tmp, previous):
+                try:
+                    if leftover is not None:
+                        os.unlink(leftover)
+                except OSError:
+                    pass
+            raise InputError(f"{path}: cannot link: {exc.strerror or exc}") from exc
+        if active is not None:
+            active.changes.append(Change(path, (created.st_dev, created.st_ino), previous))
 
 
 # ------------------------------------------------------------------ the writer
@@ -365,6 +373,37 @@ def write_symlink(path: Path, link_to: str) -> None:
 def _create_temporary(directory: Path, name: str, mode: int) -> tuple[int, Path]:
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
     return at_free_name(directory, name, "tmp", lambda tmp: (os.open(tmp, flags, mode), tmp))
+
+
+def _put_in_place(path: Path, target: Path, tmp: Path, replace: bool) -> None:
+    """The written temporary file ``tmp`` becomes ``target`` (its previous version kept aside in a
+    transaction, and the change recorded)."""
+    # Between the plan and now something else may have appeared at the target: look again.
+    now = _stat(target, "output", follow=False)
+    _refuse_non_regular(path, now, "output")
+    written = os.stat(tmp)
+    active = current()
+    previous = None
+    if replace:
+        if active is not None and now is not None:
+            previous = previous_version(target)
+        try:
+            os.replace(tmp, target)
+        except BaseException:
+            if previous is not None:
+                os.unlink(previous)
+            raise
+    else:
+        try:
+            os.link(tmp, target)  # fails if the name exists: no overwrite, even in a race
+        except FileExistsError as exc:
+            raise OutputExists(f"{path}: already exists; refusing to overwrite it") from exc
+        if active is not None:
+            active.changes.append(Change(target, (written.st_dev, written.st_ino), previous))
+        os.unlink(tmp)
+        return
+    if active is not None:
+        active.changes.append(Change(target, (written.st_dev, written.st_ino), previous))
 
 
 def write_atomic(path: Path, data: bytes | Iterable[bytes], *, private: bool = False, replace: bool = True,
@@ -389,11 +428,13 @@ def write_atomic(path: Path, data: bytes | Iterable[bytes], *, private: bool = F
     if existing is not None and not replace:
         raise OutputExists(f"{path}: already exists; refusing to overwrite it")
     hold_directories([target.parent])
+    tmp: Path | None = None
     try:
-        fd, tmp = _create_temporary(target.parent, target.name, PRIVATE_MODE if private else DOCUMENT_MODE)
-    except OSError as exc:
-        raise InputError(f"{path}: cannot write: {exc.strerror or exc}") from exc
-    try:
+        with uninterrupted():  # the temporary file exists only once this function knows it
+            try:
+                fd, tmp = _create_temporary(target.parent, target.name, PRIVATE_MODE if private else DOCUMENT_MODE)
+            except OSError as exc:
+                raise InputError(f"{path}: cannot write: {exc.strerror or exc}") from exc
         with os.fdopen(fd, "wb") as handle:
             if private:
                 os.fchmod(fd, PRIVATE_MODE)  # the umask can only remove bits; make the mode exact anyway
@@ -408,34 +449,16 @@ def write_atomic(path: Path, data: bytes | Iterable[bytes], *, private: bool = F
                     handle.write(piece)
             handle.flush()
             os.fsync(handle.fileno())
-        # Between the plan and now something else may have appeared at the target: look again.
-        now = _stat(target, "output", follow=False)
-        _refuse_non_regular(path, now, "output")
-        written = os.stat(tmp)
-        active = current()
-        previous = None
-        if replace:
-            if active is not None and now is not None:
-                previous = previous_version(target)
-            try:
-                os.replace(tmp, target)
-            except BaseException:
-                if previous is not None:
-                    os.unlink(previous)
-                raise
-        else:
-            try:
-                os.link(tmp, target)  # fails if the name exists: no overwrite, even in a race
-            except FileExistsError as exc:
-                raise OutputExists(f"{path}: already exists; refusing to overwrite it") from exc
-            os.unlink(tmp)
-        if active is not None:
-            active.changes.append(Change(target, (written.st_dev, written.st_ino), previous))
+        # The file replaced and its change recorded, or neither: a run interrupted in between
+        # kept the new file and a previous version beside it.
+        with uninterrupted():
+            _put_in_place(path, target, tmp, replace)
     except BaseException as exc:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
+        if tmp is not None:
+            try:
+                os.unlink(tmp)
+            except FileNotFoundError:
+                pass
         if isinstance(exc, OSError) and not isinstance(exc, InputError):
             raise InputError(f"{path}: cannot write: {exc.strerror or exc}") from exc
         raise
