@@ -228,21 +228,17 @@ class uninterrupted:
 def interrupt(exception: BaseException) -> None:
     """What a signal handler does: raise ``exception`` here, or, inside :class:`uninterrupted`
     steps, once they are done (one interruption is enough: a second is not queued)."""
-    if _UNINTERRUPTED[0] and os.getpid() == _PROCESS[0]:
+    if _UNINTERRUPTED[0]:
         if not _HELD_INTERRUPTION:
             _HELD_INTERRUPTION.append(exception)
         return
     raise exception
 
 
-_PROCESS = [os.getpid()]
-
-
 def _forked_child() -> None:
-    # a forked worker starts with no uninterrupted steps of its own under way
+    # a forked worker (fleet) starts with none of its parent's steps under way
     _UNINTERRUPTED[0] = 0
     _HELD_INTERRUPTION.clear()
-    _PROCESS[0] = os.getpid()
 
 
 os.register_at_fork(after_in_child=_forked_child)
