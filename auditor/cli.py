@@ -779,9 +779,12 @@ def _raise_terminated(signum: int, frame: Any) -> None:
     from auditor.command_files import interrupt
 
     if os.getpid() != _MAIN_PID:
-        # a forked child (a fleet worker, which its pool stops with SIGTERM): the default action
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        os.kill(os.getpid(), signal.SIGTERM)
+        # a forked child (a fleet worker, which its pool stops with SIGTERM): its files put back,
+        # then the default action (after the writer's step under way)
+        from auditor.command_files import stop_worker
+
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        interrupt(stop_worker)
         return
     signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM must not interrupt the clean-up
     interrupt(Terminated())  # raised here, or after the writer's step under way (a file and its record)

@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from auditor.command_files import (
+    WRITING,
     Change,
     DirectoryBusy,
     at_free_name,
@@ -435,6 +436,7 @@ def write_atomic(path: Path, data: bytes | Iterable[bytes], *, private: bool = F
                 fd, tmp = _create_temporary(target.parent, target.name, PRIVATE_MODE if private else DOCUMENT_MODE)
             except OSError as exc:
                 raise InputError(f"{path}: cannot write: {exc.strerror or exc}") from exc
+            WRITING.add(tmp)
         with os.fdopen(fd, "wb") as handle:
             if private:
                 os.fchmod(fd, PRIVATE_MODE)  # the umask can only remove bits; make the mode exact anyway
@@ -462,6 +464,9 @@ def write_atomic(path: Path, data: bytes | Iterable[bytes], *, private: bool = F
         if isinstance(exc, OSError) and not isinstance(exc, InputError):
             raise InputError(f"{path}: cannot write: {exc.strerror or exc}") from exc
         raise
+    finally:
+        if tmp is not None:
+            WRITING.discard(tmp)
     fsync_directory(target.parent)
     return target
 
