@@ -319,7 +319,8 @@ def evaluate(policy_path: Path, output: Path | None, fail_on: str, target: str |
                                 ("snapshot signature", signature_of(snapshot_file) if snapshot_file else None),
                                 ("signing key", sign_key), ("certificate", pdf_cert),
                                 ("certificate key", pdf_cert_key), ("logo", org_logo),
-                                *(("history store", path) for path in (history_store.files if history_store else []))],
+                                *(("history store", path) for path in (history_store.files if history_store else [])),
+                                *pipeline.target_inputs(source)],
                         format_dirs=format_dirs)
 
     snapshot, collect_ms = pipeline.timed_acquire(source, pipeline.plan(policy, registry),
@@ -748,7 +749,10 @@ def run(args: list[str] | None = None, prog_name: str | None = None) -> int:
             return exc.code or 0
         click.echo(exc.code, err=True)
         return 1
-    except click.exceptions.Abort:
+    except click.exceptions.Abort as exc:
+        if isinstance(exc.__context__, KeyboardInterrupt):  # click's own turn of Ctrl-C: 130, as documented
+            click.echo("interrupted", err=True)
+            return 130
         click.echo("aborted", err=True)
         return ExitCode.USAGE
     except click.ClickException as exc:
@@ -772,22 +776,42 @@ def run(args: list[str] | None = None, prog_name: str | None = None) -> int:
 
 
 def _raise_terminated(signum: int, frame: Any) -> None:
+    from auditor.command_files import interrupt
+
     if os.getpid() != _MAIN_PID:
-        # a forked child (a fleet worker, which its pool stops with SIGTERM): the default action
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        os.kill(os.getpid(), signal.SIGTERM)
+        # a forked child (a fleet worker, which its pool stops with SIGTERM): its files put back,
+        # then the default action (after the writer's step under way)
+        from auditor.command_files import stop_worker
+
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        interrupt(stop_worker)
         return
     signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM must not interrupt the clean-up
-    raise Terminated()
+    interrupt(Terminated())  # raised here, or after the writer's step under way (a file and its record)
+
+
+def _raise_interrupted(signum: int, frame: Any) -> None:
+    """Ctrl-C: KeyboardInterrupt, as Python's own handler raises it, but never between two steps
+    of the writer that belong together (auditor.command_files.uninterrupted)."""
+    from auditor.command_files import interrupt
+
+    interrupt(KeyboardInterrupt())
 
 
 _MAIN_PID = os.getpid()
 
 
-def main() -> None:
+def install_signal_handlers() -> None:
+    """SIGTERM and SIGINT end the command through its transaction (the files it wrote put back)."""
     global _MAIN_PID
     _MAIN_PID = os.getpid()
     signal.signal(signal.SIGTERM, _raise_terminated)
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:  # not where Ctrl-C was set to be ignored
+        signal.signal(signal.SIGINT, _raise_interrupted)
+
+
+def main() -> None:
+    install_signal_handlers()
     sys.exit(run())
 
 

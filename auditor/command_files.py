@@ -13,6 +13,7 @@ from __future__ import annotations
 import errno
 import fcntl
 import os
+import signal
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -41,7 +42,12 @@ class _Transaction:
 
     def undo(self) -> None:
         """Put every file back as it was, newest change first.  A target that no longer holds what
-        this run wrote (someone else wrote it meanwhile) is left alone."""
+        this run wrote (someone else wrote it meanwhile) is left alone.  A second Ctrl-C waits until
+        every file is back."""
+        with uninterrupted():
+            self._undo()
+
+    def _undo(self) -> None:
         for change in reversed(self.changes):
             try:
                 if change.directory:
@@ -64,7 +70,11 @@ class _Transaction:
             fsync_directory(directory)
 
     def keep(self) -> None:
-        """The run finished: drop the previous versions."""
+        """The run finished: drop the previous versions (all of them, even when interrupted)."""
+        with uninterrupted():
+            self._keep()
+
+    def _keep(self) -> None:
         for change in self.changes:
             if change.previous is not None:
                 try:
@@ -193,6 +203,76 @@ def _release_locks() -> None:
             os.close(fd)  # the last descriptor of the open file: the flock goes with it
 
 
+# Steps of the writer that must happen together or not at all.  SIGTERM and Ctrl-C raise where the
+# process is (auditor/cli.py): between creating a temporary file and knowing it, between replacing
+# a file and recording the change, or half way through putting files back, that left a temporary
+# file, a previous version, or a new file that the failed run never put back.  Their handlers call
+# interrupt(), which holds the exception while such steps are under way and raises it after them.
+_UNINTERRUPTED = [0]  # depth of nested uninterrupted() blocks in this process
+_HELD_INTERRUPTION: list[BaseException] = []
+
+
+class uninterrupted:
+    """A block that SIGTERM and Ctrl-C do not cut: an interruption that arrives inside it (through
+    :func:`interrupt`) is raised when the outermost such block ends, replacing whatever else it
+    raised.  Short steps only (a few system calls): never while data is made or written."""
+
+    def __enter__(self) -> None:
+        _UNINTERRUPTED[0] += 1
+
+    def __exit__(self, *exc: object) -> None:
+        _UNINTERRUPTED[0] -= 1
+        if _UNINTERRUPTED[0] == 0 and _HELD_INTERRUPTION:
+            _act(_HELD_INTERRUPTION.pop())
+
+
+def interrupt(exception: BaseException | Callable[[], None]) -> None:
+    """What a signal handler does: raise ``exception`` (or call it: a worker that stops) here, or,
+    inside :class:`uninterrupted` steps, once they are done (one interruption is enough: a second
+    is not queued)."""
+    if _UNINTERRUPTED[0]:
+        if not _HELD_INTERRUPTION:
+            _HELD_INTERRUPTION.append(exception)
+        return
+    _act(exception)
+
+
+def _act(interruption: BaseException | Callable[[], None]) -> None:
+    if isinstance(interruption, BaseException):
+        raise interruption
+    interruption()
+
+
+# The temporary files the writer of this process is writing: a worker stopped by SIGTERM removes
+# them before it dies (it dies at once, raising nothing, so the writer cannot remove them itself).
+WRITING: set[Path] = set()
+
+
+def stop_worker() -> None:
+    """A worker process (fleet) stopped by its command with SIGTERM: put back the files of the hosts
+    it wrote (its command may not have them yet), remove the temporary file it was writing, then
+    die by the default action (raising here could leave the pool's locks held for ever)."""
+    put_back_unfinished()
+    for temporary in list(WRITING):
+        try:
+            os.unlink(temporary)
+        except OSError:
+            pass
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    os.kill(os.getpid(), signal.SIGTERM)
+
+
+def _forked_child() -> None:
+    # a forked worker (fleet) starts with none of its parent's steps under way
+    _UNINTERRUPTED[0] = 0
+    _HELD_INTERRUPTION.clear()
+    _HANDED.clear()
+    WRITING.clear()
+
+
+os.register_at_fork(after_in_child=_forked_child)
+
+
 def current() -> _Transaction | None:
     return _ACTIVE[-1] if _ACTIVE and _ACTIVE[-1].pid == os.getpid() else None
 
@@ -221,6 +301,59 @@ def transaction(keep_on: tuple[type[BaseException], ...] = (SystemExit,)) -> Ite
                 _release_locks()
         raise
     _finish(active)
+
+
+@contextmanager
+def handed_over(changes: list[Change]) -> Iterator[None]:
+    """:func:`transaction` for a worker process whose files are its command's (a fleet worker): a
+    block that fails puts back its files; one that ends well leaves its changes in ``changes``,
+    their previous versions still beside them, for the command to :func:`adopt`.  Before, each
+    worker kept its hosts' files itself, and a fleet run stopped by SIGTERM (exit 143) left the
+    evidence of every host its workers had finished."""
+    active = _Transaction(os.getpid())
+    _ACTIVE.append(active)
+    try:
+        yield
+    except BaseException:
+        _ACTIVE.remove(active)
+        try:
+            active.undo()
+        finally:
+            if current() is None:
+                _release_locks()
+        raise
+    _ACTIVE.remove(active)
+    changes.extend(active.changes)
+    _HANDED.append(active)  # until the command has them: results travel in batches (imap chunks)
+    for directory in active.emptied:
+        remove_if_empty(directory)
+    if current() is None:
+        _release_locks()
+
+
+# What this worker process handed over (handed_over): undone too if the worker is stopped, as the
+# command may never have received it.  Undoing twice is harmless: the second finds the file not its own.
+_HANDED: list[_Transaction] = []
+
+
+def adopt(changes: list[Change]) -> None:
+    """Make a worker's changes (:func:`handed_over`) this command's: kept or put back with its own."""
+    active = current()
+    if active is not None:
+        active.changes.extend(changes)
+    else:
+        _Transaction(os.getpid(), list(changes)).keep()
+
+
+def put_back_unfinished() -> None:
+    """A worker stopped by its command (SIGTERM) puts back what its unfinished blocks wrote, before
+    it dies: the host it was writing leaves none of its files."""
+    for active in reversed([t for t in _ACTIVE if t.pid == os.getpid()]):
+        _ACTIVE.remove(active)
+        active.undo()
+    for handed in reversed([t for t in _HANDED if t.pid == os.getpid()]):
+        _HANDED.remove(handed)
+        handed.undo()
 
 
 def _finish(active: _Transaction) -> None:

@@ -88,10 +88,12 @@ class HostOutcome:
     run_id: int | None = None
     error: str | None = None
     junit: str = field(default="", repr=False)  # this host's <testsuite>, assembled into the fleet JUnit
+    # the files a worker process wrote for this host, handed to the command (auditor.command_files.adopt)
+    changes: list[Any] = field(default_factory=list, repr=False)
 
     def row(self) -> dict[str, Any]:
         data = asdict(self)
-        del data["junit"]
+        del data["junit"], data["changes"]
         return data
 
 
@@ -286,9 +288,13 @@ def evaluate_host(host: HostInput) -> HostOutcome:
     try:
         if host.problem is not None or host.snapshot is None:
             raise InputError(host.problem or "no snapshot")
-        from auditor.command_files import transaction
+        from auditor.command_files import handed_over, transaction
 
-        with transaction():  # a host that fails part way (its HTML, its record) leaves none of its files
+        # A host that fails part way (its HTML, its record) leaves none of its files; a worker
+        # process hands the files of a host that succeeds to the command, which keeps or puts them
+        # back with its own (a fleet run stopped by SIGTERM leaves no host's evidence).
+        in_worker = multiprocessing.parent_process() is not None
+        with handed_over(outcome.changes) if in_worker else transaction():
             _evaluate_into(state, host, outcome)
     except LbauditError as exc:
         outcome.exit_code, outcome.error = int(exc.exit_code), exc.render()
@@ -401,7 +407,12 @@ def _outcomes(job: FleetJob, hosts: Iterator[HostInput]) -> Iterator[HostOutcome
     pool = multiprocessing.get_context(method).Pool(jobs, initializer=_init_worker, initargs=(job,))
     try:
         # unordered, a few hosts per task: results come back as workers finish, and none is held longer
-        yield from pool.imap_unordered(evaluate_host, hosts, chunksize=4)
+        from auditor.command_files import adopt
+
+        for outcome in pool.imap_unordered(evaluate_host, hosts, chunksize=4):
+            adopt(outcome.changes)
+            outcome.changes = []
+            yield outcome
         # Every host done: the workers are let go and waited for.  Pool's context manager would
         # terminate() them, SIGTERM racing the pool's own locks: a worker killed while it held
         # the task queue's lock left terminate() (and the fleet run) waiting for ever.

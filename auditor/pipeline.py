@@ -199,6 +199,18 @@ def reporter_plugins(plugins: bool) -> "list[ReporterPluginRecord]":
     return reporter_plugin_records(plugins)
 
 
+def target_inputs(source: Any) -> list[tuple[str, Path]]:
+    """The files a target reads that an output of the run must not be: a replayed bundle's probe
+    files (``collect --replay B -o B/hostname.txt`` replaced the capture it had just read)."""
+    from auditor.collect.targets import Replay
+
+    if isinstance(source, Replay):
+        from auditor.collect.platforms.bundle import bundle_files
+
+        return [("bundle file", path) for path in bundle_files(source.directory)]
+    return []
+
+
 def plan_files(policy_id: str, reporters: dict[str, Any], evidence_path: Path, out_dir: Path | None,
                pdf: Path | None, evidence_written: bool, inputs: list[tuple[str, Path | None]],
                format_dirs: dict[str, Path] | None = None) -> None:

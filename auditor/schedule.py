@@ -11,6 +11,7 @@ The scheduled command line is built in one place, :func:`scheduled_command`, for
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import shlex
@@ -24,6 +25,9 @@ from auditor.safeio import read_regular
 from auditor.storage.outputs import make_directory, remove_directory_if_empty, remove_file, write_atomic, write_symlink
 
 MARKER = "# Written by `lbaudit schedule install`; `lbaudit schedule remove` removes it."
+# The second line: the SHA-256 of the lines after it, so that install and remove know a file an
+# administrator edited since (`systemctl edit --full`), and neither replace nor delete the edits.
+DIGEST_PREFIX = "# sha256 of the lines below, to tell an edit: "
 SERVICE = "lbaudit-scan.service"
 TIMER = "lbaudit-scan.timer"
 UNIT_DIR = PurePosixPath("/etc/systemd/system")
@@ -393,14 +397,31 @@ class ManagedFile:
     link_to: str | None = None
 
 
+def stamped(text: str) -> str:
+    """``text`` (starting with :data:`MARKER`) with the digest line of what follows it."""
+    marker, _, body = text.partition("\n")
+    return f"{marker}\n{DIGEST_PREFIX}{hashlib.sha256(body.encode('utf-8')).hexdigest()}\n{body}"
+
+
+def _edited(head: bytes) -> bool:
+    """Whether a file lbaudit wrote (``head``: its bytes, MARKER first) was changed since: its
+    digest line no longer matches.  A file of a version before the digest line cannot tell: not edited."""
+    _, _, rest = head.partition(b"\n")
+    line, _, body = rest.partition(b"\n")
+    prefix = DIGEST_PREFIX.encode()
+    if not line.startswith(prefix):
+        return False
+    return line[len(prefix):] != hashlib.sha256(body).hexdigest().encode()
+
+
 def planned_files(backend: str, config: ScheduleConfig, root: Path) -> list[ManagedFile]:
     if backend == "systemd":
-        return [ManagedFile(UNIT_DIR / SERVICE, render_service(config)),
-                ManagedFile(UNIT_DIR / TIMER, render_timer(config)),
+        return [ManagedFile(UNIT_DIR / SERVICE, stamped(render_service(config))),
+                ManagedFile(UNIT_DIR / TIMER, stamped(render_timer(config))),
                 # what `systemctl enable` makes of WantedBy=timers.target: the timer starts at boot
                 ManagedFile(WANTS_DIR / TIMER, None, str(UNIT_DIR / TIMER))]
     if backend == "cron":
-        return [ManagedFile(CRON_FILE, render_cron(config, find_flock(root)))]
+        return [ManagedFile(CRON_FILE, stamped(render_cron(config, find_flock(root))))]
     raise InputError(f"unknown backend {backend!r}: one of {', '.join(BACKENDS)}")
 
 
@@ -409,7 +430,8 @@ def all_managed_paths() -> list[PurePosixPath]:
 
 
 def _is_ours(root: Path, path: PurePosixPath) -> bool | None:
-    """Whether the file at ``path`` was written by lbaudit (None: nothing there)."""
+    """Whether the file at ``path`` was written by lbaudit (None: nothing there).  One written by
+    lbaudit and edited since is refused here (InputError): it is the administrator's now."""
     real = under_root(root, path)
     try:
         st = os.lstat(real)
@@ -426,7 +448,13 @@ def _is_ours(root: Path, path: PurePosixPath) -> bool | None:
         head = read_regular(real, MAX_MANAGED_FILE, follow_symlinks=False)
     except OSError:
         return False  # too large or unreadable: not something lbaudit wrote
-    return head.split(b"\n", 1)[0] == MARKER.encode()
+    if head.split(b"\n", 1)[0] != MARKER.encode():
+        return False
+    if _edited(head):
+        raise InputError(f"{real}: written by lbaudit schedule install and edited since; refusing to replace or "
+                         "remove the edits (move it away or restore it; a unit's own changes belong in a drop-in: "
+                         "systemctl edit)")
+    return True
 
 
 def _refuse_foreign(root: Path, paths: list[PurePosixPath]) -> None:

@@ -86,7 +86,7 @@ def collect(output: Path, target: str | None, root: Path | None, replay: Path | 
         return
     # A device, FIFO, missing directory or an output that is the key itself: exit 2 before collecting.
     plan_outputs([("snapshot", output), ("snapshot signature", signature_of(output))],
-                 inputs=[("signing key", sign_key)])
+                 inputs=[("signing key", sign_key), *pipeline.target_inputs(source)])
     if sign_key is not None:
         from auditor.attest.signing import load_private_key
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import stat
 import zlib
 from collections import defaultdict
@@ -116,24 +115,24 @@ def _sqlite_path(location: str, create: bool = True) -> Path:
         raise InputError(f"{path}: no history store here (nothing was recorded in it; evaluate --record or "
                          "history import creates it)")
     if info is None:
+        from auditor.storage.outputs import create_private_file, make_directories
+
         parent = path.parent
         if not parent.exists():
             try:
-                # The store holds what every listener and its process looked like: owner only.
-                parent.mkdir(mode=0o700, parents=True)
-            except OSError as exc:
-                raise InputError(f"{parent}: cannot create the history store's directory: "
-                                 f"{exc.strerror or exc}") from exc
+                # The store holds what every listener and its process looked like: owner only, and
+                # so is every directory created for it (a command that fails removes them again).
+                make_directories(parent, 0o700)
+            except InputError as exc:
+                raise InputError(f"{parent}: cannot create the history store's directory: {exc}") from exc
         elif not parent.is_dir():
             raise InputError(f"{parent}: not a directory, so it cannot hold the history store")
-        # Created empty with mode 0600 before SQLite opens it, so no umask makes it world-readable.
+        # Created empty with mode 0600 before SQLite opens it, so no umask makes it world-readable;
+        # a command that fails after this (a policy that does not load) removes it again.
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-            os.close(fd)
-        except FileExistsError:
-            pass
-        except OSError as exc:
-            raise InputError(f"{path}: cannot create the history store: {exc.strerror or exc}") from exc
+            create_private_file(path)
+        except InputError as exc:
+            raise InputError(f"{path}: cannot create the history store: {exc}") from exc
     return path.resolve()
 
 

@@ -12,8 +12,11 @@ An output never destroys anything it was not asked to replace:
 * Two outputs of one run that are the same file, or an output that is one of the run's inputs (the
   policy, the snapshot, a key, the evidence a report is rendered from), are refused with exit 2
   before any work: compared by resolved path and, for files that exist, by ``(st_dev, st_ino)``.
-* A new file gets mode ``0666`` less the umask (as ``touch`` would); a file that is replaced keeps
-  its permission bits; a private key is created ``0600`` whatever the umask.
+* A new file gets mode ``0664`` less the umask, a directory lbaudit creates ``0775`` less it: as
+  ``touch`` and ``mkdir`` would, except that others never get write permission, whatever the umask
+  (under ``umask 000`` anyone could rewrite evidence, a report, a policy or the public key that
+  verifies signatures, and swap files in a report directory).  A file that is replaced keeps its
+  permission bits; a private key is created ``0600`` whatever the umask.
 * The files of one run are kept together or not at all: inside :func:`auditor.command_files.transaction`
   (the command line runs every command in one) each file replaced keeps its previous version as a hard link
   beside it, and a run that fails part way (a disk full at its third report, a store that cannot
@@ -33,6 +36,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from auditor.command_files import (
+    WRITING,
     Change,
     DirectoryBusy,
     at_free_name,
@@ -41,11 +45,13 @@ from auditor.command_files import (
     lock_directories,
     previous_version,
     remove_if_empty,
+    uninterrupted,
 )
 from auditor.errors import Busy, InputError
 from auditor.safeio import kind_of
 
-DOCUMENT_MODE = 0o666  # less the umask, which the kernel applies at creation
+DOCUMENT_MODE = 0o664  # less the umask, which the kernel applies at creation; never writable by others
+DIRECTORY_MODE = 0o775  # likewise for the directories lbaudit creates (--out-dir)
 PRIVATE_MODE = 0o600
 
 
@@ -152,11 +158,14 @@ class PlannedFile:
         return self.target == other.target or (self.identity is not None and self.identity == other.identity)
 
 
-def _input_file(role: str, path: Path) -> PlannedFile | None:
+def _input_file(role: str, path: Path) -> PlannedFile:
+    """An input as an output is compared with it: by resolved path, and by identity when it exists.
+    A missing input keeps its name: an output there would become the input of the next run (the
+    ``.sig`` of the snapshot, a probe file of the bundle)."""
     try:
         st = os.stat(path)
     except OSError:
-        return None  # reading it will say what is wrong
+        return PlannedFile(role, Path(path), Path(os.path.realpath(path)), None)  # reading it says what is wrong
     return PlannedFile(role, Path(path), Path(os.path.realpath(path)), (st.st_dev, st.st_ino))
 
 
@@ -177,9 +186,12 @@ def plan_outputs(outputs: Iterable[tuple[str, Path]], inputs: Iterable[tuple[str
             if output.same_file(other):
                 raise InputError(f"{output.path} ({output.role}) and {other.path} ({other.role}) are the same file: "
                                  "give each output its own path")
-    sources = [f for f in (_input_file(role, Path(p)) for role, p in inputs if p is not None) if f is not None]
+    sources = [_input_file(role, Path(p)) for role, p in inputs if p is not None]
     for output in planned:
         for source in sources:
+            if output.same_file(source) and source.identity is None:
+                raise InputError(f"{output.path} ({output.role}) is the place of the {source.role} {source.path}: "
+                                 "writing it would make it an input of the next run")
             if output.same_file(source):
                 raise InputError(f"{output.path} ({output.role}) is the same file as the {source.role} {source.path}: "
                                  "writing it would destroy an input")
@@ -217,11 +229,11 @@ def check_out_dir(out_dir: Path) -> Path | None:
 
 
 def make_out_dir(out_dir: Path | None) -> None:
-    """Create ``--out-dir`` if it is missing (one level, mode 0777 less the umask)."""
+    """Create ``--out-dir`` if it is missing (one level, mode 0775 less the umask)."""
     if out_dir is None:
         return
     try:
-        make_directory(Path(os.path.realpath(out_dir)), 0o777)
+        make_directory(Path(os.path.realpath(out_dir)), DIRECTORY_MODE)
     except InputError as exc:
         raise InputError(f"{out_dir}: cannot create the report directory: {exc}") from exc
     if not os.path.isdir(out_dir):
@@ -238,18 +250,19 @@ def remove_file(path: Path, what: str = "file") -> bool:
         return False
     hold_directories([path.parent])
     active = current()
-    try:
-        previous = previous_version(path) if active is not None else None
-    except OSError:
-        previous = None
-    try:
-        os.unlink(path)
-    except OSError as exc:
-        if previous is not None:
-            os.unlink(previous)
-        raise InputError(f"{path}: cannot remove the {what}: {exc.strerror or exc}") from exc
-    if active is not None:
-        active.changes.append(Change(path, None, previous))
+    with uninterrupted():  # removed and recorded (with its previous version), or neither
+        try:
+            previous = previous_version(path) if active is not None else None
+        except OSError:
+            previous = None
+        try:
+            os.unlink(path)
+        except OSError as exc:
+            if previous is not None:
+                os.unlink(previous)
+            raise InputError(f"{path}: cannot remove the {what}: {exc.strerror or exc}") from exc
+        if active is not None:
+            active.changes.append(Change(path, None, previous))
     return True
 
 
@@ -263,21 +276,61 @@ def remove_directory_if_empty(path: Path) -> None:
         remove_if_empty(Path(path))
 
 
-def make_directory(path: Path, mode: int = 0o777) -> bool:
+def make_directory(path: Path, mode: int = DIRECTORY_MODE) -> bool:
     """Create one directory level (its parent must exist); an existing directory is fine.  Returns
     whether it was created; a failed run removes it again when it is still empty."""
     path = Path(path)
-    try:
-        os.mkdir(path, mode)
-    except FileExistsError:
-        if not os.path.isdir(path):
-            raise InputError(f"{path}: cannot create the directory: something else exists there") from None
-        return False
-    except OSError as exc:
-        raise InputError(f"{path}: cannot create the directory: {exc.strerror or exc}") from exc
-    active = current()
-    if active is not None:
-        active.changes.append(Change(path, None, None, directory=True))
+    with uninterrupted():  # created and recorded, or neither
+        try:
+            os.mkdir(path, mode)
+        except FileExistsError:
+            if not os.path.isdir(path):
+                raise InputError(f"{path}: cannot create the directory: something else exists there") from None
+            return False
+        except OSError as exc:
+            raise InputError(f"{path}: cannot create the directory: {exc.strerror or exc}") from exc
+        active = current()
+        if active is not None:
+            active.changes.append(Change(path, None, None, directory=True))
+    return True
+
+
+def make_directories(path: Path, mode: int) -> None:
+    """Create ``path`` and whichever of its parents are missing, each with ``mode`` (less the umask),
+    each recorded as :func:`make_directory` does: a failed run removes the ones it created.  For
+    the history store's directory alone (``--store /var/lib/lbaudit/history.db`` on a fresh host);
+    ``Path.mkdir(parents=True)`` gave the parents 0777 less the umask, so world-writable under
+    ``umask 000``, and a refused run left them behind."""
+    path = Path(path)
+    missing: list[Path] = []
+    while not os.path.lexists(path) and path.parent != path:
+        missing.append(path)
+        path = path.parent
+    for directory in reversed(missing):
+        make_directory(directory, mode)
+
+
+def create_private_file(path: Path) -> bool:
+    """Create ``path`` empty, mode 0600 whatever the umask, unless something is there (never through
+    a symlink).  Returns whether it was created; a failed run removes it again (when it is still
+    the file created here).  For the history store, which SQLite then fills in place."""
+    path = Path(path)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    with uninterrupted():  # created and recorded, or neither
+        try:
+            fd = os.open(path, flags, PRIVATE_MODE)
+        except FileExistsError:
+            return False
+        except OSError as exc:
+            raise InputError(f"{path}: cannot create: {exc.strerror or exc}") from exc
+        try:
+            os.fchmod(fd, PRIVATE_MODE)
+            created = os.fstat(fd)
+        finally:
+            os.close(fd)
+        active = current()
+        if active is not None:
+            active.changes.append(Change(path, (created.st_dev, created.st_ino), None))
     return True
 
 
@@ -294,22 +347,26 @@ def write_symlink(path: Path, link_to: str) -> None:
         os.symlink(link_to, tmp)
         return tmp
 
-    try:
-        tmp = at_free_name(path.parent, path.name, "tmp", link)
-    except OSError as exc:
-        raise InputError(f"{path}: cannot link: {exc.strerror or exc}") from exc
-    try:
-        previous = previous_version(path) if active is not None and existing is not None else None
-        created = os.lstat(tmp)
-        os.replace(tmp, path)
-    except OSError as exc:
+    with uninterrupted():  # the link in place and recorded, or neither, and no temporary link left
         try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise InputError(f"{path}: cannot link: {exc.strerror or exc}") from exc
-    if active is not None:
-        active.changes.append(Change(path, (created.st_dev, created.st_ino), previous))
+            tmp = at_free_name(path.parent, path.name, "tmp", link)
+        except OSError as exc:
+            raise InputError(f"{path}: cannot link: {exc.strerror or exc}") from exc
+        previous = None
+        try:
+            previous = previous_version(path) if active is not None and existing is not None else None
+            created = os.lstat(tmp)
+            os.replace(tmp, path)
+        except OSError as exc:
+            for leftover in (tmp, previous):
+                try:
+                    if leftover is not None:
+                        os.unlink(leftover)
+                except OSError:
+                    pass
+            raise InputError(f"{path}: cannot link: {exc.strerror or exc}") from exc
+        if active is not None:
+            active.changes.append(Change(path, (created.st_dev, created.st_ino), previous))
 
 
 # ------------------------------------------------------------------ the writer
@@ -319,13 +376,44 @@ def _create_temporary(directory: Path, name: str, mode: int) -> tuple[int, Path]
     return at_free_name(directory, name, "tmp", lambda tmp: (os.open(tmp, flags, mode), tmp))
 
 
+def _put_in_place(path: Path, target: Path, tmp: Path, replace: bool) -> None:
+    """The written temporary file ``tmp`` becomes ``target`` (its previous version kept aside in a
+    transaction, and the change recorded)."""
+    # Between the plan and now something else may have appeared at the target: look again.
+    now = _stat(target, "output", follow=False)
+    _refuse_non_regular(path, now, "output")
+    written = os.stat(tmp)
+    active = current()
+    previous = None
+    if replace:
+        if active is not None and now is not None:
+            previous = previous_version(target)
+        try:
+            os.replace(tmp, target)
+        except BaseException:
+            if previous is not None:
+                os.unlink(previous)
+            raise
+    else:
+        try:
+            os.link(tmp, target)  # fails if the name exists: no overwrite, even in a race
+        except FileExistsError as exc:
+            raise OutputExists(f"{path}: already exists; refusing to overwrite it") from exc
+        if active is not None:
+            active.changes.append(Change(target, (written.st_dev, written.st_ino), previous))
+        os.unlink(tmp)
+        return
+    if active is not None:
+        active.changes.append(Change(target, (written.st_dev, written.st_ino), previous))
+
+
 def write_atomic(path: Path, data: bytes | Iterable[bytes], *, private: bool = False, replace: bool = True,
                  mode: int | None = None) -> Path:
     """Write ``data`` to ``path`` so that readers see the old file or the whole new one, never half.
     ``data`` may be pieces, written as they come (a failure while making them leaves no file).
 
     Symlinks are written through (the link stays); anything but a regular file is refused, and so
-    is a missing directory.  A new file gets 0666 less the umask, a replaced one keeps its mode; a
+    is a missing directory.  A new file gets 0664 less the umask, a replaced one keeps its mode; a
     ``private`` file (a key) is 0600, and is never written through a symlink.  With ``replace``
     false an existing file is refused (``OutputExists``), atomically.  ``mode`` sets the exact
     permission bits instead (a cron.d file must be 0644: cron skips a group-writable one, and the
@@ -341,11 +429,14 @@ def write_atomic(path: Path, data: bytes | Iterable[bytes], *, private: bool = F
     if existing is not None and not replace:
         raise OutputExists(f"{path}: already exists; refusing to overwrite it")
     hold_directories([target.parent])
+    tmp: Path | None = None
     try:
-        fd, tmp = _create_temporary(target.parent, target.name, PRIVATE_MODE if private else DOCUMENT_MODE)
-    except OSError as exc:
-        raise InputError(f"{path}: cannot write: {exc.strerror or exc}") from exc
-    try:
+        with uninterrupted():  # the temporary file exists only once this function knows it
+            try:
+                fd, tmp = _create_temporary(target.parent, target.name, PRIVATE_MODE if private else DOCUMENT_MODE)
+            except OSError as exc:
+                raise InputError(f"{path}: cannot write: {exc.strerror or exc}") from exc
+            WRITING.add(tmp)
         with os.fdopen(fd, "wb") as handle:
             if private:
                 os.fchmod(fd, PRIVATE_MODE)  # the umask can only remove bits; make the mode exact anyway
@@ -360,37 +451,22 @@ def write_atomic(path: Path, data: bytes | Iterable[bytes], *, private: bool = F
                     handle.write(piece)
             handle.flush()
             os.fsync(handle.fileno())
-        # Between the plan and now something else may have appeared at the target: look again.
-        now = _stat(target, "output", follow=False)
-        _refuse_non_regular(path, now, "output")
-        written = os.stat(tmp)
-        active = current()
-        previous = None
-        if replace:
-            if active is not None and now is not None:
-                previous = previous_version(target)
-            try:
-                os.replace(tmp, target)
-            except BaseException:
-                if previous is not None:
-                    os.unlink(previous)
-                raise
-        else:
-            try:
-                os.link(tmp, target)  # fails if the name exists: no overwrite, even in a race
-            except FileExistsError as exc:
-                raise OutputExists(f"{path}: already exists; refusing to overwrite it") from exc
-            os.unlink(tmp)
-        if active is not None:
-            active.changes.append(Change(target, (written.st_dev, written.st_ino), previous))
+        # The file replaced and its change recorded, or neither: a run interrupted in between
+        # kept the new file and a previous version beside it.
+        with uninterrupted():
+            _put_in_place(path, target, tmp, replace)
     except BaseException as exc:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
+        if tmp is not None:
+            try:
+                os.unlink(tmp)
+            except FileNotFoundError:
+                pass
         if isinstance(exc, OSError) and not isinstance(exc, InputError):
             raise InputError(f"{path}: cannot write: {exc.strerror or exc}") from exc
         raise
+    finally:
+        if tmp is not None:
+            WRITING.discard(tmp)
     fsync_directory(target.parent)
     return target
 

@@ -56,6 +56,15 @@ def detect_platform(directory: Path) -> str:
                      f"({', '.join(present['macos'])}): one bundle is one host")
 
 
+def bundle_files(directory: Path) -> list[Path]:
+    """Every file a bundle may hold (the probe outputs of either platform), present or not: the
+    inputs of a replay, which no output of the run may replace or add (a Windows probe file in a
+    macOS bundle makes it a bundle of both, which replay refuses)."""
+    names = sorted({probe.file for probes in PROBES.values() for probe in probes} |
+                   {name for names in _MARKERS.values() for name in names})
+    return [Path(directory) / name for name in names]
+
+
 def _why(exc: OSError) -> str:
     if exc.errno == errno.ELOOP:
         return "is a symbolic link: not followed (a bundle holds the outputs themselves)"
