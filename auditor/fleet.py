@@ -26,6 +26,7 @@ import json
 import multiprocessing
 import os
 import re
+import signal
 import sys
 import xml.etree.ElementTree as ET
 from collections import Counter
@@ -389,6 +390,74 @@ def check_job(job: FleetJob) -> None:
                  inputs=[("policy", job.policy), ("signing key", job.sign_key)], out_dir=job.out_dir)
 
 
+HOSTS_PER_TASK = 4  # a few hosts per task: results come back as workers finish, none is held longer
+
+
+def evaluate_hosts(hosts: list[HostInput]) -> list[HostOutcome]:
+    """One task of a worker: a few hosts, each evaluated as :func:`evaluate_host` does."""
+    return [evaluate_host(host) for host in hosts]
+
+
+def _lost(host: HostInput, why: str) -> HostOutcome:
+    """The outcome of a host whose worker process died under it: not judged, exit 70."""
+    outcome = HostOutcome(host=host.name or (host.snapshot.name if host.snapshot else "?"),
+                          snapshot=str(host.snapshot) if host.snapshot else None, exit_code=int(ExitCode.INTERNAL),
+                          error=f"the worker process evaluating this host ended abnormally ({why}); "
+                                "nothing of this host was kept: evaluate it again")
+    outcome.junit = _failed_suite(outcome)
+    return outcome
+
+
+def _worker_exits(executor: Any) -> str:
+    """How the pool's workers ended, in words ("killed by signal 9"), from their exit codes; the
+    SIGTERM the pool itself sends the others once one has died is left out."""
+    codes = {p.exitcode for p in list((getattr(executor, "_processes", None) or {}).values())
+             if p.exitcode not in (None, 0)}
+    codes = (codes - {-signal.SIGTERM}) or codes
+    return ", ".join(f"killed by signal {-c}" if c < 0 else f"exit status {c}" for c in sorted(codes)) or "it exited"
+
+
+def _stop_workers(executor: Any) -> None:
+    """Kill the pool's workers and let the pool go without waiting for them to finish a task.
+    ``shutdown(wait=True)`` after an error or a SIGTERM would wait for every host in flight, and
+    Pool.terminate() (what this replaced) could wait for ever on a lock a killed worker held."""
+    for process in list((getattr(executor, "_processes", None) or {}).values()):
+        try:
+            process.kill()
+        except (OSError, ValueError):  # already gone, or already closed by the pool
+            pass
+    executor.shutdown(wait=False, cancel_futures=True)
+
+
+def _pool(job: FleetJob, jobs: int) -> Any:
+    from concurrent.futures import ProcessPoolExecutor
+
+    # fork where there is one: the workers inherit the loaded policy and checks (no re-import)
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() and sys.platform == "linux" else "spawn"
+    return ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context(method), initializer=_init_worker,
+                               initargs=(job,))
+
+
+def _one_by_one(job: FleetJob, hosts: list[HostInput]) -> Iterator[HostOutcome]:
+    """Hosts whose worker died under them, each again alone in a worker: one that kills its worker
+    again fails by itself (exit 70), the others of its task are judged."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    executor = None
+    try:
+        for host in hosts:
+            executor = executor or _pool(job, 1)
+            try:
+                yield from executor.submit(evaluate_hosts, [host]).result()
+            except BrokenProcessPool:
+                yield _lost(host, _worker_exits(executor))
+                _stop_workers(executor)
+                executor = None
+    finally:
+        if executor is not None:
+            _stop_workers(executor)
+
+
 def _outcomes(job: FleetJob, hosts: Iterator[HostInput]) -> Iterator[HostOutcome]:
     jobs = job.jobs or default_jobs()
     if jobs == 1:
@@ -396,19 +465,41 @@ def _outcomes(job: FleetJob, hosts: Iterator[HostInput]) -> Iterator[HostOutcome
         for host in hosts:
             yield evaluate_host(host)
         return
-    # fork where there is one: the workers inherit the loaded policy and checks (no re-import)
-    method = "fork" if "fork" in multiprocessing.get_all_start_methods() and sys.platform == "linux" else "spawn"
-    pool = multiprocessing.get_context(method).Pool(jobs, initializer=_init_worker, initargs=(job,))
-    try:
-        # unordered, a few hosts per task: results come back as workers finish, and none is held longer
-        yield from pool.imap_unordered(evaluate_host, hosts, chunksize=4)
-        # Every host done: the workers are let go and waited for.  Pool's context manager would
-        # terminate() them, SIGTERM racing the pool's own locks: a worker killed while it held
-        # the task queue's lock left terminate() (and the fleet run) waiting for ever.
-        pool.close()
-        pool.join()
-    finally:
-        pool.terminate()  # an error or an interruption part way: stop what is left (no-op after join)
+    from concurrent.futures import FIRST_COMPLETED, Future, wait
+    from concurrent.futures.process import BrokenProcessPool
+
+    tasks = iter(lambda: list(itertools.islice(hosts, HOSTS_PER_TASK)), [])
+    # A worker that dies mid-task (the OOM killer, a kill -9, a crash in a C library) lost its task
+    # with multiprocessing.Pool: the run then waited for that task's result for ever.  The executor
+    # breaks instead: the hosts of every task in flight are evaluated again one by one, each alone
+    # in a worker (the one that kills its worker again fails, exit 70, saying how it ended), and a
+    # new pool goes on with the hosts not yet started.
+    while True:
+        executor = _pool(job, jobs)
+        in_flight: dict[Future[list[HostOutcome]], list[HostInput]] = {}
+        lost: list[HostInput] = []
+        try:
+            for task in itertools.islice(tasks, 2 * jobs):  # a bounded window: hosts stay streamed
+                in_flight[executor.submit(evaluate_hosts, task)] = task
+            while in_flight and not lost:
+                done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+                for future in done:
+                    task = in_flight.pop(future)
+                    try:
+                        yield from future.result()
+                    except BrokenProcessPool:
+                        lost += task
+                if not lost:
+                    for task in itertools.islice(tasks, len(done)):
+                        in_flight[executor.submit(evaluate_hosts, task)] = task
+            if not lost:
+                executor.shutdown(wait=True)  # every host done: the workers are let go and waited for
+                return
+        finally:
+            _stop_workers(executor)  # an error, an interruption or a broken pool: stop what is left
+        for task in in_flight.values():
+            lost += task
+        yield from _one_by_one(job, lost)
 
 
 def evaluate_fleet(job: FleetJob) -> FleetSummary:
