@@ -773,7 +773,15 @@ def run(args: list[str] | None = None, prog_name: str | None = None) -> int:
 
 def _raise_terminated(signum: int, frame: Any) -> None:
     if os.getpid() != _MAIN_PID:
-        # a forked child (a fleet worker, which its pool stops with SIGTERM): the default action
+        from auditor.command_files import current
+
+        if current() is not None:
+            # a fleet worker stopped part way through a host: unwinding puts back the host's files and
+            # removes the temporary file being written (killed at once, it left them behind); the
+            # worker then ends itself (auditor/fleet.py evaluate_hosts)
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+            raise Terminated()
+        # a forked child between hosts (a fleet worker, which its pool stops with SIGTERM): the default action
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         os.kill(os.getpid(), signal.SIGTERM)
         return

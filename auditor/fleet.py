@@ -28,6 +28,7 @@ import os
 import re
 import signal
 import sys
+import time
 import xml.etree.ElementTree as ET
 from collections import Counter
 from dataclasses import asdict, dataclass, field
@@ -395,7 +396,12 @@ HOSTS_PER_TASK = 4  # a few hosts per task: results come back as workers finish,
 
 def evaluate_hosts(hosts: list[HostInput]) -> list[HostOutcome]:
     """One task of a worker: a few hosts, each evaluated as :func:`evaluate_host` does."""
-    return [evaluate_host(host) for host in hosts]
+    from auditor.errors import Terminated
+
+    try:
+        return [evaluate_host(host) for host in hosts]
+    except Terminated:  # stopped mid-host (see auditor/cli.py): the host's files are put back by now
+        os._exit(128 + signal.SIGTERM)
 
 
 def _lost(host: HostInput, why: str) -> HostOutcome:
@@ -417,14 +423,28 @@ def _worker_exits(executor: Any) -> str:
     return ", ".join(f"killed by signal {-c}" if c < 0 else f"exit status {c}" for c in sorted(codes)) or "it exited"
 
 
+WORKER_STOP_SECONDS = 5.0  # for a worker to put back the files of the host it was writing
+
+
 def _stop_workers(executor: Any) -> None:
-    """Kill the pool's workers and let the pool go without waiting for them to finish a task.
-    ``shutdown(wait=True)`` after an error or a SIGTERM would wait for every host in flight, and
-    Pool.terminate() (what this replaced) could wait for ever on a lock a killed worker held."""
-    for process in list((getattr(executor, "_processes", None) or {}).values()):
+    """Stop the pool's workers and let the pool go without waiting for their tasks: SIGTERM, which
+    a worker part way through a host answers by putting back its files and exiting, then SIGKILL
+    for any still there after WORKER_STOP_SECONDS.  ``shutdown(wait=True)`` would wait for every
+    host in flight, and Pool.terminate() (what this replaced) could wait for ever on a lock a killed
+    worker held."""
+    processes = list((getattr(executor, "_processes", None) or {}).values())
+    for process in processes:
         try:
-            process.kill()
+            process.terminate()
         except (OSError, ValueError):  # already gone, or already closed by the pool
+            pass
+    deadline = time.monotonic() + WORKER_STOP_SECONDS
+    for process in processes:
+        try:
+            process.join(max(deadline - time.monotonic(), 0.0))
+            if process.is_alive():
+                process.kill()
+        except (OSError, ValueError):
             pass
     executor.shutdown(wait=False, cancel_futures=True)
 
@@ -438,6 +458,22 @@ def _pool(job: FleetJob, jobs: int) -> Any:
                                initargs=(job,))
 
 
+def _remove_leftovers(out_dir: Path, host: str) -> None:
+    """The temporary files and previous versions a worker killed while writing ``host``'s files
+    left beside them (``.NAME.RANDOM.tmp``, ``.NAME.RANDOM.previous``, see command_files.at_free_name):
+    the run holds the out dir, so nobody else's are there."""
+    if not _HOST_NAME.fullmatch(host):
+        return
+    for name in (f"{host}.evidence.json", f"{host}.evidence.json.sig", f"{host}.html"):
+        for suffix in ("tmp", "previous"):
+            for leftover in out_dir.glob(f".{name}.*.{suffix}"):
+                if re.fullmatch(r"[0-9a-f]{12}", leftover.name[len(name) + 2:-len(suffix) - 1]):
+                    try:
+                        leftover.unlink()
+                    except OSError:
+                        pass
+
+
 def _one_by_one(job: FleetJob, hosts: list[HostInput]) -> Iterator[HostOutcome]:
     """Hosts whose worker died under them, each again alone in a worker: one that kills its worker
     again fails by itself (exit 70), the others of its task are judged."""
@@ -448,11 +484,14 @@ def _one_by_one(job: FleetJob, hosts: list[HostInput]) -> Iterator[HostOutcome]:
         for host in hosts:
             executor = executor or _pool(job, 1)
             try:
-                yield from executor.submit(evaluate_hosts, [host]).result()
+                outcomes = executor.submit(evaluate_hosts, [host]).result()
             except BrokenProcessPool:
-                yield _lost(host, _worker_exits(executor))
+                outcomes = [_lost(host, _worker_exits(executor))]
                 _stop_workers(executor)
                 executor = None
+            for outcome in outcomes:
+                _remove_leftovers(job.out_dir, outcome.host)
+            yield from outcomes
     finally:
         if executor is not None:
             _stop_workers(executor)
