@@ -779,12 +779,14 @@ def _raise_terminated(signum: int, frame: Any) -> None:
     from auditor.command_files import interrupt
 
     if os.getpid() != _MAIN_PID:
-        # a forked child (a fleet worker, which its pool stops with SIGTERM): its files put back,
-        # then the default action (after the writer's step under way)
+        # a forked child (a fleet worker, which its pool stops with SIGTERM when another worker has
+        # died and the run goes on): the files of the host it was writing put back, not those it
+        # handed over, which the run keeps; then the default action, after the writer's step under
+        # way (the run stopping sends auditor.fleet.STOP_WITH_THE_RUN instead)
         from auditor.command_files import stop_worker
 
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        interrupt(stop_worker)
+        interrupt(lambda: stop_worker(handed=False))
         return
     signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM must not interrupt the clean-up
     interrupt(Terminated())  # raised here, or after the writer's step under way (a file and its record)

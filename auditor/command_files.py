@@ -248,11 +248,14 @@ def _act(interruption: BaseException | Callable[[], None]) -> None:
 WRITING: set[Path] = set()
 
 
-def stop_worker() -> None:
-    """A worker process (fleet) stopped by its command with SIGTERM: put back the files of the hosts
-    it wrote (its command may not have them yet), remove the temporary file it was writing, then
-    die by the default action (raising here could leave the pool's locks held for ever)."""
-    put_back_unfinished()
+def stop_worker(handed: bool = True) -> None:
+    """A worker process (fleet) stopped by its command: put back the files of the host it was
+    writing and remove the temporary file it was writing, then die by the default action of SIGTERM
+    (raising here could leave the pool's locks held for ever).  ``handed``: put back the hosts it
+    finished and handed over too, as a command that stops (SIGTERM) may never have received them;
+    a command that goes on without this worker (another worker died) keeps those it received and
+    evaluates the others again, so it asks with ``handed=False``."""
+    put_back_unfinished(handed)
     for temporary in list(WRITING):
         try:
             os.unlink(temporary)
@@ -345,15 +348,18 @@ def adopt(changes: list[Change]) -> None:
         _Transaction(os.getpid(), list(changes)).keep()
 
 
-def put_back_unfinished() -> None:
-    """A worker stopped by its command (SIGTERM) puts back what its unfinished blocks wrote, before
-    it dies: the host it was writing leaves none of its files."""
+def put_back_unfinished(handed: bool = True) -> None:
+    """A worker stopped by its command puts back what its unfinished blocks wrote, before it dies:
+    the host it was writing leaves none of its files (and, with ``handed``, neither do the hosts it
+    handed over)."""
     for active in reversed([t for t in _ACTIVE if t.pid == os.getpid()]):
         _ACTIVE.remove(active)
         active.undo()
-    for handed in reversed([t for t in _HANDED if t.pid == os.getpid()]):
-        _HANDED.remove(handed)
-        handed.undo()
+    if not handed:
+        return
+    for handed_over_block in reversed([t for t in _HANDED if t.pid == os.getpid()]):
+        _HANDED.remove(handed_over_block)
+        handed_over_block.undo()
 
 
 def _finish(active: _Transaction) -> None:

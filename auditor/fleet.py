@@ -26,13 +26,15 @@ import json
 import multiprocessing
 import os
 import re
+import signal
 import sys
+import time
 import xml.etree.ElementTree as ET
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 
 from auditor.errors import InputError, LbauditError
 from auditor.model.result import ExitCode, Severity
@@ -234,6 +236,7 @@ def _init_worker(job: FleetJob) -> None:
         from auditor.command_files import held_by_parent
 
         held_by_parent(job.out_dir)  # the fleet command holds its --out-dir until every worker is done
+        signal.signal(STOP_WITH_THE_RUN, _stop_with_the_run)
     if _STATE is None or _STATE.job != job:
         _STATE = _load_state(job)
     if job.sign_key is not None and _STATE.key is None:
@@ -244,6 +247,22 @@ def _init_worker(job: FleetJob) -> None:
         from auditor.history import open_store
 
         _STATE.store = open_store(job.store)
+
+
+# How a fleet run that stops (SIGTERM, Ctrl-C, an error) stops its workers: each puts back the host
+# it was writing and the hosts it handed over, which the run may not have received.  A plain SIGTERM
+# is what a worker gets when the run goes on without it: ProcessPoolExecutor sends it to the live
+# workers when another has died (terminate_broken), and the run keeps the hosts it received and
+# evaluates the others again, so then only the host being written is put back (auditor/cli.py).
+STOP_WITH_THE_RUN = signal.SIGUSR1
+
+
+def _stop_with_the_run(signum: int, frame: Any) -> None:
+    from auditor.command_files import interrupt, stop_worker
+
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(STOP_WITH_THE_RUN, signal.SIG_IGN)
+    interrupt(stop_worker)
 
 
 def _junit_suite(outcome: HostOutcome, evidence: Any, data: bytes) -> str:
@@ -395,6 +414,127 @@ def check_job(job: FleetJob) -> None:
                  inputs=[("policy", job.policy), ("signing key", job.sign_key)], out_dir=job.out_dir)
 
 
+HOSTS_PER_TASK = 4  # a few hosts per task: results come back as workers finish, none is held longer
+
+
+def evaluate_hosts(hosts: list[HostInput]) -> list[HostOutcome]:
+    """One task of a worker: a few hosts, each evaluated as :func:`evaluate_host` does.  A worker
+    stopped with SIGTERM puts back the files of the hosts it wrote before it dies
+    (auditor/cli.py _raise_terminated, auditor.command_files.stop_worker)."""
+    return [evaluate_host(host) for host in hosts]
+
+
+def _lost(host: HostInput, why: str) -> HostOutcome:
+    """The outcome of a host whose worker process died under it: not judged, exit 70."""
+    outcome = HostOutcome(host=host.name or (host.snapshot.name if host.snapshot else "?"),
+                          snapshot=str(host.snapshot) if host.snapshot else None, exit_code=int(ExitCode.INTERNAL),
+                          error=f"the worker process evaluating this host ended abnormally ({why}); "
+                                "nothing of this host was kept: evaluate it again")
+    outcome.junit = _failed_suite(outcome)
+    return outcome
+
+
+def _worker_exits(executor: Any) -> str:
+    """How the pool's workers ended, in words ("killed by signal 9"), from their exit codes; the
+    SIGTERM the pool itself sends the others once one has died is left out."""
+    codes = {p.exitcode for p in list((getattr(executor, "_processes", None) or {}).values())
+             if p.exitcode not in (None, 0)}
+    codes = (codes - {-signal.SIGTERM}) or codes
+    return ", ".join(f"killed by signal {-c}" if c < 0 else f"exit status {c}" for c in sorted(codes)) or "it exited"
+
+
+WORKER_STOP_SECONDS = 5.0  # for a worker to put back the files of the host it was writing
+
+
+def _stop_workers(executor: Any, *, run_goes_on: bool = False) -> None:
+    """Stop the pool's workers and let the pool go without waiting for their tasks: STOP_WITH_THE_RUN,
+    which a worker answers by putting back the files of the host it was writing and of those it
+    handed over, and exiting (SIGTERM when ``run_goes_on``: the hosts it handed over stay), then
+    SIGKILL for any still there after WORKER_STOP_SECONDS.  ``shutdown(wait=True)`` would wait for every
+    host in flight, and Pool.terminate() (what this replaced) could wait for ever on a lock a killed
+    worker held."""
+    processes = list((getattr(executor, "_processes", None) or {}).values())
+    for process in processes:
+        try:
+            if process.pid is not None and process.exitcode is None:
+                os.kill(process.pid, signal.SIGTERM if run_goes_on else STOP_WITH_THE_RUN)
+        except (OSError, ValueError):  # already gone, or already closed by the pool
+            pass
+    deadline = time.monotonic() + WORKER_STOP_SECONDS
+    for process in processes:
+        try:
+            process.join(max(deadline - time.monotonic(), 0.0))
+            if process.is_alive():
+                process.kill()
+        except (OSError, ValueError):
+            pass
+    executor.shutdown(wait=False, cancel_futures=True)
+
+
+def _pool(job: FleetJob, jobs: int) -> Any:
+    from concurrent.futures import ProcessPoolExecutor
+
+    # fork where there is one: the workers inherit the loaded policy and checks (no re-import)
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() and sys.platform == "linux" else "spawn"
+    return ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context(method), initializer=_init_worker,
+                               initargs=(job,))
+
+
+def _remove_leftovers(out_dir: Path, host: str) -> None:
+    """The temporary files and previous versions a worker killed while writing ``host``'s files
+    left beside them (``.NAME.RANDOM.tmp``, ``.NAME.RANDOM.previous``, see command_files.at_free_name):
+    the run holds the out dir, so nobody else's are there."""
+    if not _HOST_NAME.fullmatch(host):
+        return
+    for name in (f"{host}.evidence.json", f"{host}.evidence.json.sig", f"{host}.html"):
+        for suffix in ("tmp", "previous"):
+            for leftover in out_dir.glob(f".{name}.*.{suffix}"):
+                if re.fullmatch(r"[0-9a-f]{12}", leftover.name[len(name) + 2:-len(suffix) - 1]):
+                    try:
+                        leftover.unlink()
+                    except OSError:
+                        pass
+
+
+def _adopted(outcomes: Iterable[HostOutcome]) -> Iterator[HostOutcome]:
+    """The outcomes of hosts a worker process evaluated, their files made this command's
+    (auditor.command_files.adopt): kept or put back with its own, so a fleet run stopped part way
+    leaves no host's evidence."""
+    from auditor.command_files import adopt
+
+    for outcome in outcomes:
+        adopt(outcome.changes)
+        outcome.changes = []
+        yield outcome
+
+
+def _one_by_one(job: FleetJob, hosts: list[HostInput]) -> Iterator[HostOutcome]:
+    """Hosts whose worker died under them, each again alone in a worker: one that kills its worker
+    again fails by itself (exit 70), the others of its task are judged."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    executor = None
+    try:
+        for host in hosts:
+            executor = executor or _pool(job, 1)
+            try:
+                outcomes = executor.submit(evaluate_hosts, [host]).result()
+            except BrokenProcessPool:
+                outcomes = [_lost(host, _worker_exits(executor))]
+                _stop_workers(executor, run_goes_on=True)
+                executor = None
+            for outcome in outcomes:
+                _remove_leftovers(job.out_dir, outcome.host)
+            yield from outcomes
+        if executor is not None:
+            # every host done: the worker is let go and waited for; stopping it would have it put
+            # back the hosts it handed over, which the run keeps
+            executor.shutdown(wait=True)
+    finally:
+        if executor is not None:
+            _stop_workers(executor)  # an error or an interruption part way (a no-op after shutdown)
+
+
 def _outcomes(job: FleetJob, hosts: Iterator[HostInput]) -> Iterator[HostOutcome]:
     jobs = job.jobs or default_jobs()
     if jobs == 1:
@@ -402,24 +542,43 @@ def _outcomes(job: FleetJob, hosts: Iterator[HostInput]) -> Iterator[HostOutcome
         for host in hosts:
             yield evaluate_host(host)
         return
-    # fork where there is one: the workers inherit the loaded policy and checks (no re-import)
-    method = "fork" if "fork" in multiprocessing.get_all_start_methods() and sys.platform == "linux" else "spawn"
-    pool = multiprocessing.get_context(method).Pool(jobs, initializer=_init_worker, initargs=(job,))
-    try:
-        # unordered, a few hosts per task: results come back as workers finish, and none is held longer
-        from auditor.command_files import adopt
+    from concurrent.futures import FIRST_COMPLETED, Future, wait
+    from concurrent.futures.process import BrokenProcessPool
 
-        for outcome in pool.imap_unordered(evaluate_host, hosts, chunksize=4):
-            adopt(outcome.changes)
-            outcome.changes = []
-            yield outcome
-        # Every host done: the workers are let go and waited for.  Pool's context manager would
-        # terminate() them, SIGTERM racing the pool's own locks: a worker killed while it held
-        # the task queue's lock left terminate() (and the fleet run) waiting for ever.
-        pool.close()
-        pool.join()
-    finally:
-        pool.terminate()  # an error or an interruption part way: stop what is left (no-op after join)
+    tasks = iter(lambda: list(itertools.islice(hosts, HOSTS_PER_TASK)), [])
+    # A worker that dies mid-task (the OOM killer, a kill -9, a crash in a C library) lost its task
+    # with multiprocessing.Pool: the run then waited for that task's result for ever.  The executor
+    # breaks instead: the hosts of every task in flight are evaluated again one by one, each alone
+    # in a worker (the one that kills its worker again fails, exit 70, saying how it ended), and a
+    # new pool goes on with the hosts not yet started.
+    while True:
+        executor = _pool(job, jobs)
+        in_flight: dict[Future[list[HostOutcome]], list[HostInput]] = {}
+        lost: list[HostInput] = []
+        try:
+            for task in itertools.islice(tasks, 2 * jobs):  # a bounded window: hosts stay streamed
+                in_flight[executor.submit(evaluate_hosts, task)] = task
+            while in_flight and not lost:
+                done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+                for future in done:
+                    task = in_flight.pop(future)
+                    try:
+                        yield from _adopted(future.result())
+                    except BrokenProcessPool:
+                        lost += task
+                if not lost:
+                    for task in itertools.islice(tasks, len(done)):
+                        in_flight[executor.submit(evaluate_hosts, task)] = task
+            if not lost:
+                executor.shutdown(wait=True)  # every host done: the workers are let go and waited for
+                return
+        finally:
+            # an error or an interruption: stop what is left; a broken pool: stop the live workers
+            # and go on (the hosts of the tasks in flight are evaluated again below)
+            _stop_workers(executor, run_goes_on=bool(lost))
+        for task in in_flight.values():
+            lost += task
+        yield from _adopted(_one_by_one(job, lost))
 
 
 def evaluate_fleet(job: FleetJob) -> FleetSummary:

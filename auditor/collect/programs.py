@@ -15,6 +15,7 @@ import signal
 import stat
 import time
 from dataclasses import dataclass
+from typing import Any
 
 SAFE_PATH = ("/usr/sbin", "/usr/bin", "/sbin", "/bin")
 CLEAN_ENV = {"PATH": ":".join(SAFE_PATH), "LC_ALL": "C", "LANG": "C"}
@@ -123,23 +124,84 @@ def run_command(argv: list[str], timeout: float, search_path: tuple[str, ...] = 
         )
     except OSError as exc:
         return result(None, b"", b"", f"could not start {executable}: {exc.strerror or exc}")
-    try:
-        out, err = process.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        try:
-            if hasattr(os, "killpg"):
-                os.killpg(process.pid, signal.SIGKILL)
-            else:  # Windows: no process groups to signal
-                process.kill()
-        except ProcessLookupError:
-            pass
-        try:
-            out, err = process.communicate(timeout=_KILL_GRACE_SECONDS)
-        except subprocess.TimeoutExpired:  # a child left the group and holds the pipes: give up on output
-            process.kill()
-            process.wait()
-            out, err = b"", b""
+    out, err, ended = _read_bounded(process, timeout)
+    if ended == "timeout":
         return result(None, out, err, f"timed out after {timeout:g} s")
+    if ended == "too much":
+        # stopped at the bound whether or not it would have ended: output not read whole is not read at all
+        return result(None, b"", err, f"output of more than {MAX_OUTPUT_BYTES} bytes exceeds the {MAX_OUTPUT_BYTES} "
+                                      "bytes lbaudit reads; stopped, not read")
     if process.returncode != 0:
         return result(process.returncode, out, err, _exit_failure(process.returncode, _decode(err)))
     return result(0, out, err, None)
+
+
+def _kill_group(process: Any) -> None:
+    try:
+        if hasattr(os, "killpg"):
+            os.killpg(process.pid, signal.SIGKILL)
+        else:  # Windows: no process groups to signal
+            process.kill()
+    except ProcessLookupError:
+        pass
+
+
+def _read_bounded(process: Any, timeout: float) -> tuple[bytes, bytes, str]:
+    """Both pipes of ``process`` until it exits, ``timeout`` passes or it writes more than lbaudit
+    reads: (stdout, stderr, "exited" / "timeout" / "too much").
+
+    ``communicate(timeout=)`` kept every byte until the timeout: a tool stuck printing (a loop
+    over a broken table) filled memory at its own speed, gigabytes before the ten seconds ended.
+    Here a pipe stops being read one byte past MAX_OUTPUT_BYTES and the process group is killed.
+    A child that left the group and holds the pipes open after its parent exited would keep EOF
+    from coming: the wait ends at the deadline all the same."""
+    import selectors
+    import subprocess
+
+    if os.name == "nt":  # select() takes no pipes on Windows
+        try:
+            out, err = process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            _kill_group(process)
+            out, err = process.communicate()
+            return out, err, "timeout"
+        return out, err, "exited"
+    deadline = time.monotonic() + timeout
+    out_fd, err_fd = process.stdout.fileno(), process.stderr.fileno()
+    buffers: dict[int, list[bytes]] = {out_fd: [], err_fd: []}
+    sizes = dict.fromkeys(buffers, 0)
+    ended = "exited"
+    with selectors.DefaultSelector() as selector:
+        for fd in buffers:
+            os.set_blocking(fd, False)
+            selector.register(fd, selectors.EVENT_READ)
+        while ended == "exited" and selector.get_map():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                ended = "timeout"
+                break
+            for key, _ in selector.select(remaining):
+                try:
+                    chunk = os.read(key.fd, 1 << 16)
+                except BlockingIOError:
+                    continue
+                if not chunk:
+                    selector.unregister(key.fd)
+                    continue
+                buffers[key.fd].append(chunk)
+                sizes[key.fd] += len(chunk)
+                if sizes[key.fd] > MAX_OUTPUT_BYTES:
+                    ended = "too much"
+                    break
+    if ended != "exited":
+        _kill_group(process)
+    try:
+        process.wait(timeout=max(deadline - time.monotonic(), 0.0) if ended == "exited" else _KILL_GRACE_SECONDS)
+    except subprocess.TimeoutExpired:  # it closed both pipes but did not exit: the deadline holds all the same
+        _kill_group(process)
+        process.wait()
+        ended = "timeout"
+    out, err = b"".join(buffers[out_fd]), b"".join(buffers[err_fd])
+    process.stdout.close()
+    process.stderr.close()
+    return out, err, ended

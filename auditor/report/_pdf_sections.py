@@ -205,17 +205,26 @@ def table(doc: Doc, header: list[str], rows: list[list[Any]], widths: list[float
 MAX_CELL_CHARACTERS = 2000
 
 
-def cell(doc: Doc, value: Any, style: str = "cell") -> Paragraph:
+# One line of the cover's scope box (a gap's reason): the box holds up to seven of them in one cell.
+MAX_SCOPE_LINE_CHARACTERS = 400
+
+
+def clip(value: Any, limit: int = MAX_CELL_CHARACTERS) -> str:
+    """``value`` as text of at most about ``limit`` characters, saying how many more the evidence holds."""
     value = str(value)
-    if len(value) > MAX_CELL_CHARACTERS:
-        value = f"{value[:MAX_CELL_CHARACTERS - 1]}\u2026 ({len(value) - MAX_CELL_CHARACTERS + 1} more characters in the evidence)"
-    return Paragraph(text(value), getattr(doc.styles, style))
+    if len(value) > limit:
+        value = f"{value[:limit - 1]}\u2026 ({len(value) - limit + 1} more characters in the evidence)"
+    return value
+
+
+def cell(doc: Doc, value: Any, style: str = "cell") -> Paragraph:
+    return Paragraph(text(clip(value)), getattr(doc.styles, style))
 
 
 # ------------------------------------------------------------------ cover
 
 def _digest(value: str) -> str:
-    return f'<font name="{FONT_NAMES["mono"]}" size="7.6">{text(value)}</font>'
+    return f'<font name="{FONT_NAMES["mono"]}" size="7.6">{text(clip(value))}</font>'
 
 
 def _facts_trust(trust: FactsTrust) -> str:
@@ -245,7 +254,7 @@ def _scope_box(doc: Doc) -> Table:
     scope = doc.view.cover.scope
     assert scope is not None  # the view always sets it; None only for views built by hand
     if scope.unseen:
-        unseen = "<br/>".join("\u2022 " + text(line) for line in scope.unseen)
+        unseen = "<br/>".join("\u2022 " + text(clip(line, MAX_SCOPE_LINE_CHARACTERS)) for line in scope.unseen)
         if scope.not_reviewed:
             unseen += f"<br/>{count_phrase(scope.not_reviewed, 'finding')} not reviewed as a result"
     else:
@@ -284,7 +293,7 @@ def cover(doc: Doc) -> list[Flowable]:
 
     verdict_colour = theme.verdict_colours.get(view.verdict.value, theme.colour("primary"))
     panel = Table([[Paragraph(view.verdict_word, styles.verdict)],
-                   [Paragraph(text(view.verdict_sentence), _on_colour(styles.body))]],
+                   [Paragraph(text(clip(view.verdict_sentence)), _on_colour(styles.body))]],
                   colWidths=[doc.width], hAlign="LEFT")
     panel.setStyle(table_style([
         ("BACKGROUND", (0, 0), (-1, -1), verdict_colour),
@@ -296,19 +305,19 @@ def cover(doc: Doc) -> list[Flowable]:
         flow += [_scope_box(doc), Spacer(1, 4 * mm)]
 
     signed = (_digest(view.fingerprint) + "<br/>Ed25519 key fingerprint (SHA-256) named by the detached "
-              f"signature {text(view.evidence_name)}.sig; <i>lbaudit verify</i> checks it"
+              f"signature {text(clip(view.evidence_name))}.sig; <i>lbaudit verify</i> checks it"
               if view.fingerprint else "<b>unsigned</b>: no detached signature accompanied the evidence")
     rows = [
-        ("System assessed", text(view.system)),
-        ("Operating system", text(f"{view.os}, kernel {view.kernel}")),
+        ("System assessed", text(clip(view.system))),
+        ("Operating system", text(clip(f"{view.os}, kernel {view.kernel}"))),
         ("Machine ID", _digest(view.machine_id)),
-        ("Facts collected from", text(view.source)),
+        ("Facts collected from", text(clip(view.source))),
         ("Facts trusted", _facts_trust(view.trust)),
-        ("Policy", text(view.policy) + "<br/>SHA-256 " + _digest(view.policy_sha256)),
-        ("Assessment ran", text(view.ran) + " with " + text(view.tool)),
-        ("Assessor", text(view.assessor)),
+        ("Policy", text(clip(view.policy)) + "<br/>SHA-256 " + _digest(view.policy_sha256)),
+        ("Assessment ran", text(clip(f"{view.ran} with {view.tool}"))),
+        ("Assessor", text(clip(view.assessor))),
         ("Document", text(view.document_id) + " (from the evidence SHA-256)"),
-        ("Evidence", text(view.evidence_name) + " (embedded in this PDF as an attachment)<br/>SHA-256 "
+        ("Evidence", text(clip(view.evidence_name)) + " (embedded in this PDF as an attachment)<br/>SHA-256 "
          + _digest(view.evidence_sha256)),
         ("Signing key", signed),
     ]
@@ -722,8 +731,8 @@ def method(doc: Doc) -> list[Flowable]:
     flow: list[Flowable] = [CondPageBreak(60 * mm), heading(doc, "5 Method and scope", key="method")]
     privileges = "with administrative privileges" if view.privileged else "without administrative privileges"
     flow.append(para(doc, (
-        f"Facts were collected from the {text(view.source)}{' ' + text(view.source_detail) if view.source_detail else ''} "
-        f"at {view.collected_at} by lbaudit {text(view.tool_version)}, running as {text(view.who)} "
+        f"Facts were collected from the {text(clip(view.source))}{' ' + text(clip(view.source_detail)) if view.source_detail else ''} "
+        f"at {view.collected_at} by lbaudit {text(clip(view.tool_version))}, running as {text(clip(view.who))} "
         f"{privileges}. Evaluation is a pure function of the policy and these facts; the checks below judged "
         "them. What could not be seen is listed as a gap and turned into not-reviewed findings, never passes.")))
 
@@ -741,7 +750,7 @@ def method(doc: Doc) -> list[Flowable]:
         flow.append(para(doc, "Every fact section the rules needed was collected in full."))
     if view.incomplete_reasons:
         flow.append(para(doc, "<b>Not reviewed or errored:</b> " + "; ".join(
-            text(r) for r in view.incomplete_reasons) + (
+            text(clip(r)) for r in view.incomplete_reasons) + (
             f"; and {view.more_incomplete} more" if view.more_incomplete else ""),
             "small"))
 

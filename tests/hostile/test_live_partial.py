@@ -54,8 +54,8 @@ def test_auditctl_output_beyond_what_lbaudit_reads_is_not_reviewed_not_cut_into_
     params = SocketLoggingParams(syscalls=["bind"], arches=["b64"], require_persistent=False, require_enabled=False)
     found = {o.subject: o for o in audit_socket_logging.run(taken, params)}
     assert found["loaded rules b64"].status.value == "not_reviewed"  # before: pass
-    assert found["loaded rules b64"].reason == (f"auditctl -l: output of {MAX_OUTPUT_BYTES + len(FILTER)} bytes "
-                                                f"exceeds the {MAX_OUTPUT_BYTES} bytes lbaudit reads; not read")
+    assert found["loaded rules b64"].reason == (f"auditctl -l: output of more than {MAX_OUTPUT_BYTES} bytes "
+                                                f"exceeds the {MAX_OUTPUT_BYTES} bytes lbaudit reads; stopped, not read")
 
 
 # ---------------------------------------------------------------- /proc/PID/fd listed but not readable
