@@ -269,12 +269,47 @@ def _family_counts(evidence: Evidence) -> dict[tuple[str, str], int]:
     return dict(counts)
 
 
-def _decompress(content: bytes, size: int) -> bytes:
+def _decompress(content: Any, size: Any) -> bytes:
+    if not isinstance(content, bytes) or not isinstance(size, int) or isinstance(size, bool) or size < 0:
+        # SQLite keeps any value in any column: a row edited outside lbaudit
+        raise ValueError(f"the stored row holds {_shown(content)} of size {_shown(size)}, not compressed bytes "
+                         "and their length")
     inflater = zlib.decompressobj()
     data = inflater.decompress(content, min(size, MAX_EVIDENCE_BYTES) + 1)
     if not inflater.eof:
         raise ValueError("the stored evidence is truncated or longer than recorded")
     return data
+
+
+class DamagedRow(ValueError):
+    """A row of the store holds a value its column cannot hold: SQLite keeps any value in any column,
+    so a store edited outside lbaudit can hold a time that is no time or text where a count goes."""
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+# The columns a row read from the store may hold, by the name the row gives them (the labels of
+# _run_query included), and the Python type each one must have.
+_ROW_COLUMNS: dict[str, sa.Column[Any]] = {
+    **{c.name: c for table in (t.findings, t.hosts, t.policies, t.pruned_runs, t.runs) for c in table.columns},
+    "policy_version": t.policies.c.version,
+}
+
+
+def _checked(row: Any) -> Any:
+    """``row``, once every value in it has its column's type (a DamagedRow otherwise)."""
+    for name, value in row._mapping.items():
+        column = _ROW_COLUMNS.get(name)
+        if column is None or (value is None and column.nullable):
+            continue
+        expected = column.type.python_type
+        if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
+            raise DamagedRow(f"{column.table.name}.{column.name} holds {_shown(value)}, not {expected.__name__} "
+                             "(the store was changed outside lbaudit; run lbaudit history verify)")
+    return row
 
 
 def _parse_signature(raw: bytes) -> dict[str, Any]:
@@ -640,6 +675,7 @@ class HistoryStore:
 
     @staticmethod
     def _run_dict(row: Any) -> dict[str, Any]:
+        row = _checked(row)
         return {
             "id": row.id,
             "host": {"hostname": row.hostname, "machine_id": row.machine_id, "inventory_name": row.inventory_name},
@@ -664,8 +700,8 @@ class HistoryStore:
             run["findings"] = [
                 {"id": f.finding_id, "rule": f.rule_id, "check": f.check, "status": f.status,
                  "severity": f.severity, "subject": f.subject, "controls": f.controls.split(",") if f.controls else []}
-                for f in conn.execute(sa.select(t.findings).where(t.findings.c.run_id == run_id)
-                                      .order_by(t.findings.c.rule_id, t.findings.c.subject, t.findings.c.finding_id))]
+                for f in map(_checked, conn.execute(sa.select(t.findings).where(t.findings.c.run_id == run_id)
+                                      .order_by(t.findings.c.rule_id, t.findings.c.subject, t.findings.c.finding_id)))]
             run["attestations"] = [
                 {"kind": a.kind, "document_sha256": a.document_sha256, "attested_at": _iso(a.attested_at)}
                 for a in conn.execute(sa.select(t.attestations).where(t.attestations.c.run_id == run_id)
@@ -835,9 +871,9 @@ class HistoryStore:
         report = VerifyReport()
         with self._reading() as conn:
             entries: dict[tuple[int, str], list[Any]] = defaultdict(list)
-            for row in conn.execute(self._run_query().order_by(t.runs.c.id)):
+            for row in map(_checked, conn.execute(self._run_query().order_by(t.runs.c.id))):
                 entries[(row.host_id, row.policy_id)].append(("run", row))
-            for row in conn.execute(sa.select(t.pruned_runs).order_by(t.pruned_runs.c.run_id)):
+            for row in map(_checked, conn.execute(sa.select(t.pruned_runs).order_by(t.pruned_runs.c.run_id))):
                 entries[(row.host_id, row.policy_id)].append(("pruned", row))
             names = dict(conn.execute(sa.select(t.hosts.c.id, t.hosts.c.hostname)).all())
         report.chains = len(entries)
@@ -904,6 +940,9 @@ class HistoryStore:
             return 0
         from auditor.attest.signing import _message, canonical_digest
 
+        if not isinstance(row.signature, str):
+            broken("signature", f"its stored signature is {_shown(row.signature)}, not the text of a .sig document")
+            return 0
         document = _parse_signature(row.signature.encode("utf-8"))
         if document["evidence_sha256"] != canonical_digest(raw):
             broken("signature", "its signature is over another document")
@@ -951,6 +990,29 @@ class _Reading:
         self.conn.close()
         if isinstance(exc, (SQLAlchemyError, DBAPIError)):
             raise self.store._fail("read", exc) from None
+        if isinstance(exc, DamagedRow):
+            raise InputError(f"{self.store.shown}: a row of the history store is damaged: {exc}") from None
+        if isinstance(exc, (ValueError, TypeError, OverflowError)) and exc_type is not None and _raised_by_sqlalchemy(tb):
+            # SQLAlchemy's own reading of a typed column (a DATETIME that is no ISO time, ...)
+            raise InputError(f"{self.store.shown}: a row of the history store is damaged: a value cannot be read as "
+                             f"its column's type: {type(exc).__name__}: {_shown(str(exc))} (the store was changed "
+                             "outside lbaudit; run lbaudit history verify)") from None
+
+
+def _raised_by_sqlalchemy(tb: Any) -> bool:
+    """Whether the innermost frames of the traceback ``tb`` are SQLAlchemy's (reading a row), not ours."""
+    last = None
+    while tb is not None:
+        last, tb = tb, tb.tb_next
+    frame = last.tb_frame if last is not None else None
+    while frame is not None:
+        module = frame.f_globals.get("__name__", "")
+        if module.startswith("sqlalchemy."):
+            return True
+        if module.startswith("auditor."):
+            return False
+        frame = frame.f_back
+    return False
 
 
 def dump_json_line(run: dict[str, Any]) -> str:
