@@ -308,7 +308,7 @@ def _checked(row: Any) -> Any:
         expected = column.type.python_type
         if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
             raise DamagedRow(f"{column.table.name}.{column.name} holds {_shown(value)}, not {expected.__name__} "
-                             "(the store was changed outside lbaudit; run lbaudit history verify)")
+                             "(the store was changed outside lbaudit)")
     return row
 
 
@@ -399,6 +399,18 @@ class HistoryStore:
         detail = getattr(exc, "orig", None) or exc
         first = str(detail).strip().splitlines()[0] if str(detail).strip() else type(detail).__name__
         return InputError(f"{self.shown}: cannot {action} the history store: {first}")
+
+    def _damaged(self, exc: BaseException) -> InputError | None:
+        """The InputError naming the store for an error raised while reading a row that holds a value
+        its column cannot hold (a DamagedRow of :func:`_checked`, or SQLAlchemy's own reading of a
+        typed column: a DATETIME that is no ISO time); None for any other error (a bug stays one)."""
+        if isinstance(exc, DamagedRow):
+            return InputError(f"{self.shown}: a row of the history store is damaged: {exc}")
+        if _raised_by_sqlalchemy(exc.__traceback__):
+            return InputError(f"{self.shown}: a row of the history store is damaged: a value cannot be read as its "
+                              f"column's type: {type(exc).__name__}: {_shown(str(exc))} (the store was changed "
+                              "outside lbaudit)")
+        return None
 
     def revision(self) -> str | None:
         """The Alembic revision the store is at, or None for an empty database."""
@@ -812,10 +824,10 @@ class HistoryStore:
                 attested = set(conn.execute(attested_ids).scalars())
                 seen: dict[tuple[int, str], int] = defaultdict(int)
                 doomed = []
-                for row in conn.execute(sa.select(t.runs.c.id, t.runs.c.host_id, t.runs.c.policy_id,
-                                                  t.runs.c.started_at, t.runs.c.evidence_sha256,
-                                                  t.runs.c.prev_evidence_sha256)
-                                        .order_by(t.runs.c.host_id, t.runs.c.policy_id, t.runs.c.id.desc())):
+                for row in map(_checked, conn.execute(
+                        sa.select(t.runs.c.id, t.runs.c.host_id, t.runs.c.policy_id, t.runs.c.started_at,
+                                  t.runs.c.evidence_sha256, t.runs.c.prev_evidence_sha256)
+                        .order_by(t.runs.c.host_id, t.runs.c.policy_id, t.runs.c.id.desc()))):
                     chain = (row.host_id, row.policy_id)
                     seen[chain] += 1
                     if keep_last is not None and seen[chain] <= keep_last:
@@ -854,6 +866,11 @@ class HistoryStore:
             raise
         except (SQLAlchemyError, DBAPIError) as exc:
             raise self._fail("prune", exc) from None
+        except (ValueError, TypeError, OverflowError) as exc:
+            damaged = self._damaged(exc)
+            if damaged is None:
+                raise
+            raise damaged from None
         return report
 
     # ------------------------------------------------------------------ verify
@@ -940,10 +957,11 @@ class HistoryStore:
             return 0
         from auditor.attest.signing import _message, canonical_digest
 
-        if not isinstance(row.signature, str):
-            broken("signature", f"its stored signature is {_shown(row.signature)}, not the text of a .sig document")
+        try:
+            document = _parse_signature(row.signature.encode("utf-8"))
+        except InputError as exc:
+            broken("signature", f"its stored signature cannot be read: {exc}")
             return 0
-        document = _parse_signature(row.signature.encode("utf-8"))
         if document["evidence_sha256"] != canonical_digest(raw):
             broken("signature", "its signature is over another document")
             return 0
@@ -990,13 +1008,8 @@ class _Reading:
         self.conn.close()
         if isinstance(exc, (SQLAlchemyError, DBAPIError)):
             raise self.store._fail("read", exc) from None
-        if isinstance(exc, DamagedRow):
-            raise InputError(f"{self.store.shown}: a row of the history store is damaged: {exc}") from None
-        if isinstance(exc, (ValueError, TypeError, OverflowError)) and exc_type is not None and _raised_by_sqlalchemy(tb):
-            # SQLAlchemy's own reading of a typed column (a DATETIME that is no ISO time, ...)
-            raise InputError(f"{self.store.shown}: a row of the history store is damaged: a value cannot be read as "
-                             f"its column's type: {type(exc).__name__}: {_shown(str(exc))} (the store was changed "
-                             "outside lbaudit; run lbaudit history verify)") from None
+        if isinstance(exc, (ValueError, TypeError, OverflowError)) and (damaged := self.store._damaged(exc)) is not None:
+            raise damaged from None
 
 
 def _raised_by_sqlalchemy(tb: Any) -> bool:
