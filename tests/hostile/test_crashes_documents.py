@@ -191,3 +191,50 @@ def test_a_bundle_with_one_probe_file_replaced_is_judged_never_a_crash(tmp_path_
     assert run.returncode in (1, 3, USAGE), (bundle, name, run.returncode, run.stderr[-1500:])
     if run.returncode == USAGE:
         assert str(directory) in run.stderr, run.stderr
+
+
+@pytest.fixture(scope="module")
+def rendered_pdf(good: Path) -> bytes:
+    run = run_cli("report", "ev.json", "--pdf", "good.pdf", cwd=good)
+    assert run.returncode == 0, run.stderr
+    return (good / "good.pdf").read_bytes()
+
+
+@settings(FUZZ, max_examples=8)
+@given(data=st.data())
+def test_a_mutated_pdf_is_verified_or_refused(good, rendered_pdf, tmp_path_factory, data):
+    raw = bytearray(rendered_pdf)
+    for _ in range(data.draw(st.integers(min_value=1, max_value=4))):
+        at = data.draw(st.integers(min_value=0, max_value=len(raw) - 1))
+        raw[at:at + data.draw(st.integers(min_value=0, max_value=40))] = data.draw(
+            st.sampled_from([b"", b"\x00", b"<<", b">>", b"/Type /Page", b"9" * 500, b"endobj", b"%%EOF", b"\xff"]))
+    work = tmp_path_factory.mktemp("pdf-fuzz")
+    (work / "x.pdf").write_bytes(bytes(raw))
+    run = lbaudit("verify", good / "ev.json", "--pubkey", good / "keys" / "lbaudit.pub", "--pdf", "x.pdf", cwd=work)
+    assert_no_crash(run)
+    assert run.returncode in (0, USAGE, 13), (run.returncode, run.stderr[-1500:])
+
+
+@pytest.mark.parametrize("certificate, key, named", [
+    (b"", None, "c.pem"), (b"\xff" * 64, None, "c.pem"),
+    (b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n", None, "c.pem"),
+    (None, b"", "k.pem"), (None, b"-----BEGIN PRIVATE KEY-----\n\xff\n-----END PRIVATE KEY-----\n", "k.pem"),
+], ids=["empty-cert", "binary-cert", "bad-base64-cert", "empty-key", "binary-key"])
+def test_a_pdf_certificate_or_key_that_is_none_is_exit_2_naming_it(good, tmp_path, certificate, key, named):
+    if certificate is None:  # a real certificate, so that its key is what is read and refused
+        from tests.attest.test_pades import _self_signed
+
+        real = tmp_path / "real"
+        real.mkdir()
+        certificate = _self_signed(real)[0].read_bytes()
+        shutil.rmtree(real)
+    (tmp_path / "c.pem").write_bytes(certificate)
+    (tmp_path / "k.pem").write_bytes(key if key is not None else (good / "keys" / "lbaudit.key").read_bytes())
+    (tmp_path / "k.pem").chmod(0o600)
+    before = tree(tmp_path)
+    run = lbaudit("report", good / "ev.json", "--pdf", "x.pdf", "--pdf-cert", "c.pem", "--pdf-cert-key", "k.pem",
+                  cwd=tmp_path)
+    assert_no_crash(run)
+    assert run.returncode == USAGE, run.stderr
+    assert named in run.stderr, run.stderr
+    assert tree(tmp_path) == before
