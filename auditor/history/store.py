@@ -292,22 +292,27 @@ def _shown(value: Any) -> str:
 
 
 # The columns a row read from the store may hold, by the name the row gives them (the labels of
-# _run_query included), and the Python type each one must have.
-_ROW_COLUMNS: dict[str, sa.Column[Any]] = {
-    **{c.name: c for table in (t.findings, t.hosts, t.policies, t.pruned_runs, t.runs) for c in table.columns},
-    "policy_version": t.policies.c.version,
+# _run_query included): the Python type each one must have, whether it may be NULL, and its name.
+_ROW_TYPES: dict[str, tuple[type, bool, str]] = {
+    name: (column.type.python_type, bool(column.nullable), f"{column.table.name}.{column.name}")
+    for name, column in {
+        **{c.name: c for table in (t.findings, t.hosts, t.policies, t.pruned_runs, t.runs) for c in table.columns},
+        "policy_version": t.policies.c.version,
+    }.items()
 }
 
 
 def _checked(row: Any) -> Any:
     """``row``, once every value in it has its column's type (a DamagedRow otherwise)."""
     for name, value in row._mapping.items():
-        column = _ROW_COLUMNS.get(name)
-        if column is None or (value is None and column.nullable):
+        known = _ROW_TYPES.get(name)
+        if known is None:
             continue
-        expected = column.type.python_type
+        expected, nullable, column = known
+        if value is None and nullable:
+            continue
         if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
-            raise DamagedRow(f"{column.table.name}.{column.name} holds {_shown(value)}, not {expected.__name__} "
+            raise DamagedRow(f"{column} holds {_shown(value)}, not {expected.__name__} "
                              "(the store was changed outside lbaudit)")
     return row
 
