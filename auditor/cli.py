@@ -106,7 +106,7 @@ class LazyGroup(click.Group):
             command = getattr(module, attribute)
             if not isinstance(command, click.Command) or command.name != cmd_name:
                 raise TypeError(f"COMMANDS[{cmd_name!r}] names {COMMANDS[cmd_name][0]}, not the command {cmd_name!r}")
-            _refuse_empty_paths(command)
+            _guard_params(command)
             from auditor.config import attach_envvars
 
             attach_envvars(command)  # LBAUDIT_POLICY, LBAUDIT_STORE, ...: the table in auditor/config.py
@@ -704,28 +704,66 @@ def schema(kind: str) -> None:
 
 # ------------------------------------------------------------------ entry point
 
-class _NamedPath(click.Path):
-    """A path option or argument that must name something: an empty value is a usage error.
+# The largest integer an option takes: SQLite's INTEGER and C's long (a run id, a --limit); a larger
+# one was an OverflowError (exit 70) where it met the store or the C library.
+MAX_OPTION_INTEGER = 2**63 - 1
 
-    ``Path("")`` is ``Path(".")``: without this, ``--root ''`` audited the working directory as an
-    image, ``--out-dir ''`` wrote into it, ``-o ''`` crashed, each silently or as exit 70."""
+
+class _GuardedValue(click.ParamType):
+    """Mixed into the type of every parameter of every command (:func:`_guard_params`): the one
+    boundary where a value from the command line, an ``LBAUDIT_*`` variable or the configuration
+    file (click converts all three through the parameter's type) is refused before any command
+    sees it, as a usage error (exit 2) naming the option.
+
+    A path must name something (``Path("")`` is ``Path(".")``: ``--root ''`` audited the working
+    directory as an image, ``-o ''`` crashed) and be one a file can have (no NUL, names within the
+    kernel's limits, UTF-8: see :func:`auditor.safeio.path_problem`); any other text must hold no NUL
+    and be UTF-8 (``--host`` with a byte that is no character was an encoding error in the store,
+    exit 70); an integer must fit in 64 bits."""
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        if isinstance(value, str) and value == "":
-            self.fail("an empty path names no file", param, ctx)
-        return super().convert(value, param, ctx)
+        from auditor.safeio import path_problem, text_problem
+
+        if isinstance(value, str):
+            if isinstance(self, click.Path):
+                if value == "":
+                    self.fail("an empty path names no file", param, ctx)
+                problem = path_problem(value)
+            else:
+                problem = text_problem(value)
+            if problem is not None:
+                self.fail(f"{_shown(value)} {problem}", param, ctx)
+        result = super().convert(value, param, ctx)
+        if isinstance(result, int) and not isinstance(result, bool) and abs(result) > MAX_OPTION_INTEGER:
+            self.fail(f"{_shown(str(result))} is too large (at most {MAX_OPTION_INTEGER})", param, ctx)
+        return result
 
 
-def _refuse_empty_paths(command: click.Command) -> None:
-    """Every path parameter of a command (and of its subcommands) refuses an empty value; the lazy
-    group applies this to each command as it loads it, so no command can forget."""
+def _shown(value: str) -> str:
+    """A value as an error message quotes it: on one line, escaped, at most 60 characters."""
+    from auditor.text import one_line
+
+    text = one_line(value.encode("utf-8", "backslashreplace").decode("utf-8"))
+    return f"'{text if len(text) <= 60 else text[:57] + '...'}'"
+
+
+_GUARDED_TYPES: dict[type, type] = {}
+
+
+def _guard_params(command: click.Command) -> None:
+    """Every parameter of a command (and of its subcommands) gets :class:`_GuardedValue` in front of
+    its type; the lazy group applies this to each command as it loads it, so no command can forget.
+    The type is copied, never changed in place: ``click.STRING`` and the like are shared."""
     for sub in getattr(command, "commands", {}).values():
-        _refuse_empty_paths(sub)
+        _guard_params(sub)
     for param in command.params:
-        if isinstance(param.type, click.Path) and not isinstance(param.type, _NamedPath):
-            named = _NamedPath.__new__(_NamedPath)
-            named.__dict__.update(param.type.__dict__)
-            param.type = named
+        kind = type(param.type)
+        if issubclass(kind, _GuardedValue):
+            continue
+        guarded = _GUARDED_TYPES.setdefault(kind, type(f"Guarded{kind.__name__}", (_GuardedValue, kind), {}))
+        copy = guarded.__new__(guarded)
+        copy.__dict__.update(param.type.__dict__)
+        param.type = copy
 
 
 def run(args: list[str] | None = None, prog_name: str | None = None) -> int:

@@ -38,7 +38,7 @@ from typing import Any, Iterable, Iterator
 
 from auditor.errors import InputError, LbauditError
 from auditor.model.result import ExitCode, Severity
-from auditor.safeio import kind_of
+from auditor.safeio import kind_of, path_problem
 
 SNAPSHOT_SUFFIX = ".snapshot.json"
 SUMMARY_JSON = "fleet-summary.json"
@@ -166,6 +166,18 @@ def _not_usable(path: Path) -> str:
     return f"is {kind_of(mode)}, not a snapshot file or a directory of them"
 
 
+def _unusable_name(entry: Path) -> HostInput | None:
+    """A host whose directory or snapshot file has a name no evidence can record (bytes that are
+    not UTF-8: the fleet's summary, JUnit and evidence are UTF-8 text, and writing one was a
+    UnicodeEncodeError, exit 70): that host fails, named with the bytes escaped."""
+    problem = path_problem(str(entry))
+    if problem is None:
+        return None
+    shown = os.fsencode(entry.name).decode("utf-8", "backslashreplace")
+    where = os.fsencode(entry).decode("utf-8", "backslashreplace")
+    return HostInput(snapshot=None, name=shown, problem=f"{where}: {problem}")
+
+
 def discover(paths: list[Path]) -> Iterator[HostInput]:
     """The hosts under ``paths``, lazily, in a stable order (see the module's documentation)."""
     for path in paths:
@@ -179,9 +191,13 @@ def discover(paths: list[Path]) -> Iterator[HostInput]:
         except OSError as exc:
             raise InputError(f"{path}: cannot list: {exc.strerror or exc}") from exc
         for entry in entries:
-            if entry.is_dir():
+            if (unusable := _unusable_name(entry)) is not None:
+                yield unusable
+            elif entry.is_dir():
                 found = _snapshots_in(entry)
-                if len(found) == 1:
+                if len(found) == 1 and (unusable := _unusable_name(found[0])) is not None:
+                    yield HostInput(snapshot=None, name=entry.name, problem=unusable.problem)
+                elif len(found) == 1:
                     yield HostInput(snapshot=found[0], name=entry.name)
                 else:
                     yield HostInput(snapshot=None, name=entry.name, problem=(
@@ -285,7 +301,7 @@ def _failed_suite(outcome: HostOutcome) -> str:
     from auditor.report.junit import _text
 
     suite = ET.Element("testsuite", {"name": outcome.host, "tests": "1", "failures": "0", "errors": "1",
-                                     "skipped": "0", "time": "0.000", "hostname": outcome.hostname or outcome.host})
+                                     "skipped": "0", "time": "0.000", "hostname": _text(outcome.hostname or outcome.host)})
     case = ET.SubElement(suite, "testcase", {"name": "snapshot", "classname": f"{outcome.host}.lbaudit"})
     ET.SubElement(case, "error", {"type": f"exit {outcome.exit_code}", "message": _text(outcome.error or "")})
     return ET.tostring(suite, encoding="unicode")

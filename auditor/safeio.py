@@ -74,3 +74,47 @@ def read_regular(path: str | os.PathLike[str], limit: int, *, follow_symlinks: b
         raise FileTooLarge(errno.EFBIG, f"larger than {limit} bytes", os.fspath(path))
     return data
 
+
+
+# Linux's limits on what a path may be (NAME_MAX, PATH_MAX including its NUL), the same on every file
+# system lbaudit reads or writes: a longer name is refused by the kernel (ENAMETOOLONG), and
+# pathlib's exists()/is_dir() raise that instead of answering.
+NAME_MAX = 255
+PATH_MAX = 4096
+
+
+def path_problem(text: str) -> str | None:
+    """What makes ``text`` a path no file can have, in plain words, or None when it can name one.
+
+    A path given on the command line, in the environment or in a configuration file is checked with
+    this before anything opens it: the NUL character cannot be in a path, a name longer than the
+    kernel allows is ENAMETOOLONG, and a path that is not UTF-8 (a byte that is no character, which
+    Python carries as a lone surrogate) could be opened but not recorded: lbaudit writes the paths
+    it read into its evidence, snapshots and history store, which are UTF-8 text."""
+    if "\x00" in text:
+        return "holds the NUL character, which no path can hold"
+    try:
+        encoded = text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return (f"is not valid UTF-8 (at character {exc.start + 1}): lbaudit records the paths it reads as UTF-8 "
+                "text; rename the file or give a link to it whose name is UTF-8")
+    if len(encoded) >= PATH_MAX:
+        return f"is {len(encoded)} bytes long, longer than a path can be ({PATH_MAX - 1} bytes)"
+    longest = max(encoded.split(b"/"), key=len)
+    if len(longest) > NAME_MAX:
+        return (f"has a name of {len(longest)} bytes ({longest[:24].decode('utf-8', 'replace')}...), longer than a "
+                f"file name can be ({NAME_MAX} bytes)")
+    return None
+
+
+def text_problem(text: str) -> str | None:
+    """What makes ``text`` (a host name, an organisation, an assessor) unusable as a value, or None:
+    the NUL character, or bytes that are not UTF-8 (Python carries them as lone surrogates), which
+    no report, evidence or store can hold."""
+    if "\x00" in text:
+        return "holds the NUL character"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return f"is not valid UTF-8 (at character {exc.start + 1})"
+    return None

@@ -145,18 +145,23 @@ def shipped_baseline(level: Baseline, catalog: ControlCatalog | None = None) -> 
     )
 
 
+def _dicts(node: dict[str, Any], key: str) -> list[dict[str, Any]]:
+    """The objects in the list ``node[key]``: a catalog is someone else's JSON, in which a list may be
+    missing, null, or something else (``"props": 7`` was a TypeError, exit 70)."""
+    value = node.get(key)
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
+
+
 def _walk_controls(node: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    for group in node.get("groups", []) or []:
-        if isinstance(group, dict):
-            yield from _walk_controls(group)
-    for control in node.get("controls", []) or []:
-        if isinstance(control, dict):
-            yield control
-            yield from _walk_controls(control)
+    for group in _dicts(node, "groups"):
+        yield from _walk_controls(group)
+    for control in _dicts(node, "controls"):
+        yield control
+        yield from _walk_controls(control)
 
 
 def _withdrawn(control: dict[str, Any]) -> bool:
-    return any(p.get("name") == "status" and p.get("value") == "withdrawn" for p in control.get("props", []) or [])
+    return any(p.get("name") == "status" and p.get("value") == "withdrawn" for p in _dicts(control, "props"))
 
 
 def catalog_baseline(path: Path, level: Baseline) -> BaselineSet:

@@ -214,7 +214,11 @@ CollectTarget = Union[LocalHost, RootDir]
 def parse_target(text: str, snapshot_pubkey: Path | None = None) -> Target:
     """``local``, ``root:DIR``, ``snapshot:FILE`` or ``replay:DIR`` (the ``--target`` option) as a target; anything
     else is a ValueError.  A root directory is checked when its facts are acquired."""
+    from auditor.safeio import path_problem
+
     kind, sep, rest = text.partition(":")
+    if sep and kind in ("root", "snapshot", "replay") and rest and (problem := path_problem(rest)) is not None:
+        raise ValueError(f"{text[:80]!r}: the path {problem}")
     if text == "local":
         return LocalHost()
     if sep and kind == "root" and rest:

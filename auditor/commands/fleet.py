@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 
+from auditor.commands.options import MAX_DAYS
 from auditor.model.result import Severity
 from auditor.plugins import plugins_enabled
 
@@ -80,7 +81,7 @@ def evaluate(snapshots: tuple[Path, ...], policy_path: Path, out_dir: Path, sign
 @click.option("--store", default=None, help="History store (a file path or a SQLAlchemy URL) "
               "[default: LBAUDIT_STORE, else the per-user default].")
 @click.option("--policy", "policy_id", default=None, help="Only runs of this policy id.")
-@click.option("--stale-days", type=click.IntRange(min=0), default=7, show_default=True,
+@click.option("--stale-days", type=click.IntRange(min=0, max=MAX_DAYS), default=7, show_default=True,
               help="List hosts whose latest run is older than this many days.")
 @click.option("--top", type=click.IntRange(min=1), default=10, show_default=True,
               help="How many of the rules failing on most hosts to list.")

@@ -16,6 +16,7 @@ from typing import Any, Callable
 
 import click
 
+from auditor.commands.options import MAX_DAYS
 from auditor.model.codes import ExitCode  # the plain enum: listing runs needs no pydantic model
 from auditor.text import one_line
 
@@ -220,7 +221,7 @@ def diff_runs(run_ids: tuple[int, ...], host: str | None, policy: str | None, al
 # ------------------------------------------------------------------ trend
 
 @history.command()
-@click.option("--days", type=click.IntRange(min=1), default=30, show_default=True,
+@click.option("--days", type=click.IntRange(min=1, max=MAX_DAYS), default=30, show_default=True,
               help="The last N UTC days, today included (unless --since is given).")
 @click.option("--since", callback=_day, help="First day (YYYY-MM-DD).")
 @click.option("--until", callback=_day, help="Last day (YYYY-MM-DD) [default: today].")
@@ -264,7 +265,7 @@ def trend(days: int, since: date | None, until: date | None, host: str | None, p
 # ------------------------------------------------------------------ prune
 
 @history.command()
-@click.option("--older-than", "older_than", type=click.IntRange(min=0), metavar="DAYS",
+@click.option("--older-than", "older_than", type=click.IntRange(min=0, max=MAX_DAYS), metavar="DAYS",
               help="Remove runs started more than DAYS days ago.")
 @click.option("--keep-last", type=click.IntRange(min=0), metavar="N",
               help="Always keep the newest N runs of each host and policy (alone: remove all older ones).")

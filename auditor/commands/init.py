@@ -20,6 +20,7 @@ from typing import Any
 import click
 
 from auditor.errors import InputError
+from auditor.text import one_line
 
 DEFAULT_OUTPUT = Path("lbaudit-policy.yaml")
 # The pool check's defaults when the host's range cannot be read (the Linux default pool is larger).
@@ -39,7 +40,9 @@ class _Exception:
 def _glob_literal(name: str) -> str:
     """A process name as a glob that matches exactly it: glob characters in brackets, and any
     character a policy string may not hold as ``?``."""
-    text = re.sub(r"[\x00-\x1f\x7f]", "?", name)
+    # control characters, and what YAML or a policy string takes as a line break or a bidi control
+    # (NEL, U+2028/U+2029, the embeddings, overrides and isolates): a process name is the host's text
+    text = re.sub(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]", "?", name)
     return re.sub(r"([*?\[])", lambda m: "?" if m.group(1) == "?" else f"[{m.group(1)}]", text)
 
 
@@ -90,7 +93,7 @@ def policy_text(snapshot: Any | None, today: str) -> str:
     policy_id = "host-" + re.sub(r"[^A-Za-z0-9._-]", "-", host)[:100] if host else "starter"
     lines = [
         f"# Written by `lbaudit init{' --from-host' if snapshot is not None else ''}` on {today}"
-        + (f" from the listeners and sysctls of {host}." if host else "."),
+        + (f" from the listeners and sysctls of {one_line(host)}." if host else "."),
         "# A starting point to review, not an approval of what runs: every exception below has",
         "# reason: TODO, and the policy must not be used as a gate until each reason is written",
         "# (`lbaudit validate` warns while one is TODO).",
@@ -109,7 +112,8 @@ def policy_text(snapshot: Any | None, today: str) -> str:
     if exceptions:
         lines.append("      exceptions:")
         for item in exceptions:
-            lines.append(f"        # found: {'; '.join(item.seen[:4])}{' ...' if len(item.seen) > 4 else ''}")
+            # a subject names the process: a line break in it would end the comment and break the YAML
+            lines.append(f"        # found: {one_line('; '.join(item.seen[:4]))}{' ...' if len(item.seen) > 4 else ''}")
             if item.process is None:
                 lines.append("        # owner not identified (run init as root to match on the process name)")
             match = [f"process: {_yaml_string(_glob_literal(item.process))}"] if item.process else []
@@ -131,7 +135,7 @@ def policy_text(snapshot: Any | None, today: str) -> str:
         lines.append(f"      min_pool_size: {DEFAULT_MIN_POOL}")
         lines.append("      min_low: 1024")
     if inside:
-        lines.append("      # TODO: listeners inside the ephemeral range: " + "; ".join(inside[:6])
+        lines.append("      # TODO: listeners inside the ephemeral range: " + one_line("; ".join(inside[:6]))
                      + (" ..." if len(inside) > 6 else ""))
         lines.append("      # move them out of the range or reserve their ports (net.ipv4.ip_local_reserved_ports),")
         lines.append("      # then set this to true.")

@@ -44,6 +44,11 @@ def resolve_target(target: str | None, root: Path | None, snapshot: Path | None 
     return chosen
 
 
+# The most days a day-count option (--days, --older-than, --stale-days) takes: a century of runs,
+# far past any retention; a count that reached before year 1 was an OverflowError of the date
+# arithmetic (exit 70).
+MAX_DAYS = 36600
+
 COLOR_CHOICES = ("auto", "always", "never")
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -268,12 +268,52 @@ def _family_counts(evidence: Evidence) -> dict[tuple[str, str], int]:
     return dict(counts)
 
 
-def _decompress(content: bytes, size: int) -> bytes:
+def _decompress(content: Any, size: Any) -> bytes:
+    if not isinstance(content, bytes) or not isinstance(size, int) or isinstance(size, bool) or size < 0:
+        # SQLite keeps any value in any column: a row edited outside lbaudit
+        raise ValueError(f"the stored row holds {_shown(content)} of size {_shown(size)}, not compressed bytes "
+                         "and their length")
     inflater = zlib.decompressobj()
     data = inflater.decompress(content, min(size, MAX_EVIDENCE_BYTES) + 1)
     if not inflater.eof:
         raise ValueError("the stored evidence is truncated or longer than recorded")
     return data
+
+
+class DamagedRow(ValueError):
+    """A row of the store holds a value its column cannot hold: SQLite keeps any value in any column,
+    so a store edited outside lbaudit can hold a time that is no time or text where a count goes."""
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+# The columns a row read from the store may hold, by the name the row gives them (the labels of
+# _run_query included): the Python type each one must have, whether it may be NULL, and its name.
+_ROW_TYPES: dict[str, tuple[type, bool, str]] = {
+    name: (column.type.python_type, bool(column.nullable), f"{column.table.name}.{column.name}")
+    for name, column in {
+        **{c.name: c for table in (t.findings, t.hosts, t.policies, t.pruned_runs, t.runs) for c in table.columns},
+        "policy_version": t.policies.c.version,
+    }.items()
+}
+
+
+def _checked(row: Any) -> Any:
+    """``row``, once every value in it has its column's type (a DamagedRow otherwise)."""
+    for name, value in row._mapping.items():
+        known = _ROW_TYPES.get(name)
+        if known is None:
+            continue
+        expected, nullable, column = known
+        if value is None and nullable:
+            continue
+        if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
+            raise DamagedRow(f"{column} holds {_shown(value)}, not {expected.__name__} "
+                             "(the store was changed outside lbaudit)")
+    return row
 
 
 def _parse_signature(raw: bytes) -> dict[str, Any]:
@@ -363,6 +403,18 @@ class HistoryStore:
         detail = getattr(exc, "orig", None) or exc
         first = str(detail).strip().splitlines()[0] if str(detail).strip() else type(detail).__name__
         return InputError(f"{self.shown}: cannot {action} the history store: {first}")
+
+    def _damaged(self, exc: BaseException) -> InputError | None:
+        """The InputError naming the store for an error raised while reading a row that holds a value
+        its column cannot hold (a DamagedRow of :func:`_checked`, or SQLAlchemy's own reading of a
+        typed column: a DATETIME that is no ISO time); None for any other error (a bug stays one)."""
+        if isinstance(exc, DamagedRow):
+            return InputError(f"{self.shown}: a row of the history store is damaged: {exc}")
+        if _raised_by_sqlalchemy(exc.__traceback__):
+            return InputError(f"{self.shown}: a row of the history store is damaged: a value cannot be read as its "
+                              f"column's type: {type(exc).__name__}: {_shown(str(exc))} (the store was changed "
+                              "outside lbaudit)")
+        return None
 
     def revision(self) -> str | None:
         """The Alembic revision the store is at, or None for an empty database."""
@@ -639,6 +691,7 @@ class HistoryStore:
 
     @staticmethod
     def _run_dict(row: Any) -> dict[str, Any]:
+        row = _checked(row)
         return {
             "id": row.id,
             "host": {"hostname": row.hostname, "machine_id": row.machine_id, "inventory_name": row.inventory_name},
@@ -663,8 +716,8 @@ class HistoryStore:
             run["findings"] = [
                 {"id": f.finding_id, "rule": f.rule_id, "check": f.check, "status": f.status,
                  "severity": f.severity, "subject": f.subject, "controls": f.controls.split(",") if f.controls else []}
-                for f in conn.execute(sa.select(t.findings).where(t.findings.c.run_id == run_id)
-                                      .order_by(t.findings.c.rule_id, t.findings.c.subject, t.findings.c.finding_id))]
+                for f in map(_checked, conn.execute(sa.select(t.findings).where(t.findings.c.run_id == run_id)
+                                      .order_by(t.findings.c.rule_id, t.findings.c.subject, t.findings.c.finding_id)))]
             run["attestations"] = [
                 {"kind": a.kind, "document_sha256": a.document_sha256, "attested_at": _iso(a.attested_at)}
                 for a in conn.execute(sa.select(t.attestations).where(t.attestations.c.run_id == run_id)
@@ -775,10 +828,10 @@ class HistoryStore:
                 attested = set(conn.execute(attested_ids).scalars())
                 seen: dict[tuple[int, str], int] = defaultdict(int)
                 doomed = []
-                for row in conn.execute(sa.select(t.runs.c.id, t.runs.c.host_id, t.runs.c.policy_id,
-                                                  t.runs.c.started_at, t.runs.c.evidence_sha256,
-                                                  t.runs.c.prev_evidence_sha256)
-                                        .order_by(t.runs.c.host_id, t.runs.c.policy_id, t.runs.c.id.desc())):
+                for row in map(_checked, conn.execute(
+                        sa.select(t.runs.c.id, t.runs.c.host_id, t.runs.c.policy_id, t.runs.c.started_at,
+                                  t.runs.c.evidence_sha256, t.runs.c.prev_evidence_sha256)
+                        .order_by(t.runs.c.host_id, t.runs.c.policy_id, t.runs.c.id.desc()))):
                     chain = (row.host_id, row.policy_id)
                     seen[chain] += 1
                     if keep_last is not None and seen[chain] <= keep_last:
@@ -817,6 +870,11 @@ class HistoryStore:
             raise
         except (SQLAlchemyError, DBAPIError) as exc:
             raise self._fail("prune", exc) from None
+        except (ValueError, TypeError, OverflowError) as exc:
+            damaged = self._damaged(exc)
+            if damaged is None:
+                raise
+            raise damaged from None
         return report
 
     # ------------------------------------------------------------------ verify
@@ -834,9 +892,9 @@ class HistoryStore:
         report = VerifyReport()
         with self._reading() as conn:
             entries: dict[tuple[int, str], list[Any]] = defaultdict(list)
-            for row in conn.execute(self._run_query().order_by(t.runs.c.id)):
+            for row in map(_checked, conn.execute(self._run_query().order_by(t.runs.c.id))):
                 entries[(row.host_id, row.policy_id)].append(("run", row))
-            for row in conn.execute(sa.select(t.pruned_runs).order_by(t.pruned_runs.c.run_id)):
+            for row in map(_checked, conn.execute(sa.select(t.pruned_runs).order_by(t.pruned_runs.c.run_id))):
                 entries[(row.host_id, row.policy_id)].append(("pruned", row))
             names = dict(conn.execute(sa.select(t.hosts.c.id, t.hosts.c.hostname)).all())
         report.chains = len(entries)
@@ -903,7 +961,11 @@ class HistoryStore:
             return 0
         from auditor.attest.signing import _message, canonical_digest
 
-        document = _parse_signature(row.signature.encode("utf-8"))
+        try:
+            document = _parse_signature(row.signature.encode("utf-8"))
+        except InputError as exc:
+            broken("signature", f"its stored signature cannot be read: {exc}")
+            return 0
         if document["evidence_sha256"] != canonical_digest(raw):
             broken("signature", "its signature is over another document")
             return 0
@@ -950,6 +1012,24 @@ class _Reading:
         self.conn.close()
         if isinstance(exc, (SQLAlchemyError, DBAPIError)):
             raise self.store._fail("read", exc) from None
+        if isinstance(exc, (ValueError, TypeError, OverflowError)) and (damaged := self.store._damaged(exc)) is not None:
+            raise damaged from None
+
+
+def _raised_by_sqlalchemy(tb: Any) -> bool:
+    """Whether the innermost frames of the traceback ``tb`` are SQLAlchemy's (reading a row), not ours."""
+    last = None
+    while tb is not None:
+        last, tb = tb, tb.tb_next
+    frame = last.tb_frame if last is not None else None
+    while frame is not None:
+        module = frame.f_globals.get("__name__", "")
+        if module.startswith("sqlalchemy."):
+            return True
+        if module.startswith("auditor."):
+            return False
+        frame = frame.f_back
+    return False
 
 
 def dump_json_line(run: dict[str, Any]) -> str:

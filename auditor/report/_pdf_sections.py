@@ -177,10 +177,34 @@ def table_style(commands: list[tuple]) -> TableStyle:
     return TableStyle([("FONT", (0, 0), (-1, -1), FONT_NAMES["regular"], 8), *commands])
 
 
+def _fitted(item: Any, width: float) -> Any:
+    """A cell of :func:`cell` clipped to what a column of ``width`` points holds in CELL_HEIGHT_POINTS,
+    measured as reportlab wraps it (a narrow column of the method section held a 2000-character
+    policy name on no page: LayoutError, exit 70); anything else as it is."""
+    if not isinstance(item, _Cell) or len(item.plain) < MEASURED_CELL_CHARACTERS:
+        return item
+    inner = width - 8  # the table style's left and right padding
+
+    def fits(paragraph: Paragraph) -> bool:
+        return paragraph.wrap(inner, 1e9)[1] <= CELL_HEIGHT_POINTS
+
+    if fits(item):
+        return item
+    low, high = 1, len(item.plain) - 1  # the longest clip that fits, by bisection (a dozen wraps)
+    while low < high:
+        middle = (low + high + 1) // 2
+        if fits(Paragraph(text(clipped(item.plain, middle)), item.style)):
+            low = middle
+        else:
+            high = middle - 1
+    return Paragraph(text(clipped(item.plain, low)), item.style)
+
+
 def table(doc: Doc, header: list[str], rows: list[list[Any]], widths: list[float], *, long: bool = True,
           extra: Iterable[tuple] = ()) -> Table:
     """A table whose header row repeats on every page it spans, with zebra rows."""
     theme = doc.theme
+    rows = [[_fitted(item, width) for item, width in zip(row, widths)] for row in rows]
     data = [[Paragraph(text(h), doc.styles.header_cell) for h in header]] + rows
     kind = LongTable if long else Table
     result = kind(data, colWidths=widths, repeatRows=1, hAlign="LEFT")
@@ -205,26 +229,42 @@ def table(doc: Doc, header: list[str], rows: list[list[Any]], widths: list[float
 MAX_CELL_CHARACTERS = 2000
 
 
-# One line of the cover's scope box (a gap's reason): the box holds up to seven of them in one cell.
-MAX_SCOPE_LINE_CHARACTERS = 400
-
-
-def clip(value: Any, limit: int = MAX_CELL_CHARACTERS) -> str:
-    """``value`` as text of at most about ``limit`` characters, saying how many more the evidence holds."""
+def clipped(value: Any, limit: int = MAX_CELL_CHARACTERS) -> str:
+    """``value`` as text of at most ``limit`` characters, saying how many more the evidence holds:
+    reportlab never splits a table row or a one-cell panel over pages, so a longer value (a policy
+    owner or version, a host name, a gap reason of thousands of characters) stopped the whole PDF
+    with its LayoutError (exit 70)."""
     value = str(value)
     if len(value) > limit:
         value = f"{value[:limit - 1]}\u2026 ({len(value) - limit + 1} more characters in the evidence)"
     return value
 
 
+class _Cell(Paragraph):
+    """A paragraph cell made of plain text by :func:`cell`: :func:`table` clips it again to what its
+    column can hold on one page."""
+
+    plain: str
+
+
 def cell(doc: Doc, value: Any, style: str = "cell") -> Paragraph:
-    return Paragraph(text(clip(value)), getattr(doc.styles, style))
+    plain = clipped(value)
+    paragraph = _Cell(text(plain), getattr(doc.styles, style))
+    paragraph.plain = plain
+    return paragraph
+
+
+# A cell is clipped to at most this many points of a page's height (the frame is ~728 pt: room for
+# the repeated header row and the cell's padding).
+CELL_HEIGHT_POINTS = 660
+# Shorter cells are not measured: no column is narrow enough for them to fill a page.
+MEASURED_CELL_CHARACTERS = 200
 
 
 # ------------------------------------------------------------------ cover
 
 def _digest(value: str) -> str:
-    return f'<font name="{FONT_NAMES["mono"]}" size="7.6">{text(clip(value))}</font>'
+    return f'<font name="{FONT_NAMES["mono"]}" size="7.6">{text(clipped(value))}</font>'
 
 
 def _facts_trust(trust: FactsTrust) -> str:
@@ -234,8 +274,8 @@ def _facts_trust(trust: FactsTrust) -> str:
     if trust.kind == "verified":
         return "<b>verified snapshot</b>: its Ed25519 signature holds for key<br/>" + _digest(trust.key or "?")
     if trust.kind == "bundle":
-        return f"<b>UNVERIFIED captured bundle</b>: {text(trust.why)}; its outputs could have been edited"
-    return f"<b>UNVERIFIED snapshot</b>: {text(trust.why)}; its facts could have been edited"
+        return f"<b>UNVERIFIED captured bundle</b>: {text(clipped(trust.why))}; its outputs could have been edited"
+    return f"<b>UNVERIFIED snapshot</b>: {text(clipped(trust.why))}; its facts could have been edited"
 
 
 def _logo(doc: Doc) -> Image | None:
@@ -254,7 +294,15 @@ def _scope_box(doc: Doc) -> Table:
     scope = doc.view.cover.scope
     assert scope is not None  # the view always sets it; None only for views built by hand
     if scope.unseen:
-        unseen = "<br/>".join("\u2022 " + text(clip(line, MAX_SCOPE_LINE_CHARACTERS)) for line in scope.unseen)
+        # each line and all of them together within a cell's bound
+        shown, room = [], MAX_CELL_CHARACTERS
+        for line in scope.unseen:
+            if room <= 0:
+                shown.append(f"\u2026 {len(scope.unseen) - len(shown)} more (in the evidence)")
+                break
+            shown.append(clipped(line)[:room])
+            room -= len(shown[-1])
+        unseen = "<br/>".join("\u2022 " + text(line) for line in shown)
         if scope.not_reviewed:
             unseen += f"<br/>{count_phrase(scope.not_reviewed, 'finding')} not reviewed as a result"
     else:
@@ -280,7 +328,7 @@ def cover(doc: Doc) -> list[Flowable]:
     flow: list[Flowable] = []
 
     organisation = view.organisation or theme.organisation
-    brand = [para(doc, f"<b>{text(organisation or 'lbaudit')}</b>", "body"),
+    brand = [para(doc, f"<b>{text(clipped(organisation or 'lbaudit'))}</b>", "body"),
              para(doc, f"Policy-as-code compliance attestation \u00b7 document {text(view.document_id)}", "muted")]
     logo = _logo(doc)
     if logo is not None:
@@ -293,7 +341,7 @@ def cover(doc: Doc) -> list[Flowable]:
 
     verdict_colour = theme.verdict_colours.get(view.verdict.value, theme.colour("primary"))
     panel = Table([[Paragraph(view.verdict_word, styles.verdict)],
-                   [Paragraph(text(clip(view.verdict_sentence)), _on_colour(styles.body))]],
+                   [Paragraph(text(clipped(view.verdict_sentence)), _on_colour(styles.body))]],
                   colWidths=[doc.width], hAlign="LEFT")
     panel.setStyle(table_style([
         ("BACKGROUND", (0, 0), (-1, -1), verdict_colour),
@@ -305,19 +353,19 @@ def cover(doc: Doc) -> list[Flowable]:
         flow += [_scope_box(doc), Spacer(1, 4 * mm)]
 
     signed = (_digest(view.fingerprint) + "<br/>Ed25519 key fingerprint (SHA-256) named by the detached "
-              f"signature {text(clip(view.evidence_name))}.sig; <i>lbaudit verify</i> checks it"
+              f"signature {text(clipped(view.evidence_name))}.sig; <i>lbaudit verify</i> checks it"
               if view.fingerprint else "<b>unsigned</b>: no detached signature accompanied the evidence")
     rows = [
-        ("System assessed", text(clip(view.system))),
-        ("Operating system", text(clip(f"{view.os}, kernel {view.kernel}"))),
-        ("Machine ID", _digest(view.machine_id)),
-        ("Facts collected from", text(clip(view.source))),
+        ("System assessed", text(clipped(view.system))),
+        ("Operating system", text(clipped(f"{view.os}, kernel {view.kernel}"))),
+        ("Machine ID", _digest(clipped(view.machine_id))),
+        ("Facts collected from", text(clipped(view.source))),
         ("Facts trusted", _facts_trust(view.trust)),
-        ("Policy", text(clip(view.policy)) + "<br/>SHA-256 " + _digest(view.policy_sha256)),
-        ("Assessment ran", text(clip(f"{view.ran} with {view.tool}"))),
-        ("Assessor", text(clip(view.assessor))),
+        ("Policy", text(clipped(view.policy)) + "<br/>SHA-256 " + _digest(view.policy_sha256)),
+        ("Assessment ran", text(view.ran) + " with " + text(clipped(view.tool))),
+        ("Assessor", text(clipped(view.assessor))),
         ("Document", text(view.document_id) + " (from the evidence SHA-256)"),
-        ("Evidence", text(clip(view.evidence_name)) + " (embedded in this PDF as an attachment)<br/>SHA-256 "
+        ("Evidence", text(clipped(view.evidence_name)) + " (embedded in this PDF as an attachment)<br/>SHA-256 "
          + _digest(view.evidence_sha256)),
         ("Signing key", signed),
     ]
@@ -731,8 +779,8 @@ def method(doc: Doc) -> list[Flowable]:
     flow: list[Flowable] = [CondPageBreak(60 * mm), heading(doc, "5 Method and scope", key="method")]
     privileges = "with administrative privileges" if view.privileged else "without administrative privileges"
     flow.append(para(doc, (
-        f"Facts were collected from the {text(clip(view.source))}{' ' + text(clip(view.source_detail)) if view.source_detail else ''} "
-        f"at {view.collected_at} by lbaudit {text(clip(view.tool_version))}, running as {text(clip(view.who))} "
+        f"Facts were collected from the {text(clipped(view.source))}{' ' + text(clipped(view.source_detail)) if view.source_detail else ''} "
+        f"at {view.collected_at} by lbaudit {text(clipped(view.tool_version))}, running as {text(clipped(view.who))} "
         f"{privileges}. Evaluation is a pure function of the policy and these facts; the checks below judged "
         "them. What could not be seen is listed as a gap and turned into not-reviewed findings, never passes.")))
 
@@ -750,7 +798,7 @@ def method(doc: Doc) -> list[Flowable]:
         flow.append(para(doc, "Every fact section the rules needed was collected in full."))
     if view.incomplete_reasons:
         flow.append(para(doc, "<b>Not reviewed or errored:</b> " + "; ".join(
-            text(clip(r)) for r in view.incomplete_reasons) + (
+            text(clipped(r)) for r in view.incomplete_reasons) + (
             f"; and {view.more_incomplete} more" if view.more_incomplete else ""),
             "small"))
 

@@ -133,12 +133,12 @@ def render_junit(evidence: Evidence, context: ReportContext) -> bytes:
         "skipped": str(counts["skipped"]),
         "time": _seconds(duration),
         "timestamp": utc_timestamp(evidence.run.started_at),
-        "hostname": prov.hostname,
+        "hostname": _text(prov.hostname),  # a snapshot's host name may hold any character: XML cannot
         "package": "lbaudit",
-        "version": policy.version,
+        "version": _text(policy.version),
     })
     if policy.sources:
-        suite.set("file", policy.sources[0].path)
+        suite.set("file", _text(policy.sources[0].path))
     properties = ET.SubElement(suite, "properties")
     for name, value in (
         ("policy.id", policy.id),
