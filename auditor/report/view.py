@@ -756,6 +756,13 @@ def content_sha256(evidence_bytes: bytes) -> str:
     return sha256_hex(canonical_json(json.loads(evidence_bytes.decode("utf-8"))))
 
 
+def file_sha256(evidence_bytes: bytes) -> str:
+    """SHA-256 of the evidence file's bytes (remembered for the evidence this process read last)."""
+    from auditor.storage.evidence import file_sha256 as remembered
+
+    return remembered(evidence_bytes)
+
+
 def evidence_name(evidence_path: str | None) -> str:
     """The file name a report gives the evidence (its path's last part, or ``evidence.json``)."""
     name = Path(evidence_path).name if evidence_path else ""
@@ -766,7 +773,7 @@ def view_of(evidence: Evidence, context: ReportContext) -> AttestationView:
     """The view a reporter renders: ``attestation_view`` with what the report context says (the
     evidence file's name and bytes, the signing key, the assessor or else the policy owner)."""
     return attestation_view(evidence, evidence_name=evidence_name(context.evidence_path),
-                            evidence_sha256=sha256_hex(context.evidence_bytes),
+                            evidence_sha256=file_sha256(context.evidence_bytes),
                             content_sha256=content_sha256(context.evidence_bytes),
                             fingerprint=context.signature_fingerprint,
                             assessor=context.assessor or evidence.policy.owner,

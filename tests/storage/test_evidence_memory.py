@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import pytest
@@ -10,7 +11,8 @@ from auditor.errors import InputError
 from auditor.model.base import canonical_json, sha256_hex
 from auditor.model.evidence import Evidence
 from auditor.report.view import content_sha256
-from auditor.storage.evidence import evidence_bytes, known_content_sha256, parse_evidence
+from auditor.storage import evidence as storage_evidence
+from auditor.storage.evidence import evidence_bytes, file_sha256, known_content_sha256, parse_evidence
 from auditor.storage.jsonfile import canonical_sha256, loads_strict, validate_versioned
 from tests.evidence_fixtures import make_evidence
 
@@ -63,6 +65,20 @@ def test_the_content_digest_of_read_evidence_is_taken_as_it_is_read_and_is_the_r
     parse_evidence(raw, "e.json")
     assert known_content_sha256(raw) == sha256_hex(canonical_json(json.loads(raw)))
     assert content_sha256(raw) == known_content_sha256(raw)
+
+
+def test_the_file_digest_is_remembered_for_the_bytes_read_last_and_only_for_those():
+    raw = evidence_bytes(make_evidence(extra_listeners=3)) + b"  "
+    parse_evidence(raw, "e.json")
+    assert file_sha256(raw) == hashlib.sha256(raw).hexdigest()
+    assert storage_evidence._last_read is raw  # remembered, and by this very object
+    equal = bytes(bytearray(raw))  # equal bytes, another object: hashed, so still right
+    assert equal is not raw and file_sha256(equal) == hashlib.sha256(raw).hexdigest()
+    other = raw + b" "
+    assert file_sha256(other) == hashlib.sha256(other).hexdigest()
+    mutable = bytearray(raw)
+    parse_evidence(mutable, "e.json")  # a bytearray could change afterwards: not remembered
+    assert storage_evidence._last_read is raw
 
 
 def test_findings_and_listeners_validated_one_by_one_make_the_same_evidence():
