@@ -315,17 +315,56 @@ class ControlRow:
     text_note: str = ""  # why an objective is missing, when it is
 
 
-@dataclass(frozen=True)
 class FindingRow:
-    status: Status
-    subject: str
-    message: str
-    reason: str | None  # shown only when the message does not already say it
-    observed: str
-    expected: str
-    observed_sentence: str = ""  # value_sentence(observed): how a report words it
-    expected_sentence: str = ""
-    workload: str = ""  # workload_of(finding): the owning process, "" when none is recorded
+    """A finding that needs attention, as the attestation words it.
+
+    One per such finding (5,000 of a large host), so not a frozen dataclass (which sets each field
+    through ``object.__setattr__``): a plain class with slots, read-only by convention.  ``observed``
+    and ``expected`` (the values as ``key: value`` lines) are worded only when asked for: the PDF
+    shows the sentences, and a rule with many findings only their workloads and shared sentences."""
+
+    __slots__ = ("status", "subject", "message", "reason", "observed_sentence", "expected_sentence", "workload",
+                 "_finding")
+    # What a row says (compared by ==, as the dataclass it was compared its fields)
+    FIELDS = ("status", "subject", "message", "reason", "observed", "expected", "observed_sentence",
+              "expected_sentence", "workload")
+
+    def __init__(self, finding: Finding) -> None:
+        unseen = finding.observed is None and finding.status in (Status.NOT_REVIEWED, Status.ERROR)
+        shows_reason = finding.reason and finding.reason != finding.message.removeprefix("not reviewed: ")
+        self.status: Status = finding.status
+        self.subject: str = finding.subject
+        self.message: str = finding.message
+        self.reason: str | None = finding.reason if shows_reason else None  # when the message does not say it
+        # value_sentence(observed / expected): how a report words them
+        self.observed_sentence: str = "not observed" if unseen else (
+            value_sentence(finding.observed) if finding.observed is not None else NOTHING)
+        self.expected_sentence: str = value_sentence(finding.expected) if finding.expected is not None else NOTHING
+        self.workload: str = workload_of(finding)  # the owning process, "" when none is recorded
+        self._finding = finding
+
+    @property
+    def observed(self) -> str:
+        finding = self._finding
+        if finding.observed is None and finding.status in (Status.NOT_REVIEWED, Status.ERROR):
+            return "not observed"
+        return value_text(finding.observed)
+
+    @property
+    def expected(self) -> str:
+        return value_text(self._finding.expected)
+
+    def _said(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, name) for name in self.FIELDS)
+
+    def __eq__(self, other: object) -> bool:
+        return self._said() == other._said() if isinstance(other, FindingRow) else NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._said())
+
+    def __repr__(self) -> str:
+        return f"FindingRow({self.status.value}, {self.subject!r})"
 
 
 @dataclass(frozen=True)
@@ -583,22 +622,6 @@ def _controls(ev: Evidence) -> tuple[ControlRow, ...]:
     return tuple(rows)
 
 
-def _finding_row(finding: Finding) -> FindingRow:
-    if finding.observed is None and finding.status in (Status.NOT_REVIEWED, Status.ERROR):
-        observed = "not observed"
-    else:
-        observed = value_text(finding.observed)
-    shows_reason = finding.reason and finding.reason != finding.message.removeprefix("not reviewed: ")
-    if finding.observed is None and finding.status in (Status.NOT_REVIEWED, Status.ERROR):
-        observed_sentence = "not observed"
-    else:
-        observed_sentence = value_sentence(finding.observed) if finding.observed is not None else NOTHING
-    return FindingRow(finding.status, finding.subject, finding.message, finding.reason if shows_reason else None,
-                      observed, value_text(finding.expected), observed_sentence=observed_sentence,
-                      expected_sentence=value_sentence(finding.expected) if finding.expected is not None else NOTHING,
-                      workload=workload_of(finding))
-
-
 def _shared(values: list[str]) -> str:
     first = values[0]
     return first if all(v == first for v in values) else f"e.g. {first}"
@@ -640,7 +663,7 @@ def _findings(ev: Evidence, by_rule: dict[str, list[Finding]]) -> tuple[FindingG
         if not attention:
             continue
         record = checks.get(rule.check)
-        rows = tuple(_finding_row(f) for f in attention)
+        rows = tuple(FindingRow(f) for f in attention)
         groups.append(FindingGroup(
             rule_id=rule.id, title=f"{rule.id}: {rule.title or (record.title if record else rule.check)}",
             check=rule.check, check_version=record.version if record else None, severity=rule.severity.value,
