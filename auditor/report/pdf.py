@@ -16,6 +16,9 @@ attachment.
 
 from __future__ import annotations
 
+# isort: off
+from auditor.report import _pdf_start  # noqa: F401 - first: imports reportlab.platypus (see there)
+# isort: on
 import base64
 import binascii
 import hashlib
