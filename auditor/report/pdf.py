@@ -35,7 +35,7 @@ from reportlab.platypus import BaseDocTemplate, Frame, NextPageTemplate, PageBre
 
 from auditor import __version__
 from auditor.errors import InputError
-from auditor.model.base import canonical_json
+from auditor.model.base import canonical_json, sha256_hex
 from auditor.model.evidence import Evidence
 from auditor.report import ReportContext, Reporter
 from auditor.report import _pdf_sections as sections
@@ -48,7 +48,7 @@ from auditor.report._pdf_canvas import (
     PageDecor,
 )
 from auditor.report._pdf_theme import FONT_NAMES, load_theme, make_styles
-from auditor.report.view import attestation_view, content_sha256, evidence_name, file_sha256
+from auditor.report.view import attestation_view, content_sha256, evidence_name
 from auditor.resources import data_dir
 
 MARGIN = 18 * mm
@@ -204,10 +204,10 @@ def render_pdf(evidence: Evidence, context: ReportContext) -> bytes:
     theme = load_theme()
     styles = make_styles(theme)
     prov = evidence.snapshot.provenance
-    evidence_sha256 = file_sha256(context.evidence_bytes)
+    evidence_sha256 = sha256_hex(context.evidence_bytes)
     name = inputs.evidence_name
     width, height = theme.page_size
-    content_digest = content_sha256(context.evidence_bytes)
+    content_digest = content_sha256(context.evidence_bytes, evidence_sha256)  # the bytes hashed once here
     view = attestation_view(evidence, evidence_name=name, evidence_sha256=evidence_sha256,
                             content_sha256=content_digest, fingerprint=inputs.signature_key, assessor=inputs.assessor,
                             organisation=inputs.org_name or "", pdf_signer=inputs.pdf_signer or "")

@@ -769,21 +769,16 @@ def attestation_view(evidence: Evidence, *, evidence_name: str, evidence_sha256:
     )
 
 
-def content_sha256(evidence_bytes: bytes) -> str:
-    """SHA-256 of the canonical JSON of the evidence: the digest ``lbaudit`` signatures cover."""
+def content_sha256(evidence_bytes: bytes, file_sha256: str | None = None) -> str:
+    """SHA-256 of the canonical JSON of the evidence: the digest ``lbaudit`` signatures cover.
+    ``file_sha256``: of ``evidence_bytes``, when the caller has it (then they are not hashed again)."""
     from auditor.storage.evidence import known_content_sha256
 
-    known = known_content_sha256(evidence_bytes)  # evidence read from a file was digested as it was read
+    # evidence read from a file was digested as it was read
+    known = known_content_sha256(evidence_bytes, file_sha256)
     if known is not None:
         return known
     return sha256_hex(canonical_json(json.loads(evidence_bytes.decode("utf-8"))))
-
-
-def file_sha256(evidence_bytes: bytes) -> str:
-    """SHA-256 of the evidence file's bytes (remembered for the evidence this process read last)."""
-    from auditor.storage.evidence import file_sha256 as remembered
-
-    return remembered(evidence_bytes)
 
 
 def evidence_name(evidence_path: str | None) -> str:
@@ -795,9 +790,10 @@ def evidence_name(evidence_path: str | None) -> str:
 def view_of(evidence: Evidence, context: ReportContext) -> AttestationView:
     """The view a reporter renders: ``attestation_view`` with what the report context says (the
     evidence file's name and bytes, the signing key, the assessor or else the policy owner)."""
+    evidence_sha256 = sha256_hex(context.evidence_bytes)
     return attestation_view(evidence, evidence_name=evidence_name(context.evidence_path),
-                            evidence_sha256=file_sha256(context.evidence_bytes),
-                            content_sha256=content_sha256(context.evidence_bytes),
+                            evidence_sha256=evidence_sha256,
+                            content_sha256=content_sha256(context.evidence_bytes, evidence_sha256),
                             fingerprint=context.signature_fingerprint,
                             assessor=context.assessor or evidence.policy.owner,
                             organisation=context.org_name or "", pdf_signer=context.pdf_signer or "")

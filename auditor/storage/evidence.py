@@ -126,26 +126,11 @@ def load_evidence(path: Path) -> tuple[Evidence, bytes]:
 # reports print it, and parsing 29 MB of JSON once more for it (twice for a PDF) held another copy
 # of the whole document beside the validated one (issue 16).
 _CONTENT_DIGESTS: dict[str, str] = {}
-# The file SHA-256 of the evidence bytes read last, with those bytes (compared by identity: the same
-# object, which this reference keeps alive, so its id cannot be another's): the PDF prints it and
-# looks the content digest up by it, and hashing 29 MB three times per rendering was two too many.
-# (Two plain globals: neither bytes nor str is tracked by the cycle collector, so replacing them
-# frees nothing a program may have frozen.)
-_last_read: bytes | None = None
-_last_read_sha256 = ""
-
-
-def file_sha256(raw: bytes) -> str:
-    """``sha256_hex(raw)``, remembered for the evidence bytes :func:`parse_evidence` read last."""
-    if raw is _last_read:
-        return _last_read_sha256
-    return hashlib.sha256(raw).hexdigest()
-
-
-def known_content_sha256(raw: bytes) -> str | None:
+def known_content_sha256(raw: bytes, file_sha256: str | None = None) -> str | None:
     """The content digest (SHA-256 of the canonical JSON) of evidence bytes this process has read
-    with :func:`parse_evidence`, else None."""
-    return _CONTENT_DIGESTS.get(file_sha256(raw))
+    with :func:`parse_evidence`, else None.  ``file_sha256``: the SHA-256 of ``raw``, when the caller
+    has taken it already (the PDF prints it): not hashing 7-29 MB once more."""
+    return _CONTENT_DIGESTS.get(file_sha256 if file_sha256 is not None else hashlib.sha256(raw).hexdigest())
 
 
 def parse_evidence(raw: bytes, name: str) -> Evidence:
@@ -155,17 +140,13 @@ def parse_evidence(raw: bytes, name: str) -> Evidence:
 
 
 def _parse_evidence(raw: bytes, name: str) -> Evidence:
-    global _last_read, _last_read_sha256  # noqa: PLW0603 - the one digest remembered, see file_sha256
     data = parse_document(raw, name, EVIDENCE_WHAT)
     try:
         content = canonical_sha256(data)
     except ValueError:  # no canonical form (a lone surrogate): whoever asks for it gets the error then
         pass
     else:
-        digest = hashlib.sha256(raw).hexdigest()
-        if type(raw) is bytes:  # immutable: the digest stays true while the object lives
-            _last_read, _last_read_sha256 = raw, digest
-        _CONTENT_DIGESTS[digest] = content
+        _CONTENT_DIGESTS[hashlib.sha256(raw).hexdigest()] = content
     try:
         _validate_long_lists_in_place(data)
     except ValidationError:  # reported as always, from the whole document read once more

@@ -11,8 +11,7 @@ from auditor.errors import InputError
 from auditor.model.base import canonical_json, sha256_hex
 from auditor.model.evidence import Evidence
 from auditor.report.view import content_sha256
-from auditor.storage import evidence as storage_evidence
-from auditor.storage.evidence import evidence_bytes, file_sha256, known_content_sha256, parse_evidence
+from auditor.storage.evidence import evidence_bytes, known_content_sha256, parse_evidence
 from auditor.storage.jsonfile import canonical_sha256, loads_strict, validate_versioned
 from tests.evidence_fixtures import make_evidence
 
@@ -67,18 +66,12 @@ def test_the_content_digest_of_read_evidence_is_taken_as_it_is_read_and_is_the_r
     assert content_sha256(raw) == known_content_sha256(raw)
 
 
-def test_the_file_digest_is_remembered_for_the_bytes_read_last_and_only_for_those():
+def test_the_content_digest_is_looked_up_by_the_file_digest_the_caller_already_has():
     raw = evidence_bytes(make_evidence(extra_listeners=3)) + b"  "
     parse_evidence(raw, "e.json")
-    assert file_sha256(raw) == hashlib.sha256(raw).hexdigest()
-    assert storage_evidence._last_read is raw  # remembered, and by this very object
-    equal = bytes(bytearray(raw))  # equal bytes, another object: hashed, so still right
-    assert equal is not raw and file_sha256(equal) == hashlib.sha256(raw).hexdigest()
-    other = raw + b" "
-    assert file_sha256(other) == hashlib.sha256(other).hexdigest()
-    mutable = bytearray(raw)
-    parse_evidence(mutable, "e.json")  # a bytearray could change afterwards: not remembered
-    assert storage_evidence._last_read is raw
+    digest = hashlib.sha256(raw).hexdigest()
+    assert known_content_sha256(raw, digest) == known_content_sha256(raw) == content_sha256(raw, digest)
+    assert known_content_sha256(raw, "0" * 64) is None  # looked up by the digest given, not hashed again
 
 
 def test_findings_and_listeners_validated_one_by_one_make_the_same_evidence():
