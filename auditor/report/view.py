@@ -186,21 +186,33 @@ def verdict_sentence(evidence: Evidence) -> str:
     result = evidence.result
     policy = f"policy {evidence.policy.id} {evidence.policy.version}"
     threshold = result.fail_on.value
-    failing = [f for f in result.findings if f.status == Status.FAIL]
-    at_or_above = {s for s in Severity if s.rank >= result.fail_on.rank}  # rank once per severity, not per finding
-    blocking = [f for f in failing if f.severity in at_or_above]
-    incomplete = [f for f in result.findings if f.status in (Status.ERROR, Status.NOT_REVIEWED)]
-    if result.verdict == Verdict.NON_COMPLIANT:
-        sentence = (f"The system does not meet {policy}: {count_phrase(len(blocking), 'finding')} "
+    # One pass over the findings, severities looked up in a tuple (compared as strings): hashing an
+    # enum member runs Python code, and three passes with a set cost 5,000 findings about 15 ms.
+    at_or_above = tuple(s for s in Severity if s.rank >= result.fail_on.rank)  # rank once per severity
+    failing = blocking = unseen = 0
+    for finding in result.findings:
+        status = finding.status
+        if status == Status.FAIL:
+            failing += 1
+            if finding.severity in at_or_above:
+                blocking += 1
+        elif status == Status.ERROR or status == Status.NOT_REVIEWED:
+            unseen += 1
+    return _verdict_words(result.verdict, policy, threshold, failing, blocking, unseen)
+
+
+def _verdict_words(verdict: Verdict, policy: str, threshold: str, failing: int, blocking: int, unseen: int) -> str:
+    if verdict == Verdict.NON_COMPLIANT:
+        sentence = (f"The system does not meet {policy}: {count_phrase(blocking, 'finding')} "
                     f"failed at or above severity {threshold}.")
-        if incomplete:
-            sentence += (f" In addition, {count_phrase(len(incomplete), 'finding')} could not be reviewed "
+        if unseen:
+            sentence += (f" In addition, {count_phrase(unseen, 'finding')} could not be reviewed "
                          "or errored, so the assessment is also incomplete.")
         return sentence
-    if result.verdict == Verdict.INCOMPLETE:
-        return (f"Compliance with {policy} could not be established: {count_phrase(len(incomplete), 'finding')} "
+    if verdict == Verdict.INCOMPLETE:
+        return (f"Compliance with {policy} could not be established: {count_phrase(unseen, 'finding')} "
                 f"could not be reviewed or errored. No finding failed at or above severity {threshold}.")
-    below = len(failing)
+    below = failing
     sentence = (f"The system meets {policy}: no finding failed at or above severity {threshold}, "
                 "and every rule could be reviewed.")
     if below:
@@ -541,7 +553,7 @@ def _scope(ev: Evidence) -> Scope:
 
 
 def _cover(ev: Evidence, evidence_name: str, evidence_sha256: str, content_sha256: str, fingerprint: str | None,
-           assessor: str, organisation: str = "") -> Cover:
+           assessor: str, organisation: str = "", sentence: str | None = None) -> Cover:
     prov = ev.snapshot.provenance
     by_status = ev.result.summary.by_status
     source = SOURCE_WORDS.get(prov.source, prov.source)
@@ -550,7 +562,8 @@ def _cover(ev: Evidence, evidence_name: str, evidence_sha256: str, content_sha25
     if prov.source_sha256:
         source += f" (SHA-256 {prov.source_sha256[:16]}\u2026)"
     return Cover(
-        verdict=ev.result.verdict, verdict_word=VERDICT_WORDS[ev.result.verdict], verdict_sentence=verdict_sentence(ev),
+        verdict=ev.result.verdict, verdict_word=VERDICT_WORDS[ev.result.verdict],
+        verdict_sentence=verdict_sentence(ev) if sentence is None else sentence,
         status_counts=tuple((status, by_status.get(status.value, 0)) for status in STATUS_ORDER),
         system=prov.hostname + (f" ({prov.arch})" if prov.arch else ""),
         os=prov.os or "unknown", kernel=prov.kernel or "unknown", machine_id=prov.machine_id or "unknown",
@@ -564,7 +577,7 @@ def _cover(ev: Evidence, evidence_name: str, evidence_sha256: str, content_sha25
     )
 
 
-def _summary(ev: Evidence) -> Summary:
+def _summary(ev: Evidence, sentence: str | None = None) -> Summary:
     result = ev.result
     grid = Counter((f.severity, f.status) for f in result.findings)
     severity_rows = []
@@ -589,7 +602,8 @@ def _summary(ev: Evidence) -> Summary:
         rules=result.summary.rules, policy_id=ev.policy.id, policy_version=ev.policy.version,
         hostname=ev.snapshot.provenance.hostname, findings=result.summary.findings, controls=len(result.controls),
         families=len({c.family for c in result.controls}), fail_on=result.fail_on.value,
-        verdict_word=VERDICT_WORDS[result.verdict], verdict_sentence=verdict_sentence(ev),
+        verdict_word=VERDICT_WORDS[result.verdict],
+        verdict_sentence=verdict_sentence(ev) if sentence is None else sentence,
         severity_rows=tuple(severity_rows), total_row=SeverityRow("all severities", totals, sum(totals)),
         family_counts=tuple(FamilyCounts(f, titles[f], by_family[f]) for f in sorted(by_family)),
         attention=tuple(attention),
@@ -751,10 +765,11 @@ def attestation_view(evidence: Evidence, *, evidence_name: str, evidence_sha256:
     ev = evidence
     prov = ev.snapshot.provenance
     by_rule = _by_rule(ev)
+    sentence = verdict_sentence(ev)  # the cover's and the summary's (one pass over the findings)
     return AttestationView(
         cover=dataclasses.replace(_cover(ev, evidence_name, evidence_sha256, content_sha256, fingerprint, assessor,
-                                         organisation), pdf_signer=pdf_signer),
-        summary=_summary(ev),
+                                         organisation, sentence), pdf_signer=pdf_signer),
+        summary=_summary(ev, sentence),
         controls=_controls(ev),
         findings=_findings(ev, by_rule),
         passes=_passes(ev, by_rule),
