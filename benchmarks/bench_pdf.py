@@ -14,9 +14,14 @@ its measurement and the ratio:
     20,000 findings:  at most 4.5x the 5,000-finding time (linear), under 150 MiB
 
     python3 benchmarks/bench_pdf.py [--findings 5000 20000] [--runs 3] [--keep DIR] [--baseline CHECKOUT]
+                                    [--instructions]
 
 The median of ``--runs`` runs is reported (wall and CPU time: user + system, which a loaded machine
-inflates least); two renderings of the same evidence must be identical.
+inflates least); two renderings of the same evidence must be identical.  The bytecode of each
+checkout is compiled first, as a wheel's installer does (bench_startup.py does the same): a process
+that compiles lbaudit's modules on every run (PYTHONDONTWRITEBYTECODE) is not what a user runs.
+``--instructions`` also counts the instructions of one process per size (``valgrind --tool=cachegrind
+--cache-sim=no``, the same count whatever the load of a shared machine; about 40x slower).
 Beside the peak RSS it prints the floor: the peak of a process that reads the evidence (strict
 parse, content digest, validated model) and renders nothing.
 """
@@ -32,6 +37,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from bench_startup import compile_bytecode
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -55,6 +62,22 @@ def run_once(evidence: Path, out: Path, checkout: Path = REPO) -> tuple[float, f
         raise SystemExit(f"lbaudit report failed ({proc.returncode}): {proc.stderr.read().decode() if proc.stderr else ''}")
     # ru_maxrss is in KiB on Linux; CPU time (user + system) is what a loaded machine inflates least
     return elapsed, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime
+
+
+def instructions(evidence: Path, out: Path, checkout: Path = REPO) -> int:
+    """Instructions of one ``lbaudit report --pdf`` process of ``checkout``, counted by cachegrind."""
+    if out.exists():
+        out.unlink()
+    counts = out.with_suffix(".cachegrind")
+    proc = subprocess.run(["valgrind", "--tool=cachegrind", "--cache-sim=no", f"--cachegrind-out-file={counts}",
+                           sys.executable, "-m", "auditor.cli", "report", str(evidence), "--pdf", str(out)],
+                          cwd=evidence.parent, env=dict(os.environ, PYTHONPATH=str(checkout)),
+                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    found = [line for line in proc.stderr.splitlines() if "I   refs:" in line or "I refs:" in line]
+    if proc.returncode != 0 or not found:
+        raise SystemExit(f"valgrind lbaudit report failed ({proc.returncode}): {proc.stderr[-500:]}")
+    counts.unlink(missing_ok=True)
+    return int(found[-1].split(":")[-1].replace(",", ""))
 
 
 # The memory floor of the rendering: a process that imports the PDF reporter and reads the evidence
@@ -95,7 +118,7 @@ def write_evidence(findings: int, path: Path) -> tuple[int, int]:
     return total, failing
 
 
-def measure(findings: int, runs: int, folder: Path, baseline: Path | None = None) -> dict:
+def measure(findings: int, runs: int, folder: Path, baseline: Path | None = None, count: bool = False) -> dict:
     path = folder / f"evidence-{findings}.json"
     total, failing = write_evidence(findings, path)
     times, peaks, outputs, ratios, cpus, cpu_ratios = [], [], [], [], [], []
@@ -110,7 +133,11 @@ def measure(findings: int, runs: int, folder: Path, baseline: Path | None = None
             before, _, cpu_before = run_once(path, folder / f"baseline-{findings}.pdf", baseline)
             ratios.append(seconds / before)
             cpu_ratios.append(cpu / cpu_before)
+    counted = instructions(path, folder / f"counted-{findings}.pdf") if count else None
+    counted_before = instructions(path, folder / f"counted-baseline-{findings}.pdf", baseline) \
+        if count and baseline is not None else None
     return {"findings": total, "failing": failing, "evidence_mb": path.stat().st_size / 1e6,
+            "instructions": counted, "instructions_baseline": counted_before,
             "seconds": statistics.median(times), "min": min(times), "max": max(times), "rss": max(peaks),
             "cpu": statistics.median(cpus), "cpu_min": min(cpus),
             "pdf_mb": len(outputs[0]) / 1e6, "identical": all(o == outputs[0] for o in outputs),
@@ -126,22 +153,31 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=3, help="processes timed per size (default 3, at least 2)")
     parser.add_argument("--baseline", type=Path, help="another checkout: alternate runs with it and print the "
                         "median of the paired time ratios (this / baseline)")
+    parser.add_argument("--instructions", action="store_true", help="also count the instructions of one process "
+                        "per size (and of the baseline's) with valgrind's cachegrind: the same whatever the load")
     parser.add_argument("--keep", type=Path, help="write the evidence and PDFs here instead of a temporary folder")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="lbaudit-bench-pdf-") as scratch:
         folder = args.keep or Path(scratch)
         folder.mkdir(parents=True, exist_ok=True)
-        results = {n: measure(n, args.runs, folder, args.baseline) for n in args.findings}
+        compile_bytecode(sys.executable, REPO)
+        if args.baseline is not None:
+            compile_bytecode(sys.executable, args.baseline)
+        results = {n: measure(n, args.runs, folder, args.baseline, args.instructions) for n in args.findings}
 
-    print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs; `lbaudit report E --pdf OUT` as a process, "
-          f"median of {max(2, args.runs)} runs")
+    print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}; "
+          f"`lbaudit report E --pdf OUT` as a process, median of {max(2, args.runs)} runs, bytecode compiled")
     for n, r in results.items():
         print(f"{n:>6} extra listeners: {r['findings']} findings ({r['failing']} failing), evidence "
               f"{r['evidence_mb']:.1f} MB -> {r['seconds']:.2f} s (min {r['min']:.2f}, max {r['max']:.2f}; CPU "
               f"{r['cpu']:.2f} s, min {r['cpu_min']:.2f}), "
               f"peak RSS {r['rss']:.0f} MiB (floor: reading the evidence without rendering {r['read_only_rss']:.0f} "
               f"MiB), PDF {r['pdf_mb']:.2f} MB, deterministic: {'yes' if r['identical'] else 'NO'}")
+        if r["instructions"] is not None:
+            print(f"{'':>6}   instructions (cachegrind, one process): {r['instructions'] / 1e6:,.0f} M"
+                  + (f"; baseline {r['instructions_baseline'] / 1e6:,.0f} M, this / baseline = "
+                     f"{r['instructions'] / r['instructions_baseline']:.3f}" if r["instructions_baseline"] else ""))
         if r["paired"] is not None:
             print(f"{'':>6}   paired with {args.baseline}: this / baseline = {r['paired']:.2f} wall, "
                   f"{r['paired_cpu']:.2f} CPU (medians of pair ratios)")

@@ -20,6 +20,7 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 
+from auditor.report._pdf_fonts import load_ttfont
 from auditor.resources import data_dir
 
 THEME_FILE = "attestation.yaml"
@@ -68,7 +69,7 @@ def _register_fonts(folder: Path, spec: dict[str, str]) -> dict[str, TTFont]:
         if name in registered:
             font = pdfmetrics.getFont(name)
         else:
-            font = TTFont(name, str(folder / spec[role]))
+            font = load_ttfont(name, str(folder / spec[role]))  # reportlab's TTFont, read faster
             pdfmetrics.registerFont(font)
         fonts[role] = font
     # <b> in paragraph markup maps to the bold face.

@@ -16,6 +16,9 @@ attachment.
 
 from __future__ import annotations
 
+# isort: off
+from auditor.report import _pdf_start  # noqa: F401 - first: imports reportlab.platypus (see there)
+# isort: on
 import base64
 import binascii
 import hashlib
@@ -204,7 +207,7 @@ def render_pdf(evidence: Evidence, context: ReportContext) -> bytes:
     evidence_sha256 = sha256_hex(context.evidence_bytes)
     name = inputs.evidence_name
     width, height = theme.page_size
-    content_digest = content_sha256(context.evidence_bytes)
+    content_digest = content_sha256(context.evidence_bytes, evidence_sha256)  # the bytes hashed once here
     view = attestation_view(evidence, evidence_name=name, evidence_sha256=evidence_sha256,
                             content_sha256=content_digest, fingerprint=inputs.signature_key, assessor=inputs.assessor,
                             organisation=inputs.org_name or "", pdf_signer=inputs.pdf_signer or "")

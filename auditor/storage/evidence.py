@@ -126,12 +126,11 @@ def load_evidence(path: Path) -> tuple[Evidence, bytes]:
 # reports print it, and parsing 29 MB of JSON once more for it (twice for a PDF) held another copy
 # of the whole document beside the validated one (issue 16).
 _CONTENT_DIGESTS: dict[str, str] = {}
-
-
-def known_content_sha256(raw: bytes) -> str | None:
+def known_content_sha256(raw: bytes, file_sha256: str | None = None) -> str | None:
     """The content digest (SHA-256 of the canonical JSON) of evidence bytes this process has read
-    with :func:`parse_evidence`, else None."""
-    return _CONTENT_DIGESTS.get(hashlib.sha256(raw).hexdigest())
+    with :func:`parse_evidence`, else None.  ``file_sha256``: the SHA-256 of ``raw``, when the caller
+    has taken it already (the PDF prints it): not hashing 7-29 MB once more."""
+    return _CONTENT_DIGESTS.get(file_sha256 if file_sha256 is not None else hashlib.sha256(raw).hexdigest())
 
 
 def parse_evidence(raw: bytes, name: str) -> Evidence:

@@ -13,7 +13,7 @@ import pytest
 
 from auditor.model.facts import SECTIONS
 from auditor.model.result import STATUS_ORDER, Status
-from auditor.report.view import ATTENTION, AttestationView, attestation_view
+from auditor.report.view import ATTENTION, AttestationView, FindingRow, attestation_view
 from tests.evidence_fixtures import make_evidence
 
 REPO = Path(__file__).resolve().parents[2]
@@ -35,6 +35,8 @@ def _strings(value) -> list[str]:
         return [value]
     if dataclasses.is_dataclass(value):
         return [s for field in dataclasses.fields(value) for s in _strings(getattr(value, field.name))]
+    if isinstance(value, FindingRow):  # a plain class (one per finding): what it says, as fields
+        return [s for name in FindingRow.FIELDS for s in _strings(getattr(value, name))]
     if isinstance(value, dict):
         return [s for v in value.values() for s in _strings(v)]
     if isinstance(value, (list, tuple)):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import pytest
@@ -63,6 +64,14 @@ def test_the_content_digest_of_read_evidence_is_taken_as_it_is_read_and_is_the_r
     parse_evidence(raw, "e.json")
     assert known_content_sha256(raw) == sha256_hex(canonical_json(json.loads(raw)))
     assert content_sha256(raw) == known_content_sha256(raw)
+
+
+def test_the_content_digest_is_looked_up_by_the_file_digest_the_caller_already_has():
+    raw = evidence_bytes(make_evidence(extra_listeners=3)) + b"  "
+    parse_evidence(raw, "e.json")
+    digest = hashlib.sha256(raw).hexdigest()
+    assert known_content_sha256(raw, digest) == known_content_sha256(raw) == content_sha256(raw, digest)
+    assert known_content_sha256(raw, "0" * 64) is None  # looked up by the digest given, not hashed again
 
 
 def test_findings_and_listeners_validated_one_by_one_make_the_same_evidence():
