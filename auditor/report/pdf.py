@@ -113,9 +113,19 @@ def _theme_digest() -> str:
     return digest.hexdigest()[:16]
 
 
+# Raised whenever the renderer's code gives other bytes for the same evidence and inputs (a
+# layout change, another compression level, another /ID seed), as lbaudit's version does not change
+# between such builds: ``verify --pdf`` then tells a PDF of an earlier rendering ("rendered by ...,
+# verify with that version") from one altered or rendered from other evidence.  Renderings made
+# before the revision was recorded read as "lbaudit VERSION, reportlab ..." and so differ from all.
+RENDERING_REVISION = 2
+
+
 def renderer_id() -> str:
-    """What else decides the bytes of a rendering: this lbaudit, the reportlab it drives, the theme."""
-    return f"lbaudit {__version__}, reportlab {reportlab.Version}, theme {_theme_digest()}"
+    """What else decides the bytes of a rendering: this lbaudit and its rendering revision, the
+    reportlab it drives, the theme."""
+    return (f"lbaudit {__version__} (rendering {RENDERING_REVISION}), reportlab {reportlab.Version}, "
+            f"theme {_theme_digest()}")
 
 
 @dataclass(frozen=True)
