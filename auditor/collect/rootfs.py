@@ -49,10 +49,14 @@ def dangling_link(root: Path, path: str) -> str | None:
 
 
 def _walk(root: Path, path: str) -> tuple[Path, str | None]:
-    root = Path(root).resolve()
-    base = str(root)
+    # os.path.realpath, not Path.resolve(): the same real path without the extra stat and the two
+    # Path objects, for every file a collector reads (~70 us of ~150 us a call); a root that is a
+    # symlink loop is then an ELOOP OSError at the first lstat below, a gap like any unreadable file.
+    base = os.path.realpath(root)
     # (component, the link whose target it came from, or None for a component of ``path`` itself)
-    pending: list[tuple[str, str | None]] = [(part, None) for part in PurePosixPath("/" + path.lstrip("/")).parts[1:]]
+    # Split on "/" rather than through PurePosixPath: the empty and "." components it would drop are
+    # skipped below, and this runs for every file a collector reads.
+    pending: list[tuple[str, str | None]] = [(part, None) for part in path.split("/")]
     pending.reverse()  # popped from the end: the next component is pending[-1]
     current: list[str] = []  # components below root, already resolved
     # Depth of a component found missing: nothing below it exists either, so it is not asked (an
@@ -88,16 +92,16 @@ def _walk(root: Path, path: str) -> tuple[Path, str | None]:
             target = os.readlink(candidate)
             if target.startswith("/"):
                 current = []
-            parts = list(PurePosixPath(target).parts[(1 if target.startswith("/") else 0):])
+            parts = target.split("/")  # an absolute target's leading "" is skipped like any empty part
             parts.reverse()
             link = "/" + candidate[len(base):].strip("/") + f" -> {target}"
             pending += [(p, link) for p in parts]
             continue
         current.append(part)
-    resolved = root.joinpath(*current)
-    if os.path.commonpath([base, str(resolved)]) != base:  # defence in depth
+    resolved = os.path.join(base, *current)
+    if os.path.commonpath([base, resolved]) != base:  # defence in depth
         raise RootEscape(errno.EACCES, "path escapes the root", path)
-    return resolved, missing_through
+    return Path(resolved), missing_through
 
 
 def read_text(root: Path, path: str, limit: int = MAX_CONFIG_BYTES) -> str:
