@@ -68,6 +68,40 @@ def _temporary_directories_in_memory() -> None:
 
 _temporary_directories_in_memory()
 
+
+def _parse_each_policy_text_once() -> None:
+    """The inner loop loads a policy ~660 times, but only ~190 distinct texts (the shipped and
+    fixture policies, evaluated by test after test), and lbaudit's YAML reader is pure Python:
+    ~9 ms a policy, 5-6 s of CPU a run spent parsing the same bytes again.  The policy loader's
+    ``load_located`` (text -> LocatedDocument, a pure function of the text) is wrapped in this
+    process so that a text it has parsed is not parsed again: each call gets a fresh deep copy of
+    the first parse, so no test can change what the next one reads.  A text that does not parse
+    is never kept (every hostile or mutated policy goes through the real reader each time), and
+    the first load of every text in each process is the real parse.  ``LBAUDIT_TEST_PARSE_EVERY_POLICY=1``
+    parses every load again."""
+    if os.environ.get("LBAUDIT_TEST_PARSE_EVERY_POLICY"):
+        return
+    import copy
+
+    from auditor.policy import loader, yamlsafe
+
+    parse = yamlsafe.load_located
+    parsed: dict[str, yamlsafe.LocatedDocument] = {}
+
+    def load_located_once(text: str) -> yamlsafe.LocatedDocument:
+        first = parsed.get(text)
+        if first is None:
+            first = parse(text)  # a YamlProblem propagates and nothing is kept
+            if len(parsed) < 1024:  # mutated policies (hypothesis) must not fill memory
+                parsed[text] = first
+        return yamlsafe.LocatedDocument(value=copy.deepcopy(first.value), positions=dict(first.positions),
+                                        texts=dict(first.texts))
+
+    loader.load_located = load_located_once
+
+
+_parse_each_policy_text_once()
+
 # What "this host" is to lbaudit: the places collectors read (LocalHost), not the interpreter's own files.
 HOST_PATHS = re.compile(
     r"^/(?:proc/(?:net|sys|self/net|self/fd|[0-9]+/(?:net|fd|cmdline|comm|status|exe))(?:/|$)"

@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 from typing import Any, Callable
 
-from auditor.collect import CollectContext
+from auditor.collect import CollectContext, rootfs
 from auditor.collect.provenance import collect_provenance
 from auditor.collect.sections import BY_NAME, FACT_SECTIONS
 from auditor.model.facts import SECTIONS, Facts, Gap, HostSnapshot
@@ -49,14 +49,16 @@ def collect_snapshot(ctx: CollectContext) -> HostSnapshot:
     facts: dict[str, Any] = {}
     gaps: list[Gap] = []
     methods: dict[str, str] = {}
-    for section in SECTIONS:
-        if section not in ctx.sections:
-            continue
-        facts[section], section_gaps = _run(section, ctx)
-        gaps += section_gaps
-        methods[section] = describe_method(section, facts[section], ctx)
+    with rootfs.one_view_of_each_root():
+        for section in SECTIONS:
+            if section not in ctx.sections:
+                continue
+            facts[section], section_gaps = _run(section, ctx)
+            gaps += section_gaps
+            methods[section] = describe_method(section, facts[section], ctx)
+        provenance = collect_provenance(ctx, methods)
     return HostSnapshot(
-        provenance=collect_provenance(ctx, methods),
+        provenance=provenance,
         facts=Facts(**facts),
         gaps=sorted(gaps, key=gap_sort_key),
     )

@@ -35,6 +35,10 @@ from tests.factories import LINUX_DEFAULT_SYSCTLS, listener, snapshot
 
 REPO = Path(__file__).resolve().parents[2]
 AUDIT_FIXTURES = REPO / "tests" / "fixtures" / "audit"
+# One pytest-xdist worker runs this module (--dist loadgroup): otherwise both make ``good`` (keys,
+# a signed evaluation) and the other module fixture, and both pay Hypothesis's first run (a full
+# garbage collection when it registers its random generator).
+pytestmark = pytest.mark.xdist_group("hostile_input_loaders")
 
 # Every built-in check, with params that make each of them judge something.
 POLICY = """\

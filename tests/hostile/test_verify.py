@@ -29,6 +29,9 @@ from tests.attest.test_pades import _self_signed
 from tests.evidence_fixtures import make_evidence, write_evidence_file
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+# One pytest-xdist worker runs this module (--dist loadgroup): otherwise both set up
+# ``attested`` (evidence signed, a PDF rendered, a certificate made) and pyHanko's import, each for its own share of the tests.
+pytestmark = pytest.mark.xdist_group("hostile_verify")
 
 # Paints a white box over the cover's verdict panel and writes the opposite verdict in it.
 PAINT_COMPLIANT = (b"q 1 1 1 rg 60 600 480 90 re f Q "

@@ -23,6 +23,9 @@ from tests.evidence_fixtures import FAILING_SUBJECTS, make_evidence
 from tests.pdf_readback import read_pdf_evidence
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+# One pytest-xdist worker runs this module (--dist loadgroup): otherwise both set up
+# the module's PDF (``pdf_bytes``) and its text (``pages_text``), each for its own share of the tests.
+pytestmark = pytest.mark.xdist_group("report_pdf")
 
 
 @pytest.fixture(scope="module")
@@ -282,10 +285,11 @@ def test_a_findings_table_longer_than_a_page_repeats_its_header_on_every_page():
     data = render_pdf(evidence, ReportContext(evidence_bytes=evidence_bytes(evidence)))
     reader = PdfReader(io.BytesIO(data))
     total = len(reader.pages)
-    spanned = [index for index, page in enumerate(reader.pages) if "worker-000" in page.extract_text()]
+    texts = [page.extract_text() for page in reader.pages]  # each page read back once
+    spanned = [index for index, text in enumerate(texts) if "worker-000" in text]
     assert len(spanned) >= 2
     for index in spanned:
-        text = reader.pages[index].extract_text()
+        text = texts[index]
         assert re.search(r"Status\s+Subject\s+What was found", text), index
         assert f"page {index + 1} of {total}" in text
 

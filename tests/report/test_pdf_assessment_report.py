@@ -26,6 +26,9 @@ from tests.cli import run_cli
 from tests.evidence_fixtures import make_evidence, write_evidence_file
 
 ASSESSOR = "Ada Example (QSA)"
+# One pytest-xdist worker runs this module (--dist loadgroup): otherwise both render ``small``
+# and read its pages back, each for its own share of the tests.
+pytestmark = pytest.mark.xdist_group("pdf_assessment_report")
 
 
 def _flat(text: str) -> str:
@@ -41,10 +44,18 @@ def small():
     return evidence, raw, PdfReader(io.BytesIO(pdf))
 
 
+@pytest.fixture(scope="module")
+def small_pages(small):
+    """The text of each page of ``small``, read back once: pypdf's extraction is ~25 ms a page, and
+    the tests below read the same pages (a tuple: no test can change what the next one reads)."""
+    _, _, reader = small
+    return tuple(page.extract_text() for page in reader.pages)
+
+
 @pytest.mark.slow  # renders and reads back a PDF
-def test_cover_has_the_scope_box_document_id_organisation_and_one_evidence_digest(small):
+def test_cover_has_the_scope_box_document_id_organisation_and_one_evidence_digest(small, small_pages):
     evidence, raw, reader = small
-    cover = _flat(reader.pages[0].extract_text())
+    cover = _flat(small_pages[0])
     assert "Scope of this assessment" in cover
     assert "Target live host web01.example.test" in cover
     assert "Ran with root (uid 0), with administrative privileges" in cover
@@ -56,16 +67,15 @@ def test_cover_has_the_scope_box_document_id_organisation_and_one_evidence_diges
     assert "Example Corp" in cover
     from auditor.report.view import content_sha256
     assert digest in cover.replace(" ", "") and content_sha256(raw) not in cover.replace(" ", "")
-    pages = [_flat(p.extract_text()) for p in reader.pages]
+    pages = [_flat(text) for text in small_pages]
     start = next(i for i, text in enumerate(pages) if "5 Method and scope" in text)
     method = " ".join(pages[start:])
     assert "Two digests of the evidence" in method and content_sha256(raw) in method.replace(" ", "")
 
 
-def test_attestation_page_names_the_assessor_in_the_signature_block_and_states_the_signatures(small):
-    _, _, reader = small
-    last = _flat(reader.pages[-1].extract_text())
-    pages = [_flat(p.extract_text()) for p in reader.pages]
+def test_attestation_page_names_the_assessor_in_the_signature_block_and_states_the_signatures(small_pages):
+    last = _flat(small_pages[-1])
+    pages = [_flat(text) for text in small_pages]
     attestation = next(i for i, text in enumerate(pages) if "6 Attestation" in text)
     block = " ".join(pages[attestation:])
     assert re.search(r"Assessor Name " + re.escape(ASSESSOR) + r" Role Assessor", block), last
@@ -73,9 +83,8 @@ def test_attestation_page_names_the_assessor_in_the_signature_block_and_states_t
     assert "PDF signature (PAdES)" in block
 
 
-def test_controls_carry_nist_statement_and_sp800_53a_objective_methods_and_determination(small):
-    _, _, reader = small
-    text = " ".join(_flat(p.extract_text()) for p in reader.pages)
+def test_controls_carry_nist_statement_and_sp800_53a_objective_methods_and_determination(small_pages):
+    text = " ".join(_flat(page) for page in small_pages)
     assert "CM-7 Least Functionality: other than satisfied" in text
     assert "Control. a. Configure the system to provide only [Assignment: mission-essential capabilities]" in text
     assert "CM-07b.[02] the use of [Assignment: ports] is prohibited or restricted;" in text
@@ -84,9 +93,8 @@ def test_controls_carry_nist_statement_and_sp800_53a_objective_methods_and_deter
     assert "not satisfied" not in text.replace("other than satisfied", "")
 
 
-def test_findings_read_as_sentences_with_one_header_per_rule_and_the_subject_once(small):
-    _, _, reader = small
-    text = " ".join(_flat(p.extract_text()) for p in reader.pages)
+def test_findings_read_as_sentences_with_one_header_per_rule_and_the_subject_once(small_pages):
+    text = " ".join(_flat(page) for page in small_pages)
     assert "Observed: 28232 Expected: at least 30000" in text
     rule = text[text.index("wildcard-listeners: No service listens"):text.index("port-range: The ephemeral")]
     assert rule.count("Status Subject What was found") == 1
@@ -132,11 +140,11 @@ def test_many_findings_are_grouped_by_workload_with_counts():
     assert "worker-#: 1500 findings" in text and f"and {worker.more} more (in the evidence)" in text
 
 
-def test_bookmarks_land_on_the_page_and_height_of_their_heading(small):
+def test_bookmarks_land_on_the_page_and_height_of_their_heading(small, small_pages):
     _, _, reader = small
     for item in reader.outline:
         page = reader.get_destination_page_number(item)
-        text = reader.pages[page].extract_text()
+        text = small_pages[page]
         assert item.title in text, (item.title, page)
         assert item["/Type"] == "/XYZ" and item["/Top"] > 0
     pages = [reader.get_destination_page_number(i) for i in reader.outline]

@@ -13,6 +13,9 @@ from pypdf import PdfReader
 from tests.cli import run_cli
 
 BUNDLES = Path(__file__).resolve().parents[1] / "fixtures" / "bundles"
+# One pytest-xdist worker runs this module (--dist loadgroup): otherwise both set up
+# the two evaluations of ``rendered`` (a PDF each, ~1.5 s of CPU), each for its own share of the tests.
+pytestmark = pytest.mark.xdist_group("platform_reports")
 
 
 @pytest.fixture(scope="module", params=[("windows-default-fr", "windows", "Microsoft Windows 10.0.20348.2340"),
