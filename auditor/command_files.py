@@ -296,14 +296,20 @@ def transaction(keep_on: tuple[type[BaseException], ...] = (SystemExit,)) -> Ite
         _finish(active)
         raise
     except BaseException:
-        _ACTIVE.remove(active)
-        try:
-            active.undo()
-        finally:
-            if current() is None:
-                _release_locks()
+        _put_back(active)
         raise
     _finish(active)
+
+
+def _put_back(active: _Transaction) -> None:
+    """A block that failed: its files put back as they were, and this process's locks let go when
+    no enclosing block still holds them."""
+    _ACTIVE.remove(active)
+    try:
+        active.undo()
+    finally:
+        if current() is None:
+            _release_locks()
 
 
 @contextmanager
@@ -318,12 +324,7 @@ def handed_over(changes: list[Change]) -> Iterator[None]:
     try:
         yield
     except BaseException:
-        _ACTIVE.remove(active)
-        try:
-            active.undo()
-        finally:
-            if current() is None:
-                _release_locks()
+        _put_back(active)
         raise
     _ACTIVE.remove(active)
     changes.extend(active.changes)

@@ -154,6 +154,7 @@ def _in(name: str, code: str, *args: str) -> str:
 
 
 @pytest.mark.live
+@pytest.mark.slow  # two namespaces and child interpreters, about 3 s
 def test_the_kernel_delivers_127_0_0_1_from_the_link_exactly_when_lbaudit_says_so():
     require_namespaces()
     server_ns, peer_ns = unique_name("lbrs"), unique_name("lbrp")

@@ -16,20 +16,9 @@ import json
 import shutil
 from pathlib import Path
 
+from tests.bundles import BUNDLES, LOOPBACK_ONLY
 from tests.cli import run_cli
 
-REPO = Path(__file__).resolve().parents[2]
-BUNDLES = REPO / "tests" / "fixtures" / "bundles"
-LOOPBACK_ONLY = """\
-id: loopback-only
-version: "1"
-owner: Security Engineering
-rules:
-  - id: listeners
-    check: net.bind_addresses
-    params:
-      allow: [loopback]
-"""
 LOOPBACK_NETSTAT = ("\r\nActive Connections\r\n\r\n  Proto  Local Address          Foreign Address        State           PID\r\n"
                     "  TCP    127.0.0.1:8080         0.0.0.0:0              LISTENING       3120\r\n")
 

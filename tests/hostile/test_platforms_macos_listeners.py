@@ -19,20 +19,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.bundles import BUNDLES, LOOPBACK_ONLY
 from tests.cli import run_cli
 
-REPO = Path(__file__).resolve().parents[2]
-BUNDLES = REPO / "tests" / "fixtures" / "bundles"
-LOOPBACK_ONLY = """\
-id: loopback-only
-version: "1"
-owner: Security Engineering
-rules:
-  - id: listeners
-    check: net.bind_addresses
-    params:
-      allow: [loopback]
-"""
 HEADER = "COMMAND     PID   USER   FD   TYPE             DEVICE SIZE/OFF NODE NAME\n"
 # What lsof prints for alice without sudo: her own processes only (root's launchd *:22 is not there).
 ALICE_TCP = HEADER + "node       2210  alice   21u  IPv4 0x8d3f1b2a0c4e6f11      0t0  TCP 127.0.0.1:3000 (LISTEN)\n"
