@@ -126,9 +126,17 @@ def escape(value: str) -> str:
     return value.replace("&", "&amp;").replace(">", "&gt;").replace("<", "&lt;")
 
 
+# The most characters of one value a paragraph holds.  reportlab breaks a word wider than its line
+# by trying ever longer prefixes, time quadratic in the word: a 600,000-character host name (a
+# replayed snapshot's) in the summary and the statement took nearly four minutes to lay out.
+# Values already clipped to a cell (MAX_CELL_CHARACTERS and the note saying how many more) fit.
+MAX_PARAGRAPH_VALUE_CHARACTERS = 4000
+
+
 def text(value: Any) -> str:
-    """Escape for paragraph markup; line breaks are kept."""
-    return escape(str(value)).replace("\n", "<br/>")
+    """Escape for paragraph markup; line breaks are kept; a longer value is clipped, saying how many
+    more characters the evidence holds."""
+    return escape(clipped(value, MAX_PARAGRAPH_VALUE_CHARACTERS)).replace("\n", "<br/>")
 
 
 def prose(doc: Doc, label: str, body: str) -> list[Paragraph]:

@@ -113,6 +113,12 @@ def _theme_digest() -> str:
     return digest.hexdigest()[:16]
 
 
+HEADER_PART_CHARACTERS = 48  # each of organisation, host and policy in the running header
+
+
+def _header_part(value: str) -> str:
+    return value if len(value) <= HEADER_PART_CHARACTERS else value[:HEADER_PART_CHARACTERS - 1] + "\u2026"
+
 # Raised whenever the renderer's code gives other bytes for the same evidence and inputs (a
 # layout change, another compression level, another /ID seed), as lbaudit's version does not change
 # between such builds: ``verify --pdf`` then tells a PDF of an earlier rendering ("rendered by ...,
@@ -227,8 +233,10 @@ def render_pdf(evidence: Evidence, context: ReportContext) -> bytes:
     date = evidence.run.finished_at.date().isoformat()
     decor = PageDecor(
         theme=theme,
-        header_left=" \u00b7 ".join(p for p in (inputs.org_name or theme.organisation, prov.hostname,
-                                                 f"{evidence.policy.id} {evidence.policy.version}") if p),
+        # one line at the top of every page: each part clipped (drawn whole on each page, a host
+        # name of 100,000 characters cost seconds and ran off the page)
+        header_left=" \u00b7 ".join(_header_part(p) for p in (
+            inputs.org_name or theme.organisation, prov.hostname, f"{evidence.policy.id} {evidence.policy.version}") if p),
         header_right=f"assessed {date} \u00b7 {verdict}",
         footer_left=f"lbaudit attestation {view.cover.document_id} \u00b7 evidence SHA-256 {evidence_sha256[:16]}\u2026",
         created=evidence.run.finished_at,

@@ -18,6 +18,7 @@ exit code and that it ended within a bound far below what the old code took.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -183,3 +184,33 @@ def test_a_cover_value_of_20000_characters_fits_its_page(tmp_path, field):
     text = "".join(page.extract_text() for page in pypdf.PdfReader(out / "report.pdf").pages)
     assert "more characters in the evidence" in text
     assert json.loads((out / "evidence.json").read_text())["snapshot"]["provenance"][field] == "w" * 20_000
+
+
+@pytest.mark.slow
+def test_a_host_name_of_300000_characters_is_laid_out_in_bounded_time(tmp_path):
+    """Clipping the cover's cells was not enough: the executive summary, the attestation statement
+    and the running header of every page printed the host name whole.  reportlab breaks a word
+    wider than its line by trying ever longer prefixes (quadratic), so a 600,000-character name took
+    3 min 47 s to render; 300,000 about a minute.  Now every paragraph value and header part is
+    clipped (the evidence, attached to the PDF, keeps every character)."""
+    name = "h" * 300_000
+    data = json.loads(snapshot_bytes(rich_snapshot()))
+    data["provenance"]["hostname"] = name
+    snap = tmp_path / "host.snapshot.json"
+    snap.write_text(json.dumps(data))
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(POLICY)
+    out = tmp_path / "out"
+    out.mkdir()
+    code, err, seconds = lbaudit("evaluate", "--policy", policy, "--snapshot", snap, "-o", out / "evidence.json",
+                                 "--no-plugins", "-q", "--pdf", out / "report.pdf", cwd=tmp_path)
+    assert code == NON_COMPLIANT, err[-2000:]
+    assert seconds < BOUND
+    import pypdf
+
+    pages = [page.extract_text() for page in pypdf.PdfReader(out / "report.pdf").pages]
+    header = "h" * 47 + "\u2026 \u00b7 hostile-inputs 1\n"  # each page's running header: clipped
+    assert all(header in page and "h" * 48 + "\u2026 \u00b7" not in page for page in pages[1:])
+    longest = max(len(run) for page in pages for run in re.findall("h+", page.replace("\n", "")))
+    assert 47 < longest < 4000  # each paragraph's value clipped, saying how many more the evidence holds
+    assert json.loads((out / "evidence.json").read_text())["snapshot"]["provenance"]["hostname"] == name
