@@ -63,7 +63,50 @@ def _outcomes(spec: CheckSpec, rule: ResolvedRule, snapshot: HostSnapshot) -> li
     if not outcomes:
         # A check that says nothing has not shown compliance: fail closed.
         return [not_reviewed(f"check {spec.name}", "the check returned no outcome")]
-    return outcomes
+    return [o if _is_valid_outcome(o) else _invalid_outcome(spec, o) for o in outcomes]
+
+
+_STATUSES_WITH_REASON = frozenset({Status.NOT_REVIEWED, Status.NOT_APPLICABLE, Status.ERROR})
+
+
+def _is_valid_outcome(outcome: object) -> bool:
+    """Whether a check returned an Outcome that holds Outcome's invariants.  A check (a plugin) can
+    build one with ``model_construct``, which validates nothing: a status outside the enum, or
+    ``waived`` (a waiver the policy never granted, which turned a plugin's run green, exit 0), or a
+    not_reviewed without its reason.  Checked here, for every check, in a few attribute reads."""
+    if not isinstance(outcome, Outcome):
+        return False
+    values = outcome.__dict__
+    status = values.get("status")
+    if type(status) is not Status or status is Status.WAIVED:
+        return False
+    if type(values.get("subject")) is not str or type(values.get("message")) is not str:
+        return False
+    reason = values.get("reason")
+    if status in _STATUSES_WITH_REASON and not (type(reason) is str and reason):
+        return False
+    if type(outcome) is not Outcome:  # a subclass: validated as an Outcome, as the engine builds findings from it
+        try:
+            Outcome.model_validate({name: values.get(name) for name in Outcome.model_fields})
+        except ValueError:
+            return False
+    return True
+
+
+def _invalid_outcome(spec: CheckSpec, outcome: object) -> Outcome:
+    """The error finding for what a check returned that is not a valid outcome: never a pass, a
+    waiver or a crash of the run (exit 70); the run is at least incomplete."""
+    if isinstance(outcome, Outcome):
+        status = outcome.__dict__.get("status")
+        what = f"an outcome with status {getattr(status, 'value', status)!r}"
+        if status is Status.WAIVED:
+            what += " (checks do not waive; waivers are applied by the engine)"
+        elif type(status) is Status:
+            what += " without a valid subject, message or reason"
+    else:
+        what = f"a {type(outcome).__name__}, not an Outcome"
+    return Outcome(status=Status.ERROR, subject=f"check {spec.name}", message="the check returned an invalid outcome",
+                   reason=f"check {spec.name} ({spec.origin}) returned {what}")
 
 
 def _findings(rule: ResolvedRule, spec: CheckSpec, outcomes: list[Outcome]) -> list[Finding]:
