@@ -122,3 +122,53 @@ def test_a_valid_pass_from_a_plugin_is_still_compliant(plugin, tmp_path):
     code, findings, stderr = _evaluate(tmp_path, "pass")
     assert code == 0, stderr
     assert [f["status"] for f in findings] == ["pass"]
+
+
+DECLARATION = """
+from auditor.model.check import CheckParams, check, failed
+
+
+class Params(CheckParams):
+    pass
+
+
+@check(name="declplug.x", title="A plugin declared wrongly", version="1", needs=["sysctl"], params=Params,
+       severity={severity}, controls=["CM-6"], rationale="A test plugin.", remediation="None.",
+       platforms={platforms})
+def x(snapshot, params):
+    yield failed("x", "a failure that must count")
+"""
+
+
+@pytest.mark.parametrize("severity, platforms, problem", [
+    # "Linux" is no platform lbaudit knows: the check was not_applicable on every host, and beside a
+    # rule that passes the run was COMPLIANT (exit 0) with the plugin's failure never seen.
+    ('"high"', '("Linux",)', "check 'declplug.x' declares platforms ['Linux']"),
+    ('"high"', "()", "check 'declplug.x' declares platforms []"),
+    # a severity no rule can carry was exit 70 at the first policy naming the check
+    ('"HIGH"', '("linux",)', "check 'declplug.x' declares severity 'HIGH'"),
+    ("None", '("linux",)', "check 'declplug.x' declares severity None"),
+])
+def test_a_plugin_declared_with_an_unknown_platform_or_severity_is_refused(tmp_path, monkeypatch, severity,
+                                                                            platforms, problem):
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "declplug.py").write_text(DECLARATION.format(severity=severity, platforms=platforms), encoding="utf-8")
+    info = site / "declplug-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: declplug\nVersion: 1.0\n", encoding="utf-8")
+    (info / "entry_points.txt").write_text("[lbaudit.checks]\ndeclplug-checks = declplug\n", encoding="utf-8")
+    monkeypatch.syspath_prepend(str(site))
+    monkeypatch.delenv("LBAUDIT_DISABLE_PLUGIN_AUTOLOAD", raising=False)
+    try:
+        policy = tmp_path / "policy.yaml"
+        policy.write_text("id: plugged\nversion: '1'\nowner: T\nrules:\n  - id: x\n    check: declplug.x\n"
+                          "  - id: eph\n    check: net.ephemeral_port_range\n    params: {min_pool_size: 1000}\n",
+                          encoding="utf-8")
+        evidence = tmp_path / "evidence.json"
+        run = run_cli("evaluate", "--policy", policy, "--target", f"root:{ROOT}", "-q", "-o", evidence)
+        assert run.returncode == 2, run.stderr
+        assert problem in run.stderr
+        assert not evidence.exists()
+    finally:
+        sys.modules.pop("declplug", None)
