@@ -60,6 +60,8 @@ def odd(snapshot, params):
     elif mode == "fail-and-dict":
         yield failed("a", "bad")
         yield {"status": "pass"}
+    elif mode == "not-json":
+        yield Outcome.model_construct(status=Status.PASS, subject="s", message="m", observed=object())
     elif mode == "pass":
         yield passed("a", "fine")
 """
@@ -97,7 +99,9 @@ def _evaluate(tmp_path: Path, mode: str) -> tuple[int, list[dict], str]:
     ("upper", "an outcome with status 'PASS'"),
     ("dict", "a dict, not an Outcome"),
     ("none", "a NoneType, not an Outcome"),
-    ("no-reason", "an outcome with status 'not_reviewed' without"),
+    ("no-reason", "an outcome with status 'not_reviewed' that Outcome's validation refuses"),
+    # a value that is not JSON: the evidence could not be written (exit 70)
+    ("not-json", "an outcome with status 'pass' that Outcome's validation refuses"),
 ])
 def test_an_invalid_outcome_from_a_plugin_is_an_error_and_the_run_incomplete(plugin, tmp_path, mode, returned):
     code, findings, stderr = _evaluate(tmp_path, mode)
