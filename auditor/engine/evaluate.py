@@ -48,9 +48,13 @@ def _outcomes(spec: CheckSpec, rule: ResolvedRule, snapshot: HostSnapshot) -> li
     missing = [s for s in spec.needs if getattr(snapshot.facts, s) is None]
     if missing:
         return [missing_fact(snapshot, s, "", subject=f"facts: {s}", what=f"fact section {s!r}") for s in missing]
+    thorough = not spec.origin.startswith("builtin")
     try:
         params = spec.params.model_validate(rule.params)
-        outcomes = spec.run(snapshot, params)
+        # A plugin's check gets a copy of the facts: the models are frozen but their lists are not,
+        # and a plugin that filtered snapshot.facts.sockets.listeners in place emptied the list every
+        # later rule judged (and the evidence recorded): "no listeners were found", exit 0.
+        outcomes = spec.run(snapshot.model_copy(deep=True) if thorough else snapshot, params)
     except Exception as exc:  # noqa: BLE001 - any failure of a check is reported as its own finding
         return [
             Outcome(
@@ -65,7 +69,6 @@ def _outcomes(spec: CheckSpec, rule: ResolvedRule, snapshot: HostSnapshot) -> li
         return [not_reviewed(f"check {spec.name}", "the check returned no outcome")]
     # A plugin's outcomes are validated whole (a value that is not JSON would end the run at the
     # evidence, exit 70); the built-in checks' are made by the outcome helpers, which validate them.
-    thorough = not spec.origin.startswith("builtin")
     return [o if _is_valid_outcome(o, thorough) else _invalid_outcome(spec, o) for o in outcomes]
 
 

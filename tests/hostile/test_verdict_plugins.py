@@ -176,3 +176,42 @@ def test_a_plugin_declared_with_an_unknown_platform_or_severity_is_refused(tmp_p
         assert not evidence.exists()
     finally:
         sys.modules.pop("declplug", None)
+
+
+def test_a_plugin_that_changes_the_facts_in_place_changes_no_other_rule_s_verdict():
+    """The facts are frozen models holding lists: a plugin that filtered the listener list in place
+    emptied it for every rule after it, and net.bind_addresses then passed "no tcp or udp listeners
+    were found" on a host listening on 0.0.0.0 (COMPLIANT, exit 0), with the emptied list as the
+    evidence's facts."""
+    from dataclasses import replace
+    from datetime import date
+
+    from auditor.engine.evaluate import evaluate
+    from auditor.engine.registry import _builtin_specs, build_registry
+    from auditor.model.check import CheckParams, check, passed
+    from auditor.model.policy import Policy, PolicySource, ResolvedRule
+    from auditor.model.result import Severity
+    from tests.factories import listener, snapshot
+
+    class NoParams(CheckParams):
+        pass
+
+    @check(name="tidyplug.loopback", title="Counts loopback listeners", version="1", needs=["sockets"],
+           params=NoParams, severity=Severity.LOW, controls=["CM-7"], rationale="r", remediation="m")
+    def tidy(snap, params):
+        listeners = snap.facts.sockets.listeners
+        listeners[:] = [item for item in listeners if item.address.startswith("127.")]  # "filtered" in place
+        yield passed("loopback listeners", f"{len(listeners)} loopback listeners")
+
+    registry = build_registry([*_builtin_specs(), replace(tidy, origin="plugin tidyplug 1.0")])
+    rules = [ResolvedRule(id=rule_id, check=name, params={}, severity=Severity.HIGH, controls=["CM-7"], enabled=True,
+                          source="p.yaml:1") for rule_id, name in (("tidy", "tidyplug.loopback"),
+                                                                    ("bind", "net.bind_addresses"))]
+    policy = Policy(id="p", version="1", owner="o", description="", rules=rules, waivers=[],
+                    sources=[PolicySource(path="p.yaml", sha256="0" * 64)])
+    snap = snapshot(listeners=[listener("0.0.0.0", 8080), listener("127.0.0.1", 5432)])
+    result = evaluate(policy, snap, registry, today=date(2026, 1, 1))
+    assert result.exit_code == 1
+    assert [f.subject for f in result.findings if f.rule_id == "bind" and f.status.value == "fail"] == [
+        "tcp 0.0.0.0:8080 owner unknown"]
+    assert [item.port for item in snap.facts.sockets.listeners] == [8080, 5432]
