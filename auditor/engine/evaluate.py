@@ -48,9 +48,13 @@ def _outcomes(spec: CheckSpec, rule: ResolvedRule, snapshot: HostSnapshot) -> li
     missing = [s for s in spec.needs if getattr(snapshot.facts, s) is None]
     if missing:
         return [missing_fact(snapshot, s, "", subject=f"facts: {s}", what=f"fact section {s!r}") for s in missing]
+    thorough = not spec.origin.startswith("builtin")
     try:
         params = spec.params.model_validate(rule.params)
-        outcomes = spec.run(snapshot, params)
+        # A plugin's check gets a copy of the facts: the models are frozen but their lists are not,
+        # and a plugin that filtered snapshot.facts.sockets.listeners in place emptied the list every
+        # later rule judged (and the evidence recorded): "no listeners were found", exit 0.
+        outcomes = spec.run(snapshot.model_copy(deep=True) if thorough else snapshot, params)
     except Exception as exc:  # noqa: BLE001 - any failure of a check is reported as its own finding
         return [
             Outcome(
@@ -63,7 +67,53 @@ def _outcomes(spec: CheckSpec, rule: ResolvedRule, snapshot: HostSnapshot) -> li
     if not outcomes:
         # A check that says nothing has not shown compliance: fail closed.
         return [not_reviewed(f"check {spec.name}", "the check returned no outcome")]
-    return outcomes
+    # A plugin's outcomes are validated whole (a value that is not JSON would end the run at the
+    # evidence, exit 70); the built-in checks' are made by the outcome helpers, which validate them.
+    return [o if _is_valid_outcome(o, thorough) else _invalid_outcome(spec, o) for o in outcomes]
+
+
+_STATUSES_WITH_REASON = frozenset({Status.NOT_REVIEWED, Status.NOT_APPLICABLE, Status.ERROR})
+
+
+def _is_valid_outcome(outcome: object, thorough: bool = False) -> bool:
+    """Whether a check returned an Outcome that holds Outcome's invariants.  A check (a plugin) can
+    build one with ``model_construct``, which validates nothing: a status outside the enum, or
+    ``waived`` (a waiver the policy never granted, which turned a plugin's run green, exit 0), or a
+    not_reviewed without its reason.  Checked for every check in a few attribute reads; with
+    ``thorough`` (a plugin's check) every field is validated as Outcome validates it."""
+    if not isinstance(outcome, Outcome):
+        return False
+    values = outcome.__dict__
+    status = values.get("status")
+    if type(status) is not Status or status is Status.WAIVED:
+        return False
+    if type(values.get("subject")) is not str or type(values.get("message")) is not str:
+        return False
+    reason = values.get("reason")
+    if status in _STATUSES_WITH_REASON and not (type(reason) is str and reason):
+        return False
+    if thorough or type(outcome) is not Outcome:  # a subclass: the engine builds its finding as an Outcome's
+        try:
+            Outcome.model_validate({name: values.get(name) for name in Outcome.model_fields})
+        except ValueError:
+            return False
+    return True
+
+
+def _invalid_outcome(spec: CheckSpec, outcome: object) -> Outcome:
+    """The error finding for what a check returned that is not a valid outcome: never a pass, a
+    waiver or a crash of the run (exit 70); the run is at least incomplete."""
+    if isinstance(outcome, Outcome):
+        status = outcome.__dict__.get("status")
+        what = f"an outcome with status {getattr(status, 'value', status)!r}"
+        if status is Status.WAIVED:
+            what += " (checks do not waive; waivers are applied by the engine)"
+        elif type(status) is Status:
+            what += " that Outcome's validation refuses (its subject, message, reason or a value that is not JSON)"
+    else:
+        what = f"a {type(outcome).__name__}, not an Outcome"
+    return Outcome(status=Status.ERROR, subject=f"check {spec.name}", message="the check returned an invalid outcome",
+                   reason=f"check {spec.name} ({spec.origin}) returned {what}")
 
 
 def _findings(rule: ResolvedRule, spec: CheckSpec, outcomes: list[Outcome]) -> list[Finding]:

@@ -18,7 +18,8 @@ from auditor.catalog import load_catalog
 from auditor.errors import Problem, RegistryError
 from auditor.model.check import CheckSpec
 from auditor.model.controls import ControlCatalog
-from auditor.model.facts import SECTIONS
+from auditor.model.facts import PLATFORM_NAMES, SECTIONS
+from auditor.model.result import Severity
 from auditor.plugins import load_entry_points, plugins_enabled
 
 CHECKS_GROUP = "lbaudit.checks"
@@ -91,6 +92,16 @@ def build_registry(specs: list[CheckSpec], catalog: ControlCatalog | None = None
                 problems.append(f"check {spec.name!r} needs unknown fact section {section!r}")
         if not spec.controls:
             problems.append(f"check {spec.name!r} declares no NIST control")
+        # A severity no rule can carry was exit 70 at the first policy naming the check; a platform
+        # name lbaudit does not know ("Linux") made the check not_applicable on every host, so its
+        # rules judged nothing beside rules that pass (exit 0).
+        if not (isinstance(spec.severity, str) and spec.severity in Severity._value2member_map_):
+            problems.append(f"check {spec.name!r} declares severity {spec.severity!r} (expected one of: "
+                            f"{', '.join(s.value for s in Severity)})")
+        unknown = [p for p in spec.platforms if p not in PLATFORM_NAMES]
+        if unknown or not spec.platforms:
+            problems.append(f"check {spec.name!r} declares platforms {list(spec.platforms)!r} (expected one or more "
+                            f"of: {', '.join(PLATFORM_NAMES)})")
         checks[spec.name] = spec
     if not checks:
         problems.append("no checks were loaded")

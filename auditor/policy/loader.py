@@ -570,6 +570,10 @@ def waiver_warnings(located: list[tuple[Any, int, Waiver]], today: date, soon_da
         if waiver.subject is None:
             warnings.append(Problem(owner.name, line, col, f"{where}: no subject, so it waives every failing finding "
                                     "of the rule (a blanket waiver); name the subject it is for"))
+        elif waiver.subject and set(waiver.subject) == {"*"}:  # "*" matches every subject: the same blanket
+            warnings.append(Problem(owner.name, line, col, f"{where}: subject {waiver.subject!r} matches every "
+                                    "subject, so it waives every failing finding of the rule (a blanket waiver); "
+                                    "name the subject it is for"))
         if _is_todo(waiver.reason):
             warnings.append(Problem(owner.name, line, col, f"{where}: the reason is still TODO"))
     return warnings
