@@ -674,11 +674,23 @@ def _host_of(run: dict[str, Any]) -> str:
     return run["host"]["inventory_name"] or run["host"]["hostname"]
 
 
-def _same_judgement(latest: dict[str, Any], previous: dict[str, Any]) -> bool:
-    """Same facts, same policy, same evaluation day: the engine is deterministic, so nothing changed."""
-    return (latest["snapshot_sha256"] == previous["snapshot_sha256"]
-            and latest["policy"]["sha256"] == previous["policy"]["sha256"]
-            and latest["evaluated_on"] == previous["evaluated_on"])
+def _identity_of(run: dict[str, Any]) -> str:
+    """What makes runs one host's, as the store keys them (:func:`host_key`): two machines that
+    both call themselves ``localhost`` are two hosts, each with its own latest run."""
+    from auditor.history.store import host_key
+
+    host = run["host"]
+    return host_key(host["machine_id"], host["hostname"], host["inventory_name"])
+
+
+def _names(identities: set[str], runs: dict[str, dict[str, Any]]) -> dict[str, str]:
+    """Each host's name in the report: its inventory or host name, with its machine id beside it
+    when another host of the store goes by the same name (else the two rows read as one host)."""
+    plain = {identity: _host_of(runs[identity]) for identity in identities}
+    taken = Counter(plain.values())
+    return {identity: name if taken[name] == 1 or not runs[identity]["host"]["machine_id"]
+            else f"{name} (machine-id {runs[identity]['host']['machine_id']})"
+            for identity, name in plain.items()}
 
 
 def fleet_report(store: Any, *, policy: str | None = None, stale_days: int = 7, top: int = 10,
@@ -691,11 +703,14 @@ def fleet_report(store: Any, *, policy: str | None = None, stale_days: int = 7, 
     from auditor.analysis.diff import diff_scans
 
     moment = now or datetime.now(timezone.utc)
-    latest: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    by_identity: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for run in store.list_runs(policy=policy):  # newest first
-        pair = latest.setdefault((_host_of(run), run["policy"]["id"]), [])
+        pair = by_identity.setdefault((_identity_of(run), run["policy"]["id"]), [])
         if len(pair) < 2:
             pair.append(run)
+    names = _names({identity for identity, _ in by_identity}, {identity: runs[0] for (identity, _), runs
+                                                                in by_identity.items()})
+    latest = {(names[identity], policy_id): runs for (identity, policy_id), runs in by_identity.items()}
     by_verdict: dict[str, list[str]] = {}
     failing: Counter[str] = Counter()
     controls: dict[str, list[int]] = {}  # id -> [hosts satisfied, hosts judged]
@@ -717,12 +732,15 @@ def fleet_report(store: Any, *, policy: str | None = None, stale_days: int = 7, 
             counts = controls.setdefault(control.id, [0, 0])
             counts[0] += 1 if control.satisfied else 0
             counts[1] += 1
-        if len(runs) == 2 and not _same_judgement(last, runs[1]):
+        # Always diffed: the same snapshot and policy judged again can differ (a --waivers file, a
+        # check of another version), and those changes are what a gate must see.
+        if len(runs) == 2:
             before, _ = store.run_evidence(runs[1]["id"])
             changes = diff_scans(before, evidence)
             if changes.regressed():
                 regressed.append({"host": host, "policy": policy_id, "run": last["id"], "previous_run": runs[1]["id"],
-                                  "regressions": [c.as_dict() for c in changes.regressions]})
+                                  "regressions": [c.as_dict() for c in changes.regressions],
+                                  "lost_coverage": [c.as_dict() for c in changes.lost_coverage]})
         started = datetime.fromisoformat(last["started_at"].replace("Z", "+00:00"))
         if moment - started > timedelta(days=stale_days):
             stale.append({"host": host, "policy": policy_id, "last_run": last["id"], "last_started_at": last["started_at"],

@@ -134,6 +134,8 @@ def report(store: str | None, policy_id: str | None, stale_days: int, top: int, 
         for row in data["regressed_since_previous_run"]:
             what = "; ".join(f"{one_line(c['rule'])}: {one_line(c['subject'])} {c['before']} -> {c['after']}"
                              for c in row["regressions"][:5])
+            what = "; ".join([*([what] if what else []), *(f"{one_line(c['kind'])} {one_line(c['subject'])}"
+                                                          for c in row.get("lost_coverage", [])[:5])])
             click.echo(f"  {one_line(row['host'])} ({one_line(row['policy'])}, run {row['previous_run']} -> {row['run']}): "
                        f"{what}")
         stale = data["not_scanned_for_days"]

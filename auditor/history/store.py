@@ -765,9 +765,11 @@ class HistoryStore:
                 raise InputError(f"{self.shown}: runs of several hosts or policies match ({names}); "
                                  "give --host and --policy, or two run ids")
             host_id, policy_id = pairs[0].host_id, pairs[0].policy_id
+            # The last two by when they ran, as list and fleet report order them: an older scan
+            # imported later is not the latest (recorded order would diff it backwards).
             ids = conn.execute(sa.select(t.runs.c.id).where(t.runs.c.host_id == host_id,
                                                             t.runs.c.policy_id == policy_id)
-                               .order_by(t.runs.c.id.desc()).limit(2)).scalars().all()
+                               .order_by(t.runs.c.started_at.desc(), t.runs.c.id.desc()).limit(2)).scalars().all()
         if len(ids) < 2:
             raise InputError(f"{self.shown}: only one run of {pairs[0].hostname}/{policy_id} is recorded; "
                              "a diff needs two")
