@@ -67,3 +67,49 @@ def test_fleet_report_keeps_two_machines_of_one_host_name_apart(tmp_path: Path):
                                         "non_compliant": [f"localhost (machine-id {'a' * 32})"]}
     assert [(row["host"], row["run_id"]) for row in data["hosts"]] == [
         (f"localhost (machine-id {'a' * 32})", 1), (f"localhost (machine-id {'b' * 32})", 2)]
+
+
+def test_fleet_report_does_not_count_a_host_compliant_from_facts_older_than_stale_days(tmp_path: Path):
+    """A month-old snapshot evaluated today (a fetch dir Ansible no longer refreshes) is a month-old
+    scan: the host is stale, not compliant, and none of its controls counts as satisfied."""
+    from tests.factories import FIXED_TIME, snapshot
+    from auditor.storage.snapshot import write_snapshot
+    from datetime import datetime, timezone
+
+    store = str(tmp_path / "history.db")
+    policy = tmp_path / "p.yaml"
+    policy.write_text("id: bind-only\nversion: '1'\nowner: Sec\nrules:\n  - id: bind\n"
+                      "    check: net.bind_addresses\n    controls: [SC-7]\n")
+    for name, collected in (("fresh", datetime.now(timezone.utc)), ("old", FIXED_TIME)):
+        path = tmp_path / f"{name}.snapshot.json"
+        write_snapshot(snapshot(listeners=[], hostname=name, machine_id=name[0] * 32, collected_at=collected), path)
+        result = run_cli("evaluate", "--policy", policy, "--snapshot", path, "-o", tmp_path / f"{name}.json", "-q",
+                         "--record", "--store", store)
+        assert result.returncode == 0, result.stdout + result.stderr
+    days = (datetime.now(timezone.utc) - FIXED_TIME).days
+    result = run_cli("fleet", "report", "--store", store, "--json", "--stale-days", str(days - 1))
+    data = json.loads(result.stdout)
+    assert (result.returncode, data["hosts_by_verdict"]) == (0, {"compliant": ["fresh"], "stale": ["old"]})
+    sc7 = next(c for c in data["controls_by_share_satisfied"] if c["control"] == "SC-7")
+    assert sc7 == {"control": "SC-7", "hosts_satisfied": 1, "hosts": 2, "share": 0.5}
+    (row,) = data["not_scanned_for_days"]["hosts"]
+    assert (row["host"], row["verdict"], row["days"], row["collected_at"]) == (
+        "old", "compliant", days, "2026-11-01T12:00:00Z")
+
+
+def test_fleet_report_counts_a_host_of_two_policies_once_by_its_worse_verdict(tmp_path: Path):
+    store = str(tmp_path / "history.db")
+    lax = tmp_path / "lax.yaml"
+    lax.write_text("id: lax\nversion: '1'\nowner: Sec\nrules:\n  - id: time-wait\n"
+                   "    check: net.time_wait\n    params: {max_time_wait_share: 0.5}\n    controls: [SC-7]\n")
+    snapshot = write_scan_snapshot(tmp_path / "s.snapshot.json", wildcard_redis=True)
+    _evaluate(tmp_path, snapshot, "corp", "--record", "--store", store)
+    result = run_cli("evaluate", "--policy", lax, "--snapshot", snapshot, "-o", tmp_path / "lax.json", "-q",
+                     "--record", "--store", store)
+    assert result.returncode == 0, result.stdout + result.stderr
+    data = json.loads(run_cli("fleet", "report", "--store", store, "--json").stdout)
+    # one host, not listed both compliant (lax) and non-compliant (corp)
+    assert (data["hosts_total"], data["hosts_by_verdict"]) == (1, {"non_compliant": ["web01.example.test"]})
+    assert data["policies"] == ["corp-baseline", "lax"]
+    sc7 = next(c for c in data["controls_by_share_satisfied"] if c["control"] == "SC-7")
+    assert (sc7["hosts_satisfied"], sc7["hosts"]) == (0, 1)  # lax's pass does not outweigh corp's failure
