@@ -336,6 +336,12 @@ _HOST_FOR_UPDATE = sa.select(t.hosts).where(t.hosts.c.host_key == sa.bindparam("
 _LAST_RUN = (sa.select(t.runs.c.id, t.runs.c.evidence_sha256)
              .where(t.runs.c.host_id == sa.bindparam("host"), t.runs.c.policy_id == sa.bindparam("policy"))
              .order_by(t.runs.c.id.desc()).limit(1))
+# The next run id SQLite may hand out: its tables have no AUTOINCREMENT, so once the run of the
+# largest id is pruned its rowid would be given again, to another run: an id a PDF or a ticket names
+# would then name other evidence, and the pruned link of that id would break the chain for verify.
+_NEXT_RUN_ID = sa.select(sa.func.max(sa.func.coalesce(
+    sa.select(sa.func.max(t.runs.c.id)).scalar_subquery(), 0),
+    sa.func.coalesce(sa.select(sa.func.max(t.pruned_runs.c.run_id)).scalar_subquery(), 0)) + 1)
 _LAST_PRUNED = (sa.select(t.pruned_runs.c.run_id, t.pruned_runs.c.evidence_sha256)
                 .where(t.pruned_runs.c.host_id == sa.bindparam("host"),
                        t.pruned_runs.c.policy_id == sa.bindparam("policy"))
@@ -560,8 +566,9 @@ class HistoryStore:
         prev = self._chain_head(conn, host_id, evidence.policy.id)
         started = _naive_utc(evidence.run.started_at)
         counts = _counts(evidence)
+        explicit_id = {"id": int(conn.execute(_NEXT_RUN_ID).scalar_one())} if self.dialect == "sqlite" else {}
         inserted = conn.execute(t.runs.insert(), {
-            "host_id": host_id, "policy_sha256": evidence.policy_sha256, "policy_id": evidence.policy.id,
+            **explicit_id, "host_id": host_id, "policy_sha256": evidence.policy_sha256, "policy_id": evidence.policy.id,
             "started_at": started, "finished_at": _naive_utc(evidence.run.finished_at),
             "day": started.date().isoformat(), "evaluated_on": evidence.run.evaluated_on, "recorded_at": now,
             "trigger": trigger, "tool_version": evidence.tool.version, "snapshot_sha256": evidence.facts_sha256,
@@ -833,7 +840,10 @@ class HistoryStore:
                 for row in map(_checked, conn.execute(
                         sa.select(t.runs.c.id, t.runs.c.host_id, t.runs.c.policy_id, t.runs.c.started_at,
                                   t.runs.c.evidence_sha256, t.runs.c.prev_evidence_sha256)
-                        .order_by(t.runs.c.host_id, t.runs.c.policy_id, t.runs.c.id.desc()))):
+                        # newest by when they ran, as list, diff and fleet report see them: an
+                        # older scan imported later does not push the latest one out
+                        .order_by(t.runs.c.host_id, t.runs.c.policy_id, t.runs.c.started_at.desc(),
+                                  t.runs.c.id.desc()))):
                     chain = (row.host_id, row.policy_id)
                     seen[chain] += 1
                     if keep_last is not None and seen[chain] <= keep_last:
