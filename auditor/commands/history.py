@@ -319,9 +319,15 @@ def import_files(evidence_files: tuple[Path, ...], trigger: str, inventory_name:
     from auditor.history import AlreadyRecorded, signature_beside
     from auditor.storage.evidence import load_evidence
 
+    from auditor.history.store import dated_ahead
+
     loaded = []
+    now = datetime.now(timezone.utc)
     for path in evidence_files:
         evidence, raw = load_evidence(path)
+        ahead = dated_ahead(evidence, now)
+        if ahead:  # refused before anything is recorded
+            raise InputError(f"{path}: {ahead}")
         loaded.append((evidence.run.started_at, str(path), evidence, raw, signature_beside(path)))
     loaded.sort(key=lambda item: (item[0], item[1]))  # the chain follows the scans' own order
     results = []

@@ -113,3 +113,19 @@ def test_fleet_report_counts_a_host_of_two_policies_once_by_its_worse_verdict(tm
     assert data["policies"] == ["corp-baseline", "lax"]
     sc7 = next(c for c in data["controls_by_share_satisfied"] if c["control"] == "SC-7")
     assert (sc7["hosts_satisfied"], sc7["hosts"]) == (0, 1)  # lax's pass does not outweigh corp's failure
+
+
+def test_import_of_evidence_dated_in_the_future_is_refused_and_records_nothing(tmp_path: Path):
+    """Dated 2099, it would be every report's "latest" run of the host, and never stale."""
+    store = str(tmp_path / "history.db")
+    good = _evaluate(tmp_path, write_scan_snapshot(tmp_path / "a.snapshot.json", wildcard_redis=True), "good")
+    document = json.loads(good.read_text())
+    document["run"]["started_at"], document["run"]["finished_at"] = "2099-01-01T00:00:00Z", "2099-01-01T00:00:01Z"
+    forged = tmp_path / "forged.evidence.json"
+    forged.write_text(json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False))
+    _evaluate(tmp_path, write_scan_snapshot(tmp_path / "b.snapshot.json", wildcard_redis=True), "recorded",
+              "--record", "--store", store)
+    result = run_cli("history", "import", good, forged, "--store", store)
+    assert (result.returncode, result.stdout) == (2, "")
+    assert f"{forged}: says it was evaluated at 2099-01-01T00:00:00Z, after the time it is recorded" in result.stderr
+    assert [r["id"] for r in json.loads(run_cli("history", "list", "--store", store, "--json").stdout)] == [1]
