@@ -10,8 +10,8 @@ from typing import Any
 import click
 
 from auditor.analysis.diff import ScanDiff, diff_scans, reversed_order
-from auditor.errors import InputError
 from auditor.commands.options import quiet_option
+from auditor.errors import InputError
 from auditor.model.result import ExitCode
 from auditor.storage.evidence import load_evidence
 from auditor.text import one_line

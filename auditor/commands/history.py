@@ -317,9 +317,8 @@ def import_files(evidence_files: tuple[Path, ...], trigger: str, inventory_name:
 
     Every file is read and validated before anything is recorded; a file already recorded is skipped."""
     from auditor.history import AlreadyRecorded, signature_beside
-    from auditor.storage.evidence import load_evidence
-
     from auditor.history.store import dated_ahead
+    from auditor.storage.evidence import load_evidence
 
     loaded = []
     now = datetime.now(timezone.utc)

@@ -72,9 +72,10 @@ def test_fleet_report_keeps_two_machines_of_one_host_name_apart(tmp_path: Path):
 def test_fleet_report_does_not_count_a_host_compliant_from_facts_older_than_stale_days(tmp_path: Path):
     """A month-old snapshot evaluated today (a fetch dir Ansible no longer refreshes) is a month-old
     scan: the host is stale, not compliant, and none of its controls counts as satisfied."""
-    from tests.factories import FIXED_TIME, snapshot
-    from auditor.storage.snapshot import write_snapshot
     from datetime import datetime, timezone
+
+    from auditor.storage.snapshot import write_snapshot
+    from tests.factories import FIXED_TIME, snapshot
 
     store = str(tmp_path / "history.db")
     policy = tmp_path / "p.yaml"
