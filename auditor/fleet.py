@@ -674,11 +674,34 @@ def _host_of(run: dict[str, Any]) -> str:
     return run["host"]["inventory_name"] or run["host"]["hostname"]
 
 
-def _same_judgement(latest: dict[str, Any], previous: dict[str, Any]) -> bool:
-    """Same facts, same policy, same evaluation day: the engine is deterministic, so nothing changed."""
-    return (latest["snapshot_sha256"] == previous["snapshot_sha256"]
-            and latest["policy"]["sha256"] == previous["policy"]["sha256"]
-            and latest["evaluated_on"] == previous["evaluated_on"])
+# A host's place in hosts_by_verdict is its worst latest verdict over the policies it is judged by;
+# a compliant run older than --stale-days says nothing about the host now ("stale").
+_STALE = "stale"
+_VERDICT_RANK = {"compliant": 0, _STALE: 1, "incomplete": 2, "non_compliant": 3}
+
+
+def _utc(moment: datetime) -> datetime:
+    """A recorded moment in UTC (a naive one is UTC, as the evidence model reads it)."""
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+
+
+def _identity_of(run: dict[str, Any]) -> str:
+    """What makes runs one host's, as the store keys them (:func:`host_key`): two machines that
+    both call themselves ``localhost`` are two hosts, each with its own latest run."""
+    from auditor.history.store import host_key
+
+    host = run["host"]
+    return host_key(host["machine_id"], host["hostname"], host["inventory_name"])
+
+
+def _names(identities: set[str], runs: dict[str, dict[str, Any]]) -> dict[str, str]:
+    """Each host's name in the report: its inventory or host name, with its machine id beside it
+    when another host of the store goes by the same name (else the two rows read as one host)."""
+    plain = {identity: _host_of(runs[identity]) for identity in identities}
+    taken = Counter(plain.values())
+    return {identity: name if taken[name] == 1 or not runs[identity]["host"]["machine_id"]
+            else f"{name} (machine-id {runs[identity]['host']['machine_id']})"
+            for identity, name in plain.items()}
 
 
 def fleet_report(store: Any, *, policy: str | None = None, stale_days: int = 7, top: int = 10,
@@ -690,46 +713,71 @@ def fleet_report(store: Any, *, policy: str | None = None, stale_days: int = 7, 
 
     from auditor.analysis.diff import diff_scans
 
-    moment = now or datetime.now(timezone.utc)
-    latest: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    moment = _utc(now or datetime.now(timezone.utc))
+    by_identity: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for run in store.list_runs(policy=policy):  # newest first
-        pair = latest.setdefault((_host_of(run), run["policy"]["id"]), [])
+        pair = by_identity.setdefault((_identity_of(run), run["policy"]["id"]), [])
         if len(pair) < 2:
             pair.append(run)
-    by_verdict: dict[str, list[str]] = {}
-    failing: Counter[str] = Counter()
-    controls: dict[str, list[int]] = {}  # id -> [hosts satisfied, hosts judged]
+    names = _names({identity for identity, _ in by_identity}, {identity: runs[0] for (identity, _), runs
+                                                                in by_identity.items()})
+    latest = {(names[identity], policy_id): runs for (identity, policy_id), runs in by_identity.items()}
+    verdicts: dict[str, str] = {}  # host -> its worst latest verdict over its policies ("stale" when old)
+    failing_rules: dict[str, set[str]] = {}  # host -> rules failing in any of its latest runs
+    satisfied: dict[str, dict[str, bool]] = {}  # host -> control -> satisfied in every latest run judging it
     regressed: list[dict[str, Any]] = []
     stale: list[dict[str, Any]] = []
     rows: list[dict[str, Any]] = []
     for (host, policy_id), runs in sorted(latest.items()):
         last = runs[0]
-        by_verdict.setdefault(last["verdict"], []).append(host)
         evidence, _ = store.run_evidence(last["id"])
+        # Stale by when its facts were collected: a month-old snapshot evaluated today is a month old.
+        started = datetime.fromisoformat(last["started_at"].replace("Z", "+00:00"))
+        seen = min(started, _utc(evidence.snapshot.provenance.collected_at))
+        old = moment - seen > timedelta(days=stale_days)
+        verdict = _STALE if old and last["verdict"] == "compliant" else last["verdict"]
+        if _VERDICT_RANK.get(verdict, len(_VERDICT_RANK)) > _VERDICT_RANK.get(verdicts.get(host, ""), -1):
+            verdicts[host] = verdict
         failing_here = sorted({f.rule_id for f in evidence.result.findings if f.status.value == "fail"})
-        failing.update(failing_here)
+        failing_rules.setdefault(host, set()).update(failing_here)
         rows.append({"host": host, "policy": last["policy"], "run_id": last["id"], "started_at": last["started_at"],
                      "finished_at": last["finished_at"], "verdict": last["verdict"], "exit_code": last["exit_code"],
                      "counts": {k: n for k, n in last["counts"].items() if n}, "failing_rules": failing_here,
                      "controls": {c.id: bool(c.satisfied) for c in evidence.result.controls},
                      "signed": last["signature"]["state"] == "signed", "evidence": None, "error": None})
+        host_controls = satisfied.setdefault(host, {})
         for control in evidence.result.controls:
-            counts = controls.setdefault(control.id, [0, 0])
-            counts[0] += 1 if control.satisfied else 0
-            counts[1] += 1
-        if len(runs) == 2 and not _same_judgement(last, runs[1]):
+            # a control of a stale run is not known to hold now; one policy's pass does not
+            # outweigh another's failure on the same host
+            host_controls[control.id] = host_controls.get(control.id, True) and bool(control.satisfied) and not old
+        # Always diffed: the same snapshot and policy judged again can differ (a --waivers file, a
+        # check of another version), and those changes are what a gate must see.
+        if len(runs) == 2:
             before, _ = store.run_evidence(runs[1]["id"])
             changes = diff_scans(before, evidence)
             if changes.regressed():
                 regressed.append({"host": host, "policy": policy_id, "run": last["id"], "previous_run": runs[1]["id"],
-                                  "regressions": [c.as_dict() for c in changes.regressions]})
-        started = datetime.fromisoformat(last["started_at"].replace("Z", "+00:00"))
-        if moment - started > timedelta(days=stale_days):
+                                  "regressions": [c.as_dict() for c in changes.regressions],
+                                  "lost_coverage": [c.as_dict() for c in changes.lost_coverage]})
+        if old:
             stale.append({"host": host, "policy": policy_id, "last_run": last["id"], "last_started_at": last["started_at"],
-                          "days": (moment - started).days})
+                          "collected_at": _utc(evidence.snapshot.provenance.collected_at).isoformat()
+                          .replace("+00:00", "Z"),
+                          "verdict": last["verdict"], "days": (moment - seen).days})
+    by_verdict: dict[str, list[str]] = {}
+    for host, verdict in verdicts.items():
+        by_verdict.setdefault(verdict, []).append(host)
+    failing = Counter(rule for rules in failing_rules.values() for rule in rules)
+    controls: dict[str, list[int]] = {}  # id -> [hosts satisfied, hosts judged]
+    for host_controls in satisfied.values():
+        for control_id, ok in host_controls.items():
+            counts = controls.setdefault(control_id, [0, 0])
+            counts[0] += 1 if ok else 0
+            counts[1] += 1
     return {
         "format": "lbaudit-fleet-report/1",
-        "hosts_total": len({host for host, _ in latest}),
+        "hosts_total": len(verdicts),
+        "policies": sorted({policy_id for _, policy_id in latest}),
         "hosts_by_verdict": {v: sorted(hosts) for v, hosts in sorted(by_verdict.items())},
         "rules_failing_on_most_hosts": [{"rule": rule, "hosts": n} for rule, n in
                                         sorted(failing.items(), key=lambda item: (-item[1], item[0]))[:top]],

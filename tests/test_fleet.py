@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import xml.etree.ElementTree as ET
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -28,9 +29,11 @@ def _host(fetch: Path, name: str, **kw) -> Path:
 @pytest.fixture()
 def fleet(tmp_path: Path) -> Path:
     fetch = tmp_path / "fetch"
-    _host(fetch, "db01", listeners=[listener("127.0.0.1", 5432)], hostname="db01")
-    _host(fetch, "web01", listeners=[listener("0.0.0.0", 8080), listener("127.0.0.1", 9000)], hostname="web01")
-    _host(fetch, "edge01", listeners=[listener("127.0.0.1", 9000)], hostname="edge01",
+    now = datetime.now(timezone.utc)  # scanned just now: fleet report judges staleness by collection time
+    _host(fetch, "db01", listeners=[listener("127.0.0.1", 5432)], hostname="db01", collected_at=now)
+    _host(fetch, "web01", listeners=[listener("0.0.0.0", 8080), listener("127.0.0.1", 9000)], hostname="web01",
+          collected_at=now)
+    _host(fetch, "edge01", listeners=[listener("127.0.0.1", 9000)], hostname="edge01", collected_at=now,
           sysctl=sysctl_facts(net__ipv4__ip_local_port_range="60000 60100"))
     return fetch
 
@@ -164,8 +167,8 @@ def test_report_names_a_host_that_regressed_and_hosts_not_scanned_lately(fleet: 
     run_cli("fleet", "evaluate", "--snapshots", fleet, "--policy", POLICY, "--out-dir", tmp_path / "out1",
             "--record", "--store", store)
     # db01 opens a wildcard listener before the next run
-    write_snapshot(snapshot(listeners=[listener("127.0.0.1", 5432), listener("0.0.0.0", 6379)], hostname="db01"),
-                   fleet / "db01" / "lbaudit.snapshot.json")
+    write_snapshot(snapshot(listeners=[listener("127.0.0.1", 5432), listener("0.0.0.0", 6379)], hostname="db01",
+                            collected_at=datetime.now(timezone.utc)), fleet / "db01" / "lbaudit.snapshot.json")
     run_cli("fleet", "evaluate", "--snapshots", fleet, "--policy", POLICY, "--out-dir", tmp_path / "out2",
             "--record", "--store", store)
     report = run_cli("fleet", "report", "--store", store, "--json", "--stale-days", "0")

@@ -22,6 +22,7 @@ switching a failing rule off:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 
 from auditor.model.evidence import Evidence
 from auditor.model.policy import ResolvedRule, Waiver
@@ -197,6 +198,24 @@ def _policy_changes(before: Evidence, after: Evidence, old: dict[str, Finding],
                                     f"{before.policy_sha256[:16]}... -> {after.policy_sha256[:16]}... (no rule, "
                                     "check or waiver differs)", False))
     return changes, accounted
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+
+
+def reversed_order(before: Evidence, after: Evidence) -> str | None:
+    """Why BEFORE cannot be the earlier scan, or None.  Read backwards, a listener opened between
+    the scans is "gone" (an improvement) and a gate passes on it; so when BEFORE's facts were both
+    collected and evaluated after AFTER's, the diff is refused.  (An older snapshot evaluated again
+    later, with a new policy, is still the earlier scan: its facts are older.)"""
+    collected = (_utc(before.snapshot.provenance.collected_at), _utc(after.snapshot.provenance.collected_at))
+    started = (_utc(before.run.started_at), _utc(after.run.started_at))
+    if collected[0] > collected[1] and started[0] > started[1]:
+        return (f"BEFORE is the later scan (facts collected {collected[0].isoformat()}, evaluated "
+                f"{started[0].isoformat()}; AFTER's {collected[1].isoformat()}, {started[1].isoformat()}): "
+                "give the earlier scan first")
+    return None
 
 
 def diff_scans(before: Evidence, after: Evidence) -> ScanDiff:

@@ -9,8 +9,9 @@ from typing import Any
 
 import click
 
-from auditor.analysis.diff import ScanDiff, diff_scans
+from auditor.analysis.diff import ScanDiff, diff_scans, reversed_order
 from auditor.commands.options import quiet_option
+from auditor.errors import InputError
 from auditor.model.result import ExitCode
 from auditor.storage.evidence import load_evidence
 from auditor.text import one_line
@@ -35,6 +36,9 @@ def diff(before: Path, after: Path, as_json: bool, allow_policy_change: bool, qu
     """
     old, _ = load_evidence(before)
     new, _ = load_evidence(after)
+    backwards = reversed_order(old, new)
+    if backwards:
+        raise InputError(f"{before} {after}: {backwards}")
     failed = echo_diff(diff_scans(old, new), as_json, allow_policy_change, quiet=quiet)
     sys.exit(ExitCode.NON_COMPLIANT if failed else ExitCode.COMPLIANT)
 

@@ -134,12 +134,15 @@ def report(store: str | None, policy_id: str | None, stale_days: int, top: int, 
         for row in data["regressed_since_previous_run"]:
             what = "; ".join(f"{one_line(c['rule'])}: {one_line(c['subject'])} {c['before']} -> {c['after']}"
                              for c in row["regressions"][:5])
+            what = "; ".join([*([what] if what else []), *(f"{one_line(c['kind'])} {one_line(c['subject'])}"
+                                                          for c in row.get("lost_coverage", [])[:5])])
             click.echo(f"  {one_line(row['host'])} ({one_line(row['policy'])}, run {row['previous_run']} -> {row['run']}): "
                        f"{what}")
         stale = data["not_scanned_for_days"]
         click.echo(f"not scanned for {stale['days']} days: {len(stale['hosts'])}")
         for row in stale["hosts"]:
-            click.echo(f"  {one_line(row['host'])}: last run {row['last_started_at']} ({row['days']} days)")
+            click.echo(f"  {one_line(row['host'])}: last run {row['last_started_at']}, facts collected "
+                       f"{row['collected_at']} ({row['days']} days), {row['verdict']}")
         if html_path is not None:
             click.echo(f"overview: {html_path}")
     sys.exit(1 if data["regressed_since_previous_run"] else 0)

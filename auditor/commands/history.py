@@ -17,6 +17,7 @@ from typing import Any, Callable
 import click
 
 from auditor.commands.options import MAX_DAYS
+from auditor.errors import InputError
 from auditor.model.codes import ExitCode  # the plain enum: listing runs needs no pydantic model
 from auditor.text import one_line
 
@@ -200,7 +201,7 @@ def diff_runs(run_ids: tuple[int, ...], host: str | None, policy: str | None, al
     The categories and exit codes of lbaudit diff: 0 when nothing regressed, 1 on a regression
     (or lost coverage without --allow-policy-change), 2 on bad input.
     """
-    from auditor.analysis.diff import diff_scans
+    from auditor.analysis.diff import diff_scans, reversed_order
     from auditor.commands.diff import echo_diff
 
     if len(run_ids) not in (0, 2):
@@ -211,6 +212,9 @@ def diff_runs(run_ids: tuple[int, ...], host: str | None, policy: str | None, al
         before_id, after_id = run_ids if run_ids else opened.last_two(host, policy)
         before, _ = opened.run_evidence(before_id)
         after, _ = opened.run_evidence(after_id)
+    backwards = reversed_order(before, after)
+    if backwards:
+        raise InputError(f"runs {before_id} {after_id}: {backwards}")
     if not as_json:
         click.echo(f"runs: {before_id} -> {after_id}")
     failed = echo_diff(diff_scans(before, after), as_json, allow_policy_change,
@@ -313,11 +317,16 @@ def import_files(evidence_files: tuple[Path, ...], trigger: str, inventory_name:
 
     Every file is read and validated before anything is recorded; a file already recorded is skipped."""
     from auditor.history import AlreadyRecorded, signature_beside
+    from auditor.history.store import dated_ahead
     from auditor.storage.evidence import load_evidence
 
     loaded = []
+    now = datetime.now(timezone.utc)
     for path in evidence_files:
         evidence, raw = load_evidence(path)
+        ahead = dated_ahead(evidence, now)
+        if ahead:  # refused before anything is recorded
+            raise InputError(f"{path}: {ahead}")
         loaded.append((evidence.run.started_at, str(path), evidence, raw, signature_beside(path)))
     loaded.sort(key=lambda item: (item[0], item[1]))  # the chain follows the scans' own order
     results = []

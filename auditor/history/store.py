@@ -87,6 +87,17 @@ def control_family(control_id: str) -> str:
     return control_id.split("-", 1)[0].upper()
 
 
+def dated_ahead(evidence: "Evidence", now: datetime) -> str | None:
+    """Why ``evidence`` cannot be recorded at ``now``, or None.  The latest run is the one that ran
+    last: evidence dated ahead of the recording clock would stay "latest" (fleet report, history
+    diff, prune --keep-last) and never stale, whatever runs after it."""
+    started, now = _naive_utc(evidence.run.started_at), _naive_utc(now)
+    if started > now + FUTURE_TOLERANCE:
+        return (f"says it was evaluated at {started.isoformat()}Z, after the time it is recorded "
+                f"({now.isoformat()}Z): a clock ahead or an edited date; not recorded")
+    return None
+
+
 def host_key(machine_id: str | None, hostname: str, inventory_name: str | None = None) -> str:
     """What makes two runs one host's: the inventory name when a fleet gives one (hosts that share a
     machine, such as containers or network namespaces, share its machine id and often its host name;
@@ -336,6 +347,14 @@ _HOST_FOR_UPDATE = sa.select(t.hosts).where(t.hosts.c.host_key == sa.bindparam("
 _LAST_RUN = (sa.select(t.runs.c.id, t.runs.c.evidence_sha256)
              .where(t.runs.c.host_id == sa.bindparam("host"), t.runs.c.policy_id == sa.bindparam("policy"))
              .order_by(t.runs.c.id.desc()).limit(1))
+# The next run id SQLite may hand out: its tables have no AUTOINCREMENT, so once the run of the
+# largest id is pruned its rowid would be given again, to another run: an id a PDF or a ticket names
+# would then name other evidence, and the pruned link of that id would break the chain for verify.
+# How far ahead of the recording clock an evidence's run may be dated (two machines' clocks).
+FUTURE_TOLERANCE = timedelta(hours=1)
+_NEXT_RUN_ID = sa.select(sa.func.max(sa.func.coalesce(
+    sa.select(sa.func.max(t.runs.c.id)).scalar_subquery(), 0),
+    sa.func.coalesce(sa.select(sa.func.max(t.pruned_runs.c.run_id)).scalar_subquery(), 0)) + 1)
 _LAST_PRUNED = (sa.select(t.pruned_runs.c.run_id, t.pruned_runs.c.evidence_sha256)
                 .where(t.pruned_runs.c.host_id == sa.bindparam("host"),
                        t.pruned_runs.c.policy_id == sa.bindparam("policy"))
@@ -545,6 +564,10 @@ class HistoryStore:
             raise AlreadyRecorded(f"this evidence (SHA-256 {digest[:16]}...) is already recorded as run "
                                   f"{existing}", existing)
         provenance = evidence.snapshot.provenance
+        started = _naive_utc(evidence.run.started_at)
+        ahead = dated_ahead(evidence, now)
+        if ahead:
+            raise InputError(f"this evidence {ahead}")
         host_id = self._host(conn, provenance.machine_id, provenance.hostname, inventory_name)
         if conn.execute(_POLICY_KNOWN, {"sha": evidence.policy_sha256}).first() is None:
             self._insert_missing(conn, t.policies, "sha256", {
@@ -558,10 +581,10 @@ class HistoryStore:
             "sha256": digest, "size": len(item["raw"]), "encoding": EVIDENCE_ENCODING,
             "content": zlib.compress(item["raw"], 6)})
         prev = self._chain_head(conn, host_id, evidence.policy.id)
-        started = _naive_utc(evidence.run.started_at)
         counts = _counts(evidence)
+        explicit_id = {"id": int(conn.execute(_NEXT_RUN_ID).scalar_one())} if self.dialect == "sqlite" else {}
         inserted = conn.execute(t.runs.insert(), {
-            "host_id": host_id, "policy_sha256": evidence.policy_sha256, "policy_id": evidence.policy.id,
+            **explicit_id, "host_id": host_id, "policy_sha256": evidence.policy_sha256, "policy_id": evidence.policy.id,
             "started_at": started, "finished_at": _naive_utc(evidence.run.finished_at),
             "day": started.date().isoformat(), "evaluated_on": evidence.run.evaluated_on, "recorded_at": now,
             "trigger": trigger, "tool_version": evidence.tool.version, "snapshot_sha256": evidence.facts_sha256,
@@ -765,9 +788,11 @@ class HistoryStore:
                 raise InputError(f"{self.shown}: runs of several hosts or policies match ({names}); "
                                  "give --host and --policy, or two run ids")
             host_id, policy_id = pairs[0].host_id, pairs[0].policy_id
+            # The last two by when they ran, as list and fleet report order them: an older scan
+            # imported later is not the latest (recorded order would diff it backwards).
             ids = conn.execute(sa.select(t.runs.c.id).where(t.runs.c.host_id == host_id,
                                                             t.runs.c.policy_id == policy_id)
-                               .order_by(t.runs.c.id.desc()).limit(2)).scalars().all()
+                               .order_by(t.runs.c.started_at.desc(), t.runs.c.id.desc()).limit(2)).scalars().all()
         if len(ids) < 2:
             raise InputError(f"{self.shown}: only one run of {pairs[0].hostname}/{policy_id} is recorded; "
                              "a diff needs two")
@@ -831,7 +856,10 @@ class HistoryStore:
                 for row in map(_checked, conn.execute(
                         sa.select(t.runs.c.id, t.runs.c.host_id, t.runs.c.policy_id, t.runs.c.started_at,
                                   t.runs.c.evidence_sha256, t.runs.c.prev_evidence_sha256)
-                        .order_by(t.runs.c.host_id, t.runs.c.policy_id, t.runs.c.id.desc()))):
+                        # newest by when they ran, as list, diff and fleet report see them: an
+                        # older scan imported later does not push the latest one out
+                        .order_by(t.runs.c.host_id, t.runs.c.policy_id, t.runs.c.started_at.desc(),
+                                  t.runs.c.id.desc()))):
                     chain = (row.host_id, row.policy_id)
                     seen[chain] += 1
                     if keep_last is not None and seen[chain] <= keep_last:
