@@ -1,0 +1,96 @@
+"""Hostile evidence that contradicts its own findings (hand-edited, or written by a faulty plugin) but
+is otherwise schema-valid: every report renders the recorded verdict, counts and control judgements,
+so the loader refuses such a file (exit 2, naming the field) instead of letting ``report``/``show``
+print "COMPLIANT" over a failing finding.
+
+The defect: a non-compliant evidence file whose ``result.verdict`` was edited to ``compliant`` (and
+``exit_code`` to 0) was shown as COMPLIANT by ``lbaudit show`` and rendered as compliant into every
+report, and ``lbaudit report`` exited 0.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.cli import run_cli
+from tests.evidence_fixtures import make_evidence, write_evidence_file
+
+
+def _edited(tmp_path: Path, edit) -> Path:
+    path, raw = write_evidence_file(tmp_path, make_evidence())
+    data = json.loads(raw)
+    edit(data)
+    path.write_text(json.dumps(data, indent=2, sort_keys=True), encoding="utf-8")
+    return path
+
+
+def _compliant_claim(data: dict) -> None:
+    data["result"]["verdict"] = "compliant"
+    data["result"]["exit_code"] = 0
+
+
+def _failing_control_satisfied(data: dict) -> None:
+    for control in data["result"]["controls"]:
+        if control["status"] == "fail":
+            control["status"] = "pass"
+
+
+def _counts_hide_failures(data: dict) -> None:
+    by_status = data["result"]["summary"]["by_status"]
+    by_status["pass"] += by_status["fail"]
+    by_status["fail"] = 0
+
+
+def _failing_control_dropped(data: dict) -> None:
+    data["result"]["controls"] = [c for c in data["result"]["controls"] if c["status"] != "fail"]
+
+
+def _marked_complete(data: dict) -> None:
+    data["result"]["complete"] = True
+    data["result"]["incomplete_reasons"] = []
+
+
+EDITS = {
+    "verdict-compliant": (_compliant_claim, "/result/verdict: records 'compliant', but the findings give "
+                                            "'non_compliant'"),
+    "control-satisfied": (_failing_control_satisfied, "/result/controls/"),
+    "counts": (_counts_hide_failures, "/result/summary/by_status/fail: records 0, but the findings give 4"),
+    "control-dropped": (_failing_control_dropped, "/result/controls: control"),
+    "complete": (_marked_complete, "/result/complete: records True, but the findings give False"),
+}
+
+
+@pytest.mark.parametrize("edit", sorted(EDITS))
+@pytest.mark.parametrize("command", [("show",), ("show", "--json"), ("report", "--format", "junit,sarif,hdf,oscal")])
+def test_evidence_contradicting_its_findings_is_refused(tmp_path, edit, command):
+    change, problem = EDITS[edit]
+    path = _edited(tmp_path, change)
+    extra = ("--out-dir", tmp_path / "out") if command[0] == "report" else ()
+    run = run_cli(command[0], path, *command[1:], *extra)
+    assert run.returncode == 2, (run.stdout, run.stderr)
+    assert "the evidence contradicts its own findings" in run.stderr
+    assert problem in run.stderr
+    assert "COMPLIANT" not in run.stdout
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_consistent_evidence_still_renders(tmp_path):
+    path, _ = write_evidence_file(tmp_path, make_evidence())
+    run = run_cli("show", path, "--json")
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout)["verdict"] == "non_compliant"
+
+
+def test_a_satisfied_control_over_a_failing_finding_names_the_control(tmp_path):
+    path = _edited(tmp_path, _failing_control_satisfied)
+    run = run_cli("show", path)
+    assert run.returncode == 2
+    data = json.loads(path.read_text(encoding="utf-8"))
+    failing = [i for i, c in enumerate(data["result"]["controls"]) if c["status"] == "pass"
+               and c["counts"]["fail"] > 0]
+    assert failing
+    for index in failing:
+        assert f"/result/controls/{index}/status: records 'pass', but the findings give 'fail'" in run.stderr
