@@ -135,3 +135,11 @@ def test_a_rule_with_nothing_but_not_reviewed_stays_not_reviewed_in_heimdall():
     control = json.loads(render_hdf(evidence, _context(evidence)))["profiles"][0]["controls"][0]
     assert {r["status"] for r in control["results"]} == {"skipped"}
     assert heimdall_status(control) == "Not Reviewed"
+
+
+def test_nothing_judged_reads_as_nothing_judged_in_the_html_and_pdf_verdict():
+    from auditor.report.view import verdict_sentence
+
+    sentence = verdict_sentence(nothing_judged())
+    assert sentence == ("Compliance with policy corp-baseline 2026.11 could not be established: nothing was "
+                        "judged: every finding is not_applicable. No finding failed at or above severity low.")
