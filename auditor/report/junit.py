@@ -5,7 +5,8 @@ status of its findings (the same roll-up the evidence uses for controls):
 
 * ``fail``                  -> ``<failure>`` with each failing subject, what was observed and what was expected
 * ``error``, ``not_reviewed`` -> ``<error>``: the rule could not be judged, which is never a pass
-* ``waived``, ``not_applicable`` -> ``<skipped>`` with the waiver or the reason
+* ``waived``, ``not_applicable`` -> ``<skipped>`` with the waiver or the reason (also a rule whose
+  failures are all waived beside passing subjects: a waiver is never shown as a plain pass)
 * ``pass``                  -> an empty test case
 
 A run the evidence calls incomplete in which no rule's test case is an ``<error>`` (every finding
@@ -74,6 +75,10 @@ def _testcase(rule: ResolvedRule, findings: list[Finding], evidence: Evidence, c
         case.set("time", _seconds(timing / 1000))
 
     status = rollup_status([f.status for f in findings]) if findings else Status.ERROR
+    if status == Status.PASS and any(f.status == Status.WAIVED for f in findings):
+        # Passing subjects beside waived failures: an empty test case would read as a plain pass
+        # and hide the accepted deviations, so the case is skipped with the waivers.
+        status = Status.WAIVED
     not_passing = [f for f in findings if f.status != Status.PASS]
     body = "\n".join(_describe(f) for f in not_passing)
     if not findings:

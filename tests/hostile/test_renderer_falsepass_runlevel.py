@@ -143,3 +143,15 @@ def test_nothing_judged_reads_as_nothing_judged_in_the_html_and_pdf_verdict():
     sentence = verdict_sentence(nothing_judged())
     assert sentence == ("Compliance with policy corp-baseline 2026.11 could not be established: nothing was "
                         "judged: every finding is not_applicable. No finding failed at or above severity low.")
+
+
+def test_waived_failures_beside_passes_are_skipped_as_waived_in_junit_not_passed():
+    from tests.hostile.test_renderings import all_failures_waived
+
+    evidence = all_failures_waived()
+    case = next(ET.fromstring(render_junit(evidence, _context(evidence))).iter("testcase"))
+    assert [child.tag for child in case] == ["skipped", "system-out"]
+    skipped = case.find("skipped")
+    assert skipped.get("type") == "waived"
+    assert skipped.get("message").count(": waived until ") == 4
+    assert "tcp 0.0.0.0:5432 postgres pid 812: waived until" in skipped.get("message")
