@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 from auditor.errors import InputError, LbauditError
-from auditor.model.result import ExitCode, Severity
+from auditor.model.result import ExitCode, Severity, Status
 from auditor.safeio import kind_of, path_problem
 
 SNAPSHOT_SUFFIX = ".snapshot.json"
@@ -704,13 +704,18 @@ def fleet_report(store: Any, *, policy: str | None = None, stale_days: int = 7, 
     rows: list[dict[str, Any]] = []
     for (host, policy_id), runs in sorted(latest.items()):
         last = runs[0]
-        by_verdict.setdefault(last["verdict"], []).append(host)
         evidence, _ = store.run_evidence(last["id"])
+        # The verdict, exit code and counts from the run's evidence (checked against its findings when
+        # read), not from the run's row: a row edited in the database (`history verify` calls it a
+        # record_mismatch) would otherwise show a non-compliant host as compliant.
+        verdict = evidence.result.verdict.value
+        by_verdict.setdefault(verdict, []).append(host)
         failing_here = sorted({f.rule_id for f in evidence.result.findings if f.status.value == "fail"})
         failing.update(failing_here)
         rows.append({"host": host, "policy": last["policy"], "run_id": last["id"], "started_at": last["started_at"],
-                     "finished_at": last["finished_at"], "verdict": last["verdict"], "exit_code": last["exit_code"],
-                     "counts": {k: n for k, n in last["counts"].items() if n}, "failing_rules": failing_here,
+                     "finished_at": last["finished_at"], "verdict": verdict, "exit_code": evidence.result.exit_code,
+                     "counts": {s.value: n for s in Status if (n := evidence.result.summary.by_status.get(s.value, 0))},
+                     "failing_rules": failing_here,
                      "controls": {c.id: bool(c.satisfied) for c in evidence.result.controls},
                      "signed": last["signature"]["state"] == "signed", "evidence": None, "error": None})
         for control in evidence.result.controls:

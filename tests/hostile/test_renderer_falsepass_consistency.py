@@ -94,3 +94,22 @@ def test_a_satisfied_control_over_a_failing_finding_names_the_control(tmp_path):
     assert failing
     for index in failing:
         assert f"/result/controls/{index}/status: records 'pass', but the findings give 'fail'" in run.stderr
+
+
+def test_fleet_report_takes_the_verdict_from_the_evidence_not_an_edited_run_row(tmp_path):
+    """The defect: ``fleet report`` showed the run row's verdict, exit code and counts; a row edited
+    in the database (``history verify``: record_mismatch) put a non-compliant host under compliant."""
+    import sqlite3
+
+    path, _ = write_evidence_file(tmp_path, make_evidence())
+    store = tmp_path / "h.db"
+    assert run_cli("history", "import", path, "--store", store).returncode == 0
+    with sqlite3.connect(store) as db:
+        db.execute("UPDATE runs SET verdict = 'compliant', exit_code = 0, n_fail = 0")
+    run = run_cli("fleet", "report", "--store", store, "--json")
+    assert run.returncode == 0, run.stderr
+    report = json.loads(run.stdout)
+    assert report["hosts_by_verdict"] == {"non_compliant": ["web01.example.test"]}
+    row = report["hosts"][0]
+    assert (row["verdict"], row["exit_code"], row["counts"]["fail"]) == ("non_compliant", 1, 4)
+    assert run_cli("history", "verify", "--store", store).returncode == 10  # and verify names the edit
