@@ -113,3 +113,22 @@ def test_fleet_report_takes_the_verdict_from_the_evidence_not_an_edited_run_row(
     row = report["hosts"][0]
     assert (row["verdict"], row["exit_code"], row["counts"]["fail"]) == ("non_compliant", 1, 4)
     assert run_cli("history", "verify", "--store", store).returncode == 10  # and verify names the edit
+
+
+@pytest.mark.parametrize("as_json", [False, True])
+def test_history_show_refuses_a_run_row_edited_to_compliant(tmp_path, as_json):
+    """The defect: ``history show`` printed "run 1: compliant (exit 0)" from an edited run row above
+    the run's failing findings."""
+    import sqlite3
+
+    path, _ = write_evidence_file(tmp_path, make_evidence())
+    store = tmp_path / "h.db"
+    assert run_cli("history", "import", path, "--store", store).returncode == 0
+    assert run_cli("history", "show", "1", "--store", store).returncode == 0
+    with sqlite3.connect(store) as db:
+        db.execute("UPDATE runs SET verdict = 'compliant', exit_code = 0, n_fail = 0")
+    run = run_cli("history", "show", "1", "--store", store, *(["--json"] if as_json else []))
+    assert run.returncode == 2, run.stdout
+    assert "run 1's record contradicts its evidence (verdict: the record says 'compliant', the evidence " \
+           "'non_compliant'; exit_code: the record says 0, the evidence 1;" in run.stderr
+    assert "compliant" not in run.stdout
