@@ -11,11 +11,11 @@ from typing import Any, Iterable, Iterator
 
 from pydantic import BaseModel, ValidationError
 
+from auditor.errors import InputError, Problem
 from auditor.gcpause import cycle_collector_paused
+from auditor.model.codes import ExitCode
 from auditor.model.evidence import EVIDENCE_SCHEMA, EVIDENCE_SCHEMA_VERSION, Evidence
 from auditor.model.facts import Listener, listener_parts, snapshot_json
-from auditor.errors import InputError, Problem
-from auditor.model.codes import ExitCode
 from auditor.model.result import (
     INCOMPLETE_STATUSES,
     JUDGED_STATUSES,
