@@ -233,6 +233,16 @@ def result_contradictions(evidence: Evidence) -> list[str]:
     if bool(result.incomplete_reasons) == result.complete:
         problems.append("/result/incomplete_reasons: "
                         + ("empty for an incomplete run" if not result.complete else "set for a complete run"))
+    for index, finding in enumerate(result.findings):
+        # A waiver is honoured through its expiry day (auditor/engine/waivers.py): a waived finding
+        # without one, or under one expired on the evaluation day, is a failure shown as accepted.
+        if finding.status == Status.WAIVED and finding.waiver is None:
+            problems.append(f"/result/findings/{index}/waiver: the finding is waived, but no waiver is recorded")
+        elif finding.status == Status.WAIVED and finding.waiver is not None \
+                and finding.waiver.expires < evidence.run.evaluated_on:
+            problems.append(f"/result/findings/{index}/waiver/expires: the waiver expired on "
+                            f"{finding.waiver.expires.isoformat()}, before the evaluation day "
+                            f"{evidence.run.evaluated_on.isoformat()}, so the finding cannot be waived")
     recorded_ids = [c.id for c in result.controls]
     for cid in sorted(set(derived["controls"]) - set(recorded_ids)):
         status = derived["controls"][cid][0].value

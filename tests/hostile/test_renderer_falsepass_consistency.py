@@ -132,3 +132,28 @@ def test_history_show_refuses_a_run_row_edited_to_compliant(tmp_path, as_json):
     assert "run 1's record contradicts its evidence (verdict: the record says 'compliant', the evidence " \
            "'non_compliant'; exit_code: the record says 0, the evidence 1;" in run.stderr
     assert "compliant" not in run.stdout
+
+
+def _expired_waiver_honoured(data: dict) -> None:
+    """A fail finding turned waived under a waiver that had expired on the evaluation day, every
+    count and control edited to agree: only the waiver's date gives it away."""
+    for finding in data["result"]["findings"]:
+        if finding["rule_id"] == "port-range" and finding["status"] == "fail":
+            finding["status"] = "waived"
+            finding["waiver"] = {"reason": "Kernel tuning rollout pending", "approver": "Sam Okafor (Platform lead)",
+                                 "expires": "2026-10-02", "subject": None}
+
+
+def test_a_finding_waived_under_an_expired_waiver_is_refused(tmp_path):
+    from auditor.model.evidence import Evidence
+    from auditor.storage.evidence import evidence_bytes
+    from tests.evidence_fixtures import reconciled
+
+    path, raw = write_evidence_file(tmp_path, make_evidence())
+    data = json.loads(raw)
+    _expired_waiver_honoured(data)
+    edited = reconciled(Evidence.model_validate(data))  # counts, verdict and controls agree with the edit
+    path.write_bytes(evidence_bytes(edited))
+    run = run_cli("show", path)
+    assert run.returncode == 2, run.stdout
+    assert "/waiver/expires: the waiver expired on 2026-10-02, before the evaluation day 2026-11-01" in run.stderr
