@@ -6,6 +6,7 @@ The engine builds the evidence (:mod:`auditor.engine.evidence`); reporters rende
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
@@ -182,26 +183,28 @@ def derived_result(evidence: Evidence) -> dict[str, Any]:
     result = evidence.result
     findings = result.findings
     rules = [r for r in evidence.policy.rules if r.enabled]
+    # Counted once per distinct (status, severity, controls): 20,000 findings are a few kinds.
+    kinds = Counter((f.status, f.severity, tuple(f.controls)) for f in findings)
     by_status = {s.value: 0 for s in Status}
     failing_by_severity = {s.value: 0 for s in type(result.fail_on)}
-    for finding in findings:
-        by_status[finding.status.value] += 1
-        if finding.status == Status.FAIL:
-            failing_by_severity[finding.severity.value] += 1
-    blocking = any(f.status == Status.FAIL and f.severity.rank >= result.fail_on.rank for f in findings)
-    complete = (not any(f.status in INCOMPLETE_STATUSES for f in findings)
-                and any(f.status in JUDGED_STATUSES for f in findings))
+    for (status, severity, _), count in kinds.items():
+        by_status[status.value] += count
+        if status == Status.FAIL:
+            failing_by_severity[severity.value] += count
+    blocking = any(status == Status.FAIL and severity.rank >= result.fail_on.rank for status, severity, _ in kinds)
+    complete = (not any(status in INCOMPLETE_STATUSES for status, _, _ in kinds)
+                and any(status in JUDGED_STATUSES for status, _, _ in kinds))
     if blocking:
         verdict, code = Verdict.NON_COMPLIANT, ExitCode.NON_COMPLIANT
     elif not complete:
         verdict, code = Verdict.INCOMPLETE, ExitCode.INCOMPLETE
     else:
         verdict, code = Verdict.COMPLIANT, ExitCode.COMPLIANT
-    by_control: dict[str, list[Status]] = {c: [] for rule in rules for c in rule.controls}
-    for finding in findings:
-        for named in finding.controls:
-            by_control.setdefault(named, []).append(finding.status)
-    controls = {cid: (rollup_status(statuses), {s.value: statuses.count(s) for s in Status})
+    by_control: dict[str, Counter[Status]] = {c: Counter() for rule in rules for c in rule.controls}
+    for (status, _, named_controls), count in kinds.items():
+        for named in named_controls:
+            by_control.setdefault(named, Counter())[status] += count
+    controls = {cid: (rollup_status(list(statuses)), {s.value: statuses.get(s, 0) for s in Status})
                 for cid, statuses in by_control.items()}
     return {"by_status": by_status, "failing_by_severity": failing_by_severity, "rules": len(rules),
             "findings": len(findings), "verdict": verdict, "exit_code": int(code), "complete": complete,
