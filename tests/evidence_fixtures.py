@@ -265,6 +265,7 @@ def reconciled(evidence: Evidence) -> Evidence:
                 for c in result.controls]
     reasons = [f"{f.rule_id}: {f.subject}: {f.reason}" for f in result.findings
                if f.status in (Status.ERROR, Status.NOT_REVIEWED)]
+    reasons += [f"{rule_id}: no finding" for rule_id in derived["silent_rules"]]
     if not derived["complete"] and not reasons:
         reasons = ["nothing was judged: every finding is not_applicable"]
     summary = result.summary.model_copy(update={k: derived[k] for k in ("by_status", "failing_by_severity",

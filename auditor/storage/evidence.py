@@ -192,8 +192,12 @@ def derived_result(evidence: Evidence) -> dict[str, Any]:
         if status == Status.FAIL:
             failing_by_severity[severity.value] += count
     blocking = any(status == Status.FAIL and severity.rank >= result.fail_on.rank for status, severity, _ in kinds)
+    # An enabled rule the engine judged always has a finding (a check that says nothing is not_reviewed):
+    # one without any had its findings removed, and has shown nothing.
+    judged_rules = {f.rule_id for f in findings}
+    silent = [rule.id for rule in rules if rule.id not in judged_rules]
     complete = (not any(status in INCOMPLETE_STATUSES for status, _, _ in kinds)
-                and any(status in JUDGED_STATUSES for status, _, _ in kinds))
+                and any(status in JUDGED_STATUSES for status, _, _ in kinds) and not silent)
     if blocking:
         verdict, code = Verdict.NON_COMPLIANT, ExitCode.NON_COMPLIANT
     elif not complete:
@@ -208,7 +212,7 @@ def derived_result(evidence: Evidence) -> dict[str, Any]:
                 for cid, statuses in by_control.items()}
     return {"by_status": by_status, "failing_by_severity": failing_by_severity, "rules": len(rules),
             "findings": len(findings), "verdict": verdict, "exit_code": int(code), "complete": complete,
-            "controls": controls}
+            "controls": controls, "silent_rules": silent}
 
 
 def result_contradictions(evidence: Evidence) -> list[str]:
@@ -246,6 +250,8 @@ def result_contradictions(evidence: Evidence) -> list[str]:
             problems.append(f"/result/findings/{index}/waiver/expires: the waiver expired on "
                             f"{finding.waiver.expires.isoformat()}, before the evaluation day "
                             f"{evidence.run.evaluated_on.isoformat()}, so the finding cannot be waived")
+    for rule_id in derived["silent_rules"] if result.complete else ():  # why "complete" is wrong
+        problems.append(f"/result/findings: enabled rule {rule_id} has no finding, so nothing was judged for it")
     recorded_ids = [c.id for c in result.controls]
     for cid in sorted(set(derived["controls"]) - set(recorded_ids)):
         status = derived["controls"][cid][0].value

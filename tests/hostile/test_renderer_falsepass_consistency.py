@@ -157,3 +157,31 @@ def test_a_finding_waived_under_an_expired_waiver_is_refused(tmp_path):
     run = run_cli("show", path)
     assert run.returncode == 2, run.stdout
     assert "/waiver/expires: the waiver expired on 2026-10-02, before the evaluation day 2026-11-01" in run.stderr
+
+
+def test_a_failing_rule_whose_findings_were_removed_is_refused(tmp_path):
+    """Every finding of the failing rule port-range deleted and every count, control and the verdict
+    edited to agree (compliant, exit 0): the engine never leaves an enabled rule without a finding."""
+    from auditor.model.result import ExitCode, Verdict
+    from auditor.storage.evidence import derived_result, evidence_bytes
+    from tests.evidence_fixtures import make_policy
+    from tests.hostile.test_renderings import evidence_for, only
+
+    evidence = evidence_for(only(make_policy(), "privileged-ports", "port-range"))
+    assert evidence.result.verdict == Verdict.NON_COMPLIANT
+    findings = [f for f in evidence.result.findings if f.rule_id != "port-range"]
+    edited = evidence.model_copy(update={"result": evidence.result.model_copy(update={"findings": findings})})
+    derived = derived_result(edited)
+    controls = [c.model_copy(update={"status": derived["controls"][c.id][0], "counts": derived["controls"][c.id][1]})
+                for c in edited.result.controls]
+    summary = edited.result.summary.model_copy(update={k: derived[k] for k in ("by_status", "failing_by_severity",
+                                                                               "rules", "findings")})
+    edited = edited.model_copy(update={"result": edited.result.model_copy(update={
+        "controls": controls, "summary": summary, "verdict": Verdict.COMPLIANT, "exit_code": int(ExitCode.COMPLIANT),
+        "complete": True, "incomplete_reasons": []})})
+    path = tmp_path / "evidence.json"
+    path.write_bytes(evidence_bytes(edited))
+    run = run_cli("show", path)
+    assert run.returncode == 2, run.stdout
+    assert "/result/findings: enabled rule port-range has no finding, so nothing was judged for it" in run.stderr
+    assert "/result/verdict: records 'compliant', but the findings give 'incomplete'" in run.stderr
