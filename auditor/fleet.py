@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 from auditor.errors import InputError, LbauditError
-from auditor.model.result import ExitCode, Severity
+from auditor.model.result import ExitCode, Severity, Status
 from auditor.safeio import kind_of, path_problem
 
 SNAPSHOT_SUFFIX = ".snapshot.json"
@@ -731,18 +731,23 @@ def fleet_report(store: Any, *, policy: str | None = None, stale_days: int = 7, 
     for (host, policy_id), runs in sorted(latest.items()):
         last = runs[0]
         evidence, _ = store.run_evidence(last["id"])
+        # The verdict, exit code and counts from the run's evidence (checked against its findings when
+        # read), not from the run's row: a row edited in the database (`history verify` calls it a
+        # record_mismatch) would otherwise show a non-compliant host as compliant.
+        recorded = evidence.result.verdict.value
         # Stale by when its facts were collected: a month-old snapshot evaluated today is a month old.
         started = datetime.fromisoformat(last["started_at"].replace("Z", "+00:00"))
         seen = min(started, _utc(evidence.snapshot.provenance.collected_at))
         old = moment - seen > timedelta(days=stale_days)
-        verdict = _STALE if old and last["verdict"] == "compliant" else last["verdict"]
+        verdict = _STALE if old and recorded == "compliant" else recorded
         if _VERDICT_RANK.get(verdict, len(_VERDICT_RANK)) > _VERDICT_RANK.get(verdicts.get(host, ""), -1):
             verdicts[host] = verdict
         failing_here = sorted({f.rule_id for f in evidence.result.findings if f.status.value == "fail"})
         failing_rules.setdefault(host, set()).update(failing_here)
         rows.append({"host": host, "policy": last["policy"], "run_id": last["id"], "started_at": last["started_at"],
-                     "finished_at": last["finished_at"], "verdict": last["verdict"], "exit_code": last["exit_code"],
-                     "counts": {k: n for k, n in last["counts"].items() if n}, "failing_rules": failing_here,
+                     "finished_at": last["finished_at"], "verdict": recorded, "exit_code": evidence.result.exit_code,
+                     "counts": {s.value: n for s in Status if (n := evidence.result.summary.by_status.get(s.value, 0))},
+                     "failing_rules": failing_here,
                      "controls": {c.id: bool(c.satisfied) for c in evidence.result.controls},
                      "signed": last["signature"]["state"] == "signed", "evidence": None, "error": None})
         host_controls = satisfied.setdefault(host, {})
@@ -763,7 +768,7 @@ def fleet_report(store: Any, *, policy: str | None = None, stale_days: int = 7, 
             stale.append({"host": host, "policy": policy_id, "last_run": last["id"], "last_started_at": last["started_at"],
                           "collected_at": _utc(evidence.snapshot.provenance.collected_at).isoformat()
                           .replace("+00:00", "Z"),
-                          "verdict": last["verdict"], "days": (moment - seen).days})
+                          "verdict": recorded, "days": (moment - seen).days})
     by_verdict: dict[str, list[str]] = {}
     for host, verdict in verdicts.items():
         by_verdict.setdefault(verdict, []).append(host)

@@ -151,7 +151,7 @@ def list_runs(host: str | None, policy: str | None, verdict: str | None, since: 
 def show(run_id: int, raw_evidence: bool, store: str | None, as_json: bool) -> None:
     """One run: host, policy, times, digests, signature, verdict and its findings."""
     with _open(store) as opened:
-        run = opened.get_run(run_id)
+        run = opened.get_run(run_id) if raw_evidence else opened.shown_run(run_id)
         if raw_evidence:
             data = opened.evidence_bytes(run["evidence_sha256"])
             sys.stdout.flush()

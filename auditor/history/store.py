@@ -767,6 +767,26 @@ class HistoryStore:
         raw = self.evidence_bytes(run["evidence_sha256"])
         return parse_evidence(raw, f"run {run_id}'s evidence"), raw
 
+    def shown_run(self, run_id: int) -> dict[str, Any]:
+        """:meth:`get_run`, its verdict, exit code, completeness, counts and findings' statuses checked
+        against the run's evidence (itself checked against its findings when read): a row edited in
+        the database must not show a non-compliant run as compliant (InputError, exit 2)."""
+        run = self.get_run(run_id)
+        evidence = parse_evidence(self.evidence_bytes(run["evidence_sha256"]), f"run {run_id}'s evidence")
+        result = evidence.result
+        shown = {"verdict": run["verdict"], "exit_code": run["exit_code"], "complete": run["complete"],
+                 "counts": run["counts"], "findings": sorted((f["id"], f["status"]) for f in run["findings"])}
+        truth = {"verdict": result.verdict.value, "exit_code": result.exit_code, "complete": result.complete,
+                 "counts": _counts(evidence), "findings": sorted((f.id, f.status.value) for f in result.findings)}
+        differ = [name for name in shown if shown[name] != truth[name]]
+        if differ:
+            raise InputError(f"{self.shown}: run {run_id}'s record contradicts its evidence ("
+                             + "; ".join(f"{name}: the record says {shown[name]!r}, the evidence {truth[name]!r}"
+                                         if name != "findings" else "findings: their statuses differ"
+                                         for name in differ)
+                             + "); the store was edited outside lbaudit: lbaudit history verify names every break")
+        return run
+
     def last_two(self, host: str | None, policy: str | None) -> tuple[int, int]:
         """The ids of the last two runs of one host and policy; the host and policy may be left out
         when the store holds only one of them."""

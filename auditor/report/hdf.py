@@ -14,6 +14,9 @@
   ``not_applicable`` is ``skipped`` with "not applicable: <reason>", ``waived`` is ``skipped`` with
   the waiver (the failure is an approved deviation, not a pass and not an open failure), ``error`` is
   ``error`` with the reason.  So passed and failed counts equal the evidence's pass and fail counts.
+  Heimdall calls a control "Passed" when it has a passed and no failed or error result, whatever is
+  skipped beside it: so a ``not_reviewed`` finding of a rule that also has a passing finding is
+  ``error`` (Heimdall: "Profile Error"), never hidden behind the passes.
 * A rule without findings gets one ``skipped`` result saying so (lbaudit judges its controls not
   reviewed; Heimdall would call a control without results a profile error).
 * The policy's waivers of a rule are its ``waiver_data`` (several waivers of one rule in one text).
@@ -69,8 +72,12 @@ def _skip_message(finding: Finding) -> str | None:
     return None
 
 
-def _result(finding: Finding, start_time: str) -> dict:
+def _result(finding: Finding, start_time: str, beside_a_pass: bool = False) -> dict:
     status = HDF_STATUS[finding.status]
+    if beside_a_pass and finding.status == Status.NOT_REVIEWED:
+        # Heimdall calls a control with a passed and no failed or error result "Passed", whatever
+        # is skipped beside it: a not-reviewed subject there is an error, so the control is not a pass.
+        status = "error"
     result: dict = {
         "status": status,
         "code_desc": f"{finding.subject}: {finding.message}",
@@ -84,6 +91,9 @@ def _result(finding: Finding, start_time: str) -> dict:
     skip = _skip_message(finding)
     if skip is not None:
         result["skip_message"] = skip
+    if status == "error" and finding.status == Status.NOT_REVIEWED:
+        result["exception"] = "lbaudit: not reviewed (its evidence could not be collected)"
+        result["backtrace"] = [finding.reason or finding.message]
     if finding.status == Status.ERROR:
         result["exception"] = "lbaudit check error"
         result["backtrace"] = [finding.reason or finding.message]
@@ -137,6 +147,7 @@ class _Export:
         record = self.records.get(rule.check)
         findings = sorted(self.by_rule.get(rule.id, []), key=lambda f: (f.subject, f.id))
         all_not_applicable = bool(findings) and all(f.status == Status.NOT_APPLICABLE for f in findings)
+        beside_a_pass = any(f.status == Status.PASS for f in findings)
         source = rule_source(rule.source)
         location: dict = {"ref": source.path}
         if source.line is not None:
@@ -164,7 +175,7 @@ class _Export:
             "code": json.dumps({"check": rule.check, "params": key_sorted(rule.params)}, sort_keys=True,
                                ensure_ascii=False),
             "source_location": location,
-            "results": [_result(f, start) for f in findings] or [_nothing_found(rule, start)],
+            "results": [_result(f, start, beside_a_pass) for f in findings] or [_nothing_found(rule, start)],
         }
         waiver = self.waiver_data(rule)
         if waiver is not None:

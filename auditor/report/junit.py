@@ -5,8 +5,13 @@ status of its findings (the same roll-up the evidence uses for controls):
 
 * ``fail``                  -> ``<failure>`` with each failing subject, what was observed and what was expected
 * ``error``, ``not_reviewed`` -> ``<error>``: the rule could not be judged, which is never a pass
-* ``waived``, ``not_applicable`` -> ``<skipped>`` with the waiver or the reason
+* ``waived``, ``not_applicable`` -> ``<skipped>`` with the waiver or the reason (also a rule whose
+  failures are all waived beside passing subjects: a waiver is never shown as a plain pass)
 * ``pass``                  -> an empty test case
+
+A run the evidence calls incomplete in which no rule's test case is an ``<error>`` (every finding
+not applicable) gets one more test case, ``lbaudit run complete``, with an ``<error>``: a CI server
+reads only failures and errors, and exit 3 must not read as green.
 
 Times come from the evidence: the suite's ``timestamp`` and ``time`` from the run, a test case's
 ``time`` from the run's per-rule timing when the evidence has one.
@@ -70,6 +75,10 @@ def _testcase(rule: ResolvedRule, findings: list[Finding], evidence: Evidence, c
         case.set("time", _seconds(timing / 1000))
 
     status = rollup_status([f.status for f in findings]) if findings else Status.ERROR
+    if status == Status.PASS and any(f.status == Status.WAIVED for f in findings):
+        # Passing subjects beside waived failures: an empty test case would read as a plain pass
+        # and hide the accepted deviations, so the case is skipped with the waivers.
+        status = Status.WAIVED
     not_passing = [f for f in findings if f.status != Status.PASS]
     body = "\n".join(_describe(f) for f in not_passing)
     if not findings:
@@ -108,6 +117,17 @@ def _testcase(rule: ResolvedRule, findings: list[Finding], evidence: Evidence, c
     return case
 
 
+def _incomplete_run_case(evidence: Evidence, classname: str) -> ET.Element:
+    """The run itself, as an ``<error>``, when the evidence says it is incomplete (exit 3) and no rule's
+    test case carries that (every finding not applicable): a CI server counts only failures and
+    errors, and would show a run that judged nothing as green."""
+    case = ET.Element("testcase", {"name": "lbaudit run complete", "classname": classname})
+    reasons = "; ".join(evidence.result.incomplete_reasons) or "the evidence records the run as incomplete"
+    element = ET.SubElement(case, "error", {"type": "incomplete", "message": _text(reasons)})
+    element.text = _text(f"verdict: {evidence.result.verdict.value} (exit {evidence.result.exit_code})\n{reasons}")
+    return case
+
+
 def render_junit(evidence: Evidence, context: ReportContext) -> bytes:
     policy = evidence.policy
     result = evidence.result
@@ -117,6 +137,8 @@ def render_junit(evidence: Evidence, context: ReportContext) -> bytes:
         by_rule.setdefault(finding.rule_id, []).append(finding)
 
     cases = [_testcase(rule, by_rule[rule.id], evidence, policy.id) for rule in rules]
+    if not result.complete and not any(c.find("error") is not None for c in cases):
+        cases.append(_incomplete_run_case(evidence, policy.id))
     counts = {kind: sum(1 for c in cases if c.find(kind) is not None) for kind in ("failure", "error", "skipped")}
     duration = (utc(evidence.run.finished_at) - utc(evidence.run.started_at)).total_seconds()
     prov = evidence.snapshot.provenance

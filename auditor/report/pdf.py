@@ -124,7 +124,7 @@ def _header_part(value: str) -> str:
 # between such builds: ``verify --pdf`` then tells a PDF of an earlier rendering ("rendered by ...,
 # verify with that version") from one altered or rendered from other evidence.  Renderings made
 # before the revision was recorded read as "lbaudit VERSION, reportlab ..." and so differ from all.
-RENDERING_REVISION = 2
+RENDERING_REVISION = 3  # 3: the verdict sentence of a run that judged nothing (every finding not applicable)
 
 
 def renderer_id() -> str:

@@ -8,6 +8,8 @@
   A waived finding is a failure with an accepted external suppression (approver, reason, expiry).
 * Physical location: the line of the rule in the policy file, so code scanning annotates the
   policy a host violates.  Logical location: the subject on the host (process, address, port).
+* ``invocations[0].executionSuccessful`` is false when the evidence records the run incomplete
+  (exit 3) or a check raised, with a tool execution notification saying why.
 * ``partialFingerprints`` carry the finding id (from rule id and subject), so code scanning tracks
   one finding across runs; the run's ``automationDetails.id`` keeps policies and hosts apart.
 """
@@ -192,8 +194,16 @@ class _Run:
     def run(self) -> dict:
         ev = self.ev
         notifications = self.notifications()
+        if not ev.result.complete and not notifications:
+            # Incomplete (exit 3) without a check error, e.g. every finding not applicable: the
+            # results alone have no failure, so the invocation says the run did not show compliance.
+            notifications.append({
+                "level": "error",
+                "message": {"text": "the run is incomplete (verdict " + ev.result.verdict.value + "): "
+                                    + "; ".join(ev.result.incomplete_reasons or ["no reason recorded"])},
+            })
         invocation: dict = {
-            "executionSuccessful": not notifications,
+            "executionSuccessful": not notifications and ev.result.complete,
             "startTimeUtc": utc_timestamp(ev.run.started_at),
             "endTimeUtc": utc_timestamp(ev.run.finished_at),
             "machine": self.host,

@@ -22,6 +22,7 @@ from auditor.model.base import canonical_json, sha256_hex
 from auditor.model.evidence import CheckRecord, Evidence
 from auditor.model.facts import SECTIONS, GapKind
 from auditor.model.result import STATUS_ORDER, Finding, Severity, Status, Verdict
+from auditor.text import one_line
 
 if TYPE_CHECKING:
     from auditor.report import ReportContext
@@ -198,6 +199,12 @@ def verdict_sentence(evidence: Evidence) -> str:
                 blocking += 1
         elif status == Status.ERROR or status == Status.NOT_REVIEWED:
             unseen += 1
+    if result.verdict == Verdict.INCOMPLETE and not unseen:
+        # Incomplete without an unjudged finding: nothing was judged (every finding not applicable);
+        # "0 findings could not be reviewed" would read as if everything had been.
+        reasons = "; ".join(one_line(r) for r in result.incomplete_reasons) or "nothing could be judged"
+        return (f"Compliance with {policy} could not be established: {reasons}. "
+                f"No finding failed at or above severity {threshold}.")
     return _verdict_words(result.verdict, policy, threshold, failing, blocking, unseen)
 
 

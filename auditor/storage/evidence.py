@@ -6,15 +6,26 @@ The engine builds the evidence (:mod:`auditor.engine.evidence`); reporters rende
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 from pydantic import BaseModel, ValidationError
 
+from auditor.errors import InputError, Problem
 from auditor.gcpause import cycle_collector_paused
+from auditor.model.codes import ExitCode
 from auditor.model.evidence import EVIDENCE_SCHEMA, EVIDENCE_SCHEMA_VERSION, Evidence
 from auditor.model.facts import Listener, listener_parts, snapshot_json
-from auditor.model.result import Finding
+from auditor.model.result import (
+    INCOMPLETE_STATUSES,
+    JUDGED_STATUSES,
+    Finding,
+    RunResult,
+    Status,
+    Verdict,
+    rollup_status,
+)
 from auditor.storage.jsonfile import canonical_sha256, parse_document, read_bounded, validate_versioned
 from auditor.storage.jsontext import indented_json, indented_json_chunks
 from auditor.storage.outputs import write_atomic
@@ -151,8 +162,109 @@ def _parse_evidence(raw: bytes, name: str) -> Evidence:
         _validate_long_lists_in_place(data)
     except ValidationError:  # reported as always, from the whole document read once more
         data = parse_document(raw, name, EVIDENCE_WHAT)
-    return validate_versioned(data, name, EVIDENCE_WHAT, "evidence", Evidence, EVIDENCE_SCHEMA,
-                              (EVIDENCE_SCHEMA_VERSION,))
+    evidence = validate_versioned(data, name, EVIDENCE_WHAT, "evidence", Evidence, EVIDENCE_SCHEMA,
+                                  (EVIDENCE_SCHEMA_VERSION,))
+    problems = result_contradictions(evidence)
+    if problems:
+        # Every report renders the verdict, the counts and the control judgements as recorded, so a
+        # recorded "compliant" over a failing finding (a hand edit, a buggy plugin) would be printed
+        # as a pass: refuse the file instead (exit 2).
+        shown = [Problem(name, None, None, text) for text in problems[:20]]
+        if len(problems) > len(shown):
+            shown.append(Problem(name, None, None, f"... and {len(problems) - len(shown)} more"))
+        raise InputError(f"{name}: the evidence contradicts its own findings ({len(problems)} problem(s)); "
+                         "it was edited or written by a faulty tool, and no report is rendered from it", shown)
+    return evidence
+
+
+def derived_result(evidence: Evidence) -> dict[str, Any]:
+    """What the engine records from the findings alone (auditor/engine/evaluate.py): the summary
+    counts, the verdict, its exit code, completeness and each control's rolled-up status."""
+    result = evidence.result
+    findings = result.findings
+    rules = [r for r in evidence.policy.rules if r.enabled]
+    # Counted once per distinct (status, severity, controls): 20,000 findings are a few kinds.
+    kinds = Counter((f.status, f.severity, tuple(f.controls)) for f in findings)
+    by_status = {s.value: 0 for s in Status}
+    failing_by_severity = {s.value: 0 for s in type(result.fail_on)}
+    for (status, severity, _), count in kinds.items():
+        by_status[status.value] += count
+        if status == Status.FAIL:
+            failing_by_severity[severity.value] += count
+    blocking = any(status == Status.FAIL and severity.rank >= result.fail_on.rank for status, severity, _ in kinds)
+    # An enabled rule the engine judged always has a finding (a check that says nothing is not_reviewed):
+    # one without any had its findings removed, and has shown nothing.
+    judged_rules = {f.rule_id for f in findings}
+    silent = [rule.id for rule in rules if rule.id not in judged_rules]
+    complete = (not any(status in INCOMPLETE_STATUSES for status, _, _ in kinds)
+                and any(status in JUDGED_STATUSES for status, _, _ in kinds) and not silent)
+    if blocking:
+        verdict, code = Verdict.NON_COMPLIANT, ExitCode.NON_COMPLIANT
+    elif not complete:
+        verdict, code = Verdict.INCOMPLETE, ExitCode.INCOMPLETE
+    else:
+        verdict, code = Verdict.COMPLIANT, ExitCode.COMPLIANT
+    by_control: dict[str, Counter[Status]] = {c: Counter() for rule in rules for c in rule.controls}
+    for (status, _, named_controls), count in kinds.items():
+        for named in named_controls:
+            by_control.setdefault(named, Counter())[status] += count
+    controls = {cid: (rollup_status(list(statuses)), {s.value: statuses.get(s, 0) for s in Status})
+                for cid, statuses in by_control.items()}
+    return {"by_status": by_status, "failing_by_severity": failing_by_severity, "rules": len(rules),
+            "findings": len(findings), "verdict": verdict, "exit_code": int(code), "complete": complete,
+            "controls": controls, "silent_rules": silent}
+
+
+def result_contradictions(evidence: Evidence) -> list[str]:
+    """Where the recorded summary, verdict, exit code or control judgements of ``evidence`` differ
+    from what its findings give (JSON pointers into the file).  Empty for evidence the engine wrote."""
+    result: RunResult = evidence.result
+    derived = derived_result(evidence)
+    problems: list[str] = []
+
+    def differs(pointer: str, recorded: Any, expected: Any) -> None:
+        if recorded != expected:
+            problems.append(f"{pointer}: records {recorded!r}, but the findings give {expected!r}")
+
+    summary = result.summary
+    for status, count in derived["by_status"].items():
+        differs(f"/result/summary/by_status/{status}", summary.by_status.get(status, 0), count)
+    for severity, count in derived["failing_by_severity"].items():
+        differs(f"/result/summary/failing_by_severity/{severity}", summary.failing_by_severity.get(severity, 0),
+                count)
+    differs("/result/summary/findings", summary.findings, derived["findings"])
+    differs("/result/summary/rules", summary.rules, derived["rules"])
+    differs("/result/verdict", result.verdict.value, derived["verdict"].value)
+    differs("/result/exit_code", result.exit_code, derived["exit_code"])
+    differs("/result/complete", result.complete, derived["complete"])
+    if bool(result.incomplete_reasons) == result.complete:
+        problems.append("/result/incomplete_reasons: "
+                        + ("empty for an incomplete run" if not result.complete else "set for a complete run"))
+    for index, finding in enumerate(result.findings):
+        # A waiver is honoured through its expiry day (auditor/engine/waivers.py): a waived finding
+        # without one, or under one expired on the evaluation day, is a failure shown as accepted.
+        if finding.status == Status.WAIVED and finding.waiver is None:
+            problems.append(f"/result/findings/{index}/waiver: the finding is waived, but no waiver is recorded")
+        elif finding.status == Status.WAIVED and finding.waiver is not None \
+                and finding.waiver.expires < evidence.run.evaluated_on:
+            problems.append(f"/result/findings/{index}/waiver/expires: the waiver expired on "
+                            f"{finding.waiver.expires.isoformat()}, before the evaluation day "
+                            f"{evidence.run.evaluated_on.isoformat()}, so the finding cannot be waived")
+    for rule_id in derived["silent_rules"] if result.complete else ():  # why "complete" is wrong
+        problems.append(f"/result/findings: enabled rule {rule_id} has no finding, so nothing was judged for it")
+    recorded_ids = [c.id for c in result.controls]
+    for cid in sorted(set(derived["controls"]) - set(recorded_ids)):
+        status = derived["controls"][cid][0].value
+        problems.append(f"/result/controls: control {cid} (rolled up from the findings: {status}) is missing")
+    for index, control in enumerate(result.controls):
+        expected = derived["controls"].get(control.id)
+        if expected is None:
+            problems.append(f"/result/controls/{index}: control {control.id} is mapped by no enabled rule or finding")
+            continue
+        differs(f"/result/controls/{index}/status", control.status.value, expected[0].value)
+        for status, count in expected[1].items():
+            differs(f"/result/controls/{index}/counts/{status}", control.counts.get(status, 0), count)
+    return problems
 
 
 def _item_list(data: Any, *keys: str) -> list[Any] | None:

@@ -39,7 +39,7 @@ from auditor.report.pdf import render_pdf
 from auditor.report.sarif import render_sarif
 from auditor.storage.evidence import evidence_bytes, write_evidence
 from tests.cli import Result, run_cli
-from tests.evidence_fixtures import CHECKS, EVALUATED_ON, make_evidence, make_policy, make_snapshot
+from tests.evidence_fixtures import CHECKS, EVALUATED_ON, make_evidence, make_policy, make_snapshot, reconciled
 from tests.factories import FIXED_TIME
 
 REPO = Path(__file__).resolve().parents[2]
@@ -266,7 +266,7 @@ def test_diff_a_failure_turning_not_reviewed_is_a_regression(tmp_path, baseline_
     evidence = make_evidence()
     findings = [f.model_copy(update={"status": Status.NOT_REVIEWED, "reason": "sysctl unreadable"})
                 if f.rule_id == "port-range" else f for f in evidence.result.findings]
-    after = evidence.model_copy(update={"result": evidence.result.model_copy(update={"findings": findings})})
+    after = reconciled(evidence.model_copy(update={"result": evidence.result.model_copy(update={"findings": findings})}))
     run = lbaudit("diff", baseline_file, _after(tmp_path, after), "--json", "--allow-policy-change")
     assert run.returncode == 1
     assert [(c["rule"], c["before"], c["after"]) for c in json.loads(run.stdout)["regressions"]] == [
@@ -278,8 +278,8 @@ def test_diff_findings_vanishing_under_an_enabled_rule_and_a_new_check_version_e
     findings = [f for f in evidence.result.findings if f.rule_id != "port-range"]
     checks = [c.model_copy(update={"version": "2.0"}) if c.name == "test.wildcard_listeners" else c
               for c in evidence.checks]
-    after = evidence.model_copy(update={"checks": checks,
-                                        "result": evidence.result.model_copy(update={"findings": findings})})
+    after = reconciled(evidence.model_copy(update={"checks": checks,
+                                                   "result": evidence.result.model_copy(update={"findings": findings})}))
     run = lbaudit("diff", baseline_file, _after(tmp_path, after), "--json")
     assert run.returncode == 1
     report = json.loads(run.stdout)
