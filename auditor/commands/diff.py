@@ -13,7 +13,7 @@ from auditor.analysis.diff import ScanDiff, diff_scans, reversed_order
 from auditor.commands.options import quiet_option
 from auditor.errors import InputError
 from auditor.model.result import ExitCode
-from auditor.storage.evidence import load_evidence
+from auditor.storage.evidence import load_evidence_by_findings
 from auditor.text import one_line
 
 
@@ -34,8 +34,16 @@ def diff(before: Path, after: Path, as_json: bool, allow_policy_change: bool, qu
     disabled, a check missing, a waiver added...) and --allow-policy-change is not given;
     2 when a file is unreadable or invalid.
     """
-    old, _ = load_evidence(before)
-    new, _ = load_evidence(after)
+    # Compared by their findings: a hand-edited summary or verdict (which show and report refuse to
+    # print) is replaced by what the findings give, with a warning, so a diff of evidence whose
+    # findings were edited still judges those findings.
+    old, old_problems = load_evidence_by_findings(before)
+    new, new_problems = load_evidence_by_findings(after)
+    for path, problems in ((before, old_problems), (after, new_problems)):
+        if problems:
+            click.echo(f"lbaudit: warning: {path}: the recorded verdict or summary contradicts the findings "
+                       f"({problems[0]}{'; ...' if len(problems) > 1 else ''}); compared by the findings",
+                       err=True)
     backwards = reversed_order(old, new)
     if backwards:
         raise InputError(f"{before} {after}: {backwards}")

@@ -133,6 +133,22 @@ def load_evidence(path: Path) -> tuple[Evidence, bytes]:
     return parse_evidence(raw, str(path)), raw
 
 
+def load_evidence_by_findings(path: Path) -> tuple[Evidence, list[str]]:
+    """Read an evidence file for a comparison of its findings (``lbaudit diff``): a summary, verdict
+    or control judgement that contradicts the findings is not refused, as :func:`load_evidence`
+    does for the reports that print them, but replaced by what the findings give, and each
+    contradiction returned for a warning.  Every other problem is an InputError (exit 2)."""
+    raw = read_bounded(Path(path), MAX_EVIDENCE_BYTES, EVIDENCE_WHAT)
+    with cycle_collector_paused():
+        evidence = _parse_evidence(raw, str(path), refuse_contradictions=False)
+    problems = result_contradictions(evidence)
+    if problems:
+        derived = derived_result(evidence)
+        evidence = evidence.model_copy(update={"result": evidence.result.model_copy(update={
+            "verdict": derived["verdict"], "exit_code": derived["exit_code"], "complete": derived["complete"]})})
+    return evidence, problems
+
+
 # The content digest of evidence files read in this process, by the SHA-256 of the file's bytes:
 # reports print it, and parsing 29 MB of JSON once more for it (twice for a PDF) held another copy
 # of the whole document beside the validated one (issue 16).
@@ -150,7 +166,7 @@ def parse_evidence(raw: bytes, name: str) -> Evidence:
         return _parse_evidence(raw, name)
 
 
-def _parse_evidence(raw: bytes, name: str) -> Evidence:
+def _parse_evidence(raw: bytes, name: str, refuse_contradictions: bool = True) -> Evidence:
     data = parse_document(raw, name, EVIDENCE_WHAT)
     try:
         content = canonical_sha256(data)
@@ -164,7 +180,7 @@ def _parse_evidence(raw: bytes, name: str) -> Evidence:
         data = parse_document(raw, name, EVIDENCE_WHAT)
     evidence = validate_versioned(data, name, EVIDENCE_WHAT, "evidence", Evidence, EVIDENCE_SCHEMA,
                                   (EVIDENCE_SCHEMA_VERSION,))
-    problems = result_contradictions(evidence)
+    problems = result_contradictions(evidence) if refuse_contradictions else []
     if problems:
         # Every report renders the verdict, the counts and the control judgements as recorded, so a
         # recorded "compliant" over a failing finding (a hand edit, a buggy plugin) would be printed

@@ -185,3 +185,34 @@ def test_a_failing_rule_whose_findings_were_removed_is_refused(tmp_path):
     assert run.returncode == 2, run.stdout
     assert "/result/findings: enabled rule port-range has no finding, so nothing was judged for it" in run.stderr
     assert "/result/verdict: records 'compliant', but the findings give 'incomplete'" in run.stderr
+
+
+# ---------------------------------------------------------------- diff: judged by the findings
+
+def _a_pass_edited_to_fail(data: dict) -> None:
+    """What a reviewer does to make a regression by hand: one finding's status, nothing else."""
+    finding = next(f for f in data["result"]["findings"] if f["status"] == "pass")
+    finding["status"] = "fail"
+
+
+def test_diff_judges_hand_edited_findings_by_the_findings_and_says_so(tmp_path):
+    """``show`` and ``report`` refuse evidence whose summary contradicts its findings, as they would
+    print the summary; ``diff`` compares findings, so it takes the edited findings, replaces the
+    recorded verdict by theirs and warns, rather than refusing the comparison (exit 2)."""
+    before, _ = write_evidence_file(tmp_path / "before", make_evidence())
+    after = _edited(tmp_path / "after", _a_pass_edited_to_fail)
+    run = run_cli("diff", before, after)
+    assert run.returncode == 1, (run.stdout, run.stderr)  # the pass that now fails is a regression
+    assert "regressions: 1" in run.stdout
+    assert f"warning: {after}: the recorded verdict or summary contradicts the findings" in run.stderr
+    assert "compared by the findings" in run.stderr
+    same = run_cli("diff", before, before)
+    assert same.returncode == 0 and "warning" not in same.stderr
+
+
+def test_diff_prints_the_verdict_the_findings_give_not_an_edited_one(tmp_path):
+    before, _ = write_evidence_file(tmp_path / "before", make_evidence())
+    after = _edited(tmp_path / "after", _compliant_claim)  # non-compliant findings, "compliant" claimed
+    run = run_cli("diff", before, after, "--json")
+    assert run.returncode == 0, (run.stdout, run.stderr)  # the findings did not change
+    assert json.loads(run.stdout)["verdict"] == {"before": "non_compliant", "after": "non_compliant"}
