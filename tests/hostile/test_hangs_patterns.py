@@ -164,11 +164,11 @@ def test_a_ver_txt_of_a_million_brackets_is_refused_in_bounded_time(tmp_path):
 # ---------------------------------------------------------------- the PDF's cover and section 5
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("field", ["hostname", "kernel", "os", "arch", "machine_id"])
-def test_a_cover_value_of_20000_characters_fits_its_page(tmp_path, field):
+def _evaluated_with_a_pdf(tmp_path: Path, field: str, value: str) -> Path:
+    """``evaluate --pdf`` of the rich snapshot with provenance ``field`` set to ``value``, which must
+    be non-compliant within BOUND; the folder holding evidence.json and report.pdf."""
     data = json.loads(snapshot_bytes(rich_snapshot()))
-    data["provenance"][field] = "w" * 20_000
+    data["provenance"][field] = value
     snap = tmp_path / "host.snapshot.json"
     snap.write_text(json.dumps(data))
     policy = tmp_path / "policy.yaml"
@@ -177,11 +177,22 @@ def test_a_cover_value_of_20000_characters_fits_its_page(tmp_path, field):
     out.mkdir()
     code, err, seconds = lbaudit("evaluate", "--policy", policy, "--snapshot", snap, "-o", out / "evidence.json",
                                  "--no-plugins", "-q", "--pdf", out / "report.pdf", cwd=tmp_path)
-    assert code == NON_COMPLIANT, err[-2000:]  # before: 70, LayoutError, and nothing written
+    assert code == NON_COMPLIANT, err[-2000:]
     assert seconds < BOUND
+    return out
+
+
+def _pdf_pages(out: Path) -> list[str]:
     import pypdf
 
-    text = "".join(page.extract_text() for page in pypdf.PdfReader(out / "report.pdf").pages)
+    return [page.extract_text() for page in pypdf.PdfReader(out / "report.pdf").pages]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("field", ["hostname", "kernel", "os", "arch", "machine_id"])
+def test_a_cover_value_of_20000_characters_fits_its_page(tmp_path, field):
+    out = _evaluated_with_a_pdf(tmp_path, field, "w" * 20_000)  # before: 70, LayoutError, nothing written
+    text = "".join(_pdf_pages(out))
     assert "more characters in the evidence" in text
     assert json.loads((out / "evidence.json").read_text())["snapshot"]["provenance"][field] == "w" * 20_000
 
@@ -194,21 +205,8 @@ def test_a_host_name_of_300000_characters_is_laid_out_in_bounded_time(tmp_path):
     3 min 47 s to render; 300,000 about a minute.  Now every paragraph value and header part is
     clipped (the evidence, attached to the PDF, keeps every character)."""
     name = "h" * 300_000
-    data = json.loads(snapshot_bytes(rich_snapshot()))
-    data["provenance"]["hostname"] = name
-    snap = tmp_path / "host.snapshot.json"
-    snap.write_text(json.dumps(data))
-    policy = tmp_path / "policy.yaml"
-    policy.write_text(POLICY)
-    out = tmp_path / "out"
-    out.mkdir()
-    code, err, seconds = lbaudit("evaluate", "--policy", policy, "--snapshot", snap, "-o", out / "evidence.json",
-                                 "--no-plugins", "-q", "--pdf", out / "report.pdf", cwd=tmp_path)
-    assert code == NON_COMPLIANT, err[-2000:]
-    assert seconds < BOUND
-    import pypdf
-
-    pages = [page.extract_text() for page in pypdf.PdfReader(out / "report.pdf").pages]
+    out = _evaluated_with_a_pdf(tmp_path, "hostname", name)
+    pages = _pdf_pages(out)
     header = "h" * 47 + "\u2026 \u00b7 hostile-inputs 1\n"  # each page's running header: clipped
     assert all(header in page and "h" * 48 + "\u2026 \u00b7" not in page for page in pages[1:])
     longest = max(len(run) for page in pages for run in re.findall("h+", page.replace("\n", "")))
