@@ -26,7 +26,7 @@ from auditor.collect.netns import _interfaces
 from auditor.model.facts import Listener, NamespaceFacts, NetInterface, NetNamespace, ProcessInfo
 from auditor.model.result import Status
 from tests.factories import listener, snapshot
-from tests.hostile.test_judging_route_localnet import COLLECT, CONNECT, _in
+from tests.hostile.test_judging_route_localnet import COLLECT, CONNECT, _in, _stop
 from tests.netns_env import ip, require_namespaces, unique_name
 
 HOST_INODE = 4026531840
@@ -141,9 +141,4 @@ def test_the_kernel_delivers_an_address_of_lo_from_the_link_and_lbaudit_fails_th
         # lbaudit judges what a neighbour can do, routed or not: the route is the neighbour's choice
         assert seen == [(False, Status.FAIL), (True, Status.FAIL)]
     finally:
-        if serving is not None:
-            if serving.stdin:
-                serving.stdin.close()
-            serving.wait(timeout=10)
-        subprocess.run(["ip", "netns", "del", server_ns], capture_output=True, timeout=10)
-        subprocess.run(["ip", "netns", "del", peer_ns], capture_output=True, timeout=10)
+        _stop(serving, server_ns, peer_ns)

@@ -153,6 +153,17 @@ def _in(name: str, code: str, *args: str) -> str:
                           text=True, timeout=30, check=True, env=env).stdout.strip()
 
 
+def _stop(serving: subprocess.Popen[str] | None, *namespaces: str) -> None:
+    """A test's way out: the listener's stdin closed (it then exits) and waited for, the namespaces
+    deleted."""
+    if serving is not None:
+        if serving.stdin:
+            serving.stdin.close()
+        serving.wait(timeout=10)
+    for name in namespaces:
+        subprocess.run(["ip", "netns", "del", name], capture_output=True, timeout=10)
+
+
 @pytest.mark.live
 @pytest.mark.slow  # two namespaces and child interpreters, about 3 s
 def test_the_kernel_delivers_127_0_0_1_from_the_link_exactly_when_lbaudit_says_so():
@@ -192,9 +203,4 @@ def test_the_kernel_delivers_127_0_0_1_from_the_link_exactly_when_lbaudit_says_s
             seen.append((reached, outcome.status))
         assert seen == [(False, Status.PASS), (True, Status.FAIL), (True, Status.FAIL)]
     finally:
-        if serving is not None:
-            if serving.stdin:
-                serving.stdin.close()
-            serving.wait(timeout=10)
-        subprocess.run(["ip", "netns", "del", server_ns], capture_output=True, timeout=10)
-        subprocess.run(["ip", "netns", "del", peer_ns], capture_output=True, timeout=10)
+        _stop(serving, server_ns, peer_ns)

@@ -12,32 +12,17 @@ Each case copies a fixture bundle, adds or renames a file, and replays it with `
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 
-from tests.bundles import BUNDLES, LOOPBACK_ONLY
-from tests.cli import run_cli
+from tests.bundles import BUNDLES, LOOPBACK_ONLY, replay_edited
 
 LOOPBACK_NETSTAT = ("\r\nActive Connections\r\n\r\n  Proto  Local Address          Foreign Address        State           PID\r\n"
                     "  TCP    127.0.0.1:8080         0.0.0.0:0              LISTENING       3120\r\n")
 
 
 def replay(tmp_path: Path, edit) -> tuple[int, dict, str]:
-    directory = tmp_path / "windows-default-en"
-    shutil.copytree(BUNDLES / "windows-default-en", directory)
-    edit(directory)
-    policy = tmp_path / "policy.yaml"
-    policy.write_text(LOOPBACK_ONLY)
-    out = tmp_path / "evidence.json"
-    result = run_cli("evaluate", "--policy", policy, "--target", f"replay:{directory}", "--output", out, "-q",
-                     "--no-plugins", cwd=tmp_path, timeout=60)
-    assert "Traceback" not in result.stderr, result.stderr
-    found = {}
-    if out.exists():
-        found = {(f["rule_id"], f["subject"]): f for f in json.loads(out.read_text())["result"]["findings"]}
-    return result.returncode, found, result.stderr
-
+    return replay_edited(tmp_path, "windows-default-en", edit, LOOPBACK_ONLY, evidence_expected=False)
 
 def test_two_netstat_captures_differing_in_case_are_not_read(tmp_path):
     def edit(directory: Path) -> None:

@@ -13,17 +13,13 @@ Each case copies a fixture bundle, edits the netsh captures, and replays it with
 
 from __future__ import annotations
 
-import json
-import shutil
 from pathlib import Path
 
 import pytest
 
-from tests.cli import run_cli
+from tests.bundles import replay_edited
 
-REPO = Path(__file__).resolve().parents[2]
-BUNDLES = REPO / "tests" / "fixtures" / "bundles"
-CORP = REPO / "policies" / "corp.yaml"  # min_pool_size 28,232; forbid_listeners_in_range
+# Judged by policies/corp.yaml (tests.bundles.CORP): min_pool_size 28,232; forbid_listeners_in_range
 POOL = "ephemeral port pool ({} dynamic port range)"
 IN_RANGE = ("ephemeral-pool", "listeners in the ephemeral port range")
 EXCLUDED = ("\r\nProtocol {protocol} Port Exclusion Ranges\r\n\r\nStart Port    End Port\r\n----------    --------\r\n"
@@ -35,15 +31,7 @@ def excluded(protocol: str, spans: list[tuple[int, int]]) -> str:
 
 
 def replay(tmp_path: Path, name: str, edit) -> tuple[int, dict]:
-    directory = tmp_path / name
-    shutil.copytree(BUNDLES / name, directory)
-    edit(directory)
-    out = tmp_path / "evidence.json"
-    result = run_cli("evaluate", "--policy", CORP, "--target", f"replay:{directory}", "--output", out, "-q",
-                     "--no-plugins", cwd=tmp_path, timeout=60)
-    assert "Traceback" not in result.stderr and out.exists(), result.stderr
-    return result.returncode, {(f["rule_id"], f["subject"]): f for f in json.loads(out.read_text())["result"]["findings"]}
-
+    return replay_edited(tmp_path, name, edit)[:2]
 
 def test_control_case_the_wide_range_without_exclusions_passes(tmp_path):
     _, found = replay(tmp_path, "windows-audited", lambda d: None)

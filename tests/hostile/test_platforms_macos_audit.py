@@ -19,24 +19,14 @@ from pathlib import Path
 import orjson
 import pytest
 
+from tests.bundles import BUNDLES, CORP, replay_edited
 from tests.cli import run_cli
 
-REPO = Path(__file__).resolve().parents[2]
-BUNDLES = REPO / "tests" / "fixtures" / "bundles"
-CORP = REPO / "policies" / "corp.yaml"
 NETWORK_CLASS = ("socket-audit", "audit(4) network class")
 
 
 def replay(tmp_path: Path, edit) -> tuple[int, dict]:
-    directory = tmp_path / "macos-audited"
-    shutil.copytree(BUNDLES / "macos-audited", directory)
-    edit(directory / "audit_control")
-    out = tmp_path / "evidence.json"
-    result = run_cli("evaluate", "--policy", CORP, "--target", f"replay:{directory}", "--output", out, "-q",
-                     "--no-plugins", cwd=tmp_path, timeout=60)
-    assert "Traceback" not in result.stderr and out.exists(), result.stderr
-    return result.returncode, {(f["rule_id"], f["subject"]): f for f in json.loads(out.read_text())["result"]["findings"]}
-
+    return replay_edited(tmp_path, "macos-audited", lambda directory: edit(directory / "audit_control"))[:2]
 
 def _set_naflags(line: str | None):
     def edit(path: Path) -> None:

@@ -13,14 +13,11 @@ evaluate --target replay:DIR`` in-process, asserting the exact status and exit c
 
 from __future__ import annotations
 
-import json
-import shutil
 from pathlib import Path
 
 import pytest
 
-from tests.bundles import BUNDLES, LOOPBACK_ONLY
-from tests.cli import run_cli
+from tests.bundles import LOOPBACK_ONLY, replay_edited
 
 HEADER = "COMMAND     PID   USER   FD   TYPE             DEVICE SIZE/OFF NODE NAME\n"
 # What lsof prints for alice without sudo: her own processes only (root's launchd *:22 is not there).
@@ -29,17 +26,7 @@ ALICE_UDP = HEADER
 
 
 def replay(tmp_path: Path, edit) -> tuple[int, dict]:
-    directory = tmp_path / "macos-default"
-    shutil.copytree(BUNDLES / "macos-default", directory)
-    edit(directory)
-    policy = tmp_path / "policy.yaml"
-    policy.write_text(LOOPBACK_ONLY)
-    out = tmp_path / "evidence.json"
-    result = run_cli("evaluate", "--policy", policy, "--target", f"replay:{directory}", "--output", out, "-q",
-                     "--no-plugins", cwd=tmp_path, timeout=60)
-    assert "Traceback" not in result.stderr and out.exists(), result.stderr
-    return result.returncode, {(f["rule_id"], f["subject"]): f for f in json.loads(out.read_text())["result"]["findings"]}
-
+    return replay_edited(tmp_path, "macos-default", edit, LOOPBACK_ONLY)[:2]
 
 def as_alice(uid_text: str | None):
     def edit(directory: Path) -> None:

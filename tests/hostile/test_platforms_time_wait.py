@@ -11,34 +11,24 @@ Each case copies the ``windows-default-en`` fixture bundle, sets the value in th
 
 from __future__ import annotations
 
-import json
-import shutil
 from pathlib import Path
 
 import pytest
 
-from tests.cli import run_cli
+from tests.bundles import replay_edited
 
-REPO = Path(__file__).resolve().parents[2]
-BUNDLES = REPO / "tests" / "fixtures" / "bundles"
-CORP = REPO / "policies" / "corp.yaml"
 HEADROOM = "ephemeral pool headroom at the declared peak connection rate ({} dynamic port range)"
 
 
 def replay(tmp_path: Path, data: str) -> tuple[int, dict]:
-    directory = tmp_path / "windows-default-en"
-    shutil.copytree(BUNDLES / "windows-default-en", directory)
-    registry = directory / "tcpip-parameters.txt"
-    anchor = "    EnableWsd    REG_DWORD    0x1"
-    text = registry.read_text()
-    assert anchor in text
-    registry.write_text(text.replace(anchor, f"{anchor}\n    TcpTimedWaitDelay    REG_DWORD    {data}", 1))
-    out = tmp_path / "evidence.json"
-    result = run_cli("evaluate", "--policy", CORP, "--target", f"replay:{directory}", "--output", out, "-q",
-                     "--no-plugins", cwd=tmp_path, timeout=60)
-    assert "Traceback" not in result.stderr and out.exists(), result.stderr
-    return result.returncode, {(f["rule_id"], f["subject"]): f for f in json.loads(out.read_text())["result"]["findings"]}
+    def set_delay(directory: Path) -> None:
+        registry = directory / "tcpip-parameters.txt"
+        anchor = "    EnableWsd    REG_DWORD    0x1"
+        text = registry.read_text()
+        assert anchor in text
+        registry.write_text(text.replace(anchor, f"{anchor}\n    TcpTimedWaitDelay    REG_DWORD    {data}", 1))
 
+    return replay_edited(tmp_path, "windows-default-en", set_delay)[:2]
 
 @pytest.mark.parametrize("data, seconds", [("0x1", 1), ("0x5", 5), ("0x1d", 29), ("0x12d", 301),
                                            ("0xffffffff", 4294967295)])

@@ -12,15 +12,10 @@ replay:DIR`` in-process, asserting the exact status and exit code.
 
 from __future__ import annotations
 
-import json
-import shutil
 from pathlib import Path
 
-from tests.bundles import BUNDLES, LOOPBACK_ONLY
-from tests.cli import run_cli
+from tests.bundles import CORP, LOOPBACK_ONLY, replay_edited
 
-REPO = Path(__file__).resolve().parents[2]
-CORP = REPO / "policies" / "corp.yaml"
 # The listeners first on loopback, then on every address: cut in the second row's PID.
 NETSTAT = ("\r\nActive Connections\r\n\r\n  Proto  Local Address          Foreign Address        State           PID\r\n"
            "  TCP    127.0.0.1:8080         0.0.0.0:0              LISTENING       3120\r\n"
@@ -30,18 +25,7 @@ NETSTAT = ("\r\nActive Connections\r\n\r\n  Proto  Local Address          Foreig
 
 
 def replay(tmp_path: Path, name: str, edit, policy: Path | str = CORP) -> tuple[int, dict]:
-    directory = tmp_path / name
-    shutil.copytree(BUNDLES / name, directory)
-    edit(directory)
-    if isinstance(policy, str):
-        (tmp_path / "policy.yaml").write_text(policy)
-        policy = tmp_path / "policy.yaml"
-    out = tmp_path / "evidence.json"
-    result = run_cli("evaluate", "--policy", policy, "--target", f"replay:{directory}", "--output", out, "-q",
-                     "--no-plugins", cwd=tmp_path, timeout=60)
-    assert "Traceback" not in result.stderr and out.exists(), result.stderr
-    return result.returncode, {(f["rule_id"], f["subject"]): f for f in json.loads(out.read_text())["result"]["findings"]}
-
+    return replay_edited(tmp_path, name, edit, policy)[:2]
 
 def _cut_after(path: Path, marker: bytes) -> None:
     data = path.read_bytes()
