@@ -256,20 +256,15 @@ def reconciled(evidence: Evidence) -> Evidence:
     """``evidence`` whose findings a test edited, with the summary, verdict, exit code, completeness
     and control judgements the engine would record for those findings (the loader refuses evidence
     that contradicts its findings: auditor/storage/evidence.py result_contradictions)."""
-    from auditor.model.result import Status, Verdict
     from auditor.storage.evidence import derived_result
 
     derived = derived_result(evidence)
     result = evidence.result
-    controls = [c.model_copy(update={"status": derived["controls"][c.id][0], "counts": derived["controls"][c.id][1]})
+    controls = [c.model_copy(update={"status": derived.controls[c.id].status, "counts": derived.controls[c.id].counts})
                 for c in result.controls]
-    reasons = [f"{f.rule_id}: {f.subject}: {f.reason}" for f in result.findings
-               if f.status in (Status.ERROR, Status.NOT_REVIEWED)]
-    reasons += [f"{rule_id}: no finding" for rule_id in derived["silent_rules"]]
-    if not derived["complete"] and not reasons:
-        reasons = ["nothing was judged: every finding is not_applicable"]
-    summary = result.summary.model_copy(update={k: derived[k] for k in ("by_status", "failing_by_severity",
-                                                                        "rules", "findings")})
+    summary = result.summary.model_copy(update={"by_status": derived.by_status, "rules": derived.rules,
+                                                "failing_by_severity": derived.failing_by_severity,
+                                                "findings": derived.findings})
     return evidence.model_copy(update={"result": result.model_copy(update={
-        "summary": summary, "controls": controls, "verdict": Verdict(derived["verdict"]),
-        "exit_code": derived["exit_code"], "complete": derived["complete"], "incomplete_reasons": reasons})})
+        "summary": summary, "controls": controls, "verdict": derived.verdict, "exit_code": derived.exit_code,
+        "complete": derived.complete, "incomplete_reasons": derived.incomplete_reasons})})

@@ -16,19 +16,7 @@ from auditor.model.base import construct_complete, construct_valid, shared_field
 from auditor.model.check import CheckSpec, Outcome, missing_fact, not_applicable, not_reviewed
 from auditor.model.facts import HostSnapshot
 from auditor.model.policy import Policy, ResolvedRule, Waiver
-from auditor.model.result import (
-    INCOMPLETE_STATUSES,
-    JUDGED_STATUSES,
-    ControlResult,
-    ExitCode,
-    Finding,
-    RunResult,
-    Severity,
-    Status,
-    Summary,
-    Verdict,
-    rollup_status,
-)
+from auditor.model.result import ControlResult, Finding, RunResult, RunTally, Severity, Status, Summary, tally_run
 
 
 def _platform_outcome(spec: CheckSpec, rule: ResolvedRule, snapshot: HostSnapshot) -> Outcome | None:
@@ -162,29 +150,22 @@ _FINDING_LAYOUT_KNOWN = (
 _FINDING_FIELDS_SET = shared_fields_set({"id", "rule_id", "check", "severity", "controls", *_FROM_OUTCOME})
 
 
-def _controls(findings: list[Finding], rules: list[ResolvedRule], registry: Registry) -> list[ControlResult]:
-    """Judge each control once, here: every report renders these results and none re-derives them.
-
-    Every control an enabled rule maps to is judged, even one no finding addresses (not_reviewed:
-    nothing showed it is met)."""
-    by_control: dict[str, list[Finding]] = {c: [] for rule in rules for c in rule.controls}
-    for finding in findings:
-        for named in finding.controls:
-            by_control.setdefault(named, []).append(finding)
+def _controls(tally: RunTally, registry: Registry) -> list[ControlResult]:
+    """The controls as the run's tally judged them, in catalog order, with the titles and families
+    recorded so that no report needs the catalog: every report renders these and none re-derives them."""
     results = []
-    for control_id in sorted(by_control, key=registry.catalog.sort_key):
-        group = by_control[control_id]
+    for control_id in sorted(tally.controls, key=registry.catalog.sort_key):
+        judged = tally.controls[control_id]
         control = registry.catalog.get(control_id)
-        counts = Counter(f.status for f in group)  # by member: an enum's .value is a Python property
         results.append(
             ControlResult(
                 id=control_id,
                 title=control.title if control else "",
                 family=control.family if control else control_id.split("-")[0],
                 family_title=control.family_title if control else "",
-                status=rollup_status(list(counts)),
-                rules=sorted({f.rule_id for f in group} | {r.id for r in rules if control_id in r.controls}),
-                counts={s.value: counts.get(s, 0) for s in Status},
+                status=judged.status,
+                rules=judged.rules,
+                counts=judged.counts,
             )
         )
     return results
@@ -224,37 +205,22 @@ def evaluate(
     # The policy's own waivers, then those of a separate waivers file (--waivers).
     findings, waiver_states = apply_waivers(findings, [*policy.waivers, *(extra_waivers or [])], today)
 
-    by_status = Counter(f.status for f in findings)
-    failing = [f for f in findings if f.status == Status.FAIL]
-    blocking_severities = {s for s in Severity if s.rank >= fail_on.rank}
-    blocking = [f for f in failing if f.severity in blocking_severities]
-    failing_severities = Counter(f.severity for f in failing)
-    incomplete = [f for f in findings if f.status in INCOMPLETE_STATUSES]
-    incomplete_reasons = [f"{f.rule_id}: {f.subject}: {f.reason}" for f in incomplete]
-    # A run in which nothing could be judged (every finding not_applicable) has shown nothing: a
-    # release gate must not turn green on it.
-    if not any(f.status in JUDGED_STATUSES for f in findings):
-        incomplete_reasons.append("nothing was judged: every finding is not_applicable")
-    if blocking:
-        verdict, code = Verdict.NON_COMPLIANT, ExitCode.NON_COMPLIANT
-    elif incomplete_reasons:
-        verdict, code = Verdict.INCOMPLETE, ExitCode.INCOMPLETE
-    else:
-        verdict, code = Verdict.COMPLIANT, ExitCode.COMPLIANT
-
+    # The verdict, the counts and the control judgements, from the findings by the one function
+    # that readers of the evidence check the record against (auditor/model/result.py tally_run).
+    tally = tally_run(findings, rules, fail_on)
     return RunResult(
         findings=findings,
-        controls=_controls(findings, rules, registry),
+        controls=_controls(tally, registry),
         waivers=waiver_states,
         summary=Summary(
-            by_status={s.value: by_status.get(s, 0) for s in Status},
-            failing_by_severity={s.value: failing_severities.get(s, 0) for s in Severity},
-            rules=len(rules),
-            findings=len(findings),
+            by_status=tally.by_status,
+            failing_by_severity=tally.failing_by_severity,
+            rules=tally.rules,
+            findings=tally.findings,
         ),
         fail_on=fail_on,
-        verdict=verdict,
-        exit_code=int(code),
-        complete=not incomplete_reasons,
-        incomplete_reasons=incomplete_reasons,
+        verdict=tally.verdict,
+        exit_code=tally.exit_code,
+        complete=tally.complete,
+        incomplete_reasons=tally.incomplete_reasons,
     )

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from datetime import date
 from enum import Enum
-from typing import Any, Literal
+from typing import Any, Iterable, Literal, NamedTuple, Protocol, Sequence
 
 from pydantic import Field, JsonValue
 
@@ -122,6 +123,94 @@ def rollup_status(statuses: list[Status]) -> Status:
         if status in present:
             return status
     return Status.NOT_REVIEWED
+
+
+class RuleScope(Protocol):
+    """What judging a run needs of an enabled rule: its id and the controls it maps to (a policy's
+    resolved rule, or the rule as the evidence records it)."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def controls(self) -> Sequence[str]: ...
+
+
+class ControlTally(NamedTuple):
+    status: Status  # rollup_status of its findings; not_reviewed when no finding addresses it
+    counts: dict[str, int]  # findings by status, every status present
+    rules: list[str]  # sorted: the rules that map to it and those whose findings name it
+
+
+class RunTally(NamedTuple):
+    """What a run's findings give: the summary counts, the verdict, its exit code, completeness and
+    each control's judgement.  The engine records it in the evidence; whoever reads evidence back
+    compares the record with it.  One function computes it (:func:`tally_run`), so the two cannot
+    drift apart: a contradiction is an edit or a faulty tool, never a second opinion."""
+
+    by_status: dict[str, int]
+    failing_by_severity: dict[str, int]
+    rules: int
+    findings: int
+    verdict: Verdict
+    exit_code: int
+    complete: bool
+    incomplete_reasons: list[str]
+    controls: dict[str, ControlTally]
+    silent_rules: list[str]  # enabled rules without a finding: the engine never leaves one
+
+
+def tally_run(findings: Sequence[Finding], rules: Iterable[RuleScope], fail_on: Severity) -> RunTally:
+    """Judge a run from its findings and its enabled ``rules``.  Pure; counted once per distinct
+    (status, severity, controls, rule): 20,000 findings are a few kinds."""
+    rules = list(rules)
+    kinds: Counter[tuple[Status, Severity, tuple[str, ...], str]] = Counter()
+    incomplete_reasons: list[str] = []
+    for finding in findings:
+        status = finding.status
+        kinds[(status, finding.severity, tuple(finding.controls), finding.rule_id)] += 1
+        if status in INCOMPLETE_STATUSES:
+            incomplete_reasons.append(f"{finding.rule_id}: {finding.subject}: {finding.reason}")
+    by_status = {s.value: 0 for s in Status}
+    failing_by_severity = {s.value: 0 for s in Severity}
+    blocking = False
+    for (status, severity, _, _), count in kinds.items():
+        by_status[status.value] += count
+        if status == Status.FAIL:
+            failing_by_severity[severity.value] += count
+            blocking = blocking or severity.rank >= fail_on.rank
+    # An enabled rule the engine judged always has a finding (a check that says nothing is
+    # not_reviewed): one without any had its findings removed, and has shown nothing.
+    judged_rules = {rule_id for _, _, _, rule_id in kinds}
+    silent_rules = [rule.id for rule in rules if rule.id not in judged_rules]
+    incomplete_reasons += [f"{rule_id}: no finding" for rule_id in silent_rules]
+    # A run in which nothing could be judged (every finding not_applicable) has shown nothing: a
+    # release gate must not turn green on it.
+    if not any(status in JUDGED_STATUSES for status, _, _, _ in kinds):
+        incomplete_reasons.append("nothing was judged: every finding is not_applicable")
+    complete = not incomplete_reasons
+    if blocking:
+        verdict, code = Verdict.NON_COMPLIANT, ExitCode.NON_COMPLIANT
+    elif not complete:
+        verdict, code = Verdict.INCOMPLETE, ExitCode.INCOMPLETE
+    else:
+        verdict, code = Verdict.COMPLIANT, ExitCode.COMPLIANT
+    # Every control an enabled rule maps to is judged, even one no finding addresses.
+    by_control: dict[str, Counter[Status]] = {}
+    control_rules: dict[str, set[str]] = {}
+    for rule in rules:
+        for control_id in rule.controls:
+            by_control.setdefault(control_id, Counter())
+            control_rules.setdefault(control_id, set()).add(rule.id)
+    for (status, _, named_controls, rule_id), count in kinds.items():
+        for control_id in named_controls:
+            by_control.setdefault(control_id, Counter())[status] += count
+            control_rules.setdefault(control_id, set()).add(rule_id)
+    controls = {control_id: ControlTally(rollup_status(list(statuses)), {s.value: statuses.get(s, 0) for s in Status},
+                                         sorted(control_rules[control_id]))
+                for control_id, statuses in by_control.items()}
+    return RunTally(by_status, failing_by_severity, len(rules), len(findings), verdict, int(code), complete,
+                    incomplete_reasons, controls, silent_rules)
 
 
 def json_ready(value: Any) -> Any:

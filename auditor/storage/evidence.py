@@ -6,7 +6,6 @@ The engine builds the evidence (:mod:`auditor.engine.evidence`); reporters rende
 from __future__ import annotations
 
 import hashlib
-from collections import Counter
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
@@ -14,18 +13,9 @@ from pydantic import BaseModel, ValidationError
 
 from auditor.errors import InputError, Problem
 from auditor.gcpause import cycle_collector_paused
-from auditor.model.codes import ExitCode
 from auditor.model.evidence import EVIDENCE_SCHEMA, EVIDENCE_SCHEMA_VERSION, Evidence
 from auditor.model.facts import Listener, listener_parts, snapshot_json
-from auditor.model.result import (
-    INCOMPLETE_STATUSES,
-    JUDGED_STATUSES,
-    Finding,
-    RunResult,
-    Status,
-    Verdict,
-    rollup_status,
-)
+from auditor.model.result import Finding, RunResult, RunTally, Status, tally_run
 from auditor.storage.jsonfile import canonical_sha256, parse_document, read_bounded, validate_versioned
 from auditor.storage.jsontext import indented_json, indented_json_chunks
 from auditor.storage.outputs import write_atomic
@@ -141,11 +131,11 @@ def load_evidence_by_findings(path: Path) -> tuple[Evidence, list[str]]:
     raw = read_bounded(Path(path), MAX_EVIDENCE_BYTES, EVIDENCE_WHAT)
     with cycle_collector_paused():
         evidence = _parse_evidence(raw, str(path), refuse_contradictions=False)
-    problems = result_contradictions(evidence)
+    derived = derived_result(evidence)
+    problems = result_contradictions(evidence, derived)
     if problems:
-        derived = derived_result(evidence)
         evidence = evidence.model_copy(update={"result": evidence.result.model_copy(update={
-            "verdict": derived["verdict"], "exit_code": derived["exit_code"], "complete": derived["complete"]})})
+            "verdict": derived.verdict, "exit_code": derived.exit_code, "complete": derived.complete})})
     return evidence, problems
 
 
@@ -193,49 +183,20 @@ def _parse_evidence(raw: bytes, name: str, refuse_contradictions: bool = True) -
     return evidence
 
 
-def derived_result(evidence: Evidence) -> dict[str, Any]:
-    """What the engine records from the findings alone (auditor/engine/evaluate.py): the summary
-    counts, the verdict, its exit code, completeness and each control's rolled-up status."""
+def derived_result(evidence: Evidence) -> RunTally:
+    """What the engine records from the findings alone: the one judgement of a run
+    (auditor/model/result.py tally_run) over the evidence's findings and enabled rules."""
     result = evidence.result
-    findings = result.findings
-    rules = [r for r in evidence.policy.rules if r.enabled]
-    # Counted once per distinct (status, severity, controls): 20,000 findings are a few kinds.
-    kinds = Counter((f.status, f.severity, tuple(f.controls)) for f in findings)
-    by_status = {s.value: 0 for s in Status}
-    failing_by_severity = {s.value: 0 for s in type(result.fail_on)}
-    for (status, severity, _), count in kinds.items():
-        by_status[status.value] += count
-        if status == Status.FAIL:
-            failing_by_severity[severity.value] += count
-    blocking = any(status == Status.FAIL and severity.rank >= result.fail_on.rank for status, severity, _ in kinds)
-    # An enabled rule the engine judged always has a finding (a check that says nothing is not_reviewed):
-    # one without any had its findings removed, and has shown nothing.
-    judged_rules = {f.rule_id for f in findings}
-    silent = [rule.id for rule in rules if rule.id not in judged_rules]
-    complete = (not any(status in INCOMPLETE_STATUSES for status, _, _ in kinds)
-                and any(status in JUDGED_STATUSES for status, _, _ in kinds) and not silent)
-    if blocking:
-        verdict, code = Verdict.NON_COMPLIANT, ExitCode.NON_COMPLIANT
-    elif not complete:
-        verdict, code = Verdict.INCOMPLETE, ExitCode.INCOMPLETE
-    else:
-        verdict, code = Verdict.COMPLIANT, ExitCode.COMPLIANT
-    by_control: dict[str, Counter[Status]] = {c: Counter() for rule in rules for c in rule.controls}
-    for (status, _, named_controls), count in kinds.items():
-        for named in named_controls:
-            by_control.setdefault(named, Counter())[status] += count
-    controls = {cid: (rollup_status(list(statuses)), {s.value: statuses.get(s, 0) for s in Status})
-                for cid, statuses in by_control.items()}
-    return {"by_status": by_status, "failing_by_severity": failing_by_severity, "rules": len(rules),
-            "findings": len(findings), "verdict": verdict, "exit_code": int(code), "complete": complete,
-            "controls": controls, "silent_rules": silent}
+    return tally_run(result.findings, [r for r in evidence.policy.rules if r.enabled], result.fail_on)
 
 
-def result_contradictions(evidence: Evidence) -> list[str]:
+def result_contradictions(evidence: Evidence, derived: RunTally | None = None) -> list[str]:
     """Where the recorded summary, verdict, exit code or control judgements of ``evidence`` differ
-    from what its findings give (JSON pointers into the file).  Empty for evidence the engine wrote."""
+    from what its findings give (JSON pointers into the file).  Empty for evidence the engine wrote.
+    ``derived``: :func:`derived_result` of ``evidence``, when the caller has it already."""
     result: RunResult = evidence.result
-    derived = derived_result(evidence)
+    if derived is None:
+        derived = derived_result(evidence)
     problems: list[str] = []
 
     def differs(pointer: str, recorded: Any, expected: Any) -> None:
@@ -243,16 +204,16 @@ def result_contradictions(evidence: Evidence) -> list[str]:
             problems.append(f"{pointer}: records {recorded!r}, but the findings give {expected!r}")
 
     summary = result.summary
-    for status, count in derived["by_status"].items():
+    for status, count in derived.by_status.items():
         differs(f"/result/summary/by_status/{status}", summary.by_status.get(status, 0), count)
-    for severity, count in derived["failing_by_severity"].items():
+    for severity, count in derived.failing_by_severity.items():
         differs(f"/result/summary/failing_by_severity/{severity}", summary.failing_by_severity.get(severity, 0),
                 count)
-    differs("/result/summary/findings", summary.findings, derived["findings"])
-    differs("/result/summary/rules", summary.rules, derived["rules"])
-    differs("/result/verdict", result.verdict.value, derived["verdict"].value)
-    differs("/result/exit_code", result.exit_code, derived["exit_code"])
-    differs("/result/complete", result.complete, derived["complete"])
+    differs("/result/summary/findings", summary.findings, derived.findings)
+    differs("/result/summary/rules", summary.rules, derived.rules)
+    differs("/result/verdict", result.verdict.value, derived.verdict.value)
+    differs("/result/exit_code", result.exit_code, derived.exit_code)
+    differs("/result/complete", result.complete, derived.complete)
     if bool(result.incomplete_reasons) == result.complete:
         problems.append("/result/incomplete_reasons: "
                         + ("empty for an incomplete run" if not result.complete else "set for a complete run"))
@@ -266,19 +227,19 @@ def result_contradictions(evidence: Evidence) -> list[str]:
             problems.append(f"/result/findings/{index}/waiver/expires: the waiver expired on "
                             f"{finding.waiver.expires.isoformat()}, before the evaluation day "
                             f"{evidence.run.evaluated_on.isoformat()}, so the finding cannot be waived")
-    for rule_id in derived["silent_rules"] if result.complete else ():  # why "complete" is wrong
+    for rule_id in derived.silent_rules if result.complete else ():  # why "complete" is wrong
         problems.append(f"/result/findings: enabled rule {rule_id} has no finding, so nothing was judged for it")
     recorded_ids = [c.id for c in result.controls]
-    for cid in sorted(set(derived["controls"]) - set(recorded_ids)):
-        status = derived["controls"][cid][0].value
+    for cid in sorted(set(derived.controls) - set(recorded_ids)):
+        status = derived.controls[cid].status.value
         problems.append(f"/result/controls: control {cid} (rolled up from the findings: {status}) is missing")
     for index, control in enumerate(result.controls):
-        expected = derived["controls"].get(control.id)
+        expected = derived.controls.get(control.id)
         if expected is None:
             problems.append(f"/result/controls/{index}: control {control.id} is mapped by no enabled rule or finding")
             continue
-        differs(f"/result/controls/{index}/status", control.status.value, expected[0].value)
-        for status, count in expected[1].items():
+        differs(f"/result/controls/{index}/status", control.status.value, expected.status.value)
+        for status, count in expected.counts.items():
             differs(f"/result/controls/{index}/counts/{status}", control.counts.get(status, 0), count)
     return problems
 

@@ -172,10 +172,11 @@ def test_a_failing_rule_whose_findings_were_removed_is_refused(tmp_path):
     findings = [f for f in evidence.result.findings if f.rule_id != "port-range"]
     edited = evidence.model_copy(update={"result": evidence.result.model_copy(update={"findings": findings})})
     derived = derived_result(edited)
-    controls = [c.model_copy(update={"status": derived["controls"][c.id][0], "counts": derived["controls"][c.id][1]})
+    controls = [c.model_copy(update={"status": derived.controls[c.id].status, "counts": derived.controls[c.id].counts})
                 for c in edited.result.controls]
-    summary = edited.result.summary.model_copy(update={k: derived[k] for k in ("by_status", "failing_by_severity",
-                                                                               "rules", "findings")})
+    summary = edited.result.summary.model_copy(update={"by_status": derived.by_status, "rules": derived.rules,
+                                                       "failing_by_severity": derived.failing_by_severity,
+                                                       "findings": derived.findings})
     edited = edited.model_copy(update={"result": edited.result.model_copy(update={
         "controls": controls, "summary": summary, "verdict": Verdict.COMPLIANT, "exit_code": int(ExitCode.COMPLIANT),
         "complete": True, "incomplete_reasons": []})})
