@@ -56,6 +56,7 @@ from auditor.collect.parsers.proc_net import (
     parse_sockstat,
     time_wait_count,
 )
+from auditor.collect.procview import unlisted_processes
 from auditor.collect.systemd_sockets import collect_declared_sockets
 from auditor.model.base import copy_with
 from auditor.model.facts import Gap, GapKind, Listener, ProcessInfo, SocketCounts, SocketFacts
@@ -518,6 +519,7 @@ def attribute_owners(listeners: list[Listener], proc: str = PROC,
         scan = scan_socket_owners({listener.inode for listener in listeners if listener.inode}, proc)
     except OSError as exc:
         scan_failure = f"owner not attributable: {proc} not readable: {exc.strerror or exc}"
+    unlisted = unlisted_processes(proc) if scan is not None and scan.owners else None
     result = []
     described: dict[int, tuple[ProcessInfo, dict[str, str]]] = {}
     for index, listener in enumerate(listeners):
@@ -534,6 +536,9 @@ def attribute_owners(listeners: list[Listener], proc: str = PROC,
             gaps.append(Gap(section="sockets", path=("listeners", index, "processes"),
                             reason=f"{listener.protocol} {listener.endpoint}: other processes may hold it too: "
                                    f"/proc/<pid>/fd not readable for {len(scan.unreadable)} processes"))
+        if unlisted:  # nor may a process that /proc does not list at all
+            gaps.append(Gap(section="sockets", path=("listeners", index, "processes"),
+                            reason=f"{listener.protocol} {listener.endpoint}: other processes may hold it too: {unlisted}"))
         processes = []
         for position, pid in enumerate(pids):
             if pid not in described:  # a process holding many listeners is asked about once

@@ -21,28 +21,18 @@ to nobody; everything is undone when the test ends (the namespaces die with thei
 
 from __future__ import annotations
 
-import ctypes
 import json
 import os
-import pickle
-import pwd
-import shutil
 import subprocess
 import sys
-import tempfile
 import textwrap
-import traceback
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Iterator
 
 import pytest
 
 from tests.cli import run_cli
-from tests.privileges import require_root
-
-CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWNET = 0x00020000, 0x20000000, 0x40000000
-MS_REC, MS_PRIVATE = 0x4000, 0x40000
-_LIBC = ctypes.CDLL(None, use_errno=True)  # loaded before any namespace or privilege change
+from tests.privileges import CLONE_NEWNET, CLONE_NEWPID, directory_nobody_may_write, require_root, run_in_new_namespaces
 
 # A process whose second thread leaves for a new network namespace and listens there on the IPv4
 # wildcard; it prints "port inode" and holds the socket until its stdin closes.
@@ -119,11 +109,8 @@ def _stop(process: subprocess.Popen) -> None:
 
 @pytest.fixture
 def shared_tmp() -> Iterator[Path]:
-    """A directory nobody may write (pytest's tmp_path sits below a 0700 directory)."""
-    path = Path(tempfile.mkdtemp(prefix="lbaudit-nobody-"))
-    path.chmod(0o777)
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
+    with directory_nobody_may_write() as path:
+        yield path
 
 
 def _evaluate(policy: Path, directory: Path) -> tuple[int, list[dict[str, Any]]]:
@@ -132,60 +119,6 @@ def _evaluate(policy: Path, directory: Path) -> tuple[int, list[dict[str, Any]]]
     if result.returncode not in (0, 1, 3):
         raise AssertionError(f"exit {result.returncode}: {result.stderr}")
     return result.returncode, json.loads(out.read_text())["result"]["findings"]
-
-
-def _check(code: int, what: str) -> None:
-    if code != 0:
-        errno_ = ctypes.get_errno()
-        raise OSError(errno_, f"{what}: {os.strerror(errno_)}")
-
-
-def _in_namespaces(func: Callable[[], Any], flags: int, proc_options: str, user: str | None = None) -> Any:
-    """``func()`` in a grandchild in new namespaces (``flags``; a new mount namespace always) with a
-    /proc of its own mounted with ``proc_options``, as root and then, when ``user`` is given, once
-    more as that user (the first call imports every module the second needs: this interpreter's
-    library may be unreadable to that user).  Returns the last call's result."""
-    require_root()
-    read_fd, write_fd = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        status = 1
-        try:
-            os.close(read_fd)
-            _check(_LIBC.unshare(flags | CLONE_NEWNS), "unshare")
-            inner = os.fork()  # the first process of a new PID namespace is its pid 1
-            if inner == 0:
-                payload: tuple[str, Any]
-                try:
-                    _check(_LIBC.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None), "mount --make-rprivate /")
-                    _check(_LIBC.mount(b"proc", b"/proc", b"proc", 0, proc_options.encode()), "mount proc")
-                    payload = ("ok", func())
-                    if user is not None:
-                        entry = pwd.getpwnam(user)
-                        os.setgroups([])
-                        os.setgid(entry.pw_gid)
-                        os.setuid(entry.pw_uid)
-                        payload = ("ok", func())
-                except BaseException as exc:  # noqa: BLE001 - reported to the test
-                    payload = ("error", f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}")
-                with os.fdopen(write_fd, "wb") as pipe:
-                    pickle.dump(payload, pipe)
-                os._exit(0)
-            os.close(write_fd)
-            os.waitpid(inner, 0)
-            status = 0
-        finally:
-            os._exit(status)
-    os.close(write_fd)
-    with os.fdopen(read_fd, "rb") as pipe:
-        data = pipe.read()
-    os.waitpid(pid, 0)
-    if not data:
-        raise AssertionError("the child in new namespaces reported nothing")
-    kind, value = pickle.loads(data)
-    if kind == "error":
-        raise AssertionError(value)
-    return value
 
 
 def _by_subject(findings: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -218,7 +151,7 @@ def test_a_proc_of_another_pid_namespace_is_not_proof_that_no_other_namespace_ex
     process, port, inode = _start(NAMESPACE_LISTENER, "unshare", "--net")
     policy = _policy(shared_tmp, port)
     try:
-        code, findings = _in_namespaces(lambda: _evaluate(policy, shared_tmp),
+        code, findings = run_in_new_namespaces(lambda: _evaluate(policy, shared_tmp),
                                         CLONE_NEWPID | CLONE_NEWNET, "rw")
     finally:
         _stop(process)
@@ -237,7 +170,7 @@ def test_hidepid_as_nobody_is_not_proof_that_no_other_namespace_exists(shared_tm
     process, port, inode = _start(NAMESPACE_LISTENER, "unshare", "--net")
     policy = _policy(shared_tmp, port)
     try:
-        code, findings = _in_namespaces(lambda: _evaluate(policy, shared_tmp),
+        code, findings = run_in_new_namespaces(lambda: _evaluate(policy, shared_tmp),
                                         CLONE_NEWNET, "hidepid=2", user="nobody")
     finally:
         _stop(process)
@@ -257,7 +190,7 @@ def test_hidepid_does_not_hide_from_root_nor_from_the_exempt_group(shared_tmp):
     process, port, inode = _start(NAMESPACE_LISTENER, "unshare", "--net")
     policy = _policy(shared_tmp, port)
     try:
-        code, findings = _in_namespaces(lambda: _evaluate(policy, shared_tmp),
+        code, findings = run_in_new_namespaces(lambda: _evaluate(policy, shared_tmp),
                                         CLONE_NEWNET, "hidepid=2,gid=0")
     finally:
         _stop(process)
