@@ -519,13 +519,15 @@ def attribute_owners(listeners: list[Listener], proc: str = PROC,
         scan = scan_socket_owners({listener.inode for listener in listeners if listener.inode}, proc)
     except OSError as exc:
         scan_failure = f"owner not attributable: {proc} not readable: {exc.strerror or exc}"
-    unlisted = unlisted_processes(proc) if scan is not None and scan.owners else None
+    unlisted = unlisted_processes(proc) if scan is not None and listeners else None
     result = []
     described: dict[int, tuple[ProcessInfo, dict[str, str]]] = {}
     for index, listener in enumerate(listeners):
         pids = scan.owners.get(listener.inode or 0, []) if scan else []
         if not pids:
             why = _unattributed_reason(listener, scan) if scan else scan_failure
+            if unlisted and listener.inode:  # the holder may be a process this /proc does not list
+                why = f"{why}; {unlisted}"
             gaps.append(Gap(section="sockets", path=("listeners", index, "processes"),
                             reason=f"{listener.protocol} {listener.endpoint}: {why}"))
             result.append(copy_with(listener, {"owner_reason": why}))

@@ -28,16 +28,17 @@ from tests.privileges import CLONE_NEWNET, directory_nobody_may_write, require_r
 
 ROOT_NAME, WORKER_NAME = "lbt-rootsrv", "lbt-worker"
 # Root listens on the IPv4 wildcard in a namespace of its own and prints the port; a forked child
-# drops to nobody and keeps the socket; both are named (comm) and wait until stdin closes.
+# ("worker") drops to nobody and keeps the socket; both are named (comm) and wait until stdin closes.
 # (libc.prctl: PR_SET_NAME 15, PR_SET_DUMPABLE 4.)
 SHARED_LISTENER = textwrap.dedent(f"""
     import ctypes, os, socket, sys
     libc = ctypes.CDLL(None)
+    worker = sys.argv[1] == "worker"
     held = socket.socket()
     held.bind(("0.0.0.0", 0))
     held.listen()
     read_end, write_end = os.pipe()
-    if os.fork() == 0:
+    if worker and os.fork() == 0:
         libc.prctl(15, b"{WORKER_NAME}")
         os.setgroups([]); os.setgid(65534); os.setuid(65534)
         libc.prctl(4, 1)  # dumpable again after the drop: its /proc entries are nobody's, as an exec'd worker's are
@@ -48,7 +49,8 @@ SHARED_LISTENER = textwrap.dedent(f"""
     print(held.getsockname()[1], flush=True)
     sys.stdin.read()
     os.close(write_end)
-    os.wait()
+    if worker:
+        os.wait()
 """)
 
 
@@ -87,7 +89,8 @@ def _evaluate(policy: Path, directory: Path) -> tuple[int, list[dict[str, Any]]]
     return result.returncode, json.loads(out.read_text())["result"]["findings"]
 
 
-def _run_under_hidepid(shared_tmp: Path, options: str, user: str | None) -> tuple[int, int, list[dict[str, Any]]]:
+def _run_under_hidepid(shared_tmp: Path, options: str, user: str | None,
+                       worker: bool = True) -> tuple[int, int, list[dict[str, Any]]]:
     """In a network namespace of its own with a /proc mounted with ``options``: start the shared
     listener as root (on the first call), and evaluate, as root and then as ``user``.  The listener
     ends when the namespaces' process does (its stdin closes)."""
@@ -96,7 +99,8 @@ def _run_under_hidepid(shared_tmp: Path, options: str, user: str | None) -> tupl
 
     def scenario() -> tuple[int, int, list[dict[str, Any]]]:
         if not started:
-            process = subprocess.Popen([sys.executable, "-c", SHARED_LISTENER], stdin=subprocess.PIPE,
+            process = subprocess.Popen([sys.executable, "-c", SHARED_LISTENER, "worker" if worker else "alone"],
+                                       stdin=subprocess.PIPE,
                                        stdout=subprocess.PIPE, text=True)
             assert process.stdout is not None
             started["port"] = int(process.stdout.readline())
@@ -135,3 +139,19 @@ def test_control_root_sees_both_holders_and_the_exception_fails_it(shared_tmp):
     assert mine[0]["subject"].startswith(f"tcp 0.0.0.0:{port} {ROOT_NAME} pid ")
     assert mine[0]["subject"].endswith(" (+1 more)")  # the worker: both holders seen
     assert code == 1
+
+
+@pytest.mark.live  # mounts a /proc with hidepid=2 in a private mount namespace, drops to nobody
+def test_a_listener_whose_only_holder_is_hidden_says_that_proc_hides_it(shared_tmp):
+    """Root's server alone (the worker gone): nobody sees no holder.  The reason names hidepid, not
+    only the guesses (a kernel socket, another PID namespace, an exited process) that do not apply."""
+    port, code, findings = _run_under_hidepid(shared_tmp, "hidepid=2", "nobody", worker=False)
+    mine = _mine(findings, port)
+    assert [(f["status"], f["subject"]) for f in mine] == [("not_reviewed", f"tcp 0.0.0.0:{port} owner unknown")]
+    assert mine[0]["reason"].startswith("owner not identified (owner not attributable: no process visible here holds "
+                                        "socket inode ")
+    assert mine[0]["reason"].endswith("(a kernel socket, a process in another PID namespace, or one that exited during "
+                                      "collection); /proc is mounted with hidepid=invisible: processes of other users "
+                                      "are not listed), and the rules that could apply disagree: the default allow "
+                                      "list would allow it, exception 1 would not")
+    assert code == 3
