@@ -209,3 +209,31 @@ def test_the_proc_mount_options_are_those_of_the_last_proc_mounted_there():
                  "91 22 0:51 / /proc/sys ro - proc proc rw\n")
     assert proc_mount_options(mountinfo, "/proc") == ["rw", "hidepid=invisible", "gid=4"]
     assert proc_mount_options(mountinfo, "/other") is None
+
+
+@pytest.mark.live  # collects as nobody under hidepid=2 in a private mount namespace
+def test_a_snapshot_collected_under_hidepid_stays_incomplete_when_root_evaluates_it_elsewhere(shared_tmp):
+    """``collect`` as nobody writes what it could not see into the snapshot; root evaluating it
+    later, where every process is visible, still may not call the namespaces complete."""
+    process, port, inode = _start(NAMESPACE_LISTENER, "unshare", "--net")
+    policy = _policy(shared_tmp, port)
+
+    def collect() -> int:
+        out = shared_tmp / f"snapshot-{os.geteuid()}.json"
+        return run_cli("collect", "--output", out, "--quiet", env={"LBAUDIT_CONFIG": ""}).returncode
+
+    try:
+        collected = run_in_new_namespaces(collect, CLONE_NEWNET, "hidepid=2", user="nobody")
+    finally:
+        _stop(process)
+    assert collected == 0
+    snapshot = json.loads((shared_tmp / "snapshot-65534.json").read_text())
+    assert snapshot["provenance"]["effective_uid"] == 65534
+    assert ("/proc is mounted with hidepid=invisible: processes of other users are not listed: namespaces only "
+            "they are in are not seen") in [g["reason"] for g in snapshot["gaps"] if g["section"] == "netns"]
+    result = run_cli("evaluate", "--policy", policy, "--snapshot", shared_tmp / "snapshot-65534.json",
+                     "--output", shared_tmp / "later.json", "--quiet", env={"LBAUDIT_CONFIG": ""})
+    findings = _by_subject(json.loads((shared_tmp / "later.json").read_text())["result"]["findings"])
+    discovery = findings["listeners in other network namespaces (discovery)"]
+    assert discovery["status"] == "not_reviewed" and "hidepid=invisible" in discovery["reason"]
+    assert result.returncode == 3
