@@ -175,7 +175,10 @@ def discover(proc: str) -> tuple[dict[tuple[int, int], Found], tuple[int, int] |
         try:
             add(f"{proc}/{pid}/ns/net", pid=pid)
         except FileNotFoundError:
-            continue  # exited meanwhile
+            # exited meanwhile, or only its leader did (a zombie whose other threads still run,
+            # as after pthread_exit in main): those threads' namespaces are still there
+            _add_threads(proc, pid, add, denied)
+            continue
         except OSError as exc:
             if exc.errno in (errno.EACCES, errno.EPERM):
                 denied.append(pid)

@@ -56,6 +56,11 @@ THREAD_LISTENER = textwrap.dedent("""
     ready.wait()
     sys.stdin.read()
 """)
+# The same, whose main thread then ends (pthread_exit): the leader is a zombie, /proc/PID/ns/net
+# is gone, and the listening thread lives on in its namespace.
+LEADERLESS_LISTENER = THREAD_LISTENER.replace("ready.wait()\nsys.stdin.read()\n",
+                                              "ready.wait()\nlibc.pthread_exit(None)\n")
+assert LEADERLESS_LISTENER != THREAD_LISTENER
 # A process alone in a new network namespace (unshare --net), listening on the IPv4 wildcard.
 NAMESPACE_LISTENER = textwrap.dedent("""
     import os, socket, sys
@@ -141,6 +146,21 @@ def test_a_namespace_only_one_thread_is_in_is_found_and_its_wildcard_listener_fa
     assert [(f["status"], f["subject"].split(" pid ", 1)[1]) for f in mine] == [
         ("fail", f"{process.pid} in netns net:[{inode}]")]
     assert code == 1  # before: 0 (or 3 where something else was not seen)
+
+
+@pytest.mark.live  # discovers every network namespace of this host
+def test_a_namespace_whose_process_leader_exited_is_still_found_through_its_threads(tmp_path):
+    require_root()
+    process, port, inode = _start(LEADERLESS_LISTENER)
+    try:
+        code, findings = _evaluate(_policy(tmp_path, port), tmp_path)
+    finally:
+        _stop(process)
+    mine = [f for f in findings if f["subject"].startswith(f"tcp 0.0.0.0:{port} ")]
+    # before: nothing; the zombie leader's fd table is gone too, so the owner is unknown (a gap)
+    assert [(f["status"], f["subject"]) for f in mine] == [
+        ("fail", f"tcp 0.0.0.0:{port} owner unknown in netns net:[{inode}]")]
+    assert code == 1
 
 
 # ---------------------------------------------------------------- a /proc that lists part of the processes
