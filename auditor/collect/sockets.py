@@ -422,6 +422,22 @@ def _note_unreadable(unreadable: dict[int, int], proc: str, pid: int) -> None:
         pass
 
 
+def _fds_of_live_thread(proc: str, pid: int, fd_dir: str) -> tuple[str, list[str]]:
+    """The descriptor table of ``pid`` through another of its threads: after the main thread ends
+    (pthread_exit), ``/proc/PID/fd`` is the exited leader's, empty, while the others still hold
+    every descriptor.  ``(fd_dir, [])`` when no other thread lists one."""
+    try:
+        tids = [tid for tid in os.listdir(f"{proc}/{pid}/task") if tid != str(pid)]
+    except OSError:
+        return fd_dir, []
+    for tid in tids:
+        try:
+            return f"{proc}/{pid}/task/{tid}/fd", os.listdir(f"{proc}/{pid}/task/{tid}/fd")
+        except OSError:
+            continue  # ended meanwhile (one that cannot be read is refused for the leader too)
+    return fd_dir, []
+
+
 def scan_socket_owners(inodes: set[int], proc: str = PROC) -> FdScan:
     """Find the processes holding the given socket inodes through the ``/proc/[pid]/fd`` symlinks."""
     owners: dict[int, set[int]] = {}
@@ -441,6 +457,8 @@ def scan_socket_owners(inodes: set[int], proc: str = PROC) -> FdScan:
         except OSError:
             _note_unreadable(unreadable, proc, pid)
             continue
+        if not fds:  # a kernel thread, or a zombie leader whose other threads still hold the table
+            fd_dir, fds = _fds_of_live_thread(proc, pid, fd_dir)
         for fd in fds:
             try:
                 target = os.readlink(f"{fd_dir}/{fd}")

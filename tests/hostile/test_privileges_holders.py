@@ -60,8 +60,8 @@ def shared_tmp() -> Iterator[Path]:
         yield path
 
 
-def _policy(directory: Path, port: int) -> Path:
-    """Anything is allowed, except that the root server may listen on loopback only."""
+def _policy(directory: Path, port: int, process_name: str = ROOT_NAME) -> Path:
+    """Anything is allowed, except that ``process_name`` (the root server) may listen on loopback only."""
     path = directory / "policy.yaml"
     path.write_text(textwrap.dedent(f"""\
         id: shared-holders
@@ -73,9 +73,9 @@ def _policy(directory: Path, port: int) -> Path:
             params:
               allow: [any]
               exceptions:
-                - match: {{process: {ROOT_NAME}, ports: [{port}]}}
+                - match: {{process: {process_name}, ports: [{port}]}}
                   allow: [loopback]
-                  reason: the root server must not be reachable from the network
+                  reason: this server must not be reachable from the network
         """))
     path.chmod(0o644)
     return path
@@ -155,3 +155,54 @@ def test_a_listener_whose_only_holder_is_hidden_says_that_proc_hides_it(shared_t
                                       "are not listed), and the rules that could apply disagree: the default allow "
                                       "list would allow it, exception 1 would not")
     assert code == 3
+
+
+# Root's server shares its wildcard listener with a forked worker whose main thread then ends
+# (pthread_exit): the worker's /proc/PID/fd is its exited leader's, empty; its other thread holds
+# the socket.  Both are named; they end when stdin closes.
+LEADERLESS_WORKER = textwrap.dedent(f"""
+    import ctypes, os, socket, sys, threading
+    libc = ctypes.CDLL(None)
+    held = socket.socket()
+    held.bind(("0.0.0.0", 0))
+    held.listen()
+    ready_r, ready_w = os.pipe()
+    if os.fork() == 0:
+        libc.prctl(15, b"{WORKER_NAME}")
+        threading.Thread(target=sys.stdin.read).start()
+        os.write(ready_w, b"x")
+        libc.pthread_exit(None)
+    os.read(ready_r, 1)
+    libc.prctl(15, b"{ROOT_NAME}")
+    print(held.getsockname()[1], flush=True)
+    sys.stdin.read()
+    os.wait()
+""")
+
+
+@pytest.mark.live  # reads this host's /proc in a network namespace of its own
+def test_a_holder_whose_main_thread_exited_still_holds_the_socket(shared_tmp):
+    """Policy: anything, except that the worker may listen on loopback only.  Before, the worker
+    was not seen holding the socket, its exception ruled out, and the listener passed (not_reviewed
+    on a host where some fd table is unreadable even to root, as a container's pid 1 can be)."""
+    require_root()
+
+    def scenario() -> tuple[int, int, list[dict[str, Any]]]:
+        process = subprocess.Popen([sys.executable, "-c", LEADERLESS_WORKER], stdin=subprocess.PIPE,
+                                   stdout=subprocess.PIPE, text=True)
+        assert process.stdout is not None and process.stdin is not None
+        try:
+            port = int(process.stdout.readline())
+            policy = _policy(shared_tmp, port, process_name=WORKER_NAME)
+            code, findings = _evaluate(policy, shared_tmp)
+        finally:
+            process.stdin.close()
+            process.wait(timeout=10)
+        return port, code, findings
+
+    port, code, findings = run_in_new_namespaces(scenario, CLONE_NEWNET, "rw")
+    mine = _mine(findings, port)
+    assert [f["status"] for f in mine] == ["fail"]  # before: pass
+    assert mine[0]["subject"].startswith(f"tcp 0.0.0.0:{port} {ROOT_NAME} pid ")
+    assert mine[0]["subject"].endswith(" (+1 more)")  # the worker
+    assert code == 1

@@ -157,9 +157,9 @@ def test_a_namespace_whose_process_leader_exited_is_still_found_through_its_thre
     finally:
         _stop(process)
     mine = [f for f in findings if f["subject"].startswith(f"tcp 0.0.0.0:{port} ")]
-    # before: nothing; the zombie leader's fd table is gone too, so the owner is unknown (a gap)
-    assert [(f["status"], f["subject"]) for f in mine] == [
-        ("fail", f"tcp 0.0.0.0:{port} owner unknown in netns net:[{inode}]")]
+    # before: nothing (and, once found, "owner unknown": /proc/PID/fd is the exited leader's, empty)
+    assert [(f["status"], f["subject"].split(" pid ", 1)[1]) for f in mine] == [
+        ("fail", f"{process.pid} in netns net:[{inode}]")]
     assert code == 1
 
 
