@@ -41,6 +41,16 @@ def proc_mount_options(mountinfo: str, point: str) -> list[str] | None:
     return found
 
 
+def proc_mount_options_of(proc: str) -> list[str] | None:
+    """The super options of the procfs at ``proc`` in this process's mount namespace; None when
+    they cannot be read or no procfs is mounted there."""
+    try:
+        mountinfo = read_regular(f"{proc}/self/mountinfo", MOUNTINFO_LIMIT).decode("utf-8", "surrogateescape")
+    except OSError:
+        return None
+    return proc_mount_options(mountinfo, os.path.realpath(proc))
+
+
 def _may_ptrace_everyone(proc: str) -> bool:
     """Root with CAP_SYS_PTRACE effective in the initial user namespace passes every ptrace check."""
     try:
