@@ -13,6 +13,7 @@ import os
 import pickle
 import pwd
 import shutil
+import signal
 import tempfile
 import traceback
 from contextlib import contextmanager
@@ -84,11 +85,22 @@ def _check(code: int, what: str) -> None:
         raise OSError(errno_, f"{what}: {os.strerror(errno_)}")
 
 
-def run_in_new_namespaces(func: Callable[[], Any], flags: int, proc_options: str, user: str | None = None) -> Any:
+class _Overtime(BaseException):
+    pass
+
+
+def _overtime(signum: int, frame: Any) -> None:
+    raise _Overtime("the run in new namespaces took too long (a hang?)")
+
+
+def run_in_new_namespaces(func: Callable[[], Any], flags: int, proc_options: str, user: str | None = None,
+                          timeout: int = 180) -> Any:
     """``func()`` in a grandchild in new namespaces (``flags``; a new mount namespace always) with a
     /proc of its own mounted with ``proc_options``, as root and then, when ``user`` is given, once
     more as that user (the first call imports every module the second needs: this interpreter's
-    library may be unreadable to that user).  Returns the last call's result."""
+    library may be unreadable to that user).  Returns the last call's result; a run longer than
+    ``timeout`` seconds fails (an alarm with a handler: the default action cannot end the first
+    process of a PID namespace)."""
     require_root()
     read_fd, write_fd = os.pipe()
     pid = os.fork()
@@ -101,6 +113,8 @@ def run_in_new_namespaces(func: Callable[[], Any], flags: int, proc_options: str
             if inner == 0:
                 payload: tuple[str, Any]
                 try:
+                    signal.signal(signal.SIGALRM, _overtime)
+                    signal.alarm(timeout)
                     _check(_LIBC.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None), "mount --make-rprivate /")
                     _check(_LIBC.mount(b"proc", b"/proc", b"proc", 0, proc_options.encode()), "mount proc")
                     payload = ("ok", func())
