@@ -8,15 +8,24 @@ nobody may not see), run the function there and send its result back through a p
 
 from __future__ import annotations
 
+import ctypes
 import os
 import pickle
 import pwd
+import shutil
+import signal
+import tempfile
 import traceback
-from typing import Any, Callable
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Callable, Iterator
 
 import pytest
 
 UNPRIVILEGED_USER = "nobody"
+CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWNET = 0x00020000, 0x20000000, 0x40000000
+MS_REC, MS_PRIVATE = 0x4000, 0x40000
+_LIBC = ctypes.CDLL(None, use_errno=True)  # loaded before any namespace or privilege change
 
 
 def require_root() -> None:
@@ -68,3 +77,81 @@ def unexplained_gaps(gaps: list, inodes: set[int]) -> list:
     if not scan_socket_owners(inodes).unreadable:
         return list(gaps)
     return [g for g in gaps if HOLDERS_UNKNOWN not in g.reason]
+
+
+def _check(code: int, what: str) -> None:
+    if code != 0:
+        errno_ = ctypes.get_errno()
+        raise OSError(errno_, f"{what}: {os.strerror(errno_)}")
+
+
+class _Overtime(BaseException):
+    pass
+
+
+def _overtime(signum: int, frame: Any) -> None:
+    raise _Overtime("the run in new namespaces took too long (a hang?)")
+
+
+def run_in_new_namespaces(func: Callable[[], Any], flags: int, proc_options: str, user: str | None = None,
+                          timeout: int = 180) -> Any:
+    """``func()`` in a grandchild in new namespaces (``flags``; a new mount namespace always) with a
+    /proc of its own mounted with ``proc_options``, as root and then, when ``user`` is given, once
+    more as that user (the first call imports every module the second needs: this interpreter's
+    library may be unreadable to that user).  Returns the last call's result; a run longer than
+    ``timeout`` seconds fails (an alarm with a handler: the default action cannot end the first
+    process of a PID namespace)."""
+    require_root()
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        status = 1
+        try:
+            os.close(read_fd)
+            _check(_LIBC.unshare(flags | CLONE_NEWNS), "unshare")
+            inner = os.fork()  # the first process of a new PID namespace is its pid 1
+            if inner == 0:
+                payload: tuple[str, Any]
+                try:
+                    signal.signal(signal.SIGALRM, _overtime)
+                    signal.alarm(timeout)
+                    _check(_LIBC.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None), "mount --make-rprivate /")
+                    _check(_LIBC.mount(b"proc", b"/proc", b"proc", 0, proc_options.encode()), "mount proc")
+                    payload = ("ok", func())
+                    if user is not None:
+                        entry = pwd.getpwnam(user)
+                        os.setgroups([])
+                        os.setgid(entry.pw_gid)
+                        os.setuid(entry.pw_uid)
+                        payload = ("ok", func())
+                except BaseException as exc:  # noqa: BLE001 - reported to the test
+                    payload = ("error", f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}")
+                with os.fdopen(write_fd, "wb") as pipe:
+                    pickle.dump(payload, pipe)
+                os._exit(0)
+            os.close(write_fd)
+            os.waitpid(inner, 0)
+            status = 0
+        finally:
+            os._exit(status)
+    os.close(write_fd)
+    with os.fdopen(read_fd, "rb") as pipe:
+        data = pipe.read()
+    os.waitpid(pid, 0)
+    if not data:
+        raise AssertionError("the child in new namespaces reported nothing")
+    kind, value = pickle.loads(data)
+    if kind == "error":
+        raise AssertionError(value)
+    return value
+
+
+@contextmanager
+def directory_nobody_may_write() -> Iterator[Path]:
+    """A directory an unprivileged user may write (pytest's tmp_path sits below a 0700 directory)."""
+    path = Path(tempfile.mkdtemp(prefix="lbaudit-nobody-"))
+    path.chmod(0o777)
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)

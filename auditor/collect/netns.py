@@ -2,7 +2,8 @@
 
 Discovery is the union of three sources, deduplicated by (device, inode) of the nsfs file:
 
-* ``/proc/PID/ns/net`` of every process (members of each namespace);
+* ``/proc/PID/ns/net`` of every process, and ``/proc/PID/task/TID/ns/net`` of each of its other
+  threads (setns and unshare move one thread: a thread may be alone in a namespace);
 * ``/run/netns/NAME`` (``ip netns`` names; such a namespace may hold no process at all);
 * nsfs mounts in ``/proc/self/mountinfo`` (container runtimes' sandbox keys, such as
   ``/run/docker/netns/<id>``), kept when ``NS_GET_NSTYPE`` says they are network namespaces.
@@ -17,7 +18,8 @@ parent by one scan of ``/proc/PID/fd`` (socket inodes are global), and workloads
 ``/proc/PID/cgroup``.
 
 What cannot be seen is a gap: processes whose namespace could not be read (a run without
-privileges), a namespace that could not be opened or entered (setns needs CAP_SYS_ADMIN), a dump
+privileges), processes a ``/proc`` does not list at all (another PID namespace's ``/proc``,
+``hidepid=2``: :mod:`auditor.collect.procview`), a namespace that could not be opened or entered (setns needs CAP_SYS_ADMIN), a dump
 that failed inside one.
 """
 
@@ -37,6 +39,7 @@ from typing import Any
 from auditor.collect import CollectContext, rtnetlink
 from auditor.collect.containers import EngineView, read_engines
 from auditor.collect.nat import dedupe, read_nat
+from auditor.collect.procview import unlisted_processes
 from auditor.collect.sockets import (
     ESTABLISHED_KEY,
     METHOD_NETLINK,
@@ -120,6 +123,26 @@ def nsfs_mount_points(mountinfo: str) -> list[str]:
     return points
 
 
+def _add_threads(proc: str, pid: int, add: Any, denied: list[int]) -> None:
+    """The network namespaces of ``pid``'s other threads: setns(2) and unshare(2) move one thread,
+    so a thread may be alone in a namespace that ``/proc/PID/ns/net`` (the leader's) does not show."""
+    try:
+        tids = os.listdir(f"{proc}/{pid}/task")
+    except OSError:
+        return  # exited meanwhile; a task list the leader's namespace could be read without is not refused
+    for tid in tids:
+        if tid == str(pid) or not (tid.isascii() and tid.isdigit()):
+            continue
+        try:
+            add(f"{proc}/{pid}/task/{tid}/ns/net", pid=pid)
+        except FileNotFoundError:
+            continue  # the thread ended meanwhile
+        except OSError as exc:
+            if exc.errno != errno.ESRCH:
+                denied.append(pid)
+                return
+
+
 def discover(proc: str) -> tuple[dict[tuple[int, int], Found], tuple[int, int] | None, list[Gap]]:
     """Every network namespace found, the key of the caller's, and gaps for what could not be read."""
     found: dict[tuple[int, int], Found] = {}
@@ -152,17 +175,27 @@ def discover(proc: str) -> tuple[dict[tuple[int, int], Found], tuple[int, int] |
         try:
             add(f"{proc}/{pid}/ns/net", pid=pid)
         except FileNotFoundError:
-            continue  # exited meanwhile
+            # exited meanwhile, or only its leader did (a zombie whose other threads still run,
+            # as after pthread_exit in main): those threads' namespaces are still there
+            _add_threads(proc, pid, add, denied)
+            continue
         except OSError as exc:
             if exc.errno in (errno.EACCES, errno.EPERM):
                 denied.append(pid)
             elif exc.errno != errno.ESRCH:
                 denied.append(pid)
+            continue
+        _add_threads(proc, pid, add, denied)
     if denied:
         gaps.append(Gap(section="netns", path=("namespaces",),
                         reason=f"the network namespace of {len(denied)} processes could not be read "
                                f"({proc}/PID/ns/net: permission denied; e.g. pids "
                                f"{', '.join(map(str, denied[:5]))}): namespaces only they are in are not seen"))
+
+    unlisted = unlisted_processes(proc)
+    if unlisted:
+        gaps.append(Gap(section="netns", path=("namespaces",),
+                        reason=f"{unlisted}: namespaces only they are in are not seen"))
 
     try:
         names = sorted(os.listdir(RUN_NETNS))

@@ -56,6 +56,7 @@ from auditor.collect.parsers.proc_net import (
     parse_sockstat,
     time_wait_count,
 )
+from auditor.collect.procview import unlisted_processes
 from auditor.collect.systemd_sockets import collect_declared_sockets
 from auditor.model.base import copy_with
 from auditor.model.facts import Gap, GapKind, Listener, ProcessInfo, SocketCounts, SocketFacts
@@ -421,6 +422,22 @@ def _note_unreadable(unreadable: dict[int, int], proc: str, pid: int) -> None:
         pass
 
 
+def _fds_of_live_thread(proc: str, pid: int, fd_dir: str) -> tuple[str, list[str]]:
+    """The descriptor table of ``pid`` through another of its threads: after the main thread ends
+    (pthread_exit), ``/proc/PID/fd`` is the exited leader's, empty, while the others still hold
+    every descriptor.  ``(fd_dir, [])`` when no other thread lists one."""
+    try:
+        tids = [tid for tid in os.listdir(f"{proc}/{pid}/task") if tid != str(pid)]
+    except OSError:
+        return fd_dir, []
+    for tid in tids:
+        try:
+            return f"{proc}/{pid}/task/{tid}/fd", os.listdir(f"{proc}/{pid}/task/{tid}/fd")
+        except OSError:
+            continue  # ended meanwhile (one that cannot be read is refused for the leader too)
+    return fd_dir, []
+
+
 def scan_socket_owners(inodes: set[int], proc: str = PROC) -> FdScan:
     """Find the processes holding the given socket inodes through the ``/proc/[pid]/fd`` symlinks."""
     owners: dict[int, set[int]] = {}
@@ -440,6 +457,8 @@ def scan_socket_owners(inodes: set[int], proc: str = PROC) -> FdScan:
         except OSError:
             _note_unreadable(unreadable, proc, pid)
             continue
+        if not fds:  # a kernel thread, or a zombie leader whose other threads still hold the table
+            fd_dir, fds = _fds_of_live_thread(proc, pid, fd_dir)
         for fd in fds:
             try:
                 target = os.readlink(f"{fd_dir}/{fd}")
@@ -518,12 +537,15 @@ def attribute_owners(listeners: list[Listener], proc: str = PROC,
         scan = scan_socket_owners({listener.inode for listener in listeners if listener.inode}, proc)
     except OSError as exc:
         scan_failure = f"owner not attributable: {proc} not readable: {exc.strerror or exc}"
+    unlisted = unlisted_processes(proc) if scan is not None and listeners else None
     result = []
     described: dict[int, tuple[ProcessInfo, dict[str, str]]] = {}
     for index, listener in enumerate(listeners):
         pids = scan.owners.get(listener.inode or 0, []) if scan else []
         if not pids:
             why = _unattributed_reason(listener, scan) if scan else scan_failure
+            if unlisted and listener.inode:  # the holder may be a process this /proc does not list
+                why = f"{why}; {unlisted}"
             gaps.append(Gap(section="sockets", path=("listeners", index, "processes"),
                             reason=f"{listener.protocol} {listener.endpoint}: {why}"))
             result.append(copy_with(listener, {"owner_reason": why}))
@@ -534,6 +556,9 @@ def attribute_owners(listeners: list[Listener], proc: str = PROC,
             gaps.append(Gap(section="sockets", path=("listeners", index, "processes"),
                             reason=f"{listener.protocol} {listener.endpoint}: other processes may hold it too: "
                                    f"/proc/<pid>/fd not readable for {len(scan.unreadable)} processes"))
+        if unlisted:  # nor may a process that /proc does not list at all
+            gaps.append(Gap(section="sockets", path=("listeners", index, "processes"),
+                            reason=f"{listener.protocol} {listener.endpoint}: other processes may hold it too: {unlisted}"))
         processes = []
         for position, pid in enumerate(pids):
             if pid not in described:  # a process holding many listeners is asked about once

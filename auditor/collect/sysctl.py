@@ -8,9 +8,11 @@ running value and a configured one compare as strings.  Persistent values (sysct
 from __future__ import annotations
 
 import errno
+import os
 import re
 
 from auditor.collect import CollectContext
+from auditor.collect.procview import proc_mount_options_of
 from auditor.collect.sysctl_d import boot_applier, read_persistent_sysctls
 from auditor.domain.sysctl import collected_runtime_keys
 from auditor.model.facts import SNAPSHOT_SCHEMA_VERSION, Gap, GapKind, SysctlFacts, SysctlSetting
@@ -37,7 +39,13 @@ def sysctl_path(key: str, proc_sys: str = PROC_SYS) -> str:
     return f"{proc_sys}/{key.replace('.', '/')}"
 
 
-def _why(key: str, path: str, exc: OSError) -> str:
+def _why(key: str, path: str, exc: OSError, proc_sys: str = PROC_SYS) -> str:
+    if exc.errno == errno.ENOENT and not os.path.isdir(proc_sys):
+        # not this key: the whole tree is missing (a /proc mounted with subset=pid, ProcSubset=pid)
+        proc = os.path.dirname(proc_sys)
+        hidden = " (this /proc shows processes only: mounted with subset=pid)" if "subset=pid" in (
+            proc_mount_options_of(proc) or []) else ""
+        return f"{proc_sys}: not present{hidden}: no running sysctl can be read through it"
     if exc.errno == errno.ENOENT:
         return f"{path}: not present (this kernel does not know {key}, or its subsystem is disabled)"
     if exc.errno in (errno.EACCES, errno.EPERM):
@@ -56,7 +64,7 @@ def read_runtime_sysctls(keys: tuple[str, ...], proc_sys: str = PROC_SYS) -> tup
             # and a value longer than the bound is refused rather than judged cut short
             raw = read_regular(path, MAX_VALUE_BYTES)
         except OSError as exc:
-            gaps.append(Gap(section="sysctl", path=("runtime", key), reason=_why(key, path, exc)))
+            gaps.append(Gap(section="sysctl", path=("runtime", key), reason=_why(key, path, exc, proc_sys)))
             continue
         values[key] = SysctlSetting(value=normalise_value(raw.decode("utf-8", errors="replace")), origin=path)
     return values, gaps
