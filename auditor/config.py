@@ -141,7 +141,9 @@ def present(path: Path) -> bool:
         return False
     except (OSError, ValueError) as exc:
         reason = getattr(exc, "strerror", None) or str(exc)
-        raise InputError(f"{path}: cannot read the configuration file: {reason}") from exc
+        # Typically sudo -u / setpriv keeping another user's HOME: say how to choose the file.
+        raise InputError(f"{path}: cannot read the configuration file: {reason} (name the file with "
+                         f"{CONFIG_ENV}=PATH, or set {CONFIG_ENV}= empty to read none)") from exc
     return True
 
 
