@@ -10,7 +10,12 @@ plain Python values ourselves, so that:
   point at the exact place in the file;
 * nesting deeper than MAX_DEPTH is refused where it happens (PyYAML's composer recurses once per
   level and would end in a RecursionError), and so is a scalar no policy value can be: an
-  impossible date (``2027-02-30``, ``0000-01-01``), an integer beyond 64 bits, ``.inf`` or ``.nan``.
+  impossible date (``2027-02-30``, ``0000-01-01``), an integer beyond 64 bits, ``.inf`` or ``.nan``;
+* a scalar that YAML 1.1 (PyYAML) and YAML 1.2 (editors, the yaml-language-server checking the
+  policy's JSON Schema, most other tools) read as different values is refused where it is written,
+  with what each reads it as: ``yes``/``no``/``on``/``off`` (booleans in 1.1, text in 1.2), ``010``
+  (octal 8 in 1.1, 10 in 1.2), ``0b101``, ``1_000`` and base-60 ``1:20`` (80 in 1.1, text in 1.2).
+  ``min_low: 01024`` was the port 532: a policy meant less than its author and reviewer read.
 """
 
 from __future__ import annotations
@@ -118,6 +123,9 @@ class _Builder:
                 items.append(self.build(item, path + (index,)))
             return items
         self._seen.add(id(node))
+        ambiguous = _yaml11_only(node)
+        if ambiguous:
+            raise YamlProblem(ambiguous, *_mark(node))
         try:
             value = self._scalar.construct_object(node, deep=True)
         except yaml.constructor.ConstructorError:
@@ -143,6 +151,35 @@ class _Builder:
 
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+# Integers whose YAML 1.1 reading differs from YAML 1.2's: a leading zero (octal), binary, digits
+# grouped with "_", base 60 ("1:20").  Hexadecimal (0x1F) and a sign (+12) read the same in both.
+_LEADING_ZERO = re.compile(r"[-+]?0[0-9_]+")
+_BINARY = re.compile(r"[-+]?0b", re.IGNORECASE)
+
+
+def _yaml11_only(node: yaml.ScalarNode) -> str | None:
+    """Why ``node`` (a scalar YAML 1.1 resolved as a boolean or a number) means something else to a
+    YAML 1.2 reader, or None.  A quoted scalar is text in both and never reaches here as a number."""
+    text, kind = node.value, node.tag.rsplit(":", 1)[-1]
+    quoted = _excerpt(text)
+    if kind == "bool" and text.lower() not in ("true", "false"):
+        value = "true" if yaml.constructor.SafeConstructor.bool_values.get(text.lower()) else "false"
+        return (f"{quoted} is the boolean {value} in YAML 1.1 but text in YAML 1.2; write {value} "
+                "(or quote it for text)")
+    if kind == "int":
+        if ":" in text:
+            return (f"{quoted} is a base-60 number in YAML 1.1 but text in YAML 1.2; write the number in "
+                    "decimal digits (or quote it for text)")
+        if _BINARY.match(text):
+            return f"{quoted} is a binary number in YAML 1.1 but text in YAML 1.2; write it in decimal digits"
+        if _LEADING_ZERO.fullmatch(text):
+            return (f"{quoted} is an octal number in YAML 1.1 but a decimal one in YAML 1.2; write it without "
+                    "the leading zero (or quote it for text)")
+    if kind in ("int", "float") and ("_" in text or ":" in text):
+        return (f"{quoted} is a number in YAML 1.1 but text in YAML 1.2; write it in plain digits without "
+                "'_' or ':' (or quote it for text)")
+    return None
 
 
 def _excerpt(text: str, limit: int = 40) -> str:
