@@ -43,6 +43,11 @@ Path_ = tuple[Any, ...]
 
 # A policy nests about six levels (rules, a rule, params, exceptions, match, ports).
 MAX_DEPTH = 64
+# Keys, values and list items in one file.  The shipped corporate policy holds about 150 and a
+# generated one about 15 per exception; PyYAML's pure-Python reader takes some 60 us a node, so a
+# 1 MiB file of 260,000 one-character list items took 17 s of CPU (over a minute on a loaded
+# machine) before anything was said about it.  20,000 is read in about a second.
+MAX_NODES = 20_000
 # Every number a policy holds is a port, a count or a rate: 64 bits is far beyond any of them, and
 # a larger one could not be written back as JSON evidence (int->str is capped at 4300 digits).
 MAX_INT = 2**63 - 1
@@ -187,13 +192,20 @@ def _excerpt(text: str, limit: int = 40) -> str:
 
 
 class _DepthLimitedLoader(yaml.SafeLoader):
-    """The safe loader, refusing to compose a node nested deeper than MAX_DEPTH."""
+    """The safe loader, refusing to compose a node nested deeper than MAX_DEPTH or more than
+    MAX_NODES nodes."""
 
     _depth = 0
+    _nodes = 0
 
     def compose_node(self, parent: Any, index: Any) -> Any:
         self._depth += 1
+        self._nodes += 1
         try:
+            if self._nodes > MAX_NODES:
+                mark = self.peek_event().start_mark
+                raise YamlProblem(f"more than {MAX_NODES} keys, values and list items; a policy holds a few "
+                                  "hundred (split a larger one into files with extends)", mark.line + 1, mark.column + 1)
             if self._depth > MAX_DEPTH:
                 mark = self.peek_event().start_mark
                 raise YamlProblem(f"nested deeper than {MAX_DEPTH} levels", mark.line + 1, mark.column + 1)
