@@ -138,6 +138,18 @@ class BindAddressParams(CheckParams):
         "judged as if they were on the host.",
     )
 
+    @model_validator(mode="after")
+    def _can_fail(self) -> "BindAddressParams":
+        # Every listener accepts addresses inside 0.0.0.0/0 or ::/0: when the default list and every
+        # exception allow both, no listener can fail and the rule passes everywhere, saying nothing.
+        everything = (netaddr.parse_entry("0.0.0.0/0")[0], netaddr.parse_entry("::/0")[0])
+        lists = [self.allow, *(exception.allow for exception in self.exceptions)]
+        if all(all(netaddr.address_set(entries).covers(n) for n in everything) for entries in lists):
+            raise ValueError("allow covers every IPv4 and IPv6 address and no exception allows less, so no "
+                             "listener can fail this rule; name where listeners may bind (e.g. allow: [loopback]) "
+                             "or disable the rule")
+        return self
+
 
 # ------------------------------------------------------------------ matching
 
