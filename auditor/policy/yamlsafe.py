@@ -99,6 +99,9 @@ class _Builder:
                 "lists and mappings)",
                 *_mark(node),
             )
+        mismatch = _tag_mismatch(node, self._scalar)
+        if mismatch:
+            raise YamlProblem(mismatch, *_mark(node))
         if isinstance(node, yaml.MappingNode):
             self._seen.add(id(node))
             result: dict[Any, Any] = {}
@@ -135,7 +138,7 @@ class _Builder:
             value = self._scalar.construct_object(node, deep=True)
         except yaml.constructor.ConstructorError:
             raise
-        except (ValueError, OverflowError) as exc:
+        except (ValueError, OverflowError, ArithmeticError, LookupError, AttributeError, TypeError) as exc:
             # datetime() refuses 2027-02-30 and year 0; int() refuses more than 4300 digits.
             if node.tag.endswith(":int"):
                 raise YamlProblem(f"the integer {_excerpt(node.value)} is out of range (at most {MAX_INT})",
@@ -156,6 +159,27 @@ class _Builder:
 
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+_KIND_OF_TAG = {"tag:yaml.org,2002:map": yaml.MappingNode, "tag:yaml.org,2002:seq": yaml.SequenceNode}
+_STR, _INT, _FLOAT = "tag:yaml.org,2002:str", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float"
+
+
+def _tag_mismatch(node: yaml.Node, resolver: yaml.SafeLoader) -> str | None:
+    """Why an explicit tag disagrees with what it tags, or None.  ``!!int ''``, ``!!timestamp x`` and
+    ``!!bool maybe`` reached PyYAML's constructors, which raised IndexError, AttributeError and
+    KeyError on them (exit 70); ``!!map [a]`` built a list.  A tag may only say what the text
+    already is (``!!float 1`` is the one widening YAML allows); ``!!str`` may tag any scalar."""
+    kind = _KIND_OF_TAG.get(node.tag, yaml.ScalarNode)
+    name = "!!" + node.tag.rsplit(":", 1)[-1]
+    if not isinstance(node, kind):
+        return f"the tag {name} does not fit a {type(node).__name__.removesuffix('Node').lower()}"
+    if not isinstance(node, yaml.ScalarNode) or node.tag == _STR:
+        return None
+    implicit = resolver.resolve(yaml.ScalarNode, node.value, (True, False))
+    if implicit == node.tag or (node.tag == _FLOAT and implicit == _INT):
+        return None
+    return f"{_excerpt(node.value)} is not a valid {name} value"
+
 
 # Integers whose YAML 1.1 reading differs from YAML 1.2's: a leading zero (octal), binary, digits
 # grouped with "_", base 60 ("1:20").  Hexadecimal (0x1F) and a sign (+12) read the same in both.
