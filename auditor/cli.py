@@ -476,12 +476,15 @@ def report(evidence_path: Path, formats: str | None, out_dir: Path | None, textf
 # ------------------------------------------------------------------ validate, list-checks, explain, schema
 
 def _policy_files(paths: tuple[Path, ...]) -> list[Path]:
-    """The policies named: a directory stands for every *.yaml and *.yml file directly in it."""
+    """The policies named: a directory stands for every *.yaml and *.yml entry directly in it.  One that
+    is not a readable file (a dangling or looping link, a FIFO, a directory) is validated like the
+    others and so reported: skipping it let `validate policies/` pass a CI gate while a policy in it
+    was a link to nowhere."""
     files: list[Path] = []
     for path in paths:
         if path.is_dir():
-            found = sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
-            if not found:
+            found = sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml"))
+            if not any(p.is_file() for p in found):
                 _fail(f"{path}: a directory with no policy in it (no *.yaml or *.yml file)")
             files += found
         else:
