@@ -21,7 +21,7 @@ from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from auditor.checks import _listeners, _namespaces, _published
 from auditor.domain import netaddr
-from auditor.model.base import StrictModel, empty_list
+from auditor.model.base import StrictModel, Written, empty_list
 from auditor.model.check import CheckParams, Outcome, check, failed, missing_fact, not_applicable, not_reviewed, passed
 from auditor.model.facts import PROTOCOLS, HostSnapshot, Listener, NetNamespace, Protocol, Workload
 from auditor.model.result import Severity
@@ -109,7 +109,7 @@ class BindException(StrictModel):
         description="Where matching listeners may bind: loopback, private, link-local, any, addresses or CIDRs. "
         "An empty list means a matching listener is never allowed."
     )
-    reason: str = Field(min_length=1, description="Why the exception exists (shown in findings).")
+    reason: Written = Field(description="Why the exception exists (shown in findings).")
 
 
 class BindAddressParams(CheckParams):

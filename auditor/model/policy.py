@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field, StrictBool
 
-from auditor.model.base import OneLine, StrictModel, empty_dict, empty_list
+from auditor.model.base import OneLine, StrictModel, Written, empty_dict, empty_list
 from auditor.model.controls import ControlId
 from auditor.model.facts import Platform
 from auditor.model.result import Severity
@@ -57,7 +57,7 @@ class RuleSpec(StrictModel):
 class Waiver(StrictModel):
     rule: str = Field(pattern=ID_PATTERN)
     subject: str | None = None  # glob over the finding subject (* and ? only); absent = every finding of the rule
-    reason: str = Field(min_length=1)
+    reason: Written
     approver: OneLine
     expires: CalendarDay
 
