@@ -266,7 +266,7 @@ def evaluate(policy_path: Path, output: Path | None, fail_on: str, target: str |
     from auditor.commands.output import print_summary
     from auditor.engine.registry import load_registry
     from auditor.errors import PolicyError
-    from auditor.policy.loader import inspect_policy
+    from auditor.policy.loader import inspect_policy, source_files
     from auditor.storage.outputs import is_stdout, make_out_dir, signature_of
 
     source = resolve_target(target, root, snapshot_path, snapshot_pubkey)
@@ -313,7 +313,7 @@ def evaluate(policy_path: Path, output: Path | None, fail_on: str, target: str |
     if output is None:
         output = (out_dir / f"{policy.id}.evidence.json") if out_dir else Path("lbaudit-evidence.json")
     pipeline.plan_files(policy.id, reporters, output, out_dir, pdf, evidence_written=not to_stdout,
-                        inputs=[("policy", policy_path), *(("policy", Path(s.path)) for s in policy.sources),
+                        inputs=[*(("policy", path) for path in source_files(policy_path, policy)),
                                 ("waivers file", waivers_path),
                                 ("snapshot", snapshot_file), ("snapshot public key", snapshot_pubkey),
                                 ("snapshot signature", signature_of(snapshot_file) if snapshot_file else None),
