@@ -9,8 +9,6 @@ consecutive ports as one range so that a host's policy stays far below it.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from auditor.commands.init import policy_text
