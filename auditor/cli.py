@@ -266,7 +266,7 @@ def evaluate(policy_path: Path, output: Path | None, fail_on: str, target: str |
     from auditor.commands.output import print_summary
     from auditor.engine.registry import load_registry
     from auditor.errors import PolicyError
-    from auditor.policy.loader import inspect_policy
+    from auditor.policy.loader import inspect_policy, source_files
     from auditor.storage.outputs import is_stdout, make_out_dir, signature_of
 
     source = resolve_target(target, root, snapshot_path, snapshot_pubkey)
@@ -313,7 +313,7 @@ def evaluate(policy_path: Path, output: Path | None, fail_on: str, target: str |
     if output is None:
         output = (out_dir / f"{policy.id}.evidence.json") if out_dir else Path("lbaudit-evidence.json")
     pipeline.plan_files(policy.id, reporters, output, out_dir, pdf, evidence_written=not to_stdout,
-                        inputs=[("policy", policy_path), *(("policy", Path(s.path)) for s in policy.sources),
+                        inputs=[*(("policy", path) for path in source_files(policy_path, policy)),
                                 ("waivers file", waivers_path),
                                 ("snapshot", snapshot_file), ("snapshot public key", snapshot_pubkey),
                                 ("snapshot signature", signature_of(snapshot_file) if snapshot_file else None),
@@ -476,12 +476,15 @@ def report(evidence_path: Path, formats: str | None, out_dir: Path | None, textf
 # ------------------------------------------------------------------ validate, list-checks, explain, schema
 
 def _policy_files(paths: tuple[Path, ...]) -> list[Path]:
-    """The policies named: a directory stands for every *.yaml and *.yml file directly in it."""
+    """The policies named: a directory stands for every *.yaml and *.yml entry directly in it.  One that
+    is not a readable file (a dangling or looping link, a FIFO, a directory) is validated like the
+    others and so reported: skipping it let `validate policies/` pass a CI gate while a policy in it
+    was a link to nowhere."""
     files: list[Path] = []
     for path in paths:
         if path.is_dir():
-            found = sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
-            if not found:
+            found = sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml"))
+            if not any(p.is_file() for p in found):
                 _fail(f"{path}: a directory with no policy in it (no *.yaml or *.yml file)")
             files += found
         else:

@@ -238,8 +238,10 @@ def _run_inputs(state: _WorkerState) -> list[tuple[str, Path | None]]:
     """What every host's run reads, which no host's file may replace: the policy and each file it
     extends, the keys, the history store's files.  (A policy kept in the out dir as web01.html was
     replaced by host web01's page.)"""
+    from auditor.policy.loader import source_files
+
     job = state.job
-    return [("policy", job.policy), *(("policy", Path(source.path)) for source in state.policy.sources),
+    return [*(("policy", path) for path in source_files(job.policy, state.policy)),
             ("signing key", job.sign_key), ("snapshot public key", job.snapshot_pubkey),
             *(("history store", path) for path in (state.store.files if state.store is not None else []))]
 

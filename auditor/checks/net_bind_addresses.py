@@ -21,7 +21,7 @@ from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from auditor.checks import _listeners, _namespaces, _published
 from auditor.domain import netaddr
-from auditor.model.base import StrictModel, empty_list
+from auditor.model.base import StrictModel, Written, empty_list
 from auditor.model.check import CheckParams, Outcome, check, failed, missing_fact, not_applicable, not_reviewed, passed
 from auditor.model.facts import PROTOCOLS, HostSnapshot, Listener, NetNamespace, Protocol, Workload
 from auditor.model.result import Severity
@@ -109,7 +109,7 @@ class BindException(StrictModel):
         description="Where matching listeners may bind: loopback, private, link-local, any, addresses or CIDRs. "
         "An empty list means a matching listener is never allowed."
     )
-    reason: str = Field(min_length=1, description="Why the exception exists (shown in findings).")
+    reason: Written = Field(description="Why the exception exists (shown in findings).")
 
 
 class BindAddressParams(CheckParams):
@@ -137,6 +137,18 @@ class BindAddressParams(CheckParams):
         "when it is reachable only inside its namespace; every_namespace: every namespace's listeners are "
         "judged as if they were on the host.",
     )
+
+    @model_validator(mode="after")
+    def _can_fail(self) -> "BindAddressParams":
+        # Every listener accepts addresses inside 0.0.0.0/0 or ::/0: when the default list and every
+        # exception allow both, no listener can fail and the rule passes everywhere, saying nothing.
+        everything = (netaddr.parse_entry("0.0.0.0/0")[0], netaddr.parse_entry("::/0")[0])
+        lists = [self.allow, *(exception.allow for exception in self.exceptions)]
+        if all(all(netaddr.address_set(entries).covers(n) for n in everything) for entries in lists):
+            raise ValueError("allow covers every IPv4 and IPv6 address and no exception allows less, so no "
+                             "listener can fail this rule; name where listeners may bind (e.g. allow: [loopback]) "
+                             "or disable the rule")
+        return self
 
 
 # ------------------------------------------------------------------ matching

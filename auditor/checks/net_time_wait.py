@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from auditor.checks import _namespaces, _platforms, _sysctl
 from auditor.model.check import CheckParams, Outcome, check, failed, missing_fact, not_applicable, not_reviewed, passed
@@ -55,6 +55,15 @@ class TimeWaitParams(CheckParams):
         0.8, gt=0, le=1,
         description="Highest acceptable share of the pool the declared peak rate may hold in TIME_WAIT.",
     )
+
+    @field_validator("allowed_tw_reuse")
+    @classmethod
+    def _not_every_value(cls, value: list[int] | None) -> list[int] | None:
+        if value is not None and set(value) == set(TW_REUSE_MEANING):
+            # the kernel takes 0, 1 or 2 only (proc_dointvec_minmax): such a finding could never fail
+            raise ValueError("lists every value net.ipv4.tcp_tw_reuse can take (0, 1, 2), so it can never fail; "
+                             "name the values you allow, or leave it out")
+        return value
 
     @model_validator(mode="after")
     def _something_to_judge(self) -> "TimeWaitParams":

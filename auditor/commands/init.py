@@ -50,6 +50,24 @@ def _yaml_string(text: str) -> str:
     return json.dumps(text, ensure_ascii=False)  # a JSON string is a YAML double-quoted scalar
 
 
+def _port_list(ports: tuple[int, ...]) -> str:
+    """Sorted ports as a policy's list, runs of three or more as one range ("8000-8099"): a process
+    bound to thousands of consecutive ports is one item, not thousands (a policy file holds at
+    most MAX_NODES values)."""
+    items: list[str] = []
+    index = 0
+    while index < len(ports):
+        end = index
+        while end + 1 < len(ports) and ports[end + 1] == ports[end] + 1:
+            end += 1
+        if end - index >= 2:
+            items.append(f'"{ports[index]}-{ports[end]}"')
+        else:
+            items += [str(port) for port in ports[index:end + 1]]
+        index = end + 1
+    return f"[{', '.join(items)}]"
+
+
 def _listener_exceptions(snapshot: Any) -> list[_Exception]:
     """One exception per (process, protocol, allowed addresses) of the listeners that accept more
     than loopback, with all their ports."""
@@ -117,7 +135,7 @@ def policy_text(snapshot: Any | None, today: str) -> str:
             if item.process is None:
                 lines.append("        # owner not identified (run init as root to match on the process name)")
             match = [f"process: {_yaml_string(_glob_literal(item.process))}"] if item.process else []
-            match += [f"ports: [{', '.join(map(str, item.ports))}]", f"protocol: {item.protocol}"]
+            match += [f"ports: {_port_list(item.ports)}", f"protocol: {item.protocol}"]
             lines += [
                 f"        - match: {{{', '.join(match)}}}",
                 f"          allow: [{', '.join(item.allow)}]",

@@ -229,9 +229,11 @@ def _c_number(text: str) -> tuple[int, bool]:
             break
     if not digits:
         return 0, False
-    value = int(digits, base)
     limit = 2**63 if sign < 0 else 2**64 - 1  # strtol saturates to LONG_MIN, strtoul to ULONG_MAX
-    value = min(value, limit)
+    # More than 22 significant digits is past 64 bits in every base (8, 10, 16): saturated without
+    # int(), which refuses more than 4,300 digits with a message about sys.set_int_max_str_digits.
+    significant = digits.lstrip("0")
+    value = limit if len(significant) > 22 else min(int(significant or "0", base), limit)
     return sign * value, True
 
 

@@ -203,7 +203,18 @@ def _with_text(value: Any) -> Any:
     return value
 
 
-OneLine = Annotated[str, Field(min_length=1), AfterValidator(_one_line)]
+def _not_blank(text: str) -> str:
+    # A waiver approved by " " for the reason " " waived failures with nobody accountable and no
+    # reason given: required text must say something.
+    if not text.strip():
+        raise ValueError("must not be blank (it holds only white space)")
+    return text
+
+
+Written = Annotated[str, Field(min_length=1), AfterValidator(_not_blank)]
+"""Text a person must write (a waiver's or an exception's reason): not empty, not only white space."""
+
+OneLine = Annotated[str, Field(min_length=1), AfterValidator(_not_blank), AfterValidator(_one_line)]
 """A name printed on one line of a report (owner, version, rule title, approver, assessor)."""
 
 # Kernel identifiers and counters as the checks and reports use them: never negative, and small

@@ -2,17 +2,37 @@
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Any
+import re
+from datetime import date, datetime
+from typing import Annotated, Any
 
-from pydantic import Field, StrictBool
+from pydantic import BeforeValidator, Field, StrictBool
 
-from auditor.model.base import OneLine, StrictModel, empty_dict, empty_list
+from auditor.model.base import OneLine, StrictModel, Written, empty_dict, empty_list
 from auditor.model.controls import ControlId
 from auditor.model.facts import Platform
 from auditor.model.result import Severity
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"
+_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _calendar_day(value: Any) -> Any:
+    """A waiver's ``expires`` as written: a calendar day (``2027-03-31``, or that text quoted), never a
+    moment or a number.  pydantic took ``2027-03-31T00:00:00+14:00`` as the day 2027-03-31 and the
+    integer 1790035200 as the day it counts in seconds since 1970: the first was honoured 38 hours
+    past the moment written (expiry is the end of the UTC day), the second a day nobody wrote."""
+    if isinstance(value, datetime):
+        raise ValueError(f"expected a calendar day such as 2027-03-31; found the date and time "
+                         f"{value.isoformat(sep=' ')} (a waiver is honoured through the end of its expiry day "
+                         "in UTC; write the day alone)")
+    if isinstance(value, date) or (isinstance(value, str) and _DAY.fullmatch(value)):
+        return value
+    raise ValueError(f"expected a calendar day such as 2027-03-31; found {value!r}")
+
+
+CalendarDay = Annotated[date, BeforeValidator(_calendar_day)]
+"""A day as a policy writes it: YYYY-MM-DD and nothing else."""
 
 
 class RuleSpec(StrictModel):
@@ -37,9 +57,9 @@ class RuleSpec(StrictModel):
 class Waiver(StrictModel):
     rule: str = Field(pattern=ID_PATTERN)
     subject: str | None = None  # glob over the finding subject (* and ? only); absent = every finding of the rule
-    reason: str = Field(min_length=1)
+    reason: Written
     approver: OneLine
-    expires: date
+    expires: CalendarDay
 
 
 class WaiverFileDocument(StrictModel):

@@ -378,6 +378,16 @@ class PolicyReport:
     waiver_places: list[Problem] = field(default_factory=list)
 
 
+def source_files(path: Path, policy: Policy) -> list[Path]:
+    """The files ``policy`` was read from, as paths this process can open: the file given and each
+    file it extends.  ``Policy.sources`` records the extended files relative to the policy's own
+    (real) directory, not to the working directory; taken as they stand, the output planner was
+    told of ``base.yaml`` in the working directory while ``sub/p.yaml`` extended ``sub/base.yaml``,
+    and ``evaluate --policy sub/p.yaml -o sub/base.yaml`` wrote the evidence over the parent policy."""
+    directory = Path(os.path.dirname(os.path.realpath(path)))
+    return [Path(path), *(directory / source.path for source in policy.sources[1:])]
+
+
 def load_policy(path: Path, registry: Registry) -> Policy:
     """Load and fully validate a policy; raise PolicyError listing every problem found."""
     report = inspect_policy(path, registry)

@@ -10,7 +10,12 @@ plain Python values ourselves, so that:
   point at the exact place in the file;
 * nesting deeper than MAX_DEPTH is refused where it happens (PyYAML's composer recurses once per
   level and would end in a RecursionError), and so is a scalar no policy value can be: an
-  impossible date (``2027-02-30``, ``0000-01-01``), an integer beyond 64 bits, ``.inf`` or ``.nan``.
+  impossible date (``2027-02-30``, ``0000-01-01``), an integer beyond 64 bits, ``.inf`` or ``.nan``;
+* a scalar that YAML 1.1 (PyYAML) and YAML 1.2 (editors, the yaml-language-server checking the
+  policy's JSON Schema, most other tools) read as different values is refused where it is written,
+  with what each reads it as: ``yes``/``no``/``on``/``off`` (booleans in 1.1, text in 1.2), ``010``
+  (octal 8 in 1.1, 10 in 1.2), ``0b101``, ``1_000`` and base-60 ``1:20`` (80 in 1.1, text in 1.2).
+  ``min_low: 01024`` was the port 532: a policy meant less than its author and reviewer read.
 """
 
 from __future__ import annotations
@@ -38,6 +43,11 @@ Path_ = tuple[Any, ...]
 
 # A policy nests about six levels (rules, a rule, params, exceptions, match, ports).
 MAX_DEPTH = 64
+# Keys, values and list items in one file.  The shipped corporate policy holds about 150 and a
+# generated one about 15 per exception; PyYAML's pure-Python reader takes some 60 us a node, so a
+# 1 MiB file of 260,000 one-character list items took 17 s of CPU (over a minute on a loaded
+# machine) before anything was said about it.  20,000 is read in about a second.
+MAX_NODES = 20_000
 # Every number a policy holds is a port, a count or a rate: 64 bits is far beyond any of them, and
 # a larger one could not be written back as JSON evidence (int->str is capped at 4300 digits).
 MAX_INT = 2**63 - 1
@@ -89,6 +99,9 @@ class _Builder:
                 "lists and mappings)",
                 *_mark(node),
             )
+        mismatch = _tag_mismatch(node, self._scalar)
+        if mismatch:
+            raise YamlProblem(mismatch, *_mark(node))
         if isinstance(node, yaml.MappingNode):
             self._seen.add(id(node))
             result: dict[Any, Any] = {}
@@ -118,11 +131,14 @@ class _Builder:
                 items.append(self.build(item, path + (index,)))
             return items
         self._seen.add(id(node))
+        ambiguous = _yaml11_only(node)
+        if ambiguous:
+            raise YamlProblem(ambiguous, *_mark(node))
         try:
             value = self._scalar.construct_object(node, deep=True)
         except yaml.constructor.ConstructorError:
             raise
-        except (ValueError, OverflowError) as exc:
+        except (ValueError, OverflowError, ArithmeticError, LookupError, AttributeError, TypeError) as exc:
             # datetime() refuses 2027-02-30 and year 0; int() refuses more than 4300 digits.
             if node.tag.endswith(":int"):
                 raise YamlProblem(f"the integer {_excerpt(node.value)} is out of range (at most {MAX_INT})",
@@ -144,19 +160,76 @@ class _Builder:
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
+_KIND_OF_TAG = {"tag:yaml.org,2002:map": yaml.MappingNode, "tag:yaml.org,2002:seq": yaml.SequenceNode}
+_STR, _INT, _FLOAT = "tag:yaml.org,2002:str", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float"
+
+
+def _tag_mismatch(node: yaml.Node, resolver: yaml.SafeLoader) -> str | None:
+    """Why an explicit tag disagrees with what it tags, or None.  ``!!int ''``, ``!!timestamp x`` and
+    ``!!bool maybe`` reached PyYAML's constructors, which raised IndexError, AttributeError and
+    KeyError on them (exit 70); ``!!map [a]`` built a list.  A tag may only say what the text
+    already is (``!!float 1`` is the one widening YAML allows); ``!!str`` may tag any scalar."""
+    kind = _KIND_OF_TAG.get(node.tag, yaml.ScalarNode)
+    name = "!!" + node.tag.rsplit(":", 1)[-1]
+    if not isinstance(node, kind):
+        return f"the tag {name} does not fit a {type(node).__name__.removesuffix('Node').lower()}"
+    if not isinstance(node, yaml.ScalarNode) or node.tag == _STR:
+        return None
+    implicit = resolver.resolve(yaml.ScalarNode, node.value, (True, False))
+    if implicit == node.tag or (node.tag == _FLOAT and implicit == _INT):
+        return None
+    return f"{_excerpt(node.value)} is not a valid {name} value"
+
+
+# Integers whose YAML 1.1 reading differs from YAML 1.2's: a leading zero (octal), binary, digits
+# grouped with "_", base 60 ("1:20").  Hexadecimal (0x1F) and a sign (+12) read the same in both.
+_LEADING_ZERO = re.compile(r"[-+]?0[0-9_]+")
+_BINARY = re.compile(r"[-+]?0b", re.IGNORECASE)
+
+
+def _yaml11_only(node: yaml.ScalarNode) -> str | None:
+    """Why ``node`` (a scalar YAML 1.1 resolved as a boolean or a number) means something else to a
+    YAML 1.2 reader, or None.  A quoted scalar is text in both and never reaches here as a number."""
+    text, kind = node.value, node.tag.rsplit(":", 1)[-1]
+    quoted = _excerpt(text)
+    if kind == "bool" and text.lower() not in ("true", "false"):
+        value = "true" if yaml.constructor.SafeConstructor.bool_values.get(text.lower()) else "false"
+        return (f"{quoted} is the boolean {value} in YAML 1.1 but text in YAML 1.2; write {value} "
+                "(or quote it for text)")
+    if kind == "int":
+        if ":" in text:
+            return (f"{quoted} is a base-60 number in YAML 1.1 but text in YAML 1.2; write the number in "
+                    "decimal digits (or quote it for text)")
+        if _BINARY.match(text):
+            return f"{quoted} is a binary number in YAML 1.1 but text in YAML 1.2; write it in decimal digits"
+        if _LEADING_ZERO.fullmatch(text):
+            return (f"{quoted} is an octal number in YAML 1.1 but a decimal one in YAML 1.2; write it without "
+                    "the leading zero (or quote it for text)")
+    if kind in ("int", "float") and ("_" in text or ":" in text):
+        return (f"{quoted} is a number in YAML 1.1 but text in YAML 1.2; write it in plain digits without "
+                "'_' or ':' (or quote it for text)")
+    return None
+
 
 def _excerpt(text: str, limit: int = 40) -> str:
     return repr(text if len(text) <= limit else text[: limit - 3] + "...")
 
 
 class _DepthLimitedLoader(yaml.SafeLoader):
-    """The safe loader, refusing to compose a node nested deeper than MAX_DEPTH."""
+    """The safe loader, refusing to compose a node nested deeper than MAX_DEPTH or more than
+    MAX_NODES nodes."""
 
     _depth = 0
+    _nodes = 0
 
     def compose_node(self, parent: Any, index: Any) -> Any:
         self._depth += 1
+        self._nodes += 1
         try:
+            if self._nodes > MAX_NODES:
+                mark = self.peek_event().start_mark
+                raise YamlProblem(f"more than {MAX_NODES} keys, values and list items; a policy holds a few "
+                                  "hundred (split a larger one into files with extends)", mark.line + 1, mark.column + 1)
             if self._depth > MAX_DEPTH:
                 mark = self.peek_event().start_mark
                 raise YamlProblem(f"nested deeper than {MAX_DEPTH} levels", mark.line + 1, mark.column + 1)

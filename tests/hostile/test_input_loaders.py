@@ -186,7 +186,7 @@ HOSTILE = [
     ("policy-date-hour-25", "policy", _policy_with("expires: 2027-03-31", "expires: 9999-12-31T25:00:00"),
      f"policy.yaml:{POLICY_LINE_OF_EXPIRES}:14: invalid date '9999-12-31T25:00:00': hour must be in 0..23"),
     ("policy-date-hour-25-no-seconds", "policy", _policy_with("expires: 2027-03-31", "expires: 9999-12-31T25:00"),
-     f"policy.yaml:{POLICY_LINE_OF_EXPIRES}:5: waivers[0].expires: expected a date such as 2027-03-31; found '9999-12-31T25:00'"),
+     f"policy.yaml:{POLICY_LINE_OF_EXPIRES}:5: waivers[0].expires: expected a calendar day such as 2027-03-31; found '9999-12-31T25:00'"),
     ("policy-huge-int", "policy", _policy_with("min_pool_size: 16384", "min_pool_size: " + "9" * 5000),
      "the integer '999999999"),
     ("policy-inf-rate", "policy", _policy_with("peak_new_connections_per_second: 300", "peak_new_connections_per_second: .inf"),
