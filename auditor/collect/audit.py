@@ -215,7 +215,12 @@ def config_dir_exists(ctx: CollectContext) -> bool | None:
 
 def _persistent(ctx: CollectContext) -> tuple[list[AuditRule] | None, str | None, list[Gap]]:
     try:
-        names = audit_rules.augenrules_files(ctx.target.list_dir(RULES_D))
+        listed = ctx.target.list_dir(RULES_D)
+        # counted before the version sort, which alone takes seconds for 100,000 names
+        if sum(name.endswith(".rules") for name in listed) > rootfs.MAX_CONFIG_FILES:
+            return None, SOURCE_RULES_D, [_gap("persistent_rules", f"{RULES_D}: more than {rootfs.MAX_CONFIG_FILES} "
+                                                                   "rules files, more than lbaudit reads (none was read)")]
+        names = audit_rules.augenrules_files(listed)
     except (FileNotFoundError, NotADirectoryError):
         names = None  # augenrules: "No rules directory", and the boot loads audit.rules as it is
         try:

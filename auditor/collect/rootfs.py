@@ -26,6 +26,11 @@ MAX_SYMLINKS = 40
 MAX_CONFIG_BYTES = 4 * 1024 * 1024
 # More names than any configuration directory holds; past it listing stops rather than filling memory.
 MAX_DIR_ENTRIES = 100_000
+# More configuration files than one collector reads on any real host (a distribution's unit
+# directories hold ~2,000 names, sysctl.d and rules.d a few dozen); past it the collector reads
+# none of them and says so: each file costs a walk from the root and a read, and an image with
+# 100,000 names in sysctl.d held a collection for minutes.
+MAX_CONFIG_FILES = 10_000
 
 
 class RootEscape(OSError):
@@ -152,18 +157,35 @@ def list_dir(root: Path, path: str) -> list[str]:
     """Names in a directory under ``root``, sorted; raises OSError like os.listdir
     (``NotADirectoryError`` for a FIFO or file, never blocking), or ``EFBIG`` past
     ``MAX_DIR_ENTRIES`` names."""
+    return [name for name, _ in list_dir_kinds(root, path)]
+
+
+# What a directory entry is, as the directory itself says (d_type): no lstat per name.
+LINK, DIRECTORY, OTHER = "link", "directory", "other"
+
+
+def list_dir_kinds(root: Path, path: str) -> list[tuple[str, str]]:
+    """``(name, kind)`` of each entry of a directory under ``root``, sorted by name; ``kind`` is
+    :data:`LINK`, :data:`DIRECTORY` or :data:`OTHER`, as the directory entry tells it (an entry
+    whose type the file system does not record is looked at without following it).  Raises like
+    :func:`list_dir`.  A directory of 100,000 names costs one listing, not 100,000 walks from the
+    root: a caller resolves through :func:`resolve` only the names that are links."""
     flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
     fd = os.open(resolve(root, path), flags)
     try:
-        names: list[str] = []
-        with os.scandir(fd) as entries:
-            for entry in entries:
-                names.append(entry.name)
-                if len(names) > MAX_DIR_ENTRIES:
+        entries: list[tuple[str, str]] = []
+        with os.scandir(fd) as scan:
+            for entry in scan:
+                try:
+                    kind = LINK if entry.is_symlink() else DIRECTORY if entry.is_dir(follow_symlinks=False) else OTHER
+                except OSError:
+                    kind = LINK  # cannot be told: the caller takes the slow road, which reports what fails
+                entries.append((entry.name, kind))
+                if len(entries) > MAX_DIR_ENTRIES:
                     raise OSError(errno.EFBIG, f"more than {MAX_DIR_ENTRIES} entries", path)
     finally:
         os.close(fd)
-    return sorted(names)
+    return sorted(entries)
 
 
 def file_mode(root: Path, path: str) -> int:
@@ -177,8 +199,13 @@ def list_config_dir(root: Path, path: str, problems: list[str]) -> list[str]:
     failure to list it, and a directory absent only because a symbolic link on its way leads
     nowhere, is appended to ``problems`` as ``"<path>: <reason>"``, so it is never mistaken for an
     empty directory."""
+    return [name for name, _ in list_config_dir_kinds(root, path, problems)]
+
+
+def list_config_dir_kinds(root: Path, path: str, problems: list[str]) -> list[tuple[str, str]]:
+    """:func:`list_config_dir` with the kind of each entry (:func:`list_dir_kinds`)."""
     try:
-        return list_dir(root, path)
+        return list_dir_kinds(root, path)
     except (FileNotFoundError, NotADirectoryError):
         try:
             link = dangling_link(root, path)

@@ -412,8 +412,8 @@ def _scan_units(root: Path, problems: list[str]) -> UnitFiles:
     files = [f for f in found if UNIT_NAME.fullmatch(f.name)]
     alias_of: dict[str, str] = {}
     for unit_file in files:
-        if unit_file.masked:
-            continue
+        if unit_file.masked or not unit_file.link:
+            continue  # a plain file in a unit directory is the unit of its own name, no alias
         try:
             target = rootfs.resolve(root, unit_file.path).name
         except OSError as exc:
