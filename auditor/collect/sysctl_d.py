@@ -115,7 +115,8 @@ def read_persistent_sysctls(root: Path) -> tuple[dict[str, SysctlSetting] | None
     files, problems = select_files(root)
     parsed: list[tuple[str, list[SysctlLine]]] = []
     sources = [f for f in files if not f.masked]
-    if BOOT_APPLIERS[boot_applier(root, problems)]:
+    applier = boot_applier(root, problems)
+    if BOOT_APPLIERS[applier]:
         sources.append(ConfigFile(PurePosixPath(SYSCTL_CONF).name, SYSCTL_CONF, masked=False))
     for source in sources:
         if source.path == SYSCTL_CONF and _is_masked(root, SYSCTL_CONF):
@@ -127,7 +128,7 @@ def read_persistent_sysctls(root: Path) -> tuple[dict[str, SysctlSetting] | None
         except OSError as exc:
             problems.append(f"{source.path}: {rootfs.describe_os_error(exc)}")
             continue
-        parsed.append((source.path, parse_sysctl_conf(text)))
+        parsed.append((source.path, parse_sysctl_conf(text, applier)))
     if problems:
         reason = "sysctl configuration could not be read completely: " + "; ".join(problems)
         return None, [Gap(section="sysctl", field="persistent", reason=reason, kind=GapKind.UNREADABLE)]

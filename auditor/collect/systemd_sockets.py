@@ -43,6 +43,7 @@ from pathlib import Path
 
 from auditor.collect import CollectContext, rootfs
 from auditor.collect.sysctl_d import ConfigFile, read_persistent_sysctls, select_files
+from auditor.domain.sysctl import systemd_lines
 from auditor.model.facts import Gap, GapKind, Listener, SocketFacts
 
 # The system unit search path of systemd.unit(5), highest priority first; /lib/systemd/system is
@@ -104,7 +105,7 @@ def parse_unit_file(text: str) -> list[UnitEntry]:
     section = ""
     pending: list[str] = []
     start = 0
-    for number, raw in enumerate(text.split("\n"), start=1):
+    for number, raw in enumerate(systemd_lines(text), start=1):  # "\r" and NUL end a line too
         line = raw.strip()
         if pending and line[:1] in ("#", ";"):
             continue
