@@ -3,7 +3,9 @@
 Every collector reads configuration through these functions.  Paths are resolved as a chroot would
 (with ``root="/"`` too, so both take the same road): an absolute symlink is taken relative to the
 root, and ``..`` cannot climb above it.  The resolved path holds no symlink any more, so it is
-opened with ``O_NOFOLLOW`` through :func:`auditor.safeio.read_regular`: an image is somebody
+opened from the root one directory at a time, each with ``O_NOFOLLOW`` (a directory swapped for a
+link after it was resolved is refused, not followed out of the root), the file itself through
+:func:`auditor.safeio.read_regular`: an image is somebody
 else's file system, and a FIFO named ``99-x.conf`` would block ``open()`` forever, a device node
 never ends, a sparse file of 100 GB reads as zeros.  Each becomes an ``OSError`` with a plain-words
 reason ("is a FIFO, not a regular file", "larger than 4194304 bytes"), which collectors turn into a
@@ -141,11 +143,37 @@ def _walk(root: Path, path: str) -> tuple[Path, str | None]:
     return Path(resolved), missing_through
 
 
+# A directory opened only to open what is in it: no read permission needed, as for a path lookup.
+_DIRECTORY_ON_THE_WAY = (getattr(os, "O_PATH", os.O_RDONLY) | os.O_DIRECTORY | getattr(os, "O_NOFOLLOW", 0)
+                         | getattr(os, "O_CLOEXEC", 0))
+
+
+@contextlib.contextmanager
+def _parent_beneath(root: Path, path: str) -> Iterator[tuple[int, str]]:
+    """``(fd of the directory, name)`` of ``path`` resolved under ``root``, the directory opened
+    from the root one component at a time, none followed if it is a link.  :func:`resolve` saw no
+    link on the way, but the tree may change after it looked (a running container writing its own
+    root, an image somebody else mounts): a directory swapped for a link to ``/etc`` meanwhile is
+    ENOTDIR here, never a file of this host read as the image's."""
+    real = os.fspath(resolve(root, path))
+    base = _real_root(root)
+    parts = [part for part in real[len(base):].split("/") if part]
+    fd = os.open(base, _DIRECTORY_ON_THE_WAY & ~getattr(os, "O_NOFOLLOW", 0))  # the root as given is the caller's
+    try:
+        for part in parts[:-1]:
+            below = os.open(part, _DIRECTORY_ON_THE_WAY, dir_fd=fd)
+            os.close(fd)
+            fd = below
+        yield fd, parts[-1] if parts else "."
+    finally:
+        os.close(fd)
+
+
 def read_text(root: Path, path: str, limit: int = MAX_CONFIG_BYTES) -> str:
     """Read a text file under ``root``; raises OSError (FileNotFoundError, PermissionError, ...)."""
-    real = resolve(root, path)
     try:
-        data = safeio.read_regular(real, limit, follow_symlinks=False)
+        with _parent_beneath(root, path) as (directory, name):
+            data = safeio.read_regular(name, limit, follow_symlinks=False, dir_fd=directory)
     except safeio.NotRegularFile as exc:
         if exc.errno == errno.EISDIR:  # callers tell a directory from other non-files (augenrules skips it)
             raise IsADirectoryError(errno.EISDIR, "is a directory", path) from None
@@ -171,7 +199,8 @@ def list_dir_kinds(root: Path, path: str) -> list[tuple[str, str]]:
     :func:`list_dir`.  A directory of 100,000 names costs one listing, not 100,000 walks from the
     root: a caller resolves through :func:`resolve` only the names that are links."""
     flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
-    fd = os.open(resolve(root, path), flags)
+    with _parent_beneath(root, path) as (directory, name):
+        fd = os.open(name, flags, dir_fd=directory)
     try:
         entries: list[tuple[str, str]] = []
         with os.scandir(fd) as scan:
