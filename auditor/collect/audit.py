@@ -60,17 +60,9 @@ def _machine(ctx: CollectContext) -> str | None:
         return ctx.target.uname()[1]
     for path in MACHINE_WITNESSES:
         try:
-            fd = os.open(ctx.target.resolve(path), os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
+            header = rootfs.read_head(ctx.root, path, 20)
         except OSError:
             continue
-        try:
-            if not stat.S_ISREG(os.fstat(fd).st_mode):
-                continue
-            header = os.read(fd, 20)
-        except OSError:
-            continue
-        finally:
-            os.close(fd)
         if len(header) == 20 and header[:4] == b"\x7fELF" and header[4] in (1, 2) and header[5] in (1, 2):
             little = header[5] == 1
             number = int.from_bytes(header[18:20], "little" if little else "big")

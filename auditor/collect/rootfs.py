@@ -181,6 +181,22 @@ def read_text(root: Path, path: str, limit: int = MAX_CONFIG_BYTES) -> str:
     return data.decode("utf-8", errors="replace")
 
 
+def read_head(root: Path, path: str, size: int) -> bytes:
+    """The first ``size`` bytes (or fewer) of the regular file at ``path`` under ``root``, opened as
+    :func:`read_text` opens it: a program's ELF header, whatever the size of the program.  Raises
+    OSError (``NotRegularFile`` for a FIFO, device or directory; never blocks)."""
+    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
+    with _parent_beneath(root, path) as (directory, name):
+        fd = os.open(name, flags, dir_fd=directory)
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise safeio.NotRegularFile(errno.EINVAL, f"is {safeio.kind_of(mode)}, not a regular file", path)
+        return os.read(fd, size)
+    finally:
+        os.close(fd)
+
+
 def list_dir(root: Path, path: str) -> list[str]:
     """Names in a directory under ``root``, sorted; raises OSError like os.listdir
     (``NotADirectoryError`` for a FIFO or file, never blocking), or ``EFBIG`` past
