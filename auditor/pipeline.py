@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from auditor.model.evidence import Evidence, ReporterPluginRecord
     from auditor.model.facts import HostSnapshot
     from auditor.model.policy import Policy, WaiverSource
+    from auditor.storage.outputs import InputTree
 
 
 def plan(policy: "Policy", registry: "Registry") -> frozenset[str]:
@@ -199,11 +200,16 @@ def reporter_plugins(plugins: bool) -> "list[ReporterPluginRecord]":
     return reporter_plugin_records(plugins)
 
 
-def target_inputs(source: Any) -> list[tuple[str, Path]]:
+def target_inputs(source: Any) -> "list[tuple[str, Path | InputTree]]":
     """The files a target reads that an output of the run must not be: a replayed bundle's probe
-    files (``collect --replay B -o B/hostname.txt`` replaced the capture it had just read)."""
-    from auditor.collect.targets import Replay
+    files (``collect --replay B -o B/hostname.txt`` replaced the capture it had just read), and the
+    whole tree of an offline root directory (``--output IMAGE/etc/sysctl.d/10-x.conf`` replaced the
+    configuration it had just judged)."""
+    from auditor.collect.targets import Replay, RootDir
+    from auditor.storage.outputs import InputTree
 
+    if isinstance(source, RootDir):
+        return [("offline root directory", InputTree(source.root))]
     if isinstance(source, Replay):
         from auditor.collect.platforms.bundle import bundle_files
 
@@ -212,7 +218,7 @@ def target_inputs(source: Any) -> list[tuple[str, Path]]:
 
 
 def plan_files(policy_id: str, reporters: dict[str, Any], evidence_path: Path, out_dir: Path | None,
-               pdf: Path | None, evidence_written: bool, inputs: list[tuple[str, Path | None]],
+               pdf: Path | None, evidence_written: bool, inputs: "list[tuple[str, Path | InputTree | None]]",
                format_dirs: dict[str, Path] | None = None) -> None:
     """Every file the run will write or remove, checked together before any work (InputError
     otherwise): no device, FIFO or directory replaced, no missing directory, no two outputs or an

@@ -42,17 +42,19 @@ def kind_of(mode: int) -> str:
     return "not a regular file"
 
 
-def read_regular(path: str | os.PathLike[str], limit: int, *, follow_symlinks: bool = True) -> bytes:
+def read_regular(path: str | os.PathLike[str], limit: int, *, follow_symlinks: bool = True,
+                 dir_fd: int | None = None) -> bytes:
     """The bytes of the regular file at ``path``, at most ``limit`` of them.
 
     Raises ``NotRegularFile`` for anything but a regular file, ``FileTooLarge`` past ``limit``,
     ``OSError(ELOOP)`` for a symlink when ``follow_symlinks`` is false (the caller resolved links
     itself), and the usual ``OSError``s (not found, permission denied).  Never blocks on a FIFO.
+    ``dir_fd``: ``path`` is relative to that open directory (as ``os.open`` takes it).
     """
     flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOCTTY", 0)
     if not follow_symlinks:
         flags |= getattr(os, "O_NOFOLLOW", 0)
-    fd = os.open(os.fspath(path), flags)
+    fd = os.open(os.fspath(path), flags, dir_fd=dir_fd)
     try:
         mode = os.fstat(fd).st_mode
         if not stat.S_ISREG(mode):

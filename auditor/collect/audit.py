@@ -60,17 +60,9 @@ def _machine(ctx: CollectContext) -> str | None:
         return ctx.target.uname()[1]
     for path in MACHINE_WITNESSES:
         try:
-            fd = os.open(ctx.target.resolve(path), os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
+            header = rootfs.read_head(ctx.root, path, 20)
         except OSError:
             continue
-        try:
-            if not stat.S_ISREG(os.fstat(fd).st_mode):
-                continue
-            header = os.read(fd, 20)
-        except OSError:
-            continue
-        finally:
-            os.close(fd)
         if len(header) == 20 and header[:4] == b"\x7fELF" and header[4] in (1, 2) and header[5] in (1, 2):
             little = header[5] == 1
             number = int.from_bytes(header[18:20], "little" if little else "big")
@@ -215,7 +207,12 @@ def config_dir_exists(ctx: CollectContext) -> bool | None:
 
 def _persistent(ctx: CollectContext) -> tuple[list[AuditRule] | None, str | None, list[Gap]]:
     try:
-        names = audit_rules.augenrules_files(ctx.target.list_dir(RULES_D))
+        listed = ctx.target.list_dir(RULES_D)
+        # counted before the version sort, which alone takes seconds for 100,000 names
+        if sum(name.endswith(".rules") for name in listed) > rootfs.MAX_CONFIG_FILES:
+            return None, SOURCE_RULES_D, [_gap("persistent_rules", f"{RULES_D}: more than {rootfs.MAX_CONFIG_FILES} "
+                                                                   "rules files, more than lbaudit reads (none was read)")]
+        names = audit_rules.augenrules_files(listed)
     except (FileNotFoundError, NotADirectoryError):
         names = None  # augenrules: "No rules directory", and the boot loads audit.rules as it is
         try:

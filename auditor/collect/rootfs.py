@@ -3,7 +3,9 @@
 Every collector reads configuration through these functions.  Paths are resolved as a chroot would
 (with ``root="/"`` too, so both take the same road): an absolute symlink is taken relative to the
 root, and ``..`` cannot climb above it.  The resolved path holds no symlink any more, so it is
-opened with ``O_NOFOLLOW`` through :func:`auditor.safeio.read_regular`: an image is somebody
+opened from the root one directory at a time, each with ``O_NOFOLLOW`` (a directory swapped for a
+link after it was resolved is refused, not followed out of the root), the file itself through
+:func:`auditor.safeio.read_regular`: an image is somebody
 else's file system, and a FIFO named ``99-x.conf`` would block ``open()`` forever, a device node
 never ends, a sparse file of 100 GB reads as zeros.  Each becomes an ``OSError`` with a plain-words
 reason ("is a FIFO, not a regular file", "larger than 4194304 bytes"), which collectors turn into a
@@ -26,6 +28,11 @@ MAX_SYMLINKS = 40
 MAX_CONFIG_BYTES = 4 * 1024 * 1024
 # More names than any configuration directory holds; past it listing stops rather than filling memory.
 MAX_DIR_ENTRIES = 100_000
+# More configuration files than one collector reads on any real host (a distribution's unit
+# directories hold ~2,000 names, sysctl.d and rules.d a few dozen); past it the collector reads
+# none of them and says so: each file costs a walk from the root and a read, and an image with
+# 100,000 names in sysctl.d held a collection for minutes.
+MAX_CONFIG_FILES = 10_000
 
 
 class RootEscape(OSError):
@@ -136,11 +143,37 @@ def _walk(root: Path, path: str) -> tuple[Path, str | None]:
     return Path(resolved), missing_through
 
 
+# A directory opened only to open what is in it: no read permission needed, as for a path lookup.
+_DIRECTORY_ON_THE_WAY = (getattr(os, "O_PATH", os.O_RDONLY) | os.O_DIRECTORY | getattr(os, "O_NOFOLLOW", 0)
+                         | getattr(os, "O_CLOEXEC", 0))
+
+
+@contextlib.contextmanager
+def _parent_beneath(root: Path, path: str) -> Iterator[tuple[int, str]]:
+    """``(fd of the directory, name)`` of ``path`` resolved under ``root``, the directory opened
+    from the root one component at a time, none followed if it is a link.  :func:`resolve` saw no
+    link on the way, but the tree may change after it looked (a running container writing its own
+    root, an image somebody else mounts): a directory swapped for a link to ``/etc`` meanwhile is
+    ENOTDIR here, never a file of this host read as the image's."""
+    real = os.fspath(resolve(root, path))
+    base = _real_root(root)
+    parts = [part for part in real[len(base):].split("/") if part]
+    fd = os.open(base, _DIRECTORY_ON_THE_WAY & ~getattr(os, "O_NOFOLLOW", 0))  # the root as given is the caller's
+    try:
+        for part in parts[:-1]:
+            below = os.open(part, _DIRECTORY_ON_THE_WAY, dir_fd=fd)
+            os.close(fd)
+            fd = below
+        yield fd, parts[-1] if parts else "."
+    finally:
+        os.close(fd)
+
+
 def read_text(root: Path, path: str, limit: int = MAX_CONFIG_BYTES) -> str:
     """Read a text file under ``root``; raises OSError (FileNotFoundError, PermissionError, ...)."""
-    real = resolve(root, path)
     try:
-        data = safeio.read_regular(real, limit, follow_symlinks=False)
+        with _parent_beneath(root, path) as (directory, name):
+            data = safeio.read_regular(name, limit, follow_symlinks=False, dir_fd=directory)
     except safeio.NotRegularFile as exc:
         if exc.errno == errno.EISDIR:  # callers tell a directory from other non-files (augenrules skips it)
             raise IsADirectoryError(errno.EISDIR, "is a directory", path) from None
@@ -148,22 +181,56 @@ def read_text(root: Path, path: str, limit: int = MAX_CONFIG_BYTES) -> str:
     return data.decode("utf-8", errors="replace")
 
 
+def read_head(root: Path, path: str, size: int) -> bytes:
+    """The first ``size`` bytes (or fewer) of the regular file at ``path`` under ``root``, opened as
+    :func:`read_text` opens it: a program's ELF header, whatever the size of the program.  Raises
+    OSError (``NotRegularFile`` for a FIFO, device or directory; never blocks)."""
+    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
+    with _parent_beneath(root, path) as (directory, name):
+        fd = os.open(name, flags, dir_fd=directory)
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise safeio.NotRegularFile(errno.EINVAL, f"is {safeio.kind_of(mode)}, not a regular file", path)
+        return os.read(fd, size)
+    finally:
+        os.close(fd)
+
+
 def list_dir(root: Path, path: str) -> list[str]:
     """Names in a directory under ``root``, sorted; raises OSError like os.listdir
     (``NotADirectoryError`` for a FIFO or file, never blocking), or ``EFBIG`` past
     ``MAX_DIR_ENTRIES`` names."""
+    return [name for name, _ in list_dir_kinds(root, path)]
+
+
+# What a directory entry is, as the directory itself says (d_type): no lstat per name.
+LINK, DIRECTORY, OTHER = "link", "directory", "other"
+
+
+def list_dir_kinds(root: Path, path: str) -> list[tuple[str, str]]:
+    """``(name, kind)`` of each entry of a directory under ``root``, sorted by name; ``kind`` is
+    :data:`LINK`, :data:`DIRECTORY` or :data:`OTHER`, as the directory entry tells it (an entry
+    whose type the file system does not record is looked at without following it).  Raises like
+    :func:`list_dir`.  A directory of 100,000 names costs one listing, not 100,000 walks from the
+    root: a caller resolves through :func:`resolve` only the names that are links."""
     flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
-    fd = os.open(resolve(root, path), flags)
+    with _parent_beneath(root, path) as (directory, name):
+        fd = os.open(name, flags, dir_fd=directory)
     try:
-        names: list[str] = []
-        with os.scandir(fd) as entries:
-            for entry in entries:
-                names.append(entry.name)
-                if len(names) > MAX_DIR_ENTRIES:
+        entries: list[tuple[str, str]] = []
+        with os.scandir(fd) as scan:
+            for entry in scan:
+                try:
+                    kind = LINK if entry.is_symlink() else DIRECTORY if entry.is_dir(follow_symlinks=False) else OTHER
+                except OSError:
+                    kind = LINK  # cannot be told: the caller takes the slow road, which reports what fails
+                entries.append((entry.name, kind))
+                if len(entries) > MAX_DIR_ENTRIES:
                     raise OSError(errno.EFBIG, f"more than {MAX_DIR_ENTRIES} entries", path)
     finally:
         os.close(fd)
-    return sorted(names)
+    return sorted(entries)
 
 
 def file_mode(root: Path, path: str) -> int:
@@ -177,8 +244,13 @@ def list_config_dir(root: Path, path: str, problems: list[str]) -> list[str]:
     failure to list it, and a directory absent only because a symbolic link on its way leads
     nowhere, is appended to ``problems`` as ``"<path>: <reason>"``, so it is never mistaken for an
     empty directory."""
+    return [name for name, _ in list_config_dir_kinds(root, path, problems)]
+
+
+def list_config_dir_kinds(root: Path, path: str, problems: list[str]) -> list[tuple[str, str]]:
+    """:func:`list_config_dir` with the kind of each entry (:func:`list_dir_kinds`)."""
     try:
-        return list_dir(root, path)
+        return list_dir_kinds(root, path)
     except (FileNotFoundError, NotADirectoryError):
         try:
             link = dangling_link(root, path)

@@ -30,6 +30,9 @@ class ConfigFile:
     name: str
     path: str  # as seen inside the root: "/etc/sysctl.d/99-x.conf"
     masked: bool  # a symlink to /dev/null: the file sets nothing and hides later files of its name
+    # The directory entry is a symbolic link (or its kind is unknown): its name need not be the
+    # name of the file it leads to.  A plain entry is the file itself, nothing to resolve.
+    link: bool = True
 
 
 def _is_masked(root: Path, path: str) -> bool:
@@ -47,10 +50,17 @@ def select_files(root: Path, directories: tuple[str, ...] = SYSCTL_DIRS, suffix:
     chosen: dict[str, ConfigFile] = {}
     problems: list[str] = []
     for directory in directories:
-        for name in rootfs.list_config_dir(root, directory, problems):
+        for name, kind in rootfs.list_config_dir_kinds(root, directory, problems):
             if name in chosen or name.startswith(".") or not name.endswith(suffix):
                 continue
             path = f"{directory}/{name}"
+            if kind == rootfs.DIRECTORY:
+                continue
+            if kind != rootfs.LINK:
+                # A plain entry is what it is: no walk from the root to tell a mask or a directory
+                # (three walks per name made a directory of 100,000 names take minutes).
+                chosen[name] = ConfigFile(name, path, masked=False, link=False)
+                continue
             masked = _is_masked(root, path)
             if not masked:
                 try:
@@ -59,6 +69,10 @@ def select_files(root: Path, directories: tuple[str, ...] = SYSCTL_DIRS, suffix:
                 except OSError:
                     pass  # dangling or unreadable: reading it below tells
             chosen[name] = ConfigFile(name, path, masked)
+        if len(chosen) > rootfs.MAX_CONFIG_FILES:
+            problems.append(f"{', '.join(directories[:directories.index(directory) + 1])}: more than "
+                            f"{rootfs.MAX_CONFIG_FILES} files, more than lbaudit reads (none was read)")
+            return [], problems
     return [chosen[name] for name in sorted(chosen)], problems
 
 
@@ -101,8 +115,9 @@ def read_persistent_sysctls(root: Path) -> tuple[dict[str, SysctlSetting] | None
     files, problems = select_files(root)
     parsed: list[tuple[str, list[SysctlLine]]] = []
     sources = [f for f in files if not f.masked]
-    if BOOT_APPLIERS[boot_applier(root, problems)]:
-        sources.append(ConfigFile(PurePosixPath(SYSCTL_CONF).name, SYSCTL_CONF, False))
+    applier = boot_applier(root, problems)
+    if BOOT_APPLIERS[applier]:
+        sources.append(ConfigFile(PurePosixPath(SYSCTL_CONF).name, SYSCTL_CONF, masked=False))
     for source in sources:
         if source.path == SYSCTL_CONF and _is_masked(root, SYSCTL_CONF):
             continue
@@ -113,7 +128,7 @@ def read_persistent_sysctls(root: Path) -> tuple[dict[str, SysctlSetting] | None
         except OSError as exc:
             problems.append(f"{source.path}: {rootfs.describe_os_error(exc)}")
             continue
-        parsed.append((source.path, parse_sysctl_conf(text)))
+        parsed.append((source.path, parse_sysctl_conf(text, applier)))
     if problems:
         reason = "sysctl configuration could not be read completely: " + "; ".join(problems)
         return None, [Gap(section="sysctl", field="persistent", reason=reason, kind=GapKind.UNREADABLE)]

@@ -43,6 +43,7 @@ from pathlib import Path
 
 from auditor.collect import CollectContext, rootfs
 from auditor.collect.sysctl_d import ConfigFile, read_persistent_sysctls, select_files
+from auditor.domain.sysctl import systemd_lines
 from auditor.model.facts import Gap, GapKind, Listener, SocketFacts
 
 # The system unit search path of systemd.unit(5), highest priority first; /lib/systemd/system is
@@ -104,7 +105,7 @@ def parse_unit_file(text: str) -> list[UnitEntry]:
     section = ""
     pending: list[str] = []
     start = 0
-    for number, raw in enumerate(text.split("\n"), start=1):
+    for number, raw in enumerate(systemd_lines(text), start=1):  # "\r" and NUL end a line too
         line = raw.strip()
         if pending and line[:1] in ("#", ";"):
             continue
@@ -412,8 +413,8 @@ def _scan_units(root: Path, problems: list[str]) -> UnitFiles:
     files = [f for f in found if UNIT_NAME.fullmatch(f.name)]
     alias_of: dict[str, str] = {}
     for unit_file in files:
-        if unit_file.masked:
-            continue
+        if unit_file.masked or not unit_file.link:
+            continue  # a plain file in a unit directory is the unit of its own name, no alias
         try:
             target = rootfs.resolve(root, unit_file.path).name
         except OSError as exc:

@@ -77,10 +77,15 @@ def version_compare(a: str, b: str) -> int:
     return _verrevcmp(a, b)
 
 
+_IFS = re.compile("[ \t\n]")  # sh's default IFS
+
+
 def augenrules_files(names: Iterable[str]) -> list[str]:
     """The files augenrules reads: ``ls -1v rules.d | grep '\\.rules$'`` (no hidden names, version order)."""
-    # augenrules word-splits the ls output, so a name with white space in it is never read.
-    chosen = [n for n in names if n.endswith(".rules") and not n.startswith(".") and not re.search(r"\s", n)]
+    # augenrules word-splits the ls output on the shell's IFS (space, tab, newline), so a name with
+    # one of those in it is never read; any other white space (\r, \v, \f, a no-break space) is
+    # part of the word, and that file is read like any other (Python's \s would have dropped it).
+    chosen = [n for n in names if n.endswith(".rules") and not n.startswith(".") and not _IFS.search(n)]
     return sorted(chosen, key=functools.cmp_to_key(version_compare))
 
 

@@ -233,11 +233,30 @@ class SysctlLine:
     line: int
 
 
-def parse_sysctl_conf(text: str) -> list[SysctlLine]:
-    """Parse one sysctl.d / sysctl.conf file.  Lines that are not assignments are skipped, as
-    systemd-sysctl skips them (it logs them and sets nothing)."""
+# systemd reads its configuration (sysctl.d, unit files and their drop-ins) with read_line(), for
+# which "\n", "\r", "\r\n" and NUL each end a line: "# note\rnet.x = 1" sets net.x (checked
+# against systemd-sysctl 252 and systemd-analyze verify).
+_SYSTEMD_LINE_END = re.compile("\r\n|[\r\n\0]")
+
+
+def systemd_lines(text: str) -> list[str]:
+    """The lines of a configuration file as systemd's read_line() splits them."""
+    return _SYSTEMD_LINE_END.split(text)
+
+
+def procps_lines(text: str) -> list[str]:
+    """The lines of a configuration file as procps' ``sysctl --system`` reads them (fgets): only
+    "\n" ends a line, and a NUL ends what is read of it (the rest of that line is never seen)."""
+    return [line.partition("\0")[0] for line in text.split("\n")]
+
+
+def parse_sysctl_conf(text: str, applier: str = "systemd-sysctl") -> list[SysctlLine]:
+    """Parse one sysctl.d / sysctl.conf file as ``applier`` (a key of :data:`BOOT_APPLIERS`) reads
+    it.  Lines that are not assignments are skipped, as systemd-sysctl skips them (it logs them and
+    sets nothing)."""
     entries: list[SysctlLine] = []
-    for number, raw in enumerate(text.split("\n"), start=1):
+    lines = systemd_lines(text) if applier == "systemd-sysctl" else procps_lines(text)
+    for number, raw in enumerate(lines, start=1):
         line = raw.strip(_WHITESPACE)
         if not line or line[0] in "#;":
             continue

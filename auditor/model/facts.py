@@ -25,6 +25,7 @@ from auditor.model.base import (
     empty_dict,
     empty_list,
     json_pointer,
+    text_of_host,
 )
 
 SNAPSHOT_SCHEMA: Final = "lbaudit/snapshot"
@@ -87,6 +88,11 @@ class Gap(StrictModel):
         if not isinstance(data, dict):
             return data
         data = dict(data)
+        # A reason names files, and a file of an image may be named in bytes that are not UTF-8:
+        # such a byte is written as its escape (\xff) here, or the gap itself could not be made
+        # and the whole section was lost as "collector failed: ValidationError".
+        if isinstance(data.get("reason"), str):
+            data["reason"] = text_of_host(data["reason"])
         if isinstance(data.get("path"), (list, tuple)):
             data["path"] = tuple(_part(part) for part in data["path"])  # one spelling of an index
             data.setdefault("field", "/".join(str(part) for part in data["path"]))

@@ -158,6 +158,26 @@ class PlannedFile:
         return self.target == other.target or (self.identity is not None and self.identity == other.identity)
 
 
+@dataclass(frozen=True)
+class InputTree:
+    """A directory a run reads as a whole, an offline image's root (``--root``, ``root:DIR``): no
+    output may be written anywhere inside it.  The image is somebody else's system under audit, and
+    ``--output IMAGE/etc/sysctl.d/10-range.conf`` (or a link there) replaced the configuration the
+    run had just judged, which the next run then read back as the image's own."""
+
+    path: Path
+
+
+def _inside_tree(role: str, tree: InputTree, output: PlannedFile) -> None:
+    real = os.path.realpath(tree.path)
+    if real == os.path.sep:
+        return  # the root of this host: every output is in it, as for the local target
+    if os.path.commonpath([real, os.fspath(output.target)]) == real:
+        shown = "" if os.fspath(output.target) == os.path.abspath(output.path) else f" (it leads to {output.target})"
+        raise InputError(f"{output.path} ({output.role}){shown} is inside the {role} {tree.path}: writing it would "
+                         f"change the image being audited; write outputs outside it")
+
+
 def _input_file(role: str, path: Path) -> PlannedFile:
     """An input as an output is compared with it: by resolved path, and by identity when it exists.
     A missing input keeps its name: an output there would become the input of the next run (the
@@ -169,12 +189,15 @@ def _input_file(role: str, path: Path) -> PlannedFile:
     return PlannedFile(role, Path(path), Path(os.path.realpath(path)), (st.st_dev, st.st_ino))
 
 
-def plan_outputs(outputs: Iterable[tuple[str, Path]], inputs: Iterable[tuple[str, Path | None]] = (),
+def plan_outputs(outputs: Iterable[tuple[str, Path]], inputs: Iterable[tuple[str, Path | InputTree | None]] = (),
                  out_dir: Path | None = None) -> list[PlannedFile]:
     """Check every output of a run before any work is done; return them resolved.
 
-    ``outputs`` and ``inputs`` are ``(role, path)`` pairs.  ``out_dir``, when given, is checked as
-    the ``--out-dir`` that :func:`make_out_dir` will create if it is missing."""
+    ``outputs`` and ``inputs`` are ``(role, path)`` pairs; an input given as an :class:`InputTree`
+    is a directory no output may be inside.  ``out_dir``, when given, is checked as the
+    ``--out-dir`` that :func:`make_out_dir` will create if it is missing."""
+    inputs = list(inputs)
+    trees = [(role, p) for role, p in inputs if isinstance(p, InputTree)]
     will_create = check_out_dir(out_dir) if out_dir is not None else None
     planned: list[PlannedFile] = []
     for role, path in outputs:
@@ -186,7 +209,10 @@ def plan_outputs(outputs: Iterable[tuple[str, Path]], inputs: Iterable[tuple[str
             if output.same_file(other):
                 raise InputError(f"{output.path} ({output.role}) and {other.path} ({other.role}) are the same file: "
                                  "give each output its own path")
-    sources = [_input_file(role, Path(p)) for role, p in inputs if p is not None]
+    sources = [_input_file(role, Path(p)) for role, p in inputs if p is not None and not isinstance(p, InputTree)]
+    for output in planned:
+        for role, tree in trees:
+            _inside_tree(role, tree, output)
     for output in planned:
         for source in sources:
             if output.same_file(source) and source.identity is None:

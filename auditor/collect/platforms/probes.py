@@ -81,7 +81,11 @@ def capture_script(platform: str) -> str:
             "# lbaudit capture for Windows: run in an elevated PowerShell (auditpol needs Administrator).",
             "# Writes one file per probe into a directory; give it to: lbaudit collect --replay DIR --output S",
             "param([string]$Out = \"lbaudit-bundle-$env:COMPUTERNAME\")",
-            "New-Item -ItemType Directory -Force -Path $Out | Out-Null",
+            # A new directory, never one that exists: files left in it by another capture (an
+            # audit_control this host no longer has) would be replayed as this host's, and a link
+            # planted in it would be written through with Administrator rights.
+            "if (Test-Path -LiteralPath $Out) { Write-Error \"lbaudit capture: $Out exists; give a new directory\"; exit 2 }",
+            "New-Item -ItemType Directory -Path $Out -ErrorAction Stop | Out-Null",
             "function Save([string]$Name, [scriptblock]$Probe) {",
             "    & $Probe 2>&1 | Out-File -Encoding utf8 -FilePath (Join-Path $Out $Name)",
             "}",
@@ -95,7 +99,10 @@ def capture_script(platform: str) -> str:
             "# Writes one file per probe into a directory; give it to: lbaudit collect --replay DIR --output S",
             'out="${1:-lbaudit-bundle-$(hostname -s)}"',
             "umask 077",
-            'mkdir -p "$out" || exit 2',
+            # A new directory, never one that exists (mkdir without -p): files left in it by another
+            # capture (an audit_control this host no longer has) would be replayed as this host's,
+            # and a link planted in it (hostname.txt -> /etc/sudoers) would be written through as root.
+            'mkdir "$out" || { echo "lbaudit capture: $out exists or cannot be created; give a new directory" >&2; exit 2; }',
             *(probe.script for probe in MACOS_PROBES),
             'echo "bundle written to $out"',
         ]
