@@ -178,6 +178,15 @@ def _inside_tree(role: str, tree: InputTree, output: PlannedFile) -> None:
                          f"change the image being audited; write outputs outside it")
 
 
+def refuse_inside_trees(role: str, path: Path, inputs: Iterable[tuple[str, Path | InputTree | None]]) -> None:
+    """A file a run writes outside the output plan (the history store's database, which SQLite
+    creates and updates in place) is never inside an input tree either: checked before it is opened."""
+    written = PlannedFile(role, Path(path), Path(os.path.realpath(path)), None)
+    for tree_role, tree in inputs:
+        if isinstance(tree, InputTree):
+            _inside_tree(tree_role, tree, written)
+
+
 def _input_file(role: str, path: Path) -> PlannedFile:
     """An input as an output is compared with it: by resolved path, and by identity when it exists.
     A missing input keeps its name: an output there would become the input of the next run (the

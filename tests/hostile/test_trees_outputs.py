@@ -67,3 +67,34 @@ def test_control_case_outputs_beside_the_image_are_written(image: Path) -> None:
                      cwd=image.parent, timeout=TIMEOUT)
     assert result.returncode == 0, result.stderr
     assert evidence.is_file()
+
+
+@pytest.mark.parametrize("how", ["path", "sqlite-url", "environment"])
+def test_a_history_store_inside_the_image_is_refused_before_it_is_created(image: Path, how: str) -> None:
+    """The store is a database created and updated in place, outside the output plan: evaluate
+    --root IMAGE --record --store IMAGE/var/lib/x.db created it inside the image under audit."""
+    before = _tree(image)
+    store = image / "etc" / "history.db"
+    evidence = image.parent / "evidence.json"
+    args = ["evaluate", "--policy", str(_policy(image)), "--root", str(image), "--output", str(evidence), "--record"]
+    env = {"LBAUDIT_STORE": None}
+    if how == "path":
+        args += ["--store", str(store)]
+    elif how == "sqlite-url":
+        args += ["--store", f"sqlite:///{store}"]
+    else:
+        env["LBAUDIT_STORE"] = str(store)
+    result = run_cli(*args, cwd=image.parent, env=env, timeout=TIMEOUT)
+    assert result.returncode == 2, result.stderr
+    assert f"{store} (history store) is inside the offline root directory {image}" in result.stderr
+    assert not store.exists() and _tree(image) == before
+    assert not evidence.exists()
+
+
+def test_control_case_a_history_store_beside_the_image_records_the_run(image: Path) -> None:
+    store = image.parent / "history.db"
+    result = run_cli("evaluate", "--policy", str(_policy(image)), "--root", str(image), "--output",
+                     str(image.parent / "evidence.json"), "--record", "--store", str(store), cwd=image.parent,
+                     env={"LBAUDIT_STORE": None}, timeout=TIMEOUT)
+    assert result.returncode == 0, result.stderr
+    assert store.is_file()
