@@ -22,7 +22,17 @@ from pydantic import AfterValidator, Field, field_validator, model_validator
 from auditor.checks import _listeners, _namespaces, _published
 from auditor.domain import netaddr
 from auditor.model.base import StrictModel, empty_list
-from auditor.model.check import CheckParams, Outcome, check, failed, missing_fact, not_applicable, not_reviewed, passed
+from auditor.model.check import (
+    CheckParams,
+    Outcome,
+    check,
+    failed,
+    missing_fact,
+    not_applicable,
+    not_reviewed,
+    passed,
+    shared_json,
+)
 from auditor.model.facts import PROTOCOLS, HostSnapshot, Listener, NetNamespace, Protocol, Workload
 from auditor.model.result import Severity
 
@@ -233,15 +243,21 @@ class _Rule:
     # the instance's __dict__, which a frozen dataclass allows), not hashed into an lru_cache.
     @cached_property
     def _expected(self) -> dict[str, object]:
-        return {
+        # Shared by the outcomes (shared_json): one dict for every listener the rule decides.
+        return shared_json({
             "rule": self.label,
             "allow": list(self.allowed.entries),
             "networks": [str(n) for n in self.allowed.networks],
             "reason": self.reason,
-        }
+        })
 
     def expected(self) -> dict[str, object]:
-        return self._expected  # the outcome copies it
+        return self._expected
+
+    @cached_property
+    def expected_alone(self) -> list[dict[str, object]]:
+        """The expected value of a listener only this rule could decide (most listeners): shared."""
+        return shared_json([self._expected])  # type: ignore[no-any-return]
 
     @cached_property
     def _phrase(self) -> str:
@@ -323,9 +339,10 @@ def _detail(listener: Listener) -> dict[str, object]:
 
 
 @lru_cache(maxsize=4096)
-def _network_texts(address: str, v6only: bool | None) -> tuple[str, ...]:
-    # Asked once per listener, about few distinct addresses: ipaddress's str() is slow.
-    return tuple(str(n) for n in netaddr.accepted_networks(address, v6only))
+def _network_texts(address: str, v6only: bool | None) -> list[str]:
+    # Asked once per listener, about few distinct addresses: ipaddress's str() is slow.  Shared by
+    # the outcomes (shared_json), as the address's networks are the same for each.
+    return shared_json([str(n) for n in netaddr.accepted_networks(address, v6only)])  # type: ignore[no-any-return]
 
 
 def _observed(listener: Listener, owner: str) -> dict[str, object]:
@@ -336,7 +353,7 @@ def _observed(listener: Listener, owner: str) -> dict[str, object]:
         "v6only": listener.v6only,
         "wildcard": netaddr.is_wildcard(listener.address),
         "accepts": netaddr.describe_accepts(listener.address, listener.v6only),
-        "accepts_networks": list(_network_texts(listener.address, listener.v6only)),
+        "accepts_networks": _network_texts(listener.address, listener.v6only),
         "interface": listener.interface,
         "owner": owner,
     }
@@ -382,7 +399,7 @@ def _judge(
         key=listener.identity,
         subject_detail=_detail(listener),
         observed=observed,
-        expected=[rule.expected() for rule in candidates],
+        expected=candidates[0].expected_alone if len(candidates) == 1 else [rule.expected() for rule in candidates],
         evidence=[pointer],
     )
     if exposure is not None and exposure.addresses is not None:
