@@ -272,3 +272,16 @@ def test_two_rules_findings_about_one_listener_share_its_subject_and_pointer_tex
     again_pointers = [f.evidence[0] for f in evaluate(policy(again, again.model_copy(update={"id": "c"})), snap,
                                                       registry, today=TODAY).findings]
     assert again_pointers[0] is again_pointers[2] and again_pointers[1] is again_pointers[3]
+
+
+def test_making_findings_drops_each_outcome_once_its_finding_is_made():
+    # One rule's outcomes are not held beside all of its findings (issue 16: 2.4 MiB at 5,000
+    # listeners, the peak of judging): the list handed over is consumed, in order.
+    from auditor.engine.evaluate import _findings
+
+    spec = REGISTRY.checks["test.no_port"]
+    outcomes = [passed(f"tcp 127.0.0.1:{port}", "fine") for port in range(5)]
+    subjects = [o.subject for o in outcomes]
+    findings = _findings(rule("a", "test.no_port"), spec, outcomes)
+    assert outcomes == []
+    assert [f.subject for f in findings] == subjects

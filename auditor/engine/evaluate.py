@@ -120,7 +120,11 @@ def _findings(rule: ResolvedRule, spec: CheckSpec, outcomes: list[Outcome],
               texts: dict[str, str] | None = None) -> list[Finding]:
     """``texts``: the subjects and evidence pointers of the findings made so far, which an equal
     text of these takes instead of its own copy: two rules about one listener name it alike (the
-    same subject, the same /facts/sockets/listeners/N), 0.15 KiB a listener twice (issue 16)."""
+    same subject, the same /facts/sockets/listeners/N), 0.15 KiB a listener twice (issue 16).
+
+    OUTCOMES is consumed (left empty): each outcome is dropped once its finding is made, so that the
+    memory of one rule's outcomes is reused by its findings instead of held beside them until the
+    last is made (5,000 listeners' outcomes were 2.4 MiB, the peak of judging them)."""
     findings: list[Finding] = []
     if texts is None:
         texts = {}
@@ -129,7 +133,10 @@ def _findings(rule: ResolvedRule, spec: CheckSpec, outcomes: list[Outcome],
     # Findings are frozen: the rule's controls, one list shared by its findings.
     controls = list(rule.controls)
     rule_id, name, severity = rule.id, spec.name, rule.severity
-    for outcome in outcomes:
+    outcomes.reverse()
+    take = outcomes.pop
+    while outcomes:
+        outcome = take()
         identity = outcome.key or outcome.subject
         fid = Finding.make_id(rule_id, identity)
         seen[fid] += 1
