@@ -238,6 +238,23 @@ class _Rule:
     label: str  # "the default allow list" / "exception 2"
     allowed: netaddr.AddressSet
     reason: str | None = None
+    match: ListenerMatch | None = field(default=None, compare=False)  # an exception's; None: the default
+
+    @cached_property
+    def _passed_over(self) -> dict[tuple[str, int], bool]:
+        return {}
+
+    def passed_over(self, protocol: str, port: int) -> bool:
+        """Whether this exception's protocol or ports rule a listener out (as :func:`_matches` would
+        first), remembered per protocol and port: asked for every exception about every listener,
+        and a host's listeners share few of them."""
+        known = self._passed_over.get((protocol, port))
+        if known is None:
+            match = self.match
+            known = self._passed_over[protocol, port] = match is not None and (
+                (match.protocol is not None and protocol != match.protocol)
+                or (match.ports is not None and not any(lo <= port <= hi for lo, hi in map(_port_span, match.ports))))
+        return known
 
     # Asked for every listener the rule could decide: built once per rule (cached_property writes
     # the instance's __dict__, which a frozen dataclass allows), not hashed into an lru_cache.
@@ -287,7 +304,10 @@ def _candidate_rules(
     """Every rule that could decide for this listener, in first-match order.  An exception that
     might match (unknown owner) is a candidate, and so is everything after it."""
     candidates: list[_Rule] = []
+    protocol, port = listener.protocol, listener.port
     for exception, rule in exceptions:
+        if rule.match is exception.match and rule.passed_over(protocol, port):
+            continue  # what _matches would say first: False
         verdict = _matches(exception.match, listener, complete, place)
         if verdict is False:
             continue
@@ -522,7 +542,7 @@ a snapshot without the netns section (older lbaudit) gets one not_reviewed findi
 def net_bind_addresses(snapshot: HostSnapshot, params: BindAddressParams) -> list[Outcome]:
     default = _Rule("the default allow list", netaddr.address_set(params.allow))
     exceptions = [
-        (exc, _Rule(f"exception {i}", netaddr.address_set(exc.allow), exc.reason))
+        (exc, _Rule(f"exception {i}", netaddr.address_set(exc.allow), exc.reason, exc.match))
         for i, exc in enumerate(params.exceptions, start=1)
     ]
     netns = snapshot.facts.netns
