@@ -32,6 +32,7 @@ from bench_startup import (  # sibling: run as python3 benchmarks/bench_listener
     Run,
     compile_bytecode,
     env_for,
+    in_checkout,
     run_ms,
 )
 
@@ -97,8 +98,9 @@ def main() -> int:
     raise_fd_limit(args.listeners + 256)
     runs: dict[tuple[str, str], list[Run]] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        commands = {name: [args.python, "-c", LBAUDIT, "evaluate", "--policy", "policies/corp.yaml", "-q",
-                           "-o", str(Path(tmp) / f"{name}.evidence.json")] for name in checkouts}
+        evidence = {name: Path(tmp) / f"{name}.evidence.json" for name in checkouts}
+        commands = {name: in_checkout([args.python, "-c", LBAUDIT, "evaluate", "--policy", "policies/corp.yaml",
+                                       "-q", "-o", str(evidence[name])], repo) for name, repo in checkouts.items()}
         commands["floor"] = [args.python, "-c", FLOOR]
         where = {**checkouts, "floor": checkouts["this"]}
         for name, command in commands.items():
@@ -111,6 +113,10 @@ def main() -> int:
                         held = open_listeners(args.listeners)
                     for name, command in commands.items():
                         runs.setdefault((name, load), []).append(run_once(command, where[name], env_for(where[name])))
+                        if name in evidence:  # exit 1 is also Python's for a broken command line: the file proves a run
+                            if not evidence[name].is_file():
+                                raise SystemExit(f"{' '.join(command)}: wrote no evidence")
+                            evidence[name].unlink()
                     for sock in held:
                         sock.close()
                     held = []

@@ -38,7 +38,7 @@ import tempfile
 from pathlib import Path
 
 from bench_listeners import raise_fd_limit  # sibling: run as python3 benchmarks/evidence_equivalence.py
-from bench_startup import LBAUDIT, compile_bytecode, env_for
+from bench_startup import LBAUDIT, compile_bytecode, env_for, in_checkout
 
 REPO = Path(__file__).resolve().parent.parent
 TIME_FIELDS = (("run", "started_at"), ("run", "finished_at"), ("run", "timings_ms"),
@@ -107,7 +107,7 @@ def without_time_fields(path: Path, fields: tuple[tuple[str, ...], ...], live: b
 
 
 def lbaudit(repo: Path, python: str, cwd: Path, *args: str) -> None:
-    proc = subprocess.run([python, "-c", LBAUDIT, *args], cwd=cwd, env=env_for(repo), capture_output=True)
+    proc = subprocess.run(in_checkout([python, "-c", LBAUDIT, *args], repo), cwd=cwd, env=env_for(repo), capture_output=True)
     if proc.returncode not in (0, 1, 3):
         raise SystemExit(f"{repo}: lbaudit {' '.join(args)}: exit {proc.returncode}: {proc.stderr.decode()[-500:]}")
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from auditor.checks._platforms import platform_of
 from auditor.domain import netaddr
@@ -171,15 +172,20 @@ class Localnet:
         return "; ".join(parts)
 
 
+@lru_cache(maxsize=4096)
+def _takes_ipv4_loopback(address: str, v6only: bool | None) -> bool:
+    """Whether a listener on ADDRESS accepts 127.0.0.0/8 addresses other than as part of all IPv4;
+    remembered: asked for every listener, about few distinct addresses (ipaddress is slow)."""
+    return any(n.version == 4 and n.prefixlen > 0 and n.overlaps(LOOPBACK_V4)
+               for n in netaddr.accepted_networks(address, v6only))
+
+
 def localnet(listener: Listener, interfaces: list[NetInterface] | None) -> Localnet | None:
     """What route_localnet adds to a listener that accepts IPv4 loopback addresses, through
     ``interfaces`` (those that reach beyond it); None when it adds nothing to judge: the listener
     takes no 127.0.0.0/8 address but as part of all IPv4, or the interfaces are not known (a snapshot
     without them says so in its own finding)."""
-    if interfaces is None:
-        return None
-    accepted = netaddr.accepted_networks(listener.address, listener.v6only)
-    if not any(n.version == 4 and n.prefixlen > 0 and n.overlaps(LOOPBACK_V4) for n in accepted):
+    if interfaces is None or not _takes_ipv4_loopback(listener.address, listener.v6only):
         return None
     if listener.interface is not None:  # SO_BINDTODEVICE: only that interface delivers to it
         interfaces = [i for i in interfaces if i.name == listener.interface]

@@ -22,7 +22,17 @@ from pydantic import AfterValidator, Field, field_validator, model_validator
 from auditor.checks import _listeners, _namespaces, _published
 from auditor.domain import netaddr
 from auditor.model.base import StrictModel, Written, empty_list
-from auditor.model.check import CheckParams, Outcome, check, failed, missing_fact, not_applicable, not_reviewed, passed
+from auditor.model.check import (
+    CheckParams,
+    Outcome,
+    check,
+    failed,
+    missing_fact,
+    not_applicable,
+    not_reviewed,
+    passed,
+    shared_json,
+)
 from auditor.model.facts import PROTOCOLS, HostSnapshot, Listener, NetNamespace, Protocol, Workload
 from auditor.model.result import Severity
 
@@ -240,20 +250,43 @@ class _Rule:
     label: str  # "the default allow list" / "exception 2"
     allowed: netaddr.AddressSet
     reason: str | None = None
+    match: ListenerMatch | None = field(default=None, compare=False)  # an exception's; None: the default
+
+    @cached_property
+    def _passed_over(self) -> dict[tuple[str, int], bool]:
+        return {}
+
+    def passed_over(self, protocol: str, port: int) -> bool:
+        """Whether this exception's protocol or ports rule a listener out (as :func:`_matches` would
+        first), remembered per protocol and port: asked for every exception about every listener,
+        and a host's listeners share few of them."""
+        known = self._passed_over.get((protocol, port))
+        if known is None:
+            match = self.match
+            known = self._passed_over[protocol, port] = match is not None and (
+                (match.protocol is not None and protocol != match.protocol)
+                or (match.ports is not None and not any(lo <= port <= hi for lo, hi in map(_port_span, match.ports))))
+        return known
 
     # Asked for every listener the rule could decide: built once per rule (cached_property writes
     # the instance's __dict__, which a frozen dataclass allows), not hashed into an lru_cache.
     @cached_property
     def _expected(self) -> dict[str, object]:
-        return {
+        # Shared by the outcomes (shared_json): one dict for every listener the rule decides.
+        return shared_json({
             "rule": self.label,
             "allow": list(self.allowed.entries),
             "networks": [str(n) for n in self.allowed.networks],
             "reason": self.reason,
-        }
+        })
 
     def expected(self) -> dict[str, object]:
-        return self._expected  # the outcome copies it
+        return self._expected
+
+    @cached_property
+    def expected_alone(self) -> list[dict[str, object]]:
+        """The expected value of a listener only this rule could decide (most listeners): shared."""
+        return shared_json([self._expected])  # type: ignore[no-any-return]
 
     @cached_property
     def _phrase(self) -> str:
@@ -283,7 +316,10 @@ def _candidate_rules(
     """Every rule that could decide for this listener, in first-match order.  An exception that
     might match (unknown owner) is a candidate, and so is everything after it."""
     candidates: list[_Rule] = []
+    protocol, port = listener.protocol, listener.port
     for exception, rule in exceptions:
+        if rule.match is exception.match and rule.passed_over(protocol, port):
+            continue  # what _matches would say first: False
         verdict = _matches(exception.match, listener, complete, place)
         if verdict is False:
             continue
@@ -335,9 +371,10 @@ def _detail(listener: Listener) -> dict[str, object]:
 
 
 @lru_cache(maxsize=4096)
-def _network_texts(address: str, v6only: bool | None) -> tuple[str, ...]:
-    # Asked once per listener, about few distinct addresses: ipaddress's str() is slow.
-    return tuple(str(n) for n in netaddr.accepted_networks(address, v6only))
+def _network_texts(address: str, v6only: bool | None) -> list[str]:
+    # Asked once per listener, about few distinct addresses: ipaddress's str() is slow.  Shared by
+    # the outcomes (shared_json), as the address's networks are the same for each.
+    return shared_json([str(n) for n in netaddr.accepted_networks(address, v6only)])  # type: ignore[no-any-return]
 
 
 def _observed(listener: Listener, owner: str) -> dict[str, object]:
@@ -348,7 +385,7 @@ def _observed(listener: Listener, owner: str) -> dict[str, object]:
         "v6only": listener.v6only,
         "wildcard": netaddr.is_wildcard(listener.address),
         "accepts": netaddr.describe_accepts(listener.address, listener.v6only),
-        "accepts_networks": list(_network_texts(listener.address, listener.v6only)),
+        "accepts_networks": _network_texts(listener.address, listener.v6only),
         "interface": listener.interface,
         "owner": owner,
     }
@@ -394,7 +431,7 @@ def _judge(
         key=listener.identity,
         subject_detail=_detail(listener),
         observed=observed,
-        expected=[rule.expected() for rule in candidates],
+        expected=candidates[0].expected_alone if len(candidates) == 1 else [rule.expected() for rule in candidates],
         evidence=[pointer],
     )
     if exposure is not None and exposure.addresses is not None:
@@ -517,7 +554,7 @@ a snapshot without the netns section (older lbaudit) gets one not_reviewed findi
 def net_bind_addresses(snapshot: HostSnapshot, params: BindAddressParams) -> list[Outcome]:
     default = _Rule("the default allow list", netaddr.address_set(params.allow))
     exceptions = [
-        (exc, _Rule(f"exception {i}", netaddr.address_set(exc.allow), exc.reason))
+        (exc, _Rule(f"exception {i}", netaddr.address_set(exc.allow), exc.reason, exc.match))
         for i, exc in enumerate(params.exceptions, start=1)
     ]
     netns = snapshot.facts.netns

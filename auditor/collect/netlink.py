@@ -23,6 +23,7 @@ import socket
 import struct
 import time
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Callable, Iterator
 
 from auditor.collect.parsers.proc_net import STATE_TIME_WAIT, TCP_STATES, ipv6_text
@@ -178,7 +179,10 @@ def parse_attributes(data: bytes) -> dict[int, bytes]:
     return attributes
 
 
+@lru_cache(maxsize=4096)
 def _address(family: int, raw: bytes) -> str:
+    # Remembered: every socket has two (source and destination), and a host's listeners share a few
+    # (127.0.0.1, 0.0.0.0, ::): one text each instead of 10,000 for 5,000 listeners (issue 16).
     if family == socket.AF_INET:
         return socket.inet_ntop(socket.AF_INET, raw[:4])
     return ipv6_text(raw)

@@ -61,9 +61,12 @@ class _NotPlain(Exception):
 
 def _plain(value: Any) -> Any:
     """:func:`json_ready` for plain values (tuples become lists, keys text); raises
-    :class:`_NotPlain` for anything else, which :func:`json_ready` and validation then handle."""
+    :class:`_NotPlain` for anything else, which :func:`json_ready` and validation then handle.
+    A value :func:`shared_json` gave is taken as it is."""
     kind = type(value)
     if kind is str or kind is int or kind is float or kind is bool or value is None:
+        return value
+    if id(value) in _SHARED:
         return value
     if kind is list or kind is tuple:
         if set(map(type, value)) <= _SCALARS:  # the common case, told and copied at C speed
@@ -78,6 +81,29 @@ def _plain(value: Any) -> Any:
 
 
 _SCALARS = frozenset({str, int, float, bool, type(None)})
+# The values shared_json gave, by id, each held here so that its id is not reused while it is listed.
+_SHARED: dict[int, Any] = {}
+_SHARED_AT_MOST = 4096
+
+
+def shared_json(value: Any) -> Any:
+    """VALUE as plain JSON (a copy, as an outcome helper makes it), which every outcome given it
+    then holds as it is instead of copying it: for a value a check builds once and hands to many
+    outcomes (a rule's expected value, the same for every listener it decides; issue 16: 5,000
+    copies of one dict were 0.45 KiB a listener).  The check never changes it afterwards, and
+    neither does anything else (findings are frozen).  Bounded: past a few thousand the list starts
+    again, and a value no longer listed is copied as any other (the same finding either way)."""
+    try:
+        plain = _plain(json_ready(value))  # a copy, made of plain JSON only (what validation accepts)
+    except _NotPlain:
+        raise TypeError(f"shared_json: {type(value).__name__} {value!r:.80} is not plain JSON") from None
+    if type(plain) is list or type(plain) is dict:
+        if len(_SHARED) >= _SHARED_AT_MOST:
+            _SHARED.clear()
+        _SHARED[id(plain)] = plain
+    return plain
+
+
 _TEXT = frozenset({str})
 _NEEDS_REASON = frozenset({Status.NOT_REVIEWED, Status.NOT_APPLICABLE, Status.ERROR})
 # The fields set of an outcome helper's outcome, by the names it was given (in the order given):

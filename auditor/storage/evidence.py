@@ -86,7 +86,7 @@ def evidence_bytes(evidence: Evidence) -> bytes:
 
 def evidence_chunks(evidence: Evidence) -> Iterator[bytes]:
     """:func:`evidence_bytes` in pieces (their concatenation is exactly those bytes), findings and
-    listeners a few hundred at a time, for a file written without holding its bytes whole."""
+    listeners 32 at a time, for a file written without holding its bytes whole."""
     data, parts = _evidence_value(evidence)
     return indented_json_chunks(data, float_holders, parts=parts)
 

@@ -61,6 +61,26 @@ def test_default_fails_wildcards_and_passes_loopback():
     assert dual.evidence == ["/facts/sockets/listeners/2"]
 
 
+def test_the_listeners_one_rule_decides_share_its_expected_value_and_their_addresses_networks():
+    # Issue 16: one expected value and one list of networks per address, not a copy per listener;
+    # an exception that rules a listener out by protocol or port is passed over as _matches would.
+    listeners = [listener("127.0.0.1", port, processes=proc("app", port)) for port in (8000, 8001, 8002)]
+    listeners.append(listener("0.0.0.0", 22, processes=proc("sshd", 1)))
+    listeners.append(listener("0.0.0.0", 2222, processes=proc("sshd", 2)))
+    exceptions = [{"match": {"process": "sshd", "ports": [22], "protocol": "tcp"}, "allow": ["any"],
+                   "reason": "management"}]
+    outcomes = by_subject(run(listeners, exceptions=exceptions))
+    on_loopback = [outcomes[f"tcp 127.0.0.1:{port} app pid {port}"] for port in (8000, 8001, 8002)]
+    assert all(o.status is Status.PASS for o in on_loopback)
+    assert on_loopback[0].expected is on_loopback[1].expected is on_loopback[2].expected
+    assert on_loopback[0].observed["accepts_networks"] is on_loopback[2].observed["accepts_networks"]
+    assert on_loopback[0].observed["accepts_networks"] == ["127.0.0.1/32"]
+    ssh, other = outcomes["tcp 0.0.0.0:22 sshd pid 1"], outcomes["tcp 0.0.0.0:2222 sshd pid 2"]
+    assert ssh.status is Status.PASS and ssh.expected[0]["rule"] == "exception 1"
+    assert other.status is Status.FAIL and other.expected == on_loopback[0].expected  # port 2222: the default
+    assert other.expected is on_loopback[0].expected
+
+
 def test_outcomes_are_sorted_whatever_the_fact_order():
     listeners = [listener("127.0.0.1", 9000), listener("0.0.0.0", 22), listener("127.0.0.1", 80, protocol="udp")]
     subjects = [o.subject for o in run(listeners)]

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from auditor.model.check import Outcome, _outcome, failed, not_applicable, not_reviewed, passed
+from auditor.model.check import Outcome, _outcome, failed, not_applicable, not_reviewed, passed, shared_json
 from auditor.model.result import Status, json_ready
 
 
@@ -67,6 +67,41 @@ def test_the_values_given_are_not_shared_with_the_outcome() -> None:
     outcome = passed("s", "m", observed=observed)
     observed["ports"].append(3)
     assert outcome.observed == {"ports": [1, 2]}
+
+
+def test_a_shared_value_is_held_as_it_is_by_every_outcome_given_it() -> None:
+    # A rule's expected value, built once and handed to every listener's outcome: one object, not a
+    # copy per outcome (issue 16); what it holds is what a copy would hold.
+    built = {"rule": "the default allow list", "allow": ("loopback",), "networks": ["127.0.0.0/8"], "reason": None}
+    expected = shared_json([built])
+    assert expected == [{"rule": "the default allow list", "allow": ["loopback"], "networks": ["127.0.0.0/8"],
+                         "reason": None}]
+    assert expected[0] is not built  # made plain once, a copy: changing what was given changes nothing
+    networks = shared_json(("127.0.0.0/8",))
+    first = passed("a", "m", expected=expected, observed={"networks": networks})
+    second = failed("b", "m", expected=expected)
+    assert first.expected is expected and second.expected is expected
+    assert first.observed["networks"] is networks  # type: ignore[index]  # inside a value too
+    assert first == validated(Status.PASS, "a", "m", expected=expected, observed={"networks": ["127.0.0.0/8"]})
+    # Any other value is still copied.
+    other = [{"rule": "x"}]
+    assert passed("c", "m", expected=other).expected is not other
+
+
+def test_shared_json_refuses_what_is_not_json() -> None:
+    with pytest.raises(TypeError, match="not plain JSON"):
+        shared_json({"pid": object()})
+
+
+def test_the_shared_values_are_bounded_and_a_dropped_one_is_copied() -> None:
+    from auditor.model import check as check_module
+
+    kept = shared_json(["kept"])
+    for number in range(check_module._SHARED_AT_MOST):
+        shared_json([number])
+    assert len(check_module._SHARED) <= check_module._SHARED_AT_MOST
+    outcome = passed("s", "m", expected=kept)
+    assert outcome.expected == ["kept"] and outcome.expected is not kept  # no longer listed: copied
 
 
 REFUSED = [

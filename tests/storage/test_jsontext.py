@@ -226,3 +226,18 @@ def test_the_pieces_of_the_evidence_are_its_bytes(tmp_path):
     assert b"".join(evidence_chunks(evidence)) == evidence_bytes(evidence)
     pipeline.write_streamed(evidence, tmp_path / "streamed.json")
     assert (tmp_path / "streamed.json").read_bytes() == pipeline.write(evidence, tmp_path / "whole.json")
+
+
+def test_no_piece_of_the_evidence_holds_more_than_32_findings_or_listeners():
+    # The pieces are what the streamed writer holds at once: 256 findings' bytes a piece (made,
+    # joined, copied once more) were the peak of evaluating 5,000 listeners (issue 16).
+    from auditor.storage.evidence import evidence_chunks
+
+    evidence = make_evidence(extra_listeners=600)
+    pieces = list(evidence_chunks(evidence))
+    assert b"".join(pieces) == evidence_bytes(evidence)
+    findings = len(evidence.result.findings)
+    assert findings > 600
+    largest = max(len(piece) for piece in pieces)
+    finding_sizes = sorted(len(evidence_bytes(evidence).split(b'"rule_id"')[i]) for i in range(1, 40))
+    assert largest < 40 * finding_sizes[-1]  # about 32 findings' text at most, not hundreds
