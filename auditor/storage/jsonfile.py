@@ -354,7 +354,6 @@ def read_as_written(raw: bytes) -> tuple[Any, str] | None:
     if not (raw.startswith(b'{\n  "') and raw.endswith(b"\n}\n")) or _TOO_DEEP_LINE in raw:
         return None
     try:
-        import orjson
         from pydantic_core import from_json
 
         value = from_json(raw, allow_inf_nan=False)
