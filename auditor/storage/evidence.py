@@ -16,7 +16,13 @@ from auditor.gcpause import cycle_collector_paused
 from auditor.model.evidence import EVIDENCE_SCHEMA, EVIDENCE_SCHEMA_VERSION, Evidence
 from auditor.model.facts import Listener, listener_parts, snapshot_json
 from auditor.model.result import Finding, RunResult, RunTally, Status, tally_run
-from auditor.storage.jsonfile import canonical_sha256, parse_document, read_bounded, validate_versioned
+from auditor.storage.jsonfile import (
+    canonical_sha256,
+    parse_document,
+    read_as_written,
+    read_bounded,
+    validate_versioned,
+)
 from auditor.storage.jsontext import indented_json, indented_json_chunks
 from auditor.storage.outputs import write_atomic
 
@@ -157,13 +163,18 @@ def parse_evidence(raw: bytes, name: str) -> Evidence:
 
 
 def _parse_evidence(raw: bytes, name: str, refuse_contradictions: bool = True) -> Evidence:
-    data = parse_document(raw, name, EVIDENCE_WHAT)
-    try:
-        content = canonical_sha256(data)
-    except ValueError:  # no canonical form (a lone surrogate): whoever asks for it gets the error then
-        pass
-    else:
+    written = read_as_written(raw)  # the bytes lbaudit wrote: parsed and digested at C speed
+    if written is not None:
+        data, content = written
         _CONTENT_DIGESTS[hashlib.sha256(raw).hexdigest()] = content
+    else:
+        data = parse_document(raw, name, EVIDENCE_WHAT)
+        try:
+            content = canonical_sha256(data)
+        except ValueError:  # no canonical form (a lone surrogate): whoever asks for it gets the error then
+            pass
+        else:
+            _CONTENT_DIGESTS[hashlib.sha256(raw).hexdigest()] = content
     try:
         _validate_long_lists_in_place(data)
     except ValidationError:  # reported as always, from the whole document read once more
