@@ -522,6 +522,10 @@ def test_nat_output_a_reader_cannot_parse_is_a_gap_not_a_crash(tmp_path, iptable
 
 # ---------------------------------------------------------------- a container engine answering in another shape
 
+# serve_forever looks for shutdown() every poll_interval, 0.5 s by default: each engine test then
+# waited half a second after its last assertion was decided (4.5 s of the inner loop, idle).
+FAST_SHUTDOWN = {"poll_interval": 0.01}
+
 
 def _engine(socket_path: Path, answers: dict[str, bytes]):
     """A real HTTP server on a unix socket answering GET paths (any API version prefix) from ``answers``."""
@@ -545,7 +549,7 @@ def _engine(socket_path: Path, answers: dict[str, bytes]):
             return "engine"
 
     server = socketserver.ThreadingUnixStreamServer(str(socket_path), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, kwargs=FAST_SHUTDOWN, daemon=True).start()
     return server
 
 
@@ -609,7 +613,7 @@ def _slow_engine(socket_path: Path, containers: int, byte_delay: float, answer_d
 
     server = socketserver.ThreadingUnixStreamServer(str(socket_path), Handler)
     server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, kwargs=FAST_SHUTDOWN, daemon=True).start()
     return server
 
 
