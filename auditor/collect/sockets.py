@@ -59,6 +59,7 @@ from auditor.collect.parsers.proc_net import (
 from auditor.collect.systemd_sockets import collect_declared_sockets
 from auditor.model.base import copy_with
 from auditor.model.facts import Gap, GapKind, Listener, ProcessInfo, SocketCounts, SocketFacts
+from auditor.model.records import record
 from auditor.safeio import read_regular
 
 PROC = "/proc"
@@ -69,7 +70,7 @@ TCP_LISTEN_ONLY = 1 << STATE_LISTEN
 ESTABLISHED_KEY = "ESTABLISHED+CLOSE_WAIT"  # what tcpCurrEstab counts (RFC 1213)
 
 
-@dataclass(frozen=True)
+@record
 class Transport:
     """A transport protocol whose sockets can listen."""
 
@@ -110,7 +111,7 @@ METHOD_SOCKSTAT = "/proc/net/sockstat (TIME_WAIT) and /proc/net/snmp (CurrEstab)
 METHOD_OWNERS = "/proc/[pid]/fd and psutil (listeners only)"
 
 
-@dataclass(frozen=True)
+@record
 class SocketRow:
     """One socket, from either source, in the shape the collector needs."""
 
