@@ -41,7 +41,6 @@ import socket
 from dataclasses import dataclass
 from functools import lru_cache
 
-
 from auditor.collect import CollectContext, netlink
 from auditor.collect.cmdline import cmdline_fields
 from auditor.collect.parsers.proc_net import (
