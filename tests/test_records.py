@@ -72,8 +72,13 @@ def _shapes(decorate: Any) -> dict[str, type]:
     class Empty:
         """No fields at all."""
 
+    @decorate
+    class Undocumented:
+        name: str
+        port: int = 0
+
     return {"Plain": Plain, "Defaults": Defaults, "PostInit": PostInit, "OwnMethods": OwnMethods,
-            "OwnHash": OwnHash, "Empty": Empty}
+            "OwnHash": OwnHash, "Empty": Empty, "Undocumented": Undocumented}
 
 
 RECORDS, DATACLASSES = _shapes(record), _shapes(dataclass(frozen=True))
@@ -84,6 +89,7 @@ ARGUMENTS: dict[str, list[tuple[tuple[Any, ...], dict[str, Any]]]] = {
     "OwnMethods": [((1,), {}), ((1, 3), {})],
     "OwnHash": [((1,), {})],
     "Empty": [((), {})],
+    "Undocumented": [(("a",), {})],
 }
 BAD_CALLS = [(), ("a", 1, 2, 3, 4, 5, 6, 7, 8), ("a",)]
 
@@ -97,7 +103,7 @@ def _observed(cls: type, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[
         "fields": [(f.name, f.init, f.repr, f.compare, f.hash) for f in dataclasses.fields(made)],
         "asdict": dataclasses.asdict(made), "astuple": dataclasses.astuple(made),
         "vars": vars(made), "match_args": getattr(cls, "__match_args__", None),
-        "signature": str(inspect.signature(cls)),
+        "signature": str(inspect.signature(cls)), "doc": cls.__doc__,
         "params": (cls.__dataclass_params__.init, cls.__dataclass_params__.repr,  # type: ignore[attr-defined]
                    cls.__dataclass_params__.eq, cls.__dataclass_params__.frozen),  # type: ignore[attr-defined]
     }

@@ -51,6 +51,7 @@ def record(cls: T) -> T:
     """``cls`` made a frozen dataclass, as ``@dataclass(frozen=True)`` makes it (see the module)."""
     if any(dataclasses.is_dataclass(base) for base in cls.__mro__[1:]):
         raise TypeError(f"{cls.__qualname__}: @record does not take dataclass bases; use @dataclass(frozen=True)")
+    documented = bool(cls.__doc__)
     # Fields, class attributes of the defaults, __match_args__: dataclasses' own work, minus the code.
     dataclasses.dataclass(cls, init=False, repr=False, eq=False)
     params = cls.__dataclass_params__  # type: ignore[attr-defined]
@@ -71,6 +72,10 @@ def record(cls: T) -> T:
         _set(cls, "__hash__", _hash(hashed))
     _set(cls, "__setattr__", _frozen_setattr(cls, names))
     _set(cls, "__delattr__", _frozen_delattr(cls, names))
+    if not documented:  # dataclasses' docstring of an undocumented class: its name and __init__'s signature
+        import inspect
+
+        cls.__doc__ = cls.__name__ + str(inspect.signature(cls)).replace(" -> None", "")
     return cls
 
 
