@@ -4,12 +4,12 @@ SP 800-53A assessment text scripts/build-controls writes from NIST's catalogs)."
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from functools import lru_cache
 
 import yaml
 
 from auditor.model.controls import Control, ControlCatalog
+from auditor.model.records import record
 from auditor.resources import data_dir
 
 CONTROLS_FILE = "nist-sp800-53-r5.yaml"
@@ -36,7 +36,7 @@ def load_catalog() -> ControlCatalog:
 ASSESSMENT_FILE = "nist-sp800-53-r5-assessment.json"  # written by scripts/build-controls from NIST's OSCAL
 
 
-@dataclass(frozen=True)
+@record
 class ControlText:
     """What NIST says a control requires and how SP 800-53A assesses it (scripts/build-controls)."""
 

@@ -19,18 +19,18 @@ This module imports only the standard library until a configuration file exists:
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from auditor.errors import InputError, Problem
+from auditor.model.records import record
 
 SYSTEM_CONFIG = Path("/etc/lbaudit/config.yaml")
 CONFIG_ENV = "LBAUDIT_CONFIG"
 MAX_CONFIG_BYTES = 64 * 1024
 
 
-@dataclass(frozen=True)
+@record
 class Setting:
     key: str  # in the configuration file
     env: str  # environment variable
@@ -56,7 +56,7 @@ BY_KEY = {s.key: s for s in SETTINGS}
 BY_OPTION = {s.option: s for s in SETTINGS}
 
 
-@dataclass(frozen=True)
+@record
 class Value:
     value: Any
     source: str  # "/etc/lbaudit/config.yaml:3"

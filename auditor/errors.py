@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from auditor.model.codes import ExitCode
+from auditor.model.records import record
 
 
-@dataclass(frozen=True)
+@record
 class Problem:
     """One located problem in an input file: ``file:line:column: message``."""
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass
 from typing import Any
 
 from auditor.errors import RegistryError
+from auditor.model.records import record
 
 AUTOLOAD_ENV = "LBAUDIT_DISABLE_PLUGIN_AUTOLOAD"
 # Values that leave autoload on; anything else (1, true, yes, ...) switches it off.
@@ -26,7 +26,7 @@ def plugins_enabled(no_plugins: bool = False) -> bool:
     return os.environ.get(AUTOLOAD_ENV, "").strip().lower() in _AUTOLOAD_ON
 
 
-@dataclass(frozen=True)
+@record
 class LoadedEntryPoint:
     """One ``lbaudit.*`` entry point, loaded, with the distribution that brought it."""
 

@@ -24,12 +24,13 @@ Filters the organisation accepts as not narrowing (``auid>=1000``) are ignored.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Literal
 
 from auditor.domain import auditctl_grammar as grammar
 from auditor.domain.audit_statement import format_field
 from auditor.model.facts import AuditField, AuditRule
+from auditor.model.records import record
 
 SOCKET_SYSCALLS = (
     "socket", "socketpair", "bind", "connect", "listen", "accept", "accept4", "getsockname", "getpeername",
@@ -49,7 +50,7 @@ TASK_NEVER_NOTE = "a never rule on the task list turns syscall auditing off for 
 Status = Literal["covered", "shadowed", "narrowed", "missing"]
 
 
-@dataclass(frozen=True)
+@record
 class Host:
     """What the rules' meaning depends on: the host's machine name (``uname -m``)."""
 
@@ -88,7 +89,7 @@ class Host:
         return paths
 
 
-@dataclass(frozen=True)
+@record
 class Path:
     syscall: str
     name: str  # the syscall the rule must select: the call itself or "socketcall"
@@ -100,7 +101,7 @@ class Path:
         return f"socketcall a0={self.call} ({self.syscall})" if self.call is not None else self.syscall
 
 
-@dataclass(frozen=True)
+@record
 class Hit:
     """A rule that decides or affects a path."""
 
@@ -110,7 +111,7 @@ class Hit:
     note: str = ""
 
 
-@dataclass(frozen=True)
+@record
 class PathVerdict:
     path: Path
     status: Status
@@ -292,7 +293,7 @@ def _in_order(hits: list[Hit]) -> tuple[Hit, ...]:
     return tuple(sorted(hits, key=lambda h: h.index))
 
 
-@dataclass(frozen=True)
+@record
 class SyscallVerdict:
     syscall: str
     covered: bool

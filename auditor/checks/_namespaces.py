@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import lru_cache
 
 from auditor.checks._platforms import platform_of
@@ -28,6 +27,7 @@ from auditor.model.facts import (
     SocketFacts,
     SysctlFacts,
 )
+from auditor.model.records import record
 
 OTHER_NAMESPACES = "listeners in other network namespaces"
 OTHER_SETTINGS = "settings of other network namespaces"
@@ -133,7 +133,7 @@ def coverage(snapshot: HostSnapshot, subject: str = OTHER_NAMESPACES) -> list[Ou
 
 # ---------------------------------------------------------------- exposure
 
-@dataclass(frozen=True)
+@record
 class Exposure:
     """Where a listener in a namespace can be reached from.  ``addresses`` None: judge it as if it
     were on the host (its own address); empty: only inside the namespace.  ``outward``: the names of
@@ -147,7 +147,7 @@ class Exposure:
 LOOPBACK_V4 = ipaddress.IPv4Network("127.0.0.0/8")
 
 
-@dataclass(frozen=True)
+@record
 class Localnet:
     """How far a listener on 127.0.0.0/8 reaches when route_localnet is on: the kernel then delivers
     packets addressed to 127.0.0.0/8 that arrive on the interface (ip_route_input_slow checks

@@ -14,11 +14,10 @@ The checks keep one meaning per finding on every OS; what differs is where the n
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from auditor.checks._sysctl import EphemeralPool, PoolLookup, SysctlValueError, lookup, parse_int
 from auditor.model.base import json_pointer
 from auditor.model.facts import PLATFORM_NAMES, HostSnapshot
+from auditor.model.records import record
 
 # TcpTimedWaitDelay when the registry does not set it.  Microsoft's TCP/IP registry reference
 # (Windows Server 2003 and later, "TcpTimedWaitDelay": REG_DWORD, default 0x78 = 120 seconds,
@@ -44,7 +43,7 @@ def os_name(snapshot: HostSnapshot) -> str:
     return PLATFORM_NAMES.get(snapshot.provenance.platform, snapshot.provenance.platform)
 
 
-@dataclass(frozen=True)
+@record
 class PortRange:
     """One ephemeral range of a non-Linux host and the sockets it serves."""
 
@@ -119,7 +118,7 @@ def port_ranges(snapshot: HostSnapshot) -> list[PortRange]:
                                                     None), source)]
 
 
-@dataclass(frozen=True)
+@record
 class MaxUserPort:
     value: int | None  # None: not set (no finding) or unreadable (reason)
     pointer: str | None
@@ -137,7 +136,7 @@ def max_user_port(snapshot: HostSnapshot) -> MaxUserPort:
         return MaxUserPort(None, found.pointer, f"malformed value: {exc}")
 
 
-@dataclass(frozen=True)
+@record
 class TimeWait:
     """How long a closed connection holds its port on this host, and where that comes from."""
 

@@ -5,13 +5,14 @@ where the two sources disagree."""
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from auditor.domain import netaddr
 from auditor.model.facts import HostSnapshot, Listener, NetNamespace, PublishedPort
+from auditor.model.records import record
 
 
-@dataclass(frozen=True)
+@record
 class Group:
     """One host endpoint forwarded into a container, as every source saw it."""
 

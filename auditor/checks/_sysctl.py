@@ -8,11 +8,11 @@ outcome, because a value we cannot read is evidence we could not use, never a pa
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from auditor.domain.sysctl import configured_setting, origin_order
 from auditor.model.base import json_pointer
 from auditor.model.facts import GapKind, HostSnapshot, SysctlSetting
+from auditor.model.records import record
 
 PORT_RANGE = "net.ipv4.ip_local_port_range"
 RESERVED_PORTS = "net.ipv4.ip_local_reserved_ports"
@@ -94,7 +94,7 @@ def format_ports(spans: tuple[tuple[int, int], ...]) -> str:
     return ",".join(str(lo) if lo == hi else f"{lo}-{hi}" for lo, hi in spans) or "none"
 
 
-@dataclass(frozen=True)
+@record
 class Lookup:
     """One sysctl as a check sees it: the setting and its evidence pointer, or why it is missing."""
 
@@ -130,7 +130,7 @@ def lookup(snapshot: HostSnapshot, key: str) -> Lookup:
     return Lookup(key, None, None, reason)
 
 
-@dataclass(frozen=True)
+@record
 class EphemeralPool:
     """The ports the kernel picks from for outgoing connections and unbound sockets."""
 
@@ -161,7 +161,7 @@ class EphemeralPool:
         return f"{self.low}-{self.high}, reserved {format_ports(self.reserved)}"
 
 
-@dataclass(frozen=True)
+@record
 class PoolLookup:
     """The pool, or why it cannot be known.  ``low``/``high`` are set whenever the range was read,
     even if the reserved ports were not (an upper bound on the pool is still worth something)."""

@@ -12,7 +12,7 @@ could apply gives the same verdict, that is the verdict, otherwise the listener 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import field
 from fnmatch import fnmatchcase
 from functools import cached_property, lru_cache
 from typing import Annotated, Literal
@@ -34,6 +34,7 @@ from auditor.model.check import (
     shared_json,
 )
 from auditor.model.facts import PROTOCOLS, HostSnapshot, Listener, NetNamespace, Protocol, Workload
+from auditor.model.records import record
 from auditor.model.result import Severity
 
 _PORT_RANGE = re.compile(r"^\s*([0-9]{1,5})\s*-\s*([0-9]{1,5})\s*$")
@@ -186,7 +187,7 @@ def _user_matches(pattern: str, listener: Listener, complete: bool) -> Tri:
     return _any_of(pattern, [p.user for p in listener.processes], complete)
 
 
-@dataclass(frozen=True)
+@record
 class _Place:
     """The namespace a listener is in, as exceptions select it."""
 
@@ -245,7 +246,7 @@ def _matches(match: ListenerMatch, listener: Listener, complete: bool = True, pl
     return True if all(r is True for r in results) else None
 
 
-@dataclass(frozen=True)
+@record
 class _Rule:
     label: str  # "the default allow list" / "exception 2"
     allowed: netaddr.AddressSet

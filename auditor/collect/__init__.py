@@ -11,14 +11,15 @@ What a collector may read or run, and whether runtime facts exist at all, is the
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import Any
 
 from auditor.collect.programs import SAFE_PATH
+from auditor.model.records import record
 
 
-@dataclass(frozen=True)
+@record
 class CollectContext:
     """What to collect, from which target.
 

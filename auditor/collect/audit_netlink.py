@@ -22,7 +22,6 @@ from __future__ import annotations
 import errno
 import os
 import struct
-from dataclasses import dataclass
 from typing import Iterator
 
 from auditor.collect.netlink import (
@@ -39,6 +38,7 @@ from auditor.collect.netlink import (
     next_seq,
     parse_error,
 )
+from auditor.model.records import record
 
 NETLINK_AUDIT = 9
 AUDIT_GET = 1000
@@ -125,7 +125,7 @@ class RenderError(ValueError):
     """A loaded rule that auditctl's syntax cannot carry faithfully; the message says what."""
 
 
-@dataclass(frozen=True)
+@record
 class RuleField:
     type: int
     op: int  # AUDIT_EQUAL, ... as the kernel sends it in fieldflags
@@ -133,7 +133,7 @@ class RuleField:
     text: bytes | None  # string fields only
 
 
-@dataclass(frozen=True)
+@record
 class KernelRule:
     """One ``struct audit_rule_data`` as the kernel listed it."""
 

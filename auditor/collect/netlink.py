@@ -22,11 +22,11 @@ import os
 import socket
 import struct
 import time
-from dataclasses import dataclass
 from functools import lru_cache
 from typing import Callable, Iterator
 
 from auditor.collect.parsers.proc_net import STATE_TIME_WAIT, TCP_STATES, ipv6_text
+from auditor.model.records import record
 
 NETLINK_SOCK_DIAG = 4
 SOCK_DIAG_BY_FAMILY = 20
@@ -77,7 +77,7 @@ class NetlinkError(OSError):
     """The kernel refused the request, or its reply was incomplete or malformed."""
 
 
-@dataclass(frozen=True)
+@record
 class Message:
     type: int
     flags: int
@@ -86,7 +86,7 @@ class Message:
     payload: bytes
 
 
-@dataclass(frozen=True)
+@record
 class DiagSocket:
     """One socket of a sock_diag dump."""
 

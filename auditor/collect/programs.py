@@ -14,8 +14,9 @@ import os
 import signal
 import stat
 import time
-from dataclasses import dataclass
 from typing import Any
+
+from auditor.model.records import record
 
 SAFE_PATH = ("/usr/sbin", "/usr/bin", "/sbin", "/bin")
 CLEAN_ENV = {"PATH": ":".join(SAFE_PATH), "LC_ALL": "C", "LANG": "C"}
@@ -32,7 +33,7 @@ _KNOWN_ERRORS = (
 )
 
 
-@dataclass(frozen=True)
+@record
 class CommandResult:
     argv: tuple[str, ...]
     executable: str | None  # absolute path that ran, None if none was found

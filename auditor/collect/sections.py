@@ -11,7 +11,6 @@ provenance's ``methods`` and ``lbaudit collect``'s summary all read this table;
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Callable
 
 from pydantic import BaseModel
@@ -22,9 +21,10 @@ from auditor.collect.netns import collect_netns, describe_netns, summarize_netns
 from auditor.collect.sockets import collect_sockets, describe_sockets, summarize_sockets
 from auditor.collect.sysctl import collect_sysctl, describe_sysctl, summarize_sysctl
 from auditor.model.facts import SECTIONS, AuditFacts, Gap, NamespaceFacts, SocketFacts, SysctlFacts
+from auditor.model.records import record
 
 
-@dataclass(frozen=True)
+@record
 class FactSection:
     name: str  # as checks declare it in ``needs`` and gaps name it
     model: type[BaseModel]  # the type of ``Facts.<name>``

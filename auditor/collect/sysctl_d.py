@@ -8,7 +8,6 @@ files, failing closed.
 from __future__ import annotations
 
 import stat
-from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from auditor.collect import rootfs
@@ -22,10 +21,11 @@ from auditor.domain.sysctl import (
     parse_sysctl_conf,
 )
 from auditor.model.facts import Gap, GapKind, SysctlSetting
+from auditor.model.records import record
 
 # ---------------------------------------------------------------- selecting and reading files
 
-@dataclass(frozen=True)
+@record
 class ConfigFile:
     name: str
     path: str  # as seen inside the root: "/etc/sysctl.d/99-x.conf"

@@ -45,6 +45,7 @@ from auditor.collect import CollectContext, rootfs
 from auditor.collect.sysctl_d import ConfigFile, read_persistent_sysctls, select_files
 from auditor.domain.sysctl import systemd_lines
 from auditor.model.facts import Gap, GapKind, Listener, SocketFacts
+from auditor.model.records import record
 
 # The system unit search path of systemd.unit(5), highest priority first; /lib/systemd/system is
 # where split-/usr systems (Debian up to 12) keep units, and where merged-/usr ones link /usr/lib.
@@ -90,7 +91,7 @@ class ListenValueError(ValueError):
 
 # ---------------------------------------------------------------- pure parsing
 
-@dataclass(frozen=True)
+@record
 class UnitEntry:
     section: str
     key: str
@@ -127,7 +128,7 @@ def parse_unit_file(text: str) -> list[UnitEntry]:
     return entries
 
 
-@dataclass(frozen=True)
+@record
 class ListenAddress:
     family: str  # "ipv4" or "ipv6"
     address: str
@@ -381,7 +382,7 @@ def dropin_dirs(name: str, aliases: list[str], unit_type: str = "socket") -> tup
 
 # ---------------------------------------------------------------- reading under a root
 
-@dataclass(frozen=True)
+@record
 class UnitFiles:
     """The unit names under a root (every type): which file each loads, which names are aliases,
     and which names a dependency directory links."""

@@ -23,13 +23,14 @@ from __future__ import annotations
 
 import os
 import socket
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, Union
 
 from auditor.collect import rootfs
 from auditor.collect.programs import SAFE_PATH, CommandResult, find_executable, run_command
 from auditor.errors import InputError
+from auditor.model.records import record
 
 if TYPE_CHECKING:
     from auditor.model.facts import HostSnapshot
@@ -71,7 +72,7 @@ class _FileSystemTarget:
         return run_command(argv, timeout, self.program_path)
 
 
-@dataclass(frozen=True)
+@record
 class LocalHost(_FileSystemTarget):
     """This host: its files, its ``/proc``, its programs on the safe PATH, netlink in the caller's
     network namespace."""
@@ -105,7 +106,7 @@ class LocalHost(_FileSystemTarget):
         return uname.release, uname.machine
 
 
-@dataclass(frozen=True)
+@record
 class RootDir(_FileSystemTarget):
     """An offline root directory (mounted image, container file system): configuration files only."""
 
@@ -147,7 +148,7 @@ class RootDir(_FileSystemTarget):
         return cls(given.resolve())
 
 
-@dataclass(frozen=True)
+@record
 class SnapshotFile:
     """Facts collected earlier on some host and saved (``lbaudit collect``): nothing is read from
     this host; the facts and gaps are those recorded, checked against ``pubkey`` when given."""
@@ -171,7 +172,7 @@ class SnapshotFile:
         return load_snapshot(self.path, self.pubkey)
 
 
-@dataclass(frozen=True)
+@record
 class Replay:
     """A bundle captured on a Windows or macOS host: one file per probe, parsed as native
     collection parses the same probes' outputs.  Nothing of this host is read but the bundle."""

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from auditor.domain import auditctl_grammar as grammar
 from auditor.errors import Problem
 from auditor.model.facts import AuditField, AuditRule
+from auditor.model.records import record
 
 AUDITCTL_LIST = "auditctl -l"
 RULES_D_LABEL = "/etc/audit/rules.d"
@@ -41,7 +42,7 @@ class RuleError(ValueError):
         self.keep_going = keep_going
 
 
-@dataclass(frozen=True)
+@record
 class RuleLine:
     """One line of rules text and where it came from."""
 
@@ -105,7 +106,7 @@ def _field_sort_key(item: AuditField) -> tuple[str, str, str]:
 # ---------------------------------------------------------------- one line
 
 
-@dataclass(frozen=True)
+@record
 class Statement:
     """What one line does: ``add``/``prepend``/``delete`` a rule, ``clear`` (-D), a ``control``
     (settings, -c/-i) or ``skip`` (accepted, changes no rule); ``doubts`` say what lbaudit cannot

@@ -17,9 +17,10 @@ A listener is allowed when *every* address it accepts lies inside the union of t
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass
 from functools import lru_cache
 from typing import Iterable, Union
+
+from auditor.model.records import record
 
 Network = Union[ipaddress.IPv4Network, ipaddress.IPv6Network]
 Address = Union[ipaddress.IPv4Address, ipaddress.IPv6Address]
@@ -77,7 +78,7 @@ def parse_entry(entry: str) -> tuple[Network, ...]:
     return (_unmap(network),)
 
 
-@dataclass(frozen=True)
+@record
 class AddressSet:
     """The union of the networks named by some policy entries."""
 

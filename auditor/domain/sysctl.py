@@ -31,10 +31,10 @@ running keys exactly as systemd-sysctl does.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 from auditor.model.facts import SysctlSetting
+from auditor.model.records import record
 
 SYSCTL_DIRS = ("/etc/sysctl.d", "/run/sysctl.d", "/usr/local/lib/sysctl.d", "/usr/lib/sysctl.d", "/lib/sysctl.d")
 SYSCTL_CONF = "/etc/sysctl.conf"
@@ -122,7 +122,7 @@ def is_glob(key: str) -> bool:
     return any(ch in key for ch in GLOB_CHARS)
 
 
-@dataclass(frozen=True)
+@record
 class _CharClass:
     """``[abc]``, ``[a-z]``, ``[!abc]`` (or ``[^abc]``): one character of a component."""
 
@@ -225,7 +225,7 @@ def glob_matches(pattern: str, key: str) -> bool:
 
 # ---------------------------------------------------------------- parsing (pure)
 
-@dataclass(frozen=True)
+@record
 class SysctlLine:
     key: str  # dotted form, without the "-" prefix
     value: str | None  # None: "-key" without "=", an exclusion from glob patterns

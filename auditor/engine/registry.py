@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from types import ModuleType
 
 from auditor import __version__
@@ -19,6 +19,7 @@ from auditor.errors import Problem, RegistryError
 from auditor.model.check import CheckSpec
 from auditor.model.controls import ControlCatalog
 from auditor.model.facts import PLATFORM_NAMES, SECTIONS
+from auditor.model.records import record
 from auditor.model.result import Severity
 from auditor.plugins import load_entry_points, plugins_enabled
 
@@ -26,7 +27,7 @@ CHECKS_GROUP = "lbaudit.checks"
 BUILTIN_PACKAGE = "auditor.checks"
 
 
-@dataclass(frozen=True)
+@record
 class Registry:
     checks: dict[str, CheckSpec]
     catalog: ControlCatalog

@@ -9,13 +9,14 @@ entry points.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any, Callable, Iterable
 
 from pydantic import ConfigDict, Field, JsonValue, model_validator
 
 from auditor.model.base import StrictModel, construct_complete, empty_dict, empty_list, shared_fields_set
 from auditor.model.facts import PLATFORM_NAMES, HostSnapshot, Platform, Section
+from auditor.model.records import record
 from auditor.model.result import Severity, Status, json_ready
 
 
@@ -188,7 +189,7 @@ def missing_fact(snapshot: HostSnapshot, section: str, field: str, subject: str,
 CheckFunction = Callable[[HostSnapshot, Any], Iterable[Outcome]]
 
 
-@dataclass(frozen=True)
+@record
 class CheckSpec:
     """Everything lbaudit knows about a check: `lbaudit explain` and the docs are rendered from this."""
 

@@ -31,7 +31,6 @@ from __future__ import annotations
 import os
 import stat
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -48,6 +47,7 @@ from auditor.command_files import (
     uninterrupted,
 )
 from auditor.errors import Busy, InputError
+from auditor.model.records import record
 from auditor.safeio import kind_of
 
 DOCUMENT_MODE = 0o664  # less the umask, which the kernel applies at creation; never writable by others
@@ -147,7 +147,7 @@ def resolve_target(path: Path, what: str = "output", will_create: Path | None = 
     return target, st
 
 
-@dataclass(frozen=True)
+@record
 class PlannedFile:
     role: str  # "evidence", "signature", "sarif report", "policy", ...
     path: Path  # as given
@@ -158,7 +158,7 @@ class PlannedFile:
         return self.target == other.target or (self.identity is not None and self.identity == other.identity)
 
 
-@dataclass(frozen=True)
+@record
 class InputTree:
     """A directory a run reads as a whole, an offline image's root (``--root``, ``root:DIR``): no
     output may be written anywhere inside it.  The image is somebody else's system under audit, and

@@ -11,7 +11,8 @@ from __future__ import annotations
 import ipaddress
 import re
 import sys
-from dataclasses import dataclass
+
+from auditor.model.records import record
 
 # TCP states as numbered by the kernel (include/net/tcp_states.h).  UDP reuses them:
 # an unconnected UDP socket is CLOSE, a connected one ESTABLISHED.
@@ -72,7 +73,7 @@ def read_decimal(text: str, what: str, maximum: int, *, signed: bool = False) ->
     return value
 
 
-@dataclass(frozen=True)
+@record
 class ProcNetSocket:
     """One row of /proc/net/{tcp,tcp6,udp,udp6}."""
 
@@ -153,7 +154,7 @@ def parse_proc_net(text: str, byteorder: str = sys.byteorder) -> list[ProcNetSoc
     return rows
 
 
-@dataclass(frozen=True)
+@record
 class SctpEndpoint:
     """One row of /proc/net/sctp/eps: an SCTP endpoint and every local address it is bound to."""
 

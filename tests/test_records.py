@@ -1,0 +1,183 @@
+"""``@record`` behaves as ``@dataclass(frozen=True)`` (auditor/model/records.py, issue 16): each class
+shape lbaudit uses is declared twice, once with each, and every observable is compared."""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import pickle
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import pytest
+
+from auditor.model.records import record
+
+
+def _shapes(decorate: Any) -> dict[str, type]:
+    @decorate
+    class Plain:
+        """Required fields only."""
+
+        name: str
+        port: int
+
+    @decorate
+    class Defaults:
+        """Defaults, a default factory, a field out of compare/hash/repr, a ClassVar, init=False."""
+
+        LIMIT: ClassVar[int] = 3
+        name: str
+        port: int = 0
+        tags: tuple[str, ...] = field(default_factory=tuple)
+        notes: list[str] = field(default_factory=list, hash=False)
+        hidden: str = field(default="x", compare=False, repr=False)
+        kind: str = field(default="local", init=False)
+        made: tuple[int, ...] = field(default_factory=tuple, init=False)
+        only_hash: int = field(default=1, compare=False, hash=True)
+
+    @decorate
+    class PostInit:
+        """__post_init__ runs after the fields are set (and may set more through object.__setattr__)."""
+
+        text: str
+        length: int = field(default=0, init=False)
+
+        def __post_init__(self) -> None:
+            object.__setattr__(self, "length", len(self.text))
+
+    @decorate
+    class OwnMethods:
+        """A class's own __eq__ and __repr__ are kept (and its __hash__ made from the fields)."""
+
+        a: int
+        b: int = 2
+
+        def __eq__(self, other: object) -> bool:
+            return isinstance(other, OwnMethods) and self.a == other.a
+
+        def __repr__(self) -> str:
+            return f"<{self.a}>"
+
+    @decorate
+    class OwnHash:
+        """A class's own __hash__ is kept."""
+
+        a: int
+
+        def __hash__(self) -> int:
+            return 7
+
+    @decorate
+    class Empty:
+        """No fields at all."""
+
+    @decorate
+    class Undocumented:
+        name: str
+        port: int = 0
+
+    return {"Plain": Plain, "Defaults": Defaults, "PostInit": PostInit, "OwnMethods": OwnMethods,
+            "OwnHash": OwnHash, "Empty": Empty, "Undocumented": Undocumented}
+
+
+RECORDS, DATACLASSES = _shapes(record), _shapes(dataclass(frozen=True))
+ARGUMENTS: dict[str, list[tuple[tuple[Any, ...], dict[str, Any]]]] = {
+    "Plain": [(("a", 1), {}), ((), {"name": "b", "port": 2}), (("a",), {"port": 1})],
+    "Defaults": [(("a",), {}), (("a", 1, ("t",), ["n"]), {}), (("a",), {"hidden": "y"}), (("a",), {"only_hash": 5})],
+    "PostInit": [(("abc",), {})],
+    "OwnMethods": [((1,), {}), ((1, 3), {})],
+    "OwnHash": [((1,), {})],
+    "Empty": [((), {})],
+    "Undocumented": [(("a",), {})],
+}
+BAD_CALLS = [(), ("a", 1, 2, 3, 4, 5, 6, 7, 8), ("a",)]
+
+
+def _observed(cls: type, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+    made = cls(*args, **kwargs)
+    twin = cls(*args, **kwargs)
+    seen = {
+        "repr": repr(made).replace(".<locals>._shapes.<locals>", ""),
+        "eq": made == twin, "ne": made != twin, "eq_other": made == object(), "hash": hash(made), "hash_equal": hash(made) == hash(twin),
+        "fields": [(f.name, f.init, f.repr, f.compare, f.hash) for f in dataclasses.fields(made)],
+        "asdict": dataclasses.asdict(made), "astuple": dataclasses.astuple(made),
+        "vars": vars(made), "match_args": getattr(cls, "__match_args__", None),
+        "signature": str(inspect.signature(cls)), "doc": cls.__doc__,
+        "params": (cls.__dataclass_params__.init, cls.__dataclass_params__.repr,  # type: ignore[attr-defined]
+                   cls.__dataclass_params__.eq, cls.__dataclass_params__.frozen),  # type: ignore[attr-defined]
+    }
+    for name in [f.name for f in dataclasses.fields(made)] + ["other"]:
+        with pytest.raises(dataclasses.FrozenInstanceError) as assigned:
+            setattr(made, name, 1)
+        with pytest.raises(dataclasses.FrozenInstanceError) as deleted:
+            delattr(made, name)
+        seen[f"frozen {name}"] = (str(assigned.value), str(deleted.value))
+    if dataclasses.fields(made) and dataclasses.fields(made)[0].init:
+        first = dataclasses.fields(made)[0].name
+        seen["replace"] = vars(dataclasses.replace(made, **{first: args[0] if args else kwargs[first]}))
+    return seen
+
+
+@pytest.mark.parametrize("shape", sorted(ARGUMENTS))
+def test_a_record_is_what_a_frozen_dataclass_is(shape) -> None:
+    for args, kwargs in ARGUMENTS[shape]:
+        assert _observed(RECORDS[shape], args, kwargs) == _observed(DATACLASSES[shape], args, kwargs)
+
+
+@pytest.mark.parametrize("shape", sorted(ARGUMENTS))
+def test_a_record_refuses_the_calls_a_frozen_dataclass_refuses(shape) -> None:
+    for args in BAD_CALLS:
+        with pytest.raises(TypeError) as dataclass_error:
+            DATACLASSES[shape](*args, nonesuch=1)
+        with pytest.raises(TypeError) as record_error:
+            RECORDS[shape](*args, nonesuch=1)
+        assert str(record_error.value) == str(dataclass_error.value)
+
+
+def test_records_equal_by_class_and_fields_and_hash_by_the_hashed_fields() -> None:
+    Defaults = RECORDS["Defaults"]
+    assert Defaults("a", hidden="x") == Defaults("a", hidden="y")  # compare=False
+    assert Defaults("a", only_hash=1) == Defaults("a", only_hash=2)  # compare=False, hash=True
+    # hashed: the compared fields but notes (hash=False), and only_hash (hash=True), in field order
+    assert hash(Defaults("a", only_hash=2)) == hash(("a", 0, (), "local", (), 2))
+    assert {Defaults("a"), Defaults("a")} == {Defaults("a")}
+    assert RECORDS["Plain"]("a", 1) != DATACLASSES["Plain"]("a", 1)  # another class, however alike
+    assert Defaults("a").notes is not Defaults("a").notes  # a factory per instance
+    assert RECORDS["OwnHash"](1).__hash__() == 7
+
+
+@record
+class Pickled:
+    """A module-level record, as lbaudit's are."""
+
+    name: str
+    port: int = 0
+
+
+def test_a_record_pickles_and_its_init_reads_its_module() -> None:
+    assert pickle.loads(pickle.dumps(Pickled("a", 1))) == Pickled("a", 1)
+    assert Pickled.__init__.__globals__ is globals()
+    assert Pickled.__init__.__qualname__ == "Pickled.__init__"
+
+
+def test_record_refuses_what_it_would_not_do_as_a_dataclass() -> None:
+    @dataclass(frozen=True)
+    class Base:
+        a: int
+
+    with pytest.raises(TypeError, match="dataclass bases"):
+        @record
+        class Derived(Base):
+            b: int
+
+    with pytest.raises(TypeError, match="kw_only"):
+        @record
+        class KeywordOnly:
+            a: int = field(kw_only=True)
+
+    with pytest.raises(TypeError, match="follows default argument"):
+        @record
+        class Misordered:
+            a: int = 0
+            b: int
