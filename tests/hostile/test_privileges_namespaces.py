@@ -133,31 +133,19 @@ def _by_subject(findings: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 # ---------------------------------------------------------------- a thread alone in a namespace
 
 
+# before: the thread's namespace was never found, nothing judged in it (exit 0, or 3 where something
+# else was not seen); the leaderless one, once found, had "owner unknown": /proc/PID/fd is the
+# exited leader's, empty.
 @pytest.mark.live  # discovers every network namespace of this host
-def test_a_namespace_only_one_thread_is_in_is_found_and_its_wildcard_listener_fails(tmp_path):
+@pytest.mark.parametrize("listener", [THREAD_LISTENER, LEADERLESS_LISTENER], ids=["one-thread", "leader-exited"])
+def test_a_namespace_only_threads_are_in_is_found_and_its_wildcard_listener_fails(tmp_path, listener):
     require_root()
-    process, port, inode = _start(THREAD_LISTENER)
+    process, port, inode = _start(listener)
     try:
         code, findings = _evaluate(_policy(tmp_path, port), tmp_path)
     finally:
         _stop(process)
     mine = [f for f in findings if f["subject"].startswith(f"tcp 0.0.0.0:{port} ")]
-    # before: nothing, the namespace was never found
-    assert [(f["status"], f["subject"].split(" pid ", 1)[1]) for f in mine] == [
-        ("fail", f"{process.pid} in netns net:[{inode}]")]
-    assert code == 1  # before: 0 (or 3 where something else was not seen)
-
-
-@pytest.mark.live  # discovers every network namespace of this host
-def test_a_namespace_whose_process_leader_exited_is_still_found_through_its_threads(tmp_path):
-    require_root()
-    process, port, inode = _start(LEADERLESS_LISTENER)
-    try:
-        code, findings = _evaluate(_policy(tmp_path, port), tmp_path)
-    finally:
-        _stop(process)
-    mine = [f for f in findings if f["subject"].startswith(f"tcp 0.0.0.0:{port} ")]
-    # before: nothing (and, once found, "owner unknown": /proc/PID/fd is the exited leader's, empty)
     assert [(f["status"], f["subject"].split(" pid ", 1)[1]) for f in mine] == [
         ("fail", f"{process.pid} in netns net:[{inode}]")]
     assert code == 1
