@@ -344,7 +344,7 @@ def _other_os(snapshot: HostSnapshot, params: EphemeralRangeParams) -> list[Outc
 @check(
     name="net.ephemeral_port_range",
     title="Ephemeral port pool is large enough, sanely bounded and free of services",
-    version="1.3.0",
+    version="1.4.0",
     needs=["sysctl", "sockets"],
     platforms=["linux", "windows", "macos"],
     uses=["netns"],
@@ -387,7 +387,8 @@ excludedportrange protocol=tcp|udp: Hyper-V, WSL and Docker reserve blocks of th
 never handed out: they are subtracted from its pool, and a listener on one does not collide; when
 the exclusions could not be read, the pool is not reviewed and a listener inside the range is not
 reviewed.  The legacy MaxUserPort registry value,
-when set, is judged as the range 1025-MaxUserPort it meant before Windows Vista.  macOS uses
+when set, is judged as the range 1025-MaxUserPort it meant before Windows Vista; a value outside
+its documented 5000-65534 is not_reviewed (what the stack then uses is not documented).  macOS uses
 net.inet.ip.portrange.first-last (default 49152-65535) for every protocol and family; first above
 last is the same ports counted down (BSD's port allocation), so the range is last-first.
 
