@@ -344,7 +344,7 @@ def _other_os(snapshot: HostSnapshot, params: EphemeralRangeParams) -> list[Outc
 @check(
     name="net.ephemeral_port_range",
     title="Ephemeral port pool is large enough, sanely bounded and free of services",
-    version="1.4.0",
+    version="1.5.0",
     needs=["sysctl", "sockets"],
     platforms=["linux", "windows", "macos"],
     uses=["netns"],
@@ -395,6 +395,11 @@ last is the same ports counted down (BSD's port allocation), so the range is las
 Each network namespace has its own values (a new namespace starts from the kernel defaults, not
 the host's sysctl.d): every other namespace's settings are judged on findings of their own, named
 `... in netns N`.
+
+Configured values are read as the kernel reads a /proc/sys write: `0x` hex and `0`-prefixed octal
+(`010000` is 4096), any white space between low and high, and a reserved-port list with no white
+space inside it (`8080, 9000` is refused whole: EINVAL) and at most a trailing comma; a value the
+kernel refuses leaves the findings that need it not_reviewed.
 
 An offline image is judged on the range its configuration sets only when the kernel takes it at
 boot: a low end below 1, or below ip_unprivileged_port_start at the moment it is written (1024,

@@ -110,11 +110,11 @@ def _sysctl_int(snapshot: HostSnapshot, key: str) -> tuple[int | None, Outcome |
     if found.setting is None:
         return None, not_reviewed(subject, found.missing_reason or f"{key} was not collected"), []
     evidence = [found.pointer] if found.pointer else []
+    configured = _sysctl.is_configured(found)
     try:
-        value = _sysctl.parse_int(key, found.setting.value)
+        value = _sysctl.parse_kernel_int(key, found.setting.value, configured)
     except _sysctl.SysctlValueError as exc:
         return None, not_reviewed(subject, f"malformed value: {exc}", evidence=evidence), evidence
-    configured = (found.pointer or "").startswith("/facts/sysctl/persistent")
     refused = _refused(key, value, found.setting.origin or "", configured)
     if refused is not None:
         return None, not_reviewed(subject, refused, evidence=evidence), evidence
@@ -272,7 +272,7 @@ def _other_os(snapshot: HostSnapshot, params: TimeWaitParams) -> list[Outcome]:
 @check(
     name="net.time_wait",
     title="TIME_WAIT settings leave headroom in the ephemeral port pool",
-    version="1.3.0",
+    version="1.4.0",
     needs=["sysctl", "sockets"],
     platforms=["linux", "windows", "macos"],
     uses=["netns"],
@@ -326,6 +326,7 @@ Each network namespace has its own values (a new namespace starts from the kerne
 the host's sysctl.d): every other namespace's settings are judged on findings of their own, named
 `... in netns N`.
 
+Values are read as the kernel reads them (`0x` hex, `0`-prefixed octal: `0100000` is 32,768).
 A value the kernel refuses (EINVAL) is never judged as written: tcp_tw_reuse outside 0-2,
 tcp_max_tw_buckets outside a C int, tcp_fin_timeout whose seconds x HZ overflow an int (up to
 2,147,483 s is taken on every HZ).  An offline image's boot then keeps the kernel default, which
