@@ -28,6 +28,9 @@ WINDOWS_TIME_WAIT_SOURCE = ("TcpTimedWaitDelay is not set, so the Windows defaul
                             "TCP/IP registry reference, Windows Server 2003 and later: 0x78)")
 # The range MaxUserPort bounded before Windows Vista: 1025 up to it (KB 929851).
 MAX_USER_PORT_LOW = 1025
+# MaxUserPort's documented valid range (REG_DWORD 5000-65534, KB 196271 and the TCP/IP registry
+# reference); what the stack does with another value (clamped? the default 5000?) is not documented.
+MAX_USER_PORT_RANGE = (5000, 65534)
 MACOS_FIRST = "net.inet.ip.portrange.first"
 MACOS_LAST = "net.inet.ip.portrange.last"
 MACOS_MSL = "net.inet.tcp.msl"
@@ -131,9 +134,16 @@ def max_user_port(snapshot: HostSnapshot) -> MaxUserPort:
         unread = _gap_reason(snapshot, "sysctl", (), ("runtime",), ("runtime", "MaxUserPort"))
         return MaxUserPort(None, None, unread)
     try:
-        return MaxUserPort(parse_int("MaxUserPort", found.setting.value), found.pointer, None)
+        value = parse_int("MaxUserPort", found.setting.value)
     except SysctlValueError as exc:
         return MaxUserPort(None, found.pointer, f"malformed value: {exc}")
+    low, high = MAX_USER_PORT_RANGE
+    if not low <= value <= high:
+        # Judged as written, 0x1869f (99,999) passed a legacy pool of 98,975 ports that no port
+        # number can hold, where the stack may well use its default 1025-5000.
+        return MaxUserPort(None, found.pointer, f"MaxUserPort = {value} is outside the range Windows documents "
+                                                f"({low}-{high}); what range the stack then uses is not documented")
+    return MaxUserPort(value, found.pointer, None)
 
 
 @record

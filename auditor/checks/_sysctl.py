@@ -38,46 +38,90 @@ class SysctlValueError(ValueError):
         self.value = value
 
 
-def _port(key: str, value: str, token: str) -> int:
-    if not re.fullmatch(r"[0-9]{1,10}", token):  # bounded: int() of 5000 digits raises
-        raise SysctlValueError(key, value, f"{token!r} is not a port number")
-    port = int(token)
+# A number as the kernel reads a /proc/sys write (proc_get_long: simple_strtoul with base 0): "0x"
+# and hex digits, a leading 0 and octal digits, else decimal.  systemd-sysctl and sysctl(8) write a
+# configured value as it is written, so ``010000`` in an image's sysctl.d is 4096 on the booted host
+# (checked on Linux 6.18: "010000 060000" reads back 4096 24576, "0x2710" 10000, "08080" is EINVAL).
+# Running values are what the kernel prints, in decimal: another form there was not printed by it
+# (a corrupt or edited snapshot) and is refused.  Bounded: int() of 5000 digits raises.
+_KERNEL_NUMBER = re.compile(r"0[xX][0-9a-fA-F]{1,16}|0[0-7]{0,22}|[1-9][0-9]{0,19}")
+_PRINTED_NUMBER = re.compile(r"[0-9]{1,20}")
+
+
+def kernel_number(key: str, value: str, token: str, what: str = "a number", configured: bool = True) -> int:
+    """``token`` as the kernel reads a write of it (``configured``), or as it prints a running value
+    (decimal); SysctlValueError where the kernel answers EINVAL, or would never print it."""
+    if not configured:
+        if not _PRINTED_NUMBER.fullmatch(token):
+            raise SysctlValueError(key, value, f"{token!r} is not {what} (a running value is printed in decimal)")
+        return int(token)
+    if not _KERNEL_NUMBER.fullmatch(token):
+        raise SysctlValueError(key, value, f"{token!r} is not {what} the kernel reads (decimal, 0x hex or "
+                                           f"0-prefixed octal)")
+    if token[:2] in ("0x", "0X"):
+        return int(token[2:], 16)
+    return int(token, 8) if token.startswith("0") else int(token)
+
+
+def _port(key: str, value: str, token: str, configured: bool) -> int:
+    port = kernel_number(key, value, token, "a port number", configured)
     if port > 65535:
         raise SysctlValueError(key, value, f"{port} is not a port number (0-65535)")
     return port
 
 
 def parse_int(key: str, value: str) -> int:
+    """A decimal integer, as Windows and macOS tools print them (Linux: :func:`parse_kernel_int`)."""
     text = value.strip()
     if not re.fullmatch(r"-?[0-9]{1,20}", text):  # a kernel int is at most 64 bits
         raise SysctlValueError(key, value, "expected an integer")
     return int(text)
 
 
-def parse_port_range(value: str, key: str = PORT_RANGE) -> tuple[int, int]:
-    """``"32768 60999"`` (the kernel separates them with a tab) -> ``(32768, 60999)``."""
+def parse_kernel_int(key: str, value: str, configured: bool = True) -> int:
+    """A Linux integer sysctl as the kernel reads it (proc_get_long): an optional ``-``, then a
+    :func:`kernel_number`; ``0100000`` is 32768, not 100000."""
+    text = value.strip()
+    negative = text.startswith("-")
+    try:
+        number = kernel_number(key, value, text[1:] if negative else text, configured=configured)
+    except SysctlValueError:
+        raise SysctlValueError(key, value, "expected an integer (decimal, 0x hex or 0-prefixed octal)") from None
+    return -number if negative else number
+
+
+def parse_port_range(value: str, key: str = PORT_RANGE, configured: bool = False) -> tuple[int, int]:
+    """``"32768 60999"`` (the kernel separates them with a tab) -> ``(32768, 60999)``; any run of
+    white space separates them, and each is read as the kernel reads it (``010000`` is 4096)."""
     tokens = value.split()
     if len(tokens) != 2:
         raise SysctlValueError(key, value, "expected two port numbers, low and high")
-    return _port(key, value, tokens[0]), _port(key, value, tokens[1])
+    return _port(key, value, tokens[0], configured), _port(key, value, tokens[1], configured)
 
 
-def parse_port_list(value: str, key: str = RESERVED_PORTS) -> tuple[tuple[int, int], ...]:
+def parse_port_list(value: str, key: str = RESERVED_PORTS, configured: bool = False) -> tuple[tuple[int, int], ...]:
     """``"8080,9000-9010"`` -> ``((8080, 8080), (9000, 9010))``; empty means no reserved port.
 
-    Ranges are returned sorted and merged, so overlapping entries are not counted twice.
+    Read as the kernel reads it (proc_do_large_bitmap): numbers as :func:`kernel_number`, one
+    trailing comma taken, and no white space inside the list (``8080, 9000`` is EINVAL, so an image
+    that writes it boots with no port reserved).  Ranges are returned sorted and merged, so
+    overlapping entries are not counted twice.
     """
     text = value.strip()
     if not text:
         return ()
+    if any(ch.isspace() for ch in text):
+        raise SysctlValueError(key, value, "the kernel refuses white space inside the list (EINVAL)")
     spans: list[tuple[int, int]] = []
-    for item in text.split(","):
-        item = item.strip()
+    items = text.split(",")
+    if len(items) > 1 and items[-1] == "":
+        items.pop()  # "8080,9000," is taken as "8080,9000"
+    for item in items:
         if not item:
             raise SysctlValueError(key, value, "empty item in the comma-separated list")
         low_text, dash, high_text = item.partition("-")
-        low = _port(key, value, low_text.strip())
-        high = _port(key, value, high_text.strip()) if dash else low
+        low = _port(key, value, low_text, configured)
+        high = _port(key, value, high_text, configured) if dash else low
         if low > high:
             raise SysctlValueError(key, value, f"range {item!r} runs backwards")
         spans.append((low, high))
@@ -130,6 +174,11 @@ def lookup(snapshot: HostSnapshot, key: str) -> Lookup:
     return Lookup(key, None, None, reason)
 
 
+def is_configured(found: Lookup) -> bool:
+    """Whether the value is a configured one (written to /proc/sys at boot), not a running one."""
+    return (found.pointer or "").startswith("/facts/sysctl/persistent")
+
+
 @record
 class EphemeralPool:
     """The ports the kernel picks from for outgoing connections and unbound sockets."""
@@ -178,7 +227,7 @@ def ephemeral_pool(snapshot: HostSnapshot) -> PoolLookup:
     if port_range.setting is None:
         return PoolLookup(None, None, None, None, port_range.missing_reason)
     try:
-        low, high = parse_port_range(port_range.setting.value)
+        low, high = parse_port_range(port_range.setting.value, configured=is_configured(port_range))
     except SysctlValueError as exc:
         return PoolLookup(None, None, None, port_range.pointer, f"malformed value: {exc}")
     refused = _refused_at_boot(snapshot, port_range.setting, low, high)
@@ -190,7 +239,7 @@ def ephemeral_pool(snapshot: HostSnapshot) -> PoolLookup:
     if reserved.setting is None:
         return PoolLookup(None, low, high, port_range.pointer, reserved.missing_reason)
     try:
-        spans = parse_port_list(reserved.setting.value)
+        spans = parse_port_list(reserved.setting.value, configured=is_configured(reserved))
     except SysctlValueError as exc:
         return PoolLookup(None, low, high, port_range.pointer, f"malformed value: {exc}")
     evidence = tuple(p for p in (port_range.pointer, reserved.pointer) if p)
@@ -217,7 +266,7 @@ def _refused_at_boot(snapshot: HostSnapshot, setting: SysctlSetting, low: int, h
     configured = configured_setting(facts.persistent, UNPRIVILEGED_PORT_START)
     if configured is not None and origin_order(configured.origin) < origin_order(setting.origin):
         try:
-            value = parse_int(UNPRIVILEGED_PORT_START, configured.value)
+            value = parse_kernel_int(UNPRIVILEGED_PORT_START, configured.value)
         except SysctlValueError as exc:
             return f"whether the kernel takes {PORT_RANGE} = {setting.value} at boot is unknown: {exc}"
         # ipv4_privileged_ports() takes 0-65535 and refuses a start above the low end of the range in

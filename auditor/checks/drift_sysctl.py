@@ -52,12 +52,21 @@ class DriftSysctlParams(CheckParams):
         return sorted({dotted_key(k.strip()) for k in keys})
 
 
+# A number the kernel does not read as decimal: 0-prefixed octal ("010" is 8) or "0x" hex, and a
+# leading zero before 8 or 9 ("08080"), which it refuses.
+_NOT_DECIMAL = re.compile(r"(?<![0-9])0[0-9xX]")
+
+
 def canonical_value(value: str) -> str | tuple[tuple[int, int], ...]:
     """The form two values are compared in: whitespace runs collapsed, and port lists such as
-    ``8080,8081`` (which the kernel prints back as ``8080-8081``) as merged ranges."""
+    ``8080,8081`` (which the kernel prints back as ``8080-8081``) as merged ranges.  Only a list the
+    kernel reads as written is merged: white space inside it makes the write fail whole (EINVAL,
+    ``8080, 9000``), and ``010`` is octal 8 there, so such a list is compared as text; read as
+    decimal ranges it passed a running value the next boot does not set."""
     text = " ".join(value.split())
-    compact = text.replace(" ", "")
-    if ("," in compact or "-" in compact) and _SPANS.fullmatch(compact):
+    compact = text
+    if (("," in compact or "-" in compact) and _SPANS.fullmatch(compact)
+            and not _NOT_DECIMAL.search(compact)):
         spans = sorted(
             (int(lo), int(hi or lo)) for lo, _, hi in (item.partition("-") for item in compact.split(","))
         )
@@ -102,7 +111,7 @@ def _compare(key: str, running: SysctlSetting, configured: SysctlSetting, persis
 @check(
     name="drift.sysctl",
     title="Running sysctl values match what the configuration files set",
-    version="1.0.1",
+    version="1.0.2",
     needs=["sysctl"],
     params=DriftSysctlParams,
     severity=Severity.MEDIUM,
@@ -129,7 +138,9 @@ as the tool that applies them at boot reads them: systemd-sysctl, where it is in
 read /etc/sysctl.conf (only through a 99-sysctl.conf link, in that file's place); elsewhere
 `sysctl --system` reads it last.  Glob keys apply to every running key they match
 unless the key is set explicitly or excluded with `-key`.  Values are compared with whitespace
-collapsed, and port lists as ranges (8080,8081 equals 8080-8081).  A key that no configuration file
+collapsed, and port lists as ranges (8080,8081 equals 8080-8081) when the kernel reads the list as
+written: one with white space inside (EINVAL at boot) or a 0-prefixed number (octal) is compared as
+text.  A key that no configuration file
 sets is not drift (its boot value is the kernel default, which lbaudit does not assume).  One finding
 per compared key; keys the configuration sets but whose running value lbaudit does not collect are
 listed in one not_applicable finding.  Offline root directories have no running values

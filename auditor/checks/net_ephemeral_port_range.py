@@ -344,7 +344,7 @@ def _other_os(snapshot: HostSnapshot, params: EphemeralRangeParams) -> list[Outc
 @check(
     name="net.ephemeral_port_range",
     title="Ephemeral port pool is large enough, sanely bounded and free of services",
-    version="1.3.0",
+    version="1.5.0",
     needs=["sysctl", "sockets"],
     platforms=["linux", "windows", "macos"],
     uses=["netns"],
@@ -387,13 +387,19 @@ excludedportrange protocol=tcp|udp: Hyper-V, WSL and Docker reserve blocks of th
 never handed out: they are subtracted from its pool, and a listener on one does not collide; when
 the exclusions could not be read, the pool is not reviewed and a listener inside the range is not
 reviewed.  The legacy MaxUserPort registry value,
-when set, is judged as the range 1025-MaxUserPort it meant before Windows Vista.  macOS uses
+when set, is judged as the range 1025-MaxUserPort it meant before Windows Vista; a value outside
+its documented 5000-65534 is not_reviewed (what the stack then uses is not documented).  macOS uses
 net.inet.ip.portrange.first-last (default 49152-65535) for every protocol and family; first above
 last is the same ports counted down (BSD's port allocation), so the range is last-first.
 
 Each network namespace has its own values (a new namespace starts from the kernel defaults, not
 the host's sysctl.d): every other namespace's settings are judged on findings of their own, named
 `... in netns N`.
+
+Configured values are read as the kernel reads a /proc/sys write: `0x` hex and `0`-prefixed octal
+(`010000` is 4096), any white space between low and high, and a reserved-port list with no white
+space inside it (`8080, 9000` is refused whole: EINVAL) and at most a trailing comma; a value the
+kernel refuses leaves the findings that need it not_reviewed.
 
 An offline image is judged on the range its configuration sets only when the kernel takes it at
 boot: a low end below 1, or below ip_unprivileged_port_start at the moment it is written (1024,

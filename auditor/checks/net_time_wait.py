@@ -75,6 +75,34 @@ class TimeWaitParams(CheckParams):
         return self
 
 
+_INT_MAX = 2**31 - 1
+# The values each sysctl's handler takes (net/ipv4/sysctl_net_ipv4.c): anything else is refused with
+# EINVAL and the value in force stays.  tcp_tw_reuse: proc_dou8vec_minmax 0-2; tcp_max_tw_buckets:
+# proc_dointvec, a C int; tcp_fin_timeout: proc_dointvec_jiffies, seconds x HZ must fit an int, so
+# up to INT_MAX / 1000 is taken on every HZ (100-1000) and above INT_MAX / 100 on none.
+_KERNEL_TAKES: dict[str, tuple[int, int, int]] = {  # key -> (lowest, highest on every HZ, highest on some HZ)
+    _sysctl.TW_REUSE: (0, 2, 2),
+    _sysctl.MAX_TW_BUCKETS: (-_INT_MAX - 1, _INT_MAX, _INT_MAX),
+    _sysctl.FIN_TIMEOUT: (-(_INT_MAX // 1000), _INT_MAX // 1000, _INT_MAX // 100),
+}
+
+
+def _refused(key: str, value: int, setting_origin: str, configured: bool) -> str | None:
+    """Why ``value`` is not what the kernel holds for ``key``: a value its handler refuses (EINVAL).
+    Configured (an offline image), the boot's write fails and the kernel keeps its default, which
+    lbaudit does not assume; judged as written it passed a limit the booted host does not have."""
+    lowest, highest, highest_some_hz = _KERNEL_TAKES[key]
+    if lowest <= value <= highest:
+        return None
+    what = (f"{key} = {value} ({setting_origin}) is refused by the kernel when the boot applies it (EINVAL), so "
+            f"the kernel keeps its own default, which lbaudit does not assume" if configured else
+            f"{key} = {value} is not a value the kernel holds")
+    if abs(value) <= highest_some_hz:
+        return (f"whether the kernel takes {key} = {value} ({setting_origin}) depends on its HZ (seconds x HZ must "
+                f"fit a C int; every HZ takes up to {highest:,}): the value in force is not known")
+    return f"{what} (it takes {lowest:,} to {highest:,})"
+
+
 def _sysctl_int(snapshot: HostSnapshot, key: str) -> tuple[int | None, Outcome | None, list[str]]:
     """The value of an integer sysctl, or the not_reviewed outcome that replaces the finding."""
     subject = f"sysctl {key}"
@@ -82,10 +110,15 @@ def _sysctl_int(snapshot: HostSnapshot, key: str) -> tuple[int | None, Outcome |
     if found.setting is None:
         return None, not_reviewed(subject, found.missing_reason or f"{key} was not collected"), []
     evidence = [found.pointer] if found.pointer else []
+    configured = _sysctl.is_configured(found)
     try:
-        return _sysctl.parse_int(key, found.setting.value), None, evidence
+        value = _sysctl.parse_kernel_int(key, found.setting.value, configured)
     except _sysctl.SysctlValueError as exc:
         return None, not_reviewed(subject, f"malformed value: {exc}", evidence=evidence), evidence
+    refused = _refused(key, value, found.setting.origin or "", configured)
+    if refused is not None:
+        return None, not_reviewed(subject, refused, evidence=evidence), evidence
+    return value, None, evidence
 
 
 def _tw_reuse(snapshot: HostSnapshot, allowed: list[int]) -> Outcome:
@@ -239,7 +272,7 @@ def _other_os(snapshot: HostSnapshot, params: TimeWaitParams) -> list[Outcome]:
 @check(
     name="net.time_wait",
     title="TIME_WAIT settings leave headroom in the ephemeral port pool",
-    version="1.2.0",
+    version="1.4.0",
     needs=["sysctl", "sockets"],
     platforms=["linux", "windows", "macos"],
     uses=["netns"],
@@ -292,6 +325,12 @@ TIME_WAIT rows of netstat -ano on Windows; the macOS probes do not capture conne
 Each network namespace has its own values (a new namespace starts from the kernel defaults, not
 the host's sysctl.d): every other namespace's settings are judged on findings of their own, named
 `... in netns N`.
+
+Values are read as the kernel reads them (`0x` hex, `0`-prefixed octal: `0100000` is 32,768).
+A value the kernel refuses (EINVAL) is never judged as written: tcp_tw_reuse outside 0-2,
+tcp_max_tw_buckets outside a C int, tcp_fin_timeout whose seconds x HZ overflow an int (up to
+2,147,483 s is taken on every HZ).  An offline image's boot then keeps the kernel default, which
+lbaudit does not assume, so that finding is not_reviewed, naming the value and the file.
 """,
 )
 def net_time_wait(snapshot: HostSnapshot, params: TimeWaitParams) -> list[Outcome]:

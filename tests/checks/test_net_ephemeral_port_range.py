@@ -60,7 +60,9 @@ def test_reserved_list_parser_merges_and_sorts():
 
 
 @pytest.mark.parametrize(("text", "words"), [
-    ("8080,", "empty item"),
+    (",8080", "empty item"),
+    ("8080,,9000", "empty item"),
+    ("8080, 9000", "white space"),
     ("9010-9000", "runs backwards"),
     ("80a", "'80a' is not a port number"),
     ("1-70000", "70000 is not a port number"),
@@ -257,7 +259,7 @@ def test_params_validation(params, words):
 
 def test_spec():
     spec = net_ephemeral_port_range
-    assert spec.needs == ("sysctl", "sockets") and spec.version == "1.3.0" and spec.uses == ("netns",)
+    assert spec.needs == ("sysctl", "sockets") and spec.version == "1.5.0" and spec.uses == ("netns",)
     assert set(spec.controls) == {"SC-5", "SC-6", "CM-6"}
     params = EphemeralRangeParams()
     assert (params.min_pool_size, params.min_low, params.max_high, params.forbid_listeners_in_range) == (16384, 1024, 65535, True)
