@@ -250,10 +250,24 @@ def _enabled_outcome(snapshot: HostSnapshot, params: SocketLoggingParams) -> Out
     enabled = snapshot.facts.audit.enabled
     if enabled is None:
         return missing_fact(snapshot, "audit", "enabled", ENABLED_SUBJECT, "the audit enabled state")
-    common = dict(observed={"enabled": enabled}, expected={"enabled": [1, 2]}, evidence=["/facts/audit/enabled"])
+    rate_limit = snapshot.facts.audit.rate_limit
+    observed: dict[str, object] = {"enabled": enabled}
+    expected: dict[str, object] = {"enabled": [1, 2]}
+    evidence = ["/facts/audit/enabled"]
+    if rate_limit is not None:
+        observed["rate_limit"], expected["rate_limit"] = rate_limit, 0
+        evidence.append("/facts/audit/rate_limit")
+    common = dict(observed=observed, expected=expected, evidence=evidence)
     if enabled in (1, 2):
         state = "on and locked until reboot" if enabled == 2 else "on"
-        return passed(ENABLED_SUBJECT, f"kernel auditing is {state} (enabled {enabled})", **common)
+        if rate_limit:
+            # past the limit the kernel drops records (audit_rate_check): selected socket events go unrecorded
+            return failed(ENABLED_SUBJECT, f"kernel auditing is {state} (enabled {enabled}), but its rate limit is "
+                                           f"{rate_limit} records a second: the kernel drops the records past it",
+                          **common)
+        limit = ("no rate limit" if rate_limit == 0
+                 else "the rate limit was not recorded in this snapshot, so records it drops are not ruled out")
+        return passed(ENABLED_SUBJECT, f"kernel auditing is {state} (enabled {enabled}), {limit}", **common)
     return failed(ENABLED_SUBJECT, f"kernel auditing is off (enabled {enabled}): no rule produces a record", **common)
 
 
@@ -418,7 +432,8 @@ loaded rules and the enabled state are read from the kernel over netlink (as roo
 that cannot be shown faithfully in auditctl's syntax counts as a line that could not be read.  A
 host without /etc/audit has no persistent rules: its persistent scope fails (an /etc/audit that
 exists but cannot be read is not_reviewed).  A rate limit other than 0 (the last -r of the
-persistent rules) fails the persistent scope: past it the kernel drops records the rules selected.
+persistent rules) fails the persistent scope, and the loaded one (auditctl -s or netlink) fails the
+enabled finding: past it the kernel drops records the rules selected.
 
 On Windows the check judges the advanced audit policy instead of auditd rules: the "Filtering
 Platform Connection" subcategory ({0CCE9226-69AE-11D9-BED3-505054503030}, found by GUID, so the
