@@ -128,6 +128,14 @@ def _causes(verdicts: list[SyscallVerdict]) -> list[str]:
     return [f"{cause}: {', '.join(labels)}" for cause, labels in causes.items()]
 
 
+def _rate_limited(value: str) -> bool:
+    """A -r value other than 0 (no limit); one that is not a number is judged as a limit."""
+    try:
+        return int(value, 0) != 0
+    except ValueError:
+        return True
+
+
 def _scope_outcome(
     snapshot: HostSnapshot, rules: list[AuditRule], field: str, subject: str, arch: str, params: SocketLoggingParams
 ) -> Outcome:
@@ -168,6 +176,16 @@ def _scope_outcome(
         if enables and enables[-1][1] == "0":
             index, _, rule = enables[-1]
             blockers.append(f"{rule.text} at {rule.origin} turns auditing off at boot")
+            evidence.add(_pointer(field, index))
+        # The last -r decides the rate limit after boot.  Past it the kernel drops records
+        # (audit_rate_check: "rate limit exceeded", only printk'd with -f 1), so a scan or a busy
+        # server's binds and connects go unrecorded: the events are selected but not kept.
+        rates = [(i, f.value, r) for i, r in enumerate(rules) if r.kind == "control"
+                 for f in r.fields if f.name == "rate_limit"]
+        if rates and _rate_limited(rates[-1][1]):
+            index, value, rule = rates[-1]
+            blockers.append(f"{rule.text} at {rule.origin} sets a rate limit of {value} records a second: "
+                            "the kernel drops the records beyond it")
             evidence.add(_pointer(field, index))
     problems = sorted(g.reason for g in snapshot.gaps if g.section == "audit" and g.path == (field, "problems"))
 
@@ -232,10 +250,24 @@ def _enabled_outcome(snapshot: HostSnapshot, params: SocketLoggingParams) -> Out
     enabled = snapshot.facts.audit.enabled
     if enabled is None:
         return missing_fact(snapshot, "audit", "enabled", ENABLED_SUBJECT, "the audit enabled state")
-    common = dict(observed={"enabled": enabled}, expected={"enabled": [1, 2]}, evidence=["/facts/audit/enabled"])
+    rate_limit = snapshot.facts.audit.rate_limit
+    observed: dict[str, object] = {"enabled": enabled}
+    expected: dict[str, object] = {"enabled": [1, 2]}
+    evidence = ["/facts/audit/enabled"]
+    if rate_limit is not None:
+        observed["rate_limit"], expected["rate_limit"] = rate_limit, 0
+        evidence.append("/facts/audit/rate_limit")
+    common = dict(observed=observed, expected=expected, evidence=evidence)
     if enabled in (1, 2):
         state = "on and locked until reboot" if enabled == 2 else "on"
-        return passed(ENABLED_SUBJECT, f"kernel auditing is {state} (enabled {enabled})", **common)
+        if rate_limit:
+            # past the limit the kernel drops records (audit_rate_check): selected socket events go unrecorded
+            return failed(ENABLED_SUBJECT, f"kernel auditing is {state} (enabled {enabled}), but its rate limit is "
+                                           f"{rate_limit} records a second: the kernel drops the records past it",
+                          **common)
+        limit = ("no rate limit" if rate_limit == 0
+                 else "the rate limit was not recorded in this snapshot, so records it drops are not ruled out")
+        return passed(ENABLED_SUBJECT, f"kernel auditing is {state} (enabled {enabled}), {limit}", **common)
     return failed(ENABLED_SUBJECT, f"kernel auditing is off (enabled {enabled}): no rule produces a record", **common)
 
 
@@ -350,7 +382,7 @@ def _bsm_class_outcome(flags: list[str], naflags: list[str] | None) -> Outcome:
 @check(
     name="audit.socket_logging",
     title="Socket syscalls are audited (loaded and persistent rules, every architecture)",
-    version="1.3.0",
+    version="1.4.0",
     needs=("audit",),
     platforms=("linux", "windows", "macos"),
     params=SocketLoggingParams,
@@ -377,7 +409,8 @@ Put the rules in a file that sorts before any never rule, e.g. /etc/audit/rules.
 
 Then load them with `augenrules --load` (a reboot is needed when the configuration is locked with
 -e 2) and check with `auditctl -l`.  Remove or narrow never rules that precede them, make sure no
--e 0 is left in rules.d, and set `-e 1` (or `-e 2`) so auditing is on.
+-e 0 is left in rules.d, and set `-e 1` (or `-e 2`) so auditing is on.  Leave the rate limit at
+`-r 0`: past a limit the kernel drops records.
 """,
     notes="""
 One finding per scope (loaded, persistent) and architecture, plus one for the enabled state.  The
@@ -398,7 +431,9 @@ line auditctl refuses, because the boot then loads less than the files say.  Wit
 loaded rules and the enabled state are read from the kernel over netlink (as root); a loaded rule
 that cannot be shown faithfully in auditctl's syntax counts as a line that could not be read.  A
 host without /etc/audit has no persistent rules: its persistent scope fails (an /etc/audit that
-exists but cannot be read is not_reviewed).
+exists but cannot be read is not_reviewed).  A rate limit other than 0 (the last -r of the
+persistent rules) fails the persistent scope, and the loaded one (auditctl -s or netlink) fails the
+enabled finding: past it the kernel drops records the rules selected.
 
 On Windows the check judges the advanced audit policy instead of auditd rules: the "Filtering
 Platform Connection" subcategory ({0CCE9226-69AE-11D9-BED3-505054503030}, found by GUID, so the

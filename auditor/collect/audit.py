@@ -98,18 +98,20 @@ def _problem_gaps(field: str, problems: list[Problem]) -> list[Gap]:
     return [Gap(section="audit", path=(field, "problems"), reason=str(p)) for p in problems]
 
 
-def _enabled(ctx: CollectContext) -> tuple[int | None, list[Gap]]:
+def _enabled(ctx: CollectContext) -> tuple[int | None, int | None, list[Gap]]:
+    """(enabled, rate limit, gaps) from ``auditctl -s``."""
     result = ctx.target.run(["auditctl", "-s"], ctx.command_timeout)
     if not result.ok:
-        return None, [_gap("enabled", result.reason)]
+        return None, None, [_gap("enabled", result.reason)]
     status, problems = audit_rules.parse_auditctl_status(result.stdout)
     enabled = audit_rules.enabled_from_status(status)
+    rate_limit = audit_rules.rate_limit_from_status(status)
     if enabled is None:
         found = status.get("enabled")
         reason = ("auditctl -s: no 'enabled' value in its output" if found is None
                   else f"auditctl -s: unexpected enabled value {found!r}")
-        return None, [_gap("enabled", reason)] + _problem_gaps("enabled", problems)
-    return enabled, []
+        return None, rate_limit, [_gap("enabled", reason)] + _problem_gaps("enabled", problems)
+    return enabled, rate_limit, []
 
 
 def _loaded(ctx: CollectContext) -> tuple[list[AuditRule] | None, list[Gap]]:
@@ -120,15 +122,15 @@ def _loaded(ctx: CollectContext) -> tuple[list[AuditRule] | None, list[Gap]]:
     return parsed.rules, _problem_gaps("loaded_rules", parsed.problems)
 
 
-def _netlink_enabled(ctx: CollectContext) -> tuple[int | None, list[Gap]]:
+def _netlink_enabled(ctx: CollectContext) -> tuple[int | None, int | None, list[Gap]]:
     try:
         status = audit_netlink.get_status(ctx.command_timeout)
     except OSError as exc:
-        return None, [_gap("enabled", f"{NETLINK_STATUS}: {audit_netlink.describe_error(exc)}")]
-    enabled = status["enabled"]
+        return None, None, [_gap("enabled", f"{NETLINK_STATUS}: {audit_netlink.describe_error(exc)}")]
+    enabled, rate_limit = status["enabled"], status.get("rate_limit")
     if enabled not in (0, 1, 2):
-        return None, [_gap("enabled", f"{NETLINK_STATUS}: unexpected enabled value {enabled}")]
-    return enabled, []
+        return None, rate_limit, [_gap("enabled", f"{NETLINK_STATUS}: unexpected enabled value {enabled}")]
+    return enabled, rate_limit, []
 
 
 def loaded_from_kernel_rules(
@@ -171,15 +173,15 @@ def _netlink_loaded(ctx: CollectContext) -> tuple[list[AuditRule] | None, list[G
     return rules, _problem_gaps("loaded_rules", problems)
 
 
-def _runtime(ctx: CollectContext) -> tuple[str, int | None, list[AuditRule] | None, list[Gap]]:
+def _runtime(ctx: CollectContext) -> tuple[str, int | None, int | None, list[AuditRule] | None, list[Gap]]:
     """Enabled state and loaded rules: from auditctl when it is installed, else over netlink."""
     if ctx.target.find_program("auditctl") is not None:
         source, read_enabled, read_loaded = RUNTIME_AUDITCTL, _enabled, _loaded
     else:
         source, read_enabled, read_loaded = RUNTIME_NETLINK, _netlink_enabled, _netlink_loaded
-    enabled, gaps = read_enabled(ctx)
+    enabled, rate_limit, gaps = read_enabled(ctx)
     loaded, found = read_loaded(ctx)
-    return source, enabled, loaded, gaps + found
+    return source, enabled, rate_limit, loaded, gaps + found
 
 
 def config_dir_exists(ctx: CollectContext) -> bool | None:
@@ -257,10 +259,10 @@ def collect_audit(ctx: CollectContext) -> tuple[AuditFacts | None, list[Gap]]:
     gaps: list[Gap] = []
     runtime_source: str | None = None
     if ctx.target.runtime:
-        runtime_source, enabled, loaded, found = _runtime(ctx)
+        runtime_source, enabled, rate_limit, loaded, found = _runtime(ctx)
         gaps += found
     else:
-        enabled, loaded = None, None
+        enabled, rate_limit, loaded = None, None, None
         gaps += [_gap(f, OFFLINE_REASON, GapKind.NOT_APPLICABLE) for f in ("enabled", "loaded_rules")]
     exists = config_dir_exists(ctx)
     if exists is False:
@@ -269,7 +271,7 @@ def collect_audit(ctx: CollectContext) -> tuple[AuditFacts | None, list[Gap]]:
         persistent, source, found = _persistent(ctx)
         gaps += found
     facts = AuditFacts(
-        enabled=enabled, loaded_rules=loaded, persistent_rules=persistent, persistent_source=source,
+        enabled=enabled, rate_limit=rate_limit, loaded_rules=loaded, persistent_rules=persistent, persistent_source=source,
         runtime_source=runtime_source, config_dir_exists=exists, machine=_machine(ctx),
     )
     return facts, gaps

@@ -78,6 +78,12 @@ def parse_auditctl_status(text: str) -> tuple[dict[str, str], list[Problem]]:
     return status, problems
 
 
+def rate_limit_from_status(status: dict[str, str]) -> int | None:
+    """The rate limit in records a second (0: none); None when absent or not a number."""
+    value = status.get("rate_limit", "").split(" ")[0]
+    return int(value) if value.isascii() and value.isdigit() and len(value) <= 10 and int(value) < 2**32 else None
+
+
 def enabled_from_status(status: dict[str, str]) -> int | None:
     """0 off, 1 on, 2 on and locked; None when absent or not one of those."""
     value = status.get("enabled", "").split(" ")[0]

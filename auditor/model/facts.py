@@ -394,6 +394,9 @@ class AuditFacts(StrictModel):
     windows: WindowsAuditPolicy | None = None  # Windows: the advanced audit policy (auditpol)
     macos: MacosAudit | None = None  # macOS: audit(4)
     enabled: Literal[0, 1, 2] | None = None  # 0 off, 1 on, 2 on and locked (auditctl -s)
+    # the kernel's rate limit in records a second (auditctl -s or netlink), 0 none: past it the
+    # kernel drops records; None when not read (offline, or a snapshot written before lbaudit read it)
+    rate_limit: int | None = Field(None, ge=0, le=2**32 - 1)
     loaded_rules: list[AuditRule] | None = None  # auditctl -l
     persistent_rules: list[AuditRule] | None = None  # what is loaded at boot
     persistent_source: str | None = None  # "/etc/audit/rules.d (augenrules)" or "/etc/audit/audit.rules"
