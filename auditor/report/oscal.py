@@ -32,7 +32,7 @@ from auditor.model.controls import oscal_control_id
 from auditor.model.evidence import Evidence
 from auditor.model.result import ControlResult, Finding, Status
 from auditor.report import ReportContext, Reporter
-from auditor.report._shared import end_of_day, evidence_reference, evidence_sha256, utc_timestamp
+from auditor.report._shared import end_of_day, evidence_reference, evidence_sha256, path_uri, utc_timestamp
 
 OSCAL_VERSION = "1.1.2"
 # Namespace of lbaudit's own props; core OSCAL props (no ns) are used where OSCAL defines the name.
@@ -67,7 +67,7 @@ def _prop(name: str, value: object, *, core: bool = False) -> dict:
 
 def _uri(path: str) -> str:
     """A file path as a URI reference (spaces and the like percent-encoded)."""
-    return quote(path, safe="/:@!$&'()*+,;=-._~")
+    return path_uri(path)
 
 
 def _pointer_uri(reference: str, pointer: str) -> str:
