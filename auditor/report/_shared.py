@@ -10,6 +10,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import date, datetime, time, timezone
+from urllib.parse import quote
 
 from auditor.model.base import canonical_json
 from auditor.model.evidence import Evidence
@@ -62,3 +63,14 @@ def rule_source(source: str) -> SourceLine:
     if sep and line.isdigit() and int(line) >= 1:
         return SourceLine(path, int(line))
     return SourceLine(source, None)
+
+
+# RFC 3986 path characters a URI reference may carry as they are, minus ":" : in a relative
+# reference's first segment a colon makes the text before it a scheme ("corp:v2.yaml" would name a
+# resource of scheme "corp", "C:/policies/corp.yaml" one of scheme "c"), so it is percent-encoded.
+_PATH_SAFE = "/@!$&'()*+,;=-._~"
+
+
+def path_uri(path: str) -> str:
+    """A file path as a URI reference: percent-encoded, never read as a scheme."""
+    return quote(path, safe=_PATH_SAFE)

@@ -20,6 +20,10 @@
 * A rule without findings gets one ``skipped`` result saying so (lbaudit judges its controls not
   reviewed; Heimdall would call a control without results a profile error).
 * The policy's waivers of a rule are its ``waiver_data`` (several waivers of one rule in one text).
+* A run the evidence calls incomplete (exit 3) in which no result is an ``error`` (every finding
+  not applicable or not reviewed, or no enabled rule) gets one more control, ``lbaudit-run-complete``,
+  with an ``error`` result: a gate reading HDF (``saf validate threshold``) counts failed and error
+  results, and would pass a run that judged nothing (JUnit's ``lbaudit run complete`` case, likewise).
 * ``passthrough.lbaudit``: the evidence file's SHA-256, the content digest a signature covers, the
   signature state (signing key fingerprint or unsigned), the verdict, and how to verify.
 """
@@ -116,6 +120,9 @@ def _nothing_found(rule: ResolvedRule, start_time: str) -> dict:
     }
 
 
+RUN_COMPLETE_CONTROL = "lbaudit-run-complete"
+
+
 class _Export:
     def __init__(self, evidence: Evidence, context: ReportContext):
         self.ev = evidence
@@ -182,6 +189,27 @@ class _Export:
             control["waiver_data"] = waiver
         return control
 
+    def incomplete_run_control(self) -> dict:
+        result = self.ev.result
+        reasons = "; ".join(result.incomplete_reasons) or "the evidence records the run as incomplete"
+        return {
+            "id": RUN_COMPLETE_CONTROL,
+            "title": "The lbaudit run judged everything it was asked to",
+            "desc": "lbaudit could not judge this run; its verdict is incomplete, never a pass",
+            "descriptions": [{"label": "default", "data": f"verdict: {result.verdict.value} (exit {result.exit_code})"}],
+            "impact": IMPACT[result.fail_on],
+            "refs": [],
+            "tags": {"nist": [UNMAPPED_NIST], "severity": result.fail_on.value},
+            "code": json.dumps({"verdict": result.verdict.value, "exit_code": result.exit_code}, sort_keys=True),
+            "source_location": {},
+            "results": [{
+                "status": "error",
+                "code_desc": "lbaudit run complete",
+                "start_time": utc_timestamp(self.ev.run.started_at),
+                "message": reasons,
+            }],
+        }
+
     def profile(self) -> dict:
         policy = self.ev.policy
         rules = [r for r in policy.rules if r.enabled]
@@ -201,8 +229,15 @@ class _Export:
                         for source in policy.sources[1:]],
             "attributes": [{"name": r.id, "options": {"value": key_sorted(r.params)}} for r in rules],
             "groups": [{"id": path, "title": None, "controls": ids} for path, ids in groups.items()],
-            "controls": [self.control(rule) for rule in rules],
+            "controls": self.controls(rules),
         }
+
+    def controls(self, rules: list[ResolvedRule]) -> list[dict]:
+        controls = [self.control(rule) for rule in rules]
+        any_error = any(r["status"] == "error" for c in controls for r in c["results"])
+        if not self.ev.result.complete and not any_error:
+            controls.append(self.incomplete_run_control())
+        return controls
 
     def document(self) -> dict:
         ev = self.ev

@@ -32,7 +32,7 @@ from auditor.model.controls import oscal_control_id
 from auditor.model.evidence import Evidence
 from auditor.model.result import ControlResult, Finding, Status
 from auditor.report import ReportContext, Reporter
-from auditor.report._shared import end_of_day, evidence_reference, evidence_sha256, utc_timestamp
+from auditor.report._shared import end_of_day, evidence_reference, evidence_sha256, path_uri, utc_timestamp
 
 OSCAL_VERSION = "1.1.2"
 # Namespace of lbaudit's own props; core OSCAL props (no ns) are used where OSCAL defines the name.
@@ -48,8 +48,18 @@ def _stable_uuid(*parts: str) -> str:
     return str(uuid.uuid5(UUID_ROOT, "\0".join(parts)))
 
 
+def _string(value: object) -> str:
+    """A value of OSCAL's ``string`` type (``^\\S(.*\\S)?$``: not empty, one line, no white space at
+    either end): prop values, party names, the document version.  A host name, an assessor or a
+    policy version from the evidence may carry a line break or white space at an end, which would
+    make the whole document fail the schema; every run of white space reads as one space.  Blank
+    text is named as blank rather than left out."""
+    text = " ".join(str(value).split())
+    return text or "(blank)"
+
+
 def _prop(name: str, value: object, *, core: bool = False) -> dict:
-    prop = {"name": name, "value": str(value)}
+    prop = {"name": name, "value": _string(value)}
     if not core:
         prop["ns"] = NS
     return prop
@@ -57,7 +67,7 @@ def _prop(name: str, value: object, *, core: bool = False) -> dict:
 
 def _uri(path: str) -> str:
     """A file path as a URI reference (spaces and the like percent-encoded)."""
-    return quote(path, safe="/:@!$&'()*+,;=-._~")
+    return path_uri(path)
 
 
 def _pointer_uri(reference: str, pointer: str) -> str:
@@ -118,7 +128,7 @@ class _Builder:
             {
                 "uuid": self.assessor_uuid,
                 "type": "person" if self.ctx.assessor else "organization",
-                "name": self.assessor_name,
+                "name": _string(self.assessor_name),
             },
             {
                 "uuid": self.tool_party_uuid,
@@ -129,11 +139,11 @@ class _Builder:
                 "component of the result's assessment assets that the observations name as their actor.",
             },
         ]
-        parties += [{"uuid": self.approver_uuid(a), "type": "person", "name": a} for a in self.approvers()]
+        parties += [{"uuid": self.approver_uuid(a), "type": "person", "name": _string(a)} for a in self.approvers()]
         return {
             "title": f"lbaudit assessment of {self.host} against policy {policy.id} {policy.version}",
             "last-modified": utc_timestamp(self.ev.run.finished_at),
-            "version": policy.version,
+            "version": _string(policy.version),
             "oscal-version": OSCAL_VERSION,
             "props": [
                 _prop("policy-id", policy.id),
@@ -416,6 +426,18 @@ class _Builder:
             finding["related-risks"] = related_risks
         return finding
 
+    @staticmethod
+    def control_selection(reviewed: list[str]) -> dict:
+        if not reviewed:
+            # OSCAL requires at least one item in include-controls; a run with no enabled rule
+            # reviewed no control, and a selection without include-controls (or include-all) selects none.
+            return {"description": "No control: the policy has no enabled rule, so the run reviewed no control."}
+        return {
+            "description": "The controls the enabled rules of the policy map to (their checks' "
+            "controls and the rules' extra controls), as judged by the engine.",
+            "include-controls": [{"control-id": _oscal_id(c)} for c in reviewed],
+        }
+
     def result(self) -> dict:
         res = self.ev.result
         reviewed = self.reviewed_control_ids()
@@ -439,15 +461,7 @@ class _Builder:
             ],
             "remarks": f"Facts: {self.ev.snapshot.provenance.facts_trust}.",
             "local-definitions": self.local_definitions(),
-            "reviewed-controls": {
-                "control-selections": [
-                    {
-                        "description": "The controls the enabled rules of the policy map to (their checks' "
-                        "controls and the rules' extra controls), as judged by the engine.",
-                        "include-controls": [{"control-id": _oscal_id(c)} for c in reviewed],
-                    }
-                ]
-            },
+            "reviewed-controls": {"control-selections": [self.control_selection(reviewed)]},
         }
         if self.findings:
             result["observations"] = [self.observation(f) for f in self.findings]

@@ -17,7 +17,6 @@
 from __future__ import annotations
 
 import json
-from urllib.parse import quote
 
 from auditor.model.evidence import CheckRecord, Evidence
 from auditor.model.result import Finding, Severity, Status
@@ -27,6 +26,7 @@ from auditor.report._shared import (
     evidence_reference,
     evidence_sha256,
     key_sorted,
+    path_uri,
     rule_source,
     utc_timestamp,
 )
@@ -60,7 +60,7 @@ _KIND = {
 
 def _file_uri(path: str) -> str:
     """A relative path stays relative (code scanning resolves it against the repository root)."""
-    encoded = quote(path.replace("\\", "/"), safe="/:@!$&'()*+,;=-._~")
+    encoded = path_uri(path.replace("\\", "/"))
     return f"file://{encoded}" if path.startswith("/") else encoded
 
 
