@@ -285,3 +285,16 @@ def test_making_findings_drops_each_outcome_once_its_finding_is_made():
     findings = _findings(rule("a", "test.no_port"), spec, outcomes)
     assert outcomes == []
     assert [f.subject for f in findings] == subjects
+
+
+def test_nothing_judged_says_what_the_findings_are_not_that_they_are_not_applicable():
+    """The reason was "every finding is not_applicable" also for a run with no finding at all or
+    with only not_reviewed ones: every format repeated a claim the evidence does not make."""
+    from auditor.model.result import tally_run
+
+    assert tally_run([], [], Severity.INFO).incomplete_reasons == ["nothing was judged: no enabled rule, no finding"]
+    result = evaluate(policy(rule("r4", "test.audit")), snapshot(audit=None), REGISTRY, today=TODAY)
+    assert {f.status for f in result.findings} == {Status.NOT_REVIEWED}
+    assert result.incomplete_reasons[-1] == (
+        "nothing was judged: no finding passed, failed or was waived (the findings are not_reviewed)")
+    assert result.verdict == Verdict.INCOMPLETE

@@ -187,7 +187,7 @@ def tally_run(findings: Sequence[Finding], rules: Iterable[RuleScope], fail_on: 
     # A run in which nothing could be judged (every finding not_applicable) has shown nothing: a
     # release gate must not turn green on it.
     if not any(status in JUDGED_STATUSES for status, _, _, _ in kinds):
-        incomplete_reasons.append("nothing was judged: every finding is not_applicable")
+        incomplete_reasons.append(_nothing_judged({status for status, _, _, _ in kinds}))
     complete = not incomplete_reasons
     if blocking:
         verdict, code = Verdict.NON_COMPLIANT, ExitCode.NON_COMPLIANT
@@ -211,6 +211,16 @@ def tally_run(findings: Sequence[Finding], rules: Iterable[RuleScope], fail_on: 
                 for control_id, statuses in by_control.items()}
     return RunTally(by_status, failing_by_severity, len(rules), len(findings), verdict, int(code), complete,
                     incomplete_reasons, controls, silent_rules)
+
+
+def _nothing_judged(statuses: set[Status]) -> str:
+    """Why a run without a pass, failure or waiver has shown nothing, in the words its findings allow."""
+    if not statuses:
+        return "nothing was judged: no enabled rule, no finding"
+    if statuses == {Status.NOT_APPLICABLE}:
+        return "nothing was judged: every finding is not_applicable"
+    shown = ", ".join(s.value for s in STATUS_ORDER if s in statuses)
+    return f"nothing was judged: no finding passed, failed or was waived (the findings are {shown})"
 
 
 def json_ready(value: Any) -> Any:

@@ -46,7 +46,7 @@ def _statuses(document: dict) -> list[tuple[str, list[str]]]:
     (["ipv6-only"], [("ipv6-only", ["skipped"])], "nothing was judged: every finding is not_applicable"),
     (["audit-socket-calls"], [("audit-socket-calls", ["skipped"])],
      "audit-socket-calls: facts: audit: auditctl -l: permission denied (needs CAP_AUDIT_CONTROL)"),
-    ([], [], "nothing was judged: every finding is not_applicable"),
+    ([], [], "nothing was judged: no enabled rule, no finding"),
 ], ids=["all-not-applicable", "all-not-reviewed", "no-enabled-rule"])
 def test_an_incomplete_run_has_an_error_result(hdf_validator, only_rules, rule_statuses, reason):
     document, evidence = _hdf(only_rules)
