@@ -998,10 +998,10 @@ class HistoryStore:
         except InputError as exc:
             broken("evidence_invalid", str(exc))
             return 0
-        said = {"verdict": row.verdict, "policy_sha256": row.policy_sha256, "snapshot_sha256": row.snapshot_sha256,
+        said: dict[str, Any] = {"verdict": row.verdict, "policy_sha256": row.policy_sha256, "snapshot_sha256": row.snapshot_sha256,
                 "counts": {s: getattr(row, f"n_{s}") for s in t.STATUSES}, "hostname": row.hostname,
                 "machine_id": row.machine_id}
-        shown = {"verdict": evidence.result.verdict.value, "policy_sha256": evidence.policy_sha256,
+        shown: dict[str, Any] = {"verdict": evidence.result.verdict.value, "policy_sha256": evidence.policy_sha256,
                  "snapshot_sha256": evidence.facts_sha256, "counts": _counts(evidence),
                  "hostname": evidence.snapshot.provenance.hostname,
                  "machine_id": evidence.snapshot.provenance.machine_id}
