@@ -114,6 +114,9 @@ class FleetJob:
     plugins: bool = True
     snapshot_pubkey: Path | None = None
     host_html: bool = False  # also write each host's HTML report, <host>.html beside its evidence
+    # A private directory of this run in which each host name is claimed (an empty file, made with
+    # O_EXCL) before its files are written: set by evaluate_fleet, not by callers.
+    claims: Path | None = None
 
 
 @dataclass
@@ -316,6 +319,22 @@ def _host_name(host: HostInput, hostname: str | None) -> str:
     return name
 
 
+_DUPLICATE = "appears more than once in the fleet: this snapshot was not evaluated, written or recorded"
+
+
+def _claim(job: FleetJob, name: str, host: HostInput) -> None:
+    """Take ``name`` for this host in this run, or fail the host: two snapshots that name one host
+    (two files that record one host name, or a file and a directory) wrote one evidence file over
+    the other and both recorded a run of that host in the store, so the store and the evidence kept
+    whichever came last (with --jobs, by chance) although the summary said neither stands."""
+    if job.claims is None:
+        return
+    try:
+        os.close(os.open(job.claims / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        raise InputError(f"{host.snapshot}: host {name!r} {_DUPLICATE}") from None
+
+
 def evaluate_host(host: HostInput) -> HostOutcome:
     """Evaluate one host in this worker; every problem ends in the host's outcome, never a raise."""
     state = _STATE
@@ -360,6 +379,7 @@ def _evaluate_into(state: _WorkerState, host: HostInput, outcome: HostOutcome) -
                                                   pipeline.plan(state.policy, state.registry))
     outcome.hostname, outcome.machine_id = snapshot.provenance.hostname, snapshot.provenance.machine_id
     outcome.host = _host_name(host, snapshot.provenance.hostname)
+    _claim(job, outcome.host, host)
     evidence = pipeline.assess(state.policy, snapshot, state.registry, fail_on=job.fail_on, started_at=started,
                                collect_ms=collect_ms)
     del snapshot
@@ -601,10 +621,22 @@ def _outcomes(job: FleetJob, hosts: Iterator[HostInput]) -> Iterator[HostOutcome
 
 def evaluate_fleet(job: FleetJob) -> FleetSummary:
     """Evaluate every host under ``job.snapshots``; write the per-host evidence and the summaries."""
+    import shutil
+    import tempfile
+    from dataclasses import replace
+
+    check_job(job)
+    claims = Path(tempfile.mkdtemp(prefix="lbaudit-fleet-hosts-"))
+    try:
+        return _evaluate_fleet(replace(job, claims=claims))
+    finally:
+        shutil.rmtree(claims, ignore_errors=True)
+
+
+def _evaluate_fleet(job: FleetJob) -> FleetSummary:
     global _STATE
     from auditor.storage.outputs import make_out_dir
 
-    check_job(job)
     _STATE = _load_state(job)  # a bad policy is exit 2 for the whole run, before any host
     # (before the store: a run that ends here creates nothing, not even an empty store)
     hosts = discover(job.snapshots)
@@ -626,9 +658,11 @@ def evaluate_fleet(job: FleetJob) -> FleetSummary:
     outcomes = list(_outcomes(job, itertools.chain([first], hosts)))
     names = Counter(o.host for o in outcomes)
     for outcome in outcomes:
-        if names[outcome.host] > 1 and outcome.error is None:
-            # two snapshots claim one name: one evidence file replaced the other, so neither stands
-            outcome.exit_code, outcome.error = int(ExitCode.USAGE), f"host {outcome.host!r} appears {names[outcome.host]} times"
+        if names[outcome.host] > 1 and (outcome.error is None or _DUPLICATE in outcome.error):
+            # two snapshots claim one name: which of them is the host's cannot be told, so neither
+            # stands (the first to claim the name was evaluated, the others were refused: _claim)
+            outcome.exit_code = int(ExitCode.USAGE)
+            outcome.error = f"host {outcome.host!r} appears {names[outcome.host]} times"
             outcome.verdict = None  # not judged, as every host with a reason
     outcomes.sort(key=lambda o: o.host)
     from auditor.engine.evidence import policy_digest

@@ -976,6 +976,11 @@ class HistoryStore:
     def _verify_run(self, row: Any, key: Any, broken: Any) -> int:
         with self._reading() as conn:
             stored = conn.execute(sa.select(t.evidence).where(t.evidence.c.sha256 == row.evidence_sha256)).first()
+            finding_rows = [(f.finding_id, f.rule_id, f.check, f.status, f.severity, f.subject, f.controls)
+                            for f in map(_checked, conn.execute(
+                                sa.select(t.findings).where(t.findings.c.run_id == row.id)))]
+            family_rows = {(c.family, c.status): (c.count, c.day, c.host_id, c.policy_id) for c in conn.execute(
+                sa.select(t.family_counts).where(t.family_counts.c.run_id == row.id))}
         if stored is None:
             broken("evidence_missing", f"its evidence {row.evidence_sha256} is not in the store")
             return 0
@@ -993,18 +998,36 @@ class HistoryStore:
         except InputError as exc:
             broken("evidence_invalid", str(exc))
             return 0
-        said = {"verdict": row.verdict, "policy_sha256": row.policy_sha256, "snapshot_sha256": row.snapshot_sha256,
+        said: dict[str, Any] = {"verdict": row.verdict, "policy_sha256": row.policy_sha256, "snapshot_sha256": row.snapshot_sha256,
                 "counts": {s: getattr(row, f"n_{s}") for s in t.STATUSES}, "hostname": row.hostname,
                 "machine_id": row.machine_id}
-        shown = {"verdict": evidence.result.verdict.value, "policy_sha256": evidence.policy_sha256,
+        shown: dict[str, Any] = {"verdict": evidence.result.verdict.value, "policy_sha256": evidence.policy_sha256,
                  "snapshot_sha256": evidence.facts_sha256, "counts": _counts(evidence),
                  "hostname": evidence.snapshot.provenance.hostname,
                  "machine_id": evidence.snapshot.provenance.machine_id}
+        # Everything `history show`, `export`, `list`, `trend`, `diff` and `fleet report` answer from
+        # the rows rather than the evidence: an edited exit code, completeness, finding or family
+        # count, policy id or date otherwise passed verify while those commands showed the edit.
+        started = _naive_utc(evidence.run.started_at)
+        day = started.date().isoformat()
+        said.update({"exit_code": row.exit_code, "complete": bool(row.complete), "policy_id": row.policy_id,
+                     "started_at": row.started_at, "finished_at": row.finished_at, "day": row.day,
+                     "findings": sorted(finding_rows, key=repr), "family_counts": family_rows})
+        shown.update({"exit_code": evidence.result.exit_code, "complete": evidence.result.complete,
+                      "policy_id": evidence.policy.id, "started_at": started,
+                      "finished_at": _naive_utc(evidence.run.finished_at), "day": day,
+                      "findings": sorted(((f.id, f.rule_id, f.check, f.status.value, f.severity.value, f.subject,
+                                           ",".join(f.controls)) for f in evidence.result.findings), key=repr),
+                      "family_counts": {key: (n, day, row.host_id, evidence.policy.id)
+                                        for key, n in _family_counts(evidence).items()}})
         for name in said:
             if name == "hostname":
                 continue  # a host renamed since keeps its machine id; the name is the newest one
             if said[name] != shown[name]:
-                broken("record_mismatch", f"the run says {name} {said[name]!r}, its evidence {shown[name]!r}")
+                if name in ("findings", "family_counts"):
+                    broken("record_mismatch", f"its {name.replace('_', ' ')} rows differ from its evidence's")
+                else:
+                    broken("record_mismatch", f"the run says {name} {said[name]!r}, its evidence {shown[name]!r}")
         if row.signature is None:
             return 0
         from auditor.attest.signing import _message, canonical_digest
