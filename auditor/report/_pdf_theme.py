@@ -7,7 +7,6 @@ Private (leading underscore): not a reporter module (those are named in
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 
+from auditor.model.records import record
 from auditor.report._pdf_fonts import load_ttfont
 from auditor.resources import data_dir
 
@@ -31,7 +31,7 @@ PAGE_SIZES = {"a4": A4, "letter": letter}
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-@dataclass(frozen=True)
+@record
 class Theme:
     folder: Path
     title: str
@@ -100,7 +100,7 @@ def load_theme() -> Theme:
     )
 
 
-@dataclass(frozen=True)
+@record
 class Styles:
     body: ParagraphStyle
     small: ParagraphStyle

@@ -17,6 +17,7 @@ attachment.
 from __future__ import annotations
 
 # isort: off
+from auditor.model.records import record
 from auditor.report import _pdf_start  # noqa: F401 - first: imports reportlab.platypus (see there)
 # isort: on
 import base64
@@ -25,7 +26,7 @@ import hashlib
 import io
 import json
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from functools import lru_cache, partial
 from pathlib import Path
 
@@ -134,7 +135,7 @@ def renderer_id() -> str:
             f"theme {_theme_digest()}")
 
 
-@dataclass(frozen=True)
+@record
 class RenderInputs:
     """Everything a PDF attestation is rendered from besides the evidence bytes."""
 
