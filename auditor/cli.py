@@ -783,11 +783,13 @@ def run(args: list[str] | None = None, prog_name: str | None = None) -> int:
     ``sys.exit``; the tests run commands in-process through it, so both share one mapping.
     PROG_NAME is the name usage lines show (click derives it from ``sys.argv[0]`` when None)."""
     from auditor.command_files import transaction
+    from auditor.plugins import without_pydantic_plugins
 
     try:
         # One transaction per command: a command that fails part way (exit 2, 70, Ctrl-C, SIGTERM) puts
         # back every file it wrote; one that finishes (sys.exit with its verdict) keeps them all.
-        with transaction(keep_on=(SystemExit, click.exceptions.Exit)):
+        # Models validated without pydantic's plugins (and its scan of every installed distribution).
+        with without_pydantic_plugins(), transaction(keep_on=(SystemExit, click.exceptions.Exit)):
             # Without standalone mode click returns (not raises) the code of ctx.exit(n).
             return cli.main(args=args, prog_name=prog_name, standalone_mode=False,
                             default_map=_group_defaults()) or 0

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any
+from contextlib import contextmanager
+from typing import Any, Iterator
 
 from auditor.errors import RegistryError
 from auditor.model.records import record
@@ -24,6 +25,35 @@ def plugins_enabled(no_plugins: bool = False) -> bool:
     if no_plugins:
         return False
     return os.environ.get(AUTOLOAD_ENV, "").strip().lower() in _AUTOLOAD_ON
+
+
+# pydantic's own plugins (the ``pydantic`` entry-point group: validation observers such as logfire's)
+# are installed packages too.  pydantic looks them up when it builds a model's validator, the first
+# time by importing importlib.metadata and reading every installed distribution's entry points
+# (68 M instructions of `lbaudit evaluate`, 88 M of `validate`: issue 16), and reads this documented
+# variable on every lookup ("__all__": none; pydantic/plugin/_loader.py get_plugins).
+PYDANTIC_PLUGINS_ENV = "PYDANTIC_DISABLE_PLUGINS"
+
+
+@contextmanager
+def without_pydantic_plugins() -> Iterator[None]:
+    """lbaudit's models validated with no pydantic plugin, for the length of one command.
+
+    As with lbaudit's own plugins, no installed package changes (or observes) a run unasked, and no
+    command pays for the scan.  The variable is set for the command only and then put back exactly
+    as it was (unset, or the user's value), so a program calling :func:`auditor.cli.run` keeps its
+    environment; the programs lbaudit runs get a fixed minimal environment (auditor/collect/programs.py)
+    and never see it.  pydantic reads it at each lookup, not once, so it must stay set while models
+    may be built (``defer_build``: on first use, anywhere in the command)."""
+    before = os.environ.get(PYDANTIC_PLUGINS_ENV)
+    os.environ[PYDANTIC_PLUGINS_ENV] = "__all__"
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(PYDANTIC_PLUGINS_ENV, None)
+        else:
+            os.environ[PYDANTIC_PLUGINS_ENV] = before
 
 
 @record

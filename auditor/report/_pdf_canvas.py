@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import datetime, timezone
 
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfdoc
 from reportlab.pdfgen.canvas import Canvas
 
+from auditor.model.records import record
 from auditor.report._pdf_theme import FONT_NAMES, Theme
 
 # Document-information keys lbaudit adds, read back by ``lbaudit verify --pdf``.
@@ -41,7 +42,7 @@ class _AttachmentFlate(pdfdoc.PDFStreamFilterZCompress):
         return zlib.compress(text, ATTACHMENT_ZLIB_LEVEL)
 
 
-@dataclass(frozen=True)
+@record
 class PageDecor:
     theme: Theme
     header_left: str

@@ -11,7 +11,6 @@ from __future__ import annotations
 import copy
 import io
 import re
-from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Iterable
 
@@ -36,6 +35,7 @@ from reportlab.platypus import Paragraph as ReportlabParagraph
 from reportlab.platypus.paragraph import cleanBlockQuotedText, textTransformFrags
 
 from auditor.model.evidence import Evidence
+from auditor.model.records import record
 from auditor.model.result import STATUS_ORDER, Status
 from auditor.report._pdf_theme import FONT_NAMES, Styles, Theme
 from auditor.report.view import (  # noqa: F401 - value_text and the word tables are read through this module too
@@ -53,7 +53,7 @@ from auditor.report.view import (  # noqa: F401 - value_text and the word tables
 TABLE_CHUNK_ROWS = 1000
 
 
-@dataclass(frozen=True)
+@record
 class Doc:
     """Everything a section needs: the evidence, how to refer to it, and the look."""
 

@@ -7,12 +7,12 @@ Private (leading underscore): not a reporter module (those are named in
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+import json
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_LEFT
 from reportlab.lib.pagesizes import A4, letter
@@ -20,18 +20,21 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 
+from auditor.model.records import record
 from auditor.report._pdf_fonts import load_ttfont
 from auditor.resources import data_dir
 
 THEME_FILE = "attestation.yaml"
+# The shipped theme, parsed: read instead of the YAML while the YAML is byte for byte the one it was
+# parsed from (its SHA-256 is recorded), so a PDF does not import PyYAML (89 M instructions, about
+# 2% of a 5,000-finding PDF).  An edited theme file no longer matches and is parsed as YAML, as
+# before.  Regenerate after changing the shipped theme: python -m auditor.report._pdf_theme
+PARSED_THEME_FILE = "attestation.parsed.json"
 FONT_NAMES = {"regular": "lbaudit-Sans", "bold": "lbaudit-Sans-Bold", "mono": "lbaudit-Mono"}
 PAGE_SIZES = {"a4": A4, "letter": letter}
-# The shipped theme file is ours, as the control catalog is (auditor/catalog.py): libyaml's parser
-# with the same safe constructor, 1 ms where the Python parser took 7-13 ms of every PDF's start.
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-@dataclass(frozen=True)
+@record
 class Theme:
     folder: Path
     title: str
@@ -78,11 +81,40 @@ def _register_fonts(folder: Path, spec: dict[str, str]) -> dict[str, TTFont]:
     return fonts
 
 
+def _parse_yaml(text: str) -> Any:
+    import yaml  # only for a theme file that is not the shipped one (see PARSED_THEME_FILE)
+
+    # The theme file is the installation's own, as the control catalog is (auditor/catalog.py): libyaml's
+    # parser with the same safe constructor, 1 ms where the Python parser took 7-13 ms of every PDF's start.
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return yaml.load(text, Loader=loader)  # noqa: S506 - a safe loader
+
+
+def theme_values(path: Path) -> dict[str, Any]:
+    """The theme file ``path`` parsed: the values recorded beside it in PARSED_THEME_FILE when they
+    were parsed from these very bytes, else the YAML parsed now."""
+    data = path.read_bytes()
+    try:
+        parsed = json.loads((path.parent / PARSED_THEME_FILE).read_bytes())
+    except (OSError, ValueError):
+        parsed = None
+    if isinstance(parsed, dict) and parsed.get("yaml_sha256") == hashlib.sha256(data).hexdigest():
+        return dict(parsed["theme"])
+    return _parse_yaml(data.decode("utf-8")) or {}
+
+
+def parsed_theme_json(path: Path) -> str:
+    """The PARSED_THEME_FILE text for the theme file ``path`` (what ``python -m auditor.report._pdf_theme`` writes)."""
+    data = path.read_bytes()
+    return json.dumps({"yaml_sha256": hashlib.sha256(data).hexdigest(), "theme": _parse_yaml(data.decode("utf-8"))},
+                      indent=1, ensure_ascii=False) + "\n"
+
+
 @lru_cache(maxsize=1)
 def load_theme() -> Theme:
     folder = data_dir("reports")
     path = folder / THEME_FILE
-    raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER) or {}  # noqa: S506 - a safe loader
+    raw = theme_values(path)
     logo = folder / raw["logo"] if raw.get("logo") else None
     return Theme(
         folder=folder,
@@ -100,7 +132,7 @@ def load_theme() -> Theme:
     )
 
 
-@dataclass(frozen=True)
+@record
 class Styles:
     body: ParagraphStyle
     small: ParagraphStyle
@@ -145,3 +177,8 @@ def make_styles(theme: Theme) -> Styles:
                                textColor=colors.white, spaceAfter=2),
         mono=ParagraphStyle("mono", parent=body, fontName=mono, fontSize=8, leading=10.5),
     )
+
+
+if __name__ == "__main__":  # regenerate the shipped PARSED_THEME_FILE (a file of the source tree, not of a user's)
+    _folder = data_dir("reports")
+    (_folder / PARSED_THEME_FILE).write_text(parsed_theme_json(_folder / THEME_FILE), encoding="utf-8")

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
 from datetime import date, datetime, time, timezone
 from urllib.parse import quote
 
 from auditor.model.base import canonical_json
 from auditor.model.evidence import Evidence
+from auditor.model.records import record
 from auditor.report import ReportContext
 
 
@@ -51,7 +51,7 @@ def evidence_reference(evidence: Evidence, context: ReportContext) -> str:
     return context.evidence_path or f"{evidence.policy.id}.evidence.json"
 
 
-@dataclass(frozen=True)
+@record
 class SourceLine:
     path: str
     line: int | None

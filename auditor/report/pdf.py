@@ -17,6 +17,7 @@ attachment.
 from __future__ import annotations
 
 # isort: off
+from auditor.model.records import record
 from auditor.report import _pdf_start  # noqa: F401 - first: imports reportlab.platypus (see there)
 # isort: on
 import base64
@@ -25,7 +26,7 @@ import hashlib
 import io
 import json
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from functools import lru_cache, partial
 from pathlib import Path
 
@@ -47,7 +48,7 @@ from auditor.report._pdf_canvas import (
     AttestationCanvas,
     PageDecor,
 )
-from auditor.report._pdf_theme import FONT_NAMES, load_theme, make_styles
+from auditor.report._pdf_theme import FONT_NAMES, PARSED_THEME_FILE, load_theme, make_styles
 from auditor.report.view import attestation_view, content_sha256, evidence_name
 from auditor.resources import data_dir
 
@@ -104,10 +105,12 @@ def read_org_logo(path: Path) -> bytes:
 def _theme_digest() -> str:
     """SHA-256 (first 16 hex) of every file of the look (reports/: template, fonts, logo).  The HTML
     report's templates (reports/html/) are not the PDF's look: changing them must not make earlier
-    PDFs irreproducible for ``verify --pdf``."""
+    PDFs irreproducible for ``verify --pdf``.  Nor is the parsed theme (PARSED_THEME_FILE): it is
+    derived from the template, whose bytes are digested, and read only while it matches them."""
     folder = data_dir("reports")
     digest = hashlib.sha256()
-    for path in sorted(p for p in folder.rglob("*") if p.is_file() and p.relative_to(folder).parts[0] != "html"):
+    for path in sorted(p for p in folder.rglob("*") if p.is_file() and p.relative_to(folder).parts[0] != "html"
+                       and p.relative_to(folder).as_posix() != PARSED_THEME_FILE):
         digest.update(path.relative_to(folder).as_posix().encode("utf-8") + b"\0")
         digest.update(hashlib.sha256(path.read_bytes()).digest())
     return digest.hexdigest()[:16]
@@ -134,7 +137,7 @@ def renderer_id() -> str:
             f"theme {_theme_digest()}")
 
 
-@dataclass(frozen=True)
+@record
 class RenderInputs:
     """Everything a PDF attestation is rendered from besides the evidence bytes."""
 

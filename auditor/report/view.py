@@ -13,7 +13,6 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections import Counter
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from auditor.model.base import canonical_json, sha256_hex
 from auditor.model.evidence import CheckRecord, Evidence
 from auditor.model.facts import SECTIONS, GapKind
+from auditor.model.records import record
 from auditor.model.result import STATUS_ORDER, Finding, Severity, Status, Verdict
 from auditor.text import one_line
 
@@ -229,7 +229,7 @@ def _verdict_words(verdict: Verdict, policy: str, threshold: str, failing: int, 
 
 # ------------------------------------------------------------------ the sections
 
-@dataclass(frozen=True)
+@record
 class FactsTrust:
     """Whether the facts came from this run, a verified snapshot or an unverified one."""
 
@@ -238,7 +238,7 @@ class FactsTrust:
     why: str | None = None  # why an unverified snapshot is not verified
 
 
-@dataclass(frozen=True)
+@record
 class Cover:
     verdict: Verdict
     verdict_word: str
@@ -265,7 +265,7 @@ class Cover:
     pdf_signer: str = ""  # the certificate that signs the PDF itself (PAdES, --pdf-cert); "" when none
 
 
-@dataclass(frozen=True)
+@record
 class Scope:
     """What the assessment covered and could not: printed on the cover."""
 
@@ -275,21 +275,21 @@ class Scope:
     not_reviewed: int  # findings not reviewed: evidence was missing (errors are counted elsewhere)
 
 
-@dataclass(frozen=True)
+@record
 class SeverityRow:
     severity: str
     counts: tuple[int, ...]  # by status, in STATUS_ORDER
     total: int
 
 
-@dataclass(frozen=True)
+@record
 class FamilyCounts:
     family: str
     title: str
     counts: Counter  # control status value -> number of the family's controls
 
 
-@dataclass(frozen=True)
+@record
 class AttentionRow:
     rule: str
     severity: str
@@ -297,7 +297,7 @@ class AttentionRow:
     controls: str
 
 
-@dataclass(frozen=True)
+@record
 class Summary:
     rules: int
     policy_id: str
@@ -315,7 +315,7 @@ class Summary:
     attention: tuple[AttentionRow, ...]  # rules with failing, erroring or unreviewed findings, in policy order
 
 
-@dataclass(frozen=True)
+@record
 class ControlRow:
     id: str
     title: str
@@ -386,7 +386,7 @@ class FindingRow:
         return f"FindingRow({self.status.value}, {self.subject!r})"
 
 
-@dataclass(frozen=True)
+@record
 class FindingCluster:
     """Findings of one rule with the same status and workload, counted (for rules with many)."""
 
@@ -400,7 +400,7 @@ class FindingCluster:
     expected: str
 
 
-@dataclass(frozen=True)
+@record
 class FindingGroup:
     """A rule with findings that need attention, and those findings (worst status first)."""
 
@@ -419,7 +419,7 @@ class FindingGroup:
     clusters: tuple[FindingCluster, ...] = ()
 
 
-@dataclass(frozen=True)
+@record
 class PassRow:
     rule: str
     check: str
@@ -428,7 +428,7 @@ class PassRow:
     subjects: str
 
 
-@dataclass(frozen=True)
+@record
 class WaiverRow:
     rule_id: str
     subject: str | None  # None: every finding of the rule
@@ -439,7 +439,7 @@ class WaiverRow:
     findings: int  # how many findings it covered
 
 
-@dataclass(frozen=True)
+@record
 class WaivedRow:
     rule_id: str
     subject: str
@@ -448,21 +448,21 @@ class WaivedRow:
     until: str
 
 
-@dataclass(frozen=True)
+@record
 class Waivers:
     evaluated_on: str
     rows: tuple[WaiverRow, ...]
     waived: tuple[WaivedRow, ...]
 
 
-@dataclass(frozen=True)
+@record
 class SectionRow:
     section: str
     how: str
     state: str  # "collected", "collected, partly" or "not collected"
 
 
-@dataclass(frozen=True)
+@record
 class GapRow:
     section: str
     field: str
@@ -470,7 +470,7 @@ class GapRow:
     reason: str
 
 
-@dataclass(frozen=True)
+@record
 class CheckRow:
     name: str
     version: str
@@ -479,14 +479,14 @@ class CheckRow:
     controls: str
 
 
-@dataclass(frozen=True)
+@record
 class InputRow:
     input: str
     name: str
     sha256: str
 
 
-@dataclass(frozen=True)
+@record
 class Method:
     source: str  # in words
     source_detail: str | None
@@ -505,7 +505,7 @@ class Method:
     timings: str  # "collect 1400 ms, evaluate 18 ms"; empty when none were recorded
 
 
-@dataclass(frozen=True)
+@record
 class AttestationView:
     cover: Cover
     summary: Summary
@@ -674,8 +674,8 @@ def _by_rule(ev: Evidence) -> dict[str, list[Finding]]:
 
 def _findings(ev: Evidence, by_rule: dict[str, list[Finding]]) -> tuple[FindingGroup, ...]:
     checks: dict[str, CheckRecord] = {}
-    for record in ev.checks:
-        checks.setdefault(record.name, record)
+    for check in ev.checks:
+        checks.setdefault(check.name, check)
     order = {status: index for index, status in enumerate(STATUS_ORDER)}
     groups = []
     for rule in ev.policy.rules:
@@ -875,7 +875,7 @@ def finding_sentence(finding: Finding) -> str:
     return sentence
 
 
-@dataclass(frozen=True)
+@record
 class FindingLine:
     """One finding of any status, as a single row of a table of every finding."""
 
