@@ -28,6 +28,7 @@ import os
 import re
 import signal
 import sys
+import threading
 import time
 import xml.etree.ElementTree as ET
 from collections import Counter
@@ -329,10 +330,19 @@ def _claim(job: FleetJob, name: str, host: HostInput) -> None:
     whichever came last (with --jobs, by chance) although the summary said neither stands."""
     if job.claims is None:
         return
+    # The claim names the snapshot that made it, written whole before the name is taken (link(2)
+    # fails if the name exists): a host evaluated again after its worker was killed mid-host
+    # (auditor/fleet.py _one_by_one) finds its own claim, and is not refused as its own duplicate.
+    mine = os.fsencode(os.path.abspath(host.snapshot))
+    draft = job.claims / f".draft-{os.getpid()}-{threading.get_ident()}"
+    draft.write_bytes(mine)
     try:
-        os.close(os.open(job.claims / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        os.link(draft, job.claims / name)
     except FileExistsError:
-        raise InputError(f"{host.snapshot}: host {name!r} {_DUPLICATE}") from None
+        if (job.claims / name).read_bytes() != mine:
+            raise InputError(f"{host.snapshot}: host {name!r} {_DUPLICATE}") from None
+    finally:
+        draft.unlink()
 
 
 def evaluate_host(host: HostInput) -> HostOutcome:
