@@ -13,23 +13,14 @@ from __future__ import annotations
 import json
 
 import pytest
-from jsonschema.validators import validator_for
 
 from auditor.report import ReportContext
 from auditor.report.hdf import IMPACT, UNMAPPED_NIST, render_hdf
 from auditor.storage.evidence import evidence_bytes
 from tests.evidence_fixtures import make_evidence
-from tests.report.conftest import load_json, reference_file
+from tests.report.conftest import hdf_validator as hdf_validator  # noqa: F401 - the fixture, used by name
 
 RUN_COMPLETE_CONTROL = "lbaudit-run-complete"
-
-
-@pytest.fixture(scope="module")
-def hdf_validator():
-    schema = load_json(reference_file("hdf", "exec-json.json"))
-    cls = validator_for(schema)
-    cls.check_schema(schema)
-    return cls(schema, format_checker=cls.FORMAT_CHECKER)
 
 
 def _hdf(only_rules: list[str]) -> tuple[dict, object]:

@@ -108,6 +108,15 @@ def oscal_validator():
 
 
 @pytest.fixture(scope="session")
+def hdf_validator():
+    """The Heimdall Data Format exec-json schema (the file hdf and the HTML --format hdf write)."""
+    schema = load_json(reference_file("hdf", "exec-json.json"))
+    cls = validator_for(schema)
+    cls.check_schema(schema)
+    return cls(schema, format_checker=cls.FORMAT_CHECKER)
+
+
+@pytest.fixture(scope="session")
 def sarif_validator():
     """The OASIS SARIF 2.1.0 (errata 01) schema; it declares draft-04."""
     schema = load_json(reference_file("sarif", "sarif-schema-2.1.0.json"))

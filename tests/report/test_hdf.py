@@ -15,21 +15,11 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from jsonschema.validators import validator_for
 
 from auditor.model.result import Status
 from auditor.report import ReportContext, select_reporters
 from auditor.report.hdf import IMPACT, UNMAPPED_NIST, render_hdf
 from auditor.storage.evidence import evidence_bytes
-from tests.report.conftest import load_json, reference_file
-
-
-@pytest.fixture(scope="module")
-def hdf_validator():
-    schema = load_json(reference_file("hdf", "exec-json.json"))
-    cls = validator_for(schema)
-    cls.check_schema(schema)
-    return cls(schema, format_checker=cls.FORMAT_CHECKER)
 
 
 @pytest.fixture(scope="module")
