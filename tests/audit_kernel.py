@@ -82,3 +82,19 @@ def numbered(text: str) -> str:
 
         out.append(re.sub(r"-S (\S+)", numbers, line))
     return "\n".join(out)
+
+
+def auditctl_status_of_this_kernel() -> dict[str, str]:
+    """``auditctl -s`` of this kernel, parsed: the independent answer live tests compare lbaudit's
+    own reading with; the test skips, saying why, where auditctl is missing or does not work."""
+    import pytest
+
+    from auditor.collect.programs import find_executable, run_command
+    from auditor.domain.audit_rules import parse_auditctl_status
+
+    if not find_executable("auditctl"):
+        pytest.skip("auditctl is not installed: nothing independent to compare the kernel's answer with")
+    printed = run_command(["auditctl", "-s"], timeout=10)
+    if not printed.ok:
+        pytest.skip(f"auditctl -s does not work here: {printed.reason}")
+    return parse_auditctl_status(printed.stdout)[0]

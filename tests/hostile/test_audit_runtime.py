@@ -22,10 +22,9 @@ from auditor.checks.drift_audit_rules import DriftAuditRulesParams, drift_audit_
 from auditor.collect import CollectContext, audit_netlink
 from auditor.collect.audit import collect_audit, loaded_from_kernel_rules
 from auditor.collect.live import collect_snapshot
-from auditor.collect.programs import find_executable, run_command
-from auditor.domain.audit_rules import parse_auditctl_status, parse_rules_text
+from auditor.domain.audit_rules import parse_rules_text
 from auditor.model.facts import AuditFacts, Gap
-from tests.audit_kernel import ARCH_AARCH64, ARCH_I386, ARCH_X86_64, EQUAL, encode_rule
+from tests.audit_kernel import ARCH_AARCH64, ARCH_I386, ARCH_X86_64, EQUAL, auditctl_status_of_this_kernel, encode_rule
 from tests.cli import Result, run_cli
 from tests.factories import ELF_X86_64, SOCKET_AUDIT_RULES, snapshot
 from tests.privileges import require_root, run_as_unprivileged
@@ -192,12 +191,7 @@ def test_snapshot_from_before_the_fact_keeps_its_gap_not_reviewed():
 @pytest.mark.live
 def test_live_without_auditctl_reads_the_kernel_and_records_it(tmp_path):
     require_root()
-    if not find_executable("auditctl"):
-        pytest.skip("auditctl is not installed: nothing independent to compare the kernel's answer with")
-    printed = run_command(["auditctl", "-s"], timeout=10)
-    if not printed.ok:
-        pytest.skip(f"auditctl -s does not work here: {printed.reason}")
-    enabled = int(parse_auditctl_status(printed.stdout)[0]["enabled"])
+    enabled = int(auditctl_status_of_this_kernel()["enabled"])
     taken = collect_snapshot(CollectContext(program_path=(str(tmp_path),), sections=frozenset({"audit"})))
     assert taken.facts.audit.runtime_source == "netlink"
     assert taken.provenance.methods["audit"].startswith("netlink AUDIT_GET, AUDIT_LIST_RULES")
