@@ -297,15 +297,14 @@ def evaluate(policy_path: Path, output: Path | None, fail_on: str, target: str |
     history_store = None
     if record:
         from auditor.history import open_store
-        from auditor.history.location import is_url, store_location
+        from auditor.history.location import store_location
+        from auditor.history.store import store_file
         from auditor.storage.outputs import refuse_inside_trees
 
-        location = store_location(store)
         # The store is created and updated in place: never inside the image being audited.
-        store_file = location.removeprefix("sqlite:///").split("?")[0] if location.startswith("sqlite:///") \
-            else None if is_url(location) else location
-        if store_file:
-            refuse_inside_trees("history store", Path(store_file), pipeline.target_inputs(source))
+        database = store_file(store_location(store))
+        if database is not None:
+            refuse_inside_trees("history store", database, pipeline.target_inputs(source))
         history_store = open_store(store)  # an unreachable or foreign store is exit 2 before any work
         click.get_current_context().call_on_close(history_store.close)
 

@@ -147,6 +147,21 @@ def _sqlite_path(location: str, create: bool = True) -> Path:
     return path.resolve()
 
 
+def store_file(location: str) -> Path | None:
+    """The database file the store at ``location`` is, read as :func:`make_engine` reads it (a path,
+    or any sqlite URL: ``sqlite:///``, ``sqlite+pysqlite:///``); None for a server or an in-memory
+    store, and for a URL make_engine will refuse."""
+    if not is_url(location):
+        return Path(location)
+    try:
+        url = sa.engine.make_url(location)
+    except ArgumentError:
+        return None
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        return None
+    return Path(url.database)
+
+
 def make_engine(location: str, create: bool = True) -> tuple[Engine, str]:
     """An engine for the store at ``location`` and the name to show for it (no password)."""
     if is_url(location):

@@ -69,7 +69,7 @@ def test_control_case_outputs_beside_the_image_are_written(image: Path) -> None:
     assert evidence.is_file()
 
 
-@pytest.mark.parametrize("how", ["path", "sqlite-url", "environment"])
+@pytest.mark.parametrize("how", ["path", "sqlite-url", "sqlite-driver-url", "environment"])
 def test_a_history_store_inside_the_image_is_refused_before_it_is_created(image: Path, how: str) -> None:
     """The store is a database created and updated in place, outside the output plan: evaluate
     --root IMAGE --record --store IMAGE/var/lib/x.db created it inside the image under audit."""
@@ -82,6 +82,8 @@ def test_a_history_store_inside_the_image_is_refused_before_it_is_created(image:
         args += ["--store", str(store)]
     elif how == "sqlite-url":
         args += ["--store", f"sqlite:///{store}"]
+    elif how == "sqlite-driver-url":
+        args += ["--store", f"sqlite+pysqlite:///{store}"]
     else:
         env["LBAUDIT_STORE"] = str(store)
     result = run_cli(*args, cwd=image.parent, env=env, timeout=TIMEOUT)
