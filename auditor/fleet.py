@@ -388,6 +388,12 @@ def _evaluate_into(state: _WorkerState, host: HostInput, outcome: HostOutcome) -
     snapshot, collect_ms = pipeline.timed_acquire(SnapshotFile(host.snapshot, job.snapshot_pubkey),
                                                   pipeline.plan(state.policy, state.registry))
     outcome.hostname, outcome.machine_id = snapshot.provenance.hostname, snapshot.provenance.machine_id
+    if snapshot.provenance.collected_from == "root":
+        # an image's files say what the host would boot with, not what it runs: its listeners,
+        # running sysctls and loaded rules are not_applicable there, and the host was "compliant"
+        raise InputError(f"{host.snapshot}: its facts were collected from an offline root directory "
+                         "(lbaudit collect --root), not from a running host: a fleet judges its hosts as they "
+                         "run (judge an image on its own: lbaudit evaluate --snapshot)")
     outcome.host = _host_name(host, snapshot.provenance.hostname)
     _claim(job, outcome.host, host)
     evidence = pipeline.assess(state.policy, snapshot, state.registry, fail_on=job.fail_on, started_at=started,
