@@ -81,3 +81,14 @@ def test_an_image_snapshot_under_a_fleet_host_fails_that_host_not_compliant(tmp_
         in hosts["web01"]["error"]
     assert not (out / "web01.evidence.json").exists()
     assert (hosts["web02"]["exit_code"], hosts["web02"]["verdict"]) == (0, "compliant")
+
+
+def test_the_report_scope_names_the_image_a_snapshot_was_collected_from(tmp_path):
+    from auditor.report.view import _scope
+    from auditor.storage.evidence import load_evidence
+
+    snap = tmp_path / "image.snapshot.json"
+    assert run_cli("collect", "--root", _image(tmp_path), "--output", snap).returncode == 0
+    assert run_cli("evaluate", "--policy", _policy(tmp_path), "--snapshot", snap, "--output", tmp_path / "ev.json").returncode == 0
+    evidence, _ = load_evidence(tmp_path / "ev.json")
+    assert _scope(evidence).target == f"saved snapshot web01 (collected from an offline root directory) ({snap})"
