@@ -323,26 +323,50 @@ def _host_name(host: HostInput, hostname: str | None) -> str:
 _DUPLICATE = "appears more than once in the fleet: this snapshot was not evaluated, written or recorded"
 
 
-def _claim(job: FleetJob, name: str, host: HostInput) -> None:
+def _claim(job: FleetJob, name: str, host: HostInput, collection: Any = None) -> None:
     """Take ``name`` for this host in this run, or fail the host: two snapshots that name one host
     (two files that record one host name, or a file and a directory) wrote one evidence file over
     the other and both recorded a run of that host in the store, so the store and the evidence kept
-    whichever came last (with --jobs, by chance) although the summary said neither stands."""
+    whichever came last (with --jobs, by chance) although the summary said neither stands.
+
+    With the snapshot's ``collection`` (its provenance), the collection is claimed too: one
+    collection under two hosts' names (the same file, or a copy of it: one machine id, host name
+    and collection time) is one host's facts judged as another's, and the later host fails."""
     if job.claims is None:
         return
     # The claim names the snapshot that made it, written whole before the name is taken (link(2)
     # fails if the name exists): a host evaluated again after its worker was killed mid-host
     # (auditor/fleet.py _one_by_one) finds its own claim, and is not refused as its own duplicate.
     mine = os.fsencode(os.path.abspath(host.snapshot))
-    draft = job.claims / f".draft-{os.getpid()}-{threading.get_ident()}"
-    draft.write_bytes(mine)
-    try:
-        os.link(draft, job.claims / name)
-    except FileExistsError:
-        if (job.claims / name).read_bytes() != mine:
-            raise InputError(f"{host.snapshot}: host {name!r} {_DUPLICATE}") from None
-    finally:
-        draft.unlink()
+    keys = [(name, None)]
+    if collection is not None:
+        from auditor.model.base import sha256_hex
+
+        # host names cannot start with a dot (_HOST_NAME): these never meet one
+        keys.append((f".file-{collection.source_sha256}", "is the same file as"))
+        if collection.machine_id:
+            moment = collection.collected_at.isoformat()
+            digest = sha256_hex(json.dumps([collection.machine_id, collection.hostname, moment]).encode())
+            keys.append((f".collection-{digest}", f"records the same collection (machine id {collection.machine_id}, "
+                                                  f"host name {collection.hostname!r}, collected at {moment}) as"))
+    record = mine + b"\0" + name.encode()
+    for key, same in keys:
+        draft = job.claims / f".draft-{os.getpid()}-{threading.get_ident()}"
+        draft.write_bytes(mine if same is None else record)
+        try:
+            os.link(draft, job.claims / key)
+        except FileExistsError:
+            held = (job.claims / key).read_bytes()
+            if same is None and held != mine:
+                raise InputError(f"{host.snapshot}: host {name!r} {_DUPLICATE}") from None
+            if same is not None and held != record:
+                other_file, _, other = held.partition(b"\0")
+                raise InputError(
+                    f"{host.snapshot}: host {name!r}: this snapshot {same} host {other.decode()!r}'s "
+                    f"({os.fsdecode(other_file)}): one host's facts cannot be two hosts' evidence, so it was not "
+                    "evaluated, written or recorded (collect each host on that host)") from None
+        finally:
+            draft.unlink()
 
 
 def evaluate_host(host: HostInput) -> HostOutcome:
@@ -395,7 +419,7 @@ def _evaluate_into(state: _WorkerState, host: HostInput, outcome: HostOutcome) -
                          "(lbaudit collect --root), not from a running host: a fleet judges its hosts as they "
                          "run (judge an image on its own: lbaudit evaluate --snapshot)")
     outcome.host = _host_name(host, snapshot.provenance.hostname)
-    _claim(job, outcome.host, host)
+    _claim(job, outcome.host, host, snapshot.provenance)
     evidence = pipeline.assess(state.policy, snapshot, state.registry, fail_on=job.fail_on, started_at=started,
                                collect_ms=collect_ms)
     del snapshot
