@@ -115,6 +115,10 @@ class FleetJob:
     plugins: bool = True
     snapshot_pubkey: Path | None = None
     host_html: bool = False  # also write each host's HTML report, <host>.html beside its evidence
+    # The hosts this run is about (the inventory's, --expect-hosts): one without a snapshot fails
+    # (exit 2) rather than vanish from a compliant fleet, and a snapshot of a host not among them
+    # (left by an earlier run) is not judged as this run's.  Empty: whatever is found.
+    expect_hosts: tuple[str, ...] = ()
     # A private directory of this run in which each host name is claimed (an empty file, made with
     # O_EXCL) before its files are written: set by evaluate_fleet, not by callers.
     claims: Path | None = None
@@ -419,6 +423,9 @@ def _evaluate_into(state: _WorkerState, host: HostInput, outcome: HostOutcome) -
                          "(lbaudit collect --root), not from a running host: a fleet judges its hosts as they "
                          "run (judge an image on its own: lbaudit evaluate --snapshot)")
     outcome.host = _host_name(host, snapshot.provenance.hostname)
+    if job.expect_hosts and outcome.host not in job.expect_hosts:
+        raise InputError(f"{host.snapshot}: host {outcome.host!r} is not one of the hosts this run expects "
+                         "(--expect-hosts): a snapshot left by an earlier run is not this run's evidence")
     _claim(job, outcome.host, host, snapshot.provenance)
     evidence = pipeline.assess(state.policy, snapshot, state.registry, fail_on=job.fail_on, started_at=started,
                                collect_ms=collect_ms)
@@ -487,6 +494,9 @@ def check_job(job: FleetJob) -> None:
         load_private_key(job.sign_key)  # an unusable or exposed key is exit 2 before any work
     if job.jobs is not None and job.jobs < 1:
         raise InputError(f"--jobs {job.jobs}: give 1 or more")
+    for name in job.expect_hosts:
+        if not _HOST_NAME.fullmatch(name):
+            raise InputError(f"--expect-hosts: {name[:80]!r} cannot name a host (letters, digits, '.', '-', '_')")
     check_out_dir(job.out_dir)
     plan_outputs([("fleet summary", job.out_dir / name) for name in SUMMARY_NAMES],
                  inputs=[("policy", job.policy), ("signing key", job.sign_key)], out_dir=job.out_dir)
@@ -704,6 +714,14 @@ def _evaluate_fleet(job: FleetJob) -> FleetSummary:
             outcome.exit_code = int(ExitCode.USAGE)
             outcome.error = f"host {outcome.host!r} appears {names[outcome.host]} times"
             outcome.verdict = None  # not judged, as every host with a reason
+    found = {o.host for o in outcomes}
+    for name in job.expect_hosts:
+        if name not in found:  # unreachable, failed before its fetch, or not in --snapshots at all
+            missing = HostOutcome(host=name, snapshot=None, exit_code=int(ExitCode.USAGE), error=(
+                f"host {name!r} is expected (--expect-hosts) but no snapshot of it was found under "
+                f"{', '.join(map(str, job.snapshots))}: it was not scanned in this run"))
+            missing.junit = _failed_suite(missing)
+            outcomes.append(missing)
     outcomes.sort(key=lambda o: o.host)
     from auditor.engine.evidence import policy_digest
 

@@ -76,3 +76,56 @@ def test_two_namespaces_of_one_machine_collected_apart_are_two_hosts(tmp_path):
     result = _run(fetch, out)
     hosts = _hosts(out)
     assert [(hosts[h]["error"], hosts[h]["exit_code"]) for h in ("ns1", "ns2")] == [(None, result.returncode)] * 2
+
+
+# ---------------------------------------------------------------- hosts the run expects (--expect-hosts)
+
+
+def test_an_expected_host_without_a_snapshot_fails_instead_of_leaving_the_fleet_compliant(tmp_path):
+    fetch = tmp_path / "fetch"
+    _host(fetch, "web01", hostname="web01")
+    (fetch / "web02").mkdir()  # the playbook removed its old snapshot; the host was unreachable
+    out = tmp_path / "out"
+    result = _run(fetch, out, "--expect-hosts", "web01,web02", "--expect-hosts", "db01")
+    assert result.returncode == 2
+    hosts = _hosts(out)
+    assert sorted(hosts) == ["db01", "web01", "web02"]
+    assert hosts["web01"]["error"] is None
+    assert (hosts["db01"]["exit_code"], hosts["db01"]["verdict"], hosts["db01"]["snapshot"]) == (2, None, None)
+    assert hosts["db01"]["error"] == (f"host 'db01' is expected (--expect-hosts) but no snapshot of it was found "
+                                      f"under {fetch}: it was not scanned in this run")
+    assert hosts["web02"]["exit_code"] == 2 and "no *.snapshot.json in the host's directory" in hosts["web02"]["error"]
+    junit = (out / "fleet.junit.xml").read_text()
+    assert '<testsuite name="db01"' in junit and "it was not scanned in this run" in junit
+
+
+def test_without_expectations_a_missing_host_is_simply_absent(tmp_path):
+    # the control: what --expect-hosts is for (the fleet passes on the hosts it found)
+    fetch = tmp_path / "fetch"
+    _host(fetch, "web01", hostname="web01")
+    out = tmp_path / "out"
+    result = _run(fetch, out)
+    assert sorted(_hosts(out)) == ["web01"] and result.returncode == _hosts(out)["web01"]["exit_code"]
+
+
+def test_a_snapshot_of_a_host_the_run_does_not_expect_is_not_judged(tmp_path):
+    fetch = tmp_path / "fetch"
+    _host(fetch, "web01", hostname="web01")
+    _host(fetch, "old99", hostname="old99")  # left by an earlier run over another inventory
+    out = tmp_path / "out"
+    assert _run(fetch, out, "--expect-hosts", "web01").returncode == 2
+    hosts = _hosts(out)
+    assert hosts["web01"]["error"] is None
+    assert hosts["old99"]["exit_code"] == 2
+    assert "host 'old99' is not one of the hosts this run expects (--expect-hosts)" in hosts["old99"]["error"]
+    assert not (out / "old99.evidence.json").exists()
+
+
+def test_an_expected_name_that_cannot_name_a_host_is_exit_2_before_any_work(tmp_path):
+    fetch = tmp_path / "fetch"
+    _host(fetch, "web01", hostname="web01")
+    out = tmp_path / "out"
+    result = _run(fetch, out, "--expect-hosts", "web01,../etc")
+    assert result.returncode == 2
+    assert "--expect-hosts: '../etc' cannot name a host" in result.stderr
+    assert not out.exists()
