@@ -655,7 +655,9 @@ def _judge_snapshot(snapshot: HostSnapshot, params: BindAddressParams, default: 
             outcomes.append(not_reviewed("listeners (collection)", f"some listeners could not be read: {reason}", evidence=["/gaps"]))
         elif not in_other:  # a transport the kernel lacks is said once, for the host: the kernel is shared
             outcomes.append(not_applicable("listeners (collection)", reason, evidence=["/gaps"]))
-    if not judged and not unreadable and not in_other:
+    # (an image's list holds only what its socket units declare: that none is declared proves
+    # nothing about the listeners its services open, so there is no pass, only the gap's finding)
+    if not judged and not unreadable and not in_other and not _listeners.declared_only(snapshot):
         protocols = _listeners.either(list(params.protocols))
         outcomes.insert(
             0,

@@ -92,3 +92,61 @@ def test_the_report_scope_names_the_image_a_snapshot_was_collected_from(tmp_path
     assert run_cli("evaluate", "--policy", _policy(tmp_path), "--snapshot", snap, "--output", tmp_path / "ev.json").returncode == 0
     evidence, _ = load_evidence(tmp_path / "ev.json")
     assert _scope(evidence).target == f"saved snapshot web01 (collected from an offline root directory) ({snap})"
+
+
+# ---------------------------------------------------------------- what an image cannot show
+
+BIND_POLICY = """\
+id: bind-only
+version: "1"
+owner: Security <sec@example.test>
+description: listeners on loopback only
+rules:
+  - id: bind
+    check: net.bind_addresses
+    params: {allow: [loopback]}
+"""
+
+
+def _findings(path: Path) -> list[tuple[str, str, str]]:
+    return sorted((f["rule_id"], f["status"], f["subject"]) for f in json.loads(path.read_text())["result"]["findings"])
+
+
+def test_an_image_that_declares_no_listener_is_not_passed_as_having_none(tmp_path):
+    # "no listeners were found" in an image means no socket unit declares one: the services it
+    # starts open theirs at run time, which no file shows.  It passed (and CM-7, SC-7 with it).
+    root = _image(tmp_path)
+    policy = tmp_path / "bind.yaml"
+    policy.write_text(BIND_POLICY)
+    result = run_cli("evaluate", "--policy", policy, "--root", root, "--output", tmp_path / "ev.json")
+    assert result.returncode == 3
+    assert _findings(tmp_path / "ev.json") == [
+        ("bind", "not_applicable", "listeners (collection)"),
+        ("bind", "not_applicable", "listeners in other network namespaces")]
+
+
+def test_an_image_whose_units_declare_no_listener_in_the_range_passes_only_the_pool(tmp_path):
+    root = _image(tmp_path)
+    result = run_cli("evaluate", "--policy", _policy(tmp_path), "--root", root, "--output", tmp_path / "ev.json")
+    assert result.returncode == 0
+    assert _findings(tmp_path / "ev.json") == [
+        ("ephemeral-pool", "not_applicable", "listeners in the ephemeral port range (collection)"),
+        ("ephemeral-pool", "not_applicable", "settings of other network namespaces"),
+        ("ephemeral-pool", "pass", "ephemeral port pool"),
+        ("ephemeral-pool", "pass", "ephemeral port range bounds")]
+
+
+def test_a_unit_declared_listener_in_an_image_is_still_judged(tmp_path):
+    root = _image(tmp_path)
+    units = root / "etc" / "systemd" / "system"
+    (units / "sockets.target.wants").mkdir(parents=True)
+    (units / "admin.socket").write_text("[Socket]\nListenStream=0.0.0.0:9000\n\n[Install]\nWantedBy=sockets.target\n")
+    (units / "sockets.target.wants" / "admin.socket").symlink_to("/etc/systemd/system/admin.socket")
+    policy = tmp_path / "bind.yaml"
+    policy.write_text(BIND_POLICY)
+    result = run_cli("evaluate", "--policy", policy, "--root", root, "--output", tmp_path / "ev.json")
+    assert result.returncode == 1
+    assert _findings(tmp_path / "ev.json") == [
+        ("bind", "fail", "tcp 0.0.0.0:9000 declared by /etc/systemd/system/admin.socket"),
+        ("bind", "not_applicable", "listeners (collection)"),
+        ("bind", "not_applicable", "listeners in other network namespaces")]
