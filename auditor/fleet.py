@@ -115,6 +115,10 @@ class FleetJob:
     plugins: bool = True
     snapshot_pubkey: Path | None = None
     host_html: bool = False  # also write each host's HTML report, <host>.html beside its evidence
+    # The hosts this run is about (the inventory's, --expect-hosts): one without a snapshot fails
+    # (exit 2) rather than vanish from a compliant fleet, and a snapshot of a host not among them
+    # (left by an earlier run) is not judged as this run's.  Empty: whatever is found.
+    expect_hosts: tuple[str, ...] = ()
     # A private directory of this run in which each host name is claimed (an empty file, made with
     # O_EXCL) before its files are written: set by evaluate_fleet, not by callers.
     claims: Path | None = None
@@ -323,26 +327,50 @@ def _host_name(host: HostInput, hostname: str | None) -> str:
 _DUPLICATE = "appears more than once in the fleet: this snapshot was not evaluated, written or recorded"
 
 
-def _claim(job: FleetJob, name: str, host: HostInput) -> None:
+def _claim(job: FleetJob, name: str, host: HostInput, collection: Any = None) -> None:
     """Take ``name`` for this host in this run, or fail the host: two snapshots that name one host
     (two files that record one host name, or a file and a directory) wrote one evidence file over
     the other and both recorded a run of that host in the store, so the store and the evidence kept
-    whichever came last (with --jobs, by chance) although the summary said neither stands."""
+    whichever came last (with --jobs, by chance) although the summary said neither stands.
+
+    With the snapshot's ``collection`` (its provenance), the collection is claimed too: one
+    collection under two hosts' names (the same file, or a copy of it: one machine id, host name
+    and collection time) is one host's facts judged as another's, and the later host fails."""
     if job.claims is None:
         return
     # The claim names the snapshot that made it, written whole before the name is taken (link(2)
     # fails if the name exists): a host evaluated again after its worker was killed mid-host
     # (auditor/fleet.py _one_by_one) finds its own claim, and is not refused as its own duplicate.
     mine = os.fsencode(os.path.abspath(host.snapshot))
-    draft = job.claims / f".draft-{os.getpid()}-{threading.get_ident()}"
-    draft.write_bytes(mine)
-    try:
-        os.link(draft, job.claims / name)
-    except FileExistsError:
-        if (job.claims / name).read_bytes() != mine:
-            raise InputError(f"{host.snapshot}: host {name!r} {_DUPLICATE}") from None
-    finally:
-        draft.unlink()
+    keys = [(name, None)]
+    if collection is not None:
+        from auditor.model.base import sha256_hex
+
+        # host names cannot start with a dot (_HOST_NAME): these never meet one
+        keys.append((f".file-{collection.source_sha256}", "is the same file as"))
+        if collection.machine_id:
+            moment = collection.collected_at.isoformat()
+            digest = sha256_hex(json.dumps([collection.machine_id, collection.hostname, moment]).encode())
+            keys.append((f".collection-{digest}", f"records the same collection (machine id {collection.machine_id}, "
+                                                  f"host name {collection.hostname!r}, collected at {moment}) as"))
+    record = mine + b"\0" + name.encode()
+    for key, same in keys:
+        draft = job.claims / f".draft-{os.getpid()}-{threading.get_ident()}"
+        draft.write_bytes(mine if same is None else record)
+        try:
+            os.link(draft, job.claims / key)
+        except FileExistsError:
+            held = (job.claims / key).read_bytes()
+            if same is None and held != mine:
+                raise InputError(f"{host.snapshot}: host {name!r} {_DUPLICATE}") from None
+            if same is not None and held != record:
+                other_file, _, other = held.partition(b"\0")
+                raise InputError(
+                    f"{host.snapshot}: host {name!r}: this snapshot {same} host {other.decode()!r}'s "
+                    f"({os.fsdecode(other_file)}): one host's facts cannot be two hosts' evidence, so it was not "
+                    "evaluated, written or recorded (collect each host on that host)") from None
+        finally:
+            draft.unlink()
 
 
 def evaluate_host(host: HostInput) -> HostOutcome:
@@ -388,8 +416,17 @@ def _evaluate_into(state: _WorkerState, host: HostInput, outcome: HostOutcome) -
     snapshot, collect_ms = pipeline.timed_acquire(SnapshotFile(host.snapshot, job.snapshot_pubkey),
                                                   pipeline.plan(state.policy, state.registry))
     outcome.hostname, outcome.machine_id = snapshot.provenance.hostname, snapshot.provenance.machine_id
+    if snapshot.provenance.collected_from == "root":
+        # an image's files say what the host would boot with, not what it runs: its listeners,
+        # running sysctls and loaded rules are not_applicable there, and the host was "compliant"
+        raise InputError(f"{host.snapshot}: its facts were collected from an offline root directory "
+                         "(lbaudit collect --root), not from a running host: a fleet judges its hosts as they "
+                         "run (judge an image on its own: lbaudit evaluate --snapshot)")
     outcome.host = _host_name(host, snapshot.provenance.hostname)
-    _claim(job, outcome.host, host)
+    if job.expect_hosts and outcome.host not in job.expect_hosts:
+        raise InputError(f"{host.snapshot}: host {outcome.host!r} is not one of the hosts this run expects "
+                         "(--expect-hosts): a snapshot left by an earlier run is not this run's evidence")
+    _claim(job, outcome.host, host, snapshot.provenance)
     evidence = pipeline.assess(state.policy, snapshot, state.registry, fail_on=job.fail_on, started_at=started,
                                collect_ms=collect_ms)
     del snapshot
@@ -457,6 +494,9 @@ def check_job(job: FleetJob) -> None:
         load_private_key(job.sign_key)  # an unusable or exposed key is exit 2 before any work
     if job.jobs is not None and job.jobs < 1:
         raise InputError(f"--jobs {job.jobs}: give 1 or more")
+    for name in job.expect_hosts:
+        if not _HOST_NAME.fullmatch(name):
+            raise InputError(f"--expect-hosts: {name[:80]!r} cannot name a host (letters, digits, '.', '-', '_')")
     check_out_dir(job.out_dir)
     plan_outputs([("fleet summary", job.out_dir / name) for name in SUMMARY_NAMES],
                  inputs=[("policy", job.policy), ("signing key", job.sign_key)], out_dir=job.out_dir)
@@ -674,6 +714,14 @@ def _evaluate_fleet(job: FleetJob) -> FleetSummary:
             outcome.exit_code = int(ExitCode.USAGE)
             outcome.error = f"host {outcome.host!r} appears {names[outcome.host]} times"
             outcome.verdict = None  # not judged, as every host with a reason
+    found = {o.host for o in outcomes}
+    for name in job.expect_hosts:
+        if name not in found:  # unreachable, failed before its fetch, or not in --snapshots at all
+            missing = HostOutcome(host=name, snapshot=None, exit_code=int(ExitCode.USAGE), error=(
+                f"host {name!r} is expected (--expect-hosts) but no snapshot of it was found under "
+                f"{', '.join(map(str, job.snapshots))}: it was not scanned in this run"))
+            missing.junit = _failed_suite(missing)
+            outcomes.append(missing)
     outcomes.sort(key=lambda o: o.host)
     from auditor.engine.evidence import policy_digest
 

@@ -85,6 +85,19 @@ def _build_image(docker: Docker) -> None:
     docker.run("import", str(archive), IMAGE)
 
 
+def _mounts_under(directory: Path) -> list[str]:
+    """Mount points at or below ``directory``, deepest first (from /proc/self/mountinfo)."""
+    from auditor.collect.netns import _unescape
+
+    top = os.path.realpath(directory)
+    points = set()
+    for line in Path("/proc/self/mountinfo").read_text().splitlines():
+        point = _unescape(line.split()[4])
+        if point == top or point.startswith(top + "/"):
+            points.add(point)
+    return sorted(points, key=lambda p: (-p.count("/"), p))
+
+
 @contextmanager
 def dockerd(tmp: Path, userland_proxy: bool) -> Iterator[Docker]:
     if os.geteuid() != 0:
@@ -141,5 +154,9 @@ def dockerd(tmp: Path, userland_proxy: bool) -> Iterator[Docker]:
         _remove_docker_chains()
         Path(IP_FORWARD).write_text(forward)
         subprocess.run(["iptables", "-P", "FORWARD", forward_policy], capture_output=True, timeout=10)
-        subprocess.run(["umount", "-R", str(tmp / "exec")], capture_output=True, timeout=10)
-        subprocess.run(["umount", "-R", str(tmp / "data")], capture_output=True, timeout=10)
+        # every mount the daemon left under its directories, deepest first: exec/netns/default (an
+        # nsfs mount, which kept the daemon's namespace alive and showed up in every later
+        # collection's mountinfo) is below exec, which is no mount point itself, so umount -R of
+        # exec left it
+        for point in _mounts_under(tmp):
+            subprocess.run(["umount", "-l", point], capture_output=True, timeout=10)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import xml.etree.ElementTree as ET
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -13,7 +13,7 @@ import pytest
 from auditor.fleet import worst_exit_code
 from auditor.storage.snapshot import write_snapshot
 from tests.cli import REPO, run_cli
-from tests.factories import listener, snapshot, sysctl_facts
+from tests.factories import FIXED_TIME, listener, snapshot, sysctl_facts
 from tests.report.conftest import conformance_module, reference_file
 
 POLICY = REPO / "policies" / "corp.yaml"
@@ -187,8 +187,11 @@ def test_report_names_a_host_that_regressed_and_hosts_not_scanned_lately(fleet: 
 @pytest.mark.slow  # evaluates a fleet
 def test_hosts_sharing_a_machine_are_told_apart_by_inventory_name(tmp_path: Path):
     fetch = tmp_path / "fetch"
-    for name in ("ns-a", "ns-b"):  # one machine id and host name, as network namespaces of one machine have
-        _host(fetch, name, listeners=[], hostname="shared", machine_id="f" * 32)
+    for n, name in enumerate(("ns-a", "ns-b")):  # one machine id and host name, as network namespaces of one
+        # machine have, each collected at its own time (one collection under two names fails the second:
+        # tests/hostile/test_targets_fleet_identity.py)
+        _host(fetch, name, listeners=[], hostname="shared", machine_id="f" * 32,
+              collected_at=FIXED_TIME + timedelta(seconds=n))
     store = tmp_path / "history.db"
     run_cli("fleet", "evaluate", "--snapshots", fetch, "--policy", POLICY, "--out-dir", tmp_path / "out",
             "--record", "--store", store)

@@ -22,6 +22,15 @@ def list_gaps(snapshot: HostSnapshot) -> tuple[list[Gap], list[Gap]]:
     return incomplete, [g for g in incomplete if g.kind != GapKind.NOT_APPLICABLE]
 
 
+def declared_only(snapshot: HostSnapshot) -> bool:
+    """Whether the list holds only the listeners a configuration declares (an offline root
+    directory's socket units): a not_applicable gap on the whole list says the others exist only on
+    a running host.  "No listener does X" cannot be claimed from such a list, only judged listener
+    by listener (a transport the kernel lacks is a gap on ``("listeners", NAME)``, not the list)."""
+    return any(g.kind == GapKind.NOT_APPLICABLE and g.path in ((), ("listeners",))
+               for g in snapshot.gaps_for("sockets", "listeners"))
+
+
 def collection_outcomes(snapshot: HostSnapshot, subject: str) -> list[Outcome]:
     """What the listener list's own gaps say about ``subject`` ("no listener does X"): not_reviewed
     when listeners could not be read (they would be silently absent), not_applicable when only a

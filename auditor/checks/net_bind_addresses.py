@@ -204,6 +204,18 @@ def _place(ns: NetNamespace) -> _Place:
     return _Place(frozenset(names), tuple(ns.workloads), ns)
 
 
+def _owners_place(place: _Place, listener: Listener) -> _Place:
+    """The host's namespace as a selector of ``listener``: in it the workloads are containers run
+    with the host's network (``--network host``), beside every process of the host, so a container
+    selector matches the container that holds the listener, not any container sharing the
+    namespace (a host process on the port of an exception for a host-network container passed
+    under it).  A listener whose holders are not known matches no container there."""
+    if not place.workloads:
+        return place
+    pids = {process.pid for process in listener.processes}
+    return _Place(place.names, tuple(w for w in place.workloads if pids & set(w.pids)), place.namespace)
+
+
 def _workload_matches(pattern: str, workloads: tuple[Workload, ...], values: list[str | None]) -> Tri:
     """No workload: False.  A workload whose field is unknown (seen only through its cgroup): unknown."""
     if not workloads:
@@ -469,7 +481,7 @@ def _judge(
 @check(
     name="net.bind_addresses",
     title="Listening sockets bind only to allowed addresses",
-    version="1.4.0",
+    version="1.4.1",
     needs=["sockets"],
     platforms=["linux", "windows", "macos"],
     uses=["netns"],
@@ -547,7 +559,9 @@ if on the host.
 With scope `every_namespace` every listener is judged at its own address, as on the host.
 Exceptions may also select by `namespace` (name, inode or "host"), `container`, `image`, `pod`
 and `k8s_namespace`; a container known only by its cgroup (no name yet) matches neither way, so the
-candidate rules decide as for an unknown owner.  A namespace that could not be entered is
+candidate rules decide as for an unknown owner.  In the host's own namespace (where containers run
+with `--network host`) a container selector matches the container whose process holds the
+listener, never another process of the host.  A namespace that could not be entered is
 not_reviewed; processes whose namespace could not be read make a not_reviewed discovery finding;
 a snapshot without the netns section (older lbaudit) gets one not_reviewed finding that says so.
 """,
@@ -612,7 +626,7 @@ def _judge_snapshot(snapshot: HostSnapshot, params: BindAddressParams, default: 
     outcomes = [
         _as_published(_judge(l, f"/facts/sockets/listeners/{i}", sorted(set(detail_gaps.get(i, []))), default,
                              exceptions, sorted(set(holder_gaps.get(i, []))) if l.processes else [],
-                             served_places.get(i, place),
+                             served_places.get(i, place if in_other else _owners_place(place, l)),
                              _exposure(l, place.namespace, host_inode, params) if in_other else None,
                              place.namespace),
                       served.get(i))
@@ -641,7 +655,9 @@ def _judge_snapshot(snapshot: HostSnapshot, params: BindAddressParams, default: 
             outcomes.append(not_reviewed("listeners (collection)", f"some listeners could not be read: {reason}", evidence=["/gaps"]))
         elif not in_other:  # a transport the kernel lacks is said once, for the host: the kernel is shared
             outcomes.append(not_applicable("listeners (collection)", reason, evidence=["/gaps"]))
-    if not judged and not unreadable and not in_other:
+    # (an image's list holds only what its socket units declare: that none is declared proves
+    # nothing about the listeners its services open, so there is no pass, only the gap's finding)
+    if not judged and not unreadable and not in_other and not _listeners.declared_only(snapshot):
         protocols = _listeners.either(list(params.protocols))
         outcomes.insert(
             0,

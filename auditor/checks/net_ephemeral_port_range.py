@@ -164,11 +164,18 @@ def _listener_outcomes(snapshot: HostSnapshot, lookup: _sysctl.PoolLookup, param
             ))
     # Listeners the collector could not read would be silently absent from "no listener uses ...".
     outcomes += _listeners.collection_outcomes(snapshot, IN_RANGE)
-    if not any(o.status != Status.NOT_APPLICABLE for o in outcomes):
+    # An image's list holds only what its socket units declare: with none declared nothing was
+    # judged (the listeners its services open are not known, and are not passed); with some, the
+    # pass says it is about them.
+    declared = _listeners.declared_only(snapshot)
+    judged = [l for l in sockets.listeners if l.protocol in params.protocols]
+    if not any(o.status != Status.NOT_APPLICABLE for o in outcomes) and (judged or not declared):
         note = f" (inside but reserved: {', '.join(reserved_listeners)})" if reserved_listeners else ""
+        which = " declared by a socket unit" if declared else ""
         outcomes.insert(0, passed(
             IN_RANGE,
-            f"no {_listeners.either(list(params.protocols))} listener uses an unreserved port of the ephemeral range {low}-{high}{note}",
+            f"no {_listeners.either(list(params.protocols))} listener{which} uses an unreserved port of the ephemeral "
+            f"range {low}-{high}{note}",
             observed={"unreserved_listeners_in_range": 0, "reserved_listeners_in_range": reserved_listeners},
             expected=f"no listener on {low}-{high} unless its port is in ip_local_reserved_ports",
             evidence=["/facts/sockets/listeners", *(pool.evidence if pool else ())],
@@ -344,7 +351,7 @@ def _other_os(snapshot: HostSnapshot, params: EphemeralRangeParams) -> list[Outc
 @check(
     name="net.ephemeral_port_range",
     title="Ephemeral port pool is large enough, sanely bounded and free of services",
-    version="1.5.0",
+    version="1.5.1",
     needs=["sysctl", "sockets"],
     platforms=["linux", "windows", "macos"],
     uses=["netns"],

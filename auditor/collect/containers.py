@@ -163,16 +163,20 @@ def _published(runtime: str, inspect: dict[str, Any], name: str | None, cid: str
     addresses6 = [n.get("GlobalIPv6Address") for n in networks.values()
                   if isinstance(n, dict) and n.get("GlobalIPv6Address")]
     ports = []
+    # What the Engine API never writes is refused (a ValueError: the engine is a gap), not skipped:
+    # a binding passed over was a published port missing from the facts, as if there were none.
     for spec, bindings in sorted((settings.get("Ports") or {}).items()):
         port_text, _, protocol = spec.partition("/")
-        if not bindings or protocol not in ("tcp", "udp", "sctp") or not port_text.isdigit():
-            continue
+        if protocol not in ("tcp", "udp", "sctp") or not (port_text.isascii() and port_text.isdigit()):
+            raise ValueError(f"/containers/{cid[:12]}/json: NetworkSettings.Ports key {spec[:80]!r} is not PORT/PROTOCOL")
+        if not bindings:
+            continue  # exposed, not published
         for binding in bindings:
             host_ip = _text(binding.get("HostIp")) or "0.0.0.0"
             host_port = str(binding.get("HostPort") or "")
             low, _, high = host_port.partition("-")
-            if not low.isdigit():
-                continue
+            if not (low.isascii() and low.isdigit()) or (high and not (high.isascii() and high.isdigit())):
+                raise ValueError(f"/containers/{cid[:12]}/json: {spec} HostPort {host_port[:80]!r} is not a port")
             target = (addresses6 if ":" in host_ip else addresses4) or [None]
             ports.append(PublishedPort(source="engine", protocol=protocol, host_address=host_ip,
                                        host_port=int(low), host_port_end=int(high) if high.isdigit() else None,
@@ -194,10 +198,13 @@ def read_engines(timeout: float, environ: dict[str, str] | None = None) -> Engin
             listed = engine_get(path, "/containers/json", deadline)
             if not isinstance(listed, list):
                 raise ValueError("/containers/json: not a list")
-            for entry in listed[:MAX_CONTAINERS]:
+            if len(listed) > MAX_CONTAINERS:  # the rest would be missing from the facts, unsaid
+                raise ValueError(f"/containers/json: {len(listed)} running containers, more than the {MAX_CONTAINERS} "
+                                 "lbaudit reads")
+            for number, entry in enumerate(listed):
                 cid = entry.get("Id") if isinstance(entry, dict) else None
-                if not isinstance(cid, str) or not cid.isalnum():
-                    continue
+                if not isinstance(cid, str) or not (cid.isascii() and cid.isalnum()):
+                    raise ValueError(f"/containers/json: entry {number} has no container id")
                 inspect = engine_get(path, f"/containers/{cid}/json", deadline)
                 config = inspect.get("Config") or {}
                 labels = {str(k): str(v) for k, v in (config.get("Labels") or {}).items()}

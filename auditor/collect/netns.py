@@ -32,6 +32,7 @@ import os
 import re
 import select
 import signal
+import stat
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -69,7 +70,7 @@ from auditor.model.facts import (
     SocketCounts,
     Workload,
 )
-from auditor.safeio import read_regular
+from auditor.safeio import kind_of, read_regular
 
 CLONE_NEWNET = 0x40000000
 NS_GET_NSTYPE = 0xB703  # _IO(0xb7, 0x3), Linux 4.11+
@@ -100,8 +101,22 @@ class Found:
 
 # ---------------------------------------------------------------- discovery
 
+def open_namespace(path: str) -> int:
+    """A file descriptor of the namespace file at ``path``, opened without blocking.  An nsfs file
+    is a regular file to stat(2); anything else (a FIFO, whose open waits for a writer forever; a
+    device, whose open does what its driver does; a directory) is refused before it is opened, and
+    the open itself does not wait (O_NONBLOCK) in case the entry was replaced meanwhile."""
+    if not stat.S_ISREG(mode := os.stat(path).st_mode):
+        raise OSError(errno.EINVAL, f"{kind_of(mode)}, not a namespace file")
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK | os.O_NOCTTY)
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise OSError(errno.EINVAL, "replaced while it was opened, not a namespace file")
+    return fd
+
+
 def _is_net_namespace(path: str) -> bool:
-    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    fd = open_namespace(path)
     try:
         return fcntl.ioctl(fd, NS_GET_NSTYPE) == CLONE_NEWNET
     finally:
@@ -541,7 +556,7 @@ def collect_netns(ctx: CollectContext) -> tuple[NamespaceFacts | None, list[Gap]
             errors = []
             for path in entry.open_paths:
                 try:
-                    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+                    fd = open_namespace(path)
                 except OSError as exc:
                     errors.append(f"{path}: {exc.strerror or exc}")
                     continue

@@ -43,6 +43,9 @@ def fleet() -> None:
               help="Public key every snapshot must be signed with; a host whose snapshot is not fails (exit 10-12).")
 @click.option("--host-html", is_flag=True,
               help="Also write each host's HTML report (<host>.html, beside its evidence), linked from the overview.")
+@click.option("--expect-hosts", "expect_hosts", multiple=True, metavar="NAMES",
+              help="The hosts this run is about, comma-separated (the inventory's; repeatable): one without a "
+                   "snapshot fails with exit 2, and a snapshot of a host not named is not judged.")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
               help="Worker processes [default: the CPUs this process may use].")
 @click.option("--fail-on", type=click.Choice(SEVERITIES), default="info", show_default=True,
@@ -50,8 +53,8 @@ def fleet() -> None:
 @click.option("--no-plugins", is_flag=True, help="Built-in checks only.")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing; the exit code and the files still tell.")
 def evaluate(snapshots: tuple[Path, ...], policy_path: Path, out_dir: Path, sign_key: Path | None, record: bool,
-             store: str | None, snapshot_pubkey: Path | None, host_html: bool, jobs: int | None, fail_on: str, no_plugins: bool,
-             quiet: bool) -> None:
+             store: str | None, snapshot_pubkey: Path | None, host_html: bool, expect_hosts: tuple[str, ...],
+             jobs: int | None, fail_on: str, no_plugins: bool, quiet: bool) -> None:
     """Evaluate many hosts' snapshots against one policy, in parallel; the exit code is the worst host's.
 
     A bad snapshot fails its host (exit 2, the reason in the summary), never the whole run.
@@ -63,7 +66,10 @@ def evaluate(snapshots: tuple[Path, ...], policy_path: Path, out_dir: Path, sign
     summary = evaluate_fleet(FleetJob(snapshots=list(snapshots), policy=policy_path, out_dir=out_dir,
                                       sign_key=sign_key, store=store, record=record, jobs=jobs,
                                       fail_on=Severity(fail_on), plugins=plugins_enabled(no_plugins),
-                                      snapshot_pubkey=snapshot_pubkey, host_html=host_html))
+                                      snapshot_pubkey=snapshot_pubkey, host_html=host_html,
+                                      expect_hosts=tuple(dict.fromkeys(
+                                          name.strip() for names in expect_hosts for name in names.split(",")
+                                          if name.strip()))))
     if not quiet:
         for host in summary.hosts:
             from auditor.text import one_line

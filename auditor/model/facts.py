@@ -149,6 +149,11 @@ class Provenance(StrictModel):
     # directory read for local and root, the file for snapshot).  None in files written before targets.
     target_kind: Literal["local", "root", "snapshot", "replay"] | None = None
     target_id: str | None = None
+    # For facts read from a snapshot file: what that file's facts were collected from (its own
+    # source: a running host, an offline root directory, a captured bundle), which loading it
+    # replaces with "snapshot".  Without it, a snapshot of an image judged later looked like a
+    # running host's.  None for facts collected by this run and for files that do not say.
+    collected_from: Literal["live", "root", "replay"] | None = Field(None, exclude_if=lambda value: value is None)
 
     @property
     def facts_trust(self) -> str:
@@ -159,11 +164,13 @@ class Provenance(StrictModel):
         if self.source != "snapshot":
             return f"collected by this run ({'live host' if self.source == 'live' else 'offline root directory'})"
         digest = f" (SHA-256 {self.source_sha256})" if self.source_sha256 else ""
+        of = {"root": " of an offline root directory (an image, not a running host)",
+              "replay": " of a captured bundle"}.get(self.collected_from or "", "")
         if self.source_signature == "verified":
-            return f"verified snapshot{digest}: signature by key {self.source_signature_key}"
+            return f"verified snapshot{of}{digest}: signature by key {self.source_signature_key}"
         reason = {"not_checked": "its signature was not checked (no --snapshot-pubkey)",
                   "unsigned": "it is not signed"}.get(self.source_signature or "", "its signature state is unknown")
-        return f"unverified snapshot{digest}: {reason}"
+        return f"unverified snapshot{of}{digest}: {reason}"
 
 
 # ---------------------------------------------------------------- sockets

@@ -538,6 +538,9 @@ MAX_SCOPE_GAPS = 6
 def _scope(ev: Evidence) -> Scope:
     prov = ev.snapshot.provenance
     target = f"{SOURCE_WORDS.get(prov.source, prov.source)} {prov.hostname}"
+    if prov.source == "snapshot" and prov.collected_from in ("root", "replay"):
+        target += {"root": " (collected from an offline root directory)",
+                   "replay": " (collected from a captured bundle)"}[prov.collected_from]
     if prov.source_detail:
         target += f" ({prov.source_detail})"
     who = prov.effective_user or "an unknown user"

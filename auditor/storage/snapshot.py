@@ -86,8 +86,10 @@ def load_snapshot(path: Path, pubkey_path: Path | None = None) -> HostSnapshot:
     else:
         state, key = signing.snapshot_signature_state(path), None
     snapshot = parse_snapshot(raw, str(path))
-    provenance = snapshot.provenance.model_copy(
-        update={"source": "snapshot", "source_detail": str(path), "source_sha256": sha256_hex(raw),
+    recorded = snapshot.provenance
+    provenance = recorded.model_copy(
+        update={"collected_from": recorded.source if recorded.source != "snapshot" else recorded.collected_from,
+                "source": "snapshot", "source_detail": str(path), "source_sha256": sha256_hex(raw),
                 "source_signature": state, "source_signature_key": key,
                 "target_kind": "snapshot", "target_id": str(path)}
     )

@@ -70,8 +70,9 @@ def test_round_trip_keeps_facts_and_host_and_names_the_file(tmp_path: Path):
     assert loaded.provenance.source_sha256 == hashlib.sha256(raw).hexdigest()
     assert (loaded.provenance.source_signature, loaded.provenance.source_signature_key) == ("unsigned", None)
     assert (loaded.provenance.target_kind, loaded.provenance.target_id) == ("snapshot", str(path))
+    assert (original.provenance.collected_from, loaded.provenance.collected_from) == (None, original.provenance.source)
     kept = {"source", "source_detail", "source_sha256", "source_signature", "source_signature_key",
-            "target_kind", "target_id"}
+            "target_kind", "target_id", "collected_from"}
     assert loaded.provenance.model_dump(exclude=kept) == original.provenance.model_dump(exclude=kept)
 
 
