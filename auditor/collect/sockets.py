@@ -40,6 +40,7 @@ import pwd
 import socket
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Callable
 
 from auditor.collect import CollectContext, netlink
 from auditor.collect.cmdline import cmdline_fields
@@ -596,20 +597,27 @@ def count_states(rows: list[SocketRow] | None, time_wait: int, established: int 
     return counts
 
 
-def collect_sockets(ctx: CollectContext) -> tuple[SocketFacts | None, list[Gap]]:
-    if not ctx.target.runtime:
-        return collect_declared_sockets(ctx)  # listeners declared by systemd socket units; no counts
-    # netlink opens in the target's network namespace (LocalHost: the caller's); /proc is the target's
-    proc = ctx.target.proc
+@dataclass
+class ListenerRead:
+    """One read of the socket tables: the rows (None: unreadable), its gaps and how it was read."""
+
+    rows: list[SocketRow] | None
+    gaps: list[Gap]
+    methods: list[str]
+    v6only_reason: str
+
+
+def read_listener_rows(proc: str, timeout: float) -> ListenerRead:
+    """Every transport's listeners (and UDP sockets) from sock_diag, else from /proc/net."""
     gaps: list[Gap] = []
     methods: list[str] = []
     rows: list[SocketRow] | None
     v6only_reason = "the kernel did not report IPV6_V6ONLY (INET_DIAG_SKV6ONLY)"
     optional: OptionalRead | None = None
     try:
-        rows = read_sockets_netlink(timeout=ctx.command_timeout)
+        rows = read_sockets_netlink(timeout=timeout)
         methods.append(METHOD_NETLINK)
-        optional = read_optional_netlink(timeout=ctx.command_timeout, proc=proc)
+        optional = read_optional_netlink(timeout=timeout, proc=proc)
     except OSError as netlink_error:
         unavailable = f"netlink sock_diag unavailable: {netlink_error}"
         v6only_reason = f"IPV6_V6ONLY is not shown in /proc/net/tcp6 or udp6 ({unavailable})"
@@ -626,6 +634,62 @@ def collect_sockets(ctx: CollectContext) -> tuple[SocketFacts | None, list[Gap]]
         rows = rows + optional.rows
         gaps += optional.gaps
         methods.append("other transports: " + "; ".join(optional.methods))
+    return ListenerRead(rows, gaps, methods, v6only_reason)
+
+
+def _identities(rows: list[SocketRow]) -> set[tuple[str, str, str, int, int]]:
+    """Each listener as one socket: a socket closed and another opened on the same address and
+    port has a new inode."""
+    return {(row.protocol, row.family, row.address, row.port, row.inode) for row in rows if row.is_listener}
+
+
+SETTLE_ROUNDS = 3  # reads of the tables around an owner scan before a list that keeps changing is a gap
+
+
+def settled_listeners(read: Callable[[], ListenerRead], proc: str = PROC, record_cmdline: bool = False,
+                      rounds: int = SETTLE_ROUNDS) -> tuple[ListenerRead, list[Listener] | None, list[Gap]]:
+    """The listeners and their owners, as they were across the owner scan.
+
+    The owners are found after the tables are read: a listener closed meanwhile has no holder left
+    (its finding would rest on a socket that is gone), and one opened meanwhile (the same port
+    reopened on the wildcard) is in no list.  The tables are read again after the scan: when they
+    changed, the scan is done again on the new list; a list still changing after ``rounds`` scans
+    is an unreadable Gap on the whole list, never a list taken as whole.  Returns the read the
+    listeners come from, the listeners (None when unreadable), and the owner and list Gaps.
+    """
+    current = read()
+    for _round in range(rounds):
+        if current.rows is None:
+            return current, None, []
+        attributed, gaps = attribute_owners(listeners_from_rows(current.rows), proc, record_cmdline=record_cmdline)
+        again = read()
+        if again.rows is None:
+            return current, attributed, gaps + [Gap(
+                section="sockets", field="listeners",
+                reason="the listeners could not be read again after their owners were looked up, so listeners "
+                       "opened meanwhile are unknown: " + "; ".join(g.reason for g in again.gaps))]
+        before, after = _identities(current.rows), _identities(again.rows)
+        if before == after:
+            return current, attributed, gaps
+        if _round == rounds - 1:
+            # Still changing: what was read is judged, but is not known to be the whole list.
+            return current, attributed, gaps + [Gap(
+                section="sockets", field="listeners",
+                reason=f"the listeners kept changing while their owners were looked up ({rounds} owner scans, each "
+                       f"between two reads of the socket tables; {len(after - before)} opened and "
+                       f"{len(before - after)} closed between the last two): the list is not known to be whole")]
+        current = again
+    raise ValueError(f"rounds must be at least 1, not {rounds}")
+
+
+def collect_sockets(ctx: CollectContext) -> tuple[SocketFacts | None, list[Gap]]:
+    if not ctx.target.runtime:
+        return collect_declared_sockets(ctx)  # listeners declared by systemd socket units; no counts
+    # netlink opens in the target's network namespace (LocalHost: the caller's); /proc is the target's
+    proc = ctx.target.proc
+    read, listeners, owner_gaps = settled_listeners(lambda: read_listener_rows(proc, ctx.command_timeout), proc,
+                                                    record_cmdline=ctx.record_cmdline)
+    rows, gaps, methods = read.rows, [*read.gaps], [*read.methods]
 
     try:
         time_wait: int | None = read_time_wait(proc)
@@ -641,13 +705,10 @@ def collect_sockets(ctx: CollectContext) -> tuple[SocketFacts | None, list[Gap]]
         gaps.append(Gap(section="sockets", path=("counts", "tcp_by_state", ESTABLISHED_KEY),
                         reason=f"/proc/net/snmp: {exc}"))
 
-    listeners = None
-    if rows is not None:
-        listeners = listeners_from_rows(rows)
-        gaps += _v6only_gaps(listeners, v6only_reason)
-        listeners, owner_gaps = attribute_owners(listeners, proc, record_cmdline=ctx.record_cmdline)
-        gaps += owner_gaps
+    if listeners is not None:
+        gaps += _v6only_gaps(listeners, read.v6only_reason)
         methods.append(METHOD_OWNERS)
+    gaps += owner_gaps
 
     counts = None
     if time_wait is not None:
