@@ -38,7 +38,7 @@ import ipaddress
 import os
 import pwd
 import socket
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Callable
 
@@ -411,6 +411,8 @@ def listeners_from_rows(rows: list[SocketRow]) -> list[Listener]:
 class FdScan:
     owners: dict[int, list[int]]  # socket inode -> pids holding it
     unreadable: dict[int, int]  # pid -> uid of a process whose fd table could not be read
+    # (pid, socket inode) -> the /proc link that showed it, read again once the process is described
+    links: dict[tuple[int, int], str] = field(default_factory=dict, compare=False)
 
 
 def _note_unreadable(unreadable: dict[int, int], proc: str, pid: int) -> None:
@@ -442,6 +444,7 @@ def scan_socket_owners(inodes: set[int], proc: str = PROC) -> FdScan:
     """Find the processes holding the given socket inodes through the ``/proc/[pid]/fd`` symlinks."""
     owners: dict[int, set[int]] = {}
     unreadable: dict[int, int] = {}
+    links: dict[tuple[int, int], str] = {}
     with os.scandir(proc) as entries:
         pids = sorted(int(entry.name) for entry in entries if entry.name.isascii() and entry.name.isdigit())
     if not inodes:
@@ -474,7 +477,23 @@ def scan_socket_owners(inodes: set[int], proc: str = PROC) -> FdScan:
                 inode = int(target[8:-1])
                 if inode in inodes:
                     owners.setdefault(inode, set()).add(pid)
-    return FdScan({inode: sorted(pids) for inode, pids in owners.items()}, unreadable)
+                    links.setdefault((pid, inode), f"{fd_dir}/{fd}")
+    return FdScan({inode: sorted(pids) for inode, pids in owners.items()}, unreadable, links)
+
+
+def still_holds(scan: FdScan, pid: int, inode: int) -> bool:
+    """Whether ``pid`` holds socket ``inode`` now, by the descriptor the scan found it through.
+
+    Asked after the process was described: a holder that exited between the scan and then may
+    have left its pid to another process, whose name and executable are not the holder's.  Only
+    a process holding the socket has a descriptor that points at its inode."""
+    link = scan.links.get((pid, inode))
+    if link is None:
+        return True  # a scan that did not record how (built by hand): nothing to read again
+    try:
+        return os.readlink(link) == f"socket:[{inode}]"
+    except OSError:
+        return False
 
 
 def describe_process(pid: int, record_cmdline: bool = False) -> tuple[ProcessInfo, dict[str, str]]:
@@ -535,24 +554,49 @@ def _unattributed_reason(listener: Listener, scan: FdScan) -> str:
 def attribute_owners(listeners: list[Listener], proc: str = PROC,
                      record_cmdline: bool = False) -> tuple[list[Listener], list[Gap]]:
     """Fill ``processes`` (or ``owner_reason``) of each listener; one Gap per thing not seen."""
-    gaps: list[Gap] = []
     scan: FdScan | None = None
     scan_failure = ""
     try:
         scan = scan_socket_owners({listener.inode for listener in listeners if listener.inode}, proc)
     except OSError as exc:
         scan_failure = f"owner not attributable: {proc} not readable: {exc.strerror or exc}"
+    return attribute_scanned(listeners, scan, scan_failure, proc, record_cmdline)
+
+
+def attribute_scanned(listeners: list[Listener], scan: FdScan | None, scan_failure: str = "", proc: str = PROC,
+                      record_cmdline: bool = False) -> tuple[list[Listener], list[Gap]]:
+    """:func:`attribute_owners` from a scan made already (None: it failed, ``scan_failure`` says why)."""
+    gaps: list[Gap] = []
     unlisted = unlisted_processes(proc) if scan is not None and listeners else None
     result = []
     described: dict[int, tuple[ProcessInfo, dict[str, str]]] = {}
     for index, listener in enumerate(listeners):
         pids = scan.owners.get(listener.inode or 0, []) if scan else []
-        if not pids:
-            why = _unattributed_reason(listener, scan) if scan else scan_failure
+        processes = []
+        replaced = []
+        for pid in pids:
+            if pid not in described:  # a process holding many listeners is asked about once
+                described[pid] = describe_process(pid, record_cmdline)
+            if scan is not None and listener.inode and not still_holds(scan, pid, listener.inode):
+                replaced.append(pid)
+                continue
+            processes.append(described[pid])
+        if replaced:
+            gaps.append(Gap(section="sockets", path=("listeners", index, "processes"),
+                            reason=f"{listener.protocol} {listener.endpoint}: pid {', '.join(map(str, replaced))} no "
+                                   "longer held it once described (exited, its pid perhaps reused by another "
+                                   "process): other processes may hold it"))
+        if not processes:
+            if replaced:
+                why = (f"owner not attributable: pid {', '.join(map(str, replaced))} held socket inode {listener.inode} "
+                       "but no longer did once described (exited, its pid perhaps reused by another process)")
+            else:
+                why = _unattributed_reason(listener, scan) if scan else scan_failure
             if unlisted and listener.inode:  # the holder may be a process this /proc does not list
                 why = f"{why}; {unlisted}"
-            gaps.append(Gap(section="sockets", path=("listeners", index, "processes"),
-                            reason=f"{listener.protocol} {listener.endpoint}: {why}"))
+            if not replaced:
+                gaps.append(Gap(section="sockets", path=("listeners", index, "processes"),
+                                reason=f"{listener.protocol} {listener.endpoint}: {why}"))
             result.append(copy_with(listener, {"owner_reason": why}))
             continue
         if scan is not None and scan.unreadable:
@@ -564,16 +608,11 @@ def attribute_owners(listeners: list[Listener], proc: str = PROC,
         if unlisted:  # nor may a process that /proc does not list at all
             gaps.append(Gap(section="sockets", path=("listeners", index, "processes"),
                             reason=f"{listener.protocol} {listener.endpoint}: other processes may hold it too: {unlisted}"))
-        processes = []
-        for position, pid in enumerate(pids):
-            if pid not in described:  # a process holding many listeners is asked about once
-                described[pid] = describe_process(pid, record_cmdline)
-            info, missing = described[pid]
-            processes.append(info)
+        for position, (_info, missing) in enumerate(processes):
             for name, why in sorted(missing.items()):
                 gaps.append(Gap(section="sockets", path=("listeners", index, "processes", position, name), reason=why))
         # copy_with: pydantic's model_copy was a third of attributing 5,000 listeners (issue 16).
-        result.append(copy_with(listener, {"processes": processes}))
+        result.append(copy_with(listener, {"processes": [info for info, _missing in processes]}))
     return result, gaps
 
 
