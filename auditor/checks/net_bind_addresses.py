@@ -469,7 +469,19 @@ def _judge(
         candidates = _candidate_rules(listener, default, exceptions, complete=not holder_gaps, place=place)
     owner = _owner(listener)
     observed = _observed(listener, owner)
-    accepts = netaddr.describe_accepts(listener.address, listener.v6only)
+    address, v6only = listener.address, listener.v6only
+    accepts = netaddr.describe_accepts(address, v6only)
+    if listener.transparent:
+        # TPROXY rules hand a transparent socket connections to any address: its own is no bound.
+        address, v6only = netaddr.transparent_reach(address, v6only)
+        accepts = (f"{accepts} as bound, but it is transparent (IP_TRANSPARENT), so TPROXY rules can hand it "
+                   f"connections to {netaddr.describe_accepts(address, v6only)}")
+        observed["transparent"] = True
+        observed["accepts"] = accepts
+        observed["accepts_networks"] = _network_texts(address, v6only)
+        if exposure is not None and exposure.addresses:
+            exposure = _namespaces.Exposure(None, f"{exposure.note}; transparent, so at any address it is routed",
+                                            exposure.outward)
     if exposure is not None:
         observed["exposure"] = {"addresses": None if exposure.addresses is None else list(exposure.addresses),
                                 "note": exposure.note}
@@ -491,7 +503,7 @@ def _judge(
         if exposure is not None and exposure.addresses is not None:
             allowed = all(rule.allows(address, None) for address in exposure.addresses)
         else:
-            allowed = rule.allows(listener.address, listener.v6only)
+            allowed = rule.allows(address, v6only)
         return allowed and all(rule.allows(address, None) for address in (localnet.addresses if localnet else ()))
 
     if shared:
@@ -609,7 +621,10 @@ addresses (dual-stack); :: with v6only=1 = all IPv6 addresses; :: with v6only un
 dual-stack (fail closed); an IPv4-mapped ::ffff:a.b.c.d is judged as the IPv4 address a.b.c.d and
 ::ffff:0.0.0.0 as the IPv4 wildcard.  A listener passes only if every address it accepts is inside
 the union of the allowed sets, so 0.0.0.0 is allowed only by `any` or 0.0.0.0/0.  SO_BINDTODEVICE
-(shown as `interface`) is reported but does not narrow the verdict.
+(shown as `interface`) is reported but does not narrow the verdict.  A transparent listener
+(IP_TRANSPARENT, IPV6_TRANSPARENT, which the kernel reports from Linux 5.10) is judged at every
+address of what it accepts (0.0.0.0/0 for IPv4; ::/0, and IPv4 too for a dual-stack ::): a TPROXY
+rule hands it connections to any destination, whatever it is bound to, so 127.0.0.1 is no bound.
 
 127.0.0.0/8 is loopback-only only while route_localnet is off: with net.ipv4.conf.all.route_localnet
 or net.ipv4.conf.IFACE.route_localnet set to 1 the kernel delivers packets addressed to 127.0.0.0/8

@@ -124,6 +124,7 @@ class SocketRow:
     inode: int
     v6only: bool | None
     interface_index: int = 0
+    transparent: bool | None = None  # IP_TRANSPARENT; None: not reported (/proc/net, Linux before 5.10)
 
     @property
     def is_listener(self) -> bool:
@@ -151,7 +152,8 @@ def read_transport_netlink(transport: Transport, timeout: float = 10.0) -> list[
                 row_family = _family_of(address) if entry.local_addresses else family
                 rows.append(
                     SocketRow(transport.name, row_family, entry.state, address, entry.sport, entry.uid, entry.inode,
-                              entry.v6only if row_family == "ipv6" else None, entry.interface_index)
+                              entry.v6only if row_family == "ipv6" else None, entry.interface_index,
+                              entry.transparent)
                 )
     return rows
 
@@ -399,7 +401,8 @@ def listeners_from_rows(rows: list[SocketRow]) -> list[Listener]:
     listeners = [
         Listener(protocol=row.protocol, family=row.family, address=row.address, port=row.port,
                  v6only=row.v6only if row.family == "ipv6" else None, interface=_interface_name(row.interface_index),
-                 uid=row.uid, user=_user_name(row.uid), inode=row.inode)
+                 uid=row.uid, user=_user_name(row.uid), inode=row.inode,
+                 **({"transparent": True} if row.transparent else {}))
         for row in rows
         if row.is_listener
         and not (row.protocol == TCP.name and (row.family, row.address, row.port, row.inode) in subflows)
