@@ -200,9 +200,10 @@ def own_name(process: ProcessInfo) -> str | None:
     known = [text for text in (process.exe, process.argv0) if text]
     if not known:
         return name
-    comm = name[:15]
+    comm = name[:15].casefold()
     for text in known:
-        base = text.removesuffix(" (deleted)").rsplit("/", 1)[-1]
+        text = text.casefold()
+        base = re.split(r"[/\\]", text.removesuffix(" (deleted)"))[-1]
         # argv[0] may be a title the program set ("nginx: worker process"), led by its name
         if base[:15] == comm or text.startswith(comm) or base.startswith(comm):
             return name

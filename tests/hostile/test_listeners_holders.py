@@ -186,3 +186,20 @@ def test_the_service_manager_holding_an_activated_socket_does_not_take_the_servi
     alone = listener("0.0.0.0", 22, processes=[ProcessInfo(pid=1, name="systemd", exe="/usr/lib/systemd/systemd")])
     [outcome] = [o for o in net_bind_addresses.run(snapshot(listeners=[alone]), params) if o.subject_detail.get("port")]
     assert outcome.status == Status.FAIL
+
+
+@pytest.mark.parametrize(("process", "own"), [
+    (ProcessInfo(pid=2, name="nginx", exe="/usr/sbin/nginx", argv0="nginx: worker process"), True),  # a title
+    (ProcessInfo(pid=2, name="systemd-resolve", exe="/usr/lib/systemd/systemd-resolved"), True),  # comm: 15 bytes
+    (ProcessInfo(pid=2, name="sshd", exe="/usr/sbin/sshd (deleted)"), True),  # upgraded under it
+    (ProcessInfo(pid=2, name="python3", exe="/usr/bin/python3.11", argv0="python3"), True),  # run through a link
+    (ProcessInfo(pid=2, name="svchost.exe", exe="C:\\Windows\\System32\\SVCHOST.EXE"), True),
+    (ProcessInfo(pid=2, name="nginx"), True),  # nothing to compare with (Windows, macOS): as reported
+    (ProcessInfo(pid=2, name="nginx", exe="/usr/bin/python3.11", argv0="/usr/bin/python3"), False),  # prctl
+    (ProcessInfo(pid=2, name="nginx", argv0="python3"), False),  # exe unreadable: argv[0] still tells
+    (ProcessInfo(pid=2, name="nginx ", exe="/usr/sbin/nginx"), False),  # a look-alike with a space
+])
+def test_a_name_counts_only_as_exec_gave_it(process, own):
+    from auditor.checks.net_bind_addresses import own_name
+
+    assert (own_name(process) == process.name) is own
