@@ -15,13 +15,13 @@ import re
 from dataclasses import field
 from fnmatch import fnmatchcase
 from functools import cached_property, lru_cache
-from typing import Annotated, Literal
+from typing import Annotated, Any, Callable, Literal
 
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from auditor.checks import _listeners, _namespaces, _published
 from auditor.domain import netaddr
-from auditor.model.base import StrictModel, Written, empty_list
+from auditor.model.base import StrictModel, Written, copy_with, empty_list
 from auditor.model.check import (
     CheckParams,
     Outcome,
@@ -33,7 +33,7 @@ from auditor.model.check import (
     passed,
     shared_json,
 )
-from auditor.model.facts import PROTOCOLS, HostSnapshot, Listener, NetNamespace, Protocol, Workload
+from auditor.model.facts import PROTOCOLS, HostSnapshot, Listener, NetNamespace, ProcessInfo, Protocol, Workload
 from auditor.model.records import record
 from auditor.model.result import Severity
 
@@ -79,8 +79,8 @@ class ListenerMatch(StrictModel):
     """Which listeners an exception is about.  Every field is optional; at least one is required,
     and a listener matches when all the given fields match."""
 
-    process: str | None = Field(None, description="Process name (comm), shell-style glob; matches if any process holding the socket matches.")
-    exe: str | None = Field(None, description="Absolute path of the executable, shell-style glob; matches if any process holding the socket matches.")
+    process: str | None = Field(None, description="Process name (comm), shell-style glob; a socket several processes hold is judged for each of them (pid 1 aside). A name that is neither the executable's nor argv[0]'s (set with prctl PR_SET_NAME) proves nothing: such a process matches neither way.")
+    exe: str | None = Field(None, description="Absolute path of the executable, shell-style glob; a socket several processes hold is judged for each of them (pid 1 aside).")
     user: str | None = Field(
         None,
         description="Socket owner as the kernel reports it (user name or numeric uid), shell-style glob; "
@@ -169,10 +169,59 @@ Tri = bool | None  # True, False, or None = cannot tell (owner unknown)
 
 def _any_of(pattern: str, values: list[str | None], complete: bool = True) -> Tri:
     """True if a known value matches; False if every value is known and none does; else unknown.
-    ``complete`` is False when more processes than those seen may hold the socket."""
+    ``complete`` is False when more values than those seen may exist."""
     if any(v is not None and fnmatchcase(v, pattern) for v in values):
         return True
     if complete and values and all(v is not None for v in values):
+        return False
+    return None
+
+
+SERVICE_MANAGER_PID = 1  # init (systemd): holds the sockets of socket units it passes to services
+
+
+def judged_holders(processes: list[ProcessInfo]) -> list[ProcessInfo]:
+    """The holders an exception must match: every one, but the service manager (pid 1) when the
+    socket is also held by another process (the service it activated)."""
+    others = [p for p in processes if p.pid != SERVICE_MANAGER_PID]
+    return others or processes
+
+
+def own_name(process: ProcessInfo) -> str | None:
+    """The process's name when it is the one exec gave it, else None (not proven).
+
+    exec names a process after the file it ran (the first 15 bytes of its base name: comm), but
+    the process may rename itself (prctl PR_SET_NAME, a thread's comm): a name that is neither
+    its executable's nor its argv[0]'s is one it gave itself, and proves nothing about what it
+    is.  With neither known, the name is taken as the kernel reports it."""
+    name = process.name
+    if name is None:
+        return None
+    known = [text for text in (process.exe, process.argv0) if text]
+    if not known:
+        return name
+    comm = name[:15].casefold()
+    for text in known:
+        text = text.casefold()
+        base = re.split(r"[/\\]", text.removesuffix(" (deleted)"))[-1]
+        # argv[0] may be a title the program set ("nginx: worker process"), led by its name
+        if base[:15] == comm or text.startswith(comm) or base.startswith(comm):
+            return name
+    return None
+
+
+def _holders_match(pattern: str, values: list[str | None], complete: bool) -> Tri:
+    """Whether the holders of a socket match (each holder's value; None: unknown).
+
+    Every holder can accept on the socket, so an exception is about it only when it is about
+    each holder seen: True when all of them match; False when every holder was seen and none
+    does; unknown for a socket held by some that match and some that do not (an allowed program
+    that inherited another's socket, a renamed process) or whose holders could not all be named.
+    Holders not seen at all (``complete`` False) are what the seen ones say, as for one holder."""
+    verdicts = {None if v is None else fnmatchcase(v, pattern) for v in values}
+    if verdicts == {True}:
+        return True
+    if verdicts == {False} and complete:
         return False
     return None
 
@@ -184,7 +233,7 @@ def _user_matches(pattern: str, listener: Listener, complete: bool) -> Tri:
         if fnmatchcase(str(listener.uid), pattern):
             return True
         return False if pattern.isdigit() else None  # a name pattern, but the uid's name is unknown
-    return _any_of(pattern, [p.user for p in listener.processes], complete)
+    return _holders_match(pattern, [p.user for p in judged_holders(listener.processes)], complete)
 
 
 @record
@@ -247,10 +296,11 @@ def _matches(match: ListenerMatch, listener: Listener, complete: bool = True, pl
     if match.ports is not None and not any(lo <= listener.port <= hi for lo, hi in map(_port_span, match.ports)):
         return False
     results: list[Tri] = _place_matches(match, place)
+    holders = judged_holders(listener.processes)
     if match.process is not None:
-        results.append(_any_of(match.process, [p.name for p in listener.processes], complete))
+        results.append(_holders_match(match.process, [own_name(p) for p in holders], complete))
     if match.exe is not None:
-        results.append(_any_of(match.exe, [p.exe for p in listener.processes], complete))
+        results.append(_holders_match(match.exe, [p.exe for p in holders], complete))
     if match.user is not None:
         results.append(_user_matches(match.user, listener, complete))
     if any(r is False for r in results):
@@ -353,13 +403,24 @@ def _owner(listener: Listener) -> str:
     return "owner unknown"
 
 
+def _holder_doubts(listener: Listener) -> list[str]:
+    """Why the processes seen holding a listener do not settle which exceptions are about it."""
+    doubts = []
+    holders = judged_holders(listener.processes)
+    for p in holders:
+        if p.name is not None and own_name(p) is None:
+            doubts.append(f"pid {p.pid} is named {p.name!r}, which is neither its executable's ({p.exe or '?'}) nor its "
+                          f"argv[0]'s ({p.argv0 or '?'}): a name it may have given itself (prctl PR_SET_NAME)")
+    return doubts
+
+
 def _owner_reason(listener: Listener, detail_gaps: list[str], holder_gaps: list[str]) -> str:
     if listener.owner_reason:
         return listener.owner_reason
-    if listener.processes and (detail_gaps or holder_gaps):
+    if listener.processes and (detail_gaps or holder_gaps or _holder_doubts(listener)):
         parts = ["the processes seen holding it may not be all of them: " + "; ".join(holder_gaps)] if holder_gaps else []
         parts += ["details of the owning process could not be read: " + "; ".join(detail_gaps)] if detail_gaps else []
-        return "; ".join(parts)
+        return "; ".join(parts + _holder_doubts(listener))
     if listener.declared_by:
         return f"declared by {listener.declared_by}; the process that will own it is not known"
     return "no reason recorded"
@@ -411,10 +472,29 @@ def _judge(
 ) -> Outcome:
     """``home``: the namespace the listener is in (None: not described), whose interfaces tell
     whether route_localnet makes 127.0.0.0/8 reachable from their links."""
-    candidates = _candidate_rules(listener, default, exceptions, complete=not holder_gaps, place=place)
+    shared = _distinct_holders(listener)
+    if shared:
+        # Each holder can accept on the socket: each is judged by the rules that fit it alone.
+        per_holder = [(holder, _candidate_rules(copy_with(listener, {"processes": [holder]}), default, exceptions,
+                                                complete=not holder_gaps, place=place)) for holder in shared]
+        candidates = list({id(rule): rule for _, rules in per_holder for rule in rules}.values())
+    else:
+        candidates = _candidate_rules(listener, default, exceptions, complete=not holder_gaps, place=place)
     owner = _owner(listener)
     observed = _observed(listener, owner)
-    accepts = netaddr.describe_accepts(listener.address, listener.v6only)
+    address, v6only = listener.address, listener.v6only
+    accepts = netaddr.describe_accepts(address, v6only)
+    if listener.transparent:
+        # TPROXY rules hand a transparent socket connections to any address: its own is no bound.
+        address, v6only = netaddr.transparent_reach(address, v6only)
+        accepts = (f"{accepts} as bound, but it is transparent (IP_TRANSPARENT), so TPROXY rules can hand it "
+                   f"connections to {netaddr.describe_accepts(address, v6only)}")
+        observed["transparent"] = True
+        observed["accepts"] = accepts
+        observed["accepts_networks"] = _network_texts(address, v6only)
+        if exposure is not None and exposure.addresses:
+            exposure = _namespaces.Exposure(None, f"{exposure.note}; transparent, so at any address it is routed",
+                                            exposure.outward)
     if exposure is not None:
         observed["exposure"] = {"addresses": None if exposure.addresses is None else list(exposure.addresses),
                                 "note": exposure.note}
@@ -436,10 +516,15 @@ def _judge(
         if exposure is not None and exposure.addresses is not None:
             allowed = all(rule.allows(address, None) for address in exposure.addresses)
         else:
-            allowed = rule.allows(listener.address, listener.v6only)
+            allowed = rule.allows(address, v6only)
         return allowed and all(rule.allows(address, None) for address in (localnet.addresses if localnet else ()))
 
-    verdicts = {allows(rule) for rule in candidates}
+    if shared:
+        holder_verdicts = [{allows(rule) for rule in rules} for _, rules in per_holder]
+        verdicts = ({False} if {False} in holder_verdicts else {True} if all(v == {True} for v in holder_verdicts)
+                    else {True, False})
+    else:
+        verdicts = {allows(rule) for rule in candidates}
     common = dict(
         key=listener.identity,
         subject_detail=_detail(listener),
@@ -458,6 +543,8 @@ def _judge(
         # Allowed at its own address, but its link may reach it too: that could not be read.
         reason = localnet.note
         return not_reviewed(listener.subject, reason, message=f"{head}; not reviewed: {reason}", **common)
+    if shared:
+        return _judge_shared(listener, head, per_holder, allows, verdicts, detail_gaps, holder_gaps, common)
     if len(verdicts) > 1:
         allowing = [r.label for r in candidates if allows(r)]
         denying = [r.label for r in candidates if r.label not in allowing]
@@ -476,6 +563,43 @@ def _judge(
             f"{_owner_reason(listener, detail_gaps, holder_gaps)}): " + "; ".join(r.phrase() for r in candidates)
         )
     return (passed if allowed else failed)(listener.subject, message, **common)
+
+
+def _distinct_holders(listener: Listener) -> list[ProcessInfo]:
+    """The holders an exception must match, when they are not all alike (one of each): an
+    exception may fit some and not others, so each is judged alone.  [] when one judgement fits all."""
+    holders = judged_holders(listener.processes)
+    seen: dict[tuple[str | None, str | None, str | None], ProcessInfo] = {}
+    for holder in holders:
+        seen.setdefault((own_name(holder), holder.exe, holder.user), holder)
+    return list(seen.values()) if len(seen) > 1 else []
+
+
+def _judge_shared(listener: Listener, head: str, per_holder: list[tuple[ProcessInfo, list[_Rule]]],
+                  allows: Callable[[_Rule], bool], verdicts: set[bool], detail_gaps: list[str],
+                  holder_gaps: list[str], common: dict[str, Any]) -> Outcome:
+    """A listener held by different processes: allowed only when allowed for each of them."""
+    def who(holder: ProcessInfo) -> str:
+        return f"{holder.name or '?'} pid {holder.pid}"
+
+    def said(holder: ProcessInfo, rules: list[_Rule]) -> str:
+        if len(rules) == 1:
+            return f"{who(holder)}: {rules[0].phrase()}"
+        return f"{who(holder)}: one of " + "; ".join(r.phrase() for r in rules)
+
+    lead = (f"{head}; it is held by {len(per_holder)} different processes, each of which can accept on it, "
+            "so it is judged for each")
+    if verdicts == {False}:
+        refused = [(h, rules) for h, rules in per_holder if not any(allows(r) for r in rules)]
+        return failed(listener.subject, f"{lead}: not allowed for " + "; ".join(said(h, r) for h, r in refused),
+                      **common)
+    if verdicts == {True}:
+        return passed(listener.subject, f"{lead}: allowed for every one: " + "; ".join(said(h, r) for h, r in per_holder),
+                      **common)
+    unsure = [who(h) for h, rules in per_holder if len({allows(r) for r in rules}) > 1]
+    reason = (f"owner not identified ({_owner_reason(listener, detail_gaps, holder_gaps)}), and the rules that could "
+              f"apply to {' and '.join(unsure)} disagree")
+    return not_reviewed(listener.subject, reason, message=f"{lead}: not reviewed: {reason}", **common)
 
 
 @check(
@@ -510,7 +634,10 @@ addresses (dual-stack); :: with v6only=1 = all IPv6 addresses; :: with v6only un
 dual-stack (fail closed); an IPv4-mapped ::ffff:a.b.c.d is judged as the IPv4 address a.b.c.d and
 ::ffff:0.0.0.0 as the IPv4 wildcard.  A listener passes only if every address it accepts is inside
 the union of the allowed sets, so 0.0.0.0 is allowed only by `any` or 0.0.0.0/0.  SO_BINDTODEVICE
-(shown as `interface`) is reported but does not narrow the verdict.
+(shown as `interface`) is reported but does not narrow the verdict.  A transparent listener
+(IP_TRANSPARENT, IPV6_TRANSPARENT, which the kernel reports from Linux 5.10) is judged at every
+address of what it accepts (0.0.0.0/0 for IPv4; ::/0, and IPv4 too for a dual-stack ::): a TPROXY
+rule hands it connections to any destination, whatever it is bound to, so 127.0.0.1 is no bound.
 
 127.0.0.0/8 is loopback-only only while route_localnet is off: with net.ipv4.conf.all.route_localnet
 or net.ipv4.conf.IFACE.route_localnet set to 1 the kernel delivers packets addressed to 127.0.0.0/8
@@ -529,7 +656,13 @@ exception for protocol tcp does not reach it.  Listeners of protocols a policy's
 out get one not_applicable finding that names them.  A transport the kernel does not have is a
 not_applicable collection finding; one it has but that could not be read makes the rule not_reviewed.
 
-Exceptions are tried in order and the first that matches decides.  process and exe need the process
+Exceptions are tried in order and the first that matches decides.  A socket held by several
+processes that differ (an allowed program handed a socket another made, or that inherited it) is
+judged for each of them, each by the first rule that fits it, and passes only when it is allowed
+for every one; the service manager (pid 1, holding the sockets of socket units) is left out when
+another process holds the socket too.  A process name (comm) that is neither its executable's nor
+its argv[0]'s is one the process gave itself (prctl PR_SET_NAME): it matches a process exception
+neither way.  process and exe need the process
 that holds the socket, which an unprivileged run may not see; user uses the socket owner the kernel
 reports, which is visible without privileges.  When the owner is unknown, or the processes seen
 holding the socket may not be all of them (some /proc/<pid>/fd could not be read), every exception

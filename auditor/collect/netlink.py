@@ -21,6 +21,7 @@ import errno
 import os
 import socket
 import struct
+import sys
 import time
 from functools import lru_cache
 from typing import Callable, Iterator
@@ -43,6 +44,7 @@ NLM_F_DUMP = 0x100 | 0x200  # NLM_F_ROOT | NLM_F_MATCH
 INET_DIAG_INFO = 2
 INET_DIAG_SKV6ONLY = 11
 INET_DIAG_LOCALS = 12  # SCTP: every local address of an endpoint (struct sockaddr_storage each)
+INET_DIAG_SOCKOPT = 22  # struct inet_diag_sockopt: socket option bits (Linux 5.10+), sent unasked
 INET_DIAG_REQ_PROTOCOL = 3  # request attribute: the protocol number when it does not fit in u8
 
 IPPROTO_DCCP = 33
@@ -102,6 +104,8 @@ class DiagSocket:
     v6only: bool | None  # IPV6_V6ONLY of an AF_INET6 socket; None for AF_INET
     # SCTP: every local address the endpoint is bound to (INET_DIAG_LOCALS); empty when not reported
     local_addresses: tuple[str, ...] = ()
+    # IP_TRANSPARENT / IPV6_TRANSPARENT (INET_DIAG_SOCKOPT); None when the kernel did not report it
+    transparent: bool | None = None
 
     @property
     def state_name(self) -> str:
@@ -208,6 +212,18 @@ def parse_local_addresses(data: bytes) -> tuple[str, ...]:
     return tuple(addresses)
 
 
+def parse_transparent(data: bytes | None) -> bool | None:
+    """The ``transparent`` bit of an INET_DIAG_SOCKOPT attribute (None when absent or short).
+
+    ``struct inet_diag_sockopt`` starts with the bit-fields recverr, is_icsk, freebind, hdrincl,
+    mc_loop, transparent, ...: the sixth bit of the first byte, counted from the low bit where
+    the compiler allocates bit-fields from it (little-endian) and from the high bit elsewhere."""
+    if not data:
+        return None
+    bit = 5 if sys.byteorder == "little" else 2
+    return bool(data[0] >> bit & 1)
+
+
 def parse_diag_message(payload: bytes) -> DiagSocket:
     """Parse an ``inet_diag_msg`` and its attributes."""
     if len(payload) < MSG_SIZE:
@@ -236,6 +252,7 @@ def parse_diag_message(payload: bytes) -> DiagSocket:
         inode=inode,
         v6only=v6only,
         local_addresses=parse_local_addresses(locals_) if locals_ else (),
+        transparent=parse_transparent(attributes.get(INET_DIAG_SOCKOPT)),
     )
 
 

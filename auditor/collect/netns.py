@@ -53,6 +53,7 @@ from auditor.collect.sockets import (
     kernel_protocols,
     listeners_from_rows,
     read_established,
+    read_listener_rows,
     read_optional_netlink,
     read_optional_proc_net,
     read_sockets_netlink,
@@ -360,12 +361,41 @@ def _optional_here(timeout: float) -> OptionalRead:
     return result
 
 
-def _child(targets: list[tuple[int, int]], write_fd: int, timeout: float) -> None:
+def listener_identities_here(timeout: float) -> dict[str, Any]:
+    """(protocol, family, address, port, inode) of each listener of this namespace, read again after
+    the owner scan (:func:`identities_changed`); ``None`` when the tables could not be read."""
+    read = read_listener_rows("/proc", timeout)
+    if read.rows is None:
+        return {"identities": None}
+    return {"identities": sorted(_identity(vars(row)) for row in read.rows if row.is_listener)}
+
+
+def _identity(listener: dict[str, Any]) -> tuple[str, str, str, int, int]:
+    return (listener["protocol"], listener["family"], listener["address"], listener["port"], listener["inode"] or 0)
+
+
+def identities_changed(listeners: list[dict[str, Any]], again: dict[str, Any] | None) -> str | None:
+    """Why a namespace's listener list is not known to be whole: its listeners, read again after
+    their owners were looked up, are not those first read (one closed and another opened meanwhile,
+    the same port reopened on the wildcard); None when they are the same."""
+    if again is None or not again.get("entered") or again.get("identities") is None:
+        why = (again or {}).get("error") or "the child that enters namespaces ended before reaching it"
+        return f"its listeners could not be read again after their owners were looked up: {why}"
+    first = {_identity(item) for item in listeners}
+    second = {tuple(item) for item in again["identities"]}
+    if first == second:
+        return None
+    return (f"its listeners changed while their owners were looked up ({len(second - first)} opened and "
+            f"{len(first - second)} closed): the list read is not known to be whole")
+
+
+def _child(targets: list[tuple[int, int]], write_fd: int, timeout: float, identities_only: bool = False) -> None:
     """In the forked child: enter each namespace in turn and write one JSON line per namespace."""
     for index, fd in targets:
         try:
             _setns(fd)
-            line = {"index": index, "entered": True, **read_here(timeout)}
+            line = {"index": index, "entered": True,
+                    **(listener_identities_here(timeout) if identities_only else read_here(timeout))}
         except Exception as exc:  # noqa: BLE001 - reported to the parent as the namespace's gap
             line = {"index": index, "entered": False, "error": f"{type(exc).__name__}: {exc}"}
         data = (json.dumps(line) + "\n").encode()
@@ -373,7 +403,7 @@ def _child(targets: list[tuple[int, int]], write_fd: int, timeout: float) -> Non
             data = data[os.write(write_fd, data):]
 
 
-def enter_all(fds: list[tuple[int, int]], timeout: float) -> dict[int, dict[str, Any]]:
+def enter_all(fds: list[tuple[int, int]], timeout: float, identities_only: bool = False) -> dict[int, dict[str, Any]]:
     """Run :func:`_child` over ``(index, fd)`` pairs in one forked child; its results by index.
     A namespace with no result (the child died or ran out of time) is absent."""
     if not fds:
@@ -392,7 +422,7 @@ def enter_all(fds: list[tuple[int, int]], timeout: float) -> dict[int, dict[str,
         status = 0
         try:
             os.close(read_fd)
-            _child(fds, write_fd, timeout)
+            _child(fds, write_fd, timeout, identities_only)
         except BaseException:  # noqa: BLE001 - nothing may unwind into the parent's stack
             status = 1
         finally:
@@ -570,10 +600,22 @@ def collect_netns(ctx: CollectContext) -> tuple[NamespaceFacts | None, list[Gap]
             else:
                 open_errors[index] = "; ".join(errors) or "no path to open it by"
         results = enter_all(fds, ctx.command_timeout)
+    except BaseException:
+        for _index, fd in fds:
+            os.close(fd)
+        raise
+    try:
+        return _collect_entered(ctx, proc, order, current, gaps, results, open_errors, fds)
     finally:
         for _index, fd in fds:
             os.close(fd)
 
+
+def _collect_entered(ctx: CollectContext, proc: str, order: list[Any], current: tuple[int, int] | None,
+                     gaps: list[Gap], results: dict[int, dict[str, Any]], open_errors: dict[int, str],
+                     fds: list[tuple[int, int]]) -> tuple[NamespaceFacts | None, list[Gap]]:
+    """The namespaces from what the child read in each (``results``); ``fds`` still open, to read
+    each namespace's listeners again after their owners are looked up."""
     namespaces: list[NetNamespace] = []
     for index, entry in enumerate(order):
         prefix = ("namespaces", index)
@@ -613,6 +655,13 @@ def collect_netns(ctx: CollectContext) -> tuple[NamespaceFacts | None, list[Gap]
             "listeners": result["listeners"], "counts": result["counts"], "sysctl": result["sysctl"],
         }))
     namespaces, owner_gaps = _attribute(namespaces, proc, ctx.record_cmdline)
+    entered = [(index, fd) for index, fd in fds if (results.get(index) or {}).get("entered")]
+    again = enter_all(entered, ctx.command_timeout, identities_only=True) if entered else {}
+    for index, _fd in entered:
+        changed = identities_changed(results[index]["listeners"] or [], again.get(index))
+        if changed is not None:
+            owner_gaps.append(Gap(section="netns", path=("namespaces", index, "listeners"),
+                                  reason=f"network namespace net:[{order[index].inode}]: {changed}"))
     engines = read_engines(ctx.command_timeout)
     namespaces = _enrich(namespaces, engines)
     nat, nat_gaps, nat_read = read_nat(ctx.target, ctx.command_timeout)

@@ -38,8 +38,9 @@ import ipaddress
 import os
 import pwd
 import socket
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Callable
 
 from auditor.collect import CollectContext, netlink
 from auditor.collect.cmdline import cmdline_fields
@@ -123,6 +124,7 @@ class SocketRow:
     inode: int
     v6only: bool | None
     interface_index: int = 0
+    transparent: bool | None = None  # IP_TRANSPARENT; None: not reported (/proc/net, Linux before 5.10)
 
     @property
     def is_listener(self) -> bool:
@@ -150,7 +152,8 @@ def read_transport_netlink(transport: Transport, timeout: float = 10.0) -> list[
                 row_family = _family_of(address) if entry.local_addresses else family
                 rows.append(
                     SocketRow(transport.name, row_family, entry.state, address, entry.sport, entry.uid, entry.inode,
-                              entry.v6only if row_family == "ipv6" else None, entry.interface_index)
+                              entry.v6only if row_family == "ipv6" else None, entry.interface_index,
+                              entry.transparent)
                 )
     return rows
 
@@ -398,7 +401,8 @@ def listeners_from_rows(rows: list[SocketRow]) -> list[Listener]:
     listeners = [
         Listener(protocol=row.protocol, family=row.family, address=row.address, port=row.port,
                  v6only=row.v6only if row.family == "ipv6" else None, interface=_interface_name(row.interface_index),
-                 uid=row.uid, user=_user_name(row.uid), inode=row.inode)
+                 uid=row.uid, user=_user_name(row.uid), inode=row.inode,
+                 **({"transparent": True} if row.transparent else {}))
         for row in rows
         if row.is_listener
         and not (row.protocol == TCP.name and (row.family, row.address, row.port, row.inode) in subflows)
@@ -410,6 +414,8 @@ def listeners_from_rows(rows: list[SocketRow]) -> list[Listener]:
 class FdScan:
     owners: dict[int, list[int]]  # socket inode -> pids holding it
     unreadable: dict[int, int]  # pid -> uid of a process whose fd table could not be read
+    # (pid, socket inode) -> the /proc link that showed it, read again once the process is described
+    links: dict[tuple[int, int], str] = field(default_factory=dict, compare=False)
 
 
 def _note_unreadable(unreadable: dict[int, int], proc: str, pid: int) -> None:
@@ -441,6 +447,7 @@ def scan_socket_owners(inodes: set[int], proc: str = PROC) -> FdScan:
     """Find the processes holding the given socket inodes through the ``/proc/[pid]/fd`` symlinks."""
     owners: dict[int, set[int]] = {}
     unreadable: dict[int, int] = {}
+    links: dict[tuple[int, int], str] = {}
     with os.scandir(proc) as entries:
         pids = sorted(int(entry.name) for entry in entries if entry.name.isascii() and entry.name.isdigit())
     if not inodes:
@@ -473,7 +480,23 @@ def scan_socket_owners(inodes: set[int], proc: str = PROC) -> FdScan:
                 inode = int(target[8:-1])
                 if inode in inodes:
                     owners.setdefault(inode, set()).add(pid)
-    return FdScan({inode: sorted(pids) for inode, pids in owners.items()}, unreadable)
+                    links.setdefault((pid, inode), f"{fd_dir}/{fd}")
+    return FdScan({inode: sorted(pids) for inode, pids in owners.items()}, unreadable, links)
+
+
+def still_holds(scan: FdScan, pid: int, inode: int) -> bool:
+    """Whether ``pid`` holds socket ``inode`` now, by the descriptor the scan found it through.
+
+    Asked after the process was described: a holder that exited between the scan and then may
+    have left its pid to another process, whose name and executable are not the holder's.  Only
+    a process holding the socket has a descriptor that points at its inode."""
+    link = scan.links.get((pid, inode))
+    if link is None:
+        return True  # a scan that did not record how (built by hand): nothing to read again
+    try:
+        return os.readlink(link) == f"socket:[{inode}]"
+    except OSError:
+        return False
 
 
 def describe_process(pid: int, record_cmdline: bool = False) -> tuple[ProcessInfo, dict[str, str]]:
@@ -534,24 +557,49 @@ def _unattributed_reason(listener: Listener, scan: FdScan) -> str:
 def attribute_owners(listeners: list[Listener], proc: str = PROC,
                      record_cmdline: bool = False) -> tuple[list[Listener], list[Gap]]:
     """Fill ``processes`` (or ``owner_reason``) of each listener; one Gap per thing not seen."""
-    gaps: list[Gap] = []
     scan: FdScan | None = None
     scan_failure = ""
     try:
         scan = scan_socket_owners({listener.inode for listener in listeners if listener.inode}, proc)
     except OSError as exc:
         scan_failure = f"owner not attributable: {proc} not readable: {exc.strerror or exc}"
+    return attribute_scanned(listeners, scan, scan_failure, proc, record_cmdline)
+
+
+def attribute_scanned(listeners: list[Listener], scan: FdScan | None, scan_failure: str = "", proc: str = PROC,
+                      record_cmdline: bool = False) -> tuple[list[Listener], list[Gap]]:
+    """:func:`attribute_owners` from a scan made already (None: it failed, ``scan_failure`` says why)."""
+    gaps: list[Gap] = []
     unlisted = unlisted_processes(proc) if scan is not None and listeners else None
     result = []
     described: dict[int, tuple[ProcessInfo, dict[str, str]]] = {}
     for index, listener in enumerate(listeners):
         pids = scan.owners.get(listener.inode or 0, []) if scan else []
-        if not pids:
-            why = _unattributed_reason(listener, scan) if scan else scan_failure
+        processes = []
+        replaced = []
+        for pid in pids:
+            if pid not in described:  # a process holding many listeners is asked about once
+                described[pid] = describe_process(pid, record_cmdline)
+            if scan is not None and listener.inode and not still_holds(scan, pid, listener.inode):
+                replaced.append(pid)
+                continue
+            processes.append(described[pid])
+        if replaced:
+            gaps.append(Gap(section="sockets", path=("listeners", index, "processes"),
+                            reason=f"{listener.protocol} {listener.endpoint}: pid {', '.join(map(str, replaced))} no "
+                                   "longer held it once described (exited, its pid perhaps reused by another "
+                                   "process): other processes may hold it"))
+        if not processes:
+            if replaced:
+                why = (f"owner not attributable: pid {', '.join(map(str, replaced))} held socket inode {listener.inode} "
+                       "but no longer did once described (exited, its pid perhaps reused by another process)")
+            else:
+                why = _unattributed_reason(listener, scan) if scan else scan_failure
             if unlisted and listener.inode:  # the holder may be a process this /proc does not list
                 why = f"{why}; {unlisted}"
-            gaps.append(Gap(section="sockets", path=("listeners", index, "processes"),
-                            reason=f"{listener.protocol} {listener.endpoint}: {why}"))
+            if not replaced:
+                gaps.append(Gap(section="sockets", path=("listeners", index, "processes"),
+                                reason=f"{listener.protocol} {listener.endpoint}: {why}"))
             result.append(copy_with(listener, {"owner_reason": why}))
             continue
         if scan is not None and scan.unreadable:
@@ -563,16 +611,11 @@ def attribute_owners(listeners: list[Listener], proc: str = PROC,
         if unlisted:  # nor may a process that /proc does not list at all
             gaps.append(Gap(section="sockets", path=("listeners", index, "processes"),
                             reason=f"{listener.protocol} {listener.endpoint}: other processes may hold it too: {unlisted}"))
-        processes = []
-        for position, pid in enumerate(pids):
-            if pid not in described:  # a process holding many listeners is asked about once
-                described[pid] = describe_process(pid, record_cmdline)
-            info, missing = described[pid]
-            processes.append(info)
+        for position, (_info, missing) in enumerate(processes):
             for name, why in sorted(missing.items()):
                 gaps.append(Gap(section="sockets", path=("listeners", index, "processes", position, name), reason=why))
         # copy_with: pydantic's model_copy was a third of attributing 5,000 listeners (issue 16).
-        result.append(copy_with(listener, {"processes": processes}))
+        result.append(copy_with(listener, {"processes": [info for info, _missing in processes]}))
     return result, gaps
 
 
@@ -596,20 +639,27 @@ def count_states(rows: list[SocketRow] | None, time_wait: int, established: int 
     return counts
 
 
-def collect_sockets(ctx: CollectContext) -> tuple[SocketFacts | None, list[Gap]]:
-    if not ctx.target.runtime:
-        return collect_declared_sockets(ctx)  # listeners declared by systemd socket units; no counts
-    # netlink opens in the target's network namespace (LocalHost: the caller's); /proc is the target's
-    proc = ctx.target.proc
+@dataclass
+class ListenerRead:
+    """One read of the socket tables: the rows (None: unreadable), its gaps and how it was read."""
+
+    rows: list[SocketRow] | None
+    gaps: list[Gap]
+    methods: list[str]
+    v6only_reason: str
+
+
+def read_listener_rows(proc: str, timeout: float) -> ListenerRead:
+    """Every transport's listeners (and UDP sockets) from sock_diag, else from /proc/net."""
     gaps: list[Gap] = []
     methods: list[str] = []
     rows: list[SocketRow] | None
     v6only_reason = "the kernel did not report IPV6_V6ONLY (INET_DIAG_SKV6ONLY)"
     optional: OptionalRead | None = None
     try:
-        rows = read_sockets_netlink(timeout=ctx.command_timeout)
+        rows = read_sockets_netlink(timeout=timeout)
         methods.append(METHOD_NETLINK)
-        optional = read_optional_netlink(timeout=ctx.command_timeout, proc=proc)
+        optional = read_optional_netlink(timeout=timeout, proc=proc)
     except OSError as netlink_error:
         unavailable = f"netlink sock_diag unavailable: {netlink_error}"
         v6only_reason = f"IPV6_V6ONLY is not shown in /proc/net/tcp6 or udp6 ({unavailable})"
@@ -626,6 +676,62 @@ def collect_sockets(ctx: CollectContext) -> tuple[SocketFacts | None, list[Gap]]
         rows = rows + optional.rows
         gaps += optional.gaps
         methods.append("other transports: " + "; ".join(optional.methods))
+    return ListenerRead(rows, gaps, methods, v6only_reason)
+
+
+def _identities(rows: list[SocketRow]) -> set[tuple[str, str, str, int, int]]:
+    """Each listener as one socket: a socket closed and another opened on the same address and
+    port has a new inode."""
+    return {(row.protocol, row.family, row.address, row.port, row.inode) for row in rows if row.is_listener}
+
+
+SETTLE_ROUNDS = 3  # reads of the tables around an owner scan before a list that keeps changing is a gap
+
+
+def settled_listeners(read: Callable[[], ListenerRead], proc: str = PROC, record_cmdline: bool = False,
+                      rounds: int = SETTLE_ROUNDS) -> tuple[ListenerRead, list[Listener] | None, list[Gap]]:
+    """The listeners and their owners, as they were across the owner scan.
+
+    The owners are found after the tables are read: a listener closed meanwhile has no holder left
+    (its finding would rest on a socket that is gone), and one opened meanwhile (the same port
+    reopened on the wildcard) is in no list.  The tables are read again after the scan: when they
+    changed, the scan is done again on the new list; a list still changing after ``rounds`` scans
+    is an unreadable Gap on the whole list, never a list taken as whole.  Returns the read the
+    listeners come from, the listeners (None when unreadable), and the owner and list Gaps.
+    """
+    current = read()
+    for _round in range(rounds):
+        if current.rows is None:
+            return current, None, []
+        attributed, gaps = attribute_owners(listeners_from_rows(current.rows), proc, record_cmdline=record_cmdline)
+        again = read()
+        if again.rows is None:
+            return current, attributed, gaps + [Gap(
+                section="sockets", field="listeners",
+                reason="the listeners could not be read again after their owners were looked up, so listeners "
+                       "opened meanwhile are unknown: " + "; ".join(g.reason for g in again.gaps))]
+        before, after = _identities(current.rows), _identities(again.rows)
+        if before == after:
+            return current, attributed, gaps
+        if _round == rounds - 1:
+            # Still changing: what was read is judged, but is not known to be the whole list.
+            return current, attributed, gaps + [Gap(
+                section="sockets", field="listeners",
+                reason=f"the listeners kept changing while their owners were looked up ({rounds} owner scans, each "
+                       f"between two reads of the socket tables; {len(after - before)} opened and "
+                       f"{len(before - after)} closed between the last two): the list is not known to be whole")]
+        current = again
+    raise ValueError(f"rounds must be at least 1, not {rounds}")
+
+
+def collect_sockets(ctx: CollectContext) -> tuple[SocketFacts | None, list[Gap]]:
+    if not ctx.target.runtime:
+        return collect_declared_sockets(ctx)  # listeners declared by systemd socket units; no counts
+    # netlink opens in the target's network namespace (LocalHost: the caller's); /proc is the target's
+    proc = ctx.target.proc
+    read, listeners, owner_gaps = settled_listeners(lambda: read_listener_rows(proc, ctx.command_timeout), proc,
+                                                    record_cmdline=ctx.record_cmdline)
+    rows, gaps, methods = read.rows, [*read.gaps], [*read.methods]
 
     try:
         time_wait: int | None = read_time_wait(proc)
@@ -641,13 +747,10 @@ def collect_sockets(ctx: CollectContext) -> tuple[SocketFacts | None, list[Gap]]
         gaps.append(Gap(section="sockets", path=("counts", "tcp_by_state", ESTABLISHED_KEY),
                         reason=f"/proc/net/snmp: {exc}"))
 
-    listeners = None
-    if rows is not None:
-        listeners = listeners_from_rows(rows)
-        gaps += _v6only_gaps(listeners, v6only_reason)
-        listeners, owner_gaps = attribute_owners(listeners, proc, record_cmdline=ctx.record_cmdline)
-        gaps += owner_gaps
+    if listeners is not None:
+        gaps += _v6only_gaps(listeners, read.v6only_reason)
         methods.append(METHOD_OWNERS)
+    gaps += owner_gaps
 
     counts = None
     if time_wait is not None:

@@ -154,6 +154,18 @@ def is_allowed(address: str, v6only: bool | None, allowed: AddressSet) -> bool:
 
 
 @_MEMO
+def transparent_reach(address: str, v6only: bool | None) -> tuple[str, bool | None]:
+    """The (address, v6only) a transparent socket (IP_TRANSPARENT) is judged as: the wildcard of
+    what it accepts.  A TPROXY rule hands such a socket connections to any address, whatever it is
+    bound to: an IPv4 (or IPv4-mapped) socket any IPv4 address; an IPv6 one any IPv6 address, and
+    IPv4 too when it is a dual-stack ``::``."""
+    judged = _judged(address)
+    if judged.version == 4:
+        return ("0.0.0.0", None) if _address(address).version == 4 else ("::ffff:0.0.0.0", v6only)
+    return ("::", v6only if judged.is_unspecified else True)
+
+
+@_MEMO
 def describe_accepts(address: str, v6only: bool | None) -> str:
     """What a listener accepts, in words, e.g. ``all IPv4 and IPv6 addresses (dual-stack ::, v6only=0)``."""
     raw = _address(address)

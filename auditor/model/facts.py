@@ -224,6 +224,9 @@ class Listener(StrictModel):
     processes: list[ProcessInfo] = Field(default_factory=empty_list)  # every process holding the socket, by pid
     owner_reason: str | None = None  # why ``processes`` is empty
     declared_by: str | None = None  # offline mode: the unit file that declares this listener
+    # IP_TRANSPARENT (IPV6_TRANSPARENT) set: TPROXY rules can hand it connections to any address.
+    # Recorded only when set (the kernel reports it from Linux 5.10, through netlink).
+    transparent: bool | None = None
 
     @model_validator(mode="after")
     def _address_of_its_family(self) -> "Listener":
@@ -571,7 +574,7 @@ class HostSnapshot(StrictModel):
 # Every field of a listener and of a process, as listener_json writes them: a field added to either
 # without being added here makes facts_json fall back to pydantic's dump (tests/storage/test_facts_json.py).
 _LISTENER_FIELDS = ("protocol", "family", "address", "port", "v6only", "interface", "uid", "user", "inode",
-                    "processes", "owner_reason", "declared_by")
+                    "processes", "owner_reason", "declared_by", "transparent")
 _PROCESS_FIELDS = ("pid", "name", "exe", "user", "argv0", "cmdline_sha256", "cmdline")
 
 

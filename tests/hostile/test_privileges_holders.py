@@ -28,7 +28,9 @@ from tests.privileges import CLONE_NEWNET, directory_nobody_may_write, require_r
 
 ROOT_NAME, WORKER_NAME = "lbt-rootsrv", "lbt-worker"
 # Root listens on the IPv4 wildcard in a namespace of its own and prints the port; a forked child
-# ("worker") drops to nobody and keeps the socket; both are named (comm) and wait until stdin closes.
+# ("worker") drops to nobody and keeps the socket; both wait until stdin closes.  Root is named by
+# exec (the interpreter run through a link named ROOT_NAME: comm and argv[0] agree); the worker
+# renames itself (comm), a name lbaudit does not take as proof of what it is.
 # (libc.prctl: PR_SET_NAME 15, PR_SET_DUMPABLE 4.)
 SHARED_LISTENER = textwrap.dedent(f"""
     import ctypes, os, socket, sys
@@ -45,7 +47,6 @@ SHARED_LISTENER = textwrap.dedent(f"""
         os.close(write_end)
         os.read(read_end, 1)
         os._exit(0)
-    libc.prctl(15, b"{ROOT_NAME}")
     print(held.getsockname()[1], flush=True)
     sys.stdin.read()
     os.close(write_end)
@@ -99,7 +100,10 @@ def _run_under_hidepid(shared_tmp: Path, options: str, user: str | None,
 
     def scenario() -> tuple[int, int, list[dict[str, Any]]]:
         if not started:
-            process = subprocess.Popen([sys.executable, "-c", SHARED_LISTENER, "worker" if worker else "alone"],
+            named = shared_tmp / ROOT_NAME
+            if not named.exists():
+                named.symlink_to(sys.executable)
+            process = subprocess.Popen([str(named), "-c", SHARED_LISTENER, "worker" if worker else "alone"],
                                        stdin=subprocess.PIPE,
                                        stdout=subprocess.PIPE, text=True)
             assert process.stdout is not None
@@ -126,7 +130,10 @@ def test_a_holder_hidden_by_hidepid_keeps_its_exception_a_candidate(shared_tmp):
     assert mine[0]["reason"] == (
         f"owner not identified (the processes seen holding it may not be all of them: tcp 0.0.0.0:{port}: "
         "other processes may hold it too: /proc is mounted with hidepid=invisible: processes of other users are "
-        "not listed), and the rules that could apply disagree: the default allow list would allow it, "
+        f"not listed; pid {mine[0]['subject_detail']['pid']} is named '{WORKER_NAME}', which is neither its "
+        f"executable's ({os.path.realpath(sys.executable)}) nor its argv[0]'s ({shared_tmp / ROOT_NAME}): a name it may "
+        "have given itself "
+        "(prctl PR_SET_NAME)), and the rules that could apply disagree: the default allow list would allow it, "
         "exception 1 would not")
     assert code == 3
 
