@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
 
-from auditor.errors import InputError
+from auditor.errors import Busy, InputError, LbauditError
 from auditor.history import schema as t
 from auditor.history.location import SUPPORTED_SCHEMES, is_url
 
@@ -47,6 +47,19 @@ BUSY_TIMEOUT_MS = 10_000
 SERVER_CONNECT_TIMEOUT_S = 10  # a PostgreSQL store that does not answer is exit 2 after this long
 SERVER_SILENCE_TIMEOUT_MS = 30_000  # ... and one that goes silent with data unacknowledged, after this
 WRITING = "lbaudit_writing"  # execution option of a connection that will write (SQLite: BEGIN IMMEDIATE)
+
+
+def _lock_wait_ran_out(error: BaseException) -> bool:
+    """Whether a driver's error says a lock was waited for until the wait ran out: SQLite's
+    SQLITE_BUSY ("database is locked") after the busy timeout, PostgreSQL's lock_not_available
+    (SQLSTATE 55P03) after lock_timeout."""
+    if getattr(error, "sqlstate", None) == "55P03":
+        return True
+    code = getattr(error, "sqlite_errorcode", None)
+    if code is not None:
+        return (code & 0xFF) in (5, 6)  # SQLITE_BUSY, SQLITE_LOCKED and their extended codes
+    return type(error).__name__ == "OperationalError" and str(error).startswith(("database is locked",
+                                                                                 "database table is locked"))
 
 
 class AlreadyRecorded(InputError):
@@ -433,9 +446,16 @@ class HistoryStore:
         with self.engine.connect().execution_options(**{WRITING: True}) as conn, conn.begin():
             yield conn
 
-    def _fail(self, action: str, exc: BaseException) -> InputError:
+    def _fail(self, action: str, exc: BaseException) -> LbauditError:
+        """The error to show for a database error while ``action``: Busy (exit 75, EX_TEMPFAIL) when
+        another writer held the store past the lock wait, else an InputError (exit 2).  A nightly scan
+        that found the store locked by a long prune or backfill is "try again", not a usage error a
+        monitor would page on as a broken schedule; nothing was written either way (rolled back)."""
         detail = getattr(exc, "orig", None) or exc
         first = str(detail).strip().splitlines()[0] if str(detail).strip() else type(detail).__name__
+        if _lock_wait_ran_out(detail):
+            return Busy(f"{self.shown}: cannot {action} the history store: another process held it for longer than "
+                        f"{BUSY_TIMEOUT_MS // 1000} s ({first}); nothing was written, run again")
         return InputError(f"{self.shown}: cannot {action} the history store: {first}")
 
     def _damaged(self, exc: BaseException) -> InputError | None:
