@@ -273,12 +273,26 @@ class ChainBreak:
                 "detail": self.detail}
 
 
+@dataclass(frozen=True)
+class PinnedHead:
+    """An evidence digest the store must still hold (``history verify --expect-head``), and where it
+    was found: ``run`` (a recorded run), ``pruned`` (the link a pruned run left), or None."""
+
+    evidence_sha256: str
+    found: str | None
+    run_id: int | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"evidence_sha256": self.evidence_sha256, "found": self.found, "run_id": self.run_id}
+
+
 @dataclass
 class VerifyReport:
     runs: int = 0
     chains: int = 0
     signatures_checked: int = 0
     breaks: list[ChainBreak] = field(default_factory=list)
+    heads: list[PinnedHead] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -288,7 +302,8 @@ class VerifyReport:
         return {"ok": self.ok, "runs": self.runs, "chains": self.chains,
                 "signatures_checked": self.signatures_checked,
                 "first_break": self.breaks[0].as_dict() if self.breaks else None,
-                "breaks": [b.as_dict() for b in self.breaks]}
+                "breaks": [b.as_dict() for b in self.breaks],
+                "expected_heads": [h.as_dict() for h in self.heads]}
 
 
 def _counts(evidence: Evidence) -> dict[str, int]:
@@ -962,11 +977,67 @@ class HistoryStore:
 
     # ------------------------------------------------------------------ verify
 
-    def verify(self, pubkey: Path | None = None) -> VerifyReport:
+    def verify(self, pubkey: Path | None = None, expect_heads: tuple[str, ...] = ()) -> VerifyReport:
         """Walk every chain (host and policy id, in recording order, pruned links included): each
         run's previous digest must be its predecessor's evidence digest, each stored evidence must
         hash to its digest and say what the run row says, and each signature must be over it
-        (verified with ``pubkey`` when given).  Every break is listed, the first first."""
+        (verified with ``pubkey`` when given).  Every break is listed, the first first.
+
+        The chain cannot tell that its newest runs were deleted (the run before them is then a
+        valid end).  ``expect_heads`` are evidence digests kept outside the store (an evidence file
+        archived elsewhere, ``history head`` output in a ticket): each must still be a run of the
+        store, or the link its pruning left, else the break ``head_missing``; the walk then proves
+        that chain intact up to that run.  Runs recorded after the newest pin are not covered."""
+        report = self._verify_chains(pubkey)
+        for digest in dict.fromkeys(expect_heads):
+            pinned = self._find_head(digest)
+            report.heads.append(pinned)
+            if pinned.found is None:
+                report.breaks.append(ChainBreak(0, "?", "?", "head_missing",
+                                                f"the expected head {digest} is neither a run of the store nor a "
+                                                "pruned run's link: runs recorded up to it were removed"))
+        report.breaks.sort(key=lambda b: b.run_id)
+        return report
+
+    def _find_head(self, digest: str) -> PinnedHead:
+        with self._reading() as conn:
+            live = conn.execute(sa.select(t.runs.c.id).where(t.runs.c.evidence_sha256 == digest)
+                                .order_by(t.runs.c.id.desc()).limit(1)).scalar()
+            if live is not None:
+                return PinnedHead(digest, "run", int(live))
+            gone = conn.execute(sa.select(t.pruned_runs.c.run_id).where(t.pruned_runs.c.evidence_sha256 == digest)
+                                .order_by(t.pruned_runs.c.run_id.desc()).limit(1)).scalar()
+        return PinnedHead(digest, "pruned" if gone is not None else None, int(gone) if gone is not None else None)
+
+    def heads(self, *, host: str | None = None, policy: str | None = None) -> list[dict[str, Any]]:
+        """The newest entry of every chain (host and policy id; a recorded run, or the link of a
+        pruned one), by chain: what to keep outside the store and give ``verify`` as expected heads."""
+        entries = sa.union_all(
+            sa.select(t.runs.c.id.label("run_id"), t.runs.c.host_id, t.runs.c.policy_id, t.runs.c.evidence_sha256,
+                      t.runs.c.started_at, sa.literal("run").label("state")),
+            sa.select(t.pruned_runs.c.run_id, t.pruned_runs.c.host_id, t.pruned_runs.c.policy_id,
+                      t.pruned_runs.c.evidence_sha256, t.pruned_runs.c.started_at,
+                      sa.literal("pruned").label("state"))).subquery()
+        query = (sa.select(entries, t.hosts.c.hostname, t.hosts.c.machine_id, t.hosts.c.inventory_name)
+                 .join(t.hosts, t.hosts.c.id == entries.c.host_id))
+        if host is not None:
+            query = query.where(self._host_filter(host))
+        if policy is not None:
+            query = query.where(entries.c.policy_id == policy)
+        newest: dict[tuple[int, str], Any] = {}
+        with self._reading() as conn:
+            for row in map(_checked, conn.execute(query)):
+                chain = (row.host_id, row.policy_id)
+                # the chain's order is recording order (ids), as verify walks it and record links it
+                if chain not in newest or row.run_id > newest[chain].run_id:
+                    newest[chain] = row
+        return [{"host": {"hostname": row.hostname, "machine_id": row.machine_id,
+                          "inventory_name": row.inventory_name},
+                 "policy": row.policy_id, "run_id": row.run_id, "state": row.state,
+                 "started_at": _iso(row.started_at), "evidence_sha256": row.evidence_sha256}
+                for row in sorted(newest.values(), key=lambda r: r.run_id)]
+
+    def _verify_chains(self, pubkey: Path | None) -> VerifyReport:
         key = None
         if pubkey is not None:
             from auditor.attest.signing import load_public_key
