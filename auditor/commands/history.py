@@ -193,10 +193,12 @@ def show(run_id: int, raw_evidence: bool, store: str | None, as_json: bool) -> N
 @click.option("--policy", help="Policy id [needed when the store holds several].")
 @click.option("--allow-policy-change", is_flag=True, help="As for lbaudit diff: lost coverage through an intended "
               "policy change does not fail.")
+@click.option("--allow-host-change", is_flag=True, help="As for lbaudit diff: runs of different hosts (another "
+              "host name or machine id) do not fail on that alone.")
 @store_option
 @json_option
 def diff_runs(run_ids: tuple[int, ...], host: str | None, policy: str | None, allow_policy_change: bool,
-              store: str | None, as_json: bool) -> None:
+              allow_host_change: bool, store: str | None, as_json: bool) -> None:
     """Compare the last two runs of a host and policy, or two run ids (BEFORE AFTER).
 
     \b
@@ -220,7 +222,7 @@ def diff_runs(run_ids: tuple[int, ...], host: str | None, policy: str | None, al
     if not as_json:
         click.echo(f"runs: {before_id} -> {after_id}")
     failed = echo_diff(diff_scans(before, after), as_json, allow_policy_change,
-                       extra={"runs": {"before": before_id, "after": after_id}})
+                       extra={"runs": {"before": before_id, "after": after_id}}, allow_host_change=allow_host_change)
     sys.exit(ExitCode.NON_COMPLIANT if failed else ExitCode.COMPLIANT)
 
 
