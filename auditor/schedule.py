@@ -388,6 +388,38 @@ def check_calendar(on_calendar: str, randomized_delay: str) -> None:
         raise InputError(f"--randomized-delay {randomized_delay!r}: not a time span such as 1h or 30min")
 
 
+SYSTEMD_ANALYZE_TIMEOUT_S = 10.0
+SYSTEMD_SHORTHANDS = ("minutely", "hourly", "daily", "weekly", "monthly", "yearly", "annually", "quarterly",
+                      "semiannually")
+_TIMESPAN_PARTS = re.compile(r"^([0-9]+) ?([a-z]*)$")
+_USEC = {"us": 1, "ms": 1000, "s": 10**6, "sec": 10**6, "m": 60 * 10**6, "min": 60 * 10**6, "h": 3600 * 10**6,
+         "hr": 3600 * 10**6, "d": 86400 * 10**6, "w": 7 * 86400 * 10**6}
+
+
+def check_with_systemd(on_calendar: str, randomized_delay: str) -> None:
+    """``OnCalendar=`` and ``RandomizedDelaySec=`` as systemd itself parses them, when
+    ``systemd-analyze`` is installed: the pattern of :func:`check_calendar` lets through values
+    systemd rejects (``25:00``, ``Mon..Fri 99:00``) or accepts and never fires (``2026-02-30``,
+    a date past): the timer then loads with no next run, or not at all, and no scan runs again,
+    unseen.  Without systemd-analyze (an image built elsewhere) the pattern check alone stands."""
+    number, unit = _TIMESPAN_PARTS.match(randomized_delay).groups()  # type: ignore[union-attr]  # check_calendar
+    if int(number) * _USEC[unit or "s"] >= 2**64 - 1:  # systemd's usec_t: "Numerical result out of range"
+        raise InputError(f"--randomized-delay {randomized_delay!r}: longer than systemd can hold")
+    if on_calendar in SYSTEMD_SHORTHANDS:
+        return  # systemd.time(7)'s own names: always valid, always elapse
+    from auditor.collect.programs import find_executable as find_tool
+    from auditor.collect.programs import run_command
+
+    if find_tool("systemd-analyze") is None:
+        return
+    calendar = run_command(["systemd-analyze", "calendar", "--", on_calendar], SYSTEMD_ANALYZE_TIMEOUT_S)
+    if not calendar.ok:
+        raise InputError(f"--on-calendar {on_calendar!r}: systemd rejects it ({calendar.reason}); see systemd.time(7)")
+    if any(line.strip() == "Next elapse: never" for line in calendar.stdout.splitlines()):
+        raise InputError(f"--on-calendar {on_calendar!r}: systemd says it never elapses (a date past or that does "
+                         "not exist): the timer would never start a scan")
+
+
 # ------------------------------------------------------------------ install and remove
 
 @dataclass(frozen=True)

@@ -89,6 +89,8 @@ def install(backend: str, policy: str | None, on_calendar: str, randomized_delay
     sched.check_calendar(on_calendar, randomized_delay)
     if backend == "cron":
         sched.cron_schedule(on_calendar)
+    else:
+        sched.check_with_systemd(on_calendar, randomized_delay)
     if this_host:
         sched.check_executable(root, config.executable)  # in an image the executable may come later
     sched.check_policy(root, config.policy, plugins_enabled(no_plugins))
