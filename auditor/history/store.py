@@ -387,7 +387,7 @@ def _parse_signature(raw: bytes) -> dict[str, Any]:
 _RUN_BY_EVIDENCE = sa.select(t.runs.c.id).where(t.runs.c.evidence_sha256 == sa.bindparam("sha")).limit(1)
 _POLICY_KNOWN = sa.select(t.policies.c.sha256).where(t.policies.c.sha256 == sa.bindparam("sha"))
 _HOST_FOR_UPDATE = sa.select(t.hosts).where(t.hosts.c.host_key == sa.bindparam("key")).with_for_update()
-_LAST_RUN = (sa.select(t.runs.c.id, t.runs.c.evidence_sha256)
+_LAST_RUN = (sa.select(t.runs.c.id, t.runs.c.evidence_sha256, t.runs.c.recorded_at)
              .where(t.runs.c.host_id == sa.bindparam("host"), t.runs.c.policy_id == sa.bindparam("policy"))
              .order_by(t.runs.c.id.desc()).limit(1))
 # The next run id SQLite may hand out: its tables have no AUTOINCREMENT, so once the run of the
@@ -575,13 +575,12 @@ class HistoryStore:
         Each item is (evidence bytes, the parsed evidence or None, the ``.sig`` document or None)."""
         if trigger not in t.TRIGGERS:
             raise InputError(f"trigger {trigger!r} is not one of {', '.join(t.TRIGGERS)}")
-        now = _naive_utc(recorded_at or datetime.now(timezone.utc))
         prepared = [self._prepare(raw, evidence, signature) for raw, evidence, signature in items]
         recorded = []
         try:
             with self._writing() as conn:
                 for item in prepared:
-                    recorded.append(self._record_in(conn, item, trigger, inventory_name, now))
+                    recorded.append(self._record_in(conn, item, trigger, inventory_name, recorded_at))
         except InputError:
             raise
         except (SQLAlchemyError, DBAPIError) as exc:
@@ -606,7 +605,7 @@ class HistoryStore:
                 "signature_key": signature_key}
 
     def _record_in(self, conn: Connection, item: dict[str, Any], trigger: str, inventory_name: str | None,
-                   now: datetime) -> RecordedRun:
+                   recorded_at: datetime | None) -> RecordedRun:
         evidence: Evidence = item["evidence"]
         digest = item["sha256"]
         existing = conn.execute(_RUN_BY_EVIDENCE, {"sha": digest}).scalar()
@@ -615,10 +614,13 @@ class HistoryStore:
                                   f"{existing}", existing)
         provenance = evidence.snapshot.provenance
         started = _naive_utc(evidence.run.started_at)
-        ahead = dated_ahead(evidence, now)
+        ahead = dated_ahead(evidence, _naive_utc(recorded_at or datetime.now(timezone.utc)))
         if ahead:
             raise InputError(f"this evidence {ahead}")
         host_id = self._host(conn, provenance.machine_id, provenance.hostname, inventory_name)
+        # read once the host's chain is locked (SQLite: the write lock), so that of two recorders
+        # waiting for each other the later-recorded run has the later time
+        now = _naive_utc(recorded_at or datetime.now(timezone.utc))
         if conn.execute(_POLICY_KNOWN, {"sha": evidence.policy_sha256}).first() is None:
             self._insert_missing(conn, t.policies, "sha256", {
                 "sha256": evidence.policy_sha256, "policy_id": evidence.policy.id,
@@ -630,7 +632,7 @@ class HistoryStore:
         self._insert_missing(conn, t.evidence, "sha256", {
             "sha256": digest, "size": len(item["raw"]), "encoding": EVIDENCE_ENCODING,
             "content": zlib.compress(item["raw"], 6)})
-        prev = self._chain_head(conn, host_id, evidence.policy.id)
+        prev = self._chain_head(conn, host_id, evidence.policy.id, now)
         counts = _counts(evidence)
         explicit_id = {"id": int(conn.execute(_NEXT_RUN_ID).scalar_one())} if self.dialect == "sqlite" else {}
         inserted = conn.execute(t.runs.insert(), {
@@ -688,10 +690,20 @@ class HistoryStore:
             conn.execute(t.hosts.update().where(t.hosts.c.id == row.id).values(**changes))
         return int(row.id)
 
-    def _chain_head(self, conn: Connection, host_id: int, policy_id: str) -> str | None:
-        """The evidence digest of the newest run (recorded or pruned) of this host and policy."""
+    def _chain_head(self, conn: Connection, host_id: int, policy_id: str, now: datetime) -> str | None:
+        """The evidence digest of the newest run (recorded or pruned) of this host and policy.
+
+        A recording clock behind the one that recorded that run is refused (InputError): a clock
+        set back dates the new scan before the last one, and "the latest run" (history diff,
+        fleet report, prune --keep-last) is the one that ran last by those dates, so the newest
+        scan would be diffed as the older one, its regressions read as improvements.  (A backfill,
+        `history import` of older scans, is recorded by a clock that is right: not refused.)"""
         params = {"host": host_id, "policy": policy_id}
         live = conn.execute(_LAST_RUN, params).first()
+        if live is not None and isinstance(live.recorded_at, datetime) and now < live.recorded_at:
+            raise InputError(f"the clock says {now.isoformat()}Z, before run {live.id} of this host and policy was "
+                             f"recorded ({live.recorded_at.isoformat()}Z): a clock set back; not recorded (fix the "
+                             "clock: a scan dated before the last one would be taken for the older)")
         gone = conn.execute(_LAST_PRUNED, params).first()
         newest = max((r for r in (live, gone) if r is not None), key=lambda r: r[0], default=None)
         return newest[1] if newest is not None else None
