@@ -119,6 +119,18 @@ def systemd_word(value: str) -> str:
     return '"' + escaped.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+def systemd_path(value: str) -> str:
+    """One path of ``ReadWritePaths=``, quoted so that systemd reads it unchanged: ``%`` doubled
+    (specifiers are resolved there), double quotes around anything else, and ``$`` left alone:
+    only command lines expand variables, so ``$$`` in a path setting names another directory (the
+    unit's namespace then fails to set up, and no scan runs)."""
+    plain_value(value, "path")
+    escaped = value.replace("%", "%%")
+    if _SYSTEMD_PLAIN.match(value):
+        return escaped
+    return '"' + escaped.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
 def cron_word(value: str) -> str:
     """One shell word of a cron command: quoted for /bin/sh, and ``%`` escaped (cron turns an
     unescaped ``%`` into a line break and feeds the rest to stdin)."""
@@ -222,7 +234,7 @@ def render_service(config: ScheduleConfig) -> str:
         "StateDirectoryMode=0700",
         "UMask=0077",
     ]
-    lines += [f"ReadWritePaths={systemd_word(path)}" for path in writable_paths(config)]
+    lines += [f"ReadWritePaths={systemd_path(path)}" for path in writable_paths(config)]
     lines += [
         "CapabilityBoundingSet=" + " ".join(CAPABILITIES),
         "AmbientCapabilities=",
@@ -312,11 +324,19 @@ def under_root(root: Path, path: str | PurePosixPath) -> Path:
     return Path(root) / str(path).lstrip("/")
 
 
+PATH_MAX = 4096  # Linux: a longer path cannot be opened, so every night would fail on it
+NAME_MAX = 255
+
+
 def absolute_path(value: str, what: str) -> str:
     plain_value(value, what)
     if not value.startswith("/"):
         value = os.path.abspath(value)
-    return os.path.normpath(value)
+    value = os.path.normpath(value)
+    encoded = os.fsencode(value)
+    if len(encoded) >= PATH_MAX or any(len(part) > NAME_MAX for part in encoded.split(b"/")):
+        raise InputError(f"{what} {value[:60]!r}...: longer than a path can be ({PATH_MAX} bytes, {NAME_MAX} a name)")
+    return value
 
 
 def find_executable(explicit: str | None) -> str:

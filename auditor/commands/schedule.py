@@ -37,8 +37,11 @@ def _existing_dir(root: Path, path: str, what: str, parent_will_do: bool = False
     """A directory the scheduled run writes into exists (or, for --out-dir, its parent: evaluate
     creates that one level)."""
     real = sched.under_root(root, path)
-    if real.is_dir() or (parent_will_do and real.parent.is_dir()):
-        return
+    try:
+        if real.is_dir() or (parent_will_do and real.parent.is_dir()):
+            return
+    except OSError as exc:  # a name too long under --root, a loop of links
+        raise InputError(f"{real}: cannot use as the {what} directory: {exc.strerror or exc}") from None
     raise InputError(f"{real}: {what} directory does not exist; the scheduled scan would fail every night")
 
 
