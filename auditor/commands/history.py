@@ -440,20 +440,26 @@ def heads(host: str | None, policy: str | None, store: str | None, as_json: bool
 @click.option("--expect-head", "expect_head", multiple=True, metavar="SHA256|FILE",
               help="A run the store must still hold, pinned outside it: an evidence SHA-256, an evidence file "
                    "(archived elsewhere), or the output of history head --json. Repeatable.")
+@click.option("--require-signed", is_flag=True, help="With --pubkey: every run must be signed (a run without a "
+              "signature is a break). Without it, only an unsigned run after a signed one of its host and policy is.")
 @store_option
 @json_option
-def verify_store(pubkey: Path | None, expect_head: tuple[str, ...], store: str | None, as_json: bool) -> None:
+def verify_store(pubkey: Path | None, expect_head: tuple[str, ...], require_signed: bool, store: str | None,
+                 as_json: bool) -> None:
     """Walk every chain of runs and every stored evidence (and signature); report the first break.
 
     \b
     Exit 0 when every link, evidence digest and record holds; 10 when one does not (an evidence
     changed or missing, a run removed, a record that disagrees with its evidence, an expected
     head no longer in the store); 11 when a signature does not hold; 2 on bad input.
-    Without --expect-head, deleting the newest runs of a chain cannot be told.
+    Without --expect-head, deleting the newest runs of a chain cannot be told; without
+    --pubkey, a run appended by anyone who can write the store cannot.
     """
+    if require_signed and pubkey is None:
+        raise click.UsageError("--require-signed needs --pubkey: the key the runs must be signed with")
     pinned = expected_heads(expect_head)
     with _open(store) as opened:
-        report = opened.verify(pubkey, tuple(pinned))
+        report = opened.verify(pubkey, tuple(pinned), require_signed)
     code = ExitCode.COMPLIANT
     if report.breaks:
         code = ExitCode.VERIFY_SIGNATURE if report.breaks[0].kind == "signature" else ExitCode.VERIFY_DIGEST

@@ -989,7 +989,8 @@ class HistoryStore:
 
     # ------------------------------------------------------------------ verify
 
-    def verify(self, pubkey: Path | None = None, expect_heads: tuple[str, ...] = ()) -> VerifyReport:
+    def verify(self, pubkey: Path | None = None, expect_heads: tuple[str, ...] = (),
+               require_signed: bool = False) -> VerifyReport:
         """Walk every chain (host and policy id, in recording order, pruned links included): each
         run's previous digest must be its predecessor's evidence digest, each stored evidence must
         hash to its digest and say what the run row says, and each signature must be over it
@@ -999,8 +1000,13 @@ class HistoryStore:
         valid end).  ``expect_heads`` are evidence digests kept outside the store (an evidence file
         archived elsewhere, ``history head`` output in a ticket): each must still be a run of the
         store, or the link its pruning left, else the break ``head_missing``; the walk then proves
-        that chain intact up to that run.  Runs recorded after the newest pin are not covered."""
-        report = self._verify_chains(pubkey)
+        that chain intact up to that run.  Runs recorded after the newest pin are not covered.
+
+        The chain and the records prove the runs consistent, not who made them: anyone who can
+        write the store can append a run of evidence they wrote.  With ``pubkey``, a run that is
+        unsigned after a signed run of its host and policy is a ``signature`` break (a run spliced
+        in, or its signature removed); with ``require_signed`` every run must be signed."""
+        report = self._verify_chains(pubkey, require_signed)
         for digest in dict.fromkeys(expect_heads):
             pinned = self._find_head(digest)
             report.heads.append(pinned)
@@ -1049,7 +1055,7 @@ class HistoryStore:
                  "started_at": _iso(row.started_at), "evidence_sha256": row.evidence_sha256}
                 for row in sorted(newest.values(), key=lambda r: r.run_id)]
 
-    def _verify_chains(self, pubkey: Path | None) -> VerifyReport:
+    def _verify_chains(self, pubkey: Path | None, require_signed: bool = False) -> VerifyReport:
         key = None
         if pubkey is not None:
             from auditor.attest.signing import load_public_key
@@ -1068,6 +1074,7 @@ class HistoryStore:
                 (r.id if k == "run" else r.run_id) for k, r in item[1])):
             chain.sort(key=lambda entry: entry[1].id if entry[0] == "run" else entry[1].run_id)
             previous: str | None = None
+            signed_before = False
             for position, (kind, row) in enumerate(chain):
                 run_id = row.id if kind == "run" else row.run_id
                 host = names.get(host_id, str(host_id))
@@ -1086,6 +1093,12 @@ class HistoryStore:
                 previous = row.evidence_sha256
                 if kind == "run":
                     report.runs += 1
+                    if row.signature is None and require_signed:
+                        broken("signature", "is unsigned, and --require-signed asks every run to be signed")
+                    elif row.signature is None and key is not None and signed_before:
+                        broken("signature", "is unsigned after a signed run of this host and policy: a run spliced "
+                                            "in, or its signature removed (or signing was turned off)")
+                    signed_before = signed_before or row.signature is not None
                     checked = self._verify_run(row, key, broken)
                     report.signatures_checked += checked
         report.breaks.sort(key=lambda b: b.run_id)
