@@ -744,6 +744,22 @@ class HistoryStore:
         with self._reading() as conn:
             return list(conn.execute(sa.select(t.hosts.c.id).where(self._host_filter(host))).scalars())
 
+    def _known_host_ids(self, host: str) -> list[int]:
+        """The ids of the hosts ``host`` names; an InputError when the store never recorded one: a
+        misspelt --host answered with an empty trend or list, no failure on any day, exit 0."""
+        ids = self._host_ids(host)
+        if not ids:
+            raise InputError(f"{self.shown}: no host {host!r} in the history store (no host name, machine id or "
+                             "inventory name is that)")
+        return ids
+
+    def _known_policy(self, policy: str) -> None:
+        """An InputError when no run of the store was ever of the policy id ``policy``."""
+        with self._reading() as conn:
+            known = conn.execute(sa.select(t.policies.c.sha256).where(t.policies.c.policy_id == policy).limit(1)).first()
+        if known is None:
+            raise InputError(f"{self.shown}: no policy {policy!r} in the history store (no run was of that policy id)")
+
     @staticmethod
     def _host_filter(host: str) -> Any:
         return sa.or_(t.hosts.c.hostname == host, t.hosts.c.machine_id == host, t.hosts.c.inventory_name == host)
@@ -756,8 +772,9 @@ class HistoryStore:
         query = self._run_query()
         if host is not None:
             # The few hosts first, then their runs through the (host, policy, id) index.
-            query = query.where(t.runs.c.host_id.in_(self._host_ids(host)))
+            query = query.where(t.runs.c.host_id.in_(self._known_host_ids(host)))
         if policy is not None:
+            self._known_policy(policy)
             query = query.where(t.runs.c.policy_id == policy)
         if verdict is not None:
             query = query.where(t.runs.c.verdict == verdict)
@@ -896,10 +913,11 @@ class HistoryStore:
         by_family = (sa.select(counts.day, counts.family, counts.status, sa.func.sum(counts.count).label("n"))
                      .where(counts.day >= since.isoformat(), counts.day <= until.isoformat()))
         if policy is not None:
+            self._known_policy(policy)
             by_day = by_day.where(t.runs.c.policy_id == policy)
             by_family = by_family.where(counts.policy_id == policy)
         if host is not None:
-            host_ids = self._host_ids(host)
+            host_ids = self._known_host_ids(host)
             by_day = by_day.where(t.runs.c.host_id.in_(host_ids))
             by_family = by_family.where(counts.host_id.in_(host_ids))
         with self._reading() as conn:
