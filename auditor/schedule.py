@@ -220,7 +220,8 @@ def render_service(config: ScheduleConfig) -> str:
         "  RestrictAddressFamilies= keeps AF_NETLINK (sock_diag, audit), AF_UNIX, and AF_INET/AF_INET6",
         "                      for a PostgreSQL history store (IPAddressDeny=any blocks them otherwise)",
         "",
-        "Exit status: 0 compliant, 1 non-compliant, 2 usage error, 3 incomplete (see lbaudit --help).",
+        "Exit status: 0 compliant, 1 non-compliant, 2 usage error, 3 incomplete (see lbaudit --help);",
+        f"{LOCK_BUSY_EXIT}: the history store was held by another writer past the wait: nothing kept, runs next time.",
     ])
     lines += [
         "[Unit]",
@@ -306,7 +307,8 @@ def render_cron(config: ScheduleConfig, flock: str, record: bool = True) -> str:
             *scheduled_command(config, TRIGGERS["cron"], record=record)]
     lines = _header([
         "One line per job; cron has no line continuation. The exit status of the line is the scan's",
-        f"(0 compliant, 1 non-compliant, 2 usage error, 3 incomplete; {LOCK_BUSY_EXIT}: the previous scan still runs).",
+        f"(0 compliant, 1 non-compliant, 2 usage error, 3 incomplete; {LOCK_BUSY_EXIT}: the previous scan still runs,",
+        "or the history store was held by another writer past the wait: nothing kept).",
     ])
     lines += [
         "SHELL=/bin/sh",
