@@ -197,6 +197,26 @@ def _store_file(store: str | None) -> str | None:
     return None
 
 
+def check_store_secret(store: str) -> None:
+    """A --store URL that holds a password is refused: the unit and the cron file are world-readable
+    (mode 0644, and `systemctl show` prints ExecStart= to every user), and so is the scan's command
+    line in ps.  libpq reads the password from root's ~/.pgpass or PGPASSFILE instead (mode 0600), or
+    the server authenticates root by its unix socket (peer)."""
+    from urllib.parse import parse_qs, urlsplit
+
+    try:
+        parts = urlsplit(store)
+        secret = parts.password is not None or any(key.lower() in ("password", "sslpassword")
+                                                  for key in parse_qs(parts.query, keep_blank_values=True))
+    except ValueError:  # an unparsable URL: evaluate refuses it at the first run; say so now
+        raise InputError(f"--store {store!r}: not a URL lbaudit can read") from None
+    if secret:
+        raise InputError("--store: the URL holds a password, and the scheduled command line is world-readable (the "
+                         "unit or cron file, systemctl show, ps): give the URL without it and put the password in "
+                         "root's ~/.pgpass (mode 0600; or PGPASSFILE), or use peer authentication over the server's "
+                         "unix socket")
+
+
 def _network_store(store: str | None) -> bool:
     return store is not None and "://" in store and not store.startswith("sqlite")
 

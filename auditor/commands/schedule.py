@@ -89,6 +89,8 @@ def install(backend: str, policy: str | None, on_calendar: str, randomized_delay
         if store else None,
         textfile_dir=sched.absolute_path(textfile_dir, "--textfile-dir") if textfile_dir else None,
     )
+    if config.store is not None and "://" in config.store:
+        sched.check_store_secret(config.store)
     sched.check_calendar(on_calendar, randomized_delay)
     if backend == "cron":
         sched.cron_schedule(on_calendar)
