@@ -1160,10 +1160,12 @@ class HistoryStore:
         started = _naive_utc(evidence.run.started_at)
         day = started.date().isoformat()
         said.update({"exit_code": row.exit_code, "complete": bool(row.complete), "policy_id": row.policy_id,
+                     "policy_version": row.policy_version, "tool_version": row.tool_version,
                      "started_at": row.started_at, "finished_at": row.finished_at, "day": row.day,
                      "findings": sorted(finding_rows, key=repr), "family_counts": family_rows})
         shown.update({"exit_code": evidence.result.exit_code, "complete": evidence.result.complete,
-                      "policy_id": evidence.policy.id, "started_at": started,
+                      "policy_id": evidence.policy.id, "policy_version": evidence.policy.version,
+                      "tool_version": evidence.tool.version, "started_at": started,
                       "finished_at": _naive_utc(evidence.run.finished_at), "day": day,
                       "findings": sorted(((f.id, f.rule_id, f.check, f.status.value, f.severity.value, f.subject,
                                            ",".join(f.controls)) for f in evidence.result.findings), key=repr),
