@@ -16,7 +16,6 @@ from auditor.model.result import ExitCode
 from auditor.storage.evidence import load_evidence_by_findings
 from auditor.text import one_line
 
-
 HOST_CHANGE_HELP = ("The two scans are of different hosts (another host name or machine id: renamed, re-imaged) "
                     "on purpose: do not fail on that alone.")
 

@@ -13,7 +13,6 @@ from tests.cli import run_cli
 from tests.history.conftest import postgres_server, store_url  # noqa: F401  (the fixtures, both backends)
 from tests.history.scans import record_scan
 
-
 COMMANDS = [["history", "trend", "--csv"], ["history", "trend", "--json"], ["history", "list"], ["history", "export"]]
 CASES = [(c, "--host", "web0l.example.test") for c in COMMANDS] + [
     (c, "--policy", "corp-basline") for c in [*COMMANDS, ["fleet", "report"]]]
