@@ -97,7 +97,7 @@ def echo_table(headers: list[str], rows: list[list[Any]], numeric: set[str] | No
 
 @click.group()
 def history() -> None:
-    """The recorded runs (evaluate --record): list, show, diff, trend, prune, import, export, verify.
+    """The recorded runs (evaluate --record): list, show, diff, trend, prune, import, export, head, verify.
 
     \b
     The store is SQLite by default (WAL mode), or PostgreSQL with
