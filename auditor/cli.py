@@ -73,7 +73,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "fleet": ("auditor.commands.fleet:fleet",
               "Evaluate a fleet's snapshots centrally, and report on the fleet from the history store."),
     "history": ("auditor.commands.history:history",
-                "The recorded runs (evaluate --record): list, show, diff, trend, prune, import, export, verify."),
+                "The recorded runs (evaluate --record): list, show, diff, trend, prune, import, export, head, verify."),
     "init": ("auditor.commands.init:init",
              "Write a starter policy (--from-host: from this host's listeners, each exception with reason TODO)."),
     "keygen": ("auditor.commands.attest:keygen",
@@ -378,7 +378,8 @@ def evaluate(policy_path: Path, output: Path | None, fail_on: str, target: str |
         document["signature"] = {"path": str(signature), "key": fingerprint} if fingerprint else None
         document["reports"] = [str(path) for path in written]
         if recorded is not None and history_store is not None:
-            document["recorded"] = {"run": recorded.run_id, "store": history_store.shown}
+            document["recorded"] = {"run": recorded.run_id, "store": history_store.shown,
+                                    "evidence_sha256": recorded.evidence_sha256}
         write_stdout((json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
     elif not quiet:
         extra = [f"report: {path}" for path in written]
@@ -386,7 +387,9 @@ def evaluate(policy_path: Path, output: Path | None, fail_on: str, target: str |
             extra.append(f"signature: {signature} written (Ed25519, key {fingerprint}; "
                          f"check with lbaudit verify {output} --pubkey KEY.pub)")
         if recorded is not None and history_store is not None:
-            extra.append(f"recorded: run {recorded.run_id} in {history_store.shown}")
+            # the chain's new head: kept elsewhere, `history verify --expect-head` proves it still there
+            extra.append(f"recorded: run {recorded.run_id} in {history_store.shown} (evidence SHA-256 "
+                         f"{recorded.evidence_sha256})")
         print_summary(evidence, str(output), color=color, extra=extra)
     sys.exit(evidence.result.exit_code)
 

@@ -854,7 +854,8 @@ def fleet_report(store: Any, *, policy: str | None = None, stale_days: int = 7, 
         if len(runs) == 2:
             before, _ = store.run_evidence(runs[1]["id"])
             changes = diff_scans(before, evidence)
-            if changes.regressed():
+            # the runs of one inventory host: renamed or re-imaged, it is still that host
+            if changes.regressed(allow_host_change=True):
                 regressed.append({"host": host, "policy": policy_id, "run": last["id"], "previous_run": runs[1]["id"],
                                   "regressions": [c.as_dict() for c in changes.regressions],
                                   "lost_coverage": [c.as_dict() for c in changes.lost_coverage]})

@@ -119,6 +119,18 @@ def systemd_word(value: str) -> str:
     return '"' + escaped.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+def systemd_path(value: str) -> str:
+    """One path of ``ReadWritePaths=``, quoted so that systemd reads it unchanged: ``%`` doubled
+    (specifiers are resolved there), double quotes around anything else, and ``$`` left alone:
+    only command lines expand variables, so ``$$`` in a path setting names another directory (the
+    unit's namespace then fails to set up, and no scan runs)."""
+    plain_value(value, "path")
+    escaped = value.replace("%", "%%")
+    if _SYSTEMD_PLAIN.match(value):
+        return escaped
+    return '"' + escaped.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
 def cron_word(value: str) -> str:
     """One shell word of a cron command: quoted for /bin/sh, and ``%`` escaped (cron turns an
     unescaped ``%`` into a line break and feeds the rest to stdin)."""
@@ -185,6 +197,26 @@ def _store_file(store: str | None) -> str | None:
     return None
 
 
+def check_store_secret(store: str) -> None:
+    """A --store URL that holds a password is refused: the unit and the cron file are world-readable
+    (mode 0644, and `systemctl show` prints ExecStart= to every user), and so is the scan's command
+    line in ps.  libpq reads the password from root's ~/.pgpass or PGPASSFILE instead (mode 0600), or
+    the server authenticates root by its unix socket (peer)."""
+    from urllib.parse import parse_qs, urlsplit
+
+    try:
+        parts = urlsplit(store)
+        secret = parts.password is not None or any(key.lower() in ("password", "sslpassword")
+                                                  for key in parse_qs(parts.query, keep_blank_values=True))
+    except ValueError:  # an unparsable URL: evaluate refuses it at the first run; say so now
+        raise InputError(f"--store {store!r}: not a URL lbaudit can read") from None
+    if secret:
+        raise InputError("--store: the URL holds a password, and the scheduled command line is world-readable (the "
+                         "unit or cron file, systemctl show, ps): give the URL without it and put the password in "
+                         "root's ~/.pgpass (mode 0600; or PGPASSFILE), or use peer authentication over the server's "
+                         "unix socket")
+
+
 def _network_store(store: str | None) -> bool:
     return store is not None and "://" in store and not store.startswith("sqlite")
 
@@ -208,7 +240,8 @@ def render_service(config: ScheduleConfig) -> str:
         "  RestrictAddressFamilies= keeps AF_NETLINK (sock_diag, audit), AF_UNIX, and AF_INET/AF_INET6",
         "                      for a PostgreSQL history store (IPAddressDeny=any blocks them otherwise)",
         "",
-        "Exit status: 0 compliant, 1 non-compliant, 2 usage error, 3 incomplete (see lbaudit --help).",
+        "Exit status: 0 compliant, 1 non-compliant, 2 usage error, 3 incomplete (see lbaudit --help);",
+        f"{LOCK_BUSY_EXIT}: the history store was held by another writer past the wait: nothing kept, runs next time.",
     ])
     lines += [
         "[Unit]",
@@ -222,7 +255,7 @@ def render_service(config: ScheduleConfig) -> str:
         "StateDirectoryMode=0700",
         "UMask=0077",
     ]
-    lines += [f"ReadWritePaths={systemd_word(path)}" for path in writable_paths(config)]
+    lines += [f"ReadWritePaths={systemd_path(path)}" for path in writable_paths(config)]
     lines += [
         "CapabilityBoundingSet=" + " ".join(CAPABILITIES),
         "AmbientCapabilities=",
@@ -294,7 +327,8 @@ def render_cron(config: ScheduleConfig, flock: str, record: bool = True) -> str:
             *scheduled_command(config, TRIGGERS["cron"], record=record)]
     lines = _header([
         "One line per job; cron has no line continuation. The exit status of the line is the scan's",
-        f"(0 compliant, 1 non-compliant, 2 usage error, 3 incomplete; {LOCK_BUSY_EXIT}: the previous scan still runs).",
+        f"(0 compliant, 1 non-compliant, 2 usage error, 3 incomplete; {LOCK_BUSY_EXIT}: the previous scan still runs,",
+        "or the history store was held by another writer past the wait: nothing kept).",
     ])
     lines += [
         "SHELL=/bin/sh",
@@ -312,11 +346,19 @@ def under_root(root: Path, path: str | PurePosixPath) -> Path:
     return Path(root) / str(path).lstrip("/")
 
 
+PATH_MAX = 4096  # Linux: a longer path cannot be opened, so every night would fail on it
+NAME_MAX = 255
+
+
 def absolute_path(value: str, what: str) -> str:
     plain_value(value, what)
     if not value.startswith("/"):
         value = os.path.abspath(value)
-    return os.path.normpath(value)
+    value = os.path.normpath(value)
+    encoded = os.fsencode(value)
+    if len(encoded) >= PATH_MAX or any(len(part) > NAME_MAX for part in encoded.split(b"/")):
+        raise InputError(f"{what} {value[:60]!r}...: longer than a path can be ({PATH_MAX} bytes, {NAME_MAX} a name)")
+    return value
 
 
 def find_executable(explicit: str | None) -> str:
@@ -386,6 +428,38 @@ def check_calendar(on_calendar: str, randomized_delay: str) -> None:
         raise InputError(f"--on-calendar {on_calendar!r}: not a calendar expression (see systemd.time(7))")
     if not _TIMESPAN.match(randomized_delay):
         raise InputError(f"--randomized-delay {randomized_delay!r}: not a time span such as 1h or 30min")
+
+
+SYSTEMD_ANALYZE_TIMEOUT_S = 10.0
+SYSTEMD_SHORTHANDS = ("minutely", "hourly", "daily", "weekly", "monthly", "yearly", "annually", "quarterly",
+                      "semiannually")
+_TIMESPAN_PARTS = re.compile(r"^([0-9]+) ?([a-z]*)$")
+_USEC = {"us": 1, "ms": 1000, "s": 10**6, "sec": 10**6, "m": 60 * 10**6, "min": 60 * 10**6, "h": 3600 * 10**6,
+         "hr": 3600 * 10**6, "d": 86400 * 10**6, "w": 7 * 86400 * 10**6}
+
+
+def check_with_systemd(on_calendar: str, randomized_delay: str) -> None:
+    """``OnCalendar=`` and ``RandomizedDelaySec=`` as systemd itself parses them, when
+    ``systemd-analyze`` is installed: the pattern of :func:`check_calendar` lets through values
+    systemd rejects (``25:00``, ``Mon..Fri 99:00``) or accepts and never fires (``2026-02-30``,
+    a date past): the timer then loads with no next run, or not at all, and no scan runs again,
+    unseen.  Without systemd-analyze (an image built elsewhere) the pattern check alone stands."""
+    number, unit = _TIMESPAN_PARTS.match(randomized_delay).groups()  # type: ignore[union-attr]  # check_calendar
+    if int(number) * _USEC[unit or "s"] >= 2**64 - 1:  # systemd's usec_t: "Numerical result out of range"
+        raise InputError(f"--randomized-delay {randomized_delay!r}: longer than systemd can hold")
+    if on_calendar in SYSTEMD_SHORTHANDS:
+        return  # systemd.time(7)'s own names: always valid, always elapse
+    from auditor.collect.programs import find_executable as find_tool
+    from auditor.collect.programs import run_command
+
+    if find_tool("systemd-analyze") is None:
+        return
+    calendar = run_command(["systemd-analyze", "calendar", "--", on_calendar], SYSTEMD_ANALYZE_TIMEOUT_S)
+    if not calendar.ok:
+        raise InputError(f"--on-calendar {on_calendar!r}: systemd rejects it ({calendar.reason}); see systemd.time(7)")
+    if any(line.strip() == "Next elapse: never" for line in calendar.stdout.splitlines()):
+        raise InputError(f"--on-calendar {on_calendar!r}: systemd says it never elapses (a date past or that does "
+                         "not exist): the timer would never start a scan")
 
 
 # ------------------------------------------------------------------ install and remove

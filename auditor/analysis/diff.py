@@ -70,14 +70,20 @@ class ScanDiff:
     policy_sha256_before: str = ""
     policy_sha256_after: str = ""
     same_host: bool = True
+    host_before: str = ""  # "NAME (machine id ID)" of each scan
+    host_after: str = ""
 
     @property
     def lost_coverage(self) -> list[PolicyChange]:
         return [c for c in self.policy_changes if c.loses_coverage]
 
-    def regressed(self, allow_policy_change: bool = False) -> bool:
-        """Whether a gate on this diff must fail: a regression, or lost coverage not declared intended."""
-        return bool(self.regressions) or (bool(self.lost_coverage) and not allow_policy_change)
+    def regressed(self, allow_policy_change: bool = False, allow_host_change: bool = False) -> bool:
+        """Whether a gate on this diff must fail: a regression, lost coverage not declared intended,
+        or scans of two hosts (another name or machine id) not declared intended.  Across hosts the
+        comparison is not drift: what one host had and the other lacks reads as "gone", an
+        improvement, and "nothing regressed" would pass a gate on a comparison it cannot make."""
+        return (bool(self.regressions) or (bool(self.lost_coverage) and not allow_policy_change)
+                or (not self.same_host and not allow_host_change))
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -85,6 +91,7 @@ class ScanDiff:
             "policy_changed": self.policy_changed,
             "policy_sha256": {"before": self.policy_sha256_before, "after": self.policy_sha256_after},
             "same_host": self.same_host,
+            "host": {"before": self.host_before, "after": self.host_after},
             "regressions": [c.as_dict() for c in self.regressions],
             "improvements": [c.as_dict() for c in self.improvements],
             "other_changes": [c.as_dict() for c in self.other_changes],
@@ -256,4 +263,10 @@ def diff_scans(before: Evidence, after: Evidence) -> ScanDiff:
         policy_sha256_before=before.policy_sha256,
         policy_sha256_after=after.policy_sha256,
         same_host=(old_host.hostname, old_host.machine_id) == (new_host.hostname, new_host.machine_id),
+        host_before=_host_name(old_host.hostname, old_host.machine_id),
+        host_after=_host_name(new_host.hostname, new_host.machine_id),
     )
+
+
+def _host_name(hostname: str, machine_id: str | None) -> str:
+    return f"{hostname} (machine id {machine_id or 'unknown'})"

@@ -16,6 +16,9 @@ from auditor.model.result import ExitCode
 from auditor.storage.evidence import load_evidence_by_findings
 from auditor.text import one_line
 
+HOST_CHANGE_HELP = ("The two scans are of different hosts (another host name or machine id: renamed, re-imaged) "
+                    "on purpose: do not fail on that alone.")
+
 
 @click.command()
 @click.argument("before", type=click.Path(path_type=Path))
@@ -24,15 +27,18 @@ from auditor.text import one_line
 @click.option("--allow-policy-change", is_flag=True,
               help="The policy change between the scans is intended: lost coverage (rules removed or disabled, "
                    "checks missing or changed, waivers added, severity lowered, params changed) does not fail.")
+@click.option("--allow-host-change", is_flag=True, help=HOST_CHANGE_HELP)
 @quiet_option
-def diff(before: Path, after: Path, as_json: bool, allow_policy_change: bool, quiet: bool) -> None:
+def diff(before: Path, after: Path, as_json: bool, allow_policy_change: bool, allow_host_change: bool,
+         quiet: bool) -> None:
     """Compare two evidence files: regressions, improvements, policy changes, other changes.
 
     \b
     Exit 0 when nothing regressed; 1 when a finding now fails, errors or is not reviewed that
     did not before, or when coverage was lost through a policy change (a rule removed or
     disabled, a check missing, a waiver added...) and --allow-policy-change is not given;
-    2 when a file is unreadable or invalid.
+    1 too when the scans are of different hosts (host name or machine id), unless
+    --allow-host-change: that comparison is not drift; 2 when a file is unreadable or invalid.
     """
     # Compared by their findings: a hand-edited summary or verdict (which show and report refuse to
     # print) is replaced by what the findings give, with a warning, so a diff of evidence whose
@@ -47,19 +53,21 @@ def diff(before: Path, after: Path, as_json: bool, allow_policy_change: bool, qu
     backwards = reversed_order(old, new)
     if backwards:
         raise InputError(f"{before} {after}: {backwards}")
-    failed = echo_diff(diff_scans(old, new), as_json, allow_policy_change, quiet=quiet)
+    failed = echo_diff(diff_scans(old, new), as_json, allow_policy_change, quiet=quiet,
+                       allow_host_change=allow_host_change)
     sys.exit(ExitCode.NON_COMPLIANT if failed else ExitCode.COMPLIANT)
 
 
 def echo_diff(result: ScanDiff, as_json: bool, allow_policy_change: bool,
-              extra: dict[str, object] | None = None, quiet: bool = False) -> bool:
+              extra: dict[str, object] | None = None, quiet: bool = False, allow_host_change: bool = False) -> bool:
     """Print a diff as ``lbaudit diff`` does (``extra`` keys join the JSON document); return whether
     it regressed (exit 1).  ``lbaudit history diff`` prints through this too."""
-    failed = result.regressed(allow_policy_change)
+    failed = result.regressed(allow_policy_change, allow_host_change)
     if as_json:
         document = result.as_dict()
         document.update(extra or {})
         document["allow_policy_change"] = allow_policy_change
+        document["allow_host_change"] = allow_host_change
         document["exit_code"] = int(ExitCode.NON_COMPLIANT if failed else ExitCode.COMPLIANT)
         click.echo(json.dumps(document, indent=2, sort_keys=True))
         return failed
@@ -67,7 +75,9 @@ def echo_diff(result: ScanDiff, as_json: bool, allow_policy_change: bool,
         return failed
     click.echo(f"verdict: {result.verdict_before} -> {result.verdict_after}")
     if not result.same_host:
-        click.echo("note: the two scans are of different hosts")
+        allowed_host = " (allowed by --allow-host-change)" if allow_host_change else (
+            ": not drift; exit 1 unless --allow-host-change")
+        click.echo(f"host changed: {one_line(result.host_before)} -> {one_line(result.host_after)}{allowed_host}")
     if result.policy_changed:
         click.echo(f"note: the policy changed between the scans (SHA-256 {result.policy_sha256_before[:16]}... "
                    f"-> {result.policy_sha256_after[:16]}...)")

@@ -1,4 +1,4 @@
-"""``lbaudit history list|show|diff|trend|prune|import|export|verify``: the recorded runs.
+"""``lbaudit history list|show|diff|trend|prune|import|export|head|verify``: the recorded runs.
 
 The commands parse options and print; :mod:`auditor.history` does the work.  Tables are drawn by
 rich on a terminal and printed as plain aligned text when the output is piped.
@@ -7,8 +7,10 @@ rich on a terminal and printed as plain aligned text when the output is piped.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
+import re
 import sys
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -95,7 +97,7 @@ def echo_table(headers: list[str], rows: list[list[Any]], numeric: set[str] | No
 
 @click.group()
 def history() -> None:
-    """The recorded runs (evaluate --record): list, show, diff, trend, prune, import, export, verify.
+    """The recorded runs (evaluate --record): list, show, diff, trend, prune, import, export, head, verify.
 
     \b
     The store is SQLite by default (WAL mode), or PostgreSQL with
@@ -191,10 +193,12 @@ def show(run_id: int, raw_evidence: bool, store: str | None, as_json: bool) -> N
 @click.option("--policy", help="Policy id [needed when the store holds several].")
 @click.option("--allow-policy-change", is_flag=True, help="As for lbaudit diff: lost coverage through an intended "
               "policy change does not fail.")
+@click.option("--allow-host-change", is_flag=True, help="As for lbaudit diff: runs of different hosts (another "
+              "host name or machine id) do not fail on that alone.")
 @store_option
 @json_option
 def diff_runs(run_ids: tuple[int, ...], host: str | None, policy: str | None, allow_policy_change: bool,
-              store: str | None, as_json: bool) -> None:
+              allow_host_change: bool, store: str | None, as_json: bool) -> None:
     """Compare the last two runs of a host and policy, or two run ids (BEFORE AFTER).
 
     \b
@@ -218,7 +222,7 @@ def diff_runs(run_ids: tuple[int, ...], host: str | None, policy: str | None, al
     if not as_json:
         click.echo(f"runs: {before_id} -> {after_id}")
     failed = echo_diff(diff_scans(before, after), as_json, allow_policy_change,
-                       extra={"runs": {"before": before_id, "after": after_id}})
+                       extra={"runs": {"before": before_id, "after": after_id}}, allow_host_change=allow_host_change)
     sys.exit(ExitCode.NON_COMPLIANT if failed else ExitCode.COMPLIANT)
 
 
@@ -366,21 +370,96 @@ def export_runs(host: str | None, policy: str | None, verdict: str | None, since
 
 # ------------------------------------------------------------------ verify
 
+HEADS_SCHEMA = "lbaudit/history-heads"
+_DIGEST = re.compile(r"^[0-9a-f]{64}$")
+MAX_HEADS_FILE = 256 * 1024 * 1024  # an evidence file may be this large (auditor.storage.evidence)
+
+
+def expected_heads(values: tuple[str, ...]) -> list[str]:
+    """The evidence digests ``--expect-head`` gives: a SHA-256 (64 lowercase hex digits); or a file:
+    the output of ``history head --json`` (every head in it), else an evidence file (the SHA-256 of
+    its bytes, which is the digest its recorded run carries)."""
+    from auditor.safeio import read_regular
+    from auditor.storage.jsonfile import parse_document
+
+    digests: list[str] = []
+    for value in values:
+        if _DIGEST.match(value):
+            digests.append(value)
+            continue
+        try:
+            raw = read_regular(value, MAX_HEADS_FILE)
+        except OSError as exc:
+            raise InputError(f"--expect-head {value!r}: neither a SHA-256 (64 hex digits) nor a readable file: "
+                             f"{exc.strerror or exc}") from None
+        document: Any = None
+        if raw.lstrip().startswith(b"{") and HEADS_SCHEMA.encode() in raw:
+            try:
+                document = parse_document(raw, value, "JSON")
+            except InputError:
+                document = None
+        if isinstance(document, dict) and document.get("schema") == HEADS_SCHEMA:
+            heads = document.get("heads")
+            found = [h.get("evidence_sha256") for h in heads if isinstance(h, dict)] if isinstance(heads, list) else []
+            if not found or not all(isinstance(d, str) and _DIGEST.match(d) for d in found) or len(found) != len(heads):
+                raise InputError(f"{value}: a {HEADS_SCHEMA} document whose heads are not a list of evidence "
+                                 "SHA-256 digests")
+            digests += found
+            continue
+        digests.append(hashlib.sha256(raw).hexdigest())
+    return digests
+
+
+@history.command("head")
+@click.option("--host", help="Host name, machine id or inventory name.")
+@click.option("--policy", help="Policy id.")
+@store_option
+@json_option
+def heads(host: str | None, policy: str | None, store: str | None, as_json: bool) -> None:
+    """The newest run (or pruned run's link) of every host and policy: keep it outside the store.
+
+    \b
+    history verify --expect-head FILE|SHA256 then proves those runs, and every run before them,
+    are still in the store: the chain alone cannot tell that its newest runs were deleted.
+    """
+    with _open(store) as opened:
+        found = opened.heads(host=host, policy=policy)
+    if as_json:
+        click.echo(json.dumps({"schema": HEADS_SCHEMA, "store": opened.shown, "heads": found}, indent=2,
+                              sort_keys=True))
+        return
+    echo_table(["run", "started (UTC)", "host", "policy", "state", "evidence SHA-256"],
+               [[h["run_id"], (h["started_at"] or "").replace("T", " ").rstrip("Z")[:19],
+                 h["host"]["inventory_name"] or h["host"]["hostname"], h["policy"], h["state"], h["evidence_sha256"]]
+                for h in found], numeric={"run"}, keep_whole={"run", "evidence SHA-256"})
+
+
 @history.command("verify")
 @click.option("--pubkey", type=click.Path(path_type=Path),
               help="Public key (lbaudit keygen): also verify the Ed25519 signature of every signed run.")
+@click.option("--expect-head", "expect_head", multiple=True, metavar="SHA256|FILE",
+              help="A run the store must still hold, pinned outside it: an evidence SHA-256, an evidence file "
+                   "(archived elsewhere), or the output of history head --json. Repeatable.")
+@click.option("--require-signed", is_flag=True, help="With --pubkey: every run must be signed (a run without a "
+              "signature is a break). Without it, only an unsigned run after a signed one of its host and policy is.")
 @store_option
 @json_option
-def verify_store(pubkey: Path | None, store: str | None, as_json: bool) -> None:
+def verify_store(pubkey: Path | None, expect_head: tuple[str, ...], require_signed: bool, store: str | None,
+                 as_json: bool) -> None:
     """Walk every chain of runs and every stored evidence (and signature); report the first break.
 
     \b
     Exit 0 when every link, evidence digest and record holds; 10 when one does not (an evidence
-    changed or missing, a run removed, a record that disagrees with its evidence); 11 when a
-    signature does not hold; 2 on bad input.
+    changed or missing, a run removed, a record that disagrees with its evidence, an expected
+    head no longer in the store); 11 when a signature does not hold; 2 on bad input.
+    Without --expect-head, deleting the newest runs of a chain cannot be told; without
+    --pubkey, a run appended by anyone who can write the store cannot.
     """
+    if require_signed and pubkey is None:
+        raise click.UsageError("--require-signed needs --pubkey: the key the runs must be signed with")
+    pinned = expected_heads(expect_head)
     with _open(store) as opened:
-        report = opened.verify(pubkey)
+        report = opened.verify(pubkey, tuple(pinned), require_signed)
     code = ExitCode.COMPLIANT
     if report.breaks:
         code = ExitCode.VERIFY_SIGNATURE if report.breaks[0].kind == "signature" else ExitCode.VERIFY_DIGEST
@@ -391,12 +470,19 @@ def verify_store(pubkey: Path | None, store: str | None, as_json: bool) -> None:
     else:
         click.echo(f"{report.runs} runs in {report.chains} chains; {report.signatures_checked} signatures verified")
         if report.ok:
-            click.echo("history verified: every chain link, evidence digest and record holds")
+            click.echo("history verified: every chain link, evidence digest and record holds"
+                       + (f", and the {len(report.heads)} expected heads are in it" if report.heads else
+                          " (newest runs deleted cannot be told: give --expect-head)"))
         else:
             first = report.breaks[0]
-            click.echo(f"FIRST BREAK: run {first.run_id} ({first.host}, policy {first.policy_id}): {first.kind}: "
-                       f"{first.detail}")
+            where = "expected head" if first.kind == "head_missing" else (
+                f"run {first.run_id} ({one_line(first.host)}, policy {one_line(first.policy_id)})")
+            click.echo(f"FIRST BREAK: {where}: {first.kind}: {first.detail}")
             for other in report.breaks[1:]:
-                click.echo(f"  also: run {other.run_id}: {other.kind}: {other.detail}")
+                click.echo(f"  also: {'expected head' if other.kind == 'head_missing' else f'run {other.run_id}'}: "
+                           f"{other.kind}: {other.detail}")
+        for head in report.heads:
+            if head.found == "pruned":
+                click.echo(f"note: expected head {head.evidence_sha256} is run {head.run_id}, pruned (its link remains)")
     sys.exit(code)
 

@@ -37,8 +37,11 @@ def _existing_dir(root: Path, path: str, what: str, parent_will_do: bool = False
     """A directory the scheduled run writes into exists (or, for --out-dir, its parent: evaluate
     creates that one level)."""
     real = sched.under_root(root, path)
-    if real.is_dir() or (parent_will_do and real.parent.is_dir()):
-        return
+    try:
+        if real.is_dir() or (parent_will_do and real.parent.is_dir()):
+            return
+    except OSError as exc:  # a name too long under --root, a loop of links
+        raise InputError(f"{real}: cannot use as the {what} directory: {exc.strerror or exc}") from None
     raise InputError(f"{real}: {what} directory does not exist; the scheduled scan would fail every night")
 
 
@@ -86,9 +89,13 @@ def install(backend: str, policy: str | None, on_calendar: str, randomized_delay
         if store else None,
         textfile_dir=sched.absolute_path(textfile_dir, "--textfile-dir") if textfile_dir else None,
     )
+    if config.store is not None and "://" in config.store:
+        sched.check_store_secret(config.store)
     sched.check_calendar(on_calendar, randomized_delay)
     if backend == "cron":
         sched.cron_schedule(on_calendar)
+    else:
+        sched.check_with_systemd(on_calendar, randomized_delay)
     if this_host:
         sched.check_executable(root, config.executable)  # in an image the executable may come later
     sched.check_policy(root, config.policy, plugins_enabled(no_plugins))

@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
 
-from auditor.errors import InputError
+from auditor.errors import Busy, InputError, LbauditError
 from auditor.history import schema as t
 from auditor.history.location import SUPPORTED_SCHEMES, is_url
 
@@ -47,6 +47,19 @@ BUSY_TIMEOUT_MS = 10_000
 SERVER_CONNECT_TIMEOUT_S = 10  # a PostgreSQL store that does not answer is exit 2 after this long
 SERVER_SILENCE_TIMEOUT_MS = 30_000  # ... and one that goes silent with data unacknowledged, after this
 WRITING = "lbaudit_writing"  # execution option of a connection that will write (SQLite: BEGIN IMMEDIATE)
+
+
+def _lock_wait_ran_out(error: BaseException) -> bool:
+    """Whether a driver's error says a lock was waited for until the wait ran out: SQLite's
+    SQLITE_BUSY ("database is locked") after the busy timeout, PostgreSQL's lock_not_available
+    (SQLSTATE 55P03) after lock_timeout."""
+    if getattr(error, "sqlstate", None) == "55P03":
+        return True
+    code = getattr(error, "sqlite_errorcode", None)
+    if code is not None:
+        return (code & 0xFF) in (5, 6)  # SQLITE_BUSY, SQLITE_LOCKED and their extended codes
+    return type(error).__name__ == "OperationalError" and str(error).startswith(("database is locked",
+                                                                                 "database table is locked"))
 
 
 class AlreadyRecorded(InputError):
@@ -260,12 +273,26 @@ class ChainBreak:
                 "detail": self.detail}
 
 
+@dataclass(frozen=True)
+class PinnedHead:
+    """An evidence digest the store must still hold (``history verify --expect-head``), and where it
+    was found: ``run`` (a recorded run), ``pruned`` (the link a pruned run left), or None."""
+
+    evidence_sha256: str
+    found: str | None
+    run_id: int | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"evidence_sha256": self.evidence_sha256, "found": self.found, "run_id": self.run_id}
+
+
 @dataclass
 class VerifyReport:
     runs: int = 0
     chains: int = 0
     signatures_checked: int = 0
     breaks: list[ChainBreak] = field(default_factory=list)
+    heads: list[PinnedHead] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -275,7 +302,8 @@ class VerifyReport:
         return {"ok": self.ok, "runs": self.runs, "chains": self.chains,
                 "signatures_checked": self.signatures_checked,
                 "first_break": self.breaks[0].as_dict() if self.breaks else None,
-                "breaks": [b.as_dict() for b in self.breaks]}
+                "breaks": [b.as_dict() for b in self.breaks],
+                "expected_heads": [h.as_dict() for h in self.heads]}
 
 
 def _counts(evidence: Evidence) -> dict[str, int]:
@@ -359,7 +387,7 @@ def _parse_signature(raw: bytes) -> dict[str, Any]:
 _RUN_BY_EVIDENCE = sa.select(t.runs.c.id).where(t.runs.c.evidence_sha256 == sa.bindparam("sha")).limit(1)
 _POLICY_KNOWN = sa.select(t.policies.c.sha256).where(t.policies.c.sha256 == sa.bindparam("sha"))
 _HOST_FOR_UPDATE = sa.select(t.hosts).where(t.hosts.c.host_key == sa.bindparam("key")).with_for_update()
-_LAST_RUN = (sa.select(t.runs.c.id, t.runs.c.evidence_sha256)
+_LAST_RUN = (sa.select(t.runs.c.id, t.runs.c.evidence_sha256, t.runs.c.recorded_at)
              .where(t.runs.c.host_id == sa.bindparam("host"), t.runs.c.policy_id == sa.bindparam("policy"))
              .order_by(t.runs.c.id.desc()).limit(1))
 # The next run id SQLite may hand out: its tables have no AUTOINCREMENT, so once the run of the
@@ -433,9 +461,16 @@ class HistoryStore:
         with self.engine.connect().execution_options(**{WRITING: True}) as conn, conn.begin():
             yield conn
 
-    def _fail(self, action: str, exc: BaseException) -> InputError:
+    def _fail(self, action: str, exc: BaseException) -> LbauditError:
+        """The error to show for a database error while ``action``: Busy (exit 75, EX_TEMPFAIL) when
+        another writer held the store past the lock wait, else an InputError (exit 2).  A nightly scan
+        that found the store locked by a long prune or backfill is "try again", not a usage error a
+        monitor would page on as a broken schedule; nothing was written either way (rolled back)."""
         detail = getattr(exc, "orig", None) or exc
         first = str(detail).strip().splitlines()[0] if str(detail).strip() else type(detail).__name__
+        if _lock_wait_ran_out(detail):
+            return Busy(f"{self.shown}: cannot {action} the history store: another process held it for longer than "
+                        f"{BUSY_TIMEOUT_MS // 1000} s ({first}); nothing was written, run again")
         return InputError(f"{self.shown}: cannot {action} the history store: {first}")
 
     def _damaged(self, exc: BaseException) -> InputError | None:
@@ -540,13 +575,12 @@ class HistoryStore:
         Each item is (evidence bytes, the parsed evidence or None, the ``.sig`` document or None)."""
         if trigger not in t.TRIGGERS:
             raise InputError(f"trigger {trigger!r} is not one of {', '.join(t.TRIGGERS)}")
-        now = _naive_utc(recorded_at or datetime.now(timezone.utc))
         prepared = [self._prepare(raw, evidence, signature) for raw, evidence, signature in items]
         recorded = []
         try:
             with self._writing() as conn:
                 for item in prepared:
-                    recorded.append(self._record_in(conn, item, trigger, inventory_name, now))
+                    recorded.append(self._record_in(conn, item, trigger, inventory_name, recorded_at))
         except InputError:
             raise
         except (SQLAlchemyError, DBAPIError) as exc:
@@ -571,7 +605,7 @@ class HistoryStore:
                 "signature_key": signature_key}
 
     def _record_in(self, conn: Connection, item: dict[str, Any], trigger: str, inventory_name: str | None,
-                   now: datetime) -> RecordedRun:
+                   recorded_at: datetime | None) -> RecordedRun:
         evidence: Evidence = item["evidence"]
         digest = item["sha256"]
         existing = conn.execute(_RUN_BY_EVIDENCE, {"sha": digest}).scalar()
@@ -580,10 +614,13 @@ class HistoryStore:
                                   f"{existing}", existing)
         provenance = evidence.snapshot.provenance
         started = _naive_utc(evidence.run.started_at)
-        ahead = dated_ahead(evidence, now)
+        ahead = dated_ahead(evidence, _naive_utc(recorded_at or datetime.now(timezone.utc)))
         if ahead:
             raise InputError(f"this evidence {ahead}")
         host_id = self._host(conn, provenance.machine_id, provenance.hostname, inventory_name)
+        # read once the host's chain is locked (SQLite: the write lock), so that of two recorders
+        # waiting for each other the later-recorded run has the later time
+        now = _naive_utc(recorded_at or datetime.now(timezone.utc))
         if conn.execute(_POLICY_KNOWN, {"sha": evidence.policy_sha256}).first() is None:
             self._insert_missing(conn, t.policies, "sha256", {
                 "sha256": evidence.policy_sha256, "policy_id": evidence.policy.id,
@@ -595,7 +632,7 @@ class HistoryStore:
         self._insert_missing(conn, t.evidence, "sha256", {
             "sha256": digest, "size": len(item["raw"]), "encoding": EVIDENCE_ENCODING,
             "content": zlib.compress(item["raw"], 6)})
-        prev = self._chain_head(conn, host_id, evidence.policy.id)
+        prev = self._chain_head(conn, host_id, evidence.policy.id, now)
         counts = _counts(evidence)
         explicit_id = {"id": int(conn.execute(_NEXT_RUN_ID).scalar_one())} if self.dialect == "sqlite" else {}
         inserted = conn.execute(t.runs.insert(), {
@@ -653,10 +690,20 @@ class HistoryStore:
             conn.execute(t.hosts.update().where(t.hosts.c.id == row.id).values(**changes))
         return int(row.id)
 
-    def _chain_head(self, conn: Connection, host_id: int, policy_id: str) -> str | None:
-        """The evidence digest of the newest run (recorded or pruned) of this host and policy."""
+    def _chain_head(self, conn: Connection, host_id: int, policy_id: str, now: datetime) -> str | None:
+        """The evidence digest of the newest run (recorded or pruned) of this host and policy.
+
+        A recording clock behind the one that recorded that run is refused (InputError): a clock
+        set back dates the new scan before the last one, and "the latest run" (history diff,
+        fleet report, prune --keep-last) is the one that ran last by those dates, so the newest
+        scan would be diffed as the older one, its regressions read as improvements.  (A backfill,
+        `history import` of older scans, is recorded by a clock that is right: not refused.)"""
         params = {"host": host_id, "policy": policy_id}
         live = conn.execute(_LAST_RUN, params).first()
+        if live is not None and isinstance(live.recorded_at, datetime) and now < live.recorded_at:
+            raise InputError(f"the clock says {now.isoformat()}Z, before run {live.id} of this host and policy was "
+                             f"recorded ({live.recorded_at.isoformat()}Z): a clock set back; not recorded (fix the "
+                             "clock: a scan dated before the last one would be taken for the older)")
         gone = conn.execute(_LAST_PRUNED, params).first()
         newest = max((r for r in (live, gone) if r is not None), key=lambda r: r[0], default=None)
         return newest[1] if newest is not None else None
@@ -697,6 +744,22 @@ class HistoryStore:
         with self._reading() as conn:
             return list(conn.execute(sa.select(t.hosts.c.id).where(self._host_filter(host))).scalars())
 
+    def _known_host_ids(self, host: str) -> list[int]:
+        """The ids of the hosts ``host`` names; an InputError when the store never recorded one: a
+        misspelt --host answered with an empty trend or list, no failure on any day, exit 0."""
+        ids = self._host_ids(host)
+        if not ids:
+            raise InputError(f"{self.shown}: no host {host!r} in the history store (no host name, machine id or "
+                             "inventory name is that)")
+        return ids
+
+    def _known_policy(self, policy: str) -> None:
+        """An InputError when no run of the store was ever of the policy id ``policy``."""
+        with self._reading() as conn:
+            known = conn.execute(sa.select(t.policies.c.sha256).where(t.policies.c.policy_id == policy).limit(1)).first()
+        if known is None:
+            raise InputError(f"{self.shown}: no policy {policy!r} in the history store (no run was of that policy id)")
+
     @staticmethod
     def _host_filter(host: str) -> Any:
         return sa.or_(t.hosts.c.hostname == host, t.hosts.c.machine_id == host, t.hosts.c.inventory_name == host)
@@ -709,8 +772,9 @@ class HistoryStore:
         query = self._run_query()
         if host is not None:
             # The few hosts first, then their runs through the (host, policy, id) index.
-            query = query.where(t.runs.c.host_id.in_(self._host_ids(host)))
+            query = query.where(t.runs.c.host_id.in_(self._known_host_ids(host)))
         if policy is not None:
+            self._known_policy(policy)
             query = query.where(t.runs.c.policy_id == policy)
         if verdict is not None:
             query = query.where(t.runs.c.verdict == verdict)
@@ -849,10 +913,11 @@ class HistoryStore:
         by_family = (sa.select(counts.day, counts.family, counts.status, sa.func.sum(counts.count).label("n"))
                      .where(counts.day >= since.isoformat(), counts.day <= until.isoformat()))
         if policy is not None:
+            self._known_policy(policy)
             by_day = by_day.where(t.runs.c.policy_id == policy)
             by_family = by_family.where(counts.policy_id == policy)
         if host is not None:
-            host_ids = self._host_ids(host)
+            host_ids = self._known_host_ids(host)
             by_day = by_day.where(t.runs.c.host_id.in_(host_ids))
             by_family = by_family.where(counts.host_id.in_(host_ids))
         with self._reading() as conn:
@@ -942,11 +1007,73 @@ class HistoryStore:
 
     # ------------------------------------------------------------------ verify
 
-    def verify(self, pubkey: Path | None = None) -> VerifyReport:
+    def verify(self, pubkey: Path | None = None, expect_heads: tuple[str, ...] = (),
+               require_signed: bool = False) -> VerifyReport:
         """Walk every chain (host and policy id, in recording order, pruned links included): each
         run's previous digest must be its predecessor's evidence digest, each stored evidence must
         hash to its digest and say what the run row says, and each signature must be over it
-        (verified with ``pubkey`` when given).  Every break is listed, the first first."""
+        (verified with ``pubkey`` when given).  Every break is listed, the first first.
+
+        The chain cannot tell that its newest runs were deleted (the run before them is then a
+        valid end).  ``expect_heads`` are evidence digests kept outside the store (an evidence file
+        archived elsewhere, ``history head`` output in a ticket): each must still be a run of the
+        store, or the link its pruning left, else the break ``head_missing``; the walk then proves
+        that chain intact up to that run.  Runs recorded after the newest pin are not covered.
+
+        The chain and the records prove the runs consistent, not who made them: anyone who can
+        write the store can append a run of evidence they wrote.  With ``pubkey``, a run that is
+        unsigned after a signed run of its host and policy is a ``signature`` break (a run spliced
+        in, or its signature removed); with ``require_signed`` every run must be signed."""
+        report = self._verify_chains(pubkey, require_signed)
+        for digest in dict.fromkeys(expect_heads):
+            pinned = self._find_head(digest)
+            report.heads.append(pinned)
+            if pinned.found is None:
+                report.breaks.append(ChainBreak(0, "?", "?", "head_missing",
+                                                f"the expected head {digest} is neither a run of the store nor a "
+                                                "pruned run's link: runs recorded up to it were removed"))
+        report.breaks.sort(key=lambda b: b.run_id)
+        return report
+
+    def _find_head(self, digest: str) -> PinnedHead:
+        with self._reading() as conn:
+            live = conn.execute(sa.select(t.runs.c.id).where(t.runs.c.evidence_sha256 == digest)
+                                .order_by(t.runs.c.id.desc()).limit(1)).scalar()
+            if live is not None:
+                return PinnedHead(digest, "run", int(live))
+            gone = conn.execute(sa.select(t.pruned_runs.c.run_id).where(t.pruned_runs.c.evidence_sha256 == digest)
+                                .order_by(t.pruned_runs.c.run_id.desc()).limit(1)).scalar()
+        return PinnedHead(digest, "pruned" if gone is not None else None, int(gone) if gone is not None else None)
+
+    def heads(self, *, host: str | None = None, policy: str | None = None) -> list[dict[str, Any]]:
+        """The newest entry of every chain (host and policy id; a recorded run, or the link of a
+        pruned one), by chain: what to keep outside the store and give ``verify`` as expected heads."""
+        entries = sa.union_all(
+            sa.select(t.runs.c.id.label("run_id"), t.runs.c.host_id, t.runs.c.policy_id, t.runs.c.evidence_sha256,
+                      t.runs.c.started_at, sa.literal("run").label("state")),
+            sa.select(t.pruned_runs.c.run_id, t.pruned_runs.c.host_id, t.pruned_runs.c.policy_id,
+                      t.pruned_runs.c.evidence_sha256, t.pruned_runs.c.started_at,
+                      sa.literal("pruned").label("state"))).subquery()
+        query = (sa.select(entries, t.hosts.c.hostname, t.hosts.c.machine_id, t.hosts.c.inventory_name)
+                 .join(t.hosts, t.hosts.c.id == entries.c.host_id))
+        if host is not None:
+            query = query.where(self._host_filter(host))
+        if policy is not None:
+            query = query.where(entries.c.policy_id == policy)
+        newest: dict[tuple[int, str], Any] = {}
+        with self._reading() as conn:
+            for row in map(_checked, conn.execute(query)):
+                chain = (row.host_id, row.policy_id)
+                # the chain's order is recording order (ids), as verify walks it and record links it
+                if chain not in newest or row.run_id > newest[chain].run_id:
+                    newest[chain] = row
+        return [{"host": {"hostname": row.hostname, "machine_id": row.machine_id,
+                          "inventory_name": row.inventory_name},
+                 "policy": row.policy_id, "run_id": row.run_id, "state": row.state,
+                 "started_at": _iso(row.started_at), "evidence_sha256": row.evidence_sha256}
+                for row in sorted(newest.values(), key=lambda r: r.run_id)]
+
+    def _verify_chains(self, pubkey: Path | None, require_signed: bool = False) -> VerifyReport:
         key = None
         if pubkey is not None:
             from auditor.attest.signing import load_public_key
@@ -965,6 +1092,7 @@ class HistoryStore:
                 (r.id if k == "run" else r.run_id) for k, r in item[1])):
             chain.sort(key=lambda entry: entry[1].id if entry[0] == "run" else entry[1].run_id)
             previous: str | None = None
+            signed_before = False
             for position, (kind, row) in enumerate(chain):
                 run_id = row.id if kind == "run" else row.run_id
                 host = names.get(host_id, str(host_id))
@@ -983,6 +1111,12 @@ class HistoryStore:
                 previous = row.evidence_sha256
                 if kind == "run":
                     report.runs += 1
+                    if row.signature is None and require_signed:
+                        broken("signature", "is unsigned, and --require-signed asks every run to be signed")
+                    elif row.signature is None and key is not None and signed_before:
+                        broken("signature", "is unsigned after a signed run of this host and policy: a run spliced "
+                                            "in, or its signature removed (or signing was turned off)")
+                    signed_before = signed_before or row.signature is not None
                     checked = self._verify_run(row, key, broken)
                     report.signatures_checked += checked
         report.breaks.sort(key=lambda b: b.run_id)
@@ -1026,10 +1160,12 @@ class HistoryStore:
         started = _naive_utc(evidence.run.started_at)
         day = started.date().isoformat()
         said.update({"exit_code": row.exit_code, "complete": bool(row.complete), "policy_id": row.policy_id,
+                     "policy_version": row.policy_version, "tool_version": row.tool_version,
                      "started_at": row.started_at, "finished_at": row.finished_at, "day": row.day,
                      "findings": sorted(finding_rows, key=repr), "family_counts": family_rows})
         shown.update({"exit_code": evidence.result.exit_code, "complete": evidence.result.complete,
-                      "policy_id": evidence.policy.id, "started_at": started,
+                      "policy_id": evidence.policy.id, "policy_version": evidence.policy.version,
+                      "tool_version": evidence.tool.version, "started_at": started,
                       "finished_at": _naive_utc(evidence.run.finished_at), "day": day,
                       "findings": sorted(((f.id, f.rule_id, f.check, f.status.value, f.severity.value, f.subject,
                                            ",".join(f.controls)) for f in evidence.result.findings), key=repr),

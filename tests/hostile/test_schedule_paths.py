@@ -1,0 +1,60 @@
+"""Paths of the scheduled scan as systemd and the kernel read them.
+
+ReadWritePaths= was quoted as a command line argument, `$` doubled: but only command lines expand
+variables, so a --textfile-dir /srv/metrics$1 became ReadWritePaths="/srv/metrics$$1", a directory
+that does not exist; the unit's namespace fails to set up and no scan runs, every night.  A path
+longer than the kernel takes crashed install (exit 70, a traceback) instead of exit 2."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.cli import run_cli
+from tests.schedule.conftest import POLICY, make_image_root, tree
+
+EXECUTABLE = "/usr/local/bin/lbaudit"
+
+
+@pytest.fixture
+def image_root(tmp_path):
+    return make_image_root(tmp_path)
+
+
+def install(root, *extra, backend="systemd"):
+    return run_cli("schedule", "install", "--backend", backend, "--root", root, "--executable", EXECUTABLE,
+                   "--policy", POLICY, *extra)
+
+
+@pytest.mark.parametrize("directory, rw_line, exec_word", [
+    ("/srv/metrics$1", 'ReadWritePaths="/srv/metrics$1"', '"/srv/metrics$$1"'),
+    ("/srv/100% full", 'ReadWritePaths="/srv/100%% full"', '"/srv/100%% full"'),
+    ('/srv/a\\b"c', 'ReadWritePaths="/srv/a\\\\b\\"c"', '"/srv/a\\\\b\\"c"'),
+])
+def test_readwritepaths_names_the_directory_the_scan_writes(image_root, directory, rw_line, exec_word):
+    (image_root / directory.lstrip("/")).mkdir(parents=True)
+    result = install(image_root, "--textfile-dir", directory)
+    assert result.returncode == 0, result.stderr
+    service = (image_root / "etc/systemd/system/lbaudit-scan.service").read_text(encoding="utf-8")
+    assert rw_line in service.splitlines()
+    assert f"--textfile-dir {exec_word} " in service  # the command line expands $: doubled there
+
+
+@pytest.mark.parametrize("backend", ["systemd", "cron"])
+@pytest.mark.parametrize("option", ["--textfile-dir", "--out-dir", "--policy", "--store"])
+@pytest.mark.parametrize("path", ["/srv/" + "x" * 5000, "/srv/" + "y" * 256 + "/d"])
+def test_a_path_longer_than_the_kernel_takes_is_exit_2(image_root, backend, option, path):
+    before = tree(image_root)
+    result = install(image_root, option, path, backend=backend)
+    assert result.returncode == 2, result.stderr[-300:]
+    assert "longer than a path can be" in result.stderr and "Traceback" not in result.stderr
+    assert tree(image_root) == before
+
+
+def test_a_directory_too_long_under_the_image_root_is_exit_2(tmp_path):
+    root = make_image_root(tmp_path)
+    deep = "/srv/" + "/".join(["z" * 200] * 20)  # under PATH_MAX itself; longer than it under --root
+    before = tree(root)
+    result = install(root, "--textfile-dir", deep[: 4096 - 10])
+    assert result.returncode == 2, result.stderr[-300:]
+    assert "cannot use as the --textfile-dir directory" in result.stderr, result.stderr[-300:]
+    assert "Traceback" not in result.stderr and tree(root) == before
