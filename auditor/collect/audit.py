@@ -25,13 +25,14 @@ import stat
 from pathlib import Path
 
 from auditor.collect import CollectContext, audit_netlink, rootfs
-from auditor.domain import audit_rules
+from auditor.domain import audit_rules, auditd_conf
 from auditor.errors import Problem
-from auditor.model.facts import AuditFacts, AuditRule, Gap, GapKind
+from auditor.model.facts import AuditdConfig, AuditFacts, AuditRule, Gap, GapKind
 
 CONFIG_DIR = "/etc/audit"
 RULES_D = "/etc/audit/rules.d"
 AUDIT_RULES = "/etc/audit/audit.rules"
+AUDITD_CONF = "/etc/audit/auditd.conf"
 SOURCE_RULES_D = f"{RULES_D} (augenrules)"
 SOURCE_AUDIT_RULES = AUDIT_RULES
 OFFLINE_REASON = "runtime audit state is not visible in an offline root directory"
@@ -98,20 +99,25 @@ def _problem_gaps(field: str, problems: list[Problem]) -> list[Gap]:
     return [Gap(section="audit", path=(field, "problems"), reason=str(p)) for p in problems]
 
 
-def _enabled(ctx: CollectContext) -> tuple[int | None, int | None, list[Gap]]:
-    """(enabled, rate limit, gaps) from ``auditctl -s``."""
+Status = tuple[int | None, int | None, int | None, list[Gap]]  # enabled, rate limit, auditd pid, gaps
+
+
+def _enabled(ctx: CollectContext) -> Status:
+    """(enabled, rate limit, auditd pid, gaps) from ``auditctl -s``."""
     result = ctx.target.run(["auditctl", "-s"], ctx.command_timeout)
     if not result.ok:
-        return None, None, [_gap("enabled", result.reason)]
+        return None, None, None, [_gap("enabled", result.reason)]
     status, problems = audit_rules.parse_auditctl_status(result.stdout)
     enabled = audit_rules.enabled_from_status(status)
     rate_limit = audit_rules.rate_limit_from_status(status)
+    pid = audit_rules.pid_from_status(status)
+    gaps = [] if pid is not None else [_gap("auditd_pid", "auditctl -s: no 'pid' value in its output")]
     if enabled is None:
         found = status.get("enabled")
         reason = ("auditctl -s: no 'enabled' value in its output" if found is None
                   else f"auditctl -s: unexpected enabled value {found!r}")
-        return None, rate_limit, [_gap("enabled", reason)] + _problem_gaps("enabled", problems)
-    return enabled, rate_limit, []
+        return None, rate_limit, pid, [_gap("enabled", reason)] + _problem_gaps("enabled", problems) + gaps
+    return enabled, rate_limit, pid, gaps
 
 
 def _loaded(ctx: CollectContext) -> tuple[list[AuditRule] | None, list[Gap]]:
@@ -122,15 +128,16 @@ def _loaded(ctx: CollectContext) -> tuple[list[AuditRule] | None, list[Gap]]:
     return parsed.rules, _problem_gaps("loaded_rules", parsed.problems)
 
 
-def _netlink_enabled(ctx: CollectContext) -> tuple[int | None, int | None, list[Gap]]:
+def _netlink_enabled(ctx: CollectContext) -> Status:
     try:
         status = audit_netlink.get_status(ctx.command_timeout)
     except OSError as exc:
-        return None, None, [_gap("enabled", f"{NETLINK_STATUS}: {audit_netlink.describe_error(exc)}")]
-    enabled, rate_limit = status["enabled"], status.get("rate_limit")
+        return None, None, None, [_gap("enabled", f"{NETLINK_STATUS}: {audit_netlink.describe_error(exc)}")]
+    enabled, rate_limit, pid = status["enabled"], status.get("rate_limit"), status.get("pid")
+    gaps = [] if pid is not None else [_gap("auditd_pid", f"{NETLINK_STATUS}: the reply has no pid")]
     if enabled not in (0, 1, 2):
-        return None, rate_limit, [_gap("enabled", f"{NETLINK_STATUS}: unexpected enabled value {enabled}")]
-    return enabled, rate_limit, []
+        return None, rate_limit, pid, [_gap("enabled", f"{NETLINK_STATUS}: unexpected enabled value {enabled}")] + gaps
+    return enabled, rate_limit, pid, gaps
 
 
 def loaded_from_kernel_rules(
@@ -173,15 +180,27 @@ def _netlink_loaded(ctx: CollectContext) -> tuple[list[AuditRule] | None, list[G
     return rules, _problem_gaps("loaded_rules", problems)
 
 
-def _runtime(ctx: CollectContext) -> tuple[str, int | None, int | None, list[AuditRule] | None, list[Gap]]:
+def _runtime(ctx: CollectContext) -> tuple[str, Status, list[AuditRule] | None, list[Gap]]:
     """Enabled state and loaded rules: from auditctl when it is installed, else over netlink."""
     if ctx.target.find_program("auditctl") is not None:
         source, read_enabled, read_loaded = RUNTIME_AUDITCTL, _enabled, _loaded
     else:
         source, read_enabled, read_loaded = RUNTIME_NETLINK, _netlink_enabled, _netlink_loaded
-    enabled, rate_limit, gaps = read_enabled(ctx)
+    status = read_enabled(ctx)
     loaded, found = read_loaded(ctx)
-    return source, enabled, rate_limit, loaded, gaps + found
+    return source, status, loaded, found
+
+
+def _auditd_config(ctx: CollectContext) -> tuple[AuditdConfig | None, list[Gap]]:
+    """/etc/audit/auditd.conf as auditd reads it; a missing file is auditd's defaults (seen, not a gap)."""
+    try:
+        text: str | None = ctx.target.read_text(AUDITD_CONF)
+    except FileNotFoundError:
+        text = None
+    except OSError as exc:
+        return None, [_gap("auditd_config", f"{AUDITD_CONF}: {rootfs.describe_os_error(exc)}")]
+    config, problems = auditd_conf.parse_auditd_conf(text, AUDITD_CONF)
+    return config, _problem_gaps("auditd_config", problems)
 
 
 def config_dir_exists(ctx: CollectContext) -> bool | None:
@@ -258,21 +277,25 @@ def collect_audit(ctx: CollectContext) -> tuple[AuditFacts | None, list[Gap]]:
     """Audit facts of ``ctx``; never raises for what it cannot read (each such thing is a Gap)."""
     gaps: list[Gap] = []
     runtime_source: str | None = None
+    pid: int | None = None
     if ctx.target.runtime:
-        runtime_source, enabled, rate_limit, loaded, found = _runtime(ctx)
-        gaps += found
+        runtime_source, (enabled, rate_limit, pid, status_gaps), loaded, found = _runtime(ctx)
+        gaps += status_gaps + found
     else:
         enabled, rate_limit, loaded = None, None, None
-        gaps += [_gap(f, OFFLINE_REASON, GapKind.NOT_APPLICABLE) for f in ("enabled", "loaded_rules")]
+        gaps += [_gap(f, OFFLINE_REASON, GapKind.NOT_APPLICABLE) for f in ("enabled", "loaded_rules", "auditd_pid")]
     exists = config_dir_exists(ctx)
     if exists is False:
         persistent, source = [], None  # nothing to load at boot: seen, not a gap
     else:
         persistent, source, found = _persistent(ctx)
         gaps += found
+    auditd_config, found = _auditd_config(ctx) if exists is not False else (None, [])
+    gaps += found
     facts = AuditFacts(
         enabled=enabled, rate_limit=rate_limit, loaded_rules=loaded, persistent_rules=persistent, persistent_source=source,
         runtime_source=runtime_source, config_dir_exists=exists, machine=_machine(ctx),
+        auditd_pid=pid, auditd_config=auditd_config,
     )
     return facts, gaps
 

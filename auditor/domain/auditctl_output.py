@@ -88,3 +88,9 @@ def enabled_from_status(status: dict[str, str]) -> int | None:
     """0 off, 1 on, 2 on and locked; None when absent or not one of those."""
     value = status.get("enabled", "").split(" ")[0]
     return int(value) if value in ("0", "1", "2") else None
+
+
+def pid_from_status(status: dict[str, str]) -> int | None:
+    """The pid of the audit daemon the kernel sends records to (0: none); None when absent or not a number."""
+    value = status.get("pid", "").split(" ")[0]
+    return int(value) if value.isascii() and value.isdigit() and len(value) <= 10 and int(value) < 2**32 else None

@@ -389,6 +389,20 @@ class MacosAudit(StrictModel):
     origin: str = ""
 
 
+class AuditdConfig(StrictModel):
+    """What /etc/audit/auditd.conf makes auditd do with the records the kernel sends (auditd 3.x)."""
+
+    origin: str  # the file read
+    exists: bool  # False: no file, auditd runs on its defaults
+    local_events: bool = True  # False: auditd does not take the kernel's records at all (an aggregator)
+    write_logs: bool = True  # False (or log_format = NOLOG): no record is written to the log file
+    log_format: str = "enriched"
+    # max_log_file_action, space_left_action, admin_space_left_action, disk_full_action,
+    # disk_error_action: the action word, lower case, default filled in
+    actions: dict[str, str] = Field(default_factory=empty_dict)
+    refused: bool = False  # a line auditd refuses: it does not start with this file
+
+
 class AuditFacts(StrictModel):
     platform: Platform = "linux"
     windows: WindowsAuditPolicy | None = None  # Windows: the advanced audit policy (auditpol)
@@ -407,6 +421,11 @@ class AuditFacts(StrictModel):
     # uname -m of the host the rules were read for (auditctl's syscall tables and -F arch=b32
     # depend on it): the live host's, or an offline image's from its auditctl binary; None: unknown
     machine: str | None = None
+    # the pid of the audit daemon the kernel sends records to (auditctl -s "pid", netlink
+    # AUDIT_GET), 0 none: then the kernel prints records to its log, rate-limited, or drops them;
+    # None when not read (offline, or a snapshot written before lbaudit read it)
+    auditd_pid: int | None = Field(None, ge=0, le=2**32 - 1)
+    auditd_config: AuditdConfig | None = None  # /etc/audit/auditd.conf; None when not read (see gaps)
 
 
 # ---------------------------------------------------------------- network namespaces
