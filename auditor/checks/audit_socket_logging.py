@@ -56,6 +56,10 @@ class SocketLoggingParams(CheckParams):
     require_persistent: bool = Field(True, description="Judge the rules the next boot loads (rules.d / audit.rules).")
     require_enabled: bool = Field(
         True, description="Require auditing to be on (auditctl -s or netlink: enabled 1 or 2).")
+    require_boot_audit: bool = Field(
+        True, description="Require audit=1 on the running kernel's command line (/proc/cmdline), with the "
+                          "enabled state: without it processes started before auditd (systemd, pid 1, which binds "
+                          "socket units' listeners) are never audited.")
     require_auditd: bool = Field(
         True, description="Require the audit daemon to take the records and write them: auditd.conf with "
                           "local_events and write_logs on and accepted by auditd, and (live) an auditd registered "
@@ -264,6 +268,13 @@ def _no_config_dir_outcome(subject: str, arch: str, params: SocketLoggingParams)
     )
 
 
+BOOT_AUDIT_MEANING = {
+    "off": "audit=0 on the kernel command line",
+    "unset": "no audit=1 on the kernel command line",
+    "invalid": "only an audit= value the kernel rejects on its command line (no audit=1)",
+}
+
+
 def _enabled_outcome(snapshot: HostSnapshot, params: SocketLoggingParams) -> Outcome:
     if not params.require_enabled:
         return not_applicable(ENABLED_SUBJECT, "not required by the policy (require_enabled: false)")
@@ -271,24 +282,41 @@ def _enabled_outcome(snapshot: HostSnapshot, params: SocketLoggingParams) -> Out
     if enabled is None:
         return missing_fact(snapshot, "audit", "enabled", ENABLED_SUBJECT, "the audit enabled state")
     rate_limit = snapshot.facts.audit.rate_limit
+    boot = snapshot.facts.audit.boot_audit
     observed: dict[str, object] = {"enabled": enabled}
     expected: dict[str, object] = {"enabled": [1, 2]}
     evidence = ["/facts/audit/enabled"]
     if rate_limit is not None:
         observed["rate_limit"], expected["rate_limit"] = rate_limit, 0
         evidence.append("/facts/audit/rate_limit")
+    if boot is not None and params.require_boot_audit:
+        observed["boot_audit"], expected["boot_audit"] = boot, "on"
+        evidence.append("/facts/audit/boot_audit")
     common = dict(observed=observed, expected=expected, evidence=evidence)
-    if enabled in (1, 2):
-        state = "on and locked until reboot" if enabled == 2 else "on"
-        if rate_limit:
-            # past the limit the kernel drops records (audit_rate_check): selected socket events go unrecorded
-            return failed(ENABLED_SUBJECT, f"kernel auditing is {state} (enabled {enabled}), but its rate limit is "
-                                           f"{rate_limit} records a second: the kernel drops the records past it",
-                          **common)
-        limit = ("no rate limit" if rate_limit == 0
-                 else "the rate limit was not recorded in this snapshot, so records it drops are not ruled out")
-        return passed(ENABLED_SUBJECT, f"kernel auditing is {state} (enabled {enabled}), {limit}", **common)
-    return failed(ENABLED_SUBJECT, f"kernel auditing is off (enabled {enabled}): no rule produces a record", **common)
+    if enabled not in (1, 2):
+        return failed(ENABLED_SUBJECT, f"kernel auditing is off (enabled {enabled}): no rule produces a record",
+                      **common)
+    state = "on and locked until reboot" if enabled == 2 else "on"
+    blockers = []
+    if rate_limit:
+        # past the limit the kernel drops records (audit_rate_check): selected socket events go unrecorded
+        blockers.append(f"its rate limit is {rate_limit} records a second: the kernel drops the records past it")
+    if params.require_boot_audit and boot is not None and boot != "on":
+        # audit_alloc() gives a task an audit context only once auditing was ever on: a process
+        # forked before that is never audited, whatever the rules say later.
+        blockers.append(f"{BOOT_AUDIT_MEANING[boot]}: processes started before auditd turned auditing on have "
+                        "no audit context and none of their calls is ever recorded, among them systemd (pid 1), "
+                        "which binds the listening sockets of socket units")
+    if blockers:
+        return failed(ENABLED_SUBJECT, f"kernel auditing is {state} (enabled {enabled}), but " + "; and ".join(blockers),
+                      **common)
+    notes = ["no rate limit" if rate_limit == 0
+             else "the rate limit was not recorded in this snapshot, so records it drops are not ruled out"]
+    if params.require_boot_audit:
+        notes.append("audit=1 on the kernel command line" if boot == "on"
+                     else "the kernel command line was not recorded in this snapshot, so processes started before "
+                          "auditd (unaudited without audit=1) are not ruled out")
+    return passed(ENABLED_SUBJECT, f"kernel auditing is {state} (enabled {enabled}), " + ", ".join(notes), **common)
 
 
 def _auditd_outcome(snapshot: HostSnapshot, params: SocketLoggingParams) -> Outcome:
@@ -495,7 +523,9 @@ Then load them with `augenrules --load` (a reboot is needed when the configurati
 -e 0 is left in rules.d, and set `-e 1` (or `-e 2`) so auditing is on.  Leave the rate limit at
 `-r 0`: past a limit the kernel drops records.  Run auditd (`systemctl enable --now auditd`) with
 `local_events = yes` and `write_logs = yes` in /etc/audit/auditd.conf, and check that auditd
-accepts the file (`auditd -f` reports the first line it refuses).
+accepts the file (`auditd -f` reports the first line it refuses).  Add `audit=1` to the kernel
+command line (GRUB_CMDLINE_LINUX in /etc/default/grub, then update-grub or grub2-mkconfig) so
+processes that start before auditd are audited too.
 """,
     notes="""
 One finding per scope (loaded, persistent) and architecture, plus one for the enabled state.  The
@@ -519,6 +549,13 @@ host without /etc/audit has no persistent rules: its persistent scope fails (an 
 exists but cannot be read is not_reviewed).  A rate limit other than 0 (the last -r of the
 persistent rules) fails the persistent scope, and the loaded one (auditctl -s or netlink) fails the
 enabled finding: past it the kernel drops records the rules selected.
+
+Live, "audit enabled" also requires audit=1 on the running kernel's command line (/proc/cmdline,
+the last audit= before "--" decides; `require_boot_audit`): the kernel gives a process an audit
+context only if auditing was ever on when it was forked, so without audit=1 every process started
+before auditd turned auditing on, systemd (pid 1) among them, which binds the listeners of socket
+units, is never audited (STIG RHEL-08-030601).  A snapshot without the command line passes with
+those words.
 
 The "audit records written" finding judges what receives the records.  /etc/audit/auditd.conf is
 read as auditd 3.x reads it: split at single spaces (a tab is part of a word), a last line without

@@ -191,6 +191,14 @@ def _runtime(ctx: CollectContext) -> tuple[str, Status, list[AuditRule] | None, 
     return source, status, loaded, found
 
 
+def _boot_audit(ctx: CollectContext) -> tuple[str | None, list[Gap]]:
+    """audit= of the running kernel's command line."""
+    try:
+        return audit_rules.boot_audit_param(ctx.target.read_text("/proc/cmdline")), []
+    except OSError as exc:
+        return None, [_gap("boot_audit", f"/proc/cmdline: {rootfs.describe_os_error(exc)}")]
+
+
 def _auditd_config(ctx: CollectContext) -> tuple[AuditdConfig | None, list[Gap]]:
     """/etc/audit/auditd.conf as auditd reads it; a missing file is auditd's defaults (seen, not a gap)."""
     try:
@@ -278,12 +286,15 @@ def collect_audit(ctx: CollectContext) -> tuple[AuditFacts | None, list[Gap]]:
     gaps: list[Gap] = []
     runtime_source: str | None = None
     pid: int | None = None
+    boot: str | None = None
     if ctx.target.runtime:
         runtime_source, (enabled, rate_limit, pid, status_gaps), loaded, found = _runtime(ctx)
-        gaps += status_gaps + found
+        boot, boot_gaps = _boot_audit(ctx)
+        gaps += status_gaps + found + boot_gaps
     else:
         enabled, rate_limit, loaded = None, None, None
-        gaps += [_gap(f, OFFLINE_REASON, GapKind.NOT_APPLICABLE) for f in ("enabled", "loaded_rules", "auditd_pid")]
+        gaps += [_gap(f, OFFLINE_REASON, GapKind.NOT_APPLICABLE)
+                 for f in ("enabled", "loaded_rules", "auditd_pid", "boot_audit")]
     exists = config_dir_exists(ctx)
     if exists is False:
         persistent, source = [], None  # nothing to load at boot: seen, not a gap
@@ -295,7 +306,7 @@ def collect_audit(ctx: CollectContext) -> tuple[AuditFacts | None, list[Gap]]:
     facts = AuditFacts(
         enabled=enabled, rate_limit=rate_limit, loaded_rules=loaded, persistent_rules=persistent, persistent_source=source,
         runtime_source=runtime_source, config_dir_exists=exists, machine=_machine(ctx),
-        auditd_pid=pid, auditd_config=auditd_config,
+        auditd_pid=pid, auditd_config=auditd_config, boot_audit=boot,  # type: ignore[arg-type]
     )
     return facts, gaps
 
