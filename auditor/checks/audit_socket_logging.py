@@ -144,6 +144,23 @@ def _causes(verdicts: list[SyscallVerdict]) -> list[str]:
     return [f"{cause}: {', '.join(labels)}" for cause, labels in causes.items()]
 
 
+def boot_loads_rules(units: dict[str, str]) -> bool | None:
+    """Does the next boot load the persistent rules?  auditd.service runs augenrules --load when it
+    starts (ExecStartPost in audit 3, Wants=audit-rules.service in audit 4), and audit-rules.service
+    can be enabled on its own; a masked audit-rules.service is audit 4's unit that would load them.
+    None when a unit's state is not known."""
+    auditd, rules = units.get("auditd.service"), units.get("audit-rules.service")
+    if rules == "enabled" or (auditd == "enabled" and rules != "masked"):
+        return True
+    if "unknown" in (auditd, rules):
+        return None
+    return False
+
+
+def _units_text(units: dict[str, str]) -> str:
+    return ", ".join(f"{name} {state}" for name, state in units.items())
+
+
 def _rate_limited(value: str) -> bool:
     """A -r value other than 0 (no limit); one that is not a number is judged as a limit."""
     try:
@@ -203,7 +220,17 @@ def _scope_outcome(
             blockers.append(f"{rule.text} at {rule.origin} sets a rate limit of {value} records a second: "
                             "the kernel drops the records beyond it")
             evidence.add(_pointer(field, index))
+        units = snapshot.facts.audit.boot_units
+        if units is not None and boot_loads_rules(units) is False:
+            blockers.append(f"nothing loads these rules at boot ({_units_text(units)}): augenrules --load runs "
+                            "when auditd.service (or audit-rules.service) starts")
+            evidence.add("/facts/audit/boot_units")
     problems = sorted(g.reason for g in snapshot.gaps if g.section == "audit" and g.path == (field, "problems"))
+    if field == "persistent_rules":
+        units = snapshot.facts.audit.boot_units
+        if units is not None and boot_loads_rules(units) is None:
+            problems.append(f"whether the boot starts the units that load the rules is not known ({_units_text(units)})")
+        problems += sorted(g.reason for g in snapshot.gaps if g.section == "audit" and g.path == ("boot_units", "problems"))
 
     observed = {"covered": covered, "missing": missing, "shadowed": shadowed, "narrowed": narrowed}
     if partly:
@@ -214,6 +241,8 @@ def _scope_outcome(
         observed["problems"] = problems
     if field == "persistent_rules":
         observed["source"] = snapshot.facts.audit.persistent_source
+        if snapshot.facts.audit.boot_units is not None:
+            observed["boot_units"] = snapshot.facts.audit.boot_units
     expected = {
         "arch": arch,
         "syscalls": params.syscalls,
@@ -365,11 +394,22 @@ def _auditd_outcome(snapshot: HostSnapshot, params: SocketLoggingParams) -> Outc
         blockers.append("no audit daemon is registered with the kernel (auditctl -s pid 0): the kernel prints "
                         "records to its own log, rate-limited, or drops them past its backlog (or auditd runs in a "
                         "pid namespace this one does not see)")
+    units = audit.boot_units
+    auditd_unit = None if units is None else units.get("auditd.service")
+    if auditd_unit is not None:
+        observed["boot_units"] = units
+        evidence.append("/facts/audit/boot_units")
+    if auditd_unit in ("disabled", "masked", "absent"):
+        blockers.append(f"auditd.service is {auditd_unit}: no audit daemon runs after the next boot")
     if lossy and params.refuse_lossy_log_actions:
         blockers.append(f"{config.origin} lets auditd stop writing while the host runs on: "
                         + ", ".join(f"{k} = {v.upper()}" for k, v in lossy.items()))
     if blockers:
         return failed(AUDITD_SUBJECT, "audit records are not written: " + "; ".join(blockers), **common)
+    if auditd_unit == "unknown":
+        return not_reviewed(AUDITD_SUBJECT, "whether the boot starts auditd.service is not known: "
+                                            + "; ".join(g.reason for g in snapshot.gaps_for("audit", "boot_units")),
+                            **common)
     if live and pid is None:
         return not_reviewed(AUDITD_SUBJECT, "whether an audit daemon is registered with the kernel (auditctl -s "
                                             "pid) was not recorded in this snapshot", **common)
@@ -556,6 +596,14 @@ context only if auditing was ever on when it was forked, so without audit=1 ever
 before auditd turned auditing on, systemd (pid 1) among them, which binds the listeners of socket
 units, is never audited (STIG RHEL-08-030601).  A snapshot without the command line passes with
 those words.
+
+On a host that boots with systemd (/run/systemd/system live, the systemd program in an image) the
+persistent rules count only if the boot loads them: auditd.service runs augenrules --load when it
+starts (ExecStartPost in audit 3, Wants=audit-rules.service in audit 4) and audit-rules.service can
+be enabled alone; a unit is started when linked from a .wants/.requires/.upholds directory or an
+alias, or pulled in by a unit the boot starts, and not masked (recorded as `boot_units`).  When
+neither starts, the persistent scope fails; a disabled, masked or absent auditd.service fails
+"audit records written" (no daemon after the next boot).  Other init systems are not read.
 
 The "audit records written" finding judges what receives the records.  /etc/audit/auditd.conf is
 read as auditd 3.x reads it: split at single spaces (a tab is part of a word), a last line without

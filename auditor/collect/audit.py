@@ -24,7 +24,7 @@ import os
 import stat
 from pathlib import Path
 
-from auditor.collect import CollectContext, audit_netlink, rootfs
+from auditor.collect import CollectContext, audit_netlink, rootfs, systemd_sockets
 from auditor.domain import audit_rules, auditd_conf
 from auditor.errors import Problem
 from auditor.model.facts import AuditdConfig, AuditFacts, AuditRule, Gap, GapKind
@@ -199,6 +199,33 @@ def _boot_audit(ctx: CollectContext) -> tuple[str | None, list[Gap]]:
         return None, [_gap("boot_audit", f"/proc/cmdline: {rootfs.describe_os_error(exc)}")]
 
 
+BOOT_UNITS = ("auditd.service", "audit-rules.service")
+SYSTEMD_WITNESSES = ("/run/systemd/system", "/usr/lib/systemd/systemd", "/lib/systemd/systemd")
+
+
+def _boot_units(ctx: CollectContext) -> tuple[dict[str, str] | None, list[Gap]]:
+    """Whether the next boot starts auditd.service and audit-rules.service (None: no systemd here:
+    /run/systemd/system on a host booted with it, the systemd program in an image)."""
+    witnesses = SYSTEMD_WITNESSES if ctx.target.runtime else SYSTEMD_WITNESSES[1:]
+    booted = False
+    for path in witnesses:
+        try:
+            ctx.target.file_mode(path)
+        except OSError:
+            continue
+        booted = True
+        break
+    if not booted:
+        return None, []
+    states: dict[str, str] = {}
+    problems: list[str] = []
+    for name in BOOT_UNITS:
+        states[name], found = systemd_sockets.unit_boot_state(Path(ctx.root), name)
+        problems += found
+    gaps = [Gap(section="audit", path=("boot_units", "problems"), reason=p) for p in sorted(set(problems))]
+    return states, gaps
+
+
 def _auditd_config(ctx: CollectContext) -> tuple[AuditdConfig | None, list[Gap]]:
     """/etc/audit/auditd.conf as auditd reads it; a missing file is auditd's defaults (seen, not a gap)."""
     try:
@@ -303,10 +330,12 @@ def collect_audit(ctx: CollectContext) -> tuple[AuditFacts | None, list[Gap]]:
         gaps += found
     auditd_config, found = _auditd_config(ctx) if exists is not False else (None, [])
     gaps += found
+    boot_units, found = _boot_units(ctx)
+    gaps += found
     facts = AuditFacts(
         enabled=enabled, rate_limit=rate_limit, loaded_rules=loaded, persistent_rules=persistent, persistent_source=source,
         runtime_source=runtime_source, config_dir_exists=exists, machine=_machine(ctx),
-        auditd_pid=pid, auditd_config=auditd_config, boot_audit=boot,  # type: ignore[arg-type]
+        auditd_pid=pid, auditd_config=auditd_config, boot_audit=boot, boot_units=boot_units,  # type: ignore[arg-type]
     )
     return facts, gaps
 

@@ -430,6 +430,10 @@ class AuditFacts(StrictModel):
     # before auditd turned auditing on (systemd, pid 1, among them) have no audit context, so their
     # calls are never audited; None when not read (offline, or an older snapshot)
     boot_audit: Literal["on", "off", "unset", "invalid"] | None = None
+    # systemd units that start auditd and load the rules at boot ("auditd.service", and
+    # "audit-rules.service" of audit 4): "enabled", "disabled", "masked", "absent" or "unknown";
+    # None when the host does not boot with systemd, or they were not read
+    boot_units: dict[str, Literal["enabled", "disabled", "masked", "absent", "unknown"]] | None = None
 
 
 # ---------------------------------------------------------------- network namespaces
