@@ -235,6 +235,16 @@ def _auditd_config(ctx: CollectContext) -> tuple[AuditdConfig | None, list[Gap]]
     except OSError as exc:
         return None, [_gap("auditd_config", f"{AUDITD_CONF}: {rootfs.describe_os_error(exc)}")]
     config, problems = auditd_conf.parse_auditd_conf(text, AUDITD_CONF)
+    if not config.refused and config.write_logs:
+        try:
+            mode = ctx.target.file_mode(config.log_file)
+        except OSError:
+            mode = None  # absent (auditd creates it) or not visible: auditd's own open decides
+        if mode is not None and not stat.S_ISREG(mode):
+            # log_file_parser: "is not a regular file", and auditd does not start (/dev/null, a FIFO)
+            problems.append(Problem(AUDITD_CONF, None, None, f"log_file {config.log_file} is not a regular file: "
+                                                              "auditd refuses the file and does not start"))
+            config = config.model_copy(update={"refused": True})
     return config, _problem_gaps("auditd_config", problems)
 
 

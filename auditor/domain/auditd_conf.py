@@ -19,6 +19,7 @@ from auditor.errors import Problem
 from auditor.model.facts import AuditdConfig
 
 LINE_BUFFER = 512  # auditd's char buf[512]
+DEFAULT_LOG_FILE = "/var/log/audit/audit.log"
 
 # keywords[] of src/auditd-config.c: the maximum number of options after the value
 KEYWORDS = {
@@ -120,6 +121,12 @@ def parse_auditd_conf(text: str | None, origin: str) -> tuple[AuditdConfig, list
                     settings[key] = value
                     if value == "nolog":
                         write_logs = False  # "The NOLOG option is overriding the write_logs current setting"
+            elif key == "log_file":
+                directory = words[2].rpartition("/")[0] if "/" in words[2] else "."
+                if len(directory) < 4:  # log_file_parser: "'/var' is shortest dirname"
+                    reason = f"log_file directory {directory or '/'!r} is too short (auditd wants at least 4 characters)"
+                else:
+                    settings[key] = words[2]
             elif key in ACTION_WORDS:
                 if value not in ACTION_WORDS[key]:
                     reason = f"{key} must be one of {', '.join(ACTION_WORDS[key])}, not {words[2]!r}"
@@ -133,6 +140,7 @@ def parse_auditd_conf(text: str | None, origin: str) -> tuple[AuditdConfig, list
     config = AuditdConfig(
         origin=origin, exists=text is not None, write_logs=write_logs, local_events=local_events,
         log_format=settings.get("log_format", "enriched"), actions=actions, refused=refused,
+        log_file=settings.get("log_file", DEFAULT_LOG_FILE),
     )
     return config, problems
 

@@ -397,6 +397,7 @@ class AuditdConfig(StrictModel):
     local_events: bool = True  # False: auditd does not take the kernel's records at all (an aggregator)
     write_logs: bool = True  # False (or log_format = NOLOG): no record is written to the log file
     log_format: str = "enriched"
+    log_file: str = "/var/log/audit/audit.log"
     # max_log_file_action, space_left_action, admin_space_left_action, disk_full_action,
     # disk_error_action: the action word, lower case, default filled in
     actions: dict[str, str] = Field(default_factory=empty_dict)

@@ -13,6 +13,7 @@ last line without a newline skipped, the first refused line stops auditd).
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -182,3 +183,16 @@ def test_live_host_pid_is_recorded_and_judged(tmp_path):
         assert found.observed["auditd_pid"] == pid and "auditctl -s pid 0" not in found.message
     else:  # auditing off: the "audit enabled" finding says so; this one judges auditd.conf
         assert "auditctl -s pid 0" not in found.message
+
+
+def test_log_file_in_a_too_short_directory_stops_auditd(tmp_path):
+    status, message = judged(image(tmp_path, "log_file = /x/audit.log\n"))
+    assert status == FAIL and "too short" in message
+
+
+def test_log_file_that_is_not_a_regular_file_stops_auditd(tmp_path):
+    # log_file_parser refuses what is not a regular file (/dev/null, a FIFO): auditd does not start
+    (tmp_path / "image" / "dev").mkdir(parents=True)
+    os.mkfifo(tmp_path / "image" / "dev" / "audit-fifo")
+    status, message = judged(image(tmp_path, "log_file = /dev/audit-fifo\n"))
+    assert status == FAIL and "not a regular file" in message
