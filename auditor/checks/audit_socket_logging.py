@@ -382,6 +382,11 @@ def _auditd_outcome(snapshot: HostSnapshot, params: SocketLoggingParams) -> Outc
     common = dict(observed=observed, expected=expected, evidence=evidence)
     where = config.origin if config.exists else f"{config.origin} does not exist, so auditd's defaults apply:"
     blockers = []
+    if audit.auditd_installed is False and not pid:
+        evidence.append("/facts/audit/auditd_installed")
+        observed["auditd_installed"] = False
+        blockers.append("auditd is not installed (no /usr/sbin/auditd or /sbin/auditd): no audit daemon writes "
+                        "the records")
     if config.refused:
         blockers.append(f"auditd refuses {config.origin} and does not start with it ({'; '.join(problems)})")
     if not config.local_events:
@@ -410,6 +415,9 @@ def _auditd_outcome(snapshot: HostSnapshot, params: SocketLoggingParams) -> Outc
         return not_reviewed(AUDITD_SUBJECT, "whether the boot starts auditd.service is not known: "
                                             + "; ".join(g.reason for g in snapshot.gaps_for("audit", "boot_units")),
                             **common)
+    if not pid and audit.auditd_installed is None:
+        return not_reviewed(AUDITD_SUBJECT, "neither /usr/sbin nor /sbin could be read, so whether the auditd program "
+                                            "is installed cannot be told", **common)
     if live and pid is None:
         return not_reviewed(AUDITD_SUBJECT, "whether an audit daemon is registered with the kernel (auditctl -s "
                                             "pid) was not recorded in this snapshot", **common)
@@ -611,7 +619,8 @@ a newline skipped, keywords and words case-insensitive, the last setting wins; `
 (or the deprecated `log_format = NOLOG`) writes no log, `local_events = no` takes no record of this
 kernel, and a line auditd refuses (no ` = `, an unknown keyword, a value its parser refuses, an
 option where none is taken) keeps auditd from starting: each fails.  Values of keywords that do
-not decide this are not checked.  No auditd.conf is auditd's defaults.  Live, the kernel must have
+not decide this are not checked.  No auditd.conf is auditd's defaults; no auditd program (/usr/sbin/auditd, /sbin/auditd) fails
+unless an audit daemon is registered, and neither directory readable is not_reviewed.  Live, the kernel must have
 an audit daemon registered (auditctl -s `pid`, or netlink AUDIT_GET): with pid 0 the kernel prints
 the records to its own log, rate-limited, or drops them, so the finding fails (auditd in a pid
 namespace the collector cannot see also shows as 0).  A live snapshot without the pid is

@@ -200,6 +200,24 @@ def _boot_audit(ctx: CollectContext) -> tuple[str | None, list[Gap]]:
 
 
 BOOT_UNITS = ("auditd.service", "audit-rules.service")
+AUDITD_PROGRAMS = ("/usr/sbin/auditd", "/sbin/auditd")
+
+
+def _auditd_installed(ctx: CollectContext) -> bool | None:
+    """True when an auditd program is there; False only when a directory it would be in exists and
+    holds none (an image without /usr/sbin may lack a mount, which proves nothing); else None."""
+    seen_directory = False
+    for path in AUDITD_PROGRAMS:
+        try:
+            if stat.S_ISREG(ctx.target.file_mode(path)):
+                return True
+        except OSError:
+            pass
+        try:
+            seen_directory = seen_directory or stat.S_ISDIR(ctx.target.file_mode(os.path.dirname(path)))
+        except OSError:
+            continue
+    return False if seen_directory else None
 SYSTEMD_WITNESSES = ("/run/systemd/system", "/usr/lib/systemd/systemd", "/lib/systemd/systemd")
 
 
@@ -338,7 +356,12 @@ def collect_audit(ctx: CollectContext) -> tuple[AuditFacts | None, list[Gap]]:
     else:
         persistent, source, found = _persistent(ctx)
         gaps += found
-    auditd_config, found = _auditd_config(ctx) if exists is not False else (None, [])
+    if exists is True:
+        auditd_config, found = _auditd_config(ctx)
+    else:  # none to read (False), or /etc/audit cannot be told (None): then neither can auditd.conf
+        auditd_config = None
+        found = [] if exists is False else [_gap("auditd_config", f"{AUDITD_CONF}: whether {CONFIG_DIR} exists "
+                                                                  "cannot be told (see persistent_rules)")]
     gaps += found
     boot_units, found = _boot_units(ctx)
     gaps += found
@@ -346,6 +369,7 @@ def collect_audit(ctx: CollectContext) -> tuple[AuditFacts | None, list[Gap]]:
         enabled=enabled, rate_limit=rate_limit, loaded_rules=loaded, persistent_rules=persistent, persistent_source=source,
         runtime_source=runtime_source, config_dir_exists=exists, machine=_machine(ctx),
         auditd_pid=pid, auditd_config=auditd_config, boot_audit=boot, boot_units=boot_units,  # type: ignore[arg-type]
+        auditd_installed=_auditd_installed(ctx),
     )
     return facts, gaps
 

@@ -427,6 +427,8 @@ class AuditFacts(StrictModel):
     # None when not read (offline, or a snapshot written before lbaudit read it)
     auditd_pid: int | None = Field(None, ge=0, le=2**32 - 1)
     auditd_config: AuditdConfig | None = None  # /etc/audit/auditd.conf; None when not read (see gaps)
+    # the auditd program is installed (/usr/sbin/auditd or /sbin/auditd); None when not looked at
+    auditd_installed: bool | None = None
     # audit= on the running kernel's command line (/proc/cmdline): without "on", processes started
     # before auditd turned auditing on (systemd, pid 1, among them) have no audit context, so their
     # calls are never audited; None when not read (offline, or an older snapshot)

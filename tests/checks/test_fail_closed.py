@@ -80,7 +80,8 @@ def test_persistent_audit_rules_the_parser_could_not_read_are_not_vouched_for():
         assert outcomes[subject].status == Status.NOT_REVIEWED
         assert "30-net.rules:7" in outcomes[subject].reason
         assert outcomes[subject].observed["problems"] == [problems[0].reason]
-    no_pass(outcomes.values())
+    # the image's auditd (no auditd.conf: its defaults) writes what it receives; that much is seen
+    no_pass(o for o in outcomes.values() if o.subject != "audit records written")
 
     result = evaluate(policy_of("audit.socket_logging"), snap, REGISTRY, today=TODAY)
     assert result.verdict == Verdict.INCOMPLETE and result.exit_code == ExitCode.INCOMPLETE
@@ -129,7 +130,8 @@ def test_socket_logging_with_nothing_required_is_a_policy_error():
     """With require_loaded, require_persistent and require_enabled all false every finding was
     not_applicable: a rule that could never fail, and a policy of it alone was ``compliant``."""
     with pytest.raises(ValidationError, match="nothing to judge"):
-        SocketLoggingParams(require_loaded=False, require_persistent=False, require_enabled=False)
+        SocketLoggingParams(require_loaded=False, require_persistent=False, require_enabled=False,
+                            require_auditd=False)
     # one requirement left is enough
     assert SocketLoggingParams(require_loaded=False, require_persistent=False).require_enabled
 

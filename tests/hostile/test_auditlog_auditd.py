@@ -49,6 +49,7 @@ def image(tmp_path: Path, auditd_conf: str | bytes | None) -> HostSnapshot:
         (root / "etc" / "audit" / "auditd.conf").write_bytes(data)
     (root / "usr" / "sbin").mkdir(parents=True)
     (root / "usr" / "sbin" / "auditctl").write_bytes(ELF_X86_64)
+    (root / "usr" / "sbin" / "auditd").write_bytes(ELF_X86_64)
     return collect_root(root, frozenset({"audit"}))
 
 
@@ -196,3 +197,11 @@ def test_log_file_that_is_not_a_regular_file_stops_auditd(tmp_path):
     os.mkfifo(tmp_path / "image" / "dev" / "audit-fifo")
     status, message = judged(image(tmp_path, "log_file = /dev/audit-fifo\n"))
     assert status == FAIL and "not a regular file" in message
+
+
+def test_image_without_the_auditd_program_writes_nothing(tmp_path):
+    snap = image(tmp_path, None)
+    (tmp_path / "image" / "usr" / "sbin" / "auditd").unlink()
+    snap = collect_root(tmp_path / "image", frozenset({"audit"}))
+    status, message = judged(snap)
+    assert status == FAIL and "auditd is not installed" in message

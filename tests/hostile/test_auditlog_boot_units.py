@@ -39,6 +39,7 @@ def image(tmp_path: Path, units: dict[str, str], enabled: tuple[str, ...] = (), 
     (rules_d / "30-net.rules").write_text(NET)
     (root / "usr" / "sbin").mkdir(parents=True)
     (root / "usr" / "sbin" / "auditctl").write_bytes(ELF_X86_64)
+    (root / "usr" / "sbin" / "auditd").write_bytes(ELF_X86_64)
     vendor = root / "usr" / "lib" / "systemd" / "system"
     vendor.mkdir(parents=True)
     if systemd:
