@@ -8,7 +8,8 @@ or the last line of a file without a final newline) is skipped; each line is spl
 spaces only (``audit_strsplit``: a tab is part of a word) into ``name = value [option]``; a first
 word starting with ``#`` is a comment.  A line without `` = value``, an unknown keyword, an option
 where the keyword takes none, or a value its parser refuses makes ``load_config`` fail: auditd does
-not start.  Keywords and the yes/no and action words compare case-insensitively; the last setting
+not start.  Whether an ``exec`` program exists (auditd stats it) is not checked here.  Keywords and
+the yes/no and action words compare case-insensitively; the last setting
 of a keyword wins, and ``log_format = NOLOG`` (deprecated) turns ``write_logs`` off.  A missing
 file leaves every default (write_logs yes, local_events yes).
 """
@@ -38,10 +39,15 @@ YES_NO = {"yes": True, "no": False}
 LOG_FORMATS = ("raw", "nolog", "enriched")
 FAILURE_ACTIONS = ("ignore", "syslog", "rotate", "email", "exec", "suspend", "single", "halt")
 SIZE_ACTIONS = ("ignore", "syslog", "exec", "suspend", "rotate", "keep_logs")
+# what each action parser accepts: disk_full_action refuses email, disk_error_action email and
+# rotate, space_left_action halt (deprecated); max_log_file_action takes no option, so its exec
+# (which needs one) is always refused
 ACTION_WORDS = {
-    "max_log_file_action": SIZE_ACTIONS, "space_left_action": FAILURE_ACTIONS,
-    "admin_space_left_action": FAILURE_ACTIONS, "disk_full_action": FAILURE_ACTIONS,
-    "disk_error_action": FAILURE_ACTIONS,
+    "max_log_file_action": tuple(a for a in SIZE_ACTIONS if a != "exec"),
+    "space_left_action": tuple(a for a in FAILURE_ACTIONS if a != "halt"),
+    "admin_space_left_action": FAILURE_ACTIONS,
+    "disk_full_action": tuple(a for a in FAILURE_ACTIONS if a != "email"),
+    "disk_error_action": tuple(a for a in FAILURE_ACTIONS if a not in ("email", "rotate")),
 }
 # clear_config(): what auditd does when the file does not set it
 DEFAULT_ACTIONS = {
@@ -130,6 +136,8 @@ def parse_auditd_conf(text: str | None, origin: str) -> tuple[AuditdConfig, list
             elif key in ACTION_WORDS:
                 if value not in ACTION_WORDS[key]:
                     reason = f"{key} must be one of {', '.join(ACTION_WORDS[key])}, not {words[2]!r}"
+                elif value == "exec" and (len(words) < 4 or not words[3].startswith("/")):
+                    reason = f"{key} = exec needs the absolute path of a program after it"  # check_exe_name()
                 else:
                     settings[key] = value
         if reason is not None:

@@ -114,6 +114,12 @@ def test_last_line_without_newline_is_skipped_by_auditd(tmp_path):
     "num_logs = 5\nlog_rotate = yes\n",  # unknown keyword
     "write_logs = yes please\n",  # an option where the keyword takes none
     "disk_full_action = panic\n",
+    "disk_full_action = email\n",  # disk_full_action_parser: "Illegal option"
+    "disk_error_action = rotate\n",
+    "space_left_action = halt\n",  # deprecated, refused
+    "max_log_file_action = exec /usr/local/sbin/rotate\n",  # takes no option, and exec needs one
+    "admin_space_left_action = exec\n",
+    "admin_space_left_action = exec relative/path\n",
 ])
 def test_a_line_auditd_refuses_stops_auditd(tmp_path, text):
     status, message = judged(image(tmp_path, text))
