@@ -398,7 +398,8 @@ def _auditd_outcome(snapshot: HostSnapshot, params: SocketLoggingParams) -> Outc
     if pid == 0 and audit.enabled != 0:
         blockers.append("no audit daemon is registered with the kernel (auditctl -s pid 0): the kernel prints "
                         "records to its own log, rate-limited, or drops them past its backlog (or auditd runs in a "
-                        "pid namespace this one does not see)")
+                        "pid namespace this one does not see; a host that keeps them through journald's audit "
+                        "socket instead can waive this finding, naming it)")
     units = audit.boot_units
     auditd_unit = None if units is None else units.get("auditd.service")
     if auditd_unit is not None:
