@@ -619,7 +619,9 @@ read as auditd 3.x reads it: split at single spaces (a tab is part of a word), a
 a newline skipped, keywords and words case-insensitive, the last setting wins; `write_logs = no`
 (or the deprecated `log_format = NOLOG`) writes no log, `local_events = no` takes no record of this
 kernel, and a line auditd refuses (no ` = `, an unknown keyword, a value its parser refuses, an
-option where none is taken) keeps auditd from starting: each fails.  Values of keywords that do
+option where none is taken, an action word its parser refuses, a log_file that is not a regular
+file; and the file itself as a symbolic link, writable by others or, live, not owned by root)
+keeps auditd from starting: each fails.  Values of keywords that do
 not decide this are not checked.  No auditd.conf is auditd's defaults; no auditd program (/usr/sbin/auditd, /sbin/auditd) fails
 unless an audit daemon is registered, and neither directory readable is not_reviewed.  Live, the kernel must have
 an audit daemon registered (auditctl -s `pid`, or netlink AUDIT_GET): with pid 0 the kernel prints

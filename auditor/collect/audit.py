@@ -244,6 +244,24 @@ def _boot_units(ctx: CollectContext) -> tuple[dict[str, str] | None, list[Gap]]:
     return states, gaps
 
 
+def _auditd_conf_refusal(ctx: CollectContext) -> str | None:
+    """Why auditd's load_config() would refuse to open auditd.conf itself: it opens it with
+    O_NOFOLLOW (auditd started without -l, as its systemd unit does), then wants a file not
+    writable by others and, on a running host, owned by root (an image's owners may be those of
+    whoever unpacked it)."""
+    try:
+        entry = os.lstat(ctx.target.resolve(CONFIG_DIR) / "auditd.conf")
+    except OSError:
+        return None
+    if stat.S_ISLNK(entry.st_mode):
+        return "it is a symbolic link, which auditd (without -l) does not follow"
+    if entry.st_mode & stat.S_IWOTH:
+        return "it is writable by every user"
+    if ctx.target.runtime and entry.st_uid != 0:
+        return f"it is owned by uid {entry.st_uid}, not root"
+    return None
+
+
 def _auditd_config(ctx: CollectContext) -> tuple[AuditdConfig | None, list[Gap]]:
     """/etc/audit/auditd.conf as auditd reads it; a missing file is auditd's defaults (seen, not a gap)."""
     try:
@@ -253,6 +271,10 @@ def _auditd_config(ctx: CollectContext) -> tuple[AuditdConfig | None, list[Gap]]
     except OSError as exc:
         return None, [_gap("auditd_config", f"{AUDITD_CONF}: {rootfs.describe_os_error(exc)}")]
     config, problems = auditd_conf.parse_auditd_conf(text, AUDITD_CONF)
+    refusal = _auditd_conf_refusal(ctx) if text is not None else None
+    if refusal is not None and not config.refused:
+        problems.insert(0, Problem(AUDITD_CONF, None, None, f"{refusal}: auditd refuses the file and does not start"))
+        config = config.model_copy(update={"refused": True})
     if not config.refused and config.write_logs:
         try:
             mode = ctx.target.file_mode(config.log_file)
