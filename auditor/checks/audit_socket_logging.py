@@ -356,6 +356,14 @@ def _auditd_outcome(snapshot: HostSnapshot, params: SocketLoggingParams) -> Outc
         return not_applicable(AUDITD_SUBJECT, "not required by the policy (require_auditd: false)")
     audit = snapshot.facts.audit
     config = audit.auditd_config
+    offline = audit.runtime_source is None and audit.auditd_pid is None
+    no_conf = audit.config_dir_exists is False or (config is not None and not config.exists)
+    if offline and no_conf and audit.auditd_installed is not True and audit.boot_units is None:
+        # An image without auditd, auditd.conf or systemd (a container image, most often): whatever
+        # writes its records runs outside it.  A systemd image without auditd fails below (boot units).
+        return not_applicable(AUDITD_SUBJECT, "this image holds no audit daemon (neither the auditd program nor "
+                                              "auditd.conf) and does not boot with systemd: a daemon outside it "
+                                              "writes its records, if any; a running host is judged on its own")
     if config is None:
         if audit.config_dir_exists is False:
             return failed(AUDITD_SUBJECT, f"{NO_CONFIG_DIR_REASON}, and no auditd configuration either: auditd "
@@ -623,7 +631,9 @@ option where none is taken, an action word its parser refuses, a log_file that i
 file; and the file itself as a symbolic link, writable by others or, live, not owned by root)
 keeps auditd from starting: each fails.  Values of keywords that do
 not decide this are not checked.  No auditd.conf is auditd's defaults; no auditd program (/usr/sbin/auditd, /sbin/auditd) fails
-unless an audit daemon is registered, and neither directory readable is not_reviewed.  Live, the kernel must have
+unless an audit daemon is registered, and neither directory readable is not_reviewed.  An offline
+image with neither auditd nor auditd.conf that does not boot with systemd (a container image) is
+not_applicable: what writes its records runs outside it.  Live, the kernel must have
 an audit daemon registered (auditctl -s `pid`, or netlink AUDIT_GET): with pid 0 the kernel prints
 the records to its own log, rate-limited, or drops them, so the finding fails (auditd in a pid
 namespace the collector cannot see also shows as 0).  A live snapshot without the pid is
