@@ -585,7 +585,8 @@ command line (GRUB_CMDLINE_LINUX in /etc/default/grub, then update-grub or grub2
 processes that start before auditd are audited too.
 """,
     notes="""
-One finding per scope (loaded, persistent) and architecture, plus one for the enabled state.  The
+One finding per scope (loaded, persistent) and architecture, plus one for the enabled state and
+one for the records written.  The
 persistent rules are read as `auditctl -R` reads them at boot (auditctl 3.x's own grammar, field
 by field, value by value): loading stops at the first line auditctl or the kernel refuses, unless
 -c or -i came first, so the rules after it do not count.  The rules are walked as the kernel does:
@@ -629,15 +630,15 @@ a newline skipped, keywords and words case-insensitive, the last setting wins; `
 kernel, and a line auditd refuses (no ` = `, an unknown keyword, a value its parser refuses, an
 option where none is taken, an action word its parser refuses, a log_file that is not a regular
 file; and the file itself as a symbolic link, writable by others or, live, not owned by root)
-keeps auditd from starting: each fails.  Values of keywords that do
-not decide this are not checked.  No auditd.conf is auditd's defaults; no auditd program (/usr/sbin/auditd, /sbin/auditd) fails
-unless an audit daemon is registered, and neither directory readable is not_reviewed.  An offline
-image with neither auditd nor auditd.conf that does not boot with systemd (a container image) is
-not_applicable: what writes its records runs outside it.  Live, the kernel must have
-an audit daemon registered (auditctl -s `pid`, or netlink AUDIT_GET): with pid 0 the kernel prints
+keeps auditd from starting: each fails.  Values of keywords that do not decide this are not
+checked.  No auditd.conf is auditd's defaults; no auditd program (/usr/sbin/auditd, /sbin/auditd)
+fails unless an audit daemon is registered, and neither directory readable is not_reviewed.  An
+offline image with neither auditd nor auditd.conf that does not boot with systemd (a container
+image) is not_applicable: what writes its records runs outside it.  Live, the kernel must have an
+audit daemon registered (auditctl -s `pid`, or netlink AUDIT_GET): with pid 0 the kernel prints
 the records to its own log, rate-limited, or drops them, so the finding fails (auditd in a pid
 namespace the collector cannot see also shows as 0).  A live snapshot without the pid is
-not_reviewed; an offline root is judged on auditd.conf alone, and one without /etc/audit fails.
+not_reviewed; an offline root is judged on auditd.conf, the auditd program and its boot units.
 Actions after which auditd stops writing while the host runs on (max_log_file_action,
 space_left_action, admin_space_left_action SUSPEND; disk_full_action, disk_error_action IGNORE,
 SYSLOG, EMAIL, SUSPEND; auditd's defaults are IGNORE and SYSLOG) are listed in `lossy_actions` and
