@@ -586,7 +586,9 @@ processes that start before auditd are audited too.
 """,
     notes="""
 One finding per scope (loaded, persistent) and architecture, plus one for the enabled state and
-one for the records written.  The
+one for the records written.  rules.d is listed as the target's augenrules script does: up to audit
+4.1 it skips a name with a space, tab or newline, from 4.2 it reads it; with no script to tell, such
+a name is read and the scope cannot pass.  The
 persistent rules are read as `auditctl -R` reads them at boot (auditctl 3.x's own grammar, field
 by field, value by value): loading stops at the first line auditctl or the kernel refuses, unless
 -c or -i came first, so the rules after it do not count.  The rules are walked as the kernel does:

@@ -311,14 +311,45 @@ def config_dir_exists(ctx: CollectContext) -> bool | None:
     return True
 
 
+AUGENRULES_PROGRAMS = ("/usr/sbin/augenrules", "/sbin/augenrules")
+
+
+def _augenrules_variant(ctx: CollectContext) -> str | None:
+    """How the target's augenrules lists rules.d ("ls" or "glob"); None when its script is not found
+    or is neither."""
+    for path in AUGENRULES_PROGRAMS:
+        try:
+            return audit_rules.augenrules_variant(ctx.target.read_text(path, 1 << 20))
+        except OSError:
+            continue
+    return None
+
+
+def _rules_d_names(ctx: CollectContext, listed: list[str]) -> tuple[list[str], list[Gap]]:
+    """The rules.d files the boot's augenrules reads.  When its version cannot be told and the two
+    ways of listing differ (a name with a space, tab or newline), the wider list is read and that
+    is a problem: augenrules up to audit 4.1 skips such a file, 4.2 and later read it."""
+    variant = _augenrules_variant(ctx)
+    if variant is not None:
+        return audit_rules.augenrules_files(listed, variant), []
+    split, whole = audit_rules.augenrules_files(listed, "ls"), audit_rules.augenrules_files(listed, "glob")
+    if split == whole:
+        return whole, []
+    skipped = ", ".join(repr(n) for n in whole if n not in split)
+    reason = (f"{RULES_D}: {skipped} has white space in its name: augenrules up to audit 4.1 skips it, 4.2 and later "
+              "read it, and which the target runs cannot be told (no augenrules script found); read as 4.2 reads it")
+    return whole, [Gap(section="audit", path=("persistent_rules", "problems"), reason=reason)]
+
+
 def _persistent(ctx: CollectContext) -> tuple[list[AuditRule] | None, str | None, list[Gap]]:
+    naming_gaps: list[Gap] = []
     try:
         listed = ctx.target.list_dir(RULES_D)
         # counted before the version sort, which alone takes seconds for 100,000 names
         if sum(name.endswith(".rules") for name in listed) > rootfs.MAX_CONFIG_FILES:
             return None, SOURCE_RULES_D, [_gap("persistent_rules", f"{RULES_D}: more than {rootfs.MAX_CONFIG_FILES} "
                                                                    "rules files, more than lbaudit reads (none was read)")]
-        names = audit_rules.augenrules_files(listed)
+        names, naming_gaps = _rules_d_names(ctx, listed)
     except (FileNotFoundError, NotADirectoryError):
         names = None  # augenrules: "No rules directory", and the boot loads audit.rules as it is
         try:
@@ -347,7 +378,7 @@ def _persistent(ctx: CollectContext) -> tuple[list[AuditRule] | None, str | None
             except OSError as exc:
                 return None, SOURCE_RULES_D, [_gap("persistent_rules", f"{path}: {rootfs.describe_os_error(exc)}")]
         parsed = audit_rules.parse_rules_d(files, _machine(ctx), _awk(ctx))
-        return parsed.rules, SOURCE_RULES_D, _problem_gaps("persistent_rules", parsed.problems)
+        return parsed.rules, SOURCE_RULES_D, naming_gaps + _problem_gaps("persistent_rules", parsed.problems)
 
     try:
         text = ctx.target.read_text(AUDIT_RULES)
