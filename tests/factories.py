@@ -8,6 +8,7 @@ from typing import Any
 
 from auditor import __version__
 from auditor.model.facts import (
+    AuditdConfig,
     AuditFacts,
     Facts,
     Gap,
@@ -22,6 +23,15 @@ from auditor.model.facts import (
 )
 
 FIXED_TIME = datetime(2026, 11, 1, 12, 0, 0, tzinfo=timezone.utc)
+
+
+def running_auditd(pid: int | None = 612, **config: Any) -> dict[str, Any]:
+    """AuditFacts fields of a host whose auditd (this pid, registered with the kernel) writes what
+    it receives: auditd.conf as Debian ships it, with ``config`` changed."""
+    actions = {"max_log_file_action": "rotate", "space_left_action": "syslog", "admin_space_left_action": "suspend",
+               "disk_full_action": "suspend", "disk_error_action": "suspend"}
+    conf = AuditdConfig(origin="/etc/audit/auditd.conf", exists=True, actions=actions, log_format="enriched")
+    return {"auditd_pid": pid, "auditd_config": conf.model_copy(update=config), "auditd_installed": True}
 
 LINUX_DEFAULT_SYSCTLS = {
     "net.ipv4.ip_local_port_range": "32768 60999",

@@ -14,8 +14,8 @@ from auditor.checks._audit_coverage import (
     SyscallVerdict,
     judge_syscall,
 )
-from auditor.domain import platform_audit
-from auditor.domain.audit_statement import RuleError, parse_field
+from auditor.domain import auditd_conf, platform_audit
+from auditor.domain.audit_statement import RuleError, format_field, parse_field
 from auditor.model.base import empty_list, json_pointer
 from auditor.model.check import (
     CheckParams,
@@ -36,6 +36,7 @@ SCOPES = (  # (params flag, fact field, subject prefix)
     ("persistent", "persistent_rules", "persistent rules"),
 )
 ENABLED_SUBJECT = "audit enabled"
+AUDITD_SUBJECT = "audit records written"
 NO_CONFIG_DIR_REASON = "/etc/audit does not exist, so the next boot loads no audit rules"
 
 
@@ -55,9 +56,23 @@ class SocketLoggingParams(CheckParams):
     require_persistent: bool = Field(True, description="Judge the rules the next boot loads (rules.d / audit.rules).")
     require_enabled: bool = Field(
         True, description="Require auditing to be on (auditctl -s or netlink: enabled 1 or 2).")
+    require_boot_audit: bool = Field(
+        True, description="Require audit=1 on the running kernel's command line (/proc/cmdline), with the "
+                          "enabled state: without it processes started before auditd (systemd, pid 1, which binds "
+                          "socket units' listeners) are never audited.")
+    require_auditd: bool = Field(
+        True, description="Require the audit daemon to take the records and write them: auditd.conf with "
+                          "local_events and write_logs on and accepted by auditd, and (live) an auditd registered "
+                          "with the kernel (auditctl -s pid other than 0).")
+    refuse_lossy_log_actions: bool = Field(
+        False, description="Also fail when auditd.conf lets auditd stop writing while the host runs on: "
+                           "max_log_file_action, space_left_action or admin_space_left_action SUSPEND, or "
+                           "disk_full_action or disk_error_action IGNORE, SYSLOG, EMAIL or SUSPEND.")
     accepted_filters: list[str] = Field(
         default_factory=empty_list,
-        description='Rule filters the organisation accepts as not narrowing, e.g. "auid>=1000", "auid!=unset".',
+        description='Rule filters the organisation accepts as not narrowing, e.g. "auid>=1000", "auid!=unset". '
+                    "Beware: those two leave every daemon started at boot (auid unset), which holds most "
+                    "listeners, unrecorded; a pass names the accepted filters it relied on.",
     )
 
     @field_validator("syscalls")
@@ -87,9 +102,10 @@ class SocketLoggingParams(CheckParams):
 
     @model_validator(mode="after")
     def _something_to_judge(self) -> "SocketLoggingParams":
-        if not (self.require_loaded or self.require_persistent or self.require_enabled):
+        if not (self.require_loaded or self.require_persistent or self.require_enabled or self.require_auditd):
             # Every finding would be not_applicable: a rule that can never fail is a defect, not a policy.
-            raise ValueError("nothing to judge: set at least one of require_loaded, require_persistent, require_enabled")
+            raise ValueError("nothing to judge: set at least one of require_loaded, require_persistent, "
+                             "require_enabled, require_auditd")
         return self
 
     def accepted(self) -> frozenset[tuple[str, str, str]]:
@@ -126,6 +142,23 @@ def _causes(verdicts: list[SyscallVerdict]) -> list[str]:
                 cause = "no rule"
             causes.setdefault(cause, []).append(path.path.label)
     return [f"{cause}: {', '.join(labels)}" for cause, labels in causes.items()]
+
+
+def boot_loads_rules(units: dict[str, str]) -> bool | None:
+    """Does the next boot load the persistent rules?  auditd.service runs augenrules --load when it
+    starts (ExecStartPost in audit 3, Wants=audit-rules.service in audit 4), and audit-rules.service
+    can be enabled on its own; a masked audit-rules.service is audit 4's unit that would load them.
+    None when a unit's state is not known."""
+    auditd, rules = units.get("auditd.service"), units.get("audit-rules.service")
+    if rules == "enabled" or (auditd == "enabled" and rules != "masked"):
+        return True
+    if "unknown" in (auditd, rules):
+        return None
+    return False
+
+
+def _units_text(units: dict[str, str]) -> str:
+    return ", ".join(f"{name} {state}" for name, state in units.items())
 
 
 def _rate_limited(value: str) -> bool:
@@ -187,7 +220,17 @@ def _scope_outcome(
             blockers.append(f"{rule.text} at {rule.origin} sets a rate limit of {value} records a second: "
                             "the kernel drops the records beyond it")
             evidence.add(_pointer(field, index))
+        units = snapshot.facts.audit.boot_units
+        if units is not None and boot_loads_rules(units) is False:
+            blockers.append(f"nothing loads these rules at boot ({_units_text(units)}): augenrules --load runs "
+                            "when auditd.service (or audit-rules.service) starts")
+            evidence.add("/facts/audit/boot_units")
     problems = sorted(g.reason for g in snapshot.gaps if g.section == "audit" and g.path == (field, "problems"))
+    if field == "persistent_rules":
+        units = snapshot.facts.audit.boot_units
+        if units is not None and boot_loads_rules(units) is None:
+            problems.append(f"whether the boot starts the units that load the rules is not known ({_units_text(units)})")
+        problems += sorted(g.reason for g in snapshot.gaps if g.section == "audit" and g.path == ("boot_units", "problems"))
 
     observed = {"covered": covered, "missing": missing, "shadowed": shadowed, "narrowed": narrowed}
     if partly:
@@ -198,6 +241,8 @@ def _scope_outcome(
         observed["problems"] = problems
     if field == "persistent_rules":
         observed["source"] = snapshot.facts.audit.persistent_source
+        if snapshot.facts.audit.boot_units is not None:
+            observed["boot_units"] = snapshot.facts.audit.boot_units
     expected = {
         "arch": arch,
         "syscalls": params.syscalls,
@@ -228,6 +273,14 @@ def _scope_outcome(
         return not_reviewed(subject, f"the machine of this host is not known, so whether its {arch} programs can make "
                                      f"these calls in the ways no rule covers is not known either: {ways}", **common)
     names = ", ".join(params.syscalls)
+    relied = sorted({format_field(f) for v in verdicts for p in v.paths if p.decided_by is not None
+                     for f in p.decided_by.rule.fields if (f.name, f.op, f.value) in accepted})
+    if relied:
+        # the pass holds only for the calls these filters let through
+        observed["accepted_filters_relied_on"] = relied
+        return passed(subject, f"{subject}: {names} audited by always,exit rules without narrowing filters "
+                               f"other than the accepted {', '.join(relied)} (calls they exclude are not recorded)",
+                      **common)
     return passed(subject, f"{subject}: {names} audited by always,exit rules without narrowing filters", **common)
 
 
@@ -244,6 +297,13 @@ def _no_config_dir_outcome(subject: str, arch: str, params: SocketLoggingParams)
     )
 
 
+BOOT_AUDIT_MEANING = {
+    "off": "audit=0 on the kernel command line",
+    "unset": "no audit=1 on the kernel command line",
+    "invalid": "only an audit= value the kernel rejects on its command line (no audit=1)",
+}
+
+
 def _enabled_outcome(snapshot: HostSnapshot, params: SocketLoggingParams) -> Outcome:
     if not params.require_enabled:
         return not_applicable(ENABLED_SUBJECT, "not required by the policy (require_enabled: false)")
@@ -251,24 +311,131 @@ def _enabled_outcome(snapshot: HostSnapshot, params: SocketLoggingParams) -> Out
     if enabled is None:
         return missing_fact(snapshot, "audit", "enabled", ENABLED_SUBJECT, "the audit enabled state")
     rate_limit = snapshot.facts.audit.rate_limit
+    boot = snapshot.facts.audit.boot_audit
     observed: dict[str, object] = {"enabled": enabled}
     expected: dict[str, object] = {"enabled": [1, 2]}
     evidence = ["/facts/audit/enabled"]
     if rate_limit is not None:
         observed["rate_limit"], expected["rate_limit"] = rate_limit, 0
         evidence.append("/facts/audit/rate_limit")
+    if boot is not None and params.require_boot_audit:
+        observed["boot_audit"], expected["boot_audit"] = boot, "on"
+        evidence.append("/facts/audit/boot_audit")
     common = dict(observed=observed, expected=expected, evidence=evidence)
-    if enabled in (1, 2):
-        state = "on and locked until reboot" if enabled == 2 else "on"
-        if rate_limit:
-            # past the limit the kernel drops records (audit_rate_check): selected socket events go unrecorded
-            return failed(ENABLED_SUBJECT, f"kernel auditing is {state} (enabled {enabled}), but its rate limit is "
-                                           f"{rate_limit} records a second: the kernel drops the records past it",
-                          **common)
-        limit = ("no rate limit" if rate_limit == 0
-                 else "the rate limit was not recorded in this snapshot, so records it drops are not ruled out")
-        return passed(ENABLED_SUBJECT, f"kernel auditing is {state} (enabled {enabled}), {limit}", **common)
-    return failed(ENABLED_SUBJECT, f"kernel auditing is off (enabled {enabled}): no rule produces a record", **common)
+    if enabled not in (1, 2):
+        return failed(ENABLED_SUBJECT, f"kernel auditing is off (enabled {enabled}): no rule produces a record",
+                      **common)
+    state = "on and locked until reboot" if enabled == 2 else "on"
+    blockers = []
+    if rate_limit:
+        # past the limit the kernel drops records (audit_rate_check): selected socket events go unrecorded
+        blockers.append(f"its rate limit is {rate_limit} records a second: the kernel drops the records past it")
+    if params.require_boot_audit and boot is not None and boot != "on":
+        # audit_alloc() gives a task an audit context only once auditing was ever on: a process
+        # forked before that is never audited, whatever the rules say later.
+        blockers.append(f"{BOOT_AUDIT_MEANING[boot]}: processes started before auditd turned auditing on have "
+                        "no audit context and none of their calls is ever recorded, among them systemd (pid 1), "
+                        "which binds the listening sockets of socket units")
+    if blockers:
+        return failed(ENABLED_SUBJECT, f"kernel auditing is {state} (enabled {enabled}), but " + "; and ".join(blockers),
+                      **common)
+    notes = ["no rate limit" if rate_limit == 0
+             else "the rate limit was not recorded in this snapshot, so records it drops are not ruled out"]
+    if params.require_boot_audit:
+        notes.append("audit=1 on the kernel command line" if boot == "on"
+                     else "the kernel command line was not recorded in this snapshot, so processes started before "
+                          "auditd (unaudited without audit=1) are not ruled out")
+    return passed(ENABLED_SUBJECT, f"kernel auditing is {state} (enabled {enabled}), " + ", ".join(notes), **common)
+
+
+def _auditd_outcome(snapshot: HostSnapshot, params: SocketLoggingParams) -> Outcome:
+    """Are the records the rules select received and written?  The kernel hands them to the audit
+    daemon registered with it; with none (pid 0) it prints them to the kernel log, rate-limited by
+    printk, or drops them past its backlog.  auditd writes them unless auditd.conf says otherwise."""
+    if not params.require_auditd:
+        return not_applicable(AUDITD_SUBJECT, "not required by the policy (require_auditd: false)")
+    audit = snapshot.facts.audit
+    config = audit.auditd_config
+    offline = audit.runtime_source is None and audit.auditd_pid is None
+    no_conf = audit.config_dir_exists is False or (config is not None and not config.exists)
+    if offline and no_conf and audit.auditd_installed is not True and audit.boot_units is None:
+        # An image without auditd, auditd.conf or systemd (a container image, most often): whatever
+        # writes its records runs outside it.  A systemd image without auditd fails below (boot units).
+        return not_applicable(AUDITD_SUBJECT, "this image holds no audit daemon (neither the auditd program nor "
+                                              "auditd.conf) and does not boot with systemd: a daemon outside it "
+                                              "writes its records, if any; a running host is judged on its own")
+    if config is None:
+        if audit.config_dir_exists is False:
+            return failed(AUDITD_SUBJECT, f"{NO_CONFIG_DIR_REASON}, and no auditd configuration either: auditd "
+                                          "is not installed, so no audit daemon writes the records",
+                          observed={"config_dir_exists": False}, expected={"auditd": "installed and running"},
+                          evidence=["/facts/audit/config_dir_exists"])
+        return missing_fact(snapshot, "audit", "auditd_config", AUDITD_SUBJECT, "/etc/audit/auditd.conf")
+    problems = sorted(g.reason for g in snapshot.gaps if g.section == "audit" and g.path == ("auditd_config", "problems"))
+    lossy = auditd_conf.lossy_actions(config)
+    pid = audit.auditd_pid
+    observed: dict[str, object] = {"source": config.origin, "exists": config.exists,
+                                   "local_events": config.local_events, "write_logs": config.write_logs,
+                                   "log_format": config.log_format, "actions": config.actions}
+    expected: dict[str, object] = {"local_events": True, "write_logs": True, "auditd_pid": "not 0"}
+    evidence = ["/facts/audit/auditd_config"]
+    if lossy:
+        observed["lossy_actions"] = lossy
+    if params.refuse_lossy_log_actions:
+        expected["lossy_actions"] = {}
+    live = audit.runtime_source is not None or pid is not None
+    if pid is not None:
+        observed["auditd_pid"] = pid
+        evidence.append("/facts/audit/auditd_pid")
+    common = dict(observed=observed, expected=expected, evidence=evidence)
+    where = config.origin if config.exists else f"{config.origin} does not exist, so auditd's defaults apply:"
+    blockers = []
+    if audit.auditd_installed is False and not pid:
+        evidence.append("/facts/audit/auditd_installed")
+        observed["auditd_installed"] = False
+        blockers.append("auditd is not installed (no /usr/sbin/auditd or /sbin/auditd): no audit daemon writes "
+                        "the records")
+    if config.refused:
+        blockers.append(f"auditd refuses {config.origin} and does not start with it ({'; '.join(problems)})")
+    if not config.local_events:
+        blockers.append(f"{config.origin} sets local_events = no: auditd does not take this kernel's records")
+    if not config.write_logs:
+        why = "log_format = NOLOG" if config.log_format == "nolog" else "write_logs = no"
+        blockers.append(f"{config.origin} sets {why}: auditd writes no record to its log file "
+                        "(a plugin may forward them; a policy relying on one can waive this finding, naming it)")
+    if pid == 0 and audit.enabled != 0:
+        blockers.append("no audit daemon is registered with the kernel (auditctl -s pid 0): the kernel prints "
+                        "records to its own log, rate-limited, or drops them past its backlog (or auditd runs in a "
+                        "pid namespace this one does not see; a host that keeps them through journald's audit "
+                        "socket instead can waive this finding, naming it)")
+    units = audit.boot_units
+    auditd_unit = None if units is None else units.get("auditd.service")
+    if auditd_unit is not None:
+        observed["boot_units"] = units
+        evidence.append("/facts/audit/boot_units")
+    if auditd_unit in ("disabled", "masked", "absent"):
+        blockers.append(f"auditd.service is {auditd_unit}: no audit daemon runs after the next boot")
+    if lossy and params.refuse_lossy_log_actions:
+        blockers.append(f"{config.origin} lets auditd stop writing while the host runs on: "
+                        + ", ".join(f"{k} = {v.upper()}" for k, v in lossy.items()))
+    if blockers:
+        return failed(AUDITD_SUBJECT, "audit records are not written: " + "; ".join(blockers), **common)
+    if auditd_unit == "unknown":
+        return not_reviewed(AUDITD_SUBJECT, "whether the boot starts auditd.service is not known: "
+                                            + "; ".join(g.reason for g in snapshot.gaps_for("audit", "boot_units")),
+                            **common)
+    if not pid and audit.auditd_installed is None:
+        return not_reviewed(AUDITD_SUBJECT, "neither /usr/sbin nor /sbin could be read, so whether the auditd program "
+                                            "is installed cannot be told", **common)
+    if live and pid is None:
+        return not_reviewed(AUDITD_SUBJECT, "whether an audit daemon is registered with the kernel (auditctl -s "
+                                            "pid) was not recorded in this snapshot", **common)
+    running = (f"auditd (pid {pid}) is registered with the kernel" if pid
+               else "whether auditd runs is not visible in an offline root directory; its configuration")
+    note = ("" if not lossy else "; it stops writing on " + ", ".join(f"{k} = {v.upper()}" for k, v in lossy.items())
+            + " (not judged: refuse_lossy_log_actions is false)")
+    return passed(AUDITD_SUBJECT, f"{running} takes the kernel's records and writes them "
+                                  f"({where} local_events yes, write_logs yes){note}", **common)
 
 
 # ------------------------------------------------------------------ Windows and macOS
@@ -382,7 +549,7 @@ def _bsm_class_outcome(flags: list[str], naflags: list[str] | None) -> Outcome:
 @check(
     name="audit.socket_logging",
     title="Socket syscalls are audited (loaded and persistent rules, every architecture)",
-    version="1.4.0",
+    version="1.5.0",
     needs=("audit",),
     platforms=("linux", "windows", "macos"),
     params=SocketLoggingParams,
@@ -394,7 +561,8 @@ a network sensor: perimeter monitoring cannot see it.  The kernel audit subsyste
 bind, connect and accept calls with the process, user and address.  Those socket-level records are
 what auditors ask for when they need to know who listened or connected, and when.  The rules must be
 loaded now, survive a reboot, cover 32-bit programs as well as 64-bit ones, and not be shadowed by
-an earlier never rule or narrowed by filters; and auditing must be on.
+an earlier never rule or narrowed by filters; auditing must be on; and the audit daemon must take
+the records and write them, or the selected events are never recorded anywhere an auditor can read.
 """,
     remediation="""
 Put the rules in a file that sorts before any never rule, e.g. /etc/audit/rules.d/10-lbaudit-socket.rules:
@@ -410,10 +578,17 @@ Put the rules in a file that sorts before any never rule, e.g. /etc/audit/rules.
 Then load them with `augenrules --load` (a reboot is needed when the configuration is locked with
 -e 2) and check with `auditctl -l`.  Remove or narrow never rules that precede them, make sure no
 -e 0 is left in rules.d, and set `-e 1` (or `-e 2`) so auditing is on.  Leave the rate limit at
-`-r 0`: past a limit the kernel drops records.
+`-r 0`: past a limit the kernel drops records.  Run auditd (`systemctl enable --now auditd`) with
+`local_events = yes` and `write_logs = yes` in /etc/audit/auditd.conf, and check that auditd
+accepts the file (`auditd -f` reports the first line it refuses).  Add `audit=1` to the kernel
+command line (GRUB_CMDLINE_LINUX in /etc/default/grub, then update-grub or grub2-mkconfig) so
+processes that start before auditd are audited too.
 """,
     notes="""
-One finding per scope (loaded, persistent) and architecture, plus one for the enabled state.  The
+One finding per scope (loaded, persistent) and architecture, plus one for the enabled state and
+one for the records written.  rules.d is listed as the target's augenrules script does: up to audit
+4.1 it skips a name with a space, tab or newline, from 4.2 it reads it; with no script to tell, such
+a name is read and the scope cannot pass.  The
 persistent rules are read as `auditctl -R` reads them at boot (auditctl 3.x's own grammar, field
 by field, value by value): loading stops at the first line auditctl or the kernel refuses, unless
 -c or -i came first, so the rules after it do not count.  The rules are walked as the kernel does:
@@ -434,6 +609,44 @@ host without /etc/audit has no persistent rules: its persistent scope fails (an 
 exists but cannot be read is not_reviewed).  A rate limit other than 0 (the last -r of the
 persistent rules) fails the persistent scope, and the loaded one (auditctl -s or netlink) fails the
 enabled finding: past it the kernel drops records the rules selected.
+
+Live, "audit enabled" also requires audit=1 on the running kernel's command line (/proc/cmdline,
+the last audit= before "--" decides; `require_boot_audit`): the kernel gives a process an audit
+context only if auditing was ever on when it was forked, so without audit=1 every process started
+before auditd turned auditing on, systemd (pid 1) among them, which binds the listeners of socket
+units, is never audited (STIG RHEL-08-030601).  A snapshot without the command line passes with
+those words.
+
+On a host that boots with systemd (/run/systemd/system live, the systemd program in an image) the
+persistent rules count only if the boot loads them: auditd.service runs augenrules --load when it
+starts (ExecStartPost in audit 3, Wants=audit-rules.service in audit 4) and audit-rules.service can
+be enabled alone; a unit is started when linked from a .wants/.requires/.upholds directory or an
+alias, or pulled in by a unit the boot starts, and not masked (recorded as `boot_units`).  When
+neither starts, the persistent scope fails; a disabled, masked or absent auditd.service fails
+"audit records written" (no daemon after the next boot).  Other init systems are not read.
+
+The "audit records written" finding judges what receives the records.  /etc/audit/auditd.conf is
+read as auditd 3.x reads it: split at single spaces (a tab is part of a word), a last line without
+a newline skipped, keywords and words case-insensitive, the last setting wins; `write_logs = no`
+(or the deprecated `log_format = NOLOG`) writes no log, `local_events = no` takes no record of this
+kernel, and a line auditd refuses (no ` = `, an unknown keyword, a value its parser refuses, an
+option where none is taken, an action word its parser refuses, a log_file that is not a regular
+file; and the file itself as a symbolic link, writable by others or, live, not owned by root)
+keeps auditd from starting: each fails.  Values of keywords that do not decide this are not
+checked.  No auditd.conf is auditd's defaults; no auditd program (/usr/sbin/auditd, /sbin/auditd)
+fails unless an audit daemon is registered, and neither directory readable is not_reviewed.  An
+offline image with neither auditd nor auditd.conf that does not boot with systemd (a container
+image) is not_applicable: what writes its records runs outside it.  Live, the kernel must have an
+audit daemon registered (auditctl -s `pid`, or netlink AUDIT_GET): with pid 0 the kernel prints
+the records to its own log, rate-limited, or drops them, so the finding fails (auditd in a pid
+namespace the collector cannot see also shows as 0).  A live snapshot without the pid is
+not_reviewed; an offline root is judged on auditd.conf, the auditd program and its boot units.
+Actions after which auditd stops writing while the host runs on (max_log_file_action,
+space_left_action, admin_space_left_action SUSPEND; disk_full_action, disk_error_action IGNORE,
+SYSLOG, EMAIL, SUSPEND; auditd's defaults are IGNORE and SYSLOG) are listed in `lossy_actions` and
+fail only with `refuse_lossy_log_actions: true` (AU-5 asks the organisation to choose them).  A host
+that forwards records through a plugin with write_logs = no, or reads them with journald's audit
+socket instead of auditd, waives the finding naming that, or sets `require_auditd: false`.
 
 On Windows the check judges the advanced audit policy instead of auditd rules: the "Filtering
 Platform Connection" subcategory ({0CCE9226-69AE-11D9-BED3-505054503030}, found by GUID, so the
@@ -470,4 +683,5 @@ def audit_socket_logging(snapshot: HostSnapshot, params: SocketLoggingParams) ->
                 continue
             outcomes.append(_scope_outcome(snapshot, rules, field, subject, arch, params))
     outcomes.append(_enabled_outcome(snapshot, params))
+    outcomes.append(_auditd_outcome(snapshot, params))
     return outcomes

@@ -24,14 +24,15 @@ import os
 import stat
 from pathlib import Path
 
-from auditor.collect import CollectContext, audit_netlink, rootfs
-from auditor.domain import audit_rules
+from auditor.collect import CollectContext, audit_netlink, rootfs, systemd_sockets
+from auditor.domain import audit_rules, auditd_conf
 from auditor.errors import Problem
-from auditor.model.facts import AuditFacts, AuditRule, Gap, GapKind
+from auditor.model.facts import AuditdConfig, AuditFacts, AuditRule, Gap, GapKind
 
 CONFIG_DIR = "/etc/audit"
 RULES_D = "/etc/audit/rules.d"
 AUDIT_RULES = "/etc/audit/audit.rules"
+AUDITD_CONF = "/etc/audit/auditd.conf"
 SOURCE_RULES_D = f"{RULES_D} (augenrules)"
 SOURCE_AUDIT_RULES = AUDIT_RULES
 OFFLINE_REASON = "runtime audit state is not visible in an offline root directory"
@@ -98,20 +99,25 @@ def _problem_gaps(field: str, problems: list[Problem]) -> list[Gap]:
     return [Gap(section="audit", path=(field, "problems"), reason=str(p)) for p in problems]
 
 
-def _enabled(ctx: CollectContext) -> tuple[int | None, int | None, list[Gap]]:
-    """(enabled, rate limit, gaps) from ``auditctl -s``."""
+Status = tuple[int | None, int | None, int | None, list[Gap]]  # enabled, rate limit, auditd pid, gaps
+
+
+def _enabled(ctx: CollectContext) -> Status:
+    """(enabled, rate limit, auditd pid, gaps) from ``auditctl -s``."""
     result = ctx.target.run(["auditctl", "-s"], ctx.command_timeout)
     if not result.ok:
-        return None, None, [_gap("enabled", result.reason)]
+        return None, None, None, [_gap("enabled", result.reason)]
     status, problems = audit_rules.parse_auditctl_status(result.stdout)
     enabled = audit_rules.enabled_from_status(status)
     rate_limit = audit_rules.rate_limit_from_status(status)
+    pid = audit_rules.pid_from_status(status)
+    gaps = [] if pid is not None else [_gap("auditd_pid", "auditctl -s: no 'pid' value in its output")]
     if enabled is None:
         found = status.get("enabled")
         reason = ("auditctl -s: no 'enabled' value in its output" if found is None
                   else f"auditctl -s: unexpected enabled value {found!r}")
-        return None, rate_limit, [_gap("enabled", reason)] + _problem_gaps("enabled", problems)
-    return enabled, rate_limit, []
+        return None, rate_limit, pid, [_gap("enabled", reason)] + _problem_gaps("enabled", problems) + gaps
+    return enabled, rate_limit, pid, gaps
 
 
 def _loaded(ctx: CollectContext) -> tuple[list[AuditRule] | None, list[Gap]]:
@@ -122,15 +128,16 @@ def _loaded(ctx: CollectContext) -> tuple[list[AuditRule] | None, list[Gap]]:
     return parsed.rules, _problem_gaps("loaded_rules", parsed.problems)
 
 
-def _netlink_enabled(ctx: CollectContext) -> tuple[int | None, int | None, list[Gap]]:
+def _netlink_enabled(ctx: CollectContext) -> Status:
     try:
         status = audit_netlink.get_status(ctx.command_timeout)
     except OSError as exc:
-        return None, None, [_gap("enabled", f"{NETLINK_STATUS}: {audit_netlink.describe_error(exc)}")]
-    enabled, rate_limit = status["enabled"], status.get("rate_limit")
+        return None, None, None, [_gap("enabled", f"{NETLINK_STATUS}: {audit_netlink.describe_error(exc)}")]
+    enabled, rate_limit, pid = status["enabled"], status.get("rate_limit"), status.get("pid")
+    gaps = [] if pid is not None else [_gap("auditd_pid", f"{NETLINK_STATUS}: the reply has no pid")]
     if enabled not in (0, 1, 2):
-        return None, rate_limit, [_gap("enabled", f"{NETLINK_STATUS}: unexpected enabled value {enabled}")]
-    return enabled, rate_limit, []
+        return None, rate_limit, pid, [_gap("enabled", f"{NETLINK_STATUS}: unexpected enabled value {enabled}")] + gaps
+    return enabled, rate_limit, pid, gaps
 
 
 def loaded_from_kernel_rules(
@@ -173,15 +180,112 @@ def _netlink_loaded(ctx: CollectContext) -> tuple[list[AuditRule] | None, list[G
     return rules, _problem_gaps("loaded_rules", problems)
 
 
-def _runtime(ctx: CollectContext) -> tuple[str, int | None, int | None, list[AuditRule] | None, list[Gap]]:
+def _runtime(ctx: CollectContext) -> tuple[str, Status, list[AuditRule] | None, list[Gap]]:
     """Enabled state and loaded rules: from auditctl when it is installed, else over netlink."""
     if ctx.target.find_program("auditctl") is not None:
         source, read_enabled, read_loaded = RUNTIME_AUDITCTL, _enabled, _loaded
     else:
         source, read_enabled, read_loaded = RUNTIME_NETLINK, _netlink_enabled, _netlink_loaded
-    enabled, rate_limit, gaps = read_enabled(ctx)
+    status = read_enabled(ctx)
     loaded, found = read_loaded(ctx)
-    return source, enabled, rate_limit, loaded, gaps + found
+    return source, status, loaded, found
+
+
+def _boot_audit(ctx: CollectContext) -> tuple[str | None, list[Gap]]:
+    """audit= of the running kernel's command line."""
+    try:
+        return audit_rules.boot_audit_param(ctx.target.read_text("/proc/cmdline")), []
+    except OSError as exc:
+        return None, [_gap("boot_audit", f"/proc/cmdline: {rootfs.describe_os_error(exc)}")]
+
+
+BOOT_UNITS = ("auditd.service", "audit-rules.service")
+AUDITD_PROGRAMS = ("/usr/sbin/auditd", "/sbin/auditd")
+
+
+def _auditd_installed(ctx: CollectContext) -> bool | None:
+    """True when an auditd program is there; False only when a directory it would be in exists and
+    holds none (an image without /usr/sbin may lack a mount, which proves nothing); else None."""
+    seen_directory = False
+    for path in AUDITD_PROGRAMS:
+        try:
+            if stat.S_ISREG(ctx.target.file_mode(path)):
+                return True
+        except OSError:
+            pass
+        try:
+            seen_directory = seen_directory or stat.S_ISDIR(ctx.target.file_mode(os.path.dirname(path)))
+        except OSError:
+            continue
+    return False if seen_directory else None
+SYSTEMD_WITNESSES = ("/run/systemd/system", "/usr/lib/systemd/systemd", "/lib/systemd/systemd")
+
+
+def _boot_units(ctx: CollectContext) -> tuple[dict[str, str] | None, list[Gap]]:
+    """Whether the next boot starts auditd.service and audit-rules.service (None: no systemd here:
+    /run/systemd/system on a host booted with it, the systemd program in an image)."""
+    witnesses = SYSTEMD_WITNESSES if ctx.target.runtime else SYSTEMD_WITNESSES[1:]
+    booted = False
+    for path in witnesses:
+        try:
+            ctx.target.file_mode(path)
+        except OSError:
+            continue
+        booted = True
+        break
+    if not booted:
+        return None, []
+    states: dict[str, str] = {}
+    problems: list[str] = []
+    for name in BOOT_UNITS:
+        states[name], found = systemd_sockets.unit_boot_state(Path(ctx.root), name)
+        problems += found
+    gaps = [Gap(section="audit", path=("boot_units", "problems"), reason=p) for p in sorted(set(problems))]
+    return states, gaps
+
+
+def _auditd_conf_refusal(ctx: CollectContext) -> str | None:
+    """Why auditd's load_config() would refuse to open auditd.conf itself: it opens it with
+    O_NOFOLLOW (auditd started without -l, as its systemd unit does), then wants a file not
+    writable by others and, on a running host, owned by root (an image's owners may be those of
+    whoever unpacked it)."""
+    try:
+        entry = os.lstat(ctx.target.resolve(CONFIG_DIR) / "auditd.conf")
+    except OSError:
+        return None
+    if stat.S_ISLNK(entry.st_mode):
+        return "it is a symbolic link, which auditd (without -l) does not follow"
+    if entry.st_mode & stat.S_IWOTH:
+        return "it is writable by every user"
+    if ctx.target.runtime and entry.st_uid != 0:
+        return f"it is owned by uid {entry.st_uid}, not root"
+    return None
+
+
+def _auditd_config(ctx: CollectContext) -> tuple[AuditdConfig | None, list[Gap]]:
+    """/etc/audit/auditd.conf as auditd reads it; a missing file is auditd's defaults (seen, not a gap)."""
+    try:
+        text: str | None = ctx.target.read_text(AUDITD_CONF)
+    except FileNotFoundError:
+        text = None
+    except OSError as exc:
+        return None, [_gap("auditd_config", f"{AUDITD_CONF}: {rootfs.describe_os_error(exc)}")]
+    config, problems = auditd_conf.parse_auditd_conf(text, AUDITD_CONF)
+    refusal = _auditd_conf_refusal(ctx) if text is not None else None
+    if refusal is not None and not config.refused:
+        problems.insert(0, Problem(AUDITD_CONF, None, None, f"{refusal}: auditd refuses the file and does not start"))
+        config = config.model_copy(update={"refused": True})
+    if not config.refused and config.write_logs:
+        try:
+            mode = ctx.target.file_mode(config.log_file)
+        except OSError:
+            mode = None  # absent (auditd creates it) or not visible: auditd's own open decides
+        if mode is not None and not stat.S_ISREG(mode):
+            # log_file_parser: "is not a regular file", and auditd does not start (/dev/null, a FIFO)
+            problems.append(Problem(AUDITD_CONF, None, None, f"log_file {config.log_file} is not a regular file: "
+                                                              "auditd refuses the file and does not start"))
+            config = config.model_copy(update={"refused": True})
+    return config, _problem_gaps("auditd_config", problems)
 
 
 def config_dir_exists(ctx: CollectContext) -> bool | None:
@@ -207,14 +311,45 @@ def config_dir_exists(ctx: CollectContext) -> bool | None:
     return True
 
 
+AUGENRULES_PROGRAMS = ("/usr/sbin/augenrules", "/sbin/augenrules")
+
+
+def _augenrules_variant(ctx: CollectContext) -> str | None:
+    """How the target's augenrules lists rules.d ("ls" or "glob"); None when its script is not found
+    or is neither."""
+    for path in AUGENRULES_PROGRAMS:
+        try:
+            return audit_rules.augenrules_variant(ctx.target.read_text(path, 1 << 20))
+        except OSError:
+            continue
+    return None
+
+
+def _rules_d_names(ctx: CollectContext, listed: list[str]) -> tuple[list[str], list[Gap]]:
+    """The rules.d files the boot's augenrules reads.  When its version cannot be told and the two
+    ways of listing differ (a name with a space, tab or newline), the wider list is read and that
+    is a problem: augenrules up to audit 4.1 skips such a file, 4.2 and later read it."""
+    variant = _augenrules_variant(ctx)
+    if variant is not None:
+        return audit_rules.augenrules_files(listed, variant), []
+    split, whole = audit_rules.augenrules_files(listed, "ls"), audit_rules.augenrules_files(listed, "glob")
+    if split == whole:
+        return whole, []
+    skipped = ", ".join(repr(n) for n in whole if n not in split)
+    reason = (f"{RULES_D}: {skipped} has white space in its name: augenrules up to audit 4.1 skips it, 4.2 and later "
+              "read it, and which the target runs cannot be told (no augenrules script found); read as 4.2 reads it")
+    return whole, [Gap(section="audit", path=("persistent_rules", "problems"), reason=reason)]
+
+
 def _persistent(ctx: CollectContext) -> tuple[list[AuditRule] | None, str | None, list[Gap]]:
+    naming_gaps: list[Gap] = []
     try:
         listed = ctx.target.list_dir(RULES_D)
         # counted before the version sort, which alone takes seconds for 100,000 names
         if sum(name.endswith(".rules") for name in listed) > rootfs.MAX_CONFIG_FILES:
             return None, SOURCE_RULES_D, [_gap("persistent_rules", f"{RULES_D}: more than {rootfs.MAX_CONFIG_FILES} "
                                                                    "rules files, more than lbaudit reads (none was read)")]
-        names = audit_rules.augenrules_files(listed)
+        names, naming_gaps = _rules_d_names(ctx, listed)
     except (FileNotFoundError, NotADirectoryError):
         names = None  # augenrules: "No rules directory", and the boot loads audit.rules as it is
         try:
@@ -243,7 +378,7 @@ def _persistent(ctx: CollectContext) -> tuple[list[AuditRule] | None, str | None
             except OSError as exc:
                 return None, SOURCE_RULES_D, [_gap("persistent_rules", f"{path}: {rootfs.describe_os_error(exc)}")]
         parsed = audit_rules.parse_rules_d(files, _machine(ctx), _awk(ctx))
-        return parsed.rules, SOURCE_RULES_D, _problem_gaps("persistent_rules", parsed.problems)
+        return parsed.rules, SOURCE_RULES_D, naming_gaps + _problem_gaps("persistent_rules", parsed.problems)
 
     try:
         text = ctx.target.read_text(AUDIT_RULES)
@@ -258,11 +393,15 @@ def collect_audit(ctx: CollectContext) -> tuple[AuditFacts | None, list[Gap]]:
     """Audit facts of ``ctx``; never raises for what it cannot read (each such thing is a Gap)."""
     gaps: list[Gap] = []
     runtime_source: str | None = None
+    pid: int | None = None
+    boot: str | None = None
     if ctx.target.runtime:
-        runtime_source, enabled, rate_limit, loaded, found = _runtime(ctx)
-        gaps += found
+        runtime_source, (enabled, rate_limit, pid, status_gaps), loaded, found = _runtime(ctx)
+        boot, boot_gaps = _boot_audit(ctx)
+        gaps += status_gaps + found + boot_gaps
     else:
         enabled, rate_limit, loaded = None, None, None
+        # auditd_pid and boot_audit stay None: the findings that read them say "offline" themselves
         gaps += [_gap(f, OFFLINE_REASON, GapKind.NOT_APPLICABLE) for f in ("enabled", "loaded_rules")]
     exists = config_dir_exists(ctx)
     if exists is False:
@@ -270,9 +409,20 @@ def collect_audit(ctx: CollectContext) -> tuple[AuditFacts | None, list[Gap]]:
     else:
         persistent, source, found = _persistent(ctx)
         gaps += found
+    if exists is True:
+        auditd_config, found = _auditd_config(ctx)
+    else:  # none to read (False), or /etc/audit cannot be told (None): then neither can auditd.conf
+        auditd_config = None
+        found = [] if exists is False else [_gap("auditd_config", f"{AUDITD_CONF}: whether {CONFIG_DIR} exists "
+                                                                  "cannot be told (see persistent_rules)")]
+    gaps += found
+    boot_units, found = _boot_units(ctx)
+    gaps += found
     facts = AuditFacts(
         enabled=enabled, rate_limit=rate_limit, loaded_rules=loaded, persistent_rules=persistent, persistent_source=source,
         runtime_source=runtime_source, config_dir_exists=exists, machine=_machine(ctx),
+        auditd_pid=pid, auditd_config=auditd_config, boot_audit=boot, boot_units=boot_units,  # type: ignore[arg-type]
+        auditd_installed=_auditd_installed(ctx),
     )
     return facts, gaps
 

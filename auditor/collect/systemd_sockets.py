@@ -474,6 +474,12 @@ def _pulled_in(root: Path, scan: UnitFiles, aliases: dict[str, list[str]], probl
     ``Requisite=``, ``BindsTo=``, ``Upholds=``, ``OnSuccess=``, ``OnFailure=``, a service's
     ``Sockets=``, a timer's or path unit's ``Unit=``), followed from default.target, sockets.target
     and every enabled unit.  Such a socket listens even when its own ``[Install]`` is not enabled."""
+    return _reached(root, scan, aliases, problems)[1]
+
+
+def _reached(root: Path, scan: UnitFiles, aliases: dict[str, list[str]],
+             problems: list[str]) -> tuple[set[str], set[str]]:
+    """(every unit the boot starts as :func:`_pulled_in` follows them, the socket units among their dependencies)."""
     seeds = {scan.canonical(n) for n in scan.enabled} | {scan.canonical(n) for n in BOOT_TARGETS}
     queue = sorted(seeds)
     seen = set(queue)
@@ -499,7 +505,31 @@ def _pulled_in(root: Path, scan: UnitFiles, aliases: dict[str, list[str]], probl
                 if dependency not in seen:
                     seen.add(dependency)
                     queue.append(dependency)
-    return sockets
+    return seen, sockets
+
+
+def unit_boot_state(root: Path, name: str) -> tuple[str, list[str]]:
+    """Whether the next boot starts the unit ``name`` under ``root``, as :func:`active_socket_units`
+    judges socket units: "absent" (no unit file), "masked", "enabled" (linked from a dependency
+    directory or an alias, or pulled in by a unit the boot starts), "disabled" (otherwise), or
+    "unknown" (its file cannot be read); with the problems met."""
+    problems: list[str] = []
+    scan = _scan_units(root, problems)
+    unit_file = scan.file_of(name)
+    if unit_file is None:
+        return "absent", problems
+    if unit_file.masked:
+        return "masked", problems
+    aliases: dict[str, list[str]] = {}
+    for alias, target in sorted(scan.alias_of.items()):
+        aliases.setdefault(target, []).append(alias)
+    before = len(problems)
+    if _unit_entries(root, scan, name, unit_file, aliases.get(name, []), problems) is None:
+        return ("unknown" if len(problems) > before else "masked"), problems  # unreadable, or an empty file
+    enabled = {scan.canonical(n) for n in scan.enabled} | set(scan.alias_of.values())
+    if name in enabled or name in _reached(root, scan, aliases, problems)[0]:
+        return "enabled", problems
+    return "disabled", problems
 
 
 def _load_unit(root: Path, scan: UnitFiles, name: str, unit_file: ConfigFile, aliases: list[str],

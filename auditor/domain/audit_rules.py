@@ -45,17 +45,25 @@ from auditor.domain.audit_statement import (
     split_field,
 )
 from auditor.domain.auditctl_output import (
+    boot_audit_param,
     enabled_from_status,
     parse_auditctl_list,
     parse_auditctl_status,
+    pid_from_status,
     rate_limit_from_status,
 )
-from auditor.domain.augenrules import augenrules_files, compile_rules_d, parse_rules_d, version_compare
+from auditor.domain.augenrules import (
+    augenrules_files,
+    augenrules_variant,
+    compile_rules_d,
+    parse_rules_d,
+    version_compare,
+)
 
 __all__ = [
-    "ACTIONS", "AUDITCTL_LIST", "AUDITCTL_STATUS", "CLIENT_FLAGS", "CONTROL_SETTINGS", "FIELD_ALIASES", "FIELD_NAMES",
+    "ACTIONS", "AUDITCTL_LIST", "boot_audit_param", "AUDITCTL_STATUS", "CLIENT_FLAGS", "CONTROL_SETTINGS", "FIELD_ALIASES", "FIELD_NAMES",
     "ID_FIELDS", "LISTS", "OPERATORS", "RULES_D_LABEL", "UNSET", "WATCH_PERMISSIONS", "ParsedRules", "RuleError",
-    "RuleLine", "Statement", "augenrules_files", "compile_rules_d", "enabled_from_status", "format_field", "grammar",
+    "RuleLine", "Statement", "augenrules_files", "augenrules_variant", "compile_rules_d", "enabled_from_status", "format_field", "grammar",
     "parse_auditctl_list", "parse_auditctl_status", "parse_field", "parse_rules_d", "parse_rules_file",
-    "parse_rules_text", "parse_statement", "rate_limit_from_status", "rule_lines", "semantic_key", "split_field", "version_compare",
+    "parse_rules_text", "parse_statement", "pid_from_status", "rate_limit_from_status", "rule_lines", "semantic_key", "split_field", "version_compare",
 ]

@@ -88,3 +88,28 @@ def enabled_from_status(status: dict[str, str]) -> int | None:
     """0 off, 1 on, 2 on and locked; None when absent or not one of those."""
     value = status.get("enabled", "").split(" ")[0]
     return int(value) if value in ("0", "1", "2") else None
+
+
+def pid_from_status(status: dict[str, str]) -> int | None:
+    """The pid of the audit daemon the kernel sends records to (0: none); None when absent or not a number."""
+    value = status.get("pid", "").split(" ")[0]
+    return int(value) if value.isascii() and value.isdigit() and len(value) <= 10 and int(value) < 2**32 else None
+
+
+def boot_audit_param(cmdline: str) -> str:
+    """The kernel's reading of ``audit=`` on its command line (/proc/cmdline): "on", "off", "unset"
+    (no audit= before "--", the arguments after it are init's), or "invalid" (a value audit_enable()
+    rejects, which leaves the default).  Each occurrence is applied in turn, so the last one decides."""
+    state = "unset"
+    for word in cmdline.split():
+        if word == "--":
+            break
+        if word.startswith("audit="):
+            value = word[len("audit="):]
+            if value.lower() == "off" or value == "0":
+                state = "off"
+            elif value.lower() == "on" or value == "1":
+                state = "on"
+            elif state == "unset":
+                state = "invalid"
+    return state

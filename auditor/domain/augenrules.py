@@ -80,12 +80,30 @@ def version_compare(a: str, b: str) -> int:
 _IFS = re.compile("[ \t\n]")  # sh's default IFS
 
 
-def augenrules_files(names: Iterable[str]) -> list[str]:
-    """The files augenrules reads: ``ls -1v rules.d | grep '\\.rules$'`` (no hidden names, version order)."""
-    # augenrules word-splits the ls output on the shell's IFS (space, tab, newline), so a name with
-    # one of those in it is never read; any other white space (\r, \v, \f, a no-break space) is
-    # part of the word, and that file is read like any other (Python's \s would have dropped it).
-    chosen = [n for n in names if n.endswith(".rules") and not n.startswith(".") and not _IFS.search(n)]
+# How augenrules lists rules.d: "ls" (``for rules in $(ls -1v rules.d | grep '\\.rules$')``, audit
+# up to 4.1) or "glob" (``rules.d/*.rules`` as NUL-separated names through ``sort -zV``, audit 4.2
+# and later, upstream fc08f19a "preserve rule filenames during sorting").
+AUGENRULES_VARIANTS = ("ls", "glob")
+
+
+def augenrules_variant(script: str) -> str | None:
+    """Which way the augenrules script ``script`` lists rules.d; None when it is neither."""
+    if "sort -zV" in script:
+        return "glob"
+    if "ls -1v" in script:
+        return "ls"
+    return None
+
+
+def augenrules_files(names: Iterable[str], variant: str = "ls") -> list[str]:
+    """The files augenrules reads, in version order, no hidden names: with "ls", ``ls -1v rules.d |
+    grep '\\.rules$'``; with "glob", ``rules.d/*.rules``."""
+    # The "ls" augenrules word-splits the ls output on the shell's IFS (space, tab, newline), so a
+    # name with one of those in it is never read; any other white space (\r, \v, \f, a no-break
+    # space) is part of the word, and that file is read like any other (Python's \s would have
+    # dropped it).  The "glob" one reads every name as it is.
+    chosen = [n for n in names if n.endswith(".rules") and not n.startswith(".")
+              and (variant == "glob" or not _IFS.search(n))]
     return sorted(chosen, key=functools.cmp_to_key(version_compare))
 
 

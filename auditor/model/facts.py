@@ -399,6 +399,21 @@ class MacosAudit(StrictModel):
     origin: str = ""
 
 
+class AuditdConfig(StrictModel):
+    """What /etc/audit/auditd.conf makes auditd do with the records the kernel sends (auditd 3.x)."""
+
+    origin: str  # the file read
+    exists: bool  # False: no file, auditd runs on its defaults
+    local_events: bool = True  # False: auditd does not take the kernel's records at all (an aggregator)
+    write_logs: bool = True  # False (or log_format = NOLOG): no record is written to the log file
+    log_format: str = "enriched"
+    log_file: str = "/var/log/audit/audit.log"
+    # max_log_file_action, space_left_action, admin_space_left_action, disk_full_action,
+    # disk_error_action: the action word, lower case, default filled in
+    actions: dict[str, str] = Field(default_factory=empty_dict)
+    refused: bool = False  # a line auditd refuses: it does not start with this file
+
+
 class AuditFacts(StrictModel):
     platform: Platform = "linux"
     windows: WindowsAuditPolicy | None = None  # Windows: the advanced audit policy (auditpol)
@@ -417,6 +432,21 @@ class AuditFacts(StrictModel):
     # uname -m of the host the rules were read for (auditctl's syscall tables and -F arch=b32
     # depend on it): the live host's, or an offline image's from its auditctl binary; None: unknown
     machine: str | None = None
+    # the pid of the audit daemon the kernel sends records to (auditctl -s "pid", netlink
+    # AUDIT_GET), 0 none: then the kernel prints records to its log, rate-limited, or drops them;
+    # None when not read (offline, or a snapshot written before lbaudit read it)
+    auditd_pid: int | None = Field(None, ge=0, le=2**32 - 1)
+    auditd_config: AuditdConfig | None = None  # /etc/audit/auditd.conf; None when not read (see gaps)
+    # the auditd program is installed (/usr/sbin/auditd or /sbin/auditd); None when not looked at
+    auditd_installed: bool | None = None
+    # audit= on the running kernel's command line (/proc/cmdline): without "on", processes started
+    # before auditd turned auditing on (systemd, pid 1, among them) have no audit context, so their
+    # calls are never audited; None when not read (offline, or an older snapshot)
+    boot_audit: Literal["on", "off", "unset", "invalid"] | None = None
+    # systemd units that start auditd and load the rules at boot ("auditd.service", and
+    # "audit-rules.service" of audit 4): "enabled", "disabled", "masked", "absent" or "unknown";
+    # None when the host does not boot with systemd, or they were not read
+    boot_units: dict[str, Literal["enabled", "disabled", "masked", "absent", "unknown"]] | None = None
 
 
 # ---------------------------------------------------------------- network namespaces

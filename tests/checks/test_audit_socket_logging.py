@@ -12,11 +12,12 @@ from auditor.domain.audit_rules import parse_auditctl_list, parse_rules_text
 from auditor.engine.registry import load_registry
 from auditor.model.facts import AuditFacts, AuditRule, Gap, GapKind
 from auditor.model.result import Status
-from tests.factories import snapshot
+from tests.factories import running_auditd, snapshot
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "audit"
 RULES_FILE = "/etc/audit/rules.d/50-test.rules"
-SUBJECTS = ["loaded rules b64", "loaded rules b32", "persistent rules b64", "persistent rules b32", "audit enabled"]
+SUBJECTS = ["loaded rules b64", "loaded rules b32", "persistent rules b64", "persistent rules b32", "audit enabled",
+            "audit records written"]
 
 GOOD = """
 -a always,exit -F arch=b64 -S bind,connect,accept,accept4 -k net
@@ -40,6 +41,7 @@ def run(loaded: str | None = GOOD, persistent: str | None = GOOD, enabled: int |
         loaded_rules=None if loaded is None else rules(loaded, machine),
         persistent_rules=None if persistent is None else rules(persistent, machine),
         persistent_source=None if persistent is None else "/etc/audit/rules.d (augenrules)",
+        **running_auditd(None if loaded is None else 612),
     )
     outcomes = audit_socket_logging.run(snapshot(audit=facts, gaps=gaps, arch=machine), SocketLoggingParams(**params))
     return {o.subject: o for o in outcomes}
@@ -321,6 +323,7 @@ def test_offline_root_runtime_state_is_not_applicable():
     assert statuses(outcomes) == {
         "loaded rules b64": "not_applicable", "loaded rules b32": "not_applicable",
         "persistent rules b64": "pass", "persistent rules b32": "pass", "audit enabled": "not_applicable",
+        "audit records written": "pass",
     }
     assert outcomes["audit enabled"].reason == reason
 
@@ -329,6 +332,7 @@ def test_scopes_not_required_are_not_applicable():
     outcomes = run(loaded=None, enabled=0, require_loaded=False, require_enabled=False, arches=["b64"])
     assert statuses(outcomes) == {
         "loaded rules b64": "not_applicable", "persistent rules b64": "pass", "audit enabled": "not_applicable",
+        "audit records written": "pass",
     }
     assert outcomes["loaded rules b64"].reason == "not required by the policy (require_loaded: false)"
 
@@ -357,6 +361,6 @@ def test_params_defaults_and_validation():
 
 def test_declared_in_the_registry_with_known_controls():
     spec = load_registry(plugins=False).get("audit.socket_logging")
-    assert spec is not None and spec.version == "1.4.0" and spec.needs == ("audit",)
+    assert spec is not None and spec.version == "1.5.0" and spec.needs == ("audit",)
     assert spec.controls == ("AU-2", "AU-12", "SI-4")
     assert "augenrules --load" in spec.remediation and "loopback" in spec.rationale

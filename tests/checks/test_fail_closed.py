@@ -129,7 +129,8 @@ def test_socket_logging_with_nothing_required_is_a_policy_error():
     """With require_loaded, require_persistent and require_enabled all false every finding was
     not_applicable: a rule that could never fail, and a policy of it alone was ``compliant``."""
     with pytest.raises(ValidationError, match="nothing to judge"):
-        SocketLoggingParams(require_loaded=False, require_persistent=False, require_enabled=False)
+        SocketLoggingParams(require_loaded=False, require_persistent=False, require_enabled=False,
+                            require_auditd=False)
     # one requirement left is enough
     assert SocketLoggingParams(require_loaded=False, require_persistent=False).require_enabled
 
