@@ -46,6 +46,7 @@ import base64
 import binascii
 import json
 import os
+import re
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -105,6 +106,12 @@ def generate_keypair(out_dir: Path, name: str = "lbaudit", force: bool = False) 
         existing = [p for p in (private_path, public_path) if os.path.lexists(p)]
         if existing:
             raise InputError(f"{existing[0]}: a key already exists; refusing to overwrite it (use --force)")
+    # --force replaces key files, never what a symlink there points to (a .pub linked to /etc/passwd
+    # was overwritten with the key): refused before either file is written.
+    for path in (private_path, public_path):
+        if os.path.islink(path):
+            raise InputError(f"{path}: is a symbolic link; a key is written only to a plain path "
+                             "(remove the link or choose another --out/--name)")
     if not out_dir.parent.is_dir():  # one level is created (mode 0700), never a whole tree
         raise InputError(f"{out_dir}: cannot create key directory: {out_dir.parent} does not exist "
                          "(lbaudit does not create it)")
@@ -121,7 +128,8 @@ def generate_keypair(out_dir: Path, name: str = "lbaudit", force: bool = False) 
     )
     _write_private_key(private_path, private_pem, force)
     try:
-        write_atomic(public_path, public_pem, replace=force)  # an unwritable path is an InputError already
+        # an unwritable path is an InputError already
+        write_atomic(public_path, public_pem, replace=force, through_symlink=False)
     except OutputExists as exc:
         raise InputError(f"{public_path}: a key already exists; refusing to overwrite it (use --force)") from exc
     return private_path, public_path
@@ -150,9 +158,36 @@ def load_private_key(path: Path) -> Ed25519PrivateKey:
     return key
 
 
+_PEM_BLOCK = re.compile(rb"-----BEGIN ([A-Z0-9 ]+)-----\r?\n[A-Za-z0-9+/=\r\n]*-----END \1-----")
+
+
+def _refuse_more_than_one_key(path: Path, data: bytes) -> None:
+    """The public key file is the verifier's trust anchor, so it must name one key and nothing else.
+
+    cryptography reads the first PEM block (or OpenSSH line) and ignores the rest: a file holding
+    another key before the signer's verified evidence signed with that other key, and text around
+    the block (whatever it says) passed unseen.  One PEM block, or one OpenSSH line, and blank
+    space around it."""
+    text = data.strip()
+    if text.startswith(b"ssh-"):
+        if len(text.splitlines()) != 1:
+            raise InputError(f"{path}: holds more than one line; a public key file holds exactly one key "
+                             "(one ssh-ed25519 line)")
+        return
+    blocks = list(_PEM_BLOCK.finditer(text))
+    begins = text.count(b"-----BEGIN ")
+    if max(len(blocks), begins) > 1:
+        raise InputError(f"{path}: holds {max(len(blocks), begins)} PEM blocks; a public key file holds exactly one key "
+                         "(which of them would be trusted is not for lbaudit to guess)")
+    if len(blocks) == 1 and (blocks[0].start() != 0 or blocks[0].end() != len(text)):
+        raise InputError(f"{path}: has text outside its PEM block; a public key file holds exactly one key "
+                         "and nothing else")
+
+
 def load_public_key(path: Path) -> Ed25519PublicKey:
     """A PEM public key as ``lbaudit keygen`` writes it; an OpenSSH ``ssh-ed25519`` line works too."""
     data = read_bounded(Path(path), MAX_KEY_BYTES, "an Ed25519 public key")
+    _refuse_more_than_one_key(Path(path), data)
     try:
         if data.lstrip().startswith(b"ssh-"):
             key = serialization.load_ssh_public_key(data.strip())
