@@ -15,7 +15,9 @@ from auditor.errors import InputError, Problem
 from auditor.gcpause import cycle_collector_paused
 from auditor.model.evidence import EVIDENCE_SCHEMA, EVIDENCE_SCHEMA_VERSION, Evidence
 from auditor.model.facts import Listener, listener_parts, snapshot_json
+from auditor.model.base import digest_of
 from auditor.model.result import Finding, RunResult, RunTally, Status, tally_run
+from auditor.model.waiving import applied_waiver, judge_waivers
 from auditor.storage.jsonfile import (
     canonical_sha256,
     parse_document,
@@ -228,9 +230,13 @@ def result_contradictions(evidence: Evidence, derived: RunTally | None = None) -
     if bool(result.incomplete_reasons) == result.complete:
         problems.append("/result/incomplete_reasons: "
                         + ("empty for an incomplete run" if not result.complete else "set for a complete run"))
-    for index, finding in enumerate(result.findings):
+    problems += _finding_rule_contradictions(evidence)
+    waivers = [*evidence.policy.waivers, *(evidence.waiver_file.waivers if evidence.waiver_file else [])]
+    judged = judge_waivers(result.findings, waivers, evidence.run.evaluated_on, failed=(Status.FAIL, Status.WAIVED))
+    for index, (finding, waiver) in enumerate(zip(result.findings, judged.applied)):
         # A waiver is honoured through its expiry day (auditor/engine/waivers.py): a waived finding
-        # without one, or under one expired on the evaluation day, is a failure shown as accepted.
+        # without one, or under one expired on the evaluation day, or under one the run did not
+        # have, is a failure shown as accepted.
         if finding.status == Status.WAIVED and finding.waiver is None:
             problems.append(f"/result/findings/{index}/waiver: the finding is waived, but no waiver is recorded")
         elif finding.status == Status.WAIVED and finding.waiver is not None \
@@ -238,6 +244,27 @@ def result_contradictions(evidence: Evidence, derived: RunTally | None = None) -
             problems.append(f"/result/findings/{index}/waiver/expires: the waiver expired on "
                             f"{finding.waiver.expires.isoformat()}, before the evaluation day "
                             f"{evidence.run.evaluated_on.isoformat()}, so the finding cannot be waived")
+        elif finding.status == Status.WAIVED and (waiver is None or applied_waiver(waiver) != finding.waiver):
+            problems.append(f"/result/findings/{index}/waiver: the finding is waived, but "
+                            + ("no waiver of the run (the policy's or --waivers') covers it" if waiver is None else
+                               f"by a waiver other than the one of the run that covers it (approved by "
+                               f"{waiver.approver!r}, expires {waiver.expires.isoformat()})"))
+        elif finding.status == Status.FAIL and waiver is not None:
+            problems.append(f"/result/findings/{index}/status: records fail, but the run's waiver of rule "
+                            f"{waiver.rule} (expires {waiver.expires.isoformat()}) waives it")
+        elif finding.status != Status.WAIVED and finding.waiver is not None:
+            problems.append(f"/result/findings/{index}/waiver: records a waiver on a {finding.status.value} finding")
+    recorded_states = [state.model_dump(mode="json") for state in result.waivers]
+    for index, state in enumerate(judged.states):
+        if index >= len(recorded_states):
+            problems.append(f"/result/waivers: the waiver of rule {state.rule_id} (expires "
+                            f"{state.expires.isoformat()}) is missing")
+        elif recorded_states[index] != state.model_dump(mode="json"):
+            differing = sorted(k for k, v in state.model_dump(mode="json").items() if recorded_states[index].get(k) != v)
+            problems.append(f"/result/waivers/{index}: records {', '.join(differing)} otherwise than the run's "
+                            f"waivers and findings give (state {state.state}, {len(state.findings)} finding(s))")
+    for index in range(len(judged.states), len(recorded_states)):
+        problems.append(f"/result/waivers/{index}: no waiver of the run (the policy's or --waivers') is this one")
     for rule_id in derived.silent_rules if result.complete else ():  # why "complete" is wrong
         problems.append(f"/result/findings: enabled rule {rule_id} has no finding, so nothing was judged for it")
     recorded_ids = [c.id for c in result.controls]
@@ -252,6 +279,35 @@ def result_contradictions(evidence: Evidence, derived: RunTally | None = None) -
         differs(f"/result/controls/{index}/status", control.status.value, expected.status.value)
         for status, count in expected.counts.items():
             differs(f"/result/controls/{index}/counts/{status}", control.counts.get(status, 0), count)
+    return problems
+
+
+def _finding_rule_contradictions(evidence: Evidence) -> list[str]:
+    """Each finding is made by an enabled rule of the recorded policy, with that rule's severity and
+    controls (auditor/engine/evaluate.py): a failure whose severity was lowered below ``fail_on``
+    stops blocking, and one moved to other controls clears a control, with every count consistent."""
+    rules = {rule.id: rule for rule in evidence.policy.rules if rule.enabled}
+    problems: list[str] = []
+    seen: set[tuple[str, str, tuple[str, ...]]] = set()  # 20,000 findings are a few kinds
+    for index, finding in enumerate(evidence.result.findings):
+        kind = (finding.rule_id, finding.severity.value, tuple(finding.controls))
+        if kind in seen:
+            continue
+        seen.add(kind)  # said once per kind
+        rule = rules.get(finding.rule_id)
+        if rule is None:
+            problems.append(f"/result/findings/{index}/rule_id: {finding.rule_id!r} is no enabled rule of the "
+                            "recorded policy")
+            continue
+        if finding.severity != rule.severity:
+            problems.append(f"/result/findings/{index}/severity: records {finding.severity.value!r}, but rule "
+                            f"{rule.id} has severity {rule.severity.value!r}")
+        elif list(finding.controls) != list(rule.controls):
+            problems.append(f"/result/findings/{index}/controls: records {list(finding.controls)!r}, but rule "
+                            f"{rule.id} maps to {list(rule.controls)!r}")
+    if evidence.policy_sha256 != digest_of(evidence.policy):
+        problems.append(f"/policy_sha256: records {evidence.policy_sha256}, but the recorded policy's digest is "
+                        f"{digest_of(evidence.policy)}: the policy was edited")
     return problems
 
 
