@@ -261,6 +261,10 @@ def _write_signature(path: Path, raw: bytes, key: Ed25519PrivateKey, kind: Signe
         "algorithm": ALGORITHM,
         kind.digest_field: digest,
         "public_key_sha256": fingerprint,
+        # The key itself, so that a report can check the signature before it names the key
+        # (signature_fingerprint): a fingerprint alone is a claim anyone can write.
+        "public_key": base64.b64encode(key.public_key().public_bytes(serialization.Encoding.Raw,
+                                                                     serialization.PublicFormat.Raw)).decode("ascii"),
         "signature": base64.b64encode(key.sign(_message(digest, kind))).decode("ascii"),
     }
     data = (json.dumps(document, indent=2, sort_keys=True) + "\n").encode("utf-8")
@@ -300,6 +304,9 @@ class SignatureDocument:
     signed_sha256: str  # the canonical digest the signature covers (evidence_sha256 / snapshot_sha256)
     public_key_sha256: str
     signature: bytes
+    # The signing key as it claims itself (raw Ed25519, 32 bytes); absent from a .sig written before
+    # lbaudit recorded it.  Never a trust anchor: verify checks against --pubkey.
+    public_key: bytes | None = None
 
 
 def _is_hex_digest(value: Any) -> bool:
@@ -309,7 +316,13 @@ def _is_hex_digest(value: Any) -> bool:
 def read_signature(path: Path, kind: SignedKind = EVIDENCE) -> SignatureDocument:
     """Parse a ``.sig`` file; anything malformed is an InputError naming the file."""
     what = f"an lbaudit {kind.name} signature"
-    data = parse_document(read_bounded(path, MAX_SIGNATURE_BYTES, what), str(path), what)
+    return parse_signature(read_bounded(path, MAX_SIGNATURE_BYTES, what), Path(path), kind)
+
+
+def parse_signature(raw: bytes, path: Path, kind: SignedKind = EVIDENCE) -> SignatureDocument:
+    """Parse the bytes of a ``.sig`` document (``path`` names it in messages); InputError if malformed."""
+    what = f"an lbaudit {kind.name} signature"
+    data = parse_document(raw, str(path), what)
     if not isinstance(data, dict) or data.get("schema") != kind.schema:
         raise InputError(f"{path}: not {what} (expected \"schema\": \"{kind.schema}\")")
     if data.get("schema_version") != SIGNATURE_SCHEMA_VERSION:
@@ -323,28 +336,58 @@ def read_signature(path: Path, kind: SignedKind = EVIDENCE) -> SignatureDocument
         signature = base64.b64decode(str(data.get("signature", "")), validate=True)
     except (binascii.Error, ValueError) as exc:
         raise InputError(f"{path}: signature is not base64") from exc
-    return SignatureDocument(data[kind.digest_field], data["public_key_sha256"], signature)
+    public_key = None
+    if "public_key" in data:
+        try:
+            public_key = base64.b64decode(str(data["public_key"]), validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise InputError(f"{path}: public_key is not base64") from exc
+        if len(public_key) != 32:
+            raise InputError(f"{path}: public_key is not an Ed25519 public key (32 bytes, base64)")
+    return SignatureDocument(data[kind.digest_field], data["public_key_sha256"], signature, public_key)
+
+
+def _holds_by_its_own_key(signature: SignatureDocument, kind: SignedKind = EVIDENCE) -> bool:
+    """Whether the signature was made over its recorded digest by the key it records, the key whose
+    fingerprint it names: what lets a report name that key without the verifier's public key."""
+    if signature.public_key is None:
+        return False
+    key = Ed25519PublicKey.from_public_bytes(signature.public_key)
+    if public_key_fingerprint(key) != signature.public_key_sha256:
+        return False
+    try:
+        key.verify(signature.signature, _message(signature.signed_sha256, kind))
+    except InvalidSignature:
+        return False
+    return True
 
 
 def signature_fingerprint(evidence_path: Path) -> str | None:
     """The key fingerprint the detached signature names, or None when the evidence is unsigned.
 
-    No signature verification (that needs the public key: ``lbaudit verify``); this is what the
-    PDF prints.  But a ``.sig`` whose recorded digest is not that of the evidence beside it (left
-    over from an earlier run, say) signs something else, so it counts as no signature: the PDF
-    then says "unsigned" rather than naming a key that never signed this evidence.
+    Whether that key is the one to trust is for ``lbaudit verify --pubkey`` to say; this is what the
+    reports print.  A ``.sig`` whose recorded digest is not that of the evidence beside it (left
+    over from an earlier run, say) signs something else, and one whose signature does not hold under
+    the key it records (a fingerprint written by hand, garbage signature bytes, a .sig written
+    before lbaudit recorded the key), proves no key signed anything: either counts as no signature,
+    so the reports say "unsigned" rather than naming a key that never signed this evidence.
     """
     evidence_path = Path(evidence_path)
     path = signature_path(evidence_path)
     if not os.path.lexists(path):
         return None
-    signature = read_signature(path)
-    raw = read_evidence_bytes(evidence_path)
+    return key_that_signed(read_signature(path), read_evidence_bytes(evidence_path))
+
+
+def key_that_signed(signature: SignatureDocument, raw: bytes) -> str | None:
+    """The fingerprint of the key that provably signed the evidence bytes ``raw`` with ``signature``
+    (its digest is theirs and it holds under the key it records), else None: see
+    :func:`signature_fingerprint`."""
     try:
         matches = canonical_digest(raw) == signature.signed_sha256
     except ValueError:
         matches = False
-    return signature.public_key_sha256 if matches else None
+    return signature.public_key_sha256 if matches and _holds_by_its_own_key(signature) else None
 
 
 # ------------------------------------------------------------------ verification

@@ -138,9 +138,9 @@ def load_evidence_by_findings(path: Path) -> tuple[Evidence, list[str]]:
     contradiction returned for a warning.  Every other problem is an InputError (exit 2)."""
     raw = read_bounded(Path(path), MAX_EVIDENCE_BYTES, EVIDENCE_WHAT)
     with cycle_collector_paused():
-        evidence = _parse_evidence(raw, str(path), refuse_contradictions=False)
+        evidence, policy_sha256 = _parse_evidence(raw, str(path), refuse_contradictions=False)
     derived = derived_result(evidence)
-    problems = result_contradictions(evidence, derived)
+    problems = result_contradictions(evidence, derived, policy_sha256)
     if problems:
         evidence = evidence.model_copy(update={"result": evidence.result.model_copy(update={
             "verdict": derived.verdict, "exit_code": derived.exit_code, "complete": derived.complete})})
@@ -161,10 +161,21 @@ def known_content_sha256(raw: bytes, file_sha256: str | None = None) -> str | No
 def parse_evidence(raw: bytes, name: str) -> Evidence:
     """Validate the bytes of an evidence file (``name`` is used in messages); InputError if not."""
     with cycle_collector_paused():
-        return _parse_evidence(raw, name)
+        return _parse_evidence(raw, name)[0]
 
 
-def _parse_evidence(raw: bytes, name: str, refuse_contradictions: bool = True) -> Evidence:
+def _written_digest(data: Any, key: str) -> str | None:
+    """The canonical digest of ``data[key]`` as the file holds it (None when there is none): a
+    recorded digest is of the value as lbaudit wrote it, which a model of this version, with
+    fields added since (defaults), would dump otherwise."""
+    try:
+        return canonical_sha256(data[key]) if type(data) is dict and key in data else None
+    except ValueError:  # no canonical form (a lone surrogate): validation says what is wrong
+        return None
+
+
+def _parse_evidence(raw: bytes, name: str, refuse_contradictions: bool = True) -> tuple[Evidence, str | None]:
+    """The evidence, and the digest of its policy as written (for :func:`result_contradictions`)."""
     written = read_as_written(raw)  # the bytes lbaudit wrote: parsed and digested at C speed
     if written is not None:
         data, content = written
@@ -177,13 +188,14 @@ def _parse_evidence(raw: bytes, name: str, refuse_contradictions: bool = True) -
             pass
         else:
             _CONTENT_DIGESTS[hashlib.sha256(raw).hexdigest()] = content
+    policy_sha256 = _written_digest(data, "policy")
     try:
         _validate_long_lists_in_place(data)
     except ValidationError:  # reported as always, from the whole document read once more
         data = parse_document(raw, name, EVIDENCE_WHAT)
     evidence = validate_versioned(data, name, EVIDENCE_WHAT, "evidence", Evidence, EVIDENCE_SCHEMA,
                                   (EVIDENCE_SCHEMA_VERSION,))
-    problems = result_contradictions(evidence) if refuse_contradictions else []
+    problems = result_contradictions(evidence, policy_sha256=policy_sha256) if refuse_contradictions else []
     if problems:
         # Every report renders the verdict, the counts and the control judgements as recorded, so a
         # recorded "compliant" over a failing finding (a hand edit, a buggy plugin) would be printed
@@ -193,7 +205,7 @@ def _parse_evidence(raw: bytes, name: str, refuse_contradictions: bool = True) -
             shown.append(Problem(name, None, None, f"... and {len(problems) - len(shown)} more"))
         raise InputError(f"{name}: the evidence contradicts its own findings ({len(problems)} problem(s)); "
                          "it was edited or written by a faulty tool, and no report is rendered from it", shown)
-    return evidence
+    return evidence, policy_sha256
 
 
 def derived_result(evidence: Evidence) -> RunTally:
@@ -203,10 +215,12 @@ def derived_result(evidence: Evidence) -> RunTally:
     return tally_run(result.findings, [r for r in evidence.policy.rules if r.enabled], result.fail_on)
 
 
-def result_contradictions(evidence: Evidence, derived: RunTally | None = None) -> list[str]:
+def result_contradictions(evidence: Evidence, derived: RunTally | None = None,
+                          policy_sha256: str | None = None) -> list[str]:
     """Where the recorded summary, verdict, exit code or control judgements of ``evidence`` differ
     from what its findings give (JSON pointers into the file).  Empty for evidence the engine wrote.
-    ``derived``: :func:`derived_result` of ``evidence``, when the caller has it already."""
+    ``derived``: :func:`derived_result` of ``evidence``, when the caller has it already;
+    ``policy_sha256``: the digest of the policy as the file holds it (else of ``evidence.policy``)."""
     result: RunResult = evidence.result
     if derived is None:
         derived = derived_result(evidence)
@@ -230,7 +244,7 @@ def result_contradictions(evidence: Evidence, derived: RunTally | None = None) -
     if bool(result.incomplete_reasons) == result.complete:
         problems.append("/result/incomplete_reasons: "
                         + ("empty for an incomplete run" if not result.complete else "set for a complete run"))
-    problems += _finding_rule_contradictions(evidence)
+    problems += _finding_rule_contradictions(evidence, policy_sha256 or digest_of(evidence.policy))
     waivers = [*evidence.policy.waivers, *(evidence.waiver_file.waivers if evidence.waiver_file else [])]
     judged = judge_waivers(result.findings, waivers, evidence.run.evaluated_on, failed=(Status.FAIL, Status.WAIVED))
     for index, (finding, waiver) in enumerate(zip(result.findings, judged.applied)):
@@ -282,7 +296,7 @@ def result_contradictions(evidence: Evidence, derived: RunTally | None = None) -
     return problems
 
 
-def _finding_rule_contradictions(evidence: Evidence) -> list[str]:
+def _finding_rule_contradictions(evidence: Evidence, policy_sha256: str) -> list[str]:
     """Each finding is made by an enabled rule of the recorded policy, with that rule's severity and
     controls (auditor/engine/evaluate.py): a failure whose severity was lowered below ``fail_on``
     stops blocking, and one moved to other controls clears a control, with every count consistent."""
@@ -305,9 +319,9 @@ def _finding_rule_contradictions(evidence: Evidence) -> list[str]:
         elif list(finding.controls) != list(rule.controls):
             problems.append(f"/result/findings/{index}/controls: records {list(finding.controls)!r}, but rule "
                             f"{rule.id} maps to {list(rule.controls)!r}")
-    if evidence.policy_sha256 != digest_of(evidence.policy):
+    if evidence.policy_sha256 != policy_sha256:  # the digest reports print for the policy it names
         problems.append(f"/policy_sha256: records {evidence.policy_sha256}, but the recorded policy's digest is "
-                        f"{digest_of(evidence.policy)}: the policy was edited")
+                        f"{policy_sha256}: the policy was edited")
     return problems
 
 
