@@ -498,14 +498,14 @@ class SnapshotNotVerified(LbauditError):
         return "\n".join(lines)
 
 
-def verify_snapshot_bytes(snapshot_path: Path, raw: bytes, pubkey_path: Path) -> VerifyResult:
+def verify_snapshot_bytes(snapshot_path: Path, raw: bytes, key: Ed25519PublicKey) -> VerifyResult:
     """Check the bytes ``raw`` read from ``snapshot_path`` against ``<snapshot>.sig`` and the public key.
 
     The caller passes the bytes it is about to evaluate, so what is verified is what is evaluated
     (no second read that a rewrite in between could change).  Same checks and exit codes as
     :func:`auditor.attest.verify.verify` without ``--pdf``, in the snapshot signature domain.
+    ``key``: loaded once by the caller, so the fingerprint it records is that of the key that verified.
     """
-    key = load_public_key(Path(pubkey_path))
     return VerifyResult(verify_signature(Path(snapshot_path), raw, key, SNAPSHOT))
 
 
