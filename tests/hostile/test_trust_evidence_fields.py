@@ -148,3 +148,17 @@ def test_evidence_the_engine_wrote_with_waivers_still_renders(tmp_path, today):
     """Applied, expired and unused waivers, judged on two days: the loader finds nothing to refuse."""
     run = run_cli("show", _write(tmp_path, evidence_for(make_policy(), today=today)), "--json")
     assert run.returncode == 0, run.stderr
+
+
+def test_a_waiver_glob_against_long_subjects_is_judged_without_hanging(tmp_path):
+    """Reading evidence judges its waivers again, on globs and subjects the file's author wrote: the
+    walk back to the last star took len(glob) x len(subject) Python steps (23 s for one 1,000-
+    character piece against a 20,000-character subject), so five such findings hung ``show``."""
+    glob = "*" + "a" * 1000 + "b*"
+    evidence = evidence_for(only(make_policy(), "wildcard-listeners", "privileged-ports",
+                                 waivers=[waiver("wildcard-listeners", EVALUATED_ON + timedelta(days=30), glob)]))
+    edited = _with_findings(evidence, lambda f: f.model_copy(update={"subject": "a" * 50_000}))
+    assert sum(f.subject == "a" * 50_000 for f in edited.result.findings) >= 3
+    run = run_cli("show", _write(tmp_path, edited), "--json", timeout=30)
+    assert run.returncode == 0, run.stderr
+    assert '"non_compliant"' in run.stdout
