@@ -13,9 +13,9 @@ from pydantic import BaseModel, ValidationError
 
 from auditor.errors import InputError, Problem
 from auditor.gcpause import cycle_collector_paused
+from auditor.model.base import digest_of
 from auditor.model.evidence import EVIDENCE_SCHEMA, EVIDENCE_SCHEMA_VERSION, Evidence
 from auditor.model.facts import Listener, listener_parts, snapshot_json
-from auditor.model.base import digest_of
 from auditor.model.result import Finding, RunResult, RunTally, Status, tally_run
 from auditor.model.waiving import applied_waiver, judge_waivers
 from auditor.storage.jsonfile import (

@@ -27,10 +27,6 @@ from tests.cli import run_cli
 from tests.evidence_fixtures import make_evidence, write_evidence_file
 
 
-def _pem(key: Ed25519PrivateKey) -> bytes:
-    return key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-
-
 def _ssh(key: Ed25519PrivateKey) -> bytes:
     return key.public_key().public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH)
 
@@ -79,7 +75,7 @@ def test_a_pubkey_file_with_text_around_its_key_is_exit_2(signed, tmp_path, cont
 
 
 def test_a_pubkey_file_with_two_openssh_lines_is_exit_2(signed, tmp_path):
-    evidence, attacker_pem, _ = signed
+    _, attacker_pem, _ = signed
     attacker = serialization.load_pem_public_key(attacker_pem)
     line = attacker.public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH)
     assert _verify_with(signed, tmp_path, line + b" signer@host\n").returncode == 0  # one line is fine
