@@ -18,7 +18,7 @@ Where the signature travels
 
         {"schema": "lbaudit/evidence-signature", "schema_version": "1.0", "algorithm": "ed25519",
          "evidence_sha256": "<hex of the canonical JSON>", "public_key_sha256": "<key fingerprint>",
-         "signature": "<base64>"}
+         "public_key": "<base64 of the raw 32-byte key>", "signature": "<base64>"}
 
     Detached, so that the evidence file stays exactly the document the reports were rendered from.
 
@@ -36,7 +36,8 @@ Verification (``lbaudit verify``) runs these checks and exits with the code of t
                    renders from this evidence (rendered again, compared
                    byte for byte), optionally followed by one valid PAdES
                    signature over the whole file and nothing else
-    Unreadable or malformed inputs (key, signature file, PDF, an evidence file that cannot be read)
+    Unreadable or malformed inputs (key, signature file, PDF, an evidence file that cannot be read,
+    or intact signed evidence that is not valid evidence: :func:`auditor.attest.verify.verify`)
     are usage errors (2, :class:`auditor.errors.InputError`): nothing could be verified.
 """
 
