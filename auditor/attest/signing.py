@@ -353,7 +353,10 @@ def _holds_by_its_own_key(signature: SignatureDocument, kind: SignedKind = EVIDE
     fingerprint it names: what lets a report name that key without the verifier's public key."""
     if signature.public_key is None:
         return False
-    key = Ed25519PublicKey.from_public_bytes(signature.public_key)
+    try:
+        key = Ed25519PublicKey.from_public_bytes(signature.public_key)
+    except ValueError:  # 32 bytes that are no point of the curve: no key signed anything
+        return False
     if public_key_fingerprint(key) != signature.public_key_sha256:
         return False
     try:
