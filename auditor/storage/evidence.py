@@ -248,6 +248,8 @@ def result_contradictions(evidence: Evidence, derived: RunTally | None = None,
     waivers = [*evidence.policy.waivers, *(evidence.waiver_file.waivers if evidence.waiver_file else [])]
     judged = judge_waivers(result.findings, waivers, evidence.run.evaluated_on, failed=(Status.FAIL, Status.WAIVED))
     for index, (finding, waiver) in enumerate(zip(result.findings, judged.applied)):
+        if waiver is None and finding.waiver is None and finding.status is not Status.WAIVED:
+            continue  # most findings: nothing waived, nothing to waive
         # A waiver is honoured through its expiry day (auditor/engine/waivers.py): a waived finding
         # without one, or under one expired on the evaluation day, or under one the run did not
         # have, is a failure shown as accepted.
@@ -302,13 +304,15 @@ def _finding_rule_contradictions(evidence: Evidence, policy_sha256: str) -> list
     stops blocking, and one moved to other controls clears a control, with every count consistent."""
     rules = {rule.id: rule for rule in evidence.policy.rules if rule.enabled}
     problems: list[str] = []
-    seen: set[tuple[str, str, tuple[str, ...]]] = set()  # 20,000 findings are a few kinds
+    seen: set[tuple[str, Any, tuple[str, ...]]] = set()  # a wrong kind of finding is named once
     for index, finding in enumerate(evidence.result.findings):
-        kind = (finding.rule_id, finding.severity.value, tuple(finding.controls))
+        rule = rules.get(finding.rule_id)
+        if rule is not None and finding.severity is rule.severity and finding.controls == rule.controls:
+            continue  # every finding the engine made
+        kind = (finding.rule_id, finding.severity, tuple(finding.controls))
         if kind in seen:
             continue
-        seen.add(kind)  # said once per kind
-        rule = rules.get(finding.rule_id)
+        seen.add(kind)
         if rule is None:
             problems.append(f"/result/findings/{index}/rule_id: {finding.rule_id!r} is no enabled rule of the "
                             "recorded policy")
