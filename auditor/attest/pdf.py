@@ -14,6 +14,7 @@ from auditor.attest.pades import SIGNER_FINGERPRINT, check_pades_update
 from auditor.attest.signing import CheckResult, canonical_digest
 from auditor.errors import InputError
 from auditor.model.base import sha256_hex
+from auditor.model.evidence import Evidence
 from auditor.report.pdf import find_render_inputs, render_pdf, renderer_id
 from auditor.storage.evidence import parse_evidence
 from auditor.storage.jsonfile import read_bounded
@@ -59,9 +60,10 @@ def _not_this_rendering(pdf_name: str, data: bytes, raw: bytes, rendered: list[b
     return detail
 
 
-def verify_pdf(pdf_path: Path, raw: bytes, given: str) -> CheckResult:
+def verify_pdf(pdf_path: Path, raw: bytes, given: str, evidence: Evidence | None = None) -> CheckResult:
     """Render the evidence again and require the PDF to be exactly that rendering, optionally
-    followed by one PAdES signature (see :mod:`auditor.attest.pades`).  No PDF parser is needed."""
+    followed by one PAdES signature (see :mod:`auditor.attest.pades`).  No PDF parser is needed.
+    ``evidence``: ``raw`` parsed already (else it is parsed here)."""
     data = read_bounded(pdf_path, MAX_PDF_BYTES, "a PDF attestation")
     if not data.startswith(b"%PDF-"):
         raise InputError(f"{pdf_path}: not a PDF (it does not start with %PDF-)")
@@ -70,10 +72,11 @@ def verify_pdf(pdf_path: Path, raw: bytes, given: str) -> CheckResult:
     if not candidates:
         return CheckResult("pdf", False, f"{name} records no lbaudit render inputs (/LbauditRender): it is not an "
                                          "lbaudit attestation, or one too old to be re-rendered")
-    try:
-        evidence = parse_evidence(raw, "the evidence")
-    except InputError as exc:
-        return CheckResult("pdf", False, f"nothing to compare {name} with: {exc}")
+    if evidence is None:
+        try:
+            evidence = parse_evidence(raw, "the evidence")
+        except InputError as exc:
+            return CheckResult("pdf", False, f"nothing to compare {name} with: {exc}")
     usable = [inputs for inputs in candidates if inputs.renderer == renderer_id()]
     if not usable:
         return CheckResult("pdf", False, f"{name} was rendered by {candidates[0].renderer}, this is {renderer_id()}: "

@@ -18,7 +18,7 @@ Where the signature travels
 
         {"schema": "lbaudit/evidence-signature", "schema_version": "1.0", "algorithm": "ed25519",
          "evidence_sha256": "<hex of the canonical JSON>", "public_key_sha256": "<key fingerprint>",
-         "signature": "<base64>"}
+         "public_key": "<base64 of the raw 32-byte key>", "signature": "<base64>"}
 
     Detached, so that the evidence file stays exactly the document the reports were rendered from.
 
@@ -36,7 +36,8 @@ Verification (``lbaudit verify``) runs these checks and exits with the code of t
                    renders from this evidence (rendered again, compared
                    byte for byte), optionally followed by one valid PAdES
                    signature over the whole file and nothing else
-    Unreadable or malformed inputs (key, signature file, PDF, an evidence file that cannot be read)
+    Unreadable or malformed inputs (key, signature file, PDF, an evidence file that cannot be read,
+    or intact signed evidence that is not valid evidence: :func:`auditor.attest.verify.verify`)
     are usage errors (2, :class:`auditor.errors.InputError`): nothing could be verified.
 """
 
@@ -46,6 +47,7 @@ import base64
 import binascii
 import json
 import os
+import re
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -105,6 +107,12 @@ def generate_keypair(out_dir: Path, name: str = "lbaudit", force: bool = False) 
         existing = [p for p in (private_path, public_path) if os.path.lexists(p)]
         if existing:
             raise InputError(f"{existing[0]}: a key already exists; refusing to overwrite it (use --force)")
+    # --force replaces key files, never what a symlink there points to (a .pub linked to /etc/passwd
+    # was overwritten with the key): refused before either file is written.
+    for path in (private_path, public_path):
+        if os.path.islink(path):
+            raise InputError(f"{path}: is a symbolic link; a key is written only to a plain path "
+                             "(remove the link or choose another --out/--name)")
     if not out_dir.parent.is_dir():  # one level is created (mode 0700), never a whole tree
         raise InputError(f"{out_dir}: cannot create key directory: {out_dir.parent} does not exist "
                          "(lbaudit does not create it)")
@@ -121,7 +129,8 @@ def generate_keypair(out_dir: Path, name: str = "lbaudit", force: bool = False) 
     )
     _write_private_key(private_path, private_pem, force)
     try:
-        write_atomic(public_path, public_pem, replace=force)  # an unwritable path is an InputError already
+        # an unwritable path is an InputError already
+        write_atomic(public_path, public_pem, replace=force, through_symlink=False)
     except OutputExists as exc:
         raise InputError(f"{public_path}: a key already exists; refusing to overwrite it (use --force)") from exc
     return private_path, public_path
@@ -150,9 +159,36 @@ def load_private_key(path: Path) -> Ed25519PrivateKey:
     return key
 
 
+_PEM_BLOCK = re.compile(rb"-----BEGIN ([A-Z0-9 ]+)-----\r?\n[A-Za-z0-9+/=\r\n]*-----END \1-----")
+
+
+def _refuse_more_than_one_key(path: Path, data: bytes) -> None:
+    """The public key file is the verifier's trust anchor, so it must name one key and nothing else.
+
+    cryptography reads the first PEM block (or OpenSSH line) and ignores the rest: a file holding
+    another key before the signer's verified evidence signed with that other key, and text around
+    the block (whatever it says) passed unseen.  One PEM block, or one OpenSSH line, and blank
+    space around it."""
+    text = data.strip()
+    if text.startswith(b"ssh-"):
+        if len(text.splitlines()) != 1:
+            raise InputError(f"{path}: holds more than one line; a public key file holds exactly one key "
+                             "(one ssh-ed25519 line)")
+        return
+    blocks = list(_PEM_BLOCK.finditer(text))
+    begins = text.count(b"-----BEGIN ")
+    if max(len(blocks), begins) > 1:
+        raise InputError(f"{path}: holds {max(len(blocks), begins)} PEM blocks; a public key file holds exactly one key "
+                         "(which of them would be trusted is not for lbaudit to guess)")
+    if len(blocks) == 1 and (blocks[0].start() != 0 or blocks[0].end() != len(text)):
+        raise InputError(f"{path}: has text outside its PEM block; a public key file holds exactly one key "
+                         "and nothing else")
+
+
 def load_public_key(path: Path) -> Ed25519PublicKey:
     """A PEM public key as ``lbaudit keygen`` writes it; an OpenSSH ``ssh-ed25519`` line works too."""
     data = read_bounded(Path(path), MAX_KEY_BYTES, "an Ed25519 public key")
+    _refuse_more_than_one_key(Path(path), data)
     try:
         if data.lstrip().startswith(b"ssh-"):
             key = serialization.load_ssh_public_key(data.strip())
@@ -226,6 +262,10 @@ def _write_signature(path: Path, raw: bytes, key: Ed25519PrivateKey, kind: Signe
         "algorithm": ALGORITHM,
         kind.digest_field: digest,
         "public_key_sha256": fingerprint,
+        # The key itself, so that a report can check the signature before it names the key
+        # (signature_fingerprint): a fingerprint alone is a claim anyone can write.
+        "public_key": base64.b64encode(key.public_key().public_bytes(serialization.Encoding.Raw,
+                                                                     serialization.PublicFormat.Raw)).decode("ascii"),
         "signature": base64.b64encode(key.sign(_message(digest, kind))).decode("ascii"),
     }
     data = (json.dumps(document, indent=2, sort_keys=True) + "\n").encode("utf-8")
@@ -265,6 +305,9 @@ class SignatureDocument:
     signed_sha256: str  # the canonical digest the signature covers (evidence_sha256 / snapshot_sha256)
     public_key_sha256: str
     signature: bytes
+    # The signing key as it claims itself (raw Ed25519, 32 bytes); absent from a .sig written before
+    # lbaudit recorded it.  Never a trust anchor: verify checks against --pubkey.
+    public_key: bytes | None = None
 
 
 def _is_hex_digest(value: Any) -> bool:
@@ -274,7 +317,13 @@ def _is_hex_digest(value: Any) -> bool:
 def read_signature(path: Path, kind: SignedKind = EVIDENCE) -> SignatureDocument:
     """Parse a ``.sig`` file; anything malformed is an InputError naming the file."""
     what = f"an lbaudit {kind.name} signature"
-    data = parse_document(read_bounded(path, MAX_SIGNATURE_BYTES, what), str(path), what)
+    return parse_signature(read_bounded(path, MAX_SIGNATURE_BYTES, what), Path(path), kind)
+
+
+def parse_signature(raw: bytes, path: Path, kind: SignedKind = EVIDENCE) -> SignatureDocument:
+    """Parse the bytes of a ``.sig`` document (``path`` names it in messages); InputError if malformed."""
+    what = f"an lbaudit {kind.name} signature"
+    data = parse_document(raw, str(path), what)
     if not isinstance(data, dict) or data.get("schema") != kind.schema:
         raise InputError(f"{path}: not {what} (expected \"schema\": \"{kind.schema}\")")
     if data.get("schema_version") != SIGNATURE_SCHEMA_VERSION:
@@ -288,28 +337,61 @@ def read_signature(path: Path, kind: SignedKind = EVIDENCE) -> SignatureDocument
         signature = base64.b64decode(str(data.get("signature", "")), validate=True)
     except (binascii.Error, ValueError) as exc:
         raise InputError(f"{path}: signature is not base64") from exc
-    return SignatureDocument(data[kind.digest_field], data["public_key_sha256"], signature)
+    public_key = None
+    if "public_key" in data:
+        try:
+            public_key = base64.b64decode(str(data["public_key"]), validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise InputError(f"{path}: public_key is not base64") from exc
+        if len(public_key) != 32:
+            raise InputError(f"{path}: public_key is not an Ed25519 public key (32 bytes, base64)")
+    return SignatureDocument(data[kind.digest_field], data["public_key_sha256"], signature, public_key)
+
+
+def _holds_by_its_own_key(signature: SignatureDocument, kind: SignedKind = EVIDENCE) -> bool:
+    """Whether the signature was made over its recorded digest by the key it records, the key whose
+    fingerprint it names: what lets a report name that key without the verifier's public key."""
+    if signature.public_key is None:
+        return False
+    try:
+        key = Ed25519PublicKey.from_public_bytes(signature.public_key)
+    except ValueError:  # 32 bytes that are no point of the curve: no key signed anything
+        return False
+    if public_key_fingerprint(key) != signature.public_key_sha256:
+        return False
+    try:
+        key.verify(signature.signature, _message(signature.signed_sha256, kind))
+    except InvalidSignature:
+        return False
+    return True
 
 
 def signature_fingerprint(evidence_path: Path) -> str | None:
     """The key fingerprint the detached signature names, or None when the evidence is unsigned.
 
-    No signature verification (that needs the public key: ``lbaudit verify``); this is what the
-    PDF prints.  But a ``.sig`` whose recorded digest is not that of the evidence beside it (left
-    over from an earlier run, say) signs something else, so it counts as no signature: the PDF
-    then says "unsigned" rather than naming a key that never signed this evidence.
+    Whether that key is the one to trust is for ``lbaudit verify --pubkey`` to say; this is what the
+    reports print.  A ``.sig`` whose recorded digest is not that of the evidence beside it (left
+    over from an earlier run, say) signs something else, and one whose signature does not hold under
+    the key it records (a fingerprint written by hand, garbage signature bytes, a .sig written
+    before lbaudit recorded the key), proves no key signed anything: either counts as no signature,
+    so the reports say "unsigned" rather than naming a key that never signed this evidence.
     """
     evidence_path = Path(evidence_path)
     path = signature_path(evidence_path)
     if not os.path.lexists(path):
         return None
-    signature = read_signature(path)
-    raw = read_evidence_bytes(evidence_path)
+    return key_that_signed(read_signature(path), read_evidence_bytes(evidence_path))
+
+
+def key_that_signed(signature: SignatureDocument, raw: bytes) -> str | None:
+    """The fingerprint of the key that provably signed the evidence bytes ``raw`` with ``signature``
+    (its digest is theirs and it holds under the key it records), else None: see
+    :func:`signature_fingerprint`."""
     try:
         matches = canonical_digest(raw) == signature.signed_sha256
     except ValueError:
         matches = False
-    return signature.public_key_sha256 if matches else None
+    return signature.public_key_sha256 if matches and _holds_by_its_own_key(signature) else None
 
 
 # ------------------------------------------------------------------ verification
@@ -420,14 +502,14 @@ class SnapshotNotVerified(LbauditError):
         return "\n".join(lines)
 
 
-def verify_snapshot_bytes(snapshot_path: Path, raw: bytes, pubkey_path: Path) -> VerifyResult:
+def verify_snapshot_bytes(snapshot_path: Path, raw: bytes, key: Ed25519PublicKey) -> VerifyResult:
     """Check the bytes ``raw`` read from ``snapshot_path`` against ``<snapshot>.sig`` and the public key.
 
     The caller passes the bytes it is about to evaluate, so what is verified is what is evaluated
     (no second read that a rewrite in between could change).  Same checks and exit codes as
     :func:`auditor.attest.verify.verify` without ``--pdf``, in the snapshot signature domain.
+    ``key``: loaded once by the caller, so the fingerprint it records is that of the key that verified.
     """
-    key = load_public_key(Path(pubkey_path))
     return VerifyResult(verify_signature(Path(snapshot_path), raw, key, SNAPSHOT))
 
 

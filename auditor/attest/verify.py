@@ -19,13 +19,23 @@ from auditor.attest.signing import (
 
 
 def verify(evidence_path: Path, pubkey_path: Path, pdf_path: Path | None = None) -> VerifyResult:
-    """Check the evidence against its detached signature and the given public key (and a PDF)."""
+    """Check the evidence against its detached signature and the given public key (and a PDF).
+
+    Evidence whose signature and digest hold is then read as evidence: a signed file that is not
+    valid lbaudit evidence, or whose verdict, counts, controls or waivers contradict its findings
+    (signed by a faulty tool), is an InputError (exit 2), never "verified": every report refuses
+    to render it, so verify must not vouch for it either."""
     evidence_path = Path(evidence_path)
     key = load_public_key(Path(pubkey_path))
     raw = read_evidence_bytes(evidence_path)
     checks = verify_signature(evidence_path, raw, key)
+    evidence = None
+    if all(check.ok is not False for check in checks):
+        from auditor.storage.evidence import parse_evidence
+
+        evidence = parse_evidence(raw, str(evidence_path))
     if pdf_path is not None:
         from auditor.attest.pdf import verify_pdf  # the renderer is loaded only to verify a PDF
 
-        checks.append(verify_pdf(Path(pdf_path), raw, public_key_fingerprint(key)))
+        checks.append(verify_pdf(Path(pdf_path), raw, public_key_fingerprint(key), evidence))
     return VerifyResult(checks)

@@ -23,7 +23,8 @@ Checks, in this order; the exit code is that of the first failure:
              evidence (rendered again with the inputs the PDF records,
              compared byte for byte), then nothing or one valid PAdES
              signature over the whole file (needs lbaudit[pades])
-Exit 0 when every check passes; 2 when an input cannot be read or is not what it should be.
+Exit 0 when every check passes; 2 when an input cannot be read or is not what it should be
+(also intact, signed evidence that is not valid evidence or contradicts its own findings).
 evaluate --snapshot-pubkey checks a signed snapshot with the first three steps and codes.
 """
 

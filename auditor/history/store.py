@@ -595,12 +595,15 @@ class HistoryStore:
             evidence = parse_evidence(raw, "the evidence")
         signature_text, signature_key = None, None
         if signature is not None:
-            from auditor.attest.signing import canonical_digest
+            from auditor.attest.signing import key_that_signed, parse_signature
 
-            document = _parse_signature(signature)
-            # A .sig over another document (left over from an earlier run) signs nothing here.
-            if document["evidence_sha256"] == canonical_digest(raw):
-                signature_text, signature_key = signature.decode("utf-8"), document["public_key_sha256"]
+            _parse_signature(signature)
+            # A .sig over another document (left over from an earlier run) signs nothing here, nor
+            # does one whose signature does not hold under the key it names (a fingerprint written
+            # by hand): the run is not listed as signed by a key that never signed it.
+            signature_key = key_that_signed(parse_signature(signature, Path("the evidence signature")), raw)
+            if signature_key is not None:
+                signature_text = signature.decode("utf-8")
         return {"raw": raw, "evidence": evidence, "sha256": sha256_hex(raw), "signature": signature_text,
                 "signature_key": signature_key}
 

@@ -54,9 +54,14 @@ class RuleSpec(StrictModel):
     platforms: list[Platform] | None = Field(None, min_length=1)
 
 
+MAX_WAIVER_GLOB = 1024
+
+
 class Waiver(StrictModel):
     rule: str = Field(pattern=ID_PATTERN)
-    subject: str | None = None  # glob over the finding subject (* and ? only); absent = every finding of the rule
+    # glob over the finding subject (* and ? only); absent = every finding of the rule.  At most
+    # MAX_WAIVER_GLOB characters: matching costs up to its length times the subject's (model/waiving.py).
+    subject: str | None = Field(None, max_length=MAX_WAIVER_GLOB)
     reason: Written
     approver: OneLine
     expires: CalendarDay

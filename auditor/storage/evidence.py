@@ -13,9 +13,11 @@ from pydantic import BaseModel, ValidationError
 
 from auditor.errors import InputError, Problem
 from auditor.gcpause import cycle_collector_paused
+from auditor.model.base import digest_of
 from auditor.model.evidence import EVIDENCE_SCHEMA, EVIDENCE_SCHEMA_VERSION, Evidence
 from auditor.model.facts import Listener, listener_parts, snapshot_json
 from auditor.model.result import Finding, RunResult, RunTally, Status, tally_run
+from auditor.model.waiving import applied_waiver, judge_waivers
 from auditor.storage.jsonfile import (
     canonical_sha256,
     parse_document,
@@ -136,9 +138,9 @@ def load_evidence_by_findings(path: Path) -> tuple[Evidence, list[str]]:
     contradiction returned for a warning.  Every other problem is an InputError (exit 2)."""
     raw = read_bounded(Path(path), MAX_EVIDENCE_BYTES, EVIDENCE_WHAT)
     with cycle_collector_paused():
-        evidence = _parse_evidence(raw, str(path), refuse_contradictions=False)
+        evidence, policy_sha256 = _parse_evidence(raw, str(path), refuse_contradictions=False)
     derived = derived_result(evidence)
-    problems = result_contradictions(evidence, derived)
+    problems = result_contradictions(evidence, derived, policy_sha256)
     if problems:
         evidence = evidence.model_copy(update={"result": evidence.result.model_copy(update={
             "verdict": derived.verdict, "exit_code": derived.exit_code, "complete": derived.complete})})
@@ -159,10 +161,21 @@ def known_content_sha256(raw: bytes, file_sha256: str | None = None) -> str | No
 def parse_evidence(raw: bytes, name: str) -> Evidence:
     """Validate the bytes of an evidence file (``name`` is used in messages); InputError if not."""
     with cycle_collector_paused():
-        return _parse_evidence(raw, name)
+        return _parse_evidence(raw, name)[0]
 
 
-def _parse_evidence(raw: bytes, name: str, refuse_contradictions: bool = True) -> Evidence:
+def _written_digest(data: Any, key: str) -> str | None:
+    """The canonical digest of ``data[key]`` as the file holds it (None when there is none): a
+    recorded digest is of the value as lbaudit wrote it, which a model of this version, with
+    fields added since (defaults), would dump otherwise."""
+    try:
+        return canonical_sha256(data[key]) if type(data) is dict and key in data else None
+    except ValueError:  # no canonical form (a lone surrogate): validation says what is wrong
+        return None
+
+
+def _parse_evidence(raw: bytes, name: str, refuse_contradictions: bool = True) -> tuple[Evidence, str | None]:
+    """The evidence, and the digest of its policy as written (for :func:`result_contradictions`)."""
     written = read_as_written(raw)  # the bytes lbaudit wrote: parsed and digested at C speed
     if written is not None:
         data, content = written
@@ -175,13 +188,14 @@ def _parse_evidence(raw: bytes, name: str, refuse_contradictions: bool = True) -
             pass
         else:
             _CONTENT_DIGESTS[hashlib.sha256(raw).hexdigest()] = content
+    policy_sha256 = _written_digest(data, "policy")
     try:
         _validate_long_lists_in_place(data)
     except ValidationError:  # reported as always, from the whole document read once more
         data = parse_document(raw, name, EVIDENCE_WHAT)
     evidence = validate_versioned(data, name, EVIDENCE_WHAT, "evidence", Evidence, EVIDENCE_SCHEMA,
                                   (EVIDENCE_SCHEMA_VERSION,))
-    problems = result_contradictions(evidence) if refuse_contradictions else []
+    problems = result_contradictions(evidence, policy_sha256=policy_sha256) if refuse_contradictions else []
     if problems:
         # Every report renders the verdict, the counts and the control judgements as recorded, so a
         # recorded "compliant" over a failing finding (a hand edit, a buggy plugin) would be printed
@@ -191,7 +205,7 @@ def _parse_evidence(raw: bytes, name: str, refuse_contradictions: bool = True) -
             shown.append(Problem(name, None, None, f"... and {len(problems) - len(shown)} more"))
         raise InputError(f"{name}: the evidence contradicts its own findings ({len(problems)} problem(s)); "
                          "it was edited or written by a faulty tool, and no report is rendered from it", shown)
-    return evidence
+    return evidence, policy_sha256
 
 
 def derived_result(evidence: Evidence) -> RunTally:
@@ -201,10 +215,12 @@ def derived_result(evidence: Evidence) -> RunTally:
     return tally_run(result.findings, [r for r in evidence.policy.rules if r.enabled], result.fail_on)
 
 
-def result_contradictions(evidence: Evidence, derived: RunTally | None = None) -> list[str]:
+def result_contradictions(evidence: Evidence, derived: RunTally | None = None,
+                          policy_sha256: str | None = None) -> list[str]:
     """Where the recorded summary, verdict, exit code or control judgements of ``evidence`` differ
     from what its findings give (JSON pointers into the file).  Empty for evidence the engine wrote.
-    ``derived``: :func:`derived_result` of ``evidence``, when the caller has it already."""
+    ``derived``: :func:`derived_result` of ``evidence``, when the caller has it already;
+    ``policy_sha256``: the digest of the policy as the file holds it (else of ``evidence.policy``)."""
     result: RunResult = evidence.result
     if derived is None:
         derived = derived_result(evidence)
@@ -228,9 +244,15 @@ def result_contradictions(evidence: Evidence, derived: RunTally | None = None) -
     if bool(result.incomplete_reasons) == result.complete:
         problems.append("/result/incomplete_reasons: "
                         + ("empty for an incomplete run" if not result.complete else "set for a complete run"))
-    for index, finding in enumerate(result.findings):
+    problems += _finding_rule_contradictions(evidence, policy_sha256 or digest_of(evidence.policy))
+    waivers = [*evidence.policy.waivers, *(evidence.waiver_file.waivers if evidence.waiver_file else [])]
+    judged = judge_waivers(result.findings, waivers, evidence.run.evaluated_on, failed=(Status.FAIL, Status.WAIVED))
+    for index, (finding, waiver) in enumerate(zip(result.findings, judged.applied)):
+        if waiver is None and finding.waiver is None and finding.status is not Status.WAIVED:
+            continue  # most findings: nothing waived, nothing to waive
         # A waiver is honoured through its expiry day (auditor/engine/waivers.py): a waived finding
-        # without one, or under one expired on the evaluation day, is a failure shown as accepted.
+        # without one, or under one expired on the evaluation day, or under one the run did not
+        # have, is a failure shown as accepted.
         if finding.status == Status.WAIVED and finding.waiver is None:
             problems.append(f"/result/findings/{index}/waiver: the finding is waived, but no waiver is recorded")
         elif finding.status == Status.WAIVED and finding.waiver is not None \
@@ -238,6 +260,27 @@ def result_contradictions(evidence: Evidence, derived: RunTally | None = None) -
             problems.append(f"/result/findings/{index}/waiver/expires: the waiver expired on "
                             f"{finding.waiver.expires.isoformat()}, before the evaluation day "
                             f"{evidence.run.evaluated_on.isoformat()}, so the finding cannot be waived")
+        elif finding.status == Status.WAIVED and (waiver is None or applied_waiver(waiver) != finding.waiver):
+            problems.append(f"/result/findings/{index}/waiver: the finding is waived, but "
+                            + ("no waiver of the run (the policy's or --waivers') covers it" if waiver is None else
+                               f"by a waiver other than the one of the run that covers it (approved by "
+                               f"{waiver.approver!r}, expires {waiver.expires.isoformat()})"))
+        elif finding.status == Status.FAIL and waiver is not None:
+            problems.append(f"/result/findings/{index}/status: records fail, but the run's waiver of rule "
+                            f"{waiver.rule} (expires {waiver.expires.isoformat()}) waives it")
+        elif finding.status != Status.WAIVED and finding.waiver is not None:
+            problems.append(f"/result/findings/{index}/waiver: records a waiver on a {finding.status.value} finding")
+    recorded_states = [state.model_dump(mode="json") for state in result.waivers]
+    for index, state in enumerate(judged.states):
+        if index >= len(recorded_states):
+            problems.append(f"/result/waivers: the waiver of rule {state.rule_id} (expires "
+                            f"{state.expires.isoformat()}) is missing")
+        elif recorded_states[index] != state.model_dump(mode="json"):
+            differing = sorted(k for k, v in state.model_dump(mode="json").items() if recorded_states[index].get(k) != v)
+            problems.append(f"/result/waivers/{index}: records {', '.join(differing)} otherwise than the run's "
+                            f"waivers and findings give (state {state.state}, {len(state.findings)} finding(s))")
+    for index in range(len(judged.states), len(recorded_states)):
+        problems.append(f"/result/waivers/{index}: no waiver of the run (the policy's or --waivers') is this one")
     for rule_id in derived.silent_rules if result.complete else ():  # why "complete" is wrong
         problems.append(f"/result/findings: enabled rule {rule_id} has no finding, so nothing was judged for it")
     recorded_ids = [c.id for c in result.controls]
@@ -252,6 +295,37 @@ def result_contradictions(evidence: Evidence, derived: RunTally | None = None) -
         differs(f"/result/controls/{index}/status", control.status.value, expected.status.value)
         for status, count in expected.counts.items():
             differs(f"/result/controls/{index}/counts/{status}", control.counts.get(status, 0), count)
+    return problems
+
+
+def _finding_rule_contradictions(evidence: Evidence, policy_sha256: str) -> list[str]:
+    """Each finding is made by an enabled rule of the recorded policy, with that rule's severity and
+    controls (auditor/engine/evaluate.py): a failure whose severity was lowered below ``fail_on``
+    stops blocking, and one moved to other controls clears a control, with every count consistent."""
+    rules = {rule.id: rule for rule in evidence.policy.rules if rule.enabled}
+    problems: list[str] = []
+    seen: set[tuple[str, Any, tuple[str, ...]]] = set()  # a wrong kind of finding is named once
+    for index, finding in enumerate(evidence.result.findings):
+        rule = rules.get(finding.rule_id)
+        if rule is not None and finding.severity is rule.severity and finding.controls == rule.controls:
+            continue  # every finding the engine made
+        kind = (finding.rule_id, finding.severity, tuple(finding.controls))
+        if kind in seen:
+            continue
+        seen.add(kind)
+        if rule is None:
+            problems.append(f"/result/findings/{index}/rule_id: {finding.rule_id!r} is no enabled rule of the "
+                            "recorded policy")
+            continue
+        if finding.severity != rule.severity:
+            problems.append(f"/result/findings/{index}/severity: records {finding.severity.value!r}, but rule "
+                            f"{rule.id} has severity {rule.severity.value!r}")
+        elif list(finding.controls) != list(rule.controls):
+            problems.append(f"/result/findings/{index}/controls: records {list(finding.controls)!r}, but rule "
+                            f"{rule.id} maps to {list(rule.controls)!r}")
+    if evidence.policy_sha256 != policy_sha256:  # the digest reports print for the policy it names
+        problems.append(f"/policy_sha256: records {evidence.policy_sha256}, but the recorded policy's digest is "
+                        f"{policy_sha256}: the policy was edited")
     return problems
 
 

@@ -443,7 +443,7 @@ def _put_in_place(path: Path, target: Path, tmp: Path, replace: bool) -> None:
 
 
 def write_atomic(path: Path, data: bytes | Iterable[bytes], *, private: bool = False, replace: bool = True,
-                 mode: int | None = None) -> Path:
+                 mode: int | None = None, through_symlink: bool = True) -> Path:
     """Write ``data`` to ``path`` so that readers see the old file or the whole new one, never half.
     ``data`` may be pieces, written as they come (a failure while making them leaves no file).
 
@@ -452,14 +452,17 @@ def write_atomic(path: Path, data: bytes | Iterable[bytes], *, private: bool = F
     ``private`` file (a key) is 0600, and is never written through a symlink.  With ``replace``
     false an existing file is refused (``OutputExists``), atomically.  ``mode`` sets the exact
     permission bits instead (a cron.d file must be 0644: cron skips a group-writable one, and the
-    umask must not decide that).  Returns the file written.
+    umask must not decide that).  ``through_symlink`` false refuses a symlink at ``path`` as a
+    ``private`` file does (a public key: keygen --force wrote it through a link to /etc/passwd).
+    Returns the file written.
     Every problem is an InputError (exit 2) naming ``path``."""
     path = Path(path)
-    if private:
-        link = _stat(path, "private key", follow=False)
+    if private or not through_symlink:
+        what = "private key" if private else "file"
+        link = _stat(path, what, follow=False)
         if link is not None and stat.S_ISLNK(link.st_mode):
-            raise InputError(f"{path}: cannot write private key: it is a symbolic link "
-                             "(a private key is written only to a plain path)")
+            raise InputError(f"{path}: cannot write {what}: it is a symbolic link "
+                             f"(a {'private key' if private else 'key'} is written only to a plain path)")
     target, existing = resolve_target(path, may_replace_key=private)
     if existing is not None and not replace:
         raise OutputExists(f"{path}: already exists; refusing to overwrite it")

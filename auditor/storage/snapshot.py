@@ -78,11 +78,14 @@ def load_snapshot(path: Path, pubkey_path: Path | None = None) -> HostSnapshot:
     from auditor.attest import signing
 
     if pubkey_path is not None:
-        result = signing.verify_snapshot_bytes(path, raw, pubkey_path)
+        # The key read once: reading the file again for the fingerprint recorded a key that had not
+        # verified anything, had the file been replaced in between.
+        public_key = signing.load_public_key(Path(pubkey_path))
+        result = signing.verify_snapshot_bytes(path, raw, public_key)
         if not result.ok:
             raise signing.SnapshotNotVerified(path, result)
         state = "verified"
-        key = signing.public_key_fingerprint(signing.load_public_key(Path(pubkey_path)))
+        key = signing.public_key_fingerprint(public_key)
     else:
         state, key = signing.snapshot_signature_state(path), None
     snapshot = parse_snapshot(raw, str(path))

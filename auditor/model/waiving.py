@@ -1,0 +1,134 @@
+"""Which waiver covers which failing finding, and each waiver's state: one judgement for the engine,
+which applies it (:mod:`auditor.engine.waivers`), and for whoever reads evidence back, which checks
+the recorded waivers against it (auditor/storage/evidence.py ``result_contradictions``), as
+:func:`auditor.model.result.tally_run` is for the verdict.  Pure; in the model so that both layers
+share it and cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from datetime import date
+from typing import Literal, NamedTuple, Sequence
+
+from auditor.model.policy import Waiver
+from auditor.model.result import AppliedWaiver, Finding, Status, WaiverState
+
+
+def subject_matches(glob: str, subject: str) -> bool:
+    """Whether ``subject`` is matched by ``glob`` as a whole.
+
+    ``*`` and ``?`` are the only wildcards: subjects such as ``tcp [::]:22 sshd pid 1`` hold
+    brackets, which fnmatch would read as a character class and so match nothing.  The glob is cut
+    at its stars: the first piece must start the subject, the last end it, and each piece between
+    is found leftmost after the one before (for star-only wildcards leftmost is never wrong), by
+    ``str.find`` or, for a piece with ``?``, a regular expression without repetition, both at C
+    speed.  A regular expression of ``.*`` runs backtracks exponentially on a glob such as
+    ``*a*a*a*a*a*a*a*a*a*a*b``, so a waiver could hang the evaluation; the walk back to the last
+    star this replaces took len(glob) x len(subject) steps of Python, which evidence read back
+    (its waivers and subjects both written by whoever wrote the file) made a hang again."""
+    if "*" not in glob:
+        return len(glob) == len(subject) and _piece_at(glob, subject, 0)
+    first, middle, last, wildcards = _pieces(glob)
+    end = len(subject) - len(last)
+    if len(first) > end:
+        return False
+    if not wildcards:  # the common glob ("tcp 0.0.0.0:8080 *"): string methods only
+        if not (subject.startswith(first) and subject.endswith(last)):
+            return False
+        position = len(first)
+        for piece in middle:
+            position = subject.find(piece, position, end)
+            if position < 0:
+                return False
+            position += len(piece)
+        return True
+    if not _piece_at(first, subject, 0) or not _piece_at(last, subject, end):
+        return False
+    position = len(first)
+    for piece in middle:
+        found = _find_piece(piece, subject, position, end)
+        if found < 0:
+            return False
+        position = found + len(piece)
+    return True
+
+
+@functools.lru_cache(maxsize=256)
+def _pieces(glob: str) -> tuple[str, tuple[str, ...], str, bool]:
+    """A glob with a star cut at its stars: the first piece, the non-empty ones between, the last,
+    and whether any holds a ``?``; made once per glob (a waiver is matched against every failure)."""
+    first, *middle, last = glob.split("*")
+    return first, tuple(piece for piece in middle if piece), last, "?" in glob
+
+
+def _piece_at(piece: str, subject: str, at: int) -> bool:
+    """Whether the star-free ``piece`` matches ``subject`` at ``at`` (``?``: any one character)."""
+    if at + len(piece) > len(subject):
+        return False
+    if "?" not in piece:
+        return subject.startswith(piece, at)
+    return _piece_pattern(piece).match(subject, at, at + len(piece)) is not None
+
+
+def _find_piece(piece: str, subject: str, start: int, end: int) -> int:
+    """The leftmost position in [start, end - len(piece)] where ``piece`` matches, else -1."""
+    if "?" not in piece:
+        return subject.find(piece, start, end)
+    found = _piece_pattern(piece).search(subject, start, end)
+    return found.start() if found is not None else -1
+
+
+@functools.lru_cache(maxsize=256)
+def _piece_pattern(piece: str) -> re.Pattern[str]:
+    return re.compile(".".join(re.escape(part) for part in piece.split("?")), re.DOTALL)
+
+
+class WaiverJudgement(NamedTuple):
+    applied: list[Waiver | None]  # per finding: the waiver that waives it (the first unexpired match)
+    states: list[WaiverState]  # per waiver, in order: applied, expired or unused, and what it matched
+
+
+def applied_waiver(waiver: Waiver) -> AppliedWaiver:
+    """How a finding records the waiver that waived it."""
+    return AppliedWaiver(reason=waiver.reason, approver=waiver.approver, expires=waiver.expires, subject=waiver.subject)
+
+
+def judge_waivers(findings: Sequence[Finding], waivers: Sequence[Waiver], today: date,
+                  failed: tuple[Status, ...] = (Status.FAIL,)) -> WaiverJudgement:
+    """Which of ``waivers`` waives each finding whose status is one of ``failed`` (only a failure is
+    ever waived), and each waiver's state on ``today``.  The engine judges its findings before
+    waiving (``failed``: fail); a reader of evidence judges them as recorded (fail or waived)."""
+    matched: list[list[str]] = [[] for _ in waivers]
+    # The waivers of each rule, in order, with their glob and whether they are honoured today:
+    # a finding is matched against its own rule's waivers only (20,000 findings, a few waivers).
+    by_rule: dict[str, list[tuple[list[str], Waiver, str | None, bool]]] = {}
+    for index, waiver in enumerate(waivers):
+        by_rule.setdefault(waiver.rule, []).append((matched[index], waiver, waiver.subject, waiver.expires >= today))
+    applied: list[Waiver | None] = []
+    for finding in findings:
+        chosen: Waiver | None = None
+        candidates = by_rule.get(finding.rule_id)
+        if candidates is not None and finding.status in failed:
+            subject = finding.subject
+            for found, waiver, glob, honoured in candidates:
+                if glob is not None and not subject_matches(glob, subject):
+                    continue
+                found.append(finding.id)
+                if chosen is None and honoured:
+                    chosen = waiver
+        applied.append(chosen)
+    states = []
+    for index, waiver in enumerate(waivers):
+        state: Literal["applied", "expired", "unused"]
+        if waiver.expires < today:
+            state = "expired"
+        elif matched[index]:
+            state = "applied"
+        else:
+            state = "unused"
+        states.append(WaiverState(rule_id=waiver.rule, subject=waiver.subject, reason=waiver.reason,
+                                  approver=waiver.approver, expires=waiver.expires, state=state,
+                                  findings=matched[index]))
+    return WaiverJudgement(applied, states)
