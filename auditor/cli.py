@@ -17,6 +17,7 @@ from auditor.commands.options import TARGET_HELP, color_option, quiet_option, re
 from auditor.errors import InputError, LbauditError, Terminated
 from auditor.model.codes import ExitCode, Severity
 from auditor.plugins import plugins_enabled
+from auditor.stdio import StreamError, flush_standard_streams, guard_standard_streams, raise_failure
 
 EXIT_CODES_HELP = """\b
 Exit codes:
@@ -28,6 +29,8 @@ Exit codes:
   10  verify: evidence digest mismatch        11  verify: signature invalid
   12  verify: signed by another key           13  verify: PDF does not belong to the evidence
   70  internal error in lbaudit (a bug: please report it)
+  74  standard output or error could not be written (disk full, reader gone,
+      closed descriptor); the files of the run are put back
   75  busy: another lbaudit process kept a directory this command writes in
       past LBAUDIT_LOCK_WAIT seconds (default 120); nothing was written
 """
@@ -785,44 +788,70 @@ def run(args: list[str] | None = None, prog_name: str | None = None) -> int:
     from auditor.plugins import without_pydantic_plugins
 
     try:
-        # One transaction per command: a command that fails part way (exit 2, 70, Ctrl-C, SIGTERM) puts
+        # One transaction per command: a command that fails part way (exit 2, 70, 74, Ctrl-C, SIGTERM) puts
         # back every file it wrote; one that finishes (sys.exit with its verdict) keeps them all.
         # Models validated without pydantic's plugins (and its scan of every installed distribution).
         with without_pydantic_plugins(), transaction(keep_on=(SystemExit, click.exceptions.Exit)):
-            # Without standalone mode click returns (not raises) the code of ctx.exit(n).
-            return cli.main(args=args, prog_name=prog_name, standalone_mode=False,
-                            default_map=_group_defaults()) or 0
+            try:
+                # Without standalone mode click returns (not raises) the code of ctx.exit(n).
+                code = cli.main(args=args, prog_name=prog_name, standalone_mode=False, default_map=_group_defaults())
+            except (SystemExit, click.exceptions.Exit):
+                _streams_written()
+                raise
+            _streams_written()
+            return code or 0
     except click.exceptions.Exit as exc:
         return exc.exit_code
     except SystemExit as exc:  # a command's sys.exit(code): the code, as the interpreter would take it
         if exc.code is None or isinstance(exc.code, int):
             return exc.code or 0
-        click.echo(exc.code, err=True)
+        _say(str(exc.code))
         return 1
     except click.exceptions.Abort as exc:
         if isinstance(exc.__context__, KeyboardInterrupt):  # click's own turn of Ctrl-C: 130, as documented
-            click.echo("interrupted", err=True)
+            _say("interrupted")
             return 130
-        click.echo("aborted", err=True)
+        _say("aborted")
         return ExitCode.USAGE
+    except StreamError as exc:  # before ClickException and OSError: the environment, never a bug or a usage error
+        _say(f"lbaudit: {exc.message}")
+        return ExitCode.IO_ERROR
     except click.ClickException as exc:
-        exc.show()
+        try:
+            exc.show()
+        except OSError:  # standard error is gone too: the code still says what happened
+            pass
         return ExitCode.USAGE
     except LbauditError as exc:
-        click.echo(f"lbaudit: {exc.render()}", err=True)
+        _say(f"lbaudit: {exc.render()}")
         return exc.exit_code
     except KeyboardInterrupt:
-        click.echo("interrupted", err=True)
+        _say("interrupted")
         return 130
     except Terminated:
-        click.echo("terminated", err=True)
+        _say("terminated")
         return 128 + signal.SIGTERM
     except Exception as exc:  # noqa: BLE001 - a bug must still end in a message and a documented code
         if os.environ.get("LBAUDIT_DEBUG"):
             raise
-        click.echo(f"lbaudit: internal error: {type(exc).__name__}: {exc} (set LBAUDIT_DEBUG=1 for the traceback; "
-                   "please report it)", err=True)
+        _say(f"lbaudit: internal error: {type(exc).__name__}: {exc} (set LBAUDIT_DEBUG=1 for the traceback; "
+             "please report it)")
         return ExitCode.INTERNAL
+
+
+def _streams_written() -> None:
+    """What the command printed is written out, and a stream that failed on the way (caught or not)
+    fails the command here, inside its transaction: exit 74 and its files put back."""
+    flush_standard_streams()
+    raise_failure()
+
+
+def _say(message: str) -> None:
+    """The message that ends a command, on standard error if that still works (never an exception)."""
+    try:
+        click.echo(message, err=True)
+    except OSError:
+        pass
 
 
 def _raise_terminated(signum: int, frame: Any) -> None:
@@ -863,8 +892,14 @@ def install_signal_handlers() -> None:
 
 
 def main() -> None:
+    guard_standard_streams()  # first: before any file is opened, a closed descriptor 1 or 2 is /dev/null
     install_signal_handlers()
-    sys.exit(run())
+    code = run()
+    try:
+        flush_standard_streams()  # the message of a failed command, here rather than at exit (exit 120)
+    except OSError:
+        pass
+    sys.exit(code)
 
 
 if __name__ == "__main__":
