@@ -135,11 +135,24 @@ def cli(ctx: click.Context) -> None:
     # click reads the default_map of the command about to run (an option, then its environment
     # variable, win over it).
     if ctx.invoked_subcommand is not None:
+        _check_working_directory()
         from auditor.config import default_map_for, file_values
 
         command = ctx.command.get_command(ctx, ctx.invoked_subcommand)  # type: ignore[attr-defined]
         ctx.default_map = {**(ctx.default_map or {}),
                            ctx.invoked_subcommand: default_map_for(command, file_values())}
+
+
+def _check_working_directory() -> None:
+    """A working directory that was removed (or that this user cannot get the path of) is refused
+    before any work, with what to do: every relative path (a policy, an output, a configuration
+    file's relative settings) is read from it or recorded against it, and os.getcwd() failing part
+    way was exit 70."""
+    try:
+        os.getcwd()
+    except OSError as exc:
+        raise InputError(f"the working directory cannot be used ({exc.strerror or exc}: it was removed, or a "
+                         "directory above it is not searchable): run lbaudit from a directory that exists") from None
 
 
 def _group_defaults() -> dict[str, Any] | None:
