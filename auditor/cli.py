@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import importlib
 import os
 import signal
@@ -29,6 +30,7 @@ Exit codes:
   10  verify: evidence digest mismatch        11  verify: signature invalid
   12  verify: signed by another key           13  verify: PDF does not belong to the evidence
   70  internal error in lbaudit (a bug: please report it)
+  71  a resource limit stopped the run (memory, open files: ulimit -v, -n)
   74  standard output or error could not be written (disk full, reader gone,
       closed descriptor); the files of the run are put back
   75  busy: another lbaudit process kept a directory this command writes in
@@ -847,9 +849,34 @@ def run(args: list[str] | None = None, prog_name: str | None = None) -> int:
     except Exception as exc:  # noqa: BLE001 - a bug must still end in a message and a documented code
         if os.environ.get("LBAUDIT_DEBUG"):
             raise
+        limit = _resource_limit(exc)
+        if limit is not None:
+            _say(f"lbaudit: {limit}: the run could not finish; nothing was written (raise the limit, or run "
+                 "where more is free)")
+            return ExitCode.RESOURCE_LIMIT
         _say(f"lbaudit: internal error: {type(exc).__name__}: {exc} (set LBAUDIT_DEBUG=1 for the traceback; "
              "please report it)")
         return ExitCode.INTERNAL
+
+
+# What the kernel says when a process is at its limit of open files or memory (ulimit -n, ulimit -v,
+# a cgroup): the environment, not a bug in lbaudit.  An extension module that cannot be mapped is
+# the same limit met by the dynamic loader (its ImportError carries dlerror's text).
+LIMIT_ERRNOS = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOMEM})
+LOADER_OUT_OF_MEMORY = ("failed to map segment from shared object", "cannot allocate memory")
+
+
+def _resource_limit(exc: BaseException) -> str | None:
+    """What limit ``exc`` met, or None when it is not a resource limit."""
+    if isinstance(exc, MemoryError):
+        return "out of memory (ulimit -v, or the memory of this host or container)"
+    if isinstance(exc, OSError) and exc.errno in LIMIT_ERRNOS:
+        what = {errno.ENOMEM: "out of memory", errno.ENFILE: "too many open files in the system"}.get(
+            exc.errno, "too many open files (ulimit -n)")
+        return what + (f" (opening {exc.filename})" if exc.filename else "")
+    if isinstance(exc, ImportError) and any(text in str(exc).lower() for text in LOADER_OUT_OF_MEMORY):
+        return f"out of memory loading a library (ulimit -v): {exc}"
+    return None
 
 
 def _streams_written() -> None:
