@@ -35,6 +35,7 @@ Exit codes:
       closed descriptor); the files of the run are put back
   75  busy: another lbaudit process kept a directory this command writes in
       past LBAUDIT_LOCK_WAIT seconds (default 120); nothing was written
+  129, 130, 143  stopped by SIGHUP, Ctrl-C or SIGTERM; the files are put back
 """
 
 SEVERITIES = [s.value for s in Severity]
@@ -799,9 +800,10 @@ def run(args: list[str] | None = None, prog_name: str | None = None) -> int:
     error mapped to its message on stderr and its documented code.  :func:`main` is this plus
     ``sys.exit``; the tests run commands in-process through it, so both share one mapping.
     PROG_NAME is the name usage lines show (click derives it from ``sys.argv[0]`` when None)."""
-    from auditor.command_files import transaction
+    from auditor.command_files import DELIVERED, transaction
     from auditor.plugins import without_pydantic_plugins
 
+    DELIVERED.clear()
     try:
         # One transaction per command: a command that fails part way (exit 2, 70, 74, Ctrl-C, SIGTERM) puts
         # back every file it wrote; one that finishes (sys.exit with its verdict) keeps them all.
@@ -828,6 +830,18 @@ def run(args: list[str] | None = None, prog_name: str | None = None) -> int:
             return 130
         _say("aborted")
         return ExitCode.USAGE
+    except Exception as exc:
+        if DELIVERED:  # a signal's exception turned into another on its way out: the signal's code
+            return _map_exception(DELIVERED[0])
+        return _map_exception(exc)
+    except (KeyboardInterrupt, Terminated) as exc:
+        return _map_exception(exc)
+
+
+def _map_exception(exc: BaseException) -> int:
+    """The message and exit code of what ended a command other than its own exit."""
+    try:
+        raise exc
     except StreamError as exc:  # before ClickException and OSError: the environment, never a bug or a usage error
         _say(f"lbaudit: {exc.message}")
         return ExitCode.IO_ERROR
@@ -843,9 +857,9 @@ def run(args: list[str] | None = None, prog_name: str | None = None) -> int:
     except KeyboardInterrupt:
         _say("interrupted")
         return 130
-    except Terminated:
-        _say("terminated")
-        return 128 + signal.SIGTERM
+    except Terminated as exc:
+        _say("terminated" if exc.signum == signal.SIGTERM else f"terminated by {signal.Signals(exc.signum).name}")
+        return 128 + exc.signum
     except Exception as exc:  # noqa: BLE001 - a bug must still end in a message and a documented code
         if os.environ.get("LBAUDIT_DEBUG"):
             raise
@@ -904,11 +918,24 @@ def _raise_terminated(signum: int, frame: Any) -> None:
         # way (the run stopping sends auditor.fleet.STOP_WITH_THE_RUN instead)
         from auditor.command_files import stop_worker
 
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        _ignore_stopping_signals()
         interrupt(lambda: stop_worker(handed=False))
         return
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM must not interrupt the clean-up
-    interrupt(Terminated())  # raised here, or after the writer's step under way (a file and its record)
+    _ignore_stopping_signals()  # a second SIGTERM (or a SIGHUP after it) must not interrupt the clean-up
+    interrupt(Terminated(signum))  # raised here, or after the writer's step under way (a file and its record)
+
+
+# Signals that stop a command as SIGTERM does: SIGHUP is what a closed terminal or a dropped SSH
+# session sends, and its default action killed the process between two files of a run (a new evidence
+# beside the old PDF, a temporary file left).  Installed only where the signal is not ignored
+# (`nohup lbaudit ...` must go on).
+STOPPING_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+
+
+def _ignore_stopping_signals() -> None:
+    for signum in STOPPING_SIGNALS:
+        if signal.getsignal(signum) is _raise_terminated:
+            signal.signal(signum, signal.SIG_IGN)
 
 
 def _raise_interrupted(signum: int, frame: Any) -> None:
@@ -923,10 +950,12 @@ _MAIN_PID = os.getpid()
 
 
 def install_signal_handlers() -> None:
-    """SIGTERM and SIGINT end the command through its transaction (the files it wrote put back)."""
+    """SIGTERM, SIGHUP and SIGINT end the command through its transaction (the files it wrote put back)."""
     global _MAIN_PID
     _MAIN_PID = os.getpid()
     signal.signal(signal.SIGTERM, _raise_terminated)
+    if signal.getsignal(signal.SIGHUP) == signal.SIG_DFL:  # not under nohup, which set it ignored
+        signal.signal(signal.SIGHUP, _raise_terminated)
     if signal.getsignal(signal.SIGINT) is signal.default_int_handler:  # not where Ctrl-C was set to be ignored
         signal.signal(signal.SIGINT, _raise_interrupted)
 
