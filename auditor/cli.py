@@ -862,7 +862,11 @@ def _map_exception(exc: BaseException) -> int:
         return 128 + exc.signum
     except Exception as exc:  # noqa: BLE001 - a bug must still end in a message and a documented code
         if os.environ.get("LBAUDIT_DEBUG"):
-            raise
+            # the traceback, and still exit 70: raised out of main it was exit 1, which reads "non-compliant"
+            import traceback
+
+            _say("".join(traceback.format_exception(exc)).rstrip("\n"))
+            return ExitCode.INTERNAL
         limit = _resource_limit(exc)
         if limit is not None:
             _say(f"lbaudit: {limit}: the run could not finish; nothing was written (raise the limit, or run "

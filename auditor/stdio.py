@@ -29,7 +29,6 @@ from __future__ import annotations
 import errno
 import io
 import os
-import select
 import sys
 from typing import Any
 
@@ -90,6 +89,8 @@ class _GuardedDescriptor(io.FileIO):
                 if written is not None:
                     return written
                 # O_NONBLOCK, set by whoever shares this descriptor, and the reader is behind: wait for it
+                import select  # here: the console script's --help never needs it
+
                 select.select([], [self.fileno()], [])
         except OSError as exc:
             self.failure = stream_error(self.stream_name, exc, self.closed_at_start)
