@@ -933,7 +933,7 @@ def _raise_terminated(signum: int, frame: Any) -> None:
 # session sends, and its default action killed the process between two files of a run (a new evidence
 # beside the old PDF, a temporary file left).  Installed only where the signal is not ignored
 # (`nohup lbaudit ...` must go on).
-STOPPING_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+STOPPING_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))  # Windows: no SIGHUP
 
 
 def _ignore_stopping_signals() -> None:
@@ -954,11 +954,21 @@ _MAIN_PID = os.getpid()
 
 
 def install_signal_handlers() -> None:
-    """SIGTERM, SIGHUP and SIGINT end the command through its transaction (the files it wrote put back)."""
+    """SIGTERM, SIGHUP and SIGINT end the command through its transaction (the files it wrote put back).
+
+    What the process that started lbaudit left behind is undone first.  SIGCHLD ignored (inherited
+    across exec: some supervisors and shells set it): the kernel reaps every child at once, so the
+    exit status of auditctl, iptables-save or nft was lost and Python reported 0, and a tool that
+    failed part way was read as a whole, successful answer.  Stopping signals blocked (an inherited
+    signal mask): SIGTERM from systemd never arrived, and SIGKILL came in the middle of writing."""
     global _MAIN_PID
     _MAIN_PID = os.getpid()
+    if hasattr(signal, "SIGCHLD") and signal.getsignal(signal.SIGCHLD) == signal.SIG_IGN:  # POSIX only
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGCHLD, signal.SIGINT, *STOPPING_SIGNALS})
     signal.signal(signal.SIGTERM, _raise_terminated)
-    if signal.getsignal(signal.SIGHUP) == signal.SIG_DFL:  # not under nohup, which set it ignored
+    if hasattr(signal, "SIGHUP") and signal.getsignal(signal.SIGHUP) == signal.SIG_DFL:  # not under nohup
         signal.signal(signal.SIGHUP, _raise_terminated)
     if signal.getsignal(signal.SIGINT) is signal.default_int_handler:  # not where Ctrl-C was set to be ignored
         signal.signal(signal.SIGINT, _raise_interrupted)

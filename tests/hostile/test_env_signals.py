@@ -6,7 +6,10 @@ beside the previous run's PDF, or a temporary file left behind; and a SIGTERM or
 while reportlab read a font was turned by reportlab's bare ``except:`` into ``TTFError: Corrupt TTF
 file``: exit 70, "a bug".  Now SIGHUP stops a command as SIGTERM does (exit 129, every file put
 back; ignored under ``nohup``), and a command stopped by a signal ends with the signal's code,
-whatever error the library made of it.  Real processes and real signals.
+whatever error the library made of it.  What the parent left in the signal state is undone at
+start: SIGTERM blocked by an inherited mask was never delivered (the run went on, until systemd's
+SIGKILL part way), and SIGCHLD ignored made every tool's exit status 0 (a failed ``auditctl`` or
+``iptables-save`` read as a whole answer).  Real processes and real signals.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Callable
 
 import pytest
 
@@ -51,16 +55,20 @@ def _env() -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": str(REPO), "LBAUDIT_DISABLE_PLUGIN_AUTOLOAD": "1"}
 
 
+def _nohup() -> None:  # what nohup does before it starts the command
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+
+
+def _sigterm_blocked() -> None:  # an inherited signal mask (a runtime that spawns with signals blocked)
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+
+
 def _signal_once_the_evidence_is_written(work: Path, args: list[object], signum: int,
-                                         ignore_it: bool = False) -> tuple[int, str]:
+                                         preexec: Callable[[], None] | None = None) -> tuple[int, str]:
     evidence_inode = (work / "e.json").stat().st_ino
-
-    def ignored() -> None:  # what nohup does before it starts the command
-        signal.signal(signal.SIGHUP, signal.SIG_IGN)
-
     process = subprocess.Popen([sys.executable, "-m", "auditor.cli", *map(str, args), "--pdf", "a.pdf"], cwd=work,
                                env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               preexec_fn=ignored if ignore_it else None)
+                               preexec_fn=preexec)
     try:
         deadline = time.monotonic() + 60
         while (work / "e.json").stat().st_ino == evidence_inode:
@@ -86,7 +94,7 @@ def test_sighup_while_the_reports_render_is_129_and_puts_every_file_back(tmp_pat
 
 def test_sighup_under_nohup_lets_the_run_finish(tmp_path):
     args = _evaluate_over_a_previous_run(tmp_path)
-    code, stderr = _signal_once_the_evidence_is_written(tmp_path, args, signal.SIGHUP, ignore_it=True)
+    code, stderr = _signal_once_the_evidence_is_written(tmp_path, args, signal.SIGHUP, _nohup)
     assert (code, stderr) == (NON_COMPLIANT, "")
     assert (tmp_path / "a.pdf").read_bytes().startswith(b"%PDF-")
 
@@ -99,3 +107,39 @@ def test_sigterm_inside_a_librarys_catch_all_still_ends_with_143(tmp_path):
     # before: 70, "internal error: TTFError: Corrupt TTF file ... cannot read Table Directory"
     assert (done.returncode, done.stderr) == (128 + signal.SIGTERM, "terminated\n")
     assert tree(tmp_path) == before
+
+
+def test_sigterm_blocked_by_the_parent_still_stops_the_run_and_puts_every_file_back(tmp_path):
+    args = _evaluate_over_a_previous_run(tmp_path)
+    before = tree(tmp_path)
+    code, stderr = _signal_once_the_evidence_is_written(tmp_path, args, signal.SIGTERM, _sigterm_blocked)
+    # before: 1, the run finished regardless (systemd's SIGKILL would have come part way instead)
+    assert (code, stderr) == (128 + signal.SIGTERM, "terminated\n")
+    assert tree(tmp_path) == before
+
+
+# lbaudit's command line started with SIGCHLD ignored (inherited across exec from a supervisor or
+# shell), then a tool run the way collectors run auditctl, iptables-save and nft.
+TOOL_AFTER_MAIN = """\
+import sys
+sys.argv = ["lbaudit", "--version"]
+from auditor import cli
+try:
+    cli.main()
+except SystemExit:
+    pass
+from auditor.collect.programs import run_command
+result = run_command(["sh", "-c", "echo partial; exit 3"], 30)
+print(result.returncode, result.failure, file=sys.stderr)
+"""
+
+
+def test_an_inherited_ignored_sigchld_does_not_hide_a_tools_failure(tmp_path):
+    def sigchld_ignored() -> None:
+        signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+
+    done = subprocess.run([sys.executable, "-c", TOOL_AFTER_MAIN], cwd=tmp_path, env=_env(), capture_output=True,
+                          text=True, timeout=120, preexec_fn=sigchld_ignored)
+    assert done.returncode == 0, done.stderr
+    # before: "0 None": the kernel reaped the tool, Python said 0, and its partial output was read as whole
+    assert done.stderr == "3 exit status 3\n"
