@@ -73,10 +73,15 @@ def test_a_relative_base_directory_never_reads_a_configuration_from_the_working_
     assert "planted" not in (work / "e.json").read_text()
 
 
-def _as_uid_without_passwd_entry(func: Callable[[], Any]) -> Any:
-    """``func()`` in a forked child running as a uid that has no passwd entry, its result back."""
+def _as_uid_without_passwd_entry(func: Callable[[], Any], work: Path) -> Any:
+    """``func()`` in a forked child running as a uid that has no passwd entry, its result back.  The
+    modules the commands import are imported first, as root: the interpreter's own library may be
+    where that uid cannot read (under /root)."""
     if os.geteuid() != 0:
         pytest.skip("needs root to become a uid without a passwd entry (run the suite as root, as CI does)")
+    assert _evaluate(work, {"LBAUDIT_CONFIG": ""}).returncode == NON_COMPLIANT
+    assert run_cli("history", "list", "--store", work / "absent.db", cwd=work).returncode == USAGE
+    (work / "e.json").unlink()
     reader, writer = os.pipe()
     pid = os.fork()
     if pid == 0:
@@ -104,14 +109,14 @@ NO_HOME = {"HOME": None, "XDG_CONFIG_HOME": None, "XDG_STATE_HOME": None, "LBAUD
 
 
 def test_without_a_home_no_configuration_is_read_from_a_tilde_directory_here(work):
-    result = _as_uid_without_passwd_entry(lambda: _evaluate(work, NO_HOME))
+    result = _as_uid_without_passwd_entry(lambda: _evaluate(work, NO_HOME), work)
     assert result.returncode == NON_COMPLIANT, result.stderr  # before: 0, ./~/.config/lbaudit/config.yaml read
     assert "planted" not in (work / "e.json").read_text()
 
 
 def test_without_a_home_the_default_history_store_is_exit_2_asking_for_one(work):
     result = _as_uid_without_passwd_entry(lambda: run_cli("history", "list", cwd=work,
-                                                          env={"LBAUDIT_CONFIG": None, **NO_HOME}))
+                                                          env={"LBAUDIT_CONFIG": None, **NO_HOME}), work)
     assert result.returncode == USAGE  # before: 70, RuntimeError: Could not determine home directory.
     assert result.stderr == ("lbaudit: no history store named and no home directory to keep one in (HOME is not set "
                              "and this user has none): give --store PATH or set LBAUDIT_STORE\n")
