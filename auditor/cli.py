@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import importlib
 import os
 import signal
@@ -17,6 +18,7 @@ from auditor.commands.options import TARGET_HELP, color_option, quiet_option, re
 from auditor.errors import InputError, LbauditError, Terminated
 from auditor.model.codes import ExitCode, Severity
 from auditor.plugins import plugins_enabled
+from auditor.stdio import StreamError, flush_standard_streams, guard_standard_streams, raise_failure
 
 EXIT_CODES_HELP = """\b
 Exit codes:
@@ -28,8 +30,12 @@ Exit codes:
   10  verify: evidence digest mismatch        11  verify: signature invalid
   12  verify: signed by another key           13  verify: PDF does not belong to the evidence
   70  internal error in lbaudit (a bug: please report it)
+  71  a resource limit stopped the run (memory, open files: ulimit -v, -n)
+  74  standard output or error could not be written (disk full, reader gone,
+      closed descriptor); the files of the run are put back
   75  busy: another lbaudit process kept a directory this command writes in
       past LBAUDIT_LOCK_WAIT seconds (default 120); nothing was written
+  129, 130, 143  stopped by SIGHUP, Ctrl-C or SIGTERM; the files are put back
 """
 
 SEVERITIES = [s.value for s in Severity]
@@ -132,11 +138,24 @@ def cli(ctx: click.Context) -> None:
     # click reads the default_map of the command about to run (an option, then its environment
     # variable, win over it).
     if ctx.invoked_subcommand is not None:
+        _check_working_directory()
         from auditor.config import default_map_for, file_values
 
         command = ctx.command.get_command(ctx, ctx.invoked_subcommand)  # type: ignore[attr-defined]
         ctx.default_map = {**(ctx.default_map or {}),
                            ctx.invoked_subcommand: default_map_for(command, file_values())}
+
+
+def _check_working_directory() -> None:
+    """A working directory that was removed (or that this user cannot get the path of) is refused
+    before any work, with what to do: every relative path (a policy, an output, a configuration
+    file's relative settings) is read from it or recorded against it, and os.getcwd() failing part
+    way was exit 70."""
+    try:
+        os.getcwd()
+    except OSError as exc:
+        raise InputError(f"the working directory cannot be used ({exc.strerror or exc}: it was removed, or a "
+                         "directory above it is not searchable): run lbaudit from a directory that exists") from None
 
 
 def _group_defaults() -> dict[str, Any] | None:
@@ -784,48 +803,116 @@ def run(args: list[str] | None = None, prog_name: str | None = None) -> int:
     error mapped to its message on stderr and its documented code.  :func:`main` is this plus
     ``sys.exit``; the tests run commands in-process through it, so both share one mapping.
     PROG_NAME is the name usage lines show (click derives it from ``sys.argv[0]`` when None)."""
-    from auditor.command_files import transaction
+    from auditor.command_files import DELIVERED, transaction
     from auditor.plugins import without_pydantic_plugins
 
+    DELIVERED.clear()
     try:
-        # One transaction per command: a command that fails part way (exit 2, 70, Ctrl-C, SIGTERM) puts
+        # One transaction per command: a command that fails part way (exit 2, 70, 74, Ctrl-C, SIGTERM) puts
         # back every file it wrote; one that finishes (sys.exit with its verdict) keeps them all.
         # Models validated without pydantic's plugins (and its scan of every installed distribution).
         with without_pydantic_plugins(), transaction(keep_on=(SystemExit, click.exceptions.Exit)):
-            # Without standalone mode click returns (not raises) the code of ctx.exit(n).
-            return cli.main(args=args, prog_name=prog_name, standalone_mode=False,
-                            default_map=_group_defaults()) or 0
+            try:
+                # Without standalone mode click returns (not raises) the code of ctx.exit(n).
+                code = cli.main(args=args, prog_name=prog_name, standalone_mode=False, default_map=_group_defaults())
+            except (SystemExit, click.exceptions.Exit):
+                _streams_written()
+                raise
+            _streams_written()
+            return code or 0
     except click.exceptions.Exit as exc:
         return exc.exit_code
     except SystemExit as exc:  # a command's sys.exit(code): the code, as the interpreter would take it
         if exc.code is None or isinstance(exc.code, int):
             return exc.code or 0
-        click.echo(exc.code, err=True)
+        _say(str(exc.code))
         return 1
     except click.exceptions.Abort as exc:
         if isinstance(exc.__context__, KeyboardInterrupt):  # click's own turn of Ctrl-C: 130, as documented
-            click.echo("interrupted", err=True)
+            _say("interrupted")
             return 130
-        click.echo("aborted", err=True)
+        _say("aborted")
         return ExitCode.USAGE
+    except Exception as exc:
+        if DELIVERED:  # a signal's exception turned into another on its way out: the signal's code
+            return _map_exception(DELIVERED[0])
+        return _map_exception(exc)
+    except (KeyboardInterrupt, Terminated) as exc:
+        return _map_exception(exc)
+
+
+def _map_exception(exc: BaseException) -> int:
+    """The message and exit code of what ended a command other than its own exit."""
+    try:
+        raise exc
+    except StreamError as exc:  # before ClickException and OSError: the environment, never a bug or a usage error
+        _say(f"lbaudit: {exc.message}")
+        return ExitCode.IO_ERROR
     except click.ClickException as exc:
-        exc.show()
+        try:
+            exc.show()
+        except OSError:  # standard error is gone too: the code still says what happened
+            pass
         return ExitCode.USAGE
     except LbauditError as exc:
-        click.echo(f"lbaudit: {exc.render()}", err=True)
+        _say(f"lbaudit: {exc.render()}")
         return exc.exit_code
     except KeyboardInterrupt:
-        click.echo("interrupted", err=True)
+        _say("interrupted")
         return 130
-    except Terminated:
-        click.echo("terminated", err=True)
-        return 128 + signal.SIGTERM
+    except Terminated as exc:
+        _say("terminated" if exc.signum == signal.SIGTERM else f"terminated by {signal.Signals(exc.signum).name}")
+        return 128 + exc.signum
     except Exception as exc:  # noqa: BLE001 - a bug must still end in a message and a documented code
         if os.environ.get("LBAUDIT_DEBUG"):
-            raise
-        click.echo(f"lbaudit: internal error: {type(exc).__name__}: {exc} (set LBAUDIT_DEBUG=1 for the traceback; "
-                   "please report it)", err=True)
+            # the traceback, and still exit 70: raised out of main it was exit 1, which reads "non-compliant"
+            import traceback
+
+            _say("".join(traceback.format_exception(exc)).rstrip("\n"))
+            return ExitCode.INTERNAL
+        limit = _resource_limit(exc)
+        if limit is not None:
+            _say(f"lbaudit: {limit}: the run could not finish; nothing was written (raise the limit, or run "
+                 "where more is free)")
+            return ExitCode.RESOURCE_LIMIT
+        _say(f"lbaudit: internal error: {type(exc).__name__}: {exc} (set LBAUDIT_DEBUG=1 for the traceback; "
+             "please report it)")
         return ExitCode.INTERNAL
+
+
+# What the kernel says when a process is at its limit of open files or memory (ulimit -n, ulimit -v,
+# a cgroup): the environment, not a bug in lbaudit.  An extension module that cannot be mapped is
+# the same limit met by the dynamic loader (its ImportError carries dlerror's text).
+LIMIT_ERRNOS = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOMEM})
+LOADER_OUT_OF_MEMORY = ("failed to map segment from shared object", "cannot allocate memory")
+
+
+def _resource_limit(exc: BaseException) -> str | None:
+    """What limit ``exc`` met, or None when it is not a resource limit."""
+    if isinstance(exc, MemoryError):
+        return "out of memory (ulimit -v, or the memory of this host or container)"
+    if isinstance(exc, OSError) and exc.errno in LIMIT_ERRNOS:
+        what = {errno.ENOMEM: "out of memory", errno.ENFILE: "too many open files in the system"}.get(
+            exc.errno, "too many open files (ulimit -n)")
+        return what + (f" (opening {exc.filename})" if exc.filename else "")
+    if isinstance(exc, ImportError) and any(text in str(exc).lower() for text in LOADER_OUT_OF_MEMORY):
+        return f"out of memory loading a library (ulimit -v): {exc}"
+    return None
+
+
+def _streams_written() -> None:
+    """What the command printed is written out, and a stream that failed on the way (caught or not)
+    fails the command here, inside its transaction: exit 74 and its files put back."""
+    flush_standard_streams()
+    raise_failure()
+
+
+def _say(message: str) -> None:
+    """The message that ends a command, on standard error if that still works (never an exception)."""
+    try:
+        click.echo(message, err=True)
+    except OSError:
+        pass
 
 
 def _raise_terminated(signum: int, frame: Any) -> None:
@@ -838,11 +925,24 @@ def _raise_terminated(signum: int, frame: Any) -> None:
         # way (the run stopping sends auditor.fleet.STOP_WITH_THE_RUN instead)
         from auditor.command_files import stop_worker
 
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        _ignore_stopping_signals()
         interrupt(lambda: stop_worker(handed=False))
         return
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM must not interrupt the clean-up
-    interrupt(Terminated())  # raised here, or after the writer's step under way (a file and its record)
+    _ignore_stopping_signals()  # a second SIGTERM (or a SIGHUP after it) must not interrupt the clean-up
+    interrupt(Terminated(signum))  # raised here, or after the writer's step under way (a file and its record)
+
+
+# Signals that stop a command as SIGTERM does: SIGHUP is what a closed terminal or a dropped SSH
+# session sends, and its default action killed the process between two files of a run (a new evidence
+# beside the old PDF, a temporary file left).  Installed only where the signal is not ignored
+# (`nohup lbaudit ...` must go on).
+STOPPING_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))  # Windows: no SIGHUP
+
+
+def _ignore_stopping_signals() -> None:
+    for signum in STOPPING_SIGNALS:
+        if signal.getsignal(signum) is _raise_terminated:
+            signal.signal(signum, signal.SIG_IGN)
 
 
 def _raise_interrupted(signum: int, frame: Any) -> None:
@@ -857,17 +957,35 @@ _MAIN_PID = os.getpid()
 
 
 def install_signal_handlers() -> None:
-    """SIGTERM and SIGINT end the command through its transaction (the files it wrote put back)."""
+    """SIGTERM, SIGHUP and SIGINT end the command through its transaction (the files it wrote put back).
+
+    What the process that started lbaudit left behind is undone first.  SIGCHLD ignored (inherited
+    across exec: some supervisors and shells set it): the kernel reaps every child at once, so the
+    exit status of auditctl, iptables-save or nft was lost and Python reported 0, and a tool that
+    failed part way was read as a whole, successful answer.  Stopping signals blocked (an inherited
+    signal mask): SIGTERM from systemd never arrived, and SIGKILL came in the middle of writing."""
     global _MAIN_PID
     _MAIN_PID = os.getpid()
+    if hasattr(signal, "SIGCHLD") and signal.getsignal(signal.SIGCHLD) == signal.SIG_IGN:  # POSIX only
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGCHLD, signal.SIGINT, *STOPPING_SIGNALS})
     signal.signal(signal.SIGTERM, _raise_terminated)
+    if hasattr(signal, "SIGHUP") and signal.getsignal(signal.SIGHUP) == signal.SIG_DFL:  # not under nohup
+        signal.signal(signal.SIGHUP, _raise_terminated)
     if signal.getsignal(signal.SIGINT) is signal.default_int_handler:  # not where Ctrl-C was set to be ignored
         signal.signal(signal.SIGINT, _raise_interrupted)
 
 
 def main() -> None:
+    guard_standard_streams()  # first: before any file is opened, a closed descriptor 1 or 2 is /dev/null
     install_signal_handlers()
-    sys.exit(run())
+    code = run()
+    try:
+        flush_standard_streams()  # the message of a failed command, here rather than at exit (exit 120)
+    except OSError:
+        pass
+    sys.exit(code)
 
 
 if __name__ == "__main__":

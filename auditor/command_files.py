@@ -237,8 +237,15 @@ def interrupt(exception: BaseException | Callable[[], None]) -> None:
     _act(exception)
 
 
+# The interruptions raised in this process, newest last: a library that catches everything (reportlab
+# turns any exception while it reads a font into TTFError) can turn Ctrl-C or SIGTERM into an error of
+# its own; the command line then still ends with the signal's code (auditor/cli.py run).
+DELIVERED: list[BaseException] = []
+
+
 def _act(interruption: BaseException | Callable[[], None]) -> None:
     if isinstance(interruption, BaseException):
+        DELIVERED.append(interruption)
         raise interruption
     interruption()
 

@@ -67,8 +67,30 @@ def config_files() -> list[Path]:
     named = os.environ.get(CONFIG_ENV)
     if named is not None:
         return [Path(named)] if named else []
-    home = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
-    return [SYSTEM_CONFIG, Path(home) / "lbaudit" / "config.yaml"]
+    home = user_directory("XDG_CONFIG_HOME", ".config")
+    return [SYSTEM_CONFIG] + ([home / "lbaudit" / "config.yaml"] if home is not None else [])
+
+
+def user_directory(variable: str, under_home: str, environ: Any = None) -> Path | None:
+    """The XDG base directory ``$VARIABLE`` when it is absolute (the XDG spec: a relative value is
+    invalid and ignored), else ``UNDER_HOME`` in the home directory (``$HOME`` when absolute, else the
+    password database's); None when there is no home to be found (``HOME`` unset, a container's
+    numeric uid with no passwd entry).  Never a path relative to the working directory: there
+    ``os.path.expanduser("~")`` stays ``~`` and whoever can write to the working directory would
+    choose the configuration file, and ``Path.home()`` raises RuntimeError (exit 70)."""
+    environ = os.environ if environ is None else environ
+    value = environ.get(variable) or ""
+    if os.path.isabs(value):
+        return Path(value)
+    home = environ.get("HOME") or ""
+    if not os.path.isabs(home):
+        try:
+            import pwd
+
+            home = pwd.getpwuid(os.geteuid()).pw_dir
+        except (ImportError, KeyError):  # no password database (Windows), or no entry for this uid
+            home = ""
+    return Path(home) / under_home if os.path.isabs(home) else None
 
 
 def _check(setting: Setting, value: Any, base: Path) -> tuple[Any, str | None]:

@@ -49,16 +49,23 @@ def _rendered_as_stored() -> bool:
 
 
 def main() -> None:
+    from auditor.stdio import StreamError, guard_standard_streams, say
+
+    guard_standard_streams()  # first: a closed descriptor 1 or 2 is /dev/null before any file is opened
     args = sys.argv[1:]
     if args in ([], ["--help"]) and _rendered_as_stored():
         # --help: the help on stdout, exit 0; no arguments: click's "no command" help on stderr, exit 2.
         stream = sys.stdout if args else sys.stderr
-        if stream is not None:  # a closed stream: click's path, which decides what that means
-            from auditor.helptext import TOP_LEVEL_HELP
+        from auditor.helptext import TOP_LEVEL_HELP
 
+        try:
             stream.write(TOP_LEVEL_HELP)
             stream.flush()
-            sys.exit(0 if args else 2)
+        except StreamError as exc:  # as auditor.cli.run maps it: exit 74 (EX_IOERR), never a traceback
+            if args:
+                say(f"lbaudit: {exc.message}")
+                sys.exit(74)
+        sys.exit(0 if args else 2)
     from auditor.cli import main as cli_main
 
     cli_main()

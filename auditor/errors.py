@@ -59,6 +59,11 @@ class Busy(LbauditError):
 
 
 class Terminated(BaseException):
-    """SIGTERM (systemd stopping a timer's scan, ``timeout``): raised where the process is, so that
-    the files the run wrote are put back as they were, as for Ctrl-C.  A BaseException, so that no
-    ``except Exception`` turns it into a finding or exit 70."""
+    """SIGTERM (systemd stopping a timer's scan, ``timeout``) or SIGHUP (the terminal or SSH session
+    closed): raised where the process is, so that the files the run wrote are put back as they were,
+    as for Ctrl-C; the exit code is 128 + ``signum``.  A BaseException, so that no ``except
+    Exception`` turns it into a finding or exit 70."""
+
+    def __init__(self, signum: int = 15):  # SIGTERM (the signal module is not imported for this)
+        super().__init__(signum)
+        self.signum = signum

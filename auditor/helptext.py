@@ -40,6 +40,10 @@ TOP_LEVEL_HELP = (
     '    10  verify: evidence digest mismatch        11  verify: signature invalid\n'
     '    12  verify: signed by another key           13  verify: PDF does not belong to the evidence\n'
     '    70  internal error in lbaudit (a bug: please report it)\n'
+    '    71  a resource limit stopped the run (memory, open files: ulimit -v, -n)\n'
+    '    74  standard output or error could not be written (disk full, reader gone,\n'
+    '        closed descriptor); the files of the run are put back\n'
     '    75  busy: another lbaudit process kept a directory this command writes in\n'
     '        past LBAUDIT_LOCK_WAIT seconds (default 120); nothing was written\n'
+    '    129, 130, 143  stopped by SIGHUP, Ctrl-C or SIGTERM; the files are put back\n'
 )

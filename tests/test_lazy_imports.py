@@ -186,9 +186,10 @@ def test_help_imports_no_models_no_yaml_no_collectors_and_no_subprocess():
 # command's module and the targets (socket, the program runner) wait until a command runs.
 # auditor.command_files: every command runs in one transaction of the files it writes (standard library only)
 # auditor.model.records: @record, the frozen dataclasses of errors, config and plugins (standard library only)
+# auditor.stdio: standard output and error guarded before anything is printed (standard library only)
 HELP_MODULES = {"auditor", "auditor.cli", "auditor.command_files", "auditor.commands", "auditor.commands.options",
                 "auditor.config", "auditor.errors", "auditor.model", "auditor.model.codes", "auditor.model.records",
-                "auditor.plugins"}
+                "auditor.plugins", "auditor.stdio"}
 
 
 @pytest.mark.slow  # a child interpreter (what it imports is the point)

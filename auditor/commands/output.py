@@ -57,9 +57,11 @@ def print_summary(evidence: "Evidence", evidence_path: str | None, *, color: str
     stream = sys.stderr if err else sys.stdout
     try:
         _print_summary(evidence, evidence_path, stream, color, err, extra)
-    except BrokenPipeError:
+    except BrokenPipeError as exc:
+        from auditor.stdio import forgive
         from auditor.storage.outputs import silence_closed_stream
 
+        forgive(exc)  # the reader chose to stop reading: not a failure of the run (auditor/stdio.py)
         silence_closed_stream(stream)
 
 

@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 from typing import Mapping
 
+from auditor.config import user_directory
 from auditor.errors import InputError
 
 ENV_STORE = "LBAUDIT_STORE"
@@ -23,9 +24,10 @@ def default_store_path(uid: int | None = None, environ: Mapping[str, str] | None
     environ = os.environ if environ is None else environ
     if (os.geteuid() if uid is None else uid) == 0:
         return ROOT_STORE
-    state = environ.get("XDG_STATE_HOME", "")
-    # The XDG spec: a relative value is invalid and is ignored.
-    base = Path(state) if state and Path(state).is_absolute() else Path(environ.get("HOME") or Path.home()) / ".local" / "state"
+    base = user_directory("XDG_STATE_HOME", os.path.join(".local", "state"), environ)
+    if base is None:
+        raise InputError("no history store named and no home directory to keep one in (HOME is not set and "
+                         "this user has none): give --store PATH or set LBAUDIT_STORE")
     return base / "lbaudit" / "history.db"
 
 

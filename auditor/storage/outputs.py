@@ -28,6 +28,7 @@ Problems are :class:`~auditor.errors.InputError` (exit 2) naming the path.
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 import sys
@@ -547,9 +548,14 @@ def is_stdout(path: Path | str | None) -> bool:
 
 def write_stdout(data: bytes) -> None:
     """The whole document on standard output, flushed: the one stream output that is not a file.
-    A reader that closed the pipe early (``| head``) is an InputError, not a traceback."""
+    Standard output that cannot take it (a reader that closed the pipe early, ``| head``; a full
+    disk; a closed descriptor) is :class:`auditor.stdio.StreamError`, exit 74, not a traceback."""
+    from auditor.stdio import stream_error
+
     stream = getattr(sys.stdout, "buffer", None)
     try:
+        if sys.stdout is None:  # started without descriptor 1 and not guarded (an embedding application)
+            raise OSError(errno.EBADF, os.strerror(errno.EBADF))
         if stream is not None:
             sys.stdout.flush()
             stream.write(data)
@@ -557,9 +563,10 @@ def write_stdout(data: bytes) -> None:
         else:  # a text-only stdout (an embedding application): the document is UTF-8 text
             sys.stdout.write(data.decode("utf-8"))
             sys.stdout.flush()
-    except BrokenPipeError as exc:
-        silence_closed_stream(sys.stdout)
-        raise InputError("standard output: the reader closed the pipe before the document was written") from exc
+    except OSError as exc:
+        if exc.errno == errno.EPIPE:
+            silence_closed_stream(sys.stdout)
+        raise stream_error("standard output", exc) from None
 
 
 def silence_closed_stream(stream: Any) -> None:

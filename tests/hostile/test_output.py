@@ -2,8 +2,8 @@
 
 * A subject with a line break, an escape sequence or a bidi override stays on one line, shown as
   escapes, in a pipe and on a terminal: it can neither forge a finding line nor drive the terminal.
-* A reader that closes the pipe: ``-o -`` and ``--json`` are exit 2 with a message (the document
-  never arrived); the summary of a run written to a file just stops, and the exit code stays the
+* A reader that closes the pipe: ``-o -`` and ``--json`` are exit 74 (EX_IOERR, was 2: not a usage
+  error) with a message (the document never arrived); the summary of a run written to a file just stops, and the exit code stays the
   verdict's.
 * ``-`` is standard output only where documented: ``--pdf -`` and ``--out-dir -`` are refused
   before any work, and nothing called ``-`` appears in the working directory.
@@ -76,10 +76,10 @@ def _closed_pipe_run(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.slow  # a real process writing to a closed pipe
-def test_evidence_to_a_closed_pipe_is_exit_2_with_a_message(tmp_path):
+def test_evidence_to_a_closed_pipe_is_exit_74_with_a_message(tmp_path):
     policy, snap = _files(tmp_path)
     proc = _closed_pipe_run(["evaluate", "--policy", str(policy), "--snapshot", str(snap), "-o", "-"], tmp_path)
-    assert proc.returncode == 2
+    assert proc.returncode == 74
     assert "standard output: the reader closed the pipe" in proc.stderr and "Traceback" not in proc.stderr
 
 
@@ -112,9 +112,10 @@ def test_keygen_refuses_dash_as_its_directory(tmp_path):
 
 
 @pytest.mark.slow  # a real process writing to a closed pipe
-def test_json_summary_to_a_closed_pipe_is_exit_2_with_a_message(tmp_path):
+def test_json_summary_to_a_closed_pipe_is_exit_74_with_a_message(tmp_path):
     policy, snap = _files(tmp_path)
     proc = _closed_pipe_run(["evaluate", "--policy", str(policy), "--snapshot", str(snap), "-o",
                              str(tmp_path / "e.json"), "--json"], tmp_path)
-    assert proc.returncode == 2
+    assert proc.returncode == 74
+    assert not (tmp_path / "e.json").exists()  # the run put back: the document it was for never arrived
     assert "standard output: the reader closed the pipe" in proc.stderr and "Traceback" not in proc.stderr

@@ -121,6 +121,7 @@ def _run(args: list[object], work: Path, at: int | None, signum: int) -> tuple[i
         return line if frame.f_code in CODES else None
 
     previous_term, previous_int = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)
+    previous_hup = signal.getsignal(signal.SIGHUP)
     cli.install_signal_handlers()
     sys.settrace(call)
     try:
@@ -129,6 +130,7 @@ def _run(args: list[object], work: Path, at: int | None, signum: int) -> tuple[i
         sys.settrace(None)
         signal.signal(signal.SIGTERM, previous_term)
         signal.signal(signal.SIGINT, previous_int)
+        signal.signal(signal.SIGHUP, previous_hup)
     return result.returncode, executed
 
 

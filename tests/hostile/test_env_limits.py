@@ -1,0 +1,68 @@
+"""Hostile process environment: resource limits (``ulimit -n``, ``ulimit -v``, a container's memory).
+
+Before, a run that met its limit of open files or of memory ended with "internal error:
+OSError: [Errno 24] Too many open files", "MemoryError" or an ImportError from the dynamic loader
+("failed to map segment from shared object"): exit 70, "a bug: please report it".  Now they are
+exit 71 (EX_OSERR) naming the limit, and the files of the run are put back.  Real processes: the
+limits are set before the interpreter starts.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from auditor.storage.snapshot import write_snapshot
+from tests.cli import REPO
+from tests.factories import listener, loopback_only_policy, snapshot
+
+pytestmark = pytest.mark.slow  # a real process per case
+
+RESOURCE_LIMIT = 71
+FEW_FILES = 7  # stdin, stdout, stderr and a handful: the imports of a PDF run need more at once
+LITTLE_MEMORY = 30 * 1024 * 1024  # the interpreter starts; lbaudit's imports do not all fit
+
+
+def _run(work: Path, limit: int, value: int, *args: str) -> subprocess.CompletedProcess:
+    def limited() -> None:
+        resource.setrlimit(limit, (value, value))
+
+    return subprocess.run([sys.executable, *args], cwd=work, capture_output=True, text=True, timeout=120,
+                          preexec_fn=limited,
+                          env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO), "LBAUDIT_CONFIG": "",
+                               "LBAUDIT_DISABLE_PLUGIN_AUTOLOAD": "1", "PYTHONDONTWRITEBYTECODE": "1"})
+
+
+@pytest.fixture
+def work(tmp_path: Path) -> Path:
+    (tmp_path / "policy.yaml").write_text(loopback_only_policy("env-limits"))
+    write_snapshot(snapshot(listeners=[listener("0.0.0.0", 8080)]), tmp_path / "snap.json")
+    return tmp_path
+
+
+EVALUATE = ["-m", "auditor.cli", "evaluate", "--policy", "policy.yaml", "--snapshot", "snap.json", "-o", "e.json",
+            "--pdf", "e.pdf", "--record", "--store", "h.db", "-q"]
+
+
+def test_too_few_open_files_is_exit_71_naming_the_limit(work):
+    done = _run(work, resource.RLIMIT_NOFILE, FEW_FILES, *EVALUATE)
+    assert done.returncode == RESOURCE_LIMIT, done.stderr  # before: 70, OSError: [Errno 24]
+    assert done.stderr.startswith("lbaudit: too many open files (ulimit -n)"), done.stderr
+    assert done.stderr.endswith(": the run could not finish; nothing was written (raise the limit, or run where "
+                                "more is free)\n")
+    assert sorted(os.listdir(work)) == ["policy.yaml", "snap.json"]
+
+
+def test_too_little_memory_is_exit_71_naming_the_limit(work):
+    started = _run(work, resource.RLIMIT_AS, LITTLE_MEMORY, "-c", "pass")
+    if started.returncode != 0:
+        pytest.skip(f"this interpreter does not start in {LITTLE_MEMORY} bytes of address space: {started.stderr}")
+    done = _run(work, resource.RLIMIT_AS, LITTLE_MEMORY, *EVALUATE)
+    assert done.returncode == RESOURCE_LIMIT, done.stderr  # before: 70, MemoryError or ImportError
+    assert done.stderr.startswith("lbaudit: out of memory"), done.stderr
+    assert sorted(os.listdir(work)) == ["policy.yaml", "snap.json"]
