@@ -156,6 +156,13 @@ def _check_working_directory() -> None:
     except OSError as exc:
         raise InputError(f"the working directory cannot be used ({exc.strerror or exc}: it was removed, or a "
                          "directory above it is not searchable): run lbaudit from a directory that exists") from None
+    # LBAUDIT_LOCK_WAIT is read only when a directory is busy, which is too late to say it is wrong
+    from auditor.command_files import lock_wait
+
+    try:
+        lock_wait()
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
 
 
 def _group_defaults() -> dict[str, Any] | None:

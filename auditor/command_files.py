@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import errno
 import fcntl
+import math
 import os
 import signal
 import time
@@ -106,11 +107,25 @@ class DirectoryBusy(OSError):
         self.directory = directory
 
 
+MAX_LOCK_WAIT = 86400.0  # a day: a wait longer than the scan interval of any schedule is a mistake
+
+
 def lock_wait() -> float:
-    try:
-        return max(0.0, float(os.environ.get(LOCK_WAIT_VARIABLE, DEFAULT_LOCK_WAIT)))
-    except ValueError:
+    """``LBAUDIT_LOCK_WAIT`` in seconds, or the default when it is unset or empty.  A value that is
+    not a number from 0 to a day is refused (ValueError, which the command line turns into exit 2
+    before any work): ``abc`` silently waited the default 120 s and ``nan`` did not wait at all."""
+    text = os.environ.get(LOCK_WAIT_VARIABLE, "").strip()
+    if not text:
         return DEFAULT_LOCK_WAIT
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = math.nan
+    if not 0.0 <= seconds <= MAX_LOCK_WAIT:  # also false for nan
+        raise ValueError(f"{LOCK_WAIT_VARIABLE}={text[:40]!r}: expected a number of seconds from 0 to "
+                         f"{MAX_LOCK_WAIT:g} (how long to wait for another lbaudit process writing in the "
+                         "same directory)")
+    return seconds
 
 
 def lock_directories(directories: list[Path]) -> None:
