@@ -23,13 +23,21 @@ from auditor.model.evidence import Evidence
 from auditor.model.result import Severity, Status, Verdict, rollup_status
 from auditor.report import ReportContext, Reporter
 from auditor.report._shared import utc
+from auditor.text import one_line
 
 PREFIX = "lbaudit_"
 
 
 def _label_value(value: str) -> str:
-    """A label value in the exposition format: backslash, double quote and line feed escaped."""
-    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    """A label value in the exposition format: backslash, double quote and line feed escaped (the
+    three escapes the format has), and every other control character, line or paragraph separator
+    and bidi control shown as its escape text (:func:`~auditor.text.one_line`: a carriage return is
+    the text ``\\x0d``).  A host name (a snapshot file's text) went in with a raw carriage return, form
+    feed or U+2028: whoever reads the file with universal newlines (Python's text mode,
+    ``str.splitlines``) split the sample there, so that the host name could start a line of its own,
+    ``lbaudit_compliant 1``, and the file no longer parsed."""
+    text = "\n".join(one_line(line) for line in value.split("\n"))
+    return text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 
 def _help_text(value: str) -> str:
