@@ -25,7 +25,7 @@ from auditor.model.result import Verdict
 from auditor.report import ReportContext
 from auditor.report.prometheus import REPORTER
 from auditor.storage.evidence import evidence_bytes
-from tests.evidence_fixtures import make_evidence
+from tests.evidence_fixtures import make_evidence, make_policy
 from tests.report.conftest import conformance_module
 
 parser = conformance_module("prometheus_client.parser", "prometheus_client reads the exposition format back")
@@ -116,3 +116,29 @@ def test_control_case_a_raw_carriage_return_as_the_old_renderer_wrote_it_breaks_
     assert "lbaudit_compliant" not in strict_samples(old)
     with pytest.raises(ValueError):
         client_samples(path)
+
+
+def test_passes_beside_waived_failures_are_a_waived_rule_not_a_pass(tmp_path):
+    """wildcard-listeners with every failing listener waived: passing and waived findings.  rule_status
+    said ``pass`` (the worst of pass and waived), so a dashboard of rule_status{status="pass"} showed
+    the accepted deviations green; JUnit skips such a rule as waived, and so does this file now."""
+    from tests.hostile.test_renderings import all_failures_waived
+
+    evidence = all_failures_waived()
+    assert {f.status.value for f in evidence.result.findings} == {"pass", "waived"}
+    path = tmp_path / "corp-baseline.prom"
+    path.write_bytes(REPORTER.render(evidence, ReportContext(evidence_bytes(evidence))))
+    rules = {(s.labels["rule"], s.labels["status"]): s.value for s in client_samples(path)["lbaudit_rule_status"]}
+    assert {key: value for key, value in rules.items() if value == 1} == {("wildcard-listeners", "waived"): 1.0}
+    assert [labels for labels, value in strict_samples(path.read_bytes())["lbaudit_rule_status"] if value == 1] == [
+        {"policy": "corp-baseline", "rule": "wildcard-listeners", "status": "waived"}]
+
+
+def test_control_case_a_rule_with_nothing_but_passes_is_a_pass(tmp_path):
+    from tests.hostile.test_renderings import evidence_for, only
+
+    evidence = evidence_for(only(make_policy(), "privileged-ports"))
+    path = tmp_path / "corp-baseline.prom"
+    path.write_bytes(REPORTER.render(evidence, ReportContext(evidence_bytes(evidence))))
+    rules = {(s.labels["rule"], s.labels["status"]): s.value for s in client_samples(path)["lbaudit_rule_status"]}
+    assert {key: value for key, value in rules.items() if value == 1} == {("privileged-ports", "pass"): 1.0}
