@@ -17,7 +17,6 @@
 from __future__ import annotations
 
 import json
-import re
 
 from auditor.model.evidence import CheckRecord, Evidence
 from auditor.model.result import Finding, Severity, Status
@@ -27,6 +26,7 @@ from auditor.report._shared import (
     evidence_reference,
     evidence_sha256,
     key_sorted,
+    no_embedded_link,
     path_uri,
     rule_source,
     utc_timestamp,
@@ -100,26 +100,13 @@ def _without_none(values: dict) -> dict:
     return {k: v for k, v in values.items() if v is not None}
 
 
-# "](" as SARIF message text reads it: the middle of an embedded link ``[text](target)`` (SARIF
-# 2.1.0 3.11.6), with any backslashes before it (each escapes the next character).
-_LINK_MIDDLE = re.compile(r"(\\*)\]\(")
-
-
-def _plain(text: str) -> str:
-    """Host text as SARIF plain message text: no embedded link.  A viewer (code scanning, an IDE's SARIF
-    viewer) renders ``[text](target)`` in ``message.text`` as a link, so a process named
-    ``[Fixed: see](https://example.invalid)`` was a link in the alert; the bracket is escaped (``\\]``,
-    the spec's literal bracket; a backslash before it is escaped too)."""
-    return _LINK_MIDDLE.sub(lambda m: m.group(1) * 2 + "\\](", text)
-
-
 def _message(finding: Finding) -> str:
     text = f"{finding.rule_id}: {finding.subject}: {finding.message}"
     if finding.reason and finding.reason not in text:
         text += f" ({finding.reason})"
     if finding.status in (Status.FAIL, Status.WAIVED) and finding.expected is not None:
         text += f"; expected {json.dumps(finding.expected, sort_keys=True, ensure_ascii=False)}"
-    return _plain(text)
+    return no_embedded_link(text)
 
 
 class _Run:
@@ -197,7 +184,7 @@ class _Run:
         return [
             {
                 "level": "error",
-                "message": {"text": _plain(f"check {f.check} failed for rule {f.rule_id}: {f.reason}")},
+                "message": {"text": no_embedded_link(f"check {f.check} failed for rule {f.rule_id}: {f.reason}")},
                 "descriptor": {"id": f.check, "index": self.rule_index[f.check]},
                 "associatedRule": {"id": f.check, "index": self.rule_index[f.check]},
             }
@@ -213,7 +200,7 @@ class _Run:
             # results alone have no failure, so the invocation says the run did not show compliance.
             notifications.append({
                 "level": "error",
-                "message": {"text": _plain("the run is incomplete (verdict " + ev.result.verdict.value + "): "
+                "message": {"text": no_embedded_link("the run is incomplete (verdict " + ev.result.verdict.value + "): "
                                            + "; ".join(ev.result.incomplete_reasons or ["no reason recorded"]))},
             })
         invocation: dict = {
