@@ -28,13 +28,15 @@ def one_line(value: object) -> str:
     return _UNSAFE_CHARACTER.sub(_escape, text)
 
 
-# Characters no HTML or XML document may hold as text (HTML: "control-character-in-input-stream";
-# XML 1.0: not a Char): the C0 controls but tab, line feed, form feed and carriage return, DEL and
-# the C1 controls.  An ESC in a process name went into the HTML report as it was.
-_NOT_DOCUMENT_TEXT = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]")
+# What document_text escapes: the characters no HTML or XML document may hold as text (HTML:
+# "control-character-in-input-stream"; XML 1.0: not a Char): the C0 controls but tab, line feed, form
+# feed and carriage return, DEL and the C1 controls (an ESC in a process name went into the HTML
+# report as it was); and the bidi embeddings, overrides and isolates, which a page obeys: a U+202E in
+# a process name turned the rest of its table cell (the finding's message and sentence) around.
+_NOT_DOCUMENT_TEXT = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 def document_text(text: str) -> str:
-    """``text`` with each character no HTML or XML document may hold shown as its escape (``\\x1b``),
-    as :func:`one_line` shows it; line breaks and bidi controls are the markup's to render."""
+    """``text`` with each character no HTML or XML document may hold, and each bidi control, shown as
+    its escape (``\\x1b``, ``\\u202e``), as :func:`one_line` shows it; line breaks are the markup's to render."""
     return _NOT_DOCUMENT_TEXT.sub(_escape, text) if _NOT_DOCUMENT_TEXT.search(text) else text

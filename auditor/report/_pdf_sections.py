@@ -595,14 +595,34 @@ def _split_long(token: str, width: float, font: str, size: float) -> list[str]:
         if line and stringWidth(line + part, font, size) > width:
             lines.append(line)
             line = ""
-        while stringWidth(part, font, size) > width:  # no separator to break at: cut at the column edge
-            cut = max(1, int(len(part) * width / stringWidth(part, font, size)))
-            while cut > 1 and stringWidth(part[:cut], font, size) > width:
-                cut -= 1
+        while True:  # no separator to break at: cut at the column edge
+            cut = _fitting_prefix(part, width, font, size)
+            if cut == len(part):
+                break
             lines.append(part[:cut])
             part = part[cut:]
         line += part
     return lines + ([line] if line else [])
+
+
+def _fitting_prefix(part: str, width: float, font: str, size: float) -> int:
+    """How many characters of ``part`` fit ``width`` (at least one): found by measuring prefixes of
+    doubling length, then halving, so that each cut costs about its own line's length.  Measuring what
+    was left of the token at every cut took time quadratic in it: a process name of 100,000 characters
+    without a separator kept a PDF busy for 40 seconds, one of 1,000,000 for hours."""
+    reach = 64
+    while reach < len(part) and stringWidth(part[:reach], font, size) <= width:
+        reach *= 2
+    if reach >= len(part) and stringWidth(part, font, size) <= width:
+        return len(part)
+    fits, too_wide = 1, min(reach, len(part))  # the first character is taken even if it is too wide
+    while too_wide - fits > 1:
+        middle = (fits + too_wide) // 2
+        if stringWidth(part[:middle], font, size) <= width:
+            fits = middle
+        else:
+            too_wide = middle
+    return fits
 
 
 @lru_cache(maxsize=8192)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from datetime import date, datetime, time, timezone
 from urllib.parse import quote
 
@@ -74,3 +75,24 @@ _PATH_SAFE = "/@!$&'()*+,;=-._~"
 def path_uri(path: str) -> str:
     """A file path as a URI reference: percent-encoded, never read as a scheme."""
     return quote(path, safe=_PATH_SAFE)
+
+
+# "](" as message text in SARIF (3.11.6) and Markdown read it: the middle of a link ``[text](target)``,
+# with any backslashes before it (each escapes the next character).
+_LINK_MIDDLE = re.compile(r"(\\*)\]\(")
+# "<scheme:" opens a Markdown autolink, ``<https://example.invalid>``.
+_AUTOLINK = re.compile(r"(\\*)<(?=[A-Za-z][A-Za-z0-9+.-]{1,31}:)")
+
+
+def no_embedded_link(text: str) -> str:
+    """Host text as SARIF message text: no embedded link.  A viewer (code scanning, an IDE's SARIF
+    viewer) renders ``[text](target)`` in ``message.text`` as a link, so a process named
+    ``[Fixed: see](https://example.invalid)`` was a link in the alert; the bracket is escaped (``\\]``,
+    the spec's literal bracket; a backslash before it is escaped too)."""
+    return _LINK_MIDDLE.sub(lambda m: m.group(1) * 2 + "\\](", text)
+
+
+def no_markdown_link(text: str) -> str:
+    """Host text as OSCAL markup (Markdown): neither a link ``[text](target)`` nor an autolink
+    ``<scheme:...>``, each escaped with a backslash (a backslash before it is escaped too)."""
+    return _AUTOLINK.sub(lambda m: m.group(1) * 2 + "\\<", no_embedded_link(text))

@@ -21,9 +21,10 @@
   reviewed; Heimdall would call a control without results a profile error).
 * The policy's waivers of a rule are its ``waiver_data`` (several waivers of one rule in one text).
 * A run the evidence calls incomplete (exit 3) in which no result is an ``error`` (every finding
-  not applicable or not reviewed, or no enabled rule) gets one more control, ``lbaudit-run-complete``,
-  with an ``error`` result: a gate reading HDF (``saf validate threshold``) counts failed and error
-  results, and would pass a run that judged nothing (JUnit's ``lbaudit run complete`` case, likewise).
+  not applicable or not reviewed, or no enabled rule) gets one more control, ``lbaudit-run-complete``
+  (``lbaudit run complete`` if a rule has that id), with an ``error`` result: a gate reading HDF
+  (``saf validate threshold``) counts failed and error results, and would pass a run that judged
+  nothing (JUnit's ``lbaudit run complete`` case, likewise).
 * ``passthrough.lbaudit``: the evidence file's SHA-256, the content digest a signature covers, the
   signature state (signing key fingerprint or unsigned), the verdict, and how to verify.
 """
@@ -121,6 +122,10 @@ def _nothing_found(rule: ResolvedRule, start_time: str) -> dict:
 
 
 RUN_COMPLETE_CONTROL = "lbaudit-run-complete"
+# Its id when a rule of the policy is called RUN_COMPLETE_CONTROL: with spaces, which no rule id may
+# hold (the policy's ID_PATTERN).  Readers key controls by id (Heimdall's comparisons, the saf
+# converters): of two controls with one id, the rule's passing one could stand for both.
+RUN_COMPLETE_CONTROL_TAKEN = "lbaudit run complete"
 
 
 class _Export:
@@ -189,11 +194,11 @@ class _Export:
             control["waiver_data"] = waiver
         return control
 
-    def incomplete_run_control(self) -> dict:
+    def incomplete_run_control(self, rule_ids: set[str]) -> dict:
         result = self.ev.result
         reasons = "; ".join(result.incomplete_reasons) or "the evidence records the run as incomplete"
         return {
-            "id": RUN_COMPLETE_CONTROL,
+            "id": RUN_COMPLETE_CONTROL if RUN_COMPLETE_CONTROL not in rule_ids else RUN_COMPLETE_CONTROL_TAKEN,
             "title": "The lbaudit run judged everything it was asked to",
             "desc": "lbaudit could not judge this run; its verdict is incomplete, never a pass",
             "descriptions": [{"label": "default", "data": f"verdict: {result.verdict.value} (exit {result.exit_code})"}],
@@ -236,7 +241,7 @@ class _Export:
         controls = [self.control(rule) for rule in rules]
         any_error = any(r["status"] == "error" for c in controls for r in c["results"])
         if not self.ev.result.complete and not any_error:
-            controls.append(self.incomplete_run_control())
+            controls.append(self.incomplete_run_control({rule.id for rule in rules}))
         return controls
 
     def document(self) -> dict:

@@ -32,7 +32,14 @@ from auditor.model.controls import oscal_control_id
 from auditor.model.evidence import Evidence
 from auditor.model.result import ControlResult, Finding, Status
 from auditor.report import ReportContext, Reporter
-from auditor.report._shared import end_of_day, evidence_reference, evidence_sha256, path_uri, utc_timestamp
+from auditor.report._shared import (
+    end_of_day,
+    evidence_reference,
+    evidence_sha256,
+    no_markdown_link,
+    path_uri,
+    utc_timestamp,
+)
 
 OSCAL_VERSION = "1.1.2"
 # Namespace of lbaudit's own props; core OSCAL props (no ns) are used where OSCAL defines the name.
@@ -56,6 +63,13 @@ def _string(value: object) -> str:
     text is named as blank rather than left out."""
     text = " ".join(str(value).split())
     return text or "(blank)"
+
+
+def _md(text: str) -> str:
+    """Text holding host text (subjects, host names, reasons, observed values) for an OSCAL markup
+    field (markup-line, markup-multiline: Markdown, which an OSCAL viewer renders): no link or
+    autolink, so a process named ``[Fixed, see](https://example.invalid)`` is not a link there."""
+    return no_markdown_link(text)
 
 
 def _prop(name: str, value: object, *, core: bool = False) -> dict:
@@ -141,7 +155,7 @@ class _Builder:
         ]
         parties += [{"uuid": self.approver_uuid(a), "type": "person", "name": _string(a)} for a in self.approvers()]
         return {
-            "title": f"lbaudit assessment of {self.host} against policy {policy.id} {policy.version}",
+            "title": _md(f"lbaudit assessment of {self.host} against policy {policy.id} {policy.version}"),
             "last-modified": utc_timestamp(self.ev.run.finished_at),
             "version": _string(policy.version),
             "oscal-version": OSCAL_VERSION,
@@ -245,7 +259,7 @@ class _Builder:
             "inventory-items": [
                 {
                     "uuid": self.host_uuid,
-                    "description": f"Host {prov.hostname}" + (f" ({prov.os})" if prov.os else ""),
+                    "description": _md(f"Host {prov.hostname}" + (f" ({prov.os})" if prov.os else "")),
                     "props": props,
                 }
             ],
@@ -264,7 +278,7 @@ class _Builder:
                 "assessment-platforms": [
                     {
                         "uuid": _stable_uuid("assessment-platform", "lbaudit", prov.hostname),
-                        "title": f"lbaudit {self.ev.tool.version}, {prov.source} collection on {prov.hostname}",
+                        "title": _md(f"lbaudit {self.ev.tool.version}, {prov.source} collection on {prov.hostname}"),
                         "uses-components": [{"component-uuid": self.tool_component_uuid}],
                     }
                 ],
@@ -302,8 +316,8 @@ class _Builder:
         ]
         observation = {
             "uuid": self.observation_uuid(finding),
-            "title": f"{finding.rule_id}: {finding.subject}",
-            "description": description,
+            "title": _md(f"{finding.rule_id}: {finding.subject}"),
+            "description": _md(description),
             "props": [
                 _prop("finding-id", finding.id),
                 _prop("rule-id", finding.rule_id),
@@ -314,7 +328,7 @@ class _Builder:
             "methods": ["TEST"],
             "types": ["finding"] if finding.status in (Status.FAIL, Status.WAIVED) else ["control-objective"],
             "origins": self.tool_origin(),
-            "subjects": [{"subject-uuid": self.host_uuid, "type": "inventory-item", "title": self.host}],
+            "subjects": [{"subject-uuid": self.host_uuid, "type": "inventory-item", "title": _md(self.host)}],
             "relevant-evidence": evidence,
             "collected": utc_timestamp(self.ev.snapshot.provenance.collected_at),
         }
@@ -324,7 +338,7 @@ class _Builder:
         if finding.expected is not None:
             remarks.append(f"Expected: {_compact(finding.expected)}")
         if remarks:
-            observation["remarks"] = "\n\n".join(remarks)
+            observation["remarks"] = _md("\n\n".join(remarks))
         return observation
 
     def risk(self, finding: Finding) -> dict:
@@ -341,9 +355,9 @@ class _Builder:
             statement += f"\n\n{record.rationale}"
         risk = {
             "uuid": self.risk_uuid(finding),
-            "title": f"{title}: {finding.subject}",
-            "description": f"{finding.message} (controls {', '.join(finding.controls)}).",
-            "statement": statement,
+            "title": _md(f"{title}: {finding.subject}"),
+            "description": _md(f"{finding.message} (controls {', '.join(finding.controls)})."),
+            "statement": _md(statement),
             "props": [
                 _prop("finding-id", finding.id),
                 _prop("rule-id", finding.rule_id),
@@ -447,7 +461,7 @@ class _Builder:
         by_status = ", ".join(f"{counts[s.value]} {s.value}" for s in Status if counts.get(s.value))
         result = {
             "uuid": self.run_uuid("result"),
-            "title": f"lbaudit run of policy {self.ev.policy.id} on {self.host}",
+            "title": _md(f"lbaudit run of policy {self.ev.policy.id} on {self.host}"),
             "description": f"Verdict: {res.verdict.value}. {res.summary.rules} rules, {res.summary.findings} "
             f"findings ({by_status or 'none'}).",
             "start": utc_timestamp(self.ev.run.started_at),
@@ -459,7 +473,7 @@ class _Builder:
                 _prop("facts-source", self.ev.snapshot.provenance.source),
                 *self.facts_trust_props(),
             ],
-            "remarks": f"Facts: {self.ev.snapshot.provenance.facts_trust}.",
+            "remarks": _md(f"Facts: {self.ev.snapshot.provenance.facts_trust}."),
             "local-definitions": self.local_definitions(),
             "reviewed-controls": {"control-selections": [self.control_selection(reviewed)]},
         }

@@ -23,13 +23,21 @@ from auditor.model.evidence import Evidence
 from auditor.model.result import Severity, Status, Verdict, rollup_status
 from auditor.report import ReportContext, Reporter
 from auditor.report._shared import utc
+from auditor.text import one_line
 
 PREFIX = "lbaudit_"
 
 
 def _label_value(value: str) -> str:
-    """A label value in the exposition format: backslash, double quote and line feed escaped."""
-    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    """A label value in the exposition format: backslash, double quote and line feed escaped (the
+    three escapes the format has), and every other control character, line or paragraph separator
+    and bidi control shown as its escape text (:func:`~auditor.text.one_line`: a carriage return is
+    the text ``\\x0d``).  A host name (a snapshot file's text) went in with a raw carriage return, form
+    feed or U+2028: whoever reads the file with universal newlines (Python's text mode,
+    ``str.splitlines``) split the sample there, so that the host name could start a line of its own,
+    ``lbaudit_compliant 1``, and the file no longer parsed."""
+    text = "\n".join(one_line(line) for line in value.split("\n"))
+    return text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 
 def _help_text(value: str) -> str:
@@ -68,6 +76,11 @@ class _Exposition:
         return ("\n".join(self._lines) + "\n").encode("utf-8")
 
 
+def _rule_status(statuses: list[Status]) -> Status:
+    status = rollup_status(statuses)
+    return Status.WAIVED if status == Status.PASS and Status.WAIVED in statuses else status
+
+
 def render_prometheus(evidence: Evidence, context: ReportContext) -> bytes:
     result = evidence.result
     out = _Exposition({"policy": evidence.policy.id})
@@ -89,9 +102,11 @@ def render_prometheus(evidence: Evidence, context: ReportContext) -> bytes:
     for finding in result.findings:
         by_rule.setdefault(finding.rule_id, []).append(finding.status)
     # A rule's status is the worst of its findings, as controls are rolled up; an enabled rule
-    # that produced no finding was not reviewed.
-    rule_status = {rule_id: rollup_status(statuses) for rule_id, statuses in by_rule.items()}
-    out.family("rule_status", "1 for the status of each enabled rule (the worst of its findings), 0 for the others.",
+    # that produced no finding was not reviewed.  Passes beside waived failures are "waived", as in
+    # JUnit: a dashboard reading rule_status{status="pass"} would show the accepted deviations green.
+    rule_status = {rule_id: _rule_status(statuses) for rule_id, statuses in by_rule.items()}
+    out.family("rule_status", "1 for the status of each enabled rule (the worst of its findings; waived when "
+               "its only non-passing findings are waived), 0 for the others.",
                [({"rule": rule_id, "status": status.value}, int(rule_status[rule_id] == status))
                 for rule_id in rule_status for status in Status])
     started, finished = evidence.run.started_at, evidence.run.finished_at

@@ -26,6 +26,7 @@ from auditor.report._shared import (
     evidence_reference,
     evidence_sha256,
     key_sorted,
+    no_embedded_link,
     path_uri,
     rule_source,
     utc_timestamp,
@@ -105,7 +106,7 @@ def _message(finding: Finding) -> str:
         text += f" ({finding.reason})"
     if finding.status in (Status.FAIL, Status.WAIVED) and finding.expected is not None:
         text += f"; expected {json.dumps(finding.expected, sort_keys=True, ensure_ascii=False)}"
-    return text
+    return no_embedded_link(text)
 
 
 class _Run:
@@ -183,7 +184,7 @@ class _Run:
         return [
             {
                 "level": "error",
-                "message": {"text": f"check {f.check} failed for rule {f.rule_id}: {f.reason}"},
+                "message": {"text": no_embedded_link(f"check {f.check} failed for rule {f.rule_id}: {f.reason}")},
                 "descriptor": {"id": f.check, "index": self.rule_index[f.check]},
                 "associatedRule": {"id": f.check, "index": self.rule_index[f.check]},
             }
@@ -199,8 +200,8 @@ class _Run:
             # results alone have no failure, so the invocation says the run did not show compliance.
             notifications.append({
                 "level": "error",
-                "message": {"text": "the run is incomplete (verdict " + ev.result.verdict.value + "): "
-                                    + "; ".join(ev.result.incomplete_reasons or ["no reason recorded"])},
+                "message": {"text": no_embedded_link("the run is incomplete (verdict " + ev.result.verdict.value + "): "
+                                           + "; ".join(ev.result.incomplete_reasons or ["no reason recorded"]))},
             })
         invocation: dict = {
             "executionSuccessful": not notifications and ev.result.complete,
