@@ -872,7 +872,9 @@ def fleet_report(store: Any, *, policy: str | None = None, stale_days: int = 7, 
                      "counts": {s.value: n for s in Status if (n := evidence.result.summary.by_status.get(s.value, 0))},
                      "failing_rules": failing_here,
                      "controls": {c.id: bool(c.satisfied) for c in evidence.result.controls},
-                     "signed": last["signature"]["state"] == "signed", "evidence": None, "error": None})
+                     "signed": last["signature"]["state"] == "signed", "evidence": None, "error": None,
+                     "collected_at": _utc_text(evidence.snapshot.provenance.collected_at),
+                     "collection_age": _age_text(started - _aware(evidence.snapshot.provenance.collected_at))})
         host_controls = satisfied.setdefault(host, {})
         for control in evidence.result.controls:
             # a control of a stale run is not known to hold now; one policy's pass does not
