@@ -7,14 +7,14 @@ import importlib
 import os
 import signal
 import sys
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Callable
 
 import click
 
 from auditor import __version__
-from auditor.commands.options import TARGET_HELP, color_option, quiet_option, resolve_target
+from auditor.commands.options import TARGET_HELP, color_option, max_age_option, quiet_option, resolve_target
 from auditor.errors import InputError, LbauditError, Terminated
 from auditor.model.codes import ExitCode, Severity
 from auditor.plugins import plugins_enabled
@@ -245,6 +245,8 @@ def _check_report_options(out_dir: Path | None, pdf: Path | None, pdf_cert: Path
 @click.option("--snapshot-pubkey", type=click.Path(path_type=Path), help="Public key the --snapshot must be signed "
               "with (collect --sign-key); refuse it otherwise, with verify's exit codes 10-12.")
 @click.option("--root", type=click.Path(path_type=Path), help="Evaluate an offline root directory (mounted image).")
+@max_age_option(None, "Refuse (exit 2) a snapshot (or captured bundle) collected longer ago than this "
+                "(36h, 7d, ...) [default: no limit; the summary shows how old the facts are].")
 @click.option("--format", "formats", default=None, help="Comma-separated report formats to write besides the evidence "
               "(e.g. oscal,sarif,junit,text).")
 @click.option("--out-dir", type=click.Path(path_type=Path), help="Directory for the --format reports.")
@@ -272,7 +274,7 @@ def _check_report_options(out_dir: Path | None, pdf: Path | None, pdf_cert: Path
 @click.option("--trigger", type=click.Choice(TRIGGERS), default="manual", show_default=True,
               help="What started this run, as recorded with --record.")
 def evaluate(policy_path: Path, output: Path | None, fail_on: str, target: str | None, snapshot_path: Path | None,
-             snapshot_pubkey: Path | None, root: Path | None,
+             snapshot_pubkey: Path | None, root: Path | None, max_age: timedelta | None,
              formats: str | None, out_dir: Path | None, textfile_dir: Path | None, pdf: Path | None,
              sign_key: Path | None, assessor: str | None, org_name: str | None, org_logo: Path | None,
              pdf_cert: Path | None, pdf_cert_key: Path | None, no_plugins: bool, record_cmdline: bool,
@@ -358,6 +360,7 @@ def evaluate(policy_path: Path, output: Path | None, fail_on: str, target: str |
 
     snapshot, collect_ms = pipeline.timed_acquire(source, pipeline.plan(policy, registry),
                                                   record_cmdline=record_cmdline)
+    pipeline.check_collection_time(snapshot, started, max_age)  # before anything is written
     evidence = pipeline.assess(policy, snapshot, registry, fail_on=Severity(fail_on), started_at=started,
                                collect_ms=collect_ms, waiver_file=checked.waiver_file,
                                reporter_plugins=pipeline.reporter_plugins(plugins))

@@ -35,7 +35,7 @@ class Setting:
     key: str  # in the configuration file
     env: str  # environment variable
     option: str  # the command-line option it fills, on every command that has that option
-    kind: str  # "path" (relative to the file's directory), "text", "integer" or "one of a|b|c"
+    kind: str  # "path" (relative to the file's directory), "text", "integer", "duration" or "one of a|b|c"
     meaning: str
 
 
@@ -51,6 +51,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("color", "LBAUDIT_COLOR", "--color", "one of auto|always|never", "Colour in terminal output."),
     Setting("expiry_warning_days", "LBAUDIT_EXPIRY_WARNING_DAYS", "--expiry-warning-days", "integer",
             "Warn about waivers that expire within this many days."),
+    Setting("max_age", "LBAUDIT_MAX_AGE", "--max-age", "duration",
+            "Oldest snapshot judged (evaluate --snapshot, fleet evaluate): 36h, 7d, ... or none."),
 )
 BY_KEY = {s.key: s for s in SETTINGS}
 BY_OPTION = {s.option: s for s in SETTINGS}
@@ -101,6 +103,15 @@ def _check(setting: Setting, value: Any, base: Path) -> tuple[Any, str | None]:
         if setting.kind == "path":
             path = Path(os.path.expanduser(value))
             return str(path if path.is_absolute() else base / path), None
+        return value, None
+    if setting.kind == "duration":
+        from auditor.durations import parse_duration
+
+        try:
+            parse_duration(value if isinstance(value, str) else "")
+        except ValueError as exc:
+            return None, f"{setting.key}: {exc}" if isinstance(value, str) else \
+                f"{setting.key}: expected a duration (36h, 7d, ... or none); found {value!r}"
         return value, None
     if setting.kind == "integer":
         if isinstance(value, bool) or not isinstance(value, int):

@@ -33,7 +33,7 @@ import time
 import xml.etree.ElementTree as ET
 from collections import Counter
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
@@ -47,6 +47,11 @@ SUMMARY_JUNIT = "fleet.junit.xml"
 SUMMARY_HTML = "fleet-summary.html"  # rendered from SUMMARY_JSON alone (auditor/report/fleet_html.py)
 SUMMARY_NAMES = (SUMMARY_JSON, SUMMARY_JUNIT, SUMMARY_HTML)  # the run's own files, beside the hosts'
 SUMMARY_FORMAT = "lbaudit-fleet-summary/1"
+# A fleet run judges the fleet as it is: its snapshots were collected for it (the Ansible play
+# collects and fetches them just before).  One much older is a host whose collection failed and
+# whose previous snapshot was left in the fetch directory: judged, it passed the host as it was.
+# Seven days, as ``fleet report --stale-days``: a weekly run still judges every host it collected.
+DEFAULT_MAX_AGE = timedelta(days=7)
 # The worst exit code first wins: a host that could not be judged (2) is worse than a failing
 # one (1), which is worse than an incomplete one (3); a bug in lbaudit (70) is worst of all.
 _EXIT_RANK = {ExitCode.COMPLIANT: 0, ExitCode.INCOMPLETE: 1, ExitCode.NON_COMPLIANT: 2, ExitCode.USAGE: 3,
@@ -87,6 +92,10 @@ class HostOutcome:
     evidence: str | None = None
     evidence_sha256: str | None = None
     html: str | None = None  # the host's HTML report, with --host-html
+    # When the host's facts were collected (its snapshot says), and how long before they were
+    # judged: a reader sees a stale host even without --max-age.
+    collected_at: str | None = None
+    collection_age: str | None = None
     signed: bool = False
     run_id: int | None = None
     error: str | None = None
@@ -119,6 +128,9 @@ class FleetJob:
     # (exit 2) rather than vanish from a compliant fleet, and a snapshot of a host not among them
     # (left by an earlier run) is not judged as this run's.  Empty: whatever is found.
     expect_hosts: tuple[str, ...] = ()
+    # The oldest snapshot judged (--max-age): an older one fails its host (exit 2), as one that
+    # claims a collection time ahead of the controller's clock always does.  None: no limit.
+    max_age: timedelta | None = DEFAULT_MAX_AGE
     # A private directory of this run in which each host name is claimed (an empty file, made with
     # O_EXCL) before its files are written: set by evaluate_fleet, not by callers.
     claims: Path | None = None
@@ -317,6 +329,20 @@ def _failed_suite(outcome: HostOutcome) -> str:
     return ET.tostring(suite, encoding="unicode")
 
 
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
+
+
+def _utc_text(moment: datetime) -> str:
+    return _aware(moment).astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def _age_text(age: timedelta) -> str:
+    from auditor.durations import duration_text
+
+    return duration_text(age)
+
+
 def _host_name(host: HostInput, hostname: str | None) -> str:
     name = host.name or hostname or ""
     if not _HOST_NAME.fullmatch(name):
@@ -416,6 +442,8 @@ def _evaluate_into(state: _WorkerState, host: HostInput, outcome: HostOutcome) -
     snapshot, collect_ms = pipeline.timed_acquire(SnapshotFile(host.snapshot, job.snapshot_pubkey),
                                                   pipeline.plan(state.policy, state.registry))
     outcome.hostname, outcome.machine_id = snapshot.provenance.hostname, snapshot.provenance.machine_id
+    outcome.collected_at = _utc_text(snapshot.provenance.collected_at)
+    outcome.collection_age = _age_text(started - _aware(snapshot.provenance.collected_at))
     if snapshot.provenance.collected_from == "root":
         # an image's files say what the host would boot with, not what it runs: its listeners,
         # running sysctls and loaded rules are not_applicable there, and the host was "compliant"
@@ -426,6 +454,7 @@ def _evaluate_into(state: _WorkerState, host: HostInput, outcome: HostOutcome) -
     if job.expect_hosts and outcome.host not in job.expect_hosts:
         raise InputError(f"{host.snapshot}: host {outcome.host!r} is not one of the hosts this run expects "
                          "(--expect-hosts): a snapshot left by an earlier run is not this run's evidence")
+    pipeline.check_collection_time(snapshot, started, job.max_age)  # a stale host is not judged
     _claim(job, outcome.host, host, snapshot.provenance)
     evidence = pipeline.assess(state.policy, snapshot, state.registry, fail_on=job.fail_on, started_at=started,
                                collect_ms=collect_ms)
@@ -843,7 +872,9 @@ def fleet_report(store: Any, *, policy: str | None = None, stale_days: int = 7, 
                      "counts": {s.value: n for s in Status if (n := evidence.result.summary.by_status.get(s.value, 0))},
                      "failing_rules": failing_here,
                      "controls": {c.id: bool(c.satisfied) for c in evidence.result.controls},
-                     "signed": last["signature"]["state"] == "signed", "evidence": None, "error": None})
+                     "signed": last["signature"]["state"] == "signed", "evidence": None, "error": None,
+                     "collected_at": _utc_text(evidence.snapshot.provenance.collected_at),
+                     "collection_age": _age_text(started - _aware(evidence.snapshot.provenance.collected_at))})
         host_controls = satisfied.setdefault(host, {})
         for control in evidence.result.controls:
             # a control of a stale run is not known to hold now; one policy's pass does not

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import os
 import time
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -98,6 +98,35 @@ def timed_acquire(target: "Target", sections: frozenset[str], **options: Any) ->
     with cycle_collector_paused():
         snapshot = acquire(target, sections, **options)
     return snapshot, round((time.perf_counter() - t0) * 1000)
+
+
+# A collection time this far ahead of the evaluation's clock is a clock that is wrong or a file
+# edited, whatever --max-age says: two hosts' clocks that NTP keeps agree to far less.
+FUTURE_TOLERANCE = timedelta(minutes=5)
+
+
+def check_collection_time(snapshot: "HostSnapshot", now: datetime, max_age: timedelta | None) -> None:
+    """Refuse (InputError, exit 2) facts collected earlier (a snapshot file, a captured bundle) that
+    are older than ``max_age`` at ``now`` (the evaluation's clock), or that claim a collection time
+    more than :data:`FUTURE_TOLERANCE` after it: judged as the host's, stale facts pass a host as it
+    was, not as it is.  Facts collected by this run are as old as the run."""
+    from auditor.durations import duration_text
+
+    prov = snapshot.provenance
+    if prov.source not in ("snapshot", "replay"):
+        return
+    collected = prov.collected_at if prov.collected_at.tzinfo else prov.collected_at.replace(tzinfo=timezone.utc)
+    shown = collected.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+    name = prov.source_detail or prov.target_id or "the snapshot"
+    age = now - collected
+    if -age > FUTURE_TOLERANCE:
+        raise InputError(f"{name}: its facts claim to be collected at {shown}, {duration_text(-age)} after this "
+                         f"evaluation's clock (more than {duration_text(FUTURE_TOLERANCE)} ahead): a wrong clock "
+                         "or an edited file; not judged")
+    if max_age is not None and age > max_age:
+        raise InputError(f"{name}: its facts were collected at {shown}, {duration_text(age)} ago, older than "
+                         f"--max-age {duration_text(max_age)}: stale facts are not judged as the host's (collect "
+                         "again, or give a larger --max-age)")
 
 
 def assess(policy: "Policy", snapshot: "HostSnapshot", registry: "Registry", *, today: date | None = None,

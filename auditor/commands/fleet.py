@@ -6,11 +6,12 @@ options and prints."""
 from __future__ import annotations
 
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import click
 
-from auditor.commands.options import MAX_DAYS
+from auditor.commands.options import MAX_DAYS, max_age_option
 from auditor.model.result import Severity
 from auditor.plugins import plugins_enabled
 
@@ -46,6 +47,8 @@ def fleet() -> None:
 @click.option("--expect-hosts", "expect_hosts", multiple=True, metavar="NAMES",
               help="The hosts this run is about, comma-separated (the inventory's; repeatable): one without a "
                    "snapshot fails with exit 2, and a snapshot of a host not named is not judged.")
+@max_age_option("7d", "A host whose snapshot was collected longer ago than this (36h, 7d, ..., or none) fails "
+                "(exit 2): a snapshot left from an earlier run is not the host as it is now.")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
               help="Worker processes [default: the CPUs this process may use].")
 @click.option("--fail-on", type=click.Choice(SEVERITIES), default="info", show_default=True,
@@ -54,7 +57,7 @@ def fleet() -> None:
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing; the exit code and the files still tell.")
 def evaluate(snapshots: tuple[Path, ...], policy_path: Path, out_dir: Path, sign_key: Path | None, record: bool,
              store: str | None, snapshot_pubkey: Path | None, host_html: bool, expect_hosts: tuple[str, ...],
-             jobs: int | None, fail_on: str, no_plugins: bool, quiet: bool) -> None:
+             max_age: timedelta | None, jobs: int | None, fail_on: str, no_plugins: bool, quiet: bool) -> None:
     """Evaluate many hosts' snapshots against one policy, in parallel; the exit code is the worst host's.
 
     A bad snapshot fails its host (exit 2, the reason in the summary), never the whole run.
@@ -66,7 +69,7 @@ def evaluate(snapshots: tuple[Path, ...], policy_path: Path, out_dir: Path, sign
     summary = evaluate_fleet(FleetJob(snapshots=list(snapshots), policy=policy_path, out_dir=out_dir,
                                       sign_key=sign_key, store=store, record=record, jobs=jobs,
                                       fail_on=Severity(fail_on), plugins=plugins_enabled(no_plugins),
-                                      snapshot_pubkey=snapshot_pubkey, host_html=host_html,
+                                      snapshot_pubkey=snapshot_pubkey, host_html=host_html, max_age=max_age,
                                       expect_hosts=tuple(dict.fromkeys(
                                           name.strip() for names in expect_hosts for name in names.split(",")
                                           if name.strip()))))
@@ -75,8 +78,9 @@ def evaluate(snapshots: tuple[Path, ...], policy_path: Path, out_dir: Path, sign
             from auditor.text import one_line
 
             what = host.verdict or f"exit {host.exit_code}: {one_line(host.error)}"  # names what the snapshot holds
+            age = f" [collected {host.collection_age} ago]" if host.collection_age and host.error is None else ""
             click.echo(f"{one_line(host.host)}: {what}"
-                       + (f" ({one_line(', '.join(host.failing_rules))})" if host.failing_rules else ""))
+                       + (f" ({one_line(', '.join(host.failing_rules))})" if host.failing_rules else "") + age)
         counts = ", ".join(f"{n} {verdict}" for verdict, n in summary.as_dict()["hosts_by_verdict"].items())
         click.echo(f"fleet: {len(summary.hosts)} hosts ({counts or 'none'}); exit {summary.exit_code}")
         click.echo(f"summary: {out_dir / SUMMARY_JSON}, {out_dir / SUMMARY_JUNIT}, {out_dir / SUMMARY_HTML}")

@@ -63,3 +63,21 @@ def color_option(function: F) -> F:
 def quiet_option(function: F) -> F:
     return click.option("--quiet", "-q", is_flag=True,
                         help="Print nothing but errors; the exit code (and any file written) still tell.")(function)
+
+
+def _max_age(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
+    from auditor.durations import parse_duration
+
+    if value is None:
+        return None
+    try:
+        return parse_duration(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def max_age_option(default: str | None, help: str) -> Callable[[F], F]:
+    """``--max-age DURATION|none``: the oldest facts collected earlier that are judged (a timedelta,
+    or None for no limit); a malformed value is a usage error (exit 2)."""
+    return click.option("--max-age", "max_age", metavar="DURATION", default=default, show_default=default is not None,
+                         callback=_max_age, help=help)

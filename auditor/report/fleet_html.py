@@ -61,6 +61,8 @@ class HostRow:
     signed: bool
     reason: str | None
     run_id: int | None  # the run in the history store (fleet report --html), when recorded
+    collected_at: str | None = None  # when the host's facts were collected, as its row records
+    collection_age: str | None = None  # how long before they were judged
 
 
 @dataclass(frozen=True)
@@ -98,7 +100,8 @@ def _host_row(row: Mapping[str, Any], links_from: Path | None) -> HostRow:
         # wrote one file between them: neither stands)
         evidence_href=None if row.get("error") else _href(row.get("evidence"), links_from),
         html_href=None if row.get("error") else _href(row.get("html"), links_from),
-        signed=bool(row.get("signed")), reason=row.get("error"), run_id=row.get("run_id"))
+        signed=bool(row.get("signed")), reason=row.get("error"), run_id=row.get("run_id"),
+        collected_at=row.get("collected_at"), collection_age=row.get("collection_age"))
 
 
 def fleet_values(summary: Mapping[str, Any], links_from: Path | None) -> dict[str, Any]:

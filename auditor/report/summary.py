@@ -92,8 +92,22 @@ def header_lines(evidence: Evidence) -> list[str]:
     return [
         f"lbaudit {one_line(evidence.tool.version)} policy {one_line(evidence.policy.id)} "
         f"{one_line(evidence.policy.version)} on {one_line(prov.hostname)} ({prov.source}{user})",
-        f"facts: {one_line(prov.facts_trust)}",
+        f"facts: {one_line(prov.facts_trust)}{collection_age_words(evidence)}",
     ]
+
+
+def collection_age_words(evidence: Evidence) -> str:
+    """For facts collected before this run (a snapshot, a captured bundle): when, and how long
+    before the evaluation, so a reader sees stale facts even when no --max-age refused them."""
+    from auditor.durations import duration_text
+    from auditor.report._shared import utc, utc_timestamp
+
+    prov = evidence.snapshot.provenance
+    if prov.source not in ("snapshot", "replay"):
+        return ""
+    age = utc(evidence.run.started_at) - utc(prov.collected_at)
+    when = "after" if age.total_seconds() < 0 else "before"
+    return f"; collected at {utc_timestamp(prov.collected_at)}, {duration_text(abs(age))} {when} this evaluation"
 
 
 def facts_trusted(evidence: Evidence) -> bool:
