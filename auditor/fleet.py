@@ -51,7 +51,6 @@ SUMMARY_FORMAT = "lbaudit-fleet-summary/1"
 # collects and fetches them just before).  One much older is a host whose collection failed and
 # whose previous snapshot was left in the fetch directory: judged, it passed the host as it was.
 # Seven days, as ``fleet report --stale-days``: a weekly run still judges every host it collected.
-DEFAULT_MAX_AGE = timedelta(days=7)
 # The worst exit code first wins: a host that could not be judged (2) is worse than a failing
 # one (1), which is worse than an incomplete one (3); a bug in lbaudit (70) is worst of all.
 _EXIT_RANK = {ExitCode.COMPLIANT: 0, ExitCode.INCOMPLETE: 1, ExitCode.NON_COMPLIANT: 2, ExitCode.USAGE: 3,
@@ -130,7 +129,7 @@ class FleetJob:
     expect_hosts: tuple[str, ...] = ()
     # The oldest snapshot judged (--max-age): an older one fails its host (exit 2), as one that
     # claims a collection time ahead of the controller's clock always does.  None: no limit.
-    max_age: timedelta | None = DEFAULT_MAX_AGE
+    max_age: timedelta | None = None
     # A private directory of this run in which each host name is claimed (an empty file, made with
     # O_EXCL) before its files are written: set by evaluate_fleet, not by callers.
     claims: Path | None = None

@@ -177,10 +177,6 @@ sys.addaudithook(_audit)
 os.environ["LBAUDIT_CONFIG"] = ""
 for _setting in SETTINGS:
     os.environ.pop(_setting.env, None)
-# Except one: the factories' snapshots are collected at FIXED_TIME, weeks before any day the suite
-# runs, which fleet evaluate's default --max-age (7d) refuses; tests of the limit
-# (tests/hostile/test_targets_stale_snapshots.py) remove this and give their own.
-os.environ["LBAUDIT_MAX_AGE"] = "none"
 
 
 @pytest.hookimpl(tryfirst=True)  # before pytest-xdist's own, which reads the groups

@@ -47,8 +47,9 @@ def fleet() -> None:
 @click.option("--expect-hosts", "expect_hosts", multiple=True, metavar="NAMES",
               help="The hosts this run is about, comma-separated (the inventory's; repeatable): one without a "
                    "snapshot fails with exit 2, and a snapshot of a host not named is not judged.")
-@max_age_option("7d", "A host whose snapshot was collected longer ago than this (36h, 7d, ..., or none) fails "
-                "(exit 2): a snapshot left from an earlier run is not the host as it is now.")
+@max_age_option(None, "A host whose snapshot was collected longer ago than this (36h, 7d, ...) fails (exit 2): "
+                "a snapshot left from an earlier run is not the host as it is now [default: no limit; the "
+                "Ansible play gives 1d].")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
               help="Worker processes [default: the CPUs this process may use].")
 @click.option("--fail-on", type=click.Choice(SEVERITIES), default="info", show_default=True,

@@ -1,5 +1,5 @@
 """Stale facts judged as current: a snapshot collected a year ago passed as today's host, in
-``evaluate --snapshot`` and in a fleet.  ``--max-age`` (and, for a fleet, its 7-day default) refuses
+``evaluate --snapshot`` and in a fleet.  ``--max-age`` (the Ansible play gives ``1d``) refuses
 one older than the limit, and any snapshot claiming a collection time ahead of the evaluation's
 clock is refused whatever the limit; the summary says how old the facts it judged were.
 
@@ -27,8 +27,8 @@ rules:
   - id: ephemeral-pool
     check: net.ephemeral_port_range
 """
-# The suite runs with LBAUDIT_MAX_AGE=none (tests/conftest.py): these tests judge the limit itself.
-NO_LIMIT_FROM_THE_SUITE = {"LBAUDIT_MAX_AGE": None}
+# No LBAUDIT_MAX_AGE from the environment: these tests give the limit themselves.
+NO_MAX_AGE_VARIABLE = {"LBAUDIT_MAX_AGE": None}
 FORMS = "a whole number with a unit, s, m, h, d or w, or several of them (90m, 36h, 7d, 1d12h); or none for no limit"
 EXPECTED_FORMS = f"expected {FORMS}"
 
@@ -71,7 +71,7 @@ def test_a_year_old_snapshot_is_refused_with_max_age_naming_file_time_age_and_li
     path, collected = _write(tmp_path / "old.snapshot.json", "old", YEAR_OLD, "a")
     out = tmp_path / "ev.json"
     result = run_cli("evaluate", "--policy", policy, "--snapshot", path, "--max-age", "7d", "-o", out,
-                     env=NO_LIMIT_FROM_THE_SUITE)
+                     env=NO_MAX_AGE_VARIABLE)
     assert result.returncode == 2
     assert result.stderr == f"lbaudit: {_stale(path, collected, '400d 12h', '7d')}\n"
     assert result.stdout == ""
@@ -81,12 +81,12 @@ def test_a_year_old_snapshot_is_refused_with_max_age_naming_file_time_age_and_li
 def test_the_limit_is_compared_exactly_not_by_whole_days(policy: Path, tmp_path: Path):
     path, collected = _write(tmp_path / "two-days.snapshot.json", "two", TWO_DAYS, "b")
     refused = run_cli("evaluate", "--policy", policy, "--snapshot", path, "--max-age", "36h",
-                      "-o", tmp_path / "ev.json", env=NO_LIMIT_FROM_THE_SUITE)
+                      "-o", tmp_path / "ev.json", env=NO_MAX_AGE_VARIABLE)
     assert refused.returncode == 2
     assert refused.stderr == f"lbaudit: {_stale(path, collected, '2d 3h', '1d 12h')}\n"
     assert not (tmp_path / "ev.json").exists()
     accepted = run_cli("evaluate", "--policy", policy, "--snapshot", path, "--max-age", "2d4h",
-                       "-o", tmp_path / "ev.json", "-q", env=NO_LIMIT_FROM_THE_SUITE)
+                       "-o", tmp_path / "ev.json", "-q", env=NO_MAX_AGE_VARIABLE)
     assert accepted.returncode == 0, accepted.stderr
     assert (tmp_path / "ev.json").is_file()
 
@@ -95,7 +95,7 @@ def test_a_fresh_snapshot_is_judged_and_the_summary_says_how_old_its_facts_are(p
     path, collected = _write(tmp_path / "fresh.snapshot.json", "fresh", FRESH, "c")
     out = tmp_path / "ev.json"
     result = run_cli("evaluate", "--policy", policy, "--snapshot", path, "--max-age", "7d", "-o", out,
-                     env=NO_LIMIT_FROM_THE_SUITE)
+                     env=NO_MAX_AGE_VARIABLE)
     assert result.returncode == 0, result.stderr
     facts = [line for line in result.stdout.splitlines() if line.startswith("facts: ")]
     assert len(facts) == 1
@@ -109,7 +109,7 @@ def test_without_max_age_an_old_snapshot_is_still_judged_but_shown_old(policy: P
     """An offline audit of last year's snapshot is legitimate: no default limit for evaluate."""
     path, collected = _write(tmp_path / "old.snapshot.json", "old", YEAR_OLD, "d")
     result = run_cli("evaluate", "--policy", policy, "--snapshot", path, "-o", tmp_path / "ev.json",
-                     env=NO_LIMIT_FROM_THE_SUITE)
+                     env=NO_MAX_AGE_VARIABLE)
     assert result.returncode == 0, result.stderr
     assert f"; collected at {collected}, 400d 12h before this evaluation\n" in result.stdout
 
@@ -118,7 +118,7 @@ def test_without_max_age_an_old_snapshot_is_still_judged_but_shown_old(policy: P
 def test_a_snapshot_from_the_future_is_refused_whatever_the_limit(policy: Path, tmp_path: Path, limit: str | None):
     path, collected = _write(tmp_path / "future.snapshot.json", "future", AHEAD, "e")
     result = run_cli("evaluate", "--policy", policy, "--snapshot", path, "-o", tmp_path / "ev.json",
-                     *(["--max-age", limit] if limit else []), env=NO_LIMIT_FROM_THE_SUITE)
+                     *(["--max-age", limit] if limit else []), env=NO_MAX_AGE_VARIABLE)
     assert result.returncode == 2
     assert result.stderr == f"lbaudit: {_ahead(path, collected)}\n"
     assert not (tmp_path / "ev.json").exists()
@@ -127,7 +127,7 @@ def test_a_snapshot_from_the_future_is_refused_whatever_the_limit(policy: Path, 
 def test_a_collection_a_few_seconds_ahead_is_clock_skew_within_tolerance(policy: Path, tmp_path: Path):
     path, _ = _write(tmp_path / "skewed.snapshot.json", "skewed", -timedelta(minutes=4), "f")
     result = run_cli("evaluate", "--policy", policy, "--snapshot", path, "-o", tmp_path / "ev.json", "-q",
-                     "--max-age", "1h", env=NO_LIMIT_FROM_THE_SUITE)
+                     "--max-age", "1h", env=NO_MAX_AGE_VARIABLE)
     assert result.returncode == 0, result.stderr
 
 
@@ -145,7 +145,7 @@ def test_a_bad_duration_is_exit_2_saying_what_is_expected(policy: Path, tmp_path
     path, _ = _write(tmp_path / "fresh.snapshot.json", "fresh", FRESH, "1")
     for command in (["evaluate", "--policy", policy, "--snapshot", path, "-o", tmp_path / "ev.json"],
                     ["fleet", "evaluate", "--snapshots", path, "--policy", policy, "--out-dir", tmp_path / "out"]):
-        result = run_cli(*command, "--max-age", value, env=NO_LIMIT_FROM_THE_SUITE)
+        result = run_cli(*command, "--max-age", value, env=NO_MAX_AGE_VARIABLE)
         assert result.returncode == 2
         assert f"Error: Invalid value for '--max-age' (env var: 'LBAUDIT_MAX_AGE'): {problem}\n" in result.stderr
         assert not (tmp_path / "ev.json").exists() and not (tmp_path / "out").exists()
@@ -184,11 +184,12 @@ def _rows(out: Path) -> dict[str, dict]:
     return {row["host"]: row for row in summary["hosts"]} | {"": summary}
 
 
-def test_a_fleet_with_a_year_old_host_is_not_compliant_by_default_and_the_other_host_is_judged(policy: Path, tmp_path: Path):
+def test_a_fleet_with_a_year_old_host_is_not_compliant_with_max_age_and_the_other_host_is_judged(policy: Path,
+                                                                                                 tmp_path: Path):
     fetch, hosts = _fleet(tmp_path)
     out = tmp_path / "out"
     result = run_cli("fleet", "evaluate", "--snapshots", fetch, "--policy", policy, "--out-dir", out,
-                     env=NO_LIMIT_FROM_THE_SUITE)
+                     "--max-age", "7d", env=NO_MAX_AGE_VARIABLE)
     assert result.returncode == 2
     stale_path, stale_collected = hosts["web02"]
     reason = _stale(stale_path, stale_collected, "400d 12h", "7d")
@@ -212,26 +213,30 @@ def test_a_fleet_with_a_year_old_host_is_not_compliant_by_default_and_the_other_
     assert f'<td class="collected nowrap" title="collected at {hosts["web01"][1]}">1h 30m</td>' in page
 
 
-def test_a_fleet_with_no_limit_judges_the_old_host_and_shows_its_age(policy: Path, tmp_path: Path):
+@pytest.mark.parametrize("limit", [(), ("--max-age", "none")], ids=["default", "none"])
+def test_a_fleet_with_no_limit_judges_the_old_host_and_shows_its_age(policy: Path, tmp_path: Path,
+                                                                     limit: tuple[str, ...]):
+    """Called by hand, fleet evaluate has no default limit (judging snapshots collected earlier is
+    legitimate); the age is on every host's line."""
     fetch, hosts = _fleet(tmp_path)
     out = tmp_path / "out"
     result = run_cli("fleet", "evaluate", "--snapshots", fetch, "--policy", policy, "--out-dir", out,
-                     "--max-age", "none", env=NO_LIMIT_FROM_THE_SUITE)
+                     *limit, env=NO_MAX_AGE_VARIABLE)
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.splitlines()[:2] == ["web01: compliant [collected 1h 30m ago]",
                                               "web02: compliant [collected 400d 12h ago]"]
     assert _rows(out)["web02"]["collection_age"] == "400d 12h"
 
 
-def test_a_fleet_max_age_shorter_than_the_default_fails_a_host_the_default_accepts(policy: Path, tmp_path: Path):
+def test_a_fleet_max_age_fails_a_host_no_limit_accepts(policy: Path, tmp_path: Path):
     fetch = tmp_path / "fetch"
     _write(fetch / "web01" / "lbaudit.snapshot.json", "web01", FRESH, "5")
     path, collected = _write(fetch / "web03" / "lbaudit.snapshot.json", "web03", TWO_DAYS, "6")
-    default = run_cli("fleet", "evaluate", "--snapshots", fetch, "--policy", policy, "--out-dir", tmp_path / "a",
-                      env=NO_LIMIT_FROM_THE_SUITE)
-    assert default.returncode == 0, default.stdout
+    unlimited = run_cli("fleet", "evaluate", "--snapshots", fetch, "--policy", policy, "--out-dir", tmp_path / "a",
+                      env=NO_MAX_AGE_VARIABLE)
+    assert unlimited.returncode == 0, unlimited.stdout
     short = run_cli("fleet", "evaluate", "--snapshots", fetch, "--policy", policy, "--out-dir", tmp_path / "b",
-                    "--max-age", "36h", env=NO_LIMIT_FROM_THE_SUITE)
+                    "--max-age", "36h", env=NO_MAX_AGE_VARIABLE)
     assert short.returncode == 2
     rows = _rows(tmp_path / "b")
     assert rows["web01"]["verdict"] == "compliant"
@@ -244,7 +249,7 @@ def test_a_fleet_host_from_the_future_fails_even_with_no_limit(policy: Path, tmp
     path, collected = _write(fetch / "web04" / "lbaudit.snapshot.json", "web04", AHEAD, "8")
     out = tmp_path / "out"
     result = run_cli("fleet", "evaluate", "--snapshots", fetch, "--policy", policy, "--out-dir", out,
-                     "--max-age", "none", env=NO_LIMIT_FROM_THE_SUITE)
+                     "--max-age", "none", env=NO_MAX_AGE_VARIABLE)
     assert result.returncode == 2
     rows = _rows(out)
     assert rows["web01"]["verdict"] == "compliant"
