@@ -403,7 +403,9 @@ def _auditd_outcome(snapshot: HostSnapshot, params: SocketLoggingParams) -> Outc
         why = "log_format = NOLOG" if config.log_format == "nolog" else "write_logs = no"
         blockers.append(f"{config.origin} sets {why}: auditd writes no record to its log file "
                         "(a plugin may forward them; a policy relying on one can waive this finding, naming it)")
-    if pid == 0 and audit.enabled != 0:
+    if pid == 0:
+        # With auditing off as well, nothing is written either: the "audit enabled" finding says why no
+        # record is made, this one that none would be kept (a pass here read as "auditd writes them").
         blockers.append("no audit daemon is registered with the kernel (auditctl -s pid 0): the kernel prints "
                         "records to its own log, rate-limited, or drops them past its backlog (or auditd runs in a "
                         "pid namespace this one does not see; a host that keeps them through journald's audit "

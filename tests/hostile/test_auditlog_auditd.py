@@ -167,6 +167,14 @@ def test_no_auditd_registered_with_the_kernel_fails():
     assert status == FAIL and "auditctl -s pid 0" in message
 
 
+def test_no_auditd_registered_fails_with_auditing_off_too():
+    # auditing off and no daemon (this VM: enabled 0, pid 0) passed "audit records written",
+    # saying "whether auditd runs is not visible in an offline root directory" of a live host
+    facts = live_facts(0).model_copy(update={"enabled": 0})
+    status, message = judged(snapshot(audit=facts, arch="x86_64"))
+    assert status == FAIL and "auditctl -s pid 0" in message and "offline" not in message
+
+
 def test_auditd_registered_with_the_kernel_passes():
     status, message = judged(snapshot(audit=live_facts(612), arch="x86_64"))
     assert status == PASS and "pid 612" in message
@@ -184,12 +192,11 @@ def test_live_host_pid_is_recorded_and_judged(tmp_path):
     taken = collect_snapshot(CollectContext(sections=frozenset({"audit"})))
     assert taken.facts.audit.auditd_pid == pid
     found = {o.subject: o for o in audit_socket_logging.run(taken, SocketLoggingParams())}[SUBJECT]
-    if pid == 0 and taken.facts.audit.enabled != 0:
+    assert found.observed["auditd_pid"] == pid
+    if pid == 0:  # with auditing on or off: nothing keeps the records
         assert found.status == FAIL and "auditctl -s pid 0" in found.message
-    elif pid:
-        assert found.observed["auditd_pid"] == pid and "auditctl -s pid 0" not in found.message
-    else:  # auditing off: the "audit enabled" finding says so; this one judges auditd.conf
-        assert "auditctl -s pid 0" not in found.message
+    else:
+        assert "auditctl -s pid 0" not in found.message and f"pid {pid}" in found.message
 
 
 def test_log_file_in_a_too_short_directory_stops_auditd(tmp_path):
