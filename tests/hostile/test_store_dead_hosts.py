@@ -56,7 +56,7 @@ def _report(store: str, *extra: object) -> tuple[int, dict]:
     return result.returncode, json.loads(result.stdout)
 
 
-def test_a_host_whose_every_run_was_pruned_is_stale_with_its_last_scan_time(tmp_path: Path, store_url: str):
+def test_a_host_whose_every_run_was_pruned_is_stale_with_its_last_scan_time(tmp_path: Path, store_url: str):  # noqa: F811 - the fixture
     """The scheduled retention prune removes the runs of a host that stopped reporting weeks ago."""
     dead = _backdated(_evaluate(tmp_path, "dead", collected=FIXED_TIME), "2026-11-01T12:05:00Z")
     imported = run_cli("history", "import", dead, "--store", store_url)
@@ -88,7 +88,7 @@ def test_a_host_whose_every_run_was_pruned_is_stale_with_its_last_scan_time(tmp_
         f"  dead: last run 2026-11-01T12:05:00Z ({days} days), run 1 pruned: its result is no longer in the store\n")
 
 
-def test_a_host_pruned_within_stale_days_is_pruned_not_compliant(tmp_path: Path, store_url: str):
+def test_a_host_pruned_within_stale_days_is_pruned_not_compliant(tmp_path: Path, store_url: str):  # noqa: F811 - the fixture
     _evaluate(tmp_path, "gone", "--record", "--store", store_url)
     assert run_cli("history", "prune", "--keep-last", "0", "--store", store_url).returncode == 0
     _evaluate(tmp_path, "alive", "--record", "--store", store_url)

@@ -26,7 +26,7 @@ def _run2_evidence(store: str) -> str:
     return json.loads(run_cli("history", "show", "2", "--json", "--store", store).stdout)["evidence_sha256"]
 
 
-def test_altered_evidence_of_a_middle_run_exports_nothing(tmp_path: Path, store_url: str):
+def test_altered_evidence_of_a_middle_run_exports_nothing(tmp_path: Path, store_url: str):  # noqa: F811 - the fixture
     evidences = _three_runs(tmp_path, store_url)
     whole = run_cli("history", "export", "--with-evidence", "--store", store_url)
     assert whole.returncode == 0
