@@ -942,7 +942,8 @@ def report_as_summary(report: dict[str, Any]) -> dict[str, Any]:
     judged = [row for row in rows if row["verdict"] is not None]  # not a host whose latest run was pruned
     newest = max(judged, key=lambda row: row["started_at"], default=None)
     versions = {(row["policy"]["version"], row["policy"]["sha256"]) for row in judged}
-    policy = dict(newest["policy"]) if newest else {"id": "none", "version": "", "sha256": None}
+    policy = (dict(newest["policy"]) if newest else  # no host judged: every latest run was pruned
+              {"id": policies[0] if policies else "none", "version": "", "sha256": None})
     if len(versions) > 1:  # hosts last judged against different versions of the policy
         policy["version"] = ", ".join(sorted({v for v, _ in versions}))
         policy["sha256"] = f"{len(versions)} versions: " + ", ".join(sorted(sha for _, sha in versions))

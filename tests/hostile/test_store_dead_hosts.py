@@ -113,6 +113,10 @@ def test_an_older_attested_run_kept_by_prune_is_not_the_hosts_verdict_now(tmp_pa
     assert (code, data["hosts_by_verdict"], data["regressed_since_previous_run"]) == (0, {"pruned": ["web"]}, [])
     assert [(row["run_id"], row["verdict"]) for row in data["hosts"]] == [(2, None)]
     assert data["rules_failing_on_most_hosts"] == [] and data["controls_by_share_satisfied"] == []
+    html = tmp_path / "fleet.html"  # no host judged at all: the overview still says so, and of which policy
+    assert run_cli("fleet", "report", "--store", store, "--html", html).returncode == 0
+    page = html.read_text()
+    assert "HOSTS NOT JUDGED" in page and "bind-only" in page and "its latest run (run 2, started" in page
 
 
 def test_the_html_overview_shows_the_dead_host_not_judged_and_not_scanned(tmp_path: Path):
