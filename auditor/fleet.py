@@ -797,9 +797,11 @@ def _host_of(run: dict[str, Any]) -> str:
 
 
 # A host's place in hosts_by_verdict is its worst latest verdict over the policies it is judged by;
-# a compliant run older than --stale-days says nothing about the host now ("stale").
+# a compliant run older than --stale-days says nothing about the host now ("stale"), nor does a
+# latest run that was pruned ("pruned"; "stale" as well once older than --stale-days).
 _STALE = "stale"
-_VERDICT_RANK = {"compliant": 0, _STALE: 1, "incomplete": 2, "non_compliant": 3}
+_PRUNED = "pruned"
+_VERDICT_RANK = {"compliant": 0, _STALE: 1, _PRUNED: 2, "incomplete": 3, "non_compliant": 4}
 
 
 def _utc(moment: datetime) -> datetime:
@@ -826,6 +828,11 @@ def _names(identities: set[str], runs: dict[str, dict[str, Any]]) -> dict[str, s
             for identity, name in plain.items()}
 
 
+def _started(run: dict[str, Any]) -> datetime:
+    """When a run (or a pruned run's link) started, as a moment (its text drops zero microseconds)."""
+    return _utc(datetime.fromisoformat(run["started_at"].replace("Z", "+00:00")))
+
+
 def fleet_report(store: Any, *, policy: str | None = None, stale_days: int = 7, top: int = 10,
                  now: datetime | None = None) -> dict[str, Any]:
     """The fleet as the history store knows it, from each host's latest run (per policy): hosts by
@@ -841,8 +848,18 @@ def fleet_report(store: Any, *, policy: str | None = None, stale_days: int = 7, 
         pair = by_identity.setdefault((_identity_of(run), run["policy"]["id"]), [])
         if len(pair) < 2:
             pair.append(run)
-    names = _names({identity for identity, _ in by_identity}, {identity: runs[0] for (identity, _), runs
-                                                                in by_identity.items()})
+    # A pruned run leaves its link: a host whose every run was pruned (or whose latest was) is
+    # still a host of the fleet, not scanned since that run, never one that silently ages out.
+    gone: dict[tuple[str, str], dict[str, Any]] = {}
+    for link in store.newest_pruned(policy=policy):
+        chain = (_identity_of(link), link["policy"])
+        runs = by_identity.get(chain)
+        if not runs or _started(link) > _started(runs[0]):
+            gone[chain] = link
+            by_identity.pop(chain, None)  # its runs still held are not its latest: not its verdict now
+    names = _names({identity for identity, _ in [*by_identity, *gone]},
+                   {**{identity: link for (identity, _), link in gone.items()},
+                    **{identity: runs[0] for (identity, _), runs in by_identity.items()}})
     latest = {(names[identity], policy_id): runs for (identity, policy_id), runs in by_identity.items()}
     verdicts: dict[str, str] = {}  # host -> its worst latest verdict over its policies ("stale" when old)
     failing_rules: dict[str, set[str]] = {}  # host -> rules failing in any of its latest runs
@@ -858,8 +875,7 @@ def fleet_report(store: Any, *, policy: str | None = None, stale_days: int = 7, 
         # record_mismatch) would otherwise show a non-compliant host as compliant.
         recorded = evidence.result.verdict.value
         # Stale by when its facts were collected: a month-old snapshot evaluated today is a month old.
-        started = datetime.fromisoformat(last["started_at"].replace("Z", "+00:00"))
-        seen = min(started, _utc(evidence.snapshot.provenance.collected_at))
+        seen = min(_started(last), _utc(evidence.snapshot.provenance.collected_at))
         old = moment - seen > timedelta(days=stale_days)
         verdict = _STALE if old and recorded == "compliant" else recorded
         if _VERDICT_RANK.get(verdict, len(_VERDICT_RANK)) > _VERDICT_RANK.get(verdicts.get(host, ""), -1):
@@ -893,7 +909,31 @@ def fleet_report(store: Any, *, policy: str | None = None, stale_days: int = 7, 
             stale.append({"host": host, "policy": policy_id, "last_run": last["id"], "last_started_at": last["started_at"],
                           "collected_at": _utc(evidence.snapshot.provenance.collected_at).isoformat()
                           .replace("+00:00", "Z"),
-                          "verdict": recorded, "days": (moment - seen).days})
+                          "verdict": recorded, "days": (moment - seen).days, "state": "run"})
+    for (identity, policy_id), link in sorted(gone.items(), key=lambda item: (names[item[0][0]], item[0][1])):
+        host = names[identity]
+        # Its result is gone with the run: no verdict, no failing rule, no control it satisfies.
+        old = moment - _started(link) > timedelta(days=stale_days)
+        verdict = _STALE if old else _PRUNED
+        if _VERDICT_RANK[verdict] > _VERDICT_RANK.get(verdicts.get(host, ""), -1):
+            verdicts[host] = verdict
+        rows.append({"host": host, "policy": {"id": policy_id, "version": None, "sha256": None},
+                     "run_id": link["run_id"], "started_at": link["started_at"], "finished_at": None,
+                     "verdict": None, "exit_code": int(ExitCode.USAGE), "counts": {}, "failing_rules": [],
+                     "controls": {}, "signed": False, "evidence": None,
+                     "error": f"its latest run (run {link['run_id']}, started {link['started_at']}) was pruned: "
+                              "the store no longer holds its result"})
+        # its policy's controls (as the runs of other hosts judge them) are not known to hold on it
+        host_controls = satisfied.setdefault(host, {})
+        for control_id in sorted({c for row in rows if row["verdict"] is not None and row["policy"]["id"] == policy_id
+                                  for c in row["controls"]}):
+            host_controls[control_id] = False
+        if old:
+            stale.append({"host": host, "policy": policy_id, "last_run": link["run_id"],
+                          "last_started_at": link["started_at"], "collected_at": None, "verdict": None,
+                          "days": (moment - _started(link)).days, "state": "pruned"})
+    rows.sort(key=lambda row: (row["host"], row["policy"]["id"]))
+    stale.sort(key=lambda row: (row["host"], row["policy"]))
     by_verdict: dict[str, list[str]] = {}
     for host, verdict in verdicts.items():
         by_verdict.setdefault(verdict, []).append(host)
@@ -929,16 +969,18 @@ def report_as_summary(report: dict[str, Any]) -> dict[str, Any]:
     if len(policies) > 1:
         raise InputError(f"--html: the store holds runs of {len(policies)} policies ({', '.join(policies)}): "
                          "give --policy ID")
-    newest = max(rows, key=lambda row: row["started_at"], default=None)
-    versions = {(row["policy"]["version"], row["policy"]["sha256"]) for row in rows}
-    policy = dict(newest["policy"]) if newest else {"id": "none", "version": "", "sha256": None}
+    judged = [row for row in rows if row["verdict"] is not None]  # not a host whose latest run was pruned
+    newest = max(judged, key=lambda row: row["started_at"], default=None)
+    versions = {(row["policy"]["version"], row["policy"]["sha256"]) for row in judged}
+    policy = (dict(newest["policy"]) if newest else  # no host judged: every latest run was pruned
+              {"id": policies[0] if policies else "none", "version": "", "sha256": None})
     if len(versions) > 1:  # hosts last judged against different versions of the policy
         policy["version"] = ", ".join(sorted({v for v, _ in versions}))
         policy["sha256"] = f"{len(versions)} versions: " + ", ".join(sorted(sha for _, sha in versions))
     return {
         "format": SUMMARY_FORMAT,
-        "started_at": min((row["started_at"] for row in rows), default=""),
-        "finished_at": max((row["finished_at"] for row in rows), default=""),
+        "started_at": min((row["started_at"] for row in judged), default=""),
+        "finished_at": max((row["finished_at"] for row in judged), default=""),
         "policy": policy,
         "exit_code": worst_exit_code([row["exit_code"] for row in rows]),
         "hosts_total": len(rows),

@@ -105,6 +105,9 @@ def report(store: str | None, policy_id: str | None, stale_days: int, top: int, 
     """The fleet from the history store: hosts by verdict, rules failing on most hosts, controls by
     share of hosts satisfied, hosts that regressed since their previous run, hosts not scanned lately.
 
+    \b
+    A host whose latest run was pruned (history prune) is still listed, by the link its run left:
+    "pruned" (its result is gone), or "stale" and not scanned once older than --stale-days.
     Exit 1 when a host regressed, else 0.
     """
     import json
@@ -152,6 +155,10 @@ def report(store: str | None, policy_id: str | None, stale_days: int, top: int, 
         stale = data["not_scanned_for_days"]
         click.echo(f"not scanned for {stale['days']} days: {len(stale['hosts'])}")
         for row in stale["hosts"]:
+            if row["state"] == "pruned":  # known to the store only by the link its pruned run left
+                click.echo(f"  {one_line(row['host'])}: last run {row['last_started_at']} ({row['days']} days), "
+                           f"run {row['last_run']} pruned: its result is no longer in the store")
+                continue
             click.echo(f"  {one_line(row['host'])}: last run {row['last_started_at']}, facts collected "
                        f"{row['collected_at']} ({row['days']} days), {row['verdict']}")
         if html_path is not None:

@@ -350,6 +350,9 @@ def import_files(evidence_files: tuple[Path, ...], trigger: str, inventory_name:
                                           else f"already recorded as run {item['run']}"))
 
 
+EXPORT_IN_MEMORY = 32 * 1024 * 1024  # bytes of export lines held in memory before they spill to a temporary file
+
+
 @history.command("export")
 @_filters
 @click.option("--with-evidence", is_flag=True, help="Each line also holds the evidence document as recorded (text).")
@@ -359,13 +362,26 @@ def export_runs(host: str | None, policy: str | None, verdict: str | None, since
                 until: datetime | None, with_evidence: bool, store: str | None, as_json: bool) -> None:
     """Runs as JSON Lines, oldest first: one run (with its findings) per line.
 
-    The output is JSON Lines with or without --json (accepted for symmetry with the other commands)."""
+    \b
+    Every run is read (and with --with-evidence, its evidence checked against its digest) before
+    the first line is printed: a damaged run is exit 2 with nothing on stdout, never part of the
+    runs for a consumer to import. The output is JSON Lines with or without --json (accepted for
+    symmetry with the other commands)."""
+    import shutil
+    import tempfile
+
     from auditor.history.store import dump_json_line
 
-    with _open(store) as opened:
-        for run in opened.export_runs(with_evidence=with_evidence, host=host, policy=policy, verdict=verdict,
-                                      since=since, until=until):
-            click.echo(dump_json_line(run))
+    # Spooled: a large export (--with-evidence) goes to a temporary file, not all into memory.
+    with tempfile.SpooledTemporaryFile(max_size=EXPORT_IN_MEMORY, mode="w+b") as lines:
+        with _open(store) as opened:
+            for run in opened.export_runs(with_evidence=with_evidence, host=host, policy=policy, verdict=verdict,
+                                          since=since, until=until):
+                lines.write(dump_json_line(run).encode("utf-8") + b"\n")
+        lines.seek(0)
+        sys.stdout.flush()
+        shutil.copyfileobj(lines, sys.stdout.buffer)
+        sys.stdout.buffer.flush()
 
 
 # ------------------------------------------------------------------ verify

@@ -1076,6 +1076,28 @@ class HistoryStore:
                  "started_at": _iso(row.started_at), "evidence_sha256": row.evidence_sha256}
                 for row in sorted(newest.values(), key=lambda r: r.run_id)]
 
+    def newest_pruned(self, *, policy: str | None = None) -> list[dict[str, Any]]:
+        """Per host and policy id, the link of its pruned run that ran last (by when it ran, as
+        ``list_runs`` orders): the only trace of a host whose every run was pruned, and the proof
+        that a host was scanned after the newest run the store still holds.  Oldest first."""
+        query = (sa.select(t.pruned_runs.c.run_id, t.pruned_runs.c.host_id, t.pruned_runs.c.policy_id,
+                           t.pruned_runs.c.started_at, t.hosts.c.hostname, t.hosts.c.machine_id,
+                           t.hosts.c.inventory_name)
+                 .join(t.hosts, t.hosts.c.id == t.pruned_runs.c.host_id))
+        if policy is not None:
+            query = query.where(t.pruned_runs.c.policy_id == policy)
+        newest: dict[tuple[int, str], Any] = {}
+        with self._reading() as conn:
+            for row in map(_checked, conn.execute(query)):
+                chain = (row.host_id, row.policy_id)
+                if chain not in newest or (row.started_at, row.run_id) > (newest[chain].started_at,
+                                                                          newest[chain].run_id):
+                    newest[chain] = row
+        return [{"host": {"hostname": row.hostname, "machine_id": row.machine_id,
+                          "inventory_name": row.inventory_name},
+                 "policy": row.policy_id, "run_id": row.run_id, "started_at": _iso(row.started_at)}
+                for row in sorted(newest.values(), key=lambda r: (r.started_at, r.run_id))]
+
     def _verify_chains(self, pubkey: Path | None, require_signed: bool = False) -> VerifyReport:
         key = None
         if pubkey is not None:
