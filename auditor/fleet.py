@@ -875,7 +875,8 @@ def fleet_report(store: Any, *, policy: str | None = None, stale_days: int = 7, 
         # record_mismatch) would otherwise show a non-compliant host as compliant.
         recorded = evidence.result.verdict.value
         # Stale by when its facts were collected: a month-old snapshot evaluated today is a month old.
-        seen = min(_started(last), _utc(evidence.snapshot.provenance.collected_at))
+        started = _started(last)
+        seen = min(started, _utc(evidence.snapshot.provenance.collected_at))
         old = moment - seen > timedelta(days=stale_days)
         verdict = _STALE if old and recorded == "compliant" else recorded
         if _VERDICT_RANK.get(verdict, len(_VERDICT_RANK)) > _VERDICT_RANK.get(verdicts.get(host, ""), -1):
