@@ -17,7 +17,7 @@ from fnmatch import fnmatchcase
 from functools import cached_property, lru_cache
 from typing import Annotated, Any, Callable, Literal
 
-from pydantic import AfterValidator, Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, ValidationInfo, field_validator, model_validator
 
 from auditor.checks import _listeners, _namespaces, _published
 from auditor.domain import netaddr
@@ -113,6 +113,37 @@ class ListenerMatch(StrictModel):
             raise ValueError(f"an exception must match on at least one of {', '.join(_MATCH_FIELDS)}")
         return self
 
+    def every_listener(self) -> str | None:
+        """How this match selects every listener (``process '*'``), or None when some listener can
+        fall outside it.  Only selectors every listener has count: process, exe, user and namespace
+        (each listener has a name there) and ports; a protocol, or a container, image or pod (a
+        listener outside any has none), narrows it."""
+        if any(getattr(self, name) is not None for name in ("protocol", "container", "image", "pod", "k8s_namespace")):
+            return None
+        said = []
+        for name in ("process", "exe", "user", "namespace"):
+            pattern = getattr(self, name)
+            if pattern is not None:
+                if not _matches_every_name(pattern.removeprefix("/") if name == "exe" else pattern):
+                    return None
+                said.append(f"{name} {pattern!r}")
+        if self.ports is not None:
+            covered = 1  # listeners bind ports 1-65535: port 0 is "any port" to bind()
+            for low, high in sorted(map(_port_span, self.ports)):
+                if low > covered:
+                    return None
+                covered = max(covered, high + 1)
+            if covered <= 65535:
+                return None
+            said.append(f"ports {', '.join(map(str, self.ports))}")
+        return ", ".join(said)
+
+
+def _matches_every_name(pattern: str) -> bool:
+    """Whether a shell-style glob matches every non-empty name: only ``*`` with at most one ``?``
+    ("*", "**", "?*"), the names a listener is selected by (comm, user, uid, namespace) being never empty."""
+    return "*" in pattern and set(pattern) <= {"*", "?"} and pattern.count("?") <= 1
+
 
 class BindException(StrictModel):
     match: ListenerMatch = Field(description="Which listeners this exception is about.")
@@ -148,6 +179,26 @@ class BindAddressParams(CheckParams):
         "when it is reachable only inside its namespace; every_namespace: every namespace's listeners are "
         "judged as if they were on the host.",
     )
+
+    @field_validator("exceptions")
+    @classmethod
+    def _none_shadows_the_rest(cls, exceptions: list[BindException], info: ValidationInfo) -> list[BindException]:
+        # The first exception that matches a listener decides: one that matches every listener (an
+        # identified owner's, at least) makes the default allow and every exception after it dead
+        # text, which a reader takes as the rule (allow: [loopback] read as strict while any passes).
+        for index, exception in enumerate(exceptions):
+            how = exception.match.every_listener()
+            if how is None:
+                continue
+            after = len(exceptions) - index - 1
+            unused = "the default allow" + (f" and the {after} exception(s) after it are" if after else " is")
+            default = info.data.get("allow")
+            shown = f" ({', '.join(default)})" if default is not None else ""
+            raise ValueError(
+                f"exceptions[{index}] matches every listener ({how}), so it decides for all of them and "
+                f"{unused.replace('the default allow', 'the default allow' + shown, 1)} never used; give it a "
+                "narrower match, or write its addresses in allow and drop the exception")
+        return exceptions
 
     @model_validator(mode="after")
     def _can_fail(self) -> "BindAddressParams":
@@ -605,7 +656,7 @@ def _judge_shared(listener: Listener, head: str, per_holder: list[tuple[ProcessI
 @check(
     name="net.bind_addresses",
     title="Listening sockets bind only to allowed addresses",
-    version="1.5.0",
+    version="1.6.0",
     needs=["sockets"],
     platforms=["linux", "windows", "macos"],
     uses=["netns"],
