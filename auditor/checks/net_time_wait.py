@@ -65,6 +65,18 @@ class TimeWaitParams(CheckParams):
                              "name the values you allow, or leave it out")
         return value
 
+    @field_validator("max_fin_timeout")
+    @classmethod
+    def _below_what_the_kernel_holds(cls, value: int | None) -> int | None:
+        # A judged value is one every HZ takes (_KERNEL_TAKES, below): at most INT_MAX // 1000 s;
+        # anything above is not_reviewed.  A maximum at or above that passes every value judged.
+        highest = (2**31 - 1) // 1000
+        if value is not None and value >= highest:
+            raise ValueError(f"{value:,} s is at or above the {highest:,} s that is the most tcp_fin_timeout holds on "
+                             "every kernel (seconds x HZ must fit a C int), so it can never fail; name the longest "
+                             "FIN_WAIT_2 lifetime you accept (the kernel's default is 60 s), or leave it out")
+        return value
+
     @model_validator(mode="after")
     def _something_to_judge(self) -> "TimeWaitParams":
         judged = ("allowed_tw_reuse", "min_max_tw_buckets", "max_fin_timeout", "max_time_wait_share",

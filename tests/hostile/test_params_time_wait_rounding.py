@@ -23,9 +23,9 @@ SHARE = "TIME_WAIT share of the ephemeral pool"
 HEADROOM = "ephemeral pool headroom at the declared peak connection rate"
 
 
-def _finding(tmp_path: Path, time_wait: int, params: str, subject: str) -> dict:
+def _finding(tmp_path: Path, time_wait: int, params: str, subject: str, **sysctls: str) -> dict:
     host = tmp_path / "host.snapshot.json"
-    pool = sysctl_facts(net__ipv4__ip_local_port_range="10001 20000")  # 10,000 ports
+    pool = sysctl_facts(net__ipv4__ip_local_port_range="10001 20000", **sysctls)  # 10,000 ports
     host.write_bytes(snapshot_bytes(snapshot(listeners=[], time_wait=time_wait, sysctl=pool)))
     policy = tmp_path / "policy.yaml"
     policy.write_text(f'id: tw\nversion: "1"\nowner: T\nrules:\n  - id: r\n    check: net.time_wait\n    params:\n{params}',
@@ -61,3 +61,31 @@ def test_the_headroom_message_compares_as_the_verdict(tmp_path, rate, status, sh
                        HEADROOM)
     assert finding["status"] == status
     assert shown in finding["message"]
+
+
+def _refusal(tmp_path: Path, params: str) -> str:
+    host = tmp_path / "host.snapshot.json"
+    host.write_bytes(snapshot_bytes(snapshot(listeners=[],
+                                             sysctl=sysctl_facts(net__ipv4__tcp_fin_timeout="2147483"))))
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(f'id: tw\nversion: "1"\nowner: T\nrules:\n  - id: r\n    check: net.time_wait\n    params:\n{params}',
+                      encoding="utf-8")
+    evidence = tmp_path / "evidence.json"
+    run = run_cli("evaluate", "--no-plugins", "--policy", policy, "--snapshot", host, "-o", evidence, "--color", "never")
+    assert run.returncode == 2, run.stdout + run.stderr
+    assert not evidence.exists()
+    return run.stderr
+
+
+@pytest.mark.parametrize(("written", "shown"), [("2147483", "2,147,483"), ("2147483647", "2,147,483,647")])
+def test_a_fin_timeout_maximum_no_judged_value_can_exceed_is_refused(tmp_path, written, shown):
+    """On main: exit 0.  Every value judged is at most INT_MAX // 1000 s (above that it is not_reviewed)."""
+    stderr = _refusal(tmp_path, f"      max_fin_timeout: {written}\n")
+    assert (f"policy.yaml:8:7: rules[0].params.max_fin_timeout: {shown} s is at or above the 2,147,483 s that is the "
+            "most tcp_fin_timeout holds on every kernel (seconds x HZ must fit a C int), so it can never fail") in stderr
+
+
+def test_control_case_one_second_less_fails_the_largest_value_judged(tmp_path):
+    finding = _finding(tmp_path, 0, "      max_fin_timeout: 2147482\n", "sysctl net.ipv4.tcp_fin_timeout",
+                       net__ipv4__tcp_fin_timeout="2147483")
+    assert finding["status"] == "fail"
