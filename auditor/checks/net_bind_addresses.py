@@ -118,25 +118,36 @@ class ListenerMatch(StrictModel):
         fall outside it.  Only selectors every listener has count: process, exe, user and namespace
         (each listener has a name there) and ports; a protocol, or a container, image or pod (a
         listener outside any has none), narrows it."""
-        if any(getattr(self, name) is not None for name in ("protocol", "container", "image", "pod", "k8s_namespace")):
+        if self.protocol is not None or not self.names_every_listener():
             return None
-        said = []
-        for name in ("process", "exe", "user", "namespace"):
-            pattern = getattr(self, name)
-            if pattern is not None:
-                if not _matches_every_name(pattern.removeprefix("/") if name == "exe" else pattern):
-                    return None
-                said.append(f"{name} {pattern!r}")
+        if self.ports is not None and _uncovered_port(list(map(_port_span, self.ports))) is not None:
+            return None
+        said = [f"{name} {getattr(self, name)!r}" for name in ("process", "exe", "user", "namespace")
+                if getattr(self, name) is not None]
         if self.ports is not None:
-            covered = 1  # listeners bind ports 1-65535: port 0 is "any port" to bind()
-            for low, high in sorted(map(_port_span, self.ports)):
-                if low > covered:
-                    return None
-                covered = max(covered, high + 1)
-            if covered <= 65535:
-                return None
             said.append(f"ports {', '.join(map(str, self.ports))}")
         return ", ".join(said)
+
+    def names_every_listener(self) -> bool:
+        """Whether the selectors other than protocol and ports hold for every listener."""
+        if any(getattr(self, name) is not None for name in ("container", "image", "pod", "k8s_namespace")):
+            return False
+        for name in ("process", "exe", "user", "namespace"):
+            pattern = getattr(self, name)
+            if pattern is not None and not _matches_every_name(pattern.removeprefix("/") if name == "exe" else pattern):
+                return False
+        return True
+
+
+def _uncovered_port(spans: list[tuple[int, int]]) -> int | None:
+    """The first port of 1-65535 no span covers (listeners bind 1-65535: port 0 asks bind() for
+    any port), or None."""
+    covered = 1
+    for low, high in sorted(spans):
+        if low > covered:
+            return covered
+        covered = max(covered, high + 1)
+    return covered if covered <= 65535 else None
 
 
 def _matches_every_name(pattern: str) -> bool:
@@ -199,6 +210,30 @@ class BindAddressParams(CheckParams):
                 f"{unused.replace('the default allow', 'the default allow' + shown, 1)} never used; give it a "
                 "narrower match, or write its addresses in allow and drop the exception")
         return exceptions
+
+    @model_validator(mode="after")
+    def _default_reachable(self) -> "BindAddressParams":
+        # Exceptions that each leave some listener out may together match every one the rule judges
+        # ({protocol: tcp} and {protocol: udp} with protocols [tcp, udp]; ports 1-32767 and 32768-65535):
+        # the default allow is then never used, and with exceptions allowing any nothing can fail.
+        spans: dict[str, list[tuple[int, int]]] = {protocol: [] for protocol in self.protocols}
+        used: set[int] = set()
+        for index, exception in enumerate(self.exceptions):
+            match = exception.match
+            if not match.names_every_listener():
+                continue
+            for protocol in spans if match.protocol is None else [match.protocol]:
+                if protocol in spans:
+                    spans[protocol] += map(_port_span, match.ports) if match.ports is not None else [(0, 65535)]
+                    used.add(index)
+        if used and all(_uncovered_port(covered) is None for covered in spans.values()):
+            which = ", ".join(f"exceptions[{index}]" for index in sorted(used))
+            which += " together match" if len(used) > 1 else " matches"
+            raise ValueError(
+                f"{which} every listener of the protocols judged ({', '.join(self.protocols)}), so "
+                f"the default allow ({', '.join(self.allow)}) is never used; narrow their matches, or write the "
+                "addresses most listeners may bind to in allow")
+        return self
 
     @model_validator(mode="after")
     def _can_fail(self) -> "BindAddressParams":

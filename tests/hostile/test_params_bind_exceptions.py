@@ -98,3 +98,41 @@ def test_control_case_a_narrower_exception_is_accepted(tmp_path, host, match):
 def test_control_case_sshd_fails_the_default_when_no_exception_matches(tmp_path, host):
     run, _ = _evaluate(tmp_path, host, "        - match: {process: nginx}\n          allow: [any]\n          reason: x\n")
     assert run.returncode == 1, run.stdout + run.stderr
+
+
+@pytest.mark.parametrize(("protocols", "matches", "which", "judged"), [
+    ("[tcp, udp]", ["{protocol: tcp}", "{protocol: udp}"], "exceptions[0], exceptions[1] together match", "tcp, udp"),
+    ("[tcp, udp, udplite, sctp, dccp, mptcp]",
+     [f"{{protocol: {p}}}" for p in ("tcp", "udp", "udplite", "sctp", "dccp", "mptcp")],
+     "exceptions[0], exceptions[1], exceptions[2], exceptions[3], exceptions[4], exceptions[5] together match",
+     "tcp, udp, udplite, sctp, dccp, mptcp"),
+    ("[tcp, udp, udplite, sctp, dccp, mptcp]", ["{ports: ['1-32767']}", "{ports: ['32768-65535'], user: '*'}"],
+     "exceptions[0], exceptions[1] together match", "tcp, udp, udplite, sctp, dccp, mptcp"),
+    ("[tcp]", ["{protocol: tcp, ports: ['1-65535']}"], "exceptions[0] matches", "tcp"),
+])
+def test_exceptions_that_together_match_every_judged_listener_are_refused(tmp_path, host, protocols, matches, which,
+                                                                           judged):
+    """On main: exit 0 (sshd on 0.0.0.0 passing); no one exception matched every listener."""
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(HEAD.replace("      exceptions:\n", f"      protocols: {protocols}\n      exceptions:\n")
+                      + "".join(f"        - match: {m}\n          allow: [any]\n          reason: x\n" for m in matches),
+                      encoding="utf-8")
+    evidence = tmp_path / "evidence.json"
+    run = run_cli("evaluate", "--no-plugins", "--policy", policy, "--snapshot", host, "-o", evidence,
+                  "--color", "never")
+    assert run.returncode == 2, run.stdout + run.stderr
+    assert (f"policy.yaml:7:5: rules[0].params: {which} every listener of the protocols judged ({judged}), so the "
+            "default allow (loopback) is never used") in run.stderr
+    assert not evidence.exists()
+
+
+@pytest.mark.parametrize("matches", [
+    [f"{{protocol: {p}}}" for p in ("tcp", "udp", "udplite", "sctp", "dccp")],  # mptcp listeners: the default
+    ["{ports: ['1-32767']}", "{ports: ['32769-65535']}"],  # port 32768: the default
+    ["{protocol: tcp}", "{protocol: udp, process: nginx}"],
+])
+def test_control_case_exceptions_leaving_a_listener_to_the_default_are_accepted(tmp_path, host, matches):
+    run, evidence = _evaluate(tmp_path, host, "".join(f"        - match: {m}\n          allow: [any]\n          reason: x\n"
+                                                      for m in matches))
+    assert run.returncode == 0, run.stdout + run.stderr  # sshd (tcp/22) matched, allowed anywhere
+    assert evidence.exists()
