@@ -220,6 +220,12 @@ class BindAddressParams(CheckParams):
         used: set[int] = set()
         for index, exception in enumerate(self.exceptions):
             match = exception.match
+            if match.protocol is not None and match.protocol not in spans:
+                # never applies: with allow [any] and this exception allowing loopback, the rule
+                # read as strict for it and could never fail
+                raise ValueError(f"exceptions[{index}] is about {match.protocol} listeners, which protocols "
+                                 f"({', '.join(self.protocols)}) leaves out, so it never applies; add "
+                                 f"{match.protocol} to protocols or drop the exception")
             if not match.names_every_listener():
                 continue
             for protocol in spans if match.protocol is None else [match.protocol]:

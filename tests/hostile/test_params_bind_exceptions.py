@@ -136,3 +136,19 @@ def test_control_case_exceptions_leaving_a_listener_to_the_default_are_accepted(
                                                       for m in matches))
     assert run.returncode == 0, run.stdout + run.stderr  # sshd (tcp/22) matched, allowed anywhere
     assert evidence.exists()
+
+
+def test_an_exception_about_a_protocol_left_out_is_refused(tmp_path, host):
+    """allow [any] with an exception keeping tcp on loopback, but only udp judged: the exception never
+    applied and the rule could never fail; on main exit 0."""
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(HEAD.replace("allow: [loopback]", "allow: [any]").replace(
+        "      exceptions:\n", "      protocols: [udp]\n      exceptions:\n")
+        + "        - match: {protocol: tcp}\n          allow: [loopback]\n          reason: x\n", encoding="utf-8")
+    evidence = tmp_path / "evidence.json"
+    run = run_cli("evaluate", "--no-plugins", "--policy", policy, "--snapshot", host, "-o", evidence,
+                  "--color", "never")
+    assert run.returncode == 2, run.stdout + run.stderr
+    assert ("policy.yaml:7:5: rules[0].params: exceptions[0] is about tcp listeners, which protocols (udp) leaves out, "
+            "so it never applies; add tcp to protocols or drop the exception") in run.stderr
+    assert not evidence.exists()
