@@ -89,3 +89,13 @@ def test_control_case_one_second_less_fails_the_largest_value_judged(tmp_path):
     finding = _finding(tmp_path, 0, "      max_fin_timeout: 2147482\n", "sysctl net.ipv4.tcp_fin_timeout",
                        net__ipv4__tcp_fin_timeout="2147483")
     assert finding["status"] == "fail"
+
+
+@pytest.mark.parametrize(("written", "message"), [
+    ("80", "rules[0].params.max_time_wait_share: must be at most 1.0; found 80"),  # a percent, not a share
+    ('"80%"', "rules[0].params.max_time_wait_share: expected a number; found '80%'"),
+    ("0", "rules[0].params.max_time_wait_share: must be greater than 0.0; found 0"),
+])
+def test_a_share_written_as_a_percent_or_zero_is_refused(tmp_path, written, message):
+    """Regression: each is exit 2 at the value's key (already so on main; kept)."""
+    assert f"policy.yaml:8:7: {message}" in _refusal(tmp_path, f"      max_time_wait_share: {written}\n")
