@@ -204,7 +204,7 @@ class BindAddressParams(CheckParams):
             after = len(exceptions) - index - 1
             unused = "the default allow" + (f" and the {after} exception(s) after it are" if after else " is")
             default = info.data.get("allow")
-            shown = f" ({', '.join(default)})" if default is not None else ""
+            shown = f" ({', '.join(default) or 'nothing'})" if default is not None else ""
             raise ValueError(
                 f"exceptions[{index}] matches every listener ({how}), so it decides for all of them and "
                 f"{unused.replace('the default allow', 'the default allow' + shown, 1)} never used; give it a "
@@ -237,7 +237,7 @@ class BindAddressParams(CheckParams):
             which += " together match" if len(used) > 1 else " matches"
             raise ValueError(
                 f"{which} every listener of the protocols judged ({', '.join(self.protocols)}), so "
-                f"the default allow ({', '.join(self.allow)}) is never used; narrow their matches, or write the "
+                f"the default allow ({', '.join(self.allow) or 'nothing'}) is never used; narrow their matches, or write the "
                 "addresses most listeners may bind to in allow")
         return self
 
