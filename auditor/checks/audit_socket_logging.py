@@ -548,10 +548,26 @@ def _bsm_class_outcome(flags: list[str], naflags: list[str] | None) -> Outcome:
                                      "are recorded for login sessions and for daemons", **common)
 
 
+def _arches_left_out(snapshot: HostSnapshot, label: str, params: SocketLoggingParams) -> list[Outcome]:
+    """An ABI of this host the policy's ``arches`` leave out, said in a not_applicable finding: with
+    arches [b32] on x86_64 the rule passed on the 32-bit rules alone, every call of the host's
+    64-bit programs unrecorded and unjudged, and nothing in the result said so."""
+    host = Host(snapshot.facts.audit.machine or snapshot.provenance.arch)
+    outcomes = []
+    for arch in ARCH_ORDER:
+        if arch in params.arches or (host.machine and host.table(arch) is None):
+            continue  # judged, or an ABI this machine does not have
+        outcomes.append(not_applicable(
+            f"{label} {arch}",
+            f"not judged: the policy's arches ({', '.join(params.arches)}) leave {arch} out, so the socket calls "
+            f"of this host's {arch} programs are not required to be audited"))
+    return outcomes
+
+
 @check(
     name="audit.socket_logging",
     title="Socket syscalls are audited (loaded and persistent rules, every architecture)",
-    version="1.5.0",
+    version="1.6.0",
     needs=("audit",),
     platforms=("linux", "windows", "macos"),
     params=SocketLoggingParams,
@@ -684,6 +700,8 @@ def audit_socket_logging(snapshot: HostSnapshot, params: SocketLoggingParams) ->
                 outcomes.append(missing_fact(snapshot, "audit", field, subject, f"the {label}"))
                 continue
             outcomes.append(_scope_outcome(snapshot, rules, field, subject, arch, params))
+        if getattr(params, f"require_{scope}"):
+            outcomes += _arches_left_out(snapshot, label, params)
     outcomes.append(_enabled_outcome(snapshot, params))
     outcomes.append(_auditd_outcome(snapshot, params))
     return outcomes

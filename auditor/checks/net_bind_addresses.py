@@ -17,7 +17,7 @@ from fnmatch import fnmatchcase
 from functools import cached_property, lru_cache
 from typing import Annotated, Any, Callable, Literal
 
-from pydantic import AfterValidator, Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, ValidationInfo, field_validator, model_validator
 
 from auditor.checks import _listeners, _namespaces, _published
 from auditor.domain import netaddr
@@ -113,6 +113,48 @@ class ListenerMatch(StrictModel):
             raise ValueError(f"an exception must match on at least one of {', '.join(_MATCH_FIELDS)}")
         return self
 
+    def every_listener(self) -> str | None:
+        """How this match selects every listener (``process '*'``), or None when some listener can
+        fall outside it.  Only selectors every listener has count: process, exe, user and namespace
+        (each listener has a name there) and ports; a protocol, or a container, image or pod (a
+        listener outside any has none), narrows it."""
+        if self.protocol is not None or not self.names_every_listener():
+            return None
+        if self.ports is not None and _uncovered_port(list(map(_port_span, self.ports))) is not None:
+            return None
+        said = [f"{name} {getattr(self, name)!r}" for name in ("process", "exe", "user", "namespace")
+                if getattr(self, name) is not None]
+        if self.ports is not None:
+            said.append(f"ports {', '.join(map(str, self.ports))}")
+        return ", ".join(said)
+
+    def names_every_listener(self) -> bool:
+        """Whether the selectors other than protocol and ports hold for every listener."""
+        if any(getattr(self, name) is not None for name in ("container", "image", "pod", "k8s_namespace")):
+            return False
+        for name in ("process", "exe", "user", "namespace"):
+            pattern = getattr(self, name)
+            if pattern is not None and not _matches_every_name(pattern.removeprefix("/") if name == "exe" else pattern):
+                return False
+        return True
+
+
+def _uncovered_port(spans: list[tuple[int, int]]) -> int | None:
+    """The first port of 1-65535 no span covers (listeners bind 1-65535: port 0 asks bind() for
+    any port), or None."""
+    covered = 1
+    for low, high in sorted(spans):
+        if low > covered:
+            return covered
+        covered = max(covered, high + 1)
+    return covered if covered <= 65535 else None
+
+
+def _matches_every_name(pattern: str) -> bool:
+    """Whether a shell-style glob matches every non-empty name: only ``*`` with at most one ``?``
+    ("*", "**", "?*"), the names a listener is selected by (comm, user, uid, namespace) being never empty."""
+    return "*" in pattern and set(pattern) <= {"*", "?"} and pattern.count("?") <= 1
+
 
 class BindException(StrictModel):
     match: ListenerMatch = Field(description="Which listeners this exception is about.")
@@ -148,6 +190,56 @@ class BindAddressParams(CheckParams):
         "when it is reachable only inside its namespace; every_namespace: every namespace's listeners are "
         "judged as if they were on the host.",
     )
+
+    @field_validator("exceptions")
+    @classmethod
+    def _none_shadows_the_rest(cls, exceptions: list[BindException], info: ValidationInfo) -> list[BindException]:
+        # The first exception that matches a listener decides: one that matches every listener (an
+        # identified owner's, at least) makes the default allow and every exception after it dead
+        # text, which a reader takes as the rule (allow: [loopback] read as strict while any passes).
+        for index, exception in enumerate(exceptions):
+            how = exception.match.every_listener()
+            if how is None:
+                continue
+            after = len(exceptions) - index - 1
+            unused = "the default allow" + (f" and the {after} exception(s) after it are" if after else " is")
+            default = info.data.get("allow")
+            shown = f" ({', '.join(default) or 'nothing'})" if default is not None else ""
+            raise ValueError(
+                f"exceptions[{index}] matches every listener ({how}), so it decides for all of them and "
+                f"{unused.replace('the default allow', 'the default allow' + shown, 1)} never used; give it a "
+                "narrower match, or write its addresses in allow and drop the exception")
+        return exceptions
+
+    @model_validator(mode="after")
+    def _default_reachable(self) -> "BindAddressParams":
+        # Exceptions that each leave some listener out may together match every one the rule judges
+        # ({protocol: tcp} and {protocol: udp} with protocols [tcp, udp]; ports 1-32767 and 32768-65535):
+        # the default allow is then never used, and with exceptions allowing any nothing can fail.
+        spans: dict[str, list[tuple[int, int]]] = {protocol: [] for protocol in self.protocols}
+        used: set[int] = set()
+        for index, exception in enumerate(self.exceptions):
+            match = exception.match
+            if match.protocol is not None and match.protocol not in spans:
+                # never applies: with allow [any] and this exception allowing loopback, the rule
+                # read as strict for it and could never fail
+                raise ValueError(f"exceptions[{index}] is about {match.protocol} listeners, which protocols "
+                                 f"({', '.join(self.protocols)}) leaves out, so it never applies; add "
+                                 f"{match.protocol} to protocols or drop the exception")
+            if not match.names_every_listener():
+                continue
+            for protocol in spans if match.protocol is None else [match.protocol]:
+                if protocol in spans:
+                    spans[protocol] += map(_port_span, match.ports) if match.ports is not None else [(0, 65535)]
+                    used.add(index)
+        if used and all(_uncovered_port(covered) is None for covered in spans.values()):
+            which = ", ".join(f"exceptions[{index}]" for index in sorted(used))
+            which += " together match" if len(used) > 1 else " matches"
+            raise ValueError(
+                f"{which} every listener of the protocols judged ({', '.join(self.protocols)}), so "
+                f"the default allow ({', '.join(self.allow) or 'nothing'}) is never used; narrow their matches, or write the "
+                "addresses most listeners may bind to in allow")
+        return self
 
     @model_validator(mode="after")
     def _can_fail(self) -> "BindAddressParams":
@@ -605,7 +697,7 @@ def _judge_shared(listener: Listener, head: str, per_holder: list[tuple[ProcessI
 @check(
     name="net.bind_addresses",
     title="Listening sockets bind only to allowed addresses",
-    version="1.5.0",
+    version="1.6.0",
     needs=["sockets"],
     platforms=["linux", "windows", "macos"],
     uses=["netns"],

@@ -65,6 +65,18 @@ class TimeWaitParams(CheckParams):
                              "name the values you allow, or leave it out")
         return value
 
+    @field_validator("max_fin_timeout")
+    @classmethod
+    def _below_what_the_kernel_holds(cls, value: int | None) -> int | None:
+        # A judged value is one every HZ takes (_KERNEL_TAKES, below): at most INT_MAX // 1000 s;
+        # anything above is not_reviewed.  A maximum at or above that passes every value judged.
+        highest = (2**31 - 1) // 1000
+        if value is not None and value >= highest:
+            raise ValueError(f"{value:,} s is at or above the {highest:,} s that is the most tcp_fin_timeout holds on "
+                             "every kernel (seconds x HZ must fit a C int), so it can never fail; name the longest "
+                             "FIN_WAIT_2 lifetime you accept (the kernel's default is 60 s), or leave it out")
+        return value
+
     @model_validator(mode="after")
     def _something_to_judge(self) -> "TimeWaitParams":
         judged = ("allowed_tw_reuse", "min_max_tw_buckets", "max_fin_timeout", "max_time_wait_share",
@@ -162,6 +174,29 @@ def _fin_timeout(snapshot: HostSnapshot, maximum: int) -> Outcome:
     return failed(f"sysctl {key}", f"{key} = {value} s, above {maximum} s ({note})", **common)
 
 
+def _percents(value: float, maximum: float, decimals: int) -> tuple[str, str]:
+    """``value`` and ``maximum`` as percentages that read as the verdict ``value <= maximum`` is.
+
+    Rounded to ``decimals`` places, 80.04% against a maximum of 80% read "80.0%, above 80%" on a
+    failure, and 80.4% against 80.49% "80.4%, at most 80%" (the maximum rounded away): both
+    contradict themselves.  The maximum is the policy's own number, so it is shown in full (up to 6
+    places); the value gets more places until it compares as it really does."""
+    def percent(number: float, places: int) -> str:
+        return f"{number * 100:.{places}f}%"
+
+    def exact(number: float) -> str:
+        text = f"{number * 100:.6f}".rstrip("0").rstrip(".")
+        return f"{text}%"
+
+    shown_maximum = exact(maximum)
+    limit = float(shown_maximum[:-1])
+    for places in range(decimals, 9):
+        shown = percent(value, places)
+        if (float(shown[:-1]) <= limit) == (value <= maximum):
+            return shown, shown_maximum
+    return percent(value, 9), shown_maximum
+
+
 def _time_wait_share(snapshot: HostSnapshot, pool_lookup: _sysctl.PoolLookup, maximum: float) -> Outcome:
     subject = "TIME_WAIT share of the ephemeral pool"
     sockets = snapshot.facts.sockets
@@ -176,7 +211,7 @@ def _time_wait_share(snapshot: HostSnapshot, pool_lookup: _sysctl.PoolLookup, ma
     if count < 0:  # a corrupt or hand-edited count would otherwise pass as a negative share
         return not_reviewed(subject, f"malformed TIME_WAIT count {count}: a count cannot be negative",
                             evidence=["/facts/sockets/counts/time_wait"])
-    observed = {"time_wait": count, "pool_size": pool.size, "share": round(count / pool.size, 4) if pool.size else None,
+    observed = {"time_wait": count, "pool_size": pool.size, "share": count / pool.size if pool.size else None,
                 "method": sockets.counts.method or None}
     expected = {"share_at_most": maximum}
     evidence = ["/facts/sockets/counts/time_wait", *pool.evidence]
@@ -184,10 +219,11 @@ def _time_wait_share(snapshot: HostSnapshot, pool_lookup: _sysctl.PoolLookup, ma
         return failed(subject, f"{count:,} sockets in TIME_WAIT and the ephemeral pool is empty",
                       observed=observed, expected=expected, evidence=evidence)
     share = count / pool.size
-    text = f"{count:,} sockets in TIME_WAIT = {share:.1%} of the {pool.size:,}-port ephemeral pool"
+    shown, limit = _percents(share, maximum, 1)
+    text = f"{count:,} sockets in TIME_WAIT = {shown} of the {pool.size:,}-port ephemeral pool"
     if share <= maximum:
-        return passed(subject, f"{text}, at most {maximum:.0%}", observed=observed, expected=expected, evidence=evidence)
-    return failed(subject, f"{text}, above {maximum:.0%}", observed=observed, expected=expected, evidence=evidence)
+        return passed(subject, f"{text}, at most {limit}", observed=observed, expected=expected, evidence=evidence)
+    return failed(subject, f"{text}, above {limit}", observed=observed, expected=expected, evidence=evidence)
 
 
 def pool_utilization(rate_per_second: float, pool_size: int) -> float:
@@ -208,7 +244,7 @@ def _peak_headroom(pool_lookup: _sysctl.PoolLookup, rate: float, maximum: float,
         "peak_new_connections_per_second": rate,
         "ports_in_time_wait": round(held),
         "pool_size": pool.size,
-        "utilization": round(held / pool.size, 4) if pool.size else None,
+        "utilization": held / pool.size if pool.size else None,
         "sustainable_per_second": sustainable,
         "time_wait_seconds": time_wait_seconds,
     }
@@ -219,16 +255,17 @@ def _peak_headroom(pool_lookup: _sysctl.PoolLookup, rate: float, maximum: float,
         return failed(subject, "the ephemeral pool is empty: no outgoing connection can get a port",
                       observed=observed, expected=expected, evidence=list(pool.evidence))
     utilization = held / pool.size
+    shown, limit = _percents(utilization, maximum, 0)
     text = (
         f"{rate:g} new connections/s x {time_wait_seconds:g} s TIME_WAIT"
         f"{f' ({source})' if source else ''} holds {held:,.0f} ports per "
-        f"(source, destination, port) tuple = {utilization:.0%} of the {pool.size:,}-port pool "
+        f"(source, destination, port) tuple = {shown} of the {pool.size:,}-port pool "
         f"(which sustains at most {sustainable:,}/s)"
     )
     if utilization <= maximum:
-        return passed(subject, f"{text}, at most {maximum:.0%}", observed=observed, expected=expected,
+        return passed(subject, f"{text}, at most {limit}", observed=observed, expected=expected,
                       evidence=list(pool.evidence))
-    return failed(subject, f"{text}, above {maximum:.0%}: connections fail with EADDRNOTAVAIL near the peak",
+    return failed(subject, f"{text}, above {limit}: connections fail with EADDRNOTAVAIL near the peak",
                   observed=observed, expected=expected, evidence=list(pool.evidence))
 
 
@@ -272,7 +309,7 @@ def _other_os(snapshot: HostSnapshot, params: TimeWaitParams) -> list[Outcome]:
 @check(
     name="net.time_wait",
     title="TIME_WAIT settings leave headroom in the ephemeral port pool",
-    version="1.4.0",
+    version="1.5.0",
     needs=["sysctl", "sockets"],
     platforms=["linux", "windows", "macos"],
     uses=["netns"],
