@@ -239,7 +239,8 @@ def catalog_baseline(path: Path, level: Baseline) -> BaselineSet:
         kind = next(iter(data), "?") if isinstance(data, dict) and data else type(data).__name__
         raise InputError(f"{path}: not an OSCAL catalog (top-level {kind!r}; expected \"catalog\", e.g. a "
                          "resolved-profile catalog of a baseline)")
-    metadata = catalog.get("metadata") if isinstance(catalog.get("metadata"), dict) else {}
+    found = catalog.get("metadata")
+    metadata: dict[str, Any] = found if isinstance(found, dict) else {}
     _check_names_level(path, metadata, level)
     title = one_line(metadata["title"]) if isinstance(metadata.get("title"), str) else "OSCAL catalog"
 
@@ -251,8 +252,9 @@ def catalog_baseline(path: Path, level: Baseline) -> BaselineSet:
     if not controls:
         raise InputError(f"{path}: the catalog holds no SP 800-53 controls")
     order = load_catalog()
-    version = metadata.get("version")
-    version = one_line(version) if isinstance(version, (str, int, float)) and not isinstance(version, bool) else None
+    raw_version = metadata.get("version")
+    version = (one_line(raw_version) if isinstance(raw_version, (str, int, float)) and not isinstance(raw_version, bool)
+               else None)
     return BaselineSet(
         level=level,
         source=str(path),
