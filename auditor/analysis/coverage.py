@@ -16,6 +16,7 @@ with it into an :class:`InputError` naming the file.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,11 +28,16 @@ from auditor.errors import InputError
 from auditor.model.controls import Baseline, ControlCatalog
 from auditor.model.policy import Policy
 from auditor.storage.jsonfile import parse_document, read_bounded
+from auditor.text import one_line
 
 BASELINES: tuple[Baseline, ...] = ("low", "moderate", "high")
 MAX_CATALOG_BYTES = 64 * 1024 * 1024
 _OSCAL_ID = re.compile(r"^([a-z]{2})-(\d{1,2})(?:\.(\d{1,2}))?$")
-_BASELINE_IN_TITLE = re.compile(r"\b(LOW|MODERATE|HIGH)\b")
+# The baselines NIST publishes resolved-profile catalogs of.  PRIVACY is not an impact level, but a
+# catalog that names it is the privacy baseline, which must not be counted as LOW, MODERATE or HIGH.
+# The name followed by "baseline": "HIGH IMPACT BASELINE", "rev5_HIGH-baseline_profile.xml"; the full
+# catalog's "Security and Privacy Controls" and a "FOLLOW" name none.
+_BASELINE_NAME = re.compile(r"(?<![A-Z])(LOW|MODERATE|HIGH|PRIVACY)(?:[\s_-]+IMPACT)?[\s_-]+BASELINE(?![A-Z])")
 
 
 def display_control_id(oscal_id: str) -> str | None:
@@ -164,8 +170,67 @@ def _withdrawn(control: dict[str, Any]) -> bool:
     return any(p.get("name") == "status" and p.get("value") == "withdrawn" for p in _dicts(control, "props"))
 
 
+def _named_baselines(metadata: dict[str, Any]) -> dict[str, list[str]]:
+    """Baseline name -> where the catalog's metadata names it.  NIST's resolved-profile catalogs name
+    theirs twice: in the title ("... 5.1.1 HIGH IMPACT BASELINE") and in the ``source-profile`` link
+    to the profile they were resolved from ("NIST_SP-800-53_rev5_HIGH-baseline_profile.xml")."""
+    named: dict[str, list[str]] = {}
+    title = metadata.get("title")
+    if isinstance(title, str):
+        for name in dict.fromkeys(_BASELINE_NAME.findall(title.upper())):
+            named.setdefault(name.lower(), []).append(f"title {one_line(title)!r}")
+    for link in _dicts(metadata, "links"):
+        href = link.get("href")
+        if link.get("rel") == "source-profile" and isinstance(href, str):
+            for name in dict.fromkeys(_BASELINE_NAME.findall(href.upper())):
+                named.setdefault(name.lower(), []).append(f"source-profile {one_line(href)!r}")
+    return named
+
+
+def _check_names_level(path: Path, metadata: dict[str, Any], level: Baseline) -> None:
+    """Refuse a catalog that is not, by its own metadata, the ``level`` baseline: counting the HIGH, the
+    PRIVACY or the full catalog as the LOW baseline would report a share of the wrong control set."""
+    named = _named_baselines(metadata)
+    expected = (f"expected the resolved-profile catalog of the {level.upper()} baseline (NIST's "
+                f"NIST_SP-800-53_rev5_{level.upper()}-baseline-resolved-profile_catalog.json)")
+    if not named:
+        title = metadata.get("title")
+        shown = repr(one_line(title)) if isinstance(title, str) else "missing"
+        raise InputError(f"{path}: the catalog does not say which baseline it is (neither its metadata title {shown} "
+                         "nor a source-profile link names a LOW, MODERATE or HIGH baseline); " + expected)
+    if len(named) > 1:
+        where = "; ".join(f"{name.upper()} in {', '.join(places)}" for name, places in sorted(named.items()))
+        raise InputError(f"{path}: the catalog names more than one baseline ({where}); " + expected)
+    (name, places), = named.items()
+    if name != level:
+        raise InputError(f"{path}: this is the {name.upper()} baseline catalog ({places[0]}), not {level.upper()}; "
+                         + expected)
+
+
+def _control_ref(path: Path, control: dict[str, Any]) -> ControlRef | None:
+    """The control as a baseline member; None for one that is not an SP 800-53 control or is withdrawn."""
+    oscal_id = control.get("id")
+    if not isinstance(oscal_id, str):
+        raise InputError(f"{path}: a control's \"id\" is {_shown(oscal_id)}; expected a string such as \"ac-2\"")
+    display = display_control_id(oscal_id)
+    if display is None or _withdrawn(control):
+        return None
+    title = control.get("title")
+    if not isinstance(title, str) or not title.strip():
+        raise InputError(f"{path}: control {one_line(oscal_id)}: \"title\" is {_shown(title)}; expected a non-empty "
+                         "string (OSCAL requires every control's title)")
+    return ControlRef(display, one_line(title))
+
+
+def _shown(value: Any) -> str:
+    if value is None:
+        return "missing"
+    text = one_line(json.dumps(value, ensure_ascii=False)) if not isinstance(value, str) else repr(one_line(value))
+    return f"{text[:60]}{'...' if len(text) > 60 else ''} ({type(value).__name__})"
+
+
 def catalog_baseline(path: Path, level: Baseline) -> BaselineSet:
-    """Every (not withdrawn) control of an OSCAL resolved-profile catalog, as the ``level`` baseline."""
+    """Every (not withdrawn) control of an OSCAL resolved-profile catalog of the ``level`` baseline."""
     path = Path(path)
     what = "an OSCAL catalog"
     data = parse_document(read_bounded(path, MAX_CATALOG_BYTES, what), str(path), what)
@@ -174,22 +239,22 @@ def catalog_baseline(path: Path, level: Baseline) -> BaselineSet:
         kind = next(iter(data), "?") if isinstance(data, dict) and data else type(data).__name__
         raise InputError(f"{path}: not an OSCAL catalog (top-level {kind!r}; expected \"catalog\", e.g. a "
                          "resolved-profile catalog of a baseline)")
-    metadata = catalog.get("metadata") if isinstance(catalog.get("metadata"), dict) else {}
-    title = str(metadata.get("title") or "OSCAL catalog")
-    named = _BASELINE_IN_TITLE.search(title.upper())
-    if named and named.group(1).lower() != level:
-        raise InputError(f"{path}: this is the {named.group(1)} baseline catalog ({title!r}), not {level.upper()}")
+    found = catalog.get("metadata")
+    metadata: dict[str, Any] = found if isinstance(found, dict) else {}
+    _check_names_level(path, metadata, level)
+    title = one_line(metadata["title"]) if isinstance(metadata.get("title"), str) else "OSCAL catalog"
 
     controls: dict[str, ControlRef] = {}
     for control in _walk_controls(catalog):
-        display = display_control_id(str(control.get("id", "")))
-        if display is None or _withdrawn(control):
-            continue
-        controls[display] = ControlRef(display, str(control.get("title") or ""))
+        ref = _control_ref(path, control)
+        if ref is not None:
+            controls[ref.id] = ref
     if not controls:
         raise InputError(f"{path}: the catalog holds no SP 800-53 controls")
     order = load_catalog()
-    version = metadata.get("version")
+    raw_version = metadata.get("version")
+    version = (one_line(raw_version) if isinstance(raw_version, (str, int, float)) and not isinstance(raw_version, bool)
+               else None)
     return BaselineSet(
         level=level,
         source=str(path),

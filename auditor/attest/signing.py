@@ -130,7 +130,7 @@ def generate_keypair(out_dir: Path, name: str = "lbaudit", force: bool = False) 
     _write_private_key(private_path, private_pem, force)
     try:
         # an unwritable path is an InputError already
-        write_atomic(public_path, public_pem, replace=force, through_symlink=False)
+        write_atomic(public_path, public_pem, replace=force, through_symlink=False, key=True)
     except OutputExists as exc:
         raise InputError(f"{public_path}: a key already exists; refusing to overwrite it (use --force)") from exc
     return private_path, public_path
@@ -148,8 +148,13 @@ def refuse_exposed_key(path: Path) -> None:
 
 
 def load_private_key(path: Path) -> Ed25519PrivateKey:
-    refuse_exposed_key(Path(path))
     data = read_bounded(Path(path), MAX_KEY_BYTES, "an Ed25519 private key")
+    if b"-----BEGIN PUBLIC KEY-----" in data or data.lstrip().startswith(b"ssh-"):
+        # said first: "permissions 0644 are too open ... (chmod 600 keys/lbaudit.pub)" sent the user to
+        # hide a public key, after which it was still not a private key
+        raise InputError(f"{path}: is a public key; signing takes the private key (lbaudit keygen writes it as "
+                         "NAME.key beside NAME.pub)")
+    refuse_exposed_key(Path(path))
     try:
         key = serialization.load_pem_private_key(data, password=None)
     except (ValueError, TypeError, UnsupportedAlgorithm) as exc:  # a key type this cryptography lacks, too

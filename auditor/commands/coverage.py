@@ -17,7 +17,8 @@ from auditor.commands.options import quiet_option
 @click.option("--baseline", required=True, type=click.Choice(BASELINES, case_sensitive=False),
               help="SP 800-53B baseline to measure against.")
 @click.option("--catalog", "catalog_path", type=click.Path(path_type=Path, dir_okay=False),
-              help="OSCAL resolved-profile catalog of that baseline (NIST's *-baseline-resolved-profile_catalog.json) "
+              help="OSCAL resolved-profile catalog of that baseline (NIST's *-baseline-resolved-profile_catalog.json; "
+                   "one whose title or source-profile link names another baseline, or none, is refused) "
                    "for the full baseline and titles; default: lbaudit's control data, which knows only the "
                    "controls lbaudit maps.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")

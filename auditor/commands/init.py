@@ -194,8 +194,12 @@ def init(from_host: bool, output: Path) -> None:
     audit logging required."""
     from auditor.engine.registry import load_registry
     from auditor.policy.loader import inspect_policy
-    from auditor.storage.outputs import plan_outputs, remove_file, write_atomic
+    from auditor.storage.outputs import is_stdout, plan_outputs, remove_file, write_atomic
 
+    if is_stdout(output):
+        # every other -o takes - as standard output; init wrote a file called "-" and said "policy: -"
+        raise click.UsageError("-o -: init writes a policy file and validates it, not standard output; give a file "
+                               "name (a file called - by its absolute path)")
     plan_outputs([("policy", output)])  # a device, a directory or a missing directory: exit 2 before any work
     if output.exists() or output.is_symlink():
         raise InputError(f"{output}: already exists; refusing to overwrite it (choose another --output)")

@@ -105,28 +105,34 @@ def _why_not_writable(directory: Path) -> str:
     return "read-only file system at" if read_only else "permission denied in"
 
 
-_PRIVATE_KEY_MARK = b"PRIVATE KEY-----"  # PEM: "-----BEGIN [ENCRYPTED |EC |RSA ]PRIVATE KEY-----"
+# PEM: "-----BEGIN [ENCRYPTED |EC |RSA ]PRIVATE KEY-----", "-----BEGIN PUBLIC KEY-----"
+_KEY_MARKS = ((b"PRIVATE KEY-----", "private"), (b"PUBLIC KEY-----", "public"))
 
 
-def _holds_private_key(path: Path) -> bool:
-    """Whether the regular file at ``path`` starts like a PEM private key (its first 4 KiB)."""
+def _held_key(path: Path) -> str | None:
+    """"private" or "public" when the regular file at ``path`` holds a PEM key (its first 4 KiB)."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | getattr(os, "O_CLOEXEC", 0))
     except OSError:
-        return False  # what cannot be read here is judged by the write itself
+        return None  # what cannot be read here is judged by the write itself
     try:
-        return stat.S_ISREG(os.fstat(fd).st_mode) and _PRIVATE_KEY_MARK in os.read(fd, 4096)
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        head = os.read(fd, 4096)
     except OSError:
-        return False
+        return None
     finally:
         os.close(fd)
+    return next((kind for mark, kind in _KEY_MARKS if mark in head), None)
 
 
 def _refuse_private_key(path: Path, what: str) -> None:
     # `collect -o keys/lbaudit.key` replaced the signing key with a snapshot: gone for good, and
-    # keygen itself refuses that without --force.  No report or snapshot ever holds a PEM key.
-    if _holds_private_key(path):
-        raise InputError(f"{path}: cannot write {what}: it holds a private key, which lbaudit replaces only "
+    # keygen itself refuses that without --force.  `collect -o keys/lbaudit.pub` replaced the key
+    # verifiers trust the same way.  No report or snapshot ever holds a PEM key.
+    kind = _held_key(path)
+    if kind is not None:
+        raise InputError(f"{path}: cannot write {what}: it holds a {kind} key, which lbaudit replaces only "
                          "with keygen --force")
 
 
@@ -134,7 +140,7 @@ def resolve_target(path: Path, what: str = "output", will_create: Path | None = 
                    may_replace_key: bool = False) -> tuple[Path, os.stat_result | None]:
     """The file that writing ``path`` replaces (symlinks resolved) and its stat if it exists.
 
-    Raises InputError when it exists and is not a regular file, or holds a private key (only
+    Raises InputError when it exists and is not a regular file, or holds a PEM key (only
     ``keygen --force`` replaces one: ``may_replace_key``), or its directory is missing or not
     writable.  ``will_create`` is a directory (resolved) that lbaudit creates before writing."""
     path = Path(path)
@@ -444,7 +450,7 @@ def _put_in_place(path: Path, target: Path, tmp: Path, replace: bool) -> None:
 
 
 def write_atomic(path: Path, data: bytes | Iterable[bytes], *, private: bool = False, replace: bool = True,
-                 mode: int | None = None, through_symlink: bool = True) -> Path:
+                 mode: int | None = None, through_symlink: bool = True, key: bool = False) -> Path:
     """Write ``data`` to ``path`` so that readers see the old file or the whole new one, never half.
     ``data`` may be pieces, written as they come (a failure while making them leaves no file).
 
@@ -455,6 +461,7 @@ def write_atomic(path: Path, data: bytes | Iterable[bytes], *, private: bool = F
     permission bits instead (a cron.d file must be 0644: cron skips a group-writable one, and the
     umask must not decide that).  ``through_symlink`` false refuses a symlink at ``path`` as a
     ``private`` file does (a public key: keygen --force wrote it through a link to /etc/passwd).
+    ``key`` (keygen's public key) may replace a file holding a key; nothing else may.
     Returns the file written.
     Every problem is an InputError (exit 2) naming ``path``."""
     path = Path(path)
@@ -464,7 +471,7 @@ def write_atomic(path: Path, data: bytes | Iterable[bytes], *, private: bool = F
         if link is not None and stat.S_ISLNK(link.st_mode):
             raise InputError(f"{path}: cannot write {what}: it is a symbolic link "
                              f"(a {'private key' if private else 'key'} is written only to a plain path)")
-    target, existing = resolve_target(path, may_replace_key=private)
+    target, existing = resolve_target(path, may_replace_key=private or key)
     if existing is not None and not replace:
         raise OutputExists(f"{path}: already exists; refusing to overwrite it")
     hold_directories([target.parent])

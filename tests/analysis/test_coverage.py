@@ -96,7 +96,7 @@ def test_shipped_membership_agrees_with_the_official_catalogs(registry):
     (b"{not json", "not valid JSON (line 1)"),
     (b"[1, 2]", "not an OSCAL catalog"),
     (b'{"profile": {}}', "top-level 'profile'"),
-    (b'{"catalog": {"metadata": {"title": "empty"}, "groups": []}}', "holds no SP 800-53 controls"),
+    (b'{"catalog": {"metadata": {"title": "MODERATE baseline"}, "groups": []}}', "holds no SP 800-53 controls"),
     (b'{"catalog": {"metadata": {"title": "X HIGH IMPACT BASELINE"}, "controls": [{"id": "ac-1"}]}}',
      "this is the HIGH baseline catalog"),
 ])
@@ -116,7 +116,7 @@ def test_missing_catalog_names_the_file(tmp_path):
 
 def test_withdrawn_controls_do_not_count(tmp_path):
     path = tmp_path / "catalog.json"
-    path.write_text(json.dumps({"catalog": {"metadata": {"title": "t"}, "groups": [{"controls": [
+    path.write_text(json.dumps({"catalog": {"metadata": {"title": "t LOW baseline"}, "groups": [{"controls": [
         {"id": "ac-2", "title": "Account Management", "controls": [{"id": "ac-2.10", "title": "gone",
                                                                     "props": [{"name": "status", "value": "withdrawn"}]}]},
     ]}]}}))
