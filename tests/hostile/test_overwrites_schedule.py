@@ -14,20 +14,15 @@ import pytest
 
 from auditor import schedule as sched
 from tests.cli import run_cli
-from tests.schedule.conftest import POLICY, make_image_root, tree
+from tests.schedule.conftest import install_into_image as install
+from tests.schedule.conftest import make_image_root, tree
 
-EXECUTABLE = "/usr/local/bin/lbaudit"
 USAGE = 2
 
 
 @pytest.fixture
 def image_root(tmp_path):
     return make_image_root(tmp_path)
-
-
-def install(root, *extra, backend="systemd"):
-    return run_cli("schedule", "install", "--backend", backend, "--root", root, "--executable", EXECUTABLE,
-                   "--policy", POLICY, *extra)
 
 
 @pytest.mark.parametrize("backend, name", [("systemd", f"etc/systemd/system/{sched.SERVICE}"),

@@ -7,21 +7,14 @@ from __future__ import annotations
 
 import pytest
 
-from tests.cli import run_cli
-from tests.schedule.conftest import POLICY, make_image_root, systemd_analyze, tree
-
-EXECUTABLE = "/usr/local/bin/lbaudit"
+from tests.schedule.conftest import install_into_image as install
+from tests.schedule.conftest import make_image_root, systemd_analyze, tree
 
 
 @pytest.fixture
 def image_root(tmp_path):
     systemd_analyze()  # a skip without it (a failure in CI): the check is systemd's own parser
     return make_image_root(tmp_path)
-
-
-def install(root, *extra):
-    return run_cli("schedule", "install", "--backend", "systemd", "--root", root, "--executable", EXECUTABLE,
-                   "--policy", POLICY, *extra)
 
 
 @pytest.mark.parametrize("calendar, words", [

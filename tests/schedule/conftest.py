@@ -13,6 +13,7 @@ from tests.report.conftest import in_ci
 
 REPO = Path(__file__).resolve().parents[2]
 POLICY = "/etc/lbaudit/corp.yaml"  # as the scheduled host sees it
+IMAGE_EXECUTABLE = "/usr/local/bin/lbaudit"  # in an image the executable is not checked (it may be installed later)
 
 
 @pytest.fixture
@@ -28,6 +29,15 @@ def make_image_root(tmp_path: Path) -> Path:
     shutil.copy(REPO / "policies" / "corp.yaml", root / POLICY.lstrip("/"))
     (root / "usr/bin/flock").symlink_to(shutil.which("flock") or "/usr/bin/flock")
     return root
+
+
+def install_into_image(root: Path, *extra: object, backend: str = "systemd"):
+    """``lbaudit schedule install`` of POLICY into the image ``root`` (in-process), as the hostile
+    schedule tests run it with their own extra options."""
+    from tests.cli import run_cli
+
+    return run_cli("schedule", "install", "--backend", backend, "--root", root, "--executable", IMAGE_EXECUTABLE,
+                   "--policy", POLICY, *extra)
 
 
 def tree(root: Path) -> dict[str, str]:
