@@ -37,6 +37,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
+from auditor.durations import duration_text
 from auditor.errors import InputError, LbauditError
 from auditor.model.result import ExitCode, Severity, Status
 from auditor.safeio import kind_of, path_problem
@@ -328,18 +329,8 @@ def _failed_suite(outcome: HostOutcome) -> str:
     return ET.tostring(suite, encoding="unicode")
 
 
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
-
-
 def _utc_text(moment: datetime) -> str:
-    return _aware(moment).astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
-
-
-def _age_text(age: timedelta) -> str:
-    from auditor.durations import duration_text
-
-    return duration_text(age)
+    return _utc(moment).isoformat().replace("+00:00", "Z")
 
 
 def _host_name(host: HostInput, hostname: str | None) -> str:
@@ -442,7 +433,7 @@ def _evaluate_into(state: _WorkerState, host: HostInput, outcome: HostOutcome) -
                                                   pipeline.plan(state.policy, state.registry))
     outcome.hostname, outcome.machine_id = snapshot.provenance.hostname, snapshot.provenance.machine_id
     outcome.collected_at = _utc_text(snapshot.provenance.collected_at)
-    outcome.collection_age = _age_text(started - _aware(snapshot.provenance.collected_at))
+    outcome.collection_age = duration_text(started - _utc(snapshot.provenance.collected_at))
     if snapshot.provenance.collected_from == "root":
         # an image's files say what the host would boot with, not what it runs: its listeners,
         # running sysctls and loaded rules are not_applicable there, and the host was "compliant"
@@ -890,7 +881,7 @@ def fleet_report(store: Any, *, policy: str | None = None, stale_days: int = 7, 
                      "controls": {c.id: bool(c.satisfied) for c in evidence.result.controls},
                      "signed": last["signature"]["state"] == "signed", "evidence": None, "error": None,
                      "collected_at": _utc_text(evidence.snapshot.provenance.collected_at),
-                     "collection_age": _age_text(started - _aware(evidence.snapshot.provenance.collected_at))})
+                     "collection_age": duration_text(started - _utc(evidence.snapshot.provenance.collected_at))})
         host_controls = satisfied.setdefault(host, {})
         for control in evidence.result.controls:
             # a control of a stale run is not known to hold now; one policy's pass does not
