@@ -138,7 +138,7 @@ def cli(ctx: click.Context) -> None:
     # click reads the default_map of the command about to run (an option, then its environment
     # variable, win over it).
     if ctx.invoked_subcommand is not None:
-        _check_working_directory()
+        _check_process_environment()
         from auditor.config import default_map_for, file_values
 
         command = ctx.command.get_command(ctx, ctx.invoked_subcommand)  # type: ignore[attr-defined]
@@ -146,11 +146,12 @@ def cli(ctx: click.Context) -> None:
                            ctx.invoked_subcommand: default_map_for(command, file_values())}
 
 
-def _check_working_directory() -> None:
-    """A working directory that was removed (or that this user cannot get the path of) is refused
-    before any work, with what to do: every relative path (a policy, an output, a configuration
-    file's relative settings) is read from it or recorded against it, and os.getcwd() failing part
-    way was exit 70."""
+def _check_process_environment() -> None:
+    """What the process was started with, refused before any work with what to do (exit 2): a
+    working directory that was removed (or that this user cannot get the path of), since every
+    relative path (a policy, an output, a configuration file's relative settings) is read from it or
+    recorded against it and os.getcwd() failing part way was exit 70; and a malformed
+    LBAUDIT_LOCK_WAIT."""
     try:
         os.getcwd()
     except OSError as exc:
