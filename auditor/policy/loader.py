@@ -441,12 +441,17 @@ def inspect_policy(path: Path, registry: Registry, *, waivers_path: Path | None 
                                     f"{hint}"))
             continue
         extra = list(merged.get("controls", []))
+        unknown_controls = False
         for cindex, control in enumerate(extra):
             if registry.catalog.get(control) is None:
+                unknown_controls = True
                 cline, ccol = loaded.doc.position(prefix + ("controls", cindex))
+                spelled = str(control).strip().upper()
+                hint = (f"; did you mean {spelled!r}? ids are written in capitals"
+                        if spelled != control and registry.catalog.get(spelled) is not None else "")
                 problems.append(Problem(loaded.name, cline, ccol, f"rules[{index}].controls[{cindex}]: unknown NIST SP "
                                         f"800-53 Rev. 5 control {control!r} (expected an id such as SC-7 or SC-7(5) "
-                                        "listed in controls/nist-sp800-53-r5.yaml)"))
+                                        f"listed in controls/nist-sp800-53-r5.yaml){hint}"))
         try:
             # Strict: "300" is not a number and "yes" is not a boolean, as `version: 1.0` is not text.
             params = spec.params.model_validate(merged.get("params", {}), strict=True)
@@ -454,6 +459,8 @@ def inspect_policy(path: Path, registry: Registry, *, waivers_path: Path | None 
             problems += _validation_problems(exc, spec.params, loaded.name, loaded.doc, prefix + ("params",),
                                              merged.get("params", {}))
             continue
+        if unknown_controls:
+            continue  # reported above; the rule is not resolved (its params were still checked, so all is said at once)
         controls = sorted(set(spec.controls) | set(extra), key=registry.catalog.sort_key)
         resolved.append(
             ResolvedRule(
