@@ -375,7 +375,8 @@ def evaluate(policy_path: Path, output: Path | None, fail_on: str, target: str |
         evidence_document = evidence_bytes(evidence)
         write_stdout(evidence_document)  # the document alone on stdout, so that it parses as JSON
         if history_store is not None:
-            history_store.record(evidence_document, evidence, trigger=trigger)
+            # committed once the summary is out too (a closed stream: exit 74, nothing recorded)
+            history_store.record_with_command(evidence_document, evidence, trigger=trigger)
         if not quiet:
             print_summary(evidence, "standard output", color=color, err=True)
         sys.exit(evidence.result.exit_code)
@@ -393,7 +394,9 @@ def evaluate(policy_path: Path, output: Path | None, fail_on: str, target: str |
     if history_store is not None:
         from auditor.history import mark_attested, signature_beside
 
-        recorded = history_store.record(data, evidence, trigger=trigger, signature=signature_beside(output))
+        # Committed when the command ends well, after its summary (exit 74, 143, a full disk: not recorded).
+        recorded = history_store.record_with_command(data, evidence, trigger=trigger,
+                                                     signature=signature_beside(output))
         for name, document in rendered:
             if name in ATTESTING_FORMATS:
                 mark_attested(history_store, data, name, document)

@@ -419,6 +419,7 @@ class HistoryStore:
         self.engine = engine
         self.shown = shown
         self._insert_statements: dict[str, Any] = {}
+        self._pending: Connection | None = None  # the open transaction of record_with_command
 
     # ------------------------------------------------------------------ opening
 
@@ -457,7 +458,13 @@ class HistoryStore:
 
     @contextmanager
     def _writing(self) -> Iterator[Connection]:
-        """A transaction that will write: committed at the end, rolled back on an exception."""
+        """A transaction that will write: committed at the end, rolled back on an exception.  While
+        a run's record is pending (:meth:`record_with_command`) it is a savepoint of that one: a
+        second connection would wait for the write lock the pending record holds."""
+        if self._pending is not None:
+            with self._pending.begin_nested():
+                yield self._pending
+            return
         with self.engine.connect().execution_options(**{WRITING: True}) as conn, conn.begin():
             yield conn
 
@@ -568,6 +575,51 @@ class HistoryStore:
         """Record one run from its evidence file's exact bytes (and its ``.sig`` when signed)."""
         return self.record_many([(evidence_bytes, evidence, signature)], trigger=trigger,
                                 inventory_name=inventory_name, recorded_at=recorded_at)[0]
+
+    def record_with_command(self, evidence_bytes: bytes, evidence: Evidence | None = None, *,
+                            trigger: str = "manual", signature: bytes | None = None) -> RecordedRun:
+        """Record one run in a transaction committed only when the command that made the run ends
+        well (:func:`auditor.command_files.ends_with_files`): after its last output is written and
+        its streams flushed.  A run whose evidence, reports or summary could not be written (a full
+        disk, a closed standard output: exit 74, SIGTERM: 143) is not recorded, as its files are
+        put back; a record that cannot be committed fails the command and puts its files back.
+        Until then the store's write lock is held (SQLite; PostgreSQL: the host's row), so other
+        recorders wait (up to the busy timeout) for this command to print its summary.  Outside
+        a command's transaction (a library call) it is committed at once, as :meth:`record`."""
+        from auditor.command_files import ends_with_files
+
+        if trigger not in t.TRIGGERS:
+            raise InputError(f"trigger {trigger!r} is not one of {', '.join(t.TRIGGERS)}")
+        if self._pending is not None:
+            raise RuntimeError("a record of this command is already pending")
+        item = self._prepare(evidence_bytes, evidence, signature)
+        conn = self.engine.connect().execution_options(**{WRITING: True})
+        try:
+            transaction = conn.begin()
+            recorded = self._record_in(conn, item, trigger, None, None)
+        except BaseException as exc:
+            conn.close()  # rolls back what was begun
+            if isinstance(exc, (SQLAlchemyError, DBAPIError)):
+                raise self._fail("record in", exc) from None
+            raise
+
+        def commit() -> None:
+            self._pending = None
+            try:
+                transaction.commit()
+            except (SQLAlchemyError, DBAPIError) as exc:
+                raise self._fail("record in", exc) from None
+            finally:
+                conn.close()
+
+        def roll_back() -> None:
+            self._pending = None
+            conn.close()  # closing a connection rolls back its transaction
+
+        self._pending = conn
+        if not ends_with_files(commit, roll_back):
+            commit()
+        return recorded
 
     def record_many(self, items: list[tuple[bytes, Evidence | None, bytes | None]], *, trigger: str = "manual",
                     inventory_name: str | None = None, recorded_at: datetime | None = None) -> list[RecordedRun]:
