@@ -79,7 +79,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "fleet": ("auditor.commands.fleet:fleet",
               "Evaluate a fleet's snapshots centrally, and report on the fleet from the history store."),
     "history": ("auditor.commands.history:history",
-                "The recorded runs (evaluate --record): list, show, diff, trend, prune, import, export, head, verify."),
+                "The recorded runs (evaluate --record): list, show, diff, trend, prune, retire, import, export, head, verify."),
     "init": ("auditor.commands.init:init",
              "Write a starter policy (--from-host: from this host's listeners, each exception with reason TODO)."),
     "keygen": ("auditor.commands.attest:keygen",

@@ -848,6 +848,13 @@ def fleet_report(store: Any, *, policy: str | None = None, stale_days: int = 7, 
         if not runs or _started(link) > _started(runs[0]):
             gone[chain] = link
             by_identity.pop(chain, None)  # its runs still held are not its latest: not its verdict now
+    # A host retired (history retire) is out of the fleet until it records a run again: neither
+    # stale nor pruned, only listed as retired.
+    retired = store.retired(policy=policy)
+    for retirement in retired:
+        chain = (_identity_of(retirement), retirement["policy"])
+        by_identity.pop(chain, None)
+        gone.pop(chain, None)
     names = _names({identity for identity, _ in [*by_identity, *gone]},
                    {**{identity: link for (identity, _), link in gone.items()},
                     **{identity: runs[0] for (identity, _), runs in by_identity.items()}})
@@ -948,6 +955,8 @@ def fleet_report(store: Any, *, policy: str | None = None, stale_days: int = 7, 
             for cid, (ok, total) in sorted(controls.items(), key=lambda item: (item[1][0] / item[1][1], item[0]))],
         "regressed_since_previous_run": regressed,
         "not_scanned_for_days": {"days": stale_days, "hosts": stale},
+        "retired": [{"host": _host_of(r), "policy": r["policy"], "retired_at": r["retired_at"], "reason": r["reason"],
+                     "link": r["run_id"]} for r in retired],
         "hosts": rows,  # each host's latest run, in the fleet summary's row form
     }
 

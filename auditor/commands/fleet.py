@@ -108,6 +108,7 @@ def report(store: str | None, policy_id: str | None, stale_days: int, top: int, 
     \b
     A host whose latest run was pruned (history prune) is still listed, by the link its run left:
     "pruned" (its result is gone), or "stale" and not scanned once older than --stale-days.
+    A host retired with history retire is listed as retired only, until it records a run again.
     Exit 1 when a host regressed, else 0.
     """
     import json
@@ -161,6 +162,11 @@ def report(store: str | None, policy_id: str | None, stale_days: int, top: int, 
                 continue
             click.echo(f"  {one_line(row['host'])}: last run {row['last_started_at']}, facts collected "
                        f"{row['collected_at']} ({row['days']} days), {row['verdict']}")
+        if data["retired"]:
+            click.echo(f"retired (history retire): {len(data['retired'])}")
+            for row in data["retired"]:
+                click.echo(f"  {one_line(row['host'])} ({one_line(row['policy'])}): retired {row['retired_at']}"
+                           + (f": {one_line(row['reason'])}" if row["reason"] else ""))
         if html_path is not None:
             click.echo(f"overview: {html_path}")
     sys.exit(1 if data["regressed_since_previous_run"] else 0)
