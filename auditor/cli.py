@@ -14,7 +14,14 @@ from typing import Any, Callable
 import click
 
 from auditor import __version__
-from auditor.commands.options import TARGET_HELP, color_option, max_age_option, quiet_option, resolve_target
+from auditor.commands.options import (
+    TARGET_HELP,
+    color_option,
+    force_option,
+    max_age_option,
+    quiet_option,
+    resolve_target,
+)
 from auditor.errors import InputError, LbauditError, Terminated
 from auditor.model.codes import ExitCode, Severity
 from auditor.plugins import plugins_enabled
@@ -274,13 +281,14 @@ def _check_report_options(out_dir: Path | None, pdf: Path | None, pdf_cert: Path
               "[default: $LBAUDIT_STORE, else /var/lib/lbaudit/history.db for root, ~/.local/state/lbaudit/history.db].")
 @click.option("--trigger", type=click.Choice(TRIGGERS), default="manual", show_default=True,
               help="What started this run, as recorded with --record.")
+@force_option
 def evaluate(policy_path: Path, output: Path | None, fail_on: str, target: str | None, snapshot_path: Path | None,
              snapshot_pubkey: Path | None, root: Path | None, max_age: timedelta | None,
              formats: str | None, out_dir: Path | None, textfile_dir: Path | None, pdf: Path | None,
              sign_key: Path | None, assessor: str | None, org_name: str | None, org_logo: Path | None,
              pdf_cert: Path | None, pdf_cert_key: Path | None, no_plugins: bool, record_cmdline: bool,
              as_json: bool, color: str, waivers_path: Path | None, expiry_warning_days: int, quiet: bool,
-             record: bool, store: str | None, trigger: str) -> None:
+             record: bool, store: str | None, trigger: str, force: bool) -> None:
     """Evaluate a policy against this host (or a snapshot / root directory) and write the evidence.
 
     \b
@@ -357,7 +365,7 @@ def evaluate(policy_path: Path, output: Path | None, fail_on: str, target: str |
                                 ("certificate key", pdf_cert_key), ("logo", org_logo),
                                 *(("history store", path) for path in (history_store.files if history_store else [])),
                                 *pipeline.target_inputs(source)],
-                        format_dirs=format_dirs)
+                        format_dirs=format_dirs, force=force)
 
     snapshot, collect_ms = pipeline.timed_acquire(source, pipeline.plan(policy, registry),
                                                   record_cmdline=record_cmdline)
@@ -471,9 +479,10 @@ def _refuse_stdout(*options: tuple[str, Path | None]) -> None:
 @click.option("--store", metavar="PATH|URL", help="History store in which a PDF or OSCAL rendered here marks the "
               "recorded run of this evidence as attested (history prune keeps it).")
 @quiet_option
+@force_option
 def report(evidence_path: Path, formats: str | None, out_dir: Path | None, textfile_dir: Path | None, pdf: Path | None,
            assessor: str | None, org_name: str | None, org_logo: Path | None, pdf_cert: Path | None,
-           pdf_cert_key: Path | None, no_plugins: bool, store: str | None, quiet: bool) -> None:
+           pdf_cert_key: Path | None, no_plugins: bool, store: str | None, quiet: bool, force: bool) -> None:
     """Render reports from an evidence file alone, without touching any host."""
     from auditor import pipeline
     from auditor.storage.evidence import load_evidence
@@ -498,7 +507,8 @@ def report(evidence_path: Path, formats: str | None, out_dir: Path | None, textf
                         inputs=[("evidence", evidence_path),
                                 ("evidence signature", evidence_path.parent / (evidence_path.name + ".sig")),
                                 ("certificate", pdf_cert), ("certificate key", pdf_cert_key), ("logo", org_logo),
-                                *(("history store", path) for path in store_files)], format_dirs=format_dirs)
+                                *(("history store", path) for path in store_files)], format_dirs=format_dirs,
+                        force=force)
     rendered: list[tuple[str, bytes]] = []
     for path in pipeline.render(evidence, raw, evidence_path, reporters, out_dir, pdf, assessor, pdf_cert, pdf_cert_key,
                                 format_dirs, on_rendered=lambda name, path, document: rendered.append((name, document)),

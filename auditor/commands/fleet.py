@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from auditor.commands.options import MAX_DAYS, max_age_option
+from auditor.commands.options import MAX_DAYS, force_option, max_age_option
 from auditor.model.result import Severity
 from auditor.plugins import plugins_enabled
 
@@ -56,9 +56,11 @@ def fleet() -> None:
               help="Lowest severity of a failing finding that makes a host non-compliant.")
 @click.option("--no-plugins", is_flag=True, help="Built-in checks only.")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing; the exit code and the files still tell.")
+@force_option
 def evaluate(snapshots: tuple[Path, ...], policy_path: Path, out_dir: Path, sign_key: Path | None, record: bool,
              store: str | None, snapshot_pubkey: Path | None, host_html: bool, expect_hosts: tuple[str, ...],
-             max_age: timedelta | None, jobs: int | None, fail_on: str, no_plugins: bool, quiet: bool) -> None:
+             max_age: timedelta | None, jobs: int | None, fail_on: str, no_plugins: bool, quiet: bool,
+             force: bool) -> None:
     """Evaluate many hosts' snapshots against one policy, in parallel; the exit code is the worst host's.
 
     A bad snapshot fails its host (exit 2, the reason in the summary), never the whole run.
@@ -71,6 +73,7 @@ def evaluate(snapshots: tuple[Path, ...], policy_path: Path, out_dir: Path, sign
                                       sign_key=sign_key, store=store, record=record, jobs=jobs,
                                       fail_on=Severity(fail_on), plugins=plugins_enabled(no_plugins),
                                       snapshot_pubkey=snapshot_pubkey, host_html=host_html, max_age=max_age,
+                                      force=force,
                                       expect_hosts=tuple(dict.fromkeys(
                                           name.strip() for names in expect_hosts for name in names.split(",")
                                           if name.strip()))))
@@ -100,8 +103,9 @@ def evaluate(snapshots: tuple[Path, ...], policy_path: Path, out_dir: Path, sign
 @click.option("--html", "html_path", type=click.Path(path_type=Path), default=None,
               help="Also write the HTML fleet overview of each host's latest run to this file (one policy: "
                    "give --policy when the store holds several).")
+@force_option
 def report(store: str | None, policy_id: str | None, stale_days: int, top: int, as_json: bool,
-           html_path: Path | None) -> None:
+           html_path: Path | None, force: bool) -> None:
     """The fleet from the history store: hosts by verdict, rules failing on most hosts, controls by
     share of hosts satisfied, hosts that regressed since their previous run, hosts not scanned lately.
 
@@ -122,7 +126,7 @@ def report(store: str | None, policy_id: str | None, stale_days: int, top: int, 
 
         location = store_location(store)
         plan_outputs([("fleet overview", html_path)],
-                     inputs=[("history store", None if is_url(location) else Path(location))])
+                     inputs=[("history store", None if is_url(location) else Path(location))], force=force)
     with open_store(store, create=False) as opened:  # reads: a misspelt --store is exit 2, not an empty fleet
         data = fleet_report(opened, policy=policy_id, stale_days=stale_days, top=top)
     if html_path is not None:
