@@ -438,6 +438,7 @@ class HistoryStore:
         self.shown = shown
         self._insert_statements: dict[str, Any] = {}
         self._pending: Connection | None = None  # the open transaction of record_with_command
+        self._closed = False  # close() was called while a record was pending: closed when it ends
 
     # ------------------------------------------------------------------ opening
 
@@ -453,7 +454,11 @@ class HistoryStore:
         return store
 
     def close(self) -> None:
-        self.engine.dispose()
+        """Close the store's connections; a record still pending (:meth:`record_with_command`, whose
+        command closes the store before its transaction ends) closes it when committed or rolled back."""
+        self._closed = True
+        if self._pending is None:
+            self.engine.dispose()
 
     def __enter__(self) -> "HistoryStore":
         return self
@@ -622,17 +627,21 @@ class HistoryStore:
             raise
 
         def commit() -> None:
-            self._pending = None
             try:
                 transaction.commit()
             except (SQLAlchemyError, DBAPIError) as exc:
                 raise self._fail("record in", exc) from None
             finally:
-                conn.close()
+                ended()
 
         def roll_back() -> None:
+            ended()  # closing a connection rolls back its transaction
+
+        def ended() -> None:
             self._pending = None
-            conn.close()  # closing a connection rolls back its transaction
+            conn.close()
+            if self._closed:
+                self.engine.dispose()
 
         self._pending = conn
         if not ends_with_files(commit, roll_back):
