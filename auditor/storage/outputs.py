@@ -40,7 +40,7 @@ import os
 import stat
 import sys
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from auditor.command_files import (
     WRITING,
@@ -116,20 +116,34 @@ def _why_not_writable(directory: Path) -> str:
 _KEY_MARKS = ((b"PRIVATE KEY-----", "private"), (b"PUBLIC KEY-----", "public"))
 
 
-def _held_key(path: Path) -> str | None:
-    """"private" or "public" when the regular file at ``path`` holds a PEM key (its first 4 KiB)."""
+def _head(path: Path, size: int) -> bytes | None:
+    """The first ``size`` bytes of the regular file at ``path``; None when it is not one or cannot be read."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | getattr(os, "O_CLOEXEC", 0))
     except OSError:
-        return None  # what cannot be read here is judged by the write itself
+        return None
     try:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             return None
-        head = os.read(fd, 4096)
+        chunks: list[bytes] = []
+        while size > 0:
+            chunk = os.read(fd, size)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size -= len(chunk)
+        return b"".join(chunks)
     except OSError:
         return None
     finally:
         os.close(fd)
+
+
+def _held_key(path: Path) -> str | None:
+    """"private" or "public" when the regular file at ``path`` holds a PEM key (its first 4 KiB)."""
+    head = _head(path, 4096)  # what cannot be read here is judged by the write itself
+    if head is None:
+        return None
     return next((kind for mark, kind in _KEY_MARKS if mark in head), None)
 
 
@@ -254,24 +268,27 @@ def _pdf(data: bytes) -> bool:
     return data.startswith(b"%PDF-") and b"/Creator (lbaudit" in data
 
 
-# role -> how a file of that kind lbaudit wrote is recognised (from its bytes)
-_RECOGNISERS: dict[str, Any] = {
-    "evidence": _schema_is("lbaudit/evidence"),
-    "snapshot": _schema_is("lbaudit/snapshot"),
-    "evidence signature": _signature,
-    "snapshot signature": _signature,
-    "sarif report": _sarif,
-    "oscal report": _oscal,
-    "hdf report": _hdf,
-    "junit report": _junit,
-    "html report": _html,
-    "host HTML report": _html,
-    "fleet overview": _html,
-    "fleet summary": _fleet_summary,
-    "text report": lambda data: data.startswith(b"lbaudit "),
-    "prometheus report": lambda data: data.startswith(b"# HELP lbaudit_"),
-    "pdf report": _pdf,
+# role -> (how much of the file is read, how a file of that kind lbaudit wrote is recognised from it)
+_WHOLE, _FIRST = _DOCUMENT_LIMIT, _HEAD
+_RECOGNISERS: dict[str, tuple[int, Callable[[bytes], bool]]] = {
+    "evidence": (_WHOLE, _schema_is("lbaudit/evidence")),
+    "snapshot": (_WHOLE, _schema_is("lbaudit/snapshot")),
+    "evidence signature": (_WHOLE, _signature),
+    "snapshot signature": (_WHOLE, _signature),
+    "sarif report": (_WHOLE, _sarif),
+    "oscal report": (_WHOLE, _oscal),
+    "hdf report": (_WHOLE, _hdf),
+    "fleet summary": (_WHOLE, _fleet_summary),
+    "pdf report": (_WHOLE, _pdf),
+    "junit report": (_FIRST, _junit),
+    "html report": (_FIRST, _html),
+    "host HTML report": (_FIRST, _html),
+    "fleet overview": (_FIRST, _html),
+    "text report": (_FIRST, lambda data: data.startswith(b"lbaudit ")),
+    "prometheus report": (_FIRST, lambda data: data.startswith(b"# HELP lbaudit_")),
 }
+# A report format of a plugin: a file that names lbaudit in its first 64 KiB.
+_PLUGIN_REPORT = (_FIRST, lambda data: b"lbaudit" in data)
 # Roles whose command has its own rule for a file already there (init never replaces a policy;
 # keygen replaces keys with --force): not judged here.
 _OWN_RULE = frozenset({"policy"})
@@ -279,22 +296,16 @@ _OWN_RULE = frozenset({"policy"})
 
 def recognised(path: Path, role: str) -> bool:
     """Whether the existing file at ``path`` may be replaced by the ``role`` output without
-    ``--force``: it is empty, or it is recognisably what lbaudit writes for that role (a report
-    format of a plugin: a file that names lbaudit in its first 64 KiB)."""
-    recognise = _RECOGNISERS.get(role)
-    needed = _DOCUMENT_LIMIT if recognise in (_RECOGNISERS["evidence"], _RECOGNISERS["snapshot"], _signature, _sarif,
-                                              _oscal, _hdf, _fleet_summary, _pdf) else _HEAD
+    ``--force``: it is empty, or it is recognisably what lbaudit writes for that role."""
     from auditor.safeio import read_regular
 
+    limit, recognise = _RECOGNISERS.get(role, _PLUGIN_REPORT)
     try:
-        data = read_regular(path, needed if recognise is not None else _HEAD)
+        # a document is read whole (larger than any lbaudit writes: not ours); a text by its head
+        data = read_regular(path, limit) if limit == _WHOLE else _head(path, limit)
     except OSError:
-        return False  # too large to be ours, or unreadable: not recognised
-    if not data:
-        return True
-    if recognise is None:
-        return b"lbaudit" in data
-    return bool(recognise(data))
+        return False  # unreadable: not recognised
+    return data is not None and (not data or bool(recognise(data)))
 
 
 def refuse_foreign(output: PlannedFile, force: bool) -> None:

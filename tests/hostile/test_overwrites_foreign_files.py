@@ -211,3 +211,15 @@ def test_force_never_replaces_an_input_a_key_or_a_non_regular_file(work):
         result = evaluate(work, "-o", target, "--force")
         assert (result.returncode, result.stdout) == (USAGE, ""), (target, result.stderr)
     assert tree(work) == before
+
+
+def test_control_case_large_reports_of_an_earlier_run_are_replaced(work):
+    # recognised by their first bytes, not refused as "too large": an HTML report of a few hundred
+    # findings is larger than the head read
+    write_snapshot(snapshot(listeners=[listener("0.0.0.0", port) for port in range(20000, 20300)]),
+                   work / "snap.json")
+    args = ["-o", "e.json", "--format", "html,junit,text,sarif", "--out-dir", "out"]
+    assert evaluate(work, *args).returncode == WRITTEN
+    assert min((work / "out" / name).stat().st_size for name in ("corp.html", "corp.junit.xml", "corp.txt")) > 64 * 1024
+    result = evaluate(work, *args)
+    assert result.returncode == WRITTEN, result.stderr
