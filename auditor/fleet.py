@@ -530,23 +530,24 @@ def _refuse_out_dir_among_snapshots(job: FleetJob) -> None:
     the next run read the out dir (or a directory of it) as a host without a snapshot, a host that
     failed every run (exit 2); as the directory itself, each host's evidence and the fleet summary
     were written among the hosts' snapshots, the fetch layout the next run reads."""
-    read = {}
+    read: dict[tuple[int, int], Path] = {}
     for path in job.snapshots:
         try:
-            st = os.stat(path)
+            found = os.stat(path)
         except OSError:
             continue
-        if stat.S_ISDIR(st.st_mode):
-            read[(st.st_dev, st.st_ino)] = path
+        if stat.S_ISDIR(found.st_mode):
+            read[(found.st_dev, found.st_ino)] = path
     probe = Path(os.path.realpath(job.out_dir))
     while True:
         try:
-            st = os.stat(probe)
+            here = os.stat(probe)
+            identity: tuple[int, int] | None = (here.st_dev, here.st_ino)
         except OSError:
-            st = None  # the out dir lbaudit will create
-        if st is not None and (st.st_dev, st.st_ino) in read:
+            identity = None  # the out dir lbaudit will create
+        if identity is not None and identity in read:
             where = "is" if probe == Path(os.path.realpath(job.out_dir)) else "is inside"
-            raise InputError(f"--out-dir {job.out_dir} {where} the --snapshots directory {read[(st.st_dev, st.st_ino)]}: "
+            raise InputError(f"--out-dir {job.out_dir} {where} the --snapshots directory {read[identity]}: "
                              "the next run would read the evidence and summaries written there among the hosts' "
                              "snapshots (a directory of them as a host without one); write them elsewhere")
         if probe.parent == probe:

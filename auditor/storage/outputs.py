@@ -230,7 +230,7 @@ def _signature(data: bytes) -> bool:
 def _sarif(data: bytes) -> bool:
     document = _json_of(data)
     try:
-        return document["runs"][0]["tool"]["driver"]["name"] == "lbaudit"  # type: ignore[index]
+        return bool(document["runs"][0]["tool"]["driver"]["name"] == "lbaudit")
     except (KeyError, IndexError, TypeError):
         return False
 
@@ -238,7 +238,7 @@ def _sarif(data: bytes) -> bool:
 def _oscal(data: bytes) -> bool:
     document = _json_of(data)
     try:
-        return str(document["assessment-results"]["metadata"]["title"]).startswith("lbaudit ")  # type: ignore[index]
+        return str(document["assessment-results"]["metadata"]["title"]).startswith("lbaudit ")
     except (KeyError, TypeError):
         return False
 
