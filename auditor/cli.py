@@ -519,6 +519,7 @@ def report(evidence_path: Path, formats: str | None, out_dir: Path | None, textf
         from auditor.history import mark_attested, open_store
 
         with open_store(store, create=False) as history_store:
+            history_store.hold_until_command_ends()  # marked only once the reports are out and the summary printed
             runs = [run for name, document in rendered if name in ATTESTING_FORMATS
                     for run in mark_attested(history_store, raw, name, document)]
         if not quiet and any(name in ATTESTING_FORMATS for name, _ in rendered):

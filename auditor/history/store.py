@@ -602,28 +602,34 @@ class HistoryStore:
     def record_with_command(self, evidence_bytes: bytes, evidence: Evidence | None = None, *,
                             trigger: str = "manual", signature: bytes | None = None) -> RecordedRun:
         """Record one run in a transaction committed only when the command that made the run ends
-        well (:func:`auditor.command_files.ends_with_files`): after its last output is written and
-        its streams flushed.  A run whose evidence, reports or summary could not be written (a full
-        disk, a closed standard output: exit 74, SIGTERM: 143) is not recorded, as its files are
-        put back; a record that cannot be committed fails the command and puts its files back.
-        Until then the store's write lock is held (SQLite; PostgreSQL: the host's row), so other
-        recorders wait (up to the busy timeout) for this command to print its summary.  Outside
-        a command's transaction (a library call) it is committed at once, as :meth:`record`."""
-        from auditor.command_files import ends_with_files
+        well (:meth:`hold_until_command_ends`): after its last output is written and its streams
+        flushed.  A run whose evidence, reports or summary could not be written (a full disk, a
+        closed standard output: exit 74, SIGTERM: 143) is not recorded, as its files are put back;
+        a record that cannot be committed fails the command and puts its files back.  Outside a
+        command's transaction (a library call) it is committed at once, as :meth:`record`."""
+        self.hold_until_command_ends()
+        return self.record(evidence_bytes, evidence, trigger=trigger, signature=signature)
 
-        if trigger not in t.TRIGGERS:
-            raise InputError(f"trigger {trigger!r} is not one of {', '.join(t.TRIGGERS)}")
-        if self._pending is not None:
-            raise RuntimeError("a record of this command is already pending")
-        item = self._prepare(evidence_bytes, evidence, signature)
+    def hold_until_command_ends(self) -> None:
+        """Make every write to this store from now on part of one transaction that ends with the
+        command's files (:func:`auditor.command_files.ends_with_files`): committed when the command
+        ends well, after its last output; rolled back when its files are put back (an error, exit
+        74, Ctrl-C, SIGTERM), so the store never says what the command's files do not (a run whose
+        evidence was put back, a report marked attested that was never written).  Until then the
+        store's write lock is held (SQLite; PostgreSQL: the rows written), so other writers wait
+        (up to the busy timeout) for this command to print its summary.  Outside a command's
+        transaction (a library call) each write commits on its own, as before."""
+        from auditor.command_files import current, ends_with_files
+
+        if self._pending is not None or current() is None:
+            return
         conn = self.engine.connect().execution_options(**{WRITING: True})
         try:
             transaction = conn.begin()
-            recorded = self._record_in(conn, item, trigger, None, None)
         except BaseException as exc:
-            conn.close()  # rolls back what was begun
+            conn.close()
             if isinstance(exc, (SQLAlchemyError, DBAPIError)):
-                raise self._fail("record in", exc) from None
+                raise self._fail("write to", exc) from None
             raise
 
         def commit() -> None:
@@ -644,9 +650,7 @@ class HistoryStore:
                 self.engine.dispose()
 
         self._pending = conn
-        if not ends_with_files(commit, roll_back):
-            commit()
-        return recorded
+        ends_with_files(commit, roll_back)
 
     def record_many(self, items: list[tuple[bytes, Evidence | None, bytes | None]], *, trigger: str = "manual",
                     inventory_name: str | None = None, recorded_at: datetime | None = None) -> list[RecordedRun]:

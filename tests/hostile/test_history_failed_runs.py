@@ -179,3 +179,44 @@ def test_a_pdf_that_fills_its_disk_records_nothing(work):
         assert _runs(work / "h.db") == before_runs
     finally:
         subprocess.run(["umount", str(mount)], check=True)
+
+
+def _attestations(store: Path) -> list[tuple[int, str]]:
+    with sqlite3.connect(f"file:{store}?mode=ro", uri=True) as db:
+        return db.execute("SELECT run_id, kind FROM attestations ORDER BY id").fetchall()
+
+
+def test_a_report_whose_summary_cannot_be_written_marks_no_run_attested(work):
+    # `report --store` marks the recorded run attested by the OSCAL it renders: a report put back
+    # (exit 74) attests nothing, or prune would keep the run for a document that was never issued.
+    # The store is held (a writer's lock) until the report is rendered; then the reader of its
+    # output goes away and the lock is let go: marking comes first, the line saying so fails.
+    before_files = _tree(work)
+    holder = sqlite3.connect(work / "h.db", isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    read_end, write_end = os.pipe()
+    process = _start(["report", "first.json", "--format", "oscal", "--out-dir", "out", "--store", "h.db"], work,
+                     stdout=write_end)
+    os.close(write_end)
+    try:
+        deadline = time.monotonic() + 60
+        while not (work / "out" / "failed-runs.oscal.json").exists():
+            assert process.poll() is None, process.stderr.read() if process.stderr else ""
+            assert time.monotonic() < deadline, "the report was never rendered"
+            time.sleep(0.01)
+        os.close(read_end)  # the reader has gone
+        holder.execute("COMMIT")  # the store is free: the run marks, then says so, to no one
+        _, err = process.communicate(timeout=60)
+    finally:
+        holder.close()
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert (process.returncode, err.decode()) == (IO_ERROR, "lbaudit: standard output: the reader closed the pipe "
+                                                            "before everything was written\n")
+    assert _tree(work) == before_files and not (work / "out").exists()
+    assert _attestations(work / "h.db") == []  # before: run 1 marked attested by a report put back
+    code, out, err = _lbaudit(["report", "first.json", "--format", "oscal", "--out-dir", "out", "--store", "h.db"],
+                              work)
+    assert (code, out.decode().splitlines()[-1]) == (0, "attested: run 1"), err
+    assert _attestations(work / "h.db") == [(1, "oscal")]
