@@ -515,7 +515,9 @@ def verify_store(pubkey: Path | None, expect_head: tuple[str, ...], require_sign
         document["exit_code"] = int(code)
         click.echo(json.dumps(document, indent=2, sort_keys=True))
     else:
-        click.echo(f"{report.runs} runs in {report.chains} chains; {report.signatures_checked} signatures verified")
+        retired = f", {report.retirements} retirements (history retire)" if report.retirements else ""
+        click.echo(f"{report.runs} runs in {report.chains} chains{retired}; {report.signatures_checked} signatures "
+                   "verified")
         if report.ok:
             click.echo("history verified: every chain link, evidence digest and record holds"
                        + (f", and the {len(report.heads)} expected heads are in it" if report.heads else

@@ -83,6 +83,7 @@ def test_a_retired_host_leaves_the_stale_list_and_the_chain_still_verifies(tmp_p
     # the retirement is a head that can be pinned outside the store, as a run's evidence digest is
     pinned = run_cli("history", "verify", "--store", store_url, "--expect-head", link["digest"])
     assert pinned.returncode == 0, pinned.stdout
+    assert pinned.stdout.splitlines()[0] == "2 runs in 2 chains, 1 retirements (history retire); 0 signatures verified"
 
     again = run_cli("history", "retire", "dead", "--store", store_url)
     assert (again.returncode, again.stdout) == (0, "dead (bind-only): already retired (link 3)\n")
