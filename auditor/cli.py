@@ -14,7 +14,14 @@ from typing import Any, Callable
 import click
 
 from auditor import __version__
-from auditor.commands.options import TARGET_HELP, color_option, max_age_option, quiet_option, resolve_target
+from auditor.commands.options import (
+    TARGET_HELP,
+    color_option,
+    force_option,
+    max_age_option,
+    quiet_option,
+    resolve_target,
+)
 from auditor.errors import InputError, LbauditError, Terminated
 from auditor.model.codes import ExitCode, Severity
 from auditor.plugins import plugins_enabled
@@ -79,7 +86,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "fleet": ("auditor.commands.fleet:fleet",
               "Evaluate a fleet's snapshots centrally, and report on the fleet from the history store."),
     "history": ("auditor.commands.history:history",
-                "The recorded runs (evaluate --record): list, show, diff, trend, prune, import, export, head, verify."),
+                "The recorded runs (evaluate --record): list, show, diff, trend, prune, retire, import, export, head, verify."),
     "init": ("auditor.commands.init:init",
              "Write a starter policy (--from-host: from this host's listeners, each exception with reason TODO)."),
     "keygen": ("auditor.commands.attest:keygen",
@@ -274,13 +281,14 @@ def _check_report_options(out_dir: Path | None, pdf: Path | None, pdf_cert: Path
               "[default: $LBAUDIT_STORE, else /var/lib/lbaudit/history.db for root, ~/.local/state/lbaudit/history.db].")
 @click.option("--trigger", type=click.Choice(TRIGGERS), default="manual", show_default=True,
               help="What started this run, as recorded with --record.")
+@force_option
 def evaluate(policy_path: Path, output: Path | None, fail_on: str, target: str | None, snapshot_path: Path | None,
              snapshot_pubkey: Path | None, root: Path | None, max_age: timedelta | None,
              formats: str | None, out_dir: Path | None, textfile_dir: Path | None, pdf: Path | None,
              sign_key: Path | None, assessor: str | None, org_name: str | None, org_logo: Path | None,
              pdf_cert: Path | None, pdf_cert_key: Path | None, no_plugins: bool, record_cmdline: bool,
              as_json: bool, color: str, waivers_path: Path | None, expiry_warning_days: int, quiet: bool,
-             record: bool, store: str | None, trigger: str) -> None:
+             record: bool, store: str | None, trigger: str, force: bool) -> None:
     """Evaluate a policy against this host (or a snapshot / root directory) and write the evidence.
 
     \b
@@ -357,7 +365,7 @@ def evaluate(policy_path: Path, output: Path | None, fail_on: str, target: str |
                                 ("certificate key", pdf_cert_key), ("logo", org_logo),
                                 *(("history store", path) for path in (history_store.files if history_store else [])),
                                 *pipeline.target_inputs(source)],
-                        format_dirs=format_dirs)
+                        format_dirs=format_dirs, force=force)
 
     snapshot, collect_ms = pipeline.timed_acquire(source, pipeline.plan(policy, registry),
                                                   record_cmdline=record_cmdline)
@@ -375,7 +383,8 @@ def evaluate(policy_path: Path, output: Path | None, fail_on: str, target: str |
         evidence_document = evidence_bytes(evidence)
         write_stdout(evidence_document)  # the document alone on stdout, so that it parses as JSON
         if history_store is not None:
-            history_store.record(evidence_document, evidence, trigger=trigger)
+            # committed once the summary is out too (a closed stream: exit 74, nothing recorded)
+            history_store.record_with_command(evidence_document, evidence, trigger=trigger)
         if not quiet:
             print_summary(evidence, "standard output", color=color, err=True)
         sys.exit(evidence.result.exit_code)
@@ -393,7 +402,9 @@ def evaluate(policy_path: Path, output: Path | None, fail_on: str, target: str |
     if history_store is not None:
         from auditor.history import mark_attested, signature_beside
 
-        recorded = history_store.record(data, evidence, trigger=trigger, signature=signature_beside(output))
+        # Committed when the command ends well, after its summary (exit 74, 143, a full disk: not recorded).
+        recorded = history_store.record_with_command(data, evidence, trigger=trigger,
+                                                     signature=signature_beside(output))
         for name, document in rendered:
             if name in ATTESTING_FORMATS:
                 mark_attested(history_store, data, name, document)
@@ -468,9 +479,10 @@ def _refuse_stdout(*options: tuple[str, Path | None]) -> None:
 @click.option("--store", metavar="PATH|URL", help="History store in which a PDF or OSCAL rendered here marks the "
               "recorded run of this evidence as attested (history prune keeps it).")
 @quiet_option
+@force_option
 def report(evidence_path: Path, formats: str | None, out_dir: Path | None, textfile_dir: Path | None, pdf: Path | None,
            assessor: str | None, org_name: str | None, org_logo: Path | None, pdf_cert: Path | None,
-           pdf_cert_key: Path | None, no_plugins: bool, store: str | None, quiet: bool) -> None:
+           pdf_cert_key: Path | None, no_plugins: bool, store: str | None, quiet: bool, force: bool) -> None:
     """Render reports from an evidence file alone, without touching any host."""
     from auditor import pipeline
     from auditor.storage.evidence import load_evidence
@@ -495,7 +507,8 @@ def report(evidence_path: Path, formats: str | None, out_dir: Path | None, textf
                         inputs=[("evidence", evidence_path),
                                 ("evidence signature", evidence_path.parent / (evidence_path.name + ".sig")),
                                 ("certificate", pdf_cert), ("certificate key", pdf_cert_key), ("logo", org_logo),
-                                *(("history store", path) for path in store_files)], format_dirs=format_dirs)
+                                *(("history store", path) for path in store_files)], format_dirs=format_dirs,
+                        force=force)
     rendered: list[tuple[str, bytes]] = []
     for path in pipeline.render(evidence, raw, evidence_path, reporters, out_dir, pdf, assessor, pdf_cert, pdf_cert_key,
                                 format_dirs, on_rendered=lambda name, path, document: rendered.append((name, document)),
@@ -506,6 +519,7 @@ def report(evidence_path: Path, formats: str | None, out_dir: Path | None, textf
         from auditor.history import mark_attested, open_store
 
         with open_store(store, create=False) as history_store:
+            history_store.hold_until_command_ends()  # marked only once the reports are out and the summary printed
             runs = [run for name, document in rendered if name in ATTESTING_FORMATS
                     for run in mark_attested(history_store, raw, name, document)]
         if not quiet and any(name in ATTESTING_FORMATS for name, _ in rendered):

@@ -40,6 +40,10 @@ class _Transaction:
     pid: int  # a forked child (a fleet worker) never undoes or keeps its parent's files
     changes: list[Change] = field(default_factory=list)
     emptied: list[Path] = field(default_factory=list)  # directories to remove at the end if empty
+    # What the command changed outside its files and ends with them (a history store's transaction
+    # holding the run's record): (commit, roll back), committed only once every file is written
+    # and every stream flushed, rolled back when the files are put back (see :func:`ends_with_files`).
+    outcomes: list[tuple[Callable[[], None], Callable[[], None]]] = field(default_factory=list)
 
     def undo(self) -> None:
         """Put every file back as it was, newest change first.  A target that no longer holds what
@@ -302,6 +306,27 @@ def current() -> _Transaction | None:
     return _ACTIVE[-1] if _ACTIVE and _ACTIVE[-1].pid == os.getpid() else None
 
 
+def ends_with_files(commit: Callable[[], None], roll_back: Callable[[], None]) -> bool:
+    """Tie a change outside the files (a database transaction still open) to this command's files:
+    ``commit`` runs when the outermost transaction keeps them, after everything else the command
+    did (its last output written, its streams flushed), and a commit that fails puts the files back;
+    ``roll_back`` runs when they are put back (an error, exit 74, Ctrl-C, SIGTERM).  Returns False
+    outside a transaction (a library call): the caller commits at once, as it would have."""
+    active = current()
+    if active is None:
+        return False
+    active.outcomes.append((commit, roll_back))
+    return True
+
+
+def _roll_back(outcomes: list[tuple[Callable[[], None], Callable[[], None]]]) -> None:
+    for _, roll_back in reversed(outcomes):
+        try:
+            roll_back()
+        except Exception:  # noqa: BLE001 - best effort, as for files: the next one may still roll back
+            continue
+
+
 @contextmanager
 def transaction(keep_on: tuple[type[BaseException], ...] = (SystemExit,)) -> Iterator[None]:
     """Every file written, removed or directory created inside the block is kept if the block ends
@@ -330,8 +355,11 @@ def _put_back(active: _Transaction) -> None:
     try:
         active.undo()
     finally:
-        if current() is None:
-            _release_locks()
+        try:
+            _roll_back(active.outcomes)
+        finally:
+            if current() is None:
+                _release_locks()
 
 
 @contextmanager
@@ -393,11 +421,27 @@ def _finish(active: _Transaction) -> None:
     if enclosing is not None:
         enclosing.changes.extend(active.changes)
         enclosing.emptied.extend(active.emptied)
-    else:
-        try:
-            active.keep()
-        finally:
-            _release_locks()
+        enclosing.outcomes.extend(active.outcomes)
+        return
+    try:
+        _commit(active)
+        active.keep()
+    finally:
+        _release_locks()
+
+
+def _commit(active: _Transaction) -> None:
+    """Commit what ends with the files, in order; the first that fails rolls back the rest and puts
+    the files back (the command then fails with that error: nothing of the run is kept).  A signal
+    that arrives meanwhile waits until every one is committed or rolled back."""
+    with uninterrupted():
+        for index, (commit, _) in enumerate(active.outcomes):
+            try:
+                commit()
+            except BaseException:
+                _roll_back(active.outcomes[index + 1:])
+                active.undo()
+                raise
 
 
 def at_free_name(directory: Path, name: str, suffix: str, make: Callable[[Path], T]) -> T:

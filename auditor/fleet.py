@@ -27,6 +27,7 @@ import multiprocessing
 import os
 import re
 import signal
+import stat
 import sys
 import threading
 import time
@@ -128,6 +129,7 @@ class FleetJob:
     # (exit 2) rather than vanish from a compliant fleet, and a snapshot of a host not among them
     # (left by an earlier run) is not judged as this run's.  Empty: whatever is found.
     expect_hosts: tuple[str, ...] = ()
+    force: bool = False  # --force: a host's file may replace a file that is not lbaudit's output of its kind
     # The oldest snapshot judged (--max-age): an older one fails its host (exit 2), as one that
     # claims a collection time ahead of the controller's clock always does.  None: no limit.
     max_age: timedelta | None = None
@@ -456,7 +458,7 @@ def _evaluate_into(state: _WorkerState, host: HostInput, outcome: HostOutcome) -
     for what, output in outputs:
         if output.name in SUMMARY_NAMES:  # written after every host: it would replace this host's file
             raise InputError(f"{host.snapshot}: host {outcome.host!r}: its {what} would be the fleet's {output.name}")
-    plan_outputs(outputs, inputs=[("snapshot", host.snapshot), *_run_inputs(state)])
+    plan_outputs(outputs, inputs=[("snapshot", host.snapshot), *_run_inputs(state)], force=job.force)
     data = pipeline.write(evidence, path)
     signature = None
     if state.key is not None:
@@ -517,8 +519,40 @@ def check_job(job: FleetJob) -> None:
         if not _HOST_NAME.fullmatch(name):
             raise InputError(f"--expect-hosts: {name[:80]!r} cannot name a host (letters, digits, '.', '-', '_')")
     check_out_dir(job.out_dir)
+    _refuse_out_dir_among_snapshots(job)
     plan_outputs([("fleet summary", job.out_dir / name) for name in SUMMARY_NAMES],
-                 inputs=[("policy", job.policy), ("signing key", job.sign_key)], out_dir=job.out_dir)
+                 inputs=[("policy", job.policy), ("signing key", job.sign_key)], out_dir=job.out_dir, force=job.force)
+
+
+def _refuse_out_dir_among_snapshots(job: FleetJob) -> None:
+    """``--out-dir`` is neither a ``--snapshots`` directory nor inside one, however it is reached
+    (a symlink, a bind mount: compared by device and inode up its resolved parents).  Inside one,
+    the next run read the out dir (or a directory of it) as a host without a snapshot, a host that
+    failed every run (exit 2); as the directory itself, each host's evidence and the fleet summary
+    were written among the hosts' snapshots, the fetch layout the next run reads."""
+    read: dict[tuple[int, int], Path] = {}
+    for path in job.snapshots:
+        try:
+            found = os.stat(path)
+        except OSError:
+            continue
+        if stat.S_ISDIR(found.st_mode):
+            read[(found.st_dev, found.st_ino)] = path
+    probe = Path(os.path.realpath(job.out_dir))
+    while True:
+        try:
+            here = os.stat(probe)
+            identity: tuple[int, int] | None = (here.st_dev, here.st_ino)
+        except OSError:
+            identity = None  # the out dir lbaudit will create
+        if identity is not None and identity in read:
+            where = "is" if probe == Path(os.path.realpath(job.out_dir)) else "is inside"
+            raise InputError(f"--out-dir {job.out_dir} {where} the --snapshots directory {read[identity]}: "
+                             "the next run would read the evidence and summaries written there among the hosts' "
+                             "snapshots (a directory of them as a host without one); write them elsewhere")
+        if probe.parent == probe:
+            return
+        probe = probe.parent
 
 
 HOSTS_PER_TASK = 4  # a few hosts per task: results come back as workers finish, none is held longer
@@ -721,7 +755,8 @@ def _evaluate_fleet(job: FleetJob) -> FleetSummary:
             from auditor.storage.outputs import plan_outputs
 
             plan_outputs([("fleet summary", job.out_dir / name) for name in SUMMARY_NAMES],
-                         inputs=[("history store", path) for path in store.files], out_dir=job.out_dir)
+                         inputs=[("history store", path) for path in store.files], out_dir=job.out_dir,
+                         force=job.force)
     make_out_dir(job.out_dir)
     started = datetime.now(timezone.utc)
     outcomes = list(_outcomes(job, itertools.chain([first], hosts)))
@@ -848,6 +883,13 @@ def fleet_report(store: Any, *, policy: str | None = None, stale_days: int = 7, 
         if not runs or _started(link) > _started(runs[0]):
             gone[chain] = link
             by_identity.pop(chain, None)  # its runs still held are not its latest: not its verdict now
+    # A host retired (history retire) is out of the fleet until it records a run again: neither
+    # stale nor pruned, only listed as retired.
+    retired = store.retired(policy=policy)
+    for retirement in retired:
+        chain = (_identity_of(retirement), retirement["policy"])
+        by_identity.pop(chain, None)
+        gone.pop(chain, None)
     names = _names({identity for identity, _ in [*by_identity, *gone]},
                    {**{identity: link for (identity, _), link in gone.items()},
                     **{identity: runs[0] for (identity, _), runs in by_identity.items()}})
@@ -948,6 +990,8 @@ def fleet_report(store: Any, *, policy: str | None = None, stale_days: int = 7, 
             for cid, (ok, total) in sorted(controls.items(), key=lambda item: (item[1][0] / item[1][1], item[0]))],
         "regressed_since_previous_run": regressed,
         "not_scanned_for_days": {"days": stale_days, "hosts": stale},
+        "retired": [{"host": _host_of(r), "policy": r["policy"], "retired_at": r["retired_at"], "reason": r["reason"],
+                     "link": r["run_id"]} for r in retired],
         "hosts": rows,  # each host's latest run, in the fleet summary's row form
     }
 

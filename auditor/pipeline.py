@@ -248,10 +248,11 @@ def target_inputs(source: Any) -> "list[tuple[str, Path | InputTree]]":
 
 def plan_files(policy_id: str, reporters: dict[str, Any], evidence_path: Path, out_dir: Path | None,
                pdf: Path | None, evidence_written: bool, inputs: "list[tuple[str, Path | InputTree | None]]",
-               format_dirs: dict[str, Path] | None = None) -> None:
+               format_dirs: dict[str, Path] | None = None, force: bool = False) -> None:
     """Every file the run will write or remove, checked together before any work (InputError
     otherwise): no device, FIFO or directory replaced, no missing directory, no two outputs or an
-    output and an input that are the same file."""
+    output and an input that are the same file, no existing file that is not lbaudit's own output
+    of its kind replaced without ``force``."""
     from auditor.storage.outputs import plan_outputs, report_targets, signature_of
 
     outputs: list[tuple[str, Path]] = []
@@ -261,7 +262,7 @@ def plan_files(policy_id: str, reporters: dict[str, Any], evidence_path: Path, o
     outputs += [(f"{name} report", path) for name, path in
                 report_targets(policy_id, {n: r.extension for n, r in reporters.items()}, out_dir, evidence_path, pdf,
                                format_dirs)]
-    plan_outputs(outputs, inputs, out_dir=out_dir)
+    plan_outputs(outputs, inputs, out_dir=out_dir, force=force)
 
 
 def render(

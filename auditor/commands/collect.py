@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from auditor.commands.options import force_option
 from auditor.model.facts import SECTIONS, GapKind, HostSnapshot
 
 if TYPE_CHECKING:
@@ -58,8 +59,9 @@ def _summary(snapshot: HostSnapshot, path: Path | str, digest: str) -> list[str]
               help="Ed25519 private key (lbaudit keygen): sign the snapshot (detached OUTPUT.sig), so that "
                    "evaluate --snapshot-pubkey can refuse one edited since.")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing; the exit code and the file still tell.")
+@force_option
 def collect(output: Path, target: str | None, root: Path | None, replay: Path | None, sections: tuple[str, ...],
-            record_cmdline: bool, sign_key: Path | None, quiet: bool) -> None:
+            record_cmdline: bool, sign_key: Path | None, quiet: bool, force: bool) -> None:
     """Collect facts only, without a policy, into a snapshot for `lbaudit evaluate --snapshot`.
 
     What cannot be read is recorded in the snapshot as a gap with its reason; the evaluation turns
@@ -86,7 +88,7 @@ def collect(output: Path, target: str | None, root: Path | None, replay: Path | 
         return
     # A device, FIFO, missing directory or an output that is the key itself: exit 2 before collecting.
     plan_outputs([("snapshot", output), ("snapshot signature", signature_of(output))],
-                 inputs=[("signing key", sign_key), *pipeline.target_inputs(source)])
+                 inputs=[("signing key", sign_key), *pipeline.target_inputs(source)], force=force)
     if sign_key is not None:
         from auditor.attest.signing import load_private_key
 

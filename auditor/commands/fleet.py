@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from auditor.commands.options import MAX_DAYS, max_age_option
+from auditor.commands.options import MAX_DAYS, force_option, max_age_option
 from auditor.model.result import Severity
 from auditor.plugins import plugins_enabled
 
@@ -56,9 +56,11 @@ def fleet() -> None:
               help="Lowest severity of a failing finding that makes a host non-compliant.")
 @click.option("--no-plugins", is_flag=True, help="Built-in checks only.")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing; the exit code and the files still tell.")
+@force_option
 def evaluate(snapshots: tuple[Path, ...], policy_path: Path, out_dir: Path, sign_key: Path | None, record: bool,
              store: str | None, snapshot_pubkey: Path | None, host_html: bool, expect_hosts: tuple[str, ...],
-             max_age: timedelta | None, jobs: int | None, fail_on: str, no_plugins: bool, quiet: bool) -> None:
+             max_age: timedelta | None, jobs: int | None, fail_on: str, no_plugins: bool, quiet: bool,
+             force: bool) -> None:
     """Evaluate many hosts' snapshots against one policy, in parallel; the exit code is the worst host's.
 
     A bad snapshot fails its host (exit 2, the reason in the summary), never the whole run.
@@ -71,6 +73,7 @@ def evaluate(snapshots: tuple[Path, ...], policy_path: Path, out_dir: Path, sign
                                       sign_key=sign_key, store=store, record=record, jobs=jobs,
                                       fail_on=Severity(fail_on), plugins=plugins_enabled(no_plugins),
                                       snapshot_pubkey=snapshot_pubkey, host_html=host_html, max_age=max_age,
+                                      force=force,
                                       expect_hosts=tuple(dict.fromkeys(
                                           name.strip() for names in expect_hosts for name in names.split(",")
                                           if name.strip()))))
@@ -100,14 +103,16 @@ def evaluate(snapshots: tuple[Path, ...], policy_path: Path, out_dir: Path, sign
 @click.option("--html", "html_path", type=click.Path(path_type=Path), default=None,
               help="Also write the HTML fleet overview of each host's latest run to this file (one policy: "
                    "give --policy when the store holds several).")
+@force_option
 def report(store: str | None, policy_id: str | None, stale_days: int, top: int, as_json: bool,
-           html_path: Path | None) -> None:
+           html_path: Path | None, force: bool) -> None:
     """The fleet from the history store: hosts by verdict, rules failing on most hosts, controls by
     share of hosts satisfied, hosts that regressed since their previous run, hosts not scanned lately.
 
     \b
     A host whose latest run was pruned (history prune) is still listed, by the link its run left:
     "pruned" (its result is gone), or "stale" and not scanned once older than --stale-days.
+    A host retired with history retire is listed as retired only, until it records a run again.
     Exit 1 when a host regressed, else 0.
     """
     import json
@@ -121,7 +126,7 @@ def report(store: str | None, policy_id: str | None, stale_days: int, top: int, 
 
         location = store_location(store)
         plan_outputs([("fleet overview", html_path)],
-                     inputs=[("history store", None if is_url(location) else Path(location))])
+                     inputs=[("history store", None if is_url(location) else Path(location))], force=force)
     with open_store(store, create=False) as opened:  # reads: a misspelt --store is exit 2, not an empty fleet
         data = fleet_report(opened, policy=policy_id, stale_days=stale_days, top=top)
     if html_path is not None:
@@ -161,6 +166,11 @@ def report(store: str | None, policy_id: str | None, stale_days: int, top: int, 
                 continue
             click.echo(f"  {one_line(row['host'])}: last run {row['last_started_at']}, facts collected "
                        f"{row['collected_at']} ({row['days']} days), {row['verdict']}")
+        if data["retired"]:
+            click.echo(f"retired (history retire): {len(data['retired'])}")
+            for row in data["retired"]:
+                click.echo(f"  {one_line(row['host'])} ({one_line(row['policy'])}): retired {row['retired_at']}"
+                           + (f": {one_line(row['reason'])}" if row["reason"] else ""))
         if html_path is not None:
             click.echo(f"overview: {html_path}")
     sys.exit(1 if data["regressed_since_previous_run"] else 0)

@@ -1,4 +1,4 @@
-"""``lbaudit history list|show|diff|trend|prune|import|export|head|verify``: the recorded runs.
+"""``lbaudit history list|show|diff|trend|prune|retire|import|export|head|verify``: the recorded runs.
 
 The commands parse options and print; :mod:`auditor.history` does the work.  Tables are drawn by
 rich on a terminal and printed as plain aligned text when the output is piped.
@@ -97,7 +97,7 @@ def echo_table(headers: list[str], rows: list[list[Any]], numeric: set[str] | No
 
 @click.group()
 def history() -> None:
-    """The recorded runs (evaluate --record): list, show, diff, trend, prune, import, export, head, verify.
+    """The recorded runs (evaluate --record): list, show, diff, trend, prune, retire, import, export, head, verify.
 
     \b
     The store is SQLite by default (WAL mode), or PostgreSQL with
@@ -306,6 +306,37 @@ def _ids(ids: list[int]) -> str:
     return shown + (f", ... {len(ids) - 20} more" if len(ids) > 20 else "")
 
 
+# ------------------------------------------------------------------ retire
+
+@history.command("retire")
+@click.argument("host")
+@click.option("--policy", help="Retire the host from this policy only [default: from every policy it was recorded with].")
+@click.option("--reason", help="Why (decommissioned, renamed, ...): kept in the retirement, which the chain covers.")
+@store_option
+@json_option
+def retire(host: str, policy: str | None, reason: str | None, store: str | None, as_json: bool) -> None:
+    """Retire a host that no longer exists: fleet report stops listing it as stale.
+
+    \b
+    HOST is a host name, machine id or inventory name of exactly one host
+    of the store.  Its runs are kept: each of its chains gets a retirement
+    link, which history verify walks and history head shows.  A host that
+    records a run again is back in the fleet.  Exit 2 for a host the store
+    never recorded (or a name of several hosts: give its machine id).
+    """
+    with _open(store) as opened:
+        links = opened.retire(host, policy=policy, reason=reason)
+    if as_json:
+        click.echo(json.dumps({"host": host, "store": opened.shown, "retired": links}, indent=2, sort_keys=True))
+        return
+    for link in links:
+        if link["already"]:
+            click.echo(f"{one_line(host)} ({one_line(link['policy'])}): already retired (link {link['run_id']})")
+        else:
+            click.echo(f"{one_line(host)} ({one_line(link['policy'])}): retired (link {link['run_id']}, "
+                       f"SHA-256 {link['digest']})")
+
+
 # ------------------------------------------------------------------ import, export
 
 @history.command("import")
@@ -484,7 +515,9 @@ def verify_store(pubkey: Path | None, expect_head: tuple[str, ...], require_sign
         document["exit_code"] = int(code)
         click.echo(json.dumps(document, indent=2, sort_keys=True))
     else:
-        click.echo(f"{report.runs} runs in {report.chains} chains; {report.signatures_checked} signatures verified")
+        retired = f", {report.retirements} retirements (history retire)" if report.retirements else ""
+        click.echo(f"{report.runs} runs in {report.chains} chains{retired}; {report.signatures_checked} signatures "
+                   "verified")
         if report.ok:
             click.echo("history verified: every chain link, evidence digest and record holds"
                        + (f", and the {len(report.heads)} expected heads are in it" if report.heads else

@@ -81,3 +81,12 @@ def max_age_option(default: str | None, help: str) -> Callable[[F], F]:
     or None for no limit); a malformed value is a usage error (exit 2)."""
     return click.option("--max-age", "max_age", metavar="DURATION", default=default, show_default=default is not None,
                          callback=_max_age, help=help)
+
+
+FORCE_HELP = ("Replace an existing file at an output path even when it is not lbaudit's own output of that kind "
+              "[default: refuse it, exit 2]; never an input of the run, a key, or anything but a regular file.")
+
+
+def force_option(function: F) -> F:
+    """``--force`` of the commands that write reports, evidence or snapshots (storage/outputs.py's rule)."""
+    return click.option("--force", is_flag=True, help=FORCE_HELP)(function)

@@ -36,7 +36,7 @@ from sqlalchemy import (
 
 # The Alembic revision the code below describes; the store refuses a newer one and migrates an
 # older one.  tests/history/test_migrations.py checks it is the head of migrations/versions.
-HEAD_REVISION = "0003"
+HEAD_REVISION = "0004"
 
 TRIGGERS = ("manual", "timer", "cron", "ci", "fleet")
 STATUSES = ("pass", "fail", "error", "not_reviewed", "not_applicable", "waived")
@@ -152,4 +152,21 @@ attestations = Table(
     Column("document_sha256", String(64), nullable=False),
     Column("attested_at", DateTime, nullable=False),
     UniqueConstraint("run_id", "kind", "document_sha256", name="uq_attestation"),
+)
+
+# Revision 0004: a host (and policy) retired by `history retire`: a link of its chain, as a run is,
+# so that `history verify` walks it, `history head` shows it and `fleet report` stops listing the
+# host as not scanned.  Its id is taken from the runs' id space (recording order is id order); its
+# digest is the SHA-256 of the canonical JSON of what it says (verify recomputes it).  A host that
+# records a run again chains that run to the retirement and is back in the fleet.
+retirements = Table(
+    "retirements", metadata,
+    Column("run_id", Integer, primary_key=True, autoincrement=False),
+    Column("host_id", Integer, ForeignKey("hosts.id"), nullable=False),
+    Column("policy_id", String(200), nullable=False),
+    Column("digest", String(64), nullable=False),
+    Column("prev_evidence_sha256", String(64), nullable=True),
+    Column("retired_at", DateTime, nullable=False),
+    Column("reason", Text, nullable=True),
+    Index("ix_retirements_host_policy", "host_id", "policy_id", "run_id"),
 )

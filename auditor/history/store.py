@@ -276,7 +276,8 @@ class ChainBreak:
 @dataclass(frozen=True)
 class PinnedHead:
     """An evidence digest the store must still hold (``history verify --expect-head``), and where it
-    was found: ``run`` (a recorded run), ``pruned`` (the link a pruned run left), or None."""
+    was found: ``run`` (a recorded run), ``pruned`` (the link a pruned run left), ``retired`` (the
+    link ``history retire`` wrote), or None."""
 
     evidence_sha256: str
     found: str | None
@@ -291,6 +292,7 @@ class VerifyReport:
     runs: int = 0
     chains: int = 0
     signatures_checked: int = 0
+    retirements: int = 0  # history retire links walked
     breaks: list[ChainBreak] = field(default_factory=list)
     heads: list[PinnedHead] = field(default_factory=list)
 
@@ -299,7 +301,7 @@ class VerifyReport:
         return not self.breaks
 
     def as_dict(self) -> dict[str, Any]:
-        return {"ok": self.ok, "runs": self.runs, "chains": self.chains,
+        return {"ok": self.ok, "runs": self.runs, "chains": self.chains, "retirements": self.retirements,
                 "signatures_checked": self.signatures_checked,
                 "first_break": self.breaks[0].as_dict() if self.breaks else None,
                 "breaks": [b.as_dict() for b in self.breaks],
@@ -349,7 +351,8 @@ def _shown(value: Any) -> str:
 _ROW_TYPES: dict[str, tuple[type, bool, str]] = {
     name: (column.type.python_type, bool(column.nullable), f"{column.table.name}.{column.name}")
     for name, column in {
-        **{c.name: c for table in (t.findings, t.hosts, t.policies, t.pruned_runs, t.runs) for c in table.columns},
+        **{c.name: c for table in (t.findings, t.hosts, t.policies, t.pruned_runs, t.retirements, t.runs)
+                   for c in table.columns},
         "policy_version": t.policies.c.version,
     }.items()
 }
@@ -395,9 +398,24 @@ _LAST_RUN = (sa.select(t.runs.c.id, t.runs.c.evidence_sha256, t.runs.c.recorded_
 # would then name other evidence, and the pruned link of that id would break the chain for verify.
 # How far ahead of the recording clock an evidence's run may be dated (two machines' clocks).
 FUTURE_TOLERANCE = timedelta(hours=1)
-_NEXT_RUN_ID = sa.select(sa.func.max(sa.func.coalesce(
-    sa.select(sa.func.max(t.runs.c.id)).scalar_subquery(), 0),
-    sa.func.coalesce(sa.select(sa.func.max(t.pruned_runs.c.run_id)).scalar_subquery(), 0)) + 1)
+_NEXT_RUN_ID = sa.select(sa.func.max(
+    sa.func.coalesce(sa.select(sa.func.max(t.runs.c.id)).scalar_subquery(), 0),
+    sa.func.coalesce(sa.select(sa.func.max(t.pruned_runs.c.run_id)).scalar_subquery(), 0),
+    sa.func.coalesce(sa.select(sa.func.max(t.retirements.c.run_id)).scalar_subquery(), 0)) + 1)
+_LAST_RETIRED = (sa.select(t.retirements.c.run_id, t.retirements.c.digest)
+                 .where(t.retirements.c.host_id == sa.bindparam("host"),
+                        t.retirements.c.policy_id == sa.bindparam("policy"))
+                 .order_by(t.retirements.c.run_id.desc()).limit(1))
+RETIREMENT_FORMAT = "lbaudit-retirement/1"
+
+
+def retirement_digest(host_key_text: str, policy_id: str, prev: str | None, retired_at: datetime,
+                      reason: str | None) -> str:
+    """The digest of a retirement link: the SHA-256 of the canonical JSON of everything it says, so
+    that ``history verify`` recomputes it and an edited link is a break."""
+    return sha256_hex(canonical_json({"format": RETIREMENT_FORMAT, "host_key": host_key_text, "policy": policy_id,
+                                      "prev_evidence_sha256": prev, "retired_at": _iso(retired_at),
+                                      "reason": reason}))
 _LAST_PRUNED = (sa.select(t.pruned_runs.c.run_id, t.pruned_runs.c.evidence_sha256)
                 .where(t.pruned_runs.c.host_id == sa.bindparam("host"),
                        t.pruned_runs.c.policy_id == sa.bindparam("policy"))
@@ -419,6 +437,8 @@ class HistoryStore:
         self.engine = engine
         self.shown = shown
         self._insert_statements: dict[str, Any] = {}
+        self._pending: Connection | None = None  # the open transaction of record_with_command
+        self._closed = False  # close() was called while a record was pending: closed when it ends
 
     # ------------------------------------------------------------------ opening
 
@@ -434,7 +454,11 @@ class HistoryStore:
         return store
 
     def close(self) -> None:
-        self.engine.dispose()
+        """Close the store's connections; a record still pending (:meth:`record_with_command`, whose
+        command closes the store before its transaction ends) closes it when committed or rolled back."""
+        self._closed = True
+        if self._pending is None:
+            self.engine.dispose()
 
     def __enter__(self) -> "HistoryStore":
         return self
@@ -457,7 +481,13 @@ class HistoryStore:
 
     @contextmanager
     def _writing(self) -> Iterator[Connection]:
-        """A transaction that will write: committed at the end, rolled back on an exception."""
+        """A transaction that will write: committed at the end, rolled back on an exception.  While
+        a run's record is pending (:meth:`record_with_command`) it is a savepoint of that one: a
+        second connection would wait for the write lock the pending record holds."""
+        if self._pending is not None:
+            with self._pending.begin_nested():
+                yield self._pending
+            return
         with self.engine.connect().execution_options(**{WRITING: True}) as conn, conn.begin():
             yield conn
 
@@ -568,6 +598,59 @@ class HistoryStore:
         """Record one run from its evidence file's exact bytes (and its ``.sig`` when signed)."""
         return self.record_many([(evidence_bytes, evidence, signature)], trigger=trigger,
                                 inventory_name=inventory_name, recorded_at=recorded_at)[0]
+
+    def record_with_command(self, evidence_bytes: bytes, evidence: Evidence | None = None, *,
+                            trigger: str = "manual", signature: bytes | None = None) -> RecordedRun:
+        """Record one run in a transaction committed only when the command that made the run ends
+        well (:meth:`hold_until_command_ends`): after its last output is written and its streams
+        flushed.  A run whose evidence, reports or summary could not be written (a full disk, a
+        closed standard output: exit 74, SIGTERM: 143) is not recorded, as its files are put back;
+        a record that cannot be committed fails the command and puts its files back.  Outside a
+        command's transaction (a library call) it is committed at once, as :meth:`record`."""
+        self.hold_until_command_ends()
+        return self.record(evidence_bytes, evidence, trigger=trigger, signature=signature)
+
+    def hold_until_command_ends(self) -> None:
+        """Make every write to this store from now on part of one transaction that ends with the
+        command's files (:func:`auditor.command_files.ends_with_files`): committed when the command
+        ends well, after its last output; rolled back when its files are put back (an error, exit
+        74, Ctrl-C, SIGTERM), so the store never says what the command's files do not (a run whose
+        evidence was put back, a report marked attested that was never written).  Until then the
+        store's write lock is held (SQLite; PostgreSQL: the rows written), so other writers wait
+        (up to the busy timeout) for this command to print its summary.  Outside a command's
+        transaction (a library call) each write commits on its own, as before."""
+        from auditor.command_files import current, ends_with_files
+
+        if self._pending is not None or current() is None:
+            return
+        conn = self.engine.connect().execution_options(**{WRITING: True})
+        try:
+            transaction = conn.begin()
+        except BaseException as exc:
+            conn.close()
+            if isinstance(exc, (SQLAlchemyError, DBAPIError)):
+                raise self._fail("write to", exc) from None
+            raise
+
+        def commit() -> None:
+            try:
+                transaction.commit()
+            except (SQLAlchemyError, DBAPIError) as exc:
+                raise self._fail("record in", exc) from None
+            finally:
+                ended()
+
+        def roll_back() -> None:
+            ended()  # closing a connection rolls back its transaction
+
+        def ended() -> None:
+            self._pending = None
+            conn.close()
+            if self._closed:
+                self.engine.dispose()
+
+        self._pending = conn
+        ends_with_files(commit, roll_back)
 
     def record_many(self, items: list[tuple[bytes, Evidence | None, bytes | None]], *, trigger: str = "manual",
                     inventory_name: str | None = None, recorded_at: datetime | None = None) -> list[RecordedRun]:
@@ -708,8 +791,90 @@ class HistoryStore:
                              f"recorded ({live.recorded_at.isoformat()}Z): a clock set back; not recorded (fix the "
                              "clock: a scan dated before the last one would be taken for the older)")
         gone = conn.execute(_LAST_PRUNED, params).first()
-        newest = max((r for r in (live, gone) if r is not None), key=lambda r: r[0], default=None)
+        retired = conn.execute(_LAST_RETIRED, params).first()
+        newest = max((r for r in (live, gone, retired) if r is not None), key=lambda r: r[0], default=None)
         return newest[1] if newest is not None else None
+
+    # ------------------------------------------------------------------ retire
+
+    def retire(self, host: str, *, policy: str | None = None, reason: str | None = None,
+               now: datetime | None = None) -> list[dict[str, Any]]:
+        """Retire the host ``host`` names (host name, machine id or inventory name), from every
+        policy it was recorded with or from ``policy`` alone: each of its chains gets a retirement
+        link after its newest entry, so that ``fleet report`` no longer lists it and ``history
+        verify`` still walks every chain whole.  Its runs are kept.  A name of several hosts, a
+        host the store never recorded or a policy it was never judged by is an InputError; a chain
+        already retired is left as it is.  Returns the links written (and those already there)."""
+        ids = self._known_host_ids(host)
+        if len(ids) > 1:
+            with self._reading() as conn:
+                keys = sorted(conn.execute(sa.select(t.hosts.c.host_key).where(t.hosts.c.id.in_(ids))).scalars())
+            raise InputError(f"{self.shown}: {host!r} names {len(ids)} hosts ({', '.join(keys)}): give the machine id "
+                             "or inventory name of the one to retire")
+        host_id = ids[0]
+        moment = _naive_utc(now or datetime.now(timezone.utc))
+        done: list[dict[str, Any]] = []
+        try:
+            with self._writing() as conn:
+                key = conn.execute(sa.select(t.hosts.c.host_key).where(t.hosts.c.id == host_id)).scalar_one()
+                chains = set(conn.execute(sa.select(t.runs.c.policy_id).where(t.runs.c.host_id == host_id)).scalars())
+                chains |= set(conn.execute(sa.select(t.pruned_runs.c.policy_id)
+                                           .where(t.pruned_runs.c.host_id == host_id)).scalars())
+                if policy is not None:
+                    if policy not in chains:
+                        raise InputError(f"{self.shown}: host {host!r} has no run of policy {policy!r} in the history "
+                                         "store")
+                    chains = {policy}
+                for policy_id in sorted(chains):
+                    params = {"host": host_id, "policy": policy_id}
+                    newest = max((r for r in (conn.execute(_LAST_RUN, params).first(),
+                                              conn.execute(_LAST_PRUNED, params).first(),
+                                              conn.execute(_LAST_RETIRED, params).first()) if r is not None),
+                                 key=lambda r: r[0])
+                    retired = conn.execute(_LAST_RETIRED, params).first()
+                    if retired is not None and retired.run_id == newest[0]:
+                        done.append({"policy": policy_id, "run_id": retired.run_id, "digest": retired.digest,
+                                     "already": True})
+                        continue
+                    if self.dialect == "postgresql":  # the runs' own sequence: one id space, recording order
+                        entry_id = int(conn.execute(sa.select(sa.func.nextval(
+                            sa.func.pg_get_serial_sequence("runs", "id")))).scalar_one())
+                    else:
+                        entry_id = int(conn.execute(_NEXT_RUN_ID).scalar_one())
+                    digest = retirement_digest(key, policy_id, newest[1], moment, reason)
+                    conn.execute(t.retirements.insert().values(
+                        run_id=entry_id, host_id=host_id, policy_id=policy_id, digest=digest,
+                        prev_evidence_sha256=newest[1], retired_at=moment, reason=reason))
+                    done.append({"policy": policy_id, "run_id": entry_id, "digest": digest, "already": False})
+        except InputError:
+            raise
+        except (SQLAlchemyError, DBAPIError) as exc:
+            raise self._fail("retire a host in", exc) from None
+        return done
+
+    def retired(self, *, policy: str | None = None) -> list[dict[str, Any]]:
+        """The chains (host and policy id) whose newest entry is a retirement: hosts out of the fleet."""
+        entries = sa.union_all(
+            sa.select(t.runs.c.id.label("run_id"), t.runs.c.host_id, t.runs.c.policy_id),
+            sa.select(t.pruned_runs.c.run_id, t.pruned_runs.c.host_id, t.pruned_runs.c.policy_id)).subquery()
+        newest_other = (sa.select(sa.func.max(entries.c.run_id)).where(
+            entries.c.host_id == t.retirements.c.host_id, entries.c.policy_id == t.retirements.c.policy_id)
+            .scalar_subquery())
+        newest_retirement = sa.select(sa.func.max(t.retirements.c.run_id)).group_by(
+            t.retirements.c.host_id, t.retirements.c.policy_id)
+        query = (sa.select(t.retirements, t.hosts.c.hostname, t.hosts.c.machine_id, t.hosts.c.inventory_name,
+                           t.hosts.c.host_key)
+                 .join(t.hosts, t.hosts.c.id == t.retirements.c.host_id)
+                 .where(t.retirements.c.run_id.in_(newest_retirement),
+                        sa.or_(newest_other.is_(None), newest_other < t.retirements.c.run_id))
+                 .order_by(t.retirements.c.run_id))
+        if policy is not None:
+            query = query.where(t.retirements.c.policy_id == policy)
+        with self._reading() as conn:
+            rows = [_checked(row) for row in conn.execute(query)]
+        return [{"host": {"hostname": row.hostname, "machine_id": row.machine_id, "inventory_name": row.inventory_name},
+                 "host_key": row.host_key, "policy": row.policy_id, "run_id": row.run_id, "digest": row.digest,
+                 "retired_at": _iso(row.retired_at), "reason": row.reason} for row in rows]
 
     def mark_attested(self, evidence_sha256: str, kind: str, document: bytes,
                       at: datetime | None = None) -> list[int]:
@@ -1046,7 +1211,12 @@ class HistoryStore:
                 return PinnedHead(digest, "run", int(live))
             gone = conn.execute(sa.select(t.pruned_runs.c.run_id).where(t.pruned_runs.c.evidence_sha256 == digest)
                                 .order_by(t.pruned_runs.c.run_id.desc()).limit(1)).scalar()
-        return PinnedHead(digest, "pruned" if gone is not None else None, int(gone) if gone is not None else None)
+            if gone is not None:
+                return PinnedHead(digest, "pruned", int(gone))
+            retired = conn.execute(sa.select(t.retirements.c.run_id).where(t.retirements.c.digest == digest)
+                                   .order_by(t.retirements.c.run_id.desc()).limit(1)).scalar()
+        return PinnedHead(digest, "retired" if retired is not None else None,
+                          int(retired) if retired is not None else None)
 
     def heads(self, *, host: str | None = None, policy: str | None = None) -> list[dict[str, Any]]:
         """The newest entry of every chain (host and policy id; a recorded run, or the link of a
@@ -1056,7 +1226,12 @@ class HistoryStore:
                       t.runs.c.started_at, sa.literal("run").label("state")),
             sa.select(t.pruned_runs.c.run_id, t.pruned_runs.c.host_id, t.pruned_runs.c.policy_id,
                       t.pruned_runs.c.evidence_sha256, t.pruned_runs.c.started_at,
-                      sa.literal("pruned").label("state"))).subquery()
+                      sa.literal("pruned").label("state")),
+            # a retired chain's head is its retirement (its digest in the evidence column, its time
+            # in the started column: the one list of heads, whatever kind the newest entry is)
+            sa.select(t.retirements.c.run_id, t.retirements.c.host_id, t.retirements.c.policy_id,
+                      t.retirements.c.digest, t.retirements.c.retired_at,
+                      sa.literal("retired").label("state"))).subquery()
         query = (sa.select(entries, t.hosts.c.hostname, t.hosts.c.machine_id, t.hosts.c.inventory_name)
                  .join(t.hosts, t.hosts.c.id == entries.c.host_id))
         if host is not None:
@@ -1111,7 +1286,10 @@ class HistoryStore:
                 entries[(row.host_id, row.policy_id)].append(("run", row))
             for row in map(_checked, conn.execute(sa.select(t.pruned_runs).order_by(t.pruned_runs.c.run_id))):
                 entries[(row.host_id, row.policy_id)].append(("pruned", row))
+            for row in map(_checked, conn.execute(sa.select(t.retirements).order_by(t.retirements.c.run_id))):
+                entries[(row.host_id, row.policy_id)].append(("retired", row))
             names = dict(conn.execute(sa.select(t.hosts.c.id, t.hosts.c.hostname)).all())
+            host_keys = dict(conn.execute(sa.select(t.hosts.c.id, t.hosts.c.host_key)).all())
         report.chains = len(entries)
         for (host_id, policy_id), chain in sorted(entries.items(), key=lambda item: min(
                 (r.id if k == "run" else r.run_id) for k, r in item[1])):
@@ -1133,6 +1311,15 @@ class HistoryStore:
                 elif position == 0 and row.prev_evidence_sha256 is not None:
                     broken("chain_link", f"records a previous evidence {row.prev_evidence_sha256} that no run or "
                                          "pruned link of this host and policy has: a run was removed")
+                if kind == "retired":
+                    report.retirements += 1
+                    said = retirement_digest(host_keys.get(host_id, ""), policy_id, row.prev_evidence_sha256,
+                                             row.retired_at, row.reason)
+                    if said != row.digest:
+                        broken("record_mismatch", f"is a retirement whose digest {row.digest} is not that of what it "
+                                                  f"says ({said}): the retirement was changed")
+                    previous = row.digest
+                    continue
                 previous = row.evidence_sha256
                 if kind == "run":
                     report.runs += 1

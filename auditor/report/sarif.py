@@ -11,11 +11,20 @@
 * ``invocations[0].executionSuccessful`` is false when the evidence records the run incomplete
   (exit 3) or a check raised, with a tool execution notification saying why.
 * ``partialFingerprints`` carry the finding id (from rule id and subject), so code scanning tracks
-  one finding across runs; the run's ``automationDetails.id`` keeps policies and hosts apart.
+  one finding across runs; the run's ``automationDetails.id`` keeps policies and hosts apart:
+  ``lbaudit/<policy id>/<host name>/<machine tag>/`` (all category, no instance part, so that
+  every run of one host and policy is one analysis).  Two hosts with one name (cloned images, a
+  re-used name, two sites' ``web01``) were one category, and a consumer merged their results (host
+  B's fixed alerts closed host A's).  The machine tag is a keyed hash of the machine id the
+  evidence records, as ``sd_id128_get_machine_app_specific`` makes one: the same host always gets
+  the same tag, and the log does not carry the machine id itself (machine-id(5): "confidential").
+  A host without a machine id keeps ``lbaudit/<policy id>/<host name>/``: nothing else tells it apart.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 
 from auditor.model.evidence import CheckRecord, Evidence
@@ -57,6 +66,18 @@ _KIND = {
     Status.ERROR: "review",
     Status.NOT_APPLICABLE: "notApplicable",
 }
+
+
+# The application key of the machine tag: changing it changes every host's category (a new analysis).
+_MACHINE_TAG_KEY = b"lbaudit sarif automationDetails v1"
+
+
+def automation_id(policy_id: str, hostname: str, machine_id: str | None) -> str:
+    """The run's ``automationDetails.id``: one category per policy and host, deterministic."""
+    if not machine_id:
+        return f"lbaudit/{policy_id}/{hostname}/"
+    tag = hmac.new(machine_id.strip().lower().encode("utf-8"), _MACHINE_TAG_KEY, hashlib.sha256).hexdigest()[:16]
+    return f"lbaudit/{policy_id}/{hostname}/machine-{tag}/"
 
 
 def _file_uri(path: str) -> str:
@@ -237,7 +258,7 @@ class _Run:
                     "rules": [_descriptor(r, ev) for r in self.records],
                 }
             },
-            "automationDetails": {"id": f"lbaudit/{ev.policy.id}/{self.host}/"},
+            "automationDetails": {"id": automation_id(ev.policy.id, self.host, ev.snapshot.provenance.machine_id)},
             "invocations": [invocation],
             "artifacts": artifacts,
             "results": [self.result(f) for f in ev.result.findings],

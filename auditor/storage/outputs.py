@@ -2,6 +2,11 @@
 
 An output never destroys anything it was not asked to replace:
 
+* An existing file is replaced only when it is recognisably the same kind of lbaudit output (an
+  evidence by an evidence, a SARIF log by a SARIF log lbaudit wrote: :func:`recognised`), or is
+  empty, or the command was given ``--force``: ``collect -o ~/.bashrc``, ``evaluate -o
+  other-policy.yaml`` or ``--pdf notes.txt`` replaced whatever was there.  Keys are replaced only
+  by ``keygen --force``, a policy never (``init``), schedule files by their own rule.
 * Only a regular file is ever replaced.  A path that exists as anything else (a device such as
   ``/dev/null``, a FIFO, a socket, a directory; ``/dev/stdout`` when it is a terminal or a pipe) is
   refused with exit 2, before any work; so is a path under a directory that does not exist: lbaudit
@@ -11,7 +16,9 @@ An output never destroys anything it was not asked to replace:
   atomically, and the link stays a link (as a shell's ``>`` would, but never half-written).
 * Two outputs of one run that are the same file, or an output that is one of the run's inputs (the
   policy, the snapshot, a key, the evidence a report is rendered from), are refused with exit 2
-  before any work: compared by resolved path and, for files that exist, by ``(st_dev, st_ino)``.
+  before any work: compared by resolved path and, for files that exist, by ``(st_dev, st_ino)``; for
+  files that do not exist yet, by the ``(st_dev, st_ino)`` of their directory and their name (one
+  directory reached by two paths: a bind mount, ``/proc/self/fd/N``, a second link to it).
 * A new file gets mode ``0664`` less the umask, a directory lbaudit creates ``0775`` less it: as
   ``touch`` and ``mkdir`` would, except that others never get write permission, whatever the umask
   (under ``umask 000`` anyone could rewrite evidence, a report, a policy or the public key that
@@ -33,7 +40,7 @@ import os
 import stat
 import sys
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from auditor.command_files import (
     WRITING,
@@ -109,20 +116,34 @@ def _why_not_writable(directory: Path) -> str:
 _KEY_MARKS = ((b"PRIVATE KEY-----", "private"), (b"PUBLIC KEY-----", "public"))
 
 
-def _held_key(path: Path) -> str | None:
-    """"private" or "public" when the regular file at ``path`` holds a PEM key (its first 4 KiB)."""
+def _head(path: Path, size: int) -> bytes | None:
+    """The first ``size`` bytes of the regular file at ``path``; None when it is not one or cannot be read."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | getattr(os, "O_CLOEXEC", 0))
     except OSError:
-        return None  # what cannot be read here is judged by the write itself
+        return None
     try:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             return None
-        head = os.read(fd, 4096)
+        chunks: list[bytes] = []
+        while size > 0:
+            chunk = os.read(fd, size)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size -= len(chunk)
+        return b"".join(chunks)
     except OSError:
         return None
     finally:
         os.close(fd)
+
+
+def _held_key(path: Path) -> str | None:
+    """"private" or "public" when the regular file at ``path`` holds a PEM key (its first 4 KiB)."""
+    head = _head(path, 4096)  # what cannot be read here is judged by the write itself
+    if head is None:
+        return None
     return next((kind for mark, kind in _KEY_MARKS if mark in head), None)
 
 
@@ -160,9 +181,143 @@ class PlannedFile:
     path: Path  # as given
     target: Path  # symlinks resolved
     identity: tuple[int, int] | None  # (st_dev, st_ino) when it exists
+    # (st_dev, st_ino) of the directory it is (to be) in, and its name there: a file that does not
+    # exist yet has no identity, and one directory reached by two paths (a bind mount) has two
+    # resolved paths, so `--output /mnt/a/x --pdf /mnt/b/x` wrote the PDF over the evidence.
+    slot: tuple[int, int, str] | None = None
 
     def same_file(self, other: "PlannedFile") -> bool:
-        return self.target == other.target or (self.identity is not None and self.identity == other.identity)
+        return (self.target == other.target or (self.identity is not None and self.identity == other.identity)
+                or (self.slot is not None and self.slot == other.slot))
+
+
+def _slot(target: Path) -> tuple[int, int, str] | None:
+    try:
+        st = os.stat(target.parent)
+    except OSError:
+        return None  # a directory --out-dir will create: nothing else can be in it yet
+    return (st.st_dev, st.st_ino, target.name)
+
+
+# ------------------------------------------------------------------ what an existing output may be
+
+_HEAD = 64 * 1024  # the bytes read to recognise a text output
+_DOCUMENT_LIMIT = 256 * 1024 * 1024  # a JSON document or PDF read whole to recognise it; larger: not recognised
+
+
+def _json_of(data: bytes) -> Any:
+    import json
+
+    try:
+        return json.loads(data)
+    except (ValueError, RecursionError):
+        return None
+
+
+def _schema_is(*names: str) -> Any:
+    def recognise(data: bytes) -> bool:
+        document = _json_of(data)
+        return isinstance(document, dict) and document.get("schema") in names
+    return recognise
+
+
+def _signature(data: bytes) -> bool:
+    document = _json_of(data)
+    schema = document.get("schema") if isinstance(document, dict) else None
+    return isinstance(schema, str) and schema.startswith("lbaudit/") and schema.endswith("-signature")
+
+
+def _sarif(data: bytes) -> bool:
+    document = _json_of(data)
+    try:
+        return bool(document["runs"][0]["tool"]["driver"]["name"] == "lbaudit")
+    except (KeyError, IndexError, TypeError):
+        return False
+
+
+def _oscal(data: bytes) -> bool:
+    document = _json_of(data)
+    try:
+        return str(document["assessment-results"]["metadata"]["title"]).startswith("lbaudit ")
+    except (KeyError, TypeError):
+        return False
+
+
+def _hdf(data: bytes) -> bool:
+    document = _json_of(data)
+    return isinstance(document, dict) and isinstance(document.get("passthrough"), dict) \
+        and "lbaudit" in document["passthrough"]
+
+
+def _fleet_summary(data: bytes) -> bool:
+    document = _json_of(data)
+    if isinstance(document, dict):
+        return str(document.get("format", "")).startswith("lbaudit-fleet-summary/")
+    return _junit(data) or _html(data)
+
+
+def _junit(data: bytes) -> bool:
+    return data.startswith(b"<?xml") and b'<testsuites name="lbaudit' in data[:_HEAD]
+
+
+def _html(data: bytes) -> bool:
+    return data.lstrip().lower().startswith(b"<!doctype html") and b'<meta name="generator" content="lbaudit' in data[:_HEAD]
+
+
+def _pdf(data: bytes) -> bool:
+    return data.startswith(b"%PDF-") and b"/Creator (lbaudit" in data
+
+
+# role -> (how much of the file is read, how a file of that kind lbaudit wrote is recognised from it)
+_WHOLE, _FIRST = _DOCUMENT_LIMIT, _HEAD
+_RECOGNISERS: dict[str, tuple[int, Callable[[bytes], bool]]] = {
+    "evidence": (_WHOLE, _schema_is("lbaudit/evidence")),
+    "snapshot": (_WHOLE, _schema_is("lbaudit/snapshot")),
+    "evidence signature": (_WHOLE, _signature),
+    "snapshot signature": (_WHOLE, _signature),
+    "sarif report": (_WHOLE, _sarif),
+    "oscal report": (_WHOLE, _oscal),
+    "hdf report": (_WHOLE, _hdf),
+    "fleet summary": (_WHOLE, _fleet_summary),
+    "pdf report": (_WHOLE, _pdf),
+    "junit report": (_FIRST, _junit),
+    "html report": (_FIRST, _html),
+    "host HTML report": (_FIRST, _html),
+    "fleet overview": (_FIRST, _html),
+    "text report": (_FIRST, lambda data: data.startswith(b"lbaudit ")),
+    "prometheus report": (_FIRST, lambda data: data.startswith(b"# HELP lbaudit_")),
+}
+# A report format of a plugin: a file that names lbaudit in its first 64 KiB.
+_PLUGIN_REPORT = (_FIRST, lambda data: b"lbaudit" in data)
+# Roles whose command has its own rule for a file already there (init never replaces a policy;
+# keygen replaces keys with --force): not judged here.
+_OWN_RULE = frozenset({"policy"})
+
+
+def recognised(path: Path, role: str) -> bool:
+    """Whether the existing file at ``path`` may be replaced by the ``role`` output without
+    ``--force``: it is empty, or it is recognisably what lbaudit writes for that role."""
+    from auditor.safeio import read_regular
+
+    limit, recognise = _RECOGNISERS.get(role, _PLUGIN_REPORT)
+    try:
+        # a document is read whole (larger than any lbaudit writes: not ours); a text by its head
+        data = read_regular(path, limit) if limit == _WHOLE else _head(path, limit)
+    except OSError:
+        return False  # unreadable: not recognised
+    return data is not None and (not data or bool(recognise(data)))
+
+
+def refuse_foreign(output: PlannedFile, force: bool) -> None:
+    """An existing file an output would replace must be an lbaudit output of its kind (or empty),
+    unless ``force``: InputError (exit 2) naming it."""
+    if force or output.identity is None or output.role in _OWN_RULE:
+        return
+    if not recognised(output.target, output.role):
+        shown = "" if os.fspath(output.target) == os.path.abspath(output.path) else f" (it leads to {output.target})"
+        raise InputError(f"{output.path}{shown}: cannot write the {output.role}: a file is there that is not an lbaudit "
+                         f"{output.role} (lbaudit replaces only its own output of the same kind, or an empty file); "
+                         "move it away, or give --force to replace it")
 
 
 @record
@@ -198,20 +353,23 @@ def _input_file(role: str, path: Path) -> PlannedFile:
     """An input as an output is compared with it: by resolved path, and by identity when it exists.
     A missing input keeps its name: an output there would become the input of the next run (the
     ``.sig`` of the snapshot, a probe file of the bundle)."""
+    target = Path(os.path.realpath(path))
     try:
         st = os.stat(path)
     except OSError:
-        return PlannedFile(role, Path(path), Path(os.path.realpath(path)), None)  # reading it says what is wrong
-    return PlannedFile(role, Path(path), Path(os.path.realpath(path)), (st.st_dev, st.st_ino))
+        return PlannedFile(role, Path(path), target, None, _slot(target))  # reading it says what is wrong
+    return PlannedFile(role, Path(path), target, (st.st_dev, st.st_ino), _slot(target))
 
 
 def plan_outputs(outputs: Iterable[tuple[str, Path]], inputs: Iterable[tuple[str, Path | InputTree | None]] = (),
-                 out_dir: Path | None = None) -> list[PlannedFile]:
+                 out_dir: Path | None = None, force: bool = False) -> list[PlannedFile]:
     """Check every output of a run before any work is done; return them resolved.
 
     ``outputs`` and ``inputs`` are ``(role, path)`` pairs; an input given as an :class:`InputTree`
     is a directory no output may be inside.  ``out_dir``, when given, is checked as the
-    ``--out-dir`` that :func:`make_out_dir` will create if it is missing."""
+    ``--out-dir`` that :func:`make_out_dir` will create if it is missing.  ``force`` (the command's
+    ``--force``) lets an output replace an existing file that is not its own kind of lbaudit output
+    (never an input, a key, or anything but a regular file)."""
     inputs = list(inputs)
     trees = [(role, p) for role, p in inputs if isinstance(p, InputTree)]
     will_create = check_out_dir(out_dir) if out_dir is not None else None
@@ -219,7 +377,8 @@ def plan_outputs(outputs: Iterable[tuple[str, Path]], inputs: Iterable[tuple[str
     for role, path in outputs:
         # Keys are looked for after the inputs: "the same file as the signing key" says more.
         target, st = resolve_target(Path(path), role, will_create, may_replace_key=True)
-        planned.append(PlannedFile(role, Path(path), target, (st.st_dev, st.st_ino) if st is not None else None))
+        planned.append(PlannedFile(role, Path(path), target, (st.st_dev, st.st_ino) if st is not None else None,
+                                   _slot(target)))
     for index, output in enumerate(planned):
         for other in planned[index + 1:]:
             if output.same_file(other):
@@ -240,6 +399,7 @@ def plan_outputs(outputs: Iterable[tuple[str, Path]], inputs: Iterable[tuple[str
     for output in planned:
         if output.identity is not None:
             _refuse_private_key(output.path, output.role)
+            refuse_foreign(output, force)
     hold_directories([output.target.parent for output in planned] + ([Path(out_dir)] if out_dir is not None else []))
     return planned
 

@@ -30,6 +30,8 @@ POLICY = loopback_only_policy("outputs-test")
 # The snapshot's one listener binds 0.0.0.0: the rule fails, so a run that writes is exit 1.
 WRITTEN = 1
 REFUSED = 2
+# An earlier run's evidence (lbaudit replaces only its own kind of output without --force).
+OLD_EVIDENCE = '{"schema": "lbaudit/evidence", "previous": "run"}\n'
 
 
 def lbaudit(*args: object, cwd: Path, umask: int | None = None, timeout: int | None = None,
@@ -159,7 +161,7 @@ def test_a_symlink_to_a_fifo_is_refused_and_stays_a_symlink(work):
 
 def test_output_through_a_symlink_replaces_its_target_and_the_link_stays(work):
     (work / "store").mkdir()
-    (work / "store" / "e.json").write_text("old\n")
+    (work / "store" / "e.json").write_text(OLD_EVIDENCE)  # an earlier run's: lbaudit replaces its own kind
     os.symlink("store/e.json", work / "latest.json")
     before = tree(work)
     assert evaluate(work, "-o", "latest.json").returncode == WRITTEN
@@ -281,10 +283,10 @@ def test_new_files_honour_the_umask(work):
 
 
 def test_a_replaced_file_keeps_its_mode(work):
-    (work / "e.json").write_text("old\n")
+    (work / "e.json").write_text(OLD_EVIDENCE)
     os.chmod(work / "e.json", 0o600)
     assert evaluate(work, "-o", "e.json", umask=0o022).returncode == WRITTEN
-    assert _mode(work / "e.json") == 0o600 and (work / "e.json").read_text() != "old\n"
+    assert _mode(work / "e.json") == 0o600 and (work / "e.json").read_text() != OLD_EVIDENCE
 
 
 def test_a_private_key_readable_by_others_is_refused_with_the_chmod_hint(work):

@@ -91,7 +91,7 @@ def test_a_new_history_store_under_umask_000_creates_only_private_directories(wo
 
 
 def test_control_case_a_replaced_file_keeps_the_mode_it_had(work):
-    (work / "e.json").write_text("old\n")
+    (work / "e.json").write_text('{"schema": "lbaudit/evidence"}\n')  # an earlier run's: its own kind
     os.chmod(work / "e.json", 0o640)
     result = run_cli("evaluate", "--policy", "policy.yaml", "--snapshot", "snap.json", "-q", "-o", "e.json",
                      cwd=work, umask=0o000)

@@ -62,9 +62,10 @@ def _evaluate_over_a_previous_run(work: Path) -> list[object]:
     (work / "policy.yaml").write_text(loopback_only_policy("signals"))
     write_snapshot(snapshot(listeners=[listener("0.0.0.0", 5432)]), work / "snap.json")
     (work / "out").mkdir()
-    (work / "e.json").write_text("the previous run's evidence\n")
-    (work / "e.json.sig").write_text("its signature, stale once e.json is replaced\n")
-    (work / "out" / "signals.sarif").write_text("the previous run's report\n")
+    # stand-ins for the previous run's files, each of its kind (lbaudit replaces only its own kind)
+    (work / "e.json").write_text('{"schema": "lbaudit/evidence", "run": "the previous one"}\n')
+    (work / "e.json.sig").write_text('{"schema": "lbaudit/evidence-signature", "stale": "once e.json is replaced"}\n')
+    (work / "out" / "signals.sarif").write_text('{"runs": [{"tool": {"driver": {"name": "lbaudit"}}}]}\n')
     return ["evaluate", "--policy", "policy.yaml", "--snapshot", "snap.json", "-q", "-o", "e.json",
             "--format", "sarif,junit", "--out-dir", "out"]
 

@@ -87,7 +87,7 @@ def test_a_disk_that_fills_up_at_a_later_report_leaves_the_previous_run_as_it_wa
     disk = small_disk("disk", _pages(evidence) + 2 * PAGE)
     (disk / "run-outputs.html").write_text("the previous run's report\n")
     before = tree(disk)
-    result = _evaluate(work, disk)
+    result = _evaluate(work, disk, "--force")  # the files there are stand-ins for a previous run's
     assert result.returncode == USAGE, result.stderr
     assert "No space left on device" in result.stderr and "Traceback" not in result.stderr
     # before: the new evidence stood beside the previous run's report
@@ -116,7 +116,7 @@ def test_sigterm_while_the_reports_render_puts_the_evidence_back_and_exits_143(w
     # the PDF renders for about a second after the evidence is written: SIGTERM lands in between
     process = subprocess.Popen([sys.executable, "-m", "auditor.cli", "evaluate", "--policy", "policy.yaml",
                                 "--snapshot", "snap.json", "-q", "--out-dir", str(out), "--format", "html",
-                                "--pdf", str(out / "a.pdf")], cwd=work, env=env, stdout=subprocess.PIPE,
+                                "--pdf", str(out / "a.pdf"), "--force"], cwd=work, env=env, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 60
@@ -146,7 +146,7 @@ def test_a_history_store_that_cannot_record_leaves_no_evidence(work, small_disk)
     out.mkdir()
     (out / "run-outputs.evidence.json").write_text('{"previous": "run"}\n')
     before = tree(out)
-    result = _evaluate(work, out, "--record", "--store", store)
+    result = _evaluate(work, out, "--record", "--store", store, "--force")
     assert result.returncode == USAGE, result.stderr
     assert "cannot record in the history store" in result.stderr and "Traceback" not in result.stderr
     assert tree(out) == before  # before: the new evidence and reports stayed, recorded nowhere

@@ -103,7 +103,7 @@ def test_report_writes_into_the_textfile_directory(tmp_path, evidence):
     path, _ = write_evidence_file(tmp_path / "evidence", evidence)
     textfiles = tmp_path / "node-exporter"
     textfiles.mkdir()
-    (textfiles / "corp-baseline.prom").write_text("# an older scan\n", encoding="utf-8")
+    (textfiles / "corp-baseline.prom").write_text("# HELP lbaudit_scan_info an older scan\n", encoding="utf-8")
     os.chmod(textfiles / "corp-baseline.prom", 0o640)
     result = run_cli("report", path, "--textfile-dir", textfiles)
     assert result.returncode == 0, result.stderr
