@@ -753,11 +753,20 @@ Put the rules in a file that sorts before any never rule, e.g. /etc/audit/rules.
     -a always,exit -F arch=b32 -S socketcall -F a0=3 -k lbaudit-socket
     -a always,exit -F arch=b32 -S socketcall -F a0=5 -k lbaudit-socket
     -a always,exit -F arch=b32 -S socketcall -F a0=18 -k lbaudit-socket
+    # io_uring makes the same calls without the syscalls (auditctl 3.1 or later, Linux 5.16 or later)
+    -a always,io_uring -S bind,listen,connect,accept -k lbaudit-socket
+
+Where no program needs io_uring, turn it off instead (Linux 6.6 or later):
+`kernel.io_uring_disabled = 2` in /etc/sysctl.d/ (then `sysctl --system`).  On a kernel from 5.5
+to 5.15 io_uring can connect and accept but the kernel cannot audit it: boot a newer kernel, or
+one built without io_uring.
 
 Then load them with `augenrules --load` (a reboot is needed when the configuration is locked with
 -e 2) and check with `auditctl -l`.  Remove or narrow never rules that precede them, make sure no
 -e 0 is left in rules.d, and set `-e 1` (or `-e 2`) so auditing is on.  Leave the rate limit at
-`-r 0`: past a limit the kernel drops records.  Run auditd (`systemctl enable --now auditd`) with
+`-r 0`: past a limit the kernel drops records; give the queue room with `-b 8192` (or
+`audit_backlog_limit=8192` on the kernel command line), keep `-f 1` (or 2) so a lost record is
+reported, and once the cause of lost records is fixed clear the count with `auditctl --reset-lost`.  Run auditd (`systemctl enable --now auditd`) with
 `local_events = yes` and `write_logs = yes` in /etc/audit/auditd.conf, and check that auditd
 accepts the file (`auditd -f` reports the first line it refuses).  Add `audit=1` to the kernel
 command line (GRUB_CMDLINE_LINUX in /etc/default/grub, then update-grub or grub2-mkconfig) so
@@ -777,8 +786,7 @@ the exit list the first matching rule decides.  A rule without -F arch matches i
 also takes i386 socketcall (102).  A call counts as audited only when every way of making it is:
 the syscall itself and, on an ABI that has socketcall(2) (i386, s390 and s390x, ppc and ppc64,
 arm), socketcall with its call number.  The program picks the way, so a rule for one of them leaves
-the other unrecorded; a syscall covered one way only is listed in `partly_covered`.  io_uring
-socket operations are not syscalls and are not judged here.  A rule line lbaudit could not read,
+the other unrecorded; a syscall covered one way only is listed in `partly_covered`.  A rule line lbaudit could not read,
 or whose fate it cannot tell (a user name resolved on the target, an unknown machine, gawk and mawk compiling rules.d differently where
 neither is found), makes its scope not_reviewed, unless what was read already fails; so does a
 line auditctl refuses, because the boot then loads less than the files say.  Without auditctl the
@@ -788,6 +796,30 @@ host without /etc/audit has no persistent rules: its persistent scope fails (an 
 exists but cannot be read is not_reviewed).  A rate limit other than 0 (the last -r of the
 persistent rules) fails the persistent scope, and the loaded one (auditctl -s or netlink) fails the
 enabled finding: past it the kernel drops records the rules selected.
+
+io_uring makes the same calls without the syscalls (IORING_OP_ACCEPT and IORING_OP_CONNECT since
+Linux 5.5, IORING_OP_BIND and IORING_OP_LISTEN since 6.11), so no syscall rule records them.  One
+more finding per scope ("loaded rules io_uring", "persistent rules io_uring"; `require_io_uring`)
+asks for the operations that make the policy's calls (accept and accept4: accept; connect, bind,
+listen), those the running kernel has, to be audited by rules on the io_uring list (Linux 5.16,
+`-a always,io_uring -S ...`, auditctl 3.1 or later), judged like the exit list: the first matching
+rule decides, a task never rule or an exclude rule that drops URINGOP records stops them.  It
+passes without such rules when the running kernel has no io_uring (no kernel.io_uring_disabled
+and none of io_uring's functions in /proc/kallsyms) or has kernel.io_uring_disabled = 2; with 0
+(every process) or 1 (members of kernel.io_uring_group and CAP_SYS_ADMIN, root's daemons among
+them) the rules must cover the operations.  A kernel from 5.5 to 5.15 with io_uring fails: it
+cannot audit io_uring at all.  The kernel's io_uring state is read live only: an offline image or
+a snapshot written before lbaudit read it is not_reviewed unless its rules cover the operations.
+A persistent io_uring rule is a line auditctl before 3.1 refuses (loading stops there), so a
+rules.d holding one cannot pass the persistent scopes until lbaudit can tell the target's
+auditctl version (read as 3.1 reads it, the problem named).
+
+"audit enabled" also fails when the kernel drops records (auditctl -s or netlink AUDIT_GET):
+`lost` above 0 (records lost since boot, or since `auditctl --reset-lost`: a full backlog, the
+rate limit, or no daemon to take them; the number is in the finding), a `backlog_limit` below
+`min_backlog_limit` (default 8192, as CIS asks; the kernel's default of 64 loses a burst), and
+`failure` 0 (silent: a lost record is not even reported).  A snapshot without these values passes
+with those words, as for the rate limit.
 
 Live, "audit enabled" also requires audit=1 on the running kernel's command line (/proc/cmdline,
 the last audit= before "--" decides; `require_boot_audit`): the kernel gives a process an audit
