@@ -476,6 +476,17 @@ def _uring_outcome(snapshot: HostSnapshot, rules: list[AuditRule], field: str, s
                                f"can make {', '.join(ops)} through io_uring operations, but the kernel audits "
                                "io_uring operations only from Linux 5.16: those calls go unrecorded whatever the "
                                "rules say", **common())
+    if problems and all(o["status"] == "missing" for o in details):
+        # auditctl before 3.1 prints a loaded io_uring rule as "-a always,(null) -S <syscall names>":
+        # the unread line may be exactly the rule that is missing, so neither a pass nor a failure
+        missing = "" if not details else f"no io_uring rule read audits {', '.join(o['op'] for o in details)}, but "
+        return not_reviewed(subject, f"{subject}: {missing}rule lines were not fully understood (an io_uring rule "
+                                     "among them?): " + "; ".join(problems), **common())
+    if not causes and problems:
+        # a line lbaudit could not read, or one the target's auditctl may refuse, may be a never rule
+        return not_reviewed(subject, f"{subject}: the io_uring operations {', '.join(ops)} are audited by the rules "
+                                     "read, but rule lines were not fully understood: " + "; ".join(problems),
+                            **common())
     if not causes:
         relied = sorted({format_field(f) for v in verdicts if v.decided_by is not None
                          for f in v.decided_by.rule.fields if (f.name, f.op, f.value) in params.accepted()})
