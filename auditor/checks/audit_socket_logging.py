@@ -454,10 +454,19 @@ def _uring_outcome(snapshot: HostSnapshot, rules: list[AuditRule], field: str, s
     if state is not None and state.present is False:
         return passed(subject, f"{subject}: this kernel is built without io_uring ({state.source}), so socket calls "
                                "are made only through the syscalls", **common())
-    if state is not None and state.disabled == 2:
+    boot = snapshot.facts.audit.io_uring_boot
+    boot_off = boot is not None and (boot.value or "").strip() == "2"
+    if scope == "persistent" and boot is not None:
+        observed["io_uring_boot"] = boot.model_dump(mode="json")
+        evidence.add("/facts/audit/io_uring_boot")
+    if scope == "loaded" and state is not None and state.disabled == 2:
         return passed(subject, f"{subject}: kernel.io_uring_disabled is 2: no process can create an io_uring, so "
-                               "socket calls are made only through the syscalls (the next boot keeps it only if "
-                               "sysctl.d sets it)", **common())
+                               "socket calls are made only through the syscalls", **common())
+    if scope == "persistent" and boot_off and (state is None or state.disabled is not None):
+        # a kernel before 6.6 has no such sysctl, and the setting would do nothing there
+        return passed(subject, f"{subject}: the boot's sysctl configuration sets kernel.io_uring_disabled = 2 "
+                               f"({boot.origin if boot else ''}): after boot no process can create an io_uring (Linux "
+                               "6.6 or later), so socket calls are made only through the syscalls", **common())
     if not ops:
         return passed(subject, f"{subject}: this kernel ({snapshot.provenance.kernel}) has no io_uring operation "
                                f"for {', '.join(params.syscalls)} (accept and connect came in Linux 5.5, bind and "
@@ -492,6 +501,11 @@ def _uring_outcome(snapshot: HostSnapshot, rules: list[AuditRule], field: str, s
                          for f in v.decided_by.rule.fields if (f.name, f.op, f.value) in params.accepted()})
         note = f" (accepted filters relied on: {', '.join(relied)})" if relied else ""
         return passed(subject, f"{subject}: the io_uring operations {', '.join(ops)} are audited{note}", **common())
+    if scope == "persistent" and boot is None:
+        gaps = "; ".join(sorted({g.reason for g in snapshot.gaps_for("audit", "io_uring_boot")}))
+        return not_reviewed(subject, f"{subject}: no io_uring rule audits {', '.join(o['op'] for o in details)}, and "
+                                     "whether the boot's sysctl configuration sets kernel.io_uring_disabled = 2 is not "
+                                     f"known ({gaps or 'not recorded in this snapshot'})", **common())
     if state is None:
         gaps = "; ".join(sorted({g.reason for g in snapshot.gaps_for("audit", "io_uring")}))
         return not_reviewed(subject, f"{subject}: no io_uring rule audits {', '.join(o['op'] for o in details)}, and "
@@ -501,8 +515,20 @@ def _uring_outcome(snapshot: HostSnapshot, rules: list[AuditRule], field: str, s
            + ("" if state.group is None or state.group < 0 else f" (gid {state.group})")
            + " and processes with CAP_SYS_ADMIN"}.get(state.disabled if state.disabled is not None else -1,
                                                     "every process (a kernel before 6.6 has no io_uring_disabled)")
+    if scope == "persistent":
+        setting = ("no file of the boot's sysctl configuration sets kernel.io_uring_disabled (the kernel's default, 0, "
+                   "applies)" if boot is None or boot.value is None
+                   else f"{boot.origin} sets kernel.io_uring_disabled = {boot.value}")
+        if boot_off:
+            setting += ", which this kernel (without that sysctl) does not have"
+        opened = f"after the next boot {setting}, so io_uring is open"
+        if state.disabled == 2 and not boot_off:
+            opened = f"kernel.io_uring_disabled is 2 now, but {opened} again"
+        who_text = f"{opened} (0: to every process)" if not boot_off else opened + f" to {who}"
+    else:
+        who_text = f"io_uring is open to {who}"
     text = (f"{subject}: {len(details)} of {len(verdicts)} io_uring operations not audited: {'; '.join(causes)}; "
-            f"io_uring is open to {who}, which can bind, listen, connect and accept through it without the "
+            f"{who_text}, which can bind, listen, connect and accept through it without the "
             "syscalls the syscall rules record")
     if problems:
         text += "; rule lines: " + "; ".join(problems)

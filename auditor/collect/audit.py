@@ -24,10 +24,10 @@ import os
 import stat
 from pathlib import Path
 
-from auditor.collect import CollectContext, audit_netlink, rootfs, systemd_sockets
+from auditor.collect import CollectContext, audit_netlink, rootfs, sysctl_d, systemd_sockets
 from auditor.domain import audit_rules, auditd_conf
 from auditor.errors import Problem
-from auditor.model.facts import AuditdConfig, AuditFacts, AuditRule, Gap, GapKind, IoUringState
+from auditor.model.facts import AuditdConfig, AuditFacts, AuditRule, Gap, GapKind, IoUringBoot, IoUringState
 
 CONFIG_DIR = "/etc/audit"
 RULES_D = "/etc/audit/rules.d"
@@ -447,6 +447,20 @@ def _persistent(ctx: CollectContext) -> tuple[list[AuditRule] | None, str | None
     return parsed.rules, SOURCE_AUDIT_RULES, _problem_gaps("persistent_rules", parsed.problems)
 
 
+IO_URING_SYSCTL = "kernel.io_uring_disabled"
+
+
+def _io_uring_boot(ctx: CollectContext) -> tuple[IoUringBoot | None, list[Gap]]:
+    """kernel.io_uring_disabled as the boot's sysctl configuration sets it (read as the sysctl
+    checks read it: a file that cannot be read may set it, so then it is not known)."""
+    settings, gaps = sysctl_d.read_persistent_sysctls(Path(ctx.root))
+    if settings is None:
+        return None, [_gap("io_uring_boot", g.reason) for g in gaps]
+    setting = settings.get(IO_URING_SYSCTL)
+    return IoUringBoot(value=None if setting is None else setting.value,
+                       origin=None if setting is None else setting.origin), []
+
+
 def collect_audit(ctx: CollectContext) -> tuple[AuditFacts | None, list[Gap]]:
     """Audit facts of ``ctx``; never raises for what it cannot read (each such thing is a Gap)."""
     gaps: list[Gap] = []
@@ -478,11 +492,13 @@ def collect_audit(ctx: CollectContext) -> tuple[AuditFacts | None, list[Gap]]:
     gaps += found
     boot_units, found = _boot_units(ctx)
     gaps += found
+    io_uring_boot, found = _io_uring_boot(ctx)
+    gaps += found
     facts = AuditFacts(
         enabled=enabled, rate_limit=rate_limit, loaded_rules=loaded, persistent_rules=persistent, persistent_source=source,
         runtime_source=runtime_source, config_dir_exists=exists, machine=_machine(ctx),
         auditd_pid=pid, auditd_config=auditd_config, boot_audit=boot, boot_units=boot_units,  # type: ignore[arg-type]
-        auditd_installed=_auditd_installed(ctx), io_uring=io_uring, **loss,  # type: ignore[arg-type]
+        auditd_installed=_auditd_installed(ctx), io_uring=io_uring, io_uring_boot=io_uring_boot, **loss,  # type: ignore[arg-type]
     )
     return facts, gaps
 

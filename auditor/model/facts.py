@@ -428,6 +428,14 @@ class IoUringState(StrictModel):
     source: str = ""  # what told it: "/proc/sys/kernel/io_uring_disabled", "/proc/kallsyms"
 
 
+class IoUringBoot(StrictModel):
+    """kernel.io_uring_disabled as the next boot sets it (sysctl.d): ``value`` as written, None when
+    no file sets it (the kernel's default, 0, then applies)."""
+
+    value: str | None = None
+    origin: str | None = None  # "/etc/sysctl.d/60-io_uring.conf:1"
+
+
 class AuditFacts(StrictModel):
     platform: Platform = "linux"
     windows: WindowsAuditPolicy | None = None  # Windows: the advanced audit policy (auditpol)
@@ -464,6 +472,9 @@ class AuditFacts(StrictModel):
     # io_uring of the running kernel (socket operations that bypass the syscall rules); None: not
     # read (offline, or a snapshot written before lbaudit read it)
     io_uring: IoUringState | None = None
+    # kernel.io_uring_disabled in the boot's sysctl configuration; None: not read (unreadable, or
+    # a snapshot written before lbaudit read it)
+    io_uring_boot: IoUringBoot | None = None
     # auditctl -s (or netlink AUDIT_GET): records the kernel lost since boot (or since auditctl
     # --reset-lost), its queue limit, and what it does when it loses one (0 silent, 1 printk,
     # 2 panic); None when not read (offline, or a snapshot written before lbaudit read them)

@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from auditor.checks.audit_socket_logging import SocketLoggingParams, audit_socket_logging
 from auditor.domain.audit_rules import parse_auditctl_list, parse_rules_text
 from auditor.engine.registry import load_registry
-from auditor.model.facts import AuditFacts, AuditRule, Gap, GapKind, IoUringState
+from auditor.model.facts import AuditFacts, AuditRule, Gap, GapKind, IoUringBoot, IoUringState
 from auditor.model.result import Status
 from tests.factories import running_auditd, snapshot
 
@@ -20,6 +20,7 @@ SUBJECTS = ["loaded rules b64", "loaded rules b32", "loaded rules io_uring", "pe
             "persistent rules b32", "persistent rules io_uring", "audit enabled", "audit records written"]
 # a running kernel where no process can use io_uring (the io_uring findings are in test_auditlog_io_uring)
 URING_OFF = IoUringState(present=True, disabled=2, group=-1, source="/proc/sys/kernel/io_uring_disabled")
+URING_OFF_AT_BOOT = IoUringBoot(value="2", origin="/etc/sysctl.d/60-io_uring.conf:1")
 
 GOOD = """
 -a always,exit -F arch=b64 -S bind,connect,accept,accept4 -k net
@@ -43,7 +44,7 @@ def run(loaded: str | None = GOOD, persistent: str | None = GOOD, enabled: int |
         loaded_rules=None if loaded is None else rules(loaded, machine),
         persistent_rules=None if persistent is None else rules(persistent, machine),
         persistent_source=None if persistent is None else "/etc/audit/rules.d (augenrules)",
-        io_uring=None if loaded is None else URING_OFF,
+        io_uring=None if loaded is None else URING_OFF, io_uring_boot=None if loaded is None else URING_OFF_AT_BOOT,
         **running_auditd(None if loaded is None else 612),
     )
     outcomes = audit_socket_logging.run(snapshot(audit=facts, gaps=gaps, arch=machine), SocketLoggingParams(**params))
@@ -80,7 +81,8 @@ def test_the_remediation_snippet_passes():
     loaded = parse_auditctl_list("\n".join(lines), "x86_64")
     assert loaded.problems == []
     facts = AuditFacts(enabled=1, loaded_rules=loaded.rules, persistent_rules=rules(snippet), rate_limit=0,
-                       io_uring=IoUringState(present=True, disabled=0, group=-1, source="x"), **running_auditd())
+                       io_uring=IoUringState(present=True, disabled=0, group=-1, source="x"), io_uring_boot=IoUringBoot(),
+                       **running_auditd())
     outcomes = {o.subject: o for o in audit_socket_logging.run(snapshot(audit=facts), SocketLoggingParams())}
     assert outcomes["loaded rules io_uring"].status == Status.PASS
     assert outcomes["persistent rules io_uring"].status == Status.FAIL

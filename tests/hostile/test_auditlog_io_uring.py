@@ -28,7 +28,7 @@ from auditor.collect.audit import collect_audit
 from auditor.collect.netlink import NLMSGHDR
 from auditor.collect.rootdir import collect_root
 from auditor.domain.audit_rules import parse_auditctl_list, parse_rules_text
-from auditor.model.facts import AuditFacts, Gap, GapKind, IoUringState
+from auditor.model.facts import AuditFacts, Gap, GapKind, IoUringBoot, IoUringState
 from auditor.model.result import Status
 from tests.audit_kernel import EQUAL, encode_rule
 from tests.factories import SOCKET_AUDIT_RULES, running_auditd, snapshot
@@ -39,6 +39,8 @@ RULES_FILE = "/etc/audit/rules.d/10-socket.rules"
 URING_RULE = "-a always,io_uring -S bind,listen,connect,accept -k net"
 OPEN = IoUringState(present=True, disabled=0, group=-1, source="/proc/sys/kernel/io_uring_disabled")
 LIVE_ENV = "LBAUDIT_TEST_LIVE_AUDIT"
+NOT_SET = IoUringBoot()  # no sysctl.d file sets kernel.io_uring_disabled
+OFF_AT_BOOT = IoUringBoot(value="2", origin="/etc/sysctl.d/60-io_uring.conf:1")
 
 
 def loaded(text: str) -> list:
@@ -48,11 +50,12 @@ def loaded(text: str) -> list:
 
 
 def judge(state: IoUringState | None, rules: str = SOCKET_AUDIT_RULES, kernel: str = "6.12.0",
-          gaps: list[Gap] | None = None, **params) -> dict:
+          gaps: list[Gap] | None = None, boot: IoUringBoot | None = NOT_SET, **params) -> dict:
     persistent = parse_rules_text(SOCKET_AUDIT_RULES, RULES_FILE, "x86_64")
     assert persistent.problems == []
     facts = AuditFacts(enabled=1, rate_limit=0, loaded_rules=loaded(rules), persistent_rules=persistent.rules,
-                       persistent_source="/etc/audit/rules.d (augenrules)", io_uring=state, **running_auditd())
+                       persistent_source="/etc/audit/rules.d (augenrules)", io_uring=state, io_uring_boot=boot,
+                       **running_auditd())
     snap = snapshot(audit=facts, gaps=gaps)
     snap = snap.model_copy(update={"provenance": snap.provenance.model_copy(update={"kernel": kernel})})
     return {o.subject: o for o in audit_socket_logging.run(snap, SocketLoggingParams(**params))}
@@ -115,7 +118,15 @@ def test_group_restricted_io_uring_still_needs_the_rules():
 def test_disabled_or_absent_io_uring_passes_without_rules():
     disabled = IoUringState(present=True, disabled=2, group=-1, source="/proc/sys/kernel/io_uring_disabled")
     assert judge(disabled)["loaded rules io_uring"].status == Status.PASS
-    assert judge(disabled)["persistent rules io_uring"].status == Status.PASS
+    # disabled now, but nothing disables it at the next boot
+    reopened = judge(disabled)["persistent rules io_uring"]
+    assert reopened.status == Status.FAIL
+    assert ("kernel.io_uring_disabled is 2 now, but after the next boot no file of the boot's sysctl configuration "
+            "sets kernel.io_uring_disabled (the kernel's default, 0, applies), so io_uring is open again") \
+        in reopened.message
+    assert judge(disabled, boot=OFF_AT_BOOT)["persistent rules io_uring"].status == Status.PASS
+    assert judge(OPEN, boot=OFF_AT_BOOT)["persistent rules io_uring"].status == Status.PASS
+    assert judge(disabled, boot=None)["persistent rules io_uring"].status == Status.NOT_REVIEWED  # sysctl.d unread
     absent = IoUringState(present=False, source="/proc/kallsyms")
     assert judge(absent, kernel="5.15.0")["loaded rules io_uring"].status == Status.PASS
 
