@@ -50,7 +50,7 @@ def test_collect_root_directory_writes_a_snapshot_of_the_image(tmp_path: Path):
     assert snap.facts.audit.persistent_rules and snap.facts.audit.loaded_rules is None
     runtime_only = {(g.section, g.field) for g in snap.gaps if g.kind == GapKind.NOT_APPLICABLE}
     assert runtime_only == {("sockets", "listeners"), ("sockets", "counts"), ("sysctl", "runtime"),
-                            ("audit", "enabled"), ("audit", "loaded_rules"), ("netns", "")}
+                            ("audit", "enabled"), ("audit", "loaded_rules"), ("audit", "io_uring"), ("netns", "")}
 
 
 @pytest.mark.live

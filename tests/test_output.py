@@ -271,7 +271,8 @@ def test_an_offline_root_says_to_evaluate_the_running_host(tmp_path):
     result = run_cli("evaluate", "--policy", "policies/corp.yaml", "--root", "tests/fixtures/roots/audit-rules",
                      "-o", tmp_path / "e.json")
     steps = result.stdout.split("next steps:\n", 1)[1]
-    assert "ephemeral-pool, time-wait-headroom: evaluate the running host" in steps
+    # socket-audit: whether the image's kernel offers io_uring is a running value too
+    assert "ephemeral-pool, time-wait-headroom, socket-audit: evaluate the running host" in steps
 
 
 def test_signing_says_so_with_the_fingerprint(tmp_path):

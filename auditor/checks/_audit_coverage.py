@@ -313,3 +313,65 @@ def judge_syscall(rules: list[AuditRule], arch: str, syscall: str, host: Host, a
     unsure = (not covered and len(open_ways) < len(verdicts)
               and all(not v.path.exists for v in open_ways))
     return SyscallVerdict(syscall, covered, verdicts, unsure)
+
+
+# ---------------------------------------------------------------- io_uring operations
+#
+# A process can bind, listen, connect and accept through io_uring operations instead of syscalls
+# (IORING_OP_ACCEPT 13 and _CONNECT 16 since Linux 5.5, _BIND 56 and _LISTEN 57 since 6.11): no
+# syscall rule sees them.  The kernel audits them on the io_uring filter list (Linux 5.16,
+# audit_filter_uring: the first matching rule decides, as on the exit list) in URINGOP records,
+# and only for a task with an audit context (a task never rule disables it, as for syscalls).
+
+URING_OPS = {"accept": 13, "connect": 16, "bind": 56, "listen": 57}  # include/uapi/linux/io_uring.h
+# the io_uring operation that makes each socket syscall, and the Linux release that added it
+URING_OP_OF_SYSCALL = {"accept": "accept", "accept4": "accept", "connect": "connect", "bind": "bind",
+                       "listen": "listen"}
+URING_OP_SINCE = {"accept": (5, 5), "connect": (5, 5), "bind": (6, 11), "listen": (6, 11)}
+URING_AUDIT_SINCE = (5, 16)  # AUDIT_FILTER_URING_EXIT
+URINGOP_RECORD = 1336
+
+
+def uring_ops(syscalls: list[str]) -> list[str]:
+    """The io_uring operations that make the policy's socket calls, in URING_OPS order."""
+    wanted = {URING_OP_OF_SYSCALL[s] for s in syscalls if s in URING_OP_OF_SYSCALL}
+    return [op for op in URING_OPS if op in wanted]
+
+
+def _selects_op(rule: AuditRule, op: str) -> bool:
+    if "all" in rule.syscalls:
+        return True
+    if rule.syscall_numbers is not None:
+        return URING_OPS[op] in rule.syscall_numbers
+    return op in rule.syscalls or str(URING_OPS[op]) in rule.syscalls
+
+
+def judge_uring_op(rules: list[AuditRule], op: str, accepted: frozenset) -> PathVerdict:
+    """Is the io_uring operation ``op`` recorded by these rules?  The verdict's path is the op."""
+    path = Path(op, op, None)
+    stopper, against = _task_and_exclude(rules, accepted)
+    against = [h for h in against if h.rule.rule_list == "task"]  # exclude rules judged below, on URINGOP
+    if stopper is not None and stopper.rule.rule_list == "task":
+        return PathVerdict(path, "shadowed", stopper, tuple(against))
+    for index, rule in enumerate(rules):
+        if rule.kind == "syscall" and rule.rule_list == "exclude" and rule.fields:
+            if _record_matches(rule.fields, URINGOP_RECORD) is False:
+                continue
+            others = _narrowing([f for f in rule.fields if f.name != "msgtype"], accepted)
+            note = "the exclude list drops the records it matches"
+            if _record_matches(rule.fields, URINGOP_RECORD) is True and not others:
+                return PathVerdict(path, "shadowed", Hit(index, rule, (), note + ": every URINGOP record"),
+                                   tuple(against))
+            against.append(Hit(index, rule, others or tuple(format_field(f) for f in rule.fields), note))
+    partial: list[Hit] = []
+    for index, rule in enumerate(rules):
+        if rule.kind != "syscall" or rule.rule_list != "io_uring" or not _selects_op(rule, op):
+            continue
+        filters = _narrowing(rule.fields, accepted)
+        if not filters:
+            if rule.action == "never":
+                return PathVerdict(path, "shadowed", Hit(index, rule), _in_order(partial + against))
+            return PathVerdict(path, "narrowed" if against else "covered", Hit(index, rule), _in_order(against))
+        (partial if rule.action == "always" else against).append(Hit(index, rule, filters))
+    hits = _in_order(partial + against)
+    return PathVerdict(path, "narrowed" if hits else "missing", None, hits)

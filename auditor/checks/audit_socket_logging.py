@@ -3,16 +3,22 @@ the persistent rules, and auditing is on.  How rules are judged is in :mod:`._au
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
 from auditor.checks._audit_coverage import (
     SOCKET_SYSCALLS,
+    URING_AUDIT_SINCE,
+    URING_OP_SINCE,
     Hit,
     Host,
+    PathVerdict,
     SyscallVerdict,
     judge_syscall,
+    judge_uring_op,
+    uring_ops,
 )
 from auditor.domain import auditd_conf, platform_audit
 from auditor.domain.audit_statement import RuleError, format_field, parse_field
@@ -68,6 +74,15 @@ class SocketLoggingParams(CheckParams):
         False, description="Also fail when auditd.conf lets auditd stop writing while the host runs on: "
                            "max_log_file_action, space_left_action or admin_space_left_action SUSPEND, or "
                            "disk_full_action or disk_error_action IGNORE, SYSLOG, EMAIL or SUSPEND.")
+    require_io_uring: bool = Field(
+        True, description="Also require the io_uring operations that make the policy's calls (accept, connect "
+                          "since Linux 5.5; bind, listen since 6.11) to be audited (-a always,io_uring -S "
+                          "bind,listen,connect,accept), in each scope judged, unless the running kernel has no "
+                          "io_uring or kernel.io_uring_disabled is 2: no syscall rule records them.")
+    min_backlog_limit: int = Field(
+        8192, ge=0, le=2**32 - 1,
+        description="Smallest kernel backlog limit (auditctl -s backlog_limit, -b) that passes: records past a "
+                    "full queue are lost (the kernel's default is 64; CIS asks for 8192).  0: not judged.")
     accepted_filters: list[str] = Field(
         default_factory=empty_list,
         description='Rule filters the organisation accepts as not narrowing, e.g. "auid>=1000", "auid!=unset". '
@@ -321,6 +336,13 @@ def _enabled_outcome(snapshot: HostSnapshot, params: SocketLoggingParams) -> Out
     if boot is not None and params.require_boot_audit:
         observed["boot_audit"], expected["boot_audit"] = boot, "on"
         evidence.append("/facts/audit/boot_audit")
+    audit = snapshot.facts.audit
+    loss_expected: dict[str, object] = {"lost": 0, "backlog_limit": f">= {params.min_backlog_limit}",
+                                        "failure": [1, 2]}
+    for name in ("lost", "backlog_limit", "failure"):
+        if getattr(audit, name) is not None and (name != "backlog_limit" or params.min_backlog_limit):
+            observed[name], expected[name] = getattr(audit, name), loss_expected[name]
+            evidence.append(f"/facts/audit/{name}")
     common = dict(observed=observed, expected=expected, evidence=evidence)
     if enabled not in (1, 2):
         return failed(ENABLED_SUBJECT, f"kernel auditing is off (enabled {enabled}): no rule produces a record",
@@ -330,6 +352,7 @@ def _enabled_outcome(snapshot: HostSnapshot, params: SocketLoggingParams) -> Out
     if rate_limit:
         # past the limit the kernel drops records (audit_rate_check): selected socket events go unrecorded
         blockers.append(f"its rate limit is {rate_limit} records a second: the kernel drops the records past it")
+    blockers += _loss_blockers(snapshot, params)
     if params.require_boot_audit and boot is not None and boot != "on":
         # audit_alloc() gives a task an audit context only once auditing was ever on: a process
         # forked before that is never audited, whatever the rules say later.
@@ -341,11 +364,175 @@ def _enabled_outcome(snapshot: HostSnapshot, params: SocketLoggingParams) -> Out
                       **common)
     notes = ["no rate limit" if rate_limit == 0
              else "the rate limit was not recorded in this snapshot, so records it drops are not ruled out"]
+    audit = snapshot.facts.audit
+    if audit.lost is None:
+        notes.append("records lost since boot were not recorded in this snapshot, so lost records are not ruled out")
+    else:
+        notes.append(f"no record lost since boot, backlog limit {audit.backlog_limit}")
     if params.require_boot_audit:
         notes.append("audit=1 on the kernel command line" if boot == "on"
                      else "the kernel command line was not recorded in this snapshot, so processes started before "
                           "auditd (unaudited without audit=1) are not ruled out")
     return passed(ENABLED_SUBJECT, f"kernel auditing is {state} (enabled {enabled}), " + ", ".join(notes), **common)
+
+
+FAILURE_MEANING = {0: "silent", 1: "printk", 2: "panic"}
+
+
+def _loss_blockers(snapshot: HostSnapshot, params: SocketLoggingParams) -> list[str]:
+    """Records the kernel selected but did not keep: auditing that drops them is not logging."""
+    audit = snapshot.facts.audit
+    blockers = []
+    if audit.lost:
+        # audit_log_lost(): a record the queue had no room for (backlog_limit reached and
+        # backlog_wait_time over), that the rate limit dropped, or that no daemon was there to take
+        blockers.append(f"the kernel has lost {audit.lost} audit records since boot (or since auditctl "
+                        "--reset-lost): the backlog was full, the rate limit was reached or no daemon took them, "
+                        "so the records of those events exist nowhere")
+    if audit.backlog_limit is not None and audit.backlog_limit < params.min_backlog_limit:
+        blockers.append(f"its backlog limit is {audit.backlog_limit} records (at least {params.min_backlog_limit} "
+                        "expected): a burst of events beyond it while auditd is busy or not yet started is lost")
+    if audit.failure == 0:
+        blockers.append("its failure mode is 0 (silent): a lost record is not even reported in the kernel log "
+                        "(AU-5 asks for an alert on an audit processing failure)")
+    return blockers
+
+
+URING_SUBJECT = "io_uring"
+
+
+def _kernel_release(snapshot: HostSnapshot) -> tuple[int, int] | None:
+    found = re.match(r"(\d{1,4})\.(\d{1,4})", snapshot.provenance.kernel or "")
+    return (int(found[1]), int(found[2])) if found else None
+
+
+def _uring_causes(verdicts: list[PathVerdict], field: str) -> tuple[list[str], list[dict], set[str]]:
+    causes: dict[str, list[str]] = {}
+    details: list[dict] = []
+    evidence: set[str] = set()
+    for verdict in verdicts:
+        op = verdict.path.name
+        hits = ([verdict.decided_by] if verdict.decided_by is not None else []) + list(verdict.against)
+        evidence.update(_pointer(field, h.index) for h in hits)
+        if verdict.status == "covered":
+            continue
+        if verdict.status == "shadowed" and verdict.decided_by is not None:
+            hit = verdict.decided_by
+            cause = f"shadowed by {hit.rule.origin} ({hit.rule.text}" + (f"; {hit.note})" if hit.note else ")")
+        elif verdict.status == "narrowed":
+            cause = "narrowed by " + ", ".join(f"{h.rule.origin} ({' '.join(h.filters)})" for h in verdict.against)
+        else:
+            cause = "no io_uring rule"
+        causes.setdefault(cause, []).append(op)
+        details.append({"op": op, "status": verdict.status, "rules": [_rule_ref(field, h) for h in hits]})
+    return [f"{cause}: {', '.join(ops)}" for cause, ops in causes.items()], details, evidence
+
+
+def _uring_outcome(snapshot: HostSnapshot, rules: list[AuditRule], field: str, subject: str,
+                   params: SocketLoggingParams) -> Outcome:
+    """io_uring operations bind, listen, connect and accept without the syscalls: they are audited
+    only by rules on the io_uring list, or cannot happen (no io_uring in the kernel, or disabled)."""
+    scope = field.split("_")[0]
+    state = snapshot.facts.audit.io_uring
+    release = _kernel_release(snapshot) if state is not None else None  # the kernel's, only when seen live
+    ops = uring_ops(params.syscalls)
+    if release is not None:
+        ops = [op for op in ops if URING_OP_SINCE[op] <= release]
+    wanted = uring_ops(params.syscalls)
+    rule_text = f"-a always,io_uring -S {','.join(wanted)} without narrowing filters, and no never rule before it"
+    expected = {"ops": wanted, "rule": rule_text, "or": "kernel.io_uring_disabled = 2",
+                "accepted_filters": params.accepted_filters}
+    observed: dict[str, object] = {"io_uring": None if state is None else state.model_dump(mode="json")}
+    evidence = {"/facts/audit/io_uring"} if state is not None else set()
+    if release is not None:
+        observed["kernel"] = snapshot.provenance.kernel
+    detail = {"scope": scope, "filter": "io_uring"}
+
+    def common() -> dict:
+        return dict(observed=observed, expected=expected, evidence=sorted(evidence), subject_detail=detail)
+
+    if state is not None and state.present is False:
+        return passed(subject, f"{subject}: this kernel is built without io_uring ({state.source}), so socket calls "
+                               "are made only through the syscalls", **common())
+    boot = snapshot.facts.audit.io_uring_boot
+    boot_off = boot is not None and (boot.value or "").strip() == "2"
+    if scope == "persistent" and boot is not None:
+        observed["io_uring_boot"] = boot.model_dump(mode="json")
+        evidence.add("/facts/audit/io_uring_boot")
+    if scope == "loaded" and state is not None and state.disabled == 2:
+        return passed(subject, f"{subject}: kernel.io_uring_disabled is 2: no process can create an io_uring, so "
+                               "socket calls are made only through the syscalls", **common())
+    if scope == "persistent" and boot_off and (state is None or state.disabled is not None):
+        # a kernel before 6.6 has no such sysctl, and the setting would do nothing there
+        return passed(subject, f"{subject}: the boot's sysctl configuration sets kernel.io_uring_disabled = 2 "
+                               f"({boot.origin if boot else ''}): after boot no process can create an io_uring (Linux "
+                               "6.6 or later), so socket calls are made only through the syscalls", **common())
+    if not ops:
+        return passed(subject, f"{subject}: this kernel ({snapshot.provenance.kernel}) has no io_uring operation "
+                               f"for {', '.join(params.syscalls)} (accept and connect came in Linux 5.5, bind and "
+                               "listen in 6.11)", **common())
+    verdicts = [judge_uring_op(rules, op, params.accepted()) for op in ops]
+    causes, details, found = _uring_causes(verdicts, field)
+    evidence |= found
+    observed["covered"] = [v.path.name for v in verdicts if v.status == "covered"]
+    if details:
+        observed["not_covered"] = details
+    problems = sorted(g.reason for g in snapshot.gaps if g.section == "audit" and g.path == (field, "problems"))
+    if problems:
+        observed["problems"] = problems
+    if state is not None and release is not None and release < URING_AUDIT_SINCE:
+        return failed(subject, f"{subject}: io_uring is on in this kernel ({snapshot.provenance.kernel}), which "
+                               f"can make {', '.join(ops)} through io_uring operations, but the kernel audits "
+                               "io_uring operations only from Linux 5.16: those calls go unrecorded whatever the "
+                               "rules say", **common())
+    if problems and all(o["status"] == "missing" for o in details):
+        # auditctl before 3.1 prints a loaded io_uring rule as "-a always,(null) -S <syscall names>":
+        # the unread line may be exactly the rule that is missing, so neither a pass nor a failure
+        missing = "" if not details else f"no io_uring rule read audits {', '.join(o['op'] for o in details)}, but "
+        return not_reviewed(subject, f"{subject}: {missing}rule lines were not fully understood (an io_uring rule "
+                                     "among them?): " + "; ".join(problems), **common())
+    if not causes and problems:
+        # a line lbaudit could not read, or one the target's auditctl may refuse, may be a never rule
+        return not_reviewed(subject, f"{subject}: the io_uring operations {', '.join(ops)} are audited by the rules "
+                                     "read, but rule lines were not fully understood: " + "; ".join(problems),
+                            **common())
+    if not causes:
+        relied = sorted({format_field(f) for v in verdicts if v.decided_by is not None
+                         for f in v.decided_by.rule.fields if (f.name, f.op, f.value) in params.accepted()})
+        note = f" (accepted filters relied on: {', '.join(relied)})" if relied else ""
+        return passed(subject, f"{subject}: the io_uring operations {', '.join(ops)} are audited{note}", **common())
+    if scope == "persistent" and boot is None:
+        gaps = "; ".join(sorted({g.reason for g in snapshot.gaps_for("audit", "io_uring_boot")}))
+        return not_reviewed(subject, f"{subject}: no io_uring rule audits {', '.join(o['op'] for o in details)}, and "
+                                     "whether the boot's sysctl configuration sets kernel.io_uring_disabled = 2 is not "
+                                     f"known ({gaps or 'not recorded in this snapshot'})", **common())
+    if state is None:
+        gaps = "; ".join(sorted({g.reason for g in snapshot.gaps_for("audit", "io_uring")}))
+        return not_reviewed(subject, f"{subject}: no io_uring rule audits {', '.join(o['op'] for o in details)}, and "
+                                     "whether the kernel has io_uring and whether kernel.io_uring_disabled is 2 is "
+                                     f"not known ({gaps or 'not recorded in this snapshot'})", **common())
+    who = {0: "every process", 1: "members of kernel.io_uring_group"
+           + ("" if state.group is None or state.group < 0 else f" (gid {state.group})")
+           + " and processes with CAP_SYS_ADMIN"}.get(state.disabled if state.disabled is not None else -1,
+                                                    "every process (a kernel before 6.6 has no io_uring_disabled)")
+    if scope == "persistent":
+        setting = ("no file of the boot's sysctl configuration sets kernel.io_uring_disabled (the kernel's default, 0, "
+                   "applies)" if boot is None or boot.value is None
+                   else f"{boot.origin} sets kernel.io_uring_disabled = {boot.value}")
+        if boot_off:
+            setting += ", which this kernel (without that sysctl) does not have"
+        opened = f"after the next boot {setting}, so io_uring is open"
+        if state.disabled == 2 and not boot_off:
+            opened = f"kernel.io_uring_disabled is 2 now, but {opened} again"
+        who_text = f"{opened} (0: to every process)" if not boot_off else opened + f" to {who}"
+    else:
+        who_text = f"io_uring is open to {who}"
+    text = (f"{subject}: {len(details)} of {len(verdicts)} io_uring operations not audited: {'; '.join(causes)}; "
+            f"{who_text}, which can bind, listen, connect and accept through it without the "
+            "syscalls the syscall rules record")
+    if problems:
+        text += "; rule lines: " + "; ".join(problems)
+    return failed(subject, text, **common())
 
 
 def _auditd_outcome(snapshot: HostSnapshot, params: SocketLoggingParams) -> Outcome:
@@ -548,6 +735,17 @@ def _bsm_class_outcome(flags: list[str], naflags: list[str] | None) -> Outcome:
                                      "are recorded for login sessions and for daemons", **common)
 
 
+def _uring_scope(snapshot: HostSnapshot, scope: str, field: str, label: str, params: SocketLoggingParams) -> Outcome:
+    subject = f"{label} {URING_SUBJECT}"
+    if not getattr(params, f"require_{scope}"):
+        return not_applicable(subject, f"not required by the policy (require_{scope}: false)")
+    audit = snapshot.facts.audit
+    rules = [] if field == "persistent_rules" and audit.config_dir_exists is False else getattr(audit, field)
+    if rules is None:
+        return missing_fact(snapshot, "audit", field, subject, f"the {label}")
+    return _uring_outcome(snapshot, rules, field, subject, params)
+
+
 def _arches_left_out(snapshot: HostSnapshot, label: str, params: SocketLoggingParams) -> list[Outcome]:
     """An ABI of this host the policy's ``arches`` leave out, said in a not_applicable finding: with
     arches [b32] on x86_64 the rule passed on the 32-bit rules alone, every call of the host's
@@ -567,7 +765,7 @@ def _arches_left_out(snapshot: HostSnapshot, label: str, params: SocketLoggingPa
 @check(
     name="audit.socket_logging",
     title="Socket syscalls are audited (loaded and persistent rules, every architecture)",
-    version="1.6.0",
+    version="1.7.0",
     needs=("audit",),
     platforms=("linux", "windows", "macos"),
     params=SocketLoggingParams,
@@ -592,11 +790,20 @@ Put the rules in a file that sorts before any never rule, e.g. /etc/audit/rules.
     -a always,exit -F arch=b32 -S socketcall -F a0=3 -k lbaudit-socket
     -a always,exit -F arch=b32 -S socketcall -F a0=5 -k lbaudit-socket
     -a always,exit -F arch=b32 -S socketcall -F a0=18 -k lbaudit-socket
+    # io_uring makes the same calls without the syscalls (auditctl 3.1 or later, Linux 5.16 or later)
+    -a always,io_uring -S bind,listen,connect,accept -k lbaudit-socket
+
+Where no program needs io_uring, turn it off instead (Linux 6.6 or later):
+`kernel.io_uring_disabled = 2` in /etc/sysctl.d/ (then `sysctl --system`).  On a kernel from 5.5
+to 5.15 io_uring can connect and accept but the kernel cannot audit it: boot a newer kernel, or
+one built without io_uring.
 
 Then load them with `augenrules --load` (a reboot is needed when the configuration is locked with
 -e 2) and check with `auditctl -l`.  Remove or narrow never rules that precede them, make sure no
 -e 0 is left in rules.d, and set `-e 1` (or `-e 2`) so auditing is on.  Leave the rate limit at
-`-r 0`: past a limit the kernel drops records.  Run auditd (`systemctl enable --now auditd`) with
+`-r 0`: past a limit the kernel drops records; give the queue room with `-b 8192` (or
+`audit_backlog_limit=8192` on the kernel command line), keep `-f 1` (or 2) so a lost record is
+reported, and once the cause of lost records is fixed clear the count with `auditctl --reset-lost`.  Run auditd (`systemctl enable --now auditd`) with
 `local_events = yes` and `write_logs = yes` in /etc/audit/auditd.conf, and check that auditd
 accepts the file (`auditd -f` reports the first line it refuses).  Add `audit=1` to the kernel
 command line (GRUB_CMDLINE_LINUX in /etc/default/grub, then update-grub or grub2-mkconfig) so
@@ -616,8 +823,7 @@ the exit list the first matching rule decides.  A rule without -F arch matches i
 also takes i386 socketcall (102).  A call counts as audited only when every way of making it is:
 the syscall itself and, on an ABI that has socketcall(2) (i386, s390 and s390x, ppc and ppc64,
 arm), socketcall with its call number.  The program picks the way, so a rule for one of them leaves
-the other unrecorded; a syscall covered one way only is listed in `partly_covered`.  io_uring
-socket operations are not syscalls and are not judged here.  A rule line lbaudit could not read,
+the other unrecorded; a syscall covered one way only is listed in `partly_covered`.  A rule line lbaudit could not read,
 or whose fate it cannot tell (a user name resolved on the target, an unknown machine, gawk and mawk compiling rules.d differently where
 neither is found), makes its scope not_reviewed, unless what was read already fails; so does a
 line auditctl refuses, because the boot then loads less than the files say.  Without auditctl the
@@ -627,6 +833,30 @@ host without /etc/audit has no persistent rules: its persistent scope fails (an 
 exists but cannot be read is not_reviewed).  A rate limit other than 0 (the last -r of the
 persistent rules) fails the persistent scope, and the loaded one (auditctl -s or netlink) fails the
 enabled finding: past it the kernel drops records the rules selected.
+
+io_uring makes the same calls without the syscalls (IORING_OP_ACCEPT and IORING_OP_CONNECT since
+Linux 5.5, IORING_OP_BIND and IORING_OP_LISTEN since 6.11), so no syscall rule records them.  One
+more finding per scope ("loaded rules io_uring", "persistent rules io_uring"; `require_io_uring`)
+asks for the operations that make the policy's calls (accept and accept4: accept; connect, bind,
+listen), those the running kernel has, to be audited by rules on the io_uring list (Linux 5.16,
+`-a always,io_uring -S ...`, auditctl 3.1 or later), judged like the exit list: the first matching
+rule decides, a task never rule or an exclude rule that drops URINGOP records stops them.  It
+passes without such rules when the running kernel has no io_uring (no kernel.io_uring_disabled
+and none of io_uring's functions in /proc/kallsyms) or has kernel.io_uring_disabled = 2; with 0
+(every process) or 1 (members of kernel.io_uring_group and CAP_SYS_ADMIN, root's daemons among
+them) the rules must cover the operations.  A kernel from 5.5 to 5.15 with io_uring fails: it
+cannot audit io_uring at all.  The kernel's io_uring state is read live only: an offline image or
+a snapshot written before lbaudit read it is not_reviewed unless its rules cover the operations.
+A persistent io_uring rule is a line auditctl before 3.1 refuses (loading stops there), so a
+rules.d holding one cannot pass the persistent scopes until lbaudit can tell the target's
+auditctl version (read as 3.1 reads it, the problem named).
+
+"audit enabled" also fails when the kernel drops records (auditctl -s or netlink AUDIT_GET):
+`lost` above 0 (records lost since boot, or since `auditctl --reset-lost`: a full backlog, the
+rate limit, or no daemon to take them; the number is in the finding), a `backlog_limit` below
+`min_backlog_limit` (default 8192, as CIS asks; the kernel's default of 64 loses a burst), and
+`failure` 0 (silent: a lost record is not even reported).  A snapshot without these values passes
+with those words, as for the rate limit.
 
 Live, "audit enabled" also requires audit=1 on the running kernel's command line (/proc/cmdline,
 the last audit= before "--" decides; `require_boot_audit`): the kernel gives a process an audit
@@ -702,6 +932,8 @@ def audit_socket_logging(snapshot: HostSnapshot, params: SocketLoggingParams) ->
             outcomes.append(_scope_outcome(snapshot, rules, field, subject, arch, params))
         if getattr(params, f"require_{scope}"):
             outcomes += _arches_left_out(snapshot, label, params)
+        if params.require_io_uring and uring_ops(params.syscalls):
+            outcomes.append(_uring_scope(snapshot, scope, field, label, params))
     outcomes.append(_enabled_outcome(snapshot, params))
     outcomes.append(_auditd_outcome(snapshot, params))
     return outcomes

@@ -24,10 +24,10 @@ import os
 import stat
 from pathlib import Path
 
-from auditor.collect import CollectContext, audit_netlink, rootfs, systemd_sockets
+from auditor.collect import CollectContext, audit_netlink, rootfs, sysctl_d, systemd_sockets
 from auditor.domain import audit_rules, auditd_conf
 from auditor.errors import Problem
-from auditor.model.facts import AuditdConfig, AuditFacts, AuditRule, Gap, GapKind
+from auditor.model.facts import AuditdConfig, AuditFacts, AuditRule, Gap, GapKind, IoUringBoot, IoUringState
 
 CONFIG_DIR = "/etc/audit"
 RULES_D = "/etc/audit/rules.d"
@@ -100,14 +100,28 @@ def _problem_gaps(field: str, problems: list[Problem]) -> list[Gap]:
 
 
 Status = tuple[int | None, int | None, int | None, list[Gap]]  # enabled, rate limit, auditd pid, gaps
+# what the kernel does with records it cannot queue: lost, backlog_limit, failure (auditctl -s, AUDIT_GET)
+LOSS_FIELDS = ("lost", "backlog_limit", "failure")
 
 
-def _enabled(ctx: CollectContext) -> Status:
-    """(enabled, rate limit, auditd pid, gaps) from ``auditctl -s``."""
+def _loss(status: dict) -> dict[str, int | None]:
+    """lost, backlog_limit and failure of a status (auditctl -s text values, or netlink numbers)."""
+    found: dict[str, int | None] = {}
+    for name in LOSS_FIELDS:
+        value = status.get(name)
+        if isinstance(value, str):
+            value = audit_rules.number_from_status(status, name)
+        found[name] = value if value is None or name != "failure" or value in (0, 1, 2) else None
+    return found
+
+
+def _enabled(ctx: CollectContext, loss: dict[str, int | None]) -> Status:
+    """(enabled, rate limit, auditd pid, gaps) from ``auditctl -s``; fills ``loss``."""
     result = ctx.target.run(["auditctl", "-s"], ctx.command_timeout)
     if not result.ok:
         return None, None, None, [_gap("enabled", result.reason)]
     status, problems = audit_rules.parse_auditctl_status(result.stdout)
+    loss.update(_loss(status))
     enabled = audit_rules.enabled_from_status(status)
     rate_limit = audit_rules.rate_limit_from_status(status)
     pid = audit_rules.pid_from_status(status)
@@ -128,11 +142,12 @@ def _loaded(ctx: CollectContext) -> tuple[list[AuditRule] | None, list[Gap]]:
     return parsed.rules, _problem_gaps("loaded_rules", parsed.problems)
 
 
-def _netlink_enabled(ctx: CollectContext) -> Status:
+def _netlink_enabled(ctx: CollectContext, loss: dict[str, int | None]) -> Status:
     try:
         status = audit_netlink.get_status(ctx.command_timeout)
     except OSError as exc:
         return None, None, None, [_gap("enabled", f"{NETLINK_STATUS}: {audit_netlink.describe_error(exc)}")]
+    loss.update(_loss(status))
     enabled, rate_limit, pid = status["enabled"], status.get("rate_limit"), status.get("pid")
     gaps = [] if pid is not None else [_gap("auditd_pid", f"{NETLINK_STATUS}: the reply has no pid")]
     if enabled not in (0, 1, 2):
@@ -180,15 +195,58 @@ def _netlink_loaded(ctx: CollectContext) -> tuple[list[AuditRule] | None, list[G
     return rules, _problem_gaps("loaded_rules", problems)
 
 
-def _runtime(ctx: CollectContext) -> tuple[str, Status, list[AuditRule] | None, list[Gap]]:
+def _runtime(
+    ctx: CollectContext, loss: dict[str, int | None]
+) -> tuple[str, Status, list[AuditRule] | None, list[Gap]]:
     """Enabled state and loaded rules: from auditctl when it is installed, else over netlink."""
     if ctx.target.find_program("auditctl") is not None:
         source, read_enabled, read_loaded = RUNTIME_AUDITCTL, _enabled, _loaded
     else:
         source, read_enabled, read_loaded = RUNTIME_NETLINK, _netlink_enabled, _netlink_loaded
-    status = read_enabled(ctx)
+    status = read_enabled(ctx, loss)
     loaded, found = read_loaded(ctx)
     return source, status, loaded, found
+
+
+IO_URING_DISABLED = "/proc/sys/kernel/io_uring_disabled"
+IO_URING_GROUP = "/proc/sys/kernel/io_uring_group"
+KALLSYMS = "/proc/kallsyms"
+KALLSYMS_LIMIT = 256 * 1024 * 1024
+# Functions io_uring's file operations point to, so the compiler always emits them: in the symbol
+# table exactly when the kernel is built with io_uring (io_uring_setup's name is there either way,
+# as the stub that returns ENOSYS).
+IO_URING_SYMBOLS = (" io_uring_release", " io_uring_mmap", " io_uring_poll")
+
+
+def _io_uring(ctx: CollectContext) -> tuple[IoUringState | None, list[Gap]]:
+    """io_uring of the running kernel: kernel.io_uring_disabled (Linux 6.6+) and its group; on an
+    older kernel, whether it is built with io_uring, from its symbol table."""
+    try:
+        text = ctx.target.read_text(IO_URING_DISABLED).strip()
+    except FileNotFoundError:
+        text = None
+    except OSError as exc:
+        return None, [_gap("io_uring", f"{IO_URING_DISABLED}: {rootfs.describe_os_error(exc)}")]
+    if text is not None:
+        if text not in ("0", "1", "2"):
+            return None, [_gap("io_uring", f"{IO_URING_DISABLED}: unexpected value {text!r}")]
+        group: int | None = None
+        try:
+            raw = ctx.target.read_text(IO_URING_GROUP).strip()
+            group = int(raw) if raw.lstrip("-").isdigit() and -1 <= int(raw) < 2**32 else None
+        except OSError:
+            pass  # the group matters only with io_uring_disabled 1, and the finding says it is unread
+        return IoUringState(present=True, disabled=int(text), group=group, source=IO_URING_DISABLED), []  # type: ignore[arg-type]
+    # No sysctl: a kernel before 6.6, or one built without io_uring.
+    try:
+        symbols = ctx.target.read_text(KALLSYMS, KALLSYMS_LIMIT)
+    except OSError as exc:
+        return None, [_gap("io_uring", f"{IO_URING_DISABLED} does not exist (a kernel before 6.6, or one without "
+                                       f"io_uring), and {KALLSYMS}: {rootfs.describe_os_error(exc)}")]
+    if not symbols.strip():
+        return None, [_gap("io_uring", f"{IO_URING_DISABLED} does not exist and {KALLSYMS} is empty")]
+    present = any(line.endswith(IO_URING_SYMBOLS) for line in symbols.splitlines())
+    return IoUringState(present=present, source=KALLSYMS), []
 
 
 def _boot_audit(ctx: CollectContext) -> tuple[str | None, list[Gap]]:
@@ -389,20 +447,36 @@ def _persistent(ctx: CollectContext) -> tuple[list[AuditRule] | None, str | None
     return parsed.rules, SOURCE_AUDIT_RULES, _problem_gaps("persistent_rules", parsed.problems)
 
 
+IO_URING_SYSCTL = "kernel.io_uring_disabled"
+
+
+def _io_uring_boot(ctx: CollectContext) -> tuple[IoUringBoot | None, list[Gap]]:
+    """kernel.io_uring_disabled as the boot's sysctl configuration sets it (read as the sysctl
+    checks read it: a file that cannot be read may set it, so then it is not known)."""
+    settings, gaps = sysctl_d.read_persistent_sysctls(Path(ctx.root))
+    if settings is None:
+        return None, [_gap("io_uring_boot", g.reason) for g in gaps]
+    setting = settings.get(IO_URING_SYSCTL)
+    return IoUringBoot(value=None if setting is None else setting.value,
+                       origin=None if setting is None else setting.origin), []
+
+
 def collect_audit(ctx: CollectContext) -> tuple[AuditFacts | None, list[Gap]]:
     """Audit facts of ``ctx``; never raises for what it cannot read (each such thing is a Gap)."""
     gaps: list[Gap] = []
     runtime_source: str | None = None
     pid: int | None = None
     boot: str | None = None
+    loss: dict[str, int | None] = {}
     if ctx.target.runtime:
-        runtime_source, (enabled, rate_limit, pid, status_gaps), loaded, found = _runtime(ctx)
+        runtime_source, (enabled, rate_limit, pid, status_gaps), loaded, found = _runtime(ctx, loss)
         boot, boot_gaps = _boot_audit(ctx)
-        gaps += status_gaps + found + boot_gaps
+        io_uring, uring_gaps = _io_uring(ctx)
+        gaps += status_gaps + found + boot_gaps + uring_gaps
     else:
-        enabled, rate_limit, loaded = None, None, None
+        enabled, rate_limit, loaded, io_uring = None, None, None, None
         # auditd_pid and boot_audit stay None: the findings that read them say "offline" themselves
-        gaps += [_gap(f, OFFLINE_REASON, GapKind.NOT_APPLICABLE) for f in ("enabled", "loaded_rules")]
+        gaps += [_gap(f, OFFLINE_REASON, GapKind.NOT_APPLICABLE) for f in ("enabled", "loaded_rules", "io_uring")]
     exists = config_dir_exists(ctx)
     if exists is False:
         persistent, source = [], None  # nothing to load at boot: seen, not a gap
@@ -418,11 +492,13 @@ def collect_audit(ctx: CollectContext) -> tuple[AuditFacts | None, list[Gap]]:
     gaps += found
     boot_units, found = _boot_units(ctx)
     gaps += found
+    io_uring_boot, found = _io_uring_boot(ctx)
+    gaps += found
     facts = AuditFacts(
         enabled=enabled, rate_limit=rate_limit, loaded_rules=loaded, persistent_rules=persistent, persistent_source=source,
         runtime_source=runtime_source, config_dir_exists=exists, machine=_machine(ctx),
         auditd_pid=pid, auditd_config=auditd_config, boot_audit=boot, boot_units=boot_units,  # type: ignore[arg-type]
-        auditd_installed=_auditd_installed(ctx),
+        auditd_installed=_auditd_installed(ctx), io_uring=io_uring, io_uring_boot=io_uring_boot, **loss,  # type: ignore[arg-type]
     )
     return facts, gaps
 

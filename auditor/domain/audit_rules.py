@@ -47,6 +47,7 @@ from auditor.domain.audit_statement import (
 from auditor.domain.auditctl_output import (
     boot_audit_param,
     enabled_from_status,
+    number_from_status,
     parse_auditctl_list,
     parse_auditctl_status,
     pid_from_status,
@@ -65,5 +66,5 @@ __all__ = [
     "ID_FIELDS", "LISTS", "OPERATORS", "RULES_D_LABEL", "UNSET", "WATCH_PERMISSIONS", "ParsedRules", "RuleError",
     "RuleLine", "Statement", "augenrules_files", "augenrules_variant", "compile_rules_d", "enabled_from_status", "format_field", "grammar",
     "parse_auditctl_list", "parse_auditctl_status", "parse_field", "parse_rules_d", "parse_rules_file",
-    "parse_rules_text", "parse_statement", "pid_from_status", "rate_limit_from_status", "rule_lines", "semantic_key", "split_field", "version_compare",
+    "number_from_status", "parse_rules_text", "parse_statement", "pid_from_status", "rate_limit_from_status", "rule_lines", "semantic_key", "split_field", "version_compare",
 ]

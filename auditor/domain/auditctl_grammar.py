@@ -142,7 +142,18 @@ COMPARE_PAIRS = frozenset(
 FILE_TYPES = {"socket": 0o140000, "link": 0o120000, "file": 0o100000, "block": 0o60000, "dir": 0o40000,
               "character": 0o20000, "fifo": 0o10000}
 FS_TYPES = {"tracefs": 0x74726163, "debugfs": 0x64626720}
-LISTS = ("task", "exit", "user", "exclude", "filesystem")  # auditctl's lookup_filter (case-sensitive)
+LISTS = ("task", "exit", "user", "exclude", "filesystem", "io_uring")  # auditctl's lookup_filter (case-sensitive)
+# io_uring operations auditctl names on the io_uring list (lib/uringop_table.h of audit 4.2; the
+# kernel's include/uapi/linux/io_uring.h numbers); other numbers are written as numbers
+URING_OP_NUMBERS = {
+    "sendmsg": 9, "recvmsg": 10, "accept": 13, "connect": 16, "fallocate": 17, "openat": 18, "close": 19,
+    "openat2": 28, "shutdown": 34, "renameat": 35, "unlinkat": 36, "mkdirat": 37, "symlinkat": 38, "linkat": 39,
+    "msg_ring": 40, "fsetxattr": 41, "setxattr": 42, "fgetxattr": 43, "getxattr": 44, "uring_cmd": 46,
+    "sendmsg_zc": 48, "waitid": 50, "futex_wait": 51, "futex_wake": 52, "futex_waitv": 53, "fixed_fd_install": 54,
+    "ftruncate": 55, "bind": 56, "listen": 57, "uring_cmd128": 64,
+}
+URING_LIST_DOUBT = ("the io_uring list: auditctl before 3.1 refuses it ('bad keyword'), 3.1 and later load it "
+                    "(and a kernel before 5.16 refuses the rule)")
 ACTIONS = ("always", "never")
 PERMISSIONS = "rwxa"
 
@@ -587,6 +598,9 @@ def add_syscalls(state: RuleState, value: str) -> None:
         raise Refused(f"Error: syscall auditing being added to {listed} list")
     if state.exclude:
         raise Refused("Error: syscall auditing cannot be put on exclude list")
+    if listed == "io_uring":
+        _add_uring_ops(state, value)
+        return
     if state.elf is None and state.machine is not None:
         state.elf = MACHINE_ELF[state.machine]  # -S without -F arch: the host's own table
     names = [n for n in value.split(",") if n] if "," in value else [value]
@@ -603,6 +617,26 @@ def add_syscalls(state: RuleState, value: str) -> None:
         if state.syscall_numbers is not None:
             state.syscall_numbers.add(number)
         state.syscall_names.append(name.lower())
+    state.syscall_added = True
+
+
+def _add_uring_ops(state: RuleState, value: str) -> None:
+    """-S on the io_uring list (parse_io_uring): operation names (case-sensitive) or numbers, "all"
+    for every named one; the kernel's mask has room for the same 2048 numbers as for syscalls."""
+    for name in [n for n in value.split(",") if n] if "," in value else [value]:
+        if name == "all":
+            state.all_syscalls = True
+            continue
+        number = URING_OP_NUMBERS.get(name)
+        if number is None:
+            if not name[:1].isdigit():
+                raise Refused(f"io_uring op unknown: {value}")
+            number = _syscall_int(name)
+            if number >= 64 * 32:
+                raise Refused(f"io_uring op unknown: {value}")
+        if state.syscall_numbers is not None:
+            state.syscall_numbers.add(number)
+        state.syscall_names.append(name)
     state.syscall_added = True
 
 
@@ -684,6 +718,8 @@ def _list_and_action(value: str, state: RuleState, verb: str) -> str:
         state.add = current
     if current == "exclude":
         state.exclude = True
+    if current == "io_uring" and not state.listing:
+        state.doubts.append(URING_LIST_DOUBT)
     state.action = action
     return "ok"
 
@@ -1033,9 +1069,9 @@ def _finish(state: RuleState) -> Line:
         raise Refused("too many fields")
     if len(state.key_fields) > 1:
         raise Refused("the kernel takes one key field per rule")
-    table, _ = _table_for(state)
+    table, _ = _table_for(state) if state.rule_list != "io_uring" else (None, None)  # op numbers, not syscalls
     all_syscalls = state.all_syscalls or (state.rule_list != "task" and not state.syscall_added)
-    if state.listing and state.rule_list == "exit" and not state.syscall_added:
+    if state.listing and state.rule_list in ("exit", "io_uring") and not state.syscall_added:
         all_syscalls = False  # auditctl -l prints "-S all" for a full mask and nothing for an empty one
     if state.rule_list == "task":
         all_syscalls = False

@@ -84,6 +84,13 @@ def rate_limit_from_status(status: dict[str, str]) -> int | None:
     return int(value) if value.isascii() and value.isdigit() and len(value) <= 10 and int(value) < 2**32 else None
 
 
+def number_from_status(status: dict[str, str], name: str) -> int | None:
+    """A uint32 value of ``auditctl -s`` (``lost``, ``backlog_limit``, ``failure``); None when
+    absent or not a number."""
+    value = status.get(name, "").split(" ")[0]
+    return int(value) if value.isascii() and value.isdigit() and len(value) <= 10 and int(value) < 2**32 else None
+
+
 def enabled_from_status(status: dict[str, str]) -> int | None:
     """0 off, 1 on, 2 on and locked; None when absent or not one of those."""
     value = status.get("enabled", "").split(" ")[0]

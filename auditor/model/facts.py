@@ -414,6 +414,28 @@ class AuditdConfig(StrictModel):
     refused: bool = False  # a line auditd refuses: it does not start with this file
 
 
+class IoUringState(StrictModel):
+    """io_uring on the running kernel: a process can bind, listen, connect and accept through its
+    operations (IORING_OP_ACCEPT, _CONNECT since Linux 5.5, _BIND, _LISTEN since 6.11) without
+    making those syscalls, so syscall rules do not record them; the io_uring audit filter does."""
+
+    # False: the kernel is built without io_uring (CONFIG_IO_URING off); None: not told
+    present: bool | None = None
+    # kernel.io_uring_disabled (Linux 6.6+): 0 every process, 1 only members of kernel.io_uring_group
+    # and CAP_SYS_ADMIN, 2 no process; None: the sysctl does not exist (older kernel) or was not read
+    disabled: Literal[0, 1, 2] | None = None
+    group: int | None = Field(None, ge=-1, le=2**32 - 1)  # kernel.io_uring_group (-1: no group)
+    source: str = ""  # what told it: "/proc/sys/kernel/io_uring_disabled", "/proc/kallsyms"
+
+
+class IoUringBoot(StrictModel):
+    """kernel.io_uring_disabled as the next boot sets it (sysctl.d): ``value`` as written, None when
+    no file sets it (the kernel's default, 0, then applies)."""
+
+    value: str | None = None
+    origin: str | None = None  # "/etc/sysctl.d/60-io_uring.conf:1"
+
+
 class AuditFacts(StrictModel):
     platform: Platform = "linux"
     windows: WindowsAuditPolicy | None = None  # Windows: the advanced audit policy (auditpol)
@@ -447,6 +469,18 @@ class AuditFacts(StrictModel):
     # "audit-rules.service" of audit 4): "enabled", "disabled", "masked", "absent" or "unknown";
     # None when the host does not boot with systemd, or they were not read
     boot_units: dict[str, Literal["enabled", "disabled", "masked", "absent", "unknown"]] | None = None
+    # io_uring of the running kernel (socket operations that bypass the syscall rules); None: not
+    # read (offline, or a snapshot written before lbaudit read it)
+    io_uring: IoUringState | None = None
+    # kernel.io_uring_disabled in the boot's sysctl configuration; None: not read (unreadable, or
+    # a snapshot written before lbaudit read it)
+    io_uring_boot: IoUringBoot | None = None
+    # auditctl -s (or netlink AUDIT_GET): records the kernel lost since boot (or since auditctl
+    # --reset-lost), its queue limit, and what it does when it loses one (0 silent, 1 printk,
+    # 2 panic); None when not read (offline, or a snapshot written before lbaudit read them)
+    lost: int | None = Field(None, ge=0, le=2**32 - 1)
+    backlog_limit: int | None = Field(None, ge=0, le=2**32 - 1)
+    failure: Literal[0, 1, 2] | None = None
 
 
 # ---------------------------------------------------------------- network namespaces

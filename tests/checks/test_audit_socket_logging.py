@@ -10,14 +10,17 @@ from pydantic import ValidationError
 from auditor.checks.audit_socket_logging import SocketLoggingParams, audit_socket_logging
 from auditor.domain.audit_rules import parse_auditctl_list, parse_rules_text
 from auditor.engine.registry import load_registry
-from auditor.model.facts import AuditFacts, AuditRule, Gap, GapKind
+from auditor.model.facts import AuditFacts, AuditRule, Gap, GapKind, IoUringBoot, IoUringState
 from auditor.model.result import Status
 from tests.factories import running_auditd, snapshot
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "audit"
 RULES_FILE = "/etc/audit/rules.d/50-test.rules"
-SUBJECTS = ["loaded rules b64", "loaded rules b32", "persistent rules b64", "persistent rules b32", "audit enabled",
-            "audit records written"]
+SUBJECTS = ["loaded rules b64", "loaded rules b32", "loaded rules io_uring", "persistent rules b64",
+            "persistent rules b32", "persistent rules io_uring", "audit enabled", "audit records written"]
+# a running kernel where no process can use io_uring (the io_uring findings are in test_auditlog_io_uring)
+URING_OFF = IoUringState(present=True, disabled=2, group=-1, source="/proc/sys/kernel/io_uring_disabled")
+URING_OFF_AT_BOOT = IoUringBoot(value="2", origin="/etc/sysctl.d/60-io_uring.conf:1")
 
 GOOD = """
 -a always,exit -F arch=b64 -S bind,connect,accept,accept4 -k net
@@ -41,6 +44,7 @@ def run(loaded: str | None = GOOD, persistent: str | None = GOOD, enabled: int |
         loaded_rules=None if loaded is None else rules(loaded, machine),
         persistent_rules=None if persistent is None else rules(persistent, machine),
         persistent_source=None if persistent is None else "/etc/audit/rules.d (augenrules)",
+        io_uring=None if loaded is None else URING_OFF, io_uring_boot=None if loaded is None else URING_OFF_AT_BOOT,
         **running_auditd(None if loaded is None else 612),
     )
     outcomes = audit_socket_logging.run(snapshot(audit=facts, gaps=gaps, arch=machine), SocketLoggingParams(**params))
@@ -67,10 +71,21 @@ def test_pass_when_every_scope_and_arch_is_covered_and_auditing_is_on():
 
 
 def test_the_remediation_snippet_passes():
-    snippet = "\n".join(
-        line.strip() for line in audit_socket_logging.remediation.splitlines() if line.strip().startswith(("-a", "#"))
-    )
+    lines = [line.strip() for line in audit_socket_logging.remediation.splitlines()
+             if line.strip().startswith(("-a", "#"))]
+    uring = [line for line in lines if ",io_uring " in line]
+    assert uring == ["-a always,io_uring -S bind,listen,connect,accept -k lbaudit-socket"]
+    snippet = "\n".join(line for line in lines if line not in uring)
     assert set(statuses(run(loaded=snippet, persistent=snippet)).values()) == {"pass"}
+    # with io_uring open to every process, its rule is what makes the io_uring findings pass
+    loaded = parse_auditctl_list("\n".join(lines), "x86_64")
+    assert loaded.problems == []
+    facts = AuditFacts(enabled=1, loaded_rules=loaded.rules, persistent_rules=rules(snippet), rate_limit=0,
+                       io_uring=IoUringState(present=True, disabled=0, group=-1, source="x"), io_uring_boot=IoUringBoot(),
+                       **running_auditd())
+    outcomes = {o.subject: o for o in audit_socket_logging.run(snapshot(audit=facts), SocketLoggingParams())}
+    assert outcomes["loaded rules io_uring"].status == Status.PASS
+    assert outcomes["persistent rules io_uring"].status == Status.FAIL
 
 
 def test_fail_when_no_socket_rule_exists():
@@ -321,9 +336,11 @@ def test_offline_root_runtime_state_is_not_applicable():
     gaps = [Gap(section="audit", field=f, reason=reason, kind=GapKind.NOT_APPLICABLE) for f in ("enabled", "loaded_rules")]
     outcomes = run(loaded=None, enabled=None, gaps=gaps)
     assert statuses(outcomes) == {
-        "loaded rules b64": "not_applicable", "loaded rules b32": "not_applicable",
+        "loaded rules b64": "not_applicable", "loaded rules b32": "not_applicable", "loaded rules io_uring": "not_applicable",
         "persistent rules b64": "pass", "persistent rules b32": "pass", "audit enabled": "not_applicable",
         "audit records written": "pass",
+        # whether the image's kernel has io_uring is not visible, and no io_uring rule covers it
+        "persistent rules io_uring": "not_reviewed",
     }
     assert outcomes["audit enabled"].reason == reason
 
@@ -332,7 +349,8 @@ def test_scopes_not_required_are_not_applicable():
     outcomes = run(loaded=None, enabled=0, require_loaded=False, require_enabled=False, arches=["b64"])
     assert statuses(outcomes) == {
         "loaded rules b64": "not_applicable", "persistent rules b64": "pass", "audit enabled": "not_applicable",
-        "audit records written": "pass",
+        "audit records written": "pass", "loaded rules io_uring": "not_applicable",
+        "persistent rules io_uring": "not_reviewed",  # the kernel's io_uring state was not recorded
         "persistent rules b32": "not_applicable",  # x86_64 runs b32 programs too: said, not dropped
     }
     assert outcomes["loaded rules b64"].reason == "not required by the policy (require_loaded: false)"
@@ -362,6 +380,6 @@ def test_params_defaults_and_validation():
 
 def test_declared_in_the_registry_with_known_controls():
     spec = load_registry(plugins=False).get("audit.socket_logging")
-    assert spec is not None and spec.version == "1.6.0" and spec.needs == ("audit",)
+    assert spec is not None and spec.version == "1.7.0" and spec.needs == ("audit",)
     assert spec.controls == ("AU-2", "AU-12", "SI-4")
     assert "augenrules --load" in spec.remediation and "loopback" in spec.rationale

@@ -57,7 +57,7 @@ def test_runtime_facts_are_not_applicable_with_the_reason():
     snap = collect_root(ROOTS / "sysctl-precedence", frozenset(SECTIONS))
     not_applicable = {(g.section, g.field): g.reason for g in snap.gaps if g.kind == GapKind.NOT_APPLICABLE}
     assert set(not_applicable) == {("sockets", "listeners"), ("sockets", "counts"), ("sysctl", "runtime"),
-                                   ("audit", "enabled"), ("audit", "loaded_rules"), ("netns", "")}
+                                   ("audit", "enabled"), ("audit", "loaded_rules"), ("audit", "io_uring"), ("netns", "")}
     assert all("offline root directory" in reason for reason in not_applicable.values())
     assert snap.facts.sysctl.runtime is None and snap.facts.sockets.counts is None
     assert snap.provenance.kernel is None and snap.provenance.arch is None

@@ -23,7 +23,7 @@ from auditor.collect import CollectContext, audit_netlink
 from auditor.collect.audit import collect_audit, loaded_from_kernel_rules
 from auditor.collect.live import collect_snapshot
 from auditor.domain.audit_rules import parse_rules_text
-from auditor.model.facts import AuditFacts, Gap
+from auditor.model.facts import AuditFacts, Gap, IoUringState
 from tests.audit_kernel import ARCH_AARCH64, ARCH_I386, ARCH_X86_64, EQUAL, auditctl_status_of_this_kernel, encode_rule
 from tests.cli import Result, run_cli
 from tests.factories import ELF_X86_64, SOCKET_AUDIT_RULES, running_auditd, snapshot
@@ -43,8 +43,9 @@ rules:
 GOOD_RULES = SOCKET_AUDIT_RULES
 RULES_FILE = "/etc/audit/rules.d/10-socket.rules"
 NO_CONFIG_DIR = "/etc/audit does not exist, so the next boot loads no audit rules"
-SUBJECTS = ("loaded rules b64", "loaded rules b32", "persistent rules b64", "persistent rules b32", "audit enabled",
-            "audit records written")
+SUBJECTS = ("loaded rules b64", "loaded rules b32", "loaded rules io_uring", "persistent rules b64",
+            "persistent rules b32", "persistent rules io_uring", "audit enabled", "audit records written")
+NO_URING = IoUringState(present=False, source="/proc/kallsyms")  # a kernel built without io_uring
 
 
 def lbaudit(*args: object) -> Result:
@@ -90,7 +91,7 @@ def judge_kernel_rules(*payloads: bytes) -> dict:
     gaps = [Gap(section="audit", field="loaded_rules/problems", reason=str(p)) for p in problems]
     facts = AuditFacts(enabled=1, loaded_rules=rules, persistent_rules=good_persistent(),
                        persistent_source="/etc/audit/rules.d (augenrules)", runtime_source="netlink",
-                       config_dir_exists=True, **running_auditd())
+                       config_dir_exists=True, io_uring=NO_URING, **running_auditd())
     return judge(facts, gaps)
 
 
@@ -112,7 +113,9 @@ def test_offline_root_without_etc_audit_fails_the_persistent_scope(tmp_path):
     assert statuses(findings) == {
         "loaded rules b64": "not_applicable", "loaded rules b32": "not_applicable",
         "persistent rules b64": "fail", "persistent rules b32": "fail", "audit enabled": "not_applicable",
-        "audit records written": "not_applicable"}
+        "audit records written": "not_applicable", "loaded rules io_uring": "not_applicable",
+        # no rules, and whether the image's kernel has io_uring cannot be seen
+        "persistent rules io_uring": "not_reviewed"}
     assert findings["persistent rules b64"]["message"] == f"persistent rules b64: {NO_CONFIG_DIR}"
     assert findings["persistent rules b32"]["evidence"] == ["/facts/audit/config_dir_exists"]
 

@@ -62,6 +62,8 @@ def image(tmp_path: Path) -> Path:
     (root / "usr" / "sbin" / "auditctl").write_bytes(ELF_X86_64)  # tells the image's machine
     (root / "usr" / "lib" / "sysctl.d").mkdir(parents=True)
     (root / "usr" / "lib" / "sysctl.d" / "99-net.conf").write_text(NET_SYSCTLS)
+    # no process may use io_uring after boot, so its socket operations need no io_uring audit rule
+    (root / "usr" / "lib" / "sysctl.d" / "60-io_uring.conf").write_text("kernel.io_uring_disabled = 2\n")
     (root / "etc" / "systemd" / "system").mkdir(parents=True)
     return root
 

@@ -76,6 +76,8 @@ def image(tmp_path: Path) -> Path:
     loopback socket enabled."""
     root = tmp_path / "image"
     write(root, "etc/sysctl.d/10-range.conf", RANGE_CONF)
+    # no process may use io_uring after boot, so its socket operations need no io_uring audit rule
+    write(root, "etc/sysctl.d/60-io_uring.conf", "kernel.io_uring_disabled = 2\n")
     write(root, "etc/audit/rules.d/10-socket.rules", SOCKET_RULES)
     (root / "usr/sbin").mkdir(parents=True)
     (root / "usr/sbin/auditctl").write_bytes(ELF_X86_64)  # the image's machine, for its syscall names

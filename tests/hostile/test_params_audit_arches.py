@@ -32,7 +32,7 @@ def _evaluate(tmp_path: Path, machine: str, arches: str) -> tuple[int, dict[str,
     host.write_bytes(snapshot_bytes(snapshot(audit=facts, arch=machine)))
     policy = tmp_path / "policy.yaml"
     policy.write_text('id: a\nversion: "1"\nowner: T\nrules:\n  - id: r\n    check: audit.socket_logging\n'
-                      f"    params:\n      arches: {arches}\n      require_boot_audit: false\n", encoding="utf-8")
+                      f"    params:\n      arches: {arches}\n      require_boot_audit: false\n      require_io_uring: false\n", encoding="utf-8")
     evidence = tmp_path / "evidence.json"
     run = run_cli("evaluate", "--no-plugins", "--policy", policy, "--snapshot", host, "-o", evidence, "--color", "never")
     findings = json.loads(evidence.read_bytes())["result"]["findings"]
