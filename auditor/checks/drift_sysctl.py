@@ -12,6 +12,7 @@ import re
 
 from pydantic import Field, field_validator
 
+from auditor.checks import _sysctl
 from auditor.checks._drift import missing_side
 from auditor.domain.sysctl import (
     EXCLUDE_PREFIX,
@@ -80,6 +81,32 @@ def canonical_value(value: str) -> str | tuple[tuple[int, int], ...]:
     return text
 
 
+def _kernel_integers(key: str, value: str, configured: bool) -> tuple[int, ...] | None:
+    """The integers of a value of one or more numbers as the kernel reads a write of them
+    (``configured``: ``0100000`` is octal 32768, ``0x8000`` hex) or prints them (decimal), or None
+    when the value is not such a list (text, a port list, or a number the kernel refuses)."""
+    tokens = value.split()
+    if not tokens or len(tokens) > 8:
+        return None
+    try:
+        return tuple(_sysctl.parse_kernel_int(key, token, configured) for token in tokens)
+    except _sysctl.SysctlValueError:
+        return None
+
+
+def same_value(key: str, running: str, configured: str) -> bool:
+    """Whether the boot's write of ``configured`` leaves ``running`` in place.  As text (white space
+    collapsed, port lists as ranges), or as numbers when the configuration spells one the way the
+    kernel reads but never prints (``net.ipv4.ip_local_port_range = 0100000 60999`` sets
+    ``32768 60999``): comparing those as text reported drift where the boot changes nothing."""
+    if canonical_value(running) == canonical_value(configured):
+        return True
+    if not _NOT_DECIMAL.search(configured):
+        return False  # a decimal spelling that differs as text differs as numbers too
+    written = _kernel_integers(key, configured, configured=True)
+    return written is not None and written == _kernel_integers(key, running, configured=False)
+
+
 def _pointer(where: str, key: str) -> str:
     return json_pointer("facts", "sysctl", where, key)
 
@@ -97,7 +124,7 @@ def _compare(key: str, running: SysctlSetting, configured: SysctlSetting, persis
     if written != key:
         expected["pattern"] = written
     detail = {"key": key}
-    if canonical_value(running.value) == canonical_value(configured.value):
+    if same_value(key, running.value, configured.value):
         return passed(f"sysctl {key}", f"running value {running.value!r} is what {configured.origin} sets",
                       observed=observed, expected=expected, evidence=evidence, subject_detail=detail)
     return failed(
@@ -111,7 +138,7 @@ def _compare(key: str, running: SysctlSetting, configured: SysctlSetting, persis
 @check(
     name="drift.sysctl",
     title="Running sysctl values match what the configuration files set",
-    version="1.0.2",
+    version="1.1.0",
     needs=["sysctl"],
     params=DriftSysctlParams,
     severity=Severity.MEDIUM,
@@ -140,7 +167,8 @@ read /etc/sysctl.conf (only through a 99-sysctl.conf link, in that file's place)
 unless the key is set explicitly or excluded with `-key`.  Values are compared with whitespace
 collapsed, and port lists as ranges (8080,8081 equals 8080-8081) when the kernel reads the list as
 written: one with white space inside (EINVAL at boot) or a 0-prefixed number (octal) is compared as
-text.  A key that no configuration file
+text.  A value of numbers written as the kernel reads but never prints them (0-prefixed octal,
+0x hex: `0100000 60999` sets 32768 60999) is compared as those numbers.  A key that no configuration file
 sets is not drift (its boot value is the kernel default, which lbaudit does not assume).  One finding
 per compared key; keys the configuration sets but whose running value lbaudit does not collect are
 listed in one not_applicable finding.  Offline root directories have no running values
