@@ -4,7 +4,7 @@ the persistent rules, and auditing is on.  How rules are judged is in :mod:`._au
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Literal, Sequence
 
 from pydantic import Field, field_validator, model_validator
 
@@ -132,6 +132,16 @@ def _pointer(field: str, index: int) -> str:
     return json_pointer("facts", "audit", field, index)
 
 
+def _uncovered_cause(status: str, decided_by: Hit | None, against: Sequence[Hit], otherwise: str) -> str:
+    """Why a call (syscall path or io_uring operation) is not recorded, as a finding says it."""
+    if status == "shadowed" and decided_by is not None:
+        return f"shadowed by {decided_by.rule.origin} ({decided_by.rule.text}" + (
+            f"; {decided_by.note})" if decided_by.note else ")")
+    if status == "narrowed":
+        return "narrowed by " + ", ".join(f"{h.rule.origin} ({' '.join(h.filters)})" for h in against)
+    return otherwise
+
+
 def _rule_ref(field: str, hit: Hit) -> dict:
     ref = {"origin": hit.rule.origin, "rule": hit.rule.text, "evidence": _pointer(field, hit.index)}
     if hit.filters:
@@ -148,13 +158,7 @@ def _causes(verdicts: list[SyscallVerdict]) -> list[str]:
         for path in verdict.paths:
             if path.status == "covered":
                 continue  # another way of making the call is what leaves it unaudited
-            if path.status == "shadowed":
-                hit = path.decided_by
-                cause = f"shadowed by {hit.rule.origin} ({hit.rule.text}" + (f"; {hit.note})" if hit.note else ")")
-            elif path.status == "narrowed":
-                cause = "narrowed by " + ", ".join(f"{h.rule.origin} ({' '.join(h.filters)})" for h in path.against)
-            else:
-                cause = "no rule"
+            cause = _uncovered_cause(path.status, path.decided_by, path.against, "no rule")
             causes.setdefault(cause, []).append(path.path.label)
     return [f"{cause}: {', '.join(labels)}" for cause, labels in causes.items()]
 
@@ -416,13 +420,7 @@ def _uring_causes(verdicts: list[PathVerdict], field: str) -> tuple[list[str], l
         evidence.update(_pointer(field, h.index) for h in hits)
         if verdict.status == "covered":
             continue
-        if verdict.status == "shadowed" and verdict.decided_by is not None:
-            hit = verdict.decided_by
-            cause = f"shadowed by {hit.rule.origin} ({hit.rule.text}" + (f"; {hit.note})" if hit.note else ")")
-        elif verdict.status == "narrowed":
-            cause = "narrowed by " + ", ".join(f"{h.rule.origin} ({' '.join(h.filters)})" for h in verdict.against)
-        else:
-            cause = "no io_uring rule"
+        cause = _uncovered_cause(verdict.status, verdict.decided_by, verdict.against, "no io_uring rule")
         causes.setdefault(cause, []).append(op)
         details.append({"op": op, "status": verdict.status, "rules": [_rule_ref(field, h) for h in hits]})
     return [f"{cause}: {', '.join(ops)}" for cause, ops in causes.items()], details, evidence
