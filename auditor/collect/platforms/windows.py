@@ -308,8 +308,9 @@ def _per_user_target(target: str) -> bool:
     return target.upper().startswith("S-1-") or "\\" in target or "@" in target
 
 
-def parse_auditpol_backup(text: str) -> tuple[list[AuditSubcategory], list[str]]:
-    """``auditpol /backup`` CSV -> (system subcategory rows, rows not understood).
+def parse_auditpol_backup(text: str) -> tuple[list[AuditSubcategory], list[str], set[str]]:
+    """``auditpol /backup`` CSV -> (system subcategory rows, rows not understood, the Machine Names
+    of those rows: whose policy it is, see :func:`netbios_name_of`).
 
     Columns (MS-GPAC 2.2): Machine Name, Policy Target, Subcategory, Subcategory GUID, Inclusion
     Setting, Exclusion Setting, Setting Value.  The header and names are localised; the GUID
@@ -317,6 +318,7 @@ def parse_auditpol_backup(text: str) -> tuple[list[AuditSubcategory], list[str]]
     no GUID; per-user rows name an account as their target and are left out."""
     rows: list[AuditSubcategory] = []
     bad: list[str] = []
+    machines: set[str] = set()
     for number, row in _csv_rows(text):
         if len(row) < 7:
             bad.append(f"row {number}: {len(row)} columns, expected 7")
@@ -335,9 +337,18 @@ def parse_auditpol_backup(text: str) -> tuple[list[AuditSubcategory], list[str]]
         if _per_user_target(target):
             continue
         rows.append(AuditSubcategory(guid=guid.upper(), name=name[:200], setting_value=int(value)))
+        machines.add(row[0].strip()[:80])
     if not rows:
         raise ProbeParseError("no subcategory rows with a GUID and a Setting Value: not an auditpol /backup file")
-    return rows, bad
+    return rows, bad, machines
+
+
+def same_machine(machine: str, hostname: str) -> bool:
+    """Whether auditpol's Machine Name (the NetBIOS name) is the host ``hostname.exe`` names: the
+    NetBIOS name is the host name's first 15 characters in capitals (NetBIOS names are
+    case-insensitive); a DNS name's first label counts the same way."""
+    host = hostname.split(".", 1)[0]
+    return machine.casefold() in {host.casefold(), host[:15].casefold()}
 
 
 # ------------------------------------------------------------------ hostname, ver
