@@ -66,3 +66,13 @@ def test_the_netbios_name_is_the_host_name_cut_to_15_characters_in_capitals(tmp_
         _rename_machine(directory, b"WIN-SRV01,", b"WIN-SRV01-FRANK,")
     code, found, _ = replay_edited(tmp_path, "windows-audited", edit, AUDIT_ONLY)
     assert (code, found[WFP]["status"]) == (0, "pass")
+
+
+def test_a_group_policy_audit_csv_without_machine_names_is_not_the_hosts_backup(tmp_path):
+    # A GPO's Audit.csv (MS-GPAC) has the same columns and an empty Machine Name: what is configured
+    # somewhere, not what this host runs.
+    code, found, _ = replay_edited(
+        tmp_path, "windows-audited", lambda d: _rename_machine(d, b"WIN-SRV01,", b","), AUDIT_ONLY)
+    assert code == 3  # was 0
+    assert found[WFP]["status"] == "not_reviewed"
+    assert "bundle file auditpol-backup.csv: its rows name no machine (a Group Policy audit.csv" in found[WFP]["message"]

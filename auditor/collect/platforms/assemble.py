@@ -211,9 +211,14 @@ def _windows_audit(r: _Reader) -> tuple[AuditFacts, list[Gap]]:
         return AuditFacts(platform="windows"), [Gap(section="audit", path=("windows",), reason=(
             f"{r.origin('auditpol-backup.csv')}: rows of more than one machine ({', '.join(sorted(machines))}): "
             "not one host's audit policy"))]
-    if hostname is not None and machines and not windows.same_machine(next(iter(machines)), hostname):
+    machine = next(iter(machines), "")
+    if not machine:  # auditpol /backup names the machine; a Group Policy audit.csv leaves it empty
         return AuditFacts(platform="windows"), [Gap(section="audit", path=("windows",), reason=(
-            f"{r.origin('auditpol-backup.csv')}: taken on {next(iter(machines))}, not on {hostname} "
+            f"{r.origin('auditpol-backup.csv')}: its rows name no machine (a Group Policy audit.csv, not the "
+            "output of auditpol /backup on this host): what the host runs cannot be told from it"))]
+    if hostname is not None and not windows.same_machine(machine, hostname):
+        return AuditFacts(platform="windows"), [Gap(section="audit", path=("windows",), reason=(
+            f"{r.origin('auditpol-backup.csv')}: taken on {machine}, not on {hostname} "
             f"({r.origin('hostname.txt')}): the audit policy of another host"))]
     gaps = []
     if bad:
