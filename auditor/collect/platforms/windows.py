@@ -215,11 +215,25 @@ def parse_netstat(text: str) -> NetstatTable:
 # ------------------------------------------------------------------ tasklist /fo csv /nh
 
 def _csv_rows(text: str) -> Iterator[tuple[int, list[str]]]:
-    """The non-blank rows of a CSV capture, numbered from 1; more than MAX_ROWS is unparseable."""
+    """The non-blank rows of a CSV capture, numbered from 1; more than MAX_ROWS is unparseable, and
+    so is what the csv module refuses (``csv.Error`` is no ValueError: a field over its limit of
+    131,072 characters, a quote never closed that swallows the rest of the file)."""
     lines = [line for line in text.splitlines() if line.strip()]
     if len(lines) > MAX_ROWS:
         raise ProbeParseError(f"more than {MAX_ROWS:,} rows")
-    return enumerate(csv.reader(lines), start=1)
+    reader = csv.reader(lines)
+    number = 0
+    while True:
+        number += 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            limit = csv.field_size_limit()
+            why = f"a field longer than {limit:,} characters" if "field limit" in str(exc) else str(exc)[:120]
+            raise ProbeParseError(f"row {number}: {why}, which neither tasklist nor auditpol writes") from None
+        yield number, row
 
 
 def parse_tasklist(text: str) -> tuple[dict[int, str], list[str]]:
