@@ -111,8 +111,9 @@ def test_auditpol_backup_is_read_by_guid_and_setting_value_in_any_language():
             "SRV,S-1-5-21-1-2-3-1001,Connexion de la plateforme de filtrage,{0CCE9226-69AE-11D9-BED3-505054503030},,,0\n"
             ",,Option:CrashOnAuditFail,,Désactivé,,0\n"
             "SRV,Système,Ouvrir la session,{0CCE9215-69AE-11D9-BED3-505054503030},Succès,,7\n")
-    rows, bad = windows.parse_auditpol_backup(text)
+    rows, bad, machines = windows.parse_auditpol_backup(text)
     assert [(r.guid, r.setting_value) for r in rows] == [(WFP_CONNECTION_GUID, 1)]  # per-user row left out
+    assert machines == {"SRV"}
     assert bad == ["row 5: Setting Value '7' is not 0-4"]
     with pytest.raises(windows.ProbeParseError):
         windows.parse_auditpol_backup("Machine Name,Policy Target\n")

@@ -203,7 +203,23 @@ def _windows_audit(r: _Reader) -> tuple[AuditFacts, list[Gap]]:
     parsed, why = r.parsed("auditpol-backup.csv", windows.parse_auditpol_backup)
     if parsed is None:
         return AuditFacts(platform="windows"), [Gap(section="audit", path=("windows",), reason=why)]
-    rows, bad = parsed
+    rows, bad, machines = parsed
+    # A backup names the machine it was taken on: one copied from another host (a golden image's, a
+    # mixed-up support case) would judge that host's policy as this one's.
+    hostname, _ = r.parsed("hostname.txt", windows.parse_hostname)
+    if len(machines) > 1:
+        return AuditFacts(platform="windows"), [Gap(section="audit", path=("windows",), reason=(
+            f"{r.origin('auditpol-backup.csv')}: rows of more than one machine ({', '.join(sorted(machines))}): "
+            "not one host's audit policy"))]
+    machine = next(iter(machines), "")
+    if not machine:  # auditpol /backup names the machine; a Group Policy audit.csv leaves it empty
+        return AuditFacts(platform="windows"), [Gap(section="audit", path=("windows",), reason=(
+            f"{r.origin('auditpol-backup.csv')}: its rows name no machine (a Group Policy audit.csv, not the "
+            "output of auditpol /backup on this host): what the host runs cannot be told from it"))]
+    if hostname is not None and not windows.same_machine(machine, hostname):
+        return AuditFacts(platform="windows"), [Gap(section="audit", path=("windows",), reason=(
+            f"{r.origin('auditpol-backup.csv')}: taken on {machine}, not on {hostname} "
+            f"({r.origin('hostname.txt')}): the audit policy of another host"))]
     gaps = []
     if bad:
         gaps.append(Gap(section="audit", path=("windows", "problems"),

@@ -46,7 +46,10 @@ WINDOWS_PROBES: tuple[Probe, ...] = (
     Probe("tcpip-parameters.txt", ("reg.exe", "query", TCPIP_KEY_SHORT),
           f"Save 'tcpip-parameters.txt' {{ reg.exe query '{TCPIP_KEY_SHORT}' }}"),
     Probe("auditpol-backup.csv", ("auditpol.exe", "/backup", "/file:{file}"),
-          "auditpol.exe /backup /file:(Join-Path $Out 'auditpol-backup.csv') | Out-Null"),
+          # One quoted argument: a bare /file:(...) is two in PowerShell (the path a separate argument,
+          # PowerShell issue 13488), and auditpol then refuses the empty /file: into Out-Null.
+          "$AuditpolFile = Join-Path $Out 'auditpol-backup.csv'; "
+          "auditpol.exe /backup \"/file:$AuditpolFile\" | Out-Null"),
 )
 
 MACOS_PROBES: tuple[Probe, ...] = (
@@ -86,6 +89,9 @@ def capture_script(platform: str) -> str:
             # planted in it would be written through with Administrator rights.
             "if (Test-Path -LiteralPath $Out) { Write-Error \"lbaudit capture: $Out exists; give a new directory\"; exit 2 }",
             "New-Item -ItemType Directory -Path $Out -ErrorAction Stop | Out-Null",
+            # absolute: auditpol resolves a relative /file: against the process's directory, which
+            # PowerShell's current location need not be
+            "$Out = (Resolve-Path -LiteralPath $Out).ProviderPath",
             "function Save([string]$Name, [scriptblock]$Probe) {",
             "    & $Probe 2>&1 | Out-File -Encoding utf8 -FilePath (Join-Path $Out $Name)",
             "}",

@@ -215,11 +215,25 @@ def parse_netstat(text: str) -> NetstatTable:
 # ------------------------------------------------------------------ tasklist /fo csv /nh
 
 def _csv_rows(text: str) -> Iterator[tuple[int, list[str]]]:
-    """The non-blank rows of a CSV capture, numbered from 1; more than MAX_ROWS is unparseable."""
+    """The non-blank rows of a CSV capture, numbered from 1; more than MAX_ROWS is unparseable, and
+    so is what the csv module refuses (``csv.Error`` is no ValueError: a field over its limit of
+    131,072 characters, a quote never closed that swallows the rest of the file)."""
     lines = [line for line in text.splitlines() if line.strip()]
     if len(lines) > MAX_ROWS:
         raise ProbeParseError(f"more than {MAX_ROWS:,} rows")
-    return enumerate(csv.reader(lines), start=1)
+    reader = csv.reader(lines)
+    number = 0
+    while True:
+        number += 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            limit = csv.field_size_limit()
+            why = f"a field longer than {limit:,} characters" if "field limit" in str(exc) else str(exc)[:120]
+            raise ProbeParseError(f"row {number}: {why}, which neither tasklist nor auditpol writes") from None
+        yield number, row
 
 
 def parse_tasklist(text: str) -> tuple[dict[int, str], list[str]]:
@@ -308,8 +322,9 @@ def _per_user_target(target: str) -> bool:
     return target.upper().startswith("S-1-") or "\\" in target or "@" in target
 
 
-def parse_auditpol_backup(text: str) -> tuple[list[AuditSubcategory], list[str]]:
-    """``auditpol /backup`` CSV -> (system subcategory rows, rows not understood).
+def parse_auditpol_backup(text: str) -> tuple[list[AuditSubcategory], list[str], set[str]]:
+    """``auditpol /backup`` CSV -> (system subcategory rows, rows not understood, the Machine Names
+    of those rows: whose policy it is, see :func:`netbios_name_of`).
 
     Columns (MS-GPAC 2.2): Machine Name, Policy Target, Subcategory, Subcategory GUID, Inclusion
     Setting, Exclusion Setting, Setting Value.  The header and names are localised; the GUID
@@ -317,6 +332,7 @@ def parse_auditpol_backup(text: str) -> tuple[list[AuditSubcategory], list[str]]
     no GUID; per-user rows name an account as their target and are left out."""
     rows: list[AuditSubcategory] = []
     bad: list[str] = []
+    machines: set[str] = set()
     for number, row in _csv_rows(text):
         if len(row) < 7:
             bad.append(f"row {number}: {len(row)} columns, expected 7")
@@ -335,9 +351,18 @@ def parse_auditpol_backup(text: str) -> tuple[list[AuditSubcategory], list[str]]
         if _per_user_target(target):
             continue
         rows.append(AuditSubcategory(guid=guid.upper(), name=name[:200], setting_value=int(value)))
+        machines.add(row[0].strip()[:80])
     if not rows:
         raise ProbeParseError("no subcategory rows with a GUID and a Setting Value: not an auditpol /backup file")
-    return rows, bad
+    return rows, bad, machines
+
+
+def same_machine(machine: str, hostname: str) -> bool:
+    """Whether auditpol's Machine Name (the NetBIOS name) is the host ``hostname.exe`` names: the
+    NetBIOS name is the host name's first 15 characters in capitals (NetBIOS names are
+    case-insensitive); a DNS name's first label counts the same way."""
+    host = hostname.split(".", 1)[0]
+    return machine.casefold() in {host.casefold(), host[:15].casefold()}
 
 
 # ------------------------------------------------------------------ hostname, ver
