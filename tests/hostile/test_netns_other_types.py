@@ -11,7 +11,6 @@ private directory, so that the host's /run/netns is not touched.
 from __future__ import annotations
 
 import subprocess
-from pathlib import Path
 
 import pytest
 
