@@ -55,7 +55,7 @@ def kernel_number(key: str, value: str, token: str, what: str = "a number", conf
         if not _PRINTED_NUMBER.fullmatch(token):
             raise SysctlValueError(key, value, f"{token!r} is not {what} (a running value is printed in decimal)")
         return int(token)
-    if not _KERNEL_NUMBER.fullmatch(token):
+    if len(token) > 20 or not _KERNEL_NUMBER.fullmatch(token):  # proc_get_long: 21 characters are EINVAL
         raise SysctlValueError(key, value, f"{token!r} is not {what} the kernel reads (decimal, 0x hex or "
                                            f"0-prefixed octal)")
     if token[:2] in ("0x", "0X"):

@@ -85,10 +85,59 @@ def _order_outcomes(audit_loaded: list[AuditRule], audit_persistent: list[AuditR
     return outcomes
 
 
+# Kernel settings the control statements set (-e, -r) that the loaded side holds (auditctl -s or
+# AUDIT_GET): the boot's last statement of each is what the kernel has after the rules load.
+_CONTROL_SETTINGS = {"enabled": ("-e", "enabled"), "rate_limit": ("-r", "rate_limit")}
+_ENABLED_MEANING = {0: "auditing off", 1: "auditing on", 2: "auditing on and locked"}
+
+
+def _control_outcomes(snapshot: HostSnapshot, persistent: list[AuditRule], source: str) -> list[Outcome]:
+    """One finding per kernel setting a control statement of the persistent rules sets: the value the
+    boot leaves (its last such statement) against the value the kernel holds now.  ``-e 0`` in
+    rules.d on a host running with auditing on was no drift before, nor a ``-e 2`` never loaded."""
+    audit = snapshot.facts.audit
+    assert audit is not None
+    outcomes: list[Outcome] = []
+    for name, (flag, attribute) in _CONTROL_SETTINGS.items():
+        last: tuple[int, AuditRule, str] | None = None
+        for index, rule in enumerate(persistent):
+            if rule.kind == "control":
+                for item in rule.fields:
+                    if item.name == name:
+                        last = (index, rule, item.value)
+        if last is None:
+            continue
+        index, rule, value = last
+        subject = f"audit control {flag} ({name})"
+        evidence = [f"/facts/audit/persistent_rules/{index}", f"/facts/audit/{attribute}"]
+        running = getattr(audit, attribute)
+        if running is None:
+            outcomes.append(not_reviewed(subject, f"{rule.text} ({rule.origin}) sets {name}, but the value the "
+                                                  "kernel holds now was not collected", evidence=evidence))
+            continue
+        if not (value.isascii() and value.isdigit() and len(value) <= 10):
+            outcomes.append(not_reviewed(subject, f"{rule.text} ({rule.origin}): {value!r} is not a number",
+                                         evidence=evidence))
+            continue
+        configured = int(value)
+
+        def said(number: int, name: str = name) -> str:
+            return f"{number} ({_ENABLED_MEANING[number]})" if name == "enabled" and number in _ENABLED_MEANING else str(number)
+        common = dict(observed={name: running}, expected={name: configured, "origin": rule.origin, "source": source},
+                      evidence=evidence)
+        if running == configured:
+            outcomes.append(passed(subject, f"the kernel holds {name} {said(running)}, as {rule.text} at {rule.origin} "
+                                            "sets it", **common))
+        else:
+            outcomes.append(failed(subject, f"the kernel holds {name} {said(running)}, but the rules the next boot "
+                                            f"loads set {said(configured)} ({rule.text} at {rule.origin})", **common))
+    return outcomes
+
+
 @check(
     name="drift.audit_rules",
     title="Loaded audit rules match the rules the next boot loads",
-    version="1.2.0",
+    version="1.3.0",
     needs=["audit"],
     params=DriftAuditRulesParams,
     severity=Severity.MEDIUM,
@@ -118,8 +167,10 @@ is compared where it decides: on the exit, task, user and io_uring lists the fir
 decides, so an always and a never rule that may match the same call (same or no -F arch, a common
 syscall) held in one order now and loaded in the other at boot is a failing finding of its own;
 the order of two always rules (or two never rules), and of rules that can never match the same
-call, is not drift.  Control statements (-D, -b, -f, -e) are not listed by auditctl -l and are not
-compared.  Needs a live host (or a snapshot of one); an offline root directory has no loaded rules
+call, is not drift.  Of the control statements, the last `-e` (enabled: 0, 1, 2 locked) and `-r`
+(rate limit) the boot loads are compared with the values the kernel holds (auditctl -s or netlink),
+one finding each; `-b`, `-f` and `--backlog_wait_time` are not compared (lbaudit does not collect
+the kernel's values of them), nor `-D`.  Needs a live host (or a snapshot of one); an offline root directory has no loaded rules
 (not_applicable).  Lines the parser could not read make an extra not_reviewed finding, because a
 rule missing from one side may then be reported as drift.
 Without auditctl the loaded rules are read over netlink, with syscall numbers where auditctl -l
@@ -158,6 +209,7 @@ def drift_audit_rules(snapshot: HostSnapshot, params: DriftAuditRulesParams) -> 
                 evidence=[f"/facts/audit/persistent_rules/{index}"],
             ))
     outcomes += _order_outcomes(audit.loaded_rules, audit.persistent_rules)
+    outcomes += _control_outcomes(snapshot, audit.persistent_rules, source)
     matching = len(set(loaded) & set(persistent))
     if matching or not outcomes:
         outcomes.insert(0, passed(

@@ -23,7 +23,16 @@ from auditor.domain.sysctl import (
     sysctl_name_problem,
 )
 from auditor.model.base import json_pointer
-from auditor.model.check import CheckParams, Outcome, check, failed, missing_fact, not_applicable, passed
+from auditor.model.check import (
+    CheckParams,
+    Outcome,
+    check,
+    failed,
+    missing_fact,
+    not_applicable,
+    not_reviewed,
+    passed,
+)
 from auditor.model.facts import HostSnapshot, SysctlSetting
 from auditor.model.result import Severity
 
@@ -81,30 +90,41 @@ def canonical_value(value: str) -> str | tuple[tuple[int, int], ...]:
     return text
 
 
-def _kernel_integers(key: str, value: str, configured: bool) -> tuple[int, ...] | None:
-    """The integers of a value of one or more numbers as the kernel reads a write of them
-    (``configured``: ``0100000`` is octal 32768, ``0x8000`` hex) or prints them (decimal), or None
-    when the value is not such a list (text, a port list, or a number the kernel refuses)."""
-    tokens = value.split()
-    if not tokens or len(tokens) > 8:
-        return None
-    try:
-        return tuple(_sysctl.parse_kernel_int(key, token, configured) for token in tokens)
-    except _sysctl.SysctlValueError:
-        return None
+# The integer sysctls lbaudit collects, with the values their handlers take (Linux 6.x,
+# net/ipv4/sysctl_net_ipv4.c, net/ipv6/sysctl_net_ipv6.c; checked on 6.18 in a network namespace):
+# proc_dou8vec_minmax refuses a sign ("-0" too) and anything above its maximum; proc_dointvec takes
+# a C int; tcp_fin_timeout (proc_dointvec_jiffies) every value up to INT_MAX / 1000 on every HZ.
+_INT_MAX = 2**31 - 1
+_KERNEL_INTS: dict[str, tuple[int, int]] = {
+    _sysctl.TW_REUSE: (0, 2),
+    "net.ipv4.tcp_timestamps": (0, 255),
+    "net.ipv6.bindv6only": (0, 255),
+    _sysctl.MAX_TW_BUCKETS: (-_INT_MAX - 1, _INT_MAX),
+    _sysctl.FIN_TIMEOUT: (-(_INT_MAX // 1000), _INT_MAX // 1000),
+    _sysctl.UNPRIVILEGED_PORT_START: (0, 65535),
+}
+_UNSIGNED = (_sysctl.TW_REUSE, "net.ipv4.tcp_timestamps", "net.ipv6.bindv6only")
 
 
-def same_value(key: str, running: str, configured: str) -> bool:
-    """Whether the boot's write of ``configured`` leaves ``running`` in place.  As text (white space
-    collapsed, port lists as ranges), or as numbers when the configuration spells one the way the
-    kernel reads but never prints (``net.ipv4.ip_local_port_range = 0100000 60999`` sets
-    ``32768 60999``): comparing those as text reported drift where the boot changes nothing."""
-    if canonical_value(running) == canonical_value(configured):
-        return True
-    if not _NOT_DECIMAL.search(configured):
-        return False  # a decimal spelling that differs as text differs as numbers too
-    written = _kernel_integers(key, configured, configured=True)
-    return written is not None and written == _kernel_integers(key, running, configured=False)
+def kernel_reading(key: str, value: str, configured: bool) -> object:
+    """``value`` as the kernel reads (``configured``: a write at boot) or prints it, through the same
+    parsers the other network checks use (``0100000`` is 32768, ``0x8000`` too, a tab or a run of
+    spaces separates the two ends of a range); None for a key whose handler lbaudit does not model
+    (compared as text).  SysctlValueError: the kernel refuses the write (EINVAL) or never prints it."""
+    if key == _sysctl.PORT_RANGE:
+        low, high = _sysctl.parse_port_range(value, configured=configured)
+        if configured and (low < 1 or high < low):
+            raise _sysctl.SysctlValueError(key, value, "the kernel takes 1-65535 with the low end not above the high end")
+        return (low, high)
+    if key == _sysctl.RESERVED_PORTS:
+        return _sysctl.parse_port_list(value, configured=configured)
+    if key in _KERNEL_INTS:
+        number = _sysctl.parse_kernel_int(key, value, configured)
+        lowest, highest = _KERNEL_INTS[key]
+        if configured and (not lowest <= number <= highest or (key in _UNSIGNED and value.strip().startswith("-"))):
+            raise _sysctl.SysctlValueError(key, value, f"the kernel takes {lowest} to {highest} (EINVAL)")
+        return number
+    return None
 
 
 def _pointer(where: str, key: str) -> str:
@@ -124,7 +144,27 @@ def _compare(key: str, running: SysctlSetting, configured: SysctlSetting, persis
     if written != key:
         expected["pattern"] = written
     detail = {"key": key}
-    if same_value(key, running.value, configured.value):
+    try:
+        read_running = kernel_reading(key, running.value, configured=False)
+    except _sysctl.SysctlValueError as exc:
+        return not_reviewed(f"sysctl {key}", f"the running value is not one the kernel prints: {exc}",
+                            evidence=evidence, subject_detail=detail)
+    try:
+        read_configured = kernel_reading(key, configured.value, configured=True)
+    except _sysctl.SysctlValueError as exc:
+        expected["refused"] = str(exc)
+        return failed(
+            f"sysctl {key}",
+            f"{configured.origin} sets {key} = {configured.value!r}, which the kernel refuses when the boot writes "
+            f"it ({exc}): the boot does not set this key, so the running value {running.value!r} is not held by "
+            "the configuration",
+            observed=observed, expected=expected, evidence=evidence, subject_detail=detail,
+        )
+    if read_running is not None:
+        same = read_running == read_configured
+    else:
+        same = canonical_value(running.value) == canonical_value(configured.value)
+    if same:
         return passed(f"sysctl {key}", f"running value {running.value!r} is what {configured.origin} sets",
                       observed=observed, expected=expected, evidence=evidence, subject_detail=detail)
     return failed(
@@ -164,11 +204,14 @@ file name, a /dev/null symlink disables it), applied in file-name order, a later
 as the tool that applies them at boot reads them: systemd-sysctl, where it is installed, does not
 read /etc/sysctl.conf (only through a 99-sysctl.conf link, in that file's place); elsewhere
 `sysctl --system` reads it last.  Glob keys apply to every running key they match
-unless the key is set explicitly or excluded with `-key`.  Values are compared with whitespace
+unless the key is set explicitly or excluded with `-key`.  The collected keys are compared as the
+kernel reads a write of them at boot and prints them (base auto-detection: `0100000` is 32768,
+`0x8000` too; a tab or run of spaces between the ends of ip_local_port_range); a configured value
+the kernel refuses (EINVAL: out of its range, a sign on an unsigned key, `08080`, `+5`) is a
+failing finding, because the boot does not set it.  Other values are compared with whitespace
 collapsed, and port lists as ranges (8080,8081 equals 8080-8081) when the kernel reads the list as
 written: one with white space inside (EINVAL at boot) or a 0-prefixed number (octal) is compared as
-text.  A value of numbers written as the kernel reads but never prints them (0-prefixed octal,
-0x hex: `0100000 60999` sets 32768 60999) is compared as those numbers.  A key that no configuration file
+text.  A key that no configuration file
 sets is not drift (its boot value is the kernel default, which lbaudit does not assume).  One finding
 per compared key; keys the configuration sets but whose running value lbaudit does not collect are
 listed in one not_applicable finding.  Offline root directories have no running values

@@ -116,12 +116,22 @@ def open_namespace(path: str) -> int:
     return fd
 
 
-def _is_net_namespace(path: str) -> bool:
+def _namespace_type(path: str) -> int:
+    """The CLONE_NEW* type of the namespace file at ``path`` (OSError: not a namespace file)."""
     fd = open_namespace(path)
     try:
-        return fcntl.ioctl(fd, NS_GET_NSTYPE) == CLONE_NEWNET
+        return fcntl.ioctl(fd, NS_GET_NSTYPE)
     finally:
         os.close(fd)
+
+
+def _is_net_namespace(path: str) -> bool:
+    return _namespace_type(path) == CLONE_NEWNET
+
+
+# setns(2): the namespace types NS_GET_NSTYPE answers, to name what is where a network one was expected
+NAMESPACE_TYPES = {0x00020000: "mount", 0x04000000: "uts", 0x08000000: "ipc", 0x10000000: "user",
+                   0x20000000: "pid", 0x02000000: "cgroup", 0x00000080: "time", CLONE_NEWNET: "network"}
 
 
 def _unescape(text: str) -> str:
@@ -159,8 +169,10 @@ def _add_threads(proc: str, pid: int, add: Any, denied: list[int]) -> None:
                 return
 
 
-def discover(proc: str) -> tuple[dict[tuple[int, int], Found], tuple[int, int] | None, list[Gap]]:
-    """Every network namespace found, the key of the caller's, and gaps for what could not be read."""
+def discover(proc: str, run_netns: str = RUN_NETNS) -> tuple[dict[tuple[int, int], Found], tuple[int, int] | None, list[Gap]]:
+    """Every network namespace found, the key of the caller's, and gaps for what could not be read.
+    Every name under ``run_netns`` (``ip netns``) is a network namespace or a gap: another type of
+    namespace bound there, or a plain file, is named, never dropped from the audited set unsaid."""
     found: dict[tuple[int, int], Found] = {}
     gaps: list[Gap] = []
 
@@ -214,17 +226,22 @@ def discover(proc: str) -> tuple[dict[tuple[int, int], Found], tuple[int, int] |
                         reason=f"{unlisted}: namespaces only they are in are not seen"))
 
     try:
-        names = sorted(os.listdir(RUN_NETNS))
+        names = sorted(os.listdir(run_netns))
     except FileNotFoundError:
         names = []
     except OSError as exc:
         names = []
-        gaps.append(Gap(section="netns", path=("namespaces",), reason=f"{RUN_NETNS}: {exc.strerror or exc}"))
+        gaps.append(Gap(section="netns", path=("namespaces",), reason=f"{run_netns}: {exc.strerror or exc}"))
     for name in names:
-        path = f"{RUN_NETNS}/{name}"
+        path = f"{run_netns}/{name}"
         try:
-            if _is_net_namespace(path):
+            kind = _namespace_type(path)
+            if kind == CLONE_NEWNET:
                 add(path, name=name, bound=True)
+            else:
+                gaps.append(Gap(section="netns", path=("namespaces",),
+                                reason=f"{path}: a {NAMESPACE_TYPES.get(kind, hex(kind))} namespace, not a network "
+                                       f"namespace: the network namespace named {name!r} is not seen"))
         except OSError as exc:
             gaps.append(Gap(section="netns", path=("namespaces",),
                             reason=f"{path}: {exc.strerror or exc}: the namespace it names is not seen"))

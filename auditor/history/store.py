@@ -1384,8 +1384,10 @@ class HistoryStore:
                       "family_counts": {key: (n, day, row.host_id, evidence.policy.id)
                                         for key, n in _family_counts(evidence).items()}})
         for name in said:
-            if name == "hostname":
-                continue  # a host renamed since keeps its machine id; the name is the newest one
+            if name == "hostname" and (row.machine_id or row.inventory_name):
+                # a host renamed since keeps its machine id (or inventory name), the row holds its
+                # newest name; a host with neither is identified by its name alone, so that is compared
+                continue
             if said[name] != shown[name]:
                 if name in ("findings", "family_counts"):
                     broken("record_mismatch", f"its {name.replace('_', ' ')} rows differ from its evidence's")
