@@ -82,7 +82,7 @@ def load_entry_points(group: str) -> list[LoadedEntryPoint]:
         origin = f"plugin {distribution if dist else ep.value} {version}"
         try:
             loaded = ep.load()
-        except Exception as exc:  # a broken plugin is a loud error, not a silently smaller registry
+        except (Exception, SystemExit) as exc:  # a broken plugin is a loud error, not a silently smaller registry
             raise RegistryError(f"plugin entry point {ep.name!r} ({ep.value}) failed to load: {exc}") from exc
         found.append(LoadedEntryPoint(ep.name, ep.value, origin, loaded, distribution, version))
     return found

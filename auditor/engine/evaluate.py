@@ -43,7 +43,9 @@ def _outcomes(spec: CheckSpec, rule: ResolvedRule, snapshot: HostSnapshot) -> li
         # and a plugin that filtered snapshot.facts.sockets.listeners in place emptied the list every
         # later rule judged (and the evidence recorded): "no listeners were found", exit 0.
         outcomes = spec.run(snapshot.model_copy(deep=True) if thorough else snapshot, params)
-    except Exception as exc:  # noqa: BLE001 - any failure of a check is reported as its own finding
+    # SystemExit too: a plugin's sys.exit(0) ended `lbaudit evaluate` with status 0, no finding and no
+    # evidence (a release gate read it as compliant).  KeyboardInterrupt is the user's, and passes.
+    except (Exception, SystemExit) as exc:  # noqa: BLE001 - any failure of a check is reported as its own finding
         return [
             Outcome(
                 status=Status.ERROR,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+import re
 from dataclasses import replace
 from types import ModuleType
 
@@ -73,6 +74,25 @@ def _plugin_specs() -> list[CheckSpec]:
     return specs
 
 
+# C0/C1 controls (ESC starts an ANSI sequence that rewrites the terminal), DEL, and the bidi controls
+# that reorder what a reader sees: a plugin's declared text is printed by list-checks, explain and
+# the reports, so it may hold none of them (a newline only in the multi-line fields).
+_UNPRINTABLE = re.compile("[\\x00-\\x09\\x0b-\\x1f\\x7f-\\x9f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069]")
+_ONE_LINE_FIELDS = ("name", "title", "version")
+_MULTI_LINE_FIELDS = ("rationale", "remediation", "notes")
+
+
+def _text_problems(spec: CheckSpec) -> list[str]:
+    problems = []
+    for field_name in (*_ONE_LINE_FIELDS, *_MULTI_LINE_FIELDS):
+        value = getattr(spec, field_name)
+        if not isinstance(value, str):
+            problems.append(f"check {spec.name!r} declares {field_name} {value!r} (expected text)")
+        elif _UNPRINTABLE.search(value) or (field_name in _ONE_LINE_FIELDS and "\n" in value):
+            problems.append(f"check {spec.name!r} declares a {field_name} with control characters: {value!r}")
+    return problems
+
+
 def build_registry(specs: list[CheckSpec], catalog: ControlCatalog | None = None) -> Registry:
     catalog = catalog or load_catalog()
     problems: list[str] = []
@@ -103,6 +123,11 @@ def build_registry(specs: list[CheckSpec], catalog: ControlCatalog | None = None
         if unknown or not spec.platforms:
             problems.append(f"check {spec.name!r} declares platforms {list(spec.platforms)!r} (expected one or more "
                             f"of: {', '.join(PLATFORM_NAMES)})")
+        problems += _text_problems(spec)
+        if isinstance(spec.severity, str) and spec.severity in Severity._value2member_map_:
+            # "high" (a plain str) passed the check above but was exit 70 in list-checks and explain
+            # (``severity.value``): every later reader gets the enum.
+            spec = replace(spec, severity=Severity(spec.severity))
         checks[spec.name] = spec
     if not checks:
         problems.append("no checks were loaded")
