@@ -22,7 +22,7 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
-from auditor.errors import InputError
+from auditor.errors import InputError, RegistryError
 from auditor.gcpause import cycle_collector_paused
 from auditor.model.result import Severity
 
@@ -265,6 +265,29 @@ def plan_files(policy_id: str, reporters: dict[str, Any], evidence_path: Path, o
     plan_outputs(outputs, inputs, out_dir=out_dir, force=force)
 
 
+def _rendered(name: str, reporter: Any, evidence: Any, context: Any) -> bytes:
+    """What ``reporter`` renders, or a RegistryError (exit 2) naming a reporter plugin that failed.
+
+    A plugin's ``sys.exit(0)`` in its render ended ``evaluate`` with status 0 after the evidence
+    of a non-compliant host was written, and its exceptions were "internal error in lbaudit"
+    (exit 70): the gate read a plugin's exit as the verdict.  A built-in reporter's failure is
+    lbaudit's bug and stays exit 70; KeyboardInterrupt and the stopping signals pass."""
+    from auditor.report import BUILTIN_REPORTERS
+
+    if name in BUILTIN_REPORTERS:
+        data: Any = reporter.render(evidence, context)
+        return data  # type: ignore[no-any-return]
+    try:
+        data = reporter.render(evidence, context)
+    except (Exception, SystemExit) as exc:  # noqa: BLE001 - any failure of a plugin is that plugin's
+        raise RegistryError(f"report format {name!r} (a reporter plugin) failed to render: "
+                            f"{type(exc).__name__}: {exc}; nothing was written") from exc
+    if not isinstance(data, bytes):
+        raise RegistryError(f"report format {name!r} (a reporter plugin) rendered {type(data).__name__}, not bytes; "
+                            "nothing was written")
+    return data
+
+
 def render(
     evidence: "Evidence",
     evidence_bytes: bytes,
@@ -310,7 +333,7 @@ def render(
         context = ReportContext(evidence_bytes=evidence_bytes, evidence_path=link,
                                 signature_fingerprint=fingerprint, assessor=assessor, org_name=org_name,
                                 org_logo=org_logo, pdf_signer=signer if name == "pdf" else None)
-        data = reporters[name].render(evidence, context)
+        data = _rendered(name, reporters[name], evidence, context)
         if name == "pdf" and pdf_cert is not None:
             from auditor.attest.pades import sign_pdf
 
