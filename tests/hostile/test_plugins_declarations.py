@@ -16,6 +16,7 @@ import sys
 import pytest
 
 from tests.cli import run_cli
+from tests.plugin_distribution import install_plugin
 
 PLUGIN = """
 from auditor.model.check import CheckParams, check, passed
@@ -33,15 +34,8 @@ def x(snapshot, params):
 
 
 def _install(tmp_path, monkeypatch, title: str, rationale: str) -> None:
-    site = tmp_path / "site"
-    site.mkdir()
-    (site / "declplug2.py").write_text(PLUGIN.format(title=title, rationale=rationale), encoding="utf-8")
-    info = site / "declplug2-1.0.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: declplug2\nVersion: 1.0\n", encoding="utf-8")
-    (info / "entry_points.txt").write_text("[lbaudit.checks]\ndeclplug2 = declplug2\n", encoding="utf-8")
-    monkeypatch.syspath_prepend(str(site))
-    monkeypatch.delenv("LBAUDIT_DISABLE_PLUGIN_AUTOLOAD", raising=False)
+    install_plugin(tmp_path / "site", monkeypatch, "declplug2", PLUGIN.format(title=title, rationale=rationale),
+                   "[lbaudit.checks]\ndeclplug2 = declplug2\n")
 
 
 @pytest.fixture(autouse=True)

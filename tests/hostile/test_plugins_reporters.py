@@ -9,12 +9,12 @@ as for any failed run.  The plugin is a real installed distribution on ``sys.pat
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 
 import pytest
 
 from tests.cli import run_cli
+from tests.plugin_distribution import install_plugin
 
 REPO = Path(__file__).resolve().parents[2]
 ROOT = REPO / "tests" / "fixtures" / "roots" / "audit-rules"  # corp.yaml fails there: exit 1
@@ -47,15 +47,7 @@ REPORTER = Reporter(name="quitter", extension=".txt", description="a hostile rep
 
 @pytest.fixture
 def reporter_plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    site = tmp_path / "site"
-    site.mkdir()
-    (site / "repplug.py").write_text(textwrap.dedent(PLUGIN), encoding="utf-8")
-    info = site / "repplug-1.0.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: repplug\nVersion: 1.0\n", encoding="utf-8")
-    (info / "entry_points.txt").write_text("[lbaudit.reporters]\nquitter = repplug:REPORTER\n", encoding="utf-8")
-    monkeypatch.syspath_prepend(str(site))
-    monkeypatch.delenv("LBAUDIT_DISABLE_PLUGIN_AUTOLOAD", raising=False)
+    install_plugin(tmp_path / "site", monkeypatch, "repplug", PLUGIN, "[lbaudit.reporters]\nquitter = repplug:REPORTER\n")
 
 
 @pytest.mark.parametrize(("mode", "why"), [

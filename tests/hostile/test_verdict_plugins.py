@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import json
 import sys
-import textwrap
 from pathlib import Path
 
 import pytest
 
 from tests.cli import run_cli
+from tests.plugin_distribution import install_plugin
 
 REPO = Path(__file__).resolve().parents[2]
 ROOT = REPO / "tests" / "fixtures" / "roots" / "sysctl-precedence"
@@ -69,15 +69,8 @@ def odd(snapshot, params):
 
 @pytest.fixture
 def plugin(tmp_path, monkeypatch):
-    site = tmp_path / "site"
-    site.mkdir()
-    (site / "verdictplug.py").write_text(textwrap.dedent(PLUGIN), encoding="utf-8")
-    info = site / "verdictplug-1.0.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: verdictplug\nVersion: 1.0\n", encoding="utf-8")
-    (info / "entry_points.txt").write_text("[lbaudit.checks]\nverdictplug-checks = verdictplug\n", encoding="utf-8")
-    monkeypatch.syspath_prepend(str(site))
-    monkeypatch.delenv("LBAUDIT_DISABLE_PLUGIN_AUTOLOAD", raising=False)
+    install_plugin(tmp_path / "site", monkeypatch, "verdictplug", PLUGIN,
+                   "[lbaudit.checks]\nverdictplug-checks = verdictplug\n")
     yield
     sys.modules.pop("verdictplug", None)
 
