@@ -10,6 +10,7 @@ import time
 from collections import Counter
 from datetime import date
 
+from auditor.engine import time_limit
 from auditor.engine.registry import Registry
 from auditor.engine.waivers import apply_waivers
 from auditor.model.base import construct_complete, construct_valid, shared_fields_set
@@ -42,7 +43,14 @@ def _outcomes(spec: CheckSpec, rule: ResolvedRule, snapshot: HostSnapshot) -> li
         # A plugin's check gets a copy of the facts: the models are frozen but their lists are not,
         # and a plugin that filtered snapshot.facts.sockets.listeners in place emptied the list every
         # later rule judged (and the evidence recorded): "no listeners were found", exit 0.
-        outcomes = spec.run(snapshot.model_copy(deep=True) if thorough else snapshot, params)
+        if thorough:
+            with time_limit.time_limit(time_limit.PLUGIN_CHECK_SECONDS):
+                outcomes = spec.run(snapshot.model_copy(deep=True), params)
+        else:
+            outcomes = spec.run(snapshot, params)
+    except time_limit.CheckTimedOut as exc:  # a plugin's check that would have held the run forever
+        return [Outcome(status=Status.ERROR, subject=f"check {spec.name}", message="the check did not finish",
+                        reason=str(exc))]
     # SystemExit too: a plugin's sys.exit(0) ended `lbaudit evaluate` with status 0, no finding and no
     # evidence (a release gate read it as compliant).  KeyboardInterrupt is the user's, and passes.
     except (Exception, SystemExit) as exc:  # noqa: BLE001 - any failure of a check is reported as its own finding

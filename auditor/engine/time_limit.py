@@ -1,0 +1,57 @@
+"""A bound on the time a plugin's check may take.
+
+The built-in checks are pure functions of the facts and end; a plugin's check is code lbaudit did not
+write, and one that waits forever (a socket, a lock, a loop) held the whole run, the release gate
+with it, with nothing saying which check it was.  Under :func:`time_limit` an interval timer
+(SIGALRM) raises :class:`CheckTimedOut` in the check's Python code after the limit; the engine
+reports it as that check's ``error`` finding and goes on.  Code that never returns to the
+interpreter (a C loop that does not check for signals) cannot be interrupted this way.
+
+Only the main thread receives signals, so elsewhere (a library caller's worker thread) nothing is
+bounded.  An interval timer already running (a caller's own alarm) is respected: if it fires first it
+is left alone, and otherwise it is set again, less the time spent, when the check ends.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import FrameType
+
+PLUGIN_CHECK_SECONDS = 30.0  # far beyond what judging a snapshot takes (milliseconds per check)
+
+
+class CheckTimedOut(BaseException):
+    """Raised into a check that ran past its limit.  A BaseException, so that a plugin's
+    ``except Exception`` cannot swallow it and carry on."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"the check ran longer than {seconds:g} s and was stopped")
+
+
+@contextmanager
+def time_limit(seconds: float) -> Iterator[None]:
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
+        yield
+        return
+    outer_left, outer_interval = signal.getitimer(signal.ITIMER_REAL)
+    if outer_left and outer_left <= seconds:
+        yield  # the caller's own timer fires first
+        return
+    started = time.monotonic()
+
+    def expired(signum: int, frame: FrameType | None) -> None:
+        raise CheckTimedOut(seconds)
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+        if outer_left:
+            signal.setitimer(signal.ITIMER_REAL, max(outer_left - (time.monotonic() - started), 0.001), outer_interval)
