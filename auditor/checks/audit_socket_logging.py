@@ -842,7 +842,10 @@ rule decides, a task never rule or an exclude rule that drops URINGOP records st
 passes without such rules when the running kernel has no io_uring (no kernel.io_uring_disabled
 and none of io_uring's functions in /proc/kallsyms) or has kernel.io_uring_disabled = 2; with 0
 (every process) or 1 (members of kernel.io_uring_group and CAP_SYS_ADMIN, root's daemons among
-them) the rules must cover the operations.  A kernel from 5.5 to 5.15 with io_uring fails: it
+them) the rules must cover the operations.  The persistent scope counts kernel.io_uring_disabled only
+as the boot's sysctl configuration sets it (sysctl.d, read as the sysctl checks read it): 2 there
+passes it (on a kernel with that sysctl), a running 2 that no file sets fails it (the next boot
+opens io_uring again), and a configuration that cannot be read is not_reviewed.  A kernel from 5.5 to 5.15 with io_uring fails: it
 cannot audit io_uring at all.  The kernel's io_uring state is read live only: an offline image or
 a snapshot written before lbaudit read it is not_reviewed unless its rules cover the operations.
 A persistent io_uring rule is a line auditctl before 3.1 refuses (loading stops there), so a
