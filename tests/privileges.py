@@ -33,10 +33,12 @@ def require_root() -> None:
         pytest.skip("needs root to drop to an unprivileged user (run the suite as root, as CI does)")
 
 
-def run_as_unprivileged(func: Callable[..., Any], *args: Any, user: str = UNPRIVILEGED_USER, timeout: float = 60) -> Any:
-    """Call ``func(*args)`` in a child process running as ``user``; return its result or raise."""
+def run_as_unprivileged(func: Callable[..., Any], *args: Any, user: str | int = UNPRIVILEGED_USER,
+                        timeout: float = 60) -> Any:
+    """Call ``func(*args)`` in a child process running as ``user``; return its result or raise.
+    ``user`` is a name, or a bare uid that may have no passwd entry (its gid is the same number)."""
     require_root()
-    entry = pwd.getpwnam(user)
+    uid, gid = (user, user) if isinstance(user, int) else (pwd.getpwnam(user).pw_uid, pwd.getpwnam(user).pw_gid)
     read_fd, write_fd = os.pipe()
     pid = os.fork()
     if pid == 0:  # child
@@ -44,8 +46,8 @@ def run_as_unprivileged(func: Callable[..., Any], *args: Any, user: str = UNPRIV
         try:
             os.close(read_fd)
             os.setgroups([])
-            os.setgid(entry.pw_gid)
-            os.setuid(entry.pw_uid)
+            os.setgid(gid)
+            os.setuid(uid)
             payload = ("ok", func(*args))
         except BaseException as exc:  # noqa: BLE001 - reported to the parent
             payload = ("error", f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}")

@@ -13,7 +13,6 @@ used: no user configuration without a home, and ``--record`` asks for ``--store`
 from __future__ import annotations
 
 import os
-import pickle
 import shutil
 import tempfile
 from pathlib import Path
@@ -24,6 +23,7 @@ import pytest
 from auditor.storage.snapshot import write_snapshot
 from tests.cli import Result, run_cli
 from tests.factories import listener, loopback_only_policy, snapshot
+from tests.privileges import run_as_unprivileged
 
 COMPLIANT = 0
 NON_COMPLIANT = 1
@@ -82,27 +82,7 @@ def _as_uid_without_passwd_entry(func: Callable[[], Any], work: Path) -> Any:
     assert _evaluate(work, {"LBAUDIT_CONFIG": ""}).returncode == NON_COMPLIANT
     assert run_cli("history", "list", "--store", work / "absent.db", cwd=work).returncode == USAGE
     (work / "e.json").unlink()
-    reader, writer = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        try:
-            os.close(reader)
-            os.setgroups([])
-            os.setgid(UID_WITHOUT_PASSWD_ENTRY)
-            os.setuid(UID_WITHOUT_PASSWD_ENTRY)
-            payload = ("ok", func())
-        except BaseException as exc:  # noqa: BLE001 - reported to the parent
-            payload = ("error", f"{type(exc).__name__}: {exc}")
-        with os.fdopen(writer, "wb") as pipe:
-            pickle.dump(payload, pipe)
-        os._exit(0)
-    os.close(writer)
-    with os.fdopen(reader, "rb") as pipe:
-        data = pipe.read()
-    os.waitpid(pid, 0)
-    kind, value = pickle.loads(data)
-    assert kind == "ok", value
-    return value
+    return run_as_unprivileged(func, user=UID_WITHOUT_PASSWD_ENTRY)
 
 
 NO_HOME = {"HOME": None, "XDG_CONFIG_HOME": None, "XDG_STATE_HOME": None, "LBAUDIT_STORE": None}
