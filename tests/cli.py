@@ -94,3 +94,14 @@ def _guarded(argv: list[str], timeout: int) -> int:
     finally:
         signal.alarm(0)
         signal.signal(signal.SIGALRM, previous)
+
+
+def evaluate_snapshot(tmp_path: Path, policy_text: str, snapshot_path: Path) -> tuple[Result, Path]:
+    """``lbaudit evaluate`` of ``policy_text`` (written to ``tmp_path/policy.yaml``) on the snapshot
+    at ``snapshot_path``, without plugins or colour: the run and where its evidence is (or would be)."""
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(policy_text, encoding="utf-8")
+    evidence = tmp_path / "evidence.json"
+    run = run_cli("evaluate", "--no-plugins", "--policy", policy, "--snapshot", snapshot_path, "-o", evidence,
+                  "--color", "never")
+    return run, evidence

@@ -17,7 +17,7 @@ import pytest
 from auditor.domain.audit_rules import parse_rules_text
 from auditor.model.facts import AuditFacts
 from auditor.storage.snapshot import snapshot_bytes
-from tests.cli import run_cli
+from tests.cli import evaluate_snapshot
 from tests.factories import running_auditd, snapshot
 
 ONLY_B32 = "-a always,exit -F arch=b32 -S bind,connect,accept4 -k net\n-a always,exit -F arch=b32 -S socketcall -k net\n"
@@ -30,11 +30,9 @@ def _evaluate(tmp_path: Path, machine: str, arches: str) -> tuple[int, dict[str,
                        persistent_source="/etc/audit/rules.d (augenrules)", **running_auditd(612))
     host = tmp_path / "host.snapshot.json"
     host.write_bytes(snapshot_bytes(snapshot(audit=facts, arch=machine)))
-    policy = tmp_path / "policy.yaml"
-    policy.write_text('id: a\nversion: "1"\nowner: T\nrules:\n  - id: r\n    check: audit.socket_logging\n'
-                      f"    params:\n      arches: {arches}\n      require_boot_audit: false\n      require_io_uring: false\n", encoding="utf-8")
-    evidence = tmp_path / "evidence.json"
-    run = run_cli("evaluate", "--no-plugins", "--policy", policy, "--snapshot", host, "-o", evidence, "--color", "never")
+    run, evidence = evaluate_snapshot(
+        tmp_path, 'id: a\nversion: "1"\nowner: T\nrules:\n  - id: r\n    check: audit.socket_logging\n'
+        f"    params:\n      arches: {arches}\n      require_boot_audit: false\n      require_io_uring: false\n", host)
     findings = json.loads(evidence.read_bytes())["result"]["findings"]
     return run.returncode, {f["subject"]: f for f in findings}
 

@@ -17,7 +17,7 @@ import pytest
 
 from auditor.model.facts import ProcessInfo
 from auditor.storage.snapshot import snapshot_bytes
-from tests.cli import run_cli
+from tests.cli import evaluate_snapshot
 from tests.factories import listener, snapshot
 
 HEAD = """id: shadowed
@@ -42,12 +42,7 @@ def host(tmp_path: Path) -> Path:
 
 
 def _evaluate(tmp_path: Path, host: Path, exceptions: str):
-    policy = tmp_path / "policy.yaml"
-    policy.write_text(HEAD + exceptions, encoding="utf-8")
-    evidence = tmp_path / "evidence.json"
-    run = run_cli("evaluate", "--no-plugins", "--policy", policy, "--snapshot", host, "-o", evidence,
-                  "--color", "never")
-    return run, evidence
+    return evaluate_snapshot(tmp_path, HEAD + exceptions, host)
 
 
 @pytest.mark.parametrize(("match", "how"), [
@@ -113,13 +108,9 @@ def test_control_case_sshd_fails_the_default_when_no_exception_matches(tmp_path,
 def test_exceptions_that_together_match_every_judged_listener_are_refused(tmp_path, host, protocols, matches, which,
                                                                            judged):
     """On main: exit 0 (sshd on 0.0.0.0 passing); no one exception matched every listener."""
-    policy = tmp_path / "policy.yaml"
-    policy.write_text(HEAD.replace("      exceptions:\n", f"      protocols: {protocols}\n      exceptions:\n")
-                      + "".join(f"        - match: {m}\n          allow: [any]\n          reason: x\n" for m in matches),
-                      encoding="utf-8")
-    evidence = tmp_path / "evidence.json"
-    run = run_cli("evaluate", "--no-plugins", "--policy", policy, "--snapshot", host, "-o", evidence,
-                  "--color", "never")
+    run, evidence = evaluate_snapshot(
+        tmp_path, HEAD.replace("      exceptions:\n", f"      protocols: {protocols}\n      exceptions:\n")
+        + "".join(f"        - match: {m}\n          allow: [any]\n          reason: x\n" for m in matches), host)
     assert run.returncode == 2, run.stdout + run.stderr
     assert (f"policy.yaml:7:5: rules[0].params: {which} every listener of the protocols judged ({judged}), so the "
             "default allow (loopback) is never used") in run.stderr
@@ -141,13 +132,10 @@ def test_control_case_exceptions_leaving_a_listener_to_the_default_are_accepted(
 def test_an_exception_about_a_protocol_left_out_is_refused(tmp_path, host):
     """allow [any] with an exception keeping tcp on loopback, but only udp judged: the exception never
     applied and the rule could never fail; on main exit 0."""
-    policy = tmp_path / "policy.yaml"
-    policy.write_text(HEAD.replace("allow: [loopback]", "allow: [any]").replace(
-        "      exceptions:\n", "      protocols: [udp]\n      exceptions:\n")
-        + "        - match: {protocol: tcp}\n          allow: [loopback]\n          reason: x\n", encoding="utf-8")
-    evidence = tmp_path / "evidence.json"
-    run = run_cli("evaluate", "--no-plugins", "--policy", policy, "--snapshot", host, "-o", evidence,
-                  "--color", "never")
+    run, evidence = evaluate_snapshot(
+        tmp_path, HEAD.replace("allow: [loopback]", "allow: [any]").replace(
+            "      exceptions:\n", "      protocols: [udp]\n      exceptions:\n")
+        + "        - match: {protocol: tcp}\n          allow: [loopback]\n          reason: x\n", host)
     assert run.returncode == 2, run.stdout + run.stderr
     assert ("policy.yaml:7:5: rules[0].params: exceptions[0] is about tcp listeners, which protocols (udp) leaves out, "
             "so it never applies; add tcp to protocols or drop the exception") in run.stderr

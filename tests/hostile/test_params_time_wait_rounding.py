@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from auditor.storage.snapshot import snapshot_bytes
-from tests.cli import run_cli
+from tests.cli import evaluate_snapshot
 from tests.factories import snapshot, sysctl_facts
 
 SHARE = "TIME_WAIT share of the ephemeral pool"
@@ -27,11 +27,8 @@ def _finding(tmp_path: Path, time_wait: int, params: str, subject: str, **sysctl
     host = tmp_path / "host.snapshot.json"
     pool = sysctl_facts(net__ipv4__ip_local_port_range="10001 20000", **sysctls)  # 10,000 ports
     host.write_bytes(snapshot_bytes(snapshot(listeners=[], time_wait=time_wait, sysctl=pool)))
-    policy = tmp_path / "policy.yaml"
-    policy.write_text(f'id: tw\nversion: "1"\nowner: T\nrules:\n  - id: r\n    check: net.time_wait\n    params:\n{params}',
-                      encoding="utf-8")
-    evidence = tmp_path / "evidence.json"
-    run = run_cli("evaluate", "--no-plugins", "--policy", policy, "--snapshot", host, "-o", evidence, "--color", "never")
+    run, evidence = evaluate_snapshot(
+        tmp_path, f'id: tw\nversion: "1"\nowner: T\nrules:\n  - id: r\n    check: net.time_wait\n    params:\n{params}', host)
     assert run.returncode in (0, 1), run.stdout + run.stderr
     (finding,) = [f for f in json.loads(evidence.read_bytes())["result"]["findings"] if f["subject"] == subject]
     return finding
@@ -67,11 +64,8 @@ def _refusal(tmp_path: Path, params: str) -> str:
     host = tmp_path / "host.snapshot.json"
     host.write_bytes(snapshot_bytes(snapshot(listeners=[],
                                              sysctl=sysctl_facts(net__ipv4__tcp_fin_timeout="2147483"))))
-    policy = tmp_path / "policy.yaml"
-    policy.write_text(f'id: tw\nversion: "1"\nowner: T\nrules:\n  - id: r\n    check: net.time_wait\n    params:\n{params}',
-                      encoding="utf-8")
-    evidence = tmp_path / "evidence.json"
-    run = run_cli("evaluate", "--no-plugins", "--policy", policy, "--snapshot", host, "-o", evidence, "--color", "never")
+    run, evidence = evaluate_snapshot(
+        tmp_path, f'id: tw\nversion: "1"\nowner: T\nrules:\n  - id: r\n    check: net.time_wait\n    params:\n{params}', host)
     assert run.returncode == 2, run.stdout + run.stderr
     assert not evidence.exists()
     return run.stderr

@@ -19,7 +19,7 @@ import pytest
 
 from auditor.model.facts import ProcessInfo
 from auditor.storage.snapshot import snapshot_bytes
-from tests.cli import run_cli
+from tests.cli import evaluate_snapshot
 from tests.factories import listener, snapshot, sysctl_facts
 
 HEAD = """id: never-fails
@@ -41,12 +41,7 @@ def host(tmp_path: Path) -> Path:
 
 
 def _evaluate(tmp_path: Path, host: Path, rule: str):
-    policy = tmp_path / "policy.yaml"
-    policy.write_text(HEAD + rule, encoding="utf-8")
-    evidence = tmp_path / "evidence.json"
-    run = run_cli("evaluate", "--no-plugins", "--policy", policy, "--snapshot", host, "-o", evidence,
-                  "--color", "never")
-    return run, evidence
+    return evaluate_snapshot(tmp_path, HEAD + rule, host)
 
 
 @pytest.mark.parametrize("allow", ["[any]", '["0.0.0.0/0", "::/0"]', '[private, "0.0.0.0/0", "::/0"]'])
