@@ -11,6 +11,7 @@ private directory, so that the host's /run/netns is not touched.
 from __future__ import annotations
 
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -21,13 +22,12 @@ from auditor.model.result import Status
 from tests.factories import provenance
 
 
-@pytest.mark.live
-@pytest.mark.parametrize("kind, proc_file", [("uts", "/proc/self/ns/uts"), ("cgroup", "/proc/self/ns/cgroup"),
-                                             ("ipc", "/proc/self/ns/ipc")])
-def test_a_namespace_of_another_type_under_run_netns_is_a_gap(tmp_path, kind, proc_file):
+def _discover_with_bound(tmp_path: Path, name: str, proc_file: str) -> tuple[Path, dict, list]:
+    """Discovery with ``proc_file`` (a namespace file) bind-mounted as ``name`` in a private
+    /run/netns: the bound path, the namespaces found and the gaps."""
     run_netns = tmp_path / "netns"
     run_netns.mkdir()
-    bound = run_netns / "blue"
+    bound = run_netns / name
     bound.touch()
     mounted = subprocess.run(["mount", "--bind", proc_file, str(bound)], capture_output=True, text=True, timeout=10)
     try:
@@ -36,6 +36,14 @@ def test_a_namespace_of_another_type_under_run_netns_is_a_gap(tmp_path, kind, pr
         found, _current, gaps = discover("/proc", run_netns=str(run_netns))
     finally:
         subprocess.run(["umount", str(bound)], capture_output=True, timeout=10)
+    return bound, found, gaps
+
+
+@pytest.mark.live
+@pytest.mark.parametrize("kind, proc_file", [("uts", "/proc/self/ns/uts"), ("cgroup", "/proc/self/ns/cgroup"),
+                                             ("ipc", "/proc/self/ns/ipc")])
+def test_a_namespace_of_another_type_under_run_netns_is_a_gap(tmp_path, kind, proc_file):
+    bound, found, gaps = _discover_with_bound(tmp_path, "blue", proc_file)
     assert not [entry for entry in found.values() if "blue" in entry.names]
     [gap] = [g for g in gaps if str(bound) in g.reason]  # was: no gap at all
     assert gap.path == ("namespaces",)
@@ -50,17 +58,6 @@ def test_a_namespace_of_another_type_under_run_netns_is_a_gap(tmp_path, kind, pr
 
 @pytest.mark.live
 def test_control_case_a_network_namespace_under_run_netns_is_found(tmp_path):
-    run_netns = tmp_path / "netns"
-    run_netns.mkdir()
-    bound = run_netns / "green"
-    bound.touch()
-    mounted = subprocess.run(["mount", "--bind", "/proc/self/ns/net", str(bound)], capture_output=True, text=True,
-                             timeout=10)
-    try:
-        if mounted.returncode != 0:
-            pytest.skip(f"cannot bind-mount a namespace file here: {mounted.stderr.strip()}")
-        found, _current, gaps = discover("/proc", run_netns=str(run_netns))
-    finally:
-        subprocess.run(["umount", str(bound)], capture_output=True, timeout=10)
+    bound, found, gaps = _discover_with_bound(tmp_path, "green", "/proc/self/ns/net")
     assert [entry for entry in found.values() if "green" in entry.names]
     assert not [g for g in gaps if str(bound) in g.reason]
