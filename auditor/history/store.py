@@ -416,10 +416,25 @@ def retirement_digest(host_key_text: str, policy_id: str, prev: str | None, reti
     return sha256_hex(canonical_json({"format": RETIREMENT_FORMAT, "host_key": host_key_text, "policy": policy_id,
                                       "prev_evidence_sha256": prev, "retired_at": _iso(retired_at),
                                       "reason": reason}))
+
+
 _LAST_PRUNED = (sa.select(t.pruned_runs.c.run_id, t.pruned_runs.c.evidence_sha256)
                 .where(t.pruned_runs.c.host_id == sa.bindparam("host"),
                        t.pruned_runs.c.policy_id == sa.bindparam("policy"))
                 .order_by(t.pruned_runs.c.run_id.desc()).limit(1))
+
+
+def _last_entries(conn: Connection, host_id: int, policy_id: str) -> tuple[Any, Any, Any]:
+    """The newest recorded run, pruned link and retirement of one chain (host and policy), or None
+    for each kind it has none of: rows whose first column is the entry's id, the second its digest."""
+    params = {"host": host_id, "policy": policy_id}
+    return (conn.execute(_LAST_RUN, params).first(), conn.execute(_LAST_PRUNED, params).first(),
+            conn.execute(_LAST_RETIRED, params).first())
+
+
+def _newest(*entries: Any) -> Any:
+    """The newest of a chain's last entries (by id: one id space, recording order), or None."""
+    return max((entry for entry in entries if entry is not None), key=lambda entry: entry[0], default=None)
 
 
 def _alembic_version_table() -> sa.Table:
@@ -784,15 +799,12 @@ class HistoryStore:
         fleet report, prune --keep-last) is the one that ran last by those dates, so the newest
         scan would be diffed as the older one, its regressions read as improvements.  (A backfill,
         `history import` of older scans, is recorded by a clock that is right: not refused.)"""
-        params = {"host": host_id, "policy": policy_id}
-        live = conn.execute(_LAST_RUN, params).first()
+        live, gone, retired = _last_entries(conn, host_id, policy_id)
         if live is not None and isinstance(live.recorded_at, datetime) and now < live.recorded_at:
             raise InputError(f"the clock says {now.isoformat()}Z, before run {live.id} of this host and policy was "
                              f"recorded ({live.recorded_at.isoformat()}Z): a clock set back; not recorded (fix the "
                              "clock: a scan dated before the last one would be taken for the older)")
-        gone = conn.execute(_LAST_PRUNED, params).first()
-        retired = conn.execute(_LAST_RETIRED, params).first()
-        newest = max((r for r in (live, gone, retired) if r is not None), key=lambda r: r[0], default=None)
+        newest = _newest(live, gone, retired)
         return newest[1] if newest is not None else None
 
     # ------------------------------------------------------------------ retire
@@ -826,12 +838,8 @@ class HistoryStore:
                                          "store")
                     chains = {policy}
                 for policy_id in sorted(chains):
-                    params = {"host": host_id, "policy": policy_id}
-                    newest = max((r for r in (conn.execute(_LAST_RUN, params).first(),
-                                              conn.execute(_LAST_PRUNED, params).first(),
-                                              conn.execute(_LAST_RETIRED, params).first()) if r is not None),
-                                 key=lambda r: r[0])
-                    retired = conn.execute(_LAST_RETIRED, params).first()
+                    live, gone, retired = _last_entries(conn, host_id, policy_id)
+                    newest = _newest(live, gone, retired)  # never None: the chain was found by its runs or links
                     if retired is not None and retired.run_id == newest[0]:
                         done.append({"policy": policy_id, "run_id": retired.run_id, "digest": retired.digest,
                                      "already": True})
