@@ -199,27 +199,32 @@ def _windows_sysctl(r: _Reader) -> tuple[SysctlFacts, list[Gap]]:
                        runtime=runtime, persistent=None), gaps
 
 
+def _windows_audit_unseen(reason: str) -> tuple[AuditFacts, list[Gap]]:
+    """No Windows audit facts, and the gap that says why (the audit policy was not read, or is not this host's)."""
+    return AuditFacts(platform="windows"), [Gap(section="audit", path=("windows",), reason=reason)]
+
+
 def _windows_audit(r: _Reader) -> tuple[AuditFacts, list[Gap]]:
     parsed, why = r.parsed("auditpol-backup.csv", windows.parse_auditpol_backup)
     if parsed is None:
-        return AuditFacts(platform="windows"), [Gap(section="audit", path=("windows",), reason=why)]
+        return _windows_audit_unseen(why)
     rows, bad, machines = parsed
     # A backup names the machine it was taken on: one copied from another host (a golden image's, a
     # mixed-up support case) would judge that host's policy as this one's.
     hostname, _ = r.parsed("hostname.txt", windows.parse_hostname)
     if len(machines) > 1:
-        return AuditFacts(platform="windows"), [Gap(section="audit", path=("windows",), reason=(
+        return _windows_audit_unseen(
             f"{r.origin('auditpol-backup.csv')}: rows of more than one machine ({', '.join(sorted(machines))}): "
-            "not one host's audit policy"))]
+            "not one host's audit policy")
     machine = next(iter(machines), "")
     if not machine:  # auditpol /backup names the machine; a Group Policy audit.csv leaves it empty
-        return AuditFacts(platform="windows"), [Gap(section="audit", path=("windows",), reason=(
+        return _windows_audit_unseen(
             f"{r.origin('auditpol-backup.csv')}: its rows name no machine (a Group Policy audit.csv, not the "
-            "output of auditpol /backup on this host): what the host runs cannot be told from it"))]
+            "output of auditpol /backup on this host): what the host runs cannot be told from it")
     if hostname is not None and not windows.same_machine(machine, hostname):
-        return AuditFacts(platform="windows"), [Gap(section="audit", path=("windows",), reason=(
+        return _windows_audit_unseen(
             f"{r.origin('auditpol-backup.csv')}: taken on {machine}, not on {hostname} "
-            f"({r.origin('hostname.txt')}): the audit policy of another host"))]
+            f"({r.origin('hostname.txt')}): the audit policy of another host")
     gaps = []
     if bad:
         gaps.append(Gap(section="audit", path=("windows", "problems"),
