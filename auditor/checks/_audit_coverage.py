@@ -375,3 +375,16 @@ def judge_uring_op(rules: list[AuditRule], op: str, accepted: frozenset) -> Path
         (partial if rule.action == "always" else against).append(Hit(index, rule, filters))
     hits = _in_order(partial + against)
     return PathVerdict(path, "narrowed" if hits else "missing", None, hits)
+
+
+def last_control(rules: list[AuditRule], setting: str) -> tuple[int, AuditRule, str] | None:
+    """The last control statement of ``rules`` that sets ``setting`` (``enabled`` for -e,
+    ``rate_limit`` for -r): its index, the rule and the value written.  Loaded in order, the last
+    one is what the kernel holds after the rules load."""
+    found = None
+    for index, rule in enumerate(rules):
+        if rule.kind == "control":
+            for item in rule.fields:
+                if item.name == setting:
+                    found = (index, rule, item.value)
+    return found

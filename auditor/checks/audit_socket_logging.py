@@ -18,6 +18,7 @@ from auditor.checks._audit_coverage import (
     SyscallVerdict,
     judge_syscall,
     judge_uring_op,
+    last_control,
     uring_ops,
 )
 from auditor.domain import auditd_conf, platform_audit
@@ -222,20 +223,17 @@ def _scope_outcome(
     blockers = []
     if field == "persistent_rules":
         # the last -e of the boot rules decides whether auditing is on after boot
-        enables = [
-            (i, f.value, r) for i, r in enumerate(rules) if r.kind == "control" for f in r.fields if f.name == "enabled"
-        ]
-        if enables and enables[-1][1] == "0":
-            index, _, rule = enables[-1]
+        enable = last_control(rules, "enabled")
+        if enable is not None and enable[2] == "0":
+            index, rule, _ = enable
             blockers.append(f"{rule.text} at {rule.origin} turns auditing off at boot")
             evidence.add(_pointer(field, index))
         # The last -r decides the rate limit after boot.  Past it the kernel drops records
         # (audit_rate_check: "rate limit exceeded", only printk'd with -f 1), so a scan or a busy
         # server's binds and connects go unrecorded: the events are selected but not kept.
-        rates = [(i, f.value, r) for i, r in enumerate(rules) if r.kind == "control"
-                 for f in r.fields if f.name == "rate_limit"]
-        if rates and _rate_limited(rates[-1][1]):
-            index, value, rule = rates[-1]
+        rate = last_control(rules, "rate_limit")
+        if rate is not None and _rate_limited(rate[2]):
+            index, rule, value = rate
             blockers.append(f"{rule.text} at {rule.origin} sets a rate limit of {value} records a second: "
                             "the kernel drops the records beyond it")
             evidence.add(_pointer(field, index))

@@ -9,10 +9,11 @@ because ``auditctl -l`` prints rules in its own form.
 
 from __future__ import annotations
 
+from auditor.checks._audit_coverage import last_control
 from auditor.checks._drift import missing_side
 from auditor.domain.audit_statement import semantic_key
 from auditor.model.check import CheckParams, Outcome, check, failed, not_reviewed, passed
-from auditor.model.facts import AuditRule, HostSnapshot
+from auditor.model.facts import AuditFacts, AuditRule, HostSnapshot
 from auditor.model.result import Severity
 
 
@@ -91,20 +92,17 @@ _CONTROL_SETTINGS = {"enabled": ("-e", "enabled"), "rate_limit": ("-r", "rate_li
 _ENABLED_MEANING = {0: "auditing off", 1: "auditing on", 2: "auditing on and locked"}
 
 
-def _control_outcomes(snapshot: HostSnapshot, persistent: list[AuditRule], source: str) -> list[Outcome]:
+def _said(setting: str, number: int) -> str:
+    return f"{number} ({_ENABLED_MEANING[number]})" if setting == "enabled" and number in _ENABLED_MEANING else str(number)
+
+
+def _control_outcomes(audit: AuditFacts, persistent: list[AuditRule], source: str) -> list[Outcome]:
     """One finding per kernel setting a control statement of the persistent rules sets: the value the
     boot leaves (its last such statement) against the value the kernel holds now.  ``-e 0`` in
     rules.d on a host running with auditing on was no drift before, nor a ``-e 2`` never loaded."""
-    audit = snapshot.facts.audit
-    assert audit is not None
     outcomes: list[Outcome] = []
     for name, (flag, attribute) in _CONTROL_SETTINGS.items():
-        last: tuple[int, AuditRule, str] | None = None
-        for index, rule in enumerate(persistent):
-            if rule.kind == "control":
-                for item in rule.fields:
-                    if item.name == name:
-                        last = (index, rule, item.value)
+        last = last_control(persistent, name)
         if last is None:
             continue
         index, rule, value = last
@@ -120,17 +118,15 @@ def _control_outcomes(snapshot: HostSnapshot, persistent: list[AuditRule], sourc
                                          evidence=evidence))
             continue
         configured = int(value)
-
-        def said(number: int, name: str = name) -> str:
-            return f"{number} ({_ENABLED_MEANING[number]})" if name == "enabled" and number in _ENABLED_MEANING else str(number)
         common = dict(observed={name: running}, expected={name: configured, "origin": rule.origin, "source": source},
                       evidence=evidence)
         if running == configured:
-            outcomes.append(passed(subject, f"the kernel holds {name} {said(running)}, as {rule.text} at {rule.origin} "
-                                            "sets it", **common))
+            outcomes.append(passed(subject, f"the kernel holds {name} {_said(name, running)}, as {rule.text} at "
+                                            f"{rule.origin} sets it", **common))
         else:
-            outcomes.append(failed(subject, f"the kernel holds {name} {said(running)}, but the rules the next boot "
-                                            f"loads set {said(configured)} ({rule.text} at {rule.origin})", **common))
+            outcomes.append(failed(subject, f"the kernel holds {name} {_said(name, running)}, but the rules the next "
+                                            f"boot loads set {_said(name, configured)} ({rule.text} at {rule.origin})",
+                                   **common))
     return outcomes
 
 
@@ -209,7 +205,7 @@ def drift_audit_rules(snapshot: HostSnapshot, params: DriftAuditRulesParams) -> 
                 evidence=[f"/facts/audit/persistent_rules/{index}"],
             ))
     outcomes += _order_outcomes(audit.loaded_rules, audit.persistent_rules)
-    outcomes += _control_outcomes(snapshot, audit.persistent_rules, source)
+    outcomes += _control_outcomes(audit, audit.persistent_rules, source)
     matching = len(set(loaded) & set(persistent))
     if matching or not outcomes:
         outcomes.insert(0, passed(
