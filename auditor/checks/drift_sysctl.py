@@ -90,22 +90,6 @@ def canonical_value(value: str) -> str | tuple[tuple[int, int], ...]:
     return text
 
 
-# The integer sysctls lbaudit collects, with the values their handlers take (Linux 6.x,
-# net/ipv4/sysctl_net_ipv4.c, net/ipv6/sysctl_net_ipv6.c; checked on 6.18 in a network namespace):
-# proc_dou8vec_minmax refuses a sign ("-0" too) and anything above its maximum; proc_dointvec takes
-# a C int; tcp_fin_timeout (proc_dointvec_jiffies) every value up to INT_MAX / 1000 on every HZ.
-_INT_MAX = 2**31 - 1
-_KERNEL_INTS: dict[str, tuple[int, int]] = {
-    _sysctl.TW_REUSE: (0, 2),
-    "net.ipv4.tcp_timestamps": (0, 255),
-    "net.ipv6.bindv6only": (0, 255),
-    _sysctl.MAX_TW_BUCKETS: (-_INT_MAX - 1, _INT_MAX),
-    _sysctl.FIN_TIMEOUT: (-(_INT_MAX // 1000), _INT_MAX // 1000),
-    _sysctl.UNPRIVILEGED_PORT_START: (0, 65535),
-}
-_UNSIGNED = (_sysctl.TW_REUSE, "net.ipv4.tcp_timestamps", "net.ipv6.bindv6only")
-
-
 def kernel_reading(key: str, value: str, configured: bool) -> object:
     """``value`` as the kernel reads (``configured``: a write at boot) or prints it, through the same
     parsers the other network checks use (``0100000`` is 32768, ``0x8000`` too, a tab or a run of
@@ -118,10 +102,11 @@ def kernel_reading(key: str, value: str, configured: bool) -> object:
         return (low, high)
     if key == _sysctl.RESERVED_PORTS:
         return _sysctl.parse_port_list(value, configured=configured)
-    if key in _KERNEL_INTS:
+    if key in _sysctl.KERNEL_TAKES:
         number = _sysctl.parse_kernel_int(key, value, configured)
-        lowest, highest = _KERNEL_INTS[key]
-        if configured and (not lowest <= number <= highest or (key in _UNSIGNED and value.strip().startswith("-"))):
+        lowest, highest, _ = _sysctl.KERNEL_TAKES[key]  # what every HZ takes
+        if configured and (not lowest <= number <= highest
+                           or (key in _sysctl.UNSIGNED_KEYS and value.strip().startswith("-"))):
             raise _sysctl.SysctlValueError(key, value, f"the kernel takes {lowest} to {highest} (EINVAL)")
         return number
     return None

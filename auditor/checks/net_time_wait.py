@@ -68,7 +68,7 @@ class TimeWaitParams(CheckParams):
     @field_validator("max_fin_timeout")
     @classmethod
     def _below_what_the_kernel_holds(cls, value: int | None) -> int | None:
-        # A judged value is one every HZ takes (_KERNEL_TAKES, below): at most INT_MAX // 1000 s;
+        # A judged value is one every HZ takes (_sysctl.KERNEL_TAKES): at most INT_MAX // 1000 s;
         # anything above is not_reviewed.  A maximum at or above that passes every value judged.
         highest = (2**31 - 1) // 1000
         if value is not None and value >= highest:
@@ -87,23 +87,11 @@ class TimeWaitParams(CheckParams):
         return self
 
 
-_INT_MAX = 2**31 - 1
-# The values each sysctl's handler takes (net/ipv4/sysctl_net_ipv4.c): anything else is refused with
-# EINVAL and the value in force stays.  tcp_tw_reuse: proc_dou8vec_minmax 0-2; tcp_max_tw_buckets:
-# proc_dointvec, a C int; tcp_fin_timeout: proc_dointvec_jiffies, seconds x HZ must fit an int, so
-# up to INT_MAX / 1000 is taken on every HZ (100-1000) and above INT_MAX / 100 on none.
-_KERNEL_TAKES: dict[str, tuple[int, int, int]] = {  # key -> (lowest, highest on every HZ, highest on some HZ)
-    _sysctl.TW_REUSE: (0, 2, 2),
-    _sysctl.MAX_TW_BUCKETS: (-_INT_MAX - 1, _INT_MAX, _INT_MAX),
-    _sysctl.FIN_TIMEOUT: (-(_INT_MAX // 1000), _INT_MAX // 1000, _INT_MAX // 100),
-}
-
-
 def _refused(key: str, value: int, setting_origin: str, configured: bool) -> str | None:
     """Why ``value`` is not what the kernel holds for ``key``: a value its handler refuses (EINVAL).
     Configured (an offline image), the boot's write fails and the kernel keeps its default, which
     lbaudit does not assume; judged as written it passed a limit the booted host does not have."""
-    lowest, highest, highest_some_hz = _KERNEL_TAKES[key]
+    lowest, highest, highest_some_hz = _sysctl.KERNEL_TAKES[key]
     if lowest <= value <= highest:
         return None
     what = (f"{key} = {value} ({setting_origin}) is refused by the kernel when the boot applies it (EINVAL), so "
