@@ -431,10 +431,8 @@ def _uring_outcome(snapshot: HostSnapshot, rules: list[AuditRule], field: str, s
     scope = field.split("_")[0]
     state = snapshot.facts.audit.io_uring
     release = _kernel_release(snapshot) if state is not None else None  # the kernel's, only when seen live
-    ops = uring_ops(params.syscalls)
-    if release is not None:
-        ops = [op for op in ops if URING_OP_SINCE[op] <= release]
     wanted = uring_ops(params.syscalls)
+    ops = wanted if release is None else [op for op in wanted if URING_OP_SINCE[op] <= release]
     rule_text = f"-a always,io_uring -S {','.join(wanted)} without narrowing filters, and no never rule before it"
     expected = {"ops": wanted, "rule": rule_text, "or": "kernel.io_uring_disabled = 2",
                 "accepted_filters": params.accepted_filters}
