@@ -123,6 +123,9 @@ def _run(args: list[object], work: Path, at: int | None, signum: int) -> tuple[i
 
     previous_term, previous_int = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)
     previous_hup = signal.getsignal(signal.SIGHUP)
+    # Ctrl-C as a terminal's shell leaves it: a suite started in the background by a shell without
+    # job control (`pytest ... &`) inherits SIGINT ignored, which lbaudit rightly keeps ignoring
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     cli.install_signal_handlers()
     sys.settrace(call)
     try:
@@ -161,6 +164,13 @@ def test_a_signal_at_any_step_of_the_writer_puts_every_file_back(tmp_path, scena
     assert broken == []
 
 
+def _ctrl_c_not_ignored() -> None:
+    """In the child before exec: SIGINT at its default, as a terminal's shell starts a command.  An
+    ignored SIGINT is inherited across exec (a suite started with `pytest ... &` by a shell without
+    job control has it), and lbaudit then keeps it ignored, as `nohup`-style callers expect."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_while_the_reports_render_is_130_and_puts_the_evidence_back(tmp_path):
     """A real process and a real Ctrl-C (SIGINT) once the evidence is written and the PDF renders."""
     import subprocess
@@ -173,7 +183,7 @@ def test_ctrl_c_while_the_reports_render_is_130_and_puts_the_evidence_back(tmp_p
     evidence_inode = (tmp_path / "e.json").stat().st_ino
     process = subprocess.Popen([sys.executable, "-m", "auditor.cli", *map(str, args), "--pdf", "a.pdf"], cwd=tmp_path,
                                env={**os.environ, "PYTHONPATH": str(REPO)}, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
+                               stderr=subprocess.PIPE, text=True, preexec_fn=_ctrl_c_not_ignored)
     try:
         deadline = time.monotonic() + 60
         while (tmp_path / "e.json").stat().st_ino == evidence_inode:
