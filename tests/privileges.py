@@ -28,6 +28,15 @@ MS_REC, MS_PRIVATE = 0x4000, 0x40000
 _LIBC = ctypes.CDLL(None, use_errno=True)  # loaded before any namespace or privilege change
 
 
+def _import_what_the_child_imports_late() -> None:
+    """The modules lbaudit imports on first use, imported here, before the fork: the child that
+    drops to nobody cannot read the interpreter's tree under /root, so a module it imported first
+    was a ModuleNotFoundError there (psutil, imported by the first listener with an owner to
+    describe, imports the standard ``resource``), and whether an earlier test had imported it in
+    this process decided the test's outcome."""
+    import psutil  # noqa: F401  (psutil._pslinux and what it imports, on Linux)
+
+
 def require_root() -> None:
     if os.geteuid() != 0:
         pytest.skip("needs root to drop to an unprivileged user (run the suite as root, as CI does)")
@@ -38,6 +47,7 @@ def run_as_unprivileged(func: Callable[..., Any], *args: Any, user: str | int = 
     """Call ``func(*args)`` in a child process running as ``user``; return its result or raise.
     ``user`` is a name, or a bare uid that may have no passwd entry (its gid is the same number)."""
     require_root()
+    _import_what_the_child_imports_late()
     uid, gid = (user, user) if isinstance(user, int) else (pwd.getpwnam(user).pw_uid, pwd.getpwnam(user).pw_gid)
     read_fd, write_fd = os.pipe()
     pid = os.fork()
