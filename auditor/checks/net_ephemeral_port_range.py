@@ -351,7 +351,7 @@ def _other_os(snapshot: HostSnapshot, params: EphemeralRangeParams) -> list[Outc
 @check(
     name="net.ephemeral_port_range",
     title="Ephemeral port pool is large enough, sanely bounded and free of services",
-    version="1.5.1",
+    version="1.5.2",
     needs=["sysctl", "sockets"],
     platforms=["linux", "windows", "macos"],
     uses=["netns"],
@@ -410,7 +410,7 @@ kernel refuses leaves the findings that need it not_reviewed.
 
 An offline image is judged on the range its configuration sets only when the kernel takes it at
 boot: a low end below 1, or below ip_unprivileged_port_start at the moment it is written (1024,
-or the value set before it), is refused (EINVAL) and the kernel keeps its own default, so the pool,
+or the value set before it if the kernel took that), is refused (EINVAL) and the kernel keeps its own default, so the pool,
 bounds and listener findings are not_reviewed, naming the value and the file.
 """,
 )
