@@ -23,9 +23,10 @@ RESERVED_PORTS_KERNEL_DEFAULT = ""
 UNPRIVILEGED_PORT_START = "net.ipv4.ip_unprivileged_port_start"
 # Documentation/networking/ip-sysctl.rst: "Default: 1024" (the key exists since Linux 4.11).
 UNPRIVILEGED_PORT_START_KERNEL_DEFAULT = 1024
-# The low end of the kernel's default ip_local_port_range on every kernel that has
-# ip_unprivileged_port_start (inet_init_net: 32768-60999 since Linux 4.6).
+# The kernel's default ip_local_port_range on every kernel that has ip_unprivileged_port_start
+# (inet_init_net: 32768-60999 since Linux 4.6).
 DEFAULT_RANGE_LOW = 32768
+DEFAULT_RANGE_HIGH = 60999
 TW_REUSE = "net.ipv4.tcp_tw_reuse"
 MAX_TW_BUCKETS = "net.ipv4.tcp_max_tw_buckets"
 FIN_TIMEOUT = "net.ipv4.tcp_fin_timeout"
@@ -97,10 +98,24 @@ def parse_int(key: str, value: str) -> int:
     return int(text)
 
 
+def written_numbers(key: str, value: str, count: int) -> list[str]:
+    """The numbers a /proc/sys write of ``value`` gives a key that holds ``count`` of them.  The
+    kernel's vector handlers (proc_dointvec_minmax, proc_dou8vec_minmax) read at most ``count``
+    numbers, separated by white space, and leave the rest of the write unread: ``30 60`` sets 30,
+    ``32768 60999 5`` sets 32768-60999 (kernel.sysctl_writes_strict=1, the default since Linux 4.5,
+    ignores the rest when the writer sends it again); fewer numbers leave the others as they were.
+    No number at all is EINVAL."""
+    tokens = value.split()
+    if not tokens:
+        raise SysctlValueError(key, value, "no number to write (EINVAL)")
+    return tokens[:count]
+
+
 def parse_kernel_int(key: str, value: str, configured: bool = True) -> int:
     """A Linux integer sysctl as the kernel reads it (proc_get_long): an optional ``-``, then a
-    :func:`kernel_number`; ``0100000`` is 32768, not 100000."""
-    text = value.strip()
+    :func:`kernel_number`; ``0100000`` is 32768, not 100000.  A write (``configured``) is read as
+    far as the kernel reads it (:func:`written_numbers`); a running value is one number."""
+    text = written_numbers(key, value, 1)[0] if configured else value.strip()
     negative = text.startswith("-")
     try:
         number = kernel_number(key, value, text[1:] if negative else text, configured=configured)
@@ -111,7 +126,14 @@ def parse_kernel_int(key: str, value: str, configured: bool = True) -> int:
 
 def parse_port_range(value: str, key: str = PORT_RANGE, configured: bool = False) -> tuple[int, int]:
     """``"32768 60999"`` (the kernel separates them with a tab) -> ``(32768, 60999)``; any run of
-    white space separates them, and each is read as the kernel reads it (``010000`` is 4096)."""
+    white space separates them, and each is read as the kernel reads it (``010000`` is 4096).  A
+    write at boot (``configured``) is read as far as the kernel reads it (:func:`written_numbers`):
+    ``40000`` alone moves the low end and leaves the high end in force, the kernel default 60999,
+    since the boot writes the key once."""
+    if configured:
+        tokens = written_numbers(key, value, 2)
+        high = _port(key, value, tokens[1], configured) if len(tokens) == 2 else DEFAULT_RANGE_HIGH
+        return _port(key, value, tokens[0], configured), high
     tokens = value.split()
     if len(tokens) != 2:
         raise SysctlValueError(key, value, "expected two port numbers, low and high")
