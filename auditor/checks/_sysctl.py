@@ -23,9 +23,10 @@ RESERVED_PORTS_KERNEL_DEFAULT = ""
 UNPRIVILEGED_PORT_START = "net.ipv4.ip_unprivileged_port_start"
 # Documentation/networking/ip-sysctl.rst: "Default: 1024" (the key exists since Linux 4.11).
 UNPRIVILEGED_PORT_START_KERNEL_DEFAULT = 1024
-# The low end of the kernel's default ip_local_port_range on every kernel that has
-# ip_unprivileged_port_start (inet_init_net: 32768-60999 since Linux 4.6).
+# The kernel's default ip_local_port_range on every kernel that has ip_unprivileged_port_start
+# (inet_init_net: 32768-60999 since Linux 4.6).
 DEFAULT_RANGE_LOW = 32768
+DEFAULT_RANGE_HIGH = 60999
 TW_REUSE = "net.ipv4.tcp_tw_reuse"
 MAX_TW_BUCKETS = "net.ipv4.tcp_max_tw_buckets"
 FIN_TIMEOUT = "net.ipv4.tcp_fin_timeout"
@@ -97,10 +98,24 @@ def parse_int(key: str, value: str) -> int:
     return int(text)
 
 
+def written_numbers(key: str, value: str, count: int) -> list[str]:
+    """The numbers a /proc/sys write of ``value`` gives a key that holds ``count`` of them.  The
+    kernel's vector handlers (proc_dointvec_minmax, proc_dou8vec_minmax) read at most ``count``
+    numbers, separated by white space, and leave the rest of the write unread: ``30 60`` sets 30,
+    ``32768 60999 5`` sets 32768-60999 (kernel.sysctl_writes_strict=1, the default since Linux 4.5,
+    ignores the rest when the writer sends it again); fewer numbers leave the others as they were.
+    No number at all is EINVAL."""
+    tokens = value.split()
+    if not tokens:
+        raise SysctlValueError(key, value, "no number to write (EINVAL)")
+    return tokens[:count]
+
+
 def parse_kernel_int(key: str, value: str, configured: bool = True) -> int:
     """A Linux integer sysctl as the kernel reads it (proc_get_long): an optional ``-``, then a
-    :func:`kernel_number`; ``0100000`` is 32768, not 100000."""
-    text = value.strip()
+    :func:`kernel_number`; ``0100000`` is 32768, not 100000.  A write (``configured``) is read as
+    far as the kernel reads it (:func:`written_numbers`); a running value is one number."""
+    text = written_numbers(key, value, 1)[0] if configured else value.strip()
     negative = text.startswith("-")
     try:
         number = kernel_number(key, value, text[1:] if negative else text, configured=configured)
@@ -111,7 +126,14 @@ def parse_kernel_int(key: str, value: str, configured: bool = True) -> int:
 
 def parse_port_range(value: str, key: str = PORT_RANGE, configured: bool = False) -> tuple[int, int]:
     """``"32768 60999"`` (the kernel separates them with a tab) -> ``(32768, 60999)``; any run of
-    white space separates them, and each is read as the kernel reads it (``010000`` is 4096)."""
+    white space separates them, and each is read as the kernel reads it (``010000`` is 4096).  A
+    write at boot (``configured``) is read as far as the kernel reads it (:func:`written_numbers`):
+    ``40000`` alone moves the low end and leaves the high end in force, the kernel default 60999,
+    since the boot writes the key once."""
+    if configured:
+        tokens = written_numbers(key, value, 2)
+        high = _port(key, value, tokens[1], configured) if len(tokens) == 2 else DEFAULT_RANGE_HIGH
+        return _port(key, value, tokens[0], configured), high
     tokens = value.split()
     if len(tokens) != 2:
         raise SysctlValueError(key, value, "expected two port numbers, low and high")
@@ -269,31 +291,79 @@ def _refused_at_boot(snapshot: HostSnapshot, setting: SysctlSetting, low: int, h
     """Why the kernel would refuse a *configured* ip_local_port_range when the boot writes it (and
     keep its own default range, which lbaudit does not assume); None when it takes it, or when the
     value is a running one (which the kernel took).  ipv4_local_port_range() answers EINVAL below
-    its minimum 1 and when the low end is below ip_unprivileged_port_start at that moment: the
-    kernel default 1024, or the configured value when it is applied first (an earlier file or
-    line).  A backwards range is the checks' own case (they name it)."""
+    its minimum 1, and below ip_unprivileged_port_start at that moment (:func:`refused_by_order`).
+    A backwards range is the checks' own case (they name it)."""
     facts = snapshot.facts.sysctl
     if facts is None or facts.runtime is not None or facts.persistent is None or low > high:
         return None
-    head = (f"{PORT_RANGE} = {setting.value} ({setting.origin}) is refused by the kernel when the boot applies "
-            f"it (EINVAL)")
+    head = f"{PORT_RANGE} = {setting.value} ({setting.origin}) is refused by the kernel when the boot applies it"
     tail = "so the kernel keeps its own default range, which lbaudit does not assume"
     if low < 1:
-        return f"{head}: the low end {low} is below 1; {tail}"
-    start = UNPRIVILEGED_PORT_START_KERNEL_DEFAULT
-    where = f"{UNPRIVILEGED_PORT_START} {start}, the kernel default"
-    configured = configured_setting(facts.persistent, UNPRIVILEGED_PORT_START)
-    if configured is not None and origin_order(configured.origin) < origin_order(setting.origin):
+        return f"{head} (EINVAL): the low end {low} is below 1; {tail}"
+    refused = refused_by_order(facts.persistent, PORT_RANGE)
+    return f"{head}: {refused.problem}; {tail}" if refused is not None else None
+
+
+class RefusedAtBoot(SysctlValueError):
+    """The kernel refuses the boot's write of a value it takes on its own, because of the value
+    another key has at that moment; ``because``: that key's setting when a file sets it."""
+
+    def __init__(self, key: str, value: str, problem: str, because: SysctlSetting | None) -> None:
+        super().__init__(key, value, problem)
+        self.problem = problem
+        self.because = because
+
+
+def refused_by_order(persistent: dict[str, SysctlSetting], key: str) -> RefusedAtBoot | None:
+    """Whether the kernel refuses the boot's write of ``key`` (ip_local_port_range or
+    ip_unprivileged_port_start; None for any other key, and for a write it takes) because of the
+    other one.  Since Linux 4.11 ipv4_local_port_range() answers EINVAL for a low end below
+    ip_unprivileged_port_start, and ipv4_privileged_ports() for a start above the low end of the
+    range, each as it is at the moment of the write (net/ipv4/sysctl_net_ipv4.c); the value in force
+    stays.  The boot writes each configured key once, in the order its setting applies (file name,
+    then line: :func:`origin_order`), starting from the kernel defaults (1024, 32768-60999), so the
+    two writes are replayed in that order.  A write refused for its own value (EINVAL syntax, out of
+    range) changes nothing here; the checks name that refusal themselves."""
+    if key not in (PORT_RANGE, UNPRIVILEGED_PORT_START):
+        return None
+    settings = {k: s for k in (PORT_RANGE, UNPRIVILEGED_PORT_START) if (s := configured_setting(persistent, k))}
+    low, start = DEFAULT_RANGE_LOW, UNPRIVILEGED_PORT_START_KERNEL_DEFAULT
+    low_from = start_from = "the kernel default"
+    for name, setting in sorted(settings.items(), key=lambda item: origin_order(item[1].origin)):
+        other_name = UNPRIVILEGED_PORT_START if name == PORT_RANGE else PORT_RANGE
+        other = settings.get(other_name)
+        problem = None
         try:
-            value = parse_kernel_int(UNPRIVILEGED_PORT_START, configured.value)
-        except SysctlValueError as exc:
-            return f"whether the kernel takes {PORT_RANGE} = {setting.value} at boot is unknown: {exc}"
-        # ipv4_privileged_ports() takes 0-65535 and refuses a start above the low end of the range in
-        # force, here the default one (the only write of the range comes after it)
-        if 0 <= value <= DEFAULT_RANGE_LOW:
-            start, where = value, f"{UNPRIVILEGED_PORT_START} {value}, set before it at {configured.origin}"
-    if low < start:
-        return f"{head} (Linux 4.11 and later): the low end {low} is below {where}; {tail}"
+            if name == PORT_RANGE:
+                new_low, new_high = parse_port_range(setting.value, configured=True)
+                if not 1 <= new_low <= new_high:
+                    continue
+                if new_low < start:
+                    problem = f"the low end {new_low} is below {UNPRIVILEGED_PORT_START} {start} in force then, {start_from}"
+                else:
+                    low, low_from = new_low, f"set before it at {setting.origin}"
+            else:
+                value = parse_kernel_int(name, setting.value)
+                if not 0 <= value <= 65535:
+                    continue
+                if low < value:
+                    problem = f"{value} is above the low end {low} of {PORT_RANGE} in force then, {low_from}"
+                else:
+                    start, start_from = value, f"set before it at {setting.origin}"
+        except SysctlValueError:
+            continue
+        if problem is None:
+            continue
+        if other is not None and origin_order(other.origin) > origin_order(setting.origin):
+            problem += f": {other.origin} sets it to {other.value} only afterwards"
+        if name == key:
+            return RefusedAtBoot(key, setting.value, f"{problem} (EINVAL, Linux 4.11 and later)", other)
+        # refused: the key keeps its kernel default, which the other key's write then meets
+        refused = f"the kernel default (the kernel refuses {setting.value} at {setting.origin})"
+        if name == PORT_RANGE:
+            low_from = refused
+        else:
+            start_from = refused
     return None
 
 

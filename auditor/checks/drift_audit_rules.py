@@ -86,14 +86,18 @@ def _order_outcomes(audit_loaded: list[AuditRule], audit_persistent: list[AuditR
     return outcomes
 
 
-# Kernel settings the control statements set (-e, -r) that the loaded side holds (auditctl -s or
-# AUDIT_GET): the boot's last statement of each is what the kernel has after the rules load.
-_CONTROL_SETTINGS = {"enabled": ("-e", "enabled"), "rate_limit": ("-r", "rate_limit")}
-_ENABLED_MEANING = {0: "auditing off", 1: "auditing on", 2: "auditing on and locked"}
+# Kernel settings the control statements set (-e, -r, -b, -f) that the loaded side holds (auditctl
+# -s or AUDIT_GET): the boot's last statement of each is what the kernel has after the rules load.
+# --backlog_wait_time is not among them: lbaudit does not collect the kernel's value of it.
+_CONTROL_SETTINGS = {"enabled": ("-e", "enabled"), "rate_limit": ("-r", "rate_limit"),
+                     "backlog_limit": ("-b", "backlog_limit"), "failure": ("-f", "failure")}
+_MEANING = {"enabled": {0: "auditing off", 1: "auditing on", 2: "auditing on and locked"},
+            "failure": {0: "silent", 1: "printk", 2: "panic"}}
 
 
 def _said(setting: str, number: int) -> str:
-    return f"{number} ({_ENABLED_MEANING[number]})" if setting == "enabled" and number in _ENABLED_MEANING else str(number)
+    meaning = _MEANING.get(setting, {}).get(number)
+    return f"{number} ({meaning})" if meaning else str(number)
 
 
 def _control_outcomes(audit: AuditFacts, persistent: list[AuditRule], source: str) -> list[Outcome]:
@@ -133,7 +137,7 @@ def _control_outcomes(audit: AuditFacts, persistent: list[AuditRule], source: st
 @check(
     name="drift.audit_rules",
     title="Loaded audit rules match the rules the next boot loads",
-    version="1.3.0",
+    version="1.4.0",
     needs=["audit"],
     params=DriftAuditRulesParams,
     severity=Severity.MEDIUM,
@@ -163,10 +167,11 @@ is compared where it decides: on the exit, task, user and io_uring lists the fir
 decides, so an always and a never rule that may match the same call (same or no -F arch, a common
 syscall) held in one order now and loaded in the other at boot is a failing finding of its own;
 the order of two always rules (or two never rules), and of rules that can never match the same
-call, is not drift.  Of the control statements, the last `-e` (enabled: 0, 1, 2 locked) and `-r`
-(rate limit) the boot loads are compared with the values the kernel holds (auditctl -s or netlink),
-one finding each; `-b`, `-f` and `--backlog_wait_time` are not compared (lbaudit does not collect
-the kernel's values of them), nor `-D`.  Needs a live host (or a snapshot of one); an offline root directory has no loaded rules
+call, is not drift.  Of the control statements, the last `-e` (enabled: 0, 1, 2 locked), `-r`
+(rate limit), `-b` (backlog limit) and `-f` (failure: 0 silent, 1 printk, 2 panic) the boot loads
+are compared with the values the kernel holds (auditctl -s or netlink), one finding each, not
+reviewed when the kernel's value was not collected (a snapshot from before lbaudit read it);
+`--backlog_wait_time` is not compared (lbaudit does not collect the kernel's value of it), nor `-D`.  Needs a live host (or a snapshot of one); an offline root directory has no loaded rules
 (not_applicable).  Lines the parser could not read make an extra not_reviewed finding, because a
 rule missing from one side may then be reported as drift.
 Without auditctl the loaded rules are read over netlink, with syscall numbers where auditctl -l

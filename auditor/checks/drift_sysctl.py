@@ -98,7 +98,9 @@ def kernel_reading(key: str, value: str, configured: bool) -> object:
     if key == _sysctl.PORT_RANGE:
         low, high = _sysctl.parse_port_range(value, configured=configured)
         if configured and (low < 1 or high < low):
-            raise _sysctl.SysctlValueError(key, value, "the kernel takes 1-65535 with the low end not above the high end")
+            unwritten = "" if len(value.split()) > 1 else f" (the high end not written stays {high}, the kernel default)"
+            raise _sysctl.SysctlValueError(key, value, "the kernel takes 1-65535 with the low end not above the high "
+                                                       f"end{unwritten}")
         return (low, high)
     if key == _sysctl.RESERVED_PORTS:
         return _sysctl.parse_port_list(value, configured=configured)
@@ -136,8 +138,13 @@ def _compare(key: str, running: SysctlSetting, configured: SysctlSetting, persis
                             evidence=evidence, subject_detail=detail)
     try:
         read_configured = kernel_reading(key, configured.value, configured=True)
+        refused = _sysctl.refused_by_order(persistent, key)
+        if refused is not None:
+            raise refused
     except _sysctl.SysctlValueError as exc:
         expected["refused"] = str(exc)
+        if isinstance(exc, _sysctl.RefusedAtBoot) and exc.because is not None:
+            evidence.append(_pointer("persistent", _configured_key(persistent, exc.because)))
         return failed(
             f"sysctl {key}",
             f"{configured.origin} sets {key} = {configured.value!r}, which the kernel refuses when the boot writes "
@@ -163,7 +170,7 @@ def _compare(key: str, running: SysctlSetting, configured: SysctlSetting, persis
 @check(
     name="drift.sysctl",
     title="Running sysctl values match what the configuration files set",
-    version="1.1.0",
+    version="1.3.0",
     needs=["sysctl"],
     params=DriftSysctlParams,
     severity=Severity.MEDIUM,
@@ -191,9 +198,16 @@ read /etc/sysctl.conf (only through a 99-sysctl.conf link, in that file's place)
 `sysctl --system` reads it last.  Glob keys apply to every running key they match
 unless the key is set explicitly or excluded with `-key`.  The collected keys are compared as the
 kernel reads a write of them at boot and prints them (base auto-detection: `0100000` is 32768,
-`0x8000` too; a tab or run of spaces between the ends of ip_local_port_range); a configured value
+`0x8000` too; a tab or run of spaces between the ends of ip_local_port_range; as many numbers as
+the key holds, the rest of the value unread, so `30 60` sets 30 and `32768 60999 5` sets
+32768-60999; one number alone moves only the low end of ip_local_port_range, leaving the kernel
+default high end 60999); a configured value
 the kernel refuses (EINVAL: out of its range, a sign on an unsigned key, `08080`, `+5`) is a
-failing finding, because the boot does not set it.  Other values are compared with whitespace
+failing finding, because the boot does not set it.  So is an ip_local_port_range or
+ip_unprivileged_port_start the kernel refuses because of the other one (Linux 4.11 and later: a
+range whose low end is below the start, a start above the range's low end, each as it is when the
+boot writes it): the two writes are replayed in the order the boot applies them, from the kernel
+defaults 1024 and 32768-60999, and the finding names both files.  Other values are compared with whitespace
 collapsed, and port lists as ranges (8080,8081 equals 8080-8081) when the kernel reads the list as
 written: one with white space inside (EINVAL at boot) or a 0-prefixed number (octal) is compared as
 text.  A key that no configuration file

@@ -351,7 +351,7 @@ def _other_os(snapshot: HostSnapshot, params: EphemeralRangeParams) -> list[Outc
 @check(
     name="net.ephemeral_port_range",
     title="Ephemeral port pool is large enough, sanely bounded and free of services",
-    version="1.5.1",
+    version="1.5.3",
     needs=["sysctl", "sockets"],
     platforms=["linux", "windows", "macos"],
     uses=["netns"],
@@ -404,13 +404,15 @@ the host's sysctl.d): every other namespace's settings are judged on findings of
 `... in netns N`.
 
 Configured values are read as the kernel reads a /proc/sys write: `0x` hex and `0`-prefixed octal
-(`010000` is 4096), any white space between low and high, and a reserved-port list with no white
+(`010000` is 4096), any white space between low and high (numbers after the second are not read,
+and one number alone moves only the low end: the boot leaves the high end at the kernel default
+60999), and a reserved-port list with no white
 space inside it (`8080, 9000` is refused whole: EINVAL) and at most a trailing comma; a value the
 kernel refuses leaves the findings that need it not_reviewed.
 
 An offline image is judged on the range its configuration sets only when the kernel takes it at
 boot: a low end below 1, or below ip_unprivileged_port_start at the moment it is written (1024,
-or the value set before it), is refused (EINVAL) and the kernel keeps its own default, so the pool,
+or the value set before it if the kernel took that), is refused (EINVAL) and the kernel keeps its own default, so the pool,
 bounds and listener findings are not_reviewed, naming the value and the file.
 """,
 )

@@ -297,7 +297,7 @@ def _other_os(snapshot: HostSnapshot, params: TimeWaitParams) -> list[Outcome]:
 @check(
     name="net.time_wait",
     title="TIME_WAIT settings leave headroom in the ephemeral port pool",
-    version="1.5.0",
+    version="1.5.2",
     needs=["sysctl", "sockets"],
     platforms=["linux", "windows", "macos"],
     uses=["netns"],
@@ -351,7 +351,8 @@ Each network namespace has its own values (a new namespace starts from the kerne
 the host's sysctl.d): every other namespace's settings are judged on findings of their own, named
 `... in netns N`.
 
-Values are read as the kernel reads them (`0x` hex, `0`-prefixed octal: `0100000` is 32,768).
+Values are read as the kernel reads them (`0x` hex, `0`-prefixed octal: `0100000` is 32,768; only
+the first number of a configured value, as the kernel leaves the rest of a write unread: `30 60` is 30).
 A value the kernel refuses (EINVAL) is never judged as written: tcp_tw_reuse outside 0-2,
 tcp_max_tw_buckets outside a C int, tcp_fin_timeout whose seconds x HZ overflow an int (up to
 2,147,483 s is taken on every HZ).  An offline image's boot then keeps the kernel default, which

@@ -38,8 +38,9 @@ def persistent_facts() -> AuditFacts:
 def live_like(loaded_text: str, gaps: list[Gap] | None = None) -> HostSnapshot:
     offline = persistent_facts()
     parsed = parse_auditctl_list(loaded_text, "x86_64")
-    facts = AuditFacts(enabled=1, loaded_rules=parsed.rules, persistent_rules=offline.persistent_rules,
-                       persistent_source=offline.persistent_source)
+    # the kernel holds the -b 8192 of the fixture's rules.d
+    facts = AuditFacts(enabled=1, backlog_limit=8192, loaded_rules=parsed.rules,
+                       persistent_rules=offline.persistent_rules, persistent_source=offline.persistent_source)
     return snapshot(audit=facts, gaps=gaps)
 
 
@@ -73,9 +74,10 @@ def test_loaded_not_persisted_and_persisted_not_loaded_are_each_a_failure():
     summary = outcomes["audit rules"]
     assert summary.status == Status.PASS  # the watch and the bind/connect rule match despite their forms
     assert summary.observed == {"loaded": 3, "persistent": 3, "matching": 2}
-    # the fixture's rules.d ends in -e 1, which the kernel holds (live_like: enabled=1)
+    # the fixture's rules.d sets -b 8192 and ends in -e 1, which the kernel holds (live_like)
     assert outcomes["audit control -e (enabled)"].status == Status.PASS
-    assert len(outcomes) == 4
+    assert outcomes["audit control -b (backlog_limit)"].status == Status.PASS
+    assert len(outcomes) == 5
 
 
 def test_same_rules_in_another_form_do_not_drift():
@@ -83,7 +85,8 @@ def test_same_rules_in_another_form_do_not_drift():
                             "-a always,exit -F arch=b64 -S listen -F key=lbaudit-listen\n")
     outcomes = run(live_like(loaded))
     assert [(s, o.status) for s, o in outcomes.items()] == [("audit rules", Status.PASS),
-                                                            ("audit control -e (enabled)", Status.PASS)]
+                                                            ("audit control -e (enabled)", Status.PASS),
+                                                            ("audit control -b (backlog_limit)", Status.PASS)]
 
 
 def test_unparsed_lines_make_the_comparison_not_reviewed():
@@ -116,5 +119,6 @@ def test_this_host_every_rule_on_one_side_only_is_reported():
         return
     loaded = {semantic_key(r) for r in facts.loaded_rules if r.kind != "control"}
     persistent = {semantic_key(r) for r in facts.persistent_rules if r.kind != "control"}
-    failing = sum(1 for o in outcomes if o.status == Status.FAIL)
+    # control statements (-e, -r, -b, -f) are findings of their own, judged on the kernel's values
+    failing = sum(1 for o in outcomes if o.status == Status.FAIL and not o.subject.startswith("audit control"))
     assert failing == len(loaded ^ persistent)

@@ -28,8 +28,9 @@ def judged(tmp_path: Path, rules: str, *, enabled: int | None, rate_limit: int |
     assert offline is not None and offline.persistent_rules is not None
     facts = AuditFacts(enabled=enabled, rate_limit=rate_limit, loaded_rules=[], persistent_rules=offline.persistent_rules,
                        persistent_source=offline.persistent_source)
+    # -b is judged in test_drift_audit_loss_controls.py
     return {o.subject: o.status for o in drift_audit_rules.run(snapshot(audit=facts), DriftAuditRulesParams())
-            if o.subject.startswith("audit control")}
+            if o.subject.startswith("audit control") and o.subject != "audit control -b (backlog_limit)"}
 
 
 @pytest.mark.parametrize("rules, enabled, expected", [
@@ -51,4 +52,4 @@ def test_the_rate_limit_the_boot_sets_is_compared(tmp_path):
 
 
 def test_control_case_rules_without_control_settings_make_no_control_finding(tmp_path):
-    assert judged(tmp_path, "-D\n-b 8192\n", enabled=1) == {}
+    assert judged(tmp_path, "-D\n-c\n", enabled=1) == {}

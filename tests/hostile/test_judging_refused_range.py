@@ -68,9 +68,9 @@ def test_ip_unprivileged_port_start_set_after_the_range_does_not_help_it(tmp_pat
 def test_the_reason_names_the_value_the_file_and_the_rule(tmp_path):
     snap = collect_root(image(tmp_path, {"60-ports.conf": f"{RANGE} = 1000 65535\n"}), frozenset({"sysctl"}))
     assert _sysctl.ephemeral_pool(snap).reason == (
-        f"{RANGE} = 1000 65535 (/etc/sysctl.d/60-ports.conf:1) is refused by the kernel when the boot applies it "
-        f"(EINVAL) (Linux 4.11 and later): the low end 1000 is below {START} 1024, the kernel default; so the "
-        "kernel keeps its own default range, which lbaudit does not assume")
+        f"{RANGE} = 1000 65535 (/etc/sysctl.d/60-ports.conf:1) is refused by the kernel when the boot applies it: "
+        f"the low end 1000 is below {START} 1024 in force then, the kernel default (EINVAL, Linux 4.11 and later); "
+        "so the kernel keeps its own default range, which lbaudit does not assume")
 
 
 def test_control_cases_a_range_the_kernel_takes_is_judged_on_both(tmp_path):
