@@ -416,3 +416,32 @@ def test_a_store_that_stops_answering_at_commit_puts_the_run_back(request, work,
     # control case: the same proxy passes a store that answers (a read commits nothing)
     code, err, _ = lbaudit(["history", "list", "--store", url], work)
     assert code == 0, err
+
+
+def _fleet(work: Path) -> Path:
+    for name in ("db01", "web01"):
+        (work / "fetch" / name).mkdir(parents=True)
+        write_snapshot(snapshot(listeners=[listener("127.0.0.1", 5432)], hostname=name),
+                       work / "fetch" / name / "lbaudit.snapshot.json")
+    return work / "fetch"
+
+
+def test_fleet_evaluate_record_on_a_peer_that_does_not_answer_ends_in_time(request, work):
+    fetch = _fleet(work)
+    peer = _peer(request, _query_unanswered)
+    before = tree(work)
+    code, err, took = lbaudit(["fleet", "evaluate", "--snapshots", fetch, "--policy", "policy.yaml", "--out-dir",
+                               "out", "--max-age", "none", "--jobs", "2", "--record", "--store", peer.url()], work)
+    _refused_in_time(code, err, took, peer, ANSWERING)
+    assert tree(work) == before
+
+
+def test_control_case_forked_fleet_workers_record_under_the_deadline(work, postgres_server):  # noqa: F811
+    # each worker (forked while the parent's watchdog may be running) gets a watchdog of its own
+    fetch = _fleet(work)
+    database = postgres_server.create_database()
+    code, err, _ = lbaudit(["fleet", "evaluate", "--snapshots", fetch, "--policy", "policy.yaml", "--out-dir", "out",
+                            "--max-age", "none", "--jobs", "2", "--record", "--store",
+                            postgres_server.url(database)], work)
+    assert code == 0, err
+    assert len(_runs(postgres_server, database)) == 2
