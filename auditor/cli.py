@@ -158,7 +158,7 @@ def _check_process_environment() -> None:
     working directory that was removed (or that this user cannot get the path of), since every
     relative path (a policy, an output, a configuration file's relative settings) is read from it or
     recorded against it and os.getcwd() failing part way was exit 70; and a malformed
-    LBAUDIT_LOCK_WAIT."""
+    LBAUDIT_LOCK_WAIT or LBAUDIT_STORE_TIMEOUT."""
     try:
         os.getcwd()
     except OSError as exc:
@@ -171,6 +171,11 @@ def _check_process_environment() -> None:
         lock_wait()
     except ValueError as exc:
         raise InputError(str(exc)) from None
+    # read only when a PostgreSQL store is opened, which may be after the run's work
+    from auditor.config import STORE_TIMEOUT_ENV, store_timeout
+
+    if os.environ.get(STORE_TIMEOUT_ENV, "").strip():
+        store_timeout()
 
 
 def _group_defaults() -> dict[str, Any] | None:

@@ -34,8 +34,11 @@ MAX_CONFIG_BYTES = 64 * 1024
 class Setting:
     key: str  # in the configuration file
     env: str  # environment variable
-    option: str  # the command-line option it fills, on every command that has that option
-    kind: str  # "path" (relative to the file's directory), "text", "integer", "duration" or "one of a|b|c"
+    # the command-line option it fills, on every command that has that option; None for a setting
+    # with no option, read where it is used (store_timeout: every exchange with a PostgreSQL store)
+    option: str | None
+    # "path" (relative to the file's directory), "text", "integer", "seconds", "duration" or "one of a|b|c"
+    kind: str
     meaning: str
 
 
@@ -53,9 +56,16 @@ SETTINGS: tuple[Setting, ...] = (
             "Warn about waivers that expire within this many days."),
     Setting("max_age", "LBAUDIT_MAX_AGE", "--max-age", "duration",
             "Oldest snapshot judged (evaluate --snapshot, fleet evaluate): 36h, 7d, ... or none."),
+    Setting("store_timeout", "LBAUDIT_STORE_TIMEOUT", None, "seconds",
+            "Seconds a PostgreSQL history store has to connect and to answer each query, commit or "
+            "rollback (default 30); past it the command gives up on the store (exit 2)."),
 )
 BY_KEY = {s.key: s for s in SETTINGS}
-BY_OPTION = {s.option: s for s in SETTINGS}
+BY_OPTION = {s.option: s for s in SETTINGS if s.option is not None}
+STORE_TIMEOUT_ENV = BY_KEY["store_timeout"].env
+DEFAULT_STORE_TIMEOUT = 30  # seconds: well past the 10 s a store's lock is waited for
+# libpq's shortest connect_timeout is 2 s; a day is longer than any one query of a sane store takes
+STORE_TIMEOUT_RANGE = (2, 86400)
 
 
 @record
@@ -116,6 +126,11 @@ def _check(setting: Setting, value: Any, base: Path) -> tuple[Any, str | None]:
     if setting.kind == "integer":
         if isinstance(value, bool) or not isinstance(value, int):
             return None, f"{setting.key}: expected an integer; found {value!r}"
+        return value, None
+    if setting.kind == "seconds":
+        low, high = STORE_TIMEOUT_RANGE
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            return None, f"{setting.key}: expected a whole number of seconds from {low} to {high}; found {value!r}"
         return value, None
     choices = setting.kind.removeprefix("one of ").split("|")
     if value not in choices:
@@ -227,3 +242,19 @@ def effective() -> list[tuple[Setting, Any, str]]:
         else:
             rows.append((setting, None, "default"))
     return rows
+
+
+def store_timeout() -> int:
+    """``LBAUDIT_STORE_TIMEOUT``, else the configuration file's ``store_timeout``, else 30: the
+    seconds a PostgreSQL history store has to connect and to answer each exchange
+    (:mod:`auditor.history.deadline`).  A value that is not a whole number of seconds from 2 to a
+    day is an InputError (exit 2) naming the variable."""
+    text = os.environ.get(STORE_TIMEOUT_ENV, "").strip()
+    if text:
+        low, high = STORE_TIMEOUT_RANGE
+        if not (text.isascii() and text.isdigit() and low <= int(text) <= high):
+            raise InputError(f"{STORE_TIMEOUT_ENV}={text[:40]!r}: expected a whole number of seconds from {low} to "
+                             f"{high} (how long a PostgreSQL history store has to answer)")
+        return int(text)
+    value = file_values().get("store_timeout")
+    return DEFAULT_STORE_TIMEOUT if value is None else int(value.value)

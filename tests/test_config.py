@@ -70,6 +70,8 @@ def test_config_show_names_each_source(setup):
     ("colour: never\npolicy: 3\n", ["2:1: policy: expected a path; found 3", "1:1: unknown key 'colour'; did you mean 'color'?"]),
     ("color: sometimes\n", ["1:1: color: expected one of auto, always, never; found 'sometimes'"]),
     ("expiry_warning_days: '30'\n", ["1:1: expiry_warning_days: expected an integer; found '30'"]),
+    ("store_timeout: 1\n", ["1:1: store_timeout: expected a whole number of seconds from 2 to 86400; found 1"]),
+    ("store_timeout: 2.5\n", ["1:1: store_timeout: expected a whole number of seconds from 2 to 86400; found 2.5"]),
     ("- policy\n", ["1:1: expected a mapping of " + ", ".join(s.key for s in SETTINGS)]),
 ])
 def test_bad_configuration_is_exit_2_with_file_and_line(tmp_path, content, problems):
@@ -99,7 +101,8 @@ def test_help_shows_the_environment_variable_of_each_configurable_option():
 def test_readme_documents_every_setting():
     readme = (REPO / "README.md").read_text()
     for setting in SETTINGS:
-        assert f"| `{setting.key}` | `{setting.env}` | `{setting.option}` |" in readme, setting
+        option = f"`{setting.option}`" if setting.option else "none"
+        assert f"| `{setting.key}` | `{setting.env}` | {option} |" in readme, setting
 
 
 def test_an_option_of_the_group_itself_takes_its_default_from_the_file(tmp_path):

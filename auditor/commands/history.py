@@ -101,7 +101,9 @@ def history() -> None:
 
     \b
     The store is SQLite by default (WAL mode), or PostgreSQL with
-    --store postgresql+psycopg://USER@HOST/DB (pip install 'lbaudit[postgres]').
+    --store postgresql+psycopg://USER@HOST/DB (pip install 'lbaudit[postgres]'):
+    a server that does not connect or answer within LBAUDIT_STORE_TIMEOUT
+    seconds (default 30) is exit 2.
     """
 
 

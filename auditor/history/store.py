@@ -44,8 +44,8 @@ def parse_evidence(raw: bytes, name: str) -> "Evidence":
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 EVIDENCE_ENCODING = "zlib"
 BUSY_TIMEOUT_MS = 10_000
-SERVER_CONNECT_TIMEOUT_S = 10  # a PostgreSQL store that does not answer is exit 2 after this long
-SERVER_SILENCE_TIMEOUT_MS = 30_000  # ... and one that goes silent with data unacknowledged, after this
+# A PostgreSQL store has LBAUDIT_STORE_TIMEOUT seconds (auditor.config.store_timeout) to connect and
+# to answer each exchange (auditor.history.deadline); past it the command gives up on it, exit 2.
 WRITING = "lbaudit_writing"  # execution option of a connection that will write (SQLite: BEGIN IMMEDIATE)
 
 
@@ -189,6 +189,8 @@ def make_engine(location: str, create: bool = True) -> tuple[Engine, str]:
         shown = url.render_as_string(hide_password=True)
         if backend == "sqlite" and url.database and url.database != ":memory:":
             url = url.set(database=str(_sqlite_path(url.database, create)))
+        if backend == "postgresql":
+            url = _psycopg_url(url, shown)
     else:
         url = sa.engine.URL.create("sqlite", database=str(_sqlite_path(location, create)))
         shown = str(url.database)
@@ -197,24 +199,47 @@ def make_engine(location: str, create: bool = True) -> tuple[Engine, str]:
             engine = sa.create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
             _sqlite_pragmas(engine)
         else:
-            engine = sa.create_engine(url, pool_pre_ping=True, connect_args=_server_limits(url))
+            from auditor.config import store_timeout
+            from auditor.history.deadline import bound_exchanges
+
+            seconds = store_timeout()
+            engine = sa.create_engine(url, pool_pre_ping=True, connect_args=_server_limits(url, seconds))
+            given = url.query.get("connect_timeout")
+            bound_exchanges(engine, seconds, given if isinstance(given, str) else None)
     except (NoSuchModuleError, ImportError) as exc:
         raise InputError(f"{shown}: the driver is not installed ({exc}); for PostgreSQL install lbaudit[postgres] "
                          "(psycopg 3)") from None
     return engine, shown
 
 
-def _server_limits(url: sa.engine.URL) -> dict[str, Any]:
+def _psycopg_url(url: sa.engine.URL, shown: str) -> sa.engine.URL:
+    """The URL of a PostgreSQL store, talked to through psycopg 3: the one driver whose every
+    exchange lbaudit bounds (auditor.history.deadline).  ``postgresql://``, no driver named, is read
+    as ``postgresql+psycopg://`` whatever SQLAlchemy's default is (psycopg2 before SQLAlchemy 2.1);
+    another driver is refused (exit 2), as a store it talks to could hang a nightly scan."""
+    from auditor.history.deadline import STORE_DRIVER
+
+    if "+" not in url.drivername:
+        return url.set(drivername=f"postgresql+{STORE_DRIVER}")
+    if url.get_driver_name() != STORE_DRIVER:
+        raise InputError(f"{shown}: lbaudit talks to PostgreSQL through psycopg 3 only (postgresql+psycopg://...), "
+                         f"not {url.get_driver_name()}: it alone lets lbaudit give up on a server that does not answer")
+    return url
+
+
+def _server_limits(url: sa.engine.URL, seconds: int) -> dict[str, Any]:
     """libpq's limits for a server store, unless the URL sets them itself.  Without them a store
-    that is unreachable (packets dropped), accepts a connection and never answers, or vanishes in
-    the middle of a query made a nightly scan or a release gate hang: libpq waits for ever to
-    connect, the kernel retransmits for about 15 minutes, and a lock held by another session is
-    waited for without end.  The limits match SQLite's: a lock is waited for BUSY_TIMEOUT_MS."""
+    that is unreachable (packets dropped) or vanishes in the middle of a query made a nightly scan
+    or a release gate hang: libpq waits for ever to connect, the kernel retransmits for about 15
+    minutes, and a lock held by another session is waited for without end.  ``seconds`` is
+    LBAUDIT_STORE_TIMEOUT, which bounds every exchange besides (auditor.history.deadline, for a
+    server that acknowledges and never answers); a lock is waited for BUSY_TIMEOUT_MS, as in
+    SQLite (a store timeout at or below that ends such a wait first, as a server not answering)."""
     limits: dict[str, Any] = {}
     if "connect_timeout" not in url.query:
-        limits["connect_timeout"] = SERVER_CONNECT_TIMEOUT_S
+        limits["connect_timeout"] = seconds
     if "tcp_user_timeout" not in url.query:
-        limits["tcp_user_timeout"] = SERVER_SILENCE_TIMEOUT_MS
+        limits["tcp_user_timeout"] = seconds * 1000
     if "options" not in url.query:
         limits["options"] = f"-c lock_timeout={BUSY_TIMEOUT_MS}"
     return limits

@@ -27,7 +27,7 @@ def test_a_value_from_the_environment_is_shown_escaped(tmp_path):
     run = run_cli("config", "show", env={"LBAUDIT_CONFIG": "", "LBAUDIT_ORG_NAME": "Acme\nassessor  Mallory"},
                   cwd=tmp_path)
     assert run.returncode == 0, run.stderr
-    assert len(run.stdout.splitlines()) == 13  # files, header, the eleven settings
+    assert len(run.stdout.splitlines()) == 14  # files, header, the twelve settings
     assert row(run.stdout, "org_name").split()[:3] == ["org_name", "Acme\\nassessor", "Mallory"]
     assert row(run.stdout, "assessor").split() == ["assessor", "-", "default"]
 
