@@ -159,6 +159,13 @@ def load_file(path: Path) -> dict[str, Value]:
     if not isinstance(doc.value, dict):
         raise InputError(f"{path}: invalid configuration file",
                          [Problem(str(path), 1, 1, f"expected a mapping of {', '.join(BY_KEY)}")])
+    if doc.value and not any(isinstance(key, str) and key in BY_KEY for key in doc.value):
+        # another file given as the configuration (a .env, /etc/shadow): its keys are not quoted
+        # (see auditor/policy/loader.py _refuse_unquoted_if_foreign)
+        raise InputError(f"{path}: invalid configuration file",
+                         [Problem(str(path), 1, 1, f"not an lbaudit configuration file: none of its {len(doc.value)} "
+                                                   f"top-level keys is a setting ({', '.join(BY_KEY)}); what it holds "
+                                                   "is not quoted")])
     values: dict[str, Value] = {}
     problems = []
     for key, value in doc.value.items():

@@ -237,13 +237,31 @@ def _read_document(path: Path, what: str = "policy") -> tuple[LocatedDocument, b
     except (RecursionError, MemoryError) as exc:  # the depth limit should come first; never a traceback
         raise PolicyError(f"{name}: invalid {what}: too deeply nested or too large to parse") from exc
     _recognise_other_document(name, doc.value, what)
+    expected = "id, version, owner and rules" if what == "policy" else "waivers"
     if not isinstance(doc.value, dict):
         raise PolicyError(
             f"{name}: invalid {what}",
-            [Problem(name, 1, 1, f"expected a mapping with {'id, version, owner and rules' if what == 'policy' else 'waivers'}; "
-                                 f"found {type(doc.value).__name__}")],
+            [Problem(name, 1, 1, f"expected a mapping with {expected}; found {type(doc.value).__name__}")],
         )
+    _refuse_unquoted_if_foreign(name, doc.value, what, expected)
     return doc, raw
+
+
+def _refuse_unquoted_if_foreign(name: str, value: dict[Any, Any], what: str, expected: str) -> None:
+    """A mapping none of whose keys is a key of this kind of file is not one with mistakes in it but
+    another file, and what it holds is not repeated.  A policy's ``extends`` may name any file the
+    run can read, and its problems were quoted: ``extends: /etc/shadow`` printed every account's
+    password hash as an "unknown key" into the CI log of whoever ran the policy.  Such a file is
+    refused naming only its path and what was expected; a file with at least one key of its kind is
+    a policy (or waivers file) with mistakes, and its problems are listed as before."""
+    known = PolicyDocument.model_fields if what == "policy" else WaiverFileDocument.model_fields
+    if value and not any(isinstance(key, str) and key in known for key in value):
+        raise PolicyError(
+            f"{name}: invalid {what}",
+            [Problem(name, 1, 1, f"not a {what}: none of its {len(value)} top-level keys is one of "
+                                 f"{', '.join(known)} (expected a mapping with {expected}; what it holds is "
+                                 "not quoted)")],
+        )
 
 
 def _salvage(model: type[BaseModel], item: Any) -> Any:
