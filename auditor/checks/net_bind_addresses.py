@@ -86,8 +86,9 @@ class ListenerMatch(StrictModel):
         description="Socket owner as the kernel reports it (user name or numeric uid), shell-style glob; "
         "when the kernel owner is unknown, the users of the processes holding the socket.",
     )
-    ports: list[int | str] | None = Field(None, description='Ports and ranges, e.g. [443, "8000-8099"].')
-    protocol: Protocol | None = Field(None, description="tcp, udp, udplite, sctp, dccp or mptcp.")
+    ports: list[int | str] | None = Field(None, description='Ports and ranges, e.g. [443, "8000-8099"]; a raw '
+                                          'socket\'s port is the IP protocol it receives (112: VRRP).')
+    protocol: Protocol | None = Field(None, description="tcp, udp, udplite, sctp, dccp, mptcp or raw.")
     namespace: str | None = Field(
         None, description="Network namespace, shell-style glob: its ip netns name, its inode (\"4026532281\" or "
         "\"net:[4026532281]\"), or \"host\" for the collector's own namespace.")
@@ -179,7 +180,7 @@ class BindAddressParams(CheckParams):
     protocols: list[Protocol] = Field(
         default_factory=lambda: list(PROTOCOLS),
         min_length=1,
-        description="Which listeners to judge: tcp, sctp, dccp, mptcp (listening sockets), udp, udplite (bound, "
+        description="Which listeners to judge: tcp, sctp, dccp, mptcp (listening sockets), udp, udplite, raw (bound, "
         "unconnected sockets).  Every one by default; listeners of a protocol left out are listed in one "
         "not_applicable finding, never dropped silently.",
     )
@@ -697,7 +698,7 @@ def _judge_shared(listener: Listener, head: str, per_holder: list[tuple[ProcessI
 @check(
     name="net.bind_addresses",
     title="Listening sockets bind only to allowed addresses",
-    version="1.6.0",
+    version="1.7.0",
     needs=["sockets"],
     platforms=["linux", "windows", "macos"],
     uses=["netns"],
@@ -742,7 +743,10 @@ listener that would pass not_reviewed.  ::1 has no such switch: IPv6 drops it fr
 interface.
 
 Every transport that can listen is judged by default: tcp, sctp, dccp, mptcp (listening) and udp,
-udplite (bound, unconnected).  An SCTP endpoint bound to several addresses is one listener per
+udplite, raw (bound, unconnected).  An unconnected raw socket (SOCK_RAW, as `ss -lw` lists it) gets
+every packet of its IP protocol sent to the address it is bound to (any, when unbound) from any
+interface: it is a listener whose port is that protocol number (`raw 0.0.0.0:112` for VRRP), and an
+IPv6 one never accepts IPv4.  An SCTP endpoint bound to several addresses is one listener per
 address.  An MPTCP listener is judged once, as mptcp (not also as its TCP subflow), so an
 exception for protocol tcp does not reach it.  Listeners of protocols a policy's `protocols` leaves
 out get one not_applicable finding that names them.  A transport the kernel does not have is a

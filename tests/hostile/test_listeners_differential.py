@@ -1,0 +1,393 @@
+"""Hostile corpus, false passes: lbaudit's listeners against the kernel's own list, socket by socket.
+
+A network namespace of the test's own holds a combinatorial set of real sockets: TCP, UDP,
+UDP-Lite and MPTCP, IPv4 and IPv6, bound to loopback addresses (127.0.0.1, 127.0.0.53,
+127.255.255.254, ::1, ::ffff:127.0.0.1), wildcards (0.0.0.0, ::, ::ffff:0.0.0.0), addresses added
+to lo that are not loopback (10.9.9.9/32, fd00::9/128), addresses of another interface, addresses
+the namespace does not have (IP_FREEBIND, IPV6_FREEBIND), transparent ones (IP_TRANSPARENT), with
+IPV6_V6ONLY on and off, SO_REUSEPORT pairs on one port, SO_BINDTODEVICE; TCP sockets bound but not
+listening, a listen backlog of 0, UDP sockets connected and not; a listener whose maker exited
+after passing it to another process, one held only by a child, one in flight in a unix socket
+that no process holds.
+
+The real ``lbaudit evaluate`` then runs inside the namespace (``ip netns exec``) with a policy that
+allows loopback only, and its findings are compared with the kernel's list (``ss -H -ltunwpe``,
+``ss -H -lMpe``, ``/proc/net/udplite{,6}``), by socket inode: every socket the kernel lists is a
+finding of the expected status (fail when it accepts an address beyond loopback, pass when it
+accepts only loopback), none is absent, and the holders lbaudit names are the ones ``ss -p``
+names.  The sockets the kernel does not list as listening (bound, not listening; connected UDP)
+have no finding.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.netns_env import ip, named_namespace
+
+REPO = Path(__file__).resolve().parents[2]
+IPPROTO_UDPLITE = 136
+IPPROTO_MPTCP = 262
+POLICY = """\
+id: differential
+version: "1"
+owner: Tests <tests@example.com>
+description: Listeners stay on loopback.
+rules:
+  - id: loopback-only
+    check: net.bind_addresses
+    title: Listeners stay on loopback
+    severity: high
+    params:
+      allow: [loopback]
+"""
+ON_LO = ("10.9.9.9", "fd00::9")  # added to lo: not loopback addresses, and reachable from any link
+ON_LINK = ("10.8.8.8", "fd00:8::8")  # of the namespace's veth
+ABSENT = ("192.0.2.77", "2001:db8::77")  # no interface has them: IP_FREEBIND, IPV6_FREEBIND
+
+
+@dataclass(frozen=True)
+class Spec:
+    """One socket to open: what it is, and what lbaudit must say about it."""
+
+    name: str
+    proto: str  # tcp | udp | udplite | mptcp
+    address: str
+    expected: str  # pass | fail | absent (the kernel does not list it as listening)
+    v6only: int | None = None
+    reuseport: bool = False
+    same_port_as: str | None = None
+    device: str | None = None
+    freebind: bool = False
+    transparent: bool = False
+    listen: int | None = 8  # backlog; None: bound, never listening (connection-oriented transports)
+    connect_to: str | None = None  # a UDP socket connected to this address (port 9); "": and dissolved
+    how: str = "here"  # here | passed | child | in flight: who holds it (see HOLDER)
+    number: int | None = None  # raw: the IP protocol it receives
+
+    @property
+    def family(self) -> str:
+        return "ipv6" if ":" in self.address else "ipv4"
+
+
+def _loopback_only(address: str) -> bool:
+    if address.startswith("::ffff:"):
+        address = address.removeprefix("::ffff:")
+    return address == "::1" or address.startswith("127.")
+
+
+def specs(transports: list[str]) -> list[Spec]:
+    """The combinatorial set, for each transport the kernel has."""
+    out: list[Spec] = []
+    for proto in transports:
+        datagram = proto in ("udp", "udplite")
+
+        def add(name: str, address: str, expected: str | None = None, proto: str = proto, **options: object) -> None:
+            verdict = expected or ("pass" if _loopback_only(address) else "fail")
+            out.append(Spec(f"{proto} {name}", proto, address, verdict, **options))  # type: ignore[arg-type]
+
+        for address in ("127.0.0.1", "127.0.0.53", "127.255.255.254", "0.0.0.0", *ON_LO[:1], *ON_LINK[:1]):
+            add(address, address)
+        for address in ("::", "::1", *ON_LO[1:], *ON_LINK[1:]):
+            add(f"{address} v6only", address, v6only=1)
+            add(f"{address} dual-stack", address, v6only=0)
+        add("::ffff:127.0.0.1", "::ffff:127.0.0.1", v6only=0)
+        add("::ffff:0.0.0.0", "::ffff:0.0.0.0", v6only=0)
+        add("freebind v4", ABSENT[0], freebind=True)
+        add("freebind v6", ABSENT[1], freebind=True, v6only=1)
+        add("transparent 127.0.0.1", "127.0.0.1", "fail", transparent=True)
+        add("transparent ::1", "::1", "fail", transparent=True, v6only=1)
+        # SO_REUSEPORT: two sockets on one port, different addresses
+        add("reuseport 127.0.0.1", "127.0.0.1", reuseport=True)
+        add("reuseport 0.0.0.0", "0.0.0.0", reuseport=True, same_port_as=f"{proto} reuseport 127.0.0.1")
+        add("reuseport ::1", "::1", reuseport=True, v6only=1)
+        add("reuseport :: v6only", "::", reuseport=True, v6only=1, same_port_as=f"{proto} reuseport ::1")
+        add("reuseport twin 0.0.0.0 a", "0.0.0.0", reuseport=True)
+        add("reuseport twin 0.0.0.0 b", "0.0.0.0", reuseport=True, same_port_as=f"{proto} reuseport twin 0.0.0.0 a")
+        # SO_BINDTODEVICE: reported, and it does not narrow the verdict (documented, fail closed)
+        add("0.0.0.0 on lo", "0.0.0.0", device="lo")
+        add("127.0.0.1 on lo", "127.0.0.1", device="lo")
+        add("0.0.0.0 on veth", "0.0.0.0", device="dum0")
+        add(":: on veth", "::", device="dum0", v6only=0)
+        add("10.8.8.8 on veth", ON_LINK[0], device="dum0")
+        if datagram:
+            add("0.0.0.0 connected", "0.0.0.0", "absent", connect_to="127.0.0.1")
+            add(":: connected", "::", "absent", connect_to="::1", v6only=0)
+            add("127.0.0.1 unconnected again", "127.0.0.1", connect_to="")
+        else:
+            add("0.0.0.0 bound only", "0.0.0.0", "absent", listen=None)
+            add(":: bound only", "::", "absent", listen=None, v6only=0)
+            add("0.0.0.0 backlog 0", "0.0.0.0", listen=0)
+            add("127.0.0.1 backlog 0", "127.0.0.1", listen=0)
+        # who holds it: the process its maker passed it to; a child its parent left it to; nobody
+        # (in flight in a unix socket) while the kernel still queues connections for it
+        add("0.0.0.0 passed on", "0.0.0.0", how="passed")
+        add(":: left to a child", "::", how="child", v6only=0)
+        add("127.0.0.1 left to a child", "127.0.0.1", how="child")
+        add("0.0.0.0 in flight", "0.0.0.0", how="in flight")
+        add("127.0.0.1 in flight", "127.0.0.1", how="in flight")
+    # raw sockets (ss -w): every packet of their IP protocol to the address they are bound to (any,
+    # unbound) is theirs, whichever interface it came in on: a service as reachable as a UDP one
+    for name, address, expected, options in (
+            ("253 unbound", "0.0.0.0", "fail", {}),
+            ("253 127.0.0.1", "127.0.0.1", "pass", {}),
+            ("253 10.9.9.9", ON_LO[0], "fail", {}),
+            ("253 ::", "::", "fail", {}),
+            ("253 ::1", "::1", "pass", {}),
+            ("253 0.0.0.0 on veth", "0.0.0.0", "fail", {"device": "dum0"}),
+            ("253 freebind", ABSENT[0], "fail", {"freebind": True}),
+            # TPROXY hands on TCP and UDP only: a transparent raw socket still gets what is sent to its address
+            ("253 transparent 127.0.0.1", "127.0.0.1", "pass", {"transparent": True}),
+            ("253 connected", "0.0.0.0", "absent", {"connect_to": "127.0.0.1"}),
+            ("icmp unbound", "0.0.0.0", "fail", {"number": socket.IPPROTO_ICMP}),
+            ("ipv6-icmp ::1", "::1", "pass", {"number": socket.IPPROTO_ICMPV6}),
+            ("255 (IPPROTO_RAW) unbound", "0.0.0.0", "fail", {"number": socket.IPPROTO_RAW}),
+            ("253 left to a child", "0.0.0.0", "fail", {"how": "child"})):
+        out.append(Spec(f"raw {name}", "raw", address, expected, **{"number": 253, **options}))  # type: ignore[arg-type]
+    return out
+
+
+# Opens every spec given as JSON on argv[1] in this process, except the ones it hands on:
+# "passed" ones are made by a child that sends them here over a unix socket and exits; "child"
+# ones are given to a child that holds them, then closed here; "in flight" ones are sent into a
+# unix socket nobody reads, then closed.  Prints one JSON line: {name: [inode, port, holder pid]}.
+HOLDER = textwrap.dedent(r"""
+    import json, os, socket, subprocess, sys
+    SOL_IP, IP_FREEBIND, IP_TRANSPARENT, IPV6_FREEBIND, IPV6_TRANSPARENT = 0, 15, 19, 78, 75
+    NUMBERS = {"tcp": 6, "udp": 17, "udplite": 136, "mptcp": 262}
+
+    def make(spec, ports):
+        v6 = ":" in spec["address"]
+        family = socket.AF_INET6 if v6 else socket.AF_INET
+        kind = {"udp": socket.SOCK_DGRAM, "udplite": socket.SOCK_DGRAM, "raw": socket.SOCK_RAW}.get(spec["proto"],
+                                                                                               socket.SOCK_STREAM)
+        s = socket.socket(family, kind, spec["number"] or NUMBERS[spec["proto"]])
+        if spec["v6only"] is not None:
+            s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, spec["v6only"])
+        if spec["reuseport"]:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        if spec["device"]:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, spec["device"].encode())
+        if spec["freebind"]:
+            s.setsockopt(socket.IPPROTO_IPV6 if v6 else SOL_IP, IPV6_FREEBIND if v6 else IP_FREEBIND, 1)
+        if spec["transparent"]:
+            s.setsockopt(socket.IPPROTO_IPV6 if v6 else SOL_IP, IPV6_TRANSPARENT if v6 else IP_TRANSPARENT, 1)
+        port = ports.get(spec["same_port_as"], 0)
+        if spec["connect_to"] == "":  # a port of its own choosing, which a disconnect leaves bound
+            with socket.socket(family, kind) as probe:
+                probe.bind((spec["address"], 0))
+                port = probe.getsockname()[1]
+        s.bind((spec["address"], port))
+        if kind == socket.SOCK_STREAM and spec["listen"] is not None:
+            s.listen(spec["listen"])
+        if spec["connect_to"] is not None:
+            if spec["connect_to"]:
+                s.connect((spec["connect_to"], 0 if kind == socket.SOCK_RAW else 9))
+            else:  # connected, then dissolved (AF_UNSPEC): unconnected again
+                s.connect(("127.0.0.1", 9))
+                import ctypes
+                libc = ctypes.CDLL(None, use_errno=True)
+                unspec = (ctypes.c_char * 16)()
+                assert libc.connect(s.fileno(), unspec, 16) == 0, ctypes.get_errno()
+        ports[spec["name"]] = s.getsockname()[1]
+        return s
+
+    if sys.argv[1] == "pass":  # the maker of a passed socket: sends it on fd 3 and exits
+        spec = json.loads(sys.argv[2])
+        s = make(spec, {})
+        socket.send_fds(socket.socket(fileno=int(sys.argv[3])), [b"x"], [s.fileno()])
+        sys.exit(0)
+    if sys.argv[1] == "hold":  # the child that holds what its parent closed
+        print("holding", flush=True)
+        sys.stdin.read()
+        sys.exit(0)
+
+    specs = json.loads(sys.argv[1])
+    ports, held, found, children = {}, [], {}, []
+    for spec in specs:
+        how = spec.get("how", "here")
+        if how == "passed":
+            mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+            maker = subprocess.Popen([sys.executable, "-c", os.environ["LSD_HOLDER"], "pass", json.dumps(spec),
+                                      str(theirs.fileno())], pass_fds=[theirs.fileno()])
+            assert maker.wait() == 0
+            theirs.close()
+            _msg, fds, _flags, _addr = socket.recv_fds(mine, 16, 1)
+            s = socket.socket(fileno=fds[0])
+            mine.close()
+            found[spec["name"]] = [os.fstat(s.fileno()).st_ino, s.getsockname()[1], os.getpid()]
+            held.append(s)
+            continue
+        s = make(spec, ports)
+        inode = os.fstat(s.fileno()).st_ino
+        if how == "child":
+            child = subprocess.Popen([sys.executable, "-c", os.environ["LSD_HOLDER"], "hold"], pass_fds=[s.fileno()],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+            assert child.stdout.readline() == "holding\n"
+            children.append(child)
+            found[spec["name"]] = [inode, ports[spec["name"]], child.pid]
+            s.close()
+        elif how == "in flight":
+            sender, nobody = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+            socket.send_fds(sender, [b"x"], [s.fileno()])
+            sender.close()
+            held.append(nobody)  # the message (and the listener in it) lives as long as this end
+            found[spec["name"]] = [inode, ports[spec["name"]], None]
+            s.close()
+        else:
+            held.append(s)
+            found[spec["name"]] = [inode, ports[spec["name"]], os.getpid()]
+    print(json.dumps(found), flush=True)
+    sys.stdin.read()
+    for child in children:
+        child.stdin.close()
+        child.wait()
+""")
+
+
+def _transports() -> tuple[list[str], list[str]]:
+    """The transports this kernel can open (tested), and why each other one is not."""
+    have, lacking = [], []
+    for proto, number, kind in (("tcp", socket.IPPROTO_TCP, socket.SOCK_STREAM),
+                                ("udp", socket.IPPROTO_UDP, socket.SOCK_DGRAM),
+                                ("udplite", IPPROTO_UDPLITE, socket.SOCK_DGRAM),
+                                ("mptcp", IPPROTO_MPTCP, socket.SOCK_STREAM)):
+        try:
+            socket.socket(socket.AF_INET, kind, number).close()
+            have.append(proto)
+        except OSError as exc:
+            lacking.append(f"{proto}: {exc.strerror}")
+    return have, lacking
+
+
+def _setup(name: str) -> None:
+    """lo gets a non-loopback address of each family; a veth pair inside the namespace (dum0, dum1)
+    gets others (an interface with a carrier, standing for a NIC: this kernel may lack dummy)."""
+    ip("-n", name, "addr", "add", f"{ON_LO[0]}/32", "dev", "lo")
+    ip("-n", name, "addr", "add", f"{ON_LO[1]}/128", "dev", "lo", "nodad")
+    ip("-n", name, "link", "add", "dum0", "type", "veth", "peer", "name", "dum1")
+    ip("-n", name, "addr", "add", f"{ON_LINK[0]}/24", "dev", "dum0")
+    ip("-n", name, "addr", "add", f"{ON_LINK[1]}/64", "dev", "dum0", "nodad")
+    ip("-n", name, "link", "set", "dum0", "up")
+    ip("-n", name, "link", "set", "dum1", "up")
+
+
+USERS = re.compile(r'\("([^"]*)",pid=(\d+),fd=\d+\)')
+
+
+def _ss(name: str, *options: str) -> dict[int, tuple[str, str, set[tuple[str, int]]]]:
+    """{inode: (netid, local address, {(process name, pid)})} of what ``ss -H OPTIONS -pe`` lists."""
+    out = subprocess.run(["ip", "netns", "exec", name, "ss", "-H", *options, "-pe"], capture_output=True, text=True,
+                         timeout=10, check=True).stdout
+    found = {}
+    for line in out.splitlines():
+        inode = re.search(r"\bino:(\d+)", line)
+        assert inode, f"ss printed no inode: {line!r}"
+        fields = line.split()
+        found[int(inode.group(1))] = (fields[0], fields[4], {(n, int(p)) for n, p in USERS.findall(line)})
+    return found
+
+
+def _proc_table(name: str, table: str) -> dict[int, tuple[str, str, set[tuple[str, int]]]]:
+    """Sockets bound and unconnected (state 07, a port: for raw, the IP protocol) from /proc/net/TABLE{,6}:
+    ss has no option for UDP-Lite, and prints no inode for raw sockets when the kernel has no raw_diag
+    (it reads /proc/net/raw then).  No owners there."""
+    found: dict[int, tuple[str, str, set[tuple[str, int]]]] = {}
+    for path in (table, f"{table}6"):
+        text = subprocess.run(["ip", "netns", "exec", name, "cat", f"/proc/net/{path}"], capture_output=True,
+                              text=True, timeout=10, check=True).stdout
+        for line in text.splitlines()[1:]:
+            fields = line.split()
+            local, state, inode = fields[1], fields[3], int(fields[9])
+            if state == "07" and not local.endswith(":0000"):
+                found[inode] = (table, local, set())
+    return found
+
+
+def _ss_raw_lines(name: str) -> int:
+    """How many raw sockets ``ss -lw`` lists (the count /proc/net/raw{,6} must agree with)."""
+    return len(subprocess.run(["ip", "netns", "exec", name, "ss", "-H", "-lw"], capture_output=True, text=True,
+                              timeout=10, check=True).stdout.splitlines())
+
+
+def _evaluate(name: str, tmp_path: Path) -> tuple[int, dict, list[dict]]:
+    policy, out = tmp_path / "policy.yaml", tmp_path / "evidence.json"
+    policy.write_text(POLICY)
+    run = subprocess.run(["ip", "netns", "exec", name, sys.executable, "-m", "auditor.cli", "evaluate",
+                          "--policy", str(policy), "--output", str(out), "-q"],
+                         capture_output=True, text=True, timeout=120, cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert "Traceback" not in run.stderr, run.stderr
+    evidence = json.loads(out.read_text())
+    return run.returncode, evidence, evidence["result"]["findings"]
+
+
+@pytest.mark.live
+@pytest.mark.slow  # a namespace, ~150 sockets, child interpreters and a real lbaudit run: about 4 s
+def test_every_listener_the_kernel_lists_is_judged_as_its_reach_says(tmp_path):
+    with named_namespace() as name:
+        _setup(name)
+        have, lacking = _transports()
+        wanted = specs(have)
+        holder = subprocess.Popen(["ip", "netns", "exec", name, sys.executable, "-c", HOLDER,
+                                   json.dumps([spec.__dict__ for spec in wanted])],
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                                  env={**os.environ, "LSD_HOLDER": HOLDER})
+        try:
+            assert holder.stdout is not None
+            line = holder.stdout.readline()
+            assert line, "the holder could not open every socket"
+            opened = {key: tuple(value) for key, value in json.loads(line).items()}
+            kernel = {**_ss(name, "-ltun"), **_ss(name, "-lM"), **_proc_table(name, "udplite"),
+                      **_proc_table(name, "raw")}
+            raw_listed = _ss_raw_lines(name)
+            code, evidence, findings = _evaluate(name, tmp_path)
+        finally:
+            if holder.stdin:
+                holder.stdin.close()
+            holder.wait(timeout=30)
+    listeners = evidence["snapshot"]["facts"]["sockets"]["listeners"]
+    ours = [f for f in findings if f["rule_id"] == "loopback-only" and " in netns " not in f["subject"]]
+    by_inode: dict[int, list[dict]] = {}
+    for finding in ours:
+        pointer = next((e for e in finding["evidence"] if e.startswith("/facts/sockets/listeners/")), None)
+        if pointer is not None:
+            by_inode.setdefault(listeners[int(pointer.rsplit("/", 1)[1])]["inode"], []).append(finding)
+    problems = []
+    for spec in wanted:
+        inode, port, pid = opened[spec.name]
+        listed = inode in kernel
+        judged = [f["status"] for f in by_inode.get(inode, [])]
+        if listed != (spec.expected != "absent"):
+            problems.append(f"{spec.name}: the kernel {'lists' if listed else 'does not list'} it, expected {spec.expected}")
+        want = [] if spec.expected == "absent" else [spec.expected]
+        if judged != want:
+            problems.append(f"{spec.name} (port {port}, inode {inode}): lbaudit {judged or 'nothing'}, expected {want or 'nothing'}")
+        for finding in by_inode.get(inode, []):
+            pids = finding["subject_detail"]["pids"]
+            ss_pids = sorted(p for _n, p in kernel.get(inode, ("", "", set()))[2])
+            ss_names = sorted({n for n, _p in kernel.get(inode, ("", "", set()))[2]})
+            if spec.proto not in ("udplite", "raw") and pids != ss_pids:
+                problems.append(f"{spec.name}: lbaudit names pids {pids}, ss {ss_pids}")
+            if spec.proto not in ("udplite", "raw") and pids and [finding["subject_detail"]["process"]] != ss_names:
+                problems.append(f"{spec.name}: lbaudit names {finding['subject_detail']['process']}, ss {ss_names}")
+            if pids != ([] if pid is None else [pid]):
+                problems.append(f"{spec.name}: lbaudit names pids {pids}, held by {pid}")
+    strays = {inode: entry for inode, entry in kernel.items() if inode not in {v[0] for v in opened.values()}}
+    for inode, entry in strays.items():
+        problems.append(f"the kernel lists a socket the test did not open: {entry} inode {inode}: lbaudit "
+                        f"{[f['status'] for f in by_inode.get(inode, [])] or 'nothing'}")
+    raw_opened = sum(1 for spec in wanted if spec.proto == "raw" and spec.expected != "absent")
+    if raw_listed != raw_opened:
+        problems.append(f"ss -lw lists {raw_listed} raw sockets, the test opened {raw_opened} that listen")
+    print(f"transports tested: {have}; not: {lacking}; {len(wanted)} sockets; exit {code}")
+    assert not problems, "\n".join(problems)
