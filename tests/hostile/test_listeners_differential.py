@@ -1,22 +1,28 @@
 """Hostile corpus, false passes: lbaudit's listeners against the kernel's own list, socket by socket.
 
 A network namespace of the test's own holds a combinatorial set of real sockets: TCP, UDP,
-UDP-Lite and MPTCP, IPv4 and IPv6, bound to loopback addresses (127.0.0.1, 127.0.0.53,
+UDP-Lite, MPTCP and raw, IPv4 and IPv6, bound to loopback addresses (127.0.0.1, 127.0.0.53,
 127.255.255.254, ::1, ::ffff:127.0.0.1), wildcards (0.0.0.0, ::, ::ffff:0.0.0.0), addresses added
-to lo that are not loopback (10.9.9.9/32, fd00::9/128), addresses of another interface, addresses
-the namespace does not have (IP_FREEBIND, IPV6_FREEBIND), transparent ones (IP_TRANSPARENT), with
-IPV6_V6ONLY on and off, SO_REUSEPORT pairs on one port, SO_BINDTODEVICE; TCP sockets bound but not
-listening, a listen backlog of 0, UDP sockets connected and not; a listener whose maker exited
-after passing it to another process, one held only by a child, one in flight in a unix socket
-that no process holds.
+to lo that are not loopback (10.9.9.9/32, fd00::9/128, ::ffff:10.9.9.9), addresses of another
+interface (a veth standing for a NIC: this kernel may lack dummy), its link-local address, group
+and broadcast addresses, addresses the namespace does not have (IP_FREEBIND, IPV6_FREEBIND),
+transparent ones (IP_TRANSPARENT), with IPV6_V6ONLY on and off, SO_REUSEPORT pairs on one port,
+SO_BINDTODEVICE; TCP sockets bound but not listening, a listen backlog of 0, UDP and raw sockets
+connected and not; a listener whose maker exited after passing it to another process, one held
+only by a child, one in flight in a unix socket that no process holds; and the kernel's own UDP
+socket of a VXLAN link.
 
 The real ``lbaudit evaluate`` then runs inside the namespace (``ip netns exec``) with a policy that
-allows loopback only, and its findings are compared with the kernel's list (``ss -H -ltunwpe``,
-``ss -H -lMpe``, ``/proc/net/udplite{,6}``), by socket inode: every socket the kernel lists is a
-finding of the expected status (fail when it accepts an address beyond loopback, pass when it
-accepts only loopback), none is absent, and the holders lbaudit names are the ones ``ss -p``
-names.  The sockets the kernel does not list as listening (bound, not listening; connected UDP)
-have no finding.
+allows loopback only, and its findings are compared with the kernel's list (``ss -H -ltunpe``,
+``ss -H -lMpe``, ``/proc/net/udplite{,6}`` and ``/proc/net/raw{,6}``, counted against ``ss -lw``),
+by socket inode: every socket the kernel lists is one finding of the expected status (fail when it
+accepts an address beyond loopback, pass when it accepts only loopback), none is absent, and the
+holders lbaudit names are the ones ``ss -p`` names.  The sockets the kernel does not list as
+listening (bound, not listening; connected UDP and raw) have no finding.  The /proc/net fallback
+is compared too: the same verdicts but for what its tables cannot hold (MPTCP, IP_TRANSPARENT).
+
+SO_BINDTODEVICE does not narrow the verdict (documented; fail closed), so a wildcard bound to lo
+is expected to fail although only loopback reaches it.
 """
 
 from __future__ import annotations
@@ -54,6 +60,7 @@ rules:
 ON_LO = ("10.9.9.9", "fd00::9")  # added to lo: not loopback addresses, and reachable from any link
 ON_LINK = ("10.8.8.8", "fd00:8::8")  # of the namespace's veth
 ABSENT = ("192.0.2.77", "2001:db8::77")  # no interface has them: IP_FREEBIND, IPV6_FREEBIND
+VXLAN_PORT = 4789
 
 
 @dataclass(frozen=True)
@@ -103,6 +110,8 @@ def specs(transports: list[str]) -> list[Spec]:
             add(f"{address} dual-stack", address, v6only=0)
         add("::ffff:127.0.0.1", "::ffff:127.0.0.1", v6only=0)
         add("::ffff:0.0.0.0", "::ffff:0.0.0.0", v6only=0)
+        add("::ffff:10.9.9.9", f"::ffff:{ON_LO[0]}", v6only=0)
+        add("link-local fe80::8%dum0", "fe80::8%dum0", v6only=1)
         add("freebind v4", ABSENT[0], freebind=True)
         add("freebind v6", ABSENT[1], freebind=True, v6only=1)
         add("transparent 127.0.0.1", "127.0.0.1", "fail", transparent=True)
@@ -121,6 +130,10 @@ def specs(transports: list[str]) -> list[Spec]:
         add(":: on veth", "::", device="dum0", v6only=0)
         add("10.8.8.8 on veth", ON_LINK[0], device="dum0")
         if datagram:
+            # group and broadcast addresses: what the link sends to them is delivered
+            add("224.0.0.251", "224.0.0.251", reuseport=True)
+            add("255.255.255.255", "255.255.255.255")
+            add("ff02::fb%dum0", "ff02::fb%dum0", v6only=1)
             add("0.0.0.0 connected", "0.0.0.0", "absent", connect_to="127.0.0.1")
             add(":: connected", "::", "absent", connect_to="::1", v6only=0)
             add("127.0.0.1 unconnected again", "127.0.0.1", connect_to="")
@@ -185,9 +198,10 @@ HOLDER = textwrap.dedent(r"""
         port = ports.get(spec["same_port_as"], 0)
         if spec["connect_to"] == "":  # a port of its own choosing, which a disconnect leaves bound
             with socket.socket(family, kind) as probe:
-                probe.bind((spec["address"], 0))
+                probe.bind((spec["address"].partition("%")[0], 0))
                 port = probe.getsockname()[1]
-        s.bind((spec["address"], port))
+        host, _, scope = spec["address"].partition("%")
+        s.bind((host, port, 0, socket.if_nametoindex(scope)) if scope else (host, port))
         if kind == socket.SOCK_STREAM and spec["listen"] is not None:
             s.listen(spec["listen"])
         if spec["connect_to"] is not None:
@@ -228,7 +242,10 @@ HOLDER = textwrap.dedent(r"""
             found[spec["name"]] = [os.fstat(s.fileno()).st_ino, s.getsockname()[1], os.getpid()]
             held.append(s)
             continue
-        s = make(spec, ports)
+        try:
+            s = make(spec, ports)
+        except OSError as exc:
+            sys.exit(f"{spec['name']}: {exc}")
         inode = os.fstat(s.fileno()).st_ino
         if how == "child":
             child = subprocess.Popen([sys.executable, "-c", os.environ["LSD_HOLDER"], "hold"], pass_fds=[s.fileno()],
@@ -278,8 +295,45 @@ def _setup(name: str) -> None:
     ip("-n", name, "link", "add", "dum0", "type", "veth", "peer", "name", "dum1")
     ip("-n", name, "addr", "add", f"{ON_LINK[0]}/24", "dev", "dum0")
     ip("-n", name, "addr", "add", f"{ON_LINK[1]}/64", "dev", "dum0", "nodad")
+    ip("-n", name, "addr", "add", "fe80::8/64", "dev", "dum0", "nodad")
     ip("-n", name, "link", "set", "dum0", "up")
     ip("-n", name, "link", "set", "dum1", "up")
+
+
+# In the namespace: its listeners read by sock_diag and by the /proc/net fallback, each judged by
+# net.bind_addresses (allow loopback); prints {"netlink"|"proc": {inode: [[protocol, status], ...]}}.
+FALLBACK = textwrap.dedent("""
+    import json
+    from auditor.checks.net_bind_addresses import BindAddressParams, net_bind_addresses
+    from auditor.collect.sockets import (listeners_from_rows, read_optional_netlink, read_optional_proc_net,
+                                         read_sockets_netlink, read_sockets_proc_net)
+    from auditor.model.facts import Facts, HostSnapshot, SocketFacts
+    from tests.factories import provenance
+    out = {}
+    for how, rows, optional in (("netlink", read_sockets_netlink(), read_optional_netlink()),
+                                ("proc", read_sockets_proc_net(), read_optional_proc_net())):
+        listeners = listeners_from_rows(rows + optional.rows)
+        snap = HostSnapshot(provenance=provenance(), facts=Facts(sockets=SocketFacts(listeners=listeners)),
+                            gaps=optional.gaps)
+        judged = out[how] = {}
+        for outcome in net_bind_addresses.run(snap, BindAddressParams()):
+            for pointer in outcome.evidence:
+                if pointer.startswith("/facts/sockets/listeners/"):
+                    listener = listeners[int(pointer.rsplit("/", 1)[1])]
+                    judged.setdefault(listener.inode, []).append([listener.protocol, outcome.status.value])
+    print(json.dumps(out))
+""")
+
+
+def _kernel_socket(name: str) -> bool:
+    """A VXLAN link: the kernel opens a UDP socket on 0.0.0.0:4789 that no process holds (False when
+    this kernel has no VXLAN)."""
+    made = subprocess.run(["ip", "-n", name, "link", "add", "vx0", "type", "vxlan", "id", "42", "dstport",
+                           str(VXLAN_PORT), "local", ON_LINK[0], "dev", "dum0"], capture_output=True, timeout=10)
+    if made.returncode != 0:
+        return False
+    ip("-n", name, "link", "set", "vx0", "up")
+    return True
 
 
 USERS = re.compile(r'\("([^"]*)",pid=(\d+),fd=\d+\)')
@@ -332,25 +386,29 @@ def _evaluate(name: str, tmp_path: Path) -> tuple[int, dict, list[dict]]:
 
 
 @pytest.mark.live
-@pytest.mark.slow  # a namespace, ~150 sockets, child interpreters and a real lbaudit run: about 4 s
+@pytest.mark.slow  # a namespace, ~190 sockets, child interpreters and a real lbaudit run: about 4 s
 def test_every_listener_the_kernel_lists_is_judged_as_its_reach_says(tmp_path):
     with named_namespace() as name:
         _setup(name)
+        vxlan = _kernel_socket(name)
         have, lacking = _transports()
         wanted = specs(have)
         holder = subprocess.Popen(["ip", "netns", "exec", name, sys.executable, "-c", HOLDER,
                                    json.dumps([spec.__dict__ for spec in wanted])],
-                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                   env={**os.environ, "LSD_HOLDER": HOLDER})
         try:
             assert holder.stdout is not None
             line = holder.stdout.readline()
-            assert line, "the holder could not open every socket"
+            assert line, f"the holder could not open every socket: {holder.communicate(timeout=30)[1]}"
             opened = {key: tuple(value) for key, value in json.loads(line).items()}
             kernel = {**_ss(name, "-ltun"), **_ss(name, "-lM"), **_proc_table(name, "udplite"),
                       **_proc_table(name, "raw")}
             raw_listed = _ss_raw_lines(name)
             code, evidence, findings = _evaluate(name, tmp_path)
+            fallback = json.loads(subprocess.run(
+                ["ip", "netns", "exec", name, sys.executable, "-c", FALLBACK], capture_output=True, text=True,
+                timeout=60, check=True, cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)}).stdout)
         finally:
             if holder.stdin:
                 holder.stdin.close()
@@ -383,11 +441,35 @@ def test_every_listener_the_kernel_lists_is_judged_as_its_reach_says(tmp_path):
             if pids != ([] if pid is None else [pid]):
                 problems.append(f"{spec.name}: lbaudit names pids {pids}, held by {pid}")
     strays = {inode: entry for inode, entry in kernel.items() if inode not in {v[0] for v in opened.values()}}
+    # the kernel's own socket (VXLAN): no process holds it, and it is reachable from the link
+    held_by_kernel = [inode for inode, (netid, local, _users) in strays.items()
+                      if vxlan and netid == "udp" and local == f"0.0.0.0:{VXLAN_PORT}"]
+    if vxlan and len(held_by_kernel) != 1:
+        problems.append(f"ss lists {len(held_by_kernel)} VXLAN sockets on 0.0.0.0:{VXLAN_PORT}, not 1")
+    for inode in held_by_kernel:
+        judged = [(f["status"], f["subject_detail"]["pids"]) for f in by_inode.get(inode, [])]
+        if judged != [("fail", [])]:
+            problems.append(f"the VXLAN socket 0.0.0.0:{VXLAN_PORT} (inode {inode}): lbaudit {judged or 'nothing'}, "
+                            "expected one fail with no holder")
+        del strays[inode]
     for inode, entry in strays.items():
         problems.append(f"the kernel lists a socket the test did not open: {entry} inode {inode}: lbaudit "
                         f"{[f['status'] for f in by_inode.get(inode, [])] or 'nothing'}")
+    # The /proc/net fallback (no sock_diag) sees the same listeners and gives the same verdicts, but
+    # for what those tables do not hold: MPTCP listeners are their TCP subflow (protocol tcp), and
+    # IP_TRANSPARENT is not there at all, so a transparent listener is judged at its own address.
+    for spec in wanted:
+        inode = opened[spec.name][0]
+        seen = {how: [tuple(item) for item in fallback[how].get(str(inode), [])] for how in ("netlink", "proc")}
+        if spec.expected == "absent":
+            if seen["netlink"] or seen["proc"]:
+                problems.append(f"{spec.name}: not a listener, but the readers list it: {seen}")
+            continue
+        want_proc = [("tcp" if spec.proto == "mptcp" else spec.proto, spec.expected)]
+        if seen["netlink"] != [(spec.proto, spec.expected)] or (not spec.transparent and seen["proc"] != want_proc):
+            problems.append(f"{spec.name}: sock_diag gives {seen['netlink']}, /proc/net gives {seen['proc']}")
     raw_opened = sum(1 for spec in wanted if spec.proto == "raw" and spec.expected != "absent")
     if raw_listed != raw_opened:
         problems.append(f"ss -lw lists {raw_listed} raw sockets, the test opened {raw_opened} that listen")
-    print(f"transports tested: {have}; not: {lacking}; {len(wanted)} sockets; exit {code}")
+    print(f"transports tested: {have}; not: {lacking}; {len(wanted)} sockets; VXLAN: {vxlan}; exit {code}")
     assert not problems, "\n".join(problems)
