@@ -13,7 +13,8 @@ only by a child, one in flight in a unix socket that no process holds; and the k
 socket of a VXLAN link.
 
 The real ``lbaudit evaluate`` then runs inside the namespace (``ip netns exec``) with a policy that
-allows loopback only, and its findings are compared with the kernel's list (``ss -H -ltunpe``,
+allows loopback only, and again on the host (which enters the namespace; scope every_namespace, so
+each listener is judged at its own address), and the findings of each are compared with the kernel's list (``ss -H -ltunpe``,
 ``ss -H -lMpe``, ``/proc/net/udplite{,6}`` and ``/proc/net/raw{,6}``, counted against ``ss -lw``),
 by socket inode: every socket the kernel lists is one finding of the expected status (fail when it
 accepts an address beyond loopback, pass when it accepts only loopback), none is absent, and the
@@ -374,19 +375,84 @@ def _ss_raw_lines(name: str) -> int:
                               timeout=10, check=True).stdout.splitlines())
 
 
-def _evaluate(name: str, tmp_path: Path) -> tuple[int, dict, list[dict]]:
-    policy, out = tmp_path / "policy.yaml", tmp_path / "evidence.json"
-    policy.write_text(POLICY)
-    run = subprocess.run(["ip", "netns", "exec", name, sys.executable, "-m", "auditor.cli", "evaluate",
-                          "--policy", str(policy), "--output", str(out), "-q"],
+def _evaluate(prefix: list[str], policy: str, tmp_path: Path) -> tuple[int, dict, list[dict]]:
+    """``lbaudit evaluate`` run after ``prefix`` (``ip netns exec NAME``, or nothing: on the host)."""
+    path, out = tmp_path / "policy.yaml", tmp_path / "evidence.json"
+    path.write_text(policy)
+    run = subprocess.run([*prefix, sys.executable, "-m", "auditor.cli", "evaluate", "--policy", str(path),
+                          "--output", str(out), "-q"],
                          capture_output=True, text=True, timeout=120, cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)})
     assert "Traceback" not in run.stderr, run.stderr
     evidence = json.loads(out.read_text())
     return run.returncode, evidence, evidence["result"]["findings"]
 
 
+def _judged(evidence: dict, findings: list[dict], namespace: str | None) -> dict[int, list[dict]]:
+    """The findings of rule loopback-only about each socket inode: of the namespace lbaudit ran in
+    (``namespace`` None), or of the namespace ``namespace`` that lbaudit entered from the host."""
+    facts = evidence["snapshot"]["facts"]
+    found: dict[int, list[dict]] = {}
+    for finding in findings:
+        here = " in netns " not in finding["subject"]
+        if finding["rule_id"] != "loopback-only" or (
+                here if namespace else not here) or (namespace and not finding["subject"].endswith(f" in netns {namespace}")):
+            continue
+        for pointer in finding["evidence"]:
+            if namespace is None and pointer.startswith("/facts/sockets/listeners/"):
+                listener = facts["sockets"]["listeners"][int(pointer.rsplit("/", 1)[1])]
+            elif namespace is not None and re.fullmatch(r"/facts/netns/namespaces/\d+/listeners/\d+", pointer):
+                _, _, _, _, index, _, position = pointer.split("/")
+                listener = facts["netns"]["namespaces"][int(index)]["listeners"][int(position)]
+            else:
+                continue
+            found.setdefault(listener["inode"], []).append(finding)
+    return found
+
+
+def _problems(where: str, wanted: list[Spec], opened: dict[str, tuple], kernel: dict, by_inode: dict[int, list[dict]],
+              vxlan: bool) -> list[str]:
+    """Every way lbaudit's findings (``by_inode``) differ from the kernel's list and the expected verdicts."""
+    problems = []
+    for spec in wanted:
+        inode, port, pid = opened[spec.name]
+        listed = inode in kernel
+        judged = [f["status"] for f in by_inode.get(inode, [])]
+        if listed != (spec.expected != "absent"):
+            problems.append(f"{spec.name}: the kernel {'lists' if listed else 'does not list'} it, expected {spec.expected}")
+        want = [] if spec.expected == "absent" else [spec.expected]
+        if judged != want:
+            problems.append(f"{where}: {spec.name} (port {port}, inode {inode}): lbaudit {judged or 'nothing'}, "
+                            f"expected {want or 'nothing'}")
+        for finding in by_inode.get(inode, []):
+            pids = finding["subject_detail"]["pids"]
+            users = kernel.get(inode, ("", "", set()))[2]
+            ss_pids, ss_names = sorted(p for _n, p in users), sorted({n for n, _p in users})
+            if spec.proto not in ("udplite", "raw") and pids != ss_pids:
+                problems.append(f"{where}: {spec.name}: lbaudit names pids {pids}, ss {ss_pids}")
+            if spec.proto not in ("udplite", "raw") and pids and [finding["subject_detail"]["process"]] != ss_names:
+                problems.append(f"{where}: {spec.name}: lbaudit names {finding['subject_detail']['process']}, ss {ss_names}")
+            if pids != ([] if pid is None else [pid]):
+                problems.append(f"{where}: {spec.name}: lbaudit names pids {pids}, held by {pid}")
+    strays = {inode: entry for inode, entry in kernel.items() if inode not in {v[0] for v in opened.values()}}
+    # the kernel's own socket (VXLAN): no process holds it, and it is reachable from the link
+    held_by_kernel = [inode for inode, (netid, local, _users) in strays.items()
+                      if vxlan and netid == "udp" and local == f"0.0.0.0:{VXLAN_PORT}"]
+    if vxlan and len(held_by_kernel) != 1:
+        problems.append(f"ss lists {len(held_by_kernel)} VXLAN sockets on 0.0.0.0:{VXLAN_PORT}, not 1")
+    for inode in held_by_kernel:
+        judged_kernel = [(f["status"], f["subject_detail"]["pids"]) for f in by_inode.get(inode, [])]
+        if judged_kernel != [("fail", [])]:
+            problems.append(f"{where}: the VXLAN socket 0.0.0.0:{VXLAN_PORT} (inode {inode}): lbaudit "
+                            f"{judged_kernel or 'nothing'}, expected one fail with no holder")
+        del strays[inode]
+    for inode, entry in strays.items():
+        problems.append(f"{where}: the kernel lists a socket the test did not open: {entry} inode {inode}: lbaudit "
+                        f"{[f['status'] for f in by_inode.get(inode, [])] or 'nothing'}")
+    return problems
+
+
 @pytest.mark.live
-@pytest.mark.slow  # a namespace, ~190 sockets, child interpreters and a real lbaudit run: about 4 s
+@pytest.mark.slow  # a namespace, ~190 sockets, child interpreters and two real lbaudit runs: about 4 s
 def test_every_listener_the_kernel_lists_is_judged_as_its_reach_says(tmp_path):
     with named_namespace() as name:
         _setup(name)
@@ -405,7 +471,10 @@ def test_every_listener_the_kernel_lists_is_judged_as_its_reach_says(tmp_path):
             kernel = {**_ss(name, "-ltun"), **_ss(name, "-lM"), **_proc_table(name, "udplite"),
                       **_proc_table(name, "raw")}
             raw_listed = _ss_raw_lines(name)
-            code, evidence, findings = _evaluate(name, tmp_path)
+            code, evidence, findings = _evaluate(["ip", "netns", "exec", name], POLICY, tmp_path)
+            # from the host, lbaudit enters the namespace; every_namespace: judged at their own addresses
+            _code, host_evidence, host_findings = _evaluate(
+                [], POLICY + "      scope: every_namespace\n", tmp_path)
             fallback = json.loads(subprocess.run(
                 ["ip", "netns", "exec", name, sys.executable, "-c", FALLBACK], capture_output=True, text=True,
                 timeout=60, check=True, cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)}).stdout)
@@ -413,48 +482,8 @@ def test_every_listener_the_kernel_lists_is_judged_as_its_reach_says(tmp_path):
             if holder.stdin:
                 holder.stdin.close()
             holder.wait(timeout=30)
-    listeners = evidence["snapshot"]["facts"]["sockets"]["listeners"]
-    ours = [f for f in findings if f["rule_id"] == "loopback-only" and " in netns " not in f["subject"]]
-    by_inode: dict[int, list[dict]] = {}
-    for finding in ours:
-        pointer = next((e for e in finding["evidence"] if e.startswith("/facts/sockets/listeners/")), None)
-        if pointer is not None:
-            by_inode.setdefault(listeners[int(pointer.rsplit("/", 1)[1])]["inode"], []).append(finding)
-    problems = []
-    for spec in wanted:
-        inode, port, pid = opened[spec.name]
-        listed = inode in kernel
-        judged = [f["status"] for f in by_inode.get(inode, [])]
-        if listed != (spec.expected != "absent"):
-            problems.append(f"{spec.name}: the kernel {'lists' if listed else 'does not list'} it, expected {spec.expected}")
-        want = [] if spec.expected == "absent" else [spec.expected]
-        if judged != want:
-            problems.append(f"{spec.name} (port {port}, inode {inode}): lbaudit {judged or 'nothing'}, expected {want or 'nothing'}")
-        for finding in by_inode.get(inode, []):
-            pids = finding["subject_detail"]["pids"]
-            ss_pids = sorted(p for _n, p in kernel.get(inode, ("", "", set()))[2])
-            ss_names = sorted({n for n, _p in kernel.get(inode, ("", "", set()))[2]})
-            if spec.proto not in ("udplite", "raw") and pids != ss_pids:
-                problems.append(f"{spec.name}: lbaudit names pids {pids}, ss {ss_pids}")
-            if spec.proto not in ("udplite", "raw") and pids and [finding["subject_detail"]["process"]] != ss_names:
-                problems.append(f"{spec.name}: lbaudit names {finding['subject_detail']['process']}, ss {ss_names}")
-            if pids != ([] if pid is None else [pid]):
-                problems.append(f"{spec.name}: lbaudit names pids {pids}, held by {pid}")
-    strays = {inode: entry for inode, entry in kernel.items() if inode not in {v[0] for v in opened.values()}}
-    # the kernel's own socket (VXLAN): no process holds it, and it is reachable from the link
-    held_by_kernel = [inode for inode, (netid, local, _users) in strays.items()
-                      if vxlan and netid == "udp" and local == f"0.0.0.0:{VXLAN_PORT}"]
-    if vxlan and len(held_by_kernel) != 1:
-        problems.append(f"ss lists {len(held_by_kernel)} VXLAN sockets on 0.0.0.0:{VXLAN_PORT}, not 1")
-    for inode in held_by_kernel:
-        judged = [(f["status"], f["subject_detail"]["pids"]) for f in by_inode.get(inode, [])]
-        if judged != [("fail", [])]:
-            problems.append(f"the VXLAN socket 0.0.0.0:{VXLAN_PORT} (inode {inode}): lbaudit {judged or 'nothing'}, "
-                            "expected one fail with no holder")
-        del strays[inode]
-    for inode, entry in strays.items():
-        problems.append(f"the kernel lists a socket the test did not open: {entry} inode {inode}: lbaudit "
-                        f"{[f['status'] for f in by_inode.get(inode, [])] or 'nothing'}")
+    problems = _problems("in the namespace", wanted, opened, kernel, _judged(evidence, findings, None), vxlan)
+    problems += _problems("from the host", wanted, opened, kernel, _judged(host_evidence, host_findings, name), vxlan)
     # The /proc/net fallback (no sock_diag) sees the same listeners and gives the same verdicts, but
     # for what those tables do not hold: MPTCP listeners are their TCP subflow (protocol tcp), and
     # IP_TRANSPARENT is not there at all, so a transparent listener is judged at its own address.
@@ -471,5 +500,5 @@ def test_every_listener_the_kernel_lists_is_judged_as_its_reach_says(tmp_path):
     raw_opened = sum(1 for spec in wanted if spec.proto == "raw" and spec.expected != "absent")
     if raw_listed != raw_opened:
         problems.append(f"ss -lw lists {raw_listed} raw sockets, the test opened {raw_opened} that listen")
-    print(f"transports tested: {have}; not: {lacking}; {len(wanted)} sockets; VXLAN: {vxlan}; exit {code}")
+    print(f"transports tested: {have} and raw; not: {lacking}; {len(wanted)} sockets; VXLAN: {vxlan}; exit {code}")
     assert not problems, "\n".join(problems)
