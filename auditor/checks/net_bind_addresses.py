@@ -37,6 +37,10 @@ from auditor.model.facts import PROTOCOLS, HostSnapshot, Listener, NetNamespace,
 from auditor.model.records import record
 from auditor.model.result import Severity
 
+# What TPROXY hands packets for any address to (nft_tproxy and xt_TPROXY: TCP and UDP only; MPTCP
+# through its TCP subflow, which shares IP_TRANSPARENT).  A transparent socket of another transport
+# (UDP-Lite, SCTP, DCCP, raw) gets only what is sent to its own address.
+TPROXY_PROTOCOLS = frozenset({"tcp", "udp", "mptcp"})
 _PORT_RANGE = re.compile(r"^\s*([0-9]{1,5})\s*-\s*([0-9]{1,5})\s*$")
 # At most 9 digits: a list index, and int() of a 5000-digit one would raise.
 
@@ -578,11 +582,12 @@ def _judge(
     address, v6only = listener.address, listener.v6only
     accepts = netaddr.describe_accepts(address, v6only)
     if listener.transparent:
+        observed["transparent"] = True
+    if listener.transparent and listener.protocol in TPROXY_PROTOCOLS:
         # TPROXY rules hand a transparent socket connections to any address: its own is no bound.
         address, v6only = netaddr.transparent_reach(address, v6only)
         accepts = (f"{accepts} as bound, but it is transparent (IP_TRANSPARENT), so TPROXY rules can hand it "
                    f"connections to {netaddr.describe_accepts(address, v6only)}")
-        observed["transparent"] = True
         observed["accepts"] = accepts
         observed["accepts_networks"] = _network_texts(address, v6only)
         if exposure is not None and exposure.addresses:
@@ -727,10 +732,12 @@ addresses (dual-stack); :: with v6only=1 = all IPv6 addresses; :: with v6only un
 dual-stack (fail closed); an IPv4-mapped ::ffff:a.b.c.d is judged as the IPv4 address a.b.c.d and
 ::ffff:0.0.0.0 as the IPv4 wildcard.  A listener passes only if every address it accepts is inside
 the union of the allowed sets, so 0.0.0.0 is allowed only by `any` or 0.0.0.0/0.  SO_BINDTODEVICE
-(shown as `interface`) is reported but does not narrow the verdict.  A transparent listener
-(IP_TRANSPARENT, IPV6_TRANSPARENT, which the kernel reports from Linux 5.10) is judged at every
-address of what it accepts (0.0.0.0/0 for IPv4; ::/0, and IPv4 too for a dual-stack ::): a TPROXY
-rule hands it connections to any destination, whatever it is bound to, so 127.0.0.1 is no bound.
+(shown as `interface`) is reported but does not narrow the verdict.  A transparent TCP, UDP or
+MPTCP listener (IP_TRANSPARENT, IPV6_TRANSPARENT, which the kernel reports from Linux 5.10) is
+judged at every address of what it accepts (0.0.0.0/0 for IPv4; ::/0, and IPv4 too for a
+dual-stack ::): a TPROXY rule hands it connections to any destination, whatever it is bound to, so
+127.0.0.1 is no bound.  TPROXY hands nothing to the other transports (UDP-Lite, SCTP, DCCP, raw):
+a transparent one of those is judged at its own address.
 
 127.0.0.0/8 is loopback-only only while route_localnet is off: with net.ipv4.conf.all.route_localnet
 or net.ipv4.conf.IFACE.route_localnet set to 1 the kernel delivers packets addressed to 127.0.0.0/8
