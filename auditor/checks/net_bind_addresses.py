@@ -11,6 +11,7 @@ could apply gives the same verdict, that is the verdict, otherwise the listener 
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from dataclasses import field
 from fnmatch import fnmatchcase
@@ -583,7 +584,20 @@ def _judge(
     accepts = netaddr.describe_accepts(address, v6only)
     if listener.transparent:
         observed["transparent"] = True
-    if listener.transparent and listener.protocol in TPROXY_PROTOCOLS:
+    on_loopback = _on_loopback_device(listener, home)
+    if on_loopback is not None:
+        # SO_BINDTODEVICE to the loopback device: only packets that arrive on it are delivered
+        # (the socket lookup compares the device a packet came in on, TPROXY's too), and only
+        # what this namespace sends to an address of lo arrives there: never a packet from a link.
+        accepts = (f"{accepts} as bound, but only what arrives on the loopback device {listener.interface} (SO_BINDTODEVICE): "
+                   f"sent from inside its network namespace")
+        observed["accepts"] = accepts
+        observed["accepts_networks"] = [str(n) for n in on_loopback]
+        observed["bound_to_loopback_device"] = True
+        if exposure is not None and exposure.addresses is not None:
+            exposure = _namespaces.Exposure((), f"reachable only inside namespace {home.label if home else '?'} "
+                                                 f"(bound to its loopback device {listener.interface})")
+    elif listener.transparent and listener.protocol in TPROXY_PROTOCOLS:
         # TPROXY rules hand a transparent socket connections to any address: its own is no bound.
         address, v6only = netaddr.transparent_reach(address, v6only)
         accepts = (f"{accepts} as bound, but it is transparent (IP_TRANSPARENT), so TPROXY rules can hand it "
@@ -611,6 +625,8 @@ def _judge(
                       expected=[rule.expected() for rule in candidates], evidence=[pointer])
 
     def allows(rule: _Rule) -> bool:
+        if on_loopback is not None:
+            return all(rule.allowed.covers(network) for network in on_loopback)
         if exposure is not None and exposure.addresses is not None:
             allowed = all(rule.allows(address, None) for address in exposure.addresses)
         else:
@@ -661,6 +677,24 @@ def _judge(
             f"{_owner_reason(listener, detail_gaps, holder_gaps)}): " + "; ".join(r.phrase() for r in candidates)
         )
     return (passed if allowed else failed)(listener.subject, message, **common)
+
+
+_LOOPBACK_V4 = ipaddress.ip_network("127.0.0.0/8")
+_LOOPBACK_V6 = ipaddress.ip_network("::1/128")
+
+
+def _on_loopback_device(listener: Listener, home: NetNamespace | None) -> tuple[netaddr.Network, ...] | None:
+    """The loopback networks a listener bound (SO_BINDTODEVICE) to its namespace's loopback device
+    is judged at, or None when it is not so bound or that cannot be told.  The device is known by
+    its kind in the interfaces read there, never by its name: lo can be renamed, and another link
+    given the name."""
+    if listener.interface is None or home is None or home.interfaces is None:
+        return None
+    if not any(i.name == listener.interface and i.kind == "loopback" for i in home.interfaces):
+        return None
+    if listener.family == "ipv4":
+        return (_LOOPBACK_V4,)
+    return (_LOOPBACK_V6,) if listener.v6only else (_LOOPBACK_V6, _LOOPBACK_V4)
 
 
 def _distinct_holders(listener: Listener) -> list[ProcessInfo]:
@@ -732,7 +766,12 @@ addresses (dual-stack); :: with v6only=1 = all IPv6 addresses; :: with v6only un
 dual-stack (fail closed); an IPv4-mapped ::ffff:a.b.c.d is judged as the IPv4 address a.b.c.d and
 ::ffff:0.0.0.0 as the IPv4 wildcard.  A listener passes only if every address it accepts is inside
 the union of the allowed sets, so 0.0.0.0 is allowed only by `any` or 0.0.0.0/0.  SO_BINDTODEVICE
-(shown as `interface`) is reported but does not narrow the verdict.  A transparent TCP, UDP or
+(shown as `interface`) does not narrow the verdict, but to the loopback device: the kernel delivers
+to such a socket only what arrives on that device, which is what its own namespace sends to an
+address of lo (never a packet from a link, whatever its address), so it is judged at 127.0.0.0/8
+and ::1 (both for a dual-stack ::), and in another namespace it is reachable only inside.  The device is known by its kind among the namespace's interfaces, not by its name
+(lo can be renamed and another link named lo); when they were not read, the listener is judged
+at its address.  A transparent TCP, UDP or
 MPTCP listener (IP_TRANSPARENT, IPV6_TRANSPARENT, which the kernel reports from Linux 5.10) is
 judged at every address of what it accepts (0.0.0.0/0 for IPv4; ::/0, and IPv4 too for a
 dual-stack ::): a TPROXY rule hands it connections to any destination, whatever it is bound to, so
