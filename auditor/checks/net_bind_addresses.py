@@ -769,14 +769,14 @@ the union of the allowed sets, so 0.0.0.0 is allowed only by `any` or 0.0.0.0/0.
 (shown as `interface`) does not narrow the verdict, but to the loopback device: the kernel delivers
 to such a socket only what arrives on that device, which is what its own namespace sends to an
 address of lo (never a packet from a link, whatever its address), so it is judged at 127.0.0.0/8
-and ::1 (both for a dual-stack ::), and in another namespace it is reachable only inside.  The device is known by its kind among the namespace's interfaces, not by its name
-(lo can be renamed and another link named lo); when they were not read, the listener is judged
-at its address.  A transparent TCP, UDP or
-MPTCP listener (IP_TRANSPARENT, IPV6_TRANSPARENT, which the kernel reports from Linux 5.10) is
-judged at every address of what it accepts (0.0.0.0/0 for IPv4; ::/0, and IPv4 too for a
-dual-stack ::): a TPROXY rule hands it connections to any destination, whatever it is bound to, so
-127.0.0.1 is no bound.  TPROXY hands nothing to the other transports (UDP-Lite, SCTP, DCCP, raw):
-a transparent one of those is judged at its own address.
+and ::1 (both for a dual-stack ::), and in another namespace it is reachable only inside.  The
+device is known by its kind among the namespace's interfaces, not by its name (lo can be renamed
+and another link named lo); when they were not read, the listener is judged at its address.  A
+transparent TCP, UDP or MPTCP listener (IP_TRANSPARENT, IPV6_TRANSPARENT, which the kernel reports
+from Linux 5.10) is judged at every address of what it accepts (0.0.0.0/0 for IPv4; ::/0, and IPv4
+too for a dual-stack ::): a TPROXY rule hands it connections to any destination, whatever it is
+bound to, so 127.0.0.1 is no bound.  TPROXY hands nothing to the other transports (UDP-Lite, SCTP,
+DCCP, raw): a transparent one of those is judged at its own address.
 
 127.0.0.0/8 is loopback-only only while route_localnet is off: with net.ipv4.conf.all.route_localnet
 or net.ipv4.conf.IFACE.route_localnet set to 1 the kernel delivers packets addressed to 127.0.0.0/8

@@ -30,9 +30,10 @@ The cost must not grow with TIME_WAIT sockets, which a busy host holds by the te
 
 When netlink is unavailable the /proc/net tables are parsed instead (they do list TIME_WAIT rows,
 so that fallback is slower on such hosts, and it cannot see IPV6_V6ONLY): tcp, udp and udplite
-tables, raw ones from /proc/net/raw, SCTP endpoints from /proc/net/sctp/eps.  DCCP has no /proc/net table (a Gap when the
-kernel has DCCP), and MPTCP listeners show there only as their TCP subflow (protocol tcp).  An owner that cannot be
-identified is never guessed: the listener keeps ``processes=[]``, an ``owner_reason`` and a Gap.
+tables, raw sockets from /proc/net/raw and raw6, SCTP endpoints from /proc/net/sctp/eps.  DCCP has
+no /proc/net table (a Gap when the kernel has DCCP), and MPTCP listeners show there only as their
+TCP subflow (protocol tcp).  An owner that cannot be identified is never guessed: the listener
+keeps ``processes=[]``, an ``owner_reason`` and a Gap.
 """
 
 from __future__ import annotations
