@@ -11,6 +11,7 @@ could apply gives the same verdict, that is the verdict, otherwise the listener 
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from dataclasses import field
 from fnmatch import fnmatchcase
@@ -37,6 +38,10 @@ from auditor.model.facts import PROTOCOLS, HostSnapshot, Listener, NetNamespace,
 from auditor.model.records import record
 from auditor.model.result import Severity
 
+# What TPROXY hands packets for any address to (nft_tproxy and xt_TPROXY: TCP and UDP only; MPTCP
+# through its TCP subflow, which shares IP_TRANSPARENT).  A transparent socket of another transport
+# (UDP-Lite, SCTP, DCCP, raw) gets only what is sent to its own address.
+TPROXY_PROTOCOLS = frozenset({"tcp", "udp", "mptcp"})
 _PORT_RANGE = re.compile(r"^\s*([0-9]{1,5})\s*-\s*([0-9]{1,5})\s*$")
 # At most 9 digits: a list index, and int() of a 5000-digit one would raise.
 
@@ -86,8 +91,9 @@ class ListenerMatch(StrictModel):
         description="Socket owner as the kernel reports it (user name or numeric uid), shell-style glob; "
         "when the kernel owner is unknown, the users of the processes holding the socket.",
     )
-    ports: list[int | str] | None = Field(None, description='Ports and ranges, e.g. [443, "8000-8099"].')
-    protocol: Protocol | None = Field(None, description="tcp, udp, udplite, sctp, dccp or mptcp.")
+    ports: list[int | str] | None = Field(None, description='Ports and ranges, e.g. [443, "8000-8099"]; a raw '
+                                          'socket\'s port is the IP protocol it receives (112: VRRP).')
+    protocol: Protocol | None = Field(None, description="tcp, udp, udplite, sctp, dccp, mptcp or raw.")
     namespace: str | None = Field(
         None, description="Network namespace, shell-style glob: its ip netns name, its inode (\"4026532281\" or "
         "\"net:[4026532281]\"), or \"host\" for the collector's own namespace.")
@@ -179,7 +185,7 @@ class BindAddressParams(CheckParams):
     protocols: list[Protocol] = Field(
         default_factory=lambda: list(PROTOCOLS),
         min_length=1,
-        description="Which listeners to judge: tcp, sctp, dccp, mptcp (listening sockets), udp, udplite (bound, "
+        description="Which listeners to judge: tcp, sctp, dccp, mptcp (listening sockets), udp, udplite, raw (bound, "
         "unconnected sockets).  Every one by default; listeners of a protocol left out are listed in one "
         "not_applicable finding, never dropped silently.",
     )
@@ -577,11 +583,25 @@ def _judge(
     address, v6only = listener.address, listener.v6only
     accepts = netaddr.describe_accepts(address, v6only)
     if listener.transparent:
+        observed["transparent"] = True
+    on_loopback = _on_loopback_device(listener, home)
+    if on_loopback is not None:
+        # SO_BINDTODEVICE to the loopback device: only packets that arrive on it are delivered
+        # (the socket lookup compares the device a packet came in on, TPROXY's too), and only
+        # what this namespace sends to an address of lo arrives there: never a packet from a link.
+        accepts = (f"{accepts} as bound, but only what arrives on the loopback device {listener.interface} (SO_BINDTODEVICE): "
+                   f"sent from inside its network namespace")
+        observed["accepts"] = accepts
+        observed["accepts_networks"] = [str(n) for n in on_loopback]
+        observed["bound_to_loopback_device"] = True
+        if exposure is not None and exposure.addresses is not None:
+            exposure = _namespaces.Exposure((), f"reachable only inside namespace {home.label if home else '?'} "
+                                                 f"(bound to its loopback device {listener.interface})")
+    elif listener.transparent and listener.protocol in TPROXY_PROTOCOLS:
         # TPROXY rules hand a transparent socket connections to any address: its own is no bound.
         address, v6only = netaddr.transparent_reach(address, v6only)
         accepts = (f"{accepts} as bound, but it is transparent (IP_TRANSPARENT), so TPROXY rules can hand it "
                    f"connections to {netaddr.describe_accepts(address, v6only)}")
-        observed["transparent"] = True
         observed["accepts"] = accepts
         observed["accepts_networks"] = _network_texts(address, v6only)
         if exposure is not None and exposure.addresses:
@@ -605,6 +625,8 @@ def _judge(
                       expected=[rule.expected() for rule in candidates], evidence=[pointer])
 
     def allows(rule: _Rule) -> bool:
+        if on_loopback is not None:
+            return all(rule.allowed.covers(network) for network in on_loopback)
         if exposure is not None and exposure.addresses is not None:
             allowed = all(rule.allows(address, None) for address in exposure.addresses)
         else:
@@ -657,6 +679,24 @@ def _judge(
     return (passed if allowed else failed)(listener.subject, message, **common)
 
 
+_LOOPBACK_V4 = ipaddress.ip_network("127.0.0.0/8")
+_LOOPBACK_V6 = ipaddress.ip_network("::1/128")
+
+
+def _on_loopback_device(listener: Listener, home: NetNamespace | None) -> tuple[netaddr.Network, ...] | None:
+    """The loopback networks a listener bound (SO_BINDTODEVICE) to its namespace's loopback device
+    is judged at, or None when it is not so bound or that cannot be told.  The device is known by
+    its kind in the interfaces read there, never by its name: lo can be renamed, and another link
+    given the name."""
+    if listener.interface is None or home is None or home.interfaces is None:
+        return None
+    if not any(i.name == listener.interface and i.kind == "loopback" for i in home.interfaces):
+        return None
+    if listener.family == "ipv4":
+        return (_LOOPBACK_V4,)
+    return (_LOOPBACK_V6,) if listener.v6only else (_LOOPBACK_V6, _LOOPBACK_V4)
+
+
 def _distinct_holders(listener: Listener) -> list[ProcessInfo]:
     """The holders an exception must match, when they are not all alike (one of each): an
     exception may fit some and not others, so each is judged alone.  [] when one judgement fits all."""
@@ -697,7 +737,7 @@ def _judge_shared(listener: Listener, head: str, per_holder: list[tuple[ProcessI
 @check(
     name="net.bind_addresses",
     title="Listening sockets bind only to allowed addresses",
-    version="1.6.0",
+    version="1.7.0",
     needs=["sockets"],
     platforms=["linux", "windows", "macos"],
     uses=["netns"],
@@ -726,10 +766,17 @@ addresses (dual-stack); :: with v6only=1 = all IPv6 addresses; :: with v6only un
 dual-stack (fail closed); an IPv4-mapped ::ffff:a.b.c.d is judged as the IPv4 address a.b.c.d and
 ::ffff:0.0.0.0 as the IPv4 wildcard.  A listener passes only if every address it accepts is inside
 the union of the allowed sets, so 0.0.0.0 is allowed only by `any` or 0.0.0.0/0.  SO_BINDTODEVICE
-(shown as `interface`) is reported but does not narrow the verdict.  A transparent listener
-(IP_TRANSPARENT, IPV6_TRANSPARENT, which the kernel reports from Linux 5.10) is judged at every
-address of what it accepts (0.0.0.0/0 for IPv4; ::/0, and IPv4 too for a dual-stack ::): a TPROXY
-rule hands it connections to any destination, whatever it is bound to, so 127.0.0.1 is no bound.
+(shown as `interface`) does not narrow the verdict, but to the loopback device: the kernel delivers
+to such a socket only what arrives on that device, which is what its own namespace sends to an
+address of lo (never a packet from a link, whatever its address), so it is judged at 127.0.0.0/8
+and ::1 (both for a dual-stack ::), and in another namespace it is reachable only inside.  The
+device is known by its kind among the namespace's interfaces, not by its name (lo can be renamed
+and another link named lo); when they were not read, the listener is judged at its address.  A
+transparent TCP, UDP or MPTCP listener (IP_TRANSPARENT, IPV6_TRANSPARENT, which the kernel reports
+from Linux 5.10) is judged at every address of what it accepts (0.0.0.0/0 for IPv4; ::/0, and IPv4
+too for a dual-stack ::): a TPROXY rule hands it connections to any destination, whatever it is
+bound to, so 127.0.0.1 is no bound.  TPROXY hands nothing to the other transports (UDP-Lite, SCTP,
+DCCP, raw): a transparent one of those is judged at its own address.
 
 127.0.0.0/8 is loopback-only only while route_localnet is off: with net.ipv4.conf.all.route_localnet
 or net.ipv4.conf.IFACE.route_localnet set to 1 the kernel delivers packets addressed to 127.0.0.0/8
@@ -742,7 +789,10 @@ listener that would pass not_reviewed.  ::1 has no such switch: IPv6 drops it fr
 interface.
 
 Every transport that can listen is judged by default: tcp, sctp, dccp, mptcp (listening) and udp,
-udplite (bound, unconnected).  An SCTP endpoint bound to several addresses is one listener per
+udplite, raw (bound, unconnected).  An unconnected raw socket (SOCK_RAW, as `ss -lw` lists it) gets
+every packet of its IP protocol sent to the address it is bound to (any, when unbound) from any
+interface: it is a listener whose port is that protocol number (`raw 0.0.0.0:112` for VRRP), and an
+IPv6 one never accepts IPv4.  An SCTP endpoint bound to several addresses is one listener per
 address.  An MPTCP listener is judged once, as mptcp (not also as its TCP subflow), so an
 exception for protocol tcp does not reach it.  Listeners of protocols a policy's `protocols` leaves
 out get one not_applicable finding that names them.  A transport the kernel does not have is a

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import ipaddress
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from auditor.checks import _listeners, _namespaces, _platforms, _sysctl
 from auditor.model.check import CheckParams, Outcome, check, failed, missing_fact, not_reviewed, passed
-from auditor.model.facts import DATAGRAM_PROTOCOLS, PROTOCOLS, HostSnapshot, Listener, Protocol
+from auditor.model.facts import DATAGRAM_PROTOCOLS, PORTLESS_PROTOCOLS, PROTOCOLS, HostSnapshot, Listener, Protocol
 from auditor.model.result import Severity, Status
 
 POOL = "ephemeral port pool"
@@ -28,12 +28,22 @@ class EphemeralRangeParams(CheckParams):
         True, description="Fail every listener whose port is inside the range and not in ip_local_reserved_ports."
     )
     protocols: list[Protocol] = Field(
-        default_factory=lambda: [p for p in PROTOCOLS if p not in DATAGRAM_PROTOCOLS],
+        default_factory=lambda: [p for p in PROTOCOLS if p not in DATAGRAM_PROTOCOLS + PORTLESS_PROTOCOLS],
         min_length=1,
         description="Listeners judged by forbid_listeners_in_range.  Every listening transport (tcp, sctp, dccp, "
         "mptcp) by default; udp and udplite are off: a client socket that sends without connect() holds an "
-        "ephemeral port and looks exactly like a UDP service.",
+        "ephemeral port and looks exactly like a UDP service.  raw is refused: a raw socket has no port (its "
+        "number is the IP protocol it receives).",
     )
+
+    @field_validator("protocols")
+    @classmethod
+    def _ported(cls, protocols: list[str]) -> list[str]:
+        portless = [p for p in protocols if p in PORTLESS_PROTOCOLS]
+        if portless:
+            raise ValueError(f"{', '.join(portless)} sockets have no port (the number shown is the IP protocol they "
+                             "receive), so no ephemeral range can hold them; leave it out of protocols")
+        return protocols
 
     @model_validator(mode="after")
     def _bounds_consistent(self) -> "EphemeralRangeParams":

@@ -19,16 +19,21 @@ The cost must not grow with TIME_WAIT sockets, which a busy host holds by the te
   port; the kernel reports it with the MPTCP socket's inode.  It is reported once, as mptcp
   (:func:`listeners_from_rows`).  A subflow whose inode differs (not seen on the kernels tested)
   stays a tcp listener: reported twice rather than missed;
-* raw (SOCK_RAW) and packet sockets are out of scope: they bind no port, and receive by protocol
-  or interface rather than by a bound address, so no address policy can judge them;
+* raw (SOCK_RAW) sockets are dumped too, as ``ss -w`` lists them: an unconnected one receives every
+  packet of its IP protocol addressed to the address it is bound to (any, unbound), from whichever
+  interface it came in on (raw_v4_match, raw_v6_match), as a UDP socket does its port; so it is a
+  listener whose "port" is that protocol number (253, or 255 for IPPROTO_RAW, which receives
+  protocol 255).  An IPv6 one never receives IPv4 (v6only).  Kernels without raw_diag answer ENOENT
+  and /proc/net/raw{,6} is read.  Packet (AF_PACKET) sockets bind no address: out of scope;
 * processes are looked up for listeners only, by scanning ``/proc/[pid]/fd`` (cost grows with open
   file descriptors, which TIME_WAIT sockets do not have) and asking psutil for process details.
 
 When netlink is unavailable the /proc/net tables are parsed instead (they do list TIME_WAIT rows,
 so that fallback is slower on such hosts, and it cannot see IPV6_V6ONLY): tcp, udp and udplite
-tables, SCTP endpoints from /proc/net/sctp/eps.  DCCP has no /proc/net table (a Gap when the
-kernel has DCCP), and MPTCP listeners show there only as their TCP subflow (protocol tcp).  An owner that cannot be
-identified is never guessed: the listener keeps ``processes=[]``, an ``owner_reason`` and a Gap.
+tables, raw sockets from /proc/net/raw and raw6, SCTP endpoints from /proc/net/sctp/eps.  DCCP has
+no /proc/net table (a Gap when the kernel has DCCP), and MPTCP listeners show there only as their
+TCP subflow (protocol tcp).  An owner that cannot be identified is never guessed: the listener
+keeps ``processes=[]``, an ``owner_reason`` and a Gap.
 """
 
 from __future__ import annotations
@@ -92,10 +97,13 @@ UDPLITE = Transport("udplite", "UDP-Lite", netlink.IPPROTO_UDPLITE, ("UDP-Lite",
 SCTP = Transport("sctp", "SCTP", netlink.IPPROTO_SCTP, ("SCTP", "SCTPv6"), False, None)
 DCCP = Transport("dccp", "DCCP", netlink.IPPROTO_DCCP, ("DCCP", "DCCPv6"), False, None)
 MPTCP = Transport("mptcp", "MPTCP", netlink.IPPROTO_MPTCP, ("MPTCP", "MPTCPv6"), False, None)
+# Raw sockets: "datagram" (a listener is a bound, unconnected one), their port the IP protocol.
+RAW = Transport("raw", "raw IP", socket.IPPROTO_RAW, ("RAW", "RAWv6"), True, "raw")
 # TCP and UDP are in every kernel: when they cannot be dumped, everything falls back to /proc/net.
 CORE = (TCP, UDP)
-# The others may be absent (not built, module not loaded, or removed as DCCP was in Linux 6.16).
-OPTIONAL = (UDPLITE, SCTP, DCCP, MPTCP)
+# The others may be absent (not built, module not loaded, or removed as DCCP was in Linux 6.16);
+# raw sockets are always there, but their diag handler (raw_diag) often is not: /proc/net/raw is read then.
+OPTIONAL = (UDPLITE, SCTP, DCCP, MPTCP, RAW)
 TRANSPORTS = CORE + OPTIONAL
 DATAGRAM = frozenset(t.name for t in TRANSPORTS if t.datagram)
 # Kept for callers that name the pairs: (name, IPPROTO_*) of the transports always present.
@@ -115,7 +123,7 @@ METHOD_OWNERS = "/proc/[pid]/fd and psutil (listeners only)"
 class SocketRow:
     """One socket, from either source, in the shape the collector needs."""
 
-    protocol: str  # a Transport name: "tcp", "udp", "udplite", "sctp", "dccp", "mptcp"
+    protocol: str  # a Transport name: "tcp", "udp", "udplite", "sctp", "dccp", "mptcp", "raw"
     family: str  # "ipv4" | "ipv6"
     state: int
     address: str
@@ -129,7 +137,8 @@ class SocketRow:
     @property
     def is_listener(self) -> bool:
         if self.protocol in DATAGRAM:
-            return self.state == STATE_CLOSE and self.port != 0  # bound, unconnected UDP / UDP-Lite
+            # bound, unconnected UDP / UDP-Lite; an unconnected raw socket (its port: the IP protocol)
+            return self.state == STATE_CLOSE and self.port != 0
         return self.state == STATE_LISTEN  # TCP, SCTP, DCCP, MPTCP: SCTP_SS_LISTENING is 10 too
 
 
@@ -400,7 +409,10 @@ def listeners_from_rows(rows: list[SocketRow]) -> list[Listener]:
     subflows = _mptcp_subflow_keys(rows)
     listeners = [
         Listener(protocol=row.protocol, family=row.family, address=row.address, port=row.port,
-                 v6only=row.v6only if row.family == "ipv6" else None, interface=_interface_name(row.interface_index),
+                 # an IPv6 raw socket never receives IPv4 (raw_v4_input looks at IPv4 raw sockets only),
+                 # whatever its IPV6_V6ONLY says
+                 v6only=(True if row.protocol == RAW.name else row.v6only) if row.family == "ipv6" else None,
+                 interface=_interface_name(row.interface_index),
                  uid=row.uid, user=_user_name(row.uid), inode=row.inode,
                  **({"transparent": True} if row.transparent else {}))
         for row in rows

@@ -186,10 +186,13 @@ class ProcessInfo(StrictModel):
 
 
 # Every transport whose sockets can listen, as the collectors name them.  Connection-oriented
-# ones listen (TCP, SCTP, DCCP, MPTCP); datagram ones receive once bound (UDP, UDP-Lite).
-Protocol = Literal["tcp", "udp", "udplite", "sctp", "dccp", "mptcp"]
+# ones listen (TCP, SCTP, DCCP, MPTCP); datagram ones receive once bound (UDP, UDP-Lite); so do raw
+# sockets, every packet of their IP protocol, which is what their "port" is (ss: 0.0.0.0:ipproto-253).
+Protocol = Literal["tcp", "udp", "udplite", "sctp", "dccp", "mptcp", "raw"]
 PROTOCOLS: tuple[str, ...] = get_args(Protocol)
 DATAGRAM_PROTOCOLS: tuple[str, ...] = ("udp", "udplite")
+# Whose port is no port: an ephemeral port range cannot hold them.
+PORTLESS_PROTOCOLS: tuple[str, ...] = ("raw",)
 
 
 @lru_cache(maxsize=4096)
@@ -210,7 +213,8 @@ def _address_problem(address: str, family: str) -> str | None:
 
 
 class Listener(StrictModel):
-    """A listening socket (TCP, SCTP, DCCP, MPTCP) or a bound, unconnected UDP or UDP-Lite socket."""
+    """A listening socket (TCP, SCTP, DCCP, MPTCP) or a bound, unconnected UDP, UDP-Lite or raw socket
+    (whose port is the IP protocol it receives)."""
 
     protocol: Protocol
     family: Literal["ipv4", "ipv6"]

@@ -297,5 +297,5 @@ def test_every_connection_oriented_transport_is_dumped_for_listen_only():
     from auditor.collect import sockets
 
     assert {t.name: t.states == sockets.TCP_LISTEN_ONLY for t in sockets.TRANSPORTS} == {
-        "tcp": True, "udp": False, "udplite": False, "sctp": True, "dccp": True, "mptcp": True}
+        "tcp": True, "udp": False, "udplite": False, "sctp": True, "dccp": True, "mptcp": True, "raw": False}
     assert all(not t.states & (1 << STATE_TIME_WAIT) for t in sockets.TRANSPORTS)

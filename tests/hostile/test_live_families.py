@@ -254,12 +254,14 @@ UDPLITE_WILDCARD = "  1: 00000000:14E9 00000000:0000 07 00000000:00000000 00:000
 
 
 def _fake_proc(tmp_path: Path, protocols: list[str], files: dict[str, str]) -> str:
+    """A /proc-like directory whose kernel has ``protocols``, and raw sockets (every kernel has them:
+    RAW, RAWv6 and their tables, empty), and ``files`` under net/."""
     net = tmp_path / "proc" / "net"
     net.mkdir(parents=True)
     (net / "protocols").write_text(PROTOCOLS_HEADER + "".join(f"{name:<9} 1344      0       0   NI       0   yes  kernel\n"
-                                                            for name in protocols))
+                                                            for name in [*protocols, "RAW", "RAWv6"]))
     (net / "if_inet6").write_text("")
-    for name, text in files.items():
+    for name, text in {"raw": UDP_HEADER, "raw6": UDP_HEADER, **files}.items():
         (net / name).parent.mkdir(parents=True, exist_ok=True)
         (net / name).write_text(text)
     return str(tmp_path / "proc")
