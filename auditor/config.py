@@ -143,7 +143,7 @@ def load_file(path: Path) -> dict[str, Value]:
     InputError (exit 2) listing file:line of each."""
     import difflib
 
-    from auditor.policy.yamlsafe import YamlProblem, load_located
+    from auditor.policy.yamlsafe import YamlProblem, foreign_mapping, load_located
     from auditor.safeio import read_regular
 
     try:
@@ -159,9 +159,8 @@ def load_file(path: Path) -> dict[str, Value]:
     if not isinstance(doc.value, dict):
         raise InputError(f"{path}: invalid configuration file",
                          [Problem(str(path), 1, 1, f"expected a mapping of {', '.join(BY_KEY)}")])
-    if doc.value and not any(isinstance(key, str) and key in BY_KEY for key in doc.value):
+    if foreign_mapping(doc.value, BY_KEY):
         # another file given as the configuration (a .env, /etc/shadow): its keys are not quoted
-        # (see auditor/policy/loader.py _refuse_unquoted_if_foreign)
         raise InputError(f"{path}: invalid configuration file",
                          [Problem(str(path), 1, 1, f"not an lbaudit configuration file: none of its {len(doc.value)} "
                                                    f"top-level keys is a setting ({', '.join(BY_KEY)}); what it holds "

@@ -25,7 +25,7 @@ from auditor.model.policy import (
     WaiverFileDocument,
     WaiverSource,
 )
-from auditor.policy.yamlsafe import LocatedDocument, YamlProblem, load_located
+from auditor.policy.yamlsafe import LocatedDocument, YamlProblem, foreign_mapping, load_located
 from auditor.safeio import FileTooLarge, NotRegularFile, read_regular
 
 MAX_POLICY_BYTES = 1024 * 1024
@@ -255,7 +255,7 @@ def _refuse_unquoted_if_foreign(name: str, value: dict[Any, Any], what: str, exp
     refused naming only its path and what was expected; a file with at least one key of its kind is
     a policy (or waivers file) with mistakes, and its problems are listed as before."""
     known = PolicyDocument.model_fields if what == "policy" else WaiverFileDocument.model_fields
-    if value and not any(isinstance(key, str) and key in known for key in value):
+    if foreign_mapping(value, known):
         raise PolicyError(
             f"{name}: invalid {what}",
             [Problem(name, 1, 1, f"not a {what}: none of its {len(value)} top-level keys is one of "

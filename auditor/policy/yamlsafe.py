@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Collection
 
 import yaml
 
@@ -268,3 +268,13 @@ def load_located(text: str) -> LocatedDocument:
         mark = exc.problem_mark
         raise YamlProblem(f"invalid value: {exc.problem}", mark.line + 1 if mark else None, mark.column + 1 if mark else None) from exc
     return LocatedDocument(value=value, positions=builder.positions, texts=builder.texts)
+
+
+def foreign_mapping(value: dict[Any, Any], known: Collection[str]) -> bool:
+    """Whether a document read as a mapping is another kind of file: it has text keys and none of
+    them is one of ``known``.  Such a file's content is not quoted in a problem (a policy's
+    ``extends`` or a configuration path may name /etc/shadow, whose every line YAML reads as a key).
+    A mapping whose keys are all other scalars (``null: 1``, ``true: x``) holds nothing that
+    another program wrote as text, and keeps its problems named as written."""
+    text_keys = [key for key in value if isinstance(key, str)]
+    return bool(text_keys) and not any(key in known for key in text_keys)

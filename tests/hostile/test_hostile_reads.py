@@ -481,10 +481,15 @@ def test_a_key_that_is_not_a_string_is_named_as_written(tmp_path, written):
     line = POLICY.count("\n") + 1
     assert f"policy.yaml:{line}:1: policy: unknown key {written!r}" in result.stderr, result.stderr
     config = tmp_path / "config.yaml"
+    config.write_text(f"color: never\n{written}: x\n")
+    result = run_cli("config", "show", cwd=tmp_path, env={"LBAUDIT_CONFIG": str(config)})
+    assert result.returncode == 2
+    assert f"{config}:2:1: unknown key {written!r}" in result.stderr, result.stderr
+    # alone, the key makes a file that is no configuration (tests/hostile/test_policy_foreign_files.py)
     config.write_text(f"{written}: x\n")
     result = run_cli("config", "show", cwd=tmp_path, env={"LBAUDIT_CONFIG": str(config)})
     assert result.returncode == 2
-    assert f"{config}:1:1: unknown key {written!r}" in result.stderr, result.stderr
+    assert f"{config}:1:1: not an lbaudit configuration file" in result.stderr, result.stderr
 
 
 # ---------------------------------------------------------------- NAT rule readers: output they cannot parse
