@@ -13,7 +13,7 @@ from datetime import date
 from auditor.engine import time_limit
 from auditor.engine.registry import Registry
 from auditor.engine.waivers import apply_waivers
-from auditor.model.base import construct_complete, construct_valid, shared_fields_set
+from auditor.model.base import construct_complete, construct_valid, shared_fields_set, with_text_of_plugin
 from auditor.model.check import CheckSpec, Outcome, missing_fact, not_applicable, not_reviewed
 from auditor.model.facts import HostSnapshot
 from auditor.model.policy import Policy, ResolvedRule, Waiver
@@ -37,7 +37,18 @@ def _outcomes(spec: CheckSpec, rule: ResolvedRule, snapshot: HostSnapshot) -> li
     missing = [s for s in spec.needs if getattr(snapshot.facts, s) is None]
     if missing:
         return [missing_fact(snapshot, s, "", subject=f"facts: {s}", what=f"fact section {s!r}") for s in missing]
-    thorough = not spec.origin.startswith("builtin")
+    if spec.origin.startswith("builtin"):
+        return _judged(spec, rule, snapshot, thorough=False)
+    # Where a plugin's text enters the run: every string of what it returned (or raised, or the
+    # name of what it returned instead of an outcome) as the evidence may hold it.  A lone surrogate
+    # ended the run at the evidence (exit 70); ESC, NUL, C1 and bidi controls went from the evidence
+    # into every report that does not escape them itself (SARIF, JUnit, OSCAL, HDF).
+    return [with_text_of_plugin(o) for o in _judged(spec, rule, snapshot, thorough=True)]
+
+
+def _judged(spec: CheckSpec, rule: ResolvedRule, snapshot: HostSnapshot, thorough: bool) -> list[Outcome]:
+    """What the check says of the rule, or the error finding for what it did instead; ``thorough``
+    for a plugin's check (a copy of the facts, a time limit, every outcome validated whole)."""
     try:
         params = spec.params.model_validate(rule.params)
         # A plugin's check gets a copy of the facts: the models are frozen but their lists are not,
