@@ -10,6 +10,8 @@ import time
 from collections import Counter
 from datetime import date
 
+from pydantic_core import to_json
+
 from auditor.engine import time_limit
 from auditor.engine.registry import Registry
 from auditor.engine.waivers import apply_waivers
@@ -43,7 +45,35 @@ def _outcomes(spec: CheckSpec, rule: ResolvedRule, snapshot: HostSnapshot) -> li
     # name of what it returned instead of an outcome) as the evidence may hold it.  A lone surrogate
     # ended the run at the evidence (exit 70); ESC, NUL, C1 and bidi controls went from the evidence
     # into every report that does not escape them itself (SARIF, JUnit, OSCAL, HDF).
-    return [with_text_of_plugin(o) for o in _judged(spec, rule, snapshot, thorough=True)]
+    return [_bounded(spec, with_text_of_plugin(o)) for o in _judged(spec, rule, snapshot, thorough=True)]
+
+
+# The most a plugin's outcome may be, as the JSON the evidence holds it in (its text as written,
+# escapes and all).  A 10 MB message went into the evidence and every report (the PDF took 27 s to
+# lay it out; one of 10 MB in each field, six minutes and 1.3 GB); 1 MiB is rendered in about a
+# second, and no judgement of one subject needs more.
+MAX_PLUGIN_OUTCOME_BYTES = 1024 * 1024
+# The most of what a check raised that its error finding quotes.
+MAX_RAISED_CHARACTERS = 4000
+
+
+def _bounded(spec: CheckSpec, outcome: Outcome) -> Outcome:
+    """``outcome``, or, when its JSON is longer than MAX_PLUGIN_OUTCOME_BYTES, the error finding
+    that says so: never a pass, and nothing of it cut silently."""
+    values = outcome.__dict__
+    size = len(to_json({name: values[name] for name in Outcome.model_fields}))
+    if size <= MAX_PLUGIN_OUTCOME_BYTES:
+        return outcome
+    subject = _cut(values["subject"], 80)
+    return Outcome(status=Status.ERROR, subject=f"check {spec.name}", message="the check returned an outcome too large",
+                   reason=f"check {spec.name} ({spec.origin}) returned an outcome (status {values['status'].value}, "
+                          f"subject {subject!r}) of {size:,} bytes as JSON; a plugin's outcome may be at most "
+                          f"{MAX_PLUGIN_OUTCOME_BYTES:,}")
+
+
+def _cut(text: str, at_most: int) -> str:
+    """``text``, or its first ``at_most`` characters and how many more there were."""
+    return text if len(text) <= at_most else f"{text[:at_most]} ... ({len(text) - at_most:,} more characters)"
 
 
 def _judged(spec: CheckSpec, rule: ResolvedRule, snapshot: HostSnapshot, thorough: bool) -> list[Outcome]:
@@ -70,7 +100,7 @@ def _judged(spec: CheckSpec, rule: ResolvedRule, snapshot: HostSnapshot, thoroug
                 status=Status.ERROR,
                 subject=f"check {spec.name}",
                 message=f"the check raised {type(exc).__name__}",
-                reason=f"{type(exc).__name__}: {exc}",
+                reason=f"{type(exc).__name__}: {_cut(str(exc), MAX_RAISED_CHARACTERS)}",
             )
         ]
     if not outcomes:

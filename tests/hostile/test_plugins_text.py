@@ -33,7 +33,7 @@ NON_COMPLIANT, INCOMPLETE = 1, 3
 FORMATS = "sarif,junit,html,text,oscal,hdf,prometheus"
 
 PLUGIN = """
-from auditor.model.check import CheckParams, check, failed
+from auditor.model.check import CheckParams, check, failed, passed
 
 
 class Params(CheckParams):
@@ -50,6 +50,15 @@ HOSTILE = "\\x1b]0;pwn\\x07\\x1b[2J\\x1b[32mPASS\\x00\\x7f\\x9b\\x85\\u202eevil\
 def x(snapshot, params):
     if params.mode == "raises":
         raise ValueError(HOSTILE)
+    if params.mode == "huge":  # 10 MB of text in one outcome beside an ordinary one
+        yield passed("small", "an ordinary outcome")
+        yield passed("big", "A" * 10_000_000)
+        return
+    if params.mode == "huge-escaped":  # 0.6 MB of right-to-left overrides that their escapes make 1.4 MB
+        yield failed("big", "\\u202e" * 200_000)
+        return
+    if params.mode == "huge-raises":
+        raise ValueError("A" * 10_000_000)
     yield failed("s " + HOSTILE, "m " + HOSTILE, reason="r " + HOSTILE, key="k " + HOSTILE,
                  evidence=["/e " + HOSTILE], observed={"o " + HOSTILE: ["v " + HOSTILE, 1]},
                  expected="x " + HOSTILE, subject_detail={"d " + HOSTILE: "w " + HOSTILE})
@@ -115,3 +124,33 @@ def test_hostile_text_in_what_a_plugin_check_raised_is_escaped_in_its_error_find
     [finding] = json.loads((tmp_path / "out" / "ev.json").read_text(encoding="utf-8"))["result"]["findings"]
     assert (finding["status"], finding["subject"], finding["reason"]) == (
         "error", "check textplug.x", "ValueError: " + SHOWN)
+
+
+def test_a_plugin_outcome_of_ten_megabytes_is_an_error_finding_and_no_output_holds_it(plugin, tmp_path: Path):
+    out = tmp_path / "out"
+    run = _evaluate(tmp_path, "huge", "--out-dir", out, "--format", FORMATS, "--pdf", out / "r.pdf", "-q")
+    # before: exit 0 (a pass), with its 10 MB in the evidence and every report (as a failure's
+    # message, the PDF alone took 27 s to lay it out)
+    assert run.returncode == INCOMPLETE, run.stderr
+    findings = json.loads((out / "ev.json").read_text(encoding="utf-8"))["result"]["findings"]
+    assert [(f["status"], f["subject"]) for f in findings] == [("pass", "small"), ("error", "check textplug.x")]
+    assert findings[1]["reason"] == (
+        "check textplug.x (plugin textplug 1.0) returned an outcome (status pass, subject 'big') of "
+        "10,000,137 bytes as JSON; a plugin's outcome may be at most 1,048,576")
+    assert max(path.stat().st_size for path in out.iterdir()) < 1_000_000
+
+
+def test_the_bound_counts_the_escapes_a_plugin_outcome_is_written_with(plugin, tmp_path: Path):
+    run = _evaluate(tmp_path, "huge-escaped", "-q")
+    assert run.returncode == INCOMPLETE, run.stderr
+    [finding] = json.loads((tmp_path / "out" / "ev.json").read_text(encoding="utf-8"))["result"]["findings"]
+    assert finding["status"] == "error"
+    assert "returned an outcome (status fail, subject 'big') of 1,400,137 bytes as JSON" in finding["reason"]
+
+
+def test_ten_megabytes_of_what_a_plugin_check_raised_are_cut_in_its_error_finding(plugin, tmp_path: Path):
+    run = _evaluate(tmp_path, "huge-raises", "-q")
+    assert run.returncode == INCOMPLETE, run.stderr
+    [finding] = json.loads((tmp_path / "out" / "ev.json").read_text(encoding="utf-8"))["result"]["findings"]
+    assert (finding["status"], finding["subject"]) == ("error", "check textplug.x")
+    assert finding["reason"] == "ValueError: " + "A" * 4000 + " ... (9,996,000 more characters)"
