@@ -16,7 +16,7 @@ from auditor.engine import time_limit
 from auditor.engine.registry import Registry
 from auditor.engine.waivers import apply_waivers
 from auditor.model.base import construct_complete, construct_valid, shared_fields_set, with_text_of_plugin
-from auditor.model.check import CheckSpec, Outcome, missing_fact, not_applicable, not_reviewed
+from auditor.model.check import CheckSpec, NotAList, Outcome, missing_fact, not_applicable, not_reviewed, outcome_list
 from auditor.model.facts import HostSnapshot
 from auditor.model.policy import Policy, ResolvedRule, Waiver
 from auditor.model.result import ControlResult, Finding, RunResult, RunTally, Severity, Status, Summary, tally_run
@@ -85,13 +85,19 @@ def _judged(spec: CheckSpec, rule: ResolvedRule, snapshot: HostSnapshot, thoroug
         # and a plugin that filtered snapshot.facts.sockets.listeners in place emptied the list every
         # later rule judged (and the evidence recorded): "no listeners were found", exit 0.
         if thorough:
+            # What the plugin's run returned is made a list here, under the time limit and the
+            # handlers below: a generator of its own that raised or blocked midway was iterated
+            # outside both (exit 70, or a run held forever).
             with time_limit.time_limit(time_limit.PLUGIN_CHECK_SECONDS):
-                outcomes = spec.run(snapshot.model_copy(deep=True), params)
+                outcomes = outcome_list(spec.run(snapshot.model_copy(deep=True), params))
         else:
             outcomes = spec.run(snapshot, params)
     except time_limit.CheckTimedOut as exc:  # a plugin's check that would have held the run forever
         return [Outcome(status=Status.ERROR, subject=f"check {spec.name}", message="the check did not finish",
                         reason=str(exc))]
+    except NotAList as exc:
+        return [Outcome(status=Status.ERROR, subject=f"check {spec.name}", message="the check returned no list",
+                        reason=f"check {spec.name} ({spec.origin}) returned {_a(exc.kind)}, not a list of outcomes")]
     # SystemExit too: a plugin's sys.exit(0) ended `lbaudit evaluate` with status 0, no finding and no
     # evidence (a release gate read it as compliant).  KeyboardInterrupt is the user's, and passes.
     except (Exception, SystemExit) as exc:  # noqa: BLE001 - any failure of a check is reported as its own finding
@@ -100,7 +106,7 @@ def _judged(spec: CheckSpec, rule: ResolvedRule, snapshot: HostSnapshot, thoroug
                 status=Status.ERROR,
                 subject=f"check {spec.name}",
                 message=f"the check raised {type(exc).__name__}",
-                reason=f"{type(exc).__name__}: {_cut(str(exc), MAX_RAISED_CHARACTERS)}",
+                reason=f"{type(exc).__name__}: {_raised_text(exc)}",
             )
         ]
     if not outcomes:
@@ -108,7 +114,32 @@ def _judged(spec: CheckSpec, rule: ResolvedRule, snapshot: HostSnapshot, thoroug
         return [not_reviewed(f"check {spec.name}", "the check returned no outcome")]
     # A plugin's outcomes are validated whole (a value that is not JSON would end the run at the
     # evidence, exit 70); the built-in checks' are made by the outcome helpers, which validate them.
-    return [o if _is_valid_outcome(o, thorough) else _invalid_outcome(spec, o) for o in outcomes]
+    valid = [_is_valid_outcome(o, thorough) for o in outcomes]
+    if all(valid):
+        return outcomes
+    # What is not a valid outcome is one error finding, where the first of it was: a list of a
+    # million values was a million findings "check X returned a int, not an Outcome".
+    invalid = [o for o, ok in zip(outcomes, valid) if not ok]
+    judged: list[Outcome] = [o for o, ok in zip(outcomes, valid) if ok]
+    judged.insert(valid.index(False), _invalid_outcome(spec, invalid[0], len(invalid)))
+    return judged
+
+
+def _a(noun: str) -> str:
+    return f"{'an' if noun[:1].lower() in ('a', 'e', 'i', 'o', 'u') else 'a'} {noun}"
+
+
+def _raised_text(exc: BaseException) -> str:
+    """The text of what a check raised, cut to MAX_RAISED_CHARACTERS, or why there is none: an
+    exception whose ``__str__`` raised ended the run from this handler (exit 70)."""
+    try:
+        return _cut(str(exc), MAX_RAISED_CHARACTERS)
+    except (Exception, SystemExit) as failure:  # noqa: BLE001 - a plugin's exception is not trusted to have text
+        try:
+            why = f"{type(failure).__name__}: {_cut(str(failure), MAX_RAISED_CHARACTERS)}"
+        except (Exception, SystemExit):  # noqa: BLE001
+            why = type(failure).__name__
+        return f"(its text could not be made: {why})"
 
 
 _STATUSES_WITH_REASON = frozenset({Status.NOT_REVIEWED, Status.NOT_APPLICABLE, Status.ERROR})
@@ -139,20 +170,30 @@ def _is_valid_outcome(outcome: object, thorough: bool = False) -> bool:
     return True
 
 
-def _invalid_outcome(spec: CheckSpec, outcome: object) -> Outcome:
-    """The error finding for what a check returned that is not a valid outcome: never a pass, a
-    waiver or a crash of the run (exit 70); the run is at least incomplete."""
+def _invalid_outcome(spec: CheckSpec, outcome: object, count: int = 1) -> Outcome:
+    """The error finding for what a check returned that is not a valid outcome (``outcome``, the
+    first of ``count``): never a pass, a waiver or a crash of the run (exit 70); the run is at least
+    incomplete."""
     if isinstance(outcome, Outcome):
         status = outcome.__dict__.get("status")
-        what = f"an outcome with status {getattr(status, 'value', status)!r}"
+        what = f"an outcome with status {_shown(status.value if type(status) is Status else status)}"
         if status is Status.WAIVED:
             what += " (checks do not waive; waivers are applied by the engine)"
         elif type(status) is Status:
             what += " that Outcome's validation refuses (its subject, message, reason or a value that is not JSON)"
     else:
-        what = f"a {type(outcome).__name__}, not an Outcome"
+        what = f"{_a(type(outcome).__name__)}, not an Outcome"
+    returned = f"returned {what}" if count == 1 else f"returned {count:,} values that are not valid outcomes; the first: {what}"
     return Outcome(status=Status.ERROR, subject=f"check {spec.name}", message="the check returned an invalid outcome",
-                   reason=f"check {spec.name} ({spec.origin}) returned {what}")
+                   reason=f"check {spec.name} ({spec.origin}) {returned}")
+
+
+def _shown(value: object) -> str:
+    """``repr(value)`` of a plugin's value, cut, or what it is when its repr raises."""
+    try:
+        return _cut(repr(value), 200)
+    except (Exception, SystemExit):  # noqa: BLE001 - a plugin's object is not trusted to have a repr
+        return f"{_a(type(value).__name__)} whose repr raised"
 
 
 def _findings(rule: ResolvedRule, spec: CheckSpec, outcomes: list[Outcome],
