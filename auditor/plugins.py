@@ -78,14 +78,46 @@ def load_entry_points(group: str) -> list[LoadedEntryPoint]:
     found: list[LoadedEntryPoint] = []
     for ep in _declared(group):
         dist = ep.dist
-        distribution, version = (dist.name, dist.version) if dist else ("?", "?")
-        origin = f"plugin {distribution if dist else ep.value} {version}"
+        # The distribution's name and version as it declares them (its METADATA), which the
+        # evidence records as each of its checks' origin and every report shows: plain text.
+        distribution, version = (plugin_text(dist.name), plugin_text(dist.version)) if dist else ("?", "?")
+        origin = f"plugin {distribution if dist else plugin_text(ep.value)} {version}"
         try:
             loaded = ep.load()
         except (Exception, SystemExit) as exc:  # a broken plugin is a loud error, not a silently smaller registry
-            raise RegistryError(f"plugin entry point {ep.name!r} ({ep.value}) failed to load: {exc}") from exc
+            raise RegistryError(f"{entry_point_named(ep.name, ep.value, origin)} failed to load: "
+                                f"{raised_text(exc)}") from exc
         found.append(LoadedEntryPoint(ep.name, ep.value, origin, loaded, distribution, version))
     return found
+
+
+def entry_point_named(name: str, value: str, origin: str) -> str:
+    """An entry point as lbaudit's messages name it: its name, what it points at, its distribution."""
+    return f"plugin entry point {name!r} ({plugin_text(value)}) of {origin}"
+
+
+# The most of a plugin's text (what it raised, its distribution's name) a message quotes.
+MAX_QUOTED_CHARACTERS = 1000
+
+
+def plugin_text(text: object) -> str:
+    """Text of a plugin's (its distribution's name or version, what it raised) as lbaudit's messages
+    and the evidence quote it: one line, every control and bidi character (and a lone surrogate) as
+    its escape (``\\x1b``, ``\\u202e``), at most MAX_QUOTED_CHARACTERS."""
+    from auditor.text import one_line
+
+    shown = one_line(str(text).encode("utf-8", "backslashreplace").decode("utf-8"))
+    if len(shown) <= MAX_QUOTED_CHARACTERS:
+        return shown
+    return f"{shown[:MAX_QUOTED_CHARACTERS]} ... ({len(shown) - MAX_QUOTED_CHARACTERS:,} more characters)"
+
+
+def raised_text(exc: BaseException) -> str:
+    """:func:`plugin_text` of what a plugin raised, or why there is none (its ``__str__`` raised)."""
+    try:
+        return plugin_text(exc)
+    except (Exception, SystemExit) as failure:  # noqa: BLE001 - a plugin's exception is not trusted to have text
+        return f"(its text could not be made: {type(failure).__name__})"
 
 
 # The scan of every installed distribution's entry_points.txt (~15 ms) is the same answer while no

@@ -12,7 +12,7 @@ import importlib
 import pkgutil
 import re
 from dataclasses import replace
-from types import ModuleType
+from types import BuiltinFunctionType, FunctionType, MethodType, ModuleType
 
 from auditor import __version__
 from auditor.catalog import load_catalog
@@ -22,7 +22,7 @@ from auditor.model.controls import ControlCatalog
 from auditor.model.facts import PLATFORM_NAMES, SECTIONS
 from auditor.model.records import record
 from auditor.model.result import Severity
-from auditor.plugins import load_entry_points, plugins_enabled
+from auditor.plugins import entry_point_named, load_entry_points, plugins_enabled, raised_text
 
 CHECKS_GROUP = "lbaudit.checks"
 BUILTIN_PACKAGE = "auditor.checks"
@@ -66,12 +66,34 @@ def _builtin_specs() -> list[CheckSpec]:
 def _plugin_specs() -> list[CheckSpec]:
     specs: list[CheckSpec] = []
     for ep in load_entry_points(CHECKS_GROUP):
-        found = _specs_in(ep.loaded) if isinstance(ep.loaded, ModuleType) else [ep.loaded]
+        named = entry_point_named(ep.name, ep.value, ep.origin)
+        if isinstance(ep.loaded, ModuleType):
+            found = _specs_in(ep.loaded)
+            if not found:  # it loaded nothing and said nothing: bandit's "zero plugins, success"
+                raise RegistryError(f"{named} is a module that declares no CheckSpec")
+        elif isinstance(ep.loaded, CheckSpec):
+            found = [ep.loaded]
+        else:
+            raise RegistryError(f"{named} is {_what(ep.loaded)}, not a CheckSpec or a module of them")
         for spec in found:
-            if not isinstance(spec, CheckSpec):
-                raise RegistryError(f"plugin entry point {ep.name!r} ({ep.value}) is not a CheckSpec or a module of them")
-            specs.append(replace(spec, origin=ep.origin))
+            try:
+                specs.append(replace(spec, origin=ep.origin))
+            except (Exception, SystemExit) as exc:  # noqa: BLE001 - a subclass's own __init__ or __post_init__
+                raise RegistryError(f"{named}: check {spec.name!r} ({_what(spec)}) cannot be copied with its origin: "
+                                    f"{type(exc).__name__}: {raised_text(exc)}") from exc
     return specs
+
+
+def _what(value: object) -> str:
+    """What an entry point resolved to, as a message names it: None, a class, a function, a K."""
+    if value is None:
+        return "None"
+    if isinstance(value, type):
+        return "a class"
+    if isinstance(value, (FunctionType, BuiltinFunctionType, MethodType)):
+        return "a function"
+    kind = type(value).__name__
+    return f"{'an' if kind[:1].lower() in ('a', 'e', 'i', 'o', 'u') else 'a'} {kind}"
 
 
 # C0/C1 controls (ESC starts an ANSI sequence that rewrites the terminal), DEL, and the bidi controls
