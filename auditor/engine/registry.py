@@ -17,7 +17,7 @@ from types import BuiltinFunctionType, FunctionType, MethodType, ModuleType
 from auditor import __version__
 from auditor.catalog import load_catalog
 from auditor.errors import Problem, RegistryError
-from auditor.model.check import CheckSpec
+from auditor.model.check import CheckParams, CheckSpec
 from auditor.model.controls import ControlCatalog
 from auditor.model.facts import PLATFORM_NAMES, SECTIONS
 from auditor.model.records import record
@@ -115,11 +115,39 @@ def _text_problems(spec: CheckSpec) -> list[str]:
     return problems
 
 
+_NAME_TUPLES = ("needs", "uses", "controls", "platforms")
+
+
+def _type_problems(spec: CheckSpec) -> list[str]:
+    """What a check declares with a value of the wrong type, which the rest of the registry (and
+    every command after it) could not read: ``@check`` makes tuples of what it is given, but a plugin
+    can build a CheckSpec itself.  needs=None, a name that is a list, a list among the controls were
+    exit 70 (TypeError) at every command that loads checks; params that is not a CheckParams
+    subclass was exit 70 at explain and evaluate."""
+    name = spec.name
+    problems = []
+    if not (isinstance(name, str) and name.strip()):
+        problems.append(f"check {name!r} declares name {name!r} (expected text, not blank)")
+    for field_name in _NAME_TUPLES:
+        value = getattr(spec, field_name)
+        if not (isinstance(value, (tuple, list)) and all(isinstance(item, str) for item in value)):
+            problems.append(f"check {name!r} declares {field_name} {value!r} (expected a tuple of names)")
+    if not (isinstance(spec.params, type) and issubclass(spec.params, CheckParams)):
+        problems.append(f"check {name!r} declares params {spec.params!r} (expected a subclass of CheckParams)")
+    if not callable(spec.func):
+        problems.append(f"check {name!r} declares func {spec.func!r} (expected a function)")
+    return problems
+
+
 def build_registry(specs: list[CheckSpec], catalog: ControlCatalog | None = None) -> Registry:
     catalog = catalog or load_catalog()
     problems: list[str] = []
     checks: dict[str, CheckSpec] = {}
     for spec in specs:
+        wrong_types = _type_problems(spec)
+        if wrong_types:  # nothing further is read of it: the checks below assume these types
+            problems += wrong_types
+            continue
         if spec.name in checks:
             first = checks[spec.name]
             if first.origin.startswith("builtin") and not spec.origin.startswith("builtin"):
