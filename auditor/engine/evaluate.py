@@ -114,14 +114,15 @@ def _judged(spec: CheckSpec, rule: ResolvedRule, snapshot: HostSnapshot, thoroug
         return [not_reviewed(f"check {spec.name}", "the check returned no outcome")]
     # A plugin's outcomes are validated whole (a value that is not JSON would end the run at the
     # evidence, exit 70); the built-in checks' are made by the outcome helpers, which validate them.
-    valid = [_is_valid_outcome(o, thorough) for o in outcomes]
-    if all(valid):
-        return outcomes
+    taken = [_taken_outcome(o, thorough) for o in outcomes]
+    judged = [o for o in taken if o is not None]
+    if len(judged) == len(taken):
+        return judged
     # What is not a valid outcome is one error finding, where the first of it was: a list of a
     # million values was a million findings "check X returned a int, not an Outcome".
-    invalid = [o for o, ok in zip(outcomes, valid) if not ok]
-    judged: list[Outcome] = [o for o, ok in zip(outcomes, valid) if ok]
-    judged.insert(valid.index(False), _invalid_outcome(spec, invalid[0], len(invalid)))
+    invalid = [o for o, ok in zip(outcomes, taken) if ok is None]
+    first = next(at for at, ok in enumerate(taken) if ok is None)
+    judged.insert(first, _invalid_outcome(spec, invalid[0], len(invalid)))
     return judged
 
 
@@ -145,29 +146,31 @@ def _raised_text(exc: BaseException) -> str:
 _STATUSES_WITH_REASON = frozenset({Status.NOT_REVIEWED, Status.NOT_APPLICABLE, Status.ERROR})
 
 
-def _is_valid_outcome(outcome: object, thorough: bool = False) -> bool:
-    """Whether a check returned an Outcome that holds Outcome's invariants.  A check (a plugin) can
-    build one with ``model_construct``, which validates nothing: a status outside the enum, or
-    ``waived`` (a waiver the policy never granted, which turned a plugin's run green, exit 0), or a
-    not_reviewed without its reason.  Checked for every check in a few attribute reads; with
-    ``thorough`` (a plugin's check) every field is validated as Outcome validates it."""
+def _taken_outcome(outcome: object, thorough: bool = False) -> Outcome | None:
+    """The outcome a check returned as the engine takes it, or None when it does not hold Outcome's
+    invariants.  A check (a plugin) can build one with ``model_construct``, which validates nothing:
+    a status outside the enum, or ``waived`` (a waiver the policy never granted, which turned a
+    plugin's run green, exit 0), or a not_reviewed without its reason.  Checked for every check in a
+    few attribute reads; with ``thorough`` (a plugin's check) every field is validated as Outcome
+    validates it, and the validated copy is taken: plain str, list and dict throughout (a str
+    subclass in the plugin's own went past the text walk with what it held, ESC and all)."""
     if not isinstance(outcome, Outcome):
-        return False
+        return None
     values = outcome.__dict__
     status = values.get("status")
     if type(status) is not Status or status is Status.WAIVED:
-        return False
+        return None
     if type(values.get("subject")) is not str or type(values.get("message")) is not str:
-        return False
+        return None
     reason = values.get("reason")
     if status in _STATUSES_WITH_REASON and not (type(reason) is str and reason):
-        return False
+        return None
     if thorough or type(outcome) is not Outcome:  # a subclass: the engine builds its finding as an Outcome's
         try:
-            Outcome.model_validate({name: values.get(name) for name in Outcome.model_fields})
+            return Outcome.model_validate({name: values.get(name) for name in Outcome.model_fields})
         except ValueError:
-            return False
-    return True
+            return None
+    return outcome
 
 
 def _invalid_outcome(spec: CheckSpec, outcome: object, count: int = 1) -> Outcome:

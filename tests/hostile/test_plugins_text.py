@@ -33,7 +33,12 @@ NON_COMPLIANT, INCOMPLETE = 1, 3
 FORMATS = "sarif,junit,html,text,oscal,hdf,prometheus"
 
 PLUGIN = """
-from auditor.model.check import CheckParams, check, failed, passed
+from auditor.model.check import CheckParams, Outcome, check, failed, passed
+from auditor.model.result import Status
+
+
+class Text(str):
+    pass
 
 
 class Params(CheckParams):
@@ -56,6 +61,12 @@ def x(snapshot, params):
         return
     if params.mode == "huge-escaped":  # 0.6 MB of right-to-left overrides that their escapes make 1.4 MB
         yield failed("big", "\\u202e" * 200_000)
+        return
+    if params.mode == "str-subclass":  # text that is a str subclass, in an outcome built without validation
+        yield Outcome.model_construct(status=Status.FAIL, subject="s", message="m", reason=Text("r \\x1b[2J"),
+                                      observed=Text("o \\x1b[2J"), expected=[Text("x \\u202e")],
+                                      subject_detail={Text("d \\x9b"): Text("w \\x00")}, evidence=[Text("/e \\x07")],
+                                      key=None)
         return
     if params.mode == "huge-raises":
         raise ValueError("A" * 10_000_000)
@@ -154,3 +165,13 @@ def test_ten_megabytes_of_what_a_plugin_check_raised_are_cut_in_its_error_findin
     [finding] = json.loads((tmp_path / "out" / "ev.json").read_text(encoding="utf-8"))["result"]["findings"]
     assert (finding["status"], finding["subject"]) == ("error", "check textplug.x")
     assert finding["reason"] == "ValueError: " + "A" * 4000 + " ... (9,996,000 more characters)"
+
+
+def test_text_of_a_str_subclass_in_a_plugin_outcome_is_escaped_too(plugin, tmp_path: Path):
+    run = _evaluate(tmp_path, "str-subclass", "-q")
+    assert run.returncode == NON_COMPLIANT, run.stderr
+    text = (tmp_path / "out" / "ev.json").read_text(encoding="utf-8")
+    [finding] = json.loads(text)["result"]["findings"]
+    # before: each as it was (the validated copy was thrown away and the walk passed a str subclass by)
+    assert (finding["reason"], finding["observed"], finding["expected"], finding["subject_detail"],
+            finding["evidence"]) == ("r \\x1b[2J", "o \\x1b[2J", ["x \\u202e"], {"d \\x9b": "w \\x00"}, ["/e \\x07"])
