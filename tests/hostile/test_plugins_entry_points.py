@@ -67,8 +67,7 @@ def test_an_entry_point_that_is_not_a_check_is_exit_2_naming_it_and_its_distribu
     assert run.stderr == f"lbaudit: plugin entry point 'ep' ({target}) of plugin epplug 1.0 is {what}\n"
 
 
-def test_a_check_spec_subclass_with_its_own_init_is_exit_2_naming_it(tmp_path, monkeypatch):
-    source = """
+OWN_INIT = """
 @declared
 def x(snapshot, params):
     yield passed('a', 'b')
@@ -81,11 +80,32 @@ class Own(CheckSpec):
 
 target = Own(x.func)
 """
+
+RAISING_INIT = """
+@declared
+def x(snapshot, params):
+    yield passed('a', 'b')
+
+
+class Own(CheckSpec):
+    def __init__(self, **fields):  # raises when it is made again, with the plugin's origin
+        if fields.get("origin", "builtin") != "builtin":
+            raise RuntimeError("only as declared")
+        super().__init__(**fields)
+
+
+target = Own(**{name: getattr(x, name) for name in x.__dataclass_fields__})
+"""
+
+
+@pytest.mark.parametrize("source, error", [(OWN_INIT, "TypeError: "), (RAISING_INIT, "RuntimeError: only as declared")])
+def test_a_check_spec_subclass_that_cannot_be_copied_with_its_origin_is_exit_2_naming_it(tmp_path, monkeypatch,
+                                                                                          source, error):
     install_plugin(tmp_path / "site", monkeypatch, "epplug", CHECK + source, "[lbaudit.checks]\nep = epplug:target\n")
     run = run_cli("list-checks")
-    assert run.returncode == USAGE, run.stderr  # before: 70, TypeError from dataclasses.replace
+    assert run.returncode == USAGE, run.stderr  # before: 70, the error of dataclasses.replace
     assert run.stderr.startswith("lbaudit: plugin entry point 'ep' (epplug:target) of plugin epplug 1.0: check "
-                                 "'epplug.x' (an Own) cannot be copied with its origin: TypeError: ")
+                                 f"'epplug.x' (an Own) cannot be copied with its origin: {error}")
 
 
 def test_what_a_plugin_raised_at_import_is_quoted_as_plain_text(tmp_path, monkeypatch):
