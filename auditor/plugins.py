@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import sys
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from auditor.errors import RegistryError
 from auditor.model.records import record
@@ -112,12 +112,18 @@ def plugin_text(text: object) -> str:
     return f"{shown[:MAX_QUOTED_CHARACTERS]} ... ({len(shown) - MAX_QUOTED_CHARACTERS:,} more characters)"
 
 
-def raised_text(exc: BaseException) -> str:
-    """:func:`plugin_text` of what a plugin raised, or why there is none (its ``__str__`` raised)."""
+def raised_text(exc: BaseException, shown: Callable[[str], str] = plugin_text) -> str:
+    """``shown`` (by default :func:`plugin_text`) of the text of what a plugin raised, or why there
+    is none: an exception whose ``__str__`` raised ended the run from the handler that quoted it
+    (exit 70)."""
     try:
-        return plugin_text(exc)
+        return shown(str(exc))
     except (Exception, SystemExit) as failure:  # noqa: BLE001 - a plugin's exception is not trusted to have text
-        return f"(its text could not be made: {type(failure).__name__})"
+        try:
+            why = f"{type(failure).__name__}: {shown(str(failure))}"
+        except (Exception, SystemExit):  # noqa: BLE001
+            why = type(failure).__name__
+        return f"(its text could not be made: {why})"
 
 
 # The scan of every installed distribution's entry_points.txt (~15 ms) is the same answer while no

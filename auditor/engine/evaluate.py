@@ -20,6 +20,7 @@ from auditor.model.check import CheckSpec, NotAList, Outcome, missing_fact, not_
 from auditor.model.facts import HostSnapshot
 from auditor.model.policy import Policy, ResolvedRule, Waiver
 from auditor.model.result import ControlResult, Finding, RunResult, RunTally, Severity, Status, Summary, tally_run
+from auditor.plugins import raised_text
 
 
 def _platform_outcome(spec: CheckSpec, rule: ResolvedRule, snapshot: HostSnapshot) -> Outcome | None:
@@ -106,7 +107,8 @@ def _judged(spec: CheckSpec, rule: ResolvedRule, snapshot: HostSnapshot, thoroug
                 status=Status.ERROR,
                 subject=f"check {spec.name}",
                 message=f"the check raised {type(exc).__name__}",
-                reason=f"{type(exc).__name__}: {_raised_text(exc)}",
+                # multi-line, as raised: every character the evidence may not hold is escaped below
+                reason=f"{type(exc).__name__}: {raised_text(exc, lambda text: _cut(text, MAX_RAISED_CHARACTERS))}",
             )
         ]
     if not outcomes:
@@ -128,19 +130,6 @@ def _judged(spec: CheckSpec, rule: ResolvedRule, snapshot: HostSnapshot, thoroug
 
 def _a(noun: str) -> str:
     return f"{'an' if noun[:1].lower() in ('a', 'e', 'i', 'o', 'u') else 'a'} {noun}"
-
-
-def _raised_text(exc: BaseException) -> str:
-    """The text of what a check raised, cut to MAX_RAISED_CHARACTERS, or why there is none: an
-    exception whose ``__str__`` raised ended the run from this handler (exit 70)."""
-    try:
-        return _cut(str(exc), MAX_RAISED_CHARACTERS)
-    except (Exception, SystemExit) as failure:  # noqa: BLE001 - a plugin's exception is not trusted to have text
-        try:
-            why = f"{type(failure).__name__}: {_cut(str(failure), MAX_RAISED_CHARACTERS)}"
-        except (Exception, SystemExit):  # noqa: BLE001
-            why = type(failure).__name__
-        return f"(its text could not be made: {why})"
 
 
 _STATUSES_WITH_REASON = frozenset({Status.NOT_REVIEWED, Status.NOT_APPLICABLE, Status.ERROR})
