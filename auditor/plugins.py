@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import sys
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from auditor.errors import RegistryError
 from auditor.model.records import record
@@ -78,14 +78,52 @@ def load_entry_points(group: str) -> list[LoadedEntryPoint]:
     found: list[LoadedEntryPoint] = []
     for ep in _declared(group):
         dist = ep.dist
-        distribution, version = (dist.name, dist.version) if dist else ("?", "?")
-        origin = f"plugin {distribution if dist else ep.value} {version}"
+        # The distribution's name and version as it declares them (its METADATA), which the
+        # evidence records as each of its checks' origin and every report shows: plain text.
+        distribution, version = (plugin_text(dist.name), plugin_text(dist.version)) if dist else ("?", "?")
+        origin = f"plugin {distribution if dist else plugin_text(ep.value)} {version}"
         try:
             loaded = ep.load()
         except (Exception, SystemExit) as exc:  # a broken plugin is a loud error, not a silently smaller registry
-            raise RegistryError(f"plugin entry point {ep.name!r} ({ep.value}) failed to load: {exc}") from exc
+            raise RegistryError(f"{entry_point_named(ep.name, ep.value, origin)} failed to load: "
+                                f"{raised_text(exc)}") from exc
         found.append(LoadedEntryPoint(ep.name, ep.value, origin, loaded, distribution, version))
     return found
+
+
+def entry_point_named(name: str, value: str, origin: str) -> str:
+    """An entry point as lbaudit's messages name it: its name, what it points at, its distribution."""
+    return f"plugin entry point {name!r} ({plugin_text(value)}) of {origin}"
+
+
+# The most of a plugin's text (what it raised, its distribution's name) a message quotes.
+MAX_QUOTED_CHARACTERS = 1000
+
+
+def plugin_text(text: object) -> str:
+    """Text of a plugin's (its distribution's name or version, what it raised) as lbaudit's messages
+    and the evidence quote it: one line, every control and bidi character (and a lone surrogate) as
+    its escape (``\\x1b``, ``\\u202e``), at most MAX_QUOTED_CHARACTERS."""
+    from auditor.text import one_line
+
+    shown = one_line(str(text).encode("utf-8", "backslashreplace").decode("utf-8"))
+    if len(shown) <= MAX_QUOTED_CHARACTERS:
+        return shown
+    return f"{shown[:MAX_QUOTED_CHARACTERS]} ... ({len(shown) - MAX_QUOTED_CHARACTERS:,} more characters)"
+
+
+def raised_text(exc: BaseException, shown: Callable[[str], str] = plugin_text) -> str:
+    """``shown`` (by default :func:`plugin_text`) of the text of what a plugin raised, or why there
+    is none: an exception whose ``__str__`` raised ended the run from the handler that quoted it
+    (exit 70)."""
+    try:
+        return shown(str(exc))
+    except (Exception, SystemExit) as failure:  # noqa: BLE001 - a plugin's exception is not trusted to have text
+        try:
+            why = f"{type(failure).__name__}: {shown(str(failure))}"
+        except (Exception, SystemExit):  # noqa: BLE001
+            why = type(failure).__name__
+        return f"(its text could not be made: {why})"
 
 
 # The scan of every installed distribution's entry_points.txt (~15 ms) is the same answer while no

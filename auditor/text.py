@@ -40,3 +40,16 @@ def document_text(text: str) -> str:
     """``text`` with each character no HTML or XML document may hold, and each bidi control, shown as
     its escape (``\\x1b``, ``\\u202e``), as :func:`one_line` shows it; line breaks are the markup's to render."""
     return _NOT_DOCUMENT_TEXT.sub(_escape, text) if _NOT_DOCUMENT_TEXT.search(text) else text
+
+
+# What plain_text escapes: every control character but tab and line feed (a carriage return or a
+# form feed too: no XML 1.0 document may hold a form feed, and a carriage return rewrites a terminal
+# line), the line and paragraph separators, and the bidi marks, embeddings, overrides and isolates.
+_NOT_PLAIN_TEXT = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def plain_text(text: str) -> str:
+    """``text`` with every character that is not plain text (but tab and line feed) shown as its
+    escape (``\\x1b``, ``\\x0d``, ``\\u202e``), as :func:`one_line` shows it: text that every output
+    (a terminal, JSON, XML, HTML, a PDF) can hold as it is."""
+    return _NOT_PLAIN_TEXT.sub(_escape, text) if _NOT_PLAIN_TEXT.search(text) else text

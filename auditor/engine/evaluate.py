@@ -10,14 +10,17 @@ import time
 from collections import Counter
 from datetime import date
 
+from pydantic_core import to_json
+
 from auditor.engine import time_limit
 from auditor.engine.registry import Registry
 from auditor.engine.waivers import apply_waivers
-from auditor.model.base import construct_complete, construct_valid, shared_fields_set
-from auditor.model.check import CheckSpec, Outcome, missing_fact, not_applicable, not_reviewed
+from auditor.model.base import construct_complete, construct_valid, shared_fields_set, with_text_of_plugin
+from auditor.model.check import CheckSpec, NotAList, Outcome, missing_fact, not_applicable, not_reviewed, outcome_list
 from auditor.model.facts import HostSnapshot
 from auditor.model.policy import Policy, ResolvedRule, Waiver
 from auditor.model.result import ControlResult, Finding, RunResult, RunTally, Severity, Status, Summary, tally_run
+from auditor.plugins import raised_text
 
 
 def _platform_outcome(spec: CheckSpec, rule: ResolvedRule, snapshot: HostSnapshot) -> Outcome | None:
@@ -37,20 +40,65 @@ def _outcomes(spec: CheckSpec, rule: ResolvedRule, snapshot: HostSnapshot) -> li
     missing = [s for s in spec.needs if getattr(snapshot.facts, s) is None]
     if missing:
         return [missing_fact(snapshot, s, "", subject=f"facts: {s}", what=f"fact section {s!r}") for s in missing]
-    thorough = not spec.origin.startswith("builtin")
+    if spec.origin.startswith("builtin"):
+        return _judged(spec, rule, snapshot, thorough=False)
+    # Where a plugin's text enters the run: every string of what it returned (or raised, or the
+    # name of what it returned instead of an outcome) as the evidence may hold it.  A lone surrogate
+    # ended the run at the evidence (exit 70); ESC, NUL, C1 and bidi controls went from the evidence
+    # into every report that does not escape them itself (SARIF, JUnit, OSCAL, HDF).
+    return [_bounded(spec, with_text_of_plugin(o)) for o in _judged(spec, rule, snapshot, thorough=True)]
+
+
+# The most a plugin's outcome may be, as the JSON the evidence holds it in (its text as written,
+# escapes and all).  A 10 MB message went into the evidence and every report (the PDF took 27 s to
+# lay it out; one of 10 MB in each field, six minutes and 1.3 GB); 1 MiB is rendered in about a
+# second, and no judgement of one subject needs more.
+MAX_PLUGIN_OUTCOME_BYTES = 1024 * 1024
+# The most of what a check raised that its error finding quotes.
+MAX_RAISED_CHARACTERS = 4000
+
+
+def _bounded(spec: CheckSpec, outcome: Outcome) -> Outcome:
+    """``outcome``, or, when its JSON is longer than MAX_PLUGIN_OUTCOME_BYTES, the error finding
+    that says so: never a pass, and nothing of it cut silently."""
+    values = outcome.__dict__
+    size = len(to_json({name: values[name] for name in Outcome.model_fields}))
+    if size <= MAX_PLUGIN_OUTCOME_BYTES:
+        return outcome
+    subject = _cut(values["subject"], 80)
+    return Outcome(status=Status.ERROR, subject=f"check {spec.name}", message="the check returned an outcome too large",
+                   reason=f"check {spec.name} ({spec.origin}) returned an outcome (status {values['status'].value}, "
+                          f"subject {subject!r}) of {size:,} bytes as JSON; a plugin's outcome may be at most "
+                          f"{MAX_PLUGIN_OUTCOME_BYTES:,}")
+
+
+def _cut(text: str, at_most: int) -> str:
+    """``text``, or its first ``at_most`` characters and how many more there were."""
+    return text if len(text) <= at_most else f"{text[:at_most]} ... ({len(text) - at_most:,} more characters)"
+
+
+def _judged(spec: CheckSpec, rule: ResolvedRule, snapshot: HostSnapshot, thorough: bool) -> list[Outcome]:
+    """What the check says of the rule, or the error finding for what it did instead; ``thorough``
+    for a plugin's check (a copy of the facts, a time limit, every outcome validated whole)."""
     try:
         params = spec.params.model_validate(rule.params)
         # A plugin's check gets a copy of the facts: the models are frozen but their lists are not,
         # and a plugin that filtered snapshot.facts.sockets.listeners in place emptied the list every
         # later rule judged (and the evidence recorded): "no listeners were found", exit 0.
         if thorough:
+            # What the plugin's run returned is made a list here, under the time limit and the
+            # handlers below: a generator of its own that raised or blocked midway was iterated
+            # outside both (exit 70, or a run held forever).
             with time_limit.time_limit(time_limit.PLUGIN_CHECK_SECONDS):
-                outcomes = spec.run(snapshot.model_copy(deep=True), params)
+                outcomes = outcome_list(spec.run(snapshot.model_copy(deep=True), params))
         else:
             outcomes = spec.run(snapshot, params)
     except time_limit.CheckTimedOut as exc:  # a plugin's check that would have held the run forever
         return [Outcome(status=Status.ERROR, subject=f"check {spec.name}", message="the check did not finish",
                         reason=str(exc))]
+    except NotAList as exc:
+        return [Outcome(status=Status.ERROR, subject=f"check {spec.name}", message="the check returned no list",
+                        reason=f"check {spec.name} ({spec.origin}) returned {_a(exc.kind)}, not a list of outcomes")]
     # SystemExit too: a plugin's sys.exit(0) ended `lbaudit evaluate` with status 0, no finding and no
     # evidence (a release gate read it as compliant).  KeyboardInterrupt is the user's, and passes.
     except (Exception, SystemExit) as exc:  # noqa: BLE001 - any failure of a check is reported as its own finding
@@ -59,7 +107,8 @@ def _outcomes(spec: CheckSpec, rule: ResolvedRule, snapshot: HostSnapshot) -> li
                 status=Status.ERROR,
                 subject=f"check {spec.name}",
                 message=f"the check raised {type(exc).__name__}",
-                reason=f"{type(exc).__name__}: {exc}",
+                # multi-line, as raised: every character the evidence may not hold is escaped below
+                reason=f"{type(exc).__name__}: {raised_text(exc, lambda text: _cut(text, MAX_RAISED_CHARACTERS))}",
             )
         ]
     if not outcomes:
@@ -67,51 +116,76 @@ def _outcomes(spec: CheckSpec, rule: ResolvedRule, snapshot: HostSnapshot) -> li
         return [not_reviewed(f"check {spec.name}", "the check returned no outcome")]
     # A plugin's outcomes are validated whole (a value that is not JSON would end the run at the
     # evidence, exit 70); the built-in checks' are made by the outcome helpers, which validate them.
-    return [o if _is_valid_outcome(o, thorough) else _invalid_outcome(spec, o) for o in outcomes]
+    taken = [_taken_outcome(o, thorough) for o in outcomes]
+    judged = [o for o in taken if o is not None]
+    if len(judged) == len(taken):
+        return judged
+    # What is not a valid outcome is one error finding, where the first of it was: a list of a
+    # million values was a million findings "check X returned a int, not an Outcome".
+    invalid = [o for o, ok in zip(outcomes, taken) if ok is None]
+    first = next(at for at, ok in enumerate(taken) if ok is None)
+    judged.insert(first, _invalid_outcome(spec, invalid[0], len(invalid)))
+    return judged
+
+
+def _a(noun: str) -> str:
+    return f"{'an' if noun[:1].lower() in ('a', 'e', 'i', 'o', 'u') else 'a'} {noun}"
 
 
 _STATUSES_WITH_REASON = frozenset({Status.NOT_REVIEWED, Status.NOT_APPLICABLE, Status.ERROR})
 
 
-def _is_valid_outcome(outcome: object, thorough: bool = False) -> bool:
-    """Whether a check returned an Outcome that holds Outcome's invariants.  A check (a plugin) can
-    build one with ``model_construct``, which validates nothing: a status outside the enum, or
-    ``waived`` (a waiver the policy never granted, which turned a plugin's run green, exit 0), or a
-    not_reviewed without its reason.  Checked for every check in a few attribute reads; with
-    ``thorough`` (a plugin's check) every field is validated as Outcome validates it."""
+def _taken_outcome(outcome: object, thorough: bool = False) -> Outcome | None:
+    """The outcome a check returned as the engine takes it, or None when it does not hold Outcome's
+    invariants.  A check (a plugin) can build one with ``model_construct``, which validates nothing:
+    a status outside the enum, or ``waived`` (a waiver the policy never granted, which turned a
+    plugin's run green, exit 0), or a not_reviewed without its reason.  Checked for every check in a
+    few attribute reads; with ``thorough`` (a plugin's check) every field is validated as Outcome
+    validates it, and the validated copy is taken: plain str, list and dict throughout (a str
+    subclass in the plugin's own went past the text walk with what it held, ESC and all)."""
     if not isinstance(outcome, Outcome):
-        return False
+        return None
     values = outcome.__dict__
     status = values.get("status")
     if type(status) is not Status or status is Status.WAIVED:
-        return False
+        return None
     if type(values.get("subject")) is not str or type(values.get("message")) is not str:
-        return False
+        return None
     reason = values.get("reason")
     if status in _STATUSES_WITH_REASON and not (type(reason) is str and reason):
-        return False
+        return None
     if thorough or type(outcome) is not Outcome:  # a subclass: the engine builds its finding as an Outcome's
         try:
-            Outcome.model_validate({name: values.get(name) for name in Outcome.model_fields})
+            return Outcome.model_validate({name: values.get(name) for name in Outcome.model_fields})
         except ValueError:
-            return False
-    return True
+            return None
+    return outcome
 
 
-def _invalid_outcome(spec: CheckSpec, outcome: object) -> Outcome:
-    """The error finding for what a check returned that is not a valid outcome: never a pass, a
-    waiver or a crash of the run (exit 70); the run is at least incomplete."""
+def _invalid_outcome(spec: CheckSpec, outcome: object, count: int = 1) -> Outcome:
+    """The error finding for what a check returned that is not a valid outcome (``outcome``, the
+    first of ``count``): never a pass, a waiver or a crash of the run (exit 70); the run is at least
+    incomplete."""
     if isinstance(outcome, Outcome):
         status = outcome.__dict__.get("status")
-        what = f"an outcome with status {getattr(status, 'value', status)!r}"
+        what = f"an outcome with status {_shown(status.value if type(status) is Status else status)}"
         if status is Status.WAIVED:
             what += " (checks do not waive; waivers are applied by the engine)"
         elif type(status) is Status:
             what += " that Outcome's validation refuses (its subject, message, reason or a value that is not JSON)"
     else:
-        what = f"a {type(outcome).__name__}, not an Outcome"
+        what = f"{_a(type(outcome).__name__)}, not an Outcome"
+    returned = f"returned {what}" if count == 1 else f"returned {count:,} values that are not valid outcomes; the first: {what}"
     return Outcome(status=Status.ERROR, subject=f"check {spec.name}", message="the check returned an invalid outcome",
-                   reason=f"check {spec.name} ({spec.origin}) returned {what}")
+                   reason=f"check {spec.name} ({spec.origin}) {returned}")
+
+
+def _shown(value: object) -> str:
+    """``repr(value)`` of a plugin's value, cut, or what it is when its repr raises."""
+    try:
+        return _cut(repr(value), 200)
+    except (Exception, SystemExit):  # noqa: BLE001 - a plugin's object is not trusted to have a repr
+        return f"{_a(type(value).__name__)} whose repr raised"
 
 
 def _findings(rule: ResolvedRule, spec: CheckSpec, outcomes: list[Outcome],

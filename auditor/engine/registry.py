@@ -12,17 +12,17 @@ import importlib
 import pkgutil
 import re
 from dataclasses import replace
-from types import ModuleType
+from types import BuiltinFunctionType, FunctionType, MethodType, ModuleType
 
 from auditor import __version__
 from auditor.catalog import load_catalog
 from auditor.errors import Problem, RegistryError
-from auditor.model.check import CheckSpec
+from auditor.model.check import CheckParams, CheckSpec
 from auditor.model.controls import ControlCatalog
 from auditor.model.facts import PLATFORM_NAMES, SECTIONS
 from auditor.model.records import record
 from auditor.model.result import Severity
-from auditor.plugins import load_entry_points, plugins_enabled
+from auditor.plugins import entry_point_named, load_entry_points, plugins_enabled, raised_text
 
 CHECKS_GROUP = "lbaudit.checks"
 BUILTIN_PACKAGE = "auditor.checks"
@@ -66,12 +66,34 @@ def _builtin_specs() -> list[CheckSpec]:
 def _plugin_specs() -> list[CheckSpec]:
     specs: list[CheckSpec] = []
     for ep in load_entry_points(CHECKS_GROUP):
-        found = _specs_in(ep.loaded) if isinstance(ep.loaded, ModuleType) else [ep.loaded]
+        named = entry_point_named(ep.name, ep.value, ep.origin)
+        if isinstance(ep.loaded, ModuleType):
+            found = _specs_in(ep.loaded)
+            if not found:  # it loaded nothing and said nothing: bandit's "zero plugins, success"
+                raise RegistryError(f"{named} is a module that declares no CheckSpec")
+        elif isinstance(ep.loaded, CheckSpec):
+            found = [ep.loaded]
+        else:
+            raise RegistryError(f"{named} is {_what(ep.loaded)}, not a CheckSpec or a module of them")
         for spec in found:
-            if not isinstance(spec, CheckSpec):
-                raise RegistryError(f"plugin entry point {ep.name!r} ({ep.value}) is not a CheckSpec or a module of them")
-            specs.append(replace(spec, origin=ep.origin))
+            try:
+                specs.append(replace(spec, origin=ep.origin))
+            except (Exception, SystemExit) as exc:  # noqa: BLE001 - a subclass's own __init__ or __post_init__
+                raise RegistryError(f"{named}: check {spec.name!r} ({_what(spec)}) cannot be copied with its origin: "
+                                    f"{type(exc).__name__}: {raised_text(exc)}") from exc
     return specs
+
+
+def _what(value: object) -> str:
+    """What an entry point resolved to, as a message names it: None, a class, a function, a K."""
+    if value is None:
+        return "None"
+    if isinstance(value, type):
+        return "a class"
+    if isinstance(value, (FunctionType, BuiltinFunctionType, MethodType)):
+        return "a function"
+    kind = type(value).__name__
+    return f"{'an' if kind[:1].lower() in ('a', 'e', 'i', 'o', 'u') else 'a'} {kind}"
 
 
 # C0/C1 controls (ESC starts an ANSI sequence that rewrites the terminal), DEL, and the bidi controls
@@ -93,11 +115,39 @@ def _text_problems(spec: CheckSpec) -> list[str]:
     return problems
 
 
+_NAME_TUPLES = ("needs", "uses", "controls", "platforms")
+
+
+def _type_problems(spec: CheckSpec) -> list[str]:
+    """What a check declares with a value of the wrong type, which the rest of the registry (and
+    every command after it) could not read: ``@check`` makes tuples of what it is given, but a plugin
+    can build a CheckSpec itself.  needs=None, a name that is a list, a list among the controls were
+    exit 70 (TypeError) at every command that loads checks; params that is not a CheckParams
+    subclass was exit 70 at explain and evaluate."""
+    name = spec.name
+    problems = []
+    if not (isinstance(name, str) and name.strip()):
+        problems.append(f"check {name!r} declares name {name!r} (expected text, not blank)")
+    for field_name in _NAME_TUPLES:
+        value = getattr(spec, field_name)
+        if not (isinstance(value, (tuple, list)) and all(isinstance(item, str) for item in value)):
+            problems.append(f"check {name!r} declares {field_name} {value!r} (expected a tuple of names)")
+    if not (isinstance(spec.params, type) and issubclass(spec.params, CheckParams)):
+        problems.append(f"check {name!r} declares params {spec.params!r} (expected a subclass of CheckParams)")
+    if not callable(spec.func):
+        problems.append(f"check {name!r} declares func {spec.func!r} (expected a function)")
+    return problems
+
+
 def build_registry(specs: list[CheckSpec], catalog: ControlCatalog | None = None) -> Registry:
     catalog = catalog or load_catalog()
     problems: list[str] = []
     checks: dict[str, CheckSpec] = {}
     for spec in specs:
+        wrong_types = _type_problems(spec)
+        if wrong_types:  # nothing further is read of it: the checks below assume these types
+            problems += wrong_types
+            continue
         if spec.name in checks:
             first = checks[spec.name]
             if first.origin.startswith("builtin") and not spec.origin.startswith("builtin"):

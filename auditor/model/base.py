@@ -11,6 +11,8 @@ from typing import Annotated, Any, Callable, TypeVar
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from pydantic_core import PydanticUndefined
 
+from auditor.text import plain_text
+
 
 class StrictModel(BaseModel):
     """Unknown fields are rejected everywhere: a typo in a policy or a snapshot is an error, not a no-op.
@@ -184,21 +186,36 @@ def with_text_of_host(model: M) -> M:
     return _with_text(model)  # type: ignore[no-any-return]
 
 
-def _with_text(value: Any) -> Any:
+def text_of_plugin(text: str) -> str:
+    """``text`` a plugin gave (its outcome's subject, message, reason, ... or what it raised) as the
+    evidence may hold it: each lone surrogate as :func:`text_of_host` writes it, and each control
+    character but tab and line feed, and each bidi control, as :func:`auditor.text.plain_text`
+    shows it (``\\x1b``, ``\\u202e``), so that no renderer has to be trusted to escape it."""
+    return plain_text(text_of_host(text))
+
+
+def with_text_of_plugin(model: M) -> M:
+    """``model`` with :func:`text_of_plugin` applied to every string in it (keys too), the same
+    object when there was none to change.  Walked whole: a control character, unlike a lone
+    surrogate, is no error of the serializer's to look for it by."""
+    return _with_text(model, text_of_plugin)  # type: ignore[no-any-return]
+
+
+def _with_text(value: Any, fix: Callable[[str], str] = text_of_host) -> Any:
     if type(value) is str:
-        return text_of_host(value)
+        return fix(value)
     if isinstance(value, BaseModel):
         changed = {}
         for name, item in value.__dict__.items():
-            new = _with_text(item)
+            new = _with_text(item, fix)
             if new is not item:
                 changed[name] = new
         return value.model_copy(update=changed) if changed else value
     if isinstance(value, (list, tuple)):
-        items = [_with_text(item) for item in value]
+        items = [_with_text(item, fix) for item in value]
         return type(value)(items) if any(a is not b for a, b in zip(items, value)) else value
     if isinstance(value, dict):
-        pairs = [(_with_text(k), _with_text(v)) for k, v in value.items()]
+        pairs = [(_with_text(k, fix), _with_text(v, fix)) for k, v in value.items()]
         return dict(pairs) if any(a is not k or b is not v for (a, b), (k, v) in zip(pairs, value.items())) else value
     return value
 

@@ -9,10 +9,11 @@ entry points.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import field
-from typing import Any, Callable, Iterable
+from typing import Any, Callable
 
-from pydantic import ConfigDict, Field, JsonValue, model_validator
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, model_validator
 
 from auditor.model.base import StrictModel, construct_complete, empty_dict, empty_list, shared_fields_set
 from auditor.model.facts import PLATFORM_NAMES, HostSnapshot, Platform, Section
@@ -189,6 +190,23 @@ def missing_fact(snapshot: HostSnapshot, section: str, field: str, subject: str,
 CheckFunction = Callable[[HostSnapshot, Any], Iterable[Outcome]]
 
 
+class NotAList(TypeError):
+    """A check returned what is not an iterable of outcomes; ``kind`` names its type."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__(f"a {kind}, not a list of outcomes")
+        self.kind = kind
+
+
+def outcome_list(returned: Any) -> list[Outcome]:
+    """What a check returned, as a list (its values are judged one by one after).  Text, bytes, a
+    mapping and a model iterate too, but as characters, keys or fields: a plugin's outcome returned
+    bare was nine error findings "returned a tuple" (its fields), 10 MB of text ten million."""
+    if isinstance(returned, (str, bytes, bytearray, Mapping, BaseModel)) or not isinstance(returned, Iterable):
+        raise NotAList(type(returned).__name__)
+    return list(returned)
+
+
 @record
 class CheckSpec:
     """Everything lbaudit knows about a check: `lbaudit explain` and the docs are rendered from this."""
@@ -221,7 +239,7 @@ class CheckSpec:
                 f"{PLATFORM_NAMES.get(platform, platform)} host, where what it checks has no equivalent")
 
     def run(self, snapshot: HostSnapshot, params: CheckParams) -> list[Outcome]:
-        return list(self.func(snapshot, params))
+        return outcome_list(self.func(snapshot, params))
 
 
 def check(

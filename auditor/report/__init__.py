@@ -14,7 +14,7 @@ from typing import Callable
 
 from auditor.errors import RegistryError
 from auditor.model.evidence import Evidence, ReporterPluginRecord
-from auditor.plugins import LoadedEntryPoint, load_entry_points, plugins_enabled
+from auditor.plugins import LoadedEntryPoint, entry_point_named, load_entry_points, plugins_enabled
 
 REPORTERS_GROUP = "lbaudit.reporters"
 
@@ -70,7 +70,7 @@ def _plugin_entry_points() -> dict[str, tuple[Reporter, LoadedEntryPoint]]:
     for ep in load_entry_points(REPORTERS_GROUP):
         reporter = ep.loaded
         if not isinstance(reporter, Reporter):
-            raise RegistryError(f"plugin entry point {ep.name!r} ({ep.value}) is not a Reporter")
+            raise RegistryError(f"{entry_point_named(ep.name, ep.value, ep.origin)} is not a Reporter")
         if reporter.name in BUILTIN_REPORTERS or reporter.name in found:
             raise RegistryError(f"{ep.origin} ({ep.value}) shadows reporter {reporter.name!r}")
         found[reporter.name] = (reporter, ep)

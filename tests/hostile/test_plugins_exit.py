@@ -73,4 +73,4 @@ def test_a_plugin_calling_sys_exit_at_import_is_a_loud_registry_error(tmp_path, 
     finally:
         sys.modules.pop("importexitplug", None)
     assert run.returncode == 2, run.stderr
-    assert "plugin entry point 'importexit' (importexitplug) failed to load: 0" in run.stderr
+    assert "plugin entry point 'importexit' (importexitplug) of plugin importexitplug 1.0 failed to load: 0" in run.stderr

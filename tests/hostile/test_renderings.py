@@ -340,14 +340,24 @@ def test_every_bookmark_opens_the_page_its_section_starts_on():
 
 def _fake_distribution(site: Path, marker: Path) -> None:
     """A real installed distribution (dist-info with entry points) that registers a reporter and a
-    check module; importing it leaves a marker file, so a test sees whether it was loaded."""
+    check module (declaring one check: a module of none is refused); importing it leaves a marker
+    file, so a test sees whether it was loaded."""
     site.mkdir()
     (site / "fakeplug.py").write_text(textwrap.dedent(f"""
         from pathlib import Path
+        from auditor.model.check import CheckParams, check, passed
         from auditor.report import Reporter
         Path({str(marker)!r}).write_text("loaded")
         REPORTER = Reporter(name="fakeplug", extension=".fake", description="fake",
                             render=lambda evidence, context: b"fake")
+
+        class Params(CheckParams):
+            pass
+
+        @check(name="fakeplug.x", title="A fake check", version="1", needs=["sysctl"], params=Params,
+               severity="low", controls=["CM-6"], rationale="A test plugin.", remediation="None.")
+        def x(snapshot, params):
+            yield passed("a", "fine")
     """), encoding="utf-8")
     info = site / "fakeplug-1.0.dist-info"
     info.mkdir()
