@@ -33,24 +33,12 @@ import pytest
 
 from auditor.checks.net_bind_addresses import BindAddressParams, net_bind_addresses
 from auditor.model.facts import Listener, NamespaceFacts, NetInterface, NetNamespace, ProcessInfo
-from tests.factories import listener, snapshot
+from tests.factories import listener, loopback_only_policy, snapshot
 from tests.hostile.test_judging_route_localnet import ETH0, HOST_INODE, LO, MACVLAN, _in, host
 from tests.netns_env import ip, require_namespaces, unique_name
 
 REPO = Path(__file__).resolve().parents[2]
-POLICY = """\
-id: bound-to-lo
-version: "1"
-owner: Tests <tests@example.com>
-description: Listeners stay on loopback.
-rules:
-  - id: loopback-only
-    check: net.bind_addresses
-    title: Listeners stay on loopback
-    severity: high
-    params:
-      allow: [loopback]
-"""
+POLICY = loopback_only_policy("bound-to-lo")
 SERVER = "10.199.0.1"
 # port: (address, device or "", transparent)
 LISTENERS = {2011: ("0.0.0.0", "lo", 0), 2012: ("0.0.0.0", "", 0), 2013: ("127.0.0.1", "lo", 1),

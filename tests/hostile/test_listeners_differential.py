@@ -40,24 +40,13 @@ from pathlib import Path
 
 import pytest
 
+from tests.factories import loopback_only_policy
 from tests.netns_env import ip, named_namespace
 
 REPO = Path(__file__).resolve().parents[2]
 IPPROTO_UDPLITE = 136
 IPPROTO_MPTCP = 262
-POLICY = """\
-id: differential
-version: "1"
-owner: Tests <tests@example.com>
-description: Listeners stay on loopback.
-rules:
-  - id: loopback-only
-    check: net.bind_addresses
-    title: Listeners stay on loopback
-    severity: high
-    params:
-      allow: [loopback]
-"""
+POLICY = loopback_only_policy("differential")
 ON_LO = ("10.9.9.9", "fd00::9")  # added to lo: not loopback addresses, and reachable from any link
 ON_LINK = ("10.8.8.8", "fd00:8::8")  # of the namespace's veth
 ABSENT = ("192.0.2.77", "2001:db8::77")  # no interface has them: IP_FREEBIND, IPV6_FREEBIND

@@ -27,22 +27,11 @@ import pytest
 
 from auditor.checks.net_ephemeral_port_range import EphemeralRangeParams
 from auditor.collect.sockets import listeners_from_rows, read_optional_proc_net
+from tests.factories import loopback_only_policy
 from tests.netns_env import ip, require_namespaces, unique_name
 
 REPO = Path(__file__).resolve().parents[2]
-POLICY = """\
-id: raw
-version: "1"
-owner: Tests <tests@example.com>
-description: Listeners stay on loopback.
-rules:
-  - id: loopback-only
-    check: net.bind_addresses
-    title: Listeners stay on loopback
-    severity: high
-    params:
-      allow: [loopback]
-"""
+POLICY = loopback_only_policy("raw")
 # Opens raw protocol-253 sockets, unbound and on 127.0.0.1, prints "ready"; then, for each
 # line read, prints which of them received a packet since.
 RAW_HOLDER = textwrap.dedent("""
