@@ -2,9 +2,14 @@
 like Goss's ``autoadd``) or from the defaults alone.
 
 The policy written from a host passes its listener rule on that host at once: every listener that
-accepts more than loopback gets an exception (process, ports, protocol) whose reason is ``TODO``,
-and ``lbaudit validate`` warns until each reason is written.  It is a starting point to review,
-never an approval of what runs.
+net.bind_addresses judges reachable beyond loopback gets an exception (process, ports, protocol)
+whose reason is ``TODO``, and ``lbaudit validate`` warns until each reason is written.  It is a
+starting point to review, never an approval of what runs.
+
+Where a listener is reachable is the check's own answer (:func:`auditor.checks._listeners.reach`:
+the loopback device, IP_TRANSPARENT, route_localnet, another namespace's outward interfaces), and
+which exceptions could decide for it is the check's too (:func:`deciding_exceptions`: first match,
+an owner that cannot be told, each of several holders): a second copy here told them apart.
 """
 
 from __future__ import annotations
@@ -302,9 +307,9 @@ def policy_text(snapshot: Any | None, today: str) -> str:
 def init(from_host: bool, output: Path) -> None:
     """Write a starter policy (--from-host: from this host's listeners, each exception with reason TODO).
 
-    The four socket checks; with --from-host one exception per listener beyond loopback (process, ports,
-    protocol; reason: TODO, which validate warns about), this host's ephemeral pool as the minimum, and socket
-    audit logging required."""
+    The four socket checks; with --from-host an exception for each listener net.bind_addresses judges reachable
+    beyond loopback (process, ports, protocol; reason: TODO, which validate warns about), this host's ephemeral
+    pool as the minimum, and socket audit logging required."""
     from auditor.engine.registry import load_registry
     from auditor.policy.loader import inspect_policy
     from auditor.storage.outputs import is_stdout, plan_outputs, remove_file, write_atomic

@@ -12,9 +12,17 @@ container's listener behind a macvlan: the starter policy failed on the very hos
 from.  It also wrote one exception per bind address for a process bound to two addresses on one
 port, the first of which (first match decides) then judged the other.
 
-init now asks the check's own judgement (``auditor.checks._listeners.reach``) where each listener
-is reachable, writes an exception only for those the default allow does not cover, and gives each
-exception the union of what every listener it will match is reachable at.
+Which process an exception names disagreed the same way: init named the alphabetically first
+holder (pid 1 "systemd" before a socket unit's service, which the check leaves pid 1 out for), and
+a name the process gave itself, which the check takes as proving nothing (not_reviewed).
+
+init now asks the check's own judgement where each listener is reachable
+(``auditor.checks._listeners.reach``) and which exceptions could decide for it
+(``net_bind_addresses.deciding_exceptions``), writes an exception only for those the default allow
+does not cover, and gives each the union of what every listener it could decide for is reachable
+at.  The property test drives the generator with generated hosts (every address kind, transports,
+loopback-bound and transparent listeners, route_localnet, other namespaces, every kind of holder)
+and runs the check on each with the policy written from it.
 
 The live test builds such a host in a network namespace (a veth to a peer namespace with
 route_localnet=1 on it, and a second namespace behind a macvlan), runs the real ``init
@@ -267,3 +275,28 @@ def test_every_listener_of_any_host_passes_the_policy_init_writes_from_it(tmp_pa
     assert len(found) == len(rule["params"]["exceptions"]), text
     assert {subject for subjects in found for subject in subjects} <= failing, text
     assert bool(failing) == bool(found), text
+
+
+def test_exceptions_select_holders_as_the_check_matches_them():
+    """Which process an exception names is the check's question too: pid 1 holding a socket unit's
+    listener with its service is not judged (init named "systemd", sorted before "zebra", and
+    zebra's listener failed); a process that renamed itself proves nothing by its name (init named
+    it, and the listener was not_reviewed): its executable does; two different programs on one
+    socket are judged each (init named the first, and the second failed)."""
+    host = snapshot(listeners=[
+        listener("0.0.0.0", 2601, processes=HOLDERS["socket unit"]),
+        listener("0.0.0.0", 8080, processes=HOLDERS["renamed"]),
+        listener("0.0.0.0", 9000, processes=HOLDERS["two programs"]),
+    ], sysctl=sysctl_facts())
+    text = policy_text(host, "2026.11.28")
+    assert [line.strip() for line in text.splitlines() if line.strip().startswith("- match:")] == [
+        '- match: {exe: "/opt/app/bin/app", ports: [8080], protocol: tcp}',
+        '- match: {process: "nginx", ports: [9000], protocol: tcp}',
+        '- match: {process: "php-fpm", ports: [9000], protocol: tcp}',
+        '- match: {process: "zebra", ports: [2601], protocol: tcp}']
+    [rule] = [r for r in yaml.safe_load(text)["rules"] if r["check"] == "net.bind_addresses"]
+    outcomes = net_bind_addresses.run(host, BindAddressParams.model_validate(rule["params"]))
+    assert {o.subject: o.status.value for o in outcomes} == {
+        "tcp 0.0.0.0:2601 systemd pid 1 (+1 more)": "pass",
+        "tcp 0.0.0.0:8080 worker[1] pid 14": "pass",
+        "tcp 0.0.0.0:9000 php-fpm pid 12 (+1 more)": "pass"}
