@@ -9,8 +9,19 @@ from the list altogether, so "no listener does X" cannot be claimed from it; a n
 
 from __future__ import annotations
 
+import ipaddress
+from typing import Callable
+
+from auditor.checks import _namespaces
+from auditor.domain import netaddr
 from auditor.model.check import Outcome, not_applicable, not_reviewed
-from auditor.model.facts import Gap, GapKind, HostSnapshot
+from auditor.model.facts import Gap, GapKind, HostSnapshot, Listener, NetNamespace
+from auditor.model.records import record
+
+# What TPROXY hands packets for any address to (nft_tproxy and xt_TPROXY: TCP and UDP only; MPTCP
+# through its TCP subflow, which shares IP_TRANSPARENT).  A transparent socket of another transport
+# (UDP-Lite, SCTP, DCCP, raw) gets only what is sent to its own address.
+TPROXY_PROTOCOLS = frozenset({"tcp", "udp", "mptcp"})
 
 
 def list_gaps(snapshot: HostSnapshot) -> tuple[list[Gap], list[Gap]]:
@@ -50,3 +61,111 @@ def reasons(gaps: list[Gap]) -> str:
 def either(names: list[str]) -> str:
     """``tcp``, ``tcp or udp``, ``tcp, udp or sctp``: a list of alternatives in words."""
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
+
+
+# ------------------------------------------------------------------ where a listener is reachable
+
+_LOOPBACK_V4 = ipaddress.ip_network("127.0.0.0/8")
+_LOOPBACK_V6 = ipaddress.ip_network("::1/128")
+
+
+@record
+class Reach:
+    """Where a listener can be reached from, as net.bind_addresses judges it: the one answer the
+    check and ``lbaudit init`` (which writes the exceptions a host needs) both ask for.
+
+    ``address``/``v6only``: what it is judged as bound to (a transparent TCP, UDP or MPTCP one
+    widened to the wildcard of its family); ``on_loopback``: the loopback networks it is judged at
+    alone when bound (SO_BINDTODEVICE) to its namespace's loopback device; ``exposure``: in another
+    namespace, where it can be reached from beyond the host; ``localnet``: what route_localnet adds
+    to a listener on 127.0.0.0/8."""
+
+    accepts: str  # in words, for findings
+    address: str
+    v6only: bool | None
+    widened: bool
+    on_loopback: tuple[netaddr.Network, ...] | None
+    exposure: _namespaces.Exposure | None
+    localnet: _namespaces.Localnet | None
+
+    @property
+    def inside_only(self) -> bool:
+        """Nothing beyond its namespace can reach it: there is no exposure for a rule to allow."""
+        return self.exposure is not None and self.exposure.addresses == () and self.localnet is None
+
+    def _required(self) -> tuple[tuple[str, bool | None], ...]:
+        """The (address, v6only) pairs every address of which a rule must allow (but on_loopback)."""
+        exposure, localnet = self.exposure, self.localnet
+        own = (tuple((address, None) for address in exposure.addresses)
+               if exposure is not None and exposure.addresses is not None else ((self.address, self.v6only),))
+        return own + tuple((address, None) for address in (localnet.addresses if localnet else ()))
+
+    def allowed_by(self, allowed: netaddr.AddressSet,
+                   allows: Callable[[str, bool | None], bool] | None = None) -> bool:
+        """Whether ``allowed`` holds every address it can be reached at.  ``allows``: the same
+        question about one (address, v6only), as the caller remembers it (a rule asks it of every
+        listener, about few distinct addresses)."""
+        if self.inside_only:
+            return True
+        if self.on_loopback is not None:
+            return all(allowed.covers(network) for network in self.on_loopback)
+        ask = allows or (lambda address, v6only: netaddr.is_allowed(address, v6only, allowed))
+        return all(ask(address, v6only) for address, v6only in self._required())
+
+    def networks(self) -> tuple[netaddr.Network, ...]:
+        """Every network it can be reached at: what a rule must allow for it to pass (none when it is
+        reachable only inside its namespace)."""
+        if self.inside_only:
+            return ()
+        if self.on_loopback is not None:
+            return self.on_loopback
+        return tuple(network for address, v6only in self._required()
+                     for network in netaddr.accepted_networks(address, v6only))
+
+
+def on_loopback_device(listener: Listener, home: NetNamespace | None) -> tuple[netaddr.Network, ...] | None:
+    """The loopback networks a listener bound (SO_BINDTODEVICE) to its namespace's loopback device
+    is judged at, or None when it is not so bound or that cannot be told.  The device is known by
+    its kind in the interfaces read there, never by its name: lo can be renamed, and another link
+    given the name."""
+    if listener.interface is None or home is None or home.interfaces is None:
+        return None
+    if not any(i.name == listener.interface and i.kind == "loopback" for i in home.interfaces):
+        return None
+    if listener.family == "ipv4":
+        return (_LOOPBACK_V4,)
+    return (_LOOPBACK_V6,) if listener.v6only else (_LOOPBACK_V6, _LOOPBACK_V4)
+
+
+def reach(listener: Listener, home: NetNamespace | None, exposure: _namespaces.Exposure | None = None) -> Reach:
+    """Where ``listener`` can be reached from.  ``home``: the namespace it is in (None: not
+    described), whose interfaces tell whether it is bound to the loopback device and whether
+    route_localnet makes 127.0.0.0/8 reachable from their links; ``exposure``: for a listener in
+    another namespace, what its outward interfaces deliver (:func:`_namespaces.exposure`), None
+    to judge it at its own address."""
+    address, v6only = listener.address, listener.v6only
+    accepts = netaddr.describe_accepts(address, v6only)
+    widened = False
+    loopback = on_loopback_device(listener, home)
+    if loopback is not None:
+        # SO_BINDTODEVICE to the loopback device: only packets that arrive on it are delivered
+        # (the socket lookup compares the device a packet came in on, TPROXY's too), and only
+        # what this namespace sends to an address of lo arrives there: never a packet from a link.
+        accepts = (f"{accepts} as bound, but only what arrives on the loopback device {listener.interface} (SO_BINDTODEVICE): "
+                   f"sent from inside its network namespace")
+        if exposure is not None and exposure.addresses is not None:
+            exposure = _namespaces.Exposure((), f"reachable only inside namespace {home.label if home else '?'} "
+                                                 f"(bound to its loopback device {listener.interface})")
+    elif listener.transparent and listener.protocol in TPROXY_PROTOCOLS:
+        # TPROXY rules hand a transparent socket connections to any address: its own is no bound.
+        address, v6only = netaddr.transparent_reach(address, v6only)
+        widened = True
+        accepts = (f"{accepts} as bound, but it is transparent (IP_TRANSPARENT), so TPROXY rules can hand it "
+                   f"connections to {netaddr.describe_accepts(address, v6only)}")
+        if exposure is not None and exposure.addresses:
+            exposure = _namespaces.Exposure(None, f"{exposure.note}; transparent, so at any address it is routed",
+                                            exposure.outward)
+    interfaces = None if home is None or home.interfaces is None else home.interfaces
+    if interfaces is not None and exposure is not None and exposure.addresses is not None:
+        interfaces = [i for i in interfaces if i.name in exposure.outward]  # beyond the host only
+    return Reach(accepts, address, v6only, widened, loopback, exposure, _namespaces.localnet(listener, interfaces))

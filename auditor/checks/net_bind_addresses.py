@@ -11,7 +11,6 @@ could apply gives the same verdict, that is the verdict, otherwise the listener 
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from dataclasses import field
 from fnmatch import fnmatchcase
@@ -38,10 +37,7 @@ from auditor.model.facts import PROTOCOLS, HostSnapshot, Listener, NetNamespace,
 from auditor.model.records import record
 from auditor.model.result import Severity
 
-# What TPROXY hands packets for any address to (nft_tproxy and xt_TPROXY: TCP and UDP only; MPTCP
-# through its TCP subflow, which shares IP_TRANSPARENT).  A transparent socket of another transport
-# (UDP-Lite, SCTP, DCCP, raw) gets only what is sent to its own address.
-TPROXY_PROTOCOLS = frozenset({"tcp", "udp", "mptcp"})
+TPROXY_PROTOCOLS = _listeners.TPROXY_PROTOCOLS  # the transports a transparent listener is widened for
 _PORT_RANGE = re.compile(r"^\s*([0-9]{1,5})\s*-\s*([0-9]{1,5})\s*$")
 # At most 9 digits: a list index, and int() of a 5000-digit one would raise.
 
@@ -491,6 +487,32 @@ def _candidate_rules(
     return candidates
 
 
+
+_NOTHING = netaddr.address_set([])
+
+
+def deciding_exceptions(listener: Listener, matches: list[ListenerMatch], namespace: NetNamespace | None = None,
+                        *, complete: bool = True) -> list[int]:
+    """The indexes of ``matches`` (a policy's exceptions, in order) that could decide for
+    ``listener``, as :func:`_judge` tries them: for each of its holders alone when they differ; an
+    exception that might match (owner unknown) and every one after it up to one that surely does.
+    ``namespace``: the one the listener is in (None or the current one: the host's own);
+    ``complete``: False when the processes seen holding it may not be all of them.  ``lbaudit
+    init`` gives each exception it writes what every listener it could decide for is reachable at."""
+    exceptions = [(BindException.model_construct(match=match, allow=[], reason="-"),
+                   _Rule(f"exception {i}", _NOTHING, None, match)) for i, match in enumerate(matches)]
+    if namespace is None or namespace.current:
+        place = _owners_place(_place(namespace) if namespace is not None else HOST, listener)
+    else:
+        place = _place(namespace)
+    shared = _distinct_holders(listener)
+    holders = [copy_with(listener, {"processes": [holder]}) for holder in shared] if shared else [listener]
+    index = {id(rule): i for i, (_, rule) in enumerate(exceptions)}
+    found = {index[id(rule)] for one in holders
+             for rule in _candidate_rules(one, _Rule("the default allow list", _NOTHING), exceptions,
+                                          complete=complete, place=place) if id(rule) in index}
+    return sorted(found)
+
 # ------------------------------------------------------------------ outcomes
 
 def _owner(listener: Listener) -> str:
@@ -569,7 +591,9 @@ def _judge(
     home: NetNamespace | None = None,
 ) -> Outcome:
     """``home``: the namespace the listener is in (None: not described), whose interfaces tell
-    whether route_localnet makes 127.0.0.0/8 reachable from their links."""
+    whether it is bound to the loopback device and whether route_localnet makes 127.0.0.0/8
+    reachable from their links.  Where it can be reached is :func:`_listeners.reach`'s answer, the
+    one ``lbaudit init`` writes its exceptions by."""
     shared = _distinct_holders(listener)
     if shared:
         # Each holder can accept on the socket: each is judged by the rules that fit it alone.
@@ -580,58 +604,33 @@ def _judge(
         candidates = _candidate_rules(listener, default, exceptions, complete=not holder_gaps, place=place)
     owner = _owner(listener)
     observed = _observed(listener, owner)
-    address, v6only = listener.address, listener.v6only
-    accepts = netaddr.describe_accepts(address, v6only)
+    reach = _listeners.reach(listener, home, exposure)
+    accepts, exposure, localnet = reach.accepts, reach.exposure, reach.localnet
     if listener.transparent:
         observed["transparent"] = True
-    on_loopback = _on_loopback_device(listener, home)
-    if on_loopback is not None:
-        # SO_BINDTODEVICE to the loopback device: only packets that arrive on it are delivered
-        # (the socket lookup compares the device a packet came in on, TPROXY's too), and only
-        # what this namespace sends to an address of lo arrives there: never a packet from a link.
-        accepts = (f"{accepts} as bound, but only what arrives on the loopback device {listener.interface} (SO_BINDTODEVICE): "
-                   f"sent from inside its network namespace")
+    if reach.on_loopback is not None:
         observed["accepts"] = accepts
-        observed["accepts_networks"] = [str(n) for n in on_loopback]
+        observed["accepts_networks"] = [str(n) for n in reach.on_loopback]
         observed["bound_to_loopback_device"] = True
-        if exposure is not None and exposure.addresses is not None:
-            exposure = _namespaces.Exposure((), f"reachable only inside namespace {home.label if home else '?'} "
-                                                 f"(bound to its loopback device {listener.interface})")
-    elif listener.transparent and listener.protocol in TPROXY_PROTOCOLS:
-        # TPROXY rules hand a transparent socket connections to any address: its own is no bound.
-        address, v6only = netaddr.transparent_reach(address, v6only)
-        accepts = (f"{accepts} as bound, but it is transparent (IP_TRANSPARENT), so TPROXY rules can hand it "
-                   f"connections to {netaddr.describe_accepts(address, v6only)}")
+    elif reach.widened:
         observed["accepts"] = accepts
-        observed["accepts_networks"] = _network_texts(address, v6only)
-        if exposure is not None and exposure.addresses:
-            exposure = _namespaces.Exposure(None, f"{exposure.note}; transparent, so at any address it is routed",
-                                            exposure.outward)
+        observed["accepts_networks"] = _network_texts(reach.address, reach.v6only)
     if exposure is not None:
         observed["exposure"] = {"addresses": None if exposure.addresses is None else list(exposure.addresses),
                                 "note": exposure.note}
-    interfaces = None if home is None or home.interfaces is None else home.interfaces
-    if interfaces is not None and exposure is not None and exposure.addresses is not None:
-        interfaces = [i for i in interfaces if i.name in exposure.outward]  # beyond the host only
-    localnet = _namespaces.localnet(listener, interfaces)
     if localnet is not None:
         observed["route_localnet"] = {"through": list(localnet.through), "reachable_as": list(localnet.addresses),
                                       "unknown": list(localnet.unknown)}
-    if exposure is not None and exposure.addresses == () and localnet is None:
+    if reach.inside_only:
         # Nothing beyond the namespace can reach it: there is no exposure for a rule to allow.
+        assert exposure is not None  # inside_only says so
         return passed(listener.subject, f"{listener.protocol} {listener.endpoint} ({owner}) accepts "
                       f"{accepts}, {exposure.note}", reason=exposure.note, key=listener.identity,
                       subject_detail=_detail(listener), observed=observed,
                       expected=[rule.expected() for rule in candidates], evidence=[pointer])
 
     def allows(rule: _Rule) -> bool:
-        if on_loopback is not None:
-            return all(rule.allowed.covers(network) for network in on_loopback)
-        if exposure is not None and exposure.addresses is not None:
-            allowed = all(rule.allows(address, None) for address in exposure.addresses)
-        else:
-            allowed = rule.allows(address, v6only)
-        return allowed and all(rule.allows(address, None) for address in (localnet.addresses if localnet else ()))
+        return reach.allowed_by(rule.allowed, rule.allows)
 
     if shared:
         holder_verdicts = [{allows(rule) for rule in rules} for _, rules in per_holder]
@@ -677,24 +676,6 @@ def _judge(
             f"{_owner_reason(listener, detail_gaps, holder_gaps)}): " + "; ".join(r.phrase() for r in candidates)
         )
     return (passed if allowed else failed)(listener.subject, message, **common)
-
-
-_LOOPBACK_V4 = ipaddress.ip_network("127.0.0.0/8")
-_LOOPBACK_V6 = ipaddress.ip_network("::1/128")
-
-
-def _on_loopback_device(listener: Listener, home: NetNamespace | None) -> tuple[netaddr.Network, ...] | None:
-    """The loopback networks a listener bound (SO_BINDTODEVICE) to its namespace's loopback device
-    is judged at, or None when it is not so bound or that cannot be told.  The device is known by
-    its kind in the interfaces read there, never by its name: lo can be renamed, and another link
-    given the name."""
-    if listener.interface is None or home is None or home.interfaces is None:
-        return None
-    if not any(i.name == listener.interface and i.kind == "loopback" for i in home.interfaces):
-        return None
-    if listener.family == "ipv4":
-        return (_LOOPBACK_V4,)
-    return (_LOOPBACK_V6,) if listener.v6only else (_LOOPBACK_V6, _LOOPBACK_V4)
 
 
 def _distinct_holders(listener: Listener) -> list[ProcessInfo]:

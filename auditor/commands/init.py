@@ -2,9 +2,14 @@
 like Goss's ``autoadd``) or from the defaults alone.
 
 The policy written from a host passes its listener rule on that host at once: every listener that
-accepts more than loopback gets an exception (process, ports, protocol) whose reason is ``TODO``,
-and ``lbaudit validate`` warns until each reason is written.  It is a starting point to review,
-never an approval of what runs.
+net.bind_addresses judges reachable beyond loopback gets an exception (process, ports, protocol)
+whose reason is ``TODO``, and ``lbaudit validate`` warns until each reason is written.  It is a
+starting point to review, never an approval of what runs.
+
+Where a listener is reachable is the check's own answer (:func:`auditor.checks._listeners.reach`:
+the loopback device, IP_TRANSPARENT, route_localnet, another namespace's outward interfaces), and
+which exceptions could decide for it is the check's too (:func:`deciding_exceptions`: first match,
+an owner that cannot be told, each of several holders): a second copy here told them apart.
 """
 
 from __future__ import annotations
@@ -30,11 +35,29 @@ TODO_REASON = "TODO"
 
 @dataclass(frozen=True)
 class _Exception:
-    process: str | None
+    owner: tuple[str, str] | None  # ("process", NAME) or ("exe", PATH); None: on ports and protocol alone
     protocol: str
     allow: tuple[str, ...]
     ports: tuple[int, ...]
     seen: tuple[str, ...]  # the listeners it covers, for the comment above it
+    # (selector, value) of the network namespace it is about, ("namespace", NAME) or ("container",
+    # NAME); None: the host's own (the exception then names no namespace, as before namespaces)
+    where: tuple[str, str] | None = None
+
+
+@dataclass(frozen=True)
+class _Judged:
+    """One listener as net.bind_addresses judges it: where it is reachable, and the owner each
+    exception it needs selects (None: one on ports and protocol alone, its owner being unknown)."""
+
+    listener: Any
+    namespace: Any  # the NetNamespace it is in; None: the host's own, not described
+    where: tuple[str, str] | None
+    subject: str
+    networks: tuple[Any, ...]
+    needs: bool  # the default allow (loopback) does not hold every address it is reachable at
+    owners: tuple[tuple[str, str] | None, ...]
+    complete: bool  # the processes seen holding it are all of them
 
 
 def _glob_literal(name: str) -> str:
@@ -68,27 +91,116 @@ def _port_list(ports: tuple[int, ...]) -> str:
     return f"[{', '.join(items)}]"
 
 
-def _listener_exceptions(snapshot: Any) -> list[_Exception]:
-    """One exception per (process, protocol, allowed addresses) of the listeners that accept more
-    than loopback, with all their ports."""
+def _where(ns: Any) -> tuple[str, str]:
+    """How an exception selects the listeners of another namespace: its ip netns name, else its
+    container's name, else its inode (which the namespace selector takes as written)."""
+    if ns.names:
+        return ("namespace", _glob_literal(ns.names[0]))
+    named = sorted(w.name for w in ns.workloads if w.name)
+    if named:
+        return ("container", _glob_literal(named[0]))
+    return ("namespace", f"net:[{ns.inode}]")
+
+
+def _judged_listeners(snapshot: Any) -> list[_Judged]:
+    """The host's listeners and those of every other namespace it could enter, each judged where
+    net.bind_addresses judges it (:func:`auditor.checks._listeners.reach`, with the default scope
+    ``effective``)."""
+    from auditor.checks import _listeners, _namespaces
+    from auditor.checks.net_bind_addresses import judged_holders, own_name
     from auditor.domain import netaddr
 
     loopback = netaddr.address_set(["loopback"])
-    groups: dict[tuple[str | None, str, tuple[str, ...]], set[int]] = defaultdict(set)
-    seen: dict[tuple[str | None, str, tuple[str, ...]], list[str]] = defaultdict(list)
-    sockets = snapshot.facts.sockets
-    for listener in (sockets.listeners or []) if sockets is not None else []:
-        if netaddr.is_allowed(listener.address, listener.v6only, loopback):
+    netns = snapshot.facts.netns
+    current = netns.current if netns is not None else None
+    host_inode = current.inode if current is not None else None
+    scopes = [(snapshot, current, None)]
+    scopes += [(_namespaces.as_snapshot(snapshot, index, ns), ns, _where(ns)) for index, ns in _namespaces.others(snapshot)]
+    judged = []
+    for scoped, ns, where in scopes:
+        sockets = scoped.facts.sockets
+        # ("listeners", 3, "processes"): the processes seen holding listener 3 may not be all of them
+        partial = {g.path[1] for g in scoped.gaps_for("sockets", "listeners")
+                   if len(g.path) == 3 and isinstance(g.path[1], int) and g.path[2] == "processes"}
+        for index, listener in enumerate((sockets.listeners or []) if sockets is not None else []):
+            exposure = _namespaces.exposure(listener, ns, host_inode) if where is not None else None
+            reach = _listeners.reach(listener, ns, exposure)
+            holders = {_owner(p, own_name(p)) for p in judged_holders(listener.processes)}
+            owners = (None,) if not holders or None in holders else tuple(sorted(h for h in holders if h is not None))
+            subject = listener.subject + (f" in netns {ns.label}" if where is not None else "")
+            judged.append(_Judged(listener, ns, where, subject, reach.networks(),
+                                  not reach.allowed_by(loopback), owners, index not in partial))
+    return judged
+
+
+def _allow_entries(networks: Any) -> tuple[str, ...]:
+    """The shortest allow list that holds ``networks``: any when one is all of IPv4 or IPv6 (a
+    wildcard), else each collapsed network (an address without its /32 or /128)."""
+    import ipaddress
+
+    v4 = ipaddress.collapse_addresses(n for n in networks if n.version == 4)
+    v6 = ipaddress.collapse_addresses(n for n in networks if n.version == 6)
+    collapsed = [*v4, *v6]
+    if any(n.prefixlen == 0 for n in collapsed):
+        return ("any",)
+    return tuple(str(n.network_address) if n.prefixlen == n.max_prefixlen else str(n) for n in collapsed)
+
+
+# An exception's place in the policy: the other namespaces' first (a host exception names no
+# namespace, so it would decide for a container's listener on the same port before one that does),
+# then by owner (one on ports alone first), protocol and port.
+def _slot_order(slot: tuple[tuple[str, str] | None, tuple[str, str] | None, str, int]) -> tuple[Any, ...]:
+    where, owner, protocol, port = slot
+    return (where is None, where or ("", ""), owner is not None, owner or ("", ""), protocol, port)
+
+
+def _owner(process: Any, name: str | None) -> tuple[str, str] | None:
+    """What an exception selects a holder by: its name when exec gave it (``name``, as
+    net.bind_addresses proves it), else its executable; None when neither is known."""
+    if name is not None:
+        return ("process", _glob_literal(name))
+    return ("exe", _glob_literal(process.exe)) if process.exe else None
+
+
+def _listener_exceptions(snapshot: Any) -> list[_Exception]:
+    """The exceptions the host needs to pass net.bind_addresses as it is: one for each (namespace,
+    process, protocol, port) of a listener reachable beyond what the default allows (loopback);
+    each allows what every listener it could decide for is reachable at (as the check tries
+    them, first match first); those that allow the same are one, with all their ports."""
+    from auditor.checks.net_bind_addresses import ListenerMatch, deciding_exceptions
+
+    judged = _judged_listeners(snapshot)
+    slots = sorted({(j.where, owner, j.listener.protocol, j.listener.port)
+                    for j in judged if j.needs for owner in j.owners}, key=_slot_order)
+    # Only an exception on a listener's protocol and port can decide for it: each listener is
+    # tried against those alone, in policy order.
+    by_port: dict[tuple[str, int], list[int]] = defaultdict(list)
+    for number, slot in enumerate(slots):
+        by_port[slot[2], slot[3]].append(number)
+    matches = {number: ListenerMatch.model_construct(
+        ports=[port], protocol=protocol, **dict(item for item in (owner, where) if item is not None))
+        for number, (where, owner, protocol, port) in enumerate(slots)}
+    reached: dict[int, list[Any]] = defaultdict(list)
+    seen: dict[int, list[str]] = defaultdict(list)
+    for item in judged:
+        numbers = by_port.get((item.listener.protocol, item.listener.port), [])
+        if not numbers:
             continue
-        allow = ("any",) if netaddr.is_wildcard(listener.address) else (listener.address.partition("%")[0],)
-        names = sorted({p.name for p in listener.processes if p.name})
-        process = names[0] if names else None
-        key = (process, listener.protocol, allow)
-        groups[key].add(listener.port)
-        seen[key].append(listener.subject)
-    return [_Exception(process, protocol, allow, tuple(sorted(groups[key])), tuple(seen[key]))
-            for key in sorted(groups, key=lambda k: (k[0] or "", k[1], k[2]))
-            for process, protocol, allow in [key]]
+        for found in deciding_exceptions(item.listener, [matches[n] for n in numbers], item.namespace,
+                                         complete=item.complete):
+            reached[numbers[found]] += item.networks
+            if item.needs:
+                seen[numbers[found]].append(item.subject)
+    groups: dict[tuple[Any, ...], list[int]] = defaultdict(list)
+    for number, (where, owner, protocol, _port) in enumerate(slots):
+        if reached[number]:  # else one before it decides for every listener it matches: never used
+            groups[where, owner, protocol, _allow_entries(reached[number])].append(number)
+    exceptions = [
+        _Exception(owner, protocol, allow, tuple(sorted(slots[n][3] for n in numbers)),
+                   tuple(subject for n in numbers for subject in seen[n]), where)
+        for (where, owner, protocol, allow), numbers in groups.items()]
+    return sorted(exceptions, key=lambda e: (e.where is None, e.where or ("", ""), e.owner is not None,
+                                             e.owner or ("", ""), e.protocol, e.allow, e.ports))
 
 
 def _pool(snapshot: Any) -> tuple[Any, list[str]]:
@@ -132,13 +244,19 @@ def policy_text(snapshot: Any | None, today: str) -> str:
         for item in exceptions:
             # a subject names the process: a line break in it would end the comment and break the YAML
             lines.append(f"        # found: {one_line('; '.join(item.seen[:4]))}{' ...' if len(item.seen) > 4 else ''}")
-            if item.process is None:
+            if item.owner is None:
                 lines.append("        # owner not identified (run init as root to match on the process name)")
-            match = [f"process: {_yaml_string(_glob_literal(item.process))}"] if item.process else []
+            elif item.owner[0] == "exe":
+                lines.append("        # its process name is not the one exec gave it (renamed), which proves nothing: "
+                             "matched by executable")
+            match = [f"{item.owner[0]}: {_yaml_string(item.owner[1])}"] if item.owner else []
             match += [f"ports: {_port_list(item.ports)}", f"protocol: {item.protocol}"]
+            if item.where is not None:
+                match.append(f"{item.where[0]}: {_yaml_string(item.where[1])}")
             lines += [
                 f"        - match: {{{', '.join(match)}}}",
-                f"          allow: [{', '.join(item.allow)}]",
+                # IPv6 quoted: a plain ::1 in a flow list is not YAML
+                f"          allow: [{', '.join(_yaml_string(a) if ':' in a else a for a in item.allow)}]",
                 f"          reason: {TODO_REASON}   # write why it must be reachable beyond loopback before gating",
             ]
     else:
@@ -189,9 +307,9 @@ def policy_text(snapshot: Any | None, today: str) -> str:
 def init(from_host: bool, output: Path) -> None:
     """Write a starter policy (--from-host: from this host's listeners, each exception with reason TODO).
 
-    The four socket checks; with --from-host one exception per listener beyond loopback (process, ports,
-    protocol; reason: TODO, which validate warns about), this host's ephemeral pool as the minimum, and socket
-    audit logging required."""
+    The four socket checks; with --from-host an exception for each listener net.bind_addresses judges reachable
+    beyond loopback (process, ports, protocol; reason: TODO, which validate warns about), this host's ephemeral
+    pool as the minimum, and socket audit logging required."""
     from auditor.engine.registry import load_registry
     from auditor.policy.loader import inspect_policy
     from auditor.storage.outputs import is_stdout, plan_outputs, remove_file, write_atomic
@@ -208,7 +326,9 @@ def init(from_host: bool, output: Path) -> None:
         from auditor import pipeline
         from auditor.collect.targets import LocalHost
 
-        snapshot = pipeline.acquire(LocalHost(), frozenset({"sockets", "sysctl"}))
+        # netns too: the interfaces (loopback device, route_localnet) and the other namespaces, which
+        # net.bind_addresses judges listeners by
+        snapshot = pipeline.acquire(LocalHost(), frozenset({"sockets", "sysctl", "netns"}))
     now = datetime.now(timezone.utc)
     text = policy_text(snapshot, now.strftime("%Y.%m.%d"))
     write_atomic(output, text.encode("utf-8"), replace=False)
