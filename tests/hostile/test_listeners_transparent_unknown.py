@@ -180,7 +180,7 @@ RULE = TproxyRule(origin="nft -j list ruleset: table ip lbt chain pre", family="
     ([RULE], True, Status.FAIL),  # known set
 ])
 def test_unknown_transparency_is_judged_by_whether_a_tproxy_rule_can_reach_it(tproxy, transparent, status):
-    held = [listener("127.0.0.1", 2004, transparent=transparent), listener("127.0.0.1", 2005, "udplite"),
+    held = [listener("127.0.0.1", 2004, transparent=transparent), listener("127.0.0.1", 2005, "udplite", transparent=None),
             listener("0.0.0.0", 22, transparent=None)]
     outcomes = {o.subject: o.status for o in net_bind_addresses.run(snapshot(listeners=held, netns=_host(tproxy)),
                                                                     BindAddressParams(allow=["loopback"]))}
