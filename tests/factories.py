@@ -71,8 +71,11 @@ def sysctl_facts(values: dict[str, str] | None = None, **overrides: str) -> Sysc
 
 
 def listener(address: str, port: int, protocol: str = "tcp", **kw: Any) -> Listener:
+    """A listener as sock_diag reports it on Linux 5.10+: not transparent unless ``transparent=True``
+    (``transparent=None``: unknown, as before 5.10 or under the /proc/net fallback)."""
     family = "ipv6" if ":" in address else "ipv4"
-    return Listener(protocol=protocol, family=family, address=address, port=port, **kw)
+    return Listener(protocol=protocol, family=family, address=address, port=port,
+                    **{"transparent": False, **kw})
 
 
 def snapshot(

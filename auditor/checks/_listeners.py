@@ -18,11 +18,6 @@ from auditor.model.check import Outcome, not_applicable, not_reviewed
 from auditor.model.facts import Gap, GapKind, HostSnapshot, Listener, NetNamespace
 from auditor.model.records import record
 
-# What TPROXY hands packets for any address to (nft_tproxy and xt_TPROXY: TCP and UDP only; MPTCP
-# through its TCP subflow, which shares IP_TRANSPARENT).  A transparent socket of another transport
-# (UDP-Lite, SCTP, DCCP, raw) gets only what is sent to its own address.
-TPROXY_PROTOCOLS = frozenset({"tcp", "udp", "mptcp"})
-
 
 def list_gaps(snapshot: HostSnapshot) -> tuple[list[Gap], list[Gap]]:
     """Gaps that may hide whole listeners: (all of them, the unreadable ones)."""
@@ -156,7 +151,7 @@ def reach(listener: Listener, home: NetNamespace | None, exposure: _namespaces.E
         if exposure is not None and exposure.addresses is not None:
             exposure = _namespaces.Exposure((), f"reachable only inside namespace {home.label if home else '?'} "
                                                  f"(bound to its loopback device {listener.interface})")
-    elif listener.transparent and listener.protocol in TPROXY_PROTOCOLS:
+    elif listener.transparent and listener.protocol in netaddr.TPROXY_PROTOCOLS:
         # TPROXY rules hand a transparent socket connections to any address: its own is no bound.
         address, v6only = netaddr.transparent_reach(address, v6only)
         widened = True

@@ -62,7 +62,8 @@ def as_snapshot(snapshot: HostSnapshot, index: int, ns: NetNamespace) -> HostSna
     gaps = [moved for gap in snapshot.gaps if gap.section == "netns" for moved in _moved(gap, index)]
     sockets = SocketFacts(listeners=ns.listeners, counts=ns.counts) if ns.entered else None
     sysctl = SysctlFacts(runtime=ns.sysctl) if ns.entered and ns.sysctl is not None else None
-    return HostSnapshot(provenance=snapshot.provenance, facts=Facts(sockets=sockets, sysctl=sysctl), gaps=gaps)
+    return HostSnapshot(schema_version=snapshot.schema_version, provenance=snapshot.provenance,
+                        facts=Facts(sockets=sockets, sysctl=sysctl), gaps=gaps)
 
 
 def stable_label(ns: NetNamespace) -> str:

@@ -33,11 +33,20 @@ from auditor.model.check import (
     passed,
     shared_json,
 )
-from auditor.model.facts import PROTOCOLS, HostSnapshot, Listener, NetNamespace, ProcessInfo, Protocol, Workload
+from auditor.model.facts import (
+    PROTOCOLS,
+    TRANSPARENT_WHEN_SET_VERSIONS,
+    HostSnapshot,
+    Listener,
+    NetNamespace,
+    ProcessInfo,
+    Protocol,
+    Workload,
+)
 from auditor.model.records import record
-from auditor.model.result import Severity
+from auditor.model.result import Severity, Status
 
-TPROXY_PROTOCOLS = _listeners.TPROXY_PROTOCOLS  # the transports a transparent listener is widened for
+TPROXY_PROTOCOLS = netaddr.TPROXY_PROTOCOLS  # the transports a transparent listener is widened for
 _PORT_RANGE = re.compile(r"^\s*([0-9]{1,5})\s*-\s*([0-9]{1,5})\s*$")
 # At most 9 digits: a list index, and int() of a 5000-digit one would raise.
 
@@ -588,12 +597,29 @@ def _observed(listener: Listener, owner: str) -> dict[str, object]:
 def _judge(
     listener: Listener, pointer: str, detail_gaps: list[str], default: _Rule, exceptions: list[tuple[BindException, _Rule]],
     holder_gaps: list[str], place: _Place = HOST, exposure: _namespaces.Exposure | None = None,
-    home: NetNamespace | None = None,
+    home: NetNamespace | None = None, transparency_doubt: str | None = None,
 ) -> Outcome:
     """``home``: the namespace the listener is in (None: not described), whose interfaces tell
     whether it is bound to the loopback device and whether route_localnet makes 127.0.0.0/8
     reachable from their links.  Where it can be reached is :func:`_listeners.reach`'s answer, the
-    one ``lbaudit init`` writes its exceptions by."""
+    one ``lbaudit init`` writes its exceptions by.  ``transparency_doubt``:
+    why it may be transparent with a TPROXY rule to hand it packets (None: it is known not to be, or
+    nothing can): it is then judged both ways, and passes only when it would pass transparent too."""
+    if transparency_doubt is not None:
+        args = (pointer, detail_gaps, default, exceptions, holder_gaps, place, exposure, home)
+        as_bound = _judge(listener, *args)
+        if as_bound.status != Status.PASS:
+            return as_bound  # not allowed (or not decided) at its own address: transparent or not
+        as_transparent = _judge(copy_with(listener, {"transparent": True}), *args)
+        if as_transparent.status == Status.PASS:
+            return as_bound
+        reason = (f"{transparency_doubt}: a TPROXY rule hands a transparent socket connections to any address, "
+                  f"at which it would not be allowed")
+        observed = {**as_bound.observed, "transparent": None,  # type: ignore[dict-item]
+                    "accepts_networks_if_transparent": as_transparent.observed["accepts_networks"]}  # type: ignore[index,call-overload]
+        return not_reviewed(listener.subject, reason, message=f"{as_bound.message}; but not reviewed: {reason}",
+                            key=as_bound.key, subject_detail=as_bound.subject_detail, observed=observed,
+                            expected=as_bound.expected, evidence=as_bound.evidence)
     shared = _distinct_holders(listener)
     if shared:
         # Each holder can accept on the socket: each is judged by the rules that fit it alone.
@@ -718,7 +744,7 @@ def _judge_shared(listener: Listener, head: str, per_holder: list[tuple[ProcessI
 @check(
     name="net.bind_addresses",
     title="Listening sockets bind only to allowed addresses",
-    version="1.7.0",
+    version="1.8.0",
     needs=["sockets"],
     platforms=["linux", "windows", "macos"],
     uses=["netns"],
@@ -757,7 +783,13 @@ transparent TCP, UDP or MPTCP listener (IP_TRANSPARENT, IPV6_TRANSPARENT, which 
 from Linux 5.10) is judged at every address of what it accepts (0.0.0.0/0 for IPv4; ::/0, and IPv4
 too for a dual-stack ::): a TPROXY rule hands it connections to any destination, whatever it is
 bound to, so 127.0.0.1 is no bound.  TPROXY hands nothing to the other transports (UDP-Lite, SCTP,
-DCCP, raw): a transparent one of those is judged at its own address.
+DCCP, raw): a transparent one of those is judged at its own address.  Whether a listener is
+transparent is unknown on kernels before 5.10, under the /proc/net fallback (netlink sock_diag
+unavailable) and in snapshots of format 1.0 and 1.1 (which recorded it only when set); such a TCP,
+UDP or MPTCP listener that passes at its own address but would fail at every address is
+not_reviewed when its namespace has TPROXY rules (nftables `tproxy`, iptables `-j TPROXY`, read with
+`nft -j list ruleset` and `iptables-save` inside each namespace) or they could not all be read, and
+passes as bound when the namespace is known to have none.
 
 127.0.0.0/8 is loopback-only only while route_localnet is off: with net.ipv4.conf.all.route_localnet
 or net.ipv4.conf.IFACE.route_localnet set to 1 the kernel delivers packets addressed to 127.0.0.0/8
@@ -840,24 +872,67 @@ def net_bind_addresses(snapshot: HostSnapshot, params: BindAddressParams) -> lis
             if _published.serves(l, group):
                 served.setdefault(i, group)
     outcomes = _judge_snapshot(snapshot, params, default, exceptions, _place(current) if current else HOST,
-                               served=served)
+                               served=served, tproxy=_tproxy_doubt(snapshot, current))
     outcomes += _published_outcomes(snapshot, params, default, exceptions, groups, set(served.values()),
                                     host_listeners or [])
     host_inode = current.inode if current is not None else None
     for index, ns in _namespaces.others(snapshot):
         inner = _namespaces.as_snapshot(snapshot, index, ns)
         judged = _judge_snapshot(inner, params, default, exceptions, _place(ns),
-                                 None if params.scope == "every_namespace" else host_inode)
+                                 None if params.scope == "every_namespace" else host_inode,
+                                 tproxy=_tproxy_doubt(snapshot, ns))
         outcomes += [_namespaces.rebase(outcome, index, ns) for outcome in judged]
     return outcomes + _namespaces.coverage(snapshot)
 
 
+def _tproxy_doubt(snapshot: HostSnapshot, ns: NetNamespace | None) -> str | None:
+    """Why a TPROXY rule may hand packets for any address to a transparent socket of namespace
+    ``ns`` (None: the host's, undescribed): its rules, or why they are unknown; None when it is
+    known to have none."""
+    if ns is not None and ns.tproxy == []:
+        return None
+    if ns is not None and ns.tproxy:
+        origins = sorted({rule.origin for rule in ns.tproxy})
+        more = f" and {len(origins) - 3} more" if len(origins) > 3 else ""
+        return f"its network namespace has TPROXY rules ({'; '.join(origins[:3])}{more})"
+    if snapshot.facts.netns is None:
+        why = "the netns section, which holds them, was not collected"
+    elif ns is None:
+        why = "the host's network namespace is not described in the netns section"
+    elif snapshot.schema_version in TRANSPARENT_WHEN_SET_VERSIONS:
+        why = f"a snapshot of format {snapshot.schema_version} does not hold them"
+    else:
+        index = snapshot.facts.netns.namespaces.index(ns)
+        why = _listeners.reasons([g for g in snapshot.gaps if g.section == "netns"
+                                  and g.path == ("namespaces", index, "tproxy")]) or "they were not read"
+    return f"its network namespace's TPROXY rules are unknown ({why})"
+
+
+def _transparency_doubts(snapshot: HostSnapshot, listeners: list[Listener], tproxy: str | None,
+                         version: str) -> dict[int, str]:
+    """The listeners (by index) whose IP_TRANSPARENT is unknown and could matter: a TCP, UDP or
+    MPTCP one of a Linux host, in a namespace not known to be without TPROXY rules.  Each with why."""
+    if tproxy is None or snapshot.facts.sockets is None or snapshot.facts.sockets.platform != "linux":
+        return {}
+    why: dict[int, list[str]] = {}
+    for gap in snapshot.gaps_for("sockets", "listeners"):
+        if len(gap.path) == 3 and isinstance(gap.path[1], int) and gap.path[2] == "transparent":
+            why.setdefault(gap.path[1], []).append(gap.reason)
+    old = (f"a snapshot of format {version} records IP_TRANSPARENT only when it is set"
+           if version in TRANSPARENT_WHEN_SET_VERSIONS else "not recorded")
+    return {i: f"whether it is transparent (IP_TRANSPARENT) is unknown ({'; '.join(sorted(set(why.get(i, [old]))))}), "
+               f"and {tproxy}"
+            for i, l in enumerate(listeners) if l.transparent is None and l.protocol in TPROXY_PROTOCOLS}
+
+
 def _judge_snapshot(snapshot: HostSnapshot, params: BindAddressParams, default: _Rule,
                     exceptions: list[tuple[BindException, _Rule]], place: _Place,
-                    host_inode: int | None = None, served: dict[int, _published.Group] | None = None) -> list[Outcome]:
+                    host_inode: int | None = None, served: dict[int, _published.Group] | None = None,
+                    tproxy: str | None = None) -> list[Outcome]:
     """The outcomes of the host's listeners (``place.namespace`` None or current), or of one other
     namespace's as :func:`_namespaces.as_snapshot` gives them: judged at their effective exposure
-    unless ``params.scope`` is every_namespace."""
+    unless ``params.scope`` is every_namespace.  ``tproxy``: why TPROXY rules may hand its
+    listeners packets for any address (:func:`_tproxy_doubt`)."""
     in_other = place.namespace is not None and not place.namespace.current
     sockets = snapshot.facts.sockets
     if sockets is None or sockets.listeners is None:
@@ -879,12 +954,13 @@ def _judge_snapshot(snapshot: HostSnapshot, params: BindAddressParams, default: 
             (detail_gaps if len(gap.path) > 3 else holder_gaps).setdefault(gap.path[1], []).append(gap.reason)
     served = served or {}
     served_places = {i: _place(group.namespace) for i, group in served.items() if group.namespace is not None}
+    doubts = _transparency_doubts(snapshot, sockets.listeners, tproxy, snapshot.schema_version)
     outcomes = [
         _as_published(_judge(l, f"/facts/sockets/listeners/{i}", sorted(set(detail_gaps.get(i, []))), default,
                              exceptions, sorted(set(holder_gaps.get(i, []))) if l.processes else [],
                              served_places.get(i, place if in_other else _owners_place(place, l)),
                              _exposure(l, place.namespace, host_inode, params) if in_other else None,
-                             place.namespace),
+                             place.namespace, doubts.get(i)),
                       served.get(i))
         for i, l in judged
     ]

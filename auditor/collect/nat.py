@@ -1,4 +1,6 @@
-"""Published ports from the kernel's NAT rules: every DNAT rule of the caller's namespace.
+"""Published ports from the kernel's NAT rules: every DNAT rule of the caller's namespace; and the
+TPROXY rules of a namespace (:func:`read_tproxy`), which hand a transparent socket packets for any
+address.
 
 A DNAT rule forwards a host port to another address (a container's) whether or not anything on
 the host listens on it, so it is an exposure of its own.  Two independent readers, each a fixed
@@ -19,7 +21,7 @@ import shlex
 from typing import Any
 
 from auditor.collect.parsers import UNPARSEABLE, unparseable_reason
-from auditor.model.facts import Gap, GapKind, PublishedPort
+from auditor.model.facts import Gap, GapKind, PublishedPort, TproxyRule
 from auditor.safeio import read_regular
 
 IPTABLES_PROGRAMS = (("iptables-save", "ipv4"), ("ip6tables-save", "ipv6"), ("iptables-legacy-save", "ipv4"),
@@ -213,3 +215,176 @@ def read_nat(target: Any, timeout: float) -> tuple[list[PublishedPort] | None, l
                                    f"publish ports with no listener on the host, could not be read"))
         return None, gaps, read
     return dedupe(found), gaps, read
+
+
+# ---------------------------------------------------------------- TPROXY rules
+
+# Every table each program shows (no ``-t``: a legacy iptables-save lists only the tables that exist,
+# and asking for one that does not would make the kernel load and create it).
+TPROXY_PROGRAMS = (("iptables-save", "ipv4"), ("ip6tables-save", "ipv6"), ("iptables-legacy-save", "ipv4"),
+                   ("ip6tables-legacy-save", "ipv6"))
+_TPROXY_PROTOCOLS = ("tcp", "udp")
+_NFT_FAMILIES: dict[str, Any] = {"ip": "ipv4", "ip6": "ipv6"}
+
+
+def _options(tokens: list[str]) -> tuple[dict[str, str], set[str]]:
+    """``-x value`` pairs of an iptables-save rule (first of each), and the options negated (``! -p``)."""
+    options: dict[str, str] = {}
+    negated: set[str] = set()
+    index = 0
+    while index < len(tokens):
+        token = tokens[index]
+        if token == "!":
+            if index + 1 < len(tokens):
+                negated.add(tokens[index + 1])
+            index += 1
+            continue
+        if token.startswith("-") and index + 1 < len(tokens) and not tokens[index + 1].startswith("-"):
+            options.setdefault(token, tokens[index + 1])
+            index += 2
+            continue
+        index += 1
+    return options, negated
+
+
+def parse_iptables_tproxy(text: str, family: str, program: str) -> list[TproxyRule]:
+    """``-j TPROXY`` rules of ``iptables-save`` output, in whichever table they are (the kernel takes
+    them in mangle only)."""
+    found: list[TproxyRule] = []
+    table = None
+    for number, line in enumerate(text.splitlines(), start=1):
+        if line.startswith("*"):
+            table = line[1:].strip()
+            continue
+        if not line.startswith("-A "):
+            continue
+        try:
+            tokens = shlex.split(line)
+        except ValueError:
+            tokens = line.split()
+        options, negated = _options(tokens)
+        if (options.get("-j") or options.get("--jump")) != "TPROXY":
+            continue
+        protocol = None if "-p" in negated else options.get("-p")
+        port = options.get("--on-port")
+        found.append(TproxyRule(origin=f"{program}:{number} (table {table})", family=family,  # type: ignore[arg-type]
+                                protocol=protocol if protocol in _TPROXY_PROTOCOLS else None,  # type: ignore[arg-type]
+                                port=int(port) if port is not None and port.isdigit() and int(port) else None))
+    return found
+
+
+def _nft_protocol(expressions: list[Any]) -> str | None:
+    """The transport a rule narrows to (``tcp dport``, ``meta l4proto udp``), when it does."""
+    for expr in expressions:
+        match = expr.get("match") if isinstance(expr, dict) else None
+        if not isinstance(match, dict) or match.get("op", "==") != "==":
+            continue
+        left, right = match.get("left"), match.get("right")
+        payload = left.get("payload") if isinstance(left, dict) else None
+        meta = left.get("meta") if isinstance(left, dict) else None
+        if isinstance(payload, dict) and payload.get("protocol") in _TPROXY_PROTOCOLS:
+            return str(payload["protocol"])
+        if isinstance(meta, dict) and meta.get("key") == "l4proto" and right in _TPROXY_PROTOCOLS:
+            return str(right)
+    return None
+
+
+def parse_nft_tproxy(document: Any) -> tuple[list[TproxyRule], int]:
+    """``tproxy`` statements of ``nft -j list ruleset`` rules, and iptables-nft ``TPROXY`` targets
+    where nft names them (``xt``); with the number of ``xt`` targets it does not name (older nft:
+    opaque, so only iptables-save can tell what they are)."""
+    found: list[TproxyRule] = []
+    opaque = 0
+    items = document.get("nftables", []) if isinstance(document, dict) else []
+    for item in items:
+        rule = item.get("rule") if isinstance(item, dict) else None
+        if not isinstance(rule, dict) or not isinstance(rule.get("expr"), list):
+            continue
+        origin = f"nft -j list ruleset: table {rule.get('family')} {rule.get('table')} chain {rule.get('chain')}"
+        for expr in rule["expr"]:
+            if not isinstance(expr, dict):
+                continue
+            statement = expr.get("tproxy")
+            xt = expr.get("xt", False)
+            if "xt" in expr and not (isinstance(xt, dict) and isinstance(xt.get("name"), str)):
+                opaque += 1
+                continue
+            if isinstance(xt, dict) and (xt.get("type") != "target" or xt.get("name") != "TPROXY"):
+                continue
+            if statement is None and not isinstance(xt, dict):
+                continue
+            details = statement if isinstance(statement, dict) else {}
+            family = _NFT_FAMILIES.get(str(details.get("family") or rule.get("family")))
+            port = details.get("port")
+            found.append(TproxyRule(origin=origin, family=family, protocol=_nft_protocol(rule["expr"]),  # type: ignore[arg-type]
+                                    port=port if isinstance(port, int) and not isinstance(port, bool) and port else None))
+    return found, opaque
+
+
+def _legacy_mangle_exists(proc: str | None, family: str) -> bool | None:
+    """Whether the legacy (x_tables) mangle table is registered, which nft never shows (None: unknown)."""
+    if proc is None:
+        return None
+    names = f"{proc}/net/{'ip' if family == 'ipv4' else 'ip6'}_tables_names"
+    try:
+        return "mangle" in read_regular(names, 4096).decode("ascii", "replace").split()
+    except FileNotFoundError:
+        return False  # no legacy tables at all (x_tables not loaded)
+    except OSError:
+        return None
+
+
+def read_tproxy(target: Any, timeout: float) -> tuple[list[TproxyRule] | None, list[str], list[str]]:
+    """The TPROXY rules of the namespace the programs run in: (rules, why they are not known to be
+    all of them, what was read).  The rules are None when none was found and some reader could not
+    run: then "no TPROXY rule" cannot be said.
+
+    nftables rules come from ``nft -j list ruleset`` (every nftables table, iptables-nft's too, whose
+    targets nft may name); iptables' from iptables-save; a legacy x_tables mangle table, which nft
+    never shows, must be read by iptables-legacy-save (or an iptables-save that is the only one)."""
+    found: list[TproxyRule] = []
+    unknown: list[str] = []
+    read: list[str] = []
+    opaque = 0
+    if target.find_program(NFT) is None:
+        unknown.append("nft is not installed, so nftables rules could not be read")
+    else:
+        result = target.run([NFT, "-j", "list", "ruleset"], timeout)
+        try:
+            if not result.ok:
+                raise ValueError((result.failure or result.stderr or "").strip()[:300])
+            rules, opaque = parse_nft_tproxy(json.loads(result.stdout))
+            found += rules
+            read.append("nft -j list ruleset (tproxy)")
+        except UNPARSEABLE as exc:
+            unknown.append(f"nft -j list ruleset failed: {unparseable_reason(exc)}")
+    read_ok: set[str] = set()
+    for program, family in TPROXY_PROGRAMS:
+        if target.find_program(program) is None:
+            continue
+        if "legacy" in program and _legacy_mangle_exists(target.proc, family) is False:
+            continue  # no legacy mangle table: nothing for it to show
+        result = target.run([program], timeout)
+        if not result.ok:
+            unknown.append(f"{program} failed: {(result.failure or result.stderr or '').strip()[:300]}")
+            continue
+        try:
+            found += parse_iptables_tproxy(result.stdout, family, program)
+        except UNPARSEABLE as exc:
+            unknown.append(f"{program} printed what this reader cannot parse: {unparseable_reason(exc)}")
+            continue
+        read_ok.add(program)
+        read.append(f"{program} (TPROXY)")
+    for family, plain, legacy in (("ipv4", "iptables-save", "iptables-legacy-save"),
+                                  ("ipv6", "ip6tables-save", "ip6tables-legacy-save")):
+        exists = _legacy_mangle_exists(target.proc, family)
+        readers = [legacy] if target.find_program(legacy) is not None else [plain]
+        if exists is not False and not read_ok & set(readers):
+            what = "exists" if exists else "may exist (its table list could not be read)"
+            unknown.append(f"the legacy {family} mangle table {what}, and {readers[0]} could not read it")
+    if opaque and not read_ok & {"iptables-save", "ip6tables-save"}:
+        unknown.append(f"nft shows {opaque} iptables-nft target(s) without naming them, and iptables-save could "
+                       "not read them")
+    if unknown and not found:
+        return None, unknown, read
+    return found, unknown, read

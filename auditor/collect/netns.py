@@ -39,12 +39,13 @@ from typing import Any
 
 from auditor.collect import CollectContext, rtnetlink
 from auditor.collect.containers import EngineView, read_engines
-from auditor.collect.nat import dedupe, read_nat
+from auditor.collect.nat import dedupe, read_nat, read_tproxy
 from auditor.collect.procview import unlisted_processes
 from auditor.collect.sockets import (
     ESTABLISHED_KEY,
     METHOD_NETLINK,
     OPTIONAL,
+    TRANSPARENT_UNREPORTED,
     OptionalRead,
     _absent_or_unreadable,
     _v6only_gaps,
@@ -59,6 +60,8 @@ from auditor.collect.sockets import (
     read_sockets_netlink,
     read_sockets_proc_net,
     read_time_wait,
+    transparent_gaps,
+    transparent_unshown,
 )
 from auditor.collect.sysctl import SYSCTL_KEYS, read_runtime_sysctls
 from auditor.model.facts import (
@@ -81,7 +84,8 @@ CGROUP_LIMIT = 64 * 1024
 # The per-namespace sysctls: those of the sysctl section that the kernel keeps per namespace.
 NETNS_SYSCTL_KEYS = tuple(key for key in SYSCTL_KEYS if key.startswith("net."))
 METHOD = ("/proc/PID/ns/net, /run/netns and nsfs mounts; each other namespace entered by a forked child "
-          "(setns): netlink sock_diag, /proc/net counters, /proc/sys/net and rtnetlink inside it")
+          "(setns): netlink sock_diag, /proc/net counters, /proc/sys/net and rtnetlink inside it; TPROXY rules of "
+          "each from nft -j list ruleset and iptables-save run inside it")
 
 # A container's id in a cgroup path: Docker (/docker/<id>, docker-<id>.scope), Podman
 # (libpod-<id>.scope) and the CRI runtimes under kubepods (cri-containerd-<id>, crio-<id>).
@@ -282,13 +286,15 @@ def _gap_json(gap: Gap) -> dict[str, Any]:
     return {"path": list(gap.path), "reason": gap.reason, "kind": gap.kind.value}
 
 
-def read_here(timeout: float) -> dict[str, Any]:
-    """Listeners, counts, sysctls and interfaces of the namespace this process is in, as JSON-ready
-    data.  Runs in the child, after setns; also usable on the caller's own namespace."""
+def read_here(timeout: float, target: Any = None) -> dict[str, Any]:
+    """Listeners, counts, sysctls, interfaces and (with the ``target`` whose programs read them)
+    TPROXY rules of the namespace this process is in, as JSON-ready data.  Runs in the child, after
+    setns (a program it runs is in the namespace too); also usable on the caller's own namespace."""
     gaps: list[Gap] = []
     methods: list[str] = []
     rows = None
     v6only_reason = "the kernel did not report IPV6_V6ONLY (INET_DIAG_SKV6ONLY)"
+    transparent_reason = TRANSPARENT_UNREPORTED
     try:
         rows = read_sockets_netlink(timeout=timeout)
         methods.append(METHOD_NETLINK)
@@ -296,6 +302,7 @@ def read_here(timeout: float) -> dict[str, Any]:
     except OSError as netlink_error:
         unavailable = f"netlink sock_diag unavailable: {netlink_error}"
         v6only_reason = f"IPV6_V6ONLY is not shown in /proc/net/tcp6 or udp6 ({unavailable})"
+        transparent_reason = transparent_unshown(unavailable)
         try:
             rows = read_sockets_proc_net("/proc")
             methods.append(f"/proc/net/tcp,tcp6,udp,udp6 ({unavailable})")
@@ -312,6 +319,7 @@ def read_here(timeout: float) -> dict[str, Any]:
     if rows is not None:
         listeners = listeners_from_rows(rows)  # interface names resolve here, inside the namespace
         gaps += _v6only_gaps(listeners, v6only_reason)
+        gaps += transparent_gaps(listeners, transparent_reason)
     counts = None
     try:
         time_wait = read_time_wait("/proc")
@@ -333,7 +341,13 @@ def read_here(timeout: float) -> dict[str, Any]:
         interface_error = None
     except OSError as exc:
         interfaces, interface_error = None, f"rtnetlink dump failed: {exc}"
+    tproxy, tproxy_unknown = None, ["the TPROXY rules were not read (no program runner)"]
+    if target is not None:
+        rules, tproxy_unknown, _read = read_tproxy(target, timeout)
+        tproxy = None if rules is None else [rule.model_dump(mode="json") for rule in rules]
     return {
+        "tproxy": tproxy,
+        "tproxy_unknown": tproxy_unknown,
         "listeners": None if listeners is None else [l.model_dump(mode="json") for l in listeners],
         "counts": None if counts is None else counts.model_dump(mode="json"),
         "socket_gaps": [_gap_json(g) for g in gaps],
@@ -406,13 +420,14 @@ def identities_changed(listeners: list[dict[str, Any]], again: dict[str, Any] | 
             f"{len(first - second)} closed): the list read is not known to be whole")
 
 
-def _child(targets: list[tuple[int, int]], write_fd: int, timeout: float, identities_only: bool = False) -> None:
+def _child(targets: list[tuple[int, int]], write_fd: int, timeout: float, identities_only: bool = False,
+           runner: Any = None) -> None:
     """In the forked child: enter each namespace in turn and write one JSON line per namespace."""
     for index, fd in targets:
         try:
             _setns(fd)
             line = {"index": index, "entered": True,
-                    **(listener_identities_here(timeout) if identities_only else read_here(timeout))}
+                    **(listener_identities_here(timeout) if identities_only else read_here(timeout, runner))}
         except Exception as exc:  # noqa: BLE001 - reported to the parent as the namespace's gap
             line = {"index": index, "entered": False, "error": f"{type(exc).__name__}: {exc}"}
         data = (json.dumps(line) + "\n").encode()
@@ -420,9 +435,11 @@ def _child(targets: list[tuple[int, int]], write_fd: int, timeout: float, identi
             data = data[os.write(write_fd, data):]
 
 
-def enter_all(fds: list[tuple[int, int]], timeout: float, identities_only: bool = False) -> dict[int, dict[str, Any]]:
+def enter_all(fds: list[tuple[int, int]], timeout: float, identities_only: bool = False,
+              runner: Any = None) -> dict[int, dict[str, Any]]:
     """Run :func:`_child` over ``(index, fd)`` pairs in one forked child; its results by index.
-    A namespace with no result (the child died or ran out of time) is absent."""
+    A namespace with no result (the child died or ran out of time) is absent.  ``runner``: the
+    target whose programs read each namespace's TPROXY rules."""
     if not fds:
         return {}
     _ABSENT.clear()
@@ -439,7 +456,7 @@ def enter_all(fds: list[tuple[int, int]], timeout: float, identities_only: bool 
         status = 0
         try:
             os.close(read_fd)
-            _child(fds, write_fd, timeout, identities_only)
+            _child(fds, write_fd, timeout, identities_only, runner)
         except BaseException:  # noqa: BLE001 - nothing may unwind into the parent's stack
             status = 1
         finally:
@@ -578,6 +595,15 @@ def _match_veth_peers(namespaces: list[NetNamespace]) -> list[NetNamespace]:
     return result
 
 
+def _tproxy_gaps(prefix: tuple[Any, ...], unknown: list[str]) -> list[Gap]:
+    """Why a namespace's TPROXY rules are not known to be all of them (one gap, the reasons joined)."""
+    if not unknown:
+        return []
+    return [Gap(section="netns", path=(*prefix, "tproxy"),
+                reason="TPROXY rules, which hand a transparent socket packets for any address, may be missing: "
+                       + "; ".join(unknown))]
+
+
 def _moved(gap_data: dict[str, Any], prefix: tuple[Any, ...], section_path: tuple[Any, ...]) -> Gap:
     """A gap read inside a namespace, placed under it: ``("listeners", ...)`` of the sockets section
     becomes ``("namespaces", i, "listeners", ...)``, ``("runtime", key)`` of sysctl ``(..., "sysctl", key)``."""
@@ -616,7 +642,7 @@ def collect_netns(ctx: CollectContext) -> tuple[NamespaceFacts | None, list[Gap]
                 break
             else:
                 open_errors[index] = "; ".join(errors) or "no path to open it by"
-        results = enter_all(fds, ctx.command_timeout)
+        results = enter_all(fds, ctx.command_timeout, runner=ctx.target)
     except BaseException:
         for _index, fd in fds:
             os.close(fd)
@@ -647,7 +673,9 @@ def _collect_entered(ctx: CollectContext, proc: str, order: list[Any], current: 
             except OSError as exc:
                 interfaces = None
                 gaps.append(Gap(section="netns", path=(*prefix, "interfaces"), reason=f"rtnetlink dump failed: {exc}"))
-            namespaces.append(NetNamespace(**base, current=True, interfaces=interfaces))
+            rules, unknown, _read = read_tproxy(ctx.target, ctx.command_timeout)
+            gaps += _tproxy_gaps(prefix, unknown)
+            namespaces.append(NetNamespace(**base, current=True, interfaces=interfaces, tproxy=rules))
             continue
         result = results.get(index)
         if result is None or not result.get("entered"):
@@ -661,6 +689,7 @@ def _collect_entered(ctx: CollectContext, proc: str, order: list[Any], current: 
             gaps.append(_moved(gap, prefix, ()))
         for gap in result["sysctl_gaps"]:
             gaps.append(_moved(gap, (*prefix, "sysctl"), ("runtime",)))
+        gaps += _tproxy_gaps(prefix, result["tproxy_unknown"])
         if result["interfaces"] is None:
             gaps.append(Gap(section="netns", path=(*prefix, "interfaces"), reason=result["interface_error"]))
         else:
@@ -670,6 +699,7 @@ def _collect_entered(ctx: CollectContext, proc: str, order: list[Any], current: 
             **base, "entered": True,
             "interfaces": None if result["interfaces"] is None else _interfaces(result["interfaces"]),
             "listeners": result["listeners"], "counts": result["counts"], "sysctl": result["sysctl"],
+            "tproxy": result["tproxy"],
         }))
     namespaces, owner_gaps = _attribute(namespaces, proc, ctx.record_cmdline)
     entered = [(index, fd) for index, fd in fds if (results.get(index) or {}).get("entered")]

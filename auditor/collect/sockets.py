@@ -62,6 +62,7 @@ from auditor.collect.parsers.proc_net import (
 )
 from auditor.collect.procview import unlisted_processes
 from auditor.collect.systemd_sockets import collect_declared_sockets
+from auditor.domain.netaddr import TPROXY_PROTOCOLS
 from auditor.model.base import copy_with
 from auditor.model.facts import Gap, GapKind, Listener, ProcessInfo, SocketCounts, SocketFacts
 from auditor.model.records import record
@@ -413,8 +414,7 @@ def listeners_from_rows(rows: list[SocketRow]) -> list[Listener]:
                  # whatever its IPV6_V6ONLY says
                  v6only=(True if row.protocol == RAW.name else row.v6only) if row.family == "ipv6" else None,
                  interface=_interface_name(row.interface_index),
-                 uid=row.uid, user=_user_name(row.uid), inode=row.inode,
-                 **({"transparent": True} if row.transparent else {}))
+                 uid=row.uid, user=_user_name(row.uid), inode=row.inode, transparent=row.transparent)
         for row in rows
         if row.is_listener
         and not (row.protocol == TCP.name and (row.family, row.address, row.port, row.inode) in subflows)
@@ -631,6 +631,24 @@ def attribute_scanned(listeners: list[Listener], scan: FdScan | None, scan_failu
     return result, gaps
 
 
+TRANSPARENT_UNREPORTED = "the kernel did not report IP_TRANSPARENT (INET_DIAG_SOCKOPT, Linux 5.10+)"
+
+
+def transparent_unshown(unavailable: str) -> str:
+    """Why the /proc/net fallback leaves a listener's transparency unknown."""
+    return f"IP_TRANSPARENT is not shown in /proc/net ({unavailable})"
+
+
+def transparent_gaps(listeners: list[Listener], why: str) -> list[Gap]:
+    """A gap for each listener whose IP_TRANSPARENT is unknown, of a transport TPROXY can hand
+    packets for any address (for the others it changes nothing that reaches them)."""
+    return [
+        Gap(section="sockets", path=("listeners", index, "transparent"), reason=f"{l.protocol} {l.endpoint}: {why}")
+        for index, l in enumerate(listeners)
+        if l.transparent is None and l.protocol in TPROXY_PROTOCOLS
+    ]
+
+
 def _v6only_gaps(listeners: list[Listener], why: str) -> list[Gap]:
     return [
         Gap(section="sockets", path=("listeners", index, "v6only"), reason=f"{l.protocol} {l.endpoint}: {why}")
@@ -659,6 +677,7 @@ class ListenerRead:
     gaps: list[Gap]
     methods: list[str]
     v6only_reason: str
+    transparent_reason: str = TRANSPARENT_UNREPORTED
 
 
 def read_listener_rows(proc: str, timeout: float) -> ListenerRead:
@@ -667,6 +686,7 @@ def read_listener_rows(proc: str, timeout: float) -> ListenerRead:
     methods: list[str] = []
     rows: list[SocketRow] | None
     v6only_reason = "the kernel did not report IPV6_V6ONLY (INET_DIAG_SKV6ONLY)"
+    transparent_reason = TRANSPARENT_UNREPORTED
     optional: OptionalRead | None = None
     try:
         rows = read_sockets_netlink(timeout=timeout)
@@ -675,6 +695,7 @@ def read_listener_rows(proc: str, timeout: float) -> ListenerRead:
     except OSError as netlink_error:
         unavailable = f"netlink sock_diag unavailable: {netlink_error}"
         v6only_reason = f"IPV6_V6ONLY is not shown in /proc/net/tcp6 or udp6 ({unavailable})"
+        transparent_reason = transparent_unshown(unavailable)
         try:
             rows = read_sockets_proc_net(proc)
             methods.append(f"/proc/net/tcp,tcp6,udp,udp6 ({unavailable})")
@@ -688,7 +709,7 @@ def read_listener_rows(proc: str, timeout: float) -> ListenerRead:
         rows = rows + optional.rows
         gaps += optional.gaps
         methods.append("other transports: " + "; ".join(optional.methods))
-    return ListenerRead(rows, gaps, methods, v6only_reason)
+    return ListenerRead(rows, gaps, methods, v6only_reason, transparent_reason)
 
 
 def _identities(rows: list[SocketRow]) -> set[tuple[str, str, str, int, int]]:
@@ -761,6 +782,7 @@ def collect_sockets(ctx: CollectContext) -> tuple[SocketFacts | None, list[Gap]]
 
     if listeners is not None:
         gaps += _v6only_gaps(listeners, read.v6only_reason)
+        gaps += transparent_gaps(listeners, read.transparent_reason)
         methods.append(METHOD_OWNERS)
     gaps += owner_gaps
 

@@ -189,6 +189,17 @@ def parse_bind_ipv6_only(value: str) -> str:
     raise ListenValueError(f"BindIPv6Only={value!r}: expected default, both or ipv6-only")
 
 
+def parse_transparent(value: str) -> bool | None:
+    """``Transparent=`` as systemd's parse_boolean reads it (empty: the default, false); None for a
+    value it refuses, which it logs and skips, leaving what an earlier line set: not known here."""
+    text = value.strip().lower()
+    if text in ("", "0", "no", "n", "false", "f", "off"):
+        return False
+    if text in ("1", "yes", "y", "true", "t", "on"):
+        return True
+    return None
+
+
 # Specifiers of systemd.unit(5) that the unit name alone decides, so they expand offline.
 NAME_SPECIFIERS = "nNpPiIjJf"
 # Specifiers that expand to an absolute path in the system manager (%t /run, %S /var/lib, %C
@@ -254,6 +265,8 @@ class SocketUnit:
     bind_ipv6_only: str = "default"
     bind_to_device: str | None = None
     socket_protocol: str | None = None  # SocketProtocol=: udplite, sctp or mptcp instead of UDP / TCP
+    # Transparent= (IP_TRANSPARENT): false unless set; None when its value is not a boolean systemd reads
+    transparent: bool | None = False
     installable: bool = False  # the unit file has WantedBy=/RequiredBy=/UpheldBy=: listens only when enabled
     sources: list[str] = field(default_factory=list)  # the unit file and the drop-ins applied, in order
 
@@ -275,6 +288,8 @@ def apply_unit_entries(unit: SocketUnit, entries: list[UnitEntry], origin: str, 
             unit.bind_ipv6_only = parse_bind_ipv6_only(entry.value) if entry.value else "default"
         elif entry.key == "BindToDevice":
             unit.bind_to_device = entry.value or None
+        elif entry.key == "Transparent":
+            unit.transparent = parse_transparent(entry.value)
         elif entry.key == "SocketProtocol":
             unit.socket_protocol = entry.value.strip().lower() or None
 
@@ -319,6 +334,7 @@ def unit_listeners(unit: SocketUnit, bindv6only: bool) -> tuple[list[Listener], 
                 port=parsed.port,
                 v6only=v6only,
                 interface=unit.bind_to_device,
+                transparent=unit.transparent,
                 owner_reason=OWNER_REASON,
                 declared_by=origin,
             )

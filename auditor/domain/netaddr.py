@@ -153,6 +153,13 @@ def is_allowed(address: str, v6only: bool | None, allowed: AddressSet) -> bool:
     return all(allowed.covers(n) for n in accepted_networks(address, v6only))
 
 
+# What a TPROXY rule hands packets for any address to (nft_tproxy and xt_TPROXY: TCP and UDP only;
+# MPTCP through its TCP subflow, which shares IP_TRANSPARENT).  A transparent socket of another
+# transport (UDP-Lite, SCTP, DCCP, raw) gets only what is sent to its own address, so whether it is
+# transparent does not change what reaches it.
+TPROXY_PROTOCOLS = frozenset({"tcp", "udp", "mptcp"})
+
+
 @_MEMO
 def transparent_reach(address: str, v6only: bool | None) -> tuple[str, bool | None]:
     """The (address, v6only) a transparent socket (IP_TRANSPARENT) is judged as: the wildcard of

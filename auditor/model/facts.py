@@ -29,7 +29,12 @@ from auditor.model.base import (
 )
 
 SNAPSHOT_SCHEMA: Final = "lbaudit/snapshot"
-SNAPSHOT_SCHEMA_VERSION: Final = "1.1"  # 1.1: platform (linux, windows, macos) and their facts
+# 1.1: platform (linux, windows, macos) and their facts.  1.2: a listener's ``transparent`` is
+# recorded clear (False) as well as set, None meaning unknown (1.0 and 1.1 recorded it only when set,
+# so their None is unknown too); each namespace's TPROXY rules (``NetNamespace.tproxy``).
+SNAPSHOT_SCHEMA_VERSION: Final = "1.2"
+# The versions whose listeners record IP_TRANSPARENT only when it is set (None: set or not, unknown).
+TRANSPARENT_WHEN_SET_VERSIONS: Final = ("1.0", "1.1")
 
 # The operating systems lbaudit judges.  A snapshot written before platforms existed is Linux's.
 Platform = Literal["linux", "windows", "macos"]
@@ -229,7 +234,8 @@ class Listener(StrictModel):
     owner_reason: str | None = None  # why ``processes`` is empty
     declared_by: str | None = None  # offline mode: the unit file that declares this listener
     # IP_TRANSPARENT (IPV6_TRANSPARENT) set: TPROXY rules can hand it connections to any address.
-    # Recorded only when set (the kernel reports it from Linux 5.10, through netlink).
+    # True set, False clear, None unknown: the kernel reports it from Linux 5.10 (INET_DIAG_SOCKOPT,
+    # through netlink), /proc/net never; a gap on ("listeners", i, "transparent") says why.
     transparent: bool | None = None
 
     @model_validator(mode="after")
@@ -530,6 +536,15 @@ class Workload(StrictModel):
     source: str = "cgroup"  # "cgroup", or "cgroup + docker engine API"
 
 
+class TproxyRule(StrictModel):
+    """A rule that hands packets for any destination to a local transparent socket."""
+
+    origin: str  # "nft -j list ruleset: table ip mangle chain pre", "iptables-save:12"
+    family: Literal["ipv4", "ipv6"] | None = None  # None: both (an nft inet table)
+    protocol: Literal["tcp", "udp"] | None = None  # None: not narrowed (either)
+    port: int | None = Field(None, ge=0, le=65535)  # the port it hands to; None: the packet's own
+
+
 class NetNamespace(StrictModel):
     """One network namespace, found through a process, a name under /run/netns or an nsfs mount.
 
@@ -549,6 +564,11 @@ class NetNamespace(StrictModel):
     counts: SocketCounts | None = None
     sysctl: dict[str, SysctlSetting] | None = None  # running values, as this namespace sees them
     workloads: list[Workload] = Field(default_factory=empty_list)
+    # The TPROXY rules of this namespace (nftables ``tproxy``, iptables ``-j TPROXY``): what hands a
+    # transparent socket packets for any address.  [] when every rule reader ran and found none;
+    # None when they could not all be read (a gap on ("namespaces", i, "tproxy") says why) or the
+    # snapshot predates them (1.0, 1.1).
+    tproxy: list[TproxyRule] | None = None
 
     @property
     def label(self) -> str:
@@ -611,7 +631,7 @@ class Facts(StrictModel):
 
 class HostSnapshot(StrictModel):
     schema_: Literal["lbaudit/snapshot"] = Field(SNAPSHOT_SCHEMA, alias="schema")
-    schema_version: Literal["1.0", "1.1"] = SNAPSHOT_SCHEMA_VERSION
+    schema_version: Literal["1.0", "1.1", "1.2"] = SNAPSHOT_SCHEMA_VERSION
     provenance: Provenance
     facts: Facts
     gaps: list[Gap] = Field(default_factory=empty_list)

@@ -297,19 +297,28 @@ def _setup(name: str) -> None:
 
 
 # In the namespace: its listeners read by sock_diag and by the /proc/net fallback, each judged by
-# net.bind_addresses (allow loopback); prints {"netlink"|"proc": {inode: [[protocol, status], ...]}}.
+# net.bind_addresses (allow loopback) with the namespace's TPROXY rules as the collector reads them
+# (none: then a listener whose transparency /proc/net cannot show is judged at its own address);
+# prints {"netlink"|"proc": {inode: [[protocol, status], ...]}}.
 FALLBACK = textwrap.dedent("""
-    import json
+    import json, os
     from auditor.checks.net_bind_addresses import BindAddressParams, net_bind_addresses
+    from auditor.collect.nat import read_tproxy
     from auditor.collect.sockets import (listeners_from_rows, read_optional_netlink, read_optional_proc_net,
                                          read_sockets_netlink, read_sockets_proc_net)
-    from auditor.model.facts import Facts, HostSnapshot, SocketFacts
+    from auditor.collect.targets import LocalHost
+    from auditor.model.facts import Facts, HostSnapshot, NamespaceFacts, NetNamespace, SocketFacts
     from tests.factories import provenance
+    rules, unknown, _read = read_tproxy(LocalHost(), 10.0)
+    assert rules == [], (rules, unknown)
+    here = os.stat("/proc/self/ns/net")
+    netns = NamespaceFacts(namespaces=[NetNamespace(inode=here.st_ino, device=here.st_dev, current=True, tproxy=rules)],
+                           published=[], published_sources=["nat"])
     out = {}
     for how, rows, optional in (("netlink", read_sockets_netlink(), read_optional_netlink()),
                                 ("proc", read_sockets_proc_net(), read_optional_proc_net())):
         listeners = listeners_from_rows(rows + optional.rows)
-        snap = HostSnapshot(provenance=provenance(), facts=Facts(sockets=SocketFacts(listeners=listeners)),
+        snap = HostSnapshot(provenance=provenance(), facts=Facts(sockets=SocketFacts(listeners=listeners), netns=netns),
                             gaps=optional.gaps)
         judged = out[how] = {}
         for outcome in net_bind_addresses.run(snap, BindAddressParams()):
@@ -481,7 +490,8 @@ def test_every_listener_the_kernel_lists_is_judged_as_its_reach_says(tmp_path):
     problems += _problems("from the host", wanted, opened, kernel, _judged(host_evidence, host_findings, name), vxlan)
     # The /proc/net fallback (no sock_diag) sees the same listeners and gives the same verdicts, but
     # for what those tables do not hold: MPTCP listeners are their TCP subflow (protocol tcp), and
-    # IP_TRANSPARENT is not there at all, so a transparent listener is judged at its own address.
+    # IP_TRANSPARENT is not there at all, so a transparent listener is judged at its own address (the
+    # namespace has no TPROXY rule; with one it would be not_reviewed: test_listeners_transparent_unknown.py).
     for spec in wanted:
         inode = opened[spec.name][0]
         seen = {how: [tuple(item) for item in fallback[how].get(str(inode), [])] for how in ("netlink", "proc")}
