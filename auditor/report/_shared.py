@@ -16,7 +16,7 @@ from auditor.model.base import canonical_json
 from auditor.model.evidence import Evidence
 from auditor.model.records import record
 from auditor.report import ReportContext
-from auditor.text import plain_tree
+from auditor.text import plain_json
 
 
 def utc(moment: datetime) -> datetime:
@@ -111,6 +111,6 @@ def no_markdown_link(text: str) -> str:
 
 def json_document(document: dict) -> bytes:
     """An interchange JSON document (SARIF, OSCAL, HDF) as written: every string in it plain text
-    (:func:`auditor.text.plain_tree`), indented, UTF-8."""
-    return (json.dumps(plain_tree(document), indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+    (:func:`auditor.text.plain_json`), indented, UTF-8."""
+    return (plain_json(document, indent=2) + "\n").encode("utf-8")
 

@@ -22,6 +22,7 @@ import pytest
 
 from auditor.model.facts import ProcessInfo
 from auditor.storage.snapshot import write_snapshot
+from auditor.text import plain_json, plain_text, plain_tree
 from tests.cli import run_cli
 from tests.factories import listener, loopback_only_policy, snapshot
 from tests.report.conftest import hdf_validator, junit_schema, oscal_validator, sarif_validator  # noqa: F401 - fixtures
@@ -151,3 +152,14 @@ def test_the_fleet_junit_shows_a_host_s_hostile_text_as_escapes(tmp_path: Path):
     assert suite is not None and suite.get("hostname") == HOSTNAME_SHOWN
     failure = suite.find("testcase/failure")
     assert failure is not None and failure.get("message") == f"1 of 1 subjects fail: {SUBJECT}"
+
+
+def test_plain_json_walks_whenever_a_character_is_to_be_escaped():
+    # every character of the Basic Multilingual Plane but the surrogates: the JSON text is that of the
+    # character made plain text (the check that skips the walk misses none)
+    for code in range(0x10000):
+        if not 0xD800 <= code <= 0xDFFF:
+            assert plain_json(f"k{chr(code)}") == json.dumps(plain_text(f"k{chr(code)}"), ensure_ascii=False), hex(code)
+    document = {"k\u202e": ["v\x9b", 1, None, {"\x1b": "\\b\\u001b"}]}  # keys too; escape text stays text
+    assert plain_json(document, indent=2) == json.dumps(plain_tree(document), ensure_ascii=False, indent=2)
+    assert json.loads(plain_json(document)) == {"k\\u202e": ["v\\x9b", 1, None, {"\\x1b": "\\b\\u001b"}]}
