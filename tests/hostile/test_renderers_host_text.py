@@ -163,3 +163,19 @@ def test_plain_json_walks_whenever_a_character_is_to_be_escaped():
     document = {"k\u202e": ["v\x9b", 1, None, {"\x1b": "\\b\\u001b"}]}  # keys too; escape text stays text
     assert plain_json(document, indent=2) == json.dumps(plain_tree(document), ensure_ascii=False, indent=2)
     assert json.loads(plain_json(document)) == {"k\\u202e": ["v\\x9b", 1, None, {"\\x1b": "\\b\\u001b"}]}
+
+
+def test_the_pdf_shows_host_text_as_escapes(rendered: Path):
+    # before: U+202E, U+200F and the controls (drawn as a missing glyph) on the findings page, the host
+    # name's U+202E in the running header, the title and the subject a viewer shows
+    from pypdf import PdfReader
+
+    result = run_cli("report", rendered / "e.json", "--pdf", rendered / "r.pdf", "-q")
+    assert result.returncode == 0, result.stderr
+    reader = PdfReader(rendered / "r.pdf")
+    pages = "\n".join(page.extract_text() for page in reader.pages)
+    assert _raw_characters(pages) == []
+    assert "ssh\\u202ed\\x1b[31mRED\\x9b2J\\u2066x" in pages and f"{HOSTNAME_SHOWN} \u00b7 bidi 1" in pages
+    info = reader.metadata or {}
+    assert info["/Title"] == f"Compliance attestation: {HOSTNAME_SHOWN}, bidi 1"
+    assert _raw_characters(f"{info['/Subject']}{info['/Keywords']}") == []
