@@ -307,7 +307,7 @@ def _stop_with_the_run(signum: int, frame: Any) -> None:
 
 def _junit_suite(outcome: HostOutcome, evidence: Any, data: bytes) -> str:
     from auditor.report import ReportContext
-    from auditor.report.junit import render_junit
+    from auditor.report.junit import plain_xml, render_junit
 
     root = ET.fromstring(render_junit(evidence, ReportContext(evidence_bytes=data, evidence_path=outcome.evidence or "")))
     suite = root.find("testsuite")
@@ -318,17 +318,17 @@ def _junit_suite(outcome: HostOutcome, evidence: Any, data: bytes) -> str:
         properties.insert(0, ET.Element("property", {"name": "host", "value": outcome.host}))
     for case in suite.iter("testcase"):
         case.set("classname", f"{outcome.host}.{case.get('classname')}")
-    return ET.tostring(suite, encoding="unicode")
+    return ET.tostring(plain_xml(suite), encoding="unicode")
 
 
 def _failed_suite(outcome: HostOutcome) -> str:
-    from auditor.report.junit import _text
+    from auditor.report.junit import plain_xml
 
     suite = ET.Element("testsuite", {"name": outcome.host, "tests": "1", "failures": "0", "errors": "1",
-                                     "skipped": "0", "time": "0.000", "hostname": _text(outcome.hostname or outcome.host)})
+                                     "skipped": "0", "time": "0.000", "hostname": outcome.hostname or outcome.host})
     case = ET.SubElement(suite, "testcase", {"name": "snapshot", "classname": f"{outcome.host}.lbaudit"})
-    ET.SubElement(case, "error", {"type": f"exit {outcome.exit_code}", "message": _text(outcome.error or "")})
-    return ET.tostring(suite, encoding="unicode")
+    ET.SubElement(case, "error", {"type": f"exit {outcome.exit_code}", "message": outcome.error or ""})
+    return ET.tostring(plain_xml(suite), encoding="unicode")
 
 
 def _utc_text(moment: datetime) -> str:
@@ -788,6 +788,8 @@ def _evaluate_fleet(job: FleetJob) -> FleetSummary:
 
 def fleet_junit(summary: FleetSummary) -> bytes:
     """One ``testsuite`` per host (its JUnit report, renamed to the host), under one ``testsuites``."""
+    from auditor.report.junit import xml_document
+
     suites = [ET.fromstring(h.junit if h.error is None else _failed_suite(h)) for h in summary.hosts]
     duration = (summary.finished_at - summary.started_at).total_seconds()
     root = ET.Element("testsuites", {
@@ -797,8 +799,7 @@ def fleet_junit(summary: FleetSummary) -> bytes:
         "errors": str(sum(int(s.get("errors", "0")) for s in suites)),
     })
     root.extend(suites)
-    ET.indent(root, space="  ")
-    return ('<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n").encode()
+    return xml_document(root)
 
 
 def write_summary(summary: FleetSummary, out_dir: Path) -> list[Path]:

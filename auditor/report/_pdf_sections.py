@@ -49,6 +49,7 @@ from auditor.report.view import (  # noqa: F401 - value_text and the word tables
     count_phrase,
     value_text,
 )
+from auditor.text import plain_text
 
 TABLE_CHUNK_ROWS = 1000
 
@@ -121,9 +122,12 @@ class Paragraph(ReportlabParagraph):
 
 
 def escape(value: str) -> str:
-    """``xml.sax.saxutils.escape``: &, > and < as entities.  Written out because importing that
-    module imports urllib.request, http.client and ssl (about 15 ms of every PDF's start-up)."""
-    return value.replace("&", "&amp;").replace(">", "&gt;").replace("<", "&lt;")
+    """``value`` as paragraph text: plain text (:func:`auditor.text.plain_text`: a control character but
+    tab and line feed, and a bidi control, as its escape, ``\\x1b``, ``\\u202e``, as every other
+    output shows it; a process name's U+202E turned its finding's subject around on the page), and
+    ``xml.sax.saxutils.escape``: &, > and < as entities.  Written out because importing that module
+    imports urllib.request, http.client and ssl (about 15 ms of every PDF's start-up)."""
+    return plain_text(value).replace("&", "&amp;").replace(">", "&gt;").replace("<", "&lt;")
 
 
 # The most characters of one value a paragraph holds.  reportlab breaks a word wider than its line
@@ -630,10 +634,10 @@ def wrap_plain(value: str, width: float, font: str = FONT_NAMES["regular"], size
     """Word-wrap text for a plain-string table cell (reportlab draws "\n"-separated lines as they are).
     Plain strings are far cheaper to lay out than paragraphs, which is what lets thousands of findings
     render in about a second.  Breaks between words; a word longer than the column breaks only after
-    a separator (see :func:`_split_long`)."""
+    a separator (see :func:`_split_long`).  Plain text, as :func:`escape` makes a paragraph's."""
     space = stringWidth(" ", font, size)
     out: list[str] = []
-    for raw in value.splitlines() or [""]:
+    for raw in plain_text(value).splitlines() or [""]:
         line, line_width = "", 0.0
         for word in raw.split():
             word_width = stringWidth(word, font, size)

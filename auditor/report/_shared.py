@@ -1,4 +1,4 @@
-"""Helpers the interchange reporters (OSCAL, SARIF, JUnit) share.
+"""Helpers the interchange reporters (OSCAL, SARIF, JUnit, HDF) share.
 
 Private (leading underscore): not a reporter module (those are named in
 :data:`auditor.report.BUILTIN_REPORTERS`).  Everything here is a pure function of the evidence and the report context.
@@ -16,6 +16,7 @@ from auditor.model.base import canonical_json
 from auditor.model.evidence import Evidence
 from auditor.model.records import record
 from auditor.report import ReportContext
+from auditor.text import plain_json
 
 
 def utc(moment: datetime) -> datetime:
@@ -96,3 +97,20 @@ def no_markdown_link(text: str) -> str:
     """Host text as OSCAL markup (Markdown): neither a link ``[text](target)`` nor an autolink
     ``<scheme:...>``, each escaped with a backslash (a backslash before it is escaped too)."""
     return _AUTOLINK.sub(lambda m: m.group(1) * 2 + "\\<", no_embedded_link(text))
+
+
+# Host text (process names, command lines, users, interface and host names; any local user can name a
+# process) reaches these documents' viewers as it is: code scanning, a CI server's test pages and
+# logs, Heimdall.  A bidi override turned a finding's subject around there ("Trojan Source") and a C1
+# control (0x9B, the 8-bit CSI) went to the terminal that printed a log.  So every document is made
+# plain text (auditor.text.plain_text: control characters but tab and line feed, line separators and
+# bidi controls as their escapes, as the terminal and the HTML report show them) as a whole, once,
+# where it is written (JUnit: auditor.report.junit.xml_document): not field by field, so that no field a renderer adds can miss it.  The
+# evidence keeps the text as the host had it.
+
+
+def json_document(document: dict) -> bytes:
+    """An interchange JSON document (SARIF, OSCAL, HDF) as written: every string in it plain text
+    (:func:`auditor.text.plain_json`), indented, UTF-8."""
+    return (plain_json(document, indent=2) + "\n").encode("utf-8")
+

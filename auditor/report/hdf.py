@@ -38,7 +38,14 @@ from auditor.model.evidence import CheckRecord, Evidence
 from auditor.model.policy import ResolvedRule
 from auditor.model.result import Finding, Severity, Status
 from auditor.report import ReportContext, Reporter
-from auditor.report._shared import evidence_reference, evidence_sha256, key_sorted, rule_source, utc_timestamp
+from auditor.report._shared import (
+    evidence_reference,
+    evidence_sha256,
+    json_document,
+    key_sorted,
+    rule_source,
+    utc_timestamp,
+)
 from auditor.report.view import content_sha256, finding_sentence
 
 # HDF impact from lbaudit severity, on InSpec's scale (0.0 none / not applicable, low 0.01-0.39,
@@ -287,7 +294,7 @@ class _Export:
 
 
 def render_hdf(evidence: Evidence, context: ReportContext) -> bytes:
-    return (json.dumps(_Export(evidence, context).document(), indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+    return json_document(_Export(evidence, context).document())
 
 
 REPORTER = Reporter(

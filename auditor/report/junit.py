@@ -28,13 +28,37 @@ from auditor.model.policy import ResolvedRule
 from auditor.model.result import Finding, Status, rollup_status
 from auditor.report import ReportContext, Reporter
 from auditor.report._shared import evidence_sha256, rule_source, utc, utc_timestamp
+from auditor.text import plain_text
 
-# Characters XML 1.0 cannot carry at all (not even escaped); process names and command lines can hold them.
+# Characters XML 1.0 cannot carry at all, not even escaped, that plain_text leaves: a lone surrogate
+# (hand-made evidence) and the non-characters U+FFFE and U+FFFF.
 _NOT_XML = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
-def _text(value: str) -> str:
-    return _NOT_XML.sub("\ufffd", value)
+def xml_text(value: str) -> str:
+    """``value`` as an XML document may hold it: plain text (:func:`auditor.text.plain_text`), and
+    each character XML cannot carry at all as U+FFFD."""
+    return _NOT_XML.sub("\ufffd", plain_text(value))
+
+
+def plain_xml(root: ET.Element) -> ET.Element:
+    """``root`` with every text, tail and attribute value in it made :func:`xml_text`, in place (the
+    XML counterpart of :func:`auditor.text.plain_tree`; see :func:`auditor.report._shared.json_document`)."""
+    for element in root.iter():
+        if element.text:
+            element.text = xml_text(element.text)
+        if element.tail:
+            element.tail = xml_text(element.tail)
+        for name, value in list(element.attrib.items()):
+            element.set(name, xml_text(value))
+    return root
+
+
+def xml_document(root: ET.Element) -> bytes:
+    """An XML document (JUnit) as written: every text in it :func:`xml_text`, indented, UTF-8."""
+    plain_xml(root)
+    ET.indent(root, space="  ")
+    return ('<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n").encode("utf-8")
 
 
 def _json(value: object) -> str:
@@ -88,21 +112,21 @@ def _testcase(rule: ResolvedRule, findings: list[Finding], evidence: Evidence, c
         subjects = "; ".join(f.subject for f in failing)
         element = ET.SubElement(
             case, "failure",
-            {"type": rule.severity.value, "message": _text(f"{len(failing)} of {len(findings)} subjects fail: {subjects}")},
+            {"type": rule.severity.value, "message": f"{len(failing)} of {len(findings)} subjects fail: {subjects}"},
         )
-        element.text = _text(body)
+        element.text = body
     elif status in (Status.ERROR, Status.NOT_REVIEWED):
         unjudged = [f for f in findings if f.status in (Status.ERROR, Status.NOT_REVIEWED)]
         reasons = "; ".join(sorted({f"{f.status.value}: {f.reason or f.message}" for f in unjudged}))
-        element = ET.SubElement(case, "error", {"type": status.value, "message": _text(reasons)})
-        element.text = _text(body)
+        element = ET.SubElement(case, "error", {"type": status.value, "message": reasons})
+        element.text = body
     elif status == Status.WAIVED:
         message = "; ".join(_waiver_text(f) for f in findings if f.status == Status.WAIVED)
-        element = ET.SubElement(case, "skipped", {"type": "waived", "message": _text(message)})
-        element.text = _text(body)
+        element = ET.SubElement(case, "skipped", {"type": "waived", "message": message})
+        element.text = body
     elif status == Status.NOT_APPLICABLE:
         reasons = "; ".join(sorted({f.reason or f.message for f in findings}))
-        element = ET.SubElement(case, "skipped", {"type": "not_applicable", "message": _text(f"not applicable: {reasons}")})
+        element = ET.SubElement(case, "skipped", {"type": "not_applicable", "message": f"not applicable: {reasons}"})
 
     source = rule_source(rule.source)
     out = [
@@ -113,7 +137,7 @@ def _testcase(rule: ResolvedRule, findings: list[Finding], evidence: Evidence, c
         f"findings ({len(findings)}):",
     ]
     out += [f"  [{f.status.value}] {f.subject}" for f in findings]
-    ET.SubElement(case, "system-out").text = _text("\n".join(out))
+    ET.SubElement(case, "system-out").text = "\n".join(out)
     return case
 
 
@@ -123,8 +147,8 @@ def _incomplete_run_case(evidence: Evidence, classname: str) -> ET.Element:
     errors, and would show a run that judged nothing as green."""
     case = ET.Element("testcase", {"name": "lbaudit run complete", "classname": classname})
     reasons = "; ".join(evidence.result.incomplete_reasons) or "the evidence records the run as incomplete"
-    element = ET.SubElement(case, "error", {"type": "incomplete", "message": _text(reasons)})
-    element.text = _text(f"verdict: {evidence.result.verdict.value} (exit {evidence.result.exit_code})\n{reasons}")
+    element = ET.SubElement(case, "error", {"type": "incomplete", "message": reasons})
+    element.text = f"verdict: {evidence.result.verdict.value} (exit {evidence.result.exit_code})\n{reasons}"
     return case
 
 
@@ -155,12 +179,12 @@ def render_junit(evidence: Evidence, context: ReportContext) -> bytes:
         "skipped": str(counts["skipped"]),
         "time": _seconds(duration),
         "timestamp": utc_timestamp(evidence.run.started_at),
-        "hostname": _text(prov.hostname),  # a snapshot's host name may hold any character: XML cannot
+        "hostname": prov.hostname,  # any character: xml_document makes it text XML can hold
         "package": "lbaudit",
-        "version": _text(policy.version),
+        "version": policy.version,
     })
     if policy.sources:
-        suite.set("file", _text(policy.sources[0].path))
+        suite.set("file", policy.sources[0].path)
     properties = ET.SubElement(suite, "properties")
     for name, value in (
         ("policy.id", policy.id),
@@ -176,16 +200,14 @@ def render_junit(evidence: Evidence, context: ReportContext) -> bytes:
         ("platform", prov.platform),
         ("tool.version", evidence.tool.version),
     ):
-        ET.SubElement(properties, "property", {"name": name, "value": _text(value)})
+        ET.SubElement(properties, "property", {"name": name, "value": value})
     for control in result.controls:  # the engine's judgement of each control, as the evidence records it
         objective = "satisfied" if control.satisfied else "not satisfied"
         ET.SubElement(properties, "property",
                       {"name": f"control.{control.id}", "value": f"{control.status.value} ({objective})"})
     suite.extend(cases)
 
-    ET.indent(root, space="  ")
-    xml = ET.tostring(root, encoding="unicode")
-    return ('<?xml version="1.0" encoding="UTF-8"?>\n' + xml + "\n").encode("utf-8")
+    return xml_document(root)
 
 
 REPORTER = Reporter(

@@ -21,7 +21,6 @@ evidence, never from the clock.
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections import Counter
 from urllib.parse import quote
@@ -36,6 +35,7 @@ from auditor.report._shared import (
     end_of_day,
     evidence_reference,
     evidence_sha256,
+    json_document,
     no_markdown_link,
     path_uri,
     utc_timestamp,
@@ -502,8 +502,7 @@ class _Builder:
 
 
 def render_oscal(evidence: Evidence, context: ReportContext) -> bytes:
-    document = _Builder(evidence, context).document()
-    return (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+    return json_document(_Builder(evidence, context).document())
 
 
 REPORTER = Reporter(

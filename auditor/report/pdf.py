@@ -51,6 +51,7 @@ from auditor.report._pdf_canvas import (
 from auditor.report._pdf_theme import FONT_NAMES, PARSED_THEME_FILE, load_theme, make_styles
 from auditor.report.view import attestation_view, content_sha256, evidence_name
 from auditor.resources import data_dir
+from auditor.text import plain_text
 
 MARGIN = 18 * mm
 MAX_LOGO_BYTES = 512 * 1024  # --org-logo: a mark for the cover, not a photograph
@@ -120,6 +121,7 @@ HEADER_PART_CHARACTERS = 48  # each of organisation, host and policy in the runn
 
 
 def _header_part(value: str) -> str:
+    value = plain_text(value)  # drawn as it is, as the paragraphs' text is (sections.escape)
     return value if len(value) <= HEADER_PART_CHARACTERS else value[:HEADER_PART_CHARACTERS - 1] + "\u2026"
 
 # Raised whenever the renderer's code gives other bytes for the same evidence and inputs (a
@@ -127,7 +129,9 @@ def _header_part(value: str) -> str:
 # between such builds: ``verify --pdf`` then tells a PDF of an earlier rendering ("rendered by ...,
 # verify with that version") from one altered or rendered from other evidence.  Renderings made
 # before the revision was recorded read as "lbaudit VERSION, reportlab ..." and so differ from all.
-RENDERING_REVISION = 3  # 3: the verdict sentence of a run that judged nothing (every finding not applicable)
+# 3: the verdict sentence of a run that judged nothing (every finding not applicable); 4: host text as
+# plain text (control and bidi characters as their escapes) on the pages, the header and the information
+RENDERING_REVISION = 4
 
 
 def renderer_id() -> str:
@@ -255,11 +259,12 @@ def render_pdf(evidence: Evidence, context: ReportContext) -> bytes:
         out,
         pagesize=theme.page_size,
         leftMargin=MARGIN, rightMargin=MARGIN, topMargin=20 * mm, bottomMargin=20 * mm,
-        title=f"Compliance attestation: {prov.hostname}, {evidence.policy.id} {evidence.policy.version}",
+        # the document information a viewer shows (its title bar): plain text, as the pages
+        title=plain_text(f"Compliance attestation: {prov.hostname}, {evidence.policy.id} {evidence.policy.version}"),
         author=inputs.assessor,
-        subject=(f"NIST SP 800-53 Rev. 5 network-socket compliance attestation of {prov.hostname}: {verdict} "
-                 f"(evidence SHA-256 {evidence_sha256})"),
-        keywords=["lbaudit", "attestation", "NIST SP 800-53 Rev. 5", evidence.policy.id, prov.hostname,
+        subject=plain_text(f"NIST SP 800-53 Rev. 5 network-socket compliance attestation of {prov.hostname}: "
+                           f"{verdict} (evidence SHA-256 {evidence_sha256})"),
+        keywords=["lbaudit", "attestation", "NIST SP 800-53 Rev. 5", evidence.policy.id, plain_text(prov.hostname),
                   *[c.id for c in evidence.result.controls]],
         creator=f"lbaudit {evidence.tool.version}",
         invariant=1,

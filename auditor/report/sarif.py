@@ -34,6 +34,7 @@ from auditor.report._shared import (
     end_of_day,
     evidence_reference,
     evidence_sha256,
+    json_document,
     key_sorted,
     no_embedded_link,
     path_uri,
@@ -278,7 +279,7 @@ class _Run:
 
 def render_sarif(evidence: Evidence, context: ReportContext) -> bytes:
     log = {"$schema": SARIF_SCHEMA_URI, "version": "2.1.0", "runs": [_Run(evidence, context).run()]}
-    return (json.dumps(log, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+    return json_document(log)
 
 
 REPORTER = Reporter(

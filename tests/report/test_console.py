@@ -44,7 +44,8 @@ def test_text_summary_lists_expired_waivers():
 
 
 def _one_line_by_category(text: str) -> str:
-    """one_line's rule spelled out per character: Cc, Zl and Zp and the bidi controls escaped."""
+    """one_line's rule spelled out per character: Cc, Zl and Zp and the bidi controls (Unicode's
+    Bidi_Control property: the marks, embeddings, overrides and isolates) escaped."""
     out = []
     for char in text:
         if char == "\n":
@@ -52,7 +53,7 @@ def _one_line_by_category(text: str) -> str:
         elif char == "\t":
             out.append("\\t")
         elif (unicodedata.category(char) in ("Cc", "Zl", "Zp")
-              or char in "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"):
+              or char in "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"):
             out.append(f"\\x{ord(char):02x}" if ord(char) < 0x100 else f"\\u{ord(char):04x}")
         else:
             out.append(char)
