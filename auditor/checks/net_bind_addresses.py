@@ -19,7 +19,7 @@ from typing import Annotated, Any, Callable, Literal
 
 from pydantic import AfterValidator, Field, ValidationInfo, field_validator, model_validator
 
-from auditor.checks import _listeners, _namespaces, _published
+from auditor.checks import _listeners, _namespaces, _published, _transparency
 from auditor.domain import netaddr
 from auditor.model.base import StrictModel, Written, copy_with, empty_list
 from auditor.model.check import (
@@ -744,7 +744,7 @@ def _judge_shared(listener: Listener, head: str, per_holder: list[tuple[ProcessI
 @check(
     name="net.bind_addresses",
     title="Listening sockets bind only to allowed addresses",
-    version="1.8.0",
+    version="1.8.1",
     needs=["sockets"],
     platforms=["linux", "windows", "macos"],
     uses=["netns"],
@@ -784,8 +784,14 @@ from Linux 5.10) is judged at every address of what it accepts (0.0.0.0/0 for IP
 too for a dual-stack ::): a TPROXY rule hands it connections to any destination, whatever it is
 bound to, so 127.0.0.1 is no bound.  TPROXY hands nothing to the other transports (UDP-Lite, SCTP,
 DCCP, raw): a transparent one of those is judged at its own address.  Whether a listener is
-transparent is unknown on kernels before 5.10, under the /proc/net fallback (netlink sock_diag
-unavailable) and in snapshots of format 1.0 and 1.1 (which recorded it only when set); such a TCP,
+transparent is unknown on kernels before 5.10 and under the /proc/net fallback (netlink sock_diag
+unavailable).  Snapshots of format 1.0 and 1.1 recorded it only when set: in one of format 1.1 a
+listener without it is read as not transparent when the file says its collector read the kernel's
+answer (the listener has a `transparent` field, which the collectors that read it wrote on every
+listener; facts from a running host; a kernel release of Linux 5.10 or later; its transport dumped
+through netlink sock_diag by the sockets method of its namespace: the provenance's for the host,
+the namespace's counts' for another), and as unknown otherwise, as in every snapshot of format 1.0,
+naming why.  Such a TCP,
 UDP or MPTCP listener that passes at its own address but would fail at every address is
 not_reviewed when its namespace has TPROXY rules (nftables `tproxy`, iptables `-j TPROXY`, read with
 `nft -j list ruleset` and `iptables-save` inside each namespace) or they could not all be read, and
@@ -909,20 +915,27 @@ def _tproxy_doubt(snapshot: HostSnapshot, ns: NetNamespace | None) -> str | None
 
 
 def _transparency_doubts(snapshot: HostSnapshot, listeners: list[Listener], tproxy: str | None,
-                         version: str) -> dict[int, str]:
+                         method: str | None) -> dict[int, str]:
     """The listeners (by index) whose IP_TRANSPARENT is unknown and could matter: a TCP, UDP or
-    MPTCP one of a Linux host, in a namespace not known to be without TPROXY rules.  Each with why."""
+    MPTCP one of a Linux host, in a namespace not known to be without TPROXY rules.  Each with why.
+    ``method``: how the sockets of their namespace were collected, which says, in a snapshot of
+    format 1.0 or 1.1, whether an unrecorded transparency is clear or unknown (:mod:`_transparency`)."""
     if tproxy is None or snapshot.facts.sockets is None or snapshot.facts.sockets.platform != "linux":
         return {}
     why: dict[int, list[str]] = {}
     for gap in snapshot.gaps_for("sockets", "listeners"):
         if len(gap.path) == 3 and isinstance(gap.path[1], int) and gap.path[2] == "transparent":
             why.setdefault(gap.path[1], []).append(gap.reason)
-    old = (f"a snapshot of format {version} records IP_TRANSPARENT only when it is set"
-           if version in TRANSPARENT_WHEN_SET_VERSIONS else "not recorded")
-    return {i: f"whether it is transparent (IP_TRANSPARENT) is unknown ({'; '.join(sorted(set(why.get(i, [old]))))}), "
+    old = snapshot.schema_version in TRANSPARENT_WHEN_SET_VERSIONS
+    for i, l in enumerate(listeners):
+        if l.transparent is None and l.protocol in TPROXY_PROTOCOLS and i not in why:
+            unread = _transparency.unread(snapshot, l, method) if old else "not recorded"
+            if unread is not None:
+                why[i] = [unread]
+    return {i: f"whether it is transparent (IP_TRANSPARENT) is unknown ({'; '.join(sorted(set(why[i])))}), "
                f"and {tproxy}"
-            for i, l in enumerate(listeners) if l.transparent is None and l.protocol in TPROXY_PROTOCOLS}
+            for i, l in enumerate(listeners)
+            if l.transparent is None and l.protocol in TPROXY_PROTOCOLS and i in why}
 
 
 def _judge_snapshot(snapshot: HostSnapshot, params: BindAddressParams, default: _Rule,
@@ -954,7 +967,10 @@ def _judge_snapshot(snapshot: HostSnapshot, params: BindAddressParams, default: 
             (detail_gaps if len(gap.path) > 3 else holder_gaps).setdefault(gap.path[1], []).append(gap.reason)
     served = served or {}
     served_places = {i: _place(group.namespace) for i, group in served.items() if group.namespace is not None}
-    doubts = _transparency_doubts(snapshot, sockets.listeners, tproxy, snapshot.schema_version)
+    # How this namespace's sockets were collected: the host's in the provenance, another's in its counts
+    method = ((sockets.counts.method or None if sockets.counts is not None else None) if in_other
+              else snapshot.provenance.methods.get("sockets"))
+    doubts = _transparency_doubts(snapshot, sockets.listeners, tproxy, method)
     outcomes = [
         _as_published(_judge(l, f"/facts/sockets/listeners/{i}", sorted(set(detail_gaps.get(i, []))), default,
                              exceptions, sorted(set(holder_gaps.get(i, []))) if l.processes else [],

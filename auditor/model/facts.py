@@ -31,9 +31,10 @@ from auditor.model.base import (
 SNAPSHOT_SCHEMA: Final = "lbaudit/snapshot"
 # 1.1: platform (linux, windows, macos) and their facts.  1.2: a listener's ``transparent`` is
 # recorded clear (False) as well as set, None meaning unknown (1.0 and 1.1 recorded it only when set,
-# so their None is unknown too); each namespace's TPROXY rules (``NetNamespace.tproxy``).
+# so their None is clear or unknown); each namespace's TPROXY rules (``NetNamespace.tproxy``).
 SNAPSHOT_SCHEMA_VERSION: Final = "1.2"
-# The versions whose listeners record IP_TRANSPARENT only when it is set (None: set or not, unknown).
+# The versions whose listeners record IP_TRANSPARENT only when it is set (None: clear or unknown,
+# which the rest of the file tells apart: auditor/checks/_transparency.py).
 TRANSPARENT_WHEN_SET_VERSIONS: Final = ("1.0", "1.1")
 
 # The operating systems lbaudit judges.  A snapshot written before platforms existed is Linux's.

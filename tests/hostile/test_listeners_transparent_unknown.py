@@ -199,8 +199,8 @@ def test_a_snapshot_of_format_1_1_holds_transparency_only_when_set():
     assert outcome.status == Status.NOT_REVIEWED
     assert outcome.reason is not None and outcome.reason.startswith(
         "whether it is transparent (IP_TRANSPARENT) is unknown (a snapshot of format 1.1 records IP_TRANSPARENT only "
-        "when it is set), and its network namespace's TPROXY rules are unknown (a snapshot of format 1.1 does not "
-        "hold them)")
+        "when it is set, and how its sockets were collected is not recorded), and its network namespace's TPROXY rules "
+        "are unknown (a snapshot of format 1.1 does not hold them)")
 
 
 def test_tproxy_rules_are_read_from_nft_and_iptables_save():
