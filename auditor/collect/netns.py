@@ -39,7 +39,7 @@ from typing import Any
 
 from auditor.collect import CollectContext, rtnetlink
 from auditor.collect.containers import EngineView, read_engines
-from auditor.collect.nat import dedupe, read_nat, read_tproxy
+from auditor.collect.nat import ListedOnce, dedupe, read_nat, read_tproxy
 from auditor.collect.procview import unlisted_processes
 from auditor.collect.sockets import (
     ESTABLISHED_KEY,
@@ -666,6 +666,7 @@ def _collect_entered(ctx: CollectContext, proc: str, order: list[Any], current: 
                      fds: list[tuple[int, int]]) -> tuple[NamespaceFacts | None, list[Gap]]:
     """The namespaces from what the child read in each (``results``); ``fds`` still open, to read
     each namespace's listeners again after their owners are looked up."""
+    listed = ListedOnce(ctx.target)  # this namespace's rule listings, for the TPROXY and NAT readers
     namespaces: list[NetNamespace] = []
     for index, entry in enumerate(order):
         prefix = ("namespaces", index)
@@ -680,7 +681,7 @@ def _collect_entered(ctx: CollectContext, proc: str, order: list[Any], current: 
             except OSError as exc:
                 interfaces = None
                 gaps.append(Gap(section="netns", path=(*prefix, "interfaces"), reason=f"rtnetlink dump failed: {exc}"))
-            rules, unknown, _read = read_tproxy(ctx.target, ctx.command_timeout)
+            rules, unknown, _read = read_tproxy(listed, ctx.command_timeout)
             gaps += _tproxy_gaps(prefix, unknown)
             namespaces.append(NetNamespace(**base, current=True, interfaces=interfaces, tproxy=rules))
             continue
@@ -718,7 +719,7 @@ def _collect_entered(ctx: CollectContext, proc: str, order: list[Any], current: 
                                   reason=f"network namespace net:[{order[index].inode}]: {changed}"))
     engines = read_engines(ctx.command_timeout)
     namespaces = _enrich(namespaces, engines)
-    nat, nat_gaps, nat_read = read_nat(ctx.target, ctx.command_timeout)
+    nat, nat_gaps, nat_read = read_nat(listed, ctx.command_timeout)
     sources: list[Any] = (["engine"] if engines.read else []) + (["nat"] if nat is not None else [])
     published = None if not sources else dedupe(engines.published + (nat or []))
     method = "; ".join([METHOD, *engines.read, *nat_read])

@@ -196,7 +196,7 @@ def test_each_capability_is_needed(tmp_path, listener_of_nobody, namespace_of_te
         without = _collect(tmp_path, "without-in-netns", [c for c in sched.CAPABILITIES if c != missing],
                            netns=namespace_of_test)
         assert nat_gaps(full) == []
-        assert [reason.split(":")[0] for reason in nat_gaps(without)] == ["iptables-legacy-save -t nat failed"]
+        assert [reason.split(":")[0] for reason in nat_gaps(without)] == ["iptables-legacy-save failed"]
     else:
         assert _owners(without, port) == []
         assert any(str(port) in g["reason"] for g in without["gaps"])
