@@ -942,6 +942,7 @@ def _say(message: str) -> None:
 
 def _raise_terminated(signum: int, frame: Any) -> None:
     from auditor.command_files import interrupt
+    from auditor.stdio import stop_waiting_for_readers
 
     if os.getpid() != _MAIN_PID:
         # a forked child (a fleet worker, which its pool stops with SIGTERM when another worker has
@@ -954,6 +955,7 @@ def _raise_terminated(signum: int, frame: Any) -> None:
         interrupt(lambda: stop_worker(handed=False))
         return
     _ignore_stopping_signals()  # a second SIGTERM (or a SIGHUP after it) must not interrupt the clean-up
+    stop_waiting_for_readers()  # nor may a reader that does not read keep the stopped command from ending
     interrupt(Terminated(signum))  # raised here, or after the writer's step under way (a file and its record)
 
 
@@ -974,7 +976,9 @@ def _raise_interrupted(signum: int, frame: Any) -> None:
     """Ctrl-C: KeyboardInterrupt, as Python's own handler raises it, but never between two steps
     of the writer that belong together (auditor.command_files.uninterrupted)."""
     from auditor.command_files import interrupt
+    from auditor.stdio import stop_waiting_for_readers
 
+    stop_waiting_for_readers()
     interrupt(KeyboardInterrupt())
 
 
