@@ -399,6 +399,12 @@ def adopt(changes: list[Change]) -> None:
         _Transaction(os.getpid(), list(changes)).keep()
 
 
+def put_back(changes: list[Change]) -> None:
+    """Put back a worker's changes (:func:`handed_over`) that the command will not keep: the host
+    they belong to failed after its worker handed them over (its run could not be recorded)."""
+    _Transaction(os.getpid(), list(changes)).undo()
+
+
 def put_back_unfinished(handed: bool = True) -> None:
     """A worker stopped by its command puts back what its unfinished blocks wrote, before it dies:
     the host it was writing leaves none of its files (and, with ``handed``, neither do the hosts it

@@ -13,8 +13,10 @@ Layout of ``--snapshots DIR``: Ansible's ``fetch`` layout ``DIR/<inventory_hostn
 names each host by its directory; a ``*.snapshot.json`` directly in ``DIR`` (or a file given
 itself) is named by the host name its snapshot records.
 
-Hosts are streamed: a worker loads one snapshot, evaluates it, writes (and signs, and records) its
-evidence and hands back a small summary row; no evidence is held beyond its host.  A bad snapshot
+Hosts are streamed: a worker loads one snapshot, evaluates it, writes (and signs) its evidence,
+prepares its run's record, and hands back a small summary row; no evidence is held beyond its host.
+The command records each host's run as it comes back, in one transaction that ends with the run's
+files: a fleet run stopped part way (SIGTERM, Ctrl-C) keeps neither its hosts' files nor their runs.  A bad snapshot
 fails its host (exit 2, the reason in the summary), never the fleet; the fleet's exit code is the
 worst host's, in the order 0 < 3 (incomplete) < 1 (non-compliant) < 2 (bad input) < 70 (a bug).
 """
@@ -103,10 +105,13 @@ class HostOutcome:
     junit: str = field(default="", repr=False)  # this host's <testsuite>, assembled into the fleet JUnit
     # the files a worker process wrote for this host, handed to the command (auditor.command_files.adopt)
     changes: list[Any] = field(default_factory=list, repr=False)
+    # the run a worker process prepared for the history store (--record), for the command to record
+    # with its files (auditor.history.store.PreparedRun)
+    prepared_run: Any = field(default=None, repr=False)
 
     def row(self) -> dict[str, Any]:
         data = asdict(self)
-        del data["junit"], data["changes"]
+        del data["junit"], data["changes"], data["prepared_run"]
         return data
 
 
@@ -136,6 +141,9 @@ class FleetJob:
     # A private directory of this run in which each host name is claimed (an empty file, made with
     # O_EXCL) before its files are written: set by evaluate_fleet, not by callers.
     claims: Path | None = None
+    # The history store's files (SQLite: the database, its WAL and shared memory), which no host's
+    # file may replace: set by evaluate_fleet, which opens the store, not by callers.
+    store_files: tuple[Path, ...] = ()
 
 
 @dataclass
@@ -241,11 +249,17 @@ class _WorkerState:
     job: FleetJob
     registry: Any
     policy: Any
-    store: Any = None
     key: Any = None  # the Ed25519 private key, loaded once per worker
 
 
 _STATE: _WorkerState | None = None
+# The history store the command records its hosts' runs in (--record), open in the command's process
+# only, in one transaction that ends with the command's files (HistoryStore.hold_until_command_ends):
+# committed when the run ends well, rolled back when its files are put back (an error, SIGTERM,
+# Ctrl-C), so a stopped fleet run leaves the store as it was.  A worker process never touches it (a
+# connection shared across fork is the parent's): it prepares its hosts' runs (prepare_run) and
+# hands them over with their files (_adopted).
+_RECORDER: Any = None
 
 
 def _load_state(job: FleetJob) -> _WorkerState:
@@ -265,12 +279,12 @@ def _run_inputs(state: _WorkerState) -> list[tuple[str, Path | None]]:
     job = state.job
     return [*(("policy", path) for path in source_files(job.policy, state.policy)),
             ("signing key", job.sign_key), ("snapshot public key", job.snapshot_pubkey),
-            *(("history store", path) for path in (state.store.files if state.store is not None else []))]
+            *(("history store", path) for path in job.store_files)]
 
 
 def _init_worker(job: FleetJob) -> None:
-    """Each worker loads the policy once (inherited from the parent when forked) and opens the
-    store once: a host then costs its snapshot, its evaluation and its writes, nothing more."""
+    """Each worker loads the policy (inherited from the parent when forked) and the signing key
+    once: a host then costs its snapshot, its evaluation and its writes, nothing more."""
     global _STATE
     if multiprocessing.parent_process() is not None:
         from auditor.command_files import held_by_parent
@@ -283,10 +297,6 @@ def _init_worker(job: FleetJob) -> None:
         from auditor.attest.signing import load_private_key
 
         _STATE.key = load_private_key(job.sign_key)
-    if job.record and _STATE.store is None:
-        from auditor.history import open_store
-
-        _STATE.store = open_store(job.store)
 
 
 # How a fleet run that stops (SIGTERM, Ctrl-C, an error) stops its workers: each puts back the host
@@ -409,16 +419,18 @@ def evaluate_host(host: HostInput) -> HostOutcome:
         with handed_over(outcome.changes) if in_worker else transaction():
             _evaluate_into(state, host, outcome)
     except LbauditError as exc:
-        outcome.exit_code, outcome.error = int(exc.exit_code), exc.render()
+        _failed(outcome, int(exc.exit_code), exc.render())
     except Exception as exc:  # noqa: BLE001 - a bug on one host must not end the fleet run
         if os.environ.get("LBAUDIT_DEBUG"):
             raise
-        outcome.exit_code = int(ExitCode.INTERNAL)
-        outcome.error = f"internal error: {type(exc).__name__}: {exc}"
-    if outcome.error is not None:
-        outcome.verdict = None
-        outcome.junit = _failed_suite(outcome)
+        _failed(outcome, int(ExitCode.INTERNAL), f"internal error: {type(exc).__name__}: {exc}")
     return outcome
+
+
+def _failed(outcome: HostOutcome, exit_code: int, error: str) -> None:
+    """The host could not be judged, for ``error``: no verdict, its JUnit suite one error."""
+    outcome.exit_code, outcome.error, outcome.verdict = exit_code, error, None
+    outcome.junit = _failed_suite(outcome)
 
 
 def _evaluate_into(state: _WorkerState, host: HostInput, outcome: HostOutcome) -> None:
@@ -484,10 +496,19 @@ def _evaluate_into(state: _WorkerState, host: HostInput, outcome: HostOutcome) -
         write_atomic(page, render_html(evidence, context))
         outcome.html = str(page)
     if job.record:
-        from auditor.history import record
+        from auditor.history.store import prepare_run
 
-        outcome.run_id = record(state.store, data, evidence, trigger="fleet", host=outcome.host,
-                                signature=signature).run_id
+        prepared = prepare_run(data, evidence, signature)
+        if multiprocessing.parent_process() is not None:
+            outcome.prepared_run = prepared  # recorded by the command, with this host's files (_adopted)
+        else:
+            outcome.run_id = _record(prepared, outcome.host)
+
+
+def _record(prepared: Any, host: str) -> int:
+    """Record one host's run in the command's store (:data:`_RECORDER`); its id."""
+    assert _RECORDER is not None, "evaluate_fleet opens the store"
+    return int(_RECORDER.record_prepared(prepared, trigger="fleet", inventory_name=host).run_id)
 
 
 # ------------------------------------------------------------------ the run
@@ -638,12 +659,22 @@ def _remove_leftovers(out_dir: Path, host: str) -> None:
 
 
 def _adopted(outcomes: Iterable[HostOutcome]) -> Iterator[HostOutcome]:
-    """The outcomes of hosts a worker process evaluated, their files made this command's
-    (auditor.command_files.adopt): kept or put back with its own, so a fleet run stopped part way
-    leaves no host's evidence."""
-    from auditor.command_files import adopt
+    """The outcomes of hosts a worker process evaluated, their runs recorded in the command's store
+    and their files made this command's (auditor.command_files.adopt): kept or put back, and
+    committed or rolled back, with its own, so a fleet run stopped part way leaves no host's
+    evidence and no host's record.  A host whose run cannot be recorded (a clock set back since its
+    last run) fails, its files put back, as it would have in the worker."""
+    from auditor.command_files import adopt, put_back
 
     for outcome in outcomes:
+        prepared, outcome.prepared_run = outcome.prepared_run, None
+        if prepared is not None:
+            try:
+                outcome.run_id = _record(prepared, outcome.host)
+            except LbauditError as exc:
+                put_back(outcome.changes)
+                outcome.changes = []
+                _failed(outcome, int(exc.exit_code), exc.render())
         adopt(outcome.changes)
         outcome.changes = []
         yield outcome
@@ -737,8 +768,8 @@ def evaluate_fleet(job: FleetJob) -> FleetSummary:
 
 
 def _evaluate_fleet(job: FleetJob) -> FleetSummary:
-    global _STATE
-    from auditor.storage.outputs import make_out_dir
+    global _STATE, _RECORDER
+    from dataclasses import replace
 
     _STATE = _load_state(job)  # a bad policy is exit 2 for the whole run, before any host
     # (before the store: a run that ends here creates nothing, not even an empty store)
@@ -750,13 +781,34 @@ def _evaluate_fleet(job: FleetJob) -> FleetSummary:
                          f"*{SNAPSHOT_SUFFIX} files, or one directory per host holding one)")
     if job.record:
         from auditor.history import open_store
+        from auditor.storage.outputs import plan_outputs
 
-        with open_store(job.store) as store:  # created and migrated once, before the workers race for it
-            from auditor.storage.outputs import plan_outputs
-
+        _RECORDER = open_store(job.store)  # created and migrated once, before any host
+        try:
             plan_outputs([("fleet summary", job.out_dir / name) for name in SUMMARY_NAMES],
-                         inputs=[("history store", path) for path in store.files], out_dir=job.out_dir,
+                         inputs=[("history store", path) for path in _RECORDER.files], out_dir=job.out_dir,
                          force=job.force)
+            job = replace(job, store_files=tuple(_RECORDER.files))
+            _STATE = replace(_STATE, job=job)
+            # Its write lock held from here until the command ends (another recorder waits up to the
+            # busy timeout, then exit 75), as evaluate --record holds it until its summary is out.
+            _RECORDER.hold_until_command_ends()
+        except BaseException:
+            _RECORDER.close()
+            _RECORDER = None
+            raise
+    try:
+        return _evaluate_hosts_into_summary(job, first, hosts)
+    finally:
+        if _RECORDER is not None:
+            _RECORDER.close()  # a record still pending closes when committed or rolled back with the files
+            _RECORDER = None
+
+
+def _evaluate_hosts_into_summary(job: FleetJob, first: HostInput, hosts: Iterator[HostInput]) -> FleetSummary:
+    from auditor.storage.outputs import make_out_dir
+
+    assert _STATE is not None
     make_out_dir(job.out_dir)
     started = datetime.now(timezone.utc)
     outcomes = list(_outcomes(job, itertools.chain([first], hosts)))
