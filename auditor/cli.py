@@ -25,7 +25,14 @@ from auditor.commands.options import (
 from auditor.errors import InputError, LbauditError, Terminated
 from auditor.model.codes import ExitCode, Severity
 from auditor.plugins import plugins_enabled
-from auditor.stdio import StreamError, flush_standard_streams, guard_standard_streams, raise_failure
+from auditor.stdio import (
+    StreamError,
+    flush_standard_streams,
+    guard_standard_streams,
+    raise_failure,
+    stop_waiting_for_readers,
+    wait_for_readers,
+)
 
 EXIT_CODES_HELP = """\b
 Exit codes:
@@ -832,6 +839,8 @@ def run(args: list[str] | None = None, prog_name: str | None = None) -> int:
     from auditor.plugins import without_pydantic_plugins
 
     DELIVERED.clear()
+    _COMMAND_ENDED.clear()  # a command run again in one process (the tests) starts as the first did
+    wait_for_readers()
     try:
         # One transaction per command: a command that fails part way (exit 2, 70, 74, Ctrl-C, SIGTERM) puts
         # back every file it wrote; one that finishes (sys.exit with its verdict) keeps them all.
@@ -942,7 +951,6 @@ def _say(message: str) -> None:
 
 def _raise_terminated(signum: int, frame: Any) -> None:
     from auditor.command_files import interrupt
-    from auditor.stdio import stop_waiting_for_readers
 
     if os.getpid() != _MAIN_PID:
         # a forked child (a fleet worker, which its pool stops with SIGTERM when another worker has
@@ -956,6 +964,8 @@ def _raise_terminated(signum: int, frame: Any) -> None:
         return
     _ignore_stopping_signals()  # a second SIGTERM (or a SIGHUP after it) must not interrupt the clean-up
     stop_waiting_for_readers()  # nor may a reader that does not read keep the stopped command from ending
+    if _COMMAND_ENDED:
+        raise _StoppedWhileEnding
     interrupt(Terminated(signum))  # raised here, or after the writer's step under way (a file and its record)
 
 
@@ -976,10 +986,23 @@ def _raise_interrupted(signum: int, frame: Any) -> None:
     """Ctrl-C: KeyboardInterrupt, as Python's own handler raises it, but never between two steps
     of the writer that belong together (auditor.command_files.uninterrupted)."""
     from auditor.command_files import interrupt
-    from auditor.stdio import stop_waiting_for_readers
 
     stop_waiting_for_readers()
+    if _COMMAND_ENDED:
+        raise _StoppedWhileEnding
     interrupt(KeyboardInterrupt())
+
+
+# Set once run() has returned in main: the command's code is decided and its files kept or put back.
+# A signal then (a second Ctrl-C while a stopped command waits for its reader, a SIGTERM while a
+# failed command's last output waits for one) only cuts those last writes short: raised out of
+# main's flush as KeyboardInterrupt, it was a traceback and a death by SIGINT instead of exit 130.
+_COMMAND_ENDED: list[bool] = []
+
+
+class _StoppedWhileEnding(BaseException):
+    """A signal after the command ended: its last writes to standard output and error are cut
+    short (auditor.stdio.stop_waiting_for_readers); its exit code stands."""
 
 
 _MAIN_PID = os.getpid()
@@ -1010,9 +1033,10 @@ def main() -> None:
     guard_standard_streams()  # first: before any file is opened, a closed descriptor 1 or 2 is /dev/null
     install_signal_handlers()
     code = run()
+    _COMMAND_ENDED.append(True)
     try:
         flush_standard_streams()  # the message of a failed command, here rather than at exit (exit 120)
-    except OSError:
+    except (OSError, _StoppedWhileEnding):
         pass
     sys.exit(code)
 

@@ -142,6 +142,11 @@ def stop_waiting_for_readers() -> None:
         _stopped_waiting_at.append(time.monotonic() + STOPPED_WAIT_SECONDS)
 
 
+def wait_for_readers() -> None:
+    """A command begins (run again in one process: the tests): its streams wait for their readers."""
+    _stopped_waiting_at.clear()
+
+
 def _reopen_closed_descriptors() -> set[int]:
     """Open /dev/null on each of descriptors 0, 1, 2 that is closed; returns those that were."""
     closed = set()

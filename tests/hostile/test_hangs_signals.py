@@ -69,16 +69,20 @@ def _wait_until_blocked_writing(process: subprocess.Popen[bytes]) -> None:
         time.sleep(0.02)
 
 
-def _stop_while_blocked_on_stdout(args: list[object], cwd: Path, signum: int) -> tuple[int | None, float, str]:
+def _stop_while_blocked_on_stdout(args: list[object], cwd: Path, signum: int,
+                                  again: int | None = None) -> tuple[int | None, float, str]:
     """Start lbaudit with a standard output nobody reads, wait until the pipe is full (lbaudit blocked
-    writing), send ``signum``; the exit code (None: still running after STOPPED_WITHIN), the seconds it
-    took to end, and its standard error."""
+    writing), send ``signum`` (and ``again`` half a second later); the exit code (None: still running
+    after STOPPED_WITHIN), the seconds it took to end, and its standard error."""
     process = subprocess.Popen([sys.executable, "-m", "auditor.cli", *map(str, args)], cwd=cwd, env=_env(),
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         _wait_until_blocked_writing(process)
         process.send_signal(signum)
         sent = time.monotonic()
+        if again is not None:
+            time.sleep(0.5)
+            process.send_signal(again)
         try:
             code: int | None = process.wait(timeout=STOPPED_WITHIN)
         except subprocess.TimeoutExpired:
@@ -115,3 +119,13 @@ def test_a_signal_while_show_waits_for_a_reader_ends_it(tmp_path, many_listeners
     code, took, stderr = _stop_while_blocked_on_stdout(["show", evidence], tmp_path, signum)
     assert code == 128 + signum, f"still running {took:.1f} s after the signal; stderr: {stderr[-300:]}"
     assert stderr == said + "\n" if signum != signal.SIGINT else stderr == "\n" + said + "\n"
+
+
+def test_a_second_ctrl_c_while_the_stopped_command_waits_for_its_reader_is_not_a_traceback(tmp_path, many_listeners):
+    evidence = tmp_path / "e.json"
+    done = subprocess.run([sys.executable, "-m", "auditor.cli", "evaluate", "--policy", POLICY, "--snapshot",
+                           many_listeners, "-o", evidence, "-q"], env=_env(), capture_output=True, timeout=120)
+    assert done.returncode == 1, done.stderr
+    code, took, stderr = _stop_while_blocked_on_stdout(["show", evidence], tmp_path, signal.SIGINT, signal.SIGINT)
+    # before: the second Ctrl-C raised KeyboardInterrupt out of the last flush: a traceback, killed by SIGINT (-2)
+    assert (code, stderr) == (128 + signal.SIGINT, "\ninterrupted\n")
