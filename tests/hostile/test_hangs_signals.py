@@ -5,8 +5,12 @@ Before, the signal interrupted the blocked write and the command put its files b
 still held for standard output was written again on the way out (the command's own last flush, then
 the interpreter's), with the stopping signals by then ignored: the process blocked for ever on the
 full pipe, and only SIGKILL ended it.  Now a stopped command waits a short, fixed time for a reader
-that does not read, drops what is left, and ends with the signal's code.  Real processes, real pipes
-and real signals.
+that does not read, drops what is left, and ends with the signal's code.
+
+A stopping signal while a host tool lbaudit runs (auditctl, nft, iptables-save) does not answer:
+the tool runs in a session of its own (so that a timeout kills its helpers too), and lbaudit ended
+with 143 leaving it running for ever, orphaned.  Now the tool's process group is killed with it.
+Real processes, real pipes, a real mount namespace and real signals.
 """
 
 from __future__ import annotations
@@ -129,3 +133,63 @@ def test_a_second_ctrl_c_while_the_stopped_command_waits_for_its_reader_is_not_a
     code, took, stderr = _stop_while_blocked_on_stdout(["show", evidence], tmp_path, signal.SIGINT, signal.SIGINT)
     # before: the second Ctrl-C raised KeyboardInterrupt out of the last flush: a traceback, killed by SIGINT (-2)
     assert (code, stderr) == (128 + signal.SIGINT, "\ninterrupted\n")
+
+
+# lbaudit's own process in a mount namespace of its own whose /usr/sbin (the first directory of the
+# collectors' safe PATH) holds only an auditctl that never answers: the local collection then waits
+# for it (up to the command timeout) when the signal comes.
+IN_A_MOUNT_NAMESPACE = """\
+set -e
+mount -t tmpfs lbaudit-hostile /usr/sbin
+cp "$1" /usr/sbin/auditctl
+shift
+exec "$@"
+"""
+
+
+def _hung_auditctl(directory: Path) -> tuple[Path, Path]:
+    pid_file = directory / "auditctl.pid"
+    tool = directory / "auditctl"
+    tool.write_text(f"#!/bin/sh\necho $$ > {pid_file}\nexec /bin/sleep 300\n")
+    tool.chmod(0o755)
+    return tool, pid_file
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.parametrize(("signum", "said"), STOPS, ids=["SIGTERM", "SIGHUP", "SIGINT"])
+def test_a_signal_while_a_host_tool_hangs_stops_the_tool_too(tmp_path, signum, said):
+    if os.geteuid() != 0 or not Path("/usr/bin/unshare").exists() or Path("/usr/sbin").is_symlink():
+        pytest.skip("needs root, unshare(1) and a /usr/sbin of its own (a tmpfs is mounted over it)")
+    tool, pid_file = _hung_auditctl(tmp_path)
+    process = subprocess.Popen(["/usr/bin/unshare", "--mount", "--propagation", "private", "/bin/sh", "-c",
+                                IN_A_MOUNT_NAMESPACE, "sh", str(tool), sys.executable, "-m", "auditor.cli", "evaluate",
+                                "--policy", str(POLICY), "-o", str(tmp_path / "e.json"), "-q"],
+                               cwd=tmp_path, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    tool_pid = None
+    try:
+        deadline = time.monotonic() + 60
+        while not (pid_file.exists() and pid_file.read_text().strip()):
+            assert process.poll() is None, process.communicate()
+            assert time.monotonic() < deadline, "lbaudit never ran auditctl"
+            time.sleep(0.01)
+        tool_pid = int(pid_file.read_text())
+        process.send_signal(signum)
+        _, stderr = process.communicate(timeout=STOPPED_WITHIN)
+        assert (process.returncode, stderr.rsplit("\n", 2)[-2]) == (128 + signum, said), stderr
+        time.sleep(0.2)
+        # before: the tool, in a session of its own, ran on (reparented to init) after lbaudit ended
+        assert not _alive(tool_pid), "the host tool lbaudit was waiting for outlived it"
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        if tool_pid is not None and _alive(tool_pid):
+            os.kill(tool_pid, signal.SIGKILL)
+    assert not (tmp_path / "e.json").exists()
