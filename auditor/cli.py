@@ -953,10 +953,9 @@ def _raise_terminated(signum: int, frame: Any) -> None:
     from auditor.command_files import interrupt
 
     if os.getpid() != _MAIN_PID:
-        # a forked child (a fleet worker, which its pool stops with SIGTERM when another worker has
-        # died and the run goes on): the files of the host it was writing put back, not those it
-        # handed over, which the run keeps; then the default action, after the writer's step under
-        # way (the run stopping sends auditor.fleet.STOP_WITH_THE_RUN instead)
+        # a forked child (a network namespace reader, or a fleet worker before its own handlers are
+        # in place: auditor.fleet._init_worker): the files of the block it was writing put back, not
+        # those it handed over; then the default action, after the writer's step under way
         from auditor.command_files import stop_worker
 
         _ignore_stopping_signals()

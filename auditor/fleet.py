@@ -291,6 +291,9 @@ def _init_worker(job: FleetJob) -> None:
 
         held_by_parent(job.out_dir)  # the fleet command holds its --out-dir until every worker is done
         signal.signal(STOP_WITH_THE_RUN, _stop_with_the_run)
+        for stopping in (signal.SIGTERM, getattr(signal, "SIGHUP", None)):
+            if stopping is not None and signal.getsignal(stopping) != signal.SIG_IGN:  # SIGHUP under nohup stays ignored
+                signal.signal(stopping, _stopped_from_outside)
     if _STATE is None or _STATE.job != job:
         _STATE = _load_state(job)
     if job.sign_key is not None and _STATE.key is None:
@@ -303,16 +306,55 @@ def _init_worker(job: FleetJob) -> None:
 # it was writing and the hosts it handed over, which the run may not have received.  A plain SIGTERM
 # is what a worker gets when the run goes on without it: ProcessPoolExecutor sends it to the live
 # workers when another has died (terminate_broken), and the run keeps the hosts it received and
-# evaluates the others again, so then only the host being written is put back (auditor/cli.py).
+# evaluates the others again, so then only the host being written is put back.  But SIGTERM and
+# SIGHUP also come from outside, to every process of the run at once (a closed terminal, `timeout`,
+# `systemctl stop`), and then the run stops too: a worker told nothing else kept the hosts it had
+# handed over and the run never received.  So a worker stopped by SIGTERM or SIGHUP puts back the
+# host it was writing and waits a moment for the run's word: the run, as it stops, marks it in its
+# private directory (RUN_STOPPING, before it sends STOP_WITH_THE_RUN), and the worker then puts back
+# the hosts it handed over too; without it the run goes on and keeps them.  (A file, not only the
+# signal: STOP_WITH_THE_RUN delivered with SIGHUP waits, in Python, until SIGHUP's handler returns.)
 STOP_WITH_THE_RUN = signal.SIGUSR1
+RUN_STOPPING = ".run-stopping"  # in FleetJob.claims; host names never start with a dot
+RUN_WORD_SECONDS = 1.0  # the run, stopped by the same signal, marks it within milliseconds
 
 
 def _stop_with_the_run(signum: int, frame: Any) -> None:
     from auditor.command_files import interrupt, stop_worker
 
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    signal.signal(STOP_WITH_THE_RUN, signal.SIG_IGN)
+    _ignore_stops()
     interrupt(stop_worker)
+
+
+def _run_stopping(job: FleetJob) -> bool:
+    return job.claims is not None and (job.claims / RUN_STOPPING).exists()
+
+
+def _stopped_from_outside(signum: int, frame: Any) -> None:
+    """SIGTERM or SIGHUP in a worker: the pool's (the run goes on) or everyone's (the run stops)."""
+    from auditor.command_files import interrupt
+
+    for stopping in (signal.SIGTERM, getattr(signal, "SIGHUP", None)):
+        if stopping is not None and signal.getsignal(stopping) is _stopped_from_outside:
+            signal.signal(stopping, signal.SIG_IGN)
+    interrupt(_stop_when_the_run_says)  # after the writer's step under way (a file and its record)
+
+
+def _stop_when_the_run_says() -> None:
+    from auditor.command_files import put_back_unfinished, stop_worker
+
+    put_back_unfinished(handed=False)  # the host being written: never the run's, whatever it says
+    job = _STATE.job if _STATE is not None else None
+    deadline = time.monotonic() + RUN_WORD_SECONDS
+    while job is not None and not _run_stopping(job) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    stop_worker(handed=job is not None and _run_stopping(job))
+
+
+def _ignore_stops() -> None:
+    for stopping in (signal.SIGTERM, getattr(signal, "SIGHUP", None), STOP_WITH_THE_RUN):
+        if stopping is not None and signal.getsignal(stopping) not in (signal.SIG_IGN, None):
+            signal.signal(stopping, signal.SIG_IGN)
 
 
 def _junit_suite(outcome: HostOutcome, evidence: Any, data: bytes) -> str:
@@ -608,7 +650,7 @@ def _worker_exits(executor: Any) -> str:
 WORKER_STOP_SECONDS = 5.0  # for a worker to put back the files of the host it was writing
 
 
-def _stop_workers(executor: Any, *, run_goes_on: bool = False) -> None:
+def _stop_workers(executor: Any, job: FleetJob, *, run_goes_on: bool = False) -> None:
     """Stop the pool's workers and let the pool go without waiting for their tasks: STOP_WITH_THE_RUN,
     which a worker answers by putting back the files of the host it was writing and of those it
     handed over, and exiting (SIGTERM when ``run_goes_on``: the hosts it handed over stay), then
@@ -616,6 +658,11 @@ def _stop_workers(executor: Any, *, run_goes_on: bool = False) -> None:
     host in flight, and Pool.terminate() (what this replaced) could wait for ever on a lock a killed
     worker held."""
     processes = list((getattr(executor, "_processes", None) or {}).values())
+    if not run_goes_on and job.claims is not None and any(p.exitcode is None for p in processes):
+        try:
+            (job.claims / RUN_STOPPING).touch()  # for a worker stopped by the same signal (_stop_when_the_run_says)
+        except OSError:
+            pass
     for process in processes:
         try:
             if process.pid is not None and process.exitcode is None:
@@ -693,7 +740,7 @@ def _one_by_one(job: FleetJob, hosts: list[HostInput]) -> Iterator[HostOutcome]:
                 outcomes = executor.submit(evaluate_hosts, [host]).result()
             except BrokenProcessPool:
                 outcomes = [_lost(host, _worker_exits(executor))]
-                _stop_workers(executor, run_goes_on=True)
+                _stop_workers(executor, job, run_goes_on=True)
                 executor = None
             for outcome in outcomes:
                 _remove_leftovers(job.out_dir, outcome.host)
@@ -704,7 +751,7 @@ def _one_by_one(job: FleetJob, hosts: list[HostInput]) -> Iterator[HostOutcome]:
             executor.shutdown(wait=True)
     finally:
         if executor is not None:
-            _stop_workers(executor)  # an error or an interruption part way (a no-op after shutdown)
+            _stop_workers(executor, job)  # an error or an interruption part way (a no-op after shutdown)
 
 
 def _outcomes(job: FleetJob, hosts: Iterator[HostInput]) -> Iterator[HostOutcome]:
@@ -747,7 +794,7 @@ def _outcomes(job: FleetJob, hosts: Iterator[HostInput]) -> Iterator[HostOutcome
         finally:
             # an error or an interruption: stop what is left; a broken pool: stop the live workers
             # and go on (the hosts of the tasks in flight are evaluated again below)
-            _stop_workers(executor, run_goes_on=bool(lost))
+            _stop_workers(executor, job, run_goes_on=bool(lost))
         for task in in_flight.values():
             lost += task
         yield from _adopted(_one_by_one(job, lost))

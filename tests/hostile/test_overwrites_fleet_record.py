@@ -6,8 +6,15 @@ its worker, or in the command's own process with ``--jobs 1``), while the comman
 every host's evidence back when the run was stopped: the store then listed (and chained the next run
 of each host to) runs whose evidence files were never there, which ``evaluate --record`` never does
 (its record is committed only when the command ends well).  Now the fleet's records are committed
-with its files, when the run ends well, as one transaction.  Real processes (with and without worker
-processes), a real SQLite store, real signals once some hosts' evidence is written.
+with its files, when the run ends well, as one transaction.
+
+A signal sent to every process of the run at once (a closed terminal, ``timeout``, ``systemctl
+stop``) reached the workers too, which took it for the pool stopping them while the run went on:
+each kept the hosts it had handed over, and those the command had not yet received stayed in the
+out dir after exit 143 or 129.  Now a worker waits a moment for the run to say whether it stops.
+
+Real processes (with and without worker processes), a real SQLite store, real signals once some
+hosts' evidence is written.
 """
 
 from __future__ import annotations
@@ -129,3 +136,42 @@ def test_control_case_a_host_whose_run_cannot_be_recorded_fails_alone_and_leaves
         [f"h{n:02}.evidence.json" for n in range(HOSTS) if n != 3]
     assert len(_rows(store)["runs"]) == 1 + HOSTS - 1
     assert {row["run_id"] for name, row in hosts.items() if name != "h03"} == set(range(2, HOSTS + 1))
+
+
+def _stop_the_process_group(args: list[str], out: Path, signum: int) -> tuple[int, str]:
+    """Run the fleet in a process group of its own and, once three hosts' evidence is written, send
+    ``signum`` to the whole group, as a closed terminal (SIGHUP), ``timeout`` and ``systemctl stop``
+    (SIGTERM to every process of the unit) do: the workers get it at the same time as the command."""
+    process = subprocess.Popen([sys.executable, "-m", "auditor.cli", *args], env={**os.environ, "PYTHONPATH": str(REPO)},
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while len([name for name in os.listdir(out) if name.endswith(".evidence.json")]) < 3:
+            assert process.poll() is None, "the run ended before three hosts were written"
+            assert time.monotonic() < deadline
+            time.sleep(0.005)
+        os.killpg(process.pid, signum)
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    time.sleep(0.5)  # the workers are gone once their files are
+    return process.returncode, stderr
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
+def test_a_signal_to_the_whole_process_group_leaves_no_host_file(tmp_path, fleet, signum):
+    args, store = fleet
+    out = tmp_path / "out"
+    out.mkdir()
+    before = _rows(store)
+    left = []
+    for attempt in range(3):  # each worker's batch of hosts is cut at a different point each time
+        code, stderr = _stop_the_process_group([*args, "--jobs", "2"], out, signum)
+        assert code == 128 + signum and "Traceback" not in stderr, (code, stderr)
+        left += [(attempt, name) for name in os.listdir(out)]
+    # before: e.g. [(0, 'h04.evidence.json'), (2, 'h00.evidence.json')]: each worker, stopped as if
+    # the run went on without it, kept the hosts it had handed over and the command never received
+    assert left == []
+    assert _rows(store) == before
