@@ -976,9 +976,11 @@ STOPPING_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP")
 
 
 def _ignore_stopping_signals() -> None:
+    from auditor.command_files import ignore_signal
+
     for signum in STOPPING_SIGNALS:
         if signal.getsignal(signum) is _raise_terminated:
-            signal.signal(signum, signal.SIG_IGN)
+            signal.signal(signum, ignore_signal)  # not SIG_IGN: see ignore_signal
 
 
 def _raise_interrupted(signum: int, frame: Any) -> None:

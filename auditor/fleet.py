@@ -316,7 +316,7 @@ def _init_worker(job: FleetJob) -> None:
 # signal: STOP_WITH_THE_RUN delivered with SIGHUP waits, in Python, until SIGHUP's handler returns.)
 STOP_WITH_THE_RUN = signal.SIGUSR1
 RUN_STOPPING = ".run-stopping"  # in FleetJob.claims; host names never start with a dot
-RUN_WORD_SECONDS = 1.0  # the run, stopped by the same signal, marks it within milliseconds
+RUN_WORD_SECONDS = 2.0  # the run, stopped by the same signal, marks it within milliseconds; below WORKER_STOP_SECONDS
 
 
 def _stop_with_the_run(signum: int, frame: Any) -> None:
@@ -332,11 +332,11 @@ def _run_stopping(job: FleetJob) -> bool:
 
 def _stopped_from_outside(signum: int, frame: Any) -> None:
     """SIGTERM or SIGHUP in a worker: the pool's (the run goes on) or everyone's (the run stops)."""
-    from auditor.command_files import interrupt
+    from auditor.command_files import ignore_signal, interrupt
 
     for stopping in (signal.SIGTERM, getattr(signal, "SIGHUP", None)):
         if stopping is not None and signal.getsignal(stopping) is _stopped_from_outside:
-            signal.signal(stopping, signal.SIG_IGN)
+            signal.signal(stopping, ignore_signal)  # not SIG_IGN: see ignore_signal
     interrupt(_stop_when_the_run_says)  # after the writer's step under way (a file and its record)
 
 
@@ -352,9 +352,11 @@ def _stop_when_the_run_says() -> None:
 
 
 def _ignore_stops() -> None:
+    from auditor.command_files import ignore_signal
+
     for stopping in (signal.SIGTERM, getattr(signal, "SIGHUP", None), STOP_WITH_THE_RUN):
         if stopping is not None and signal.getsignal(stopping) not in (signal.SIG_IGN, None):
-            signal.signal(stopping, signal.SIG_IGN)
+            signal.signal(stopping, ignore_signal)  # not SIG_IGN: see ignore_signal
 
 
 def _junit_suite(outcome: HostOutcome, evidence: Any, data: bytes) -> str:
