@@ -679,7 +679,24 @@ def _stop_workers(executor: Any, job: FleetJob, *, run_goes_on: bool = False) ->
                 process.kill()
         except (OSError, ValueError):
             pass
+    if processes:
+        _end_result_reader(executor)
     executor.shutdown(wait=False, cancel_futures=True)
+
+
+def _end_result_reader(executor: Any) -> None:
+    """Let the pool's result reader end once its workers are gone.  A worker stopped (or killed)
+    while it sent its task's result (hosts' outcomes and prepared runs, more than a pipe holds) left
+    half a message in the result pipe; the pool's thread reading it waited for the rest for ever,
+    and the interpreter, joining that thread at exit, never ended: "terminated" printed, the process
+    still there.  The command holds the pipe's other end too, so closing it is the end of file the
+    reader needs (it then takes the pool for broken and ends)."""
+    writer = getattr(getattr(executor, "_result_queue", None), "_writer", None)
+    if writer is not None:
+        try:
+            writer.close()
+        except OSError:
+            pass
 
 
 def _pool(job: FleetJob, jobs: int) -> Any:
