@@ -25,7 +25,14 @@ from auditor.commands.options import (
 from auditor.errors import InputError, LbauditError, Terminated
 from auditor.model.codes import ExitCode, Severity
 from auditor.plugins import plugins_enabled
-from auditor.stdio import StreamError, flush_standard_streams, guard_standard_streams, raise_failure
+from auditor.stdio import (
+    StreamError,
+    flush_standard_streams,
+    guard_standard_streams,
+    raise_failure,
+    stop_waiting_for_readers,
+    wait_for_readers,
+)
 
 EXIT_CODES_HELP = """\b
 Exit codes:
@@ -837,6 +844,8 @@ def run(args: list[str] | None = None, prog_name: str | None = None) -> int:
     from auditor.plugins import without_pydantic_plugins
 
     DELIVERED.clear()
+    _COMMAND_ENDED.clear()  # a command run again in one process (the tests) starts as the first did
+    wait_for_readers()
     try:
         # One transaction per command: a command that fails part way (exit 2, 70, 74, Ctrl-C, SIGTERM) puts
         # back every file it wrote; one that finishes (sys.exit with its verdict) keeps them all.
@@ -949,16 +958,18 @@ def _raise_terminated(signum: int, frame: Any) -> None:
     from auditor.command_files import interrupt
 
     if os.getpid() != _MAIN_PID:
-        # a forked child (a fleet worker, which its pool stops with SIGTERM when another worker has
-        # died and the run goes on): the files of the host it was writing put back, not those it
-        # handed over, which the run keeps; then the default action, after the writer's step under
-        # way (the run stopping sends auditor.fleet.STOP_WITH_THE_RUN instead)
+        # a forked child (a network namespace reader, or a fleet worker before its own handlers are
+        # in place: auditor.fleet._init_worker): the files of the block it was writing put back, not
+        # those it handed over; then the default action, after the writer's step under way
         from auditor.command_files import stop_worker
 
         _ignore_stopping_signals()
         interrupt(lambda: stop_worker(handed=False))
         return
     _ignore_stopping_signals()  # a second SIGTERM (or a SIGHUP after it) must not interrupt the clean-up
+    stop_waiting_for_readers()  # nor may a reader that does not read keep the stopped command from ending
+    if _COMMAND_ENDED:
+        raise _StoppedWhileEnding
     interrupt(Terminated(signum))  # raised here, or after the writer's step under way (a file and its record)
 
 
@@ -970,9 +981,11 @@ STOPPING_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP")
 
 
 def _ignore_stopping_signals() -> None:
+    from auditor.command_files import ignore_signal
+
     for signum in STOPPING_SIGNALS:
         if signal.getsignal(signum) is _raise_terminated:
-            signal.signal(signum, signal.SIG_IGN)
+            signal.signal(signum, ignore_signal)  # not SIG_IGN: see ignore_signal
 
 
 def _raise_interrupted(signum: int, frame: Any) -> None:
@@ -980,7 +993,22 @@ def _raise_interrupted(signum: int, frame: Any) -> None:
     of the writer that belong together (auditor.command_files.uninterrupted)."""
     from auditor.command_files import interrupt
 
+    stop_waiting_for_readers()
+    if _COMMAND_ENDED:
+        raise _StoppedWhileEnding
     interrupt(KeyboardInterrupt())
+
+
+# Set once run() has returned in main: the command's code is decided and its files kept or put back.
+# A signal then (a second Ctrl-C while a stopped command waits for its reader, a SIGTERM while a
+# failed command's last output waits for one) only cuts those last writes short: raised out of
+# main's flush as KeyboardInterrupt, it was a traceback and a death by SIGINT instead of exit 130.
+_COMMAND_ENDED: list[bool] = []
+
+
+class _StoppedWhileEnding(BaseException):
+    """A signal after the command ended: its last writes to standard output and error are cut
+    short (auditor.stdio.stop_waiting_for_readers); its exit code stands."""
 
 
 _MAIN_PID = os.getpid()
@@ -1011,9 +1039,10 @@ def main() -> None:
     guard_standard_streams()  # first: before any file is opened, a closed descriptor 1 or 2 is /dev/null
     install_signal_handlers()
     code = run()
+    _COMMAND_ENDED.append(True)
     try:
         flush_standard_streams()  # the message of a failed command, here rather than at exit (exit 120)
-    except OSError:
+    except (OSError, _StoppedWhileEnding):
         pass
     sys.exit(code)
 

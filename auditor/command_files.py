@@ -256,6 +256,15 @@ def interrupt(exception: BaseException | Callable[[], None]) -> None:
     _act(exception)
 
 
+def ignore_signal(signum: int, frame: object) -> None:
+    """What a stopping signal does once the process is already stopping (a second SIGTERM, SIGHUP
+    after SIGTERM, SIGTERM in a fleet worker told to stop): nothing.  Installed in place of SIG_IGN:
+    a signal the interpreter has received but whose handler has not run yet (SIGTERM and SIGHUP at
+    once, as systemd's SendSIGHUP sends them, or a fleet worker's STOP_WITH_THE_RUN with the SIGTERM
+    of ``systemctl stop``) found SIG_IGN when its turn came and raised OSError "Signal 15 ignored due
+    to race condition" wherever the process was: in the middle of putting a file in place."""
+
+
 # The interruptions raised in this process, newest last: a library that catches everything (reportlab
 # turns any exception while it reads a font into TTFError) can turn Ctrl-C or SIGTERM into an error of
 # its own; the command line then still ends with the signal's code (auditor/cli.py run).
@@ -397,6 +406,12 @@ def adopt(changes: list[Change]) -> None:
         active.changes.extend(changes)
     else:
         _Transaction(os.getpid(), list(changes)).keep()
+
+
+def put_back(changes: list[Change]) -> None:
+    """Put back a worker's changes (:func:`handed_over`) that the command will not keep: the host
+    they belong to failed after its worker handed them over (its run could not be recorded)."""
+    _Transaction(os.getpid(), list(changes)).undo()
 
 
 def put_back_unfinished(handed: bool = True) -> None:

@@ -13,8 +13,10 @@ Layout of ``--snapshots DIR``: Ansible's ``fetch`` layout ``DIR/<inventory_hostn
 names each host by its directory; a ``*.snapshot.json`` directly in ``DIR`` (or a file given
 itself) is named by the host name its snapshot records.
 
-Hosts are streamed: a worker loads one snapshot, evaluates it, writes (and signs, and records) its
-evidence and hands back a small summary row; no evidence is held beyond its host.  A bad snapshot
+Hosts are streamed: a worker loads one snapshot, evaluates it, writes (and signs) its evidence,
+prepares its run's record, and hands back a small summary row; no evidence is held beyond its host.
+The command records each host's run as it comes back, in one transaction that ends with the run's
+files: a fleet run stopped part way (SIGTERM, Ctrl-C) keeps neither its hosts' files nor their runs.  A bad snapshot
 fails its host (exit 2, the reason in the summary), never the fleet; the fleet's exit code is the
 worst host's, in the order 0 < 3 (incomplete) < 1 (non-compliant) < 2 (bad input) < 70 (a bug).
 """
@@ -103,10 +105,13 @@ class HostOutcome:
     junit: str = field(default="", repr=False)  # this host's <testsuite>, assembled into the fleet JUnit
     # the files a worker process wrote for this host, handed to the command (auditor.command_files.adopt)
     changes: list[Any] = field(default_factory=list, repr=False)
+    # the run a worker process prepared for the history store (--record), for the command to record
+    # with its files (auditor.history.store.PreparedRun)
+    prepared_run: Any = field(default=None, repr=False)
 
     def row(self) -> dict[str, Any]:
         data = asdict(self)
-        del data["junit"], data["changes"]
+        del data["junit"], data["changes"], data["prepared_run"]
         return data
 
 
@@ -136,6 +141,9 @@ class FleetJob:
     # A private directory of this run in which each host name is claimed (an empty file, made with
     # O_EXCL) before its files are written: set by evaluate_fleet, not by callers.
     claims: Path | None = None
+    # The history store's files (SQLite: the database, its WAL and shared memory), which no host's
+    # file may replace: set by evaluate_fleet, which opens the store, not by callers.
+    store_files: tuple[Path, ...] = ()
 
 
 @dataclass
@@ -241,11 +249,17 @@ class _WorkerState:
     job: FleetJob
     registry: Any
     policy: Any
-    store: Any = None
     key: Any = None  # the Ed25519 private key, loaded once per worker
 
 
 _STATE: _WorkerState | None = None
+# The history store the command records its hosts' runs in (--record), open in the command's process
+# only, in one transaction that ends with the command's files (HistoryStore.hold_until_command_ends):
+# committed when the run ends well, rolled back when its files are put back (an error, SIGTERM,
+# Ctrl-C), so a stopped fleet run leaves the store as it was.  A worker process never touches it (a
+# connection shared across fork is the parent's): it prepares its hosts' runs (prepare_run) and
+# hands them over with their files (_adopted).
+_RECORDER: Any = None
 
 
 def _load_state(job: FleetJob) -> _WorkerState:
@@ -265,44 +279,84 @@ def _run_inputs(state: _WorkerState) -> list[tuple[str, Path | None]]:
     job = state.job
     return [*(("policy", path) for path in source_files(job.policy, state.policy)),
             ("signing key", job.sign_key), ("snapshot public key", job.snapshot_pubkey),
-            *(("history store", path) for path in (state.store.files if state.store is not None else []))]
+            *(("history store", path) for path in job.store_files)]
 
 
 def _init_worker(job: FleetJob) -> None:
-    """Each worker loads the policy once (inherited from the parent when forked) and opens the
-    store once: a host then costs its snapshot, its evaluation and its writes, nothing more."""
+    """Each worker loads the policy (inherited from the parent when forked) and the signing key
+    once: a host then costs its snapshot, its evaluation and its writes, nothing more."""
     global _STATE
     if multiprocessing.parent_process() is not None:
         from auditor.command_files import held_by_parent
 
         held_by_parent(job.out_dir)  # the fleet command holds its --out-dir until every worker is done
         signal.signal(STOP_WITH_THE_RUN, _stop_with_the_run)
+        for stopping in (signal.SIGTERM, getattr(signal, "SIGHUP", None)):
+            if stopping is not None and signal.getsignal(stopping) != signal.SIG_IGN:  # SIGHUP under nohup stays ignored
+                signal.signal(stopping, _stopped_from_outside)
     if _STATE is None or _STATE.job != job:
         _STATE = _load_state(job)
     if job.sign_key is not None and _STATE.key is None:
         from auditor.attest.signing import load_private_key
 
         _STATE.key = load_private_key(job.sign_key)
-    if job.record and _STATE.store is None:
-        from auditor.history import open_store
-
-        _STATE.store = open_store(job.store)
 
 
 # How a fleet run that stops (SIGTERM, Ctrl-C, an error) stops its workers: each puts back the host
 # it was writing and the hosts it handed over, which the run may not have received.  A plain SIGTERM
 # is what a worker gets when the run goes on without it: ProcessPoolExecutor sends it to the live
 # workers when another has died (terminate_broken), and the run keeps the hosts it received and
-# evaluates the others again, so then only the host being written is put back (auditor/cli.py).
+# evaluates the others again, so then only the host being written is put back.  But SIGTERM and
+# SIGHUP also come from outside, to every process of the run at once (a closed terminal, `timeout`,
+# `systemctl stop`), and then the run stops too: a worker told nothing else kept the hosts it had
+# handed over and the run never received.  So a worker stopped by SIGTERM or SIGHUP puts back the
+# host it was writing and waits a moment for the run's word: the run, as it stops, marks it in its
+# private directory (RUN_STOPPING, before it sends STOP_WITH_THE_RUN), and the worker then puts back
+# the hosts it handed over too; without it the run goes on and keeps them.  (A file, not only the
+# signal: STOP_WITH_THE_RUN delivered with SIGHUP waits, in Python, until SIGHUP's handler returns.)
 STOP_WITH_THE_RUN = signal.SIGUSR1
+RUN_STOPPING = ".run-stopping"  # in FleetJob.claims; host names never start with a dot
+RUN_WORD_SECONDS = 2.0  # the run, stopped by the same signal, marks it within milliseconds; below WORKER_STOP_SECONDS
 
 
 def _stop_with_the_run(signum: int, frame: Any) -> None:
     from auditor.command_files import interrupt, stop_worker
 
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    signal.signal(STOP_WITH_THE_RUN, signal.SIG_IGN)
+    _ignore_stops()
     interrupt(stop_worker)
+
+
+def _run_stopping(job: FleetJob) -> bool:
+    return job.claims is not None and (job.claims / RUN_STOPPING).exists()
+
+
+def _stopped_from_outside(signum: int, frame: Any) -> None:
+    """SIGTERM or SIGHUP in a worker: the pool's (the run goes on) or everyone's (the run stops)."""
+    from auditor.command_files import ignore_signal, interrupt
+
+    for stopping in (signal.SIGTERM, getattr(signal, "SIGHUP", None)):
+        if stopping is not None and signal.getsignal(stopping) is _stopped_from_outside:
+            signal.signal(stopping, ignore_signal)  # not SIG_IGN: see ignore_signal
+    interrupt(_stop_when_the_run_says)  # after the writer's step under way (a file and its record)
+
+
+def _stop_when_the_run_says() -> None:
+    from auditor.command_files import put_back_unfinished, stop_worker
+
+    put_back_unfinished(handed=False)  # the host being written: never the run's, whatever it says
+    job = _STATE.job if _STATE is not None else None
+    deadline = time.monotonic() + RUN_WORD_SECONDS
+    while job is not None and not _run_stopping(job) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    stop_worker(handed=job is not None and _run_stopping(job))
+
+
+def _ignore_stops() -> None:
+    from auditor.command_files import ignore_signal
+
+    for stopping in (signal.SIGTERM, getattr(signal, "SIGHUP", None), STOP_WITH_THE_RUN):
+        if stopping is not None and signal.getsignal(stopping) not in (signal.SIG_IGN, None):
+            signal.signal(stopping, ignore_signal)  # not SIG_IGN: see ignore_signal
 
 
 def _junit_suite(outcome: HostOutcome, evidence: Any, data: bytes) -> str:
@@ -409,16 +463,18 @@ def evaluate_host(host: HostInput) -> HostOutcome:
         with handed_over(outcome.changes) if in_worker else transaction():
             _evaluate_into(state, host, outcome)
     except LbauditError as exc:
-        outcome.exit_code, outcome.error = int(exc.exit_code), exc.render()
+        _failed(outcome, int(exc.exit_code), exc.render())
     except Exception as exc:  # noqa: BLE001 - a bug on one host must not end the fleet run
         if os.environ.get("LBAUDIT_DEBUG"):
             raise
-        outcome.exit_code = int(ExitCode.INTERNAL)
-        outcome.error = f"internal error: {type(exc).__name__}: {exc}"
-    if outcome.error is not None:
-        outcome.verdict = None
-        outcome.junit = _failed_suite(outcome)
+        _failed(outcome, int(ExitCode.INTERNAL), f"internal error: {type(exc).__name__}: {exc}")
     return outcome
+
+
+def _failed(outcome: HostOutcome, exit_code: int, error: str) -> None:
+    """The host could not be judged, for ``error``: no verdict, its JUnit suite one error."""
+    outcome.exit_code, outcome.error, outcome.verdict = exit_code, error, None
+    outcome.junit = _failed_suite(outcome)
 
 
 def _evaluate_into(state: _WorkerState, host: HostInput, outcome: HostOutcome) -> None:
@@ -484,10 +540,19 @@ def _evaluate_into(state: _WorkerState, host: HostInput, outcome: HostOutcome) -
         write_atomic(page, render_html(evidence, context))
         outcome.html = str(page)
     if job.record:
-        from auditor.history import record
+        from auditor.history.store import prepare_run
 
-        outcome.run_id = record(state.store, data, evidence, trigger="fleet", host=outcome.host,
-                                signature=signature).run_id
+        prepared = prepare_run(data, evidence, signature)
+        if multiprocessing.parent_process() is not None:
+            outcome.prepared_run = prepared  # recorded by the command, with this host's files (_adopted)
+        else:
+            outcome.run_id = _record(prepared, outcome.host)
+
+
+def _record(prepared: Any, host: str) -> int:
+    """Record one host's run in the command's store (:data:`_RECORDER`); its id."""
+    assert _RECORDER is not None, "evaluate_fleet opens the store"
+    return int(_RECORDER.record_prepared(prepared, trigger="fleet", inventory_name=host).run_id)
 
 
 # ------------------------------------------------------------------ the run
@@ -587,7 +652,7 @@ def _worker_exits(executor: Any) -> str:
 WORKER_STOP_SECONDS = 5.0  # for a worker to put back the files of the host it was writing
 
 
-def _stop_workers(executor: Any, *, run_goes_on: bool = False) -> None:
+def _stop_workers(executor: Any, job: FleetJob, *, run_goes_on: bool = False) -> None:
     """Stop the pool's workers and let the pool go without waiting for their tasks: STOP_WITH_THE_RUN,
     which a worker answers by putting back the files of the host it was writing and of those it
     handed over, and exiting (SIGTERM when ``run_goes_on``: the hosts it handed over stay), then
@@ -595,6 +660,11 @@ def _stop_workers(executor: Any, *, run_goes_on: bool = False) -> None:
     host in flight, and Pool.terminate() (what this replaced) could wait for ever on a lock a killed
     worker held."""
     processes = list((getattr(executor, "_processes", None) or {}).values())
+    if not run_goes_on and job.claims is not None and any(p.exitcode is None for p in processes):
+        try:
+            (job.claims / RUN_STOPPING).touch()  # for a worker stopped by the same signal (_stop_when_the_run_says)
+        except OSError:
+            pass
     for process in processes:
         try:
             if process.pid is not None and process.exitcode is None:
@@ -609,7 +679,24 @@ def _stop_workers(executor: Any, *, run_goes_on: bool = False) -> None:
                 process.kill()
         except (OSError, ValueError):
             pass
+    if processes:
+        _end_result_reader(executor)
     executor.shutdown(wait=False, cancel_futures=True)
+
+
+def _end_result_reader(executor: Any) -> None:
+    """Let the pool's result reader end once its workers are gone.  A worker stopped (or killed)
+    while it sent its task's result (hosts' outcomes and prepared runs, more than a pipe holds) left
+    half a message in the result pipe; the pool's thread reading it waited for the rest for ever,
+    and the interpreter, joining that thread at exit, never ended: "terminated" printed, the process
+    still there.  The command holds the pipe's other end too, so closing it is the end of file the
+    reader needs (it then takes the pool for broken and ends)."""
+    writer = getattr(getattr(executor, "_result_queue", None), "_writer", None)
+    if writer is not None:
+        try:
+            writer.close()
+        except OSError:
+            pass
 
 
 def _pool(job: FleetJob, jobs: int) -> Any:
@@ -638,12 +725,22 @@ def _remove_leftovers(out_dir: Path, host: str) -> None:
 
 
 def _adopted(outcomes: Iterable[HostOutcome]) -> Iterator[HostOutcome]:
-    """The outcomes of hosts a worker process evaluated, their files made this command's
-    (auditor.command_files.adopt): kept or put back with its own, so a fleet run stopped part way
-    leaves no host's evidence."""
-    from auditor.command_files import adopt
+    """The outcomes of hosts a worker process evaluated, their runs recorded in the command's store
+    and their files made this command's (auditor.command_files.adopt): kept or put back, and
+    committed or rolled back, with its own, so a fleet run stopped part way leaves no host's
+    evidence and no host's record.  A host whose run cannot be recorded (a clock set back since its
+    last run) fails, its files put back, as it would have in the worker."""
+    from auditor.command_files import adopt, put_back
 
     for outcome in outcomes:
+        prepared, outcome.prepared_run = outcome.prepared_run, None
+        if prepared is not None:
+            try:
+                outcome.run_id = _record(prepared, outcome.host)
+            except LbauditError as exc:
+                put_back(outcome.changes)
+                outcome.changes = []
+                _failed(outcome, int(exc.exit_code), exc.render())
         adopt(outcome.changes)
         outcome.changes = []
         yield outcome
@@ -662,7 +759,7 @@ def _one_by_one(job: FleetJob, hosts: list[HostInput]) -> Iterator[HostOutcome]:
                 outcomes = executor.submit(evaluate_hosts, [host]).result()
             except BrokenProcessPool:
                 outcomes = [_lost(host, _worker_exits(executor))]
-                _stop_workers(executor, run_goes_on=True)
+                _stop_workers(executor, job, run_goes_on=True)
                 executor = None
             for outcome in outcomes:
                 _remove_leftovers(job.out_dir, outcome.host)
@@ -673,7 +770,7 @@ def _one_by_one(job: FleetJob, hosts: list[HostInput]) -> Iterator[HostOutcome]:
             executor.shutdown(wait=True)
     finally:
         if executor is not None:
-            _stop_workers(executor)  # an error or an interruption part way (a no-op after shutdown)
+            _stop_workers(executor, job)  # an error or an interruption part way (a no-op after shutdown)
 
 
 def _outcomes(job: FleetJob, hosts: Iterator[HostInput]) -> Iterator[HostOutcome]:
@@ -716,7 +813,7 @@ def _outcomes(job: FleetJob, hosts: Iterator[HostInput]) -> Iterator[HostOutcome
         finally:
             # an error or an interruption: stop what is left; a broken pool: stop the live workers
             # and go on (the hosts of the tasks in flight are evaluated again below)
-            _stop_workers(executor, run_goes_on=bool(lost))
+            _stop_workers(executor, job, run_goes_on=bool(lost))
         for task in in_flight.values():
             lost += task
         yield from _adopted(_one_by_one(job, lost))
@@ -737,8 +834,8 @@ def evaluate_fleet(job: FleetJob) -> FleetSummary:
 
 
 def _evaluate_fleet(job: FleetJob) -> FleetSummary:
-    global _STATE
-    from auditor.storage.outputs import make_out_dir
+    global _STATE, _RECORDER
+    from dataclasses import replace
 
     _STATE = _load_state(job)  # a bad policy is exit 2 for the whole run, before any host
     # (before the store: a run that ends here creates nothing, not even an empty store)
@@ -750,13 +847,34 @@ def _evaluate_fleet(job: FleetJob) -> FleetSummary:
                          f"*{SNAPSHOT_SUFFIX} files, or one directory per host holding one)")
     if job.record:
         from auditor.history import open_store
+        from auditor.storage.outputs import plan_outputs
 
-        with open_store(job.store) as store:  # created and migrated once, before the workers race for it
-            from auditor.storage.outputs import plan_outputs
-
+        _RECORDER = open_store(job.store)  # created and migrated once, before any host
+        try:
             plan_outputs([("fleet summary", job.out_dir / name) for name in SUMMARY_NAMES],
-                         inputs=[("history store", path) for path in store.files], out_dir=job.out_dir,
+                         inputs=[("history store", path) for path in _RECORDER.files], out_dir=job.out_dir,
                          force=job.force)
+            job = replace(job, store_files=tuple(_RECORDER.files))
+            _STATE = replace(_STATE, job=job)
+            # Its write lock held from here until the command ends (another recorder waits up to the
+            # busy timeout, then exit 75), as evaluate --record holds it until its summary is out.
+            _RECORDER.hold_until_command_ends()
+        except BaseException:
+            _RECORDER.close()
+            _RECORDER = None
+            raise
+    try:
+        return _evaluate_hosts_into_summary(job, first, hosts)
+    finally:
+        if _RECORDER is not None:
+            _RECORDER.close()  # a record still pending closes when committed or rolled back with the files
+            _RECORDER = None
+
+
+def _evaluate_hosts_into_summary(job: FleetJob, first: HostInput, hosts: Iterator[HostInput]) -> FleetSummary:
+    from auditor.storage.outputs import make_out_dir
+
+    assert _STATE is not None
     make_out_dir(job.out_dir)
     started = datetime.now(timezone.utc)
     outcomes = list(_outcomes(job, itertools.chain([first], hosts)))

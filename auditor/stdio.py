@@ -20,7 +20,12 @@ the console script and ``python -m auditor.cli``,
   backslash escapes instead of raising UnicodeEncodeError.
 
 The one failure a command may forgive is a reader that stopped reading the run summary (``| head``):
-:func:`forgive` (``auditor.commands.output.print_summary``).  This module imports nothing of lbaudit:
+:func:`forgive` (``auditor.commands.output.print_summary``).
+
+A command stopped by a signal (SIGTERM, SIGHUP, Ctrl-C: :func:`stop_waiting_for_readers`, called by
+the command line's handlers) waits at most :data:`STOPPED_WAIT_SECONDS` for a reader that does not
+read, then drops the rest: what a stream still held was written again on the way out (the command's
+last flush, then the interpreter's), and a pipe nobody read kept the stopped process blocked for ever.  This module imports nothing of lbaudit:
 the console script's fast path (``auditor/entry.py``) uses it without click.
 """
 
@@ -30,6 +35,7 @@ import errno
 import io
 import os
 import sys
+import time
 
 TYPE_CHECKING = False  # typing itself is 20 ms, a doubling of the console script's fast --help
 if TYPE_CHECKING:
@@ -40,6 +46,11 @@ STANDARD_NAMES = {0: "standard input", 1: "standard output", 2: "standard error"
 UNENCODABLE = "backslashreplace"
 
 _failures: list["StreamError"] = []
+
+# How long a stopped command (a signal) still waits for the readers of standard output and error,
+# from the signal on; and the moment it stops waiting, once a signal has come.
+STOPPED_WAIT_SECONDS = 2.0
+_stopped_waiting_at: list[float] = []
 
 
 class StreamError(OSError):
@@ -84,6 +95,8 @@ class _GuardedDescriptor(io.FileIO):
     def write(self, data: Any) -> int:
         if self.failure is not None:  # already reported (and the run ends with it): the rest is discarded
             return len(memoryview(data))
+        if _stopped_waiting_at:
+            return self._write_until(_stopped_waiting_at[0], data)
         try:
             if self.closed_at_start:  # /dev/null stands in for it: never a silent success
                 raise OSError(errno.EBADF, os.strerror(errno.EBADF))
@@ -99,6 +112,39 @@ class _GuardedDescriptor(io.FileIO):
             self.failure = stream_error(self.stream_name, exc, self.closed_at_start)
             _failures.append(self.failure)
             raise self.failure from None
+
+    def _write_until(self, deadline: float, data: Any) -> int:
+        """The command is stopping: write while the reader takes it before ``deadline``, at most
+        PIPE_BUF bytes at a time (a pipe with room takes that much without blocking), then drop
+        the rest (reported as written: the command ends with the signal's code, not this)."""
+        import select  # here: the console script's --help never needs it
+
+        whole = len(memoryview(data))
+        piece = memoryview(data)[:getattr(select, "PIPE_BUF", 512)]
+        try:
+            while (left := deadline - time.monotonic()) > 0:
+                if not select.select([], [self.fileno()], [], left)[1]:
+                    break
+                written = super().write(piece)
+                if written is not None:
+                    return written
+        except OSError:
+            pass
+        self.failure = stream_error(self.stream_name, OSError(errno.ETIMEDOUT, "the command was stopped and "
+                                                               "the reader was not reading"))
+        return whole
+
+
+def stop_waiting_for_readers() -> None:
+    """A signal is stopping the command: from now on standard output and error wait at most
+    :data:`STOPPED_WAIT_SECONDS` (from this call) for their readers; what is left then is dropped."""
+    if not _stopped_waiting_at:
+        _stopped_waiting_at.append(time.monotonic() + STOPPED_WAIT_SECONDS)
+
+
+def wait_for_readers() -> None:
+    """A command begins (run again in one process: the tests): its streams wait for their readers."""
+    _stopped_waiting_at.clear()
 
 
 def _reopen_closed_descriptors() -> set[int]:

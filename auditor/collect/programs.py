@@ -125,7 +125,18 @@ def run_command(argv: list[str], timeout: float, search_path: tuple[str, ...] = 
         )
     except OSError as exc:
         return result(None, b"", b"", f"could not start {executable}: {exc.strerror or exc}")
-    out, err, ended = _read_bounded(process, timeout)
+    try:
+        out, err, ended = _read_bounded(process, timeout)
+    except BaseException:
+        # Stopped while the tool runs (SIGTERM, SIGHUP, Ctrl-C raise here: auditor/cli.py) or failed
+        # reading it: the tool and its helpers end with lbaudit.  In a session of their own, no
+        # signal of the terminal reaches them, and a hung auditctl ran on for ever, orphaned.
+        _kill_group(process)
+        try:
+            process.wait(timeout=_KILL_GRACE_SECONDS)  # one stuck in the kernel (D state) is not waited for
+        except subprocess.TimeoutExpired:
+            pass
+        raise
     if ended == "timeout":
         return result(None, out, err, f"timed out after {timeout:g} s")
     if ended == "too much":

@@ -104,7 +104,11 @@ def dated_ahead(evidence: "Evidence", now: datetime) -> str | None:
     """Why ``evidence`` cannot be recorded at ``now``, or None.  The latest run is the one that ran
     last: evidence dated ahead of the recording clock would stay "latest" (fleet report, history
     diff, prune --keep-last) and never stale, whatever runs after it."""
-    started, now = _naive_utc(evidence.run.started_at), _naive_utc(now)
+    return _started_ahead(_naive_utc(evidence.run.started_at), _naive_utc(now))
+
+
+def _started_ahead(started: datetime, now: datetime) -> str | None:
+    """:func:`dated_ahead` of a run that started at ``started`` (naive UTC, as ``now``)."""
     if started > now + FUTURE_TOLERANCE:
         return (f"says it was evaluated at {started.isoformat()}Z, after the time it is recorded "
                 f"({now.isoformat()}Z): a clock ahead or an edited date; not recorded")
@@ -271,6 +275,82 @@ class RecordedRun:
     evidence_sha256: str
     prev_evidence_sha256: str | None
     host_id: int
+
+
+@dataclass(frozen=True)
+class PreparedRun:
+    """One run as the store records it, everything that needs no database already done: its
+    evidence parsed, digested and compressed, its signature checked, its rows built (:func:`prepare_run`).
+    Plain values, so that a fleet worker process prepares its host's run and the fleet command records
+    it (:meth:`HistoryStore.record_prepared`) in the transaction that ends with its files."""
+
+    sha256: str
+    size: int
+    content: bytes  # the evidence, zlib-compressed
+    signature: str | None  # the .sig document, when it signs this evidence under the key it names
+    signature_key: str | None
+    machine_id: str | None
+    hostname: str
+    started: datetime  # naive UTC
+    policy: dict[str, Any]  # its row of ``policies``
+    run: dict[str, Any]  # its row of ``runs``, less what the store decides (id, host, trigger, times, chain)
+    findings: list[dict[str, Any]]  # its rows of ``findings``, less the run id
+    families: list[tuple[str, str, int]]  # (family, status, findings) for ``family_counts``
+
+
+def prepare_run(raw: bytes, evidence: Evidence | None, signature: bytes | None) -> PreparedRun:
+    """Everything recorded of one run that does not need the database (validated first, so a bad
+    item of a batch records nothing).  ``evidence`` is ``raw`` parsed, or None to parse it here."""
+    if evidence is None:
+        evidence = parse_evidence(raw, "the evidence")
+    signature_text, signature_key = None, None
+    if signature is not None:
+        from auditor.attest.signing import key_that_signed, parse_signature
+
+        _parse_signature(signature)
+        # A .sig over another document (left over from an earlier run) signs nothing here, nor
+        # does one whose signature does not hold under the key it names (a fingerprint written
+        # by hand): the run is not listed as signed by a key that never signed it.
+        signature_key = key_that_signed(parse_signature(signature, Path("the evidence signature")), raw)
+        if signature_key is not None:
+            signature_text = signature.decode("utf-8")
+    digest = sha256_hex(raw)
+    provenance = evidence.snapshot.provenance
+    started = _naive_utc(evidence.run.started_at)
+    counts = _counts(evidence)
+    return PreparedRun(
+        sha256=digest, size=len(raw), content=zlib.compress(raw, 6), signature=signature_text,
+        signature_key=signature_key, machine_id=provenance.machine_id, hostname=provenance.hostname, started=started,
+        policy=_policy_row(evidence),
+        run={"policy_sha256": evidence.policy_sha256, "policy_id": evidence.policy.id, "started_at": started,
+             "finished_at": _naive_utc(evidence.run.finished_at), "day": started.date().isoformat(),
+             "evaluated_on": evidence.run.evaluated_on, "tool_version": evidence.tool.version,
+             "snapshot_sha256": evidence.facts_sha256, "evidence_sha256": digest,
+             "signature_state": "signed" if signature_text else "unsigned", "signature": signature_text,
+             "signature_key": signature_key, "verdict": evidence.result.verdict.value,
+             "exit_code": evidence.result.exit_code, "complete": evidence.result.complete,
+             **{f"n_{status}": n for status, n in counts.items()}},
+        findings=[{"finding_id": f.id, "rule_id": f.rule_id, "check": f.check, "status": f.status.value,
+                   "severity": f.severity.value, "subject": f.subject, "controls": ",".join(f.controls)}
+                  for f in evidence.result.findings],
+        families=[(family, status, n) for (family, status), n in _family_counts(evidence).items()])
+
+
+# The policy row of the last policy prepared: a fleet's hosts share one policy, whose document and
+# checks are serialised once per process rather than once per host.
+_LAST_POLICY_ROW: list[dict[str, Any]] = []
+
+
+def _policy_row(evidence: Evidence) -> dict[str, Any]:
+    if _LAST_POLICY_ROW and _LAST_POLICY_ROW[0]["sha256"] == evidence.policy_sha256:
+        return _LAST_POLICY_ROW[0]
+    row = {"sha256": evidence.policy_sha256, "policy_id": evidence.policy.id, "version": evidence.policy.version,
+           "document": canonical_json(evidence.policy.model_dump(mode="json")).decode("utf-8"),
+           "checks": canonical_json([c.model_dump(mode="json") for c in evidence.checks]).decode("utf-8"),
+           "control_map": canonical_json({r.id: list(r.controls) for r in evidence.policy.rules
+                                          if r.enabled}).decode("utf-8")}
+    _LAST_POLICY_ROW[:] = [row]
+    return row
 
 
 @dataclass
@@ -698,7 +778,18 @@ class HistoryStore:
         Each item is (evidence bytes, the parsed evidence or None, the ``.sig`` document or None)."""
         if trigger not in t.TRIGGERS:
             raise InputError(f"trigger {trigger!r} is not one of {', '.join(t.TRIGGERS)}")
-        prepared = [self._prepare(raw, evidence, signature) for raw, evidence, signature in items]
+        prepared = [prepare_run(raw, evidence, signature) for raw, evidence, signature in items]
+        return self._record_all(prepared, trigger, inventory_name, recorded_at)
+
+    def record_prepared(self, prepared: PreparedRun, *, trigger: str = "manual",
+                        inventory_name: str | None = None) -> RecordedRun:
+        """Record one run prepared elsewhere (:func:`prepare_run`, in a fleet worker process)."""
+        if trigger not in t.TRIGGERS:
+            raise InputError(f"trigger {trigger!r} is not one of {', '.join(t.TRIGGERS)}")
+        return self._record_all([prepared], trigger, inventory_name, None)[0]
+
+    def _record_all(self, prepared: list[PreparedRun], trigger: str, inventory_name: str | None,
+                    recorded_at: datetime | None) -> list[RecordedRun]:
         recorded = []
         try:
             with self._writing() as conn:
@@ -710,81 +801,39 @@ class HistoryStore:
             raise self._fail("record in", exc) from None
         return recorded
 
-    @staticmethod
-    def _prepare(raw: bytes, evidence: Evidence | None, signature: bytes | None) -> dict[str, Any]:
-        """Everything recorded of one run that does not need the database (validated first, so a bad
-        item of a batch records nothing)."""
-        if evidence is None:
-            evidence = parse_evidence(raw, "the evidence")
-        signature_text, signature_key = None, None
-        if signature is not None:
-            from auditor.attest.signing import key_that_signed, parse_signature
-
-            _parse_signature(signature)
-            # A .sig over another document (left over from an earlier run) signs nothing here, nor
-            # does one whose signature does not hold under the key it names (a fingerprint written
-            # by hand): the run is not listed as signed by a key that never signed it.
-            signature_key = key_that_signed(parse_signature(signature, Path("the evidence signature")), raw)
-            if signature_key is not None:
-                signature_text = signature.decode("utf-8")
-        return {"raw": raw, "evidence": evidence, "sha256": sha256_hex(raw), "signature": signature_text,
-                "signature_key": signature_key}
-
-    def _record_in(self, conn: Connection, item: dict[str, Any], trigger: str, inventory_name: str | None,
+    def _record_in(self, conn: Connection, item: PreparedRun, trigger: str, inventory_name: str | None,
                    recorded_at: datetime | None) -> RecordedRun:
-        evidence: Evidence = item["evidence"]
-        digest = item["sha256"]
+        digest = item.sha256
         existing = conn.execute(_RUN_BY_EVIDENCE, {"sha": digest}).scalar()
         if existing is not None:
             raise AlreadyRecorded(f"this evidence (SHA-256 {digest[:16]}...) is already recorded as run "
                                   f"{existing}", existing)
-        provenance = evidence.snapshot.provenance
-        started = _naive_utc(evidence.run.started_at)
-        ahead = dated_ahead(evidence, _naive_utc(recorded_at or datetime.now(timezone.utc)))
+        ahead = _started_ahead(item.started, _naive_utc(recorded_at or datetime.now(timezone.utc)))
         if ahead:
             raise InputError(f"this evidence {ahead}")
-        host_id = self._host(conn, provenance.machine_id, provenance.hostname, inventory_name)
+        host_id = self._host(conn, item.machine_id, item.hostname, inventory_name)
         # read once the host's chain is locked (SQLite: the write lock), so that of two recorders
         # waiting for each other the later-recorded run has the later time
         now = _naive_utc(recorded_at or datetime.now(timezone.utc))
-        if conn.execute(_POLICY_KNOWN, {"sha": evidence.policy_sha256}).first() is None:
-            self._insert_missing(conn, t.policies, "sha256", {
-                "sha256": evidence.policy_sha256, "policy_id": evidence.policy.id,
-                "version": evidence.policy.version,
-                "document": canonical_json(evidence.policy.model_dump(mode="json")).decode("utf-8"),
-                "checks": canonical_json([c.model_dump(mode="json") for c in evidence.checks]).decode("utf-8"),
-                "control_map": canonical_json({r.id: list(r.controls) for r in evidence.policy.rules
-                                               if r.enabled}).decode("utf-8")})
+        if conn.execute(_POLICY_KNOWN, {"sha": item.policy["sha256"]}).first() is None:
+            self._insert_missing(conn, t.policies, "sha256", item.policy)
         self._insert_missing(conn, t.evidence, "sha256", {
-            "sha256": digest, "size": len(item["raw"]), "encoding": EVIDENCE_ENCODING,
-            "content": zlib.compress(item["raw"], 6)})
-        prev = self._chain_head(conn, host_id, evidence.policy.id, now)
-        counts = _counts(evidence)
+            "sha256": digest, "size": item.size, "encoding": EVIDENCE_ENCODING, "content": item.content})
+        prev = self._chain_head(conn, host_id, item.run["policy_id"], now)
         explicit_id = {"id": int(conn.execute(_NEXT_RUN_ID).scalar_one())} if self.dialect == "sqlite" else {}
         inserted = conn.execute(t.runs.insert(), {
-            **explicit_id, "host_id": host_id, "policy_sha256": evidence.policy_sha256, "policy_id": evidence.policy.id,
-            "started_at": started, "finished_at": _naive_utc(evidence.run.finished_at),
-            "day": started.date().isoformat(), "evaluated_on": evidence.run.evaluated_on, "recorded_at": now,
-            "trigger": trigger, "tool_version": evidence.tool.version, "snapshot_sha256": evidence.facts_sha256,
-            "evidence_sha256": digest, "prev_evidence_sha256": prev,
-            "signature_state": "signed" if item["signature"] else "unsigned", "signature": item["signature"],
-            "signature_key": item["signature_key"], "verdict": evidence.result.verdict.value,
-            "exit_code": evidence.result.exit_code, "complete": evidence.result.complete,
-            **{f"n_{status}": n for status, n in counts.items()},
+            **explicit_id, **item.run, "host_id": host_id, "recorded_at": now, "trigger": trigger,
+            "prev_evidence_sha256": prev,
         }).inserted_primary_key
         assert inserted is not None  # an INSERT of one row always has its key
         run_id = int(inserted[0])
-        if evidence.result.findings:
-            conn.execute(t.findings.insert(), [
-                {"run_id": run_id, "finding_id": f.id, "rule_id": f.rule_id, "check": f.check,
-                 "status": f.status.value, "severity": f.severity.value, "subject": f.subject,
-                 "controls": ",".join(f.controls)} for f in evidence.result.findings])
-        families = _family_counts(evidence)
-        if families:
+        if item.findings:
+            conn.execute(t.findings.insert(), [{"run_id": run_id, **row} for row in item.findings])
+        if item.families:
             conn.execute(t.family_counts.insert(), [
-                {"run_id": run_id, "family": family, "status": status, "count": n, "day": started.date().isoformat(),
-                 "host_id": host_id, "policy_id": evidence.policy.id}
-                for (family, status), n in families.items()])
+                {"run_id": run_id, "family": family, "status": status, "count": n, "day": item.run["day"],
+                 "host_id": host_id, "policy_id": item.run["policy_id"]}
+                for family, status, n in item.families])
         return RecordedRun(run_id, digest, prev, host_id)
 
     def _insert_missing(self, conn: Connection, table: sa.Table, key: str, values: dict[str, Any]) -> None:

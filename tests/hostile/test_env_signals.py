@@ -143,3 +143,31 @@ def test_an_inherited_ignored_sigchld_does_not_hide_a_tools_failure(tmp_path):
     assert done.returncode == 0, done.stderr
     # before: "0 None": the kernel reaped the tool, Python said 0, and its partial output was read as whole
     assert done.stderr == "3 exit status 3\n"
+
+
+def test_sigterm_and_sighup_at_once_are_143_with_every_file_put_back_and_no_traceback(tmp_path):
+    """systemd's SendSIGHUP=yes sends SIGHUP right after SIGTERM.  The first handler set the other
+    signal to SIG_IGN while it was already received: its turn then raised OSError "Signal 15 ignored
+    due to race condition" wherever the run was (putting a file in place, or back)."""
+    args = _evaluate_over_a_previous_run(tmp_path)
+    before = tree(tmp_path)
+    evidence_inode = (tmp_path / "e.json").stat().st_ino
+    process = subprocess.Popen([sys.executable, "-m", "auditor.cli", *map(str, args), "--pdf", "a.pdf"], cwd=tmp_path,
+                               env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while (tmp_path / "e.json").stat().st_ino == evidence_inode:
+            assert process.poll() is None, "the run ended before writing its evidence"
+            assert time.monotonic() < deadline
+            time.sleep(0.002)
+        os.kill(process.pid, signal.SIGTERM)
+        os.kill(process.pid, signal.SIGHUP)
+        _, stderr = process.communicate(timeout=120)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    # before: the same code, and "Traceback ... OSError: Signal 15 ignored due to race condition" above it
+    assert (process.returncode, stderr) in ((128 + signal.SIGTERM, "terminated\n"),
+                                            (128 + signal.SIGHUP, "terminated by SIGHUP\n"))
+    assert tree(tmp_path) == before
