@@ -9,8 +9,10 @@ entry points.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Mapping
 from dataclasses import field
+from types import GeneratorType
 from typing import Any, Callable
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, model_validator
@@ -198,13 +200,36 @@ class NotAList(TypeError):
         self.kind = kind
 
 
-def outcome_list(returned: Any) -> list[Outcome]:
-    """What a check returned, as a list (its values are judged one by one after).  Text, bytes, a
-    mapping and a model iterate too, but as characters, keys or fields: a plugin's outcome returned
-    bare was nine error findings "returned a tuple" (its fields), 10 MB of text ten million."""
+class TooManyOutcomes(ValueError):
+    """A check returned more than ``at_most`` outcomes; ``count`` says how many, as far as known
+    ("1,000,000" of a list, "more than 100,000" of what is only iterated)."""
+
+    def __init__(self, count: str, at_most: int) -> None:
+        super().__init__(f"{count} outcomes, at most {at_most:,}")
+        self.count = count
+        self.at_most = at_most
+
+
+def outcome_list(returned: Any, at_most: int | None = None) -> list[Outcome]:
+    """What a check returned, as a list (its values are judged one by one after), of at most
+    ``at_most`` values (:class:`TooManyOutcomes` when there are more).  Text, bytes, a mapping and a
+    model iterate too, but as characters, keys or fields: a plugin's outcome returned bare was nine
+    error findings "returned a tuple" (its fields), 10 MB of text ten million."""
     if isinstance(returned, (str, bytes, bytearray, Mapping, BaseModel)) or not isinstance(returned, Iterable):
         raise NotAList(type(returned).__name__)
-    return list(returned)
+    if at_most is None:
+        return list(returned)
+    # One past the limit and no further: a generator that yields forever was drained into a list
+    # until the time limit stopped it, and each of a list of a million values was judged.
+    taken = list(itertools.islice(returned, at_most + 1))
+    if len(taken) <= at_most:
+        return taken
+    count = f"more than {at_most:,}"
+    if isinstance(returned, (list, tuple)) and type(returned) in (list, tuple):  # not a subclass's own __len__
+        count = f"{len(returned):,}"
+    if isinstance(returned, GeneratorType):
+        returned.close()  # its cleanup (finally, with) runs here, under the caller's time limit and handlers
+    raise TooManyOutcomes(count, at_most)
 
 
 @record
@@ -240,6 +265,14 @@ class CheckSpec:
 
     def run(self, snapshot: HostSnapshot, params: CheckParams) -> list[Outcome]:
         return outcome_list(self.func(snapshot, params))
+
+    def returned(self, snapshot: HostSnapshot, params: CheckParams) -> object:
+        """What the check returns, before it is made a list: its function's value (a generator
+        not yet iterated, so that the engine can take a plugin's only up to its limit), or what a
+        subclass's own ``run`` returns."""
+        if type(self).run is CheckSpec.run:
+            return self.func(snapshot, params)
+        return self.run(snapshot, params)
 
 
 def check(
