@@ -143,6 +143,8 @@ def test_reading_evidence_leaves_the_cycle_collector_as_it_found_it():
     try:
         before = gc.get_freeze_count()
         parse_evidence(raw, "e.json")
-        assert gc.get_freeze_count() == before > 0 and frozen
+        # not unfrozen (0) and nothing more frozen; a few fewer when another thread of the process
+        # (a daemon left by an earlier test in this worker) freed some of what was frozen meanwhile
+        assert before > 100 and before - 100 <= gc.get_freeze_count() <= before and frozen
     finally:
         gc.unfreeze()
