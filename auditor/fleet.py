@@ -746,6 +746,50 @@ def _adopted(outcomes: Iterable[HostOutcome]) -> Iterator[HostOutcome]:
         yield outcome
 
 
+# A worker killed while it sends its task's result (more than a pipe holds) leaves half a message
+# in the result pipe, and the pool's manager thread, reading it, waits for the rest for ever: it
+# never sees the worker gone, and the run waited for that task for ever (test_a_worker_killed_mid_
+# host..., about once in twenty runs under load).  The run watches the workers itself: one that has
+# exited while the pool is not broken after a grace period (the manager notices in milliseconds
+# when it can) is taken as the pool broken, and the workers are stopped, which ends the reader.
+WORKER_WATCH_SECONDS = 0.5
+WORKER_DEATH_GRACE_SECONDS = 2.0
+
+
+class _DeathWatch:
+    """Whether a worker of ``executor`` has exited unnoticed for longer than the grace period."""
+
+    def __init__(self, executor: Any) -> None:
+        self._executor = executor
+        self._seen_dead: float | None = None
+
+    def broken(self) -> bool:
+        import time
+
+        processes = list((getattr(self._executor, "_processes", None) or {}).values())
+        if not any(process.exitcode is not None for process in processes):
+            self._seen_dead = None
+            return False
+        now = time.monotonic()
+        if self._seen_dead is None:
+            self._seen_dead = now
+        return now - self._seen_dead >= WORKER_DEATH_GRACE_SECONDS
+
+
+def _result_or_broken(executor: Any, future: Any) -> Any:
+    """``future.result()``, or BrokenProcessPool when its worker died unnoticed (:class:`_DeathWatch`)."""
+    from concurrent.futures import TimeoutError as FutureTimeout
+    from concurrent.futures.process import BrokenProcessPool
+
+    watch = _DeathWatch(executor)
+    while True:
+        try:
+            return future.result(timeout=WORKER_WATCH_SECONDS)
+        except FutureTimeout:
+            if watch.broken():
+                raise BrokenProcessPool("a worker exited and the pool did not notice") from None
+
+
 def _one_by_one(job: FleetJob, hosts: list[HostInput]) -> Iterator[HostOutcome]:
     """Hosts whose worker died under them, each again alone in a worker: one that kills its worker
     again fails by itself (exit 70), the others of its task are judged."""
@@ -756,7 +800,7 @@ def _one_by_one(job: FleetJob, hosts: list[HostInput]) -> Iterator[HostOutcome]:
         for host in hosts:
             executor = executor or _pool(job, 1)
             try:
-                outcomes = executor.submit(evaluate_hosts, [host]).result()
+                outcomes = _result_or_broken(executor, executor.submit(evaluate_hosts, [host]))
             except BrokenProcessPool:
                 outcomes = [_lost(host, _worker_exits(executor))]
                 _stop_workers(executor, job, run_goes_on=True)
@@ -796,8 +840,13 @@ def _outcomes(job: FleetJob, hosts: Iterator[HostInput]) -> Iterator[HostOutcome
         try:
             for task in itertools.islice(tasks, 2 * jobs):  # a bounded window: hosts stay streamed
                 in_flight[executor.submit(evaluate_hosts, task)] = task
+            watch = _DeathWatch(executor)
             while in_flight and not lost:
-                done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+                done, _ = wait(in_flight, timeout=WORKER_WATCH_SECONDS, return_when=FIRST_COMPLETED)
+                if not done and watch.broken():
+                    lost = [host for task in in_flight.values() for host in task]
+                    in_flight.clear()
+                    break
                 for future in done:
                     task = in_flight.pop(future)
                     try:

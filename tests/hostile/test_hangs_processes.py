@@ -162,3 +162,38 @@ def test_sigterm_mid_fleet_is_143_with_no_worker_or_temporary_file_left(fleet_di
     out = fleet_dir / "out"
     # a run stopped part way keeps no host's evidence, nor the --out-dir it created for them
     assert not out.exists(), sorted(p.name for p in out.iterdir())
+
+
+def _half_a_result_then_die() -> None:
+    """In a pool's worker: what a worker killed while it sends its result leaves, half a message in
+    the result pipe (a length header saying 1 MiB, and 100 bytes of it), and no worker."""
+    import struct
+
+    frame = sys._getframe()
+    while frame is not None and "result_queue" not in frame.f_locals:  # concurrent.futures' _process_worker
+        frame = frame.f_back
+    assert frame is not None
+    os.write(frame.f_locals["result_queue"]._writer.fileno(), struct.pack("!i", 1 << 20) + b"x" * 100)
+    os._exit(1)
+
+
+@pytest.mark.slow  # the run waits a grace period of 2 s for the pool to notice first
+def test_a_worker_that_dies_in_the_middle_of_its_result_is_a_broken_pool_not_a_wait_for_ever():
+    """The pool's manager thread reads the half message and waits for the rest for ever, never
+    seeing the worker gone: before, the run waited for that task for ever (seen about once in twenty
+    runs of the killed-worker test under load).  The run watches its workers itself."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    from auditor import fleet
+
+    executor = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"))
+    try:
+        started = time.monotonic()
+        with pytest.raises(BrokenProcessPool):
+            fleet._result_or_broken(executor, executor.submit(_half_a_result_then_die))
+        assert time.monotonic() - started < fleet.WORKER_DEATH_GRACE_SECONDS + 10
+    finally:
+        fleet._end_result_reader(executor)  # the manager thread ends: the interpreter joins it at exit
+        executor.shutdown(wait=False, cancel_futures=True)
