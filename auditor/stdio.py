@@ -25,8 +25,10 @@ The one failure a command may forgive is a reader that stopped reading the run s
 A command stopped by a signal (SIGTERM, SIGHUP, Ctrl-C: :func:`stop_waiting_for_readers`, called by
 the command line's handlers) waits at most :data:`STOPPED_WAIT_SECONDS` for a reader that does not
 read, then drops the rest: what a stream still held was written again on the way out (the command's
-last flush, then the interpreter's), and a pipe nobody read kept the stopped process blocked for ever.  This module imports nothing of lbaudit:
-the console script's fast path (``auditor/entry.py``) uses it without click.
+last flush, then the interpreter's), and a pipe nobody read kept the stopped process blocked for ever.
+
+This module imports nothing of lbaudit: the console script's fast path (``auditor/entry.py``) uses it
+without click.
 """
 
 from __future__ import annotations
