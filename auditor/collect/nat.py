@@ -79,25 +79,7 @@ def parse_iptables_save(text: str, family: str, program: str) -> list[PublishedP
             continue
         if table != "nat" or not line.startswith("-A "):
             continue
-        try:
-            tokens = shlex.split(line)
-        except ValueError:
-            tokens = line.split()
-        options: dict[str, str] = {}
-        negated: set[str] = set()
-        index = 0
-        while index < len(tokens):
-            token = tokens[index]
-            if token == "!":
-                if index + 1 < len(tokens):
-                    negated.add(tokens[index + 1])
-                index += 1
-                continue
-            if token.startswith("-") and index + 1 < len(tokens) and not tokens[index + 1].startswith("-"):
-                options.setdefault(token, tokens[index + 1])
-                index += 2
-                continue
-            index += 1
+        options, negated = _options(_tokens(line))
         if options.get("-j") != "DNAT" or "--to-destination" not in options:
             continue
         destination = None if "-d" in negated else options.get("-d")
@@ -263,6 +245,14 @@ _TPROXY_PROTOCOLS = ("tcp", "udp")
 _NFT_FAMILIES: dict[str, Any] = {"ip": "ipv4", "ip6": "ipv6"}
 
 
+def _tokens(line: str) -> list[str]:
+    """An iptables-save rule line split as the shell would (as it was written: quoted comments)."""
+    try:
+        return shlex.split(line)
+    except ValueError:
+        return line.split()
+
+
 def _options(tokens: list[str]) -> tuple[dict[str, str], set[str]]:
     """``-x value`` pairs of an iptables-save rule (first of each), and the options negated (``! -p``)."""
     options: dict[str, str] = {}
@@ -294,11 +284,7 @@ def parse_iptables_tproxy(text: str, family: str, program: str) -> list[TproxyRu
             continue
         if not line.startswith("-A "):
             continue
-        try:
-            tokens = shlex.split(line)
-        except ValueError:
-            tokens = line.split()
-        options, negated = _options(tokens)
+        options, negated = _options(_tokens(line))
         if (options.get("-j") or options.get("--jump")) != "TPROXY":
             continue
         protocol = None if "-p" in negated else options.get("-p")
