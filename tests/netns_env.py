@@ -181,3 +181,28 @@ def ss_listeners(name: str) -> set[tuple[str, str, int]]:
         address = address.strip("[]").split("%")[0]
         found.add((proto, "::" if address == "*" else address, int(port)))  # ss prints a dual-stack :: as *
     return found
+
+
+def join_by_veth(server: str, peer: str, subnet: str, prefix: str = "lbv") -> str:
+    """A veth between two namespaces of the test's own: the server's end (a unique name, returned)
+    holds SUBNET.1/24, the peer's, ``peer0``, SUBNET.2/24; the server's loopback is up."""
+    link = unique_name(prefix)
+    ip("link", "add", link, "netns", server, "type", "veth", "peer", "name", "peer0", "netns", peer)
+    ip("-n", server, "addr", "add", f"{subnet}.1/24", "dev", link)
+    ip("-n", server, "link", "set", link, "up")
+    ip("-n", server, "link", "set", "lo", "up")
+    ip("-n", peer, "addr", "add", f"{subnet}.2/24", "dev", "peer0")
+    ip("-n", peer, "link", "set", "peer0", "up")
+    return link
+
+
+def route_tproxy(namespace: str, rules: str) -> None:
+    """The nftables ``rules`` (tproxy statements that mark what they take with 1) in ``namespace``,
+    and the policy routing TPROXY needs to deliver it locally (fwmark 1: table 100, local 0.0.0.0/0
+    via lo); skips the test when the kernel takes no tproxy rule."""
+    loaded = subprocess.run(["ip", "netns", "exec", namespace, "nft", "-f", "-"], input=rules,
+                            capture_output=True, text=True, timeout=10)
+    if loaded.returncode != 0:
+        pytest.skip(f"this kernel takes no nftables tproxy rule: {loaded.stderr.strip()}")
+    ip("-n", namespace, "rule", "add", "fwmark", "1", "lookup", "100")
+    ip("-n", namespace, "route", "add", "local", "0.0.0.0/0", "dev", "lo", "table", "100")

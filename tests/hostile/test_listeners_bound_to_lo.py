@@ -35,7 +35,7 @@ from auditor.checks.net_bind_addresses import BindAddressParams, net_bind_addres
 from auditor.model.facts import Listener, NamespaceFacts, NetInterface, NetNamespace, ProcessInfo
 from tests.factories import listener, loopback_only_policy, snapshot
 from tests.hostile.test_judging_route_localnet import ETH0, HOST_INODE, LO, MACVLAN, _in, host
-from tests.netns_env import ip, require_namespaces, unique_name
+from tests.netns_env import ip, join_by_veth, require_namespaces, route_tproxy, unique_name
 
 REPO = Path(__file__).resolve().parents[2]
 POLICY = loopback_only_policy("bound-to-lo")
@@ -114,19 +114,8 @@ def test_the_link_cannot_reach_a_listener_bound_to_lo_and_lbaudit_passes_it(tmp_
         ip("netns", "add", name)
     held: list[subprocess.Popen[str]] = []
     try:
-        link = unique_name("lblov")
-        ip("link", "add", link, "netns", server, "type", "veth", "peer", "name", "peer0", "netns", peer)
-        ip("-n", server, "addr", "add", f"{SERVER}/24", "dev", link)
-        ip("-n", server, "link", "set", link, "up")
-        ip("-n", server, "link", "set", "lo", "up")
-        ip("-n", peer, "addr", "add", "10.199.0.2/24", "dev", "peer0")
-        ip("-n", peer, "link", "set", "peer0", "up")
-        rules = subprocess.run(["ip", "netns", "exec", server, "nft", "-f", "-"], input=TPROXY_RULES,
-                               capture_output=True, text=True, timeout=10)
-        if rules.returncode != 0:
-            pytest.skip(f"this kernel takes no nftables tproxy rule: {rules.stderr.strip()}")
-        ip("-n", server, "rule", "add", "fwmark", "1", "lookup", "100")
-        ip("-n", server, "route", "add", "local", "0.0.0.0/0", "dev", "lo", "table", "100")
+        join_by_veth(server, peer, "10.199.0", "lblov")
+        route_tproxy(server, TPROXY_RULES)
         held.append(_hold(server, LISTENERS))
         ports = [str(port) for port in LISTENERS]
         from_link = json.loads(_in(peer, CONNECT, SERVER, *ports))

@@ -28,7 +28,7 @@ import pytest
 from auditor.checks.net_ephemeral_port_range import EphemeralRangeParams
 from auditor.collect.sockets import listeners_from_rows, read_optional_proc_net
 from tests.factories import loopback_only_policy
-from tests.netns_env import ip, require_namespaces, unique_name
+from tests.netns_env import ip, join_by_veth, require_namespaces, unique_name
 
 REPO = Path(__file__).resolve().parents[2]
 POLICY = loopback_only_policy("raw")
@@ -72,13 +72,7 @@ def test_the_link_reaches_an_unbound_raw_socket_and_lbaudit_fails_it(tmp_path):
     ip("netns", "add", peer)
     holder = None
     try:
-        link = unique_name("lbrv")
-        ip("link", "add", link, "netns", server, "type", "veth", "peer", "name", "peer0", "netns", peer)
-        ip("-n", server, "addr", "add", "10.197.0.1/24", "dev", link)
-        ip("-n", server, "link", "set", link, "up")
-        ip("-n", server, "link", "set", "lo", "up")
-        ip("-n", peer, "addr", "add", "10.197.0.2/24", "dev", "peer0")
-        ip("-n", peer, "link", "set", "peer0", "up")
+        join_by_veth(server, peer, "10.197.0", "lbrv")
         holder = subprocess.Popen(["ip", "netns", "exec", server, sys.executable, "-c", RAW_HOLDER],
                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         assert holder.stdin is not None and holder.stdout is not None

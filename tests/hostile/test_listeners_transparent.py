@@ -27,7 +27,7 @@ from auditor.collect import netlink
 from auditor.model.facts import Listener
 from tests.factories import snapshot
 from tests.hostile.test_judging_route_localnet import _in, _stop
-from tests.netns_env import ip, require_namespaces, unique_name
+from tests.netns_env import ip, join_by_veth, require_namespaces, route_tproxy, unique_name
 
 IP_TRANSPARENT = 19
 # Listens on 127.0.0.1:PORT, transparent or not (argv), prints "ready"; serves each connection a line.
@@ -94,19 +94,8 @@ def test_the_link_reaches_a_transparent_loopback_listener_and_lbaudit_fails_it()
     ip("netns", "add", peer_ns)
     serving = None
     try:
-        link = unique_name("lbtv")
-        ip("link", "add", link, "netns", server_ns, "type", "veth", "peer", "name", "peer0", "netns", peer_ns)
-        ip("-n", server_ns, "addr", "add", "10.196.0.1/24", "dev", link)
-        ip("-n", server_ns, "link", "set", link, "up")
-        ip("-n", server_ns, "link", "set", "lo", "up")
-        ip("-n", peer_ns, "addr", "add", "10.196.0.2/24", "dev", "peer0")
-        ip("-n", peer_ns, "link", "set", "peer0", "up")
-        rules = subprocess.run(["ip", "netns", "exec", server_ns, "nft", "-f", "-"], input=TPROXY_RULES,
-                               capture_output=True, text=True, timeout=10)
-        if rules.returncode != 0:
-            pytest.skip(f"this kernel takes no nftables tproxy rule: {rules.stderr.strip()}")
-        ip("-n", server_ns, "rule", "add", "fwmark", "1", "lookup", "100")
-        ip("-n", server_ns, "route", "add", "local", "0.0.0.0/0", "dev", "lo", "table", "100")
+        join_by_veth(server_ns, peer_ns, "10.196.0", "lbtv")
+        route_tproxy(server_ns, TPROXY_RULES)
         verdicts = {}
         for transparent in (1, 0):
             serving = _start(server_ns, transparent)

@@ -30,7 +30,7 @@ from auditor.model.facts import Listener
 from tests.factories import snapshot
 from tests.hostile.test_judging_route_localnet import REPO, _in, _stop
 from tests.hostile.test_listeners_transparent import COLLECT
-from tests.netns_env import ip, require_namespaces, unique_name
+from tests.netns_env import ip, join_by_veth, require_namespaces, route_tproxy, unique_name
 
 IPPROTO_UDPLITE = 136
 UDP_PORT, UDPLITE_PORT = 2006, 2007
@@ -78,19 +78,8 @@ def test_tproxy_hands_the_link_udp_but_not_udplite_and_lbaudit_says_so():
     ip("netns", "add", peer_ns)
     holding = None
     try:
-        link = unique_name("lbttv")
-        ip("link", "add", link, "netns", server_ns, "type", "veth", "peer", "name", "peer0", "netns", peer_ns)
-        ip("-n", server_ns, "addr", "add", "10.198.0.1/24", "dev", link)
-        ip("-n", server_ns, "link", "set", link, "up")
-        ip("-n", server_ns, "link", "set", "lo", "up")
-        ip("-n", peer_ns, "addr", "add", "10.198.0.2/24", "dev", "peer0")
-        ip("-n", peer_ns, "link", "set", "peer0", "up")
-        rules = subprocess.run(["ip", "netns", "exec", server_ns, "nft", "-f", "-"], input=TPROXY_RULES,
-                               capture_output=True, text=True, timeout=10)
-        if rules.returncode != 0:
-            pytest.skip(f"this kernel takes no nftables tproxy rule: {rules.stderr.strip()}")
-        ip("-n", server_ns, "rule", "add", "fwmark", "1", "lookup", "100")
-        ip("-n", server_ns, "route", "add", "local", "0.0.0.0/0", "dev", "lo", "table", "100")
+        join_by_veth(server_ns, peer_ns, "10.198.0", "lbttv")
+        route_tproxy(server_ns, TPROXY_RULES)
         holding = subprocess.Popen(["ip", "netns", "exec", server_ns, sys.executable, "-c", HOLD],
                                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
                                    env={**os.environ, "PYTHONPATH": str(REPO)})

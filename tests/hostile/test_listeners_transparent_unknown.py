@@ -38,7 +38,7 @@ from auditor.storage.snapshot import parse_snapshot, snapshot_bytes
 from tests.factories import listener, snapshot
 from tests.hostile.test_judging_route_localnet import REPO, _in, _stop
 from tests.hostile.test_listeners_transparent import CONNECT, PORT, TPROXY_RULES, _start
-from tests.netns_env import ip, require_namespaces, unique_name
+from tests.netns_env import ip, join_by_veth, require_namespaces, route_tproxy, unique_name
 
 # A seccomp filter refusing socket(AF_NETLINK, *, NETLINK_SOCK_DIAG) with EPERM, and nothing else (nft
 # and rtnetlink keep working): the collector then takes its /proc/net fallback, as on a host whose
@@ -94,19 +94,8 @@ def test_unknown_transparency_behind_a_tproxy_rule_is_not_reviewed():
     ip("netns", "add", peer_ns)
     serving = None
     try:
-        link = unique_name("lbtuv")
-        ip("link", "add", link, "netns", server_ns, "type", "veth", "peer", "name", "peer0", "netns", peer_ns)
-        ip("-n", server_ns, "addr", "add", "10.197.0.1/24", "dev", link)
-        ip("-n", server_ns, "link", "set", link, "up")
-        ip("-n", server_ns, "link", "set", "lo", "up")
-        ip("-n", peer_ns, "addr", "add", "10.197.0.2/24", "dev", "peer0")
-        ip("-n", peer_ns, "link", "set", "peer0", "up")
-        rules = subprocess.run(["ip", "netns", "exec", server_ns, "nft", "-f", "-"], input=TPROXY_RULES,
-                               capture_output=True, text=True, timeout=10)
-        if rules.returncode != 0:
-            pytest.skip(f"this kernel takes no nftables tproxy rule: {rules.stderr.strip()}")
-        ip("-n", server_ns, "rule", "add", "fwmark", "1", "lookup", "100")
-        ip("-n", server_ns, "route", "add", "local", "0.0.0.0/0", "dev", "lo", "table", "100")
+        join_by_veth(server_ns, peer_ns, "10.197.0", "lbtuv")
+        route_tproxy(server_ns, TPROXY_RULES)
         serving = _start(server_ns, 1)
         # the kernel: the link reaches the transparent 127.0.0.1 listener through the rule
         assert _in(peer_ns, CONNECT, "10.197.0.1", str(PORT)) == "served"
