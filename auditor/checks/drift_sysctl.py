@@ -98,7 +98,7 @@ def kernel_reading(key: str, value: str, configured: bool) -> object:
     if key == _sysctl.PORT_RANGE:
         low, high = _sysctl.parse_port_range(value, configured=configured)
         if configured and (low < 1 or high < low):
-            unwritten = "" if len(value.split()) > 1 else f" (the high end not written stays {high}, the kernel default)"
+            unwritten = "" if len(_sysctl.written_numbers(key, value, 2)) > 1 else f" (the high end not written stays {high}, the kernel default)"
             raise _sysctl.SysctlValueError(key, value, "the kernel takes 1-65535 with the low end not above the high "
                                                        f"end{unwritten}")
         return (low, high)
@@ -108,7 +108,7 @@ def kernel_reading(key: str, value: str, configured: bool) -> object:
         number = _sysctl.parse_kernel_int(key, value, configured)
         lowest, highest, _ = _sysctl.KERNEL_TAKES[key]  # what every HZ takes
         if configured and (not lowest <= number <= highest
-                           or (key in _sysctl.UNSIGNED_KEYS and value.strip().startswith("-"))):
+                           or (key in _sysctl.UNSIGNED_KEYS and _sysctl.written_numbers(key, value, 1)[0].startswith("-"))):
             raise _sysctl.SysctlValueError(key, value, f"the kernel takes {lowest} to {highest} (EINVAL)")
         return number
     return None
