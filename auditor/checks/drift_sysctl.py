@@ -170,7 +170,7 @@ def _compare(key: str, running: SysctlSetting, configured: SysctlSetting, persis
 @check(
     name="drift.sysctl",
     title="Running sysctl values match what the configuration files set",
-    version="1.3.0",
+    version="1.3.1",
     needs=["sysctl"],
     params=DriftSysctlParams,
     severity=Severity.MEDIUM,
