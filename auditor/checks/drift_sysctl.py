@@ -68,12 +68,15 @@ _NOT_DECIMAL = re.compile(r"(?<![0-9])0[0-9xX]")
 
 
 def canonical_value(value: str) -> str | tuple[tuple[int, int], ...]:
-    """The form two values are compared in: whitespace runs collapsed, and port lists such as
+    """The form two values are compared in: runs of the kernel's separators (space, tab, newline)
+    collapsed, and port lists such as
     ``8080,8081`` (which the kernel prints back as ``8080-8081``) as merged ranges.  Only a list the
     kernel reads as written is merged: white space inside it makes the write fail whole (EINVAL,
     ``8080, 9000``), and ``010`` is octal 8 there, so such a list is compared as text; read as
-    decimal ranges it passed a running value the next boot does not set."""
-    text = " ".join(value.split())
+    decimal ranges it passed a running value the next boot does not set.  Other white space (``\v``,
+    U+00A0) is kept: the kernel prints it back only where it took it, so a configured ``4096\v``
+    does not match a running ``4096``."""
+    text = " ".join(_sysctl.printed_numbers(value))
     compact = text
     if (("," in compact or "-" in compact) and _SPANS.fullmatch(compact)
             and not _NOT_DECIMAL.search(compact)):

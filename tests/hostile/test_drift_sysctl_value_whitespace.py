@@ -25,7 +25,7 @@ from auditor.checks.net_ephemeral_port_range import EphemeralRangeParams, net_ep
 from auditor.collect.rootdir import collect_root
 from auditor.collect.sysctl import normalise_value
 from auditor.domain.sysctl import parse_sysctl_conf
-from auditor.model.facts import SysctlFacts
+from auditor.model.facts import SysctlFacts, SysctlSetting
 from auditor.model.result import Status
 from tests.factories import LINUX_DEFAULT_SYSCTLS, snapshot, sysctl_facts
 from tests.netns_env import systemd_sysctl_or_skip
@@ -181,3 +181,17 @@ def test_lbaudit_reads_each_value_as_systemd_sysctl_writes_it(tmp_path):
                 read = None
             assert (read if read is not None else "refused") == (
                 kernel_reading(key, normalise_value(booted), configured=False) if booted != before else "refused"), (key, text)
+
+
+def test_a_key_compared_as_text_keeps_white_space_the_kernel_does_not_separate_with():
+    """A key whose handler lbaudit does not model is compared as text with the kernel's separators
+    collapsed; ``4096\\v`` (refused by proc_dointvec at boot) no longer matches a running 4096 (was
+    pass: every run of white space was collapsed)."""
+    key = "net.core.somaxconn"
+    persistent = parse_sysctl_conf(f"{key} = 4096\v\n")
+    runtime = sysctl_facts(dict(LINUX_DEFAULT_SYSCTLS, **{key: "4096"})).runtime
+    settings = {e.key: SysctlSetting(value=e.value or "", origin=f"/etc/sysctl.d/60-net.conf:{e.line}") for e in persistent}
+    snap = snapshot(sysctl=SysctlFacts(runtime=runtime, persistent=settings))
+    [outcome] = [o for o in drift_sysctl.run(snap, DriftSysctlParams(keys=[key])) if o.subject == f"sysctl {key}"]
+    assert outcome.status == Status.FAIL
+    assert "'4096\\x0b'" in outcome.message
