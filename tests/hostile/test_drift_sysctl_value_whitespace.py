@@ -195,3 +195,25 @@ def test_a_key_compared_as_text_keeps_white_space_the_kernel_does_not_separate_w
     [outcome] = [o for o in drift_sysctl.run(snap, DriftSysctlParams(keys=[key])) if o.subject == f"sysctl {key}"]
     assert outcome.status == Status.FAIL
     assert "'4096\\x0b'" in outcome.message
+
+
+@pytest.mark.parametrize("written, off", [("2\v", False), ("2\xa0", False), ("2\f", False),
+                                         ("2", True), ("0x2", True), ("\v2", True)], ids=repr)
+def test_io_uring_disabled_at_boot_is_read_as_the_kernel_reads_the_write(tmp_path, written, off):
+    """audit.socket_logging passes the persistent io_uring scope when the boot sets
+    kernel.io_uring_disabled = 2; ``2\\v`` (kept by systemd-sysctl, refused by the kernel) leaves
+    io_uring enabled (was pass: the value was compared after str.strip())."""
+    from auditor.checks.audit_socket_logging import SocketLoggingParams, audit_socket_logging
+    from auditor.model.facts import AuditFacts, IoUringBoot, IoUringState
+    from tests.factories import running_auditd
+
+    facts = AuditFacts(enabled=1, rate_limit=0, loaded_rules=[], persistent_rules=[],
+                       persistent_source="/etc/audit/rules.d (augenrules)",
+                       io_uring=IoUringState(present=True, disabled=0, group=-1, source="/proc/sys/kernel/io_uring_disabled"),
+                       io_uring_boot=IoUringBoot(value=written, origin="/etc/sysctl.d/60-io_uring.conf:1"),
+                       **running_auditd())
+    snap = snapshot(audit=facts)
+    snap = snap.model_copy(update={"provenance": snap.provenance.model_copy(update={"kernel": "6.12.0"})})
+    [outcome] = [o for o in audit_socket_logging.run(snap, SocketLoggingParams())
+                 if o.subject == "persistent rules io_uring"]
+    assert (outcome.status == Status.PASS) is off
