@@ -1,6 +1,7 @@
 """Sysctl values for the network checks: pure parsers and the ephemeral port pool.
 
-Values arrive as whitespace-normalised strings (``SysctlFacts``).  A malformed value raises
+Running values arrive with the kernel's separators collapsed to one space; configured values as the
+boot tool writes them (``SysctlFacts``).  A malformed value raises
 :class:`SysctlValueError` with the key and the text; the checks turn it into a ``not_reviewed``
 outcome, because a value we cannot read is evidence we could not use, never a pass.
 """
@@ -98,24 +99,57 @@ def parse_int(key: str, value: str) -> int:
     return int(text)
 
 
+# How the kernel reads the numbers of a write (kernel/sysctl.c): before a number proc_skip_spaces()
+# skips isspace() (lib/ctype.c: space, \t, \n, \v, \f, \r over the bytes written); after one,
+# proc_get_long() takes only proc_wspace_sep (space, \t, \n) or the end of the write, anything
+# else is EINVAL.  So ``30\v60``, ``30\f``, ``30\r`` and ``32768\v60999`` are refused, while
+# ``\v30`` and ``30 \v60`` set 30; no other character (U+00A0, U+0085, U+2028, \x1c: bytes that
+# are not isspace()) separates numbers at all.  Checked on Linux 6.18 in a network namespace.
+KERNEL_SKIPS = " \t\n\v\f\r"
+KERNEL_SEPARATORS = " \t\n"
+# What the kernel prints between the numbers of a running value (the collector keeps one space).
+_PRINTED_SEPARATORS = re.compile("[ \t\n]+")
+
+
+def printed_numbers(value: str) -> list[str]:
+    """The numbers of a running value, split only where the kernel prints a separator."""
+    text = value.strip(KERNEL_SEPARATORS)
+    return _PRINTED_SEPARATORS.split(text) if text else []
+
+
 def written_numbers(key: str, value: str, count: int) -> list[str]:
     """The numbers a /proc/sys write of ``value`` gives a key that holds ``count`` of them.  The
     kernel's vector handlers (proc_dointvec_minmax, proc_dou8vec_minmax) read at most ``count``
     numbers, separated by white space, and leave the rest of the write unread: ``30 60`` sets 30,
     ``32768 60999 5`` sets 32768-60999 (kernel.sysctl_writes_strict=1, the default since Linux 4.5,
     ignores the rest when the writer sends it again); fewer numbers leave the others as they were.
-    No number at all is EINVAL."""
-    tokens = value.split()
+    No number at all is EINVAL, and so is a number followed by anything but a space, a tab or a
+    newline (:data:`KERNEL_SKIPS`, :data:`KERNEL_SEPARATORS`)."""
+    tokens: list[str] = []
+    position = 0
+    while len(tokens) < count:
+        while position < len(value) and value[position] in KERNEL_SKIPS:
+            position += 1
+        if position == len(value):
+            break
+        end = position
+        while end < len(value) and value[end] not in KERNEL_SKIPS:
+            end += 1
+        if end < len(value) and value[end] not in KERNEL_SEPARATORS:
+            raise SysctlValueError(key, value, f"{value[position:end]!r} is followed by {value[end]!r}: after a "
+                                               "number the kernel takes only a space, a tab or a newline (EINVAL)")
+        tokens.append(value[position:end])
+        position = end
     if not tokens:
         raise SysctlValueError(key, value, "no number to write (EINVAL)")
-    return tokens[:count]
+    return tokens
 
 
 def parse_kernel_int(key: str, value: str, configured: bool = True) -> int:
     """A Linux integer sysctl as the kernel reads it (proc_get_long): an optional ``-``, then a
     :func:`kernel_number`; ``0100000`` is 32768, not 100000.  A write (``configured``) is read as
     far as the kernel reads it (:func:`written_numbers`); a running value is one number."""
-    text = written_numbers(key, value, 1)[0] if configured else value.strip()
+    text = written_numbers(key, value, 1)[0] if configured else value.strip(KERNEL_SEPARATORS)
     negative = text.startswith("-")
     try:
         number = kernel_number(key, value, text[1:] if negative else text, configured=configured)
@@ -125,8 +159,9 @@ def parse_kernel_int(key: str, value: str, configured: bool = True) -> int:
 
 
 def parse_port_range(value: str, key: str = PORT_RANGE, configured: bool = False) -> tuple[int, int]:
-    """``"32768 60999"`` (the kernel separates them with a tab) -> ``(32768, 60999)``; any run of
-    white space separates them, and each is read as the kernel reads it (``010000`` is 4096).  A
+    """``"32768 60999"`` (the kernel separates them with a tab) -> ``(32768, 60999)``; a run of the
+    kernel's separators separates them (:func:`written_numbers`, :func:`printed_numbers`: ``\v`` or
+    U+00A0 does not), and each is read as the kernel reads it (``010000`` is 4096).  A
     write at boot (``configured``) is read as far as the kernel reads it (:func:`written_numbers`):
     ``40000`` alone moves the low end and leaves the high end in force, the kernel default 60999,
     since the boot writes the key once."""
@@ -134,7 +169,7 @@ def parse_port_range(value: str, key: str = PORT_RANGE, configured: bool = False
         tokens = written_numbers(key, value, 2)
         high = _port(key, value, tokens[1], configured) if len(tokens) == 2 else DEFAULT_RANGE_HIGH
         return _port(key, value, tokens[0], configured), high
-    tokens = value.split()
+    tokens = printed_numbers(value)
     if len(tokens) != 2:
         raise SysctlValueError(key, value, "expected two port numbers, low and high")
     return _port(key, value, tokens[0], configured), _port(key, value, tokens[1], configured)
@@ -148,11 +183,13 @@ def parse_port_list(value: str, key: str = RESERVED_PORTS, configured: bool = Fa
     that writes it boots with no port reserved).  Ranges are returned sorted and merged, so
     overlapping entries are not counted twice.
     """
-    text = value.strip()
+    # proc_do_large_bitmap skips only newlines around the list (a space or \v before or after it is
+    # EINVAL, checked on Linux 6.18); a running value is what the kernel prints, with its newline
+    text = value.strip("\n") if configured else value.strip(KERNEL_SEPARATORS)
     if not text:
         return ()
-    if any(ch.isspace() for ch in text):
-        raise SysctlValueError(key, value, "the kernel refuses white space inside the list (EINVAL)")
+    if any(ch.isspace() for ch in text):  # str.isspace: \x1c-\x1f, U+0085, U+00A0, U+2028 too
+        raise SysctlValueError(key, value, "the kernel refuses white space in or around the list (EINVAL)")
     spans: list[tuple[int, int]] = []
     items = text.split(",")
     if len(items) > 1 and items[-1] == "":

@@ -21,6 +21,7 @@ from auditor.checks._audit_coverage import (
     last_control,
     uring_ops,
 )
+from auditor.checks._sysctl import SysctlValueError, parse_kernel_int
 from auditor.domain import auditd_conf, platform_audit
 from auditor.domain.audit_statement import RuleError, format_field, parse_field
 from auditor.model.base import empty_list, json_pointer
@@ -449,7 +450,7 @@ def _uring_outcome(snapshot: HostSnapshot, rules: list[AuditRule], field: str, s
         return passed(subject, f"{subject}: this kernel is built without io_uring ({state.source}), so socket calls "
                                "are made only through the syscalls", **common())
     boot = snapshot.facts.audit.io_uring_boot
-    boot_off = boot is not None and (boot.value or "").strip() == "2"
+    boot_off = boot is not None and boot.value is not None and _boot_writes_2(boot.value)
     if scope == "persistent" and boot is not None:
         observed["io_uring_boot"] = boot.model_dump(mode="json")
         evidence.add("/facts/audit/io_uring_boot")
@@ -756,10 +757,23 @@ def _arches_left_out(snapshot: HostSnapshot, label: str, params: SocketLoggingPa
     return outcomes
 
 
+def _boot_writes_2(value: str) -> bool:
+    """Whether the boot's write of ``value`` leaves kernel.io_uring_disabled at 2, read as the kernel
+    reads it (proc_dointvec_minmax, 0-2): ``0x2`` is 2, and ``2\v`` (kept by systemd-sysctl) is
+    refused, so io_uring stays enabled."""
+    try:
+        return parse_kernel_int(IO_URING_DISABLED, value) == 2
+    except SysctlValueError:
+        return False
+
+
+IO_URING_DISABLED = "kernel.io_uring_disabled"
+
+
 @check(
     name="audit.socket_logging",
     title="Socket syscalls are audited (loaded and persistent rules, every architecture)",
-    version="1.7.0",
+    version="1.7.1",
     needs=("audit",),
     platforms=("linux", "windows", "macos"),
     params=SocketLoggingParams,

@@ -68,12 +68,15 @@ _NOT_DECIMAL = re.compile(r"(?<![0-9])0[0-9xX]")
 
 
 def canonical_value(value: str) -> str | tuple[tuple[int, int], ...]:
-    """The form two values are compared in: whitespace runs collapsed, and port lists such as
+    """The form two values are compared in: runs of the kernel's separators (space, tab, newline)
+    collapsed, and port lists such as
     ``8080,8081`` (which the kernel prints back as ``8080-8081``) as merged ranges.  Only a list the
     kernel reads as written is merged: white space inside it makes the write fail whole (EINVAL,
     ``8080, 9000``), and ``010`` is octal 8 there, so such a list is compared as text; read as
-    decimal ranges it passed a running value the next boot does not set."""
-    text = " ".join(value.split())
+    decimal ranges it passed a running value the next boot does not set.  Other white space (``\v``,
+    U+00A0) is kept: the kernel prints it back only where it took it, so a configured ``4096\v``
+    does not match a running ``4096``."""
+    text = " ".join(_sysctl.printed_numbers(value))
     compact = text
     if (("," in compact or "-" in compact) and _SPANS.fullmatch(compact)
             and not _NOT_DECIMAL.search(compact)):
@@ -98,7 +101,7 @@ def kernel_reading(key: str, value: str, configured: bool) -> object:
     if key == _sysctl.PORT_RANGE:
         low, high = _sysctl.parse_port_range(value, configured=configured)
         if configured and (low < 1 or high < low):
-            unwritten = "" if len(value.split()) > 1 else f" (the high end not written stays {high}, the kernel default)"
+            unwritten = "" if len(_sysctl.written_numbers(key, value, 2)) > 1 else f" (the high end not written stays {high}, the kernel default)"
             raise _sysctl.SysctlValueError(key, value, "the kernel takes 1-65535 with the low end not above the high "
                                                        f"end{unwritten}")
         return (low, high)
@@ -108,7 +111,7 @@ def kernel_reading(key: str, value: str, configured: bool) -> object:
         number = _sysctl.parse_kernel_int(key, value, configured)
         lowest, highest, _ = _sysctl.KERNEL_TAKES[key]  # what every HZ takes
         if configured and (not lowest <= number <= highest
-                           or (key in _sysctl.UNSIGNED_KEYS and value.strip().startswith("-"))):
+                           or (key in _sysctl.UNSIGNED_KEYS and _sysctl.written_numbers(key, value, 1)[0].startswith("-"))):
             raise _sysctl.SysctlValueError(key, value, f"the kernel takes {lowest} to {highest} (EINVAL)")
         return number
     return None
@@ -170,7 +173,7 @@ def _compare(key: str, running: SysctlSetting, configured: SysctlSetting, persis
 @check(
     name="drift.sysctl",
     title="Running sysctl values match what the configuration files set",
-    version="1.3.0",
+    version="1.3.1",
     needs=["sysctl"],
     params=DriftSysctlParams,
     severity=Severity.MEDIUM,

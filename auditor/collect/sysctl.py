@@ -1,7 +1,8 @@
 """Running values of the network sysctls the checks judge, read from /proc/sys.
 
-Values are whitespace-normalised (``ip_local_port_range`` is tab-separated in /proc) so that a
-running value and a configured one compare as strings.  Persistent values (sysctl.d) come from
+Values are normalised in the kernel's own separators only (``ip_local_port_range`` is printed
+tab-separated, every value ends in a newline): a run of spaces, tabs and newlines becomes one space.
+Any other character is kept, so a value the kernel never prints is seen as such by the checks.  Persistent values (sysctl.d) come from
 :mod:`auditor.collect.sysctl_d`.
 """
 
@@ -27,9 +28,14 @@ SYSCTL_KEYS: tuple[str, ...] = collected_runtime_keys(SNAPSHOT_SCHEMA_VERSION)
 _KEY = re.compile(r"^[a-z0-9_]+(\.[a-z0-9_]+)+$")
 
 
+# What the kernel prints between and after the numbers of a value (proc_put_char "\t", "\n").
+_PRINTED_SEPARATORS = re.compile("[ \t\n]+")
+
+
 def normalise_value(text: str) -> str:
-    """Collapse runs of whitespace (tabs, newlines) to single spaces and trim."""
-    return " ".join(text.split())
+    """Collapse runs of the kernel's separators (spaces, tabs, newlines) to single spaces and trim;
+    any other white space (``\v``, U+00A0) is kept for the checks to refuse."""
+    return _PRINTED_SEPARATORS.sub(" ", text).strip(" ")
 
 
 def sysctl_path(key: str, proc_sys: str = PROC_SYS) -> str:

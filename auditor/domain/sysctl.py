@@ -17,8 +17,10 @@ elsewhere (:data:`BOOT_APPLIERS`).  Choosing and reading those files under a roo
 part (:mod:`auditor.collect.sysctl_d`); what the lines mean and how the result is read back is here,
 for collectors and checks alike.
 
-Lines follow systemd's parser: ``#`` and ``;`` start comments, ``key = value`` with whitespace
-stripped (and, as for running values, inner runs of whitespace collapsed to one space), ``-key = value`` ignores errors when setting, ``-key`` without ``=`` excludes that key from
+Lines follow systemd's parser: ``#`` and ``;`` start comments, ``key = value`` with the white space
+the boot tool strips removed from both ends and nothing else changed (:data:`STRIPPED_BY`: the kernel
+refuses ``30\v60`` or ``30\f``, so a value is kept as it is written to /proc/sys, never with its
+white space collapsed), ``-key = value`` ignores errors when setting, ``-key`` without ``=`` excludes that key from
 glob patterns, and keys may be written ``a.b.c`` or ``a/b/c``.  Keys are stored in the dotted form
 sysctl(8) prints, where a dot inside one component (a VLAN interface ``eth0.200``) becomes ``/``.
 
@@ -45,6 +47,12 @@ BOOT_APPLIERS = {"systemd-sysctl": False, "sysctl --system": True}
 EXCLUDE_PREFIX = "-"
 GLOB_CHARS = "*?["
 _WHITESPACE = " \t\r\n\f\v"
+# The white space each boot tool strips from the ends of a line, a key and a value, and nothing
+# inside: systemd-sysctl strstrip()s with WHITESPACE (" \t\n\r", src/basic/string-util.h), so
+# ``30\v`` is written as it stands and the kernel refuses it; procps' ``sysctl --system`` strips the
+# line with isspace() (also \v and \f) and writes the value as it stands.  Checked with
+# systemd-sysctl 252 and procps-ng 4.0.2 on Linux 6.18.
+STRIPPED_BY = {"systemd-sysctl": " \t\n\r", "sysctl --system": _WHITESPACE}
 
 
 # ---------------------------------------------------------------- what a snapshot collected
@@ -258,22 +266,24 @@ def parse_sysctl_conf(text: str, applier: str = "systemd-sysctl") -> list[Sysctl
     sets nothing)."""
     entries: list[SysctlLine] = []
     lines = systemd_lines(text) if applier == "systemd-sysctl" else procps_lines(text)
+    stripped = STRIPPED_BY[applier]
     for number, raw in enumerate(lines, start=1):
-        line = raw.strip(_WHITESPACE)
+        line = raw.strip(stripped)
         if not line or line[0] in "#;":
             continue
         key, equals, value = line.partition("=")
         ignore_failure = key.startswith(EXCLUDE_PREFIX)
         if ignore_failure:
             key = key[1:]
-        key = key.strip(_WHITESPACE)
+        key = key.strip(stripped)
         if not key:
             continue
         if not equals:
             if ignore_failure:
                 entries.append(SysctlLine(dotted_key(key), None, True, number))
             continue
-        entries.append(SysctlLine(dotted_key(key), " ".join(value.split()), ignore_failure, number))
+        # the value as the tool writes it: white space inside it is the kernel's to take or refuse
+        entries.append(SysctlLine(dotted_key(key), value.strip(stripped), ignore_failure, number))
     return entries
 
 

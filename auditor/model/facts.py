@@ -331,8 +331,14 @@ class DynamicPortRange(StrictModel):
 
 
 class SysctlFacts(StrictModel):
-    """Running values (``runtime``) and what configuration files set (``persistent``).  Values are
-    whitespace-normalised strings exactly as the kernel or the file gives them.
+    """Running values (``runtime``) and what configuration files set (``persistent``).  A running
+    value has the kernel's separators (spaces, tabs, newlines) collapsed to one space; a configured
+    value is kept as the boot tool writes it to /proc/sys (only the white space that tool strips is
+    removed from its ends), because the kernel refuses other white space after a number
+    (``30\v60``, ``32768<U+00A0>60999``).  Snapshots written before this rule (formats 1.0 to 1.2
+    by earlier collectors) hold configured values with every run of white space collapsed: such a
+    value is judged as it reads, so a separator the kernel refuses that it hid (a no-break space
+    pasted between the two ends of a range) is not seen there; collect again to judge it.
 
     On macOS ``runtime`` holds the sysctls of the same meaning (``net.inet.ip.portrange.first``,
     ``net.inet.tcp.msl``); on Windows the TCP/IP registry values (``TcpTimedWaitDelay``,

@@ -39,8 +39,8 @@ def test_precedence_masking_ordering_later_wins_and_sysctl_conf_last(root: Path)
         "net.ipv4.tcp_fin_timeout": SysctlSetting(value="30", origin="/etc/sysctl.d/10-override.conf:2"),
         # 15-vendor.conf sets 2, 20-later.conf (a later name, another directory) sets 0: later wins.
         "net.ipv4.tcp_tw_reuse": SysctlSetting(value="0", origin="/etc/sysctl.d/20-later.conf:2"),
-        # slash form normalised to dots; whitespace normalised as for running values
-        "net.ipv4.ip_local_port_range": SysctlSetting(value="40000 50000", origin="/etc/sysctl.d/20-later.conf:4"),
+        # slash form normalised to dots; the value kept as the boot writes it (its tab is the kernel's to read)
+        "net.ipv4.ip_local_port_range": SysctlSetting(value="40000\t50000", origin="/etc/sysctl.d/20-later.conf:4"),
         "net.ipv4.conf.eth0/200.forwarding": SysctlSetting(value="0", origin="/etc/sysctl.d/20-later.conf:5"),
         # /run/sysctl.d/05-runtime.conf masks the /usr/lib one
         "net.ipv4.ip_unprivileged_port_start": SysctlSetting(value="1024", origin="/run/sysctl.d/05-runtime.conf:1"),
