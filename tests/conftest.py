@@ -69,6 +69,23 @@ def _temporary_directories_in_memory() -> None:
 _temporary_directories_in_memory()
 
 
+def _stopping_signals_as_a_terminal_leaves_them() -> None:
+    """A suite started under ``nohup`` or in the background by a shell without job control inherits
+    SIGHUP or SIGINT ignored, and every process it starts inherits that too; lbaudit rightly keeps an
+    ignored signal ignored (``nohup lbaudit ...`` must go on), so each test that stops lbaudit with
+    it failed (exit 1: the run went on).  The suite runs as a terminal's shell starts it: both at
+    their defaults, here and in what it starts.  The tests of ignored signals ignore them themselves."""
+    import signal
+
+    if hasattr(signal, "SIGHUP") and signal.getsignal(signal.SIGHUP) == signal.SIG_IGN:
+        signal.signal(signal.SIGHUP, signal.SIG_DFL)
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+_stopping_signals_as_a_terminal_leaves_them()
+
+
 def _parse_each_policy_text_once() -> None:
     """The inner loop loads a policy ~660 times, but only ~190 distinct texts (the shipped and
     fixture policies, evaluated by test after test), and lbaudit's YAML reader is pure Python:
