@@ -18,7 +18,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import shlex
-from typing import Any
+from typing import Any, Iterator
 
 from auditor.collect.parsers import UNPARSEABLE, unparseable_reason
 from auditor.model.facts import Gap, GapKind, PublishedPort, TproxyRule
@@ -92,14 +92,19 @@ def parse_iptables_save(text: str, family: str, program: str) -> list[PublishedP
     return found
 
 
-def parse_nft_ruleset(document: Any) -> list[PublishedPort]:
-    """DNAT statements of ``nft -j list ruleset`` rules (native nftables expressions)."""
-    found: list[PublishedPort] = []
+def _nft_rules(document: Any) -> Iterator[tuple[dict[str, Any], str]]:
+    """Each rule of ``nft -j list ruleset`` output that has a list of expressions, and where it is."""
     items = document.get("nftables", []) if isinstance(document, dict) else []
     for item in items:
         rule = item.get("rule") if isinstance(item, dict) else None
-        if not isinstance(rule, dict) or not isinstance(rule.get("expr"), list):
-            continue
+        if isinstance(rule, dict) and isinstance(rule.get("expr"), list):
+            yield rule, f"nft -j list ruleset: table {rule.get('family')} {rule.get('table')} chain {rule.get('chain')}"
+
+
+def parse_nft_ruleset(document: Any) -> list[PublishedPort]:
+    """DNAT statements of ``nft -j list ruleset`` rules (native nftables expressions)."""
+    found: list[PublishedPort] = []
+    for rule, origin in _nft_rules(document):
         dnat = next((e["dnat"] for e in rule["expr"] if isinstance(e, dict) and isinstance(e.get("dnat"), dict)), None)
         if dnat is None:
             continue
@@ -130,7 +135,6 @@ def parse_nft_ruleset(document: Any) -> list[PublishedPort]:
                 protocol = right
         address = dnat.get("addr") if isinstance(dnat.get("addr"), str) else None
         port = dnat.get("port") if isinstance(dnat.get("port"), int) else None
-        origin = f"nft -j list ruleset: table {rule.get('family')} {rule.get('table')} chain {rule.get('chain')}"
         for proto in [protocol] if protocol else list(PROTOCOLS[:2]):
             found.append(_port(_host(host, family), ports[0], ports[1], proto, (address, port), origin))
     return found
@@ -145,14 +149,19 @@ def dedupe(ports: list[PublishedPort]) -> list[PublishedPort]:
     return sorted(seen.values(), key=lambda p: (p.source, p.protocol, p.host_port, p.host_address, p.target_address or ""))
 
 
-def _legacy_nat_exists(target: Any, family: str) -> bool:
-    """Whether the legacy (x_tables) nat table is registered: listed in /proc/net/ip{,6}_tables_names.
-    Only then is it read; asking for it otherwise loads iptable_nat, and lbaudit changes nothing."""
-    names = f"{target.proc}/net/{'ip' if family == 'ipv4' else 'ip6'}_tables_names"
+def _legacy_table_exists(proc: str | None, family: str, table: str) -> bool | None:
+    """Whether the legacy (x_tables) ``table`` is registered: listed in /proc/net/ip{,6}_tables_names,
+    which nft never shows (None: unknown).  A legacy iptables-save is run only for a table that may
+    exist: asked for one that does not, it would make the kernel load and create it."""
+    if proc is None:
+        return None
+    names = f"{proc}/net/{'ip' if family == 'ipv4' else 'ip6'}_tables_names"
     try:
-        return "nat" in read_regular(names, 4096).decode("ascii", "replace").split()
+        return table in read_regular(names, 4096).decode("ascii", "replace").split()
+    except FileNotFoundError:
+        return False  # no legacy tables at all (x_tables not loaded)
     except OSError:
-        return False
+        return None
 
 
 class ListedOnce:
@@ -201,8 +210,8 @@ def read_nat(target: Any, timeout: float) -> tuple[list[PublishedPort] | None, l
         if target.find_program(program) is None:
             absent.append(program)
             continue
-        if "legacy" in program and not _legacy_nat_exists(target, family):
-            continue  # reading a legacy table that does not exist would make the kernel create it
+        if "legacy" in program and not _legacy_table_exists(target.proc, family, "nat"):
+            continue  # no legacy nat table (or not known to be one): nothing of it to read
         result = target.run([program], timeout)
         if not result.ok:
             gaps.append(Gap(section="netns", path=("published", "nat"),
@@ -237,10 +246,6 @@ def read_nat(target: Any, timeout: float) -> tuple[list[PublishedPort] | None, l
 
 # ---------------------------------------------------------------- TPROXY rules
 
-# Every table each program shows (no ``-t``: a legacy iptables-save lists only the tables that exist,
-# and asking for one that does not would make the kernel load and create it).
-TPROXY_PROGRAMS = (("iptables-save", "ipv4"), ("ip6tables-save", "ipv6"), ("iptables-legacy-save", "ipv4"),
-                   ("ip6tables-legacy-save", "ipv6"))
 _TPROXY_PROTOCOLS = ("tcp", "udp")
 _NFT_FAMILIES: dict[str, Any] = {"ip": "ipv4", "ip6": "ipv6"}
 
@@ -317,12 +322,7 @@ def parse_nft_tproxy(document: Any) -> tuple[list[TproxyRule], int]:
     opaque, so only iptables-save can tell what they are)."""
     found: list[TproxyRule] = []
     opaque = 0
-    items = document.get("nftables", []) if isinstance(document, dict) else []
-    for item in items:
-        rule = item.get("rule") if isinstance(item, dict) else None
-        if not isinstance(rule, dict) or not isinstance(rule.get("expr"), list):
-            continue
-        origin = f"nft -j list ruleset: table {rule.get('family')} {rule.get('table')} chain {rule.get('chain')}"
+    for rule, origin in _nft_rules(document):
         for expr in rule["expr"]:
             if not isinstance(expr, dict):
                 continue
@@ -341,19 +341,6 @@ def parse_nft_tproxy(document: Any) -> tuple[list[TproxyRule], int]:
             found.append(TproxyRule(origin=origin, family=family, protocol=_nft_protocol(rule["expr"]),  # type: ignore[arg-type]
                                     port=port if isinstance(port, int) and not isinstance(port, bool) and port else None))
     return found, opaque
-
-
-def _legacy_mangle_exists(proc: str | None, family: str) -> bool | None:
-    """Whether the legacy (x_tables) mangle table is registered, which nft never shows (None: unknown)."""
-    if proc is None:
-        return None
-    names = f"{proc}/net/{'ip' if family == 'ipv4' else 'ip6'}_tables_names"
-    try:
-        return "mangle" in read_regular(names, 4096).decode("ascii", "replace").split()
-    except FileNotFoundError:
-        return False  # no legacy tables at all (x_tables not loaded)
-    except OSError:
-        return None
 
 
 def read_tproxy(target: Any, timeout: float) -> tuple[list[TproxyRule] | None, list[str], list[str]]:
@@ -381,10 +368,10 @@ def read_tproxy(target: Any, timeout: float) -> tuple[list[TproxyRule] | None, l
         except UNPARSEABLE as exc:
             unknown.append(f"nft -j list ruleset failed: {unparseable_reason(exc)}")
     read_ok: set[str] = set()
-    for program, family in TPROXY_PROGRAMS:
+    for program, family in IPTABLES_PROGRAMS:  # every table each shows (no -t)
         if target.find_program(program) is None:
             continue
-        if "legacy" in program and _legacy_mangle_exists(target.proc, family) is False:
+        if "legacy" in program and _legacy_table_exists(target.proc, family, "mangle") is False:
             continue  # no legacy mangle table: nothing for it to show
         result = target.run([program], timeout)
         if not result.ok:
@@ -399,7 +386,7 @@ def read_tproxy(target: Any, timeout: float) -> tuple[list[TproxyRule] | None, l
         read.append(f"{program} (TPROXY)")
     for family, plain, legacy in (("ipv4", "iptables-save", "iptables-legacy-save"),
                                   ("ipv6", "ip6tables-save", "ip6tables-legacy-save")):
-        exists = _legacy_mangle_exists(target.proc, family)
+        exists = _legacy_table_exists(target.proc, family, "mangle")
         readers = [legacy] if target.find_program(legacy) is not None else [plain]
         if exists is not False and not read_ok & set(readers):
             what = "exists" if exists else "may exist (its table list could not be read)"

@@ -86,7 +86,8 @@ CGROUP_LIMIT = 64 * 1024
 NETNS_SYSCTL_KEYS = tuple(key for key in SYSCTL_KEYS if key.startswith("net."))
 METHOD = ("/proc/PID/ns/net, /run/netns and nsfs mounts; each other namespace entered by a forked child "
           "(setns): netlink sock_diag, /proc/net counters, /proc/sys/net and rtnetlink inside it; TPROXY rules of "
-          "each from nft -j list ruleset and iptables-save run inside it")
+          "each from nft -j list ruleset and iptables-save run inside it, where a listener's IP_TRANSPARENT is "
+          "unknown")
 
 # A container's id in a cgroup path: Docker (/docker/<id>, docker-<id>.scope), Podman
 # (libpod-<id>.scope) and the CRI runtimes under kubepods (cri-containerd-<id>, crio-<id>).
