@@ -46,6 +46,9 @@ def test_init_from_host_then_evaluate_has_no_failing_listener_finding(tmp_path, 
     result = run_cli("init", "--from-host", "--output", policy)
     assert result.returncode == 0, result.stderr
     text = policy.read_text()
+    # the count said is the exceptions written
+    assert result.stdout.startswith(f"policy: {policy} ({text.count(chr(10) + '        - match:')} listener exceptions")
+    assert text.count("\n        - match:") > 0
     for _protocol, address, port in listeners:
         if address in ("0.0.0.0", "::"):
             assert f"{port}" in text  # one exception names each wildcard port we opened

@@ -9,7 +9,6 @@ from the list altogether, so "no listener does X" cannot be claimed from it; a n
 
 from __future__ import annotations
 
-import ipaddress
 from typing import Callable
 
 from auditor.checks import _namespaces
@@ -60,8 +59,7 @@ def either(names: list[str]) -> str:
 
 # ------------------------------------------------------------------ where a listener is reachable
 
-_LOOPBACK_V4 = ipaddress.ip_network("127.0.0.0/8")
-_LOOPBACK_V6 = ipaddress.ip_network("::1/128")
+_LOOPBACK_V4, _LOOPBACK_V6 = netaddr.parse_entry("loopback")  # the policy's named set: one definition
 
 
 @record

@@ -337,6 +337,8 @@ def init(from_host: bool, output: Path) -> None:
         remove_file(output, "generated policy")
         raise InputError(f"{output}: the generated policy does not validate (a bug in lbaudit init): "
                          + "; ".join(p.message for p in report.problems))
-    exceptions = len(_listener_exceptions(snapshot)) if snapshot is not None else 0
+    # counted in the policy as written and loaded, not worked out a second time from every listener
+    exceptions = sum(len(rule.params.get("exceptions") or []) for rule in report.policy.rules
+                     if rule.check == "net.bind_addresses")
     click.echo(f"policy: {output} ({exceptions} listener exceptions with reason TODO: write each reason, then "
                f"`lbaudit validate {output}`)")
