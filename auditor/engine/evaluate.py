@@ -75,6 +75,12 @@ MAX_PLUGIN_OUTCOMES = 100_000
 MAX_RAISED_CHARACTERS = 4000
 
 
+def _check_error(spec: CheckSpec, message: str, reason: str) -> Outcome:
+    """The error finding of a check that did something other than judge (raised, ran too long,
+    returned what is no list of valid outcomes): its subject names the check."""
+    return Outcome(status=Status.ERROR, subject=f"check {spec.name}", message=message, reason=reason)
+
+
 def _bounded(spec: CheckSpec, outcome: Outcome) -> Outcome:
     """``outcome``, or, when its JSON is longer than MAX_PLUGIN_OUTCOME_BYTES, the error finding
     that says so: never a pass, and nothing of it cut silently."""
@@ -83,10 +89,10 @@ def _bounded(spec: CheckSpec, outcome: Outcome) -> Outcome:
     if size <= MAX_PLUGIN_OUTCOME_BYTES:
         return outcome
     subject = _cut(values["subject"], 80)
-    return Outcome(status=Status.ERROR, subject=f"check {spec.name}", message="the check returned an outcome too large",
-                   reason=f"check {spec.name} ({spec.origin}) returned an outcome (status {values['status'].value}, "
-                          f"subject {subject!r}) of {size:,} bytes as JSON; a plugin's outcome may be at most "
-                          f"{MAX_PLUGIN_OUTCOME_BYTES:,}")
+    return _check_error(spec, "the check returned an outcome too large",
+                        f"check {spec.name} ({spec.origin}) returned an outcome (status {values['status'].value}, "
+                        f"subject {subject!r}) of {size:,} bytes as JSON; a plugin's outcome may be at most "
+                        f"{MAX_PLUGIN_OUTCOME_BYTES:,}")
 
 
 def _cut(text: str, at_most: int) -> str:
@@ -113,27 +119,20 @@ def _judged(spec: CheckSpec, rule: ResolvedRule, snapshot: HostSnapshot, thoroug
         else:
             outcomes = spec.run(snapshot, params)
     except time_limit.CheckTimedOut as exc:  # a plugin's check that would have held the run forever
-        return [Outcome(status=Status.ERROR, subject=f"check {spec.name}", message="the check did not finish",
-                        reason=str(exc))]
+        return [_check_error(spec, "the check did not finish", str(exc))]
     except TooManyOutcomes as exc:
-        return [Outcome(status=Status.ERROR, subject=f"check {spec.name}", message="the check returned too many outcomes",
-                        reason=f"check {spec.name} ({spec.origin}) returned {exc.count} outcomes; a plugin check may "
-                               f"return at most {exc.at_most:,}")]
+        return [_check_error(spec, "the check returned too many outcomes",
+                             f"check {spec.name} ({spec.origin}) returned {exc.count} outcomes; a plugin check may "
+                             f"return at most {exc.at_most:,}")]
     except NotAList as exc:
-        return [Outcome(status=Status.ERROR, subject=f"check {spec.name}", message="the check returned no list",
-                        reason=f"check {spec.name} ({spec.origin}) returned {_a(exc.kind)}, not a list of outcomes")]
+        return [_check_error(spec, "the check returned no list",
+                             f"check {spec.name} ({spec.origin}) returned {_a(exc.kind)}, not a list of outcomes")]
     # SystemExit too: a plugin's sys.exit(0) ended `lbaudit evaluate` with status 0, no finding and no
     # evidence (a release gate read it as compliant).  KeyboardInterrupt is the user's, and passes.
     except (Exception, SystemExit) as exc:  # noqa: BLE001 - any failure of a check is reported as its own finding
-        return [
-            Outcome(
-                status=Status.ERROR,
-                subject=f"check {spec.name}",
-                message=f"the check raised {type(exc).__name__}",
-                # multi-line, as raised: every character the evidence may not hold is escaped below
-                reason=f"{type(exc).__name__}: {raised_text(exc, lambda text: _cut(text, MAX_RAISED_CHARACTERS))}",
-            )
-        ]
+        # multi-line, as raised: every character the evidence may not hold is escaped below
+        return [_check_error(spec, f"the check raised {type(exc).__name__}",
+                             f"{type(exc).__name__}: {raised_text(exc, lambda text: _cut(text, MAX_RAISED_CHARACTERS))}")]
     if not outcomes:
         # A check that says nothing has not shown compliance: fail closed.
         return [not_reviewed(f"check {spec.name}", "the check returned no outcome")]
@@ -199,8 +198,7 @@ def _invalid_outcome(spec: CheckSpec, outcome: object, count: int = 1) -> Outcom
     else:
         what = f"{_a(type(outcome).__name__)}, not an Outcome"
     returned = f"returned {what}" if count == 1 else f"returned {count:,} values that are not valid outcomes; the first: {what}"
-    return Outcome(status=Status.ERROR, subject=f"check {spec.name}", message="the check returned an invalid outcome",
-                   reason=f"check {spec.name} ({spec.origin}) {returned}")
+    return _check_error(spec, "the check returned an invalid outcome", f"check {spec.name} ({spec.origin}) {returned}")
 
 
 def _shown(value: object) -> str:
