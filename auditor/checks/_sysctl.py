@@ -10,7 +10,13 @@ from __future__ import annotations
 
 import re
 
-from auditor.domain.sysctl import configured_setting, origin_order
+from auditor.domain.sysctl import (
+    KERNEL_SEPARATORS,
+    KERNEL_SKIPS,
+    PRINTED_SEPARATORS,
+    configured_setting,
+    origin_order,
+)
 from auditor.model.base import json_pointer
 from auditor.model.facts import GapKind, HostSnapshot, SysctlSetting
 from auditor.model.records import record
@@ -99,22 +105,12 @@ def parse_int(key: str, value: str) -> int:
     return int(text)
 
 
-# How the kernel reads the numbers of a write (kernel/sysctl.c): before a number proc_skip_spaces()
-# skips isspace() (lib/ctype.c: space, \t, \n, \v, \f, \r over the bytes written); after one,
-# proc_get_long() takes only proc_wspace_sep (space, \t, \n) or the end of the write, anything
-# else is EINVAL.  So ``30\v60``, ``30\f``, ``30\r`` and ``32768\v60999`` are refused, while
-# ``\v30`` and ``30 \v60`` set 30; no other character (U+00A0, U+0085, U+2028, \x1c: bytes that
-# are not isspace()) separates numbers at all.  Checked on Linux 6.18 in a network namespace.
-KERNEL_SKIPS = " \t\n\v\f\r"
-KERNEL_SEPARATORS = " \t\n"
-# What the kernel prints between the numbers of a running value (the collector keeps one space).
-_PRINTED_SEPARATORS = re.compile("[ \t\n]+")
 
 
 def printed_numbers(value: str) -> list[str]:
     """The numbers of a running value, split only where the kernel prints a separator."""
     text = value.strip(KERNEL_SEPARATORS)
-    return _PRINTED_SEPARATORS.split(text) if text else []
+    return PRINTED_SEPARATORS.split(text) if text else []
 
 
 def written_numbers(key: str, value: str, count: int) -> list[str]:

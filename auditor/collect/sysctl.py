@@ -15,7 +15,7 @@ import re
 from auditor.collect import CollectContext
 from auditor.collect.procview import proc_mount_options_of
 from auditor.collect.sysctl_d import boot_applier, read_persistent_sysctls
-from auditor.domain.sysctl import collected_runtime_keys
+from auditor.domain.sysctl import PRINTED_SEPARATORS, collected_runtime_keys
 from auditor.model.facts import SNAPSHOT_SCHEMA_VERSION, Gap, GapKind, SysctlFacts, SysctlSetting
 from auditor.safeio import read_regular
 
@@ -28,14 +28,12 @@ SYSCTL_KEYS: tuple[str, ...] = collected_runtime_keys(SNAPSHOT_SCHEMA_VERSION)
 _KEY = re.compile(r"^[a-z0-9_]+(\.[a-z0-9_]+)+$")
 
 
-# What the kernel prints between and after the numbers of a value (proc_put_char "\t", "\n").
-_PRINTED_SEPARATORS = re.compile("[ \t\n]+")
 
 
 def normalise_value(text: str) -> str:
     """Collapse runs of the kernel's separators (spaces, tabs, newlines) to single spaces and trim;
     any other white space (``\v``, U+00A0) is kept for the checks to refuse."""
-    return _PRINTED_SEPARATORS.sub(" ", text).strip(" ")
+    return PRINTED_SEPARATORS.sub(" ", text).strip(" ")
 
 
 def sysctl_path(key: str, proc_sys: str = PROC_SYS) -> str:

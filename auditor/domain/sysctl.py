@@ -47,6 +47,19 @@ BOOT_APPLIERS = {"systemd-sysctl": False, "sysctl --system": True}
 EXCLUDE_PREFIX = "-"
 GLOB_CHARS = "*?["
 _WHITESPACE = " \t\r\n\f\v"
+
+# How the kernel reads the numbers of a write (kernel/sysctl.c): before a number proc_skip_spaces()
+# skips isspace() (lib/ctype.c: space, \t, \n, \v, \f, \r over the bytes written); after one,
+# proc_get_long() takes only proc_wspace_sep (space, \t, \n) or the end of the write, anything
+# else is EINVAL.  So ``30\v60``, ``30\f``, ``30\r`` and ``32768\v60999`` are refused, while
+# ``\v30`` and ``30 \v60`` set 30; no other character (U+00A0, U+0085, U+2028, \x1c: bytes that
+# are not isspace()) separates numbers at all.  Checked on Linux 6.18 in a network namespace.
+KERNEL_SKIPS = " \t\n\v\f\r"
+KERNEL_SEPARATORS = " \t\n"
+# What the kernel prints between and after the numbers of a running value (proc_put_char "\t",
+# "\n"): the collector keeps one space for each run, and the checks split there.
+PRINTED_SEPARATORS = re.compile("[ \t\n]+")
+
 # The white space each boot tool strips from the ends of a line, a key and a value, and nothing
 # inside: systemd-sysctl strstrip()s with WHITESPACE (" \t\n\r", src/basic/string-util.h), so
 # ``30\v`` is written as it stands and the kernel refuses it; procps' ``sysctl --system`` strips the
