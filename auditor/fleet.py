@@ -764,8 +764,6 @@ class _DeathWatch:
         self._seen_dead: float | None = None
 
     def broken(self) -> bool:
-        import time
-
         processes = list((getattr(self._executor, "_processes", None) or {}).values())
         if not any(process.exitcode is not None for process in processes):
             self._seen_dead = None
