@@ -104,12 +104,9 @@ def plugin_text(text: object) -> str:
     """Text of a plugin's (its distribution's name or version, what it raised) as lbaudit's messages
     and the evidence quote it: one line, every control and bidi character (and a lone surrogate) as
     its escape (``\\x1b``, ``\\u202e``), at most MAX_QUOTED_CHARACTERS."""
-    from auditor.text import one_line
+    from auditor.text import cut_text, one_line
 
-    shown = one_line(str(text).encode("utf-8", "backslashreplace").decode("utf-8"))
-    if len(shown) <= MAX_QUOTED_CHARACTERS:
-        return shown
-    return f"{shown[:MAX_QUOTED_CHARACTERS]} ... ({len(shown) - MAX_QUOTED_CHARACTERS:,} more characters)"
+    return cut_text(one_line(str(text).encode("utf-8", "backslashreplace").decode("utf-8")), MAX_QUOTED_CHARACTERS)
 
 
 def raised_text(exc: BaseException, shown: Callable[[str], str] = plugin_text) -> str:

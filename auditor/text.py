@@ -94,3 +94,13 @@ def plain_json(document: object, indent: int | None = None) -> str:
     if _JSON_NOT_PLAIN.search(text):
         return json.dumps(plain_tree(document), ensure_ascii=False, indent=indent)
     return text
+
+
+def cut_text(text: str, at_most: int) -> str:
+    """``text``, or its first ``at_most`` characters and how many more there were."""
+    return text if len(text) <= at_most else f"{text[:at_most]} ... ({len(text) - at_most:,} more characters)"
+
+
+def with_article(noun: str) -> str:
+    """``a NOUN`` or ``an NOUN``, as a message names what a plugin gave ("an int", "a generator")."""
+    return f"{'an' if noun[:1].lower() in ('a', 'e', 'i', 'o', 'u') else 'a'} {noun}"

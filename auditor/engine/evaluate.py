@@ -30,6 +30,7 @@ from auditor.model.facts import HostSnapshot
 from auditor.model.policy import Policy, ResolvedRule, Waiver
 from auditor.model.result import ControlResult, Finding, RunResult, RunTally, Severity, Status, Summary, tally_run
 from auditor.plugins import raised_text
+from auditor.text import cut_text, with_article
 
 
 def _platform_outcome(spec: CheckSpec, rule: ResolvedRule, snapshot: HostSnapshot) -> Outcome | None:
@@ -88,16 +89,11 @@ def _bounded(spec: CheckSpec, outcome: Outcome) -> Outcome:
     size = len(to_json({name: values[name] for name in Outcome.model_fields}))
     if size <= MAX_PLUGIN_OUTCOME_BYTES:
         return outcome
-    subject = _cut(values["subject"], 80)
+    subject = cut_text(values["subject"], 80)
     return _check_error(spec, "the check returned an outcome too large",
                         f"check {spec.name} ({spec.origin}) returned an outcome (status {values['status'].value}, "
                         f"subject {subject!r}) of {size:,} bytes as JSON; a plugin's outcome may be at most "
                         f"{MAX_PLUGIN_OUTCOME_BYTES:,}")
-
-
-def _cut(text: str, at_most: int) -> str:
-    """``text``, or its first ``at_most`` characters and how many more there were."""
-    return text if len(text) <= at_most else f"{text[:at_most]} ... ({len(text) - at_most:,} more characters)"
 
 
 def _judged(spec: CheckSpec, rule: ResolvedRule, snapshot: HostSnapshot, thorough: bool) -> list[Outcome]:
@@ -126,13 +122,13 @@ def _judged(spec: CheckSpec, rule: ResolvedRule, snapshot: HostSnapshot, thoroug
                              f"return at most {exc.at_most:,}")]
     except NotAList as exc:
         return [_check_error(spec, "the check returned no list",
-                             f"check {spec.name} ({spec.origin}) returned {_a(exc.kind)}, not a list of outcomes")]
+                             f"check {spec.name} ({spec.origin}) returned {with_article(exc.kind)}, not a list of outcomes")]
     # SystemExit too: a plugin's sys.exit(0) ended `lbaudit evaluate` with status 0, no finding and no
     # evidence (a release gate read it as compliant).  KeyboardInterrupt is the user's, and passes.
     except (Exception, SystemExit) as exc:  # noqa: BLE001 - any failure of a check is reported as its own finding
         # multi-line, as raised: every character the evidence may not hold is escaped below
         return [_check_error(spec, f"the check raised {type(exc).__name__}",
-                             f"{type(exc).__name__}: {raised_text(exc, lambda text: _cut(text, MAX_RAISED_CHARACTERS))}")]
+                             f"{type(exc).__name__}: {raised_text(exc, lambda text: cut_text(text, MAX_RAISED_CHARACTERS))}")]
     if not outcomes:
         # A check that says nothing has not shown compliance: fail closed.
         return [not_reviewed(f"check {spec.name}", "the check returned no outcome")]
@@ -148,10 +144,6 @@ def _judged(spec: CheckSpec, rule: ResolvedRule, snapshot: HostSnapshot, thoroug
     first = next(at for at, ok in enumerate(taken) if ok is None)
     judged.insert(first, _invalid_outcome(spec, invalid[0], len(invalid)))
     return judged
-
-
-def _a(noun: str) -> str:
-    return f"{'an' if noun[:1].lower() in ('a', 'e', 'i', 'o', 'u') else 'a'} {noun}"
 
 
 _STATUSES_WITH_REASON = frozenset({Status.NOT_REVIEWED, Status.NOT_APPLICABLE, Status.ERROR})
@@ -196,7 +188,7 @@ def _invalid_outcome(spec: CheckSpec, outcome: object, count: int = 1) -> Outcom
         elif type(status) is Status:
             what += " that Outcome's validation refuses (its subject, message, reason or a value that is not JSON)"
     else:
-        what = f"{_a(type(outcome).__name__)}, not an Outcome"
+        what = f"{with_article(type(outcome).__name__)}, not an Outcome"
     returned = f"returned {what}" if count == 1 else f"returned {count:,} values that are not valid outcomes; the first: {what}"
     return _check_error(spec, "the check returned an invalid outcome", f"check {spec.name} ({spec.origin}) {returned}")
 
@@ -204,9 +196,9 @@ def _invalid_outcome(spec: CheckSpec, outcome: object, count: int = 1) -> Outcom
 def _shown(value: object) -> str:
     """``repr(value)`` of a plugin's value, cut, or what it is when its repr raises."""
     try:
-        return _cut(repr(value), 200)
+        return cut_text(repr(value), 200)
     except (Exception, SystemExit):  # noqa: BLE001 - a plugin's object is not trusted to have a repr
-        return f"{_a(type(value).__name__)} whose repr raised"
+        return f"{with_article(type(value).__name__)} whose repr raised"
 
 
 def _findings(rule: ResolvedRule, spec: CheckSpec, outcomes: list[Outcome],

@@ -23,6 +23,7 @@ from auditor.model.facts import PLATFORM_NAMES, SECTIONS
 from auditor.model.records import record
 from auditor.model.result import Severity
 from auditor.plugins import entry_point_named, load_entry_points, plugins_enabled, raised_text
+from auditor.text import with_article
 
 CHECKS_GROUP = "lbaudit.checks"
 BUILTIN_PACKAGE = "auditor.checks"
@@ -92,8 +93,7 @@ def _what(value: object) -> str:
         return "a class"
     if isinstance(value, (FunctionType, BuiltinFunctionType, MethodType)):
         return "a function"
-    kind = type(value).__name__
-    return f"{'an' if kind[:1].lower() in ('a', 'e', 'i', 'o', 'u') else 'a'} {kind}"
+    return with_article(type(value).__name__)
 
 
 # C0/C1 controls (ESC starts an ANSI sequence that rewrites the terminal), DEL, and the bidi controls
