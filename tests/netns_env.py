@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Iterator
 
 import pytest
@@ -206,3 +207,23 @@ def route_tproxy(namespace: str, rules: str) -> None:
         pytest.skip(f"this kernel takes no nftables tproxy rule: {loaded.stderr.strip()}")
     ip("-n", namespace, "rule", "add", "fwmark", "1", "lookup", "100")
     ip("-n", namespace, "route", "add", "local", "0.0.0.0/0", "dev", "lo", "table", "100")
+
+
+def boot_one_sysctl(tool: str, directory: Path, key: str, text: str) -> tuple[Path, str, str]:
+    """``key = text`` in a sysctl.d of its own under ``directory`` (the only configuration: the
+    other sysctl.d directories and /etc/sysctl.conf hidden), applied by the boot ``tool``
+    (systemd-sysctl) in a fresh mount and network namespace: its file, and the value before and after."""
+    confd, empty = directory / "sysctl.d", directory / "empty"
+    confd.mkdir(parents=True)
+    empty.mkdir()
+    conf = confd / "60-value.conf"
+    conf.write_bytes(f"{key} = {text}\n".encode())
+    path = key.replace(".", "/")
+    binds = [f"mount --bind {confd} /etc/sysctl.d", "[ ! -e /etc/sysctl.conf ] || mount --bind /dev/null /etc/sysctl.conf"]
+    binds += [f"[ ! -d {d} ] || mount --bind {empty} {d}"
+              for d in ("/run/sysctl.d", "/usr/local/lib/sysctl.d", "/usr/lib/sysctl.d", "/lib/sysctl.d")]
+    script = "; ".join([*binds, f"cat /proc/sys/{path}", f"{tool} --prefix=/{path} 2>/dev/null || true",
+                        f"cat /proc/sys/{path}"])
+    before, booted = subprocess.run(["unshare", "--mount", "--net", "sh", "-ec", script], capture_output=True,
+                                    text=True, timeout=30, check=True).stdout.splitlines()
+    return conf, before, booted

@@ -15,29 +15,18 @@ them.
 
 from __future__ import annotations
 
-import subprocess
-
 import pytest
 
 from auditor.checks import _sysctl
-from auditor.checks.drift_sysctl import DriftSysctlParams, drift_sysctl, kernel_reading
+from auditor.checks.drift_sysctl import kernel_reading
 from auditor.collect.rootdir import collect_root
-from auditor.model.facts import SysctlFacts, SysctlSetting
 from auditor.model.result import Status
-from tests.factories import LINUX_DEFAULT_SYSCTLS, snapshot, sysctl_facts
-from tests.netns_env import systemd_sysctl_or_skip
+from tests.hostile.test_drift_sysctl_kernel_numbers import judged
+from tests.netns_env import boot_one_sysctl, systemd_sysctl_or_skip
 
 RANGE = "net.ipv4.ip_local_port_range"
 FIN = "net.ipv4.tcp_fin_timeout"
 TW_REUSE = "net.ipv4.tcp_tw_reuse"
-
-
-def judged(key: str, configured: str, running: str) -> Status:
-    runtime = sysctl_facts(dict(LINUX_DEFAULT_SYSCTLS, **{key: running})).runtime
-    persistent = {key: SysctlSetting(value=configured, origin="/etc/sysctl.d/60-net.conf:1")}
-    snap = snapshot(sysctl=SysctlFacts(runtime=runtime, persistent=persistent))
-    [outcome] = [o for o in drift_sysctl.run(snap, DriftSysctlParams()) if o.subject == f"sysctl {key}"]
-    return outcome.status
 
 
 @pytest.mark.parametrize("key, configured, running", [
@@ -82,19 +71,7 @@ def test_lbaudit_reads_each_value_as_systemd_sysctl_writes_it(tmp_path):
               FIN: ["30 60", "30,60", "045 1"], TW_REUSE: ["1 5", "0 x", "3 1"]}
     for key, texts in values.items():
         for index, text in enumerate(texts):
-            confd = tmp_path / f"{key}-{index}"
-            confd.mkdir()
-            (confd / "60-value.conf").write_text(f"{key} = {text}\n")
-            empty = tmp_path / f"{key}-{index}-empty"
-            empty.mkdir()
-            path = key.replace(".", "/")
-            binds = [f"mount --bind {confd} /etc/sysctl.d", "[ ! -e /etc/sysctl.conf ] || mount --bind /dev/null /etc/sysctl.conf"]
-            binds += [f"[ ! -d {d} ] || mount --bind {empty} {d}"
-                      for d in ("/run/sysctl.d", "/usr/local/lib/sysctl.d", "/usr/lib/sysctl.d", "/lib/sysctl.d")]
-            script = "; ".join([*binds, f"cat /proc/sys/{path}", f"{tool} --prefix=/{path} 2>/dev/null || true",
-                                f"cat /proc/sys/{path}"])
-            before, booted = subprocess.run(["unshare", "--mount", "--net", "sh", "-ec", script], capture_output=True,
-                                            text=True, timeout=30, check=True).stdout.splitlines()
+            _conf, before, booted = boot_one_sysctl(tool, tmp_path / f"{key}-{index}", key, text)
             try:
                 read = kernel_reading(key, text, configured=True)
             except _sysctl.SysctlValueError:

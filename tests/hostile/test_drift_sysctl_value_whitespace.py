@@ -14,7 +14,6 @@ refuses.  Each verdict here is what Linux 6.18 does with the write (checked in a
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -28,7 +27,7 @@ from auditor.domain.sysctl import parse_sysctl_conf
 from auditor.model.facts import SysctlFacts, SysctlSetting
 from auditor.model.result import Status
 from tests.factories import LINUX_DEFAULT_SYSCTLS, snapshot, sysctl_facts
-from tests.netns_env import systemd_sysctl_or_skip
+from tests.netns_env import boot_one_sysctl, systemd_sysctl_or_skip
 
 RANGE = "net.ipv4.ip_local_port_range"
 FIN = "net.ipv4.tcp_fin_timeout"
@@ -161,20 +160,8 @@ def test_lbaudit_reads_each_value_as_systemd_sysctl_writes_it(tmp_path):
               RANGE: [f"33000{c}60000" for c in REFUSED_BETWEEN] + ["33000 \f60000", "33000\t60000\v", "\f33000 60000"]}
     for key, texts in values.items():
         for index, text in enumerate(texts):
-            confd = tmp_path / f"{key}-{index}"
-            confd.mkdir()
-            (confd / "60-value.conf").write_bytes(f"{key} = {text}\n".encode())
-            empty = tmp_path / f"{key}-{index}-empty"
-            empty.mkdir()
-            path = key.replace(".", "/")
-            binds = [f"mount --bind {confd} /etc/sysctl.d", "[ ! -e /etc/sysctl.conf ] || mount --bind /dev/null /etc/sysctl.conf"]
-            binds += [f"[ ! -d {d} ] || mount --bind {empty} {d}"
-                      for d in ("/run/sysctl.d", "/usr/local/lib/sysctl.d", "/usr/lib/sysctl.d", "/lib/sysctl.d")]
-            script = "; ".join([*binds, f"cat /proc/sys/{path}", f"{tool} --prefix=/{path} 2>/dev/null || true",
-                                f"cat /proc/sys/{path}"])
-            before, booted = subprocess.run(["unshare", "--mount", "--net", "sh", "-ec", script], capture_output=True,
-                                            text=True, timeout=30, check=True).stdout.splitlines()
-            [entry] = parse_sysctl_conf((confd / "60-value.conf").read_text())
+            conf, before, booted = boot_one_sysctl(tool, tmp_path / f"{key}-{index}", key, text)
+            [entry] = parse_sysctl_conf(conf.read_text())
             try:
                 read = kernel_reading(key, entry.value or "", configured=True)
             except _sysctl.SysctlValueError:
