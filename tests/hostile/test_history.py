@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import sqlite3
-import threading
 import time
 
 import pytest
@@ -16,6 +14,7 @@ import sqlalchemy as sa
 from auditor.history import open_store
 from tests.cli import run_cli
 from tests.history.scans import CORP, record_scan, write_scan_snapshot
+from tests.hostile.test_hangs_store_peer import FakePeer
 
 
 def _no_traceback(result) -> None:
@@ -203,35 +202,12 @@ def test_report_marking_attestations_in_a_missing_store_is_exit_2_and_creates_no
     assert sorted(p.name for p in tmp_path.iterdir()) == before
 
 
-class _SilentServer:
-    """A real TCP listener on loopback that accepts connections and never says a word: a
-    PostgreSQL store behind a stuck proxy or a server frozen mid-start."""
-
-    def __init__(self) -> None:
-        self.sock = socket.create_server(("127.0.0.1", 0))
-        self.port = self.sock.getsockname()[1]
-        self.accepted: list[socket.socket] = []
-        self.thread = threading.Thread(target=self._accept, daemon=True)
-        self.thread.start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            self.accepted.append(conn)
-
-    def close(self) -> None:
-        self.sock.close()
-        for conn in self.accepted:
-            conn.close()
-
-
 @pytest.fixture
 def silent_server():
     pytest.importorskip("psycopg", reason="psycopg 3 is not installed (pip install 'lbaudit[postgres]')")
-    server = _SilentServer()
+    # a real TCP listener on loopback that accepts connections and never says a word: a PostgreSQL
+    # store behind a stuck proxy or a server frozen mid-start
+    server = FakePeer(lambda conn: None)
     yield server
     server.close()
 
