@@ -788,6 +788,20 @@ def _result_or_broken(executor: Any, future: Any) -> Any:
                 raise BrokenProcessPool("a worker exited and the pool did not notice") from None
 
 
+def _submitted(executor: Any, in_flight: dict[Any, list[HostInput]], task: list[HostInput]) -> list[HostInput]:
+    """Submit ``task`` to ``executor`` and add it to ``in_flight``; the hosts that are lost: ``task``
+    itself when the pool broke before it could be submitted, and none otherwise."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    # A worker can die between the wait that returned and this submit (the pool breaks while the
+    # run writes a finished task's hosts); submit then raises, and the task was never started.
+    try:
+        in_flight[executor.submit(evaluate_hosts, task)] = task
+    except BrokenProcessPool:
+        return list(task)
+    return []
+
+
 def _one_by_one(job: FleetJob, hosts: list[HostInput]) -> Iterator[HostOutcome]:
     """Hosts whose worker died under them, each again alone in a worker: one that kills its worker
     again fails by itself (exit 70), the others of its task are judged."""
@@ -837,7 +851,9 @@ def _outcomes(job: FleetJob, hosts: Iterator[HostInput]) -> Iterator[HostOutcome
         lost: list[HostInput] = []
         try:
             for task in itertools.islice(tasks, 2 * jobs):  # a bounded window: hosts stay streamed
-                in_flight[executor.submit(evaluate_hosts, task)] = task
+                lost += _submitted(executor, in_flight, task)
+                if lost:
+                    break
             watch = _DeathWatch(executor)
             while in_flight and not lost:
                 done, _ = wait(in_flight, timeout=WORKER_WATCH_SECONDS, return_when=FIRST_COMPLETED)
@@ -853,7 +869,9 @@ def _outcomes(job: FleetJob, hosts: Iterator[HostInput]) -> Iterator[HostOutcome
                         lost += task
                 if not lost:
                     for task in itertools.islice(tasks, len(done)):
-                        in_flight[executor.submit(evaluate_hosts, task)] = task
+                        lost += _submitted(executor, in_flight, task)
+                        if lost:
+                            break
             if not lost:
                 executor.shutdown(wait=True)  # every host done: the workers are let go and waited for
                 return

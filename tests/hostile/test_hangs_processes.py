@@ -197,3 +197,26 @@ def test_a_worker_that_dies_in_the_middle_of_its_result_is_a_broken_pool_not_a_w
     finally:
         fleet._end_result_reader(executor)  # the manager thread ends: the interpreter joins it at exit
         executor.shutdown(wait=False, cancel_futures=True)
+
+
+def test_a_pool_that_broke_after_the_wait_loses_the_task_it_could_not_start_not_the_run():
+    """A worker can die between the wait that returned a finished task and the submit of the next
+    one (the run writes the finished hosts in between): submit then raises BrokenProcessPool.
+    Before, that escaped the fleet as an internal error (exit 70, seen once in CI); now the task
+    that could not start is lost with the others in flight and evaluated again one by one."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    from auditor import fleet
+
+    executor = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"))
+    try:
+        with pytest.raises(BrokenProcessPool):
+            executor.submit(os._exit, 1).result(timeout=60)  # the pool is broken now
+        in_flight: dict = {}
+        task = ["h001", "h002"]
+        assert fleet._submitted(executor, in_flight, task) == task  # before: BrokenProcessPool raised
+        assert in_flight == {}
+    finally:
+        executor.shutdown(wait=True)
