@@ -111,23 +111,32 @@ def run_command(argv: list[str], timeout: float, search_path: tuple[str, ...] = 
         return result(None, b"", b"", f"command not found in {':'.join(search_path)}")
     import subprocess  # here, not at the top: the targets import this module, `lbaudit --help` too
 
+    from auditor.command_files import uninterrupted
+
+    process = None
     try:
-        process = subprocess.Popen(  # noqa: S603 - fixed argv, absolute executable, no shell
-            [executable, *argv[1:]],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            # extra_env: what a Windows tool cannot start without (SystemRoot), set by lbaudit's own code
-            env={**CLEAN_ENV, "PATH": os.pathsep.join(search_path), **(extra_env or {})},
-            cwd="/",
-            close_fds=True,
-            start_new_session=True,  # its own process group, so a timeout kills helpers it started too
-        )
-    except OSError as exc:
-        return result(None, b"", b"", f"could not start {executable}: {exc.strerror or exc}")
-    try:
+        # A signal while Popen runs (the tool started, Popen not yet returned: a loaded machine
+        # schedules the tool first) raised out of Popen with no process object to stop: the tool, in
+        # a session of its own, outlived lbaudit.  Held until Popen has returned, it is raised in
+        # the read below, which stops the tool's group.
+        with uninterrupted():
+            process = subprocess.Popen(  # noqa: S603 - fixed argv, absolute executable, no shell
+                [executable, *argv[1:]],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                # extra_env: what a Windows tool cannot start without (SystemRoot), set by lbaudit's own code
+                env={**CLEAN_ENV, "PATH": os.pathsep.join(search_path), **(extra_env or {})},
+                cwd="/",
+                close_fds=True,
+                start_new_session=True,  # its own process group, so a timeout kills helpers it started too
+            )
         out, err, ended = _read_bounded(process, timeout)
-    except BaseException:
+    except BaseException as exc:
+        if process is None:
+            if isinstance(exc, OSError):
+                return result(None, b"", b"", f"could not start {executable}: {exc.strerror or exc}")
+            raise
         # Stopped while the tool runs (SIGTERM, SIGHUP, Ctrl-C raise here: auditor/cli.py) or failed
         # reading it: the tool and its helpers end with lbaudit.  In a session of their own, no
         # signal of the terminal reaches them, and a hung auditctl ran on for ever, orphaned.

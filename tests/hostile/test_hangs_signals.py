@@ -183,8 +183,11 @@ def test_a_signal_while_a_host_tool_hangs_stops_the_tool_too(tmp_path, signum, s
         process.send_signal(signum)
         _, stderr = process.communicate(timeout=STOPPED_WITHIN)
         assert (process.returncode, stderr.rsplit("\n", 2)[-2]) == (128 + signum, said), stderr
-        time.sleep(0.2)
-        # before: the tool, in a session of its own, ran on (reparented to init) after lbaudit ended
+        # before: the tool, in a session of its own, ran on (reparented to init) after lbaudit ended,
+        # for its whole 300 s; a killed one can take a moment to go on a loaded machine
+        gone_by = time.monotonic() + STOPPED_WITHIN
+        while _alive(tool_pid) and time.monotonic() < gone_by:
+            time.sleep(0.05)
         assert not _alive(tool_pid), "the host tool lbaudit was waiting for outlived it"
     finally:
         if process.poll() is None:
@@ -193,3 +196,61 @@ def test_a_signal_while_a_host_tool_hangs_stops_the_tool_too(tmp_path, signum, s
         if tool_pid is not None and _alive(tool_pid):
             os.kill(tool_pid, signal.SIGKILL)
     assert not (tmp_path / "e.json").exists()
+
+
+# The signal comes while Popen is still running, just after the tool has started (a loaded machine
+# schedules the new tool before lbaudit returns from Popen): a profile hook sends it at the return
+# of _posixsubprocess.fork_exec, so lbaudit's handler runs inside Popen, every time.
+SIGNAL_INSIDE_POPEN = """\
+import os, signal, sys
+from auditor.cli import install_signal_handlers
+from auditor.collect.programs import run_command
+from auditor.errors import Terminated
+
+install_signal_handlers()
+
+def profile(frame, event, arg):
+    if event == "c_return" and getattr(arg, "__name__", "") == "fork_exec":
+        sys.setprofile(None)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+sys.setprofile(profile)
+try:
+    run_command(["hung"], timeout=60, search_path=(sys.argv[1],))
+except Terminated:
+    print("terminated")
+"""
+
+
+def _processes_running(marks: tuple[str, ...]) -> list[int]:
+    """The processes whose command line holds one of ``marks``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and int(entry.name) != os.getpid():
+            try:
+                words = (entry / "cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if any(mark.encode() in words for mark in marks) and _alive(int(entry.name)):
+                found.append(int(entry.name))
+    return found
+
+
+@pytest.mark.live  # it looks through /proc for the tool
+def test_a_signal_while_the_tool_is_being_started_stops_the_tool_too(tmp_path):
+    tool = tmp_path / "hung"
+    mark = f"300.{os.getpid()}{time.monotonic_ns() % 10**6}"  # this test's sleep, told from any other
+    tool.write_text(f"#!/bin/sh\nexec /bin/sleep {mark}\n")
+    tool.chmod(0o755)
+    try:
+        done = subprocess.run([sys.executable, "-c", SIGNAL_INSIDE_POPEN, str(tmp_path)], env=_env(),
+                              capture_output=True, text=True, timeout=60)
+        assert done.stdout == "terminated\n", done.stderr
+        gone_by = time.monotonic() + STOPPED_WITHIN
+        while _processes_running((str(tool), mark)) and time.monotonic() < gone_by:
+            time.sleep(0.05)
+        # before: raised out of Popen with no process object to stop; the tool ran on, orphaned
+        assert not _processes_running((str(tool), mark)), "the tool lbaudit was starting outlived it"
+    finally:
+        for pid in _processes_running((str(tool), mark)):
+            os.kill(pid, signal.SIGKILL)

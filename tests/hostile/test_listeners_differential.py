@@ -192,6 +192,14 @@ HOLDER = textwrap.dedent(r"""
         if spec["transparent"]:
             s.setsockopt(socket.IPPROTO_IPV6 if v6 else SOL_IP, IPV6_TRANSPARENT if v6 else IP_TRANSPARENT, 1)
         port = ports.get(spec["same_port_as"], 0)
+        if spec["reuseport"] and not port and spec["connect_to"] is None:
+            # bind(0) with SO_REUSEPORT may hand out a port this holder's other reuseport sockets
+            # already share, where the next of the group (same_port_as) then collides with one
+            # that is not of it (EADDRINUSE, seen once under load): a port free on every address
+            with socket.socket(socket.AF_INET6, kind, spec["number"] or NUMBERS[spec["proto"]]) as probe:
+                probe.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+                probe.bind(("::", 0))
+                port = probe.getsockname()[1]
         if spec["connect_to"] == "":  # a port of its own choosing, which a disconnect leaves bound
             with socket.socket(family, kind) as probe:
                 probe.bind((spec["address"].partition("%")[0], 0))
