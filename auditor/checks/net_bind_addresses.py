@@ -844,7 +844,10 @@ per listener, its subject and id ending in `in netns N` (the ip netns name, else
 else `net:[INODE]`).  With scope `effective` (the default) its exposure decides: a namespace whose
 only interfaces are loopback and veths into the host namespace keeps the listener inside (pass,
 "reachable only inside namespace N"); a macvlan, ipvlan or physical interface (or any other kind,
-or a veth to another namespace, judged as reaching beyond) makes it judged at every address of the
+or a veth to another namespace, judged as reaching beyond; or a veth into the host whose end there
+is a port of a bridge, or Open vSwitch, that also holds a physical, macvlan, ipvlan or other link,
+such as a VXLAN: LXC, LXD, libvirt and Proxmox bridge containers onto the LAN so, and the bridge
+forwards the link's frames to them) makes it judged at every address of the
 namespace that it accepts: Linux is a weak host and delivers a packet for an address of any of its
 interfaces (a veth into the host, an address added to lo) whichever interface it arrives on, so a
 neighbour on that link reaches them all; but not 127.0.0.0/8 and ::1 (judged by route_localnet) or
@@ -881,11 +884,10 @@ def net_bind_addresses(snapshot: HostSnapshot, params: BindAddressParams) -> lis
                                served=served, tproxy=_tproxy_doubt(snapshot, current))
     outcomes += _published_outcomes(snapshot, params, default, exceptions, groups, set(served.values()),
                                     host_listeners or [])
-    host_inode = current.inode if current is not None else None
     for index, ns in _namespaces.others(snapshot):
         inner = _namespaces.as_snapshot(snapshot, index, ns)
         judged = _judge_snapshot(inner, params, default, exceptions, _place(ns),
-                                 None if params.scope == "every_namespace" else host_inode,
+                                 None if params.scope == "every_namespace" else current,
                                  tproxy=_tproxy_doubt(snapshot, ns))
         outcomes += [_namespaces.rebase(outcome, index, ns) for outcome in judged]
     return outcomes + _namespaces.coverage(snapshot)
@@ -940,11 +942,12 @@ def _transparency_doubts(snapshot: HostSnapshot, listeners: list[Listener], tpro
 
 def _judge_snapshot(snapshot: HostSnapshot, params: BindAddressParams, default: _Rule,
                     exceptions: list[tuple[BindException, _Rule]], place: _Place,
-                    host_inode: int | None = None, served: dict[int, _published.Group] | None = None,
+                    host: NetNamespace | None = None, served: dict[int, _published.Group] | None = None,
                     tproxy: str | None = None) -> list[Outcome]:
     """The outcomes of the host's listeners (``place.namespace`` None or current), or of one other
     namespace's as :func:`_namespaces.as_snapshot` gives them: judged at their effective exposure
-    unless ``params.scope`` is every_namespace.  ``tproxy``: why TPROXY rules may hand its
+    unless ``params.scope`` is every_namespace.  ``host``: the collector's own namespace, where a veth
+    into it may be bridged (:func:`_namespaces.exposure`).  ``tproxy``: why TPROXY rules may hand its
     listeners packets for any address (:func:`_tproxy_doubt`)."""
     in_other = place.namespace is not None and not place.namespace.current
     sockets = snapshot.facts.sockets
@@ -975,7 +978,7 @@ def _judge_snapshot(snapshot: HostSnapshot, params: BindAddressParams, default: 
         _as_published(_judge(l, f"/facts/sockets/listeners/{i}", sorted(set(detail_gaps.get(i, []))), default,
                              exceptions, sorted(set(holder_gaps.get(i, []))) if l.processes else [],
                              served_places.get(i, place if in_other else _owners_place(place, l)),
-                             _exposure(l, place.namespace, host_inode, params) if in_other else None,
+                             _exposure(l, place.namespace, host, params) if in_other else None,
                              place.namespace, doubts.get(i)),
                       served.get(i))
         for i, l in judged
@@ -1020,13 +1023,13 @@ def _judge_snapshot(snapshot: HostSnapshot, params: BindAddressParams, default: 
     return outcomes
 
 
-def _exposure(listener: Listener, ns: NetNamespace | None, host_inode: int | None,
+def _exposure(listener: Listener, ns: NetNamespace | None, host: NetNamespace | None,
               params: BindAddressParams) -> _namespaces.Exposure | None:
     if ns is None:
         return None
     if params.scope == "every_namespace":
         return _namespaces.Exposure(None, f"in netns {ns.label}, judged as if on the host (scope every_namespace)")
-    return _namespaces.exposure(listener, ns, host_inode)
+    return _namespaces.exposure(listener, ns, host)
 
 
 def _as_published(outcome: Outcome, group: _published.Group | None) -> Outcome:
