@@ -204,8 +204,35 @@ def localnet(listener: Listener, interfaces: list[NetInterface] | None) -> Local
     return Localnet(tuple(dict.fromkeys(addresses)), tuple(i.name for i in through), tuple(unknown))
 
 
-def _outward(ns: NetNamespace, host_inode: int | None) -> tuple[list[NetInterface], list[str]]:
-    """Interfaces of ``ns`` that reach beyond the machine, and why each counts."""
+# A master in the host that switches frames between its ports: a bridge, or Open vSwitch's datapath
+# (every OVS port's master is "ovs-system", IFLA_INFO_KIND openvswitch).
+_SWITCH_LINK_KINDS = ("openvswitch",)
+
+
+def _bridged_beyond(veth: NetInterface, host: NetNamespace) -> str | None:
+    """Why a veth into the host is on a link beyond the machine: its end in the host is a port of a
+    bridge (LXC, LXD, libvirt, Proxmox: br0 holds the NIC and the veths) that also holds a port
+    reaching beyond (a physical, macvlan, ipvlan or other link, such as a VXLAN), so the bridge
+    forwards frames between that link and the namespace.  None when the host routes it (docker0,
+    a bridge of veths only) or its end is not among the host's interfaces."""
+    interfaces = host.interfaces or []
+    end = next((i for i in interfaces if i.index == veth.peer_index and i.kind == "veth"), None)
+    if end is None or end.master is None:
+        return None
+    master = next((i for i in interfaces if i.name == end.master), None)
+    if master is None or not (master.kind == "bridge" or master.link_kind in _SWITCH_LINK_KINDS):
+        return None
+    beyond = [i for i in interfaces if i.master == master.name and i.index != end.index
+              and i.kind not in (*_INTERNAL_KINDS, "veth", "bridge")]
+    if not beyond:
+        return None
+    ports = ", ".join(f"{i.name} ({i.kind}{'' if i.link_kind is None else ' ' + i.link_kind})" for i in beyond)
+    return f"{veth.name} (veth into the host, whose end {end.name} is a port of bridge {master.name} with {ports})"
+
+
+def _outward(ns: NetNamespace, host: NetNamespace | None) -> tuple[list[NetInterface], list[str]]:
+    """Interfaces of ``ns`` that reach beyond the machine, and why each counts.  ``host``: the
+    collector's own namespace (None: not described), where a veth into it may be bridged."""
     interfaces = ns.interfaces or []
     outward: list[NetInterface] = []
     why: list[str] = []
@@ -213,13 +240,17 @@ def _outward(ns: NetNamespace, host_inode: int | None) -> tuple[list[NetInterfac
         if interface.kind in _INTERNAL_KINDS:
             continue
         if interface.kind == "veth":
-            if host_inode is not None and interface.peer_netns == host_inode:
-                continue  # a veth into the host (a bridge there): reached only through the host
-            where = "an unknown namespace" if interface.peer_netns is None else f"net:[{interface.peer_netns}]"
-            why.append(f"{interface.name} (veth to {where}, judged as reaching beyond)")
+            if host is not None and interface.peer_netns == host.inode:
+                bridged = _bridged_beyond(interface, host)
+                if bridged is None:
+                    continue  # a veth the host routes: reached only through the host
+                why.append(bridged)
+            else:
+                where = "an unknown namespace" if interface.peer_netns is None else f"net:[{interface.peer_netns}]"
+                why.append(f"{interface.name} (veth to {where}, judged as reaching beyond)")
         elif interface.kind == "bridge":
             ports = [i for i in interfaces if i.master == interface.name]
-            inner, _ = _outward(ns.model_copy(update={"interfaces": ports}), host_inode)
+            inner, _ = _outward(ns.model_copy(update={"interfaces": ports}), host)
             if not inner:
                 continue
             why.append(f"{interface.name} (bridge with {', '.join(i.name for i in inner)})")
@@ -255,10 +286,12 @@ def _reachable_through(ns: NetNamespace, outward: list[NetInterface]) -> list[ne
     return found
 
 
-def exposure(listener: Listener, ns: NetNamespace, host_inode: int | None) -> Exposure:
+def exposure(listener: Listener, ns: NetNamespace, host: NetNamespace | None) -> Exposure:
+    """Where ``listener`` of namespace ``ns`` can be reached from beyond the host; ``host``: the
+    collector's own namespace (None: not described)."""
     if ns.interfaces is None:
         return Exposure(None, f"the interfaces of netns {ns.label} could not be read: judged as if on the host")
-    outward, why = _outward(ns, host_inode)
+    outward, why = _outward(ns, host)
     if listener.interface is not None:  # SO_BINDTODEVICE: only that interface delivers to it
         outward = [i for i in outward if i.name == listener.interface]
     accepted = netaddr.accepted_networks(listener.address, listener.v6only)

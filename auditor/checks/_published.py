@@ -83,13 +83,38 @@ def groups(snapshot: HostSnapshot) -> list[Group]:
                 kv[0][0], kv[0][2], kv[0][1], kv[0][4] or "", kv[0][5] or 0))]
 
 
+ROOT_UID = 0
+
+
+def proxy_owner_fits(listener: Listener, group: Group) -> bool:
+    """Whether a host listener's socket can be the one the engine holds the published port with.
+
+    A port a DNAT rule of the host forwards is published by a rootful engine (Docker's or Podman's
+    system daemon: a rootless one forwards from inside its own namespace and writes no rule on the
+    host), whose proxy runs as root (docker-proxy, dockerd, conmon); with the userland proxy off
+    no process may hold it at all, and any local user may bind it (0.0.0.0:8080, or a dual-stack
+    [::]:8080 that takes every IPv6 address no IPv4 DNAT rule forwards).  So for such a port the
+    socket must be root's (the kernel's socket owner, else every holder's user); one another user
+    owns is that user's listener.  A port only the engine declares (a rootless engine's, held by
+    rootlessport as its user) keeps any owner."""
+    if "nat" not in group.sources:
+        return True
+    if listener.uid is not None:
+        return listener.uid == ROOT_UID
+    users = [p.user for p in listener.processes]
+    return bool(users) and all(user == "root" for user in users)
+
+
 def serves(listener: Listener, group: Group) -> bool:
     """Whether a host listener is the one that serves a published port (a userland proxy): same
-    protocol and port, on the published address or on a wildcard of the published address's family.
+    protocol and port, an owner that fits (:func:`proxy_owner_fits`), on the published address or on a
+    wildcard of the published address's family.
     A wildcard of the other family is not it, and is judged as the host listener it is: an IPv6-only
     [::]:8080 binds beside a proxy on 0.0.0.0:8080 (IPV6_V6ONLY: no conflict), so any local user
     could otherwise open every IPv6 address under the container's exception."""
     if listener.protocol != group.protocol or not group.low <= listener.port <= group.high:
+        return False
+    if not proxy_owner_fits(listener, group):
         return False
     accepted = netaddr.accepted_networks(listener.address, listener.v6only)
     if netaddr.is_wildcard(listener.address):

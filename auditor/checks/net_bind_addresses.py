@@ -89,7 +89,7 @@ class ListenerMatch(StrictModel):
     """Which listeners an exception is about.  Every field is optional; at least one is required,
     and a listener matches when all the given fields match."""
 
-    process: str | None = Field(None, description="Process name (comm), shell-style glob; a socket several processes hold is judged for each of them (pid 1 aside). A name that is neither the executable's nor argv[0]'s (set with prctl PR_SET_NAME) proves nothing: such a process matches neither way.")
+    process: str | None = Field(None, description="Process name (comm), shell-style glob; a socket several processes hold is judged for each of them (pid 1 aside). A name that is neither the executable's nor argv[0]'s (set with prctl PR_SET_NAME) proves nothing: such a process matches neither way. A name only argv[0] proves (run through a link of that name, which any user can make) matches, and its finding names the executable; match on exe where the program must be proven.")
     exe: str | None = Field(None, description="Absolute path of the executable, shell-style glob; a socket several processes hold is judged for each of them (pid 1 aside).")
     user: str | None = Field(
         None,
@@ -297,19 +297,35 @@ def own_name(process: ProcessInfo) -> str | None:
     the process may rename itself (prctl PR_SET_NAME, a thread's comm): a name that is neither
     its executable's nor its argv[0]'s is one it gave itself, and proves nothing about what it
     is.  With neither known, the name is taken as the kernel reports it."""
+    return process.name if name_origin(process) is not None else None
+
+
+NameOrigin = Literal["executable", "argv0", "reported"]
+
+
+def _names(comm: str, text: str, title: bool) -> bool:
+    """Whether ``text`` (an executable's path, or with ``title`` an argv[0]) names ``comm``."""
+    text = text.casefold()
+    base = re.split(r"[/\\]", text.removesuffix(" (deleted)"))[-1]
+    # argv[0] may be a title the program set ("nginx: worker process"), led by its name
+    return base[:15] == comm or base.startswith(comm) or (title and text.startswith(comm))
+
+
+def name_origin(process: ProcessInfo) -> NameOrigin | None:
+    """What proves the process's name (:func:`own_name`): "executable", the file it runs has that
+    name; "argv0", only its argv[0] has it, the executable being another file (run through a link
+    of that name, busybox's applets, or a name the caller of exec chose: any user can run any
+    program so named); "reported", neither is known; None: not proven."""
     name = process.name
     if name is None:
         return None
-    known = [text for text in (process.exe, process.argv0) if text]
-    if not known:
-        return name
+    if not process.exe and not process.argv0:
+        return "reported"
     comm = name[:15].casefold()
-    for text in known:
-        text = text.casefold()
-        base = re.split(r"[/\\]", text.removesuffix(" (deleted)"))[-1]
-        # argv[0] may be a title the program set ("nginx: worker process"), led by its name
-        if base[:15] == comm or text.startswith(comm) or base.startswith(comm):
-            return name
+    if process.exe and _names(comm, process.exe, title=False):
+        return "executable"
+    if process.argv0 and _names(comm, process.argv0, title=True):
+        return "argv0"
     return None
 
 
@@ -439,11 +455,13 @@ class _Rule:
     @cached_property
     def _expected(self) -> dict[str, object]:
         # Shared by the outcomes (shared_json): one dict for every listener the rule decides.
+        # An exception's match is said with it: what a listener it decides was matched on.
         return shared_json({
             "rule": self.label,
             "allow": list(self.allowed.entries),
             "networks": [str(n) for n in self.allowed.networks],
             "reason": self.reason,
+            **({"match": self.match.model_dump(mode="json", exclude_none=True)} if self.match is not None else {}),
         })
 
     def expected(self) -> dict[str, object]:
@@ -630,6 +648,9 @@ def _judge(
         candidates = _candidate_rules(listener, default, exceptions, complete=not holder_gaps, place=place)
     owner = _owner(listener)
     observed = _observed(listener, owner)
+    names, borrowed = _process_names(listener, candidates)
+    if names is not None:
+        observed["process_names"] = names
     reach = _listeners.reach(listener, home, exposure)
     accepts, exposure, localnet = reach.accepts, reach.exposure, reach.localnet
     if listener.transparent:
@@ -677,7 +698,7 @@ def _judge(
         accepts = f"{accepts} ({exposure.note})"
     if localnet is not None:
         accepts = f"{accepts}; {localnet.note}"
-    head = f"{listener.protocol} {listener.endpoint} ({owner}) accepts {accepts}"
+    head = f"{listener.protocol} {listener.endpoint} ({owner}){borrowed} accepts {accepts}"
     if localnet is not None and localnet.unknown and verdicts == {True}:
         # Allowed at its own address, but its link may reach it too: that could not be read.
         reason = localnet.note
@@ -702,6 +723,21 @@ def _judge(
             f"{_owner_reason(listener, detail_gaps, holder_gaps)}): " + "; ".join(r.phrase() for r in candidates)
         )
     return (passed if allowed else failed)(listener.subject, message, **common)
+
+
+def _process_names(listener: Listener, candidates: list[_Rule]) -> tuple[list[dict[str, object]] | None, str]:
+    """When an exception that could decide selects by process name: each holder's name and what
+    proves it (:func:`name_origin`), for the evidence, and a note for the message about each name
+    that only its argv[0] proves while its executable is another file.  (None, "") otherwise."""
+    if not any(rule.match is not None and rule.match.process is not None for rule in candidates):
+        return None, ""
+    holders = judged_holders(listener.processes)
+    names: list[dict[str, object]] = [{"pid": p.pid, "name": p.name, "name_from": name_origin(p), "exe": p.exe,
+                                       "argv0": p.argv0} for p in holders]
+    borrowed = "".join(f"; pid {p.pid} is named {p.name!r} after its argv[0] ({p.argv0}), not after its executable "
+                       f"({p.exe}): run through a link of that name, or so named by whoever ran it"
+                       for p in holders if p.exe and name_origin(p) == "argv0")
+    return names, f" [{borrowed[2:]}]" if borrowed else ""
 
 
 def _distinct_holders(listener: Listener) -> list[ProcessInfo]:
@@ -823,7 +859,11 @@ judged for each of them, each by the first rule that fits it, and passes only wh
 for every one; the service manager (pid 1, holding the sockets of socket units) is left out when
 another process holds the socket too.  A process name (comm) that is neither its executable's nor
 its argv[0]'s is one the process gave itself (prctl PR_SET_NAME): it matches a process exception
-neither way.  process and exe need the process
+neither way; one only its argv[0] gives, the executable being another file (run through a link of
+that name, which any user can make), matches, and the message names the executable.  When an
+exception that selects by process could decide, `observed.process_names` records each holder's
+name, what proves it (`name_from`: executable, argv0, reported) and its exe and argv[0]; every
+exception's `expected` entry records its `match`.  process and exe need the process
 that holds the socket, which an unprivileged run may not see; user uses the socket owner the kernel
 reports, which is visible without privileges.  When the owner is unknown, or the processes seen
 holding the socket may not be all of them (some /proc/<pid>/fd could not be read), every exception
@@ -844,7 +884,10 @@ per listener, its subject and id ending in `in netns N` (the ip netns name, else
 else `net:[INODE]`).  With scope `effective` (the default) its exposure decides: a namespace whose
 only interfaces are loopback and veths into the host namespace keeps the listener inside (pass,
 "reachable only inside namespace N"); a macvlan, ipvlan or physical interface (or any other kind,
-or a veth to another namespace, judged as reaching beyond) makes it judged at every address of the
+or a veth to another namespace, judged as reaching beyond; or a veth into the host whose end there
+is a port of a bridge, or Open vSwitch, that also holds a physical, macvlan, ipvlan or other link,
+such as a VXLAN: LXC, LXD, libvirt and Proxmox bridge containers onto the LAN so, and the bridge
+forwards the link's frames to them) makes it judged at every address of the
 namespace that it accepts: Linux is a weak host and delivers a packet for an address of any of its
 interfaces (a veth into the host, an address added to lo) whichever interface it arrives on, so a
 neighbour on that link reaches them all; but not 127.0.0.0/8 and ::1 (judged by route_localnet) or
@@ -881,11 +924,10 @@ def net_bind_addresses(snapshot: HostSnapshot, params: BindAddressParams) -> lis
                                served=served, tproxy=_tproxy_doubt(snapshot, current))
     outcomes += _published_outcomes(snapshot, params, default, exceptions, groups, set(served.values()),
                                     host_listeners or [])
-    host_inode = current.inode if current is not None else None
     for index, ns in _namespaces.others(snapshot):
         inner = _namespaces.as_snapshot(snapshot, index, ns)
         judged = _judge_snapshot(inner, params, default, exceptions, _place(ns),
-                                 None if params.scope == "every_namespace" else host_inode,
+                                 None if params.scope == "every_namespace" else current,
                                  tproxy=_tproxy_doubt(snapshot, ns))
         outcomes += [_namespaces.rebase(outcome, index, ns) for outcome in judged]
     return outcomes + _namespaces.coverage(snapshot)
@@ -940,11 +982,12 @@ def _transparency_doubts(snapshot: HostSnapshot, listeners: list[Listener], tpro
 
 def _judge_snapshot(snapshot: HostSnapshot, params: BindAddressParams, default: _Rule,
                     exceptions: list[tuple[BindException, _Rule]], place: _Place,
-                    host_inode: int | None = None, served: dict[int, _published.Group] | None = None,
+                    host: NetNamespace | None = None, served: dict[int, _published.Group] | None = None,
                     tproxy: str | None = None) -> list[Outcome]:
     """The outcomes of the host's listeners (``place.namespace`` None or current), or of one other
     namespace's as :func:`_namespaces.as_snapshot` gives them: judged at their effective exposure
-    unless ``params.scope`` is every_namespace.  ``tproxy``: why TPROXY rules may hand its
+    unless ``params.scope`` is every_namespace.  ``host``: the collector's own namespace, where a veth
+    into it may be bridged (:func:`_namespaces.exposure`).  ``tproxy``: why TPROXY rules may hand its
     listeners packets for any address (:func:`_tproxy_doubt`)."""
     in_other = place.namespace is not None and not place.namespace.current
     sockets = snapshot.facts.sockets
@@ -975,7 +1018,7 @@ def _judge_snapshot(snapshot: HostSnapshot, params: BindAddressParams, default: 
         _as_published(_judge(l, f"/facts/sockets/listeners/{i}", sorted(set(detail_gaps.get(i, []))), default,
                              exceptions, sorted(set(holder_gaps.get(i, []))) if l.processes else [],
                              served_places.get(i, place if in_other else _owners_place(place, l)),
-                             _exposure(l, place.namespace, host_inode, params) if in_other else None,
+                             _exposure(l, place.namespace, host, params) if in_other else None,
                              place.namespace, doubts.get(i)),
                       served.get(i))
         for i, l in judged
@@ -1020,13 +1063,13 @@ def _judge_snapshot(snapshot: HostSnapshot, params: BindAddressParams, default: 
     return outcomes
 
 
-def _exposure(listener: Listener, ns: NetNamespace | None, host_inode: int | None,
+def _exposure(listener: Listener, ns: NetNamespace | None, host: NetNamespace | None,
               params: BindAddressParams) -> _namespaces.Exposure | None:
     if ns is None:
         return None
     if params.scope == "every_namespace":
         return _namespaces.Exposure(None, f"in netns {ns.label}, judged as if on the host (scope every_namespace)")
-    return _namespaces.exposure(listener, ns, host_inode)
+    return _namespaces.exposure(listener, ns, host)
 
 
 def _as_published(outcome: Outcome, group: _published.Group | None) -> Outcome:
