@@ -780,7 +780,7 @@ def _judge_shared(listener: Listener, head: str, per_holder: list[tuple[ProcessI
 @check(
     name="net.bind_addresses",
     title="Listening sockets bind only to allowed addresses",
-    version="1.8.1",
+    version="1.9.0",
     needs=["sockets"],
     platforms=["linux", "windows", "macos"],
     uses=["netns"],
