@@ -209,15 +209,16 @@ def route_tproxy(namespace: str, rules: str) -> None:
     ip("-n", namespace, "route", "add", "local", "0.0.0.0/0", "dev", "lo", "table", "100")
 
 
-def boot_one_sysctl(tool: str, directory: Path, key: str, text: str) -> tuple[Path, str, str]:
-    """``key = text`` in a sysctl.d of its own under ``directory`` (the only configuration: the
-    other sysctl.d directories and /etc/sysctl.conf hidden), applied by the boot ``tool``
-    (systemd-sysctl) in a fresh mount and network namespace: its file, and the value before and after."""
+def boot_one_sysctl(tool: str, directory: Path, key: str, text: str, written: str | None = None) -> tuple[Path, str, str]:
+    """``key = text`` (``written = text``: a glob or another form of the key) in a sysctl.d of its
+    own under ``directory`` (the only configuration: the other sysctl.d directories and
+    /etc/sysctl.conf hidden), applied by the boot ``tool`` (systemd-sysctl) to ``key`` alone in a
+    fresh mount and network namespace: its file, and the value of ``key`` before and after."""
     confd, empty = directory / "sysctl.d", directory / "empty"
     confd.mkdir(parents=True)
     empty.mkdir()
     conf = confd / "60-value.conf"
-    conf.write_bytes(f"{key} = {text}\n".encode())
+    conf.write_bytes(f"{written or key} = {text}\n".encode())
     path = key.replace(".", "/")
     binds = [f"mount --bind {confd} /etc/sysctl.d", "[ ! -e /etc/sysctl.conf ] || mount --bind /dev/null /etc/sysctl.conf"]
     binds += [f"[ ! -d {d} ] || mount --bind {empty} {d}"

@@ -24,8 +24,10 @@ import os
 import stat
 from pathlib import Path
 
-from auditor.collect import CollectContext, audit_netlink, rootfs, sysctl_d, systemd_sockets
+from auditor.collect import CollectContext, audit_netlink, rootfs, systemd_sockets
+from auditor.collect.sysctl import read_boot_sysctls
 from auditor.domain import audit_rules, auditd_conf
+from auditor.domain.sysctl import configured_setting
 from auditor.errors import Problem
 from auditor.model.facts import AuditdConfig, AuditFacts, AuditRule, Gap, GapKind, IoUringBoot, IoUringState
 
@@ -453,10 +455,10 @@ IO_URING_SYSCTL = "kernel.io_uring_disabled"
 def _io_uring_boot(ctx: CollectContext) -> tuple[IoUringBoot | None, list[Gap]]:
     """kernel.io_uring_disabled as the boot's sysctl configuration sets it (read as the sysctl
     checks read it: a file that cannot be read may set it, so then it is not known)."""
-    settings, gaps = sysctl_d.read_persistent_sysctls(Path(ctx.root))
+    settings, gaps = read_boot_sysctls(ctx)
     if settings is None:
         return None, [_gap("io_uring_boot", g.reason) for g in gaps]
-    setting = settings.get(IO_URING_SYSCTL)
+    setting = configured_setting(settings, IO_URING_SYSCTL)  # a glob (kernel.io_uring_*) sets it too
     return IoUringBoot(value=None if setting is None else setting.value,
                        origin=None if setting is None else setting.origin), []
 

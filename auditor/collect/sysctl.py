@@ -12,10 +12,11 @@ import errno
 import os
 import re
 
-from auditor.collect import CollectContext
+from auditor.collect import CollectContext, rootfs
 from auditor.collect.procview import proc_mount_options_of
 from auditor.collect.sysctl_d import boot_applier, read_persistent_sysctls
-from auditor.domain.sysctl import PRINTED_SEPARATORS, collected_runtime_keys
+from auditor.domain.kernel_cmdline import KERNEL_CMDLINE
+from auditor.domain.sysctl import PRINTED_SEPARATORS, SysctlLine, cmdline_sysctls, collected_runtime_keys
 from auditor.model.facts import SNAPSHOT_SCHEMA_VERSION, Gap, GapKind, SysctlFacts, SysctlSetting
 from auditor.safeio import read_regular
 
@@ -74,9 +75,54 @@ def read_runtime_sysctls(keys: tuple[str, ...], proc_sys: str = PROC_SYS) -> tup
     return values, gaps
 
 
+# The first kernel that applies sysctl.* parameters of its command line (fs/proc/proc_sysctl.c,
+# do_sysctl_args); an earlier one leaves them to init, which ignores them.
+CMDLINE_SYSCTLS_SINCE = (5, 8)
+
+
+def _kernel_release(release: str | None) -> tuple[int, int] | None:
+    parts = (release or "").split(".")
+    if len(parts) < 2 or not parts[0].isdigit():
+        return None
+    minor = "".join(ch for ch in parts[1][:4] if ch.isdigit()) if parts[1][:1].isdigit() else ""
+    return (int(parts[0]), int(minor)) if minor else None
+
+
+def running_cmdline_sysctls(ctx: CollectContext) -> tuple[list[SysctlLine], list[str]]:
+    """The sysctls the running kernel set from its command line at boot, and the problems met
+    reading it; none offline (an image's boot loader configuration is not read)."""
+    if not ctx.target.runtime:
+        return [], []
+    try:
+        text = ctx.target.read_text(KERNEL_CMDLINE)
+    except OSError as exc:
+        return [], [f"{KERNEL_CMDLINE}: {rootfs.describe_os_error(exc)} (the kernel command line may set sysctls)"]
+    found = cmdline_sysctls(text)
+    if not found:
+        return [], []
+    release = ctx.target.uname()[0]
+    version = _kernel_release(release)
+    if version is None:
+        return [], [f"{KERNEL_CMDLINE} sets sysctls, but whether this kernel (release {release!r}) applied them "
+                    "(Linux 5.8 and later do) cannot be told"]
+    return (found if version >= CMDLINE_SYSCTLS_SINCE else []), []
+
+
+def read_boot_sysctls(ctx: CollectContext) -> tuple[dict[str, SysctlSetting] | None, list[Gap]]:
+    """What the boot sets: the kernel command line's sysctls on a running host, then the sysctl
+    configuration files as the boot's tool applies them.  Fails closed as
+    :func:`read_persistent_sysctls` does: a part that cannot be read makes the whole unknown."""
+    cmdline, problems = running_cmdline_sysctls(ctx)
+    persistent, gaps = read_persistent_sysctls(ctx.root, cmdline)
+    if problems:
+        reason = "the boot's sysctl configuration could not be read completely: " + "; ".join(problems)
+        return None, [*gaps, Gap(section="sysctl", field="persistent", reason=reason, kind=GapKind.UNREADABLE)]
+    return persistent, gaps
+
+
 def collect_sysctl(ctx: CollectContext) -> tuple[SysctlFacts | None, list[Gap]]:
-    # What the configuration files set (sysctl.d precedence), live and offline alike.
-    persistent, persistent_gaps = read_persistent_sysctls(ctx.root)
+    # What the boot sets (the kernel command line, then sysctl.d precedence), live and offline alike.
+    persistent, persistent_gaps = read_boot_sysctls(ctx)
     if not ctx.target.runtime:
         gap = Gap(section="sysctl", field="runtime", kind=GapKind.NOT_APPLICABLE,
                   reason="running sysctl values are not visible in an offline root directory")
@@ -89,7 +135,9 @@ def describe_sysctl(facts: SysctlFacts, ctx: CollectContext) -> str:
     """How the sysctls were collected, for the provenance."""
     parts = ["/proc/sys (running values)"] if facts.runtime is not None else []
     if facts.persistent is not None:
-        parts.append(f"sysctl configuration files as {boot_applier(ctx.root, [])} applies them at boot (persistent values)")
+        cmdline = f"the sysctl.* parameters of {KERNEL_CMDLINE}, then " if ctx.target.runtime else ""
+        parts.append(f"{cmdline}sysctl configuration files as {boot_applier(ctx.root, [])} applies them at boot "
+                     "(persistent values)")
     return "; ".join(parts) or "not collected (see gaps)"
 
 

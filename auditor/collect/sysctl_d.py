@@ -104,10 +104,11 @@ def boot_applier(root: Path, problems: list[str]) -> str:
     return "sysctl --system"
 
 
-def read_persistent_sysctls(root: Path) -> tuple[dict[str, SysctlSetting] | None, list[Gap]]:
+def read_persistent_sysctls(root: Path, cmdline: list[SysctlLine] | None = None) -> tuple[dict[str, SysctlSetting] | None, list[Gap]]:
     """The sysctls the configuration under ``root`` sets at boot, with ``path:line`` origins, as
     the tool that applies it at boot reads it (:func:`boot_applier`): systemd-sysctl never reads
-    /etc/sysctl.conf itself, ``sysctl --system`` reads it last.
+    /etc/sysctl.conf itself, ``sysctl --system`` reads it last.  ``cmdline``: the sysctls the
+    kernel's command line sets (written by the kernel before that tool runs; origin /proc/cmdline).
 
     Fails closed: if any directory or chosen file cannot be read, the result is ``None`` with an
     ``unreadable`` gap, because a file we cannot see may override any key.
@@ -132,4 +133,4 @@ def read_persistent_sysctls(root: Path) -> tuple[dict[str, SysctlSetting] | None
     if problems:
         reason = "sysctl configuration could not be read completely: " + "; ".join(problems)
         return None, [Gap(section="sysctl", field="persistent", reason=reason, kind=GapKind.UNREADABLE)]
-    return merge_settings(parsed), []
+    return merge_settings(parsed, cmdline or ()), []

@@ -331,7 +331,11 @@ class DynamicPortRange(StrictModel):
 
 
 class SysctlFacts(StrictModel):
-    """Running values (``runtime``) and what configuration files set (``persistent``).  A running
+    """Running values (``runtime``) and what the boot sets (``persistent``): the configuration
+    files' keys as written (a glob such as ``net.ipv4.tcp_tw_re*`` and an exclusion ``-key`` among
+    them: auditor.domain.sysctl.configured_setting expands them), and on a running host the
+    ``sysctl.*`` parameters of the kernel command line, origin ``/proc/cmdline``, which a file glob
+    overrides; snapshots collected before lbaudit read the command line hold none of those.  A running
     value has the kernel's separators (spaces, tabs, newlines) collapsed to one space; a configured
     value is kept as the boot tool writes it to /proc/sys (only the white space that tool strips is
     removed from its ends), because the kernel refuses other white space after a number
@@ -351,7 +355,9 @@ class SysctlFacts(StrictModel):
     persistent: dict[str, SysctlSetting] | None = None
 
     def effective(self, key: str) -> SysctlSetting | None:
-        """The value that governs the host: the running one when known, else the configured one."""
+        """The value that governs the host: the running one when known, else the one configured under
+        this very name (plugins use it; the built-in checks go through auditor.checks._sysctl.lookup,
+        which also sees a glob key such as net.ipv4.tcp_tw_* and a command-line value a glob overrides)."""
         if self.runtime is not None:
             return self.runtime.get(key)
         if self.persistent is not None:
