@@ -86,11 +86,13 @@ def _order_outcomes(audit_loaded: list[AuditRule], audit_persistent: list[AuditR
     return outcomes
 
 
-# Kernel settings the control statements set (-e, -r, -b, -f) that the loaded side holds (auditctl
-# -s or AUDIT_GET): the boot's last statement of each is what the kernel has after the rules load.
-# --backlog_wait_time is not among them: lbaudit does not collect the kernel's value of it.
+# Kernel settings the control statements set (-e, -r, -b, -f, --backlog_wait_time) that the loaded
+# side holds (auditctl -s or AUDIT_GET): the boot's last statement of each is what the kernel has
+# after the rules load.  --loginuid-immutable is not among them: it is a feature (AUDIT_GET_FEATURE)
+# lbaudit does not collect, and once set it cannot be unset until a reboot.
 _CONTROL_SETTINGS = {"enabled": ("-e", "enabled"), "rate_limit": ("-r", "rate_limit"),
-                     "backlog_limit": ("-b", "backlog_limit"), "failure": ("-f", "failure")}
+                     "backlog_limit": ("-b", "backlog_limit"), "failure": ("-f", "failure"),
+                     "backlog_wait_time": ("--backlog_wait_time", "backlog_wait_time")}
 _MEANING = {"enabled": {0: "auditing off", 1: "auditing on", 2: "auditing on and locked"},
             "failure": {0: "silent", 1: "printk", 2: "panic"}}
 
@@ -137,7 +139,7 @@ def _control_outcomes(audit: AuditFacts, persistent: list[AuditRule], source: st
 @check(
     name="drift.audit_rules",
     title="Loaded audit rules match the rules the next boot loads",
-    version="1.4.0",
+    version="1.5.0",
     needs=["audit"],
     params=DriftAuditRulesParams,
     severity=Severity.MEDIUM,
@@ -168,10 +170,12 @@ decides, so an always and a never rule that may match the same call (same or no 
 syscall) held in one order now and loaded in the other at boot is a failing finding of its own;
 the order of two always rules (or two never rules), and of rules that can never match the same
 call, is not drift.  Of the control statements, the last `-e` (enabled: 0, 1, 2 locked), `-r`
-(rate limit), `-b` (backlog limit) and `-f` (failure: 0 silent, 1 printk, 2 panic) the boot loads
-are compared with the values the kernel holds (auditctl -s or netlink), one finding each, not
-reviewed when the kernel's value was not collected (a snapshot from before lbaudit read it);
-`--backlog_wait_time` is not compared (lbaudit does not collect the kernel's value of it), nor `-D`.  Needs a live host (or a snapshot of one); an offline root directory has no loaded rules
+(rate limit), `-b` (backlog limit), `-f` (failure: 0 silent, 1 printk, 2 panic) and
+`--backlog_wait_time` (jiffies a process waits for room in a full queue) the boot loads are
+compared with the values the kernel holds (auditctl -s or netlink), one finding each, not reviewed
+when the kernel's value was not collected (a snapshot from before lbaudit read it, or a kernel
+without it); a statement after `-e 2` is refused by the locked kernel and sets nothing.
+`--loginuid-immutable` is not compared (lbaudit does not collect the kernel's features), nor `-D`.  Needs a live host (or a snapshot of one); an offline root directory has no loaded rules
 (not_applicable).  Lines the parser could not read make an extra not_reviewed finding, because a
 rule missing from one side may then be reported as drift.
 Without auditctl the loaded rules are read over netlink, with syscall numbers where auditctl -l

@@ -102,12 +102,14 @@ def _problem_gaps(field: str, problems: list[Problem]) -> list[Gap]:
 
 
 Status = tuple[int | None, int | None, int | None, list[Gap]]  # enabled, rate limit, auditd pid, gaps
-# what the kernel does with records it cannot queue: lost, backlog_limit, failure (auditctl -s, AUDIT_GET)
-LOSS_FIELDS = ("lost", "backlog_limit", "failure")
+# what the kernel does with records it cannot queue: lost, backlog_limit, failure, backlog_wait_time
+# (auditctl -s, AUDIT_GET)
+LOSS_FIELDS = ("lost", "backlog_limit", "failure", "backlog_wait_time")
 
 
 def _loss(status: dict) -> dict[str, int | None]:
-    """lost, backlog_limit and failure of a status (auditctl -s text values, or netlink numbers)."""
+    """lost, backlog_limit, failure and backlog_wait_time of a status (auditctl -s text values, or
+    netlink numbers); None for one the status does not hold (a kernel before 3.14 has no wait time)."""
     found: dict[str, int | None] = {}
     for name in LOSS_FIELDS:
         value = status.get(name)

@@ -504,6 +504,10 @@ class AuditFacts(StrictModel):
     lost: int | None = Field(None, ge=0, le=2**32 - 1)
     backlog_limit: int | None = Field(None, ge=0, le=2**32 - 1)
     failure: Literal[0, 1, 2] | None = None
+    # how long (jiffies) a process waits for room in a full queue before its record is lost
+    # (auditctl -s or AUDIT_GET: backlog_wait_time, Linux 3.14 and later); None when not read
+    # (offline, a kernel without it, or a snapshot written before lbaudit read it)
+    backlog_wait_time: int | None = Field(None, ge=0, le=2**32 - 1)
 
 
 # ---------------------------------------------------------------- network namespaces
