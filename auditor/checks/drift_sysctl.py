@@ -198,7 +198,8 @@ Configured values follow sysctl.d(5): files from /etc/sysctl.d, /run/sysctl.d,
 file name, a /dev/null symlink disables it), applied in file-name order, a later assignment winning,
 as the tool that applies them at boot reads them: systemd-sysctl, where it is installed, does not
 read /etc/sysctl.conf (only through a 99-sysctl.conf link, in that file's place); elsewhere
-`sysctl --system` reads it last.  Glob keys apply to every running key they match
+`sysctl --system` reads it last.  A key names the /proc/sys path the tool writes, simplified as
+systemd-sysctl simplifies it (`/net/ipv4/x` and `net..ipv4.x` are net.ipv4.x).  Glob keys apply to every running key they match
 unless the key is set explicitly or excluded with `-key`.  The collected keys are compared as the
 kernel reads a write of them at boot and prints them (base auto-detection: `0100000` is 32768,
 `0x8000` too; a tab or run of spaces between the ends of ip_local_port_range; as many numbers as

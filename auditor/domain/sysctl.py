@@ -22,7 +22,8 @@ the boot tool strips removed from both ends and nothing else changed (:data:`STR
 refuses ``30\v60`` or ``30\f``, so a value is kept as it is written to /proc/sys, never with its
 white space collapsed), ``-key = value`` ignores errors when setting, ``-key`` without ``=`` excludes that key from
 glob patterns, and keys may be written ``a.b.c`` or ``a/b/c``.  Keys are stored in the dotted form
-sysctl(8) prints, where a dot inside one component (a VLAN interface ``eth0.200``) becomes ``/``.
+sysctl(8) prints, where a dot inside one component (a VLAN interface ``eth0.200``) becomes ``/``,
+of the path the tool writes (:func:`written_key`: ``/net/ipv4/x`` and ``net..ipv4.x`` are ``net.ipv4.x``).
 
 Before any of them, Linux 5.8 and later write the ``sysctl.<name>=<value>`` parameters of the
 kernel command line (:func:`cmdline_sysctls`); the files' tool does not know them, so a file's
@@ -147,6 +148,23 @@ def sysctl_name_problem(key: str) -> str | None:
 
 def _path_form(key: str) -> str:
     return key.translate(str.maketrans("./", "/."))
+
+
+def written_key(key: str, applier: str = "systemd-sysctl") -> str:
+    """The dotted key a line of ``applier`` (a key of :data:`BOOT_APPLIERS`) writes: the /proc/sys
+    path it opens, simplified as that path is.  systemd-sysctl's sysctl_normalize() turns the key into
+    a path and path_simplify()s it: empty components (``net..ipv4``, ``net/ipv4//x``), ``.``
+    components and a leading or trailing separator go, so ``/net/ipv4/tcp_tw_reuse`` and
+    ``net.ipv4.tcp_tw_reuse.`` set tcp_tw_reuse (checked with systemd-sysctl 252).  procps' sysctl
+    opens the path as it stands, which the kernel resolves the same way except for a trailing
+    separator: opening ``net/ipv4/tcp_tw_reuse/`` fails (ENOTDIR), so that key is kept as written
+    and matches nothing.  ``..`` is kept: systemd-sysctl writes nothing through it."""
+    first = re.search(r"[./]", key)
+    path = key if first is None or first.group() == "/" else _path_form(key)
+    if applier != "systemd-sysctl" and path.endswith("/") and path.strip("/"):
+        return dotted_key(key)
+    simplified = "/".join(part for part in path.split("/") if part not in ("", "."))
+    return _path_form(simplified) if simplified else dotted_key(key)
 
 
 def is_glob(key: str) -> bool:
@@ -301,10 +319,10 @@ def parse_sysctl_conf(text: str, applier: str = "systemd-sysctl") -> list[Sysctl
             continue
         if not equals:
             if ignore_failure:
-                entries.append(SysctlLine(dotted_key(key), None, True, number))
+                entries.append(SysctlLine(written_key(key, applier), None, True, number))
             continue
         # the value as the tool writes it: white space inside it is the kernel's to take or refuse
-        entries.append(SysctlLine(dotted_key(key), value.strip(stripped), ignore_failure, number))
+        entries.append(SysctlLine(written_key(key, applier), value.strip(stripped), ignore_failure, number))
     return entries
 
 
