@@ -192,7 +192,9 @@ collect again.
 On a running host the configuration starts with the `sysctl.<name>=<value>` parameters of the
 kernel command line (/proc/cmdline; Linux 5.8 and later write them before init, read as the kernel
 splits its command line: quotes removed, nothing after `--`), which the files then override: an
-assignment, or a glob that matches the key unless the key is excluded with `-key`.
+assignment, or a glob that matches the key unless the key is excluded with `-key`; systemd-sysctl
+(252 and later) then applies the `sysctl.extra` credential after every file (its service's copy
+under /run/credentials, else the system's).
 Configured values follow sysctl.d(5): files from /etc/sysctl.d, /run/sysctl.d,
 /usr/local/lib/sysctl.d, /usr/lib/sysctl.d and /lib/sysctl.d (an earlier directory masks the same
 file name, a /dev/null symlink disables it), applied in file-name order, a later assignment winning,

@@ -16,7 +16,7 @@ from auditor.collect import CollectContext, rootfs
 from auditor.collect.procview import proc_mount_options_of
 from auditor.collect.sysctl_d import boot_applier, read_persistent_sysctls
 from auditor.domain.kernel_cmdline import KERNEL_CMDLINE
-from auditor.domain.sysctl import PRINTED_SEPARATORS, SysctlLine, cmdline_sysctls, collected_runtime_keys
+from auditor.domain.sysctl import BOOT_APPLIERS, PRINTED_SEPARATORS, SysctlLine, cmdline_sysctls, collected_runtime_keys
 from auditor.model.facts import SNAPSHOT_SCHEMA_VERSION, Gap, GapKind, SysctlFacts, SysctlSetting
 from auditor.safeio import read_regular
 
@@ -113,7 +113,7 @@ def read_boot_sysctls(ctx: CollectContext) -> tuple[dict[str, SysctlSetting] | N
     configuration files as the boot's tool applies them.  Fails closed as
     :func:`read_persistent_sysctls` does: a part that cannot be read makes the whole unknown."""
     cmdline, problems = running_cmdline_sysctls(ctx)
-    persistent, gaps = read_persistent_sysctls(ctx.root, cmdline)
+    persistent, gaps = read_persistent_sysctls(ctx.root, cmdline, running=ctx.target.runtime)
     if problems:
         reason = "the boot's sysctl configuration could not be read completely: " + "; ".join(problems)
         return None, [*gaps, Gap(section="sysctl", field="persistent", reason=reason, kind=GapKind.UNREADABLE)]
@@ -135,8 +135,10 @@ def describe_sysctl(facts: SysctlFacts, ctx: CollectContext) -> str:
     """How the sysctls were collected, for the provenance."""
     parts = ["/proc/sys (running values)"] if facts.runtime is not None else []
     if facts.persistent is not None:
+        applier = boot_applier(ctx.root, [])
         cmdline = f"the sysctl.* parameters of {KERNEL_CMDLINE}, then " if ctx.target.runtime else ""
-        parts.append(f"{cmdline}sysctl configuration files as {boot_applier(ctx.root, [])} applies them at boot "
+        credential = (" and its sysctl.extra credential" if ctx.target.runtime and not BOOT_APPLIERS[applier] else "")
+        parts.append(f"{cmdline}sysctl configuration files{credential} as {applier} applies them at boot "
                      "(persistent values)")
     return "; ".join(parts) or "not collected (see gaps)"
 

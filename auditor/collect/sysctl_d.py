@@ -14,6 +14,8 @@ from auditor.collect import rootfs
 from auditor.domain.sysctl import (
     BOOT_APPLIERS,
     SYSCTL_CONF,
+    SYSCTL_CREDENTIAL_DIRS,
+    SYSCTL_CREDENTIALS,
     SYSCTL_DIRS,
     SYSTEMD_SYSCTL_PATHS,
     SysctlLine,
@@ -104,11 +106,31 @@ def boot_applier(root: Path, problems: list[str]) -> str:
     return "sysctl --system"
 
 
-def read_persistent_sysctls(root: Path, cmdline: list[SysctlLine] | None = None) -> tuple[dict[str, SysctlSetting] | None, list[Gap]]:
+def _credential(root: Path, problems: list[str]) -> str | None:
+    """The sysctl.extra credential systemd-sysctl reads after the files on a running host: the copy
+    its service was given, else (its credentials not set up now) the system's, which the next start
+    gets; None when there is none."""
+    for directory, path in zip(SYSCTL_CREDENTIAL_DIRS, SYSCTL_CREDENTIALS):
+        try:
+            mode = rootfs.file_mode(root, directory)
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            problems.append(f"{directory}: {rootfs.describe_os_error(exc)} (its sysctl.extra would be applied last)")
+            return None
+        return path if stat.S_ISDIR(mode) else None
+    return None
+
+
+def read_persistent_sysctls(root: Path, cmdline: list[SysctlLine] | None = None,
+                            running: bool = False) -> tuple[dict[str, SysctlSetting] | None, list[Gap]]:
     """The sysctls the configuration under ``root`` sets at boot, with ``path:line`` origins, as
     the tool that applies it at boot reads it (:func:`boot_applier`): systemd-sysctl never reads
     /etc/sysctl.conf itself, ``sysctl --system`` reads it last.  ``cmdline``: the sysctls the
     kernel's command line sets (written by the kernel before that tool runs; origin /proc/cmdline).
+    ``running``: ``root`` is a running host's, where systemd-sysctl (252 and later) also reads the
+    ``sysctl.extra`` credential after every file (``LoadCredential=sysctl.extra``, passed by
+    ``systemd.set_credential=`` on the kernel command line, SMBIOS or a container manager).
 
     Fails closed: if any directory or chosen file cannot be read, the result is ``None`` with an
     ``unreadable`` gap, because a file we cannot see may override any key.
@@ -119,13 +141,15 @@ def read_persistent_sysctls(root: Path, cmdline: list[SysctlLine] | None = None)
     applier = boot_applier(root, problems)
     if BOOT_APPLIERS[applier]:
         sources.append(ConfigFile(PurePosixPath(SYSCTL_CONF).name, SYSCTL_CONF, masked=False))
+    elif running and (credential := _credential(root, problems)) is not None:
+        sources.append(ConfigFile(PurePosixPath(credential).name, credential, masked=False, link=False))
     for source in sources:
         if source.path == SYSCTL_CONF and _is_masked(root, SYSCTL_CONF):
             continue
         try:
             text = rootfs.read_text(root, source.path)
         except FileNotFoundError:
-            continue  # a dangling link or no /etc/sysctl.conf sets nothing, as systemd-sysctl skips it
+            continue  # a dangling link, no /etc/sysctl.conf or no credential sets nothing, as systemd-sysctl skips it
         except OSError as exc:
             problems.append(f"{source.path}: {rootfs.describe_os_error(exc)}")
             continue

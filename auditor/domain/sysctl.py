@@ -47,6 +47,10 @@ from auditor.model.records import record
 
 SYSCTL_DIRS = ("/etc/sysctl.d", "/run/sysctl.d", "/usr/local/lib/sysctl.d", "/usr/lib/sysctl.d", "/lib/sysctl.d")
 SYSCTL_CONF = "/etc/sysctl.conf"
+# systemd-sysctl (252 and later) applies the sysctl.extra credential after every file: the copy in
+# its service's credentials directory, or the system's (kernel command line, SMBIOS, container).
+SYSCTL_CREDENTIAL_DIRS = ("/run/credentials/systemd-sysctl.service", "/run/credentials/@system")
+SYSCTL_CREDENTIALS = tuple(f"{directory}/sysctl.extra" for directory in SYSCTL_CREDENTIAL_DIRS)
 # Where systemd installs the tool that applies sysctl.d at boot (merged and split /usr).
 SYSTEMD_SYSCTL_PATHS = ("/usr/lib/systemd/systemd-sysctl", "/lib/systemd/systemd-sysctl")
 # The tool that applies the configuration at boot -> whether it reads /etc/sysctl.conf (last).
@@ -378,11 +382,13 @@ def merge_settings(files: list[tuple[str, list[SysctlLine]]],
 
 def origin_order(origin: str) -> tuple[int, str, int]:
     """The order in which an origin ``path:line`` was applied: the kernel command line first (the
-    kernel writes it before init starts), then file name, then line; /etc/sysctl.conf last."""
+    kernel writes it before init starts), then file name, then line; /etc/sysctl.conf (procps) and
+    the sysctl.extra credential (systemd-sysctl) last."""
     if origin == KERNEL_CMDLINE:
         return (-1, "", 0)
     path, _, line = origin.rpartition(":")
-    return (1 if path == SYSCTL_CONF else 0, PurePosixPath(path).name, int(line) if line.isascii() and line.isdigit() else 0)
+    last = path == SYSCTL_CONF or path in SYSCTL_CREDENTIALS
+    return (1 if last else 0, PurePosixPath(path).name, int(line) if line.isascii() and line.isdigit() else 0)
 
 
 def configured_setting(persistent: dict[str, SysctlSetting], key: str) -> SysctlSetting | None:
