@@ -228,3 +228,39 @@ def boot_one_sysctl(tool: str, directory: Path, key: str, text: str, written: st
     before, booted = subprocess.run(["unshare", "--mount", "--net", "sh", "-ec", script], capture_output=True,
                                     text=True, timeout=30, check=True).stdout.splitlines()
     return conf, before, booted
+
+
+def boot_sysctl_files(command: list[str], directory: Path, files: dict[str, str], key: str) -> tuple[str, str]:
+    """``files`` (name -> text) as the only /etc/sysctl.d (the other sysctl.d directories and
+    /etc/sysctl.conf hidden), applied by ``command`` (systemd-sysctl, or procps' ``sysctl --system``)
+    in a fresh mount and network namespace: the value of ``key`` before and after."""
+    confd, empty = directory / "sysctl.d", directory / "empty"
+    confd.mkdir(parents=True)
+    empty.mkdir()
+    for name, text in files.items():
+        (confd / name).write_text(text)
+    path = key.replace(".", "/")
+    binds = [f"mount --bind {confd} /etc/sysctl.d", "[ ! -e /etc/sysctl.conf ] || mount --bind /dev/null /etc/sysctl.conf"]
+    binds += [f"[ ! -d {d} ] || mount --bind {empty} {d}"
+              for d in ("/run/sysctl.d", "/usr/local/lib/sysctl.d", "/usr/lib/sysctl.d", "/lib/sysctl.d")]
+    script = "; ".join([*binds, f"cat /proc/sys/{path}", f"{' '.join(command)} >/dev/null 2>&1 || true",
+                        f"cat /proc/sys/{path}"])
+    before, booted = subprocess.run(["unshare", "--mount", "--net", "sh", "-ec", script], capture_output=True,
+                                    text=True, timeout=30, check=True).stdout.splitlines()
+    return before, booted
+
+
+def procps_sysctl_or_skip() -> str:
+    """procps' sysctl, for tests that let ``sysctl --system`` apply an image's sysctl.d in a private
+    namespace; a skip with the reason without root, the tool or unshare (a failure under CI=true)."""
+    import shutil
+
+    tool = next((p for p in ("/usr/sbin/sysctl", "/sbin/sysctl") if os.path.exists(p)), None)
+    missing = ("not root" if os.geteuid() != 0 else "procps' sysctl is not installed (Debian package procps)"
+               if tool is None else "unshare is not installed" if shutil.which("unshare") is None else None)
+    if missing:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI=true and {missing}", pytrace=False)
+        pytest.skip(missing)
+    assert tool is not None
+    return tool

@@ -202,7 +202,10 @@ as the tool that applies them at boot reads them: systemd-sysctl, where it is in
 read /etc/sysctl.conf (only through a 99-sysctl.conf link, in that file's place); elsewhere
 `sysctl --system` reads it last.  A key names the /proc/sys path the tool writes, simplified as
 systemd-sysctl simplifies it (`/net/ipv4/x` and `net..ipv4.x` are net.ipv4.x).  Glob keys apply to every running key they match
-unless the key is set explicitly or excluded with `-key`.  The collected keys are compared as the
+unless the key is set explicitly or excluded with `-key`.  Repeats follow the boot tool: for
+systemd-sysctl a later `-key` takes an earlier assignment back and a repeated value keeps its first
+place; `sysctl --system` writes every line in order, so the last assignment holds and an exclusion
+takes nothing back.  The collected keys are compared as the
 kernel reads a write of them at boot and prints them (base auto-detection: `0100000` is 32768,
 `0x8000` too; a tab or run of spaces between the ends of ip_local_port_range; as many numbers as
 the key holds, the rest of the value unread, so `30 60` sets 30 and `32768 60999 5` sets

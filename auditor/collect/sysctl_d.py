@@ -157,4 +157,4 @@ def read_persistent_sysctls(root: Path, cmdline: list[SysctlLine] | None = None,
     if problems:
         reason = "sysctl configuration could not be read completely: " + "; ".join(problems)
         return None, [Gap(section="sysctl", field="persistent", reason=reason, kind=GapKind.UNREADABLE)]
-    return merge_settings(parsed, cmdline or ()), []
+    return merge_settings(parsed, cmdline or (), applier), []

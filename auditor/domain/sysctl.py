@@ -349,10 +349,21 @@ def cmdline_sysctls(cmdline: str) -> list[SysctlLine]:
 
 
 def merge_settings(files: list[tuple[str, list[SysctlLine]]],
-                   cmdline: list[SysctlLine] | tuple[SysctlLine, ...] = ()) -> dict[str, SysctlSetting]:
+                   cmdline: list[SysctlLine] | tuple[SysctlLine, ...] = (),
+                   applier: str = "systemd-sysctl") -> dict[str, SysctlSetting]:
     """Apply the kernel command line's sysctls (``cmdline``, written before init starts), then the
-    parsed files in order.  A later assignment replaces an earlier one; repeating the same value
-    keeps the first origin, as systemd-sysctl does (it also keeps its position).
+    parsed files in order, as ``applier`` (a key of :data:`BOOT_APPLIERS`) applies them.
+
+    systemd-sysctl keeps one entry per key (src/sysctl/sysctl.c, an ordered hashmap): a later
+    assignment replaces an earlier one, and repeating the same value keeps the first origin and
+    position; an exclusion ``-key`` is an entry of the same key, so it takes back an earlier
+    assignment (the key is then not written at all) and is taken back by a later one; an
+    exclusion with a glob (``-net.ipv4.conf.*.x``) excludes nothing, so only its taking back of the
+    same glob's assignment is kept.  procps' ``sysctl --system`` (4.0, src/sysctl.c) keeps every
+    line in a list and writes them in order: every assignment of a key is written, so the last
+    one holds and its position is the last; an exclusion only keeps globs away from its key and
+    takes no assignment back, and a glob exclusion does nothing (checked with procps-ng 4.0.2;
+    later versions match it against the globs' keys, which is not modelled).
 
     The files' tool knows nothing of the command line: an assignment in a file replaces the
     kernel's value (a file repeating it makes the key the file's, which globs then leave alone), and
@@ -365,18 +376,26 @@ def merge_settings(files: list[tuple[str, list[SysctlLine]]],
         if entry.value is not None:
             kernel[entry.key] = SysctlSetting(value=entry.value, origin=KERNEL_CMDLINE)
     settings: dict[str, SysctlSetting] = dict(kernel)
+    in_order = applier != "systemd-sysctl"
     for path, lines in files:
         for entry in lines:
             name = entry.key if entry.value is not None else EXCLUDE_PREFIX + entry.key
             other = EXCLUDE_PREFIX + entry.key if entry.value is not None else entry.key
             value = entry.value if entry.value is not None else ""
+            setting = SysctlSetting(value=value, origin=f"{path}:{entry.line}")
+            if in_order:
+                if entry.value is not None or (name not in settings and not is_glob(entry.key)):
+                    settings[name] = setting  # written again here: the last write and its place
+                continue
             existing = settings.get(name)
             if existing is not None and existing.value == value and existing.origin != KERNEL_CMDLINE:
                 continue
             settings.pop(other, None)  # an assignment ends an exclusion of the same key, and back
+            if entry.value is None and is_glob(entry.key):
+                continue  # a glob exclusion only took back the same glob's assignment
             if entry.value is None and entry.key in kernel:
                 settings[entry.key] = kernel[entry.key]  # the files no longer write it: the kernel's value stays
-            settings[name] = SysctlSetting(value=value, origin=f"{path}:{entry.line}")
+            settings[name] = setting
     return dict(sorted(settings.items()))
 
 

@@ -35,8 +35,9 @@ def test_precedence_masking_ordering_later_wins_and_sysctl_conf_last(root: Path)
     assert gaps == []
     assert persistent == {
         # /etc/sysctl.d/10-override.conf masks /usr/lib/sysctl.d/10-override.conf (99 and masked_by_etc
-        # never appear); 40-lib.conf repeats the value 30 later, so the first origin is kept.
-        "net.ipv4.tcp_fin_timeout": SysctlSetting(value="30", origin="/etc/sysctl.d/10-override.conf:2"),
+        # never appear); 40-lib.conf repeats the value 30 later, and sysctl --system (this image has
+        # no systemd-sysctl) writes it again there (systemd-sysctl would keep the first origin).
+        "net.ipv4.tcp_fin_timeout": SysctlSetting(value="30", origin="/lib/sysctl.d/40-lib.conf:3"),
         # 15-vendor.conf sets 2, 20-later.conf (a later name, another directory) sets 0: later wins.
         "net.ipv4.tcp_tw_reuse": SysctlSetting(value="0", origin="/etc/sysctl.d/20-later.conf:2"),
         # slash form normalised to dots; the value kept as the boot writes it (its tab is the kernel's to read)

@@ -1,0 +1,98 @@
+"""Hostile boot configuration: the order each boot tool applies repeated keys, exclusions and globs in.
+
+lbaudit merged every image's sysctl.d as systemd-sysctl does (one entry per key; an exclusion
+``-key`` takes back an earlier assignment; a repeated value keeps its first place).  procps'
+``sysctl --system``, which applies them at boot on hosts without systemd, keeps every line in a
+list and writes them in order (procps-ng 4.0, src/sysctl.c write_setting_list):
+
+* ``tcp_tw_reuse = 1`` then ``-tcp_tw_reuse``: procps writes 1 (the exclusion only keeps globs
+  away); lbaudit read "not set", so a host running 2 was no drift;
+* ``tcp_tw_re* = 0``, ``tcp_tw_r* = 1``, ``tcp_tw_re* = 0``: procps writes 0 last; lbaudit kept
+  the first place of the repeated glob and read 1, so a host running 1 passed.
+
+And for systemd-sysctl, ``-net.ipv4.tcp_tw_*`` (an exclusion with a glob) excludes nothing, but
+lbaudit kept it, harmlessly only because it never looked at it.  Each case is applied by the real
+tool in a private mount and network namespace and compared with lbaudit's reading of the same files.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from auditor.checks.drift_sysctl import DriftSysctlParams, drift_sysctl
+from auditor.collect.sysctl_d import read_persistent_sysctls
+from auditor.domain.sysctl import configured_setting
+from auditor.model.facts import SysctlFacts
+from auditor.model.result import Status
+from tests.factories import LINUX_DEFAULT_SYSCTLS, snapshot, sysctl_facts
+from tests.netns_env import boot_sysctl_files, procps_sysctl_or_skip, systemd_sysctl_or_skip
+
+TW_REUSE = "net.ipv4.tcp_tw_reuse"
+
+CASES = [
+    ["net.ipv4.tcp_tw_reuse = 1\n", "-net.ipv4.tcp_tw_reuse\n"],
+    ["net.ipv4.tcp_tw_re* = 0\n", "net.ipv4.tcp_tw_r* = 1\n", "net.ipv4.tcp_tw_re* = 0\n"],
+    ["net.ipv4.tcp_tw_re* = 0\n", "-net.ipv4.tcp_tw_re*\n", "net.ipv4.tcp_tw_re* = 1\n"],
+    ["-net.ipv4.tcp_tw_*\nnet.ipv4.tcp_tw_re* = 0\n"],
+    ["net.ipv4.tcp_tw_re* = 0\n", "-net.ipv4.tcp_tw_re*\n"],
+    ["net.ipv4.tcp_tw_reuse = 1\nnet.ipv4.tcp_tw_re* = 0\n"],
+    ["-net.ipv4.tcp_tw_reuse\nnet.ipv4.tcp_tw_re* = 0\n"],
+    ["-net.ipv4.tcp_tw_reuse\n", "net.ipv4.tcp_tw_reuse = 0\n"],
+]
+
+
+def image(tmp_path: Path, files: list[str], systemd: bool) -> Path:
+    root = tmp_path / "image"
+    (root / "etc" / "sysctl.d").mkdir(parents=True)
+    for number, text in enumerate(files, start=1):
+        (root / "etc" / "sysctl.d" / f"{number}0-boot.conf").write_text(text)
+    if systemd:
+        (root / "usr" / "lib" / "systemd").mkdir(parents=True)
+        (root / "usr" / "lib" / "systemd" / "systemd-sysctl").write_bytes(b"\x7fELF")
+    return root
+
+
+def lbaudit_boot_value(tmp_path: Path, files: list[str], systemd: bool) -> str | None:
+    persistent, gaps = read_persistent_sysctls(image(tmp_path, files, systemd))
+    assert gaps == [] and persistent is not None
+    setting = configured_setting(persistent, TW_REUSE)
+    return None if setting is None else setting.value
+
+
+def drift_status(tmp_path: Path, files: list[str], running: str, systemd: bool) -> Status | None:
+    persistent, _ = read_persistent_sysctls(image(tmp_path, files, systemd))
+    runtime = sysctl_facts(dict(LINUX_DEFAULT_SYSCTLS, **{TW_REUSE: running})).runtime
+    found = [o.status for o in drift_sysctl.run(snapshot(sysctl=SysctlFacts(runtime=runtime, persistent=persistent)),
+                                                DriftSysctlParams()) if o.subject == f"sysctl {TW_REUSE}"]
+    return found[0] if found else None
+
+
+def test_procps_keeps_an_assignment_its_exclusion_follows(tmp_path):
+    assert lbaudit_boot_value(tmp_path, CASES[0], systemd=False) == "1"
+    assert drift_status(tmp_path / "d", CASES[0], "2", systemd=False) == Status.FAIL
+
+
+def test_procps_writes_a_repeated_glob_at_its_last_place(tmp_path):
+    assert lbaudit_boot_value(tmp_path, CASES[1], systemd=False) == "0"
+    assert drift_status(tmp_path / "d", CASES[1], "1", systemd=False) == Status.FAIL
+
+
+def test_systemd_sysctl_takes_the_assignment_back_and_keeps_the_first_place(tmp_path):
+    assert lbaudit_boot_value(tmp_path / "a", CASES[0], systemd=True) is None
+    assert lbaudit_boot_value(tmp_path / "b", CASES[1], systemd=True) == "1"
+
+
+@pytest.mark.parametrize("tool", ["systemd-sysctl", "sysctl --system"])
+@pytest.mark.parametrize("files", CASES)
+def test_lbaudit_reads_the_files_as_the_boot_tool_applies_them(tmp_path, tool, files):
+    if tool == "systemd-sysctl":
+        command = [systemd_sysctl_or_skip()]
+    else:
+        command = [procps_sysctl_or_skip(), "-q", "--system"]
+    before, booted = boot_sysctl_files(command, tmp_path / "boot", {f"{n}0-boot.conf": t for n, t in
+                                                                    enumerate(files, start=1)}, TW_REUSE)
+    assert before == "2"
+    read = lbaudit_boot_value(tmp_path, files, systemd=tool == "systemd-sysctl")
+    assert (read if read is not None else before) == booted
