@@ -198,8 +198,8 @@ under /run/credentials, else the system's).
 Configured values follow sysctl.d(5): files from /etc/sysctl.d, /run/sysctl.d,
 /usr/local/lib/sysctl.d, /usr/lib/sysctl.d and /lib/sysctl.d (an earlier directory masks the same
 file name, a /dev/null symlink disables it), applied in file-name order, a later assignment winning,
-as the tool that applies them at boot reads them: systemd-sysctl, where it is installed, does not
-read /etc/sysctl.conf (only through a 99-sysctl.conf link, in that file's place); elsewhere
+as the tool that applies them at boot reads them (none, where systemd-sysctl.service is masked):
+systemd-sysctl, where it is installed, does not read /etc/sysctl.conf (only through a 99-sysctl.conf link, in that file's place); elsewhere
 `sysctl --system` reads it last.  A key names the /proc/sys path the tool writes, simplified as
 systemd-sysctl simplifies it (`/net/ipv4/x` and `net..ipv4.x` are net.ipv4.x).  Glob keys apply to every running key they match
 unless the key is set explicitly or excluded with `-key`.  Repeats follow the boot tool: for

@@ -122,6 +122,21 @@ def _credential(root: Path, problems: list[str]) -> str | None:
     return None
 
 
+SYSTEMD_SYSCTL_SERVICE = "systemd-sysctl.service"
+
+
+def _service_masked(root: Path, problems: list[str]) -> bool:
+    """Whether systemd-sysctl.service is masked under ``root`` (``systemctl mask``: a link to
+    /dev/null or an empty unit file), so that the boot applies no sysctl.d file.  A unit that
+    cannot be read is a problem: it may be masked."""
+    from auditor.collect.systemd_sockets import unit_boot_state  # it reads sysctl.d through this module
+
+    state, found = unit_boot_state(root, SYSTEMD_SYSCTL_SERVICE)
+    if state == "unknown":
+        problems.extend(f"{problem} (whether {SYSTEMD_SYSCTL_SERVICE} runs at boot cannot be told)" for problem in found)
+    return state == "masked"
+
+
 def read_persistent_sysctls(root: Path, cmdline: list[SysctlLine] | None = None,
                             running: bool = False) -> tuple[dict[str, SysctlSetting] | None, list[Gap]]:
     """The sysctls the configuration under ``root`` sets at boot, with ``path:line`` origins, as
@@ -139,6 +154,8 @@ def read_persistent_sysctls(root: Path, cmdline: list[SysctlLine] | None = None,
     parsed: list[tuple[str, list[SysctlLine]]] = []
     sources = [f for f in files if not f.masked]
     applier = boot_applier(root, problems)
+    if applier == "systemd-sysctl" and _service_masked(root, problems):
+        sources = []  # the boot runs no systemd-sysctl: no file is applied (the kernel's command line still is)
     if BOOT_APPLIERS[applier]:
         sources.append(ConfigFile(PurePosixPath(SYSCTL_CONF).name, SYSCTL_CONF, masked=False))
     elif running and (credential := _credential(root, problems)) is not None:
