@@ -86,15 +86,16 @@ def _order_outcomes(audit_loaded: list[AuditRule], audit_persistent: list[AuditR
     return outcomes
 
 
-# Kernel settings the control statements set (-e, -r, -b, -f, --backlog_wait_time) that the loaded
-# side holds (auditctl -s or AUDIT_GET): the boot's last statement of each is what the kernel has
-# after the rules load.  --loginuid-immutable is not among them: it is a feature (AUDIT_GET_FEATURE)
-# lbaudit does not collect, and once set it cannot be unset until a reboot.
+# Kernel settings the control statements set (-e, -r, -b, -f, --backlog_wait_time,
+# --loginuid-immutable) that the loaded side holds (auditctl -s, or AUDIT_GET and AUDIT_GET_FEATURE):
+# the boot's last statement of each is what the kernel has after the rules load.
 _CONTROL_SETTINGS = {"enabled": ("-e", "enabled"), "rate_limit": ("-r", "rate_limit"),
                      "backlog_limit": ("-b", "backlog_limit"), "failure": ("-f", "failure"),
-                     "backlog_wait_time": ("--backlog_wait_time", "backlog_wait_time")}
+                     "backlog_wait_time": ("--backlog_wait_time", "backlog_wait_time"),
+                     "loginuid_immutable": ("--loginuid-immutable", "loginuid_immutable")}
 _MEANING = {"enabled": {0: "auditing off", 1: "auditing on", 2: "auditing on and locked"},
-            "failure": {0: "silent", 1: "printk", 2: "panic"}}
+            "failure": {0: "silent", 1: "printk", 2: "panic"},
+            "loginuid_immutable": {0: "a process may change its loginuid", 1: "loginuid immutable"}}
 
 
 def _said(setting: str, number: int) -> str:
@@ -174,8 +175,9 @@ call, is not drift.  Of the control statements, the last `-e` (enabled: 0, 1, 2 
 `--backlog_wait_time` (jiffies a process waits for room in a full queue) the boot loads are
 compared with the values the kernel holds (auditctl -s or netlink), one finding each, not reviewed
 when the kernel's value was not collected (a snapshot from before lbaudit read it, or a kernel
-without it); a statement after `-e 2` is refused by the locked kernel and sets nothing.
-`--loginuid-immutable` is not compared (lbaudit does not collect the kernel's features), nor `-D`.  Needs a live host (or a snapshot of one); an offline root directory has no loaded rules
+without it); a statement after `-e 2` is refused by the locked kernel and sets nothing.  So is
+`--loginuid-immutable` (the kernel's loginuid_immutable feature, auditctl -s or AUDIT_GET_FEATURE);
+`-D` is not compared.  Needs a live host (or a snapshot of one); an offline root directory has no loaded rules
 (not_applicable).  Lines the parser could not read make an extra not_reviewed finding, because a
 rule missing from one side may then be reported as drift.
 Without auditctl the loaded rules are read over netlink, with syscall numbers where auditctl -l

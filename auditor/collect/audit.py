@@ -103,8 +103,9 @@ def _problem_gaps(field: str, problems: list[Problem]) -> list[Gap]:
 
 Status = tuple[int | None, int | None, int | None, list[Gap]]  # enabled, rate limit, auditd pid, gaps
 # what the kernel does with records it cannot queue: lost, backlog_limit, failure, backlog_wait_time
-# (auditctl -s, AUDIT_GET)
-LOSS_FIELDS = ("lost", "backlog_limit", "failure", "backlog_wait_time")
+# (auditctl -s, AUDIT_GET), and the loginuid_immutable feature (auditctl -s, AUDIT_GET_FEATURE)
+LOSS_FIELDS = ("lost", "backlog_limit", "failure", "backlog_wait_time", "loginuid_immutable")
+_ZERO_OR_ONE = {"failure": (0, 1, 2), "loginuid_immutable": (0, 1)}
 
 
 def _loss(status: dict) -> dict[str, int | None]:
@@ -115,7 +116,7 @@ def _loss(status: dict) -> dict[str, int | None]:
         value = status.get(name)
         if isinstance(value, str):
             value = audit_rules.number_from_status(status, name)
-        found[name] = value if value is None or name != "failure" or value in (0, 1, 2) else None
+        found[name] = value if value is None or name not in _ZERO_OR_ONE or value in _ZERO_OR_ONE[name] else None
     return found
 
 
@@ -151,6 +152,10 @@ def _netlink_enabled(ctx: CollectContext, loss: dict[str, int | None]) -> Status
         status = audit_netlink.get_status(ctx.command_timeout)
     except OSError as exc:
         return None, None, None, [_gap("enabled", f"{NETLINK_STATUS}: {audit_netlink.describe_error(exc)}")]
+    try:
+        status.update(audit_netlink.get_features(ctx.command_timeout))
+    except OSError:
+        pass  # a kernel before 3.13 has no features; the drift finding that needs one says it was not collected
     loss.update(_loss(status))
     enabled, rate_limit, pid = status["enabled"], status.get("rate_limit"), status.get("pid")
     gaps = [] if pid is not None else [_gap("auditd_pid", f"{NETLINK_STATUS}: the reply has no pid")]

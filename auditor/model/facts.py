@@ -508,6 +508,10 @@ class AuditFacts(StrictModel):
     # (auditctl -s or AUDIT_GET: backlog_wait_time, Linux 3.14 and later); None when not read
     # (offline, a kernel without it, or a snapshot written before lbaudit read it)
     backlog_wait_time: int | None = Field(None, ge=0, le=2**32 - 1)
+    # the loginuid_immutable feature (auditctl --loginuid-immutable: a process cannot change its
+    # loginuid, until the next boot): 1 set, 0 not; None when not read (offline, a kernel before 3.13,
+    # or a snapshot written before lbaudit read it)
+    loginuid_immutable: Literal[0, 1] | None = None
 
 
 # ---------------------------------------------------------------- network namespaces
