@@ -12,6 +12,7 @@ from __future__ import annotations
 from auditor.checks._audit_coverage import last_control
 from auditor.checks._drift import missing_side
 from auditor.domain.audit_statement import semantic_key
+from auditor.domain.kernel_cmdline import KERNEL_CMDLINE
 from auditor.model.check import CheckParams, Outcome, check, failed, not_reviewed, passed
 from auditor.model.facts import AuditFacts, AuditRule, HostSnapshot
 from auditor.model.result import Severity
@@ -110,11 +111,17 @@ def _control_outcomes(audit: AuditFacts, persistent: list[AuditRule], source: st
     outcomes: list[Outcome] = []
     for name, (flag, attribute) in _CONTROL_SETTINGS.items():
         last = last_control(persistent, name)
-        if last is None:
-            continue
-        index, rule, value = last
         subject = f"audit control {flag} ({name})"
-        evidence = [f"/facts/audit/persistent_rules/{index}", f"/facts/audit/{attribute}"]
+        if last is None and name == "backlog_limit" and audit.boot_backlog_limit is not None:
+            # no -b in the rules: the kernel keeps what its command line set at boot
+            value = str(audit.boot_backlog_limit)
+            rule = AuditRule(text=f"audit_backlog_limit={value}", origin=KERNEL_CMDLINE, kind="control")
+            evidence = ["/facts/audit/boot_backlog_limit", f"/facts/audit/{attribute}"]
+        elif last is None:
+            continue
+        else:
+            index, rule, value = last
+            evidence = [f"/facts/audit/persistent_rules/{index}", f"/facts/audit/{attribute}"]
         running = getattr(audit, attribute)
         if running is None:
             outcomes.append(not_reviewed(subject, f"{rule.text} ({rule.origin}) sets {name}, but the value the "
@@ -131,9 +138,10 @@ def _control_outcomes(audit: AuditFacts, persistent: list[AuditRule], source: st
             outcomes.append(passed(subject, f"the kernel holds {name} {_said(name, running)}, as {rule.text} at "
                                             f"{rule.origin} sets it", **common))
         else:
-            outcomes.append(failed(subject, f"the kernel holds {name} {_said(name, running)}, but the rules the next "
-                                            f"boot loads set {_said(name, configured)} ({rule.text} at {rule.origin})",
-                                   **common))
+            setter = ("the rules the next boot loads set" if rule.origin != KERNEL_CMDLINE
+                      else "the kernel command line sets at boot (and no -b in the rules replaces)")
+            outcomes.append(failed(subject, f"the kernel holds {name} {_said(name, running)}, but {setter} "
+                                            f"{_said(name, configured)} ({rule.text} at {rule.origin})", **common))
     return outcomes
 
 
@@ -177,7 +185,8 @@ compared with the values the kernel holds (auditctl -s or netlink), one finding 
 when the kernel's value was not collected (a snapshot from before lbaudit read it, or a kernel
 without it); a statement after `-e 2` is refused by the locked kernel and sets nothing.  So is
 `--loginuid-immutable` (the kernel's loginuid_immutable feature, auditctl -s or AUDIT_GET_FEATURE);
-`-D` is not compared.  Needs a live host (or a snapshot of one); an offline root directory has no loaded rules
+`-D` is not compared.  Where the rules set no `-b`, the kernel keeps the `audit_backlog_limit=` of
+its command line (/proc/cmdline), which is then the value compared.  Needs a live host (or a snapshot of one); an offline root directory has no loaded rules
 (not_applicable).  Lines the parser could not read make an extra not_reviewed finding, because a
 rule missing from one side may then be reported as drift.
 Without auditctl the loaded rules are read over netlink, with syscall numbers where auditctl -l

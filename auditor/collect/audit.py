@@ -258,12 +258,13 @@ def _io_uring(ctx: CollectContext) -> tuple[IoUringState | None, list[Gap]]:
     return IoUringState(present=present, source=KALLSYMS), []
 
 
-def _boot_audit(ctx: CollectContext) -> tuple[str | None, list[Gap]]:
-    """audit= of the running kernel's command line."""
+def _boot_audit(ctx: CollectContext) -> tuple[tuple[str | None, int | None], list[Gap]]:
+    """audit= and audit_backlog_limit= of the running kernel's command line."""
     try:
-        return audit_rules.boot_audit_param(ctx.target.read_text("/proc/cmdline")), []
+        cmdline = ctx.target.read_text("/proc/cmdline")
     except OSError as exc:
-        return None, [_gap("boot_audit", f"/proc/cmdline: {rootfs.describe_os_error(exc)}")]
+        return (None, None), [_gap("boot_audit", f"/proc/cmdline: {rootfs.describe_os_error(exc)}")]
+    return (audit_rules.boot_audit_param(cmdline), audit_rules.boot_backlog_limit_param(cmdline)), []
 
 
 BOOT_UNITS = ("auditd.service", "audit-rules.service")
@@ -476,10 +477,11 @@ def collect_audit(ctx: CollectContext) -> tuple[AuditFacts | None, list[Gap]]:
     runtime_source: str | None = None
     pid: int | None = None
     boot: str | None = None
+    boot_backlog_limit: int | None = None
     loss: dict[str, int | None] = {}
     if ctx.target.runtime:
         runtime_source, (enabled, rate_limit, pid, status_gaps), loaded, found = _runtime(ctx, loss)
-        boot, boot_gaps = _boot_audit(ctx)
+        (boot, boot_backlog_limit), boot_gaps = _boot_audit(ctx)
         io_uring, uring_gaps = _io_uring(ctx)
         gaps += status_gaps + found + boot_gaps + uring_gaps
     else:
@@ -506,7 +508,8 @@ def collect_audit(ctx: CollectContext) -> tuple[AuditFacts | None, list[Gap]]:
     facts = AuditFacts(
         enabled=enabled, rate_limit=rate_limit, loaded_rules=loaded, persistent_rules=persistent, persistent_source=source,
         runtime_source=runtime_source, config_dir_exists=exists, machine=_machine(ctx),
-        auditd_pid=pid, auditd_config=auditd_config, boot_audit=boot, boot_units=boot_units,  # type: ignore[arg-type]
+        auditd_pid=pid, auditd_config=auditd_config, boot_audit=boot, boot_backlog_limit=boot_backlog_limit,
+        boot_units=boot_units,  # type: ignore[arg-type]
         auditd_installed=_auditd_installed(ctx), io_uring=io_uring, io_uring_boot=io_uring_boot, **loss,  # type: ignore[arg-type]
     )
     return facts, gaps

@@ -488,6 +488,10 @@ class AuditFacts(StrictModel):
     # before auditd turned auditing on (systemd, pid 1, among them) have no audit context, so their
     # calls are never audited; None when not read (offline, or an older snapshot)
     boot_audit: Literal["on", "off", "unset", "invalid"] | None = None
+    # audit_backlog_limit= on the running kernel's command line: the backlog limit the kernel starts
+    # with, which the rules' last -b replaces; None when it has none, or when not read (offline, an
+    # older snapshot; boot_audit is then None too)
+    boot_backlog_limit: int | None = Field(None, ge=0, le=2**32 - 1)
     # systemd units that start auditd and load the rules at boot ("auditd.service", and
     # "audit-rules.service" of audit 4): "enabled", "disabled", "masked", "absent" or "unknown";
     # None when the host does not boot with systemd, or they were not read
