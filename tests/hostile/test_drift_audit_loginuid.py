@@ -80,3 +80,17 @@ def test_auditctl_and_netlink_read_the_kernels_feature(tmp_path):
     by_netlink, _ = collect_audit(CollectContext(program_path=(str(tmp_path),), sections=frozenset({"audit"})))
     assert (by_auditctl.runtime_source, by_auditctl.loginuid_immutable) == ("auditctl", expected)
     assert (by_netlink.runtime_source, by_netlink.loginuid_immutable) == ("netlink", expected)
+
+
+def test_the_lock_does_not_refuse_the_feature(tmp_path):
+    # kernel/audit.c: AUDIT_SET_FEATURE checks only the feature's own lock, not -e 2; a hand-written
+    # audit.rules that locks first still makes loginuids immutable (augenrules moves -e last anyway)
+    root = tmp_path / "image"
+    (root / "etc" / "audit").mkdir(parents=True)
+    (root / "etc" / "audit" / "audit.rules").write_text("-D\n-e 2\n--loginuid-immutable\n")
+    offline, gaps = collect_audit(CollectContext(root=root, live=False))
+    assert [g.reason for g in gaps if g.field.startswith("persistent_rules")] == []
+    facts = offline.model_copy(update={"enabled": 2, "rate_limit": 0, "loginuid_immutable": 1, "loaded_rules": []})
+    found = {o.subject: o.status for o in drift_audit_rules.run(snapshot(audit=facts), DriftAuditRulesParams())
+             if o.subject.startswith("audit control")}
+    assert found == {"audit control -e (enabled)": Status.PASS, SUBJECT: Status.PASS}
