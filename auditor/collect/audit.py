@@ -467,6 +467,9 @@ def _io_uring_boot(ctx: CollectContext) -> tuple[IoUringBoot | None, list[Gap]]:
     if settings is None:
         return None, [_gap("io_uring_boot", g.reason) for g in gaps]
     setting = configured_setting(settings, IO_URING_SYSCTL)  # a glob (kernel.io_uring_*) sets it too
+    unknown = [g.reason for g in gaps if g.path == ("persistent", IO_URING_SYSCTL)]
+    if setting is None and unknown:  # an image's kernel command line may set it
+        return None, [_gap("io_uring_boot", reason) for reason in unknown]
     return IoUringBoot(value=None if setting is None else setting.value,
                        origin=None if setting is None else setting.origin), []
 

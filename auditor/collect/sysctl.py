@@ -11,16 +11,26 @@ from __future__ import annotations
 import errno
 import os
 import re
+from pathlib import Path
 
 from auditor.collect import CollectContext, rootfs
 from auditor.collect.procview import proc_mount_options_of
 from auditor.collect.sysctl_d import boot_applier, read_persistent_sysctls
-from auditor.domain.kernel_cmdline import KERNEL_CMDLINE
+from auditor.domain.kernel_cmdline import (
+    BLS_ENTRIES_DIR,
+    GRUB_DEFAULTS,
+    GRUB_DEFAULTS_DIR,
+    GRUB_MENUS,
+    KERNEL_CMDLINE,
+    KERNEL_INSTALL_CMDLINES,
+    boot_entry_cmdlines,
+)
 from auditor.domain.sysctl import BOOT_APPLIERS, PRINTED_SEPARATORS, SysctlLine, cmdline_sysctls, collected_runtime_keys
 from auditor.model.facts import SNAPSHOT_SCHEMA_VERSION, Gap, GapKind, SysctlFacts, SysctlSetting
 from auditor.safeio import read_regular
 
 PROC_SYS = "/proc/sys"
+IO_URING_DISABLED = "kernel.io_uring_disabled"  # not a running key of this section: the audit section's
 MAX_VALUE_BYTES = 64 * 1024  # ip_local_reserved_ports is the longest we read; far below this
 
 # The keys the snapshot format this collector writes declares as collected (auditor.domain.sysctl).
@@ -108,15 +118,61 @@ def running_cmdline_sysctls(ctx: CollectContext) -> tuple[list[SysctlLine], list
     return (found if version >= CMDLINE_SYSCTLS_SINCE else []), []
 
 
+def _boot_entry_files(root: Path, problems: list[str]) -> list[str]:
+    """The boot loader files of an image that may hold a kernel command line (see
+    :func:`auditor.domain.kernel_cmdline.boot_entry_cmdlines`)."""
+    paths = [*KERNEL_INSTALL_CMDLINES, GRUB_DEFAULTS, *GRUB_MENUS]
+    for directory, suffix in ((GRUB_DEFAULTS_DIR, ".cfg"), (BLS_ENTRIES_DIR, ".conf")):
+        paths += [f"{directory}/{name}" for name, kind in rootfs.list_config_dir_kinds(root, directory, problems)
+                  if name.endswith(suffix) and not name.startswith(".") and kind != rootfs.DIRECTORY]
+    return paths
+
+
+def image_cmdline_gaps(root: Path, persistent: dict[str, SysctlSetting]) -> list[Gap]:
+    """Offline, the boot entry an image starts (and so its kernel command line) is not known: a key a
+    ``sysctl.*`` parameter of any of its boot loader files sets, and no sysctl.d file names, has a
+    boot value lbaudit cannot tell (one ``persistent/<key>`` gap each, so that no kernel default is
+    assumed for it).  A boot loader file that cannot be read may set any key: then every key
+    lbaudit collects that no file names gets such a gap."""
+    problems: list[str] = []
+    found: dict[str, list[str]] = {}
+    for path in _boot_entry_files(root, problems):
+        try:
+            text = rootfs.read_text(root, path)
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            problems.append(f"{path}: {rootfs.describe_os_error(exc)}")
+            continue
+        for number, cmdline in boot_entry_cmdlines(path, text):
+            for line in cmdline_sysctls(cmdline):
+                found.setdefault(line.key, []).append(f"{path}:{number} sets {line.key} = {line.value!r}")
+    gaps = [Gap(section="sysctl", path=("persistent", key), kind=GapKind.UNREADABLE,
+                reason=f"the image's kernel command line may set {key} ({'; '.join(origins)}), and which boot entry "
+                       "it starts is not known offline; no sysctl.d file sets the key, so its value at boot is unknown")
+            for key, origins in sorted(found.items()) if key not in persistent]
+    if problems:
+        reason = ("the image's boot loader configuration could not be read completely (" + "; ".join(problems)
+                  + "): its kernel command line may set this key, which no sysctl.d file sets")
+        named = {g.path[1] for g in gaps}
+        gaps += [Gap(section="sysctl", path=("persistent", key), kind=GapKind.UNREADABLE, reason=reason)
+                 for key in (*SYSCTL_KEYS, IO_URING_DISABLED) if key not in persistent and key not in named]
+    return gaps
+
+
 def read_boot_sysctls(ctx: CollectContext) -> tuple[dict[str, SysctlSetting] | None, list[Gap]]:
     """What the boot sets: the kernel command line's sysctls on a running host, then the sysctl
     configuration files as the boot's tool applies them.  Fails closed as
-    :func:`read_persistent_sysctls` does: a part that cannot be read makes the whole unknown."""
+    :func:`read_persistent_sysctls` does: a part that cannot be read makes the whole unknown.
+    Offline, a key an image's boot entries may set on the kernel command line is a gap
+    (:func:`image_cmdline_gaps`)."""
     cmdline, problems = running_cmdline_sysctls(ctx)
     persistent, gaps = read_persistent_sysctls(ctx.root, cmdline, running=ctx.target.runtime)
     if problems:
         reason = "the boot's sysctl configuration could not be read completely: " + "; ".join(problems)
         return None, [*gaps, Gap(section="sysctl", field="persistent", reason=reason, kind=GapKind.UNREADABLE)]
+    if persistent is not None and not ctx.target.runtime:
+        gaps += image_cmdline_gaps(ctx.root, persistent)
     return persistent, gaps
 
 

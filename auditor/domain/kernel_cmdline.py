@@ -10,6 +10,9 @@ occurrence of a parameter is handed over in turn, so for the ones applied as the
 
 from __future__ import annotations
 
+import re
+import shlex
+
 KERNEL_CMDLINE = "/proc/cmdline"
 _SPACES = " \t\n\v\f\r"
 
@@ -54,3 +57,50 @@ def kernel_parameters(cmdline: str) -> list[tuple[str, str | None]]:
             return found
         found.append((param, value))
         position = end + 1
+
+
+# ---------------------------------------------------------------- an image's boot entries (offline)
+
+# Where an image keeps the command lines its boot loader may start the kernel with: kernel-install's
+# (Unified Kernel Images and Boot Loader Specification entries take it), GRUB's defaults (Debian,
+# Ubuntu, RHEL), the Boot Loader Specification entries themselves, and GRUB's generated menu.
+KERNEL_INSTALL_CMDLINES = ("/etc/kernel/cmdline", "/usr/lib/kernel/cmdline")
+GRUB_DEFAULTS = "/etc/default/grub"
+GRUB_DEFAULTS_DIR = "/etc/default/grub.d"
+BLS_ENTRIES_DIR = "/boot/loader/entries"
+GRUB_MENUS = ("/boot/grub/grub.cfg", "/boot/grub2/grub.cfg")
+_GRUB_CMDLINE = re.compile(r"\s*(?:export\s+)?GRUB_CMDLINE_LINUX(?:_DEFAULT)?=(.*)")
+_GRUB_KERNEL = re.compile(r"\s*(?:linux|linuxefi|linux16)\s+\S+(.*)")
+_GRUB_KERNELOPTS = re.compile(r"\s*set\s+kernelopts=(.*)")
+
+
+def _unquoted(text: str) -> str:
+    try:
+        return " ".join(shlex.split(text, comments=False, posix=True))
+    except ValueError:
+        return text
+
+
+def boot_entry_cmdlines(path: str, text: str) -> list[tuple[int, str]]:
+    """The kernel command lines (line number, text) a boot configuration file at ``path`` holds:
+    the whole of a kernel-install cmdline file, GRUB_CMDLINE_LINUX(_DEFAULT) of GRUB's defaults
+    (shell quotes removed), the ``options`` of a Boot Loader Specification entry, the arguments of
+    a GRUB menu's ``linux`` lines and its ``set kernelopts=``."""
+    lines = text.splitlines()
+    if path in KERNEL_INSTALL_CMDLINES:
+        return [(1, " ".join(lines))]
+    found: list[tuple[int, str]] = []
+    for number, line in enumerate(lines, start=1):
+        if path.startswith(BLS_ENTRIES_DIR + "/"):
+            words = line.split(None, 1)
+            if words and words[0] == "options":
+                found.append((number, words[1] if len(words) > 1 else ""))
+        elif path in GRUB_MENUS:
+            match = _GRUB_KERNEL.match(line) or _GRUB_KERNELOPTS.match(line)
+            if match:
+                found.append((number, _unquoted(match[1])))
+        else:
+            match = _GRUB_CMDLINE.match(line)
+            if match:
+                found.append((number, _unquoted(match[1])))
+    return found
