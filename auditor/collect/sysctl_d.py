@@ -31,7 +31,9 @@ from auditor.model.records import record
 class ConfigFile:
     name: str
     path: str  # as seen inside the root: "/etc/sysctl.d/99-x.conf"
-    masked: bool  # a symlink to /dev/null: the file sets nothing and hides later files of its name
+    # a symlink to /dev/null (or, for sysctl --system, a directory): the entry sets nothing and hides
+    # later files of its name
+    masked: bool
     # The directory entry is a symbolic link (or its kind is unknown): its name need not be the
     # name of the file it leads to.  A plain entry is the file itself, nothing to resolve.
     link: bool = True
@@ -46,17 +48,24 @@ def _is_masked(root: Path, path: str) -> bool:
         return False
 
 
-def select_files(root: Path, directories: tuple[str, ...] = SYSCTL_DIRS, suffix: str = ".conf") -> tuple[list[ConfigFile], list[str]]:
+def select_files(root: Path, directories: tuple[str, ...] = SYSCTL_DIRS, suffix: str = ".conf",
+                 applier: str = "systemd-sysctl") -> tuple[list[ConfigFile], list[str]]:
     """The files that take effect, in the order they are applied, and the problems met listing
-    the directories.  Hidden files, other suffixes and directories are skipped."""
+    the directories.  Other suffixes are skipped; so are hidden files and directories, as systemd
+    lists configuration files.  procps' ``sysctl --system`` (``applier``) takes every name that ends
+    in the suffix (PreloadSystem: a hidden ``.tuning.conf`` is applied), a directory too, which then
+    sets nothing but hides the later files of its name (checked with procps-ng 4.0.2)."""
     chosen: dict[str, ConfigFile] = {}
     problems: list[str] = []
+    every_name = applier == "sysctl --system"
     for directory in directories:
         for name, kind in rootfs.list_config_dir_kinds(root, directory, problems):
-            if name in chosen or name.startswith(".") or not name.endswith(suffix):
+            if name in chosen or (name.startswith(".") and not every_name) or not name.endswith(suffix):
                 continue
             path = f"{directory}/{name}"
             if kind == rootfs.DIRECTORY:
+                if every_name:
+                    chosen[name] = ConfigFile(name, path, masked=True, link=False)
                 continue
             if kind != rootfs.LINK:
                 # A plain entry is what it is: no walk from the root to tell a mask or a directory
@@ -67,6 +76,8 @@ def select_files(root: Path, directories: tuple[str, ...] = SYSCTL_DIRS, suffix:
             if not masked:
                 try:
                     if stat.S_ISDIR(rootfs.file_mode(root, path)):
+                        if every_name:
+                            chosen[name] = ConfigFile(name, path, masked=True)
                         continue
                 except OSError:
                     pass  # dangling or unreadable: reading it below tells
@@ -150,10 +161,12 @@ def read_persistent_sysctls(root: Path, cmdline: list[SysctlLine] | None = None,
     Fails closed: if any directory or chosen file cannot be read, the result is ``None`` with an
     ``unreadable`` gap, because a file we cannot see may override any key.
     """
-    files, problems = select_files(root)
+    problems: list[str] = []
+    applier = boot_applier(root, problems)
+    files, listing_problems = select_files(root, applier=applier)
+    problems += listing_problems
     parsed: list[tuple[str, list[SysctlLine]]] = []
     sources = [f for f in files if not f.masked]
-    applier = boot_applier(root, problems)
     if applier == "systemd-sysctl" and _service_masked(root, problems):
         sources = []  # the boot runs no systemd-sysctl: no file is applied (the kernel's command line still is)
     if BOOT_APPLIERS[applier]:

@@ -96,3 +96,31 @@ def test_lbaudit_reads_the_files_as_the_boot_tool_applies_them(tmp_path, tool, f
     assert before == "2"
     read = lbaudit_boot_value(tmp_path, files, systemd=tool == "systemd-sysctl")
     assert (read if read is not None else before) == booted
+
+
+def procps_image(tmp_path: Path) -> Path:
+    """An image without systemd-sysctl: /etc/sysctl.d/.tuning.conf (hidden) sets tcp_tw_reuse 0, and
+    /etc/sysctl.d/50-vendor.conf is a directory over /usr/lib/sysctl.d/50-vendor.conf's 1."""
+    root = tmp_path / "procps"
+    (root / "etc" / "sysctl.d" / "50-vendor.conf").mkdir(parents=True)
+    (root / "etc" / "sysctl.d" / ".tuning.conf").write_text(f"{TW_REUSE} = 0\n")
+    (root / "usr" / "lib" / "sysctl.d").mkdir(parents=True)
+    (root / "usr" / "lib" / "sysctl.d" / "50-vendor.conf").write_text("net.ipv4.tcp_fin_timeout = 30\n")
+    return root
+
+
+def test_procps_applies_a_hidden_file_and_a_directory_hides_its_name(tmp_path):
+    persistent, gaps = read_persistent_sysctls(procps_image(tmp_path))
+    assert gaps == []
+    assert {k: s.value for k, s in persistent.items()} == {TW_REUSE: "0"}
+    assert persistent[TW_REUSE].origin == "/etc/sysctl.d/.tuning.conf:1"
+
+
+def test_procps_lists_the_directories_as_lbaudit_reads_them(tmp_path):
+    tool = procps_sysctl_or_skip()
+    confd = tmp_path / "boot" / "sysctl.d"
+    before, booted = boot_sysctl_files([tool, "-q", "--system"], tmp_path / "boot", {".tuning.conf": f"{TW_REUSE} = 0\n"},
+                                       TW_REUSE)
+    assert (before, booted) == ("2", "0") and confd.is_dir()
+    read = configured_setting(read_persistent_sysctls(procps_image(tmp_path))[0], TW_REUSE)
+    assert read is not None and read.value == booted
