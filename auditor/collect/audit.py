@@ -27,6 +27,7 @@ from pathlib import Path
 from auditor.collect import CollectContext, audit_netlink, rootfs, systemd_sockets
 from auditor.collect.sysctl import read_boot_sysctls
 from auditor.domain import audit_rules, auditd_conf
+from auditor.domain.sysctl import IO_URING_DISABLED as IO_URING_SYSCTL
 from auditor.domain.sysctl import configured_setting
 from auditor.errors import Problem
 from auditor.model.facts import AuditdConfig, AuditFacts, AuditRule, Gap, GapKind, IoUringBoot, IoUringState
@@ -457,7 +458,6 @@ def _persistent(ctx: CollectContext) -> tuple[list[AuditRule] | None, str | None
     return parsed.rules, SOURCE_AUDIT_RULES, _problem_gaps("persistent_rules", parsed.problems)
 
 
-IO_URING_SYSCTL = "kernel.io_uring_disabled"
 
 
 def _io_uring_boot(ctx: CollectContext) -> tuple[IoUringBoot | None, list[Gap]]:

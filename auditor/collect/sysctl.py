@@ -25,12 +25,18 @@ from auditor.domain.kernel_cmdline import (
     KERNEL_INSTALL_CMDLINES,
     boot_entry_cmdlines,
 )
-from auditor.domain.sysctl import BOOT_APPLIERS, PRINTED_SEPARATORS, SysctlLine, cmdline_sysctls, collected_runtime_keys
+from auditor.domain.sysctl import (
+    BOOT_APPLIERS,
+    IO_URING_DISABLED,
+    PRINTED_SEPARATORS,
+    SysctlLine,
+    cmdline_sysctls,
+    collected_runtime_keys,
+)
 from auditor.model.facts import SNAPSHOT_SCHEMA_VERSION, Gap, GapKind, SysctlFacts, SysctlSetting
 from auditor.safeio import read_regular
 
 PROC_SYS = "/proc/sys"
-IO_URING_DISABLED = "kernel.io_uring_disabled"  # not a running key of this section: the audit section's
 MAX_VALUE_BYTES = 64 * 1024  # ip_local_reserved_ports is the longest we read; far below this
 
 # The keys the snapshot format this collector writes declares as collected (auditor.domain.sysctl).
@@ -100,7 +106,8 @@ def _kernel_release(release: str | None) -> tuple[int, int] | None:
 
 def running_cmdline_sysctls(ctx: CollectContext) -> tuple[list[SysctlLine], list[str]]:
     """The sysctls the running kernel set from its command line at boot, and the problems met
-    reading it; none offline (an image's boot loader configuration is not read)."""
+    reading it; none offline (where :func:`image_cmdline_gaps` says which keys an image's boot
+    entries may set)."""
     if not ctx.target.runtime:
         return [], []
     try:

@@ -56,6 +56,9 @@ SYSTEMD_SYSCTL_PATHS = ("/usr/lib/systemd/systemd-sysctl", "/lib/systemd/systemd
 # The tool that applies the configuration at boot -> whether it reads /etc/sysctl.conf (last).
 BOOT_APPLIERS = {"systemd-sysctl": False, "sysctl --system": True}
 EXCLUDE_PREFIX = "-"
+# The boot value of io_uring_disabled is read with the sysctls, for the audit section (no running
+# value of it is one of the sysctl section's keys).
+IO_URING_DISABLED = "kernel.io_uring_disabled"
 # A kernel command line parameter that sets a sysctl: sysctl.net.ipv4.tcp_fin_timeout=30
 CMDLINE_SYSCTL_PREFIX = "sysctl"
 GLOB_CHARS = "*?["
