@@ -49,12 +49,15 @@ def _is_masked(root: Path, path: str) -> bool:
 
 
 def select_files(root: Path, directories: tuple[str, ...] = SYSCTL_DIRS, suffix: str = ".conf",
-                 applier: str = "systemd-sysctl") -> tuple[list[ConfigFile], list[str]]:
+                 applier: str | None = None) -> tuple[list[ConfigFile], list[str]]:
     """The files that take effect, in the order they are applied, and the problems met listing
     the directories.  Other suffixes are skipped; so are hidden files and directories, as systemd
-    lists configuration files.  procps' ``sysctl --system`` (``applier``) takes every name that ends
-    in the suffix (PreloadSystem: a hidden ``.tuning.conf`` is applied), a directory too, which then
-    sets nothing but hides the later files of its name (checked with procps-ng 4.0.2)."""
+    lists configuration files.  For sysctl.d (``applier``, the tool that applies it at boot), a
+    symbolic link to a directory is listed by either tool (systemd-sysctl 252 takes every link):
+    it sets nothing but hides the later files of its name; procps' ``sysctl --system`` also takes
+    every name that ends in the suffix (PreloadSystem: a hidden ``.tuning.conf`` is applied), a
+    directory too, which hides its name the same way (both checked with systemd-sysctl 252 and
+    procps-ng 4.0.2)."""
     chosen: dict[str, ConfigFile] = {}
     problems: list[str] = []
     every_name = applier == "sysctl --system"
@@ -76,7 +79,7 @@ def select_files(root: Path, directories: tuple[str, ...] = SYSCTL_DIRS, suffix:
             if not masked:
                 try:
                     if stat.S_ISDIR(rootfs.file_mode(root, path)):
-                        if every_name:
+                        if applier is not None:
                             chosen[name] = ConfigFile(name, path, masked=True)
                         continue
                 except OSError:

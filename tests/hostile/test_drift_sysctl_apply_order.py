@@ -17,6 +17,7 @@ tool in a private mount and network namespace and compared with lbaudit's readin
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -124,3 +125,40 @@ def test_procps_lists_the_directories_as_lbaudit_reads_them(tmp_path):
     assert (before, booted) == ("2", "0") and confd.is_dir()
     read = configured_setting(read_persistent_sysctls(procps_image(tmp_path))[0], TW_REUSE)
     assert read is not None and read.value == booted
+
+
+def test_a_link_to_a_directory_hides_the_vendor_file_of_its_name(tmp_path):
+    # systemd-sysctl 252 lists every symbolic link by its name (dirent_is_file_with_suffix takes
+    # DT_LNK), so /etc/sysctl.d/50-vendor.conf -> a directory hides /usr/lib/sysctl.d/50-vendor.conf
+    # and sets nothing; lbaudit skipped the link and applied the vendor file
+    for systemd in (True, False):
+        root = image(tmp_path / str(systemd), [], systemd)
+        (root / "etc" / "vendor-overrides").mkdir()
+        (root / "etc" / "sysctl.d" / "50-vendor.conf").symlink_to("../vendor-overrides")
+        (root / "usr" / "lib" / "sysctl.d").mkdir(parents=True)
+        (root / "usr" / "lib" / "sysctl.d" / "50-vendor.conf").write_text(f"{TW_REUSE} = 0\n")
+        assert read_persistent_sysctls(root) == ({}, [])
+
+
+def boot_over_vendor(tool: str, tmp_path: Path, link: bool) -> str:
+    """tcp_tw_reuse after systemd-sysctl applies /usr/lib/sysctl.d/50-vendor.conf (0) under an
+    /etc/sysctl.d that holds, when ``link``, 50-vendor.conf -> a directory."""
+    target, vendor, confd, empty = (tmp_path / name for name in ("a-directory", "vendor", "etc", "empty"))
+    for directory in (target, vendor, confd, empty):
+        directory.mkdir(parents=True)
+    (vendor / "50-vendor.conf").write_text(f"{TW_REUSE} = 0\n")
+    if link:
+        (confd / "50-vendor.conf").symlink_to(target)  # absolute: the same directory inside the namespace
+    script = "; ".join([f"mount --bind {confd} /etc/sysctl.d", f"mount --bind {vendor} /usr/lib/sysctl.d",
+                        "[ ! -e /etc/sysctl.conf ] || mount --bind /dev/null /etc/sysctl.conf",
+                        f"[ ! -d /run/sysctl.d ] || mount --bind {empty} /run/sysctl.d",
+                        f"[ ! -d /usr/local/lib/sysctl.d ] || mount --bind {empty} /usr/local/lib/sysctl.d",
+                        f"{tool} 2>/dev/null || true", f"cat /proc/sys/{TW_REUSE.replace('.', '/')}"])
+    return subprocess.run(["unshare", "--mount", "--net", "sh", "-ec", script], capture_output=True, text=True,
+                          timeout=30, check=True).stdout.strip()
+
+
+def test_systemd_sysctl_lets_a_link_to_a_directory_hide_its_name(tmp_path):
+    tool = systemd_sysctl_or_skip()
+    assert boot_over_vendor(tool, tmp_path / "plain", link=False) == "0"
+    assert boot_over_vendor(tool, tmp_path / "linked", link=True) == "2"  # the kernel default: hidden
