@@ -209,15 +209,16 @@ def route_tproxy(namespace: str, rules: str) -> None:
     ip("-n", namespace, "route", "add", "local", "0.0.0.0/0", "dev", "lo", "table", "100")
 
 
-def boot_one_sysctl(tool: str, directory: Path, key: str, text: str) -> tuple[Path, str, str]:
-    """``key = text`` in a sysctl.d of its own under ``directory`` (the only configuration: the
-    other sysctl.d directories and /etc/sysctl.conf hidden), applied by the boot ``tool``
-    (systemd-sysctl) in a fresh mount and network namespace: its file, and the value before and after."""
+def boot_one_sysctl(tool: str, directory: Path, key: str, text: str, written: str | None = None) -> tuple[Path, str, str]:
+    """``key = text`` (``written = text``: a glob or another form of the key) in a sysctl.d of its
+    own under ``directory`` (the only configuration: the other sysctl.d directories and
+    /etc/sysctl.conf hidden), applied by the boot ``tool`` (systemd-sysctl) to ``key`` alone in a
+    fresh mount and network namespace: its file, and the value of ``key`` before and after."""
     confd, empty = directory / "sysctl.d", directory / "empty"
     confd.mkdir(parents=True)
     empty.mkdir()
     conf = confd / "60-value.conf"
-    conf.write_bytes(f"{key} = {text}\n".encode())
+    conf.write_bytes(f"{written or key} = {text}\n".encode())
     path = key.replace(".", "/")
     binds = [f"mount --bind {confd} /etc/sysctl.d", "[ ! -e /etc/sysctl.conf ] || mount --bind /dev/null /etc/sysctl.conf"]
     binds += [f"[ ! -d {d} ] || mount --bind {empty} {d}"
@@ -227,3 +228,39 @@ def boot_one_sysctl(tool: str, directory: Path, key: str, text: str) -> tuple[Pa
     before, booted = subprocess.run(["unshare", "--mount", "--net", "sh", "-ec", script], capture_output=True,
                                     text=True, timeout=30, check=True).stdout.splitlines()
     return conf, before, booted
+
+
+def boot_sysctl_files(command: list[str], directory: Path, files: dict[str, str], key: str) -> tuple[str, str]:
+    """``files`` (name -> text) as the only /etc/sysctl.d (the other sysctl.d directories and
+    /etc/sysctl.conf hidden), applied by ``command`` (systemd-sysctl, or procps' ``sysctl --system``)
+    in a fresh mount and network namespace: the value of ``key`` before and after."""
+    confd, empty = directory / "sysctl.d", directory / "empty"
+    confd.mkdir(parents=True)
+    empty.mkdir()
+    for name, text in files.items():
+        (confd / name).write_text(text)
+    path = key.replace(".", "/")
+    binds = [f"mount --bind {confd} /etc/sysctl.d", "[ ! -e /etc/sysctl.conf ] || mount --bind /dev/null /etc/sysctl.conf"]
+    binds += [f"[ ! -d {d} ] || mount --bind {empty} {d}"
+              for d in ("/run/sysctl.d", "/usr/local/lib/sysctl.d", "/usr/lib/sysctl.d", "/lib/sysctl.d")]
+    script = "; ".join([*binds, f"cat /proc/sys/{path}", f"{' '.join(command)} >/dev/null 2>&1 || true",
+                        f"cat /proc/sys/{path}"])
+    before, booted = subprocess.run(["unshare", "--mount", "--net", "sh", "-ec", script], capture_output=True,
+                                    text=True, timeout=30, check=True).stdout.splitlines()
+    return before, booted
+
+
+def procps_sysctl_or_skip() -> str:
+    """procps' sysctl, for tests that let ``sysctl --system`` apply an image's sysctl.d in a private
+    namespace; a skip with the reason without root, the tool or unshare (a failure under CI=true)."""
+    import shutil
+
+    tool = next((p for p in ("/usr/sbin/sysctl", "/sbin/sysctl") if os.path.exists(p)), None)
+    missing = ("not root" if os.geteuid() != 0 else "procps' sysctl is not installed (Debian package procps)"
+               if tool is None else "unshare is not installed" if shutil.which("unshare") is None else None)
+    if missing:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI=true and {missing}", pytrace=False)
+        pytest.skip(missing)
+    assert tool is not None
+    return tool

@@ -379,7 +379,8 @@ def judge_uring_op(rules: list[AuditRule], op: str, accepted: frozenset) -> Path
 
 def last_control(rules: list[AuditRule], setting: str) -> tuple[int, AuditRule, str] | None:
     """The last control statement of ``rules`` that sets ``setting`` (``enabled`` for -e,
-    ``rate_limit`` for -r, ``backlog_limit`` for -b, ``failure`` for -f): its index, the rule and the
+    ``rate_limit`` for -r, ``backlog_limit`` for -b, ``failure`` for -f, ``backlog_wait_time`` for
+    --backlog_wait_time): its index, the rule and the
     value written.  Loaded in order, the last one is what the kernel holds after the rules load."""
     found = None
     for index, rule in enumerate(rules):

@@ -14,6 +14,7 @@ from auditor.domain.sysctl import (
     KERNEL_SEPARATORS,
     KERNEL_SKIPS,
     PRINTED_SEPARATORS,
+    configured_key,
     configured_setting,
     origin_order,
 )
@@ -229,11 +230,16 @@ def lookup(snapshot: HostSnapshot, key: str) -> Lookup:
     section; failing that, from what kind of source this is.
     """
     facts = snapshot.facts.sysctl
-    if facts is not None:
-        setting = facts.effective(key)
+    if facts is not None and facts.runtime is not None:
+        setting = facts.runtime.get(key)
         if setting is not None:
-            where = "runtime" if facts.runtime is not None else "persistent"
-            return Lookup(key, setting, json_pointer("facts", "sysctl", where, key), None)
+            return Lookup(key, setting, json_pointer("facts", "sysctl", "runtime", key), None)
+    elif facts is not None and facts.persistent is not None:
+        # what the boot writes: a glob (net.ipv4.tcp_tw_*) sets the key as surely as its name does
+        setting = configured_setting(facts.persistent, key)
+        if setting is not None:
+            written = configured_key(facts.persistent, setting)
+            return Lookup(key, setting, json_pointer("facts", "sysctl", "persistent", written), None)
     related = {(), (key,), ("runtime",), ("persistent",), ("runtime", key), ("persistent", key)}
     reasons = sorted({g.reason for g in snapshot.gaps if g.section == "sysctl" and g.path in related})
     if facts is not None and facts.runtime is None and facts.persistent is not None:
@@ -413,8 +419,8 @@ def _offline_reserved_ports(snapshot: HostSnapshot) -> Lookup | None:
         return None
     setting = configured_setting(facts.persistent, RESERVED_PORTS)
     if setting is not None:
-        key = next(k for k, v in facts.persistent.items() if v is setting)
-        return Lookup(RESERVED_PORTS, setting, json_pointer("facts", "sysctl", "persistent", key), None)
+        return Lookup(RESERVED_PORTS, setting,
+                      json_pointer("facts", "sysctl", "persistent", configured_key(facts.persistent, setting)), None)
     default = SysctlSetting(
         value=RESERVED_PORTS_KERNEL_DEFAULT,
         origin="kernel default: not set in any sysctl configuration file of the image",

@@ -773,7 +773,7 @@ IO_URING_DISABLED = "kernel.io_uring_disabled"
 @check(
     name="audit.socket_logging",
     title="Socket syscalls are audited (loaded and persistent rules, every architecture)",
-    version="1.7.1",
+    version="1.7.2",
     needs=("audit",),
     platforms=("linux", "windows", "macos"),
     params=SocketLoggingParams,
@@ -853,9 +853,11 @@ passes without such rules when the running kernel has no io_uring (no kernel.io_
 and none of io_uring's functions in /proc/kallsyms) or has kernel.io_uring_disabled = 2; with 0
 (every process) or 1 (members of kernel.io_uring_group and CAP_SYS_ADMIN, root's daemons among
 them) the rules must cover the operations.  The persistent scope counts kernel.io_uring_disabled only
-as the boot's sysctl configuration sets it (sysctl.d, read as the sysctl checks read it): 2 there
-passes it (on a kernel with that sysctl), a running 2 that no file sets fails it (the next boot
-opens io_uring again), and a configuration that cannot be read is not_reviewed.  A kernel from 5.5 to 5.15 with io_uring fails: it
+as the boot's sysctl configuration sets it (the running kernel's command line, sysctl.d and its
+globs, read as the sysctl checks read it): 2 there passes it (on a kernel with that sysctl), a
+running 2 that nothing of it sets fails it (the next boot opens io_uring again), and a
+configuration that cannot be read, or an offline image's boot entry that may set it on the kernel
+command line, is not_reviewed.  A kernel from 5.5 to 5.15 with io_uring fails: it
 cannot audit io_uring at all.  The kernel's io_uring state is read live only: an offline image or
 a snapshot written before lbaudit read it is not_reviewed unless its rules cover the operations.
 A persistent io_uring rule is a line auditctl before 3.1 refuses (loading stops there), so a

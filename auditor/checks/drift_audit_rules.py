@@ -12,6 +12,7 @@ from __future__ import annotations
 from auditor.checks._audit_coverage import last_control
 from auditor.checks._drift import missing_side
 from auditor.domain.audit_statement import semantic_key
+from auditor.domain.kernel_cmdline import KERNEL_CMDLINE
 from auditor.model.check import CheckParams, Outcome, check, failed, not_reviewed, passed
 from auditor.model.facts import AuditFacts, AuditRule, HostSnapshot
 from auditor.model.result import Severity
@@ -86,13 +87,16 @@ def _order_outcomes(audit_loaded: list[AuditRule], audit_persistent: list[AuditR
     return outcomes
 
 
-# Kernel settings the control statements set (-e, -r, -b, -f) that the loaded side holds (auditctl
-# -s or AUDIT_GET): the boot's last statement of each is what the kernel has after the rules load.
-# --backlog_wait_time is not among them: lbaudit does not collect the kernel's value of it.
+# Kernel settings the control statements set (-e, -r, -b, -f, --backlog_wait_time,
+# --loginuid-immutable) that the loaded side holds (auditctl -s, or AUDIT_GET and AUDIT_GET_FEATURE):
+# the boot's last statement of each is what the kernel has after the rules load.
 _CONTROL_SETTINGS = {"enabled": ("-e", "enabled"), "rate_limit": ("-r", "rate_limit"),
-                     "backlog_limit": ("-b", "backlog_limit"), "failure": ("-f", "failure")}
+                     "backlog_limit": ("-b", "backlog_limit"), "failure": ("-f", "failure"),
+                     "backlog_wait_time": ("--backlog_wait_time", "backlog_wait_time"),
+                     "loginuid_immutable": ("--loginuid-immutable", "loginuid_immutable")}
 _MEANING = {"enabled": {0: "auditing off", 1: "auditing on", 2: "auditing on and locked"},
-            "failure": {0: "silent", 1: "printk", 2: "panic"}}
+            "failure": {0: "silent", 1: "printk", 2: "panic"},
+            "loginuid_immutable": {0: "a process may change its loginuid", 1: "loginuid immutable"}}
 
 
 def _said(setting: str, number: int) -> str:
@@ -107,11 +111,17 @@ def _control_outcomes(audit: AuditFacts, persistent: list[AuditRule], source: st
     outcomes: list[Outcome] = []
     for name, (flag, attribute) in _CONTROL_SETTINGS.items():
         last = last_control(persistent, name)
-        if last is None:
-            continue
-        index, rule, value = last
         subject = f"audit control {flag} ({name})"
-        evidence = [f"/facts/audit/persistent_rules/{index}", f"/facts/audit/{attribute}"]
+        if last is None and name == "backlog_limit" and audit.boot_backlog_limit is not None:
+            # no -b in the rules: the kernel keeps what its command line set at boot
+            value = str(audit.boot_backlog_limit)
+            rule = AuditRule(text=f"audit_backlog_limit={value}", origin=KERNEL_CMDLINE, kind="control")
+            evidence = ["/facts/audit/boot_backlog_limit", f"/facts/audit/{attribute}"]
+        elif last is None:
+            continue
+        else:
+            index, rule, value = last
+            evidence = [f"/facts/audit/persistent_rules/{index}", f"/facts/audit/{attribute}"]
         running = getattr(audit, attribute)
         if running is None:
             outcomes.append(not_reviewed(subject, f"{rule.text} ({rule.origin}) sets {name}, but the value the "
@@ -128,16 +138,17 @@ def _control_outcomes(audit: AuditFacts, persistent: list[AuditRule], source: st
             outcomes.append(passed(subject, f"the kernel holds {name} {_said(name, running)}, as {rule.text} at "
                                             f"{rule.origin} sets it", **common))
         else:
-            outcomes.append(failed(subject, f"the kernel holds {name} {_said(name, running)}, but the rules the next "
-                                            f"boot loads set {_said(name, configured)} ({rule.text} at {rule.origin})",
-                                   **common))
+            setter = ("the rules the next boot loads set" if rule.origin != KERNEL_CMDLINE
+                      else "the kernel command line sets at boot (and no -b in the rules replaces)")
+            outcomes.append(failed(subject, f"the kernel holds {name} {_said(name, running)}, but {setter} "
+                                            f"{_said(name, configured)} ({rule.text} at {rule.origin})", **common))
     return outcomes
 
 
 @check(
     name="drift.audit_rules",
     title="Loaded audit rules match the rules the next boot loads",
-    version="1.4.0",
+    version="1.5.0",
     needs=["audit"],
     params=DriftAuditRulesParams,
     severity=Severity.MEDIUM,
@@ -168,10 +179,14 @@ decides, so an always and a never rule that may match the same call (same or no 
 syscall) held in one order now and loaded in the other at boot is a failing finding of its own;
 the order of two always rules (or two never rules), and of rules that can never match the same
 call, is not drift.  Of the control statements, the last `-e` (enabled: 0, 1, 2 locked), `-r`
-(rate limit), `-b` (backlog limit) and `-f` (failure: 0 silent, 1 printk, 2 panic) the boot loads
-are compared with the values the kernel holds (auditctl -s or netlink), one finding each, not
-reviewed when the kernel's value was not collected (a snapshot from before lbaudit read it);
-`--backlog_wait_time` is not compared (lbaudit does not collect the kernel's value of it), nor `-D`.  Needs a live host (or a snapshot of one); an offline root directory has no loaded rules
+(rate limit), `-b` (backlog limit), `-f` (failure: 0 silent, 1 printk, 2 panic) and
+`--backlog_wait_time` (jiffies a process waits for room in a full queue) the boot loads are
+compared with the values the kernel holds (auditctl -s or netlink), one finding each, not reviewed
+when the kernel's value was not collected (a snapshot from before lbaudit read it, or a kernel
+without it); a statement after `-e 2` is refused by the locked kernel and sets nothing.  So is
+`--loginuid-immutable` (the kernel's loginuid_immutable feature, auditctl -s or AUDIT_GET_FEATURE);
+`-D` is not compared.  Where the rules set no `-b`, the kernel keeps the `audit_backlog_limit=` of
+its command line (/proc/cmdline), which is then the value compared.  Needs a live host (or a snapshot of one); an offline root directory has no loaded rules
 (not_applicable).  Lines the parser could not read make an extra not_reviewed finding, because a
 rule missing from one side may then be reported as drift.
 Without auditctl the loaded rules are read over netlink, with syscall numbers where auditctl -l

@@ -17,6 +17,7 @@ from auditor.checks._drift import missing_side
 from auditor.domain.sysctl import (
     EXCLUDE_PREFIX,
     collected_runtime_keys,
+    configured_key,
     configured_setting,
     dotted_key,
     is_glob,
@@ -121,13 +122,8 @@ def _pointer(where: str, key: str) -> str:
     return json_pointer("facts", "sysctl", where, key)
 
 
-def _configured_key(persistent: dict[str, SysctlSetting], setting: SysctlSetting) -> str:
-    """The key as written in the configuration (a glob, when a glob set it)."""
-    return next((k for k, s in persistent.items() if s is setting), "")
-
-
 def _compare(key: str, running: SysctlSetting, configured: SysctlSetting, persistent: dict[str, SysctlSetting]) -> Outcome:
-    written = _configured_key(persistent, configured)
+    written = configured_key(persistent, configured)
     evidence = [_pointer("runtime", key), _pointer("persistent", written)]
     observed = {"value": running.value, "origin": running.origin}
     expected = {"value": configured.value, "origin": configured.origin}
@@ -147,7 +143,7 @@ def _compare(key: str, running: SysctlSetting, configured: SysctlSetting, persis
     except _sysctl.SysctlValueError as exc:
         expected["refused"] = str(exc)
         if isinstance(exc, _sysctl.RefusedAtBoot) and exc.because is not None:
-            evidence.append(_pointer("persistent", _configured_key(persistent, exc.because)))
+            evidence.append(_pointer("persistent", configured_key(persistent, exc.because)))
         return failed(
             f"sysctl {key}",
             f"{configured.origin} sets {key} = {configured.value!r}, which the kernel refuses when the boot writes "
@@ -173,7 +169,7 @@ def _compare(key: str, running: SysctlSetting, configured: SysctlSetting, persis
 @check(
     name="drift.sysctl",
     title="Running sysctl values match what the configuration files set",
-    version="1.3.1",
+    version="1.4.0",
     needs=["sysctl"],
     params=DriftSysctlParams,
     severity=Severity.MEDIUM,
@@ -193,13 +189,23 @@ last, which the boot there does not), `sysctl --system` elsewhere, or `sysctl -w
 collect again.
 """,
     notes="""
+On a running host the configuration starts with the `sysctl.<name>=<value>` parameters of the
+kernel command line (/proc/cmdline; Linux 5.8 and later write them before init, read as the kernel
+splits its command line: quotes removed, nothing after `--`), which the files then override: an
+assignment, or a glob that matches the key unless the key is excluded with `-key`; systemd-sysctl
+(252 and later) then applies the `sysctl.extra` credential after every file (its service's copy
+under /run/credentials, else the system's).
 Configured values follow sysctl.d(5): files from /etc/sysctl.d, /run/sysctl.d,
 /usr/local/lib/sysctl.d, /usr/lib/sysctl.d and /lib/sysctl.d (an earlier directory masks the same
 file name, a /dev/null symlink disables it), applied in file-name order, a later assignment winning,
-as the tool that applies them at boot reads them: systemd-sysctl, where it is installed, does not
-read /etc/sysctl.conf (only through a 99-sysctl.conf link, in that file's place); elsewhere
-`sysctl --system` reads it last.  Glob keys apply to every running key they match
-unless the key is set explicitly or excluded with `-key`.  The collected keys are compared as the
+as the tool that applies them at boot reads them (none, where systemd-sysctl.service is masked):
+systemd-sysctl, where it is installed, does not read /etc/sysctl.conf (only through a 99-sysctl.conf link, in that file's place); elsewhere
+`sysctl --system` reads it last.  A key names the /proc/sys path the tool writes, simplified as
+systemd-sysctl simplifies it (`/net/ipv4/x` and `net..ipv4.x` are net.ipv4.x).  Glob keys apply to every running key they match
+unless the key is set explicitly or excluded with `-key`.  Repeats follow the boot tool: for
+systemd-sysctl a later `-key` takes an earlier assignment back and a repeated value keeps its first
+place; `sysctl --system` writes every line in order, so the last assignment holds and an exclusion
+takes nothing back.  The collected keys are compared as the
 kernel reads a write of them at boot and prints them (base auto-detection: `0100000` is 32768,
 `0x8000` too; a tab or run of spaces between the ends of ip_local_port_range; as many numbers as
 the key holds, the rest of the value unread, so `30 60` sets 30 and `32768 60999 5` sets

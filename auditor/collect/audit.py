@@ -24,8 +24,11 @@ import os
 import stat
 from pathlib import Path
 
-from auditor.collect import CollectContext, audit_netlink, rootfs, sysctl_d, systemd_sockets
+from auditor.collect import CollectContext, audit_netlink, rootfs, systemd_sockets
+from auditor.collect.sysctl import read_boot_sysctls
 from auditor.domain import audit_rules, auditd_conf
+from auditor.domain.sysctl import IO_URING_DISABLED as IO_URING_SYSCTL
+from auditor.domain.sysctl import configured_setting
 from auditor.errors import Problem
 from auditor.model.facts import AuditdConfig, AuditFacts, AuditRule, Gap, GapKind, IoUringBoot, IoUringState
 
@@ -100,18 +103,21 @@ def _problem_gaps(field: str, problems: list[Problem]) -> list[Gap]:
 
 
 Status = tuple[int | None, int | None, int | None, list[Gap]]  # enabled, rate limit, auditd pid, gaps
-# what the kernel does with records it cannot queue: lost, backlog_limit, failure (auditctl -s, AUDIT_GET)
-LOSS_FIELDS = ("lost", "backlog_limit", "failure")
+# what the kernel does with records it cannot queue: lost, backlog_limit, failure, backlog_wait_time
+# (auditctl -s, AUDIT_GET), and the loginuid_immutable feature (auditctl -s, AUDIT_GET_FEATURE)
+LOSS_FIELDS = ("lost", "backlog_limit", "failure", "backlog_wait_time", "loginuid_immutable")
+_ZERO_OR_ONE = {"failure": (0, 1, 2), "loginuid_immutable": (0, 1)}
 
 
 def _loss(status: dict) -> dict[str, int | None]:
-    """lost, backlog_limit and failure of a status (auditctl -s text values, or netlink numbers)."""
+    """lost, backlog_limit, failure and backlog_wait_time of a status (auditctl -s text values, or
+    netlink numbers); None for one the status does not hold (a kernel before 3.14 has no wait time)."""
     found: dict[str, int | None] = {}
     for name in LOSS_FIELDS:
         value = status.get(name)
         if isinstance(value, str):
             value = audit_rules.number_from_status(status, name)
-        found[name] = value if value is None or name != "failure" or value in (0, 1, 2) else None
+        found[name] = value if value is None or name not in _ZERO_OR_ONE or value in _ZERO_OR_ONE[name] else None
     return found
 
 
@@ -147,6 +153,10 @@ def _netlink_enabled(ctx: CollectContext, loss: dict[str, int | None]) -> Status
         status = audit_netlink.get_status(ctx.command_timeout)
     except OSError as exc:
         return None, None, None, [_gap("enabled", f"{NETLINK_STATUS}: {audit_netlink.describe_error(exc)}")]
+    try:
+        status.update(audit_netlink.get_features(ctx.command_timeout))
+    except OSError:
+        pass  # a kernel before 3.13 has no features; the drift finding that needs one says it was not collected
     loss.update(_loss(status))
     enabled, rate_limit, pid = status["enabled"], status.get("rate_limit"), status.get("pid")
     gaps = [] if pid is not None else [_gap("auditd_pid", f"{NETLINK_STATUS}: the reply has no pid")]
@@ -249,12 +259,13 @@ def _io_uring(ctx: CollectContext) -> tuple[IoUringState | None, list[Gap]]:
     return IoUringState(present=present, source=KALLSYMS), []
 
 
-def _boot_audit(ctx: CollectContext) -> tuple[str | None, list[Gap]]:
-    """audit= of the running kernel's command line."""
+def _boot_audit(ctx: CollectContext) -> tuple[tuple[str | None, int | None], list[Gap]]:
+    """audit= and audit_backlog_limit= of the running kernel's command line."""
     try:
-        return audit_rules.boot_audit_param(ctx.target.read_text("/proc/cmdline")), []
+        cmdline = ctx.target.read_text("/proc/cmdline")
     except OSError as exc:
-        return None, [_gap("boot_audit", f"/proc/cmdline: {rootfs.describe_os_error(exc)}")]
+        return (None, None), [_gap("boot_audit", f"/proc/cmdline: {rootfs.describe_os_error(exc)}")]
+    return (audit_rules.boot_audit_param(cmdline), audit_rules.boot_backlog_limit_param(cmdline)), []
 
 
 BOOT_UNITS = ("auditd.service", "audit-rules.service")
@@ -447,16 +458,18 @@ def _persistent(ctx: CollectContext) -> tuple[list[AuditRule] | None, str | None
     return parsed.rules, SOURCE_AUDIT_RULES, _problem_gaps("persistent_rules", parsed.problems)
 
 
-IO_URING_SYSCTL = "kernel.io_uring_disabled"
 
 
 def _io_uring_boot(ctx: CollectContext) -> tuple[IoUringBoot | None, list[Gap]]:
     """kernel.io_uring_disabled as the boot's sysctl configuration sets it (read as the sysctl
     checks read it: a file that cannot be read may set it, so then it is not known)."""
-    settings, gaps = sysctl_d.read_persistent_sysctls(Path(ctx.root))
+    settings, gaps = read_boot_sysctls(ctx)
     if settings is None:
         return None, [_gap("io_uring_boot", g.reason) for g in gaps]
-    setting = settings.get(IO_URING_SYSCTL)
+    setting = configured_setting(settings, IO_URING_SYSCTL)  # a glob (kernel.io_uring_*) sets it too
+    unknown = [g.reason for g in gaps if g.path == ("persistent", IO_URING_SYSCTL)]
+    if setting is None and unknown:  # an image's kernel command line may set it
+        return None, [_gap("io_uring_boot", reason) for reason in unknown]
     return IoUringBoot(value=None if setting is None else setting.value,
                        origin=None if setting is None else setting.origin), []
 
@@ -467,10 +480,11 @@ def collect_audit(ctx: CollectContext) -> tuple[AuditFacts | None, list[Gap]]:
     runtime_source: str | None = None
     pid: int | None = None
     boot: str | None = None
+    boot_backlog_limit: int | None = None
     loss: dict[str, int | None] = {}
     if ctx.target.runtime:
         runtime_source, (enabled, rate_limit, pid, status_gaps), loaded, found = _runtime(ctx, loss)
-        boot, boot_gaps = _boot_audit(ctx)
+        (boot, boot_backlog_limit), boot_gaps = _boot_audit(ctx)
         io_uring, uring_gaps = _io_uring(ctx)
         gaps += status_gaps + found + boot_gaps + uring_gaps
     else:
@@ -497,7 +511,8 @@ def collect_audit(ctx: CollectContext) -> tuple[AuditFacts | None, list[Gap]]:
     facts = AuditFacts(
         enabled=enabled, rate_limit=rate_limit, loaded_rules=loaded, persistent_rules=persistent, persistent_source=source,
         runtime_source=runtime_source, config_dir_exists=exists, machine=_machine(ctx),
-        auditd_pid=pid, auditd_config=auditd_config, boot_audit=boot, boot_units=boot_units,  # type: ignore[arg-type]
+        auditd_pid=pid, auditd_config=auditd_config, boot_audit=boot, boot_backlog_limit=boot_backlog_limit,
+        boot_units=boot_units,  # type: ignore[arg-type]
         auditd_installed=_auditd_installed(ctx), io_uring=io_uring, io_uring_boot=io_uring_boot, **loss,  # type: ignore[arg-type]
     )
     return facts, gaps

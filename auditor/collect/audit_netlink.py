@@ -43,7 +43,12 @@ from auditor.model.records import record
 NETLINK_AUDIT = 9
 AUDIT_GET = 1000
 AUDIT_LIST_RULES = 1013
-REQUEST_NAMES = {AUDIT_GET: "netlink AUDIT_GET", AUDIT_LIST_RULES: "netlink AUDIT_LIST_RULES"}
+AUDIT_GET_FEATURE = 1019
+REQUEST_NAMES = {AUDIT_GET: "netlink AUDIT_GET", AUDIT_LIST_RULES: "netlink AUDIT_LIST_RULES",
+                 AUDIT_GET_FEATURE: "netlink AUDIT_GET_FEATURE"}
+# struct audit_features { u32 vers, mask, features, lock; }: a feature's bit is 1 << its number.
+FEATURES = struct.Struct("=4I")
+AUDIT_FEATURE_LOGINUID_IMMUTABLE = 1
 MAX_RULE_DATAGRAMS = 100_000  # the kernel sends one datagram per rule
 
 # struct audit_status: u32 fields in this order; older kernels send a prefix of it.
@@ -145,9 +150,20 @@ class KernelRule:
 
 # ---------------------------------------------------------------- pure: build and parse
 
-def build_request(msg_type: int, seq: int) -> bytes:
-    """An AUDIT_GET or AUDIT_LIST_RULES request: a bare header; the kernel answers the sender."""
-    return NLMSGHDR.pack(NLMSGHDR.size, msg_type, NLM_F_REQUEST, seq, 0)
+def build_request(msg_type: int, seq: int, payload: bytes = b"") -> bytes:
+    """An AUDIT_GET or AUDIT_LIST_RULES request (a bare header), or AUDIT_GET_FEATURE (with an empty
+    ``struct audit_features``, as libaudit sends it); the kernel answers the sender."""
+    return NLMSGHDR.pack(NLMSGHDR.size + len(payload), msg_type, NLM_F_REQUEST, seq, 0) + payload
+
+
+def parse_features(payload: bytes) -> dict[str, int | None]:
+    """``struct audit_features`` as the features ``auditctl -s`` prints: ``loginuid_immutable`` 0 or 1,
+    None when the kernel does not report it (its bit is not in the mask)."""
+    if len(payload) < FEATURES.size:
+        raise NetlinkError(errno.EBADMSG, f"audit features of {len(payload)} bytes, expected {FEATURES.size}")
+    _version, mask, features, _lock = FEATURES.unpack_from(payload)
+    bit = 1 << AUDIT_FEATURE_LOGINUID_IMMUTABLE
+    return {"loginuid_immutable": int(bool(features & bit)) if mask & bit else None}
 
 
 def parse_status(payload: bytes) -> dict[str, int]:
@@ -349,6 +365,24 @@ def get_status(timeout: float) -> dict[str, int]:
         return bool(found)
 
     exchange(NETLINK_AUDIT, build_request(AUDIT_GET, seq), take, timeout, 16, REQUEST_NAMES[AUDIT_GET])
+    return found[0]
+
+
+def get_features(timeout: float) -> dict[str, int | None]:
+    """The features ``auditctl -s`` prints (AUDIT_GET_FEATURE, Linux 3.13 and later).  Raises OSError."""
+    seq = next_seq()
+    found: list[dict[str, int | None]] = []
+
+    def take(datagram: bytes) -> bool:
+        for message in _reply_messages(datagram, seq):
+            if message.type != AUDIT_GET_FEATURE:
+                raise NetlinkError(errno.EBADMSG, f"unexpected netlink message type {message.type} in an "
+                                                  "AUDIT_GET_FEATURE reply")
+            found.append(parse_features(message.payload))
+        return bool(found)
+
+    exchange(NETLINK_AUDIT, build_request(AUDIT_GET_FEATURE, seq, bytes(FEATURES.size)), take, timeout, 16,
+             REQUEST_NAMES[AUDIT_GET_FEATURE])
     return found[0]
 
 

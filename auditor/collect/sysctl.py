@@ -11,11 +11,28 @@ from __future__ import annotations
 import errno
 import os
 import re
+from pathlib import Path
 
-from auditor.collect import CollectContext
+from auditor.collect import CollectContext, rootfs
 from auditor.collect.procview import proc_mount_options_of
 from auditor.collect.sysctl_d import boot_applier, read_persistent_sysctls
-from auditor.domain.sysctl import PRINTED_SEPARATORS, collected_runtime_keys
+from auditor.domain.kernel_cmdline import (
+    BLS_ENTRIES_DIR,
+    GRUB_DEFAULTS,
+    GRUB_DEFAULTS_DIR,
+    GRUB_MENUS,
+    KERNEL_CMDLINE,
+    KERNEL_INSTALL_CMDLINES,
+    boot_entry_cmdlines,
+)
+from auditor.domain.sysctl import (
+    BOOT_APPLIERS,
+    IO_URING_DISABLED,
+    PRINTED_SEPARATORS,
+    SysctlLine,
+    cmdline_sysctls,
+    collected_runtime_keys,
+)
 from auditor.model.facts import SNAPSHOT_SCHEMA_VERSION, Gap, GapKind, SysctlFacts, SysctlSetting
 from auditor.safeio import read_regular
 
@@ -74,9 +91,101 @@ def read_runtime_sysctls(keys: tuple[str, ...], proc_sys: str = PROC_SYS) -> tup
     return values, gaps
 
 
+# The first kernel that applies sysctl.* parameters of its command line (fs/proc/proc_sysctl.c,
+# do_sysctl_args); an earlier one leaves them to init, which ignores them.
+CMDLINE_SYSCTLS_SINCE = (5, 8)
+
+
+def _kernel_release(release: str | None) -> tuple[int, int] | None:
+    parts = (release or "").split(".")
+    if len(parts) < 2 or not parts[0].isdigit():
+        return None
+    minor = "".join(ch for ch in parts[1][:4] if ch.isdigit()) if parts[1][:1].isdigit() else ""
+    return (int(parts[0]), int(minor)) if minor else None
+
+
+def running_cmdline_sysctls(ctx: CollectContext) -> tuple[list[SysctlLine], list[str]]:
+    """The sysctls the running kernel set from its command line at boot, and the problems met
+    reading it; none offline (where :func:`image_cmdline_gaps` says which keys an image's boot
+    entries may set)."""
+    if not ctx.target.runtime:
+        return [], []
+    try:
+        text = ctx.target.read_text(KERNEL_CMDLINE)
+    except OSError as exc:
+        return [], [f"{KERNEL_CMDLINE}: {rootfs.describe_os_error(exc)} (the kernel command line may set sysctls)"]
+    found = cmdline_sysctls(text)
+    if not found:
+        return [], []
+    release = ctx.target.uname()[0]
+    version = _kernel_release(release)
+    if version is None:
+        return [], [f"{KERNEL_CMDLINE} sets sysctls, but whether this kernel (release {release!r}) applied them "
+                    "(Linux 5.8 and later do) cannot be told"]
+    return (found if version >= CMDLINE_SYSCTLS_SINCE else []), []
+
+
+def _boot_entry_files(root: Path, problems: list[str]) -> list[str]:
+    """The boot loader files of an image that may hold a kernel command line (see
+    :func:`auditor.domain.kernel_cmdline.boot_entry_cmdlines`)."""
+    paths = [*KERNEL_INSTALL_CMDLINES, GRUB_DEFAULTS, *GRUB_MENUS]
+    for directory, suffix in ((GRUB_DEFAULTS_DIR, ".cfg"), (BLS_ENTRIES_DIR, ".conf")):
+        paths += [f"{directory}/{name}" for name, kind in rootfs.list_config_dir_kinds(root, directory, problems)
+                  if name.endswith(suffix) and not name.startswith(".") and kind != rootfs.DIRECTORY]
+    return paths
+
+
+def image_cmdline_gaps(root: Path, persistent: dict[str, SysctlSetting]) -> list[Gap]:
+    """Offline, the boot entry an image starts (and so its kernel command line) is not known: a key a
+    ``sysctl.*`` parameter of any of its boot loader files sets, and no sysctl.d file names, has a
+    boot value lbaudit cannot tell (one ``persistent/<key>`` gap each, so that no kernel default is
+    assumed for it).  A boot loader file that cannot be read may set any key: then every key
+    lbaudit collects that no file names gets such a gap."""
+    problems: list[str] = []
+    found: dict[str, list[str]] = {}
+    for path in _boot_entry_files(root, problems):
+        try:
+            text = rootfs.read_text(root, path)
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            problems.append(f"{path}: {rootfs.describe_os_error(exc)}")
+            continue
+        for number, cmdline in boot_entry_cmdlines(path, text):
+            for line in cmdline_sysctls(cmdline):
+                found.setdefault(line.key, []).append(f"{path}:{number} sets {line.key} = {line.value!r}")
+    gaps = [Gap(section="sysctl", path=("persistent", key), kind=GapKind.UNREADABLE,
+                reason=f"the image's kernel command line may set {key} ({'; '.join(origins)}), and which boot entry "
+                       "it starts is not known offline; no sysctl.d file sets the key, so its value at boot is unknown")
+            for key, origins in sorted(found.items()) if key not in persistent]
+    if problems:
+        reason = ("the image's boot loader configuration could not be read completely (" + "; ".join(problems)
+                  + "): its kernel command line may set this key, which no sysctl.d file sets")
+        named = {g.path[1] for g in gaps}
+        gaps += [Gap(section="sysctl", path=("persistent", key), kind=GapKind.UNREADABLE, reason=reason)
+                 for key in (*SYSCTL_KEYS, IO_URING_DISABLED) if key not in persistent and key not in named]
+    return gaps
+
+
+def read_boot_sysctls(ctx: CollectContext) -> tuple[dict[str, SysctlSetting] | None, list[Gap]]:
+    """What the boot sets: the kernel command line's sysctls on a running host, then the sysctl
+    configuration files as the boot's tool applies them.  Fails closed as
+    :func:`read_persistent_sysctls` does: a part that cannot be read makes the whole unknown.
+    Offline, a key an image's boot entries may set on the kernel command line is a gap
+    (:func:`image_cmdline_gaps`)."""
+    cmdline, problems = running_cmdline_sysctls(ctx)
+    persistent, gaps = read_persistent_sysctls(ctx.root, cmdline, running=ctx.target.runtime)
+    if problems:
+        reason = "the boot's sysctl configuration could not be read completely: " + "; ".join(problems)
+        return None, [*gaps, Gap(section="sysctl", field="persistent", reason=reason, kind=GapKind.UNREADABLE)]
+    if persistent is not None and not ctx.target.runtime:
+        gaps += image_cmdline_gaps(ctx.root, persistent)
+    return persistent, gaps
+
+
 def collect_sysctl(ctx: CollectContext) -> tuple[SysctlFacts | None, list[Gap]]:
-    # What the configuration files set (sysctl.d precedence), live and offline alike.
-    persistent, persistent_gaps = read_persistent_sysctls(ctx.root)
+    # What the boot sets (the kernel command line, then sysctl.d precedence), live and offline alike.
+    persistent, persistent_gaps = read_boot_sysctls(ctx)
     if not ctx.target.runtime:
         gap = Gap(section="sysctl", field="runtime", kind=GapKind.NOT_APPLICABLE,
                   reason="running sysctl values are not visible in an offline root directory")
@@ -89,7 +198,11 @@ def describe_sysctl(facts: SysctlFacts, ctx: CollectContext) -> str:
     """How the sysctls were collected, for the provenance."""
     parts = ["/proc/sys (running values)"] if facts.runtime is not None else []
     if facts.persistent is not None:
-        parts.append(f"sysctl configuration files as {boot_applier(ctx.root, [])} applies them at boot (persistent values)")
+        applier = boot_applier(ctx.root, [])
+        cmdline = f"the sysctl.* parameters of {KERNEL_CMDLINE}, then " if ctx.target.runtime else ""
+        credential = (" and its sysctl.extra credential" if ctx.target.runtime and not BOOT_APPLIERS[applier] else "")
+        parts.append(f"{cmdline}sysctl configuration files{credential} as {applier} applies them at boot "
+                     "(persistent values)")
     return "; ".join(parts) or "not collected (see gaps)"
 
 

@@ -14,6 +14,8 @@ from auditor.collect import rootfs
 from auditor.domain.sysctl import (
     BOOT_APPLIERS,
     SYSCTL_CONF,
+    SYSCTL_CREDENTIAL_DIRS,
+    SYSCTL_CREDENTIALS,
     SYSCTL_DIRS,
     SYSTEMD_SYSCTL_PATHS,
     SysctlLine,
@@ -29,7 +31,9 @@ from auditor.model.records import record
 class ConfigFile:
     name: str
     path: str  # as seen inside the root: "/etc/sysctl.d/99-x.conf"
-    masked: bool  # a symlink to /dev/null: the file sets nothing and hides later files of its name
+    # a symlink to /dev/null (or, for sysctl --system, a directory): the entry sets nothing and hides
+    # later files of its name
+    masked: bool
     # The directory entry is a symbolic link (or its kind is unknown): its name need not be the
     # name of the file it leads to.  A plain entry is the file itself, nothing to resolve.
     link: bool = True
@@ -44,17 +48,27 @@ def _is_masked(root: Path, path: str) -> bool:
         return False
 
 
-def select_files(root: Path, directories: tuple[str, ...] = SYSCTL_DIRS, suffix: str = ".conf") -> tuple[list[ConfigFile], list[str]]:
+def select_files(root: Path, directories: tuple[str, ...] = SYSCTL_DIRS, suffix: str = ".conf",
+                 applier: str | None = None) -> tuple[list[ConfigFile], list[str]]:
     """The files that take effect, in the order they are applied, and the problems met listing
-    the directories.  Hidden files, other suffixes and directories are skipped."""
+    the directories.  Other suffixes are skipped; so are hidden files and directories, as systemd
+    lists configuration files.  For sysctl.d (``applier``, the tool that applies it at boot), a
+    symbolic link to a directory is listed by either tool (systemd-sysctl 252 takes every link):
+    it sets nothing but hides the later files of its name; procps' ``sysctl --system`` also takes
+    every name that ends in the suffix (PreloadSystem: a hidden ``.tuning.conf`` is applied), a
+    directory too, which hides its name the same way (both checked with systemd-sysctl 252 and
+    procps-ng 4.0.2)."""
     chosen: dict[str, ConfigFile] = {}
     problems: list[str] = []
+    every_name = applier == "sysctl --system"
     for directory in directories:
         for name, kind in rootfs.list_config_dir_kinds(root, directory, problems):
-            if name in chosen or name.startswith(".") or not name.endswith(suffix):
+            if name in chosen or (name.startswith(".") and not every_name) or not name.endswith(suffix):
                 continue
             path = f"{directory}/{name}"
             if kind == rootfs.DIRECTORY:
+                if every_name:
+                    chosen[name] = ConfigFile(name, path, masked=True, link=False)
                 continue
             if kind != rootfs.LINK:
                 # A plain entry is what it is: no walk from the root to tell a mask or a directory
@@ -65,6 +79,8 @@ def select_files(root: Path, directories: tuple[str, ...] = SYSCTL_DIRS, suffix:
             if not masked:
                 try:
                     if stat.S_ISDIR(rootfs.file_mode(root, path)):
+                        if applier is not None:
+                            chosen[name] = ConfigFile(name, path, masked=True)
                         continue
                 except OSError:
                     pass  # dangling or unreadable: reading it below tells
@@ -104,27 +120,69 @@ def boot_applier(root: Path, problems: list[str]) -> str:
     return "sysctl --system"
 
 
-def read_persistent_sysctls(root: Path) -> tuple[dict[str, SysctlSetting] | None, list[Gap]]:
+def _credential(root: Path, problems: list[str]) -> str | None:
+    """The sysctl.extra credential systemd-sysctl reads after the files on a running host: the copy
+    its service was given, else (its credentials not set up now) the system's, which the next start
+    gets; None when there is none."""
+    for directory, path in zip(SYSCTL_CREDENTIAL_DIRS, SYSCTL_CREDENTIALS):
+        try:
+            mode = rootfs.file_mode(root, directory)
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            problems.append(f"{directory}: {rootfs.describe_os_error(exc)} (its sysctl.extra would be applied last)")
+            return None
+        return path if stat.S_ISDIR(mode) else None
+    return None
+
+
+SYSTEMD_SYSCTL_SERVICE = "systemd-sysctl.service"
+
+
+def _service_masked(root: Path, problems: list[str]) -> bool:
+    """Whether systemd-sysctl.service is masked under ``root`` (``systemctl mask``: a link to
+    /dev/null or an empty unit file), so that the boot applies no sysctl.d file.  A unit that
+    cannot be read is a problem: it may be masked."""
+    from auditor.collect.systemd_sockets import unit_boot_state  # it reads sysctl.d through this module
+
+    state, found = unit_boot_state(root, SYSTEMD_SYSCTL_SERVICE)
+    if state == "unknown":
+        problems.extend(f"{problem} (whether {SYSTEMD_SYSCTL_SERVICE} runs at boot cannot be told)" for problem in found)
+    return state == "masked"
+
+
+def read_persistent_sysctls(root: Path, cmdline: list[SysctlLine] | None = None,
+                            running: bool = False) -> tuple[dict[str, SysctlSetting] | None, list[Gap]]:
     """The sysctls the configuration under ``root`` sets at boot, with ``path:line`` origins, as
     the tool that applies it at boot reads it (:func:`boot_applier`): systemd-sysctl never reads
-    /etc/sysctl.conf itself, ``sysctl --system`` reads it last.
+    /etc/sysctl.conf itself, ``sysctl --system`` reads it last.  ``cmdline``: the sysctls the
+    kernel's command line sets (written by the kernel before that tool runs; origin /proc/cmdline).
+    ``running``: ``root`` is a running host's, where systemd-sysctl (252 and later) also reads the
+    ``sysctl.extra`` credential after every file (``LoadCredential=sysctl.extra``, passed by
+    ``systemd.set_credential=`` on the kernel command line, SMBIOS or a container manager).
 
     Fails closed: if any directory or chosen file cannot be read, the result is ``None`` with an
     ``unreadable`` gap, because a file we cannot see may override any key.
     """
-    files, problems = select_files(root)
+    problems: list[str] = []
+    applier = boot_applier(root, problems)
+    files, listing_problems = select_files(root, applier=applier)
+    problems += listing_problems
     parsed: list[tuple[str, list[SysctlLine]]] = []
     sources = [f for f in files if not f.masked]
-    applier = boot_applier(root, problems)
+    if applier == "systemd-sysctl" and _service_masked(root, problems):
+        sources = []  # the boot runs no systemd-sysctl: no file is applied (the kernel's command line still is)
     if BOOT_APPLIERS[applier]:
         sources.append(ConfigFile(PurePosixPath(SYSCTL_CONF).name, SYSCTL_CONF, masked=False))
+    elif running and (credential := _credential(root, problems)) is not None:
+        sources.append(ConfigFile(PurePosixPath(credential).name, credential, masked=False, link=False))
     for source in sources:
         if source.path == SYSCTL_CONF and _is_masked(root, SYSCTL_CONF):
             continue
         try:
             text = rootfs.read_text(root, source.path)
         except FileNotFoundError:
-            continue  # a dangling link or no /etc/sysctl.conf sets nothing, as systemd-sysctl skips it
+            continue  # a dangling link, no /etc/sysctl.conf or no credential sets nothing, as systemd-sysctl skips it
         except OSError as exc:
             problems.append(f"{source.path}: {rootfs.describe_os_error(exc)}")
             continue
@@ -132,4 +190,4 @@ def read_persistent_sysctls(root: Path) -> tuple[dict[str, SysctlSetting] | None
     if problems:
         reason = "sysctl configuration could not be read completely: " + "; ".join(problems)
         return None, [Gap(section="sysctl", field="persistent", reason=reason, kind=GapKind.UNREADABLE)]
-    return merge_settings(parsed), []
+    return merge_settings(parsed, cmdline or (), applier), []

@@ -43,7 +43,7 @@ from pathlib import Path
 
 from auditor.collect import CollectContext, rootfs
 from auditor.collect.sysctl_d import ConfigFile, read_persistent_sysctls, select_files
-from auditor.domain.sysctl import systemd_lines
+from auditor.domain.sysctl import configured_setting, systemd_lines
 from auditor.model.facts import Gap, GapKind, Listener, SocketFacts
 from auditor.model.records import record
 
@@ -633,7 +633,7 @@ def collect_declared_sockets(ctx: CollectContext) -> tuple[SocketFacts, list[Gap
     not set (or unreadable) the kernel default 0 applies, i.e. dual-stack, the wider exposure.
     """
     persistent, _ = read_persistent_sysctls(ctx.root)
-    setting = (persistent or {}).get("net.ipv6.bindv6only")
+    setting = configured_setting(persistent or {}, "net.ipv6.bindv6only")
     bindv6only = setting is not None and setting.value == "1"
     listeners, gaps = declared_listeners(ctx.root, bindv6only=bindv6only)
     gaps = gaps + [

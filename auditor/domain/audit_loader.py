@@ -7,7 +7,14 @@ from __future__ import annotations
 from typing import Iterable
 
 from auditor.domain import auditctl_grammar as grammar
-from auditor.domain.audit_statement import CLIENT_FLAGS, ParsedRules, RuleError, RuleLine, parse_statement
+from auditor.domain.audit_statement import (
+    CLIENT_FLAGS,
+    FEATURE_SETTINGS,
+    ParsedRules,
+    RuleError,
+    RuleLine,
+    parse_statement,
+)
 from auditor.errors import Problem
 from auditor.model.facts import AuditRule
 
@@ -71,8 +78,11 @@ class _Loader:
             self._apply(RuleLine(line.file, line.line, piece))
 
     def _control(self, line: RuleLine, rule: AuditRule) -> None:
-        client_only = all(f.name in CLIENT_FLAGS for f in rule.fields)
-        if self.locked_by and not client_only:  # the kernel refuses every change once locked
+        # auditctl's own flags never reach the kernel, and a feature (AUDIT_SET_FEATURE: only
+        # --loginuid-immutable) is not refused by -e 2 (kernel/audit.c audit_set_feature checks only
+        # the feature's own lock)
+        unlocked = all(f.name in CLIENT_FLAGS or f.name in FEATURE_SETTINGS for f in rule.fields)
+        if self.locked_by and not unlocked:  # the kernel refuses every other change once locked
             self.refuse(line, f"the audit configuration is locked by -e 2 at {self.locked_by}")
             return
         self.rules.append(rule)

@@ -46,6 +46,7 @@ from auditor.domain.audit_statement import (
 )
 from auditor.domain.auditctl_output import (
     boot_audit_param,
+    boot_backlog_limit_param,
     enabled_from_status,
     number_from_status,
     parse_auditctl_list,
@@ -62,7 +63,7 @@ from auditor.domain.augenrules import (
 )
 
 __all__ = [
-    "ACTIONS", "AUDITCTL_LIST", "boot_audit_param", "AUDITCTL_STATUS", "CLIENT_FLAGS", "CONTROL_SETTINGS", "FIELD_ALIASES", "FIELD_NAMES",
+    "ACTIONS", "AUDITCTL_LIST", "boot_audit_param", "boot_backlog_limit_param", "AUDITCTL_STATUS", "CLIENT_FLAGS", "CONTROL_SETTINGS", "FIELD_ALIASES", "FIELD_NAMES",
     "ID_FIELDS", "LISTS", "OPERATORS", "RULES_D_LABEL", "UNSET", "WATCH_PERMISSIONS", "ParsedRules", "RuleError",
     "RuleLine", "Statement", "augenrules_files", "augenrules_variant", "compile_rules_d", "enabled_from_status", "format_field", "grammar",
     "parse_auditctl_list", "parse_auditctl_status", "parse_field", "parse_rules_d", "parse_rules_file",

@@ -32,6 +32,7 @@ CONTROL_SETTINGS = {  # option -> the setting it changes, named as ``auditctl -s
     "--loginuid-immutable": "loginuid_immutable",
 }
 CLIENT_FLAGS = frozenset({"continue_on_error", "ignore_errors"})  # auditctl's own, never sent to the kernel
+FEATURE_SETTINGS = frozenset({"loginuid_immutable"})  # sent as AUDIT_SET_FEATURE, not AUDIT_SET
 
 
 class RuleError(ValueError):

@@ -8,6 +8,7 @@ import re
 
 from auditor.domain.audit_loader import rule_lines
 from auditor.domain.audit_statement import AUDITCTL_LIST, AUDITCTL_STATUS, ParsedRules, RuleError, parse_statement
+from auditor.domain.kernel_cmdline import kernel_parameters
 from auditor.errors import Problem
 
 # ---------------------------------------------------------------- auditctl -l and -s
@@ -103,16 +104,32 @@ def pid_from_status(status: dict[str, str]) -> int | None:
     return int(value) if value.isascii() and value.isdigit() and len(value) <= 10 and int(value) < 2**32 else None
 
 
+def boot_backlog_limit_param(cmdline: str) -> int | None:
+    """``audit_backlog_limit=`` of a kernel command line: the backlog limit the kernel starts with
+    (kernel/audit.c audit_backlog_limit_set: kstrtouint base 0, so ``0x2000`` is 8192 and a leading
+    ``+`` is taken; a value it cannot read leaves the one before), the last readable one deciding;
+    None when there is none."""
+    limit = None
+    for param, value in kernel_parameters(cmdline):
+        if param != "audit_backlog_limit" or value is None:
+            continue
+        text = value[1:] if value.startswith("+") else value
+        match = re.fullmatch(r"0[xX]([0-9a-fA-F]+)|(0[0-7]*)|([1-9][0-9]*)", text)
+        if match is None:
+            continue
+        number = int(match[1], 16) if match[1] else int(match[2], 8) if match[2] else int(match[3])
+        if number < 2**32:
+            limit = number
+    return limit
+
+
 def boot_audit_param(cmdline: str) -> str:
     """The kernel's reading of ``audit=`` on its command line (/proc/cmdline): "on", "off", "unset"
     (no audit= before "--", the arguments after it are init's), or "invalid" (a value audit_enable()
     rejects, which leaves the default).  Each occurrence is applied in turn, so the last one decides."""
     state = "unset"
-    for word in cmdline.split():
-        if word == "--":
-            break
-        if word.startswith("audit="):
-            value = word[len("audit="):]
+    for param, value in kernel_parameters(cmdline):
+        if param == "audit" and value is not None:
             if value.lower() == "off" or value == "0":
                 state = "off"
             elif value.lower() == "on" or value == "1":

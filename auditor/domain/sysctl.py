@@ -22,9 +22,15 @@ the boot tool strips removed from both ends and nothing else changed (:data:`STR
 refuses ``30\v60`` or ``30\f``, so a value is kept as it is written to /proc/sys, never with its
 white space collapsed), ``-key = value`` ignores errors when setting, ``-key`` without ``=`` excludes that key from
 glob patterns, and keys may be written ``a.b.c`` or ``a/b/c``.  Keys are stored in the dotted form
-sysctl(8) prints, where a dot inside one component (a VLAN interface ``eth0.200``) becomes ``/``.
+sysctl(8) prints, where a dot inside one component (a VLAN interface ``eth0.200``) becomes ``/``,
+of the path the tool writes (:func:`written_key`: ``/net/ipv4/x`` and ``net..ipv4.x`` are ``net.ipv4.x``).
 
-The result maps each key to ``SysctlSetting(value, origin="path:line")``.  Glob keys
+Before any of them, Linux 5.8 and later write the ``sysctl.<name>=<value>`` parameters of the
+kernel command line (:func:`cmdline_sysctls`); the files' tool does not know them, so a file's
+assignment, or its glob where the key is not excluded, overrides them.
+
+The result maps each key to ``SysctlSetting(value, origin="path:line")`` (``/proc/cmdline`` for
+the kernel command line's).  Glob keys
 (``net.ipv4.conf.*.rp_filter``) are kept as written; an exclusion is stored under its key with the
 leading ``-`` and an empty value, so that :func:`configured_setting` can expand globs against the
 running keys exactly as systemd-sysctl does.
@@ -35,16 +41,26 @@ from __future__ import annotations
 import re
 from pathlib import PurePosixPath
 
+from auditor.domain.kernel_cmdline import KERNEL_CMDLINE, kernel_parameters
 from auditor.model.facts import SysctlSetting
 from auditor.model.records import record
 
 SYSCTL_DIRS = ("/etc/sysctl.d", "/run/sysctl.d", "/usr/local/lib/sysctl.d", "/usr/lib/sysctl.d", "/lib/sysctl.d")
 SYSCTL_CONF = "/etc/sysctl.conf"
+# systemd-sysctl (252 and later) applies the sysctl.extra credential after every file: the copy in
+# its service's credentials directory, or the system's (kernel command line, SMBIOS, container).
+SYSCTL_CREDENTIAL_DIRS = ("/run/credentials/systemd-sysctl.service", "/run/credentials/@system")
+SYSCTL_CREDENTIALS = tuple(f"{directory}/sysctl.extra" for directory in SYSCTL_CREDENTIAL_DIRS)
 # Where systemd installs the tool that applies sysctl.d at boot (merged and split /usr).
 SYSTEMD_SYSCTL_PATHS = ("/usr/lib/systemd/systemd-sysctl", "/lib/systemd/systemd-sysctl")
 # The tool that applies the configuration at boot -> whether it reads /etc/sysctl.conf (last).
 BOOT_APPLIERS = {"systemd-sysctl": False, "sysctl --system": True}
 EXCLUDE_PREFIX = "-"
+# The boot value of io_uring_disabled is read with the sysctls, for the audit section (no running
+# value of it is one of the sysctl section's keys).
+IO_URING_DISABLED = "kernel.io_uring_disabled"
+# A kernel command line parameter that sets a sysctl: sysctl.net.ipv4.tcp_fin_timeout=30
+CMDLINE_SYSCTL_PREFIX = "sysctl"
 GLOB_CHARS = "*?["
 _WHITESPACE = " \t\r\n\f\v"
 
@@ -139,6 +155,23 @@ def sysctl_name_problem(key: str) -> str | None:
 
 def _path_form(key: str) -> str:
     return key.translate(str.maketrans("./", "/."))
+
+
+def written_key(key: str, applier: str = "systemd-sysctl") -> str:
+    """The dotted key a line of ``applier`` (a key of :data:`BOOT_APPLIERS`) writes: the /proc/sys
+    path it opens, simplified as that path is.  systemd-sysctl's sysctl_normalize() turns the key into
+    a path and path_simplify()s it: empty components (``net..ipv4``, ``net/ipv4//x``), ``.``
+    components and a leading or trailing separator go, so ``/net/ipv4/tcp_tw_reuse`` and
+    ``net.ipv4.tcp_tw_reuse.`` set tcp_tw_reuse (checked with systemd-sysctl 252).  procps' sysctl
+    opens the path as it stands, which the kernel resolves the same way except for a trailing
+    separator: opening ``net/ipv4/tcp_tw_reuse/`` fails (ENOTDIR), so that key is kept as written
+    and matches nothing.  ``..`` is kept: systemd-sysctl writes nothing through it."""
+    first = re.search(r"[./]", key)
+    path = key if first is None or first.group() == "/" else _path_form(key)
+    if applier != "systemd-sysctl" and path.endswith("/") and path.strip("/"):
+        return dotted_key(key)
+    simplified = "/".join(part for part in path.split("/") if part not in ("", "."))
+    return _path_form(simplified) if simplified else dotted_key(key)
 
 
 def is_glob(key: str) -> bool:
@@ -293,53 +326,117 @@ def parse_sysctl_conf(text: str, applier: str = "systemd-sysctl") -> list[Sysctl
             continue
         if not equals:
             if ignore_failure:
-                entries.append(SysctlLine(dotted_key(key), None, True, number))
+                entries.append(SysctlLine(written_key(key, applier), None, True, number))
             continue
         # the value as the tool writes it: white space inside it is the kernel's to take or refuse
-        entries.append(SysctlLine(dotted_key(key), value.strip(stripped), ignore_failure, number))
+        entries.append(SysctlLine(written_key(key, applier), value.strip(stripped), ignore_failure, number))
     return entries
 
 
-def merge_settings(files: list[tuple[str, list[SysctlLine]]]) -> dict[str, SysctlSetting]:
-    """Apply parsed files in order.  A later assignment replaces an earlier one; repeating the
-    same value keeps the first origin, as systemd-sysctl does (it also keeps its position)."""
-    settings: dict[str, SysctlSetting] = {}
+def cmdline_sysctls(cmdline: str) -> list[SysctlLine]:
+    """The ``sysctl.*`` parameters of a kernel command line (Linux 5.8 and later), as the kernel
+    writes them to /proc/sys before it starts init (process_sysctl_arg(), fs/proc/proc_sysctl.c):
+    ``sysctl.`` or ``sysctl/``, then the name, every ``.`` in it turned into ``/`` (so a component with
+    a dot, ``eth0.200``, cannot be named there); a parameter without a value, or with an empty one,
+    writes nothing.  The value is written as it stands, quotes removed.  ``line`` numbers the
+    parameter among the command line's words."""
+    entries: list[SysctlLine] = []
+    for number, (param, value) in enumerate(kernel_parameters(cmdline), start=1):
+        if not param.startswith(CMDLINE_SYSCTL_PREFIX) or param[len(CMDLINE_SYSCTL_PREFIX):][:1] not in ("/", "."):
+            continue
+        name = param[len(CMDLINE_SYSCTL_PREFIX) + 1:]
+        if not name or not value:
+            continue
+        entries.append(SysctlLine(name.replace("/", "."), value, False, number))
+    return entries
+
+
+def merge_settings(files: list[tuple[str, list[SysctlLine]]],
+                   cmdline: list[SysctlLine] | tuple[SysctlLine, ...] = (),
+                   applier: str = "systemd-sysctl") -> dict[str, SysctlSetting]:
+    """Apply the kernel command line's sysctls (``cmdline``, written before init starts), then the
+    parsed files in order, as ``applier`` (a key of :data:`BOOT_APPLIERS`) applies them.
+
+    systemd-sysctl keeps one entry per key (src/sysctl/sysctl.c, an ordered hashmap): a later
+    assignment replaces an earlier one, and repeating the same value keeps the first origin and
+    position; an exclusion ``-key`` is an entry of the same key, so it takes back an earlier
+    assignment (the key is then not written at all) and is taken back by a later one; an
+    exclusion with a glob (``-net.ipv4.conf.*.x``) excludes nothing, so only its taking back of the
+    same glob's assignment is kept.  procps' ``sysctl --system`` (4.0, src/sysctl.c) keeps every
+    line in a list and writes them in order: every assignment of a key is written, so the last
+    one holds and its position is the last; an exclusion only keeps globs away from its key and
+    takes no assignment back, and a glob exclusion does nothing (checked with procps-ng 4.0.2;
+    later versions match it against the globs' keys, which is not modelled).
+
+    The files' tool knows nothing of the command line: an assignment in a file replaces the
+    kernel's value (a file repeating it makes the key the file's, which globs then leave alone), and
+    an exclusion ``-key`` stops only the files' globs, so the kernel's value stays under it (also
+    where a file had assigned the key before the exclusion: the tool then writes nothing).  An
+    entry whose origin is :data:`KERNEL_CMDLINE` is therefore set by the kernel alone, which any
+    file glob matching it overrides unless it is excluded (:func:`configured_setting`)."""
+    kernel: dict[str, SysctlSetting] = {}
+    for entry in cmdline:
+        if entry.value is not None:
+            kernel[entry.key] = SysctlSetting(value=entry.value, origin=KERNEL_CMDLINE)
+    settings: dict[str, SysctlSetting] = dict(kernel)
+    in_order = applier != "systemd-sysctl"
     for path, lines in files:
         for entry in lines:
             name = entry.key if entry.value is not None else EXCLUDE_PREFIX + entry.key
             other = EXCLUDE_PREFIX + entry.key if entry.value is not None else entry.key
             value = entry.value if entry.value is not None else ""
+            setting = SysctlSetting(value=value, origin=f"{path}:{entry.line}")
+            if in_order:
+                if entry.value is not None or (name not in settings and not is_glob(entry.key)):
+                    settings[name] = setting  # written again here: the last write and its place
+                continue
             existing = settings.get(name)
-            if existing is not None and existing.value == value:
+            if existing is not None and existing.value == value and existing.origin != KERNEL_CMDLINE:
                 continue
             settings.pop(other, None)  # an assignment ends an exclusion of the same key, and back
-            settings[name] = SysctlSetting(value=value, origin=f"{path}:{entry.line}")
+            if entry.value is None and is_glob(entry.key):
+                continue  # a glob exclusion only took back the same glob's assignment
+            if entry.value is None and entry.key in kernel:
+                settings[entry.key] = kernel[entry.key]  # the files no longer write it: the kernel's value stays
+            settings[name] = setting
     return dict(sorted(settings.items()))
 
 
 def origin_order(origin: str) -> tuple[int, str, int]:
-    """The order in which an origin ``path:line`` was applied: file name, then line;
-    /etc/sysctl.conf last."""
+    """The order in which an origin ``path:line`` was applied: the kernel command line first (the
+    kernel writes it before init starts), then file name, then line; /etc/sysctl.conf (procps) and
+    the sysctl.extra credential (systemd-sysctl) last."""
+    if origin == KERNEL_CMDLINE:
+        return (-1, "", 0)
     path, _, line = origin.rpartition(":")
-    return (1 if path == SYSCTL_CONF else 0, PurePosixPath(path).name, int(line) if line.isascii() and line.isdigit() else 0)
+    last = path == SYSCTL_CONF or path in SYSCTL_CREDENTIALS
+    return (1 if last else 0, PurePosixPath(path).name, int(line) if line.isascii() and line.isdigit() else 0)
 
 
 def configured_setting(persistent: dict[str, SysctlSetting], key: str) -> SysctlSetting | None:
-    """What the configuration sets ``key`` (dotted, concrete) to, expanding glob keys.
+    """What the boot configuration sets ``key`` (dotted, concrete) to, expanding glob keys.
 
-    An explicit assignment or exclusion of the key beats every glob; among globs the one applied
-    last wins (systemd-sysctl writes each glob's matches in the order the globs were read).
+    An explicit assignment or exclusion of the key in a file beats every glob; among globs the one
+    applied last wins (systemd-sysctl writes each glob's matches in the order the globs were read).
+    A value only the kernel command line sets is overridden by a file glob that matches the key
+    and is not excluded (systemd-sysctl writes after the kernel).
     """
-    if key in persistent:
-        return persistent[key]
+    explicit = persistent.get(key)
+    if explicit is not None and explicit.origin != KERNEL_CMDLINE:
+        return explicit
     if EXCLUDE_PREFIX + key in persistent:
-        return None
+        return explicit
     matching = [
         setting
         for pattern, setting in persistent.items()
         if not pattern.startswith(EXCLUDE_PREFIX) and is_glob(pattern) and glob_matches(pattern, key)
     ]
-    return max(matching, key=lambda s: origin_order(s.origin)) if matching else None
+    return max(matching, key=lambda s: origin_order(s.origin)) if matching else explicit
+
+
+def configured_key(persistent: dict[str, SysctlSetting], setting: SysctlSetting) -> str:
+    """The key ``setting`` is held under in ``persistent``: the glob, when a glob set it."""
+    return next((k for k, s in persistent.items() if s is setting), "")
 
 
 def configured_keys(persistent: dict[str, SysctlSetting]) -> list[str]:

@@ -331,7 +331,11 @@ class DynamicPortRange(StrictModel):
 
 
 class SysctlFacts(StrictModel):
-    """Running values (``runtime``) and what configuration files set (``persistent``).  A running
+    """Running values (``runtime``) and what the boot sets (``persistent``): the configuration
+    files' keys as written (a glob such as ``net.ipv4.tcp_tw_re*`` and an exclusion ``-key`` among
+    them: auditor.domain.sysctl.configured_setting expands them), and on a running host the
+    ``sysctl.*`` parameters of the kernel command line, origin ``/proc/cmdline``, which a file glob
+    overrides; snapshots collected before lbaudit read the command line hold none of those.  A running
     value has the kernel's separators (spaces, tabs, newlines) collapsed to one space; a configured
     value is kept as the boot tool writes it to /proc/sys (only the white space that tool strips is
     removed from its ends), because the kernel refuses other white space after a number
@@ -351,7 +355,9 @@ class SysctlFacts(StrictModel):
     persistent: dict[str, SysctlSetting] | None = None
 
     def effective(self, key: str) -> SysctlSetting | None:
-        """The value that governs the host: the running one when known, else the configured one."""
+        """The value that governs the host: the running one when known, else the one configured under
+        this very name (plugins use it; the built-in checks go through auditor.checks._sysctl.lookup,
+        which also sees a glob key such as net.ipv4.tcp_tw_* and a command-line value a glob overrides)."""
         if self.runtime is not None:
             return self.runtime.get(key)
         if self.persistent is not None:
@@ -482,6 +488,10 @@ class AuditFacts(StrictModel):
     # before auditd turned auditing on (systemd, pid 1, among them) have no audit context, so their
     # calls are never audited; None when not read (offline, or an older snapshot)
     boot_audit: Literal["on", "off", "unset", "invalid"] | None = None
+    # audit_backlog_limit= on the running kernel's command line: the backlog limit the kernel starts
+    # with, which the rules' last -b replaces; None when it has none, or when not read (offline, an
+    # older snapshot; boot_audit is then None too)
+    boot_backlog_limit: int | None = Field(None, ge=0, le=2**32 - 1)
     # systemd units that start auditd and load the rules at boot ("auditd.service", and
     # "audit-rules.service" of audit 4): "enabled", "disabled", "masked", "absent" or "unknown";
     # None when the host does not boot with systemd, or they were not read
@@ -498,6 +508,14 @@ class AuditFacts(StrictModel):
     lost: int | None = Field(None, ge=0, le=2**32 - 1)
     backlog_limit: int | None = Field(None, ge=0, le=2**32 - 1)
     failure: Literal[0, 1, 2] | None = None
+    # how long (jiffies) a process waits for room in a full queue before its record is lost
+    # (auditctl -s or AUDIT_GET: backlog_wait_time, Linux 3.14 and later); None when not read
+    # (offline, a kernel without it, or a snapshot written before lbaudit read it)
+    backlog_wait_time: int | None = Field(None, ge=0, le=2**32 - 1)
+    # the loginuid_immutable feature (auditctl --loginuid-immutable: a process cannot change its
+    # loginuid, until the next boot): 1 set, 0 not; None when not read (offline, a kernel before 3.13,
+    # or a snapshot written before lbaudit read it)
+    loginuid_immutable: Literal[0, 1] | None = None
 
 
 # ---------------------------------------------------------------- network namespaces

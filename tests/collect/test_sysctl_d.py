@@ -35,8 +35,9 @@ def test_precedence_masking_ordering_later_wins_and_sysctl_conf_last(root: Path)
     assert gaps == []
     assert persistent == {
         # /etc/sysctl.d/10-override.conf masks /usr/lib/sysctl.d/10-override.conf (99 and masked_by_etc
-        # never appear); 40-lib.conf repeats the value 30 later, so the first origin is kept.
-        "net.ipv4.tcp_fin_timeout": SysctlSetting(value="30", origin="/etc/sysctl.d/10-override.conf:2"),
+        # never appear); 40-lib.conf repeats the value 30 later, and sysctl --system (this image has
+        # no systemd-sysctl) writes it again there (systemd-sysctl would keep the first origin).
+        "net.ipv4.tcp_fin_timeout": SysctlSetting(value="30", origin="/lib/sysctl.d/40-lib.conf:3"),
         # 15-vendor.conf sets 2, 20-later.conf (a later name, another directory) sets 0: later wins.
         "net.ipv4.tcp_tw_reuse": SysctlSetting(value="0", origin="/etc/sysctl.d/20-later.conf:2"),
         # slash form normalised to dots; the value kept as the boot writes it (its tab is the kernel's to read)
@@ -52,9 +53,11 @@ def test_precedence_masking_ordering_later_wins_and_sysctl_conf_last(root: Path)
         "net.core.somaxconn": SysctlSetting(value="1024", origin="/lib/sysctl.d/40-lib.conf:1"),
         # 35-local.conf sets 5000; /etc/sysctl.conf is read last and wins
         "net.ipv4.tcp_max_tw_buckets": SysctlSetting(value="65536", origin="/etc/sysctl.conf:2"),
+        # sysctl --system (this image has no systemd-sysctl) applies a hidden .conf file too
+        "net.ipv4.hidden_file": SysctlSetting(value="1", origin="/etc/sysctl.d/.hidden.conf:1"),
     }
     for absent in ("kernel.sysrq", "net.ipv4.masked_by_etc", "net.ipv4.hidden_by_run", "net.core.hidden_by_usr_local",
-                   "net.ipv4.not_a_conf_file", "net.ipv4.hidden_file", "net.ipv4.semicolon_comment",
+                   "net.ipv4.not_a_conf_file", "net.ipv4.semicolon_comment",
                    "net.ipv4.commented_out"):
         assert absent not in persistent
 

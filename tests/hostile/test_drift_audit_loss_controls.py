@@ -6,7 +6,7 @@ values; -b and -f were skipped although lbaudit collects the kernel's backlog_li
 ``-b 64`` (the next boot loses records past 64 queued), or running ``-f 2`` (panic on a lost record)
 whose rules.d says ``-f 1``, passed.  The last statement in load order is what the kernel holds
 after the rules load, as for -e and -r.  The persistent side is a real rules.d read by the
-collector.  --backlog_wait_time is not compared: lbaudit does not collect the kernel's value.
+collector.  --backlog_wait_time: tests/hostile/test_drift_audit_backlog_wait.py.
 """
 
 from __future__ import annotations
@@ -73,6 +73,3 @@ def test_the_finding_names_both_values_and_the_line(tmp_path):
                                                "loads set 64 (-b 64 at /etc/audit/")
     assert outcome[BACKLOG].evidence[1] == "/facts/audit/backlog_limit"
 
-
-def test_backlog_wait_time_is_not_compared(tmp_path):
-    assert judged(tmp_path, "-D\n--backlog_wait_time 60000\n") == {}

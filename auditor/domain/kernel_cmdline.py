@@ -1,0 +1,106 @@
+"""The running kernel's command line (/proc/cmdline) as the kernel itself splits it (pure).
+
+The kernel reads its parameters with parse_args() and next_arg() (kernel/params.c, lib/cmdline.c):
+words are separated by white space (isspace: space, \\t, \\n, \\v, \\f, \\r) outside double quotes, a
+word is ``param`` or ``param=value``, and the quotes are removed: ``"a=b c"`` and ``a="b c"`` both
+give ``a`` = ``b c``.  A word ``--`` ends the kernel's parameters; what follows is init's.  Every
+occurrence of a parameter is handed over in turn, so for the ones applied as they come (``audit=``,
+``sysctl.*``) the last one decides.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+
+KERNEL_CMDLINE = "/proc/cmdline"
+_SPACES = " \t\n\v\f\r"
+
+
+def kernel_parameters(cmdline: str) -> list[tuple[str, str | None]]:
+    """The kernel's parameters, in order: ``(param, value)``, value None for a word without ``=``.
+    Stops at ``--`` (the arguments after it are init's)."""
+    found: list[tuple[str, str | None]] = []
+    position = 0
+    length = len(cmdline)
+    while True:
+        while position < length and cmdline[position] in _SPACES:
+            position += 1
+        if position >= length:
+            return found
+        # next_arg(): a word runs to white space outside quotes; the first "=" splits it
+        quoted = cmdline[position] == '"'
+        start = position + quoted
+        in_quote = quoted
+        end = start
+        equals = -1
+        while end < length and (in_quote or cmdline[end] not in _SPACES):
+            if equals < 0 and cmdline[end] == "=" and end > start:
+                equals = end
+            if cmdline[end] == '"':
+                in_quote = not in_quote
+            end += 1
+        word_end = end
+        if equals < 0:
+            param, value = cmdline[start:word_end], None
+            if quoted and param.endswith('"'):
+                param = param[:-1]
+        else:
+            param, value = cmdline[start:equals], cmdline[equals + 1:word_end]
+            if value.startswith('"'):
+                value = value[1:]
+                if value.endswith('"'):
+                    value = value[:-1]
+            elif quoted and value.endswith('"'):
+                value = value[:-1]
+        if value is None and param == "--":
+            return found
+        found.append((param, value))
+        position = end + 1
+
+
+# ---------------------------------------------------------------- an image's boot entries (offline)
+
+# Where an image keeps the command lines its boot loader may start the kernel with: kernel-install's
+# (Unified Kernel Images and Boot Loader Specification entries take it), GRUB's defaults (Debian,
+# Ubuntu, RHEL), the Boot Loader Specification entries themselves, and GRUB's generated menu.
+KERNEL_INSTALL_CMDLINES = ("/etc/kernel/cmdline", "/usr/lib/kernel/cmdline")
+GRUB_DEFAULTS = "/etc/default/grub"
+GRUB_DEFAULTS_DIR = "/etc/default/grub.d"
+BLS_ENTRIES_DIR = "/boot/loader/entries"
+GRUB_MENUS = ("/boot/grub/grub.cfg", "/boot/grub2/grub.cfg")
+_GRUB_CMDLINE = re.compile(r"\s*(?:export\s+)?GRUB_CMDLINE_LINUX(?:_DEFAULT)?=(.*)")
+_GRUB_KERNEL = re.compile(r"\s*(?:linux|linuxefi|linux16)\s+\S+(.*)")
+_GRUB_KERNELOPTS = re.compile(r"\s*set\s+kernelopts=(.*)")
+
+
+def _unquoted(text: str) -> str:
+    try:
+        return " ".join(shlex.split(text, comments=False, posix=True))
+    except ValueError:
+        return text
+
+
+def boot_entry_cmdlines(path: str, text: str) -> list[tuple[int, str]]:
+    """The kernel command lines (line number, text) a boot configuration file at ``path`` holds:
+    the whole of a kernel-install cmdline file, GRUB_CMDLINE_LINUX(_DEFAULT) of GRUB's defaults
+    (shell quotes removed), the ``options`` of a Boot Loader Specification entry, the arguments of
+    a GRUB menu's ``linux`` lines and its ``set kernelopts=``."""
+    lines = text.splitlines()
+    if path in KERNEL_INSTALL_CMDLINES:
+        return [(1, " ".join(lines))]
+    found: list[tuple[int, str]] = []
+    for number, line in enumerate(lines, start=1):
+        if path.startswith(BLS_ENTRIES_DIR + "/"):
+            words = line.split(None, 1)
+            if words and words[0] == "options":
+                found.append((number, words[1] if len(words) > 1 else ""))
+        elif path in GRUB_MENUS:
+            match = _GRUB_KERNEL.match(line) or _GRUB_KERNELOPTS.match(line)
+            if match:
+                found.append((number, _unquoted(match[1])))
+        else:
+            match = _GRUB_CMDLINE.match(line)
+            if match:
+                found.append((number, _unquoted(match[1])))
+    return found
