@@ -19,7 +19,8 @@ from tests.cli import run_cli
 from tests.privileges import CLONE_NEWNET, require_root, run_in_new_namespaces
 
 REASON = ("/proc/sys: not present (this /proc shows processes only: mounted with subset=pid): no running sysctl "
-          "can be read through it")
+          "can be read through it; the boot's sysctl configuration could not be read completely: /proc/cmdline: "
+          "not found (the kernel command line may set sysctls)")  # a pid-only /proc has no cmdline either
 
 
 def _evaluate(tmp_path: Path) -> tuple[int, dict[str, Any]]:
