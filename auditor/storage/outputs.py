@@ -37,10 +37,11 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import stat
 import sys
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, TypeVar
 
 from auditor.command_files import (
     WRITING,
@@ -61,6 +62,8 @@ from auditor.safeio import kind_of
 DOCUMENT_MODE = 0o664  # less the umask, which the kernel applies at creation; never writable by others
 DIRECTORY_MODE = 0o775  # likewise for the directories lbaudit creates (--out-dir)
 PRIVATE_MODE = 0o600
+
+T = TypeVar("T")
 
 
 class OutputExists(InputError):
@@ -116,23 +119,66 @@ def _why_not_writable(directory: Path) -> str:
 _KEY_MARKS = ((b"PRIVATE KEY-----", "private"), (b"PUBLIC KEY-----", "public"))
 
 
-def _head(path: Path, size: int) -> bytes | None:
-    """The first ``size`` bytes of the regular file at ``path``; None when it is not one or cannot be read."""
+_HEAD = 64 * 1024  # the first bytes of an existing file a recogniser may look at
+_CHUNK = 1024 * 1024  # a search through a file reads it this much at a time
+_MARK_MAX = 256  # no mark searched for is longer: the end of one chunk kept for the next
+_SEARCH_LIMIT = 256 * 1024 * 1024  # a file larger than this (st_size) is not searched through: not recognised
+
+
+class _Sample:
+    """What may be seen of an existing regular file at an output path, in bounded memory: its first
+    bytes (``head``), and whether a byte pattern is anywhere in it (:meth:`contains`, read a chunk at
+    a time, never whole).  The one way lbaudit looks at a file it is about to replace: for a PEM key
+    (:func:`_held_key`) and for its own earlier output (:func:`recognised`)."""
+
+    def __init__(self, fd: int, size: int) -> None:
+        self._fd = fd
+        self.size = size  # st_size when opened: nothing past it is read, however the file grows
+        self.head = self._read(0, _HEAD)  # not bound by st_size: a file of /proc says 0
+
+    def _read(self, offset: int, count: int) -> bytes:
+        chunks: list[bytes] = []
+        while count > 0:
+            chunk = os.pread(self._fd, count, offset)
+            if not chunk:
+                break  # shrunk meanwhile
+            chunks.append(chunk)
+            offset += len(chunk)
+            count -= len(chunk)
+        return b"".join(chunks)
+
+    def contains(self, mark: "re.Pattern[bytes]") -> bool:
+        """Whether ``mark`` (a pattern matching at most ``_MARK_MAX`` bytes) is in the file.  A file
+        larger than ``_SEARCH_LIMIT`` is not searched (False): no lbaudit output that is searched
+        for its mark is that large, and searching it would only cost the time of reading it."""
+        if self.size > _SEARCH_LIMIT:
+            return False
+        carry = b""  # the end of the previous chunk: a mark across two chunks is found too
+        offset = 0
+        while offset < self.size:
+            chunk = self._read(offset, min(_CHUNK, self.size - offset))
+            if not chunk:
+                break
+            window = carry + chunk
+            if mark.search(window):
+                return True
+            carry = window[-_MARK_MAX:]
+            offset += len(chunk)
+        return False
+
+
+def _look_at(path: Path, judge: Callable[[_Sample], T]) -> T | None:
+    """``judge`` of the regular file at ``path``; None when it is not one or cannot be read.
+    Opened without blocking (a FIFO put there meanwhile), judged through the descriptor opened."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | getattr(os, "O_CLOEXEC", 0))
     except OSError:
         return None
     try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
             return None
-        chunks: list[bytes] = []
-        while size > 0:
-            chunk = os.read(fd, size)
-            if not chunk:
-                break
-            chunks.append(chunk)
-            size -= len(chunk)
-        return b"".join(chunks)
+        return judge(_Sample(fd, st.st_size))
     except OSError:
         return None
     finally:
@@ -141,10 +187,9 @@ def _head(path: Path, size: int) -> bytes | None:
 
 def _held_key(path: Path) -> str | None:
     """"private" or "public" when the regular file at ``path`` holds a PEM key (its first 4 KiB)."""
-    head = _head(path, 4096)  # what cannot be read here is judged by the write itself
-    if head is None:
-        return None
-    return next((kind for mark, kind in _KEY_MARKS if mark in head), None)
+    # what cannot be read here is judged by the write itself
+    return _look_at(path, lambda sample: next((kind for mark, kind in _KEY_MARKS if mark in sample.head[:4096]),
+                                              None))
 
 
 def _refuse_private_key(path: Path, what: str) -> None:
@@ -201,8 +246,16 @@ def _slot(target: Path) -> tuple[int, int, str] | None:
 
 # ------------------------------------------------------------------ what an existing output may be
 
-_HEAD = 64 * 1024  # the bytes read to recognise a text output
-_DOCUMENT_LIMIT = 256 * 1024 * 1024  # a JSON document or PDF read whole to recognise it; larger: not recognised
+# Each kind of output is recognised by what lbaudit's own writer puts in it, in bounded memory
+# (_Sample): the file's first 64 KiB, and a mark searched for through it a chunk at a time.  A JSON
+# document that fits in those 64 KiB is parsed and its members looked at (whatever its layout); a
+# larger one is never parsed: every JSON file lbaudit writes is indented by two spaces, so the lines
+# that start with exactly two spaces and a quote are the members of its top-level object (a JSON
+# string holds no raw newline), and the mark is such a member: the evidence's own "schema", not the
+# "schema" of the snapshot nested in it.  Before, a JSON document or PDF there was read whole and
+# parsed: an unrelated file of 4 GB at an output path cost 550 MiB of memory to be told apart (256
+# MiB read, then joined), a JSON array of 64 MiB 400 MiB, an earlier run's 38 MB OSCAL report a
+# parse of all of it.
 
 
 def _json_of(data: bytes) -> Any:
@@ -214,81 +267,82 @@ def _json_of(data: bytes) -> Any:
         return None
 
 
-def _schema_is(*names: str) -> Any:
-    def recognise(data: bytes) -> bool:
-        document = _json_of(data)
-        return isinstance(document, dict) and document.get("schema") in names
+def _member(mark: bytes) -> "re.Pattern[bytes]":
+    """A top-level member of an indented JSON object, from its key up to ``mark``'s end (a regular
+    expression matching at most ``_MARK_MAX`` bytes)."""
+    return re.compile(rb'\n  "' + mark)
+
+
+def _json_document(check: Callable[[Any], bool], mark: "re.Pattern[bytes]",
+                   start: bytes = b'{\n  "') -> Callable[[_Sample], bool]:
+    """A JSON document: ``check`` of it parsed when it fits in the head, else its layout's ``start``
+    and ``mark`` (``check`` and ``mark`` say the same of a document lbaudit wrote)."""
+    def recognise(sample: _Sample) -> bool:
+        if len(sample.head) < _HEAD:  # the whole file
+            try:
+                return bool(check(_json_of(sample.head)))
+            except (KeyError, IndexError, TypeError):
+                return False
+        return sample.head.startswith(start) and sample.contains(mark)
     return recognise
 
 
-def _signature(data: bytes) -> bool:
-    document = _json_of(data)
-    schema = document.get("schema") if isinstance(document, dict) else None
-    return isinstance(schema, str) and schema.startswith("lbaudit/") and schema.endswith("-signature")
+def _schema_is(name: str) -> Callable[[_Sample], bool]:
+    return _json_document(lambda document: document["schema"] == name,
+                          _member(rb'schema": "' + re.escape(name.encode()) + rb'"'))
 
 
-def _sarif(data: bytes) -> bool:
-    document = _json_of(data)
-    try:
-        return bool(document["runs"][0]["tool"]["driver"]["name"] == "lbaudit")
-    except (KeyError, IndexError, TypeError):
-        return False
+_signature = _json_document(
+    lambda document: isinstance(document["schema"], str) and document["schema"].startswith("lbaudit/")
+    and document["schema"].endswith("-signature"),
+    _member(rb'schema": "lbaudit/[^"\n]{1,64}-signature"'))
+# the first run's tool: in lbaudit's layout the run's first member, whose driver's first member is its name
+_sarif = _json_document(lambda document: document["runs"][0]["tool"]["driver"]["name"] == "lbaudit",
+                        _member(rb'runs": \[\n    \{\n      "tool": \{\n        "driver": \{\n'
+                                rb'          "name": "lbaudit"'))
+_oscal = _json_document(
+    lambda document: str(document["assessment-results"]["metadata"]["title"]).startswith("lbaudit "),
+    re.compile(rb'\n    "metadata": \{\n      "title": "lbaudit '), start=b'{\n  "assessment-results": {\n')
+_hdf = _json_document(lambda document: isinstance(document["passthrough"], dict) and "lbaudit" in document["passthrough"],
+                      _member(rb'passthrough": \{\n    "lbaudit": \{'))
+_fleet_summary_json = _json_document(lambda document: str(document["format"]).startswith("lbaudit-fleet-summary/"),
+                                     _member(rb'format": "lbaudit-fleet-summary/'))
+_PDF_CREATOR = re.compile(rb"/Creator \(lbaudit")
 
 
-def _oscal(data: bytes) -> bool:
-    document = _json_of(data)
-    try:
-        return str(document["assessment-results"]["metadata"]["title"]).startswith("lbaudit ")
-    except (KeyError, TypeError):
-        return False
+def _junit(sample: _Sample) -> bool:
+    return sample.head.startswith(b"<?xml") and b'<testsuites name="lbaudit' in sample.head
 
 
-def _hdf(data: bytes) -> bool:
-    document = _json_of(data)
-    return isinstance(document, dict) and isinstance(document.get("passthrough"), dict) \
-        and "lbaudit" in document["passthrough"]
+def _html(sample: _Sample) -> bool:
+    head = sample.head
+    return head.lstrip().lower().startswith(b"<!doctype html") and b'<meta name="generator" content="lbaudit' in head
 
 
-def _fleet_summary(data: bytes) -> bool:
-    document = _json_of(data)
-    if isinstance(document, dict):
-        return str(document.get("format", "")).startswith("lbaudit-fleet-summary/")
-    return _junit(data) or _html(data)
-
-
-def _junit(data: bytes) -> bool:
-    return data.startswith(b"<?xml") and b'<testsuites name="lbaudit' in data[:_HEAD]
-
-
-def _html(data: bytes) -> bool:
-    return data.lstrip().lower().startswith(b"<!doctype html") and b'<meta name="generator" content="lbaudit' in data[:_HEAD]
-
-
-def _pdf(data: bytes) -> bool:
-    return data.startswith(b"%PDF-") and b"/Creator (lbaudit" in data
-
-
-# role -> (how much of the file is read, how a file of that kind lbaudit wrote is recognised from it)
-_WHOLE, _FIRST = _DOCUMENT_LIMIT, _HEAD
-_RECOGNISERS: dict[str, tuple[int, Callable[[bytes], bool]]] = {
-    "evidence": (_WHOLE, _schema_is("lbaudit/evidence")),
-    "snapshot": (_WHOLE, _schema_is("lbaudit/snapshot")),
-    "evidence signature": (_WHOLE, _signature),
-    "snapshot signature": (_WHOLE, _signature),
-    "sarif report": (_WHOLE, _sarif),
-    "oscal report": (_WHOLE, _oscal),
-    "hdf report": (_WHOLE, _hdf),
-    "fleet summary": (_WHOLE, _fleet_summary),
-    "pdf report": (_WHOLE, _pdf),
-    "junit report": (_FIRST, _junit),
-    "html report": (_FIRST, _html),
-    "host HTML report": (_FIRST, _html),
-    "fleet overview": (_FIRST, _html),
-    "text report": (_FIRST, lambda data: data.startswith(b"lbaudit ")),
-    "prometheus report": (_FIRST, lambda data: data.startswith(b"# HELP lbaudit_")),
+_RECOGNISERS: dict[str, Callable[[_Sample], bool]] = {
+    "evidence": _schema_is("lbaudit/evidence"),
+    "snapshot": _schema_is("lbaudit/snapshot"),
+    "evidence signature": _signature,
+    "snapshot signature": _signature,
+    "sarif report": _sarif,
+    "oscal report": _oscal,
+    "hdf report": _hdf,
+    "fleet summary": lambda sample: _fleet_summary_json(sample) or _junit(sample) or _html(sample),
+    "pdf report": lambda sample: sample.head.startswith(b"%PDF-") and sample.contains(_PDF_CREATOR),
+    "junit report": _junit,
+    "html report": _html,
+    "host HTML report": _html,
+    "fleet overview": _html,
+    "text report": lambda sample: sample.head.startswith(b"lbaudit "),
+    "prometheus report": lambda sample: sample.head.startswith(b"# HELP lbaudit_"),
 }
-# A report format of a plugin: a file that names lbaudit in its first 64 KiB.
-_PLUGIN_REPORT = (_FIRST, lambda data: b"lbaudit" in data)
+
+
+def _plugin_report(sample: _Sample) -> bool:
+    """A report format of a plugin: a file that names lbaudit in its first 64 KiB."""
+    return b"lbaudit" in sample.head
+
+
 # Roles whose command has its own rule for a file already there (init never replaces a policy;
 # keygen replaces keys with --force): not judged here.
 _OWN_RULE = frozenset({"policy"})
@@ -296,16 +350,10 @@ _OWN_RULE = frozenset({"policy"})
 
 def recognised(path: Path, role: str) -> bool:
     """Whether the existing file at ``path`` may be replaced by the ``role`` output without
-    ``--force``: it is empty, or it is recognisably what lbaudit writes for that role."""
-    from auditor.safeio import read_regular
-
-    limit, recognise = _RECOGNISERS.get(role, _PLUGIN_REPORT)
-    try:
-        # a document is read whole (larger than any lbaudit writes: not ours); a text by its head
-        data = read_regular(path, limit) if limit == _WHOLE else _head(path, limit)
-    except OSError:
-        return False  # unreadable: not recognised
-    return data is not None and (not data or bool(recognise(data)))
+    ``--force``: it is empty, or it is recognisably what lbaudit writes for that role.  A file that
+    cannot be read is not recognised."""
+    recognise = _RECOGNISERS.get(role, _plugin_report)
+    return bool(_look_at(path, lambda sample: not sample.head or recognise(sample)))
 
 
 def refuse_foreign(output: PlannedFile, force: bool) -> None:
