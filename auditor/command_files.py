@@ -4,8 +4,9 @@
 created) with a hard link to the previous version beside it; a block that fails puts every one back,
 newest first; one that ends well drops the previous versions.  The command line runs every command in
 one transaction (``auditor/cli.py`` ``run``), so an error, Ctrl-C or SIGTERM part way leaves the files
-as they were before the command.  Standard library only: the command line enters a transaction for
-every command, including those that never write and must not load the writer (``validate``, ``--help``).
+as they were before the command.  Standard library only (and auditor.safeio, which is too): the
+command line enters a transaction for every command, including those that never write and must not
+load the writer (``validate``, ``--help``).
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator, TypeVar
+
+from auditor.safeio import NAME_MAX
 
 T = TypeVar("T")
 
@@ -459,14 +462,31 @@ def _commit(active: _Transaction) -> None:
                 raise
 
 
+_RANDOM_BYTES = 6  # the RANDOM of a hidden name: 12 hex digits
+
+
+def hidden_stem(name: str, suffix: str) -> str:
+    """The part of ``name`` that the hidden names beside it (``.STEM.RANDOM.SUFFIX``) carry: all of
+    it, or its first bytes when the whole would be longer than a name can be.  An output named
+    with 233 to 255 bytes, a legal name, had no previous version kept (its link's name was
+    ENAMETOOLONG, so a failed run deleted the file instead of putting it back) or could not be
+    written at all ("File name too long" of a name the user never gave)."""
+    room = NAME_MAX - len(f"..{'0' * 2 * _RANDOM_BYTES}.{suffix}".encode())
+    encoded = os.fsencode(name)
+    # cut at a byte: the cut name is bytes the kernel takes (surrogate escapes stand for a cut character)
+    return name if len(encoded) <= room else os.fsdecode(encoded[:room])
+
+
 def at_free_name(directory: Path, name: str, suffix: str, make: Callable[[Path], T]) -> T:
-    """``make(path)`` at the first free hidden name ``directory/.NAME.RANDOM.SUFFIX`` (``make`` must
-    fail with FileExistsError where something is: it creates exclusively).  The one home of the
-    temporary files, links and previous versions the writer puts beside an output."""
+    """``make(path)`` at the first free hidden name ``directory/.STEM.RANDOM.SUFFIX`` (``make`` must
+    fail with FileExistsError where something is: it creates exclusively), STEM being ``name`` or as
+    much of it as fits (:func:`hidden_stem`).  The one home of the temporary files, links and
+    previous versions the writer puts beside an output."""
+    stem = hidden_stem(name, suffix)
     for _ in range(100):
         # os.urandom, not secrets: secrets imports hashlib, whose OpenSSL costs every command 4 MiB
         try:
-            return make(directory / f".{name}.{os.urandom(6).hex()}.{suffix}")
+            return make(directory / f".{stem}.{os.urandom(_RANDOM_BYTES).hex()}.{suffix}")
         except FileExistsError:
             continue
     raise OSError(errno.EEXIST, "no free temporary name", str(directory))
