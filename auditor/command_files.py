@@ -1,8 +1,8 @@
 """The files one command writes, kept together or put back: the bookkeeping of ``storage/outputs.py``.
 
 :func:`transaction` records each change the writer makes (a file written or removed, a directory
-created) with a hard link to the previous version beside it; a block that fails puts every one back,
-newest first; one that ends well drops the previous versions.  The command line runs every command in
+created) with a hard link to the previous version beside it (a copy where there can be none); a
+block that fails puts every one back, newest first; one that ends well drops the previous versions.  The command line runs every command in
 one transaction (``auditor/cli.py`` ``run``), so an error, Ctrl-C or SIGTERM part way leaves the files
 as they were before the command.  Standard library only (and auditor.safeio, which is too): the
 command line enters a transaction for every command, including those that never write and must not
@@ -30,7 +30,8 @@ T = TypeVar("T")
 @dataclass
 class Change:
     """One step of a transaction: ``target`` now holds the file ``identity`` (None: removed, or a
-    directory created), and its previous version, if it had one, is the hard link ``previous``."""
+    directory created), and its previous version, if it had one, is ``previous`` (a hard link, or a
+    copy)."""
 
     target: Path
     identity: tuple[int, int] | None
@@ -492,9 +493,12 @@ def at_free_name(directory: Path, name: str, suffix: str, make: Callable[[Path],
     raise OSError(errno.EEXIST, "no free temporary name", str(directory))
 
 
-def previous_version(target: Path) -> Path | None:
-    """A hard link to the file at ``target`` beside it, so that a failed run can put it back; None
-    where the file system has no hard links (then the file cannot be put back)."""
+def previous_version(target: Path) -> Path:
+    """The file at ``target`` kept beside it, so that a failed run can put it back: a hard link, or,
+    where there can be none (a file system without them: FAT, sshfs; a file at its link limit,
+    EMLINK), a copy.  OSError when neither can be made (a full disk): then the caller must not
+    replace or remove the file.  Before, no previous version was kept there, and a run that failed
+    afterwards deleted the file it had replaced: neither the earlier version nor its own was left."""
     def link(previous: Path) -> Path:
         os.link(target, previous, follow_symlinks=False)
         return previous
@@ -502,7 +506,36 @@ def previous_version(target: Path) -> Path | None:
     try:
         return at_free_name(target.parent, target.name, "previous", link)
     except OSError:
-        return None
+        return at_free_name(target.parent, target.name, "previous", lambda previous: _copy_aside(target, previous))
+
+
+def _copy_aside(target: Path, previous: Path) -> Path:
+    """A copy of the file (or symbolic link) ``target`` at the new name ``previous``, with its mode:
+    what a hard link would have kept.  Nothing is left at ``previous`` when it fails."""
+    import shutil
+    import stat
+
+    st = os.lstat(target)
+    if stat.S_ISLNK(st.st_mode):
+        os.symlink(os.readlink(target), previous)
+        return previous
+    nofollow = getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    with open(os.open(target, os.O_RDONLY | os.O_NONBLOCK | nofollow), "rb") as source:
+        if not stat.S_ISREG(os.fstat(source.fileno()).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file", str(target))
+        copy = os.open(previous, os.O_WRONLY | os.O_CREAT | os.O_EXCL | nofollow, 0o600)
+        try:
+            with open(copy, "wb") as out:
+                os.fchmod(copy, stat.S_IMODE(st.st_mode))
+                if os.geteuid() == 0:
+                    os.fchown(copy, st.st_uid, st.st_gid)
+                shutil.copyfileobj(source, out, 1 << 20)
+                out.flush()
+                os.fsync(copy)
+        except BaseException:
+            os.unlink(previous)
+            raise
+    return previous
 
 
 def remove_if_empty(directory: Path) -> None:

@@ -26,7 +26,7 @@ An output never destroys anything it was not asked to replace:
   permission bits; a private key is created ``0600`` whatever the umask.
 * The files of one run are kept together or not at all: inside :func:`auditor.command_files.transaction`
   (the command line runs every command in one) each file replaced keeps its previous version as a hard link
-  beside it, and a run that fails part way (a disk full at its third report, a store that cannot
+  beside it (a copy where there can be none), and a run that fails part way (a disk full at its third report, a store that cannot
   record, SIGTERM) puts back every file it wrote, removed or created, so an exit 2 leaves what was
   there before, never new evidence beside the reports of the run before it.
 
@@ -503,8 +503,9 @@ def remove_file(path: Path, what: str = "file") -> bool:
     with uninterrupted():  # removed and recorded (with its previous version), or neither
         try:
             previous = previous_version(path) if active is not None else None
-        except OSError:
-            previous = None
+        except OSError as exc:  # it could not be put back: it stays
+            raise InputError(f"{path}: cannot remove the {what}: cannot keep its previous version beside it: "
+                             f"{exc.strerror or exc}") from exc
         try:
             os.unlink(path)
         except OSError as exc:
