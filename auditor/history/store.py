@@ -592,12 +592,15 @@ class HistoryStore:
 
     @property
     def files(self) -> list[Path]:
-        """The files of an SQLite store (the database, its WAL and shared memory): inputs no output
-        of the run may replace.  None for a server."""
+        """The files of an SQLite store (the database, its WAL and shared memory, and its rollback
+        journal, which SQLite writes before the store is in WAL mode and deletes, as stale, when it
+        finds one that is not its own): inputs no output of the run may replace, or take the name
+        of.  None for a server.  ``-o STORE-journal`` wrote the evidence there, and the next
+        command that opened the store deleted it."""
         database = self.engine.url.database
         if self.dialect != "sqlite" or not database or database == ":memory:":
             return []
-        return [Path(database + suffix) for suffix in ("", "-wal", "-shm")]
+        return [Path(database + suffix) for suffix in ("", "-wal", "-shm", "-journal")]
 
     @contextmanager
     def _writing(self) -> Iterator[Connection]:
