@@ -37,6 +37,9 @@ class Change:
     identity: tuple[int, int] | None
     previous: Path | None
     directory: bool = False
+    # The suffixes of the files a library writes beside a file this run created (SQLite's -wal and
+    # -shm beside a new history store): removed with it when it is put back.
+    beside: tuple[str, ...] = ()
 
 
 @dataclass(eq=False)  # each transaction is itself: two with the same changes are not one
@@ -73,6 +76,11 @@ class _Transaction:
                     os.replace(change.previous, change.target)
                 elif change.identity is not None:
                     os.unlink(change.target)
+                    for suffix in change.beside:
+                        try:
+                            os.unlink(f"{change.target}{suffix}")
+                        except FileNotFoundError:
+                            pass
             except OSError:
                 continue  # best effort: the next change may still be undone
         for directory in {c.target.parent for c in self.changes if not c.directory}:

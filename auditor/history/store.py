@@ -157,11 +157,16 @@ def _sqlite_path(location: str, create: bool = True) -> Path:
             raise InputError(f"{parent}: not a directory, so it cannot hold the history store")
         # Created empty with mode 0600 before SQLite opens it, so no umask makes it world-readable;
         # a command that fails after this (a policy that does not load) removes it again.
+        # SQLite's files beside it go with it: a run on a full disk, whose store could not be made,
+        # left 190 KB of -wal and -shm that SQLite could not remove itself.
         try:
-            create_private_file(path)
+            create_private_file(path, beside=SQLITE_FILES_BESIDE)
         except InputError as exc:
             raise InputError(f"{path}: cannot create the history store: {exc}") from exc
     return path.resolve()
+
+
+SQLITE_FILES_BESIDE = ("-wal", "-shm", "-journal")  # what SQLite writes beside a database file
 
 
 def store_file(location: str) -> Path | None:
@@ -600,7 +605,7 @@ class HistoryStore:
         database = self.engine.url.database
         if self.dialect != "sqlite" or not database or database == ":memory:":
             return []
-        return [Path(database + suffix) for suffix in ("", "-wal", "-shm", "-journal")]
+        return [Path(database + suffix) for suffix in ("", *SQLITE_FILES_BESIDE)]
 
     @contextmanager
     def _writing(self) -> Iterator[Connection]:

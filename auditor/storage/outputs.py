@@ -561,10 +561,11 @@ def make_directories(path: Path, mode: int) -> None:
         make_directory(directory, mode)
 
 
-def create_private_file(path: Path) -> bool:
+def create_private_file(path: Path, beside: tuple[str, ...] = ()) -> bool:
     """Create ``path`` empty, mode 0600 whatever the umask, unless something is there (never through
     a symlink).  Returns whether it was created; a failed run removes it again (when it is still
-    the file created here).  For the history store, which SQLite then fills in place."""
+    the file created here), and the files ``path`` + each suffix of ``beside`` with it.  For the
+    history store, which SQLite then fills in place (writing its -wal and -shm beside it)."""
     path = Path(path)
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
     with uninterrupted():  # created and recorded, or neither
@@ -581,7 +582,7 @@ def create_private_file(path: Path) -> bool:
             os.close(fd)
         active = current()
         if active is not None:
-            active.changes.append(Change(path, (created.st_dev, created.st_ino), None))
+            active.changes.append(Change(path, (created.st_dev, created.st_ino), None, beside=beside))
     return True
 
 
