@@ -130,7 +130,10 @@ def _sqlite_path(location: str, create: bool = True) -> Path:
     one is created only when ``create`` (a command that records), else refused: a command that
     reads (``history verify``, ``list``, ``fleet report``) given a misspelt path found an empty
     store it had just created, and ``history verify`` said the history held."""
+    from auditor.storage.outputs import refuse_shared_links
+
     path = Path(location).expanduser()
+    refuse_shared_links(path, "the history store", "use")  # SQLite would write where another user's link leads
     try:
         info = path.stat()
     except FileNotFoundError:

@@ -13,7 +13,8 @@ An output never destroys anything it was not asked to replace:
   does not create directory trees (``--out-dir`` alone may be created, one level, when its parent
   exists).
 * A symbolic link is written *through*: the new bytes replace the file the link points to,
-  atomically, and the link stays a link (as a shell's ``>`` would, but never half-written).
+  atomically, and the link stays a link (as a shell's ``>`` would, but never half-written); never
+  a link another user made in a shared sticky directory (:func:`refuse_shared_links`).
 * Two outputs of one run that are the same file, or an output that is one of the run's inputs (the
   policy, the snapshot, a key, the evidence a report is rendered from), are refused with exit 2
   before any work: compared by resolved path and, for files that exist, by ``(st_dev, st_ino)``; for
@@ -202,6 +203,54 @@ def _refuse_private_key(path: Path, what: str) -> None:
                          "with keygen --force")
 
 
+MAX_SYMLINKS = 40  # as the kernel follows (ELOOP past it)
+
+
+def refuse_shared_links(path: Path, what: str, verb: str = "write") -> None:
+    """Refuse ``path`` when a symbolic link on the way to it was made by another user in a shared
+    directory (sticky and writable by anyone: /tmp, /var/tmp, /dev/shm), unless that user owns the
+    directory: the rule the kernel applies when it follows a link (fs.protected_symlinks).  lbaudit
+    resolves a link itself (realpath) and writes what it leads to, which the kernel's rule never
+    sees: ``evaluate -o /tmp/report.json`` run by root, where another user had made
+    /tmp/report.json a link to /etc/ld.so.preload, created /etc/ld.so.preload holding the evidence.
+    A link that cannot be looked at is left to the write itself."""
+    pending = os.path.join(os.getcwd(), os.fspath(path)).split("/")
+    pending.reverse()  # the next component is pending[-1]
+    current = "/"
+    hops = 0
+    while pending:
+        part = pending.pop()
+        if part in ("", "."):
+            continue
+        if part == "..":
+            current = os.path.dirname(current)
+            continue
+        candidate = os.path.join(current, part)
+        try:
+            link = os.lstat(candidate)
+        except OSError:
+            return  # nothing there (yet): no link further on
+        if not stat.S_ISLNK(link.st_mode):
+            current = candidate
+            continue
+        hops += 1
+        try:
+            holder = os.stat(current)
+            target = os.readlink(candidate)
+        except OSError:
+            return
+        shared = holder.st_mode & stat.S_ISVTX and holder.st_mode & stat.S_IWOTH
+        if shared and link.st_uid not in (os.geteuid(), holder.st_uid):
+            raise InputError(f"{path}: cannot {verb} {what}: {candidate} is a symbolic link made by another user "
+                             f"(uid {link.st_uid}) in {current}, a directory anyone may write in; lbaudit does not "
+                             "follow it (nor would the kernel, with fs.protected_symlinks)")
+        if hops > MAX_SYMLINKS:
+            return  # a loop: the write says so
+        if target.startswith("/"):
+            current = "/"
+        pending.extend(reversed(target.split("/")))
+
+
 def resolve_target(path: Path, what: str = "output", will_create: Path | None = None,
                    may_replace_key: bool = False) -> tuple[Path, os.stat_result | None]:
     """The file that writing ``path`` replaces (symlinks resolved) and its stat if it exists.
@@ -210,6 +259,7 @@ def resolve_target(path: Path, what: str = "output", will_create: Path | None = 
     ``keygen --force`` replaces one: ``may_replace_key``), or its directory is missing or not
     writable.  ``will_create`` is a directory (resolved) that lbaudit creates before writing."""
     path = Path(path)
+    refuse_shared_links(path, what)
     # stat() follows links the way open() would: /dev/stdout -> /proc/self/fd/1 -> a pipe or a tty.
     st = _stat(path, what)
     _refuse_non_regular(path, st, what)
@@ -465,6 +515,7 @@ def check_out_dir(out_dir: Path) -> Path | None:
     """``--out-dir`` exists as a directory, or only it is missing (its parent exists): then lbaudit
     creates that one level.  Returns the resolved directory when it is to be created, else None."""
     out_dir = Path(out_dir)
+    refuse_shared_links(out_dir, "reports")
     st = _stat(out_dir, "reports")
     if st is not None:
         if not stat.S_ISDIR(st.st_mode):

@@ -74,6 +74,7 @@ cmp -s "$1/$4" earlier.json && echo same > kept || echo changed > kept
 """
 
 
+@pytest.mark.slow  # real processes in a mount namespace
 @pytest.mark.parametrize("length", [20, 235])
 def test_a_run_that_fails_after_replacing_a_long_named_evidence_puts_it_back(work, length):
     if os.geteuid() != 0 or shutil.which("unshare") is None:
