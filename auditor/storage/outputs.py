@@ -482,7 +482,8 @@ def plan_outputs(outputs: Iterable[tuple[str, Path]], inputs: Iterable[tuple[str
             if output.same_file(other):
                 raise InputError(f"{output.path} ({output.role}) and {other.path} ({other.role}) are the same file: "
                                  "give each output its own path")
-    sources = [_input_file(role, Path(p)) for role, p in inputs if p is not None and not isinstance(p, InputTree)]
+    sources = [_input_file(role, Path(p)) for role, p in [*inputs, *_configuration_files()]
+               if p is not None and not isinstance(p, InputTree)]
     for output in planned:
         for role, tree in trees:
             _inside_tree(role, tree, output)
@@ -500,6 +501,15 @@ def plan_outputs(outputs: Iterable[tuple[str, Path]], inputs: Iterable[tuple[str
             refuse_foreign(output, force)
     hold_directories([output.target.parent for output in planned] + ([Path(out_dir)] if out_dir is not None else []))
     return planned
+
+
+def _configuration_files() -> list[tuple[str, Path]]:
+    """The configuration files every command reads (auditor/config.py), inputs of every run, there
+    or not: ``--force -o ~/.config/lbaudit/config.yaml`` (or ``$LBAUDIT_CONFIG``) replaced the file
+    with evidence, and every later command refused to start on it."""
+    from auditor.config import config_files
+
+    return [("configuration file", path) for path in config_files()]
 
 
 def hold_directories(directories: list[Path]) -> None:
