@@ -742,7 +742,7 @@ def write_atomic(path: Path, data: bytes | Iterable[bytes], *, private: bool = F
         if link is not None and stat.S_ISLNK(link.st_mode):
             raise InputError(f"{path}: cannot write {what}: it is a symbolic link "
                              f"(a {'private key' if private else 'key'} is written only to a plain path)")
-    target, existing = resolve_target(path, may_replace_key=private or key)
+    target, existing = resolve_target(path, "private key" if private else "file", may_replace_key=private or key)
     if existing is not None and not replace:
         raise OutputExists(f"{path}: already exists; refusing to overwrite it")
     hold_directories([target.parent])
