@@ -214,7 +214,11 @@ def refuse_shared_links(path: Path, what: str, verb: str = "write") -> None:
     sees: ``evaluate -o /tmp/report.json`` run by root, where another user had made
     /tmp/report.json a link to /etc/ld.so.preload, created /etc/ld.so.preload holding the evidence.
     A link that cannot be looked at is left to the write itself."""
-    pending = os.path.join(os.getcwd(), os.fspath(path)).split("/")
+    try:
+        # joined, not normalised: "LINK/.." is the parent of where LINK leads, as realpath takes it
+        pending = os.path.join(os.getcwd(), os.fspath(path)).split("/")
+    except OSError:  # no working directory: the write says so
+        return
     pending.reverse()  # the next component is pending[-1]
     current = "/"
     hops = 0

@@ -73,7 +73,8 @@ def evaluate(work: Path, *args: object):
     (["-o", "e.json", "--out-dir", "shared/report.json", "--format", "sarif"], True),
     (["-o", "e.json", "--record", "--store", "shared/report.json"], False),
     (["-o", "shared/report.json/e.json"], True),
-], ids=["evidence", "pdf", "out-dir", "store", "a-directory-on-the-way"])
+    (["-o", "shared/report.json/../e.json"], True),  # the parent of where the link leads: victim/e.json
+], ids=["evidence", "pdf", "out-dir", "store", "a-directory-on-the-way", "a-link-then-dotdot"])
 def test_another_users_link_in_a_shared_directory_is_not_followed(work, args, leads_to_a_directory):
     leads_to = work / "victim" / ("reports" if leads_to_a_directory else "ld.so.preload")
     if leads_to_a_directory:
