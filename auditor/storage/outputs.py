@@ -812,9 +812,26 @@ def report_targets(policy_id: str, extensions: dict[str, str], out_dir: Path | N
 
 
 def signature_of(evidence_path: Path) -> Path:
-    """The detached signature beside the evidence (``<evidence>.sig``): written with a key, removed without."""
-    evidence_path = Path(evidence_path)
+    """The detached signature beside the evidence (``<evidence>.sig``): written with a key, removed
+    without, read by ``verify``.  Beside the file itself when the evidence is named through a
+    symbolic link (the evidence is written through the link): ``-o latest.json`` (a link to
+    store/e.json) wrote the new evidence into store/e.json and its signature at latest.json.sig,
+    leaving store/e.json.sig of the earlier run beside it, so ``verify store/e.json`` said the
+    evidence had changed after signing (exit 10)."""
+    evidence_path = _through_links(Path(evidence_path))
     return evidence_path.with_name(evidence_path.name + ".sig")
+
+
+def _through_links(path: Path) -> Path:
+    """``path`` with its last name followed while it is a symbolic link (its directories as given):
+    the name of the file a write through it replaces or creates."""
+    for _ in range(MAX_SYMLINKS):
+        try:
+            target = os.readlink(path)
+        except OSError:  # not a link, or nothing there: the path itself
+            return path
+        path = path.parent / target  # an absolute target replaces the directory
+    return path  # a loop: the write says so
 
 
 # ------------------------------------------------------------------ standard output
