@@ -27,9 +27,10 @@ An output never destroys anything it was not asked to replace:
   permission bits; a private key is created ``0600`` whatever the umask.
 * The files of one run are kept together or not at all: inside :func:`auditor.command_files.transaction`
   (the command line runs every command in one) each file replaced keeps its previous version as a hard link
-  beside it (a copy where there can be none), and a run that fails part way (a disk full at its third report, a store that cannot
-  record, SIGTERM) puts back every file it wrote, removed or created, so an exit 2 leaves what was
-  there before, never new evidence beside the reports of the run before it.
+  beside it (a copy where there can be none), and a run that fails part way (a disk full at its
+  third report, a store that cannot record, SIGTERM) puts back every file it wrote, removed or
+  created, so an exit 2 leaves what was there before, never new evidence beside the reports of the
+  run before it.
 
 Problems are :class:`~auditor.errors.InputError` (exit 2) naming the path.
 """
