@@ -1,11 +1,12 @@
 """The files one command writes, kept together or put back: the bookkeeping of ``storage/outputs.py``.
 
 :func:`transaction` records each change the writer makes (a file written or removed, a directory
-created) with a hard link to the previous version beside it; a block that fails puts every one back,
-newest first; one that ends well drops the previous versions.  The command line runs every command in
+created) with a hard link to the previous version beside it (a copy where there can be none); a
+block that fails puts every one back, newest first; one that ends well drops the previous versions.  The command line runs every command in
 one transaction (``auditor/cli.py`` ``run``), so an error, Ctrl-C or SIGTERM part way leaves the files
-as they were before the command.  Standard library only: the command line enters a transaction for
-every command, including those that never write and must not load the writer (``validate``, ``--help``).
+as they were before the command.  Standard library only (and auditor.safeio, which is too): the
+command line enters a transaction for every command, including those that never write and must not
+load the writer (``validate``, ``--help``).
 """
 
 from __future__ import annotations
@@ -21,18 +22,24 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator, TypeVar
 
+from auditor.safeio import NAME_MAX
+
 T = TypeVar("T")
 
 
 @dataclass
 class Change:
     """One step of a transaction: ``target`` now holds the file ``identity`` (None: removed, or a
-    directory created), and its previous version, if it had one, is the hard link ``previous``."""
+    directory created), and its previous version, if it had one, is ``previous`` (a hard link, or a
+    copy)."""
 
     target: Path
     identity: tuple[int, int] | None
     previous: Path | None
     directory: bool = False
+    # The suffixes of the files a library writes beside a file this run created (SQLite's -wal and
+    # -shm beside a new history store): removed with it when it is put back.
+    beside: tuple[str, ...] = ()
 
 
 @dataclass(eq=False)  # each transaction is itself: two with the same changes are not one
@@ -69,6 +76,11 @@ class _Transaction:
                     os.replace(change.previous, change.target)
                 elif change.identity is not None:
                     os.unlink(change.target)
+                    for suffix in change.beside:
+                        try:
+                            os.unlink(f"{change.target}{suffix}")
+                        except FileNotFoundError:
+                            pass
             except OSError:
                 continue  # best effort: the next change may still be undone
         for directory in {c.target.parent for c in self.changes if not c.directory}:
@@ -459,22 +471,42 @@ def _commit(active: _Transaction) -> None:
                 raise
 
 
+_RANDOM_BYTES = 6  # the RANDOM of a hidden name: 12 hex digits
+
+
+def hidden_stem(name: str, suffix: str) -> str:
+    """The part of ``name`` that the hidden names beside it (``.STEM.RANDOM.SUFFIX``) carry: all of
+    it, or its first bytes when the whole would be longer than a name can be.  An output named
+    with 233 to 255 bytes, a legal name, had no previous version kept (its link's name was
+    ENAMETOOLONG, so a failed run deleted the file instead of putting it back) or could not be
+    written at all ("File name too long" of a name the user never gave)."""
+    room = NAME_MAX - len(f"..{'0' * 2 * _RANDOM_BYTES}.{suffix}".encode())
+    encoded = os.fsencode(name)
+    # cut at a byte: the cut name is bytes the kernel takes (surrogate escapes stand for a cut character)
+    return name if len(encoded) <= room else os.fsdecode(encoded[:room])
+
+
 def at_free_name(directory: Path, name: str, suffix: str, make: Callable[[Path], T]) -> T:
-    """``make(path)`` at the first free hidden name ``directory/.NAME.RANDOM.SUFFIX`` (``make`` must
-    fail with FileExistsError where something is: it creates exclusively).  The one home of the
-    temporary files, links and previous versions the writer puts beside an output."""
+    """``make(path)`` at the first free hidden name ``directory/.STEM.RANDOM.SUFFIX`` (``make`` must
+    fail with FileExistsError where something is: it creates exclusively), STEM being ``name`` or as
+    much of it as fits (:func:`hidden_stem`).  The one home of the temporary files, links and
+    previous versions the writer puts beside an output."""
+    stem = hidden_stem(name, suffix)
     for _ in range(100):
         # os.urandom, not secrets: secrets imports hashlib, whose OpenSSL costs every command 4 MiB
         try:
-            return make(directory / f".{name}.{os.urandom(6).hex()}.{suffix}")
+            return make(directory / f".{stem}.{os.urandom(_RANDOM_BYTES).hex()}.{suffix}")
         except FileExistsError:
             continue
     raise OSError(errno.EEXIST, "no free temporary name", str(directory))
 
 
-def previous_version(target: Path) -> Path | None:
-    """A hard link to the file at ``target`` beside it, so that a failed run can put it back; None
-    where the file system has no hard links (then the file cannot be put back)."""
+def previous_version(target: Path) -> Path:
+    """The file at ``target`` kept beside it, so that a failed run can put it back: a hard link, or,
+    where there can be none (a file system without them: FAT, sshfs; a file at its link limit,
+    EMLINK), a copy.  OSError when neither can be made (a full disk): then the caller must not
+    replace or remove the file.  Before, no previous version was kept there, and a run that failed
+    afterwards deleted the file it had replaced: neither the earlier version nor its own was left."""
     def link(previous: Path) -> Path:
         os.link(target, previous, follow_symlinks=False)
         return previous
@@ -482,7 +514,36 @@ def previous_version(target: Path) -> Path | None:
     try:
         return at_free_name(target.parent, target.name, "previous", link)
     except OSError:
-        return None
+        return at_free_name(target.parent, target.name, "previous", lambda previous: _copy_aside(target, previous))
+
+
+def _copy_aside(target: Path, previous: Path) -> Path:
+    """A copy of the file (or symbolic link) ``target`` at the new name ``previous``, with its mode:
+    what a hard link would have kept.  Nothing is left at ``previous`` when it fails."""
+    import shutil
+    import stat
+
+    st = os.lstat(target)
+    if stat.S_ISLNK(st.st_mode):
+        os.symlink(os.readlink(target), previous)
+        return previous
+    nofollow = getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    with open(os.open(target, os.O_RDONLY | os.O_NONBLOCK | nofollow), "rb") as source:
+        if not stat.S_ISREG(os.fstat(source.fileno()).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file", str(target))
+        copy = os.open(previous, os.O_WRONLY | os.O_CREAT | os.O_EXCL | nofollow, 0o600)
+        try:
+            with open(copy, "wb") as out:
+                os.fchmod(copy, stat.S_IMODE(st.st_mode))
+                if os.geteuid() == 0:
+                    os.fchown(copy, st.st_uid, st.st_gid)
+                shutil.copyfileobj(source, out, 1 << 20)
+                out.flush()
+                os.fsync(copy)
+        except BaseException:
+            os.unlink(previous)
+            raise
+    return previous
 
 
 def remove_if_empty(directory: Path) -> None:

@@ -714,10 +714,13 @@ def _remove_leftovers(out_dir: Path, host: str) -> None:
     the run holds the out dir, so nobody else's are there."""
     if not _HOST_NAME.fullmatch(host):
         return
+    from auditor.command_files import hidden_stem
+
     for name in (f"{host}.evidence.json", f"{host}.evidence.json.sig", f"{host}.html"):
         for suffix in ("tmp", "previous"):
-            for leftover in out_dir.glob(f".{name}.*.{suffix}"):
-                if re.fullmatch(r"[0-9a-f]{12}", leftover.name[len(name) + 2:-len(suffix) - 1]):
+            stem = hidden_stem(name, suffix)
+            for leftover in out_dir.glob(f".{stem}.*.{suffix}"):
+                if re.fullmatch(r"[0-9a-f]{12}", leftover.name[len(stem) + 2:-len(suffix) - 1]):
                     try:
                         leftover.unlink()
                     except OSError:

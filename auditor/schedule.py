@@ -342,8 +342,24 @@ def render_cron(config: ScheduleConfig, flock: str, record: bool = True) -> str:
 # ------------------------------------------------------------------ checks before writing
 
 def under_root(root: Path, path: str | PurePosixPath) -> Path:
-    """``path`` (absolute, as the scheduled host sees it) inside the image root ``root``."""
+    """``path`` (absolute, as the scheduled host sees it) inside the image root ``root``, as shown."""
     return Path(root) / str(path).lstrip("/")
+
+
+def placed_under_root(root: Path, path: PurePosixPath) -> Path:
+    """Where the file ``path`` that schedule writes, links or removes is: its directory resolved
+    inside ``root`` as the scheduled host sees it (an absolute link re-anchored at ``root``, ``..``
+    not above it: auditor/collect/rootfs.py), its own name not followed (a link there is refused as
+    not lbaudit's, or is the .wants link itself).  Before, the image's links were followed on this
+    host: an image whose ``/etc/cron.d`` is a link to ``/etc/cron.d`` had ``schedule install --root
+    IMAGE`` write the cron job into this host's /etc/cron.d, and ``remove`` delete this host's."""
+    from auditor.collect.rootfs import resolve
+
+    try:
+        directory = resolve(Path(root), str(path.parent))
+    except OSError as exc:  # a loop of links
+        raise InputError(f"{under_root(root, path.parent)}: {exc.strerror or exc}") from exc
+    return directory / path.name
 
 
 PATH_MAX = 4096  # Linux: a longer path cannot be opened, so every night would fail on it
@@ -506,7 +522,7 @@ def all_managed_paths() -> list[PurePosixPath]:
 def _is_ours(root: Path, path: PurePosixPath) -> bool | None:
     """Whether the file at ``path`` was written by lbaudit (None: nothing there).  One written by
     lbaudit and edited since is refused here (InputError): it is the administrator's now."""
-    real = under_root(root, path)
+    real = placed_under_root(root, path)
     try:
         st = os.lstat(real)
     except FileNotFoundError:
@@ -544,14 +560,14 @@ def install(backend: str, config: ScheduleConfig, root: Path, dry_run: bool = Fa
     Checks first, writes after: a refusal leaves nothing written."""
     files = planned_files(backend, config, root)
     needed_dir = UNIT_DIR if backend == "systemd" else CRON_DIR
-    if not under_root(root, needed_dir).is_dir():
+    if not placed_under_root(root, needed_dir / SERVICE).parent.is_dir():
         raise InputError(f"{under_root(root, needed_dir)}: directory does not exist (is {backend} installed there?); "
                          "lbaudit does not create it")
     _refuse_foreign(root, [f.path for f in files])
     if dry_run:
         return files
     for managed in files:
-        target = under_root(root, managed.path)
+        target = placed_under_root(root, managed.path)
         if managed.content is not None:
             write_atomic(target, managed.content.encode("utf-8"), mode=FILE_MODE)
             continue
@@ -571,8 +587,8 @@ def remove(root: Path, dry_run: bool = False) -> list[PurePosixPath]:
     if dry_run:
         return found
     for path in found:
-        remove_file(under_root(root, path), "scheduled scan's file")
-    wants = under_root(root, WANTS_DIR)
+        remove_file(placed_under_root(root, path), "scheduled scan's file")
+    wants = placed_under_root(root, WANTS_DIR / TIMER).parent
     if any(path.parent == WANTS_DIR for path in found):
         remove_directory_if_empty(wants)  # install creates it when a host has no timer enabled yet
     return found

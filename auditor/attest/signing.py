@@ -62,13 +62,12 @@ from auditor.model.base import canonical_json, sha256_hex
 from auditor.model.result import ExitCode
 from auditor.storage.evidence import load_evidence
 from auditor.storage.jsonfile import loads_strict, parse_document, read_bounded
-from auditor.storage.outputs import OutputExists, make_directory, write_atomic
+from auditor.storage.outputs import OutputExists, make_directory, signature_of, write_atomic
 
 SIGNATURE_SCHEMA = "lbaudit/evidence-signature"
 SIGNATURE_SCHEMA_VERSION = "1.0"
 ALGORITHM = "ed25519"
 MESSAGE_PREFIX = b"lbaudit-evidence-sha256:"
-SIGNATURE_SUFFIX = ".sig"
 MAX_KEY_BYTES = 64 * 1024
 MAX_SIGNATURE_BYTES = 64 * 1024
 
@@ -250,8 +249,8 @@ def _message(digest: str, kind: SignedKind = EVIDENCE) -> bytes:
 
 
 def signature_path(evidence_path: Path) -> Path:
-    evidence_path = Path(evidence_path)
-    return evidence_path.with_name(evidence_path.name + SIGNATURE_SUFFIX)
+    """``<evidence>.sig``, beside the file itself (auditor.storage.outputs.signature_of)."""
+    return signature_of(evidence_path)
 
 
 def _write_signature(path: Path, raw: bytes, key: Ed25519PrivateKey, kind: SignedKind) -> str:

@@ -130,7 +130,10 @@ def _sqlite_path(location: str, create: bool = True) -> Path:
     one is created only when ``create`` (a command that records), else refused: a command that
     reads (``history verify``, ``list``, ``fleet report``) given a misspelt path found an empty
     store it had just created, and ``history verify`` said the history held."""
+    from auditor.storage.outputs import refuse_shared_links
+
     path = Path(location).expanduser()
+    refuse_shared_links(path, "the history store", "use")  # SQLite would write where another user's link leads
     try:
         info = path.stat()
     except FileNotFoundError:
@@ -157,11 +160,16 @@ def _sqlite_path(location: str, create: bool = True) -> Path:
             raise InputError(f"{parent}: not a directory, so it cannot hold the history store")
         # Created empty with mode 0600 before SQLite opens it, so no umask makes it world-readable;
         # a command that fails after this (a policy that does not load) removes it again.
+        # SQLite's files beside it go with it: a run on a full disk, whose store could not be made,
+        # left 190 KB of -wal and -shm that SQLite could not remove itself.
         try:
-            create_private_file(path)
+            create_private_file(path, beside=SQLITE_FILES_BESIDE)
         except InputError as exc:
             raise InputError(f"{path}: cannot create the history store: {exc}") from exc
     return path.resolve()
+
+
+SQLITE_FILES_BESIDE = ("-wal", "-shm", "-journal")  # what SQLite writes beside a database file
 
 
 def store_file(location: str) -> Path | None:
@@ -592,12 +600,15 @@ class HistoryStore:
 
     @property
     def files(self) -> list[Path]:
-        """The files of an SQLite store (the database, its WAL and shared memory): inputs no output
-        of the run may replace.  None for a server."""
+        """The files of an SQLite store (the database, its WAL and shared memory, and its rollback
+        journal, which SQLite writes before the store is in WAL mode and deletes, as stale, when it
+        finds one that is not its own): inputs no output of the run may replace, or take the name
+        of.  None for a server.  ``-o STORE-journal`` wrote the evidence there, and the next
+        command that opened the store deleted it."""
         database = self.engine.url.database
         if self.dialect != "sqlite" or not database or database == ":memory:":
             return []
-        return [Path(database + suffix) for suffix in ("", "-wal", "-shm")]
+        return [Path(database + suffix) for suffix in ("", *SQLITE_FILES_BESIDE)]
 
     @contextmanager
     def _writing(self) -> Iterator[Connection]:

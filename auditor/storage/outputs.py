@@ -13,7 +13,8 @@ An output never destroys anything it was not asked to replace:
   does not create directory trees (``--out-dir`` alone may be created, one level, when its parent
   exists).
 * A symbolic link is written *through*: the new bytes replace the file the link points to,
-  atomically, and the link stays a link (as a shell's ``>`` would, but never half-written).
+  atomically, and the link stays a link (as a shell's ``>`` would, but never half-written); never
+  a link another user made in a shared sticky directory (:func:`refuse_shared_links`).
 * Two outputs of one run that are the same file, or an output that is one of the run's inputs (the
   policy, the snapshot, a key, the evidence a report is rendered from), are refused with exit 2
   before any work: compared by resolved path and, for files that exist, by ``(st_dev, st_ino)``; for
@@ -26,9 +27,10 @@ An output never destroys anything it was not asked to replace:
   permission bits; a private key is created ``0600`` whatever the umask.
 * The files of one run are kept together or not at all: inside :func:`auditor.command_files.transaction`
   (the command line runs every command in one) each file replaced keeps its previous version as a hard link
-  beside it, and a run that fails part way (a disk full at its third report, a store that cannot
-  record, SIGTERM) puts back every file it wrote, removed or created, so an exit 2 leaves what was
-  there before, never new evidence beside the reports of the run before it.
+  beside it (a copy where there can be none), and a run that fails part way (a disk full at its
+  third report, a store that cannot record, SIGTERM) puts back every file it wrote, removed or
+  created, so an exit 2 leaves what was there before, never new evidence beside the reports of the
+  run before it.
 
 Problems are :class:`~auditor.errors.InputError` (exit 2) naming the path.
 """
@@ -37,10 +39,11 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import stat
 import sys
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, TypeVar
 
 from auditor.command_files import (
     WRITING,
@@ -61,6 +64,8 @@ from auditor.safeio import kind_of
 DOCUMENT_MODE = 0o664  # less the umask, which the kernel applies at creation; never writable by others
 DIRECTORY_MODE = 0o775  # likewise for the directories lbaudit creates (--out-dir)
 PRIVATE_MODE = 0o600
+
+T = TypeVar("T")
 
 
 class OutputExists(InputError):
@@ -116,23 +121,66 @@ def _why_not_writable(directory: Path) -> str:
 _KEY_MARKS = ((b"PRIVATE KEY-----", "private"), (b"PUBLIC KEY-----", "public"))
 
 
-def _head(path: Path, size: int) -> bytes | None:
-    """The first ``size`` bytes of the regular file at ``path``; None when it is not one or cannot be read."""
+_HEAD = 64 * 1024  # the first bytes of an existing file a recogniser may look at
+_CHUNK = 1024 * 1024  # a search through a file reads it this much at a time
+_MARK_MAX = 256  # no mark searched for is longer: the end of one chunk kept for the next
+_SEARCH_LIMIT = 256 * 1024 * 1024  # a file larger than this (st_size) is not searched through: not recognised
+
+
+class _Sample:
+    """What may be seen of an existing regular file at an output path, in bounded memory: its first
+    bytes (``head``), and whether a byte pattern is anywhere in it (:meth:`contains`, read a chunk at
+    a time, never whole).  The one way lbaudit looks at a file it is about to replace: for a PEM key
+    (:func:`_held_key`) and for its own earlier output (:func:`recognised`)."""
+
+    def __init__(self, fd: int, size: int) -> None:
+        self._fd = fd
+        self.size = size  # st_size when opened: nothing past it is read, however the file grows
+        self.head = self._read(0, _HEAD)  # not bound by st_size: a file of /proc says 0
+
+    def _read(self, offset: int, count: int) -> bytes:
+        chunks: list[bytes] = []
+        while count > 0:
+            chunk = os.pread(self._fd, count, offset)
+            if not chunk:
+                break  # shrunk meanwhile
+            chunks.append(chunk)
+            offset += len(chunk)
+            count -= len(chunk)
+        return b"".join(chunks)
+
+    def contains(self, mark: "re.Pattern[bytes]") -> bool:
+        """Whether ``mark`` (a pattern matching at most ``_MARK_MAX`` bytes) is in the file.  A file
+        larger than ``_SEARCH_LIMIT`` is not searched (False): no lbaudit output that is searched
+        for its mark is that large, and searching it would only cost the time of reading it."""
+        if self.size > _SEARCH_LIMIT:
+            return False
+        carry = b""  # the end of the previous chunk: a mark across two chunks is found too
+        offset = 0
+        while offset < self.size:
+            chunk = self._read(offset, min(_CHUNK, self.size - offset))
+            if not chunk:
+                break
+            window = carry + chunk
+            if mark.search(window):
+                return True
+            carry = window[-_MARK_MAX:]
+            offset += len(chunk)
+        return False
+
+
+def _look_at(path: Path, judge: Callable[[_Sample], T]) -> T | None:
+    """``judge`` of the regular file at ``path``; None when it is not one or cannot be read.
+    Opened without blocking (a FIFO put there meanwhile), judged through the descriptor opened."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | getattr(os, "O_CLOEXEC", 0))
     except OSError:
         return None
     try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
             return None
-        chunks: list[bytes] = []
-        while size > 0:
-            chunk = os.read(fd, size)
-            if not chunk:
-                break
-            chunks.append(chunk)
-            size -= len(chunk)
-        return b"".join(chunks)
+        return judge(_Sample(fd, st.st_size))
     except OSError:
         return None
     finally:
@@ -141,10 +189,9 @@ def _head(path: Path, size: int) -> bytes | None:
 
 def _held_key(path: Path) -> str | None:
     """"private" or "public" when the regular file at ``path`` holds a PEM key (its first 4 KiB)."""
-    head = _head(path, 4096)  # what cannot be read here is judged by the write itself
-    if head is None:
-        return None
-    return next((kind for mark, kind in _KEY_MARKS if mark in head), None)
+    # what cannot be read here is judged by the write itself
+    return _look_at(path, lambda sample: next((kind for mark, kind in _KEY_MARKS if mark in sample.head[:4096]),
+                                              None))
 
 
 def _refuse_private_key(path: Path, what: str) -> None:
@@ -157,6 +204,58 @@ def _refuse_private_key(path: Path, what: str) -> None:
                          "with keygen --force")
 
 
+MAX_SYMLINKS = 40  # as the kernel follows (ELOOP past it)
+
+
+def refuse_shared_links(path: Path, what: str, verb: str = "write") -> None:
+    """Refuse ``path`` when a symbolic link on the way to it was made by another user in a shared
+    directory (sticky and writable by anyone: /tmp, /var/tmp, /dev/shm), unless that user owns the
+    directory: the rule the kernel applies when it follows a link (fs.protected_symlinks).  lbaudit
+    resolves a link itself (realpath) and writes what it leads to, which the kernel's rule never
+    sees: ``evaluate -o /tmp/report.json`` run by root, where another user had made
+    /tmp/report.json a link to /etc/ld.so.preload, created /etc/ld.so.preload holding the evidence.
+    A link that cannot be looked at is left to the write itself."""
+    try:
+        # joined, not normalised: "LINK/.." is the parent of where LINK leads, as realpath takes it
+        pending = os.path.join(os.getcwd(), os.fspath(path)).split("/")
+    except OSError:  # no working directory: the write says so
+        return
+    pending.reverse()  # the next component is pending[-1]
+    current = "/"
+    hops = 0
+    while pending:
+        part = pending.pop()
+        if part in ("", "."):
+            continue
+        if part == "..":
+            current = os.path.dirname(current)
+            continue
+        candidate = os.path.join(current, part)
+        try:
+            link = os.lstat(candidate)
+        except OSError:
+            return  # nothing there (yet): no link further on
+        if not stat.S_ISLNK(link.st_mode):
+            current = candidate
+            continue
+        hops += 1
+        try:
+            holder = os.stat(current)
+            target = os.readlink(candidate)
+        except OSError:
+            return
+        shared = holder.st_mode & stat.S_ISVTX and holder.st_mode & stat.S_IWOTH
+        if shared and link.st_uid not in (os.geteuid(), holder.st_uid):
+            raise InputError(f"{path}: cannot {verb} {what}: {candidate} is a symbolic link made by another user "
+                             f"(uid {link.st_uid}) in {current}, a directory anyone may write in; lbaudit does not "
+                             "follow it (nor would the kernel, with fs.protected_symlinks)")
+        if hops > MAX_SYMLINKS:
+            return  # a loop: the write says so
+        if target.startswith("/"):
+            current = "/"
+        pending.extend(reversed(target.split("/")))
+
+
 def resolve_target(path: Path, what: str = "output", will_create: Path | None = None,
                    may_replace_key: bool = False) -> tuple[Path, os.stat_result | None]:
     """The file that writing ``path`` replaces (symlinks resolved) and its stat if it exists.
@@ -165,6 +264,7 @@ def resolve_target(path: Path, what: str = "output", will_create: Path | None = 
     ``keygen --force`` replaces one: ``may_replace_key``), or its directory is missing or not
     writable.  ``will_create`` is a directory (resolved) that lbaudit creates before writing."""
     path = Path(path)
+    refuse_shared_links(path, what)
     # stat() follows links the way open() would: /dev/stdout -> /proc/self/fd/1 -> a pipe or a tty.
     st = _stat(path, what)
     _refuse_non_regular(path, st, what)
@@ -201,8 +301,16 @@ def _slot(target: Path) -> tuple[int, int, str] | None:
 
 # ------------------------------------------------------------------ what an existing output may be
 
-_HEAD = 64 * 1024  # the bytes read to recognise a text output
-_DOCUMENT_LIMIT = 256 * 1024 * 1024  # a JSON document or PDF read whole to recognise it; larger: not recognised
+# Each kind of output is recognised by what lbaudit's own writer puts in it, in bounded memory
+# (_Sample): the file's first 64 KiB, and a mark searched for through it a chunk at a time.  A JSON
+# document that fits in those 64 KiB is parsed and its members looked at (whatever its layout); a
+# larger one is never parsed: every JSON file lbaudit writes is indented by two spaces, so the lines
+# that start with exactly two spaces and a quote are the members of its top-level object (a JSON
+# string holds no raw newline), and the mark is such a member: the evidence's own "schema", not the
+# "schema" of the snapshot nested in it.  Before, a JSON document or PDF there was read whole and
+# parsed: an unrelated file of 4 GB at an output path cost 550 MiB of memory to be told apart (256
+# MiB read, then joined), a JSON array of 64 MiB 400 MiB, an earlier run's 38 MB OSCAL report a
+# parse of all of it.
 
 
 def _json_of(data: bytes) -> Any:
@@ -214,81 +322,82 @@ def _json_of(data: bytes) -> Any:
         return None
 
 
-def _schema_is(*names: str) -> Any:
-    def recognise(data: bytes) -> bool:
-        document = _json_of(data)
-        return isinstance(document, dict) and document.get("schema") in names
+def _member(mark: bytes) -> "re.Pattern[bytes]":
+    """A top-level member of an indented JSON object, from its key up to ``mark``'s end (a regular
+    expression matching at most ``_MARK_MAX`` bytes)."""
+    return re.compile(rb'\n  "' + mark)
+
+
+def _json_document(check: Callable[[Any], bool], mark: "re.Pattern[bytes]",
+                   start: bytes = b'{\n  "') -> Callable[[_Sample], bool]:
+    """A JSON document: ``check`` of it parsed when it fits in the head, else its layout's ``start``
+    and ``mark`` (``check`` and ``mark`` say the same of a document lbaudit wrote)."""
+    def recognise(sample: _Sample) -> bool:
+        if len(sample.head) < _HEAD:  # the whole file
+            try:
+                return bool(check(_json_of(sample.head)))
+            except (KeyError, IndexError, TypeError):
+                return False
+        return sample.head.startswith(start) and sample.contains(mark)
     return recognise
 
 
-def _signature(data: bytes) -> bool:
-    document = _json_of(data)
-    schema = document.get("schema") if isinstance(document, dict) else None
-    return isinstance(schema, str) and schema.startswith("lbaudit/") and schema.endswith("-signature")
+def _schema_is(name: str) -> Callable[[_Sample], bool]:
+    return _json_document(lambda document: document["schema"] == name,
+                          _member(rb'schema": "' + re.escape(name.encode()) + rb'"'))
 
 
-def _sarif(data: bytes) -> bool:
-    document = _json_of(data)
-    try:
-        return bool(document["runs"][0]["tool"]["driver"]["name"] == "lbaudit")
-    except (KeyError, IndexError, TypeError):
-        return False
+_signature = _json_document(
+    lambda document: isinstance(document["schema"], str) and document["schema"].startswith("lbaudit/")
+    and document["schema"].endswith("-signature"),
+    _member(rb'schema": "lbaudit/[^"\n]{1,64}-signature"'))
+# the first run's tool: in lbaudit's layout the run's first member, whose driver's first member is its name
+_sarif = _json_document(lambda document: document["runs"][0]["tool"]["driver"]["name"] == "lbaudit",
+                        _member(rb'runs": \[\n    \{\n      "tool": \{\n        "driver": \{\n'
+                                rb'          "name": "lbaudit"'))
+_oscal = _json_document(
+    lambda document: str(document["assessment-results"]["metadata"]["title"]).startswith("lbaudit "),
+    re.compile(rb'\n    "metadata": \{\n      "title": "lbaudit '), start=b'{\n  "assessment-results": {\n')
+_hdf = _json_document(lambda document: isinstance(document["passthrough"], dict) and "lbaudit" in document["passthrough"],
+                      _member(rb'passthrough": \{\n    "lbaudit": \{'))
+_fleet_summary_json = _json_document(lambda document: str(document["format"]).startswith("lbaudit-fleet-summary/"),
+                                     _member(rb'format": "lbaudit-fleet-summary/'))
+_PDF_CREATOR = re.compile(rb"/Creator \(lbaudit")
 
 
-def _oscal(data: bytes) -> bool:
-    document = _json_of(data)
-    try:
-        return str(document["assessment-results"]["metadata"]["title"]).startswith("lbaudit ")
-    except (KeyError, TypeError):
-        return False
+def _junit(sample: _Sample) -> bool:
+    return sample.head.startswith(b"<?xml") and b'<testsuites name="lbaudit' in sample.head
 
 
-def _hdf(data: bytes) -> bool:
-    document = _json_of(data)
-    return isinstance(document, dict) and isinstance(document.get("passthrough"), dict) \
-        and "lbaudit" in document["passthrough"]
+def _html(sample: _Sample) -> bool:
+    head = sample.head
+    return head.lstrip().lower().startswith(b"<!doctype html") and b'<meta name="generator" content="lbaudit' in head
 
 
-def _fleet_summary(data: bytes) -> bool:
-    document = _json_of(data)
-    if isinstance(document, dict):
-        return str(document.get("format", "")).startswith("lbaudit-fleet-summary/")
-    return _junit(data) or _html(data)
-
-
-def _junit(data: bytes) -> bool:
-    return data.startswith(b"<?xml") and b'<testsuites name="lbaudit' in data[:_HEAD]
-
-
-def _html(data: bytes) -> bool:
-    return data.lstrip().lower().startswith(b"<!doctype html") and b'<meta name="generator" content="lbaudit' in data[:_HEAD]
-
-
-def _pdf(data: bytes) -> bool:
-    return data.startswith(b"%PDF-") and b"/Creator (lbaudit" in data
-
-
-# role -> (how much of the file is read, how a file of that kind lbaudit wrote is recognised from it)
-_WHOLE, _FIRST = _DOCUMENT_LIMIT, _HEAD
-_RECOGNISERS: dict[str, tuple[int, Callable[[bytes], bool]]] = {
-    "evidence": (_WHOLE, _schema_is("lbaudit/evidence")),
-    "snapshot": (_WHOLE, _schema_is("lbaudit/snapshot")),
-    "evidence signature": (_WHOLE, _signature),
-    "snapshot signature": (_WHOLE, _signature),
-    "sarif report": (_WHOLE, _sarif),
-    "oscal report": (_WHOLE, _oscal),
-    "hdf report": (_WHOLE, _hdf),
-    "fleet summary": (_WHOLE, _fleet_summary),
-    "pdf report": (_WHOLE, _pdf),
-    "junit report": (_FIRST, _junit),
-    "html report": (_FIRST, _html),
-    "host HTML report": (_FIRST, _html),
-    "fleet overview": (_FIRST, _html),
-    "text report": (_FIRST, lambda data: data.startswith(b"lbaudit ")),
-    "prometheus report": (_FIRST, lambda data: data.startswith(b"# HELP lbaudit_")),
+_RECOGNISERS: dict[str, Callable[[_Sample], bool]] = {
+    "evidence": _schema_is("lbaudit/evidence"),
+    "snapshot": _schema_is("lbaudit/snapshot"),
+    "evidence signature": _signature,
+    "snapshot signature": _signature,
+    "sarif report": _sarif,
+    "oscal report": _oscal,
+    "hdf report": _hdf,
+    "fleet summary": lambda sample: _fleet_summary_json(sample) or _junit(sample) or _html(sample),
+    "pdf report": lambda sample: sample.head.startswith(b"%PDF-") and sample.contains(_PDF_CREATOR),
+    "junit report": _junit,
+    "html report": _html,
+    "host HTML report": _html,
+    "fleet overview": _html,
+    "text report": lambda sample: sample.head.startswith(b"lbaudit "),
+    "prometheus report": lambda sample: sample.head.startswith(b"# HELP lbaudit_"),
 }
-# A report format of a plugin: a file that names lbaudit in its first 64 KiB.
-_PLUGIN_REPORT = (_FIRST, lambda data: b"lbaudit" in data)
+
+
+def _plugin_report(sample: _Sample) -> bool:
+    """A report format of a plugin: a file that names lbaudit in its first 64 KiB."""
+    return b"lbaudit" in sample.head
+
+
 # Roles whose command has its own rule for a file already there (init never replaces a policy;
 # keygen replaces keys with --force): not judged here.
 _OWN_RULE = frozenset({"policy"})
@@ -296,16 +405,10 @@ _OWN_RULE = frozenset({"policy"})
 
 def recognised(path: Path, role: str) -> bool:
     """Whether the existing file at ``path`` may be replaced by the ``role`` output without
-    ``--force``: it is empty, or it is recognisably what lbaudit writes for that role."""
-    from auditor.safeio import read_regular
-
-    limit, recognise = _RECOGNISERS.get(role, _PLUGIN_REPORT)
-    try:
-        # a document is read whole (larger than any lbaudit writes: not ours); a text by its head
-        data = read_regular(path, limit) if limit == _WHOLE else _head(path, limit)
-    except OSError:
-        return False  # unreadable: not recognised
-    return data is not None and (not data or bool(recognise(data)))
+    ``--force``: it is empty, or it is recognisably what lbaudit writes for that role.  A file that
+    cannot be read is not recognised."""
+    recognise = _RECOGNISERS.get(role, _plugin_report)
+    return bool(_look_at(path, lambda sample: not sample.head or recognise(sample)))
 
 
 def refuse_foreign(output: PlannedFile, force: bool) -> None:
@@ -384,7 +487,8 @@ def plan_outputs(outputs: Iterable[tuple[str, Path]], inputs: Iterable[tuple[str
             if output.same_file(other):
                 raise InputError(f"{output.path} ({output.role}) and {other.path} ({other.role}) are the same file: "
                                  "give each output its own path")
-    sources = [_input_file(role, Path(p)) for role, p in inputs if p is not None and not isinstance(p, InputTree)]
+    sources = [_input_file(role, Path(p)) for role, p in [*inputs, *_configuration_files()]
+               if p is not None and not isinstance(p, InputTree)]
     for output in planned:
         for role, tree in trees:
             _inside_tree(role, tree, output)
@@ -404,6 +508,15 @@ def plan_outputs(outputs: Iterable[tuple[str, Path]], inputs: Iterable[tuple[str
     return planned
 
 
+def _configuration_files() -> list[tuple[str, Path]]:
+    """The configuration files every command reads (auditor/config.py), inputs of every run, there
+    or not: ``--force -o ~/.config/lbaudit/config.yaml`` (or ``$LBAUDIT_CONFIG``) replaced the file
+    with evidence, and every later command refused to start on it."""
+    from auditor.config import config_files
+
+    return [("configuration file", path) for path in config_files()]
+
+
 def hold_directories(directories: list[Path]) -> None:
     """Hold the directories a command writes in until it ends (:func:`auditor.command_files.lock_directories`),
     so that two commands writing the same files write one after the other, each its whole set."""
@@ -417,6 +530,7 @@ def check_out_dir(out_dir: Path) -> Path | None:
     """``--out-dir`` exists as a directory, or only it is missing (its parent exists): then lbaudit
     creates that one level.  Returns the resolved directory when it is to be created, else None."""
     out_dir = Path(out_dir)
+    refuse_shared_links(out_dir, "reports")
     st = _stat(out_dir, "reports")
     if st is not None:
         if not stat.S_ISDIR(st.st_mode):
@@ -455,8 +569,9 @@ def remove_file(path: Path, what: str = "file") -> bool:
     with uninterrupted():  # removed and recorded (with its previous version), or neither
         try:
             previous = previous_version(path) if active is not None else None
-        except OSError:
-            previous = None
+        except OSError as exc:  # it could not be put back: it stays
+            raise InputError(f"{path}: cannot remove the {what}: cannot keep its previous version beside it: "
+                             f"{exc.strerror or exc}") from exc
         try:
             os.unlink(path)
         except OSError as exc:
@@ -512,10 +627,11 @@ def make_directories(path: Path, mode: int) -> None:
         make_directory(directory, mode)
 
 
-def create_private_file(path: Path) -> bool:
+def create_private_file(path: Path, beside: tuple[str, ...] = ()) -> bool:
     """Create ``path`` empty, mode 0600 whatever the umask, unless something is there (never through
     a symlink).  Returns whether it was created; a failed run removes it again (when it is still
-    the file created here).  For the history store, which SQLite then fills in place."""
+    the file created here), and the files ``path`` + each suffix of ``beside`` with it.  For the
+    history store, which SQLite then fills in place (writing its -wal and -shm beside it)."""
     path = Path(path)
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
     with uninterrupted():  # created and recorded, or neither
@@ -532,7 +648,7 @@ def create_private_file(path: Path) -> bool:
             os.close(fd)
         active = current()
         if active is not None:
-            active.changes.append(Change(path, (created.st_dev, created.st_ino), None))
+            active.changes.append(Change(path, (created.st_dev, created.st_ino), None, beside=beside))
     return True
 
 
@@ -631,7 +747,7 @@ def write_atomic(path: Path, data: bytes | Iterable[bytes], *, private: bool = F
         if link is not None and stat.S_ISLNK(link.st_mode):
             raise InputError(f"{path}: cannot write {what}: it is a symbolic link "
                              f"(a {'private key' if private else 'key'} is written only to a plain path)")
-    target, existing = resolve_target(path, may_replace_key=private or key)
+    target, existing = resolve_target(path, "private key" if private else "file", may_replace_key=private or key)
     if existing is not None and not replace:
         raise OutputExists(f"{path}: already exists; refusing to overwrite it")
     hold_directories([target.parent])
@@ -697,9 +813,26 @@ def report_targets(policy_id: str, extensions: dict[str, str], out_dir: Path | N
 
 
 def signature_of(evidence_path: Path) -> Path:
-    """The detached signature beside the evidence (``<evidence>.sig``): written with a key, removed without."""
-    evidence_path = Path(evidence_path)
+    """The detached signature beside the evidence (``<evidence>.sig``): written with a key, removed
+    without, read by ``verify``.  Beside the file itself when the evidence is named through a
+    symbolic link (the evidence is written through the link): ``-o latest.json`` (a link to
+    store/e.json) wrote the new evidence into store/e.json and its signature at latest.json.sig,
+    leaving store/e.json.sig of the earlier run beside it, so ``verify store/e.json`` said the
+    evidence had changed after signing (exit 10)."""
+    evidence_path = _through_links(Path(evidence_path))
     return evidence_path.with_name(evidence_path.name + ".sig")
+
+
+def _through_links(path: Path) -> Path:
+    """``path`` with its last name followed while it is a symbolic link (its directories as given):
+    the name of the file a write through it replaces or creates."""
+    for _ in range(MAX_SYMLINKS):
+        try:
+            target = os.readlink(path)
+        except OSError:  # not a link, or nothing there: the path itself
+            return path
+        path = path.parent / target  # an absolute target replaces the directory
+    return path  # a loop: the write says so
 
 
 # ------------------------------------------------------------------ standard output
