@@ -32,10 +32,13 @@ SNAPSHOT_SCHEMA: Final = "lbaudit/snapshot"
 # 1.1: platform (linux, windows, macos) and their facts.  1.2: a listener's ``transparent`` is
 # recorded clear (False) as well as set, None meaning unknown (1.0 and 1.1 recorded it only when set,
 # so their None is clear or unknown); each namespace's TPROXY rules (``NetNamespace.tproxy``).
-SNAPSHOT_SCHEMA_VERSION: Final = "1.2"
+# 1.3: the drops that close a DNAT of 127.0.0.0/8 to packets from a link (``NamespaceFacts.loopback_drops``).
+SNAPSHOT_SCHEMA_VERSION: Final = "1.3"
 # The versions whose listeners record IP_TRANSPARENT only when it is set (None: clear or unknown,
 # which the rest of the file tells apart: auditor/checks/_transparency.py).
 TRANSPARENT_WHEN_SET_VERSIONS: Final = ("1.0", "1.1")
+# The versions that do not record the loopback drops (their None is "not read", not "unreadable").
+NO_LOOPBACK_DROPS_VERSIONS: Final = ("1.0", "1.1", "1.2")
 
 # The operating systems lbaudit judges.  A snapshot written before platforms existed is Linux's.
 Platform = Literal["linux", "windows", "macos"]
@@ -612,6 +615,20 @@ class PublishedPort(StrictModel):
         return f"{host}:{ports}"
 
 
+class LoopbackDrop(StrictModel):
+    """A rule that drops packets for an IPv4 loopback destination that arrive on any interface but
+    lo, before the nat table's DNAT can forward them (a raw or mangle PREROUTING rule, or an nftables
+    prerouting chain of an earlier priority than dstnat), with no earlier rule of its chain that
+    could let them through.  Docker 28+ writes one for each port it publishes on 127.0.0.0/8:
+    ``-t raw -A PREROUTING -d 127.0.0.1/32 ! -i lo -p tcp --dport 8080 -j DROP`` (moby#49325)."""
+
+    origin: str  # "iptables-save:14 (table raw)", "nft -j list ruleset: table ip docker-bridges chain raw-PREROUTING"
+    destination: str  # the IPv4 network it drops ("127.0.0.1/32"; "0.0.0.0/0" when it names none)
+    protocol: Literal["tcp", "udp", "sctp"] | None = None  # None: every transport
+    port: int = Field(0, ge=0, le=65535)  # the destination ports it drops, port..port_end
+    port_end: int = Field(65535, ge=0, le=65535)
+
+
 class NamespaceFacts(StrictModel):
     namespaces: list[NetNamespace] = Field(default_factory=empty_list)
     method: str = ""
@@ -619,6 +636,12 @@ class NamespaceFacts(StrictModel):
     # neither could be read (then a gap says why).  ``published_sources``: which were read.
     published: list[PublishedPort] | None = None
     published_sources: list[Literal["engine", "nat"]] = Field(default_factory=empty_list)
+    # A DNAT of a 127.0.0.0/8 destination is done in PREROUTING, before the kernel drops a loopback
+    # destination that came from a link as a martian, so a neighbour reaches the port through this
+    # host's MAC address (moby#41872) unless one of these drops comes first.  None when no rule
+    # reader could run, or the snapshot predates them (1.0 to 1.2); a gap on ("loopback_drops",)
+    # says why the list may be short.
+    loopback_drops: list[LoopbackDrop] | None = None
 
     @property
     def current(self) -> NetNamespace | None:
@@ -638,7 +661,7 @@ class Facts(StrictModel):
 
 class HostSnapshot(StrictModel):
     schema_: Literal["lbaudit/snapshot"] = Field(SNAPSHOT_SCHEMA, alias="schema")
-    schema_version: Literal["1.0", "1.1", "1.2"] = SNAPSHOT_SCHEMA_VERSION
+    schema_version: Literal["1.0", "1.1", "1.2", "1.3"] = SNAPSHOT_SCHEMA_VERSION
     provenance: Provenance
     facts: Facts
     gaps: list[Gap] = Field(default_factory=empty_list)
