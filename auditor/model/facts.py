@@ -32,13 +32,16 @@ SNAPSHOT_SCHEMA: Final = "lbaudit/snapshot"
 # 1.1: platform (linux, windows, macos) and their facts.  1.2: a listener's ``transparent`` is
 # recorded clear (False) as well as set, None meaning unknown (1.0 and 1.1 recorded it only when set,
 # so their None is clear or unknown); each namespace's TPROXY rules (``NetNamespace.tproxy``).
-# 1.3: the drops that close a DNAT of 127.0.0.0/8 to packets from a link (``NamespaceFacts.loopback_drops``).
+# 1.3: the drops that close a DNAT of 127.0.0.0/8 to packets from a link (``NamespaceFacts.loopback_drops``);
+# the process the kernel's audit daemon pid names (``AuditFacts.auditd_process``).
 SNAPSHOT_SCHEMA_VERSION: Final = "1.3"
 # The versions whose listeners record IP_TRANSPARENT only when it is set (None: clear or unknown,
 # which the rest of the file tells apart: auditor/checks/_transparency.py).
 TRANSPARENT_WHEN_SET_VERSIONS: Final = ("1.0", "1.1")
-# The versions that do not record the loopback drops (their None is "not read", not "unreadable").
+# The versions that record neither the loopback drops nor the audit daemon's process (their None is
+# "not recorded", not "unreadable").
 NO_LOOPBACK_DROPS_VERSIONS: Final = ("1.0", "1.1", "1.2")
+NO_AUDITD_PROCESS_VERSIONS: Final = NO_LOOPBACK_DROPS_VERSIONS
 
 # The operating systems lbaudit judges.  A snapshot written before platforms existed is Linux's.
 Platform = Literal["linux", "windows", "macos"]
@@ -456,6 +459,16 @@ class IoUringBoot(StrictModel):
     origin: str | None = None  # "/etc/sysctl.d/60-io_uring.conf:1"
 
 
+class AuditDaemonProcess(StrictModel):
+    """The process the kernel's audit daemon pid names, as lbaudit's pid namespace shows it.  The
+    kernel keeps the pid of a daemon that died (SIGKILL, a crash) until it next fails to send it a
+    record, so the pid alone does not say a daemon runs."""
+
+    state: Literal["running", "exited", "gone"]  # exited: a zombie not yet reaped; gone: no such process
+    name: str | None = None  # /proc/PID/comm
+    exe: str | None = None  # /proc/PID/exe; None when it could not be read
+
+
 class AuditFacts(StrictModel):
     platform: Platform = "linux"
     windows: WindowsAuditPolicy | None = None  # Windows: the advanced audit policy (auditpol)
@@ -478,6 +491,9 @@ class AuditFacts(StrictModel):
     # AUDIT_GET), 0 none: then the kernel prints records to its log, rate-limited, or drops them;
     # None when not read (offline, or a snapshot written before lbaudit read it)
     auditd_pid: int | None = Field(None, ge=0, le=2**32 - 1)
+    # that pid's process, when it is not 0; None when not read (offline, pid 0 or unknown, a /proc
+    # that is not lbaudit's pid namespace's: a gap says why; or a snapshot before format 1.3)
+    auditd_process: AuditDaemonProcess | None = None
     auditd_config: AuditdConfig | None = None  # /etc/audit/auditd.conf; None when not read (see gaps)
     # the auditd program is installed (/usr/sbin/auditd or /sbin/auditd); None when not looked at
     auditd_installed: bool | None = None
