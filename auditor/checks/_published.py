@@ -172,9 +172,13 @@ class LoopbackReach:
 def loopback_dnat(group: Group) -> list[str]:
     """The NAT rules that forward the group's port at an address of 127.0.0.0/8 (not as part of
     all of IPv4, which is judged as every address already)."""
-    if not any(n.version == 4 and n.prefixlen > 0 and n.overlaps(LOOPBACK_V4) for n in group.networks):
+    if not loopback_dnat_possible(group):
         return []
     return sorted(e.origin for e in group.entries if e.source == "nat")
+
+
+def loopback_dnat_possible(group: Group) -> bool:
+    return any(n.version == 4 and n.prefixlen > 0 and n.overlaps(LOOPBACK_V4) for n in group.networks)
 
 
 def _covers(drop: LoopbackDrop, group: Group) -> bool:
@@ -204,7 +208,14 @@ def loopback_reach(snapshot: HostSnapshot, group: Group) -> LoopbackReach | None
     """How the links reach a port published on 127.0.0.0/8 by a DNAT rule (None: it is not one)."""
     origins = loopback_dnat(group)
     netns = snapshot.facts.netns
-    if not origins or netns is None:
+    if netns is None:
+        return None
+    if not origins and "nat" not in netns.published_sources and loopback_dnat_possible(group):
+        # the engine declares it and the NAT rules were not read: a rootful engine forwards it by one
+        return LoopbackReach("unknown", "the NAT rules were not read, so whether a DNAT rule forwards this loopback "
+                                        "address (as a rootful engine's does, which a neighbour reaches through this "
+                                        "host's MAC address, moby#41872) is unknown")
+    if not origins:
         return None
     drops = netns.loopback_drops or []
     covering = [d for d in drops if _covers(d, group)]

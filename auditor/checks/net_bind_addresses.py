@@ -859,7 +859,8 @@ priority before dstnat, -100) with `-j DROP`, no interface or `! -i lo`, and no 
 (source, conntrack state, set, limit), with no earlier rule of its chain that could let such a
 packet through (ACCEPT, RETURN, a jump); a drop in filter comes after the DNAT and does not.  When
 the rules could not all be read (or a snapshot of format 1.0 to 1.2, which does not hold them),
-such a port that would pass is not_reviewed.
+such a port that would pass is not_reviewed, and so is one on 127.0.0.0/8 that only the engine
+declares when the NAT rules were not read (a rootful engine forwards it with such a DNAT rule).
 
 Every transport that can listen is judged by default: tcp, sctp, dccp, mptcp (listening) and udp,
 udplite, raw (bound, unconnected).  An unconnected raw socket (SOCK_RAW, as `ss -lw` lists it) gets

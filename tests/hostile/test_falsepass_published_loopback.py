@@ -280,3 +280,18 @@ def test_the_link_reaches_a_loopback_dnat_exactly_when_lbaudit_fails_it():
         assert seen == [("container", Status.FAIL), ("TimeoutError", Status.PASS), ("TimeoutError", Status.PASS)]
     finally:
         _stop(serving, host_ns, peer_ns, ctr_ns)
+
+
+def test_an_engine_port_on_127_0_0_1_with_the_nat_rules_unread_is_not_reviewed():
+    engine = PublishedPort(source="engine", protocol="tcp", host_address="127.0.0.1", host_port=8080,
+                           target_address="172.17.0.2", target_port=80, container="web", origin="docker engine")
+    current = NetNamespace(inode=HOST_INODE, device=4, current=True, interfaces=[LO, ETH0])
+    unread = snapshot(listeners=[], netns=NamespaceFacts(namespaces=[current], published=[engine],
+                                                         published_sources=["engine"], loopback_drops=None))
+    [outcome] = judged(unread)
+    assert outcome.status == Status.NOT_REVIEWED
+    assert "the NAT rules were not read, so whether a DNAT rule forwards this loopback address" in outcome.message
+    # read, with no DNAT rule for it (a rootless engine's port): judged at its address
+    read = unread.model_copy(update={"facts": unread.facts.model_copy(update={"netns": unread.facts.netns.model_copy(
+        update={"published_sources": ["engine", "nat"], "loopback_drops": []})})})
+    assert [o.status for o in judged(read) if o.subject.startswith("published tcp 127.0.0.1:8080")] == [Status.PASS]
