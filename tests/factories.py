@@ -8,6 +8,7 @@ from typing import Any
 
 from auditor import __version__
 from auditor.model.facts import (
+    AuditDaemonProcess,
     AuditdConfig,
     AuditFacts,
     Facts,
@@ -31,7 +32,9 @@ def running_auditd(pid: int | None = 612, **config: Any) -> dict[str, Any]:
     actions = {"max_log_file_action": "rotate", "space_left_action": "syslog", "admin_space_left_action": "suspend",
                "disk_full_action": "suspend", "disk_error_action": "suspend"}
     conf = AuditdConfig(origin="/etc/audit/auditd.conf", exists=True, actions=actions, log_format="enriched")
-    return {"auditd_pid": pid, "auditd_config": conf.model_copy(update=config), "auditd_installed": True}
+    process = AuditDaemonProcess(state="running", name="auditd", exe="/usr/sbin/auditd") if pid else None
+    return {"auditd_pid": pid, "auditd_process": process, "auditd_config": conf.model_copy(update=config),
+            "auditd_installed": True}
 
 LINUX_DEFAULT_SYSCTLS = {
     "net.ipv4.ip_local_port_range": "32768 60999",

@@ -8,7 +8,14 @@ import ipaddress
 from dataclasses import field
 
 from auditor.domain import netaddr
-from auditor.model.facts import HostSnapshot, Listener, NetNamespace, PublishedPort
+from auditor.model.facts import (
+    NO_LOOPBACK_DROPS_VERSIONS,
+    HostSnapshot,
+    Listener,
+    LoopbackDrop,
+    NetNamespace,
+    PublishedPort,
+)
 from auditor.model.records import record
 
 
@@ -138,3 +145,94 @@ def disagreements(snapshot: HostSnapshot, all_groups: list[Group], host_listener
             if entry.source == "nat" and key not in engine and group.namespace is not None and group.namespace.workloads:
                 problems.append(f"a NAT rule ({entry.origin}) publishes {group.subject.removeprefix('published ')}, which the engine does not declare")
     return sorted(set(problems))
+
+
+LOOPBACK_V4 = ipaddress.IPv4Network("127.0.0.0/8")
+DOCKER_DROP = "-t raw -A PREROUTING -d 127.0.0.1/32 ! -i lo -p tcp --dport PORT -j DROP"
+
+
+@record
+class LoopbackReach:
+    """How a port a DNAT rule publishes on 127.0.0.0/8 is reached from the host's links.
+
+    The nat table's PREROUTING DNAT comes before ip_route_input drops a loopback destination that
+    arrived on a link (a martian): a neighbour that sends to 127.0.0.1 through this host's MAC
+    address is forwarded to the container (moby#41872; route_localnet is not needed).  Docker 28
+    closes it with a raw PREROUTING drop of the address and port for packets not from lo
+    (moby#49325).  ``state``: closed (such a drop covers the port), open (none does), unknown (the
+    drops could not all be read); ``why``: the drops that close it, or what is missing; ``reach``:
+    where the open port is judged, the IPv4 addresses of the host's links (all of IPv4 for a link
+    with none, or when they were not read)."""
+
+    state: str
+    why: str
+    reach: tuple[str, ...] = ()
+
+
+def loopback_dnat(group: Group) -> list[str]:
+    """The NAT rules that forward the group's port at an address of 127.0.0.0/8 (not as part of
+    all of IPv4, which is judged as every address already)."""
+    if not loopback_dnat_possible(group):
+        return []
+    return sorted(e.origin for e in group.entries if e.source == "nat")
+
+
+def loopback_dnat_possible(group: Group) -> bool:
+    return any(n.version == 4 and n.prefixlen > 0 and n.overlaps(LOOPBACK_V4) for n in group.networks)
+
+
+def _covers(drop: LoopbackDrop, group: Group) -> bool:
+    dropped = ipaddress.IPv4Network(drop.destination, strict=False)
+    return (drop.protocol in (None, group.protocol) and drop.port <= group.low and group.high <= drop.port_end
+            and all(n.version != 4 or not n.overlaps(LOOPBACK_V4)
+                    or (n if n.subnet_of(LOOPBACK_V4) else LOOPBACK_V4).subnet_of(dropped)  # type: ignore[arg-type]
+                    for n in group.networks))
+
+
+def _links(snapshot: HostSnapshot) -> tuple[str, ...]:
+    netns = snapshot.facts.netns
+    current = netns.current if netns is not None else None
+    if current is None or current.interfaces is None:
+        return ("0.0.0.0/0",)
+    addresses: list[str] = []
+    for interface in current.interfaces:
+        # a bridge port or bond slave hands what it receives to its master, where IP input happens
+        if interface.kind == "loopback" or interface.master is not None:
+            continue
+        own = [cidr.split("/", 1)[0] for cidr in interface.addresses if ":" not in cidr]
+        addresses += own or ["0.0.0.0/0"]
+    return tuple(dict.fromkeys(addresses))
+
+
+def loopback_reach(snapshot: HostSnapshot, group: Group) -> LoopbackReach | None:
+    """How the links reach a port published on 127.0.0.0/8 by a DNAT rule (None: it is not one)."""
+    origins = loopback_dnat(group)
+    netns = snapshot.facts.netns
+    if netns is None:
+        return None
+    if not origins and "nat" not in netns.published_sources and loopback_dnat_possible(group):
+        # the engine declares it and the NAT rules were not read: a rootful engine forwards it by one
+        return LoopbackReach("unknown", "the NAT rules were not read, so whether a DNAT rule forwards this loopback "
+                                        "address (as a rootful engine's does, which a neighbour reaches through this "
+                                        "host's MAC address, moby#41872) is unknown")
+    if not origins:
+        return None
+    drops = netns.loopback_drops or []
+    covering = [d for d in drops if _covers(d, group)]
+    if covering:
+        return LoopbackReach("closed", "dropped from every interface but lo before the DNAT by "
+                             + "; ".join(sorted({d.origin for d in covering})))
+    dnat = (f"the DNAT rule ({'; '.join(origins)}) forwards a loopback destination in PREROUTING, before the "
+            "kernel drops it as a martian when it came from a link")
+    gaps = sorted({g.reason for g in snapshot.gaps if g.section == "netns" and g.path[:1] == ("loopback_drops",)})
+    if netns.loopback_drops is None or gaps:
+        if netns.loopback_drops is None and snapshot.schema_version in NO_LOOPBACK_DROPS_VERSIONS:
+            unread = f"a snapshot of format {snapshot.schema_version} does not hold them"
+        else:
+            unread = "; ".join(gaps) or "they were not read"
+        return LoopbackReach("unknown", f"{dnat}, and whether a raw-table PREROUTING drop of it for packets not "
+                                        f"from lo comes first is unknown ({unread})")
+    return LoopbackReach("open", f"{dnat}, and no raw-table PREROUTING drop of it for packets not from lo comes "
+                                 f"first (as Docker 28 writes: {DOCKER_DROP}): a neighbour on a link that sends "
+                                 "to it through this host's MAC address reaches the container (moby#41872)",
+                         _links(snapshot))

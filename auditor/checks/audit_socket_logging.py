@@ -35,7 +35,7 @@ from auditor.model.check import (
     not_reviewed,
     passed,
 )
-from auditor.model.facts import AuditRule, HostSnapshot
+from auditor.model.facts import NO_AUDITD_PROCESS_VERSIONS, AuditRule, HostSnapshot
 from auditor.model.result import Severity
 
 ARCH_ORDER = ("b64", "b32")
@@ -71,7 +71,7 @@ class SocketLoggingParams(CheckParams):
     require_auditd: bool = Field(
         True, description="Require the audit daemon to take the records and write them: auditd.conf with "
                           "local_events and write_logs on and accepted by auditd, and (live) an auditd registered "
-                          "with the kernel (auditctl -s pid other than 0).")
+                          "with the kernel (auditctl -s pid other than 0) whose process runs.")
     refuse_lossy_log_actions: bool = Field(
         False, description="Also fail when auditd.conf lets auditd stop writing while the host runs on: "
                            "max_log_file_action, space_left_action or admin_space_left_action SUSPEND, or "
@@ -530,6 +530,36 @@ def _uring_outcome(snapshot: HostSnapshot, rules: list[AuditRule], field: str, s
     return failed(subject, text, **common())
 
 
+# The programs that register with the kernel as its audit daemon and keep what it sends them (by
+# executable name, else by process name): auditd, and the daemons that take its place (Slack's
+# go-audit, Elastic's auditbeat, osquery with its audit publisher).  Any other process at the pid
+# (pid reuse after the daemon died, or a daemon lbaudit does not know) makes the finding not_reviewed.
+AUDIT_DAEMONS = ("auditd", "go-audit", "auditbeat", "osqueryd")
+
+
+def _daemon_doubt(snapshot: HostSnapshot, pid: int) -> tuple[str | None, str | None]:
+    """(why no daemon takes the records: a blocker; why that is unknown) for the registered pid."""
+    process = snapshot.facts.audit.auditd_process  # type: ignore[union-attr]
+    if process is None:
+        if snapshot.schema_version in NO_AUDITD_PROCESS_VERSIONS:
+            why = f"a snapshot of format {snapshot.schema_version} does not record it"
+        else:
+            why = "; ".join(sorted(g.reason for g in snapshot.gaps_for("audit", "auditd_process"))) or "it was not read"
+        return None, (f"whether the audit daemon the kernel names (pid {pid}) still runs is unknown ({why}): the "
+                      "kernel keeps the pid of a daemon that was killed until it next fails to send it a record")
+    if process.state in ("gone", "exited"):
+        what = (f"no process {pid} runs" if process.state == "gone"
+                else f"process {pid} ({process.name}) has exited (a zombie not yet reaped)")
+        return (f"the kernel names pid {pid} as its audit daemon, but {what}: the daemon died (a killed auditd stays registered until the kernel next fails to send it "
+                "a record), so no daemon takes the records"), None
+    program = (process.exe or "").rsplit("/", 1)[-1].removesuffix(" (deleted)") or process.name
+    if program not in AUDIT_DAEMONS:
+        return None, (f"the kernel sends its records to pid {pid}, {process.name} ({process.exe or 'exe not readable'}), "
+                      f"which is not an audit daemon lbaudit knows ({', '.join(AUDIT_DAEMONS)}): whether it writes "
+                      "them cannot be told (the daemon may have died and its pid been reused)")
+    return None, None
+
+
 def _auditd_outcome(snapshot: HostSnapshot, params: SocketLoggingParams) -> Outcome:
     """Are the records the rules select received and written?  The kernel hands them to the audit
     daemon registered with it; with none (pid 0) it prints them to the kernel log, rate-limited by
@@ -569,6 +599,10 @@ def _auditd_outcome(snapshot: HostSnapshot, params: SocketLoggingParams) -> Outc
     if pid is not None:
         observed["auditd_pid"] = pid
         evidence.append("/facts/audit/auditd_pid")
+    dead, doubt = _daemon_doubt(snapshot, pid) if pid else (None, None)
+    if audit.auditd_process is not None:
+        observed["auditd_process"] = audit.auditd_process.model_dump(mode="json")
+        evidence.append("/facts/audit/auditd_process")
     common = dict(observed=observed, expected=expected, evidence=evidence)
     where = config.origin if config.exists else f"{config.origin} does not exist, so auditd's defaults apply:"
     blockers = []
@@ -592,6 +626,8 @@ def _auditd_outcome(snapshot: HostSnapshot, params: SocketLoggingParams) -> Outc
                         "records to its own log, rate-limited, or drops them past its backlog (or auditd runs in a "
                         "pid namespace this one does not see; a host that keeps them through journald's audit "
                         "socket instead can waive this finding, naming it)")
+    if dead is not None:
+        blockers.append(dead)
     units = audit.boot_units
     auditd_unit = None if units is None else units.get("auditd.service")
     if auditd_unit is not None:
@@ -614,7 +650,11 @@ def _auditd_outcome(snapshot: HostSnapshot, params: SocketLoggingParams) -> Outc
     if live and pid is None:
         return not_reviewed(AUDITD_SUBJECT, "whether an audit daemon is registered with the kernel (auditctl -s "
                                             "pid) was not recorded in this snapshot", **common)
-    running = (f"auditd (pid {pid}) is registered with the kernel" if pid
+    if doubt is not None:
+        return not_reviewed(AUDITD_SUBJECT, doubt, **common)
+    process = audit.auditd_process
+    daemon = "auditd" if process is None or process.name is None else process.name
+    running = (f"{daemon} (pid {pid}) is registered with the kernel and runs" if pid
                else "whether auditd runs is not visible in an offline root directory; its configuration")
     note = ("" if not lossy else "; it stops writing on " + ", ".join(f"{k} = {v.upper()}" for k, v in lossy.items())
             + " (not judged: refuse_lossy_log_actions is false)")
@@ -773,7 +813,7 @@ IO_URING_DISABLED = "kernel.io_uring_disabled"
 @check(
     name="audit.socket_logging",
     title="Socket syscalls are audited (loaded and persistent rules, every architecture)",
-    version="1.7.2",
+    version="1.8.0",
     needs=("audit",),
     platforms=("linux", "windows", "macos"),
     params=SocketLoggingParams,
@@ -900,7 +940,14 @@ offline image with neither auditd nor auditd.conf that does not boot with system
 image) is not_applicable: what writes its records runs outside it.  Live, the kernel must have an
 audit daemon registered (auditctl -s `pid`, or netlink AUDIT_GET): with pid 0 the kernel prints
 the records to its own log, rate-limited, or drops them, so the finding fails (auditd in a pid
-namespace the collector cannot see also shows as 0).  A live snapshot without the pid is
+namespace the collector cannot see also shows as 0).  A pid is not a running daemon: the kernel
+keeps the pid of a daemon that was killed (SIGKILL, a crash) until it next fails to send it a
+record, so the collector looks the pid up in its own pid namespace, where the kernel numbers it
+(kill(pid, 0), then /proc/PID/stat, comm and exe): no such process, or a zombie, fails; a process
+whose executable (else its name) is none of auditd, go-audit, auditbeat, osqueryd (a reused pid, or
+a daemon lbaudit does not know) is not_reviewed, and so is a pid that could not be looked up (a
+/proc that is not lbaudit's pid namespace's, as in a container given the host's /proc) or a
+snapshot of format 1.0 to 1.2, which does not record the process.  A live snapshot without the pid is
 not_reviewed; an offline root is judged on auditd.conf, the auditd program and its boot units.
 Actions after which auditd stops writing while the host runs on (max_log_file_action,
 space_left_action, admin_space_left_action SUSPEND; disk_full_action, disk_error_action IGNORE,

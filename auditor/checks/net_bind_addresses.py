@@ -11,6 +11,7 @@ could apply gives the same verdict, that is the verdict, otherwise the listener 
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from dataclasses import field
 from fnmatch import fnmatchcase
@@ -780,7 +781,7 @@ def _judge_shared(listener: Listener, head: str, per_holder: list[tuple[ProcessI
 @check(
     name="net.bind_addresses",
     title="Listening sockets bind only to allowed addresses",
-    version="1.9.0",
+    version="1.10.0",
     needs=["sockets"],
     platforms=["linux", "windows", "macos"],
     uses=["netns"],
@@ -842,6 +843,24 @@ another namespace its outward interfaces; unless it is bound (SO_BINDTODEVICE) t
 interface.  A route_localnet that could not be read (or a snapshot that predates it) makes a
 listener that would pass not_reviewed.  ::1 has no such switch: IPv6 drops it from any other
 interface.
+
+A port a DNAT rule publishes at an address of 127.0.0.0/8 (`docker run -p 127.0.0.1:8080:80` before
+Docker 28: `-d 127.0.0.1/32 ! -i docker0 -p tcp --dport 8080 -j DNAT ...`) is reached from every
+link, route_localnet or not: the DNAT is done in PREROUTING, before the kernel drops a loopback
+destination that arrived on a link as a martian, so a neighbour that sends to 127.0.0.1 through
+this host's MAC address reaches the container (moby#41872).  Such a port is also judged at the IPv4
+addresses of the host's links (all of IPv4 for a link with none, or when they were not read),
+whether or not a proxy listens on 127.0.0.1, unless a drop of its address, transport and port for
+packets from any interface but lo comes before the DNAT, as Docker 28 writes (moby#49325: `-t raw
+-A PREROUTING -d 127.0.0.1/32 ! -i lo -p tcp --dport 8080 -j DROP`, or in its nftables mode
+`iifname != "lo" ip daddr 127.0.0.1 tcp dport 8080 drop` in a prerouting chain of raw priority).
+Only such drops count: a rule of raw or mangle PREROUTING (an nftables prerouting chain of a
+priority before dstnat, -100) with `-j DROP`, no interface or `! -i lo`, and no other match
+(source, conntrack state, set, limit), with no earlier rule of its chain that could let such a
+packet through (ACCEPT, RETURN, a jump); a drop in filter comes after the DNAT and does not.  When
+the rules could not all be read (or a snapshot of format 1.0 to 1.2, which does not hold them),
+such a port that would pass is not_reviewed, and so is one on 127.0.0.0/8 that only the engine
+declares when the NAT rules were not read (a rootful engine forwards it with such a DNAT rule).
 
 Every transport that can listen is judged by default: tcp, sctp, dccp, mptcp (listening) and udp,
 udplite, raw (bound, unconnected).  An unconnected raw socket (SOCK_RAW, as `ss -lw` lists it) gets
@@ -1101,27 +1120,42 @@ def _published_outcomes(snapshot: HostSnapshot, params: BindAddressParams, defau
             outcomes.append(not_reviewed("published ports", f"ports published to containers may be missing: {reasons}",
                                          evidence=["/facts/netns/published", "/gaps"]))
     for group in groups:
-        if group in served:
+        loopback = _published.loopback_reach(snapshot, group)
+        if loopback is not None and loopback.state == "closed":
+            loopback = None
+        if group in served and loopback is None:
             continue
         entry = group.entries[0]
         probe = Listener(protocol=entry.protocol, family="ipv6" if ":" in entry.host_address else "ipv4",
                          address=str(group.networks[0].network_address), port=group.low)
         place = _place(group.namespace) if group.namespace else HOST
         candidates = _candidate_rules(probe, default, exceptions, place=place)
-        verdicts = {all(rule.allowed.covers(n) for n in group.networks) for rule in candidates}
-        where = ", ".join(str(n) for n in group.networks)
+        reach = [ipaddress.ip_network(a, strict=False) for a in (loopback.reach if loopback is not None else ())]
+        networks = [*group.networks, *reach]
+        verdicts = {all(rule.allowed.covers(n) for n in networks) for rule in candidates}
+        where = ", ".join(str(n) for n in networks)
         common = dict(
             key=group.subject.replace(f" {entry.target_address}:", " ") if group.container else group.subject,
             subject_detail={"protocol": group.protocol, "address": group.host_address, "port": group.low,
                             "port_end": group.high, "container": group.container, "target": entry.target_address,
                             "target_port": entry.target_port, "sources": group.sources},
             observed={"host_networks": [str(n) for n in group.networks], "sources": group.sources,
-                      "origins": sorted(e.origin for e in group.entries), "listener_on_host": False},
+                      "origins": sorted(e.origin for e in group.entries), "listener_on_host": group in served,
+                      **({} if loopback is None else {"loopback_dnat": {
+                          "state": loopback.state, "why": loopback.why, "reachable_as": list(loopback.reach)}})},
             expected=[rule.expected() for rule in candidates],
-            evidence=["/facts/netns/published"],
+            evidence=["/facts/netns/published", *(["/facts/netns/loopback_drops"] if loopback is not None else [])],
         )
-        head = (f"{group.subject} is reachable at {where} with no listener on the host "
-                f"(forwarded by {' and '.join(group.sources)})")
+        head = (f"{group.subject} is reachable at {where} "
+                + ("beside the host listener that serves it " if group in served else "with no listener on the host ")
+                + f"(forwarded by {' and '.join(group.sources)})")
+        if loopback is not None:
+            head += f": {loopback.why}"
+        if loopback is not None and loopback.state == "unknown" and verdicts == {True}:
+            reason = f"it is allowed at {where}, but {loopback.why}"
+            outcomes.append(not_reviewed(group.subject, reason, message=f"{group.subject}: not reviewed: {reason}",
+                                         **common))
+            continue
         if len(verdicts) > 1:
             reason = "the container could not be identified, and the rules that could apply disagree"
             outcomes.append(not_reviewed(group.subject, reason, message=f"{head}; not reviewed: {reason}", **common))

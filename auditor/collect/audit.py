@@ -30,7 +30,17 @@ from auditor.domain import audit_rules, auditd_conf
 from auditor.domain.sysctl import IO_URING_DISABLED as IO_URING_SYSCTL
 from auditor.domain.sysctl import configured_setting
 from auditor.errors import Problem
-from auditor.model.facts import AuditdConfig, AuditFacts, AuditRule, Gap, GapKind, IoUringBoot, IoUringState
+from auditor.model.facts import (
+    AuditDaemonProcess,
+    AuditdConfig,
+    AuditFacts,
+    AuditRule,
+    Gap,
+    GapKind,
+    IoUringBoot,
+    IoUringState,
+)
+from auditor.safeio import read_regular
 
 CONFIG_DIR = "/etc/audit"
 RULES_D = "/etc/audit/rules.d"
@@ -474,6 +484,45 @@ def _io_uring_boot(ctx: CollectContext) -> tuple[IoUringBoot | None, list[Gap]]:
                        origin=None if setting is None else setting.origin), []
 
 
+def daemon_process(proc: str | None, pid: int) -> tuple[AuditDaemonProcess | None, list[Gap]]:
+    """The process the kernel's audit daemon pid names (not 0).  AUDIT_GET gives that pid as the
+    caller's pid namespace numbers it (0 when the daemon is outside it), so it is looked up there:
+    kill(pid, 0) says whether such a process exists whatever /proc hides (hidepid), and ``proc``
+    (which must be this namespace's: its ``self`` is this process) gives its state, name and exe."""
+    if proc is None:
+        return None, [_gap("auditd_process", "no /proc to look the audit daemon's pid up in")]
+    try:
+        own = os.readlink(f"{proc}/self")
+    except OSError as exc:
+        return None, [_gap("auditd_process", f"{proc}/self: {rootfs.describe_os_error(exc)}")]
+    if own != str(os.getpid()):
+        return None, [_gap("auditd_process", f"{proc} is not the /proc of lbaudit's pid namespace ({proc}/self is "
+                                             f"{own}, lbaudit is pid {os.getpid()}): whether the audit daemon's "
+                                             f"pid {pid} runs cannot be looked up")]
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return AuditDaemonProcess(state="gone"), []
+    except PermissionError:
+        pass  # it exists
+    except OSError as exc:
+        return None, [_gap("auditd_process", f"kill({pid}, 0): {rootfs.describe_os_error(exc)}")]
+    try:
+        stat_text = read_regular(f"{proc}/{pid}/stat", 4096).decode("utf-8", "replace")
+        name = read_regular(f"{proc}/{pid}/comm", 4096).decode("utf-8", "replace").rstrip("\n")
+    except FileNotFoundError:
+        return AuditDaemonProcess(state="gone"), []  # it ended in between
+    except OSError as exc:
+        return None, [_gap("auditd_process", f"{proc}/{pid}: {rootfs.describe_os_error(exc)} (the audit daemon's "
+                                             "pid, which exists, could not be told apart from another process)")]
+    state = stat_text.rpartition(")")[2].split()[:1]
+    try:
+        exe: str | None = os.readlink(f"{proc}/{pid}/exe")
+    except OSError:
+        exe = None  # a kernel thread, or not readable: the name says what it is
+    return AuditDaemonProcess(state="exited" if state in (["Z"], ["X"], ["x"]) else "running", name=name, exe=exe), []
+
+
 def collect_audit(ctx: CollectContext) -> tuple[AuditFacts | None, list[Gap]]:
     """Audit facts of ``ctx``; never raises for what it cannot read (each such thing is a Gap)."""
     gaps: list[Gap] = []
@@ -508,11 +557,15 @@ def collect_audit(ctx: CollectContext) -> tuple[AuditFacts | None, list[Gap]]:
     gaps += found
     io_uring_boot, found = _io_uring_boot(ctx)
     gaps += found
+    process = None
+    if pid:
+        process, found = daemon_process(getattr(ctx.target, "proc", None), pid)
+        gaps += found
     facts = AuditFacts(
         enabled=enabled, rate_limit=rate_limit, loaded_rules=loaded, persistent_rules=persistent, persistent_source=source,
         runtime_source=runtime_source, config_dir_exists=exists, machine=_machine(ctx),
-        auditd_pid=pid, auditd_config=auditd_config, boot_audit=boot, boot_backlog_limit=boot_backlog_limit,
-        boot_units=boot_units,  # type: ignore[arg-type]
+        auditd_pid=pid, auditd_process=process, auditd_config=auditd_config, boot_audit=boot,
+        boot_backlog_limit=boot_backlog_limit, boot_units=boot_units,  # type: ignore[arg-type]
         auditd_installed=_auditd_installed(ctx), io_uring=io_uring, io_uring_boot=io_uring_boot, **loss,  # type: ignore[arg-type]
     )
     return facts, gaps

@@ -21,7 +21,7 @@ import shlex
 from typing import Any, Iterator
 
 from auditor.collect.parsers import UNPARSEABLE, unparseable_reason
-from auditor.model.facts import Gap, GapKind, PublishedPort, TproxyRule
+from auditor.model.facts import Gap, GapKind, LoopbackDrop, PublishedPort, TproxyRule
 from auditor.safeio import read_regular
 
 IPTABLES_PROGRAMS = (("iptables-save", "ipv4"), ("ip6tables-save", "ipv6"), ("iptables-legacy-save", "ipv4"),
@@ -397,3 +397,241 @@ def read_tproxy(target: Any, timeout: float) -> tuple[list[TproxyRule] | None, l
     if unknown and not found:
         return None, unknown, read
     return found, unknown, read
+
+
+# ---------------------------------------------------------------- loopback drops
+
+# A DNAT of a 127.0.0.0/8 destination happens in nat PREROUTING (priority dstnat, -100), before
+# ip_route_input drops a loopback destination that came from a link as a martian: a neighbour that
+# sends to 127.0.0.1 through this host's MAC address reaches the forwarded port (moby#41872).  What
+# closes it is a drop that comes earlier: a raw (-300) or mangle (-150) PREROUTING rule.
+_DSTNAT_PRIORITY = -100
+_EARLY_TABLES = ("raw", "mangle")
+LOOPBACK_V4 = ipaddress.IPv4Network("127.0.0.0/8")
+# iptables targets after which the chain goes on (a packet they see still meets the rules below).
+_CONTINUING_TARGETS = frozenset({"CT", "NOTRACK", "MARK", "LOG", "TRACE", "CONNMARK", "NFLOG", "CHECKSUM", "TCPMSS",
+                                 "DSCP", "TOS", "TTL", "HL", "CLASSIFY", "ULOG", "AUDIT", "SET", "IDLETIMER", "LED"})
+# The options a Docker-style drop may have; any other narrows what it drops (-s, -m conntrack, ...).
+_PLAIN_OPTIONS = frozenset({"-A", "-d", "--destination", "-i", "--in-interface", "-p", "--protocol", "-m", "--match",
+                            "--dport", "--destination-port", "-j", "--jump", "--comment"})
+_PLAIN_MODULES = frozenset({"tcp", "udp", "sctp", "comment"})
+
+
+def _network_text(text: str | None) -> bool:
+    """Whether a rule's destination is one network this reader knows (not a set, not a name)."""
+    try:
+        return text is None or bool(ipaddress.ip_network(text, strict=False))
+    except ValueError:
+        return False
+
+
+def _overlaps(one: tuple[str, str | None, tuple[int, int]], other: tuple[str, str | None, tuple[int, int]]) -> bool:
+    """Whether two (destination, protocol, ports) regions share a packet."""
+    (net_a, proto_a, ports_a), (net_b, proto_b, ports_b) = one, other
+    return (ipaddress.ip_network(net_a).overlaps(ipaddress.ip_network(net_b))
+            and (proto_a is None or proto_b is None or proto_a == proto_b)
+            and ports_a[0] <= ports_b[1] and ports_b[0] <= ports_a[1])
+
+
+def _effective(rules: list[tuple[str, str, tuple[str, str | None, tuple[int, int]], bool]]) -> list[LoopbackDrop]:
+    """The drops of one chain, in order (origin, verdict "drop" or "pass", region, whether the drop
+    takes every such packet not from lo), that no earlier letting-through rule could have ended
+    first for a packet they drop, and whose destination reaches into 127.0.0.0/8."""
+    passes: list[tuple[str, str | None, tuple[int, int]]] = []
+    found: list[LoopbackDrop] = []
+    for origin, verdict, region, whole in rules:
+        if verdict != "drop":
+            passes.append(region)
+            continue
+        network = ipaddress.ip_network(region[0])
+        if (not whole or network.version != 4 or not network.overlaps(LOOPBACK_V4)
+                or any(_overlaps(region, earlier) for earlier in passes)):
+            continue
+        found.append(LoopbackDrop(origin=origin, destination=region[0], protocol=region[1],  # type: ignore[arg-type]
+                                  port=region[2][0], port_end=region[2][1]))
+    return found
+
+
+def parse_iptables_loopback_drops(text: str, family: str, program: str) -> list[LoopbackDrop]:
+    """The loopback drops (:class:`LoopbackDrop`) of raw and mangle PREROUTING in ``iptables-save``
+    output (every table: no -t).  A rule counts as a drop only when it takes every packet not from lo
+    to its destination and ports (``-j DROP``, ``! -i lo`` or no interface, no other match); any
+    other rule that may end the chain (ACCEPT, RETURN, a jump) for such a packet before it is read
+    as letting it through: its region is the widest its matches allow."""
+    if family != "ipv4":
+        return []  # ip6_rcv_core drops ::1 from any other interface before PREROUTING
+    chains: dict[str, list[tuple[str, str, tuple[str, str | None, tuple[int, int]], bool]]] = {}
+    table = None
+    for number, line in enumerate(text.splitlines(), start=1):
+        if line.startswith("*"):
+            table = line[1:].strip()
+            continue
+        if table not in _EARLY_TABLES or not line.startswith("-A PREROUTING "):
+            continue
+        tokens = _tokens(line)
+        options, negated = _options(tokens)
+        target = options.get("-j") or options.get("--jump")
+        if target is None and "-g" not in options and "--goto" not in options:
+            continue  # a counter only: the chain goes on
+        if target in _CONTINUING_TARGETS:
+            continue
+        interface = options.get("-i", options.get("--in-interface"))
+        interface_negated = bool({"-i", "--in-interface"} & negated)
+        if interface == "lo" and not interface_negated:
+            continue  # takes only what lo delivers: no packet from a link
+        destination = options.get("-d", options.get("--destination"))
+        destination_negated = bool({"-d", "--destination"} & negated)
+        protocol = options.get("-p", options.get("--protocol"))
+        protocol_negated = bool({"-p", "--protocol"} & negated)
+        dport = options.get("--dport", options.get("--destination-port"))
+        dport_negated = bool({"--dport", "--destination-port"} & negated)
+        region = (_host(None if destination_negated else destination, family),
+                  None if protocol_negated or protocol not in PROTOCOLS else protocol,
+                  (0, 65535) if dport_negated else _ports(dport))
+        modules = {tokens[i + 1] for i, t in enumerate(tokens[:-1]) if t in ("-m", "--match")}
+        flags = {t for t in tokens if t.startswith("-") and t != "-"}
+        whole = (target == "DROP" and not destination_negated and _network_text(destination) and not protocol_negated and not dport_negated
+                 and (interface is None or (interface == "lo" and interface_negated))
+                 and (protocol is None or protocol in PROTOCOLS)
+                 and flags <= _PLAIN_OPTIONS and modules <= _PLAIN_MODULES)
+        chains.setdefault(table, []).append(
+            (f"{program}:{number} (table {table})", "drop" if target == "DROP" else "pass", region, whole))
+    return [drop for table in _EARLY_TABLES for drop in _effective(chains.get(table, []))]
+
+
+_NFT_VERDICTS = {"drop": "drop", "reject": "drop", "accept": "pass", "jump": "pass", "goto": "pass",
+                 "return": "pass", "queue": "pass"}
+_NFT_QUIET = frozenset({"counter", "log", "match"})  # a match is read on its own; counter and log go on
+
+
+def parse_nft_loopback_drops(document: Any) -> list[LoopbackDrop]:
+    """The loopback drops (:class:`LoopbackDrop`) of ``nft -j list ruleset``: rules of base chains
+    hooked at prerouting with a priority before dstnat (-100), in ip and inet tables; read as
+    :func:`parse_iptables_loopback_drops` reads iptables' (``iifname != "lo" ip daddr 127.0.0.1 tcp
+    dport 8080 drop``, as Docker 28 writes it, is one)."""
+    items = document.get("nftables", []) if isinstance(document, dict) else []
+    early: set[tuple[Any, Any, Any]] = set()
+    for item in items:
+        chain = item.get("chain") if isinstance(item, dict) else None
+        if (isinstance(chain, dict) and chain.get("hook") == "prerouting" and chain.get("family") in ("ip", "inet")
+                and isinstance(chain.get("prio"), int) and chain["prio"] < _DSTNAT_PRIORITY):
+            early.add((chain.get("family"), chain.get("table"), chain.get("name")))
+    chains: dict[tuple[Any, Any, Any], list[tuple[str, str, tuple[str, str | None, tuple[int, int]], bool]]] = {}
+    for rule, origin in _nft_rules(document):
+        key = (rule.get("family"), rule.get("table"), rule.get("chain"))
+        if key not in early:
+            continue
+        verdict = None
+        whole = True
+        only_lo = ipv6_only = False
+        host, protocol, ports = None, None, (0, 65535)
+        for expr in rule["expr"]:
+            if not isinstance(expr, dict) or len(expr) != 1:
+                whole = False
+                continue
+            name = next(iter(expr))
+            if name in _NFT_VERDICTS:
+                verdict = _NFT_VERDICTS[name]
+                continue
+            if name == "xt":
+                xt = expr["xt"]
+                if isinstance(xt, dict) and xt.get("type") == "target":
+                    verdict = "drop" if xt.get("name") == "DROP" else None if xt.get("name") in _CONTINUING_TARGETS else "pass"
+                whole = False  # an opaque iptables-nft match: iptables-save reads it
+                continue
+            if name not in _NFT_QUIET:
+                whole = False  # limit, ct, set, ...: narrows a drop, or a statement
+                continue
+            match = expr.get("match")
+            if not isinstance(match, dict):
+                continue
+            left, right, op = match.get("left"), match.get("right"), match.get("op", "==")
+            payload = left.get("payload") if isinstance(left, dict) else None
+            meta = left.get("meta") if isinstance(left, dict) else None
+            if isinstance(meta, dict) and meta.get("key") in ("iifname", "iif"):
+                if right == "lo" and op == "==":
+                    only_lo = True
+                elif not (right == "lo" and op == "!="):
+                    whole = False
+            elif isinstance(payload, dict) and payload.get("field") == "daddr" and payload.get("protocol") == "ip":
+                if op == "==" and isinstance(right, str):
+                    host = right
+                elif op == "==" and isinstance(right, dict) and isinstance(right.get("prefix"), dict):
+                    host = f"{right['prefix'].get('addr')}/{right['prefix'].get('len')}"
+                else:
+                    whole = False
+            elif isinstance(payload, dict) and payload.get("field") == "dport" and payload.get("protocol") in PROTOCOLS:
+                protocol = payload["protocol"]
+                if op == "==" and isinstance(right, int) and not isinstance(right, bool):
+                    ports = (right, right)
+                elif op == "==" and isinstance(right, dict) and isinstance(right.get("range"), list):
+                    ports = (int(right["range"][0]), int(right["range"][1]))
+                else:
+                    whole = False
+            elif isinstance(meta, dict) and meta.get("key") == "l4proto" and op == "==" and right in PROTOCOLS:
+                protocol = right
+            elif isinstance(payload, dict) and payload.get("protocol") == "ip6":
+                ipv6_only = True  # an inet table's rule for IPv6 packets: none to 127.0.0.0/8
+            else:
+                whole = False
+        whole = whole and _network_text(host)
+        if verdict is None or only_lo or ipv6_only:
+            continue  # goes on, or sees no IPv4 packet from a link
+        region = (_host(host, "ipv4"), protocol, ports)
+        if verdict == "drop" and not whole:
+            continue  # a narrower drop lets nothing through that would otherwise be dropped
+        chains.setdefault(key, []).append((f"{origin} (priority before dstnat)", verdict, region, whole))
+    return [drop for key in sorted(chains, key=str) for drop in _effective(chains[key])]
+
+
+def read_loopback_drops(target: Any, timeout: float) -> tuple[list[LoopbackDrop] | None, list[str], list[str]]:
+    """The loopback drops of the namespace the programs run in: (drops, why they may not be all of
+    them, what was read); the drops are None when no reader could run.  The listings are those the
+    NAT and TPROXY readers take (:class:`ListedOnce`)."""
+    found: list[LoopbackDrop] = []
+    unknown: list[str] = []
+    read: list[str] = []
+    if target.find_program(NFT) is None:
+        unknown.append("nft is not installed, so nftables rules could not be read")
+    else:
+        result = target.run([NFT, "-j", "list", "ruleset"], timeout)
+        try:
+            if not result.ok:
+                raise ValueError((result.failure or result.stderr or "").strip()[:300])
+            found += parse_nft_loopback_drops(json.loads(result.stdout))
+            read.append("nft -j list ruleset (loopback drops)")
+        except UNPARSEABLE as exc:
+            unknown.append(f"nft -j list ruleset failed: {unparseable_reason(exc)}")
+    read_ok: set[str] = set()
+    for program, family in IPTABLES_PROGRAMS[::2]:  # IPv4 only: ::1 never comes from a link
+        if target.find_program(program) is None:
+            continue
+        if "legacy" in program and not any(_legacy_table_exists(target.proc, family, t) is not False
+                                           for t in _EARLY_TABLES):
+            continue  # no legacy raw or mangle table: nothing for it to show
+        result = target.run([program], timeout)
+        if not result.ok:
+            unknown.append(f"{program} failed: {(result.failure or result.stderr or '').strip()[:300]}")
+            continue
+        try:
+            found += parse_iptables_loopback_drops(result.stdout, family, program)
+        except UNPARSEABLE as exc:
+            unknown.append(f"{program} printed what this reader cannot parse: {unparseable_reason(exc)}")
+            continue
+        read_ok.add(program)
+        read.append(f"{program} (loopback drops)")
+    if "iptables-save" not in read_ok and target.find_program("iptables-save") is None:
+        unknown.append("iptables-save is not installed, so iptables rules could not be read")
+    legacy = "iptables-legacy-save"
+    for table in _EARLY_TABLES:
+        exists = _legacy_table_exists(target.proc, "ipv4", table)
+        readers = [legacy] if target.find_program(legacy) is not None else ["iptables-save"]
+        if exists is not False and not read_ok & set(readers):
+            what = "exists" if exists else "may exist (its table list could not be read)"
+            unknown.append(f"the legacy ipv4 {table} table {what}, and {readers[0]} could not read it")
+    if not read:
+        return None, unknown, read
+    seen: dict[tuple[object, ...], LoopbackDrop] = {}
+    for drop in found:
+        seen.setdefault((drop.destination, drop.protocol, drop.port, drop.port_end), drop)
+    return sorted(seen.values(), key=lambda d: (d.port, d.destination, d.protocol or "", d.origin)), unknown, read

@@ -39,7 +39,7 @@ from typing import Any
 
 from auditor.collect import CollectContext, rtnetlink
 from auditor.collect.containers import EngineView, read_engines
-from auditor.collect.nat import ListedOnce, dedupe, read_nat, read_tproxy
+from auditor.collect.nat import ListedOnce, dedupe, read_loopback_drops, read_nat, read_tproxy
 from auditor.collect.procview import unlisted_processes
 from auditor.collect.sockets import (
     ESTABLISHED_KEY,
@@ -723,10 +723,14 @@ def _collect_entered(ctx: CollectContext, proc: str, order: list[Any], current: 
     nat, nat_gaps, nat_read = read_nat(listed, ctx.command_timeout)
     sources: list[Any] = (["engine"] if engines.read else []) + (["nat"] if nat is not None else [])
     published = None if not sources else dedupe(engines.published + (nat or []))
+    drops, drops_unknown, _read = read_loopback_drops(listed, ctx.command_timeout)
+    drop_gaps = [Gap(section="netns", path=("loopback_drops",),
+                     reason="drops that close a DNAT of 127.0.0.0/8 to packets from a link may be missing: "
+                            + "; ".join(drops_unknown))] if drops_unknown else []
     method = "; ".join([METHOD, *engines.read, *nat_read])
     return (NamespaceFacts(namespaces=_match_veth_peers(namespaces), method=method, published=published,
-                           published_sources=sources),
-            gaps + owner_gaps + engines.gaps + nat_gaps)
+                           published_sources=sources, loopback_drops=drops),
+            gaps + owner_gaps + engines.gaps + nat_gaps + drop_gaps)
 
 
 def _enrich(namespaces: list[NetNamespace], engines: EngineView) -> list[NetNamespace]:

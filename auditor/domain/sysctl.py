@@ -107,6 +107,8 @@ RUNTIME_KEYS_BY_SNAPSHOT_VERSION: dict[str, tuple[str, ...]] = {
 RUNTIME_KEYS_BY_SNAPSHOT_VERSION["1.1"] = RUNTIME_KEYS_BY_SNAPSHOT_VERSION["1.0"]
 # 1.2 added transparency known clear and TPROXY rules; the same keys.
 RUNTIME_KEYS_BY_SNAPSHOT_VERSION["1.2"] = RUNTIME_KEYS_BY_SNAPSHOT_VERSION["1.0"]
+# 1.3 added the loopback drops of the NAT rules; the same keys.
+RUNTIME_KEYS_BY_SNAPSHOT_VERSION["1.3"] = RUNTIME_KEYS_BY_SNAPSHOT_VERSION["1.0"]
 
 
 def collected_runtime_keys(schema_version: str) -> tuple[str, ...]:

@@ -32,10 +32,16 @@ SNAPSHOT_SCHEMA: Final = "lbaudit/snapshot"
 # 1.1: platform (linux, windows, macos) and their facts.  1.2: a listener's ``transparent`` is
 # recorded clear (False) as well as set, None meaning unknown (1.0 and 1.1 recorded it only when set,
 # so their None is clear or unknown); each namespace's TPROXY rules (``NetNamespace.tproxy``).
-SNAPSHOT_SCHEMA_VERSION: Final = "1.2"
+# 1.3: the drops that close a DNAT of 127.0.0.0/8 to packets from a link (``NamespaceFacts.loopback_drops``);
+# the process the kernel's audit daemon pid names (``AuditFacts.auditd_process``).
+SNAPSHOT_SCHEMA_VERSION: Final = "1.3"
 # The versions whose listeners record IP_TRANSPARENT only when it is set (None: clear or unknown,
 # which the rest of the file tells apart: auditor/checks/_transparency.py).
 TRANSPARENT_WHEN_SET_VERSIONS: Final = ("1.0", "1.1")
+# The versions that record neither the loopback drops nor the audit daemon's process (their None is
+# "not recorded", not "unreadable").
+NO_LOOPBACK_DROPS_VERSIONS: Final = ("1.0", "1.1", "1.2")
+NO_AUDITD_PROCESS_VERSIONS: Final = NO_LOOPBACK_DROPS_VERSIONS
 
 # The operating systems lbaudit judges.  A snapshot written before platforms existed is Linux's.
 Platform = Literal["linux", "windows", "macos"]
@@ -459,6 +465,16 @@ class IoUringBoot(StrictModel):
     origin: str | None = None  # "/etc/sysctl.d/60-io_uring.conf:1"
 
 
+class AuditDaemonProcess(StrictModel):
+    """The process the kernel's audit daemon pid names, as lbaudit's pid namespace shows it.  The
+    kernel keeps the pid of a daemon that died (SIGKILL, a crash) until it next fails to send it a
+    record, so the pid alone does not say a daemon runs."""
+
+    state: Literal["running", "exited", "gone"]  # exited: a zombie not yet reaped; gone: no such process
+    name: str | None = None  # /proc/PID/comm
+    exe: str | None = None  # /proc/PID/exe; None when it could not be read
+
+
 class AuditFacts(StrictModel):
     platform: Platform = "linux"
     windows: WindowsAuditPolicy | None = None  # Windows: the advanced audit policy (auditpol)
@@ -481,6 +497,9 @@ class AuditFacts(StrictModel):
     # AUDIT_GET), 0 none: then the kernel prints records to its log, rate-limited, or drops them;
     # None when not read (offline, or a snapshot written before lbaudit read it)
     auditd_pid: int | None = Field(None, ge=0, le=2**32 - 1)
+    # that pid's process, when it is not 0; None when not read (offline, pid 0 or unknown, a /proc
+    # that is not lbaudit's pid namespace's: a gap says why; or a snapshot before format 1.3)
+    auditd_process: AuditDaemonProcess | None = None
     auditd_config: AuditdConfig | None = None  # /etc/audit/auditd.conf; None when not read (see gaps)
     # the auditd program is installed (/usr/sbin/auditd or /sbin/auditd); None when not looked at
     auditd_installed: bool | None = None
@@ -630,6 +649,20 @@ class PublishedPort(StrictModel):
         return f"{host}:{ports}"
 
 
+class LoopbackDrop(StrictModel):
+    """A rule that drops packets for an IPv4 loopback destination that arrive on any interface but
+    lo, before the nat table's DNAT can forward them (a raw or mangle PREROUTING rule, or an nftables
+    prerouting chain of an earlier priority than dstnat), with no earlier rule of its chain that
+    could let them through.  Docker 28+ writes one for each port it publishes on 127.0.0.0/8:
+    ``-t raw -A PREROUTING -d 127.0.0.1/32 ! -i lo -p tcp --dport 8080 -j DROP`` (moby#49325)."""
+
+    origin: str  # "iptables-save:14 (table raw)", "nft -j list ruleset: table ip docker-bridges chain raw-PREROUTING"
+    destination: str  # the IPv4 network it drops ("127.0.0.1/32"; "0.0.0.0/0" when it names none)
+    protocol: Literal["tcp", "udp", "sctp"] | None = None  # None: every transport
+    port: int = Field(0, ge=0, le=65535)  # the destination ports it drops, port..port_end
+    port_end: int = Field(65535, ge=0, le=65535)
+
+
 class NamespaceFacts(StrictModel):
     namespaces: list[NetNamespace] = Field(default_factory=empty_list)
     method: str = ""
@@ -637,6 +670,12 @@ class NamespaceFacts(StrictModel):
     # neither could be read (then a gap says why).  ``published_sources``: which were read.
     published: list[PublishedPort] | None = None
     published_sources: list[Literal["engine", "nat"]] = Field(default_factory=empty_list)
+    # A DNAT of a 127.0.0.0/8 destination is done in PREROUTING, before the kernel drops a loopback
+    # destination that came from a link as a martian, so a neighbour reaches the port through this
+    # host's MAC address (moby#41872) unless one of these drops comes first.  None when no rule
+    # reader could run, or the snapshot predates them (1.0 to 1.2); a gap on ("loopback_drops",)
+    # says why the list may be short.
+    loopback_drops: list[LoopbackDrop] | None = None
 
     @property
     def current(self) -> NetNamespace | None:
@@ -656,7 +695,7 @@ class Facts(StrictModel):
 
 class HostSnapshot(StrictModel):
     schema_: Literal["lbaudit/snapshot"] = Field(SNAPSHOT_SCHEMA, alias="schema")
-    schema_version: Literal["1.0", "1.1", "1.2"] = SNAPSHOT_SCHEMA_VERSION
+    schema_version: Literal["1.0", "1.1", "1.2", "1.3"] = SNAPSHOT_SCHEMA_VERSION
     provenance: Provenance
     facts: Facts
     gaps: list[Gap] = Field(default_factory=empty_list)
