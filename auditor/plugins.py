@@ -12,7 +12,7 @@ import sys
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator
 
-from auditor.errors import RegistryError
+from auditor.errors import RegistryError, Terminated
 from auditor.model.records import record
 
 AUTOLOAD_ENV = "LBAUDIT_DISABLE_PLUGIN_AUTOLOAD"
@@ -68,6 +68,16 @@ class LoadedEntryPoint:
     version: str = "?"
 
 
+def stops_the_run(exc: BaseException) -> bool:
+    """Whether ``exc``, raised where a plugin's code runs, is the user's stop (Ctrl-C, SIGTERM,
+    SIGHUP), which ends the command there as anywhere else.  Everything else a plugin raises is that
+    plugin's failure, the other BaseException subclasses too: a check that raised GeneratorExit or a
+    bare BaseException (or an exception whose ``__str__`` did) ended ``evaluate`` with a traceback,
+    exit 1 (the code of non-compliance) and no evidence.  Each handler of a plugin's code catches
+    BaseException and raises again what this says is a stop."""
+    return isinstance(exc, (KeyboardInterrupt, Terminated))
+
+
 def load_entry_points(group: str) -> list[LoadedEntryPoint]:
     """Every entry point of ``group``, in name order, loaded.
 
@@ -84,7 +94,9 @@ def load_entry_points(group: str) -> list[LoadedEntryPoint]:
         origin = f"plugin {distribution if dist else plugin_text(ep.value)} {version}"
         try:
             loaded = ep.load()
-        except (Exception, SystemExit) as exc:  # a broken plugin is a loud error, not a silently smaller registry
+        except BaseException as exc:  # a broken plugin is a loud error, not a silently smaller registry
+            if stops_the_run(exc):
+                raise
             raise RegistryError(f"{entry_point_named(ep.name, ep.value, origin)} failed to load: "
                                 f"{raised_text(exc)}") from exc
         found.append(LoadedEntryPoint(ep.name, ep.value, origin, loaded, distribution, version))
@@ -115,10 +127,14 @@ def raised_text(exc: BaseException, shown: Callable[[str], str] = plugin_text) -
     (exit 70)."""
     try:
         return shown(str(exc))
-    except (Exception, SystemExit) as failure:  # noqa: BLE001 - a plugin's exception is not trusted to have text
+    except BaseException as failure:  # a plugin's exception is not trusted to have text
+        if stops_the_run(failure):
+            raise
         try:
             why = f"{type(failure).__name__}: {shown(str(failure))}"
-        except (Exception, SystemExit):  # noqa: BLE001
+        except BaseException as again:
+            if stops_the_run(again):
+                raise
             why = type(failure).__name__
         return f"(its text could not be made: {why})"
 

@@ -29,7 +29,7 @@ from auditor.model.check import (
 from auditor.model.facts import HostSnapshot
 from auditor.model.policy import Policy, ResolvedRule, Waiver
 from auditor.model.result import ControlResult, Finding, RunResult, RunTally, Severity, Status, Summary, tally_run
-from auditor.plugins import raised_text
+from auditor.plugins import raised_text, stops_the_run
 from auditor.text import cut_text, with_article
 
 
@@ -56,7 +56,7 @@ def _outcomes(spec: CheckSpec, rule: ResolvedRule, snapshot: HostSnapshot) -> li
     # name of what it returned instead of an outcome) as the evidence may hold it.  A lone surrogate
     # ended the run at the evidence (exit 70); ESC, NUL, C1 and bidi controls went from the evidence
     # into every report that does not escape them itself (SARIF, JUnit, OSCAL, HDF).
-    return [_bounded(spec, with_text_of_plugin(o)) for o in _judged(spec, rule, snapshot, thorough=True)]
+    return _within_budget(spec, _judged(spec, rule, snapshot, thorough=True))
 
 
 # The most a plugin's outcome may be, as the JSON the evidence holds it in (its text as written,
@@ -67,11 +67,16 @@ MAX_PLUGIN_OUTCOME_BYTES = 1024 * 1024
 # The most outcomes a plugin's check may return (the engine takes one more, to know, and no further).
 # Their number was unbounded: a list of a million tiny outcomes took 16 s and 800 MiB to a 414 MB
 # evidence that every report renders a row of, and a generator that yields forever was drained until
-# the time limit.  A real check gives one outcome a subject (net.bind_addresses one a listener) and
-# the project benchmarks 20,000 findings; 100,000 is generous and is judged in about 2 s (the
-# reports of it take longer: SARIF, HTML and JUnit 15 s and 1.2 GB).  The built-in checks are not
-# limited: their outcomes are bounded by the facts.
-MAX_PLUGIN_OUTCOMES = 100_000
+# the time limit.  A real check gives one outcome a subject (net.bind_addresses one a listener), and
+# the project benchmarks 20,000 findings (benchmarks/bench_pdf.py); 100,000 tiny ones, allowed
+# before, were a 43 MB evidence whose reports took 100 s and 3 GB (OSCAL 47 s, SARIF 26 s).  The
+# built-in checks are not limited: their outcomes are bounded by the facts.
+MAX_PLUGIN_OUTCOMES = 20_000
+# The most a plugin check's outcomes may be together, as the JSON the evidence holds them in.  Each
+# bounded alone, they were not bounded together: 100 outcomes of just under 1 MiB were a 100 MB
+# evidence and 35 s and 1.2 GB of reports, 1,000 of them a 1 GB evidence.  16 MiB, about what
+# 20,000 findings of a real check hold, is rendered by each report in a few seconds.
+MAX_PLUGIN_OUTCOMES_BYTES = 16 * 1024 * 1024
 # The most of what a check raised that its error finding quotes.
 MAX_RAISED_CHARACTERS = 4000
 
@@ -82,18 +87,47 @@ def _check_error(spec: CheckSpec, message: str, reason: str) -> Outcome:
     return Outcome(status=Status.ERROR, subject=f"check {spec.name}", message=message, reason=reason)
 
 
-def _bounded(spec: CheckSpec, outcome: Outcome) -> Outcome:
-    """``outcome``, or, when its JSON is longer than MAX_PLUGIN_OUTCOME_BYTES, the error finding
-    that says so: never a pass, and nothing of it cut silently."""
+def _json_size(outcome: Outcome) -> int:
+    """The bytes of ``outcome`` as the JSON the evidence holds it in."""
     values = outcome.__dict__
-    size = len(to_json({name: values[name] for name in Outcome.model_fields}))
+    return len(to_json({name: values[name] for name in Outcome.model_fields}))
+
+
+def _bounded(spec: CheckSpec, outcome: Outcome, size: int) -> Outcome:
+    """``outcome``, or, when its JSON (``size`` bytes) is longer than MAX_PLUGIN_OUTCOME_BYTES, the
+    error finding that says so: never a pass, and nothing of it cut silently."""
     if size <= MAX_PLUGIN_OUTCOME_BYTES:
         return outcome
+    values = outcome.__dict__
     subject = cut_text(values["subject"], 80)
     return _check_error(spec, "the check returned an outcome too large",
                         f"check {spec.name} ({spec.origin}) returned an outcome (status {values['status'].value}, "
                         f"subject {subject!r}) of {size:,} bytes as JSON; a plugin's outcome may be at most "
                         f"{MAX_PLUGIN_OUTCOME_BYTES:,}")
+
+
+def _within_budget(spec: CheckSpec, judged: list[Outcome]) -> list[Outcome]:
+    """A plugin check's outcomes as the evidence takes them (each string plain text, each outcome at
+    most MAX_PLUGIN_OUTCOME_BYTES), or, when together they are more than MAX_PLUGIN_OUTCOMES_BYTES,
+    one error finding saying so: the check's judgement is not cut to fit (a subject left out would
+    read as judged), it is that check's error, and the other rules are judged as before.  Counted as
+    they are taken, so none past the limit is copied."""
+    taken: list[Outcome] = []
+    total = 0
+    for outcome in judged:
+        outcome = with_text_of_plugin(outcome)
+        size = _json_size(outcome)
+        if size > MAX_PLUGIN_OUTCOME_BYTES:
+            outcome = _bounded(spec, outcome, size)
+            size = _json_size(outcome)
+        total += size
+        if total > MAX_PLUGIN_OUTCOMES_BYTES:
+            return [_check_error(spec, "the check returned outcomes too large together",
+                                 f"check {spec.name} ({spec.origin}) returned {len(judged):,} outcomes, the first "
+                                 f"{len(taken) + 1:,} of them {total:,} bytes as JSON; a plugin check's outcomes may "
+                                 f"be at most {MAX_PLUGIN_OUTCOMES_BYTES:,} bytes together")]
+        taken.append(outcome)
+    return taken
 
 
 def _judged(spec: CheckSpec, rule: ResolvedRule, snapshot: HostSnapshot, thorough: bool) -> list[Outcome]:
@@ -124,8 +158,11 @@ def _judged(spec: CheckSpec, rule: ResolvedRule, snapshot: HostSnapshot, thoroug
         return [_check_error(spec, "the check returned no list",
                              f"check {spec.name} ({spec.origin}) returned {with_article(exc.kind)}, not a list of outcomes")]
     # SystemExit too: a plugin's sys.exit(0) ended `lbaudit evaluate` with status 0, no finding and no
-    # evidence (a release gate read it as compliant).  KeyboardInterrupt is the user's, and passes.
-    except (Exception, SystemExit) as exc:  # noqa: BLE001 - any failure of a check is reported as its own finding
+    # evidence (a release gate read it as compliant); GeneratorExit or a bare BaseException, with a
+    # traceback and exit 1.  Ctrl-C and SIGTERM are the user's, and pass (plugins.stops_the_run).
+    except BaseException as exc:  # any failure of a check is reported as its own finding
+        if stops_the_run(exc):
+            raise
         # multi-line, as raised: every character the evidence may not hold is escaped below
         return [_check_error(spec, f"the check raised {type(exc).__name__}",
                              f"{type(exc).__name__}: {raised_text(exc, lambda text: cut_text(text, MAX_RAISED_CHARACTERS))}")]
@@ -134,7 +171,7 @@ def _judged(spec: CheckSpec, rule: ResolvedRule, snapshot: HostSnapshot, thoroug
         return [not_reviewed(f"check {spec.name}", "the check returned no outcome")]
     # A plugin's outcomes are validated whole (a value that is not JSON would end the run at the
     # evidence, exit 70); the built-in checks' are made by the outcome helpers, which validate them.
-    taken = [_taken_outcome(o, thorough) for o in outcomes]
+    taken = [_plugin_outcome(o) if thorough else _taken_outcome(o) for o in outcomes]
     judged = [o for o in taken if o is not None]
     if len(judged) == len(taken):
         return judged
@@ -157,7 +194,7 @@ def _taken_outcome(outcome: object, thorough: bool = False) -> Outcome | None:
     few attribute reads; with ``thorough`` (a plugin's check) every field is validated as Outcome
     validates it, and the validated copy is taken: plain str, list and dict throughout (a str
     subclass in the plugin's own went past the text walk with what it held, ESC and all)."""
-    if not isinstance(outcome, Outcome):
+    if not issubclass(type(outcome), Outcome):  # type(): an object's own __class__ can say anything
         return None
     values = outcome.__dict__
     status = values.get("status")
@@ -176,12 +213,29 @@ def _taken_outcome(outcome: object, thorough: bool = False) -> Outcome | None:
     return outcome
 
 
+def _plugin_outcome(outcome: object) -> Outcome | None:
+    """:func:`_taken_outcome` of a value a plugin's check returned, or None when reading it raised:
+    an object whose ``__class__`` or ``__dict__`` raises (isinstance reads ``__class__``) ended the
+    run with exit 70 after the check's handlers."""
+    try:
+        return _taken_outcome(outcome, thorough=True)
+    except BaseException as exc:  # the plugin's object failed to be read: it is not a valid outcome
+        if stops_the_run(exc):
+            raise
+        return None
+
+
 def _invalid_outcome(spec: CheckSpec, outcome: object, count: int = 1) -> Outcome:
     """The error finding for what a check returned that is not a valid outcome (``outcome``, the
     first of ``count``): never a pass, a waiver or a crash of the run (exit 70); the run is at least
     incomplete."""
-    if isinstance(outcome, Outcome):
-        status = outcome.__dict__.get("status")
+    if issubclass(type(outcome), Outcome):
+        try:
+            status = outcome.__dict__.get("status")
+        except BaseException as exc:  # an Outcome subclass's own __dict__
+            if stops_the_run(exc):
+                raise
+            status = None
         what = f"an outcome with status {_shown(status.value if type(status) is Status else status)}"
         if status is Status.WAIVED:
             what += " (checks do not waive; waivers are applied by the engine)"
@@ -197,7 +251,9 @@ def _shown(value: object) -> str:
     """``repr(value)`` of a plugin's value, cut, or what it is when its repr raises."""
     try:
         return cut_text(repr(value), 200)
-    except (Exception, SystemExit):  # noqa: BLE001 - a plugin's object is not trusted to have a repr
+    except BaseException as exc:  # a plugin's object is not trusted to have a repr
+        if stops_the_run(exc):
+            raise
         return f"{with_article(type(value).__name__)} whose repr raised"
 
 

@@ -202,7 +202,7 @@ class NotAList(TypeError):
 
 class TooManyOutcomes(ValueError):
     """A check returned more than ``at_most`` outcomes; ``count`` says how many, as far as known
-    ("1,000,000" of a list, "more than 100,000" of what is only iterated)."""
+    ("1,000,000" of a list, "more than 20,000" of what is only iterated)."""
 
     def __init__(self, count: str, at_most: int) -> None:
         super().__init__(f"{count} outcomes, at most {at_most:,}")
