@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from dataclasses import dataclass
 from datetime import date
+from functools import partial
 
 from pydantic_core import to_json
 
@@ -20,6 +22,7 @@ from auditor.model.check import (
     CheckSpec,
     NotAList,
     Outcome,
+    OutcomesTooLarge,
     TooManyOutcomes,
     missing_fact,
     not_applicable,
@@ -56,7 +59,9 @@ def _outcomes(spec: CheckSpec, rule: ResolvedRule, snapshot: HostSnapshot) -> li
     # name of what it returned instead of an outcome) as the evidence may hold it.  A lone surrogate
     # ended the run at the evidence (exit 70); ESC, NUL, C1 and bidi controls went from the evidence
     # into every report that does not escape them itself (SARIF, JUnit, OSCAL, HDF).
-    return _within_budget(spec, _judged(spec, rule, snapshot, thorough=True))
+    # (each outcome it returned as it was taken, _taken_of_plugin; here the engine's own findings of
+    # it, which quote what it raised and the names of its types)
+    return [with_text_of_plugin(o) for o in _judged(spec, rule, snapshot, thorough=True)]
 
 
 # The most a plugin's outcome may be, as the JSON the evidence holds it in (its text as written,
@@ -106,28 +111,27 @@ def _bounded(spec: CheckSpec, outcome: Outcome, size: int) -> Outcome:
                         f"{MAX_PLUGIN_OUTCOME_BYTES:,}")
 
 
-def _within_budget(spec: CheckSpec, judged: list[Outcome]) -> list[Outcome]:
-    """A plugin check's outcomes as the evidence takes them (each string plain text, each outcome at
-    most MAX_PLUGIN_OUTCOME_BYTES), or, when together they are more than MAX_PLUGIN_OUTCOMES_BYTES,
-    one error finding saying so: the check's judgement is not cut to fit (a subject left out would
-    read as judged), it is that check's error, and the other rules are judged as before.  Counted as
-    they are taken, so none past the limit is copied."""
-    taken: list[Outcome] = []
-    total = 0
-    for outcome in judged:
-        outcome = with_text_of_plugin(outcome)
+@dataclass(frozen=True)
+class _Refused:
+    """A value a plugin's check returned that is not a valid outcome, as the engine took it."""
+
+    value: object
+
+
+def _taken_of_plugin(spec: CheckSpec, value: object) -> tuple[Outcome | _Refused, int]:
+    """A value a plugin's check returned, as the evidence will hold it (validated, each string plain
+    text, at most MAX_PLUGIN_OUTCOME_BYTES), with its size as that JSON; taken one by one as the
+    check's list or generator gives them, so that their size together is known as they come
+    (outcome_list, MAX_PLUGIN_OUTCOMES_BYTES) and none past the limit is held."""
+    outcome = _plugin_outcome(value)
+    if outcome is None:
+        return _Refused(value), 0
+    outcome = with_text_of_plugin(outcome)
+    size = _json_size(outcome)
+    if size > MAX_PLUGIN_OUTCOME_BYTES:
+        outcome = _bounded(spec, outcome, size)
         size = _json_size(outcome)
-        if size > MAX_PLUGIN_OUTCOME_BYTES:
-            outcome = _bounded(spec, outcome, size)
-            size = _json_size(outcome)
-        total += size
-        if total > MAX_PLUGIN_OUTCOMES_BYTES:
-            return [_check_error(spec, "the check returned outcomes too large together",
-                                 f"check {spec.name} ({spec.origin}) returned {len(judged):,} outcomes, the first "
-                                 f"{len(taken) + 1:,} of them {total:,} bytes as JSON; a plugin check's outcomes may "
-                                 f"be at most {MAX_PLUGIN_OUTCOMES_BYTES:,} bytes together")]
-        taken.append(outcome)
-    return taken
+    return outcome, size
 
 
 def _judged(spec: CheckSpec, rule: ResolvedRule, snapshot: HostSnapshot, thorough: bool) -> list[Outcome]:
@@ -145,7 +149,8 @@ def _judged(spec: CheckSpec, rule: ResolvedRule, snapshot: HostSnapshot, thoroug
             # spec.run, which would drain a generator whole before the limit on their number.
             with time_limit.time_limit(time_limit.PLUGIN_CHECK_SECONDS):
                 outcomes = outcome_list(spec.returned(snapshot.model_copy(deep=True), params),
-                                        at_most=MAX_PLUGIN_OUTCOMES)
+                                        at_most=MAX_PLUGIN_OUTCOMES, take=partial(_taken_of_plugin, spec),
+                                        at_most_bytes=MAX_PLUGIN_OUTCOMES_BYTES)
         else:
             outcomes = spec.run(snapshot, params)
     except time_limit.CheckTimedOut as exc:  # a plugin's check that would have held the run forever
@@ -154,6 +159,13 @@ def _judged(spec: CheckSpec, rule: ResolvedRule, snapshot: HostSnapshot, thoroug
         return [_check_error(spec, "the check returned too many outcomes",
                              f"check {spec.name} ({spec.origin}) returned {exc.count} outcomes; a plugin check may "
                              f"return at most {exc.at_most:,}")]
+    except OutcomesTooLarge as exc:
+        # the check's judgement is not cut to fit (a subject left out would read as judged): it is
+        # that check's error, and the other rules are judged as before
+        return [_check_error(spec, "the check returned outcomes too large together",
+                             f"check {spec.name} ({spec.origin}) returned outcomes of more than {exc.at_most:,} bytes "
+                             f"as JSON together (its first {exc.count:,}: {exc.size:,} bytes); a plugin check's "
+                             f"outcomes may be at most {exc.at_most:,} bytes together")]
     except NotAList as exc:
         return [_check_error(spec, "the check returned no list",
                              f"check {spec.name} ({spec.origin}) returned {with_article(exc.kind)}, not a list of outcomes")]
@@ -169,15 +181,20 @@ def _judged(spec: CheckSpec, rule: ResolvedRule, snapshot: HostSnapshot, thoroug
     if not outcomes:
         # A check that says nothing has not shown compliance: fail closed.
         return [not_reviewed(f"check {spec.name}", "the check returned no outcome")]
-    # A plugin's outcomes are validated whole (a value that is not JSON would end the run at the
-    # evidence, exit 70); the built-in checks' are made by the outcome helpers, which validate them.
-    taken = [_plugin_outcome(o) if thorough else _taken_outcome(o) for o in outcomes]
+    # A plugin's outcomes were validated whole as they were taken (_taken_of_plugin: a value that is
+    # not JSON would end the run at the evidence, exit 70); the built-in checks' are made by the
+    # outcome helpers, which validate them.
+    if thorough:
+        taken = [None if type(o) is _Refused else o for o in outcomes]
+        invalid = [o.value for o in outcomes if type(o) is _Refused]
+    else:
+        taken = [_taken_outcome(o) for o in outcomes]
+        invalid = [o for o, ok in zip(outcomes, taken) if ok is None]
     judged = [o for o in taken if o is not None]
-    if len(judged) == len(taken):
+    if not invalid:
         return judged
     # What is not a valid outcome is one error finding, where the first of it was: a list of a
     # million values was a million findings "check X returned a int, not an Outcome".
-    invalid = [o for o, ok in zip(outcomes, taken) if ok is None]
     first = next(at for at, ok in enumerate(taken) if ok is None)
     judged.insert(first, _invalid_outcome(spec, invalid[0], len(invalid)))
     return judged

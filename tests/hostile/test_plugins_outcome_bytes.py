@@ -41,11 +41,19 @@ from auditor.model.check import CheckParams, check, passed
 class Params(CheckParams):
     count: int
     size: int
+    distinct: bool = False
+
+
+def _distinct(count, size):
+    for i in range(count):  # a new text each: only what is taken of them is held
+        yield passed(f"listener {i}", f"{i:08d}" + "m" * size)
 
 
 @check(name="bytesplug.x", title="A plugin returning much text", version="1", needs=["sysctl"], params=Params,
        severity="high", controls=["CM-6"], rationale="A test plugin.", remediation="None.")
 def x(snapshot, params):
+    if params.distinct:
+        return _distinct(params.count, params.size)
     text = "m" * params.size  # one string shared by every outcome: the plugin's own memory stays small
     return [passed(f"listener {i}", text) for i in range(params.count)]
 """
@@ -58,13 +66,13 @@ def plugin(tmp_path, monkeypatch):
     sys.modules.pop("bytesplug", None)
 
 
-def _evaluate(tmp_path: Path, count: int, size: int, *extra: object):
+def _evaluate(tmp_path: Path, count: int, size: int, *extra: object, distinct: bool = False):
     """``lbaudit evaluate`` of two rules of the plugin's check: ``big`` (``count`` outcomes of
     ``size`` characters) and ``small`` (one outcome): its result, the evidence's findings as
     (rule, status, subject, reason), the evidence's size and the seconds it took."""
     policy = tmp_path / "policy.yaml"
     policy.write_text("id: plugged\nversion: '1'\nowner: T\nrules:\n"
-                      f"  - id: big\n    check: bytesplug.x\n    params: {{count: {count}, size: {size}}}\n"
+                      f"  - id: big\n    check: bytesplug.x\n    params: {{count: {count}, size: {size}, distinct: {distinct}}}\n"
                       "  - id: small\n    check: bytesplug.x\n    params: {count: 1, size: 10}\n", encoding="utf-8")
     evidence = tmp_path / "evidence.json"
     started = time.monotonic()
@@ -83,11 +91,29 @@ def test_outcomes_each_under_the_limit_but_too_large_together_are_one_error_find
     assert len(findings) == 2
     rule, status, subject, reason = findings[0]
     assert (rule, status, subject) == ("big", "error", "check bytesplug.x")
-    assert reason.startswith("check bytesplug.x (plugin bytesplug 1.0) returned 100 outcomes, the first 17 of them ")
-    assert reason.endswith(f" bytes as JSON; a plugin check's outcomes may be at most {BUDGET:,} bytes together")
+    assert reason.startswith(f"check bytesplug.x (plugin bytesplug 1.0) returned outcomes of more than {BUDGET:,} "
+                             "bytes as JSON together (its first 17: 17,00")
+    assert reason.endswith(f" bytes); a plugin check's outcomes may be at most {BUDGET:,} bytes together")
     # the other rule of the same plugin is judged as before
     assert findings[1] == ("small", "pass", "listener 0", None)
     assert size < 100_000
+    assert seconds < SECONDS
+
+
+def test_a_generator_of_distinct_large_outcomes_is_taken_only_up_to_the_limit(plugin, tmp_path):
+    # 20,000 distinct outcomes of 1 MB: 20 GB had they been taken before their size was seen
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        run, findings, size, seconds = _evaluate(tmp_path, 20_000, NEAR_ONE_MIB, distinct=True)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert run.returncode == INCOMPLETE, run.stderr
+    assert [f[:3] for f in findings] == [("big", "error", "check bytesplug.x"), ("small", "pass", "listener 0")]
+    assert "(its first 17: 17,00" in findings[0][3]
+    assert peak < 4 * BUDGET
     assert seconds < SECONDS
 
 
