@@ -224,10 +224,31 @@ def _taken_outcome(outcome: object, thorough: bool = False) -> Outcome | None:
         return None
     if thorough or type(outcome) is not Outcome:  # a subclass: the engine builds its finding as an Outcome's
         try:
-            return Outcome.model_validate({name: values.get(name) for name in Outcome.model_fields})
+            taken = Outcome.model_validate({name: values.get(name) for name in Outcome.model_fields})
         except ValueError:
             return None
+        if thorough and not all(_finite(taken.__dict__[name]) for name in _JSON_VALUES):
+            return None
+        return taken
     return outcome
+
+
+# The fields of an outcome that hold any JSON value (a number among them).
+_JSON_VALUES = ("subject_detail", "observed", "expected")
+
+
+def _finite(value: object) -> bool:
+    """Whether ``value`` (a JSON value as Outcome validated it) holds no NaN or infinity.  JsonValue
+    takes them and the evidence was written with them (``NaN``, not JSON): a plugin's
+    ``observed=float("nan")`` passed (exit 0) with evidence that lbaudit itself refuses to read
+    ("Infinity is not a JSON number"), and SARIF or OSCAL of it was exit 70."""
+    if type(value) is float:
+        return value - value == 0.0  # false for NaN and both infinities
+    if type(value) is list:
+        return all(_finite(item) for item in value)
+    if type(value) is dict:
+        return all(_finite(item) for item in value.values())
+    return True
 
 
 def _plugin_outcome(outcome: object) -> Outcome | None:
