@@ -8,6 +8,7 @@ and ``LBAUDIT_DISABLE_PLUGIN_AUTOLOAD`` mean the same for every command (as pyte
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator
@@ -74,8 +75,21 @@ def stops_the_run(exc: BaseException) -> bool:
     plugin's failure, the other BaseException subclasses too: a check that raised GeneratorExit or a
     bare BaseException (or an exception whose ``__str__`` did) ended ``evaluate`` with a traceback,
     exit 1 (the code of non-compliance) and no evidence.  Each handler of a plugin's code catches
-    BaseException and raises again what this says is a stop."""
-    return isinstance(exc, (KeyboardInterrupt, Terminated))
+    BaseException and raises again what this says is a stop.
+
+    A KeyboardInterrupt or Terminated is a stop when a signal was delivered in this command
+    (lbaudit's handlers record each, command_files.DELIVERED: one a plugin caught and raised anew
+    still stops the run), or, for KeyboardInterrupt, when Python's own SIGINT handler is in place
+    (a library caller's process: a Ctrl-C cannot be told from a raise there).  Under lbaudit's
+    handlers one raised by a plugin's own code is its failure: it ended ``evaluate``, or a whole
+    fleet run, as "interrupted" (exit 130, nothing written) every time, blaming the user."""
+    if not isinstance(exc, (KeyboardInterrupt, Terminated)):
+        return False
+    from auditor.command_files import DELIVERED
+
+    if DELIVERED:
+        return True
+    return isinstance(exc, KeyboardInterrupt) and signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
 def load_entry_points(group: str) -> list[LoadedEntryPoint]:

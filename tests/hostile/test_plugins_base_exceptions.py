@@ -6,9 +6,11 @@ BaseException through: a check (or its generator, or the ``__str__`` of what it 
 ``GeneratorExit`` or a bare ``BaseException`` ended ``lbaudit evaluate`` with a Python traceback,
 exit 1 (the code of non-compliance) and no evidence; a reporter plugin doing so, the same after the
 evidence was written.  A returned object whose ``__class__`` raises (``isinstance`` reads it) was
-exit 70.  Now each is that check's ``error`` finding (or the reporter's exit 2) naming what it
-raised, the other rules are judged, and the run is incomplete (exit 3).  Ctrl-C and SIGTERM stay
-the user's: a ``KeyboardInterrupt`` stops the run (exit 130) with nothing written, as before.
+exit 70.  A ``KeyboardInterrupt`` a check raised itself ended the run as the user's Ctrl-C (exit
+130, "interrupted", nothing written) every time.  Now each is that check's ``error`` finding (or
+the reporter's exit 2) naming what it raised, the other rules are judged, and the run is incomplete
+(exit 3).  Ctrl-C and SIGTERM stay the user's: a real SIGINT while a plugin's check runs stops the
+run (exit 130) with nothing written, as before.
 
 The plugin is a real installed distribution on ``sys.path`` (a module and a ``*.dist-info``).
 """
@@ -16,7 +18,11 @@ The plugin is a real installed distribution on ``sys.path`` (a module and a ``*.
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -30,6 +36,7 @@ INCOMPLETE, USAGE, INTERRUPTED = 3, 2, 130
 
 PLUGIN = """
 import os
+import time
 
 from auditor.model.check import CheckParams, check, passed
 from auditor.report import Reporter
@@ -70,7 +77,10 @@ def x(snapshot, params):
     if mode == "class-raises":
         return [ClassRaises()]
     if mode == "keyboard-interrupt":
-        raise KeyboardInterrupt()
+        raise KeyboardInterrupt("from the check")
+    if mode == "sleep":  # until the test's Ctrl-C
+        open(os.environ["BASEPLUG_STARTED"], "w").close()
+        time.sleep(60)
     return [passed("listener 0", "fine")]
 
 
@@ -132,7 +142,41 @@ def test_a_reporter_plugin_raising_generator_exit_is_exit_2_naming_it_and_writes
     assert not out_dir.exists() or not any(out_dir.iterdir())
 
 
-def test_control_case_keyboard_interrupt_stays_the_users_stop(plugin, tmp_path):
-    run, evidence, _ = _evaluate(tmp_path, "keyboard-interrupt")
-    assert run.returncode == INTERRUPTED, run.stderr
-    assert not evidence.exists()
+def _process(tmp_path: Path, mode: str, **env: str) -> subprocess.Popen:
+    """``lbaudit evaluate`` as a real process: its own signal handlers, as the command has them."""
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(f"id: plugged\nversion: '1'\nowner: T\nrules:\n  - id: x\n    check: baseplug.x\n"
+                      f"    params: {{mode: {mode}}}\n", encoding="utf-8")
+    environment = {**os.environ, "PYTHONPATH": f"{tmp_path / 'site'}{os.pathsep}{REPO}", **env}
+    environment.pop("LBAUDIT_DISABLE_PLUGIN_AUTOLOAD", None)
+    return subprocess.Popen([sys.executable, "-m", "auditor.cli", "evaluate", "--policy", str(policy), "--target",
+                             f"root:{ROOT}", "-q", "-o", str(tmp_path / "evidence.json")], cwd=tmp_path,
+                            env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def test_a_keyboard_interrupt_a_plugin_check_raises_is_its_error_finding(plugin, tmp_path):
+    # before: exit 130 "interrupted" and no evidence, as if the user had pressed Ctrl-C
+    process = _process(tmp_path, "keyboard-interrupt")
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == INCOMPLETE, stderr
+    findings = json.loads((tmp_path / "evidence.json").read_bytes())["result"]["findings"]
+    assert [(f["status"], f["subject"], f["reason"]) for f in findings] == [
+        ("error", "check baseplug.x", "KeyboardInterrupt: from the check")]
+
+
+def test_control_case_ctrl_c_while_a_plugin_check_runs_stops_the_run(plugin, tmp_path):
+    started = tmp_path / "started"
+    process = _process(tmp_path, "sleep", BASEPLUG_STARTED=str(started))
+    try:
+        deadline = time.monotonic() + 60
+        while not started.exists() and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert started.exists(), process.communicate(timeout=10)
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == INTERRUPTED, stderr
+    assert not (tmp_path / "evidence.json").exists()
