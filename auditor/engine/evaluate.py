@@ -42,7 +42,11 @@ def _platform_outcome(spec: CheckSpec, rule: ResolvedRule, snapshot: HostSnapsho
     if rule.platforms is not None and platform not in rule.platforms:
         return not_applicable(f"platform {platform}", f"the policy limits rule {rule.id} to "
                               f"{', '.join(rule.platforms)}; these facts are from a {platform} host")
-    reason = spec.unsupported_reason(platform)
+    # The platforms a check judges are those it declares (the registry checked them), read by
+    # CheckSpec's own method: a plugin's CheckSpec subclass overriding it ran its code here, outside
+    # the check's handlers and time limit (a raise, or a reason that is not text, was exit 70, and
+    # its text went into the evidence unescaped).
+    reason = CheckSpec.unsupported_reason(spec, platform)
     return not_applicable(f"platform {platform}", reason) if reason else None
 
 
