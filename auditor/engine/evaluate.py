@@ -145,13 +145,16 @@ def _judged(spec: CheckSpec, rule: ResolvedRule, snapshot: HostSnapshot, thoroug
         params = spec.params.model_validate(rule.params)
         # A plugin's check gets a copy of the facts: the models are frozen but their lists are not,
         # and a plugin that filtered snapshot.facts.sockets.listeners in place emptied the list every
-        # later rule judged (and the evidence recorded): "no listeners were found", exit 0.
+        # later rule judged (and the evidence recorded): "no listeners were found", exit 0.  And of
+        # its params: a value of a field typed Any is the policy's own object, and a plugin that
+        # changed it changed the policy the evidence records (and its digest), not the one written.
         if thorough:
             # What the plugin's run returned is made a list here, under the time limit and the
             # handlers below: a generator of its own that raised or blocked midway was iterated
             # outside both (exit 70, or a run held forever).  Taken as returned, not through
             # spec.run, which would drain a generator whole before the limit on their number.
             with time_limit.time_limit(time_limit.PLUGIN_CHECK_SECONDS):
+                params = params.model_copy(deep=True)  # its class's own copy may be the plugin's code
                 outcomes = outcome_list(spec.returned(snapshot.model_copy(deep=True), params),
                                         at_most=MAX_PLUGIN_OUTCOMES, take=partial(_taken_of_plugin, spec),
                                         at_most_bytes=MAX_PLUGIN_OUTCOMES_BYTES)
