@@ -212,7 +212,27 @@ def _unusable_name(entry: Path) -> HostInput | None:
 
 
 def discover(paths: list[Path]) -> Iterator[HostInput]:
-    """The hosts under ``paths``, lazily, in a stable order (see the module's documentation)."""
+    """The hosts under ``paths``, lazily, in a stable order (see the module's documentation), each
+    snapshot file once under one name: ``--snapshots fetch --snapshots ./fetch`` (or a host's file
+    given beside its directory) was each host evaluated twice, its evidence written over and two
+    runs of it recorded, and the summary then said neither stands.  The same file under two
+    names is still two hosts, and the second is refused (_claim)."""
+    seen: set[tuple[int, int, str | None]] = set()
+    for host in _discovered(paths):
+        if host.snapshot is not None and host.problem is None:
+            try:
+                found = os.stat(host.snapshot)
+            except OSError:
+                yield host  # its evaluation says what is wrong with it
+                continue
+            identity = (found.st_dev, found.st_ino, host.name)
+            if identity in seen:
+                continue
+            seen.add(identity)
+        yield host
+
+
+def _discovered(paths: list[Path]) -> Iterator[HostInput]:
     for path in paths:
         if path.is_file():
             yield HostInput(snapshot=path)
@@ -263,6 +283,10 @@ _STATE: _WorkerState | None = None
 # connection shared across fork is the parent's): it prepares its hosts' runs (prepare_run) and
 # hands them over with their files (_adopted).
 _RECORDER: Any = None
+# The hosts (_same_host) whose run the command has recorded in this fleet run: a second snapshot of
+# one of them that got past the claim (the same file, named by its directory and given again
+# directly) recorded a second run of it, chained to the first, which then could not be withdrawn.
+_RECORDED: set[str] = set()
 
 
 def _load_state(job: FleetJob) -> _WorkerState:
@@ -562,7 +586,11 @@ def _evaluate_into(state: _WorkerState, host: HostInput, outcome: HostOutcome) -
 def _record(prepared: Any, host: str) -> int:
     """Record one host's run in the command's store (:data:`_RECORDER`); its id."""
     assert _RECORDER is not None, "evaluate_fleet opens the store"
-    return int(_RECORDER.record_prepared(prepared, trigger="fleet", inventory_name=host).run_id)
+    if _same_host(host) in _RECORDED:
+        raise InputError(f"host {host!r} {_DUPLICATE}")
+    run_id = int(_RECORDER.record_prepared(prepared, trigger="fleet", inventory_name=host).run_id)
+    _RECORDED.add(_same_host(host))
+    return run_id
 
 
 # ------------------------------------------------------------------ the run
@@ -925,6 +953,7 @@ def _evaluate_fleet(job: FleetJob) -> FleetSummary:
         from auditor.storage.outputs import plan_outputs
 
         _RECORDER = open_store(job.store)  # created and migrated once, before any host
+        _RECORDED.clear()
         try:
             plan_outputs([("fleet summary", job.out_dir / name) for name in SUMMARY_NAMES],
                          inputs=[("history store", path) for path in _RECORDER.files], out_dir=job.out_dir,
@@ -956,7 +985,9 @@ def _evaluate_hosts_into_summary(job: FleetJob, first: HostInput, hosts: Iterato
     named: dict[str, list[HostOutcome]] = {}
     for outcome in outcomes:
         named.setdefault(_same_host(outcome.host), []).append(outcome)
-    for outcome in outcomes:
+    # newest first: a later host's files were written over an earlier one's (the same file reached
+    # twice), and putting them back restores the earlier, which is put back next
+    for outcome in reversed(outcomes):
         claimants = named[_same_host(outcome.host)]
         if len(claimants) > 1 and (outcome.error is None or _DUPLICATE in outcome.error):
             # two snapshots claim one name: which of them is the host's cannot be told, so neither

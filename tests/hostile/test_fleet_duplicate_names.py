@@ -109,3 +109,32 @@ def test_control_case_a_name_that_cannot_name_a_file_is_refused_not_rewritten(tm
         "slash.snapshot.json: host name 'a/b' cannot name a file (letters, digits, '.', '-', '_')")
     assert rows["under.snapshot.json"]["exit_code"] != USAGE and rows["under.snapshot.json"]["run_id"] is not None
     assert _recorded_hosts(store) == ["a_b"]
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_one_directory_given_twice_is_each_host_once(tmp_path: Path, jobs: str):
+    fetch, out, store = tmp_path / "fetch", tmp_path / "out", tmp_path / "h.db"
+    _in_dir(fetch, "web1", "web1.example", "127.0.0.1")
+    result = run_cli("fleet", "evaluate", "--snapshots", fetch, "--snapshots", tmp_path / "." / "fetch",
+                     "--policy", POLICY, "--out-dir", out, "--record", "--store", store, "--jobs", jobs, timeout=120)
+    # before: exit 2, "appears 2 times", its evidence written twice and two runs of it recorded
+    assert result.returncode != USAGE, result.stderr
+    rows = json.loads((out / "fleet-summary.json").read_text())["hosts"]
+    assert [(r["host"], r["error"]) for r in rows] == [("web1", None)]
+    assert rows[0]["run_id"] is not None
+    assert _recorded_hosts(store) == ["web1"]
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_a_hosts_file_given_beside_its_directory_leaves_no_evidence_and_no_run_of_it(tmp_path: Path, jobs: str):
+    fetch, out, store = tmp_path / "fetch", tmp_path / "out", tmp_path / "h.db"
+    _in_dir(fetch, "web1", "web1", "127.0.0.1")
+    result = run_cli("fleet", "evaluate", "--snapshots", fetch, "--snapshots", fetch / "web1" / "lbaudit.snapshot.json",
+                     "--policy", POLICY, "--out-dir", out, "--record", "--store", store, "--jobs", jobs, timeout=120)
+    assert result.returncode == USAGE, result.stderr
+    rows = json.loads((out / "fleet-summary.json").read_text())["hosts"]
+    # before: both rows exit 2, yet two runs of web1 recorded (the second chained to the first)
+    assert [(r["host"], r["error"], r["evidence"], r["run_id"]) for r in rows] == [
+        ("web1", "host 'web1' appears 2 times", None, None)] * 2
+    assert sorted(p.name for p in out.iterdir()) == ["fleet-summary.html", "fleet-summary.json", "fleet.junit.xml"]
+    assert _recorded_hosts(store) == []
