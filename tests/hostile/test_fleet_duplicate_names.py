@@ -25,12 +25,13 @@ import pytest
 from auditor.storage.snapshot import write_snapshot
 from tests.cli import REPO, run_cli
 from tests.factories import listener, snapshot
+from tests.history.conftest import postgres_server, store_url  # noqa: F401  (the fixtures, both backends)
 
 POLICY = REPO / "policies" / "corp.yaml"
 USAGE = 2
 
 
-def _fleet(fetch: Path, out: Path, store: Path, jobs: str):
+def _fleet(fetch: Path, out: Path, store: Path | str, jobs: str):
     return run_cli("fleet", "evaluate", "--snapshots", fetch, "--policy", POLICY, "--out-dir", out, "--record",
                    "--store", store, "--jobs", jobs, "--host-html", timeout=120)
 
@@ -41,7 +42,7 @@ def _rows(out: Path) -> dict[str, dict]:
             else Path(r["snapshot"]).name: r for r in rows}
 
 
-def _recorded_hosts(store: Path) -> list[str]:
+def _recorded_hosts(store: Path | str) -> list[str]:
     listed = run_cli("history", "list", "--store", store, "--json")
     assert listed.returncode == 0, listed.stderr
     return sorted(r["host"]["inventory_name"] for r in json.loads(listed.stdout))
@@ -54,8 +55,9 @@ def _in_dir(fetch: Path, directory: str, hostname: str, address: str) -> None:
 
 
 @pytest.mark.parametrize("jobs", ["1", "2"])
-def test_two_snapshots_recording_one_host_name_leave_no_evidence_and_no_run_of_it(tmp_path: Path, jobs: str):
-    fetch, out, store = tmp_path / "fetch", tmp_path / "out", tmp_path / "h.db"
+def test_two_snapshots_recording_one_host_name_leave_no_evidence_and_no_run_of_it(tmp_path: Path, jobs: str,
+                                                                                   store_url: str):  # noqa: F811
+    fetch, out, store = tmp_path / "fetch", tmp_path / "out", store_url
     fetch.mkdir()
     # one loopback-only, one listening on every address: the store kept whichever came first
     write_snapshot(snapshot(listeners=[listener("127.0.0.1", 22)], hostname="same.example", machine_id="1" * 32),
@@ -126,8 +128,9 @@ def test_one_directory_given_twice_is_each_host_once(tmp_path: Path, jobs: str):
 
 
 @pytest.mark.parametrize("jobs", ["1", "2"])
-def test_a_hosts_file_given_beside_its_directory_leaves_no_evidence_and_no_run_of_it(tmp_path: Path, jobs: str):
-    fetch, out, store = tmp_path / "fetch", tmp_path / "out", tmp_path / "h.db"
+def test_a_hosts_file_given_beside_its_directory_leaves_no_evidence_and_no_run_of_it(tmp_path: Path, jobs: str,
+                                                                                      store_url: str):  # noqa: F811
+    fetch, out, store = tmp_path / "fetch", tmp_path / "out", store_url
     _in_dir(fetch, "web1", "web1", "127.0.0.1")
     result = run_cli("fleet", "evaluate", "--snapshots", fetch, "--snapshots", fetch / "web1" / "lbaudit.snapshot.json",
                      "--policy", POLICY, "--out-dir", out, "--record", "--store", store, "--jobs", jobs, timeout=120)
