@@ -140,7 +140,23 @@ def _taken_of_plugin(spec: CheckSpec, value: object) -> tuple[Outcome | _Refused
 
 def _judged(spec: CheckSpec, rule: ResolvedRule, snapshot: HostSnapshot, thorough: bool) -> list[Outcome]:
     """What the check says of the rule, or the error finding for what it did instead; ``thorough``
-    for a plugin's check (a copy of the facts, a time limit, every outcome validated whole)."""
+    for a plugin's check (a copy of the facts, a time limit, every outcome validated whole).
+
+    A plugin's check is judged whole under its time limit: not only its function and what it
+    returned, but everything else of its code the engine runs, its params' validators, the
+    ``__str__`` of what it raised and the ``repr`` of what it returned instead of an outcome, which
+    ran after the limit and held the run forever when they did not return."""
+    if not thorough:
+        return _judgement(spec, rule, snapshot, thorough=False)
+    try:
+        with time_limit.time_limit(time_limit.PLUGIN_CHECK_SECONDS):
+            return _judgement(spec, rule, snapshot, thorough=True)
+    except time_limit.CheckTimedOut as exc:  # past the limit in what the engine made of what it did
+        return [_check_error(spec, "the check did not finish", str(exc))]
+
+
+def _judgement(spec: CheckSpec, rule: ResolvedRule, snapshot: HostSnapshot, thorough: bool) -> list[Outcome]:
+    """:func:`_judged`, within the plugin's time limit when ``thorough``."""
     try:
         params = spec.params.model_validate(rule.params)
         # A plugin's check gets a copy of the facts: the models are frozen but their lists are not,
@@ -149,15 +165,14 @@ def _judged(spec: CheckSpec, rule: ResolvedRule, snapshot: HostSnapshot, thoroug
         # its params: a value of a field typed Any is the policy's own object, and a plugin that
         # changed it changed the policy the evidence records (and its digest), not the one written.
         if thorough:
-            # What the plugin's run returned is made a list here, under the time limit and the
-            # handlers below: a generator of its own that raised or blocked midway was iterated
+            # What the plugin's run returned is made a list here, under the time limit (_judged) and
+            # the handlers below: a generator of its own that raised or blocked midway was iterated
             # outside both (exit 70, or a run held forever).  Taken as returned, not through
             # spec.run, which would drain a generator whole before the limit on their number.
-            with time_limit.time_limit(time_limit.PLUGIN_CHECK_SECONDS):
-                params = params.model_copy(deep=True)  # its class's own copy may be the plugin's code
-                outcomes = outcome_list(spec.returned(snapshot.model_copy(deep=True), params),
-                                        at_most=MAX_PLUGIN_OUTCOMES, take=partial(_taken_of_plugin, spec),
-                                        at_most_bytes=MAX_PLUGIN_OUTCOMES_BYTES)
+            params = params.model_copy(deep=True)  # its class's own copy may be the plugin's code
+            outcomes = outcome_list(spec.returned(snapshot.model_copy(deep=True), params),
+                                    at_most=MAX_PLUGIN_OUTCOMES, take=partial(_taken_of_plugin, spec),
+                                    at_most_bytes=MAX_PLUGIN_OUTCOMES_BYTES)
         else:
             outcomes = spec.run(snapshot, params)
     except time_limit.CheckTimedOut as exc:  # a plugin's check that would have held the run forever
