@@ -349,13 +349,17 @@ def _roll_back(outcomes: list[tuple[Callable[[], None], Callable[[], None]]]) ->
 
 
 @contextmanager
-def transaction(keep_on: tuple[type[BaseException], ...] = (SystemExit,)) -> Iterator[None]:
+def transaction(keep_on: tuple[type[BaseException], ...] = (SystemExit,),
+                kept: list[Change] | None = None) -> Iterator[None]:
     """Every file written, removed or directory created inside the block is kept if the block ends
     (normally, or by an exception in ``keep_on``: a command's ``sys.exit(verdict)``), and put back
     as it was before if anything else ends it (an error, Ctrl-C, SIGTERM).  So a command that fails
     raises its error; ``sys.exit`` is for a verdict.  Transactions nest: a block that fails undoes
     its own files (a fleet host's), one that ends well hands them to the enclosing block, which
-    may still undo them; a forked worker's files are its own (the parent cannot undo them)."""
+    may still undo them; a forked worker's files are its own (the parent cannot undo them).
+    ``kept``, when given, receives the changes of a block that ends well, which the enclosing block
+    holds from then on: :func:`put_back` of them undoes that block alone (a fleet host found later
+    to be one of two snapshots of one host)."""
     active = _Transaction(os.getpid())
     _ACTIVE.append(active)
     try:
@@ -367,6 +371,8 @@ def transaction(keep_on: tuple[type[BaseException], ...] = (SystemExit,)) -> Ite
         _put_back(active)
         raise
     _finish(active)
+    if kept is not None:
+        kept.extend(active.changes)
 
 
 def _put_back(active: _Transaction) -> None:
@@ -421,8 +427,10 @@ def adopt(changes: list[Change]) -> None:
 
 
 def put_back(changes: list[Change]) -> None:
-    """Put back a worker's changes (:func:`handed_over`) that the command will not keep: the host
-    they belong to failed after its worker handed them over (its run could not be recorded)."""
+    """Put back a worker's changes (:func:`handed_over`), or a nested block's (``transaction(kept=)``),
+    that the command will not keep: the host they belong to failed after its worker handed them over
+    (its run could not be recorded, or another snapshot named the same host).  The enclosing block
+    keeping or undoing them later finds them not its own, and leaves them as they are."""
     _Transaction(os.getpid(), list(changes)).undo()
 
 

@@ -108,10 +108,13 @@ class HostOutcome:
     # the run a worker process prepared for the history store (--record), for the command to record
     # with its files (auditor.history.store.PreparedRun)
     prepared_run: Any = field(default=None, repr=False)
+    # the host's files as the command holds them, once they are its own: put back if another
+    # snapshot turns out to name the same host (_withdraw_contested)
+    written: list[Any] = field(default_factory=list, repr=False)
 
     def row(self) -> dict[str, Any]:
         data = asdict(self)
-        del data["junit"], data["changes"], data["prepared_run"]
+        del data["junit"], data["changes"], data["prepared_run"], data["written"]
         return data
 
 
@@ -209,7 +212,27 @@ def _unusable_name(entry: Path) -> HostInput | None:
 
 
 def discover(paths: list[Path]) -> Iterator[HostInput]:
-    """The hosts under ``paths``, lazily, in a stable order (see the module's documentation)."""
+    """The hosts under ``paths``, lazily, in a stable order (see the module's documentation), each
+    snapshot file once under one name: ``--snapshots fetch --snapshots ./fetch`` (or a host's file
+    given beside its directory) was each host evaluated twice, its evidence written over and two
+    runs of it recorded, and the summary then said neither stands.  The same file under two
+    names is still two hosts, and the second is refused (_claim)."""
+    seen: set[tuple[int, int, str | None]] = set()
+    for host in _discovered(paths):
+        if host.snapshot is not None and host.problem is None:
+            try:
+                found = os.stat(host.snapshot)
+            except OSError:
+                yield host  # its evaluation says what is wrong with it
+                continue
+            identity = (found.st_dev, found.st_ino, host.name)
+            if identity in seen:
+                continue
+            seen.add(identity)
+        yield host
+
+
+def _discovered(paths: list[Path]) -> Iterator[HostInput]:
     for path in paths:
         if path.is_file():
             yield HostInput(snapshot=path)
@@ -260,6 +283,10 @@ _STATE: _WorkerState | None = None
 # connection shared across fork is the parent's): it prepares its hosts' runs (prepare_run) and
 # hands them over with their files (_adopted).
 _RECORDER: Any = None
+# The hosts (_same_host) whose run the command has recorded in this fleet run: a second snapshot of
+# one of them that got past the claim (the same file, named by its directory and given again
+# directly) recorded a second run of it, chained to the first, which then could not be withdrawn.
+_RECORDED: set[str] = set()
 
 
 def _load_state(job: FleetJob) -> _WorkerState:
@@ -399,6 +426,11 @@ def _host_name(host: HostInput, hostname: str | None) -> str:
 _DUPLICATE = "appears more than once in the fleet: this snapshot was not evaluated, written or recorded"
 
 
+def _same_host(name: str) -> str:
+    """The host ``name`` names, as two names of one host compare: case does not count."""
+    return name.lower()
+
+
 def _claim(job: FleetJob, name: str, host: HostInput, collection: Any = None) -> None:
     """Take ``name`` for this host in this run, or fail the host: two snapshots that name one host
     (two files that record one host name, or a file and a directory) wrote one evidence file over
@@ -414,7 +446,9 @@ def _claim(job: FleetJob, name: str, host: HostInput, collection: Any = None) ->
     # fails if the name exists): a host evaluated again after its worker was killed mid-host
     # (auditor/fleet.py _one_by_one) finds its own claim, and is not refused as its own duplicate.
     mine = os.fsencode(os.path.abspath(host.snapshot))
-    keys = [(name, None)]
+    # A host name in any case: DNS names are (RFC 4343), and "Web1" and "web1" name one evidence
+    # file on a case-insensitive out dir (macOS, a CIFS share), the later written over the earlier.
+    keys = [(_same_host(name), None)]
     if collection is not None:
         from auditor.model.base import sha256_hex
 
@@ -460,7 +494,7 @@ def evaluate_host(host: HostInput) -> HostOutcome:
         # process hands the files of a host that succeeds to the command, which keeps or puts them
         # back with its own (a fleet run stopped by SIGTERM leaves no host's evidence).
         in_worker = multiprocessing.parent_process() is not None
-        with handed_over(outcome.changes) if in_worker else transaction():
+        with handed_over(outcome.changes) if in_worker else transaction(kept=outcome.written):
             _evaluate_into(state, host, outcome)
     except LbauditError as exc:
         _failed(outcome, int(exc.exit_code), exc.render())
@@ -552,7 +586,11 @@ def _evaluate_into(state: _WorkerState, host: HostInput, outcome: HostOutcome) -
 def _record(prepared: Any, host: str) -> int:
     """Record one host's run in the command's store (:data:`_RECORDER`); its id."""
     assert _RECORDER is not None, "evaluate_fleet opens the store"
-    return int(_RECORDER.record_prepared(prepared, trigger="fleet", inventory_name=host).run_id)
+    if _same_host(host) in _RECORDED:
+        raise InputError(f"host {host!r} {_DUPLICATE}")
+    run_id = int(_RECORDER.record_prepared(prepared, trigger="fleet", inventory_name=host).run_id)
+    _RECORDED.add(_same_host(host))
+    return run_id
 
 
 # ------------------------------------------------------------------ the run
@@ -745,7 +783,7 @@ def _adopted(outcomes: Iterable[HostOutcome]) -> Iterator[HostOutcome]:
                 outcome.changes = []
                 _failed(outcome, int(exc.exit_code), exc.render())
         adopt(outcome.changes)
-        outcome.changes = []
+        outcome.written, outcome.changes = outcome.changes, []
         yield outcome
 
 
@@ -918,6 +956,7 @@ def _evaluate_fleet(job: FleetJob) -> FleetSummary:
         from auditor.storage.outputs import plan_outputs
 
         _RECORDER = open_store(job.store)  # created and migrated once, before any host
+        _RECORDED.clear()
         try:
             plan_outputs([("fleet summary", job.out_dir / name) for name in SUMMARY_NAMES],
                          inputs=[("history store", path) for path in _RECORDER.files], out_dir=job.out_dir,
@@ -946,13 +985,22 @@ def _evaluate_hosts_into_summary(job: FleetJob, first: HostInput, hosts: Iterato
     make_out_dir(job.out_dir)
     started = datetime.now(timezone.utc)
     outcomes = list(_outcomes(job, itertools.chain([first], hosts)))
-    names = Counter(o.host for o in outcomes)
+    named: dict[str, list[HostOutcome]] = {}
     for outcome in outcomes:
-        if names[outcome.host] > 1 and (outcome.error is None or _DUPLICATE in outcome.error):
+        named.setdefault(_same_host(outcome.host), []).append(outcome)
+    # newest first: a later host's files were written over an earlier one's (the same file reached
+    # twice), and putting them back restores the earlier, which is put back next
+    for outcome in reversed(outcomes):
+        claimants = named[_same_host(outcome.host)]
+        if len(claimants) > 1 and (outcome.error is None or _DUPLICATE in outcome.error):
             # two snapshots claim one name: which of them is the host's cannot be told, so neither
-            # stands (the first to claim the name was evaluated, the others were refused: _claim)
+            # stands (the first to claim the name was evaluated, the others were refused: _claim),
+            # and nothing of the one evaluated is kept or recorded
+            _withdraw(outcome)
+            spellings = sorted({o.host for o in claimants})
             outcome.exit_code = int(ExitCode.USAGE)
-            outcome.error = f"host {outcome.host!r} appears {names[outcome.host]} times"
+            outcome.error = f"host {outcome.host!r} appears {len(claimants)} times" + (
+                f" (as {', '.join(map(repr, spellings))})" if len(spellings) > 1 else "")
             outcome.verdict = None  # not judged, as every host with a reason
     found = {o.host for o in outcomes}
     for name in job.expect_hosts:
@@ -970,6 +1018,24 @@ def _evaluate_hosts_into_summary(job: FleetJob, first: HostInput, hosts: Iterato
                            policy_version=policy.version, hosts=outcomes, policy_sha256=policy_digest(policy))
     write_summary(summary, job.out_dir)
     return summary
+
+
+def _withdraw(outcome: HostOutcome) -> None:
+    """Take back what this run wrote and recorded for ``outcome``'s host: another snapshot named the
+    same host after this one was judged.  Its evidence, signature and page were kept and its run
+    recorded, so the store said the host was judged (compliant, perhaps) by whichever snapshot
+    claimed the name first (with --jobs, by chance) while the summary said neither stands; the
+    other snapshot, perhaps the failing one, was silently dropped."""
+    from auditor.command_files import put_back
+
+    put_back(outcome.written)
+    outcome.written = []
+    if outcome.run_id is not None and _RECORDER is not None:
+        _RECORDER.withdraw(outcome.run_id)
+    outcome.run_id = None
+    outcome.evidence = outcome.evidence_sha256 = outcome.html = None
+    outcome.signed = False
+    outcome.counts, outcome.failing_rules, outcome.controls = {}, [], {}
 
 
 def fleet_junit(summary: FleetSummary) -> bytes:

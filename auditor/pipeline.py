@@ -278,9 +278,13 @@ def _rendered(name: str, reporter: Any, evidence: Any, context: Any) -> bytes:
         return reporter.render(evidence, context)  # lbaudit's own: a failure is its bug (exit 70)
     try:
         data = reporter.render(evidence, context)
-    except (Exception, SystemExit) as exc:  # noqa: BLE001 - any failure of a plugin is that plugin's
+    except BaseException as exc:  # any failure of a plugin is that plugin's (GeneratorExit too)
+        from auditor.plugins import raised_text, stops_the_run
+
+        if stops_the_run(exc):
+            raise
         raise RegistryError(f"report format {name!r} (a reporter plugin) failed to render: "
-                            f"{type(exc).__name__}: {exc}; nothing was written") from exc
+                            f"{type(exc).__name__}: {raised_text(exc)}; nothing was written") from exc
     if not isinstance(data, bytes):
         raise RegistryError(f"report format {name!r} (a reporter plugin) rendered {type(data).__name__}, not bytes; "
                             "nothing was written")

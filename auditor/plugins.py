@@ -8,11 +8,12 @@ and ``LBAUDIT_DISABLE_PLUGIN_AUTOLOAD`` mean the same for every command (as pyte
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator
 
-from auditor.errors import RegistryError
+from auditor.errors import RegistryError, Terminated
 from auditor.model.records import record
 
 AUTOLOAD_ENV = "LBAUDIT_DISABLE_PLUGIN_AUTOLOAD"
@@ -68,6 +69,29 @@ class LoadedEntryPoint:
     version: str = "?"
 
 
+def stops_the_run(exc: BaseException) -> bool:
+    """Whether ``exc``, raised where a plugin's code runs, is the user's stop (Ctrl-C, SIGTERM,
+    SIGHUP), which ends the command there as anywhere else.  Everything else a plugin raises is that
+    plugin's failure, the other BaseException subclasses too: a check that raised GeneratorExit or a
+    bare BaseException (or an exception whose ``__str__`` did) ended ``evaluate`` with a traceback,
+    exit 1 (the code of non-compliance) and no evidence.  Each handler of a plugin's code catches
+    BaseException and raises again what this says is a stop.
+
+    A KeyboardInterrupt or Terminated is a stop when a signal was delivered in this command
+    (lbaudit's handlers record each, command_files.DELIVERED: one a plugin caught and raised anew
+    still stops the run), or, for KeyboardInterrupt, when Python's own SIGINT handler is in place
+    (a library caller's process: a Ctrl-C cannot be told from a raise there).  Under lbaudit's
+    handlers one raised by a plugin's own code is its failure: it ended ``evaluate``, or a whole
+    fleet run, as "interrupted" (exit 130, nothing written) every time, blaming the user."""
+    if not isinstance(exc, (KeyboardInterrupt, Terminated)):
+        return False
+    from auditor.command_files import DELIVERED
+
+    if DELIVERED:
+        return True
+    return isinstance(exc, KeyboardInterrupt) and signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
 def load_entry_points(group: str) -> list[LoadedEntryPoint]:
     """Every entry point of ``group``, in name order, loaded.
 
@@ -84,7 +108,9 @@ def load_entry_points(group: str) -> list[LoadedEntryPoint]:
         origin = f"plugin {distribution if dist else plugin_text(ep.value)} {version}"
         try:
             loaded = ep.load()
-        except (Exception, SystemExit) as exc:  # a broken plugin is a loud error, not a silently smaller registry
+        except BaseException as exc:  # a broken plugin is a loud error, not a silently smaller registry
+            if stops_the_run(exc):
+                raise
             raise RegistryError(f"{entry_point_named(ep.name, ep.value, origin)} failed to load: "
                                 f"{raised_text(exc)}") from exc
         found.append(LoadedEntryPoint(ep.name, ep.value, origin, loaded, distribution, version))
@@ -115,10 +141,14 @@ def raised_text(exc: BaseException, shown: Callable[[str], str] = plugin_text) -
     (exit 70)."""
     try:
         return shown(str(exc))
-    except (Exception, SystemExit) as failure:  # noqa: BLE001 - a plugin's exception is not trusted to have text
+    except BaseException as failure:  # a plugin's exception is not trusted to have text
+        if stops_the_run(failure):
+            raise
         try:
             why = f"{type(failure).__name__}: {shown(str(failure))}"
-        except (Exception, SystemExit):  # noqa: BLE001
+        except BaseException as again:
+            if stops_the_run(again):
+                raise
             why = type(failure).__name__
         return f"(its text could not be made: {why})"
 

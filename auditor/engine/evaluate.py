@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from dataclasses import dataclass
 from datetime import date
+from functools import partial
 
 from pydantic_core import to_json
 
@@ -20,6 +22,7 @@ from auditor.model.check import (
     CheckSpec,
     NotAList,
     Outcome,
+    OutcomesTooLarge,
     TooManyOutcomes,
     missing_fact,
     not_applicable,
@@ -29,7 +32,7 @@ from auditor.model.check import (
 from auditor.model.facts import HostSnapshot
 from auditor.model.policy import Policy, ResolvedRule, Waiver
 from auditor.model.result import ControlResult, Finding, RunResult, RunTally, Severity, Status, Summary, tally_run
-from auditor.plugins import raised_text
+from auditor.plugins import raised_text, stops_the_run
 from auditor.text import cut_text, with_article
 
 
@@ -39,7 +42,11 @@ def _platform_outcome(spec: CheckSpec, rule: ResolvedRule, snapshot: HostSnapsho
     if rule.platforms is not None and platform not in rule.platforms:
         return not_applicable(f"platform {platform}", f"the policy limits rule {rule.id} to "
                               f"{', '.join(rule.platforms)}; these facts are from a {platform} host")
-    reason = spec.unsupported_reason(platform)
+    # The platforms a check judges are those it declares (the registry checked them), read by
+    # CheckSpec's own method: a plugin's CheckSpec subclass overriding it ran its code here, outside
+    # the check's handlers and time limit (a raise, or a reason that is not text, was exit 70, and
+    # its text went into the evidence unescaped).
+    reason = CheckSpec.unsupported_reason(spec, platform)
     return not_applicable(f"platform {platform}", reason) if reason else None
 
 
@@ -56,7 +63,9 @@ def _outcomes(spec: CheckSpec, rule: ResolvedRule, snapshot: HostSnapshot) -> li
     # name of what it returned instead of an outcome) as the evidence may hold it.  A lone surrogate
     # ended the run at the evidence (exit 70); ESC, NUL, C1 and bidi controls went from the evidence
     # into every report that does not escape them itself (SARIF, JUnit, OSCAL, HDF).
-    return [_bounded(spec, with_text_of_plugin(o)) for o in _judged(spec, rule, snapshot, thorough=True)]
+    # (each outcome it returned as it was taken, _taken_of_plugin; here the engine's own findings of
+    # it, which quote what it raised and the names of its types)
+    return [with_text_of_plugin(o) for o in _judged(spec, rule, snapshot, thorough=True)]
 
 
 # The most a plugin's outcome may be, as the JSON the evidence holds it in (its text as written,
@@ -67,11 +76,16 @@ MAX_PLUGIN_OUTCOME_BYTES = 1024 * 1024
 # The most outcomes a plugin's check may return (the engine takes one more, to know, and no further).
 # Their number was unbounded: a list of a million tiny outcomes took 16 s and 800 MiB to a 414 MB
 # evidence that every report renders a row of, and a generator that yields forever was drained until
-# the time limit.  A real check gives one outcome a subject (net.bind_addresses one a listener) and
-# the project benchmarks 20,000 findings; 100,000 is generous and is judged in about 2 s (the
-# reports of it take longer: SARIF, HTML and JUnit 15 s and 1.2 GB).  The built-in checks are not
-# limited: their outcomes are bounded by the facts.
-MAX_PLUGIN_OUTCOMES = 100_000
+# the time limit.  A real check gives one outcome a subject (net.bind_addresses one a listener), and
+# the project benchmarks 20,000 findings (benchmarks/bench_pdf.py); 100,000 tiny ones, allowed
+# before, were a 43 MB evidence whose reports took 100 s and 3 GB (OSCAL 47 s, SARIF 26 s).  The
+# built-in checks are not limited: their outcomes are bounded by the facts.
+MAX_PLUGIN_OUTCOMES = 20_000
+# The most a plugin check's outcomes may be together, as the JSON the evidence holds them in.  Each
+# bounded alone, they were not bounded together: 100 outcomes of just under 1 MiB were a 100 MB
+# evidence and 35 s and 1.2 GB of reports, 1,000 of them a 1 GB evidence.  16 MiB, about what
+# 20,000 findings of a real check hold, is rendered by each report in a few seconds.
+MAX_PLUGIN_OUTCOMES_BYTES = 16 * 1024 * 1024
 # The most of what a check raised that its error finding quotes.
 MAX_RAISED_CHARACTERS = 4000
 
@@ -82,13 +96,18 @@ def _check_error(spec: CheckSpec, message: str, reason: str) -> Outcome:
     return Outcome(status=Status.ERROR, subject=f"check {spec.name}", message=message, reason=reason)
 
 
-def _bounded(spec: CheckSpec, outcome: Outcome) -> Outcome:
-    """``outcome``, or, when its JSON is longer than MAX_PLUGIN_OUTCOME_BYTES, the error finding
-    that says so: never a pass, and nothing of it cut silently."""
+def _json_size(outcome: Outcome) -> int:
+    """The bytes of ``outcome`` as the JSON the evidence holds it in."""
     values = outcome.__dict__
-    size = len(to_json({name: values[name] for name in Outcome.model_fields}))
+    return len(to_json({name: values[name] for name in Outcome.model_fields}))
+
+
+def _bounded(spec: CheckSpec, outcome: Outcome, size: int) -> Outcome:
+    """``outcome``, or, when its JSON (``size`` bytes) is longer than MAX_PLUGIN_OUTCOME_BYTES, the
+    error finding that says so: never a pass, and nothing of it cut silently."""
     if size <= MAX_PLUGIN_OUTCOME_BYTES:
         return outcome
+    values = outcome.__dict__
     subject = cut_text(values["subject"], 80)
     return _check_error(spec, "the check returned an outcome too large",
                         f"check {spec.name} ({spec.origin}) returned an outcome (status {values['status'].value}, "
@@ -96,22 +115,64 @@ def _bounded(spec: CheckSpec, outcome: Outcome) -> Outcome:
                         f"{MAX_PLUGIN_OUTCOME_BYTES:,}")
 
 
+@dataclass(frozen=True)
+class _Refused:
+    """A value a plugin's check returned that is not a valid outcome, as the engine took it."""
+
+    value: object
+
+
+def _taken_of_plugin(spec: CheckSpec, value: object) -> tuple[Outcome | _Refused, int]:
+    """A value a plugin's check returned, as the evidence will hold it (validated, each string plain
+    text, at most MAX_PLUGIN_OUTCOME_BYTES), with its size as that JSON; taken one by one as the
+    check's list or generator gives them, so that their size together is known as they come
+    (outcome_list, MAX_PLUGIN_OUTCOMES_BYTES) and none past the limit is held."""
+    outcome = _plugin_outcome(value)
+    if outcome is None:
+        return _Refused(value), 0
+    outcome = with_text_of_plugin(outcome)
+    size = _json_size(outcome)
+    if size > MAX_PLUGIN_OUTCOME_BYTES:
+        outcome = _bounded(spec, outcome, size)
+        size = _json_size(outcome)
+    return outcome, size
+
+
 def _judged(spec: CheckSpec, rule: ResolvedRule, snapshot: HostSnapshot, thorough: bool) -> list[Outcome]:
     """What the check says of the rule, or the error finding for what it did instead; ``thorough``
-    for a plugin's check (a copy of the facts, a time limit, every outcome validated whole)."""
+    for a plugin's check (a copy of the facts, a time limit, every outcome validated whole).
+
+    A plugin's check is judged whole under its time limit: not only its function and what it
+    returned, but everything else of its code the engine runs, its params' validators, the
+    ``__str__`` of what it raised and the ``repr`` of what it returned instead of an outcome, which
+    ran after the limit and held the run forever when they did not return."""
+    if not thorough:
+        return _judgement(spec, rule, snapshot, thorough=False)
+    try:
+        with time_limit.time_limit(time_limit.PLUGIN_CHECK_SECONDS):
+            return _judgement(spec, rule, snapshot, thorough=True)
+    except time_limit.CheckTimedOut as exc:  # past the limit in what the engine made of what it did
+        return [_check_error(spec, "the check did not finish", str(exc))]
+
+
+def _judgement(spec: CheckSpec, rule: ResolvedRule, snapshot: HostSnapshot, thorough: bool) -> list[Outcome]:
+    """:func:`_judged`, within the plugin's time limit when ``thorough``."""
     try:
         params = spec.params.model_validate(rule.params)
         # A plugin's check gets a copy of the facts: the models are frozen but their lists are not,
         # and a plugin that filtered snapshot.facts.sockets.listeners in place emptied the list every
-        # later rule judged (and the evidence recorded): "no listeners were found", exit 0.
+        # later rule judged (and the evidence recorded): "no listeners were found", exit 0.  And of
+        # its params: a value of a field typed Any is the policy's own object, and a plugin that
+        # changed it changed the policy the evidence records (and its digest), not the one written.
         if thorough:
-            # What the plugin's run returned is made a list here, under the time limit and the
-            # handlers below: a generator of its own that raised or blocked midway was iterated
+            # What the plugin's run returned is made a list here, under the time limit (_judged) and
+            # the handlers below: a generator of its own that raised or blocked midway was iterated
             # outside both (exit 70, or a run held forever).  Taken as returned, not through
             # spec.run, which would drain a generator whole before the limit on their number.
-            with time_limit.time_limit(time_limit.PLUGIN_CHECK_SECONDS):
-                outcomes = outcome_list(spec.returned(snapshot.model_copy(deep=True), params),
-                                        at_most=MAX_PLUGIN_OUTCOMES)
+            params = params.model_copy(deep=True)  # its class's own copy may be the plugin's code
+            outcomes = outcome_list(spec.returned(snapshot.model_copy(deep=True), params),
+                                    at_most=MAX_PLUGIN_OUTCOMES, take=partial(_taken_of_plugin, spec),
+                                    at_most_bytes=MAX_PLUGIN_OUTCOMES_BYTES)
         else:
             outcomes = spec.run(snapshot, params)
     except time_limit.CheckTimedOut as exc:  # a plugin's check that would have held the run forever
@@ -120,27 +181,42 @@ def _judged(spec: CheckSpec, rule: ResolvedRule, snapshot: HostSnapshot, thoroug
         return [_check_error(spec, "the check returned too many outcomes",
                              f"check {spec.name} ({spec.origin}) returned {exc.count} outcomes; a plugin check may "
                              f"return at most {exc.at_most:,}")]
+    except OutcomesTooLarge as exc:
+        # the check's judgement is not cut to fit (a subject left out would read as judged): it is
+        # that check's error, and the other rules are judged as before
+        return [_check_error(spec, "the check returned outcomes too large together",
+                             f"check {spec.name} ({spec.origin}) returned outcomes of more than {exc.at_most:,} bytes "
+                             f"as JSON together (its first {exc.count:,}: {exc.size:,} bytes); a plugin check's "
+                             f"outcomes may be at most {exc.at_most:,} bytes together")]
     except NotAList as exc:
         return [_check_error(spec, "the check returned no list",
                              f"check {spec.name} ({spec.origin}) returned {with_article(exc.kind)}, not a list of outcomes")]
     # SystemExit too: a plugin's sys.exit(0) ended `lbaudit evaluate` with status 0, no finding and no
-    # evidence (a release gate read it as compliant).  KeyboardInterrupt is the user's, and passes.
-    except (Exception, SystemExit) as exc:  # noqa: BLE001 - any failure of a check is reported as its own finding
+    # evidence (a release gate read it as compliant); GeneratorExit or a bare BaseException, with a
+    # traceback and exit 1.  Ctrl-C and SIGTERM are the user's, and pass (plugins.stops_the_run).
+    except BaseException as exc:  # any failure of a check is reported as its own finding
+        if stops_the_run(exc):
+            raise
         # multi-line, as raised: every character the evidence may not hold is escaped below
         return [_check_error(spec, f"the check raised {type(exc).__name__}",
                              f"{type(exc).__name__}: {raised_text(exc, lambda text: cut_text(text, MAX_RAISED_CHARACTERS))}")]
     if not outcomes:
         # A check that says nothing has not shown compliance: fail closed.
         return [not_reviewed(f"check {spec.name}", "the check returned no outcome")]
-    # A plugin's outcomes are validated whole (a value that is not JSON would end the run at the
-    # evidence, exit 70); the built-in checks' are made by the outcome helpers, which validate them.
-    taken = [_taken_outcome(o, thorough) for o in outcomes]
+    # A plugin's outcomes were validated whole as they were taken (_taken_of_plugin: a value that is
+    # not JSON would end the run at the evidence, exit 70); the built-in checks' are made by the
+    # outcome helpers, which validate them.
+    if thorough:
+        taken = [None if type(o) is _Refused else o for o in outcomes]
+        invalid = [o.value for o in outcomes if type(o) is _Refused]
+    else:
+        taken = [_taken_outcome(o) for o in outcomes]
+        invalid = [o for o, ok in zip(outcomes, taken) if ok is None]
     judged = [o for o in taken if o is not None]
-    if len(judged) == len(taken):
+    if not invalid:
         return judged
     # What is not a valid outcome is one error finding, where the first of it was: a list of a
     # million values was a million findings "check X returned a int, not an Outcome".
-    invalid = [o for o, ok in zip(outcomes, taken) if ok is None]
     first = next(at for at, ok in enumerate(taken) if ok is None)
     judged.insert(first, _invalid_outcome(spec, invalid[0], len(invalid)))
     return judged
@@ -157,7 +233,7 @@ def _taken_outcome(outcome: object, thorough: bool = False) -> Outcome | None:
     few attribute reads; with ``thorough`` (a plugin's check) every field is validated as Outcome
     validates it, and the validated copy is taken: plain str, list and dict throughout (a str
     subclass in the plugin's own went past the text walk with what it held, ESC and all)."""
-    if not isinstance(outcome, Outcome):
+    if not issubclass(type(outcome), Outcome):  # type(): an object's own __class__ can say anything
         return None
     values = outcome.__dict__
     status = values.get("status")
@@ -170,18 +246,56 @@ def _taken_outcome(outcome: object, thorough: bool = False) -> Outcome | None:
         return None
     if thorough or type(outcome) is not Outcome:  # a subclass: the engine builds its finding as an Outcome's
         try:
-            return Outcome.model_validate({name: values.get(name) for name in Outcome.model_fields})
+            taken = Outcome.model_validate({name: values.get(name) for name in Outcome.model_fields})
         except ValueError:
             return None
+        if thorough and not all(_finite(taken.__dict__[name]) for name in _JSON_VALUES):
+            return None
+        return taken
     return outcome
+
+
+# The fields of an outcome that hold any JSON value (a number among them).
+_JSON_VALUES = ("subject_detail", "observed", "expected")
+
+
+def _finite(value: object) -> bool:
+    """Whether ``value`` (a JSON value as Outcome validated it) holds no NaN or infinity.  JsonValue
+    takes them and the evidence was written with them (``NaN``, not JSON): a plugin's
+    ``observed=float("nan")`` passed (exit 0) with evidence that lbaudit itself refuses to read
+    ("Infinity is not a JSON number"), and SARIF or OSCAL of it was exit 70."""
+    if type(value) is float:
+        return value - value == 0.0  # false for NaN and both infinities
+    if type(value) is list:
+        return all(_finite(item) for item in value)
+    if type(value) is dict:
+        return all(_finite(item) for item in value.values())
+    return True
+
+
+def _plugin_outcome(outcome: object) -> Outcome | None:
+    """:func:`_taken_outcome` of a value a plugin's check returned, or None when reading it raised:
+    an object whose ``__class__`` or ``__dict__`` raises (isinstance reads ``__class__``) ended the
+    run with exit 70 after the check's handlers."""
+    try:
+        return _taken_outcome(outcome, thorough=True)
+    except BaseException as exc:  # the plugin's object failed to be read: it is not a valid outcome
+        if stops_the_run(exc):
+            raise
+        return None
 
 
 def _invalid_outcome(spec: CheckSpec, outcome: object, count: int = 1) -> Outcome:
     """The error finding for what a check returned that is not a valid outcome (``outcome``, the
     first of ``count``): never a pass, a waiver or a crash of the run (exit 70); the run is at least
     incomplete."""
-    if isinstance(outcome, Outcome):
-        status = outcome.__dict__.get("status")
+    if issubclass(type(outcome), Outcome):
+        try:
+            status = outcome.__dict__.get("status")
+        except BaseException as exc:  # an Outcome subclass's own __dict__
+            if stops_the_run(exc):
+                raise
+            status = None
         what = f"an outcome with status {_shown(status.value if type(status) is Status else status)}"
         if status is Status.WAIVED:
             what += " (checks do not waive; waivers are applied by the engine)"
@@ -197,7 +311,9 @@ def _shown(value: object) -> str:
     """``repr(value)`` of a plugin's value, cut, or what it is when its repr raises."""
     try:
         return cut_text(repr(value), 200)
-    except (Exception, SystemExit):  # noqa: BLE001 - a plugin's object is not trusted to have a repr
+    except BaseException as exc:  # a plugin's object is not trusted to have a repr
+        if stops_the_run(exc):
+            raise
         return f"{with_article(type(value).__name__)} whose repr raised"
 
 

@@ -22,7 +22,7 @@ from auditor.model.controls import ControlCatalog
 from auditor.model.facts import PLATFORM_NAMES, SECTIONS
 from auditor.model.records import record
 from auditor.model.result import Severity
-from auditor.plugins import entry_point_named, load_entry_points, plugins_enabled, raised_text
+from auditor.plugins import entry_point_named, load_entry_points, plugins_enabled, raised_text, stops_the_run
 from auditor.text import with_article
 
 CHECKS_GROUP = "lbaudit.checks"
@@ -79,7 +79,9 @@ def _plugin_specs() -> list[CheckSpec]:
         for spec in found:
             try:
                 specs.append(replace(spec, origin=ep.origin))
-            except (Exception, SystemExit) as exc:  # noqa: BLE001 - a subclass's own __init__ or __post_init__
+            except BaseException as exc:  # a subclass's own __init__ or __post_init__
+                if stops_the_run(exc):
+                    raise
                 raise RegistryError(f"{named}: check {spec.name!r} ({_what(spec)}) cannot be copied with its origin: "
                                     f"{type(exc).__name__}: {raised_text(exc)}") from exc
     return specs

@@ -799,6 +799,32 @@ class HistoryStore:
             raise InputError(f"trigger {trigger!r} is not one of {', '.join(t.TRIGGERS)}")
         return self._record_all([prepared], trigger, inventory_name, None)[0]
 
+    def withdraw(self, run_id: int) -> None:
+        """Take back run ``run_id``, which this command recorded and has not committed (a fleet
+        host found, after it was recorded, to be one of two snapshots naming one host): its rows
+        go, and its evidence and host rows when nothing else of the store holds them, so the store
+        says what the command's files say.  Only the newest run of its host's chain, and only while
+        the command's transaction holds it (:meth:`hold_until_command_ends`): a committed run is
+        the history, and is pruned or retired, never withdrawn."""
+        if self._pending is None:
+            raise InputError(f"{self.shown}: run {run_id} is committed: it can be retired or pruned, not withdrawn")
+        runs = t.runs.c
+        try:
+            with self._writing() as conn:
+                row = conn.execute(sa.select(runs.host_id, runs.evidence_sha256).where(runs.id == run_id)).one()
+                if conn.execute(sa.select(runs.id).where(runs.prev_evidence_sha256 == row.evidence_sha256)).first():
+                    raise InputError(f"{self.shown}: run {run_id} has a later run chained to it: it cannot be withdrawn")
+                for table in (t.findings, t.family_counts, t.attestations):
+                    conn.execute(table.delete().where(table.c.run_id == run_id))
+                conn.execute(t.runs.delete().where(runs.id == run_id))
+                if conn.execute(sa.select(runs.id).where(runs.evidence_sha256 == row.evidence_sha256)).first() is None:
+                    conn.execute(t.evidence.delete().where(t.evidence.c.sha256 == row.evidence_sha256))
+                if not any(conn.execute(sa.select(table.c.host_id).where(table.c.host_id == row.host_id)).first()
+                           for table in (t.runs, t.pruned_runs, t.retirements, t.family_counts)):
+                    conn.execute(t.hosts.delete().where(t.hosts.c.id == row.host_id))
+        except (SQLAlchemyError, DBAPIError) as exc:
+            raise self._fail("withdraw a run from", exc) from None
+
     def _record_all(self, prepared: list[PreparedRun], trigger: str, inventory_name: str | None,
                     recorded_at: datetime | None) -> list[RecordedRun]:
         recorded = []

@@ -202,7 +202,7 @@ class NotAList(TypeError):
 
 class TooManyOutcomes(ValueError):
     """A check returned more than ``at_most`` outcomes; ``count`` says how many, as far as known
-    ("1,000,000" of a list, "more than 100,000" of what is only iterated)."""
+    ("1,000,000" of a list, "more than 20,000" of what is only iterated)."""
 
     def __init__(self, count: str, at_most: int) -> None:
         super().__init__(f"{count} outcomes, at most {at_most:,}")
@@ -210,18 +210,45 @@ class TooManyOutcomes(ValueError):
         self.at_most = at_most
 
 
-def outcome_list(returned: Any, at_most: int | None = None) -> list[Outcome]:
+class OutcomesTooLarge(ValueError):
+    """What a check returned came to more than ``at_most`` bytes: its first ``count`` values were
+    ``size`` bytes (the engine takes no further)."""
+
+    def __init__(self, count: int, size: int, at_most: int) -> None:
+        super().__init__(f"the first {count:,} outcomes are {size:,} bytes, at most {at_most:,}")
+        self.count = count
+        self.size = size
+        self.at_most = at_most
+
+
+def outcome_list(returned: Any, at_most: int | None = None, take: Callable[[Any], tuple[Any, int]] | None = None,
+                 at_most_bytes: int | None = None) -> list[Any]:
     """What a check returned, as a list (its values are judged one by one after), of at most
     ``at_most`` values (:class:`TooManyOutcomes` when there are more).  Text, bytes, a mapping and a
     model iterate too, but as characters, keys or fields: a plugin's outcome returned bare was nine
-    error findings "returned a tuple" (its fields), 10 MB of text ten million."""
+    error findings "returned a tuple" (its fields), 10 MB of text ten million.
+
+    ``take``, when given, makes each value what the list holds, with its size in bytes, as it is
+    taken: past ``at_most_bytes`` together, :class:`OutcomesTooLarge`, and no value further is
+    taken (a generator of distinct 1 MiB outcomes was held 20,000 at once before its size was seen)."""
     if isinstance(returned, (str, bytes, bytearray, Mapping, BaseModel)) or not isinstance(returned, Iterable):
         raise NotAList(type(returned).__name__)
     if at_most is None:
         return list(returned)
     # One past the limit and no further: a generator that yields forever was drained into a list
     # until the time limit stopped it, and each of a list of a million values was judged.
-    taken = list(itertools.islice(returned, at_most + 1))
+    if take is None:
+        taken = list(itertools.islice(returned, at_most + 1))
+    else:
+        taken, total = [], 0
+        for value in itertools.islice(returned, at_most + 1):
+            value, size = take(value)
+            total += size
+            if at_most_bytes is not None and total > at_most_bytes:
+                if isinstance(returned, GeneratorType):
+                    returned.close()
+                raise OutcomesTooLarge(len(taken) + 1, total, at_most_bytes)
+            taken.append(value)
     if len(taken) <= at_most:
         return taken
     count = f"more than {at_most:,}"
