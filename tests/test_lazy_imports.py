@@ -189,7 +189,7 @@ def test_help_imports_no_models_no_yaml_no_collectors_and_no_subprocess():
 # auditor.stdio: standard output and error guarded before anything is printed (standard library only)
 HELP_MODULES = {"auditor", "auditor.cli", "auditor.command_files", "auditor.commands", "auditor.commands.options",
                 "auditor.config", "auditor.errors", "auditor.model", "auditor.model.codes", "auditor.model.records",
-                "auditor.plugins", "auditor.stdio"}
+                "auditor.plugins", "auditor.safeio", "auditor.stdio"}  # safeio: NAME_MAX of command_files (stdlib only)
 
 
 @pytest.mark.slow  # a child interpreter (what it imports is the point)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from dataclasses import dataclass
 from datetime import date
 from functools import partial
 
@@ -31,6 +30,7 @@ from auditor.model.check import (
 )
 from auditor.model.facts import HostSnapshot
 from auditor.model.policy import Policy, ResolvedRule, Waiver
+from auditor.model.records import record
 from auditor.model.result import ControlResult, Finding, RunResult, RunTally, Severity, Status, Summary, tally_run
 from auditor.plugins import raised_text, stops_the_run
 from auditor.text import cut_text, with_article
@@ -115,7 +115,7 @@ def _bounded(spec: CheckSpec, outcome: Outcome, size: int) -> Outcome:
                         f"{MAX_PLUGIN_OUTCOME_BYTES:,}")
 
 
-@dataclass(frozen=True)
+@record
 class _Refused:
     """A value a plugin's check returned that is not a valid outcome, as the engine took it."""
 
