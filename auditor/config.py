@@ -143,7 +143,7 @@ def load_file(path: Path) -> dict[str, Value]:
     InputError (exit 2) listing file:line of each."""
     import difflib
 
-    from auditor.policy.yamlsafe import YamlProblem, foreign_mapping, load_located
+    from auditor.policy.yamlsafe import DocumentKind, YamlProblem, load_located
     from auditor.safeio import read_regular
 
     try:
@@ -152,19 +152,12 @@ def load_file(path: Path) -> dict[str, Value]:
     except (OSError, UnicodeDecodeError) as exc:
         reason = getattr(exc, "strerror", None) or str(exc)
         raise InputError(f"{path}: cannot read the configuration file: {reason}") from exc
+    # Another file given as the configuration (a .env, /etc/shadow) is refused without quoting it.
+    kind = DocumentKind("an lbaudit configuration file", tuple(BY_KEY), f"a mapping of {', '.join(BY_KEY)}")
     try:
-        doc = load_located(text)
+        doc = load_located(text, kind)
     except YamlProblem as exc:
         raise InputError(f"{path}: invalid configuration file", [Problem(str(path), exc.line, exc.column, exc.message)]) from exc
-    if not isinstance(doc.value, dict):
-        raise InputError(f"{path}: invalid configuration file",
-                         [Problem(str(path), 1, 1, f"expected a mapping of {', '.join(BY_KEY)}")])
-    if foreign_mapping(doc.value, BY_KEY):
-        # another file given as the configuration (a .env, /etc/shadow): its keys are not quoted
-        raise InputError(f"{path}: invalid configuration file",
-                         [Problem(str(path), 1, 1, f"not an lbaudit configuration file: none of its {len(doc.value)} "
-                                                   f"top-level keys is a setting ({', '.join(BY_KEY)}); what it holds "
-                                                   "is not quoted")])
     values: dict[str, Value] = {}
     problems = []
     for key, value in doc.value.items():

@@ -103,14 +103,14 @@ def _parse_each_policy_text_once() -> None:
     from auditor.policy import loader, yamlsafe
 
     parse = yamlsafe.load_located
-    parsed: dict[str, yamlsafe.LocatedDocument] = {}
+    parsed: dict[tuple[str, yamlsafe.DocumentKind], yamlsafe.LocatedDocument] = {}
 
-    def load_located_once(text: str) -> yamlsafe.LocatedDocument:
-        first = parsed.get(text)
+    def load_located_once(text: str, kind: yamlsafe.DocumentKind) -> yamlsafe.LocatedDocument:
+        first = parsed.get((text, kind))
         if first is None:
-            first = parse(text)  # a YamlProblem propagates and nothing is kept
+            first = parse(text, kind)  # a YamlProblem propagates and nothing is kept
             if len(parsed) < 1024:  # mutated policies (hypothesis) must not fill memory
-                parsed[text] = first
+                parsed[(text, kind)] = first
         return yamlsafe.LocatedDocument(value=copy.deepcopy(first.value), positions=dict(first.positions),
                                         texts=dict(first.texts))
 
