@@ -109,6 +109,22 @@ def test_an_oscal_catalog_that_is_another_file_is_named_by_place_not_quoted(tmp_
     _says_where_and_quotes_nothing(covered, path, message)
 
 
+def test_an_oscal_catalog_that_is_valid_json_of_another_kind_is_not_quoted(tmp_path: Path):
+    """Its first top-level key was quoted as what the file held instead ("top-level '<key>'")."""
+    path = tmp_path / "credentials.json"
+    path.write_text(f'{{"{SECRET}": {{"token": "x"}}}}', encoding="utf-8")
+    policy = tmp_path / "p.yaml"
+    policy.write_text(POLICY, encoding="utf-8")
+    covered = run_cli("coverage", "--no-plugins", "--policy", policy, "--baseline", "low", "--catalog", path, env=ENV)
+    _says_where_and_quotes_nothing(covered, path, "not an OSCAL catalog (an object of 1 top-level keys, none an OSCAL "
+                                                  "model; what it holds is not quoted; expected \"catalog\"")
+    profile = tmp_path / "profile.json"
+    profile.write_text('{"profile": {}}', encoding="utf-8")  # another OSCAL document is still named
+    covered = run_cli("coverage", "--no-plugins", "--policy", policy, "--baseline", "low", "--catalog", profile, env=ENV)
+    assert covered.returncode == 2
+    assert f"{profile}: not an OSCAL catalog (top-level 'profile'; expected" in covered.stderr
+
+
 def test_a_signature_that_is_another_file_is_named_by_place_not_quoted(tmp_path: Path, foreign, signed):
     path, message = foreign
     evidence, public = signed
