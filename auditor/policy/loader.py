@@ -25,7 +25,14 @@ from auditor.model.policy import (
     WaiverFileDocument,
     WaiverSource,
 )
-from auditor.policy.yamlsafe import DocumentKind, ForeignDocument, LocatedDocument, YamlProblem, load_located
+from auditor.policy.yamlsafe import (
+    DocumentKind,
+    ForeignDocument,
+    LocatedDocument,
+    YamlProblem,
+    found_text,
+    load_located,
+)
 from auditor.safeio import FileTooLarge, NotRegularFile, read_regular
 
 MAX_POLICY_BYTES = 1024 * 1024
@@ -68,11 +75,6 @@ def _dotted(loc: tuple[Any, ...]) -> str:
     for part in loc:
         text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
     return text
-
-
-def _short(value: Any, limit: int = 60) -> str:
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def did_you_mean(word: Any, choices: Any) -> str:
@@ -192,7 +194,7 @@ def _validation_problems(
                 text = plain[0]
             found = err.get("input")
             written = doc.texts.get(prefix + loc)
-            shown = written if written is not None and not isinstance(found, str) else _short(found)
+            shown = written if written is not None and not isinstance(found, str) else found_text(found)
             # A validator's own message names the value it refused; others are told what was found.
             message = f"{where}: {text}" if err["type"] == "value_error" else f"{where}: {text}; found {shown}"
             if prefix + loc == ("version",) and isinstance(found, (int, float)) and not isinstance(found, bool):

@@ -39,6 +39,8 @@ from typing import Any, Collection
 
 import yaml
 
+from auditor.model.records import record
+
 # Tags a plain policy needs.  Anything else (python/*, binary, set, omap, custom) is refused.
 ALLOWED_TAGS = {
     "tag:yaml.org,2002:str",
@@ -82,7 +84,7 @@ class ForeignDocument(YamlProblem):
         self.schema = schema
 
 
-@dataclass(frozen=True)
+@record
 class DocumentKind:
     """What a YAML file is expected to be: its name with its article ("a policy"), its top-level
     keys, and what is expected of it in words ("a mapping with id, version, owner and rules")."""
@@ -266,6 +268,20 @@ def _yaml11_only(node: yaml.ScalarNode, quoted: str) -> str | None:
         return (f"{quoted} is a number in YAML 1.1 but text in YAML 1.2; write it in plain digits without "
                 "'_' or ':' (or quote it for text)")
     return None
+
+
+def found_text(value: Any, limit: int = 60) -> str:
+    """How a problem shows a value it refused ("expected text; found ..."): a scalar as written, cut
+    to ``limit`` characters, and a mapping or a list by its kind and size alone.  Under a key of its
+    kind a file may still hold another program's section (an application's ``store: {secret_key:
+    ...}`` given as the configuration, a ``docker-compose.yml``'s ``version``), and the text of a
+    container says nothing about what was expected."""
+    if isinstance(value, dict):
+        return f"a mapping of {len(value)} key{'' if len(value) == 1 else 's'}"
+    if isinstance(value, list):
+        return f"a list of {len(value)} item{'' if len(value) == 1 else 's'}"
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _excerpt(text: str, limit: int = 40) -> str:

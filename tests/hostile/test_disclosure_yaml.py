@@ -124,3 +124,30 @@ def test_control_case_a_policy_mistake_under_its_own_keys_is_still_quoted(tmp_pa
     duplicate.write_text(POLICY + "owner: P\n", encoding="utf-8")
     checked = run_cli("validate", "--no-plugins", duplicate, env={"LBAUDIT_CONFIG": ""})
     assert f"{duplicate}:8:1: duplicate key 'owner' (first defined at line 3); each key may appear once" in checked.stderr
+
+
+@pytest.mark.parametrize("content, where, message", [
+    # another program's file with a key of lbaudit's kind, holding a section of its own there
+    (f"version: '2'\nowner:\n  email: ops@example.org\n  api_token: {SECRET}\n", "2:1",
+     "owner: expected text; found a mapping of 2 keys"),
+    (f"id: app\nrules:\n  db: {{password: {SECRET}}}\n", "2:1", "rules: expected a list; found a mapping of 1 key"),
+])
+def test_a_mapping_under_a_policy_key_is_named_by_its_kind_not_quoted(tmp_path: Path, content: str, where: str,
+                                                                       message: str):
+    path = tmp_path / "app.yaml"
+    path.write_text(content, encoding="utf-8")
+    checked = run_cli("validate", "--no-plugins", path, env={"LBAUDIT_CONFIG": ""})
+    shown = checked.stdout + checked.stderr
+    assert checked.returncode == 2
+    assert SECRET not in shown, shown
+    assert f"{path}:{where}: {message}" in shown, shown
+
+
+def test_a_mapping_under_a_setting_is_named_by_its_kind_not_quoted(tmp_path: Path):
+    """An application's configuration given as lbaudit's: its store section held the credentials."""
+    path = tmp_path / "app.yaml"
+    path.write_text(f"color: never\nstore:\n  backend: s3\n  secret_key: {SECRET}\n", encoding="utf-8")
+    shown = run_cli("config", "show", env={"LBAUDIT_CONFIG": str(path)})
+    assert shown.returncode == 2
+    assert SECRET not in shown.stdout + shown.stderr
+    assert f"{path}:2:1: store: expected a path; found a mapping of 2 keys" in shown.stderr
