@@ -354,6 +354,9 @@ def _recognise(node: yaml.Node, kind: DocumentKind) -> None:
         schema = None
     if schema is None and (not node.value or any(key.value in kind.keys for key in keys)):
         return
+    if schema is not None:
+        raise ForeignDocument(f"this is an lbaudit document of schema {schema!r}, not {kind.name} (expected "
+                              f"{kind.expected})", schema)
     raise ForeignDocument(f"not {kind.name}: none of its {len(node.value)} top-level keys is one of "
                           f"{', '.join(kind.keys)} (expected {kind.expected}; what it holds is not quoted)", schema)
 
