@@ -149,9 +149,9 @@ class _Builder:
             # The composer hands back the same node object for an alias: refuse rather than expand.
             raise YamlProblem("anchors and aliases (&name / *name) are not supported in policies", *_mark(node))
         if node.tag not in ALLOWED_TAGS:
-            tag = repr(node.tag) if self._quotable(path) else "here"
+            tag = f"YAML tag {node.tag!r}" if self._quotable(path) else "this YAML tag"
             raise YamlProblem(
-                f"YAML tag {tag} is not allowed (policies are plain data: strings, numbers, booleans, "
+                f"{tag} is not allowed (policies are plain data: strings, numbers, booleans, "
                 "lists and mappings)",
                 *_mark(node),
             )
@@ -314,6 +314,7 @@ class _DepthLimitedLoader(yaml.SafeLoader):
 # PyYAML's messages quote a token kind ('<block end>'), a character ('\t') or a fragment of the file
 # (an alias, anchor, tag handle or directive name): only the first two are kept.
 _QUOTED = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"")
+_TOKEN_KIND = re.compile(r"<[a-z ]+>")
 
 
 def _unquoted(message: str) -> str:
@@ -327,7 +328,7 @@ def _unquoted(message: str) -> str:
             one_character = len(ast.literal_eval(match.group())) <= 1
         except (ValueError, SyntaxError):
             one_character = False
-        if one_character or (inner.startswith("<") and inner.endswith(">")):
+        if one_character or _TOKEN_KIND.fullmatch(inner):
             return match.group()
         return "(not quoted)"
 
