@@ -151,3 +151,16 @@ def test_a_mapping_under_a_setting_is_named_by_its_kind_not_quoted(tmp_path: Pat
     assert shown.returncode == 2
     assert SECRET not in shown.stdout + shown.stderr
     assert f"{path}:2:1: store: expected a path; found a mapping of 2 keys" in shown.stderr
+
+
+def test_an_lbaudit_document_given_as_the_configuration_is_named_by_its_schema(tmp_path: Path):
+    """Evidence has a policy key, which is also a setting: its policy section was printed as the
+    value of a setting ("policy: expected a path; found {...}") and its other keys as unknown ones."""
+    path = tmp_path / "evidence.json"
+    path.write_text(f'{{"schema": "lbaudit/evidence", "schema_version": "1.0", "policy": {{"owner": "{SECRET}"}}}}\n',
+                    encoding="utf-8")
+    shown = run_cli("config", "show", env={"LBAUDIT_CONFIG": str(path)})
+    assert shown.returncode == 2
+    assert SECRET not in shown.stdout + shown.stderr
+    assert (f"{path}:1:1: this is an lbaudit document of schema 'lbaudit/evidence', not an lbaudit configuration "
+            "file (expected a mapping of policy, ") in shown.stderr
