@@ -90,7 +90,7 @@ def _parse_each_policy_text_once() -> None:
     """The inner loop loads a policy ~660 times, but only ~190 distinct texts (the shipped and
     fixture policies, evaluated by test after test), and lbaudit's YAML reader is pure Python:
     ~9 ms a policy, 5-6 s of CPU a run spent parsing the same bytes again.  The policy loader's
-    ``load_located`` (text -> LocatedDocument, a pure function of the text) is wrapped in this
+    ``load_located`` ((text, kind) -> LocatedDocument, a pure function of both) is wrapped in this
     process so that a text it has parsed is not parsed again: each call gets a fresh deep copy of
     the first parse, so no test can change what the next one reads.  A text that does not parse
     is never kept (every hostile or mutated policy goes through the real reader each time), and
