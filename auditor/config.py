@@ -107,9 +107,10 @@ def user_directory(variable: str, under_home: str, environ: Any = None) -> Path 
 
 def _check(setting: Setting, value: Any, base: Path) -> tuple[Any, str | None]:
     """The value as the option takes it, or the problem with it."""
+    from auditor.policy.yamlsafe import found_text  # read with the file: load_file has imported it
     if setting.kind in ("path", "text"):
         if not isinstance(value, str) or not value.strip():
-            return None, f"{setting.key}: expected {'a path' if setting.kind == 'path' else 'text'}; found {value!r}"
+            return None, f"{setting.key}: expected {'a path' if setting.kind == 'path' else 'text'}; found {found_text(value)}"
         if setting.kind == "path":
             path = Path(os.path.expanduser(value))
             return str(path if path.is_absolute() else base / path), None
@@ -121,20 +122,20 @@ def _check(setting: Setting, value: Any, base: Path) -> tuple[Any, str | None]:
             parse_duration(value if isinstance(value, str) else "")
         except ValueError as exc:
             return None, f"{setting.key}: {exc}" if isinstance(value, str) else \
-                f"{setting.key}: expected a duration (36h, 7d, ... or none); found {value!r}"
+                f"{setting.key}: expected a duration (36h, 7d, ... or none); found {found_text(value)}"
         return value, None
     if setting.kind == "integer":
         if isinstance(value, bool) or not isinstance(value, int):
-            return None, f"{setting.key}: expected an integer; found {value!r}"
+            return None, f"{setting.key}: expected an integer; found {found_text(value)}"
         return value, None
     if setting.kind == "seconds":
         low, high = STORE_TIMEOUT_RANGE
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            return None, f"{setting.key}: expected a whole number of seconds from {low} to {high}; found {value!r}"
+            return None, f"{setting.key}: expected a whole number of seconds from {low} to {high}; found {found_text(value)}"
         return value, None
     choices = setting.kind.removeprefix("one of ").split("|")
     if value not in choices:
-        return None, f"{setting.key}: expected one of {', '.join(choices)}; found {value!r}"
+        return None, f"{setting.key}: expected one of {', '.join(choices)}; found {found_text(value)}"
     return value, None
 
 
@@ -143,7 +144,7 @@ def load_file(path: Path) -> dict[str, Value]:
     InputError (exit 2) listing file:line of each."""
     import difflib
 
-    from auditor.policy.yamlsafe import YamlProblem, foreign_mapping, load_located
+    from auditor.policy.yamlsafe import DocumentKind, YamlProblem, load_located
     from auditor.safeio import read_regular
 
     try:
@@ -152,19 +153,12 @@ def load_file(path: Path) -> dict[str, Value]:
     except (OSError, UnicodeDecodeError) as exc:
         reason = getattr(exc, "strerror", None) or str(exc)
         raise InputError(f"{path}: cannot read the configuration file: {reason}") from exc
+    # Another file given as the configuration (a .env, /etc/shadow) is refused without quoting it.
+    kind = DocumentKind("an lbaudit configuration file", tuple(BY_KEY), f"a mapping of {', '.join(BY_KEY)}")
     try:
-        doc = load_located(text)
+        doc = load_located(text, kind)
     except YamlProblem as exc:
         raise InputError(f"{path}: invalid configuration file", [Problem(str(path), exc.line, exc.column, exc.message)]) from exc
-    if not isinstance(doc.value, dict):
-        raise InputError(f"{path}: invalid configuration file",
-                         [Problem(str(path), 1, 1, f"expected a mapping of {', '.join(BY_KEY)}")])
-    if foreign_mapping(doc.value, BY_KEY):
-        # another file given as the configuration (a .env, /etc/shadow): its keys are not quoted
-        raise InputError(f"{path}: invalid configuration file",
-                         [Problem(str(path), 1, 1, f"not an lbaudit configuration file: none of its {len(doc.value)} "
-                                                   f"top-level keys is a setting ({', '.join(BY_KEY)}); what it holds "
-                                                   "is not quoted")])
     values: dict[str, Value] = {}
     problems = []
     for key, value in doc.value.items():

@@ -90,7 +90,7 @@ def _parse_each_policy_text_once() -> None:
     """The inner loop loads a policy ~660 times, but only ~190 distinct texts (the shipped and
     fixture policies, evaluated by test after test), and lbaudit's YAML reader is pure Python:
     ~9 ms a policy, 5-6 s of CPU a run spent parsing the same bytes again.  The policy loader's
-    ``load_located`` (text -> LocatedDocument, a pure function of the text) is wrapped in this
+    ``load_located`` ((text, kind) -> LocatedDocument, a pure function of both) is wrapped in this
     process so that a text it has parsed is not parsed again: each call gets a fresh deep copy of
     the first parse, so no test can change what the next one reads.  A text that does not parse
     is never kept (every hostile or mutated policy goes through the real reader each time), and
@@ -103,14 +103,14 @@ def _parse_each_policy_text_once() -> None:
     from auditor.policy import loader, yamlsafe
 
     parse = yamlsafe.load_located
-    parsed: dict[str, yamlsafe.LocatedDocument] = {}
+    parsed: dict[tuple[str, yamlsafe.DocumentKind], yamlsafe.LocatedDocument] = {}
 
-    def load_located_once(text: str) -> yamlsafe.LocatedDocument:
-        first = parsed.get(text)
+    def load_located_once(text: str, kind: yamlsafe.DocumentKind) -> yamlsafe.LocatedDocument:
+        first = parsed.get((text, kind))
         if first is None:
-            first = parse(text)  # a YamlProblem propagates and nothing is kept
+            first = parse(text, kind)  # a YamlProblem propagates and nothing is kept
             if len(parsed) < 1024:  # mutated policies (hypothesis) must not fill memory
-                parsed[text] = first
+                parsed[(text, kind)] = first
         return yamlsafe.LocatedDocument(value=copy.deepcopy(first.value), positions=dict(first.positions),
                                         texts=dict(first.texts))
 

@@ -72,7 +72,7 @@ def test_config_show_names_each_source(setup):
     ("expiry_warning_days: '30'\n", ["1:1: expiry_warning_days: expected an integer; found '30'"]),
     ("store_timeout: 1\n", ["1:1: store_timeout: expected a whole number of seconds from 2 to 86400; found 1"]),
     ("store_timeout: 2.5\n", ["1:1: store_timeout: expected a whole number of seconds from 2 to 86400; found 2.5"]),
-    ("- policy\n", ["1:1: expected a mapping of " + ", ".join(s.key for s in SETTINGS)]),
+    ("- policy\n", ["1:1: expected a mapping of " + ", ".join(s.key for s in SETTINGS) + "; found list"]),
 ])
 def test_bad_configuration_is_exit_2_with_file_and_line(tmp_path, content, problems):
     config = tmp_path / "config.yaml"

@@ -14,7 +14,7 @@ from auditor import pipeline
 from auditor.cli import policy_schema
 from auditor.engine.registry import load_registry
 from auditor.model.facts import ProcessInfo
-from auditor.policy.loader import load_policy
+from auditor.policy.loader import POLICY_KIND, load_policy
 from auditor.policy.yamlsafe import load_located
 from auditor.resources import data_dir
 from tests.factories import LINUX_DEFAULT_SYSCTLS, listener, snapshot, sysctl_facts
@@ -39,7 +39,7 @@ def test_each_policy_validates_against_the_schema_it_names(path):
     assert named, first
     schema_path = path.parent / named.group(1)
     assert schema_path.is_file(), schema_path
-    document = json.loads(json.dumps(load_located(path.read_text()).value, default=str))  # dates as YAML text
+    document = json.loads(json.dumps(load_located(path.read_text(), POLICY_KIND).value, default=str))  # dates as YAML text
     errors = [e.message for e in jsonschema.Draft202012Validator(json.loads(schema_path.read_text())).iter_errors(document)]
     assert errors == []
 

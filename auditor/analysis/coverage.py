@@ -222,6 +222,11 @@ def _control_ref(path: Path, control: dict[str, Any]) -> ControlRef | None:
     return ControlRef(display, one_line(title))
 
 
+# The root of each OSCAL document model (OSCAL 1.1): the top-level key that says what a document is.
+OSCAL_MODELS = ("catalog", "profile", "mapping-collection", "component-definition", "system-security-plan",
+                "assessment-plan", "assessment-results", "plan-of-action-and-milestones")
+
+
 def _shown(value: Any) -> str:
     if value is None:
         return "missing"
@@ -236,8 +241,16 @@ def catalog_baseline(path: Path, level: Baseline) -> BaselineSet:
     data = parse_document(read_bounded(path, MAX_CATALOG_BYTES, what), str(path), what)
     catalog = data.get("catalog") if isinstance(data, dict) else None
     if not isinstance(catalog, dict):
-        kind = next(iter(data), "?") if isinstance(data, dict) and data else type(data).__name__
-        raise InputError(f"{path}: not an OSCAL catalog (top-level {kind!r}; expected \"catalog\", e.g. a "
+        # Another OSCAL document (a profile given for its resolved catalog) is named; any other file's
+        # keys are not quoted: --catalog may name any file the run can read.
+        model = next((key for key in data if key in OSCAL_MODELS), None) if isinstance(data, dict) else None
+        if model is not None:
+            found = f"top-level {model!r}"
+        elif isinstance(data, dict):
+            found = f"an object of {len(data)} top-level keys, none an OSCAL model; what it holds is not quoted"
+        else:
+            found = f"top-level {type(data).__name__}"
+        raise InputError(f"{path}: not an OSCAL catalog ({found}; expected \"catalog\", e.g. a "
                          "resolved-profile catalog of a baseline)")
     found = catalog.get("metadata")
     metadata: dict[str, Any] = found if isinstance(found, dict) else {}

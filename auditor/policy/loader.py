@@ -25,7 +25,14 @@ from auditor.model.policy import (
     WaiverFileDocument,
     WaiverSource,
 )
-from auditor.policy.yamlsafe import LocatedDocument, YamlProblem, foreign_mapping, load_located
+from auditor.policy.yamlsafe import (
+    DocumentKind,
+    ForeignDocument,
+    LocatedDocument,
+    YamlProblem,
+    found_text,
+    load_located,
+)
 from auditor.safeio import FileTooLarge, NotRegularFile, read_regular
 
 MAX_POLICY_BYTES = 1024 * 1024
@@ -34,6 +41,13 @@ MAX_EXTENDS_DEPTH = 16
 DEFAULT_EXPIRY_WARNING_DAYS = 30
 # A waiver is an exception to be reviewed: one that runs for more than a year is warned about.
 MAX_WAIVER_DAYS = 366
+
+
+# What a policy and a waivers file are, for the YAML reader: it quotes neither until it has recognised
+# the file as one (auditor/policy/yamlsafe.py).
+POLICY_KIND = DocumentKind("a policy", tuple(PolicyDocument.model_fields), "a mapping with id, version, owner and rules")
+WAIVERS_KIND = DocumentKind("a waivers file", tuple(WaiverFileDocument.model_fields), "a mapping with waivers")
+_KINDS = {"policy": POLICY_KIND, "waivers file": WAIVERS_KIND}
 
 
 def _display(path: Path) -> str:
@@ -61,11 +75,6 @@ def _dotted(loc: tuple[Any, ...]) -> str:
     for part in loc:
         text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
     return text
-
-
-def _short(value: Any, limit: int = 60) -> str:
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def did_you_mean(word: Any, choices: Any) -> str:
@@ -185,7 +194,7 @@ def _validation_problems(
                 text = plain[0]
             found = err.get("input")
             written = doc.texts.get(prefix + loc)
-            shown = written if written is not None and not isinstance(found, str) else _short(found)
+            shown = written if written is not None and not isinstance(found, str) else found_text(found)
             # A validator's own message names the value it refused; others are told what was found.
             message = f"{where}: {text}" if err["type"] == "value_error" else f"{where}: {text}; found {shown}"
             if prefix + loc == ("version",) and isinstance(found, (int, float)) and not isinstance(found, bool):
@@ -231,37 +240,16 @@ def _read_document(path: Path, what: str = "policy") -> tuple[LocatedDocument, b
             [Problem(name, line, column, f"byte 0x{raw[exc.start]:02x} is not UTF-8; save the file as UTF-8")],
         ) from exc
     try:
-        doc = load_located(text)
+        doc = load_located(text, _KINDS[what])
+    except ForeignDocument as exc:
+        if exc.schema is not None:
+            _recognise_other_document(name, {"schema": exc.schema}, what)
+        raise PolicyError(f"{name}: invalid {what}", [Problem(name, exc.line, exc.column, exc.message)]) from exc
     except YamlProblem as exc:
         raise PolicyError(f"{name}: invalid {what}", [Problem(name, exc.line, exc.column, exc.message)]) from exc
     except (RecursionError, MemoryError) as exc:  # the depth limit should come first; never a traceback
         raise PolicyError(f"{name}: invalid {what}: too deeply nested or too large to parse") from exc
-    _recognise_other_document(name, doc.value, what)
-    expected = "id, version, owner and rules" if what == "policy" else "waivers"
-    if not isinstance(doc.value, dict):
-        raise PolicyError(
-            f"{name}: invalid {what}",
-            [Problem(name, 1, 1, f"expected a mapping with {expected}; found {type(doc.value).__name__}")],
-        )
-    _refuse_unquoted_if_foreign(name, doc.value, what, expected)
     return doc, raw
-
-
-def _refuse_unquoted_if_foreign(name: str, value: dict[Any, Any], what: str, expected: str) -> None:
-    """A mapping none of whose keys is a key of this kind of file is not one with mistakes in it but
-    another file, and what it holds is not repeated.  A policy's ``extends`` may name any file the
-    run can read, and its problems were quoted: ``extends: /etc/shadow`` printed every account's
-    password hash as an "unknown key" into the CI log of whoever ran the policy.  Such a file is
-    refused naming only its path and what was expected; a file with at least one key of its kind is
-    a policy (or waivers file) with mistakes, and its problems are listed as before."""
-    known = PolicyDocument.model_fields if what == "policy" else WaiverFileDocument.model_fields
-    if foreign_mapping(value, known):
-        raise PolicyError(
-            f"{name}: invalid {what}",
-            [Problem(name, 1, 1, f"not a {what}: none of its {len(value)} top-level keys is one of "
-                                 f"{', '.join(known)} (expected a mapping with {expected}; what it holds is "
-                                 "not quoted)")],
-        )
 
 
 def _salvage(model: type[BaseModel], item: Any) -> Any:

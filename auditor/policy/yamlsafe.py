@@ -16,16 +16,30 @@ plain Python values ourselves, so that:
   with what each reads it as: ``yes``/``no``/``on``/``off`` (booleans in 1.1, text in 1.2), ``010``
   (octal 8 in 1.1, 10 in 1.2), ``0b101``, ``1_000`` and base-60 ``1:20`` (80 in 1.1, text in 1.2).
   ``min_low: 01024`` was the port 532: a policy meant less than its author and reviewer read.
+
+What a problem quotes.  A file read here may be any file the run can read (a policy's ``extends``,
+``--waivers``, ``LBAUDIT_CONFIG``: data a pull request changes, read by a CI job running as root),
+so its text is quoted only once the file is recognised as its :class:`DocumentKind`, and then only
+under a top-level key of that kind.  The document is composed first (PyYAML's own messages are
+stripped of any fragment of the file longer than one character, :func:`_unquoted`); a root that is
+not a mapping, or a mapping none of whose keys is one of the kind's, is refused naming the file,
+the place and what was expected, before any value is built; a key or value elsewhere (an unknown
+top-level key's) is named by its line and column, never quoted.  ``extends: /etc/shadow`` or a
+``docker-compose.yml`` with ``version:`` and ``POSTGRES_PASSWORD: 0731946285`` printed the hash
+or the password into the log.
 """
 
 from __future__ import annotations
 
+import ast
 import math
 import re
 from dataclasses import dataclass, field
 from typing import Any, Collection
 
 import yaml
+
+from auditor.model.records import record
 
 # Tags a plain policy needs.  Anything else (python/*, binary, set, omap, custom) is refused.
 ALLOWED_TAGS = {
@@ -61,6 +75,29 @@ class YamlProblem(Exception):
         self.column = column
 
 
+class ForeignDocument(YamlProblem):
+    """The file is not of the kind expected: another file, refused without quoting it.  ``schema``
+    is the ``schema`` an lbaudit JSON document names itself by (``lbaudit/evidence``), else None."""
+
+    def __init__(self, message: str, schema: str | None):
+        super().__init__(message, 1, 1)
+        self.schema = schema
+
+
+@record
+class DocumentKind:
+    """What a YAML file is expected to be: its name with its article ("a policy"), its top-level
+    keys, and what is expected of it in words ("a mapping with id, version, owner and rules")."""
+
+    name: str
+    keys: tuple[str, ...]
+    expected: str
+
+
+# An lbaudit document's name for itself: quoted when given as another kind of file.
+_LBAUDIT_SCHEMA = re.compile(r"lbaudit/[a-z][a-z-]{0,40}")
+
+
 @dataclass
 class LocatedDocument:
     value: Any
@@ -83,23 +120,42 @@ def _mark(node: yaml.Node) -> tuple[int, int]:
 
 
 class _Builder:
-    def __init__(self) -> None:
+    """Builds the values of a recognised document.  A problem quotes the file's text only under a
+    top-level key of ``known`` (a policy's ``rules``); elsewhere (an unknown top-level key, the
+    top-level keys themselves) it is named by its place alone."""
+
+    def __init__(self, known: Collection[str]) -> None:
+        self.known = known
         self.positions: dict[Path_, tuple[int, int]] = {}
         self.texts: dict[Path_, str] = {}
         self._seen: set[int] = set()
         self._scalar = yaml.SafeLoader("")  # only used to construct scalar values by tag
+
+    def _quotable(self, path: Path_) -> bool:
+        return bool(path) and path[0] in self.known
+
+    def _shown(self, text: str, path: Path_) -> str:
+        """``text`` of the file as a problem may show it: an excerpt, or "the value" where the
+        file's text is not quoted."""
+        return _excerpt(text) if self._quotable(path) else "the value"
+
+    @staticmethod
+    def _too_large(shown: str) -> str:
+        integer = "the integer" if shown == "the value" else f"the integer {shown}"
+        return f"{integer} is out of range (at most {MAX_INT})"
 
     def build(self, node: yaml.Node, path: Path_) -> Any:
         if id(node) in self._seen:
             # The composer hands back the same node object for an alias: refuse rather than expand.
             raise YamlProblem("anchors and aliases (&name / *name) are not supported in policies", *_mark(node))
         if node.tag not in ALLOWED_TAGS:
+            tag = f"YAML tag {node.tag!r}" if self._quotable(path) else "this YAML tag"
             raise YamlProblem(
-                f"YAML tag {node.tag!r} is not allowed (policies are plain data: strings, numbers, booleans, "
+                f"{tag} is not allowed (policies are plain data: strings, numbers, booleans, "
                 "lists and mappings)",
                 *_mark(node),
             )
-        mismatch = _tag_mismatch(node, self._scalar)
+        mismatch = _tag_mismatch(node, self._scalar, self._shown(node.value, path) if isinstance(node.value, str) else "")
         if mismatch:
             raise YamlProblem(mismatch, *_mark(node))
         if isinstance(node, yaml.MappingNode):
@@ -116,8 +172,9 @@ class _Builder:
                     key = key_node.value
                 if key in result:
                     first = self.positions[path + (key,)]
+                    named = f"key {key!r}" if self._quotable(path + (key,)) else "key"
                     raise YamlProblem(
-                        f"duplicate key {key!r} (first defined at line {first[0]}); each key may appear once",
+                        f"duplicate {named} (first defined at line {first[0]}); each key may appear once",
                         *_mark(key_node),
                     )
                 self.positions[path + (key,)] = _mark(key_node)
@@ -131,7 +188,8 @@ class _Builder:
                 items.append(self.build(item, path + (index,)))
             return items
         self._seen.add(id(node))
-        ambiguous = _yaml11_only(node)
+        shown = self._shown(node.value, path)
+        ambiguous = _yaml11_only(node, shown)
         if ambiguous:
             raise YamlProblem(ambiguous, *_mark(node))
         try:
@@ -141,10 +199,10 @@ class _Builder:
         except (ValueError, OverflowError, ArithmeticError, LookupError, AttributeError, TypeError) as exc:
             # datetime() refuses 2027-02-30 and year 0; int() refuses more than 4300 digits.
             if node.tag.endswith(":int"):
-                raise YamlProblem(f"the integer {_excerpt(node.value)} is out of range (at most {MAX_INT})",
-                                  *_mark(node)) from None
+                raise YamlProblem(self._too_large(shown), *_mark(node)) from None
             what = "date" if node.tag.endswith(":timestamp") else "value"
-            raise YamlProblem(f"invalid {what} {_excerpt(node.value)}: {exc}", *_mark(node)) from None
+            detail = f" {shown}: {exc}" if self._quotable(path) else ""
+            raise YamlProblem(f"invalid {what}{detail}", *_mark(node)) from None
         if not isinstance(value, str):
             self.texts[path] = node.value
         if isinstance(value, str) and _CONTROL.search(value):
@@ -152,9 +210,9 @@ class _Builder:
             found = _CONTROL.search(value).group()
             raise YamlProblem(f"control character {found!r} in a string", *_mark(node))
         if isinstance(value, float) and not math.isfinite(value):
-            raise YamlProblem(f"{_excerpt(node.value)} is not a finite number", *_mark(node))
+            raise YamlProblem(f"{shown} is not a finite number", *_mark(node))
         if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_INT:
-            raise YamlProblem(f"the integer {_excerpt(node.value)} is out of range (at most {MAX_INT})", *_mark(node))
+            raise YamlProblem(self._too_large(shown), *_mark(node))
         return value
 
 
@@ -164,11 +222,12 @@ _KIND_OF_TAG = {"tag:yaml.org,2002:map": yaml.MappingNode, "tag:yaml.org,2002:se
 _STR, _INT, _FLOAT = "tag:yaml.org,2002:str", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float"
 
 
-def _tag_mismatch(node: yaml.Node, resolver: yaml.SafeLoader) -> str | None:
+def _tag_mismatch(node: yaml.Node, resolver: yaml.SafeLoader, shown: str) -> str | None:
     """Why an explicit tag disagrees with what it tags, or None.  ``!!int ''``, ``!!timestamp x`` and
     ``!!bool maybe`` reached PyYAML's constructors, which raised IndexError, AttributeError and
     KeyError on them (exit 70); ``!!map [a]`` built a list.  A tag may only say what the text
-    already is (``!!float 1`` is the one widening YAML allows); ``!!str`` may tag any scalar."""
+    already is (``!!float 1`` is the one widening YAML allows); ``!!str`` may tag any scalar.
+    ``shown``: the scalar as the message may show it (:meth:`_Builder._shown`)."""
     kind = _KIND_OF_TAG.get(node.tag, yaml.ScalarNode)
     name = "!!" + node.tag.rsplit(":", 1)[-1]
     if not isinstance(node, kind):
@@ -178,7 +237,7 @@ def _tag_mismatch(node: yaml.Node, resolver: yaml.SafeLoader) -> str | None:
     implicit = resolver.resolve(yaml.ScalarNode, node.value, (True, False))
     if implicit == node.tag or (node.tag == _FLOAT and implicit == _INT):
         return None
-    return f"{_excerpt(node.value)} is not a valid {name} value"
+    return f"{shown} is not a valid {name} value"
 
 
 # Integers whose YAML 1.1 reading differs from YAML 1.2's: a leading zero (octal), binary, digits
@@ -187,11 +246,11 @@ _LEADING_ZERO = re.compile(r"[-+]?0[0-9_]+")
 _BINARY = re.compile(r"[-+]?0b", re.IGNORECASE)
 
 
-def _yaml11_only(node: yaml.ScalarNode) -> str | None:
+def _yaml11_only(node: yaml.ScalarNode, quoted: str) -> str | None:
     """Why ``node`` (a scalar YAML 1.1 resolved as a boolean or a number) means something else to a
-    YAML 1.2 reader, or None.  A quoted scalar is text in both and never reaches here as a number."""
+    YAML 1.2 reader, or None.  A quoted scalar is text in both and never reaches here as a number.
+    ``quoted``: the scalar as the message may show it (:meth:`_Builder._shown`)."""
     text, kind = node.value, node.tag.rsplit(":", 1)[-1]
-    quoted = _excerpt(text)
     if kind == "bool" and text.lower() not in ("true", "false"):
         value = "true" if yaml.constructor.SafeConstructor.bool_values.get(text.lower()) else "false"
         return (f"{quoted} is the boolean {value} in YAML 1.1 but text in YAML 1.2; write {value} "
@@ -209,6 +268,20 @@ def _yaml11_only(node: yaml.ScalarNode) -> str | None:
         return (f"{quoted} is a number in YAML 1.1 but text in YAML 1.2; write it in plain digits without "
                 "'_' or ':' (or quote it for text)")
     return None
+
+
+def found_text(value: Any, limit: int = 60) -> str:
+    """How a problem shows a value it refused ("expected text; found ..."): a scalar as written, cut
+    to ``limit`` characters, and a mapping or a list by its kind and size alone.  Under a key of its
+    kind a file may still hold another program's section (an application's ``store: {secret_key:
+    ...}`` given as the configuration, a ``docker-compose.yml``'s ``version``), and the text of a
+    container says nothing about what was expected."""
+    if isinstance(value, dict):
+        return f"a mapping of {len(value)} key{'' if len(value) == 1 else 's'}"
+    if isinstance(value, list):
+        return f"a list of {len(value)} item{'' if len(value) == 1 else 's'}"
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _excerpt(text: str, limit: int = 40) -> str:
@@ -238,8 +311,61 @@ class _DepthLimitedLoader(yaml.SafeLoader):
             self._depth -= 1
 
 
-def load_located(text: str) -> LocatedDocument:
-    """Parse one YAML document; raise YamlProblem with a position on any problem."""
+# PyYAML's messages quote a token kind ('<block end>'), a character ('\t') or a fragment of the file
+# (an alias, anchor, tag handle or directive name): only the first two are kept.
+_QUOTED = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"")
+_TOKEN_KIND = re.compile(r"<[a-z ]+>")
+
+
+def _unquoted(message: str) -> str:
+    """A PyYAML message without the fragments of the file it quotes (more than one character,
+    that is not a token kind such as '<block end>'): read before the file is recognised, it may
+    be any file (``found undefined alias 'S3cret'``)."""
+
+    def scrub(match: re.Match[str]) -> str:
+        inner = match.group()[1:-1]
+        try:
+            one_character = len(ast.literal_eval(match.group())) <= 1
+        except (ValueError, SyntaxError):
+            one_character = False
+        if one_character or _TOKEN_KIND.fullmatch(inner):
+            return match.group()
+        return "(not quoted)"
+
+    return _QUOTED.sub(scrub, message)
+
+
+_SCALAR_NAMES = {"str": "str", "int": "int", "float": "float", "bool": "bool", "null": "null", "timestamp": "date"}
+
+
+def _recognise(node: yaml.Node, kind: DocumentKind) -> None:
+    """Refuse, without quoting it, a document that is not ``kind``: a root that is not a mapping, or
+    a mapping none of whose keys is one of the kind's (``extends: /etc/shadow``: YAML reads each of
+    its lines as a key).  An empty mapping is the kind with everything missing."""
+    if isinstance(node, yaml.SequenceNode):
+        raise YamlProblem(f"expected {kind.expected}; found list", 1, 1)
+    if not isinstance(node, yaml.MappingNode):
+        found = _SCALAR_NAMES.get(node.tag.rsplit(":", 1)[-1], "a tagged value")
+        raise YamlProblem(f"expected {kind.expected}; found {found}", 1, 1)
+    keys = [key for key, _ in node.value if isinstance(key, yaml.ScalarNode)]
+    schema = next((value.value for key, value in node.value if isinstance(key, yaml.ScalarNode)
+                   and key.value == "schema" and isinstance(value, yaml.ScalarNode)
+                   and _LBAUDIT_SCHEMA.fullmatch(value.value)), None)
+    if "schema" in kind.keys:
+        schema = None
+    if schema is None and (not node.value or any(key.value in kind.keys for key in keys)):
+        return
+    if schema is not None:
+        raise ForeignDocument(f"this is an lbaudit document of schema {schema!r}, not {kind.name} (expected "
+                              f"{kind.expected})", schema)
+    raise ForeignDocument(f"not {kind.name}: none of its {len(node.value)} top-level keys is one of "
+                          f"{', '.join(kind.keys)} (expected {kind.expected}; what it holds is not quoted)", schema)
+
+
+def load_located(text: str, kind: DocumentKind) -> LocatedDocument:
+    """Parse one YAML document expected to be ``kind``; raise YamlProblem with a position on any
+    problem (ForeignDocument for a document of another kind), quoting the file's text only where
+    the module's docstring says."""
     try:
         loader = _DepthLimitedLoader(text)
         try:
@@ -254,27 +380,19 @@ def load_located(text: str) -> LocatedDocument:
         raise YamlProblem(f"invalid YAML: character {character!r} is not allowed in a YAML file", line, column) from exc
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        problem = exc.problem or exc.context or "invalid YAML"
+        problem = _unquoted(exc.problem or exc.context or "invalid YAML")
         raise YamlProblem(f"invalid YAML: {problem}", mark.line + 1 if mark else None, mark.column + 1 if mark else None) from exc
     except yaml.YAMLError as exc:
-        raise YamlProblem(f"invalid YAML: {exc}", None, None) from exc
+        raise YamlProblem("invalid YAML", None, None) from exc
     if node is None:
-        raise YamlProblem("the file is empty (expected a policy mapping with id, version, owner and rules)", 1, 1)
-    builder = _Builder()
+        raise YamlProblem(f"the file is empty (expected {kind.expected})", 1, 1)
+    _recognise(node, kind)
+    builder = _Builder(kind.keys)
     builder.positions[()] = _mark(node)
     try:
         value = builder.build(node, ())
     except yaml.constructor.ConstructorError as exc:
         mark = exc.problem_mark
-        raise YamlProblem(f"invalid value: {exc.problem}", mark.line + 1 if mark else None, mark.column + 1 if mark else None) from exc
+        raise YamlProblem(f"invalid value: {_unquoted(exc.problem or '')}", mark.line + 1 if mark else None,
+                          mark.column + 1 if mark else None) from exc
     return LocatedDocument(value=value, positions=builder.positions, texts=builder.texts)
-
-
-def foreign_mapping(value: dict[Any, Any], known: Collection[str]) -> bool:
-    """Whether a document read as a mapping is another kind of file: it has text keys and none of
-    them is one of ``known``.  Such a file's content is not quoted in a problem (a policy's
-    ``extends`` or a configuration path may name /etc/shadow, whose every line YAML reads as a key).
-    A mapping whose keys are all other scalars (``null: 1``, ``true: x``) holds nothing that
-    another program wrote as text, and keeps its problems named as written."""
-    text_keys = [key for key in value if isinstance(key, str)]
-    return bool(text_keys) and not any(key in known for key in text_keys)

@@ -5,6 +5,13 @@ refused), bounded in size on the read itself, UTF-8, and unambiguous JSON (a dup
 json.loads silently resolves to the last one, and NaN/Infinity, which are not JSON, are refused),
 nested at most MAX_DEPTH levels, with numbers a float or int can hold.  Every problem is an
 InputError (exit 2) that names the file and, where there is one, the line and column.
+
+A problem never quotes the document: a key, a number or a key path is named by its line and column
+(a key path also by its JSON pointer once the document names itself one of lbaudit's own, by its
+``schema``).  These are read before anything checks what the file is, and a path given as evidence,
+a snapshot, a signature or a catalog may name any file the run can read: ``lbaudit show
+/root/.docker/config.json`` printed a duplicate key of it, and a lone surrogate's JSON pointer or an
+out-of-range number was the file's own text.
 """
 
 from __future__ import annotations
@@ -31,7 +38,16 @@ MAX_DEPTH = 64
 
 
 class AmbiguousJson(ValueError):
-    """Valid to json.loads, but not one unambiguous JSON value."""
+    """Valid to json.loads, but not one unambiguous JSON value.  Its message quotes nothing of the
+    document (see the module's docstring)."""
+
+
+class _DuplicateKey(AmbiguousJson):
+    """A key seen twice in one object: located in the text (:func:`_duplicate_key_at`) for the error."""
+
+
+class _LoneSurrogate(ValueError):
+    """A string holds half of a UTF-16 pair: located in the text (:func:`_lone_surrogate_at`) for the error."""
 
 
 class UnreadableJson(ValueError):
@@ -50,7 +66,7 @@ def _object_without_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         seen: set[str] = set()
         for key, _ in pairs:
             if key in seen:
-                raise AmbiguousJson(f"duplicate key {key!r}")
+                raise _DuplicateKey("duplicate key")
             seen.add(key)
     return result
 
@@ -190,9 +206,7 @@ def loads_strict(raw: bytes) -> Any:
                                parse_float=_finite_float)
             escapes = _SURROGATE_ESCAPE.search(text) is not None
             del text
-            if not _deeper_than(value, MAX_DEPTH):
-                if escapes:
-                    _refuse_lone_surrogates(value)
+            if not _deeper_than(value, MAX_DEPTH) and not (escapes and _lone_surrogate_in(value) is not None):
                 return value
     except UnreadableJson:
         raise
@@ -211,12 +225,16 @@ def _loads_strict_text(raw: bytes) -> Any:
         raise _too_deep(text) from None
     except json.JSONDecodeError:
         raise
+    except _DuplicateKey:
+        where = _duplicate_key_at(text)
+        raise AmbiguousJson("duplicate key" + (f" (line {where[0]}, column {where[1]})" if where else "") +
+                            "; each key may appear once") from None
     except AmbiguousJson:
         raise
     except _OutOfRange as exc:
         found = text.find(exc.number)
         where = _position(text, found) if found >= 0 else (None, None)
-        raise UnreadableJson(f"the number {exc.number[:40]} is out of range", *where) from None
+        raise UnreadableJson("a number is out of range", *where) from None
     except ValueError:
         # int() refuses more than sys.get_int_max_str_digits() digits (CVE-2020-10735).
         digits = sys.get_int_max_str_digits() or 4300
@@ -227,8 +245,12 @@ def _loads_strict_text(raw: bytes) -> Any:
         raise UnreadableJson("the document is too large to hold in memory") from None
     if _deeper_than(value, MAX_DEPTH):
         raise _too_deep(text)
-    if _SURROGATE_ESCAPE.search(text):
-        _refuse_lone_surrogates(value)
+    inside = _lone_surrogate_in(value) if _SURROGATE_ESCAPE.search(text) else None
+    if inside is not None:
+        code, where = _lone_surrogate_at(text)
+        pointer = f"{_pointer(inside)}: " if _is_lbaudit_document(value) else ""
+        raise UnreadableJson(f"{pointer}the escape \\u{code} is half of a UTF-16 pair, no character (a lone "
+                             "surrogate): not text", *where)
     return value
 
 
@@ -239,23 +261,74 @@ _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-def _refuse_lone_surrogates(value: Any) -> None:
-    """UnreadableJson naming the first string (or key) of ``value`` that holds a lone surrogate.
-    Walked only when the text has a surrogate escape at all (a pair, for an emoji, is fine)."""
+def _lone_surrogate_in(value: Any) -> tuple[Any, ...] | None:
+    """Where in ``value`` a string (or key) holds a lone surrogate, or None.  Walked only when the
+    text has a surrogate escape at all (a pair, for an emoji, is fine)."""
     stack: list[tuple[tuple[Any, ...], Any]] = [((), value)]
     while stack:
         where, item = stack.pop()
         if type(item) is str:
-            found = _SURROGATE.search(item)
-            if found:
-                raise UnreadableJson(f"{_pointer(where)}: the escape \\u{ord(found.group()):04x} is half of a "
-                                     "UTF-16 pair, no character (a lone surrogate): not text")
+            if _SURROGATE.search(item):
+                return where
         elif type(item) is dict:
             for key, child in reversed(item.items()):
                 stack.append(((*where, key), key))  # a key is checked as a string at its own place
                 stack.append(((*where, key), child))
         elif type(item) is list:
             stack.extend(((*where, index), child) for index, child in reversed(list(enumerate(item))))
+    return None
+
+
+def _is_lbaudit_document(value: Any) -> bool:
+    """Whether ``value`` names itself one of lbaudit's own documents: only then may a problem name
+    a place in it by its keys (a JSON pointer)."""
+    return type(value) is dict and isinstance(value.get("schema"), str) and value["schema"].startswith("lbaudit/")
+
+
+# A surrogate escape and the backslashes before it: after an even number of them it is an escape
+# (after an odd number the backslash before the "u" is itself escaped: the text "\\ud800").
+_SURROGATE_ESCAPE_AFTER = re.compile(r"(\\*)\\u([dD][89a-fA-F][0-9a-fA-F]{2})")
+_LOW_SURROGATE_ESCAPE = re.compile(r"\\u[dD][c-fC-F][0-9a-fA-F]{2}")
+
+
+def _lone_surrogate_at(text: str) -> tuple[str, tuple[int | None, int | None]]:
+    """The first lone surrogate escape of ``text`` (one that holds one, :func:`_lone_surrogate_in`):
+    its four hex digits in lower case and (line, column)."""
+    position = 0
+    while True:
+        match = _SURROGATE_ESCAPE_AFTER.search(text, position)
+        if match is None:
+            return "d800-\\udfff", (None, None)
+        position = match.end()
+        if len(match.group(1)) % 2:
+            continue  # an escaped backslash, then the text "ud800"
+        code = match.group(2).lower()
+        if code[1] in "89ab" and _LOW_SURROGATE_ESCAPE.match(text, match.end()):
+            position = match.end() + 6  # a high and a low half: one character
+            continue
+        return code, _position(text, match.start(2) - 2)
+
+
+_KEY_OR_BRACKET = re.compile(r'"(?:[^"\\]|\\.)*"(\s*:)?|[\[\]{}]')
+
+
+def _duplicate_key_at(text: str) -> tuple[int, int] | None:
+    """(line, column) of the first key of ``text`` written twice in one object, or None.  Only run
+    once a document is known to hold one."""
+    objects: list[set[str] | None] = []  # per open bracket: the keys of an object, None for a list
+    for match in _KEY_OR_BRACKET.finditer(text):
+        token = match.group()
+        if token in ("{", "["):
+            objects.append(set() if token == "{" else None)
+        elif token in ("}", "]"):
+            if objects:
+                objects.pop()
+        elif match.group(1) and objects and objects[-1] is not None:
+            key = json.loads(token[:token.rindex('"') + 1])
+            if key in objects[-1]:
+                return _position(text, match.start())
+            objects[-1].add(key)
+    return None
 
 
 def read_bounded(path: Path, limit: int, what: str) -> bytes:

@@ -220,7 +220,7 @@ HOSTILE = [
     ("snapshot-huge-int", "snapshot", _snapshot_edit(_set(("facts", "sockets", "counts", "time_wait"), 0)).replace(
         b'"time_wait": 0', b'"time_wait": ' + b"9" * 5000), "a number has more than 4300 digits (line"),
     ("snapshot-1e400", "snapshot", _snapshot_edit(_set(("facts", "sockets", "counts", "time_wait"), 0)).replace(
-        b'"time_wait": 0', b'"time_wait": 1e400'), "the number 1e400 is out of range (line"),
+        b'"time_wait": 0', b'"time_wait": 1e400'), "a number is out of range (line"),
     ("snapshot-port-70000", "snapshot", _snapshot_edit(_set(("facts", "sockets", "listeners", 0, "port"), 70000)),
      "/facts/sockets/listeners/0/port"),
     ("snapshot-negative-count", "snapshot", _snapshot_edit(_set(("facts", "sockets", "counts", "time_wait"), -5)),
@@ -255,7 +255,7 @@ HOSTILE = [
      "/gaps/2: says sockets.counts could not be read, but it is present"),
     ("snapshot-duplicate-section", "snapshot",
      rich_snapshot_bytes().replace(b'"facts": {', b'"facts": {"audit": null, ', 1),
-     "duplicate key 'audit'"),
+     "duplicate key (line"),
     ("snapshot-collected-at-overflow", "snapshot",
      _snapshot_edit(_set(("provenance", "collected_at"), "0001-01-01T00:00:00+01:00")), "/provenance/collected_at"),
     ("snapshot-collected-at-feb-30", "snapshot",

@@ -13,7 +13,7 @@ from auditor.storage.jsonfile import parse_document, read_bounded
 
 
 @pytest.mark.parametrize("raw, message", [
-    (b'{"a": 1, "a": 2}', "duplicate key 'a'"),
+    (b'{"a": 1, "a": 2}', "duplicate key (line 1, column 10); each key may appear once"),
     (b'{"a": NaN}', "NaN is not a JSON number"),
     (b'\xff{}', "not UTF-8 text (byte 0)"),
     (b'{"a": [1, 2', "looks truncated"),
@@ -37,7 +37,7 @@ def test_evidence_with_a_duplicate_key_is_refused(tmp_path):
     """json.loads would keep the last value silently: an edited evidence file must not hide one."""
     path = tmp_path / "evidence.json"
     path.write_text('{"schema": "lbaudit/evidence", "schema": "lbaudit/evidence", "schema_version": "1.0"}')
-    with pytest.raises(InputError, match="duplicate key 'schema'"):
+    with pytest.raises(InputError, match=r"duplicate key \(line 1, column 32\)"):
         load_evidence(path)
 
 
@@ -52,7 +52,7 @@ def test_evidence_of_an_unknown_version_is_refused(tmp_path):
     (b"\n" + b"[" * 65 + b"]" * 65, "nested deeper than 64 levels (line 2, column 65)"),
     (b"[" * 100000, "nested deeper than 64 levels (line 1, column 65)"),  # RecursionError before
     (b'{"a": ' + b"7" * 4301 + b"}", "a number has more than 4300 digits (line 1, column 7)"),
-    (b'{"a":\n 1e400}', "the number 1e400 is out of range (line 2, column 2)"),
+    (b'{"a":\n 1e400}', "a number is out of range (line 2, column 2)"),
 ])
 def test_json_that_python_cannot_hold_is_refused_with_its_line(raw, message):
     with pytest.raises(InputError, match="x.json") as info:
@@ -95,7 +95,7 @@ def test_an_escaped_lone_surrogate_before_an_astral_character_is_refused_not_joi
 
     text = '{"a": "\\ud83d\U0001f600"}'
     assert json.loads(text) == {"a": "\ud83d\U0001f600"}
-    with pytest.raises(UnreadableJson, match=r"^/a: the escape \\ud83d is half of a UTF-16 pair"):
+    with pytest.raises(UnreadableJson, match=r"^the escape \\ud83d is half of a UTF-16 pair, .* \(line 1, column 8\)$"):
         loads_strict(text.encode("utf-8"))
 
 
@@ -111,9 +111,9 @@ def test_a_document_with_non_ascii_text_reads_as_json_loads_reads_it(text):
 BROKEN_NON_ASCII = [
     (b'{"a": \xc3\xa9}', "not valid JSON (line 1) at column 7: Expecting value"),  # outside a string
     (b'{"a": "\\\xc3\xa9"}', "not valid JSON (line 1) at column 8: Invalid \\escape"),  # its escape is not JSON
-    (b'{"\xc3\xa9": 1, "\xc3\xa9": 2}', "duplicate key '\u00e9'"),
+    (b'{"\xc3\xa9": 1, "\xc3\xa9": 2}', "duplicate key (line 1, column 10)"),
     (b'{"a": "\xc3\xa9\xff"}', "not UTF-8 text (byte 9)"),
-    (b'{"\xc3\xa9": 1e999}', "the number 1e999 is out of range (line 1, column 7)"),  # in characters
+    (b'{"\xc3\xa9": 1e999}', "a number is out of range (line 1, column 7)"),  # in characters
     (b'\xef\xbb\xbf{"a": "\xc3\xa9"}', "Unexpected UTF-8 BOM"),
     # the bytes of one character split by ASCII: the non-ASCII bytes alone would be UTF-8 ("\u00e9")
     (b'{"a": "\xc3", "b": "\xa9"}', "not UTF-8 text (byte 7)"),
@@ -130,9 +130,10 @@ def test_a_broken_document_with_non_ascii_text_is_located_in_its_own_lines_and_c
 
 
 def test_a_key_repeated_anywhere_in_an_object_is_named_first_as_it_comes():
-    with pytest.raises(InputError, match="duplicate key 'b'"):
+    # named by where it is written again, not quoted (tests/hostile/test_disclosure_json.py)
+    with pytest.raises(InputError, match=r"duplicate key \(line 1, column 27\)"):  # the second "b"
         parse_document(b'[{"a": 1, "b": 2, "c": 3, "b": 4, "a": 5}]', "x.json", "a thing")
-    with pytest.raises(InputError, match="duplicate key 'k'"):
+    with pytest.raises(InputError, match=r"duplicate key \(line 1, column 31\)"):  # the outer object's second "k"
         parse_document(b'{"a": {"k": 1, "j": {"k": 2}, "k": 3}}', "x.json", "a thing")
     assert parse_document(b'{"k": {"k": {"k": 1}}, "j": [{"k": 2}, {"k": 3}]}', "x.json", "a thing") == {
         "k": {"k": {"k": 1}}, "j": [{"k": 2}, {"k": 3}]}

@@ -116,7 +116,7 @@ def test_hand_added_unknown_field_is_rejected(tmp_path: Path):
         (b"\xff\xfe{}", "not UTF-8"),
         (b"[1, 2]", "not an lbaudit snapshot"),
         (b'{"schema": "lbaudit/evidence", "schema_version": "1.0"}', "not an lbaudit snapshot"),
-        (b'{"schema": "lbaudit/snapshot", "schema": "lbaudit/snapshot"}', "duplicate key 'schema'"),
+        (b'{"schema": "lbaudit/snapshot", "schema": "lbaudit/snapshot"}', "duplicate key (line 1, column 32)"),
         (b'{"schema": "lbaudit/snapshot", "schema_version": "1.0", "x": NaN}', "NaN is not a JSON number"),
     ],
 )
