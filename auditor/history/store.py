@@ -161,7 +161,36 @@ def _sqlite_path(location: str, create: bool = True) -> Path:
             create_private_file(path)
         except InputError as exc:
             raise InputError(f"{path}: cannot create the history store: {exc}") from exc
-    return path.resolve()
+    real = path.resolve()
+    _check_companions(real)
+    return real
+
+
+# The files SQLite keeps beside a database, each opened by name when it exists: the rollback journal
+# (opened read-only to see whether it is hot, at every connection), the write-ahead log and its index.
+SQLITE_COMPANIONS = {"-journal": "rollback journal", "-wal": "write-ahead log", "-shm": "write-ahead log index"}
+
+
+def _check_companions(database: Path) -> None:
+    """Refuse a store beside which a companion file of SQLite's is not a regular file.  SQLite opens
+    ``DB-journal`` read-only when it exists, and ``open`` of a FIFO waits for a writer that never
+    comes: every command on the store (a nightly ``evaluate --record`` too) hung for ever.  A
+    device, a directory or a link there is SQLite's "disk I/O error" at best, which names neither
+    the file nor what is wrong with it."""
+    from auditor.safeio import kind_of
+
+    for suffix, role in SQLITE_COMPANIONS.items():
+        companion = Path(f"{database}{suffix}")
+        try:
+            mode = companion.lstat().st_mode
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            raise InputError(f"{companion}: cannot use the history store's {role}: {exc.strerror or exc}") from exc
+        if not stat.S_ISREG(mode):
+            what = "a symbolic link" if stat.S_ISLNK(mode) else kind_of(mode)
+            raise InputError(f"{companion}: is {what}, not a regular file: SQLite keeps the history store's {role} "
+                             "there (remove it, or restore the store and its files from a backup)")
 
 
 def store_file(location: str) -> Path | None:
