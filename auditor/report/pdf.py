@@ -24,7 +24,6 @@ import base64
 import binascii
 import hashlib
 import io
-import json
 import re
 from dataclasses import asdict
 from functools import lru_cache, partial
@@ -186,7 +185,11 @@ class RenderInputs:
     @classmethod
     def from_record(cls, raw: bytes) -> "RenderInputs":
         """ValueError unless ``raw`` is exactly a record :meth:`record` writes."""
-        data = json.loads(raw.decode("utf-8"))
+        from auditor.storage.jsonfile import loads_strict
+
+        # The PDF is whoever's file: parsed as every JSON input is, its nesting bounded (json.loads
+        # of a record of 200,000 "[" was a RecursionError, exit 70)
+        data = loads_strict(raw)
         required = {"evidence_name", "assessor", "signature_key", "renderer"}
         if not isinstance(data, dict) or not required <= set(data) <= required | _OPTIONAL:
             raise ValueError("not an lbaudit render record")

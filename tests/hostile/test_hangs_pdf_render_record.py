@@ -1,11 +1,13 @@
-"""The logo a PDF's render record carries is checked as ``--org-logo`` is, before ``verify --pdf`` draws it.
+"""The render record a PDF carries is read as every hostile input is, before ``verify --pdf`` renders from it.
 
 ``verify --pdf`` renders the evidence again from the inputs the PDF records (``/LbauditRender``),
 the organisation's logo among them, and the PDF is whoever's file.  A logo lbaudit would never have
 recorded was handed to the image library as it was: bytes that are no image were its exception
 (exit 70), a 200-byte PNG that declares 60000x60000 pixels its DecompressionBombError (exit 70), and
 one just under the library's own limit was decoded, a gigabyte of memory for a file of 300 KiB.
-Such a record is not one lbaudit writes: the PDF fails (exit 13), as one with no record does.
+The record itself, JSON, was parsed by json.loads without the bound on nesting every other JSON
+input has: 200,000 "[" were a RecursionError (exit 70).  Such a record is not one lbaudit writes:
+the PDF fails (exit 13), as one with no record does.
 """
 
 from __future__ import annotations
@@ -106,3 +108,18 @@ def test_a_recorded_logo_lbaudit_accepts_is_still_rendered_and_verified(attested
     result = _verify(attested, pdf)
     assert result.returncode == ExitCode.COMPLIANT, (result.stdout, result.stderr)
     assert "pdf        ok" in result.stdout
+
+
+def _pdf_with_record(record: bytes) -> bytes:
+    return b"%PDF-1.7\n1 0 obj\n<< /LbauditRender <" + record.hex().encode("ascii") + b"> >>\nendobj\n%%EOF\n"
+
+
+@pytest.mark.parametrize("record", [
+    pytest.param(b"[" * 200_000, id="200000-arrays-deep"),
+    pytest.param(b'{"a": ' * 100_000, id="100000-objects-deep"),
+])
+def test_a_record_nested_deeper_than_any_lbaudit_json_fails_13_not_70(attested, record):  # noqa: F811
+    """The record is JSON and was parsed by json.loads as it was: a RecursionError (exit 70)."""
+    result = _verify(attested, _pdf_with_record(record))
+    assert result.returncode == ExitCode.VERIFY_PDF_MISMATCH == 13, (result.returncode, result.stderr)
+    assert NO_RECORD in result.stdout + result.stderr, result.stdout
