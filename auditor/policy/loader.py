@@ -25,7 +25,7 @@ from auditor.model.policy import (
     WaiverFileDocument,
     WaiverSource,
 )
-from auditor.policy.yamlsafe import LocatedDocument, YamlProblem, foreign_mapping, load_located
+from auditor.policy.yamlsafe import LocatedDocument, YamlProblem, decode_utf8, foreign_mapping, load_located
 from auditor.safeio import FileTooLarge, NotRegularFile, read_regular
 
 MAX_POLICY_BYTES = 1024 * 1024
@@ -222,14 +222,9 @@ def _read_document(path: Path, what: str = "policy") -> tuple[LocatedDocument, b
     except OSError as exc:
         raise PolicyError(f"{name}: cannot read {what}: {exc.strerror or exc}") from exc
     try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
-        raise PolicyError(
-            f"{name}: {what} is not valid UTF-8",
-            [Problem(name, line, column, f"byte 0x{raw[exc.start]:02x} is not UTF-8; save the file as UTF-8")],
-        ) from exc
+        text = decode_utf8(raw)
+    except YamlProblem as exc:
+        raise PolicyError(f"{name}: {what} is not valid UTF-8", [Problem(name, exc.line, exc.column, exc.message)]) from exc
     try:
         doc = load_located(text)
     except YamlProblem as exc:
