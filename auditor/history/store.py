@@ -668,6 +668,7 @@ class HistoryStore:
         """The Alembic revision the store is at, or None for an empty database."""
         try:
             with self.engine.connect() as conn:
+                self._refuse_views(conn)
                 # The common case, one query: a store at some revision.  Anything else is inspected.
                 try:
                     with conn.begin_nested():
@@ -685,6 +686,23 @@ class HistoryStore:
             raise
         except (SQLAlchemyError, DBAPIError) as exc:
             raise self._fail("open", exc) from None
+
+    def _refuse_views(self, conn: Connection) -> None:
+        """InputError when an SQLite store holds a view where one of lbaudit's tables belongs.  A
+        file changed outside lbaudit can hold a recursive view named ``runs`` (or
+        ``alembic_version``) that never ends: every command on the store then read it for ever, the
+        nightly scan too.  A server store bounds each query (LBAUDIT_STORE_TIMEOUT); SQLite has no
+        such bound, so what it reads must be tables."""
+        if self.dialect != "sqlite":
+            return
+        names = sorted({*t.metadata.tables, "alembic_version"})
+        marks = ", ".join("?" * len(names))
+        views = conn.exec_driver_sql(f"SELECT name FROM sqlite_master WHERE type = 'view' AND name IN ({marks}) "
+                                     "ORDER BY name", tuple(names)).scalars().all()
+        if views:
+            raise InputError(f"{self.shown}: {', '.join(views)} {'is a view' if len(views) == 1 else 'are views'}, not "
+                             "lbaudit's table: the store was changed outside lbaudit (restore it from a backup, or "
+                             "give another --store)")
 
     def _check_schema(self, migrate: bool, create: bool = True) -> None:
         current = self.revision()

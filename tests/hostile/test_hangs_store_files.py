@@ -7,6 +7,9 @@ command on the store hung for ever: ``history list``, and the nightly ``evaluate
 FIFO, a device or a link as ``-wal`` or ``-shm`` was SQLite's "disk I/O error", which names neither
 the file nor what is wrong with it, or was read past as if absent.
 
+A view in place of one of lbaudit's tables is refused the same way: SQLite bounds no query, and a
+recursive view named ``runs`` made ``history list`` read for ever.
+
 Each case runs in a process of its own under a hard timeout: the blocked ``open`` is inside SQLite,
 which retries it when a signal interrupts it, so an alarm in the test's own process would not end it.
 """
@@ -109,5 +112,48 @@ def test_regular_companions_are_used_as_before(store):
         result = _lbaudit("history", "list", "--store", store, cwd=store.parent)
     finally:
         writer.close()
+    assert result.returncode == 0, result.stderr
+    assert "web01.example.test" in result.stdout
+
+
+ENDLESS = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n)"
+
+
+def _replace_with_an_endless_view(database: Path, table: str) -> None:
+    """``table`` becomes a view of the same columns whose rows never end: what a file changed
+    outside lbaudit can hold."""
+    import sqlite3
+
+    connection = sqlite3.connect(database)
+    try:
+        columns = [row[1] for row in connection.execute(f"PRAGMA table_info({table})")]
+        connection.execute(f"ALTER TABLE {table} RENAME TO {table}_kept")
+        chosen = ", ".join(f"kept.{column}" for column in columns)
+        connection.execute(f"CREATE VIEW {table} AS {ENDLESS} SELECT {chosen} FROM n, {table}_kept AS kept")
+        connection.commit()
+    finally:
+        connection.close()
+
+
+@pytest.mark.parametrize("table", ["runs", "alembic_version"])
+def test_an_endless_view_in_place_of_a_table_is_exit_2_not_a_hang(store, table):
+    """SQLite bounds no query (a server store has LBAUDIT_STORE_TIMEOUT): ``history list`` read an
+    endless ``runs`` for ever.  Any of lbaudit's tables that is a view is refused before it is read."""
+    _replace_with_an_endless_view(store, table)
+    result = _lbaudit("history", "list", "--store", store, cwd=store.parent)
+    assert result.returncode == 2, (result.returncode, result.stdout, result.stderr)
+    assert result.stderr == (f"lbaudit: {store}: {table} is a view, not lbaudit's table: the store was changed "
+                             "outside lbaudit (restore it from a backup, or give another --store)\n")
+
+
+def test_a_view_of_the_users_own_beside_the_tables_is_left_alone(store):
+    """Control: a view of another name (a report someone keeps in the store) is never read by lbaudit."""
+    import sqlite3
+
+    connection = sqlite3.connect(store)
+    connection.execute(f"CREATE VIEW endless_report AS {ENDLESS} SELECT i FROM n")
+    connection.commit()
+    connection.close()
+    result = _lbaudit("history", "list", "--store", store, cwd=store.parent)
     assert result.returncode == 0, result.stderr
     assert "web01.example.test" in result.stdout
