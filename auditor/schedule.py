@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import posixpath
 import re
 import shlex
 import stat
@@ -342,8 +343,35 @@ def render_cron(config: ScheduleConfig, flock: str, record: bool = True) -> str:
 # ------------------------------------------------------------------ checks before writing
 
 def under_root(root: Path, path: str | PurePosixPath) -> Path:
-    """``path`` (absolute, as the scheduled host sees it) inside the image root ``root``."""
-    return Path(root) / str(path).lstrip("/")
+    """``path`` (absolute, as the scheduled host sees it) inside the image root ``root``, its
+    directories resolved as that host will resolve them: an absolute link in the image (``etc ->
+    /etc``) leads to the image's own directory, never this host's, and ``..`` stops at the root
+    (:func:`auditor.collect.rootfs.resolve`).  The last name is not followed: it is the file lbaudit
+    replaces, links or removes.  For this host (``/``) the path as given."""
+    given = Path(root) / str(path).lstrip("/")
+    if os.path.realpath(root) == "/":
+        return given
+    parent, name = posixpath.split("/" + str(path).lstrip("/"))
+    return _resolved(root, parent, given) / name if name else _resolved(root, parent, given)
+
+
+def followed_under_root(root: Path, path: str | PurePosixPath) -> Path:
+    """:func:`under_root` with the last name followed too, inside the image: the file a read of
+    ``path`` on the scheduled host opens (the policy, the signing key, the executable).  Joined
+    as it was, a policy in the image that is a link to ``/etc/shadow`` was this host's file."""
+    given = Path(root) / str(path).lstrip("/")
+    if os.path.realpath(root) == "/":
+        return given
+    return _resolved(root, "/" + str(path).lstrip("/"), given)
+
+
+def _resolved(root: Path, path: str, given: Path) -> Path:
+    from auditor.collect import rootfs
+
+    try:
+        return rootfs.resolve(Path(root), path)
+    except OSError as exc:  # a loop of links in the image
+        raise InputError(f"{given}: cannot be resolved inside the image root {root}: {exc.strerror or exc}") from None
 
 
 PATH_MAX = 4096  # Linux: a longer path cannot be opened, so every night would fail on it
@@ -383,7 +411,7 @@ def find_executable(explicit: str | None) -> str:
 
 
 def check_executable(root: Path, executable: str) -> None:
-    path = under_root(root, executable)
+    path = followed_under_root(root, executable)
     if not (path.is_file() and os.access(path, os.X_OK)):
         raise InputError(f"{path}: the lbaudit executable the schedule would run is not an executable file "
                          "(give --executable)")
@@ -394,14 +422,14 @@ def check_policy(root: Path, policy: str, plugins: bool) -> None:
     from auditor.engine.registry import load_registry
     from auditor.policy.loader import load_policy
 
-    load_policy(under_root(root, policy), load_registry(plugins=plugins))
+    load_policy(followed_under_root(root, policy), load_registry(plugins=plugins))
 
 
 def check_sign_key(root: Path, key: str) -> None:
     """The signing key is root's, readable by root alone, and an Ed25519 private key."""
     from auditor.attest.signing import load_private_key
 
-    path = under_root(root, key)
+    path = followed_under_root(root, key)
     try:
         st = os.stat(path)
     except OSError as exc:
@@ -417,7 +445,7 @@ def check_sign_key(root: Path, key: str) -> None:
 def find_flock(root: Path) -> str:
     for directory in FLOCK_DIRS:
         candidate = f"{directory}/flock"
-        if os.access(under_root(root, candidate), os.X_OK):
+        if os.access(followed_under_root(root, candidate), os.X_OK):
             return candidate
     raise InputError(f"flock not found in {' or '.join(FLOCK_DIRS)} (under {root}): install util-linux; "
                      "the cron job needs it so that two scans never overlap")
@@ -544,7 +572,7 @@ def install(backend: str, config: ScheduleConfig, root: Path, dry_run: bool = Fa
     Checks first, writes after: a refusal leaves nothing written."""
     files = planned_files(backend, config, root)
     needed_dir = UNIT_DIR if backend == "systemd" else CRON_DIR
-    if not under_root(root, needed_dir).is_dir():
+    if not followed_under_root(root, needed_dir).is_dir():
         raise InputError(f"{under_root(root, needed_dir)}: directory does not exist (is {backend} installed there?); "
                          "lbaudit does not create it")
     _refuse_foreign(root, [f.path for f in files])
