@@ -422,7 +422,8 @@ def check_policy(root: Path, policy: str, plugins: bool) -> None:
     from auditor.engine.registry import load_registry
     from auditor.policy.loader import load_policy
 
-    load_policy(followed_under_root(root, policy), load_registry(plugins=plugins))
+    this_host = os.path.realpath(root) == "/"
+    load_policy(followed_under_root(root, policy), load_registry(plugins=plugins), image=None if this_host else root)
 
 
 def check_sign_key(root: Path, key: str) -> None:

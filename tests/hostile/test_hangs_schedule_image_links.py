@@ -54,3 +54,33 @@ def test_units_are_never_written_through_a_link_out_of_the_image(tmp_path):
     assert result.returncode == 2, (result.returncode, result.stdout, result.stderr)
     assert "directory does not exist (is systemd installed there?)" in result.stderr
     assert sorted(p.name for p in (host_systemd / "system").iterdir()) == []
+
+
+def _child(root, extends: str) -> str:
+    """A policy in the image that extends ``extends``; its path as the image's host sees it."""
+    (root / "etc/lbaudit/child.yaml").write_text(f"id: child\nversion: '1'\nowner: o\nextends: {extends}\nrules: []\n")
+    return "/etc/lbaudit/child.yaml"
+
+
+def _dry_run(root, policy: str):
+    return run_cli("schedule", "install", "--backend", "systemd", "--root", root, "--executable",
+                   "/usr/local/bin/lbaudit", "--policy", policy, "--dry-run")
+
+
+def test_extends_cannot_climb_out_of_the_image_to_a_policy_of_this_host(tmp_path):
+    """``..`` enough times from /etc/lbaudit led to this host's root, and the policy there was read
+    as the parent of the image's policy."""
+    host_policy = tmp_path / "host" / "corp.yaml"
+    host_policy.parent.mkdir()
+    shutil.copy(REPO / "policies" / "corp.yaml", host_policy)
+    root = make_image_root(tmp_path)
+    result = _dry_run(root, _child(root, "../" * 12 + str(host_policy).lstrip("/")))
+    assert result.returncode == 2, (result.returncode, result.stdout, result.stderr)
+    assert f"is not a file (resolved to {root}{host_policy})" in result.stderr
+
+
+def test_an_absolute_extends_in_the_image_is_the_images_file(tmp_path):
+    """``extends: /etc/lbaudit/corp.yaml`` is the image's corporate policy, not this host's."""
+    root = make_image_root(tmp_path)
+    result = _dry_run(root, _child(root, POLICY))
+    assert result.returncode == 0, (result.returncode, result.stdout, result.stderr)
