@@ -75,6 +75,7 @@ def test_a_recorded_logo_lbaudit_would_not_accept_fails_13_not_70(attested, logo
     assert NO_RECORD in result.stdout + result.stderr, result.stdout
 
 
+@pytest.mark.slow  # a process of its own, rendering nothing: ~5 s
 def test_a_recorded_logo_of_100_million_pixels_is_not_decoded(attested, tmp_path):  # noqa: F811
     """Just under the image library's own refusal (178 million pixels) it decodes, with a warning on
     stderr: 300 MB of pixels, a gigabyte at its peak.  Run in a process of its own with its address
