@@ -233,8 +233,17 @@ def _reporters_for(formats: list[str], pdf: Path | None, plugins: bool) -> dict[
 
 
 def _check_readable(path: Path | None, what: str) -> None:
-    if path is not None and not os.access(path, os.R_OK):
-        _fail(f"{path}: cannot read {what}")
+    if path is None or os.access(path, os.R_OK):
+        return
+    # os.access says only no: the reason (missing, a link to nowhere or a loop, a directory not
+    # searchable) is what the user has to fix
+    try:
+        os.stat(path)
+    except (OSError, ValueError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+    else:
+        reason = "permission denied"
+    _fail(f"{path}: cannot read {what}: {reason}")
 
 
 def _check_report_options(out_dir: Path | None, pdf: Path | None, pdf_cert: Path | None,

@@ -144,15 +144,18 @@ def load_file(path: Path) -> dict[str, Value]:
     InputError (exit 2) listing file:line of each."""
     import difflib
 
-    from auditor.policy.yamlsafe import DocumentKind, YamlProblem, load_located
+    from auditor.policy.yamlsafe import DocumentKind, YamlProblem, decode_utf8, load_located
     from auditor.safeio import read_regular
 
     try:
         raw = read_regular(path, MAX_CONFIG_BYTES)
-        text = raw.decode("utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = getattr(exc, "strerror", None) or str(exc)
-        raise InputError(f"{path}: cannot read the configuration file: {reason}") from exc
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read the configuration file: {exc.strerror or exc}") from exc
+    try:
+        text = decode_utf8(raw)
+    except YamlProblem as exc:
+        raise InputError(f"{path}: the configuration file is not valid UTF-8",
+                         [Problem(str(path), exc.line, exc.column, exc.message)]) from exc
     # Another file given as the configuration (a .env, /etc/shadow) is refused without quoting it.
     kind = DocumentKind("an lbaudit configuration file", tuple(BY_KEY), f"a mapping of {', '.join(BY_KEY)}")
     try:

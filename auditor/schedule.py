@@ -346,6 +346,25 @@ def under_root(root: Path, path: str | PurePosixPath) -> Path:
     return Path(root) / str(path).lstrip("/")
 
 
+def followed_under_root(root: Path, path: str | PurePosixPath) -> Path:
+    """:func:`under_root` with the last name followed too, inside the image: the file a read of
+    ``path`` on the scheduled host opens (the policy, the signing key, the executable).  Joined
+    as it was, a policy in the image that is a link to ``/etc/shadow`` was this host's file."""
+    given = Path(root) / str(path).lstrip("/")
+    if os.path.realpath(root) == "/":
+        return given
+    return _resolved(root, "/" + str(path).lstrip("/"), given)
+
+
+def _resolved(root: Path, path: str, given: Path) -> Path:
+    from auditor.collect import rootfs
+
+    try:
+        return rootfs.resolve(Path(root), path)
+    except OSError as exc:  # a loop of links in the image
+        raise InputError(f"{given}: cannot be resolved inside the image root {root}: {exc.strerror or exc}") from None
+
+
 def placed_under_root(root: Path, path: PurePosixPath) -> Path:
     """Where the file ``path`` that schedule writes, links or removes is: its directory resolved
     inside ``root`` as the scheduled host sees it (an absolute link re-anchored at ``root``, ``..``
@@ -353,13 +372,7 @@ def placed_under_root(root: Path, path: PurePosixPath) -> Path:
     not lbaudit's, or is the .wants link itself).  Before, the image's links were followed on this
     host: an image whose ``/etc/cron.d`` is a link to ``/etc/cron.d`` had ``schedule install --root
     IMAGE`` write the cron job into this host's /etc/cron.d, and ``remove`` delete this host's."""
-    from auditor.collect.rootfs import resolve
-
-    try:
-        directory = resolve(Path(root), str(path.parent))
-    except OSError as exc:  # a loop of links
-        raise InputError(f"{under_root(root, path.parent)}: {exc.strerror or exc}") from exc
-    return directory / path.name
+    return _resolved(root, str(path.parent), under_root(root, path.parent)) / path.name
 
 
 PATH_MAX = 4096  # Linux: a longer path cannot be opened, so every night would fail on it
@@ -399,7 +412,7 @@ def find_executable(explicit: str | None) -> str:
 
 
 def check_executable(root: Path, executable: str) -> None:
-    path = under_root(root, executable)
+    path = followed_under_root(root, executable)
     if not (path.is_file() and os.access(path, os.X_OK)):
         raise InputError(f"{path}: the lbaudit executable the schedule would run is not an executable file "
                          "(give --executable)")
@@ -410,14 +423,15 @@ def check_policy(root: Path, policy: str, plugins: bool) -> None:
     from auditor.engine.registry import load_registry
     from auditor.policy.loader import load_policy
 
-    load_policy(under_root(root, policy), load_registry(plugins=plugins))
+    this_host = os.path.realpath(root) == "/"
+    load_policy(followed_under_root(root, policy), load_registry(plugins=plugins), image=None if this_host else root)
 
 
 def check_sign_key(root: Path, key: str) -> None:
     """The signing key is root's, readable by root alone, and an Ed25519 private key."""
     from auditor.attest.signing import load_private_key
 
-    path = under_root(root, key)
+    path = followed_under_root(root, key)
     try:
         st = os.stat(path)
     except OSError as exc:
@@ -433,7 +447,7 @@ def check_sign_key(root: Path, key: str) -> None:
 def find_flock(root: Path) -> str:
     for directory in FLOCK_DIRS:
         candidate = f"{directory}/flock"
-        if os.access(under_root(root, candidate), os.X_OK):
+        if os.access(followed_under_root(root, candidate), os.X_OK):
             return candidate
     raise InputError(f"flock not found in {' or '.join(FLOCK_DIRS)} (under {root}): install util-linux; "
                      "the cron job needs it so that two scans never overlap")

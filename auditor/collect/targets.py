@@ -140,11 +140,21 @@ class RootDir(_FileSystemTarget):
     @classmethod
     def open(cls, path: Path) -> "RootDir":
         """A usable root directory, resolved; an unusable one is an InputError (exit 2)."""
+        import stat
+
+        from auditor.safeio import kind_of
+
         given = Path(path)
-        if not given.exists():
-            raise InputError(f"{given}: no such directory (--root needs the top directory of an image)")
-        if not given.is_dir():
-            raise InputError(f"{given}: not a directory (--root needs the top directory of an image)")
+        needs = "--root needs the top directory of an image"
+        try:
+            mode = os.stat(given).st_mode
+        except FileNotFoundError:
+            raise InputError(f"{given}: no such directory ({needs})") from None
+        except OSError as exc:  # a link loop, a directory on the way that is not one or not searchable
+            raise InputError(f"{given}: cannot use as the root directory: {exc.strerror or exc} ({needs})") from None
+        if not stat.S_ISDIR(mode):
+            what = "a file" if stat.S_ISREG(mode) else kind_of(mode)
+            raise InputError(f"{given}: is {what}, not a directory ({needs})")
         return cls(given.resolve())
 
 

@@ -14,7 +14,8 @@ from auditor.errors import InputError
 from auditor.plugins import plugins_enabled
 
 ROOT_HELP = ("Write under DIR, an offline image root, instead of this host (image builds, tests); paths "
-             "given are as the scheduled host sees them, and are checked under DIR.")
+             "given are as the scheduled host sees them, and are checked under DIR (its links resolved inside "
+             "DIR, never to this host's files).")
 
 
 @click.group("schedule")
@@ -36,7 +37,7 @@ def _default_policy() -> str:
 def _existing_dir(root: Path, path: str, what: str, parent_will_do: bool = False) -> None:
     """A directory the scheduled run writes into exists (or, for --out-dir, its parent: evaluate
     creates that one level)."""
-    real = sched.under_root(root, path)
+    real = sched.followed_under_root(root, path)
     try:
         if real.is_dir() or (parent_will_do and real.parent.is_dir()):
             return

@@ -166,7 +166,36 @@ def _sqlite_path(location: str, create: bool = True) -> Path:
             create_private_file(path, beside=SQLITE_FILES_BESIDE)
         except InputError as exc:
             raise InputError(f"{path}: cannot create the history store: {exc}") from exc
-    return path.resolve()
+    real = path.resolve()
+    _check_companions(real)
+    return real
+
+
+# The files SQLite keeps beside a database, each opened by name when it exists: the rollback journal
+# (opened read-only to see whether it is hot, at every connection), the write-ahead log and its index.
+SQLITE_COMPANIONS = {"-journal": "rollback journal", "-wal": "write-ahead log", "-shm": "write-ahead log index"}
+
+
+def _check_companions(database: Path) -> None:
+    """Refuse a store beside which a companion file of SQLite's is not a regular file.  SQLite opens
+    ``DB-journal`` read-only when it exists, and ``open`` of a FIFO waits for a writer that never
+    comes: every command on the store (a nightly ``evaluate --record`` too) hung for ever.  A
+    device, a directory or a link there is SQLite's "disk I/O error" at best, which names neither
+    the file nor what is wrong with it."""
+    from auditor.safeio import kind_of
+
+    for suffix, role in SQLITE_COMPANIONS.items():
+        companion = Path(f"{database}{suffix}")
+        try:
+            mode = companion.lstat().st_mode
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            raise InputError(f"{companion}: cannot use the history store's {role}: {exc.strerror or exc}") from exc
+        if not stat.S_ISREG(mode):
+            what = "a symbolic link" if stat.S_ISLNK(mode) else kind_of(mode)
+            raise InputError(f"{companion}: is {what}, not a regular file: SQLite keeps the history store's {role} "
+                             "there (remove it, or restore the store and its files from a backup)")
 
 
 SQLITE_FILES_BESIDE = ("-wal", "-shm", "-journal")  # what SQLite writes beside a database file
@@ -650,6 +679,7 @@ class HistoryStore:
         """The Alembic revision the store is at, or None for an empty database."""
         try:
             with self.engine.connect() as conn:
+                self._refuse_views(conn)
                 # The common case, one query: a store at some revision.  Anything else is inspected.
                 try:
                     with conn.begin_nested():
@@ -667,6 +697,23 @@ class HistoryStore:
             raise
         except (SQLAlchemyError, DBAPIError) as exc:
             raise self._fail("open", exc) from None
+
+    def _refuse_views(self, conn: Connection) -> None:
+        """InputError when an SQLite store holds a view where one of lbaudit's tables belongs.  A
+        file changed outside lbaudit can hold a recursive view named ``runs`` (or
+        ``alembic_version``) that never ends: every command on the store then read it for ever, the
+        nightly scan too.  A server store bounds each query (LBAUDIT_STORE_TIMEOUT); SQLite has no
+        such bound, so what it reads must be tables."""
+        if self.dialect != "sqlite":
+            return
+        names = sorted({*t.metadata.tables, "alembic_version"})
+        marks = ", ".join("?" * len(names))
+        views = conn.exec_driver_sql(f"SELECT name FROM sqlite_master WHERE type = 'view' AND name IN ({marks}) "
+                                     "ORDER BY name", tuple(names)).scalars().all()
+        if views:
+            raise InputError(f"{self.shown}: {', '.join(views)} {'is a view' if len(views) == 1 else 'are views'}, not "
+                             "lbaudit's table: the store was changed outside lbaudit (restore it from a backup, or "
+                             "give another --store)")
 
     def _check_schema(self, migrate: bool, create: bool = True) -> None:
         current = self.revision()

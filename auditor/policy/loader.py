@@ -5,6 +5,7 @@ each rule's check.  Every problem is reported with file, line and column; nothin
 from __future__ import annotations
 
 import os
+import posixpath
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -30,6 +31,7 @@ from auditor.policy.yamlsafe import (
     ForeignDocument,
     LocatedDocument,
     YamlProblem,
+    decode_utf8,
     found_text,
     load_located,
 )
@@ -231,14 +233,9 @@ def _read_document(path: Path, what: str = "policy") -> tuple[LocatedDocument, b
     except OSError as exc:
         raise PolicyError(f"{name}: cannot read {what}: {exc.strerror or exc}") from exc
     try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
-        raise PolicyError(
-            f"{name}: {what} is not valid UTF-8",
-            [Problem(name, line, column, f"byte 0x{raw[exc.start]:02x} is not UTF-8; save the file as UTF-8")],
-        ) from exc
+        text = decode_utf8(raw)
+    except YamlProblem as exc:
+        raise PolicyError(f"{name}: {what} is not valid UTF-8", [Problem(name, exc.line, exc.column, exc.message)]) from exc
     try:
         doc = load_located(text, _KINDS[what])
     except ForeignDocument as exc:
@@ -317,9 +314,27 @@ def _extends_of(loaded: _Loaded) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _load_chain(path: Path, problems: list[Problem]) -> list[_Loaded]:
+def _extended(current: Path, extends: str, image: Path | None) -> Path:
+    """The file ``extends`` names from the policy ``current`` (a real path).  In an offline image
+    (``image``: its root, for ``schedule install --root``) it is resolved inside the image, as the
+    host that boots it will resolve it: an absolute ``extends: /etc/lbaudit/base.yaml`` is the
+    image's file and ``..`` or a link cannot climb out of it to this host's."""
+    if image is None or "\0" in extends:  # a NUL names no file: refused below as it stands
+        return current.parent / extends
+    from auditor.collect import rootfs
+
+    base = os.path.realpath(image)
+    inside = "/" + os.path.relpath(current.parent, base) if current.parent != Path(base) else "/"
+    try:
+        return rootfs.resolve(image, posixpath.join(inside, extends))
+    except OSError:  # a loop of links in the image: no policy can be read there
+        return Path(base) / extends.lstrip("/")
+
+
+def _load_chain(path: Path, problems: list[Problem], image: Path | None = None) -> list[_Loaded]:
     """The file and the files it extends, root ancestor first.  A cycle or a missing parent is a
-    problem at the ``extends`` line that causes it; the chain stops there."""
+    problem at the ``extends`` line that causes it; the chain stops there.  ``image``: the root of
+    the offline image the policy is in (see :func:`_extended`)."""
     # realpath, not Path.resolve(): on a symlink loop resolve() raises RuntimeError (exit 70); the
     # read below then says ELOOP as a policy error.
     chain: list[_Loaded] = []
@@ -340,7 +355,7 @@ def _load_chain(path: Path, problems: list[Problem]) -> list[_Loaded]:
         if extends is None:
             return chain
         line, col = loaded.doc.position(("extends",))
-        parent = current.parent / extends
+        parent = _extended(current, extends, image)
         try:
             is_file = "\0" not in extends and parent.is_file()
         except OSError:  # ENAMETOOLONG, EACCES: no policy can be read there either
@@ -394,21 +409,22 @@ def source_files(path: Path, policy: Policy) -> list[Path]:
     return [Path(path), *(directory / source.path for source in policy.sources[1:])]
 
 
-def load_policy(path: Path, registry: Registry) -> Policy:
-    """Load and fully validate a policy; raise PolicyError listing every problem found."""
-    report = inspect_policy(path, registry)
+def load_policy(path: Path, registry: Registry, *, image: Path | None = None) -> Policy:
+    """Load and fully validate a policy; raise PolicyError listing every problem found.  ``image``:
+    the root of the offline image the policy is in, where its ``extends`` are resolved."""
+    report = inspect_policy(path, registry, image=image)
     if report.policy is None:
         raise PolicyError(f"{_display(Path(path))}: invalid policy", report.problems)
     return report.policy
 
 
 def inspect_policy(path: Path, registry: Registry, *, waivers_path: Path | None = None, today: date | None = None,
-                   expiry_warning_days: int = DEFAULT_EXPIRY_WARNING_DAYS) -> PolicyReport:
+                   expiry_warning_days: int = DEFAULT_EXPIRY_WARNING_DAYS, image: Path | None = None) -> PolicyReport:
     """Validate a policy (and a separate waivers file): every problem of every kind in one pass,
     structural and semantic, sorted by file and line, plus the warnings about waivers and reasons
     still to be written.  A file that cannot be read or parsed as YAML raises PolicyError."""
     problems: list[Problem] = []
-    chain = _load_chain(Path(path), problems)
+    chain = _load_chain(Path(path), problems, image)
     recorded = {id(loaded): _recorded(loaded.path, Path(path)) for loaded in chain}
     rules: dict[str, dict[str, Any]] = {}  # rule id -> merged fields + where it was last set
     for loaded in chain:

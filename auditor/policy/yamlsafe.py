@@ -362,6 +362,24 @@ def _recognise(node: yaml.Node, kind: DocumentKind) -> None:
                           f"{', '.join(kind.keys)} (expected {kind.expected}; what it holds is not quoted)", schema)
 
 
+_UTF16_MARKS = (b"\xff\xfe", b"\xfe\xff")
+
+
+def decode_utf8(raw: bytes) -> str:
+    """The text of a YAML file lbaudit reads (policy, waivers, configuration): UTF-8, else a
+    YamlProblem at the first byte that is not, saying what to do.  A file saved as UTF-16 (some
+    Windows editors' "Unicode") is named as such: its first byte alone says nothing useful."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        if raw.startswith(_UTF16_MARKS):
+            raise YamlProblem("the file is UTF-16 (it starts with a UTF-16 byte order mark); save it as UTF-8",
+                              1, 1) from None
+        raise YamlProblem(f"byte 0x{raw[exc.start]:02x} is not UTF-8; save the file as UTF-8", line, column) from None
+
+
 def load_located(text: str, kind: DocumentKind) -> LocatedDocument:
     """Parse one YAML document expected to be ``kind``; raise YamlProblem with a position on any
     problem (ForeignDocument for a document of another kind), quoting the file's text only where

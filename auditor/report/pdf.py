@@ -24,7 +24,6 @@ import base64
 import binascii
 import hashlib
 import io
-import json
 import re
 from dataclasses import asdict
 from functools import lru_cache, partial
@@ -75,8 +74,6 @@ MAX_LOGO_PIXELS = 4096  # on either side
 def read_org_logo(path: Path) -> bytes:
     """The bytes of ``--org-logo``, read bounded and checked to be one PNG or JPEG image an image
     library decodes (InputError otherwise, naming the file and what is wrong)."""
-    from PIL import Image as PILImage
-
     from auditor.safeio import FileTooLarge, NotRegularFile, read_regular
 
     try:
@@ -87,19 +84,38 @@ def read_org_logo(path: Path) -> bytes:
         raise InputError(f"{path}: the logo is not a regular file") from None
     except OSError as exc:
         raise InputError(f"{path}: cannot read the logo: {exc.strerror or exc}") from None
-    if not data.startswith((PNG_MAGIC, JPEG_MAGIC)):
-        raise InputError(f"{path}: the logo must be a PNG or JPEG image (the file starts with neither signature)")
-    try:
-        with PILImage.open(io.BytesIO(data)) as image:
-            width, height = image.size
-            if not (0 < width <= MAX_LOGO_PIXELS and 0 < height <= MAX_LOGO_PIXELS):  # before decoding any pixel
-                raise InputError(f"{path}: logo is {width}x{height} pixels; at most {MAX_LOGO_PIXELS} a side")
-            image.load()  # decodes every pixel: a truncated or corrupt image fails here, not in the renderer
-    except InputError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - PIL raises many types for a bad image; all mean the same here
-        raise InputError(f"{path}: not a readable PNG or JPEG image ({type(exc).__name__}: {exc})") from None
+    problem = logo_problem(data)
+    if problem is not None:
+        raise InputError(f"{path}: {problem}")
     return data
+
+
+def logo_problem(data: bytes) -> str | None:
+    """What makes ``data`` no logo a rendering may draw, in plain words, or None.  The one check of
+    every logo that reaches the renderer: ``--org-logo`` as read, and the logo a PDF's render record
+    carries (``verify --pdf`` renders with it, and that PDF is whoever's file): the image library
+    decodes every pixel the header declares, so a 200-byte PNG that says 60000x60000 is gigabytes
+    of memory, and bytes it cannot decode at all are its exception in the middle of the rendering."""
+    import warnings
+
+    from PIL import Image as PILImage
+
+    if len(data) > MAX_LOGO_BYTES:
+        return f"logo larger than {MAX_LOGO_BYTES // 1024} KiB; use a smaller image"
+    if not data.startswith((PNG_MAGIC, JPEG_MAGIC)):
+        return "the logo must be a PNG or JPEG image (the file starts with neither signature)"
+    try:
+        with warnings.catch_warnings():
+            # PIL warns (on stderr) about a size the check below refuses anyway
+            warnings.simplefilter("ignore", PILImage.DecompressionBombWarning)
+            with PILImage.open(io.BytesIO(data)) as image:
+                width, height = image.size
+                if not (0 < width <= MAX_LOGO_PIXELS and 0 < height <= MAX_LOGO_PIXELS):  # before decoding any pixel
+                    return f"logo is {width}x{height} pixels; at most {MAX_LOGO_PIXELS} a side"
+                image.load()  # decodes every pixel: a truncated or corrupt image fails here, not in the renderer
+    except Exception as exc:  # noqa: BLE001 - PIL raises many types for a bad image; all mean the same here
+        return f"not a readable PNG or JPEG image ({type(exc).__name__}: {exc})"
+    return None
 
 
 @lru_cache(maxsize=1)
@@ -169,7 +185,11 @@ class RenderInputs:
     @classmethod
     def from_record(cls, raw: bytes) -> "RenderInputs":
         """ValueError unless ``raw`` is exactly a record :meth:`record` writes."""
-        data = json.loads(raw.decode("utf-8"))
+        from auditor.storage.jsonfile import loads_strict
+
+        # The PDF is whoever's file: parsed as every JSON input is, its nesting bounded (json.loads
+        # of a record of 200,000 "[" was a RecursionError, exit 70)
+        data = loads_strict(raw)
         required = {"evidence_name", "assessor", "signature_key", "renderer"}
         if not isinstance(data, dict) or not required <= set(data) <= required | _OPTIONAL:
             raise ValueError("not an lbaudit render record")
@@ -182,9 +202,13 @@ class RenderInputs:
             raise ValueError("not an lbaudit render record (not in canonical form)")
         if inputs.org_logo is not None:
             try:
-                base64.b64decode(inputs.org_logo, validate=True)
+                logo = base64.b64decode(inputs.org_logo, validate=True)
             except binascii.Error as exc:
                 raise ValueError("not an lbaudit render record (bad logo)") from exc
+            # lbaudit records only a logo read_org_logo accepted; any other would be drawn by the
+            # renderer (see logo_problem), not just compared
+            if (problem := logo_problem(logo)) is not None:
+                raise ValueError(f"not an lbaudit render record ({problem})")
         return inputs
 
     def context(self, evidence_bytes: bytes) -> ReportContext:

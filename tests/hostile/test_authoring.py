@@ -18,7 +18,7 @@ POLICY = REPO / "policies" / "corp.yaml"
     ("tag", "policy: !!python/object/apply:os.system ['true']\n", "YAML tag"),
     ("alias", "policy: &p corp.yaml\nwaivers: *p\n", "anchors and aliases"),
     ("duplicate", "policy: a.yaml\npolicy: b.yaml\n", "duplicate key 'policy'"),
-    ("not-utf8", b"policy: caf\xe9.yaml\n", "cannot read the configuration file"),
+    ("not-utf8", b"policy: caf\xe9.yaml\n", "1:12: byte 0xe9 is not UTF-8; save the file as UTF-8"),
     ("empty-path", "policy: ''\n", "policy: expected a path; found ''"),
     ("bool-days", "expiry_warning_days: true\n", "expiry_warning_days: expected an integer; found True"),
     ("list", "[policy]\n", "expected a mapping of policy"),

@@ -27,7 +27,9 @@ def make_image_root(tmp_path: Path) -> Path:
     for directory in ("etc/systemd/system", "etc/cron.d", "etc/lbaudit", "var/lib", "usr/bin"):
         (root / directory).mkdir(parents=True)
     shutil.copy(REPO / "policies" / "corp.yaml", root / POLICY.lstrip("/"))
-    (root / "usr/bin/flock").symlink_to(shutil.which("flock") or "/usr/bin/flock")
+    # A copy, not a link to this host's: inside an image an absolute link leads to the image's own
+    # /usr/bin/flock, as it will on the host that boots it (so a link to itself, a loop)
+    shutil.copy2(shutil.which("flock") or "/usr/bin/flock", root / "usr/bin/flock")
     return root
 
 
