@@ -83,6 +83,7 @@ def test_a_companion_that_is_not_a_regular_file_is_exit_2_naming_it(store, suffi
     assert result.stdout == ""
 
 
+@pytest.mark.slow  # a whole evaluate --record in a child process
 def test_a_fifo_as_the_journal_fails_the_recorded_scan_and_writes_nothing(store):
     """The nightly scan: ``evaluate --record`` hung before it wrote anything; now it stops at once."""
     os.mkfifo(f"{store}-journal")
