@@ -18,7 +18,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import shlex
-from typing import Any, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 from auditor.collect.parsers import UNPARSEABLE, unparseable_reason
 from auditor.model.facts import Gap, GapKind, LoopbackDrop, PublishedPort, TproxyRule
@@ -343,6 +343,34 @@ def parse_nft_tproxy(document: Any) -> tuple[list[TproxyRule], int]:
     return found, opaque
 
 
+def _read_iptables(target: Any, timeout: float, programs: Iterable[tuple[str, str]], tables: tuple[str, ...],
+                   parse: Callable[[str, str, str], list[Any]], what: str, found: list[Any], read: list[str],
+                   unknown: list[str]) -> set[str]:
+    """Run each iptables-save of ``programs`` ((program, family) pairs: every table each shows, no
+    -t) found on the target, adding what ``parse`` finds in its listing to ``found``, what was read to
+    ``read`` and why a listing is missing to ``unknown``; the programs whose listing was read.  A
+    legacy program is not run where none of ``tables`` exists in the legacy tables: it would show
+    nothing of them."""
+    read_ok: set[str] = set()
+    for program, family in programs:
+        if target.find_program(program) is None:
+            continue
+        if "legacy" in program and all(_legacy_table_exists(target.proc, family, t) is False for t in tables):
+            continue
+        result = target.run([program], timeout)
+        if not result.ok:
+            unknown.append(f"{program} failed: {(result.failure or result.stderr or '').strip()[:300]}")
+            continue
+        try:
+            found += parse(result.stdout, family, program)
+        except UNPARSEABLE as exc:
+            unknown.append(f"{program} printed what this reader cannot parse: {unparseable_reason(exc)}")
+            continue
+        read_ok.add(program)
+        read.append(f"{program} ({what})")
+    return read_ok
+
+
 def read_tproxy(target: Any, timeout: float) -> tuple[list[TproxyRule] | None, list[str], list[str]]:
     """The TPROXY rules of the namespace the programs run in: (rules, why they are not known to be
     all of them, what was read).  The rules are None when none was found and some reader could not
@@ -367,23 +395,8 @@ def read_tproxy(target: Any, timeout: float) -> tuple[list[TproxyRule] | None, l
             read.append("nft -j list ruleset (tproxy)")
         except UNPARSEABLE as exc:
             unknown.append(f"nft -j list ruleset failed: {unparseable_reason(exc)}")
-    read_ok: set[str] = set()
-    for program, family in IPTABLES_PROGRAMS:  # every table each shows (no -t)
-        if target.find_program(program) is None:
-            continue
-        if "legacy" in program and _legacy_table_exists(target.proc, family, "mangle") is False:
-            continue  # no legacy mangle table: nothing for it to show
-        result = target.run([program], timeout)
-        if not result.ok:
-            unknown.append(f"{program} failed: {(result.failure or result.stderr or '').strip()[:300]}")
-            continue
-        try:
-            found += parse_iptables_tproxy(result.stdout, family, program)
-        except UNPARSEABLE as exc:
-            unknown.append(f"{program} printed what this reader cannot parse: {unparseable_reason(exc)}")
-            continue
-        read_ok.add(program)
-        read.append(f"{program} (TPROXY)")
+    read_ok = _read_iptables(target, timeout, IPTABLES_PROGRAMS, ("mangle",), parse_iptables_tproxy, "TPROXY",
+                             found, read, unknown)
     for family, plain, legacy in (("ipv4", "iptables-save", "iptables-legacy-save"),
                                   ("ipv6", "ip6tables-save", "ip6tables-legacy-save")):
         exists = _legacy_table_exists(target.proc, family, "mangle")
@@ -602,24 +615,9 @@ def read_loopback_drops(target: Any, timeout: float) -> tuple[list[LoopbackDrop]
             read.append("nft -j list ruleset (loopback drops)")
         except UNPARSEABLE as exc:
             unknown.append(f"nft -j list ruleset failed: {unparseable_reason(exc)}")
-    read_ok: set[str] = set()
-    for program, family in IPTABLES_PROGRAMS[::2]:  # IPv4 only: ::1 never comes from a link
-        if target.find_program(program) is None:
-            continue
-        if "legacy" in program and not any(_legacy_table_exists(target.proc, family, t) is not False
-                                           for t in _EARLY_TABLES):
-            continue  # no legacy raw or mangle table: nothing for it to show
-        result = target.run([program], timeout)
-        if not result.ok:
-            unknown.append(f"{program} failed: {(result.failure or result.stderr or '').strip()[:300]}")
-            continue
-        try:
-            found += parse_iptables_loopback_drops(result.stdout, family, program)
-        except UNPARSEABLE as exc:
-            unknown.append(f"{program} printed what this reader cannot parse: {unparseable_reason(exc)}")
-            continue
-        read_ok.add(program)
-        read.append(f"{program} (loopback drops)")
+    # IPv4 only: ::1 never comes from a link
+    read_ok = _read_iptables(target, timeout, IPTABLES_PROGRAMS[::2], _EARLY_TABLES, parse_iptables_loopback_drops,
+                             "loopback drops", found, read, unknown)
     if "iptables-save" not in read_ok and target.find_program("iptables-save") is None:
         unknown.append("iptables-save is not installed, so iptables rules could not be read")
     legacy = "iptables-legacy-save"
