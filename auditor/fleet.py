@@ -1053,7 +1053,7 @@ def fleet_report(store: Any, *, policy: str | None = None, stale_days: int = 7, 
     hosts that regressed since their previous run, and hosts not scanned for ``stale_days`` days."""
     from datetime import timedelta
 
-    from auditor.analysis.diff import diff_scans
+    from auditor.analysis.diff import diff_scans, reversed_order
 
     moment = _utc(now or datetime.now(timezone.utc))
     by_identity: dict[tuple[str, str], list[dict[str, Any]]] = {}
@@ -1120,10 +1120,13 @@ def fleet_report(store: Any, *, policy: str | None = None, stale_days: int = 7, 
         # check of another version), and those changes are what a gate must see.
         if len(runs) == 2:
             before, _ = store.run_evidence(runs[1]["id"])
-            changes = diff_scans(before, evidence)
+            earlier, later, earlier_id, later_id = before, evidence, runs[1]["id"], last["id"]
+            if reversed_order(before, evidence):  # the last run evaluated older facts (a backfill)
+                earlier, later, earlier_id, later_id = evidence, before, last["id"], runs[1]["id"]
+            changes = diff_scans(earlier, later)
             # the runs of one inventory host: renamed or re-imaged, it is still that host
             if changes.regressed(allow_host_change=True):
-                regressed.append({"host": host, "policy": policy_id, "run": last["id"], "previous_run": runs[1]["id"],
+                regressed.append({"host": host, "policy": policy_id, "run": later_id, "previous_run": earlier_id,
                                   "regressions": [c.as_dict() for c in changes.regressions],
                                   "lost_coverage": [c.as_dict() for c in changes.lost_coverage]})
         if old:

@@ -213,12 +213,14 @@ def _utc(moment: datetime) -> datetime:
 
 def reversed_order(before: Evidence, after: Evidence) -> str | None:
     """Why BEFORE cannot be the earlier scan, or None.  Read backwards, a listener opened between
-    the scans is "gone" (an improvement) and a gate passes on it; so when BEFORE's facts were both
-    collected and evaluated after AFTER's, the diff is refused.  (An older snapshot evaluated again
-    later, with a new policy, is still the earlier scan: its facts are older.)"""
+    the scans is "gone" (an improvement) and a gate passes on it; so a BEFORE whose facts were
+    collected after AFTER's is refused, whenever either was evaluated: an older snapshot evaluated
+    again later (with a new policy, or recorded as a backfill) is still the earlier scan, and a newer
+    one given before it is backwards.  Of two scans of the same facts, the one evaluated first is
+    the earlier (read backwards, a rule removed in between is "added")."""
     collected = (_utc(before.snapshot.provenance.collected_at), _utc(after.snapshot.provenance.collected_at))
     started = (_utc(before.run.started_at), _utc(after.run.started_at))
-    if collected[0] > collected[1] and started[0] > started[1]:
+    if collected[0] > collected[1] or (collected[0] == collected[1] and started[0] > started[1]):
         return (f"BEFORE is the later scan (facts collected {collected[0].isoformat()}, evaluated "
                 f"{started[0].isoformat()}; AFTER's {collected[1].isoformat()}, {started[1].isoformat()}): "
                 "give the earlier scan first")

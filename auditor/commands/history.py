@@ -218,6 +218,10 @@ def diff_runs(run_ids: tuple[int, ...], host: str | None, policy: str | None, al
         before_id, after_id = run_ids if run_ids else opened.last_two(host, policy)
         before, _ = opened.run_evidence(before_id)
         after, _ = opened.run_evidence(after_id)
+    if not run_ids and reversed_order(before, after):
+        # The last two runs are the last two evaluated; the later of the two evaluated an older
+        # snapshot (a backfill, a new policy over old facts): compared in the order of their facts.
+        (before_id, before), (after_id, after) = (after_id, after), (before_id, before)
     backwards = reversed_order(before, after)
     if backwards:
         raise InputError(f"runs {before_id} {after_id}: {backwards}")
