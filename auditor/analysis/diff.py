@@ -7,8 +7,9 @@ Three kinds of change are kept apart, because a gate on ``lbaudit diff`` must no
 switching a failing rule off:
 
 * regressions: a finding that now fails, errors or is not reviewed and did not before (including
-  one that is new), and a finding that failed and now cannot be judged (error / not reviewed: the
-  tool lost sight of it);
+  one that is new), a finding that failed and now cannot be judged (error / not reviewed: the
+  tool lost sight of it), and a failure gone from a rule that now could not judge everything (an
+  unjudged finding of it: the failing listener may be among those it could not read);
 * improvements: a finding that was failing, errored or unreviewed and is now judged pass or not
   applicable, or is gone, under a rule that still runs and reports (a waived failure is not one);
 * policy changes: what the policy (or the code that judges) changed between the scans.  A rule
@@ -39,10 +40,14 @@ class Change:
     subject: str
     before: str | None  # status, or None when the finding is new
     after: str | None  # status, or None when the finding is gone
+    note: str | None = None  # why the change is classed where it is, when its statuses do not say
 
     def as_dict(self) -> dict[str, str | None]:
-        return {"id": self.finding_id, "rule": self.rule_id, "subject": self.subject,
-                "before": self.before, "after": self.after}
+        document = {"id": self.finding_id, "rule": self.rule_id, "subject": self.subject,
+                    "before": self.before, "after": self.after}
+        if self.note is not None:
+            document["note"] = self.note
+        return document
 
 
 @dataclass(frozen=True)
@@ -231,6 +236,12 @@ def diff_scans(before: Evidence, after: Evidence) -> ScanDiff:
     old: dict[str, Finding] = {f.id: f for f in before.result.findings}
     new: dict[str, Finding] = {f.id: f for f in after.result.findings}
     policy_changes, accounted = _policy_changes(before, after, old, new)
+    # Rules that could not judge everything in AFTER (a listener list unreadable, a check erred):
+    # a failure gone from such a rule may be hidden, not fixed.
+    unseeing: dict[str, list[Finding]] = {}
+    for finding in after.result.findings:
+        if finding.status in UNJUDGED:
+            unseeing.setdefault(finding.rule_id, []).append(finding)
     regressions, improvements, others = [], [], []
     for finding_id in sorted(old.keys() | new.keys()):
         if finding_id in accounted:
@@ -247,6 +258,13 @@ def diff_scans(before: Evidence, after: Evidence) -> ScanDiff:
             regressions.append(change)
         elif was_status == Status.FAIL and now_status in UNJUDGED:
             regressions.append(change)  # a failure nobody can see any more has not been fixed
+        elif was_status == Status.FAIL and now_status is None and source.rule_id in unseeing:
+            # Gone while its rule says it could not see everything: the listener may be the one
+            # unread (its process unknown gives it another subject), so it has not been fixed.
+            blind = unseeing[source.rule_id][0]
+            regressions.append(Change(finding_id, source.rule_id, source.subject, was_status.value, None,
+                                      f"not seen, not fixed: rule {source.rule_id} could not judge everything "
+                                      f"({blind.status.value} {blind.subject}: {blind.reason or blind.message})"))
         elif _is_bad(was_status) and now_status in (Status.PASS, Status.NOT_APPLICABLE, None):
             # Judged again by the same enabled rule, or gone from a rule that still reports (the
             # listener was closed): a rule that stopped running is accounted for above.

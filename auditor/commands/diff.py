@@ -101,4 +101,6 @@ def echo_diff(result: ScanDiff, as_json: bool, allow_policy_change: bool,
 
 def _change_line(change: Any) -> str:
     # rule ids and subjects are the evidence's text (a process name): one line each, escapes shown
-    return f"  {one_line(change.rule_id)}: {one_line(change.subject)}: {change.before or 'new'} -> {change.after or 'gone'}"
+    note = f" ({one_line(change.note)})" if change.note else ""
+    return (f"  {one_line(change.rule_id)}: {one_line(change.subject)}: {change.before or 'new'} -> "
+            f"{change.after or 'gone'}{note}")
