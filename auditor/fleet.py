@@ -1127,6 +1127,8 @@ def fleet_report(store: Any, *, policy: str | None = None, stale_days: int = 7, 
             # the runs of one inventory host: renamed or re-imaged, it is still that host
             if changes.regressed(allow_host_change=True):
                 regressed.append({"host": host, "policy": policy_id, "run": later_id, "previous_run": earlier_id,
+                                  "verdict": {"before": changes.verdict_before, "after": changes.verdict_after,
+                                              "worsened": changes.verdict_worsened},
                                   "regressions": [c.as_dict() for c in changes.regressions],
                                   "lost_coverage": [c.as_dict() for c in changes.lost_coverage]})
         if old:

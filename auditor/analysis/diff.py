@@ -27,10 +27,13 @@ from datetime import datetime, timezone
 
 from auditor.model.evidence import Evidence
 from auditor.model.policy import ResolvedRule, Waiver
-from auditor.model.result import Finding, Severity, Status
+from auditor.model.result import Finding, Severity, Status, Verdict
 
 BAD = (Status.FAIL, Status.ERROR, Status.NOT_REVIEWED)
 UNJUDGED = (Status.ERROR, Status.NOT_REVIEWED)
+# A run's verdict from best to worst: compliant, incomplete (nothing fails, not everything was
+# judged), non-compliant.
+VERDICT_RANK = {Verdict.COMPLIANT.value: 0, Verdict.INCOMPLETE.value: 1, Verdict.NON_COMPLIANT.value: 2}
 
 
 @dataclass(frozen=True)
@@ -82,17 +85,27 @@ class ScanDiff:
     def lost_coverage(self) -> list[PolicyChange]:
         return [c for c in self.policy_changes if c.loses_coverage]
 
+    @property
+    def verdict_worsened(self) -> bool:
+        """Whether the run's own verdict got worse: a compliant run whose rules now judge nothing
+        (every finding not applicable) is incomplete with no finding that is bad, and one whose
+        unreviewed finding now fails is non-compliant with no finding that newly is."""
+        return VERDICT_RANK.get(self.verdict_after, len(VERDICT_RANK)) > VERDICT_RANK.get(self.verdict_before, 0)
+
     def regressed(self, allow_policy_change: bool = False, allow_host_change: bool = False) -> bool:
-        """Whether a gate on this diff must fail: a regression, lost coverage not declared intended,
-        or scans of two hosts (another name or machine id) not declared intended.  Across hosts the
-        comparison is not drift: what one host had and the other lacks reads as "gone", an
-        improvement, and "nothing regressed" would pass a gate on a comparison it cannot make."""
-        return (bool(self.regressions) or (bool(self.lost_coverage) and not allow_policy_change)
+        """Whether a gate on this diff must fail: a regression, a verdict that got worse, lost
+        coverage not declared intended, or scans of two hosts (another name or machine id) not
+        declared intended.  Across hosts the comparison is not drift: what one host had and the
+        other lacks reads as "gone", an improvement, and "nothing regressed" would pass a gate on a
+        comparison it cannot make."""
+        return (bool(self.regressions) or self.verdict_worsened
+                or (bool(self.lost_coverage) and not allow_policy_change)
                 or (not self.same_host and not allow_host_change))
 
     def as_dict(self) -> dict[str, object]:
         return {
             "verdict": {"before": self.verdict_before, "after": self.verdict_after},
+            "verdict_worsened": self.verdict_worsened,
             "policy_changed": self.policy_changed,
             "policy_sha256": {"before": self.policy_sha256_before, "after": self.policy_sha256_after},
             "same_host": self.same_host,

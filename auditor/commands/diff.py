@@ -35,7 +35,7 @@ def diff(before: Path, after: Path, as_json: bool, allow_policy_change: bool, al
 
     \b
     Exit 0 when nothing regressed; 1 when a finding now fails, errors or is not reviewed that
-    did not before, or when coverage was lost through a policy change (a rule removed or
+    did not before, when the verdict got worse (compliant, incomplete, non-compliant), or when coverage was lost through a policy change (a rule removed or
     disabled, a check missing, a waiver added...) and --allow-policy-change is not given;
     1 too when the scans are of different hosts (host name or machine id), unless
     --allow-host-change: that comparison is not drift; 2 when a file is unreadable or invalid.
@@ -73,7 +73,8 @@ def echo_diff(result: ScanDiff, as_json: bool, allow_policy_change: bool,
         return failed
     if quiet:
         return failed
-    click.echo(f"verdict: {result.verdict_before} -> {result.verdict_after}")
+    worse = " (worse: exit 1)" if result.verdict_worsened else ""
+    click.echo(f"verdict: {result.verdict_before} -> {result.verdict_after}{worse}")
     if not result.same_host:
         allowed_host = " (allowed by --allow-host-change)" if allow_host_change else (
             ": not drift; exit 1 unless --allow-host-change")

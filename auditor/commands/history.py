@@ -205,7 +205,8 @@ def diff_runs(run_ids: tuple[int, ...], host: str | None, policy: str | None, al
 
     \b
     The categories and exit codes of lbaudit diff: 0 when nothing regressed, 1 on a regression
-    (or lost coverage without --allow-policy-change), 2 on bad input.
+    or a worse verdict (or lost coverage without --allow-policy-change), 2 on bad input.  Without
+    run ids, the last two runs are compared in the order of their facts (collected, then evaluated).
     """
     from auditor.analysis.diff import diff_scans, reversed_order
     from auditor.commands.diff import echo_diff
