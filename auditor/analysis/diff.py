@@ -16,7 +16,8 @@ switching a failing rule off:
   removed or disabled, a check missing, a check version changed, a waiver added or changed,
   severity lowered, params or controls changed, or an enabled rule whose findings vanished are
   lost coverage: a regression unless the caller says the policy change is intended
-  (``--allow-policy-change``).  Findings of a rule that no longer runs are listed with that change,
+  (``--allow-policy-change``).  So are facts of an offline root directory after those of the
+  running host (an image has no live socket: a failing listener is absent from it, not closed).  Findings of a rule that no longer runs are listed with that change,
   never as improvements.
 """
 
@@ -218,11 +219,42 @@ def _policy_changes(before: Evidence, after: Evidence, old: dict[str, Finding],
         if _waiver_key(waiver) not in new_waivers:
             changes.append(PolicyChange("waiver_removed", waiver.rule, f"waiver removed or changed: "
                                         f"{_describe_waiver(waiver)}", False))
+    changes += _source_changes(before, after, old, new, accounted)
     if before.policy_sha256 != after.policy_sha256 and not changes:
         changes.append(PolicyChange("policy_digest_changed", after.policy.id, f"policy SHA-256 "
                                     f"{before.policy_sha256[:16]}... -> {after.policy_sha256[:16]}... (no rule, "
                                     "check or waiver differs)", False))
     return changes, accounted
+
+
+def _facts_origin(evidence: Evidence) -> str | None:
+    """Where the facts were collected: live (a running host), root (an offline root directory) or
+    replay (a captured bundle); a snapshot file says where it was collected from (None: unknown)."""
+    provenance = evidence.snapshot.provenance
+    return provenance.collected_from if provenance.source == "snapshot" else provenance.source
+
+
+_ORIGIN_WORDS = {"live": "a running host (live)", "root": "an offline root directory (root)",
+                 "replay": "a captured bundle (replay)", None: "an unknown source"}
+
+
+def _source_changes(before: Evidence, after: Evidence, old: dict[str, Finding], new: dict[str, Finding],
+                    accounted: set[str]) -> list[PolicyChange]:
+    """A scan of an offline root directory after one of the running host: the image holds only the
+    listeners its configuration declares, so a failing listener of the running host is absent from
+    it, not closed.  That loses coverage, and the failures gone are listed with it, not as fixed."""
+    was, now = _facts_origin(before), _facts_origin(after)
+    if was == now:
+        return []
+    detail = f"facts of {_ORIGIN_WORDS.get(was, was)} -> {_ORIGIN_WORDS.get(now, now)}"
+    if now != "root" or was == "root":
+        return [PolicyChange("facts_source_changed", after.snapshot.provenance.hostname, detail, False)]
+    gone = sorted((f for f in old.values() if f.id not in new and f.id not in accounted and _is_bad(f.status)),
+                  key=lambda f: f.id)
+    accounted.update(f.id for f in gone)
+    return [PolicyChange("facts_source_changed", after.snapshot.provenance.hostname,
+                         detail + ": an offline image shows no live socket, so what is gone from it is not fixed",
+                         True, [Change(f.id, f.rule_id, f.subject, f.status.value, None) for f in gone])]
 
 
 def _utc(moment: datetime) -> datetime:
