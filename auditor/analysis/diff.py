@@ -14,16 +14,17 @@ switching a failing rule off:
   applicable, or is gone, under a rule that still runs and reports (a waived failure is not one);
 * policy changes: what the policy (or the code that judges) changed between the scans.  A rule
   removed or disabled, a check missing, a check version changed, a waiver added or changed,
-  severity lowered, params or controls changed, or an enabled rule whose findings vanished are
-  lost coverage: a regression unless the caller says the policy change is intended
+  severity lowered, params, controls or platforms changed, or an enabled rule whose findings
+  vanished are lost coverage: a regression unless the caller says the policy change is intended
   (``--allow-policy-change``).  So are facts of an offline root directory after those of the
-  running host (an image has no live socket: a failing listener is absent from it, not closed).  Findings of a rule that no longer runs are listed with that change,
-  never as improvements.
+  running host (an image has no live socket: a failing listener is absent from it, not closed).
+  Findings of a rule that no longer runs, and failures of a loosened rule that no longer fail, are
+  listed with that change, never as improvements.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 
 from auditor.model.evidence import Evidence
@@ -149,7 +150,28 @@ def _rule_changes(old: ResolvedRule, new: ResolvedRule) -> list[PolicyChange]:
     dropped = sorted(set(old.controls) - set(new.controls))
     if dropped:
         changes.append(PolicyChange("controls_removed", new.id, f"no longer evidences {', '.join(dropped)}", True))
+    if new.platforms != old.platforms:
+        # None: every platform its check supports.  Fewer platforms: on this host's the rule may now
+        # say not_applicable instead of judging.
+        narrowed = new.platforms is not None and (old.platforms is None or not set(new.platforms) >= set(old.platforms))
+        changes.append(PolicyChange("platforms_changed", new.id, f"platforms {_platforms(old)} -> {_platforms(new)}",
+                                    narrowed))
+    # Whatever else a rule holds that judging reads (a field this list does not know yet) is a change
+    # that may loosen it: its title and where it was written are not.
+    unexplained = sorted(name for name in type(new).model_fields
+                         if name not in _RULE_FIELDS_COMPARED and getattr(new, name) != getattr(old, name))
+    if unexplained:
+        changes.append(PolicyChange("rule_changed", new.id, f"{', '.join(unexplained)} changed", True))
     return changes
+
+
+# The fields of a rule _rule_changes compares by name, and those that do not change what it judges.
+_RULE_FIELDS_COMPARED = frozenset({"id", "check", "severity", "params", "controls", "platforms", "enabled",
+                                   "title", "source"})
+
+
+def _platforms(rule: ResolvedRule) -> str:
+    return "every platform of its check" if rule.platforms is None else ", ".join(map(str, rule.platforms)) or "none"
 
 
 def _policy_changes(before: Evidence, after: Evidence, old: dict[str, Finding],
@@ -185,7 +207,20 @@ def _policy_changes(before: Evidence, after: Evidence, old: dict[str, Finding],
             changes.append(PolicyChange("rule_disabled", rule_id, f"rule disabled (check {was.check})", True,
                                         findings_of(rule_id)))
             continue
-        changes += _rule_changes(was, now)
+        rule_changes = _rule_changes(was, now)
+        losing = [c for c in rule_changes if c.loses_coverage]
+        if losing:
+            # Judged under a loosened rule (params changed, platforms narrowed...): a failure that
+            # passes, is not applicable or is gone now is listed with that change, never as fixed.
+            loosened = sorted((f for f in old.values() if f.rule_id == rule_id and f.id not in accounted
+                               and _is_bad(f.status) and not _is_bad(new[f.id].status if f.id in new else None)),
+                              key=lambda f: f.id)
+            accounted.update(f.id for f in loosened)
+            first = rule_changes.index(losing[0])
+            rule_changes[first] = replace(losing[0], findings=[
+                Change(f.id, f.rule_id, f.subject, f.status.value, new[f.id].status.value if f.id in new else None)
+                for f in loosened])
+        changes += rule_changes
         had = any(f.rule_id == rule_id for f in old.values())
         has = any(f.rule_id == rule_id for f in new.values())
         if had and not has:

@@ -94,7 +94,8 @@ def echo_diff(result: ScanDiff, as_json: bool, allow_policy_change: bool,
         marker = "lost coverage" if item.loses_coverage else "change"
         click.echo(f"  [{marker}] {item.kind} {one_line(item.subject)}: {one_line(item.detail)}")
         for change in item.findings:
-            click.echo(f"      no longer judged: {one_line(change.subject)} (was {change.before})")
+            now = f", now {change.after}" if change.after else ""
+            click.echo(f"      no longer judged: {one_line(change.subject)} (was {change.before}{now})")
     click.echo(f"other changes: {len(result.other_changes)}")
     for change in result.other_changes:
         click.echo(_change_line(change))
