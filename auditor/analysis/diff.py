@@ -14,8 +14,8 @@ switching a failing rule off:
   applicable, or is gone, under a rule that still runs and reports (a waived failure is not one);
 * policy changes: what the policy (or the code that judges) changed between the scans.  A rule
   removed or disabled, a check missing, a check version changed, a waiver added or changed,
-  severity lowered, params, controls or platforms changed, or an enabled rule whose findings
-  vanished are lost coverage: a regression unless the caller says the policy change is intended
+  severity lowered, params, controls or platforms changed, ``--fail-on`` raised, or an enabled rule
+  whose findings vanished are lost coverage: a regression unless the caller says the policy change is intended
   (``--allow-policy-change``).  So are facts of an offline root directory after those of the
   running host (an image has no live socket: a failing listener is absent from it, not closed).
   Findings of a rule that no longer runs, and failures of a loosened rule that no longer fail, are
@@ -255,6 +255,15 @@ def _policy_changes(before: Evidence, after: Evidence, old: dict[str, Finding],
             changes.append(PolicyChange("waiver_removed", waiver.rule, f"waiver removed or changed: "
                                         f"{_describe_waiver(waiver)}", False))
     changes += _source_changes(before, after, old, new, accounted)
+    # --fail-on raised: failures below it stop making the run non-compliant, as a severity lowered
+    # does for one rule; the verdict turned compliant with no finding changed.
+    was_on, now_on = Severity(before.result.fail_on), Severity(after.result.fail_on)
+    if was_on != now_on:
+        raised = now_on.rank > was_on.rank
+        changes.append(PolicyChange("fail_on_raised" if raised else "fail_on_lowered", after.policy.id,
+                                    f"--fail-on {was_on.value} -> {now_on.value}"
+                                    + (": failures below it no longer make the run non-compliant" if raised else ""),
+                                    raised))
     if before.policy_sha256 != after.policy_sha256 and not changes:
         changes.append(PolicyChange("policy_digest_changed", after.policy.id, f"policy SHA-256 "
                                     f"{before.policy_sha256[:16]}... -> {after.policy_sha256[:16]}... (no rule, "

@@ -26,7 +26,7 @@ HOST_CHANGE_HELP = ("The two scans are of different hosts (another host name or 
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.option("--allow-policy-change", is_flag=True,
               help="The policy change between the scans is intended: lost coverage (rules removed or disabled, "
-                   "checks missing or changed, waivers added, severity lowered, params changed, facts of an "
+                   "checks missing or changed, waivers added, severity lowered, --fail-on raised, params changed, facts of an "
                    "offline root directory after the running host's) does not fail.")
 @click.option("--allow-host-change", is_flag=True, help=HOST_CHANGE_HELP)
 @quiet_option
