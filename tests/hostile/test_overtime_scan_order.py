@@ -66,3 +66,16 @@ def test_history_diff_and_fleet_report_compare_a_backfilled_older_scan_first(tmp
     # two run ids given backwards are still refused
     backwards = run_cli("history", "diff", "1", "2", "--store", store)
     assert (backwards.returncode, backwards.stdout) == (2, "")
+
+
+def test_fleet_report_takes_the_host_as_its_newest_facts_show_it_after_a_backfill(tmp_path: Path):
+    store = str(tmp_path / "history.db")
+    monday, tuesday = _snapshots(tmp_path)
+    _evaluate(tmp_path, tuesday, "tuesday", "--record", "--store", store)  # run 1: redis, non-compliant
+    _evaluate(tmp_path, monday, "monday", "--record", "--store", store)  # run 2: older facts, evaluated last
+    report = run_cli("fleet", "report", "--store", store, "--stale-days", "3650", "--json")
+    data = json.loads(report.stdout)
+    # before: the host was listed by Monday's run (incomplete), its newest facts' failure hidden
+    assert data["hosts_by_verdict"] == {"non_compliant": ["web01.example.test"]}, report.stdout
+    assert [(row["run_id"], row["verdict"], row["failing_rules"]) for row in data["hosts"]] == [
+        (1, "non_compliant", ["listeners-loopback-only"])]
