@@ -18,8 +18,8 @@ switching a failing rule off:
   whose findings vanished are lost coverage: a regression unless the caller says the policy change is intended
   (``--allow-policy-change``).  So are facts of an offline root directory after those of the
   running host (an image has no live socket: a failing listener is absent from it, not closed).
-  Findings of a rule that no longer runs, and failures of a loosened rule that no longer fail, are
-  listed with that change, never as improvements.
+  Findings of a rule that no longer runs, and failures of a loosened rule (or a check of another
+  version) that no longer fail, are listed with that change, never as improvements.
 """
 
 from __future__ import annotations
@@ -189,6 +189,15 @@ def _policy_changes(before: Evidence, after: Evidence, old: dict[str, Finding],
         accounted.update(f.id for f in gone)
         return [Change(f.id, f.rule_id, f.subject, f.status.value, None) for f in sorted(gone, key=lambda f: f.id)]
 
+    def no_longer_failing(rule_ids: set[str]) -> list[Change]:
+        """The findings of these rules that were bad and now are not (or are gone), accounted for."""
+        loosened = sorted((f for f in old.values() if f.rule_id in rule_ids and f.id not in accounted
+                           and _is_bad(f.status) and not _is_bad(new[f.id].status if f.id in new else None)),
+                          key=lambda f: f.id)
+        accounted.update(f.id for f in loosened)
+        return [Change(f.id, f.rule_id, f.subject, f.status.value, new[f.id].status.value if f.id in new else None)
+                for f in loosened]
+
     for rule_id in sorted(old_rules.keys() | new_rules.keys()):
         was, now = old_rules.get(rule_id), new_rules.get(rule_id)
         if was is None:
@@ -212,14 +221,8 @@ def _policy_changes(before: Evidence, after: Evidence, old: dict[str, Finding],
         if losing:
             # Judged under a loosened rule (params changed, platforms narrowed...): a failure that
             # passes, is not applicable or is gone now is listed with that change, never as fixed.
-            loosened = sorted((f for f in old.values() if f.rule_id == rule_id and f.id not in accounted
-                               and _is_bad(f.status) and not _is_bad(new[f.id].status if f.id in new else None)),
-                              key=lambda f: f.id)
-            accounted.update(f.id for f in loosened)
             first = rule_changes.index(losing[0])
-            rule_changes[first] = replace(losing[0], findings=[
-                Change(f.id, f.rule_id, f.subject, f.status.value, new[f.id].status.value if f.id in new else None)
-                for f in loosened])
+            rule_changes[first] = replace(losing[0], findings=no_longer_failing({rule_id}))
         changes += rule_changes
         had = any(f.rule_id == rule_id for f in old.values())
         has = any(f.rule_id == rule_id for f in new.values())
@@ -236,9 +239,11 @@ def _policy_changes(before: Evidence, after: Evidence, old: dict[str, Finding],
             changes.append(PolicyChange("check_missing", name, f"check {name} {was_check.version} "
                                         f"({was_check.origin}) is no longer loaded", True))
         elif was_check is not None and (was_check.version, was_check.origin) != (now_check.version, now_check.origin):
-            # Other code judged: findings are not comparable until the change is reviewed.
+            # Other code judged: findings are not comparable until the change is reviewed, and a
+            # failure the new code does not fail is listed with the change, not as fixed.
+            users = {r.id for r in after.policy.rules if r.enabled and r.check == name}
             changes.append(PolicyChange("check_version_changed", name, f"{was_check.version} ({was_check.origin}) -> "
-                                        f"{now_check.version} ({now_check.origin})", True))
+                                        f"{now_check.version} ({now_check.origin})", True, no_longer_failing(users)))
 
     # The policy's waivers and those of a separate waivers file (--waivers): a renewal there is a
     # waiver change like one in the policy, though the policy's digest stays the same.

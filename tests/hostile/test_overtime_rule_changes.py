@@ -87,3 +87,25 @@ def test_control_case_a_platform_list_widened_to_every_platform_is_a_note(tmp_pa
     assert (data["exit_code"], data["lost_coverage"]) == (0, 0)
     assert [(c["kind"], c["detail"]) for c in data["policy_changes"]] == [
         ("platforms_changed", "platforms linux -> every platform of its check")]
+
+
+def test_a_failure_gone_under_another_version_of_its_check_is_listed_with_that_change(tmp_path: Path):
+    before = _evidence(tmp_path, "before", 0, POLICY)
+    # as an older lbaudit wrote it: the check that judged it was version 1.0.0
+    document = json.loads(before.read_bytes())
+    (check,) = [c for c in document["checks"] if c["name"] == "net.bind_addresses"]
+    check["version"] = "1.0.0"
+    before.write_text(json.dumps(document))
+    listeners = [listener("127.0.0.1", 5432, processes=[ProcessInfo(pid=812, name="postgres")])]
+    write_snapshot(snapshot(listeners=listeners, collected_at=FIXED_TIME + timedelta(days=1)),
+                   tmp_path / "closed.snapshot.json")
+    after = tmp_path / "closed.evidence.json"
+    assert run_cli("evaluate", "--policy", tmp_path / "before.yaml", "--snapshot", tmp_path / "closed.snapshot.json",
+                   "-o", after, "-q").returncode == 0
+    result = run_cli("diff", before, after, "--json")
+    data = json.loads(result.stdout)
+    assert (result.returncode, data["improvements"]) == (1, []), result.stdout
+    (change,) = data["policy_changes"]
+    assert (change["kind"], change["subject"], change["loses_coverage"]) == (
+        "check_version_changed", "net.bind_addresses", True)
+    assert [(c["subject"], c["before"], c["after"]) for c in change["findings"]] == [(REDIS, "fail", None)]
