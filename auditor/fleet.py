@@ -1119,7 +1119,7 @@ def fleet_report(store: Any, *, policy: str | None = None, stale_days: int = 7, 
     hosts that regressed since their previous run, and hosts not scanned for ``stale_days`` days."""
     from datetime import timedelta
 
-    from auditor.analysis.diff import diff_scans
+    from auditor.analysis.diff import diff_scans, reversed_order
 
     moment = _utc(now or datetime.now(timezone.utc))
     by_identity: dict[tuple[str, str], list[dict[str, Any]]] = {}
@@ -1156,6 +1156,14 @@ def fleet_report(store: Any, *, policy: str | None = None, stale_days: int = 7, 
     for (host, policy_id), runs in sorted(latest.items()):
         last = runs[0]
         evidence, _ = store.run_evidence(last["id"])
+        previous = None
+        if len(runs) == 2:
+            previous, _ = store.run_evidence(runs[1]["id"])
+            if reversed_order(previous, evidence):
+                # The run evaluated last judged older facts (a backfill, a new policy over an old
+                # snapshot): the host as it is now is the other run's, and the diff goes that way.
+                runs = [runs[1], runs[0]]
+                last, evidence, previous = runs[0], previous, evidence
         # The verdict, exit code and counts from the run's evidence (checked against its findings when
         # read), not from the run's row: a row edited in the database (`history verify` calls it a
         # record_mismatch) would otherwise show a non-compliant host as compliant.
@@ -1184,12 +1192,13 @@ def fleet_report(store: Any, *, policy: str | None = None, stale_days: int = 7, 
             host_controls[control.id] = host_controls.get(control.id, True) and bool(control.satisfied) and not old
         # Always diffed: the same snapshot and policy judged again can differ (a --waivers file, a
         # check of another version), and those changes are what a gate must see.
-        if len(runs) == 2:
-            before, _ = store.run_evidence(runs[1]["id"])
-            changes = diff_scans(before, evidence)
+        if previous is not None:
+            changes = diff_scans(previous, evidence)
             # the runs of one inventory host: renamed or re-imaged, it is still that host
             if changes.regressed(allow_host_change=True):
                 regressed.append({"host": host, "policy": policy_id, "run": last["id"], "previous_run": runs[1]["id"],
+                                  "verdict": {"before": changes.verdict_before, "after": changes.verdict_after,
+                                              "worsened": changes.verdict_worsened},
                                   "regressions": [c.as_dict() for c in changes.regressions],
                                   "lost_coverage": [c.as_dict() for c in changes.lost_coverage]})
         if old:

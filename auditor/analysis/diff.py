@@ -7,29 +7,35 @@ Three kinds of change are kept apart, because a gate on ``lbaudit diff`` must no
 switching a failing rule off:
 
 * regressions: a finding that now fails, errors or is not reviewed and did not before (including
-  one that is new), and a finding that failed and now cannot be judged (error / not reviewed: the
-  tool lost sight of it);
+  one that is new), a finding that failed and now cannot be judged (error / not reviewed: the
+  tool lost sight of it), and a failure gone from a rule that now could not judge everything (an
+  unjudged finding of it: the failing listener may be among those it could not read);
 * improvements: a finding that was failing, errored or unreviewed and is now judged pass or not
   applicable, or is gone, under a rule that still runs and reports (a waived failure is not one);
 * policy changes: what the policy (or the code that judges) changed between the scans.  A rule
   removed or disabled, a check missing, a check version changed, a waiver added or changed,
-  severity lowered, params or controls changed, or an enabled rule whose findings vanished are
-  lost coverage: a regression unless the caller says the policy change is intended
-  (``--allow-policy-change``).  Findings of a rule that no longer runs are listed with that change,
-  never as improvements.
+  severity lowered, params, controls or platforms changed, ``--fail-on`` raised, or an enabled rule
+  whose findings vanished are lost coverage: a regression unless the caller says the policy change is intended
+  (``--allow-policy-change``).  So are facts of an offline root directory after those of the
+  running host (an image has no live socket: a failing listener is absent from it, not closed).
+  Findings of a rule that no longer runs, and failures of a loosened rule (or a check of another
+  version) that no longer fail, are listed with that change, never as improvements.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 
 from auditor.model.evidence import Evidence
 from auditor.model.policy import ResolvedRule, Waiver
-from auditor.model.result import Finding, Severity, Status
+from auditor.model.result import Finding, Severity, Status, Verdict
 
 BAD = (Status.FAIL, Status.ERROR, Status.NOT_REVIEWED)
 UNJUDGED = (Status.ERROR, Status.NOT_REVIEWED)
+# A run's verdict from best to worst: compliant, incomplete (nothing fails, not everything was
+# judged), non-compliant.
+VERDICT_RANK = {Verdict.COMPLIANT.value: 0, Verdict.INCOMPLETE.value: 1, Verdict.NON_COMPLIANT.value: 2}
 
 
 @dataclass(frozen=True)
@@ -39,10 +45,14 @@ class Change:
     subject: str
     before: str | None  # status, or None when the finding is new
     after: str | None  # status, or None when the finding is gone
+    note: str | None = None  # why the change is classed where it is, when its statuses do not say
 
     def as_dict(self) -> dict[str, str | None]:
-        return {"id": self.finding_id, "rule": self.rule_id, "subject": self.subject,
-                "before": self.before, "after": self.after}
+        document = {"id": self.finding_id, "rule": self.rule_id, "subject": self.subject,
+                    "before": self.before, "after": self.after}
+        if self.note is not None:
+            document["note"] = self.note
+        return document
 
 
 @dataclass(frozen=True)
@@ -77,17 +87,27 @@ class ScanDiff:
     def lost_coverage(self) -> list[PolicyChange]:
         return [c for c in self.policy_changes if c.loses_coverage]
 
+    @property
+    def verdict_worsened(self) -> bool:
+        """Whether the run's own verdict got worse: a compliant run whose rules now judge nothing
+        (every finding not applicable) is incomplete with no finding that is bad, and one whose
+        unreviewed finding now fails is non-compliant with no finding that newly is."""
+        return VERDICT_RANK.get(self.verdict_after, len(VERDICT_RANK)) > VERDICT_RANK.get(self.verdict_before, 0)
+
     def regressed(self, allow_policy_change: bool = False, allow_host_change: bool = False) -> bool:
-        """Whether a gate on this diff must fail: a regression, lost coverage not declared intended,
-        or scans of two hosts (another name or machine id) not declared intended.  Across hosts the
-        comparison is not drift: what one host had and the other lacks reads as "gone", an
-        improvement, and "nothing regressed" would pass a gate on a comparison it cannot make."""
-        return (bool(self.regressions) or (bool(self.lost_coverage) and not allow_policy_change)
+        """Whether a gate on this diff must fail: a regression, a verdict that got worse, lost
+        coverage not declared intended, or scans of two hosts (another name or machine id) not
+        declared intended.  Across hosts the comparison is not drift: what one host had and the
+        other lacks reads as "gone", an improvement, and "nothing regressed" would pass a gate on a
+        comparison it cannot make."""
+        return (bool(self.regressions) or self.verdict_worsened
+                or (bool(self.lost_coverage) and not allow_policy_change)
                 or (not self.same_host and not allow_host_change))
 
     def as_dict(self) -> dict[str, object]:
         return {
             "verdict": {"before": self.verdict_before, "after": self.verdict_after},
+            "verdict_worsened": self.verdict_worsened,
             "policy_changed": self.policy_changed,
             "policy_sha256": {"before": self.policy_sha256_before, "after": self.policy_sha256_after},
             "same_host": self.same_host,
@@ -130,7 +150,28 @@ def _rule_changes(old: ResolvedRule, new: ResolvedRule) -> list[PolicyChange]:
     dropped = sorted(set(old.controls) - set(new.controls))
     if dropped:
         changes.append(PolicyChange("controls_removed", new.id, f"no longer evidences {', '.join(dropped)}", True))
+    if new.platforms != old.platforms:
+        # None: every platform its check supports.  Fewer platforms: on this host's the rule may now
+        # say not_applicable instead of judging.
+        narrowed = new.platforms is not None and (old.platforms is None or not set(new.platforms) >= set(old.platforms))
+        changes.append(PolicyChange("platforms_changed", new.id, f"platforms {_platforms(old)} -> {_platforms(new)}",
+                                    narrowed))
+    # Whatever else a rule holds that judging reads (a field this list does not know yet) is a change
+    # that may loosen it: its title and where it was written are not.
+    unexplained = sorted(name for name in type(new).model_fields
+                         if name not in _RULE_FIELDS_COMPARED and getattr(new, name) != getattr(old, name))
+    if unexplained:
+        changes.append(PolicyChange("rule_changed", new.id, f"{', '.join(unexplained)} changed", True))
     return changes
+
+
+# The fields of a rule _rule_changes compares by name, and those that do not change what it judges.
+_RULE_FIELDS_COMPARED = frozenset({"id", "check", "severity", "params", "controls", "platforms", "enabled",
+                                   "title", "source"})
+
+
+def _platforms(rule: ResolvedRule) -> str:
+    return "every platform of its check" if rule.platforms is None else ", ".join(map(str, rule.platforms)) or "none"
 
 
 def _policy_changes(before: Evidence, after: Evidence, old: dict[str, Finding],
@@ -147,6 +188,15 @@ def _policy_changes(before: Evidence, after: Evidence, old: dict[str, Finding],
         gone = [f for f in old.values() if f.rule_id == rule_id and f.id not in new]
         accounted.update(f.id for f in gone)
         return [Change(f.id, f.rule_id, f.subject, f.status.value, None) for f in sorted(gone, key=lambda f: f.id)]
+
+    def no_longer_failing(rule_ids: set[str]) -> list[Change]:
+        """The findings of these rules that were bad and now are not (or are gone), accounted for."""
+        loosened = sorted((f for f in old.values() if f.rule_id in rule_ids and f.id not in accounted
+                           and _is_bad(f.status) and not _is_bad(new[f.id].status if f.id in new else None)),
+                          key=lambda f: f.id)
+        accounted.update(f.id for f in loosened)
+        return [Change(f.id, f.rule_id, f.subject, f.status.value, new[f.id].status.value if f.id in new else None)
+                for f in loosened]
 
     for rule_id in sorted(old_rules.keys() | new_rules.keys()):
         was, now = old_rules.get(rule_id), new_rules.get(rule_id)
@@ -166,7 +216,14 @@ def _policy_changes(before: Evidence, after: Evidence, old: dict[str, Finding],
             changes.append(PolicyChange("rule_disabled", rule_id, f"rule disabled (check {was.check})", True,
                                         findings_of(rule_id)))
             continue
-        changes += _rule_changes(was, now)
+        rule_changes = _rule_changes(was, now)
+        losing = [c for c in rule_changes if c.loses_coverage]
+        if losing:
+            # Judged under a loosened rule (params changed, platforms narrowed...): a failure that
+            # passes, is not applicable or is gone now is listed with that change, never as fixed.
+            first = rule_changes.index(losing[0])
+            rule_changes[first] = replace(losing[0], findings=no_longer_failing({rule_id}))
+        changes += rule_changes
         had = any(f.rule_id == rule_id for f in old.values())
         has = any(f.rule_id == rule_id for f in new.values())
         if had and not has:
@@ -182,9 +239,11 @@ def _policy_changes(before: Evidence, after: Evidence, old: dict[str, Finding],
             changes.append(PolicyChange("check_missing", name, f"check {name} {was_check.version} "
                                         f"({was_check.origin}) is no longer loaded", True))
         elif was_check is not None and (was_check.version, was_check.origin) != (now_check.version, now_check.origin):
-            # Other code judged: findings are not comparable until the change is reviewed.
+            # Other code judged: findings are not comparable until the change is reviewed, and a
+            # failure the new code does not fail is listed with the change, not as fixed.
+            users = {r.id for r in after.policy.rules if r.enabled and r.check == name}
             changes.append(PolicyChange("check_version_changed", name, f"{was_check.version} ({was_check.origin}) -> "
-                                        f"{now_check.version} ({now_check.origin})", True))
+                                        f"{now_check.version} ({now_check.origin})", True, no_longer_failing(users)))
 
     # The policy's waivers and those of a separate waivers file (--waivers): a renewal there is a
     # waiver change like one in the policy, though the policy's digest stays the same.
@@ -200,11 +259,51 @@ def _policy_changes(before: Evidence, after: Evidence, old: dict[str, Finding],
         if _waiver_key(waiver) not in new_waivers:
             changes.append(PolicyChange("waiver_removed", waiver.rule, f"waiver removed or changed: "
                                         f"{_describe_waiver(waiver)}", False))
+    changes += _source_changes(before, after, old, new, accounted)
+    # --fail-on raised: failures below it stop making the run non-compliant, as a severity lowered
+    # does for one rule; the verdict turned compliant with no finding changed.
+    was_on, now_on = Severity(before.result.fail_on), Severity(after.result.fail_on)
+    if was_on != now_on:
+        raised = now_on.rank > was_on.rank
+        changes.append(PolicyChange("fail_on_raised" if raised else "fail_on_lowered", after.policy.id,
+                                    f"--fail-on {was_on.value} -> {now_on.value}"
+                                    + (": failures below it no longer make the run non-compliant" if raised else ""),
+                                    raised))
     if before.policy_sha256 != after.policy_sha256 and not changes:
         changes.append(PolicyChange("policy_digest_changed", after.policy.id, f"policy SHA-256 "
                                     f"{before.policy_sha256[:16]}... -> {after.policy_sha256[:16]}... (no rule, "
                                     "check or waiver differs)", False))
     return changes, accounted
+
+
+def _facts_origin(evidence: Evidence) -> str | None:
+    """Where the facts were collected: live (a running host), root (an offline root directory) or
+    replay (a captured bundle); a snapshot file says where it was collected from (None: unknown)."""
+    provenance = evidence.snapshot.provenance
+    return provenance.collected_from if provenance.source == "snapshot" else provenance.source
+
+
+_ORIGIN_WORDS = {"live": "a running host (live)", "root": "an offline root directory (root)",
+                 "replay": "a captured bundle (replay)", None: "an unknown source"}
+
+
+def _source_changes(before: Evidence, after: Evidence, old: dict[str, Finding], new: dict[str, Finding],
+                    accounted: set[str]) -> list[PolicyChange]:
+    """A scan of an offline root directory after one of the running host: the image holds only the
+    listeners its configuration declares, so a failing listener of the running host is absent from
+    it, not closed.  That loses coverage, and the failures gone are listed with it, not as fixed."""
+    was, now = _facts_origin(before), _facts_origin(after)
+    if was == now:
+        return []
+    detail = f"facts of {_ORIGIN_WORDS.get(was, was)} -> {_ORIGIN_WORDS.get(now, now)}"
+    if now != "root" or was == "root":
+        return [PolicyChange("facts_source_changed", after.snapshot.provenance.hostname, detail, False)]
+    gone = sorted((f for f in old.values() if f.id not in new and f.id not in accounted and _is_bad(f.status)),
+                  key=lambda f: f.id)
+    accounted.update(f.id for f in gone)
+    return [PolicyChange("facts_source_changed", after.snapshot.provenance.hostname,
+                         detail + ": an offline image shows no live socket, so what is gone from it is not fixed",
+                         True, [Change(f.id, f.rule_id, f.subject, f.status.value, None) for f in gone])]
 
 
 def _utc(moment: datetime) -> datetime:
@@ -213,12 +312,14 @@ def _utc(moment: datetime) -> datetime:
 
 def reversed_order(before: Evidence, after: Evidence) -> str | None:
     """Why BEFORE cannot be the earlier scan, or None.  Read backwards, a listener opened between
-    the scans is "gone" (an improvement) and a gate passes on it; so when BEFORE's facts were both
-    collected and evaluated after AFTER's, the diff is refused.  (An older snapshot evaluated again
-    later, with a new policy, is still the earlier scan: its facts are older.)"""
+    the scans is "gone" (an improvement) and a gate passes on it; so a BEFORE whose facts were
+    collected after AFTER's is refused, whenever either was evaluated: an older snapshot evaluated
+    again later (with a new policy, or recorded as a backfill) is still the earlier scan, and a newer
+    one given before it is backwards.  Of two scans of the same facts, the one evaluated first is
+    the earlier (read backwards, a rule removed in between is "added")."""
     collected = (_utc(before.snapshot.provenance.collected_at), _utc(after.snapshot.provenance.collected_at))
     started = (_utc(before.run.started_at), _utc(after.run.started_at))
-    if collected[0] > collected[1] and started[0] > started[1]:
+    if collected[0] > collected[1] or (collected[0] == collected[1] and started[0] > started[1]):
         return (f"BEFORE is the later scan (facts collected {collected[0].isoformat()}, evaluated "
                 f"{started[0].isoformat()}; AFTER's {collected[1].isoformat()}, {started[1].isoformat()}): "
                 "give the earlier scan first")
@@ -229,6 +330,12 @@ def diff_scans(before: Evidence, after: Evidence) -> ScanDiff:
     old: dict[str, Finding] = {f.id: f for f in before.result.findings}
     new: dict[str, Finding] = {f.id: f for f in after.result.findings}
     policy_changes, accounted = _policy_changes(before, after, old, new)
+    # Rules that could not judge everything in AFTER (a listener list unreadable, a check erred):
+    # a failure gone from such a rule may be hidden, not fixed.
+    unseeing: dict[str, list[Finding]] = {}
+    for finding in after.result.findings:
+        if finding.status in UNJUDGED:
+            unseeing.setdefault(finding.rule_id, []).append(finding)
     regressions, improvements, others = [], [], []
     for finding_id in sorted(old.keys() | new.keys()):
         if finding_id in accounted:
@@ -245,6 +352,13 @@ def diff_scans(before: Evidence, after: Evidence) -> ScanDiff:
             regressions.append(change)
         elif was_status == Status.FAIL and now_status in UNJUDGED:
             regressions.append(change)  # a failure nobody can see any more has not been fixed
+        elif was_status == Status.FAIL and now_status is None and source.rule_id in unseeing:
+            # Gone while its rule says it could not see everything: the listener may be the one
+            # unread (its process unknown gives it another subject), so it has not been fixed.
+            blind = unseeing[source.rule_id][0]
+            regressions.append(Change(finding_id, source.rule_id, source.subject, was_status.value, None,
+                                      f"not seen, not fixed: rule {source.rule_id} could not judge everything "
+                                      f"({blind.status.value} {blind.subject}: {blind.reason or blind.message})"))
         elif _is_bad(was_status) and now_status in (Status.PASS, Status.NOT_APPLICABLE, None):
             # Judged again by the same enabled rule, or gone from a rule that still reports (the
             # listener was closed): a rule that stopped running is accounted for above.

@@ -26,7 +26,8 @@ HOST_CHANGE_HELP = ("The two scans are of different hosts (another host name or 
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.option("--allow-policy-change", is_flag=True,
               help="The policy change between the scans is intended: lost coverage (rules removed or disabled, "
-                   "checks missing or changed, waivers added, severity lowered, params changed) does not fail.")
+                   "checks missing or changed, waivers added, severity lowered, --fail-on raised, params changed, facts of an "
+                   "offline root directory after the running host's) does not fail.")
 @click.option("--allow-host-change", is_flag=True, help=HOST_CHANGE_HELP)
 @quiet_option
 def diff(before: Path, after: Path, as_json: bool, allow_policy_change: bool, allow_host_change: bool,
@@ -35,7 +36,7 @@ def diff(before: Path, after: Path, as_json: bool, allow_policy_change: bool, al
 
     \b
     Exit 0 when nothing regressed; 1 when a finding now fails, errors or is not reviewed that
-    did not before, or when coverage was lost through a policy change (a rule removed or
+    did not before, when the verdict got worse (compliant, incomplete, non-compliant), or when coverage was lost through a policy change (a rule removed or
     disabled, a check missing, a waiver added...) and --allow-policy-change is not given;
     1 too when the scans are of different hosts (host name or machine id), unless
     --allow-host-change: that comparison is not drift; 2 when a file is unreadable or invalid.
@@ -73,7 +74,8 @@ def echo_diff(result: ScanDiff, as_json: bool, allow_policy_change: bool,
         return failed
     if quiet:
         return failed
-    click.echo(f"verdict: {result.verdict_before} -> {result.verdict_after}")
+    worse = " (worse: exit 1)" if result.verdict_worsened else ""
+    click.echo(f"verdict: {result.verdict_before} -> {result.verdict_after}{worse}")
     if not result.same_host:
         allowed_host = " (allowed by --allow-host-change)" if allow_host_change else (
             ": not drift; exit 1 unless --allow-host-change")
@@ -92,7 +94,8 @@ def echo_diff(result: ScanDiff, as_json: bool, allow_policy_change: bool,
         marker = "lost coverage" if item.loses_coverage else "change"
         click.echo(f"  [{marker}] {item.kind} {one_line(item.subject)}: {one_line(item.detail)}")
         for change in item.findings:
-            click.echo(f"      no longer judged: {one_line(change.subject)} (was {change.before})")
+            now = f", now {change.after}" if change.after else ""
+            click.echo(f"      no longer judged: {one_line(change.subject)} (was {change.before}{now})")
     click.echo(f"other changes: {len(result.other_changes)}")
     for change in result.other_changes:
         click.echo(_change_line(change))
@@ -101,4 +104,6 @@ def echo_diff(result: ScanDiff, as_json: bool, allow_policy_change: bool,
 
 def _change_line(change: Any) -> str:
     # rule ids and subjects are the evidence's text (a process name): one line each, escapes shown
-    return f"  {one_line(change.rule_id)}: {one_line(change.subject)}: {change.before or 'new'} -> {change.after or 'gone'}"
+    note = f" ({one_line(change.note)})" if change.note else ""
+    return (f"  {one_line(change.rule_id)}: {one_line(change.subject)}: {change.before or 'new'} -> "
+            f"{change.after or 'gone'}{note}")

@@ -155,6 +155,9 @@ def report(store: str | None, policy_id: str | None, stale_days: int, top: int, 
                              for c in row["regressions"][:5])
             what = "; ".join([*([what] if what else []), *(f"{one_line(c['kind'])} {one_line(c['subject'])}"
                                                           for c in row.get("lost_coverage", [])[:5])])
+            verdict = row.get("verdict") or {}
+            if verdict.get("worsened"):
+                what = "; ".join([f"verdict {verdict['before']} -> {verdict['after']}", *([what] if what else [])])
             click.echo(f"  {one_line(row['host'])} ({one_line(row['policy'])}, run {row['previous_run']} -> {row['run']}): "
                        f"{what}")
         stale = data["not_scanned_for_days"]

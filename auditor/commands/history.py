@@ -205,7 +205,8 @@ def diff_runs(run_ids: tuple[int, ...], host: str | None, policy: str | None, al
 
     \b
     The categories and exit codes of lbaudit diff: 0 when nothing regressed, 1 on a regression
-    (or lost coverage without --allow-policy-change), 2 on bad input.
+    or a worse verdict (or lost coverage without --allow-policy-change), 2 on bad input.  Without
+    run ids, the last two runs are compared in the order of their facts (collected, then evaluated).
     """
     from auditor.analysis.diff import diff_scans, reversed_order
     from auditor.commands.diff import echo_diff
@@ -218,6 +219,10 @@ def diff_runs(run_ids: tuple[int, ...], host: str | None, policy: str | None, al
         before_id, after_id = run_ids if run_ids else opened.last_two(host, policy)
         before, _ = opened.run_evidence(before_id)
         after, _ = opened.run_evidence(after_id)
+    if not run_ids and reversed_order(before, after):
+        # The last two runs are the last two evaluated; the later of the two evaluated an older
+        # snapshot (a backfill, a new policy over old facts): compared in the order of their facts.
+        (before_id, before), (after_id, after) = (after_id, after), (before_id, before)
     backwards = reversed_order(before, after)
     if backwards:
         raise InputError(f"runs {before_id} {after_id}: {backwards}")

@@ -1,0 +1,80 @@
+"""A verdict that got worse with no finding that got bad.  A compliant host whose next scan judges
+nothing (the listener list holds only declared listeners, and there are none: every finding not
+applicable) is incomplete (exit 3), yet no finding of it is failing, errored or unreviewed: ``diff``,
+``history diff`` and ``fleet report`` said "regressions: 0" and exit 0.  Now a worse verdict
+(compliant, incomplete, non-compliant) is exit 1 on its own, and says so."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from pathlib import Path
+
+from auditor.model.facts import Gap, GapKind, ProcessInfo
+from auditor.storage.snapshot import write_snapshot
+from tests.cli import run_cli
+from tests.factories import FIXED_TIME, listener, snapshot
+
+POLICY = """id: loopback
+version: "1"
+owner: Security <sec@example.test>
+rules:
+  - id: loopback-only
+    check: net.bind_addresses
+    title: Services listen on loopback
+    severity: high
+    params: {allow: [loopback]}
+"""
+
+
+def _scan(tmp_path: Path, name: str, day: int, *, judged: bool, store: Path) -> Path:
+    if judged:  # postgres on loopback: a pass
+        facts = snapshot(listeners=[listener("127.0.0.1", 5432, processes=[ProcessInfo(pid=812, name="postgres")])],
+                         collected_at=FIXED_TIME + timedelta(days=day))
+    else:  # no listener, and the list says it holds only the declared ones: not applicable
+        facts = snapshot(listeners=[], collected_at=FIXED_TIME + timedelta(days=day),
+                         gaps=[Gap(section="sockets", field="listeners", reason="declared listeners only",
+                                   kind=GapKind.NOT_APPLICABLE)])
+    write_snapshot(facts, tmp_path / f"{name}.snapshot.json")
+    (tmp_path / "policy.yaml").write_text(POLICY)
+    evidence = tmp_path / f"{name}.evidence.json"
+    result = run_cli("evaluate", "--policy", tmp_path / "policy.yaml", "--snapshot", tmp_path / f"{name}.snapshot.json",
+                     "-o", evidence, "-q", "--record", "--store", store)
+    assert result.returncode == (0 if judged else 3), result.stderr
+    return evidence
+
+
+def test_compliant_to_incomplete_without_a_bad_finding_is_exit_1(tmp_path: Path):
+    store = tmp_path / "history.db"
+    before = _scan(tmp_path, "before", 0, judged=True, store=store)
+    after = _scan(tmp_path, "after", 1, judged=False, store=store)
+    result = run_cli("diff", before, after, "--json")
+    data = json.loads(result.stdout)
+    assert (result.returncode, data["exit_code"], data["regressions"], data["lost_coverage"]) == (1, 1, [], 0)
+    assert (data["verdict"], data["verdict_worsened"]) == ({"before": "compliant", "after": "incomplete"}, True)
+    text = run_cli("diff", before, after)
+    assert (text.returncode, text.stdout.splitlines()[0]) == (1, "verdict: compliant -> incomplete (worse: exit 1)")
+
+
+def test_history_diff_and_fleet_report_of_compliant_to_incomplete_are_exit_1(tmp_path: Path):
+    store = tmp_path / "history.db"
+    _scan(tmp_path, "before", 0, judged=True, store=store)
+    _scan(tmp_path, "after", 1, judged=False, store=store)
+    history = run_cli("history", "diff", "--store", store)
+    assert history.returncode == 1 and "verdict: compliant -> incomplete (worse: exit 1)" in history.stdout
+    report = run_cli("fleet", "report", "--store", store, "--json")
+    assert report.returncode == 1, report.stdout + report.stderr
+    (regressed,) = json.loads(report.stdout)["regressed_since_previous_run"]
+    assert regressed["verdict"] == {"before": "compliant", "after": "incomplete", "worsened": True}
+    assert "web01.example.test (loopback, run 1 -> 2): verdict compliant -> incomplete" in run_cli(
+        "fleet", "report", "--store", store, "--html", tmp_path / "fleet.html").stdout
+    assert "<li>verdict compliant to incomplete</li>" in (tmp_path / "fleet.html").read_text()
+
+
+def test_control_case_incomplete_to_compliant_is_not_a_regression(tmp_path: Path):
+    store = tmp_path / "history.db"
+    before = _scan(tmp_path, "before", 0, judged=False, store=store)
+    after = _scan(tmp_path, "after", 1, judged=True, store=store)
+    result = run_cli("diff", before, after, "--json")
+    data = json.loads(result.stdout)
+    assert (result.returncode, data["verdict_worsened"]) == (0, False)
