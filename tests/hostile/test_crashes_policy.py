@@ -15,10 +15,16 @@ import json
 from pathlib import Path
 
 import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from auditor.storage.snapshot import snapshot_bytes
 from tests.cli import run_cli
 from tests.factories import snapshot
+from tests.hostile.test_input_loaders import POLICY, hostile_values, mutated
+
+POLICY_DOC = yaml.safe_load(POLICY)
 
 USAGE = 2
 
@@ -66,3 +72,34 @@ def test_an_astral_character_written_as_yaml_escapes_it_still_loads(tmp_path):
     assert run.returncode in (0, 1, 3), (run.returncode, run.stderr)
     evidence = json.loads((tmp_path / "ev.json").read_text(encoding="utf-8"))
     assert [rule["title"] for rule in evidence["policy"]["rules"]] == ["listeners \U0001F600 \U0001F600"]
+
+
+# Text the fuzz found YAML escapes make: surrogates (lone, paired, reversed), astral characters,
+# bidi and other format characters, NUL; written by a dumper that escapes everything non-ASCII.
+escaped_texts = st.one_of(
+    st.text(alphabet=st.characters(min_codepoint=0xD7F0, max_codepoint=0xE010), max_size=4),
+    st.sampled_from(["\ud800", "\udfff", "\ud83d\ude00", "\ude00\ud83d", "\U0001F600", "\u202e", "\ufeff",
+                     "\u200b", "\x00", "\x85", "\u2028", "x" * 100_000]),
+)
+
+
+@pytest.mark.slow  # hypothesis: evaluates each mutated policy (about 0.1 s each)
+@settings(max_examples=30, derandomize=True, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(document=mutated(POLICY_DOC, values=st.one_of(escaped_texts, hostile_values), rounds=2),
+       prefix=escaped_texts)
+def test_a_policy_whose_texts_are_yaml_escapes_is_judged_or_refused_where_written(tmp_path_factory, document, prefix):
+    """Any text of the policy, escaped as YAML escapes it: exit 2 naming the file, or a judgement."""
+    work = tmp_path_factory.mktemp("escaped-policy")
+    if isinstance(document, dict) and isinstance(document.get("description", ""), str):
+        document["description"] = prefix + str(document.get("description", ""))
+    try:
+        text = yaml.safe_dump(document, allow_unicode=False, width=10**9)
+    except yaml.YAMLError:
+        return
+    run = _evaluate(work, text)
+    assert "internal error" not in run.stderr and "Traceback" not in run.stderr, run.stderr[-2000:]
+    assert run.returncode in (0, 1, 3, USAGE), (run.returncode, run.stderr[-1500:])
+    if run.returncode == USAGE:
+        assert "policy.yaml" in run.stderr.splitlines()[0], run.stderr[:500]
+        assert not (work / "ev.json").exists()
