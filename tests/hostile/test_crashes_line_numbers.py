@@ -15,6 +15,8 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from auditor.model.base import canonical_sha256
 from tests.cli import run_cli
@@ -92,3 +94,23 @@ def test_a_sysctl_origin_line_int_cannot_read_is_judged_not_an_error(evaluated, 
     assert [f["reason"] for f in findings if f["status"] == "error"] == []
     drift = [f for f in findings if f["rule_id"] == "drift-sysctl"]
     assert drift and {f["status"] for f in drift} <= {"pass", "fail"}, [(f["status"], f["reason"]) for f in drift]
+
+
+# Any digits str.isdigit() takes (Unicode decimal digits, superscripts), many of them, or a sign.
+line_texts = st.one_of(
+    st.text(alphabet=st.characters(categories=["Nd", "No"]), min_size=1, max_size=30),
+    st.integers(min_value=-(10**30), max_value=10**30).map(str),
+    st.sampled_from(["9" * 4301, "0", "00", "", " 1", "1 "]),
+)
+
+
+@pytest.mark.slow  # hypothesis: renders each evidence in three formats
+@settings(max_examples=20, derandomize=True, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(line=line_texts)
+def test_any_rule_source_line_renders_sarif_junit_and_hdf(evaluated, tmp_path_factory, line):
+    work = tmp_path_factory.mktemp("source-line")
+    evidence = _evidence_with_rule_sources(evaluated, work, line)
+    run = run_cli("report", evidence, "--format", "sarif,junit,hdf", "--out-dir", work / "out", cwd=work,
+                  env={"LBAUDIT_CONFIG": ""})
+    assert run.returncode == 0, (run.returncode, run.stderr[-1500:])
