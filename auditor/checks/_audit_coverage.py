@@ -29,6 +29,7 @@ from typing import Literal
 
 from auditor.domain import auditctl_grammar as grammar
 from auditor.domain.audit_statement import format_field
+from auditor.model.base import ascii_decimal
 from auditor.model.facts import AuditField, AuditRule
 from auditor.model.records import record
 
@@ -136,8 +137,7 @@ def _narrowing(fields: list[AuditField], accepted: frozenset[tuple[str, str, str
 
 
 def _is_number(text: str) -> bool:
-    # str.isdigit() is also true for "²" and for 5000 digits, on which int() raises.
-    return text.isascii() and text.isdigit() and len(text) <= 18
+    return ascii_decimal(text) is not None
 
 
 def _selects(rule: AuditRule, name: str, arch: str, host: Host) -> bool | None:

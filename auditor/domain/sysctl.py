@@ -42,6 +42,7 @@ import re
 from pathlib import PurePosixPath
 
 from auditor.domain.kernel_cmdline import KERNEL_CMDLINE, kernel_parameters
+from auditor.model.base import ascii_decimal
 from auditor.model.facts import SysctlSetting
 from auditor.model.records import record
 
@@ -412,7 +413,7 @@ def origin_order(origin: str) -> tuple[int, str, int]:
         return (-1, "", 0)
     path, _, line = origin.rpartition(":")
     last = path == SYSCTL_CONF or path in SYSCTL_CREDENTIALS
-    return (1 if last else 0, PurePosixPath(path).name, int(line) if line.isascii() and line.isdigit() else 0)
+    return (1 if last else 0, PurePosixPath(path).name, ascii_decimal(line) or 0)
 
 
 def configured_setting(persistent: dict[str, SysctlSetting], key: str) -> SysctlSetting | None:

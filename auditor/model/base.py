@@ -242,6 +242,30 @@ Pid = Annotated[int, Field(ge=0, le=2**31 - 1)]
 Inode = Annotated[int, Field(ge=0, le=2**64 - 1)]
 
 
+# More decimal digits than this are no line number, port or count (2**63 has 19): int() of them is
+# refused past 4,300 digits, and nothing lbaudit reads needs them.
+MAX_DECIMAL_DIGITS = 18
+
+
+def ascii_decimal(text: str) -> int | None:
+    """``text`` as a non-negative integer when it is written in ASCII decimal digits alone (at most
+    MAX_DECIMAL_DIGITS of them), else None.  ``str.isdigit()`` is also true for "\u00b2", which
+    int() refuses, and for 5,000 digits, which it refuses too: the check every reader of a number
+    in text it did not write (a line number ending an origin) makes before int()."""
+    if text.isascii() and text.isdigit() and len(text) <= MAX_DECIMAL_DIGITS:
+        return int(text)
+    return None
+
+
+def path_and_line(origin: str) -> tuple[str, int | None]:
+    """Split an origin ``path:line`` (``corp.yaml:14``, ``/etc/sysctl.d/99-net.conf:3``) into its
+    path and line number; the path may hold colons.  ``(origin, None)`` when it ends in no line
+    number lbaudit writes (a positive ASCII decimal), whatever a hand edit left there."""
+    path, separator, line = origin.rpartition(":")
+    number = ascii_decimal(line) if separator else None
+    return (path, number) if number is not None and number >= 1 else (origin, None)
+
+
 def canonical_json(value: Any) -> bytes:
     """The one canonical byte form of a JSON value: sorted keys, no insignificant whitespace, UTF-8.
 

@@ -209,6 +209,13 @@ class _Builder:
             # Written as an escape ("\x00"): no policy value needs one, and a NUL cuts a C string short.
             found = _CONTROL.search(value).group()
             raise YamlProblem(f"control character {found!r} in a string", *_mark(node))
+        if isinstance(value, str) and _LONE_SURROGATE.search(value):
+            # Only a "\ud800" escape makes one (the file itself is UTF-8).  No UTF-8 file can hold it:
+            # the policy digest, the evidence and every report are UTF-8, and encoding it was exit 70.
+            # YAML joins no surrogate pair ("\ud83d\ude00" is two), and has \U0001F600 for that.
+            found = _LONE_SURROGATE.search(value).group()
+            raise YamlProblem(f"lone surrogate {found!r} in a string, which no UTF-8 file can hold (write the character itself "
+                              "or \\UXXXXXXXX for one beyond U+FFFF)", *_mark(node))
         if isinstance(value, float) and not math.isfinite(value):
             raise YamlProblem(f"{shown} is not a finite number", *_mark(node))
         if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_INT:
@@ -217,6 +224,7 @@ class _Builder:
 
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 _KIND_OF_TAG = {"tag:yaml.org,2002:map": yaml.MappingNode, "tag:yaml.org,2002:seq": yaml.SequenceNode}
 _STR, _INT, _FLOAT = "tag:yaml.org,2002:str", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float"

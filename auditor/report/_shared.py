@@ -12,7 +12,7 @@ import re
 from datetime import date, datetime, time, timezone
 from urllib.parse import quote
 
-from auditor.model.base import canonical_json
+from auditor.model.base import canonical_json, path_and_line
 from auditor.model.evidence import Evidence
 from auditor.model.records import record
 from auditor.report import ReportContext
@@ -61,10 +61,8 @@ class SourceLine:
 
 def rule_source(source: str) -> SourceLine:
     """Split ``ResolvedRule.source`` (``"corp.yaml:14"``) into file and line; the path may hold colons."""
-    path, sep, line = source.rpartition(":")
-    if sep and line.isdigit() and int(line) >= 1:
-        return SourceLine(path, int(line))
-    return SourceLine(source, None)
+    path, line = path_and_line(source)
+    return SourceLine(path, line)
 
 
 # RFC 3986 path characters a URI reference may carry as they are, minus ":" : in a relative
