@@ -172,7 +172,13 @@ def read_boot_sysctls(ctx: CollectContext) -> tuple[dict[str, SysctlSetting] | N
     configuration files as the boot's tool applies them.  Fails closed as
     :func:`read_persistent_sysctls` does: a part that cannot be read makes the whole unknown.
     Offline, a key an image's boot entries may set on the kernel command line is a gap
-    (:func:`image_cmdline_gaps`)."""
+    (:func:`image_cmdline_gaps`).  Read once a collection (the sysctl and audit sections both ask)."""
+    settings, gaps = rootfs.read_once(("boot sysctls", os.fspath(ctx.root), ctx.target.runtime),
+                                      lambda: _read_boot_sysctls(ctx))
+    return (None if settings is None else dict(settings)), list(gaps)
+
+
+def _read_boot_sysctls(ctx: CollectContext) -> tuple[dict[str, SysctlSetting] | None, list[Gap]]:
     cmdline, problems = running_cmdline_sysctls(ctx)
     persistent, gaps = read_persistent_sysctls(ctx.root, cmdline, running=ctx.target.runtime)
     if problems:

@@ -37,6 +37,7 @@ specifier (``%t/podman.sock``) is a unix socket; any other specifier makes that 
 from __future__ import annotations
 
 import ipaddress
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -425,6 +426,15 @@ class UnitFiles:
 
 
 def _scan_units(root: Path, problems: list[str]) -> UnitFiles:
+    """The unit files under ``root`` (read once a collection: rootfs.read_once), adding the
+    problems met to ``problems``."""
+    scan, found = rootfs.read_once(("systemd units", os.fspath(root)), lambda: _read_units(root))
+    problems += found
+    return scan
+
+
+def _read_units(root: Path) -> tuple[UnitFiles, list[str]]:
+    problems: list[str] = []
     found, list_problems = select_files(root, UNIT_DIRS, suffix="")
     problems += list_problems
     files = [f for f in found if UNIT_NAME.fullmatch(f.name)]
@@ -447,7 +457,7 @@ def _scan_units(root: Path, problems: list[str]) -> UnitFiles:
             if entry.endswith(DEPENDENCY_DIRS):
                 listed = rootfs.list_config_dir(root, f"{directory}/{entry}", problems)
                 enabled.update(n for n in listed if UNIT_NAME.fullmatch(n))
-    return UnitFiles({f.name: f for f in files}, alias_of, enabled, frozenset(present))
+    return UnitFiles({f.name: f for f in files}, alias_of, enabled, frozenset(present)), problems
 
 
 def _unit_sources(root: Path, scan: UnitFiles, name: str, unit_file: ConfigFile, aliases: list[str],

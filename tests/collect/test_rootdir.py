@@ -128,3 +128,24 @@ def test_list_dir_of_a_fifo_or_a_loop_does_not_block(tmp_path: Path):
     problems: list[str] = []
     assert rootfs.list_config_dir(tmp_path, "/etc/loop.conf/x", problems) == []
     assert problems == ["/etc/loop.conf/x: too many levels of symbolic links"]
+
+
+def test_what_several_sections_read_is_read_once_a_collection_and_anew_in_the_next(tmp_path):
+    """The systemd unit directories (audit's boot units, systemd-sysctl's masking) and the boot's
+    sysctls (the sysctl and audit sections) are read once a collection (rootfs.read_once); a unit
+    enabled between two collections is seen by the second."""
+    from auditor.collect import rootfs
+    from auditor.collect.systemd_sockets import unit_boot_state
+
+    units = tmp_path / "etc/systemd/system"
+    (units / "multi-user.target.wants").mkdir(parents=True)
+    (units / "auditd.service").write_text("[Service]\nExecStart=/sbin/auditd\n[Install]\nWantedBy=multi-user.target\n")
+    with rootfs.one_view_of_each_root():
+        assert unit_boot_state(tmp_path, "auditd.service")[0] == "disabled"
+        (units / "multi-user.target.wants/auditd.service").symlink_to("/etc/systemd/system/auditd.service")
+        assert unit_boot_state(tmp_path, "auditd.service")[0] == "disabled"  # the collection's one reading
+    with rootfs.one_view_of_each_root():
+        assert unit_boot_state(tmp_path, "auditd.service")[0] == "enabled"  # the next collection reads anew
+    calls: list[int] = []
+    assert rootfs.read_once(("k",), lambda: calls.append(1) or len(calls)) == 1  # outside a collection: each time
+    assert rootfs.read_once(("k",), lambda: calls.append(1) or len(calls)) == 2
