@@ -63,6 +63,7 @@ from auditor.model.result import ExitCode
 from auditor.storage.evidence import load_evidence
 from auditor.storage.jsonfile import loads_strict, parse_document, read_bounded
 from auditor.storage.outputs import OutputExists, make_directory, signature_of, write_atomic
+from auditor.text import cut_text
 
 SIGNATURE_SCHEMA = "lbaudit/evidence-signature"
 SIGNATURE_SCHEMA_VERSION = "1.0"
@@ -334,6 +335,14 @@ def parse_signature(raw: bytes, path: Path, kind: SignedKind = EVIDENCE) -> Sign
         raise InputError(f"{path}: signature schema version {data.get('schema_version')!r} is not supported")
     if data.get("algorithm") != ALGORITHM:
         raise InputError(f"{path}: signature algorithm {data.get('algorithm')!r} is not supported (expected ed25519)")
+    # What lbaudit writes, and nothing else: a key it does not know (a misspelt "public_key" that
+    # left the key unread) is a document of another writer, refused as every lbaudit document is.
+    known = {"schema", "schema_version", "algorithm", kind.digest_field, "public_key_sha256", "public_key", "signature"}
+    unknown = sorted(str(key) for key in data if key not in known)
+    if unknown:
+        names = ", ".join(repr(cut_text(name, 40)) for name in unknown[:5])
+        raise InputError(f"{path}: unknown key{'s' if len(unknown) > 1 else ''} {names} in {what} (expected only "
+                         f"{', '.join(sorted(known))})")
     for name in (kind.digest_field, "public_key_sha256"):
         if not _is_hex_digest(data.get(name)):
             raise InputError(f"{path}: {name} is not a lowercase hex SHA-256")

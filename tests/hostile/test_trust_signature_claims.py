@@ -144,3 +144,16 @@ def test_history_import_lists_a_run_signed_only_when_its_signature_holds(signed,
     (row,) = json.loads(listed.stdout)
     assert row["signature"] == ({"state": "unsigned", "key": None} if forged else
                                 {"state": "signed", "key": fingerprint})
+
+
+def test_a_signature_with_a_key_lbaudit_does_not_write_is_refused_naming_it(signed, tmp_path):
+    """A misspelt "public_key" left the key unread and the signature still verified (found by the
+    fuzz script): a .sig holds what lbaudit writes and nothing else, as every lbaudit document."""
+    path, public, _ = signed
+    document = json.loads(_sig(path).read_text(encoding="utf-8"))
+    _rewrite_sig(path, public_key=None, ublic_key=document["public_key"])
+    run = run_cli("verify", path, "--pubkey", public)
+    assert run.returncode == 2, run.stdout  # before: 0, verified
+    assert "evidence.json.sig: unknown key 'ublic_key' in an lbaudit evidence signature (expected only " in run.stderr
+    run = run_cli("report", path, "--format", "hdf", "--out-dir", tmp_path / "out")
+    assert run.returncode == 2 and "unknown key 'ublic_key'" in run.stderr
