@@ -169,7 +169,7 @@ def _compare(key: str, running: SysctlSetting, configured: SysctlSetting, persis
 @check(
     name="drift.sysctl",
     title="Running sysctl values match what the configuration files set",
-    version="1.4.0",
+    version="1.4.1",
     needs=["sysctl"],
     params=DriftSysctlParams,
     severity=Severity.MEDIUM,
@@ -198,6 +198,10 @@ under /run/credentials, else the system's).
 Configured values follow sysctl.d(5): files from /etc/sysctl.d, /run/sysctl.d,
 /usr/local/lib/sysctl.d, /usr/lib/sysctl.d and /lib/sysctl.d (an earlier directory masks the same
 file name, a /dev/null symlink disables it), applied in file-name order, a later assignment winning,
+except that an offline image's /run/sysctl.d is not read (a tmpfs covers /run at boot) and
+/lib/sysctl.d is not read where systemd 255 or later applies the files (split-usr builds before
+255 read it, and so does `sysctl --system`; where the installed systemd's version, taken from its
+libsystemd-shared-VERSION.so, is not known, it is read and the provenance says so),
 as the tool that applies them at boot reads them (none, where systemd-sysctl.service is masked):
 systemd-sysctl, where it is installed, does not read /etc/sysctl.conf (only through a 99-sysctl.conf link, in that file's place); elsewhere
 `sysctl --system` reads it last.  A key names the /proc/sys path the tool writes, simplified as

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from auditor.collect import CollectContext, rootfs
 from auditor.collect.procview import proc_mount_options_of
-from auditor.collect.sysctl_d import boot_applier, read_persistent_sysctls
+from auditor.collect.sysctl_d import boot_applier, directories_note, read_persistent_sysctls
 from auditor.domain.kernel_cmdline import (
     BLS_ENTRIES_DIR,
     GRUB_DEFAULTS,
@@ -201,8 +201,9 @@ def describe_sysctl(facts: SysctlFacts, ctx: CollectContext) -> str:
         applier = boot_applier(ctx.root, [])
         cmdline = f"the sysctl.* parameters of {KERNEL_CMDLINE}, then " if ctx.target.runtime else ""
         credential = (" and its sysctl.extra credential" if ctx.target.runtime and not BOOT_APPLIERS[applier] else "")
+        note = directories_note(ctx.root, applier, ctx.target.runtime)
         parts.append(f"{cmdline}sysctl configuration files{credential} as {applier} applies them at boot "
-                     "(persistent values)")
+                     f"(persistent values{'; ' + note if note else ''})")
     return "; ".join(parts) or "not collected (see gaps)"
 
 
