@@ -110,3 +110,23 @@ def test_the_initial_namespace_is_still_judged(tmp_path):
     running = {key: Path(f"/proc/sys/{key.replace('.', '/')}").read_text().strip() for key in (TW_REUSE, FIN_TIMEOUT)}
     assert outcomes[f"sysctl {TW_REUSE}"][0] == ("pass" if running[TW_REUSE] == "0" else "fail")
     assert outcomes[f"sysctl {FIN_TIMEOUT}"][0] == ("pass" if running[FIN_TIMEOUT] == "30" else "fail")
+
+
+def test_a_new_namespace_starts_from_the_kernel_defaults_not_its_creators_values():
+    """What the rule rests on: a namespace made from one whose values were changed has the kernel's
+    defaults for the keys lbaudit reads, not the values of the namespace it was made from."""
+    from auditor.collect.sysctl import SYSCTL_KEYS
+
+    changed = {FIN_TIMEOUT: "33", TW_REUSE: "0", TIMESTAMPS: "0", "net.ipv6.bindv6only": "1",
+               "net.ipv4.ip_local_port_range": "40000\t50000", "net.ipv4.ip_unprivileged_port_start": "900"}
+    writes = "; ".join(f"printf '{value}' > /proc/sys/{key.replace('.', '/')}" for key, value in changed.items())
+    reads = " ".join(f"/proc/sys/{key.replace('.', '/')}" for key in SYSCTL_KEYS)
+    script = f"{writes}; cat {reads}; echo --; unshare --net cat {reads}"
+    out = subprocess.run(["unshare", "--net", "sh", "-ec", script], capture_output=True, text=True, timeout=30,
+                         check=True).stdout
+    creator, created = (dict(zip(SYSCTL_KEYS, part.strip("\n").split("\n"))) for part in out.split("--\n"))
+    fresh = subprocess.run(["unshare", "--net", "cat", *reads.split()], capture_output=True, text=True, timeout=30,
+                           check=True).stdout
+    assert all(creator[key] == value for key, value in changed.items())
+    assert created == dict(zip(SYSCTL_KEYS, fresh.strip("\n").split("\n")))
+    assert all(created[key] != value for key, value in changed.items())
