@@ -169,7 +169,7 @@ def _compare(key: str, running: SysctlSetting, configured: SysctlSetting, persis
 @check(
     name="drift.sysctl",
     title="Running sysctl values match what the configuration files set",
-    version="1.4.0",
+    version="1.5.0",
     needs=["sysctl"],
     params=DriftSysctlParams,
     severity=Severity.MEDIUM,
@@ -198,6 +198,10 @@ under /run/credentials, else the system's).
 Configured values follow sysctl.d(5): files from /etc/sysctl.d, /run/sysctl.d,
 /usr/local/lib/sysctl.d, /usr/lib/sysctl.d and /lib/sysctl.d (an earlier directory masks the same
 file name, a /dev/null symlink disables it), applied in file-name order, a later assignment winning,
+except that an offline image's /run/sysctl.d is not read (a tmpfs covers /run at boot) and
+/lib/sysctl.d is not read where systemd 255 or later applies the files (split-usr builds before
+255 read it, and so does `sysctl --system`; where the installed systemd's version, taken from its
+libsystemd-shared-VERSION.so, is not known, it is read and the provenance says so),
 as the tool that applies them at boot reads them (none, where systemd-sysctl.service is masked):
 systemd-sysctl, where it is installed, does not read /etc/sysctl.conf (only through a 99-sysctl.conf link, in that file's place); elsewhere
 `sysctl --system` reads it last.  A key names the /proc/sys path the tool writes, simplified as
@@ -223,7 +227,13 @@ text.  A key that no configuration file
 sets is not drift (its boot value is the kernel default, which lbaudit does not assume).  One finding
 per compared key; keys the configuration sets but whose running value lbaudit does not collect are
 listed in one not_applicable finding.  Offline root directories have no running values
-(not_applicable).
+(not_applicable).  In a network namespace other than the initial one (a container, `ip netns
+exec`; told by net.core.netdev_max_backlog, which only the initial namespace shows) the kernel
+command line's net.* sysctls never apply (the kernel writes them in the initial namespace), and the
+files apply only where the namespace is its own init's (PID 1 shares it, as in a container with its
+own init); elsewhere the namespace started from the kernel defaults and what its creator set, so
+each net.* key is not_applicable with that reason (not_reviewed where it cannot be told), never
+compared with the host's configuration.
 """,
 )
 def drift_sysctl(snapshot: HostSnapshot, params: DriftSysctlParams) -> list[Outcome]:
@@ -238,6 +248,10 @@ def drift_sysctl(snapshot: HostSnapshot, params: DriftSysctlParams) -> list[Outc
     unreadable = {"/".join(str(part) for part in g.path[1:])
                   for g in snapshot.gaps_for("sysctl", "runtime") if len(g.path) > 1}
     explicit = [k for k in persistent if not k.startswith(EXCLUDE_PREFIX) and not is_glob(k)]
+    unknown_boot: dict[str, bool] = {}
+    for gap in snapshot.gaps_for("sysctl", "persistent"):
+        if len(gap.path) == 2 and gap.path[0] == "persistent":
+            unknown_boot[str(gap.path[1])] = True
     if params.keys is not None:
         keys = params.keys
     else:
@@ -251,6 +265,12 @@ def drift_sysctl(snapshot: HostSnapshot, params: DriftSysctlParams) -> list[Outc
     for key in keys:
         configured = configured_setting(persistent, key)
         running = runtime.get(key)
+        if configured is None and unknown_boot.get(key):
+            # the collector says why this key has no boot value here (a network namespace the boot
+            # does not configure): not "set by no file", which would let the key pass unseen
+            outcomes.append(missing_fact(snapshot, "sysctl", f"persistent/{key}", subject=f"sysctl {key}",
+                                         what=f"the boot value of {key}"))
+            continue
         if configured is None:
             if params.keys is not None:  # asked for by name: say why there is nothing to compare
                 outcomes.append(not_applicable(f"sysctl {key}", "no sysctl configuration file sets this key, so it cannot drift"))
@@ -270,7 +290,8 @@ def drift_sysctl(snapshot: HostSnapshot, params: DriftSysctlParams) -> list[Outc
                 f"running values: {', '.join(uncompared)}",
                 observed={k: persistent[k].origin for k in uncompared},
             ))
-    if not any(o.status.value in ("pass", "fail", "not_reviewed") for o in outcomes) and params.keys is None:
+    if (not any(o.status.value in ("pass", "fail", "not_reviewed") for o in outcomes) and params.keys is None
+            and not any(unknown_boot.get(key) for key in keys)):
         outcomes.insert(0, passed(
             "sysctl running values",
             f"none of the {len(runtime)} collected running values is set by a configuration file, so none differs",

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from auditor.collect import CollectContext, rootfs
 from auditor.collect.procview import proc_mount_options_of
-from auditor.collect.sysctl_d import boot_applier, read_persistent_sysctls
+from auditor.collect.sysctl_d import boot_applier, directories_note, read_persistent_sysctls
 from auditor.domain.kernel_cmdline import (
     BLS_ENTRIES_DIR,
     GRUB_DEFAULTS,
@@ -27,6 +27,7 @@ from auditor.domain.kernel_cmdline import (
 )
 from auditor.domain.sysctl import (
     BOOT_APPLIERS,
+    EXCLUDE_PREFIX,
     IO_URING_DISABLED,
     PRINTED_SEPARATORS,
     SysctlLine,
@@ -43,6 +44,8 @@ MAX_VALUE_BYTES = 64 * 1024  # ip_local_reserved_ports is the longest we read; f
 SYSCTL_KEYS: tuple[str, ...] = collected_runtime_keys(SNAPSHOT_SCHEMA_VERSION)
 
 _KEY = re.compile(r"^[a-z0-9_]+(\.[a-z0-9_]+)+$")
+# The sysctls the kernel keeps per network namespace (the net.* keys lbaudit reads all are).
+PER_NETNS_PREFIX = "net."
 
 
 
@@ -167,12 +170,77 @@ def image_cmdline_gaps(root: Path, persistent: dict[str, SysctlSetting]) -> list
     return gaps
 
 
+# A sysctl the kernel registers in the initial network namespace alone (net_core_table of
+# net/core/sysctl_net_core.c holds globals, registered for init_net only), and that every kernel
+# has: /proc/sys/net shows the namespace of the process reading it, whatever /proc is mounted, so
+# it is there exactly when lbaudit runs in the initial namespace (checked on Linux 6.18 with
+# unshare --net: net/core/netdev_max_backlog is missing, net/core/somaxconn is there).
+INIT_NET_ONLY_SYSCTL = "net.core.netdev_max_backlog"
+# The inode of the initial PID namespace (PROC_PID_INIT_INO, include/linux/proc_ns.h, fixed since
+# Linux 3.8): a process whose /proc/self/ns/pid has it sees the host's own init as PID 1.
+INITIAL_PID_NAMESPACE_INODE = 0xEFFFFFFC
+# Where the boot's sysctls for the network namespace lbaudit runs in come from.
+BOOT_NETNS_INITIAL = "initial"  # the kernel command line and the files (the host's own namespace)
+BOOT_NETNS_INIT = "init"  # the files only: the namespace of the PID 1 that runs the boot's tool (a container)
+BOOT_NETNS_OTHER = "other"  # neither (ip netns exec, unshare --net, nsenter -n): a new namespace's values
+
+
+def boot_netns(ctx: CollectContext) -> tuple[str | None, str]:
+    """Which of the boot's writes reach the network namespace lbaudit runs in (one of the
+    ``BOOT_NETNS_*``; None when it cannot be told), and why.  The kernel writes its command line's
+    sysctls before init, in the initial namespace; the boot's tool (systemd-sysctl, sysctl
+    --system) writes the files in the namespace of the init that runs it.  A namespace created
+    later starts from the kernel's defaults (tcp_sk_init, inet_init_net: the keys lbaudit reads
+    are not copied from the initial namespace; only conf/all and conf/default may be, under
+    net.core.devconf_inherit_init_net) and what its creator sets, none of which lbaudit sees."""
+    proc = ctx.target.proc
+    probe = sysctl_path(INIT_NET_ONLY_SYSCTL, f"{proc}/sys")
+    if os.path.exists(probe):
+        return BOOT_NETNS_INITIAL, ""
+    if not os.path.isdir(f"{proc}/sys/net/core"):
+        return None, (f"{proc}/sys/net/core: not readable, so whether lbaudit runs in the initial network "
+                      "namespace, the one the boot configures, cannot be told")
+    outside = (f"lbaudit runs in a network namespace other than the initial one ({probe}, which only the "
+               "initial namespace shows, is missing): the kernel command line's sysctls were written in the "
+               "initial namespace")
+    try:
+        own, init = os.stat(f"{proc}/self/ns/net"), os.stat(f"{proc}/1/ns/net")
+        shared = (own.st_dev, own.st_ino) == (init.st_dev, init.st_ino)
+    except OSError as exc:
+        # PID 1 of the initial PID namespace is the init the kernel started, in the initial
+        # network namespace, which this one is not
+        try:
+            shared = False if os.stat(f"{proc}/self/ns/pid").st_ino == INITIAL_PID_NAMESPACE_INODE else None
+        except OSError:
+            shared = None
+        if shared is None:
+            return None, (f"{outside}, and whether the sysctl.d files were applied here cannot be told: the network "
+                          f"namespace of PID 1 (the init that applies them) is not readable ({exc.strerror or exc})")
+    if shared:
+        return BOOT_NETNS_INIT, (f"{outside}; the sysctl.d files are applied here by this namespace's own init "
+                                 "(PID 1 shares it), so only they are its boot configuration")
+    return BOOT_NETNS_OTHER, (f"{outside}, and the sysctl.d files by PID 1, in a namespace of its own: this "
+                              "namespace started from the kernel defaults and what its creator (a container "
+                              "runtime, ip netns exec, unshare) set, which lbaudit cannot see, so its net.* "
+                              "values have no boot configuration to drift from")
+
+
+def _per_netns(key: str) -> bool:
+    """Whether a boot configuration entry (a key, a glob or an ``-key`` exclusion) names net.*
+    sysctls, which the kernel keeps per network namespace."""
+    return key.lstrip(EXCLUDE_PREFIX).startswith(PER_NETNS_PREFIX)
+
+
 def read_boot_sysctls(ctx: CollectContext) -> tuple[dict[str, SysctlSetting] | None, list[Gap]]:
     """What the boot sets: the kernel command line's sysctls on a running host, then the sysctl
     configuration files as the boot's tool applies them.  Fails closed as
     :func:`read_persistent_sysctls` does: a part that cannot be read makes the whole unknown.
     Offline, a key an image's boot entries may set on the kernel command line is a gap
-    (:func:`image_cmdline_gaps`).  Read once a collection (the sysctl and audit sections both ask)."""
+    (:func:`image_cmdline_gaps`).  In a network namespace other than the initial one, the net.*
+    part is what reaches that namespace (:func:`boot_netns`): no command line sysctl, and the
+    files only where its own init applies them; where neither reaches it, or that cannot be told,
+    each net.* key lbaudit reads has a ``persistent/<key>`` gap saying so (not applicable,
+    unreadable) and no boot value.  Read once a collection (the sysctl and audit sections both ask)."""
     settings, gaps = rootfs.read_once(("boot sysctls", os.fspath(ctx.root), ctx.target.runtime),
                                       lambda: _read_boot_sysctls(ctx))
     return (None if settings is None else dict(settings)), list(gaps)
@@ -180,12 +248,20 @@ def read_boot_sysctls(ctx: CollectContext) -> tuple[dict[str, SysctlSetting] | N
 
 def _read_boot_sysctls(ctx: CollectContext) -> tuple[dict[str, SysctlSetting] | None, list[Gap]]:
     cmdline, problems = running_cmdline_sysctls(ctx)
+    scope, why = boot_netns(ctx) if ctx.target.runtime else (BOOT_NETNS_INITIAL, "")
+    if scope != BOOT_NETNS_INITIAL:
+        cmdline = [line for line in cmdline if not _per_netns(line.key)]
     persistent, gaps = read_persistent_sysctls(ctx.root, cmdline, running=ctx.target.runtime)
     if problems:
         reason = "the boot's sysctl configuration could not be read completely: " + "; ".join(problems)
         return None, [*gaps, Gap(section="sysctl", field="persistent", reason=reason, kind=GapKind.UNREADABLE)]
     if persistent is not None and not ctx.target.runtime:
         gaps += image_cmdline_gaps(ctx.root, persistent)
+    if persistent is not None and scope in (BOOT_NETNS_OTHER, None):
+        persistent = {key: setting for key, setting in persistent.items() if not _per_netns(key)}
+        kind = GapKind.NOT_APPLICABLE if scope == BOOT_NETNS_OTHER else GapKind.UNREADABLE
+        gaps += [Gap(section="sysctl", path=("persistent", key), kind=kind, reason=why)
+                 for key in SYSCTL_KEYS if _per_netns(key)]
     return persistent, gaps
 
 
@@ -207,8 +283,14 @@ def describe_sysctl(facts: SysctlFacts, ctx: CollectContext) -> str:
         applier = boot_applier(ctx.root, [])
         cmdline = f"the sysctl.* parameters of {KERNEL_CMDLINE}, then " if ctx.target.runtime else ""
         credential = (" and its sysctl.extra credential" if ctx.target.runtime and not BOOT_APPLIERS[applier] else "")
+        note = directories_note(ctx.root, applier, ctx.target.runtime)
+        scope, why = boot_netns(ctx) if ctx.target.runtime else (BOOT_NETNS_INITIAL, "")
+        if scope == BOOT_NETNS_INIT:
+            note = "; ".join(filter(None, [note, f"net.* from the files only: {why}"]))
+        elif scope != BOOT_NETNS_INITIAL:
+            note = "; ".join(filter(None, [note, f"no net.* boot value: {why}"]))
         parts.append(f"{cmdline}sysctl configuration files{credential} as {applier} applies them at boot "
-                     "(persistent values)")
+                     f"(persistent values{'; ' + note if note else ''})")
     return "; ".join(parts) or "not collected (see gaps)"
 
 

@@ -7,18 +7,23 @@ files, failing closed.
 
 from __future__ import annotations
 
+import re
 import stat
 from pathlib import Path, PurePosixPath
 
 from auditor.collect import rootfs
 from auditor.domain.sysctl import (
     BOOT_APPLIERS,
+    LIB_SYSCTL_DIR,
+    RUN_SYSCTL_DIR,
     SYSCTL_CONF,
     SYSCTL_CREDENTIAL_DIRS,
     SYSCTL_CREDENTIALS,
     SYSCTL_DIRS,
     SYSTEMD_SYSCTL_PATHS,
+    SYSTEMD_WITHOUT_LIB_SYSCTL_D,
     SysctlLine,
+    boot_sysctl_dirs,
     merge_settings,
     parse_sysctl_conf,
 )
@@ -120,6 +125,45 @@ def boot_applier(root: Path, problems: list[str]) -> str:
     return "sysctl --system"
 
 
+# Where systemd installs libsystemd-shared-<version>.so, named by its version (meson's shared-lib-tag:
+# "252" on Debian, "255.4-1.fc40" on Fedora): split and merged /usr, Fedora's lib64, and Debian's
+# multiarch directory (systemd 256 and later there: /usr/lib/x86_64-linux-gnu/systemd).
+SYSTEMD_LIBRARY_DIRS = ("/usr/lib/systemd", "/lib/systemd", "/usr/lib64/systemd")
+_SHARED_LIBRARY = re.compile(r"libsystemd-shared-([0-9]{1,5})(?![0-9])")
+
+
+def systemd_version(root: Path) -> int | None:
+    """The major version of the systemd installed under ``root``, from the name of its
+    libsystemd-shared library; None when there is none, it cannot be listed, or two installed
+    versions disagree (an upgrade half done), since then which one runs at boot is not known."""
+    directories = list(SYSTEMD_LIBRARY_DIRS)
+    try:
+        directories += [f"/usr/lib/{name}/systemd" for name in rootfs.list_dir(root, "/usr/lib") if "-linux" in name]
+    except OSError:
+        pass
+    found: set[int] = set()
+    for directory in directories:
+        try:
+            names = rootfs.list_dir(root, directory)
+        except OSError:
+            continue
+        found.update(int(match[1]) for name in names if (match := _SHARED_LIBRARY.match(name)))
+    return found.pop() if len(found) == 1 else None
+
+
+def directories_note(root: Path, applier: str, running: bool) -> str:
+    """Which of the sysctl.d directories are read and why, for the provenance."""
+    notes = [] if running else [f"{RUN_SYSCTL_DIR} not read (a tmpfs is mounted on /run at boot)"]
+    if applier == "systemd-sysctl":
+        version = systemd_version(root)
+        if version is None:
+            notes.append(f"{LIB_SYSCTL_DIR} read, although systemd {SYSTEMD_WITHOUT_LIB_SYSCTL_D} and later do not "
+                         "read it: the installed systemd's version is not known")
+        elif version >= SYSTEMD_WITHOUT_LIB_SYSCTL_D:
+            notes.append(f"{LIB_SYSCTL_DIR} not read (systemd {version})")
+    return "; ".join(notes)
+
+
 def _credential(root: Path, problems: list[str]) -> str | None:
     """The sysctl.extra credential systemd-sysctl reads after the files on a running host: the copy
     its service was given, else (its credentials not set up now) the system's, which the next start
@@ -159,14 +203,17 @@ def read_persistent_sysctls(root: Path, cmdline: list[SysctlLine] | None = None,
     kernel's command line sets (written by the kernel before that tool runs; origin /proc/cmdline).
     ``running``: ``root`` is a running host's, where systemd-sysctl (252 and later) also reads the
     ``sysctl.extra`` credential after every file (``LoadCredential=sysctl.extra``, passed by
-    ``systemd.set_credential=`` on the kernel command line, SMBIOS or a container manager).
+    ``systemd.set_credential=`` on the kernel command line, SMBIOS or a container manager), and
+    /run/sysctl.d is read; in an image it is not (a tmpfs covers /run at boot).  /lib/sysctl.d is
+    not read where systemd 255 or later applies the files (:func:`boot_sysctl_dirs`).
 
     Fails closed: if any directory or chosen file cannot be read, the result is ``None`` with an
     ``unreadable`` gap, because a file we cannot see may override any key.
     """
     problems: list[str] = []
     applier = boot_applier(root, problems)
-    files, listing_problems = select_files(root, applier=applier)
+    directories = boot_sysctl_dirs(applier, systemd_version(root) if applier == "systemd-sysctl" else None, running)
+    files, listing_problems = select_files(root, directories, applier=applier)
     problems += listing_problems
     parsed: list[tuple[str, list[SysctlLine]]] = []
     sources = [f for f in files if not f.masked]

@@ -47,6 +47,14 @@ from auditor.model.facts import SysctlSetting
 from auditor.model.records import record
 
 SYSCTL_DIRS = ("/etc/sysctl.d", "/run/sysctl.d", "/usr/local/lib/sysctl.d", "/usr/lib/sysctl.d", "/lib/sysctl.d")
+RUN_SYSCTL_DIR = "/run/sysctl.d"
+LIB_SYSCTL_DIR = "/lib/sysctl.d"
+# systemd 255 removed split-usr builds (NEWS: "Support for split-usr ... and unmerged-usr ... has been
+# removed"): CONF_PATHS("sysctl.d") is /etc, /run, /usr/local/lib and /usr/lib only.  Up to 254 a
+# build with -Dsplit-usr=true (Debian's; "auto" where /bin was no link when it was built) appends
+# /lib/sysctl.d (_CONF_PATHS_SPLIT_USR, src/basic/def.h; systemd-sysctl 252 of Debian 12 lists
+# /lib/sysctl.d/*.conf in --cat-config).  procps' sysctl --system always reads it (PreloadSystem).
+SYSTEMD_WITHOUT_LIB_SYSCTL_D = 255
 SYSCTL_CONF = "/etc/sysctl.conf"
 # systemd-sysctl (252 and later) applies the sysctl.extra credential after every file: the copy in
 # its service's credentials directory, or the system's (kernel command line, SMBIOS, container).
@@ -83,6 +91,21 @@ PRINTED_SEPARATORS = re.compile("[ \t\n]+")
 # line with isspace() (also \v and \f) and writes the value as it stands.  Checked with
 # systemd-sysctl 252 and procps-ng 4.0.2 on Linux 6.18.
 STRIPPED_BY = {"systemd-sysctl": " \t\n\r", "sysctl --system": _WHITESPACE}
+
+
+def boot_sysctl_dirs(applier: str, systemd_version: int | None, running: bool) -> tuple[str, ...]:
+    """The sysctl.d directories the boot's ``applier`` (a key of :data:`BOOT_APPLIERS`) reads, in
+    their order of precedence.  ``systemd_version``: the major version of the systemd installed
+    (None: not known, then /lib/sysctl.d is read, as every version before 255 may read it).
+    ``running``: a running host, whose /run/sysctl.d holds what was put there since it booted (and
+    is read again when systemd-sysctl restarts); in an image /run is the directory a tmpfs is
+    mounted over at boot, so its files are never read by the booted host."""
+    skipped = set()
+    if not running:
+        skipped.add(RUN_SYSCTL_DIR)
+    if applier == "systemd-sysctl" and systemd_version is not None and systemd_version >= SYSTEMD_WITHOUT_LIB_SYSCTL_D:
+        skipped.add(LIB_SYSCTL_DIR)
+    return tuple(directory for directory in SYSCTL_DIRS if directory not in skipped)
 
 
 # ---------------------------------------------------------------- what a snapshot collected

@@ -32,8 +32,9 @@ def test_escaping_links_in_every_section_never_read_outside_the_root(tmp_path: P
     os.symlink(str(outside / "hostname"), root / "etc/hostname")  # absolute
     os.symlink("../../../" * 10 + str(outside / "99-out.rules").lstrip("/"), root / "etc/audit/rules.d/99-out.rules")  # ..
     os.symlink(str(outside / "out.socket"), root / "etc/systemd/system/out.socket")
-    shutil.rmtree(root / "run/sysctl.d")
-    os.symlink(str(outside / "sysctl.d"), root / "run/sysctl.d")  # a whole directory
+    # a whole directory (the image's /run is not read: a tmpfs covers it at boot)
+    shutil.rmtree(root / "usr/local/lib/sysctl.d")
+    os.symlink(str(outside / "sysctl.d"), root / "usr/local/lib/sysctl.d")
 
     snap = collect_root(root, frozenset(SECTIONS))
     text = snapshot_bytes(snap).decode()
@@ -44,7 +45,8 @@ def test_escaping_links_in_every_section_never_read_outside_the_root(tmp_path: P
     # only because its link leads nowhere (perhaps a mount the image lacks) fails closed: a gap names it.
     unreadable = {(g.section, g.field): g.reason for g in snap.gaps if g.kind == GapKind.UNREADABLE}
     assert snap.facts.sysctl.persistent is None
-    assert f"/run/sysctl.d: not found, through a symbolic link to nothing (/run/sysctl.d -> {outside / 'sysctl.d'})" \
+    assert ("/usr/local/lib/sysctl.d: not found, through a symbolic link to nothing "
+            f"(/usr/local/lib/sysctl.d -> {outside / 'sysctl.d'})") \
         in unreadable[("sysctl", "persistent")]
     assert snap.facts.audit.persistent_rules is None
     assert "/etc/audit/rules.d/99-out.rules: not found" in unreadable[("audit", "persistent_rules")]

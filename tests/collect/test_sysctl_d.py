@@ -31,7 +31,8 @@ def root(tmp_path: Path) -> Path:
 
 
 def test_precedence_masking_ordering_later_wins_and_sysctl_conf_last(root: Path) -> None:
-    persistent, gaps = read_persistent_sysctls(root)
+    # as a running host reads it: /run/sysctl.d too (an image's /run is covered by a tmpfs at boot)
+    persistent, gaps = read_persistent_sysctls(root, running=True)
     assert gaps == []
     assert persistent == {
         # /etc/sysctl.d/10-override.conf masks /usr/lib/sysctl.d/10-override.conf (99 and masked_by_etc
@@ -153,7 +154,7 @@ def test_unreadable_directory_is_a_gap_not_a_partial_answer(root: Path) -> None:
     os.symlink("loop", root / "run/sysctl.d/loop")
     os.rename(root / "run/sysctl.d", root / "run/sysctl.d.real")
     os.symlink("sysctl.d", root / "run/sysctl.d")  # a link to itself: ELOOP
-    persistent, gaps = read_persistent_sysctls(root)
+    persistent, gaps = read_persistent_sysctls(root, running=True)  # a running host's /run is read
     assert persistent is None
     assert len(gaps) == 1 and gaps[0].kind == GapKind.UNREADABLE and gaps[0].field == "persistent"
     assert "/run/sysctl.d" in gaps[0].reason

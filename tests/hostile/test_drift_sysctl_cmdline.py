@@ -34,7 +34,8 @@ TW_REUSE = "net.ipv4.tcp_tw_reuse"
 
 
 def host(tmp_path: Path, cmdline: str, *sysctl_d: str, running: dict[str, str] | None = None) -> LocalHost:
-    """A running host: /proc/cmdline, /proc/sys with the kernel defaults (``running`` changed),
+    """A running host (in its initial network namespace): /proc/cmdline, /proc/sys with the kernel
+    defaults (``running`` changed),
     /etc/sysctl.d/60-boot.conf holding ``sysctl_d``, applied by systemd-sysctl."""
     root = tmp_path / "host"
     proc = root / "proc"
@@ -44,6 +45,9 @@ def host(tmp_path: Path, cmdline: str, *sysctl_d: str, running: dict[str, str] |
         path = proc / "sys" / key.replace(".", "/")
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text({**LINUX_DEFAULT_SYSCTLS, "net.ipv4.tcp_timestamps": "1", **(running or {})}[key].replace(" ", "\t") + "\n")
+    # the initial network namespace, where the boot writes: it alone shows net.core.netdev_max_backlog
+    (proc / "sys" / "net" / "core").mkdir(parents=True)
+    (proc / "sys" / "net" / "core" / "netdev_max_backlog").write_text("1000\n")
     (root / "etc" / "sysctl.d").mkdir(parents=True)
     (root / "etc" / "sysctl.d" / "60-boot.conf").write_text("".join(f"{line}\n" for line in sysctl_d))
     (root / "usr" / "lib" / "systemd").mkdir(parents=True)
