@@ -9,7 +9,6 @@ from __future__ import annotations
 import time
 from collections import Counter
 from datetime import date
-from functools import partial
 
 from pydantic_core import to_json
 
@@ -50,7 +49,8 @@ def _platform_outcome(spec: CheckSpec, rule: ResolvedRule, snapshot: HostSnapsho
     return not_applicable(f"platform {platform}", reason) if reason else None
 
 
-def _outcomes(spec: CheckSpec, rule: ResolvedRule, snapshot: HostSnapshot) -> list[Outcome]:
+def _outcomes(spec: CheckSpec, rule: ResolvedRule, snapshot: HostSnapshot,
+              budget: PluginBudget | None = None) -> list[Outcome]:
     platform_outcome = _platform_outcome(spec, rule, snapshot)
     if platform_outcome is not None:
         return [platform_outcome]
@@ -65,7 +65,8 @@ def _outcomes(spec: CheckSpec, rule: ResolvedRule, snapshot: HostSnapshot) -> li
     # into every report that does not escape them itself (SARIF, JUnit, OSCAL, HDF).
     # (each outcome it returned as it was taken, _taken_of_plugin; here the engine's own findings of
     # it, which quote what it raised and the names of its types)
-    return [with_text_of_plugin(o) for o in _judged(spec, rule, snapshot, thorough=True)]
+    return [with_text_of_plugin(o) for o in _judged(spec, rule, snapshot, thorough=True,
+                                                    budget=budget or PluginBudget())]
 
 
 # The most a plugin's outcome may be, as the JSON the evidence holds it in (its text as written,
@@ -86,8 +87,32 @@ MAX_PLUGIN_OUTCOMES = 20_000
 # evidence and 35 s and 1.2 GB of reports, 1,000 of them a 1 GB evidence.  16 MiB, about what
 # 20,000 findings of a real check hold, is rendered by each report in a few seconds.
 MAX_PLUGIN_OUTCOMES_BYTES = 16 * 1024 * 1024
+# The most all of a run's plugin checks may return together, in number and as JSON: each check
+# bounded alone, a policy of fifty rules naming one plugin check was fifty times either limit (a
+# million outcomes, 800 MB of evidence).  Twice one check's: two checks at their limit are judged,
+# and a rule past what is left is its check's error finding, never a pass.
+MAX_RUN_PLUGIN_OUTCOMES = 2 * MAX_PLUGIN_OUTCOMES
+MAX_RUN_PLUGIN_OUTCOMES_BYTES = 2 * MAX_PLUGIN_OUTCOMES_BYTES
 # The most of what a check raised that its error finding quotes.
 MAX_RAISED_CHARACTERS = 4000
+
+
+class PluginBudget:
+    """What a run's plugin checks may still return together (MAX_RUN_PLUGIN_OUTCOMES, _BYTES)."""
+
+    def __init__(self) -> None:
+        self.outcomes_left = MAX_RUN_PLUGIN_OUTCOMES
+        self.bytes_left = MAX_RUN_PLUGIN_OUTCOMES_BYTES
+
+    def spend(self, outcomes: int, size: int) -> None:
+        self.outcomes_left -= outcomes
+        self.bytes_left -= size
+
+    def said(self) -> str:
+        """Why a check's limit was lower than its own: what the run's plugin checks had left."""
+        return (f" (the run's plugin checks may return at most {MAX_RUN_PLUGIN_OUTCOMES:,} outcomes and "
+                f"{MAX_RUN_PLUGIN_OUTCOMES_BYTES:,} bytes together; the rules before it left "
+                f"{max(self.outcomes_left, 0):,} outcomes and {max(self.bytes_left, 0):,} bytes)")
 
 
 def _check_error(spec: CheckSpec, message: str, reason: str) -> Outcome:
@@ -138,7 +163,8 @@ def _taken_of_plugin(spec: CheckSpec, value: object) -> tuple[Outcome | _Refused
     return outcome, size
 
 
-def _judged(spec: CheckSpec, rule: ResolvedRule, snapshot: HostSnapshot, thorough: bool) -> list[Outcome]:
+def _judged(spec: CheckSpec, rule: ResolvedRule, snapshot: HostSnapshot, thorough: bool,
+            budget: PluginBudget | None = None) -> list[Outcome]:
     """What the check says of the rule, or the error finding for what it did instead; ``thorough``
     for a plugin's check (a copy of the facts, a time limit, every outcome validated whole).
 
@@ -150,13 +176,26 @@ def _judged(spec: CheckSpec, rule: ResolvedRule, snapshot: HostSnapshot, thoroug
         return _judgement(spec, rule, snapshot, thorough=False)
     try:
         with time_limit.time_limit(time_limit.PLUGIN_CHECK_SECONDS):
-            return _judgement(spec, rule, snapshot, thorough=True)
+            return _judgement(spec, rule, snapshot, thorough=True, budget=budget or PluginBudget())
     except time_limit.CheckTimedOut as exc:  # past the limit in what the engine made of what it did
         return [_check_error(spec, "the check did not finish", str(exc))]
 
 
-def _judgement(spec: CheckSpec, rule: ResolvedRule, snapshot: HostSnapshot, thorough: bool) -> list[Outcome]:
-    """:func:`_judged`, within the plugin's time limit when ``thorough``."""
+def _judgement(spec: CheckSpec, rule: ResolvedRule, snapshot: HostSnapshot, thorough: bool,
+               budget: PluginBudget | None = None) -> list[Outcome]:
+    """:func:`_judged`, within the plugin's time limit when ``thorough``; what a plugin's outcomes
+    take is spent from ``budget`` when they are kept."""
+    budget = budget or PluginBudget()
+    at_most = min(MAX_PLUGIN_OUTCOMES, max(budget.outcomes_left, 0))
+    at_most_bytes = min(MAX_PLUGIN_OUTCOMES_BYTES, max(budget.bytes_left, 0))
+    by_run = at_most < MAX_PLUGIN_OUTCOMES or at_most_bytes < MAX_PLUGIN_OUTCOMES_BYTES
+    sizes: list[int] = []
+
+    def take_one(value: object) -> tuple[Outcome | _Refused, int]:
+        outcome, size = _taken_of_plugin(spec, value)
+        sizes.append(size)
+        return outcome, size
+
     try:
         params = spec.params.model_validate(rule.params)
         # A plugin's check gets a copy of the facts: the models are frozen but their lists are not,
@@ -171,8 +210,8 @@ def _judgement(spec: CheckSpec, rule: ResolvedRule, snapshot: HostSnapshot, thor
             # spec.run, which would drain a generator whole before the limit on their number.
             params = params.model_copy(deep=True)  # its class's own copy may be the plugin's code
             outcomes = outcome_list(spec.returned(snapshot.model_copy(deep=True), params),
-                                    at_most=MAX_PLUGIN_OUTCOMES, take=partial(_taken_of_plugin, spec),
-                                    at_most_bytes=MAX_PLUGIN_OUTCOMES_BYTES)
+                                    at_most=at_most, take=take_one, at_most_bytes=at_most_bytes)
+            budget.spend(len(outcomes), sum(sizes))
         else:
             outcomes = spec.run(snapshot, params)
     except time_limit.CheckTimedOut as exc:  # a plugin's check that would have held the run forever
@@ -180,14 +219,14 @@ def _judgement(spec: CheckSpec, rule: ResolvedRule, snapshot: HostSnapshot, thor
     except TooManyOutcomes as exc:
         return [_check_error(spec, "the check returned too many outcomes",
                              f"check {spec.name} ({spec.origin}) returned {exc.count} outcomes; a plugin check may "
-                             f"return at most {exc.at_most:,}")]
+                             f"return at most {exc.at_most:,}" + (budget.said() if by_run else ""))]
     except OutcomesTooLarge as exc:
         # the check's judgement is not cut to fit (a subject left out would read as judged): it is
         # that check's error, and the other rules are judged as before
         return [_check_error(spec, "the check returned outcomes too large together",
                              f"check {spec.name} ({spec.origin}) returned outcomes of more than {exc.at_most:,} bytes "
                              f"as JSON together (its first {exc.count:,}: {exc.size:,} bytes); a plugin check's "
-                             f"outcomes may be at most {exc.at_most:,} bytes together")]
+                             f"outcomes may be at most {exc.at_most:,} bytes together" + (budget.said() if by_run else ""))]
     except NotAList as exc:
         return [_check_error(spec, "the check returned no list",
                              f"check {spec.name} ({spec.origin}) returned {with_article(exc.kind)}, not a list of outcomes")]
@@ -419,6 +458,7 @@ def evaluate(
     findings: list[Finding] = []
     texts: dict[str, str] = {}  # shared by the rules' findings (_findings)
     rules = [r for r in policy.rules if r.enabled]
+    budget = PluginBudget()  # what the run's plugin checks may still return together
     for rule in rules:
         started = time.perf_counter()
         spec = registry.get(rule.check)
@@ -432,7 +472,7 @@ def evaluate(
                 for o in outcomes
             ]
             continue
-        findings += _findings(rule, spec, _outcomes(spec, rule, snapshot), texts)
+        findings += _findings(rule, spec, _outcomes(spec, rule, snapshot, budget), texts)
         if timings_ms is not None:
             timings_ms[rule.id] = round((time.perf_counter() - started) * 1000)
 

@@ -180,3 +180,26 @@ def test_control_case_a_plugin_check_returning_exactly_the_limit_is_judged(site,
     assert findings[0] == ("pass", "listener 0", None)
     assert {status for status, _, _ in findings} == {"pass"}
     assert {subject for _, subject, _ in findings} == {f"listener {i}" for i in range(LIMIT)}
+
+
+def test_the_rules_of_a_run_together_cannot_pass_the_run_limit_by_naming_one_check_again(site, tmp_path):
+    """Each plugin check bounded alone, a policy naming it in many rules was that many times the
+    limit (fifty rules, a million outcomes).  The run's plugin checks together may return at most
+    MAX_RUN_PLUGIN_OUTCOMES: two rules of 15,000 are judged, the third is its check's error finding."""
+    from auditor.engine.evaluate import MAX_RUN_PLUGIN_OUTCOMES
+
+    assert MAX_RUN_PLUGIN_OUTCOMES == 2 * LIMIT
+    policy = tmp_path / "policy.yaml"
+    rules = "".join(f"  - id: r{n}\n    check: manyplug.x\n    params: {{mode: list, count: 15000}}\n" for n in (1, 2, 3))
+    policy.write_text(f"id: plugged\nversion: '1'\nowner: T\nrules:\n{rules}", encoding="utf-8")
+    evidence = tmp_path / "evidence.json"
+    run = run_cli("evaluate", "--policy", policy, "--target", f"root:{ROOT}", "-q", "-o", evidence, timeout=300)
+    assert run.returncode == INCOMPLETE, run.stderr  # before: 0, 45,000 pass findings
+    findings = json.loads(evidence.read_bytes())["result"]["findings"]
+    assert [(rule, sum(f["rule_id"] == rule for f in findings)) for rule in ("r1", "r2", "r3")] == [
+        ("r1", 15000), ("r2", 15000), ("r3", 1)]
+    [error] = [f for f in findings if f["rule_id"] == "r3"]
+    assert (error["status"], error["reason"]) == (
+        "error", "check manyplug.x (plugin manyplug 1.0) returned 15,000 outcomes; a plugin check may return at "
+                 f"most 10,000 (the run's plugin checks may return at most {2 * LIMIT:,} outcomes and 33,554,432 "
+                 "bytes together; the rules before it left 10,000 outcomes and 29,384,432 bytes)")  # 139 bytes each
