@@ -216,7 +216,10 @@ def select_reporters(formats: list[str], pdf: Path | None, plugins: bool) -> dic
     try:
         return dict(look_up(wanted, plugins=plugins))
     except KeyError as exc:
-        raise InputError(f"unknown format {exc.args[0]} (available: {', '.join(reporter_names(plugins))})") from None
+        from auditor.text import quoted_name
+
+        raise InputError(f"unknown format {', '.join(quoted_name(name) for name in exc.args)} "
+                         f"(available: {', '.join(reporter_names(plugins))})") from None
 
 
 def reporter_plugins(plugins: bool) -> "list[ReporterPluginRecord]":
