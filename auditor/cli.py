@@ -721,8 +721,9 @@ def explain(check_name: str, no_plugins: bool) -> None:
     spec = registry.get(check_name)
     if spec is None:
         from auditor.policy.loader import did_you_mean
+        from auditor.text import quoted_name
 
-        _fail(f"unknown check {check_name!r}{did_you_mean(check_name, registry.names())} "
+        _fail(f"unknown check {quoted_name(check_name)}{did_you_mean(check_name, registry.names())} "
               f"(available: {', '.join(registry.names())})")
     click.echo(explain_text(spec, registry.catalog))
 

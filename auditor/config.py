@@ -144,8 +144,10 @@ def load_file(path: Path) -> dict[str, Value]:
     InputError (exit 2) listing file:line of each."""
     import difflib
 
+    # here, as the YAML reader: importing auditor.config (every command, --help too) imports no more
     from auditor.policy.yamlsafe import DocumentKind, YamlProblem, decode_utf8, load_located
     from auditor.safeio import read_regular
+    from auditor.text import quoted_name
 
     try:
         raw = read_regular(path, MAX_CONFIG_BYTES)
@@ -170,7 +172,7 @@ def load_file(path: Path) -> dict[str, Value]:
         if setting is None:
             near = difflib.get_close_matches(key, list(BY_KEY), n=1)
             hint = f"; did you mean {near[0]!r}?" if near else f" (expected one of: {', '.join(BY_KEY)})"
-            problems.append(Problem(str(path), line, column, f"unknown key {key!r}{hint}"))
+            problems.append(Problem(str(path), line, column, f"unknown key {quoted_name(key)}{hint}"))
             continue
         checked, problem = _check(setting, value, path.parent)
         if problem:

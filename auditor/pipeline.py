@@ -216,7 +216,10 @@ def select_reporters(formats: list[str], pdf: Path | None, plugins: bool) -> dic
     try:
         return dict(look_up(wanted, plugins=plugins))
     except KeyError as exc:
-        raise InputError(f"unknown format {exc.args[0]} (available: {', '.join(reporter_names(plugins))})") from None
+        from auditor.text import quoted_name
+
+        raise InputError(f"unknown format {', '.join(quoted_name(name) for name in exc.args)} "
+                         f"(available: {', '.join(reporter_names(plugins))})") from None
 
 
 def reporter_plugins(plugins: bool) -> "list[ReporterPluginRecord]":
@@ -265,29 +268,60 @@ def plan_files(policy_id: str, reporters: dict[str, Any], evidence_path: Path, o
     plan_outputs(outputs, inputs, out_dir=out_dir, force=force)
 
 
+# The most a reporter plugin may render, as the largest evidence lbaudit reads
+# (auditor.storage.evidence.MAX_EVIDENCE_BYTES): a report is made from the evidence, and a plugin that
+# rendered without end filled the disk the run's files go to.
+MAX_PLUGIN_REPORT_BYTES = 256 * 1024 * 1024
+
+
 def _rendered(name: str, reporter: Any, evidence: Any, context: Any) -> bytes:
     """What ``reporter`` renders, or a RegistryError (exit 2) naming a reporter plugin that failed.
 
     A plugin's ``sys.exit(0)`` in its render ended ``evaluate`` with status 0 after the evidence
     of a non-compliant host was written, and its exceptions were "internal error in lbaudit"
     (exit 70): the gate read a plugin's exit as the verdict.  A built-in reporter's failure is
-    lbaudit's bug and stays exit 70; KeyboardInterrupt and the stopping signals pass."""
+    lbaudit's bug and stays exit 70; KeyboardInterrupt and the stopping signals pass.
+
+    A plugin's rendering is bounded as a plugin's check is (auditor.engine.time_limit): one that
+    looped or blocked held ``evaluate --format`` and ``report`` forever.  Everything of its code
+    that lbaudit runs is under the limit, the ``__str__`` of what it raised and the ``__bytes__`` of
+    what it returned too, and so is the bound on the size of what it rendered."""
     from auditor.report import BUILTIN_REPORTERS
 
     if name in BUILTIN_REPORTERS:
         return reporter.render(evidence, context)  # lbaudit's own: a failure is its bug (exit 70)
+    from auditor.engine.time_limit import PLUGIN_REPORTER_SECONDS, ReporterTimedOut, time_limit
+
+    plugin = f"report format {name!r} (a reporter plugin)"
+    try:
+        with time_limit(PLUGIN_REPORTER_SECONDS, ReporterTimedOut):
+            return _rendered_by_plugin(plugin, reporter, evidence, context)
+    except ReporterTimedOut as exc:  # in its rendering, or in what lbaudit made of what it did
+        raise RegistryError(f"{plugin} did not finish: {exc}; nothing was written") from None
+
+
+def _rendered_by_plugin(plugin: str, reporter: Any, evidence: Any, context: Any) -> bytes:
+    """:func:`_rendered` of a reporter plugin, within its time limit."""
+    from auditor.engine.time_limit import ReporterTimedOut
+
     try:
         data = reporter.render(evidence, context)
+        if isinstance(data, bytes):
+            data = bytes(data)  # a subclass's own methods are the plugin's code, run here, under the limit
+    except ReporterTimedOut:
+        raise
     except BaseException as exc:  # any failure of a plugin is that plugin's (GeneratorExit too)
         from auditor.plugins import raised_text, stops_the_run
 
         if stops_the_run(exc):
             raise
-        raise RegistryError(f"report format {name!r} (a reporter plugin) failed to render: "
-                            f"{type(exc).__name__}: {raised_text(exc)}; nothing was written") from exc
+        raise RegistryError(f"{plugin} failed to render: {type(exc).__name__}: {raised_text(exc)}; "
+                            "nothing was written") from exc
     if not isinstance(data, bytes):
-        raise RegistryError(f"report format {name!r} (a reporter plugin) rendered {type(data).__name__}, not bytes; "
-                            "nothing was written")
+        raise RegistryError(f"{plugin} rendered {type(data).__name__}, not bytes; nothing was written")
+    if len(data) > MAX_PLUGIN_REPORT_BYTES:
+        raise RegistryError(f"{plugin} rendered {len(data):,} bytes; a reporter plugin may render at most "
+                            f"{MAX_PLUGIN_REPORT_BYTES:,}; nothing was written")
     return data
 
 

@@ -101,6 +101,22 @@ def cut_text(text: str, at_most: int) -> str:
     return text if len(text) <= at_most else f"{text[:at_most]} ... ({len(text) - at_most:,} more characters)"
 
 
+# The most of a name the user gave (a check, a control id, a key, a format, a rule) that a message
+# quotes: far beyond any real name, short enough that a pasted file or a 900 KB name still gives a
+# message one can read (it was quoted whole).
+MAX_QUOTED_NAME = 100
+
+
+def quoted_name(name: object, at_most: int = MAX_QUOTED_NAME) -> str:
+    """``repr(name)``, as a message quotes a name the user gave, or for a longer one its first
+    ``at_most`` characters, quoted, and how long it was: ``'aaa...' (a name of 900,000 characters)``."""
+    if isinstance(name, str):
+        if len(name) <= at_most:
+            return repr(name)
+        return f"{name[:at_most]!r}... (a name of {len(name):,} characters)"
+    return cut_text(repr(name), at_most)
+
+
 def with_article(noun: str) -> str:
     """``a NOUN`` or ``an NOUN``, as a message names what a plugin gave ("an int", "a generator")."""
     return f"{'an' if noun[:1].lower() in ('a', 'e', 'i', 'o', 'u') else 'a'} {noun}"

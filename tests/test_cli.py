@@ -154,7 +154,7 @@ def test_explain_time_wait_says_fin_timeout_does_not_change_time_wait():
 def test_unknown_format_is_usage_error_before_any_work(tmp_path):
     out = tmp_path / "e.json"
     result = lbaudit("evaluate", "--policy", CORP, "--output", out, "--format", "docx")
-    assert result.returncode == 2 and "unknown format docx" in result.stderr
+    assert result.returncode == 2 and "unknown format 'docx'" in result.stderr
     assert not out.exists()
 
 

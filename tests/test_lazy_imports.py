@@ -136,7 +136,7 @@ def test_unknown_format_on_the_command_line_is_exit_2_listing_the_formats(tmp_pa
     code = run(["evaluate", "--policy", "policies/corp.yaml", "--root", str(REPO_ROOT / FIXTURE_ROOT), "-q",
                 "--no-plugins", "-o", str(tmp_path / "e.json"), "--format", "sarif,nosuch"])
     assert code == 2
-    assert "unknown format nosuch (available: hdf, html, json, junit, oscal, pdf, prometheus, sarif, text)" in capsys.readouterr().err
+    assert "unknown format 'nosuch' (available: hdf, html, json, junit, oscal, pdf, prometheus, sarif, text)" in capsys.readouterr().err
     assert not (tmp_path / "e.json").exists()
 
 

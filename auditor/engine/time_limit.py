@@ -1,4 +1,4 @@
-"""A bound on the time a plugin's check may take.
+"""A bound on the time a plugin's check, or a plugin's reporter, may take.
 
 The built-in checks are pure functions of the facts and end; a plugin's check is code lbaudit did not
 write, and one that waits forever (a socket, a lock, a loop) held the whole run, the release gate
@@ -6,6 +6,9 @@ with it, with nothing saying which check it was.  Under :func:`time_limit` an in
 (SIGALRM) raises :class:`CheckTimedOut` in the check's Python code after the limit; the engine
 reports it as that check's ``error`` finding and goes on.  Code that never returns to the
 interpreter (a C loop that does not check for signals) cannot be interrupted this way.
+
+A reporter plugin is bounded the same way (:data:`PLUGIN_REPORTER_SECONDS`, :class:`ReporterTimedOut`):
+one that looped or blocked held ``lbaudit evaluate --format X`` and ``lbaudit report`` forever.
 
 Only the main thread receives signals, so elsewhere (a library caller's worker thread) nothing is
 bounded.  An interval timer already running (a caller's own alarm) is respected: if it fires first it
@@ -17,11 +20,14 @@ from __future__ import annotations
 import signal
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import FrameType
 
 PLUGIN_CHECK_SECONDS = 30.0  # far beyond what judging a snapshot takes (milliseconds per check)
+# One report of the whole evidence, not one rule: the built-in PDF of the largest evidence takes
+# seconds, so two minutes is far beyond what rendering takes and still ends a hung run.
+PLUGIN_REPORTER_SECONDS = 120.0
 
 
 class CheckTimedOut(BaseException):
@@ -32,8 +38,17 @@ class CheckTimedOut(BaseException):
         super().__init__(f"the check ran longer than {seconds:g} s and was stopped")
 
 
+class ReporterTimedOut(BaseException):
+    """Raised into a reporter plugin's rendering that ran past its limit (a BaseException, as
+    :class:`CheckTimedOut`)."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"the reporter ran longer than {seconds:g} s and was stopped")
+
+
 @contextmanager
-def time_limit(seconds: float) -> Iterator[None]:
+def time_limit(seconds: float, timed_out: Callable[[float], BaseException] = CheckTimedOut) -> Iterator[None]:
+    """The body, stopped by ``timed_out(seconds)`` raised into it after ``seconds``."""
     if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
         yield
         return
@@ -44,7 +59,7 @@ def time_limit(seconds: float) -> Iterator[None]:
     started = time.monotonic()
 
     def expired(signum: int, frame: FrameType | None) -> None:
-        raise CheckTimedOut(seconds)
+        raise timed_out(seconds)
 
     previous = signal.signal(signal.SIGALRM, expired)
     signal.setitimer(signal.ITIMER_REAL, seconds)

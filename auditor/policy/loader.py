@@ -36,6 +36,7 @@ from auditor.policy.yamlsafe import (
     load_located,
 )
 from auditor.safeio import FileTooLarge, NotRegularFile, read_regular
+from auditor.text import quoted_name
 
 MAX_POLICY_BYTES = 1024 * 1024
 MAX_EXTENDS_DEPTH = 16
@@ -185,7 +186,7 @@ def _validation_problems(
             owner = _model_at(model, loc)
             fields = sorted(owner.model_fields) if owner else []
             hint = did_you_mean(loc[-1], fields) or (f" (expected one of: {', '.join(fields)})" if fields else "")
-            message = f"{_dotted(prefix + loc[:-1]) or 'policy'}: unknown key {loc[-1]!r}{hint}"
+            message = f"{_dotted(prefix + loc[:-1]) or 'policy'}: unknown key {quoted_name(loc[-1])}{hint}"
         elif err["type"] == "missing":
             message = f"{where}: required key is missing"
         else:
@@ -459,7 +460,7 @@ def inspect_policy(path: Path, registry: Registry, *, waivers_path: Path | None 
         if spec is None:
             cline, ccol = loaded.doc.position(prefix + ("check",))
             hint = did_you_mean(merged["check"], registry.names()) or f" (expected one of: {', '.join(registry.names())})"
-            problems.append(Problem(loaded.name, cline, ccol, f"rules[{index}].check: unknown check {merged['check']!r}"
+            problems.append(Problem(loaded.name, cline, ccol, f"rules[{index}].check: unknown check {quoted_name(merged['check'])}"
                                     f"{hint}"))
             continue
         extra = list(merged.get("controls", []))
@@ -472,7 +473,7 @@ def inspect_policy(path: Path, registry: Registry, *, waivers_path: Path | None 
                 hint = (f"; did you mean {spelled!r}? ids are written in capitals"
                         if spelled != control and registry.catalog.get(spelled) is not None else "")
                 problems.append(Problem(loaded.name, cline, ccol, f"rules[{index}].controls[{cindex}]: unknown NIST SP "
-                                        f"800-53 Rev. 5 control {control!r} (expected an id such as SC-7 or SC-7(5) "
+                                        f"800-53 Rev. 5 control {quoted_name(control)} (expected an id such as SC-7 or SC-7(5) "
                                         f"listed in controls/nist-sp800-53-r5.yaml){hint}"))
         try:
             # Strict: "300" is not a number and "yes" is not a boolean, as `version: 1.0` is not text.
@@ -509,7 +510,7 @@ def inspect_policy(path: Path, registry: Registry, *, waivers_path: Path | None 
     for owner, index, waiver in located_waivers:
         if waiver.rule not in rule_ids:
             line, col = owner.doc.position(("waivers", index, "rule"))
-            problems.append(Problem(owner.name, line, col, f"waivers[{index}].rule: no rule {waiver.rule!r} in this "
+            problems.append(Problem(owner.name, line, col, f"waivers[{index}].rule: no rule {quoted_name(waiver.rule)} in this "
                                     f"policy{did_you_mean(waiver.rule, rule_ids)}"))
     if not problems and not any(r.enabled for r in resolved):
         problems.append(Problem(top.name, 1, 1, "the policy has no enabled rule; a policy that checks nothing cannot fail"))

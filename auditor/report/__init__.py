@@ -96,13 +96,13 @@ def reporter_plugin_records(plugins: bool | None = None) -> list[ReporterPluginR
 def select_reporters(names: list[str], plugins: bool | None = None) -> dict[str, Reporter]:
     """The reporters called ``names``, in that order, importing only those built-ins; plugins (unless
     disabled, :func:`auditor.plugins.plugins_enabled`) are all loaded, so a broken one is a loud
-    error on every run, as before.  An unknown name is a :class:`KeyError` naming it."""
+    error on every run, as before.  Unknown names are a :class:`KeyError`, its arguments."""
     if plugins is None:
         plugins = plugins_enabled()
     extra = _plugin_reporters() if plugins else {}
     unknown = [name for name in names if name not in BUILTIN_REPORTERS and name not in extra]
     if unknown:
-        raise KeyError(", ".join(unknown))
+        raise KeyError(*unknown)
     return {name: extra[name] if name in extra else _builtin(name) for name in names}
 
 

@@ -398,7 +398,7 @@ def test_report_honours_the_autoload_switch(tmp_path, baseline_file, plugin_site
     assert off.returncode == 0, off.stderr
     assert not marker.exists()
     unknown = in_site("report", baseline_file, "--format", "fakeplug", "--out-dir", tmp_path / "off", autoload=False)
-    assert unknown.returncode == 2 and "unknown format fakeplug" in unknown.stderr
+    assert unknown.returncode == 2 and "unknown format 'fakeplug'" in unknown.stderr
     assert not marker.exists()
 
 
@@ -414,7 +414,7 @@ def test_report_honours_the_autoload_switch_in_a_new_process(tmp_path, baseline_
     marker.unlink()
     off = lbaudit("report", baseline_file, "--format", "fakeplug", "--out-dir", tmp_path / "off",
                   env={**env, "LBAUDIT_DISABLE_PLUGIN_AUTOLOAD": "1"})
-    assert off.returncode == 2 and "unknown format fakeplug" in off.stderr
+    assert off.returncode == 2 and "unknown format 'fakeplug'" in off.stderr
     assert not marker.exists()
 
 
