@@ -63,7 +63,7 @@ from auditor.model.result import ExitCode
 from auditor.storage.evidence import load_evidence
 from auditor.storage.jsonfile import loads_strict, parse_document, read_bounded
 from auditor.storage.outputs import OutputExists, make_directory, signature_of, write_atomic
-from auditor.text import cut_text
+from auditor.text import quoted_name
 
 SIGNATURE_SCHEMA = "lbaudit/evidence-signature"
 SIGNATURE_SCHEMA_VERSION = "1.0"
@@ -340,7 +340,7 @@ def parse_signature(raw: bytes, path: Path, kind: SignedKind = EVIDENCE) -> Sign
     known = {"schema", "schema_version", "algorithm", kind.digest_field, "public_key_sha256", "public_key", "signature"}
     unknown = sorted(str(key) for key in data if key not in known)
     if unknown:
-        names = ", ".join(repr(cut_text(name, 40)) for name in unknown[:5])
+        names = ", ".join(quoted_name(name) for name in unknown[:5])
         raise InputError(f"{path}: unknown key{'s' if len(unknown) > 1 else ''} {names} in {what} (expected only "
                          f"{', '.join(sorted(known))})")
     for name in (kind.digest_field, "public_key_sha256"):
