@@ -18,7 +18,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import shlex
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator, TypeVar
 
 from auditor.collect.parsers import UNPARSEABLE, unparseable_reason
 from auditor.model.facts import Gap, GapKind, LoopbackDrop, PublishedPort, TproxyRule
@@ -26,6 +26,7 @@ from auditor.safeio import read_regular
 
 IPTABLES_PROGRAMS = (("iptables-save", "ipv4"), ("ip6tables-save", "ipv6"), ("iptables-legacy-save", "ipv4"),
                      ("ip6tables-legacy-save", "ipv6"))
+T = TypeVar("T")
 NFT = "nft"
 PROTOCOLS = ("tcp", "udp", "sctp")
 _WILDCARD = {"ipv4": "0.0.0.0/0", "ipv6": "::/0"}
@@ -197,6 +198,24 @@ def table_listing(text: str, table: str) -> str:
     return ""
 
 
+NFT_ABSENT = "nft is not installed, so nftables rules could not be read"
+
+
+def _from_nft(target: Any, timeout: float, parse: Callable[[Any], T]) -> tuple[bool, T | None, str | None]:
+    """What ``parse`` makes of ``nft -j list ruleset`` on the target (the NAT, TPROXY and
+    loopback-drop readers each read its one listing, :class:`ListedOnce`): (whether nft is
+    installed, the parsed rules, why they could not be read)."""
+    if target.find_program(NFT) is None:
+        return False, None, None
+    result = target.run([NFT, "-j", "list", "ruleset"], timeout)
+    try:
+        if not result.ok:
+            raise ValueError((result.failure or result.stderr or "").strip()[:300])
+        return True, parse(json.loads(result.stdout)), None
+    except UNPARSEABLE as exc:
+        return True, None, f"nft -j list ruleset failed: {unparseable_reason(exc)}"
+
+
 def read_nat(target: Any, timeout: float) -> tuple[list[PublishedPort] | None, list[Gap], list[str]]:
     """Every DNAT rule the target's programs show; (None, gaps) when no reader could run at all.
     Each iptables-save lists every table, and the nat table is read out of it: the TPROXY reader
@@ -224,17 +243,14 @@ def read_nat(target: Any, timeout: float) -> tuple[list[PublishedPort] | None, l
                             reason=f"{program} -t nat printed what this reader cannot parse: {unparseable_reason(exc)}"))
             continue
         read.append(f"{program} -t nat")
-    if target.find_program(NFT) is None:
+    installed, rules, failure = _from_nft(target, timeout, parse_nft_ruleset)
+    if not installed:
         absent.append(NFT)
+    elif failure is not None:
+        gaps.append(Gap(section="netns", path=("published", "nat"), reason=failure))
     else:
-        result = target.run([NFT, "-j", "list", "ruleset"], timeout)
-        try:
-            if not result.ok:
-                raise ValueError((result.failure or result.stderr or "").strip()[:300])
-            found += parse_nft_ruleset(json.loads(result.stdout))
-            read.append("nft -j list ruleset")
-        except UNPARSEABLE as exc:
-            gaps.append(Gap(section="netns", path=("published", "nat"), reason=f"nft -j list ruleset failed: {unparseable_reason(exc)}"))
+        found += rules
+        read.append("nft -j list ruleset")
     if not read:
         if not gaps:
             gaps.append(Gap(section="netns", path=("published", "nat"), kind=GapKind.UNREADABLE,
@@ -383,18 +399,15 @@ def read_tproxy(target: Any, timeout: float) -> tuple[list[TproxyRule] | None, l
     unknown: list[str] = []
     read: list[str] = []
     opaque = 0
-    if target.find_program(NFT) is None:
-        unknown.append("nft is not installed, so nftables rules could not be read")
+    installed, parsed, failure = _from_nft(target, timeout, parse_nft_tproxy)
+    if not installed:
+        unknown.append(NFT_ABSENT)
+    elif failure is not None:
+        unknown.append(failure)
     else:
-        result = target.run([NFT, "-j", "list", "ruleset"], timeout)
-        try:
-            if not result.ok:
-                raise ValueError((result.failure or result.stderr or "").strip()[:300])
-            rules, opaque = parse_nft_tproxy(json.loads(result.stdout))
-            found += rules
-            read.append("nft -j list ruleset (tproxy)")
-        except UNPARSEABLE as exc:
-            unknown.append(f"nft -j list ruleset failed: {unparseable_reason(exc)}")
+        rules, opaque = parsed
+        found += rules
+        read.append("nft -j list ruleset (tproxy)")
     read_ok = _read_iptables(target, timeout, IPTABLES_PROGRAMS, ("mangle",), parse_iptables_tproxy, "TPROXY",
                              found, read, unknown)
     for family, plain, legacy in (("ipv4", "iptables-save", "iptables-legacy-save"),
@@ -604,17 +617,14 @@ def read_loopback_drops(target: Any, timeout: float) -> tuple[list[LoopbackDrop]
     found: list[LoopbackDrop] = []
     unknown: list[str] = []
     read: list[str] = []
-    if target.find_program(NFT) is None:
-        unknown.append("nft is not installed, so nftables rules could not be read")
+    installed, drops, failure = _from_nft(target, timeout, parse_nft_loopback_drops)
+    if not installed:
+        unknown.append(NFT_ABSENT)
+    elif failure is not None:
+        unknown.append(failure)
     else:
-        result = target.run([NFT, "-j", "list", "ruleset"], timeout)
-        try:
-            if not result.ok:
-                raise ValueError((result.failure or result.stderr or "").strip()[:300])
-            found += parse_nft_loopback_drops(json.loads(result.stdout))
-            read.append("nft -j list ruleset (loopback drops)")
-        except UNPARSEABLE as exc:
-            unknown.append(f"nft -j list ruleset failed: {unparseable_reason(exc)}")
+        found += drops
+        read.append("nft -j list ruleset (loopback drops)")
     # IPv4 only: ::1 never comes from a link
     read_ok = _read_iptables(target, timeout, IPTABLES_PROGRAMS[::2], _EARLY_TABLES, parse_iptables_loopback_drops,
                              "loopback drops", found, read, unknown)
