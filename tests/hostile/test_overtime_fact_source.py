@@ -7,42 +7,19 @@ compliant, exit 0.  Now the change of where the facts come from is lost coverage
 from __future__ import annotations
 
 import json
-from datetime import timedelta
 from pathlib import Path
 
-from auditor.model.facts import Gap, GapKind, ProcessInfo
-from auditor.storage.snapshot import write_snapshot
+from auditor.model.facts import Gap, GapKind
 from tests.cli import run_cli
-from tests.factories import FIXED_TIME, listener, snapshot
-
-POLICY = """id: loopback
-version: "1"
-owner: Security <sec@example.test>
-rules:
-  - id: loopback-only
-    check: net.bind_addresses
-    title: Services listen on loopback
-    severity: high
-    params: {allow: [loopback]}
-"""
-REDIS = "tcp 0.0.0.0:6379 redis-server pid 977"
+from tests.hostile.overtime_scans import REDIS, evaluated_scan, web_listeners
 
 
 def _evidence(tmp_path: Path, name: str, day: int, *, image: bool, redis: bool) -> Path:
-    listeners = [listener("127.0.0.1", 5432, processes=[ProcessInfo(pid=812, name="postgres")])]
-    if redis:
-        listeners.append(listener("0.0.0.0", 6379, processes=[ProcessInfo(pid=977, name="redis-server")]))
     offline = dict(source="root", source_detail="/mnt/web01-image",
                    gaps=[Gap(section="sockets", field="listeners", kind=GapKind.NOT_APPLICABLE,
                              reason="an offline root directory has no live sockets: declared listeners only")])
-    write_snapshot(snapshot(listeners=listeners, collected_at=FIXED_TIME + timedelta(days=day),
-                            **(offline if image else {})), tmp_path / f"{name}.snapshot.json")
-    (tmp_path / "policy.yaml").write_text(POLICY)
-    evidence = tmp_path / f"{name}.evidence.json"
-    result = run_cli("evaluate", "--policy", tmp_path / "policy.yaml", "--snapshot", tmp_path / f"{name}.snapshot.json",
-                     "-o", evidence, "-q")
-    assert result.returncode == (1 if redis else 0), result.stderr
-    return evidence
+    return evaluated_scan(tmp_path, name, day, web_listeners(redis=redis), expected_exit=1 if redis else 0,
+                          **(offline if image else {}))
 
 
 def test_the_offline_image_after_the_running_host_loses_coverage(tmp_path: Path):

@@ -6,40 +6,17 @@ unread part was already unread before (the same not_reviewed finding) nothing re
 from __future__ import annotations
 
 import json
-from datetime import timedelta
 from pathlib import Path
 
-from auditor.model.facts import Gap, ProcessInfo
-from auditor.storage.snapshot import write_snapshot
+from auditor.model.facts import Gap
 from tests.cli import run_cli
-from tests.factories import FIXED_TIME, listener, snapshot
-
-POLICY = """id: loopback
-version: "1"
-owner: Security <sec@example.test>
-rules:
-  - id: loopback-only
-    check: net.bind_addresses
-    title: Services listen on loopback
-    severity: high
-    params: {allow: [loopback]}
-"""
-REDIS = "tcp 0.0.0.0:6379 redis-server pid 977"
+from tests.hostile.overtime_scans import REDIS, evaluated_scan, web_listeners
 
 
 def _evidence(tmp_path: Path, name: str, day: int, *, redis: bool, unreadable: bool) -> Path:
-    listeners = [listener("127.0.0.1", 5432, processes=[ProcessInfo(pid=812, name="postgres")])]
-    if redis:
-        listeners.append(listener("0.0.0.0", 6379, processes=[ProcessInfo(pid=977, name="redis-server")]))
     gaps = [Gap(section="sockets", field="listeners", reason="netlink refused")] if unreadable else []
-    snap = tmp_path / f"{name}.snapshot.json"
-    write_snapshot(snapshot(listeners=listeners, gaps=gaps, collected_at=FIXED_TIME + timedelta(days=day)), snap)
-    policy = tmp_path / "policy.yaml"
-    policy.write_text(POLICY)
-    evidence = tmp_path / f"{name}.evidence.json"
-    result = run_cli("evaluate", "--policy", policy, "--snapshot", snap, "-o", evidence, "-q")
-    assert result.returncode == (1 if redis else 3 if unreadable else 0), result.stderr
-    return evidence
+    return evaluated_scan(tmp_path, name, day, web_listeners(redis=redis), gaps=gaps,
+                          expected_exit=1 if redis else 3 if unreadable else 0)
 
 
 def test_a_failure_gone_under_the_same_unread_listener_list_is_a_regression(tmp_path: Path):

@@ -9,44 +9,23 @@ change, never as improvements."""
 from __future__ import annotations
 
 import json
-from datetime import timedelta
 from pathlib import Path
 
-from auditor.model.facts import ProcessInfo
-from auditor.storage.snapshot import write_snapshot
 from tests.cli import run_cli
-from tests.factories import FIXED_TIME, listener, snapshot
+from tests.hostile.overtime_scans import LOOPBACK_POLICY, REDIS, evaluated_scan, web_listeners
 
-POLICY = """id: loopback
-version: "1"
-owner: Security <sec@example.test>
-rules:
-  - id: loopback-only
-    check: net.bind_addresses
-    title: Services listen on loopback
-    severity: high
-    params: {allow: [loopback]}
-  - id: ephemeral-pool
+POLICY = LOOPBACK_POLICY + """  - id: ephemeral-pool
     check: net.ephemeral_port_range
     title: Ephemeral pool
     severity: medium
 """
-REDIS = "tcp 0.0.0.0:6379 redis-server pid 977"
 REDIS_EXCEPTION = ("params: {allow: [loopback], exceptions: [{match: {process: redis-server, ports: [6379]}, "
                    "allow: [any], reason: cache for the web tier}]}")
 
 
 def _evidence(tmp_path: Path, name: str, day: int, policy: str) -> Path:
-    listeners = [listener("127.0.0.1", 5432, processes=[ProcessInfo(pid=812, name="postgres")]),
-                 listener("0.0.0.0", 6379, processes=[ProcessInfo(pid=977, name="redis-server")])]
-    write_snapshot(snapshot(listeners=listeners, collected_at=FIXED_TIME + timedelta(days=day)),
-                   tmp_path / f"{name}.snapshot.json")
-    (tmp_path / f"{name}.yaml").write_text(policy)
-    evidence = tmp_path / f"{name}.evidence.json"
-    result = run_cli("evaluate", "--policy", tmp_path / f"{name}.yaml", "--snapshot", tmp_path / f"{name}.snapshot.json",
-                     "-o", evidence, "-q")
-    assert result.returncode in (0, 1), result.stderr
-    return evidence
+    return evaluated_scan(tmp_path, name, day, web_listeners(redis=True), policy=policy, policy_file=f"{name}.yaml",
+                          expected_exit=(0, 1))
 
 
 def _loosened(old: str, new: str) -> str:
@@ -96,12 +75,8 @@ def test_a_failure_gone_under_another_version_of_its_check_is_listed_with_that_c
     (check,) = [c for c in document["checks"] if c["name"] == "net.bind_addresses"]
     check["version"] = "1.0.0"
     before.write_text(json.dumps(document))
-    listeners = [listener("127.0.0.1", 5432, processes=[ProcessInfo(pid=812, name="postgres")])]
-    write_snapshot(snapshot(listeners=listeners, collected_at=FIXED_TIME + timedelta(days=1)),
-                   tmp_path / "closed.snapshot.json")
-    after = tmp_path / "closed.evidence.json"
-    assert run_cli("evaluate", "--policy", tmp_path / "before.yaml", "--snapshot", tmp_path / "closed.snapshot.json",
-                   "-o", after, "-q").returncode == 0
+    after = evaluated_scan(tmp_path, "closed", 1, web_listeners(redis=False), policy=POLICY, policy_file="before.yaml",
+                           expected_exit=0)  # the policy of before, redis closed
     result = run_cli("diff", before, after, "--json")
     data = json.loads(result.stdout)
     assert (result.returncode, data["improvements"]) == (1, []), result.stdout

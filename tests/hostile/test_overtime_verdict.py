@@ -7,41 +7,21 @@ applicable) is incomplete (exit 3), yet no finding of it is failing, errored or 
 from __future__ import annotations
 
 import json
-from datetime import timedelta
 from pathlib import Path
 
-from auditor.model.facts import Gap, GapKind, ProcessInfo
-from auditor.storage.snapshot import write_snapshot
+from auditor.model.facts import Gap, GapKind
 from tests.cli import run_cli
-from tests.factories import FIXED_TIME, listener, snapshot
-
-POLICY = """id: loopback
-version: "1"
-owner: Security <sec@example.test>
-rules:
-  - id: loopback-only
-    check: net.bind_addresses
-    title: Services listen on loopback
-    severity: high
-    params: {allow: [loopback]}
-"""
+from tests.hostile.overtime_scans import evaluated_scan, web_listeners
 
 
 def _scan(tmp_path: Path, name: str, day: int, *, judged: bool, store: Path) -> Path:
     if judged:  # postgres on loopback: a pass
-        facts = snapshot(listeners=[listener("127.0.0.1", 5432, processes=[ProcessInfo(pid=812, name="postgres")])],
-                         collected_at=FIXED_TIME + timedelta(days=day))
-    else:  # no listener, and the list says it holds only the declared ones: not applicable
-        facts = snapshot(listeners=[], collected_at=FIXED_TIME + timedelta(days=day),
-                         gaps=[Gap(section="sockets", field="listeners", reason="declared listeners only",
-                                   kind=GapKind.NOT_APPLICABLE)])
-    write_snapshot(facts, tmp_path / f"{name}.snapshot.json")
-    (tmp_path / "policy.yaml").write_text(POLICY)
-    evidence = tmp_path / f"{name}.evidence.json"
-    result = run_cli("evaluate", "--policy", tmp_path / "policy.yaml", "--snapshot", tmp_path / f"{name}.snapshot.json",
-                     "-o", evidence, "-q", "--record", "--store", store)
-    assert result.returncode == (0 if judged else 3), result.stderr
-    return evidence
+        return evaluated_scan(tmp_path, name, day, web_listeners(redis=False), expected_exit=0,
+                              args=("--record", "--store", store))
+    # no listener, and the list says it holds only the declared ones: not applicable
+    return evaluated_scan(tmp_path, name, day, [], expected_exit=3, args=("--record", "--store", store),
+                          gaps=[Gap(section="sockets", field="listeners", reason="declared listeners only",
+                                    kind=GapKind.NOT_APPLICABLE)])
 
 
 def test_compliant_to_incomplete_without_a_bad_finding_is_exit_1(tmp_path: Path):
