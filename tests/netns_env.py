@@ -49,11 +49,18 @@ def systemd_sysctl_or_skip() -> str:
     """The path of systemd-sysctl, for tests that let it apply an image's sysctl.d in a private
     namespace (unshare) and compare with lbaudit; a skip with the reason without root, the tool or
     unshare, and a failure under CI=true (scripts/bootstrap --test installs them)."""
+    return _boot_tool_or_skip(("/usr/lib/systemd/systemd-sysctl", "/lib/systemd/systemd-sysctl"),
+                              "systemd-sysctl is not installed (Debian package systemd)")
+
+
+def _boot_tool_or_skip(paths: tuple[str, ...], absent: str) -> str:
+    """The first of ``paths`` that exists, run as root in a private namespace (unshare); a skip
+    saying what is missing (``absent`` for the tool), a failure under CI=true."""
     import shutil
 
-    tool = next((p for p in ("/usr/lib/systemd/systemd-sysctl", "/lib/systemd/systemd-sysctl") if os.path.exists(p)), None)
-    missing = ("not root" if os.geteuid() != 0 else "systemd-sysctl is not installed (Debian package systemd)"
-               if tool is None else "unshare is not installed" if shutil.which("unshare") is None else None)
+    tool = next((p for p in paths if os.path.exists(p)), None)
+    missing = ("not root" if os.geteuid() != 0 else absent if tool is None
+               else "unshare is not installed" if shutil.which("unshare") is None else None)
     if missing:
         if os.environ.get("CI") == "true":
             pytest.fail(f"CI=true and {missing}", pytrace=False)
@@ -253,14 +260,4 @@ def boot_sysctl_files(command: list[str], directory: Path, files: dict[str, str]
 def procps_sysctl_or_skip() -> str:
     """procps' sysctl, for tests that let ``sysctl --system`` apply an image's sysctl.d in a private
     namespace; a skip with the reason without root, the tool or unshare (a failure under CI=true)."""
-    import shutil
-
-    tool = next((p for p in ("/usr/sbin/sysctl", "/sbin/sysctl") if os.path.exists(p)), None)
-    missing = ("not root" if os.geteuid() != 0 else "procps' sysctl is not installed (Debian package procps)"
-               if tool is None else "unshare is not installed" if shutil.which("unshare") is None else None)
-    if missing:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"CI=true and {missing}", pytrace=False)
-        pytest.skip(missing)
-    assert tool is not None
-    return tool
+    return _boot_tool_or_skip(("/usr/sbin/sysctl", "/sbin/sysctl"), "procps' sysctl is not installed (Debian package procps)")
