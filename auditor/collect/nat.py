@@ -70,15 +70,22 @@ def _port(host: str, low: int, high: int, protocol: str, target: tuple[str | Non
                          target_port=target[1], origin=origin)
 
 
-def parse_iptables_save(text: str, family: str, program: str) -> list[PublishedPort]:
-    """DNAT rules of the nat table in ``iptables-save`` output."""
-    found: list[PublishedPort] = []
+def _appended_rules(text: str) -> Iterator[tuple[str | None, int, str]]:
+    """Each rule line (``-A CHAIN ...``) of ``iptables-save`` output: (its table, its line number, the
+    line), for the DNAT, TPROXY and loopback-drop parsers alike."""
     table = None
     for number, line in enumerate(text.splitlines(), start=1):
         if line.startswith("*"):
             table = line[1:].strip()
-            continue
-        if table != "nat" or not line.startswith("-A "):
+        elif line.startswith("-A "):
+            yield table, number, line
+
+
+def parse_iptables_save(text: str, family: str, program: str) -> list[PublishedPort]:
+    """DNAT rules of the nat table in ``iptables-save`` output."""
+    found: list[PublishedPort] = []
+    for table, number, line in _appended_rules(text):
+        if table != "nat":
             continue
         options, negated = _options(_tokens(line))
         if options.get("-j") != "DNAT" or "--to-destination" not in options:
@@ -298,13 +305,7 @@ def parse_iptables_tproxy(text: str, family: str, program: str) -> list[TproxyRu
     """``-j TPROXY`` rules of ``iptables-save`` output, in whichever table they are (the kernel takes
     them in mangle only)."""
     found: list[TproxyRule] = []
-    table = None
-    for number, line in enumerate(text.splitlines(), start=1):
-        if line.startswith("*"):
-            table = line[1:].strip()
-            continue
-        if not line.startswith("-A "):
-            continue
+    for table, number, line in _appended_rules(text):
         options, negated = _options(_tokens(line))
         if (options.get("-j") or options.get("--jump")) != "TPROXY":
             continue
@@ -487,11 +488,7 @@ def parse_iptables_loopback_drops(text: str, family: str, program: str) -> list[
     if family != "ipv4":
         return []  # ip6_rcv_core drops ::1 from any other interface before PREROUTING
     chains: dict[str, list[tuple[str, str, tuple[str, str | None, tuple[int, int]], bool]]] = {}
-    table = None
-    for number, line in enumerate(text.splitlines(), start=1):
-        if line.startswith("*"):
-            table = line[1:].strip()
-            continue
+    for table, number, line in _appended_rules(text):
         if table not in _EARLY_TABLES or not line.startswith("-A PREROUTING "):
             continue
         tokens = _tokens(line)
