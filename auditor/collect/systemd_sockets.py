@@ -43,7 +43,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from auditor.collect import CollectContext, rootfs
-from auditor.collect.sysctl_d import ConfigFile, read_persistent_sysctls, select_files
+from auditor.collect.sysctl import read_boot_sysctls
+from auditor.collect.sysctl_d import ConfigFile, select_files
 from auditor.domain.sysctl import configured_setting, systemd_lines
 from auditor.model.facts import Gap, GapKind, Listener, SocketFacts
 from auditor.model.records import record
@@ -642,7 +643,7 @@ def collect_declared_sockets(ctx: CollectContext) -> tuple[SocketFacts, list[Gap
     ``BindIPv6Only=default`` follows net.ipv6.bindv6only as the image configures it; when that is
     not set (or unreadable) the kernel default 0 applies, i.e. dual-stack, the wider exposure.
     """
-    persistent, _ = read_persistent_sysctls(ctx.root)
+    persistent, _ = read_boot_sysctls(ctx)  # the sysctl section's reading, made once a collection
     setting = configured_setting(persistent or {}, "net.ipv6.bindv6only")
     bindv6only = setting is not None and setting.value == "1"
     listeners, gaps = declared_listeners(ctx.root, bindv6only=bindv6only)
