@@ -8,12 +8,22 @@ at once; the pool is ip_local_port_range minus reserved ports.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
 from auditor.checks import _namespaces, _platforms, _sysctl
-from auditor.model.check import CheckParams, Outcome, check, failed, missing_fact, not_applicable, not_reviewed, passed
+from auditor.model.check import (
+    CheckParams,
+    Outcome,
+    check,
+    failed,
+    integer_choice,
+    missing_fact,
+    not_applicable,
+    not_reviewed,
+    passed,
+)
 from auditor.model.facts import HostSnapshot
 from auditor.model.result import Severity
 
@@ -31,7 +41,7 @@ TW_REUSE_MEANING = {
 
 
 class TimeWaitParams(CheckParams):
-    allowed_tw_reuse: list[Literal[0, 1, 2]] | None = Field(
+    allowed_tw_reuse: list[Annotated[Literal[0, 1, 2], integer_choice(0, 1, 2)]] | None = Field(
         None, min_length=1,
         description="Allowed values of net.ipv4.tcp_tw_reuse: 0 off, 1 all outgoing connections, 2 loopback only.",
     )

@@ -15,7 +15,8 @@ from dataclasses import field
 from types import GeneratorType
 from typing import Any, Callable
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, JsonValue, model_validator
+from pydantic_core import PydanticCustomError
 
 from auditor.model.base import StrictModel, construct_complete, empty_dict, empty_list, shared_fields_set
 from auditor.model.facts import PLATFORM_NAMES, HostSnapshot, Platform, Section
@@ -28,6 +29,21 @@ class CheckParams(StrictModel):
     that is not finite (a plugin's ``gt=0`` would let ``inf`` through into its arithmetic)."""
 
     model_config = ConfigDict(**StrictModel.model_config, allow_inf_nan=False)
+
+
+def integer_choice(*choices: int) -> BeforeValidator:
+    """The validator a ``Literal`` of integers needs to take integers only: pydantic compares a value
+    with the choices by Python equality, strict or not, and ``True == 1 == 1.0``, so ``[true]`` was
+    read as ``[1]``, where the policy's JSON Schema (an ``enum`` of integers) refuses a boolean.  Use
+    as ``Annotated[Literal[0, 1, 2], integer_choice(0, 1, 2)]``."""
+    said = ", ".join(map(str, choices[:-1])) + (f" or {choices[-1]}" if len(choices) > 1 else str(choices[0]))
+
+    def integer_only(value: Any) -> Any:
+        if isinstance(value, (bool, float)):  # type(value) is int is what the choices are compared as
+            raise PydanticCustomError("integer_choice", "expected an integer ({choices})", {"choices": said})
+        return value
+
+    return BeforeValidator(integer_only)
 
 
 class Outcome(StrictModel):
