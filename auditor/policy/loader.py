@@ -590,7 +590,7 @@ def _walk(value: Any, loc: tuple[Any, ...]) -> Iterator[tuple[tuple[Any, ...], A
 
 def waiver_warnings(located: list[tuple[Any, int, Waiver]], today: date, soon_days: int) -> list[Problem]:
     """What an auditor would ask about each waiver: expired, expiring within ``soon_days``, a
-    blanket waiver (no subject: every failing finding of the rule), an expiry more than a year
+    blanket waiver (no subject, or one of wildcards alone: every failing finding of the rule), an expiry more than a year
     out, a reason still TODO."""
     warnings = []
     for owner, index, waiver in located:
@@ -614,6 +614,13 @@ def waiver_warnings(located: list[tuple[Any, int, Waiver]], today: date, soon_da
             warnings.append(Problem(owner.name, line, col, f"{where}: subject {waiver.subject!r} matches every "
                                     "subject, so it waives every failing finding of the rule (a blanket waiver); "
                                     "name the subject it is for"))
+        elif waiver.subject and "*" in waiver.subject and set(waiver.subject) <= {"*", "?"}:
+            # "?*" matches every subject as "*" does (each is a few words): wildcards alone name nothing
+            least = waiver.subject.count("?")
+            warnings.append(Problem(owner.name, line, col, f"{where}: subject {waiver.subject!r} holds only "
+                                    f"wildcards: it matches every subject of at least {least} "
+                                    f"character{'' if least == 1 else 's'}, and so waives every failing finding "
+                                    "of the rule (a blanket waiver); name the subject it is for"))
         if _is_todo(waiver.reason):
             warnings.append(Problem(owner.name, line, col, f"{where}: the reason is still TODO"))
     return warnings
