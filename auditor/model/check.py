@@ -10,6 +10,7 @@ entry points.
 from __future__ import annotations
 
 import itertools
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import field
 from types import GeneratorType
@@ -29,6 +30,24 @@ class CheckParams(StrictModel):
     that is not finite (a plugin's ``gt=0`` would let ``inf`` through into its arithmetic)."""
 
     model_config = ConfigDict(**StrictModel.model_config, allow_inf_nan=False)
+
+    def unused_params(self) -> dict[str, str]:
+        """The params these params leave unused, each with why and what would use it ("it is judged
+        with the audit daemon, and require_auditd is false; set that").  A check whose params depend
+        on one another says so here; one of them set to other than its default is refused."""
+        return {}
+
+    @model_validator(mode="after")
+    def _every_param_set_is_used(self) -> "CheckParams":
+        # A threshold the other params leave unused (max_pool_utilization without a peak rate) loaded
+        # and judged nothing: the policy read stricter than it was.  Its default stays accepted, so
+        # a policy extending one that sets it can give it back (params are merged key by key).
+        for name, why in self.unused_params().items():
+            default = type(self).model_fields[name].get_default(call_default_factory=True)
+            if getattr(self, name) != default:
+                raise ValueError(f"{name} is never used: {why}, or leave {name} out (its default is "
+                                 f"{json.dumps(default)})")
+        return self
 
 
 def integer_choice(*choices: int) -> BeforeValidator:
