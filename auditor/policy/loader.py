@@ -16,6 +16,7 @@ from pydantic import BaseModel, ValidationError
 from auditor.engine.registry import Registry
 from auditor.errors import PolicyError, Problem
 from auditor.model.base import sha256_hex
+from auditor.model.facts import PLATFORM_NAMES
 from auditor.model.policy import (
     Policy,
     PolicyDocument,
@@ -475,6 +476,15 @@ def inspect_policy(path: Path, registry: Registry, *, waivers_path: Path | None 
                 problems.append(Problem(loaded.name, cline, ccol, f"rules[{index}].controls[{cindex}]: unknown NIST SP "
                                         f"800-53 Rev. 5 control {quoted_name(control)} (expected an id such as SC-7 or SC-7(5) "
                                         f"listed in controls/nist-sp800-53-r5.yaml){hint}"))
+        platforms = merged.get("platforms")
+        if platforms is not None and not set(platforms) & set(spec.platforms):
+            # not_applicable on every host: where the rule applies, the check does not judge
+            pline, pcol = loaded.doc.position(prefix + ("platforms",))
+            judged = ", ".join(PLATFORM_NAMES.get(p, p) for p in spec.platforms)
+            problems.append(Problem(loaded.name, pline, pcol, f"rules[{index}].platforms: check {spec.name} judges "
+                                    f"{judged} hosts only, so a rule limited to {', '.join(platforms)} judges "
+                                    "nothing on any host; name a platform it judges, or drop the rule"))
+            continue
         try:
             # Strict: "300" is not a number and "yes" is not a boolean, as `version: 1.0` is not text.
             params = spec.params.model_validate(merged.get("params", {}), strict=True)
