@@ -377,6 +377,16 @@ def _load_chain(path: Path, problems: list[Problem], image: Path | None = None) 
         current = parent
 
 
+def _waiving_files(chain: list[_Loaded]) -> list[_Loaded]:
+    """The files of ``chain`` (the root parent first) whose waivers apply: each from the policy
+    given up to the first that says ``inherit_waivers: false``, which keeps its own and none of the
+    files it extends."""
+    for start in range(len(chain) - 1, -1, -1):
+        if chain[start].doc.value.get("inherit_waivers") is False:
+            return chain[start:]
+    return chain
+
+
 def _merge_rule(base: dict[str, Any], override: RuleSpec) -> dict[str, Any]:
     merged = dict(base)
     for key in override.model_fields_set:
@@ -511,8 +521,9 @@ def inspect_policy(path: Path, registry: Registry, *, waivers_path: Path | None 
 
     top = chain[-1]
     rule_ids = set(rules)
+    waiving = _waiving_files(chain)
     located_waivers: list[tuple[_Loaded | _WaiverFile, int, Waiver]] = []
-    for loaded in chain:
+    for loaded in waiving:
         located_waivers += [(loaded, index, waiver) for index, waiver in loaded.waivers]
     waiver_file = _read_waiver_file(waivers_path, problems) if waivers_path is not None else None
     if waiver_file is not None:
@@ -535,7 +546,7 @@ def inspect_policy(path: Path, registry: Registry, *, waivers_path: Path | None 
         owner=top.policy.owner,
         description=top.policy.description,
         rules=resolved,
-        waivers=[waiver for loaded in chain for _, waiver in loaded.waivers],
+        waivers=[waiver for loaded in waiving for _, waiver in loaded.waivers],
         sources=[PolicySource(path=recorded[id(item)], sha256=sha256_hex(item.raw)) for item in reversed(chain)],
     )
     source = None
