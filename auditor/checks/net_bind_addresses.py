@@ -27,6 +27,7 @@ from auditor.model.base import StrictModel, Written, copy_with, empty_list
 from auditor.model.check import (
     CheckParams,
     Outcome,
+    as_written,
     check,
     failed,
     missing_fact,
@@ -119,6 +120,17 @@ class ListenerMatch(StrictModel):
             for spec in ports:
                 _port_span(spec)
         return ports
+
+    @model_validator(mode="after")
+    def _no_null_selector(self, info: ValidationInfo) -> "ListenerMatch":
+        # A selector left out holds for every listener; one written as null (``process: ~``, a
+        # template's empty variable) was read the same, where the reader takes it as naming one.
+        if as_written(info.context):
+            for name in _MATCH_FIELDS:
+                if name in self.model_fields_set and getattr(self, name) is None:
+                    raise ValueError(f"{name} is null, which would match every listener as leaving it out does; "
+                                     f"write the {name} this exception is about, or leave the key out")
+        return self
 
     @model_validator(mode="after")
     def _not_empty(self) -> "ListenerMatch":

@@ -50,6 +50,17 @@ class CheckParams(StrictModel):
         return self
 
 
+# The validation context the policy loader validates a rule's params in (pydantic's ``context``):
+# a check's validator may refuse what a policy must not write but the evidence records when the
+# params are validated again from it (a selector null, which model_dump writes for each one left out).
+AS_WRITTEN = {"params as written": True}
+
+
+def as_written(context: object) -> bool:
+    """Whether params are being validated as a policy wrote them (:data:`AS_WRITTEN`)."""
+    return isinstance(context, dict) and context.get("params as written") is True
+
+
 def integer_choice(*choices: int) -> BeforeValidator:
     """The validator a ``Literal`` of integers needs to take integers only: pydantic compares a value
     with the choices by Python equality, strict or not, and ``True == 1 == 1.0``, so ``[true]`` was

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ValidationError
 from auditor.engine.registry import Registry
 from auditor.errors import PolicyError, Problem
 from auditor.model.base import sha256_hex
+from auditor.model.check import AS_WRITTEN
 from auditor.model.facts import PLATFORM_NAMES
 from auditor.model.policy import (
     Policy,
@@ -497,7 +498,7 @@ def inspect_policy(path: Path, registry: Registry, *, waivers_path: Path | None 
             continue
         try:
             # Strict: "300" is not a number and "yes" is not a boolean, as `version: 1.0` is not text.
-            params = spec.params.model_validate(merged.get("params", {}), strict=True)
+            params = spec.params.model_validate(merged.get("params", {}), strict=True, context=AS_WRITTEN)
         except ValidationError as exc:
             problems += _validation_problems(exc, spec.params, loaded.name, loaded.doc, prefix + ("params",),
                                              merged.get("params", {}))
