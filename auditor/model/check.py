@@ -69,7 +69,7 @@ def integer_choice(*choices: int) -> BeforeValidator:
     said = ", ".join(map(str, choices[:-1])) + (f" or {choices[-1]}" if len(choices) > 1 else str(choices[0]))
 
     def integer_only(value: Any) -> Any:
-        if isinstance(value, (bool, float)):  # type(value) is int is what the choices are compared as
+        if isinstance(value, (bool, float)):  # True == 1 and 1.0 == 1: only an int is one of the choices
             raise PydanticCustomError("integer_choice", "expected an integer ({choices})", {"choices": said})
         return value
 

@@ -498,7 +498,7 @@ def inspect_policy(path: Path, registry: Registry, *, waivers_path: Path | None 
             continue
         try:
             # Strict: "300" is not a number and "yes" is not a boolean, as `version: 1.0` is not text.
-            params = spec.params.model_validate(merged.get("params", {}), strict=True, context=AS_WRITTEN)
+            params = spec.params.model_validate(merged.get("params", {}), strict=True, context=dict(AS_WRITTEN))
         except ValidationError as exc:
             problems += _validation_problems(exc, spec.params, loaded.name, loaded.doc, prefix + ("params",),
                                              merged.get("params", {}))
