@@ -125,6 +125,22 @@ class SocketLoggingParams(CheckParams):
                              "require_enabled, require_auditd")
         return self
 
+    def unused_params(self) -> dict[str, str]:
+        unused: dict[str, str] = {}
+        if not (self.require_loaded or self.require_persistent or self.require_enabled or self.require_auditd):
+            return unused  # nothing is judged: _something_to_judge says so
+        if not self.require_enabled:
+            for name in ("min_backlog_limit", "require_boot_audit"):
+                unused[name] = "it is judged with the enabled state, and require_enabled is false; set that"
+        if not self.require_auditd:
+            unused["refuse_lossy_log_actions"] = ("it is judged with the audit daemon, and require_auditd is "
+                                                  "false; set that")
+        if not (self.require_loaded or self.require_persistent):
+            for name in ("syscalls", "arches", "accepted_filters", "require_io_uring"):
+                unused[name] = ("it is judged in the loaded and the persistent rules, and require_loaded and "
+                                "require_persistent are false; set one")
+        return unused
+
     def accepted(self) -> frozenset[tuple[str, str, str]]:
         fields = (parse_field(e) for e in self.accepted_filters)
         return frozenset((f.name, f.op, f.value) for f in fields)

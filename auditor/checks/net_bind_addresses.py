@@ -12,6 +12,7 @@ could apply gives the same verdict, that is the verdict, otherwise the listener 
 from __future__ import annotations
 
 import ipaddress
+import itertools
 import re
 from dataclasses import field
 from fnmatch import fnmatchcase
@@ -26,6 +27,7 @@ from auditor.model.base import StrictModel, Written, copy_with, empty_list
 from auditor.model.check import (
     CheckParams,
     Outcome,
+    as_written,
     check,
     failed,
     missing_fact,
@@ -120,6 +122,17 @@ class ListenerMatch(StrictModel):
         return ports
 
     @model_validator(mode="after")
+    def _no_null_selector(self, info: ValidationInfo) -> "ListenerMatch":
+        # A selector left out holds for every listener; one written as null (``process: ~``, a
+        # template's empty variable) was read the same, where the reader takes it as naming one.
+        if as_written(info.context):
+            for name in _MATCH_FIELDS:
+                if name in self.model_fields_set and getattr(self, name) is None:
+                    raise ValueError(f"{name} is null, which would match every listener as leaving it out does; "
+                                     f"write the {name} this exception is about, or leave the key out")
+        return self
+
+    @model_validator(mode="after")
     def _not_empty(self) -> "ListenerMatch":
         if all(getattr(self, name) is None for name in _MATCH_FIELDS):
             raise ValueError(f"an exception must match on at least one of {', '.join(_MATCH_FIELDS)}")
@@ -140,6 +153,29 @@ class ListenerMatch(StrictModel):
             said.append(f"ports {', '.join(map(str, self.ports))}")
         return ", ".join(said)
 
+    def covers(self, other: "ListenerMatch") -> bool:
+        """Whether this match holds for every listener ``other`` holds for, told for certain only:
+        each selector this one gives, ``other`` gives too and no wider (a protocol the same, ports
+        inside these, a name this glob matches written without wildcards).  Two globs are not
+        compared ("ssh*" and "sshd*"): such a pair is taken as each deciding for some listener."""
+        if self.protocol is not None and self.protocol != other.protocol:
+            return False
+        if self.ports is not None:
+            if other.ports is None:
+                return False
+            spans = sorted(map(_port_span, self.ports))
+            if not all(_within(span, spans) for span in map(_port_span, other.ports)):
+                return False
+        for name in _NAMED_FIELDS:
+            pattern = getattr(self, name)
+            if pattern is None:
+                continue
+            theirs = getattr(other, name)
+            if theirs is None or (theirs != pattern and (_GLOB_CHARACTERS & set(theirs)
+                                                         or not fnmatchcase(theirs, pattern))):
+                return False
+        return True
+
     def names_every_listener(self) -> bool:
         """Whether the selectors other than protocol and ports hold for every listener."""
         if any(getattr(self, name) is not None for name in ("container", "image", "pod", "k8s_namespace")):
@@ -149,6 +185,68 @@ class ListenerMatch(StrictModel):
             if pattern is not None and not _matches_every_name(pattern.removeprefix("/") if name == "exe" else pattern):
                 return False
         return True
+
+
+# The selectors a match names a listener by (a shell-style glob each), and what makes a glob of one.
+_NAMED_FIELDS = ("process", "exe", "user", "namespace", "container", "image", "pod", "k8s_namespace")
+_GLOB_CHARACTERS = frozenset("*?[")
+
+
+def _selectors(match: ListenerMatch) -> tuple[tuple[str, str], ...]:
+    """The protocol and named selectors ``match`` gives, in one order."""
+    return tuple((name, value) for name in ("protocol", *_NAMED_FIELDS) if (value := getattr(match, name)) is not None)
+
+
+def _first_covered(matches: list[ListenerMatch]) -> tuple[int, int] | None:
+    """The first (earlier, later) pair of ``matches`` where the earlier covers the later
+    (:meth:`ListenerMatch.covers`), or None.  A match covers another only if each selector it gives
+    without wildcards the other gives alike, and only if its ports (when it has any) hold the other's
+    lowest: each is tried only on the earlier ones so indexed, so that a policy of thousands of
+    exceptions (lbaudit init on a busy host) is not read pair by pair."""
+    # the earlier matches by their selectors without wildcards, then by their ports (_port_keys)
+    earlier: dict[tuple[tuple[str, str], ...], dict[int, list[int]]] = {}
+    for later, match in enumerate(matches):
+        given = _selectors(match)
+        spans = [_port_span(spec) for spec in match.ports] if match.ports is not None else []
+        lowest = min(spans)[0] if spans else None
+        for size in range(len(given) + 1):
+            for literal in itertools.combinations(given, size):
+                blocks = earlier.get(literal)
+                if blocks is None:
+                    continue
+                tried = [*blocks.get(_PORTLESS, ())]
+                if lowest is not None:  # a single port, or a range touching its block of 256
+                    tried += [*blocks.get(lowest, ()), *blocks.get(-2 - (lowest >> 8), ())]
+                for index in sorted(set(tried)):
+                    if matches[index].covers(match):
+                        return index, later
+        blocks = earlier.setdefault(tuple(item for item in given if not _GLOB_CHARACTERS & set(item[1])), {})
+        for key in _port_keys(spans):
+            blocks.setdefault(key, []).append(later)
+    return None
+
+
+_PORTLESS = -1
+
+
+def _port_keys(spans: list[tuple[int, int]]) -> set[int]:
+    """Where _first_covered files a match by its port spans: a single port under itself, a range
+    under each block of 256 ports it touches (as -2 - block), no ports at all under _PORTLESS."""
+    if not spans:
+        return {_PORTLESS}
+    return {low if low == high else -2 - block for low, high in spans
+            for block in ([0] if low == high else range(low >> 8, (high >> 8) + 1))}
+
+
+def _within(span: tuple[int, int], spans: list[tuple[int, int]]) -> bool:
+    """Whether every port of ``span`` is in one of ``spans`` (sorted)."""
+    low, high = span
+    reached = low  # the first port of span not yet covered
+    for start, end in spans:
+        if start > reached:
+            break
+        reached = max(reached, end + 1)
+    return reached > high
 
 
 def _uncovered_port(spans: list[tuple[int, int]]) -> int | None:
@@ -221,6 +319,16 @@ class BindAddressParams(CheckParams):
                 f"exceptions[{index}] matches every listener ({how}), so it decides for all of them and "
                 f"{unused.replace('the default allow', 'the default allow' + shown, 1)} never used; give it a "
                 "narrower match, or write its addresses in allow and drop the exception")
+        # An exception an earlier one covers never decides for a listener whose owner is known: the
+        # earlier one matches it first.  Its allow, which a reader takes as the rule for those
+        # listeners ({process: sshd} kept on loopback after {process: "ssh*"} allowing any), is dead.
+        covered = _first_covered([exception.match for exception in exceptions])
+        if covered is not None:
+            earlier, later = covered
+            raise ValueError(
+                f"exceptions[{later}] never decides for a listener: exceptions[{earlier}] comes before it "
+                f"and matches every listener it matches (the first match decides); put exceptions[{later}] "
+                "first or drop it")
         return exceptions
 
     @model_validator(mode="after")
@@ -781,7 +889,7 @@ def _judge_shared(listener: Listener, head: str, per_holder: list[tuple[ProcessI
 @check(
     name="net.bind_addresses",
     title="Listening sockets bind only to allowed addresses",
-    version="1.10.0",
+    version="1.11.0",
     needs=["sockets"],
     platforms=["linux", "windows", "macos"],
     uses=["netns"],

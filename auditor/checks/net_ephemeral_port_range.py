@@ -36,6 +36,12 @@ class EphemeralRangeParams(CheckParams):
         "number is the IP protocol it receives).",
     )
 
+    def unused_params(self) -> dict[str, str]:
+        if not self.forbid_listeners_in_range:
+            return {"protocols": "it names the listeners forbid_listeners_in_range judges, and that is false; "
+                                 "set that"}
+        return {}
+
     @field_validator("protocols")
     @classmethod
     def _ported(cls, protocols: list[str]) -> list[str]:

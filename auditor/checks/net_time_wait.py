@@ -8,12 +8,22 @@ at once; the pool is ip_local_port_range minus reserved ports.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
 from auditor.checks import _namespaces, _platforms, _sysctl
-from auditor.model.check import CheckParams, Outcome, check, failed, missing_fact, not_applicable, not_reviewed, passed
+from auditor.model.check import (
+    CheckParams,
+    Outcome,
+    check,
+    failed,
+    integer_choice,
+    missing_fact,
+    not_applicable,
+    not_reviewed,
+    passed,
+)
 from auditor.model.facts import HostSnapshot
 from auditor.model.result import Severity
 
@@ -30,8 +40,13 @@ TW_REUSE_MEANING = {
 }
 
 
+# The params each of which makes the check judge something.
+JUDGED = ("allowed_tw_reuse", "min_max_tw_buckets", "max_fin_timeout", "max_time_wait_share",
+          "peak_new_connections_per_second")
+
+
 class TimeWaitParams(CheckParams):
-    allowed_tw_reuse: list[Literal[0, 1, 2]] | None = Field(
+    allowed_tw_reuse: list[Annotated[Literal[0, 1, 2], integer_choice(0, 1, 2)]] | None = Field(
         None, min_length=1,
         description="Allowed values of net.ipv4.tcp_tw_reuse: 0 off, 1 all outgoing connections, 2 loopback only.",
     )
@@ -56,6 +71,13 @@ class TimeWaitParams(CheckParams):
         description="Highest acceptable share of the pool the declared peak rate may hold in TIME_WAIT.",
     )
 
+    def unused_params(self) -> dict[str, str]:
+        # (with nothing judged at all, _something_to_judge says that instead)
+        if self.peak_new_connections_per_second is None and any(getattr(self, name) is not None for name in JUDGED):
+            return {"max_pool_utilization": "it is the share of the pool the declared peak rate may hold, and "
+                                            "peak_new_connections_per_second is not set; set that"}
+        return {}
+
     @field_validator("allowed_tw_reuse")
     @classmethod
     def _not_every_value(cls, value: list[int] | None) -> list[int] | None:
@@ -79,11 +101,9 @@ class TimeWaitParams(CheckParams):
 
     @model_validator(mode="after")
     def _something_to_judge(self) -> "TimeWaitParams":
-        judged = ("allowed_tw_reuse", "min_max_tw_buckets", "max_fin_timeout", "max_time_wait_share",
-                  "peak_new_connections_per_second")
-        if all(getattr(self, name) is None for name in judged):
+        if all(getattr(self, name) is None for name in JUDGED):
             # A check with nothing to judge would pass everywhere: that is a defect, not a policy.
-            raise ValueError(f"set at least one of {', '.join(judged)}")
+            raise ValueError(f"set at least one of {', '.join(JUDGED)}")
         return self
 
 

@@ -11,8 +11,11 @@ from __future__ import annotations
 import importlib
 import pkgutil
 import re
+import typing
 from dataclasses import replace
 from types import BuiltinFunctionType, FunctionType, MethodType, ModuleType
+
+from pydantic import BaseModel
 
 from auditor import __version__
 from auditor.catalog import load_catalog
@@ -141,6 +144,29 @@ def _type_problems(spec: CheckSpec) -> list[str]:
     return problems
 
 
+def _models_taking_unknown_keys(params: type[BaseModel]) -> list[tuple[str, object]]:
+    """The pydantic models of ``params`` (itself and those its fields hold, at any depth) that do not
+    refuse a key they do not know, with their ``extra`` setting.  CheckParams forbids extras, but a
+    plugin's params can loosen it, and a model nested in them has pydantic's default (ignore): a
+    misspelt parameter (``treshold: 1``) loaded and the check ran with the default."""
+    found: list[tuple[str, object]] = []
+    seen: set[type] = set()
+    pending: list[object] = [params]
+    while pending:
+        kind = pending.pop()
+        if isinstance(kind, type) and issubclass(kind, BaseModel):
+            if kind in seen:
+                continue
+            seen.add(kind)
+            extra = kind.model_config.get("extra")
+            if extra != "forbid":
+                found.append((kind.__name__, extra or "ignore"))
+            pending += [field.annotation for field in kind.model_fields.values()]
+        else:
+            pending += typing.get_args(kind)  # list[Item], Item | None, Annotated[Item, ...]
+    return found
+
+
 def build_registry(specs: list[CheckSpec], catalog: ControlCatalog | None = None) -> Registry:
     catalog = catalog or load_catalog()
     problems: list[str] = []
@@ -176,6 +202,9 @@ def build_registry(specs: list[CheckSpec], catalog: ControlCatalog | None = None
             problems.append(f"check {spec.name!r} declares platforms {list(spec.platforms)!r} (expected one or more "
                             f"of: {', '.join(PLATFORM_NAMES)})")
         problems += _text_problems(spec)
+        problems += [f"check {spec.name!r} declares params whose model {model} takes unknown keys (extra={extra!r}): "
+                     "a misspelt parameter in a policy would be ignored; give it extra='forbid', as CheckParams has"
+                     for model, extra in _models_taking_unknown_keys(spec.params)]
         if isinstance(spec.severity, str) and spec.severity in Severity._value2member_map_:
             # "high" (a plain str) passed the check above but was exit 70 in list-checks and explain
             # (``severity.value``): every later reader gets the enum.

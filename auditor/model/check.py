@@ -10,12 +10,14 @@ entry points.
 from __future__ import annotations
 
 import itertools
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import field
 from types import GeneratorType
 from typing import Any, Callable
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, JsonValue, model_validator
+from pydantic_core import PydanticCustomError
 
 from auditor.model.base import StrictModel, construct_complete, empty_dict, empty_list, shared_fields_set
 from auditor.model.facts import PLATFORM_NAMES, HostSnapshot, Platform, Section
@@ -28,6 +30,50 @@ class CheckParams(StrictModel):
     that is not finite (a plugin's ``gt=0`` would let ``inf`` through into its arithmetic)."""
 
     model_config = ConfigDict(**StrictModel.model_config, allow_inf_nan=False)
+
+    def unused_params(self) -> dict[str, str]:
+        """The params these params leave unused, each with why and what would use it ("it is judged
+        with the audit daemon, and require_auditd is false; set that").  A check whose params depend
+        on one another says so here; one of them set to other than its default is refused."""
+        return {}
+
+    @model_validator(mode="after")
+    def _every_param_set_is_used(self) -> "CheckParams":
+        # A threshold the other params leave unused (max_pool_utilization without a peak rate) loaded
+        # and judged nothing: the policy read stricter than it was.  Its default stays accepted, so
+        # a policy extending one that sets it can give it back (params are merged key by key).
+        for name, why in self.unused_params().items():
+            default = type(self).model_fields[name].get_default(call_default_factory=True)
+            if getattr(self, name) != default:
+                raise ValueError(f"{name} is never used: {why}, or leave {name} out (its default is "
+                                 f"{json.dumps(default)})")
+        return self
+
+
+# The validation context the policy loader validates a rule's params in (pydantic's ``context``):
+# a check's validator may refuse what a policy must not write but the evidence records when the
+# params are validated again from it (a selector null, which model_dump writes for each one left out).
+AS_WRITTEN = {"params as written": True}
+
+
+def as_written(context: object) -> bool:
+    """Whether params are being validated as a policy wrote them (:data:`AS_WRITTEN`)."""
+    return isinstance(context, dict) and context.get("params as written") is True
+
+
+def integer_choice(*choices: int) -> BeforeValidator:
+    """The validator a ``Literal`` of integers needs to take integers only: pydantic compares a value
+    with the choices by Python equality, strict or not, and ``True == 1 == 1.0``, so ``[true]`` was
+    read as ``[1]``, where the policy's JSON Schema (an ``enum`` of integers) refuses a boolean.  Use
+    as ``Annotated[Literal[0, 1, 2], integer_choice(0, 1, 2)]``."""
+    said = ", ".join(map(str, choices[:-1])) + (f" or {choices[-1]}" if len(choices) > 1 else str(choices[0]))
+
+    def integer_only(value: Any) -> Any:
+        if isinstance(value, (bool, float)):  # True == 1 and 1.0 == 1: only an int is one of the choices
+            raise PydanticCustomError("integer_choice", "expected an integer ({choices})", {"choices": said})
+        return value
+
+    return BeforeValidator(integer_only)
 
 
 class Outcome(StrictModel):

@@ -90,6 +90,9 @@ class PolicyDocument(StrictModel):
     owner: OneLine
     description: str = ""
     extends: str | None = None
+    # false: the waivers of the files this one extends do not apply, only its own (and --waivers'):
+    # a stricter child (a workstation baseline) would otherwise carry the servers' approved deviations
+    inherit_waivers: StrictBool = True
     rules: list[RuleSpec] = Field(default_factory=empty_list)
     waivers: list[Waiver] = Field(default_factory=empty_list)
 

@@ -16,6 +16,8 @@ from pydantic import BaseModel, ValidationError
 from auditor.engine.registry import Registry
 from auditor.errors import PolicyError, Problem
 from auditor.model.base import sha256_hex
+from auditor.model.check import AS_WRITTEN
+from auditor.model.facts import PLATFORM_NAMES
 from auditor.model.policy import (
     Policy,
     PolicyDocument,
@@ -376,6 +378,16 @@ def _load_chain(path: Path, problems: list[Problem], image: Path | None = None) 
         current = parent
 
 
+def _waiving_files(chain: list[_Loaded]) -> list[_Loaded]:
+    """The files of ``chain`` (the root parent first) whose waivers apply: each from the policy
+    given up to the first that says ``inherit_waivers: false``, which keeps its own and none of the
+    files it extends."""
+    for start in range(len(chain) - 1, -1, -1):
+        if chain[start].doc.value.get("inherit_waivers") is False:
+            return chain[start:]
+    return chain
+
+
 def _merge_rule(base: dict[str, Any], override: RuleSpec) -> dict[str, Any]:
     merged = dict(base)
     for key in override.model_fields_set:
@@ -475,9 +487,18 @@ def inspect_policy(path: Path, registry: Registry, *, waivers_path: Path | None 
                 problems.append(Problem(loaded.name, cline, ccol, f"rules[{index}].controls[{cindex}]: unknown NIST SP "
                                         f"800-53 Rev. 5 control {quoted_name(control)} (expected an id such as SC-7 or SC-7(5) "
                                         f"listed in controls/nist-sp800-53-r5.yaml){hint}"))
+        platforms = merged.get("platforms")
+        if platforms is not None and not set(platforms) & set(spec.platforms):
+            # not_applicable on every host: where the rule applies, the check does not judge
+            pline, pcol = loaded.doc.position(prefix + ("platforms",))
+            judged = ", ".join(PLATFORM_NAMES.get(p, p) for p in spec.platforms)
+            problems.append(Problem(loaded.name, pline, pcol, f"rules[{index}].platforms: check {spec.name} judges "
+                                    f"{judged} hosts only, so a rule limited to {', '.join(platforms)} judges "
+                                    "nothing on any host; name a platform it judges, or drop the rule"))
+            continue
         try:
             # Strict: "300" is not a number and "yes" is not a boolean, as `version: 1.0` is not text.
-            params = spec.params.model_validate(merged.get("params", {}), strict=True)
+            params = spec.params.model_validate(merged.get("params", {}), strict=True, context=dict(AS_WRITTEN))
         except ValidationError as exc:
             problems += _validation_problems(exc, spec.params, loaded.name, loaded.doc, prefix + ("params",),
                                              merged.get("params", {}))
@@ -501,8 +522,9 @@ def inspect_policy(path: Path, registry: Registry, *, waivers_path: Path | None 
 
     top = chain[-1]
     rule_ids = set(rules)
+    waiving = _waiving_files(chain)
     located_waivers: list[tuple[_Loaded | _WaiverFile, int, Waiver]] = []
-    for loaded in chain:
+    for loaded in waiving:
         located_waivers += [(loaded, index, waiver) for index, waiver in loaded.waivers]
     waiver_file = _read_waiver_file(waivers_path, problems) if waivers_path is not None else None
     if waiver_file is not None:
@@ -525,7 +547,7 @@ def inspect_policy(path: Path, registry: Registry, *, waivers_path: Path | None 
         owner=top.policy.owner,
         description=top.policy.description,
         rules=resolved,
-        waivers=[waiver for loaded in chain for _, waiver in loaded.waivers],
+        waivers=[waiver for loaded in waiving for _, waiver in loaded.waivers],
         sources=[PolicySource(path=recorded[id(item)], sha256=sha256_hex(item.raw)) for item in reversed(chain)],
     )
     source = None
@@ -590,7 +612,7 @@ def _walk(value: Any, loc: tuple[Any, ...]) -> Iterator[tuple[tuple[Any, ...], A
 
 def waiver_warnings(located: list[tuple[Any, int, Waiver]], today: date, soon_days: int) -> list[Problem]:
     """What an auditor would ask about each waiver: expired, expiring within ``soon_days``, a
-    blanket waiver (no subject: every failing finding of the rule), an expiry more than a year
+    blanket waiver (no subject, or one of wildcards alone: every failing finding of the rule), an expiry more than a year
     out, a reason still TODO."""
     warnings = []
     for owner, index, waiver in located:
@@ -614,6 +636,13 @@ def waiver_warnings(located: list[tuple[Any, int, Waiver]], today: date, soon_da
             warnings.append(Problem(owner.name, line, col, f"{where}: subject {waiver.subject!r} matches every "
                                     "subject, so it waives every failing finding of the rule (a blanket waiver); "
                                     "name the subject it is for"))
+        elif waiver.subject and "*" in waiver.subject and set(waiver.subject) <= {"*", "?"}:
+            # "?*" matches every subject as "*" does (each is a few words): wildcards alone name nothing
+            least = waiver.subject.count("?")
+            warnings.append(Problem(owner.name, line, col, f"{where}: subject {waiver.subject!r} holds only "
+                                    f"wildcards: it matches every subject of at least {least} "
+                                    f"character{'' if least == 1 else 's'}, and so waives every failing finding "
+                                    "of the rule (a blanket waiver); name the subject it is for"))
         if _is_todo(waiver.reason):
             warnings.append(Problem(owner.name, line, col, f"{where}: the reason is still TODO"))
     return warnings
