@@ -39,6 +39,7 @@ RULES_FILE = "/etc/audit/rules.d/10-socket.rules"
 URING_RULE = "-a always,io_uring -S bind,listen,connect,accept -k net"
 OPEN = IoUringState(present=True, disabled=0, group=-1, source="/proc/sys/kernel/io_uring_disabled")
 LIVE_ENV = "LBAUDIT_TEST_LIVE_AUDIT"
+AFTER_SOCKET_RULES = len(SOCKET_AUDIT_RULES.splitlines()) + 1  # the line number of a rule appended to them
 NOT_SET = IoUringBoot()  # no sysctl.d file sets kernel.io_uring_disabled
 OFF_AT_BOOT = IoUringBoot(value="2", origin="/etc/sysctl.d/60-io_uring.conf:1")
 
@@ -70,7 +71,7 @@ def test_syscall_rules_alone_fail_where_every_process_may_use_io_uring():
     uring = found["loaded rules io_uring"]
     assert uring.status == Status.FAIL
     assert uring.message == (
-        "loaded rules io_uring: 3 of 3 io_uring operations not audited: no io_uring rule: accept, connect, bind; "
+        "loaded rules io_uring: 4 of 4 io_uring operations not audited: no io_uring rule: accept, connect, bind, listen; "
         "io_uring is open to every process, which can bind, listen, connect and accept through it without "
         "the syscalls the syscall rules record")
     assert found["persistent rules io_uring"].status == Status.FAIL
@@ -79,7 +80,7 @@ def test_syscall_rules_alone_fail_where_every_process_may_use_io_uring():
 def test_io_uring_rules_covering_the_operations_pass():
     found = judge(OPEN, rules=SOCKET_AUDIT_RULES + URING_RULE + "\n")
     assert found["loaded rules io_uring"].status == Status.PASS
-    assert found["loaded rules io_uring"].observed["covered"] == ["accept", "connect", "bind"]
+    assert found["loaded rules io_uring"].observed["covered"] == ["accept", "connect", "bind", "listen"]
     assert found["persistent rules io_uring"].status == Status.FAIL  # rules.d holds no io_uring rule
     # a policy that asks for listen too needs IORING_OP_LISTEN covered
     with_listen = judge(OPEN, rules=SOCKET_AUDIT_RULES + "-a always,io_uring -S bind,connect,accept\n",
@@ -91,7 +92,7 @@ def test_io_uring_rules_covering_the_operations_pass():
 def test_a_never_io_uring_rule_first_shadows_and_a_filtered_one_narrows():
     shadowed = judge(OPEN, rules=SOCKET_AUDIT_RULES + "-a never,io_uring -S all\n" + URING_RULE + "\n")
     assert shadowed["loaded rules io_uring"].status == Status.FAIL
-    assert "shadowed by auditctl -l:4 (-a never,io_uring -S all)" in shadowed["loaded rules io_uring"].message
+    assert f"shadowed by auditctl -l:{AFTER_SOCKET_RULES} (-a never,io_uring -S all)" in shadowed["loaded rules io_uring"].message
     narrowed = judge(OPEN, rules=SOCKET_AUDIT_RULES + "-a always,io_uring -S connect,accept,bind,listen "
                                                       "-F auid>=1000\n")
     assert narrowed["loaded rules io_uring"].status == Status.FAIL
@@ -157,7 +158,7 @@ def test_io_uring_rule_printed_by_an_auditctl_before_3_1_is_not_reviewed_not_fai
     listen): the rule is there, unreadable, so the io_uring scope is neither passed nor failed."""
     printed = "-a always,(null) -S rt_sigaction,ioctl,clone,fork -F key=lbaudit-probe\n"
     parsed = parse_auditctl_list(SOCKET_AUDIT_RULES + printed, "x86_64")
-    assert [str(p) for p in parsed.problems] == ["auditctl -l:4: Append rule - bad keyword always,(null)"]
+    assert [str(p) for p in parsed.problems] == [f"auditctl -l:{AFTER_SOCKET_RULES}: Append rule - bad keyword always,(null)"]
     gaps = [Gap(section="audit", field="loaded_rules/problems", reason=str(p)) for p in parsed.problems]
     facts = AuditFacts(enabled=1, rate_limit=0, loaded_rules=parsed.rules, io_uring=OPEN, **running_auditd())
     found = {o.subject: o for o in audit_socket_logging.run(snapshot(audit=facts, gaps=gaps), SocketLoggingParams())}
@@ -187,6 +188,7 @@ def test_image_whose_rules_d_holds_an_io_uring_rule_names_the_auditctl_version_d
     root = tmp_path / "image"
     shutil.copytree(ROOTS / "audit-rulesd", root, symlinks=True)
     (root / "etc/audit/rules.d/9-never.rules").unlink()  # its chronyd never rule fails b64 on its own
+    (root / "etc/audit/rules.d/30-net.rules").write_text(SOCKET_AUDIT_RULES)  # every way of making the calls
     (root / "etc/audit/rules.d/40-uring.rules").write_text(URING_RULE + "\n")
     snap = collect_root(root, frozenset({"audit"}))
     problems = [g.reason for g in snap.gaps_for("audit", "persistent_rules/problems")]
