@@ -382,13 +382,20 @@ def _judge_ways(rules: list[AuditRule], arch: str, syscall: str, paths: list[Pat
 # audit_filter_uring: the first matching rule decides, as on the exit list) in URINGOP records,
 # and only for a task with an audit context (a task never rule disables it, as for syscalls).
 
-URING_OPS = {"accept": 13, "connect": 16, "bind": 56, "listen": 57}  # include/uapi/linux/io_uring.h
+URING_OPS = {"accept": 13, "connect": 16, "bind": 56, "listen": 57, "sendmsg": 9}  # include/uapi/linux/io_uring.h
 # the io_uring operation that makes each socket syscall, and the Linux release that added it
 URING_OP_OF_SYSCALL = {"accept": "accept", "accept4": "accept", "connect": "connect", "bind": "bind",
                        "listen": "listen"}
 URING_OP_SINCE = {"accept": (5, 5), "connect": (5, 5), "bind": (6, 11), "listen": (6, 11)}
 URING_AUDIT_SINCE = (5, 16)  # AUDIT_FILTER_URING_EXIT
 URINGOP_RECORD = 1336
+# TCP Fast Open through io_uring (io_uring/net.c hands sqe->msg_flags, MSG_FASTOPEN included, and the
+# address to sock_sendmsg): IORING_OP_SENDMSG since Linux 5.3, and IORING_OP_SEND_ZC (6.0) and
+# IORING_OP_SEND (6.1) with a destination address.  io_uring/opdef.c marks SEND and SEND_ZC
+# audit_skip, so audit_uring_entry() never runs for them: from 6.0 no rule records such a connect.
+URING_FASTOPEN_OP = "sendmsg"
+URING_SENDMSG_SINCE = (5, 3)
+URING_UNAUDITED_SEND_SINCE = (6, 0)
 
 
 def uring_ops(syscalls: list[str]) -> list[str]:

@@ -15,7 +15,10 @@ from auditor.checks._audit_coverage import (
     SOCKET_SYSCALLS,
     TFO_CLIENT_ENABLE,
     URING_AUDIT_SINCE,
+    URING_FASTOPEN_OP,
     URING_OP_SINCE,
+    URING_SENDMSG_SINCE,
+    URING_UNAUDITED_SEND_SINCE,
     Hit,
     Host,
     PathVerdict,
@@ -670,6 +673,15 @@ def _uring_outcome(snapshot: HostSnapshot, rules: list[AuditRule], field: str, s
         return passed(subject, f"{subject}: the boot's sysctl configuration sets kernel.io_uring_disabled = 2 "
                                f"({boot.origin if boot else ''}): after boot no process can create an io_uring (Linux "
                                "6.6 or later), so socket calls are made only through the syscalls", **common())
+    fastopen_failure, fastopen_doubt = _uring_fastopen(snapshot, scope, release, rules, params, observed, evidence)
+    if scope == "persistent" and boot is None and fastopen_failure:
+        # whether io_uring is open after the next boot is not known: the failure is a doubt
+        gaps = "; ".join(sorted({g.reason for g in snapshot.gaps_for("audit", "io_uring_boot")}))
+        fastopen_failure, fastopen_doubt = "", (f"{fastopen_failure}, if io_uring is open after the next boot, which is "
+                                                f"not known ({gaps or 'not recorded in this snapshot'})")
+    if not ops and (fastopen_failure or fastopen_doubt):
+        judge = failed if fastopen_failure else not_reviewed
+        return judge(subject, f"{subject}: {fastopen_failure or fastopen_doubt}", **common())
     if not ops:
         return passed(subject, f"{subject}: this kernel ({snapshot.provenance.kernel}) has no io_uring operation "
                                f"for {', '.join(params.judged_syscalls())} (accept and connect came in Linux 5.5, bind and "
@@ -699,6 +711,11 @@ def _uring_outcome(snapshot: HostSnapshot, rules: list[AuditRule], field: str, s
         return not_reviewed(subject, f"{subject}: the io_uring operations {', '.join(ops)} are audited by the rules "
                                      "read, but rule lines were not fully understood: " + "; ".join(problems),
                             **common())
+    if not causes and fastopen_failure:
+        return failed(subject, f"{subject}: {fastopen_failure}", **common())
+    if not causes and fastopen_doubt:
+        return not_reviewed(subject, f"{subject}: the io_uring operations {', '.join(ops)} are audited, but "
+                                     f"{fastopen_doubt}", **common())
     if not causes:
         relied = sorted({format_field(f) for v in verdicts if v.decided_by is not None
                          for f in v.decided_by.rule.fields if (f.name, f.op, f.value) in params.accepted()})
@@ -733,9 +750,64 @@ def _uring_outcome(snapshot: HostSnapshot, rules: list[AuditRule], field: str, s
     text = (f"{subject}: {len(details)} of {len(verdicts)} io_uring operations not audited: {'; '.join(causes)}; "
             f"{who_text}, which can bind, listen, connect and accept through it without the "
             "syscalls the syscall rules record")
+    if fastopen_failure:
+        text += "; and " + fastopen_failure
     if problems:
         text += "; rule lines: " + "; ".join(problems)
     return failed(subject, text, **common())
+
+
+def _uring_fastopen(snapshot: HostSnapshot, scope: str, release: tuple[int, int] | None, rules: list[AuditRule],
+                    params: SocketLoggingParams, observed: dict, evidence: set[str]) -> tuple[str, str]:
+    """TCP Fast Open through io_uring, with connect among the syscalls (``require_fastopen``):
+    (why such connects go unrecorded, a failure; why that cannot be told).  io_uring hands
+    MSG_FASTOPEN and the address to the socket as sendto does: IORING_OP_SENDMSG since Linux 5.3,
+    SEND_ZC (6.0) and SEND (6.1) with a destination address, and the kernel never audits SEND and
+    SEND_ZC (audit_skip in io_uring/opdef.c).  So from 6.0 only net.ipv4.tcp_fastopen without the
+    client bit (or io_uring closed) keeps them from happening unrecorded; from 5.16 to 5.19 an
+    io_uring rule for sendmsg records them; before 5.16 nothing audits io_uring."""
+    if not params.require_fastopen or FASTOPEN_CALL not in params.syscalls:
+        return "", ""
+    if release is not None and release < URING_SENDMSG_SINCE:
+        return "", ""
+    client = _fastopen_client(snapshot, scope)
+    shown: dict[str, object] = {"tcp_fastopen": list(client.settings)}
+    if client.unknown:
+        shown["unknown"] = list(client.unknown)
+    observed["fastopen"] = shown
+    evidence.update(client.evidence)
+    if client.enabled is False:
+        shown["status"] = "client disabled"
+        return "", ""
+    kernel = snapshot.provenance.kernel
+    remedy = "set net.ipv4.tcp_fastopen to 0 or 2 (server only), or kernel.io_uring_disabled to 2"
+    sendmsg_way = "io_uring's SENDMSG operation flagged MSG_FASTOPEN"
+    if release is not None and URING_AUDIT_SINCE <= release < URING_UNAUDITED_SEND_SINCE:
+        sendmsg = judge_uring_op(rules, URING_FASTOPEN_OP, params.accepted())
+        if sendmsg.status == "covered":
+            shown["status"] = "covered"
+            return "", ""
+        cause = _uncovered_cause(sendmsg.status, sendmsg.decided_by, sendmsg.against, "no io_uring rule")
+        way, tail = sendmsg_way, (f"which is not audited on this kernel ({kernel}) ({cause}: sendmsg): audit it "
+                                  f"(-a always,io_uring -S sendmsg) or {remedy}")
+    elif release is not None and release < URING_AUDIT_SINCE:
+        way, tail = sendmsg_way, f"and this kernel ({kernel}) audits no io_uring operation (Linux 5.16 does): {remedy}"
+    else:
+        way = ("io_uring's SEND or SEND_ZC operation flagged MSG_FASTOPEN and given a destination address (Linux 6.0 "
+               "and later)")
+        tail = f"which the kernel never audits (audit_skip): no rule records those connects; {remedy}"
+    settings = "; ".join(client.settings)
+    if client.enabled is None:
+        shown["status"] = "unknown"
+        return "", (f"whether net.ipv4.tcp_fastopen lets a program connect without connect(2) through {way} is not "
+                    f"known: {'; '.join(client.unknown)}")
+    if release is None:
+        shown["status"] = "unknown"
+        return "", (f"{settings}, whose client bit (1) lets a program connect through {way}, {tail}; this kernel's "
+                    "release is not known, so whether its io_uring has those operations is not known either")
+    shown["status"] = "not covered"
+    return (f"TCP Fast Open connects through io_uring without connect(2): {settings}, whose client bit (1) lets a "
+            f"program connect with {way}, {tail}"), ""
 
 
 # The programs that register with the kernel as its audit daemon and keep what it sends them (by
@@ -1062,7 +1134,10 @@ Put the rules in a file that sorts before any never rule, e.g. /etc/audit/rules.
 
 Where no program needs TCP Fast Open as a client, `net.ipv4.tcp_fastopen = 0` (or 2, server
 only) in /etc/sysctl.d/ makes the MSG_FASTOPEN rules unnecessary; each network namespace has its
-own value, and a new one (a container's) starts with the kernel's default, 1.
+own value, and a new one (a container's) starts with the kernel's default, 1.  Where io_uring is
+open (Linux 6.0 or later), that setting, or io_uring turned off, is the only remedy: io_uring's
+SEND and SEND_ZC operations connect with MSG_FASTOPEN and a destination address, and the kernel
+never audits them.
 
 Where no program needs io_uring, turn it off instead (Linux 6.6 or later):
 `kernel.io_uring_disabled = 2` in /etc/sysctl.d/ (then `sysctl --system`).  On a kernel from 5.5
@@ -1122,7 +1197,12 @@ more finding per scope ("loaded rules io_uring", "persistent rules io_uring"; `r
 asks for the operations that make the policy's calls (accept and accept4: accept; connect, bind,
 listen), those the running kernel has, to be audited by rules on the io_uring list (Linux 5.16,
 `-a always,io_uring -S ...`, auditctl 3.1 or later), judged like the exit list: the first matching
-rule decides, a task never rule or an exclude rule that drops URINGOP records stops them.  It
+rule decides, a task never rule or an exclude rule that drops URINGOP records stops them.  With
+connect among the syscalls (`require_fastopen`) the finding also asks how io_uring's sends connect
+with TCP Fast Open: from Linux 6.0 SEND_ZC and SEND (6.1) take MSG_FASTOPEN and a destination
+address and the kernel never audits them (audit_skip), so it fails while net.ipv4.tcp_fastopen has
+the client bit (read as for the syscall findings; unknown is not_reviewed); from 5.16 to 5.19 an
+io_uring rule for sendmsg records them, and from 5.3 to 5.15 nothing does.  It
 passes without such rules when the running kernel has no io_uring (no kernel.io_uring_disabled
 and none of io_uring's functions in /proc/kallsyms) or has kernel.io_uring_disabled = 2; with 0
 (every process) or 1 (members of kernel.io_uring_group and CAP_SYS_ADMIN, root's daemons among

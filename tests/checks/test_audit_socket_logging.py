@@ -12,7 +12,7 @@ from auditor.domain.audit_rules import parse_auditctl_list, parse_rules_text
 from auditor.engine.registry import load_registry
 from auditor.model.facts import AuditFacts, AuditRule, Gap, GapKind, IoUringBoot, IoUringState
 from auditor.model.result import Status
-from tests.factories import running_auditd, snapshot
+from tests.factories import running_auditd, snapshot, sysctl_facts
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "audit"
 RULES_FILE = "/etc/audit/rules.d/50-test.rules"
@@ -96,9 +96,16 @@ def test_the_remediation_snippet_passes():
     facts = AuditFacts(enabled=1, loaded_rules=loaded.rules, persistent_rules=rules(snippet), rate_limit=0,
                        io_uring=IoUringState(present=True, disabled=0, group=-1, source="x"), io_uring_boot=IoUringBoot(),
                        **running_auditd())
-    outcomes = {o.subject: o for o in audit_socket_logging.run(snapshot(audit=facts), SocketLoggingParams())}
+    # ... where TCP Fast Open cannot connect: through io_uring's SEND no rule records a connect
+    server_only = sysctl_facts(net__ipv4__tcp_fastopen="2")
+    outcomes = {o.subject: o for o in audit_socket_logging.run(snapshot(audit=facts, sysctl=server_only),
+                                                               SocketLoggingParams())}
     assert outcomes["loaded rules io_uring"].status == Status.PASS
     assert outcomes["persistent rules io_uring"].status == Status.FAIL
+    client = {o.subject: o for o in audit_socket_logging.run(snapshot(audit=facts), SocketLoggingParams())}
+    assert client["loaded rules io_uring"].status == Status.FAIL
+    assert "set net.ipv4.tcp_fastopen to 0 or 2 (server only), or kernel.io_uring_disabled to 2" in \
+        client["loaded rules io_uring"].message
 
 
 def test_fail_when_no_socket_rule_exists():

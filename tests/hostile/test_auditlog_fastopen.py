@@ -84,24 +84,29 @@ else:
 # Inside a namespace: the sysctl section collected as lbaudit collects it (this namespace's
 # /proc/sys, the fixture root's files) and audit.socket_logging judged on the fixture's rules.
 JUDGE = r"""
-import json, sys
+import json, os, sys
 from pathlib import Path
 from auditor.checks.audit_socket_logging import SocketLoggingParams, audit_socket_logging
 from auditor.collect import CollectContext
 from auditor.collect.sysctl import collect_sysctl
 from auditor.collect.targets import LocalHost
-from auditor.domain.audit_rules import parse_rules_text
-from auditor.model.facts import AuditFacts, IoUringBoot, IoUringState
+from auditor.domain.audit_rules import parse_auditctl_list, parse_rules_text
+from auditor.model.facts import AuditFacts, Gap, IoUringBoot, IoUringState
 from tests.factories import running_auditd, snapshot
-root, rules_file = Path(sys.argv[1]), sys.argv[2]
+root, rules_file, uring = Path(sys.argv[1]), sys.argv[2], sys.argv[3] if len(sys.argv) > 3 else "off"
 facts, gaps = collect_sysctl(CollectContext(target=LocalHost(root=root, program_path=(str(root / "none"),))))
-parsed = parse_rules_text((root / rules_file.lstrip("/")).read_text(), rules_file, "x86_64")
-assert parsed.problems == [], parsed.problems
-off = IoUringState(present=True, disabled=2, group=-1, source="/proc/sys/kernel/io_uring_disabled")
-audit = AuditFacts(enabled=1, rate_limit=0, loaded_rules=parsed.rules, persistent_rules=parsed.rules,
-                   persistent_source="/etc/audit/rules.d (augenrules)", machine="x86_64", io_uring=off,
-                   io_uring_boot=IoUringBoot(value="2", origin="/etc/sysctl.d/60-io_uring.conf:1"), **running_auditd())
-snap = snapshot(sysctl=facts, audit=audit, gaps=gaps, netns=None)
+text = (root / rules_file.lstrip("/")).read_text()
+parsed = parse_rules_text(text, rules_file, "x86_64")  # the boot's reading: an io_uring line is a named doubt
+loaded = parse_auditctl_list(text.replace("-k net", "-F key=net"), "x86_64")  # as auditctl -l lists them
+assert loaded.problems == [], loaded.problems
+gaps += [Gap(section="audit", field="persistent_rules/problems", reason=str(p)) for p in parsed.problems]
+disabled = 2 if uring == "off" else 0
+state = IoUringState(present=True, disabled=disabled, group=-1, source="/proc/sys/kernel/io_uring_disabled")
+boot = IoUringBoot(value=str(disabled), origin="/etc/sysctl.d/60-io_uring.conf:1")
+audit = AuditFacts(enabled=1, rate_limit=0, loaded_rules=loaded.rules, persistent_rules=parsed.rules,
+                   persistent_source="/etc/audit/rules.d (augenrules)", machine="x86_64", io_uring=state,
+                   io_uring_boot=boot, **running_auditd())
+snap = snapshot(sysctl=facts, audit=audit, gaps=gaps, netns=None, kernel=os.uname().release)
 print(json.dumps({o.subject: [o.status.value, o.message] for o in audit_socket_logging.run(snap, SocketLoggingParams())}))
 """
 
@@ -206,6 +211,97 @@ def test_the_send_rules_with_the_bit_test_pass_where_fast_open_is_on(tmp_path):
                 "audited by always,exit rules without narrowing filters"]
     assert found["loaded rules b32"][0] == "pass"
     assert found["persistent rules b64"][0] == "pass"  # covered by the rules: the boot's value does not matter
+
+
+# ---------------------------------------------------------------- live: io_uring's SEND, which no rule records
+
+PROGRAMS = Path(__file__).resolve().parents[1] / "fixtures" / "programs"
+URING_RULE = "-a always,io_uring -S bind,listen,connect,accept,sendmsg -k net\n"
+# Inside a namespace: a listener on loopback, and the io_uring client (argv[1]) that sends to it
+# with IORING_OP_SEND, MSG_FASTOPEN and a destination address; prints the send's result and
+# whether the listener was connected to.
+URING_CLIENT = r"""
+import json, socket, subprocess, sys
+server = socket.socket()
+server.bind(("127.0.0.1", 0))
+server.listen(1)
+server.settimeout(5)
+result = subprocess.run([sys.argv[1], str(server.getsockname()[1])], capture_output=True, text=True, timeout=30)
+try:
+    conn, peer = server.accept()
+    connected = True
+except OSError:
+    connected = False
+print(json.dumps({"result": result.stdout.strip(), "connected": connected}))
+"""
+
+
+def uring_client(tmp_path: Path) -> str:
+    """The io_uring client built from tests/fixtures/programs (a skip saying why where it cannot be)."""
+    if tuple(int(part) for part in os.uname().release.split(".")[:2]) < (6, 1):
+        pytest.skip("this kernel is older than 6.1: io_uring's SEND takes no destination address")
+    if Path("/proc/sys/kernel/io_uring_disabled").read_text().strip() == "2":
+        pytest.skip("io_uring is disabled on this kernel (kernel.io_uring_disabled = 2)")
+    gcc = shutil.which("gcc")
+    if gcc is None:
+        pytest.skip("gcc is not installed (scripts/bootstrap --test installs it)")
+    program = tmp_path / "uring_fastopen_send"
+    built = subprocess.run([gcc, "-O1", "-Wall", "-o", str(program), str(PROGRAMS / "uring_fastopen_send.c")],
+                           capture_output=True, text=True, timeout=120)
+    if built.returncode != 0:
+        pytest.skip(f"the io_uring client does not build here: {built.stderr.strip()[:300]}")
+    return str(program)
+
+
+@pytest.mark.live  # this kernel's release and kernel.io_uring_disabled decide whether the client can run
+@pytest.mark.slow  # builds a program and starts five interpreters
+def test_io_uring_send_connects_unaudited_so_only_the_client_bit_or_io_uring_closed_passes(tmp_path):
+    client = uring_client(tmp_path)
+    root = image(tmp_path, CONNECT_RULES + FASTOPEN_RULES + URING_RULE)
+    with named_namespace() as name:
+        sysctl_in(name, KEY, "1")
+        sent = in_namespace(name, URING_CLIENT, client)
+        # connected by the io_uring send alone (EINPROGRESS: io_uring does not wait for the handshake)
+        assert sent == {"result": "-115", "connected": True}
+        found = in_namespace(name, JUDGE, str(root), RULES_FILE, "open")
+        sysctl_in(name, KEY, "2")
+        assert in_namespace(name, URING_CLIENT, client) == {"result": "-95", "connected": False}  # EOPNOTSUPP
+        server_only = in_namespace(name, JUDGE, str(root), RULES_FILE, "open")
+    # every syscall way is audited, and every io_uring rule auditctl can write is loaded: still not enough
+    assert found["loaded rules b64"][0] == "pass"
+    status, message = found["loaded rules io_uring"]
+    assert status == "fail"
+    assert message == (
+        "loaded rules io_uring: TCP Fast Open connects through io_uring without connect(2): net.ipv4.tcp_fastopen = 1 "
+        "in this network namespace (/proc/sys/net/ipv4/tcp_fastopen), whose client bit (1) lets a program connect with "
+        "io_uring's SEND or SEND_ZC operation flagged MSG_FASTOPEN and given a destination address (Linux 6.0 and "
+        "later), which the kernel never audits (audit_skip): no rule records those connects; set "
+        "net.ipv4.tcp_fastopen to 0 or 2 (server only), or kernel.io_uring_disabled to 2")
+    assert server_only["loaded rules io_uring"] == [
+        "pass", "loaded rules io_uring: the io_uring operations accept, connect, bind, listen are audited"]
+
+
+def test_io_uring_sendmsg_rule_records_fast_open_on_5_16_to_5_19():
+    from auditor.model.facts import IoUringState as State
+
+    def uring(rules: str, kernel: str) -> object:
+        parsed = parse_auditctl_list(rules, "x86_64")
+        assert parsed.problems == []
+        facts = AuditFacts(enabled=1, rate_limit=0, loaded_rules=parsed.rules, persistent_rules=parsed.rules,
+                           persistent_source="/etc/audit/rules.d (augenrules)", machine="x86_64",
+                           io_uring=State(present=True, source="/proc/kallsyms"), io_uring_boot=IoUringBoot(),
+                           **running_auditd())
+        snap = snapshot(audit=facts, kernel=kernel)
+        return {o.subject: o for o in audit_socket_logging.run(snap, SocketLoggingParams())}["loaded rules io_uring"]
+
+    listed = CONNECT_RULES.replace("-k net", "-F key=net")
+    without = uring(listed + "-a always,io_uring -S accept,connect -F key=net\n", "5.19.0")
+    assert without.status == Status.FAIL
+    assert "io_uring's SENDMSG operation flagged MSG_FASTOPEN, which is not audited on this kernel (5.19.0) (no " \
+           "io_uring rule: sendmsg): audit it (-a always,io_uring -S sendmsg)" in without.message
+    assert uring(listed + "-a always,io_uring -S accept,connect,sendmsg -F key=net\n", "5.19.0").status == Status.PASS
+    # from 6.0 the same rules do not make it pass: SEND_ZC and SEND are never audited
+    assert uring(listed + "-a always,io_uring -S accept,connect,sendmsg -F key=net\n", "6.0.2").status == Status.FAIL
 
 
 # ---------------------------------------------------------------- the boot's value (fixture roots)

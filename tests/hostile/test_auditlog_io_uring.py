@@ -28,10 +28,10 @@ from auditor.collect.audit import collect_audit
 from auditor.collect.netlink import NLMSGHDR
 from auditor.collect.rootdir import collect_root
 from auditor.domain.audit_rules import parse_auditctl_list, parse_rules_text
-from auditor.model.facts import AuditFacts, Gap, GapKind, IoUringBoot, IoUringState
+from auditor.model.facts import AuditFacts, Gap, GapKind, IoUringBoot, IoUringState, SysctlFacts, SysctlSetting
 from auditor.model.result import Status
 from tests.audit_kernel import EQUAL, encode_rule
-from tests.factories import SOCKET_AUDIT_RULES, running_auditd, snapshot
+from tests.factories import SOCKET_AUDIT_RULES, running_auditd, snapshot, sysctl_facts
 from tests.privileges import require_root
 
 ROOTS = Path(__file__).resolve().parents[1] / "fixtures" / "roots"
@@ -50,6 +50,14 @@ def loaded(text: str) -> list:
     return parsed.rules
 
 
+def server_only_fastopen() -> SysctlFacts:
+    """net.ipv4.tcp_fastopen 2, running and at boot: TCP Fast Open cannot connect, so io_uring's sends
+    (whose connects no rule records: tests/hostile/test_auditlog_fastopen.py) are not what is judged here."""
+    values = sysctl_facts(net__ipv4__tcp_fastopen="2")
+    boot = {"net.ipv4.tcp_fastopen": SysctlSetting(value="2", origin="/etc/sysctl.d/60-tfo.conf:1")}
+    return values.model_copy(update={"persistent": boot})
+
+
 def judge(state: IoUringState | None, rules: str = SOCKET_AUDIT_RULES, kernel: str = "6.12.0",
           gaps: list[Gap] | None = None, boot: IoUringBoot | None = NOT_SET, **params) -> dict:
     persistent = parse_rules_text(SOCKET_AUDIT_RULES, RULES_FILE, "x86_64")
@@ -57,7 +65,7 @@ def judge(state: IoUringState | None, rules: str = SOCKET_AUDIT_RULES, kernel: s
     facts = AuditFacts(enabled=1, rate_limit=0, loaded_rules=loaded(rules), persistent_rules=persistent.rules,
                        persistent_source="/etc/audit/rules.d (augenrules)", io_uring=state, io_uring_boot=boot,
                        **running_auditd())
-    snap = snapshot(audit=facts, gaps=gaps)
+    snap = snapshot(audit=facts, gaps=gaps, sysctl=server_only_fastopen())
     snap = snap.model_copy(update={"provenance": snap.provenance.model_copy(update={"kernel": kernel})})
     return {o.subject: o for o in audit_socket_logging.run(snap, SocketLoggingParams(**params))}
 
