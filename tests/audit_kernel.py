@@ -15,6 +15,7 @@ from auditor.collect.netlink import NLM_F_MULTI, NLMSG_DONE, NLMSGHDR
 
 FIELD = {name: number for number, name in FIELD_NAMES.items()}
 EQUAL, NOT_EQUAL, GREATER_OR_EQUAL = 0x40000000, 0x30000000, 0x60000000
+BIT_MASK = 0x08000000  # AUDIT_BIT_MASK, auditctl's "&"
 EXIT, TASK, EXCLUDE = 4, 1, 5
 NEVER, ALWAYS = 0, 2
 ARCH_X86_64, ARCH_I386, ARCH_AARCH64 = 0xC000003E, 0x40000003, 0xC00000B7
@@ -24,8 +25,10 @@ STRING_FIELDS = {"subj_user", "subj_role", "subj_type", "subj_sen", "subj_clr", 
 # Syscall numbers of the calls the tests use (arch/x86/entry/syscalls/syscall_{64,32}.tbl), to put
 # auditctl -l output (names) and netlink rules (numbers) in one form before comparing them.
 SYSCALL_NUMBERS = {
-    "b64": {"connect": 42, "accept": 43, "bind": 49, "execve": 59, "accept4": 288},
-    "b32": {"socketcall": 102, "bind": 361, "connect": 362, "accept4": 364},
+    "b64": {"connect": 42, "accept": 43, "sendto": 44, "sendmsg": 46, "bind": 49, "listen": 50, "execve": 59,
+            "accept4": 288, "sendmmsg": 307},
+    "b32": {"socketcall": 102, "sendmmsg": 345, "bind": 361, "connect": 362, "listen": 363, "accept4": 364,
+            "sendto": 369, "sendmsg": 370},
 }
 
 

@@ -40,6 +40,7 @@ LINUX_DEFAULT_SYSCTLS = {
     "net.ipv4.ip_local_port_range": "32768 60999",
     "net.ipv4.ip_local_reserved_ports": "",
     "net.ipv4.tcp_fin_timeout": "60",
+    "net.ipv4.tcp_fastopen": "1",
     "net.ipv4.tcp_tw_reuse": "2",
     "net.ipv4.tcp_max_tw_buckets": "262144",
     "net.ipv4.ip_unprivileged_port_start": "1024",
@@ -125,9 +126,14 @@ rules:
 """
 
 
-# Audit rules that satisfy audit.socket_logging on both architectures.
+# Audit rules that satisfy audit.socket_logging on both architectures: listen with bind (an unbound
+# socket's listen binds it), and the sends that connect with TCP Fast Open (MSG_FASTOPEN) with connect.
 SOCKET_AUDIT_RULES = """\
--a always,exit -F arch=b64 -S bind,connect,accept,accept4 -k net
--a always,exit -F arch=b32 -S bind,connect,accept4 -k net
+-a always,exit -F arch=b64 -S bind,listen,connect,accept,accept4 -k net
+-a always,exit -F arch=b64 -S sendto,sendmmsg -F a3&0x20000000 -k net
+-a always,exit -F arch=b64 -S sendmsg -F a2&0x20000000 -k net
+-a always,exit -F arch=b32 -S bind,listen,connect,accept4 -k net
+-a always,exit -F arch=b32 -S sendto,sendmmsg -F a3&0x20000000 -k net
+-a always,exit -F arch=b32 -S sendmsg -F a2&0x20000000 -k net
 -a always,exit -F arch=b32 -S socketcall -k net
 """

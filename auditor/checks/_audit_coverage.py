@@ -18,6 +18,11 @@ It follows the kernel:
   judged on that number.  The program chooses the way, so a call is audited only when *every* way
   of making it is: a 32-bit program on x86_64 binds with i386 ``bind`` (361) or with
   ``socketcall`` (102, a0=2), and a rule for one of them leaves the other unrecorded.
+* A TCP connection is also opened without connect(2): sendto(2), sendmsg(2) or sendmmsg(2) with
+  MSG_FASTOPEN on an unconnected TCP socket connects it (TCP Fast Open, :meth:`Host.fastopen_paths`),
+  where the network namespace's net.ipv4.tcp_fastopen has the client bit.  A rule for those sends
+  covers the connect only unfiltered, or filtered by a bit test of MSG_FASTOPEN on the flags
+  argument, which every such send passes.
 
 Filters the organisation accepts as not narrowing (``auid>=1000``) are ignored.
 """
@@ -45,6 +50,19 @@ SOCKETCALL_NUMBERS = {
 }
 RECORD_TYPES = {"SYSCALL": 1300, "SOCKETCALL": 1304, "SOCKADDR": 1306}  # the records a socket event needs
 SOCKET_RECORDS = {"SYSCALL": 1300, "SOCKADDR": 1306}
+
+# TCP Fast Open, client side (net/ipv4/tcp.c): tcp_sendmsg_locked() hands a send with MSG_FASTOPEN
+# to tcp_sendmsg_fastopen(), which connects the socket to the message's address
+# (__inet_stream_connect) unless the namespace's sysctl_tcp_fastopen lacks TFO_CLIENT_ENABLE.  No
+# connect(2) is made, so a connect rule does not see it.  The flags are the sends' own argument
+# (____sys_sendmsg sets msg_flags from it): a3 of sendto(fd, buf, len, flags, addr, addrlen), a2
+# of sendmsg(fd, msg, flags), a3 of sendmmsg(fd, vec, vlen, flags).  send(2) passes no address, so
+# tcp_v4_pre_connect refuses it (EINVAL): not a way.  Through socketcall the arguments are behind a
+# pointer, so a rule can select those calls only by the call number (a0).
+MSG_FASTOPEN = 0x20000000  # include/linux/socket.h
+TFO_CLIENT_ENABLE = 1  # include/net/tcp.h: the client bit of net.ipv4.tcp_fastopen
+FASTOPEN_SENDS = {"sendto": "a3", "sendmsg": "a2", "sendmmsg": "a3"}  # the send -> its flags argument
+FASTOPEN_CALL = "connect"  # the policy's call these sends make
 
 TASK_NEVER_NOTE = "a never rule on the task list turns syscall auditing off for the tasks it matches"
 
@@ -89,6 +107,12 @@ class Host:
             paths.append(Path(syscall, "socketcall", SOCKETCALL_NUMBERS[syscall], known))
         return paths
 
+    def fastopen_paths(self, arch: str) -> list["Path"]:
+        """The ways a program of this arch opens a TCP connection with TCP Fast Open instead of
+        connect(2): each send that carries MSG_FASTOPEN, as the syscall and through socketcall."""
+        return [Path(way.syscall, way.name, way.call, way.exists, flags_arg)
+                for send, flags_arg in FASTOPEN_SENDS.items() for way in self.paths(arch, send)]
+
 
 @record
 class Path:
@@ -96,10 +120,14 @@ class Path:
     name: str  # the syscall the rule must select: the call itself or "socketcall"
     call: int | None  # socketcall call number
     exists: bool = True  # False: the ABI's table is unknown, so whether programs can take this way is too
+    # The argument holding the send's flags when the way makes the policy's call only with
+    # MSG_FASTOPEN set (TCP Fast Open); None for the call itself
+    fastopen_flags: str | None = None
 
     @property
     def label(self) -> str:
-        return f"socketcall a0={self.call} ({self.syscall})" if self.call is not None else self.syscall
+        call = f"{self.syscall} with MSG_FASTOPEN" if self.fastopen_flags else self.syscall
+        return f"socketcall a0={self.call} ({call})" if self.call is not None else call
 
 
 @record
@@ -197,6 +225,23 @@ def _call_matches(fields: list[AuditField], call: int) -> tuple[bool, list[Audit
     return True, rest
 
 
+def _passes_every_fastopen_send(item: AuditField, flags_arg: str) -> bool:
+    """Does the filter match every send whose flags argument has MSG_FASTOPEN, whatever its other
+    bits?  ``a3&0x20000000`` (bit mask: any common bit) and ``a3&=0x20000000`` (bit test: all of the
+    value's bits) do; a filter of another argument, or of other bits, selects by something else."""
+    if item.name != flags_arg:
+        return False
+    try:
+        value = int(item.value, 0)
+    except ValueError:
+        return False
+    if item.op == "&":
+        return bool(value & MSG_FASTOPEN)
+    if item.op == "&=":
+        return value & ~MSG_FASTOPEN == 0
+    return False
+
+
 def _record_matches(fields: list[AuditField], record: int) -> bool | None:
     """Do the msgtype filters of an exclude rule match this record type?  None when unknowable."""
     for item in fields:
@@ -273,6 +318,9 @@ def judge_path(rules: list[AuditRule], arch: str, path: Path, host: Host, accept
             applies, fields = _call_matches(fields, path.call)
             if not applies:
                 continue
+        elif path.fastopen_flags is not None:
+            # the test of MSG_FASTOPEN selects exactly the sends that connect: not a narrowing
+            fields = [f for f in fields if not _passes_every_fastopen_send(f, path.fastopen_flags)]
         filters = _narrowing(fields, accepted)
         if selected is None:
             filters = (f"-S {','.join(rule.syscalls)} (syscall numbers that cannot be read for this host)",) + filters
@@ -307,7 +355,18 @@ def judge_syscall(rules: list[AuditRule], arch: str, syscall: str, host: Host, a
     """Covered when every way of making the call is covered (the syscall itself, and socketcall
     where the ABI has it): the program, not the rules, picks the way, so one way left unaudited is
     a way to make the call unrecorded.  No way at all is not covered."""
-    verdicts = tuple(judge_path(rules, arch, p, host, accepted) for p in host.paths(arch, syscall))
+    return _judge_ways(rules, arch, syscall, host.paths(arch, syscall), host, accepted)
+
+
+def judge_fastopen(rules: list[AuditRule], arch: str, host: Host, accepted: frozenset) -> SyscallVerdict:
+    """Are the connects made by TCP Fast Open sends (:meth:`Host.fastopen_paths`) all recorded?
+    The verdict's syscall is :data:`FASTOPEN_CALL`, the call they make."""
+    return _judge_ways(rules, arch, FASTOPEN_CALL, host.fastopen_paths(arch), host, accepted)
+
+
+def _judge_ways(rules: list[AuditRule], arch: str, syscall: str, paths: list[Path], host: Host,
+                accepted: frozenset) -> SyscallVerdict:
+    verdicts = tuple(judge_path(rules, arch, p, host, accepted) for p in paths)
     covered = bool(verdicts) and all(v.status == "covered" for v in verdicts)
     open_ways = [v for v in verdicts if v.status != "covered"]
     unsure = (not covered and len(open_ways) < len(verdicts)
@@ -323,13 +382,20 @@ def judge_syscall(rules: list[AuditRule], arch: str, syscall: str, host: Host, a
 # audit_filter_uring: the first matching rule decides, as on the exit list) in URINGOP records,
 # and only for a task with an audit context (a task never rule disables it, as for syscalls).
 
-URING_OPS = {"accept": 13, "connect": 16, "bind": 56, "listen": 57}  # include/uapi/linux/io_uring.h
+URING_OPS = {"accept": 13, "connect": 16, "bind": 56, "listen": 57, "sendmsg": 9}  # include/uapi/linux/io_uring.h
 # the io_uring operation that makes each socket syscall, and the Linux release that added it
 URING_OP_OF_SYSCALL = {"accept": "accept", "accept4": "accept", "connect": "connect", "bind": "bind",
                        "listen": "listen"}
 URING_OP_SINCE = {"accept": (5, 5), "connect": (5, 5), "bind": (6, 11), "listen": (6, 11)}
 URING_AUDIT_SINCE = (5, 16)  # AUDIT_FILTER_URING_EXIT
 URINGOP_RECORD = 1336
+# TCP Fast Open through io_uring (io_uring/net.c hands sqe->msg_flags, MSG_FASTOPEN included, and the
+# address to sock_sendmsg): IORING_OP_SENDMSG since Linux 5.3, and IORING_OP_SEND_ZC (6.0) and
+# IORING_OP_SEND (6.1) with a destination address.  io_uring/opdef.c marks SEND and SEND_ZC
+# audit_skip, so audit_uring_entry() never runs for them: from 6.0 no rule records such a connect.
+URING_FASTOPEN_OP = "sendmsg"
+URING_SENDMSG_SINCE = (5, 3)
+URING_UNAUDITED_SEND_SINCE = (6, 0)
 
 
 def uring_ops(syscalls: list[str]) -> list[str]:

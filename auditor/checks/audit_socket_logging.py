@@ -9,13 +9,21 @@ from typing import Literal, Sequence
 from pydantic import Field, field_validator, model_validator
 
 from auditor.checks._audit_coverage import (
+    FASTOPEN_CALL,
+    FASTOPEN_SENDS,
+    MSG_FASTOPEN,
     SOCKET_SYSCALLS,
+    TFO_CLIENT_ENABLE,
     URING_AUDIT_SINCE,
+    URING_FASTOPEN_OP,
     URING_OP_SINCE,
+    URING_SENDMSG_SINCE,
+    URING_UNAUDITED_SEND_SINCE,
     Hit,
     Host,
     PathVerdict,
     SyscallVerdict,
+    judge_fastopen,
     judge_syscall,
     judge_uring_op,
     last_control,
@@ -24,6 +32,7 @@ from auditor.checks._audit_coverage import (
 from auditor.checks._sysctl import SysctlValueError, parse_kernel_int
 from auditor.domain import auditd_conf, platform_audit
 from auditor.domain.audit_statement import RuleError, format_field, parse_field
+from auditor.domain.sysctl import collected_runtime_keys, configured_setting
 from auditor.model.base import empty_list, json_pointer
 from auditor.model.check import (
     CheckParams,
@@ -35,7 +44,8 @@ from auditor.model.check import (
     not_reviewed,
     passed,
 )
-from auditor.model.facts import NO_AUDITD_PROCESS_VERSIONS, AuditRule, HostSnapshot
+from auditor.model.facts import NO_AUDITD_PROCESS_VERSIONS, AuditRule, HostSnapshot, SysctlSetting
+from auditor.model.records import record
 from auditor.model.result import Severity
 
 ARCH_ORDER = ("b64", "b32")
@@ -81,6 +91,19 @@ class SocketLoggingParams(CheckParams):
                           "since Linux 5.5; bind, listen since 6.11) to be audited (-a always,io_uring -S "
                           "bind,listen,connect,accept), in each scope judged, unless the running kernel has no "
                           "io_uring or kernel.io_uring_disabled is 2: no syscall rule records them.")
+    require_fastopen: bool = Field(
+        True, description="With connect among the syscalls: also require the sends that open a TCP connection "
+                          "without connect(2), TCP Fast Open's sendto, sendmsg and sendmmsg with MSG_FASTOPEN "
+                          "(0x20000000), to be audited (unfiltered, or filtered by the bit test -F a3&0x20000000 "
+                          "for sendto and sendmmsg, -F a2&0x20000000 for sendmsg; socketcall a0=11, 16 and 20 "
+                          "unfiltered where the ABI has it), unless net.ipv4.tcp_fastopen lacks the client bit "
+                          "(1) in the running network namespaces (loaded scope) and in the boot's sysctl "
+                          "configuration (persistent scope; the kernel's default is 1).")
+    require_listen_autobind: bool = Field(
+        True, description="With bind among the syscalls: also require listen to be audited (the syscall, "
+                          "socketcall a0=4 and the io_uring operation): listen(2) on an unbound TCP socket binds it "
+                          "to an ephemeral port on the wildcard address without bind(2), so the listener has no "
+                          "bind record.")
     min_backlog_limit: int = Field(
         8192, ge=0, le=2**32 - 1,
         description="Smallest kernel backlog limit (auditctl -s backlog_limit, -b) that passes: records past a "
@@ -136,10 +159,27 @@ class SocketLoggingParams(CheckParams):
             unused["refuse_lossy_log_actions"] = ("it is judged with the audit daemon, and require_auditd is "
                                                   "false; set that")
         if not (self.require_loaded or self.require_persistent):
-            for name in ("syscalls", "arches", "accepted_filters", "require_io_uring"):
+            for name in ("syscalls", "arches", "accepted_filters", "require_io_uring", "require_fastopen",
+                         "require_listen_autobind"):
                 unused[name] = ("it is judged in the loaded and the persistent rules, and require_loaded and "
                                 "require_persistent are false; set one")
         return unused
+
+    def judged_syscalls(self) -> list[str]:
+        """The syscalls judged: the policy's, and listen when bind is among them
+        (``require_listen_autobind``).  inet_listen() -> __inet_listen_sk() ->
+        inet_csk_listen_start() (net/ipv4/af_inet.c, inet_connection_sock.c) calls
+        sk->sk_prot->get_port(sk, inet->inet_num), and on a socket never bound inet_num is 0: the
+        kernel picks an ephemeral port and the socket listens on the wildcard address, as
+        inet_autobind() does for a datagram socket's first send.  No bind(2) is made, so a bind
+        rule alone leaves such a listener unrecorded."""
+        judged = list(self.syscalls)
+        if self.require_listen_autobind and "bind" in judged and "listen" not in judged:
+            judged.append("listen")
+        return judged
+
+    def listen_added(self) -> bool:
+        return "listen" in self.judged_syscalls() and "listen" not in self.syscalls
 
     def accepted(self) -> frozenset[tuple[str, str, str]]:
         fields = (parse_field(e) for e in self.accepted_filters)
@@ -206,12 +246,124 @@ def _rate_limited(value: str) -> bool:
         return True
 
 
+FASTOPEN_SYSCTL = "net.ipv4.tcp_fastopen"
+FASTOPEN_DEFAULT = 1  # tcp_sk_init(): each network namespace starts with TFO_CLIENT_ENABLE
+LISTEN_AUTOBIND_NOTE = ("listen is judged with bind: listen(2) on an unbound TCP socket binds it to an ephemeral port "
+                        "on the wildcard address without bind(2) (require_listen_autobind)")
+
+
+@record
+class FastOpenClient:
+    """Whether TCP Fast Open lets programs connect without connect(2) (net.ipv4.tcp_fastopen with the
+    client bit) in the namespaces a scope judges: ``enabled`` True when one of them has the bit,
+    None when one could not be read and none has it; ``settings`` says each value and where it was
+    read, ``unknown`` why a value is missing."""
+
+    enabled: bool | None
+    settings: tuple[str, ...]
+    unknown: tuple[str, ...]
+    evidence: tuple[str, ...]
+
+
+def _client_bit(value: int) -> bool:
+    return bool(value & TFO_CLIENT_ENABLE)
+
+
+def _running_fastopen(snapshot: HostSnapshot) -> list[tuple[str, SysctlSetting | None, str, str]]:
+    """(namespace, running value or None, why it is missing, evidence) for lbaudit's own network
+    namespace and each other one the snapshot holds: tcp_fastopen is each namespace's own
+    (net->ipv4.sysctl_tcp_fastopen), and a program in any of them connects as it allows."""
+    sysctl = snapshot.facts.sysctl
+    runtime = None if sysctl is None else sysctl.runtime
+    pointer = json_pointer("facts", "sysctl", "runtime", FASTOPEN_SYSCTL)
+
+    def why(gaps: list, fallback: str) -> str:
+        return "; ".join(sorted({g.reason for g in gaps})) or fallback
+
+    unrecorded = ("not recorded in this snapshot" if FASTOPEN_SYSCTL in collected_runtime_keys(snapshot.schema_version)
+                  else f"a snapshot of format {snapshot.schema_version} does not record it (collect again)")
+    found = [("this network namespace", None if runtime is None else runtime.get(FASTOPEN_SYSCTL),
+              why(snapshot.gaps_for("sysctl", f"runtime/{FASTOPEN_SYSCTL}"), unrecorded), pointer)]
+    netns = snapshot.facts.netns
+    for index, ns in enumerate([] if netns is None else netns.namespaces):
+        if ns.current:
+            continue
+        gaps = [g for g in snapshot.gaps if g.section == "netns" and g.path[:2] == ("namespaces", index)
+                and (len(g.path) == 2 or g.path[2:] in (("sysctl",), ("sysctl", FASTOPEN_SYSCTL)))]
+        value = ns.sysctl.get(FASTOPEN_SYSCTL) if ns.entered and ns.sysctl is not None else None
+        found.append((f"netns {ns.label}", value, why(gaps, unrecorded),
+                      json_pointer("facts", "netns", "namespaces", index, "sysctl", FASTOPEN_SYSCTL)))
+    return found
+
+
+def _fastopen_client(snapshot: HostSnapshot, scope: str) -> FastOpenClient:
+    """net.ipv4.tcp_fastopen's client bit: running in each namespace the snapshot holds (loaded
+    scope), or as the boot's sysctl configuration sets it (persistent scope; no setting is the
+    kernel's default, 1, and a write the kernel refuses leaves that default)."""
+    settings: list[str] = []
+    unknown: list[str] = []
+    evidence: list[str] = []
+    enabled = False
+    if scope == "loaded":
+        for where, setting, missing, pointer in _running_fastopen(snapshot):
+            if setting is None:
+                unknown.append(f"{FASTOPEN_SYSCTL} of {where}: {missing}")
+                continue
+            try:
+                value = parse_kernel_int(FASTOPEN_SYSCTL, setting.value, configured=False)
+            except SysctlValueError:
+                unknown.append(f"{FASTOPEN_SYSCTL} of {where}: unexpected value {setting.value!r} ({setting.origin})")
+                continue
+            settings.append(f"{FASTOPEN_SYSCTL} = {setting.value} in {where} ({setting.origin})")
+            evidence.append(pointer)
+            enabled = enabled or _client_bit(value)
+    else:
+        sysctl = snapshot.facts.sysctl
+        persistent = None if sysctl is None else sysctl.persistent
+        gaps = snapshot.gaps_for("sysctl", f"persistent/{FASTOPEN_SYSCTL}")
+        if persistent is None or gaps:
+            reason = "; ".join(sorted({g.reason for g in gaps})) or "not recorded in this snapshot"
+            unknown.append(f"{FASTOPEN_SYSCTL} as the boot's sysctl configuration sets it: {reason}")
+        else:
+            setting = configured_setting(persistent, FASTOPEN_SYSCTL)
+            evidence.append("/facts/sysctl/persistent")
+            if setting is None:
+                settings.append(f"no file of the boot's sysctl configuration sets {FASTOPEN_SYSCTL} (the kernel's "
+                                f"default, {FASTOPEN_DEFAULT}, applies)")
+                enabled = _client_bit(FASTOPEN_DEFAULT)
+            else:
+                try:
+                    value = parse_kernel_int(FASTOPEN_SYSCTL, setting.value)
+                    refused = not -2**31 <= value < 2**31  # proc_dointvec: an int, else EINVAL
+                except SysctlValueError:
+                    refused = True
+                if refused:
+                    settings.append(f"{setting.origin} sets {FASTOPEN_SYSCTL} = {setting.value!r}, which the kernel "
+                                    f"refuses, so its default, {FASTOPEN_DEFAULT}, stays")
+                    value = FASTOPEN_DEFAULT
+                else:
+                    settings.append(f"{setting.origin} sets {FASTOPEN_SYSCTL} = {setting.value}")
+                enabled = _client_bit(value)
+    return FastOpenClient(True if enabled else (None if unknown else False), tuple(settings), tuple(unknown),
+                          tuple(evidence))
+
+
+def _fastopen_sends(arch: str) -> str:
+    """The rules that record TCP Fast Open's connects, as the remediation writes them."""
+    by_arg: dict[str, list[str]] = {}
+    for send, arg in FASTOPEN_SENDS.items():
+        by_arg.setdefault(arg, []).append(send)
+    return "; ".join(f"-a always,exit -F arch={arch} -S {','.join(sends)} -F {arg}&0x{MSG_FASTOPEN:X}"
+                     for arg, sends in sorted(by_arg.items(), key=lambda item: item[0], reverse=True))
+
+
 def _scope_outcome(
     snapshot: HostSnapshot, rules: list[AuditRule], field: str, subject: str, arch: str, params: SocketLoggingParams
 ) -> Outcome:
     host = Host(snapshot.facts.audit.machine or snapshot.provenance.arch)  # the machine the rules were read for
     accepted = params.accepted()
-    verdicts = [judge_syscall(rules, arch, s, host, accepted) for s in params.syscalls]
+    judged = params.judged_syscalls()
+    verdicts = [judge_syscall(rules, arch, s, host, accepted) for s in judged]
     covered, missing, shadowed, narrowed = {}, [], [], []
     partly: dict[str, list[str]] = {}  # syscall -> the ways of making it that are covered, when others are not
     evidence: set[str] = set()
@@ -269,6 +421,9 @@ def _scope_outcome(
     observed = {"covered": covered, "missing": missing, "shadowed": shadowed, "narrowed": narrowed}
     if partly:
         observed["partly_covered"] = partly
+    fastopen, fastopen_failure, fastopen_unknown = _fastopen_part(snapshot, rules, field, arch, params, evidence)
+    if fastopen is not None:
+        observed["fastopen"] = fastopen
     if blockers:
         observed["blockers"] = blockers
     if problems:
@@ -279,22 +434,28 @@ def _scope_outcome(
             observed["boot_units"] = snapshot.facts.audit.boot_units
     expected = {
         "arch": arch,
-        "syscalls": params.syscalls,
-        "rule": f"-a always,exit -F arch={arch} -S {','.join(params.syscalls)} without narrowing filters, "
+        "syscalls": judged,
+        "rule": f"-a always,exit -F arch={arch} -S {','.join(judged)} without narrowing filters, "
         "and no never rule before it" + (" (and the same for socketcall where the ABI has it)" if arch == "b32" else ""),
         "accepted_filters": params.accepted_filters,
     }
+    if fastopen is not None:
+        expected["fastopen"] = (f"{_fastopen_sends(arch)}, or net.ipv4.tcp_fastopen without the client bit (0 or 2)")
     common = dict(
         observed=observed, expected=expected, evidence=sorted(evidence),
         subject_detail={"scope": field.split("_")[0], "arch": arch},
     )
     uncovered = [v for v in verdicts if not v.covered and not v.unsure]
     unsure = [v for v in verdicts if v.unsure]
-    if uncovered or blockers:
-        details = _causes(uncovered) + blockers
+    if uncovered or blockers or fastopen_failure:
+        details = _causes(uncovered)
+        if params.listen_added() and any(v.syscall == "listen" for v in uncovered):
+            details.append(LISTEN_AUTOBIND_NOTE)
+        details += [part for part in (fastopen_failure, fastopen_unknown) if part] + blockers
         if problems:  # a refused line explains rules that are written but not loaded
             details.append("rule lines: " + "; ".join(problems))
-        head = f"{len(uncovered)} of {len(verdicts)} syscalls not fully audited" if uncovered else "syscalls audited"
+        head = (f"{len(uncovered)} of {len(verdicts)} syscalls not fully audited" if uncovered
+                else f"{FASTOPEN_CALL} not fully audited" if fastopen_failure else "syscalls audited")
         return failed(subject, f"{subject}: {head}: " + "; ".join(details), **common)
     if problems:
         # A line we could not read might be a never rule: do not vouch for the list.  In a rules
@@ -306,7 +467,12 @@ def _scope_outcome(
         ways = "; ".join(_causes(unsure))
         return not_reviewed(subject, f"the machine of this host is not known, so whether its {arch} programs can make "
                                      f"these calls in the ways no rule covers is not known either: {ways}", **common)
-    names = ", ".join(params.syscalls)
+    if fastopen_unknown:
+        return not_reviewed(subject, f"{subject}: {fastopen_unknown}", **common)
+    names = ", ".join(judged)
+    if fastopen is not None:
+        names += (" (connect's TCP Fast Open sends too)" if fastopen["status"] == "covered"
+                  else " (TCP Fast Open cannot connect: no client bit in net.ipv4.tcp_fastopen)")
     relied = sorted({format_field(f) for v in verdicts for p in v.paths if p.decided_by is not None
                      for f in p.decided_by.rule.fields if (f.name, f.op, f.value) in accepted})
     if relied:
@@ -318,14 +484,60 @@ def _scope_outcome(
     return passed(subject, f"{subject}: {names} audited by always,exit rules without narrowing filters", **common)
 
 
+def _fastopen_part(snapshot: HostSnapshot, rules: list[AuditRule], field: str, arch: str, params: SocketLoggingParams,
+                   evidence: set[str]) -> tuple[dict | None, str, str]:
+    """TCP Fast Open's connects in one scope and arch: (what the finding's ``observed.fastopen``
+    shows, None when not judged; why they go unrecorded, a failure; why that cannot be told).
+    Judged only with connect among the syscalls and ``require_fastopen``.  The sends are audited,
+    or the namespaces' net.ipv4.tcp_fastopen lacks the client bit, or connect is not."""
+    if not params.require_fastopen or FASTOPEN_CALL not in params.syscalls:
+        return None, "", ""
+    host = Host(snapshot.facts.audit.machine or snapshot.provenance.arch)
+    verdict = judge_fastopen(rules, arch, host, params.accepted())
+    shown: dict[str, object] = {"via": [p.path.label for p in verdict.paths]}
+    not_covered = []
+    for path in verdict.paths:
+        hits = ([path.decided_by] if path.decided_by is not None else []) + list(path.against)
+        evidence.update(_pointer(field, h.index) for h in hits)
+        if path.status != "covered":
+            not_covered.append({"via": path.path.label, "status": path.status,
+                                "rules": [_rule_ref(field, h) for h in hits]})
+    if verdict.covered:
+        return {**shown, "status": "covered"}, "", ""
+    shown["not_covered"] = not_covered
+    client = _fastopen_client(snapshot, field.split("_")[0])
+    evidence.update(client.evidence)
+    shown["tcp_fastopen"] = list(client.settings)
+    if client.unknown:
+        shown["unknown"] = list(client.unknown)
+    if client.enabled is False:
+        return {**shown, "status": "client disabled"}, "", ""
+    ways = "; ".join(_causes([verdict]))
+    if client.enabled is None:
+        return {**shown, "status": "unknown"}, "", (
+            f"TCP Fast Open's sends are not all audited ({ways}), and whether net.ipv4.tcp_fastopen lets programs "
+            f"connect with them (its client bit, 1) is not known: {'; '.join(client.unknown)}")
+    if verdict.unsure:
+        return {**shown, "status": "unknown"}, "", (
+            f"the machine of this host is not known, so whether its {arch} programs can make TCP Fast Open's sends "
+            f"in the ways no rule covers is not known either: {ways}")
+    where = "; ".join(client.settings)
+    return {**shown, "status": "not covered"}, (
+        f"TCP Fast Open opens TCP connections without connect(2): {where}, whose client bit (1) lets a program "
+        f"connect with sendto, sendmsg or sendmmsg and MSG_FASTOPEN, and those sends are not all audited "
+        f"({ways}): audit them ({_fastopen_sends(arch)}"
+        + (", and socketcall a0=11, 16 and 20 where the ABI has it" if arch == "b32" else "")
+        + ") or set net.ipv4.tcp_fastopen to 0 or 2 (server only)"), ""
+
+
 def _no_config_dir_outcome(subject: str, arch: str, params: SocketLoggingParams) -> Outcome:
     # Seen, not unseen: with no /etc/audit neither augenrules nor auditd has rules to load at boot.
     return failed(
         subject,
         f"{subject}: {NO_CONFIG_DIR_REASON}",
         observed={"config_dir_exists": False, "rules": 0},
-        expected={"arch": arch, "syscalls": params.syscalls,
-                  "rule": f"-a always,exit -F arch={arch} -S {','.join(params.syscalls)} in /etc/audit/rules.d"},
+        expected={"arch": arch, "syscalls": params.judged_syscalls(),
+                  "rule": f"-a always,exit -F arch={arch} -S {','.join(params.judged_syscalls())} in /etc/audit/rules.d"},
         evidence=["/facts/audit/config_dir_exists"],
         subject_detail={"scope": "persistent", "arch": arch},
     )
@@ -448,7 +660,7 @@ def _uring_outcome(snapshot: HostSnapshot, rules: list[AuditRule], field: str, s
     scope = field.split("_")[0]
     state = snapshot.facts.audit.io_uring
     release = _kernel_release(snapshot) if state is not None else None  # the kernel's, only when seen live
-    wanted = uring_ops(params.syscalls)
+    wanted = uring_ops(params.judged_syscalls())
     ops = wanted if release is None else [op for op in wanted if URING_OP_SINCE[op] <= release]
     rule_text = f"-a always,io_uring -S {','.join(wanted)} without narrowing filters, and no never rule before it"
     expected = {"ops": wanted, "rule": rule_text, "or": "kernel.io_uring_disabled = 2",
@@ -478,9 +690,18 @@ def _uring_outcome(snapshot: HostSnapshot, rules: list[AuditRule], field: str, s
         return passed(subject, f"{subject}: the boot's sysctl configuration sets kernel.io_uring_disabled = 2 "
                                f"({boot.origin if boot else ''}): after boot no process can create an io_uring (Linux "
                                "6.6 or later), so socket calls are made only through the syscalls", **common())
+    fastopen_failure, fastopen_doubt = _uring_fastopen(snapshot, scope, release, rules, params, observed, evidence)
+    if scope == "persistent" and boot is None and fastopen_failure:
+        # whether io_uring is open after the next boot is not known: the failure is a doubt
+        gaps = "; ".join(sorted({g.reason for g in snapshot.gaps_for("audit", "io_uring_boot")}))
+        fastopen_failure, fastopen_doubt = "", (f"{fastopen_failure}, if io_uring is open after the next boot, which is "
+                                                f"not known ({gaps or 'not recorded in this snapshot'})")
+    if not ops and (fastopen_failure or fastopen_doubt):
+        judge = failed if fastopen_failure else not_reviewed
+        return judge(subject, f"{subject}: {fastopen_failure or fastopen_doubt}", **common())
     if not ops:
         return passed(subject, f"{subject}: this kernel ({snapshot.provenance.kernel}) has no io_uring operation "
-                               f"for {', '.join(params.syscalls)} (accept and connect came in Linux 5.5, bind and "
+                               f"for {', '.join(params.judged_syscalls())} (accept and connect came in Linux 5.5, bind and "
                                "listen in 6.11)", **common())
     verdicts = [judge_uring_op(rules, op, params.accepted()) for op in ops]
     causes, details, found = _uring_causes(verdicts, field)
@@ -507,6 +728,11 @@ def _uring_outcome(snapshot: HostSnapshot, rules: list[AuditRule], field: str, s
         return not_reviewed(subject, f"{subject}: the io_uring operations {', '.join(ops)} are audited by the rules "
                                      "read, but rule lines were not fully understood: " + "; ".join(problems),
                             **common())
+    if not causes and fastopen_failure:
+        return failed(subject, f"{subject}: {fastopen_failure}", **common())
+    if not causes and fastopen_doubt:
+        return not_reviewed(subject, f"{subject}: the io_uring operations {', '.join(ops)} are audited, but "
+                                     f"{fastopen_doubt}", **common())
     if not causes:
         relied = sorted({format_field(f) for v in verdicts if v.decided_by is not None
                          for f in v.decided_by.rule.fields if (f.name, f.op, f.value) in params.accepted()})
@@ -541,9 +767,64 @@ def _uring_outcome(snapshot: HostSnapshot, rules: list[AuditRule], field: str, s
     text = (f"{subject}: {len(details)} of {len(verdicts)} io_uring operations not audited: {'; '.join(causes)}; "
             f"{who_text}, which can bind, listen, connect and accept through it without the "
             "syscalls the syscall rules record")
+    if fastopen_failure:
+        text += "; and " + fastopen_failure
     if problems:
         text += "; rule lines: " + "; ".join(problems)
     return failed(subject, text, **common())
+
+
+def _uring_fastopen(snapshot: HostSnapshot, scope: str, release: tuple[int, int] | None, rules: list[AuditRule],
+                    params: SocketLoggingParams, observed: dict, evidence: set[str]) -> tuple[str, str]:
+    """TCP Fast Open through io_uring, with connect among the syscalls (``require_fastopen``):
+    (why such connects go unrecorded, a failure; why that cannot be told).  io_uring hands
+    MSG_FASTOPEN and the address to the socket as sendto does: IORING_OP_SENDMSG since Linux 5.3,
+    SEND_ZC (6.0) and SEND (6.1) with a destination address, and the kernel never audits SEND and
+    SEND_ZC (audit_skip in io_uring/opdef.c).  So from 6.0 only net.ipv4.tcp_fastopen without the
+    client bit (or io_uring closed) keeps them from happening unrecorded; from 5.16 to 5.19 an
+    io_uring rule for sendmsg records them; before 5.16 nothing audits io_uring."""
+    if not params.require_fastopen or FASTOPEN_CALL not in params.syscalls:
+        return "", ""
+    if release is not None and release < URING_SENDMSG_SINCE:
+        return "", ""
+    client = _fastopen_client(snapshot, scope)
+    shown: dict[str, object] = {"tcp_fastopen": list(client.settings)}
+    if client.unknown:
+        shown["unknown"] = list(client.unknown)
+    observed["fastopen"] = shown
+    evidence.update(client.evidence)
+    if client.enabled is False:
+        shown["status"] = "client disabled"
+        return "", ""
+    kernel = snapshot.provenance.kernel
+    remedy = "set net.ipv4.tcp_fastopen to 0 or 2 (server only), or kernel.io_uring_disabled to 2"
+    sendmsg_way = "io_uring's SENDMSG operation flagged MSG_FASTOPEN"
+    if release is not None and URING_AUDIT_SINCE <= release < URING_UNAUDITED_SEND_SINCE:
+        sendmsg = judge_uring_op(rules, URING_FASTOPEN_OP, params.accepted())
+        if sendmsg.status == "covered":
+            shown["status"] = "covered"
+            return "", ""
+        cause = _uncovered_cause(sendmsg.status, sendmsg.decided_by, sendmsg.against, "no io_uring rule")
+        way, tail = sendmsg_way, (f"which is not audited on this kernel ({kernel}) ({cause}: sendmsg): audit it "
+                                  f"(-a always,io_uring -S sendmsg) or {remedy}")
+    elif release is not None and release < URING_AUDIT_SINCE:
+        way, tail = sendmsg_way, f"and this kernel ({kernel}) audits no io_uring operation (Linux 5.16 does): {remedy}"
+    else:
+        way = ("io_uring's SEND or SEND_ZC operation flagged MSG_FASTOPEN and given a destination address (Linux 6.0 "
+               "and later)")
+        tail = f"which the kernel never audits (audit_skip): no rule records those connects; {remedy}"
+    settings = "; ".join(client.settings)
+    if client.enabled is None:
+        shown["status"] = "unknown"
+        return "", (f"whether net.ipv4.tcp_fastopen lets a program connect without connect(2) through {way} is not "
+                    f"known: {'; '.join(client.unknown)}")
+    if release is None:
+        shown["status"] = "unknown"
+        return "", (f"{settings}, whose client bit (1) lets a program connect through {way}, {tail}; this kernel's "
+                    "release is not known, so whether its io_uring has those operations is not known either")
+    shown["status"] = "not covered"
+    return (f"TCP Fast Open connects through io_uring without connect(2): {settings}, whose client bit (1) lets a "
+            f"program connect with {way}, {tail}"), ""
 
 
 # The programs that register with the kernel as its audit daemon and keep what it sends them (by
@@ -829,7 +1110,7 @@ IO_URING_DISABLED = "kernel.io_uring_disabled"
 @check(
     name="audit.socket_logging",
     title="Socket syscalls are audited (loaded and persistent rules, every architecture)",
-    version="1.8.1",
+    version="1.9.0",
     needs=("audit",),
     platforms=("linux", "windows", "macos"),
     params=SocketLoggingParams,
@@ -847,15 +1128,33 @@ the records and write them, or the selected events are never recorded anywhere a
     remediation="""
 Put the rules in a file that sorts before any never rule, e.g. /etc/audit/rules.d/10-lbaudit-socket.rules:
 
-    -a always,exit -F arch=b64 -S bind,connect,accept,accept4 -k lbaudit-socket
-    -a always,exit -F arch=b32 -S bind,connect,accept4 -k lbaudit-socket
-    # 32-bit programs may go through socketcall: bind 2, connect 3, accept 5, accept4 18
+    # listen with bind: listen on an unbound socket binds it to a port of the kernel's choosing
+    -a always,exit -F arch=b64 -S bind,listen,connect,accept,accept4 -k lbaudit-socket
+    -a always,exit -F arch=b32 -S bind,listen,connect,accept4 -k lbaudit-socket
+    # TCP Fast Open connects with a send flagged MSG_FASTOPEN (0x20000000) instead of connect
+    -a always,exit -F arch=b64 -S sendto,sendmmsg -F a3&0x20000000 -k lbaudit-socket
+    -a always,exit -F arch=b64 -S sendmsg -F a2&0x20000000 -k lbaudit-socket
+    -a always,exit -F arch=b32 -S sendto,sendmmsg -F a3&0x20000000 -k lbaudit-socket
+    -a always,exit -F arch=b32 -S sendmsg -F a2&0x20000000 -k lbaudit-socket
+    # 32-bit programs may go through socketcall: bind 2, connect 3, listen 4, accept 5, accept4 18,
+    # and sendto 11, sendmsg 16, sendmmsg 20 (their flags are behind a pointer: no filter selects them)
     -a always,exit -F arch=b32 -S socketcall -F a0=2 -k lbaudit-socket
     -a always,exit -F arch=b32 -S socketcall -F a0=3 -k lbaudit-socket
+    -a always,exit -F arch=b32 -S socketcall -F a0=4 -k lbaudit-socket
     -a always,exit -F arch=b32 -S socketcall -F a0=5 -k lbaudit-socket
     -a always,exit -F arch=b32 -S socketcall -F a0=18 -k lbaudit-socket
+    -a always,exit -F arch=b32 -S socketcall -F a0=11 -k lbaudit-socket
+    -a always,exit -F arch=b32 -S socketcall -F a0=16 -k lbaudit-socket
+    -a always,exit -F arch=b32 -S socketcall -F a0=20 -k lbaudit-socket
     # io_uring makes the same calls without the syscalls (auditctl 3.1 or later, Linux 5.16 or later)
     -a always,io_uring -S bind,listen,connect,accept -k lbaudit-socket
+
+Where no program needs TCP Fast Open as a client, `net.ipv4.tcp_fastopen = 0` (or 2, server
+only) in /etc/sysctl.d/ makes the MSG_FASTOPEN rules unnecessary; each network namespace has its
+own value, and a new one (a container's) starts with the kernel's default, 1.  Where io_uring is
+open (Linux 6.0 or later), that setting, or io_uring turned off, is the only remedy: io_uring's
+SEND and SEND_ZC operations connect with MSG_FASTOPEN and a destination address, and the kernel
+never audits them.
 
 Where no program needs io_uring, turn it off instead (Linux 6.6 or later):
 `kernel.io_uring_disabled = 2` in /etc/sysctl.d/ (then `sysctl --system`).  On a kernel from 5.5
@@ -887,7 +1186,18 @@ the exit list the first matching rule decides.  A rule without -F arch matches i
 also takes i386 socketcall (102).  A call counts as audited only when every way of making it is:
 the syscall itself and, on an ABI that has socketcall(2) (i386, s390 and s390x, ppc and ppc64,
 arm), socketcall with its call number.  The program picks the way, so a rule for one of them leaves
-the other unrecorded; a syscall covered one way only is listed in `partly_covered`.  A rule line lbaudit could not read,
+the other unrecorded; a syscall covered one way only is listed in `partly_covered`.  With bind
+among the syscalls listen is judged too (`require_listen_autobind`): listen(2) on a socket never
+bound binds it to an ephemeral port on the wildcard address without bind(2).  With connect among
+them (`require_fastopen`), so are the sends that connect with TCP Fast Open: sendto, sendmsg and
+sendmmsg with MSG_FASTOPEN (0x20000000) on an unconnected TCP socket connect it without
+connect(2) where net.ipv4.tcp_fastopen has the client bit (1, the kernel's default in each network
+namespace).  A rule covers them unfiltered or filtered by the bit test of the flags argument (`-F
+a3&0x20000000` for sendto and sendmmsg, `-F a2&0x20000000` for sendmsg; `&=` too), and through
+socketcall only unfiltered (a0=11, 16, 20).  They need not be covered where tcp_fastopen lacks the
+client bit: running, in lbaudit's namespace and every other one collected (loaded scope), or as the
+boot's sysctl configuration sets it, no setting being 1 (persistent scope); a value that cannot be
+read is not_reviewed (`observed.fastopen` says which).  A rule line lbaudit could not read,
 or whose fate it cannot tell (a user name resolved on the target, an unknown machine, gawk and mawk compiling rules.d differently where
 neither is found), makes its scope not_reviewed, unless what was read already fails; so does a
 line auditctl refuses, because the boot then loads less than the files say.  Without auditctl the
@@ -904,7 +1214,12 @@ more finding per scope ("loaded rules io_uring", "persistent rules io_uring"; `r
 asks for the operations that make the policy's calls (accept and accept4: accept; connect, bind,
 listen), those the running kernel has, to be audited by rules on the io_uring list (Linux 5.16,
 `-a always,io_uring -S ...`, auditctl 3.1 or later), judged like the exit list: the first matching
-rule decides, a task never rule or an exclude rule that drops URINGOP records stops them.  It
+rule decides, a task never rule or an exclude rule that drops URINGOP records stops them.  With
+connect among the syscalls (`require_fastopen`) the finding also asks how io_uring's sends connect
+with TCP Fast Open: from Linux 6.0 SEND_ZC and SEND (6.1) take MSG_FASTOPEN and a destination
+address and the kernel never audits them (audit_skip), so it fails while net.ipv4.tcp_fastopen has
+the client bit (read as for the syscall findings; unknown is not_reviewed); from 5.16 to 5.19 an
+io_uring rule for sendmsg records them, and from 5.3 to 5.15 nothing does.  It
 passes without such rules when the running kernel has no io_uring (no kernel.io_uring_disabled
 and none of io_uring's functions in /proc/kallsyms) or has kernel.io_uring_disabled = 2; with 0
 (every process) or 1 (members of kernel.io_uring_group and CAP_SYS_ADMIN, root's daemons among
@@ -1008,7 +1323,7 @@ def audit_socket_logging(snapshot: HostSnapshot, params: SocketLoggingParams) ->
             outcomes.append(_scope_outcome(snapshot, rules, field, subject, arch, params))
         if getattr(params, f"require_{scope}"):
             outcomes += _arches_left_out(snapshot, label, params)
-        if params.require_io_uring and uring_ops(params.syscalls):
+        if params.require_io_uring and uring_ops(params.judged_syscalls()):
             outcomes.append(_uring_scope(snapshot, scope, field, label, params))
     outcomes.append(_enabled_outcome(snapshot, params))
     outcomes.append(_auditd_outcome(snapshot, params))

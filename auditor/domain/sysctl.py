@@ -133,6 +133,10 @@ RUNTIME_KEYS_BY_SNAPSHOT_VERSION["1.1"] = RUNTIME_KEYS_BY_SNAPSHOT_VERSION["1.0"
 RUNTIME_KEYS_BY_SNAPSHOT_VERSION["1.2"] = RUNTIME_KEYS_BY_SNAPSHOT_VERSION["1.0"]
 # 1.3 added the loopback drops of the NAT rules; the same keys.
 RUNTIME_KEYS_BY_SNAPSHOT_VERSION["1.3"] = RUNTIME_KEYS_BY_SNAPSHOT_VERSION["1.0"]
+# 1.4 added net.ipv4.tcp_fastopen (audit.socket_logging: its client bit lets sendto, sendmsg and
+# sendmmsg with MSG_FASTOPEN open a TCP connection without connect(2)).
+RUNTIME_KEYS_BY_SNAPSHOT_VERSION["1.4"] = tuple(sorted((*RUNTIME_KEYS_BY_SNAPSHOT_VERSION["1.3"],
+                                                        "net.ipv4.tcp_fastopen")))
 
 
 def collected_runtime_keys(schema_version: str) -> tuple[str, ...]:

@@ -33,8 +33,9 @@ SNAPSHOT_SCHEMA: Final = "lbaudit/snapshot"
 # recorded clear (False) as well as set, None meaning unknown (1.0 and 1.1 recorded it only when set,
 # so their None is clear or unknown); each namespace's TPROXY rules (``NetNamespace.tproxy``).
 # 1.3: the drops that close a DNAT of 127.0.0.0/8 to packets from a link (``NamespaceFacts.loopback_drops``);
-# the process the kernel's audit daemon pid names (``AuditFacts.auditd_process``).
-SNAPSHOT_SCHEMA_VERSION: Final = "1.3"
+# the process the kernel's audit daemon pid names (``AuditFacts.auditd_process``).  1.4: the running
+# net.ipv4.tcp_fastopen, in each namespace (auditor.domain.sysctl.RUNTIME_KEYS_BY_SNAPSHOT_VERSION).
+SNAPSHOT_SCHEMA_VERSION: Final = "1.4"
 # The versions whose listeners record IP_TRANSPARENT only when it is set (None: clear or unknown,
 # which the rest of the file tells apart: auditor/checks/_transparency.py).
 TRANSPARENT_WHEN_SET_VERSIONS: Final = ("1.0", "1.1")
@@ -695,7 +696,7 @@ class Facts(StrictModel):
 
 class HostSnapshot(StrictModel):
     schema_: Literal["lbaudit/snapshot"] = Field(SNAPSHOT_SCHEMA, alias="schema")
-    schema_version: Literal["1.0", "1.1", "1.2", "1.3"] = SNAPSHOT_SCHEMA_VERSION
+    schema_version: Literal["1.0", "1.1", "1.2", "1.3", "1.4"] = SNAPSHOT_SCHEMA_VERSION
     provenance: Provenance
     facts: Facts
     gaps: list[Gap] = Field(default_factory=empty_list)

@@ -12,7 +12,7 @@ from auditor.domain.audit_rules import parse_auditctl_list, parse_rules_text
 from auditor.engine.registry import load_registry
 from auditor.model.facts import AuditFacts, AuditRule, Gap, GapKind, IoUringBoot, IoUringState
 from auditor.model.result import Status
-from tests.factories import running_auditd, snapshot
+from tests.factories import running_auditd, snapshot, sysctl_facts
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "audit"
 RULES_FILE = "/etc/audit/rules.d/50-test.rules"
@@ -23,10 +23,20 @@ URING_OFF = IoUringState(present=True, disabled=2, group=-1, source="/proc/sys/k
 URING_OFF_AT_BOOT = IoUringBoot(value="2", origin="/etc/sysctl.d/60-io_uring.conf:1")
 
 GOOD = """
--a always,exit -F arch=b64 -S bind,connect,accept,accept4 -k net
--a always,exit -F arch=b32 -S bind,connect,accept4 -k net
+-a always,exit -F arch=b64 -S bind,listen,connect,accept,accept4 -k net
+-a always,exit -F arch=b64 -S sendto,sendmmsg -F a3&0x20000000 -k net
+-a always,exit -F arch=b64 -S sendmsg -F a2&0x20000000 -k net
+-a always,exit -F arch=b32 -S bind,listen,connect,accept4 -k net
+-a always,exit -F arch=b32 -S sendto,sendmmsg -F a3&0x20000000 -k net
+-a always,exit -F arch=b32 -S sendmsg -F a2&0x20000000 -k net
 -a always,exit -F arch=b32 -S socketcall -k net
 """
+
+
+# For tests about how rules are read and walked, on rules written for the policy's calls alone: the
+# ways listen (with bind) and TCP Fast Open's sends (with connect) make them are judged in
+# tests/hostile/test_auditlog_autobind.py and test_auditlog_fastopen.py.
+CALLS_ONLY = {"require_listen_autobind": False, "require_fastopen": False}
 
 
 def rules(text: str, machine: str | None = "x86_64") -> list[AuditRule]:
@@ -64,7 +74,10 @@ def test_pass_when_every_scope_and_arch_is_covered_and_auditing_is_on():
     assert set(statuses(outcomes).values()) == {"pass"}
     b64 = outcomes["loaded rules b64"]
     assert b64.observed["covered"]["bind"] == {"via": "bind", "origin": f"{RULES_FILE}:2"}
-    assert b64.evidence == ["/facts/audit/loaded_rules/0"]
+    assert b64.observed["fastopen"] == {"via": ["sendto with MSG_FASTOPEN", "sendmsg with MSG_FASTOPEN",
+                                                "sendmmsg with MSG_FASTOPEN"], "status": "covered"}
+    assert b64.evidence == ["/facts/audit/loaded_rules/0", "/facts/audit/loaded_rules/1",
+                            "/facts/audit/loaded_rules/2"]
     # accept on b32 exists only through socketcall (i386 has no accept syscall)
     assert outcomes["persistent rules b32"].observed["covered"]["accept"]["via"] == "socketcall a0=5 (accept)"
     assert outcomes["persistent rules b32"].observed["source"] == "/etc/audit/rules.d (augenrules)"
@@ -83,18 +96,28 @@ def test_the_remediation_snippet_passes():
     facts = AuditFacts(enabled=1, loaded_rules=loaded.rules, persistent_rules=rules(snippet), rate_limit=0,
                        io_uring=IoUringState(present=True, disabled=0, group=-1, source="x"), io_uring_boot=IoUringBoot(),
                        **running_auditd())
-    outcomes = {o.subject: o for o in audit_socket_logging.run(snapshot(audit=facts), SocketLoggingParams())}
+    # ... where TCP Fast Open cannot connect: through io_uring's SEND no rule records a connect
+    server_only = sysctl_facts(net__ipv4__tcp_fastopen="2")
+    outcomes = {o.subject: o for o in audit_socket_logging.run(snapshot(audit=facts, sysctl=server_only),
+                                                               SocketLoggingParams())}
     assert outcomes["loaded rules io_uring"].status == Status.PASS
     assert outcomes["persistent rules io_uring"].status == Status.FAIL
+    client = {o.subject: o for o in audit_socket_logging.run(snapshot(audit=facts), SocketLoggingParams())}
+    assert client["loaded rules io_uring"].status == Status.FAIL
+    assert "set net.ipv4.tcp_fastopen to 0 or 2 (server only), or kernel.io_uring_disabled to 2" in \
+        client["loaded rules io_uring"].message
 
 
 def test_fail_when_no_socket_rule_exists():
     outcomes = run(loaded="-w /etc/passwd -p wa -k ident\n-a always,exit -F arch=b64 -S execve -k exec")
     b64 = outcomes["loaded rules b64"]
     assert b64.status == Status.FAIL
-    assert b64.observed["missing"] == ["bind", "connect", "accept", "accept4"]
-    assert b64.message == "loaded rules b64: 4 of 4 syscalls not fully audited: no rule: bind, connect, accept, accept4"
-    assert b64.expected["syscalls"] == ["bind", "connect", "accept", "accept4"]
+    assert b64.observed["missing"] == ["bind", "connect", "accept", "accept4", "listen"]
+    assert b64.message.startswith(
+        "loaded rules b64: 5 of 5 syscalls not fully audited: no rule: bind, connect, accept, accept4, listen; listen is "
+        "judged with bind: listen(2) on an unbound TCP socket binds it to an ephemeral port on the wildcard address "
+        "without bind(2) (require_listen_autobind); TCP Fast Open opens TCP connections without connect(2): ")
+    assert b64.expected["syscalls"] == ["bind", "connect", "accept", "accept4", "listen"]
     assert outcomes["loaded rules b32"].status == Status.FAIL
     assert outcomes["persistent rules b64"].status == Status.PASS
 
@@ -113,7 +136,7 @@ def test_fail_for_rules_loaded_from_real_auditctl_output():
     # the never rule takes socketcall's bind: the direct i386 bind, audited, does not make up for it
     b32 = outcomes["loaded rules b32"]
     assert b32.status == Status.FAIL and [s["via"] for s in b32.observed["shadowed"]] == ["socketcall a0=2 (bind)"]
-    assert b32.observed["partly_covered"] == {"bind": ["bind"]}
+    assert b32.observed["partly_covered"] == {"bind": ["bind"], "listen": ["socketcall a0=4 (listen)"]}
 
 
 # ---------------------------------------------------------------- shadowing and narrowing
@@ -153,7 +176,7 @@ def test_filtered_always_rule_only_partly_covers():
 
 def test_unfiltered_always_rule_after_a_filtered_one_still_covers():
     text = "-a always,exit -F arch=b64 -S bind -F success=1\n-a always,exit -F arch=b64 -S bind,connect,accept,accept4\n"
-    assert run(loaded=text)["loaded rules b64"].status == Status.PASS
+    assert run(loaded=text, **CALLS_ONLY)["loaded rules b64"].status == Status.PASS
 
 
 def test_filtered_never_rule_before_counts_against_coverage():
@@ -165,7 +188,7 @@ def test_filtered_never_rule_before_counts_against_coverage():
         "rules": [{"origin": f"{RULES_FILE}:1", "rule": "-a never,exit -F arch=b64 -S connect -F exe=/usr/sbin/chronyd",
                    "evidence": "/facts/audit/loaded_rules/0", "filters": ["exe=/usr/sbin/chronyd"]}],
     }]
-    assert sorted(b64.observed["covered"]) == ["accept", "accept4", "bind"]
+    assert sorted(b64.observed["covered"]) == ["accept", "accept4", "bind", "listen"]
 
 
 def test_accepted_filters_do_not_narrow_in_either_spelling():
@@ -175,7 +198,7 @@ def test_accepted_filters_do_not_narrow_in_either_spelling():
         "-a always,exit -F arch=b32 -S socketcall -F auid>=1000 -F auid!=-1\n"
     )
     accepted = ["auid>=1000", "auid!=unset"]
-    outcomes = run(loaded=text, persistent=text, accepted_filters=accepted)
+    outcomes = run(loaded=text, persistent=text, accepted_filters=accepted, **CALLS_ONLY)
     assert set(statuses(outcomes).values()) == {"pass"}
     assert outcomes["loaded rules b64"].expected["accepted_filters"] == accepted
     only_one = run(loaded=text, accepted_filters=["auid>=1000"])["loaded rules b64"]
@@ -195,13 +218,13 @@ def test_b32_socketcall_covers_and_its_a0_is_the_call_number():
     b32 = run(loaded=connect_only)["loaded rules b32"]
     assert b32.status == Status.FAIL and sorted(b32.observed["covered"]) == ["connect"]
     assert b32.observed["covered"]["connect"]["via"] == "connect and socketcall a0=3 (connect)"
-    assert b32.observed["missing"] == ["bind", "accept", "accept4"]
+    assert b32.observed["missing"] == ["bind", "accept", "accept4", "listen"]
 
 
 def test_b32_accept_needs_socketcall():
     direct_only = "-a always,exit -F arch=b32 -S bind,connect,accept4\n"
     b32 = run(loaded=GOOD.splitlines()[1] + "\n" + direct_only)["loaded rules b32"]
-    assert b32.status == Status.FAIL and b32.observed["missing"] == ["bind", "connect", "accept", "accept4"]
+    assert b32.status == Status.FAIL and b32.observed["missing"] == ["bind", "connect", "accept", "accept4", "listen"]
     assert "no rule: socketcall a0=2 (bind), socketcall a0=3 (connect), socketcall a0=5 (accept)" in b32.message
 
 
@@ -221,12 +244,13 @@ def test_never_socketcall_bind_shadows_only_bind_through_socketcall():
 
 def test_rule_without_arch_counts_for_the_native_arch_only():
     text = "-a always,exit -S bind,connect,accept,accept4\n"
-    outcomes = run(loaded=text)
+    outcomes = run(loaded=text, **CALLS_ONLY)
     assert outcomes["loaded rules b64"].status == Status.PASS
     assert outcomes["loaded rules b32"].status == Status.FAIL
     # i386 has no accept syscall, so that rule is refused there; socketcall carries accept
     on_32bit_host = run(loaded="-a always,exit -S bind,connect,accept4\n-a always,exit -S socketcall\n",
-                        persistent="-a always,exit -S bind,connect,accept4\n-a always,exit -S socketcall\n", machine="i686")
+                        persistent="-a always,exit -S bind,connect,accept4\n-a always,exit -S socketcall\n", machine="i686",
+                        **CALLS_ONLY)
     assert on_32bit_host["loaded rules b32"].status == Status.PASS
     assert on_32bit_host["loaded rules b64"].status == Status.FAIL
 
@@ -248,9 +272,11 @@ def test_syscall_numbers_are_read_with_the_hosts_table():
     # ppc64le has no b32 ABI, and 49 is not a socket call in the ppc table; its 64-bit programs
     # have socketcall too
     ppc = "-a never,exit -F arch=b64 -S 49\n-a always,exit -F arch=b64 -S bind,connect,accept,accept4,socketcall\n"
-    assert run(loaded=ppc, persistent=ppc, machine="ppc64le", arches=["b64"])["loaded rules b64"].status == Status.PASS
+    assert run(loaded=ppc, persistent=ppc, machine="ppc64le", arches=["b64"],
+               **CALLS_ONLY)["loaded rules b64"].status == Status.PASS
     direct = ppc.replace(",socketcall", "")
-    assert run(loaded=direct, persistent=direct, machine="ppc64le", arches=["b64"])["loaded rules b64"].status == Status.FAIL
+    assert run(loaded=direct, persistent=direct, machine="ppc64le", arches=["b64"],
+               **CALLS_ONLY)["loaded rules b64"].status == Status.FAIL
 
 
 # ---------------------------------------------------------------- task and exclude lists
@@ -258,7 +284,7 @@ def test_syscall_numbers_are_read_with_the_hosts_table():
 
 def test_never_task_rule_turns_everything_off():
     b64 = run(loaded="-a never,task\n" + GOOD)["loaded rules b64"]
-    assert b64.status == Status.FAIL and len(b64.observed["shadowed"]) == 4
+    assert b64.status == Status.FAIL and len(b64.observed["shadowed"]) == 5
     assert "task list" in b64.observed["shadowed"][0]["note"]
     filtered = run(loaded="-a never,task -F uid=0\n" + GOOD)["loaded rules b64"]
     assert filtered.status == Status.FAIL and filtered.observed["narrowed"][0]["rules"][0]["filters"] == ["uid=0"]
@@ -269,7 +295,7 @@ def test_never_task_rule_turns_everything_off():
 def test_exclude_rules_that_drop_socket_records():
     assert run(loaded=GOOD + "-a always,exclude -F msgtype=CWD\n")["loaded rules b64"].status == Status.PASS
     dropped = run(loaded=GOOD + "-a always,exclude -F msgtype=SYSCALL\n")["loaded rules b64"]
-    assert dropped.status == Status.FAIL and len(dropped.observed["shadowed"]) == 4
+    assert dropped.status == Status.FAIL and len(dropped.observed["shadowed"]) == 5
     address = run(loaded=GOOD + "-a always,exclude -F msgtype=SOCKADDR\n")["loaded rules b64"]
     assert address.status == Status.FAIL and address.observed["narrowed"][0]["rules"][0]["filters"] == ["msgtype=SOCKADDR"]
 
@@ -287,7 +313,7 @@ def test_enabled_state(enabled, status):
 def test_persistent_e0_turns_auditing_off_at_boot():
     b64 = run(persistent=GOOD + "-e 0\n")["persistent rules b64"]
     assert b64.status == Status.FAIL
-    assert b64.observed["blockers"] == [f"-e 0 at {RULES_FILE}:5 turns auditing off at boot"]
+    assert b64.observed["blockers"] == [f"-e 0 at {RULES_FILE}:9 turns auditing off at boot"]
     assert run(persistent=GOOD + "-e 0\n-e 1\n")["persistent rules b64"].status == Status.PASS
 
 
@@ -380,6 +406,6 @@ def test_params_defaults_and_validation():
 
 def test_declared_in_the_registry_with_known_controls():
     spec = load_registry(plugins=False).get("audit.socket_logging")
-    assert spec is not None and spec.version == "1.8.1" and spec.needs == ("audit",)
+    assert spec is not None and spec.version == "1.9.0" and spec.needs == ("audit",)
     assert spec.controls == ("AU-2", "AU-12", "SI-4")
     assert "augenrules --load" in spec.remediation and "loopback" in spec.rationale

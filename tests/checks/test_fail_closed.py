@@ -32,18 +32,14 @@ from auditor.engine.registry import load_registry
 from auditor.model.facts import AuditFacts, Gap, GapKind, HostSnapshot, ProcessInfo, SysctlFacts, SysctlSetting
 from auditor.model.policy import Policy, PolicySource, ResolvedRule, Waiver
 from auditor.model.result import ExitCode, Severity, Status, Verdict
-from tests.factories import LINUX_DEFAULT_SYSCTLS, listener, snapshot, sysctl_facts
+from tests.factories import LINUX_DEFAULT_SYSCTLS, SOCKET_AUDIT_RULES, listener, snapshot, sysctl_facts
 from tests.privileges import require_root, run_as_unprivileged
 
 ROOTS = Path(__file__).resolve().parents[1] / "fixtures" / "roots"
 TODAY = date(2026, 11, 22)
 REGISTRY = load_registry(plugins=False)
 
-GOOD_RULES = """
--a always,exit -F arch=b64 -S bind,connect,accept,accept4 -k net
--a always,exit -F arch=b32 -S bind,connect,accept4 -k net
--a always,exit -F arch=b32 -S socketcall -k net
-"""
+GOOD_RULES = SOCKET_AUDIT_RULES  # every way of making the calls
 
 
 def policy_of(check: str, waivers: list[Waiver] | None = None, **params) -> Policy:
@@ -103,7 +99,7 @@ def test_persistent_rule_naming_a_call_its_abi_lacks_is_not_vouched_for():
     """i386 has no accept syscall: on an x86 host auditctl refuses ``-F arch=b32 -S ...,accept,...``
     and, without -c, loads nothing after it.  lbaudit's reading accepted the line and counted the
     socketcall rule after it: the persistent b32 rules passed, though the boot loads neither."""
-    text = GOOD_RULES.replace("-S bind,connect,accept4 -k net", "-S bind,connect,accept,accept4 -k net")
+    text = GOOD_RULES.replace("-S bind,listen,connect,accept4 -k net", "-S bind,listen,connect,accept,accept4 -k net")
     parsed = parse_rules_text(text, "/etc/audit/rules.d/30-net.rules", "x86_64")
     gaps = [Gap(section="audit", field="persistent_rules/problems", reason=str(p)) for p in parsed.problems]
     facts = AuditFacts(enabled=1, loaded_rules=parse_rules_text(GOOD_RULES, "x", "x86_64").rules,
@@ -114,7 +110,7 @@ def test_persistent_rule_naming_a_call_its_abi_lacks_is_not_vouched_for():
     # neither b32 rule loads
     assert outcomes["persistent rules b32"].status == Status.FAIL
     for subject in ("persistent rules b64", "persistent rules b32"):
-        assert "/etc/audit/rules.d/30-net.rules:3" in outcomes[subject].message
+        assert "/etc/audit/rules.d/30-net.rules:4" in outcomes[subject].message
         assert "accept" in outcomes[subject].message
     assert outcomes["loaded rules b32"].status == Status.PASS
     # a 64-bit socketcall rule is refused the same way (x86_64 has no socketcall)

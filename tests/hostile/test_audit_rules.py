@@ -20,15 +20,11 @@ from auditor.collect.rootdir import collect_root
 from auditor.domain.audit_rules import parse_auditctl_list
 from auditor.model.facts import AuditFacts, HostSnapshot
 from auditor.model.result import Status
-from tests.factories import ELF_X86_64, snapshot
+from tests.factories import ELF_X86_64, SOCKET_AUDIT_RULES, snapshot
 
 PASS, FAIL, NOT_REVIEWED = Status.PASS, Status.FAIL, Status.NOT_REVIEWED
 
-NET = (
-    "-a always,exit -F arch=b64 -S bind,connect,accept,accept4 -k net\n"
-    "-a always,exit -F arch=b32 -S bind,connect,accept4 -k net\n"
-    "-a always,exit -F arch=b32 -S socketcall -k net\n"
-)
+NET = SOCKET_AUDIT_RULES  # every way of making the calls
 
 
 def image(tmp_path: Path, files: dict[str, str | bytes], auditctl: bytes | None = ELF_X86_64,
@@ -89,13 +85,14 @@ def test_never_rule_without_arch_hits_the_same_number_on_i386(tmp_path):
 
 
 def test_rule_without_arch_does_not_cover_i386_by_name(tmp_path):
-    rules = "-a always,exit -S bind,connect,accept,accept4 -k net\n"  # x86_64 numbers 49, 42, 43, 288
+    # x86_64 numbers 49, 50, 42, 43, 288, and the sends 44, 46, 307
+    rules = "-a always,exit -S bind,listen,connect,accept,accept4,sendto,sendmsg,sendmmsg -k net\n"
     assert persistent(image(tmp_path, {"30-net.rules": rules})) == (PASS, FAIL)
 
 
 def test_syscall_the_abi_lacks_stops_the_boot(tmp_path):
     # i386 has no accept syscall: auditctl refuses the line, so neither b32 rule loads
-    rules = NET.replace("-S bind,connect,accept4", "-S bind,connect,accept,accept4")
+    rules = NET.replace("-S bind,listen,connect,accept4", "-S bind,listen,connect,accept,accept4")
     assert persistent(image(tmp_path, {"30-net.rules": rules})) == (NOT_REVIEWED, FAIL)
 
 
@@ -153,7 +150,7 @@ def test_image_of_unknown_machine_is_not_vouched_for(tmp_path):
 
 
 def test_line_longer_than_auditctls_buffer_is_read_as_two_lines(tmp_path):
-    long_line = "-a always,exit -F arch=b64 -S bind,connect,accept,accept4 -k net" + " " * 7000 + "-F auid>=1000"
+    long_line = "-a always,exit -F arch=b64 -S bind,listen,connect,accept,accept4 -k net" + " " * 7000 + "-F auid>=1000"
     rules = long_line + "\n" + NET.split("\n", 1)[1]
     # the rule loads without the filter; the rest of the line is refused, so the b32 rules never load
     assert persistent(image(tmp_path, {"30-net.rules": rules})) == (NOT_REVIEWED, FAIL)

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from auditor.checks._audit_coverage import MSG_FASTOPEN
 from auditor.checks.audit_socket_logging import SocketLoggingParams, audit_socket_logging
 from auditor.checks.drift_audit_rules import DriftAuditRulesParams, drift_audit_rules
 from auditor.collect import CollectContext, audit_netlink
@@ -24,7 +25,15 @@ from auditor.collect.audit import collect_audit, loaded_from_kernel_rules
 from auditor.collect.live import collect_snapshot
 from auditor.domain.audit_rules import parse_rules_text
 from auditor.model.facts import AuditFacts, Gap, IoUringState
-from tests.audit_kernel import ARCH_AARCH64, ARCH_I386, ARCH_X86_64, EQUAL, auditctl_status_of_this_kernel, encode_rule
+from tests.audit_kernel import (
+    ARCH_AARCH64,
+    ARCH_I386,
+    ARCH_X86_64,
+    BIT_MASK,
+    EQUAL,
+    auditctl_status_of_this_kernel,
+    encode_rule,
+)
 from tests.cli import Result, run_cli
 from tests.factories import ELF_X86_64, SOCKET_AUDIT_RULES, running_auditd, snapshot
 from tests.privileges import require_root, run_as_unprivileged
@@ -77,11 +86,16 @@ def good_persistent() -> list:
     return parsed.rules
 
 
-# Kernel rules covering bind, connect, accept, accept4 on b64 and b32 (x86 numbers), as listed.
+# Kernel rules covering bind, listen, connect, accept, accept4 on b64 and b32 (x86 numbers), and the
+# sends that connect with TCP Fast Open (flags a3 of sendto and sendmmsg, a2 of sendmsg), as listed.
 COVERING = (
-    encode_rule(("arch", EQUAL, ARCH_X86_64), ("key", EQUAL, b"net"), syscalls=(42, 43, 49, 288)),
-    encode_rule(("arch", EQUAL, ARCH_I386), ("key", EQUAL, b"net"), syscalls=(361, 362, 364)),
+    encode_rule(("arch", EQUAL, ARCH_X86_64), ("key", EQUAL, b"net"), syscalls=(42, 43, 49, 50, 288)),
+    encode_rule(("arch", EQUAL, ARCH_I386), ("key", EQUAL, b"net"), syscalls=(361, 362, 363, 364)),
     encode_rule(("arch", EQUAL, ARCH_I386), ("key", EQUAL, b"net"), syscalls=(102,)),
+    encode_rule(("arch", EQUAL, ARCH_X86_64), ("a3", BIT_MASK, MSG_FASTOPEN), ("key", EQUAL, b"net"), syscalls=(44, 307)),
+    encode_rule(("arch", EQUAL, ARCH_X86_64), ("a2", BIT_MASK, MSG_FASTOPEN), ("key", EQUAL, b"net"), syscalls=(46,)),
+    encode_rule(("arch", EQUAL, ARCH_I386), ("a3", BIT_MASK, MSG_FASTOPEN), ("key", EQUAL, b"net"), syscalls=(345, 369)),
+    encode_rule(("arch", EQUAL, ARCH_I386), ("a2", BIT_MASK, MSG_FASTOPEN), ("key", EQUAL, b"net"), syscalls=(370,)),
 )
 
 
@@ -241,7 +255,7 @@ def test_rule_for_another_machines_abi_is_not_b64_coverage():
     aarch64 = encode_rule(("arch", EQUAL, ARCH_AARCH64), syscalls=(42, 43, 49, 288))  # numbers mean other calls there
     found = judge_kernel_rules(aarch64, *COVERING[1:])
     assert found["loaded rules b64"].status.value == "fail"
-    assert found["loaded rules b64"].observed["missing"] == ["bind", "connect", "accept", "accept4"]
+    assert found["loaded rules b64"].observed["missing"] == ["bind", "connect", "accept", "accept4", "listen"]
     # b32 is covered, but an unread rule might be a never rule for it: not vouched for
     assert found["loaded rules b32"].status.value == "not_reviewed"
 

@@ -12,13 +12,11 @@ from auditor.checks.audit_socket_logging import SocketLoggingParams, audit_socke
 from auditor.domain.audit_rules import parse_rules_text
 from auditor.model.facts import AuditFacts
 from auditor.model.result import Status
-from tests.factories import running_auditd, snapshot
+from tests.factories import SOCKET_AUDIT_RULES, running_auditd, snapshot
 
-NARROWED = (
-    "-a always,exit -F arch=b64 -S bind,connect,accept,accept4 -F auid>=1000 -F auid!=unset -k net\n"
-    "-a always,exit -F arch=b32 -S bind,connect,accept4 -F auid>=1000 -F auid!=unset -k net\n"
-    "-a always,exit -F arch=b32 -S socketcall -F auid>=1000 -F auid!=unset -k net\n"
-)
+# every way of making the calls, each rule narrowed by the same two filters
+NARROWED = "".join(line.replace(" -k net", " -F auid>=1000 -F auid!=unset -k net") + "\n"
+                   for line in SOCKET_AUDIT_RULES.splitlines())
 
 
 def judge(accepted: list[str]) -> dict:

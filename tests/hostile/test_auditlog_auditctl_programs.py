@@ -17,12 +17,9 @@ from auditor.checks.audit_socket_logging import SocketLoggingParams, audit_socke
 from auditor.collect import CollectContext
 from auditor.collect.live import collect_snapshot
 from auditor.model.result import Status
+from tests.factories import SOCKET_AUDIT_RULES
 
-GOOD_LIST = (
-    "-a always,exit -F arch=b64 -S bind,connect,accept,accept4 -F key=net\n"
-    "-a always,exit -F arch=b32 -S bind,connect,accept4 -F key=net\n"
-    "-a always,exit -F arch=b32 -S socketcall -F key=net\n"
-)
+GOOD_LIST = SOCKET_AUDIT_RULES.replace("-k net", "-F key=net")  # as auditctl -l prints them
 
 
 def fake_auditctl(directory: Path, status: str, listing: str = GOOD_LIST, hang: bool = False,

@@ -31,11 +31,7 @@ from tests.privileges import require_root
 
 PASS, FAIL, NOT_REVIEWED, NOT_APPLICABLE = Status.PASS, Status.FAIL, Status.NOT_REVIEWED, Status.NOT_APPLICABLE
 SUBJECT = "audit records written"
-NET = (
-    "-a always,exit -F arch=b64 -S bind,connect,accept,accept4 -k net\n"
-    "-a always,exit -F arch=b32 -S bind,connect,accept4 -k net\n"
-    "-a always,exit -F arch=b32 -S socketcall -k net\n"
-)
+NET = SOCKET_AUDIT_RULES  # every way of making the calls, so that the rules pass
 
 
 def image(tmp_path: Path, auditd_conf: str | bytes | None) -> HostSnapshot:

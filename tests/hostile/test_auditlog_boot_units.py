@@ -15,14 +15,10 @@ from pathlib import Path
 from auditor.checks.audit_socket_logging import SocketLoggingParams, audit_socket_logging
 from auditor.collect.rootdir import collect_root
 from auditor.model.result import Status
-from tests.factories import ELF_X86_64
+from tests.factories import ELF_X86_64, SOCKET_AUDIT_RULES
 
 PASS, FAIL, NOT_REVIEWED = Status.PASS, Status.FAIL, Status.NOT_REVIEWED
-NET = (
-    "-a always,exit -F arch=b64 -S bind,connect,accept,accept4 -k net\n"
-    "-a always,exit -F arch=b32 -S bind,connect,accept4 -k net\n"
-    "-a always,exit -F arch=b32 -S socketcall -k net\n"
-)
+NET = SOCKET_AUDIT_RULES  # every way of making the calls: the rules are not what is judged here
 AUDITD_3 = ("[Unit]\nDescription=Security Auditing Service\nDefaultDependencies=no\n[Service]\nType=forking\n"
             "ExecStart=/sbin/auditd\nExecStartPost=-/sbin/augenrules --load\n[Install]\nWantedBy=multi-user.target\n")
 AUDITD_4 = ("[Unit]\nDescription=Security Audit Logging Service\nWants=audit-rules.service\n[Service]\nType=forking\n"

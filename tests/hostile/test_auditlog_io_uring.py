@@ -28,10 +28,10 @@ from auditor.collect.audit import collect_audit
 from auditor.collect.netlink import NLMSGHDR
 from auditor.collect.rootdir import collect_root
 from auditor.domain.audit_rules import parse_auditctl_list, parse_rules_text
-from auditor.model.facts import AuditFacts, Gap, GapKind, IoUringBoot, IoUringState
+from auditor.model.facts import AuditFacts, Gap, GapKind, IoUringBoot, IoUringState, SysctlFacts, SysctlSetting
 from auditor.model.result import Status
 from tests.audit_kernel import EQUAL, encode_rule
-from tests.factories import SOCKET_AUDIT_RULES, running_auditd, snapshot
+from tests.factories import SOCKET_AUDIT_RULES, running_auditd, snapshot, sysctl_facts
 from tests.privileges import require_root
 
 ROOTS = Path(__file__).resolve().parents[1] / "fixtures" / "roots"
@@ -39,6 +39,7 @@ RULES_FILE = "/etc/audit/rules.d/10-socket.rules"
 URING_RULE = "-a always,io_uring -S bind,listen,connect,accept -k net"
 OPEN = IoUringState(present=True, disabled=0, group=-1, source="/proc/sys/kernel/io_uring_disabled")
 LIVE_ENV = "LBAUDIT_TEST_LIVE_AUDIT"
+AFTER_SOCKET_RULES = len(SOCKET_AUDIT_RULES.splitlines()) + 1  # the line number of a rule appended to them
 NOT_SET = IoUringBoot()  # no sysctl.d file sets kernel.io_uring_disabled
 OFF_AT_BOOT = IoUringBoot(value="2", origin="/etc/sysctl.d/60-io_uring.conf:1")
 
@@ -49,6 +50,14 @@ def loaded(text: str) -> list:
     return parsed.rules
 
 
+def server_only_fastopen() -> SysctlFacts:
+    """net.ipv4.tcp_fastopen 2, running and at boot: TCP Fast Open cannot connect, so io_uring's sends
+    (whose connects no rule records: tests/hostile/test_auditlog_fastopen.py) are not what is judged here."""
+    values = sysctl_facts(net__ipv4__tcp_fastopen="2")
+    boot = {"net.ipv4.tcp_fastopen": SysctlSetting(value="2", origin="/etc/sysctl.d/60-tfo.conf:1")}
+    return values.model_copy(update={"persistent": boot})
+
+
 def judge(state: IoUringState | None, rules: str = SOCKET_AUDIT_RULES, kernel: str = "6.12.0",
           gaps: list[Gap] | None = None, boot: IoUringBoot | None = NOT_SET, **params) -> dict:
     persistent = parse_rules_text(SOCKET_AUDIT_RULES, RULES_FILE, "x86_64")
@@ -56,7 +65,7 @@ def judge(state: IoUringState | None, rules: str = SOCKET_AUDIT_RULES, kernel: s
     facts = AuditFacts(enabled=1, rate_limit=0, loaded_rules=loaded(rules), persistent_rules=persistent.rules,
                        persistent_source="/etc/audit/rules.d (augenrules)", io_uring=state, io_uring_boot=boot,
                        **running_auditd())
-    snap = snapshot(audit=facts, gaps=gaps)
+    snap = snapshot(audit=facts, gaps=gaps, sysctl=server_only_fastopen())
     snap = snap.model_copy(update={"provenance": snap.provenance.model_copy(update={"kernel": kernel})})
     return {o.subject: o for o in audit_socket_logging.run(snap, SocketLoggingParams(**params))}
 
@@ -70,7 +79,7 @@ def test_syscall_rules_alone_fail_where_every_process_may_use_io_uring():
     uring = found["loaded rules io_uring"]
     assert uring.status == Status.FAIL
     assert uring.message == (
-        "loaded rules io_uring: 3 of 3 io_uring operations not audited: no io_uring rule: accept, connect, bind; "
+        "loaded rules io_uring: 4 of 4 io_uring operations not audited: no io_uring rule: accept, connect, bind, listen; "
         "io_uring is open to every process, which can bind, listen, connect and accept through it without "
         "the syscalls the syscall rules record")
     assert found["persistent rules io_uring"].status == Status.FAIL
@@ -79,7 +88,7 @@ def test_syscall_rules_alone_fail_where_every_process_may_use_io_uring():
 def test_io_uring_rules_covering_the_operations_pass():
     found = judge(OPEN, rules=SOCKET_AUDIT_RULES + URING_RULE + "\n")
     assert found["loaded rules io_uring"].status == Status.PASS
-    assert found["loaded rules io_uring"].observed["covered"] == ["accept", "connect", "bind"]
+    assert found["loaded rules io_uring"].observed["covered"] == ["accept", "connect", "bind", "listen"]
     assert found["persistent rules io_uring"].status == Status.FAIL  # rules.d holds no io_uring rule
     # a policy that asks for listen too needs IORING_OP_LISTEN covered
     with_listen = judge(OPEN, rules=SOCKET_AUDIT_RULES + "-a always,io_uring -S bind,connect,accept\n",
@@ -91,7 +100,7 @@ def test_io_uring_rules_covering_the_operations_pass():
 def test_a_never_io_uring_rule_first_shadows_and_a_filtered_one_narrows():
     shadowed = judge(OPEN, rules=SOCKET_AUDIT_RULES + "-a never,io_uring -S all\n" + URING_RULE + "\n")
     assert shadowed["loaded rules io_uring"].status == Status.FAIL
-    assert "shadowed by auditctl -l:4 (-a never,io_uring -S all)" in shadowed["loaded rules io_uring"].message
+    assert f"shadowed by auditctl -l:{AFTER_SOCKET_RULES} (-a never,io_uring -S all)" in shadowed["loaded rules io_uring"].message
     narrowed = judge(OPEN, rules=SOCKET_AUDIT_RULES + "-a always,io_uring -S connect,accept,bind,listen "
                                                       "-F auid>=1000\n")
     assert narrowed["loaded rules io_uring"].status == Status.FAIL
@@ -157,7 +166,7 @@ def test_io_uring_rule_printed_by_an_auditctl_before_3_1_is_not_reviewed_not_fai
     listen): the rule is there, unreadable, so the io_uring scope is neither passed nor failed."""
     printed = "-a always,(null) -S rt_sigaction,ioctl,clone,fork -F key=lbaudit-probe\n"
     parsed = parse_auditctl_list(SOCKET_AUDIT_RULES + printed, "x86_64")
-    assert [str(p) for p in parsed.problems] == ["auditctl -l:4: Append rule - bad keyword always,(null)"]
+    assert [str(p) for p in parsed.problems] == [f"auditctl -l:{AFTER_SOCKET_RULES}: Append rule - bad keyword always,(null)"]
     gaps = [Gap(section="audit", field="loaded_rules/problems", reason=str(p)) for p in parsed.problems]
     facts = AuditFacts(enabled=1, rate_limit=0, loaded_rules=parsed.rules, io_uring=OPEN, **running_auditd())
     found = {o.subject: o for o in audit_socket_logging.run(snapshot(audit=facts, gaps=gaps), SocketLoggingParams())}
@@ -187,6 +196,7 @@ def test_image_whose_rules_d_holds_an_io_uring_rule_names_the_auditctl_version_d
     root = tmp_path / "image"
     shutil.copytree(ROOTS / "audit-rulesd", root, symlinks=True)
     (root / "etc/audit/rules.d/9-never.rules").unlink()  # its chronyd never rule fails b64 on its own
+    (root / "etc/audit/rules.d/30-net.rules").write_text(SOCKET_AUDIT_RULES)  # every way of making the calls
     (root / "etc/audit/rules.d/40-uring.rules").write_text(URING_RULE + "\n")
     snap = collect_root(root, frozenset({"audit"}))
     problems = [g.reason for g in snap.gaps_for("audit", "persistent_rules/problems")]

@@ -40,7 +40,7 @@ def test_a_rate_limit_of_one_record_a_second_fails(tmp_path):
     snap = image(tmp_path, {"00-base.rules": "-D\n-b 8192\n-r 1\n", "30-net.rules": NET})
     assert persistent(snap) == (FAIL, FAIL)
     outcome = {o.subject: o for o in audit_socket_logging.run(snap, SocketLoggingParams())}["persistent rules b64"]
-    assert outcome.observed["missing"] == [] and len(outcome.observed["covered"]) == 4
+    assert outcome.observed["missing"] == [] and len(outcome.observed["covered"]) == 5
     assert any("rate limit of 1 records a second" in b for b in outcome.observed["blockers"])
     assert "00-base.rules" in outcome.message
 

@@ -19,7 +19,7 @@ from tests.factories import ELF_X86_64
 from tests.hostile.test_audit_rules import NET, image, persistent
 
 PASS, FAIL = Status.PASS, Status.FAIL
-B64 = "-a always,exit -F arch=b64 -S bind,connect,accept,accept4 -k net\n"
+B64 = "".join(line + "\n" for line in NET.splitlines() if "arch=b64" in line)  # x86_64 has no socketcall
 # ELFCLASS64, big-endian, EM_S390 (22): the auditctl of an s390x image
 ELF_S390X = b"\x7fELF" + bytes([2, 2, 1, 0]) + bytes(8) + struct.pack(">HHI", 2, 22, 1)
 
@@ -36,16 +36,16 @@ def test_control_case_both_ways_audited_pass(tmp_path):
 def test_socketcall_alone_leaves_the_direct_i386_syscalls_unrecorded(tmp_path):
     outcome = b32(tmp_path, B64 + "-a always,exit -F arch=b32 -S socketcall -k net\n")
     assert outcome.status == FAIL
-    assert outcome.observed["missing"] == ["bind", "connect", "accept4"]  # i386 has no accept syscall
+    assert outcome.observed["missing"] == ["bind", "connect", "accept4", "listen"]  # i386 has no accept syscall
     assert outcome.observed["partly_covered"]["bind"] == ["socketcall a0=2 (bind)"]
-    assert "no rule: bind, connect, accept4" in outcome.message
+    assert "no rule: bind, connect, accept4, listen" in outcome.message
 
 
 def test_direct_syscalls_alone_leave_socketcall_unrecorded(tmp_path):
-    outcome = b32(tmp_path, B64 + "-a always,exit -F arch=b32 -S bind,connect,accept4 -k net\n"
+    outcome = b32(tmp_path, B64 + "-a always,exit -F arch=b32 -S bind,listen,connect,accept4 -k net\n"
                             "-a always,exit -F arch=b32 -S socketcall -F a0=5 -k net\n")
     assert outcome.status == FAIL
-    assert outcome.observed["missing"] == ["bind", "connect", "accept4"]
+    assert outcome.observed["missing"] == ["bind", "connect", "accept4", "listen"]
     assert outcome.observed["partly_covered"]["bind"] == ["bind"]
     assert sorted(outcome.observed["covered"]) == ["accept"]  # only through socketcall on i386
 
@@ -61,12 +61,13 @@ def test_a_never_rule_on_socketcalls_bind_is_not_made_up_for_by_the_direct_sysca
 
 def test_s390x_64_bit_programs_have_socketcall_too(tmp_path):
     # s390x has no accept syscall on either ABI: socketcall (a0=5) is its only way
-    direct = "-a always,exit -F arch=b64 -S bind,connect,accept4 -k net\n" \
-             "-a always,exit -F arch=b32 -S bind,connect,accept4,socketcall -k net\n"
+    # (listen with bind; the sends that connect with TCP Fast Open with connect)
+    direct = "-a always,exit -F arch=b64 -S bind,listen,connect,accept4,sendto,sendmsg,sendmmsg -k net\n" \
+             "-a always,exit -F arch=b32 -S bind,listen,connect,accept4,sendto,sendmsg,sendmmsg,socketcall -k net\n"
     snap = image(tmp_path, {"30-net.rules": direct}, auditctl=ELF_S390X)
     assert snap.facts.audit.machine == "s390x" and snap.facts.audit.persistent_rules
     b64 = {o.subject: o for o in audit_socket_logging.run(snap, SocketLoggingParams())}["persistent rules b64"]
-    assert b64.status == FAIL and b64.observed["missing"] == ["bind", "connect", "accept", "accept4"]
+    assert b64.status == FAIL and b64.observed["missing"] == ["bind", "connect", "accept", "accept4", "listen"]
     assert "no rule: socketcall a0=2 (bind)" in b64.message
     both = image(tmp_path / "both", {"30-net.rules": direct + "-a always,exit -F arch=b64 -S socketcall -k net\n"},
                  auditctl=ELF_S390X)

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.cli import run_cli
-from tests.factories import ELF_X86_64
+from tests.factories import ELF_X86_64, SOCKET_AUDIT_RULES
 
 REPO = Path(__file__).resolve().parents[2]
 TIMEOUT = 60  # seconds; evaluate of these small images takes about one
@@ -45,11 +45,7 @@ rules:
 """
 # Without it the pool is not_reviewed in every image: the range has no kernel default lbaudit assumes.
 RANGE_CONF = "net.ipv4.ip_local_port_range = 32768 60999\n"
-SOCKET_RULES = (
-    "-a always,exit -F arch=b64 -S bind,connect,accept,accept4 -k lbaudit-socket\n"
-    "-a always,exit -F arch=b32 -S bind,connect,accept4 -k lbaudit-socket\n"
-    "-a always,exit -F arch=b32 -S socketcall -k lbaudit-socket\n"  # 32-bit programs' other way
-)
+SOCKET_RULES = SOCKET_AUDIT_RULES.replace("-k net", "-k lbaudit-socket")  # every way of making the calls
 
 
 def write(root: Path, path: str, text: str) -> Path:

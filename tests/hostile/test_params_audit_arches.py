@@ -20,7 +20,10 @@ from auditor.storage.snapshot import snapshot_bytes
 from tests.cli import evaluate_snapshot
 from tests.factories import running_auditd, snapshot
 
-ONLY_B32 = "-a always,exit -F arch=b32 -S bind,connect,accept4 -k net\n-a always,exit -F arch=b32 -S socketcall -k net\n"
+# every way a 32-bit program makes the calls: listen with bind, the sends that connect with TCP
+# Fast Open with connect, socketcall for all of them
+ONLY_B32 = ("-a always,exit -F arch=b32 -S bind,listen,connect,accept4,sendto,sendmsg,sendmmsg -k net\n"
+            "-a always,exit -F arch=b32 -S socketcall -k net\n")
 
 
 def _evaluate(tmp_path: Path, machine: str, arches: str) -> tuple[int, dict[str, dict]]:
