@@ -107,7 +107,8 @@ class SocketLoggingParams(CheckParams):
     min_backlog_limit: int = Field(
         8192, ge=0, le=2**32 - 1,
         description="Smallest kernel backlog limit (auditctl -s backlog_limit, -b) that passes: records past a "
-                    "full queue are lost (the kernel's default is 64; CIS asks for 8192).  0: not judged.")
+                    "full queue are lost (the kernel's default is 64; CIS asks for 8192).  A kernel limit of 0 is no "
+                    "limit and passes.  0: not judged.")
     accepted_filters: list[str] = Field(
         default_factory=empty_list,
         description='Rule filters the organisation accepts as not narrowing, e.g. "auid>=1000", "auid!=unset". '
@@ -568,7 +569,7 @@ def _enabled_outcome(snapshot: HostSnapshot, params: SocketLoggingParams) -> Out
         observed["boot_audit"], expected["boot_audit"] = boot, "on"
         evidence.append("/facts/audit/boot_audit")
     audit = snapshot.facts.audit
-    loss_expected: dict[str, object] = {"lost": 0, "backlog_limit": f">= {params.min_backlog_limit}",
+    loss_expected: dict[str, object] = {"lost": 0, "backlog_limit": f">= {params.min_backlog_limit} or 0 (no limit)",
                                         "failure": [1, 2]}
     for name in ("lost", "backlog_limit", "failure"):
         if getattr(audit, name) is not None and (name != "backlog_limit" or params.min_backlog_limit):
@@ -599,7 +600,8 @@ def _enabled_outcome(snapshot: HostSnapshot, params: SocketLoggingParams) -> Out
     if audit.lost is None:
         notes.append("records lost since boot were not recorded in this snapshot, so lost records are not ruled out")
     else:
-        notes.append(f"no record lost since boot, backlog limit {audit.backlog_limit}")
+        limit = "no backlog limit (0)" if audit.backlog_limit == 0 else f"backlog limit {audit.backlog_limit}"
+        notes.append(f"no record lost since boot, {limit}")
     if params.require_boot_audit:
         notes.append("audit=1 on the kernel command line" if boot == "on"
                      else "the kernel command line was not recorded in this snapshot, so processes started before "
@@ -620,7 +622,9 @@ def _loss_blockers(snapshot: HostSnapshot, params: SocketLoggingParams) -> list[
         blockers.append(f"the kernel has lost {audit.lost} audit records since boot (or since auditctl "
                         "--reset-lost): the backlog was full, the rate limit was reached or no daemon took them, "
                         "so the records of those events exist nowhere")
-    if audit.backlog_limit is not None and audit.backlog_limit < params.min_backlog_limit:
+    # 0 is no limit: audit_queue_full() (kernel/audit.c) is "audit_backlog_limit && len > limit", so
+    # with 0 the queue never refuses a record for its length (memory is then the only bound)
+    if audit.backlog_limit and audit.backlog_limit < params.min_backlog_limit:
         blockers.append(f"its backlog limit is {audit.backlog_limit} records (at least {params.min_backlog_limit} "
                         "expected): a burst of events beyond it while auditd is busy or not yet started is lost")
     if audit.failure == 0:

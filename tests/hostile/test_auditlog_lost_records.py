@@ -68,6 +68,16 @@ def test_a_tiny_backlog_fails_and_the_threshold_is_a_param():
     assert enabled_finding(backlog_limit=64, min_backlog_limit=0).status == Status.PASS
 
 
+def test_a_backlog_limit_of_0_is_no_limit_and_passes():
+    # kernel/audit.c audit_queue_full(): "audit_backlog_limit && len > audit_backlog_limit", so 0
+    # never refuses a record for the queue's length; it failed as "0 records (at least 8192 expected)"
+    found = enabled_finding(backlog_limit=0)
+    assert found.status == Status.PASS
+    assert "no record lost since boot, no backlog limit (0)" in found.message
+    assert found.observed["backlog_limit"] == 0 and found.expected["backlog_limit"] == ">= 8192 or 0 (no limit)"
+    assert enabled_finding(backlog_limit=1).status == Status.FAIL  # the smallest limit there is still fails
+
+
 def test_silent_failure_mode_fails():
     found = enabled_finding(failure=0)
     assert found.status == Status.FAIL
