@@ -612,7 +612,7 @@ def attribute_scanned(listeners: list[Listener], scan: FdScan | None, scan_failu
             if not replaced:
                 gaps.append(gap_at("sockets", ("listeners", index, "processes"),
                                    f"{listener.protocol} {listener.endpoint}: {why}"))
-            result.append(copy_with(listener, {"owner_reason": why}))
+            result.append(copy_with(listener, {"owner_reason": why}, held=True))
             continue
         if scan is not None and scan.unreadable:
             # A socket can be shared (fork, fd passing): a process whose fd table could not be read
@@ -627,7 +627,7 @@ def attribute_scanned(listeners: list[Listener], scan: FdScan | None, scan_failu
             for name, why in sorted(missing.items()):
                 gaps.append(gap_at("sockets", ("listeners", index, "processes", position, name), why))
         # copy_with: pydantic's model_copy was a third of attributing 5,000 listeners (issue 16).
-        result.append(copy_with(listener, {"processes": [info for info, _missing in processes]}))
+        result.append(copy_with(listener, {"processes": [info for info, _missing in processes]}, held=True))
     return result, gaps
 
 

@@ -399,7 +399,7 @@ def _findings(rule: ResolvedRule, spec: CheckSpec, outcomes: list[Outcome],
                 "subject_detail": values["subject_detail"],
                 "observed": values["observed"], "expected": values["expected"], "message": values["message"],
                 "reason": values["reason"], "evidence": evidence, "waiver": None,
-            }, _FINDING_FIELDS_SET))
+            }, _FINDING_FIELDS_SET, held=True))
             continue
         findings.append(construct_valid(Finding, {
             "id": fid, "rule_id": rule_id, "check": name, "severity": severity, "controls": controls,

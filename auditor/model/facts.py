@@ -151,8 +151,8 @@ def gap_at(section: str, path: tuple[str | int, ...], reason: str) -> Gap:
     if section in SECTIONS and type(reason) is str and reason and all(map(_plain_part, path)):
         return construct_complete(Gap, {"section": section, "field": "/".join(map(str, path)), "path": tuple(path),
                                         "reason": text_of_host(reason), "kind": GapKind.UNREADABLE},
-                                  shared_fields_set(set(_GAP_GIVEN)))
-    return Gap(section=section, path=path, reason=reason)  # type: ignore[arg-type]
+                                  shared_fields_set(set(_GAP_GIVEN)), held=True)
+    return Gap(section=section, path=path, reason=reason)
 
 
 # Every field of a gap, as gap_json writes them: a field added to Gap without being added here
