@@ -780,12 +780,12 @@ def listener_json(listener: Listener, processes: dict[int, dict[str, Any]]) -> d
     """``listener.model_dump(mode="json")``, built directly: every field is text, a number, a bool or
     None but its processes, each dumped once into ``processes`` (by object) however many listeners
     it holds.  Values are shared with the model, not copied: the caller reads them, never changes them."""
-    data = dict(listener.__dict__)
+    data = listener.__dict__.copy()  # a copy of a dict as it is (its keys table cloned)
     dumped = []
     for process in listener.processes:
         known = processes.get(id(process))
         if known is None:
-            known = processes[id(process)] = dict(process.__dict__)
+            known = processes[id(process)] = process.__dict__.copy()
         dumped.append(known)
     data["processes"] = dumped
     return data
