@@ -64,7 +64,16 @@ from auditor.collect.procview import unlisted_processes
 from auditor.collect.systemd_sockets import collect_declared_sockets
 from auditor.domain.netaddr import TPROXY_PROTOCOLS
 from auditor.model.base import copy_with
-from auditor.model.facts import Gap, GapKind, Listener, ProcessInfo, SocketCounts, SocketFacts, gap_at
+from auditor.model.facts import (
+    Gap,
+    GapKind,
+    Listener,
+    ProcessInfo,
+    SocketCounts,
+    SocketFacts,
+    gap_at,
+    listener_of_row,
+)
 from auditor.model.records import record
 from auditor.safeio import read_regular
 
@@ -408,13 +417,19 @@ def listeners_from_rows(rows: list[SocketRow]) -> list[Listener]:
     MPTCP listener stands for both, so it is reported once and judged as mptcp.
     """
     subflows = _mptcp_subflow_keys(rows)
+    users: dict[int, str | None] = {}  # asked once a uid: each getpwuid reads the password database
+
+    def user_of(uid: int) -> str | None:
+        if uid not in users:
+            users[uid] = _user_name(uid)
+        return users[uid]
+
     listeners = [
-        Listener(protocol=row.protocol, family=row.family, address=row.address, port=row.port,
-                 # an IPv6 raw socket never receives IPv4 (raw_v4_input looks at IPv4 raw sockets only),
-                 # whatever its IPV6_V6ONLY says
-                 v6only=(True if row.protocol == RAW.name else row.v6only) if row.family == "ipv6" else None,
-                 interface=_interface_name(row.interface_index),
-                 uid=row.uid, user=_user_name(row.uid), inode=row.inode, transparent=row.transparent)
+        listener_of_row(row.protocol, row.family, row.address, row.port,
+                        # an IPv6 raw socket never receives IPv4 (raw_v4_input looks at IPv4 raw sockets
+                        # only), whatever its IPV6_V6ONLY says
+                        (True if row.protocol == RAW.name else row.v6only) if row.family == "ipv6" else None,
+                        _interface_name(row.interface_index), row.uid, user_of(row.uid), row.inode, row.transparent)
         for row in rows
         if row.is_listener
         and not (row.protocol == TCP.name and (row.family, row.address, row.port, row.inode) in subflows)

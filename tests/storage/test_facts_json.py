@@ -122,3 +122,29 @@ def test_many_gaps_are_written_and_digested_as_pydantic_dumps_them() -> None:
                                                  "gaps": [g.model_dump(mode="json", exclude={"path"})
                                                           for g in snapshot.gaps]})
     assert snapshot_bytes(snapshot) == indented_json(snapshot.model_dump(mode="json", by_alias=True))
+
+
+def test_a_listener_of_a_row_is_the_listener_validation_builds() -> None:
+    # listener_of_row skips pydantic's validation for what the collector parsed (issue 16): the
+    # model must be the validated one, fields set and all; a value validation would refuse is
+    # validated, and refused, as always.
+    from auditor.model.facts import listener_of_row
+
+    rows = [("tcp", "ipv4", "127.0.0.1", 80, None, None, 0, "root", 123, False),
+            ("udp", "ipv6", "fe80::1%eth0", 53, True, "eth0", 65534, None, 2**64 - 1, None),
+            ("raw", "ipv6", "::", 253, True, None, None, None, None, True)]
+    names = ("protocol", "family", "address", "port", "v6only", "interface", "uid", "user", "inode", "transparent")
+    for row in rows:
+        built, validated = listener_of_row(*row), Listener(**dict(zip(names, row)))
+        assert built == validated and repr(built) == repr(validated)
+        assert list(built.__dict__.items()) == list(validated.__dict__.items())
+        assert built.__pydantic_fields_set__ == validated.__pydantic_fields_set__
+    for bad in [("tcp", "ipv4", "::1", 80, None, None, 0, None, 1, None), ("tcp", "ipv4", "1.2.3.4", 65536, None, None, 0, None, 1, None),
+                ("nope", "ipv4", "1.2.3.4", 1, None, None, 0, None, 1, None), ("tcp", "ipv4", "1.2.3.4", 1, None, None, -1, None, 1, None),
+                ("tcp", "ipv4", "1.2.3.4", 1, None, None, 0, None, 2**64, None)]:
+        try:
+            listener_of_row(*bad)
+        except ValueError as exc:
+            assert "validation error" in str(exc)
+        else:
+            raise AssertionError(f"listener_of_row{bad!r} was not refused")
