@@ -320,7 +320,8 @@ def canonical_text(value: Any, default: Callable[[Any], Any] | None = None) -> s
 CANONICAL_CHUNK_ITEMS = 256
 
 
-def canonical_sha256(value: Any, default: Callable[[Any], Any] | None = None) -> str:
+def canonical_sha256(value: Any, default: Callable[[Any], Any] | None = None,
+                     float_free: tuple[type, ...] = ()) -> str:
     """SHA-256 (hex) of :func:`canonical_json` of a JSON value (str keys),
     fed to the hash piece by piece, each piece written by ``canonical_text``: the dicts on the way
     from the root are written key by key and the items of a list on the way CANONICAL_CHUNK_ITEMS
@@ -328,9 +329,17 @@ def canonical_sha256(value: Any, default: Callable[[Any], Any] | None = None) ->
     joined by commas), so a 20,000-finding evidence is never one 20 MB string (nor its UTF-8 copy).
     The bytes hashed are those of ``canonical_json``.  ``default`` gives the plain JSON of any other
     object in VALUE (json.dumps's hook): the listeners of a snapshot's facts digest are left as
-    models and made plain 256 at a time, never all at once (issue 16)."""
+    models and made plain 256 at a time, never all at once (issue 16).
+
+    ``float_free``: types whose plain JSON (``default``'s) holds no float, of text, integers,
+    booleans, None, lists and dicts with text keys only: a piece of a list of only these is
+    written by orjson (sorted keys, compact), whose bytes are then the standard library's (floats
+    are what it writes otherwise); anything orjson refuses (a lone surrogate, an integer beyond
+    64 bits, a key that is not text) is written by the standard library, as before.  The
+    listeners and gaps of a facts digest, about three times faster (issue 16)."""
     digest = hashlib.sha256()
     pieces: list[str] = []
+    fast = _orjson_list_text(default) if float_free else None
 
     def flush() -> None:
         digest.update("".join(pieces).encode("utf-8"))
@@ -346,7 +355,14 @@ def canonical_sha256(value: Any, default: Callable[[Any], Any] | None = None) ->
         elif type(item) is list and item:
             pieces.append("[")
             for start in range(0, len(item), CANONICAL_CHUNK_ITEMS):
-                pieces.append(("," if start else "") + canonical_text(item[start:start + CANONICAL_CHUNK_ITEMS], default)[1:-1])
+                chunk = item[start:start + CANONICAL_CHUNK_ITEMS]
+                written = fast(chunk) if fast is not None and all(isinstance(v, float_free) for v in chunk) else None
+                if written is not None:
+                    pieces.append("," if start else "")
+                    flush()
+                    digest.update(written[1:-1])
+                    continue
+                pieces.append(("," if start else "") + canonical_text(chunk, default)[1:-1])
                 flush()
             pieces.append("]")
         else:
@@ -355,6 +371,22 @@ def canonical_sha256(value: Any, default: Callable[[Any], Any] | None = None) ->
     feed(value)
     flush()
     return digest.hexdigest()
+
+
+def _orjson_list_text(default: Callable[[Any], Any] | None) -> Callable[[list[Any]], bytes | None] | None:
+    """A function writing a list of float-free values as canonical JSON bytes by orjson, or None
+    when orjson refuses it (or is not installed): see :func:`canonical_sha256`."""
+    try:
+        import orjson
+    except ImportError:  # pragma: no cover - orjson is a dependency; the digest does not depend on it
+        return None
+
+    def written(values: list[Any]) -> bytes | None:
+        try:
+            return orjson.dumps(values, default=default, option=orjson.OPT_SORT_KEYS)
+        except orjson.JSONEncodeError:
+            return None
+    return written
 
 
 def json_pointer(*parts: str | int) -> str:

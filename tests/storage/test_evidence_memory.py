@@ -182,3 +182,30 @@ def test_a_held_record_is_the_same_model_in_a_smaller_dict():
 
     if sys.implementation.name == "cpython":  # key-sharing instance dicts are CPython's
         assert traced(held=True) < 0.7 * traced(held=False)
+
+
+class _Part:
+    """A record the digest makes plain through its default (as the facts digest's listeners)."""
+
+    def __init__(self, value: object) -> None:
+        self.value = value
+
+
+@pytest.mark.parametrize("values", [
+    [{"b": 1, "a": ["x", None, True, {"é": "\u2028\"\\\x01"}]}] * 600,
+    [2**70], ["\U0001f600", {"z": {"y": []}}], [{1: "a key that is no text"}],
+])
+def test_float_free_pieces_written_by_orjson_are_the_canonical_text(values):
+    # canonical_sha256(float_free=...) writes pieces of such records by orjson: the same bytes, and
+    # what orjson refuses (a 65-bit integer, a key that is not text) by the standard library.
+    parts = [_Part(v) for v in values]
+    expected = sha256_hex(canonical_json({"parts": values}))
+    made_plain = {"default": lambda part: part.value}
+    assert canonical_sha256({"parts": parts}, **made_plain, float_free=(_Part,)) == expected
+    assert canonical_sha256({"parts": parts}, **made_plain) == expected
+
+
+def test_a_lone_surrogate_in_a_float_free_piece_fails_as_it_always_did():
+    parts = [_Part({"a": "\udcff"})]
+    with pytest.raises(UnicodeEncodeError):
+        canonical_sha256({"parts": parts}, default=lambda part: part.value, float_free=(_Part,))
