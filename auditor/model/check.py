@@ -149,7 +149,7 @@ def _outcome(status: Status, subject: Any, message: Any, kw: dict[str, Any]) -> 
                 fields_set = _GIVEN_SETS.get(given)
                 if fields_set is None:
                     fields_set = _GIVEN_SETS[given] = shared_fields_set({"status", "subject", "message", *given})
-                return construct_complete(Outcome, fields, fields_set)
+                return construct_complete(Outcome, fields, fields_set, held=True)
     for name in _JSON_VALUES:
         if name in kw:
             kw[name] = json_ready(kw[name])
