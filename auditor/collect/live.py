@@ -17,9 +17,13 @@ Collector = Callable[[CollectContext], "tuple[Any, list[Gap]]"]
 COLLECTORS: dict[str, Collector] = {section.name: section.collect for section in FACT_SECTIONS}
 
 
+_DIGIT_RUNS = re.compile(r"(\d+)")
+
+
 def _natural(text: str) -> tuple:
-    """Sort "listeners/10" after "listeners/9"."""
-    return tuple((0, int(part), "") if part.isdigit() else (1, 0, part) for part in re.split(r"(\d+)", text))
+    """Sort "listeners/10" after "listeners/9".  (A compiled pattern and a list, not re.split's
+    cache and a generator: a host of 5,000 listeners has as many gaps to sort, issue 16.)"""
+    return tuple([(0, int(part), "") if part.isdigit() else (1, 0, part) for part in _DIGIT_RUNS.split(text)])
 
 
 def gap_sort_key(gap: Gap) -> tuple:
