@@ -13,7 +13,7 @@ from auditor.errors import RegistryError
 from auditor.model.check import CheckParams, check, failed, passed
 from auditor.model.facts import Gap, GapKind
 from auditor.model.policy import Policy, PolicySource, ResolvedRule, Waiver
-from auditor.model.result import ExitCode, Severity, Status, Verdict
+from auditor.model.result import ExitCode, Finding, Severity, Status, Verdict
 from tests.factories import listener, snapshot
 
 TODAY = date(2026, 11, 22)
@@ -187,6 +187,9 @@ def test_finding_ids_are_stable_and_unique():
     second = evaluate(policy(rule("r1", "test.no_port")), snap, REGISTRY, today=TODAY)
     ids = [f.id for f in first.findings]
     assert len(set(ids)) == 2 and ids == [f.id for f in second.findings]
+    # the second about one subject is told apart by its number, as every earlier evidence holds it
+    subject = first.findings[0].subject
+    assert ids == [Finding.make_id("r1", subject), Finding.make_id("r1", f"{subject}#2")]
 
 
 def test_registry_is_loud():

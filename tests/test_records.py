@@ -181,3 +181,36 @@ def test_record_refuses_what_it_would_not_do_as_a_dataclass() -> None:
         class Misordered:
             a: int = 0
             b: int
+
+
+def test_fields_are_stored_in_the_instance_dict_only_where_object_setattr_would_store_them_there() -> None:
+    # record's __init__ assigns into the instance's dict (issue 16: a third of the time of
+    # object.__setattr__ each); a class with slots, or a field named as a data descriptor, is not
+    # one whose instances store fields there, and keeps object.__setattr__.
+    from auditor.model.records import _plain_instance_dict
+
+    class Slotted:
+        __slots__ = ("name", "port")
+
+    class Described:
+        @property
+        def port(self) -> int:
+            return 1
+
+    assert _plain_instance_dict(RECORDS["Plain"], ["name", "port"])
+    assert not _plain_instance_dict(Slotted, ["name", "port"])
+    assert not _plain_instance_dict(Described, ["name", "port"])
+
+    def slotted(decorate: Any) -> type:
+        @decorate
+        class Slots:
+            __slots__ = ("name", "port")
+            name: str
+            port: int
+        return Slots
+
+    made, twin = slotted(record)("a", 1), slotted(dataclass(frozen=True))("a", 1)
+    assert (made.name, made.port) == (twin.name, twin.port) == ("a", 1)
+    assert repr(made).split("(", 1)[1] == repr(twin).split("(", 1)[1]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        made.port = 2  # type: ignore[misc]

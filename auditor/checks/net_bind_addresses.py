@@ -853,6 +853,8 @@ def _distinct_holders(listener: Listener) -> list[ProcessInfo]:
     """The holders an exception must match, when they are not all alike (one of each): an
     exception may fit some and not others, so each is judged alone.  [] when one judgement fits all."""
     holders = judged_holders(listener.processes)
+    if len(holders) < 2:  # one holder (most listeners): nothing to tell apart
+        return []
     seen: dict[tuple[str | None, str | None, str | None], ProcessInfo] = {}
     for holder in holders:
         seen.setdefault((own_name(holder), holder.exe, holder.user), holder)

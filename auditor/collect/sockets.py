@@ -64,7 +64,16 @@ from auditor.collect.procview import unlisted_processes
 from auditor.collect.systemd_sockets import collect_declared_sockets
 from auditor.domain.netaddr import TPROXY_PROTOCOLS
 from auditor.model.base import copy_with
-from auditor.model.facts import Gap, GapKind, Listener, ProcessInfo, SocketCounts, SocketFacts
+from auditor.model.facts import (
+    Gap,
+    GapKind,
+    Listener,
+    ProcessInfo,
+    SocketCounts,
+    SocketFacts,
+    gap_at,
+    listener_of_row,
+)
 from auditor.model.records import record
 from auditor.safeio import read_regular
 
@@ -408,13 +417,19 @@ def listeners_from_rows(rows: list[SocketRow]) -> list[Listener]:
     MPTCP listener stands for both, so it is reported once and judged as mptcp.
     """
     subflows = _mptcp_subflow_keys(rows)
+    users: dict[int, str | None] = {}  # asked once a uid: each getpwuid reads the password database
+
+    def user_of(uid: int) -> str | None:
+        if uid not in users:
+            users[uid] = _user_name(uid)
+        return users[uid]
+
     listeners = [
-        Listener(protocol=row.protocol, family=row.family, address=row.address, port=row.port,
-                 # an IPv6 raw socket never receives IPv4 (raw_v4_input looks at IPv4 raw sockets only),
-                 # whatever its IPV6_V6ONLY says
-                 v6only=(True if row.protocol == RAW.name else row.v6only) if row.family == "ipv6" else None,
-                 interface=_interface_name(row.interface_index),
-                 uid=row.uid, user=_user_name(row.uid), inode=row.inode, transparent=row.transparent)
+        listener_of_row(row.protocol, row.family, row.address, row.port,
+                        # an IPv6 raw socket never receives IPv4 (raw_v4_input looks at IPv4 raw sockets
+                        # only), whatever its IPV6_V6ONLY says
+                        (True if row.protocol == RAW.name else row.v6only) if row.family == "ipv6" else None,
+                        _interface_name(row.interface_index), row.uid, user_of(row.uid), row.inode, row.transparent)
         for row in rows
         if row.is_listener
         and not (row.protocol == TCP.name and (row.family, row.address, row.port, row.inode) in subflows)
@@ -597,10 +612,10 @@ def attribute_scanned(listeners: list[Listener], scan: FdScan | None, scan_failu
                 continue
             processes.append(described[pid])
         if replaced:
-            gaps.append(Gap(section="sockets", path=("listeners", index, "processes"),
-                            reason=f"{listener.protocol} {listener.endpoint}: pid {', '.join(map(str, replaced))} no "
-                                   "longer held it once described (exited, its pid perhaps reused by another "
-                                   "process): other processes may hold it"))
+            gaps.append(gap_at("sockets", ("listeners", index, "processes"),
+                               f"{listener.protocol} {listener.endpoint}: pid {', '.join(map(str, replaced))} no "
+                               "longer held it once described (exited, its pid perhaps reused by another "
+                               "process): other processes may hold it"))
         if not processes:
             if replaced:
                 why = (f"owner not attributable: pid {', '.join(map(str, replaced))} held socket inode {listener.inode} "
@@ -610,24 +625,24 @@ def attribute_scanned(listeners: list[Listener], scan: FdScan | None, scan_failu
             if unlisted and listener.inode:  # the holder may be a process this /proc does not list
                 why = f"{why}; {unlisted}"
             if not replaced:
-                gaps.append(Gap(section="sockets", path=("listeners", index, "processes"),
-                                reason=f"{listener.protocol} {listener.endpoint}: {why}"))
-            result.append(copy_with(listener, {"owner_reason": why}))
+                gaps.append(gap_at("sockets", ("listeners", index, "processes"),
+                                   f"{listener.protocol} {listener.endpoint}: {why}"))
+            result.append(copy_with(listener, {"owner_reason": why}, held=True))
             continue
         if scan is not None and scan.unreadable:
             # A socket can be shared (fork, fd passing): a process whose fd table could not be read
             # may hold it too, so the holders seen are not known to be all of them.
-            gaps.append(Gap(section="sockets", path=("listeners", index, "processes"),
-                            reason=f"{listener.protocol} {listener.endpoint}: other processes may hold it too: "
-                                   f"/proc/<pid>/fd not readable for {len(scan.unreadable)} processes"))
+            gaps.append(gap_at("sockets", ("listeners", index, "processes"),
+                               f"{listener.protocol} {listener.endpoint}: other processes may hold it too: "
+                               f"/proc/<pid>/fd not readable for {len(scan.unreadable)} processes"))
         if unlisted:  # nor may a process that /proc does not list at all
-            gaps.append(Gap(section="sockets", path=("listeners", index, "processes"),
-                            reason=f"{listener.protocol} {listener.endpoint}: other processes may hold it too: {unlisted}"))
+            gaps.append(gap_at("sockets", ("listeners", index, "processes"),
+                               f"{listener.protocol} {listener.endpoint}: other processes may hold it too: {unlisted}"))
         for position, (_info, missing) in enumerate(processes):
             for name, why in sorted(missing.items()):
-                gaps.append(Gap(section="sockets", path=("listeners", index, "processes", position, name), reason=why))
+                gaps.append(gap_at("sockets", ("listeners", index, "processes", position, name), why))
         # copy_with: pydantic's model_copy was a third of attributing 5,000 listeners (issue 16).
-        result.append(copy_with(listener, {"processes": [info for info, _missing in processes]}))
+        result.append(copy_with(listener, {"processes": [info for info, _missing in processes]}, held=True))
     return result, gaps
 
 
@@ -643,7 +658,7 @@ def transparent_gaps(listeners: list[Listener], why: str) -> list[Gap]:
     """A gap for each listener whose IP_TRANSPARENT is unknown, of a transport TPROXY can hand
     packets for any address (for the others it changes nothing that reaches them)."""
     return [
-        Gap(section="sockets", path=("listeners", index, "transparent"), reason=f"{l.protocol} {l.endpoint}: {why}")
+        gap_at("sockets", ("listeners", index, "transparent"), f"{l.protocol} {l.endpoint}: {why}")
         for index, l in enumerate(listeners)
         if l.transparent is None and l.protocol in TPROXY_PROTOCOLS
     ]
@@ -651,7 +666,7 @@ def transparent_gaps(listeners: list[Listener], why: str) -> list[Gap]:
 
 def _v6only_gaps(listeners: list[Listener], why: str) -> list[Gap]:
     return [
-        Gap(section="sockets", path=("listeners", index, "v6only"), reason=f"{l.protocol} {l.endpoint}: {why}")
+        gap_at("sockets", ("listeners", index, "v6only"), f"{l.protocol} {l.endpoint}: {why}")
         for index, l in enumerate(listeners)
         if l.family == "ipv6" and l.v6only is None
     ]

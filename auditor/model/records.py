@@ -90,6 +90,13 @@ def _init(cls: type, fields: list[dataclasses.Field[Any]]) -> Callable[..., None
     over the defaults and factories, with the class's module as its globals."""
     parameters, lines = [], []
     closure: dict[str, Any] = {"__object_setattr": object.__setattr__, "__has_factory": _HAS_DEFAULT_FACTORY}
+    # Each field is stored in the instance's dict, one item assignment each, where that is what
+    # object.__setattr__ would do: about a third of the time of a call each, and the netlink parse
+    # builds three records a socket (issue 16).  Not where an instance has no dict (slots) or a
+    # field's name is a data descriptor of the class, whose __set__ object.__setattr__ would call.
+    into_dict = _plain_instance_dict(cls, [f.name for f in fields])
+    if into_dict:
+        lines.append("  __fields = __record_self__.__dict__")
     for index, f in enumerate(fields):
         default, factory = f"__default_{index}", f"__factory_{index}"
         if f.default_factory is not _MISSING:
@@ -111,7 +118,10 @@ def _init(cls: type, fields: list[dataclasses.Field[Any]]) -> Callable[..., None
             value = f"{factory}()"
         else:
             continue  # init=False with a plain default (or none): the class attribute is the value
-        lines.append(f"  __object_setattr(__record_self__, {f.name!r}, {value})")
+        lines.append(f"  __fields[{f.name!r}] = {value}" if into_dict
+                     else f"  __object_setattr(__record_self__, {f.name!r}, {value})")
+    if into_dict and len(lines) == 1:
+        lines.clear()  # no field set by __init__: nothing to store
     if hasattr(cls, "__post_init__"):
         lines.append("  __record_self__.__post_init__()")
     source = (f"def __create_fn__({', '.join(closure)}):\n"
@@ -124,6 +134,19 @@ def _init(cls: type, fields: list[dataclasses.Field[Any]]) -> Callable[..., None
     function: Callable[..., None] = namespace["__create_fn__"](**closure)
     function.__annotations__ = {**{f.name: f.type for f in fields if f.init}, "return": None}
     return function
+
+
+def _plain_instance_dict(cls: type, names: list[str]) -> bool:
+    """Whether storing NAMES in an instance's ``__dict__`` is what ``object.__setattr__`` does:
+    every instance has a dict (no class of its MRO declares slots) and no name is a data
+    descriptor (a property, a slot) of the class."""
+    if any("__slots__" in vars(klass) for klass in cls.__mro__[:-1]):
+        return False
+    for name in names:
+        found = next((vars(klass)[name] for klass in cls.__mro__ if name in vars(klass)), None)
+        if hasattr(type(found), "__set__") or hasattr(type(found), "__delete__"):
+            return False
+    return True
 
 
 def _repr(names: list[str]) -> Callable[[Any], str]:

@@ -15,7 +15,7 @@ from auditor.errors import InputError, Problem
 from auditor.gcpause import cycle_collector_paused
 from auditor.model.base import digest_of
 from auditor.model.evidence import EVIDENCE_SCHEMA, EVIDENCE_SCHEMA_VERSION, Evidence
-from auditor.model.facts import Listener, listener_parts, snapshot_json
+from auditor.model.facts import Listener, plain_gaps, snapshot_json, snapshot_parts
 from auditor.model.result import Finding, RunResult, RunTally, Status, tally_run
 from auditor.model.waiving import applied_waiver, judge_waivers
 from auditor.storage.jsonfile import (
@@ -56,7 +56,7 @@ def finding_json(finding: Finding) -> dict[str, Any]:
     Dumping them through pydantic's JsonValue serializer was most of writing the evidence of
     5,000 listeners, and its copies most of the memory the writing took."""
     values = finding.__dict__
-    data = dict(values)
+    data = values.copy()  # a copy of a dict as it is (its keys table cloned), not item by item
     data["status"] = values["status"].value
     data["severity"] = values["severity"].value
     data["controls"] = list(values["controls"])
@@ -73,16 +73,17 @@ def _plain_findings() -> bool:
 def _evidence_value(evidence: Evidence) -> tuple[dict[str, Any], dict[type, Any]]:
     """The evidence as the value indented_json writes, and the parts it writes one at a time."""
     if _plain_findings():
-        data = evidence.model_dump(mode="json", by_alias=True, exclude={"result": {"findings"}, "snapshot": {"facts"}})
-        # Findings and listeners are left as models and written one at a time: the plain form of
-        # all of them at once was a third of the memory writing 5,000 listeners' evidence took.
+        data = evidence.model_dump(mode="json", by_alias=True, exclude={
+            "result": {"findings"}, "snapshot": {"facts", "gaps"} if plain_gaps() else {"facts"}})
+        # Findings, listeners and gaps are left as models and written one at a time: the plain form
+        # of all of them at once was a third of the memory writing 5,000 listeners' evidence took.
         data["snapshot"] = snapshot_json(evidence.snapshot, data["snapshot"], listeners_as_models=True)
         data["result"]["findings"] = list(evidence.result.findings)
     else:  # pragma: no cover - a Finding field finding_json does not know yet
         data = evidence.model_dump(mode="json", by_alias=True)
     if data.get("waiver_file", 0) is None:  # written only when the run had a waivers file (--waivers)
         del data["waiver_file"]
-    return data, {**listener_parts(), Finding: _finding_part}
+    return data, {**snapshot_parts(), Finding: _finding_part}
 
 
 def evidence_bytes(evidence: Evidence) -> bytes:

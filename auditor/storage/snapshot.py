@@ -20,8 +20,9 @@ from auditor.model.facts import (
     SNAPSHOT_SCHEMA_VERSION,
     HostSnapshot,
     contradictions,
-    listener_parts,
+    plain_gaps,
     snapshot_json,
+    snapshot_parts,
 )
 from auditor.storage.jsonfile import parse_document, read_bounded, validate_versioned
 from auditor.storage.jsontext import indented_json
@@ -36,9 +37,9 @@ SUPPORTED_VERSIONS: tuple[str, ...] = ("1.0", "1.1", "1.2", "1.3", "1.4")
 
 def snapshot_bytes(snapshot: HostSnapshot) -> bytes:
     # No part of a snapshot's schema is a float (tests/test_jsontext.py): nothing to name.
-    dumped = snapshot.model_dump(mode="json", by_alias=True, exclude={"facts"})
+    dumped = snapshot.model_dump(mode="json", by_alias=True, exclude={"facts", "gaps"} if plain_gaps() else {"facts"})
     return indented_json(snapshot_json(snapshot, dumped, listeners_as_models=True), allow_nan=False,
-                         parts=listener_parts())
+                         parts=snapshot_parts())
 
 
 def write_snapshot(snapshot: HostSnapshot, path: Path) -> None:

@@ -147,3 +147,17 @@ def test_all_sections_as_root_never_crash_a_collector():
     assert not [g for g in snapshot.gaps if g.reason.startswith("collector failed")]
     for section in SECTIONS:
         assert getattr(snapshot.facts, section) is not None or snapshot.gaps_for(section), section
+
+
+@pytest.mark.live
+def test_the_collected_snapshot_is_the_one_validation_builds_from_its_parts():
+    # collect_snapshot builds the snapshot from models validated already, without validating them
+    # again (issue 16): it must be the snapshot validation gives, fields set and all.
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        snapshot = collect_live(SOCKETS_AND_SYSCTL)
+    validated = HostSnapshot(provenance=snapshot.provenance, facts=snapshot.facts, gaps=snapshot.gaps)
+    assert snapshot == validated and list(snapshot.__dict__) == list(validated.__dict__)
+    assert snapshot.__pydantic_fields_set__ == validated.__pydantic_fields_set__
+    assert snapshot.model_dump(mode="json", by_alias=True) == validated.model_dump(mode="json", by_alias=True)
