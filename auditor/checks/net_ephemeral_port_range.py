@@ -50,10 +50,14 @@ class EphemeralRangeParams(CheckParams):
     def _bounds_consistent(self) -> "EphemeralRangeParams":
         if self.min_low > self.max_high:
             raise ValueError(f"min_low ({self.min_low}) is above max_high ({self.max_high}): no range could pass")
-        if self.min_pool_size > self.max_high - self.min_low + 1:
+        # the widest range allowed, as one connect() searches it (an odd one loses a port)
+        widest = min(hi - lo + 1 for lo, hi in _sysctl.searched_windows(self.min_low, self.max_high))
+        if self.min_pool_size > widest:
+            odd = (f" (of the {self.max_high - self.min_low + 1} there, an odd number, connect() searches "
+                   f"{widest})" if widest < self.max_high - self.min_low + 1 else "")
             raise ValueError(
-                f"min_pool_size ({self.min_pool_size}) is larger than the {self.max_high - self.min_low + 1} ports "
-                f"between min_low ({self.min_low}) and max_high ({self.max_high}): no range could pass"
+                f"min_pool_size ({self.min_pool_size}) is larger than the {widest} ports between min_low "
+                f"({self.min_low}) and max_high ({self.max_high}){odd}: no range could pass"
             )
         return self
 

@@ -136,3 +136,12 @@ def test_the_headroom_of_three_ports_held_is_judged_against_the_two_searched():
     assert found.status == Status.FAIL
     assert found.observed["pool_size"] == 2  # type: ignore[index]
     assert "= 150% of the 2-port pool" in found.message
+
+
+def test_a_minimum_only_an_odd_range_at_the_bounds_could_meet_is_refused():
+    # 1025-65535 is 64,511 ports, of which connect() searches 64,510: no range within the bounds passes
+    with pytest.raises(ValueError, match=r"larger than the 64510 ports between min_low \(1025\) and max_high "
+                                         r"\(65535\) \(of the 64511 there, an odd number, connect\(\) searches "
+                                         r"64510\): no range could pass"):
+        EphemeralRangeParams(min_pool_size=64_511, min_low=1025)
+    assert EphemeralRangeParams(min_pool_size=64_510, min_low=1025).min_pool_size == 64_510
