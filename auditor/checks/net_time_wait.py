@@ -162,13 +162,19 @@ def _fin_timeout(snapshot: HostSnapshot, maximum: int) -> Outcome:
     return failed(f"sysctl {key}", f"{key} = {value} s, above {maximum} s ({note})", **common)
 
 
+def _order(left: float, right: float) -> int:
+    return (left > right) - (left < right)
+
+
 def _percents(value: float, maximum: float, decimals: int) -> tuple[str, str]:
     """``value`` and ``maximum`` as percentages that read as the verdict ``value <= maximum`` is.
 
     Rounded to ``decimals`` places, 80.04% against a maximum of 80% read "80.0%, above 80%" on a
     failure, and 80.4% against 80.49% "80.4%, at most 80%" (the maximum rounded away): both
-    contradict themselves.  The maximum is the policy's own number, so it is shown in full (up to 6
-    places); the value gets more places until it compares as it really does."""
+    contradict themselves; and 99.6% of the pool against a maximum of 100% passed reading "100% of
+    the pool, at most 100%", a full pool.  The maximum is the policy's own number, so it is shown in
+    full (up to 6 places); the value gets more places until it compares as it really does, equal to
+    the maximum only when it is."""
     def percent(number: float, places: int) -> str:
         return f"{number * 100:.{places}f}%"
 
@@ -178,6 +184,11 @@ def _percents(value: float, maximum: float, decimals: int) -> tuple[str, str]:
 
     shown_maximum = exact(maximum)
     limit = float(shown_maximum[:-1])
+    for places in range(decimals, 9):
+        shown = percent(value, places)
+        if _order(float(shown[:-1]), limit) == _order(value, maximum):
+            return shown, shown_maximum
+    # closer to the maximum than 8 places tell (a float's last bits): shown equal, on the verdict's side
     for places in range(decimals, 9):
         shown = percent(value, places)
         if (float(shown[:-1]) <= limit) == (value <= maximum):
@@ -297,7 +308,7 @@ def _other_os(snapshot: HostSnapshot, params: TimeWaitParams) -> list[Outcome]:
 @check(
     name="net.time_wait",
     title="TIME_WAIT settings leave headroom in the ephemeral port pool",
-    version="1.6.0",
+    version="1.6.1",
     needs=["sysctl", "sockets"],
     platforms=["linux", "windows", "macos"],
     uses=["netns"],
