@@ -259,26 +259,59 @@ def is_configured(found: Lookup) -> bool:
     return (found.pointer or "").startswith("/facts/sysctl/persistent")
 
 
+def searched_windows(low: int, high: int) -> tuple[tuple[int, int], ...]:
+    """The ports one Linux connect() (or bind to port 0) searches in ip_local_port_range low-high.
+
+    __inet_hash_connect() and inet_csk_find_open_port() (net/ipv4/inet_hashtables.c,
+    inet_connection_sock.c, since Linux 4.6) walk ``remaining = high - low + 1`` ports rounded down
+    to an even number, two parities from an even (connect) or odd (bind) offset, wrapping back by
+    ``remaining``: a range of an even number of ports is searched whole, but an odd one (above a
+    single port) loses one port to every search: low to high - 1 from offset 0, low + 1 to high from
+    any other (which needs ``remaining`` of 4 or more).  Checked on Linux 6.18 in a new namespace:
+    with 40000-40002 the third connect() fails with EADDRNOTAVAIL, and 40002 is never handed out."""
+    span = high - low + 1
+    if span <= 1 or span % 2 == 0:
+        return ((low, high),)
+    return ((low, high - 1), *(((low + 1, high),) if span >= 5 else ()))
+
+
 @record
 class EphemeralPool:
-    """The ports the kernel picks from for outgoing connections and unbound sockets."""
+    """The ports the kernel picks from for outgoing connections and unbound sockets.
+
+    ``parity_search``: the pool is Linux's, whose connect() searches only an even number of its
+    ports (:func:`searched_windows`); Windows and macOS pools search every port of their range."""
 
     low: int
     high: int
     reserved: tuple[tuple[int, int], ...]  # merged spans of ip_local_reserved_ports
     evidence: tuple[str, ...]
+    parity_search: bool = False
 
     @property
     def span(self) -> int:
         return max(0, self.high - self.low + 1)
 
+    def _reserved_between(self, low: int, high: int) -> int:
+        return sum(max(0, min(hi, high) - max(lo, low) + 1) for lo, hi in self.reserved)
+
     @property
     def reserved_in_range(self) -> int:
-        return sum(max(0, min(hi, self.high) - max(lo, self.low) + 1) for lo, hi in self.reserved)
+        return self._reserved_between(self.low, self.high)
 
     @property
     def size(self) -> int:
         return self.span - self.reserved_in_range
+
+    @property
+    def searched_size(self) -> int:
+        """The fewest unreserved ports one connect() searches: :attr:`size`, less the port an odd
+        Linux range leaves out of each search when that port is not reserved.  This, not
+        :attr:`size`, is how many connections can hold a port at once before the next one fails."""
+        if not self.parity_search or self.span <= 0:
+            return self.size
+        return min(max(0, high - low + 1) - self._reserved_between(low, high)
+                   for low, high in searched_windows(self.low, self.high))
 
     def in_range(self, port: int) -> bool:
         return self.low <= port <= self.high
@@ -323,7 +356,8 @@ def ephemeral_pool(snapshot: HostSnapshot) -> PoolLookup:
     except SysctlValueError as exc:
         return PoolLookup(None, low, high, port_range.pointer, f"malformed value: {exc}")
     evidence = tuple(p for p in (port_range.pointer, reserved.pointer) if p)
-    return PoolLookup(EphemeralPool(low, high, spans, evidence), low, high, port_range.pointer, None)
+    return PoolLookup(EphemeralPool(low, high, spans, evidence, parity_search=True), low, high,
+                      port_range.pointer, None)
 
 
 def _refused_at_boot(snapshot: HostSnapshot, setting: SysctlSetting, low: int, high: int) -> str | None:

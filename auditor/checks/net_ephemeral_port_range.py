@@ -20,7 +20,8 @@ IN_RANGE = "listeners in the ephemeral port range"
 class EphemeralRangeParams(CheckParams):
     min_pool_size: int = Field(
         16384, ge=1, le=65536,
-        description="Fewest usable ephemeral ports: high - low + 1 minus ip_local_reserved_ports inside the range.",
+        description="Fewest usable ephemeral ports: high - low + 1 minus ip_local_reserved_ports inside the range "
+                    "(one fewer for an odd Linux range: connect() searches an even number of ports).",
     )
     min_low: int = Field(1024, ge=0, le=65535, description="The range must not start below this port (1024: no privileged ports).")
     max_high: int = Field(65535, ge=0, le=65535, description="The range must not end above this port.")
@@ -55,10 +56,14 @@ class EphemeralRangeParams(CheckParams):
     def _bounds_consistent(self) -> "EphemeralRangeParams":
         if self.min_low > self.max_high:
             raise ValueError(f"min_low ({self.min_low}) is above max_high ({self.max_high}): no range could pass")
-        if self.min_pool_size > self.max_high - self.min_low + 1:
+        # the widest range allowed, as one connect() searches it (an odd one loses a port)
+        widest = min(hi - lo + 1 for lo, hi in _sysctl.searched_windows(self.min_low, self.max_high))
+        if self.min_pool_size > widest:
+            odd = (f" (of the {self.max_high - self.min_low + 1} there, an odd number, connect() searches "
+                   f"{widest})" if widest < self.max_high - self.min_low + 1 else "")
             raise ValueError(
-                f"min_pool_size ({self.min_pool_size}) is larger than the {self.max_high - self.min_low + 1} ports "
-                f"between min_low ({self.min_low}) and max_high ({self.max_high}): no range could pass"
+                f"min_pool_size ({self.min_pool_size}) is larger than the {widest} ports between min_low "
+                f"({self.min_low}) and max_high ({self.max_high}){odd}: no range could pass"
             )
         return self
 
@@ -69,13 +74,18 @@ def _pool_outcome(lookup: _sysctl.PoolLookup, params: EphemeralRangeParams) -> O
     if pool is None:
         if lookup.low is not None and lookup.high is not None:
             span = max(0, lookup.high - lookup.low + 1)
-            if span < params.min_pool_size:
+            # what one connect() searches (an odd range loses a port), before reserved ports
+            searched = min(max(0, hi - lo + 1) for lo, hi in _sysctl.searched_windows(lookup.low, lookup.high))
+            if searched < params.min_pool_size:
                 # Reserved ports can only shrink the pool: it is too small whatever they are.
+                odd = f" of which one connect() searches {searched:,}" if searched < span else ""
                 return failed(
                     POOL,
-                    f"the ephemeral range {lookup.low}-{lookup.high} spans {span:,} ports, fewer than the minimum "
-                    f"{params.min_pool_size:,} even before reserved ports (which could not be read: {lookup.reason})",
-                    observed={"low": lookup.low, "high": lookup.high, "span": span, "reserved": None},
+                    f"the ephemeral range {lookup.low}-{lookup.high} spans {span:,} ports{odd}, fewer than the "
+                    f"minimum {params.min_pool_size:,} even before reserved ports (which could not be read: "
+                    f"{lookup.reason})",
+                    observed={"low": lookup.low, "high": lookup.high, "span": span, "searched_by_connect": searched,
+                              "reserved": None},
                     expected=expected,
                     evidence=[lookup.range_pointer] if lookup.range_pointer else [],
                 )
@@ -88,12 +98,16 @@ def _pool_outcome(lookup: _sysctl.PoolLookup, params: EphemeralRangeParams) -> O
         "reserved": _sysctl.format_ports(pool.reserved),
         "reserved_in_range": pool.reserved_in_range,
         "pool_size": pool.size,
+        "searched_by_connect": pool.searched_size,
     }
     text = (
         f"the ephemeral pool has {pool.size:,} ports ({pool.low}-{pool.high}, {pool.reserved_in_range:,} of them "
         f"reserved)"
     )
-    if pool.size >= params.min_pool_size:
+    if pool.searched_size < pool.size:
+        text += (f", and {pool.searched_size:,} usable: the range holds an odd number of ports, and the kernel's "
+                 f"connect() searches an even number of them, so one is left out of every search")
+    if pool.searched_size >= params.min_pool_size:
         return passed(POOL, f"{text}, at least the minimum {params.min_pool_size:,}",
                       observed=observed, expected=expected, evidence=list(pool.evidence))
     return failed(POOL, f"{text}, fewer than the minimum {params.min_pool_size:,}",
@@ -367,7 +381,7 @@ def _other_os(snapshot: HostSnapshot, params: EphemeralRangeParams) -> list[Outc
 @check(
     name="net.ephemeral_port_range",
     title="Ephemeral port pool is large enough, sanely bounded and free of services",
-    version="1.5.6",
+    version="1.6.0",
     needs=["sysctl", "sockets"],
     platforms=["linux", "windows", "macos"],
     uses=["netns"],
@@ -391,7 +405,11 @@ service out of the range, or reserve its port: net.ipv4.ip_local_reserved_ports 
 automatically).
 """,
     notes="""
-Pool size = high - low + 1 minus the ports of ip_local_reserved_ports inside the range.  Three kinds
+Pool size = high - low + 1 minus the ports of ip_local_reserved_ports inside the range; what is
+judged against min_pool_size is the ports one connect() searches, which is one fewer when the range
+holds an odd number of ports (above one): the kernel walks high - low + 1 rounded down to even,
+from low or from low + 1 (__inet_hash_connect, Linux 4.6 and later), so 40000-40002 gives two
+connections, not three, before EADDRNOTAVAIL.  Three kinds
 of finding: the pool (size against min_pool_size), the bounds (low <= high, low >= min_low,
 high <= max_high), and one failure per listener on an unreserved port inside the range (or one pass
 when there is none).  The same range serves IPv4 and IPv6 and both TCP and UDP.  A sysctl that

@@ -182,13 +182,19 @@ def _fin_timeout(snapshot: HostSnapshot, maximum: int) -> Outcome:
     return failed(f"sysctl {key}", f"{key} = {value} s, above {maximum} s ({note})", **common)
 
 
+def _order(left: float, right: float) -> int:
+    return (left > right) - (left < right)
+
+
 def _percents(value: float, maximum: float, decimals: int) -> tuple[str, str]:
     """``value`` and ``maximum`` as percentages that read as the verdict ``value <= maximum`` is.
 
     Rounded to ``decimals`` places, 80.04% against a maximum of 80% read "80.0%, above 80%" on a
     failure, and 80.4% against 80.49% "80.4%, at most 80%" (the maximum rounded away): both
-    contradict themselves.  The maximum is the policy's own number, so it is shown in full (up to 6
-    places); the value gets more places until it compares as it really does."""
+    contradict themselves; and 99.6% of the pool against a maximum of 100% passed reading "100% of
+    the pool, at most 100%", a full pool.  The maximum is the policy's own number, so it is shown in
+    full (up to 6 places); the value gets more places until it compares as it really does, equal to
+    the maximum only when it is."""
     def percent(number: float, places: int) -> str:
         return f"{number * 100:.{places}f}%"
 
@@ -198,6 +204,11 @@ def _percents(value: float, maximum: float, decimals: int) -> tuple[str, str]:
 
     shown_maximum = exact(maximum)
     limit = float(shown_maximum[:-1])
+    for places in range(decimals, 9):
+        shown = percent(value, places)
+        if _order(float(shown[:-1]), limit) == _order(value, maximum):
+            return shown, shown_maximum
+    # closer to the maximum than 8 places tell (a float's last bits): shown equal, on the verdict's side
     for places in range(decimals, 9):
         shown = percent(value, places)
         if (float(shown[:-1]) <= limit) == (value <= maximum):
@@ -219,16 +230,16 @@ def _time_wait_share(snapshot: HostSnapshot, pool_lookup: _sysctl.PoolLookup, ma
     if count < 0:  # a corrupt or hand-edited count would otherwise pass as a negative share
         return not_reviewed(subject, f"malformed TIME_WAIT count {count}: a count cannot be negative",
                             evidence=["/facts/sockets/counts/time_wait"])
-    observed = {"time_wait": count, "pool_size": pool.size, "share": count / pool.size if pool.size else None,
+    observed = {"time_wait": count, "pool_size": pool.searched_size, "share": count / pool.searched_size if pool.searched_size else None,
                 "method": sockets.counts.method or None}
     expected = {"share_at_most": maximum}
     evidence = ["/facts/sockets/counts/time_wait", *pool.evidence]
-    if pool.size <= 0:
+    if pool.searched_size <= 0:
         return failed(subject, f"{count:,} sockets in TIME_WAIT and the ephemeral pool is empty",
                       observed=observed, expected=expected, evidence=evidence)
-    share = count / pool.size
+    share = count / pool.searched_size
     shown, limit = _percents(share, maximum, 1)
-    text = f"{count:,} sockets in TIME_WAIT = {shown} of the {pool.size:,}-port ephemeral pool"
+    text = f"{count:,} sockets in TIME_WAIT = {shown} of the {pool.searched_size:,}-port ephemeral pool"
     if share <= maximum:
         return passed(subject, f"{text}, at most {limit}", observed=observed, expected=expected, evidence=evidence)
     return failed(subject, f"{text}, above {limit}", observed=observed, expected=expected, evidence=evidence)
@@ -247,27 +258,27 @@ def _peak_headroom(pool_lookup: _sysctl.PoolLookup, rate: float, maximum: float,
     if pool is None:
         return not_reviewed(subject, pool_lookup.reason or "the ephemeral pool could not be determined")
     held = rate * time_wait_seconds
-    sustainable = int(pool.size // time_wait_seconds)  # whole connections per second that still fit
+    sustainable = int(pool.searched_size // time_wait_seconds)  # whole connections per second that still fit
     observed: dict[str, object] = {
         "peak_new_connections_per_second": rate,
         "ports_in_time_wait": round(held),
-        "pool_size": pool.size,
-        "utilization": held / pool.size if pool.size else None,
+        "pool_size": pool.searched_size,
+        "utilization": held / pool.searched_size if pool.searched_size else None,
         "sustainable_per_second": sustainable,
         "time_wait_seconds": time_wait_seconds,
     }
     if source is not None:
         observed["time_wait_source"] = source
     expected = {"utilization_at_most": maximum}
-    if pool.size <= 0:
+    if pool.searched_size <= 0:
         return failed(subject, "the ephemeral pool is empty: no outgoing connection can get a port",
                       observed=observed, expected=expected, evidence=list(pool.evidence))
-    utilization = held / pool.size
+    utilization = held / pool.searched_size
     shown, limit = _percents(utilization, maximum, 0)
     text = (
         f"{rate:g} new connections/s x {time_wait_seconds:g} s TIME_WAIT"
         f"{f' ({source})' if source else ''} holds {held:,.0f} ports per "
-        f"(source, destination, port) tuple = {shown} of the {pool.size:,}-port pool "
+        f"(source, destination, port) tuple = {shown} of the {pool.searched_size:,}-port pool "
         f"(which sustains at most {sustainable:,}/s)"
     )
     if utilization <= maximum:
@@ -317,7 +328,7 @@ def _other_os(snapshot: HostSnapshot, params: TimeWaitParams) -> list[Outcome]:
 @check(
     name="net.time_wait",
     title="TIME_WAIT settings leave headroom in the ephemeral port pool",
-    version="1.5.5",
+    version="1.6.1",
     needs=["sysctl", "sockets"],
     platforms=["linux", "windows", "macos"],
     uses=["netns"],
@@ -350,7 +361,8 @@ It never affects incoming connections.
 
 Headroom: utilisation = peak_new_connections_per_second x {TIME_WAIT_SECONDS} s / pool size, per
 (source address, destination address, destination port) tuple, where pool size = ip_local_port_range
-minus reserved ports.  Linux's default pool (32768-60999, 28,232 ports) sustains about 470 new
+minus reserved ports (one fewer for a range of an odd number of ports: connect() searches an even
+number of them, see net.ephemeral_port_range).  Linux's default pool (32768-60999, 28,232 ports) sustains about 470 new
 connections per second to one destination; 417/s (25,000 a minute) already holds 89% of it.  The
 check does not count on tcp_tw_reuse to relax this.  max_time_wait_share compares the live TIME_WAIT
 count (all destinations, both directions) with the pool: a coarse, host-wide signal that needs a live
