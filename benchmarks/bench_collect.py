@@ -1,6 +1,10 @@
 #!/usr/bin/env python3
 """Does our cost grow with TIME_WAIT sockets?  Time it with 0 and with 20,000 of them.
 
+And with established connections: ``--established 10000`` (the default) also times everything with
+that many open loopback connections (both ends in this process, closed with a reset so that they
+leave no TIME_WAIT behind) before the TIME_WAIT phase.  Issue 16's target: both flat.
+
 Measures (median of several runs) the sockets collection (``collect_live({"sockets"})``), a whole
 ``lbaudit evaluate --policy policies/corp.yaml``, ``ss -tanp`` and ``psutil.net_connections()``,
 first with no extra TIME_WAIT sockets, then after opening and closing N loopback connections (the
@@ -31,6 +35,8 @@ from typing import Callable
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+
+import resource  # noqa: E402
 
 import psutil  # noqa: E402  (after the path set-up, like the imports below)
 
@@ -82,6 +88,54 @@ def make_time_wait(listeners: list[socket.socket], count: int) -> int:
         server.close()
         made += 1
     return made
+
+
+def raise_open_files(needed: int) -> None:
+    """RLIMIT_NOFILE raised to ``needed`` (root may raise the hard limit too); refuse plainly if not."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft >= needed:
+        return
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (needed, max(needed, hard) if hard != resource.RLIM_INFINITY else hard))
+    except (ValueError, OSError) as exc:
+        sys.exit(f"--established needs {needed} open files and the hard limit is {hard} ({exc}); use fewer")
+
+
+class Established:
+    """``count`` open loopback connections: this process holds the clients and a forked child the
+    servers, so that each stays within one process's open-file limit (``fs.nr_open`` may be low)."""
+
+    def __init__(self, count: int) -> None:
+        raise_open_files(count + 1024)
+        listener = socket.socket()
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(4096)
+        port = listener.getsockname()[1]
+        self.release_read, self.release_write = os.pipe()
+        self.child = os.fork()
+        if self.child == 0:  # the servers' side: accept them all, hold them until released, then reset
+            try:
+                ends = [listener.accept()[0] for _ in range(count)]  # bounded
+                os.read(self.release_read, 1)
+                close_with_reset(ends)
+            finally:
+                os._exit(0)
+        listener.close()
+        self.clients = [socket.create_connection(("127.0.0.1", port), timeout=5)
+                        for _ in range(count)]  # bounded; the child accepts them
+
+    def close(self) -> None:
+        close_with_reset(self.clients)
+        os.write(self.release_write, b"x")
+        os.waitpid(self.child, 0)
+
+
+def close_with_reset(ends: list[socket.socket]) -> None:
+    """Close without TIME_WAIT: SO_LINGER with a zero timeout makes close() send a reset."""
+    linger_zero = (1).to_bytes(4, sys.byteorder) + (0).to_bytes(4, sys.byteorder)
+    for end in ends:  # bounded
+        end.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, linger_zero)
+        end.close()
 
 
 def wait_for_time_wait(minimum: int, timeout: float = 15.0) -> int:
@@ -162,6 +216,8 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=9, help="timed runs per measurement at least; the median is reported")
     parser.add_argument("--settle", type=int, default=1000,
                         help="wait (at most 75 s) until at most this many TIME_WAIT remain before a baseline")
+    parser.add_argument("--established", type=int, default=10000,
+                        help="established loopback connections to time with (default 10000; 0: skip)")
     parser.add_argument("--no-recheck", action="store_true",
                         help="skip the second baseline after our TIME_WAIT sockets expired (saves about 60 s)")
     args = parser.parse_args()
@@ -189,6 +245,14 @@ def main() -> int:
 
         tw_before = sockstat_time_wait()
         before = {name: median_ms(func, args.runs) for name, func in funcs.items()}
+
+        established: dict[str, float] = {}
+        if args.established:
+            connections = Established(args.established)
+            try:
+                established = {name: median_ms(func, args.runs) for name, func in funcs.items()}
+            finally:
+                connections.close()
 
         start = time.monotonic()
         made = make_time_wait(listeners, args.time_wait)
@@ -224,9 +288,18 @@ def main() -> int:
         if name.startswith("lbaudit"):  # the goal is about what a user runs
             verdicts.append(f"{name}: {'met' if ratio <= 1 + GOAL else 'NOT met'} (ratio {ratio:.2f})")
     print("ratio = with / " + ("mean of the two baselines" if after else "baseline"))
+    if established:
+        print(f"\n{'measurement':<{width}}{'none':>12}{f'{args.established} established':>20}{'ratio':>8}   (ms, median)")
+        for name in funcs:
+            ratio = established[name] / before[name]
+            print(f"{name:<{width}}{before[name]:>12.2f}{established[name]:>20.2f}{ratio:>8.2f}")
+            if name.startswith("lbaudit"):
+                verdicts.append(f"{name} with {args.established} established: "
+                                f"{'met' if ratio <= 1 + GOAL else 'NOT met'} (ratio {ratio:.2f})")
     for note in notes:
         print(f"note: {note}")
-    print(f"\ngoal, lbaudit with {made} TIME_WAIT within {GOAL:.0%} of none:")
+    print(f"\ngoal, lbaudit with {made} TIME_WAIT" + (f" (and with {args.established} established connections)"
+                                                    if established else "") + f" within {GOAL:.0%} of none:")
     for verdict in verdicts:
         print(f"  {verdict}")
     print("all sockets closed" + ("" if after else "; the kernel drops the TIME_WAIT entries within 60 s"))
