@@ -137,3 +137,14 @@ SOCKET_AUDIT_RULES = """\
 -a always,exit -F arch=b32 -S sendmsg -F a2&0x20000000 -k net
 -a always,exit -F arch=b32 -S socketcall -k net
 """
+
+
+def wildcard_sshd_snapshot(path: Any) -> Any:
+    """A snapshot file at ``path`` of one listener: sshd (root, pid 10) on every IPv4 address, port
+    22, outside loopback (the host of the bind-exception hostile tests).  Returns ``path``."""
+    from auditor.model.facts import ProcessInfo
+    from auditor.storage.snapshot import snapshot_bytes
+
+    sshd = [ProcessInfo(pid=10, name="sshd", exe="/usr/sbin/sshd", user="root")]
+    path.write_bytes(snapshot_bytes(snapshot(listeners=[listener("0.0.0.0", 22, processes=sshd)])))
+    return path

@@ -12,7 +12,7 @@ from auditor.domain.audit_rules import parse_auditctl_list, parse_rules_text
 from auditor.engine.registry import load_registry
 from auditor.model.facts import AuditFacts, AuditRule, Gap, GapKind, IoUringBoot, IoUringState
 from auditor.model.result import Status
-from tests.factories import running_auditd, snapshot, sysctl_facts
+from tests.factories import SOCKET_AUDIT_RULES, running_auditd, snapshot, sysctl_facts
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "audit"
 RULES_FILE = "/etc/audit/rules.d/50-test.rules"
@@ -22,15 +22,7 @@ SUBJECTS = ["loaded rules b64", "loaded rules b32", "loaded rules io_uring", "pe
 URING_OFF = IoUringState(present=True, disabled=2, group=-1, source="/proc/sys/kernel/io_uring_disabled")
 URING_OFF_AT_BOOT = IoUringBoot(value="2", origin="/etc/sysctl.d/60-io_uring.conf:1")
 
-GOOD = """
--a always,exit -F arch=b64 -S bind,listen,connect,accept,accept4 -k net
--a always,exit -F arch=b64 -S sendto,sendmmsg -F a3&0x20000000 -k net
--a always,exit -F arch=b64 -S sendmsg -F a2&0x20000000 -k net
--a always,exit -F arch=b32 -S bind,listen,connect,accept4 -k net
--a always,exit -F arch=b32 -S sendto,sendmmsg -F a3&0x20000000 -k net
--a always,exit -F arch=b32 -S sendmsg -F a2&0x20000000 -k net
--a always,exit -F arch=b32 -S socketcall -k net
-"""
+GOOD = SOCKET_AUDIT_RULES  # every way of making each call, on both architectures
 
 
 # For tests about how rules are read and walked, on rules written for the policy's calls alone: the

@@ -15,10 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from auditor.model.facts import ProcessInfo
-from auditor.storage.snapshot import snapshot_bytes
 from tests.cli import evaluate_snapshot
-from tests.factories import listener, snapshot
+from tests.factories import wildcard_sshd_snapshot
 
 HEAD = """id: dead
 version: "1"
@@ -35,10 +33,7 @@ rules:
 @pytest.fixture
 def host(tmp_path: Path) -> Path:
     """sshd (root) on every IPv4 address, port 22: outside loopback."""
-    path = tmp_path / "host.snapshot.json"
-    sshd = [ProcessInfo(pid=10, name="sshd", exe="/usr/sbin/sshd", user="root")]
-    path.write_bytes(snapshot_bytes(snapshot(listeners=[listener("0.0.0.0", 22, processes=sshd)])))
-    return path
+    return wildcard_sshd_snapshot(tmp_path / "host.snapshot.json")
 
 
 def _exceptions(first: str, second: str) -> str:
