@@ -65,7 +65,7 @@ def test_pass_when_every_scope_and_arch_is_covered_and_auditing_is_on():
     assert list(outcomes) == SUBJECTS
     assert set(statuses(outcomes).values()) == {"pass"}
     b64 = outcomes["loaded rules b64"]
-    assert b64.observed["covered"]["bind"] == {"via": "bind", "origin": f"{RULES_FILE}:2"}
+    assert b64.observed["covered"]["bind"] == {"via": "bind", "origin": f"{RULES_FILE}:1"}
     assert b64.observed["fastopen"] == {"via": ["sendto with MSG_FASTOPEN", "sendmsg with MSG_FASTOPEN",
                                                 "sendmmsg with MSG_FASTOPEN"], "status": "covered"}
     assert b64.evidence == ["/facts/audit/loaded_rules/0", "/facts/audit/loaded_rules/1",
@@ -305,7 +305,7 @@ def test_enabled_state(enabled, status):
 def test_persistent_e0_turns_auditing_off_at_boot():
     b64 = run(persistent=GOOD + "-e 0\n")["persistent rules b64"]
     assert b64.status == Status.FAIL
-    assert b64.observed["blockers"] == [f"-e 0 at {RULES_FILE}:9 turns auditing off at boot"]
+    assert b64.observed["blockers"] == [f"-e 0 at {RULES_FILE}:8 turns auditing off at boot"]
     assert run(persistent=GOOD + "-e 0\n-e 1\n")["persistent rules b64"].status == Status.PASS
 
 
