@@ -39,6 +39,13 @@ from auditor.model.facts import (
 )
 
 MAX_BAD_LINES_SHOWN = 3
+# Files the capture copies or a tool writes, not output a command prints: an administrator's
+# audit_control may well lack its final line end.  Every other probe output ends its last line
+# with one (:func:`windows.cut_off`), so a last line without one is where the capture was cut off.
+_WRITTEN_FILES = frozenset({"audit_control", "auditpol-backup.csv"})
+# Outputs whose parser keeps the rows before a cut and marks its listing incomplete (the TIME_WAIT
+# count unknown, the listeners a gap) rather than refusing the whole output.
+_READ_UP_TO_A_CUT = frozenset({"netstat-ano.txt"})
 
 
 @dataclass(frozen=True)
@@ -76,6 +83,11 @@ class _Reader:
         text, why = self.text(name)
         if text is None:
             return None, why
+        if name not in _WRITTEN_FILES | _READ_UP_TO_A_CUT and (partial := windows.cut_off(text)) is not None:
+            # Any prefix of a value parses as a value: net.inet.tcp.msl 1500 of 15000 (a 3 s TIME_WAIT),
+            # portrange.last 6553 of 65535 (a range counted down, three times the pool), a dynamic
+            # port range's count, the excluded port ranges with the rows after the cut missing.
+            return None, f"{self.outputs[name].origin}: not understood: {windows.cut_off_message(partial)}"
         try:
             return parse(text, *args), None
         except (windows.ProbeParseError, ValueError) as exc:
