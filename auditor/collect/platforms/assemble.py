@@ -223,7 +223,7 @@ def _windows_audit(r: _Reader) -> tuple[AuditFacts, list[Gap]]:
     rows, bad, machines = parsed
     # A backup names the machine it was taken on: one copied from another host (a golden image's, a
     # mixed-up support case) would judge that host's policy as this one's.
-    hostname, _ = r.parsed("hostname.txt", windows.parse_hostname)
+    hostname, hostname_why = r.parsed("hostname.txt", windows.parse_hostname)
     if len(machines) > 1:
         return _windows_audit_unseen(
             f"{r.origin('auditpol-backup.csv')}: rows of more than one machine ({', '.join(sorted(machines))}): "
@@ -233,7 +233,12 @@ def _windows_audit(r: _Reader) -> tuple[AuditFacts, list[Gap]]:
         return _windows_audit_unseen(
             f"{r.origin('auditpol-backup.csv')}: its rows name no machine (a Group Policy audit.csv, not the "
             "output of auditpol /backup on this host): what the host runs cannot be told from it")
-    if hostname is not None and not windows.same_machine(machine, hostname):
+    if hostname is None:
+        # Without the host's own name a backup copied from another machine cannot be told from its own.
+        return _windows_audit_unseen(
+            f"{r.origin('auditpol-backup.csv')}: taken on {machine}, and whether that is this host cannot be "
+            f"told: {hostname_why}")
+    if not windows.same_machine(machine, hostname):
         return _windows_audit_unseen(
             f"{r.origin('auditpol-backup.csv')}: taken on {machine}, not on {hostname} "
             f"({r.origin('hostname.txt')}): the audit policy of another host")
