@@ -34,6 +34,7 @@ MAX_USER_PORT_RANGE = (5000, 65534)
 MACOS_FIRST = "net.inet.ip.portrange.first"
 MACOS_LAST = "net.inet.ip.portrange.last"
 MACOS_MSL = "net.inet.tcp.msl"
+TCPIP_PARAMETERS = r"HKLM\SYSTEM\CurrentControlSet\Services\Tcpip\Parameters"
 WINDOWS_RANGE_PROBES = {(protocol, family): f"netsh int {family} show dynamicport {protocol}"
                         for protocol in ("tcp", "udp") for family in ("ipv4", "ipv6")}
 
@@ -121,6 +122,21 @@ def port_ranges(snapshot: HostSnapshot) -> list[PortRange]:
                                                     None), source)]
 
 
+def _registry_unread(snapshot: HostSnapshot, name: str) -> str | None:
+    """Why the Tcpip\\Parameters value ``name`` of a Windows snapshot is unknown, or None when the
+    registry was read and does not set it (the Windows default then applies).  A value is "not set"
+    only where the registry values were read: with no ``runtime`` at all (a snapshot from another
+    collector, or stitched by hand, that records no gap for it) the default would be judged for a
+    registry nobody read."""
+    unread = _gap_reason(snapshot, "sysctl", (), ("runtime",), ("runtime", name))
+    if unread:
+        return unread
+    sysctl = snapshot.facts.sysctl
+    if sysctl is None or sysctl.runtime is None:
+        return f"the TCP/IP registry values ({TCPIP_PARAMETERS}) were not collected (no reason recorded)"
+    return None
+
+
 @record
 class MaxUserPort:
     value: int | None  # None: not set (no finding) or unreadable (reason)
@@ -131,8 +147,7 @@ class MaxUserPort:
 def max_user_port(snapshot: HostSnapshot) -> MaxUserPort:
     found = lookup(snapshot, "MaxUserPort")
     if found.setting is None:
-        unread = _gap_reason(snapshot, "sysctl", (), ("runtime",), ("runtime", "MaxUserPort"))
-        return MaxUserPort(None, None, unread)
+        return MaxUserPort(None, None, _registry_unread(snapshot, "MaxUserPort"))
     try:
         value = parse_int("MaxUserPort", found.setting.value)
     except SysctlValueError as exc:
@@ -161,7 +176,7 @@ def time_wait(snapshot: HostSnapshot) -> TimeWait:
     if platform == "windows":
         found = lookup(snapshot, "TcpTimedWaitDelay")
         if found.setting is None:
-            unread = _gap_reason(snapshot, "sysctl", (), ("runtime",), ("runtime", "TcpTimedWaitDelay"))
+            unread = _registry_unread(snapshot, "TcpTimedWaitDelay")
             if unread:
                 return TimeWait(None, "", (), unread)
             return TimeWait(WINDOWS_TIME_WAIT_DEFAULT, WINDOWS_TIME_WAIT_SOURCE, ("/facts/sysctl/runtime",), None)

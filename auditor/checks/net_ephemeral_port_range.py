@@ -261,9 +261,12 @@ def _max_user_port_outcome(snapshot: HostSnapshot, params: EphemeralRangeParams)
     subject = "legacy MaxUserPort"
     legacy = _platforms.max_user_port(snapshot)
     if legacy.value is None:
-        if legacy.pointer is not None:  # set but malformed
-            return not_reviewed(subject, legacy.reason or "MaxUserPort could not be read", evidence=[legacy.pointer])
-        return None  # not set (the netsh ranges alone decide), or the registry was unreadable (the headroom says so)
+        if legacy.reason is not None:
+            # Set but malformed, or the registry was not read: a MaxUserPort of 5000 may be there.
+            # Left out, an unread registry passed a policy without net.time_wait (the only other
+            # finding that reads the registry) as if MaxUserPort were not set.
+            return not_reviewed(subject, legacy.reason, evidence=[legacy.pointer] if legacy.pointer else [])
+        return None  # not set: the netsh ranges alone decide
     low, high = _platforms.MAX_USER_PORT_LOW, legacy.value
     size = max(0, high - low + 1)
     common = dict(observed={"MaxUserPort": high, "legacy_range": f"{low}-{high}", "legacy_pool_size": size},
@@ -381,7 +384,7 @@ def _other_os(snapshot: HostSnapshot, params: EphemeralRangeParams) -> list[Outc
 @check(
     name="net.ephemeral_port_range",
     title="Ephemeral port pool is large enough, sanely bounded and free of services",
-    version="1.6.0",
+    version="1.6.1",
     needs=["sysctl", "sockets"],
     platforms=["linux", "windows", "macos"],
     uses=["netns"],
@@ -429,7 +432,8 @@ never handed out: they are subtracted from its pool, and a listener on one does 
 the exclusions could not be read, the pool is not reviewed and a listener inside the range is not
 reviewed.  The legacy MaxUserPort registry value,
 when set, is judged as the range 1025-MaxUserPort it meant before Windows Vista; a value outside
-its documented 5000-65534 is not_reviewed (what the stack then uses is not documented).  macOS uses
+its documented 5000-65534 is not_reviewed (what the stack then uses is not documented), and so is
+it when the registry (Tcpip\\Parameters) was not read.  macOS uses
 net.inet.ip.portrange.first-last (default 49152-65535) for every protocol and family; first above
 last is the same ports counted down (BSD's port allocation), so the range is last-first.
 

@@ -216,7 +216,10 @@ def _percents(value: float, maximum: float, decimals: int) -> tuple[str, str]:
     return percent(value, 9), shown_maximum
 
 
-def _time_wait_share(snapshot: HostSnapshot, pool_lookup: _sysctl.PoolLookup, maximum: float) -> Outcome:
+def _time_wait_share(snapshot: HostSnapshot, pool_lookup: _sysctl.PoolLookup, maximum: float,
+                     range_label: str | None = None) -> Outcome:
+    """``range_label``: which of several ranges the host-wide count is judged against (Windows: the
+    smallest TCP range, named in the message)."""
     subject = "TIME_WAIT share of the ephemeral pool"
     sockets = snapshot.facts.sockets
     if sockets is None or sockets.counts is None:
@@ -240,6 +243,8 @@ def _time_wait_share(snapshot: HostSnapshot, pool_lookup: _sysctl.PoolLookup, ma
     share = count / pool.searched_size
     shown, limit = _percents(share, maximum, 1)
     text = f"{count:,} sockets in TIME_WAIT = {shown} of the {pool.searched_size:,}-port ephemeral pool"
+    if range_label is not None:
+        text += f" (the {range_label}, the smallest TCP range: the count covers both IP families)"
     if share <= maximum:
         return passed(subject, f"{text}, at most {limit}", observed=observed, expected=expected, evidence=evidence)
     return failed(subject, f"{text}, above {limit}", observed=observed, expected=expected, evidence=evidence)
@@ -309,8 +314,14 @@ def _other_os(snapshot: HostSnapshot, params: TimeWaitParams) -> list[Outcome]:
     # Outgoing TCP connections take their ports from the TCP ranges (Windows keeps one per family).
     tcp_ranges = [r for r in _platforms.port_ranges(snapshot) if r.protocol in (None, "tcp")]
     if params.max_time_wait_share is not None:
-        # The live count covers both families; it is compared with the IPv4 (or only) range.
-        outcomes.append(_time_wait_share(snapshot, tcp_ranges[0].lookup, params.max_time_wait_share))
+        # The live count covers both families (netstat -ano lists IPv4 and IPv6 TIME_WAIT rows
+        # alike), and Windows keeps a TCP range per family: the count is judged against the
+        # smallest, since compared with the IPv4 range alone a narrowed tcp/ipv6 range that IPv6
+        # connections hold nearly all of passed.  A range that cannot be read leaves it unknown.
+        unread = [r for r in tcp_ranges if r.lookup.pool is None]
+        tightest = unread[0] if unread else min(tcp_ranges, key=lambda r: r.lookup.pool.searched_size)  # type: ignore[union-attr]
+        outcomes.append(_time_wait_share(snapshot, tightest.lookup, params.max_time_wait_share,
+                                         tightest.label if len(tcp_ranges) > 1 else None))
     if params.peak_new_connections_per_second is not None:
         length = _platforms.time_wait(snapshot)
         for port_range in tcp_ranges:
@@ -328,7 +339,7 @@ def _other_os(snapshot: HostSnapshot, params: TimeWaitParams) -> list[Outcome]:
 @check(
     name="net.time_wait",
     title="TIME_WAIT settings leave headroom in the ephemeral port pool",
-    version="1.6.1",
+    version="1.6.3",
     needs=["sysctl", "sockets"],
     platforms=["linux", "windows", "macos"],
     uses=["netns"],
@@ -377,7 +388,8 @@ not documented), macOS
 2 x net.inet.tcp.msl (15,000 ms by default: 30 s); and its own pool: each Windows TCP dynamic range
 (IPv4, IPv6), macOS net.inet.ip.portrange.first-last.  A default Windows range (16,384 ports) with
 120 s sustains 136 new connections per second to one destination.  max_time_wait_share counts
-TIME_WAIT rows of netstat -ano on Windows; the macOS probes do not capture connection states.
+TIME_WAIT rows of netstat -ano on Windows (IPv4 and IPv6 alike) and compares them with the smallest
+TCP range; the macOS probes do not capture connection states.
 
 Each network namespace has its own values (a new namespace starts from the kernel defaults, not
 the host's sysctl.d): every other namespace's settings are judged on findings of their own, named

@@ -916,6 +916,19 @@ def contradictions(snapshot: HostSnapshot) -> list[tuple[str, str]]:
             if counts.udp_sockets is not None and counts.udp_sockets < udp:
                 found.append(("/facts/sockets/counts/udp_sockets",
                               f"{counts.udp_sockets} UDP sockets, fewer than the {udp} UDP listeners listed"))
+    # Windows keeps one dynamic port range per protocol and family: a second one for the same pair
+    # cannot be what netsh printed, and the checks would judge one and never see the other.
+    ranges: dict[tuple[str, str], DynamicPortRange] = {}
+    for index, port_range in enumerate((facts.sysctl.dynamic_ports if facts.sysctl is not None else None) or []):
+        pair = (port_range.protocol, port_range.family)
+        if pair in ranges:
+            first = ranges[pair]
+            found.append((json_pointer("facts", "sysctl", "dynamic_ports", index),
+                          f"a second {port_range.protocol}/{port_range.family} dynamic port range "
+                          f"({port_range.start}-{port_range.high}, the first is {first.start}-{first.high}): "
+                          "Windows keeps one per protocol and IP family"))
+        else:
+            ranges[pair] = port_range
     present: dict[tuple[str, str], bool] = {
         ("sockets", "counts"): sockets is not None and sockets.counts is not None,
         ("sysctl", "runtime"): facts.sysctl is not None and facts.sysctl.runtime is not None,
@@ -945,6 +958,14 @@ def contradictions(snapshot: HostSnapshot) -> list[tuple[str, str]]:
             values = getattr(facts.sysctl, str(head)) if facts.sysctl is not None else None
             if values is not None and key in values:
                 found.append((pointer, f"says sysctl {key} could not be read, but its {head} value is present"))
+        elif gap.section == "sysctl" and head == "dynamic_ports" and len(rest) in (2, 3) and tuple(rest[:2]) in ranges:
+            port_range = ranges[(str(rest[0]), str(rest[1]))]
+            if len(rest) == 2:
+                found.append((pointer, f"says the {rest[0]}/{rest[1]} dynamic port range could not be read, but it "
+                                       "is present"))
+            elif rest[2] == "excluded" and port_range.excluded is not None:
+                found.append((pointer, f"says the ports excluded from the {rest[0]}/{rest[1]} dynamic port range "
+                                       "could not be read, but they are present"))
         elif gap.section == "sockets" and head == "listeners" and rest:
             listed = len(sockets.listeners) if sockets is not None and sockets.listeners is not None else 0
             number = rest[0]

@@ -76,3 +76,25 @@ def test_a_group_policy_audit_csv_without_machine_names_is_not_the_hosts_backup(
     assert code == 3  # was 0
     assert found[WFP]["status"] == "not_reviewed"
     assert "bundle file auditpol-backup.csv: its rows name no machine (a Group Policy audit.csv" in found[WFP]["message"]
+
+
+def test_a_backup_is_not_this_hosts_when_the_bundle_does_not_name_the_host(tmp_path):
+    # hostname.txt missing (or cut off, or not a host name): GOLDEN-IMAGE's policy was taken as this host's
+    def edit(directory: Path) -> None:
+        _rename_machine(directory, b"WIN-SRV01,", b"GOLDEN-IMAGE,")
+        (directory / "hostname.txt").unlink()
+    code, found, _ = replay_edited(tmp_path, "windows-audited", edit, AUDIT_ONLY)
+    assert code == 3  # was 0: pass
+    assert found[WFP]["status"] == "not_reviewed"
+    assert ("bundle file auditpol-backup.csv: taken on GOLDEN-IMAGE, and whether that is this host cannot be told: "
+            "bundle file hostname.txt: missing from the bundle") in found[WFP]["message"]
+
+
+def test_a_cut_off_host_name_is_not_the_hosts_name(tmp_path):
+    def edit(directory: Path) -> None:
+        (directory / "hostname.txt").write_bytes(b"WIN-SRV")  # of WIN-SRV01, no line end
+    code, found, _ = replay_edited(tmp_path, "windows-audited", edit, AUDIT_ONLY)
+    assert code == 3
+    assert found[WFP]["status"] == "not_reviewed"
+    assert ("whether that is this host cannot be told: bundle file hostname.txt: not understood: the output ends "
+            "mid-line ('WIN-SRV' has no line end)") in found[WFP]["message"]

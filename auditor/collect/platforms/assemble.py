@@ -39,6 +39,13 @@ from auditor.model.facts import (
 )
 
 MAX_BAD_LINES_SHOWN = 3
+# Files the capture copies or a tool writes, not output a command prints: an administrator's
+# audit_control may well lack its final line end.  Every other probe output ends its last line
+# with one (:func:`windows.cut_off`), so a last line without one is where the capture was cut off.
+_WRITTEN_FILES = frozenset({"audit_control", "auditpol-backup.csv"})
+# Outputs whose parser keeps the rows before a cut and marks its listing incomplete (the TIME_WAIT
+# count unknown, the listeners a gap) rather than refusing the whole output.
+_READ_UP_TO_A_CUT = frozenset({"netstat-ano.txt"})
 
 
 @dataclass(frozen=True)
@@ -76,6 +83,11 @@ class _Reader:
         text, why = self.text(name)
         if text is None:
             return None, why
+        if name not in _WRITTEN_FILES | _READ_UP_TO_A_CUT and (partial := windows.cut_off(text)) is not None:
+            # Any prefix of a value parses as a value: net.inet.tcp.msl 1500 of 15000 (a 3 s TIME_WAIT),
+            # portrange.last 6553 of 65535 (a range counted down, three times the pool), a dynamic
+            # port range's count, the excluded port ranges with the rows after the cut missing.
+            return None, f"{self.outputs[name].origin}: not understood: {windows.cut_off_message(partial)}"
         try:
             return parse(text, *args), None
         except (windows.ProbeParseError, ValueError) as exc:
@@ -211,7 +223,7 @@ def _windows_audit(r: _Reader) -> tuple[AuditFacts, list[Gap]]:
     rows, bad, machines = parsed
     # A backup names the machine it was taken on: one copied from another host (a golden image's, a
     # mixed-up support case) would judge that host's policy as this one's.
-    hostname, _ = r.parsed("hostname.txt", windows.parse_hostname)
+    hostname, hostname_why = r.parsed("hostname.txt", windows.parse_hostname)
     if len(machines) > 1:
         return _windows_audit_unseen(
             f"{r.origin('auditpol-backup.csv')}: rows of more than one machine ({', '.join(sorted(machines))}): "
@@ -221,7 +233,12 @@ def _windows_audit(r: _Reader) -> tuple[AuditFacts, list[Gap]]:
         return _windows_audit_unseen(
             f"{r.origin('auditpol-backup.csv')}: its rows name no machine (a Group Policy audit.csv, not the "
             "output of auditpol /backup on this host): what the host runs cannot be told from it")
-    if hostname is not None and not windows.same_machine(machine, hostname):
+    if hostname is None:
+        # Without the host's own name a backup copied from another machine cannot be told from its own.
+        return _windows_audit_unseen(
+            f"{r.origin('auditpol-backup.csv')}: taken on {machine}, and whether that is this host cannot be "
+            f"told: {hostname_why}")
+    if not windows.same_machine(machine, hostname):
         return _windows_audit_unseen(
             f"{r.origin('auditpol-backup.csv')}: taken on {machine}, not on {hostname} "
             f"({r.origin('hostname.txt')}): the audit policy of another host")
