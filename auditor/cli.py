@@ -960,9 +960,13 @@ def _streams_written() -> None:
 
 
 def _say(message: str) -> None:
-    """The message that ends a command, on standard error if that still works (never an exception)."""
+    """The message that ends a command, on standard error if that still works (never an exception).
+    Plain text: a message names files and values the user may not have chosen (a received
+    evidence file called "e.json\r\x1b[2K..."), whose control characters a terminal would obey."""
+    from auditor.text import plain_text
+
     try:
-        click.echo(message, err=True)
+        click.echo(plain_text(message), err=True)
     except OSError:
         pass
 
