@@ -507,6 +507,7 @@ def report(evidence_path: Path, formats: str | None, out_dir: Path | None, textf
     """Render reports from an evidence file alone, without touching any host."""
     from auditor import pipeline
     from auditor.storage.evidence import load_evidence
+    from auditor.storage.outputs import signature_of
 
     format_list, format_dirs = _textfile_formats(_split_formats(formats), textfile_dir)
     if not format_list and pdf is None:
@@ -526,7 +527,9 @@ def report(evidence_path: Path, formats: str | None, out_dir: Path | None, textf
             store_files = history_store.files
     pipeline.plan_files(evidence.policy.id, reporters, evidence_path, out_dir, pdf, evidence_written=False,
                         inputs=[("evidence", evidence_path),
-                                ("evidence signature", evidence_path.parent / (evidence_path.name + ".sig")),
+                                # beside the file itself: named through a link, the .sig beside
+                                # the link is not its signature, and --force replaced the real one
+                                ("evidence signature", signature_of(evidence_path)),
                                 ("certificate", pdf_cert), ("certificate key", pdf_cert_key), ("logo", org_logo),
                                 *(("history store", path) for path in store_files)], format_dirs=format_dirs,
                         force=force)
@@ -957,9 +960,13 @@ def _streams_written() -> None:
 
 
 def _say(message: str) -> None:
-    """The message that ends a command, on standard error if that still works (never an exception)."""
+    """The message that ends a command, on standard error if that still works (never an exception).
+    Plain text: a message names files and values the user may not have chosen (a received
+    evidence file called "e.json\r\x1b[2K..."), whose control characters a terminal would obey."""
+    from auditor.text import plain_text
+
     try:
-        click.echo(message, err=True)
+        click.echo(plain_text(message), err=True)
     except OSError:
         pass
 

@@ -345,10 +345,12 @@ def render(
 
     The caller has planned these paths (:func:`plan_files`) before any work.  ``on_rendered`` is
     told each format, file and bytes written (evaluate --record marks a run attested by its PDF)."""
-    from auditor.storage.outputs import make_out_dir, report_targets, write_atomic
+    from auditor.storage.outputs import make_out_dir, report_targets, signature_of, write_atomic
 
     fingerprint = None
-    if (evidence_path.parent / (evidence_path.name + ".sig")).exists():
+    # The .sig beside the file itself, as verify reads it: beside a link to the evidence there is
+    # none, and every report of signed evidence named through a link said "unsigned".
+    if signature_of(evidence_path).exists():
         from auditor.attest.signing import signature_fingerprint
 
         fingerprint = signature_fingerprint(evidence_path)

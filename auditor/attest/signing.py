@@ -483,6 +483,13 @@ def verify_signature(evidence_path: Path, raw: bytes, key: Ed25519PublicKey,
         elif sig.public_key_sha256 != given:
             checks.append(CheckResult("signature", False, f"{sig_path.name} was altered: it names key "
                                                           f"{sig.public_key_sha256}"))
+        elif sig.public_key is not None and sig.public_key != key.public_bytes(serialization.Encoding.Raw,
+                                                                             serialization.PublicFormat.Raw):
+            # The recorded key is what reports check the signature with before they name its key
+            # (signature_fingerprint): another one there made every report call verified evidence
+            # unsigned, and the .sig was verified although it is not what lbaudit wrote.
+            checks.append(CheckResult("signature", False, f"{sig_path.name} was altered: the public key it "
+                                                          "records is not the given key, whose fingerprint it names"))
         else:
             checks.append(CheckResult("signature", True, "Ed25519 signature over the recorded digest is valid"))
 

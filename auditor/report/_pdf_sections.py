@@ -49,7 +49,7 @@ from auditor.report.view import (  # noqa: F401 - value_text and the word tables
     count_phrase,
     value_text,
 )
-from auditor.text import plain_text
+from auditor.text import plain_text, shell_word
 
 TABLE_CHUNK_ROWS = 1000
 
@@ -391,7 +391,7 @@ def cover(doc: Doc) -> list[Flowable]:
     ]))
     flow += [details, Spacer(1, 4 * mm)]
     flow.append(para(doc, "This document is rendered from the evidence file alone. Check it with "
-                          f"<b>lbaudit verify {text(view.evidence_name)} --pubkey KEY --pdf THIS.pdf</b>: "
+                          f"<b>lbaudit verify {text(shell_word(view.evidence_name))} --pubkey KEY --pdf THIS.pdf</b>: "
                           "the evidence must be intact, signed by that key, and be the file embedded here. "
                           "Section 5 says what the second evidence digest (of its content) is.", "muted"))
     return flow

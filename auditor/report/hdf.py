@@ -47,6 +47,7 @@ from auditor.report._shared import (
     utc_timestamp,
 )
 from auditor.report.view import content_sha256, finding_sentence
+from auditor.text import shell_word
 
 # HDF impact from lbaudit severity, on InSpec's scale (0.0 none / not applicable, low 0.01-0.39,
 # medium 0.4-0.69, high 0.7-0.89, critical 0.9-1.0); "info" is not "none": a failing info rule is
@@ -284,9 +285,9 @@ class _Export:
                         "state": "signed" if fingerprint else "unsigned",
                         "key_fingerprint": fingerprint,
                     },
-                    "how_to_verify": (f"sha256sum {name} must print the evidence sha256 above; "
-                                      + (f"lbaudit verify {name} --pubkey <the signer's .pub key> checks its "
-                                         f"signature ({name}.sig)" if fingerprint else
+                    "how_to_verify": (f"sha256sum {shell_word(name)} must print the evidence sha256 above; "
+                                      + (f"lbaudit verify {shell_word(name)} --pubkey <the signer's .pub key> checks "
+                                         f"its signature ({name}.sig)" if fingerprint else
                                          "the evidence is not signed, so only its digest can be compared")),
                 }
             },

@@ -38,7 +38,7 @@ from auditor.report.view import (
     view_of,
 )
 from auditor.resources import data_dir
-from auditor.text import document_text
+from auditor.text import document_text, shell_word
 
 TEMPLATE = "report.html.j2"
 STYLESHEET = "report.css"
@@ -62,7 +62,7 @@ def _document_text(value: Any) -> Any:
 @lru_cache(maxsize=4)
 def _environment(loader: jinja2.BaseLoader | None = None) -> jinja2.Environment:
     shipped = jinja2.FileSystemLoader(str(template_dir()))
-    return jinja2.Environment(
+    environment = jinja2.Environment(
         loader=jinja2.ChoiceLoader([loader, shipped]) if loader is not None else shipped,
         autoescape=True,  # every value, including evidence text, is escaped unless marked safe here
         finalize=_document_text,  # and holds no control character an HTML page may not (an ESC in a name)
@@ -71,6 +71,8 @@ def _environment(loader: jinja2.BaseLoader | None = None) -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
+    environment.filters["shell_word"] = shell_word  # a file name in a command the reader runs
+    return environment
 
 
 def _csp_hash(text: str) -> str:

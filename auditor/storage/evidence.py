@@ -246,6 +246,7 @@ def result_contradictions(evidence: Evidence, derived: RunTally | None = None,
         problems.append("/result/incomplete_reasons: "
                         + ("empty for an incomplete run" if not result.complete else "set for a complete run"))
     problems += _finding_rule_contradictions(evidence, policy_sha256 or digest_of(evidence.policy))
+    problems += _shared_finding_ids(result.findings)
     waivers = [*evidence.policy.waivers, *(evidence.waiver_file.waivers if evidence.waiver_file else [])]
     judged = judge_waivers(result.findings, waivers, evidence.run.evaluated_on, failed=(Status.FAIL, Status.WAIVED))
     for index, (finding, waiver) in enumerate(zip(result.findings, judged.applied)):
@@ -296,6 +297,20 @@ def result_contradictions(evidence: Evidence, derived: RunTally | None = None,
         differs(f"/result/controls/{index}/status", control.status.value, expected.status.value)
         for status, count in expected.counts.items():
             differs(f"/result/controls/{index}/counts/{status}", control.counts.get(status, 0), count)
+    return problems
+
+
+def _shared_finding_ids(findings: list[Finding]) -> list[str]:
+    """A finding's id is its identity in every report (SARIF fingerprints, OSCAL uuids, HDF and
+    waiver states): two findings of one id are merged there, a pass standing for a failure.  The
+    engine gives each finding its own id (auditor/engine/evaluate.py _findings)."""
+    first: dict[str, int] = {}
+    problems: list[str] = []
+    for index, finding in enumerate(findings):
+        earlier = first.setdefault(finding.id, index)
+        if earlier != index:
+            problems.append(f"/result/findings/{index}/id: {finding.id!r} is the id of /result/findings/{earlier} too; "
+                            "each finding has its own")
     return problems
 
 

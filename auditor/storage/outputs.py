@@ -363,6 +363,10 @@ _hdf = _json_document(lambda document: isinstance(document["passthrough"], dict)
 _fleet_summary_json = _json_document(lambda document: str(document["format"]).startswith("lbaudit-fleet-summary/"),
                                      _member(rb'format": "lbaudit-fleet-summary/'))
 _PDF_CREATOR = re.compile(rb"/Creator \(lbaudit")
+# The text report's first line (auditor/report/summary.py header_lines): "lbaudit VERSION policy ID
+# VERSION on HOST (SOURCE...)", then "facts: ".  "lbaudit " alone let a file of notes that begins
+# with the word ("lbaudit notes: rotate the keys") be replaced without --force.
+_TEXT_HEADER = re.compile(rb"lbaudit [^ \n]+ policy [^ \n]+ [^\n]*\nfacts: ")
 
 
 def _junit(sample: _Sample) -> bool:
@@ -388,7 +392,7 @@ _RECOGNISERS: dict[str, Callable[[_Sample], bool]] = {
     "html report": _html,
     "host HTML report": _html,
     "fleet overview": _html,
-    "text report": lambda sample: sample.head.startswith(b"lbaudit "),
+    "text report": lambda sample: _TEXT_HEADER.match(sample.head) is not None,
     "prometheus report": lambda sample: sample.head.startswith(b"# HELP lbaudit_"),
 }
 

@@ -9,13 +9,21 @@ The other cases pin the codes of the README's "Exit codes" for what a hostile co
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from auditor.attest.signing import generate_keypair, load_private_key, sign_evidence_file, sign_written_evidence
+from auditor.attest.signing import (
+    generate_keypair,
+    load_private_key,
+    load_public_key,
+    sign_evidence_file,
+    sign_written_evidence,
+)
 from auditor.model.result import ExitCode
 from tests.cli import run_cli
 from tests.evidence_fixtures import make_evidence, write_evidence_file
@@ -108,3 +116,21 @@ def test_a_path_that_is_no_regular_file_is_exit_2_without_hanging(signed, which,
     assert run.returncode == 2, (run.stdout, run.stderr)
     assert str(target) in run.stderr or f"'{target}'" in run.stderr
     assert "Traceback" not in run.stderr
+
+
+def test_a_signature_recording_another_public_key_than_the_one_it_names_is_not_verified(signed, tmp_path):
+    # The signature holds under the given key and names its fingerprint, but the public key it
+    # records (which the reports check the signature with before naming a key) is another one:
+    # verify said "verified" while every report called the evidence unsigned.
+    path, _, _, public = signed
+    _, other_public = generate_keypair(tmp_path / "other")
+    other_raw = load_public_key(other_public).public_bytes(Encoding.Raw, PublicFormat.Raw)
+    signature = Path(f"{path}.sig")
+    document = json.loads(signature.read_bytes())
+    document["public_key"] = base64.b64encode(other_raw).decode("ascii")
+    signature.write_text(json.dumps(document, indent=2, sort_keys=True) + "\n")
+    run = _verify(path, public)
+    assert run.returncode == int(ExitCode.VERIFY_SIGNATURE), (run.stdout, run.stderr)
+    assert ("signature  FAIL  evidence.json.sig was altered: the public key it records is not the given key, "
+            "whose fingerprint it names") in run.stdout
+    assert f"NOT verified: {path} (signature failed; exit 11)" in run.stderr
