@@ -196,6 +196,16 @@ def parse_netstat(text: str) -> NetstatTable:
             table.bad_lines.append(f"line {number}: a TCP row without a state: {stripped[:120]!r}")
             continue
         word = state.upper()
+        # A foreign address that is no address:port (``WIN-SRV01:0`` of netstat -ao, run without
+        # -n) says nothing of whether the row listens: dropped, RDP on 0.0.0.0:3389 went unseen.
+        if not _wildcard_foreign(foreign) and _endpoint(foreign) is None:
+            table.bad_lines.append(f"line {number}: foreign address {foreign[:80]!r} is not an address:port "
+                                   "(netstat run without -n?)")
+            continue
+        if word == "LISTENING" and not _wildcard_foreign(foreign):
+            table.bad_lines.append(f"line {number}: a LISTENING row whose foreign address {foreign[:80]!r} is not "
+                                   "0.0.0.0:0 or [::]:0")
+            continue
         if _wildcard_foreign(foreign):
             if word not in _NOT_LISTENING:
                 table.listeners.append(NetstatSocket("tcp", family, address, port, pid, number))
