@@ -22,7 +22,7 @@ from tests.bundles import LOOPBACK_ONLY, replay_edited
 HEADER = "COMMAND     PID   USER   FD   TYPE             DEVICE SIZE/OFF NODE NAME\n"
 # What lsof prints for alice without sudo: her own processes only (root's launchd *:22 is not there).
 ALICE_TCP = HEADER + "node       2210  alice   21u  IPv4 0x8d3f1b2a0c4e6f11      0t0  TCP 127.0.0.1:3000 (LISTEN)\n"
-ALICE_UDP = HEADER
+ALICE_UDP = HEADER + "node       2210  alice   22u  IPv4 0x8d3f1b2a0c4e7021      0t0  UDP 127.0.0.1:3001\n"
 
 
 def replay(tmp_path: Path, edit) -> tuple[int, dict]:

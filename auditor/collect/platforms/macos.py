@@ -91,9 +91,11 @@ def _unescape(command: str) -> str:
 
 def parse_lsof(text: str, protocol: str) -> LsofTable:
     """``lsof -nP -iTCP -sTCP:LISTEN`` (``protocol`` tcp) or ``lsof -nP -iUDP`` (udp) -> sockets;
-    UDP sockets with a peer (``a->b``) are connected clients, not listeners, and are left out."""
+    UDP sockets with a peer (``a->b``) are connected clients, not listeners, and are left out.  The
+    header with no row under it is refused: lsof prints nothing when no socket matches."""
     table = LsofTable()
     rows = 0
+    header = False
     lines = text.splitlines()
     if (partial := cut_off(text)) is not None:
         lines.pop()  # never read as a row: a prefix of one parses with a wrong port (*:70 of *:7000)
@@ -101,6 +103,7 @@ def parse_lsof(text: str, protocol: str) -> LsofTable:
     for number, line in enumerate(lines, start=1):
         stripped = line.strip()
         if not stripped or stripped.startswith("COMMAND "):
+            header = header or bool(stripped)
             continue
         rows += 1
         if rows > MAX_ROWS:
@@ -151,6 +154,10 @@ def parse_lsof(text: str, protocol: str) -> LsofTable:
         table.sockets.append(LsofSocket(_unescape(match.group("command"))[:64], int(match.group("pid")),
                                         match.group("user")[:64], protocol, family, address, port,
                                         match.group("device")[:40], number))
+    if header and rows == 0 and not table.bad_lines:
+        # Read as "no sockets", a listing cut off after its first line passed every row it lost.
+        raise ProbeParseError("lsof's header and no row: lsof prints its header only above a first row (and nothing "
+                              "when no socket matches), so the listing was cut off after it")
     return table
 
 
