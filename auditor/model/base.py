@@ -268,7 +268,8 @@ OneLine = Annotated[str, Field(min_length=1), AfterValidator(_not_blank), AfterV
 # enough that every arithmetic on them stays an exact int or a finite float.
 Count = Annotated[int, Field(ge=0, le=2**63 - 1)]
 Uid = Annotated[int, Field(ge=0, le=2**32 - 1)]
-Pid = Annotated[int, Field(ge=0, le=2**31 - 1)]
+PID_MAX = 2**31 - 1  # a C int: pid_t, and what a parser of another OS's listing may accept
+Pid = Annotated[int, Field(ge=0, le=PID_MAX)]
 Inode = Annotated[int, Field(ge=0, le=2**64 - 1)]
 
 

@@ -12,7 +12,7 @@ import ipaddress
 import re
 from dataclasses import dataclass, field
 
-from auditor.collect.platforms.windows import MAX_ROWS, ProbeParseError, cut_off, cut_off_message
+from auditor.collect.platforms.windows import MAX_ROWS, ProbeParseError, cut_off, cut_off_message, pid_out_of_range
 
 PORTRANGE_FIRST = "net.inet.ip.portrange.first"
 PORTRANGE_LAST = "net.inet.ip.portrange.last"
@@ -147,6 +147,9 @@ def parse_lsof(text: str, protocol: str) -> LsofTable:
                 continue
             else:
                 address = str(parsed) + (f"%{zone}" if zone else "")
+        if pid_out_of_range(int(match.group("pid"))):
+            table.bad_lines.append(f"line {number}: PID {match.group('pid')} out of range")
+            continue
         port = int(where.group("port"))
         if port > 65535:
             table.bad_lines.append(f"line {number}: port {port} out of range")

@@ -17,6 +17,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from auditor.model.base import PID_MAX
 from auditor.model.facts import AuditSubcategory
 
 # The Tcpip\Parameters values the checks read: TIME_WAIT length, and the legacy upper bound of
@@ -28,6 +29,12 @@ MAX_ROWS = 200_000  # a host with more sockets than this is not what a bundle of
 
 class ProbeParseError(ValueError):
     """The output is not what the probe prints; the message says what was expected."""
+
+
+def pid_out_of_range(pid: int) -> bool:
+    """A PID the snapshot cannot hold (:data:`~auditor.model.base.PID_MAX`): the row that names it
+    is not understood, never a listener (it would end the run in an internal error)."""
+    return pid > PID_MAX
 
 
 def cut_off(text: str) -> str | None:
@@ -183,7 +190,7 @@ def parse_netstat(text: str) -> NetstatTable:
             continue
         family, address, port = local_end
         pid = int(pid_text)
-        if pid > 2**31 - 1:
+        if pid_out_of_range(pid):
             table.bad_lines.append(f"line {number}: PID {pid} out of range")
             continue
         if protocol == "udp":
