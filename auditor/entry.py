@@ -66,9 +66,15 @@ def main() -> None:
                 say(f"lbaudit: {exc.message}")
                 sys.exit(74)
         sys.exit(0 if args else 2)
-    from auditor.cli import main as cli_main
+    from auditor.gcpause import end_start_up, pause_start_up
 
-    cli_main()
+    pause_start_up()  # until the command starts (auditor.cli ends it): imports and parsing, no garbage cycles
+    try:
+        from auditor.cli import main as cli_main
+
+        cli_main()
+    finally:
+        end_start_up()  # (a command that ended before its start: the collector as it was found)
 
 
 def render_top_level_help() -> str:
