@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import functools
 import re
-from typing import Callable
+from typing import AnyStr, Callable
 
 
-def first_use(pattern: str, flags: int = 0) -> Callable[[], re.Pattern[str]]:
+def first_use(pattern: AnyStr, flags: int = 0) -> Callable[[], re.Pattern[AnyStr]]:
     """A function returning ``re.compile(pattern, flags)``, compiled by its first call and the same
     object after.  (A pattern the module itself needs at import stays a plain ``re.compile``.)"""
     return functools.cache(functools.partial(re.compile, pattern, flags))

@@ -20,6 +20,9 @@ DEFERRED = {
     "auditor.checks._transparency": ["_RELEASE"],
     "auditor.checks.net_bind_addresses": ["_PORT_RANGE"],
     "auditor.model.policy": ["_DAY"],
+    "auditor.storage.jsonfile": ["_TOKEN", "_NON_ASCII", "_ESCAPE_BEFORE_NON_ASCII", "_SURROGATE_ESCAPE", "_SURROGATE",
+                                 "_SURROGATE_ESCAPE_AFTER", "_LOW_SURROGATE_ESCAPE", "_KEY_OR_BRACKET"],
+    "auditor.durations": ["_DURATION", "_PART"],
 }
 
 
