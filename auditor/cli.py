@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import errno
-import functools
 import importlib
 import os
 import signal
@@ -128,7 +127,6 @@ class LazyGroup(click.Group):
             if not isinstance(command, click.Command) or command.name != cmd_name:
                 raise TypeError(f"COMMANDS[{cmd_name!r}] names {COMMANDS[cmd_name][0]}, not the command {cmd_name!r}")
             _guard_params(command)
-            _end_start_up_when_run(command)
             from auditor.config import attach_envvars
 
             attach_envvars(command)  # LBAUDIT_POLICY, LBAUDIT_STORE, ...: the table in auditor/config.py
@@ -326,7 +324,6 @@ def evaluate(policy_path: Path, output: Path | None, fail_on: str, target: str |
     from auditor.commands.output import print_summary
     from auditor.engine.registry import load_registry
     from auditor.errors import PolicyError
-    from auditor.gcpause import end_start_up
     from auditor.policy.loader import inspect_policy, source_files
     from auditor.storage.outputs import is_stdout, make_out_dir, signature_of
 
@@ -378,7 +375,6 @@ def evaluate(policy_path: Path, output: Path | None, fail_on: str, target: str |
         raise PolicyError(f"{policy_path}: invalid policy", checked.problems)
     policy = checked.policy
     reporters = _reporters_for(format_list, pdf, plugins)
-    end_start_up()  # the code is loaded and the policy read: what follows pauses the collector itself
     if output is None:
         output = (out_dir / f"{policy.id}.evidence.json") if out_dir else Path("lbaudit-evidence.json")
     pipeline.plan_files(policy.id, reporters, output, out_dir, pdf, evidence_written=not to_stdout,
@@ -589,7 +585,6 @@ def validate(policies: tuple[Path, ...], waivers_path: Path | None, expiry_warni
     within --expiry-warning-days, have no subject or run more than a year, and reasons still TODO."""
     from auditor.engine.registry import load_registry
     from auditor.errors import PolicyError
-    from auditor.gcpause import end_start_up
     from auditor.policy.loader import inspect_policy
 
     registry = load_registry(plugins=plugins_enabled(no_plugins))
@@ -601,8 +596,6 @@ def validate(policies: tuple[Path, ...], waivers_path: Path | None, expiry_warni
             bad += 1
             click.echo(exc.render(), err=True)
             continue
-        finally:
-            end_start_up()  # after the first file: a directory of many runs with the collector as it was
         lines = sorted([(p, "") for p in report.problems] + [(w, "warning: ") for w in report.warnings],
                        key=lambda item: (item[0].file, item[0].line or 0, item[0].column or 0))
         if report.policy is None:
@@ -850,36 +843,6 @@ def _guard_params(command: click.Command) -> None:
         copy = guarded.__new__(guarded)
         copy.__dict__.update(param.type.__dict__)
         param.type = copy
-
-
-# Commands that end the start-up pause of the cycle collector themselves, once their code is loaded
-# and their policy read (validate: after its first file), which is most of what they do in a
-# process: the collections that pause saves are about 3% of validate's instructions (issue 16).
-ENDS_START_UP_ITSELF = frozenset({"validate", "evaluate"})
-
-
-def _no_callback() -> None:
-    """What click does for a command without a callback: nothing, returning None."""
-
-
-def _end_start_up_when_run(command: click.Command) -> None:
-    """The command's callback first ends the start-up pause of the cycle collector
-    (:func:`auditor.gcpause.pause_start_up`, which the console script begins with), so the command
-    runs with the collector as it was; the lazy group applies this to each command as it loads it,
-    but those of :data:`ENDS_START_UP_ITSELF`."""
-    callback = command.callback
-    if command.name in ENDS_START_UP_ITSELF or getattr(callback, "_ends_start_up", False):
-        return
-
-    @functools.wraps(callback or _no_callback)
-    def started(*args: Any, **kwargs: Any) -> Any:
-        from auditor.gcpause import end_start_up
-
-        end_start_up()
-        return callback(*args, **kwargs) if callback is not None else None
-
-    started._ends_start_up = True  # type: ignore[attr-defined]
-    command.callback = started
 
 
 def run(args: list[str] | None = None, prog_name: str | None = None) -> int:

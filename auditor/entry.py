@@ -66,15 +66,9 @@ def main() -> None:
                 say(f"lbaudit: {exc.message}")
                 sys.exit(74)
         sys.exit(0 if args else 2)
-    from auditor.gcpause import end_start_up, pause_start_up
+    from auditor.cli import main as cli_main
 
-    pause_start_up()  # until the command starts (auditor.cli ends it): imports and parsing, no garbage cycles
-    try:
-        from auditor.cli import main as cli_main
-
-        cli_main()
-    finally:
-        end_start_up()  # (a command that ended before its start: the collector as it was found)
+    cli_main()
 
 
 def render_top_level_help() -> str:

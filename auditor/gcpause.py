@@ -12,40 +12,6 @@ import gc
 from contextlib import contextmanager
 from typing import Iterator
 
-# Whether pause_start_up paused the collector and the command has not started yet.
-_START_UP_PAUSED: list[bool] = []
-
-
-def pause_start_up() -> None:
-    """The collector paused from the console script's first line to the start of the command
-    (:func:`end_start_up`): importing click, pydantic and lbaudit's modules, defining their classes
-    and parsing the command line make no garbage cycles worth finding (a few hundred objects), but
-    80 collections of the young generations walked what they made, about 3% of the instructions of
-    ``lbaudit validate`` (issue 16).  The command itself runs with the collector as it was."""
-    if gc.isenabled() and not _START_UP_PAUSED:
-        gc.disable()
-        _START_UP_PAUSED.append(True)
-
-
-def end_start_up() -> None:
-    """The collector as :func:`pause_start_up` found it; what start-up made moves to the oldest
-    generation (see :func:`cycle_collector_paused`).  Nothing when start-up was not paused."""
-    if _START_UP_PAUSED:
-        _START_UP_PAUSED.clear()
-        _hand_to_oldest_generation()
-        gc.enable()
-
-
-def _hand_to_oldest_generation() -> None:
-    # What was made meanwhile is still the youngest generation: the next collection would go
-    # through all of it (0.2 s at 20,000 findings).  Hand it to the oldest generation as a whole
-    # (freeze, then unfreeze: two list moves, no object visited); it is collected there as
-    # everything long-lived is, by the next full collection.  Not when the program has frozen
-    # objects itself (a forking server does): unfreezing would undo that.
-    if gc.get_freeze_count() == 0:
-        gc.freeze()
-        gc.unfreeze()
-
 
 @contextmanager
 def cycle_collector_paused() -> Iterator[None]:
@@ -56,6 +22,13 @@ def cycle_collector_paused() -> Iterator[None]:
     try:
         yield
     finally:
-        _hand_to_oldest_generation()
+        # What was made meanwhile is still the youngest generation: the next collection would go
+        # through all of it (0.2 s at 20,000 findings).  Hand it to the oldest generation as a whole
+        # (freeze, then unfreeze: two list moves, no object visited); it is collected there as
+        # everything long-lived is, by the next full collection.  Not when the program has frozen
+        # objects itself (a forking server does): unfreezing would undo that.
+        if gc.get_freeze_count() == 0:
+            gc.freeze()
+            gc.unfreeze()
         if enabled:
             gc.enable()
