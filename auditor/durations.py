@@ -6,12 +6,13 @@ before any command imports the rest of lbaudit.
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 
+from auditor.patterns import first_use
+
 _UNITS = {"w": 7 * 86400, "d": 86400, "h": 3600, "m": 60, "s": 1}
-_DURATION = re.compile(r"(?:[0-9]{1,6}[wdhms])+")
-_PART = re.compile(r"([0-9]{1,6})([wdhms])")
+_DURATION = first_use(r"(?:[0-9]{1,6}[wdhms])+")
+_PART = first_use(r"([0-9]{1,6})([wdhms])")
 # A century, as the day-count options (auditor/commands/options.py MAX_DAYS): past any retention,
 # and far from the overflow of date arithmetic.
 MAX_DURATION = timedelta(days=36600)
@@ -26,9 +27,9 @@ def parse_duration(text: str) -> timedelta | None:
     given = text.strip()
     if given == NO_LIMIT:
         return None
-    if not _DURATION.fullmatch(given):
+    if not _DURATION().fullmatch(given):
         raise ValueError(f"{text[:80]!r}: expected {DURATION_FORMS}")
-    seconds = sum(int(number) * _UNITS[unit] for number, unit in _PART.findall(given))
+    seconds = sum(int(number) * _UNITS[unit] for number, unit in _PART().findall(given))
     if seconds == 0:
         raise ValueError(f"{text[:80]!r}: a limit of zero refuses every snapshot; expected more than 0 "
                          f"({DURATION_FORMS})")

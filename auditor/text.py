@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 import re
 
+from auditor.patterns import first_use
+
 # The bidi controls every set below escapes, one definition (Unicode's Bidi_Control property): the
 # Arabic letter mark and the left-to-right and right-to-left marks (U+061C, U+200E, U+200F), the
 # embeddings and overrides (U+202A-U+202E) and the isolates (U+2066-U+2069).  Each makes the text beside it display in another
@@ -18,7 +20,7 @@ _BIDI_CONTROLS = "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
 # and C1), the line and paragraph separators (Zl, Zp) and the bidi controls.  One character class,
 # so that a line with none of them (nearly every line) is one C-speed scan instead of a unicodedata
 # lookup per character.
-_UNSAFE_CHARACTER = re.compile(f"[\x00-\x1f\x7f-\x9f\u2028\u2029{_BIDI_CONTROLS}]")
+_UNSAFE_CHARACTER = first_use(f"[\x00-\x1f\x7f-\x9f\u2028\u2029{_BIDI_CONTROLS}]")
 _ESCAPES = {"\n": "\\n", "\t": "\\t"}
 
 
@@ -33,7 +35,7 @@ def one_line(value: object) -> str:
     are shown as escapes (``\\n``, ``\\x1b``, ``\\u202e``), so a hostile subject can neither break a
     finding over two lines nor send escape sequences to a terminal."""
     text = "" if value is None else value if isinstance(value, str) else str(value)
-    return _UNSAFE_CHARACTER.sub(_escape, text)
+    return _UNSAFE_CHARACTER().sub(_escape, text)
 
 
 # What document_text escapes: the characters no HTML or XML document may hold as text (HTML:
@@ -41,26 +43,26 @@ def one_line(value: object) -> str:
 # feed and carriage return, DEL and the C1 controls (an ESC in a process name went into the HTML
 # report as it was); and the bidi controls, which a page obeys: a U+202E in a process name turned
 # the rest of its table cell (the finding's message and sentence) around.
-_NOT_DOCUMENT_TEXT = re.compile(f"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f{_BIDI_CONTROLS}]")
+_NOT_DOCUMENT_TEXT = first_use(f"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f{_BIDI_CONTROLS}]")
 
 
 def document_text(text: str) -> str:
     """``text`` with each character no HTML or XML document may hold, and each bidi control, shown as
     its escape (``\\x1b``, ``\\u202e``), as :func:`one_line` shows it; line breaks are the markup's to render."""
-    return _NOT_DOCUMENT_TEXT.sub(_escape, text) if _NOT_DOCUMENT_TEXT.search(text) else text
+    return _NOT_DOCUMENT_TEXT().sub(_escape, text) if _NOT_DOCUMENT_TEXT().search(text) else text
 
 
 # What plain_text escapes: every control character but tab and line feed (a carriage return or a
 # form feed too: no XML 1.0 document may hold a form feed, and a carriage return rewrites a terminal
 # line), the line and paragraph separators, and the bidi controls.
-_NOT_PLAIN_TEXT = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029{_BIDI_CONTROLS}]")
+_NOT_PLAIN_TEXT = first_use(f"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029{_BIDI_CONTROLS}]")
 
 
 def plain_text(text: str) -> str:
     """``text`` with every character that is not plain text (but tab and line feed) shown as its
     escape (``\\x1b``, ``\\x0d``, ``\\u202e``), as :func:`one_line` shows it: text that every output
     (a terminal, JSON, XML, HTML, a PDF) can hold as it is."""
-    return _NOT_PLAIN_TEXT.sub(_escape, text) if _NOT_PLAIN_TEXT.search(text) else text
+    return _NOT_PLAIN_TEXT().sub(_escape, text) if _NOT_PLAIN_TEXT().search(text) else text
 
 
 def plain_tree(value: object) -> object:
@@ -83,7 +85,7 @@ def plain_tree(value: object) -> object:
 # as escapes of their own (\b, \f, \r, \u001b; tab and line feed, which plain_text keeps, as \t
 # and \n), every other one as it is.  An escaped backslash before "b" or "u001" matches too, which only
 # costs the walk.
-_JSON_NOT_PLAIN = re.compile(f"[\x7f-\x9f\u2028\u2029{_BIDI_CONTROLS}]|\\\\(?:[bfr]|u00[01])")
+_JSON_NOT_PLAIN = first_use(f"[\x7f-\x9f\u2028\u2029{_BIDI_CONTROLS}]|\\\\(?:[bfr]|u00[01])")
 
 
 def plain_json(document: object, indent: int | None = None) -> str:
@@ -91,7 +93,7 @@ def plain_json(document: object, indent: int | None = None) -> str:
     only when its JSON text shows a character to escape (nearly never: the walk took a fifth of the
     time a SARIF log of 5,000 listeners did)."""
     text = json.dumps(document, ensure_ascii=False, indent=indent)
-    if _JSON_NOT_PLAIN.search(text):
+    if _JSON_NOT_PLAIN().search(text):
         return json.dumps(plain_tree(document), ensure_ascii=False, indent=indent)
     return text
 

@@ -21,9 +21,8 @@ sock_diag in its own namespace's method.  Anything else leaves it unknown, with 
 
 from __future__ import annotations
 
-import re
-
 from auditor.model.facts import HostSnapshot, Listener
+from auditor.patterns import first_use
 
 # How the collectors writing formats 1.0 and 1.1 began a sockets method when netlink sock_diag dumped
 # TCP and UDP (auditor.collect.sockets.METHOD_NETLINK then); under the /proc/net fallback it began
@@ -37,12 +36,12 @@ CORE_TRANSPORTS = frozenset({"tcp", "udp"})
 SOCKOPT_SINCE = (5, 10)  # the first release whose sock_diag sends INET_DIAG_SOCKOPT
 # A kernel release as uname -r gives it: VERSION.PATCHLEVEL, then SUBLEVEL and EXTRAVERSION, if any
 # ("6.1.0-18-amd64", "5.10.0", "6.18.44-1-lts", "6.8.0-rc3+").  Nothing before the version.
-_RELEASE = re.compile(r"([0-9]{1,4})\.([0-9]{1,4})(?:$|[.\-+_~])")
+_RELEASE = first_use(r"([0-9]{1,4})\.([0-9]{1,4})(?:$|[.\-+_~])")
 
 
 def kernel_version(release: str) -> tuple[int, int] | None:
     """The (major, minor) a kernel release names, or None when it does not begin with one."""
-    found = _RELEASE.match(release)
+    found = _RELEASE().match(release)
     return (int(found.group(1)), int(found.group(2))) if found else None
 
 

@@ -8,8 +8,6 @@ value is one failing finding, with both values and the file:line that sets it.
 
 from __future__ import annotations
 
-import re
-
 from pydantic import Field, field_validator
 
 from auditor.checks import _sysctl
@@ -36,9 +34,10 @@ from auditor.model.check import (
 )
 from auditor.model.facts import HostSnapshot, SysctlSetting
 from auditor.model.result import Severity
+from auditor.patterns import first_use
 
 # Bounded numbers: int() of a 5000-digit one raises; such a value is compared as text.
-_SPANS = re.compile(r"[0-9]{1,20}(-[0-9]{1,20})?(,[0-9]{1,20}(-[0-9]{1,20})?)*")
+_SPANS = first_use(r"[0-9]{1,20}(-[0-9]{1,20})?(,[0-9]{1,20}(-[0-9]{1,20})?)*")
 
 
 class DriftSysctlParams(CheckParams):
@@ -65,7 +64,7 @@ class DriftSysctlParams(CheckParams):
 
 # A number the kernel does not read as decimal: 0-prefixed octal ("010" is 8) or "0x" hex, and a
 # leading zero before 8 or 9 ("08080"), which it refuses.
-_NOT_DECIMAL = re.compile(r"(?<![0-9])0[0-9xX]")
+_NOT_DECIMAL = first_use(r"(?<![0-9])0[0-9xX]")
 
 
 def canonical_value(value: str) -> str | tuple[tuple[int, int], ...]:
@@ -79,8 +78,8 @@ def canonical_value(value: str) -> str | tuple[tuple[int, int], ...]:
     does not match a running ``4096``."""
     text = " ".join(_sysctl.printed_numbers(value))
     compact = text
-    if (("," in compact or "-" in compact) and _SPANS.fullmatch(compact)
-            and not _NOT_DECIMAL.search(compact)):
+    if (("," in compact or "-" in compact) and _SPANS().fullmatch(compact)
+            and not _NOT_DECIMAL().search(compact)):
         spans = sorted(
             (int(lo), int(hi or lo)) for lo, _, hi in (item.partition("-") for item in compact.split(","))
         )

@@ -48,9 +48,10 @@ from auditor.model.facts import (
 )
 from auditor.model.records import record
 from auditor.model.result import Severity, Status
+from auditor.patterns import first_use
 
 TPROXY_PROTOCOLS = netaddr.TPROXY_PROTOCOLS  # the transports a transparent listener is widened for
-_PORT_RANGE = re.compile(r"^\s*([0-9]{1,5})\s*-\s*([0-9]{1,5})\s*$")
+_PORT_RANGE = first_use(r"^\s*([0-9]{1,5})\s*-\s*([0-9]{1,5})\s*$")
 # At most 9 digits: a list index, and int() of a 5000-digit one would raise.
 
 
@@ -70,7 +71,7 @@ def _port_span(spec: int | str) -> tuple[int, int]:
         low = high = spec
     else:
         text = spec.strip()
-        match = _PORT_RANGE.match(text)
+        match = _PORT_RANGE().match(text)
         if match:
             low, high = int(match.group(1)), int(match.group(2))
         elif text.isascii() and text.isdigit() and len(text) <= 5:

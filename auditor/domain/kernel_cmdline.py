@@ -10,8 +10,9 @@ occurrence of a parameter is handed over in turn, so for the ones applied as the
 
 from __future__ import annotations
 
-import re
 import shlex
+
+from auditor.patterns import first_use
 
 KERNEL_CMDLINE = "/proc/cmdline"
 _SPACES = " \t\n\v\f\r"
@@ -69,9 +70,9 @@ GRUB_DEFAULTS = "/etc/default/grub"
 GRUB_DEFAULTS_DIR = "/etc/default/grub.d"
 BLS_ENTRIES_DIR = "/boot/loader/entries"
 GRUB_MENUS = ("/boot/grub/grub.cfg", "/boot/grub2/grub.cfg")
-_GRUB_CMDLINE = re.compile(r"\s*(?:export\s+)?GRUB_CMDLINE_LINUX(?:_DEFAULT)?=(.*)")
-_GRUB_KERNEL = re.compile(r"\s*(?:linux|linuxefi|linux16)\s+\S+(.*)")
-_GRUB_KERNELOPTS = re.compile(r"\s*set\s+kernelopts=(.*)")
+_GRUB_CMDLINE = first_use(r"\s*(?:export\s+)?GRUB_CMDLINE_LINUX(?:_DEFAULT)?=(.*)")
+_GRUB_KERNEL = first_use(r"\s*(?:linux|linuxefi|linux16)\s+\S+(.*)")
+_GRUB_KERNELOPTS = first_use(r"\s*set\s+kernelopts=(.*)")
 
 
 def _unquoted(text: str) -> str:
@@ -96,11 +97,11 @@ def boot_entry_cmdlines(path: str, text: str) -> list[tuple[int, str]]:
             if words and words[0] == "options":
                 found.append((number, words[1] if len(words) > 1 else ""))
         elif path in GRUB_MENUS:
-            match = _GRUB_KERNEL.match(line) or _GRUB_KERNELOPTS.match(line)
+            match = _GRUB_KERNEL().match(line) or _GRUB_KERNELOPTS().match(line)
             if match:
                 found.append((number, _unquoted(match[1])))
         else:
-            match = _GRUB_CMDLINE.match(line)
+            match = _GRUB_CMDLINE().match(line)
             if match:
                 found.append((number, _unquoted(match[1])))
     return found

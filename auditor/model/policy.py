@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import date, datetime
 from typing import Annotated, Any
 
@@ -12,9 +11,10 @@ from auditor.model.base import OneLine, StrictModel, Written, empty_dict, empty_
 from auditor.model.controls import ControlId
 from auditor.model.facts import Platform
 from auditor.model.result import Severity
+from auditor.patterns import first_use
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"
-_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_DAY = first_use(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 def _calendar_day(value: Any) -> Any:
@@ -26,7 +26,7 @@ def _calendar_day(value: Any) -> Any:
         raise ValueError(f"expected a calendar day such as 2027-03-31; found the date and time "
                          f"{value.isoformat(sep=' ')} (a waiver is honoured through the end of its expiry day "
                          "in UTC; write the day alone)")
-    if isinstance(value, date) or (isinstance(value, str) and _DAY.fullmatch(value)):
+    if isinstance(value, date) or (isinstance(value, str) and _DAY().fullmatch(value)):
         return value
     raise ValueError(f"expected a calendar day such as 2027-03-31; found {value!r}")
 

@@ -40,6 +40,7 @@ from typing import Any, Collection
 import yaml
 
 from auditor.model.records import record
+from auditor.patterns import first_use
 
 # Tags a plain policy needs.  Anything else (python/*, binary, set, omap, custom) is refused.
 ALLOWED_TAGS = {
@@ -95,7 +96,7 @@ class DocumentKind:
 
 
 # An lbaudit document's name for itself: quoted when given as another kind of file.
-_LBAUDIT_SCHEMA = re.compile(r"lbaudit/[a-z][a-z-]{0,40}")
+_LBAUDIT_SCHEMA = first_use(r"lbaudit/[a-z][a-z-]{0,40}")
 
 
 @dataclass
@@ -321,8 +322,8 @@ class _DepthLimitedLoader(yaml.SafeLoader):
 
 # PyYAML's messages quote a token kind ('<block end>'), a character ('\t') or a fragment of the file
 # (an alias, anchor, tag handle or directive name): only the first two are kept.
-_QUOTED = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"")
-_TOKEN_KIND = re.compile(r"<[a-z ]+>")
+_QUOTED = first_use(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"")
+_TOKEN_KIND = first_use(r"<[a-z ]+>")
 
 
 def _unquoted(message: str) -> str:
@@ -336,11 +337,11 @@ def _unquoted(message: str) -> str:
             one_character = len(ast.literal_eval(match.group())) <= 1
         except (ValueError, SyntaxError):
             one_character = False
-        if one_character or _TOKEN_KIND.fullmatch(inner):
+        if one_character or _TOKEN_KIND().fullmatch(inner):
             return match.group()
         return "(not quoted)"
 
-    return _QUOTED.sub(scrub, message)
+    return _QUOTED().sub(scrub, message)
 
 
 _SCALAR_NAMES = {"str": "str", "int": "int", "float": "float", "bool": "bool", "null": "null", "timestamp": "date"}
@@ -358,7 +359,7 @@ def _recognise(node: yaml.Node, kind: DocumentKind) -> None:
     keys = [key for key, _ in node.value if isinstance(key, yaml.ScalarNode)]
     schema = next((value.value for key, value in node.value if isinstance(key, yaml.ScalarNode)
                    and key.value == "schema" and isinstance(value, yaml.ScalarNode)
-                   and _LBAUDIT_SCHEMA.fullmatch(value.value)), None)
+                   and _LBAUDIT_SCHEMA().fullmatch(value.value)), None)
     if "schema" in kind.keys:
         schema = None
     if schema is None and (not node.value or any(key.value in kind.keys for key in keys)):

@@ -30,6 +30,7 @@ from auditor.errors import InputError, Problem
 from auditor.model.base import CANONICAL_CHUNK_ITEMS as CANONICAL_CHUNK_ITEMS  # re-exported
 from auditor.model.base import canonical_sha256 as canonical_sha256  # re-exported: reporters' digest
 from auditor.model.base import json_pointer
+from auditor.patterns import first_use
 from auditor.safeio import FileTooLarge, NotRegularFile, read_regular
 
 # Deeper than any lbaudit document (evidence nests about 8 levels).  json.loads recurses once per
@@ -114,14 +115,14 @@ def _position(text: str, offset: int) -> tuple[int, int]:
     return line, offset - (text.rfind("\n", 0, offset) + 1) + 1
 
 
-_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+_TOKEN = first_use(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
 
 
 def _too_deep(text: str) -> UnreadableJson:
     """The error for ``text`` nested deeper than MAX_DEPTH, located at the first bracket too deep.
     Only run once a document is known to be too deep, so its cost never burdens a good file."""
     depth = 0
-    for match in _TOKEN.finditer(text):
+    for match in _TOKEN().finditer(text):
         token = match.group()
         if token in "[{":
             depth += 1
@@ -146,8 +147,8 @@ def _deeper_than(value: Any, limit: int) -> bool:
     return False
 
 
-_NON_ASCII = re.compile(rb"[\x80-\xff]+")
-_ESCAPE_BEFORE_NON_ASCII = re.compile(rb"\\[\x80-\xff]")
+_NON_ASCII = first_use(rb"[\x80-\xff]+")
+_ESCAPE_BEFORE_NON_ASCII = first_use(rb"\\[\x80-\xff]")
 _ASCII_BYTES = bytes(range(128))
 # Up to this many different non-ASCII characters are replaced one by one, each by a search of the
 # bytes at C speed; beyond it, by one (slower) regular-expression pass.
@@ -185,9 +186,9 @@ def _ascii_text(raw: bytes) -> str | None:
     except UnicodeDecodeError:
         return None
     if len(characters) > MAX_CHARACTERS_REPLACED:
-        if _ESCAPE_BEFORE_NON_ASCII.search(raw):
+        if _ESCAPE_BEFORE_NON_ASCII().search(raw):
             return None
-        return _NON_ASCII.sub(_json_escapes, raw).decode("ascii")
+        return _NON_ASCII().sub(_json_escapes, raw).decode("ascii")
     encoded = [character.encode("utf-8") for character in characters]
     if any(b"\\" + sequence in raw for sequence in encoded):
         return None
@@ -204,7 +205,7 @@ def loads_strict(raw: bytes) -> Any:
         if text is not None:
             value = json.loads(text, object_pairs_hook=_objects_sharing_strings(), parse_constant=_no_constant,
                                parse_float=_finite_float)
-            escapes = _SURROGATE_ESCAPE.search(text) is not None
+            escapes = _SURROGATE_ESCAPE().search(text) is not None
             del text
             if not _deeper_than(value, MAX_DEPTH) and not (escapes and _lone_surrogate_in(value) is not None):
                 return value
@@ -245,7 +246,7 @@ def _loads_strict_text(raw: bytes) -> Any:
         raise UnreadableJson("the document is too large to hold in memory") from None
     if _deeper_than(value, MAX_DEPTH):
         raise _too_deep(text)
-    inside = _lone_surrogate_in(value) if _SURROGATE_ESCAPE.search(text) else None
+    inside = _lone_surrogate_in(value) if _SURROGATE_ESCAPE().search(text) else None
     if inside is not None:
         code, where = _lone_surrogate_at(text)
         pointer = f"{_pointer(inside)}: " if _is_lbaudit_document(value) else ""
@@ -257,18 +258,19 @@ def _loads_strict_text(raw: bytes) -> Any:
 # A \uD800-\uDFFF escape: half of a UTF-16 pair.  json.loads joins a high and a low half into
 # one character and keeps a half alone as a lone surrogate, which is no character: no UTF-8
 # writer can write it back (evidence, SARIF, XML, the PDF all failed on it with exit 70).
-_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
-_SURROGATE = re.compile("[\ud800-\udfff]")
+_SURROGATE_ESCAPE = first_use(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+_SURROGATE = first_use("[\ud800-\udfff]")
 
 
 def _lone_surrogate_in(value: Any) -> tuple[Any, ...] | None:
     """Where in ``value`` a string (or key) holds a lone surrogate, or None.  Walked only when the
     text has a surrogate escape at all (a pair, for an emoji, is fine)."""
     stack: list[tuple[tuple[Any, ...], Any]] = [((), value)]
+    surrogate = _SURROGATE()
     while stack:
         where, item = stack.pop()
         if type(item) is str:
-            if _SURROGATE.search(item):
+            if surrogate.search(item):
                 return where
         elif type(item) is dict:
             for key, child in reversed(item.items()):
@@ -287,8 +289,8 @@ def _is_lbaudit_document(value: Any) -> bool:
 
 # A surrogate escape and the backslashes before it: after an even number of them it is an escape
 # (after an odd number the backslash before the "u" is itself escaped: the text "\\ud800").
-_SURROGATE_ESCAPE_AFTER = re.compile(r"(\\*)\\u([dD][89a-fA-F][0-9a-fA-F]{2})")
-_LOW_SURROGATE_ESCAPE = re.compile(r"\\u[dD][c-fC-F][0-9a-fA-F]{2}")
+_SURROGATE_ESCAPE_AFTER = first_use(r"(\\*)\\u([dD][89a-fA-F][0-9a-fA-F]{2})")
+_LOW_SURROGATE_ESCAPE = first_use(r"\\u[dD][c-fC-F][0-9a-fA-F]{2}")
 
 
 def _lone_surrogate_at(text: str) -> tuple[str, tuple[int | None, int | None]]:
@@ -296,27 +298,27 @@ def _lone_surrogate_at(text: str) -> tuple[str, tuple[int | None, int | None]]:
     its four hex digits in lower case and (line, column)."""
     position = 0
     while True:
-        match = _SURROGATE_ESCAPE_AFTER.search(text, position)
+        match = _SURROGATE_ESCAPE_AFTER().search(text, position)
         if match is None:
             return "d800-\\udfff", (None, None)
         position = match.end()
         if len(match.group(1)) % 2:
             continue  # an escaped backslash, then the text "ud800"
         code = match.group(2).lower()
-        if code[1] in "89ab" and _LOW_SURROGATE_ESCAPE.match(text, match.end()):
+        if code[1] in "89ab" and _LOW_SURROGATE_ESCAPE().match(text, match.end()):
             position = match.end() + 6  # a high and a low half: one character
             continue
         return code, _position(text, match.start(2) - 2)
 
 
-_KEY_OR_BRACKET = re.compile(r'"(?:[^"\\]|\\.)*"(\s*:)?|[\[\]{}]')
+_KEY_OR_BRACKET = first_use(r'"(?:[^"\\]|\\.)*"(\s*:)?|[\[\]{}]')
 
 
 def _duplicate_key_at(text: str) -> tuple[int, int] | None:
     """(line, column) of the first key of ``text`` written twice in one object, or None.  Only run
     once a document is known to hold one."""
     objects: list[set[str] | None] = []  # per open bracket: the keys of an object, None for a list
-    for match in _KEY_OR_BRACKET.finditer(text):
+    for match in _KEY_OR_BRACKET().finditer(text):
         token = match.group()
         if token in ("{", "["):
             objects.append(set() if token == "{" else None)
