@@ -22,12 +22,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator, TypeVar
 
+from auditor.model.records import mutable_record
 from auditor.safeio import NAME_MAX
 
 T = TypeVar("T")
 
 
-@dataclass
+@mutable_record
 class Change:
     """One step of a transaction: ``target`` now holds the file ``identity`` (None: removed, or a
     directory created), and its previous version, if it had one, is ``previous`` (a hard link, or a

@@ -1,5 +1,6 @@
-"""``@record`` behaves as ``@dataclass(frozen=True)`` (auditor/model/records.py, issue 16): each class
-shape lbaudit uses is declared twice, once with each, and every observable is compared."""
+"""``@record`` behaves as ``@dataclass(frozen=True)`` and ``@mutable_record`` as ``@dataclass``
+(auditor/model/records.py, issue 16): each class shape lbaudit uses is declared with each, and every
+observable is compared."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from typing import Any, ClassVar
 
 import pytest
 
-from auditor.model.records import record
+from auditor.model.records import mutable_record, record
 
 
 def _shapes(decorate: Any) -> dict[str, type]:
@@ -214,3 +215,71 @@ def test_fields_are_stored_in_the_instance_dict_only_where_object_setattr_would_
     assert repr(made).split("(", 1)[1] == repr(twin).split("(", 1)[1]
     with pytest.raises(dataclasses.FrozenInstanceError):
         made.port = 2  # type: ignore[misc]
+
+
+MUTABLE_RECORDS, MUTABLE_DATACLASSES = _shapes(mutable_record), _shapes(dataclass)
+
+
+def _observed_mutable(cls: type, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+    made = cls(*args, **kwargs)
+    twin = cls(*args, **kwargs)
+    try:
+        hashed: object = hash(made)
+    except TypeError as exc:
+        hashed = str(exc)
+    seen = {
+        "repr": repr(made).replace(".<locals>._shapes.<locals>", ""),
+        "eq": made == twin, "ne": made != twin, "eq_other": made == object(), "hash": hashed,
+        "hash_is_none": cls.__hash__ is None,
+        "fields": [(f.name, f.init, f.repr, f.compare, f.hash) for f in dataclasses.fields(made)],
+        "asdict": dataclasses.asdict(made), "astuple": dataclasses.astuple(made),
+        "vars": dict(vars(made)), "match_args": getattr(cls, "__match_args__", None),
+        "signature": str(inspect.signature(cls)), "doc": cls.__doc__,
+        "params": (cls.__dataclass_params__.init, cls.__dataclass_params__.repr,  # type: ignore[attr-defined]
+                   cls.__dataclass_params__.eq, cls.__dataclass_params__.frozen),  # type: ignore[attr-defined]
+    }
+    if dataclasses.fields(made) and dataclasses.fields(made)[0].init:
+        first = dataclasses.fields(made)[0].name
+        seen["replace"] = vars(dataclasses.replace(made, **{first: args[0] if args else kwargs[first]}))
+    for name in [f.name for f in dataclasses.fields(made)]:
+        before = getattr(made, name)
+        setattr(made, name, 1)
+        seen[f"assigned {name}"] = (dict(vars(made)), made == twin)
+        delattr(made, name)
+        seen[f"deleted {name}"] = dict(vars(made))
+        setattr(made, name, before)
+    made.other = 2  # type: ignore[attr-defined]
+    seen["other"] = dict(vars(made))
+    return seen
+
+
+@pytest.mark.parametrize("shape", sorted(ARGUMENTS))
+def test_a_mutable_record_is_what_a_dataclass_is(shape) -> None:
+    for args, kwargs in ARGUMENTS[shape]:
+        assert _observed_mutable(MUTABLE_RECORDS[shape], args, kwargs) == _observed_mutable(MUTABLE_DATACLASSES[shape], args, kwargs)
+    for args in BAD_CALLS:
+        with pytest.raises(TypeError) as dataclass_error:
+            MUTABLE_DATACLASSES[shape](*args, nonesuch=1)
+        with pytest.raises(TypeError) as record_error:
+            MUTABLE_RECORDS[shape](*args, nonesuch=1)
+        assert str(record_error.value) == str(dataclass_error.value)
+
+
+def test_a_mutable_record_sets_its_fields_through_its_own_setattr_as_a_dataclass_does() -> None:
+    def watched(decorate: Any) -> Any:
+        @decorate
+        class Watched:
+            name: str
+            port: int = 0
+
+            def __setattr__(self, name: str, value: Any) -> None:
+                object.__setattr__(self, "seen", [*getattr(self, "seen", []), name])
+                object.__setattr__(self, name, value)
+        return Watched
+
+    assert vars(watched(mutable_record)("a")) == vars(watched(dataclass)("a")) == {"seen": ["name", "port"], "name": "a", "port": 0}
+    assert MUTABLE_RECORDS["OwnHash"](1).__hash__() == 7 and MUTABLE_RECORDS["Plain"].__hash__ is None
+    with pytest.raises(TypeError, match="dataclass bases; use @dataclass$"):
+        @mutable_record
+        class Derived(MUTABLE_DATACLASSES["Plain"]):  # type: ignore[misc,valid-type]
+            extra: int = 0

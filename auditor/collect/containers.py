@@ -16,12 +16,13 @@ import socket
 import stat
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import field
 from functools import lru_cache
 from typing import Any
 
 from auditor.collect.parsers import UNPARSEABLE, unparseable_reason
 from auditor.model.facts import Gap, GapKind, PublishedPort, Workload
+from auditor.model.records import mutable_record
 
 DEFAULT_SOCKETS = (("docker", "/var/run/docker.sock"), ("podman", "/run/podman/podman.sock"))
 MAX_RESPONSE = 32 * 1024 * 1024
@@ -148,7 +149,7 @@ def _text(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-@dataclass
+@mutable_record
 class EngineView:
     """What the engines said: one workload per running container, its pid, sandbox key and addresses."""
 

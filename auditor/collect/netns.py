@@ -34,7 +34,7 @@ import select
 import signal
 import stat
 import time
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 from auditor.collect import CollectContext, rtnetlink
@@ -75,6 +75,7 @@ from auditor.model.facts import (
     SocketCounts,
     Workload,
 )
+from auditor.model.records import mutable_record
 from auditor.safeio import kind_of, read_regular
 
 CLONE_NEWNET = 0x40000000
@@ -94,7 +95,7 @@ METHOD = ("/proc/PID/ns/net, /run/netns and nsfs mounts; each other namespace en
 _CONTAINER_ID = re.compile(r"(?:^|[/-])(docker|libpod|cri-containerd|crio)[/-]([0-9a-f]{64})(?:\.scope)?(?:/|$)")
 
 
-@dataclass
+@mutable_record
 class Found:
     """One namespace while it is being discovered."""
 

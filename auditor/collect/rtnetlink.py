@@ -14,7 +14,7 @@ import errno
 import os
 import socket
 import struct
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from auditor.collect.netlink import (
     NLM_F_DUMP,
@@ -32,6 +32,7 @@ from auditor.collect.netlink import (
     parse_error,
 )
 from auditor.collect.parsers.proc_net import ipv6_text
+from auditor.model.records import mutable_record
 
 NETLINK_ROUTE = 0
 RTM_NEWLINK = 16
@@ -65,7 +66,7 @@ KIND_BY_LINK_KIND = {"veth": "veth", "bridge": "bridge", "macvlan": "macvlan", "
                      "ipvlan": "ipvlan", "ipvtap": "ipvlan"}
 
 
-@dataclass
+@mutable_record
 class Link:
     index: int
     name: str

@@ -43,7 +43,7 @@ import ipaddress
 import os
 import pwd
 import socket
-from dataclasses import dataclass, field
+from dataclasses import field
 from functools import lru_cache
 from typing import Callable
 
@@ -74,7 +74,7 @@ from auditor.model.facts import (
     gap_at,
     listener_of_row,
 )
-from auditor.model.records import record
+from auditor.model.records import mutable_record, record
 from auditor.safeio import read_regular
 
 PROC = "/proc"
@@ -230,7 +230,7 @@ def _has_transport(transport: Transport, proc: str) -> tuple[bool | None, str]:
                    f"socket can exist")
 
 
-@dataclass
+@mutable_record
 class OptionalRead:
     """What the optional transports gave: rows, gaps, and how each was read (for provenance)."""
 
@@ -437,7 +437,7 @@ def listeners_from_rows(rows: list[SocketRow]) -> list[Listener]:
     return sorted(listeners, key=_sort_key)
 
 
-@dataclass
+@mutable_record
 class FdScan:
     owners: dict[int, list[int]]  # socket inode -> pids holding it
     unreadable: dict[int, int]  # pid -> uid of a process whose fd table could not be read
@@ -684,7 +684,7 @@ def count_states(rows: list[SocketRow] | None, time_wait: int, established: int 
     return counts
 
 
-@dataclass
+@mutable_record
 class ListenerRead:
     """One read of the socket tables: the rows (None: unreadable), its gaps and how it was read."""
 

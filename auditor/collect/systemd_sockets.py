@@ -39,7 +39,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 
 from auditor.collect import CollectContext, rootfs
@@ -47,7 +47,7 @@ from auditor.collect.sysctl import read_boot_sysctls
 from auditor.collect.sysctl_d import ConfigFile, select_files
 from auditor.domain.sysctl import configured_setting, systemd_lines
 from auditor.model.facts import Gap, GapKind, Listener, SocketFacts
-from auditor.model.records import record
+from auditor.model.records import mutable_record, record
 
 # The system unit search path of systemd.unit(5), highest priority first; /lib/systemd/system is
 # where split-/usr systems (Debian up to 12) keep units, and where merged-/usr ones link /usr/lib.
@@ -257,7 +257,7 @@ def expand_specifiers(value: str, unit_name: str) -> str | None:
     return re.sub(r"%(.?)", one, value)
 
 
-@dataclass
+@mutable_record
 class SocketUnit:
     """A socket unit after its drop-ins, as far as listening goes."""
 

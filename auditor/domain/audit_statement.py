@@ -7,12 +7,12 @@ themselves are :mod:`auditor.domain.auditctl_grammar`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from auditor.domain import auditctl_grammar as grammar
 from auditor.errors import Problem
 from auditor.model.facts import AuditField, AuditRule
-from auditor.model.records import record
+from auditor.model.records import mutable_record, record
 
 AUDITCTL_LIST = "auditctl -l"
 RULES_D_LABEL = "/etc/audit/rules.d"
@@ -56,7 +56,7 @@ class RuleLine:
         return f"{self.file}:{self.line}"
 
 
-@dataclass
+@mutable_record
 class ParsedRules:
     rules: list[AuditRule] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)

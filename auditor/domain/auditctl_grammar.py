@@ -20,8 +20,10 @@ from __future__ import annotations
 import errno
 import functools
 import json
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
+
+from auditor.model.records import mutable_record
 
 LINE_SIZE = 6144  # auditctl's fgets buffer: a longer line is read as several lines
 AUDIT_MAX_FIELDS = 64
@@ -176,7 +178,7 @@ class Refused(ValueError):
         self.keep_going = keep_going
 
 
-@dataclass
+@mutable_record
 class Line:
     """What one accepted line does.
 
@@ -268,7 +270,7 @@ def _signed(value: int) -> int:
 # ---------------------------------------------------------------- one field
 
 
-@dataclass
+@mutable_record
 class RuleState:
     """setopt's variables for one line (reset_vars)."""
 

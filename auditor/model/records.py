@@ -10,7 +10,10 @@ difference: the same ``__dataclass_fields__``, ``__dataclass_params__`` and ``__
 (so ``dataclasses.fields``, ``replace``, ``asdict`` and ``is_dataclass`` work unchanged), the same
 ``__init__`` signature, defaults, default factories, ``field(init=False)`` and ``__post_init__``,
 equal and hashed by the fields ``field(compare=..., hash=...)`` selects, the same ``repr``, and
-``FrozenInstanceError`` on assignment.  tests/test_records.py holds each against a dataclass.
+``FrozenInstanceError`` on assignment.  ``@mutable_record`` is the same for a plain ``@dataclass``
+(fields assigned, through the class's own ``__setattr__`` if it has one; ``__hash__`` None unless
+the class defines it), where dataclasses compiles three methods.  tests/test_records.py holds each
+against a dataclass.
 
 Not for classes that inherit from a dataclass or are inherited from by one (dataclasses checks
 the frozenness of the bases itself), nor for ``InitVar``/``kw_only`` fields (none here use them):
@@ -49,8 +52,22 @@ _HAS_DEFAULT_FACTORY = _HasDefaultFactory()
 @dataclass_transform(frozen_default=True, field_specifiers=(dataclasses.field, dataclasses.Field))
 def record(cls: T) -> T:
     """``cls`` made a frozen dataclass, as ``@dataclass(frozen=True)`` makes it (see the module)."""
+    return _record(cls, frozen=True)
+
+
+@dataclass_transform(field_specifiers=(dataclasses.field, dataclasses.Field))
+def mutable_record(cls: T) -> T:
+    """``cls`` made a dataclass, as a plain ``@dataclass`` makes it: fields that can be assigned, equal
+    by its fields, unhashable (``__hash__`` None) unless the class defines its own.  ``dataclasses``
+    compiles three methods for such a class (about 0.4 ms); this compiles only ``__init__``."""
+    return _record(cls, frozen=False)
+
+
+def _record(cls: T, frozen: bool) -> T:
+    decorator = "@record" if frozen else "@mutable_record"
+    instead = "@dataclass(frozen=True)" if frozen else "@dataclass"
     if any(dataclasses.is_dataclass(base) for base in cls.__mro__[1:]):
-        raise TypeError(f"{cls.__qualname__}: @record does not take dataclass bases; use @dataclass(frozen=True)")
+        raise TypeError(f"{cls.__qualname__}: {decorator} does not take dataclass bases; use {instead}")
     documented = bool(cls.__doc__)
     if not documented:
         # A placeholder, replaced below: dataclasses gives an undocumented class a docstring from
@@ -60,23 +77,29 @@ def record(cls: T) -> T:
     # Fields, class attributes of the defaults, __match_args__: dataclasses' own work, minus the code.
     dataclasses.dataclass(cls, init=False, repr=False, eq=False)
     params = cls.__dataclass_params__  # type: ignore[attr-defined]
-    params.init = params.repr = params.eq = params.frozen = True
+    params.init = params.repr = params.eq = True
+    params.frozen = frozen
     fields = list(dataclasses.fields(cls))  # (not the ClassVars)
     if any(f._field_type is dataclasses._FIELD_INITVAR or f.kw_only is True  # type: ignore[attr-defined]
            for f in cls.__dataclass_fields__.values()):  # type: ignore[attr-defined]
-        raise TypeError(f"{cls.__qualname__}: @record takes no InitVar or kw_only fields; use @dataclass(frozen=True)")
+        raise TypeError(f"{cls.__qualname__}: {decorator} takes no InitVar or kw_only fields; use {instead}")
     names = tuple(f.name for f in fields)
     own = cls.__dict__
-    _set(cls, "__init__", _init(cls, fields))
+    # What the class body said of __hash__, read before __eq__ is added (dataclasses' own test).
+    explicit_hash = not ("__hash__" not in own or (own["__hash__"] is None and "__eq__" in own))
+    _set(cls, "__init__", _init(cls, fields, frozen))
     if "__repr__" not in own:
         _set(cls, "__repr__", _repr([f.name for f in fields if f.repr]))
     if "__eq__" not in own:
         _set(cls, "__eq__", _eq([f.name for f in fields if f.compare]))
-    if "__hash__" not in own or own["__hash__"] is None:  # dataclasses' rule for eq=True, frozen=True
-        hashed = [f.name for f in fields if (f.compare if f.hash is None else f.hash)]
-        _set(cls, "__hash__", _hash(hashed))
-    _set(cls, "__setattr__", _frozen_setattr(cls, names))
-    _set(cls, "__delattr__", _frozen_delattr(cls, names))
+    if frozen:
+        if "__hash__" not in own or own["__hash__"] is None:  # dataclasses' rule for eq=True, frozen=True
+            hashed = [f.name for f in fields if (f.compare if f.hash is None else f.hash)]
+            _set(cls, "__hash__", _hash(hashed))
+        _set(cls, "__setattr__", _frozen_setattr(cls, names))
+        _set(cls, "__delattr__", _frozen_delattr(cls, names))
+    elif not explicit_hash:  # dataclasses' rule for eq=True, frozen=False: unhashable
+        cls.__hash__ = None  # type: ignore[assignment]
     if not documented:  # dataclasses' docstring of an undocumented class: its name and __init__'s signature
         import inspect
 
@@ -89,17 +112,20 @@ def _set(cls: type, name: str, function: Callable[..., Any]) -> None:
     setattr(cls, name, function)
 
 
-def _init(cls: type, fields: list[dataclasses.Field[Any]]) -> Callable[..., None]:
+def _init(cls: type, fields: list[dataclasses.Field[Any]], frozen: bool = True) -> Callable[..., None]:
     """The one method with the class's own code: its parameters are the fields, written out as
     dataclasses writes them (so a call binds, fails and runs as the dataclass's does), in a closure
-    over the defaults and factories, with the class's module as its globals."""
+    over the defaults and factories, with the class's module as its globals.  A frozen class's
+    fields are set through object.__setattr__, a mutable one's by assignment (its own __setattr__,
+    if it has one), as dataclasses sets them."""
     parameters, lines = [], []
     closure: dict[str, Any] = {"__object_setattr": object.__setattr__, "__has_factory": _HAS_DEFAULT_FACTORY}
     # Each field is stored in the instance's dict, one item assignment each, where that is what
     # object.__setattr__ would do: about a third of the time of a call each, and the netlink parse
     # builds three records a socket (issue 16).  Not where an instance has no dict (slots) or a
     # field's name is a data descriptor of the class, whose __set__ object.__setattr__ would call.
-    into_dict = _plain_instance_dict(cls, [f.name for f in fields])
+    into_dict = _plain_instance_dict(cls, [f.name for f in fields]) and (
+        frozen or cls.__setattr__ is object.__setattr__)  # type: ignore[comparison-overlap]
     if into_dict:
         lines.append("  __fields = __record_self__.__dict__")
     for index, f in enumerate(fields):
@@ -124,7 +150,8 @@ def _init(cls: type, fields: list[dataclasses.Field[Any]]) -> Callable[..., None
         else:
             continue  # init=False with a plain default (or none): the class attribute is the value
         lines.append(f"  __fields[{f.name!r}] = {value}" if into_dict
-                     else f"  __object_setattr(__record_self__, {f.name!r}, {value})")
+                     else f"  __object_setattr(__record_self__, {f.name!r}, {value})" if frozen
+                     else f"  __record_self__.{f.name} = {value}")
     if into_dict and len(lines) == 1:
         lines.clear()  # no field set by __init__: nothing to store
     if hasattr(cls, "__post_init__"):

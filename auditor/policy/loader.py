@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 import posixpath
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
@@ -28,6 +28,7 @@ from auditor.model.policy import (
     WaiverFileDocument,
     WaiverSource,
 )
+from auditor.model.records import mutable_record
 from auditor.policy.yamlsafe import (
     DocumentKind,
     ForeignDocument,
@@ -399,7 +400,7 @@ def _merge_rule(base: dict[str, Any], override: RuleSpec) -> dict[str, Any]:
     return merged
 
 
-@dataclass
+@mutable_record
 class PolicyReport:
     """Everything validation found about one policy: the policy when it is valid, the problems
     that make it invalid and the warnings that do not (both sorted by file and line)."""

@@ -34,12 +34,12 @@ from __future__ import annotations
 import ast
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any, Collection
 
 import yaml
 
-from auditor.model.records import record
+from auditor.model.records import mutable_record, record
 from auditor.patterns import first_use
 
 # Tags a plain policy needs.  Anything else (python/*, binary, set, omap, custom) is refused.
@@ -99,7 +99,7 @@ class DocumentKind:
 _LBAUDIT_SCHEMA = first_use(r"lbaudit/[a-z][a-z-]{0,40}")
 
 
-@dataclass
+@mutable_record
 class LocatedDocument:
     value: Any
     positions: dict[Path_, tuple[int, int]] = field(default_factory=dict)
