@@ -276,7 +276,7 @@ def test_live_io_uring_rule_loaded_in_the_kernel_is_read_and_covers(tmp_path):
     assert key.decode() not in str([r.fields for r in audit_netlink.list_rules(5)])  # removed again
     mine = [r for r in facts.loaded_rules or [] if key.decode() in r.keys]
     assert [(r.rule_list, r.action, r.syscall_numbers) for r in mine] == [("io_uring", "always", [13, 16, 56, 57])]
-    snap = snapshot(audit=facts.model_copy(update={"loaded_rules": mine}), gaps=[])
+    snap = snapshot(audit=facts.model_copy(update={"loaded_rules": mine}), gaps=[], sysctl=server_only_fastopen())
     snap = snap.model_copy(update={"provenance": snap.provenance.model_copy(update={"kernel": os.uname().release})})
     found = {o.subject: o for o in audit_socket_logging.run(snap, SocketLoggingParams())}
     assert found["loaded rules io_uring"].status == Status.PASS
