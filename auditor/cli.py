@@ -468,8 +468,10 @@ def _unused_waivers(evidence: Any, places: list[Any]) -> list[Any]:
 
 def _warn(warnings: list[Any]) -> None:
     """Warnings go to stderr, one a line, so they never mix with what a command prints on stdout."""
+    from auditor.text import terminal_lines
+
     for warning in warnings:
-        click.echo(f"lbaudit: warning: {warning.file}{_where(warning)}: {warning.message}", err=True)
+        click.echo(terminal_lines(f"lbaudit: warning: {warning.file}{_where(warning)}: {warning.message}"), err=True)
 
 
 def _refuse_stdout(*options: tuple[str, Path | None]) -> None:
@@ -957,9 +959,12 @@ def _streams_written() -> None:
 
 
 def _say(message: str) -> None:
-    """The message that ends a command, on standard error if that still works (never an exception)."""
+    """The message that ends a command, on standard error if that still works (never an exception);
+    control and bidi characters in it (a file name, an exception's text) shown as escapes."""
+    from auditor.text import terminal_lines  # only once a command ends with a message
+
     try:
-        click.echo(message, err=True)
+        click.echo(terminal_lines(message), err=True)
     except OSError:
         pass
 

@@ -34,9 +34,13 @@ class LbauditError(Exception):
         self.problems = problems or []
 
     def render(self) -> str:
+        """The message as a terminal shows it: a file name or a quoted value holding a control or
+        bidi character shows it as an escape (:func:`auditor.text.terminal_lines`)."""
+        from auditor.text import terminal_lines  # only once a message is shown: --help never loads it
+
         lines = [str(self)]
         lines += [f"  {p}" for p in self.problems]
-        return "\n".join(lines)
+        return terminal_lines("\n".join(lines))
 
 
 class PolicyError(LbauditError):

@@ -11,6 +11,7 @@ import click
 from auditor.commands.options import quiet_option
 from auditor.errors import LbauditError
 from auditor.model.result import ExitCode
+from auditor.text import terminal_lines
 
 VERIFY_EPILOG = """\b
 Checks, in this order; the exit code is that of the first failure:
@@ -80,15 +81,17 @@ def verify(evidence_path: Path, pubkey_path: Path, pdf_path: Path | None, quiet:
         result = run_verify(evidence_path, pubkey_path, pdf_path)
     except LbauditError as exc:
         _exit_with(exc)
+    # Each line as a terminal shows it: a file name holding a carriage return and an erase-line
+    # escape made "NOT verified: NAME" read "verified: host.json".
     if not quiet:
         for check in result.checks:
             state = {True: "ok", False: "FAIL", None: "--"}[check.ok]
-            click.echo(f"{check.name:<10} {state:<5} {check.detail}")
+            click.echo(terminal_lines(f"{check.name:<10} {state:<5} {check.detail}"))
     code = result.exit_code
     if code == ExitCode.COMPLIANT:
         if not quiet:
-            click.echo(f"verified: {evidence_path}" + (f" and {pdf_path}" if pdf_path else ""))
+            click.echo(terminal_lines(f"verified: {evidence_path}" + (f" and {pdf_path}" if pdf_path else "")))
     else:
         failed = ", ".join(c.name for c in result.failed)
-        click.echo(f"NOT verified: {evidence_path} ({failed} failed; exit {int(code)})", err=True)
+        click.echo(terminal_lines(f"NOT verified: {evidence_path} ({failed} failed; exit {int(code)})"), err=True)
     _exit(code)
