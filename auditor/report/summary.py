@@ -53,7 +53,12 @@ def threshold_words(fail_on: Severity) -> str:
 
 
 def why(finding: Finding) -> str:
-    """The reason a person reads: the message of a failure, the reason of anything else."""
+    """The reason a person reads: the message of a failure, the reason of anything else; a waived
+    failure's message after its waiver (until when, who approved it, why), as every other format
+    shows it: without it the line read as a failure nobody had to account for."""
+    if finding.status == Status.WAIVED and finding.waiver is not None:
+        w = finding.waiver
+        return one_line(f"waived until {w.expires.isoformat()} by {w.approver}: {w.reason}; {finding.message}")
     text = finding.message if finding.status in (Status.FAIL, Status.PASS) else (finding.reason or finding.message)
     return one_line(text)
 
@@ -132,6 +137,9 @@ def verdict_line(evidence: Evidence) -> str:
     head = f"verdict: {VERDICT_WORDS[result.verdict]} (exit {result.exit_code})"
     below = (f"; {_plural(len(parts.below), 'failure')} below the threshold (severity under "
              f"{result.fail_on.value}) listed, not counted") if parts.below else ""
+    waived = sum(1 for f in result.findings if f.status == Status.WAIVED)
+    if waived:  # a COMPLIANT verdict over accepted failures says so, as the controls' "waived" does
+        below += f"; {_plural(waived, 'failure')} waived (approved deviations, listed with their waivers)"
     if result.verdict == Verdict.NON_COMPLIANT:
         return f"{head}: {_plural(len(parts.blocking), 'failing finding')}; {rule}{below}"
     if result.verdict == Verdict.INCOMPLETE:
