@@ -306,6 +306,11 @@ def summary_object(evidence: Evidence, evidence_path: str | None = None) -> dict
         "failing": [row(f, counted=True) for f in parts.blocking] + [row(f, counted=False) for f in parts.below],
         "not_judged": [row(f, hint=reviewable_hint(f.reason or "", evidence) if f.status == Status.NOT_REVIEWED
                            else None) for f in parts.unjudged],
+        # Each waived failure with its waiver: a COMPLIANT verdict over accepted failures names them,
+        # as every report does; without this list only a count said any failure was waived.
+        "waived": [row(f, waiver=None if f.waiver is None else {
+            "approver": f.waiver.approver, "reason": f.waiver.reason, "expires": f.waiver.expires.isoformat()})
+            for f in parts.other if f.status == Status.WAIVED],
         "incomplete_reasons": list(result.incomplete_reasons),
         "next_steps": [step.text for step in next_steps(evidence)],
     }

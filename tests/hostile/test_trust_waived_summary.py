@@ -12,6 +12,7 @@ waived.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from tests.cli import run_cli
@@ -57,3 +58,24 @@ def test_control_case_a_run_without_waivers_says_nothing_of_waivers(tmp_path: Pa
     assert run.returncode == 0, run.stderr
     assert "waived (approved" not in run.stdout
     assert run.stdout.splitlines()[-2].startswith("verdict: COMPLIANT (exit 0): no failure counted; this run fails")
+
+
+def test_the_json_summary_lists_each_waived_failure_with_its_waiver(tmp_path: Path):
+    """``show --json`` (and ``evaluate --json``) had the count of waived findings and nothing else."""
+    path, _ = write_evidence_file(tmp_path, all_failures_waived())
+    run = run_cli("show", path, "--json", timeout=30)
+    assert run.returncode == 0, run.stderr
+    summary = json.loads(run.stdout)
+    assert (summary["verdict"], summary["counts"]["waived"], summary["failing"]) == ("compliant", 4, [])
+    assert [(w["subject"], w["status"], w["waiver"]) for w in summary["waived"]] == [
+        (subject, "waived", {"approver": "Test Approver", "reason": "accepted for the test", "expires": "2026-11-11"})
+        for subject in ("udp 0.0.0.0:5353 avahi-daemon pid 640", "tcp 0.0.0.0:5432 postgres pid 812",
+                        "tcp 0.0.0.0:8080 java pid 1500", "tcp [::]:6379 redis-server pid 901")]
+    assert summary["waived"][0]["reason"] == "listens on the wildcard address 0.0.0.0"
+
+
+def test_control_case_the_json_summary_of_a_run_without_waivers_has_an_empty_list(tmp_path: Path):
+    path, _ = write_evidence_file(tmp_path, evidence_for(only(make_policy(), "privileged-ports")))
+    run = run_cli("show", path, "--json", timeout=30)
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout)["waived"] == []
