@@ -588,6 +588,7 @@ def validate(policies: tuple[Path, ...], waivers_path: Path | None, expiry_warni
     from auditor.engine.registry import load_registry
     from auditor.errors import PolicyError
     from auditor.policy.loader import inspect_policy
+    from auditor.text import terminal_lines
 
     registry = load_registry(plugins=plugins_enabled(no_plugins))
     bad = 0
@@ -596,7 +597,7 @@ def validate(policies: tuple[Path, ...], waivers_path: Path | None, expiry_warni
             report = inspect_policy(path, registry, waivers_path=waivers_path, expiry_warning_days=expiry_warning_days)
         except PolicyError as exc:
             bad += 1
-            click.echo(exc.render(), err=True)
+            click.echo(terminal_lines(exc.render()), err=True)
             continue
         lines = sorted([(p, "") for p in report.problems] + [(w, "warning: ") for w in report.warnings],
                        key=lambda item: (item[0].file, item[0].line or 0, item[0].column or 0))

@@ -34,13 +34,11 @@ class LbauditError(Exception):
         self.problems = problems or []
 
     def render(self) -> str:
-        """The message as a terminal shows it: a file name or a quoted value holding a control or
-        bidi character shows it as an escape (:func:`auditor.text.terminal_lines`)."""
-        from auditor.text import terminal_lines  # only once a message is shown: --help never loads it
-
+        """The message and its problems, one a line, as the error says them: where it is printed
+        (cli.py's ``_say``), each line is shown with its control and bidi characters as escapes."""
         lines = [str(self)]
         lines += [f"  {p}" for p in self.problems]
-        return terminal_lines("\n".join(lines))
+        return "\n".join(lines)
 
 
 class PolicyError(LbauditError):

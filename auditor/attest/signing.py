@@ -63,7 +63,7 @@ from auditor.model.result import ExitCode
 from auditor.storage.evidence import load_evidence
 from auditor.storage.jsonfile import loads_strict, parse_document, read_bounded
 from auditor.storage.outputs import OutputExists, make_directory, signature_of, write_atomic
-from auditor.text import quoted_name, terminal_lines
+from auditor.text import quoted_name
 
 SIGNATURE_SCHEMA = "lbaudit/evidence-signature"
 SIGNATURE_SCHEMA_VERSION = "1.0"
@@ -512,7 +512,7 @@ class SnapshotNotVerified(LbauditError):
         lines = [str(self)]
         lines += [f"  {c.name:<10} {({True: 'ok', False: 'FAIL', None: '--'})[c.ok]:<5} {c.detail}"
                   for c in self.result.checks]
-        return terminal_lines("\n".join(lines))
+        return "\n".join(lines)
 
 
 def verify_snapshot_bytes(snapshot_path: Path, raw: bytes, key: Ed25519PublicKey) -> VerifyResult:

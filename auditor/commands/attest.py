@@ -37,7 +37,7 @@ def _exit(code: int) -> NoReturn:
 
 
 def _exit_with(error: LbauditError) -> NoReturn:
-    click.echo(f"lbaudit: {error.render()}", err=True)
+    click.echo(terminal_lines(f"lbaudit: {error.render()}"), err=True)
     _exit(error.exit_code)
 
 
