@@ -100,3 +100,12 @@ def test_control_case_a_plain_name_is_printed_as_it_is(tmp_path: Path):
     run = run_cli("verify", path, "--pubkey", public, timeout=30)
     assert run.returncode == 0, (run.stdout, run.stderr)
     assert run.stdout.splitlines()[-1] == f"verified: {path}"
+
+
+def test_history_import_shows_a_hostile_file_name_escaped(tmp_path: Path):
+    """``history import`` printed "NAME: recorded as run N" with the name raw."""
+    path, _ = write_evidence_file(tmp_path, make_evidence(), name=HOSTILE_NAME)
+    run = run_cli("history", "import", path, "--store", tmp_path / "history.db", timeout=60)
+    assert run.returncode == 0, (run.stdout, run.stderr)
+    assert _raw(run.stdout) == []
+    assert run.stdout == f"{tmp_path}/{SHOWN_NAME}: recorded as run 1\n"
