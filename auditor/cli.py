@@ -603,17 +603,19 @@ def validate(policies: tuple[Path, ...], waivers_path: Path | None, expiry_warni
                        key=lambda item: (item[0].file, item[0].line or 0, item[0].column or 0))
         if report.policy is None:
             bad += 1
-            click.echo(f"{path}: invalid policy ({_count(report.problems, 'problem')}, "
-                       f"{_count(report.warnings, 'warning')})", err=True)
+            click.echo(terminal_lines(f"{path}: invalid policy ({_count(report.problems, 'problem')}, "
+                                      f"{_count(report.warnings, 'warning')})"), err=True)
         else:
             policy = report.policy
             enabled = sum(1 for r in policy.rules if r.enabled)
             waivers = len(policy.waivers) + (len(report.waiver_file.waivers) if report.waiver_file else 0)
             warned = f", {_count(report.warnings, 'warning')}" if report.warnings else ""
             if not quiet:  # the problems and warnings below still print: -q silences only the ok lines
-                click.echo(f"{path}: ok ({policy.id} {policy.version}: {enabled} enabled rules, {waivers} waivers{warned})")
+                click.echo(terminal_lines(f"{path}: ok ({policy.id} {policy.version}: {enabled} enabled rules, "
+                                          f"{waivers} waivers{warned})"))
         for problem, kind in lines:
-            click.echo(f"  {problem.file}{_where(problem)}: {kind}{problem.message}", err=report.policy is None)
+            click.echo(terminal_lines(f"  {problem.file}{_where(problem)}: {kind}{problem.message}"),
+                       err=report.policy is None)
     sys.exit(ExitCode.USAGE if bad else ExitCode.COMPLIANT)
 
 

@@ -21,6 +21,7 @@ import pytest
 from auditor.attest.signing import generate_keypair, sign_evidence_file
 from tests.cli import run_cli
 from tests.evidence_fixtures import make_evidence, write_evidence_file
+from tests.factories import loopback_only_policy
 
 # A carriage return, an erase-line and a conceal escape (CSI in its 7-bit and 8-bit forms), a
 # right-to-left override.
@@ -109,3 +110,19 @@ def test_history_import_shows_a_hostile_file_name_escaped(tmp_path: Path):
     assert run.returncode == 0, (run.stdout, run.stderr)
     assert _raw(run.stdout) == []
     assert run.stdout == f"{tmp_path}/{SHOWN_NAME}: recorded as run 1\n"
+
+
+def test_validate_of_a_directory_shows_hostile_policy_file_names_escaped(tmp_path: Path):
+    """``validate DIR`` reads every *.yaml in a directory and printed each file's name raw."""
+    policies = tmp_path / "policies"
+    policies.mkdir()
+    good, bad = policies / f"{HOSTILE_NAME}.yaml", policies / f"b{HOSTILE_NAME}.yaml"
+    good.write_text(loopback_only_policy("good"), encoding="utf-8")
+    bad.write_text("id: bad\n", encoding="utf-8")
+    run = run_cli("validate", policies, timeout=30)
+    assert run.returncode == 2, (run.stdout, run.stderr)
+    assert _raw(run.stdout) == [] and _raw(run.stderr) == []
+    assert f"{policies}/{SHOWN_NAME}.yaml: ok (good 1: 1 enabled rules, 0 waivers)" in run.stdout.splitlines()
+    errors = run.stderr.splitlines()
+    assert errors[0].startswith(f"{policies}/b{SHOWN_NAME}.yaml: invalid policy (")
+    assert all(line.startswith(f"  {policies}/b{SHOWN_NAME}.yaml") for line in errors[1:])
