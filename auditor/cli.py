@@ -468,8 +468,10 @@ def _unused_waivers(evidence: Any, places: list[Any]) -> list[Any]:
 
 def _warn(warnings: list[Any]) -> None:
     """Warnings go to stderr, one a line, so they never mix with what a command prints on stdout."""
+    from auditor.text import terminal_lines
+
     for warning in warnings:
-        click.echo(f"lbaudit: warning: {warning.file}{_where(warning)}: {warning.message}", err=True)
+        click.echo(terminal_lines(f"lbaudit: warning: {warning.file}{_where(warning)}: {warning.message}"), err=True)
 
 
 def _refuse_stdout(*options: tuple[str, Path | None]) -> None:
@@ -589,6 +591,7 @@ def validate(policies: tuple[Path, ...], waivers_path: Path | None, expiry_warni
     from auditor.engine.registry import load_registry
     from auditor.errors import PolicyError
     from auditor.policy.loader import inspect_policy
+    from auditor.text import terminal_lines
 
     registry = load_registry(plugins=plugins_enabled(no_plugins))
     bad = 0
@@ -597,23 +600,25 @@ def validate(policies: tuple[Path, ...], waivers_path: Path | None, expiry_warni
             report = inspect_policy(path, registry, waivers_path=waivers_path, expiry_warning_days=expiry_warning_days)
         except PolicyError as exc:
             bad += 1
-            click.echo(exc.render(), err=True)
+            click.echo(terminal_lines(exc.render()), err=True)
             continue
         lines = sorted([(p, "") for p in report.problems] + [(w, "warning: ") for w in report.warnings],
                        key=lambda item: (item[0].file, item[0].line or 0, item[0].column or 0))
         if report.policy is None:
             bad += 1
-            click.echo(f"{path}: invalid policy ({_count(report.problems, 'problem')}, "
-                       f"{_count(report.warnings, 'warning')})", err=True)
+            click.echo(terminal_lines(f"{path}: invalid policy ({_count(report.problems, 'problem')}, "
+                                      f"{_count(report.warnings, 'warning')})"), err=True)
         else:
             policy = report.policy
             enabled = sum(1 for r in policy.rules if r.enabled)
             waivers = len(policy.waivers) + (len(report.waiver_file.waivers) if report.waiver_file else 0)
             warned = f", {_count(report.warnings, 'warning')}" if report.warnings else ""
             if not quiet:  # the problems and warnings below still print: -q silences only the ok lines
-                click.echo(f"{path}: ok ({policy.id} {policy.version}: {enabled} enabled rules, {waivers} waivers{warned})")
+                click.echo(terminal_lines(f"{path}: ok ({policy.id} {policy.version}: {enabled} enabled rules, "
+                                          f"{waivers} waivers{warned})"))
         for problem, kind in lines:
-            click.echo(f"  {problem.file}{_where(problem)}: {kind}{problem.message}", err=report.policy is None)
+            click.echo(terminal_lines(f"  {problem.file}{_where(problem)}: {kind}{problem.message}"),
+                       err=report.policy is None)
     sys.exit(ExitCode.USAGE if bad else ExitCode.COMPLIANT)
 
 
@@ -960,13 +965,12 @@ def _streams_written() -> None:
 
 
 def _say(message: str) -> None:
-    """The message that ends a command, on standard error if that still works (never an exception).
-    Plain text: a message names files and values the user may not have chosen (a received
-    evidence file called "e.json\r\x1b[2K..."), whose control characters a terminal would obey."""
-    from auditor.text import plain_text
+    """The message that ends a command, on standard error if that still works (never an exception);
+    control and bidi characters in it (a file name, an exception's text) shown as escapes."""
+    from auditor.text import terminal_lines  # only once a command ends with a message
 
     try:
-        click.echo(plain_text(message), err=True)
+        click.echo(terminal_lines(message), err=True)
     except OSError:
         pass
 

@@ -34,6 +34,8 @@ class LbauditError(Exception):
         self.problems = problems or []
 
     def render(self) -> str:
+        """The message and its problems, one a line, as the error says them: where it is printed
+        (cli.py's ``_say``), each line is shown with its control and bidi characters as escapes."""
         lines = [str(self)]
         lines += [f"  {p}" for p in self.problems]
         return "\n".join(lines)

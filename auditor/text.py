@@ -38,6 +38,15 @@ def one_line(value: object) -> str:
     return _UNSAFE_CHARACTER().sub(_escape, text)
 
 
+
+def terminal_lines(text: str) -> str:
+    """``text`` (a message of one or more lines) with each line as :func:`one_line` shows it: the line
+    feeds are the message's own, every other control character and each bidi control is an escape.
+    What lbaudit prints as a command's message names files and quotes documents as they are, and a
+    file name can hold any character but NUL and "/": a carriage return and an erase-line escape in
+    an evidence file's name made "NOT verified: NAME" read "verified: host.json" on a terminal."""
+    return "\n".join(one_line(line) for line in text.split("\n"))
+
 # What document_text escapes: the characters no HTML or XML document may hold as text (HTML:
 # "control-character-in-input-stream"; XML 1.0: not a Char): the C0 controls but tab, line feed, form
 # feed and carriage return, DEL and the C1 controls (an ESC in a process name went into the HTML

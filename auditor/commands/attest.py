@@ -11,7 +11,7 @@ import click
 from auditor.commands.options import quiet_option
 from auditor.errors import LbauditError
 from auditor.model.result import ExitCode
-from auditor.text import one_line, plain_text
+from auditor.text import terminal_lines
 
 VERIFY_EPILOG = """\b
 Checks, in this order; the exit code is that of the first failure:
@@ -37,7 +37,7 @@ def _exit(code: int) -> NoReturn:
 
 
 def _exit_with(error: LbauditError) -> NoReturn:
-    click.echo(plain_text(f"lbaudit: {error.render()}"), err=True)
+    click.echo(terminal_lines(f"lbaudit: {error.render()}"), err=True)
     _exit(error.exit_code)
 
 
@@ -81,19 +81,17 @@ def verify(evidence_path: Path, pubkey_path: Path, pdf_path: Path | None, quiet:
         result = run_verify(evidence_path, pubkey_path, pdf_path)
     except LbauditError as exc:
         _exit_with(exc)
-    # The file names are the sender's: one called "e.json\r\x1b[2Kverified: e.json" turned "NOT
-    # verified: ..." on the auditor's terminal into "verified: e.json".  Each line is one line of
-    # plain text, its control characters shown as escapes.
-    shown = one_line(evidence_path) + (f" and {one_line(pdf_path)}" if pdf_path else "")
+    # Each line as a terminal shows it: a file name holding a carriage return and an erase-line
+    # escape made "NOT verified: NAME" read "verified: host.json".
     if not quiet:
         for check in result.checks:
             state = {True: "ok", False: "FAIL", None: "--"}[check.ok]
-            click.echo(f"{check.name:<10} {state:<5} {one_line(check.detail)}")
+            click.echo(terminal_lines(f"{check.name:<10} {state:<5} {check.detail}"))
     code = result.exit_code
     if code == ExitCode.COMPLIANT:
         if not quiet:
-            click.echo(f"verified: {shown}")
+            click.echo(terminal_lines(f"verified: {evidence_path}" + (f" and {pdf_path}" if pdf_path else "")))
     else:
         failed = ", ".join(c.name for c in result.failed)
-        click.echo(f"NOT verified: {one_line(evidence_path)} ({failed} failed; exit {int(code)})", err=True)
+        click.echo(terminal_lines(f"NOT verified: {evidence_path} ({failed} failed; exit {int(code)})"), err=True)
     _exit(code)

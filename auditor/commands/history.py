@@ -384,7 +384,8 @@ def import_files(evidence_files: tuple[Path, ...], trigger: str, inventory_name:
         click.echo(json.dumps(results, indent=2, sort_keys=True))
         return
     for item in results:
-        click.echo(f"{item['file']}: " + (f"recorded as run {item['run']}" if item["recorded"]
+        # the file's name as a terminal shows it: a name is any character but NUL and "/"
+        click.echo(f"{one_line(item['file'])}: " + (f"recorded as run {item['run']}" if item["recorded"]
                                           else f"already recorded as run {item['run']}"))
 
 

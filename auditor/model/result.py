@@ -115,11 +115,19 @@ class RunResult(StrictModel):
     incomplete_reasons: list[str] = Field(default_factory=empty_list)
 
 
+# The order rollup_status takes statuses in, worst first.  Waived before pass: a control (or rule)
+# with passing findings beside waived failures is "waived", an approved deviation, never "pass"; with
+# pass first such a control read "pass" in OSCAL, SARIF, JUnit, the PDF and the terminal, and the
+# failures the policy had accepted were nowhere in its judgement.
+ROLLUP_ORDER = (Status.FAIL, Status.ERROR, Status.NOT_REVIEWED, Status.WAIVED, Status.PASS, Status.NOT_APPLICABLE)
+
+
 def rollup_status(statuses: list[Status]) -> Status:
     """Worst status first: a control is failed if any finding fails, not reviewed if any evidence is
-    missing, and satisfied only if every finding passed (or was waived / not applicable with a pass)."""
+    missing, waived if any failure was waived, and pass only if every finding passed (or was not
+    applicable beside a pass)."""
     present = set(statuses)
-    for status in STATUS_ORDER:
+    for status in ROLLUP_ORDER:
         if status in present:
             return status
     return Status.NOT_REVIEWED

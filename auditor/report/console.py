@@ -81,6 +81,10 @@ def render_summary(evidence: Evidence, console: Console, evidence_path: str | No
         (f"Failing below the threshold (severity under {result.fail_on.value}: listed, not counted)",
          parts.below, True),
         ("Not judged (errors and evidence that could not be collected)", parts.unjudged, False),
+        # Waived failures, each with its waiver: the verdict counts them as accepted, so the one
+        # reading it sees who accepted which failure, and until when.
+        ("Waived (failures the policy accepts until the waiver expires)",
+         [f for f in parts.other if f.status == Status.WAIVED], True),
     ]
     for heading, findings, with_severity in listed:
         if findings:

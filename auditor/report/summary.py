@@ -53,7 +53,12 @@ def threshold_words(fail_on: Severity) -> str:
 
 
 def why(finding: Finding) -> str:
-    """The reason a person reads: the message of a failure, the reason of anything else."""
+    """The reason a person reads: the message of a failure, the reason of anything else; a waived
+    failure's message after its waiver (until when, who approved it, why), as every other format
+    shows it: without it the line read as a failure nobody had to account for."""
+    if finding.status == Status.WAIVED and finding.waiver is not None:
+        w = finding.waiver
+        return one_line(f"waived until {w.expires.isoformat()} by {w.approver}: {w.reason}; {finding.message}")
     text = finding.message if finding.status in (Status.FAIL, Status.PASS) else (finding.reason or finding.message)
     return one_line(text)
 
@@ -132,6 +137,9 @@ def verdict_line(evidence: Evidence) -> str:
     head = f"verdict: {VERDICT_WORDS[result.verdict]} (exit {result.exit_code})"
     below = (f"; {_plural(len(parts.below), 'failure')} below the threshold (severity under "
              f"{result.fail_on.value}) listed, not counted") if parts.below else ""
+    waived = sum(1 for f in result.findings if f.status == Status.WAIVED)
+    if waived:  # a COMPLIANT verdict over accepted failures says so, as the controls' "waived" does
+        below += f"; {_plural(waived, 'failure')} waived (approved deviations, listed with their waivers)"
     if result.verdict == Verdict.NON_COMPLIANT:
         return f"{head}: {_plural(len(parts.blocking), 'failing finding')}; {rule}{below}"
     if result.verdict == Verdict.INCOMPLETE:
@@ -298,6 +306,11 @@ def summary_object(evidence: Evidence, evidence_path: str | None = None) -> dict
         "failing": [row(f, counted=True) for f in parts.blocking] + [row(f, counted=False) for f in parts.below],
         "not_judged": [row(f, hint=reviewable_hint(f.reason or "", evidence) if f.status == Status.NOT_REVIEWED
                            else None) for f in parts.unjudged],
+        # Each waived failure with its waiver: a COMPLIANT verdict over accepted failures names them,
+        # as every report does; without this list only a count said any failure was waived.
+        "waived": [row(f, waiver=None if f.waiver is None else {
+            "approver": f.waiver.approver, "reason": f.waiver.reason, "expires": f.waiver.expires.isoformat()})
+            for f in parts.other if f.status == Status.WAIVED],
         "incomplete_reasons": list(result.incomplete_reasons),
         "next_steps": [step.text for step in next_steps(evidence)],
     }

@@ -141,6 +141,7 @@ def load_evidence_by_findings(path: Path) -> tuple[Evidence, list[str]]:
     with cycle_collector_paused():
         evidence, policy_sha256 = _parse_evidence(raw, str(path), refuse_contradictions=False)
     derived = derived_result(evidence)
+    evidence = _controls_rolled_up_as_now(evidence, derived)
     problems = result_contradictions(evidence, derived, policy_sha256)
     if problems:
         evidence = evidence.model_copy(update={"result": evidence.result.model_copy(update={
@@ -196,7 +197,9 @@ def _parse_evidence(raw: bytes, name: str, refuse_contradictions: bool = True) -
         data = parse_document(raw, name, EVIDENCE_WHAT)
     evidence = validate_versioned(data, name, EVIDENCE_WHAT, "evidence", Evidence, EVIDENCE_SCHEMA,
                                   (EVIDENCE_SCHEMA_VERSION,))
-    problems = result_contradictions(evidence, policy_sha256=policy_sha256) if refuse_contradictions else []
+    derived = derived_result(evidence)
+    evidence = _controls_rolled_up_as_now(evidence, derived)
+    problems = result_contradictions(evidence, derived, policy_sha256) if refuse_contradictions else []
     if problems:
         # Every report renders the verdict, the counts and the control judgements as recorded, so a
         # recorded "compliant" over a failing finding (a hand edit, a buggy plugin) would be printed
@@ -207,6 +210,22 @@ def _parse_evidence(raw: bytes, name: str, refuse_contradictions: bool = True) -
         raise InputError(f"{name}: the evidence contradicts its own findings ({len(problems)} problem(s)); "
                          "it was edited or written by a faulty tool, and no report is rendered from it", shown)
     return evidence, policy_sha256
+
+
+def _controls_rolled_up_as_now(evidence: Evidence, derived: RunTally) -> Evidence:
+    """``evidence`` with each control an earlier lbaudit recorded as ``pass`` over passing findings
+    beside waived failures recorded as this version judges it, ``waived`` (rollup_status: waived
+    before pass).  Evidence those versions wrote is read, not refused as contradicting its findings,
+    and no report renders such a control as a plain pass; its ``satisfied`` is the same either way."""
+    controls = evidence.result.controls
+    rolled_up = [
+        control.model_copy(update={"status": Status.WAIVED})
+        if control.status is Status.PASS and control.id in derived.controls
+        and derived.controls[control.id].status is Status.WAIVED else control
+        for control in controls]
+    if all(new is old for new, old in zip(rolled_up, controls)):
+        return evidence
+    return evidence.model_copy(update={"result": evidence.result.model_copy(update={"controls": rolled_up})})
 
 
 def derived_result(evidence: Evidence) -> RunTally:
