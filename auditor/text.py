@@ -38,14 +38,25 @@ def one_line(value: object) -> str:
     return _UNSAFE_CHARACTER().sub(_escape, text)
 
 
-
 def terminal_lines(text: str) -> str:
     """``text`` (a message of one or more lines) with each line as :func:`one_line` shows it: the line
     feeds are the message's own, every other control character and each bidi control is an escape.
     What lbaudit prints as a command's message names files and quotes documents as they are, and a
     file name can hold any character but NUL and "/": a carriage return and an erase-line escape in
     an evidence file's name made "NOT verified: NAME" read "verified: host.json" on a terminal."""
-    return "\n".join(one_line(line) for line in text.split("\n"))
+    try:
+        return "\n".join(one_line(line) for line in text.split("\n"))
+    except MemoryError:
+        # The message that ends a run out of memory (exit 71) comes through here, and compiling
+        # one_line's pattern on first use may itself not fit: escape by hand, every character but
+        # printable ASCII and the line feeds, so the message still gets out and is still safe.
+        return "".join(char if char == "\n" or " " <= char <= "~" else _escape_one(char) for char in text)
+
+
+def _escape_one(char: str) -> str:
+    code = ord(char)
+    return "\\t" if char == "\t" else f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+
 
 # What document_text escapes: the characters no HTML or XML document may hold as text (HTML:
 # "control-character-in-input-stream"; XML 1.0: not a Char): the C0 controls but tab, line feed, form
