@@ -213,6 +213,7 @@ def check_store_secret(store: str) -> None:
 
     try:
         parts = urlsplit(store)
+        parts.port  # noqa: B018  # a port that is no number from 0 to 65535 is urlsplit's ValueError only when read
         secret = parts.password is not None or any(key.lower() in ("password", "sslpassword")
                                                   for key in parse_qs(parts.query, keep_blank_values=True))
     except ValueError:  # an unparsable URL: evaluate refuses it at the first run; say so now

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import stat
 import zlib
 from collections import defaultdict
@@ -208,21 +209,38 @@ def store_file(location: str) -> Path | None:
     if not is_url(location):
         return Path(location)
     try:
-        url = sa.engine.make_url(location)
-    except ArgumentError:
+        url = _parsed_url(location)
+    except InputError:
         return None
     if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
         return None
     return Path(url.database)
 
 
+def _shown_url(location: str) -> str:
+    """A URL that could not be parsed, as an error message quotes it: its password (``user:PASSWORD@``)
+    hidden as URL.render_as_string hides it, cut to 200 characters."""
+    hidden = re.sub(r"(://[^/@:]*:)[^/@]*@", r"\1***@", location)
+    return repr(hidden if len(hidden) <= 200 else hidden[:197] + "...")
+
+
+def _parsed_url(location: str) -> sa.engine.URL:
+    """``location`` as SQLAlchemy reads a URL; InputError (exit 2) when it is none.  make_url raises
+    ArgumentError for a URL of no known form, but int()'s ValueError for a port that is no number
+    (``postgresql://h:abc/db``, ``postgresql://[::1/db``), which was exit 70."""
+    try:
+        return sa.engine.make_url(location)
+    except ArgumentError as exc:
+        raise InputError(f"--store {_shown_url(location)}: not a SQLAlchemy URL ({exc})") from None
+    except ValueError:  # its message is int()'s, or Python's advice past 4,300 digits
+        raise InputError(f"--store {_shown_url(location)}: not a SQLAlchemy URL (what follows the host is no "
+                         "port number: expected HOST:PORT or [IPv6 address]:PORT)") from None
+
+
 def make_engine(location: str, create: bool = True) -> tuple[Engine, str]:
     """An engine for the store at ``location`` and the name to show for it (no password)."""
     if is_url(location):
-        try:
-            url = sa.engine.make_url(location)
-        except ArgumentError as exc:
-            raise InputError(f"--store {location!r}: not a SQLAlchemy URL ({exc})") from None
+        url = _parsed_url(location)
         backend = url.get_backend_name()
         if backend not in SUPPORTED_SCHEMES:
             raise InputError(f"--store: {backend!r} stores are not supported (use a file path, sqlite:///PATH "
