@@ -262,6 +262,7 @@ def make_engine(location: str, create: bool = True) -> tuple[Engine, str]:
             from auditor.history.deadline import bound_exchanges
 
             seconds = store_timeout()
+            _refuse_endless_connect(url, shown)
             engine = sa.create_engine(url, pool_pre_ping=True, connect_args=_server_limits(url, seconds))
             given = url.query.get("connect_timeout")
             bound_exchanges(engine, seconds, given if isinstance(given, str) else None)
@@ -284,6 +285,20 @@ def _psycopg_url(url: sa.engine.URL, shown: str) -> sa.engine.URL:
         raise InputError(f"{shown}: lbaudit talks to PostgreSQL through psycopg 3 only (postgresql+psycopg://...), "
                          f"not {url.get_driver_name()}: it alone lets lbaudit give up on a server that does not answer")
     return url
+
+
+def _refuse_endless_connect(url: sa.engine.URL, shown: str) -> None:
+    """A ``connect_timeout`` in the URL replaces LBAUDIT_STORE_TIMEOUT for the connection, and libpq
+    reads 0 or less (``0``, ``-1``, ``00``, `` 0``) as no limit at all: a server that takes the
+    connection and never answers held the command for ever, the one wait the store timeout could not
+    end (the deadline of auditor.history.deadline starts once the connection is made).  Such a value
+    is refused, exit 2; another that is no number libpq refuses itself."""
+    given = url.query.get("connect_timeout")
+    for value in [given] if isinstance(given, str) else list(given or ()):
+        text = value.strip()
+        if re.fullmatch(r"[+-]?[0-9]{1,18}", text) and int(text) <= 0:
+            raise InputError(f"{shown}: connect_timeout={value} in the URL: libpq would wait for the server for ever; "
+                             "give a number of seconds (2 or more), or leave it out for LBAUDIT_STORE_TIMEOUT")
 
 
 def _server_limits(url: sa.engine.URL, seconds: int) -> dict[str, Any]:
