@@ -256,10 +256,13 @@ def store_timeout() -> int:
     day is an InputError (exit 2) naming the variable."""
     text = os.environ.get(STORE_TIMEOUT_ENV, "").strip()
     if text:
+        from auditor.text import ascii_decimal  # here: `lbaudit --help` imports this module, not auditor.text
+
         low, high = STORE_TIMEOUT_RANGE
-        if not (text.isascii() and text.isdigit() and low <= int(text) <= high):
+        seconds = ascii_decimal(text)  # not int(): 5,000 digits were its ValueError, exit 70
+        if seconds is None or not low <= seconds <= high:
             raise InputError(f"{STORE_TIMEOUT_ENV}={text[:40]!r}: expected a whole number of seconds from {low} to "
                              f"{high} (how long a PostgreSQL history store has to answer)")
-        return int(text)
+        return seconds
     value = file_values().get("store_timeout")
     return DEFAULT_STORE_TIMEOUT if value is None else int(value.value)

@@ -23,6 +23,7 @@ from pathlib import Path, PurePosixPath
 from auditor.errors import InputError
 from auditor.safeio import read_regular
 from auditor.storage.outputs import make_directory, remove_directory_if_empty, remove_file, write_atomic, write_symlink
+from auditor.text import MAX_DECIMAL_DIGITS, ascii_decimal
 
 MARKER = "# Written by `lbaudit schedule install`; `lbaudit schedule remove` removes it."
 # The second line: the SHA-256 of the lines after it, so that install and remove know a file an
@@ -141,13 +142,19 @@ def cron_word(value: str) -> str:
 _CRON_RANGES = ((0, 59), (0, 23), (1, 31), (1, 12), (0, 7))
 
 
+def _number_within(text: str, low: int, high: int) -> bool:
+    # ascii_decimal, not int(): a cron field of 5,000 digits was int()'s ValueError, exit 70
+    number = ascii_decimal(text)
+    return number is not None and low <= number <= high
+
+
 def _in_range(field: str, low: int, high: int) -> bool:
     """Every number of a cron time field within its range (a step is any positive number)."""
     for part in field.split(","):
         values, _, step = part.partition("/")
-        if step and not (step.isdigit() and int(step) > 0):
+        if step and not _number_within(step, 1, 10**MAX_DECIMAL_DIGITS):
             return False
-        if values != "*" and not all(v.isdigit() and low <= int(v) <= high for v in values.split("-")):
+        if values != "*" and not all(_number_within(v, low, high) for v in values.split("-")):
             return False
     return True
 
@@ -160,7 +167,7 @@ def cron_schedule(on_calendar: str) -> str:
     if len(fields) == 5 and all(_CRON_FIELD.match(f) and _in_range(f, low, high)
                                 for f, (low, high) in zip(fields, _CRON_RANGES)):
         return " ".join(fields)
-    raise InputError(f"--on-calendar {on_calendar!r}: the cron backend takes hourly, daily, weekly or five cron "
+    raise InputError(f"--on-calendar {on_calendar[:80]!r}: the cron backend takes hourly, daily, weekly or five cron "
                      "time fields (minute hour day-of-month month day-of-week, numbers, *, ranges, lists, steps)")
 
 
@@ -206,6 +213,7 @@ def check_store_secret(store: str) -> None:
 
     try:
         parts = urlsplit(store)
+        parts.port  # noqa: B018  # a port that is no number from 0 to 65535 is urlsplit's ValueError only when read
         secret = parts.password is not None or any(key.lower() in ("password", "sslpassword")
                                                   for key in parse_qs(parts.query, keep_blank_values=True))
     except ValueError:  # an unparsable URL: evaluate refuses it at the first run; say so now
@@ -455,9 +463,9 @@ def find_flock(root: Path) -> str:
 
 def check_calendar(on_calendar: str, randomized_delay: str) -> None:
     if not _CALENDAR.match(on_calendar):
-        raise InputError(f"--on-calendar {on_calendar!r}: not a calendar expression (see systemd.time(7))")
+        raise InputError(f"--on-calendar {on_calendar[:80]!r}: not a calendar expression (see systemd.time(7))")
     if not _TIMESPAN.match(randomized_delay):
-        raise InputError(f"--randomized-delay {randomized_delay!r}: not a time span such as 1h or 30min")
+        raise InputError(f"--randomized-delay {randomized_delay[:80]!r}: not a time span such as 1h or 30min")
 
 
 SYSTEMD_ANALYZE_TIMEOUT_S = 10.0
@@ -475,8 +483,11 @@ def check_with_systemd(on_calendar: str, randomized_delay: str) -> None:
     a date past): the timer then loads with no next run, or not at all, and no scan runs again,
     unseen.  Without systemd-analyze (an image built elsewhere) the pattern check alone stands."""
     number, unit = _TIMESPAN_PARTS.match(randomized_delay).groups()  # type: ignore[union-attr]  # check_calendar
-    if int(number) * _USEC[unit or "s"] >= 2**64 - 1:  # systemd's usec_t: "Numerical result out of range"
-        raise InputError(f"--randomized-delay {randomized_delay!r}: longer than systemd can hold")
+    # systemd's usec_t: "Numerical result out of range".  2**64 has 20 digits, so a number of more
+    # is out of range without int() (which refuses 5,000 digits: a ValueError, exit 70).
+    count = ascii_decimal(number, max_digits=20)
+    if count is None or count * _USEC[unit or "s"] >= 2**64 - 1:
+        raise InputError(f"--randomized-delay {randomized_delay[:80]!r}: longer than systemd can hold")
     if on_calendar in SYSTEMD_SHORTHANDS:
         return  # systemd.time(7)'s own names: always valid, always elapse
     from auditor.collect.programs import find_executable as find_tool
@@ -486,9 +497,9 @@ def check_with_systemd(on_calendar: str, randomized_delay: str) -> None:
         return
     calendar = run_command(["systemd-analyze", "calendar", "--", on_calendar], SYSTEMD_ANALYZE_TIMEOUT_S)
     if not calendar.ok:
-        raise InputError(f"--on-calendar {on_calendar!r}: systemd rejects it ({calendar.reason}); see systemd.time(7)")
+        raise InputError(f"--on-calendar {on_calendar[:80]!r}: systemd rejects it ({calendar.reason}); see systemd.time(7)")
     if any(line.strip() == "Next elapse: never" for line in calendar.stdout.splitlines()):
-        raise InputError(f"--on-calendar {on_calendar!r}: systemd says it never elapses (a date past or that does "
+        raise InputError(f"--on-calendar {on_calendar[:80]!r}: systemd says it never elapses (a date past or that does "
                          "not exist): the timer would never start a scan")
 
 

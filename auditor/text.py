@@ -9,6 +9,24 @@ import re
 
 from auditor.patterns import first_use
 
+# More decimal digits than this are no line number, port or count (2**63 has 19): int() of them is
+# refused past 4,300 digits (a ValueError, exit 70 where it was not caught), and nothing lbaudit
+# reads needs them.
+MAX_DECIMAL_DIGITS = 18
+
+
+def ascii_decimal(text: str, max_digits: int = MAX_DECIMAL_DIGITS) -> int | None:
+    """``text`` as a non-negative integer when it is written in ASCII decimal digits alone (at most
+    ``max_digits`` of them), else None.  ``str.isdigit()`` is also true for "\u00b2", which
+    int() refuses, and for 5,000 digits, which it refuses too: the check every reader of a number
+    in text it did not write (a line number ending an origin, an environment variable, a command
+    line's cron field or time span) makes before int().  Here, with the standard library only, so
+    that the configuration and the schedule read their numbers through it without pydantic."""
+    if text.isascii() and text.isdigit() and len(text) <= max_digits:
+        return int(text)
+    return None
+
+
 # The bidi controls every set below escapes, one definition (Unicode's Bidi_Control property): the
 # Arabic letter mark and the left-to-right and right-to-left marks (U+061C, U+200E, U+200F), the
 # embeddings and overrides (U+202A-U+202E) and the isolates (U+2066-U+2069).  Each makes the text beside it display in another

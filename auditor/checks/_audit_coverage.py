@@ -34,9 +34,9 @@ from typing import Literal
 
 from auditor.domain import auditctl_grammar as grammar
 from auditor.domain.audit_statement import format_field
-from auditor.model.base import ascii_decimal
 from auditor.model.facts import AuditField, AuditRule
 from auditor.model.records import record
+from auditor.text import ascii_decimal
 
 SOCKET_SYSCALLS = (
     "socket", "socketpair", "bind", "connect", "listen", "accept", "accept4", "getsockname", "getpeername",

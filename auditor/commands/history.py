@@ -44,14 +44,21 @@ def _open(store: str | None, create: bool = False) -> Any:
 
 
 def _moment(ctx: click.Context, param: click.Parameter, value: str | None) -> datetime | None:
-    """YYYY-MM-DD (midnight UTC) or an ISO 8601 time (UTC unless it says otherwise)."""
+    """YYYY-MM-DD (midnight UTC) or an ISO 8601 time (UTC unless it says otherwise), as a UTC time."""
     if value is None:
         return None
     try:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         raise click.BadParameter("not a date (YYYY-MM-DD) or ISO 8601 time", ctx, param) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=timezone.utc)
+    try:
+        # made UTC here, not where the store compares it: 9999-12-31T23:59:59-01:00 is past year
+        # 9999 in UTC, and the store's conversion was an OverflowError, exit 70
+        return moment.astimezone(timezone.utc)
+    except OverflowError:
+        raise click.BadParameter(f"{value[:60]!r} is outside the years 1 to 9999 in UTC", ctx, param) from None
 
 
 def _day(ctx: click.Context, param: click.Parameter, value: str | None) -> date | None:
@@ -255,6 +262,8 @@ def trend(days: int, since: date | None, until: date | None, host: str | None, p
     if as_csv and as_json:
         raise click.UsageError("--csv and --json are alternatives; give one")
     last = until or datetime.now(timezone.utc).date()
+    if since is None and last.toordinal() < days:  # the date arithmetic would be an OverflowError, exit 70
+        raise click.UsageError(f"--days {days} before {last} reaches before year 1: give --since")
     first = since or last - timedelta(days=days - 1)
     if first > last:
         raise click.UsageError(f"--since {first} is after --until {last}")

@@ -42,9 +42,9 @@ import re
 from pathlib import PurePosixPath
 
 from auditor.domain.kernel_cmdline import KERNEL_CMDLINE, kernel_parameters
-from auditor.model.base import ascii_decimal
 from auditor.model.facts import SysctlSetting
 from auditor.model.records import record
+from auditor.text import ascii_decimal
 
 SYSCTL_DIRS = ("/etc/sysctl.d", "/run/sysctl.d", "/usr/local/lib/sysctl.d", "/usr/lib/sysctl.d", "/lib/sysctl.d")
 RUN_SYSCTL_DIR = "/run/sysctl.d"

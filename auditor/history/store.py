@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import stat
 import zlib
 from collections import defaultdict
@@ -208,21 +209,38 @@ def store_file(location: str) -> Path | None:
     if not is_url(location):
         return Path(location)
     try:
-        url = sa.engine.make_url(location)
-    except ArgumentError:
+        url = _parsed_url(location)
+    except InputError:
         return None
     if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
         return None
     return Path(url.database)
 
 
+def _shown_url(location: str) -> str:
+    """A URL that could not be parsed, as an error message quotes it: its password (``user:PASSWORD@``)
+    hidden as URL.render_as_string hides it, cut to 200 characters."""
+    hidden = re.sub(r"(://[^/@:]*:)[^/@]*@", r"\1***@", location)
+    return repr(hidden if len(hidden) <= 200 else hidden[:197] + "...")
+
+
+def _parsed_url(location: str) -> sa.engine.URL:
+    """``location`` as SQLAlchemy reads a URL; InputError (exit 2) when it is none.  make_url raises
+    ArgumentError for a URL of no known form, but int()'s ValueError for a port that is no number
+    (``postgresql://h:abc/db``, ``postgresql://[::1/db``), which was exit 70."""
+    try:
+        return sa.engine.make_url(location)
+    except ArgumentError as exc:
+        raise InputError(f"--store {_shown_url(location)}: not a SQLAlchemy URL ({exc})") from None
+    except ValueError:  # its message is int()'s, or Python's advice past 4,300 digits
+        raise InputError(f"--store {_shown_url(location)}: not a SQLAlchemy URL (what follows the host is no "
+                         "port number: expected HOST:PORT or [IPv6 address]:PORT)") from None
+
+
 def make_engine(location: str, create: bool = True) -> tuple[Engine, str]:
     """An engine for the store at ``location`` and the name to show for it (no password)."""
     if is_url(location):
-        try:
-            url = sa.engine.make_url(location)
-        except ArgumentError as exc:
-            raise InputError(f"--store {location!r}: not a SQLAlchemy URL ({exc})") from None
+        url = _parsed_url(location)
         backend = url.get_backend_name()
         if backend not in SUPPORTED_SCHEMES:
             raise InputError(f"--store: {backend!r} stores are not supported (use a file path, sqlite:///PATH "
@@ -244,6 +262,7 @@ def make_engine(location: str, create: bool = True) -> tuple[Engine, str]:
             from auditor.history.deadline import bound_exchanges
 
             seconds = store_timeout()
+            _refuse_endless_connect(url, shown)
             engine = sa.create_engine(url, pool_pre_ping=True, connect_args=_server_limits(url, seconds))
             given = url.query.get("connect_timeout")
             bound_exchanges(engine, seconds, given if isinstance(given, str) else None)
@@ -266,6 +285,20 @@ def _psycopg_url(url: sa.engine.URL, shown: str) -> sa.engine.URL:
         raise InputError(f"{shown}: lbaudit talks to PostgreSQL through psycopg 3 only (postgresql+psycopg://...), "
                          f"not {url.get_driver_name()}: it alone lets lbaudit give up on a server that does not answer")
     return url
+
+
+def _refuse_endless_connect(url: sa.engine.URL, shown: str) -> None:
+    """A ``connect_timeout`` in the URL replaces LBAUDIT_STORE_TIMEOUT for the connection, and libpq
+    reads 0 or less (``0``, ``-1``, ``00``, `` 0``) as no limit at all: a server that takes the
+    connection and never answers held the command for ever, the one wait the store timeout could not
+    end (the deadline of auditor.history.deadline starts once the connection is made).  Such a value
+    is refused, exit 2; another that is no number libpq refuses itself."""
+    given = url.query.get("connect_timeout")
+    for value in [given] if isinstance(given, str) else list(given or ()):
+        text = value.strip()
+        if re.fullmatch(r"[+-]?[0-9]{1,18}", text) and int(text) <= 0:
+            raise InputError(f"{shown}: connect_timeout={value} in the URL: libpq would wait for the server for ever; "
+                             "give a number of seconds (2 or more), or leave it out for LBAUDIT_STORE_TIMEOUT")
 
 
 def _server_limits(url: sa.engine.URL, seconds: int) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from typing import Annotated, Any, Callable, TypeVar
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from pydantic_core import PydanticUndefined
 
-from auditor.text import plain_text
+from auditor.text import ascii_decimal, plain_text
 
 
 class StrictModel(BaseModel):
@@ -271,21 +271,6 @@ Uid = Annotated[int, Field(ge=0, le=2**32 - 1)]
 PID_MAX = 2**31 - 1  # a C int: pid_t, and what a parser of another OS's listing may accept
 Pid = Annotated[int, Field(ge=0, le=PID_MAX)]
 Inode = Annotated[int, Field(ge=0, le=2**64 - 1)]
-
-
-# More decimal digits than this are no line number, port or count (2**63 has 19): int() of them is
-# refused past 4,300 digits, and nothing lbaudit reads needs them.
-MAX_DECIMAL_DIGITS = 18
-
-
-def ascii_decimal(text: str) -> int | None:
-    """``text`` as a non-negative integer when it is written in ASCII decimal digits alone (at most
-    MAX_DECIMAL_DIGITS of them), else None.  ``str.isdigit()`` is also true for "\u00b2", which
-    int() refuses, and for 5,000 digits, which it refuses too: the check every reader of a number
-    in text it did not write (a line number ending an origin) makes before int()."""
-    if text.isascii() and text.isdigit() and len(text) <= MAX_DECIMAL_DIGITS:
-        return int(text)
-    return None
 
 
 def path_and_line(origin: str) -> tuple[str, int | None]:
