@@ -269,6 +269,10 @@ def make_engine(location: str, create: bool = True) -> tuple[Engine, str]:
     except (NoSuchModuleError, ImportError) as exc:
         raise InputError(f"{shown}: the driver is not installed ({exc}); for PostgreSQL install lbaudit[postgres] "
                          "(psycopg 3)") from None
+    except ArgumentError as exc:
+        # The dialect reads the URL's query once more: ?port=x is "Received non-integer port
+        # arguments" here, after make_url took it (exit 70 before)
+        raise InputError(f"{shown}: cannot open the history store: {str(exc)[:200]}") from None
     return engine, shown
 
 

@@ -84,3 +84,15 @@ def test_schedule_install_refuses_it_and_writes_nothing(tmp_path: Path, backend:
     assert run.returncode == USAGE, (run.returncode, run.stdout[-500:], run.stderr[-1500:])
     assert "not a URL lbaudit can read" in run.stderr, run.stderr
     assert tree(image_root) == before
+
+
+@pytest.mark.parametrize("port", ["x", "9" * 5000])
+def test_a_port_in_the_url_query_that_is_no_number_is_exit_2(tmp_path, port):
+    """``?port=`` passes make_url and is read by the dialect as the engine is made: SQLAlchemy's
+    ArgumentError there was exit 70."""
+    result = run_cli("history", "head", "--store", f"postgresql+psycopg://auditor:pw@db.invalid/lbaudit?port={port}",
+                     cwd=tmp_path, env={"LBAUDIT_CONFIG": ""}, timeout=60)
+    assert result.returncode == 2, (result.returncode, result.stderr[-400:])
+    assert result.stderr.startswith("lbaudit: postgresql+psycopg://auditor:***@db.invalid/lbaudit?port="), \
+        result.stderr[-400:]
+    assert ": cannot open the history store: Received non-integer port arguments: ('" in result.stderr
