@@ -14,14 +14,12 @@ process, killed (and the test failed) if it is still going after OUTER seconds.
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 
-from tests.hostile.test_hangs_store_peer import STORE_TIMEOUT, FakePeer, _env
+from tests.hostile.test_hangs_store_peer import STORE_TIMEOUT, FakePeer
+from tests.hostile.test_hangs_store_peer import lbaudit as run_with_limit
 
 pytestmark = pytest.mark.slow  # a real process per case
 
@@ -38,16 +36,7 @@ def silent_peer(request: pytest.FixtureRequest) -> FakePeer:
 
 
 def lbaudit(args: list[object], cwd: Path) -> tuple[int, str, float]:
-    started = time.monotonic()
-    process = subprocess.Popen([sys.executable, "-m", "auditor.cli", *map(str, args)], cwd=cwd, env=_env(),
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        _, err = process.communicate(timeout=OUTER)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.communicate()
-        pytest.fail(f"lbaudit {' '.join(map(str, args))} still ran after {OUTER} s: it hangs on the store")
-    return process.returncode, err, time.monotonic() - started
+    return run_with_limit(args, cwd, outer=OUTER)
 
 
 @pytest.mark.parametrize("query, shown", [("0", "0"), ("-1", "-1"), ("00", "00"), ("%200", " 0")])

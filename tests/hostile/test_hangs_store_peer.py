@@ -196,18 +196,18 @@ def _env() -> dict[str, str]:
             "LBAUDIT_CONFIG": "", "HOME": "/nonexistent", "LBAUDIT_STORE_TIMEOUT": str(STORE_TIMEOUT)}
 
 
-def lbaudit(args: list[object], cwd: Path) -> tuple[int, str, float]:
+def lbaudit(args: list[object], cwd: Path, outer: float = OUTER) -> tuple[int, str, float]:
     """``lbaudit ARGS`` as a real process: exit code, standard error, seconds it took.  A run still
-    going after OUTER seconds is killed and fails the test as the hang it is."""
+    going after ``outer`` seconds is killed and fails the test as the hang it is."""
     started = time.monotonic()
     process = subprocess.Popen([sys.executable, "-m", "auditor.cli", *map(str, args)], cwd=cwd, env=_env(),
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        _, err = process.communicate(timeout=OUTER)
+        _, err = process.communicate(timeout=outer)
     except subprocess.TimeoutExpired:
         process.kill()
         process.communicate()
-        pytest.fail(f"lbaudit {' '.join(map(str, args))} still ran after {OUTER} s: it hangs on the store")
+        pytest.fail(f"lbaudit {' '.join(map(str, args))} still ran after {outer} s: it hangs on the store")
     return process.returncode, err, time.monotonic() - started
 
 
