@@ -225,6 +225,20 @@ def check_store_secret(store: str) -> None:
                          "unix socket")
 
 
+def check_store_opens(store: str) -> None:
+    """A store URL every scheduled run would refuse is refused now, by the reading the run makes
+    (``make_engine``: the URL, its backend and driver, ``connect_timeout`` and the dialect's own
+    arguments such as ``?port=``), without connecting: ``?port=x`` or ``connect_timeout=0`` was
+    installed with exit 0, and then every nightly scan ended in exit 2 with nobody watching.  A
+    SQLite URL is left to the run, which makes its file."""
+    if not _network_store(store):
+        return
+    from auditor.history.store import make_engine
+
+    engine, _ = make_engine(store, create=False)
+    engine.dispose()
+
+
 def _network_store(store: str | None) -> bool:
     return store is not None and "://" in store and not store.startswith("sqlite")
 

@@ -92,6 +92,7 @@ def install(backend: str, policy: str | None, on_calendar: str, randomized_delay
     )
     if config.store is not None and "://" in config.store:
         sched.check_store_secret(config.store)
+        sched.check_store_opens(config.store)
     sched.check_calendar(on_calendar, randomized_delay)
     if backend == "cron":
         sched.cron_schedule(on_calendar)

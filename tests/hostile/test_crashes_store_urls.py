@@ -96,3 +96,19 @@ def test_a_port_in_the_url_query_that_is_no_number_is_exit_2(tmp_path, port):
     assert result.stderr.startswith("lbaudit: postgresql+psycopg://auditor:***@db.invalid/lbaudit?port="), \
         result.stderr[-400:]
     assert ": cannot open the history store: Received non-integer port arguments: ('" in result.stderr
+
+
+@pytest.mark.parametrize("url, reason", [
+    ("postgresql+psycopg://scan@db.invalid/lbaudit?port=x", "cannot open the history store: Received non-integer port"),
+    ("postgresql+psycopg://scan@db.invalid/lbaudit?connect_timeout=0", "connect_timeout=0 in the URL: libpq would wait"),
+    ("postgresql+psycopg2://scan@db.invalid/lbaudit", "lbaudit talks to PostgreSQL through psycopg 3 only"),
+])
+def test_schedule_install_refuses_a_url_every_run_would_refuse(tmp_path: Path, url: str, reason: str) -> None:
+    """It installed them (exit 0), and then every scheduled run ended in exit 2 unwatched."""
+    pytest.importorskip("psycopg", reason="psycopg 3 is not installed (pip install 'lbaudit[postgres]')")
+    image_root = make_image_root(tmp_path)
+    before = tree(image_root)
+    run = install_into_image(image_root, "--store", url, backend="systemd")
+    assert run.returncode == USAGE, (run.returncode, run.stdout[-500:], run.stderr[-1500:])
+    assert reason in run.stderr, run.stderr
+    assert tree(image_root) == before
