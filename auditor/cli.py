@@ -541,6 +541,12 @@ def report(evidence_path: Path, formats: str | None, out_dir: Path | None, textf
                               org_name=org_name, org_logo=logo):
         if not quiet:
             click.echo(f"report: {path}")
+    if "json" in reporters and not quiet:
+        # The json format is the evidence itself, never written twice (report_targets): said, so
+        # that --format json --out-dir D, which writes nothing into D, does not read as done there
+        from auditor.text import one_line
+
+        click.echo(f"report: {one_line(evidence_path)} (json: the evidence file itself, not copied)")
     if store is not None:
         from auditor.history import mark_attested, open_store
 
