@@ -223,6 +223,22 @@ def _from_nft(target: Any, timeout: float, parse: Callable[[Any], T]) -> tuple[b
         return True, None, f"nft -j list ruleset failed: {unparseable_reason(exc)}"
 
 
+def _read_nft(target: Any, timeout: float, parse: Callable[[Any], T], what: str, read: list[str],
+              unknown: list[str]) -> T | None:
+    """:func:`_from_nft` for a reader that keeps what it read and why rules may be missing as lists
+    of text (the TPROXY and loopback-drop readers, as :func:`_read_iptables` does for iptables):
+    the parsed rules, or None with the reason added to ``unknown``."""
+    installed, parsed, failure = _from_nft(target, timeout, parse)
+    if not installed:
+        unknown.append(NFT_ABSENT)
+    elif failure is not None:
+        unknown.append(failure)
+    else:
+        read.append(f"nft -j list ruleset ({what})")
+        return parsed
+    return None
+
+
 def read_nat(target: Any, timeout: float) -> tuple[list[PublishedPort] | None, list[Gap], list[str]]:
     """Every DNAT rule the target's programs show; (None, gaps) when no reader could run at all.
     Each iptables-save lists every table, and the nat table is read out of it: the TPROXY reader
@@ -400,15 +416,10 @@ def read_tproxy(target: Any, timeout: float) -> tuple[list[TproxyRule] | None, l
     unknown: list[str] = []
     read: list[str] = []
     opaque = 0
-    installed, parsed, failure = _from_nft(target, timeout, parse_nft_tproxy)
-    if not installed:
-        unknown.append(NFT_ABSENT)
-    elif failure is not None:
-        unknown.append(failure)
-    else:
+    parsed = _read_nft(target, timeout, parse_nft_tproxy, "tproxy", read, unknown)
+    if parsed is not None:
         rules, opaque = parsed
         found += rules
-        read.append("nft -j list ruleset (tproxy)")
     read_ok = _read_iptables(target, timeout, IPTABLES_PROGRAMS, ("mangle",), parse_iptables_tproxy, "TPROXY",
                              found, read, unknown)
     for family, plain, legacy in (("ipv4", "iptables-save", "iptables-legacy-save"),
@@ -614,14 +625,7 @@ def read_loopback_drops(target: Any, timeout: float) -> tuple[list[LoopbackDrop]
     found: list[LoopbackDrop] = []
     unknown: list[str] = []
     read: list[str] = []
-    installed, drops, failure = _from_nft(target, timeout, parse_nft_loopback_drops)
-    if not installed:
-        unknown.append(NFT_ABSENT)
-    elif failure is not None:
-        unknown.append(failure)
-    else:
-        found += drops
-        read.append("nft -j list ruleset (loopback drops)")
+    found += _read_nft(target, timeout, parse_nft_loopback_drops, "loopback drops", read, unknown) or []
     # IPv4 only: ::1 never comes from a link
     read_ok = _read_iptables(target, timeout, IPTABLES_PROGRAMS[::2], _EARLY_TABLES, parse_iptables_loopback_drops,
                              "loopback drops", found, read, unknown)
