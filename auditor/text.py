@@ -42,10 +42,14 @@ _UNSAFE_CHARACTER = first_use(f"[\x00-\x1f\x7f-\x9f\u2028\u2029{_BIDI_CONTROLS}]
 _ESCAPES = {"\n": "\\n", "\t": "\\t"}
 
 
-def _escape(match: re.Match[str]) -> str:
-    char = match.group()
+def _escape_one(char: str) -> str:
     code = ord(char)
-    return _ESCAPES.get(char) or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+    return _ESCAPES.get(char) or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000
+                                  else f"\\U{code:08x}")
+
+
+def _escape(match: re.Match[str]) -> str:
+    return _escape_one(match.group())
 
 
 def one_line(value: object) -> str:
@@ -69,11 +73,6 @@ def terminal_lines(text: str) -> str:
         # one_line's pattern on first use may itself not fit: escape by hand, every character but
         # printable ASCII and the line feeds, so the message still gets out and is still safe.
         return "".join(char if char == "\n" or " " <= char <= "~" else _escape_one(char) for char in text)
-
-
-def _escape_one(char: str) -> str:
-    code = ord(char)
-    return "\\t" if char == "\t" else f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
 
 
 # What document_text escapes: the characters no HTML or XML document may hold as text (HTML:
