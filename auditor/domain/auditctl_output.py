@@ -81,8 +81,7 @@ def parse_auditctl_status(text: str) -> tuple[dict[str, str], list[Problem]]:
 
 def rate_limit_from_status(status: dict[str, str]) -> int | None:
     """The rate limit in records a second (0: none); None when absent or not a number."""
-    value = status.get("rate_limit", "").split(" ")[0]
-    return int(value) if value.isascii() and value.isdigit() and len(value) <= 10 and int(value) < 2**32 else None
+    return number_from_status(status, "rate_limit")
 
 
 def number_from_status(status: dict[str, str], name: str) -> int | None:
@@ -100,8 +99,7 @@ def enabled_from_status(status: dict[str, str]) -> int | None:
 
 def pid_from_status(status: dict[str, str]) -> int | None:
     """The pid of the audit daemon the kernel sends records to (0: none); None when absent or not a number."""
-    value = status.get("pid", "").split(" ")[0]
-    return int(value) if value.isascii() and value.isdigit() and len(value) <= 10 and int(value) < 2**32 else None
+    return number_from_status(status, "pid")
 
 
 def boot_backlog_limit_param(cmdline: str) -> int | None:
