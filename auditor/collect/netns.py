@@ -6,7 +6,13 @@ Discovery is the union of three sources, deduplicated by (device, inode) of the 
   threads (setns and unshare move one thread: a thread may be alone in a namespace);
 * ``/run/netns/NAME`` (``ip netns`` names; such a namespace may hold no process at all);
 * nsfs mounts in ``/proc/self/mountinfo`` (container runtimes' sandbox keys, such as
-  ``/run/docker/netns/<id>``), kept when ``NS_GET_NSTYPE`` says they are network namespaces.
+  ``/run/docker/netns/<id>``), kept when ``NS_GET_NSTYPE`` says they are network namespaces;
+* what processes hold open: a descriptor of a namespace file (``/proc/PID/fd/N`` -> ``net:[I]``,
+  kept after the process that was in the namespace exited), and a socket, which holds the
+  namespace it was made in whatever namespace its holder is in (made there before a setns back,
+  or passed out with SCM_RIGHTS by a process of the namespace that then exited).  A socket of a
+  transport that can listen (``system.sockprotoname``) is asked for its namespace (a copy of the
+  descriptor by ``pidfd_getfd``, Linux 5.6, then ``SIOCGSKNS``); one that cannot be asked is a gap.
 
 A namespace other than the collector's own is entered by a forked child: the parent opens one file
 descriptor per namespace, forks once, and the child ``setns(2)``s into each in turn (``os.setns``
@@ -46,8 +52,10 @@ from auditor.collect.sockets import (
     METHOD_NETLINK,
     OPTIONAL,
     TRANSPARENT_UNREPORTED,
+    TRANSPORTS,
     OptionalRead,
     _absent_or_unreadable,
+    _fds_of_live_thread,
     _v6only_gaps,
     attribute_owners,
     count_states,
@@ -105,6 +113,9 @@ class Found:
     paths: set[str] = field(default_factory=set)
     pids: set[int] = field(default_factory=set)
     open_paths: list[str] = field(default_factory=list)  # where it can be opened, best first
+    # A descriptor of it this process holds (found through a socket: no path opens it); the
+    # collector closes it.  None: it is opened by one of open_paths.
+    fd: int | None = None
 
 
 # ---------------------------------------------------------------- discovery
@@ -176,6 +187,123 @@ def _add_threads(proc: str, pid: int, add: Any, denied: list[int]) -> None:
                 return
 
 
+SIOCGSKNS = 0x894C  # a socket's network namespace, as a new descriptor (Linux 4.9)
+SYS_PIDFD_GETFD = 438  # pidfd_getfd(2), Linux 5.6: one number on every architecture but alpha
+# The sockets whose namespace is asked for: those of a transport that can listen, by the protocol
+# name the kernel gives them (system.sockprotoname, as in /proc/net/protocols).  A unix or netlink
+# socket holds its namespace too, but such a namespace's listeners are sockets of their own.
+LISTENING_PROTOCOL_NAMES = frozenset(name for transport in TRANSPORTS for name in transport.kernel_names)
+
+
+def _descriptors(proc: str, pid: int, add: Any, sockets: dict[int, tuple[int, int, str]],
+                 refused: list[int]) -> None:
+    """What ``pid`` holds open that may be all that keeps a network namespace alive: a namespace
+    file (added at once) and sockets (into ``sockets``: inode -> (pid, fd, /proc link), one holder
+    each).  A table that cannot be read puts ``pid`` in ``refused``."""
+    fd_dir = f"{proc}/{pid}/fd"
+    try:
+        fds = os.listdir(fd_dir)
+    except FileNotFoundError:
+        return  # exited meanwhile
+    except OSError:
+        refused.append(pid)
+        return
+    if not fds:  # a zombie leader whose other threads still hold the table
+        fd_dir, fds = _fds_of_live_thread(proc, pid, fd_dir)
+    for fd in fds:
+        link = f"{fd_dir}/{fd}"
+        try:
+            target = os.readlink(link)
+            if target.startswith("net:["):
+                add(link)  # stat follows the link to the namespace file
+        except FileNotFoundError:
+            continue  # closed meanwhile
+        except OSError:
+            refused.append(pid)
+            return
+        if target.startswith("socket:[") and target.endswith("]") and target[8:-1].isascii() \
+                and target[8:-1].isdigit() and fd.isascii() and fd.isdigit():
+            sockets.setdefault(int(target[8:-1]), (pid, int(fd), link))
+
+
+def _can_listen(link: str) -> bool | None:
+    """Whether the socket at ``link`` is of a transport that can listen (None: it is gone)."""
+    try:
+        name = os.getxattr(link, "system.sockprotoname").rstrip(b"\0").decode("ascii", "replace")
+    except FileNotFoundError:
+        return None
+    except OSError:
+        return True  # the kernel does not say: asked, not assumed
+    return name in LISTENING_PROTOCOL_NAMES
+
+
+def _socket_namespaces(sockets: dict[int, tuple[int, int, str]], found: dict[tuple[int, int], Found]) -> list[str]:
+    """Add the namespace of each socket of ``sockets`` not yet in ``found``, held by a descriptor of
+    it (no path opens a namespace only a socket holds).  Returns why some could not be asked."""
+    import ctypes  # here: only a host with sockets to ask needs it
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    unasked: dict[str, list[str]] = {}
+    pidfds: dict[int, int | None] = {}
+    try:
+        for inode, (pid, fd, link) in sorted(sockets.items()):
+            listening = _can_listen(link)
+            if not listening:
+                continue
+            if pid not in pidfds:
+                try:
+                    pidfds[pid] = os.pidfd_open(pid)
+                except ProcessLookupError:
+                    pidfds[pid] = None  # exited: what it held is gone
+                except OSError as exc:
+                    pidfds[pid] = None
+                    unasked.setdefault(f"pidfd_open: {exc.strerror or exc}", []).append(f"socket:[{inode}] of pid {pid}")
+                    continue
+            pidfd = pidfds[pid]
+            if pidfd is None:
+                continue
+            copy = libc.syscall(SYS_PIDFD_GETFD, pidfd, fd, 0)
+            if copy < 0:
+                code = ctypes.get_errno()
+                if code == errno.ESRCH or (code == errno.EBADF and not _still_links(link, inode)):
+                    continue  # exited, or closed meanwhile
+                unasked.setdefault(f"pidfd_getfd: {os.strerror(code)}", []).append(f"socket:[{inode}] of pid {pid}")
+                continue
+            try:
+                namespace = fcntl.ioctl(copy, SIOCGSKNS)
+            except OSError as exc:
+                unasked.setdefault(f"SIOCGSKNS: {exc.strerror or exc}", []).append(f"socket:[{inode}] of pid {pid}")
+                continue
+            finally:
+                os.close(copy)
+            st = os.fstat(namespace)
+            key = (st.st_dev, st.st_ino)
+            if key in found:
+                os.close(namespace)
+            else:
+                found[key] = Found(st.st_dev, st.st_ino, fd=namespace)
+    finally:
+        for pidfd in pidfds.values():
+            if pidfd is not None:
+                os.close(pidfd)
+    return [f"{why} for {len(which)} sockets (e.g. {', '.join(which[:3])})" for why, which in sorted(unasked.items())]
+
+
+def _still_links(link: str, inode: int) -> bool:
+    try:
+        return os.readlink(link) == f"socket:[{inode}]"
+    except OSError:
+        return False
+
+
+def close_held(found: dict[tuple[int, int], Found]) -> None:
+    """Close the namespace descriptors :func:`discover` holds (those found through a socket)."""
+    for entry in found.values():
+        if entry.fd is not None:
+            os.close(entry.fd)
+            entry.fd = None
+
+
 def discover(proc: str, run_netns: str = RUN_NETNS) -> tuple[dict[tuple[int, int], Found], tuple[int, int] | None, list[Gap]]:
     """Every network namespace found, the key of the caller's, and gaps for what could not be read.
     Every name under ``run_netns`` (``ip netns``) is a network namespace or a gap: another type of
@@ -204,6 +332,8 @@ def discover(proc: str, run_netns: str = RUN_NETNS) -> tuple[dict[tuple[int, int
                         reason=f"the collector's own network namespace could not be read: {exc}"))
 
     denied: list[int] = []
+    refused: list[int] = []  # processes whose open files could not be read
+    sockets: dict[int, tuple[int, int, str]] = {}
     with os.scandir(proc) as entries:
         pids = sorted(int(e.name) for e in entries if e.name.isascii() and e.name.isdigit())
     for pid in pids:
@@ -213,6 +343,7 @@ def discover(proc: str, run_netns: str = RUN_NETNS) -> tuple[dict[tuple[int, int
             # exited meanwhile, or only its leader did (a zombie whose other threads still run,
             # as after pthread_exit in main): those threads' namespaces are still there
             _add_threads(proc, pid, add, denied)
+            _descriptors(proc, pid, add, sockets, refused)
             continue
         except OSError as exc:
             if exc.errno in (errno.EACCES, errno.EPERM):
@@ -221,6 +352,18 @@ def discover(proc: str, run_netns: str = RUN_NETNS) -> tuple[dict[tuple[int, int
                 denied.append(pid)
             continue
         _add_threads(proc, pid, add, denied)
+        _descriptors(proc, pid, add, sockets, refused)
+    refused = [pid for pid in refused if pid not in set(denied)]  # said once, by the gap on their namespace
+    if refused:
+        gaps.append(Gap(section="netns", path=("namespaces",),
+                        reason=f"the open files of {len(refused)} processes could not be read ({proc}/PID/fd; e.g. "
+                               f"pids {', '.join(map(str, refused[:5]))}): namespaces only their descriptors or "
+                               "sockets hold are not seen"))
+    unasked = _socket_namespaces(sockets, found)
+    if unasked:
+        gaps.append(Gap(section="netns", path=("namespaces",),
+                        reason="the network namespace of sockets of transports that can listen could not be asked "
+                               f"for ({'; '.join(unasked)}): namespaces only such sockets hold are not seen"))
     if denied:
         gaps.append(Gap(section="netns", path=("namespaces",),
                         reason=f"the network namespace of {len(denied)} processes could not be read "
@@ -635,6 +778,10 @@ def collect_netns(ctx: CollectContext) -> tuple[NamespaceFacts | None, list[Gap]
         for index, entry in enumerate(order):
             if (entry.device, entry.inode) == current:
                 continue
+            if entry.fd is not None:  # found through a socket: the descriptor discovery holds is the way in
+                fds.append((index, entry.fd))
+                entry.fd = None
+                continue
             errors = []
             for path in entry.open_paths:
                 try:
@@ -656,6 +803,8 @@ def collect_netns(ctx: CollectContext) -> tuple[NamespaceFacts | None, list[Gap]
         for _index, fd in fds:
             os.close(fd)
         raise
+    finally:
+        close_held(found)
     try:
         return _collect_entered(ctx, proc, order, current, gaps, results, open_errors, fds)
     finally:

@@ -658,7 +658,8 @@ class TproxyRule(StrictModel):
 
 
 class NetNamespace(StrictModel):
-    """One network namespace, found through a process, a name under /run/netns or an nsfs mount.
+    """One network namespace, found through a process, a name under /run/netns, an nsfs mount, or
+    a descriptor a process holds (of its namespace file, or a socket made in it).
 
     The collector's own namespace (``current``) is described here too, but its listeners, counts
     and sysctls are the ``sockets`` and ``sysctl`` sections; every other one is entered (in a

@@ -1,0 +1,168 @@
+"""Hostile corpus, false passes: a network namespace no process is in, held open by a descriptor.
+
+A namespace lives while anything refers to it: a process in it, a name under /run/netns, an nsfs
+mount, and also a descriptor of its namespace file or a socket made in it.  Discovery looked only
+at the first three, so a namespace kept alive by what a process *holds* was never entered:
+
+* a descriptor of the namespace file (``/proc/PID/fd/N`` -> ``net:[I]``): a process that opened
+  ``/proc/self/ns/net``, or one that entered the namespace and left it;
+* a socket: it holds the namespace it was made in, whatever namespace its holder is in.  A process
+  that makes a listener in a new namespace and setns(2)s back, or a process of the namespace that
+  hands its listener out with SCM_RIGHTS and exits (the namespace's last process gone), leaves a
+  namespace only that listening socket holds.
+
+Before: the wildcard listener in such a namespace was never judged and no gap said a namespace was
+missing (exit 0 on a host where everything else is readable; the finding absent).  Now each is
+found (the descriptor is opened through /proc/PID/fd; a socket's namespace is asked for with
+pidfd_getfd and SIOCGSKNS), entered and judged.
+
+Real namespaces and real listeners; each dies with the process that holds it when the test ends.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from auditor.collect.netns import close_held, discover
+from tests.cli import run_cli
+from tests.privileges import require_root
+
+# A process of the host's namespace that makes a new namespace, listens there on the IPv4 wildcard
+# and comes back (setns), keeping the socket and, with ``nsfs``, a descriptor of the namespace file
+# too.  Prints "port inode" and holds them until its stdin closes.
+COME_BACK = textwrap.dedent("""
+    import ctypes, os, socket, sys
+    libc = ctypes.CDLL(None, use_errno=True)
+    home = os.open("/proc/self/ns/net", os.O_RDONLY)
+    if libc.unshare(0x40000000) != 0:
+        print("unshare failed", ctypes.get_errno(), flush=True)
+        sys.exit(1)
+    held = socket.socket()
+    held.bind(("0.0.0.0", 0))
+    held.listen()
+    inode = os.stat("/proc/self/ns/net").st_ino
+    pinned = os.open("/proc/self/ns/net", os.O_RDONLY) if sys.argv[1] == "nsfs" else None
+    if libc.setns(home, 0x40000000) != 0:
+        print("setns failed", ctypes.get_errno(), flush=True)
+        sys.exit(1)
+    assert os.stat("/proc/self/ns/net").st_ino != inode
+    print(held.getsockname()[1], inode, flush=True)
+    sys.stdin.read()
+""")
+# A process of a new namespace (unshare --net) that listens on the IPv4 wildcard and hands the
+# socket out through the unix socket given as its descriptor argv[1], with "port inode"; it exits.
+MAKER = textwrap.dedent("""
+    import os, socket, sys
+    out = socket.socket(fileno=int(sys.argv[1]))
+    held = socket.socket()
+    held.bind(("0.0.0.0", 0))
+    held.listen()
+    inode = os.stat("/proc/self/ns/net").st_ino
+    socket.send_fds(out, [f"{held.getsockname()[1]} {inode}".encode()], [held.fileno()])
+""")
+# A process of the host's namespace handed that listener: the namespace's last process is gone
+# once the maker exits, and the socket holds it.
+RECEIVER = textwrap.dedent("""
+    import os, socket, subprocess, sys
+    mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+    maker = subprocess.Popen(["unshare", "--net", sys.executable, "-c", sys.argv[1], str(theirs.fileno())],
+                             pass_fds=[theirs.fileno()])
+    theirs.close()
+    text, fds, _flags, _address = socket.recv_fds(mine, 100, 1)
+    assert maker.wait() == 0
+    held = socket.socket(fileno=fds[0])
+    assert os.stat("/proc/self/ns/net").st_ino != int(text.split()[1])
+    print(text.decode(), flush=True)
+    sys.stdin.read()
+""")
+
+
+def _policy(directory: Path, port: int) -> Path:
+    """Anything allowed, except that the listener on ``port`` must be on loopback, judged at its own
+    address in every namespace: the run fails exactly when that listener is seen."""
+    path = directory / "policy.yaml"
+    path.write_text(textwrap.dedent(f"""\
+        id: pinned-namespaces
+        version: '1'
+        owner: tests
+        rules:
+          - id: bind
+            check: net.bind_addresses
+            params:
+              allow: [any]
+              scope: every_namespace
+              exceptions:
+                - match: {{ports: [{port}], protocol: tcp}}
+                  allow: [loopback]
+                  reason: the listener under test must be on loopback
+        """))
+    return path
+
+
+def _start(*argv: str) -> tuple[subprocess.Popen, int, int]:
+    process = subprocess.Popen([sys.executable, "-c", *argv], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                               text=True)
+    assert process.stdout is not None
+    line = process.stdout.readline().split()
+    if len(line) != 2:
+        process.kill()
+        process.wait(timeout=10)
+        pytest.fail(f"the listener did not start: {line}")
+    return process, int(line[0]), int(line[1])
+
+
+def _evaluate(policy: Path, directory: Path) -> tuple[int, list[dict[str, Any]]]:
+    out = directory / "evidence.json"
+    result = run_cli("evaluate", "--policy", policy, "--output", out, "--quiet", env={"LBAUDIT_CONFIG": ""})
+    if result.returncode not in (0, 1, 3):
+        raise AssertionError(f"exit {result.returncode}: {result.stderr}")
+    return result.returncode, json.loads(out.read_text())["result"]["findings"]
+
+
+# before: no finding for the listener (its namespace was never found), exit 0 where nothing else was unseen
+@pytest.mark.live  # discovers every network namespace of this host
+@pytest.mark.parametrize("argv", [(COME_BACK, "socket"), (COME_BACK, "nsfs"), (RECEIVER, MAKER)],
+                         ids=["only-the-socket", "a-namespace-file-descriptor", "handed-out-then-exited"])
+def test_a_namespace_only_a_descriptor_holds_is_found_and_its_wildcard_listener_fails(tmp_path, argv):
+    require_root()
+    process, port, inode = _start(*argv)
+    try:
+        assert not any(os.stat(f"/proc/{pid}/ns/net").st_ino == inode
+                       for pid in (process.pid, os.getpid()))  # no process of the test is in it
+        code, findings = _evaluate(_policy(tmp_path, port), tmp_path)
+    finally:
+        assert process.stdin is not None
+        process.stdin.close()
+        process.wait(timeout=10)
+    mine = [f for f in findings if f["subject"].startswith(f"tcp 0.0.0.0:{port} ")]
+    assert [(f["status"], f["subject"].split(" pid ", 1)[1]) for f in mine] == [
+        ("fail", f"{process.pid} in netns net:[{inode}]")]
+    assert code == 1
+
+
+@pytest.mark.live  # discovers every network namespace of this host
+def test_a_namespace_file_descriptor_is_a_way_in_of_its_own():
+    """The descriptor is found as itself (a path under /proc/PID/fd), not only through the socket
+    the same process holds: a namespace held by the descriptor alone is opened by it."""
+    require_root()
+    process, _port, inode = _start(COME_BACK, "nsfs")
+    try:
+        found, _current, _gaps = discover("/proc")
+        try:
+            entry = next(entry for entry in found.values() if entry.inode == inode)
+            assert (entry.fd, entry.pids) == (None, set())
+            assert [path.rsplit("/", 1)[0] for path in entry.open_paths] == [f"/proc/{process.pid}/fd"]
+        finally:
+            close_held(found)
+    finally:
+        assert process.stdin is not None
+        process.stdin.close()
+        process.wait(timeout=10)
