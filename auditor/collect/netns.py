@@ -6,7 +6,9 @@ Discovery is the union of three sources, deduplicated by (device, inode) of the 
   threads (setns and unshare move one thread: a thread may be alone in a namespace);
 * ``/run/netns/NAME`` (``ip netns`` names; such a namespace may hold no process at all);
 * nsfs mounts in ``/proc/self/mountinfo`` (container runtimes' sandbox keys, such as
-  ``/run/docker/netns/<id>``), kept when ``NS_GET_NSTYPE`` says they are network namespaces;
+  ``/run/docker/netns/<id>``), kept when ``NS_GET_NSTYPE`` says they are network namespaces, and
+  those of every other mount namespace (``/proc/PID/mountinfo`` of a process in it, opened through
+  ``/proc/PID/root``): a namespace ``ip netns add`` binds in a private mount namespace is there only;
 * what processes hold open: a descriptor of a namespace file (``/proc/PID/fd/N`` -> ``net:[I]``,
   kept after the process that was in the namespace exited), and a socket, which holds the
   namespace it was made in whatever namespace its holder is in (made there before a setns back,
@@ -319,7 +321,9 @@ def discover(proc: str, run_netns: str = RUN_NETNS) -> tuple[dict[tuple[int, int
         if "name" in what:
             entry.names.add(what["name"])
         if what.get("bound"):
-            entry.paths.add(path)
+            # where it is bound, as its mount namespace sees it (``bound``: that path, when it is
+            # opened through another process's root)
+            entry.paths.add(what["bound"] if isinstance(what["bound"], str) else path)
         if path not in entry.open_paths and len(entry.open_paths) < 4:
             entry.open_paths.append(path)
 
@@ -334,6 +338,7 @@ def discover(proc: str, run_netns: str = RUN_NETNS) -> tuple[dict[tuple[int, int
     denied: list[int] = []
     refused: list[int] = []  # processes whose open files could not be read
     sockets: dict[int, tuple[int, int, str]] = {}
+    mounts: dict[tuple[int, int], list[int]] = {}  # each mount namespace, by the processes in it
     with os.scandir(proc) as entries:
         pids = sorted(int(e.name) for e in entries if e.name.isascii() and e.name.isdigit())
     for pid in pids:
@@ -344,6 +349,7 @@ def discover(proc: str, run_netns: str = RUN_NETNS) -> tuple[dict[tuple[int, int
             # as after pthread_exit in main): those threads' namespaces are still there
             _add_threads(proc, pid, add, denied)
             _descriptors(proc, pid, add, sockets, refused)
+            _mount_namespace(proc, pid, mounts, refused)
             continue
         except OSError as exc:
             if exc.errno in (errno.EACCES, errno.EPERM):
@@ -353,12 +359,13 @@ def discover(proc: str, run_netns: str = RUN_NETNS) -> tuple[dict[tuple[int, int
             continue
         _add_threads(proc, pid, add, denied)
         _descriptors(proc, pid, add, sockets, refused)
-    refused = [pid for pid in refused if pid not in set(denied)]  # said once, by the gap on their namespace
+        _mount_namespace(proc, pid, mounts, refused)
+    refused = sorted(set(refused) - set(denied))  # said once, by the gap on their namespace
     if refused:
         gaps.append(Gap(section="netns", path=("namespaces",),
                         reason=f"the open files of {len(refused)} processes could not be read ({proc}/PID/fd; e.g. "
-                               f"pids {', '.join(map(str, refused[:5]))}): namespaces only their descriptors or "
-                               "sockets hold are not seen"))
+                               f"pids {', '.join(sorted(set(map(str, refused)))[:5])}): namespaces only their "
+                               "descriptors or sockets hold, or only their mount namespace binds, are not seen"))
     unasked = _socket_namespaces(sockets, found)
     if unasked:
         gaps.append(Gap(section="netns", path=("namespaces",),
@@ -410,7 +417,64 @@ def discover(proc: str, run_netns: str = RUN_NETNS) -> tuple[dict[tuple[int, int
             if exc.errno != errno.ENOENT:
                 gaps.append(Gap(section="netns", path=("namespaces",),
                                 reason=f"nsfs mount {point}: {exc.strerror or exc}: its namespace is not seen"))
+    gaps += _other_mounts(proc, mounts, add)
     return found, current, gaps
+
+
+def _mount_namespace(proc: str, pid: int, mounts: dict[tuple[int, int], list[int]], refused: list[int]) -> None:
+    """File ``pid`` under its mount namespace (``refused`` when that cannot be read)."""
+    try:
+        st = os.stat(f"{proc}/{pid}/ns/mnt")
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        if exc.errno != errno.ESRCH:
+            refused.append(pid)
+        return
+    mounts.setdefault((st.st_dev, st.st_ino), []).append(pid)
+
+
+def _other_mounts(proc: str, mounts: dict[tuple[int, int], list[int]], add: Any) -> list[Gap]:
+    """Add the network namespaces bound (nsfs mounts) in mount namespaces other than the
+    collector's: ``ip netns add`` run in a private mount namespace (a service's PrivateMounts, an
+    engine started in a mount namespace of its own) binds one only there, and with no process in
+    it nothing else shows it.  Each is read through a process of that mount namespace
+    (``/proc/PID/mountinfo``) and opened through its root (``/proc/PID/root/POINT``)."""
+    try:
+        st = os.stat(f"{proc}/self/ns/mnt")
+        own: tuple[int, int] | None = (st.st_dev, st.st_ino)
+    except OSError:
+        own = None  # then the collector's own is read again: its mounts are found twice, no harm
+    gaps = []
+    for key, pids in sorted(mounts.items()):
+        if key == own:
+            continue
+        why = ""
+        for pid in pids:  # a process of it that has not exited
+            try:
+                text = read_regular(f"{proc}/{pid}/mountinfo", MOUNTINFO_LIMIT).decode("utf-8", "surrogateescape")
+            except OSError as exc:
+                if exc.errno not in (errno.ENOENT, errno.ESRCH):
+                    why = f"{proc}/{pid}/mountinfo: {exc.strerror or exc}"
+                continue
+            why = ""
+            for point in nsfs_mount_points(text):
+                path = f"{proc}/{pid}/root{point}"
+                try:
+                    if _is_net_namespace(path):
+                        directory, _, name = point.rpartition("/")
+                        add(path, bound=point, **({"name": name} if directory == RUN_NETNS else {}))
+                except OSError as exc:
+                    if exc.errno not in (errno.ENOENT, errno.ESRCH):
+                        gaps.append(Gap(section="netns", path=("namespaces",),
+                                        reason=f"nsfs mount {point} of mount namespace mnt:[{key[1]}] (pid {pid}): "
+                                               f"{exc.strerror or exc}: its namespace is not seen"))
+            break
+        if why:
+            gaps.append(Gap(section="netns", path=("namespaces",),
+                            reason=f"the mounts of mount namespace mnt:[{key[1]}] could not be read ({why}): "
+                                   "network namespaces bound only there are not seen"))
+    return gaps
 
 
 # ---------------------------------------------------------------- inside a namespace (child only)

@@ -11,10 +11,15 @@ at the first three, so a namespace kept alive by what a process *holds* was neve
   hands its listener out with SCM_RIGHTS and exits (the namespace's last process gone), leaves a
   namespace only that listening socket holds.
 
+And a namespace bound (an nsfs mount) only in another mount namespace: ``ip netns add`` run in a
+private mount namespace whose /run/netns is its own; what listens there may be the kernel's (a
+VXLAN device's UDP socket), held by no descriptor at all.
+
 Before: the wildcard listener in such a namespace was never judged and no gap said a namespace was
 missing (exit 0 on a host where everything else is readable; the finding absent).  Now each is
 found (the descriptor is opened through /proc/PID/fd; a socket's namespace is asked for with
-pidfd_getfd and SIOCGSKNS), entered and judged.
+pidfd_getfd and SIOCGSKNS; the other mount namespace's mounts through a process in it), entered and
+judged.
 
 Real namespaces and real listeners; each dies with the process that holds it when the test ends.
 """
@@ -166,3 +171,54 @@ def test_a_namespace_file_descriptor_is_a_way_in_of_its_own():
         assert process.stdin is not None
         process.stdin.close()
         process.wait(timeout=10)
+
+
+# ---------------------------------------------------------------- bound in another mount namespace
+
+# `ip netns add` in a private mount namespace (a service with PrivateMounts, a tool run under
+# `unshare --mount`) whose /run/netns is its own: the name and its bind mount exist there only, no
+# process is in the network namespace, and what listens in it is the kernel's (a VXLAN device's UDP
+# socket on the wildcard).  Prints the namespace's inode, then holds the mount namespace.
+HIDDEN = textwrap.dedent("""\
+    set -e
+    mkdir -p /run/netns
+    mount -t tmpfs lbaudit-test /run/netns
+    ip netns add lbaudit-hidden
+    ip netns exec lbaudit-hidden ip link add vx-lbaudit type vxlan id 9 dstport 4799 dev lo
+    ip netns exec lbaudit-hidden ip link set lo up
+    ip netns exec lbaudit-hidden ip link set vx-lbaudit up
+    stat -L -c %i /run/netns/lbaudit-hidden
+    exec cat
+""")
+
+
+# before: no finding for the VXLAN socket (the namespace was bound only in the other mount
+# namespace, which discovery never read), exit 0 where nothing else was unseen
+@pytest.mark.live  # discovers every network namespace of this host
+def test_a_namespace_bound_only_in_another_mount_namespace_is_found_and_its_wildcard_listener_fails(tmp_path):
+    require_root()
+    holder = subprocess.Popen(["unshare", "--mount", "--propagation", "private", "sh", "-c", HIDDEN],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert holder.stdout is not None and holder.stdin is not None
+    line = holder.stdout.readline().strip()
+    try:
+        if not line.isdigit():
+            holder.stdin.close()
+            error = holder.communicate(timeout=10)[1]
+            if "Unknown device type" in error:
+                pytest.skip("this kernel cannot make a VXLAN device")
+            pytest.fail(f"the hidden namespace was not made: {error}")
+        inode = int(line)
+        assert not os.path.exists("/run/netns/lbaudit-hidden")  # the name is not in this mount namespace
+        policy = tmp_path / "policy.yaml"
+        policy.write_text(_policy(tmp_path, 4799).read_text().replace("protocol: tcp", "protocol: udp"))
+        code, findings = _evaluate(policy, tmp_path)
+    finally:
+        if not holder.stdin.closed:
+            holder.stdin.close()
+        holder.wait(timeout=10)
+    mine = [f for f in findings if f["subject"].startswith("udp 0.0.0.0:4799 ")
+            and f["subject_detail"].get("netns_inode") == inode]
+    assert [(f["status"], f["subject"], f["subject_detail"]["netns_names"]) for f in mine] == [
+        ("fail", "udp 0.0.0.0:4799 owner unknown in netns lbaudit-hidden", ["lbaudit-hidden"])]
+    assert code == 1
