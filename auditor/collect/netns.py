@@ -546,8 +546,8 @@ def read_here(timeout: float, target: Any = None) -> dict[str, Any]:
         gaps.append(Gap(section="sockets", field="counts", reason=f"/proc/net/sockstat: {exc}"))
     sysctl, sysctl_gaps = read_runtime_sysctls(NETNS_SYSCTL_KEYS, "/proc/sys")
     try:
-        interfaces: list[dict[str, Any]] | None = with_route_localnet(
-            [vars(link) for link in rtnetlink.dump_interfaces(timeout)], "/proc/sys")
+        interfaces: list[dict[str, Any]] | None = with_forwarding(with_route_localnet(
+            [vars(link) for link in rtnetlink.dump_interfaces(timeout)], "/proc/sys"), "/proc/sys")
         interface_error = None
     except OSError as exc:
         interfaces, interface_error = None, f"rtnetlink dump failed: {exc}"
@@ -742,7 +742,8 @@ def _interfaces(links: list[dict[str, Any]]) -> list[NetInterface]:
                          up=link["up"], addresses=link["addresses"],
                          master=names.get(link["master_index"]) if link["master_index"] else None,
                          peer_index=link["peer_index"], peer_in_other_netns=link["peer_in_other_netns"],
-                         route_localnet=link.get("route_localnet"))
+                         route_localnet=link.get("route_localnet"), forwarding=link.get("forwarding"),
+                         forwarding_ipv6=link.get("forwarding_ipv6"))
             for link in links]
 
 
@@ -780,11 +781,49 @@ def with_route_localnet(links: list[dict[str, Any]], proc_sys: str) -> list[dict
     return result
 
 
+def with_forwarding(links: list[dict[str, Any]], proc_sys: str) -> list[dict[str, Any]]:
+    """Each link with ``forwarding`` and ``forwarding_ipv6``: whether the kernel forwards IPv4
+    (net.ipv4.conf.NAME.forwarding, which ip_route_input_slow asks of the interface a packet came in
+    on: net.ipv4.ip_forward sets every one) and IPv6 (net.ipv6.conf.all.forwarding, which ip6_forward
+    asks, or the interface's own force_forwarding where the kernel has it) that arrives on it, read
+    in the namespace this process is in; None, with ``forwarding_error``, when that could not be
+    read.  An interface with no IPv4 (IPv6) configuration forwards none of that family: False."""
+    every6, every6_error = _sysctl_flag(f"{proc_sys}/net/ipv6/conf/all/forwarding")
+    result = []
+    for link in links:
+        errors = []
+        own, error = _sysctl_flag(f"{proc_sys}/net/ipv4/conf/{link['name']}/forwarding")
+        if own is None and not os.path.isdir(f"{proc_sys}/net/ipv4/conf/{link['name']}"):
+            own, error = False, None
+        if error:
+            errors.append(error)
+        forced, forced_error = (None, None)
+        if os.path.exists(f"{proc_sys}/net/ipv6/conf/{link['name']}/force_forwarding"):
+            forced, forced_error = _sysctl_flag(f"{proc_sys}/net/ipv6/conf/{link['name']}/force_forwarding")
+        six: bool | None
+        if not os.path.isdir(f"{proc_sys}/net/ipv6/conf/{link['name']}"):
+            six = False  # no inet6 device (IPv6 disabled): no IPv6 packet is taken from it
+        elif every6 is True or forced is True:
+            six = True
+        elif every6 is False and not forced_error:
+            six = False
+        else:
+            six = None
+            errors.append(every6_error or forced_error or "")
+        result.append({**link, "forwarding": own, "forwarding_ipv6": six,
+                       "forwarding_error": "; ".join(e for e in errors if e) or None})
+    return result
+
+
 def _route_localnet_gaps(prefix: tuple[Any, ...], links: list[dict[str, Any]]) -> list[Gap]:
     return [Gap(section="netns", path=(*prefix, "interfaces", i, "route_localnet"),
                 reason=f"whether {link['name']} delivers packets to 127.0.0.0/8 (route_localnet) could not be read: "
                        f"{link['route_localnet_error']}")
-            for i, link in enumerate(links) if link.get("route_localnet") is None]
+            for i, link in enumerate(links) if link.get("route_localnet") is None] + [
+        Gap(section="netns", path=(*prefix, "interfaces", i, "forwarding"),
+            reason=f"whether {link['name']} forwards what arrives on it (net.ipv4.conf.{link['name']}.forwarding, "
+                   f"net.ipv6.conf.all.forwarding) could not be read: {link['forwarding_error']}")
+        for i, link in enumerate(links) if "forwarding" in link and link.get("forwarding_error")]
 
 
 def _match_veth_peers(namespaces: list[NetNamespace]) -> list[NetNamespace]:
@@ -889,8 +928,9 @@ def _collect_entered(ctx: CollectContext, proc: str, order: list[Any], current: 
                     pids=sorted(entry.pids), workloads=workloads_of(sorted(entry.pids), proc))
         if (entry.device, entry.inode) == current:
             try:
-                links = with_route_localnet([vars(link) for link in rtnetlink.dump_interfaces(ctx.command_timeout)],
-                                            f"{ctx.target.proc}/sys")
+                links = with_forwarding(
+                    with_route_localnet([vars(link) for link in rtnetlink.dump_interfaces(ctx.command_timeout)],
+                                        f"{ctx.target.proc}/sys"), f"{ctx.target.proc}/sys")
                 gaps += _route_localnet_gaps(prefix, links)
                 interfaces = _interfaces(links)
             except OSError as exc:
