@@ -293,16 +293,21 @@ def _reachable_through(ns: NetNamespace, outward: list[NetInterface]) -> list[ne
 
 def _host_links_beyond(host: NetNamespace) -> list[NetInterface]:
     """The host's interfaces a packet from beyond the machine arrives on (where IP input happens):
-    physical, macvlan, ipvlan and every other kind but loopback and veth, a bridge that holds such
-    a port (not a port of a bridge itself: its bridge takes the packet)."""
+    physical, macvlan, ipvlan and every other kind but loopback, a veth whose other end is not in a
+    namespace of this machine that was seen (lbaudit run in a container: its uplink is a veth), a
+    bridge that holds such a port (not a port of a bridge itself: its bridge takes the packet)."""
     interfaces = host.interfaces or []
     bridges = {i.name for i in interfaces if i.kind == "bridge"}
+
+    def internal(interface: NetInterface) -> bool:
+        return interface.kind in _INTERNAL_KINDS or (interface.kind == "veth" and interface.peer_netns is not None)
+
     beyond = []
     for interface in interfaces:
-        if interface.kind in (*_INTERNAL_KINDS, "veth") or interface.master in bridges:
+        if internal(interface) or interface.master in bridges:
             continue
         if interface.kind == "bridge" and not any(
-                i.master == interface.name and i.kind not in (*_INTERNAL_KINDS, "veth", "bridge") for i in interfaces):
+                i.master == interface.name and not internal(i) and i.kind != "bridge" for i in interfaces):
             continue  # a bridge of veths (docker0): what arrives on it comes from this machine
         beyond.append(interface)
     return beyond

@@ -1023,7 +1023,8 @@ per listener, its subject and id ending in `in netns N` (the ip netns name, else
 else `net:[INODE]`).  With scope `effective` (the default) its exposure decides: a namespace whose
 only interfaces are loopback and veths into the host namespace keeps the listener inside (pass,
 "reachable only inside namespace N"), unless the host forwards: a host interface that reaches beyond
-it (physical, macvlan, ipvlan, any other kind but loopback and veth, a bridge holding such a port)
+it (physical, macvlan, ipvlan, any other kind but loopback, a veth whose other end is in no namespace
+seen, as lbaudit's uplink in a container, a bridge holding such a port)
 with net.ipv4.conf.IFACE.forwarding on (net.ipv4.ip_forward sets every one; Docker and libvirt set
 it), or net.ipv6.conf.all.forwarding for IPv6, lets a neighbour that routes the namespace's address
 through the host reach it, unless the host's firewall drops what it forwards, which lbaudit does

@@ -98,6 +98,19 @@ def test_ipv6_forwarding_reaches_the_ipv6_addresses_but_never_a_link_local_one()
     assert v4.status == Status.PASS
 
 
+def test_a_host_whose_uplink_is_a_veth_from_beyond_what_was_seen_forwards_from_it():
+    # lbaudit in a container (or a VM's namespace) whose link out is a veth: its other end is in no
+    # namespace that was seen, so it stands for the link, not for one of this machine's containers
+    uplink = NetInterface(name="eth9", index=2, kind="veth", up=True, addresses=["192.0.2.2/24"], peer_index=40,
+                          peer_in_other_netns=True, route_localnet=False, forwarding=True, forwarding_ipv6=False)
+    [outcome] = judged(uplink, web())
+    assert outcome.status == Status.NOT_REVIEWED
+    assert outcome.reason.startswith("the host forwards IPv4 arriving on eth9 (net.ipv4.conf.eth9.forwarding=1)")
+    # the host end of a container's veth forwards too (docker0 and veth9 here), but only this machine is there
+    [inside] = judged(uplink.model_copy(update={"forwarding": False}), web())
+    assert inside.status == Status.PASS
+
+
 def test_control_cases_pass():
     # the host forwards nothing from beyond it (docker0 forwards, but only this machine's containers are on it)
     [inside] = judged(nic(False), web())
