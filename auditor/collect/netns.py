@@ -246,48 +246,47 @@ def _socket_namespaces(sockets: dict[int, tuple[int, int, str]], found: dict[tup
 
     libc = ctypes.CDLL(None, use_errno=True)
     unasked: dict[str, list[str]] = {}
-    pidfds: dict[int, int | None] = {}
-    try:
-        for inode, (pid, fd, link) in sorted(sockets.items()):
-            listening = _can_listen(link)
-            if not listening:
-                continue
-            if pid not in pidfds:
-                try:
-                    pidfds[pid] = os.pidfd_open(pid)
-                except ProcessLookupError:
-                    pidfds[pid] = None  # exited: what it held is gone
-                except OSError as exc:
-                    pidfds[pid] = None
-                    unasked.setdefault(f"pidfd_open: {exc.strerror or exc}", []).append(f"socket:[{inode}] of pid {pid}")
+    # one process at a time, its pidfd closed before the next: a host's thousands of processes
+    # with sockets would otherwise hold as many descriptors (EMFILE, each socket then a gap)
+    by_pid: dict[int, list[tuple[int, int, str]]] = {}
+    for inode, (pid, fd, link) in sockets.items():
+        by_pid.setdefault(pid, []).append((inode, fd, link))
+    for pid, held in sorted(by_pid.items()):
+        held = [(inode, fd, link) for inode, fd, link in sorted(held) if _can_listen(link)]
+        if not held:
+            continue
+        try:
+            pidfd = os.pidfd_open(pid)
+        except ProcessLookupError:
+            continue  # exited: what it held is gone
+        except OSError as exc:
+            unasked.setdefault(f"pidfd_open: {exc.strerror or exc}", []).extend(
+                f"socket:[{inode}] of pid {pid}" for inode, _fd, _link in held)
+            continue
+        try:
+            for inode, fd, link in held:
+                copy = libc.syscall(SYS_PIDFD_GETFD, pidfd, fd, 0)
+                if copy < 0:
+                    code = ctypes.get_errno()
+                    if code == errno.ESRCH or (code == errno.EBADF and not _still_links(link, inode)):
+                        continue  # exited, or closed meanwhile
+                    unasked.setdefault(f"pidfd_getfd: {os.strerror(code)}", []).append(f"socket:[{inode}] of pid {pid}")
                     continue
-            pidfd = pidfds[pid]
-            if pidfd is None:
-                continue
-            copy = libc.syscall(SYS_PIDFD_GETFD, pidfd, fd, 0)
-            if copy < 0:
-                code = ctypes.get_errno()
-                if code == errno.ESRCH or (code == errno.EBADF and not _still_links(link, inode)):
-                    continue  # exited, or closed meanwhile
-                unasked.setdefault(f"pidfd_getfd: {os.strerror(code)}", []).append(f"socket:[{inode}] of pid {pid}")
-                continue
-            try:
-                namespace = fcntl.ioctl(copy, SIOCGSKNS)
-            except OSError as exc:
-                unasked.setdefault(f"SIOCGSKNS: {exc.strerror or exc}", []).append(f"socket:[{inode}] of pid {pid}")
-                continue
-            finally:
-                os.close(copy)
-            st = os.fstat(namespace)
-            key = (st.st_dev, st.st_ino)
-            if key in found:
-                os.close(namespace)
-            else:
-                found[key] = Found(st.st_dev, st.st_ino, fd=namespace)
-    finally:
-        for pidfd in pidfds.values():
-            if pidfd is not None:
-                os.close(pidfd)
+                try:
+                    namespace = fcntl.ioctl(copy, SIOCGSKNS)
+                except OSError as exc:
+                    unasked.setdefault(f"SIOCGSKNS: {exc.strerror or exc}", []).append(f"socket:[{inode}] of pid {pid}")
+                    continue
+                finally:
+                    os.close(copy)
+                st = os.fstat(namespace)
+                key = (st.st_dev, st.st_ino)
+                if key in found:
+                    os.close(namespace)
+                else:
+                    found[key] = Found(st.st_dev, st.st_ino, fd=namespace)
+        finally:
+            os.close(pidfd)
     return [f"{why} for {len(which)} sockets (e.g. {', '.join(which[:3])})" for why, which in sorted(unasked.items())]
 
 
