@@ -167,6 +167,17 @@ def reach(listener: Listener, home: NetNamespace | None, exposure: _namespaces.E
         if exposure is not None and exposure.addresses:
             exposure = _namespaces.Exposure(None, f"{exposure.note}; transparent, so at any address it is routed",
                                             exposure.outward)
+        elif exposure is not None and exposure.addresses == () and exposure.outward:
+            # A TPROXY rule hands it what arrives on those links for any address, though none of the
+            # namespace's addresses is its own: it is reached from beyond as on the host.
+            exposure = _namespaces.Exposure(None, f"reachable from beyond the host through {', '.join(exposure.outward)}; "
+                                                  "transparent, so at any address it is routed", exposure.outward)
+        elif exposure is not None and exposure.addresses == () and exposure.forwarding is not None:
+            exposure = _namespaces.Exposure(
+                (), f"reachable only inside namespace {home.label if home else '?'} unless the host forwards to it; "
+                    "transparent, so at any address it is routed", exposure.outward, (address,),
+                f"{exposure.forwarding}: a neighbour that routes any address through the host to it reaches it "
+                f"(transparent){_namespaces.FIREWALL_UNREAD}", exposure.forwarding)
     interfaces = None if home is None or home.interfaces is None else home.interfaces
     if interfaces is not None and exposure is not None and exposure.addresses is not None:
         interfaces = [i for i in interfaces if i.name in exposure.outward]  # beyond the host only

@@ -148,6 +148,9 @@ class Exposure:
     # so a listener not allowed at them is not_reviewed, never passed.
     conditional: tuple[str, ...] = ()
     condition: str | None = None
+    # How the host forwards to the namespace whatever the listener's address (None: it does not, or
+    # not to a veth that delivers to it): what a transparent listener is reached through.
+    forwarding: str | None = None
 
 
 LOOPBACK_V4 = ipaddress.IPv4Network("127.0.0.0/8")
@@ -266,6 +269,7 @@ def _outward(ns: NetNamespace, host: NetNamespace | None) -> tuple[list[NetInter
 
 
 LINK_LOCAL_V6 = ipaddress.IPv6Network("fe80::/10")
+FIREWALL_UNREAD = " unless the host's firewall drops what it forwards there, and lbaudit does not read the FORWARD rules"
 
 
 def _reachable_through(ns: NetNamespace, outward: list[NetInterface]) -> list[netaddr.Address]:
@@ -367,12 +371,13 @@ def exposure(listener: Listener, ns: NetNamespace, host: NetNamespace | None) ->
         versions = sorted({ipaddress.ip_address(a).version for a in conditional})
         condition = (f"{'; '.join(forwarding[v] for v in versions)}: a neighbour that routes "
                      f"{', '.join(conditional)} through the host reaches it over "
-                     f"{', '.join(i.name for i in forwarded)} (veth into the host) unless the host's firewall "
-                     "drops what it forwards there, and lbaudit does not read the FORWARD rules")
+                     f"{', '.join(i.name for i in forwarded)} (veth into the host){FIREWALL_UNREAD}")
+    through = (f"{'; '.join(forwarding[v] for v in sorted(forwarding))} to "
+               f"{', '.join(i.name for i in forwarded)} (veth into the host)") if forwarded else None
     if not reachable and conditional:
         return Exposure((), f"reachable only inside namespace {ns.label} unless the host forwards to it at "
                             f"{', '.join(conditional)}",
-                        tuple(i.name for i in outward), tuple(conditional), condition)
+                        tuple(i.name for i in outward), tuple(conditional), condition, through)
     if not reachable:
         inside = ", ".join(w.name for w in ns.workloads if w.name)
         where = f"namespace {ns.label}" + (f" / container {inside}" if inside and not ns.label.startswith("container ")
@@ -380,6 +385,6 @@ def exposure(listener: Listener, ns: NetNamespace, host: NetNamespace | None) ->
         return Exposure((), f"reachable only inside {where}"
                         + (f" (outward interfaces {'; '.join(why)} deliver none of the addresses it accepts)" if why
                            else " (loopback, or a veth into the host and no other interface)"),
-                        tuple(i.name for i in outward))
+                        tuple(i.name for i in outward), forwarding=through)
     return Exposure(tuple(reachable), f"reachable from beyond the host through {'; '.join(why)}",
-                    tuple(i.name for i in outward), tuple(conditional), condition)
+                    tuple(i.name for i in outward), tuple(conditional), condition, through)

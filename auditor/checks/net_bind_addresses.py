@@ -901,7 +901,7 @@ def _judge_shared(listener: Listener, head: str, per_holder: list[tuple[ProcessI
 @check(
     name="net.bind_addresses",
     title="Listening sockets bind only to allowed addresses",
-    version="1.12.0",
+    version="1.13.0",
     needs=["sockets"],
     platforms=["linux", "windows", "macos"],
     uses=["netns"],
@@ -939,7 +939,9 @@ and another link named lo); when they were not read, the listener is judged at i
 transparent TCP, UDP or MPTCP listener (IP_TRANSPARENT, IPV6_TRANSPARENT, which the kernel reports
 from Linux 5.10) is judged at every address of what it accepts (0.0.0.0/0 for IPv4; ::/0, and IPv4
 too for a dual-stack ::): a TPROXY rule hands it connections to any destination, whatever it is
-bound to, so 127.0.0.1 is no bound.  TPROXY hands nothing to the other transports (UDP-Lite, SCTP,
+bound to, so 127.0.0.1 is no bound; in another namespace so too whenever the namespace has an
+outward link, even when none of its addresses is the listener's, and at the wildcard of its family
+when the host forwards to it (not_reviewed unless allowed there).  TPROXY hands nothing to the other transports (UDP-Lite, SCTP,
 DCCP, raw): a transparent one of those is judged at its own address.  Whether a listener is
 transparent is unknown on kernels before 5.10 and under the /proc/net fallback (netlink sock_diag
 unavailable).  Snapshots of format 1.0 and 1.1 recorded it only when set: in one of format 1.1 a
