@@ -8,7 +8,8 @@ Discovery is the union of three sources, deduplicated by (device, inode) of the 
 * nsfs mounts in ``/proc/self/mountinfo`` (container runtimes' sandbox keys, such as
   ``/run/docker/netns/<id>``), kept when ``NS_GET_NSTYPE`` says they are network namespaces, and
   those of every other mount namespace (``/proc/PID/mountinfo`` of a process in it, opened through
-  ``/proc/PID/root``): a namespace ``ip netns add`` binds in a private mount namespace is there only;
+  ``/proc/PID/root``): a namespace ``ip netns add`` binds in a private mount namespace is there only
+  (its name and bound path are kept only from a mount namespace of the initial user namespace);
 * what processes hold open: a descriptor of a namespace file (``/proc/PID/fd/N`` -> ``net:[I]``,
   kept after the process that was in the namespace exited), and a socket, which holds the
   namespace it was made in whatever namespace its holder is in (made there before a setns back,
@@ -48,7 +49,7 @@ from typing import Any
 from auditor.collect import CollectContext, rtnetlink
 from auditor.collect.containers import EngineView, read_engines
 from auditor.collect.nat import ListedOnce, dedupe, read_loopback_drops, read_nat, read_tproxy
-from auditor.collect.procview import unlisted_processes
+from auditor.collect.procview import PROC_USER_INIT_INO, unlisted_processes
 from auditor.collect.sockets import (
     ESTABLISHED_KEY,
     METHOD_NETLINK,
@@ -420,6 +421,28 @@ def discover(proc: str, run_netns: str = RUN_NETNS) -> tuple[dict[tuple[int, int
     return found, current, gaps
 
 
+NS_GET_USERNS = 0xB701  # _IO(0xb7, 0x1): the user namespace that owns a namespace, Linux 4.9
+
+
+def _owned_by_initial_user_namespace(path: str) -> bool:
+    """Whether the namespace at ``path`` is owned by the initial user namespace (False when that
+    cannot be told)."""
+    try:
+        fd = open_namespace(path)
+    except OSError:
+        return False
+    try:
+        owner = fcntl.ioctl(fd, NS_GET_USERNS)
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+    try:
+        return os.fstat(owner).st_ino == PROC_USER_INIT_INO
+    finally:
+        os.close(owner)
+
+
 def _mount_namespace(proc: str, pid: int, mounts: dict[tuple[int, int], list[int]], refused: list[int]) -> None:
     """File ``pid`` under its mount namespace (``refused`` when that cannot be read)."""
     try:
@@ -457,12 +480,20 @@ def _other_mounts(proc: str, mounts: dict[tuple[int, int], list[int]], add: Any)
                     why = f"{proc}/{pid}/mountinfo: {exc.strerror or exc}"
                 continue
             why = ""
+            # Names and bound paths select (an exception's namespace, a container's sandbox key):
+            # taken only from a mount namespace the host's root made.  Any user may make one of
+            # their own (a user namespace) and bind a namespace of theirs at /run/netns/NAME or at
+            # a container's sandbox path there; theirs is still found and judged, by its inode.
+            trusted = _owned_by_initial_user_namespace(f"{proc}/{pid}/ns/mnt")
             for point in nsfs_mount_points(text):
                 path = f"{proc}/{pid}/root{point}"
                 try:
                     if _is_net_namespace(path):
                         directory, _, name = point.rpartition("/")
-                        add(path, bound=point, **({"name": name} if directory == RUN_NETNS else {}))
+                        if not trusted:
+                            add(path)
+                        else:
+                            add(path, bound=point, **({"name": name} if directory == RUN_NETNS else {}))
                 except OSError as exc:
                     if exc.errno not in (errno.ENOENT, errno.ESRCH):
                         gaps.append(Gap(section="netns", path=("namespaces",),

@@ -258,3 +258,66 @@ def test_asking_the_sockets_of_many_processes_holds_one_process_descriptor_at_a_
             holder.stdin.close()
             holder.wait(timeout=10)
     assert not [reason for reason in reasons if "Too many open files" in reason]
+
+
+# The same from a user namespace of its own (any user may make one): its mount namespace binds the
+# network namespace at /run/netns/lbaudit-trusted, a name the policy trusts.  Prints the inode.
+HIDDEN_BY_A_USER = textwrap.dedent("""\
+    set -e
+    mkdir -p /run/netns
+    mount -t tmpfs lbaudit-test /run/netns
+    touch /run/netns/lbaudit-trusted
+    unshare --net sh -c 'ip link set lo up
+        ip link add vx-lbaudit type vxlan id 8 dstport 4798 dev lo
+        ip link set vx-lbaudit up
+        mount --bind /proc/self/ns/net /run/netns/lbaudit-trusted'
+    stat -L -c %i /run/netns/lbaudit-trusted
+    exec cat
+""")
+
+
+@pytest.mark.live  # discovers every network namespace of this host
+def test_a_name_bound_in_a_users_own_mount_namespace_selects_nothing(tmp_path):
+    """Found and judged, but by its inode: a name (or a container's sandbox path) bound in a mount
+    namespace of a user namespace of its own is the user's to choose, and an exception for the
+    network namespace of that name must not reach it."""
+    require_root()
+    holder = subprocess.Popen(["unshare", "--user", "--map-root-user", "--mount", "--propagation", "private", "sh",
+                               "-c", HIDDEN_BY_A_USER],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert holder.stdout is not None and holder.stdin is not None
+    line = holder.stdout.readline().strip()
+    try:
+        if not line.isdigit():
+            holder.stdin.close()
+            error = holder.communicate(timeout=10)[1]
+            if "Unknown device type" in error:
+                pytest.skip("this kernel cannot make a VXLAN device")
+            pytest.fail(f"the user's namespace was not made: {error}")
+        inode = int(line)
+        policy = tmp_path / "policy.yaml"
+        policy.write_text(textwrap.dedent("""\
+            id: user-named
+            version: '1'
+            owner: tests
+            rules:
+              - id: bind
+                check: net.bind_addresses
+                params:
+                  allow: [loopback]
+                  scope: every_namespace
+                  exceptions:
+                    - match: {namespace: lbaudit-trusted}
+                      allow: [any]
+                      reason: the namespace of that name is trusted
+            """))
+        code, findings = _evaluate(policy, tmp_path)
+    finally:
+        if not holder.stdin.closed:
+            holder.stdin.close()
+        holder.wait(timeout=10)
+    mine = [f for f in findings if f["subject"].startswith("udp 0.0.0.0:4798 ")
+            and f["subject_detail"].get("netns_inode") == inode]
+    assert [(f["status"], f["subject"], f["subject_detail"]["netns_names"]) for f in mine] == [
+        ("fail", f"udp 0.0.0.0:4798 owner unknown in netns net:[{inode}]", [])]
+    assert code == 1
