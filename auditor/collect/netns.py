@@ -740,15 +740,33 @@ def enter_all(fds: list[tuple[int, int]], timeout: float, identities_only: bool 
 
 def container_of(cgroup: str) -> tuple[str, str] | None:
     """(runtime, container id) of a /proc/PID/cgroup text, when the process is in a container (pure)."""
+    found = _container_cgroup(cgroup)
+    return None if found is None else found[:2]
+
+
+def _container_cgroup(cgroup: str) -> tuple[str, str, str] | None:
+    """(runtime, container id, the cgroup path that names it) of a /proc/PID/cgroup text (pure)."""
     for line in cgroup.splitlines():
         path = line.split(":", 2)[-1]
         match = _CONTAINER_ID.search(path)
         if match:
             kind = match.group(1)
             if "kubepods" in path:
-                return "kubernetes", match.group(2)
-            return ("podman" if kind == "libpod" else "docker" if kind == "docker" else kind), match.group(2)
+                return "kubernetes", match.group(2), path
+            return ("podman" if kind == "libpod" else "docker" if kind == "docker" else kind), match.group(2), path
     return None
+
+
+def _cgroup_path(pid: int | None, proc: str) -> str | None:
+    """The cgroup path that names ``pid``'s container (None: none, or it could not be read)."""
+    if pid is None:
+        return None
+    try:
+        text = read_regular(f"{proc}/{pid}/cgroup", CGROUP_LIMIT).decode("utf-8", "replace")
+    except OSError:
+        return None
+    found = _container_cgroup(text)
+    return None if found is None else found[2]
 
 
 def workloads_of(pids: list[int], proc: str) -> list[Workload]:
@@ -1003,7 +1021,7 @@ def _collect_entered(ctx: CollectContext, proc: str, order: list[Any], current: 
             owner_gaps.append(Gap(section="netns", path=("namespaces", index, "listeners"),
                                   reason=f"network namespace net:[{order[index].inode}]: {changed}"))
     engines = read_engines(ctx.command_timeout)
-    namespaces = _enrich(namespaces, engines)
+    namespaces = _enrich(namespaces, engines, proc)
     nat, nat_gaps, nat_read = read_nat(listed, ctx.command_timeout)
     sources: list[Any] = (["engine"] if engines.read else []) + (["nat"] if nat is not None else [])
     published = None if not sources else dedupe(engines.published + (nat or []))
@@ -1017,12 +1035,20 @@ def _collect_entered(ctx: CollectContext, proc: str, order: list[Any], current: 
             gaps + owner_gaps + engines.gaps + nat_gaps + drop_gaps)
 
 
-def _enrich(namespaces: list[NetNamespace], engines: EngineView) -> list[NetNamespace]:
+def _enrich(namespaces: list[NetNamespace], engines: EngineView, proc: str = "/proc") -> list[NetNamespace]:
     """Workloads named by the engines: a cgroup-found container gets its name, image and labels; a
-    container whose pid or sandbox key is in a namespace but whose cgroup did not say so is added."""
+    container whose pid or sandbox key is in a namespace but whose cgroup did not say so is added.
+
+    A cgroup's name is no proof: any user with a delegated cgroup subtree (systemd's user@UID.service,
+    ``systemd-run --user --scope --unit docker-ID``) can put a process of theirs in a cgroup named
+    after a running container, whose id /proc/PID/cgroup shows to every user.  So a process takes
+    the engine's name for its container only when its cgroup is the one the engine's own process
+    for that container is in (or under it); the others stay a workload known only by its cgroup,
+    which a container selector matches neither way."""
     if not engines.workloads:
         return namespaces
     by_id = {workload.id: (workload, pid, sandbox) for workload, pid, sandbox in engines.workloads}
+    engine_paths: dict[str, str | None] = {}
     result = []
     for ns in namespaces:
         workloads = []
@@ -1030,7 +1056,19 @@ def _enrich(namespaces: list[NetNamespace], engines: EngineView) -> list[NetName
         for workload in ns.workloads:
             known = by_id.get(workload.id)
             if known is not None:
-                workload = known[0].model_copy(update={"pids": workload.pids})
+                if workload.id not in engine_paths:
+                    engine_paths[workload.id] = _cgroup_path(known[1], proc)
+                home = engine_paths[workload.id]
+                proven = [pid for pid in workload.pids if home is not None
+                          and (path := _cgroup_path(pid, proc)) is not None
+                          and (path == home or path.startswith(home.rstrip("/") + "/"))]
+                others = [pid for pid in workload.pids if pid not in proven]
+                if proven:
+                    workloads.append(known[0].model_copy(update={"pids": proven}))
+                if others:
+                    workloads.append(workload.model_copy(update={"pids": others}))  # named by its cgroup only
+                seen.add(workload.id)
+                continue
             workloads.append(workload)
             seen.add(workload.id)
         for workload, pid, sandbox in engines.workloads:
