@@ -94,7 +94,7 @@ class ListenerMatch(StrictModel):
     and a listener matches when all the given fields match."""
 
     process: str | None = Field(None, description="Process name (comm), shell-style glob; a socket several processes hold is judged for each of them (pid 1 aside). A name that is neither the executable's nor argv[0]'s (set with prctl PR_SET_NAME) proves nothing: such a process matches neither way. A name only argv[0] proves (run through a link of that name, which any user can make) matches, and its finding names the executable; match on exe where the program must be proven.")
-    exe: str | None = Field(None, description="Absolute path of the executable, shell-style glob; a socket several processes hold is judged for each of them (pid 1 aside).")
+    exe: str | None = Field(None, description="Absolute path of the executable, shell-style glob; a socket several processes hold is judged for each of them (pid 1 aside). A process whose mount namespace belongs to a user namespace other than the host's (which any user can make, and mount any program at any path in) has no path: it matches neither way.")
     user: str | None = Field(
         None,
         description="Socket owner as the kernel reports it (user name or numeric uid), shell-style glob; "
