@@ -84,7 +84,15 @@ class Reach:
     @property
     def inside_only(self) -> bool:
         """Nothing beyond its namespace can reach it: there is no exposure for a rule to allow."""
-        return self.exposure is not None and self.exposure.addresses == () and self.localnet is None
+        return (self.exposure is not None and self.exposure.addresses == () and self.localnet is None
+                and not self.exposure.conditional)
+
+    def conditionally_allowed_by(self, allowed: netaddr.AddressSet) -> bool:
+        """Whether ``allowed`` holds the addresses it is reached at if the host's firewall forwards
+        to it (:attr:`_namespaces.Exposure.conditional`); True when there are none."""
+        if self.exposure is None or not self.exposure.conditional or self.on_loopback is not None:
+            return True
+        return all(netaddr.is_allowed(address, None, allowed) for address in self.exposure.conditional)
 
     def _required(self) -> tuple[tuple[str, bool | None], ...]:
         """The (address, v6only) pairs every address of which a rule must allow (but on_loopback)."""
@@ -112,7 +120,8 @@ class Reach:
             return ()
         if self.on_loopback is not None:
             return self.on_loopback
-        return tuple(network for address, v6only in self._required()
+        conditional = self.exposure.conditional if self.exposure is not None else ()
+        return tuple(network for address, v6only in (*self._required(), *((a, None) for a in conditional))
                      for network in netaddr.accepted_networks(address, v6only))
 
 
@@ -158,6 +167,17 @@ def reach(listener: Listener, home: NetNamespace | None, exposure: _namespaces.E
         if exposure is not None and exposure.addresses:
             exposure = _namespaces.Exposure(None, f"{exposure.note}; transparent, so at any address it is routed",
                                             exposure.outward)
+        elif exposure is not None and exposure.addresses == () and exposure.outward:
+            # A TPROXY rule hands it what arrives on those links for any address, though none of the
+            # namespace's addresses is its own: it is reached from beyond as on the host.
+            exposure = _namespaces.Exposure(None, f"reachable from beyond the host through {', '.join(exposure.outward)}; "
+                                                  "transparent, so at any address it is routed", exposure.outward)
+        elif exposure is not None and exposure.addresses == () and exposure.forwarding is not None:
+            exposure = _namespaces.Exposure(
+                (), f"reachable only inside namespace {home.label if home else '?'} unless the host forwards to it; "
+                    "transparent, so at any address it is routed", exposure.outward, (address,),
+                f"{exposure.forwarding}: a neighbour that routes any address through the host to it reaches it "
+                f"(transparent){_namespaces.FIREWALL_UNREAD}", exposure.forwarding)
     interfaces = None if home is None or home.interfaces is None else home.interfaces
     if interfaces is not None and exposure is not None and exposure.addresses is not None:
         interfaces = [i for i in interfaces if i.name in exposure.outward]  # beyond the host only

@@ -143,6 +143,14 @@ class Exposure:
     addresses: tuple[str, ...] | None
     note: str
     outward: tuple[str, ...] = ()
+    # Addresses it is reached at when the host forwards to a veth it routes into the namespace and
+    # its firewall lets that through (:func:`_forwarded`), and why: the FORWARD rules are not read,
+    # so a listener not allowed at them is not_reviewed, never passed.
+    conditional: tuple[str, ...] = ()
+    condition: str | None = None
+    # How the host forwards to the namespace whatever the listener's address (None: it does not, or
+    # not to a veth that delivers to it): what a transparent listener is reached through.
+    forwarding: str | None = None
 
 
 LOOPBACK_V4 = ipaddress.IPv4Network("127.0.0.0/8")
@@ -261,6 +269,7 @@ def _outward(ns: NetNamespace, host: NetNamespace | None) -> tuple[list[NetInter
 
 
 LINK_LOCAL_V6 = ipaddress.IPv6Network("fe80::/10")
+FIREWALL_UNREAD = " unless the host's firewall drops what it forwards there, and lbaudit does not read the FORWARD rules"
 
 
 def _reachable_through(ns: NetNamespace, outward: list[NetInterface]) -> list[netaddr.Address]:
@@ -286,19 +295,89 @@ def _reachable_through(ns: NetNamespace, outward: list[NetInterface]) -> list[ne
     return found
 
 
+def _host_links_beyond(host: NetNamespace) -> list[NetInterface]:
+    """The host's interfaces a packet from beyond the machine arrives on (where IP input happens):
+    physical, macvlan, ipvlan and every other kind but loopback, a veth whose other end is not in a
+    namespace of this machine that was seen (lbaudit run in a container: its uplink is a veth), a
+    bridge that holds such a port (not a port of a bridge itself: its bridge takes the packet)."""
+    interfaces = host.interfaces or []
+    bridges = {i.name for i in interfaces if i.kind == "bridge"}
+
+    def internal(interface: NetInterface) -> bool:
+        return interface.kind in _INTERNAL_KINDS or (interface.kind == "veth" and interface.peer_netns is not None)
+
+    beyond = []
+    for interface in interfaces:
+        if internal(interface) or interface.master in bridges:
+            continue
+        if interface.kind == "bridge" and not any(
+                i.master == interface.name and not internal(i) and i.kind != "bridge" for i in interfaces):
+            continue  # a bridge of veths (docker0): what arrives on it comes from this machine
+        beyond.append(interface)
+    return beyond
+
+
+def _forwarded(ns: NetNamespace, host: NetNamespace | None) -> tuple[list[NetInterface], dict[int, str]]:
+    """The veths of ``ns`` into the host that the host routes (not bridged onto a link), when the
+    host forwards what arrives from beyond it, and why for each IP version (4, 6) that it does or
+    may (its setting unread): a neighbour that routes the namespace's address through the host
+    reaches it then, unless the host's firewall drops it (FORWARD rules: not read)."""
+    if host is None or host.interfaces is None:
+        return [], {}
+    veths = [i for i in ns.interfaces or [] if i.kind == "veth" and i.peer_netns == host.inode
+             and _bridged_beyond(i, host) is None]
+    if not veths:
+        return [], {}
+    why: dict[int, str] = {}
+    links = _host_links_beyond(host)
+    for version, setting in ((4, "net.ipv4.conf.{}.forwarding"), (6, "net.ipv6.conf.all.forwarding")):
+        on = [i.name for i in links if (i.forwarding if version == 4 else i.forwarding_ipv6) is True]
+        unknown = [i.name for i in links if (i.forwarding if version == 4 else i.forwarding_ipv6) is None]
+        parts = []
+        if on:
+            parts.append(f"the host forwards IPv{version} arriving on {', '.join(on)} "
+                         f"({' '.join(setting.format(name) for name in on[:1])}=1)")
+        if unknown:
+            parts.append(f"whether the host forwards IPv{version} arriving on {', '.join(unknown)} could not be read "
+                         f"({setting.format(unknown[0])})")
+        if parts:
+            why[version] = "; ".join(parts)
+    return (veths, why) if why else ([], {})
+
+
 def exposure(listener: Listener, ns: NetNamespace, host: NetNamespace | None) -> Exposure:
     """Where ``listener`` of namespace ``ns`` can be reached from beyond the host; ``host``: the
     collector's own namespace (None: not described)."""
     if ns.interfaces is None:
         return Exposure(None, f"the interfaces of netns {ns.label} could not be read: judged as if on the host")
     outward, why = _outward(ns, host)
+    forwarded, forwarding = _forwarded(ns, host)
     if listener.interface is not None:  # SO_BINDTODEVICE: only that interface delivers to it
         outward = [i for i in outward if i.name == listener.interface]
+        forwarded = [i for i in forwarded if i.name == listener.interface]
     accepted = netaddr.accepted_networks(listener.address, listener.v6only)
     reachable = []
     for address in _reachable_through(ns, outward):
         if any(address.version == n.version and address in n for n in accepted):
             reachable.append(str(address))
+    # A forwarded packet reaches an address of the namespace the host routes to it (link-local
+    # addresses are never forwarded); as for an outward link, any of its addresses (weak host).
+    conditional = [str(address) for address in _reachable_through(ns, forwarded)
+                   if address.version in forwarding and not (address.version == 6 and address in LINK_LOCAL_V6)
+                   and any(address.version == n.version and address in n for n in accepted)
+                   and str(address) not in reachable]
+    condition = None
+    if conditional:
+        versions = sorted({ipaddress.ip_address(a).version for a in conditional})
+        condition = (f"{'; '.join(forwarding[v] for v in versions)}: a neighbour that routes "
+                     f"{', '.join(conditional)} through the host reaches it over "
+                     f"{', '.join(i.name for i in forwarded)} (veth into the host){FIREWALL_UNREAD}")
+    through = (f"{'; '.join(forwarding[v] for v in sorted(forwarding))} to "
+               f"{', '.join(i.name for i in forwarded)} (veth into the host)") if forwarded else None
+    if not reachable and conditional:
+        return Exposure((), f"reachable only inside namespace {ns.label} unless the host forwards to it at "
+                            f"{', '.join(conditional)}",
+                        tuple(i.name for i in outward), tuple(conditional), condition, through)
     if not reachable:
         inside = ", ".join(w.name for w in ns.workloads if w.name)
         where = f"namespace {ns.label}" + (f" / container {inside}" if inside and not ns.label.startswith("container ")
@@ -306,6 +385,6 @@ def exposure(listener: Listener, ns: NetNamespace, host: NetNamespace | None) ->
         return Exposure((), f"reachable only inside {where}"
                         + (f" (outward interfaces {'; '.join(why)} deliver none of the addresses it accepts)" if why
                            else " (loopback, or a veth into the host and no other interface)"),
-                        tuple(i.name for i in outward))
+                        tuple(i.name for i in outward), forwarding=through)
     return Exposure(tuple(reachable), f"reachable from beyond the host through {'; '.join(why)}",
-                    tuple(i.name for i in outward))
+                    tuple(i.name for i in outward), tuple(conditional), condition, through)

@@ -94,7 +94,7 @@ class ListenerMatch(StrictModel):
     and a listener matches when all the given fields match."""
 
     process: str | None = Field(None, description="Process name (comm), shell-style glob; a socket several processes hold is judged for each of them (pid 1 aside). A name that is neither the executable's nor argv[0]'s (set with prctl PR_SET_NAME) proves nothing: such a process matches neither way. A name only argv[0] proves (run through a link of that name, which any user can make) matches, and its finding names the executable; match on exe where the program must be proven.")
-    exe: str | None = Field(None, description="Absolute path of the executable, shell-style glob; a socket several processes hold is judged for each of them (pid 1 aside).")
+    exe: str | None = Field(None, description="Absolute path of the executable, shell-style glob; a socket several processes hold is judged for each of them (pid 1 aside). A process whose mount namespace belongs to a user namespace other than the host's (which any user can make, and mount any program at any path in) has no path: it matches neither way.")
     user: str | None = Field(
         None,
         description="Socket owner as the kernel reports it (user name or numeric uid), shell-style glob; "
@@ -774,7 +774,8 @@ def _judge(
         observed["accepts_networks"] = _network_texts(reach.address, reach.v6only)
     if exposure is not None:
         observed["exposure"] = {"addresses": None if exposure.addresses is None else list(exposure.addresses),
-                                "note": exposure.note}
+                                "note": exposure.note,
+                                **({"if_forwarded": list(exposure.conditional)} if exposure.conditional else {})}
     if localnet is not None:
         observed["route_localnet"] = {"through": list(localnet.through), "reachable_as": list(localnet.addresses),
                                       "unknown": list(localnet.unknown)}
@@ -802,13 +803,21 @@ def _judge(
         expected=candidates[0].expected_alone if len(candidates) == 1 else [rule.expected() for rule in candidates],
         evidence=[pointer],
     )
-    if exposure is not None and exposure.addresses is not None:
+    if exposure is not None and exposure.addresses == ():
+        accepts = f"{accepts}, {exposure.note}"
+    elif exposure is not None and exposure.addresses is not None:
         accepts = f"{accepts}, reachable at {', '.join(exposure.addresses)} ({exposure.note})"
     elif exposure is not None:
         accepts = f"{accepts} ({exposure.note})"
     if localnet is not None:
         accepts = f"{accepts}; {localnet.note}"
     head = f"{listener.protocol} {listener.endpoint} ({owner}){borrowed} accepts {accepts}"
+    if (exposure is not None and exposure.condition is not None and verdicts == {True}
+            and not all(reach.conditionally_allowed_by(rule.allowed) for rule in candidates)):
+        # Allowed where it is surely reached, but the host may forward to it from its links: at
+        # addresses that are not allowed, behind FORWARD rules lbaudit does not read.
+        reason = exposure.condition
+        return not_reviewed(listener.subject, reason, message=f"{head}; not reviewed: {reason}", **common)
     if localnet is not None and localnet.unknown and verdicts == {True}:
         # Allowed at its own address, but its link may reach it too: that could not be read.
         reason = localnet.note
@@ -892,7 +901,7 @@ def _judge_shared(listener: Listener, head: str, per_holder: list[tuple[ProcessI
 @check(
     name="net.bind_addresses",
     title="Listening sockets bind only to allowed addresses",
-    version="1.11.0",
+    version="1.13.0",
     needs=["sockets"],
     platforms=["linux", "windows", "macos"],
     uses=["netns"],
@@ -930,7 +939,9 @@ and another link named lo); when they were not read, the listener is judged at i
 transparent TCP, UDP or MPTCP listener (IP_TRANSPARENT, IPV6_TRANSPARENT, which the kernel reports
 from Linux 5.10) is judged at every address of what it accepts (0.0.0.0/0 for IPv4; ::/0, and IPv4
 too for a dual-stack ::): a TPROXY rule hands it connections to any destination, whatever it is
-bound to, so 127.0.0.1 is no bound.  TPROXY hands nothing to the other transports (UDP-Lite, SCTP,
+bound to, so 127.0.0.1 is no bound; in another namespace so too whenever the namespace has an
+outward link, even when none of its addresses is the listener's, and at the wildcard of its family
+when the host forwards to it (not_reviewed unless allowed there).  TPROXY hands nothing to the other transports (UDP-Lite, SCTP,
 DCCP, raw): a transparent one of those is judged at its own address.  Whether a listener is
 transparent is unknown on kernels before 5.10 and under the /proc/net fallback (netlink sock_diag
 unavailable).  Snapshots of format 1.0 and 1.1 recorded it only when set: in one of format 1.1 a
@@ -1013,7 +1024,17 @@ Every other network namespace (containers, `ip netns`, `unshare --net`) is judge
 per listener, its subject and id ending in `in netns N` (the ip netns name, else `container NAME`,
 else `net:[INODE]`).  With scope `effective` (the default) its exposure decides: a namespace whose
 only interfaces are loopback and veths into the host namespace keeps the listener inside (pass,
-"reachable only inside namespace N"); a macvlan, ipvlan or physical interface (or any other kind,
+"reachable only inside namespace N"), unless the host forwards: a host interface that reaches beyond
+it (physical, macvlan, ipvlan, any other kind but loopback, a veth whose other end is in no namespace
+seen, as lbaudit's uplink in a container, a bridge holding such a port)
+with net.ipv4.conf.IFACE.forwarding on (net.ipv4.ip_forward sets every one; Docker and libvirt set
+it), or net.ipv6.conf.all.forwarding for IPv6, lets a neighbour that routes the namespace's address
+through the host reach it, unless the host's firewall drops what it forwards, which lbaudit does
+not read (Docker before 28 let its published ports through to the container's own address).  The
+namespace's addresses of that IP version (not loopback or link-local) are recorded in
+`observed.exposure.if_forwarded`, and a listener that would pass but is not allowed at them is
+not_reviewed naming the interface and the setting; so is one where that setting could not be read
+(or a snapshot before format 1.5, which does not hold it).  A macvlan, ipvlan or physical interface (or any other kind,
 or a veth to another namespace, judged as reaching beyond; or a veth into the host whose end there
 is a port of a bridge, or Open vSwitch, that also holds a physical, macvlan, ipvlan or other link,
 such as a VXLAN: LXC, LXD, libvirt and Proxmox bridge containers onto the LAN so, and the bridge

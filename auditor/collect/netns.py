@@ -6,7 +6,16 @@ Discovery is the union of three sources, deduplicated by (device, inode) of the 
   threads (setns and unshare move one thread: a thread may be alone in a namespace);
 * ``/run/netns/NAME`` (``ip netns`` names; such a namespace may hold no process at all);
 * nsfs mounts in ``/proc/self/mountinfo`` (container runtimes' sandbox keys, such as
-  ``/run/docker/netns/<id>``), kept when ``NS_GET_NSTYPE`` says they are network namespaces.
+  ``/run/docker/netns/<id>``), kept when ``NS_GET_NSTYPE`` says they are network namespaces, and
+  those of every other mount namespace (``/proc/PID/mountinfo`` of a process in it, opened through
+  ``/proc/PID/root``): a namespace ``ip netns add`` binds in a private mount namespace is there only
+  (its name and bound path are kept only from a mount namespace of the initial user namespace);
+* what processes hold open: a descriptor of a namespace file (``/proc/PID/fd/N`` -> ``net:[I]``,
+  kept after the process that was in the namespace exited), and a socket, which holds the
+  namespace it was made in whatever namespace its holder is in (made there before a setns back,
+  or passed out with SCM_RIGHTS by a process of the namespace that then exited).  A socket of a
+  transport that can listen (``system.sockprotoname``) is asked for its namespace (a copy of the
+  descriptor by ``pidfd_getfd``, Linux 5.6, then ``SIOCGSKNS``); one that cannot be asked is a gap.
 
 A namespace other than the collector's own is entered by a forked child: the parent opens one file
 descriptor per namespace, forks once, and the child ``setns(2)``s into each in turn (``os.setns``
@@ -40,14 +49,16 @@ from typing import Any
 from auditor.collect import CollectContext, rtnetlink
 from auditor.collect.containers import EngineView, read_engines
 from auditor.collect.nat import ListedOnce, dedupe, read_loopback_drops, read_nat, read_tproxy
-from auditor.collect.procview import unlisted_processes
+from auditor.collect.procview import PROC_USER_INIT_INO, unlisted_processes
 from auditor.collect.sockets import (
     ESTABLISHED_KEY,
     METHOD_NETLINK,
     OPTIONAL,
     TRANSPARENT_UNREPORTED,
+    TRANSPORTS,
     OptionalRead,
     _absent_or_unreadable,
+    _fds_of_live_thread,
     _v6only_gaps,
     attribute_owners,
     count_states,
@@ -105,6 +116,9 @@ class Found:
     paths: set[str] = field(default_factory=set)
     pids: set[int] = field(default_factory=set)
     open_paths: list[str] = field(default_factory=list)  # where it can be opened, best first
+    # A descriptor of it this process holds (found through a socket: no path opens it); the
+    # collector closes it.  None: it is opened by one of open_paths.
+    fd: int | None = None
 
 
 # ---------------------------------------------------------------- discovery
@@ -176,6 +190,122 @@ def _add_threads(proc: str, pid: int, add: Any, denied: list[int]) -> None:
                 return
 
 
+SIOCGSKNS = 0x894C  # a socket's network namespace, as a new descriptor (Linux 4.9)
+SYS_PIDFD_GETFD = 438  # pidfd_getfd(2), Linux 5.6: one number on every architecture but alpha
+# The sockets whose namespace is asked for: those of a transport that can listen, by the protocol
+# name the kernel gives them (system.sockprotoname, as in /proc/net/protocols).  A unix or netlink
+# socket holds its namespace too, but such a namespace's listeners are sockets of their own.
+LISTENING_PROTOCOL_NAMES = frozenset(name for transport in TRANSPORTS for name in transport.kernel_names)
+
+
+def _descriptors(proc: str, pid: int, add: Any, sockets: dict[int, tuple[int, int, str]],
+                 refused: list[int]) -> None:
+    """What ``pid`` holds open that may be all that keeps a network namespace alive: a namespace
+    file (added at once) and sockets (into ``sockets``: inode -> (pid, fd, /proc link), one holder
+    each).  A table that cannot be read puts ``pid`` in ``refused``."""
+    fd_dir = f"{proc}/{pid}/fd"
+    try:
+        fds = os.listdir(fd_dir)
+    except FileNotFoundError:
+        return  # exited meanwhile
+    except OSError:
+        refused.append(pid)
+        return
+    if not fds:  # a zombie leader whose other threads still hold the table
+        fd_dir, fds = _fds_of_live_thread(proc, pid, fd_dir)
+    for fd in fds:
+        link = f"{fd_dir}/{fd}"
+        try:
+            target = os.readlink(link)
+            if target.startswith("net:["):
+                add(link)  # stat follows the link to the namespace file
+        except FileNotFoundError:
+            continue  # closed meanwhile
+        except OSError:
+            refused.append(pid)
+            return
+        if target.startswith("socket:[") and target.endswith("]") and target[8:-1].isascii() \
+                and target[8:-1].isdigit() and fd.isascii() and fd.isdigit():
+            sockets.setdefault(int(target[8:-1]), (pid, int(fd), link))
+
+
+def _can_listen(link: str) -> bool | None:
+    """Whether the socket at ``link`` is of a transport that can listen (None: it is gone)."""
+    try:
+        name = os.getxattr(link, "system.sockprotoname").rstrip(b"\0").decode("ascii", "replace")
+    except FileNotFoundError:
+        return None
+    except OSError:
+        return True  # the kernel does not say: asked, not assumed
+    return name in LISTENING_PROTOCOL_NAMES
+
+
+def _socket_namespaces(sockets: dict[int, tuple[int, int, str]], found: dict[tuple[int, int], Found]) -> list[str]:
+    """Add the namespace of each socket of ``sockets`` not yet in ``found``, held by a descriptor of
+    it (no path opens a namespace only a socket holds).  Returns why some could not be asked."""
+    import ctypes  # here: only a host with sockets to ask needs it
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    unasked: dict[str, list[str]] = {}
+    # one process at a time, its pidfd closed before the next: a host's thousands of processes
+    # with sockets would otherwise hold as many descriptors (EMFILE, each socket then a gap)
+    by_pid: dict[int, list[tuple[int, int, str]]] = {}
+    for inode, (pid, fd, link) in sockets.items():
+        by_pid.setdefault(pid, []).append((inode, fd, link))
+    for pid, held in sorted(by_pid.items()):
+        held = [(inode, fd, link) for inode, fd, link in sorted(held) if _can_listen(link)]
+        if not held:
+            continue
+        try:
+            pidfd = os.pidfd_open(pid)
+        except ProcessLookupError:
+            continue  # exited: what it held is gone
+        except OSError as exc:
+            unasked.setdefault(f"pidfd_open: {exc.strerror or exc}", []).extend(
+                f"socket:[{inode}] of pid {pid}" for inode, _fd, _link in held)
+            continue
+        try:
+            for inode, fd, link in held:
+                copy = libc.syscall(SYS_PIDFD_GETFD, pidfd, fd, 0)
+                if copy < 0:
+                    code = ctypes.get_errno()
+                    if code == errno.ESRCH or (code == errno.EBADF and not _still_links(link, inode)):
+                        continue  # exited, or closed meanwhile
+                    unasked.setdefault(f"pidfd_getfd: {os.strerror(code)}", []).append(f"socket:[{inode}] of pid {pid}")
+                    continue
+                try:
+                    namespace = fcntl.ioctl(copy, SIOCGSKNS)
+                except OSError as exc:
+                    unasked.setdefault(f"SIOCGSKNS: {exc.strerror or exc}", []).append(f"socket:[{inode}] of pid {pid}")
+                    continue
+                finally:
+                    os.close(copy)
+                st = os.fstat(namespace)
+                key = (st.st_dev, st.st_ino)
+                if key in found:
+                    os.close(namespace)
+                else:
+                    found[key] = Found(st.st_dev, st.st_ino, fd=namespace)
+        finally:
+            os.close(pidfd)
+    return [f"{why} for {len(which)} sockets (e.g. {', '.join(which[:3])})" for why, which in sorted(unasked.items())]
+
+
+def _still_links(link: str, inode: int) -> bool:
+    try:
+        return os.readlink(link) == f"socket:[{inode}]"
+    except OSError:
+        return False
+
+
+def close_held(found: dict[tuple[int, int], Found]) -> None:
+    """Close the namespace descriptors :func:`discover` holds (those found through a socket)."""
+    for entry in found.values():
+        if entry.fd is not None:
+            os.close(entry.fd)
+            entry.fd = None
+
+
 def discover(proc: str, run_netns: str = RUN_NETNS) -> tuple[dict[tuple[int, int], Found], tuple[int, int] | None, list[Gap]]:
     """Every network namespace found, the key of the caller's, and gaps for what could not be read.
     Every name under ``run_netns`` (``ip netns``) is a network namespace or a gap: another type of
@@ -191,7 +321,9 @@ def discover(proc: str, run_netns: str = RUN_NETNS) -> tuple[dict[tuple[int, int
         if "name" in what:
             entry.names.add(what["name"])
         if what.get("bound"):
-            entry.paths.add(path)
+            # where it is bound, as its mount namespace sees it (``bound``: that path, when it is
+            # opened through another process's root)
+            entry.paths.add(what["bound"] if isinstance(what["bound"], str) else path)
         if path not in entry.open_paths and len(entry.open_paths) < 4:
             entry.open_paths.append(path)
 
@@ -204,6 +336,9 @@ def discover(proc: str, run_netns: str = RUN_NETNS) -> tuple[dict[tuple[int, int
                         reason=f"the collector's own network namespace could not be read: {exc}"))
 
     denied: list[int] = []
+    refused: list[int] = []  # processes whose open files could not be read
+    sockets: dict[int, tuple[int, int, str]] = {}
+    mounts: dict[tuple[int, int], list[int]] = {}  # each mount namespace, by the processes in it
     with os.scandir(proc) as entries:
         pids = sorted(int(e.name) for e in entries if e.name.isascii() and e.name.isdigit())
     for pid in pids:
@@ -213,6 +348,8 @@ def discover(proc: str, run_netns: str = RUN_NETNS) -> tuple[dict[tuple[int, int
             # exited meanwhile, or only its leader did (a zombie whose other threads still run,
             # as after pthread_exit in main): those threads' namespaces are still there
             _add_threads(proc, pid, add, denied)
+            _descriptors(proc, pid, add, sockets, refused)
+            _mount_namespace(proc, pid, mounts, refused)
             continue
         except OSError as exc:
             if exc.errno in (errno.EACCES, errno.EPERM):
@@ -221,6 +358,19 @@ def discover(proc: str, run_netns: str = RUN_NETNS) -> tuple[dict[tuple[int, int
                 denied.append(pid)
             continue
         _add_threads(proc, pid, add, denied)
+        _descriptors(proc, pid, add, sockets, refused)
+        _mount_namespace(proc, pid, mounts, refused)
+    refused = sorted(set(refused) - set(denied))  # said once, by the gap on their namespace
+    if refused:
+        gaps.append(Gap(section="netns", path=("namespaces",),
+                        reason=f"the open files of {len(refused)} processes could not be read ({proc}/PID/fd; e.g. "
+                               f"pids {', '.join(sorted(set(map(str, refused)))[:5])}): namespaces only their "
+                               "descriptors or sockets hold, or only their mount namespace binds, are not seen"))
+    unasked = _socket_namespaces(sockets, found)
+    if unasked:
+        gaps.append(Gap(section="netns", path=("namespaces",),
+                        reason="the network namespace of sockets of transports that can listen could not be asked "
+                               f"for ({'; '.join(unasked)}): namespaces only such sockets hold are not seen"))
     if denied:
         gaps.append(Gap(section="netns", path=("namespaces",),
                         reason=f"the network namespace of {len(denied)} processes could not be read "
@@ -267,7 +417,94 @@ def discover(proc: str, run_netns: str = RUN_NETNS) -> tuple[dict[tuple[int, int
             if exc.errno != errno.ENOENT:
                 gaps.append(Gap(section="netns", path=("namespaces",),
                                 reason=f"nsfs mount {point}: {exc.strerror or exc}: its namespace is not seen"))
+    gaps += _other_mounts(proc, mounts, add)
     return found, current, gaps
+
+
+NS_GET_USERNS = 0xB701  # _IO(0xb7, 0x1): the user namespace that owns a namespace, Linux 4.9
+
+
+def _owned_by_initial_user_namespace(path: str) -> bool:
+    """Whether the namespace at ``path`` is owned by the initial user namespace (False when that
+    cannot be told)."""
+    try:
+        fd = open_namespace(path)
+    except OSError:
+        return False
+    try:
+        owner = fcntl.ioctl(fd, NS_GET_USERNS)
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+    try:
+        return os.fstat(owner).st_ino == PROC_USER_INIT_INO
+    finally:
+        os.close(owner)
+
+
+def _mount_namespace(proc: str, pid: int, mounts: dict[tuple[int, int], list[int]], refused: list[int]) -> None:
+    """File ``pid`` under its mount namespace (``refused`` when that cannot be read)."""
+    try:
+        st = os.stat(f"{proc}/{pid}/ns/mnt")
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        if exc.errno != errno.ESRCH:
+            refused.append(pid)
+        return
+    mounts.setdefault((st.st_dev, st.st_ino), []).append(pid)
+
+
+def _other_mounts(proc: str, mounts: dict[tuple[int, int], list[int]], add: Any) -> list[Gap]:
+    """Add the network namespaces bound (nsfs mounts) in mount namespaces other than the
+    collector's: ``ip netns add`` run in a private mount namespace (a service's PrivateMounts, an
+    engine started in a mount namespace of its own) binds one only there, and with no process in
+    it nothing else shows it.  Each is read through a process of that mount namespace
+    (``/proc/PID/mountinfo``) and opened through its root (``/proc/PID/root/POINT``)."""
+    try:
+        st = os.stat(f"{proc}/self/ns/mnt")
+        own: tuple[int, int] | None = (st.st_dev, st.st_ino)
+    except OSError:
+        own = None  # then the collector's own is read again: its mounts are found twice, no harm
+    gaps = []
+    for key, pids in sorted(mounts.items()):
+        if key == own:
+            continue
+        why = ""
+        for pid in pids:  # a process of it that has not exited
+            try:
+                text = read_regular(f"{proc}/{pid}/mountinfo", MOUNTINFO_LIMIT).decode("utf-8", "surrogateescape")
+            except OSError as exc:
+                if exc.errno not in (errno.ENOENT, errno.ESRCH):
+                    why = f"{proc}/{pid}/mountinfo: {exc.strerror or exc}"
+                continue
+            why = ""
+            # Names and bound paths select (an exception's namespace, a container's sandbox key):
+            # taken only from a mount namespace the host's root made.  Any user may make one of
+            # their own (a user namespace) and bind a namespace of theirs at /run/netns/NAME or at
+            # a container's sandbox path there; theirs is still found and judged, by its inode.
+            trusted = _owned_by_initial_user_namespace(f"{proc}/{pid}/ns/mnt")
+            for point in nsfs_mount_points(text):
+                path = f"{proc}/{pid}/root{point}"
+                try:
+                    if _is_net_namespace(path):
+                        directory, _, name = point.rpartition("/")
+                        if not trusted:
+                            add(path)
+                        else:
+                            add(path, bound=point, **({"name": name} if directory == RUN_NETNS else {}))
+                except OSError as exc:
+                    if exc.errno not in (errno.ENOENT, errno.ESRCH):
+                        gaps.append(Gap(section="netns", path=("namespaces",),
+                                        reason=f"nsfs mount {point} of mount namespace mnt:[{key[1]}] (pid {pid}): "
+                                               f"{exc.strerror or exc}: its namespace is not seen"))
+            break
+        if why:
+            gaps.append(Gap(section="netns", path=("namespaces",),
+                            reason=f"the mounts of mount namespace mnt:[{key[1]}] could not be read ({why}): "
+                                   "network namespaces bound only there are not seen"))
+    return gaps
 
 
 # ---------------------------------------------------------------- inside a namespace (child only)
@@ -339,8 +576,8 @@ def read_here(timeout: float, target: Any = None) -> dict[str, Any]:
         gaps.append(Gap(section="sockets", field="counts", reason=f"/proc/net/sockstat: {exc}"))
     sysctl, sysctl_gaps = read_runtime_sysctls(NETNS_SYSCTL_KEYS, "/proc/sys")
     try:
-        interfaces: list[dict[str, Any]] | None = with_route_localnet(
-            [vars(link) for link in rtnetlink.dump_interfaces(timeout)], "/proc/sys")
+        interfaces: list[dict[str, Any]] | None = with_forwarding(with_route_localnet(
+            [vars(link) for link in rtnetlink.dump_interfaces(timeout)], "/proc/sys"), "/proc/sys")
         interface_error = None
     except OSError as exc:
         interfaces, interface_error = None, f"rtnetlink dump failed: {exc}"
@@ -503,15 +740,33 @@ def enter_all(fds: list[tuple[int, int]], timeout: float, identities_only: bool 
 
 def container_of(cgroup: str) -> tuple[str, str] | None:
     """(runtime, container id) of a /proc/PID/cgroup text, when the process is in a container (pure)."""
+    found = _container_cgroup(cgroup)
+    return None if found is None else found[:2]
+
+
+def _container_cgroup(cgroup: str) -> tuple[str, str, str] | None:
+    """(runtime, container id, the cgroup path that names it) of a /proc/PID/cgroup text (pure)."""
     for line in cgroup.splitlines():
         path = line.split(":", 2)[-1]
         match = _CONTAINER_ID.search(path)
         if match:
             kind = match.group(1)
             if "kubepods" in path:
-                return "kubernetes", match.group(2)
-            return ("podman" if kind == "libpod" else "docker" if kind == "docker" else kind), match.group(2)
+                return "kubernetes", match.group(2), path
+            return ("podman" if kind == "libpod" else "docker" if kind == "docker" else kind), match.group(2), path
     return None
+
+
+def _cgroup_path(pid: int | None, proc: str) -> str | None:
+    """The cgroup path that names ``pid``'s container (None: none, or it could not be read)."""
+    if pid is None:
+        return None
+    try:
+        text = read_regular(f"{proc}/{pid}/cgroup", CGROUP_LIMIT).decode("utf-8", "replace")
+    except OSError:
+        return None
+    found = _container_cgroup(text)
+    return None if found is None else found[2]
 
 
 def workloads_of(pids: list[int], proc: str) -> list[Workload]:
@@ -535,7 +790,8 @@ def _interfaces(links: list[dict[str, Any]]) -> list[NetInterface]:
                          up=link["up"], addresses=link["addresses"],
                          master=names.get(link["master_index"]) if link["master_index"] else None,
                          peer_index=link["peer_index"], peer_in_other_netns=link["peer_in_other_netns"],
-                         route_localnet=link.get("route_localnet"))
+                         route_localnet=link.get("route_localnet"), forwarding=link.get("forwarding"),
+                         forwarding_ipv6=link.get("forwarding_ipv6"))
             for link in links]
 
 
@@ -573,11 +829,49 @@ def with_route_localnet(links: list[dict[str, Any]], proc_sys: str) -> list[dict
     return result
 
 
+def with_forwarding(links: list[dict[str, Any]], proc_sys: str) -> list[dict[str, Any]]:
+    """Each link with ``forwarding`` and ``forwarding_ipv6``: whether the kernel forwards IPv4
+    (net.ipv4.conf.NAME.forwarding, which ip_route_input_slow asks of the interface a packet came in
+    on: net.ipv4.ip_forward sets every one) and IPv6 (net.ipv6.conf.all.forwarding, which ip6_forward
+    asks, or the interface's own force_forwarding where the kernel has it) that arrives on it, read
+    in the namespace this process is in; None, with ``forwarding_error``, when that could not be
+    read.  An interface with no IPv4 (IPv6) configuration forwards none of that family: False."""
+    every6, every6_error = _sysctl_flag(f"{proc_sys}/net/ipv6/conf/all/forwarding")
+    result = []
+    for link in links:
+        errors = []
+        own, error = _sysctl_flag(f"{proc_sys}/net/ipv4/conf/{link['name']}/forwarding")
+        if own is None and not os.path.isdir(f"{proc_sys}/net/ipv4/conf/{link['name']}"):
+            own, error = False, None
+        if error:
+            errors.append(error)
+        forced, forced_error = (None, None)
+        if os.path.exists(f"{proc_sys}/net/ipv6/conf/{link['name']}/force_forwarding"):
+            forced, forced_error = _sysctl_flag(f"{proc_sys}/net/ipv6/conf/{link['name']}/force_forwarding")
+        six: bool | None
+        if not os.path.isdir(f"{proc_sys}/net/ipv6/conf/{link['name']}"):
+            six = False  # no inet6 device (IPv6 disabled): no IPv6 packet is taken from it
+        elif every6 is True or forced is True:
+            six = True
+        elif every6 is False and not forced_error:
+            six = False
+        else:
+            six = None
+            errors.append(every6_error or forced_error or "")
+        result.append({**link, "forwarding": own, "forwarding_ipv6": six,
+                       "forwarding_error": "; ".join(e for e in errors if e) or None})
+    return result
+
+
 def _route_localnet_gaps(prefix: tuple[Any, ...], links: list[dict[str, Any]]) -> list[Gap]:
     return [Gap(section="netns", path=(*prefix, "interfaces", i, "route_localnet"),
                 reason=f"whether {link['name']} delivers packets to 127.0.0.0/8 (route_localnet) could not be read: "
                        f"{link['route_localnet_error']}")
-            for i, link in enumerate(links) if link.get("route_localnet") is None]
+            for i, link in enumerate(links) if link.get("route_localnet") is None] + [
+        Gap(section="netns", path=(*prefix, "interfaces", i, "forwarding"),
+            reason=f"whether {link['name']} forwards what arrives on it (net.ipv4.conf.{link['name']}.forwarding, "
+                   f"net.ipv6.conf.all.forwarding) could not be read: {link['forwarding_error']}")
+        for i, link in enumerate(links) if "forwarding" in link and link.get("forwarding_error")]
 
 
 def _match_veth_peers(namespaces: list[NetNamespace]) -> list[NetNamespace]:
@@ -635,6 +929,10 @@ def collect_netns(ctx: CollectContext) -> tuple[NamespaceFacts | None, list[Gap]
         for index, entry in enumerate(order):
             if (entry.device, entry.inode) == current:
                 continue
+            if entry.fd is not None:  # found through a socket: the descriptor discovery holds is the way in
+                fds.append((index, entry.fd))
+                entry.fd = None
+                continue
             errors = []
             for path in entry.open_paths:
                 try:
@@ -656,6 +954,8 @@ def collect_netns(ctx: CollectContext) -> tuple[NamespaceFacts | None, list[Gap]
         for _index, fd in fds:
             os.close(fd)
         raise
+    finally:
+        close_held(found)
     try:
         return _collect_entered(ctx, proc, order, current, gaps, results, open_errors, fds)
     finally:
@@ -676,8 +976,9 @@ def _collect_entered(ctx: CollectContext, proc: str, order: list[Any], current: 
                     pids=sorted(entry.pids), workloads=workloads_of(sorted(entry.pids), proc))
         if (entry.device, entry.inode) == current:
             try:
-                links = with_route_localnet([vars(link) for link in rtnetlink.dump_interfaces(ctx.command_timeout)],
-                                            f"{ctx.target.proc}/sys")
+                links = with_forwarding(
+                    with_route_localnet([vars(link) for link in rtnetlink.dump_interfaces(ctx.command_timeout)],
+                                        f"{ctx.target.proc}/sys"), f"{ctx.target.proc}/sys")
                 gaps += _route_localnet_gaps(prefix, links)
                 interfaces = _interfaces(links)
             except OSError as exc:
@@ -720,7 +1021,7 @@ def _collect_entered(ctx: CollectContext, proc: str, order: list[Any], current: 
             owner_gaps.append(Gap(section="netns", path=("namespaces", index, "listeners"),
                                   reason=f"network namespace net:[{order[index].inode}]: {changed}"))
     engines = read_engines(ctx.command_timeout)
-    namespaces = _enrich(namespaces, engines)
+    namespaces = _enrich(namespaces, engines, proc)
     nat, nat_gaps, nat_read = read_nat(listed, ctx.command_timeout)
     sources: list[Any] = (["engine"] if engines.read else []) + (["nat"] if nat is not None else [])
     published = None if not sources else dedupe(engines.published + (nat or []))
@@ -734,12 +1035,20 @@ def _collect_entered(ctx: CollectContext, proc: str, order: list[Any], current: 
             gaps + owner_gaps + engines.gaps + nat_gaps + drop_gaps)
 
 
-def _enrich(namespaces: list[NetNamespace], engines: EngineView) -> list[NetNamespace]:
+def _enrich(namespaces: list[NetNamespace], engines: EngineView, proc: str = "/proc") -> list[NetNamespace]:
     """Workloads named by the engines: a cgroup-found container gets its name, image and labels; a
-    container whose pid or sandbox key is in a namespace but whose cgroup did not say so is added."""
+    container whose pid or sandbox key is in a namespace but whose cgroup did not say so is added.
+
+    A cgroup's name is no proof: any user with a delegated cgroup subtree (systemd's user@UID.service,
+    ``systemd-run --user --scope --unit docker-ID``) can put a process of theirs in a cgroup named
+    after a running container, whose id /proc/PID/cgroup shows to every user.  So a process takes
+    the engine's name for its container only when its cgroup is the one the engine's own process
+    for that container is in (or under it); the others stay a workload known only by its cgroup,
+    which a container selector matches neither way."""
     if not engines.workloads:
         return namespaces
     by_id = {workload.id: (workload, pid, sandbox) for workload, pid, sandbox in engines.workloads}
+    engine_paths: dict[str, str | None] = {}
     result = []
     for ns in namespaces:
         workloads = []
@@ -747,7 +1056,19 @@ def _enrich(namespaces: list[NetNamespace], engines: EngineView) -> list[NetName
         for workload in ns.workloads:
             known = by_id.get(workload.id)
             if known is not None:
-                workload = known[0].model_copy(update={"pids": workload.pids})
+                if workload.id not in engine_paths:
+                    engine_paths[workload.id] = _cgroup_path(known[1], proc)
+                home = engine_paths[workload.id]
+                proven = [pid for pid in workload.pids if home is not None
+                          and (path := _cgroup_path(pid, proc)) is not None
+                          and (path == home or path.startswith(home.rstrip("/") + "/"))]
+                others = [pid for pid in workload.pids if pid not in proven]
+                if proven:
+                    workloads.append(known[0].model_copy(update={"pids": proven}))
+                if others:
+                    workloads.append(workload.model_copy(update={"pids": others}))  # named by its cgroup only
+                seen.add(workload.id)
+                continue
             workloads.append(workload)
             seen.add(workload.id)
         for workload, pid, sandbox in engines.workloads:

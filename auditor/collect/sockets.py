@@ -60,7 +60,7 @@ from auditor.collect.parsers.proc_net import (
     parse_sockstat,
     time_wait_count,
 )
-from auditor.collect.procview import unlisted_processes
+from auditor.collect.procview import PROC_USER_INIT_INO, unlisted_processes
 from auditor.collect.systemd_sockets import collect_declared_sockets
 from auditor.domain.netaddr import TPROXY_PROTOCOLS
 from auditor.model.base import copy_with
@@ -526,7 +526,46 @@ def still_holds(scan: FdScan, pid: int, inode: int) -> bool:
         return False
 
 
-def describe_process(pid: int, record_cmdline: bool = False) -> tuple[ProcessInfo, dict[str, str]]:
+NS_GET_USERNS = 0xB701  # _IO(0xb7, 0x1): the user namespace that owns a namespace, Linux 4.9
+
+
+def _files_of_the_host(proc: str, pid: int, known: dict[tuple[int, int], str | None]) -> str | None:
+    """Why ``pid``'s executable path proves nothing about the host's file of that name, or None
+    when it does: the path is the one its mount namespace sees, and a mount namespace of a user
+    namespace other than the host's is one any user can make (``unshare --user --mount``) and
+    mount anything of theirs at /usr/sbin/sshd in.  ``known``: the answer by mount namespace."""
+    import fcntl
+
+    try:
+        st = os.stat(f"{proc}/{pid}/ns/mnt")
+    except OSError as exc:
+        return f"its mount namespace could not be read ({exc.strerror or exc})"
+    key = (st.st_dev, st.st_ino)
+    if key in known:
+        return known[key]
+    why: str | None
+    try:
+        fd = os.open(f"{proc}/{pid}/ns/mnt", os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            owner = fcntl.ioctl(fd, NS_GET_USERNS)
+        finally:
+            os.close(fd)
+        try:
+            user_ns = os.fstat(owner).st_ino
+        finally:
+            os.close(owner)
+        why = None if user_ns == PROC_USER_INIT_INO else (
+            f"it runs in mount namespace mnt:[{st.st_ino}] of user namespace user:[{user_ns}], not the host's: any "
+            "user can make such a pair and mount a file of theirs at any path in it, so the path it gives proves "
+            "nothing about the file of that name")
+    except OSError as exc:
+        why = f"the user namespace owning its mount namespace could not be read ({exc.strerror or exc})"
+    known[key] = why
+    return why
+
+
+def describe_process(pid: int, record_cmdline: bool = False, proc: str = PROC,
+                     mounts: dict[tuple[int, int], str | None] | None = None) -> tuple[ProcessInfo, dict[str, str]]:
     """psutil details of one process, and ``{field: reason}`` for each detail it could not read.
 
     Of the command line only argv[0] and its SHA-256 are kept unless ``record_cmdline``."""
@@ -560,6 +599,10 @@ def describe_process(pid: int, record_cmdline: bool = False) -> tuple[ProcessInf
                 missing[name] = f"{name} of pid {pid}: not reported by the kernel"
                 continue
             values[name] = value
+    if "exe" in values:
+        untrusted = _files_of_the_host(proc, pid, {} if mounts is None else mounts)
+        if untrusted is not None:
+            missing["exe"] = f"exe of pid {pid} ({values.pop('exe')}): {untrusted}"
     values.update(cmdline_fields(values.pop("cmdline", None), record_cmdline))  # type: ignore[arg-type]
     return ProcessInfo(pid=pid, **values), missing
 
@@ -600,13 +643,14 @@ def attribute_scanned(listeners: list[Listener], scan: FdScan | None, scan_failu
     unlisted = unlisted_processes(proc) if scan is not None and listeners else None
     result = []
     described: dict[int, tuple[ProcessInfo, dict[str, str]]] = {}
+    mounts: dict[tuple[int, int], str | None] = {}  # whether each mount namespace's paths are the host's
     for index, listener in enumerate(listeners):
         pids = scan.owners.get(listener.inode or 0, []) if scan else []
         processes = []
         replaced = []
         for pid in pids:
             if pid not in described:  # a process holding many listeners is asked about once
-                described[pid] = describe_process(pid, record_cmdline)
+                described[pid] = describe_process(pid, record_cmdline, proc, mounts)
             if scan is not None and listener.inode and not still_holds(scan, pid, listener.inode):
                 replaced.append(pid)
                 continue

@@ -137,6 +137,8 @@ RUNTIME_KEYS_BY_SNAPSHOT_VERSION["1.3"] = RUNTIME_KEYS_BY_SNAPSHOT_VERSION["1.0"
 # sendmmsg with MSG_FASTOPEN open a TCP connection without connect(2)).
 RUNTIME_KEYS_BY_SNAPSHOT_VERSION["1.4"] = tuple(sorted((*RUNTIME_KEYS_BY_SNAPSHOT_VERSION["1.3"],
                                                         "net.ipv4.tcp_fastopen")))
+# 1.5 added whether each interface forwards (NetInterface.forwarding); the same keys.
+RUNTIME_KEYS_BY_SNAPSHOT_VERSION["1.5"] = RUNTIME_KEYS_BY_SNAPSHOT_VERSION["1.4"]
 
 
 def collected_runtime_keys(schema_version: str) -> tuple[str, ...]:

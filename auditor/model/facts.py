@@ -37,7 +37,8 @@ SNAPSHOT_SCHEMA: Final = "lbaudit/snapshot"
 # 1.3: the drops that close a DNAT of 127.0.0.0/8 to packets from a link (``NamespaceFacts.loopback_drops``);
 # the process the kernel's audit daemon pid names (``AuditFacts.auditd_process``).  1.4: the running
 # net.ipv4.tcp_fastopen, in each namespace (auditor.domain.sysctl.RUNTIME_KEYS_BY_SNAPSHOT_VERSION).
-SNAPSHOT_SCHEMA_VERSION: Final = "1.4"
+# 1.5: whether each interface forwards IPv4 and IPv6 (``NetInterface.forwarding``, ``forwarding_ipv6``).
+SNAPSHOT_SCHEMA_VERSION: Final = "1.5"
 # The versions whose listeners record IP_TRANSPARENT only when it is set (None: clear or unknown,
 # which the rest of the file tells apart: auditor/checks/_transparency.py).
 TRANSPARENT_WHEN_SET_VERSIONS: Final = ("1.0", "1.1")
@@ -631,6 +632,13 @@ class NetInterface(StrictModel):
     # packets to 127.0.0.0/8 that arrive on this interface (ip_route_input_slow), so a listener on
     # 127.0.0.1 is reachable from its link (CVE-2020-8558).  None: not read (older snapshots too).
     route_localnet: bool | None = None
+    # Whether the kernel forwards (routes on) what arrives on this interface: IPv4 by
+    # net.ipv4.conf.NAME.forwarding (set on every interface by net.ipv4.ip_forward), IPv6 by
+    # net.ipv6.conf.all.forwarding (or the interface's force_forwarding).  A neighbour on its link
+    # that routes a namespace's address through this host then reaches that namespace behind a veth
+    # the host routes.  None: not read (snapshots before format 1.5 too).
+    forwarding: bool | None = None
+    forwarding_ipv6: bool | None = None
 
 
 class Workload(StrictModel):
@@ -658,7 +666,8 @@ class TproxyRule(StrictModel):
 
 
 class NetNamespace(StrictModel):
-    """One network namespace, found through a process, a name under /run/netns or an nsfs mount.
+    """One network namespace, found through a process, a name under /run/netns, an nsfs mount, or
+    a descriptor a process holds (of its namespace file, or a socket made in it).
 
     The collector's own namespace (``current``) is described here too, but its listeners, counts
     and sysctls are the ``sockets`` and ``sysctl`` sections; every other one is entered (in a
@@ -763,7 +772,7 @@ class Facts(StrictModel):
 
 class HostSnapshot(StrictModel):
     schema_: Literal["lbaudit/snapshot"] = Field(SNAPSHOT_SCHEMA, alias="schema")
-    schema_version: Literal["1.0", "1.1", "1.2", "1.3", "1.4"] = SNAPSHOT_SCHEMA_VERSION
+    schema_version: Literal["1.0", "1.1", "1.2", "1.3", "1.4", "1.5"] = SNAPSHOT_SCHEMA_VERSION
     provenance: Provenance
     facts: Facts
     gaps: list[Gap] = Field(default_factory=empty_list)

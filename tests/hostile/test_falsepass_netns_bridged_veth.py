@@ -84,8 +84,9 @@ def test_control_cases_a_routed_veth_or_a_bridge_of_veths_stays_inside():
     docker0 = BR0.model_copy(update={"name": "docker0", "addresses": ["172.17.0.1/16"]})
     other_container = NetInterface(name="vethABC", index=11, kind="veth", up=True, master="docker0", peer_index=3,
                                    peer_in_other_netns=True, peer_netns=4026532999)
-    for host in ([LO, NIC.model_copy(update={"master": None}), docker0, host_end("docker0"), other_container],
-                 [LO, NIC.model_copy(update={"master": None}), host_end(None)]):
+    # (that does not forward what arrives on its NIC: tests/hostile/test_listeners_forwarded_veth.py)
+    nic = NIC.model_copy(update={"master": None, "forwarding": False, "forwarding_ipv6": False})
+    for host in ([LO, nic, docker0, host_end("docker0"), other_container], [LO, nic, host_end(None)]):
         [outcome] = judged(host, web())
         assert outcome.status == Status.PASS
         assert outcome.reason.startswith(f"reachable only inside namespace net:[{INNER}]")
