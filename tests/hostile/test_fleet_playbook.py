@@ -1,0 +1,179 @@
+"""Hostile targets of the Ansible playbook ``lbaudit.compliance.scan``, run for real: hosts reached
+over SSH (an ``sshd -i`` started by the ProxyCommand, on this machine) or ``ansible_connection=local``.
+
+* An inventory name is a path on the controller (``{{ lbaudit_fetch_dir }}/{{ inventory_hostname }}/``):
+  ``../outside`` (a dynamic inventory's name from a cloud tag) had the play delete, then write,
+  ``lbaudit.snapshot.json`` outside the fetch directory.  The scan role refuses a name that cannot
+  name a host's file (as ``fleet evaluate`` does) before anything is touched.
+
+Skipped with the reason when not root or when ``sshd``, ``ssh`` or ``ansible-playbook`` is missing
+(under CI=true those are installed, so they must run).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.cli import REPO
+
+pytestmark = [pytest.mark.integration, pytest.mark.root]
+
+SSHD = "/usr/sbin/sshd"
+BIN = Path(sys.executable).parent
+PLAY_LIMIT = 240  # seconds: far beyond what the play takes once every task on a target has its limit
+TASK_TIMEOUT = 15
+
+
+def _tool(name: str) -> str | None:
+    beside = BIN / name
+    return str(beside) if beside.exists() else shutil.which(name)
+
+
+def _missing() -> str | None:
+    if os.geteuid() != 0:
+        return "needs root (sshd -i as the login of a target)"
+    for tool, path in (("sshd", SSHD if os.access(SSHD, os.X_OK) else None), ("ssh", shutil.which("ssh")),
+                       ("ssh-keygen", shutil.which("ssh-keygen")), ("ansible-playbook", _tool("ansible-playbook"))):
+        if path is None:
+            return f"{tool} is not installed (scripts/bootstrap --test installs openssh-server and ansible-core)"
+    return None
+
+
+@pytest.fixture
+def work(tmp_path: Path) -> Path:
+    reason = _missing()
+    if reason:
+        if os.environ.get("CI", "").strip().lower() in ("true", "1", "yes"):
+            pytest.fail(f"CI=true: the playbook tests must run, but {reason}")
+        pytest.skip(reason)
+    tmp_path.chmod(0o700)
+    # the collection as Ansible finds it: ansible_collections/lbaudit/compliance, this checkout's
+    collection = tmp_path / "collections" / "ansible_collections" / "lbaudit"
+    collection.mkdir(parents=True)
+    (collection / "compliance").symlink_to(REPO / "ansible")
+    return tmp_path
+
+
+def _ssh_host(work: Path) -> str:
+    """The inventory variables of a host reached over SSH: sshd -i on this machine, by ProxyCommand."""
+    ssh = work / "ssh"
+    if not ssh.exists():
+        ssh.mkdir(mode=0o700)
+        for key in ("hostkey", "client"):
+            done = subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(ssh / key)],
+                                  capture_output=True, timeout=60)
+            assert done.returncode == 0, done.stderr
+        shutil.copy(ssh / "client.pub", ssh / "authorized_keys")
+        (ssh / "sshd_config").write_text(
+            f"HostKey {ssh / 'hostkey'}\nAuthorizedKeysFile {ssh / 'authorized_keys'}\n"
+            "PermitRootLogin prohibit-password\nPasswordAuthentication no\nKbdInteractiveAuthentication no\n"
+            "UsePAM no\nStrictModes no\nPidFile none\nSubsystem sftp internal-sftp\nLogLevel ERROR\n")
+        Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)  # sshd's privilege-separation directory
+    proxy = f"{SSHD} -i -f {ssh / 'sshd_config'}"
+    return (f"ansible_host=127.0.0.1 ansible_user=root ansible_ssh_private_key_file={ssh / 'client'} "
+            f"ansible_ssh_common_args='-o ProxyCommand=\"{proxy}\" -o UserKnownHostsFile=/dev/null'")
+
+
+def _target(work: Path, directory: str, python: str) -> str:
+    """A target's own venv (``lbaudit`` present, so nothing is installed), whose interpreter is ``python``
+    (a shell script), and its snapshot directory; its inventory variables."""
+    venv = work / "targets" / directory / "venv"
+    (venv / "bin").mkdir(parents=True)
+    (venv / "bin" / "lbaudit").write_text("#!/bin/sh\nexit 70\n")
+    (venv / "bin" / "python").write_text(f"#!/bin/sh\n{python}\n")
+    for name in ("lbaudit", "python"):
+        (venv / "bin" / name).chmod(0o755)
+    return (f"ansible_python_interpreter=/usr/bin/python3 lbaudit_venv={venv} "
+            f"lbaudit_snapshot_dir={work / 'targets' / directory / 'snap'}")
+
+
+def _answering(work: Path) -> str:
+    """An interpreter that is this checkout's: the module collects this machine's facts."""
+    return f'PYTHONPATH={REPO} exec {sys.executable} "$@"'
+
+
+def _never_answering(work: Path, how: str) -> str:
+    """An interpreter that never returns: it sleeps, or streams a line five times a second for ever;
+    its process id is written down, for the test to end it."""
+    pids = work / "pids"
+    if how == "sleeps":
+        return f"echo $$ >> {pids}\nexec sleep 3600"
+    return f"echo $$ >> {pids}\nwhile :; do echo streaming; sleep 0.2; done"
+
+
+def _play(work: Path, inventory: list[str], *extra: str) -> tuple[subprocess.CompletedProcess | None, float]:
+    """``ansible-playbook lbaudit.compliance.scan`` on ``inventory``; (its result, or None when it was
+    still running after PLAY_LIMIT seconds, and how long it ran)."""
+    (work / "inventory.ini").write_text("[lbaudit_targets]\n" + "\n".join(inventory) + "\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_")}
+    env.update({
+        "PATH": f"{BIN}:{env.get('PATH', '/usr/bin:/bin')}",
+        "ANSIBLE_COLLECTIONS_PATH": str(work / "collections"),
+        "ANSIBLE_HOST_KEY_CHECKING": "False",
+        "ANSIBLE_SSH_ARGS": "-o ControlMaster=no",
+        "ANSIBLE_PIPELINING": "True",
+        "ANSIBLE_LOCAL_TEMP": str(work / "ansible-local"),
+        "ANSIBLE_NOCOLOR": "1",
+        "ANSIBLE_FORCE_COLOR": "0",
+    })
+    argv = [_tool("ansible-playbook") or "ansible-playbook", "-i", str(work / "inventory.ini"), "lbaudit.compliance.scan",
+            "-e", f"lbaudit_policy={REPO / 'policies' / 'corp.yaml'}", "-e", f"lbaudit_out_dir={work / 'out'}",
+            "-e", f"lbaudit_fetch_dir={work / 'fetch'}",
+            "-e", json.dumps({"lbaudit_controller_command": [sys.executable, "-m", "auditor.cli"],
+                              "lbaudit_controller_environment": {"PYTHONPATH": str(REPO)}}), *extra]
+    started = time.monotonic()
+    process = subprocess.Popen(argv, cwd=work, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               start_new_session=True)
+    try:
+        stdout, stderr = process.communicate(timeout=PLAY_LIMIT)
+        return subprocess.CompletedProcess(argv, process.returncode, stdout, stderr), time.monotonic() - started
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)  # the play this test started, and its ssh clients
+        process.communicate()
+        return None, time.monotonic() - started
+    finally:
+        _end_targets(work)
+
+
+def _end_targets(work: Path) -> None:
+    """End the never-answering interpreters this test's targets started (sshd -i put them in sessions
+    of their own), by the process ids they wrote down."""
+    pids = work / "pids"
+    if not pids.exists():
+        return
+    for line in pids.read_text().split():
+        try:
+            os.kill(int(line), signal.SIGKILL)
+        except (ProcessLookupError, ValueError):
+            pass
+
+
+def _rows(work: Path) -> dict[str, dict]:
+    return {h["host"]: h for h in json.loads((work / "out" / "fleet-summary.json").read_text())["hosts"]}
+
+
+@pytest.mark.parametrize("name", ["../outside", "-rf", "web01/../outside"])
+def test_an_inventory_name_that_is_not_a_host_file_name_touches_nothing_outside_the_fetch_dir(work: Path, name: str):
+    (work / "outside").mkdir()
+    kept = work / "outside" / "lbaudit.snapshot.json"
+    kept.write_text("not the play's to delete\n")
+    inventory = [f"good01 ansible_connection=local {_target(work, 'good01', _answering(work))}",
+                 f"{name} ansible_connection=local {_target(work, 'hostile', _answering(work))}"]
+    played, took = _play(work, inventory)
+    assert played is not None, f"the play was still running after {took:.0f} s"
+    assert kept.read_text() == "not the play's to delete\n"
+    assert sorted(p.name for p in (work / "outside").iterdir()) == ["lbaudit.snapshot.json"]
+    assert sorted(p.name for p in (work / "fetch").iterdir()) == ["good01"]
+    assert f"inventory name {name!r} cannot name a host's files" in played.stdout
+    assert not (work / "targets" / "hostile" / "snap" / "lbaudit.snapshot.json").exists()  # nothing collected there
+    # the run names the host it could not scan: fleet evaluate refuses the name (exit 2), the play fails
+    assert played.returncode == 2
