@@ -1,6 +1,11 @@
 """Hostile targets of the Ansible playbook ``lbaudit.compliance.scan``, run for real: hosts reached
 over SSH (an ``sshd -i`` started by the ProxyCommand, on this machine) or ``ansible_connection=local``.
 
+* A host whose SSH connects but whose command never returns (its interpreter sleeps) or streams
+  output for ever held the whole play: no task on a target had a time limit, so the fleet was never
+  evaluated, not even the hosts that answered.  Every task on a target now has one
+  (``lbaudit_task_timeout``); such a host fails its task, has no snapshot, and fails in the fleet
+  as an expected host that was not scanned (exit 2), while the others are judged.
 * An inventory name is a path on the controller (``{{ lbaudit_fetch_dir }}/{{ inventory_hostname }}/``):
   ``../outside`` (a dynamic inventory's name from a cloud tag) had the play delete, then write,
   ``lbaudit.snapshot.json`` outside the fetch directory.  The scan role refuses a name that cannot
@@ -159,6 +164,28 @@ def _end_targets(work: Path) -> None:
 
 def _rows(work: Path) -> dict[str, dict]:
     return {h["host"]: h for h in json.loads((work / "out" / "fleet-summary.json").read_text())["hosts"]}
+
+
+def test_a_host_whose_command_never_returns_fails_alone_and_the_fleet_is_still_judged(work: Path):
+    inventory = [f"good01 {_ssh_host(work)} {_target(work, 'good01', _answering(work))}",
+                 f"sleeps01 {_ssh_host(work)} {_target(work, 'sleeps01', _never_answering(work, 'sleeps'))}",
+                 f"streams01 {_ssh_host(work)} {_target(work, 'streams01', _never_answering(work, 'streams'))}"]
+    played, took = _play(work, inventory, "-e", f"lbaudit_task_timeout={TASK_TIMEOUT}")
+    assert played is not None, f"the play was still running after {took:.0f} s: a target that never answers held it"
+    # the fleet was evaluated: fleet evaluate's exit 2 (hosts not scanned) fails the play, as a bad host does
+    assert played.returncode == 2, played.stdout[-4000:] + played.stderr[-2000:]
+    rows = _rows(work)
+    assert sorted(rows) == ["good01", "sleeps01", "streams01"]
+    assert rows["good01"]["error"] is None and rows["good01"]["verdict"] is not None
+    for host in ("sleeps01", "streams01"):
+        assert rows[host]["exit_code"] == 2 and rows[host]["verdict"] is None
+        assert rows[host]["error"] == (f"host {host!r} is expected (--expect-hosts) but no snapshot of it was found "
+                                       f"under {work / 'fetch'}: it was not scanned in this run")
+        assert not (work / "fetch" / host).exists()
+    for host in ("sleeps01", "streams01"):  # each failed by its own task's limit, not by the play's end
+        (failed,) = [line for line in played.stdout.splitlines() if line.startswith(f"fatal: [{host}]")]
+        assert "timed out" in failed.lower()
+    assert json.loads((work / "out" / "fleet-summary.json").read_text())["exit_code"] == 2
 
 
 @pytest.mark.parametrize("name", ["../outside", "-rf", "web01/../outside"])
