@@ -947,8 +947,13 @@ def _evaluate_fleet(job: FleetJob) -> FleetSummary:
     # (before the store: a run that ends here creates nothing, not even an empty store)
     hosts = discover(job.snapshots)
     first = next(hosts, None)
-    if first is None:
+    if first is not None:
+        hosts = itertools.chain([first], hosts)
+    elif not job.expect_hosts:
         # No host at all is no evidence of any: "0 hosts, exit 0" would pass a fleet whose fetch failed.
+        # With --expect-hosts the run knows its hosts, and its summary says each was not scanned (exit
+        # 2): refused, the run wrote nothing, and when every host of the Ansible play was unreachable
+        # an earlier run's summary stayed in the out dir as this one's.
         raise InputError(f"{', '.join(map(str, job.snapshots))}: --snapshots: no host found (expected "
                          f"*{SNAPSHOT_SUFFIX} files, or one directory per host holding one)")
     if job.record:
@@ -971,20 +976,20 @@ def _evaluate_fleet(job: FleetJob) -> FleetSummary:
             _RECORDER = None
             raise
     try:
-        return _evaluate_hosts_into_summary(job, first, hosts)
+        return _evaluate_hosts_into_summary(job, hosts)
     finally:
         if _RECORDER is not None:
             _RECORDER.close()  # a record still pending closes when committed or rolled back with the files
             _RECORDER = None
 
 
-def _evaluate_hosts_into_summary(job: FleetJob, first: HostInput, hosts: Iterator[HostInput]) -> FleetSummary:
+def _evaluate_hosts_into_summary(job: FleetJob, hosts: Iterator[HostInput]) -> FleetSummary:
     from auditor.storage.outputs import make_out_dir
 
     assert _STATE is not None
     make_out_dir(job.out_dir)
     started = datetime.now(timezone.utc)
-    outcomes = list(_outcomes(job, itertools.chain([first], hosts)))
+    outcomes = list(_outcomes(job, hosts))
     named: dict[str, list[HostOutcome]] = {}
     for outcome in outcomes:
         named.setdefault(_same_host(outcome.host), []).append(outcome)

@@ -204,3 +204,36 @@ def test_an_inventory_name_that_is_not_a_host_file_name_touches_nothing_outside_
     assert not (work / "targets" / "hostile" / "snap" / "lbaudit.snapshot.json").exists()  # nothing collected there
     # the run names the host it could not scan: fleet evaluate refuses the name (exit 2), the play fails
     assert played.returncode == 2
+
+
+def test_when_every_host_fails_the_fleet_is_still_evaluated_and_each_host_counted_not_scanned(work: Path):
+    # an earlier run's summary in the out dir, in which both hosts were judged
+    from auditor.storage.snapshot import write_snapshot
+    from tests.cli import run_cli
+    from tests.factories import listener, snapshot
+
+    for number, host in enumerate(("broken01", "unreachable01")):
+        (work / "earlier" / host).mkdir(parents=True)
+        write_snapshot(snapshot(listeners=[listener("127.0.0.1", 22)], hostname=host, machine_id=f"{number + 1:032x}"),
+                       work / "earlier" / host / "lbaudit.snapshot.json")
+    earlier = run_cli("fleet", "evaluate", "--snapshots", work / "earlier", "--policy", REPO / "policies" / "corp.yaml",
+                      "--out-dir", work / "out", "-q")
+    assert earlier.returncode in (0, 1, 3), earlier.stderr
+    assert [r["error"] for r in _rows(work).values()] == [None, None]
+    inventory = [f"broken01 ansible_connection=local {_target(work, 'broken01', 'exit 1')}",
+                 # an SSH host whose connection fails: its ProxyCommand exits at once
+                 f"unreachable01 {_ssh_host(work).replace(f'{SSHD} -i -f', '/bin/false')} "
+                 f"{_target(work, 'unreachable01', _answering(work))}"]
+    played, took = _play(work, inventory)
+    assert played is not None, f"the play was still running after {took:.0f} s"
+    assert "UNREACHABLE!" in played.stdout and "fatal: [broken01]: FAILED!" in played.stdout
+    # the controller's play ran: fleet evaluate's exit 2 (hosts not scanned) is what fails the play
+    assert "TASK [Run lbaudit fleet evaluate]" in played.stdout
+    assert played.returncode == 2, played.stdout[-4000:]
+    rows = _rows(work)
+    assert sorted(rows) == ["broken01", "unreachable01"]
+    for host, row in rows.items():
+        assert row["exit_code"] == 2 and row["verdict"] is None and row["evidence"] is None
+        assert row["error"] == (f"host {host!r} is expected (--expect-hosts) but no snapshot of it was found "
+                                f"under {work / 'fetch'}: it was not scanned in this run")
+    assert json.loads((work / "out" / "fleet-summary.json").read_text())["exit_code"] == 2
