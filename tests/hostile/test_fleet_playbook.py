@@ -237,3 +237,45 @@ def test_when_every_host_fails_the_fleet_is_still_evaluated_and_each_host_counte
         assert row["error"] == (f"host {host!r} is expected (--expect-hosts) but no snapshot of it was found "
                                 f"under {work / 'fetch'}: it was not scanned in this run")
     assert json.loads((work / "out" / "fleet-summary.json").read_text())["exit_code"] == 2
+
+
+NOBODY = 65534
+
+
+def test_a_snapshot_directory_another_user_owns_is_not_collected_into(work: Path):
+    # /var/tmp/lbaudit made first by a local user (sticky /var/tmp lets anyone): the role's chmod 0700
+    # leaves it theirs, so they could replace the snapshot between its collection and its fetch
+    snap = work / "targets" / "shared01" / "snap"
+    inventory = [f"good01 ansible_connection=local {_target(work, 'good01', _answering(work))}",
+                 f"shared01 ansible_connection=local {_target(work, 'shared01', _answering(work))}"]
+    snap.mkdir(mode=0o777)
+    os.chown(snap, NOBODY, NOBODY)
+    played, took = _play(work, inventory)
+    assert played is not None, f"the play was still running after {took:.0f} s"
+    (failed,) = [line for line in played.stdout.splitlines() if line.startswith("fatal: [shared01]")]
+    assert (f"{snap}: the snapshot directory is owned by uid {NOBODY}, not by the user collecting (uid 0): "
+            "that user could replace the snapshot before it is fetched") in failed
+    assert list(snap.iterdir()) == []  # nothing written there
+    assert played.returncode == 2, played.stdout[-4000:]
+    rows = _rows(work)
+    assert rows["good01"]["error"] is None
+    assert rows["shared01"]["exit_code"] == 2 and "it was not scanned in this run" in rows["shared01"]["error"]
+
+
+@pytest.mark.parametrize("mode", [0o777, 0o770, 0o1777])
+def test_the_collect_module_refuses_a_directory_others_can_write(work: Path, mode: int):
+    directory = work / "shared"
+    directory.mkdir()
+    directory.chmod(mode)
+    output = directory / "host.snapshot.json"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_")}
+    env.update({"ANSIBLE_COLLECTIONS_PATH": str(work / "collections"), "ANSIBLE_NOCOLOR": "1",
+                "ANSIBLE_LOCAL_TEMP": str(work / "ansible-local"), "PYTHONPATH": str(REPO)})
+    done = subprocess.run([_tool("ansible") or "ansible", "localhost", "-c", "local", "-m",
+                           "lbaudit.compliance.lbaudit_collect", "-a", f"output={output}", "-e",
+                           f"ansible_python_interpreter={sys.executable}"],
+                          capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 2, done.stdout[-3000:] + done.stderr[-2000:]
+    assert (f"{directory}: the snapshot directory can be written by users other than its owner "
+            f"(mode {mode & 0o7777:04o}): one of them could replace the snapshot before it is fetched") in done.stdout
+    assert not output.exists()
