@@ -10,6 +10,14 @@ over SSH (an ``sshd -i`` started by the ProxyCommand, on this machine) or ``ansi
   ``../outside`` (a dynamic inventory's name from a cloud tag) had the play delete, then write,
   ``lbaudit.snapshot.json`` outside the fetch directory.  The scan role refuses a name that cannot
   name a host's file (as ``fleet evaluate`` does) before anything is touched.
+* When every host failed (unreachable, collection failed), Ansible ran no later play: no fleet was
+  evaluated and an earlier run's summary stayed in the out dir.  A host not scanned is rescued now,
+  and fails in the fleet.
+* ``--limit`` narrows every play: the controller's play (``hosts: localhost``) was skipped, "no
+  hosts matched", and the playbook ended 0 with no fleet evaluated.  The evaluation is now the play's
+  last tasks, run once and delegated to the controller, expecting the play's hosts.
+* The snapshot directory (``/var/tmp/lbaudit``) made first by another local user stayed theirs: they
+  could replace the snapshot between collection and fetch.  The module refuses such a directory.
 
 Skipped with the reason when not root or when ``sshd``, ``ssh`` or ``ansible-playbook`` is missing
 (under CI=true those are installed, so they must run).
@@ -279,3 +287,23 @@ def test_the_collect_module_refuses_a_directory_others_can_write(work: Path, mod
     assert (f"{directory}: the snapshot directory can be written by users other than its owner "
             f"(mode {mode & 0o7777:04o}): one of them could replace the snapshot before it is fetched") in done.stdout
     assert not output.exists()
+
+
+@pytest.mark.parametrize("limit", ["@retry", "good01,broken01", "all"])
+def test_a_play_narrowed_by_limit_still_evaluates_the_fleet_and_fails_a_host_not_scanned(work: Path, limit: str):
+    # --limit narrows every play: the controller's own play (hosts: localhost) was then skipped,
+    # "no hosts matched", and the play ended 0 with no fleet evaluated; --limit @retry_file (what
+    # Ansible's retry files are for) also left the expected hosts empty
+    (work / "retry").write_text("good01\nbroken01\n")
+    inventory = [f"good01 ansible_connection=local {_target(work, 'good01', _answering(work))}",
+                 f"broken01 ansible_connection=local {_target(work, 'broken01', 'exit 1')}",
+                 f"other01 ansible_connection=local {_target(work, 'other01', _answering(work))}"]
+    played, took = _play(work, inventory, "--limit", f"@{work / 'retry'}" if limit == "@retry" else limit)
+    assert played is not None, f"the play was still running after {took:.0f} s"
+    assert "skipping: no hosts matched" not in played.stdout
+    assert played.returncode == 2, played.stdout[-4000:]
+    rows = _rows(work)
+    assert sorted(rows) == (["broken01", "good01", "other01"] if limit == "all" else ["broken01", "good01"])
+    assert rows["good01"]["error"] is None and rows["good01"]["verdict"] is not None
+    assert rows["broken01"]["error"] == (f"host 'broken01' is expected (--expect-hosts) but no snapshot of it was "
+                                         f"found under {work / 'fetch'}: it was not scanned in this run")
