@@ -24,7 +24,7 @@ options:
   output:
     description:
       - Snapshot file to write on the target (replaced atomically). Its directory must exist, be owned by
-        the user collecting, be writable by no one else and not be a symbolic link, else the module fails;
+        the user collecting (or root), be writable by no one else and not be a symbolic link, else the module fails;
         another user could replace the snapshot there before it is fetched.
     type: path
     required: true
@@ -152,7 +152,7 @@ def shared_directory_problem(directory):
     if stat.S_ISLNK(found.st_mode):
         return ('the snapshot directory is a symbolic link: its owner could point it elsewhere before the '
                 'snapshot is fetched (give the directory itself)')
-    if found.st_uid != os.geteuid():
+    if found.st_uid not in (os.geteuid(), 0):  # root may replace any file anyway
         return ('the snapshot directory is owned by uid %d, not by the user collecting (uid %d): that user could '
                 'replace the snapshot before it is fetched' % (found.st_uid, os.geteuid()))
     if found.st_mode & 0o022:
