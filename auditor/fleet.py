@@ -431,7 +431,7 @@ def _same_host(name: str) -> str:
     return name.lower()
 
 
-def _claim(job: FleetJob, name: str, host: HostInput, collection: Any = None) -> None:
+def _claim(job: FleetJob, name: str, host: HostInput, collection: Any = None, facts: str | None = None) -> None:
     """Take ``name`` for this host in this run, or fail the host: two snapshots that name one host
     (two files that record one host name, or a file and a directory) wrote one evidence file over
     the other and both recorded a run of that host in the store, so the store and the evidence kept
@@ -439,7 +439,11 @@ def _claim(job: FleetJob, name: str, host: HostInput, collection: Any = None) ->
 
     With the snapshot's ``collection`` (its provenance), the collection is claimed too: one
     collection under two hosts' names (the same file, or a copy of it: one machine id, host name
-    and collection time) is one host's facts judged as another's, and the later host fails."""
+    and collection time) is one host's facts judged as another's, and the later host fails.  A
+    collection without a machine id (a bundle replayed from a Windows or macOS capture) is told by
+    its host name and ``facts`` (HostSnapshot.facts_digest, independent of when and where they were
+    read): its collection time is its files' modification times, which each copy of a bundle
+    makes anew, so one bundle copied into two hosts' places was two hosts."""
     if job.claims is None:
         return
     # The claim names the snapshot that made it, written whole before the name is taken (link(2)
@@ -459,6 +463,10 @@ def _claim(job: FleetJob, name: str, host: HostInput, collection: Any = None) ->
             digest = sha256_hex(json.dumps([collection.machine_id, collection.hostname, moment]).encode())
             keys.append((f".collection-{digest}", f"records the same collection (machine id {collection.machine_id}, "
                                                   f"host name {collection.hostname!r}, collected at {moment}) as"))
+        elif facts is not None:
+            digest = sha256_hex(json.dumps([collection.hostname, facts]).encode())
+            keys.append((f".facts-{digest}", f"records the same facts (host name {collection.hostname!r}, "
+                                             "no machine id) as"))
     record = mine + b"\0" + name.encode()
     for key, same in keys:
         draft = job.claims / f".draft-{os.getpid()}-{threading.get_ident()}"
@@ -537,7 +545,8 @@ def _evaluate_into(state: _WorkerState, host: HostInput, outcome: HostOutcome) -
         raise InputError(f"{host.snapshot}: host {outcome.host!r} is not one of the hosts this run expects "
                          "(--expect-hosts): a snapshot left by an earlier run is not this run's evidence")
     pipeline.check_collection_time(snapshot, started, job.max_age)  # a stale host is not judged
-    _claim(job, outcome.host, host, snapshot.provenance)
+    _claim(job, outcome.host, host, snapshot.provenance,
+           None if snapshot.provenance.machine_id else snapshot.facts_digest())
     evidence = pipeline.assess(state.policy, snapshot, state.registry, fail_on=job.fail_on, started_at=started,
                                collect_ms=collect_ms)
     del snapshot
