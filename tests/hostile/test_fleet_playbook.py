@@ -43,7 +43,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.root]
 SSHD = "/usr/sbin/sshd"
 BIN = Path(sys.executable).parent
 PLAY_LIMIT = 240  # seconds: far beyond what the play takes once every task on a target has its limit
-TASK_TIMEOUT = 15
+TASK_TIMEOUT = 45  # seconds: the answering host collects this machine within it, even under load
 
 
 def _tool(name: str) -> str | None:
@@ -109,7 +109,7 @@ def _target(work: Path, directory: str, python: str) -> str:
             f"lbaudit_snapshot_dir={work / 'targets' / directory / 'snap'}")
 
 
-def _answering(work: Path) -> str:
+def _answering() -> str:
     """An interpreter that is this checkout's: the module collects this machine's facts."""
     return f'PYTHONPATH={REPO} exec {sys.executable} "$@"'
 
@@ -175,7 +175,7 @@ def _rows(work: Path) -> dict[str, dict]:
 
 
 def test_a_host_whose_command_never_returns_fails_alone_and_the_fleet_is_still_judged(work: Path):
-    inventory = [f"good01 {_ssh_host(work)} {_target(work, 'good01', _answering(work))}",
+    inventory = [f"good01 {_ssh_host(work)} {_target(work, 'good01', _answering())}",
                  f"sleeps01 {_ssh_host(work)} {_target(work, 'sleeps01', _never_answering(work, 'sleeps'))}",
                  f"streams01 {_ssh_host(work)} {_target(work, 'streams01', _never_answering(work, 'streams'))}"]
     played, took = _play(work, inventory, "-e", f"lbaudit_task_timeout={TASK_TIMEOUT}")
@@ -201,8 +201,8 @@ def test_an_inventory_name_that_is_not_a_host_file_name_touches_nothing_outside_
     (work / "outside").mkdir()
     kept = work / "outside" / "lbaudit.snapshot.json"
     kept.write_text("not the play's to delete\n")
-    inventory = [f"good01 ansible_connection=local {_target(work, 'good01', _answering(work))}",
-                 f"{name} ansible_connection=local {_target(work, 'hostile', _answering(work))}"]
+    inventory = [f"good01 ansible_connection=local {_target(work, 'good01', _answering())}",
+                 f"{name} ansible_connection=local {_target(work, 'hostile', _answering())}"]
     played, took = _play(work, inventory)
     assert played is not None, f"the play was still running after {took:.0f} s"
     assert kept.read_text() == "not the play's to delete\n"
@@ -231,7 +231,7 @@ def test_when_every_host_fails_the_fleet_is_still_evaluated_and_each_host_counte
     inventory = [f"broken01 ansible_connection=local {_target(work, 'broken01', 'exit 1')}",
                  # an SSH host whose connection fails: its ProxyCommand exits at once
                  f"unreachable01 {_ssh_host(work).replace(f'{SSHD} -i -f', '/bin/false')} "
-                 f"{_target(work, 'unreachable01', _answering(work))}"]
+                 f"{_target(work, 'unreachable01', _answering())}"]
     played, took = _play(work, inventory)
     assert played is not None, f"the play was still running after {took:.0f} s"
     assert "UNREACHABLE!" in played.stdout and "fatal: [broken01]: FAILED!" in played.stdout
@@ -254,8 +254,8 @@ def test_a_snapshot_directory_another_user_owns_is_not_collected_into(work: Path
     # /var/tmp/lbaudit made first by a local user (sticky /var/tmp lets anyone): the role's chmod 0700
     # leaves it theirs, so they could replace the snapshot between its collection and its fetch
     snap = work / "targets" / "shared01" / "snap"
-    inventory = [f"good01 ansible_connection=local {_target(work, 'good01', _answering(work))}",
-                 f"shared01 ansible_connection=local {_target(work, 'shared01', _answering(work))}"]
+    inventory = [f"good01 ansible_connection=local {_target(work, 'good01', _answering())}",
+                 f"shared01 ansible_connection=local {_target(work, 'shared01', _answering())}"]
     snap.mkdir(mode=0o777)
     os.chown(snap, NOBODY, NOBODY)
     played, took = _play(work, inventory)
@@ -295,9 +295,9 @@ def test_a_play_narrowed_by_limit_still_evaluates_the_fleet_and_fails_a_host_not
     # "no hosts matched", and the play ended 0 with no fleet evaluated; --limit @retry_file (what
     # Ansible's retry files are for) also left the expected hosts empty
     (work / "retry").write_text("good01\nbroken01\n")
-    inventory = [f"good01 ansible_connection=local {_target(work, 'good01', _answering(work))}",
+    inventory = [f"good01 ansible_connection=local {_target(work, 'good01', _answering())}",
                  f"broken01 ansible_connection=local {_target(work, 'broken01', 'exit 1')}",
-                 f"other01 ansible_connection=local {_target(work, 'other01', _answering(work))}"]
+                 f"other01 ansible_connection=local {_target(work, 'other01', _answering())}"]
     played, took = _play(work, inventory, "--limit", f"@{work / 'retry'}" if limit == "@retry" else limit)
     assert played is not None, f"the play was still running after {took:.0f} s"
     assert "skipping: no hosts matched" not in played.stdout
