@@ -427,8 +427,9 @@ _DUPLICATE = "appears more than once in the fleet: this snapshot was not evaluat
 
 
 def _same_host(name: str) -> str:
-    """The host ``name`` names, as two names of one host compare: case does not count."""
-    return name.lower()
+    """The host ``name`` names, as two names of one host compare: case does not count (RFC 4343),
+    nor does the root's trailing dot of an absolute name (``web1.`` is ``web1``, RFC 1034 3.1)."""
+    return name.lower().rstrip(".")
 
 
 def _claim(job: FleetJob, name: str, host: HostInput, collection: Any = None, facts: str | None = None) -> None:
