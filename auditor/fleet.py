@@ -427,11 +427,12 @@ _DUPLICATE = "appears more than once in the fleet: this snapshot was not evaluat
 
 
 def _same_host(name: str) -> str:
-    """The host ``name`` names, as two names of one host compare: case does not count."""
-    return name.lower()
+    """The host ``name`` names, as two names of one host compare: case does not count (RFC 4343),
+    nor does the root's trailing dot of an absolute name (``web1.`` is ``web1``, RFC 1034 3.1)."""
+    return name.lower().rstrip(".")
 
 
-def _claim(job: FleetJob, name: str, host: HostInput, collection: Any = None) -> None:
+def _claim(job: FleetJob, name: str, host: HostInput, collection: Any = None, facts: str | None = None) -> None:
     """Take ``name`` for this host in this run, or fail the host: two snapshots that name one host
     (two files that record one host name, or a file and a directory) wrote one evidence file over
     the other and both recorded a run of that host in the store, so the store and the evidence kept
@@ -439,7 +440,11 @@ def _claim(job: FleetJob, name: str, host: HostInput, collection: Any = None) ->
 
     With the snapshot's ``collection`` (its provenance), the collection is claimed too: one
     collection under two hosts' names (the same file, or a copy of it: one machine id, host name
-    and collection time) is one host's facts judged as another's, and the later host fails."""
+    and collection time) is one host's facts judged as another's, and the later host fails.  A
+    collection without a machine id (a bundle replayed from a Windows or macOS capture) is told by
+    its host name and ``facts`` (HostSnapshot.facts_digest, independent of when and where they were
+    read): its collection time is its files' modification times, which each copy of a bundle
+    makes anew, so one bundle copied into two hosts' places was two hosts."""
     if job.claims is None:
         return
     # The claim names the snapshot that made it, written whole before the name is taken (link(2)
@@ -459,6 +464,10 @@ def _claim(job: FleetJob, name: str, host: HostInput, collection: Any = None) ->
             digest = sha256_hex(json.dumps([collection.machine_id, collection.hostname, moment]).encode())
             keys.append((f".collection-{digest}", f"records the same collection (machine id {collection.machine_id}, "
                                                   f"host name {collection.hostname!r}, collected at {moment}) as"))
+        elif facts is not None:
+            digest = sha256_hex(json.dumps([collection.hostname, facts]).encode())
+            keys.append((f".facts-{digest}", f"records the same facts (host name {collection.hostname!r}, "
+                                             "no machine id) as"))
     record = mine + b"\0" + name.encode()
     for key, same in keys:
         draft = job.claims / f".draft-{os.getpid()}-{threading.get_ident()}"
@@ -537,7 +546,8 @@ def _evaluate_into(state: _WorkerState, host: HostInput, outcome: HostOutcome) -
         raise InputError(f"{host.snapshot}: host {outcome.host!r} is not one of the hosts this run expects "
                          "(--expect-hosts): a snapshot left by an earlier run is not this run's evidence")
     pipeline.check_collection_time(snapshot, started, job.max_age)  # a stale host is not judged
-    _claim(job, outcome.host, host, snapshot.provenance)
+    _claim(job, outcome.host, host, snapshot.provenance,
+           None if snapshot.provenance.machine_id else snapshot.facts_digest())
     evidence = pipeline.assess(state.policy, snapshot, state.registry, fail_on=job.fail_on, started_at=started,
                                collect_ms=collect_ms)
     del snapshot
@@ -947,8 +957,13 @@ def _evaluate_fleet(job: FleetJob) -> FleetSummary:
     # (before the store: a run that ends here creates nothing, not even an empty store)
     hosts = discover(job.snapshots)
     first = next(hosts, None)
-    if first is None:
+    if first is not None:
+        hosts = itertools.chain([first], hosts)
+    elif not job.expect_hosts:
         # No host at all is no evidence of any: "0 hosts, exit 0" would pass a fleet whose fetch failed.
+        # With --expect-hosts the run knows its hosts, and its summary says each was not scanned (exit
+        # 2): refused, the run wrote nothing, and when every host of the Ansible play was unreachable
+        # an earlier run's summary stayed in the out dir as this one's.
         raise InputError(f"{', '.join(map(str, job.snapshots))}: --snapshots: no host found (expected "
                          f"*{SNAPSHOT_SUFFIX} files, or one directory per host holding one)")
     if job.record:
@@ -971,20 +986,20 @@ def _evaluate_fleet(job: FleetJob) -> FleetSummary:
             _RECORDER = None
             raise
     try:
-        return _evaluate_hosts_into_summary(job, first, hosts)
+        return _evaluate_hosts_into_summary(job, hosts)
     finally:
         if _RECORDER is not None:
             _RECORDER.close()  # a record still pending closes when committed or rolled back with the files
             _RECORDER = None
 
 
-def _evaluate_hosts_into_summary(job: FleetJob, first: HostInput, hosts: Iterator[HostInput]) -> FleetSummary:
+def _evaluate_hosts_into_summary(job: FleetJob, hosts: Iterator[HostInput]) -> FleetSummary:
     from auditor.storage.outputs import make_out_dir
 
     assert _STATE is not None
     make_out_dir(job.out_dir)
     started = datetime.now(timezone.utc)
-    outcomes = list(_outcomes(job, itertools.chain([first], hosts)))
+    outcomes = list(_outcomes(job, hosts))
     named: dict[str, list[HostOutcome]] = {}
     for outcome in outcomes:
         named.setdefault(_same_host(outcome.host), []).append(outcome)

@@ -23,7 +23,9 @@ author:
 options:
   output:
     description:
-      - Snapshot file to write on the target (replaced atomically). Its directory must exist.
+      - Snapshot file to write on the target (replaced atomically). Its directory must exist, be owned by
+        the user collecting (or root), be writable by no one else and not be a symbolic link, else the module fails;
+        another user could replace the snapshot there before it is fetched.
     type: path
     required: true
   executable:
@@ -117,6 +119,7 @@ gaps:
 import hashlib
 import json
 import os
+import stat
 import sys
 import tempfile
 
@@ -132,6 +135,30 @@ try:
     HAS_LBAUDIT = True
 except ImportError:
     HAS_LBAUDIT = False
+
+
+def shared_directory_problem(directory):
+    """Why another user could replace a snapshot written in ``directory`` before it is fetched, or None.
+
+    The default directory is under /var/tmp, where anyone may make it first: the role's chmod 0700
+    leaves it theirs, and the owner of a directory (or anyone, where it is group- or world-writable)
+    can rename another file over the snapshot between its collection and its fetch, a forged
+    host's facts judged as the host's.  A symbolic link is refused too: its owner can point it
+    elsewhere between the two tasks."""
+    try:
+        found = os.lstat(directory)
+    except OSError as exc:
+        return 'cannot be examined: %s' % to_native(exc.strerror or exc)
+    if stat.S_ISLNK(found.st_mode):
+        return ('the snapshot directory is a symbolic link: its owner could point it elsewhere before the '
+                'snapshot is fetched (give the directory itself)')
+    if found.st_uid not in (os.geteuid(), 0):  # root may replace any file anyway
+        return ('the snapshot directory is owned by uid %d, not by the user collecting (uid %d): that user could '
+                'replace the snapshot before it is fetched' % (found.st_uid, os.geteuid()))
+    if found.st_mode & 0o022:
+        return ('the snapshot directory can be written by users other than its owner (mode %04o): one of them '
+                'could replace the snapshot before it is fetched' % stat.S_IMODE(found.st_mode))
+    return None
 
 
 def gaps_of(document):
@@ -198,6 +225,9 @@ def main():
     directory = os.path.dirname(output) or '.'
     if not os.path.isdir(directory):
         module.fail_json(msg='%s: the directory of the snapshot does not exist' % directory)
+    problem = shared_directory_problem(directory)
+    if problem:
+        module.fail_json(msg='%s: %s' % (directory, problem))
     if HAS_LBAUDIT:
         method = 'api'
         data = collect_api(module, output, sections)

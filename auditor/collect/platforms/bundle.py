@@ -76,10 +76,12 @@ def _why(exc: OSError) -> str:
 
 
 def read_bundle(directory: Path, platform: str) -> tuple[dict[str, ProbeOutput], datetime | None]:
-    """Every probe file of ``platform`` in ``directory`` (or why it is unusable), and when the newest
-    of them was last written (the capture time as far as the files tell)."""
+    """Every probe file of ``platform`` in ``directory`` (or why it is unusable), and when the oldest
+    of them was last written: the capture time as far as the files tell, which ``--max-age`` judges.
+    Facts are as old as the oldest of them: by the newest, a year-old bundle with one file written
+    today (a probe an older capture script lacked, added by hand) was a capture of today."""
     outputs: dict[str, ProbeOutput] = {}
-    newest: float | None = None
+    oldest: float | None = None
     try:
         entries = os.listdir(directory)
     except OSError as exc:
@@ -112,9 +114,9 @@ def read_bundle(directory: Path, platform: str) -> tuple[dict[str, ProbeOutput],
             continue
         try:
             mtime = os.lstat(path).st_mtime
-            newest = mtime if newest is None else max(newest, mtime)
+            oldest = mtime if oldest is None else min(oldest, mtime)
         except OSError:
             pass
         outputs[probe.file] = ProbeOutput(data, origin)
-    when = datetime.fromtimestamp(newest, timezone.utc).replace(microsecond=0) if newest is not None else None
+    when = datetime.fromtimestamp(oldest, timezone.utc).replace(microsecond=0) if oldest is not None else None
     return outputs, when
