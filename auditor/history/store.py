@@ -296,13 +296,19 @@ def _refuse_endless_connect(url: sa.engine.URL, shown: str) -> None:
     reads 0 or less (``0``, ``-1``, ``00``, `` 0``) as no limit at all: a server that takes the
     connection and never answers held the command for ever, the one wait the store timeout could not
     end (the deadline of auditor.history.deadline starts once the connection is made).  Such a value
-    is refused, exit 2; another that is no number libpq refuses itself."""
+    is refused, exit 2, and so is one that is no whole number of seconds (``0.5``, ``1e-3``: psycopg
+    reads them as 0, no limit, and waited its own 130 s)."""
     given = url.query.get("connect_timeout")
     for value in [given] if isinstance(given, str) else list(given or ()):
         text = value.strip()
         if re.fullmatch(r"[+-]?[0-9]{1,18}", text) and int(text) <= 0:
             raise InputError(f"{shown}: connect_timeout={value} in the URL: libpq would wait for the server for ever; "
                              "give a number of seconds (2 or more), or leave it out for LBAUDIT_STORE_TIMEOUT")
+        if not re.fullmatch(r"\+?[0-9]{1,18}", text):
+            # psycopg reads it as int(float(value)): 0.5 is 0, "no limit", which it makes its own
+            # 130 s; lbaudit gives each host its share of it (auditor.history.deadline)
+            raise InputError(f"{shown}: connect_timeout={value} in the URL is not a whole number of seconds (libpq's "
+                             "form): give a number of seconds (2 or more), or leave it out for LBAUDIT_STORE_TIMEOUT")
 
 
 def _server_limits(url: sa.engine.URL, seconds: int) -> dict[str, Any]:
