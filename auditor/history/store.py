@@ -450,7 +450,8 @@ class ChainBreak:
     run_id: int
     host: str
     policy_id: str
-    kind: str  # evidence_missing, evidence_digest, evidence_invalid, record_mismatch, chain_link, signature
+    kind: str  # evidence_missing, evidence_digest, evidence_invalid, record_mismatch, chain_link, signature,
+    # head_missing, store_damaged (of neither a run nor a chain: run id 0)
     detail: str
 
     def as_dict(self) -> dict[str, Any]:
@@ -592,6 +593,7 @@ _LAST_RETIRED = (sa.select(t.retirements.c.run_id, t.retirements.c.digest)
                         t.retirements.c.policy_id == sa.bindparam("policy"))
                  .order_by(t.retirements.c.run_id.desc()).limit(1))
 RETIREMENT_FORMAT = "lbaudit-retirement/1"
+MAX_DAMAGE_SHOWN = 20  # of SQLite's integrity check, the problems verify reads (it stops there)
 
 
 def retirement_digest(host_key_text: str, policy_id: str, prev: str | None, retired_at: datetime,
@@ -1402,6 +1404,12 @@ class HistoryStore:
         unsigned after a signed run of its host and policy is a ``signature`` break (a run spliced
         in, or its signature removed); with ``require_signed`` every run must be signed."""
         report = self._verify_chains(pubkey, require_signed)
+        damage = self._file_damage()
+        if damage:
+            shown = "; ".join(damage[:5]) + (f"; ... {len(damage) - 5} more" if len(damage) > 5 else "")
+            report.breaks.append(ChainBreak(0, "?", "?", "store_damaged", f"SQLite's integrity check of the file "
+                                            f"failed: {shown} (restore the store from a backup; until then its "
+                                            "answers may leave runs out)"))
         for digest in dict.fromkeys(expect_heads):
             pinned = self._find_head(digest)
             report.heads.append(pinned)
@@ -1411,6 +1419,19 @@ class HistoryStore:
                                                 "pruned run's link: runs recorded up to it were removed"))
         report.breaks.sort(key=lambda b: b.run_id)
         return report
+
+    def _file_damage(self) -> list[str]:
+        """What SQLite's integrity check finds wrong with the store's file (none for a server).  The
+        chain is walked through the rows SQLite gives, and an index that lost a row (a torn write, a
+        copy taken mid-write) leaves every row readable and every chain whole, while the commands
+        that find runs through it answer from the wrong ones (history diff compared the runs before
+        the newest): verify said "history verified" of such a file."""
+        if self.dialect != "sqlite":
+            return []
+        with self._reading() as conn:
+            found = [str(line) for line in conn.exec_driver_sql(
+                f"PRAGMA integrity_check({MAX_DAMAGE_SHOWN})").scalars()]
+        return [] if found == ["ok"] else [line[:200] for line in found]
 
     def _find_head(self, digest: str) -> PinnedHead:
         with self._reading() as conn:
