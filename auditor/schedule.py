@@ -230,10 +230,13 @@ def check_store_opens(store: str) -> None:
     (``make_engine``: the URL, its backend and driver, ``connect_timeout`` and the dialect's own
     arguments such as ``?port=``), without connecting: ``?port=x`` or ``connect_timeout=0`` was
     installed with exit 0, and then every nightly scan ended in exit 2 with nobody watching.  A
-    SQLite URL is left to the run, which makes its file."""
+    SQLite URL is left to the run, which makes its file; an in-memory one (``sqlite://``), which
+    keeps nothing past the run, is refused."""
+    from auditor.history.store import make_engine, refuse_in_memory
+
+    refuse_in_memory(store)
     if not _network_store(store):
         return
-    from auditor.history.store import make_engine
 
     engine, _ = make_engine(store, create=False)
     engine.dispose()

@@ -237,17 +237,33 @@ def _parsed_url(location: str) -> sa.engine.URL:
                          "port number: expected HOST:PORT or [IPv6 address]:PORT)") from None
 
 
+def refuse_in_memory(location: str) -> None:
+    """InputError (exit 2) for an in-memory SQLite store (``sqlite://``, ``sqlite:///:memory:``):
+    the database ends with the command, and every run "recorded" there with it.  evaluate --record
+    said "recorded: run 1 in sqlite://" of a run no one could read again, and schedule install
+    installed a nightly scan that recorded into nothing."""
+    if not is_url(location):
+        return
+    url = _parsed_url(location)
+    if url.get_backend_name() == "sqlite" and (not url.database or url.database == ":memory:"):
+        shown = location if len(location) <= 200 else location[:197] + "..."  # as given: it holds no password
+        raise InputError(f"--store {shown}: an in-memory SQLite database keeps "
+                         "nothing past the command (every run recorded in it would be lost): give a file path or "
+                         "sqlite:///PATH")
+
+
 def make_engine(location: str, create: bool = True) -> tuple[Engine, str]:
     """An engine for the store at ``location`` and the name to show for it (no password)."""
     if is_url(location):
+        refuse_in_memory(location)
         url = _parsed_url(location)
         backend = url.get_backend_name()
         if backend not in SUPPORTED_SCHEMES:
             raise InputError(f"--store: {backend!r} stores are not supported (use a file path, sqlite:///PATH "
                              "or postgresql+psycopg://...)")
         shown = url.render_as_string(hide_password=True)
-        if backend == "sqlite" and url.database and url.database != ":memory:":
-            url = url.set(database=str(_sqlite_path(url.database, create)))
+        if backend == "sqlite":
+            url = url.set(database=str(_sqlite_path(str(url.database), create)))
         if backend == "postgresql":
             url = _psycopg_url(url, shown)
     else:
