@@ -604,6 +604,7 @@ _NEXT_RUN_ID = sa.select(sa.func.max(
     sa.func.coalesce(sa.select(sa.func.max(t.runs.c.id)).scalar_subquery(), 0),
     sa.func.coalesce(sa.select(sa.func.max(t.pruned_runs.c.run_id)).scalar_subquery(), 0),
     sa.func.coalesce(sa.select(sa.func.max(t.retirements.c.run_id)).scalar_subquery(), 0)) + 1)
+SQLITE_LARGEST_INTEGER = 2**63 - 1
 _LAST_RETIRED = (sa.select(t.retirements.c.run_id, t.retirements.c.digest)
                  .where(t.retirements.c.host_id == sa.bindparam("host"),
                         t.retirements.c.policy_id == sa.bindparam("policy"))
@@ -965,7 +966,7 @@ class HistoryStore:
         self._insert_missing(conn, t.evidence, "sha256", {
             "sha256": digest, "size": item.size, "encoding": EVIDENCE_ENCODING, "content": item.content})
         prev = self._chain_head(conn, host_id, item.run["policy_id"], now)
-        explicit_id = {"id": int(conn.execute(_NEXT_RUN_ID).scalar_one())} if self.dialect == "sqlite" else {}
+        explicit_id = {"id": self._next_run_id(conn, "record in")} if self.dialect == "sqlite" else {}
         inserted = conn.execute(t.runs.insert(), {
             **explicit_id, **item.run, "host_id": host_id, "recorded_at": now, "trigger": trigger,
             "prev_evidence_sha256": prev,
@@ -980,6 +981,19 @@ class HistoryStore:
                  "host_id": host_id, "policy_id": item.run["policy_id"]}
                 for family, status, n in item.families])
         return RecordedRun(run_id, digest, prev, host_id)
+
+    def _next_run_id(self, conn: Connection, action: str) -> int:
+        """The id of the next run or link of an SQLite store (its tables have no AUTOINCREMENT: see
+        _NEXT_RUN_ID).  Past the largest integer SQLite holds (an id set there outside lbaudit),
+        SQLite's sum is a REAL, and binding it as the new row's id was Python's OverflowError
+        (exit 70): an InputError naming the store instead."""
+        found = conn.execute(_NEXT_RUN_ID).scalar_one()
+        next_id = int(found)
+        if next_id > SQLITE_LARGEST_INTEGER:
+            raise InputError(f"{self.shown}: cannot {action} the history store: the next run id would be {next_id}, "
+                             f"past the largest SQLite holds ({SQLITE_LARGEST_INTEGER}): the store's ids were changed "
+                             "outside lbaudit")
+        return next_id
 
     def _insert_missing(self, conn: Connection, table: sa.Table, key: str, values: dict[str, Any]) -> None:
         statement = self._insert_statements.get(table.name)
@@ -1067,7 +1081,7 @@ class HistoryStore:
                         entry_id = int(conn.execute(sa.select(sa.func.nextval(
                             sa.func.pg_get_serial_sequence("runs", "id")))).scalar_one())
                     else:
-                        entry_id = int(conn.execute(_NEXT_RUN_ID).scalar_one())
+                        entry_id = self._next_run_id(conn, "retire a host in")
                     digest = retirement_digest(key, policy_id, newest[1], moment, reason)
                     conn.execute(t.retirements.insert().values(
                         run_id=entry_id, host_id=host_id, policy_id=policy_id, digest=digest,
