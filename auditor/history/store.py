@@ -560,10 +560,16 @@ _ROW_TYPES: dict[str, tuple[type, bool, str]] = {
 }
 
 
-def _checked(row: Any) -> Any:
-    """``row``, once every value in it has its column's type (a DamagedRow otherwise)."""
+def _checked(row: Any, table: sa.Table | None = None) -> Any:
+    """``row``, once every value in it has its column's type (a DamagedRow otherwise).  ``table``:
+    the one table the row was read from, whose columns then name what is damaged (``policy_id`` is
+    a column of runs, pruned_runs and retirements alike)."""
     for name, value in row._mapping.items():
-        known = _ROW_TYPES.get(name)
+        if table is not None and name in table.c:
+            own = table.c[name]
+            known: tuple[type, bool, str] | None = (own.type.python_type, bool(own.nullable), f"{table.name}.{name}")
+        else:
+            known = _ROW_TYPES.get(name)
         if known is None:
             continue
         expected, nullable, column = known
@@ -632,8 +638,10 @@ def _last_entries(conn: Connection, host_id: int, policy_id: str) -> tuple[Any, 
     """The newest recorded run, pruned link and retirement of one chain (host and policy), or None
     for each kind it has none of: rows whose first column is the entry's id, the second its digest."""
     params = {"host": host_id, "policy": policy_id}
-    return (conn.execute(_LAST_RUN, params).first(), conn.execute(_LAST_PRUNED, params).first(),
-            conn.execute(_LAST_RETIRED, params).first())
+    found = ((conn.execute(query, params).first(), table)
+             for query, table in ((_LAST_RUN, t.runs), (_LAST_PRUNED, t.pruned_runs), (_LAST_RETIRED, t.retirements)))
+    live, gone, retired = (None if row is None else _checked(row, table) for row, table in found)
+    return live, gone, retired
 
 
 def _newest(*entries: Any) -> Any:
@@ -705,13 +713,22 @@ class HistoryStore:
     def _writing(self) -> Iterator[Connection]:
         """A transaction that will write: committed at the end, rolled back on an exception.  While
         a run's record is pending (:meth:`record_with_command`) it is a savepoint of that one: a
-        second connection would wait for the write lock the pending record holds."""
-        if self._pending is not None:
-            with self._pending.begin_nested():
-                yield self._pending
-            return
-        with self.engine.connect().execution_options(**{WRITING: True}) as conn, conn.begin():
-            yield conn
+        second connection would wait for the write lock the pending record holds.  A row read in it
+        that holds a value its column cannot hold is an InputError naming the store, as in a read
+        (:class:`_Reading`), and the transaction is rolled back: ``history retire`` and ``evaluate
+        --record`` over a row edited outside lbaudit were exit 70."""
+        try:
+            if self._pending is not None:
+                with self._pending.begin_nested():
+                    yield self._pending
+                return
+            with self.engine.connect().execution_options(**{WRITING: True}) as conn, conn.begin():
+                yield conn
+        except (ValueError, TypeError, OverflowError) as exc:
+            damaged = self._damaged(exc)
+            if damaged is None:
+                raise
+            raise damaged from None
 
     def _fail(self, action: str, exc: BaseException) -> LbauditError:
         """The error to show for a database error while ``action``: Busy (exit 75, EX_TEMPFAIL) when
@@ -1061,10 +1078,9 @@ class HistoryStore:
         done: list[dict[str, Any]] = []
         try:
             with self._writing() as conn:
-                key = conn.execute(sa.select(t.hosts.c.host_key).where(t.hosts.c.id == host_id)).scalar_one()
-                chains = set(conn.execute(sa.select(t.runs.c.policy_id).where(t.runs.c.host_id == host_id)).scalars())
-                chains |= set(conn.execute(sa.select(t.pruned_runs.c.policy_id)
-                                           .where(t.pruned_runs.c.host_id == host_id)).scalars())
+                key = _checked(conn.execute(sa.select(t.hosts.c.host_key).where(t.hosts.c.id == host_id)).one()).host_key
+                chains = {_checked(row, table).policy_id for table in (t.runs, t.pruned_runs)
+                          for row in conn.execute(sa.select(table.c.policy_id).where(table.c.host_id == host_id))}
                 if policy is not None:
                     if policy not in chains:
                         raise InputError(f"{self.shown}: host {host!r} has no run of policy {policy!r} in the history "
@@ -1544,9 +1560,11 @@ class HistoryStore:
             entries: dict[tuple[int, str], list[Any]] = defaultdict(list)
             for row in map(_checked, conn.execute(self._run_query().order_by(t.runs.c.id))):
                 entries[(row.host_id, row.policy_id)].append(("run", row))
-            for row in map(_checked, conn.execute(sa.select(t.pruned_runs).order_by(t.pruned_runs.c.run_id))):
+            for row in (_checked(r, t.pruned_runs) for r in conn.execute(sa.select(t.pruned_runs)
+                                                                           .order_by(t.pruned_runs.c.run_id))):
                 entries[(row.host_id, row.policy_id)].append(("pruned", row))
-            for row in map(_checked, conn.execute(sa.select(t.retirements).order_by(t.retirements.c.run_id))):
+            for row in (_checked(r, t.retirements) for r in conn.execute(sa.select(t.retirements)
+                                                                           .order_by(t.retirements.c.run_id))):
                 entries[(row.host_id, row.policy_id)].append(("retired", row))
             names = dict(conn.execute(sa.select(t.hosts.c.id, t.hosts.c.hostname)).all())
             host_keys = dict(conn.execute(sa.select(t.hosts.c.id, t.hosts.c.host_key)).all())
