@@ -3,8 +3,8 @@ address a host name resolves to, and resolving those names, within the one conne
 (LBAUDIT_STORE_TIMEOUT, or the URL's connect_timeout), as the README says.
 
 The defects: psycopg gives each connection attempt (each host of ``?host=a&host=b``, each address of
-a name) the whole ``connect_timeout``, so a URL of four hosts that never answer held ``history list``
-four times the limit it then named ("did not complete the connection within 2 s" after 8 s; a
+a name) the whole ``connect_timeout``, so a URL of eight hosts that never answer held ``history list``
+eight times the limit it then named ("did not complete the connection within 2 s" after 16 s; a
 nightly scan with the default 30 s and a list of standbys, minutes).  And it resolves the host names
 before any limit starts (``getaddrinfo``, blocking): a name server that does not answer held the
 command for as long as the resolver's own retries last (``options timeout:30 attempts:5``: 150 s and
@@ -41,13 +41,13 @@ pytestmark = pytest.mark.slow  # a real process per case, each waiting out its l
 
 USAGE = 2
 OUTER = 60  # seconds: a run still going then is the hang this file is about
-SLACK = 3  # seconds a run takes besides its limit (start-up, the error)
+SLACK = 8  # seconds a run may take besides its limit (start-up and the error, on a loaded machine)
 
 
 @pytest.fixture
 def peers(request: pytest.FixtureRequest) -> list[FakePeer]:
     pytest.importorskip("psycopg", reason="psycopg 3 is not installed (pip install 'lbaudit[postgres]')")
-    made = [FakePeer(lambda conn: None) for _ in range(4)]
+    made = [FakePeer(lambda conn: None) for _ in range(8)]
     for peer in made:
         request.addfinalizer(peer.close)
     return made
@@ -57,14 +57,14 @@ def _hosts(ports: list[int]) -> str:
     return "&".join(f"host=127.0.0.1:{port}" for port in ports)
 
 
-def test_four_silent_hosts_end_within_the_one_limit(tmp_path, peers):
+def test_eight_silent_hosts_end_within_the_one_limit(tmp_path, peers):
     url = f"postgresql+psycopg://u@/db?{_hosts([p.port for p in peers])}"
     code, err, took = run_with_limit(["history", "list", "--store", url], tmp_path, outer=OUTER)
     assert code == USAGE, err
     shown = "postgresql+psycopg://u@/db?" + _hosts([p.port for p in peers]).replace(":", "%3A")
     first, *others = peers
     assert err == (f"lbaudit: {shown}: cannot open the history store: no PostgreSQL server completed the connection "
-                   f"within {STORE_TIMEOUT} s (LBAUDIT_STORE_TIMEOUT), 4 addresses of the URL tried in turn, each given "
+                   f"within {STORE_TIMEOUT} s (LBAUDIT_STORE_TIMEOUT), 8 addresses of the URL tried in turn, each given "
                    f"its share: 127.0.0.1:{first.port} did not answer within its 2 s"
                    + "".join(f"; 127.0.0.1:{p.port} not tried (no time left)" for p in others) + "\n"), err
     assert took < STORE_TIMEOUT + SLACK, f"took {took:.1f} s for a limit of {STORE_TIMEOUT} s"
@@ -75,7 +75,7 @@ def test_the_urls_connect_timeout_bounds_every_host_together(tmp_path, peers):
     url = f"postgresql+psycopg://u@/db?{_hosts([p.port for p in peers])}&connect_timeout=5"
     code, err, took = run_with_limit(["history", "list", "--store", url], tmp_path, outer=OUTER)
     assert code == USAGE, err
-    assert "no PostgreSQL server completed the connection within 5 s (connect_timeout in the URL), 4 addresses of " \
+    assert "no PostgreSQL server completed the connection within 5 s (connect_timeout in the URL), 8 addresses of " \
            f"the URL tried in turn, each given its share: 127.0.0.1:{peers[0].port} did not answer within its 2 s; " \
            f"127.0.0.1:{peers[1].port} did not answer within its 2 s; 127.0.0.1:{peers[2].port} not tried (no time " \
            "left); " in err, err
