@@ -605,6 +605,18 @@ def _refuse_foreign(root: Path, paths: list[PurePosixPath]) -> None:
                              "refusing to replace or remove it (move it away first)")
 
 
+def _refuse_other_backend(root: Path, backend: str, own: list[PurePosixPath]) -> None:
+    """Refuse to install ``backend`` beside the other backend's scheduled scan: two scans would run
+    every night, each writing the same out-dir files and recording in the history (the cron job's
+    flock excludes only itself), and nothing said the first schedule was still there."""
+    for path in all_managed_paths():
+        if path not in own and _is_ours(root, path):
+            other = "cron" if path == CRON_FILE else "systemd"
+            raise InputError(f"{under_root(root, path)}: the {other} backend's scheduled scan is installed; with the "
+                             f"{backend} one beside it two scans would run, each writing the same files and recording "
+                             "in the history: run lbaudit schedule remove first")
+
+
 def install(backend: str, config: ScheduleConfig, root: Path, dry_run: bool = False) -> list[ManagedFile]:
     """Write the schedule's files under ``root`` (``/`` for this host); return them.
 
@@ -615,6 +627,7 @@ def install(backend: str, config: ScheduleConfig, root: Path, dry_run: bool = Fa
         raise InputError(f"{under_root(root, needed_dir)}: directory does not exist (is {backend} installed there?); "
                          "lbaudit does not create it")
     _refuse_foreign(root, [f.path for f in files])
+    _refuse_other_backend(root, backend, [f.path for f in files])
     if dry_run:
         return files
     for managed in files:
