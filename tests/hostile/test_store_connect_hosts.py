@@ -127,8 +127,8 @@ kill "$name_server"
 
 def test_a_name_server_that_never_answers_ends_within_the_limit(tmp_path):
     pytest.importorskip("psycopg", reason="psycopg 3 is not installed (pip install 'lbaudit[postgres]')")
-    if os.geteuid() != 0 or shutil.which("unshare") is None:
-        pytest.skip("needs root and unshare(1): the name server is in a network namespace of its own")
+    if os.geteuid() != 0 or shutil.which("unshare") is None or shutil.which("ip", path="/usr/sbin:/sbin:/usr/bin:/bin") is None:
+        pytest.skip("needs root, unshare(1) and ip(8): the name server is in a network namespace of its own")
     (tmp_path / "resolv.conf").write_text("nameserver 127.0.0.1\noptions timeout:30 attempts:5\n")
     (tmp_path / "nsswitch.conf").write_text("hosts: dns\n")
     (tmp_path / "dns.py").write_text(SILENT_NAME_SERVER)
