@@ -170,9 +170,9 @@ def _bounded_connect() -> tuple[Callable[..., psycopg.Connection[Any]], type[psy
 
 
 LEAST_CONNECT_SECONDS = 2  # libpq's and psycopg's least connect_timeout: a smaller one is read as 2
-MAX_ATTEMPTS_SHOWN = 8
+MAX_ATTEMPTS_SHOWN = 8  # of a URL of many hosts, the attempts an error names one by one
 # The keyword arguments of psycopg.Connection.connect that are psycopg's, not connection parameters
-_CONNECTION_ARGUMENTS = ("autocommit", "prepare_threshold", "context", "row_factory", "cursor_factory")  # of a URL of many hosts, the attempts an error names one by one
+_CONNECTION_ARGUMENTS = ("autocommit", "prepare_threshold", "context", "row_factory", "cursor_factory")
 
 
 def bound_exchanges(engine: sa.engine.Engine, seconds: int, url_connect_timeout: str | None) -> None:
