@@ -194,14 +194,19 @@ def writable_paths(config: ScheduleConfig) -> list[str]:
 
 
 def _store_file(store: str | None) -> str | None:
-    """The file of a SQLite store (a path or a sqlite:/// URL); None for the default or a server."""
+    """The file of a SQLite store (a path or a sqlite URL), read as the scheduled scan reads it
+    (``store_file``: SQLAlchemy's reading, %-escapes decoded, a host part allowed); None for the
+    default or a server.  Read out of the URL's text by hand, ``sqlite:////srv/a%20b/h.db`` made
+    ReadWritePaths= name /srv/a%20b, and ``sqlite://localhost//srv/h.db`` no directory at all: the
+    scan then could not write its store, every night."""
     if store is None:
         return None
     if "://" not in store:
         return store
-    if store.startswith("sqlite") and ":///" in store:
-        return "/" + store.split(":///", 1)[1].lstrip("/").split("?", 1)[0]
-    return None
+    from auditor.history.store import store_file
+
+    found = store_file(store)
+    return None if found is None else str(found)
 
 
 def check_store_secret(store: str) -> None:
@@ -230,10 +235,17 @@ def check_store_opens(store: str) -> None:
     (``make_engine``: the URL, its backend and driver, ``connect_timeout`` and the dialect's own
     arguments such as ``?port=``), without connecting: ``?port=x`` or ``connect_timeout=0`` was
     installed with exit 0, and then every nightly scan ended in exit 2 with nobody watching.  A
-    SQLite URL is left to the run, which makes its file."""
+    SQLite URL is left to the run, which makes its file, unless that file is relative (the scan runs
+    in / under systemd, in root's home under cron) or in memory (``sqlite://``: nothing is kept)."""
+    from auditor.history.store import make_engine, refuse_in_memory, store_file
+
+    refuse_in_memory(store)
     if not _network_store(store):
+        database = store_file(store)
+        if database is not None and not database.is_absolute():
+            raise InputError(f"--store {store}: the store's file {database} is relative, and the scheduled scan runs in / "
+                             "under systemd, in root's home under cron: give an absolute path (sqlite:////PATH)")
         return
-    from auditor.history.store import make_engine
 
     engine, _ = make_engine(store, create=False)
     engine.dispose()
@@ -593,6 +605,18 @@ def _refuse_foreign(root: Path, paths: list[PurePosixPath]) -> None:
                              "refusing to replace or remove it (move it away first)")
 
 
+def _refuse_other_backend(root: Path, backend: str, own: list[PurePosixPath]) -> None:
+    """Refuse to install ``backend`` beside the other backend's scheduled scan: two scans would run
+    every night, each writing the same out-dir files and recording in the history (the cron job's
+    flock excludes only itself), and nothing said the first schedule was still there."""
+    for path in all_managed_paths():
+        if path not in own and _is_ours(root, path):
+            other = "cron" if path == CRON_FILE else "systemd"
+            raise InputError(f"{under_root(root, path)}: the {other} backend's scheduled scan is installed; with the "
+                             f"{backend} one beside it two scans would run, each writing the same files and recording "
+                             "in the history: run lbaudit schedule remove first")
+
+
 def install(backend: str, config: ScheduleConfig, root: Path, dry_run: bool = False) -> list[ManagedFile]:
     """Write the schedule's files under ``root`` (``/`` for this host); return them.
 
@@ -603,6 +627,7 @@ def install(backend: str, config: ScheduleConfig, root: Path, dry_run: bool = Fa
         raise InputError(f"{under_root(root, needed_dir)}: directory does not exist (is {backend} installed there?); "
                          "lbaudit does not create it")
     _refuse_foreign(root, [f.path for f in files])
+    _refuse_other_backend(root, backend, [f.path for f in files])
     if dry_run:
         return files
     for managed in files:

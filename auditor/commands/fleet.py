@@ -120,14 +120,15 @@ def report(store: str | None, policy_id: str | None, stale_days: int, top: int, 
     from auditor.fleet import fleet_report
     from auditor.history import open_store
 
-    if html_path is not None:
-        from auditor.history.location import is_url, store_location
-        from auditor.storage.outputs import plan_outputs
-
-        location = store_location(store)
-        plan_outputs([("fleet overview", html_path)],
-                     inputs=[("history store", None if is_url(location) else Path(location))], force=force)
     with open_store(store, create=False) as opened:  # reads: a misspelt --store is exit 2, not an empty fleet
+        if html_path is not None:
+            from auditor.storage.outputs import plan_outputs
+
+            # The store's files as the store names them (a path or a sqlite URL; its -journal, -wal
+            # and -shm beside it), as report --store checks them: checked against a path-form
+            # --store alone, the overview replaced a store named by a URL, or took a journal's place.
+            plan_outputs([("fleet overview", html_path)], inputs=[("history store", path) for path in opened.files],
+                         force=force)
         data = fleet_report(opened, policy=policy_id, stale_days=stale_days, top=top)
     if html_path is not None:
         from auditor.fleet import report_as_summary

@@ -474,6 +474,10 @@ def expected_heads(values: tuple[str, ...]) -> list[str]:
     return digests
 
 
+# The breaks of no run, and what each is of instead
+_NOT_OF_A_RUN = {"head_missing": "expected head", "store_damaged": "the store's database file"}
+
+
 @history.command("head")
 @click.option("--host", help="Host name, machine id or inventory name.")
 @click.option("--policy", help="Policy id.")
@@ -515,7 +519,8 @@ def verify_store(pubkey: Path | None, expect_head: tuple[str, ...], require_sign
     \b
     Exit 0 when every link, evidence digest and record holds; 10 when one does not (an evidence
     changed or missing, a run removed, a record that disagrees with its evidence, an expected
-    head no longer in the store); 11 when a signature does not hold; 2 on bad input.
+    head no longer in the store, an SQLite file that fails its integrity check); 11 when a
+    signature does not hold; 2 on bad input.
     Without --expect-head, deleting the newest runs of a chain cannot be told; without
     --pubkey, a run appended by anyone who can write the store cannot.
     """
@@ -541,11 +546,11 @@ def verify_store(pubkey: Path | None, expect_head: tuple[str, ...], require_sign
                           " (newest runs deleted cannot be told: give --expect-head)"))
         else:
             first = report.breaks[0]
-            where = "expected head" if first.kind == "head_missing" else (
+            where = _NOT_OF_A_RUN.get(first.kind) or (
                 f"run {first.run_id} ({one_line(first.host)}, policy {one_line(first.policy_id)})")
             click.echo(f"FIRST BREAK: {where}: {first.kind}: {first.detail}")
             for other in report.breaks[1:]:
-                click.echo(f"  also: {'expected head' if other.kind == 'head_missing' else f'run {other.run_id}'}: "
+                click.echo(f"  also: {_NOT_OF_A_RUN.get(other.kind) or f'run {other.run_id}'}: "
                            f"{other.kind}: {other.detail}")
         for head in report.heads:
             if head.found == "pruned":

@@ -169,23 +169,123 @@ def _bounded_connect() -> tuple[Callable[..., psycopg.Connection[Any]], type[psy
     return connect, StoreTimeout
 
 
+LEAST_CONNECT_SECONDS = 2  # libpq's and psycopg's least connect_timeout: a smaller one is read as 2
+MAX_ATTEMPTS_SHOWN = 8  # of a URL of many hosts, the attempts an error names one by one
+# The keyword arguments of psycopg.Connection.connect that are psycopg's, not connection parameters
+_CONNECTION_ARGUMENTS = ("autocommit", "prepare_threshold", "context", "row_factory", "cursor_factory")
+
+
 def bound_exchanges(engine: sa.engine.Engine, seconds: int, url_connect_timeout: str | None) -> None:
     """Make every connection of ``engine`` (a psycopg 3 engine) one whose each exchange with the
-    server gives up after ``seconds``; a connection that libpq gave up making within its
-    ``connect_timeout`` (the URL's, else ``seconds``) raises the same error, saying so."""
-    import psycopg
-
+    server gives up after ``seconds``, and whose making, every host of the URL and every address of
+    its names included, ends within one limit: the URL's ``connect_timeout``, else ``seconds``.  A
+    connection not made within it raises the same error, saying so."""
     connect_bounded, timeout_error = _bounded_connect()
-    connect_timeout_error = getattr(psycopg.errors, "ConnectionTimeout", None)  # psycopg >= 3.2
     limit = (f"{url_connect_timeout} s (connect_timeout in the URL)" if url_connect_timeout is not None
              else f"{seconds} s ({STORE_TIMEOUT_ENV})")
 
     @sa.event.listens_for(engine, "do_connect")
     def connect(dialect: Any, record: Any, cargs: Any, cparams: Any) -> Any:
+        return _connect_within(connect_bounded, timeout_error, seconds, limit, cargs, cparams)
+
+
+def _connect_within(connect_bounded: Callable[..., Any], timeout_error: type[Exception], seconds: int, limit: str,
+                    cargs: Any, cparams: Any) -> Any:
+    """A connection made within the one connection limit (``connect_timeout`` of the parameters,
+    ``limit`` its words), however many hosts and addresses it may be made to.
+
+    psycopg tries the hosts of a multi-host URL (``?host=a&host=b``), and every address a host name
+    resolves to, one after the other, and gives each attempt the whole ``connect_timeout`` (as libpq
+    documents it): four hosts that never answered held a command four times the limit its error then
+    named.  And it resolves the names first, blocking in ``getaddrinfo`` before any limit starts: a
+    name server that did not answer held the command for as long as the resolver retries.  Here the
+    names are resolved in a thread waited for until the deadline, and each attempt is given its share
+    of what is left (at least libpq's least, 2 s; none is begun with less than that left), so that a
+    host that does not answer still leaves time to fail over to the next."""
+    import psycopg
+    from psycopg import conninfo
+
+    # psycopg's own arguments (SQLAlchemy passes an adaptation context), apart from libpq's
+    options = {name: cparams[name] for name in _CONNECTION_ARGUMENTS if name in cparams}
+    params = conninfo.conninfo_to_dict(*cargs, **{k: v for k, v in cparams.items() if k not in options})
+    total = conninfo.timeout_from_conninfo(params)
+    deadline = monotonic() + total
+    split = getattr(conninfo, "conninfo_attempts", None)  # psycopg 3.1.15 and later
+    if split is None:  # psycopg makes the attempts itself, each given the whole limit
+        attempts = [params]
+    else:
+        attempts = _resolved_within(split, params, deadline, timeout_error, limit)
+    failures: list[str] = []
+    timed_out = False
+    last: psycopg.OperationalError | None = None
+    for index, attempt in enumerate(attempts):
+        left = deadline - monotonic()
+        # whole seconds, as libpq takes them (to the nearest: the first attempt of a 2 s limit,
+        # begun a few milliseconds in, is given its 2 s)
+        if index and round(left) < LEAST_CONNECT_SECONDS:
+            failures.append(f"{_where(attempt)} not tried (no time left)")
+            timed_out = True
+            continue
+        share = max(LEAST_CONNECT_SECONDS, round(left / (len(attempts) - index)))
         try:
-            return connect_bounded(seconds, *cargs, **cparams)
+            return connect_bounded(seconds, conninfo.make_conninfo("", **{**attempt, "connect_timeout": str(share)}),
+                                   **options)
         except psycopg.OperationalError as exc:
-            if (connect_timeout_error is not None and isinstance(exc, connect_timeout_error)) or \
-                    str(exc).startswith("connection timeout expired"):
-                raise timeout_error(f"the PostgreSQL server did not complete the connection within {limit}") from None
-            raise
+            last = exc
+            expired = _connect_timed_out(exc)
+            timed_out = timed_out or expired
+            failures.append(f"{_where(attempt)} " + (f"did not answer within its {share} s" if expired
+                                                     else _first_line(exc)))
+    if len(attempts) == 1 and timed_out:
+        raise timeout_error(f"the PostgreSQL server did not complete the connection within {limit}") from None
+    if not timed_out and last is not None:
+        raise last.with_traceback(None)  # refused, every one: as psycopg says it
+    shown = failures[:MAX_ATTEMPTS_SHOWN] + ([f"{len(failures) - MAX_ATTEMPTS_SHOWN} more"]
+                                            if len(failures) > MAX_ATTEMPTS_SHOWN else [])
+    raise timeout_error(f"no PostgreSQL server completed the connection within {limit}, {len(attempts)} addresses "
+                        f"of the URL tried in turn, each given its share: {'; '.join(shown)}") from None
+
+
+def _resolved_within(split: Callable[[Any], list[Any]], params: Any, deadline: float,
+                     timeout_error: type[Exception], limit: str) -> list[Any]:
+    """psycopg's connection attempts of ``params`` (``split``: one per host, and per address of each
+    host name, resolved), waited for until ``deadline``.  ``getaddrinfo`` cannot be interrupted:
+    a resolution that takes longer is left to end in its (daemon) thread, and the command ends."""
+    outcome: list[Any] = []
+    done = threading.Event()
+
+    def resolve() -> None:
+        try:
+            outcome.append(split(params))
+        except BaseException as exc:  # noqa: BLE001 - handed to the waiting thread, raised there
+            outcome.append(exc)
+        finally:
+            done.set()
+
+    threading.Thread(target=resolve, name="lbaudit-store-resolve", daemon=True).start()
+    if not done.wait(max(0.0, deadline - monotonic())):
+        names = str(params.get("host") or "")
+        raise timeout_error(f"the PostgreSQL server's name did not resolve within {limit}: "
+                            f"{names if len(names) <= 200 else names[:197] + '...'}")
+    if isinstance(outcome[0], BaseException):
+        raise outcome[0].with_traceback(None)
+    return list(outcome[0])
+
+
+def _connect_timed_out(exc: Exception) -> bool:
+    import psycopg
+
+    connect_timeout_error = getattr(psycopg.errors, "ConnectionTimeout", None)  # psycopg >= 3.2
+    return ((connect_timeout_error is not None and isinstance(exc, connect_timeout_error))
+            or str(exc).startswith("connection timeout expired"))
+
+
+def _where(attempt: Any) -> str:
+    host = str(attempt.get("hostaddr") or attempt.get("host") or "the default host")
+    port = attempt.get("port")
+    return f"[{host}]:{port}" if port and ":" in host else (f"{host}:{port}" if port else host)
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip()
+    return (text.splitlines()[0] if text else type(exc).__name__)[:200]

@@ -237,17 +237,33 @@ def _parsed_url(location: str) -> sa.engine.URL:
                          "port number: expected HOST:PORT or [IPv6 address]:PORT)") from None
 
 
+def refuse_in_memory(location: str) -> None:
+    """InputError (exit 2) for an in-memory SQLite store (``sqlite://``, ``sqlite:///:memory:``):
+    the database ends with the command, and every run "recorded" there with it.  evaluate --record
+    said "recorded: run 1 in sqlite://" of a run no one could read again, and schedule install
+    installed a nightly scan that recorded into nothing."""
+    if not is_url(location):
+        return
+    url = _parsed_url(location)
+    if url.get_backend_name() == "sqlite" and (not url.database or url.database == ":memory:"):
+        shown = location if len(location) <= 200 else location[:197] + "..."  # as given: it holds no password
+        raise InputError(f"--store {shown}: an in-memory SQLite database keeps "
+                         "nothing past the command (every run recorded in it would be lost): give a file path or "
+                         "sqlite:///PATH")
+
+
 def make_engine(location: str, create: bool = True) -> tuple[Engine, str]:
     """An engine for the store at ``location`` and the name to show for it (no password)."""
     if is_url(location):
+        refuse_in_memory(location)
         url = _parsed_url(location)
         backend = url.get_backend_name()
         if backend not in SUPPORTED_SCHEMES:
             raise InputError(f"--store: {backend!r} stores are not supported (use a file path, sqlite:///PATH "
                              "or postgresql+psycopg://...)")
         shown = url.render_as_string(hide_password=True)
-        if backend == "sqlite" and url.database and url.database != ":memory:":
-            url = url.set(database=str(_sqlite_path(url.database, create)))
+        if backend == "sqlite":
+            url = url.set(database=str(_sqlite_path(str(url.database), create)))
         if backend == "postgresql":
             url = _psycopg_url(url, shown)
     else:
@@ -296,13 +312,19 @@ def _refuse_endless_connect(url: sa.engine.URL, shown: str) -> None:
     reads 0 or less (``0``, ``-1``, ``00``, `` 0``) as no limit at all: a server that takes the
     connection and never answers held the command for ever, the one wait the store timeout could not
     end (the deadline of auditor.history.deadline starts once the connection is made).  Such a value
-    is refused, exit 2; another that is no number libpq refuses itself."""
+    is refused, exit 2, and so is one that is no whole number of seconds (``0.5``, ``1e-3``: psycopg
+    reads them as 0, no limit, and waited its own 130 s)."""
     given = url.query.get("connect_timeout")
     for value in [given] if isinstance(given, str) else list(given or ()):
         text = value.strip()
         if re.fullmatch(r"[+-]?[0-9]{1,18}", text) and int(text) <= 0:
             raise InputError(f"{shown}: connect_timeout={value} in the URL: libpq would wait for the server for ever; "
                              "give a number of seconds (2 or more), or leave it out for LBAUDIT_STORE_TIMEOUT")
+        if not re.fullmatch(r"\+?[0-9]{1,18}", text):
+            # psycopg reads it as int(float(value)): 0.5 is 0, "no limit", which it makes its own
+            # 130 s; lbaudit gives each host its share of it (auditor.history.deadline)
+            raise InputError(f"{shown}: connect_timeout={value} in the URL is not a whole number of seconds (libpq's "
+                             "form): give a number of seconds (2 or more), or leave it out for LBAUDIT_STORE_TIMEOUT")
 
 
 def _server_limits(url: sa.engine.URL, seconds: int) -> dict[str, Any]:
@@ -444,7 +466,8 @@ class ChainBreak:
     run_id: int
     host: str
     policy_id: str
-    kind: str  # evidence_missing, evidence_digest, evidence_invalid, record_mismatch, chain_link, signature
+    kind: str  # evidence_missing, evidence_digest, evidence_invalid, record_mismatch, chain_link, signature,
+    # head_missing, store_damaged (of neither a run nor a chain: run id 0)
     detail: str
 
     def as_dict(self) -> dict[str, Any]:
@@ -537,10 +560,16 @@ _ROW_TYPES: dict[str, tuple[type, bool, str]] = {
 }
 
 
-def _checked(row: Any) -> Any:
-    """``row``, once every value in it has its column's type (a DamagedRow otherwise)."""
+def _checked(row: Any, table: sa.Table | None = None) -> Any:
+    """``row``, once every value in it has its column's type (a DamagedRow otherwise).  ``table``:
+    the one table the row was read from, whose columns then name what is damaged (``policy_id`` is
+    a column of runs, pruned_runs and retirements alike)."""
     for name, value in row._mapping.items():
-        known = _ROW_TYPES.get(name)
+        if table is not None and name in table.c:
+            own = table.c[name]
+            known: tuple[type, bool, str] | None = (own.type.python_type, bool(own.nullable), f"{table.name}.{name}")
+        else:
+            known = _ROW_TYPES.get(name)
         if known is None:
             continue
         expected, nullable, column = known
@@ -581,11 +610,13 @@ _NEXT_RUN_ID = sa.select(sa.func.max(
     sa.func.coalesce(sa.select(sa.func.max(t.runs.c.id)).scalar_subquery(), 0),
     sa.func.coalesce(sa.select(sa.func.max(t.pruned_runs.c.run_id)).scalar_subquery(), 0),
     sa.func.coalesce(sa.select(sa.func.max(t.retirements.c.run_id)).scalar_subquery(), 0)) + 1)
+SQLITE_LARGEST_INTEGER = 2**63 - 1
 _LAST_RETIRED = (sa.select(t.retirements.c.run_id, t.retirements.c.digest)
                  .where(t.retirements.c.host_id == sa.bindparam("host"),
                         t.retirements.c.policy_id == sa.bindparam("policy"))
                  .order_by(t.retirements.c.run_id.desc()).limit(1))
 RETIREMENT_FORMAT = "lbaudit-retirement/1"
+MAX_DAMAGE_SHOWN = 20  # of SQLite's integrity check, the problems verify reads (it stops there)
 
 
 def retirement_digest(host_key_text: str, policy_id: str, prev: str | None, retired_at: datetime,
@@ -607,8 +638,10 @@ def _last_entries(conn: Connection, host_id: int, policy_id: str) -> tuple[Any, 
     """The newest recorded run, pruned link and retirement of one chain (host and policy), or None
     for each kind it has none of: rows whose first column is the entry's id, the second its digest."""
     params = {"host": host_id, "policy": policy_id}
-    return (conn.execute(_LAST_RUN, params).first(), conn.execute(_LAST_PRUNED, params).first(),
-            conn.execute(_LAST_RETIRED, params).first())
+    found = ((conn.execute(query, params).first(), table)
+             for query, table in ((_LAST_RUN, t.runs), (_LAST_PRUNED, t.pruned_runs), (_LAST_RETIRED, t.retirements)))
+    live, gone, retired = (None if row is None else _checked(row, table) for row, table in found)
+    return live, gone, retired
 
 
 def _newest(*entries: Any) -> Any:
@@ -680,13 +713,22 @@ class HistoryStore:
     def _writing(self) -> Iterator[Connection]:
         """A transaction that will write: committed at the end, rolled back on an exception.  While
         a run's record is pending (:meth:`record_with_command`) it is a savepoint of that one: a
-        second connection would wait for the write lock the pending record holds."""
-        if self._pending is not None:
-            with self._pending.begin_nested():
-                yield self._pending
-            return
-        with self.engine.connect().execution_options(**{WRITING: True}) as conn, conn.begin():
-            yield conn
+        second connection would wait for the write lock the pending record holds.  A row read in it
+        that holds a value its column cannot hold is an InputError naming the store, as in a read
+        (:class:`_Reading`), and the transaction is rolled back: ``history retire`` and ``evaluate
+        --record`` over a row edited outside lbaudit were exit 70."""
+        try:
+            if self._pending is not None:
+                with self._pending.begin_nested():
+                    yield self._pending
+                return
+            with self.engine.connect().execution_options(**{WRITING: True}) as conn, conn.begin():
+                yield conn
+        except (ValueError, TypeError, OverflowError) as exc:
+            damaged = self._damaged(exc)
+            if damaged is None:
+                raise
+            raise damaged from None
 
     def _fail(self, action: str, exc: BaseException) -> LbauditError:
         """The error to show for a database error while ``action``: Busy (exit 75, EX_TEMPFAIL) when
@@ -941,7 +983,7 @@ class HistoryStore:
         self._insert_missing(conn, t.evidence, "sha256", {
             "sha256": digest, "size": item.size, "encoding": EVIDENCE_ENCODING, "content": item.content})
         prev = self._chain_head(conn, host_id, item.run["policy_id"], now)
-        explicit_id = {"id": int(conn.execute(_NEXT_RUN_ID).scalar_one())} if self.dialect == "sqlite" else {}
+        explicit_id = {"id": self._next_run_id(conn, "record in")} if self.dialect == "sqlite" else {}
         inserted = conn.execute(t.runs.insert(), {
             **explicit_id, **item.run, "host_id": host_id, "recorded_at": now, "trigger": trigger,
             "prev_evidence_sha256": prev,
@@ -956,6 +998,19 @@ class HistoryStore:
                  "host_id": host_id, "policy_id": item.run["policy_id"]}
                 for family, status, n in item.families])
         return RecordedRun(run_id, digest, prev, host_id)
+
+    def _next_run_id(self, conn: Connection, action: str) -> int:
+        """The id of the next run or link of an SQLite store (its tables have no AUTOINCREMENT: see
+        _NEXT_RUN_ID).  Past the largest integer SQLite holds (an id set there outside lbaudit),
+        SQLite's sum is a REAL, and binding it as the new row's id was Python's OverflowError
+        (exit 70): an InputError naming the store instead."""
+        found = conn.execute(_NEXT_RUN_ID).scalar_one()
+        next_id = int(found)
+        if next_id > SQLITE_LARGEST_INTEGER:
+            raise InputError(f"{self.shown}: cannot {action} the history store: the next run id would be {next_id}, "
+                             f"past the largest SQLite holds ({SQLITE_LARGEST_INTEGER}): the store's ids were changed "
+                             "outside lbaudit")
+        return next_id
 
     def _insert_missing(self, conn: Connection, table: sa.Table, key: str, values: dict[str, Any]) -> None:
         statement = self._insert_statements.get(table.name)
@@ -1023,10 +1078,9 @@ class HistoryStore:
         done: list[dict[str, Any]] = []
         try:
             with self._writing() as conn:
-                key = conn.execute(sa.select(t.hosts.c.host_key).where(t.hosts.c.id == host_id)).scalar_one()
-                chains = set(conn.execute(sa.select(t.runs.c.policy_id).where(t.runs.c.host_id == host_id)).scalars())
-                chains |= set(conn.execute(sa.select(t.pruned_runs.c.policy_id)
-                                           .where(t.pruned_runs.c.host_id == host_id)).scalars())
+                key = _checked(conn.execute(sa.select(t.hosts.c.host_key).where(t.hosts.c.id == host_id)).one()).host_key
+                chains = {_checked(row, table).policy_id for table in (t.runs, t.pruned_runs)
+                          for row in conn.execute(sa.select(table.c.policy_id).where(table.c.host_id == host_id))}
                 if policy is not None:
                     if policy not in chains:
                         raise InputError(f"{self.shown}: host {host!r} has no run of policy {policy!r} in the history "
@@ -1043,7 +1097,7 @@ class HistoryStore:
                         entry_id = int(conn.execute(sa.select(sa.func.nextval(
                             sa.func.pg_get_serial_sequence("runs", "id")))).scalar_one())
                     else:
-                        entry_id = int(conn.execute(_NEXT_RUN_ID).scalar_one())
+                        entry_id = self._next_run_id(conn, "retire a host in")
                     digest = retirement_digest(key, policy_id, newest[1], moment, reason)
                     conn.execute(t.retirements.insert().values(
                         run_id=entry_id, host_id=host_id, policy_id=policy_id, digest=digest,
@@ -1396,6 +1450,12 @@ class HistoryStore:
         unsigned after a signed run of its host and policy is a ``signature`` break (a run spliced
         in, or its signature removed); with ``require_signed`` every run must be signed."""
         report = self._verify_chains(pubkey, require_signed)
+        damage = self._file_damage()
+        if damage:
+            shown = "; ".join(damage[:5]) + (f"; ... {len(damage) - 5} more" if len(damage) > 5 else "")
+            report.breaks.append(ChainBreak(0, "?", "?", "store_damaged", f"SQLite's integrity check of the file "
+                                            f"failed: {shown} (restore the store from a backup; until then its "
+                                            "answers may leave runs out)"))
         for digest in dict.fromkeys(expect_heads):
             pinned = self._find_head(digest)
             report.heads.append(pinned)
@@ -1405,6 +1465,19 @@ class HistoryStore:
                                                 "pruned run's link: runs recorded up to it were removed"))
         report.breaks.sort(key=lambda b: b.run_id)
         return report
+
+    def _file_damage(self) -> list[str]:
+        """What SQLite's integrity check finds wrong with the store's file (none for a server).  The
+        chain is walked through the rows SQLite gives, and an index that lost a row (a torn write, a
+        copy taken mid-write) leaves every row readable and every chain whole, while the commands
+        that find runs through it answer from the wrong ones (history diff compared the runs before
+        the newest): verify said "history verified" of such a file."""
+        if self.dialect != "sqlite":
+            return []
+        with self._reading() as conn:
+            found = [str(line) for line in conn.exec_driver_sql(
+                f"PRAGMA integrity_check({MAX_DAMAGE_SHOWN})").scalars()]
+        return [] if found == ["ok"] else [line[:200] for line in found]
 
     def _find_head(self, digest: str) -> PinnedHead:
         with self._reading() as conn:
@@ -1487,9 +1560,11 @@ class HistoryStore:
             entries: dict[tuple[int, str], list[Any]] = defaultdict(list)
             for row in map(_checked, conn.execute(self._run_query().order_by(t.runs.c.id))):
                 entries[(row.host_id, row.policy_id)].append(("run", row))
-            for row in map(_checked, conn.execute(sa.select(t.pruned_runs).order_by(t.pruned_runs.c.run_id))):
+            for row in (_checked(r, t.pruned_runs) for r in conn.execute(sa.select(t.pruned_runs)
+                                                                           .order_by(t.pruned_runs.c.run_id))):
                 entries[(row.host_id, row.policy_id)].append(("pruned", row))
-            for row in map(_checked, conn.execute(sa.select(t.retirements).order_by(t.retirements.c.run_id))):
+            for row in (_checked(r, t.retirements) for r in conn.execute(sa.select(t.retirements)
+                                                                           .order_by(t.retirements.c.run_id))):
                 entries[(row.host_id, row.policy_id)].append(("retired", row))
             names = dict(conn.execute(sa.select(t.hosts.c.id, t.hosts.c.hostname)).all())
             host_keys = dict(conn.execute(sa.select(t.hosts.c.id, t.hosts.c.host_key)).all())

@@ -56,3 +56,19 @@ def test_a_positive_url_connect_timeout_still_bounds_the_connection(tmp_path, si
     assert code == USAGE, err
     assert "did not complete the connection within 3 s (connect_timeout in the URL)" in err, err
     assert silent_peer.accepted and STORE_TIMEOUT + 0.5 <= took < OUTER
+
+
+@pytest.mark.parametrize("query, shown", [("0.5", "0.5"), ("1e-3", "1e-3"), ("-0.9", "-0.9"), ("2.5", "2.5"),
+                                          ("abc", "abc")])
+def test_a_url_connect_timeout_that_is_no_whole_number_is_exit_2_before_connecting(tmp_path, silent_peer, query,
+                                                                                  shown):
+    # psycopg reads connect_timeout as int(float(value)): 0.5 is 0, which it takes for "no limit" and
+    # replaces with its own 130 s, so a server that never answered held history list 130 s (and said
+    # "within 0.5 s"); libpq takes a whole number of seconds alone
+    url = f"{silent_peer.url()}?connect_timeout={query}"
+    code, err, took = lbaudit(["history", "list", "--store", url], tmp_path)
+    assert code == USAGE, err
+    assert err == (f"lbaudit: {url}: connect_timeout={shown} in the URL is not a whole number of seconds (libpq's "
+                   "form): give a number of seconds (2 or more), or leave it out for LBAUDIT_STORE_TIMEOUT\n"), err
+    assert not silent_peer.accepted  # refused before any connection was tried
+    assert took < OUTER

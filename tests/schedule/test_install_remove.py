@@ -70,9 +70,15 @@ def test_dry_run_writes_nothing(image_root):
 
 
 def test_both_backends_removed_together(image_root):
+    # both installed (an lbaudit before install refused the second backend): the cron job kept
+    # aside while the systemd units are installed, then put back beside them
     before = tree(image_root)
-    assert install(image_root, "systemd").returncode == 0
     assert install(image_root, "cron").returncode == 0
+    cron_job = (image_root / "etc/cron.d/lbaudit").read_bytes()
+    assert run_cli("schedule", "remove", "--root", image_root).returncode == 0
+    assert install(image_root, "systemd").returncode == 0
+    (image_root / "etc/cron.d/lbaudit").write_bytes(cron_job)
+    (image_root / "etc/cron.d/lbaudit").chmod(0o644)
     result = run_cli("schedule", "remove", "--root", image_root)
     assert result.returncode == 0
     assert result.stdout.count("removed ") == 4

@@ -50,7 +50,7 @@ def _moved(argv: list[str], places: dict[str, Path]) -> list[str]:
 
 def test_scheduling_commands(image_root):
     (scheduling, _) = _commands()
-    assert [argv[:2] for argv in scheduling] == [["keygen", "--out"], ["schedule", "install"],
+    assert [argv[:2] for argv in scheduling] == [["keygen", "--out"], ["schedule", "install"], ["schedule", "remove"],
                                                  ["schedule", "install"], ["schedule", "remove"]]
     before = tree(image_root)
     for argv in scheduling:
