@@ -384,7 +384,7 @@ def _other_os(snapshot: HostSnapshot, params: EphemeralRangeParams) -> list[Outc
 @check(
     name="net.ephemeral_port_range",
     title="Ephemeral port pool is large enough, sanely bounded and free of services",
-    version="1.6.1",
+    version="1.7.0",
     needs=["sysctl", "sockets"],
     platforms=["linux", "windows", "macos"],
     uses=["netns"],
@@ -444,7 +444,9 @@ the host's sysctl.d): every other namespace's settings are judged on findings of
 Configured values are read as the kernel reads a /proc/sys write: `0x` hex and `0`-prefixed octal
 (`010000` is 4096), any white space between low and high (numbers after the second are not read,
 and one number alone moves only the low end: the boot leaves the high end at the kernel default
-60999), and a reserved-port list with no white
+60999, unless a write before it set the key: the kernel command line, or an earlier line where
+`sysctl --system` applies the files (it writes every assignment in order); the range at boot then
+depends on whether the kernel took that write, and the findings are not_reviewed, naming both), and a reserved-port list with no white
 space inside it (`8080, 9000` is refused whole: EINVAL) and at most a trailing comma; a value the
 kernel refuses leaves the findings that need it not_reviewed.
 

@@ -26,6 +26,7 @@ from auditor.domain.sysctl import (
     boot_sysctl_dirs,
     merge_settings,
     parse_sysctl_conf,
+    partial_rewrites,
 )
 from auditor.model.facts import Gap, GapKind, SysctlSetting
 from auditor.model.records import record
@@ -237,4 +238,9 @@ def read_persistent_sysctls(root: Path, cmdline: list[SysctlLine] | None = None,
     if problems:
         reason = "sysctl configuration could not be read completely: " + "; ".join(problems)
         return None, [Gap(section="sysctl", field="persistent", reason=reason, kind=GapKind.UNREADABLE)]
-    return merge_settings(parsed, cmdline or (), applier), []
+    settings = merge_settings(parsed, cmdline or (), applier)
+    # a one-number range written over an earlier write: its value at boot is not the file's alone
+    unknown = partial_rewrites(parsed, cmdline or (), settings, applier)
+    return ({key: setting for key, setting in settings.items() if key not in unknown},
+            [Gap(section="sysctl", path=("persistent", key), kind=GapKind.UNREADABLE, reason=reason)
+             for key, reason in unknown.items()])

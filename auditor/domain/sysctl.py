@@ -432,6 +432,47 @@ def merge_settings(files: list[tuple[str, list[SysctlLine]]],
     return dict(sorted(settings.items()))
 
 
+# Keys whose value is a vector of numbers the kernel writes in part (proc_dointvec_minmax over a
+# table of that many ints): a write of fewer numbers leaves the others as they are, so what it sets
+# depends on the writes of the key before it.  Only those lbaudit reads.
+VECTOR_LENGTHS = {"net.ipv4.ip_local_port_range": 2}
+_WRITTEN_NUMBERS = re.compile(f"[{re.escape(KERNEL_SKIPS)}]+")
+
+
+def _numbers_written(key: str, value: str) -> int:
+    text = value.strip(KERNEL_SKIPS)
+    return min(VECTOR_LENGTHS[key], len(_WRITTEN_NUMBERS.split(text)) if text else 0)
+
+
+def partial_rewrites(files: list[tuple[str, list[SysctlLine]]], cmdline: list[SysctlLine] | tuple[SysctlLine, ...],
+                     settings: dict[str, SysctlSetting], applier: str = "systemd-sysctl") -> dict[str, str]:
+    """The vector keys (:data:`VECTOR_LENGTHS`) whose last write at boot gives fewer numbers than a
+    write of the same key before it, each with why its boot value is not known.  The kernel keeps
+    the numbers a write leaves out as they are (``1500`` over ``1024 2000`` sets 1500-2000), so the
+    value in force is not the kernel default's for them, and depends on whether the kernel took
+    the earlier write.  Before the last write come the kernel command line's (``cmdline``) and, for
+    procps' ``sysctl --system``, which writes every assignment in order, the files' earlier ones;
+    systemd-sysctl writes each key once (:func:`merge_settings`)."""
+    unknown: dict[str, str] = {}
+    for key in VECTOR_LENGTHS:
+        final = settings.get(key)
+        if final is None or final.origin == KERNEL_CMDLINE:
+            continue
+        earlier = [(line.value, KERNEL_CMDLINE) for line in cmdline if line.key == key and line.value is not None]
+        if applier != "systemd-sysctl":
+            earlier += [(line.value, f"{path}:{line.line}") for path, lines in files for line in lines
+                        if line.key == key and line.value is not None]
+            earlier = [write for write in earlier if write[1] != final.origin]
+        fewer = _numbers_written(key, final.value)
+        wider = [(value, origin) for value, origin in earlier if _numbers_written(key, value) > fewer]
+        if wider:
+            value, origin = wider[-1]
+            unknown[key] = (f"{key} = {final.value!r} ({final.origin}) writes fewer numbers than {value!r} ({origin}) "
+                            "written before it at boot: the kernel keeps the numbers a write leaves out as they are, "
+                            "so the value in force depends on whether it took that earlier write")
+    return unknown
+
+
 def origin_order(origin: str) -> tuple[int, str, int]:
     """The order in which an origin ``path:line`` was applied: the kernel command line first (the
     kernel writes it before init starts), then file name, then line; /etc/sysctl.conf (procps) and
