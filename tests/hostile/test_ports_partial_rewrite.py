@@ -1,12 +1,11 @@
 """Hostile judging, false passes: a one-number ip_local_port_range written after another write.
 
 The kernel's vector handlers write as many numbers as they are given and leave the others as they
-are (``sysctl -w net.ipv4.ip_local_port_range=1500`` over 40000-40100 gives 1500-40100, checked on
-this kernel below).  lbaudit read a configured one-number range as the low end and the kernel
+are (``sysctl -w net.ipv4.ip_local_port_range=1500`` over 40000-40100 gives 1500-40100).  lbaudit read a configured one-number range as the low end and the kernel
 default high end 60999, which holds only when nothing wrote the key before it at boot.  procps'
 ``sysctl --system`` (the boot's tool where systemd-sysctl is not installed) writes every assignment
-in order, so an image whose /etc/sysctl.d/10-ports.conf sets ``1024 2000`` and whose
-/etc/sysctl.conf then sets ``1500`` boots with 1500-2000 (501 ports), and lbaudit judged 1500-60999:
+in order, so an image whose /etc/sysctl.d/10-ports.conf sets ``1024 2000`` and whose 20-low.conf
+then sets ``1500`` boots with 1500-2000 (501 ports: checked by running sysctl --system over them), and lbaudit judged 1500-60999:
 the pool passed at 59,500 ports and the headroom at 400 new connections a second passed.  The same
 holds for a file's one-number write after the kernel command line's ``sysctl.`` parameter on a
 running host, where drift.sysctl reported a running 1500-2000 as drift from "1500 60999".
@@ -18,7 +17,6 @@ does not compare it.
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -33,7 +31,7 @@ from auditor.domain.sysctl import SysctlLine
 from auditor.model.facts import HostSnapshot, SysctlFacts, SysctlSetting
 from auditor.model.result import Status
 from tests.factories import snapshot
-from tests.netns_env import named_namespace
+from tests.netns_env import boot_sysctl_files, procps_sysctl_or_skip
 
 RANGE = "net.ipv4.ip_local_port_range"
 POOL = "ephemeral port pool"
@@ -56,24 +54,22 @@ def judged(snap: HostSnapshot) -> dict[str, Status]:
     return {o.subject: o.status for o in outcomes if o.subject in (POOL, BOUNDS, HEADROOM)}
 
 
-PARTIAL = {"etc/sysctl.d/10-ports.conf": f"{RANGE} = 1024 2000\n", "etc/sysctl.conf": f"{RANGE} = 1500\n"}
+PARTIAL = {"etc/sysctl.d/10-ports.conf": f"{RANGE} = 1024 2000\n", "etc/sysctl.d/20-low.conf": f"{RANGE} = 1500\n"}
 
 
 @pytest.mark.live
-def test_the_kernel_keeps_the_high_end_a_one_number_write_leaves_unwritten():
-    with named_namespace() as name:
-        for value in ("1024 2000", "1500"):  # as sysctl --system writes the two lines, in order
-            subprocess.run(["ip", "netns", "exec", name, "sysctl", "-qw", f"{RANGE}={value}"], check=True, timeout=10)
-        shown = subprocess.run(["ip", "netns", "exec", name, "cat", f"/proc/sys/{RANGE.replace('.', '/')}"],
-                               capture_output=True, text=True, check=True, timeout=10).stdout
-    assert shown.split() == ["1500", "2000"]
+def test_sysctl_system_boots_the_high_end_a_one_number_write_leaves_unwritten(tmp_path):
+    sysctl = procps_sysctl_or_skip()
+    files = {name.rpartition("/")[2]: text for name, text in PARTIAL.items()}
+    before, booted = boot_sysctl_files([sysctl, "--system"], tmp_path, files, RANGE)
+    assert (before.split(), booted.split()) == (["32768", "60999"], ["1500", "2000"])
 
 
 def test_a_one_number_write_after_a_full_one_is_not_judged_with_the_default_high_end(tmp_path):
     snap = collect_root(image(tmp_path, PARTIAL), frozenset({"sysctl", "sockets"}))
     assert judged(snap) == {POOL: Status.NOT_REVIEWED, BOUNDS: Status.NOT_REVIEWED, HEADROOM: Status.NOT_REVIEWED}
     assert _sysctl.ephemeral_pool(snap).reason == (
-        f"{RANGE} = '1500' (/etc/sysctl.conf:1) writes fewer numbers than '1024 2000' "
+        f"{RANGE} = '1500' (/etc/sysctl.d/20-low.conf:1) writes fewer numbers than '1024 2000' "
         "(/etc/sysctl.d/10-ports.conf:1) written before it at boot: the kernel keeps the numbers a write leaves "
         "out as they are, so the value in force depends on whether it took that earlier write")
 
@@ -95,7 +91,7 @@ def test_a_one_number_write_after_the_kernel_command_line_is_not_compared_as_dri
 
 
 def test_control_cases_a_full_rewrite_or_a_first_write_is_judged(tmp_path):
-    full = {**PARTIAL, "etc/sysctl.conf": f"{RANGE} = 1500 62000\n"}
+    full = {**PARTIAL, "etc/sysctl.d/20-low.conf": f"{RANGE} = 1500 62000\n"}
     snap = collect_root(image(tmp_path / "a", full), frozenset({"sysctl", "sockets"}))
     assert judged(snap) == {POOL: Status.PASS, BOUNDS: Status.PASS, HEADROOM: Status.PASS}
     alone = {"etc/sysctl.conf": f"{RANGE} = 1500\n"}  # nothing wrote it before: the kernel default high end
