@@ -441,6 +441,11 @@ Each network namespace has its own values (a new namespace starts from the kerne
 the host's sysctl.d): every other namespace's settings are judged on findings of their own, named
 `... in netns N`.
 
+Not judged: the IP_LOCAL_PORT_RANGE socket option (Linux 6.3 and later), with which a program
+narrows the range for one socket of its own.  The kernel uses it only inside the namespace's range,
+so it can shrink a socket's pool but never widen it; it is the program's setting, held on a socket
+lbaudit cannot see (sock_diag does not report it), so the pool judged is the most any socket gets.
+
 Configured values are read as the kernel reads a /proc/sys write: `0x` hex and `0`-prefixed octal
 (`010000` is 4096), any white space between low and high (numbers after the second are not read,
 and one number alone moves only the low end: the boot leaves the high end at the kernel default
