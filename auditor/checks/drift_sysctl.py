@@ -221,7 +221,9 @@ failing finding, because the boot does not set it.  So is an ip_local_port_range
 ip_unprivileged_port_start the kernel refuses because of the other one (Linux 4.11 and later: a
 range whose low end is below the start, a start above the range's low end, each as it is when the
 boot writes it): the two writes are replayed in the order the boot applies them, from the kernel
-defaults 1024 and 32768-60999, and the finding names both files.  Other values are compared with whitespace
+defaults 1024 and 32768-60999, and the finding names both files; where the boot writes one of the
+two more than once with different values (the kernel command line, then a file; two lines of
+`sysctl --system`), both are not_reviewed.  Other values are compared with whitespace
 collapsed, and port lists as ranges (8080,8081 equals 8080-8081) when the kernel reads the list as
 written: one with white space inside (EINVAL at boot) or a 0-prefixed number (octal) is compared as
 text.  A key that no configuration file

@@ -458,7 +458,10 @@ kernel refuses leaves the findings that need it not_reviewed.
 An offline image is judged on the range its configuration sets only when the kernel takes it at
 boot: a low end below 1, or below ip_unprivileged_port_start at the moment it is written (1024,
 or the value set before it if the kernel took that), is refused (EINVAL) and the kernel keeps its own default, so the pool,
-bounds and listener findings are not_reviewed, naming the value and the file.
+bounds and listener findings are not_reviewed, naming the value and the file.  Where the boot
+writes both keys and one of them more than once with different values (the kernel command line,
+then a file; or two lines, which `sysctl --system` writes in turn), which writes the kernel took
+is not replayed: the findings are not_reviewed, naming the two writes.
 """,
 )
 def net_ephemeral_port_range(snapshot: HostSnapshot, params: EphemeralRangeParams) -> list[Outcome]:

@@ -25,8 +25,8 @@ from auditor.domain.sysctl import (
     SysctlLine,
     boot_sysctl_dirs,
     merge_settings,
+    order_dependent_writes,
     parse_sysctl_conf,
-    partial_rewrites,
 )
 from auditor.model.facts import Gap, GapKind, SysctlSetting
 from auditor.model.records import record
@@ -239,8 +239,9 @@ def read_persistent_sysctls(root: Path, cmdline: list[SysctlLine] | None = None,
         reason = "sysctl configuration could not be read completely: " + "; ".join(problems)
         return None, [Gap(section="sysctl", field="persistent", reason=reason, kind=GapKind.UNREADABLE)]
     settings = merge_settings(parsed, cmdline or (), applier)
-    # a one-number range written over an earlier write: its value at boot is not the file's alone
-    unknown = partial_rewrites(parsed, cmdline or (), settings, applier)
+    # a key whose value at boot depends on a write before its last one (a one-number range over a
+    # two-number one; the range and the unprivileged port start written in between): not the last write's
+    unknown = order_dependent_writes(parsed, cmdline or (), settings, applier)
     return ({key: setting for key, setting in settings.items() if key not in unknown},
             [Gap(section="sysctl", path=("persistent", key), kind=GapKind.UNREADABLE, reason=reason)
              for key, reason in unknown.items()])
