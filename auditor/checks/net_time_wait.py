@@ -267,10 +267,16 @@ class TimeWaitCap:
 
 
 def _time_wait_cap(snapshot: HostSnapshot) -> TimeWaitCap | None:
-    """The namespace's tcp_max_tw_buckets, or None where it cannot be read (then every port is taken
-    to stay held for the whole TIME_WAIT, which can only overstate what is held)."""
+    """The namespace's tcp_max_tw_buckets, or None where it cannot be read or is negative (then every
+    port is taken to stay held for the whole TIME_WAIT, which can only overstate what is held).  A
+    negative limit is no known cap: a kernel that compares the count with it as an unsigned number
+    (refcount_read(&tw_refcount) - 1) keeps every TIME_WAIT socket (checked on 6.18: with -1 all 4
+    ports of a 4-port pool stay in TIME_WAIT), one that compares signed ints (atomic_read(&tw_count),
+    older kernels) keeps none."""
     value, missing, evidence = _sysctl_int(snapshot, _sysctl.MAX_TW_BUCKETS)
-    return None if missing is not None or value is None else TimeWaitCap(value, tuple(evidence))
+    if missing is not None or value is None or value < 0:
+        return None
+    return TimeWaitCap(value, tuple(evidence))
 
 
 def _peak_headroom(pool_lookup: _sysctl.PoolLookup, rate: float, maximum: float,
@@ -284,7 +290,7 @@ def _peak_headroom(pool_lookup: _sysctl.PoolLookup, rate: float, maximum: float,
         return not_reviewed(subject, pool_lookup.reason or "the ephemeral pool could not be determined")
     wanted = rate * time_wait_seconds
     capped = cap is not None and cap.limit < wanted
-    held = float(max(0, cap.limit)) if cap is not None and capped else wanted
+    held = float(cap.limit) if cap is not None and capped else wanted
     # whole connections per second that still fit; none is the limit once the cap keeps TIME_WAIT below the pool
     sustainable = None if capped and held < pool.searched_size else int(pool.searched_size // time_wait_seconds)
     observed: dict[str, object] = {
@@ -312,7 +318,7 @@ def _peak_headroom(pool_lookup: _sysctl.PoolLookup, rate: float, maximum: float,
         f" (which sustains at most {sustainable:,}/s)" if sustainable is not None else "")
     if cap is not None and capped:
         text = (f"{per_second} would hold {wanted:,.0f} ports {tuple_}, but {_sysctl.MAX_TW_BUCKETS} = {cap.limit:,} "
-                f"keeps at most {max(0, cap.limit):,} sockets in TIME_WAIT (beyond that the kernel destroys a closing "
+                f"keeps at most {cap.limit:,} sockets in TIME_WAIT (beyond that the kernel destroys a closing "
                 f"connection at once, without TIME_WAIT's protection, and frees its port): {held:,.0f} ports held "
                 f"{of_pool}")
     else:
@@ -409,8 +415,9 @@ check does not count on tcp_tw_reuse to relax this (nor on net.ipv4.tcp_tw_reuse
 and later, which it does not read).  It does count on net.ipv4.tcp_max_tw_buckets: beyond that many
 TIME_WAIT sockets in the namespace the kernel keeps no more (a closing connection is destroyed at
 once and its port is free), so the ports held are at most that limit, and the message says so and
-what it costs (min_max_tw_buckets judges the limit itself); where the limit cannot be read, every
-port is taken to stay held for the whole 60 s.  max_time_wait_share compares the live TIME_WAIT
+what it costs (min_max_tw_buckets judges the limit itself); where the limit cannot be read, or is
+negative (no limit where the kernel compares it as an unsigned number, as 6.18 does; none kept on
+older kernels), every port is taken to stay held for the whole 60 s.  max_time_wait_share compares the live TIME_WAIT
 count (all destinations, both directions) with the pool: a coarse, host-wide signal that needs a live
 host (not_applicable for an offline root directory).  Each param that is set gives one finding; at
 least one must be set.

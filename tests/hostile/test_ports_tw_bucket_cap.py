@@ -8,7 +8,9 @@ for ever with tcp_max_tw_buckets = 2, one new connection a second failed as "hol
 1500% of the 4-port pool ...: connections fail with EADDRNOTAVAIL near the peak", a figure and a
 prediction the kernel does not bear out.  The ports held are now at most the limit, which the
 message names with what it costs (TIME_WAIT's protection is lost beyond it); a limit that cannot be
-read leaves the 60 s figure, which can only overstate what is held.
+read, or is negative (no limit on this kernel, which compares it as an unsigned number; every
+socket destroyed on older kernels, which compared signed ints), leaves the 60 s figure, which can
+only overstate what is held.
 
 ``test_the_kernel_serves_a_pool_smaller_than_the_rate_and_lbaudit_says_why`` opens and closes
 connections in a namespace the test creates until the kernel refuses one, and judges the sysctls
@@ -116,10 +118,13 @@ def test_a_limit_below_what_the_rate_holds_but_above_the_pool_still_fails():
     assert headroom.message.endswith("above 80%: connections fail with EADDRNOTAVAIL near the peak")
 
 
-def test_a_negative_limit_keeps_no_socket_in_time_wait():
-    headroom = _headroom(sysctl_facts({RANGE: "40000\t40003", RESERVED: "", BUCKETS: "-1"}))
-    assert headroom.status == Status.PASS
-    assert "0 ports held = 0% of the 4-port pool" in headroom.message
+@pytest.mark.live
+def test_a_negative_limit_is_no_cap_this_kernel_keeps_every_time_wait_socket():
+    found = _in_namespace("-1")  # compared as an unsigned number here: no limit at all
+    assert (found["made"], found["refused"]) == (4, "EADDRNOTAVAIL")
+    headroom = _headroom(SysctlFacts.model_validate(found["sysctl"]))
+    assert headroom.status == Status.FAIL
+    assert "holds 60 ports per (source, destination, port) tuple = 1500% of the 4-port pool" in headroom.message
 
 
 @pytest.mark.parametrize("buckets", [None, "lots"])
