@@ -163,6 +163,16 @@ def _max_tw_buckets(snapshot: HostSnapshot, minimum: int) -> Outcome:
     common = dict(observed=value, expected={"at_least": minimum}, evidence=evidence)
     if value >= minimum:  # type: ignore[operator]
         return passed(f"sysctl {key}", f"{key} = {value:,}, at least {minimum:,}", **common)
+    if value < 0:  # type: ignore[operator]
+        # no limit where the count is compared with it as an unsigned number (6.18), none kept where
+        # as a signed int (older kernels): "destroys them beyond that many" would not be true
+        return failed(
+            f"sysctl {key}",
+            f"{key} = {value:,}, not a limit of at least {minimum:,}: a kernel that compares the TIME_WAIT count "
+            f"with it as an unsigned number (Linux 6.18 does) sets no limit at all, an older one that compares "
+            f"signed numbers keeps no TIME_WAIT socket; set the limit you mean",
+            **common,
+        )
     return failed(
         f"sysctl {key}",
         f"{key} = {value:,}, below {minimum:,}: beyond that many TIME_WAIT sockets the kernel destroys them "

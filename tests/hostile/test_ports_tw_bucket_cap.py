@@ -125,6 +125,14 @@ def test_a_negative_limit_is_no_cap_this_kernel_keeps_every_time_wait_socket():
     headroom = _headroom(SysctlFacts.model_validate(found["sysctl"]))
     assert headroom.status == Status.FAIL
     assert "holds 60 ports per (source, destination, port) tuple = 1500% of the 4-port pool" in headroom.message
+    snap = snapshot(listeners=[], sysctl=SysctlFacts.model_validate(found["sysctl"]), netns=None)
+    [limit] = [o for o in net_time_wait.run(snap, TimeWaitParams(min_max_tw_buckets=1000))
+               if o.subject == f"sysctl {BUCKETS}"]
+    # failed, but not as "destroys them beyond -1", which this kernel does not do
+    assert (limit.status, limit.message) == (Status.FAIL, (
+        "net.ipv4.tcp_max_tw_buckets = -1, not a limit of at least 1,000: a kernel that compares the TIME_WAIT "
+        "count with it as an unsigned number (Linux 6.18 does) sets no limit at all, an older one that compares "
+        "signed numbers keeps no TIME_WAIT socket; set the limit you mean"))
 
 
 @pytest.mark.parametrize("buckets", [None, "lots"])
