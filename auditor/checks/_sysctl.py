@@ -242,7 +242,10 @@ def lookup(snapshot: HostSnapshot, key: str) -> Lookup:
             return Lookup(key, setting, json_pointer("facts", "sysctl", "persistent", written), None)
     related = {(), (key,), ("runtime",), ("persistent",), ("runtime", key), ("persistent", key)}
     reasons = sorted({g.reason for g in snapshot.gaps if g.section == "sysctl" and g.path in related})
-    if facts is not None and facts.runtime is None and facts.persistent is not None:
+    own = sorted({g.reason for g in snapshot.gaps if g.section == "sysctl" and g.path == ("persistent", key)})
+    if facts is not None and facts.runtime is None and facts.persistent is not None and own:
+        reason = "; ".join(own)  # the configuration was read, and says why this key's boot value is unknown
+    elif facts is not None and facts.runtime is None and facts.persistent is not None:
         # Offline: the key is in no configuration file, so the kernel default will apply; lbaudit
         # does not assume what that default is on the image's kernel.
         why = "; ".join(reasons) or "the running value could not be read"

@@ -168,7 +168,7 @@ def _compare(key: str, running: SysctlSetting, configured: SysctlSetting, persis
 @check(
     name="drift.sysctl",
     title="Running sysctl values match what the configuration files set",
-    version="1.5.0",
+    version="1.6.0",
     needs=["sysctl"],
     params=DriftSysctlParams,
     severity=Severity.MEDIUM,
@@ -213,13 +213,17 @@ kernel reads a write of them at boot and prints them (base auto-detection: `0100
 `0x8000` too; a tab or run of spaces between the ends of ip_local_port_range; as many numbers as
 the key holds, the rest of the value unread, so `30 60` sets 30 and `32768 60999 5` sets
 32768-60999; one number alone moves only the low end of ip_local_port_range, leaving the kernel
-default high end 60999); a configured value
+default high end 60999, or, where a write before it set the range (the kernel command line, or an
+earlier line of `sysctl --system`, which writes every assignment in order), a high end that
+depends on whether the kernel took that write: that key is not_reviewed, naming both); a configured value
 the kernel refuses (EINVAL: out of its range, a sign on an unsigned key, `08080`, `+5`) is a
 failing finding, because the boot does not set it.  So is an ip_local_port_range or
 ip_unprivileged_port_start the kernel refuses because of the other one (Linux 4.11 and later: a
 range whose low end is below the start, a start above the range's low end, each as it is when the
 boot writes it): the two writes are replayed in the order the boot applies them, from the kernel
-defaults 1024 and 32768-60999, and the finding names both files.  Other values are compared with whitespace
+defaults 1024 and 32768-60999, and the finding names both files; where the boot writes one of the
+two more than once with different values (the kernel command line, then a file; two lines of
+`sysctl --system`), both are not_reviewed.  Other values are compared with whitespace
 collapsed, and port lists as ranges (8080,8081 equals 8080-8081) when the kernel reads the list as
 written: one with white space inside (EINVAL at boot) or a 0-prefixed number (octal) is compared as
 text.  A key that no configuration file

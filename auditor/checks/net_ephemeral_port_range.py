@@ -384,7 +384,7 @@ def _other_os(snapshot: HostSnapshot, params: EphemeralRangeParams) -> list[Outc
 @check(
     name="net.ephemeral_port_range",
     title="Ephemeral port pool is large enough, sanely bounded and free of services",
-    version="1.6.1",
+    version="1.7.0",
     needs=["sysctl", "sockets"],
     platforms=["linux", "windows", "macos"],
     uses=["netns"],
@@ -441,17 +441,27 @@ Each network namespace has its own values (a new namespace starts from the kerne
 the host's sysctl.d): every other namespace's settings are judged on findings of their own, named
 `... in netns N`.
 
+Not judged: the IP_LOCAL_PORT_RANGE socket option (Linux 6.3 and later), with which a program
+narrows the range for one socket of its own.  The kernel uses it only inside the namespace's range,
+so it can shrink a socket's pool but never widen it; it is the program's setting, held on a socket
+lbaudit cannot see (sock_diag does not report it), so the pool judged is the most any socket gets.
+
 Configured values are read as the kernel reads a /proc/sys write: `0x` hex and `0`-prefixed octal
 (`010000` is 4096), any white space between low and high (numbers after the second are not read,
 and one number alone moves only the low end: the boot leaves the high end at the kernel default
-60999), and a reserved-port list with no white
+60999, unless a write before it set the key: the kernel command line, or an earlier line where
+`sysctl --system` applies the files (it writes every assignment in order); the range at boot then
+depends on whether the kernel took that write, and the findings are not_reviewed, naming both), and a reserved-port list with no white
 space inside it (`8080, 9000` is refused whole: EINVAL) and at most a trailing comma; a value the
 kernel refuses leaves the findings that need it not_reviewed.
 
 An offline image is judged on the range its configuration sets only when the kernel takes it at
 boot: a low end below 1, or below ip_unprivileged_port_start at the moment it is written (1024,
 or the value set before it if the kernel took that), is refused (EINVAL) and the kernel keeps its own default, so the pool,
-bounds and listener findings are not_reviewed, naming the value and the file.
+bounds and listener findings are not_reviewed, naming the value and the file.  Where the boot
+writes both keys and one of them more than once with different values (the kernel command line,
+then a file; or two lines, which `sysctl --system` writes in turn), which writes the kernel took
+is not replayed: the findings are not_reviewed, naming the two writes.
 """,
 )
 def net_ephemeral_port_range(snapshot: HostSnapshot, params: EphemeralRangeParams) -> list[Outcome]:

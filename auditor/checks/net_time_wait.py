@@ -25,6 +25,7 @@ from auditor.model.check import (
     passed,
 )
 from auditor.model.facts import HostSnapshot
+from auditor.model.records import record
 from auditor.model.result import Severity
 
 TIME_WAIT_SECONDS = 60  # Linux TCP_TIMEWAIT_LEN (include/net/tcp.h); no sysctl changes it
@@ -162,6 +163,16 @@ def _max_tw_buckets(snapshot: HostSnapshot, minimum: int) -> Outcome:
     common = dict(observed=value, expected={"at_least": minimum}, evidence=evidence)
     if value >= minimum:  # type: ignore[operator]
         return passed(f"sysctl {key}", f"{key} = {value:,}, at least {minimum:,}", **common)
+    if value < 0:  # type: ignore[operator]
+        # no limit where the count is compared with it as an unsigned number (6.18), none kept where
+        # as a signed int (older kernels): "destroys them beyond that many" would not be true
+        return failed(
+            f"sysctl {key}",
+            f"{key} = {value:,}, not a limit of at least {minimum:,}: a kernel that compares the TIME_WAIT count "
+            f"with it as an unsigned number (Linux 6.18 does) sets no limit at all, an older one that compares "
+            f"signed numbers keeps no TIME_WAIT socket; set the limit you mean",
+            **common,
+        )
     return failed(
         f"sysctl {key}",
         f"{key} = {value:,}, below {minimum:,}: beyond that many TIME_WAIT sockets the kernel destroys them "
@@ -255,15 +266,43 @@ def pool_utilization(rate_per_second: float, pool_size: int) -> float:
     return rate_per_second * TIME_WAIT_SECONDS / pool_size
 
 
+@record
+class TimeWaitCap:
+    """net.ipv4.tcp_max_tw_buckets as read: beyond ``limit`` TIME_WAIT sockets the kernel keeps no
+    more (inet_twsk_alloc returns NULL; tcp_time_wait then destroys the closing connection at once
+    and its port is free), so no more ports than that are ever held in TIME_WAIT."""
+
+    limit: int
+    evidence: tuple[str, ...]
+
+
+def _time_wait_cap(snapshot: HostSnapshot) -> TimeWaitCap | None:
+    """The namespace's tcp_max_tw_buckets, or None where it cannot be read or is negative (then every
+    port is taken to stay held for the whole TIME_WAIT, which can only overstate what is held).  A
+    negative limit is no known cap: a kernel that compares the count with it as an unsigned number
+    (refcount_read(&tw_refcount) - 1) keeps every TIME_WAIT socket (checked on 6.18: with -1 all 4
+    ports of a 4-port pool stay in TIME_WAIT), one that compares signed ints (atomic_read(&tw_count),
+    older kernels) keeps none."""
+    value, missing, evidence = _sysctl_int(snapshot, _sysctl.MAX_TW_BUCKETS)
+    if missing is not None or value is None or value < 0:
+        return None
+    return TimeWaitCap(value, tuple(evidence))
+
+
 def _peak_headroom(pool_lookup: _sysctl.PoolLookup, rate: float, maximum: float,
                    time_wait_seconds: float = TIME_WAIT_SECONDS, source: str | None = None,
-                   subject: str = "ephemeral pool headroom at the declared peak connection rate") -> Outcome:
-    """``source``: where ``time_wait_seconds`` comes from when it is not Linux's fixed 60 s."""
+                   subject: str = "ephemeral pool headroom at the declared peak connection rate",
+                   cap: TimeWaitCap | None = None) -> Outcome:
+    """``source``: where ``time_wait_seconds`` comes from when it is not Linux's fixed 60 s.
+    ``cap``: Linux's tcp_max_tw_buckets, the most sockets (and so ports) TIME_WAIT ever holds."""
     pool = pool_lookup.pool
     if pool is None:
         return not_reviewed(subject, pool_lookup.reason or "the ephemeral pool could not be determined")
-    held = rate * time_wait_seconds
-    sustainable = int(pool.searched_size // time_wait_seconds)  # whole connections per second that still fit
+    wanted = rate * time_wait_seconds
+    capped = cap is not None and cap.limit < wanted
+    held = float(cap.limit) if cap is not None and capped else wanted
+    # whole connections per second that still fit; none is the limit once the cap keeps TIME_WAIT below the pool
+    sustainable = None if capped and held < pool.searched_size else int(pool.searched_size // time_wait_seconds)
     observed: dict[str, object] = {
         "peak_new_connections_per_second": rate,
         "ports_in_time_wait": round(held),
@@ -274,23 +313,30 @@ def _peak_headroom(pool_lookup: _sysctl.PoolLookup, rate: float, maximum: float,
     }
     if source is not None:
         observed["time_wait_source"] = source
+    if cap is not None and capped:
+        observed["time_wait_cap"] = cap.limit
+    evidence = [*pool.evidence, *(cap.evidence if cap is not None and capped else ())]
     expected = {"utilization_at_most": maximum}
     if pool.searched_size <= 0:
         return failed(subject, "the ephemeral pool is empty: no outgoing connection can get a port",
-                      observed=observed, expected=expected, evidence=list(pool.evidence))
+                      observed=observed, expected=expected, evidence=evidence)
     utilization = held / pool.searched_size
     shown, limit = _percents(utilization, maximum, 0)
-    text = (
-        f"{rate:g} new connections/s x {time_wait_seconds:g} s TIME_WAIT"
-        f"{f' ({source})' if source else ''} holds {held:,.0f} ports per "
-        f"(source, destination, port) tuple = {shown} of the {pool.searched_size:,}-port pool "
-        f"(which sustains at most {sustainable:,}/s)"
-    )
+    per_second = f"{rate:g} new connections/s x {time_wait_seconds:g} s TIME_WAIT{f' ({source})' if source else ''}"
+    tuple_ = "per (source, destination, port) tuple"
+    of_pool = f"= {shown} of the {pool.searched_size:,}-port pool" + (
+        f" (which sustains at most {sustainable:,}/s)" if sustainable is not None else "")
+    if cap is not None and capped:
+        text = (f"{per_second} would hold {wanted:,.0f} ports {tuple_}, but {_sysctl.MAX_TW_BUCKETS} = {cap.limit:,} "
+                f"keeps at most {cap.limit:,} sockets in TIME_WAIT (beyond that the kernel destroys a closing "
+                f"connection at once, without TIME_WAIT's protection, and frees its port): {held:,.0f} ports held "
+                f"{of_pool}")
+    else:
+        text = f"{per_second} holds {held:,.0f} ports {tuple_} {of_pool}"
     if utilization <= maximum:
-        return passed(subject, f"{text}, at most {limit}", observed=observed, expected=expected,
-                      evidence=list(pool.evidence))
+        return passed(subject, f"{text}, at most {limit}", observed=observed, expected=expected, evidence=evidence)
     return failed(subject, f"{text}, above {limit}: connections fail with EADDRNOTAVAIL near the peak",
-                  observed=observed, expected=expected, evidence=list(pool.evidence))
+                  observed=observed, expected=expected, evidence=evidence)
 
 
 _LINUX_ONLY = {  # param -> (setting, what stands for it elsewhere)
@@ -339,7 +385,7 @@ def _other_os(snapshot: HostSnapshot, params: TimeWaitParams) -> list[Outcome]:
 @check(
     name="net.time_wait",
     title="TIME_WAIT settings leave headroom in the ephemeral port pool",
-    version="1.6.3",
+    version="1.7.0",
     needs=["sysctl", "sockets"],
     platforms=["linux", "windows", "macos"],
     uses=["netns"],
@@ -375,7 +421,13 @@ Headroom: utilisation = peak_new_connections_per_second x {TIME_WAIT_SECONDS} s 
 minus reserved ports (one fewer for a range of an odd number of ports: connect() searches an even
 number of them, see net.ephemeral_port_range).  Linux's default pool (32768-60999, 28,232 ports) sustains about 470 new
 connections per second to one destination; 417/s (25,000 a minute) already holds 89% of it.  The
-check does not count on tcp_tw_reuse to relax this.  max_time_wait_share compares the live TIME_WAIT
+check does not count on tcp_tw_reuse to relax this (nor on net.ipv4.tcp_tw_reuse_delay, Linux 6.12
+and later, which it does not read).  It does count on net.ipv4.tcp_max_tw_buckets: beyond that many
+TIME_WAIT sockets in the namespace the kernel keeps no more (a closing connection is destroyed at
+once and its port is free), so the ports held are at most that limit, and the message says so and
+what it costs (min_max_tw_buckets judges the limit itself); where the limit cannot be read, or is
+negative (no limit where the kernel compares it as an unsigned number, as 6.18 does; none kept on
+older kernels), every port is taken to stay held for the whole 60 s.  max_time_wait_share compares the live TIME_WAIT
 count (all destinations, both directions) with the pool: a coarse, host-wide signal that needs a live
 host (not_applicable for an offline root directory).  Each param that is set gives one finding; at
 least one must be set.
@@ -423,5 +475,6 @@ def _judge(snapshot: HostSnapshot, params: TimeWaitParams) -> list[Outcome]:
         if params.max_time_wait_share is not None:
             outcomes.append(_time_wait_share(snapshot, pool_lookup, params.max_time_wait_share))
         if params.peak_new_connections_per_second is not None:
-            outcomes.append(_peak_headroom(pool_lookup, params.peak_new_connections_per_second, params.max_pool_utilization))
+            outcomes.append(_peak_headroom(pool_lookup, params.peak_new_connections_per_second,
+                                           params.max_pool_utilization, cap=_time_wait_cap(snapshot)))
     return outcomes

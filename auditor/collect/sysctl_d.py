@@ -25,6 +25,7 @@ from auditor.domain.sysctl import (
     SysctlLine,
     boot_sysctl_dirs,
     merge_settings,
+    order_dependent_writes,
     parse_sysctl_conf,
 )
 from auditor.model.facts import Gap, GapKind, SysctlSetting
@@ -237,4 +238,10 @@ def read_persistent_sysctls(root: Path, cmdline: list[SysctlLine] | None = None,
     if problems:
         reason = "sysctl configuration could not be read completely: " + "; ".join(problems)
         return None, [Gap(section="sysctl", field="persistent", reason=reason, kind=GapKind.UNREADABLE)]
-    return merge_settings(parsed, cmdline or (), applier), []
+    settings = merge_settings(parsed, cmdline or (), applier)
+    # a key whose value at boot depends on a write before its last one (a one-number range over a
+    # two-number one; the range and the unprivileged port start written in between): not the last write's
+    unknown = order_dependent_writes(parsed, cmdline or (), settings, applier)
+    return ({key: setting for key, setting in settings.items() if key not in unknown},
+            [Gap(section="sysctl", path=("persistent", key), kind=GapKind.UNREADABLE, reason=reason)
+             for key, reason in unknown.items()])

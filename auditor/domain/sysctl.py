@@ -434,6 +434,89 @@ def merge_settings(files: list[tuple[str, list[SysctlLine]]],
     return dict(sorted(settings.items()))
 
 
+# Keys whose value is a vector of numbers the kernel writes in part (proc_dointvec_minmax over a
+# table of that many ints): a write of fewer numbers leaves the others as they are, so what it sets
+# depends on the writes of the key before it.  Only those lbaudit reads.
+VECTOR_LENGTHS = {"net.ipv4.ip_local_port_range": 2}
+_WRITTEN_NUMBERS = re.compile(f"[{re.escape(KERNEL_SKIPS)}]+")
+
+
+def _numbers_written(key: str, value: str) -> int:
+    text = value.strip(KERNEL_SKIPS)
+    return min(VECTOR_LENGTHS[key], len(_WRITTEN_NUMBERS.split(text)) if text else 0)
+
+
+# ip_local_port_range and ip_unprivileged_port_start: since Linux 4.11 the kernel refuses a write of
+# either that the other's value at that moment contradicts (a low end below the start, a start above
+# the low end), so whether each write is taken depends on the order of every write of both.
+ORDER_DEPENDENT_PAIR = ("net.ipv4.ip_local_port_range", "net.ipv4.ip_unprivileged_port_start")
+
+
+def _earlier_writes(key: str, final: SysctlSetting, files: list[tuple[str, list[SysctlLine]]],
+                    cmdline: list[SysctlLine] | tuple[SysctlLine, ...], applier: str) -> list[tuple[str, str]]:
+    """(value, origin) of the writes of ``key`` at boot before its last one, ``final``: the kernel
+    command line's, then, for procps' ``sysctl --system``, which writes every assignment in order,
+    the files' other ones (systemd-sysctl writes each key once: :func:`merge_settings`)."""
+    if final.origin == KERNEL_CMDLINE:
+        return []
+    earlier = [(line.value, KERNEL_CMDLINE) for line in cmdline if line.key == key and line.value is not None]
+    if applier != "systemd-sysctl":
+        earlier += [(line.value, f"{path}:{line.line}") for path, lines in files for line in lines
+                    if line.key == key and line.value is not None and f"{path}:{line.line}" != final.origin]
+    return earlier
+
+
+def _same_write(left: str, right: str) -> bool:
+    return _WRITTEN_NUMBERS.split(left.strip(KERNEL_SKIPS)) == _WRITTEN_NUMBERS.split(right.strip(KERNEL_SKIPS))
+
+
+def order_dependent_writes(files: list[tuple[str, list[SysctlLine]]],
+                           cmdline: list[SysctlLine] | tuple[SysctlLine, ...],
+                           settings: dict[str, SysctlSetting], applier: str = "systemd-sysctl") -> dict[str, str]:
+    """The keys whose boot value depends on a write before their last one, which ``settings`` (the
+    last write of each key) does not hold, each with why it is not known:
+
+    * a vector key (:data:`VECTOR_LENGTHS`) whose last write gives fewer numbers than an earlier
+      one: the kernel keeps the numbers a write leaves out as they are (``1500`` over ``1024 2000``
+      sets 1500-2000), not at its defaults;
+    * both keys of :data:`ORDER_DEPENDENT_PAIR`, when the boot writes both and one of them is
+      written before its last write with another value: whether the kernel takes each write depends
+      on the other's value at that moment, which the last writes alone do not tell.
+
+    Writes before the last: the kernel command line's (``cmdline``), and for procps' ``sysctl
+    --system`` the files' earlier assignments (:func:`_earlier_writes`)."""
+    unknown: dict[str, str] = {}
+    for key in VECTOR_LENGTHS:
+        final = settings.get(key)
+        if final is None:
+            continue
+        fewer = _numbers_written(key, final.value)
+        wider = [(value, origin) for value, origin in _earlier_writes(key, final, files, cmdline, applier)
+                 if _numbers_written(key, value) > fewer]
+        if wider:
+            value, origin = wider[-1]
+            unknown[key] = (f"{key} = {final.value!r} ({final.origin}) writes fewer numbers than {value!r} ({origin}) "
+                            "written before it at boot: the kernel keeps the numbers a write leaves out as they are, "
+                            "so the value in force depends on whether it took that earlier write")
+    finals = {key: settings.get(key) for key in ORDER_DEPENDENT_PAIR}
+    if all(finals.values()):
+        for key, final in finals.items():
+            assert final is not None
+            other = [(value, origin) for value, origin in _earlier_writes(key, final, files, cmdline, applier)
+                     if not _same_write(value, final.value)]
+            if not other:
+                continue
+            value, origin = other[-1]
+            why = (f"{key} is written {value!r} ({origin}) before {final.value!r} ({final.origin}) at boot, and "
+                   f"the kernel takes a write of {' or '.join(ORDER_DEPENDENT_PAIR)} only when the other's value "
+                   "at that moment allows it (Linux 4.11 and later): which writes it took depends on every write "
+                   "of both, in order, so the value in force is not known")
+            for each in ORDER_DEPENDENT_PAIR:
+                unknown.setdefault(each, why)
+            break
+    return unknown
+
+
 def origin_order(origin: str) -> tuple[int, str, int]:
     """The order in which an origin ``path:line`` was applied: the kernel command line first (the
     kernel writes it before init starts), then file name, then line; /etc/sysctl.conf (procps) and
