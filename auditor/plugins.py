@@ -7,10 +7,12 @@ and ``LBAUDIT_DISABLE_PLUGIN_AUTOLOAD`` mean the same for every command (as pyte
 
 from __future__ import annotations
 
+import importlib
 import os
 import signal
 import sys
 from contextlib import contextmanager
+from types import ModuleType
 from typing import Any, Callable, Iterator
 
 from auditor.errors import RegistryError, Terminated
@@ -36,6 +38,49 @@ def plugins_enabled(no_plugins: bool = False) -> bool:
 PYDANTIC_PLUGINS_ENV = "PYDANTIC_DISABLE_PLUGINS"
 
 
+# pydantic's plugin lookup: pydantic/plugin/_schema_validator.py runs ``from ._loader import
+# get_plugins`` for each validator it builds, and importing that module imports importlib.metadata
+# (and email, zipfile, csv: about 7 ms, 57 M instructions), even when the variable above says that no
+# plugin is to be loaded and get_plugins returns () without reading anything.
+_PYDANTIC_PLUGIN_LOADER = "pydantic.plugin._loader"
+# The values for which pydantic's get_plugins returns () (pydantic/plugin/_loader.py); any other value
+# (a list of plugin names to leave out) needs the real scan.
+_PYDANTIC_PLUGINS_ALL_OFF = ("__all__", "1", "true")
+
+
+def _real_plugin_loader() -> ModuleType:
+    """pydantic's own plugin loader, imported in place of the stand-in (from then on pydantic uses it)."""
+    if sys.modules.get(_PYDANTIC_PLUGIN_LOADER) is _PLUGIN_LOADER_STAND_IN:
+        del sys.modules[_PYDANTIC_PLUGIN_LOADER]
+    return importlib.import_module(_PYDANTIC_PLUGIN_LOADER)
+
+
+def _stand_in_get_plugins() -> Any:
+    """pydantic's ``get_plugins`` as the real one answers when plugins are switched off (no plugins,
+    nothing read), and the real one's answer otherwise."""
+    if os.getenv(PYDANTIC_PLUGINS_ENV) in _PYDANTIC_PLUGINS_ALL_OFF:
+        return ()
+    return _real_plugin_loader().get_plugins()
+
+
+def _stand_in_getattr(name: str) -> Any:
+    """Any other name of the loader module is the real module's.  Dunder names are not: the import
+    system asks a module in sys.modules for ``__path__`` (is it a package?), which must not import it."""
+    if name.startswith("__") and name.endswith("__"):
+        raise AttributeError(name)
+    return getattr(_real_plugin_loader(), name)
+
+
+# Stands in for pydantic.plugin._loader while lbaudit has switched pydantic's plugins off, so building a
+# validator does not import importlib.metadata only to return no plugins.  It answers exactly as the
+# real module would: get_plugins() is () for the values that switch every plugin off, and anything else
+# (another value, another name, a future pydantic that asks the module something else) imports the real
+# module and asks it.  tests/test_plugins_pydantic.py holds pydantic to this shape.
+_PLUGIN_LOADER_STAND_IN = ModuleType(_PYDANTIC_PLUGIN_LOADER, "lbaudit's stand-in for pydantic's plugin loader")
+_PLUGIN_LOADER_STAND_IN.get_plugins = _stand_in_get_plugins  # type: ignore[attr-defined]
+_PLUGIN_LOADER_STAND_IN.__getattr__ = _stand_in_getattr  # type: ignore[attr-defined]
+
+
 @contextmanager
 def without_pydantic_plugins() -> Iterator[None]:
     """lbaudit's models validated with no pydantic plugin, for the length of one command.
@@ -48,9 +93,12 @@ def without_pydantic_plugins() -> Iterator[None]:
     may be built (``defer_build``: on first use, anywhere in the command)."""
     before = os.environ.get(PYDANTIC_PLUGINS_ENV)
     os.environ[PYDANTIC_PLUGINS_ENV] = "__all__"
+    stand_in = sys.modules.setdefault(_PYDANTIC_PLUGIN_LOADER, _PLUGIN_LOADER_STAND_IN) is _PLUGIN_LOADER_STAND_IN
     try:
         yield
     finally:
+        if stand_in and sys.modules.get(_PYDANTIC_PLUGIN_LOADER) is _PLUGIN_LOADER_STAND_IN:
+            del sys.modules[_PYDANTIC_PLUGIN_LOADER]
         if before is None:
             os.environ.pop(PYDANTIC_PLUGINS_ENV, None)
         else:

@@ -14,11 +14,13 @@ Exit 1 when a target is missed.
 checkout's pyproject.toml, e.g. ``from auditor.entry import main; main()``) with the ``auditor`` of
 --repo first on the path, so two checkouts can be compared with one interpreter:
 
-    python3 benchmarks/bench_startup.py [--runs 15] [--repo DIR] [--python PATH] [--baseline DIR]
+    python3 benchmarks/bench_startup.py [--runs 15] [--repo DIR] [--python PATH] [--baseline DIR] [--instructions]
 
 With ``--baseline DIR`` (another checkout, e.g. ``git archive <commit> | tar -x -C DIR``) each run of
 a command is paired with a run of the same command from DIR, alternating, so a loaded machine slows
 both alike; the baseline's median and the median of the per-pair ratios (this / baseline) are printed too.
+``--instructions`` also counts one process of each command (and of the baseline's) under valgrind's
+cachegrind, which a shared machine's load does not change.
 """
 
 from __future__ import annotations
@@ -39,8 +41,11 @@ PYDANTIC_FLOOR = "import click, pydantic\nclass M(pydantic.BaseModel):\n    x: i
 # The floor of evaluate as long as its records are pydantic models: click, pydantic and lbaudit's
 # models (policy, facts, outcome, findings, evidence) imported and built, nothing run.  The models
 # are built on first use (defer_build), so the floor builds them as evaluate does.
+# Built with pydantic's plugins off, as every lbaudit command builds them (auditor.plugins).
 MODELS_FLOOR = ("import click, auditor.model.evidence as e, auditor.model.check as c\n"
-                "e.Evidence.model_rebuild(force=True); c.Outcome.model_rebuild(force=True)")
+                "from auditor.plugins import without_pydantic_plugins\n"
+                "with without_pydantic_plugins():\n"
+                "    e.Evidence.model_rebuild(force=True); c.Outcome.model_rebuild(force=True)")
 # The floor of any click command line's --help: click imported, and the help of a group of one
 # command formatted (which imports click's formatting: shutil, textwrap, gettext's locale).
 CLICK_HELP_FLOOR = ("import click\n@click.group(help='g')\ndef g(): pass\n@g.command(help='c')\ndef c(): pass\n"
@@ -64,6 +69,17 @@ def run_ms(command: list[str], cwd: Path, env: dict[str, str], ok: tuple[int, ..
     if code not in ok:
         raise SystemExit(f"{' '.join(command)}: exit {code}: {err.decode()[-500:]}")
     return Run(elapsed, (usage.ru_utime + usage.ru_stime) * 1000, usage.ru_maxrss)
+
+
+def instructions(command: list[str], cwd: Path, env: dict[str, str]) -> int:
+    """Instructions of one process of COMMAND, counted by valgrind's cachegrind: the same count
+    whatever the load (a child a run forks is counted apart; this is the process's own count)."""
+    proc = subprocess.run(["valgrind", "--tool=cachegrind", "--cache-sim=no", "--cachegrind-out-file=/dev/null",
+                           *command], cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    found = [line for line in proc.stderr.splitlines() if "I   refs:" in line or "I refs:" in line]
+    if not found:
+        raise SystemExit(f"valgrind {' '.join(command)}: {proc.stderr[-500:]}")
+    return int(found[-1].split(":")[-1].replace(",", ""))
 
 
 def compile_bytecode(python: str, repo: Path) -> None:
@@ -98,6 +114,8 @@ def main() -> int:
     parser.add_argument("--repo", type=Path, default=REPO, help="checkout whose auditor is timed (default: this one)")
     parser.add_argument("--python", default=sys.executable, help="interpreter with lbaudit's dependencies")
     parser.add_argument("--baseline", type=Path, help="another checkout, timed in alternation with --repo")
+    parser.add_argument("--instructions", action="store_true", help="also count the instructions of one process of "
+                        "each command (and of the baseline's) with valgrind's cachegrind: the same whatever the load")
     args = parser.parse_args()
 
     repo = args.repo.resolve()
@@ -123,6 +141,7 @@ def main() -> int:
         if baseline is not None:
             compile_bytecode(args.python, baseline)
         floor: Run | None = None
+        floor_instructions = 0
         missed = 0
         print(f"{args.runs} runs each, median; auditor from {repo}" + (f", paired with {baseline}" if baseline else ""))
         print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores: wall times on a loaded machine "
@@ -165,6 +184,14 @@ def main() -> int:
                 line += (f"  | baseline {statistics.median(b.wall_ms for b in base_runs):7.1f} ms, "
                          f"paired ratio {pairs:.2f}")
             print(line)
+            if args.instructions:
+                counted = instructions(this_command, repo, env_for(repo))
+                floor_instructions = floor_instructions or counted
+                line = f"{'':50} instructions {counted / 1e6:9,.1f} M {counted / floor_instructions:6.1f}x"
+                if baseline is not None:
+                    before = instructions(base_command, baseline, env_for(baseline))
+                    line += f"  | baseline {before / 1e6:9,.1f} M, this / baseline {counted / before:.3f}"
+                print(line)
     return 1 if missed else 0
 
 

@@ -509,15 +509,30 @@ def _other_mounts(proc: str, mounts: dict[tuple[int, int], list[int]], add: Any)
 
 # ---------------------------------------------------------------- inside a namespace (child only)
 
+# Before Python 3.12 (no os.setns) setns(2) is called through ctypes: libc, loaded once per process.
+_LIBC: Any = None
+
+
+def _load_libc() -> None:
+    """Load libc through ctypes, when os.setns is missing.  Called by the parent before it forks (not
+    at import: only a run that enters a namespace needs it): each run forks twice (the reading and
+    the re-check of identities), and importing ctypes in each child cost twice what it costs once."""
+    global _LIBC
+    if _LIBC is None and not hasattr(os, "setns"):
+        import ctypes
+
+        _LIBC = ctypes.CDLL(None, use_errno=True)
+
+
 def _setns(fd: int) -> None:
     setns = getattr(os, "setns", None)
     if setns is not None:  # Python 3.12+
         setns(fd, CLONE_NEWNET)
         return
-    import ctypes  # here, not at the top: only a child entering a namespace before Python 3.12 needs it
+    _load_libc()
+    if _LIBC.setns(fd, CLONE_NEWNET) != 0:
+        import ctypes
 
-    libc = ctypes.CDLL(None, use_errno=True)
-    if libc.setns(fd, CLONE_NEWNET) != 0:
         code = ctypes.get_errno()
         raise OSError(code, os.strerror(code))
 
@@ -696,6 +711,7 @@ def enter_all(fds: list[tuple[int, int]], timeout: float, identities_only: bool 
                 _ABSENT[transport.name] = _absent_or_unreadable(transport, "not registered", "/proc")
     except (OSError, ValueError):
         pass  # each namespace then works it out itself
+    _load_libc()
     read_fd, write_fd = os.pipe2(os.O_CLOEXEC)
     pid = os.fork()
     if pid == 0:  # the child: never returns into the caller's code
