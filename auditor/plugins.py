@@ -75,7 +75,7 @@ def _stand_in_getattr(name: str) -> Any:
 # validator does not import importlib.metadata only to return no plugins.  It answers exactly as the
 # real module would: get_plugins() is () for the values that switch every plugin off, and anything else
 # (another value, another name, a future pydantic that asks the module something else) imports the real
-# module and asks it.  tests/test_plugins_pydantic.py holds pydantic to this shape.
+# module and asks it.  tests/test_pydantic_plugins.py holds pydantic to this shape.
 _PLUGIN_LOADER_STAND_IN = ModuleType(_PYDANTIC_PLUGIN_LOADER, "lbaudit's stand-in for pydantic's plugin loader")
 _PLUGIN_LOADER_STAND_IN.get_plugins = _stand_in_get_plugins  # type: ignore[attr-defined]
 _PLUGIN_LOADER_STAND_IN.__getattr__ = _stand_in_getattr  # type: ignore[attr-defined]
