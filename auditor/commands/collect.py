@@ -19,6 +19,7 @@ import click
 
 from auditor.commands.options import force_option
 from auditor.model.facts import SECTIONS, GapKind, HostSnapshot
+from auditor.text import one_line
 
 if TYPE_CHECKING:
     from auditor.collect.targets import Target
@@ -32,7 +33,7 @@ def _summary(snapshot: HostSnapshot, path: Path | str, digest: str) -> list[str]
     where = snapshot.provenance.source_detail or snapshot.provenance.hostname
     platform = snapshot.provenance.platform
     return [
-        f"snapshot: {path} (sha256 {digest})",
+        f"snapshot: {one_line(path)} (sha256 {digest})",
         *([f"platform: {platform} ({snapshot.provenance.os or 'unknown OS'})"] if platform != "linux" else []),
         f"source: {snapshot.provenance.source} {where}; {'; '.join(counts) or 'no sections'}",
         f"gaps: {kinds.get(GapKind.UNREADABLE, 0)} unreadable, {kinds.get(GapKind.NOT_APPLICABLE, 0)} not applicable",
@@ -99,7 +100,7 @@ def collect(output: Path, target: str | None, root: Path | None, replay: Path | 
     if not quiet:
         for line in _summary(snapshot, output, hashlib.sha256(data).hexdigest()):
             click.echo(line)
-        click.echo(f"signature: {output}.sig written (Ed25519, key {fingerprint})" if fingerprint
+        click.echo(f"signature: {one_line(output)}.sig written (Ed25519, key {fingerprint})" if fingerprint
                    else "signature: none (unsigned: evaluate will mark its facts as an unverified snapshot)")
 
 

@@ -48,7 +48,7 @@ def diff(before: Path, after: Path, as_json: bool, allow_policy_change: bool, al
     new, new_problems = load_evidence_by_findings(after)
     for path, problems in ((before, old_problems), (after, new_problems)):
         if problems:
-            click.echo(f"lbaudit: warning: {path}: the recorded verdict or summary contradicts the findings "
+            click.echo(f"lbaudit: warning: {one_line(path)}: the recorded verdict or summary contradicts the findings "
                        f"({problems[0]}{'; ...' if len(problems) > 1 else ''}); compared by the findings",
                        err=True)
     backwards = reversed_order(old, new)

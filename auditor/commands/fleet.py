@@ -78,16 +78,16 @@ def evaluate(snapshots: tuple[Path, ...], policy_path: Path, out_dir: Path, sign
                                           name.strip() for names in expect_hosts for name in names.split(",")
                                           if name.strip()))))
     if not quiet:
-        for host in summary.hosts:
-            from auditor.text import one_line
+        from auditor.text import one_line
 
+        for host in summary.hosts:
             what = host.verdict or f"exit {host.exit_code}: {one_line(host.error)}"  # names what the snapshot holds
             age = f" [collected {host.collection_age} ago]" if host.collection_age and host.error is None else ""
             click.echo(f"{one_line(host.host)}: {what}"
                        + (f" ({one_line(', '.join(host.failing_rules))})" if host.failing_rules else "") + age)
         counts = ", ".join(f"{n} {verdict}" for verdict, n in summary.as_dict()["hosts_by_verdict"].items())
         click.echo(f"fleet: {len(summary.hosts)} hosts ({counts or 'none'}); exit {summary.exit_code}")
-        click.echo(f"summary: {out_dir / SUMMARY_JSON}, {out_dir / SUMMARY_JUNIT}, {out_dir / SUMMARY_HTML}")
+        click.echo(one_line(f"summary: {out_dir / SUMMARY_JSON}, {out_dir / SUMMARY_JUNIT}, {out_dir / SUMMARY_HTML}"))
     sys.exit(summary.exit_code)
 
 
@@ -176,5 +176,5 @@ def report(store: str | None, policy_id: str | None, stale_days: int, top: int, 
                 click.echo(f"  {one_line(row['host'])} ({one_line(row['policy'])}): retired {row['retired_at']}"
                            + (f": {one_line(row['reason'])}" if row["reason"] else ""))
         if html_path is not None:
-            click.echo(f"overview: {html_path}")
+            click.echo(f"overview: {one_line(html_path)}")
     sys.exit(1 if data["regressed_since_previous_run"] else 0)

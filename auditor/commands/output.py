@@ -67,6 +67,11 @@ def print_summary(evidence: "Evidence", evidence_path: str | None, *, color: str
 
 def _print_summary(evidence: "Evidence", evidence_path: str | None, stream: IO[Any], color: str, err: bool,
                    extra: Sequence[str]) -> None:
+    from auditor.text import one_line
+
+    # The extra lines name the files written (report:, signature:), as the command line named them:
+    # a directory's carriage return or ESC must not print a line of its own making.
+    extra = [one_line(line) for line in extra]
     colored = wants_color(color, stream)
     if is_terminal(stream):
         # rich is imported only when a summary is drawn: `evaluate -q` or a pipe never pays for it.

@@ -12,11 +12,14 @@
 * One result per finding.  HDF results know passed, failed, skipped and error: ``not_reviewed`` is
   ``skipped`` with the reason as ``skip_message`` (Heimdall then shows "Not Reviewed", never a pass),
   ``not_applicable`` is ``skipped`` with "not applicable: <reason>", ``waived`` is ``skipped`` with
-  the waiver (the failure is an approved deviation, not a pass and not an open failure), ``error`` is
-  ``error`` with the reason.  So passed and failed counts equal the evidence's pass and fail counts.
+  the waiver (the failure is an approved deviation, not a pass and not an open failure: Heimdall
+  shows a rule whose failures are all waived "Not Reviewed"), ``error`` is ``error`` with the reason.
   Heimdall calls a control "Passed" when it has a passed and no failed or error result, whatever is
   skipped beside it: so a ``not_reviewed`` finding of a rule that also has a passing finding is
-  ``error`` (Heimdall: "Profile Error"), never hidden behind the passes.
+  ``error`` (Heimdall: "Profile Error"), and a ``waived`` one of a rule whose other findings all
+  pass (or are not applicable) is ``failed`` with the waiver in its message, as InSpec reports a
+  waived control whose test ran (``run: true``; Heimdall: "Failed"): never hidden behind the passes.
+  Otherwise passed and failed counts equal the evidence's pass and fail counts.
 * A rule without findings gets one ``skipped`` result saying so (lbaudit judges its controls not
   reviewed; Heimdall would call a control without results a profile error).
 * The policy's waivers of a rule are its ``waiver_data`` (several waivers of one rule in one text).
@@ -85,23 +88,31 @@ def _skip_message(finding: Finding) -> str | None:
     return None
 
 
-def _result(finding: Finding, start_time: str, beside_a_pass: bool = False) -> dict:
+def _result(finding: Finding, start_time: str, beside_a_pass: bool = False, passed_otherwise: bool = False) -> dict:
+    """``beside_a_pass``: the rule has a passing finding; ``passed_otherwise``: and no failing, error
+    or not reviewed one, so that Heimdall would call its control "Passed" were a waived finding skipped."""
     status = HDF_STATUS[finding.status]
+    skip = _skip_message(finding)
+    message = finding_sentence(finding)
     if beside_a_pass and finding.status == Status.NOT_REVIEWED:
         # Heimdall calls a control with a passed and no failed or error result "Passed", whatever
         # is skipped beside it: a not-reviewed subject there is an error, so the control is not a pass.
         status = "error"
+    if passed_otherwise and finding.status == Status.WAIVED:
+        # Likewise a waived failure skipped beside passes alone read "Passed".  It is failed, as InSpec
+        # reports a waived control whose test ran (waiver run: true): the failure, the waiver in its
+        # message and in the control's waiver_data.
+        status, message, skip = "failed", f"{skip}: {message}", None
     result: dict = {
         "status": status,
         "code_desc": f"{finding.subject}: {finding.message}",
         "start_time": start_time,
         "resource": finding.check,
         "resource_id": finding.subject,
-        "message": finding_sentence(finding),
+        "message": message,
         "lbaudit_finding_id": finding.id,
         "lbaudit_status": finding.status.value,
     }
-    skip = _skip_message(finding)
     if skip is not None:
         result["skip_message"] = skip
     if status == "error" and finding.status == Status.NOT_REVIEWED:
@@ -168,6 +179,8 @@ class _Export:
         findings = sorted(self.by_rule.get(rule.id, []), key=lambda f: (f.subject, f.id))
         all_not_applicable = bool(findings) and all(f.status == Status.NOT_APPLICABLE for f in findings)
         beside_a_pass = any(f.status == Status.PASS for f in findings)
+        passed_otherwise = beside_a_pass and not any(
+            f.status in (Status.FAIL, Status.ERROR, Status.NOT_REVIEWED) for f in findings)
         source = rule_source(rule.source)
         location: dict = {"ref": source.path}
         if source.line is not None:
@@ -195,7 +208,8 @@ class _Export:
             "code": json.dumps({"check": rule.check, "params": key_sorted(rule.params)}, sort_keys=True,
                                ensure_ascii=False),
             "source_location": location,
-            "results": [_result(f, start, beside_a_pass) for f in findings] or [_nothing_found(rule, start)],
+            "results": [_result(f, start, beside_a_pass, passed_otherwise) for f in findings]
+            or [_nothing_found(rule, start)],
         }
         waiver = self.waiver_data(rule)
         if waiver is not None:
