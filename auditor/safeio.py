@@ -109,6 +109,15 @@ def path_problem(text: str) -> str | None:
     return None
 
 
+def recorded_path(path: str | os.PathLike[str]) -> str:
+    """The name a file or directory whose contents are facts (a snapshot file, a captured bundle)
+    is recorded under in a snapshot's provenance, and so in the evidence: absolute, links resolved,
+    whatever the working directory or the name it was given by (``snap.json``, ``../snap.json``,
+    a link to it), so that one input gives one evidence file.  A byte of it that is not UTF-8 is
+    written as its escape (``\\xff``), as a host's names are: the record is UTF-8 text."""
+    return os.fsencode(os.path.realpath(path)).decode("utf-8", "backslashreplace")
+
+
 def text_problem(text: str) -> str | None:
     """What makes ``text`` (a host name, an organisation, an assessor) unusable as a value, or None:
     the NUL character, or bytes that are not UTF-8 (Python carries them as lone surrogates), which

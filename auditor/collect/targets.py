@@ -206,15 +206,18 @@ class Replay:
         from auditor import __version__
         from auditor.collect.platforms.assemble import snapshot_from_outputs
         from auditor.collect.platforms.bundle import check_bundle_dir, detect_platform, read_bundle
+        from auditor.safeio import recorded_path
 
         directory = check_bundle_dir(Path(self.directory))
         platform = detect_platform(directory)
         outputs, written = read_bundle(directory, platform)
-        provenance = {"source": "replay", "source_detail": str(directory), "target_kind": "replay",
-                      "target_id": str(directory), "tool_version": __version__}
+        # recorded resolved, not as typed: one bundle gives one evidence whatever its name
+        location = recorded_path(directory)
+        provenance = {"source": "replay", "source_detail": location, "target_kind": "replay",
+                      "target_id": location, "tool_version": __version__}
         return snapshot_from_outputs(platform, outputs, sections, provenance=provenance,
                                      collected_at=written or datetime.now(timezone.utc),
-                                     how=f"replayed from the bundle {directory}")
+                                     how=f"replayed from the bundle {location}")
 
 
 Target = Union[LocalHost, RootDir, SnapshotFile, Replay]

@@ -68,10 +68,14 @@ def _recorded(path: Path, top: Path) -> str:
     waivers file), and so in its digest and the evidence: relative to the directory of the policy
     given on the command line (the policy itself is its file name), never to the working directory.
     The same policy evaluated from another directory, or named by an absolute path, a relative
-    one or through a linked directory, is the same policy, with the same digest and evidence."""
+    one or through a link (to its directory or to the file itself), is the same policy, with the
+    same digest and evidence."""
     real_top = os.path.realpath(top)
     if os.path.realpath(path) == real_top:
-        return top.name
+        # The name of the file it is, not of a link to it: every other file is recorded from the
+        # file's own directory, and /etc/lbaudit/policy.yaml -> corp-v3.yaml recorded rules of
+        # "policy.yaml" beside "../shared/base.yaml", another digest than corp-v3.yaml named directly.
+        return os.path.basename(real_top)
     # from the directory "extends" is resolved from: the policy file's own, its links resolved
     return Path(os.path.relpath(os.path.realpath(path), os.path.dirname(real_top))).as_posix()
 

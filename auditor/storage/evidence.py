@@ -139,10 +139,10 @@ def load_evidence_by_findings(path: Path) -> tuple[Evidence, list[str]]:
     contradiction returned for a warning.  Every other problem is an InputError (exit 2)."""
     raw = read_bounded(Path(path), MAX_EVIDENCE_BYTES, EVIDENCE_WHAT)
     with cycle_collector_paused():
-        evidence, policy_sha256 = _parse_evidence(raw, str(path), refuse_contradictions=False)
+        evidence, written = _parse_evidence(raw, str(path), refuse_contradictions=False)
     derived = derived_result(evidence)
     evidence = _controls_rolled_up_as_now(evidence, derived)
-    problems = result_contradictions(evidence, derived, policy_sha256)
+    problems = result_contradictions(evidence, derived, *written)
     if problems:
         evidence = evidence.model_copy(update={"result": evidence.result.model_copy(update={
             "verdict": derived.verdict, "exit_code": derived.exit_code, "complete": derived.complete})})
@@ -176,8 +176,26 @@ def _written_digest(data: Any, key: str) -> str | None:
         return None
 
 
-def _parse_evidence(raw: bytes, name: str, refuse_contradictions: bool = True) -> tuple[Evidence, str | None]:
-    """The evidence, and the digest of its policy as written (for :func:`result_contradictions`)."""
+def _written_facts_digest(data: Any) -> str | None:
+    """HostSnapshot.facts_digest of the snapshot's facts and gaps as the file holds them (a gap's
+    ``path`` left out, as there), None when there is none to take: the digest recorded is of the
+    facts as lbaudit wrote them, which a model of this version, with fields added since, would dump
+    otherwise."""
+    snapshot = data.get("snapshot") if type(data) is dict else None
+    gaps = snapshot.get("gaps") if type(snapshot) is dict else None
+    if type(gaps) is not list or "facts" not in snapshot:
+        return None
+    plain = [{key: value for key, value in gap.items() if key != "path"} if type(gap) is dict else gap for gap in gaps]
+    try:
+        return canonical_sha256({"facts": snapshot["facts"], "gaps": plain})
+    except ValueError:  # no canonical form (a lone surrogate): validation says what is wrong
+        return None
+
+
+def _parse_evidence(raw: bytes, name: str, refuse_contradictions: bool = True
+                    ) -> tuple[Evidence, tuple[str | None, str | None]]:
+    """The evidence, and the digests of its policy and of its facts and gaps as written (for
+    :func:`result_contradictions`)."""
     written = read_as_written(raw)  # the bytes lbaudit wrote: parsed and digested at C speed
     if written is not None:
         data, content = written
@@ -191,6 +209,7 @@ def _parse_evidence(raw: bytes, name: str, refuse_contradictions: bool = True) -
         else:
             _CONTENT_DIGESTS[hashlib.sha256(raw).hexdigest()] = content
     policy_sha256 = _written_digest(data, "policy")
+    facts_sha256 = _written_facts_digest(data)  # before the listeners are replaced by their models
     try:
         _validate_long_lists_in_place(data)
     except ValidationError:  # reported as always, from the whole document read once more
@@ -199,7 +218,7 @@ def _parse_evidence(raw: bytes, name: str, refuse_contradictions: bool = True) -
                                   (EVIDENCE_SCHEMA_VERSION,))
     derived = derived_result(evidence)
     evidence = _controls_rolled_up_as_now(evidence, derived)
-    problems = result_contradictions(evidence, derived, policy_sha256) if refuse_contradictions else []
+    problems = result_contradictions(evidence, derived, policy_sha256, facts_sha256) if refuse_contradictions else []
     if problems:
         # Every report renders the verdict, the counts and the control judgements as recorded, so a
         # recorded "compliant" over a failing finding (a hand edit, a buggy plugin) would be printed
@@ -209,7 +228,7 @@ def _parse_evidence(raw: bytes, name: str, refuse_contradictions: bool = True) -
             shown.append(Problem(name, None, None, f"... and {len(problems) - len(shown)} more"))
         raise InputError(f"{name}: the evidence contradicts its own findings ({len(problems)} problem(s)); "
                          "it was edited or written by a faulty tool, and no report is rendered from it", shown)
-    return evidence, policy_sha256
+    return evidence, (policy_sha256, facts_sha256)
 
 
 def _controls_rolled_up_as_now(evidence: Evidence, derived: RunTally) -> Evidence:
@@ -236,11 +255,12 @@ def derived_result(evidence: Evidence) -> RunTally:
 
 
 def result_contradictions(evidence: Evidence, derived: RunTally | None = None,
-                          policy_sha256: str | None = None) -> list[str]:
+                          policy_sha256: str | None = None, facts_sha256: str | None = None) -> list[str]:
     """Where the recorded summary, verdict, exit code or control judgements of ``evidence`` differ
     from what its findings give (JSON pointers into the file).  Empty for evidence the engine wrote.
     ``derived``: :func:`derived_result` of ``evidence``, when the caller has it already;
-    ``policy_sha256``: the digest of the policy as the file holds it (else of ``evidence.policy``)."""
+    ``policy_sha256``: the digest of the policy as the file holds it (else of ``evidence.policy``);
+    ``facts_sha256``: of the snapshot's facts and gaps as the file holds them (else of ``evidence.snapshot``)."""
     result: RunResult = evidence.result
     if derived is None:
         derived = derived_result(evidence)
@@ -264,7 +284,16 @@ def result_contradictions(evidence: Evidence, derived: RunTally | None = None,
     if bool(result.incomplete_reasons) == result.complete:
         problems.append("/result/incomplete_reasons: "
                         + ("empty for an incomplete run" if not result.complete else "set for a complete run"))
+    elif _reasons_differ(result.incomplete_reasons, derived.incomplete_reasons):
+        # Every report says why the run is incomplete in these words: replaced ("scheduled
+        # maintenance"), or one left out, they hid what could not be seen.
+        problems.append(f"/result/incomplete_reasons: records {_shown_list(result.incomplete_reasons)}, but the "
+                        f"findings give {_shown_list(derived.incomplete_reasons)}")
     problems += _finding_rule_contradictions(evidence, policy_sha256 or digest_of(evidence.policy))
+    facts_sha256 = facts_sha256 or evidence.snapshot.facts_digest()
+    if evidence.facts_sha256 != facts_sha256:  # the digest every attestation prints for the facts it shows
+        problems.append(f"/facts_sha256: records {evidence.facts_sha256}, but the recorded snapshot's facts and gaps "
+                        f"have the digest {facts_sha256}: the facts were edited")
     problems += _shared_finding_ids(result.findings)
     waivers = [*evidence.policy.waivers, *(evidence.waiver_file.waivers if evidence.waiver_file else [])]
     judged = judge_waivers(result.findings, waivers, evidence.run.evaluated_on, failed=(Status.FAIL, Status.WAIVED))
@@ -317,6 +346,26 @@ def result_contradictions(evidence: Evidence, derived: RunTally | None = None,
         for status, count in expected.counts.items():
             differs(f"/result/controls/{index}/counts/{status}", control.counts.get(status, 0), count)
     return problems
+
+
+_NOTHING_JUDGED = "nothing was judged"
+
+
+def _reasons_differ(recorded: list[str], derived: list[str]) -> bool:
+    """Whether the recorded reasons a run is incomplete are other than its findings give.  The last
+    reason of a run that judged nothing said "nothing was judged: every finding is not_applicable"
+    before it named the findings' statuses (c051a63): evidence of that wording is read."""
+    if recorded == derived:
+        return False
+    return not (len(recorded) == len(derived) and recorded[:-1] == derived[:-1]
+                and recorded[-1].startswith(_NOTHING_JUDGED) and derived[-1].startswith(_NOTHING_JUDGED))
+
+
+def _shown_list(reasons: list[str], limit: int = 3, width: int = 160) -> str:
+    """The first ``limit`` reasons, each cut at ``width`` characters: a reason holds a subject, which
+    a host makes as long as it likes."""
+    shown = repr([r if len(r) <= width else r[:width] + "..." for r in reasons[:limit]])
+    return shown if len(reasons) <= limit else f"{shown[:-1]}, ... ({len(reasons)} in all)]"
 
 
 def _shared_finding_ids(findings: list[Finding]) -> list[str]:

@@ -24,6 +24,7 @@ from auditor.model.facts import (
     snapshot_json,
     snapshot_parts,
 )
+from auditor.safeio import recorded_path
 from auditor.storage.jsonfile import parse_document, read_bounded, validate_versioned
 from auditor.storage.jsontext import indented_json
 from auditor.storage.outputs import write_atomic
@@ -91,11 +92,12 @@ def load_snapshot(path: Path, pubkey_path: Path | None = None) -> HostSnapshot:
         state, key = signing.snapshot_signature_state(path), None
     snapshot = parse_snapshot(raw, str(path))
     recorded = snapshot.provenance
+    location = recorded_path(path)  # not as typed: the evidence of one file is one whatever its name
     provenance = recorded.model_copy(
         update={"collected_from": recorded.source if recorded.source != "snapshot" else recorded.collected_from,
-                "source": "snapshot", "source_detail": str(path), "source_sha256": sha256_hex(raw),
+                "source": "snapshot", "source_detail": location, "source_sha256": sha256_hex(raw),
                 "source_signature": state, "source_signature_key": key,
-                "target_kind": "snapshot", "target_id": str(path)}
+                "target_kind": "snapshot", "target_id": location}
     )
     return snapshot.model_copy(update={"provenance": provenance})
 
