@@ -368,3 +368,87 @@ def exchange(
             if take(bytes(buffer[:size])):
                 return
     raise NetlinkError(errno.EOVERFLOW, f"{what} still running after {max_datagrams} datagrams")
+
+
+# ---------------------------------------------------------------- inodes only
+
+# struct unix_diag_req { u8 family, protocol; u16 pad; u32 states, ino, show; u32 cookie[2]; }
+UNIX_REQ = struct.Struct("=BBHIII8s")
+UNIX_MSG_SIZE = 16  # struct unix_diag_msg { u8 family, type, state, pad; u32 ino; u32 cookie[2]; }
+INET_INODE_OFFSET = MSG_SIZE - 4  # idiag_inode, the last field of inode_diag_msg
+UNIX_INODE_OFFSET = 4
+ALL_STATES = 0xFFFFFFFF
+_FAST_ATTEMPTS = 8  # runs of same-length messages read per datagram before the rest is walked message by message
+
+
+def build_unix_dump_request(seq: int) -> bytes:
+    """A SOCK_DIAG_BY_FAMILY dump request for every AF_UNIX socket, nothing but each one's head."""
+    body = UNIX_REQ.pack(socket.AF_UNIX, 0, 0, ALL_STATES, 0, 0, bytes(8))
+    return NLMSGHDR.pack(NLMSGHDR.size + len(body), SOCK_DIAG_BY_FAMILY, NLM_F_REQUEST | NLM_F_DUMP, seq, 0) + body
+
+
+def inodes_of_datagram(datagram: bytes, seq: int, minimum: int, inode_offset: int, into: list[int]) -> bool:
+    """Append the socket inode of each message of one dump datagram to ``into``; whether the dump
+    ended.  ``minimum``: the payload length of the fixed part, ``inode_offset``: the inode's place
+    in it.
+
+    What is read is every message's header (length, type, flags, sequence) and its inode: a run of
+    messages of one length (a dump's are, state by state: the attributes the kernel adds unasked
+    are the same for each) is checked and read at C speed through a ``memoryview`` of 32-bit words
+    taken at that stride; the rest message by message.  A message of another type, too short, or
+    a length that runs past the datagram is what :func:`parse_dump_datagram` makes of it (an
+    NLMSG_ERROR raises).  An interrupted dump (NLM_F_DUMP_INTR) is read as it is: the inodes it
+    has are sockets of the namespace as surely; one it missed is not taken to be anywhere."""
+    size = len(datagram)
+    offset = 0
+    header = NLMSGHDR.size
+    attempts = _FAST_ATTEMPTS
+    view = memoryview(datagram)
+    while offset < size:
+        if size - offset < header:
+            raise NetlinkError(errno.EBADMSG, f"truncated netlink header at byte {offset}")
+        length, msg_type, flags, msg_seq, _pid = NLMSGHDR.unpack_from(datagram, offset)
+        if msg_type != SOCK_DIAG_BY_FAMILY or length < header + minimum or offset + length > size:
+            done = parse_dump_datagram(datagram[offset:offset + _align4(length)] if length >= header else
+                                       datagram[offset:], seq)[1]
+            if done:
+                return True
+            offset += _align4(max(length, header))
+            continue
+        if attempts and length % 4 == 0:
+            attempts -= 1
+            count = (size - offset) // length
+            stride = length // 4
+            words = view[offset:offset + count * length].cast("I")
+            first = words[:3].tolist()  # this message's length, type | flags << 16, sequence
+            run = count  # how many from here have the same three (so each is where the stride puts it)
+            for i in range(3):
+                column = words[i::stride].tolist()
+                if column.count(first[i]) != count:
+                    run = min(run, next(k for k, value in enumerate(column) if value != first[i]))
+            if msg_seq == seq:
+                into += words[(header + inode_offset) // 4::stride].tolist()[:run]
+            offset += run * length
+            continue
+        if msg_seq == seq:
+            (inode,) = struct.unpack_from("=I", datagram, offset + header + inode_offset)
+            into.append(inode)
+        offset += _align4(length)
+    return False
+
+
+def dump_inodes(family: int, protocol: int = 0, states: int = ALL_STATES, timeout: float = 10.0,
+                max_datagrams: int = MAX_DATAGRAMS) -> list[int]:
+    """The inode of every ``family`` socket (AF_INET/AF_INET6 of ``protocol`` in ``states``, or
+    AF_UNIX) of this process's network namespace, from one sock_diag dump that asks for no
+    attribute.  Kernel-held and orphaned sockets report inode 0.  Raises OSError as :func:`dump`."""
+    seq = next_seq()
+    if family == socket.AF_UNIX:
+        request, minimum, inode_offset = build_unix_dump_request(seq), UNIX_MSG_SIZE, UNIX_INODE_OFFSET
+    else:
+        request, minimum, inode_offset = build_dump_request(family, protocol, states, seq), MSG_SIZE, INET_INODE_OFFSET
+    inodes: list[int] = []
+    exchange(NETLINK_SOCK_DIAG, request, lambda datagram: inodes_of_datagram(datagram, seq, minimum, inode_offset,
+                                                                             inodes),
+             timeout, max_datagrams, "sock_diag dump")
+    return inodes
