@@ -130,9 +130,9 @@ def collect_native(platform: str, sections: frozenset[str], *, runner: Runner | 
         psutil = psutil_module
     outputs: dict[str, ProbeOutput] = {}
     for probe in PROBES[platform]:
-        if probe.file in ("netstat-ano.txt", "tasklist.csv", "lsof-tcp-listen.txt", "lsof-udp.txt") and "sockets" not in sections:
+        if probe.file in ("netstat-ano.txt", "tasklist.csv", "tasklist-before.csv", "lsof-tcp-listen.txt", "lsof-udp.txt") and "sockets" not in sections:
             continue
-        if probe.file in ("lsof-tcp-listen.txt", "lsof-udp.txt", "tasklist.csv", "id-u.txt"):
+        if probe.file in ("lsof-tcp-listen.txt", "lsof-udp.txt", "tasklist.csv", "tasklist-before.csv", "id-u.txt"):
             continue  # psutil gives the listeners and their owners (and says when it may not see them)
         if not probe.argv:
             outputs[probe.file] = (read_audit_control or _read_audit_control)()

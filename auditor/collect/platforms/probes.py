@@ -41,6 +41,10 @@ WINDOWS_PROBES: tuple[Probe, ...] = (
             f"Save 'netsh-excludedportrange-{protocol}{suffix}.txt' "
             f"{{ netsh.exe int {family} show excludedportrange protocol={protocol} }}", added_later=True)
       for protocol in ("tcp", "udp") for family, suffix in (("ipv4", ""), ("ipv6", "6"))),
+    # The processes on both sides of netstat: a PID reused between netstat and tasklist would name
+    # another program's listener (assemble._reused_pid).
+    Probe("tasklist-before.csv", ("tasklist.exe", "/fo", "csv", "/nh"),
+          "Save 'tasklist-before.csv' { tasklist.exe /fo csv /nh }", added_later=True),
     Probe("netstat-ano.txt", ("netstat.exe", "-ano"), "Save 'netstat-ano.txt' { netstat.exe -ano }"),
     Probe("tasklist.csv", ("tasklist.exe", "/fo", "csv", "/nh"), "Save 'tasklist.csv' { tasklist.exe /fo csv /nh }"),
     Probe("tcpip-parameters.txt", ("reg.exe", "query", TCPIP_KEY_SHORT),
