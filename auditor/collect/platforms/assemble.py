@@ -286,6 +286,9 @@ def _windows_audit(r: _Reader) -> tuple[AuditFacts, list[Gap]]:
 
 # ------------------------------------------------------------------ macOS
 
+_LSOF_FILES = {"tcp": "lsof-tcp-listen.txt", "udp": "lsof-udp.txt"}
+
+
 def _macos_sockets(r: _Reader, listeners_override: Any = None) -> tuple[SocketFacts, list[Gap]]:
     gaps = [Gap(section="sockets", path=("counts",),
                 reason="the macOS probes list listeners and bound UDP sockets only (lsof): the TIME_WAIT count "
@@ -294,7 +297,7 @@ def _macos_sockets(r: _Reader, listeners_override: Any = None) -> tuple[SocketFa
         listeners, listener_gaps = listeners_override
         return SocketFacts(platform="macos", listeners=listeners), gaps + listener_gaps
     found: list[macos.LsofSocket] = []
-    for name, protocol in (("lsof-tcp-listen.txt", "tcp"), ("lsof-udp.txt", "udp")):
+    for protocol, name in _LSOF_FILES.items():
         text, why = r.text(name)
         if text is None:
             gaps.append(Gap(section="sockets", path=("listeners", protocol), reason=why))
@@ -326,10 +329,21 @@ def _macos_sockets(r: _Reader, listeners_override: Any = None) -> tuple[SocketFa
     grouped: dict[tuple, list[macos.LsofSocket]] = {}
     for sock in found:
         grouped.setdefault((sock.protocol, sock.family, sock.address, sock.port, sock.device), []).append(sock)
+    # A name lsof may have cut is no name: "com.apple" of com.apple.WebKit matches an exception for
+    # "com.apple*" written for another program, and two programs share their first 9 characters.
+    widest = max((sock.command_width for sock in found), default=0)
     listeners = []
     for (protocol, family, address, port, _device), holders in grouped.items():
-        processes = sorted({s.pid: ProcessInfo(pid=s.pid, name=s.command, user=s.user) for s in holders}.values(),
-                           key=lambda p: p.pid)
+        index = len(listeners)
+        by_pid = {s.pid: s for s in holders}
+        processes = []
+        for number, pid in enumerate(sorted(by_pid)):
+            holder = by_pid[pid]
+            cut = macos.name_may_be_cut(holder, widest)
+            processes.append(ProcessInfo(pid=pid, name=None if cut else holder.command, user=holder.user))
+            if cut:
+                gaps.append(Gap(section="sockets", path=("listeners", index, "processes", number, "name"),
+                                reason=f"{r.origin(_LSOF_FILES[holder.protocol])} line {holder.line}: {cut}"))
         listeners.append(Listener(protocol=protocol, family=family, address=address, port=port,
                                   user=holders[0].user, processes=processes))
     return SocketFacts(platform="macos", listeners=listeners), gaps
