@@ -9,8 +9,12 @@ both lists give the PID one image; otherwise (another image, a PID absent before
 in a bundle of an older script) the owner is unnamed and a listener an exception would decide is
 not_reviewed.
 
-Each case copies the ``windows-audited`` fixture bundle, edits the lists, and replays it with
-``lbaudit evaluate --target replay:DIR`` in-process.
+Native collection (psutil) names a PID after listing the sockets too: a process created after the
+list was taken is not proven to be the one that held the socket, and its name is a gap.
+
+Each bundle case copies the ``windows-audited`` fixture bundle, edits the lists, and replays it with
+``lbaudit evaluate --target replay:DIR`` in-process; the native cases give psutil_listeners the
+psutil stand-in of tests/collect/test_native_dispatch.py (CI has no Windows host).
 """
 
 from __future__ import annotations
@@ -87,3 +91,28 @@ def test_a_bundle_without_the_list_before_netstat_names_no_owner(tmp_path):
             "process when netstat listed the socket (Windows reuses the PIDs of ended processes) cannot be ruled out "
             "without the list taken before it: bundle file tasklist-before.csv: missing from the bundle (written by "
             "an older lbaudit capture script? capture the host again with this version's script)") in names
+
+
+# Native collection: psutil lists the sockets, then names each PID; a process created after the
+# list was taken holds a PID the socket's owner may have ended with.
+def _native_rdp(started: float) -> tuple[str | None, list[str]]:
+    import socket
+    import time
+
+    from auditor.collect.platforms.native import psutil_listeners
+    from tests.collect.test_native_dispatch import Addr, Conn, Psutil
+
+    rdp = Conn(1, socket.AF_INET, socket.SOCK_STREAM, Addr("0.0.0.0", 3389), (), "LISTEN", 1096)
+    listeners, gaps = psutil_listeners(Psutil([rdp], {1096: "svchost.exe"}, started={1096: time.time() + started}))
+    assert listeners is not None
+    return listeners[0].processes[0].name, [g.reason for g in gaps]
+
+
+def test_control_case_natively_a_process_older_than_the_socket_list_is_named():
+    assert _native_rdp(-3600.0) == ("svchost.exe", [])
+
+
+def test_natively_a_process_younger_than_the_socket_list_is_not_a_name():
+    # was svchost.exe: the PID's new holder named the socket evil.exe had listened on
+    assert _native_rdp(3600.0) == (None, ["psutil: pid 1096 is a process started after the socket list was taken: "
+                                          "the socket's owner may have ended and its PID been given to it"])
