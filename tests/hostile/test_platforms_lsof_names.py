@@ -89,3 +89,14 @@ def test_the_capture_script_runs_lsof_for_whole_names():
     script = capture_script("macos")
     assert 'lsof +c 0 -nP -iTCP -sTCP:LISTEN > "$out/lsof-tcp-listen.txt"' in script
     assert 'lsof +c 0 -nP -iUDP > "$out/lsof-udp.txt"' in script
+
+
+def test_an_escaped_space_does_not_widen_the_listings(tmp_path):
+    # "Google Ch" (9 characters, cut) prints as Google\x20Ch: 12 printed, still no name longer than 9
+    udp = "Google\\x20Ch   380  alice    6u  IPv4 0x8d3f1b2a0c4e7002      0t0  UDP 127.0.0.1:5353\n"
+    code, found, names = replay(tmp_path, "com.apple", udp)
+    assert found[("listeners", "tcp 0.0.0.0:7000 ? pid 498")]["status"] == "not_reviewed"  # was pass
+    assert len(names) == 2 and names[0].startswith("bundle file lsof-tcp-listen.txt line 2: lsof printed the "
+                                                   "command name 'com.apple', 9 characters")
+    assert names[1].startswith("bundle file lsof-udp.txt line 2: lsof printed the command name 'Google Ch', 9 "
+                               "characters")

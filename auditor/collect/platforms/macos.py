@@ -70,7 +70,7 @@ class LsofSocket:
     port: int
     device: str  # the socket's kernel address: one socket held by several processes shares it
     line: int
-    command_width: int = 0  # characters lsof printed for the command (\xNN escapes as four): see name_may_be_cut
+    command_width: int = 0  # characters of the name lsof cut to its width (\xNN: one), see name_may_be_cut
 
 
 @dataclass
@@ -155,9 +155,10 @@ def parse_lsof(text: str, protocol: str) -> LsofTable:
         if port > 65535:
             table.bad_lines.append(f"line {number}: port {port} out of range")
             continue
-        table.sockets.append(LsofSocket(_unescape(match.group("command"))[:64], int(match.group("pid")),
-                                        match.group("user")[:64], protocol, family, address, port,
-                                        match.group("device")[:40], number, len(match.group("command"))))
+        # lsof cuts the name, then escapes it: a \x20 of "Google Ch" is one of its 9 characters
+        command = _unescape(match.group("command"))
+        table.sockets.append(LsofSocket(command[:64], int(match.group("pid")), match.group("user")[:64], protocol,
+                                        family, address, port, match.group("device")[:40], number, len(command)))
     if header and rows == 0 and not table.bad_lines:
         # Read as "no sockets", a listing cut off after its first line passed every row it lost.
         raise ProbeParseError("lsof's header and no row: lsof prints its header only above a first row (and nothing "
