@@ -1,9 +1,10 @@
 """Parsers of the macOS probe outputs (pure; :class:`ProbeParseError` with a reason fit for a gap).
 
-``lsof +c 0 -nP`` prints whole command names (``+c 0``; see :func:`name_may_be_cut`), addresses numerically (``-n``) and ports as numbers (``-P``): ``*:7000`` is the
-wildcard of the socket's family (``TYPE`` IPv4: 0.0.0.0; IPv6: ::), ``[::1]:631`` an IPv6 address.
-``launchctl print`` is captured with its exit code on the last line: 0 means the service is
-loaded, 113 that launchd does not know it ("Could not find service").
+``lsof +c 0 -nP`` prints whole command names (``+c 0``, see :func:`name_may_be_cut`), addresses
+numerically (``-n``) and ports as numbers (``-P``): ``*:7000`` is the wildcard of the socket's family
+(``TYPE`` IPv4: 0.0.0.0; IPv6: ::), ``[::1]:631`` an IPv6 address.  ``launchctl print`` is captured
+with its exit code on the last line: 0 means the service is loaded, 113 that launchd does not know
+it ("Could not find service").
 """
 
 from __future__ import annotations
