@@ -18,7 +18,7 @@ WINDOWS_FILES = {"hostname.txt", "netsh-dynamicport-tcp.txt", "netsh-dynamicport
                  "auditpol-backup.csv"}
 WINDOWS_ADDED = {"ver.txt", "netsh-dynamicport-udp6.txt", "netsh-excludedportrange-tcp.txt",
                  "netsh-excludedportrange-tcp6.txt", "netsh-excludedportrange-udp.txt",
-                 "netsh-excludedportrange-udp6.txt"}
+                 "netsh-excludedportrange-udp6.txt", "tasklist-before.csv"}
 MACOS_FILES = {"hostname.txt", "sw_vers.txt", "sysctl.txt", "lsof-tcp-listen.txt", "lsof-udp.txt", "audit_control",
                "auditd-launchctl.txt", "id-u.txt"}
 

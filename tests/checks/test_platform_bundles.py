@@ -107,9 +107,9 @@ def test_macos_range_and_star_listener_fail_loopback_passes_audit_off_fails(regi
     pool = by_subject(evidence, "ephemeral-pool")["ephemeral port pool"]
     assert pool.status == Status.FAIL and "macOS ephemeral port range 49152-65535" in pool.message
     listeners = by_subject(evidence, "listeners-loopback-only")
-    star = listeners["tcp 0.0.0.0:7000 ControlCe pid 498"]  # lsof's *:7000 on an IPv4 socket
+    star = listeners["tcp 0.0.0.0:7000 ControlCenter pid 498"]  # lsof's *:7000 on an IPv4 socket
     assert star.status == Status.FAIL
-    assert listeners["tcp [::]:7000 ControlCe pid 498"].status == Status.FAIL  # *:7000 on the IPv6 socket
+    assert listeners["tcp [::]:7000 ControlCenter pid 498"].status == Status.FAIL  # *:7000 on the IPv6 socket
     assert listeners["tcp 127.0.0.1:631 cupsd pid 512"].status == Status.PASS
     audit = by_subject(evidence, "socket-audit")
     enabled = audit["audit(4) enabled"]
@@ -126,7 +126,7 @@ def test_macos_audited_bundle_passes_socket_logging(registry):
     audit = by_subject(evidence, "socket-audit")
     assert audit["audit(4) enabled"].status == Status.PASS
     assert audit["audit(4) network class"].status == Status.PASS
-    assert by_subject(evidence, "listeners-loopback-only")["tcp 127.0.0.1:7000 ControlCe pid 498"].status == Status.PASS
+    assert by_subject(evidence, "listeners-loopback-only")["tcp 127.0.0.1:7000 ControlCenter pid 498"].status == Status.PASS
 
 
 def test_drift_checks_are_not_applicable_on_windows_with_the_reason(registry, tmp_path):

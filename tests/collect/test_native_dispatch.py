@@ -35,8 +35,9 @@ class Psutil:
     NoSuchProcess = NoSuchProcess
     CONN_LISTEN = "LISTEN"
 
-    def __init__(self, connections, names, denied=frozenset(), refuse_all=False):
+    def __init__(self, connections, names, denied=frozenset(), refuse_all=False, started=None):
         self.connections, self.names, self.denied, self.refuse_all = connections, names, denied, refuse_all
+        self.started = started or {}  # pid -> creation time (default: long before the socket list)
 
     def net_connections(self, kind):
         assert kind == "inet"
@@ -54,6 +55,12 @@ class Psutil:
                 if pid not in outer.names:
                     raise NoSuchProcess()
                 return outer.names[pid]
+
+            def create_time(self):
+                return outer.started.get(pid, 1_000_000_000.0)
+
+            def is_running(self):
+                return pid in outer.names
 
         return Process()
 
@@ -137,7 +144,7 @@ def test_macos_native_reads_audit_control_and_launchctl_exit_code():
                     {498: "ControlCenter"})
     snapshot = collect_native("macos", ALL, runner=bundle_runner("macos-default", calls), psutil=psutil, timeout=7.0,
                               read_audit_control=lambda: ProbeOutput(None, "/etc/security/audit_control", "absent"))
-    assert ("lsof", "-nP", "-iUDP") not in calls  # psutil replaces lsof
+    assert not [argv for argv in calls if argv[0] == "lsof"]  # psutil replaces lsof
     bsm = snapshot.facts.audit.macos
     assert (bsm.auditd_loaded, bsm.launchctl_exit, bsm.audit_control_present) == (False, 113, False)
     assert snapshot.facts.sysctl.runtime["net.inet.tcp.msl"].value == "15000"

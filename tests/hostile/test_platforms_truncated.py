@@ -91,8 +91,8 @@ def test_lsof_cut_in_a_port_is_not_a_listener_on_another_port(tmp_path):
     code, found = replay(tmp_path, "macos-default", lambda d: _cut_after(d / "lsof-tcp-listen.txt", b"TCP *:70"),
                          LOOPBACK_ONLY)
     assert code == 1
-    assert ("listeners", "tcp 0.0.0.0:70 ControlCe pid 498") not in found  # was a fail on the wrong port
+    assert ("listeners", "tcp 0.0.0.0:70 ControlCenter pid 498") not in found  # was a fail on the wrong port
     collection = found[("listeners", "listeners (collection)")]
     assert collection["status"] == "not_reviewed"
-    assert "line 6: the output ends mid-line ('ControlCe   498  alice   10u  IPv4 0x8d3f1b2a0c4e6f05      0t0  TCP *:70'" in (
+    assert "line 6: the output ends mid-line ('ControlCenter   498  alice   10u  IPv4 0x8d3f1b2a0c4e6f05      0t0  TCP *:70'" in (
         collection["reason"])

@@ -108,6 +108,40 @@ def _bad(lines: list[str]) -> str:
 
 # ------------------------------------------------------------------ Windows
 
+def _tasklist(r: _Reader, name: str) -> tuple[dict[int, str], str | None]:
+    """{PID: image name} of one tasklist capture, and why names are missing from it (None: none are)."""
+    parsed, why = r.parsed(name, windows.parse_tasklist)
+    if parsed is None:
+        return {}, why
+    names, bad = parsed
+    return names, (f"{r.origin(name)}: rows not understood: {_bad(bad)}" if bad else None)
+
+
+def _reused_pid(r: _Reader, pid: int, name: str, before: dict[int, str], before_why: str | None) -> str | None:
+    """Why the image tasklist names after netstat ran may not be the process netstat saw holding
+    the socket (None: it is).
+
+    netstat -ano gives PIDs and tasklist names them, moments apart, and Windows hands the PID of an
+    ended process to the next one it starts: a listener whose process ended between the two would
+    take another program's name, and so another program's exception.  Neither tool prints when a
+    process started, so the capture lists the processes on both sides of netstat: a PID with one
+    image in both lists is that image's throughout (barring two reuses of one PID, the second by
+    the same image, within seconds); one with another image, or absent before, is not proven."""
+    if before_why is not None and pid not in before:
+        return (f"PID {pid} is {name} in {r.origin('tasklist.csv')}, listed after netstat, and whether it was another "
+                f"process when netstat listed the socket (Windows reuses the PIDs of ended processes) cannot be "
+                f"ruled out without the list taken before it: {before_why}")
+    if pid not in before:
+        return (f"PID {pid} is not in {r.origin('tasklist-before.csv')}, listed before netstat, and is {name} in "
+                f"{r.origin('tasklist.csv')}, listed after it: the process started during the capture, and whether "
+                "it or an earlier holder of its PID held the socket cannot be told")
+    if before[pid].casefold() != name.casefold():
+        return (f"PID {pid} is {before[pid]} in {r.origin('tasklist-before.csv')}, listed before netstat, and {name} "
+                f"in {r.origin('tasklist.csv')}, listed after it: the process ended and Windows gave its PID to "
+                "another, and which of them held the socket cannot be told")
+    return None
+
+
 def _windows_sockets(r: _Reader, listeners_override: Any = None) -> tuple[SocketFacts, list[Gap]]:
     gaps: list[Gap] = []
     table, why = r.parsed("netstat-ano.txt", windows.parse_netstat)
@@ -134,21 +168,21 @@ def _windows_sockets(r: _Reader, listeners_override: Any = None) -> tuple[Socket
         gaps.append(Gap(section="sockets", path=("listeners",),
                         reason=f"{r.origin('netstat-ano.txt')}: rows not understood, listeners may be missing: "
                                f"{_bad(table.bad_lines)}"))
-    names, names_why = r.parsed("tasklist.csv", windows.parse_tasklist)
-    pid_names: dict[int, str] = {}
-    if names is not None:
-        pid_names, bad = names
-        if bad:
-            names_why = f"{r.origin('tasklist.csv')}: rows not understood: {_bad(bad)}"
+    pid_names, names_why = _tasklist(r, "tasklist.csv")
+    names_before, before_why = _tasklist(r, "tasklist-before.csv")
     listeners: list[Listener] = []
     for sock in table.listeners:
         index = len(listeners)
         name = pid_names.get(sock.pid)
-        listeners.append(Listener(protocol=sock.protocol, family=sock.family, address=sock.address, port=sock.port,
-                                  processes=[ProcessInfo(pid=sock.pid, name=name)]))
+        reason = None
         if name is None:
             reason = names_why or (f"PID {sock.pid} is not in {r.origin('tasklist.csv')} "
                                    "(the process ended between the two probes?)")
+        elif (why := _reused_pid(r, sock.pid, name, names_before, before_why)) is not None:
+            name, reason = None, why
+        listeners.append(Listener(protocol=sock.protocol, family=sock.family, address=sock.address, port=sock.port,
+                                  processes=[ProcessInfo(pid=sock.pid, name=name)]))
+        if reason is not None:
             gaps.append(Gap(section="sockets", path=("listeners", index, "processes", 0, "name"), reason=reason))
     return SocketFacts(platform="windows", listeners=listeners, counts=counts), gaps
 
@@ -252,6 +286,9 @@ def _windows_audit(r: _Reader) -> tuple[AuditFacts, list[Gap]]:
 
 # ------------------------------------------------------------------ macOS
 
+_LSOF_FILES = {"tcp": "lsof-tcp-listen.txt", "udp": "lsof-udp.txt"}
+
+
 def _macos_sockets(r: _Reader, listeners_override: Any = None) -> tuple[SocketFacts, list[Gap]]:
     gaps = [Gap(section="sockets", path=("counts",),
                 reason="the macOS probes list listeners and bound UDP sockets only (lsof): the TIME_WAIT count "
@@ -260,7 +297,7 @@ def _macos_sockets(r: _Reader, listeners_override: Any = None) -> tuple[SocketFa
         listeners, listener_gaps = listeners_override
         return SocketFacts(platform="macos", listeners=listeners), gaps + listener_gaps
     found: list[macos.LsofSocket] = []
-    for name, protocol in (("lsof-tcp-listen.txt", "tcp"), ("lsof-udp.txt", "udp")):
+    for protocol, name in _LSOF_FILES.items():
         text, why = r.text(name)
         if text is None:
             gaps.append(Gap(section="sockets", path=("listeners", protocol), reason=why))
@@ -292,10 +329,21 @@ def _macos_sockets(r: _Reader, listeners_override: Any = None) -> tuple[SocketFa
     grouped: dict[tuple, list[macos.LsofSocket]] = {}
     for sock in found:
         grouped.setdefault((sock.protocol, sock.family, sock.address, sock.port, sock.device), []).append(sock)
+    # A name lsof may have cut is no name: "com.apple" of com.apple.WebKit matches an exception for
+    # "com.apple*" written for another program, and two programs share their first 9 characters.
+    widest = max((sock.command_width for sock in found), default=0)
     listeners = []
     for (protocol, family, address, port, _device), holders in grouped.items():
-        processes = sorted({s.pid: ProcessInfo(pid=s.pid, name=s.command, user=s.user) for s in holders}.values(),
-                           key=lambda p: p.pid)
+        index = len(listeners)
+        by_pid = {s.pid: s for s in holders}
+        processes = []
+        for number, pid in enumerate(sorted(by_pid)):
+            holder = by_pid[pid]
+            cut = macos.name_may_be_cut(holder, widest)
+            processes.append(ProcessInfo(pid=pid, name=None if cut else holder.command, user=holder.user))
+            if cut:
+                gaps.append(Gap(section="sockets", path=("listeners", index, "processes", number, "name"),
+                                reason=f"{r.origin(_LSOF_FILES[holder.protocol])} line {holder.line}: {cut}"))
         listeners.append(Listener(protocol=protocol, family=family, address=address, port=port,
                                   user=holders[0].user, processes=processes))
     return SocketFacts(platform="macos", listeners=listeners), gaps
@@ -364,7 +412,7 @@ _BUILDERS = {
     "macos": {"sockets": _macos_sockets, "sysctl": _macos_sysctl, "audit": _macos_audit},
 }
 _METHOD_FILES = {
-    "windows": {"sockets": ("netstat-ano.txt", "tasklist.csv"),
+    "windows": {"sockets": ("tasklist-before.csv", "netstat-ano.txt", "tasklist.csv"),
                 "sysctl": (*(f for names in _WINDOWS_RANGES for f in names[:2]), "tcpip-parameters.txt"),
                 "audit": ("auditpol-backup.csv",)},
     "macos": {"sockets": ("lsof-tcp-listen.txt", "lsof-udp.txt", "id-u.txt"), "sysctl": ("sysctl.txt",),

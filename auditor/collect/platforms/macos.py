@@ -1,9 +1,10 @@
 """Parsers of the macOS probe outputs (pure; :class:`ProbeParseError` with a reason fit for a gap).
 
-``lsof -nP`` prints addresses numerically (``-n``) and ports as numbers (``-P``): ``*:7000`` is the
-wildcard of the socket's family (``TYPE`` IPv4: 0.0.0.0; IPv6: ::), ``[::1]:631`` an IPv6 address.
-``launchctl print`` is captured with its exit code on the last line: 0 means the service is
-loaded, 113 that launchd does not know it ("Could not find service").
+``lsof +c 0 -nP`` prints whole command names (``+c 0``, see :func:`name_may_be_cut`), addresses
+numerically (``-n``) and ports as numbers (``-P``): ``*:7000`` is the wildcard of the socket's family
+(``TYPE`` IPv4: 0.0.0.0; IPv6: ::), ``[::1]:631`` an IPv6 address.  ``launchctl print`` is captured
+with its exit code on the last line: 0 means the service is loaded, 113 that launchd does not know
+it ("Could not find service").
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ TCP_MSL = "net.inet.tcp.msl"  # milliseconds; TIME_WAIT lasts 2 x MSL
 LAUNCHCTL_NOT_FOUND = 113  # "Could not find service ... in domain for system"
 
 __all__ = ["ProbeParseError", "parse_sw_vers", "parse_uid", "parse_sysctl", "parse_lsof", "parse_audit_control", "parse_audit_control_naflags",
-           "parse_launchctl"]
+           "parse_launchctl", "name_may_be_cut"]
 
 
 def parse_sw_vers(text: str) -> dict[str, str]:
@@ -70,6 +71,7 @@ class LsofSocket:
     port: int
     device: str  # the socket's kernel address: one socket held by several processes shares it
     line: int
+    command_width: int = 0  # characters of the name lsof cut to its width (\xNN: one), see name_may_be_cut
 
 
 @dataclass
@@ -90,7 +92,7 @@ def _unescape(command: str) -> str:
 
 
 def parse_lsof(text: str, protocol: str) -> LsofTable:
-    """``lsof -nP -iTCP -sTCP:LISTEN`` (``protocol`` tcp) or ``lsof -nP -iUDP`` (udp) -> sockets;
+    """``lsof +c 0 -nP -iTCP -sTCP:LISTEN`` (``protocol`` tcp) or ``lsof +c 0 -nP -iUDP`` (udp) -> sockets;
     UDP sockets with a peer (``a->b``) are connected clients, not listeners, and are left out.  The
     header with no row under it is refused: lsof prints nothing when no socket matches."""
     table = LsofTable()
@@ -154,14 +156,40 @@ def parse_lsof(text: str, protocol: str) -> LsofTable:
         if port > 65535:
             table.bad_lines.append(f"line {number}: port {port} out of range")
             continue
-        table.sockets.append(LsofSocket(_unescape(match.group("command"))[:64], int(match.group("pid")),
-                                        match.group("user")[:64], protocol, family, address, port,
-                                        match.group("device")[:40], number))
+        # lsof cuts the name, then escapes it: a \x20 of "Google Ch" is one of its 9 characters
+        command = _unescape(match.group("command"))
+        table.sockets.append(LsofSocket(command[:64], int(match.group("pid")), match.group("user")[:64], protocol,
+                                        family, address, port, match.group("device")[:40], number, len(command)))
     if header and rows == 0 and not table.bad_lines:
         # Read as "no sockets", a listing cut off after its first line passed every row it lost.
         raise ProbeParseError("lsof's header and no row: lsof prints its header only above a first row (and nothing "
                               "when no socket matches), so the listing was cut off after it")
     return table
+
+
+# lsof cuts every command name to one width: 9 characters unless told otherwise (+c w), the whole
+# name the kernel keeps with +c 0, which the capture script gives.  The kernel keeps p_name, the
+# executable's base name cut to 2 x MAXCOMLEN, of which proc_pidinfo hands lsof 31 characters.
+LSOF_DEFAULT_WIDTH = 9
+KERNEL_NAME_WIDTH = 31
+
+
+def name_may_be_cut(sock: LsofSocket, widest: int) -> str | None:
+    """Why the command name lsof printed for ``sock`` may be the start of a longer one (None: it
+    is whole).  ``widest`` is the widest name of the capture's listings: lsof prints no width, so
+    listings whose names are all at most 9 characters wide were made without +c 0 (an older
+    capture script) or cannot be told from such, and a name of 9 characters is then as likely
+    ``ControlCe`` of ControlCenter as a name of its own; with a wider one (+c 0), only a name as
+    long as the kernel keeps may be cut."""
+    if sock.command_width >= KERNEL_NAME_WIDTH:
+        return (f"lsof printed the command name {sock.command!r}, {sock.command_width} characters: as many as macOS "
+                "keeps of a process's name, so it may be the start of a longer one")
+    if widest <= LSOF_DEFAULT_WIDTH and sock.command_width == LSOF_DEFAULT_WIDTH:
+        return (f"lsof printed the command name {sock.command!r}, {LSOF_DEFAULT_WIDTH} characters, and no name in the "
+                f"listings is longer: lsof cuts names to {LSOF_DEFAULT_WIDTH} characters without +c 0 (a capture by an "
+                "older lbaudit capture script?), so it may be the start of a longer one (capture the host again with "
+                "this version's script)")
+    return None
 
 
 def _control_entry(text: str, name: str) -> str | None:

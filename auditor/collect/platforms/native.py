@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import socket
 import tempfile
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
@@ -75,6 +76,7 @@ def _read_audit_control() -> ProbeOutput:
 
 def psutil_listeners(psutil: Any) -> tuple[list[Listener] | None, list[Gap]]:
     """Listening TCP and bound, unconnected UDP sockets with their owners, from ``psutil``."""
+    listed_at = time.time()  # a process created after this may hold the PID of the socket's ended owner
     try:
         connections = psutil.net_connections(kind="inet")
     except psutil.AccessDenied:
@@ -99,7 +101,16 @@ def psutil_listeners(psutil: Any) -> tuple[list[Listener] | None, list[Gap]]:
         processes = []
         for number, pid in enumerate(known):
             try:
-                name = psutil.Process(pid).name()
+                process = psutil.Process(pid)  # psutil keeps its creation time: is_running() compares it
+                name = process.name()
+                started = process.create_time()
+                if started > listed_at or not process.is_running():
+                    # Windows and macOS give an ended process's PID to the next one: the name of a
+                    # process younger than the socket list is proof of nothing about its owner.
+                    name = None
+                    gaps.append(Gap(section="sockets", path=("listeners", index, "processes", number, "name"),
+                                    reason=f"psutil: pid {pid} is a process started after the socket list was "
+                                           "taken: the socket's owner may have ended and its PID been given to it"))
             except psutil.AccessDenied:
                 name = None
                 gaps.append(Gap(section="sockets", path=("listeners", index, "processes", number, "name"),
@@ -130,9 +141,9 @@ def collect_native(platform: str, sections: frozenset[str], *, runner: Runner | 
         psutil = psutil_module
     outputs: dict[str, ProbeOutput] = {}
     for probe in PROBES[platform]:
-        if probe.file in ("netstat-ano.txt", "tasklist.csv", "lsof-tcp-listen.txt", "lsof-udp.txt") and "sockets" not in sections:
+        if probe.file in ("netstat-ano.txt", "tasklist.csv", "tasklist-before.csv", "lsof-tcp-listen.txt", "lsof-udp.txt") and "sockets" not in sections:
             continue
-        if probe.file in ("lsof-tcp-listen.txt", "lsof-udp.txt", "tasklist.csv", "id-u.txt"):
+        if probe.file in ("lsof-tcp-listen.txt", "lsof-udp.txt", "tasklist.csv", "tasklist-before.csv", "id-u.txt"):
             continue  # psutil gives the listeners and their owners (and says when it may not see them)
         if not probe.argv:
             outputs[probe.file] = (read_audit_control or _read_audit_control)()

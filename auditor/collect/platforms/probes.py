@@ -41,6 +41,10 @@ WINDOWS_PROBES: tuple[Probe, ...] = (
             f"Save 'netsh-excludedportrange-{protocol}{suffix}.txt' "
             f"{{ netsh.exe int {family} show excludedportrange protocol={protocol} }}", added_later=True)
       for protocol in ("tcp", "udp") for family, suffix in (("ipv4", ""), ("ipv6", "6"))),
+    # The processes on both sides of netstat: a PID reused between netstat and tasklist would name
+    # another program's listener (assemble._reused_pid).
+    Probe("tasklist-before.csv", ("tasklist.exe", "/fo", "csv", "/nh"),
+          "Save 'tasklist-before.csv' { tasklist.exe /fo csv /nh }", added_later=True),
     Probe("netstat-ano.txt", ("netstat.exe", "-ano"), "Save 'netstat-ano.txt' { netstat.exe -ano }"),
     Probe("tasklist.csv", ("tasklist.exe", "/fo", "csv", "/nh"), "Save 'tasklist.csv' { tasklist.exe /fo csv /nh }"),
     Probe("tcpip-parameters.txt", ("reg.exe", "query", TCPIP_KEY_SHORT),
@@ -57,9 +61,10 @@ MACOS_PROBES: tuple[Probe, ...] = (
     Probe("sw_vers.txt", ("sw_vers",), 'sw_vers > "$out/sw_vers.txt"'),
     Probe("sysctl.txt", ("sysctl", "net.inet.ip.portrange", "net.inet.tcp.msl"),
           'sysctl net.inet.ip.portrange net.inet.tcp.msl > "$out/sysctl.txt"'),
-    Probe("lsof-tcp-listen.txt", ("lsof", "-nP", "-iTCP", "-sTCP:LISTEN"),
-          'lsof -nP -iTCP -sTCP:LISTEN > "$out/lsof-tcp-listen.txt"'),
-    Probe("lsof-udp.txt", ("lsof", "-nP", "-iUDP"), 'lsof -nP -iUDP > "$out/lsof-udp.txt"'),
+    # +c 0: whole command names (lsof cuts them to 9 characters otherwise: macos.name_may_be_cut)
+    Probe("lsof-tcp-listen.txt", ("lsof", "+c", "0", "-nP", "-iTCP", "-sTCP:LISTEN"),
+          'lsof +c 0 -nP -iTCP -sTCP:LISTEN > "$out/lsof-tcp-listen.txt"'),
+    Probe("lsof-udp.txt", ("lsof", "+c", "0", "-nP", "-iUDP"), 'lsof +c 0 -nP -iUDP > "$out/lsof-udp.txt"'),
     # lsof run without root lists only its own user's sockets, silently: who ran it is part of the answer
     Probe("id-u.txt", ("id", "-u"), 'id -u > "$out/id-u.txt"', added_later=True),
     Probe("audit_control", (), 'if [ -f /etc/security/audit_control ]; then '
