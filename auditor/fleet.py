@@ -560,11 +560,11 @@ def _evaluate_into(state: _WorkerState, host: HostInput, outcome: HostOutcome) -
             raise InputError(f"{host.snapshot}: host {outcome.host!r}: its {what} would be the fleet's {output.name}")
     plan_outputs(outputs, inputs=[("snapshot", host.snapshot), *_run_inputs(state)], force=job.force)
     data = pipeline.write(evidence, path)
-    signature = None
+    signed = None
     if state.key is not None:
-        from auditor.attest.signing import sign_written_evidence
+        from auditor.attest.signing import sign_written
 
-        signature = sign_written_evidence(path, data, state.key)
+        signed = sign_written(path, data, state.key)
         outcome.signed = True
     result = evidence.result
     outcome.exit_code, outcome.verdict = int(result.exit_code), result.verdict.value
@@ -574,19 +574,18 @@ def _evaluate_into(state: _WorkerState, host: HostInput, outcome: HostOutcome) -
     outcome.controls = {c.id: bool(c.satisfied) for c in result.controls}
     outcome.junit = _junit_suite(outcome, evidence, data)
     if job.host_html:
-        from auditor.attest.signing import signature_fingerprint
         from auditor.report import ReportContext
         from auditor.report.html import render_html
         from auditor.storage.outputs import write_atomic
 
         context = ReportContext(evidence_bytes=data, evidence_path=path.name,
-                                signature_fingerprint=signature_fingerprint(path) if signature is not None else None)
+                                signature_fingerprint=signed.fingerprint if signed is not None else None)
         write_atomic(page, render_html(evidence, context))
         outcome.html = str(page)
     if job.record:
         from auditor.history.store import prepare_run
 
-        prepared = prepare_run(data, evidence, signature)
+        prepared = prepare_run(data, evidence, signed.document if signed is not None else None)
         if multiprocessing.parent_process() is not None:
             outcome.prepared_run = prepared  # recorded by the command, with this host's files (_adopted)
         else:
