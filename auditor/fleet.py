@@ -423,6 +423,7 @@ def _host_name(host: HostInput, hostname: str | None) -> str:
     return name
 
 
+_NOT_EXPECTED = "is not one of the hosts this run expects"
 _DUPLICATE = "appears more than once in the fleet: this snapshot was not evaluated, written or recorded"
 
 
@@ -543,7 +544,7 @@ def _evaluate_into(state: _WorkerState, host: HostInput, outcome: HostOutcome) -
                          "run (judge an image on its own: lbaudit evaluate --snapshot)")
     outcome.host = _host_name(host, snapshot.provenance.hostname)
     if job.expect_hosts and outcome.host not in job.expect_hosts:
-        raise InputError(f"{host.snapshot}: host {outcome.host!r} is not one of the hosts this run expects "
+        raise InputError(f"{host.snapshot}: host {outcome.host!r} {_NOT_EXPECTED} "
                          "(--expect-hosts): a snapshot left by an earlier run is not this run's evidence")
     pipeline.check_collection_time(snapshot, started, job.max_age)  # a stale host is not judged
     _claim(job, outcome.host, host, snapshot.provenance,
@@ -1028,10 +1029,28 @@ def _evaluate_hosts_into_summary(job: FleetJob, hosts: Iterator[HostInput]) -> F
     from auditor.engine.evidence import policy_digest
 
     policy = _STATE.policy
+    if _RECORDER is not None:
+        _record_missed(outcomes, policy.id, started)
     summary = FleetSummary(started_at=started, finished_at=datetime.now(timezone.utc), policy_id=policy.id,
                            policy_version=policy.version, hosts=outcomes, policy_sha256=policy_digest(policy))
     write_summary(summary, job.out_dir)
     return summary
+
+
+def _record_missed(outcomes: list[HostOutcome], policy_id: str, started: datetime) -> None:
+    """Record in the store each host of this run that could not be judged, with its reason: the
+    store held only the runs of hosts judged, so ``fleet report`` showed an unreachable host (or one
+    whose snapshot failed) by its last judged run, compliant, for up to --stale-days.  Only hosts
+    named as the fleet names them (their directory, --expect-hosts, their snapshot's host name); not
+    a file that never said which host it is, nor a host this run does not expect."""
+    assert _RECORDER is not None
+    for outcome in outcomes:
+        if outcome.error is None or outcome.run_id is not None or not _HOST_NAME.fullmatch(outcome.host):
+            continue
+        if _NOT_EXPECTED in outcome.error or (outcome.snapshot is not None
+                                              and outcome.host == Path(outcome.snapshot).name):
+            continue
+        _RECORDER.record_missed(outcome.host, policy_id, started, outcome.exit_code, outcome.error)
 
 
 def _withdraw(outcome: HostOutcome) -> None:
@@ -1094,7 +1113,10 @@ def _host_of(run: dict[str, Any]) -> str:
 # latest run that was pruned ("pruned"; "stale" as well once older than --stale-days).
 _STALE = "stale"
 _PRUNED = "pruned"
-_VERDICT_RANK = {"compliant": 0, _STALE: 1, _PRUNED: 2, "incomplete": 3, "non_compliant": 4}
+# A host a fleet run expected and could not judge after its latest run is "not_scanned": no verdict
+# of its own in that run, so no better than a pruned one, and worse than a host judged incomplete.
+_NOT_SCANNED = "not_scanned"
+_VERDICT_RANK = {"compliant": 0, _STALE: 1, _PRUNED: 2, _NOT_SCANNED: 3, "incomplete": 4, "non_compliant": 5}
 
 
 def _utc(moment: datetime) -> datetime:
@@ -1150,15 +1172,34 @@ def fleet_report(store: Any, *, policy: str | None = None, stale_days: int = 7, 
         if not runs or _started(link) > _started(runs[0]):
             gone[chain] = link
             by_identity.pop(chain, None)  # its runs still held are not its latest: not its verdict now
-    # A host retired (history retire) is out of the fleet until it records a run again: neither
-    # stale nor pruned, only listed as retired.
-    retired = store.retired(policy=policy)
-    for retirement in retired:
-        chain = (_identity_of(retirement), retirement["policy"])
+    # A host a fleet run expected and could not judge after its latest run (or pruned link) ran
+    # (unreachable, its snapshot refused: auditor.history.store.HistoryStore.record_missed) is not
+    # scanned now: its last judged run, compliant perhaps, is context in its reason, never its verdict.
+    missed: dict[tuple[str, str], tuple[dict[str, Any], dict[str, Any] | None]] = {}
+    for miss in store.newest_missed(policy=policy):
+        chain = (_identity_of(miss), miss["policy"])
+        runs, link = by_identity.get(chain), gone.get(chain)
+        latest = max([_started(entry) for entry in [*(runs[:1] if runs else []), *([link] if link else [])]],
+                     default=None)
+        if latest is not None and latest >= _started(miss):
+            continue  # judged again since
+        missed[chain] = (miss, runs[0] if runs else link)
         by_identity.pop(chain, None)
         gone.pop(chain, None)
-    names = _names({identity for identity, _ in [*by_identity, *gone]},
-                   {**{identity: link for (identity, _), link in gone.items()},
+    # A host retired (history retire) is out of the fleet until it records a run again (or a fleet
+    # run expects it again): neither stale nor pruned, only listed as retired.
+    retired = []
+    for retirement in store.retired(policy=policy):
+        chain = (_identity_of(retirement), retirement["policy"])
+        if chain in missed and _started(missed[chain][0]) > _started({"started_at": retirement["retired_at"]}):
+            continue  # expected by a fleet run since it was retired: back in the fleet, not scanned
+        retired.append(retirement)
+        by_identity.pop(chain, None)
+        gone.pop(chain, None)
+        missed.pop(chain, None)
+    names = _names({identity for identity, _ in [*by_identity, *gone, *missed]},
+                   {**{identity: miss for (identity, _), (miss, _) in missed.items()},
+                    **{identity: link for (identity, _), link in gone.items()},
                     **{identity: runs[0] for (identity, _), runs in by_identity.items()}})
     latest = {(names[identity], policy_id): runs for (identity, policy_id), runs in by_identity.items()}
     verdicts: dict[str, str] = {}  # host -> its worst latest verdict over its policies ("stale" when old)
@@ -1242,6 +1283,32 @@ def fleet_report(store: Any, *, policy: str | None = None, stale_days: int = 7, 
             stale.append({"host": host, "policy": policy_id, "last_run": link["run_id"],
                           "last_started_at": link["started_at"], "collected_at": None, "verdict": None,
                           "days": (moment - _started(link)).days, "state": "pruned"})
+    for (identity, policy_id), (miss, last) in sorted(missed.items(), key=lambda item: (names[item[0][0]], item[0][1])):
+        host = names[identity]
+        if _VERDICT_RANK[_NOT_SCANNED] > _VERDICT_RANK.get(verdicts.get(host, ""), -1):
+            verdicts[host] = _NOT_SCANNED
+        if last is None:
+            context = "never judged"
+        elif "id" in last:
+            context = f"last judged in run {last['id']} (started {last['started_at']}): {last['verdict']}"
+        else:
+            context = f"its last run (run {last['run_id']}, started {last['started_at']}) was pruned"
+        rows.append({"host": host, "policy": {"id": policy_id, "version": None, "sha256": None},
+                     "run_id": None, "started_at": miss["started_at"], "finished_at": None,
+                     "verdict": None, "exit_code": int(miss["exit_code"]), "counts": {}, "failing_rules": [],
+                     "controls": {}, "signed": False, "evidence": None,
+                     "error": f"not scanned in the latest fleet run (started {miss['started_at']}): {miss['reason']}; "
+                              f"{context}"})
+        host_controls = satisfied.setdefault(host, {})
+        for control_id in sorted({c for row in rows if row["verdict"] is not None and row["policy"]["id"] == policy_id
+                                  for c in row["controls"]}):
+            host_controls[control_id] = False  # not known to hold on a host not judged
+        seen = _started(last) if last is not None else _started(miss)
+        if moment - seen > timedelta(days=stale_days):
+            stale.append({"host": host, "policy": policy_id, "last_run": None if last is None else
+                          last.get("id", last.get("run_id")), "last_started_at": None if last is None else
+                          last["started_at"], "collected_at": None, "verdict": None, "days": (moment - seen).days,
+                          "state": _NOT_SCANNED})
     rows.sort(key=lambda row: (row["host"], row["policy"]["id"]))
     stale.sort(key=lambda row: (row["host"], row["policy"]))
     by_verdict: dict[str, list[str]] = {}

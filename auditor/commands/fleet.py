@@ -163,6 +163,11 @@ def report(store: str | None, policy_id: str | None, stale_days: int, top: int, 
         stale = data["not_scanned_for_days"]
         click.echo(f"not scanned for {stale['days']} days: {len(stale['hosts'])}")
         for row in stale["hosts"]:
+            if row["state"] == "not_scanned":  # expected by the latest fleet run, not judged by it
+                last = (f"last judged run {row['last_run']} started {row['last_started_at']}" if row["last_run"]
+                        else "never judged")
+                click.echo(f"  {one_line(row['host'])}: not scanned in the latest fleet run; {last} ({row['days']} days)")
+                continue
             if row["state"] == "pruned":  # known to the store only by the link its pruned run left
                 click.echo(f"  {one_line(row['host'])}: last run {row['last_started_at']} ({row['days']} days), "
                            f"run {row['last_run']} pruned: its result is no longer in the store")

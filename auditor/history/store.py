@@ -904,7 +904,7 @@ class HistoryStore:
                 if conn.execute(sa.select(runs.id).where(runs.evidence_sha256 == row.evidence_sha256)).first() is None:
                     conn.execute(t.evidence.delete().where(t.evidence.c.sha256 == row.evidence_sha256))
                 if not any(conn.execute(sa.select(table.c.host_id).where(table.c.host_id == row.host_id)).first()
-                           for table in (t.runs, t.pruned_runs, t.retirements, t.family_counts)):
+                           for table in (t.runs, t.pruned_runs, t.retirements, t.family_counts, t.missed_scans)):
                     conn.execute(t.hosts.delete().where(t.hosts.c.id == row.host_id))
         except (SQLAlchemyError, DBAPIError) as exc:
             raise self._fail("withdraw a run from", exc) from None
@@ -1078,6 +1078,48 @@ class HistoryStore:
         return [{"host": {"hostname": row.hostname, "machine_id": row.machine_id, "inventory_name": row.inventory_name},
                  "host_key": row.host_key, "policy": row.policy_id, "run_id": row.run_id, "digest": row.digest,
                  "retired_at": _iso(row.retired_at), "reason": row.reason} for row in rows]
+
+    # ------------------------------------------------------------------ hosts a fleet run could not judge
+
+    def record_missed(self, inventory_name: str, policy_id: str, started_at: datetime, exit_code: int,
+                      reason: str, *, now: datetime | None = None) -> None:
+        """Record that the fleet run started at ``started_at`` expected the host named
+        ``inventory_name`` (the fleet's name for it, as its runs are recorded) and could not judge
+        it against ``policy_id``, for ``reason``.  A host the store has never seen is added (by that
+        name only), so that a host that was never reachable is listed too."""
+        key = host_key(None, inventory_name, inventory_name)
+        try:
+            with self._writing() as conn:
+                row = conn.execute(_HOST_FOR_UPDATE, {"key": key}).first()
+                if row is None:
+                    self._insert_missing(conn, t.hosts, "host_key", {"host_key": key, "machine_id": None,
+                                                                     "hostname": inventory_name,
+                                                                     "inventory_name": inventory_name})
+                    row = conn.execute(_HOST_FOR_UPDATE, {"key": key}).one()
+                conn.execute(t.missed_scans.insert().values(
+                    host_id=int(row.id), policy_id=policy_id, started_at=_naive_utc(started_at),
+                    recorded_at=_naive_utc(now or datetime.now(timezone.utc)), exit_code=exit_code, reason=reason))
+        except (SQLAlchemyError, DBAPIError) as exc:
+            raise self._fail("record a host not scanned in", exc) from None
+
+    def newest_missed(self, *, policy: str | None = None) -> list[dict[str, Any]]:
+        """Per host and policy id, the newest fleet run (by its start) that expected the host and
+        could not judge it (:meth:`record_missed`), with its reason.  Oldest first."""
+        query = (sa.select(t.missed_scans, t.hosts.c.hostname, t.hosts.c.machine_id, t.hosts.c.inventory_name)
+                 .join(t.hosts, t.hosts.c.id == t.missed_scans.c.host_id))
+        if policy is not None:
+            query = query.where(t.missed_scans.c.policy_id == policy)
+        newest: dict[tuple[int, str], Any] = {}
+        with self._reading() as conn:
+            for row in map(_checked, conn.execute(query)):
+                chain = (row.host_id, row.policy_id)
+                if chain not in newest or (row.started_at, row.id) > (newest[chain].started_at, newest[chain].id):
+                    newest[chain] = row
+        return [{"host": {"hostname": row.hostname, "machine_id": row.machine_id,
+                          "inventory_name": row.inventory_name},
+                 "policy": row.policy_id, "started_at": _iso(row.started_at), "exit_code": row.exit_code,
+                 "reason": row.reason}
+                for row in sorted(newest.values(), key=lambda r: (r.started_at, r.id))]
 
     def mark_attested(self, evidence_sha256: str, kind: str, document: bytes,
                       at: datetime | None = None) -> list[int]:
