@@ -59,6 +59,13 @@ SUMMARY_FORMAT = "lbaudit-fleet-summary/1"
 # one (1), which is worse than an incomplete one (3); a bug in lbaudit (70) is worst of all.
 _EXIT_RANK = {ExitCode.COMPLIANT: 0, ExitCode.INCOMPLETE: 1, ExitCode.NON_COMPLIANT: 2, ExitCode.USAGE: 3,
               ExitCode.INTERNAL: 4}
+# The most listening sockets one host's snapshot may record (host and namespaces together) before
+# its worker judges it.  Judging costs about 10 KiB of a worker's memory per listener (20,000: a peak
+# of about 225 MiB; a hostile 62 MB snapshot of 260,000 listeners peaked at 1.9 GB), and there is a
+# worker per CPU: one target's snapshot could take the controller's memory.  The snapshot is read
+# (at most MAX_SNAPSHOT_BYTES) and counted first; a host with more fails alone, exit 2, and is judged
+# on its own (lbaudit evaluate --snapshot) or with a higher --max-listeners.
+MAX_LISTENERS_PER_HOST = 20_000
 # An inventory name becomes a file name: letters, digits, dot, dash, underscore, not starting with a dot.
 _HOST_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,252}")
 
@@ -141,6 +148,9 @@ class FleetJob:
     # The oldest snapshot judged (--max-age): an older one fails its host (exit 2), as one that
     # claims a collection time ahead of the controller's clock always does.  None: no limit.
     max_age: timedelta | None = None
+    # The most listening sockets (the host's and its namespaces') a host's snapshot may record
+    # (--max-listeners): one with more fails (exit 2) before it is judged.  See MAX_LISTENERS_PER_HOST.
+    max_listeners: int | None = None
     # A private directory of this run in which each host name is claimed (an empty file, made with
     # O_EXCL) before its files are written: set by evaluate_fleet, not by callers.
     claims: Path | None = None
@@ -547,6 +557,7 @@ def _evaluate_into(state: _WorkerState, host: HostInput, outcome: HostOutcome) -
         raise InputError(f"{host.snapshot}: host {outcome.host!r} {_NOT_EXPECTED} "
                          "(--expect-hosts): a snapshot left by an earlier run is not this run's evidence")
     pipeline.check_collection_time(snapshot, started, job.max_age)  # a stale host is not judged
+    _check_listener_count(snapshot, host, job.max_listeners or MAX_LISTENERS_PER_HOST)
     _claim(job, outcome.host, host, snapshot.provenance,
            None if snapshot.provenance.machine_id else snapshot.facts_digest())
     evidence = pipeline.assess(state.policy, snapshot, state.registry, fail_on=job.fail_on, started_at=started,
@@ -591,6 +602,19 @@ def _evaluate_into(state: _WorkerState, host: HostInput, outcome: HostOutcome) -
             outcome.prepared_run = prepared  # recorded by the command, with this host's files (_adopted)
         else:
             outcome.run_id = _record(prepared, outcome.host)
+
+
+def _check_listener_count(snapshot: Any, host: HostInput, limit: int) -> None:
+    """Refuse (InputError, the host fails) a snapshot recording more than ``limit`` listening sockets."""
+    facts = snapshot.facts
+    count = len((facts.sockets.listeners or []) if facts.sockets else [])
+    if facts.netns is not None:
+        count += sum(len(namespace.listeners or []) for namespace in facts.netns.namespaces)
+    if count > limit:
+        raise InputError(f"{host.snapshot}: records {count:,} listening sockets (the host's and its namespaces'), "
+                         f"more than --max-listeners {limit:,}: not judged (a fleet worker's memory grows with "
+                         "each listener it judges; judge this host alone with lbaudit evaluate --snapshot, or "
+                         "give a higher --max-listeners)")
 
 
 def _record(prepared: Any, host: str) -> int:
