@@ -1055,6 +1055,7 @@ def _evaluate_hosts_into_summary(job: FleetJob, hosts: Iterator[HostInput]) -> F
     policy = _STATE.policy
     if _RECORDER is not None:
         _record_missed(outcomes, policy.id, started)
+    _remove_earlier_files(outcomes, job.out_dir)
     summary = FleetSummary(started_at=started, finished_at=datetime.now(timezone.utc), policy_id=policy.id,
                            policy_version=policy.version, hosts=outcomes, policy_sha256=policy_digest(policy))
     write_summary(summary, job.out_dir)
@@ -1075,6 +1076,23 @@ def _record_missed(outcomes: list[HostOutcome], policy_id: str, started: datetim
                                               and outcome.host == Path(outcome.snapshot).name):
             continue
         _RECORDER.record_missed(outcome.host, policy_id, started, outcome.exit_code, outcome.error)
+
+
+def _remove_earlier_files(outcomes: list[HostOutcome], out_dir: Path) -> None:
+    """Remove from the out dir the files an earlier run wrote for each host this run could not judge
+    (with the run: put back if it fails).  They stayed beside this run's summary, which says the host
+    was not scanned, and whoever opened the out dir (or archived its ``*.evidence.json``) took the
+    earlier evidence for this run's.  Only lbaudit's own output of each kind is removed."""
+    from auditor.storage.outputs import recognised, remove_file, signature_of
+
+    for outcome in outcomes:
+        if outcome.error is None or not _HOST_NAME.fullmatch(outcome.host):
+            continue
+        evidence = out_dir / f"{outcome.host}.evidence.json"
+        for role, path in (("evidence", evidence), ("evidence signature", signature_of(evidence)),
+                           ("host HTML report", out_dir / f"{outcome.host}.html")):
+            if path.is_file() and not path.is_symlink() and recognised(path, role):
+                remove_file(path, f"{role} of an earlier run")
 
 
 def _withdraw(outcome: HostOutcome) -> None:
