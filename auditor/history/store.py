@@ -1027,6 +1027,10 @@ class HistoryStore:
                 chains = set(conn.execute(sa.select(t.runs.c.policy_id).where(t.runs.c.host_id == host_id)).scalars())
                 chains |= set(conn.execute(sa.select(t.pruned_runs.c.policy_id)
                                            .where(t.pruned_runs.c.host_id == host_id)).scalars())
+                # a host fleet runs expected and never judged (record_missed) is retired too: else it
+                # stayed "not scanned" in every fleet report after it left the inventory
+                chains |= set(conn.execute(sa.select(t.missed_scans.c.policy_id)
+                                           .where(t.missed_scans.c.host_id == host_id)).scalars())
                 if policy is not None:
                     if policy not in chains:
                         raise InputError(f"{self.shown}: host {host!r} has no run of policy {policy!r} in the history "
@@ -1034,8 +1038,8 @@ class HistoryStore:
                     chains = {policy}
                 for policy_id in sorted(chains):
                     live, gone, retired = _last_entries(conn, host_id, policy_id)
-                    newest = _newest(live, gone, retired)  # never None: the chain was found by its runs or links
-                    if retired is not None and retired.run_id == newest[0]:
+                    newest = _newest(live, gone, retired)  # None: a host only ever missed (no run, no link)
+                    if retired is not None and newest is not None and retired.run_id == newest[0]:
                         done.append({"policy": policy_id, "run_id": retired.run_id, "digest": retired.digest,
                                      "already": True})
                         continue
@@ -1044,10 +1048,11 @@ class HistoryStore:
                             sa.func.pg_get_serial_sequence("runs", "id")))).scalar_one())
                     else:
                         entry_id = int(conn.execute(_NEXT_RUN_ID).scalar_one())
-                    digest = retirement_digest(key, policy_id, newest[1], moment, reason)
+                    prev = newest[1] if newest is not None else None
+                    digest = retirement_digest(key, policy_id, prev, moment, reason)
                     conn.execute(t.retirements.insert().values(
                         run_id=entry_id, host_id=host_id, policy_id=policy_id, digest=digest,
-                        prev_evidence_sha256=newest[1], retired_at=moment, reason=reason))
+                        prev_evidence_sha256=prev, retired_at=moment, reason=reason))
                     done.append({"policy": policy_id, "run_id": entry_id, "digest": digest, "already": False})
         except InputError:
             raise

@@ -103,3 +103,21 @@ def test_a_host_whose_snapshot_fails_is_not_scanned_and_a_host_never_judged_is_l
     row = next(row for row in data["hosts"] if row["host"] == "web01")
     assert "not valid JSON" in row["error"], row["error"]
     assert re.search(r"; last judged in run 1 \(started [0-9T:.-]+Z\): compliant$", row["error"]), row["error"]
+
+
+def test_a_host_never_judged_can_be_retired_and_a_later_run_expecting_it_brings_it_back(tmp_path: Path,
+                                                                                        store_url: str):  # noqa: F811
+    """history retire of a host the store knew only as not scanned exited 0 and retired nothing:
+    the host stayed not_scanned in every report after it left the inventory."""
+    assert _evaluate(tmp_path, _fetch(tmp_path / "fetch1", "web01"), store_url).returncode == 2
+    retired = run_cli("history", "retire", "web02", "--store", store_url, "--reason", "decommissioned")
+    assert retired.returncode == 0, retired.stderr
+    assert "web02" in retired.stdout and "bind-only" in retired.stdout, retired.stdout
+    code, data = _report(store_url)
+    assert data["hosts_by_verdict"] == {"compliant": ["web01"]}
+    assert [(row["host"], row["reason"]) for row in data["retired"]] == [("web02", "decommissioned")]
+    assert run_cli("history", "verify", "--store", store_url).returncode == 0
+    # a fleet run that expects it again (and cannot judge it): back, as not scanned
+    assert _evaluate(tmp_path, _fetch(tmp_path / "fetch2", "web01"), store_url).returncode == 2
+    code, data = _report(store_url)
+    assert (data["hosts_by_verdict"], data["retired"]) == ({"compliant": ["web01"], "not_scanned": ["web02"]}, [])
