@@ -118,6 +118,8 @@ def report(store: str | None, policy_id: str | None, stale_days: int, top: int, 
     A host whose latest run was pruned (history prune) is still listed, by the link its run left:
     "pruned" (its result is gone), or "stale" and not scanned once older than --stale-days.
     A host retired with history retire is listed as retired only, until it records a run again.
+    A host the latest fleet run (evaluate --record) expected and could not judge is "not_scanned",
+    with the reason, not listed by its last judged run.
     Exit 1 when a host regressed, else 0.
     """
     import json
