@@ -410,22 +410,24 @@ def evaluate(policy_path: Path, output: Path | None, fail_on: str, target: str |
             print_summary(evidence, "standard output", color=color, err=True)
         sys.exit(evidence.result.exit_code)
     make_out_dir(out_dir)
-    if reporters or history_store is not None:
+    if reporters or history_store is not None or sign_key is not None:
         data = pipeline.write(evidence, output)
     else:  # nothing reads the bytes after writing them: not held whole (issue 16)
         pipeline.write_streamed(evidence, output)
-    fingerprint = pipeline.sign(output, sign_key) if sign_key is not None else None
+    # signed from the bytes written, never the file read back (another process may have replaced it)
+    signed = pipeline.sign(output, sign_key, data) if sign_key is not None else None
+    fingerprint = signed.fingerprint if signed is not None else None
     rendered: list[tuple[str, bytes]] = []
     written = pipeline.render(evidence, data, output, reporters, out_dir, pdf, assessor, pdf_cert, pdf_cert_key,
                               format_dirs, on_rendered=lambda name, path, document: rendered.append((name, document)),
-                              org_name=org_name, org_logo=logo) if reporters else []
+                              org_name=org_name, org_logo=logo, signed=signed) if reporters else []
     recorded = None
     if history_store is not None:
-        from auditor.history import mark_attested, signature_beside
+        from auditor.history import mark_attested
 
         # Committed when the command ends well, after its summary (exit 74, 143, a full disk: not recorded).
         recorded = history_store.record_with_command(data, evidence, trigger=trigger,
-                                                     signature=signature_beside(output))
+                                                     signature=signed.document if signed is not None else None)
         for name, document in rendered:
             if name in ATTESTING_FORMATS:
                 mark_attested(history_store, data, name, document)

@@ -59,6 +59,13 @@ SUMMARY_FORMAT = "lbaudit-fleet-summary/1"
 # one (1), which is worse than an incomplete one (3); a bug in lbaudit (70) is worst of all.
 _EXIT_RANK = {ExitCode.COMPLIANT: 0, ExitCode.INCOMPLETE: 1, ExitCode.NON_COMPLIANT: 2, ExitCode.USAGE: 3,
               ExitCode.INTERNAL: 4}
+# The most listening sockets one host's snapshot may record (host and namespaces together) before
+# its worker judges it.  Judging costs about 10 KiB of a worker's memory per listener (20,000: a peak
+# of about 225 MiB; a hostile 62 MB snapshot of 260,000 listeners peaked at 1.9 GB), and there is a
+# worker per CPU: one target's snapshot could take the controller's memory.  The snapshot is read
+# (at most MAX_SNAPSHOT_BYTES) and counted first; a host with more fails alone, exit 2, and is judged
+# on its own (lbaudit evaluate --snapshot) or with a higher --max-listeners.
+MAX_LISTENERS_PER_HOST = 20_000
 # An inventory name becomes a file name: letters, digits, dot, dash, underscore, not starting with a dot.
 _HOST_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,252}")
 
@@ -141,6 +148,9 @@ class FleetJob:
     # The oldest snapshot judged (--max-age): an older one fails its host (exit 2), as one that
     # claims a collection time ahead of the controller's clock always does.  None: no limit.
     max_age: timedelta | None = None
+    # The most listening sockets (the host's and its namespaces') a host's snapshot may record
+    # (--max-listeners): one with more fails (exit 2) before it is judged.  See MAX_LISTENERS_PER_HOST.
+    max_listeners: int | None = None
     # A private directory of this run in which each host name is claimed (an empty file, made with
     # O_EXCL) before its files are written: set by evaluate_fleet, not by callers.
     claims: Path | None = None
@@ -423,6 +433,7 @@ def _host_name(host: HostInput, hostname: str | None) -> str:
     return name
 
 
+_NOT_EXPECTED = "is not one of the hosts this run expects"
 _DUPLICATE = "appears more than once in the fleet: this snapshot was not evaluated, written or recorded"
 
 
@@ -543,9 +554,10 @@ def _evaluate_into(state: _WorkerState, host: HostInput, outcome: HostOutcome) -
                          "run (judge an image on its own: lbaudit evaluate --snapshot)")
     outcome.host = _host_name(host, snapshot.provenance.hostname)
     if job.expect_hosts and outcome.host not in job.expect_hosts:
-        raise InputError(f"{host.snapshot}: host {outcome.host!r} is not one of the hosts this run expects "
+        raise InputError(f"{host.snapshot}: host {outcome.host!r} {_NOT_EXPECTED} "
                          "(--expect-hosts): a snapshot left by an earlier run is not this run's evidence")
     pipeline.check_collection_time(snapshot, started, job.max_age)  # a stale host is not judged
+    _check_listener_count(snapshot, host, job.max_listeners or MAX_LISTENERS_PER_HOST)
     _claim(job, outcome.host, host, snapshot.provenance,
            None if snapshot.provenance.machine_id else snapshot.facts_digest())
     evidence = pipeline.assess(state.policy, snapshot, state.registry, fail_on=job.fail_on, started_at=started,
@@ -560,11 +572,11 @@ def _evaluate_into(state: _WorkerState, host: HostInput, outcome: HostOutcome) -
             raise InputError(f"{host.snapshot}: host {outcome.host!r}: its {what} would be the fleet's {output.name}")
     plan_outputs(outputs, inputs=[("snapshot", host.snapshot), *_run_inputs(state)], force=job.force)
     data = pipeline.write(evidence, path)
-    signature = None
+    signed = None
     if state.key is not None:
-        from auditor.attest.signing import sign_written_evidence
+        from auditor.attest.signing import sign_written
 
-        signature = sign_written_evidence(path, data, state.key)
+        signed = sign_written(path, data, state.key)
         outcome.signed = True
     result = evidence.result
     outcome.exit_code, outcome.verdict = int(result.exit_code), result.verdict.value
@@ -574,23 +586,35 @@ def _evaluate_into(state: _WorkerState, host: HostInput, outcome: HostOutcome) -
     outcome.controls = {c.id: bool(c.satisfied) for c in result.controls}
     outcome.junit = _junit_suite(outcome, evidence, data)
     if job.host_html:
-        from auditor.attest.signing import signature_fingerprint
         from auditor.report import ReportContext
         from auditor.report.html import render_html
         from auditor.storage.outputs import write_atomic
 
         context = ReportContext(evidence_bytes=data, evidence_path=path.name,
-                                signature_fingerprint=signature_fingerprint(path) if signature is not None else None)
+                                signature_fingerprint=signed.fingerprint if signed is not None else None)
         write_atomic(page, render_html(evidence, context))
         outcome.html = str(page)
     if job.record:
         from auditor.history.store import prepare_run
 
-        prepared = prepare_run(data, evidence, signature)
+        prepared = prepare_run(data, evidence, signed.document if signed is not None else None)
         if multiprocessing.parent_process() is not None:
             outcome.prepared_run = prepared  # recorded by the command, with this host's files (_adopted)
         else:
             outcome.run_id = _record(prepared, outcome.host)
+
+
+def _check_listener_count(snapshot: Any, host: HostInput, limit: int) -> None:
+    """Refuse (InputError, the host fails) a snapshot recording more than ``limit`` listening sockets."""
+    facts = snapshot.facts
+    count = len((facts.sockets.listeners or []) if facts.sockets else [])
+    if facts.netns is not None:
+        count += sum(len(namespace.listeners or []) for namespace in facts.netns.namespaces)
+    if count > limit:
+        raise InputError(f"{host.snapshot}: records {count:,} listening sockets (the host's and its namespaces'), "
+                         f"more than --max-listeners {limit:,}: not judged (a fleet worker's memory grows with "
+                         "each listener it judges; judge this host alone with lbaudit evaluate --snapshot, or "
+                         "give a higher --max-listeners)")
 
 
 def _record(prepared: Any, host: str) -> int:
@@ -1029,10 +1053,46 @@ def _evaluate_hosts_into_summary(job: FleetJob, hosts: Iterator[HostInput]) -> F
     from auditor.engine.evidence import policy_digest
 
     policy = _STATE.policy
+    if _RECORDER is not None:
+        _record_missed(outcomes, policy.id, started)
+    _remove_earlier_files(outcomes, job.out_dir)
     summary = FleetSummary(started_at=started, finished_at=datetime.now(timezone.utc), policy_id=policy.id,
                            policy_version=policy.version, hosts=outcomes, policy_sha256=policy_digest(policy))
     write_summary(summary, job.out_dir)
     return summary
+
+
+def _record_missed(outcomes: list[HostOutcome], policy_id: str, started: datetime) -> None:
+    """Record in the store each host of this run that could not be judged, with its reason: the
+    store held only the runs of hosts judged, so ``fleet report`` showed an unreachable host (or one
+    whose snapshot failed) by its last judged run, compliant, for up to --stale-days.  Only hosts
+    named as the fleet names them (their directory, --expect-hosts, their snapshot's host name); not
+    a file that never said which host it is, nor a host this run does not expect."""
+    assert _RECORDER is not None
+    for outcome in outcomes:
+        if outcome.error is None or outcome.run_id is not None or not _HOST_NAME.fullmatch(outcome.host):
+            continue
+        if _NOT_EXPECTED in outcome.error or (outcome.snapshot is not None
+                                              and outcome.host == Path(outcome.snapshot).name):
+            continue
+        _RECORDER.record_missed(outcome.host, policy_id, started, outcome.exit_code, outcome.error)
+
+
+def _remove_earlier_files(outcomes: list[HostOutcome], out_dir: Path) -> None:
+    """Remove from the out dir the files an earlier run wrote for each host this run could not judge
+    (with the run: put back if it fails).  They stayed beside this run's summary, which says the host
+    was not scanned, and whoever opened the out dir (or archived its ``*.evidence.json``) took the
+    earlier evidence for this run's.  Only lbaudit's own output of each kind is removed."""
+    from auditor.storage.outputs import recognised, remove_file, signature_of
+
+    for outcome in outcomes:
+        if outcome.error is None or not _HOST_NAME.fullmatch(outcome.host):
+            continue
+        evidence = out_dir / f"{outcome.host}.evidence.json"
+        for role, path in (("evidence", evidence), ("evidence signature", signature_of(evidence)),
+                           ("host HTML report", out_dir / f"{outcome.host}.html")):
+            if path.is_file() and not path.is_symlink() and recognised(path, role):
+                remove_file(path, f"{role} of an earlier run")
 
 
 def _withdraw(outcome: HostOutcome) -> None:
@@ -1095,7 +1155,10 @@ def _host_of(run: dict[str, Any]) -> str:
 # latest run that was pruned ("pruned"; "stale" as well once older than --stale-days).
 _STALE = "stale"
 _PRUNED = "pruned"
-_VERDICT_RANK = {"compliant": 0, _STALE: 1, _PRUNED: 2, "incomplete": 3, "non_compliant": 4}
+# A host a fleet run expected and could not judge after its latest run is "not_scanned": no verdict
+# of its own in that run, so no better than a pruned one, and worse than a host judged incomplete.
+_NOT_SCANNED = "not_scanned"
+_VERDICT_RANK = {"compliant": 0, _STALE: 1, _PRUNED: 2, _NOT_SCANNED: 3, "incomplete": 4, "non_compliant": 5}
 
 
 def _utc(moment: datetime) -> datetime:
@@ -1151,15 +1214,34 @@ def fleet_report(store: Any, *, policy: str | None = None, stale_days: int = 7, 
         if not runs or _started(link) > _started(runs[0]):
             gone[chain] = link
             by_identity.pop(chain, None)  # its runs still held are not its latest: not its verdict now
-    # A host retired (history retire) is out of the fleet until it records a run again: neither
-    # stale nor pruned, only listed as retired.
-    retired = store.retired(policy=policy)
-    for retirement in retired:
-        chain = (_identity_of(retirement), retirement["policy"])
+    # A host a fleet run expected and could not judge after its latest run (or pruned link) ran
+    # (unreachable, its snapshot refused: auditor.history.store.HistoryStore.record_missed) is not
+    # scanned now: its last judged run, compliant perhaps, is context in its reason, never its verdict.
+    missed: dict[tuple[str, str], tuple[dict[str, Any], dict[str, Any] | None]] = {}
+    for miss in store.newest_missed(policy=policy):
+        chain = (_identity_of(miss), miss["policy"])
+        runs, link = by_identity.get(chain), gone.get(chain)
+        latest = max([_started(entry) for entry in [*(runs[:1] if runs else []), *([link] if link else [])]],
+                     default=None)
+        if latest is not None and latest >= _started(miss):
+            continue  # judged again since
+        missed[chain] = (miss, runs[0] if runs else link)
         by_identity.pop(chain, None)
         gone.pop(chain, None)
-    names = _names({identity for identity, _ in [*by_identity, *gone]},
-                   {**{identity: link for (identity, _), link in gone.items()},
+    # A host retired (history retire) is out of the fleet until it records a run again (or a fleet
+    # run expects it again): neither stale nor pruned, only listed as retired.
+    retired = []
+    for retirement in store.retired(policy=policy):
+        chain = (_identity_of(retirement), retirement["policy"])
+        if chain in missed and _started(missed[chain][0]) > _started({"started_at": retirement["retired_at"]}):
+            continue  # expected by a fleet run since it was retired: back in the fleet, not scanned
+        retired.append(retirement)
+        by_identity.pop(chain, None)
+        gone.pop(chain, None)
+        missed.pop(chain, None)
+    names = _names({identity for identity, _ in [*by_identity, *gone, *missed]},
+                   {**{identity: miss for (identity, _), (miss, _) in missed.items()},
+                    **{identity: link for (identity, _), link in gone.items()},
                     **{identity: runs[0] for (identity, _), runs in by_identity.items()}})
     latest = {(names[identity], policy_id): runs for (identity, policy_id), runs in by_identity.items()}
     verdicts: dict[str, str] = {}  # host -> its worst latest verdict over its policies ("stale" when old)
@@ -1243,6 +1325,32 @@ def fleet_report(store: Any, *, policy: str | None = None, stale_days: int = 7, 
             stale.append({"host": host, "policy": policy_id, "last_run": link["run_id"],
                           "last_started_at": link["started_at"], "collected_at": None, "verdict": None,
                           "days": (moment - _started(link)).days, "state": "pruned"})
+    for (identity, policy_id), (miss, last) in sorted(missed.items(), key=lambda item: (names[item[0][0]], item[0][1])):
+        host = names[identity]
+        if _VERDICT_RANK[_NOT_SCANNED] > _VERDICT_RANK.get(verdicts.get(host, ""), -1):
+            verdicts[host] = _NOT_SCANNED
+        if last is None:
+            context = "never judged"
+        elif "id" in last:
+            context = f"last judged in run {last['id']} (started {last['started_at']}): {last['verdict']}"
+        else:
+            context = f"its last run (run {last['run_id']}, started {last['started_at']}) was pruned"
+        rows.append({"host": host, "policy": {"id": policy_id, "version": None, "sha256": None},
+                     "run_id": None, "started_at": miss["started_at"], "finished_at": None,
+                     "verdict": None, "exit_code": int(miss["exit_code"]), "counts": {}, "failing_rules": [],
+                     "controls": {}, "signed": False, "evidence": None,
+                     "error": f"not scanned in the latest fleet run (started {miss['started_at']}): {miss['reason']}; "
+                              f"{context}"})
+        host_controls = satisfied.setdefault(host, {})
+        for control_id in sorted({c for row in rows if row["verdict"] is not None and row["policy"]["id"] == policy_id
+                                  for c in row["controls"]}):
+            host_controls[control_id] = False  # not known to hold on a host not judged
+        seen = _started(last) if last is not None else _started(miss)
+        if moment - seen > timedelta(days=stale_days):
+            stale.append({"host": host, "policy": policy_id, "last_run": None if last is None else
+                          last.get("id", last.get("run_id")), "last_started_at": None if last is None else
+                          last["started_at"], "collected_at": None, "verdict": None, "days": (moment - seen).days,
+                          "state": _NOT_SCANNED})
     rows.sort(key=lambda row: (row["host"], row["policy"]["id"]))
     stale.sort(key=lambda row: (row["host"], row["policy"]))
     by_verdict: dict[str, list[str]] = {}

@@ -27,6 +27,7 @@ from auditor.gcpause import cycle_collector_paused
 from auditor.model.result import Severity
 
 if TYPE_CHECKING:
+    from auditor.attest.signing import WrittenSignature
     from auditor.collect.targets import Target
     from auditor.engine.registry import Registry
     from auditor.model.evidence import Evidence, ReporterPluginRecord
@@ -196,12 +197,14 @@ def write_snapshot(snapshot: "HostSnapshot", path: Path) -> bytes:
     return snapshot_bytes(snapshot)
 
 
-def sign(path: Path, key_path: Path, *, snapshot: bool = False) -> str:
-    """Sign an evidence (or, with ``snapshot``, a snapshot) file: a detached ``<path>.sig``; return
-    the key's fingerprint."""
-    from auditor.attest.signing import sign_evidence_file, sign_snapshot_file
+def sign(path: Path, key_path: Path, data: bytes, *, snapshot: bool = False) -> WrittenSignature:
+    """Sign the evidence (or, with ``snapshot``, the snapshot) just written to ``path`` as ``data``
+    (what :func:`write` returned): a detached ``<path>.sig`` over those bytes, never over the file
+    read back, which another process may have replaced since.  Returns the key's fingerprint and
+    the ``.sig`` document as written."""
+    from auditor.attest.signing import sign_written
 
-    return (sign_snapshot_file if snapshot else sign_evidence_file)(Path(path), Path(key_path))
+    return sign_written(Path(path), data, Path(key_path), snapshot=snapshot)
 
 
 def select_reporters(formats: list[str], pdf: Path | None, plugins: bool) -> dict[str, Any]:
@@ -339,18 +342,23 @@ def render(
     on_rendered: "Callable[[str, Path, bytes], None] | None" = None,
     org_name: str | None = None,
     org_logo: bytes | None = None,
+    signed: "WrittenSignature | None | bool" = True,
 ) -> list[Path]:
     """Render every requested format from the evidence (never re-evaluating); return the files written.
     ``org_name`` and ``org_logo`` (image bytes, :func:`auditor.report.pdf.read_org_logo`) brand the reports.
+    ``signed`` is the signature this process just wrote for ``evidence_bytes`` (None or False: it
+    wrote none), or True for evidence it did not write (``lbaudit report``): the ``.sig`` beside it.
 
     The caller has planned these paths (:func:`plan_files`) before any work.  ``on_rendered`` is
     told each format, file and bytes written (evaluate --record marks a run attested by its PDF)."""
     from auditor.storage.outputs import make_out_dir, report_targets, signature_of, write_atomic
 
-    fingerprint = None
+    fingerprint = signed.fingerprint if not isinstance(signed, bool) and signed is not None else None
     # The .sig beside the file itself, as verify reads it: beside a link to the evidence there is
-    # none, and every report of signed evidence named through a link said "unsigned".
-    if signature_of(evidence_path).exists():
+    # none, and every report of signed evidence named through a link said "unsigned".  Not for
+    # evidence this process just wrote and signed: what it signed is known, and the files beside it
+    # may have been replaced since.
+    if signed is True and signature_of(evidence_path).exists():
         from auditor.attest.signing import signature_fingerprint
 
         fingerprint = signature_fingerprint(evidence_path)

@@ -46,7 +46,7 @@ def _scheduled_run(out: Path, target, sign_key: Path | None = None) -> int:
     data = pipeline.write(evidence, out)
     assert data == out.read_bytes()
     if sign_key is not None:
-        pipeline.sign(out, sign_key)
+        pipeline.sign(out, sign_key, data)
     return evidence.result.exit_code
 
 

@@ -254,8 +254,17 @@ def signature_path(evidence_path: Path) -> Path:
     return signature_of(evidence_path)
 
 
-def _write_signature(path: Path, raw: bytes, key: Ed25519PrivateKey, kind: SignedKind) -> str:
-    """Write ``<path>.sig`` over the canonical digest of ``raw``; return the key fingerprint."""
+@dataclass(frozen=True)
+class WrittenSignature:
+    """A detached signature this process has just written: the key's fingerprint and the ``.sig``
+    document's bytes as written (recorded as they are, never read back from beside the file)."""
+
+    fingerprint: str
+    document: bytes
+
+
+def _write_signature(path: Path, raw: bytes, key: Ed25519PrivateKey, kind: SignedKind) -> WrittenSignature:
+    """Write ``<path>.sig`` over the canonical digest of ``raw``; return what was written."""
     try:
         digest = canonical_digest(raw)
     except ValueError as exc:
@@ -275,34 +284,33 @@ def _write_signature(path: Path, raw: bytes, key: Ed25519PrivateKey, kind: Signe
     }
     data = (json.dumps(document, indent=2, sort_keys=True) + "\n").encode("utf-8")
     write_atomic(signature_path(path), data)
-    return fingerprint
+    return WrittenSignature(fingerprint, data)
 
 
 def sign_evidence_file(evidence_path: Path, key_path: Path) -> str:
-    """Sign the evidence with the Ed25519 key; write ``<evidence>.sig``; return the key fingerprint."""
+    """Sign an evidence file lbaudit did not just write itself, as it is on disk (validated first);
+    write ``<evidence>.sig``; return the key fingerprint.  Evidence this process writes is signed
+    from its bytes (:func:`sign_written`)."""
     evidence_path = Path(evidence_path)
     key = load_private_key(key_path)
     _, raw = load_evidence(evidence_path)  # only lbaudit evidence is signed, and only valid evidence
-    return _write_signature(evidence_path, raw, key, EVIDENCE)
+    return _write_signature(evidence_path, raw, key, EVIDENCE).fingerprint
+
+
+def sign_written(path: Path, raw: bytes, key: Ed25519PrivateKey | Path, *, snapshot: bool = False) -> WrittenSignature:
+    """Sign the evidence (or, with ``snapshot``, the snapshot) this process has just built and
+    written to ``path`` as ``raw``: the signature is over ``raw``, never over the file read back.
+    Between the write and a read-back, whoever can replace the file (a shared out dir, a target's
+    snapshot directory) had their file signed with this key.  ``key`` is a loaded key or its file."""
+    if not isinstance(key, Ed25519PrivateKey):
+        key = load_private_key(Path(key))
+    return _write_signature(Path(path), raw, key, SNAPSHOT if snapshot else EVIDENCE)
 
 
 def sign_written_evidence(evidence_path: Path, raw: bytes, key: Ed25519PrivateKey) -> bytes:
-    """Sign evidence this process has just built and written as ``raw`` (``lbaudit fleet evaluate``:
-    one loaded key, many hosts), without reading and validating the file back; return the ``.sig``
-    document written beside it."""
-    _write_signature(Path(evidence_path), raw, key, EVIDENCE)
-    return read_bounded(signature_path(Path(evidence_path)), MAX_SIGNATURE_BYTES, "an lbaudit evidence signature")
-
-
-def sign_snapshot_file(snapshot_path: Path, key_path: Path) -> str:
-    """Sign a snapshot as evidence is signed, in the snapshot domain; write ``<snapshot>.sig``."""
-    from auditor.storage.snapshot import MAX_SNAPSHOT_BYTES, SNAPSHOT_WHAT, parse_snapshot
-
-    snapshot_path = Path(snapshot_path)
-    key = load_private_key(key_path)
-    raw = read_bounded(snapshot_path, MAX_SNAPSHOT_BYTES, SNAPSHOT_WHAT)
-    parse_snapshot(raw, str(snapshot_path))  # only a valid snapshot is signed
-    return _write_signature(snapshot_path, raw, key, SNAPSHOT)
+    """:func:`sign_written` for evidence (``lbaudit fleet evaluate``: one loaded key, many hosts);
+    the ``.sig`` document written beside it."""
+    return sign_written(evidence_path, raw, key).document
 
 
 @dataclass(frozen=True)

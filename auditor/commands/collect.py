@@ -96,7 +96,9 @@ def collect(output: Path, target: str | None, root: Path | None, replay: Path | 
         load_private_key(sign_key)  # an unusable or exposed key is refused before any collecting
     snapshot = pipeline.acquire(source, frozenset(sections or SECTIONS), record_cmdline=record_cmdline)
     data = pipeline.write_snapshot(snapshot, output)
-    fingerprint = pipeline.sign(output, sign_key, snapshot=True) if sign_key is not None else None
+    # signed from the bytes written, never the file read back: a target's snapshot directory is
+    # where another process could replace it between the two
+    fingerprint = pipeline.sign(output, sign_key, data, snapshot=True).fingerprint if sign_key is not None else None
     if not quiet:
         for line in _summary(snapshot, output, hashlib.sha256(data).hexdigest()):
             click.echo(line)

@@ -50,6 +50,10 @@ def fleet() -> None:
 @max_age_option(None, "A host whose snapshot was collected longer ago than this (36h, 7d, ...) fails (exit 2): "
                 "a snapshot left from an earlier run is not the host as it is now [default: no limit; the "
                 "Ansible play gives 1d].")
+@click.option("--max-listeners", type=click.IntRange(min=1), default=None, metavar="N",
+              help="A host whose snapshot records more listening sockets than this (its own and its namespaces') "
+                   "fails (exit 2) unjudged: each costs a worker about 10 KiB of memory "
+                   "[default: 20000, about 225 MiB a worker].")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
               help="Worker processes [default: the CPUs this process may use].")
 @click.option("--fail-on", type=click.Choice(SEVERITIES), default="info", show_default=True,
@@ -59,8 +63,8 @@ def fleet() -> None:
 @force_option
 def evaluate(snapshots: tuple[Path, ...], policy_path: Path, out_dir: Path, sign_key: Path | None, record: bool,
              store: str | None, snapshot_pubkey: Path | None, host_html: bool, expect_hosts: tuple[str, ...],
-             max_age: timedelta | None, jobs: int | None, fail_on: str, no_plugins: bool, quiet: bool,
-             force: bool) -> None:
+             max_age: timedelta | None, max_listeners: int | None, jobs: int | None, fail_on: str, no_plugins: bool,
+             quiet: bool, force: bool) -> None:
     """Evaluate many hosts' snapshots against one policy, in parallel; the exit code is the worst host's.
 
     A bad snapshot fails its host (exit 2, the reason in the summary), never the whole run.
@@ -73,6 +77,7 @@ def evaluate(snapshots: tuple[Path, ...], policy_path: Path, out_dir: Path, sign
                                       sign_key=sign_key, store=store, record=record, jobs=jobs,
                                       fail_on=Severity(fail_on), plugins=plugins_enabled(no_plugins),
                                       snapshot_pubkey=snapshot_pubkey, host_html=host_html, max_age=max_age,
+                                      max_listeners=max_listeners,
                                       force=force,
                                       expect_hosts=tuple(dict.fromkeys(
                                           name.strip() for names in expect_hosts for name in names.split(",")
@@ -113,6 +118,8 @@ def report(store: str | None, policy_id: str | None, stale_days: int, top: int, 
     A host whose latest run was pruned (history prune) is still listed, by the link its run left:
     "pruned" (its result is gone), or "stale" and not scanned once older than --stale-days.
     A host retired with history retire is listed as retired only, until it records a run again.
+    A host the latest fleet run (evaluate --record) expected and could not judge is "not_scanned",
+    with the reason, not listed by its last judged run.
     Exit 1 when a host regressed, else 0.
     """
     import json
@@ -164,6 +171,12 @@ def report(store: str | None, policy_id: str | None, stale_days: int, top: int, 
         stale = data["not_scanned_for_days"]
         click.echo(f"not scanned for {stale['days']} days: {len(stale['hosts'])}")
         for row in stale["hosts"]:
+            if row["state"] == "not_scanned":  # expected by the latest fleet run, not judged by it
+                last = (f"last judged run {row['last_run']} started {row['last_started_at']}" if row["last_run"]
+                        else "never judged")
+                click.echo(f"  {one_line(row['host'])}: not scanned in the latest fleet run; {last} "
+                           f"({row['days']} days)")
+                continue
             if row["state"] == "pruned":  # known to the store only by the link its pruned run left
                 click.echo(f"  {one_line(row['host'])}: last run {row['last_started_at']} ({row['days']} days), "
                            f"run {row['last_run']} pruned: its result is no longer in the store")

@@ -36,7 +36,7 @@ from sqlalchemy import (
 
 # The Alembic revision the code below describes; the store refuses a newer one and migrates an
 # older one.  tests/history/test_migrations.py checks it is the head of migrations/versions.
-HEAD_REVISION = "0004"
+HEAD_REVISION = "0005"
 
 TRIGGERS = ("manual", "timer", "cron", "ci", "fleet")
 STATUSES = ("pass", "fail", "error", "not_reviewed", "not_applicable", "waived")
@@ -169,4 +169,21 @@ retirements = Table(
     Column("retired_at", DateTime, nullable=False),
     Column("reason", Text, nullable=True),
     Index("ix_retirements_host_policy", "host_id", "policy_id", "run_id"),
+)
+
+# Revision 0005: a host a fleet run expected and could not judge (no snapshot fetched, a snapshot
+# that failed, a worker that died on it): recorded by ``fleet evaluate --record`` with the reason,
+# so that ``fleet report`` shows the host as not scanned in that run rather than by its last judged
+# run, which said nothing about it now.  Not a link of the host's chain (it holds no evidence): a
+# run of the host that started later takes it back.
+missed_scans = Table(
+    "missed_scans", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("host_id", Integer, ForeignKey("hosts.id"), nullable=False),
+    Column("policy_id", String(200), nullable=False),
+    Column("started_at", DateTime, nullable=False),  # when the fleet run that expected the host started
+    Column("recorded_at", DateTime, nullable=False),
+    Column("exit_code", Integer, nullable=False),  # the host's in that run (2, or 70 for a worker lost)
+    Column("reason", Text, nullable=False),
+    Index("ix_missed_scans_host_policy", "host_id", "policy_id", "started_at"),
 )

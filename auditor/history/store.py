@@ -946,7 +946,7 @@ class HistoryStore:
                 if conn.execute(sa.select(runs.id).where(runs.evidence_sha256 == row.evidence_sha256)).first() is None:
                     conn.execute(t.evidence.delete().where(t.evidence.c.sha256 == row.evidence_sha256))
                 if not any(conn.execute(sa.select(table.c.host_id).where(table.c.host_id == row.host_id)).first()
-                           for table in (t.runs, t.pruned_runs, t.retirements, t.family_counts)):
+                           for table in (t.runs, t.pruned_runs, t.retirements, t.family_counts, t.missed_scans)):
                     conn.execute(t.hosts.delete().where(t.hosts.c.id == row.host_id))
         except (SQLAlchemyError, DBAPIError) as exc:
             raise self._fail("withdraw a run from", exc) from None
@@ -1079,7 +1079,9 @@ class HistoryStore:
         try:
             with self._writing() as conn:
                 key = _checked(conn.execute(sa.select(t.hosts.c.host_key).where(t.hosts.c.id == host_id)).one()).host_key
-                chains = {_checked(row, table).policy_id for table in (t.runs, t.pruned_runs)
+                # a host fleet runs expected and never judged (record_missed) is retired too: else it
+                # stayed "not scanned" in every fleet report after it left the inventory
+                chains = {_checked(row, table).policy_id for table in (t.runs, t.pruned_runs, t.missed_scans)
                           for row in conn.execute(sa.select(table.c.policy_id).where(table.c.host_id == host_id))}
                 if policy is not None:
                     if policy not in chains:
@@ -1088,8 +1090,8 @@ class HistoryStore:
                     chains = {policy}
                 for policy_id in sorted(chains):
                     live, gone, retired = _last_entries(conn, host_id, policy_id)
-                    newest = _newest(live, gone, retired)  # never None: the chain was found by its runs or links
-                    if retired is not None and retired.run_id == newest[0]:
+                    newest = _newest(live, gone, retired)  # None: a host only ever missed (no run, no link)
+                    if retired is not None and newest is not None and retired.run_id == newest[0]:
                         done.append({"policy": policy_id, "run_id": retired.run_id, "digest": retired.digest,
                                      "already": True})
                         continue
@@ -1098,10 +1100,11 @@ class HistoryStore:
                             sa.func.pg_get_serial_sequence("runs", "id")))).scalar_one())
                     else:
                         entry_id = self._next_run_id(conn, "retire a host in")
-                    digest = retirement_digest(key, policy_id, newest[1], moment, reason)
+                    prev = newest[1] if newest is not None else None
+                    digest = retirement_digest(key, policy_id, prev, moment, reason)
                     conn.execute(t.retirements.insert().values(
                         run_id=entry_id, host_id=host_id, policy_id=policy_id, digest=digest,
-                        prev_evidence_sha256=newest[1], retired_at=moment, reason=reason))
+                        prev_evidence_sha256=prev, retired_at=moment, reason=reason))
                     done.append({"policy": policy_id, "run_id": entry_id, "digest": digest, "already": False})
         except InputError:
             raise
@@ -1132,6 +1135,48 @@ class HistoryStore:
         return [{"host": {"hostname": row.hostname, "machine_id": row.machine_id, "inventory_name": row.inventory_name},
                  "host_key": row.host_key, "policy": row.policy_id, "run_id": row.run_id, "digest": row.digest,
                  "retired_at": _iso(row.retired_at), "reason": row.reason} for row in rows]
+
+    # ------------------------------------------------------------------ hosts a fleet run could not judge
+
+    def record_missed(self, inventory_name: str, policy_id: str, started_at: datetime, exit_code: int,
+                      reason: str, *, now: datetime | None = None) -> None:
+        """Record that the fleet run started at ``started_at`` expected the host named
+        ``inventory_name`` (the fleet's name for it, as its runs are recorded) and could not judge
+        it against ``policy_id``, for ``reason``.  A host the store has never seen is added (by that
+        name only), so that a host that was never reachable is listed too."""
+        key = host_key(None, inventory_name, inventory_name)
+        try:
+            with self._writing() as conn:
+                row = conn.execute(_HOST_FOR_UPDATE, {"key": key}).first()
+                if row is None:
+                    self._insert_missing(conn, t.hosts, "host_key", {"host_key": key, "machine_id": None,
+                                                                     "hostname": inventory_name,
+                                                                     "inventory_name": inventory_name})
+                    row = conn.execute(_HOST_FOR_UPDATE, {"key": key}).one()
+                conn.execute(t.missed_scans.insert().values(
+                    host_id=int(row.id), policy_id=policy_id, started_at=_naive_utc(started_at),
+                    recorded_at=_naive_utc(now or datetime.now(timezone.utc)), exit_code=exit_code, reason=reason))
+        except (SQLAlchemyError, DBAPIError) as exc:
+            raise self._fail("record a host not scanned in", exc) from None
+
+    def newest_missed(self, *, policy: str | None = None) -> list[dict[str, Any]]:
+        """Per host and policy id, the newest fleet run (by its start) that expected the host and
+        could not judge it (:meth:`record_missed`), with its reason.  Oldest first."""
+        query = (sa.select(t.missed_scans, t.hosts.c.hostname, t.hosts.c.machine_id, t.hosts.c.inventory_name)
+                 .join(t.hosts, t.hosts.c.id == t.missed_scans.c.host_id))
+        if policy is not None:
+            query = query.where(t.missed_scans.c.policy_id == policy)
+        newest: dict[tuple[int, str], Any] = {}
+        with self._reading() as conn:
+            for row in map(_checked, conn.execute(query)):
+                chain = (row.host_id, row.policy_id)
+                if chain not in newest or (row.started_at, row.id) > (newest[chain].started_at, newest[chain].id):
+                    newest[chain] = row
+        return [{"host": {"hostname": row.hostname, "machine_id": row.machine_id,
+                          "inventory_name": row.inventory_name},
+                 "policy": row.policy_id, "started_at": _iso(row.started_at), "exit_code": row.exit_code,
+                 "reason": row.reason}
+                for row in sorted(newest.values(), key=lambda r: (r.started_at, r.id))]
 
     def mark_attested(self, evidence_sha256: str, kind: str, document: bytes,
                       at: datetime | None = None) -> list[int]:
