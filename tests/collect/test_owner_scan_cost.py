@@ -72,3 +72,24 @@ def test_a_process_holding_many_listeners_is_described_once():
     assert [[p.pid for p in listener.processes] for listener in result] == [[os.getpid()]] * 3
     assert len({listener.processes[0] for listener in result}) == 1
     assert opened == [cmdline]
+
+
+def test_a_table_read_at_c_speed_that_fails_is_read_again_one_descriptor_at_a_time(tmp_path):
+    """A descriptor that is not a link (EINVAL, as for one refused after a setuid exec) fails the
+    whole table's C-speed read: the table is read again one descriptor at a time, the process is
+    recorded as unreadable, and the other processes' holders are all still found."""
+    proc = tmp_path / "proc"
+    (proc / "42" / "fd").mkdir(parents=True)
+    (proc / "42" / "fd" / "3").write_text("not a link")
+    (proc / "43" / "fd").mkdir(parents=True)
+    (proc / "43" / "fd" / "5").symlink_to("socket:[4242]")
+    (proc / "43" / "fd" / "6").symlink_to("socket:[4242]")  # a dup: the holder once, its first link kept
+    (proc / "43" / "fd" / "7").symlink_to("socket:[04242]")  # not a text the kernel writes for 4242
+    (proc / "44" / "fd").mkdir(parents=True)
+    (proc / "44" / "fd" / "0").symlink_to("/dev/null")
+    (proc / "44" / "fd" / "9").symlink_to("socket:[4243]")
+    scan = scan_socket_owners({4242, 4243}, str(proc))
+    assert scan.owners == {4242: [43], 4243: [44]}
+    assert scan.unreadable == {42: os.stat(proc / "42").st_uid}
+    assert scan.links[(44, 4243)] == f"{proc}/44/fd/9"
+    assert scan.links[(43, 4242)] in (f"{proc}/43/fd/5", f"{proc}/43/fd/6")
