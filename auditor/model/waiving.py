@@ -85,6 +85,27 @@ def _piece_pattern(piece: str) -> re.Pattern[str]:
     return re.compile(".".join(re.escape(part) for part in piece.split("?")), re.DOTALL)
 
 
+# What a subject in another network namespace ends with (checks/_namespaces.py ``rebase``), and
+# the subject_detail key that says a finding is in one.
+NAMESPACE_WORDS = "in netns"
+NAMESPACE_DETAIL = "netns"
+
+
+def reaches_other_namespaces(glob: str | None) -> bool:
+    """Whether a waiver of this subject glob may waive a finding in another network namespace than
+    the collector's (a container's, an ``ip netns``'s): only one that says so (``... in netns web``,
+    ``... in netns *``), or names no subject, or one of wildcards alone (a blanket waiver, warned
+    about as one).  The subject of such a finding is the host's form with `` in netns N`` after
+    it, so a glob written for the host's listener (``tcp 0.0.0.0:8080 *``, "whatever holds it")
+    matched the same port in every namespace, now and later, which its approver never looked at."""
+    return glob is None or NAMESPACE_WORDS in glob or (bool(glob) and set(glob) <= {"*", "?"})
+
+
+def in_other_namespace(finding: Finding) -> bool:
+    """Whether ``finding`` is about another network namespace than the collector's."""
+    return finding.subject_detail.get(NAMESPACE_DETAIL) is not None
+
+
 class _RuleWaivers(NamedTuple):
     """One rule's waivers (entries: position, the finding ids it matched, the waiver, honoured today)."""
 
@@ -116,24 +137,27 @@ def judge_waivers(findings: Sequence[Finding], waivers: Sequence[Waiver], today:
     # evidence read back with 20,000 findings and 200 such waivers of their rule took 1.5 s in
     # subject_matches (issue 16).  A glob is tried only on the failures whose subject starts with its
     # literal start; the others (no subject, a glob starting with a wildcard) on each failure.
-    by_rule: dict[str, _RuleWaivers] = {}
+    # Keyed by rule and whether the findings are in another network namespace: there only the
+    # waivers that say so are tried (reaches_other_namespaces).
+    by_rule: dict[tuple[str, bool], _RuleWaivers] = {}
     for index, waiver in enumerate(waivers):
         entry = (index, matched[index], waiver, waiver.expires >= today)
-        rule = by_rule.get(waiver.rule)
-        if rule is None:
-            rule = by_rule[waiver.rule] = _RuleWaivers({}, {}, [])
         glob = waiver.subject
-        if glob is not None and "*" not in glob and "?" not in glob:
-            rule.exact.setdefault(glob, []).append(entry)
-        elif glob is not None and "?" not in (start := glob[:glob.index("*")] if "*" in glob else glob) and start:
-            # a glob starting with literal text matches only subjects that start so
-            rule.by_start.setdefault(len(start), {}).setdefault(start, []).append((entry, glob))
-        else:
-            rule.tried.append((entry, glob))
+        for elsewhere in (False, True) if reaches_other_namespaces(glob) else (False,):
+            rule = by_rule.get((waiver.rule, elsewhere))
+            if rule is None:
+                rule = by_rule[waiver.rule, elsewhere] = _RuleWaivers({}, {}, [])
+            if glob is not None and "*" not in glob and "?" not in glob:
+                rule.exact.setdefault(glob, []).append(entry)
+            elif glob is not None and "?" not in (start := glob[:glob.index("*")] if "*" in glob else glob) and start:
+                # a glob starting with literal text matches only subjects that start so
+                rule.by_start.setdefault(len(start), {}).setdefault(start, []).append((entry, glob))
+            else:
+                rule.tried.append((entry, glob))
     applied: list[Waiver | None] = []
     for finding in findings:
         chosen: Waiver | None = None
-        rule = by_rule.get(finding.rule_id)
+        rule = by_rule.get((finding.rule_id, in_other_namespace(finding))) if by_rule else None
         if rule is not None and finding.status in failed:
             subject = finding.subject
             # the first honoured waiver in the order given, of those that match
