@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import ipaddress
 import itertools
-import re
 from dataclasses import field
 from fnmatch import fnmatchcase
 from functools import cached_property, lru_cache
@@ -46,6 +45,8 @@ from auditor.model.facts import (
     Protocol,
     Workload,
 )
+from auditor.model.facts import name_origin as name_origin  # the name's proof: shared with the subjects (facts.py)
+from auditor.model.facts import own_name as own_name
 from auditor.model.records import record
 from auditor.model.result import Severity, Status
 from auditor.patterns import first_use
@@ -398,45 +399,6 @@ def judged_holders(processes: list[ProcessInfo]) -> list[ProcessInfo]:
     socket is also held by another process (the service it activated)."""
     others = [p for p in processes if p.pid != SERVICE_MANAGER_PID]
     return others or processes
-
-
-def own_name(process: ProcessInfo) -> str | None:
-    """The process's name when it is the one exec gave it, else None (not proven).
-
-    exec names a process after the file it ran (the first 15 bytes of its base name: comm), but
-    the process may rename itself (prctl PR_SET_NAME, a thread's comm): a name that is neither
-    its executable's nor its argv[0]'s is one it gave itself, and proves nothing about what it
-    is.  With neither known, the name is taken as the kernel reports it."""
-    return process.name if name_origin(process) is not None else None
-
-
-NameOrigin = Literal["executable", "argv0", "reported"]
-
-
-def _names(comm: str, text: str, title: bool) -> bool:
-    """Whether ``text`` (an executable's path, or with ``title`` an argv[0]) names ``comm``."""
-    text = text.casefold()
-    base = re.split(r"[/\\]", text.removesuffix(" (deleted)"))[-1]
-    # argv[0] may be a title the program set ("nginx: worker process"), led by its name
-    return base[:15] == comm or base.startswith(comm) or (title and text.startswith(comm))
-
-
-def name_origin(process: ProcessInfo) -> NameOrigin | None:
-    """What proves the process's name (:func:`own_name`): "executable", the file it runs has that
-    name; "argv0", only its argv[0] has it, the executable being another file (run through a link
-    of that name, busybox's applets, or a name the caller of exec chose: any user can run any
-    program so named); "reported", neither is known; None: not proven."""
-    name = process.name
-    if name is None:
-        return None
-    if not process.exe and not process.argv0:
-        return "reported"
-    comm = name[:15].casefold()
-    if process.exe and _names(comm, process.exe, title=False):
-        return "executable"
-    if process.argv0 and _names(comm, process.argv0, title=True):
-        return "argv0"
-    return None
 
 
 def _holders_match(pattern: str, values: list[str | None], complete: bool) -> Tri:
@@ -989,7 +951,8 @@ judged for each of them, each by the first rule that fits it, and passes only wh
 for every one; the service manager (pid 1, holding the sockets of socket units) is left out when
 another process holds the socket too.  A process name (comm) that is neither its executable's nor
 its argv[0]'s is one the process gave itself (prctl PR_SET_NAME): it matches a process exception
-neither way; one only its argv[0] gives, the executable being another file (run through a link of
+neither way, and the finding's subject (which waivers select by) names the process `? (comm
+NAME, unproven)`, not NAME; one only its argv[0] gives, the executable being another file (run through a link of
 that name, which any user can make), matches, and the message names the executable.  When an
 exception that selects by process could decide, `observed.process_names` records each holder's
 name, what proves it (`name_from`: executable, argv0, reported) and its exe and argv[0]; every

@@ -126,7 +126,7 @@ def test_a_holder_hidden_by_hidepid_keeps_its_exception_a_candidate(shared_tmp):
     port, code, findings = _run_under_hidepid(shared_tmp, "hidepid=2", "nobody")
     mine = _mine(findings, port)
     assert [f["status"] for f in mine] == ["not_reviewed"]  # before: pass, under the default allow any
-    assert mine[0]["subject"].startswith(f"tcp 0.0.0.0:{port} {WORKER_NAME} pid ")
+    assert mine[0]["subject"].startswith(f"tcp 0.0.0.0:{port} ? (comm {WORKER_NAME}, unproven) pid ")
     assert mine[0]["reason"] == (
         f"owner not identified (the processes seen holding it may not be all of them: tcp 0.0.0.0:{port}: "
         "other processes may hold it too: /proc is mounted with hidepid=invisible: processes of other users are "
@@ -210,6 +210,6 @@ def test_a_holder_whose_main_thread_exited_still_holds_the_socket(shared_tmp):
     port, code, findings = run_in_new_namespaces(scenario, CLONE_NEWNET, "rw")
     mine = _mine(findings, port)
     assert [f["status"] for f in mine] == ["fail"]  # before: pass
-    assert mine[0]["subject"].startswith(f"tcp 0.0.0.0:{port} {ROOT_NAME} pid ")
+    assert mine[0]["subject"].startswith(f"tcp 0.0.0.0:{port} ? (comm {ROOT_NAME}, unproven) pid ")
     assert mine[0]["subject"].endswith(" (+1 more)")  # the worker
     assert code == 1
