@@ -106,7 +106,9 @@ class ListenerMatch(StrictModel):
     protocol: Protocol | None = Field(None, description="tcp, udp, udplite, sctp, dccp, mptcp or raw.")
     namespace: str | None = Field(
         None, description="Network namespace, shell-style glob: its ip netns name, its inode (\"4026532281\" or "
-        "\"net:[4026532281]\"), or \"host\" for the collector's own namespace.")
+        "\"net:[4026532281]\"), or \"host\" for the collector's own namespace, which a glob matches by its names "
+        "only (host, an ip netns name) and its inode only when written out whole: \"net:*\" selects the other "
+        "namespaces.")
     container: str | None = Field(None, description="Name of a container in the listener's namespace, shell-style glob.")
     image: str | None = Field(None, description="Image of a container in the listener's namespace, shell-style glob.")
     pod: str | None = Field(None, description="Kubernetes pod name (io.kubernetes.pod.name label), shell-style glob.")
@@ -431,17 +433,24 @@ def _user_matches(pattern: str, listener: Listener, complete: bool) -> Tri:
 class _Place:
     """The namespace a listener is in, as exceptions select it."""
 
-    names: frozenset[str]  # what ``namespace`` matches
+    names: frozenset[str]  # what ``namespace`` matches, as a glob or as written
     workloads: tuple[Workload, ...] = ()
     namespace: NetNamespace | None = field(default=None, compare=False)  # None: the host's own
+    exact: frozenset[str] = frozenset()  # what it matches only as written whole, never by a glob
 
 
 HOST = _Place(frozenset({"host"}))
 
 
 def _place(ns: NetNamespace) -> _Place:
-    names = {*ns.names, str(ns.inode), f"net:[{ns.inode}]", *(["host"] if ns.current else [])}
-    return _Place(frozenset(names), tuple(ns.workloads), ns)
+    inode = frozenset({str(ns.inode), f"net:[{ns.inode}]"})
+    if ns.current:
+        # The collector's own namespace answers a glob by its names only, its inode only written out
+        # whole: "net:*", "[0-9]*" or "4*" (every namespace's inode is a number from 4026531833 up),
+        # written for containers, held for every listener of the host too, and passed a host
+        # service on 0.0.0.0 under allow: [loopback] (tests/hostile/test_waivers_namespace_globs.py).
+        return _Place(frozenset({*ns.names, "host"}), tuple(ns.workloads), ns, inode)
+    return _Place(frozenset({*ns.names, *inode}), tuple(ns.workloads), ns)
 
 
 def _owners_place(place: _Place, listener: Listener) -> _Place:
@@ -453,7 +462,7 @@ def _owners_place(place: _Place, listener: Listener) -> _Place:
     if not place.workloads:
         return place
     pids = {process.pid for process in listener.processes}
-    return _Place(place.names, tuple(w for w in place.workloads if pids & set(w.pids)), place.namespace)
+    return _Place(place.names, tuple(w for w in place.workloads if pids & set(w.pids)), place.namespace, place.exact)
 
 
 def _workload_matches(pattern: str, workloads: tuple[Workload, ...], values: list[str | None]) -> Tri:
@@ -467,7 +476,8 @@ def _place_matches(match: ListenerMatch, place: _Place) -> list[Tri]:
     results: list[Tri] = []
     if match.namespace is not None:
         # "net:[INODE]" is taken as written too: as a glob its brackets would be a character class
-        results.append(any(name == match.namespace or fnmatchcase(name, match.namespace) for name in place.names))
+        results.append(match.namespace in place.exact
+                       or any(name == match.namespace or fnmatchcase(name, match.namespace) for name in place.names))
     workloads = place.workloads
     for name, values in (("container", [w.name for w in workloads]), ("image", [w.image for w in workloads]),
                          ("pod", [w.pod if w.runtime == "kubernetes" or w.pod else "" for w in workloads]),
@@ -854,7 +864,7 @@ def _judge_shared(listener: Listener, head: str, per_holder: list[tuple[ProcessI
 @check(
     name="net.bind_addresses",
     title="Listening sockets bind only to allowed addresses",
-    version="1.11.0",
+    version="1.12.0",
     needs=["sockets"],
     platforms=["linux", "windows", "macos"],
     uses=["netns"],
@@ -988,7 +998,10 @@ another interface's IPv6 link-local address.  Interfaces that could not be read 
 if on the host.
 With scope `every_namespace` every listener is judged at its own address, as on the host.
 Exceptions may also select by `namespace` (name, inode or "host"), `container`, `image`, `pod`
-and `k8s_namespace`; a container known only by its cgroup (no name yet) matches neither way, so the
+and `k8s_namespace`; the collector's own namespace is matched by a `namespace` glob through its
+names (host, an ip netns name) only, and through its inode only when that is written out whole, so
+`net:*`, `[0-9]*` or `4*`, written for other namespaces by their inodes, do not select the host's
+listeners; a container known only by its cgroup (no name yet) matches neither way, so the
 candidate rules decide as for an unknown owner.  In the host's own namespace (where containers run
 with `--network host`) a container selector matches the container whose process holds the
 listener, never another process of the host.  A namespace that could not be entered is
