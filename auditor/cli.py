@@ -460,10 +460,19 @@ def _unused_waivers(evidence: Any, places: list[Any]) -> list[Any]:
     """Waivers that matched no failing finding of this run: fixed, or written for another subject.
     ``places`` says where each waiver was written, in the order the run applied them."""
     from auditor.errors import Problem
+    from auditor.model.waiving import unused_reasons
 
-    return [Problem(place.file, place.line, place.column, f"{place.message}: matched no failing finding in this "
-                    "run; remove it if what it waived is fixed")
-            for state, place in zip(evidence.result.waivers, places) if state.state == "unused"]
+    waivers = [*evidence.policy.waivers, *(evidence.waiver_file.waivers if evidence.waiver_file else [])]
+    # "fixed" only when it names no finding of this run: not one that could not be judged
+    reasons = unused_reasons(evidence.result.findings, waivers, evidence.result.waivers)
+    unused = []
+    for state, place, why in zip(evidence.result.waivers, places, reasons):
+        if state.state != "unused":
+            continue
+        said = "; remove it if what it waived is fixed" if why is None else f", but {why}"
+        unused.append(Problem(place.file, place.line, place.column,
+                              f"{place.message}: matched no failing finding in this run{said}"))
+    return unused
 
 
 def _warn(warnings: list[Any]) -> None:

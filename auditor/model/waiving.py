@@ -192,3 +192,48 @@ def judge_waivers(findings: Sequence[Finding], waivers: Sequence[Waiver], today:
                                   approver=waiver.approver, expires=waiver.expires, state=state,
                                   findings=matched[index]))
     return WaiverJudgement(applied, states)
+
+
+def unused_reasons(findings: Sequence[Finding], waivers: Sequence[Waiver],
+                   states: Sequence[WaiverState]) -> list[str | None]:
+    """For each waiver that waived nothing (state "unused"), why it matched no failure when the
+    cause is not that what it names is gone: the findings it names were not judged (not_reviewed,
+    error: a waiver never covers them, so "fixed" would be read where the run only could not
+    look), or failed in another network namespace, which a subject without "in netns" does not
+    cover (:func:`reaches_other_namespaces`).  None: it names no finding of this run, or it was
+    not unused.  Only those findings of each rule are tried (a run has few), not every finding
+    for every unused waiver."""
+    by_rule: dict[str, list[Finding]] = {}
+    for finding in findings:
+        if finding.status in (Status.NOT_REVIEWED, Status.ERROR) or (
+                finding.status is Status.FAIL and in_other_namespace(finding)):
+            by_rule.setdefault(finding.rule_id, []).append(finding)
+    return [_unused_reason(waiver, by_rule.get(waiver.rule, [])) if state.state == "unused" else None
+            for waiver, state in zip(waivers, states)]
+
+
+def _unused_reason(waiver: Waiver, candidates: list[Finding]) -> str | None:
+    glob = waiver.subject
+    named = [f for f in candidates if glob is None or subject_matches(glob, f.subject)]
+    reaches = reaches_other_namespaces(glob)
+    unjudged = [f for f in named if f.status is not Status.FAIL and (reaches or not in_other_namespace(f))]
+    if unjudged:
+        statuses = " or ".join(sorted({f.status.value for f in unjudged}))
+        return (f"{_count(unjudged, 'finding it names is', 'findings it names are')} {statuses} "
+                f"({_some(unjudged)}), which no waiver covers: what it waived was not judged, not fixed")
+    elsewhere = [] if reaches else [f for f in named if f.status is Status.FAIL]
+    if elsewhere:
+        return (f"{_count(elsewhere, 'failing finding in another network namespace matches', 'failing findings in other network namespaces match')} "
+                f"its subject ({_some(elsewhere)}), which a subject without '{NAMESPACE_WORDS}' does not cover: write "
+                f"'... {NAMESPACE_WORDS} NAME' (or '... {NAMESPACE_WORDS} *') to waive it")
+    return None
+
+
+def _count(findings: Sequence[Finding], one: str, many: str) -> str:
+    return f"1 {one}" if len(findings) == 1 else f"{len(findings)} {many}"
+
+
+def _some(findings: Sequence[Finding], shown: int = 3) -> str:
+    """The subjects of the first ``shown`` findings, and how many more."""
+    text = ", ".join(f.subject for f in findings[:shown])
+    return text + (f" and {len(findings) - shown} more" if len(findings) > shown else "")
