@@ -535,6 +535,14 @@ def inspect_policy(path: Path, registry: Registry, *, waivers_path: Path | None 
             line, col = owner.doc.position(("waivers", index, "rule"))
             problems.append(Problem(owner.name, line, col, f"waivers[{index}].rule: no rule {quoted_name(waiver.rule)} in this "
                                     f"policy{did_you_mean(waiver.rule, rule_ids)}"))
+        if waiver.subject is None and _written_null(owner.doc.value, index):
+            # Left out, a subject waives every failure of the rule (a blanket waiver, warned about);
+            # written as null (a template's empty variable) it was read the same, where the
+            # reader takes the line as naming one (as a null selector of an exception: checks).
+            line, col = owner.doc.position(("waivers", index, "subject"))
+            problems.append(Problem(owner.name, line, col, f"waivers[{index}].subject: null, which waives every failing "
+                                    "finding of the rule as leaving it out does; write the subject this waiver is "
+                                    "for, or leave the key out for a blanket waiver"))
     if not problems and not any(r.enabled for r in resolved):
         problems.append(Problem(top.name, 1, 1, "the policy has no enabled rule; a policy that checks nothing cannot fail"))
 
@@ -561,6 +569,13 @@ def inspect_policy(path: Path, registry: Registry, *, waivers_path: Path | None 
 
 
 # ------------------------------------------------------------------ waivers file and warnings
+
+def _written_null(document: Any, index: int) -> bool:
+    """Whether waiver ``index`` of a policy or waivers file as written has ``subject`` set to null."""
+    waivers = document.get("waivers") if isinstance(document, dict) else None
+    waiver = waivers[index] if isinstance(waivers, list) and index < len(waivers) else None
+    return isinstance(waiver, dict) and "subject" in waiver and waiver["subject"] is None
+
 
 class _WaiverFile:
     def __init__(self, path: Path, doc: LocatedDocument, raw: bytes, waivers: list[tuple[int, Waiver]]):
