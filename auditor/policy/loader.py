@@ -89,7 +89,9 @@ def did_you_mean(word: Any, choices: Any) -> str:
 
     if not isinstance(word, str):
         return ""
-    near = difflib.get_close_matches(word, sorted(choices), n=1, cutoff=0.6)
+    # the same name in another case first: difflib compares case, and "BIND" is far from "bind"
+    folded = [choice for choice in sorted(choices) if isinstance(choice, str) and choice.casefold() == word.casefold()]
+    near = folded[:1] or difflib.get_close_matches(word, sorted(choices), n=1, cutoff=0.6)
     return f"; did you mean {near[0]!r}?" if near else ""
 
 
@@ -150,8 +152,8 @@ def _plain(err: Any) -> str:
     if kind in ("literal_error", "enum"):
         return f"expected one of {ctx.get('expected', '')}".replace("'", '"')
     if kind == "string_pattern_mismatch":
-        return ("must start with a letter or digit and hold only letters, digits, '.', '_' and '-' "
-                "(at most 128 characters)")
+        return ("must start with an ASCII letter or digit and hold only ASCII letters, digits, '.', '_' and '-' "
+                f"(at most 128 characters){_not_ascii(err.get('input'))}")
     if kind in ("string_too_short", "too_short"):
         return "must not be empty"
     if kind == "greater_than_equal":
@@ -166,6 +168,19 @@ def _plain(err: Any) -> str:
         error = ctx.get("error")
         return str(error) if error is not None else str(err["msg"]).split(", ", 1)[-1]
     return str(err["msg"])
+
+
+def _not_ascii(value: Any) -> str:
+    """``": character N is U+XXXX NAME, which is not ASCII"`` for the first such character of a
+    text, else "": a look-alike letter (Cyrillic і in "bіnd") is a letter and prints as the ASCII
+    one, so "only letters" with the name quoted showed nothing wrong."""
+    if not isinstance(value, str) or value.isascii():
+        return ""
+    import unicodedata  # only for a name that is wrong
+
+    position, character = next((i, c) for i, c in enumerate(value, start=1) if not c.isascii())
+    name = unicodedata.name(character, "")
+    return f": character {position} is U+{ord(character):04X}{' ' + name if name else ''}, which is not ASCII"
 
 
 def _validation_problems(
