@@ -247,10 +247,11 @@ class ProcessInfo(StrictModel):
         (``tcp 0.0.0.0:8080 myapp pid *``) got that program's waiver and its id."""
         if self.name is None:
             return "?"
-        return self.name if name_origin(self) is not None else f"? (comm {self.name}, unproven)"
+        return self.name if name_origin(self) is not None else UNPROVEN_NAME.format(self.name)
 
 
 NameOrigin = Literal["executable", "argv0", "reported"]
+UNPROVEN_NAME = "? (comm {}, unproven)"  # how a subject shows a name neither exe nor argv[0] gives
 
 
 def _names(comm: str, text: str, title: bool) -> bool:

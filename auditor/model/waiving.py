@@ -12,6 +12,7 @@ import re
 from datetime import date
 from typing import Literal, NamedTuple, Sequence
 
+from auditor.model.facts import UNPROVEN_NAME
 from auditor.model.policy import Waiver
 from auditor.model.result import AppliedWaiver, Finding, Status, WaiverState
 
@@ -200,13 +201,14 @@ def unused_reasons(findings: Sequence[Finding], waivers: Sequence[Waiver],
     cause is not that what it names is gone: the findings it names were not judged (not_reviewed,
     error: a waiver never covers them, so "fixed" would be read where the run only could not
     look), or failed in another network namespace, which a subject without "in netns" does not
-    cover (:func:`reaches_other_namespaces`).  None: it names no finding of this run, or it was
-    not unused.  Only those findings of each rule are tried (a run has few), not every finding
-    for every unused waiver."""
+    cover (:func:`reaches_other_namespaces`), or failed held by a process whose name the subject
+    shows as unproven (``? (comm NAME, unproven)``: a waiver written for NAME before subjects said
+    so).  None: it names no finding of this run, or it was not unused.  Only those findings of each
+    rule are tried (a run has few), not every finding for every unused waiver."""
     by_rule: dict[str, list[Finding]] = {}
     for finding in findings:
-        if finding.status in (Status.NOT_REVIEWED, Status.ERROR) or (
-                finding.status is Status.FAIL and in_other_namespace(finding)):
+        if finding.status in (Status.NOT_REVIEWED, Status.ERROR) or (finding.status is Status.FAIL and (
+                in_other_namespace(finding) or _UNPROVEN_START in finding.subject)):
             by_rule.setdefault(finding.rule_id, []).append(finding)
     return [_unused_reason(waiver, by_rule.get(waiver.rule, [])) if state.state == "unused" else None
             for waiver, state in zip(waivers, states)]
@@ -221,12 +223,33 @@ def _unused_reason(waiver: Waiver, candidates: list[Finding]) -> str | None:
         statuses = " or ".join(sorted({f.status.value for f in unjudged}))
         return (f"{_count(unjudged, 'finding it names is', 'findings it names are')} {statuses} "
                 f"({_some(unjudged)}), which no waiver covers: what it waived was not judged, not fixed")
-    elsewhere = [] if reaches else [f for f in named if f.status is Status.FAIL]
+    elsewhere = [] if reaches else [f for f in named if f.status is Status.FAIL and in_other_namespace(f)]
     if elsewhere:
         return (f"{_count(elsewhere, 'failing finding in another network namespace matches', 'failing findings in other network namespaces match')} "
                 f"its subject ({_some(elsewhere)}), which a subject without '{NAMESPACE_WORDS}' does not cover: write "
                 f"'... {NAMESPACE_WORDS} NAME' (or '... {NAMESPACE_WORDS} *') to waive it")
+    renamed = [f for f in candidates if f.status is Status.FAIL and _UNPROVEN_START in f.subject and glob is not None
+               and (reaches or not in_other_namespace(f)) and subject_matches(glob, _as_named(f.subject))]
+    if renamed:
+        return (f"{_count(renamed, 'failing finding matches', 'failing findings match')} it by a process name that "
+                f"neither the executable nor argv[0] gives, which its subject shows as '{UNPROVEN_NAME.format('NAME')}' "
+                f"({_some(renamed)}): a name a process can give itself proves nothing; if that is the program this "
+                "waiver is for, write its subject as shown")
     return None
+
+
+_UNPROVEN_START = UNPROVEN_NAME[:UNPROVEN_NAME.index("{")]
+
+
+@functools.lru_cache(maxsize=1)
+def _unproven_pattern() -> re.Pattern[str]:
+    before, after = UNPROVEN_NAME.split("{}")
+    return re.compile(f"{re.escape(before)}(.*?){re.escape(after)}", re.DOTALL)
+
+
+def _as_named(subject: str) -> str:
+    """``subject`` with each unproven name shown as the name alone, as subjects showed it before."""
+    return _unproven_pattern().sub(lambda found: found.group(1), subject)
 
 
 def _count(findings: Sequence[Finding], one: str, many: str) -> str:
