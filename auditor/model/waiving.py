@@ -203,15 +203,50 @@ def unused_reasons(findings: Sequence[Finding], waivers: Sequence[Waiver],
     look), or failed in another network namespace, which a subject without "in netns" does not
     cover (:func:`reaches_other_namespaces`), or failed held by a process whose name the subject
     shows as unproven (``? (comm NAME, unproven)``: a waiver written for NAME before subjects said
-    so).  None: it names no finding of this run, or it was not unused.  Only those findings of each
-    rule are tried (a run has few), not every finding for every unused waiver."""
+    so), or failed under a subject its glob matches but for case or Unicode compatibility forms
+    (``TCP``, a no-break space: globs are matched exactly).  None: it names no finding of this run,
+    or it was not unused.  Only those findings of each rule are tried (a run has few), not every
+    finding for every unused waiver; failures by their folded subject only for an unused glob, and
+    only those whose folded subject starts as the glob's literal start does."""
     by_rule: dict[str, list[Finding]] = {}
     for finding in findings:
         if finding.status in (Status.NOT_REVIEWED, Status.ERROR) or (finding.status is Status.FAIL and (
                 in_other_namespace(finding) or _UNPROVEN_START in finding.subject)):
             by_rule.setdefault(finding.rule_id, []).append(finding)
-    return [_unused_reason(waiver, by_rule.get(waiver.rule, [])) if state.state == "unused" else None
-            for waiver, state in zip(waivers, states)]
+    folded: dict[str, list[tuple[str, Finding]]] | None = None  # failures by rule, with folded subjects
+    reasons: list[str | None] = []
+    for waiver, state in zip(waivers, states):
+        why = _unused_reason(waiver, by_rule.get(waiver.rule, [])) if state.state == "unused" else None
+        if why is None and state.state == "unused" and waiver.subject is not None:
+            if folded is None:
+                folded = {}
+                for finding in findings:
+                    if finding.status is Status.FAIL:
+                        folded.setdefault(finding.rule_id, []).append((_folded(finding.subject), finding))
+            why = _near_reason(waiver.subject, folded.get(waiver.rule, []))
+        reasons.append(why)
+    return reasons
+
+
+def _folded(text: str) -> str:
+    """``text`` with case and Unicode compatibility forms (a no-break space, full-width letters) folded."""
+    import unicodedata  # only for a waiver that matched nothing
+
+    return unicodedata.normalize("NFKC", text).casefold()
+
+
+def _near_reason(written: str, failures: list[tuple[str, Finding]]) -> str | None:
+    """Why a glob that matched no failure would match some but for case or compatibility forms."""
+    glob = _folded(written)
+    start = glob[:min((i for i in (glob.find("*"), glob.find("?")) if i >= 0), default=len(glob))]
+    reaches = reaches_other_namespaces(written)
+    near = [finding for subject, finding in failures if subject.startswith(start) and subject_matches(glob, subject)
+            and (reaches or not in_other_namespace(finding))]
+    if not near:
+        return None
+    return (f"{_count(near, 'failing finding matches', 'failing findings match')} it when case and Unicode "
+            f"compatibility forms are ignored ({_some(near)}): a subject glob is matched exactly, character for "
+            "character; write it as the finding's subject is written")
 
 
 def _unused_reason(waiver: Waiver, candidates: list[Finding]) -> str | None:

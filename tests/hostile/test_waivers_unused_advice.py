@@ -85,3 +85,29 @@ def test_control_case_a_waiver_whose_listener_is_gone_is_still_called_fixed(tmp_
     code, stderr = _evaluate(tmp_path, [listener("127.0.0.1", 9100, processes=[ProcessInfo(pid=7, name="exporter")])])
     assert code == 0
     assert "waivers[0] (bind): matched no failing finding in this run; remove it if what it waived is fixed" in stderr
+
+
+def test_a_waiver_that_differs_in_case_or_a_space_form_says_so(tmp_path):
+    (tmp_path / "p.yaml").write_text(POLICY.replace('subject: "tcp 0.0.0.0:9100 *"', 'subject: "TCP 0.0.0.0:9100 *"')
+                                     + WAIVER_NBSP)
+    host = NetNamespace(inode=4026531833, device=4, current=True, pids=[1], interfaces=[LO])
+    snap = snapshot(listeners=[listener("0.0.0.0", 9100, processes=[ProcessInfo(pid=7, name="exporter")]),
+                               listener("0.0.0.0", 9200, processes=[ProcessInfo(pid=8, name="metrics")])],
+                    netns=NamespaceFacts(namespaces=[host], published=[], published_sources=["nat"]))
+    (tmp_path / "s.json").write_bytes(snapshot_bytes(snap))
+    result = run_cli("evaluate", "--policy", tmp_path / "p.yaml", "--snapshot", tmp_path / "s.json",
+                     "-o", tmp_path / "e.json", "--expiry-warning-days", "0")
+    assert result.returncode == 1
+    for index, subject in ((0, "tcp 0.0.0.0:9100 exporter pid 7"), (1, "tcp 0.0.0.0:9200 metrics pid 8")):
+        assert (f"waivers[{index}] (bind): matched no failing finding in this run, but 1 failing finding matches it "
+                f"when case and Unicode compatibility forms are ignored ({subject}): a subject glob is matched "
+                "exactly, character for character; write it as the finding's subject is written") in result.stderr
+
+
+WAIVER_NBSP = """\
+  - rule: bind
+    subject: "tcp\\u00a00.0.0.0:9200 *"
+    reason: CHG-2 metrics
+    approver: Jane Doe
+    expires: 2099-01-01
+"""
