@@ -384,7 +384,7 @@ def _other_os(snapshot: HostSnapshot, params: EphemeralRangeParams) -> list[Outc
 @check(
     name="net.ephemeral_port_range",
     title="Ephemeral port pool is large enough, sanely bounded and free of services",
-    version="1.6.1",
+    version="1.6.2",
     needs=["sysctl", "sockets"],
     platforms=["linux", "windows", "macos"],
     uses=["netns"],
