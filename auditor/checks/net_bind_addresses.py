@@ -95,7 +95,7 @@ class ListenerMatch(StrictModel):
     and a listener matches when all the given fields match."""
 
     process: str | None = Field(None, description="Process name (comm), shell-style glob; a socket several processes hold is judged for each of them (pid 1 aside). A name that is neither the executable's nor argv[0]'s (set with prctl PR_SET_NAME) proves nothing: such a process matches neither way. A name only argv[0] proves (run through a link of that name, which any user can make) matches, and its finding names the executable; match on exe where the program must be proven.")
-    exe: str | None = Field(None, description="Absolute path of the executable, shell-style glob; a socket several processes hold is judged for each of them (pid 1 aside).")
+    exe: str | None = Field(None, description="Absolute path of the executable, shell-style glob; a socket several processes hold is judged for each of them (pid 1 aside). A path is taken only when it names, where lbaudit runs, the file the process runs: one seen through another mount namespace (a container's, or one any user can make with unshare and bind-mount a file of theirs over a root-owned path in) or a deleted file is not known, and such a process matches neither way.")
     user: str | None = Field(
         None,
         description="Socket owner as the kernel reports it (user name or numeric uid), shell-style glob; "
