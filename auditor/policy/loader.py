@@ -563,6 +563,12 @@ def inspect_policy(path: Path, registry: Registry, *, waivers_path: Path | None 
 
     warnings = _reason_warnings(chain, rules) + waiver_warnings(
         located_waivers, today or datetime.now(timezone.utc).date(), expiry_warning_days)
+    # A waiver of a rule switched off waives nothing, and after a run was called fixed (unused):
+    # what it names is not judged at all.
+    disabled = {rule.id for rule in resolved if not rule.enabled}
+    warnings += [Problem(owner.name, *owner.doc.position(("waivers", index)),
+                         f"waivers[{index}] ({waiver.rule}): {DISABLED_RULE_WAIVER}")
+                 for owner, index, waiver in located_waivers if waiver.rule in disabled]
     if problems or top.policy is None:
         return PolicyReport(None, _sorted(problems), _sorted(warnings))
     policy = Policy(
@@ -639,6 +645,10 @@ def _walk(value: Any, loc: tuple[Any, ...]) -> Iterator[tuple[tuple[Any, ...], A
             yield from _walk(item, loc + (index,))
     else:
         yield loc, value
+
+
+DISABLED_RULE_WAIVER = ("its rule is disabled (enabled: false), so what it names is not judged and it waives "
+                        "nothing; remove it, or enable the rule")
 
 
 def waiver_warnings(located: list[tuple[Any, int, Waiver]], today: date, soon_days: int) -> list[Problem]:

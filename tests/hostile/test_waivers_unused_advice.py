@@ -47,7 +47,8 @@ LO = NetInterface(name="lo", index=1, kind="loopback", up=True, addresses=["127.
 
 
 def _evaluate(tmp_path: Path, listeners: list, namespaces: NamespaceFacts | None = None) -> tuple[int, str]:
-    (tmp_path / "p.yaml").write_text(POLICY)
+    if not (tmp_path / "p.yaml").exists():
+        (tmp_path / "p.yaml").write_text(POLICY)
     host = NetNamespace(inode=4026531833, device=4, current=True, pids=[1], interfaces=[LO])
     namespaces = namespaces or NamespaceFacts(namespaces=[host], published=[], published_sources=["nat"])
     snap = snapshot(listeners=listeners, netns=namespaces)
@@ -111,3 +112,18 @@ WAIVER_NBSP = """\
     approver: Jane Doe
     expires: 2099-01-01
 """
+
+
+def test_a_waiver_of_a_disabled_rule_is_not_called_fixed(tmp_path):
+    """On main: validate said nothing; evaluate "remove it if what it waived is fixed" of a listener
+    on 0.0.0.0:9100 that no enabled rule judged."""
+    policy = POLICY.replace("    check: net.bind_addresses\n", "    check: net.bind_addresses\n    enabled: false\n")
+    policy = policy.replace("waivers:\n", "  - id: tw\n    check: net.time_wait\n    params: {max_fin_timeout: 60}\nwaivers:\n")
+    (tmp_path / "p.yaml").write_text(policy)
+    said = ("waivers[0] (bind): its rule is disabled (enabled: false), so what it names is not judged "
+            "and it waives nothing; remove it, or enable the rule")
+    validated = run_cli("validate", tmp_path / "p.yaml", "--expiry-warning-days", "0")
+    assert validated.returncode == 0 and f"p.yaml:19:5: warning: {said}" in validated.stdout, validated.stdout
+    code, stderr = _evaluate(tmp_path, [listener("0.0.0.0", 9100, processes=[ProcessInfo(pid=7, name="exporter")])])
+    assert f"p.yaml:19:5: {said}" in stderr
+    assert "remove it if what it waived is fixed" not in stderr
