@@ -42,6 +42,9 @@ LISTEN = textwrap.dedent("""
 
 
 def _unprivileged_mount_namespaces_or_skip() -> None:
+    missing = [tool for tool in ("setpriv", "unshare", "ss") if shutil.which(tool) is None]
+    if missing:
+        pytest.skip(f"{', '.join(missing)} not installed (util-linux, iproute2)")
     probe = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "unshare", "-Urm", "true"],
                            capture_output=True, text=True, timeout=30)
     if probe.returncode != 0:
