@@ -36,6 +36,7 @@ from auditor.model.check import (
     shared_json,
 )
 from auditor.model.facts import (
+    COMM_LENGTH,
     PROTOCOLS,
     TRANSPARENT_WHEN_SET_VERSIONS,
     HostSnapshot,
@@ -94,7 +95,7 @@ class ListenerMatch(StrictModel):
     """Which listeners an exception is about.  Every field is optional; at least one is required,
     and a listener matches when all the given fields match."""
 
-    process: str | None = Field(None, description="Process name (comm), shell-style glob; a socket several processes hold is judged for each of them (pid 1 aside). A name that is neither the executable's nor argv[0]'s (set with prctl PR_SET_NAME) proves nothing: such a process matches neither way. A name only argv[0] proves (run through a link of that name, which any user can make) matches, and its finding names the executable; match on exe where the program must be proven.")
+    process: str | None = Field(None, description="Process name (comm), shell-style glob, matched against the whole name and, for one longer than 15 characters, its first 15 as well (the comm, which ss and ps show); a socket several processes hold is judged for each of them (pid 1 aside). A name that is neither the executable's nor argv[0]'s (set with prctl PR_SET_NAME) proves nothing: such a process matches neither way. A name only argv[0] proves (run through a link of that name, which any user can make) matches, and its finding names the executable; match on exe where the program must be proven.")
     exe: str | None = Field(None, description="Absolute path of the executable, shell-style glob; a socket several processes hold is judged for each of them (pid 1 aside). A path is taken only when it names, where lbaudit runs, the file the process runs: one seen through another mount namespace (a container's, or one any user can make with unshare and bind-mount a file of theirs over a root-owned path in) or a deleted file is not known, and such a process matches neither way.")
     user: str | None = Field(
         None,
@@ -403,15 +404,26 @@ def judged_holders(processes: list[ProcessInfo]) -> list[ProcessInfo]:
     return others or processes
 
 
-def _holders_match(pattern: str, values: list[str | None], complete: bool) -> Tri:
+def _as_comm(name: str) -> str | None:
+    """The comm a process name longer than the kernel keeps is shown as (ss, ps): its first 15
+    bytes.  psutil gives the whole name (from argv[0]) for a comm of 15, and an exception copied
+    from ss (``process: systemd-resolve``) matched nothing; None for a name the kernel keeps whole."""
+    return name[:COMM_LENGTH] if len(name) > COMM_LENGTH else None
+
+
+def _holders_match(pattern: str, values: list[str | None], complete: bool,
+                   also: Callable[[str], str | None] | None = None) -> Tri:
     """Whether the holders of a socket match (each holder's value; None: unknown).
 
     Every holder can accept on the socket, so an exception is about it only when it is about
     each holder seen: True when all of them match; False when every holder was seen and none
     does; unknown for a socket held by some that match and some that do not (an allowed program
     that inherited another's socket, a renamed process) or whose holders could not all be named.
-    Holders not seen at all (``complete`` False) are what the seen ones say, as for one holder."""
-    verdicts = {None if v is None else fnmatchcase(v, pattern) for v in values}
+    Holders not seen at all (``complete`` False) are what the seen ones say, as for one holder.
+    ``also``: another form of a value that matches as the value does (a name's comm)."""
+    verdicts = {None if v is None else fnmatchcase(v, pattern)
+                or (also is not None and (other := also(v)) is not None and fnmatchcase(other, pattern))
+                for v in values}
     if verdicts == {True}:
         return True
     if verdicts == {False} and complete:
@@ -499,7 +511,7 @@ def _matches(match: ListenerMatch, listener: Listener, complete: bool = True, pl
     results: list[Tri] = _place_matches(match, place)
     holders = judged_holders(listener.processes)
     if match.process is not None:
-        results.append(_holders_match(match.process, [own_name(p) for p in holders], complete))
+        results.append(_holders_match(match.process, [own_name(p) for p in holders], complete, _as_comm))
     if match.exe is not None:
         results.append(_holders_match(match.exe, [p.exe for p in holders], complete))
     if match.user is not None:

@@ -251,6 +251,7 @@ class ProcessInfo(StrictModel):
 
 
 NameOrigin = Literal["executable", "argv0", "reported"]
+COMM_LENGTH = 15  # what the kernel keeps of a name (TASK_COMM_LEN less its NUL): what ss and ps show
 UNPROVEN_NAME = "? (comm {}, unproven)"  # how a subject shows a name neither exe nor argv[0] gives
 
 
@@ -259,7 +260,7 @@ def _names(comm: str, text: str, title: bool) -> bool:
     text = text.casefold()
     base = text.removesuffix(" (deleted)").replace("\\", "/").rpartition("/")[2]
     # argv[0] may be a title the program set ("nginx: worker process"), led by its name
-    return base[:15] == comm or base.startswith(comm) or (title and text.startswith(comm))
+    return base[:COMM_LENGTH] == comm or base.startswith(comm) or (title and text.startswith(comm))
 
 
 def name_origin(process: ProcessInfo) -> NameOrigin | None:
@@ -272,7 +273,7 @@ def name_origin(process: ProcessInfo) -> NameOrigin | None:
         return None
     if not process.exe and not process.argv0:
         return "reported"
-    comm = name[:15].casefold()
+    comm = name[:COMM_LENGTH].casefold()
     if process.exe and _names(comm, process.exe, title=False):
         return "executable"
     if process.argv0 and _names(comm, process.argv0, title=True):
