@@ -462,6 +462,8 @@ def _unused_waivers(evidence: Any, places: list[Any]) -> list[Any]:
     from auditor.errors import Problem
     from auditor.model.waiving import unused_reasons
 
+    if not any(state.state == "unused" for state in evidence.result.waivers):
+        return []  # most runs: no finding to read again
     waivers = [*evidence.policy.waivers, *(evidence.waiver_file.waivers if evidence.waiver_file else [])]
     # "fixed" only when it names no finding of this run: not one that could not be judged
     reasons = unused_reasons(evidence.result.findings, waivers, evidence.result.waivers)
