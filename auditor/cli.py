@@ -462,10 +462,24 @@ def _unused_waivers(evidence: Any, places: list[Any]) -> list[Any]:
     """Waivers that matched no failing finding of this run: fixed, or written for another subject.
     ``places`` says where each waiver was written, in the order the run applied them."""
     from auditor.errors import Problem
+    from auditor.model.waiving import unused_reasons
 
-    return [Problem(place.file, place.line, place.column, f"{place.message}: matched no failing finding in this "
-                    "run; remove it if what it waived is fixed")
-            for state, place in zip(evidence.result.waivers, places) if state.state == "unused"]
+    if not any(state.state == "unused" for state in evidence.result.waivers):
+        return []  # most runs: no finding to read again
+    waivers = [*evidence.policy.waivers, *(evidence.waiver_file.waivers if evidence.waiver_file else [])]
+    # "fixed" only when it names no finding of this run: not one that could not be judged
+    reasons = unused_reasons(evidence.result.findings, waivers, evidence.result.waivers)
+    waiver_rules_disabled = {rule.id: not rule.enabled for rule in evidence.policy.rules}
+    unused = []
+    for state, place, why in zip(evidence.result.waivers, places, reasons):
+        if state.state != "unused":
+            continue
+        if waiver_rules_disabled.get(state.rule_id):
+            continue  # validate's warning says it (DISABLED_RULE_WAIVER): its rule judged nothing to fix
+        said = "; remove it if what it waived is fixed" if why is None else f", but {why}"
+        unused.append(Problem(place.file, place.line, place.column,
+                              f"{place.message}: matched no failing finding in this run{said}"))
+    return unused
 
 
 def _warn(warnings: list[Any]) -> None:

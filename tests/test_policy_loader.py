@@ -167,7 +167,7 @@ def test_a_dozen_mistakes_are_reported_in_one_run_sorted_with_suggestions():
     result = run_cli("validate", DOZEN)
     assert result.returncode == 2
     assert result.stderr.splitlines() == [f"{DOZEN}: invalid policy (15 problems, 0 warnings)"] + [f"  {DOZEN}:{line}" for line in [
-        "2:1: id: must start with a letter or digit and hold only letters, digits, '.', '_' and '-' (at most 128 "
+        "2:1: id: must start with an ASCII letter or digit and hold only ASCII letters, digits, '.', '_' and '-' (at most 128 "
         "characters); found 'web baseline'",
         "2:1: owner: required key is missing",
         '3:1: version: expected text; found 2026.11 (YAML reads it as a number: write version: "2026.11")',

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import ipaddress
 import itertools
-import re
 from dataclasses import field
 from fnmatch import fnmatchcase
 from functools import cached_property, lru_cache
@@ -37,6 +36,7 @@ from auditor.model.check import (
     shared_json,
 )
 from auditor.model.facts import (
+    COMM_LENGTH,
     PROTOCOLS,
     TRANSPARENT_WHEN_SET_VERSIONS,
     HostSnapshot,
@@ -46,6 +46,8 @@ from auditor.model.facts import (
     Protocol,
     Workload,
 )
+from auditor.model.facts import name_origin as name_origin  # the name's proof: shared with the subjects (facts.py)
+from auditor.model.facts import own_name as own_name
 from auditor.model.records import record
 from auditor.model.result import Severity, Status
 from auditor.patterns import first_use
@@ -93,8 +95,8 @@ class ListenerMatch(StrictModel):
     """Which listeners an exception is about.  Every field is optional; at least one is required,
     and a listener matches when all the given fields match."""
 
-    process: str | None = Field(None, description="Process name (comm), shell-style glob; a socket several processes hold is judged for each of them (pid 1 aside). A name that is neither the executable's nor argv[0]'s (set with prctl PR_SET_NAME) proves nothing: such a process matches neither way. A name only argv[0] proves (run through a link of that name, which any user can make) matches, and its finding names the executable; match on exe where the program must be proven.")
-    exe: str | None = Field(None, description="Absolute path of the executable, shell-style glob; a socket several processes hold is judged for each of them (pid 1 aside). A process whose mount namespace belongs to a user namespace other than the host's (which any user can make, and mount any program at any path in) has no path: it matches neither way.")
+    process: str | None = Field(None, description="Process name (comm), shell-style glob, matched against the whole name and, for one longer than 15 characters, its first 15 as well (the comm, which ss and ps show); a socket several processes hold is judged for each of them (pid 1 aside). A name that is neither the executable's nor argv[0]'s (set with prctl PR_SET_NAME) proves nothing: such a process matches neither way. A name only argv[0] proves (run through a link of that name, which any user can make) matches, and its finding names the executable; match on exe where the program must be proven.")
+    exe: str | None = Field(None, description="Absolute path of the executable, shell-style glob; a socket several processes hold is judged for each of them (pid 1 aside). A path is taken only when it names, where lbaudit runs, the file the process runs: one seen through another mount namespace (a container's, a private mount's, or one any user can make with unshare and bind-mount a file of theirs over a root-owned path in) or a deleted file is not known, nor is any path of a process whose mount namespace belongs to a user namespace other than the host's; such a process matches neither way.")
     user: str | None = Field(
         None,
         description="Socket owner as the kernel reports it (user name or numeric uid), shell-style glob; "
@@ -105,7 +107,9 @@ class ListenerMatch(StrictModel):
     protocol: Protocol | None = Field(None, description="tcp, udp, udplite, sctp, dccp, mptcp or raw.")
     namespace: str | None = Field(
         None, description="Network namespace, shell-style glob: its ip netns name, its inode (\"4026532281\" or "
-        "\"net:[4026532281]\"), or \"host\" for the collector's own namespace.")
+        "\"net:[4026532281]\"), or \"host\" for the collector's own namespace, which a glob matches by its names "
+        "only (host, an ip netns name) and its inode only when written out whole: \"net:*\" selects the other "
+        "namespaces.")
     container: str | None = Field(None, description="Name of a container in the listener's namespace, shell-style glob.")
     image: str | None = Field(None, description="Image of a container in the listener's namespace, shell-style glob.")
     pod: str | None = Field(None, description="Kubernetes pod name (io.kubernetes.pod.name label), shell-style glob.")
@@ -400,54 +404,26 @@ def judged_holders(processes: list[ProcessInfo]) -> list[ProcessInfo]:
     return others or processes
 
 
-def own_name(process: ProcessInfo) -> str | None:
-    """The process's name when it is the one exec gave it, else None (not proven).
-
-    exec names a process after the file it ran (the first 15 bytes of its base name: comm), but
-    the process may rename itself (prctl PR_SET_NAME, a thread's comm): a name that is neither
-    its executable's nor its argv[0]'s is one it gave itself, and proves nothing about what it
-    is.  With neither known, the name is taken as the kernel reports it."""
-    return process.name if name_origin(process) is not None else None
+def _as_comm(name: str) -> str | None:
+    """The comm a process name longer than the kernel keeps is shown as (ss, ps): its first 15
+    bytes.  psutil gives the whole name (from argv[0]) for a comm of 15, and an exception copied
+    from ss (``process: systemd-resolve``) matched nothing; None for a name the kernel keeps whole."""
+    return name[:COMM_LENGTH] if len(name) > COMM_LENGTH else None
 
 
-NameOrigin = Literal["executable", "argv0", "reported"]
-
-
-def _names(comm: str, text: str, title: bool) -> bool:
-    """Whether ``text`` (an executable's path, or with ``title`` an argv[0]) names ``comm``."""
-    text = text.casefold()
-    base = re.split(r"[/\\]", text.removesuffix(" (deleted)"))[-1]
-    # argv[0] may be a title the program set ("nginx: worker process"), led by its name
-    return base[:15] == comm or base.startswith(comm) or (title and text.startswith(comm))
-
-
-def name_origin(process: ProcessInfo) -> NameOrigin | None:
-    """What proves the process's name (:func:`own_name`): "executable", the file it runs has that
-    name; "argv0", only its argv[0] has it, the executable being another file (run through a link
-    of that name, busybox's applets, or a name the caller of exec chose: any user can run any
-    program so named); "reported", neither is known; None: not proven."""
-    name = process.name
-    if name is None:
-        return None
-    if not process.exe and not process.argv0:
-        return "reported"
-    comm = name[:15].casefold()
-    if process.exe and _names(comm, process.exe, title=False):
-        return "executable"
-    if process.argv0 and _names(comm, process.argv0, title=True):
-        return "argv0"
-    return None
-
-
-def _holders_match(pattern: str, values: list[str | None], complete: bool) -> Tri:
+def _holders_match(pattern: str, values: list[str | None], complete: bool,
+                   also: Callable[[str], str | None] | None = None) -> Tri:
     """Whether the holders of a socket match (each holder's value; None: unknown).
 
     Every holder can accept on the socket, so an exception is about it only when it is about
     each holder seen: True when all of them match; False when every holder was seen and none
     does; unknown for a socket held by some that match and some that do not (an allowed program
     that inherited another's socket, a renamed process) or whose holders could not all be named.
-    Holders not seen at all (``complete`` False) are what the seen ones say, as for one holder."""
-    verdicts = {None if v is None else fnmatchcase(v, pattern) for v in values}
+    Holders not seen at all (``complete`` False) are what the seen ones say, as for one holder.
+    ``also``: another form of a value that matches as the value does (a name's comm)."""
+    verdicts = {None if v is None else fnmatchcase(v, pattern)
+                or (also is not None and (other := also(v)) is not None and fnmatchcase(other, pattern))
+                for v in values}
     if verdicts == {True}:
         return True
     if verdicts == {False} and complete:
@@ -469,17 +445,24 @@ def _user_matches(pattern: str, listener: Listener, complete: bool) -> Tri:
 class _Place:
     """The namespace a listener is in, as exceptions select it."""
 
-    names: frozenset[str]  # what ``namespace`` matches
+    names: frozenset[str]  # what ``namespace`` matches, as a glob or as written
     workloads: tuple[Workload, ...] = ()
     namespace: NetNamespace | None = field(default=None, compare=False)  # None: the host's own
+    exact: frozenset[str] = frozenset()  # what it matches only as written whole, never by a glob
 
 
 HOST = _Place(frozenset({"host"}))
 
 
 def _place(ns: NetNamespace) -> _Place:
-    names = {*ns.names, str(ns.inode), f"net:[{ns.inode}]", *(["host"] if ns.current else [])}
-    return _Place(frozenset(names), tuple(ns.workloads), ns)
+    inode = frozenset({str(ns.inode), f"net:[{ns.inode}]"})
+    if ns.current:
+        # The collector's own namespace answers a glob by its names only, its inode only written out
+        # whole: "net:*", "[0-9]*" or "4*" (every namespace's inode is a number from 4026531833 up),
+        # written for containers, held for every listener of the host too, and passed a host
+        # service on 0.0.0.0 under allow: [loopback] (tests/hostile/test_waivers_namespace_globs.py).
+        return _Place(frozenset({*ns.names, "host"}), tuple(ns.workloads), ns, inode)
+    return _Place(frozenset({*ns.names, *inode}), tuple(ns.workloads), ns)
 
 
 def _owners_place(place: _Place, listener: Listener) -> _Place:
@@ -491,7 +474,7 @@ def _owners_place(place: _Place, listener: Listener) -> _Place:
     if not place.workloads:
         return place
     pids = {process.pid for process in listener.processes}
-    return _Place(place.names, tuple(w for w in place.workloads if pids & set(w.pids)), place.namespace)
+    return _Place(place.names, tuple(w for w in place.workloads if pids & set(w.pids)), place.namespace, place.exact)
 
 
 def _workload_matches(pattern: str, workloads: tuple[Workload, ...], values: list[str | None]) -> Tri:
@@ -505,7 +488,8 @@ def _place_matches(match: ListenerMatch, place: _Place) -> list[Tri]:
     results: list[Tri] = []
     if match.namespace is not None:
         # "net:[INODE]" is taken as written too: as a glob its brackets would be a character class
-        results.append(any(name == match.namespace or fnmatchcase(name, match.namespace) for name in place.names))
+        results.append(match.namespace in place.exact
+                       or any(name == match.namespace or fnmatchcase(name, match.namespace) for name in place.names))
     workloads = place.workloads
     for name, values in (("container", [w.name for w in workloads]), ("image", [w.image for w in workloads]),
                          ("pod", [w.pod if w.runtime == "kubernetes" or w.pod else "" for w in workloads]),
@@ -527,7 +511,7 @@ def _matches(match: ListenerMatch, listener: Listener, complete: bool = True, pl
     results: list[Tri] = _place_matches(match, place)
     holders = judged_holders(listener.processes)
     if match.process is not None:
-        results.append(_holders_match(match.process, [own_name(p) for p in holders], complete))
+        results.append(_holders_match(match.process, [own_name(p) for p in holders], complete, _as_comm))
     if match.exe is not None:
         results.append(_holders_match(match.exe, [p.exe for p in holders], complete))
     if match.user is not None:
@@ -901,7 +885,7 @@ def _judge_shared(listener: Listener, head: str, per_holder: list[tuple[ProcessI
 @check(
     name="net.bind_addresses",
     title="Listening sockets bind only to allowed addresses",
-    version="1.13.0",
+    version="1.14.0",
     needs=["sockets"],
     platforms=["linux", "windows", "macos"],
     uses=["netns"],
@@ -1000,7 +984,8 @@ judged for each of them, each by the first rule that fits it, and passes only wh
 for every one; the service manager (pid 1, holding the sockets of socket units) is left out when
 another process holds the socket too.  A process name (comm) that is neither its executable's nor
 its argv[0]'s is one the process gave itself (prctl PR_SET_NAME): it matches a process exception
-neither way; one only its argv[0] gives, the executable being another file (run through a link of
+neither way, and the finding's subject (which waivers select by) names the process `? (comm
+NAME, unproven)`, not NAME; one only its argv[0] gives, the executable being another file (run through a link of
 that name, which any user can make), matches, and the message names the executable.  When an
 exception that selects by process could decide, `observed.process_names` records each holder's
 name, what proves it (`name_from`: executable, argv0, reported) and its exe and argv[0]; every
@@ -1046,7 +1031,10 @@ another interface's IPv6 link-local address.  Interfaces that could not be read 
 if on the host.
 With scope `every_namespace` every listener is judged at its own address, as on the host.
 Exceptions may also select by `namespace` (name, inode or "host"), `container`, `image`, `pod`
-and `k8s_namespace`; a container known only by its cgroup (no name yet) matches neither way, so the
+and `k8s_namespace`; the collector's own namespace is matched by a `namespace` glob through its
+names (host, an ip netns name) only, and through its inode only when that is written out whole, so
+`net:*`, `[0-9]*` or `4*`, written for other namespaces by their inodes, do not select the host's
+listeners; a container known only by its cgroup (no name yet) matches neither way, so the
 candidate rules decide as for an unknown owner.  In the host's own namespace (where containers run
 with `--network host`) a container selector matches the container whose process holds the
 listener, never another process of the host.  A namespace that could not be entered is

@@ -641,12 +641,48 @@ def describe_process(pid: int, record_cmdline: bool = False, proc: str = PROC,
                 missing[name] = f"{name} of pid {pid}: not reported by the kernel"
                 continue
             values[name] = value
+    # Two tests, each of which alone left a false pass: a mount namespace of a user namespace
+    # other than the host's (any user can make one) proves no path at all, and any other path
+    # proves the program only where it names the same file here (a container's, or a root-made
+    # private mount's file the host lacks, is not the host's program of that name).
     if "exe" in values:
         untrusted = _files_of_the_host(proc, pid, {} if mounts is None else mounts)
         if untrusted is not None:
             missing["exe"] = f"exe of pid {pid} ({values.pop('exe')}): {untrusted}"
+    exe = values.get("exe")
+    if isinstance(exe, str):
+        elsewhere = exe_elsewhere(pid, exe, proc)
+        if elsewhere is not None:
+            del values["exe"]
+            missing["exe"] = elsewhere
     values.update(cmdline_fields(values.pop("cmdline", None), record_cmdline))  # type: ignore[arg-type]
     return ProcessInfo(pid=pid, **values), missing
+
+
+def exe_elsewhere(pid: int, exe: str, proc: str = PROC) -> str | None:
+    """Why ``exe`` (``readlink /proc/PID/exe``) does not prove here what the process runs, or None.
+
+    The kernel gives the path of the running file as the process's own mount namespace sees it.
+    Any user can make one (``unshare -Urm``) and bind-mount a file of theirs over a root-owned
+    path there, and a container's paths are its image's: an interpreter bound over /usr/bin/true
+    read as /usr/bin/true, and met an exception ``{exe: /usr/bin/true}`` on a listener in the host's
+    network namespace.  The path proves the program only where it names that same file here (the
+    device and inode of /proc/PID/exe); a deleted file (`` (deleted)``) names none."""
+    try:
+        running = os.stat(f"{proc}/{pid}/exe")
+    except OSError as exc:
+        return f"exe of pid {pid}: {exe} could not be compared with the file it runs ({exc.strerror or exc})"
+    try:
+        here = os.stat(exe)
+    except FileNotFoundError:
+        here = None
+    except OSError as exc:  # a directory this run may not search (an unprivileged run, /root/...)
+        return f"exe of pid {pid}: {exe} could not be compared with the file at that path here ({exc.strerror or exc})"
+    if here is None or (here.st_dev, here.st_ino) != (running.st_dev, running.st_ino):
+        return (f"exe of pid {pid}: {exe} is the path of what it runs as its own mount namespace sees it (a "
+                "container's, or one any user can make with unshare), and here "
+                + ("no file is at that path" if here is None else "that path is another file"))
+    return None
 
 
 def _unattributed_reason(listener: Listener, scan: FdScan) -> str:

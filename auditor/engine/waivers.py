@@ -2,7 +2,8 @@
 
 Only ``fail`` findings can be waived: waiving missing evidence would turn "we could not look" into
 a pass.  A waiver is honoured through its ``expires`` date; after that it is not honoured and is
-reported as expired.
+reported as expired.  A waiver's subject glob covers a finding in another network namespace only
+when it says ``in netns`` (:func:`auditor.model.waiving.reaches_other_namespaces`).
 
 ``expires`` is a calendar day in UTC: honoured until 23:59:59 UTC on that day, expired from 00:00:00
 UTC the next.  The host's time zone never moves the boundary (a run in UTC+14 must not get a day

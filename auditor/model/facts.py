@@ -238,6 +238,59 @@ class ProcessInfo(StrictModel):
     cmdline_sha256: str | None = None  # of every argument NUL-terminated: the bytes of /proc/PID/cmdline
     cmdline: list[str] | None = None  # the arguments, only with --record-cmdline (they carry credentials)
 
+    @property
+    def label(self) -> str:
+        """How subjects name the process: its name when it is proven (:func:`own_name`), ``?``
+        when it is unknown, and ``? (comm NAME, unproven)`` when neither its executable nor its
+        argv[0] gives it (one it gave itself, or a script's run through its ``#!`` line).  A waiver
+        selects failures by a glob over their subject and a finding's id is made from it: a process
+        that renamed itself (prctl PR_SET_NAME) to the name of the program a waiver was written for
+        (``tcp 0.0.0.0:8080 myapp pid *``) got that program's waiver and its id."""
+        if self.name is None:
+            return "?"
+        return self.name if name_origin(self) is not None else UNPROVEN_NAME.format(self.name)
+
+
+NameOrigin = Literal["executable", "argv0", "reported"]
+COMM_LENGTH = 15  # what the kernel keeps of a name (TASK_COMM_LEN less its NUL): what ss and ps show
+UNPROVEN_NAME = "? (comm {}, unproven)"  # how a subject shows a name neither exe nor argv[0] gives
+
+
+def _names(comm: str, text: str, title: bool) -> bool:
+    """Whether ``text`` (an executable's path, or with ``title`` an argv[0]) names ``comm``."""
+    text = text.casefold()
+    base = text.removesuffix(" (deleted)").replace("\\", "/").rpartition("/")[2]
+    # argv[0] may be a title the program set ("nginx: worker process"), led by its name
+    return base[:COMM_LENGTH] == comm or base.startswith(comm) or (title and text.startswith(comm))
+
+
+def name_origin(process: ProcessInfo) -> NameOrigin | None:
+    """What proves the process's name (:func:`own_name`): "executable", the file it runs has that
+    name; "argv0", only its argv[0] has it, the executable being another file (run through a link
+    of that name, busybox's applets, or a name the caller of exec chose: any user can run any
+    program so named); "reported", neither is known; None: not proven."""
+    name = process.name
+    if name is None:
+        return None
+    if not process.exe and not process.argv0:
+        return "reported"
+    comm = name[:COMM_LENGTH].casefold()
+    if process.exe and _names(comm, process.exe, title=False):
+        return "executable"
+    if process.argv0 and _names(comm, process.argv0, title=True):
+        return "argv0"
+    return None
+
+
+def own_name(process: ProcessInfo) -> str | None:
+    """The process's name when it is the one exec gave it, else None (not proven).
+
+    exec names a process after the file it ran (the first 15 bytes of its base name: comm), but
+    the process may rename itself (prctl PR_SET_NAME, a thread's comm): a name that is neither
+    its executable's nor its argv[0]'s is one it gave itself, and proves nothing about what it
+    is.  With neither known, the name is taken as the kernel reports it."""
+    return process.name if name_origin(process) is not None else None
+
 
 # Every transport whose sockets can listen, as the collectors name them.  Connection-oriented
 # ones listen (TCP, SCTP, DCCP, MPTCP); datagram ones receive once bound (UDP, UDP-Lite); so do raw
@@ -304,7 +357,7 @@ class Listener(StrictModel):
     @property
     def identity(self) -> str:
         """What stays the same across restarts: protocol, endpoint and program, not the pid."""
-        owner = self.processes[0].name if self.processes else (self.declared_by or "owner unknown")
+        owner = self.processes[0].label if self.processes else (self.declared_by or "owner unknown")
         return f"{self.protocol} {self.endpoint} {owner}"
 
     @property
@@ -313,7 +366,7 @@ class Listener(StrictModel):
         text = f"{self.protocol} {self.endpoint}"
         if self.processes:
             proc = self.processes[0]
-            text += f" {proc.name or '?'} pid {proc.pid}"
+            text += f" {proc.label} pid {proc.pid}"
             if len(self.processes) > 1:
                 text += f" (+{len(self.processes) - 1} more)"
         elif self.declared_by:

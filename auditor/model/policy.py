@@ -59,7 +59,8 @@ MAX_WAIVER_GLOB = 1024
 
 class Waiver(StrictModel):
     rule: str = Field(pattern=ID_PATTERN)
-    # glob over the finding subject (* and ? only); absent = every finding of the rule.  At most
+    # glob over the finding subject (* and ? only); absent = every finding of the rule.  A finding
+    # in another network namespace only when it says "in netns" (model/waiving.py).  At most
     # MAX_WAIVER_GLOB characters: matching costs up to its length times the subject's (model/waiving.py).
     subject: str | None = Field(None, max_length=MAX_WAIVER_GLOB)
     reason: Written

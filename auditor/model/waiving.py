@@ -12,6 +12,7 @@ import re
 from datetime import date
 from typing import Literal, NamedTuple, Sequence
 
+from auditor.model.facts import UNPROVEN_NAME
 from auditor.model.policy import Waiver
 from auditor.model.result import AppliedWaiver, Finding, Status, WaiverState
 
@@ -85,6 +86,27 @@ def _piece_pattern(piece: str) -> re.Pattern[str]:
     return re.compile(".".join(re.escape(part) for part in piece.split("?")), re.DOTALL)
 
 
+# What a subject in another network namespace ends with (checks/_namespaces.py ``rebase``), and
+# the subject_detail key that says a finding is in one.
+NAMESPACE_WORDS = "in netns"
+NAMESPACE_DETAIL = "netns"
+
+
+def reaches_other_namespaces(glob: str | None) -> bool:
+    """Whether a waiver of this subject glob may waive a finding in another network namespace than
+    the collector's (a container's, an ``ip netns``'s): only one that says so (``... in netns web``,
+    ``... in netns *``), or names no subject, or one of wildcards alone (a blanket waiver, warned
+    about as one).  The subject of such a finding is the host's form with `` in netns N`` after
+    it, so a glob written for the host's listener (``tcp 0.0.0.0:8080 *``, "whatever holds it")
+    matched the same port in every namespace, now and later, which its approver never looked at."""
+    return glob is None or NAMESPACE_WORDS in glob or (bool(glob) and set(glob) <= {"*", "?"})
+
+
+def in_other_namespace(finding: Finding) -> bool:
+    """Whether ``finding`` is about another network namespace than the collector's."""
+    return finding.subject_detail.get(NAMESPACE_DETAIL) is not None
+
+
 class _RuleWaivers(NamedTuple):
     """One rule's waivers (entries: position, the finding ids it matched, the waiver, honoured today)."""
 
@@ -116,24 +138,27 @@ def judge_waivers(findings: Sequence[Finding], waivers: Sequence[Waiver], today:
     # evidence read back with 20,000 findings and 200 such waivers of their rule took 1.5 s in
     # subject_matches (issue 16).  A glob is tried only on the failures whose subject starts with its
     # literal start; the others (no subject, a glob starting with a wildcard) on each failure.
-    by_rule: dict[str, _RuleWaivers] = {}
+    # Keyed by rule and whether the findings are in another network namespace: there only the
+    # waivers that say so are tried (reaches_other_namespaces).
+    by_rule: dict[tuple[str, bool], _RuleWaivers] = {}
     for index, waiver in enumerate(waivers):
         entry = (index, matched[index], waiver, waiver.expires >= today)
-        rule = by_rule.get(waiver.rule)
-        if rule is None:
-            rule = by_rule[waiver.rule] = _RuleWaivers({}, {}, [])
         glob = waiver.subject
-        if glob is not None and "*" not in glob and "?" not in glob:
-            rule.exact.setdefault(glob, []).append(entry)
-        elif glob is not None and "?" not in (start := glob[:glob.index("*")] if "*" in glob else glob) and start:
-            # a glob starting with literal text matches only subjects that start so
-            rule.by_start.setdefault(len(start), {}).setdefault(start, []).append((entry, glob))
-        else:
-            rule.tried.append((entry, glob))
+        for elsewhere in (False, True) if reaches_other_namespaces(glob) else (False,):
+            rule = by_rule.get((waiver.rule, elsewhere))
+            if rule is None:
+                rule = by_rule[waiver.rule, elsewhere] = _RuleWaivers({}, {}, [])
+            if glob is not None and "*" not in glob and "?" not in glob:
+                rule.exact.setdefault(glob, []).append(entry)
+            elif glob is not None and "?" not in (start := glob[:glob.index("*")] if "*" in glob else glob) and start:
+                # a glob starting with literal text matches only subjects that start so
+                rule.by_start.setdefault(len(start), {}).setdefault(start, []).append((entry, glob))
+            else:
+                rule.tried.append((entry, glob))
     applied: list[Waiver | None] = []
     for finding in findings:
         chosen: Waiver | None = None
-        rule = by_rule.get(finding.rule_id)
+        rule = by_rule.get((finding.rule_id, in_other_namespace(finding))) if by_rule else None
         if rule is not None and finding.status in failed:
             subject = finding.subject
             # the first honoured waiver in the order given, of those that match
@@ -168,3 +193,105 @@ def judge_waivers(findings: Sequence[Finding], waivers: Sequence[Waiver], today:
                                   approver=waiver.approver, expires=waiver.expires, state=state,
                                   findings=matched[index]))
     return WaiverJudgement(applied, states)
+
+
+def unused_reasons(findings: Sequence[Finding], waivers: Sequence[Waiver],
+                   states: Sequence[WaiverState]) -> list[str | None]:
+    """For each waiver that waived nothing (state "unused"), why it matched no failure when the
+    cause is not that what it names is gone: the findings it names were not judged (not_reviewed,
+    error: a waiver never covers them, so "fixed" would be read where the run only could not
+    look), or failed in another network namespace, which a subject without "in netns" does not
+    cover (:func:`reaches_other_namespaces`), or failed held by a process whose name the subject
+    shows as unproven (``? (comm NAME, unproven)``: a waiver written for NAME before subjects said
+    so), or failed under a subject its glob matches but for case or Unicode compatibility forms
+    (``TCP``, a no-break space: globs are matched exactly).  None: it names no finding of this run,
+    or it was not unused.  Only those findings of each rule are tried (a run has few), not every
+    finding for every unused waiver; failures by their folded subject only for an unused glob, and
+    only those whose folded subject starts as the glob's literal start does."""
+    by_rule: dict[str, list[Finding]] = {}
+    for finding in findings:
+        if finding.status in (Status.NOT_REVIEWED, Status.ERROR) or (finding.status is Status.FAIL and (
+                in_other_namespace(finding) or _UNPROVEN_START in finding.subject)):
+            by_rule.setdefault(finding.rule_id, []).append(finding)
+    folded: dict[str, list[tuple[str, Finding]]] | None = None  # failures by rule, with folded subjects
+    reasons: list[str | None] = []
+    for waiver, state in zip(waivers, states):
+        why = _unused_reason(waiver, by_rule.get(waiver.rule, [])) if state.state == "unused" else None
+        if why is None and state.state == "unused" and waiver.subject is not None:
+            if folded is None:
+                folded = {}
+                for finding in findings:
+                    if finding.status is Status.FAIL:
+                        folded.setdefault(finding.rule_id, []).append((_folded(finding.subject), finding))
+            why = _near_reason(waiver.subject, folded.get(waiver.rule, []))
+        reasons.append(why)
+    return reasons
+
+
+def _folded(text: str) -> str:
+    """``text`` with case and Unicode compatibility forms (a no-break space, full-width letters) folded."""
+    import unicodedata  # only for a waiver that matched nothing
+
+    return unicodedata.normalize("NFKC", text).casefold()
+
+
+def _near_reason(written: str, failures: list[tuple[str, Finding]]) -> str | None:
+    """Why a glob that matched no failure would match some but for case or compatibility forms."""
+    glob = _folded(written)
+    start = glob[:min((i for i in (glob.find("*"), glob.find("?")) if i >= 0), default=len(glob))]
+    reaches = reaches_other_namespaces(written)
+    near = [finding for subject, finding in failures if subject.startswith(start) and subject_matches(glob, subject)
+            and (reaches or not in_other_namespace(finding))]
+    if not near:
+        return None
+    return (f"{_count(near, 'failing finding matches', 'failing findings match')} it when case and Unicode "
+            f"compatibility forms are ignored ({_some(near)}): a subject glob is matched exactly, character for "
+            "character; write it as the finding's subject is written")
+
+
+def _unused_reason(waiver: Waiver, candidates: list[Finding]) -> str | None:
+    glob = waiver.subject
+    named = [f for f in candidates if glob is None or subject_matches(glob, f.subject)]
+    reaches = reaches_other_namespaces(glob)
+    unjudged = [f for f in named if f.status is not Status.FAIL and (reaches or not in_other_namespace(f))]
+    if unjudged:
+        statuses = " or ".join(sorted({f.status.value for f in unjudged}))
+        return (f"{_count(unjudged, 'finding it names is', 'findings it names are')} {statuses} "
+                f"({_some(unjudged)}), which no waiver covers: what it waived was not judged, not fixed")
+    elsewhere = [] if reaches else [f for f in named if f.status is Status.FAIL and in_other_namespace(f)]
+    if elsewhere:
+        return (f"{_count(elsewhere, 'failing finding in another network namespace matches', 'failing findings in other network namespaces match')} "
+                f"its subject ({_some(elsewhere)}), which a subject without '{NAMESPACE_WORDS}' does not cover: write "
+                f"'... {NAMESPACE_WORDS} NAME' (or '... {NAMESPACE_WORDS} *') to waive it")
+    renamed = [f for f in candidates if f.status is Status.FAIL and _UNPROVEN_START in f.subject and glob is not None
+               and (reaches or not in_other_namespace(f)) and subject_matches(glob, _as_named(f.subject))]
+    if renamed:
+        return (f"{_count(renamed, 'failing finding matches', 'failing findings match')} it by a process name that "
+                f"neither the executable nor argv[0] gives, which its subject shows as '{UNPROVEN_NAME.format('NAME')}' "
+                f"({_some(renamed)}): a name a process can give itself proves nothing; if that is the program this "
+                "waiver is for, write its subject as shown")
+    return None
+
+
+_UNPROVEN_START = UNPROVEN_NAME[:UNPROVEN_NAME.index("{")]
+
+
+@functools.lru_cache(maxsize=1)
+def _unproven_pattern() -> re.Pattern[str]:
+    before, after = UNPROVEN_NAME.split("{}")
+    return re.compile(f"{re.escape(before)}(.*?){re.escape(after)}", re.DOTALL)
+
+
+def _as_named(subject: str) -> str:
+    """``subject`` with each unproven name shown as the name alone, as subjects showed it before."""
+    return _unproven_pattern().sub(lambda found: found.group(1), subject)
+
+
+def _count(findings: Sequence[Finding], one: str, many: str) -> str:
+    return f"1 {one}" if len(findings) == 1 else f"{len(findings)} {many}"
+
+
+def _some(findings: Sequence[Finding], shown: int = 3) -> str:
+    """The subjects of the first ``shown`` findings, and how many more."""
+    text = ", ".join(f.subject for f in findings[:shown])
+    return text + (f" and {len(findings) - shown} more" if len(findings) > shown else "")

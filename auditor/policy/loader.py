@@ -93,7 +93,9 @@ def did_you_mean(word: Any, choices: Any) -> str:
 
     if not isinstance(word, str):
         return ""
-    near = difflib.get_close_matches(word, sorted(choices), n=1, cutoff=0.6)
+    # the same name in another case first: difflib compares case, and "BIND" is far from "bind"
+    folded = [choice for choice in sorted(choices) if isinstance(choice, str) and choice.casefold() == word.casefold()]
+    near = folded[:1] or difflib.get_close_matches(word, sorted(choices), n=1, cutoff=0.6)
     return f"; did you mean {near[0]!r}?" if near else ""
 
 
@@ -154,8 +156,8 @@ def _plain(err: Any) -> str:
     if kind in ("literal_error", "enum"):
         return f"expected one of {ctx.get('expected', '')}".replace("'", '"')
     if kind == "string_pattern_mismatch":
-        return ("must start with a letter or digit and hold only letters, digits, '.', '_' and '-' "
-                "(at most 128 characters)")
+        return ("must start with an ASCII letter or digit and hold only ASCII letters, digits, '.', '_' and '-' "
+                f"(at most 128 characters){_not_ascii(err.get('input'))}")
     if kind in ("string_too_short", "too_short"):
         return "must not be empty"
     if kind == "greater_than_equal":
@@ -170,6 +172,19 @@ def _plain(err: Any) -> str:
         error = ctx.get("error")
         return str(error) if error is not None else str(err["msg"]).split(", ", 1)[-1]
     return str(err["msg"])
+
+
+def _not_ascii(value: Any) -> str:
+    """``": character N is U+XXXX NAME, which is not ASCII"`` for the first such character of a
+    text, else "": a look-alike letter (Cyrillic і in "bіnd") is a letter and prints as the ASCII
+    one, so "only letters" with the name quoted showed nothing wrong."""
+    if not isinstance(value, str) or value.isascii():
+        return ""
+    import unicodedata  # only for a name that is wrong
+
+    position, character = next((i, c) for i, c in enumerate(value, start=1) if not c.isascii())
+    name = unicodedata.name(character, "")
+    return f": character {position} is U+{ord(character):04X}{' ' + name if name else ''}, which is not ASCII"
 
 
 def _validation_problems(
@@ -539,11 +554,25 @@ def inspect_policy(path: Path, registry: Registry, *, waivers_path: Path | None 
             line, col = owner.doc.position(("waivers", index, "rule"))
             problems.append(Problem(owner.name, line, col, f"waivers[{index}].rule: no rule {quoted_name(waiver.rule)} in this "
                                     f"policy{did_you_mean(waiver.rule, rule_ids)}"))
+        if waiver.subject is None and _written_null(owner.doc.value, index):
+            # Left out, a subject waives every failure of the rule (a blanket waiver, warned about);
+            # written as null (a template's empty variable) it was read the same, where the
+            # reader takes the line as naming one (as a null selector of an exception: checks).
+            line, col = owner.doc.position(("waivers", index, "subject"))
+            problems.append(Problem(owner.name, line, col, f"waivers[{index}].subject: null, which waives every failing "
+                                    "finding of the rule as leaving it out does; write the subject this waiver is "
+                                    "for, or leave the key out for a blanket waiver"))
     if not problems and not any(r.enabled for r in resolved):
         problems.append(Problem(top.name, 1, 1, "the policy has no enabled rule; a policy that checks nothing cannot fail"))
 
     warnings = _reason_warnings(chain, rules) + waiver_warnings(
         located_waivers, today or datetime.now(timezone.utc).date(), expiry_warning_days)
+    # A waiver of a rule switched off waives nothing, and after a run was called fixed (unused):
+    # what it names is not judged at all.
+    disabled = {rule.id for rule in resolved if not rule.enabled}
+    warnings += [Problem(owner.name, *owner.doc.position(("waivers", index)),
+                         f"waivers[{index}] ({waiver.rule}): {DISABLED_RULE_WAIVER}")
+                 for owner, index, waiver in located_waivers if waiver.rule in disabled]
     if problems or top.policy is None:
         return PolicyReport(None, _sorted(problems), _sorted(warnings))
     policy = Policy(
@@ -565,6 +594,13 @@ def inspect_policy(path: Path, registry: Registry, *, waivers_path: Path | None 
 
 
 # ------------------------------------------------------------------ waivers file and warnings
+
+def _written_null(document: Any, index: int) -> bool:
+    """Whether waiver ``index`` of a policy or waivers file as written has ``subject`` set to null."""
+    waivers = document.get("waivers") if isinstance(document, dict) else None
+    waiver = waivers[index] if isinstance(waivers, list) and index < len(waivers) else None
+    return isinstance(waiver, dict) and "subject" in waiver and waiver["subject"] is None
+
 
 class _WaiverFile:
     def __init__(self, path: Path, doc: LocatedDocument, raw: bytes, waivers: list[tuple[int, Waiver]]):
@@ -613,6 +649,10 @@ def _walk(value: Any, loc: tuple[Any, ...]) -> Iterator[tuple[tuple[Any, ...], A
             yield from _walk(item, loc + (index,))
     else:
         yield loc, value
+
+
+DISABLED_RULE_WAIVER = ("its rule is disabled (enabled: false), so what it names is not judged and it waives "
+                        "nothing; remove it, or enable the rule")
 
 
 def waiver_warnings(located: list[tuple[Any, int, Waiver]], today: date, soon_days: int) -> list[Problem]:

@@ -298,5 +298,5 @@ def test_exceptions_select_holders_as_the_check_matches_them():
     outcomes = net_bind_addresses.run(host, BindAddressParams.model_validate(rule["params"]))
     assert {o.subject: o.status.value for o in outcomes} == {
         "tcp 0.0.0.0:2601 systemd pid 1 (+1 more)": "pass",
-        "tcp 0.0.0.0:8080 worker[1] pid 14": "pass",
+        "tcp 0.0.0.0:8080 ? (comm worker[1], unproven) pid 14": "pass",
         "tcp 0.0.0.0:9000 php-fpm pid 12 (+1 more)": "pass"}

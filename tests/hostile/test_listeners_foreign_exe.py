@@ -12,7 +12,7 @@ Now the path of a process whose mount namespace belongs to a user namespace othe
 is not taken as its executable (a gap on the process's exe saying why): an exe exception matches it
 neither way, and the listener is not_reviewed when the rules that could apply disagree.  A mount
 namespace root made in the host's user namespace (a rootful container, a service's PrivateMounts)
-still gives its paths.
+gives its paths only where they name the same file on the host.
 """
 
 from __future__ import annotations
@@ -94,9 +94,13 @@ def test_an_executable_path_from_a_users_own_mount_namespace_proves_nothing(tmp_
         in finding["reason"]
 
 
+# A mount namespace root made (a rootful container, a service's PrivateMounts) gives paths as
+# its own root sees them; one that names no file of the host proves nothing either (merged with
+# the same-file rule of tests/hostile/test_waivers_exe_mount_namespace.py).
 @pytest.mark.live  # reads this host's listeners
-def test_control_case_a_mount_namespace_root_made_still_gives_its_paths(tmp_path):
+def test_a_path_a_root_made_mount_namespace_gives_proves_nothing_when_the_host_has_no_such_file(tmp_path):
     require_root()
     _pid, finding = _run(tmp_path)
-    assert finding["status"] == "pass"
-    assert "exception 1 (the trusted daemon may listen anywhere) allows any" in finding["message"]
+    assert finding["status"] == "not_reviewed"
+    assert "/mnt/trusted-daemon is the path of what it runs as its own mount namespace sees it" in finding["reason"]
+    assert "no file is at that path" in finding["reason"]
