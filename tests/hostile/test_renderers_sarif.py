@@ -65,7 +65,9 @@ def shown(text: str) -> str:
 
 def _evidence(process: str) -> Evidence:
     snap = make_snapshot()
-    extra = listener("0.0.0.0", 9000, processes=[ProcessInfo(pid=4242, name=process, exe="/opt/x", user="app")])
+    # no exe or argv[0] to prove the name against: the subject shows it as reported (an exe that
+    # does not name it would show it as "? (comm NAME, unproven)", the name still in the subject)
+    extra = listener("0.0.0.0", 9000, processes=[ProcessInfo(pid=4242, name=process, user="app")])
     snap = snap.model_copy(update={"facts": snap.facts.model_copy(update={
         "sockets": snap.facts.sockets.model_copy(update={"listeners": [*host_listeners(), extra]})})})
     policy = only(make_policy(), "wildcard-listeners")
