@@ -50,7 +50,7 @@ from typing import Any
 from auditor.collect import CollectContext, netlink, rtnetlink
 from auditor.collect.containers import EngineView, read_engines
 from auditor.collect.nat import ListedOnce, dedupe, read_loopback_drops, read_nat, read_tproxy
-from auditor.collect.procview import PROC_USER_INIT_INO, unlisted_processes
+from auditor.collect.procview import PROC_USER_INIT_INO, owning_user_namespace, unlisted_processes
 from auditor.collect.sockets import (
     CORE,
     ESTABLISHED_KEY,
@@ -65,6 +65,7 @@ from auditor.collect.sockets import (
     attribute_owners,
     count_states,
     kernel_protocols,
+    links_to_socket,
     listeners_from_rows,
     read_established,
     read_listener_rows,
@@ -303,9 +304,9 @@ def _socket_namespaces(sockets: dict[int, tuple[int, int, str]], found: dict[tup
 
     A socket a dump places (:func:`placed_here`) is not asked: a host's thousands of connections
     are in its own namespace, and asking each was 17 us a socket."""
-    import ctypes  # here: only a host with sockets to ask needs it
+    import ctypes  # here: only a host with sockets to ask needs it (for its errno)
 
-    libc = ctypes.CDLL(None, use_errno=True)
+    libc = _libc()
     unasked: dict[str, list[str]] = {}
     placed = placed_here(found, timeout) if sockets else set()
     # one process at a time, its pidfd closed before the next: a host's thousands of processes
@@ -331,7 +332,7 @@ def _socket_namespaces(sockets: dict[int, tuple[int, int, str]], found: dict[tup
                 copy = libc.syscall(SYS_PIDFD_GETFD, pidfd, fd, 0)
                 if copy < 0:
                     code = ctypes.get_errno()
-                    if code == errno.ESRCH or (code == errno.EBADF and not _still_links(link, inode)):
+                    if code == errno.ESRCH or (code == errno.EBADF and not links_to_socket(link, inode)):
                         continue  # exited, or closed meanwhile
                     unasked.setdefault(f"pidfd_getfd: {os.strerror(code)}", []).append(f"socket:[{inode}] of pid {pid}")
                     continue
@@ -351,13 +352,6 @@ def _socket_namespaces(sockets: dict[int, tuple[int, int, str]], found: dict[tup
         finally:
             os.close(pidfd)
     return [f"{why} for {len(which)} sockets (e.g. {', '.join(which[:3])})" for why, which in sorted(unasked.items())]
-
-
-def _still_links(link: str, inode: int) -> bool:
-    try:
-        return os.readlink(link) == f"socket:[{inode}]"
-    except OSError:
-        return False
 
 
 def close_held(found: dict[tuple[int, int], Found]) -> None:
@@ -483,9 +477,6 @@ def discover(proc: str, run_netns: str = RUN_NETNS) -> tuple[dict[tuple[int, int
     return found, current, gaps
 
 
-NS_GET_USERNS = 0xB701  # _IO(0xb7, 0x1): the user namespace that owns a namespace, Linux 4.9
-
-
 def _owned_by_initial_user_namespace(path: str) -> bool:
     """Whether the namespace at ``path`` is owned by the initial user namespace (False when that
     cannot be told)."""
@@ -494,15 +485,11 @@ def _owned_by_initial_user_namespace(path: str) -> bool:
     except OSError:
         return False
     try:
-        owner = fcntl.ioctl(fd, NS_GET_USERNS)
+        return owning_user_namespace(fd) == PROC_USER_INIT_INO
     except OSError:
         return False
     finally:
         os.close(fd)
-    try:
-        return os.fstat(owner).st_ino == PROC_USER_INIT_INO
-    finally:
-        os.close(owner)
 
 
 def _mount_namespace(proc: str, pid: int, mounts: dict[tuple[int, int], list[int]], refused: list[int]) -> None:
@@ -575,15 +562,23 @@ def _other_mounts(proc: str, mounts: dict[tuple[int, int], list[int]], add: Any)
 _LIBC: Any = None
 
 
+def _libc() -> Any:
+    """libc through ctypes, loaded on first use and then kept (pidfd_getfd has no os function; nor
+    has setns before Python 3.12)."""
+    global _LIBC
+    if _LIBC is None:
+        import ctypes
+
+        _LIBC = ctypes.CDLL(None, use_errno=True)
+    return _LIBC
+
+
 def _load_libc() -> None:
     """Load libc through ctypes, when os.setns is missing.  Called by the parent before it forks (not
     at import: only a run that enters a namespace needs it): each run forks twice (the reading and
     the re-check of identities), and importing ctypes in each child cost twice what it costs once."""
-    global _LIBC
-    if _LIBC is None and not hasattr(os, "setns"):
-        import ctypes
-
-        _LIBC = ctypes.CDLL(None, use_errno=True)
+    if not hasattr(os, "setns"):
+        _libc()
 
 
 def _setns(fd: int) -> None:
@@ -591,8 +586,7 @@ def _setns(fd: int) -> None:
     if setns is not None:  # Python 3.12+
         setns(fd, CLONE_NEWNET)
         return
-    _load_libc()
-    if _LIBC.setns(fd, CLONE_NEWNET) != 0:
+    if _libc().setns(fd, CLONE_NEWNET) != 0:
         import ctypes
 
         code = ctypes.get_errno()

@@ -29,6 +29,22 @@ STATUS_LIMIT = 64 * 1024
 HIDING = {"2": "invisible", "invisible": "invisible", "4": "ptraceable", "ptraceable": "ptraceable"}
 
 
+NS_GET_USERNS = 0xB701  # _IO(0xb7, 0x1): the user namespace that owns a namespace, Linux 4.9
+
+
+def owning_user_namespace(fd: int) -> int:
+    """The inode of the user namespace that owns the namespace open at ``fd`` (OSError when the
+    kernel does not say).  Compared with PROC_USER_INIT_INO it tells whether the host's root made
+    the namespace, or any user (``unshare --user``) could have."""
+    import fcntl  # here: only the namespace and executable checks ask it
+
+    owner = fcntl.ioctl(fd, NS_GET_USERNS)
+    try:
+        return os.fstat(owner).st_ino
+    finally:
+        os.close(owner)
+
+
 def proc_mount_options(mountinfo: str, point: str) -> list[str] | None:
     """The super options of the procfs mounted last at ``point`` in a mountinfo text (pure); None
     when no procfs is mounted there."""

@@ -60,7 +60,7 @@ from auditor.collect.parsers.proc_net import (
     parse_sockstat,
     time_wait_count,
 )
-from auditor.collect.procview import PROC_USER_INIT_INO, unlisted_processes
+from auditor.collect.procview import PROC_USER_INIT_INO, owning_user_namespace, unlisted_processes
 from auditor.collect.systemd_sockets import collect_declared_sockets
 from auditor.domain.netaddr import TPROXY_PROTOCOLS
 from auditor.model.base import copy_with
@@ -562,13 +562,16 @@ def still_holds(scan: FdScan, pid: int, inode: int) -> bool:
     link = scan.links.get((pid, inode))
     if link is None:
         return True  # a scan that did not record how (built by hand): nothing to read again
+    return links_to_socket(link, inode)
+
+
+def links_to_socket(link: str, inode: int) -> bool:
+    """Whether the descriptor at ``link`` (``/proc/PID/fd/N``) still points at socket ``inode``:
+    False once it was closed, or its number reused for another file."""
     try:
         return os.readlink(link) == f"socket:[{inode}]"
     except OSError:
         return False
-
-
-NS_GET_USERNS = 0xB701  # _IO(0xb7, 0x1): the user namespace that owns a namespace, Linux 4.9
 
 
 def _files_of_the_host(proc: str, pid: int, known: dict[tuple[int, int], str | None]) -> str | None:
@@ -576,8 +579,6 @@ def _files_of_the_host(proc: str, pid: int, known: dict[tuple[int, int], str | N
     when it does: the path is the one its mount namespace sees, and a mount namespace of a user
     namespace other than the host's is one any user can make (``unshare --user --mount``) and
     mount anything of theirs at /usr/sbin/sshd in.  ``known``: the answer by mount namespace."""
-    import fcntl
-
     try:
         st = os.stat(f"{proc}/{pid}/ns/mnt")
     except OSError as exc:
@@ -589,13 +590,9 @@ def _files_of_the_host(proc: str, pid: int, known: dict[tuple[int, int], str | N
     try:
         fd = os.open(f"{proc}/{pid}/ns/mnt", os.O_RDONLY | os.O_CLOEXEC)
         try:
-            owner = fcntl.ioctl(fd, NS_GET_USERNS)
+            user_ns = owning_user_namespace(fd)
         finally:
             os.close(fd)
-        try:
-            user_ns = os.fstat(owner).st_ino
-        finally:
-            os.close(owner)
         why = None if user_ns == PROC_USER_INIT_INO else (
             f"it runs in mount namespace mnt:[{st.st_ino}] of user namespace user:[{user_ns}], not the host's: any "
             "user can make such a pair and mount a file of theirs at any path in it, so the path it gives proves "
