@@ -44,6 +44,7 @@ from pathlib import PurePosixPath
 from auditor.domain.kernel_cmdline import KERNEL_CMDLINE, kernel_parameters
 from auditor.model.facts import SysctlSetting
 from auditor.model.records import record
+from auditor.patterns import first_use
 from auditor.text import ascii_decimal
 
 SYSCTL_DIRS = ("/etc/sysctl.d", "/run/sysctl.d", "/usr/local/lib/sysctl.d", "/usr/lib/sysctl.d", "/lib/sysctl.d")
@@ -438,12 +439,12 @@ def merge_settings(files: list[tuple[str, list[SysctlLine]]],
 # table of that many ints): a write of fewer numbers leaves the others as they are, so what it sets
 # depends on the writes of the key before it.  Only those lbaudit reads.
 VECTOR_LENGTHS = {"net.ipv4.ip_local_port_range": 2}
-_WRITTEN_NUMBERS = re.compile(f"[{re.escape(KERNEL_SKIPS)}]+")
+_WRITTEN_NUMBERS = first_use(f"[{re.escape(KERNEL_SKIPS)}]+")
 
 
 def _numbers_written(key: str, value: str) -> int:
     text = value.strip(KERNEL_SKIPS)
-    return min(VECTOR_LENGTHS[key], len(_WRITTEN_NUMBERS.split(text)) if text else 0)
+    return min(VECTOR_LENGTHS[key], len(_WRITTEN_NUMBERS().split(text)) if text else 0)
 
 
 # ip_local_port_range and ip_unprivileged_port_start: since Linux 4.11 the kernel refuses a write of
@@ -467,7 +468,7 @@ def _earlier_writes(key: str, final: SysctlSetting, files: list[tuple[str, list[
 
 
 def _same_write(left: str, right: str) -> bool:
-    return _WRITTEN_NUMBERS.split(left.strip(KERNEL_SKIPS)) == _WRITTEN_NUMBERS.split(right.strip(KERNEL_SKIPS))
+    return _WRITTEN_NUMBERS().split(left.strip(KERNEL_SKIPS)) == _WRITTEN_NUMBERS().split(right.strip(KERNEL_SKIPS))
 
 
 def order_dependent_writes(files: list[tuple[str, list[SysctlLine]]],

@@ -15,6 +15,7 @@ from typing import Literal, NamedTuple, Sequence
 from auditor.model.facts import UNPROVEN_NAME
 from auditor.model.policy import Waiver
 from auditor.model.result import AppliedWaiver, Finding, Status, WaiverState
+from auditor.patterns import first_use
 
 
 def subject_matches(glob: str, subject: str) -> bool:
@@ -276,10 +277,8 @@ def _unused_reason(waiver: Waiver, candidates: list[Finding]) -> str | None:
 _UNPROVEN_START = UNPROVEN_NAME[:UNPROVEN_NAME.index("{")]
 
 
-@functools.lru_cache(maxsize=1)
-def _unproven_pattern() -> re.Pattern[str]:
-    before, after = UNPROVEN_NAME.split("{}")
-    return re.compile(f"{re.escape(before)}(.*?){re.escape(after)}", re.DOTALL)
+_BEFORE_NAME, _AFTER_NAME = UNPROVEN_NAME.split("{}")
+_unproven_pattern = first_use(f"{re.escape(_BEFORE_NAME)}(.*?){re.escape(_AFTER_NAME)}", re.DOTALL)
 
 
 def _as_named(subject: str) -> str:
