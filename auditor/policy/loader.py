@@ -321,6 +321,8 @@ def _parse_file(path: Path, problems: list[Problem]) -> _Loaded:
     except ValidationError as exc:
         problems += _validation_problems(exc, PolicyDocument, name, doc)
         document = None
+    # ``extends: ~`` read as no extends: the file's own rules alone, the parent's gone, and valid
+    problems += _null_problems(name, doc, PolicyDocument, doc.value, ())
     if document is not None:
         rules = list(enumerate(document.rules))
         waivers = list(enumerate(document.waivers))
@@ -464,6 +466,10 @@ def inspect_policy(path: Path, registry: Registry, *, waivers_path: Path | None 
         seen_here: set[str] = set()
         for index, rule in loaded.rules:
             line, col = loaded.doc.position(("rules", index))
+            nulls = _null_problems(loaded.name, loaded.doc, RuleSpec, loaded.doc.value["rules"][index], ("rules", index))
+            if nulls:  # the rule is not merged: what it was meant to say is not known
+                problems += nulls
+                continue
             if rule.id in seen_here:
                 problems.append(Problem(loaded.name, line, col, f"rules[{index}]: rule id {rule.id!r} is used twice in this file"))
                 continue
@@ -554,13 +560,13 @@ def inspect_policy(path: Path, registry: Registry, *, waivers_path: Path | None 
             line, col = owner.doc.position(("waivers", index, "rule"))
             problems.append(Problem(owner.name, line, col, f"waivers[{index}].rule: no rule {quoted_name(waiver.rule)} in this "
                                     f"policy{did_you_mean(waiver.rule, rule_ids)}"))
-        if waiver.subject is None and _written_null(owner.doc.value, index):
-            # Left out, a subject waives every failure of the rule (a blanket waiver, warned about);
-            # written as null (a template's empty variable) it was read the same, where the
-            # reader takes the line as naming one (as a null selector of an exception: checks).
+        problems += _null_problems(owner.name, owner.doc, Waiver, owner.doc.value["waivers"][index], ("waivers", index))
+        if waiver.subject is not None and not waiver.subject.strip():
+            # No finding's subject is blank: such a waiver waives nothing, where its reader (and a
+            # template whose variable was empty) meant one subject, or every one.
             line, col = owner.doc.position(("waivers", index, "subject"))
-            problems.append(Problem(owner.name, line, col, f"waivers[{index}].subject: null, which waives every failing "
-                                    "finding of the rule as leaving it out does; write the subject this waiver is "
+            problems.append(Problem(owner.name, line, col, f"waivers[{index}].subject: {waiver.subject!r} is blank, and "
+                                    "no finding's subject is, so it waives nothing; write the subject this waiver is "
                                     "for, or leave the key out for a blanket waiver"))
     if not problems and not any(r.enabled for r in resolved):
         problems.append(Problem(top.name, 1, 1, "the policy has no enabled rule; a policy that checks nothing cannot fail"))
@@ -595,11 +601,42 @@ def inspect_policy(path: Path, registry: Registry, *, waivers_path: Path | None 
 
 # ------------------------------------------------------------------ waivers file and warnings
 
-def _written_null(document: Any, index: int) -> bool:
-    """Whether waiver ``index`` of a policy or waivers file as written has ``subject`` set to null."""
-    waivers = document.get("waivers") if isinstance(document, dict) else None
-    waiver = waivers[index] if isinstance(waivers, list) and index < len(waivers) else None
-    return isinstance(waiver, dict) and "subject" in waiver and waiver["subject"] is None
+# What a key of a policy, a rule or a waiver means when it is left out, for each key whose default is
+# null.  Written as null (``severity: ~``, or ``severity:`` with nothing after it, what a template
+# writes for an empty variable) it was read as left out, where its reader takes the line as setting
+# it: a child's ``severity:`` put an inherited critical rule back to its check's default, below
+# ``--fail-on critical``; ``extends:`` dropped every rule of the parent; ``subject:`` made a blanket
+# waiver.  Every such key is here (tests/test_policy_loader.py); a null one is refused at its place.
+_LEFT_OUT_MEANS = {
+    (PolicyDocument, "extends"): ("extends no policy, so the rules of the policy meant are not in it",
+                                  "the policy file it extends"),
+    (RuleSpec, "check"): ("no check: only a rule that overrides an inherited one leaves it out", "the check"),
+    (RuleSpec, "title"): ("the check's title", "the title"),
+    (RuleSpec, "severity"): ("the check's default severity, not the one inherited or meant", "the severity"),
+    (RuleSpec, "platforms"): ("every platform its check judges", "the platforms"),
+    (Waiver, "subject"): ("waives every failing finding of the rule", "the subject this waiver is for"),
+}
+
+
+def _null_problems(file: str, doc: LocatedDocument, model: type[BaseModel], written: Any,
+                   loc: tuple[Any, ...]) -> list[Problem]:
+    """A problem for each key of ``written`` (a mapping at ``loc`` of ``doc``, to be validated as
+    ``model``) whose value is null where null would be read as the key left out."""
+    if not isinstance(written, dict):
+        return []
+    problems = []
+    for key, value in written.items():
+        left_out = _LEFT_OUT_MEANS.get((model, key))
+        if value is None and left_out is not None:
+            means, wanted = left_out
+            line, col = doc.position(loc + (key,))
+            if key == "subject":
+                text = ("null, which waives every failing finding of the rule as leaving it out does; write the "
+                        "subject this waiver is for, or leave the key out for a blanket waiver")
+            else:
+                text = f"null, which is read as leaving the key out ({means}); write {wanted}, or leave the key out"
+            problems.append(Problem(file, line, col, f"{_dotted(loc + (key,))}: {text}"))
+    return problems
 
 
 class _WaiverFile:
