@@ -39,7 +39,7 @@ from auditor.policy.yamlsafe import (
     load_located,
 )
 from auditor.safeio import FileTooLarge, NotRegularFile, read_regular
-from auditor.text import quoted_name
+from auditor.text import MAX_QUOTED_NAME, cut_text, quoted_name
 
 MAX_POLICY_BYTES = 1024 * 1024
 MAX_EXTENDS_DEPTH = 16
@@ -221,11 +221,41 @@ def _validation_problems(
             written = doc.texts.get(prefix + loc)
             shown = written if written is not None and not isinstance(found, str) else found_text(found)
             # A validator's own message names the value it refused; others are told what was found.
-            message = f"{where}: {text}" if err["type"] == "value_error" else f"{where}: {text}; found {shown}"
+            message = f"{where}: {_cut_values(text, found)}" if err["type"] == "value_error" else f"{where}: {text}; found {shown}"
             if prefix + loc == ("version",) and isinstance(found, (int, float)) and not isinstance(found, bool):
                 message += f' (YAML reads it as a number: write version: "{written or found}")'
         problems.append(Problem(file, line, col, message))
     return problems
+
+
+def _cut_values(message: str, value: Any) -> str:
+    """A validator's ``message`` about ``value`` with each long text of the value in it cut to its
+    first MAX_QUOTED_NAME characters and its length (:func:`auditor.text.quoted_name`), where it is
+    quoted and where it is not.  Validators quote what they refuse, and a 900 KB accepted filter,
+    port or calendar day was printed whole, twice (1.8 MB), the file's problem lost in it."""
+    if len(message) <= 2 * MAX_QUOTED_NAME:
+        return message
+    texts: list[str] = []
+    stack, seen = [value], 0
+    while stack and seen < 10_000:  # a list of many values: enough to cut what a message holds
+        item = stack.pop()
+        seen += 1
+        if isinstance(item, str) and len(item) > MAX_QUOTED_NAME:
+            texts.append(item)
+        elif isinstance(item, (list, tuple)):
+            stack.extend(item)
+        elif isinstance(item, dict):
+            stack.extend(item.values())
+    for text in sorted(set(texts), key=len, reverse=True):
+        # the text quoted, then as it stands (as part of a longer quoted text, or written out)
+        message = message.replace(repr(text), quoted_name(text)).replace(text, quoted_name(text)[1:-1])
+    # a part of a long text (the field of a filter that its parser names): the message itself cut
+    return cut_text(message, MAX_VALIDATOR_MESSAGE)
+
+
+# The most of a validator's message a problem shows: the longest message of a valid value's kind
+# (every socket syscall listed as known) is some 400 characters.
+MAX_VALIDATOR_MESSAGE = 2000
 
 
 def _sorted(problems: list[Problem]) -> list[Problem]:
