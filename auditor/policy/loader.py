@@ -29,6 +29,7 @@ from auditor.model.policy import (
     WaiverSource,
 )
 from auditor.model.records import mutable_record
+from auditor.patterns import first_use
 from auditor.policy.yamlsafe import (
     DocumentKind,
     ForeignDocument,
@@ -755,6 +756,20 @@ def waiver_warnings(located: list[tuple[Any, int, Waiver]], today: date, soon_da
                                     f"wildcards: it matches every subject of at least {least} "
                                     f"character{'' if least == 1 else 's'}, and so waives every failing finding "
                                     "of the rule (a blanket waiver); name the subject it is for"))
+        written_class = _CHARACTER_CLASS().search(waiver.subject) if waiver.subject else None
+        if written_class is not None:
+            # Subjects hold brackets ("tcp [::]:22 ..."), so a subject glob takes them as written;
+            # "[0-9]" or "[!x]" written as a class matches only a subject that holds that text.
+            warnings.append(Problem(owner.name, line, col, f"{where}: subject holds {written_class.group()!r}, which "
+                                    "is matched as written, not as a character class (a subject glob's only "
+                                    "wildcards are * and ?), so it waives only a subject that holds that text; "
+                                    "write the subject as the finding shows it, with * or ? for what varies"))
         if _is_todo(waiver.reason):
             warnings.append(Problem(owner.name, line, col, f"{where}: the reason is still TODO"))
     return warnings
+
+
+# A bracket written as a shell glob's character class: negated ("[!x]", "[^x]") or holding a range of
+# letters or digits ("[0-9]", "[a-z_]").  An address in brackets ("[::1]", "[fe80::1]") or an inode
+# ("net:[4026532281]") is neither.
+_CHARACTER_CLASS = first_use(r"\[(?:[!^][^\]]*|[^\]]*[A-Za-z0-9]-[A-Za-z0-9][^\]]*)\]")
