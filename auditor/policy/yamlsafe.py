@@ -409,20 +409,37 @@ def _recognise(node: yaml.Node, kind: DocumentKind) -> None:
 
 
 _UTF16_MARKS = (b"\xff\xfe", b"\xfe\xff")
+_UTF32_MARKS = (b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")
+
+
+def _wide_encoding(raw: bytes) -> str | None:
+    """"UTF-32" or "UTF-16" for a file that is plainly one (its byte order mark; or, without one, a
+    NUL as every other byte of its start, as ASCII text in UTF-16 is), else None.  NUL is UTF-8, so
+    such a file decoded, and YAML refused its first NUL: "character '\\x00' is not allowed", which
+    said nothing of what the file was or what to do."""
+    if raw.startswith(_UTF32_MARKS):
+        return "UTF-32"
+    if raw.startswith(_UTF16_MARKS):
+        return "UTF-16"
+    start = raw[:200]
+    if len(start) >= 4 and (start[0::2].count(0) == len(start[0::2]) or start[1::2].count(0) == len(start[1::2])):
+        return "UTF-16"
+    return None
 
 
 def decode_utf8(raw: bytes) -> str:
     """The text of a YAML file lbaudit reads (policy, waivers, configuration): UTF-8, else a
     YamlProblem at the first byte that is not, saying what to do.  A file saved as UTF-16 (some
     Windows editors' "Unicode") is named as such: its first byte alone says nothing useful."""
+    wide = _wide_encoding(raw)
+    if wide is not None:
+        how = f"it starts with a {wide} byte order mark" if raw.startswith(_UTF16_MARKS) else "every other byte is NUL"
+        raise YamlProblem(f"the file is {wide} ({how}); save it as UTF-8", 1, 1)
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
-        if raw.startswith(_UTF16_MARKS):
-            raise YamlProblem("the file is UTF-16 (it starts with a UTF-16 byte order mark); save it as UTF-8",
-                              1, 1) from None
         raise YamlProblem(f"byte 0x{raw[exc.start]:02x} is not UTF-8; save the file as UTF-8", line, column) from None
 
 
