@@ -11,8 +11,10 @@ could apply gives the same verdict, that is the verdict, otherwise the listener 
 
 from __future__ import annotations
 
+import fnmatch
 import ipaddress
 import itertools
+import re
 from dataclasses import field
 from fnmatch import fnmatchcase
 from functools import cached_property, lru_cache
@@ -87,6 +89,10 @@ def _port_span(spec: int | str) -> tuple[int, int]:
     return low, high
 
 
+# The longest selector glob: PATH_MAX, the longest executable path (comm, user and namespace names
+# are far shorter).
+MAX_SELECTOR_GLOB = 4096
+
 _MATCH_FIELDS = ("process", "exe", "user", "ports", "protocol", "namespace", "container", "image", "pod",
                  "k8s_namespace")
 
@@ -115,6 +121,16 @@ class ListenerMatch(StrictModel):
     pod: str | None = Field(None, description="Kubernetes pod name (io.kubernetes.pod.name label), shell-style glob.")
     k8s_namespace: str | None = Field(
         None, description="Kubernetes namespace (io.kubernetes.pod.namespace label), shell-style glob.")
+
+    @field_validator("process", "exe", "user", "namespace", "container", "image", "pod", "k8s_namespace")
+    @classmethod
+    def _not_longer_than_a_name(cls, pattern: str | None) -> str | None:
+        # Longer than any name (an executable's path is at most PATH_MAX, 4096 bytes): a glob of a
+        # 300,000-character class took minutes to be told from one that selects every listener.
+        if pattern is not None and len(pattern) > MAX_SELECTOR_GLOB:
+            raise ValueError(f"a glob of {len(pattern):,} characters; at most {MAX_SELECTOR_GLOB:,} (no name it is "
+                             "matched against is longer)")
+        return pattern
 
     @field_validator("ports")
     @classmethod
@@ -296,7 +312,8 @@ def _glob_tokens(pattern: str) -> list[str | None]:
         character = pattern[i]
         i += 1
         if character == "*":
-            tokens.append(None)
+            if not tokens or tokens[-1] is not None:  # a run of stars is one star
+                tokens.append(None)
         elif character == "[":
             j = i
             if j < n and pattern[j] == "!":
@@ -345,17 +362,25 @@ def _glob_matches_all(pattern: str, names: _Names) -> bool:
         return closure(after)
 
     alphabet = set(_NAMES_PART_AT)
-    for character in pattern:
+    for character in set(pattern):
         alphabet.add(character)
         if ord(character) + 1 < 0x110000:
             alphabet.add(chr(ord(character) + 1))
+    # One character of each kind every test here treats alike (at most a few dozen kinds, however
+    # long a class is: a class of 300,000 characters made as many to follow, for minutes).
+    tests = [re.compile(fnmatch.translate(token)).match if len(token) > 1 else token.__eq__
+             for token in {token for token in tokens if token is not None and token != "?"}]
+    kinds: dict[tuple[bool, ...], str] = {}
+    for character in alphabet:
+        kinds.setdefault((character == "\0", character == "/", "0" <= character <= "9",
+                          *(bool(test(character)) for test in tests)), character)
     start = (0, closure({0}))
     seen, todo = {start}, [start]
     while todo:
         state, positions = todo.pop()
         if state in names.accepting and end not in positions:
             return False
-        for character in sorted(alphabet):
+        for character in sorted(kinds.values()):
             following = names.step(state, character)
             if following is None:
                 continue

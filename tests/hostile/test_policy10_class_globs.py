@@ -78,3 +78,26 @@ def test_a_class_that_leaves_a_listener_out_is_still_an_exception(tmp_path, host
     policy.write_text(POLICY.format(selector=selector, glob=glob))
     result = run_cli("validate", policy)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_a_glob_longer_than_any_name_is_refused_at_once(tmp_path):
+    """A class of 200,000 characters beyond the BMP (on main: accepted).  No name a selector is matched
+    against is longer than PATH_MAX, and telling a class this long from one of every listener, each of
+    its characters tried against it, takes minutes: the glob is refused at its place, at once."""
+    glob = "[" + "".join(chr(0x10000 + i) for i in range(0, 400_000, 2)) + "]*"
+    policy = tmp_path / "p.yaml"
+    policy.write_text(POLICY.format(selector="process", glob=glob), encoding="utf-8")
+    result = run_cli("validate", policy, timeout=30)
+    assert result.returncode == 2, result.stdout[:500] + result.stderr[:500]
+    assert (f"{policy}:10:19: rules[0].params.exceptions[0].match.process: a glob of 200,003 characters; at most "
+            "4,096 (no name it is matched against is longer)") in result.stderr
+
+
+def test_a_class_of_every_first_character_among_many_is_still_every_listener(tmp_path):
+    """Exact whatever else the class holds: "/" (every executable's first character) among 1,000 more."""
+    glob = "[/" + "".join(chr(0x10000 + i) for i in range(0, 2000, 2)) + "]*"
+    policy = tmp_path / "p.yaml"
+    policy.write_text(POLICY.format(selector="exe", glob=glob), encoding="utf-8")
+    result = run_cli("validate", policy, timeout=30)
+    assert result.returncode == 2, result.stdout[:500] + result.stderr[:500]
+    assert "exceptions[0] matches every listener (exe " in result.stderr
