@@ -637,7 +637,8 @@ def inspect_policy(path: Path, registry: Registry, *, waivers_path: Path | None 
 # writes for an empty variable) it was read as left out, where its reader takes the line as setting
 # it: a child's ``severity:`` put an inherited critical rule back to its check's default, below
 # ``--fail-on critical``; ``extends:`` dropped every rule of the parent; ``subject:`` made a blanket
-# waiver.  Every such key is here (tests/test_policy_loader.py); a null one is refused at its place.
+# waiver.  Every such key is here (tests/hostile/test_policy10_written_nulls.py); a null one is refused
+# at its place.
 _LEFT_OUT_MEANS = {
     (PolicyDocument, "extends"): ("extends no policy, so the rules of the policy meant are not in it",
                                   "the policy file it extends"),
