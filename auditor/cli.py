@@ -22,6 +22,7 @@ from auditor.commands.options import (
     quiet_option,
     resolve_target,
 )
+from auditor.config import EXPIRY_WARNING_DAYS_RANGE
 from auditor.errors import InputError, LbauditError, Terminated
 from auditor.model.codes import ExitCode, Severity
 from auditor.plugins import plugins_enabled
@@ -294,7 +295,7 @@ def _check_report_options(out_dir: Path | None, pdf: Path | None, pdf_cert: Path
               "counts, failing findings, next steps) instead of the human one.")
 @color_option
 @click.option("--waivers", "waivers_path", type=click.Path(path_type=Path), help=WAIVERS_HELP)
-@click.option("--expiry-warning-days", type=click.IntRange(0, 3650), default=30, show_default=True,
+@click.option("--expiry-warning-days", type=click.IntRange(*EXPIRY_WARNING_DAYS_RANGE), default=30, show_default=True,
               help=EXPIRY_WARNING_HELP)
 @click.option("--quiet", "-q", is_flag=True, help="No summary; the exit code and the files still tell.")
 @click.option("--record", is_flag=True, help="Record the run in the history store (lbaudit history).")
@@ -599,7 +600,7 @@ def _policy_files(paths: tuple[Path, ...]) -> list[Path]:
 @click.command(epilog=EXIT_CODES_HELP)
 @click.argument("policies", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--waivers", "waivers_path", type=click.Path(path_type=Path), help=WAIVERS_HELP)
-@click.option("--expiry-warning-days", type=click.IntRange(0, 3650), default=30, show_default=True,
+@click.option("--expiry-warning-days", type=click.IntRange(*EXPIRY_WARNING_DAYS_RANGE), default=30, show_default=True,
               help=EXPIRY_WARNING_HELP)
 @click.option("--no-plugins", is_flag=True, help="Built-in checks only.")
 @quiet_option

@@ -40,6 +40,16 @@ class Setting:
     # "path" (relative to the file's directory), "text", "integer", "seconds", "duration" or "one of a|b|c"
     kind: str
     meaning: str
+    # an "integer" or "seconds" setting: the lowest and highest value it takes, as its option does
+    # (one pair for both: expiry_warning_days: 99999 in the file was refused by --expiry-warning-days,
+    # naming the option and its variable, neither of which was set, and not the file's line)
+    bounds: tuple[int, int] | None = None
+
+
+# --expiry-warning-days and expiry_warning_days: ten years of days
+EXPIRY_WARNING_DAYS_RANGE = (0, 3650)
+# libpq's shortest connect_timeout is 2 s; a day is longer than any one query of a sane store takes
+STORE_TIMEOUT_RANGE = (2, 86400)
 
 
 SETTINGS: tuple[Setting, ...] = (
@@ -53,19 +63,17 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("assessor", "LBAUDIT_ASSESSOR", "--assessor", "text", "Assessor named in attestations."),
     Setting("color", "LBAUDIT_COLOR", "--color", "one of auto|always|never", "Colour in terminal output."),
     Setting("expiry_warning_days", "LBAUDIT_EXPIRY_WARNING_DAYS", "--expiry-warning-days", "integer",
-            "Warn about waivers that expire within this many days."),
+            "Warn about waivers that expire within this many days.", EXPIRY_WARNING_DAYS_RANGE),
     Setting("max_age", "LBAUDIT_MAX_AGE", "--max-age", "duration",
             "Oldest snapshot judged (evaluate --snapshot, fleet evaluate): 36h, 7d, ... or none."),
     Setting("store_timeout", "LBAUDIT_STORE_TIMEOUT", None, "seconds",
             "Seconds a PostgreSQL history store has to connect and to answer each query, commit or "
-            "rollback (default 30); past it the command gives up on the store (exit 2)."),
+            "rollback (default 30); past it the command gives up on the store (exit 2).", STORE_TIMEOUT_RANGE),
 )
 BY_KEY = {s.key: s for s in SETTINGS}
 BY_OPTION = {s.option: s for s in SETTINGS if s.option is not None}
 STORE_TIMEOUT_ENV = BY_KEY["store_timeout"].env
 DEFAULT_STORE_TIMEOUT = 30  # seconds: well past the 10 s a store's lock is waited for
-# libpq's shortest connect_timeout is 2 s; a day is longer than any one query of a sane store takes
-STORE_TIMEOUT_RANGE = (2, 86400)
 
 
 @record
@@ -124,14 +132,11 @@ def _check(setting: Setting, value: Any, base: Path) -> tuple[Any, str | None]:
             return None, f"{setting.key}: {exc}" if isinstance(value, str) else \
                 f"{setting.key}: expected a duration (36h, 7d, ... or none); found {found_text(value)}"
         return value, None
-    if setting.kind == "integer":
-        if isinstance(value, bool) or not isinstance(value, int):
-            return None, f"{setting.key}: expected an integer; found {found_text(value)}"
-        return value, None
-    if setting.kind == "seconds":
-        low, high = STORE_TIMEOUT_RANGE
+    if setting.kind in ("integer", "seconds"):
+        low, high = setting.bounds or (-2**63, 2**63 - 1)
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            return None, f"{setting.key}: expected a whole number of seconds from {low} to {high}; found {found_text(value)}"
+            what = "a whole number of seconds" if setting.kind == "seconds" else "an integer"
+            return None, f"{setting.key}: expected {what} from {low} to {high}; found {found_text(value)}"
         return value, None
     choices = setting.kind.removeprefix("one of ").split("|")
     if value not in choices:

@@ -69,7 +69,7 @@ def test_config_show_names_each_source(setup):
 @pytest.mark.parametrize("content, problems", [
     ("colour: never\npolicy: 3\n", ["2:1: policy: expected a path; found 3", "1:1: unknown key 'colour'; did you mean 'color'?"]),
     ("color: sometimes\n", ["1:1: color: expected one of auto, always, never; found 'sometimes'"]),
-    ("expiry_warning_days: '30'\n", ["1:1: expiry_warning_days: expected an integer; found '30'"]),
+    ("expiry_warning_days: '30'\n", ["1:1: expiry_warning_days: expected an integer from 0 to 3650; found '30'"]),
     ("store_timeout: 1\n", ["1:1: store_timeout: expected a whole number of seconds from 2 to 86400; found 1"]),
     ("store_timeout: 2.5\n", ["1:1: store_timeout: expected a whole number of seconds from 2 to 86400; found 2.5"]),
     ("- policy\n", ["1:1: expected a mapping of " + ", ".join(s.key for s in SETTINGS) + "; found list"]),

@@ -11,8 +11,10 @@ could apply gives the same verdict, that is the verdict, otherwise the listener 
 
 from __future__ import annotations
 
+import fnmatch
 import ipaddress
 import itertools
+import re
 from dataclasses import field
 from fnmatch import fnmatchcase
 from functools import cached_property, lru_cache
@@ -87,6 +89,10 @@ def _port_span(spec: int | str) -> tuple[int, int]:
     return low, high
 
 
+# The longest selector glob: PATH_MAX, the longest executable path (comm, user and namespace names
+# are far shorter).
+MAX_SELECTOR_GLOB = 4096
+
 _MATCH_FIELDS = ("process", "exe", "user", "ports", "protocol", "namespace", "container", "image", "pod",
                  "k8s_namespace")
 
@@ -115,6 +121,16 @@ class ListenerMatch(StrictModel):
     pod: str | None = Field(None, description="Kubernetes pod name (io.kubernetes.pod.name label), shell-style glob.")
     k8s_namespace: str | None = Field(
         None, description="Kubernetes namespace (io.kubernetes.pod.namespace label), shell-style glob.")
+
+    @field_validator("process", "exe", "user", "namespace", "container", "image", "pod", "k8s_namespace")
+    @classmethod
+    def _not_longer_than_a_name(cls, pattern: str | None) -> str | None:
+        # Longer than any name (an executable's path is at most PATH_MAX, 4096 bytes): a glob of a
+        # 300,000-character class took minutes to be told from one that selects every listener.
+        if pattern is not None and len(pattern) > MAX_SELECTOR_GLOB:
+            raise ValueError(f"a glob of {len(pattern):,} characters; at most {MAX_SELECTOR_GLOB:,} (no name it is "
+                             "matched against is longer)")
+        return pattern
 
     @field_validator("ports")
     @classmethod
@@ -187,7 +203,7 @@ class ListenerMatch(StrictModel):
             return False
         for name in ("process", "exe", "user", "namespace"):
             pattern = getattr(self, name)
-            if pattern is not None and not _matches_every_name(pattern.removeprefix("/") if name == "exe" else pattern):
+            if pattern is not None and not _matches_every_name(name, pattern):
                 return False
         return True
 
@@ -265,10 +281,128 @@ def _uncovered_port(spans: list[tuple[int, int]]) -> int | None:
     return covered if covered <= 65535 else None
 
 
-def _matches_every_name(pattern: str) -> bool:
-    """Whether a shell-style glob matches every non-empty name: only ``*`` with at most one ``?``
-    ("*", "**", "?*"), the names a listener is selected by (comm, user, uid, namespace) being never empty."""
-    return "*" in pattern and set(pattern) <= {"*", "?"} and pattern.count("?") <= 1
+class _Names:
+    """What a selector's glob is matched against, as a small automaton over characters: its start
+    state, its accepting states, ``step(state, character)`` (None: no such name goes on so) and the
+    length of its shortest name."""
+
+    def __init__(self, step: Callable[[int, str], int | None], accepting: frozenset[int], shortest: int):
+        self.step, self.accepting, self.shortest = step, accepting, shortest
+
+
+# A process name (comm), a user name or a namespace name: any text but empty (never a NUL).
+_ANY_NAME = _Names(lambda state, c: None if c == "\0" else 1, frozenset({1}), 1)
+# An executable: an absolute path, "/" and at least one character.
+_ABSOLUTE_PATH = _Names(lambda state, c: (1 if c == "/" else None) if state == 0 else (None if c == "\0" else 2),
+                        frozenset({2}), 2)
+# A uid or a namespace's inode, in decimal digits.
+_DECIMAL = _Names(lambda state, c: 1 if "0" <= c <= "9" else None, frozenset({1}), 1)
+# The characters every kind of name above parts at: with those of a glob (and each one after them),
+# one character of every run that every test treats alike.
+_NAMES_PART_AT = "\x01/0:"
+
+
+def _glob_tokens(pattern: str) -> list[str | None]:
+    """A shell-style glob as fnmatch reads it: None for each ``*``, ``?``, a class such as ``[!x]`` or
+    ``[0-9]`` (the only tokens longer than one character), or a character as itself; a ``[`` that
+    closes no class is the character itself."""
+    tokens: list[str | None] = []
+    i, n = 0, len(pattern)
+    while i < n:
+        character = pattern[i]
+        i += 1
+        if character == "*":
+            if not tokens or tokens[-1] is not None:  # a run of stars is one star
+                tokens.append(None)
+        elif character == "[":
+            j = i
+            if j < n and pattern[j] == "!":
+                j += 1
+            if j < n and pattern[j] == "]":
+                j += 1
+            while j < n and pattern[j] != "]":
+                j += 1
+            if j >= n:
+                tokens.append("[")
+            else:
+                tokens.append(pattern[i - 1:j + 1])
+                i = j + 1
+        else:
+            tokens.append(character)
+    return tokens
+
+
+def _glob_matches_all(pattern: str, names: _Names) -> bool:
+    """Whether the shell-style glob ``pattern`` (fnmatch's, character classes included) matches every
+    name of ``names``, told exactly: the glob's positions are followed over one character of each run
+    of characters that every class, character and state of ``names`` treats alike.  "[0-9]*" matches
+    every uid as "*" does, and "[!x]*" every absolute path; a test of "*" and "?" alone passed both."""
+    tokens = _glob_tokens(pattern)
+    if None not in tokens or len(tokens) - tokens.count(None) > names.shortest:
+        return False  # a longer name, or one as short as names has, falls outside it
+    end = len(tokens)
+
+    def closure(positions: set[int]) -> frozenset[int]:
+        found = set(positions)
+        for position in sorted(positions):
+            while position < end and tokens[position] is None:  # a star may match nothing
+                position += 1
+                found.add(position)
+        return frozenset(found)
+
+    def advance(positions: frozenset[int], character: str) -> frozenset[int]:
+        after: set[int] = set()
+        for position in positions:
+            if position < end:
+                token = tokens[position]
+                if token is None:
+                    after.add(position)
+                elif token == "?" or token == character or (len(token) > 1 and fnmatchcase(character, token)):
+                    after.add(position + 1)
+        return closure(after)
+
+    alphabet = set(_NAMES_PART_AT)
+    for character in set(pattern):
+        alphabet.add(character)
+        if ord(character) + 1 < 0x110000:
+            alphabet.add(chr(ord(character) + 1))
+    # One character of each kind every test here treats alike (at most a few dozen kinds, however
+    # long a class is: a class of 300,000 characters made as many to follow, for minutes).
+    tests = [re.compile(fnmatch.translate(token)).match if len(token) > 1 else token.__eq__
+             for token in {token for token in tokens if token is not None and token != "?"}]
+    kinds: dict[tuple[bool, ...], str] = {}
+    for character in alphabet:
+        kinds.setdefault((character == "\0", character == "/", "0" <= character <= "9",
+                          *(bool(test(character)) for test in tests)), character)
+    start = (0, closure({0}))
+    seen, todo = {start}, [start]
+    while todo:
+        state, positions = todo.pop()
+        if state in names.accepting and end not in positions:
+            return False
+        for character in sorted(kinds.values()):
+            following = names.step(state, character)
+            if following is None:
+                continue
+            item = (following, advance(positions, character))
+            if item not in seen:
+                seen.add(item)
+                todo.append(item)
+    return True
+
+
+def _matches_every_name(selector: str, pattern: str) -> bool:
+    """Whether the glob of ``selector`` (process, exe, user, namespace) selects every listener (an
+    identified owner's): one matching every name it is matched against.  A user is matched by its
+    name or its uid, so a glob of every uid does; a namespace by "host" for the collector's own and
+    by its inode for every other."""
+    if selector == "exe":
+        return _glob_matches_all(pattern, _ABSOLUTE_PATH)
+    if selector == "user":
+        return _glob_matches_all(pattern, _DECIMAL)
+    if selector == "namespace":
+        return fnmatchcase("host", pattern) and _glob_matches_all(pattern, _DECIMAL)
+    return _glob_matches_all(pattern, _ANY_NAME)
 
 
 class BindException(StrictModel):

@@ -29,6 +29,7 @@ from auditor.model.policy import (
     WaiverSource,
 )
 from auditor.model.records import mutable_record
+from auditor.patterns import first_use
 from auditor.policy.yamlsafe import (
     DocumentKind,
     ForeignDocument,
@@ -39,7 +40,7 @@ from auditor.policy.yamlsafe import (
     load_located,
 )
 from auditor.safeio import FileTooLarge, NotRegularFile, read_regular
-from auditor.text import quoted_name
+from auditor.text import MAX_QUOTED_NAME, cut_text, quoted_name
 
 MAX_POLICY_BYTES = 1024 * 1024
 MAX_EXTENDS_DEPTH = 16
@@ -221,11 +222,41 @@ def _validation_problems(
             written = doc.texts.get(prefix + loc)
             shown = written if written is not None and not isinstance(found, str) else found_text(found)
             # A validator's own message names the value it refused; others are told what was found.
-            message = f"{where}: {text}" if err["type"] == "value_error" else f"{where}: {text}; found {shown}"
+            message = f"{where}: {_cut_values(text, found)}" if err["type"] == "value_error" else f"{where}: {text}; found {shown}"
             if prefix + loc == ("version",) and isinstance(found, (int, float)) and not isinstance(found, bool):
                 message += f' (YAML reads it as a number: write version: "{written or found}")'
         problems.append(Problem(file, line, col, message))
     return problems
+
+
+def _cut_values(message: str, value: Any) -> str:
+    """A validator's ``message`` about ``value`` with each long text of the value in it cut to its
+    first MAX_QUOTED_NAME characters and its length (:func:`auditor.text.quoted_name`), where it is
+    quoted and where it is not.  Validators quote what they refuse, and a 900 KB accepted filter,
+    port or calendar day was printed whole, twice (1.8 MB), the file's problem lost in it."""
+    if len(message) <= 2 * MAX_QUOTED_NAME:
+        return message
+    texts: list[str] = []
+    stack, seen = [value], 0
+    while stack and seen < 10_000:  # a list of many values: enough to cut what a message holds
+        item = stack.pop()
+        seen += 1
+        if isinstance(item, str) and len(item) > MAX_QUOTED_NAME:
+            texts.append(item)
+        elif isinstance(item, (list, tuple)):
+            stack.extend(item)
+        elif isinstance(item, dict):
+            stack.extend(item.values())
+    for text in sorted(set(texts), key=len, reverse=True):
+        # the text quoted, then as it stands (as part of a longer quoted text, or written out)
+        message = message.replace(repr(text), quoted_name(text)).replace(text, quoted_name(text)[1:-1])
+    # a part of a long text (the field of a filter that its parser names): the message itself cut
+    return cut_text(message, MAX_VALIDATOR_MESSAGE)
+
+
+# The most of a validator's message a problem shows: the longest message of a valid value's kind
+# (every socket syscall listed as known) is some 400 characters.
+MAX_VALIDATOR_MESSAGE = 2000
 
 
 def _sorted(problems: list[Problem]) -> list[Problem]:
@@ -321,6 +352,8 @@ def _parse_file(path: Path, problems: list[Problem]) -> _Loaded:
     except ValidationError as exc:
         problems += _validation_problems(exc, PolicyDocument, name, doc)
         document = None
+    # ``extends: ~`` read as no extends: the file's own rules alone, the parent's gone, and valid
+    problems += _null_problems(name, doc, PolicyDocument, doc.value, ())
     if document is not None:
         rules = list(enumerate(document.rules))
         waivers = list(enumerate(document.waivers))
@@ -464,6 +497,10 @@ def inspect_policy(path: Path, registry: Registry, *, waivers_path: Path | None 
         seen_here: set[str] = set()
         for index, rule in loaded.rules:
             line, col = loaded.doc.position(("rules", index))
+            nulls = _null_problems(loaded.name, loaded.doc, RuleSpec, loaded.doc.value["rules"][index], ("rules", index))
+            if nulls:  # the rule is not merged: what it was meant to say is not known
+                problems += nulls
+                continue
             if rule.id in seen_here:
                 problems.append(Problem(loaded.name, line, col, f"rules[{index}]: rule id {rule.id!r} is used twice in this file"))
                 continue
@@ -554,13 +591,13 @@ def inspect_policy(path: Path, registry: Registry, *, waivers_path: Path | None 
             line, col = owner.doc.position(("waivers", index, "rule"))
             problems.append(Problem(owner.name, line, col, f"waivers[{index}].rule: no rule {quoted_name(waiver.rule)} in this "
                                     f"policy{did_you_mean(waiver.rule, rule_ids)}"))
-        if waiver.subject is None and _written_null(owner.doc.value, index):
-            # Left out, a subject waives every failure of the rule (a blanket waiver, warned about);
-            # written as null (a template's empty variable) it was read the same, where the
-            # reader takes the line as naming one (as a null selector of an exception: checks).
+        problems += _null_problems(owner.name, owner.doc, Waiver, owner.doc.value["waivers"][index], ("waivers", index))
+        if waiver.subject is not None and not waiver.subject.strip():
+            # No finding's subject is blank: such a waiver waives nothing, where its reader (and a
+            # template whose variable was empty) meant one subject, or every one.
             line, col = owner.doc.position(("waivers", index, "subject"))
-            problems.append(Problem(owner.name, line, col, f"waivers[{index}].subject: null, which waives every failing "
-                                    "finding of the rule as leaving it out does; write the subject this waiver is "
+            problems.append(Problem(owner.name, line, col, f"waivers[{index}].subject: {waiver.subject!r} is blank, and "
+                                    "no finding's subject is, so it waives nothing; write the subject this waiver is "
                                     "for, or leave the key out for a blanket waiver"))
     if not problems and not any(r.enabled for r in resolved):
         problems.append(Problem(top.name, 1, 1, "the policy has no enabled rule; a policy that checks nothing cannot fail"))
@@ -595,11 +632,43 @@ def inspect_policy(path: Path, registry: Registry, *, waivers_path: Path | None 
 
 # ------------------------------------------------------------------ waivers file and warnings
 
-def _written_null(document: Any, index: int) -> bool:
-    """Whether waiver ``index`` of a policy or waivers file as written has ``subject`` set to null."""
-    waivers = document.get("waivers") if isinstance(document, dict) else None
-    waiver = waivers[index] if isinstance(waivers, list) and index < len(waivers) else None
-    return isinstance(waiver, dict) and "subject" in waiver and waiver["subject"] is None
+# What a key of a policy, a rule or a waiver means when it is left out, for each key whose default is
+# null.  Written as null (``severity: ~``, or ``severity:`` with nothing after it, what a template
+# writes for an empty variable) it was read as left out, where its reader takes the line as setting
+# it: a child's ``severity:`` put an inherited critical rule back to its check's default, below
+# ``--fail-on critical``; ``extends:`` dropped every rule of the parent; ``subject:`` made a blanket
+# waiver.  Every such key is here (tests/hostile/test_policy10_written_nulls.py); a null one is refused
+# at its place.
+_LEFT_OUT_MEANS = {
+    (PolicyDocument, "extends"): ("extends no policy, so the rules of the policy meant are not in it",
+                                  "the policy file it extends"),
+    (RuleSpec, "check"): ("no check: only a rule that overrides an inherited one leaves it out", "the check"),
+    (RuleSpec, "title"): ("the check's title", "the title"),
+    (RuleSpec, "severity"): ("the check's default severity, not the one inherited or meant", "the severity"),
+    (RuleSpec, "platforms"): ("every platform its check judges", "the platforms"),
+    (Waiver, "subject"): ("waives every failing finding of the rule", "the subject this waiver is for"),
+}
+
+
+def _null_problems(file: str, doc: LocatedDocument, model: type[BaseModel], written: Any,
+                   loc: tuple[Any, ...]) -> list[Problem]:
+    """A problem for each key of ``written`` (a mapping at ``loc`` of ``doc``, to be validated as
+    ``model``) whose value is null where null would be read as the key left out."""
+    if not isinstance(written, dict):
+        return []
+    problems = []
+    for key, value in written.items():
+        left_out = _LEFT_OUT_MEANS.get((model, key))
+        if value is None and left_out is not None:
+            means, wanted = left_out
+            line, col = doc.position(loc + (key,))
+            if key == "subject":
+                text = ("null, which waives every failing finding of the rule as leaving it out does; write the "
+                        "subject this waiver is for, or leave the key out for a blanket waiver")
+            else:
+                text = f"null, which is read as leaving the key out ({means}); write {wanted}, or leave the key out"
+            problems.append(Problem(file, line, col, f"{_dotted(loc + (key,))}: {text}"))
+    return problems
 
 
 class _WaiverFile:
@@ -688,6 +757,20 @@ def waiver_warnings(located: list[tuple[Any, int, Waiver]], today: date, soon_da
                                     f"wildcards: it matches every subject of at least {least} "
                                     f"character{'' if least == 1 else 's'}, and so waives every failing finding "
                                     "of the rule (a blanket waiver); name the subject it is for"))
+        written_class = _CHARACTER_CLASS().search(waiver.subject) if waiver.subject else None
+        if written_class is not None:
+            # Subjects hold brackets ("tcp [::]:22 ..."), so a subject glob takes them as written;
+            # "[0-9]" or "[!x]" written as a class matches only a subject that holds that text.
+            warnings.append(Problem(owner.name, line, col, f"{where}: subject holds {written_class.group()!r}, which "
+                                    "is matched as written, not as a character class (a subject glob's only "
+                                    "wildcards are * and ?), so it waives only a subject that holds that text; "
+                                    "write the subject as the finding shows it, with * or ? for what varies"))
         if _is_todo(waiver.reason):
             warnings.append(Problem(owner.name, line, col, f"{where}: the reason is still TODO"))
     return warnings
+
+
+# A bracket written as a shell glob's character class: negated ("[!x]", "[^x]") or holding a range of
+# letters or digits ("[0-9]", "[a-z_]").  An address in brackets ("[::1]", "[fe80::1]") or an inode
+# ("net:[4026532281]") is neither.
+_CHARACTER_CLASS = first_use(r"\[(?:[!^][^\]]*|[^\]]*[A-Za-z0-9]-[A-Za-z0-9][^\]]*)\]")

@@ -15,7 +15,8 @@ plain Python values ourselves, so that:
   policy's JSON Schema, most other tools) read as different values is refused where it is written,
   with what each reads it as: ``yes``/``no``/``on``/``off`` (booleans in 1.1, text in 1.2), ``010``
   (octal 8 in 1.1, 10 in 1.2), ``0b101``, ``1_000`` and base-60 ``1:20`` (80 in 1.1, text in 1.2).
-  ``min_low: 01024`` was the port 532: a policy meant less than its author and reviewer read.
+  ``min_low: 01024`` was the port 532: a policy meant less than its author and reviewer read.  And
+  the other way round: ``1e3``, ``1.0e3``, ``-.5``, ``0o17`` (text in 1.1, numbers in 1.2).
 
 What a problem quotes.  A file read here may be any file the run can read (a policy's ``extends``,
 ``--waivers``, ``LBAUDIT_CONFIG``: data a pull request changes, read by a CI job running as root),
@@ -190,7 +191,7 @@ class _Builder:
             return items
         self._seen.add(id(node))
         shown = self._shown(node.value, path)
-        ambiguous = _yaml11_only(node, shown)
+        ambiguous = _yaml11_only(node, shown) or _yaml12_only(node, shown)
         if ambiguous:
             raise YamlProblem(ambiguous, *_mark(node))
         try:
@@ -279,6 +280,35 @@ def _yaml11_only(node: yaml.ScalarNode, quoted: str) -> str | None:
     return None
 
 
+# What YAML 1.2's core schema reads as a number (an octal 0o17, a float 1e3, 1.0e3 or -.5), where
+# PyYAML's 1.1 reads text: its floats need a "." and a signed exponent, and 0o is not a prefix there.
+_YAML12_NUMBER = re.compile(r"(?P<octal>0o[0-7]+)|[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?")
+
+
+def _yaml12_only(node: yaml.ScalarNode, quoted: str) -> str | None:
+    """Why ``node`` (a plain scalar, neither quoted nor tagged, that YAML 1.1 read as text) is a
+    number to a YAML 1.2 reader, or None.  ``max_time_wait_share: 5e-1`` was the text '5e-1' here,
+    refused as "expected a number", which the author had written; ``version: 1e3`` was text here and
+    1000.0 to the editor checking the schema.  ``quoted``: the scalar as the message may show it."""
+    if node.tag != _STR or node.style is not None or getattr(node, "explicit_tag", False):
+        return None
+    found = _YAML12_NUMBER.fullmatch(node.value)
+    if found is None:
+        return None
+    number: float = int(node.value[2:], 8) if found.group("octal") else float(node.value)
+    if isinstance(number, int) or (math.isfinite(number) and number.is_integer() and abs(number) < 2**53):
+        written = str(int(number))
+    elif not math.isfinite(number):
+        return f"{quoted} is text in YAML 1.1 but a number out of range in YAML 1.2; write a finite number (or quote it for text)"
+    else:  # as YAML 1.1 reads a float too: a "." in the mantissa, a sign in the exponent
+        mantissa, _, exponent = repr(number).partition("e")
+        written = (mantissa if "." in mantissa else mantissa + ".0") + (f"e{'' if exponent[0] in '+-' else '+'}{exponent}"
+                                                                       if exponent else "")
+    if quoted == "the value":  # not quoted: nor is the number it is
+        return "the value is text in YAML 1.1 but a number in YAML 1.2; write the number in digits with a '.' (or quote it for text)"
+    return f"{quoted} is text in YAML 1.1 but the number {written} in YAML 1.2; write {written} (or quote it for text)"
+
+
 def found_text(value: Any, limit: int = 60) -> str:
     """How a problem shows a value it refused ("expected text; found ..."): a scalar as written, cut
     to ``limit`` characters, and a mapping or a list by its kind and size alone.  Under a key of its
@@ -303,6 +333,13 @@ class _DepthLimitedLoader(yaml.SafeLoader):
 
     _depth = 0
     _nodes = 0
+
+    def compose_scalar_node(self, anchor: Any) -> Any:
+        # Whether a tag was written (``!!str 1e3``: text as its author says, not a YAML 1.2 number).
+        explicit = self.peek_event().tag not in (None, "!")
+        node = super().compose_scalar_node(anchor)
+        node.explicit_tag = explicit
+        return node
 
     def compose_node(self, parent: Any, index: Any) -> Any:
         self._depth += 1
@@ -372,20 +409,37 @@ def _recognise(node: yaml.Node, kind: DocumentKind) -> None:
 
 
 _UTF16_MARKS = (b"\xff\xfe", b"\xfe\xff")
+_UTF32_MARKS = (b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")
+
+
+def _wide_encoding(raw: bytes) -> str | None:
+    """"UTF-32" or "UTF-16" for a file that is plainly one (its byte order mark; or, without one, a
+    NUL as every other byte of its start, as ASCII text in UTF-16 is), else None.  NUL is UTF-8, so
+    such a file decoded, and YAML refused its first NUL: "character '\\x00' is not allowed", which
+    said nothing of what the file was or what to do."""
+    if raw.startswith(_UTF32_MARKS):
+        return "UTF-32"
+    if raw.startswith(_UTF16_MARKS):
+        return "UTF-16"
+    start = raw[:200]
+    if len(start) >= 4 and (start[0::2].count(0) == len(start[0::2]) or start[1::2].count(0) == len(start[1::2])):
+        return "UTF-16"
+    return None
 
 
 def decode_utf8(raw: bytes) -> str:
     """The text of a YAML file lbaudit reads (policy, waivers, configuration): UTF-8, else a
     YamlProblem at the first byte that is not, saying what to do.  A file saved as UTF-16 (some
     Windows editors' "Unicode") is named as such: its first byte alone says nothing useful."""
+    wide = _wide_encoding(raw)
+    if wide is not None:
+        how = f"it starts with a {wide} byte order mark" if raw.startswith(_UTF16_MARKS) else "every other byte is NUL"
+        raise YamlProblem(f"the file is {wide} ({how}); save it as UTF-8", 1, 1)
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
-        if raw.startswith(_UTF16_MARKS):
-            raise YamlProblem("the file is UTF-16 (it starts with a UTF-16 byte order mark); save it as UTF-8",
-                              1, 1) from None
         raise YamlProblem(f"byte 0x{raw[exc.start]:02x} is not UTF-8; save the file as UTF-8", line, column) from None
 
 

@@ -20,7 +20,7 @@ POLICY = REPO / "policies" / "corp.yaml"
     ("duplicate", "policy: a.yaml\npolicy: b.yaml\n", "duplicate key 'policy'"),
     ("not-utf8", b"policy: caf\xe9.yaml\n", "1:12: byte 0xe9 is not UTF-8; save the file as UTF-8"),
     ("empty-path", "policy: ''\n", "policy: expected a path; found ''"),
-    ("bool-days", "expiry_warning_days: true\n", "expiry_warning_days: expected an integer; found True"),
+    ("bool-days", "expiry_warning_days: true\n", "expiry_warning_days: expected an integer from 0 to 3650; found True"),
     ("list", "[policy]\n", "expected a mapping of policy"),
 ])
 def test_hostile_configuration_file_is_exit_2_naming_it(tmp_path, name, content, message):
