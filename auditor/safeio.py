@@ -5,8 +5,9 @@ snapshots, evidence, signatures, keys, and the configuration files of a host or 
 A FIFO would block ``open()`` forever, a character device such as ``/dev/zero`` never ends, and a
 directory or socket is not a document; so the file is opened non-blocking (an open FIFO then
 returns at once), checked with ``fstat`` to be a regular file *after* it is opened (no window
-between check and use), and read with a hard bound whatever ``st_size`` claims (``/proc`` files
-say 0, a growing file lies).  Problems are raised as ``OSError`` with an errno and a plain-words
+between check and use), refused at once when its ``st_size`` is past the bound (a sparse file of
+gigabytes), and read with a hard bound whatever ``st_size`` claims (``/proc`` files say 0, a
+growing file lies).  Problems are raised as ``OSError`` with an errno and a plain-words
 ``strerror``, so each caller turns them into its own kind of error (an exit-2 ``InputError`` for a
 command-line file, a ``Gap`` for a host's configuration file).
 """
@@ -25,6 +26,12 @@ _KINDS = (
     (stat.S_ISBLK, "a block device"),
     (stat.S_ISSOCK, "a socket"),
 )
+
+
+# The most a pseudo file system claims of a file whatever it holds: sysfs gives each attribute the
+# size of a page (4 KiB, 64 KiB on some arm64 and ppc64 kernels).  Below it a size is not trusted to
+# refuse a file; reading one more byte than the bound tells as well, and costs no more than that.
+_PSEUDO_FILE_SIZE = 64 * 1024
 
 
 class NotRegularFile(OSError):
@@ -56,11 +63,19 @@ def read_regular(path: str | os.PathLike[str], limit: int, *, follow_symlinks: b
         flags |= getattr(os, "O_NOFOLLOW", 0)
     fd = os.open(os.fspath(path), flags, dir_fd=dir_fd)
     try:
-        mode = os.fstat(fd).st_mode
+        opened = os.fstat(fd)
+        mode = opened.st_mode
         if not stat.S_ISREG(mode):
             what = kind_of(mode)
             raise NotRegularFile(errno.EISDIR if stat.S_ISDIR(mode) else errno.EINVAL,
                                  f"is {what}, not a regular file", os.fspath(path))
+        if opened.st_size > max(limit, _PSEUDO_FILE_SIZE):
+            # A regular file says its size: a sparse file of 5 GB is refused before a byte is read.
+            # Reading up to the bound first held the bound twice over in memory (the chunks and
+            # their join): 550 MB to refuse an evidence file, exit 71 under a ulimit -v in which
+            # any real evidence file is read.  A size can only refuse, never admit: /proc files say
+            # 0 and a growing file may lie low, so the read below stays bounded whatever it said.
+            raise FileTooLarge(errno.EFBIG, f"larger than {limit} bytes", os.fspath(path))
         chunks: list[bytes] = []
         remaining = limit + 1  # one byte more than allowed tells "too large" from "exactly the limit"
         while remaining > 0:

@@ -50,7 +50,12 @@ from typing import Any
 from auditor.collect import CollectContext, netlink, rtnetlink
 from auditor.collect.containers import EngineView, read_engines
 from auditor.collect.nat import ListedOnce, dedupe, read_loopback_drops, read_nat, read_tproxy
-from auditor.collect.procview import PROC_USER_INIT_INO, owning_user_namespace, unlisted_processes
+from auditor.collect.procview import (
+    PROC_USER_INIT_INO,
+    descriptor_target,
+    owning_user_namespace,
+    unlisted_processes,
+)
 from auditor.collect.sockets import (
     CORE,
     ESTABLISHED_KEY,
@@ -228,7 +233,7 @@ def _descriptors(proc: str, pid: int, add: Any, sockets: dict[int, tuple[int, in
             table = os.open(fd_dir, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
         for fd in fds:
             try:
-                target = os.readlink(fd, dir_fd=table)
+                target = descriptor_target(fd, dir_fd=table)
                 if target[:5] == "net:[":
                     add(f"{fd_dir}/{fd}")  # stat follows the link to the namespace file
             except FileNotFoundError:

@@ -17,6 +17,7 @@ processes without any error:
 
 from __future__ import annotations
 
+import errno
 import os
 
 from auditor.safeio import read_regular
@@ -27,6 +28,28 @@ CAP_SYS_PTRACE = 19
 MOUNTINFO_LIMIT = 16 * 1024 * 1024
 STATUS_LIMIT = 64 * 1024
 HIDING = {"2": "invisible", "invisible": "invisible", "4": "ptraceable", "ptraceable": "ptraceable"}
+
+
+# What descriptor_target gives for a descriptor of a file whose path the kernel cannot write.
+PATH_TOO_LONG = "(a path longer than PATH_MAX)"
+
+
+def descriptor_target(name: str, dir_fd: int | None = None) -> str:
+    """The text of the descriptor link ``name`` (``/proc/PID/fd/N``, or ``N`` relative to the table
+    open at ``dir_fd``), as ``readlink`` gives it, and :data:`PATH_TOO_LONG` for a file whose path
+    is longer than the kernel writes into a link (PATH_MAX): ``readlink`` then fails with
+    ENAMETOOLONG although the table is readable.  Such a descriptor is a file or directory, never a
+    socket (``socket:[N]``) or a namespace (``net:[N]``), which is all a collector looks for: any
+    user could hold one (a directory 30 levels of 200-character names deep), and it made the
+    process's whole table "could not be read", its listeners "owner unknown" and the run
+    incomplete.  Every other error is raised as it is (the table is not readable, or the descriptor
+    was closed)."""
+    try:
+        return os.readlink(name, dir_fd=dir_fd)
+    except OSError as exc:
+        if exc.errno == errno.ENAMETOOLONG:
+            return PATH_TOO_LONG
+        raise
 
 
 NS_GET_USERNS = 0xB701  # _IO(0xb7, 0x1): the user namespace that owns a namespace, Linux 4.9

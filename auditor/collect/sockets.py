@@ -60,7 +60,12 @@ from auditor.collect.parsers.proc_net import (
     parse_sockstat,
     time_wait_count,
 )
-from auditor.collect.procview import PROC_USER_INIT_INO, owning_user_namespace, unlisted_processes
+from auditor.collect.procview import (
+    PROC_USER_INIT_INO,
+    descriptor_target,
+    owning_user_namespace,
+    unlisted_processes,
+)
 from auditor.collect.systemd_sockets import collect_declared_sockets
 from auditor.domain.netaddr import TPROXY_PROTOCOLS
 from auditor.model.base import copy_with
@@ -476,7 +481,7 @@ def _holders_by_path(fd_dir: str, fds: list[str], wanted: dict[str, int], pid: i
     at, one descriptor at a time; False when a descriptor is listed but cannot be read."""
     for fd in fds:
         try:
-            target = os.readlink(f"{fd_dir}/{fd}")
+            target = descriptor_target(f"{fd_dir}/{fd}")
         except FileNotFoundError:
             continue  # closed meanwhile
         except OSError:
@@ -534,8 +539,8 @@ def scan_socket_owners(inodes: set[int], proc: str = PROC) -> FdScan:
         try:
             targets = list(map(partial(os.readlink, dir_fd=dir_fd), fds))
         except OSError:
-            # a descriptor closed (or the table refused) meanwhile: which one, and what it means,
-            # is for the reading one at a time to say
+            # a descriptor closed (or the table refused) meanwhile, or one of a path too long to
+            # write: which one, and what it means, is for the reading one at a time to say
             targets = None
         finally:
             os.close(dir_fd)

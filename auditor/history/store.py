@@ -1417,40 +1417,17 @@ class HistoryStore:
             raise InputError("prune needs --older-than and/or --keep-last")
         cutoff = _naive_utc(now or datetime.now(timezone.utc)) - older_than if older_than is not None else None
         report = PruneReport(dry_run=dry_run)
-        attested_ids = sa.select(t.attestations.c.run_id).distinct()
         try:
+            if dry_run:
+                # Only reads: a deferred transaction, one snapshot of the store, no write lock.  A dry
+                # run that began IMMEDIATE waited the whole busy timeout for a nightly writer (or a
+                # backup holding the store) and then was exit 75, "nothing was written", for a
+                # command that writes nothing.
+                with self._reading() as conn:
+                    self._prune_plan(conn, report, cutoff, keep_last, force)
+                return report
             with self._writing() as conn:
-                attested = set(conn.execute(attested_ids).scalars())
-                seen: dict[tuple[int, str], int] = defaultdict(int)
-                doomed = []
-                for row in map(_checked, conn.execute(
-                        sa.select(t.runs.c.id, t.runs.c.host_id, t.runs.c.policy_id, t.runs.c.started_at,
-                                  t.runs.c.evidence_sha256, t.runs.c.prev_evidence_sha256)
-                        # newest by when they ran, as list, diff and fleet report see them: an
-                        # older scan imported later does not push the latest one out
-                        .order_by(t.runs.c.host_id, t.runs.c.policy_id, t.runs.c.started_at.desc(),
-                                  t.runs.c.id.desc()))):
-                    chain = (row.host_id, row.policy_id)
-                    seen[chain] += 1
-                    if keep_last is not None and seen[chain] <= keep_last:
-                        continue
-                    if cutoff is not None and row.started_at >= cutoff:
-                        continue
-                    if row.id in attested and not force:
-                        report.kept_attested.append(row.id)
-                        continue
-                    doomed.append(row)
-                report.pruned = sorted(r.id for r in doomed)
-                report.kept_attested.sort()
-                doomed_ids = set(report.pruned)
-                still_used = {sha for run_id, sha in conn.execute(sa.select(t.runs.c.id, t.runs.c.evidence_sha256))
-                              if run_id not in doomed_ids}
-                all_evidence = set(conn.execute(sa.select(t.evidence.c.sha256)).scalars())
-                orphans = sorted(all_evidence - still_used)
-                report.orphan_evidence = len(orphans)
-                if dry_run:
-                    conn.rollback()
-                    return report
+                doomed, orphans = self._prune_plan(conn, report, cutoff, keep_last, force)
                 moment = _naive_utc(datetime.now(timezone.utc))
                 for start in range(0, len(doomed), 500):
                     batch = doomed[start:start + 500]
@@ -1474,6 +1451,42 @@ class HistoryStore:
                 raise
             raise damaged from None
         return report
+
+    @staticmethod
+    def _prune_plan(conn: Connection, report: PruneReport, cutoff: datetime | None, keep_last: int | None,
+                    force: bool) -> tuple[list[Any], list[str]]:
+        """The rows of the runs ``prune`` removes (with what each leaves of its chain link) and the
+        digests of the evidence no run left refers to; ``report`` is filled in.  Reads only: a dry
+        run stops here."""
+        attested = set(conn.execute(sa.select(t.attestations.c.run_id).distinct()).scalars())
+        seen: dict[tuple[int, str], int] = defaultdict(int)
+        doomed = []
+        for row in map(_checked, conn.execute(
+                sa.select(t.runs.c.id, t.runs.c.host_id, t.runs.c.policy_id, t.runs.c.started_at,
+                          t.runs.c.evidence_sha256, t.runs.c.prev_evidence_sha256)
+                # newest by when they ran, as list, diff and fleet report see them: an
+                # older scan imported later does not push the latest one out
+                .order_by(t.runs.c.host_id, t.runs.c.policy_id, t.runs.c.started_at.desc(),
+                          t.runs.c.id.desc()))):
+            chain = (row.host_id, row.policy_id)
+            seen[chain] += 1
+            if keep_last is not None and seen[chain] <= keep_last:
+                continue
+            if cutoff is not None and row.started_at >= cutoff:
+                continue
+            if row.id in attested and not force:
+                report.kept_attested.append(row.id)
+                continue
+            doomed.append(row)
+        report.pruned = sorted(r.id for r in doomed)
+        report.kept_attested.sort()
+        doomed_ids = set(report.pruned)
+        still_used = {sha for run_id, sha in conn.execute(sa.select(t.runs.c.id, t.runs.c.evidence_sha256))
+                      if run_id not in doomed_ids}
+        all_evidence = set(conn.execute(sa.select(t.evidence.c.sha256)).scalars())
+        orphans = sorted(all_evidence - still_used)
+        report.orphan_evidence = len(orphans)
+        return doomed, orphans
 
     # ------------------------------------------------------------------ verify
 

@@ -599,34 +599,46 @@ def _split_long(token: str, width: float, font: str, size: float) -> list[str]:
         if line and stringWidth(line + part, font, size) > width:
             lines.append(line)
             line = ""
-        while True:  # no separator to break at: cut at the column edge
-            cut = _fitting_prefix(part, width, font, size)
-            if cut == len(part):
+        # Cut at the column edge where there is no separator to break at, walking the run by its
+        # offset: taking what was left of it as a new string at every cut copied the run once a
+        # line, time quadratic in its length again (4 MB of one character: 3 s a cell).
+        start = 0
+        while True:
+            cut = _fitting_prefix(part, width, font, size, start)
+            if start + cut == len(part):
                 break
-            lines.append(part[:cut])
-            part = part[cut:]
-        line += part
+            lines.append(part[start:start + cut])
+            start += cut
+        line += part[start:] if start else part
     return lines + ([line] if line else [])
 
 
-def _fitting_prefix(part: str, width: float, font: str, size: float) -> int:
-    """How many characters of ``part`` fit ``width`` (at least one): found by measuring prefixes of
-    doubling length, then halving, so that each cut costs about its own line's length.  Measuring what
-    was left of the token at every cut took time quadratic in it: a process name of 100,000 characters
-    without a separator kept a PDF busy for 40 seconds, one of 1,000,000 for hours."""
+def _fitting_prefix(part: str, width: float, font: str, size: float, start: int = 0) -> int:
+    """How many characters of ``part`` from ``start`` fit ``width`` (at least one): found by measuring
+    prefixes of doubling length, then halving, so that each cut costs about its own line's length.
+    Measuring what was left of the token at every cut took time quadratic in it: a process name of
+    100,000 characters without a separator kept a PDF busy for 40 seconds, one of 1,000,000 for hours."""
+    left = len(part) - start
     reach = 64
-    while reach < len(part) and stringWidth(part[:reach], font, size) <= width:
+    while reach < left and stringWidth(part[start:start + reach], font, size) <= width:
         reach *= 2
-    if reach >= len(part) and stringWidth(part, font, size) <= width:
-        return len(part)
-    fits, too_wide = 1, min(reach, len(part))  # the first character is taken even if it is too wide
+    if reach >= left and stringWidth(part[start:], font, size) <= width:
+        return left
+    fits, too_wide = 1, min(reach, left)  # the first character is taken even if it is too wide
     while too_wide - fits > 1:
         middle = (fits + too_wide) // 2
-        if stringWidth(part[:middle], font, size) <= width:
+        if stringWidth(part[start:start + middle], font, size) <= width:
             fits = middle
         else:
             too_wide = middle
     return fits
+
+
+# Characters of one value a findings cell wraps, at most; the rest is counted, not laid out.  Its
+# MAX_CELL_LINES lines never show this many (a line holds a few hundred of the narrowest glyphs),
+# and wrapping costs time in the length wrapped: a reason of 20 MB, which an evidence file (up to
+# 256 MiB) can hold, kept --pdf busy for minutes, one of 200 MB for hours.
+MAX_WRAPPED_CHARACTERS = 500_000
 
 
 @lru_cache(maxsize=8192)
@@ -637,6 +649,9 @@ def wrap_plain(value: str, width: float, font: str = FONT_NAMES["regular"], size
     a separator (see :func:`_split_long`).  Plain text, as :func:`escape` makes a paragraph's."""
     space = stringWidth(" ", font, size)
     out: list[str] = []
+    unwrapped = len(value) - MAX_WRAPPED_CHARACTERS
+    if unwrapped > 0:
+        value = value[:MAX_WRAPPED_CHARACTERS]
     for raw in plain_text(value).splitlines() or [""]:
         line, line_width = "", 0.0
         for word in raw.split():
@@ -654,7 +669,13 @@ def wrap_plain(value: str, width: float, font: str = FONT_NAMES["regular"], size
                 out += parts[:-1]
                 line, line_width = parts[-1], stringWidth(parts[-1], font, size)
         out.append(line)
-    if len(out) > MAX_CELL_LINES:
+    if unwrapped > 0:
+        more = f"\u2026 {unwrapped} more characters"
+        if len(out) >= MAX_CELL_LINES:
+            out[MAX_CELL_LINES - 1:] = [f"{more} and {len(out) - MAX_CELL_LINES + 1} more lines (in the evidence)"]
+        else:  # characters that take no room (zero-width), all on the lines shown
+            out.append(f"{more} (in the evidence)")
+    elif len(out) > MAX_CELL_LINES:
         out[MAX_CELL_LINES - 1:] = [f"\u2026 {len(out) - MAX_CELL_LINES + 1} more lines (in the evidence)"]
     return "\n".join(out)
 
