@@ -49,6 +49,7 @@ from typing import Any
 
 from auditor.collect import CollectContext, netlink, rtnetlink
 from auditor.collect.containers import EngineView, read_engines
+from auditor.collect.fdtables import FdTable, kept_tables, read_table
 from auditor.collect.nat import ListedOnce, dedupe, read_loopback_drops, read_nat, read_tproxy
 from auditor.collect.procview import PROC_USER_INIT_INO, owning_user_namespace, unlisted_processes
 from auditor.collect.sockets import (
@@ -60,7 +61,6 @@ from auditor.collect.sockets import (
     TRANSPORTS,
     OptionalRead,
     _absent_or_unreadable,
-    _fds_of_live_thread,
     _v6only_gaps,
     attribute_owners,
     count_states,
@@ -202,51 +202,35 @@ LISTENING_PROTOCOL_NAMES = frozenset(name for transport in TRANSPORTS for name i
 
 
 def _descriptors(proc: str, pid: int, add: Any, sockets: dict[int, tuple[int, int, str]],
-                 refused: list[int]) -> None:
+                 refused: list[int], tables: dict[int, FdTable | None]) -> None:
     """What ``pid`` holds open that may be all that keeps a network namespace alive: a namespace
     file (added at once) and sockets (into ``sockets``: inode -> (pid, fd, /proc link), one holder
     each).  A table that cannot be read puts ``pid`` in ``refused``.
 
-    Each link is read relative to a descriptor of the table (``readlink`` with ``dir_fd``): a host's
-    tens of thousands of descriptors are each one lookup, not a walk of /proc/PID/fd again (a fifth
-    less CPU a descriptor), and a table whose pid is reused meanwhile is read no further."""
-    fd_dir = f"{proc}/{pid}/fd"
-    try:
-        table = os.open(fd_dir, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    except FileNotFoundError:
+    ``tables``: those this collection's owner scan read already (issue 16: each descriptor is read
+    once a run); a process not among them is read now.  A namespace file's link is followed only
+    while it still names the namespace it named when read (a descriptor closed and its number
+    reused meanwhile is closed, as when the link is gone)."""
+    table = tables.pop(pid) if pid in tables else read_table(proc, pid)
+    if table is None:
         return  # exited meanwhile
-    except OSError:
-        refused.append(pid)
-        return
-    try:
-        fds = os.listdir(table)
-        if not fds:  # a zombie leader whose other threads still hold the table
-            fd_dir, fds = _fds_of_live_thread(proc, pid, fd_dir)
-            if not fds:
-                return
-            os.close(table)
-            table = os.open(fd_dir, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-        for fd in fds:
+    fd_dir = table.fd_dir
+    for fd, target in zip(table.fds, table.targets):
+        if target[:5] == "net:[":
             try:
-                target = os.readlink(fd, dir_fd=table)
-                if target[:5] == "net:[":
-                    add(f"{fd_dir}/{fd}")  # stat follows the link to the namespace file
+                add(f"{fd_dir}/{fd}", linked=target)  # stat follows the link to the namespace file
             except FileNotFoundError:
                 continue  # closed meanwhile
             except OSError:
                 refused.append(pid)
                 return
-            if target[:8] == "socket:[" and target[-1:] == "]" and target[8:-1].isascii() \
-                    and target[8:-1].isdigit() and fd.isascii() and fd.isdigit():
-                inode = int(target[8:-1])
-                if inode not in sockets:
-                    sockets[inode] = (pid, int(fd), f"{fd_dir}/{fd}")
-    except FileNotFoundError:
-        return  # exited meanwhile (the thread whose table is read, or the whole process)
-    except OSError:
+        elif target[:8] == "socket:[" and target[-1:] == "]" and target[8:-1].isascii() \
+                and target[8:-1].isdigit() and fd.isascii() and fd.isdigit():
+            inode = int(target[8:-1])
+            if inode not in sockets:
+                sockets[inode] = (pid, int(fd), f"{fd_dir}/{fd}")
+    if table.refused:
         refused.append(pid)
-    finally:
-        os.close(table)
 
 
 def _can_listen(link: str) -> bool | None:
@@ -371,6 +355,9 @@ def discover(proc: str, run_netns: str = RUN_NETNS) -> tuple[dict[tuple[int, int
 
     def add(path: str, **what: Any) -> None:
         st = os.stat(path)
+        if "linked" in what and what["linked"] != f"net:[{st.st_ino}]":
+            # a descriptor read as net:[I] that is now another file: closed meanwhile, its number reused
+            raise FileNotFoundError(errno.ENOENT, f"{path} no longer links to {what['linked']}")
         entry = found.setdefault((st.st_dev, st.st_ino), Found(st.st_dev, st.st_ino))
         if "pid" in what:
             entry.pids.add(what["pid"])
@@ -395,6 +382,7 @@ def discover(proc: str, run_netns: str = RUN_NETNS) -> tuple[dict[tuple[int, int
     refused: list[int] = []  # processes whose open files could not be read
     sockets: dict[int, tuple[int, int, str]] = {}
     mounts: dict[tuple[int, int], list[int]] = {}  # each mount namespace, by the processes in it
+    tables = kept_tables(proc)  # what the owner scan of this collection read, if it ran
     with os.scandir(proc) as entries:
         pids = sorted(int(e.name) for e in entries if e.name.isascii() and e.name.isdigit())
     for pid in pids:
@@ -404,7 +392,7 @@ def discover(proc: str, run_netns: str = RUN_NETNS) -> tuple[dict[tuple[int, int
             # exited meanwhile, or only its leader did (a zombie whose other threads still run,
             # as after pthread_exit in main): those threads' namespaces are still there
             _add_threads(proc, pid, add, denied)
-            _descriptors(proc, pid, add, sockets, refused)
+            _descriptors(proc, pid, add, sockets, refused, tables)
             _mount_namespace(proc, pid, mounts, refused)
             continue
         except OSError as exc:
@@ -414,7 +402,7 @@ def discover(proc: str, run_netns: str = RUN_NETNS) -> tuple[dict[tuple[int, int
                 denied.append(pid)
             continue
         _add_threads(proc, pid, add, denied)
-        _descriptors(proc, pid, add, sockets, refused)
+        _descriptors(proc, pid, add, sockets, refused, tables)
         _mount_namespace(proc, pid, mounts, refused)
     refused = sorted(set(refused) - set(denied))  # said once, by the gap on their namespace
     if refused:
