@@ -201,11 +201,11 @@ SYS_PIDFD_GETFD = 438  # pidfd_getfd(2), Linux 5.6: one number on every architec
 LISTENING_PROTOCOL_NAMES = frozenset(name for transport in TRANSPORTS for name in transport.kernel_names)
 
 
-def _descriptors(proc: str, pid: int, add: Any, sockets: dict[int, tuple[int, int, str]],
+def _descriptors(proc: str, pid: int, add: Any, holding: list[tuple[int, FdTable]],
                  refused: list[int], tables: dict[int, FdTable | None]) -> None:
     """What ``pid`` holds open that may be all that keeps a network namespace alive: a namespace
-    file (added at once) and sockets (into ``sockets``: inode -> (pid, fd, /proc link), one holder
-    each).  A table that cannot be read puts ``pid`` in ``refused``.
+    file (added at once) and sockets (its table put in ``holding``, for :func:`_held_sockets` once
+    the sockets a dump places are known).  A table that cannot be read puts ``pid`` in ``refused``.
 
     ``tables``: those this collection's owner scan read already (issue 16: each descriptor is read
     once a run); a process not among them is read now.  A namespace file's link is followed only
@@ -214,23 +214,52 @@ def _descriptors(proc: str, pid: int, add: Any, sockets: dict[int, tuple[int, in
     table = tables.pop(pid) if pid in tables else read_table(proc, pid)
     if table is None:
         return  # exited meanwhile
-    fd_dir = table.fd_dir
-    for fd, target in zip(table.fds, table.targets):
-        if target[:5] == "net:[":
+    # Looked for in one string (a link text holds no newline the kernel writes for a namespace or
+    # a socket; a path that does only sends the table through the loop): the loop over each
+    # descriptor was most of discovery's own cost with 20,000 of them.
+    joined = "\n".join(table.targets)
+    if "net:[" in joined:
+        for index, (fd, target) in enumerate(zip(table.fds, table.targets)):
+            if target[:5] != "net:[":
+                continue
             try:
-                add(f"{fd_dir}/{fd}", linked=target)  # stat follows the link to the namespace file
+                add(f"{table.fd_dir}/{fd}", linked=target)  # stat follows the link to the namespace file
             except FileNotFoundError:
                 continue  # closed meanwhile
             except OSError:
                 refused.append(pid)
+                # the sockets before it were seen, as before; those after it are not
+                holding.append((pid, FdTable(table.fd_dir, table.fds[:index], table.targets[:index])))
                 return
-        elif target[:8] == "socket:[" and target[-1:] == "]" and target[8:-1].isascii() \
-                and target[8:-1].isdigit() and fd.isascii() and fd.isdigit():
-            inode = int(target[8:-1])
-            if inode not in sockets:
-                sockets[inode] = (pid, int(fd), f"{fd_dir}/{fd}")
+    if "socket:[" in joined:
+        holding.append((pid, table))
     if table.refused:
         refused.append(pid)
+
+
+# A socket's inode in a link text: found in a table's links joined by newlines, at C speed.  Every
+# socket link matches (its text is the whole line); a path that merely contains such text gives a
+# number no socket link of the table has, which the exact comparison below drops.
+_SOCKET_LINK = re.compile(r"socket:\[([0-9]+)\]")
+
+
+def _held_sockets(holding: list[tuple[int, FdTable]], placed: set[int]) -> dict[int, tuple[int, int, str]]:
+    """The sockets of ``holding`` (in pid order) that no dump placed: inode -> (pid, fd, /proc
+    link) of its first holder.  Each table's socket inodes are taken out of its links at C speed
+    and the placed ones set aside, so that a descriptor is looked at one by one only in a table
+    that holds a socket left to ask (issue 16: the loop over every descriptor was most of
+    discovery's own cost with 20,000 of them)."""
+    sockets: dict[int, tuple[int, int, str]] = {}
+    for pid, table in holding:
+        unplaced = set(map(int, _SOCKET_LINK.findall("\n".join(table.targets)))).difference(placed, sockets)
+        if not unplaced:
+            continue
+        links = {f"socket:[{inode}]": inode for inode in unplaced}  # the text sockfs_dname writes
+        for fd, target in zip(table.fds, table.targets):
+            inode = links.get(target)
+            if inode is not None and inode not in sockets and fd.isascii() and fd.isdigit():
+                sockets[inode] = (pid, int(fd), f"{table.fd_dir}/{fd}")
+    return sockets
 
 
 def _can_listen(link: str) -> bool | None:
@@ -281,10 +310,11 @@ def placed_here(found: dict[tuple[int, int], Found], timeout: float) -> set[int]
     return placed
 
 
-def _socket_namespaces(sockets: dict[int, tuple[int, int, str]], found: dict[tuple[int, int], Found],
+def _socket_namespaces(holding: list[tuple[int, FdTable]], found: dict[tuple[int, int], Found],
                        timeout: float = 10.0) -> list[str]:
-    """Add the namespace of each socket of ``sockets`` not yet in ``found``, held by a descriptor of
-    it (no path opens a namespace only a socket holds).  Returns why some could not be asked.
+    """Add the namespace of each socket the tables of ``holding`` hold not yet in ``found``, through
+    a descriptor of it (no path opens a namespace only a socket holds).  Returns why some could
+    not be asked.
 
     A socket a dump places (:func:`placed_here`) is not asked: a host's thousands of connections
     are in its own namespace, and asking each was 17 us a socket."""
@@ -292,13 +322,12 @@ def _socket_namespaces(sockets: dict[int, tuple[int, int, str]], found: dict[tup
 
     libc = _libc()
     unasked: dict[str, list[str]] = {}
-    placed = placed_here(found, timeout) if sockets else set()
+    sockets = _held_sockets(holding, placed_here(found, timeout) if holding else set())
     # one process at a time, its pidfd closed before the next: a host's thousands of processes
     # with sockets would otherwise hold as many descriptors (EMFILE, each socket then a gap)
     by_pid: dict[int, list[tuple[int, int, str]]] = {}
     for inode, (pid, fd, link) in sockets.items():
-        if inode not in placed:
-            by_pid.setdefault(pid, []).append((inode, fd, link))
+        by_pid.setdefault(pid, []).append((inode, fd, link))
     for pid, held in sorted(by_pid.items()):
         held = [(inode, fd, link) for inode, fd, link in sorted(held) if _can_listen(link)]
         if not held:
@@ -380,7 +409,7 @@ def discover(proc: str, run_netns: str = RUN_NETNS) -> tuple[dict[tuple[int, int
 
     denied: list[int] = []
     refused: list[int] = []  # processes whose open files could not be read
-    sockets: dict[int, tuple[int, int, str]] = {}
+    holding: list[tuple[int, FdTable]] = []  # the tables that hold sockets, in pid order
     mounts: dict[tuple[int, int], list[int]] = {}  # each mount namespace, by the processes in it
     tables = kept_tables(proc)  # what the owner scan of this collection read, if it ran
     with os.scandir(proc) as entries:
@@ -392,7 +421,7 @@ def discover(proc: str, run_netns: str = RUN_NETNS) -> tuple[dict[tuple[int, int
             # exited meanwhile, or only its leader did (a zombie whose other threads still run,
             # as after pthread_exit in main): those threads' namespaces are still there
             _add_threads(proc, pid, add, denied)
-            _descriptors(proc, pid, add, sockets, refused, tables)
+            _descriptors(proc, pid, add, holding, refused, tables)
             _mount_namespace(proc, pid, mounts, refused)
             continue
         except OSError as exc:
@@ -402,7 +431,7 @@ def discover(proc: str, run_netns: str = RUN_NETNS) -> tuple[dict[tuple[int, int
                 denied.append(pid)
             continue
         _add_threads(proc, pid, add, denied)
-        _descriptors(proc, pid, add, sockets, refused, tables)
+        _descriptors(proc, pid, add, holding, refused, tables)
         _mount_namespace(proc, pid, mounts, refused)
     refused = sorted(set(refused) - set(denied))  # said once, by the gap on their namespace
     if refused:
@@ -410,7 +439,7 @@ def discover(proc: str, run_netns: str = RUN_NETNS) -> tuple[dict[tuple[int, int
                         reason=f"the open files of {len(refused)} processes could not be read ({proc}/PID/fd; e.g. "
                                f"pids {', '.join(sorted(set(map(str, refused)))[:5])}): namespaces only their "
                                "descriptors or sockets hold, or only their mount namespace binds, are not seen"))
-    unasked = _socket_namespaces(sockets, found)
+    unasked = _socket_namespaces(holding, found)
     if unasked:
         gaps.append(Gap(section="netns", path=("namespaces",),
                         reason="the network namespace of sockets of transports that can listen could not be asked "

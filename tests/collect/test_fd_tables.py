@@ -121,3 +121,17 @@ def test_a_namespace_file_descriptor_reused_after_the_scan_is_not_taken_for_the_
         close_held(found)
     assert not [entry for entry in found.values() if entry.inode == os.stat(f"/proc/{pid}/fd/0").st_ino]
     assert not [gap.reason for gap in gaps if f"pids {pid}" in gap.reason]
+
+
+def test_the_sockets_left_to_ask_are_each_socket_link_no_dump_placed_with_its_first_holder():
+    """Discovery looks at a table's links one by one only for the sockets a dump did not place: a
+    path that merely contains a socket's text is no socket, and a socket two processes hold is
+    asked through the first (lowest pid, then listing order)."""
+    from auditor.collect.netns import _held_sockets
+
+    first = fdtables.FdTable("/proc/7/fd", ["0", "3", "4", "5", "6"],
+                             ["/dev/null", "socket:[10]", "/tmp/socket:[11]", "socket:[12]", "socket:[13]\n"])
+    second = fdtables.FdTable("/proc/9/fd", ["8", "9"], ["socket:[14]", "socket:[12]"])
+    assert _held_sockets([(7, first), (9, second)], {10}) == {
+        12: (7, 5, "/proc/7/fd/5"), 14: (9, 8, "/proc/9/fd/8")}
+    assert _held_sockets([(7, first), (9, second)], {10, 12, 14}) == {}
