@@ -135,3 +135,27 @@ def test_the_sockets_left_to_ask_are_each_socket_link_no_dump_placed_with_its_fi
     assert _held_sockets([(7, first), (9, second)], {10}) == {
         12: (7, 5, "/proc/7/fd/5"), 14: (9, 8, "/proc/9/fd/8")}
     assert _held_sockets([(7, first), (9, second)], {10, 12, 14}) == {}
+
+
+@pytest.mark.live
+def test_tcp_sockets_of_either_family_are_placed_here_and_a_family_the_kernel_counts_none_of_is_not_dumped():
+    """The dump of a family is skipped only where /proc/net/protocols counts none of its sockets:
+    an IPv6 connection on loopback is placed (its sockets are not asked for their namespace)."""
+    import socket
+
+    from auditor.collect.netns import Found, placed_here
+
+    st = os.stat("/proc/thread-self/ns/net")
+    here = {(st.st_dev, st.st_ino): Found(st.st_dev, st.st_ino)}
+    try:
+        listener = socket.socket(socket.AF_INET6)
+        listener.bind(("::1", 0))
+    except OSError as exc:
+        pytest.skip(f"no IPv6 loopback here: {exc}")
+    with listener:
+        listener.listen()
+        with socket.create_connection(listener.getsockname()[:2]) as client:
+            server, _ = listener.accept()
+            with server:
+                placed = placed_here(here, 10.0)
+                assert {os.fstat(s.fileno()).st_ino for s in (listener, client, server)} <= placed
