@@ -211,7 +211,9 @@ def _descriptors(proc: str, pid: int, add: Any, holding: list[tuple[int, FdTable
     once a run); a process not among them is read now.  A namespace file's link is followed only
     while it still names the namespace it named when read (a descriptor closed and its number
     reused meanwhile is closed, as when the link is gone)."""
-    table = tables.pop(pid) if pid in tables else read_table(proc, pid)
+    table = tables.pop(pid, None)
+    if table is None:  # not read by the scan, or gone then (its pid may be a new process's now)
+        table = read_table(proc, pid)
     if table is None:
         return  # exited meanwhile
     # Looked for in one string (a link text holds no newline the kernel writes for a namespace or
