@@ -49,10 +49,10 @@ from typing import Any
 
 from auditor.collect import CollectContext, netlink, rtnetlink
 from auditor.collect.containers import EngineView, read_engines
+from auditor.collect.fdtables import FdTable, kept_tables, read_table
 from auditor.collect.nat import ListedOnce, dedupe, read_loopback_drops, read_nat, read_tproxy
 from auditor.collect.procview import (
     PROC_USER_INIT_INO,
-    descriptor_target,
     owning_user_namespace,
     unlisted_processes,
 )
@@ -65,7 +65,6 @@ from auditor.collect.sockets import (
     TRANSPORTS,
     OptionalRead,
     _absent_or_unreadable,
-    _fds_of_live_thread,
     _v6only_gaps,
     attribute_owners,
     count_states,
@@ -206,52 +205,67 @@ SYS_PIDFD_GETFD = 438  # pidfd_getfd(2), Linux 5.6: one number on every architec
 LISTENING_PROTOCOL_NAMES = frozenset(name for transport in TRANSPORTS for name in transport.kernel_names)
 
 
-def _descriptors(proc: str, pid: int, add: Any, sockets: dict[int, tuple[int, int, str]],
-                 refused: list[int]) -> None:
+def _descriptors(proc: str, pid: int, add: Any, holding: list[tuple[int, FdTable]],
+                 refused: list[int], tables: dict[int, FdTable | None]) -> None:
     """What ``pid`` holds open that may be all that keeps a network namespace alive: a namespace
-    file (added at once) and sockets (into ``sockets``: inode -> (pid, fd, /proc link), one holder
-    each).  A table that cannot be read puts ``pid`` in ``refused``.
+    file (added at once) and sockets (its table put in ``holding``, for :func:`_held_sockets` once
+    the sockets a dump places are known).  A table that cannot be read puts ``pid`` in ``refused``.
 
-    Each link is read relative to a descriptor of the table (``readlink`` with ``dir_fd``): a host's
-    tens of thousands of descriptors are each one lookup, not a walk of /proc/PID/fd again (a fifth
-    less CPU a descriptor), and a table whose pid is reused meanwhile is read no further."""
-    fd_dir = f"{proc}/{pid}/fd"
-    try:
-        table = os.open(fd_dir, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    except FileNotFoundError:
+    ``tables``: those this collection's owner scan read already (issue 16: each descriptor is read
+    once a run); a process not among them is read now.  A namespace file's link is followed only
+    while it still names the namespace it named when read (a descriptor closed and its number
+    reused meanwhile is closed, as when the link is gone)."""
+    table = tables.pop(pid, None)
+    if table is None:  # not read by the scan, or gone then (its pid may be a new process's now)
+        table = read_table(proc, pid)
+    if table is None:
         return  # exited meanwhile
-    except OSError:
-        refused.append(pid)
-        return
-    try:
-        fds = os.listdir(table)
-        if not fds:  # a zombie leader whose other threads still hold the table
-            fd_dir, fds = _fds_of_live_thread(proc, pid, fd_dir)
-            if not fds:
-                return
-            os.close(table)
-            table = os.open(fd_dir, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-        for fd in fds:
+    # Looked for in the links joined, at C speed, not descriptor by descriptor (that loop was most
+    # of discovery's own cost with 20,000 of them): a path that merely contains the text only
+    # sends the table through the exact loop below.
+    joined = "\n".join(table.targets)
+    if "net:[" in joined:
+        for index, (fd, target) in enumerate(zip(table.fds, table.targets)):
+            if target[:5] != "net:[":
+                continue
             try:
-                target = descriptor_target(fd, dir_fd=table)
-                if target[:5] == "net:[":
-                    add(f"{fd_dir}/{fd}")  # stat follows the link to the namespace file
+                add(f"{table.fd_dir}/{fd}", linked=target)  # stat follows the link to the namespace file
             except FileNotFoundError:
                 continue  # closed meanwhile
             except OSError:
                 refused.append(pid)
+                # the sockets before it were seen, as before; those after it are not
+                holding.append((pid, FdTable(table.fd_dir, table.fds[:index], table.targets[:index])))
                 return
-            if target[:8] == "socket:[" and target[-1:] == "]" and target[8:-1].isascii() \
-                    and target[8:-1].isdigit() and fd.isascii() and fd.isdigit():
-                inode = int(target[8:-1])
-                if inode not in sockets:
-                    sockets[inode] = (pid, int(fd), f"{fd_dir}/{fd}")
-    except FileNotFoundError:
-        return  # exited meanwhile (the thread whose table is read, or the whole process)
-    except OSError:
+    if "socket:[" in joined:
+        holding.append((pid, table))
+    if table.refused:
         refused.append(pid)
-    finally:
-        os.close(table)
+
+
+# A socket's inode in a link text: found in a table's links joined by newlines, at C speed.  Every
+# socket link matches (its text is the whole line); a path that merely contains such text gives a
+# number no socket link of the table has, which the exact comparison below drops.
+_SOCKET_LINK = re.compile(r"socket:\[([0-9]+)\]")
+
+
+def _held_sockets(holding: list[tuple[int, FdTable]], placed: set[int]) -> dict[int, tuple[int, int, str]]:
+    """The sockets of ``holding`` (in pid order) that no dump placed: inode -> (pid, fd, /proc
+    link) of its first holder.  Each table's socket inodes are taken out of its links at C speed
+    and the placed ones set aside, so that a descriptor is looked at one by one only in a table
+    that holds a socket left to ask (issue 16: the loop over every descriptor was most of
+    discovery's own cost with 20,000 of them)."""
+    sockets: dict[int, tuple[int, int, str]] = {}
+    for pid, table in holding:
+        unplaced = set(map(int, _SOCKET_LINK.findall("\n".join(table.targets)))).difference(placed, sockets)
+        if not unplaced:
+            continue
+        links = {f"socket:[{inode}]": inode for inode in unplaced}  # the text sockfs_dname writes
+        for fd, target in zip(table.fds, table.targets):
+            inode = links.get(target)
+            if inode is not None and inode not in sockets and fd.isascii() and fd.isdigit():
+                sockets[inode] = (pid, int(fd), f"{table.fd_dir}/{fd}")
+    return sockets
 
 
 def _can_listen(link: str) -> bool | None:
@@ -269,8 +283,9 @@ def _can_listen(link: str) -> bool | None:
 # UDP of both families, every state but TIME_WAIT (a socket in it has no descriptor, and skipping it
 # is the kernel's) and bound-only TCP (TCP_BOUND_INACTIVE, 13, on kernels that dump it).
 PLACED_STATES = netlink.STATES_WITHOUT_TIME_WAIT | 1 << 13
-PLACED_TRANSPORTS = tuple((family, transport.number) for transport in CORE
-                          for family in (socket.AF_INET, socket.AF_INET6))
+# (family, IPPROTO_*, its line in /proc/net/protocols)
+PLACED_TRANSPORTS = tuple((family, transport.number, name) for transport in CORE
+                          for family, name in zip((socket.AF_INET, socket.AF_INET6), transport.kernel_names))
 
 
 def placed_here(found: dict[tuple[int, int], Found], timeout: float) -> set[int]:
@@ -289,7 +304,17 @@ def placed_here(found: dict[tuple[int, int], Found], timeout: float) -> set[int]
         return set()
     placed: set[int] = set()
     if (st.st_dev, st.st_ino) in found:
-        for family, protocol in PLACED_TRANSPORTS:
+        # A dump walks the whole connection table whatever the family asked for (an IPv6 dump of a
+        # host of 10,000 IPv4 connections: 7 ms of the kernel's, to find none).  The kernel counts
+        # each protocol's hashed sockets here; where it counts none, that dump is not made.  A
+        # socket it does not count (bound only) is then asked, never assumed.
+        try:
+            in_use = kernel_protocols("/proc/thread-self")
+        except (OSError, ValueError):
+            in_use = {}  # every dump is made
+        for family, protocol, name in PLACED_TRANSPORTS:
+            if in_use.get(name, -1) == 0:
+                continue
             try:
                 placed.update(netlink.dump_inodes(family, protocol, PLACED_STATES, timeout))
             except OSError:
@@ -302,10 +327,11 @@ def placed_here(found: dict[tuple[int, int], Found], timeout: float) -> set[int]
     return placed
 
 
-def _socket_namespaces(sockets: dict[int, tuple[int, int, str]], found: dict[tuple[int, int], Found],
+def _socket_namespaces(holding: list[tuple[int, FdTable]], found: dict[tuple[int, int], Found],
                        timeout: float = 10.0) -> list[str]:
-    """Add the namespace of each socket of ``sockets`` not yet in ``found``, held by a descriptor of
-    it (no path opens a namespace only a socket holds).  Returns why some could not be asked.
+    """Add the namespace of each socket the tables of ``holding`` hold not yet in ``found``, through
+    a descriptor of it (no path opens a namespace only a socket holds).  Returns why some could
+    not be asked.
 
     A socket a dump places (:func:`placed_here`) is not asked: a host's thousands of connections
     are in its own namespace, and asking each was 17 us a socket."""
@@ -313,13 +339,12 @@ def _socket_namespaces(sockets: dict[int, tuple[int, int, str]], found: dict[tup
 
     libc = _libc()
     unasked: dict[str, list[str]] = {}
-    placed = placed_here(found, timeout) if sockets else set()
+    sockets = _held_sockets(holding, placed_here(found, timeout) if holding else set())
     # one process at a time, its pidfd closed before the next: a host's thousands of processes
     # with sockets would otherwise hold as many descriptors (EMFILE, each socket then a gap)
     by_pid: dict[int, list[tuple[int, int, str]]] = {}
     for inode, (pid, fd, link) in sockets.items():
-        if inode not in placed:
-            by_pid.setdefault(pid, []).append((inode, fd, link))
+        by_pid.setdefault(pid, []).append((inode, fd, link))
     for pid, held in sorted(by_pid.items()):
         held = [(inode, fd, link) for inode, fd, link in sorted(held) if _can_listen(link)]
         if not held:
@@ -376,6 +401,9 @@ def discover(proc: str, run_netns: str = RUN_NETNS) -> tuple[dict[tuple[int, int
 
     def add(path: str, **what: Any) -> None:
         st = os.stat(path)
+        if "linked" in what and what["linked"] != f"net:[{st.st_ino}]":
+            # a descriptor read as net:[I] that is now another file: closed meanwhile, its number reused
+            raise FileNotFoundError(errno.ENOENT, f"{path} no longer links to {what['linked']}")
         entry = found.setdefault((st.st_dev, st.st_ino), Found(st.st_dev, st.st_ino))
         if "pid" in what:
             entry.pids.add(what["pid"])
@@ -398,8 +426,9 @@ def discover(proc: str, run_netns: str = RUN_NETNS) -> tuple[dict[tuple[int, int
 
     denied: list[int] = []
     refused: list[int] = []  # processes whose open files could not be read
-    sockets: dict[int, tuple[int, int, str]] = {}
+    holding: list[tuple[int, FdTable]] = []  # the tables that hold sockets, in pid order
     mounts: dict[tuple[int, int], list[int]] = {}  # each mount namespace, by the processes in it
+    tables = kept_tables(proc)  # what the owner scan of this collection read, if it ran
     with os.scandir(proc) as entries:
         pids = sorted(int(e.name) for e in entries if e.name.isascii() and e.name.isdigit())
     for pid in pids:
@@ -409,7 +438,7 @@ def discover(proc: str, run_netns: str = RUN_NETNS) -> tuple[dict[tuple[int, int
             # exited meanwhile, or only its leader did (a zombie whose other threads still run,
             # as after pthread_exit in main): those threads' namespaces are still there
             _add_threads(proc, pid, add, denied)
-            _descriptors(proc, pid, add, sockets, refused)
+            _descriptors(proc, pid, add, holding, refused, tables)
             _mount_namespace(proc, pid, mounts, refused)
             continue
         except OSError as exc:
@@ -419,7 +448,7 @@ def discover(proc: str, run_netns: str = RUN_NETNS) -> tuple[dict[tuple[int, int
                 denied.append(pid)
             continue
         _add_threads(proc, pid, add, denied)
-        _descriptors(proc, pid, add, sockets, refused)
+        _descriptors(proc, pid, add, holding, refused, tables)
         _mount_namespace(proc, pid, mounts, refused)
     refused = sorted(set(refused) - set(denied))  # said once, by the gap on their namespace
     if refused:
@@ -427,7 +456,7 @@ def discover(proc: str, run_netns: str = RUN_NETNS) -> tuple[dict[tuple[int, int
                         reason=f"the open files of {len(refused)} processes could not be read ({proc}/PID/fd; e.g. "
                                f"pids {', '.join(sorted(set(map(str, refused)))[:5])}): namespaces only their "
                                "descriptors or sockets hold, or only their mount namespace binds, are not seen"))
-    unasked = _socket_namespaces(sockets, found)
+    unasked = _socket_namespaces(holding, found)
     if unasked:
         gaps.append(Gap(section="netns", path=("namespaces",),
                         reason="the network namespace of sockets of transports that can listen could not be asked "

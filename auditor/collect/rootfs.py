@@ -80,6 +80,22 @@ def read_once(key: tuple[Any, ...], read: Callable[[], T]) -> T:
     return seen[key]
 
 
+def keep(key: tuple[Any, ...], value: Any) -> None:
+    """Keep ``value`` under ``key`` for a later reader of this collection (:func:`take`); outside a
+    collection (:func:`one_view_of_each_root`) nothing is kept.  For a read one section makes for
+    itself that another may use as it is (the descriptor tables: :mod:`auditor.collect.fdtables`)."""
+    seen = _READ_ONCE.get()
+    if seen is not None:
+        seen[key] = value
+
+
+def take(key: tuple[Any, ...]) -> Any:
+    """What :func:`keep` kept under ``key`` in this collection, given once and then dropped (None:
+    nothing was kept, or outside a collection)."""
+    seen = _READ_ONCE.get()
+    return None if seen is None else seen.pop(key, None)
+
+
 def _real_root(root: Path | str) -> str:
     seen = _REAL_ROOTS.get()
     key = os.fspath(root)

@@ -44,11 +44,12 @@ import os
 import pwd
 import socket
 from dataclasses import field
-from functools import lru_cache, partial
+from functools import lru_cache
 from typing import Callable
 
 from auditor.collect import CollectContext, netlink
 from auditor.collect.cmdline import cmdline_fields
+from auditor.collect.fdtables import FdTable, keep_tables, read_table
 from auditor.collect.parsers.proc_net import (
     STATE_CLOSE,
     STATE_LISTEN,
@@ -62,7 +63,6 @@ from auditor.collect.parsers.proc_net import (
 )
 from auditor.collect.procview import (
     PROC_USER_INIT_INO,
-    descriptor_target,
     owning_user_namespace,
     unlisted_processes,
 )
@@ -459,51 +459,16 @@ def _note_unreadable(unreadable: dict[int, int], proc: str, pid: int) -> None:
         pass
 
 
-def _fds_of_live_thread(proc: str, pid: int, fd_dir: str) -> tuple[str, list[str]]:
-    """The descriptor table of ``pid`` through another of its threads: after the main thread ends
-    (pthread_exit), ``/proc/PID/fd`` is the exited leader's, empty, while the others still hold
-    every descriptor.  ``(fd_dir, [])`` when no other thread lists one."""
-    try:
-        tids = [tid for tid in os.listdir(f"{proc}/{pid}/task") if tid != str(pid)]
-    except OSError:
-        return fd_dir, []
-    for tid in tids:
-        try:
-            return f"{proc}/{pid}/task/{tid}/fd", os.listdir(f"{proc}/{pid}/task/{tid}/fd")
-        except OSError:
-            continue  # ended meanwhile (one that cannot be read is refused for the leader too)
-    return fd_dir, []
-
-
-def _holders_by_path(fd_dir: str, fds: list[str], wanted: dict[str, int], pid: int,
-                     owners: dict[int, set[int]], links: dict[tuple[int, int], str]) -> bool:
-    """Record which of ``wanted`` (``socket:[N]`` -> N) the descriptors ``fds`` of ``fd_dir`` point
-    at, one descriptor at a time; False when a descriptor is listed but cannot be read."""
-    for fd in fds:
-        try:
-            target = descriptor_target(f"{fd_dir}/{fd}")
-        except FileNotFoundError:
-            continue  # closed meanwhile
-        except OSError:
-            # listed but not readable (the process exec'd a setuid program meanwhile): what it
-            # holds is unknown, as for a table that cannot be listed at all
-            return False
-        inode = wanted.get(target)
-        if inode is not None:
-            owners.setdefault(inode, set()).add(pid)
-            links.setdefault((pid, inode), f"{fd_dir}/{fd}")
-    return True
-
-
 def scan_socket_owners(inodes: set[int], proc: str = PROC) -> FdScan:
     """Find the processes holding the given socket inodes through the ``/proc/[pid]/fd`` symlinks.
 
     Every descriptor of every process is read, not only until each inode has a holder: a socket
     may have several (systemd and the service it started, a server's workers), and each is
     recorded.  The kernel's ``readlink`` is most of the cost (about 2.5 us a descriptor on the
-    development VM), so each table is read relative to its directory, opened once, by ``map`` at C
-    speed, and the links compared whole with the texts the kernel writes for the wanted inodes
-    (issue 16); a table that changes while it is read is read again one descriptor at a time."""
+    development VM), so each table is read at C speed (:func:`auditor.collect.fdtables.read_table`)
+    and the links compared whole with the texts the kernel writes for the wanted inodes (issue
+    16).  The tables are kept for this collection's network namespace discovery, which would
+    otherwise read every descriptor again."""
     owners: dict[int, set[int]] = {}
     unreadable: dict[int, int] = {}
     links: dict[tuple[int, int], str] = {}
@@ -514,47 +479,23 @@ def scan_socket_owners(inodes: set[int], proc: str = PROC) -> FdScan:
         # was listed above, so an unreadable /proc is still the failure it always was.)
         return FdScan({}, {})
     wanted = {f"socket:[{inode}]": inode for inode in inodes}  # the link text sockfs_dname writes
+    tables: dict[int, FdTable | None] = {}
     for pid in pids:
-        fd_dir = f"{proc}/{pid}/fd"
-        try:
-            fds = os.listdir(fd_dir)
-        except FileNotFoundError:
+        table = tables[pid] = read_table(proc, pid)
+        if table is None:
             continue  # exited meanwhile
-        except OSError:
+        if table.refused:
+            # what it holds is unknown, as for a table that cannot be listed at all (the holders
+            # read before the refused descriptor are still recorded)
             _note_unreadable(unreadable, proc, pid)
+        if wanted.keys().isdisjoint(table.targets):
             continue
-        if not fds:  # a kernel thread, or a zombie leader whose other threads still hold the table
-            fd_dir, fds = _fds_of_live_thread(proc, pid, fd_dir)
-            if fds and not _holders_by_path(fd_dir, fds, wanted, pid, owners, links):
-                _note_unreadable(unreadable, proc, pid)
-            continue
-        # Opened after the listing (listing through it would list its own duplicate, closed by then).
-        try:
-            dir_fd = os.open(fd_dir, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-        except FileNotFoundError:
-            continue  # exited meanwhile
-        except OSError:
-            _note_unreadable(unreadable, proc, pid)
-            continue
-        try:
-            targets = list(map(partial(os.readlink, dir_fd=dir_fd), fds))
-        except OSError:
-            # a descriptor closed (or the table refused) meanwhile, or one of a path too long to
-            # write: which one, and what it means, is for the reading one at a time to say
-            targets = None
-        finally:
-            os.close(dir_fd)
-        if targets is None:
-            if not _holders_by_path(fd_dir, fds, wanted, pid, owners, links):
-                _note_unreadable(unreadable, proc, pid)
-            continue
-        if wanted.keys().isdisjoint(targets):
-            continue
-        for fd, target in zip(fds, targets):
+        for fd, target in zip(table.fds, table.targets):
             inode = wanted.get(target)
             if inode is not None:
                 owners.setdefault(inode, set()).add(pid)
-                links.setdefault((pid, inode), f"{fd_dir}/{fd}")
+                links.setdefault((pid, inode), f"{table.fd_dir}/{fd}")
+    keep_tables(proc, tables)
     return FdScan({inode: sorted(pids) for inode, pids in owners.items()}, unreadable, links)
 
 
