@@ -120,7 +120,7 @@ def report(store: str | None, policy_id: str | None, stale_days: int, top: int, 
     A host retired with history retire is listed as retired only, until it records a run again.
     A host the latest fleet run (evaluate --record) expected and could not judge is "not_scanned",
     with the reason, not listed by its last judged run.
-    Exit 1 when a host regressed, else 0.
+    Exit 1 when a host regressed, else 3 when a host was not scanned in the latest fleet run, else 0.
     """
     import json
 
@@ -190,4 +190,8 @@ def report(store: str | None, policy_id: str | None, stale_days: int, top: int, 
                            + (f": {one_line(row['reason'])}" if row["reason"] else ""))
         if html_path is not None:
             click.echo(f"overview: {one_line(html_path)}")
-    sys.exit(1 if data["regressed_since_previous_run"] else 0)
+    # A host the latest fleet run could not judge makes the report incomplete (3), as an evaluation
+    # that could not see its evidence is: a gate or a cron job reading only the exit code took 0 for
+    # "every host judged".  A regression outranks it, as a failure outranks incomplete in evaluate.
+    not_judged = bool(data["hosts_by_verdict"].get("not_scanned"))  # however recent its last judged run
+    sys.exit(1 if data["regressed_since_previous_run"] else 3 if not_judged else 0)

@@ -63,9 +63,10 @@ def test_an_unreachable_host_is_not_scanned_in_the_report_not_its_last_compliant
     assert second.returncode == 2, second.stdout + second.stderr
 
     code, data = _report(store_url)
-    # before: {"compliant": ["web01", "web02"]}, web02's row its first run's, and the overview COMPLIANT
+    # before: {"compliant": ["web01", "web02"]}, web02's row its first run's, and the overview COMPLIANT;
+    # then exit 0 (a gate reading the exit code took the fleet for judged): now 3, incomplete
     assert (code, data["hosts_total"], data["hosts_by_verdict"]) == (
-        0, 2, {"compliant": ["web01"], "not_scanned": ["web02"]})
+        3, 2, {"compliant": ["web01"], "not_scanned": ["web02"]})
     row = next(row for row in data["hosts"] if row["host"] == "web02")
     assert (row["verdict"], row["exit_code"], row["counts"], row["failing_rules"], row["controls"]) == (
         None, 2, {}, [], {})
@@ -77,7 +78,7 @@ def test_an_unreachable_host_is_not_scanned_in_the_report_not_its_last_compliant
     assert sc7 == {"control": "SC-7", "hosts_satisfied": 1, "hosts": 2, "share": 0.5}
 
     page = tmp_path / "fleet.html"
-    assert run_cli("fleet", "report", "--store", store_url, "--html", page).returncode == 0
+    assert run_cli("fleet", "report", "--store", store_url, "--html", page).returncode == 3
     html = page.read_text()
     assert "HOSTS NOT JUDGED" in html and ">COMPLIANT<" not in html
     assert "not scanned in the latest fleet run" in html
@@ -86,7 +87,7 @@ def test_an_unreachable_host_is_not_scanned_in_the_report_not_its_last_compliant
     third = _evaluate(tmp_path, _fetch(tmp_path / "fetch3", "web01", "web02"), store_url)
     assert third.returncode == 0, third.stdout + third.stderr
     code, data = _report(store_url)
-    assert data["hosts_by_verdict"] == {"compliant": ["web01", "web02"]}
+    assert (code, data["hosts_by_verdict"]) == (0, {"compliant": ["web01", "web02"]})
 
 
 def test_a_host_whose_snapshot_fails_is_not_scanned_and_a_host_never_judged_is_listed(tmp_path: Path,
