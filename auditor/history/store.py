@@ -617,6 +617,11 @@ _LAST_RETIRED = (sa.select(t.retirements.c.run_id, t.retirements.c.digest)
                  .order_by(t.retirements.c.run_id.desc()).limit(1))
 RETIREMENT_FORMAT = "lbaudit-retirement/1"
 MAX_DAMAGE_SHOWN = 20  # of SQLite's integrity check, the problems verify reads (it stops there)
+# The tables through which the read commands find, order and count runs: checked by SQLite before
+# a read answers from them (HistoryStore._refuse_damaged_index).  Not evidence and findings, the
+# bulk of the file: what is read of them is checked against the evidence digests.
+INDEX_CHECKED_TABLES = ("hosts", "policies", "runs", "pruned_runs", "retirements", "missed_scans", "family_counts",
+                        "attestations")
 
 
 def retirement_digest(host_key_text: str, policy_id: str, prev: str | None, retired_at: datetime,
@@ -666,6 +671,9 @@ class HistoryStore:
         self._insert_statements: dict[str, Any] = {}
         self._pending: Connection | None = None  # the open transaction of record_with_command
         self._closed = False  # close() was called while a record was pending: closed when it ends
+        # Whether the tables that choose runs were checked (:meth:`_refuse_damaged_index`); verify
+        # checks the whole file itself and reports its damage as a break, exit 10.
+        self._indexes_checked = False
 
     # ------------------------------------------------------------------ opening
 
@@ -1261,6 +1269,27 @@ class HistoryStore:
     def _reading(self) -> Any:
         return _Reading(self)
 
+    def _refuse_damaged_index(self, conn: Connection) -> None:
+        """InputError when SQLite's integrity check of the tables through which the read commands
+        choose runs (:data:`INDEX_CHECKED_TABLES`) fails, once per opened store.  An index that lost
+        a row (a torn write, a copy taken mid-write, garbage over one of its pages) leaves every row
+        readable: history diff then compared the two runs before the newest and said "regressions:
+        0", exit 0, of a host whose newest run regressed, and list, trend and fleet report answered
+        without it.  Each row of these tables is small; the evidence and findings, most of the file,
+        are left to the digest checks of what is read of them (and to history verify)."""
+        if self._indexes_checked or self.dialect != "sqlite":
+            return
+        found: list[str] = []
+        for table in INDEX_CHECKED_TABLES:
+            lines = [str(line) for line in conn.exec_driver_sql(f"PRAGMA integrity_check({table})").scalars()]
+            found.extend(line[:200] for line in lines if line != "ok")
+        if found:
+            shown = "; ".join(found[:5]) + (f"; ... {len(found) - 5} more" if len(found) > 5 else "")
+            raise InputError(f"{self.shown}: the history store's file is damaged: SQLite's integrity check "
+                             f"failed: {shown} (its answers may leave runs out; restore the store from a "
+                             "backup, and see lbaudit history verify)")
+        self._indexes_checked = True
+
     @staticmethod
     def _run_dict(row: Any) -> dict[str, Any]:
         row = _checked(row)
@@ -1507,6 +1536,7 @@ class HistoryStore:
         write the store can append a run of evidence they wrote.  With ``pubkey``, a run that is
         unsigned after a signed run of its host and policy is a ``signature`` break (a run spliced
         in, or its signature removed); with ``require_signed`` every run must be signed."""
+        self._indexes_checked = True  # the whole file's check below is verify's, a store_damaged break
         report = self._verify_chains(pubkey, require_signed)
         damage = self._file_damage()
         if damage:
@@ -1775,8 +1805,15 @@ class _Reading:
     def __enter__(self) -> Connection:
         try:
             self.conn = self.store.engine.connect()
+            self.store._refuse_damaged_index(self.conn)
         except (SQLAlchemyError, DBAPIError) as exc:
+            if self.conn is not None:
+                self.conn.close()
             raise self.store._fail("read", exc) from None
+        except BaseException:
+            if self.conn is not None:
+                self.conn.close()
+            raise
         return self.conn
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
