@@ -17,7 +17,7 @@ CONTROLS_FILE = "nist-sp800-53-r5.yaml"
 def load_catalog() -> ControlCatalog:
     # Imported here: the PDF attestation reads only load_control_text's JSON, and PyYAML's import is
     # about 2% of a 5,000-finding PDF (issue 16).
-    import yaml
+    from auditor.yamlimport import yaml
 
     # The shipped data file is ours, not a user's: libyaml's parser (ten times faster) with the same
     # safe constructor.  Policies, which users write, keep the located, depth-limited Python composer

@@ -105,7 +105,11 @@ def in_checkout(command: list[str], repo: Path) -> list[str]:
 
 
 def env_for(repo: Path) -> dict[str, str]:
-    return {**os.environ, "PYTHONPATH": str(repo), "LBAUDIT_DISABLE_PLUGIN_AUTOLOAD": "1"}
+    """The environment of a user's run: plugin autoload on (lbaudit's default), so the lookup of
+    installed plugins is timed as it runs, with whatever distributions the interpreter has."""
+    env = {**os.environ, "PYTHONPATH": str(repo)}
+    env.pop("LBAUDIT_DISABLE_PLUGIN_AUTOLOAD", None)
+    return env
 
 
 def main() -> int:

@@ -13,6 +13,8 @@ path and takes it off again); tests/hostile/test_renderings.py keeps the subproc
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import sys
 import textwrap
 from pathlib import Path
@@ -190,3 +192,80 @@ def test_a_distribution_installed_after_a_scan_is_seen_and_one_removed_is_gone(s
         path.rmdir() if path.is_dir() else path.unlink()
     sys.modules.pop("fakeplug", None)
     assert load_entry_points(REPORTERS_GROUP) == []
+
+
+def _as_found(entry_points) -> list[tuple[str, str, str, str]]:
+    return [(ep.name, ep.value, ep.group, ep.dist.name if ep.dist else "?") for ep in entry_points]
+
+
+def _importlib_metadata_says(group: str) -> list[tuple[str, str, str, str]]:
+    from importlib import metadata
+
+    return _as_found(sorted(metadata.entry_points(group=group), key=lambda e: e.name))
+
+
+def _dist_info(parent: Path, directory: str, name: str, entry_points: str) -> None:
+    info = parent / directory
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n", encoding="utf-8")
+    (info / "entry_points.txt").write_text(entry_points, encoding="utf-8")
+
+
+@pytest.mark.parametrize("layout", ["none", "plain", "upper-case", "egg", "zip", "shadowed", "comment-only",
+                                    "other-group"])
+def test_the_entry_points_found_are_importlib_metadatas_for_every_layout(site, tmp_path, monkeypatch, layout):
+    """auditor.plugins reads the installed distributions' entry_points.txt itself and asks
+    importlib.metadata only when one names the group; what it finds is importlib.metadata's answer,
+    for each place a distribution can be: a *.dist-info (any case), an *.egg directory's EGG-INFO, a
+    zip on sys.path, one shadowed by an earlier distribution of the same name (importlib.metadata
+    reads only the first), one naming the group only in a comment or in another group's value."""
+    from auditor import plugins
+
+    declared = "[lbaudit.checks]\nfakeplugd = fakeplugd\n"
+    if layout == "plain":
+        _dist_info(site, "fakeplugd-1.0.dist-info", "fakeplugd", declared)
+    elif layout == "upper-case":
+        _dist_info(site, "FakePlugD-1.0.DIST-INFO", "FakePlugD", declared)
+    elif layout == "egg":
+        egg = tmp_path / "fakeplugd-1.0.egg"
+        _dist_info(egg, "EGG-INFO", "fakeplugd", declared)
+        monkeypatch.syspath_prepend(str(egg))
+    elif layout == "zip":
+        import zipfile
+
+        archive = tmp_path / "plugins.zip"
+        with zipfile.ZipFile(archive, "w") as zipped:
+            zipped.writestr("fakeplugd-1.0.dist-info/METADATA", "Metadata-Version: 2.1\nName: fakeplugd\nVersion: 1.0\n")
+            zipped.writestr("fakeplugd-1.0.dist-info/entry_points.txt", declared)
+        monkeypatch.syspath_prepend(str(archive))
+    elif layout == "shadowed":
+        _dist_info(site, "fakeplugd-2.0.dist-info", "fakeplugd", "[console_scripts]\nfakeplugd = fakeplugd:main\n")
+        later = tmp_path / "later"
+        _dist_info(later, "fakeplugd-1.0.dist-info", "fakeplugd", declared)
+        monkeypatch.setattr(sys, "path", [*sys.path, str(later)])
+    elif layout == "comment-only":
+        _dist_info(site, "fakeplugd-1.0.dist-info", "fakeplugd", "# [lbaudit.checks]\n[console_scripts]\nx = y:z\n")
+    elif layout == "other-group":
+        _dist_info(site, "fakeplugd-1.0.dist-info", "fakeplugd", "[console_scripts]\nlbaudit.checks = y:z\n")
+    found = _as_found(plugins._declared("lbaudit.checks"))
+    assert found == _importlib_metadata_says("lbaudit.checks")
+    expected = {"none": [], "shadowed": [], "comment-only": [], "other-group": [],
+                "upper-case": [("fakeplugd", "fakeplugd", "lbaudit.checks", "FakePlugD")]}
+    assert found == expected.get(layout, [("fakeplugd", "fakeplugd", "lbaudit.checks", "fakeplugd")])
+
+
+def test_importlib_metadata_is_not_imported_when_no_distribution_declares_a_plugin(tmp_path):
+    """Importing importlib.metadata (email, zipfile, csv: about 7 ms) only to learn that no plugin is
+    installed was a tenth of `lbaudit evaluate` (issue 16); with one installed it is asked, as before."""
+    probe = ("import sys\nfrom auditor.plugins import load_entry_points\n"
+             "found = [ep.name for group in ('lbaudit.checks', 'lbaudit.reporters') for ep in load_entry_points(group)]\n"
+             "print(found, 'importlib.metadata' in sys.modules)")
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    env.pop("LBAUDIT_DISABLE_PLUGIN_AUTOLOAD", None)
+    run = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True)
+    assert run.stdout == "[] False\n"
+    site = tmp_path / "site"
+    _install(site, "fakeplug", "1.0")
+    env["PYTHONPATH"] = f"{site}{os.pathsep}{REPO}"
+    run = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True)
+    assert run.stdout == "['fakeplug-checks', 'fakeplug-report'] True\n"

@@ -18,16 +18,23 @@ from tests.cli import run_cli
 REPO_ROOT = Path(__file__).resolve().parents[1]
 FIXTURE_ROOT = REPO_ROOT / "tests" / "fixtures" / "roots" / "audit-rules"
 
-# A fresh interpreter runs one command and prints which entry-point groups were looked up
-# (importlib.metadata.entry_points, which pydantic's loader and auditor.plugins both call).
+# A fresh interpreter runs one command and prints which entry-point groups were looked up: by
+# importlib.metadata.entry_points (which pydantic's loader calls) or by auditor.plugins' one lookup of
+# installed declarations (which asks importlib.metadata only when a distribution names the group).
 COUNTING_RUN = """\
 import importlib.metadata, json, sys
+import auditor.plugins
 asked = []
 real = importlib.metadata.entry_points
 def entry_points(**kw):
     asked.append(kw.get("group"))
     return real(**kw)
 importlib.metadata.entry_points = entry_points
+declared = auditor.plugins._declared
+def lbaudit_declared(group):
+    asked.append(group)
+    return declared(group)
+auditor.plugins._declared = lbaudit_declared
 from auditor.cli import run
 code = run({args!r})
 print(json.dumps([code, asked]))

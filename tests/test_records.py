@@ -283,3 +283,51 @@ def test_a_mutable_record_sets_its_fields_through_its_own_setattr_as_a_dataclass
         @mutable_record
         class Derived(MUTABLE_DATACLASSES["Plain"]):  # type: ignore[misc,valid-type]
             extra: int = 0
+
+
+def test_a_record_compiles_its_init_on_its_first_instantiation_and_then_is_the_dataclass() -> None:
+    """__init__ is compiled when the class is first instantiated (issue 16: most records a command
+    defines it never makes), then put in place of the stand-in: from the first call on it binds,
+    refuses and signs as the dataclass's __init__ does."""
+    @record
+    class Late:
+        """A record not instantiated yet."""
+
+        name: str
+        port: int = 0
+
+    @dataclass(frozen=True)
+    class LateDataclass:
+        """A record not instantiated yet."""
+
+        name: str
+        port: int = 0
+
+    stand_in = Late.__init__
+    assert str(inspect.signature(Late)) == "(*args: 'Any', **kwargs: 'Any') -> 'None'"  # (documented in _init)
+    with pytest.raises(TypeError) as refused:
+        Late("a", 1, 2)
+    with pytest.raises(TypeError) as dataclass_refused:
+        LateDataclass("a", 1, 2)
+    assert str(refused.value) == str(dataclass_refused.value).replace("LateDataclass", "Late")
+    assert Late.__init__ is not stand_in
+    assert str(inspect.signature(Late)) == str(inspect.signature(LateDataclass)) == "(name: 'str', port: 'int' = 0) -> None"
+    assert Late.__init__.__qualname__.endswith("Late.__init__") and Late.__init__.__globals__ is globals()
+    assert vars(Late("a")) == {"name": "a", "port": 0}
+    assert stand_in(object.__new__(Late), "b", port=2) is None  # a stand-in kept by someone still works
+
+
+def test_a_subclass_and_a_field_named_self_reach_the_init_compiled_on_first_use() -> None:
+    @record
+    class Base:
+        """Fields of a subclass's base, first made by the subclass."""
+
+        self: str
+        port: int = 0
+
+    class Sub(Base):
+        def __init__(self, port: int) -> None:
+            super().__init__("sub", port)
+
+    assert vars(Sub(5)) == {"self": "sub", "port": 5}
+    assert vars(Base(self="x")) == {"self": "x", "port": 0}

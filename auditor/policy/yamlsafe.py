@@ -38,10 +38,9 @@ import re
 from dataclasses import field
 from typing import Any, Collection
 
-import yaml
-
 from auditor.model.records import mutable_record, record
 from auditor.patterns import first_use
+from auditor.yamlimport import yaml
 
 # Tags a plain policy needs.  Anything else (python/*, binary, set, omap, custom) is refused.
 ALLOWED_TAGS = {

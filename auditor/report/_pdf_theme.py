@@ -82,7 +82,7 @@ def _register_fonts(folder: Path, spec: dict[str, str]) -> dict[str, TTFont]:
 
 
 def _parse_yaml(text: str) -> Any:
-    import yaml  # only for a theme file that is not the shipped one (see PARSED_THEME_FILE)
+    from auditor.yamlimport import yaml  # only for a theme file that is not the shipped one (see PARSED_THEME_FILE)
 
     # The theme file is the installation's own, as the control catalog is (auditor/catalog.py): libyaml's
     # parser with the same safe constructor, 1 ms where the Python parser took 7-13 ms of every PDF's start.
