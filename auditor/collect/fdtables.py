@@ -15,12 +15,32 @@ scan a moment before is a snapshot as good as its own (a namespace opened after 
 seen by either), and what it then does with a link re-checks it on the host (a namespace file is
 stat'ed and compared with the inode the link named; a socket is copied from its holder, and one
 closed meanwhile is recognised as closed, as before).
+
+A process may hold a file in more places than ``/proc/PID/fd`` lists, and a holder not seen is a
+holder not judged (a shell holding sshd's wildcard socket beside it took sshd's exception), so a
+process's table is every one of them (:attr:`FdTable.others`):
+
+* the table of each thread that has one of its own (``unshare(CLONE_FILES)``, or ``clone``
+  without ``CLONE_FILES``): listed only at ``/proc/PID/task/TID/fd``.  Whether a thread shares the
+  leader's table is asked with ``kcmp(KCMP_FILES)`` (one system call a thread, and only in a
+  process with more than one thread, which ``/proc/PID/task``'s link count tells); where kcmp is
+  missing or refused, every thread's table is read;
+* the files registered with each io_uring it holds (``IORING_REGISTER_FILES``), which the ring
+  keeps after the descriptor is closed: ``/proc/PID/fdinfo/RING`` lists them.  The kernel lists
+  them only when it gets the ring's lock at once; a count without its lines is a table refused.
+
+Not seen, said in docs/architecture.md: a ring registered with ``IORING_REGISTER_RING_FDS`` whose
+descriptor was closed, and a descriptor in flight in a unix socket's queue (``SCM_RIGHTS`` sent,
+not yet received); /proc shows neither.
 """
 
 from __future__ import annotations
 
 import os
+import re
+from dataclasses import field
 from functools import partial
+from typing import Any
 
 from auditor.collect import rootfs
 from auditor.collect.procview import descriptor_target
@@ -37,6 +57,15 @@ class FdTable:
     # a listed descriptor could not be read (the process exec'd a setuid program meanwhile, or the
     # table cannot be listed at all): what it and those after it hold is unknown
     refused: bool = False
+    tid: int = 0  # the thread whose own table this is (0: the process's, through /proc/PID/fd)
+    # an io_uring's registered files: ``fd_dir`` is the ring's fdinfo file, ``fds`` the slots
+    ring: bool = False
+    # the process's other tables: each thread's own, then each ring's files (none for most)
+    others: list[FdTable] = field(default_factory=list)
+
+    def parts(self) -> list[FdTable]:
+        """This table and every other table of the process."""
+        return [self, *self.others] if self.others else [self]
 
 
 def _key(proc: str) -> tuple[str, str]:
@@ -77,12 +106,8 @@ def _one_at_a_time(fd_dir: str, fds: list[str]) -> FdTable:
 
 
 def read_table(proc: str, pid: int) -> FdTable | None:
-    """The links of every descriptor ``pid`` holds; None when it exited (it holds nothing).
-
-    Each table is read relative to its directory, opened once, by ``map`` at C speed (issue 16);
-    a table that changes while it is read (a descriptor closed, a setuid exec) or holds a file whose
-    path is past PATH_MAX (readlink's ENAMETOOLONG) is read again one descriptor at a time, which
-    says which descriptor and what it means."""
+    """The links of every descriptor ``pid`` holds, in each of its tables (:attr:`FdTable.others`);
+    None when it exited (it holds nothing)."""
     fd_dir = f"{proc}/{pid}/fd"
     try:
         fds = os.listdir(fd_dir)
@@ -92,7 +117,18 @@ def read_table(proc: str, pid: int) -> FdTable | None:
         return FdTable(fd_dir, [], [], refused=True)
     if not fds:  # a kernel thread, or a zombie leader whose other threads still hold the table
         fd_dir, fds = fds_of_live_thread(proc, pid, fd_dir)
-        return _one_at_a_time(fd_dir, fds)
+        return _with_others(proc, pid, _one_at_a_time(fd_dir, fds))
+    table = _read_listed(fd_dir, fds)
+    return None if table is None else _with_others(proc, pid, table)
+
+
+def _read_listed(fd_dir: str, fds: list[str]) -> FdTable | None:
+    """The links of the descriptors ``fds`` listed in ``fd_dir``; None when the table is gone.
+
+    Read relative to the directory, opened once, by ``map`` at C speed (issue 16); a table that
+    changes while it is read (a descriptor closed, a setuid exec) or holds a file whose path is
+    past PATH_MAX (readlink's ENAMETOOLONG) is read again one descriptor at a time, which says
+    which descriptor and what it means."""
     # Opened after the listing (listing through it would list its own duplicate, closed by then).
     try:
         dir_fd = os.open(fd_dir, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
@@ -109,6 +145,129 @@ def read_table(proc: str, pid: int) -> FdTable | None:
     if targets is None:
         return _one_at_a_time(fd_dir, fds)
     return FdTable(fd_dir, fds, targets)
+
+
+def _read_links(fd_dir: str) -> FdTable | None:
+    """The links of one table by its directory (a thread's): None when it is gone."""
+    try:
+        fds = os.listdir(fd_dir)
+    except FileNotFoundError:
+        return None
+    except OSError:
+        return FdTable(fd_dir, [], [], refused=True)
+    return _read_listed(fd_dir, fds) if fds else FdTable(fd_dir, [], [])
+
+
+# kcmp(2)'s number where it is known; elsewhere every thread's table is read.
+_SYS_KCMP = {"x86_64": 312, "aarch64": 272, "riscv64": 272}
+_KCMP_FILES = 2
+_kcmp: Any = None  # libc's syscall, loaded by the first process with a second thread
+
+
+def same_table(pid: int, tid: int) -> bool | None:
+    """Whether thread ``tid`` shares the descriptor table of ``pid`` (kcmp KCMP_FILES); None when
+    kcmp cannot tell (not on this architecture or kernel, refused, or either thread gone)."""
+    global _kcmp
+    number = _SYS_KCMP.get(os.uname().machine)
+    if number is None:
+        return None
+    if _kcmp is None:
+        import ctypes  # here: a process with one thread (most of them) never needs it
+
+        _kcmp = ctypes.CDLL(None, use_errno=True).syscall
+    answer = _kcmp(number, pid, tid, _KCMP_FILES, 0, 0)
+    return None if answer < 0 else answer == 0
+
+
+def _with_others(proc: str, pid: int, table: FdTable) -> FdTable:
+    """``table`` with the process's other tables: each thread's own and each io_uring's files."""
+    if table.refused:
+        # what this process holds is unknown already (its threads' tables are refused alike: the
+        # same credentials are checked), and it is said where the table is used
+        return table
+    others: list[FdTable] = []
+    try:
+        # the link count of /proc/PID/task is 2 and one per thread: one stat tells a process of one
+        # thread (most of them) from one of many without listing them
+        threaded = os.stat(f"{proc}/{pid}/task").st_nlink > 3
+    except OSError:
+        threaded = False  # gone; or /proc/PID/task unreadable, in which case so is its fd table
+    if threaded:
+        others.extend(_thread_tables(proc, pid, table))
+    for part in [table, *others]:
+        if "anon_inode:[io_uring]" in part.targets:
+            others.extend(_ring_tables(part))
+    return FdTable(table.fd_dir, table.fds, table.targets, table.refused, others=others) if others else table
+
+
+def _thread_tables(proc: str, pid: int, table: FdTable) -> list[FdTable]:
+    """The tables of ``pid``'s threads that do not share ``table`` (the one read for the process)."""
+    reference = int(table.fd_dir.split("/")[-2]) if table.fd_dir != f"{proc}/{pid}/fd" else pid
+    try:
+        tids = sorted(int(tid) for tid in os.listdir(f"{proc}/{pid}/task") if tid.isdigit())
+    except OSError:
+        return []  # gone meanwhile
+    tables = []
+    for tid in tids:
+        if tid == reference:
+            continue
+        shared = same_table(reference, tid) if proc == "/proc" else None
+        if shared:
+            continue
+        own = _read_links(f"{proc}/{pid}/task/{tid}/fd")
+        if own is not None and (own.refused or own.fds):
+            tables.append(FdTable(own.fd_dir, own.fds, own.targets, own.refused, tid=tid))
+    return tables
+
+
+def _ring_tables(table: FdTable) -> list[FdTable]:
+    """The registered files of each io_uring ``table`` holds, one table a ring."""
+    rings = []
+    fdinfo_dir = table.fd_dir[:-len("fd")] + "fdinfo"
+    for fd, target in zip(table.fds, table.targets):
+        if target != "anon_inode:[io_uring]":
+            continue
+        path = f"{fdinfo_dir}/{fd}"
+        files = registered_files(path)
+        if files is None:
+            if os.path.exists(path):  # not listed, rather than closed meanwhile
+                rings.append(FdTable(path, [], [], refused=True, tid=table.tid, ring=True))
+            continue
+        if files:
+            rings.append(FdTable(path, [slot for slot, _ in files], [link for _, link in files], tid=table.tid,
+                                 ring=True))
+    return rings
+
+
+# "    0: socket:[41]": a registered file's slot and its name, as io_uring's fdinfo writes them
+_REGISTERED = re.compile(r"^ *([0-9]+): (.*)$")
+
+
+def registered_files(fdinfo: str) -> list[tuple[str, str]] | None:
+    """``(slot, link text)`` of each file registered with the io_uring whose fdinfo is ``fdinfo``;
+    None when they are not all listed (the kernel lists them only when it gets the ring's lock at
+    once) or the ring is gone.  An empty slot (``<none>``) holds nothing."""
+    try:
+        with open(fdinfo, encoding="utf-8", errors="surrogateescape") as handle:
+            lines = handle.read().splitlines()
+    except OSError:
+        return None
+    at = next((index for index, line in enumerate(lines) if line.startswith("UserFiles:")), None)
+    if at is None:
+        return None  # not a ring's, or a kernel that does not say
+    try:
+        count = int(lines[at].split(":", 1)[1])
+    except ValueError:
+        return None
+    listed = []
+    for line in lines[at + 1:at + 1 + count]:
+        slot = _REGISTERED.match(line)
+        if slot is None:
+            return None  # the count without its lines
+        listed.append((slot[1], slot[2]))
+    if len(listed) != count:
+        return None
+    return [(slot, link) for slot, link in listed if link != "<none>"]
 
 
 def keep_tables(proc: str, tables: dict[int, FdTable | None]) -> None:

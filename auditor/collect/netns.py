@@ -220,6 +220,13 @@ def _descriptors(proc: str, pid: int, add: Any, holding: list[tuple[int, FdTable
         table = read_table(proc, pid)
     if table is None:
         return  # exited meanwhile
+    for part in table.parts():  # its own table, a thread's own, an io_uring's registered files
+        _part_descriptors(pid, part, add, holding, refused)
+
+
+def _part_descriptors(pid: int, table: FdTable, add: Any, holding: list[tuple[int, FdTable]],
+                      refused: list[int]) -> None:
+    """:func:`_descriptors` of one of the tables of ``pid``."""
     # Looked for in the links joined, at C speed, not descriptor by descriptor (that loop was most
     # of discovery's own cost with 20,000 of them): a path that merely contains the text only
     # sends the table through the exact loop below.
@@ -229,13 +236,16 @@ def _descriptors(proc: str, pid: int, add: Any, holding: list[tuple[int, FdTable
             if target[:5] != "net:[":
                 continue
             try:
+                if table.ring:  # a namespace file only a ring holds has no path to open it by
+                    raise PermissionError(f"{table.fd_dir}: slot {fd} is {target}")
                 add(f"{table.fd_dir}/{fd}", linked=target)  # stat follows the link to the namespace file
             except FileNotFoundError:
                 continue  # closed meanwhile
             except OSError:
                 refused.append(pid)
                 # the sockets before it were seen, as before; those after it are not
-                holding.append((pid, FdTable(table.fd_dir, table.fds[:index], table.targets[:index])))
+                holding.append((pid, FdTable(table.fd_dir, table.fds[:index], table.targets[:index],
+                                             tid=table.tid, ring=table.ring)))
                 return
     if "socket:[" in joined:
         holding.append((pid, table))
@@ -249,22 +259,30 @@ def _descriptors(proc: str, pid: int, add: Any, holding: list[tuple[int, FdTable
 _SOCKET_LINK = re.compile(r"socket:\[([0-9]+)\]")
 
 
-def _held_sockets(holding: list[tuple[int, FdTable]], placed: set[int]) -> dict[int, tuple[int, int, str]]:
-    """The sockets of ``holding`` (in pid order) that no dump placed: inode -> (pid, fd, /proc
-    link) of its first holder.  Each table's socket inodes are taken out of its links at C speed
+def _held_sockets(holding: list[tuple[int, FdTable]],
+                  placed: set[int]) -> dict[int, tuple[int, int, int | None, str]]:
+    """The sockets of ``holding`` (in pid order) that no dump placed: inode -> (pid, thread of its
+    own table or 0, fd or None for a slot of an io_uring's registered files, /proc link) of its
+    first holder.  Each table's socket inodes are taken out of its links at C speed
     and the placed ones set aside, so that a descriptor is looked at one by one only in a table
     that holds a socket left to ask (issue 16: the loop over every descriptor was most of
     discovery's own cost with 20,000 of them)."""
-    sockets: dict[int, tuple[int, int, str]] = {}
+    sockets: dict[int, tuple[int, int, int | None, str]] = {}
+    by_descriptor: set[int] = set()  # those with a holder to copy them from (not only a ring slot)
     for pid, table in holding:
-        unplaced = set(map(int, _SOCKET_LINK.findall("\n".join(table.targets)))).difference(placed, sockets)
+        unplaced = set(map(int, _SOCKET_LINK.findall("\n".join(table.targets)))).difference(placed, by_descriptor)
         if not unplaced:
             continue
         links = {f"socket:[{inode}]": inode for inode in unplaced}  # the text sockfs_dname writes
         for fd, target in zip(table.fds, table.targets):
             inode = links.get(target)
-            if inode is not None and inode not in sockets and fd.isascii() and fd.isdigit():
-                sockets[inode] = (pid, int(fd), f"{table.fd_dir}/{fd}")
+            if inode is None or inode in by_descriptor or not (fd.isascii() and fd.isdigit()):
+                continue
+            if table.ring:  # kept only if no descriptor of it turns up: a slot cannot be copied
+                sockets.setdefault(inode, (pid, table.tid, None, f"{table.fd_dir}/{fd}"))
+                continue
+            sockets[inode] = (pid, table.tid, int(fd), f"{table.fd_dir}/{fd}")
+            by_descriptor.add(inode)
     return sockets
 
 
@@ -342,15 +360,23 @@ def _socket_namespaces(holding: list[tuple[int, FdTable]], found: dict[tuple[int
     sockets = _held_sockets(holding, placed_here(found, timeout) if holding else set())
     # one process at a time, its pidfd closed before the next: a host's thousands of processes
     # with sockets would otherwise hold as many descriptors (EMFILE, each socket then a gap)
-    by_pid: dict[int, list[tuple[int, int, str]]] = {}
-    for inode, (pid, fd, link) in sockets.items():
-        by_pid.setdefault(pid, []).append((inode, fd, link))
-    for pid, held in sorted(by_pid.items()):
+    by_pid: dict[tuple[int, int], list[tuple[int, int, str]]] = {}
+    for inode, (pid, tid, fd, link) in sockets.items():
+        if fd is None:
+            # held only in an io_uring's registered files: no descriptor to copy it through, nor to
+            # ask its protocol of (no dump of this namespace placed it, so it may be another's)
+            unasked.setdefault("held only in an io_uring's registered files (no descriptor of it to copy)",
+                               []).append(f"socket:[{inode}] of pid {pid}")
+            continue
+        by_pid.setdefault((pid, tid), []).append((inode, fd, link))
+    for (pid, tid), held in sorted(by_pid.items()):
         held = [(inode, fd, link) for inode, fd, link in sorted(held) if _can_listen(link)]
         if not held:
             continue
         try:
-            pidfd = os.pidfd_open(pid)
+            # a thread's own table is reached through a pidfd of that thread (PIDFD_THREAD, which
+            # is O_EXCL, Linux 6.9); an older kernel refuses it, and its sockets are a gap
+            pidfd = os.pidfd_open(tid, os.O_EXCL) if tid else os.pidfd_open(pid)
         except ProcessLookupError:
             continue  # exited: what it held is gone
         except OSError as exc:

@@ -49,7 +49,7 @@ from typing import Callable
 
 from auditor.collect import CollectContext, netlink
 from auditor.collect.cmdline import cmdline_fields
-from auditor.collect.fdtables import FdTable, keep_tables, read_table
+from auditor.collect.fdtables import FdTable, keep_tables, read_table, registered_files
 from auditor.collect.parsers.proc_net import (
     STATE_CLOSE,
     STATE_LISTEN,
@@ -484,17 +484,18 @@ def scan_socket_owners(inodes: set[int], proc: str = PROC) -> FdScan:
         table = tables[pid] = read_table(proc, pid)
         if table is None:
             continue  # exited meanwhile
-        if table.refused:
-            # what it holds is unknown, as for a table that cannot be listed at all (the holders
-            # read before the refused descriptor are still recorded)
-            _note_unreadable(unreadable, proc, pid)
-        if wanted.keys().isdisjoint(table.targets):
-            continue
-        for fd, target in zip(table.fds, table.targets):
-            inode = wanted.get(target)
-            if inode is not None:
-                owners.setdefault(inode, set()).add(pid)
-                links.setdefault((pid, inode), f"{table.fd_dir}/{fd}")
+        for part in table.parts():  # its own table, a thread's own, an io_uring's registered files
+            if part.refused:
+                # what it holds is unknown, as for a table that cannot be listed at all (the holders
+                # read before the refused descriptor are still recorded)
+                _note_unreadable(unreadable, proc, pid)
+            if wanted.keys().isdisjoint(part.targets):
+                continue
+            for fd, target in zip(part.fds, part.targets):
+                inode = wanted.get(target)
+                if inode is not None:
+                    owners.setdefault(inode, set()).add(pid)
+                    links.setdefault((pid, inode), f"{part.fd_dir}/{fd}")
     keep_tables(proc, tables)
     return FdScan({inode: sorted(pids) for inode, pids in owners.items()}, unreadable, links)
 
@@ -512,8 +513,12 @@ def still_holds(scan: FdScan, pid: int, inode: int) -> bool:
 
 
 def links_to_socket(link: str, inode: int) -> bool:
-    """Whether the descriptor at ``link`` (``/proc/PID/fd/N``) still points at socket ``inode``:
-    False once it was closed, or its number reused for another file."""
+    """Whether the descriptor at ``link`` (``/proc/PID/fd/N``, a thread's ``/proc/PID/task/TID/fd/N``,
+    or slot S of an io_uring's registered files, ``/proc/PID/fdinfo/RING/S``) still points at
+    socket ``inode``: False once it was closed, or its number reused for another file."""
+    fdinfo, _, slot = link.rpartition("/")
+    if "/fdinfo/" in fdinfo:
+        return (slot, f"socket:[{inode}]") in (registered_files(fdinfo) or ())
     try:
         return os.readlink(link) == f"socket:[{inode}]"
     except OSError:

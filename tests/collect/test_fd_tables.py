@@ -133,7 +133,7 @@ def test_the_sockets_left_to_ask_are_each_socket_link_no_dump_placed_with_its_fi
                              ["/dev/null", "socket:[10]", "/tmp/socket:[11]", "socket:[12]", "socket:[13]\n"])
     second = fdtables.FdTable("/proc/9/fd", ["8", "9"], ["socket:[14]", "socket:[12]"])
     assert _held_sockets([(7, first), (9, second)], {10}) == {
-        12: (7, 5, "/proc/7/fd/5"), 14: (9, 8, "/proc/9/fd/8")}
+        12: (7, 0, 5, "/proc/7/fd/5"), 14: (9, 0, 8, "/proc/9/fd/8")}
     assert _held_sockets([(7, first), (9, second)], {10, 12, 14}) == {}
 
 
