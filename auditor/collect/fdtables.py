@@ -26,8 +26,10 @@ process's table is every one of them (:attr:`FdTable.others`):
   process with more than one thread, which ``/proc/PID/task``'s link count tells); where kcmp is
   missing or refused, every thread's table is read;
 * the files registered with each io_uring it holds (``IORING_REGISTER_FILES``), which the ring
-  keeps after the descriptor is closed: ``/proc/PID/fdinfo/RING`` lists them.  The kernel lists
-  them only when it gets the ring's lock at once; a count without its lines is a table refused.
+  keeps after the descriptor is closed: ``/proc/PID/fdinfo/RING`` lists them (an empty slot left
+  out, or ``<none>`` on older kernels).  The kernel lists them only when it gets the ring's lock at
+  once (read again a few times), and older kernels name each by its short name (``TCP``): a ring
+  whose files are not listed, or not by their path or inode, is a table refused.
 
 Not seen, said in docs/architecture.md: a ring registered with ``IORING_REGISTER_RING_FDS`` whose
 descriptor was closed, and a descriptor in flight in a unix socket's queue (``SCM_RIGHTS`` sent,
@@ -241,33 +243,58 @@ def _ring_tables(table: FdTable) -> list[FdTable]:
 
 # "    0: socket:[41]": a registered file's slot and its name, as io_uring's fdinfo writes them
 _REGISTERED = re.compile(r"^ *([0-9]+): (.*)$")
+# A name as d_path writes it: a path, or a pseudo file's "socket:[N]", "net:[N]", "pipe:[N]",
+# "anon_inode:[eventfd]".  Kernels before the switch to paths wrote the dentry's short name
+# instead ("TCP" for a TCP socket, "UNIX"), which names no inode.
+_NAMED_BY_PATH = re.compile(r"/|[A-Za-z_][A-Za-z0-9_.-]*:")
+RING_READS = 3  # reads of a ring's fdinfo that does not list its files (its lock was busy)
 
 
 def registered_files(fdinfo: str) -> list[tuple[str, str]] | None:
     """``(slot, link text)`` of each file registered with the io_uring whose fdinfo is ``fdinfo``;
-    None when they are not all listed (the kernel lists them only when it gets the ring's lock at
-    once) or the ring is gone.  An empty slot (``<none>``) holds nothing."""
-    try:
-        with open(fdinfo, encoding="utf-8", errors="surrogateescape") as handle:
-            lines = handle.read().splitlines()
-    except OSError:
-        return None
-    at = next((index for index, line in enumerate(lines) if line.startswith("UserFiles:")), None)
-    if at is None:
-        return None  # not a ring's, or a kernel that does not say
-    try:
-        count = int(lines[at].split(":", 1)[1])
-    except ValueError:
-        return None
+    None when which files they are is unknown, or the ring is gone.
+
+    The kernel lists them only when it gets the ring's lock at once: recent kernels then write no
+    ``UserFiles`` line, older ones the count and no slot; each is read again, up to RING_READS
+    times.  Recent kernels leave an empty slot out (a sparse table: fewer lines than the count),
+    older ones write it as ``<none>``; a slot named by its dentry's short name (``TCP``, older
+    kernels) could be any socket, so its ring's files are unknown.  (A sparse table with no file
+    in it yet is a count alone, as a busy ring is on an older kernel: unknown too.)"""
+    for _attempt in range(RING_READS):
+        try:
+            with open(fdinfo, encoding="utf-8", errors="surrogateescape") as handle:
+                lines = handle.read().splitlines()
+        except OSError:
+            return None
+        at = next((index for index, line in enumerate(lines) if line.startswith("UserFiles:")), None)
+        if at is None:
+            continue  # not listed (the ring was busy), or a kernel that does not say
+        try:
+            count = int(lines[at].split(":", 1)[1])
+        except ValueError:
+            return None
+        listed = _listed_slots(lines[at + 1:], count)
+        if listed is None:
+            return None
+        if listed or count == 0:
+            return [(slot, link) for slot, link in listed if link != "<none>"]
+    return None
+
+
+def _listed_slots(lines: list[str], count: int) -> list[tuple[str, str]] | None:
+    """The slots listed under ``UserFiles: count``, up to the next heading (``UserBufs:``); None
+    for a line that is neither, a slot past the count, or a file named by its short name."""
     listed = []
-    for line in lines[at + 1:at + 1 + count]:
+    for line in lines:
         slot = _REGISTERED.match(line)
         if slot is None:
-            return None  # the count without its lines
+            if line == "" or line[:1].isalpha():
+                break  # the end, or the next heading
+            return None
+        if int(slot[1]) >= count or (slot[2] != "<none>" and not _NAMED_BY_PATH.match(slot[2])):
+            return None
         listed.append((slot[1], slot[2]))
-    if len(listed) != count:
-        return None
-    return [(slot, link) for slot, link in listed if link != "<none>"]
+    return listed
 
 
 def keep_tables(proc: str, tables: dict[int, FdTable | None]) -> None:
