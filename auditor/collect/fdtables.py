@@ -31,9 +31,11 @@ process's table is every one of them (:attr:`FdTable.others`):
   once (read again a few times), and older kernels name each by its short name (``TCP``): a ring
   whose files are not listed, or not by their path or inode, is a table refused.
 
-Not seen, said in docs/architecture.md: a ring registered with ``IORING_REGISTER_RING_FDS`` whose
-descriptor was closed, and a descriptor in flight in a unix socket's queue (``SCM_RIGHTS`` sent,
-not yet received); /proc shows neither.
+Not seen, said in the README: a ring registered with ``IORING_REGISTER_RING_FDS`` (or kept only by
+its memory mapping, which an ``IORING_SETUP_SQPOLL`` ring's kernel thread polls) whose descriptor
+was closed, and a descriptor in flight in a unix socket's queue (``SCM_RIGHTS`` sent, not yet
+received); /proc gives no list of either's files.  (A socket kept only by a memory mapping of it,
+``socket:[I]`` in /proc/PID/maps, cannot be accepted on: its holder is no holder that matters.)
 """
 
 from __future__ import annotations
