@@ -35,7 +35,8 @@ Not seen, said in the README: a ring registered with ``IORING_REGISTER_RING_FDS`
 its memory mapping, which an ``IORING_SETUP_SQPOLL`` ring's kernel thread polls) whose descriptor
 was closed, and a descriptor in flight in a unix socket's queue (``SCM_RIGHTS`` sent, not yet
 received); /proc gives no list of either's files.  (A socket kept only by a memory mapping of it,
-``socket:[I]`` in /proc/PID/maps, cannot be accepted on: its holder is no holder that matters.)
+``socket:[I]`` in /proc/PID/maps, cannot be accepted on, so the mapping is no holder for the owner
+scan; a network namespace only such a mapping keeps is not found, a limit the README states.)
 """
 
 from __future__ import annotations
