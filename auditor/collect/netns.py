@@ -286,15 +286,50 @@ def _held_sockets(holding: list[tuple[int, FdTable]],
     return sockets
 
 
-def _can_listen(link: str) -> bool | None:
-    """Whether the socket at ``link`` is of a transport that can listen (None: it is gone)."""
+def _protocol_name(link: str) -> str | None:
+    """The protocol of the socket at ``link`` as the kernel names it (``TCP``, ``AF_VSOCK``); ""
+    when the kernel does not say, None when the socket is gone."""
     try:
-        name = os.getxattr(link, "system.sockprotoname").rstrip(b"\0").decode("ascii", "replace")
+        return os.getxattr(link, "system.sockprotoname").rstrip(b"\0").decode("ascii", "replace")
     except FileNotFoundError:
         return None
     except OSError:
-        return True  # the kernel does not say: asked, not assumed
-    return name in LISTENING_PROTOCOL_NAMES
+        return ""
+
+
+def _can_listen(name: str | None) -> bool:
+    """Whether a socket of protocol ``name`` (:func:`_protocol_name`) is of a transport that can
+    listen; one whose protocol the kernel does not say is asked, not assumed."""
+    return name == "" or name in LISTENING_PROTOCOL_NAMES
+
+
+# AF_VSOCK, a virtual machine's sockets to its hypervisor: no sock_diag dump lists them without the
+# vsock_diag module, so discovery, which asks every socket no dump placed for its protocol anyway,
+# looks at each for a listener (lbaudit judges IP listeners; a vsock one is a gap, never silence).
+VSOCK_PROTOCOL_NAME = "AF_VSOCK"
+VMADDR_CIDS = {0xFFFFFFFF: "any", 0: "hypervisor (0)", 1: "local (1)", 2: "host (2)"}
+
+
+def vsock_listener_gap(listeners: list[str]) -> Gap:
+    """The gap on the listener list that says which vsock listeners there are and why they are not judged."""
+    return Gap(section="sockets", path=("listeners", "vsock"),
+               reason=f"{'; '.join(listeners[:5])}{f' and {len(listeners) - 5} more' if len(listeners) > 5 else ''}: "
+                      "lbaudit judges IP listeners only, and a vsock listener accepts connections from the "
+                      "hypervisor's side (and, through it, other machines) whatever this host's network and "
+                      "firewall say")
+
+
+def _vsock_listener(copy: int, pid: int) -> str | None:
+    """What the vsock socket ``copy`` (a descriptor of it, closed here) listens on, or None when it
+    does not listen."""
+    held = socket.socket(fileno=copy)
+    try:
+        if not held.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN):
+            return None
+        cid, port = held.getsockname()
+    finally:
+        held.close()
+    return f"vsock listener on CID {VMADDR_CIDS.get(cid, str(cid))}, port {port}, held by pid {pid}"
 
 
 # What a dump of the collector's own namespace places there without a question a socket: TCP and
@@ -346,10 +381,10 @@ def placed_here(found: dict[tuple[int, int], Found], timeout: float) -> set[int]
 
 
 def _socket_namespaces(holding: list[tuple[int, FdTable]], found: dict[tuple[int, int], Found],
-                       timeout: float = 10.0) -> list[str]:
+                       timeout: float = 10.0) -> tuple[list[str], list[str]]:
     """Add the namespace of each socket the tables of ``holding`` hold not yet in ``found``, through
     a descriptor of it (no path opens a namespace only a socket holds).  Returns why some could
-    not be asked.
+    not be asked, and the vsock listeners among those sockets (:func:`vsock_listener_gap`).
 
     A socket a dump places (:func:`placed_here`) is not asked: a host's thousands of connections
     are in its own namespace, and asking each was 17 us a socket."""
@@ -357,6 +392,7 @@ def _socket_namespaces(holding: list[tuple[int, FdTable]], found: dict[tuple[int
 
     libc = _libc()
     unasked: dict[str, list[str]] = {}
+    vsock_listeners: list[str] = []
     sockets = _held_sockets(holding, placed_here(found, timeout) if holding else set())
     # one process at a time, its pidfd closed before the next: a host's thousands of processes
     # with sockets would otherwise hold as many descriptors (EMFILE, each socket then a gap)
@@ -369,9 +405,11 @@ def _socket_namespaces(holding: list[tuple[int, FdTable]], found: dict[tuple[int
                                []).append(f"socket:[{inode}] of pid {pid}")
             continue
         by_pid.setdefault((pid, tid), []).append((inode, fd, link))
-    for (pid, tid), held in sorted(by_pid.items()):
-        held = [(inode, fd, link) for inode, fd, link in sorted(held) if _can_listen(link)]
-        if not held:
+    for (pid, tid), sockets_held in sorted(by_pid.items()):
+        named = [(inode, fd, link, _protocol_name(link)) for inode, fd, link in sorted(sockets_held)]
+        held = [(inode, fd, link) for inode, fd, link, name in named if _can_listen(name)]
+        vsock = [(inode, fd, link) for inode, fd, link, name in named if name == VSOCK_PROTOCOL_NAME]
+        if not held and not vsock:
             continue
         try:
             # a thread's own table is reached through a pidfd of that thread (PIDFD_THREAD, which
@@ -405,9 +443,22 @@ def _socket_namespaces(holding: list[tuple[int, FdTable]], found: dict[tuple[int
                     os.close(namespace)
                 else:
                     found[key] = Found(st.st_dev, st.st_ino, fd=namespace)
+            for inode, fd, link in vsock:
+                copy = libc.syscall(SYS_PIDFD_GETFD, pidfd, fd, 0)
+                if copy < 0:
+                    code = ctypes.get_errno()
+                    if code == errno.ESRCH or (code == errno.EBADF and not links_to_socket(link, inode)):
+                        continue  # exited, or closed meanwhile
+                    vsock_listeners.append(f"vsock socket:[{inode}] of pid {pid}, which may listen, could not be "
+                                           f"copied (pidfd_getfd: {os.strerror(code)})")
+                    continue
+                listening = _vsock_listener(copy, pid)
+                if listening is not None:
+                    vsock_listeners.append(listening)
         finally:
             os.close(pidfd)
-    return [f"{why} for {len(which)} sockets (e.g. {', '.join(which[:3])})" for why, which in sorted(unasked.items())]
+    return ([f"{why} for {len(which)} sockets (e.g. {', '.join(which[:3])})" for why, which in sorted(unasked.items())],
+            vsock_listeners)
 
 
 def close_held(found: dict[tuple[int, int], Found]) -> None:
@@ -482,7 +533,9 @@ def discover(proc: str, run_netns: str = RUN_NETNS) -> tuple[dict[tuple[int, int
                         reason=f"the open files of {len(refused)} processes could not be read ({proc}/PID/fd; e.g. "
                                f"pids {', '.join(sorted(set(map(str, refused)))[:5])}): namespaces only their "
                                "descriptors or sockets hold, or only their mount namespace binds, are not seen"))
-    unasked = _socket_namespaces(holding, found)
+    unasked, vsock_listeners = _socket_namespaces(holding, found)
+    if vsock_listeners:
+        gaps.append(vsock_listener_gap(vsock_listeners))
     if unasked:
         gaps.append(Gap(section="netns", path=("namespaces",),
                         reason="the network namespace of sockets of transports that can listen could not be asked "
