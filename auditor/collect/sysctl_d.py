@@ -187,12 +187,14 @@ SYSTEMD_SYSCTL_SERVICE = "systemd-sysctl.service"
 def _service_masked(root: Path, problems: list[str]) -> bool:
     """Whether systemd-sysctl.service is masked under ``root`` (``systemctl mask``: a link to
     /dev/null or an empty unit file), so that the boot applies no sysctl.d file.  A unit that
-    cannot be read is a problem: it may be masked."""
+    cannot be read is a problem: it may be masked.  So is every problem met looking for it, whatever
+    the answer: a unit directory not read (not listable, or more entries than lbaudit reads) may
+    hold the mask (or a unit file that overrides one), and "absent" or "enabled" said without it
+    let the sysctl.d files be judged as applied when the boot applies none."""
     from auditor.collect.systemd_sockets import unit_boot_state  # it reads sysctl.d through this module
 
     state, found = unit_boot_state(root, SYSTEMD_SYSCTL_SERVICE)
-    if state == "unknown":
-        problems.extend(f"{problem} (whether {SYSTEMD_SYSCTL_SERVICE} runs at boot cannot be told)" for problem in found)
+    problems.extend(f"{problem} (whether {SYSTEMD_SYSCTL_SERVICE} runs at boot cannot be told)" for problem in found)
     return state == "masked"
 
 
