@@ -380,6 +380,20 @@ def placed_here(found: dict[tuple[int, int], Found], timeout: float) -> set[int]
     return placed
 
 
+def _copy_of(libc: Any, pidfd: int, fd: int, link: str, inode: int) -> int | str | None:
+    """A descriptor of socket ``inode``, copied from descriptor ``fd`` of the process (or thread)
+    of ``pidfd``; None when it exited or closed the socket meanwhile; why not, otherwise."""
+    import ctypes  # here: only a host with sockets to ask needs it (for its errno)
+
+    copy = libc.syscall(SYS_PIDFD_GETFD, pidfd, fd, 0)
+    if copy >= 0:
+        return int(copy)
+    code = ctypes.get_errno()
+    if code == errno.ESRCH or (code == errno.EBADF and not links_to_socket(link, inode)):
+        return None
+    return f"pidfd_getfd: {os.strerror(code)}"
+
+
 def _socket_namespaces(holding: list[tuple[int, FdTable]], found: dict[tuple[int, int], Found],
                        timeout: float = 10.0) -> tuple[list[str], list[str]]:
     """Add the namespace of each socket the tables of ``holding`` hold not yet in ``found``, through
@@ -388,8 +402,6 @@ def _socket_namespaces(holding: list[tuple[int, FdTable]], found: dict[tuple[int
 
     A socket a dump places (:func:`placed_here`) is not asked: a host's thousands of connections
     are in its own namespace, and asking each was 17 us a socket."""
-    import ctypes  # here: only a host with sockets to ask needs it (for its errno)
-
     libc = _libc()
     unasked: dict[str, list[str]] = {}
     vsock_listeners: list[str] = []
@@ -423,13 +435,12 @@ def _socket_namespaces(holding: list[tuple[int, FdTable]], found: dict[tuple[int
             continue
         try:
             for inode, fd, link in held:
-                copy = libc.syscall(SYS_PIDFD_GETFD, pidfd, fd, 0)
-                if copy < 0:
-                    code = ctypes.get_errno()
-                    if code == errno.ESRCH or (code == errno.EBADF and not links_to_socket(link, inode)):
-                        continue  # exited, or closed meanwhile
-                    unasked.setdefault(f"pidfd_getfd: {os.strerror(code)}", []).append(f"socket:[{inode}] of pid {pid}")
+                copy = _copy_of(libc, pidfd, fd, link, inode)
+                if isinstance(copy, str):
+                    unasked.setdefault(copy, []).append(f"socket:[{inode}] of pid {pid}")
                     continue
+                if copy is None:
+                    continue  # exited, or closed meanwhile
                 try:
                     namespace = fcntl.ioctl(copy, SIOCGSKNS)
                 except OSError as exc:
@@ -444,15 +455,12 @@ def _socket_namespaces(holding: list[tuple[int, FdTable]], found: dict[tuple[int
                 else:
                     found[key] = Found(st.st_dev, st.st_ino, fd=namespace)
             for inode, fd, link in vsock:
-                copy = libc.syscall(SYS_PIDFD_GETFD, pidfd, fd, 0)
-                if copy < 0:
-                    code = ctypes.get_errno()
-                    if code == errno.ESRCH or (code == errno.EBADF and not links_to_socket(link, inode)):
-                        continue  # exited, or closed meanwhile
+                copy = _copy_of(libc, pidfd, fd, link, inode)
+                if isinstance(copy, str):
                     vsock_listeners.append(f"vsock socket:[{inode}] of pid {pid}, which may listen, could not be "
-                                           f"copied (pidfd_getfd: {os.strerror(code)})")
+                                           f"copied ({copy})")
                     continue
-                listening = _vsock_listener(copy, pid)
+                listening = None if copy is None else _vsock_listener(copy, pid)
                 if listening is not None:
                     vsock_listeners.append(listening)
         finally:

@@ -30,7 +30,6 @@ import shutil
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -38,6 +37,7 @@ import pytest
 from auditor.checks.net_bind_addresses import BindAddressParams, net_bind_addresses
 from auditor.collect import fdtables
 from tests.cli import run_cli
+from tests.hostile.test_listeners_pinned_namespaces import _policy
 from tests.privileges import CLONE_NEWNET, require_root, run_in_new_namespaces
 
 # Makes a wildcard listener, hands it to the program argv[2:] (which holds it from then on), then
@@ -215,26 +215,6 @@ THREAD_COMES_BACK = textwrap.dedent("""
     print(out[0], flush=True)
     sys.stdin.read()
 """)
-
-
-def _policy(directory: Path, port: int) -> Path:
-    path = directory / "policy.yaml"
-    path.write_text(textwrap.dedent(f"""\
-        id: hidden-holders
-        version: '1'
-        owner: tests
-        rules:
-          - id: bind
-            check: net.bind_addresses
-            params:
-              allow: [any]
-              scope: every_namespace
-              exceptions:
-                - match: {{ports: [{port}], protocol: tcp}}
-                  allow: [loopback]
-                  reason: the listener under test must be on loopback
-        """))
-    return path
 
 
 # before: no finding for the listener (its namespace was never found) and no gap said so
