@@ -320,13 +320,19 @@ def vsock_listener_gap(listeners: list[str]) -> Gap:
 
 
 def _vsock_listener(copy: int, pid: int) -> str | None:
-    """What the vsock socket ``copy`` (a descriptor of it, closed here) listens on, or None when it
-    does not listen."""
-    held = socket.socket(fileno=copy)
+    """What the vsock socket ``copy`` (a descriptor of it, closed here) listens on, None when it
+    does not listen, or why it could not be asked (a gap too: it may listen)."""
+    try:
+        held = socket.socket(fileno=copy)
+    except OSError as exc:
+        os.close(copy)
+        return f"a vsock socket of pid {pid}, which may listen, could not be asked ({exc.strerror or exc})"
     try:
         if not held.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN):
             return None
         cid, port = held.getsockname()
+    except (OSError, ValueError, TypeError) as exc:
+        return f"a vsock socket of pid {pid}, which may listen, could not be asked ({exc})"
     finally:
         held.close()
     return f"vsock listener on CID {VMADDR_CIDS.get(cid, str(cid))}, port {port}, held by pid {pid}"
