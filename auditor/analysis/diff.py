@@ -7,8 +7,9 @@ Three kinds of change are kept apart, because a gate on ``lbaudit diff`` must no
 switching a failing rule off:
 
 * regressions: a finding that now fails, errors or is not reviewed and did not before (including
-  one that is new), a finding that failed and now cannot be judged (error / not reviewed: the
-  tool lost sight of it), and a failure gone from a rule that now could not judge everything (an
+  one that is new), a finding that fails now and could not be judged before (error / not
+  reviewed: whether it failed then is unknown, so the failure is news), a finding that failed and
+  now cannot be judged (error / not reviewed: the tool lost sight of it), and a failure gone from a rule that now could not judge everything (an
   unjudged finding of it: the failing listener may be among those it could not read);
 * improvements: a finding that was failing, errored or unreviewed and is now judged pass or not
   applicable, or is gone, under a rule that still runs and reports (a waived failure is not one);
@@ -349,6 +350,10 @@ def diff_scans(before: Evidence, after: Evidence) -> ScanDiff:
         change = Change(finding_id, source.rule_id, source.subject,
                         was_status.value if was_status else None, now_status.value if now_status else None)
         if _is_bad(now_status) and not _is_bad(was_status):
+            regressions.append(change)
+        elif now_status == Status.FAIL and was_status in UNJUDGED:
+            # Not judged before says nothing about whether it failed: the failure is new (a holder's
+            # executable unread before, read now and not the program an exception allows).
             regressions.append(change)
         elif was_status == Status.FAIL and now_status in UNJUDGED:
             regressions.append(change)  # a failure nobody can see any more has not been fixed
