@@ -33,6 +33,7 @@ MAX_USER_PORT_LOW = 1025
 MAX_USER_PORT_RANGE = (5000, 65534)
 MACOS_FIRST = "net.inet.ip.portrange.first"
 MACOS_LAST = "net.inet.ip.portrange.last"
+MACOS_RANGE_FLOOR = 1024  # IPPORT_RESERVED: XNU clamps portrange.first/last to 1024-65535
 MACOS_MSL = "net.inet.tcp.msl"
 TCPIP_PARAMETERS = r"HKLM\SYSTEM\CurrentControlSet\Services\Tcpip\Parameters"
 WINDOWS_RANGE_PROBES = {(protocol, family): f"netsh int {family} show dynamicport {protocol}"
@@ -112,6 +113,15 @@ def port_ranges(snapshot: HostSnapshot) -> list[PortRange]:
     if not (0 <= low <= 65535 and 0 <= high <= 65535):
         return [PortRange(label, None, None, PoolLookup(None, None, None, first.pointer,
                                                         f"{MACOS_FIRST}-{MACOS_LAST} = {low}-{high} is not a port range"),
+                          source)]
+    if min(low, high) < MACOS_RANGE_FLOOR:
+        # XNU clamps both ends to 1024-65535 on every write (sysctl_net_ipport_check), so no running
+        # macOS reads back a lower end: judged as written, first 0 made a pool of 65,536 ports, the
+        # reserved ones among them, that passed a headroom the real pool fails.
+        return [PortRange(label, None, None, PoolLookup(None, None, None, first.pointer,
+                                                        f"{MACOS_FIRST}-{MACOS_LAST} = {low}-{high}, but macOS holds "
+                                                        f"only {MACOS_RANGE_FLOOR}-65535 in them (the kernel clamps "
+                                                        "every write): not the running value of a macOS host"),
                           source)]
     evidence = tuple(p for p in (first.pointer, last.pointer) if p)
     if low > high:

@@ -435,7 +435,8 @@ when set, is judged as the range 1025-MaxUserPort it meant before Windows Vista;
 its documented 5000-65534 is not_reviewed (what the stack then uses is not documented), and so is
 it when the registry (Tcpip\\Parameters) was not read.  macOS uses
 net.inet.ip.portrange.first-last (default 49152-65535) for every protocol and family; first above
-last is the same ports counted down (BSD's port allocation), so the range is last-first.
+last is the same ports counted down (BSD's port allocation), so the range is last-first; an end
+below 1024 is not_reviewed, since the kernel clamps both to 1024-65535 and no running macOS holds one.
 
 Each network namespace has its own values (a new namespace starts from the kernel defaults, not
 the host's sysctl.d): every other namespace's settings are judged on findings of their own, named
