@@ -51,11 +51,7 @@ from auditor.collect import CollectContext, netlink, rtnetlink
 from auditor.collect.containers import EngineView, read_engines
 from auditor.collect.fdtables import FdTable, kept_tables, read_table
 from auditor.collect.nat import ListedOnce, dedupe, read_loopback_drops, read_nat, read_tproxy
-from auditor.collect.procview import (
-    PROC_USER_INIT_INO,
-    owning_user_namespace,
-    unlisted_processes,
-)
+from auditor.collect.procview import PROC_USER_INIT_INO, owning_user_namespace, unlisted_processes
 from auditor.collect.sockets import (
     CORE,
     ESTABLISHED_KEY,
@@ -235,18 +231,19 @@ def _part_descriptors(pid: int, table: FdTable, add: Any, holding: list[tuple[in
         for index, (fd, target) in enumerate(zip(table.fds, table.targets)):
             if target[:5] != "net:[":
                 continue
-            try:
-                if table.ring:  # a namespace file only a ring holds has no path to open it by
-                    raise PermissionError(f"{table.fd_dir}: slot {fd} is {target}")
-                add(f"{table.fd_dir}/{fd}", linked=target)  # stat follows the link to the namespace file
-            except FileNotFoundError:
-                continue  # closed meanwhile
-            except OSError:
-                refused.append(pid)
-                # the sockets before it were seen, as before; those after it are not
-                holding.append((pid, FdTable(table.fd_dir, table.fds[:index], table.targets[:index],
-                                             tid=table.tid, ring=table.ring)))
-                return
+            if not table.ring:  # a namespace file only a ring holds has no path to open it by
+                try:
+                    add(f"{table.fd_dir}/{fd}", linked=target)  # stat follows the link to the namespace file
+                    continue
+                except FileNotFoundError:
+                    continue  # closed meanwhile
+                except OSError:
+                    pass
+            refused.append(pid)
+            # the sockets before it were seen, as before; those after it are not
+            holding.append((pid, FdTable(table.fd_dir, table.fds[:index], table.targets[:index],
+                                         tid=table.tid, ring=table.ring)))
+            return
     if "socket:[" in joined:
         holding.append((pid, table))
     if table.refused:

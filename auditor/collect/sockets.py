@@ -61,11 +61,7 @@ from auditor.collect.parsers.proc_net import (
     parse_sockstat,
     time_wait_count,
 )
-from auditor.collect.procview import (
-    PROC_USER_INIT_INO,
-    owning_user_namespace,
-    unlisted_processes,
-)
+from auditor.collect.procview import PROC_USER_INIT_INO, owning_user_namespace, unlisted_processes
 from auditor.collect.systemd_sockets import collect_declared_sockets
 from auditor.domain.netaddr import TPROXY_PROTOCOLS
 from auditor.model.base import copy_with
