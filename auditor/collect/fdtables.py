@@ -77,20 +77,21 @@ def _key(proc: str) -> tuple[str, str]:
     return ("fd tables", proc)
 
 
-def fds_of_live_thread(proc: str, pid: int, fd_dir: str) -> tuple[str, list[str]]:
+def fds_of_live_thread(proc: str, pid: int, fd_dir: str) -> tuple[str, list[str], int]:
     """The descriptor table of ``pid`` through another of its threads: after the main thread ends
     (pthread_exit), ``/proc/PID/fd`` is the exited leader's, empty, while the others still hold
-    every descriptor.  ``(fd_dir, [])`` when no other thread lists one."""
+    every descriptor.  ``(its fd directory, its descriptors, that thread)``, and ``(fd_dir, [],
+    pid)`` when no other thread lists one."""
     try:
-        tids = [tid for tid in os.listdir(f"{proc}/{pid}/task") if tid != str(pid)]
+        tids = [tid for tid in os.listdir(f"{proc}/{pid}/task") if tid != str(pid) and tid.isdigit()]
     except OSError:
-        return fd_dir, []
+        return fd_dir, [], pid
     for tid in tids:
         try:
-            return f"{proc}/{pid}/task/{tid}/fd", os.listdir(f"{proc}/{pid}/task/{tid}/fd")
+            return f"{proc}/{pid}/task/{tid}/fd", os.listdir(f"{proc}/{pid}/task/{tid}/fd"), int(tid)
         except OSError:
             continue  # ended meanwhile (one that cannot be read is refused for the leader too)
-    return fd_dir, []
+    return fd_dir, [], pid
 
 
 def _one_at_a_time(fd_dir: str, fds: list[str]) -> FdTable:
@@ -121,10 +122,10 @@ def read_table(proc: str, pid: int) -> FdTable | None:
     except OSError:
         return FdTable(fd_dir, [], [], refused=True)
     if not fds:  # a kernel thread, or a zombie leader whose other threads still hold the table
-        fd_dir, fds = fds_of_live_thread(proc, pid, fd_dir)
-        return _with_others(proc, pid, _one_at_a_time(fd_dir, fds))
+        fd_dir, fds, thread = fds_of_live_thread(proc, pid, fd_dir)
+        return _with_others(proc, pid, _one_at_a_time(fd_dir, fds), thread)
     table = _read_listed(fd_dir, fds)
-    return None if table is None else _with_others(proc, pid, table)
+    return None if table is None else _with_others(proc, pid, table, pid)
 
 
 def _read_listed(fd_dir: str, fds: list[str]) -> FdTable | None:
@@ -184,8 +185,9 @@ def same_table(pid: int, tid: int) -> bool | None:
     return None if answer < 0 else answer == 0
 
 
-def _with_others(proc: str, pid: int, table: FdTable) -> FdTable:
-    """``table`` with the process's other tables: each thread's own and each io_uring's files."""
+def _with_others(proc: str, pid: int, table: FdTable, thread: int) -> FdTable:
+    """``table`` (read through ``thread``: the leader, or another thread of a zombie leader) with the
+    process's other tables: each thread's own and each io_uring's files."""
     if table.refused:
         # what this process holds is unknown already (its threads' tables are refused alike: the
         # same credentials are checked), and it is said where the table is used
@@ -198,16 +200,16 @@ def _with_others(proc: str, pid: int, table: FdTable) -> FdTable:
     except OSError:
         threaded = False  # gone; or /proc/PID/task unreadable, in which case so is its fd table
     if threaded:
-        others.extend(_thread_tables(proc, pid, table))
+        others.extend(_thread_tables(proc, pid, table, thread))
     for part in [table, *others]:
         if "anon_inode:[io_uring]" in part.targets:
             others.extend(_ring_tables(part))
     return FdTable(table.fd_dir, table.fds, table.targets, table.refused, others=others) if others else table
 
 
-def _thread_tables(proc: str, pid: int, table: FdTable) -> list[FdTable]:
-    """The tables of ``pid``'s threads that do not share ``table`` (the one read for the process)."""
-    reference = int(table.fd_dir.split("/")[-2]) if table.fd_dir != f"{proc}/{pid}/fd" else pid
+def _thread_tables(proc: str, pid: int, table: FdTable, reference: int) -> list[FdTable]:
+    """The tables of ``pid``'s threads that do not share ``table``, the one read for the process
+    through thread ``reference``."""
     try:
         tids = sorted(int(tid) for tid in os.listdir(f"{proc}/{pid}/task") if tid.isdigit())
     except OSError:
