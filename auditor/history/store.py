@@ -624,6 +624,14 @@ INDEX_CHECKED_TABLES = ("hosts", "policies", "runs", "pruned_runs", "retirements
                         "attestations")
 
 
+def _integrity_problems(conn: Connection, argument: str | int) -> list[str]:
+    """What ``PRAGMA integrity_check(argument)`` of an SQLite store finds wrong (a table name: that
+    table and its indexes; a number: the whole file, at most that many problems), each cut to 200
+    characters; none when it says ``ok``."""
+    lines = [str(line) for line in conn.exec_driver_sql(f"PRAGMA integrity_check({argument})").scalars()]
+    return [line[:200] for line in lines if line != "ok"]
+
+
 def retirement_digest(host_key_text: str, policy_id: str, prev: str | None, retired_at: datetime,
                       reason: str | None) -> str:
     """The digest of a retirement link: the SHA-256 of the canonical JSON of everything it says, so
@@ -1279,10 +1287,7 @@ class HistoryStore:
         are left to the digest checks of what is read of them (and to history verify)."""
         if self._indexes_checked or self.dialect != "sqlite":
             return
-        found: list[str] = []
-        for table in INDEX_CHECKED_TABLES:
-            lines = [str(line) for line in conn.exec_driver_sql(f"PRAGMA integrity_check({table})").scalars()]
-            found.extend(line[:200] for line in lines if line != "ok")
+        found = [line for table in INDEX_CHECKED_TABLES for line in _integrity_problems(conn, table)]
         if found:
             shown = "; ".join(found[:5]) + (f"; ... {len(found) - 5} more" if len(found) > 5 else "")
             raise InputError(f"{self.shown}: the history store's file is damaged: SQLite's integrity check "
@@ -1563,9 +1568,7 @@ class HistoryStore:
         if self.dialect != "sqlite":
             return []
         with self._reading() as conn:
-            found = [str(line) for line in conn.exec_driver_sql(
-                f"PRAGMA integrity_check({MAX_DAMAGE_SHOWN})").scalars()]
-        return [] if found == ["ok"] else [line[:200] for line in found]
+            return _integrity_problems(conn, MAX_DAMAGE_SHOWN)
 
     def _find_head(self, digest: str) -> PinnedHead:
         with self._reading() as conn:
