@@ -195,8 +195,9 @@ def _with_others(proc: str, pid: int, table: FdTable, thread: int) -> FdTable:
     others: list[FdTable] = []
     try:
         # the link count of /proc/PID/task is 2 and one per thread: one stat tells a process of one
-        # thread (most of them) from one of many without listing them
-        threaded = os.stat(f"{proc}/{pid}/task").st_nlink > 3
+        # thread (most of them) from one of many without listing them; any count but that of one
+        # thread (a /proc that counts otherwise) has its threads listed
+        threaded = os.stat(f"{proc}/{pid}/task").st_nlink != 3
     except OSError:
         threaded = False  # gone; or /proc/PID/task unreadable, in which case so is its fd table
     if threaded:
