@@ -223,7 +223,7 @@ def _thread_tables(proc: str, pid: int, table: FdTable, reference: int) -> list[
         if shared:
             continue
         own = _read_links(f"{proc}/{pid}/task/{tid}/fd")
-        if own is not None and not own.refused and own.fds == table.fds and own.targets == table.targets:
+        if own is not None and not own.refused and dict(zip(own.fds, own.targets)) == dict(zip(table.fds, table.targets)):
             continue  # the process's own table, read again where kcmp could not tell (or a copy of it)
         if own is not None and (own.refused or own.fds):
             tables.append(FdTable(own.fd_dir, own.fds, own.targets, own.refused, tid=tid))

@@ -330,3 +330,27 @@ def test_a_namespace_only_a_ring_slot_holds_is_a_gap_not_silence():
                              "for (held only in an io_uring's registered files (no descriptor of it to copy) for 1 "
                              "sockets (e.g. socket:[")
     assert f"of pid {process.pid})): namespaces only such sockets hold are not seen" in reason
+
+
+def test_where_kcmp_cannot_tell_every_threads_table_is_read(tmp_path):
+    """A /proc other than this one (a host's mounted elsewhere, here a fixture directory of links
+    written as the kernel writes them) cannot be asked with kcmp, whose pids are this namespace's:
+    each thread's table is read, a copy of the leader's kept once, and a socket held only in
+    another thread's table has its holder."""
+    from auditor.collect.sockets import scan_socket_owners
+
+    proc = tmp_path / "proc"
+    for directory, links in {"100/fd": {"0": "/dev/null", "3": "socket:[70]"},
+                             "100/task/100/fd": {"0": "/dev/null", "3": "socket:[70]"},
+                             "100/task/101/fd": {"0": "/dev/null", "3": "socket:[70]"},  # a copy
+                             "100/task/102/fd": {"0": "/dev/null", "5": "socket:[77]"}}.items():
+        (proc / directory).mkdir(parents=True)
+        for fd, target in links.items():
+            (proc / directory / fd).symlink_to(target)
+    table = fdtables.read_table(str(proc), 100)
+    assert table is not None
+    assert [(t.tid, sorted(zip(t.fds, t.targets))) for t in table.others] == [
+        (102, [("0", "/dev/null"), ("5", "socket:[77]")])]
+    scan = scan_socket_owners({70, 77}, str(proc))
+    assert scan.owners == {70: [100], 77: [100]}
+    assert scan.links[(100, 77)] == f"{proc}/100/task/102/fd/5"
