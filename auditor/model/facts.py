@@ -269,15 +269,21 @@ def name_origin(process: ProcessInfo) -> NameOrigin | None:
     name; "argv0", only its argv[0] has it, the executable being another file (run through a link
     of that name, busybox's applets, or a name the caller of exec chose: any user can run any
     program so named); "reported", neither is known; None: not proven."""
-    name = process.name
+    return _name_origin(process.name, process.exe, process.argv0)
+
+
+@lru_cache(maxsize=4096)
+def _name_origin(name: str | None, exe: str | None, argv0: str | None) -> NameOrigin | None:
+    # Remembered: a listener's subject and identity name its holder, and each check asks for both
+    # (four times a listener; a host's listeners share few holders).
     if name is None:
         return None
-    if not process.exe and not process.argv0:
+    if not exe and not argv0:
         return "reported"
     comm = name[:COMM_LENGTH].casefold()
-    if process.exe and _names(comm, process.exe, title=False):
+    if exe and _names(comm, exe, title=False):
         return "executable"
-    if process.argv0 and _names(comm, process.argv0, title=True):
+    if argv0 and _names(comm, argv0, title=True):
         return "argv0"
     return None
 
