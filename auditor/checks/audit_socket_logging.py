@@ -1184,8 +1184,10 @@ a name is read and the scope cannot pass.  The
 persistent rules are read as `auditctl -R` reads them at boot (auditctl 3.x's own grammar, field
 by field, value by value): loading stops at the first line auditctl or the kernel refuses, unless
 -c or -i came first, so the rules after it do not count.  The rules are walked as the kernel does:
-a never rule on the task list, or an exclude rule that drops SYSCALL records, stops the events; on
-the exit list the first matching rule decides.  A rule without -F arch matches its syscall numbers
+a never rule on the task list, or an exclude rule that drops SYSCALL records, stops the events (a
+task rule is matched when the task is forked, before any syscall, so one with an arch, a0 to a3 or
+saddr_fam field matches no task, always or never); on the exit list the first matching rule
+decides.  `-D -k KEY` deletes every rule whose key contains KEY, as auditctl does.  A rule without -F arch matches its syscall numbers
 (looked up in the host's own table) on every architecture: on x86_64 a never rule for getuid (102)
 also takes i386 socketcall (102).  A call counts as audited only when every way of making it is:
 the syscall itself and, on an ABI that has socketcall(2) (i386, s390 and s390x, ppc and ppc64,
