@@ -203,7 +203,9 @@ except that an offline image's /run/sysctl.d is not read (a tmpfs covers /run at
 libsystemd-shared-VERSION.so, is not known, it is read and the provenance says so),
 as the tool that applies them at boot reads them (none, where systemd-sysctl.service is masked):
 systemd-sysctl, where it is installed, does not read /etc/sysctl.conf (only through a 99-sysctl.conf link, in that file's place); elsewhere
-`sysctl --system` reads it last.  A key names the /proc/sys path the tool writes, simplified as
+`sysctl --system` reads it last.  systemd-sysctl before 207, and RHEL 7's 219, read /etc/sysctl.conf
+last too: where the installed systemd's version cannot be told (no libsystemd-shared-VERSION.so,
+which 231 and later install), a key /etc/sysctl.conf would change if applied last is not_reviewed.  A key names the /proc/sys path the tool writes, simplified as
 systemd-sysctl simplifies it (`/net/ipv4/x` and `net..ipv4.x` are net.ipv4.x).  Glob keys apply to every running key they match
 unless the key is set explicitly or excluded with `-key`.  Repeats follow the boot tool: for
 systemd-sysctl a later `-key` takes an earlier assignment back and a repeated value keeps its first

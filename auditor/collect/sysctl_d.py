@@ -24,6 +24,7 @@ from auditor.domain.sysctl import (
     SYSTEMD_WITHOUT_LIB_SYSCTL_D,
     SysctlLine,
     boot_sysctl_dirs,
+    is_glob,
     merge_settings,
     order_dependent_writes,
     parse_sysctl_conf,
@@ -198,6 +199,47 @@ def _service_masked(root: Path, problems: list[str]) -> bool:
     return state == "masked"
 
 
+# systemd-sysctl read /etc/sysctl.conf itself before systemd 207, and RHEL 7's systemd 219 (CentOS 7,
+# Amazon Linux 2) still reads it, last, over every sysctl.d file (its patch "sysctl: bring back
+# /etc/sysctl.conf": parse_file(sysctl_options, "/etc/sysctl.conf", true) after the list).  Neither
+# installs libsystemd-shared (systemd 231 and later do), so where its version cannot be told such a
+# systemd cannot be ruled out.
+SYSCTL_CONF_DOUBT = ("systemd-sysctl before 207, and RHEL 7's 219, apply it after every sysctl.d file, later "
+                     "ones never read it, and the installed systemd's version is not known: no "
+                     "libsystemd-shared library, which systemd 231 and later install")
+
+
+def _sysctl_conf_doubts(root: Path, parsed: list[tuple[str, list[SysctlLine]]], cmdline: list[SysctlLine] | tuple,
+                        settings: dict[str, SysctlSetting]) -> dict[str, str] | None:
+    """The keys whose boot value depends on whether systemd-sysctl also applies /etc/sysctl.conf
+    last (:data:`SYSCTL_CONF_DOUBT`), each with why; None when a glob or an exclusion would differ
+    (then which running keys it reaches is the checks' to expand, and no key can be vouched for).
+    A file that cannot be read is a doubt over every key it may set: None as well."""
+    if _is_masked(root, SYSCTL_CONF):
+        return {}
+    try:
+        text = rootfs.read_text(root, SYSCTL_CONF)
+    except FileNotFoundError:
+        return {}
+    except OSError:
+        return None
+    last = merge_settings([*parsed, (SYSCTL_CONF, parse_sysctl_conf(text))], cmdline)
+    doubts: dict[str, str] = {}
+    for key in sorted(set(settings) | set(last)):
+        before, after = settings.get(key), last.get(key)
+        if (before.value if before else None) == (after.value if after else None):
+            continue
+        if key.startswith("-") or is_glob(key):
+            return None
+        shown = "set nothing" if before is None else f"set {before.value!r} ({before.origin})"
+        doubts[key] = (f"{SYSCTL_CONF} sets {key} = {after.value!r} ({after.origin}) where the sysctl.d files "
+                       f"alone {shown}: {SYSCTL_CONF_DOUBT}; so which value the boot sets cannot be told"
+                       if after is not None else
+                       f"{SYSCTL_CONF} takes back {key} (its sysctl.d value {before.value!r}, {before.origin}, "  # type: ignore[union-attr]
+                       f"is not written): {SYSCTL_CONF_DOUBT}; so which value the boot sets cannot be told")
+    return doubts
+
+
 def read_persistent_sysctls(root: Path, cmdline: list[SysctlLine] | None = None,
                             running: bool = False) -> tuple[dict[str, SysctlSetting] | None, list[Gap]]:
     """The sysctls the configuration under ``root`` sets at boot, with ``path:line`` origins, as
@@ -215,12 +257,14 @@ def read_persistent_sysctls(root: Path, cmdline: list[SysctlLine] | None = None,
     """
     problems: list[str] = []
     applier = boot_applier(root, problems)
-    directories = boot_sysctl_dirs(applier, systemd_version(root) if applier == "systemd-sysctl" else None, running)
+    version = systemd_version(root) if applier == "systemd-sysctl" else None
+    directories = boot_sysctl_dirs(applier, version, running)
     files, listing_problems = select_files(root, directories, applier=applier)
     problems += listing_problems
     parsed: list[tuple[str, list[SysctlLine]]] = []
     sources = [f for f in files if not f.masked]
-    if applier == "systemd-sysctl" and _service_masked(root, problems):
+    service_masked = applier == "systemd-sysctl" and _service_masked(root, problems)
+    if service_masked:
         sources = []  # the boot runs no systemd-sysctl: no file is applied (the kernel's command line still is)
     if BOOT_APPLIERS[applier]:
         sources.append(ConfigFile(PurePosixPath(SYSCTL_CONF).name, SYSCTL_CONF, masked=False))
@@ -244,6 +288,14 @@ def read_persistent_sysctls(root: Path, cmdline: list[SysctlLine] | None = None,
     # a key whose value at boot depends on a write before its last one (a one-number range over a
     # two-number one; the range and the unprivileged port start written in between): not the last write's
     unknown = order_dependent_writes(parsed, cmdline or (), settings, applier)
+    if applier == "systemd-sysctl" and version is None and not service_masked:
+        found = _sysctl_conf_doubts(root, parsed, cmdline or (), settings)
+        if found is None:
+            reason = (f"sysctl configuration could not be read completely: {SYSCTL_CONF} may be applied last "
+                      f"({SYSCTL_CONF_DOUBT}) and sets a glob or an exclusion that changes what the files set")
+            return None, [Gap(section="sysctl", field="persistent", reason=reason, kind=GapKind.UNREADABLE)]
+        for key, reason in found.items():
+            unknown.setdefault(key, reason)
     return ({key: setting for key, setting in settings.items() if key not in unknown},
             [Gap(section="sysctl", path=("persistent", key), kind=GapKind.UNREADABLE, reason=reason)
              for key, reason in unknown.items()])
