@@ -545,7 +545,8 @@ def _no_config_dir_outcome(subject: str, arch: str, params: SocketLoggingParams)
 
 
 BOOT_AUDIT_MEANING = {
-    "off": "audit=0 on the kernel command line",
+    "off": ("audit= on the kernel command line turns auditing off (audit=0 or off; before Linux 4.17 any value "
+            "that is not a number other than 0, audit=on too)"),
     "unset": "no audit=1 on the kernel command line",
     "invalid": "only an audit= value the kernel rejects on its command line (no audit=1)",
 }
@@ -1249,7 +1250,8 @@ rate limit, or no daemon to take them; the number is in the finding), a `backlog
 with those words, as for the rate limit.
 
 Live, "audit enabled" also requires audit=1 on the running kernel's command line (/proc/cmdline,
-the last audit= before "--" decides; `require_boot_audit`): the kernel gives a process an audit
+the last audit= before "--" decides, read as the running kernel reads it: before Linux 4.17 a number,
+so audit=on is 0 there and turns auditing off; `require_boot_audit`): the kernel gives a process an audit
 context only if auditing was ever on when it was forked, so without audit=1 every process started
 before auditd turned auditing on, systemd (pid 1) among them, which binds the listeners of socket
 units, is never audited (STIG RHEL-08-030601).  A snapshot without the command line passes with

@@ -277,7 +277,8 @@ def _boot_audit(ctx: CollectContext) -> tuple[tuple[str | None, int | None], lis
         cmdline = ctx.target.read_text("/proc/cmdline")
     except OSError as exc:
         return (None, None), [_gap("boot_audit", f"/proc/cmdline: {rootfs.describe_os_error(exc)}")]
-    return (audit_rules.boot_audit_param(cmdline), audit_rules.boot_backlog_limit_param(cmdline)), []
+    release = ctx.target.uname()[0]  # audit= is read otherwise before Linux 4.17 ("on" turns auditing off)
+    return (audit_rules.boot_audit_param(cmdline, release), audit_rules.boot_backlog_limit_param(cmdline)), []
 
 
 BOOT_UNITS = ("auditd.service", "audit-rules.service")
