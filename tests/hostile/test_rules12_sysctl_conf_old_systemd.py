@@ -72,7 +72,7 @@ def test_control_case_a_systemd_that_says_its_version_never_reads_sysctl_conf(tm
     assert tw_reuse(root).status == Status.PASS
 
 
-def test_a_glob_in_sysctl_conf_is_no_doubt_since_a_systemd_that_reads_it_expands_no_glob(tmp_path):
+def test_control_case_a_glob_in_sysctl_conf_is_no_doubt_since_a_systemd_that_reads_it_expands_no_glob(tmp_path):
     root = image(tmp_path, "net.ipv4.tcp_tw_*e = 1\n")
     assert read_persistent_sysctls(root)[1] == []
     assert tw_reuse(root).status == Status.PASS
