@@ -3,7 +3,9 @@
 It follows the kernel:
 
 * A ``never`` rule on the **task** list stops syscall auditing for the tasks it matches, whatever
-  the exit rules say.
+  the exit rules say.  Task rules are matched when a task is forked, with no syscall context
+  (:data:`TASK_UNMATCHED_FIELDS`): a task rule with an arch, argument or address-family field
+  matches no task at all, whichever its action.
 * On the **exit** list the first rule that matches decides: ``always`` records, ``never`` drops.
   A rule with filters matches only some calls; the others fall through to later rules.  So an
   unfiltered ``always`` rule covers the syscall, unless a filtered ``never`` rule before it takes
@@ -65,6 +67,11 @@ FASTOPEN_SENDS = {"sendto": "a3", "sendmsg": "a2", "sendmmsg": "a3"}  # the send
 FASTOPEN_CALL = "connect"  # the policy's call these sends make
 
 TASK_NEVER_NOTE = "a never rule on the task list turns syscall auditing off for the tasks it matches"
+# audit_filter_task() matches the task list at fork with no syscall context (audit_filter_rules(tsk,
+# rule, ctx=NULL, ...)), and these fields compare only "if (ctx)": with one of them, whatever its
+# operator, a task rule matches no task.  (exit, success, ppid, perm, filetype and -C need a
+# context too, but auditctl takes them on the exit list only.)
+TASK_UNMATCHED_FIELDS = frozenset({"arch", "a0", "a1", "a2", "a3", "saddr_fam"})
 
 Status = Literal["covered", "shadowed", "narrowed", "missing"]
 
@@ -263,6 +270,13 @@ def _record_matches(fields: list[AuditField], record: int) -> bool | None:
     return True
 
 
+def _matches_at_fork(rule: AuditRule) -> bool:
+    """Can a task-list rule match any task?  Not with a field the kernel compares only in a
+    syscall context (:data:`TASK_UNMATCHED_FIELDS`; the rule's own -F arch is kept apart)."""
+    return rule.arch is None and rule.arch_machine is None and not any(
+        f.name in TASK_UNMATCHED_FIELDS for f in rule.fields)
+
+
 def _task_and_exclude(rules: list[AuditRule], accepted: frozenset) -> tuple[Hit | None, list[Hit]]:
     """Rules outside the exit list that stop socket events: (one that stops them all, partial ones)."""
     against: list[Hit] = []
@@ -270,6 +284,8 @@ def _task_and_exclude(rules: list[AuditRule], accepted: frozenset) -> tuple[Hit 
     for index, rule in enumerate(rules):
         if rule.kind != "syscall":
             continue
+        if rule.rule_list == "task" and not _matches_at_fork(rule):
+            continue  # neither an always rule that decides first nor a never rule that stops anything
         if rule.rule_list == "task" and rule.action == "always":
             # first match on the task list: after an unfiltered always rule no task rule is reached
             task_decided = task_decided or not _narrowing(rule.fields, accepted)

@@ -545,7 +545,8 @@ def _no_config_dir_outcome(subject: str, arch: str, params: SocketLoggingParams)
 
 
 BOOT_AUDIT_MEANING = {
-    "off": "audit=0 on the kernel command line",
+    "off": ("audit= on the kernel command line turns auditing off (audit=0 or off; before Linux 4.17 any value "
+            "that is not a number other than 0, audit=on too)"),
     "unset": "no audit=1 on the kernel command line",
     "invalid": "only an audit= value the kernel rejects on its command line (no audit=1)",
 }
@@ -1184,8 +1185,10 @@ a name is read and the scope cannot pass.  The
 persistent rules are read as `auditctl -R` reads them at boot (auditctl 3.x's own grammar, field
 by field, value by value): loading stops at the first line auditctl or the kernel refuses, unless
 -c or -i came first, so the rules after it do not count.  The rules are walked as the kernel does:
-a never rule on the task list, or an exclude rule that drops SYSCALL records, stops the events; on
-the exit list the first matching rule decides.  A rule without -F arch matches its syscall numbers
+a never rule on the task list, or an exclude rule that drops SYSCALL records, stops the events (a
+task rule is matched when the task is forked, before any syscall, so one with an arch, a0 to a3 or
+saddr_fam field matches no task, always or never); on the exit list the first matching rule
+decides.  `-D -k KEY` deletes every rule whose key contains KEY, as auditctl does.  A rule without -F arch matches its syscall numbers
 (looked up in the host's own table) on every architecture: on x86_64 a never rule for getuid (102)
 also takes i386 socketcall (102).  A call counts as audited only when every way of making it is:
 the syscall itself and, on an ABI that has socketcall(2) (i386, s390 and s390x, ppc and ppc64,
@@ -1247,14 +1250,18 @@ rate limit, or no daemon to take them; the number is in the finding), a `backlog
 with those words, as for the rate limit.
 
 Live, "audit enabled" also requires audit=1 on the running kernel's command line (/proc/cmdline,
-the last audit= before "--" decides; `require_boot_audit`): the kernel gives a process an audit
+the last audit= before "--" decides, read as the running kernel reads it: before Linux 4.17 a number,
+so audit=on is 0 there and turns auditing off; `require_boot_audit`): the kernel gives a process an audit
 context only if auditing was ever on when it was forked, so without audit=1 every process started
 before auditd turned auditing on, systemd (pid 1) among them, which binds the listeners of socket
 units, is never audited (STIG RHEL-08-030601).  A snapshot without the command line passes with
 those words.
 
 On a host that boots with systemd (/run/systemd/system live, the systemd program in an image) the
-persistent rules count only if the boot loads them: auditd.service runs augenrules --load when it
+persistent rules are the file those units load with `auditctl -R` when they run that instead of
+`augenrules --load` (`ExecStartPost=-/sbin/auditctl -R /etc/audit/audit.rules`, the documented
+alternative): rules.d is then never compiled (a loader run through a shell, or two files, is
+not_reviewed).  The persistent rules count only if the boot loads them: auditd.service runs augenrules --load when it
 starts (ExecStartPost in audit 3, Wants=audit-rules.service in audit 4) and audit-rules.service can
 be enabled alone; a unit is started when linked from a .wants/.requires/.upholds directory or an
 alias, or pulled in by a unit the boot starts, and not masked (recorded as `boot_units`).  When

@@ -203,7 +203,12 @@ except that an offline image's /run/sysctl.d is not read (a tmpfs covers /run at
 libsystemd-shared-VERSION.so, is not known, it is read and the provenance says so),
 as the tool that applies them at boot reads them (none, where systemd-sysctl.service is masked):
 systemd-sysctl, where it is installed, does not read /etc/sysctl.conf (only through a 99-sysctl.conf link, in that file's place); elsewhere
-`sysctl --system` reads it last.  A key names the /proc/sys path the tool writes, simplified as
+`sysctl --system` reads it last.  Older systemd-sysctl builds read the files otherwise: before 245 a
+glob key and a `-key` exclusion do nothing, before 243 neither does a `-key = value` line, and RHEL
+7's 219 (like any before 207) applies /etc/sysctl.conf after every file; where the installed
+systemd's version (from its libsystemd-shared-VERSION.so, which 231 and later install) is before 245
+or cannot be told, a key those readings set otherwise is not_reviewed (a distribution may have
+backported the newer syntax), and so is the whole configuration where a glob decides such a key.  A key names the /proc/sys path the tool writes, simplified as
 systemd-sysctl simplifies it (`/net/ipv4/x` and `net..ipv4.x` are net.ipv4.x).  Glob keys apply to every running key they match
 unless the key is set explicitly or excluded with `-key`.  Repeats follow the boot tool: for
 systemd-sysctl a later `-key` takes an earlier assignment back and a repeated value keeps its first

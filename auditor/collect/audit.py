@@ -10,7 +10,8 @@ A loaded rule read over netlink that auditctl's syntax cannot carry faithfully i
 The persistent rules are what the next boot loads: the augenrules compilation of
 ``/etc/audit/rules.d/*.rules`` when that directory exists (auditd's start runs ``augenrules
 --load``, which rewrites audit.rules from it even when it holds no ``*.rules`` file), else
-``/etc/audit/audit.rules``.  They are read through :mod:`rootfs`, so the same code serves an
+``/etc/audit/audit.rules``; or, where the boot's systemd units load a file with ``auditctl -R``
+instead of running augenrules (:data:`RULE_LOADERS`), that file.  They are read through :mod:`rootfs`, so the same code serves an
 offline root directory, where the runtime state is not applicable.  A line the parser refuses is
 recorded as a Gap under ``<field>/problems``; the rules are kept.  A host without ``/etc/audit``
 at all has no persistent rules: ``config_dir_exists`` is False and the persistent rules are empty,
@@ -21,6 +22,7 @@ to nothing (in an image, perhaps a mount that is not there), stays a Gap.
 from __future__ import annotations
 
 import os
+import shlex
 import stat
 from pathlib import Path
 
@@ -275,7 +277,8 @@ def _boot_audit(ctx: CollectContext) -> tuple[tuple[str | None, int | None], lis
         cmdline = ctx.target.read_text("/proc/cmdline")
     except OSError as exc:
         return (None, None), [_gap("boot_audit", f"/proc/cmdline: {rootfs.describe_os_error(exc)}")]
-    return (audit_rules.boot_audit_param(cmdline), audit_rules.boot_backlog_limit_param(cmdline)), []
+    release = ctx.target.uname()[0]  # audit= is read otherwise before Linux 4.17 ("on" turns auditing off)
+    return (audit_rules.boot_audit_param(cmdline, release), audit_rules.boot_backlog_limit_param(cmdline)), []
 
 
 BOOT_UNITS = ("auditd.service", "audit-rules.service")
@@ -300,19 +303,23 @@ def _auditd_installed(ctx: CollectContext) -> bool | None:
 SYSTEMD_WITNESSES = ("/run/systemd/system", "/usr/lib/systemd/systemd", "/lib/systemd/systemd")
 
 
-def _boot_units(ctx: CollectContext) -> tuple[dict[str, str] | None, list[Gap]]:
-    """Whether the next boot starts auditd.service and audit-rules.service (None: no systemd here:
-    /run/systemd/system on a host booted with it, the systemd program in an image)."""
+def _boot_units_seen(ctx: CollectContext) -> bool:
+    """Does the host boot with systemd: /run/systemd/system on a running host, the systemd program
+    in an image."""
     witnesses = SYSTEMD_WITNESSES if ctx.target.runtime else SYSTEMD_WITNESSES[1:]
-    booted = False
     for path in witnesses:
         try:
             ctx.target.file_mode(path)
         except OSError:
             continue
-        booted = True
-        break
-    if not booted:
+        return True
+    return False
+
+
+def _boot_units(ctx: CollectContext) -> tuple[dict[str, str] | None, list[Gap]]:
+    """Whether the next boot starts auditd.service and audit-rules.service (None: no systemd here:
+    /run/systemd/system on a host booted with it, the systemd program in an image)."""
+    if not _boot_units_seen(ctx):
         return None, []
     states: dict[str, str] = {}
     problems: list[str] = []
@@ -420,7 +427,72 @@ def _rules_d_names(ctx: CollectContext, listed: list[str]) -> tuple[list[str], l
     return whole, [Gap(section="audit", path=("persistent_rules", "problems"), reason=reason)]
 
 
+# The units that load the rules at boot, and the setting that holds the command: auditd.service's
+# ExecStartPost (audit 3: "-/sbin/augenrules --load"), audit-rules.service's ExecStart (audit 4).
+# Both units ship the documented alternative, commented out: "#ExecStartPost=-/sbin/auditctl -R
+# /etc/audit/audit.rules" ("To not use augenrules, copy this file to /etc/systemd/system/..."),
+# with which the boot loads audit.rules as it stands and never compiles rules.d.
+RULE_LOADERS = (("auditd.service", "ExecStartPost"), ("audit-rules.service", "ExecStart"))
+
+
+def _loader_command(value: str) -> tuple[str, str | None]:
+    """What one Exec line does with the rules: ("augenrules", None) for ``augenrules --load``,
+    ("auditctl", FILE) for ``auditctl -R FILE``, ("other", None) for another command that names
+    either program (a shell running it, another form), ("unrelated", None) for any other."""
+    text = value.lstrip("-@:+!")  # systemd's command prefixes
+    try:
+        argv = shlex.split(text)
+    except ValueError:
+        argv = []
+    program = os.path.basename(argv[0]) if argv else ""
+    if program == "augenrules" and "--load" in argv[1:]:
+        return "augenrules", None
+    if program == "auditctl" and "-R" in argv[1:-1]:
+        return "auditctl", argv[argv.index("-R", 1) + 1]
+    if "augenrules" in value or "auditctl" in value:
+        return "other", None
+    return "unrelated", None
+
+
+def _boot_rule_file(ctx: CollectContext) -> tuple[tuple[str, str] | None, list[Gap]]:
+    """The rules file the boot's units load with ``auditctl -R`` instead of ``augenrules --load``,
+    with the unit setting that does it; None where augenrules loads them (or no unit of systemd's
+    says: not booted with systemd, units absent, unreadable, which the boot units say themselves).
+    A command lbaudit cannot read, or two files, is a gap: which rules load is not known."""
+    if not _boot_units_seen(ctx):
+        return None, []
+    files: list[tuple[str, str]] = []
+    for unit, key in RULE_LOADERS:
+        values, _ = systemd_sockets.unit_list_setting(Path(ctx.root), unit, "Service", key)
+        for value in values or []:
+            kind, path = _loader_command(value)
+            if kind == "augenrules":
+                return None, []
+            if kind == "other":
+                return None, [_gap("persistent_rules", f"{unit} {key}={value}: lbaudit cannot tell which audit rules "
+                                                       "this loads at boot")]
+            if kind == "auditctl" and path is not None:
+                files.append((path, f"{unit} {key}={value}"))
+    if len(files) > 1:
+        shown = "; ".join(setting for _, setting in files)
+        return None, [_gap("persistent_rules", f"the boot loads more than one rules file ({shown}): lbaudit reads one")]
+    return (files[0] if files else None), []
+
+
 def _persistent(ctx: CollectContext) -> tuple[list[AuditRule] | None, str | None, list[Gap]]:
+    loaded_file, loader_gaps = _boot_rule_file(ctx)
+    if loader_gaps:
+        return None, None, loader_gaps
+    if loaded_file is not None:
+        path, setting = loaded_file
+        try:
+            text = ctx.target.read_text(path)
+        except OSError as exc:
+            return None, None, [_gap("persistent_rules", f"{path}: {rootfs.describe_os_error(exc)} (loaded at boot "
+                                                         f"by {setting})")]
+        parsed = audit_rules.parse_rules_text(text, path, _machine(ctx))
+        # rules.d, if any, is never compiled: the file is loaded as it stands
+        return parsed.rules, f"{path} (auditctl -R, {setting})", _problem_gaps("persistent_rules", parsed.problems)
     naming_gaps: list[Gap] = []
     try:
         listed = ctx.target.list_dir(RULES_D)

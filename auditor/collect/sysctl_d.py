@@ -14,8 +14,10 @@ from pathlib import Path, PurePosixPath
 from auditor.collect import rootfs
 from auditor.domain.sysctl import (
     BOOT_APPLIERS,
+    IO_URING_DISABLED,
     LIB_SYSCTL_DIR,
     RUN_SYSCTL_DIR,
+    RUNTIME_KEYS_BY_SNAPSHOT_VERSION,
     SYSCTL_CONF,
     SYSCTL_CREDENTIAL_DIRS,
     SYSCTL_CREDENTIALS,
@@ -24,6 +26,9 @@ from auditor.domain.sysctl import (
     SYSTEMD_WITHOUT_LIB_SYSCTL_D,
     SysctlLine,
     boot_sysctl_dirs,
+    configured_setting,
+    glob_matches,
+    is_glob,
     merge_settings,
     order_dependent_writes,
     parse_sysctl_conf,
@@ -198,6 +203,77 @@ def _service_masked(root: Path, problems: list[str]) -> bool:
     return state == "masked"
 
 
+# What older systemd-sysctl builds read differently, and which the installed systemd's version tells:
+# * "-key = value" (ignore a failure to write) arrived in systemd 243 (PR 13191): before, the key
+#   "-net.ipv4.x" names no /proc/sys file and the line sets nothing;
+# * glob keys and "-key" exclusions arrived in 245 (PR 14589): before, a glob is written as a path
+#   (no such file) and "-key" is "not an assignment", so neither sets or takes back anything;
+# * systemd-sysctl read /etc/sysctl.conf itself before 207, and RHEL 7's 219 (CentOS 7, Amazon
+#   Linux 2) still reads it, last, over every sysctl.d file (its patch "sysctl: bring back
+#   /etc/sysctl.conf": parse_file(sysctl_options, "/etc/sysctl.conf", true) after the list).
+# Neither 219 nor 206 installs libsystemd-shared (231 and later do): where the version cannot be
+# told, all three are possible.  A distribution may have backported the newer syntax, so a key the two
+# readings disagree on is unknown, never judged on the older reading.
+SYSTEMD_SYSCTL_IGNORE_FAILURE = 243
+SYSTEMD_SYSCTL_GLOBS = 245
+# The keys the checks judge at boot: every running key a snapshot collects, and io_uring_disabled.
+JUDGED_BOOT_KEYS = tuple(sorted({key for keys in RUNTIME_KEYS_BY_SNAPSHOT_VERSION.values() for key in keys}
+                                | {IO_URING_DISABLED}))
+
+
+def _older_systemd(version: int | None) -> str:
+    if version is None:
+        return ("the installed systemd's version is not known (no libsystemd-shared library, which systemd 231 "
+                "and later install), and systemd-sysctl before 243 writes no '-key = value' line, before 245 "
+                "expands no glob and takes no '-key' exclusion, and RHEL 7's 219 (like any before 207) applies "
+                f"{SYSCTL_CONF} after every sysctl.d file")
+    what = "writes no '-key = value' line and " if version < SYSTEMD_SYSCTL_IGNORE_FAILURE else ""
+    return (f"systemd-sysctl {version} {what}expands no glob and takes no '-key' exclusion (systemd "
+            f"{SYSTEMD_SYSCTL_GLOBS} and later do), unless its distribution backported them")
+
+
+def _as_older_systemd(lines: list[SysctlLine], version: int | None) -> list[SysctlLine]:
+    """The lines an older systemd-sysctl (:data:`SYSTEMD_SYSCTL_GLOBS`) takes from a file."""
+    return [line for line in lines
+            if line.value is not None and not is_glob(line.key)
+            and not (line.ignore_failure and (version is None or version < SYSTEMD_SYSCTL_IGNORE_FAILURE))]
+
+
+def _older_systemd_doubts(root: Path, parsed: list[tuple[str, list[SysctlLine]]], cmdline: list[SysctlLine] | tuple,
+                          settings: dict[str, SysctlSetting], version: int | None) -> dict[str, str] | None:
+    """The judged keys (:data:`JUDGED_BOOT_KEYS`) whose boot value an older systemd-sysctl (before
+    :data:`SYSTEMD_SYSCTL_GLOBS`, or of unknown version) would set otherwise than ``settings`` says,
+    each with why; None when no key can be vouched for: a glob decides such a key (removing the key
+    would leave the glob to decide it again), or /etc/sysctl.conf, which an unknown version may
+    read, cannot be read."""
+    if version is not None and version >= SYSTEMD_SYSCTL_GLOBS:
+        return {}
+    older = [(path, _as_older_systemd(lines, version)) for path, lines in parsed]
+    if version is None and not _is_masked(root, SYSCTL_CONF):
+        try:
+            older.append((SYSCTL_CONF, _as_older_systemd(parse_sysctl_conf(rootfs.read_text(root, SYSCTL_CONF)),
+                                                         version)))
+        except FileNotFoundError:
+            pass
+        except OSError:
+            return None
+    then_settings = merge_settings(older, cmdline)
+    why = _older_systemd(version)
+    doubts: dict[str, str] = {}
+    for key in JUDGED_BOOT_KEYS:
+        now, then = configured_setting(settings, key), configured_setting(then_settings, key)
+        if (now.value if now else None) == (then.value if then else None):
+            continue
+        if any(is_glob(pattern) and not pattern.startswith("-") and glob_matches(pattern, key) for pattern in settings):
+            return None
+        now_text = "nothing" if now is None else f"{now.value!r} ({now.origin})"
+        then_text = "nothing" if then is None else f"{then.value!r} ({then.origin})"
+        doubts[key] = (f"the boot's sysctl configuration sets {key} to {now_text} as systemd-sysctl 245 and later "
+                       f"read it, but to {then_text} as an older one reads it: {why}; so which value the boot "
+                       "sets cannot be told")
+    return doubts
+
+
 def read_persistent_sysctls(root: Path, cmdline: list[SysctlLine] | None = None,
                             running: bool = False) -> tuple[dict[str, SysctlSetting] | None, list[Gap]]:
     """The sysctls the configuration under ``root`` sets at boot, with ``path:line`` origins, as
@@ -215,12 +291,14 @@ def read_persistent_sysctls(root: Path, cmdline: list[SysctlLine] | None = None,
     """
     problems: list[str] = []
     applier = boot_applier(root, problems)
-    directories = boot_sysctl_dirs(applier, systemd_version(root) if applier == "systemd-sysctl" else None, running)
+    version = systemd_version(root) if applier == "systemd-sysctl" else None
+    directories = boot_sysctl_dirs(applier, version, running)
     files, listing_problems = select_files(root, directories, applier=applier)
     problems += listing_problems
     parsed: list[tuple[str, list[SysctlLine]]] = []
     sources = [f for f in files if not f.masked]
-    if applier == "systemd-sysctl" and _service_masked(root, problems):
+    service_masked = applier == "systemd-sysctl" and _service_masked(root, problems)
+    if service_masked:
         sources = []  # the boot runs no systemd-sysctl: no file is applied (the kernel's command line still is)
     if BOOT_APPLIERS[applier]:
         sources.append(ConfigFile(PurePosixPath(SYSCTL_CONF).name, SYSCTL_CONF, masked=False))
@@ -244,6 +322,15 @@ def read_persistent_sysctls(root: Path, cmdline: list[SysctlLine] | None = None,
     # a key whose value at boot depends on a write before its last one (a one-number range over a
     # two-number one; the range and the unprivileged port start written in between): not the last write's
     unknown = order_dependent_writes(parsed, cmdline or (), settings, applier)
+    if applier == "systemd-sysctl" and not service_masked:
+        found = _older_systemd_doubts(root, parsed, cmdline or (), settings, version)
+        if found is None:
+            reason = ("sysctl configuration could not be read as the boot reads it: "
+                      f"{_older_systemd(version)}, and a glob, or {SYSCTL_CONF} that cannot be read, decides a key "
+                      "lbaudit judges")
+            return None, [Gap(section="sysctl", field="persistent", reason=reason, kind=GapKind.UNREADABLE)]
+        for key, reason in found.items():
+            unknown.setdefault(key, reason)
     return ({key: setting for key, setting in settings.items() if key not in unknown},
             [Gap(section="sysctl", path=("persistent", key), kind=GapKind.UNREADABLE, reason=reason)
              for key, reason in unknown.items()])

@@ -559,6 +559,27 @@ def unit_boot_state(root: Path, name: str) -> tuple[str, list[str]]:
     return "disabled", problems
 
 
+def unit_list_setting(root: Path, name: str, section: str, key: str) -> tuple[list[str] | None, list[str]]:
+    """The values of a list setting (``ExecStartPost=`` of ``[Service]``) of the unit ``name`` under
+    ``root`` after its drop-ins, as systemd builds it: each assignment appends, an empty one
+    empties the list.  None when there is no such unit, it is masked, or it cannot be read (a
+    problem then says which); with the problems met."""
+    problems: list[str] = []
+    scan = _scan_units(root, problems)
+    unit_file = scan.file_of(name)
+    if unit_file is None or unit_file.masked:
+        return None, problems
+    aliases = [alias for alias, target in sorted(scan.alias_of.items()) if target == name]
+    entries = _unit_entries(root, scan, name, unit_file, aliases, problems)
+    if entries is None:
+        return None, problems
+    values: list[str] = []
+    for entry in entries:
+        if (entry.section, entry.key) == (section, key):
+            values = values + [entry.value] if entry.value else []
+    return values, problems
+
+
 def _load_unit(root: Path, scan: UnitFiles, name: str, unit_file: ConfigFile, aliases: list[str],
                problems: list[str]) -> SocketUnit | None:
     """The unit after its drop-ins; None when it is masked (an empty unit file) or unreadable."""

@@ -118,8 +118,12 @@ class _Loader:
         if op == "control":
             self._control(line, rule)
         elif op == "clear":
-            def survives(old: AuditRule) -> bool:  # -D -k key deletes only the rules with that key
-                return old.kind == "control" or bool(rule.keys and not set(rule.keys) & set(old.keys))
+            def survives(old: AuditRule) -> bool:
+                # -D -k key deletes every rule whose key contains it (auditctl's key_match: strstr
+                # in 3.x, key_contains in 4.x), not only the rules with that very key
+                if old.kind == "control":
+                    return True
+                return bool(rule.keys) and not any(wanted in key for wanted in rule.keys for key in old.keys)
 
             self.rules = [r for r in self.rules if survives(r)]
             self.rules.append(rule)

@@ -121,17 +121,52 @@ def boot_backlog_limit_param(cmdline: str) -> int | None:
     return limit
 
 
-def boot_audit_param(cmdline: str) -> str:
-    """The kernel's reading of ``audit=`` on its command line (/proc/cmdline): "on", "off", "unset"
-    (no audit= before "--", the arguments after it are init's), or "invalid" (a value audit_enable()
-    rejects, which leaves the default).  Each occurrence is applied in turn, so the last one decides."""
+# audit_enable() (kernel/audit.c) has read audit= two ways: up to Linux 4.15 "!!simple_strtol(str,
+# NULL, 0)", a number (0x hex, 0 octal, a prefix of digits), so "on" and "yes" read 0 and turn auditing
+# off; 4.16 kstrtol(), which panics on anything else (no such host runs); from 4.17 "0"/"off" off,
+# "1"/"on" on (case-insensitive words), and anything else an error that turns auditing on.
+AUDIT_WORDS_SINCE = (4, 17)
+_RELEASE = re.compile(r"(\d{1,4})\.(\d{1,4})")
+
+
+def _simple_strtol_nonzero(text: str) -> bool:
+    """Whether the kernel's simple_strtol(text, NULL, 0) is not 0: an optional "-", then "0x" and hex
+    digits, "0" and octal digits, or decimal digits, as far as they go (nothing else is skipped)."""
+    digits = text[1:] if text.startswith("-") else text
+    if digits[:2].lower() == "0x" and digits[2:3] and digits[2] in "0123456789abcdefABCDEF":
+        run, base = re.match(r"[0-9a-fA-F]*", digits[2:])[0], 16  # type: ignore[index]
+    elif digits.startswith("0"):
+        run, base = re.match(r"[0-7]*", digits)[0], 8  # type: ignore[index]
+    else:
+        run, base = re.match(r"[0-9]*", digits)[0], 10  # type: ignore[index]
+    return bool(run) and int(run, base) != 0
+
+
+def _audit_value(value: str, words: bool | None) -> str:
+    """"on", "off" or "invalid" for one audit= value read by a kernel that takes the words
+    (``words`` True: 4.17 and later; "invalid" for what it reports as an error), that reads a
+    number (False), or either (None: the release is not known; "invalid" where the two differ)."""
+    modern = ("off" if value.lower() == "off" or value == "0" else
+              "on" if value.lower() == "on" or value == "1" else "invalid")
+    number = "on" if _simple_strtol_nonzero(value) else "off"
+    if words is True:
+        return modern
+    if words is False:
+        return number
+    return modern if modern == number else "invalid"
+
+
+def boot_audit_param(cmdline: str, release: str | None = None) -> str:
+    """The kernel's reading of ``audit=`` on its command line (/proc/cmdline) for the running
+    kernel ``release`` (``uname -r``; None: not known, see :func:`_audit_value`): "on", "off",
+    "unset" (no audit= before "--", the arguments after it are init's), or "invalid" (a value not
+    read as audit=1 for certain).  Each occurrence is applied in turn, so the last one decides; a
+    4.17+ kernel turns auditing on for a value it rejects, so one after audit=1 leaves it on."""
+    found = _RELEASE.match(release or "")
+    words = None if found is None else (int(found[1]), int(found[2])) >= AUDIT_WORDS_SINCE
     state = "unset"
     for param, value in kernel_parameters(cmdline):
         if param == "audit" and value is not None:
-            if value.lower() == "off" or value == "0":
-                state = "off"
-            elif value.lower() == "on" or value == "1":
-                state = "on"
-            elif state == "unset":
-                state = "invalid"
+            reading = _audit_value(value, words)
+            state = "on" if reading == "invalid" and words is True and state == "on" else reading
     return state

@@ -11,6 +11,9 @@ later assignment to a key replaces an earlier one.  The two tools differ on ``/e
 ``sysctl --system`` applies it once more, last; systemd-sysctl does not read it at all (not since
 systemd 207, whose NEWS says to link it as ``/etc/sysctl.d/99-sysctl.conf``, as Debian 12 and RHEL
 ship it; it is then applied in that file's place, and a later ``99-tuning.conf`` wins over it).
+RHEL 7's systemd 219 still reads it, last, and systemd before 245 (243 for ``-key = value``) knows
+no globs or exclusions: where the version says so or cannot be told, the collector leaves the judged
+keys those readings set otherwise unknown (:mod:`auditor.collect.sysctl_d`).
 What the boot applies is therefore the systemd-sysctl reading wherever systemd-sysctl is installed
 (Debian's ``procps.service`` is a link to ``systemd-sysctl.service``), and the procps reading
 elsewhere (:data:`BOOT_APPLIERS`).  Choosing and reading those files under a root is the collector's

@@ -52,6 +52,9 @@ def host(tmp_path: Path, cmdline: str, *sysctl_d: str, running: dict[str, str] |
     (root / "etc" / "sysctl.d" / "60-boot.conf").write_text("".join(f"{line}\n" for line in sysctl_d))
     (root / "usr" / "lib" / "systemd").mkdir(parents=True)
     (root / "usr" / "lib" / "systemd" / "systemd-sysctl").write_bytes(b"\x7fELF")
+    # a systemd that tells its version (252): one of unknown version may read the files as
+    # one before 245 does (tests/hostile/test_rules12_sysctl_conf_old_systemd.py)
+    (root / "usr" / "lib" / "systemd" / "libsystemd-shared-252.so").write_bytes(b"\x7fELF")
     return LocalHost(root=root, proc=str(proc), program_path=(str(tmp_path / "no-programs"),))
 
 

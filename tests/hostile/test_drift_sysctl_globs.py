@@ -35,6 +35,9 @@ def image(tmp_path: Path, *lines: str) -> Path:
     (root / "etc" / "sysctl.d" / "60-boot.conf").write_text("".join(f"{line}\n" for line in lines))
     (root / "usr" / "lib" / "systemd").mkdir(parents=True)
     (root / "usr" / "lib" / "systemd" / "systemd-sysctl").write_bytes(b"\x7fELF")
+    # a systemd that tells its version (252): one of unknown version may read the files as
+    # one before 245 does (tests/hostile/test_rules12_sysctl_conf_old_systemd.py)
+    (root / "usr" / "lib" / "systemd" / "libsystemd-shared-252.so").write_bytes(b"\x7fELF")
     return root
 
 

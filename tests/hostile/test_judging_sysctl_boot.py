@@ -51,6 +51,9 @@ def image(tmp_path: Path, *, systemd: bool, link: bool = True, tuning: str | Non
     if systemd:
         (root / SYSTEMD_SYSCTL).parent.mkdir(parents=True)
         (root / SYSTEMD_SYSCTL).write_bytes(b"\x7fELF")
+        # Debian 12's systemd 252: its version says it never reads /etc/sysctl.conf (RHEL 7's 219,
+        # which reads it last, is tests/hostile/test_rules12_sysctl_conf_old_systemd.py)
+        (root / SYSTEMD_SYSCTL).with_name("libsystemd-shared-252.so").write_bytes(b"\x7fELF")
         (root / "lib").symlink_to("usr/lib")  # merged /usr, as Debian 12 is
     return root
 
