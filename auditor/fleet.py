@@ -526,8 +526,13 @@ def evaluate_host(host: HostInput) -> HostOutcome:
 
 
 def _failed(outcome: HostOutcome, exit_code: int, error: str) -> None:
-    """The host could not be judged, for ``error``: no verdict, its JUnit suite one error."""
+    """The host could not be judged, for ``error``: no verdict, its JUnit suite one error, and
+    nothing of a judgement made before it failed (its files put back, its run not recorded): the
+    summary of a host refused as it was recorded named its evidence file, gone, and its counts."""
     outcome.exit_code, outcome.error, outcome.verdict = exit_code, error, None
+    outcome.evidence = outcome.evidence_sha256 = outcome.html = None
+    outcome.signed, outcome.run_id = False, None
+    outcome.counts, outcome.failing_rules, outcome.controls = {}, [], {}
     outcome.junit = _failed_suite(outcome)
 
 
@@ -622,6 +627,15 @@ def _record(prepared: Any, host: str) -> int:
     assert _RECORDER is not None, "evaluate_fleet opens the store"
     if _same_host(host) in _RECORDED:
         raise InputError(f"host {host!r} {_DUPLICATE}")
+    # A fleet run judges each host as it is now: facts collected before those the store already
+    # judged for this host (a snapshot kept from an earlier fetch, a known-good file handed over)
+    # passed a host its later facts failed, with no age limit to stop it (or within --max-age).
+    # The same facts judged again (another policy over the same fetch) are not older.
+    newest = _RECORDER.newest_collection(host)
+    if newest is not None and prepared.collected < newest[1]:
+        raise InputError(f"host {host!r}: its facts were collected at {_utc_text(prepared.collected)}, before those "
+                         f"of its run {newest[0]} in the history store (collected {_utc_text(newest[1])}): an older "
+                         "snapshot is not the host as it is now; not judged or recorded (collect the host again)")
     run_id = int(_RECORDER.record_prepared(prepared, trigger="fleet", inventory_name=host).run_id)
     _RECORDED.add(_same_host(host))
     return run_id
