@@ -23,6 +23,7 @@ worst host's, in the order 0 < 3 (incomplete) < 1 (non-compliant) < 2 (bad input
 
 from __future__ import annotations
 
+import errno
 import itertools
 import json
 import multiprocessing
@@ -193,19 +194,25 @@ class FleetSummary:
 
 # ------------------------------------------------------------------ discovery
 
-def _snapshots_in(directory: Path) -> list[Path]:
+def _mode(path: Path) -> int | OSError:
+    """The mode of what ``path`` leads to, or why it cannot be known.  Path.is_dir and is_file raise
+    on EACCES (a parent the controller's user may list but not search): exit 70, a traceback."""
     try:
-        return sorted(p for p in directory.iterdir() if p.name.endswith(SNAPSHOT_SUFFIX))
+        return os.stat(path).st_mode
     except OSError as exc:
-        raise InputError(f"{directory}: cannot list: {exc.strerror or exc}") from exc
+        return exc
+
+
+def _unseen(exc: OSError) -> str:
+    return "no such file or directory" if isinstance(exc, FileNotFoundError) else (
+        f"cannot be examined: {exc.strerror or exc}")
 
 
 def _not_usable(path: Path) -> str:
     """Why ``path`` is neither a snapshot file nor a directory of them, in plain words."""
-    try:
-        mode = os.stat(path).st_mode
-    except OSError as exc:
-        return "no such file or directory" if isinstance(exc, FileNotFoundError) else (exc.strerror or str(exc))
+    mode = _mode(path)
+    if isinstance(mode, OSError):
+        return _unseen(mode)
     return f"is {kind_of(mode)}, not a snapshot file or a directory of them"
 
 
@@ -244,10 +251,11 @@ def discover(paths: list[Path]) -> Iterator[HostInput]:
 
 def _discovered(paths: list[Path]) -> Iterator[HostInput]:
     for path in paths:
-        if path.is_file():
+        mode = _mode(path)
+        if not isinstance(mode, OSError) and stat.S_ISREG(mode):
             yield HostInput(snapshot=path)
             continue
-        if not path.is_dir():
+        if isinstance(mode, OSError) or not stat.S_ISDIR(mode):
             raise InputError(f"{path}: --snapshots: {_not_usable(path)}")
         try:
             entries = sorted(path.iterdir())
@@ -256,23 +264,43 @@ def _discovered(paths: list[Path]) -> Iterator[HostInput]:
         for entry in entries:
             if (unusable := _unusable_name(entry)) is not None:
                 yield unusable
-            elif entry.is_dir():
-                found = _snapshots_in(entry)
-                if len(found) == 1 and (unusable := _unusable_name(found[0])) is not None:
-                    yield HostInput(snapshot=None, name=entry.name, problem=unusable.problem)
-                elif len(found) == 1:
-                    yield HostInput(snapshot=found[0], name=entry.name)
-                else:
-                    yield HostInput(snapshot=None, name=entry.name, problem=(
-                        f"{entry}: no *{SNAPSHOT_SUFFIX} in the host's directory" if not found else
-                        f"{entry}: {len(found)} snapshots in the host's directory, expected one: "
-                        + ", ".join(p.name for p in found)))
-            elif entry.name.endswith(SNAPSHOT_SUFFIX):
-                yield HostInput(snapshot=entry)
-            elif entry.is_symlink() and not entry.exists():
-                # a host's directory linked to nothing (or a loop): its host fails, it does not vanish
-                yield HostInput(snapshot=None, name=entry.name, problem=(
-                    f"{entry}: a symbolic link to nothing ({os.readlink(entry)}): the host's snapshot cannot be seen"))
+            else:
+                yield from _entry(entry)
+
+
+def _entry(entry: Path) -> Iterator[HostInput]:
+    """The host an entry of a --snapshots directory is, if any.  One that cannot be examined or
+    listed (another owner's, mode 000: the controller runs as an ordinary user) fails its host
+    alone: it ended the whole run with exit 2 before any host was judged, or with a traceback."""
+    mode = _mode(entry)
+    if isinstance(mode, OSError):
+        if mode.errno == errno.ELOOP or (os.path.islink(entry)
+                                         and isinstance(mode, (FileNotFoundError, NotADirectoryError))):
+            # a host's directory linked to nothing (or a loop): its host fails, it does not vanish
+            yield HostInput(snapshot=None, name=entry.name, problem=(
+                f"{entry}: a symbolic link to nothing ({os.readlink(entry)}): the host's snapshot cannot be seen"))
+        elif entry.name.endswith(SNAPSHOT_SUFFIX):
+            yield HostInput(snapshot=entry)  # named by the host it records; its evaluation says what is wrong
+        else:  # a host's directory, or not: which cannot be told, so it is not passed over
+            yield HostInput(snapshot=None, name=entry.name, problem=f"{entry}: {_unseen(mode)}")
+    elif stat.S_ISDIR(mode):
+        try:
+            found = sorted(p for p in entry.iterdir() if p.name.endswith(SNAPSHOT_SUFFIX))
+        except OSError as exc:
+            yield HostInput(snapshot=None, name=entry.name, problem=(
+                f"{entry}: cannot list the host's directory: {exc.strerror or exc}"))
+            return
+        if len(found) == 1 and (unusable := _unusable_name(found[0])) is not None:
+            yield HostInput(snapshot=None, name=entry.name, problem=unusable.problem)
+        elif len(found) == 1:
+            yield HostInput(snapshot=found[0], name=entry.name)
+        else:
+            yield HostInput(snapshot=None, name=entry.name, problem=(
+                f"{entry}: no *{SNAPSHOT_SUFFIX} in the host's directory" if not found else
+                f"{entry}: {len(found)} snapshots in the host's directory, expected one: "
+                + ", ".join(p.name for p in found)))
+    elif entry.name.endswith(SNAPSHOT_SUFFIX):
+        yield HostInput(snapshot=entry)
 
 
 # ------------------------------------------------------------------ workers
@@ -658,7 +686,8 @@ def check_job(job: FleetJob) -> None:
     if not job.snapshots:
         raise InputError("--snapshots: give at least one directory or snapshot file")
     for path in job.snapshots:
-        if not (path.is_file() or path.is_dir()):
+        mode = _mode(path)
+        if isinstance(mode, OSError) or not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
             raise InputError(f"{path}: --snapshots: {_not_usable(path)}")
     if job.sign_key is not None:
         from auditor.attest.signing import load_private_key
