@@ -693,6 +693,13 @@ def check_job(job: FleetJob) -> None:
         from auditor.attest.signing import load_private_key
 
         load_private_key(job.sign_key)  # an unusable or exposed key is exit 2 before any work
+    if job.snapshot_pubkey is not None:
+        from auditor.attest.signing import load_public_key
+
+        # Each worker reads it again for its hosts; unusable, it failed every host in turn: a summary
+        # of every host failed, their earlier evidence removed from the out dir, and with --record
+        # the whole fleet recorded as not scanned, for a misspelt path.
+        load_public_key(job.snapshot_pubkey)
     if job.jobs is not None and job.jobs < 1:
         raise InputError(f"--jobs {job.jobs}: give 1 or more")
     for name in job.expect_hosts:
