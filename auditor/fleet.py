@@ -1091,6 +1091,7 @@ def _evaluate_hosts_into_summary(job: FleetJob, hosts: Iterator[HostInput]) -> F
             outcome.error = f"host {outcome.host!r} appears {len(claimants)} times" + (
                 f" (as {', '.join(map(repr, spellings))})" if len(spellings) > 1 else "")
             outcome.verdict = None  # not judged, as every host with a reason
+    _withdraw_other_hosts_facts(outcomes, job.expect_hosts)
     found = {o.host for o in outcomes}
     for name in job.expect_hosts:
         if name not in found:  # unreachable, failed before its fetch, or not in --snapshots at all
@@ -1110,6 +1111,27 @@ def _evaluate_hosts_into_summary(job: FleetJob, hosts: Iterator[HostInput]) -> F
                            policy_version=policy.version, hosts=outcomes, policy_sha256=policy_digest(policy))
     write_summary(summary, job.out_dir)
     return summary
+
+
+def _withdraw_other_hosts_facts(outcomes: list[HostOutcome], expected: tuple[str, ...]) -> None:
+    """Fail each host judged from a snapshot that records, as its host name, another host of this
+    run (another host's directory or file, or a name of --expect-hosts).  A host name other than the
+    inventory's is common (an inventory of addresses or aliases) and refuses nothing; another host's
+    name is that host's facts in this host's place (a fetch that went to the wrong place, a
+    known-good file handed over): a different collection than the other host's own, so not refused
+    as one collection under two names (_claim), it was judged and recorded as this host's.  Checked
+    once every host is back: a worker sees only the hosts claimed before its own."""
+    hosts = {_same_host(o.host) for o in outcomes} | {_same_host(name) for name in expected}
+    for outcome in reversed(outcomes):  # newest first, as _withdraw puts files back
+        recorded = outcome.hostname
+        if (outcome.error is not None or recorded is None or _same_host(recorded) == _same_host(outcome.host)
+                or _same_host(recorded) not in hosts):
+            continue
+        _withdraw(outcome)
+        _failed(outcome, int(ExitCode.USAGE), (
+            f"{outcome.snapshot}: host {outcome.host!r}: its snapshot records the host name {recorded!r}, another host "
+            "of this fleet: one host's facts are not another's evidence, so it was not kept or recorded (collect "
+            "each host on that host)"))
 
 
 def _record_missed(outcomes: list[HostOutcome], policy_id: str, started: datetime) -> None:
