@@ -344,7 +344,16 @@ def _run_inputs(state: _WorkerState) -> list[tuple[str, Path | None]]:
     job = state.job
     return [*(("policy", path) for path in source_files(job.policy, state.policy)),
             ("signing key", job.sign_key), ("snapshot public key", job.snapshot_pubkey),
-            *(("history store", path) for path in job.store_files)]
+            *(("history store", path) for path in job.store_files), *_snapshot_files_given(job)]
+
+
+def _snapshot_files_given(job: FleetJob) -> list[tuple[str, Path]]:
+    """The snapshot files given themselves (``--snapshots FILE``), which may lie anywhere, the out
+    dir too: no host's file and no summary may replace one (with --force, web01's evidence replaced
+    ``out/web01.evidence.json``, another host's snapshot).  A snapshot found in a --snapshots
+    directory cannot be one of the run's files: the out dir is neither such a directory nor inside one."""
+    return [("snapshot", path) for path in job.snapshots
+            if not isinstance(mode := _mode(path), OSError) and stat.S_ISREG(mode)]
 
 
 def _init_worker(job: FleetJob) -> None:
@@ -708,7 +717,8 @@ def check_job(job: FleetJob) -> None:
     check_out_dir(job.out_dir)
     _refuse_out_dir_among_snapshots(job)
     plan_outputs([("fleet summary", job.out_dir / name) for name in SUMMARY_NAMES],
-                 inputs=[("policy", job.policy), ("signing key", job.sign_key)], out_dir=job.out_dir, force=job.force)
+                 inputs=[("policy", job.policy), ("signing key", job.sign_key), *_snapshot_files_given(job)],
+                 out_dir=job.out_dir, force=job.force)
 
 
 def _refuse_out_dir_among_snapshots(job: FleetJob) -> None:
