@@ -67,6 +67,12 @@ _EXIT_RANK = {ExitCode.COMPLIANT: 0, ExitCode.INCOMPLETE: 1, ExitCode.NON_COMPLI
 # (at most MAX_SNAPSHOT_BYTES) and counted first; a host with more fails alone, exit 2, and is judged
 # on its own (lbaudit evaluate --snapshot) or with a higher --max-listeners.
 MAX_LISTENERS_PER_HOST = 20_000
+# The most network namespaces one host's snapshot may record before its worker judges it.  Each is
+# judged by every rule of the policy (its sysctls, listeners, interfaces): about 32 KiB of a worker's
+# memory and 12 KiB of evidence a namespace (5,000: a peak of about 250 MiB; a hostile 66 MB snapshot
+# of 60,000 namespaces and no listener peaked at 1.9 GB and wrote 704 MB of evidence).  A
+# Kubernetes node runs a namespace per pod, 110 by default; --max-namespaces raises the limit.
+MAX_NAMESPACES_PER_HOST = 5_000
 # An inventory name becomes a file name: letters, digits, dot, dash, underscore, not starting with a dot.
 _HOST_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,252}")
 
@@ -152,6 +158,9 @@ class FleetJob:
     # The most listening sockets (the host's and its namespaces') a host's snapshot may record
     # (--max-listeners): one with more fails (exit 2) before it is judged.  See MAX_LISTENERS_PER_HOST.
     max_listeners: int | None = None
+    # The most network namespaces (--max-namespaces): one with more fails (exit 2) before it is
+    # judged.  See MAX_NAMESPACES_PER_HOST.
+    max_namespaces: int | None = None
     # A private directory of this run in which each host name is claimed (an empty file, made with
     # O_EXCL) before its files are written: set by evaluate_fleet, not by callers.
     claims: Path | None = None
@@ -599,7 +608,8 @@ def _evaluate_into(state: _WorkerState, host: HostInput, outcome: HostOutcome) -
         raise InputError(f"{host.snapshot}: host {outcome.host!r} {_NOT_EXPECTED} "
                          "(--expect-hosts): a snapshot left by an earlier run is not this run's evidence")
     pipeline.check_collection_time(snapshot, started, job.max_age)  # a stale host is not judged
-    _check_listener_count(snapshot, host, job.max_listeners or MAX_LISTENERS_PER_HOST)
+    _check_judged_size(snapshot, host, job.max_listeners or MAX_LISTENERS_PER_HOST,
+                       job.max_namespaces or MAX_NAMESPACES_PER_HOST)
     _claim(job, outcome.host, host, snapshot.provenance,
            None if snapshot.provenance.machine_id else snapshot.facts_digest())
     evidence = pipeline.assess(state.policy, snapshot, state.registry, fail_on=job.fail_on, started_at=started,
@@ -646,17 +656,23 @@ def _evaluate_into(state: _WorkerState, host: HostInput, outcome: HostOutcome) -
             outcome.run_id = _record(prepared, outcome.host)
 
 
-def _check_listener_count(snapshot: Any, host: HostInput, limit: int) -> None:
-    """Refuse (InputError, the host fails) a snapshot recording more than ``limit`` listening sockets."""
+def _check_judged_size(snapshot: Any, host: HostInput, max_listeners: int, max_namespaces: int) -> None:
+    """Refuse (InputError, the host fails) a snapshot recording more than ``max_listeners`` listening
+    sockets or ``max_namespaces`` network namespaces: what a worker's memory grows with as it judges."""
     facts = snapshot.facts
     count = len((facts.sockets.listeners or []) if facts.sockets else [])
-    if facts.netns is not None:
-        count += sum(len(namespace.listeners or []) for namespace in facts.netns.namespaces)
-    if count > limit:
+    namespaces = facts.netns.namespaces if facts.netns is not None else []
+    count += sum(len(namespace.listeners or []) for namespace in namespaces)
+    if count > max_listeners:
         raise InputError(f"{host.snapshot}: records {count:,} listening sockets (the host's and its namespaces'), "
-                         f"more than --max-listeners {limit:,}: not judged (a fleet worker's memory grows with "
-                         "each listener it judges; judge this host alone with lbaudit evaluate --snapshot, or "
+                         f"more than --max-listeners {max_listeners:,}: not judged (a fleet worker's memory grows "
+                         "with each listener it judges; judge this host alone with lbaudit evaluate --snapshot, or "
                          "give a higher --max-listeners)")
+    if len(namespaces) > max_namespaces:
+        raise InputError(f"{host.snapshot}: records {len(namespaces):,} network namespaces, more than "
+                         f"--max-namespaces {max_namespaces:,}: not judged (a fleet worker's memory grows with "
+                         "each namespace it judges; judge this host alone with lbaudit evaluate --snapshot, or "
+                         "give a higher --max-namespaces)")
 
 
 def _record(prepared: Any, host: str) -> int:
