@@ -574,8 +574,14 @@ def evaluate_host(host: HostInput) -> HostOutcome:
 def _failed(outcome: HostOutcome, exit_code: int, error: str) -> None:
     """The host could not be judged, for ``error``: no verdict, its JUnit suite one error, and
     nothing of a judgement made before it failed (its files put back, its run not recorded): the
-    summary of a host refused as it was recorded named its evidence file, gone, and its counts."""
-    outcome.exit_code, outcome.error, outcome.verdict = exit_code, error, None
+    summary of a host refused as it was recorded named its evidence file, gone, and its counts.
+    ``error`` may quote what the host's place holds (a refused key's JSON pointer, its directory's
+    file names): a lone surrogate there (the escape \\ud800, a name that is not UTF-8) is written as
+    a visible escape, since no UTF-8 writer of the summary, JUnit or overview can write it (the
+    whole run ended, exit 70)."""
+    from auditor.model.base import text_of_host
+
+    outcome.exit_code, outcome.error, outcome.verdict = exit_code, text_of_host(error), None
     outcome.evidence = outcome.evidence_sha256 = outcome.html = None
     outcome.signed, outcome.run_id = False, None
     outcome.counts, outcome.failing_rules, outcome.controls = {}, [], {}
