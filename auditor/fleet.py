@@ -1060,6 +1060,7 @@ def _evaluate_fleet(job: FleetJob) -> FleetSummary:
     from dataclasses import replace
 
     _STATE = _load_state(job)  # a bad policy is exit 2 for the whole run, before any host
+    _plan_summary(_STATE)
     # (before the store: a run that ends here creates nothing, not even an empty store)
     hosts = discover(job.snapshots)
     first = next(hosts, None)
@@ -1074,16 +1075,13 @@ def _evaluate_fleet(job: FleetJob) -> FleetSummary:
                          f"*{SNAPSHOT_SUFFIX} files, or one directory per host holding one)")
     if job.record:
         from auditor.history import open_store
-        from auditor.storage.outputs import plan_outputs
 
         _RECORDER = open_store(job.store)  # created and migrated once, before any host
         _RECORDED.clear()
         try:
-            plan_outputs([("fleet summary", job.out_dir / name) for name in SUMMARY_NAMES],
-                         inputs=[("history store", path) for path in _RECORDER.files], out_dir=job.out_dir,
-                         force=job.force)
             job = replace(job, store_files=tuple(_RECORDER.files))
             _STATE = replace(_STATE, job=job)
+            _plan_summary(_STATE)  # the store's files are inputs now
             # Its write lock held from here until the command ends (another recorder waits up to the
             # busy timeout, then exit 75), as evaluate --record holds it until its summary is out.
             _RECORDER.hold_until_command_ends()
@@ -1097,6 +1095,17 @@ def _evaluate_fleet(job: FleetJob) -> FleetSummary:
         if _RECORDER is not None:
             _RECORDER.close()  # a record still pending closes when committed or rolled back with the files
             _RECORDER = None
+
+
+def _plan_summary(state: _WorkerState) -> None:
+    """The fleet summary's files checked against every input of the run, as each host's files are
+    (_run_inputs): check_job, before the policy is read, knew only the file given, and with --force
+    the summary replaced a file the policy extends."""
+    from auditor.storage.outputs import plan_outputs
+
+    job = state.job
+    plan_outputs([("fleet summary", job.out_dir / name) for name in SUMMARY_NAMES], inputs=_run_inputs(state),
+                 out_dir=job.out_dir, force=job.force)
 
 
 def _evaluate_hosts_into_summary(job: FleetJob, hosts: Iterator[HostInput]) -> FleetSummary:
