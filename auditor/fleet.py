@@ -23,6 +23,7 @@ worst host's, in the order 0 < 3 (incomplete) < 1 (non-compliant) < 2 (bad input
 
 from __future__ import annotations
 
+import errno
 import itertools
 import json
 import multiprocessing
@@ -66,6 +67,12 @@ _EXIT_RANK = {ExitCode.COMPLIANT: 0, ExitCode.INCOMPLETE: 1, ExitCode.NON_COMPLI
 # (at most MAX_SNAPSHOT_BYTES) and counted first; a host with more fails alone, exit 2, and is judged
 # on its own (lbaudit evaluate --snapshot) or with a higher --max-listeners.
 MAX_LISTENERS_PER_HOST = 20_000
+# The most network namespaces one host's snapshot may record before its worker judges it.  Each is
+# judged by every rule of the policy (its sysctls, listeners, interfaces): about 32 KiB of a worker's
+# memory and 12 KiB of evidence a namespace (5,000: a peak of about 250 MiB; a hostile 66 MB snapshot
+# of 60,000 namespaces and no listener peaked at 1.9 GB and wrote 704 MB of evidence).  A
+# Kubernetes node runs a namespace per pod, 110 by default; --max-namespaces raises the limit.
+MAX_NAMESPACES_PER_HOST = 5_000
 # An inventory name becomes a file name: letters, digits, dot, dash, underscore, not starting with a dot.
 _HOST_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,252}")
 
@@ -151,6 +158,9 @@ class FleetJob:
     # The most listening sockets (the host's and its namespaces') a host's snapshot may record
     # (--max-listeners): one with more fails (exit 2) before it is judged.  See MAX_LISTENERS_PER_HOST.
     max_listeners: int | None = None
+    # The most network namespaces (--max-namespaces): one with more fails (exit 2) before it is
+    # judged.  See MAX_NAMESPACES_PER_HOST.
+    max_namespaces: int | None = None
     # A private directory of this run in which each host name is claimed (an empty file, made with
     # O_EXCL) before its files are written: set by evaluate_fleet, not by callers.
     claims: Path | None = None
@@ -193,19 +203,25 @@ class FleetSummary:
 
 # ------------------------------------------------------------------ discovery
 
-def _snapshots_in(directory: Path) -> list[Path]:
+def _mode(path: Path) -> int | OSError:
+    """The mode of what ``path`` leads to, or why it cannot be known.  Path.is_dir and is_file raise
+    on EACCES (a parent the controller's user may list but not search): exit 70, a traceback."""
     try:
-        return sorted(p for p in directory.iterdir() if p.name.endswith(SNAPSHOT_SUFFIX))
+        return os.stat(path).st_mode
     except OSError as exc:
-        raise InputError(f"{directory}: cannot list: {exc.strerror or exc}") from exc
+        return exc
+
+
+def _unseen(exc: OSError) -> str:
+    return "no such file or directory" if isinstance(exc, FileNotFoundError) else (
+        f"cannot be examined: {exc.strerror or exc}")
 
 
 def _not_usable(path: Path) -> str:
     """Why ``path`` is neither a snapshot file nor a directory of them, in plain words."""
-    try:
-        mode = os.stat(path).st_mode
-    except OSError as exc:
-        return "no such file or directory" if isinstance(exc, FileNotFoundError) else (exc.strerror or str(exc))
+    mode = _mode(path)
+    if isinstance(mode, OSError):
+        return _unseen(mode)
     return f"is {kind_of(mode)}, not a snapshot file or a directory of them"
 
 
@@ -244,10 +260,11 @@ def discover(paths: list[Path]) -> Iterator[HostInput]:
 
 def _discovered(paths: list[Path]) -> Iterator[HostInput]:
     for path in paths:
-        if path.is_file():
+        mode = _mode(path)
+        if not isinstance(mode, OSError) and stat.S_ISREG(mode):
             yield HostInput(snapshot=path)
             continue
-        if not path.is_dir():
+        if isinstance(mode, OSError) or not stat.S_ISDIR(mode):
             raise InputError(f"{path}: --snapshots: {_not_usable(path)}")
         try:
             entries = sorted(path.iterdir())
@@ -256,23 +273,43 @@ def _discovered(paths: list[Path]) -> Iterator[HostInput]:
         for entry in entries:
             if (unusable := _unusable_name(entry)) is not None:
                 yield unusable
-            elif entry.is_dir():
-                found = _snapshots_in(entry)
-                if len(found) == 1 and (unusable := _unusable_name(found[0])) is not None:
-                    yield HostInput(snapshot=None, name=entry.name, problem=unusable.problem)
-                elif len(found) == 1:
-                    yield HostInput(snapshot=found[0], name=entry.name)
-                else:
-                    yield HostInput(snapshot=None, name=entry.name, problem=(
-                        f"{entry}: no *{SNAPSHOT_SUFFIX} in the host's directory" if not found else
-                        f"{entry}: {len(found)} snapshots in the host's directory, expected one: "
-                        + ", ".join(p.name for p in found)))
-            elif entry.name.endswith(SNAPSHOT_SUFFIX):
-                yield HostInput(snapshot=entry)
-            elif entry.is_symlink() and not entry.exists():
-                # a host's directory linked to nothing (or a loop): its host fails, it does not vanish
-                yield HostInput(snapshot=None, name=entry.name, problem=(
-                    f"{entry}: a symbolic link to nothing ({os.readlink(entry)}): the host's snapshot cannot be seen"))
+            else:
+                yield from _entry(entry)
+
+
+def _entry(entry: Path) -> Iterator[HostInput]:
+    """The host an entry of a --snapshots directory is, if any.  One that cannot be examined or
+    listed (another owner's, mode 000: the controller runs as an ordinary user) fails its host
+    alone: it ended the whole run with exit 2 before any host was judged, or with a traceback."""
+    mode = _mode(entry)
+    if isinstance(mode, OSError):
+        if mode.errno == errno.ELOOP or (os.path.islink(entry)
+                                         and isinstance(mode, (FileNotFoundError, NotADirectoryError))):
+            # a host's directory linked to nothing (or a loop): its host fails, it does not vanish
+            yield HostInput(snapshot=None, name=entry.name, problem=(
+                f"{entry}: a symbolic link to nothing ({os.readlink(entry)}): the host's snapshot cannot be seen"))
+        elif entry.name.endswith(SNAPSHOT_SUFFIX):
+            yield HostInput(snapshot=entry)  # named by the host it records; its evaluation says what is wrong
+        else:  # a host's directory, or not: which cannot be told, so it is not passed over
+            yield HostInput(snapshot=None, name=entry.name, problem=f"{entry}: {_unseen(mode)}")
+    elif stat.S_ISDIR(mode):
+        try:
+            found = sorted(p for p in entry.iterdir() if p.name.endswith(SNAPSHOT_SUFFIX))
+        except OSError as exc:
+            yield HostInput(snapshot=None, name=entry.name, problem=(
+                f"{entry}: cannot list the host's directory: {exc.strerror or exc}"))
+            return
+        if len(found) == 1 and (unusable := _unusable_name(found[0])) is not None:
+            yield HostInput(snapshot=None, name=entry.name, problem=unusable.problem)
+        elif len(found) == 1:
+            yield HostInput(snapshot=found[0], name=entry.name)
+        else:
+            yield HostInput(snapshot=None, name=entry.name, problem=(
+                f"{entry}: no *{SNAPSHOT_SUFFIX} in the host's directory" if not found else
+                f"{entry}: {len(found)} snapshots in the host's directory, expected one: "
+                + ", ".join(p.name for p in found)))
+    elif entry.name.endswith(SNAPSHOT_SUFFIX):
+        yield HostInput(snapshot=entry)
 
 
 # ------------------------------------------------------------------ workers
@@ -316,7 +353,16 @@ def _run_inputs(state: _WorkerState) -> list[tuple[str, Path | None]]:
     job = state.job
     return [*(("policy", path) for path in source_files(job.policy, state.policy)),
             ("signing key", job.sign_key), ("snapshot public key", job.snapshot_pubkey),
-            *(("history store", path) for path in job.store_files)]
+            *(("history store", path) for path in job.store_files), *_snapshot_files_given(job)]
+
+
+def _snapshot_files_given(job: FleetJob) -> list[tuple[str, Path]]:
+    """The snapshot files given themselves (``--snapshots FILE``), which may lie anywhere, the out
+    dir too: no host's file and no summary may replace one (with --force, web01's evidence replaced
+    ``out/web01.evidence.json``, another host's snapshot).  A snapshot found in a --snapshots
+    directory cannot be one of the run's files: the out dir is neither such a directory nor inside one."""
+    return [("snapshot", path) for path in job.snapshots
+            if not isinstance(mode := _mode(path), OSError) and stat.S_ISREG(mode)]
 
 
 def _init_worker(job: FleetJob) -> None:
@@ -526,8 +572,19 @@ def evaluate_host(host: HostInput) -> HostOutcome:
 
 
 def _failed(outcome: HostOutcome, exit_code: int, error: str) -> None:
-    """The host could not be judged, for ``error``: no verdict, its JUnit suite one error."""
-    outcome.exit_code, outcome.error, outcome.verdict = exit_code, error, None
+    """The host could not be judged, for ``error``: no verdict, its JUnit suite one error, and
+    nothing of a judgement made before it failed (its files put back, its run not recorded): the
+    summary of a host refused as it was recorded named its evidence file, gone, and its counts.
+    ``error`` may quote what the host's place holds (a refused key's JSON pointer, its directory's
+    file names): a lone surrogate there (the escape \\ud800, a name that is not UTF-8) is written as
+    a visible escape, since no UTF-8 writer of the summary, JUnit or overview can write it (the
+    whole run ended, exit 70)."""
+    from auditor.model.base import text_of_host
+
+    outcome.exit_code, outcome.error, outcome.verdict = exit_code, text_of_host(error), None
+    outcome.evidence = outcome.evidence_sha256 = outcome.html = None
+    outcome.signed, outcome.run_id = False, None
+    outcome.counts, outcome.failing_rules, outcome.controls = {}, [], {}
     outcome.junit = _failed_suite(outcome)
 
 
@@ -557,7 +614,8 @@ def _evaluate_into(state: _WorkerState, host: HostInput, outcome: HostOutcome) -
         raise InputError(f"{host.snapshot}: host {outcome.host!r} {_NOT_EXPECTED} "
                          "(--expect-hosts): a snapshot left by an earlier run is not this run's evidence")
     pipeline.check_collection_time(snapshot, started, job.max_age)  # a stale host is not judged
-    _check_listener_count(snapshot, host, job.max_listeners or MAX_LISTENERS_PER_HOST)
+    _check_judged_size(snapshot, host, job.max_listeners or MAX_LISTENERS_PER_HOST,
+                       job.max_namespaces or MAX_NAMESPACES_PER_HOST)
     _claim(job, outcome.host, host, snapshot.provenance,
            None if snapshot.provenance.machine_id else snapshot.facts_digest())
     evidence = pipeline.assess(state.policy, snapshot, state.registry, fail_on=job.fail_on, started_at=started,
@@ -604,17 +662,23 @@ def _evaluate_into(state: _WorkerState, host: HostInput, outcome: HostOutcome) -
             outcome.run_id = _record(prepared, outcome.host)
 
 
-def _check_listener_count(snapshot: Any, host: HostInput, limit: int) -> None:
-    """Refuse (InputError, the host fails) a snapshot recording more than ``limit`` listening sockets."""
+def _check_judged_size(snapshot: Any, host: HostInput, max_listeners: int, max_namespaces: int) -> None:
+    """Refuse (InputError, the host fails) a snapshot recording more than ``max_listeners`` listening
+    sockets or ``max_namespaces`` network namespaces: what a worker's memory grows with as it judges."""
     facts = snapshot.facts
     count = len((facts.sockets.listeners or []) if facts.sockets else [])
-    if facts.netns is not None:
-        count += sum(len(namespace.listeners or []) for namespace in facts.netns.namespaces)
-    if count > limit:
+    namespaces = facts.netns.namespaces if facts.netns is not None else []
+    count += sum(len(namespace.listeners or []) for namespace in namespaces)
+    if count > max_listeners:
         raise InputError(f"{host.snapshot}: records {count:,} listening sockets (the host's and its namespaces'), "
-                         f"more than --max-listeners {limit:,}: not judged (a fleet worker's memory grows with "
-                         "each listener it judges; judge this host alone with lbaudit evaluate --snapshot, or "
+                         f"more than --max-listeners {max_listeners:,}: not judged (a fleet worker's memory grows "
+                         "with each listener it judges; judge this host alone with lbaudit evaluate --snapshot, or "
                          "give a higher --max-listeners)")
+    if len(namespaces) > max_namespaces:
+        raise InputError(f"{host.snapshot}: records {len(namespaces):,} network namespaces, more than "
+                         f"--max-namespaces {max_namespaces:,}: not judged (a fleet worker's memory grows with "
+                         "each namespace it judges; judge this host alone with lbaudit evaluate --snapshot, or "
+                         "give a higher --max-namespaces)")
 
 
 def _record(prepared: Any, host: str) -> int:
@@ -622,6 +686,15 @@ def _record(prepared: Any, host: str) -> int:
     assert _RECORDER is not None, "evaluate_fleet opens the store"
     if _same_host(host) in _RECORDED:
         raise InputError(f"host {host!r} {_DUPLICATE}")
+    # A fleet run judges each host as it is now: facts collected before those the store already
+    # judged for this host (a snapshot kept from an earlier fetch, a known-good file handed over)
+    # passed a host its later facts failed, with no age limit to stop it (or within --max-age).
+    # The same facts judged again (another policy over the same fetch) are not older.
+    newest = _RECORDER.newest_collection(host)
+    if newest is not None and prepared.collected < newest[1]:
+        raise InputError(f"host {host!r}: its facts were collected at {_utc_text(prepared.collected)}, before those "
+                         f"of its run {newest[0]} in the history store (collected {_utc_text(newest[1])}): an older "
+                         "snapshot is not the host as it is now; not judged or recorded (collect the host again)")
     run_id = int(_RECORDER.record_prepared(prepared, trigger="fleet", inventory_name=host).run_id)
     _RECORDED.add(_same_host(host))
     return run_id
@@ -644,12 +717,20 @@ def check_job(job: FleetJob) -> None:
     if not job.snapshots:
         raise InputError("--snapshots: give at least one directory or snapshot file")
     for path in job.snapshots:
-        if not (path.is_file() or path.is_dir()):
+        mode = _mode(path)
+        if isinstance(mode, OSError) or not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
             raise InputError(f"{path}: --snapshots: {_not_usable(path)}")
     if job.sign_key is not None:
         from auditor.attest.signing import load_private_key
 
         load_private_key(job.sign_key)  # an unusable or exposed key is exit 2 before any work
+    if job.snapshot_pubkey is not None:
+        from auditor.attest.signing import load_public_key
+
+        # Each worker reads it again for its hosts; unusable, it failed every host in turn: a summary
+        # of every host failed, their earlier evidence removed from the out dir, and with --record
+        # the whole fleet recorded as not scanned, for a misspelt path.
+        load_public_key(job.snapshot_pubkey)
     if job.jobs is not None and job.jobs < 1:
         raise InputError(f"--jobs {job.jobs}: give 1 or more")
     for name in job.expect_hosts:
@@ -658,7 +739,8 @@ def check_job(job: FleetJob) -> None:
     check_out_dir(job.out_dir)
     _refuse_out_dir_among_snapshots(job)
     plan_outputs([("fleet summary", job.out_dir / name) for name in SUMMARY_NAMES],
-                 inputs=[("policy", job.policy), ("signing key", job.sign_key)], out_dir=job.out_dir, force=job.force)
+                 inputs=[("policy", job.policy), ("signing key", job.sign_key), *_snapshot_files_given(job)],
+                 out_dir=job.out_dir, force=job.force)
 
 
 def _refuse_out_dir_among_snapshots(job: FleetJob) -> None:
@@ -978,6 +1060,7 @@ def _evaluate_fleet(job: FleetJob) -> FleetSummary:
     from dataclasses import replace
 
     _STATE = _load_state(job)  # a bad policy is exit 2 for the whole run, before any host
+    _plan_summary(_STATE)
     # (before the store: a run that ends here creates nothing, not even an empty store)
     hosts = discover(job.snapshots)
     first = next(hosts, None)
@@ -992,16 +1075,13 @@ def _evaluate_fleet(job: FleetJob) -> FleetSummary:
                          f"*{SNAPSHOT_SUFFIX} files, or one directory per host holding one)")
     if job.record:
         from auditor.history import open_store
-        from auditor.storage.outputs import plan_outputs
 
         _RECORDER = open_store(job.store)  # created and migrated once, before any host
         _RECORDED.clear()
         try:
-            plan_outputs([("fleet summary", job.out_dir / name) for name in SUMMARY_NAMES],
-                         inputs=[("history store", path) for path in _RECORDER.files], out_dir=job.out_dir,
-                         force=job.force)
             job = replace(job, store_files=tuple(_RECORDER.files))
             _STATE = replace(_STATE, job=job)
+            _plan_summary(_STATE)  # the store's files are inputs now
             # Its write lock held from here until the command ends (another recorder waits up to the
             # busy timeout, then exit 75), as evaluate --record holds it until its summary is out.
             _RECORDER.hold_until_command_ends()
@@ -1015,6 +1095,17 @@ def _evaluate_fleet(job: FleetJob) -> FleetSummary:
         if _RECORDER is not None:
             _RECORDER.close()  # a record still pending closes when committed or rolled back with the files
             _RECORDER = None
+
+
+def _plan_summary(state: _WorkerState) -> None:
+    """The fleet summary's files checked against every input of the run, as each host's files are
+    (_run_inputs): check_job, before the policy is read, knew only the file given, and with --force
+    the summary replaced a file the policy extends."""
+    from auditor.storage.outputs import plan_outputs
+
+    job = state.job
+    plan_outputs([("fleet summary", job.out_dir / name) for name in SUMMARY_NAMES], inputs=_run_inputs(state),
+                 out_dir=job.out_dir, force=job.force)
 
 
 def _evaluate_hosts_into_summary(job: FleetJob, hosts: Iterator[HostInput]) -> FleetSummary:
@@ -1041,6 +1132,7 @@ def _evaluate_hosts_into_summary(job: FleetJob, hosts: Iterator[HostInput]) -> F
             outcome.error = f"host {outcome.host!r} appears {len(claimants)} times" + (
                 f" (as {', '.join(map(repr, spellings))})" if len(spellings) > 1 else "")
             outcome.verdict = None  # not judged, as every host with a reason
+    _withdraw_other_hosts_facts(outcomes, job.expect_hosts)
     found = {o.host for o in outcomes}
     for name in job.expect_hosts:
         if name not in found:  # unreachable, failed before its fetch, or not in --snapshots at all
@@ -1060,6 +1152,27 @@ def _evaluate_hosts_into_summary(job: FleetJob, hosts: Iterator[HostInput]) -> F
                            policy_version=policy.version, hosts=outcomes, policy_sha256=policy_digest(policy))
     write_summary(summary, job.out_dir)
     return summary
+
+
+def _withdraw_other_hosts_facts(outcomes: list[HostOutcome], expected: tuple[str, ...]) -> None:
+    """Fail each host judged from a snapshot that records, as its host name, another host of this
+    run (another host's directory or file, or a name of --expect-hosts).  A host name other than the
+    inventory's is common (an inventory of addresses or aliases) and refuses nothing; another host's
+    name is that host's facts in this host's place (a fetch that went to the wrong place, a
+    known-good file handed over): a different collection than the other host's own, so not refused
+    as one collection under two names (_claim), it was judged and recorded as this host's.  Checked
+    once every host is back: a worker sees only the hosts claimed before its own."""
+    hosts = {_same_host(o.host) for o in outcomes} | {_same_host(name) for name in expected}
+    for outcome in reversed(outcomes):  # newest first, as _withdraw puts files back
+        recorded = outcome.hostname
+        if (outcome.error is not None or recorded is None or _same_host(recorded) == _same_host(outcome.host)
+                or _same_host(recorded) not in hosts):
+            continue
+        _withdraw(outcome)
+        _failed(outcome, int(ExitCode.USAGE), (
+            f"{outcome.snapshot}: host {outcome.host!r}: its snapshot records the host name {recorded!r}, another host "
+            "of this fleet: one host's facts are not another's evidence, so it was not kept or recorded (collect "
+            "each host on that host)"))
 
 
 def _record_missed(outcomes: list[HostOutcome], policy_id: str, started: datetime) -> None:

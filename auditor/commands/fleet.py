@@ -37,7 +37,8 @@ def fleet() -> None:
               help="Where each host's <host>.evidence.json and the fleet summary (fleet-summary.json, "
                    "fleet.junit.xml, fleet-summary.html) are written.")
 @click.option("--sign-key", type=click.Path(path_type=Path), help="Ed25519 private key: sign each host's evidence.")
-@click.option("--record", is_flag=True, help="Record every host's run in the history store (trigger fleet).")
+@click.option("--record", is_flag=True, help="Record every host's run in the history store (trigger fleet); a host "
+              "whose snapshot was collected before the facts of its latest recorded run fails (exit 2).")
 @click.option("--store", default=None, help="History store for --record: a file path or a SQLAlchemy URL "
               "[default: LBAUDIT_STORE, else the per-user default].")
 @click.option("--snapshot-pubkey", type=click.Path(path_type=Path),
@@ -54,6 +55,10 @@ def fleet() -> None:
               help="A host whose snapshot records more listening sockets than this (its own and its namespaces') "
                    "fails (exit 2) unjudged: each costs a worker about 10 KiB of memory "
                    "[default: 20000, about 225 MiB a worker].")
+@click.option("--max-namespaces", type=click.IntRange(min=1), default=None, metavar="N",
+              help="A host whose snapshot records more network namespaces than this fails (exit 2) unjudged: "
+                   "each is judged by every rule and costs a worker about 32 KiB of memory "
+                   "[default: 5000, about 250 MiB a worker].")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
               help="Worker processes [default: the CPUs this process may use].")
 @click.option("--fail-on", type=click.Choice(SEVERITIES), default="info", show_default=True,
@@ -63,7 +68,8 @@ def fleet() -> None:
 @force_option
 def evaluate(snapshots: tuple[Path, ...], policy_path: Path, out_dir: Path, sign_key: Path | None, record: bool,
              store: str | None, snapshot_pubkey: Path | None, host_html: bool, expect_hosts: tuple[str, ...],
-             max_age: timedelta | None, max_listeners: int | None, jobs: int | None, fail_on: str, no_plugins: bool,
+             max_age: timedelta | None, max_listeners: int | None, max_namespaces: int | None,
+             jobs: int | None, fail_on: str, no_plugins: bool,
              quiet: bool, force: bool) -> None:
     """Evaluate many hosts' snapshots against one policy, in parallel; the exit code is the worst host's.
 
@@ -77,7 +83,7 @@ def evaluate(snapshots: tuple[Path, ...], policy_path: Path, out_dir: Path, sign
                                       sign_key=sign_key, store=store, record=record, jobs=jobs,
                                       fail_on=Severity(fail_on), plugins=plugins_enabled(no_plugins),
                                       snapshot_pubkey=snapshot_pubkey, host_html=host_html, max_age=max_age,
-                                      max_listeners=max_listeners,
+                                      max_listeners=max_listeners, max_namespaces=max_namespaces,
                                       force=force,
                                       expect_hosts=tuple(dict.fromkeys(
                                           name.strip() for names in expect_hosts for name in names.split(",")

@@ -91,6 +91,11 @@ def _aware(moment: datetime | None) -> datetime | None:
     return moment.replace(tzinfo=timezone.utc) if moment is not None and moment.tzinfo is None else moment
 
 
+def _aware_utc(moment: datetime) -> datetime:
+    """``moment`` in UTC, with its zone (a naive one is UTC, as the evidence model reads it)."""
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+
+
 def _iso(moment: datetime | None) -> str | None:
     aware = _aware(moment)
     return aware.isoformat().replace("+00:00", "Z") if aware else None
@@ -388,6 +393,7 @@ class PreparedRun:
     machine_id: str | None
     hostname: str
     started: datetime  # naive UTC
+    collected: datetime  # when its facts were collected, UTC (a fleet refuses facts older than those recorded)
     policy: dict[str, Any]  # its row of ``policies``
     run: dict[str, Any]  # its row of ``runs``, less what the store decides (id, host, trigger, times, chain)
     findings: list[dict[str, Any]]  # its rows of ``findings``, less the run id
@@ -417,7 +423,7 @@ def prepare_run(raw: bytes, evidence: Evidence | None, signature: bytes | None) 
     return PreparedRun(
         sha256=digest, size=len(raw), content=zlib.compress(raw, 6), signature=signature_text,
         signature_key=signature_key, machine_id=provenance.machine_id, hostname=provenance.hostname, started=started,
-        policy=_policy_row(evidence),
+        collected=_aware_utc(provenance.collected_at), policy=_policy_row(evidence),
         run={"policy_sha256": evidence.policy_sha256, "policy_id": evidence.policy.id, "started_at": started,
              "finished_at": _naive_utc(evidence.run.finished_at), "day": started.date().isoformat(),
              "evaluated_on": evidence.run.evaluated_on, "tool_version": evidence.tool.version,
@@ -524,6 +530,17 @@ def _family_counts(evidence: Evidence) -> dict[tuple[str, str], int]:
         for family in sorted({control_family(c) for c in finding.controls}):
             counts[(family, finding.status.value)] += 1
     return dict(counts)
+
+
+def _collected_at(raw: bytes, name: str) -> datetime:
+    """When the facts of the evidence ``raw`` were collected (UTC), read from its JSON alone: the
+    whole document validated for one time cost a fleet run a parse of each host's last evidence."""
+    try:
+        text = json.loads(raw)["snapshot"]["provenance"]["collected_at"]
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise InputError(f"{name}: no time of collection can be read from it ({type(exc).__name__}: {exc})") from None
+    return _aware_utc(moment)
 
 
 def _decompress(content: Any, size: Any) -> bytes:
@@ -1175,6 +1192,33 @@ class HistoryStore:
         except (SQLAlchemyError, DBAPIError) as exc:
             raise self._fail("record a host not scanned in", exc) from None
 
+    def newest_collection(self, inventory_name: str) -> tuple[int, datetime] | None:
+        """Of the fleet host named ``inventory_name`` (as ``fleet evaluate --record`` records it),
+        the latest run of each policy it was judged by, the one whose facts were collected last: its
+        id, and when its facts were collected (UTC).  None for a host without a run.  Read in the
+        command's pending transaction when there is one (a second connection of SQLite would wait
+        for the write lock it holds)."""
+        runs = t.runs.c
+        key = host_key(None, inventory_name, inventory_name)
+        newest: tuple[int, datetime] | None = None
+        try:
+            with self._writing() as conn:
+                host = conn.execute(sa.select(t.hosts.c.id).where(t.hosts.c.host_key == key)).first()
+                host_id = None if host is None else int(host.id)
+                policies = [] if host_id is None else list(conn.execute(
+                    sa.select(runs.policy_id).where(runs.host_id == host_id).distinct()).scalars())
+                for policy_id in policies:
+                    run_id, sha256 = conn.execute(
+                        sa.select(runs.id, runs.evidence_sha256).where(runs.host_id == host_id,
+                                                                       runs.policy_id == policy_id)
+                        .order_by(runs.started_at.desc(), runs.id.desc()).limit(1)).one()
+                    collected = _collected_at(self._evidence_in(conn, sha256), f"{self.shown}: run {run_id}'s evidence")
+                    if newest is None or collected > newest[1]:
+                        newest = (int(run_id), collected)
+        except (SQLAlchemyError, DBAPIError) as exc:
+            raise self._fail("read", exc) from None
+        return newest
+
     def newest_missed(self, *, policy: str | None = None) -> list[dict[str, Any]]:
         """Per host and policy id, the newest fleet run (by its start) that expected the host and
         could not judge it (:meth:`record_missed`), with its reason.  Oldest first."""
@@ -1333,7 +1377,10 @@ class HistoryStore:
     def evidence_bytes(self, sha256: str) -> bytes:
         """The evidence file recorded under ``sha256``, byte for byte (InputError when missing or altered)."""
         with self._reading() as conn:
-            row = conn.execute(sa.select(t.evidence).where(t.evidence.c.sha256 == sha256)).first()
+            return self._evidence_in(conn, sha256)
+
+    def _evidence_in(self, conn: Connection, sha256: str) -> bytes:
+        row = conn.execute(sa.select(t.evidence).where(t.evidence.c.sha256 == sha256)).first()
         if row is None:
             raise InputError(f"{self.shown}: no evidence {sha256} in the history store")
         try:
