@@ -37,7 +37,8 @@ class Setting:
     # the command-line option it fills, on every command that has that option; None for a setting
     # with no option, read where it is used (store_timeout: every exchange with a PostgreSQL store)
     option: str | None
-    # "path" (relative to the file's directory), "text", "integer", "seconds", "duration" or "one of a|b|c"
+    # "path" (relative to the file's directory), "path or URL" (a SQLAlchemy URL kept as written, else a
+    # path), "text", "integer", "seconds", "duration" or "one of a|b|c"
     kind: str
     meaning: str
     # an "integer" or "seconds" setting: the lowest and highest value it takes, as its option does
@@ -55,7 +56,8 @@ STORE_TIMEOUT_RANGE = (2, 86400)
 SETTINGS: tuple[Setting, ...] = (
     Setting("policy", "LBAUDIT_POLICY", "--policy", "path", "Policy file (evaluate, coverage)."),
     Setting("waivers", "LBAUDIT_WAIVERS", "--waivers", "path", "Separate waivers file (evaluate, validate)."),
-    Setting("store", "LBAUDIT_STORE", "--store", "path", "History store directory."),
+    Setting("store", "LBAUDIT_STORE", "--store", "path or URL",
+            "History store: a file path or a SQLAlchemy URL (postgresql://..., sqlite:///PATH)."),
     Setting("sign_key", "LBAUDIT_SIGN_KEY", "--sign-key", "path", "Ed25519 private key that signs evidence."),
     Setting("out_dir", "LBAUDIT_OUT_DIR", "--out-dir", "path", "Directory for reports (evaluate, report)."),
     Setting("org_name", "LBAUDIT_ORG_NAME", "--org-name", "text", "Organisation named in reports."),
@@ -116,10 +118,19 @@ def user_directory(variable: str, under_home: str, environ: Any = None) -> Path 
 def _check(setting: Setting, value: Any, base: Path) -> tuple[Any, str | None]:
     """The value as the option takes it, or the problem with it."""
     from auditor.policy.yamlsafe import found_text  # read with the file: load_file has imported it
-    if setting.kind in ("path", "text"):
+    if setting.kind in ("path", "path or URL", "text"):
         if not isinstance(value, str) or not value.strip():
-            return None, f"{setting.key}: expected {'a path' if setting.kind == 'path' else 'text'}; found {found_text(value)}"
-        if setting.kind == "path":
+            wanted = {"path": "a path", "path or URL": "a path or a SQLAlchemy URL"}.get(setting.kind, "text")
+            return None, f"{setting.key}: expected {wanted}; found {found_text(value)}"
+        if setting.kind == "path or URL":
+            from auditor.history.location import is_url  # here: that module imports this one
+
+            if is_url(value):
+                # As --store and LBAUDIT_STORE take it.  Joined to the file's directory as a path,
+                # store: postgresql://host/db was /etc/lbaudit/postgresql:/host/db, a SQLite file
+                # that --record created there, and no run reached the central store.
+                return value, None
+        if setting.kind in ("path", "path or URL"):
             path = Path(os.path.expanduser(value))
             return str(path if path.is_absolute() else base / path), None
         return value, None
