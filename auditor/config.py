@@ -166,7 +166,7 @@ def load_file(path: Path) -> dict[str, Value]:
     from auditor.text import quoted_name
 
     try:
-        raw = read_regular(path, MAX_CONFIG_BYTES)
+        raw = read_regular(path, MAX_CONFIG_BYTES, document=True)
     except OSError as exc:
         raise InputError(f"{path}: cannot read the configuration file: {exc.strerror or exc}") from exc
     try:

@@ -279,7 +279,7 @@ def _read_document(path: Path, what: str = "policy") -> tuple[LocatedDocument, b
     name = _display(path)
     try:
         # Bounded on the read itself: /dev/zero or a FIFO claims a size of 0 to stat.
-        raw = read_regular(path, MAX_POLICY_BYTES)
+        raw = read_regular(path, MAX_POLICY_BYTES, document=True)
     except FileTooLarge as exc:
         raise PolicyError(f"{name}: {what} is too large; the limit is {MAX_POLICY_BYTES} bytes") from exc
     except NotRegularFile as exc:
