@@ -518,6 +518,9 @@ def inspect_policy(path: Path, registry: Registry, *, waivers_path: Path | None 
                 continue
             merged = _merge_rule(base, rule)
             merged["_where"] = (loaded, index)
+            # each param this file writes as null where nothing it extends sets it (see _null_params)
+            merged["_nulls"] = [*base.get("_nulls", ()), *((loaded, index, key) for key in _nulls_over_nothing(
+                loaded.doc.value["rules"][index].get("params"), base.get("params", {})))]
             rules[rule.id] = merged
 
     resolved: list[ResolvedRule] = []
@@ -532,6 +535,7 @@ def inspect_policy(path: Path, registry: Registry, *, waivers_path: Path | None 
             problems.append(Problem(loaded.name, cline, ccol, f"rules[{index}].check: unknown check {quoted_name(merged['check'])}"
                                     f"{hint}"))
             continue
+        problems += _null_params(spec, merged["_nulls"])
         extra = list(merged.get("controls", []))
         unknown_controls = False
         for cindex, control in enumerate(extra):
@@ -668,6 +672,33 @@ def _null_problems(file: str, doc: LocatedDocument, model: type[BaseModel], writ
             else:
                 text = f"null, which is read as leaving the key out ({means}); write {wanted}, or leave the key out"
             problems.append(Problem(file, line, col, f"{_dotted(loc + (key,))}: {text}"))
+    return problems
+
+
+def _nulls_over_nothing(written: Any, inherited: dict[str, Any]) -> list[str]:
+    """The keys of a rule's ``params`` as one file wrote them (``written``) that are null where the
+    files it extends set no value (``inherited``: the params merged so far)."""
+    if not isinstance(written, dict):
+        return []
+    return [key for key, value in written.items() if value is None and inherited.get(key) is None]
+
+
+def _null_params(spec: Any, nulls: list[tuple[Any, int, str]]) -> list[Problem]:
+    """A problem for each param written as null (``nulls``: file, rule index, key) whose default is
+    null, where no file it extends sets it.  Null is then read as leaving the key out, the check's
+    default (``max_fin_timeout`` not judged, ``keys`` every sysctl), so the key says nothing it could
+    not say by being left out: ``max_fin_timeout:`` with nothing after it (a template's empty
+    variable) loaded, judged less than its reader takes it to, and the rule passed.  Over a value
+    a parent sets, null is how a child gives the param back its default, and stays accepted."""
+    problems = []
+    for loaded, index, key in nulls:
+        field_info = spec.params.model_fields.get(key)
+        if field_info is None or field_info.get_default(call_default_factory=True) is not None:
+            continue  # an unknown param, or one null is no value of: its validation says so
+        line, col = loaded.doc.position(("rules", index, "params", key))
+        problems.append(Problem(loaded.name, line, col, f"rules[{index}].params.{key}: null, which is read as leaving "
+                                f"the key out (the default of {spec.name}: {key} not set); write the value meant, or "
+                                "leave the key out"))
     return problems
 
 
