@@ -226,14 +226,37 @@ def file_values() -> dict[str, Value]:
     return values
 
 
+def setting_of(param: Any) -> Setting | None:
+    """The setting that fills the click parameter ``param``, or None.  An option is filled by the
+    setting of its flag only when it takes what the setting is: a "path" setting fills an option
+    that takes a path (a ``click.Path``).  ``--policy`` is a policy file on evaluate, coverage, fleet
+    evaluate and schedule install but a policy id on the history commands and fleet report, where
+    LBAUDIT_POLICY=/etc/lbaudit/corp.yaml filtered on an id no run has: ``history head`` printed no
+    head at all (exit 0) and ``history diff`` found no run."""
+    import click  # every caller has imported it: it holds click commands
+
+    for option in getattr(param, "opts", []):
+        setting = BY_OPTION.get(option)
+        if setting is not None and (setting.kind != "path" or isinstance(param.type, click.Path)):
+            return setting
+    return None
+
+
 def default_map_for(command: Any, values: dict[str, Value]) -> dict[str, Any]:
-    """click's ``default_map`` for ``command``: each of its options named in the table, from the file."""
-    defaults = {}
+    """click's ``default_map`` for ``command``: each of its options named in the table, from the file,
+    and for a group each subcommand's, under its name (click hands a subcommand the entry of its
+    name).  Without those, the file reached no command of a group: ``store:`` was not the store of
+    ``history verify`` or ``fleet evaluate --record`` (the default store was used), nor ``sign_key:``
+    the key of ``fleet evaluate`` (each host's evidence written unsigned)."""
+    defaults: dict[str, Any] = {}
     for param in getattr(command, "params", []):
-        for option in getattr(param, "opts", []):
-            setting = BY_OPTION.get(option)
-            if setting is not None and setting.key in values:
-                defaults[param.name] = values[setting.key].value
+        setting = setting_of(param)
+        if setting is not None and setting.key in values:
+            defaults[param.name] = values[setting.key].value
+    for name, sub in getattr(command, "commands", {}).items():
+        below = default_map_for(sub, values)
+        if below:
+            defaults[name] = below
     return defaults
 
 
@@ -242,9 +265,9 @@ def attach_envvars(command: Any) -> None:
     for sub in getattr(command, "commands", {}).values():
         attach_envvars(sub)
     for param in getattr(command, "params", []):
-        for option in getattr(param, "opts", []):
-            setting = BY_OPTION.get(option)
-            if setting is not None and param.envvar is None:
+        setting = setting_of(param)
+        if setting is not None:
+            if param.envvar is None:
                 param.envvar = setting.env
                 if hasattr(param, "show_envvar"):
                     param.show_envvar = True
