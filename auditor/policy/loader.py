@@ -39,7 +39,7 @@ from auditor.policy.yamlsafe import (
     found_text,
     load_located,
 )
-from auditor.safeio import FileTooLarge, NotRegularFile, read_regular
+from auditor.safeio import PATH_MAX, FileTooLarge, NotRegularFile, read_regular
 from auditor.text import MAX_QUOTED_NAME, cut_text, quoted_name
 
 MAX_POLICY_BYTES = 1024 * 1024
@@ -418,7 +418,8 @@ def _load_chain(path: Path, problems: list[Problem], image: Path | None = None) 
             is_file = False
         if not is_file:
             problems.append(Problem(loaded.name, line, col,
-                                    f"extends: {extends!r} is not a file (resolved to {_display(parent)})"))
+                                    f"extends: {quoted_name(extends)} is not a file (resolved to "
+                                    f"{cut_text(_display(parent), PATH_MAX)})"))  # no longer path names a file
             return chain
         parent = Path(os.path.realpath(parent))
         if parent in seen:
