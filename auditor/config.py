@@ -206,14 +206,31 @@ def present(path: Path) -> bool:
     naming it, never a traceback or a file silently skipped."""
     try:
         os.stat(path)
-    except (FileNotFoundError, NotADirectoryError):
-        return False
+    except (FileNotFoundError, NotADirectoryError) as exc:
+        if not _dangling_link(path):
+            return False
+        # A link whose file was moved or deleted: the settings meant (a signing key, a store, a
+        # maximum age) were dropped without a word and the command ran on its defaults.
+        from auditor.text import quoted_name  # only for a link that leads nowhere
+
+        raise InputError(f"{path}: cannot read the configuration file: it is a symbolic link to "
+                         f"{quoted_name(os.readlink(path))}, which leads nowhere ({exc.strerror or exc}; restore "
+                         f"its file, remove the link, or name the file with {CONFIG_ENV}=PATH, or set "
+                         f"{CONFIG_ENV}= empty to read none)") from exc
     except (OSError, ValueError) as exc:
         reason = getattr(exc, "strerror", None) or str(exc)
         # Typically sudo -u / setpriv keeping another user's HOME: say how to choose the file.
         raise InputError(f"{path}: cannot read the configuration file: {reason} (name the file with "
                          f"{CONFIG_ENV}=PATH, or set {CONFIG_ENV}= empty to read none)") from exc
     return True
+
+
+def _dangling_link(path: Path) -> bool:
+    """Whether ``path`` itself is a symbolic link (that ``os.stat`` could not follow)."""
+    try:
+        return os.path.islink(path)
+    except (OSError, ValueError):
+        return False
 
 
 def file_values() -> dict[str, Value]:
