@@ -207,14 +207,17 @@ def present(path: Path) -> bool:
     try:
         os.stat(path)
     except (FileNotFoundError, NotADirectoryError) as exc:
-        if not _dangling_link(path):
+        link = _dangling_link(path)
+        if link is None:
             return False
-        # A link whose file was moved or deleted: the settings meant (a signing key, a store, a
-        # maximum age) were dropped without a word and the command ran on its defaults.
+        # A link whose file (or directory: ~/.config/lbaudit -> a moved one) was moved or deleted: the
+        # settings meant (a signing key, a store, a maximum age) were dropped without a word and the
+        # command ran on its defaults.
         from auditor.text import quoted_name  # only for a link that leads nowhere
 
-        raise InputError(f"{path}: cannot read the configuration file: it is a symbolic link to "
-                         f"{quoted_name(os.readlink(path))}, which leads nowhere ({exc.strerror or exc}; restore "
+        which = "it" if link == path else str(link)
+        raise InputError(f"{path}: cannot read the configuration file: {which} is a symbolic link to "
+                         f"{quoted_name(os.readlink(link))}, which leads nowhere ({exc.strerror or exc}; restore "
                          f"its file, remove the link, or name the file with {CONFIG_ENV}=PATH, or set "
                          f"{CONFIG_ENV}= empty to read none)") from exc
     except (OSError, ValueError) as exc:
@@ -225,12 +228,17 @@ def present(path: Path) -> bool:
     return True
 
 
-def _dangling_link(path: Path) -> bool:
-    """Whether ``path`` itself is a symbolic link (that ``os.stat`` could not follow)."""
-    try:
-        return os.path.islink(path)
-    except (OSError, ValueError):
-        return False
+def _dangling_link(path: Path) -> Path | None:
+    """The symbolic link through which ``path`` (which ``os.stat`` found missing) leads nowhere: the
+    path itself or a directory above it, the deepest of them that is there; None when that one is no
+    link (the file is simply absent)."""
+    for candidate in (path, *path.parents):
+        try:
+            if os.path.lexists(candidate):  # the deepest part there: a link that leads nowhere, or absent below it
+                return candidate if os.path.islink(candidate) and not os.path.exists(candidate) else None
+        except (OSError, ValueError):
+            return None
+    return None
 
 
 def file_values() -> dict[str, Value]:

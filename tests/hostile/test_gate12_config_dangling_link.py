@@ -45,6 +45,27 @@ def test_a_configuration_link_leading_nowhere_is_exit_2_naming_it(tmp_path: Path
     assert not (tmp_path / "e.json").exists()
 
 
+def test_a_configuration_directory_link_leading_nowhere_is_exit_2_naming_it(tmp_path: Path):
+    config_home, env = _home(tmp_path)
+    (config_home / "lbaudit").rmdir()
+    (config_home / "lbaudit").symlink_to(tmp_path / "gone")  # ~/.config/lbaudit -> a directory since moved
+    run = _evaluate(tmp_path, env)
+    assert run.returncode == 2, run.stderr
+    assert run.stderr.startswith(f"lbaudit: {config_home / 'lbaudit' / 'config.yaml'}: cannot read the configuration "
+                                 f"file: {config_home / 'lbaudit'} is a symbolic link to '{tmp_path / 'gone'}', which "
+                                 "leads nowhere (")
+    assert not (tmp_path / "e.json").exists()
+
+
+def test_control_case_absent_below_a_link_that_leads_somewhere_is_the_defaults(tmp_path: Path):
+    config_home, env = _home(tmp_path)
+    (tmp_path / "real").mkdir()
+    (tmp_path / "home").symlink_to(tmp_path / "real")  # a home reached through a link, no configuration in it
+    run = _evaluate(tmp_path, {**env, "XDG_CONFIG_HOME": str(tmp_path / "home" / ".config")})
+    assert run.returncode in (0, 1, 3), run.stderr
+    assert not (tmp_path / "e.json.sig").exists()
+
+
 def test_control_case_a_link_to_the_file_is_read_and_no_file_is_the_defaults(tmp_path: Path):
     config_home, env = _home(tmp_path)
     link = config_home / "lbaudit" / "config.yaml"
