@@ -128,7 +128,14 @@ def _check(setting: Setting, value: Any, base: Path) -> tuple[Any, str | None]:
             if is_url(value):
                 # As --store and LBAUDIT_STORE take it.  Joined to the file's directory as a path,
                 # store: postgresql://host/db was /etc/lbaudit/postgresql:/host/db, a SQLite file
-                # that --record created there, and no run reached the central store.
+                # that --record created there, and no run reached the central store.  A SQLite URL's
+                # relative file is the file's directory's, as a relative path in the file is (the
+                # working directory of a scheduled scan is /).
+                import re  # only for a URL in a file: `lbaudit --help` reads none
+
+                relative = re.fullmatch(_RELATIVE_SQLITE_URL, value, re.DOTALL)
+                if relative is not None and not relative.group("file").startswith(":memory:"):
+                    return f"{relative.group('scheme')}:///{base / relative.group('file')}", None
                 return value, None
         if setting.kind in ("path", "path or URL"):
             path = Path(os.path.expanduser(value))
@@ -153,6 +160,11 @@ def _check(setting: Setting, value: Any, base: Path) -> tuple[Any, str | None]:
     if value not in choices:
         return None, f"{setting.key}: expected one of {', '.join(choices)}; found {found_text(value)}"
     return value, None
+
+
+# sqlite:///history.db (and sqlite+pysqlite:///...): three slashes and a path that does not start
+# with a fourth are a file relative to the working directory (SQLAlchemy's URL form).
+_RELATIVE_SQLITE_URL = r"(?P<scheme>sqlite(?:\+\w+)?):///(?P<file>[^/].*)"
 
 
 def load_file(path: Path) -> dict[str, Value]:

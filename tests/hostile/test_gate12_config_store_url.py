@@ -63,3 +63,16 @@ def test_control_case_a_relative_path_is_still_the_files_directorys(tmp_path: Pa
     result = _record(tmp_path, config)
     assert result.returncode == 0, result.stderr
     assert (config.parent / "history.db").is_file()
+
+
+def test_a_sqlite_url_of_a_relative_file_is_the_files_directorys(tmp_path: Path):
+    """As a relative path in the file is: the working directory of a scheduled scan is /."""
+    config = _setup(tmp_path, "sqlite:///history.db")
+    elsewhere = tmp_path / "cwd"
+    elsewhere.mkdir()
+    result = run_cli("evaluate", "--policy", tmp_path / "policy.yaml", "--snapshot", tmp_path / "s.json",
+                     "-o", tmp_path / "e.json", "-q", "--record", cwd=elsewhere,
+                     env={"LBAUDIT_CONFIG": str(config), "LBAUDIT_STORE": None})
+    assert result.returncode == 0, result.stderr
+    assert (config.parent / "history.db").is_file()
+    assert list(elsewhere.iterdir()) == []
