@@ -18,7 +18,7 @@ HEAD = 'id: p\nversion: "1"\nowner: T\n'
     (HEAD + "rules:\n  - id: eph\n    check: net.ephemeral_port_range\n    params: &eph {min_pool_size: 20000}\n", "7:13"),
     (HEAD + "description: &d the servers\nrules:\n  - id: eph\n    check: net.ephemeral_port_range\n", "4:14"),
     (HEAD + "rules:\n  - &rule\n    id: eph\n    check: net.ephemeral_port_range\n", "5:5"),
-])
+], ids=["params", "description", "rule"])
 def test_an_anchor_no_alias_names_is_exit_2_at_its_place(tmp_path: Path, text: str, where: str):
     policy = tmp_path / "p.yaml"
     policy.write_text(text, encoding="utf-8")
