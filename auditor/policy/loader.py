@@ -221,6 +221,8 @@ def _validation_problems(
             found = err.get("input")
             written = doc.texts.get(prefix + loc)
             shown = written if written is not None and not isinstance(found, str) else found_text(found)
+            if found is None and not written:  # `allow:` with nothing after it: "found " said nothing
+                shown = "nothing (an empty value, which YAML reads as null)"
             # A validator's own message names the value it refused; others are told what was found.
             message = f"{where}: {_cut_values(text, found)}" if err["type"] == "value_error" else f"{where}: {text}; found {shown}"
             if prefix + loc == ("version",) and isinstance(found, (int, float)) and not isinstance(found, bool):
