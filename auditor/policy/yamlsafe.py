@@ -318,6 +318,8 @@ def found_text(value: Any, limit: int = 60) -> str:
         return f"a mapping of {len(value)} key{'' if len(value) == 1 else 's'}"
     if isinstance(value, list):
         return f"a list of {len(value)} item{'' if len(value) == 1 else 's'}"
+    if value is None:  # YAML's word for it (`key:` with nothing after it, or ~), not Python's "None"
+        return "null"
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
 

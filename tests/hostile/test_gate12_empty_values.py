@@ -37,3 +37,13 @@ def test_control_case_a_null_written_out_is_quoted_as_written(tmp_path: Path):
     checked = run_cli("validate", "--no-plugins", policy)
     assert checked.returncode == 2
     assert f"{policy}:8:7: rules[0].params.allow: expected a list; found ~\n" in checked.stderr
+
+
+def test_an_empty_setting_of_the_configuration_is_named_null_not_python_none(tmp_path: Path):
+    config = tmp_path / "config.yaml"
+    config.write_text("policy:\nexpiry_warning_days: ~\n", encoding="utf-8")
+    shown = run_cli("config", "show", env={"LBAUDIT_CONFIG": str(config)})
+    assert shown.returncode == 2
+    assert f"{config}:1:1: policy: expected a path; found null\n" in shown.stderr
+    assert f"{config}:2:1: expiry_warning_days: expected an integer from 0 to 3650; found null\n" in shown.stderr
+    assert "None" not in shown.stderr
