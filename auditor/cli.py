@@ -586,7 +586,9 @@ def _policy_files(paths: tuple[Path, ...]) -> list[Path]:
     files: list[Path] = []
     for path in paths:
         if path.is_dir():
-            found = sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml"))
+            # the suffix in any case: "Prod.YAML", which evaluate reads as any policy, was skipped and
+            # `validate policies/` passed whatever it held
+            found = sorted(p for p in path.iterdir() if p.suffix.lower() in (".yaml", ".yml"))
             if not any(p.is_file() for p in found):
                 _fail(f"{path}: a directory with no policy in it (no *.yaml or *.yml file)")
             files += found

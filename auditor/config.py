@@ -37,7 +37,8 @@ class Setting:
     # the command-line option it fills, on every command that has that option; None for a setting
     # with no option, read where it is used (store_timeout: every exchange with a PostgreSQL store)
     option: str | None
-    # "path" (relative to the file's directory), "text", "integer", "seconds", "duration" or "one of a|b|c"
+    # "path" (relative to the file's directory), "path or URL" (a SQLAlchemy URL kept as written, else a
+    # path), "text", "integer", "seconds", "duration" or "one of a|b|c"
     kind: str
     meaning: str
     # an "integer" or "seconds" setting: the lowest and highest value it takes, as its option does
@@ -55,7 +56,8 @@ STORE_TIMEOUT_RANGE = (2, 86400)
 SETTINGS: tuple[Setting, ...] = (
     Setting("policy", "LBAUDIT_POLICY", "--policy", "path", "Policy file (evaluate, coverage)."),
     Setting("waivers", "LBAUDIT_WAIVERS", "--waivers", "path", "Separate waivers file (evaluate, validate)."),
-    Setting("store", "LBAUDIT_STORE", "--store", "path", "History store directory."),
+    Setting("store", "LBAUDIT_STORE", "--store", "path or URL",
+            "History store: a file path or a SQLAlchemy URL (postgresql://..., sqlite:///PATH)."),
     Setting("sign_key", "LBAUDIT_SIGN_KEY", "--sign-key", "path", "Ed25519 private key that signs evidence."),
     Setting("out_dir", "LBAUDIT_OUT_DIR", "--out-dir", "path", "Directory for reports (evaluate, report)."),
     Setting("org_name", "LBAUDIT_ORG_NAME", "--org-name", "text", "Organisation named in reports."),
@@ -116,10 +118,26 @@ def user_directory(variable: str, under_home: str, environ: Any = None) -> Path 
 def _check(setting: Setting, value: Any, base: Path) -> tuple[Any, str | None]:
     """The value as the option takes it, or the problem with it."""
     from auditor.policy.yamlsafe import found_text  # read with the file: load_file has imported it
-    if setting.kind in ("path", "text"):
+    if setting.kind in ("path", "path or URL", "text"):
         if not isinstance(value, str) or not value.strip():
-            return None, f"{setting.key}: expected {'a path' if setting.kind == 'path' else 'text'}; found {found_text(value)}"
-        if setting.kind == "path":
+            wanted = {"path": "a path", "path or URL": "a path or a SQLAlchemy URL"}.get(setting.kind, "text")
+            return None, f"{setting.key}: expected {wanted}; found {found_text(value)}"
+        if setting.kind == "path or URL":
+            from auditor.history.location import is_url  # here: that module imports this one
+
+            if is_url(value):
+                # As --store and LBAUDIT_STORE take it.  Joined to the file's directory as a path,
+                # store: postgresql://host/db was /etc/lbaudit/postgresql:/host/db, a SQLite file
+                # that --record created there, and no run reached the central store.  A SQLite URL's
+                # relative file is the file's directory's, as a relative path in the file is (the
+                # working directory of a scheduled scan is /).
+                import re  # only for a URL in a file: `lbaudit --help` reads none
+
+                relative = re.fullmatch(_RELATIVE_SQLITE_URL, value, re.DOTALL)
+                if relative is not None and not relative.group("file").startswith(":memory:"):
+                    return f"{relative.group('scheme')}:///{base / relative.group('file')}", None
+                return value, None
+        if setting.kind in ("path", "path or URL"):
             path = Path(os.path.expanduser(value))
             return str(path if path.is_absolute() else base / path), None
         return value, None
@@ -144,6 +162,11 @@ def _check(setting: Setting, value: Any, base: Path) -> tuple[Any, str | None]:
     return value, None
 
 
+# sqlite:///history.db (and sqlite+pysqlite:///...): three slashes and a path that does not start
+# with a fourth are a file relative to the working directory (SQLAlchemy's URL form).
+_RELATIVE_SQLITE_URL = r"(?P<scheme>sqlite(?:\+\w+)?):///(?P<file>[^/].*)"
+
+
 def load_file(path: Path) -> dict[str, Value]:
     """One configuration file (a mapping of the keys of :data:`SETTINGS`); every problem is an
     InputError (exit 2) listing file:line of each."""
@@ -155,7 +178,7 @@ def load_file(path: Path) -> dict[str, Value]:
     from auditor.text import quoted_name
 
     try:
-        raw = read_regular(path, MAX_CONFIG_BYTES)
+        raw = read_regular(path, MAX_CONFIG_BYTES, document=True)
     except OSError as exc:
         raise InputError(f"{path}: cannot read the configuration file: {exc.strerror or exc}") from exc
     try:
@@ -195,14 +218,39 @@ def present(path: Path) -> bool:
     naming it, never a traceback or a file silently skipped."""
     try:
         os.stat(path)
-    except (FileNotFoundError, NotADirectoryError):
-        return False
+    except (FileNotFoundError, NotADirectoryError) as exc:
+        link = _dangling_link(path)
+        if link is None:
+            return False
+        # A link whose file (or directory: ~/.config/lbaudit -> a moved one) was moved or deleted: the
+        # settings meant (a signing key, a store, a maximum age) were dropped without a word and the
+        # command ran on its defaults.
+        from auditor.text import quoted_name  # only for a link that leads nowhere
+
+        which = "it" if link == path else str(link)
+        raise InputError(f"{path}: cannot read the configuration file: {which} is a symbolic link to "
+                         f"{quoted_name(os.readlink(link))}, which leads nowhere ({exc.strerror or exc}; restore "
+                         f"its file, remove the link, or name the file with {CONFIG_ENV}=PATH, or set "
+                         f"{CONFIG_ENV}= empty to read none)") from exc
     except (OSError, ValueError) as exc:
         reason = getattr(exc, "strerror", None) or str(exc)
         # Typically sudo -u / setpriv keeping another user's HOME: say how to choose the file.
         raise InputError(f"{path}: cannot read the configuration file: {reason} (name the file with "
                          f"{CONFIG_ENV}=PATH, or set {CONFIG_ENV}= empty to read none)") from exc
     return True
+
+
+def _dangling_link(path: Path) -> Path | None:
+    """The symbolic link through which ``path`` (which ``os.stat`` found missing) leads nowhere: the
+    path itself or a directory above it, the deepest of them that is there; None when that one is no
+    link (the file is simply absent)."""
+    for candidate in (path, *path.parents):
+        try:
+            if os.path.lexists(candidate):  # the deepest part there: a link that leads nowhere, or absent below it
+                return candidate if os.path.islink(candidate) and not os.path.exists(candidate) else None
+        except (OSError, ValueError):
+            return None
+    return None
 
 
 def file_values() -> dict[str, Value]:
@@ -215,14 +263,37 @@ def file_values() -> dict[str, Value]:
     return values
 
 
+def setting_of(param: Any) -> Setting | None:
+    """The setting that fills the click parameter ``param``, or None.  An option is filled by the
+    setting of its flag only when it takes what the setting is: a "path" setting fills an option
+    that takes a path (a ``click.Path``).  ``--policy`` is a policy file on evaluate, coverage, fleet
+    evaluate and schedule install but a policy id on the history commands and fleet report, where
+    LBAUDIT_POLICY=/etc/lbaudit/corp.yaml filtered on an id no run has: ``history head`` printed no
+    head at all (exit 0) and ``history diff`` found no run."""
+    import click  # every caller has imported it: it holds click commands
+
+    for option in getattr(param, "opts", []):
+        setting = BY_OPTION.get(option)
+        if setting is not None and (setting.kind != "path" or isinstance(param.type, click.Path)):
+            return setting
+    return None
+
+
 def default_map_for(command: Any, values: dict[str, Value]) -> dict[str, Any]:
-    """click's ``default_map`` for ``command``: each of its options named in the table, from the file."""
-    defaults = {}
+    """click's ``default_map`` for ``command``: each of its options named in the table, from the file,
+    and for a group each subcommand's, under its name (click hands a subcommand the entry of its
+    name).  Without those, the file reached no command of a group: ``store:`` was not the store of
+    ``history verify`` or ``fleet evaluate --record`` (the default store was used), nor ``sign_key:``
+    the key of ``fleet evaluate`` (each host's evidence written unsigned)."""
+    defaults: dict[str, Any] = {}
     for param in getattr(command, "params", []):
-        for option in getattr(param, "opts", []):
-            setting = BY_OPTION.get(option)
-            if setting is not None and setting.key in values:
-                defaults[param.name] = values[setting.key].value
+        setting = setting_of(param)
+        if setting is not None and setting.key in values:
+            defaults[param.name] = values[setting.key].value
+    for name, sub in getattr(command, "commands", {}).items():
+        below = default_map_for(sub, values)
+        if below:
+            defaults[name] = below
     return defaults
 
 
@@ -231,9 +302,9 @@ def attach_envvars(command: Any) -> None:
     for sub in getattr(command, "commands", {}).values():
         attach_envvars(sub)
     for param in getattr(command, "params", []):
-        for option in getattr(param, "opts", []):
-            setting = BY_OPTION.get(option)
-            if setting is not None and param.envvar is None:
+        setting = setting_of(param)
+        if setting is not None:
+            if param.envvar is None:
                 param.envvar = setting.env
                 if hasattr(param, "show_envvar"):
                     param.show_envvar = True

@@ -17,6 +17,7 @@ from __future__ import annotations
 import errno
 import os
 import stat
+import sys
 
 # An fstat mode -> what to call it in a message ("is a FIFO, not a regular file").
 _KINDS = (
@@ -32,6 +33,35 @@ _KINDS = (
 # size of a page (4 KiB, 64 KiB on some arm64 and ppc64 kernels).  Below it a size is not trusted to
 # refuse a file; reading one more byte than the bound tells as well, and costs no more than that.
 _PSEUDO_FILE_SIZE = 64 * 1024
+# The sizes a pseudo file system gives its files whatever they hold: 0 (procfs, debugfs, tracefs,
+# securityfs, cgroupfs) or a page (sysfs, configfs).  A document of another size is on a real file
+# system; only these sizes pay for asking which (ctypes, some 3 ms).
+_PSEUDO_FILE_SIZES = frozenset({0, 4096, 16384, 65536})
+
+# statfs(2) f_type of Linux's pseudo file systems (linux/magic.h), and what a message calls each.
+_PSEUDO_MAGIC = {
+    0x9FA0: "procfs (/proc)", 0x62656572: "sysfs (/sys)", 0x64626720: "debugfs", 0x74726163: "tracefs",
+    0x73636673: "securityfs", 0x62656570: "configfs", 0xCAFE4A11: "bpffs", 0x27E0EB: "cgroupfs",
+    0x63677270: "cgroup2fs", 0xF97CFF8C: "selinuxfs", 0xDE5E81E4: "efivarfs", 0x6165676C: "pstore",
+    0x42494E4D: "binfmt_misc", 0x6E736673: "nsfs",
+}
+
+
+def pseudo_file_system(fd: int) -> str | None:
+    """The name of the kernel pseudo file system the open file ``fd`` is on, or None (another file
+    system, or not Linux, or fstatfs could not tell)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        import ctypes
+
+        buffer = ctypes.create_string_buffer(512)  # struct statfs: 120 bytes on 64-bit Linux
+        if ctypes.CDLL(None, use_errno=True).fstatfs(fd, buffer) != 0:
+            return None
+        kind = ctypes.c_long.from_buffer(buffer).value  # f_type, the struct's first field (__fsword_t)
+    except (ImportError, OSError, AttributeError):
+        return None
+    return _PSEUDO_MAGIC.get(kind & 0xFFFFFFFF)
 
 
 class NotRegularFile(OSError):
@@ -50,10 +80,17 @@ def kind_of(mode: int) -> str:
 
 
 def read_regular(path: str | os.PathLike[str], limit: int, *, follow_symlinks: bool = True,
-                 dir_fd: int | None = None) -> bytes:
+                 dir_fd: int | None = None, document: bool = False) -> bytes:
     """The bytes of the regular file at ``path``, at most ``limit`` of them.
 
-    Raises ``NotRegularFile`` for anything but a regular file, ``FileTooLarge`` past ``limit``,
+    ``document``: the file is one a person or lbaudit wrote (a policy, a waivers or configuration
+    file), never a kernel's: a file of a pseudo file system (/proc, /sys, debugfs, tracefs, ...) is
+    refused unread (:func:`pseudo_file_system`).  A policy's ``extends`` names any file the run can
+    read, and reading some of those takes what they hold: ``extends: /proc/kmsg`` drained the kernel
+    log that rsyslog reads (a CI job runs as root), tracefs's ``trace_pipe`` consumes the trace.
+
+    Raises ``NotRegularFile`` for anything but a regular file (and, for a ``document``, for a file
+    of a pseudo file system), ``FileTooLarge`` past ``limit``,
     ``OSError(ELOOP)`` for a symlink when ``follow_symlinks`` is false (the caller resolved links
     itself), and the usual ``OSError``s (not found, permission denied).  Never blocks on a FIFO.
     ``dir_fd``: ``path`` is relative to that open directory (as ``os.open`` takes it).
@@ -69,6 +106,11 @@ def read_regular(path: str | os.PathLike[str], limit: int, *, follow_symlinks: b
             what = kind_of(mode)
             raise NotRegularFile(errno.EISDIR if stat.S_ISDIR(mode) else errno.EINVAL,
                                  f"is {what}, not a regular file", os.fspath(path))
+        if document and opened.st_size in _PSEUDO_FILE_SIZES:
+            kernels = pseudo_file_system(fd)
+            if kernels is not None:
+                raise NotRegularFile(errno.EINVAL, f"is a file of {kernels}, a kernel pseudo file system, not a "
+                                     "document (not read: reading some of them takes what they hold)", os.fspath(path))
         if opened.st_size > max(limit, _PSEUDO_FILE_SIZE):
             # A regular file says its size: a sparse file of 5 GB is refused before a byte is read.
             # Reading up to the bound first held the bound twice over in memory (the chunks and

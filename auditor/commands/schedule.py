@@ -49,16 +49,16 @@ def _existing_dir(root: Path, path: str, what: str, parent_will_do: bool = False
 @schedule.command("install")
 @click.option("--backend", type=click.Choice(sched.BACKENDS), required=True,
               help="systemd: lbaudit-scan.service and .timer; cron: /etc/cron.d/lbaudit.")
-@click.option("--policy", "policy", default=None, help="Policy file the scan evaluates [default: the shipped "
+@click.option("--policy", "policy", type=click.Path(), default=None, help="Policy file the scan evaluates [default: the shipped "
               "corporate baseline]. Checked now: a policy that does not load is refused.")
 @click.option("--on-calendar", default="daily", show_default=True,
               help="When: systemd OnCalendar= (e.g. daily, hourly, 'Mon *-*-* 03:00'); for cron hourly, daily "
                    "(02:30), weekly, or five cron time fields.")
 @click.option("--randomized-delay", default="1h", show_default=True,
               help="systemd RandomizedDelaySec=: each host of a fleet starts at its own fixed offset within it.")
-@click.option("--out-dir", default=str(sched.STATE_DIR), show_default=True,
+@click.option("--out-dir", type=click.Path(), default=str(sched.STATE_DIR), show_default=True,
               help="Where each run writes <policy-id>.evidence.json (replaced every run; the history keeps them all).")
-@click.option("--sign-key", default=None, help="Ed25519 private key: sign every run's evidence. Must be root's "
+@click.option("--sign-key", type=click.Path(), default=None, help="Ed25519 private key: sign every run's evidence. Must be root's "
               "and readable by root only (chmod 600); refused otherwise.")
 @click.option("--store", default=None, help="History store for --record (a file path or a SQLAlchemy URL) "
               "[default: evaluate's, /var/lib/lbaudit/history.db for root].")

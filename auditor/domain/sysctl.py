@@ -181,6 +181,12 @@ def sysctl_name_problem(key: str) -> str | None:
     parts = dotted_key(key).split(".")
     if len(parts) < 2 or any(part == "" for part in parts):
         return f"{key!r} is not a sysctl name: expected components separated by dots, e.g. net.ipv4.tcp_fin_timeout"
+    if any(part in ("/", "//") for part in parts):
+        # "." and ".." of the /proc/sys path form (dotted, they are "/" and "//"): no sysctl is named so
+        # (no interface either: the kernel refuses both as names), and net/../../../etc/passwd passed
+        # as a key the rule was to compare, which it then said no configuration file sets.
+        return (f"{key!r} is not a sysctl name: '.' and '..' are no components of one (write the key the "
+                "path names, e.g. net.ipv4.tcp_fin_timeout)")
     if parts[0] not in SYSCTL_ROOTS:
         near = difflib.get_close_matches(parts[0], SYSCTL_ROOTS, n=1)
         hint = f"; did you mean {'.'.join([near[0], *parts[1:]])!r}?" if near else ""

@@ -39,7 +39,7 @@ from auditor.policy.yamlsafe import (
     found_text,
     load_located,
 )
-from auditor.safeio import FileTooLarge, NotRegularFile, read_regular
+from auditor.safeio import PATH_MAX, FileTooLarge, NotRegularFile, read_regular
 from auditor.text import MAX_QUOTED_NAME, cut_text, quoted_name
 
 MAX_POLICY_BYTES = 1024 * 1024
@@ -221,6 +221,8 @@ def _validation_problems(
             found = err.get("input")
             written = doc.texts.get(prefix + loc)
             shown = written if written is not None and not isinstance(found, str) else found_text(found)
+            if found is None and not written:  # `allow:` with nothing after it: "found " said nothing
+                shown = "nothing (an empty value, which YAML reads as null)"
             # A validator's own message names the value it refused; others are told what was found.
             message = f"{where}: {_cut_values(text, found)}" if err["type"] == "value_error" else f"{where}: {text}; found {shown}"
             if prefix + loc == ("version",) and isinstance(found, (int, float)) and not isinstance(found, bool):
@@ -279,7 +281,7 @@ def _read_document(path: Path, what: str = "policy") -> tuple[LocatedDocument, b
     name = _display(path)
     try:
         # Bounded on the read itself: /dev/zero or a FIFO claims a size of 0 to stat.
-        raw = read_regular(path, MAX_POLICY_BYTES)
+        raw = read_regular(path, MAX_POLICY_BYTES, document=True)
     except FileTooLarge as exc:
         raise PolicyError(f"{name}: {what} is too large; the limit is {MAX_POLICY_BYTES} bytes") from exc
     except NotRegularFile as exc:
@@ -418,7 +420,8 @@ def _load_chain(path: Path, problems: list[Problem], image: Path | None = None) 
             is_file = False
         if not is_file:
             problems.append(Problem(loaded.name, line, col,
-                                    f"extends: {extends!r} is not a file (resolved to {_display(parent)})"))
+                                    f"extends: {quoted_name(extends)} is not a file (resolved to "
+                                    f"{cut_text(_display(parent), PATH_MAX)})"))  # no longer path names a file
             return chain
         parent = Path(os.path.realpath(parent))
         if parent in seen:
@@ -518,6 +521,9 @@ def inspect_policy(path: Path, registry: Registry, *, waivers_path: Path | None 
                 continue
             merged = _merge_rule(base, rule)
             merged["_where"] = (loaded, index)
+            # each param this file writes as null where nothing it extends sets it (see _null_params)
+            merged["_nulls"] = [*base.get("_nulls", ()), *((loaded, index, key) for key in _nulls_over_nothing(
+                loaded.doc.value["rules"][index].get("params"), base.get("params", {})))]
             rules[rule.id] = merged
 
     resolved: list[ResolvedRule] = []
@@ -532,6 +538,7 @@ def inspect_policy(path: Path, registry: Registry, *, waivers_path: Path | None 
             problems.append(Problem(loaded.name, cline, ccol, f"rules[{index}].check: unknown check {quoted_name(merged['check'])}"
                                     f"{hint}"))
             continue
+        problems += _null_params(spec, merged["_nulls"])
         extra = list(merged.get("controls", []))
         unknown_controls = False
         for cindex, control in enumerate(extra):
@@ -668,6 +675,33 @@ def _null_problems(file: str, doc: LocatedDocument, model: type[BaseModel], writ
             else:
                 text = f"null, which is read as leaving the key out ({means}); write {wanted}, or leave the key out"
             problems.append(Problem(file, line, col, f"{_dotted(loc + (key,))}: {text}"))
+    return problems
+
+
+def _nulls_over_nothing(written: Any, inherited: dict[str, Any]) -> list[str]:
+    """The keys of a rule's ``params`` as one file wrote them (``written``) that are null where the
+    files it extends set no value (``inherited``: the params merged so far)."""
+    if not isinstance(written, dict):
+        return []
+    return [key for key, value in written.items() if value is None and inherited.get(key) is None]
+
+
+def _null_params(spec: Any, nulls: list[tuple[Any, int, str]]) -> list[Problem]:
+    """A problem for each param written as null (``nulls``: file, rule index, key) whose default is
+    null, where no file it extends sets it.  Null is then read as leaving the key out, the check's
+    default (``max_fin_timeout`` not judged, ``keys`` every sysctl), so the key says nothing it could
+    not say by being left out: ``max_fin_timeout:`` with nothing after it (a template's empty
+    variable) loaded, judged less than its reader takes it to, and the rule passed.  Over a value
+    a parent sets, null is how a child gives the param back its default, and stays accepted."""
+    problems = []
+    for loaded, index, key in nulls:
+        field_info = spec.params.model_fields.get(key)
+        if field_info is None or field_info.get_default(call_default_factory=True) is not None:
+            continue  # an unknown param, or one null is no value of: its validation says so
+        line, col = loaded.doc.position(("rules", index, "params", key))
+        problems.append(Problem(loaded.name, line, col, f"rules[{index}].params.{key}: null, which is read as leaving "
+                                f"the key out (the default of {spec.name}: {key} not set); write the value meant, or "
+                                "leave the key out"))
     return problems
 
 

@@ -318,6 +318,8 @@ def found_text(value: Any, limit: int = 60) -> str:
         return f"a mapping of {len(value)} key{'' if len(value) == 1 else 's'}"
     if isinstance(value, list):
         return f"a list of {len(value)} item{'' if len(value) == 1 else 's'}"
+    if value is None:  # YAML's word for it (`key:` with nothing after it, or ~), not Python's "None"
+        return "null"
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
@@ -351,6 +353,12 @@ class _DepthLimitedLoader(yaml.SafeLoader):
             if self._depth > MAX_DEPTH:
                 mark = self.peek_event().start_mark
                 raise YamlProblem(f"nested deeper than {MAX_DEPTH} levels", mark.line + 1, mark.column + 1)
+            event = self.peek_event()
+            if not isinstance(event, yaml.AliasEvent) and getattr(event, "anchor", None) is not None:
+                # An anchor (&name) on its own too, not only once an alias repeats it: the README says
+                # anchors are refused, and one no alias names was taken as if it were not there.
+                raise YamlProblem("anchors and aliases (&name / *name) are not supported in policies",
+                                  event.start_mark.line + 1, event.start_mark.column + 1)
             return super().compose_node(parent, index)
         finally:
             self._depth -= 1

@@ -339,7 +339,7 @@ def read_bounded(path: Path, limit: int, what: str) -> bytes:
     ("an lbaudit snapshot") in messages."""
     path = Path(path)
     try:
-        return read_regular(path, limit)
+        return read_regular(path, limit, document=True)
     except NotRegularFile as exc:
         kind = (exc.strerror or "is not a regular file").split(",")[0]  # "is a FIFO", "is a directory"
         raise InputError(f"{path}: {kind}, not {what}") from exc

@@ -150,7 +150,7 @@ def test_a_mapping_under_a_setting_is_named_by_its_kind_not_quoted(tmp_path: Pat
     shown = run_cli("config", "show", env={"LBAUDIT_CONFIG": str(path)})
     assert shown.returncode == 2
     assert SECRET not in shown.stdout + shown.stderr
-    assert f"{path}:2:1: store: expected a path; found a mapping of 2 keys" in shown.stderr
+    assert f"{path}:2:1: store: expected a path or a SQLAlchemy URL; found a mapping of 2 keys" in shown.stderr
 
 
 def test_an_lbaudit_document_given_as_the_configuration_is_named_by_its_schema(tmp_path: Path):
