@@ -115,6 +115,12 @@ def user_directory(variable: str, under_home: str, environ: Any = None) -> Path 
     return Path(home) / under_home if os.path.isabs(home) else None
 
 
+def is_url(location: str) -> bool:
+    """Whether a store location is a SQLAlchemy URL rather than a file path (here, not in the history
+    package: the configuration is read below the command line, where nothing imports the store)."""
+    return "://" in location
+
+
 def _check(setting: Setting, value: Any, base: Path) -> tuple[Any, str | None]:
     """The value as the option takes it, or the problem with it."""
     from auditor.policy.yamlsafe import found_text  # read with the file: load_file has imported it
@@ -123,8 +129,6 @@ def _check(setting: Setting, value: Any, base: Path) -> tuple[Any, str | None]:
             wanted = {"path": "a path", "path or URL": "a path or a SQLAlchemy URL"}.get(setting.kind, "text")
             return None, f"{setting.key}: expected {wanted}; found {found_text(value)}"
         if setting.kind == "path or URL":
-            from auditor.history.location import is_url  # here: that module imports this one
-
             if is_url(value):
                 # As --store and LBAUDIT_STORE take it.  Joined to the file's directory as a path,
                 # store: postgresql://host/db was /etc/lbaudit/postgresql:/host/db, a SQLite file

@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Mapping
 
-from auditor.config import user_directory
+from auditor.config import is_url, user_directory
 from auditor.errors import InputError
 
 ENV_STORE = "LBAUDIT_STORE"
@@ -44,5 +44,4 @@ def store_location(given: str | None, environ: Mapping[str, str] | None = None) 
     return str(default_store_path(environ=environ))
 
 
-def is_url(location: str) -> bool:
-    return "://" in location
+__all__ = ["ENV_STORE", "ROOT_STORE", "SUPPORTED_SCHEMES", "default_store_path", "is_url", "store_location"]
