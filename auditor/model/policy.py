@@ -101,7 +101,9 @@ class PolicyDocument(StrictModel):
 class ResolvedRule(StrictModel):
     """A rule after inheritance, with params validated against its check (stored as plain JSON)."""
 
-    id: str
+    # The pattern of the policy file's rule ids, held again here: this model is also read back
+    # from evidence, which anyone may have edited.
+    id: str = Field(pattern=ID_PATTERN)
     check: str
     title: OneLine | None = None
     params: dict[str, Any]
@@ -120,7 +122,10 @@ class PolicySource(StrictModel):
 class Policy(StrictModel):
     """The policy as loaded: inheritance resolved, every rule's params validated."""
 
-    id: str
+    # The policy file's id pattern, held again for the policy read back from evidence: reports are
+    # named after it (<out-dir>/<policy id>.sarif), and an id edited to "../../x" or "/abs/x" put
+    # them outside --out-dir.
+    id: str = Field(pattern=ID_PATTERN)
     version: OneLine
     owner: OneLine
     description: str
