@@ -34,6 +34,11 @@ def _calendar_day(value: Any) -> Any:
 CalendarDay = Annotated[date, BeforeValidator(_calendar_day)]
 """A day as a policy writes it: YYYY-MM-DD and nothing else."""
 
+FileSha256 = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+"""The SHA-256 of a file lbaudit read, as ``sha256_hex`` writes it: every report prints it as the
+digest to check the file against, and evidence read back (anyone may edit it) must hold no other
+text there (an empty one made the OSCAL document fail its schema)."""
+
 
 class RuleSpec(StrictModel):
     """One rule of a policy: which check, with which params.
@@ -79,7 +84,7 @@ class WaiverSource(StrictModel):
     """The waivers file of a run, as the evidence records it: its path, digest and waivers."""
 
     path: str
-    sha256: str
+    sha256: FileSha256
     waivers: list[Waiver]
 
 
@@ -116,7 +121,7 @@ class ResolvedRule(StrictModel):
 
 class PolicySource(StrictModel):
     path: str
-    sha256: str
+    sha256: FileSha256
 
 
 class Policy(StrictModel):
