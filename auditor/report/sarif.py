@@ -96,7 +96,8 @@ def _rule_severity(evidence: Evidence, check: str) -> Severity | None:
 def _descriptor(record: CheckRecord, evidence: Evidence) -> dict:
     severity = _rule_severity(evidence, record.name)
     properties: dict = {
-        "tags": ["security", "compliance", "NIST-SP-800-53-Rev5"] + list(record.controls),
+        # each once (the schema's uniqueItems), whatever the evidence's check record lists
+        "tags": list(dict.fromkeys(["security", "compliance", "NIST-SP-800-53-Rev5", *record.controls])),
         "nist-sp-800-53-r5": list(record.controls),
         "checkVersion": record.version,
         "origin": record.origin,
