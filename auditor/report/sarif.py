@@ -138,7 +138,9 @@ class _Run:
         self.ctx = context
         self.host = evidence.snapshot.provenance.hostname
         self.rules = {r.id: r for r in evidence.policy.rules}
-        records = sorted(evidence.checks, key=lambda c: c.name)
+        # One descriptor per check (the schema's uniqueItems; rule_index by name): of evidence that
+        # records a check twice, its first record, as the HDF export reads it.
+        records = sorted({c.name: c for c in reversed(evidence.checks)}.values(), key=lambda c: c.name)
         # A finding of a check the evidence does not describe still gets a descriptor (fail loud, not drop).
         known = {c.name for c in records}
         for name in sorted({f.check for f in evidence.result.findings} - known):
@@ -241,7 +243,8 @@ class _Run:
                 "roles": ["userSpecifiedConfiguration"],
                 "mimeType": "application/yaml",
             }
-            for source in ev.policy.sources
+            # each file once (the schema's uniqueItems), however often the evidence lists it
+            for source in dict.fromkeys(ev.policy.sources)
         ]
         artifacts.append(
             {
