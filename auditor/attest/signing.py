@@ -422,7 +422,7 @@ def key_that_signed_evidence(evidence_path: Path, raw: bytes) -> str | None:
     of it said "unsigned" and exited 0, so an attestation of evidence edited after signing (a
     failure turned pass, counts and verdict to match) went out without a word."""
     path = signature_path(Path(evidence_path))
-    if not os.path.lexists(path):
+    if not os.path.exists(path):  # a link to nothing is no signature either, as the reports have read it
         return None
     signature = read_signature(path)
     try:
