@@ -434,9 +434,8 @@ def evaluate(policy_path: Path, output: Path | None, fail_on: str, target: str |
                 mark_attested(history_store, data, name, document)
     signature = signature_of(output)
     if as_json:
-        import json
 
-        from auditor.report.summary import summary_object
+        from auditor.report.summary import summary_json, summary_object
         from auditor.storage.outputs import write_stdout
 
         document = summary_object(evidence, str(output))
@@ -445,7 +444,7 @@ def evaluate(policy_path: Path, output: Path | None, fail_on: str, target: str |
         if recorded is not None and history_store is not None:
             document["recorded"] = {"run": recorded.run_id, "store": history_store.shown,
                                     "evidence_sha256": recorded.evidence_sha256}
-        write_stdout((json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
+        write_stdout(summary_json(document))
     elif not quiet:
         extra = [f"report: {path}" for path in written]
         if fingerprint:
