@@ -457,7 +457,8 @@ class _Builder:
                 "type": "objective-id",
                 "target-id": f"{_oscal_id(control_id)}_obj",
                 "title": f"Assessment objective of {control_id}",
-                "status": {"state": state, "reason": reason, "remarks": remarks},
+                # the reasons name the host's files and processes: its text, as in the observations
+                "status": {"state": state, "reason": reason, "remarks": _md(remarks)},
             },
         }
         if group:

@@ -59,3 +59,20 @@ def test_control_case_an_ipv6_subject_keeps_its_brackets_as_they_are():
 
     assert no_markdown_link("wildcard-listeners: tcp [::]:6379 redis-server pid 901") == \
         "wildcard-listeners: tcp [::]:6379 redis-server pid 901"
+
+
+def test_a_reason_in_a_control_objective_is_no_tag():
+    """The reasons in a control objective's remarks (why it was not fully assessed: a check's error,
+    a fact that could not be read, which name files and processes of the host) were not escaped at
+    all: the fixture's "cannot parse <listener> & friends" showed as "cannot parse  & friends", its
+    ``<listener>`` taken for a tag."""
+    from tests.evidence_fixtures import make_evidence
+
+    evidence = make_evidence()
+    document = json.loads(render_oscal(evidence, ReportContext(evidence_bytes(evidence), evidence_path="e.json")))
+    remarks = [finding["target"]["status"]["remarks"] for finding in document["assessment-results"]["results"][0]
+               ["findings"] if "cannot parse" in finding["target"]["status"]["remarks"]]
+    assert remarks != []
+    renderer = markdown_it.MarkdownIt("commonmark")
+    assert [r for r in remarks if "<listener>" in renderer.render(r)] == []
+    assert all("cannot parse <listener> & friends" in shown(r) for r in remarks)
