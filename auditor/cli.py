@@ -264,7 +264,7 @@ def _check_report_options(out_dir: Path | None, pdf: Path | None, pdf_cert: Path
 
 @click.command(epilog=EXIT_CODES_HELP)
 @click.option("--policy", "policy_path", required=True, type=click.Path(path_type=Path), help="Policy YAML file.")
-@click.option("--output", "-o", type=click.Path(path_type=Path, allow_dash=True), default=None,
+@click.option("--output", "-o", type=click.Path(path_type=Path, dir_okay=False, allow_dash=True), default=None,
               help="Evidence JSON to write; - writes it to stdout (the summary then goes to stderr) "
                    "[default: lbaudit-evidence.json, or <out-dir>/<policy-id>.evidence.json].")
 @click.option("--fail-on", type=click.Choice(SEVERITIES), default="info", show_default=True,
@@ -281,7 +281,7 @@ def _check_report_options(out_dir: Path | None, pdf: Path | None, pdf_cert: Path
               "(e.g. oscal,sarif,junit,text).")
 @click.option("--out-dir", type=click.Path(path_type=Path), help="Directory for the --format reports.")
 @click.option("--textfile-dir", type=click.Path(path_type=Path), help=TEXTFILE_DIR_HELP)
-@click.option("--pdf", type=click.Path(path_type=Path), help="Also write a PDF attestation here.")
+@click.option("--pdf", type=click.Path(path_type=Path, dir_okay=False), help="Also write a PDF attestation here.")
 @click.option("--sign-key", type=click.Path(path_type=Path), help="Ed25519 private key: sign the evidence (detached .sig).")
 @click.option("--assessor", callback=_one_line_option, help="Assessor named in attestations [default: the policy owner].")
 @click.option("--org-name", callback=_one_line_option, help="Organisation named on the PDF cover and page headers.")
@@ -434,9 +434,8 @@ def evaluate(policy_path: Path, output: Path | None, fail_on: str, target: str |
                 mark_attested(history_store, data, name, document)
     signature = signature_of(output)
     if as_json:
-        import json
 
-        from auditor.report.summary import summary_object
+        from auditor.report.summary import summary_json, summary_object
         from auditor.storage.outputs import write_stdout
 
         document = summary_object(evidence, str(output))
@@ -445,7 +444,7 @@ def evaluate(policy_path: Path, output: Path | None, fail_on: str, target: str |
         if recorded is not None and history_store is not None:
             document["recorded"] = {"run": recorded.run_id, "store": history_store.shown,
                                     "evidence_sha256": recorded.evidence_sha256}
-        write_stdout((json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
+        write_stdout(summary_json(document))
     elif not quiet:
         extra = [f"report: {path}" for path in written]
         if fingerprint:
@@ -509,7 +508,7 @@ def _refuse_stdout(*options: tuple[str, Path | None]) -> None:
 @click.option("--format", "formats", default=None, help="Comma-separated formats (e.g. oscal,sarif,junit,text).")
 @click.option("--out-dir", type=click.Path(path_type=Path), help="Directory for the reports [default: beside the evidence].")
 @click.option("--textfile-dir", type=click.Path(path_type=Path), help=TEXTFILE_DIR_HELP)
-@click.option("--pdf", type=click.Path(path_type=Path), help="Write a PDF attestation here.")
+@click.option("--pdf", type=click.Path(path_type=Path, dir_okay=False), help="Write a PDF attestation here.")
 @click.option("--assessor", callback=_one_line_option, help="Assessor named in attestations [default: the policy owner].")
 @click.option("--org-name", callback=_one_line_option, help="Organisation named on the PDF cover and page headers.")
 @click.option("--org-logo", type=click.Path(path_type=Path), help="PNG or JPEG logo for the PDF cover (at most 512 KiB).")
@@ -828,7 +827,8 @@ class _GuardedValue(click.ParamType):
     sees it, as a usage error (exit 2) naming the option.
 
     A path must name something (``Path("")`` is ``Path(".")``: ``--root ''`` audited the working
-    directory as an image, ``-o ''`` crashed) and be one a file can have (no NUL, names within the
+    directory as an image, ``-o ''`` crashed), a file option's (``dir_okay=False``) no directory
+    (``results/``: pathlib drops the slash) and be one a file can have (no NUL, names within the
     kernel's limits, UTF-8: see :func:`auditor.safeio.path_problem`); any other text must hold no NUL
     and be UTF-8 (``--host`` with a byte that is no character was an encoding error in the store,
     exit 70); an integer must fit in 64 bits."""
@@ -840,6 +840,11 @@ class _GuardedValue(click.ParamType):
             if isinstance(self, click.Path):
                 if value == "":
                     self.fail("an empty path names no file", param, ctx)
+                if not self.dir_okay and value.rsplit("/", 1)[-1] in ("", ".") and "/" in value:
+                    # pathlib drops the slash (and a last "."): `-o results/` wrote a file called
+                    # results, and `-o earlier.json/` replaced earlier.json, where the kernel says ENOTDIR
+                    self.fail(f"{_shown(value)} ends with '/', which names a directory: give the path of the file",
+                              param, ctx)
                 problem = path_problem(value)
             else:
                 problem = text_problem(value)

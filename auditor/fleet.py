@@ -45,6 +45,7 @@ from auditor.durations import duration_text
 from auditor.errors import InputError, LbauditError
 from auditor.model.result import ExitCode, Severity, Status
 from auditor.safeio import kind_of, path_problem
+from auditor.text import quoted_name
 
 SNAPSHOT_SUFFIX = ".snapshot.json"
 SUMMARY_JSON = "fleet-summary.json"
@@ -73,8 +74,12 @@ MAX_LISTENERS_PER_HOST = 20_000
 # of 60,000 namespaces and no listener peaked at 1.9 GB and wrote 704 MB of evidence).  A
 # Kubernetes node runs a namespace per pod, 110 by default; --max-namespaces raises the limit.
 MAX_NAMESPACES_PER_HOST = 5_000
-# An inventory name becomes a file name: letters, digits, dot, dash, underscore, not starting with a dot.
-_HOST_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,252}")
+# An inventory name becomes a file name: letters, digits, dot, dash, underscore, not starting with a dot,
+# and short enough that its longest file, <host>.evidence.json.sig, is a name a file may have (255
+# bytes): a name of 240 made the fleet stop on "File name too long" (exit 70) with no summary.
+MAX_HOST_NAME = 255 - len(".evidence.json.sig")  # ASCII: characters are bytes
+_HOST_NAME = re.compile(rf"[A-Za-z0-9_][A-Za-z0-9._-]{{0,{MAX_HOST_NAME - 1}}}")
+_HOST_NAME_RULE = f"letters, digits, '.', '-', '_'; at most {MAX_HOST_NAME} characters"
 
 
 def worst_exit_code(codes: list[int]) -> int:
@@ -475,7 +480,7 @@ def _utc_text(moment: datetime) -> str:
 def _host_name(host: HostInput, hostname: str | None) -> str:
     name = host.name or hostname or ""
     if not _HOST_NAME.fullmatch(name):
-        raise InputError(f"{host.snapshot}: host name {name!r} cannot name a file (letters, digits, '.', '-', '_')")
+        raise InputError(f"{host.snapshot}: host name {quoted_name(name, 80)} cannot name a file ({_HOST_NAME_RULE})")
     return name
 
 
@@ -735,7 +740,7 @@ def check_job(job: FleetJob) -> None:
         raise InputError(f"--jobs {job.jobs}: give 1 or more")
     for name in job.expect_hosts:
         if not _HOST_NAME.fullmatch(name):
-            raise InputError(f"--expect-hosts: {name[:80]!r} cannot name a host (letters, digits, '.', '-', '_')")
+            raise InputError(f"--expect-hosts: {quoted_name(name, 80)} cannot name a host ({_HOST_NAME_RULE})")
     check_out_dir(job.out_dir)
     _refuse_out_dir_among_snapshots(job)
     plan_outputs([("fleet summary", job.out_dir / name) for name in SUMMARY_NAMES],

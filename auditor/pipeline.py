@@ -351,17 +351,18 @@ def render(
 
     The caller has planned these paths (:func:`plan_files`) before any work.  ``on_rendered`` is
     told each format, file and bytes written (evaluate --record marks a run attested by its PDF)."""
-    from auditor.storage.outputs import make_out_dir, report_targets, signature_of, write_atomic
+    from auditor.storage.outputs import make_out_dir, report_targets, write_atomic
 
     fingerprint = signed.fingerprint if not isinstance(signed, bool) and signed is not None else None
     # The .sig beside the file itself, as verify reads it: beside a link to the evidence there is
     # none, and every report of signed evidence named through a link said "unsigned".  Not for
     # evidence this process just wrote and signed: what it signed is known, and the files beside it
-    # may have been replaced since.
-    if signed is True and signature_of(evidence_path).exists():
-        from auditor.attest.signing import signature_fingerprint
+    # may have been replaced since.  Of the bytes the reports are rendered from, never the file read
+    # again; a .sig that shows the evidence changed after signing stops the run (exit 10).
+    if signed is True:
+        from auditor.attest.signing import key_that_signed_evidence
 
-        fingerprint = signature_fingerprint(evidence_path)
+        fingerprint = key_that_signed_evidence(evidence_path, evidence_bytes)
     targets = report_targets(evidence.policy.id, {n: r.extension for n, r in reporters.items()}, out_dir,
                              evidence_path, pdf, format_dirs)
     signer = None

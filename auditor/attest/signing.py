@@ -404,6 +404,40 @@ def signature_fingerprint(evidence_path: Path) -> str | None:
     return key_that_signed(read_signature(path), read_evidence_bytes(evidence_path))
 
 
+class EvidenceChangedSinceSigned(LbauditError):
+    """``lbaudit report``: the ``.sig`` beside the evidence holds under the key it records, over a
+    digest that is not the evidence's: the evidence was changed after it was signed (exit 10, as
+    ``verify`` says)."""
+
+    exit_code = ExitCode.VERIFY_DIGEST
+
+
+def key_that_signed_evidence(evidence_path: Path, raw: bytes) -> str | None:
+    """For a report of evidence this process did not write: the fingerprint of the key whose ``.sig``
+    beside ``evidence_path`` signs the evidence bytes ``raw`` (:func:`key_that_signed`), None when
+    there is no ``.sig`` or it proves no key signed anything (as :func:`signature_fingerprint`).
+
+    A ``.sig`` whose signature holds under the key it records, over another digest, proves the
+    evidence was changed after that key signed it: :class:`EvidenceChangedSinceSigned`.  Reports
+    of it said "unsigned" and exited 0, so an attestation of evidence edited after signing (a
+    failure turned pass, counts and verdict to match) went out without a word."""
+    path = signature_path(Path(evidence_path))
+    if not os.path.exists(path):  # a link to nothing is no signature either, as the reports have read it
+        return None
+    signature = read_signature(path)
+    try:
+        digest: str | None = canonical_digest(raw)
+    except ValueError:  # no canonical form: the reading of the evidence says what is wrong
+        digest = None
+    if digest != signature.signed_sha256 and _holds_by_its_own_key(signature):
+        raise EvidenceChangedSinceSigned(
+            f"{evidence_path}: changed after it was signed: its canonical SHA-256 is {digest}, but {path} signs "
+            f"{signature.signed_sha256} (key {signature.public_key_sha256}); no report is rendered from it "
+            f"(lbaudit verify fails its digest too, exit 10).  If the evidence is not meant to be signed, remove "
+            f"{path.name}")
+    return key_that_signed(signature, raw)
+
+
 def key_that_signed(signature: SignatureDocument, raw: bytes) -> str | None:
     """The fingerprint of the key that provably signed the evidence bytes ``raw`` with ``signature``
     (its digest is theirs and it holds under the key it records), else None: see

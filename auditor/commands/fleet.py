@@ -111,7 +111,7 @@ def evaluate(snapshots: tuple[Path, ...], policy_path: Path, out_dir: Path, sign
 @click.option("--top", type=click.IntRange(min=1), default=10, show_default=True,
               help="How many of the rules failing on most hosts to list.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-@click.option("--html", "html_path", type=click.Path(path_type=Path), default=None,
+@click.option("--html", "html_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="Also write the HTML fleet overview of each host's latest run to this file (one policy: "
                    "give --policy when the store holds several).")
 @force_option

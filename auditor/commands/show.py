@@ -6,7 +6,6 @@ same code as evaluate's summary; nothing is evaluated again.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
@@ -30,10 +29,9 @@ def show(evidence_path: Path, as_json: bool, color: str) -> None:
 
     evidence, _ = load_evidence(evidence_path)
     if as_json:
-        from auditor.report.summary import summary_object
+        from auditor.report.summary import summary_json, summary_object
         from auditor.storage.outputs import write_stdout
 
-        write_stdout((json.dumps(summary_object(evidence, str(evidence_path)), indent=2, ensure_ascii=False)
-                      + "\n").encode("utf-8"))
+        write_stdout(summary_json(summary_object(evidence, str(evidence_path))))
         return
     print_summary(evidence, str(evidence_path), color=color)

@@ -191,6 +191,9 @@ def build_registry(specs: list[CheckSpec], catalog: ControlCatalog | None = None
                 problems.append(f"check {spec.name!r} needs unknown fact section {section!r}")
         if not spec.controls:
             problems.append(f"check {spec.name!r} declares no NIST control")
+        # recorded as declared (the evidence's check record), where SARIF's tags must be unique
+        problems += [f"check {spec.name!r} declares control {control!r} twice"
+                     for control in sorted(set(spec.controls)) if spec.controls.count(control) > 1]
         # A severity no rule can carry was exit 70 at the first policy naming the check; a platform
         # name lbaudit does not know ("Linux") made the check not_applicable on every host, so its
         # rules judged nothing beside rules that pass (exit 0).

@@ -1892,4 +1892,7 @@ def _raised_by_sqlalchemy(tb: Any) -> bool:
 
 
 def dump_json_line(run: dict[str, Any]) -> str:
-    return json.dumps(run, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    """A run as one line of ``history export``: ASCII, every other character a JSON escape, so the
+    host's text is exact once parsed and nothing of it is raw on a terminal (a process name's 0x9B
+    or U+202E) or breaks the line for ``str.splitlines`` (U+2028, U+0085)."""
+    return json.dumps(run, sort_keys=True, ensure_ascii=True, separators=(",", ":"))

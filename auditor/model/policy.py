@@ -34,6 +34,11 @@ def _calendar_day(value: Any) -> Any:
 CalendarDay = Annotated[date, BeforeValidator(_calendar_day)]
 """A day as a policy writes it: YYYY-MM-DD and nothing else."""
 
+FileSha256 = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+"""The SHA-256 of a file lbaudit read, as ``sha256_hex`` writes it: every report prints it as the
+digest to check the file against, and evidence read back (anyone may edit it) must hold no other
+text there (an empty one made the OSCAL document fail its schema)."""
+
 
 class RuleSpec(StrictModel):
     """One rule of a policy: which check, with which params.
@@ -79,7 +84,7 @@ class WaiverSource(StrictModel):
     """The waivers file of a run, as the evidence records it: its path, digest and waivers."""
 
     path: str
-    sha256: str
+    sha256: FileSha256
     waivers: list[Waiver]
 
 
@@ -101,7 +106,9 @@ class PolicyDocument(StrictModel):
 class ResolvedRule(StrictModel):
     """A rule after inheritance, with params validated against its check (stored as plain JSON)."""
 
-    id: str
+    # The pattern of the policy file's rule ids, held again here: this model is also read back
+    # from evidence, which anyone may have edited.
+    id: str = Field(pattern=ID_PATTERN)
     check: str
     title: OneLine | None = None
     params: dict[str, Any]
@@ -114,13 +121,16 @@ class ResolvedRule(StrictModel):
 
 class PolicySource(StrictModel):
     path: str
-    sha256: str
+    sha256: FileSha256
 
 
 class Policy(StrictModel):
     """The policy as loaded: inheritance resolved, every rule's params validated."""
 
-    id: str
+    # The policy file's id pattern, held again for the policy read back from evidence: reports are
+    # named after it (<out-dir>/<policy id>.sarif), and an id edited to "../../x" or "/abs/x" put
+    # them outside --out-dir.
+    id: str = Field(pattern=ID_PATTERN)
     version: OneLine
     owner: OneLine
     description: str

@@ -79,8 +79,12 @@ def path_uri(path: str) -> str:
 # "](" as message text in SARIF (3.11.6) and Markdown read it: the middle of a link ``[text](target)``,
 # with any backslashes before it (each escapes the next character).
 _LINK_MIDDLE = re.compile(r"(\\*)\]\(")
-# "<scheme:" opens a Markdown autolink, ``<https://example.invalid>``.
-_AUTOLINK = re.compile(r"(\\*)<(?=[A-Za-z][A-Za-z0-9+.-]{1,31}:)")
+# What makes a link, an image or a tag of Markdown text (CommonMark): "](" and "][" between a link's
+# text and its destination or label; a "[" that starts a line (up to three spaces in), a link
+# reference definition ``[label]: /destination``; and "<", an autolink ``<https://...>`` or raw
+# HTML, which CommonMark passes through (``<a href=...>``, ``<img src=...>``).  With the
+# backslashes before each (each escapes the next character).
+_MARKDOWN_OPENER = re.compile(r"(\\*)(\](?=[(\[])|<)|^( {0,3})(\\*)(\[)", re.MULTILINE)
 
 
 def no_embedded_link(text: str) -> str:
@@ -91,10 +95,18 @@ def no_embedded_link(text: str) -> str:
     return _LINK_MIDDLE.sub(lambda m: m.group(1) * 2 + "\\](", text)
 
 
+def _escaped_opener(match: re.Match[str]) -> str:
+    if match.group(2) is not None:
+        return match.group(1) * 2 + "\\" + match.group(2)
+    return match.group(3) + match.group(4) * 2 + "\\["
+
+
 def no_markdown_link(text: str) -> str:
-    """Host text as OSCAL markup (Markdown): neither a link ``[text](target)`` nor an autolink
-    ``<scheme:...>``, each escaped with a backslash (a backslash before it is escaped too)."""
-    return _AUTOLINK.sub(lambda m: m.group(1) * 2 + "\\<", no_embedded_link(text))
+    """Host text as OSCAL markup (Markdown): no link ``[text](target)`` or ``[text][label]``, no
+    link reference definition, autolink ``<scheme:...>`` or HTML tag (``<a href=...>``, ``<img>``):
+    each of their openers escaped with a backslash (a backslash before it is escaped too).  A
+    subject's IPv6 brackets (``tcp [::]:22``) stay as they are."""
+    return _MARKDOWN_OPENER.sub(_escaped_opener, text)
 
 
 # Host text (process names, command lines, users, interface and host names; any local user can name a

@@ -12,6 +12,8 @@ Layout of the document:
   back matter), one OSCAL finding per control (target: the control's SP 800-53A objective), and
   a risk per failing or waived finding with the check's remediation.  A waiver is a risk with
   status ``deviation-approved``, its expiry as the deadline and its approver in the risk log.
+  OSCAL's date-time holds the years 1900 to 2999 alone: a waiver expiring later (``9999-12-31``)
+  has no deadline, and a time of the run or the facts outside them is bad input (exit 2).
 
 Stable: UUIDs are uuid5 values.  What belongs to this run (document, result, observations,
 findings, risks) derives from the evidence digest; what outlives a run (host, tool, parties) from
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
+from datetime import date, datetime
 from urllib.parse import quote
 
 from auditor.errors import InputError
@@ -38,6 +41,7 @@ from auditor.report._shared import (
     json_document,
     no_markdown_link,
     path_uri,
+    utc,
     utc_timestamp,
 )
 
@@ -49,6 +53,27 @@ UUID_ROOT = uuid.uuid5(uuid.NAMESPACE_URL, NS)
 # How the engine's control status reads as an OSCAL objective status reason (the state itself is
 # ControlResult.satisfied): a waived failure is a deviation the policy approved, so "other", not "pass".
 _REASON = {Status.PASS: "pass", Status.FAIL: "fail"}
+
+
+# OSCAL's date-time (DateTimeWithTimezoneDatatype) is a pattern that admits these years alone; any
+# other year made the whole document fail the schema, and an OSCAL consumer reject the run.
+OSCAL_YEARS = range(1900, 3000)
+
+
+def _date_time(moment: datetime, what: str) -> str:
+    """``moment`` as an OSCAL date-time; a time of the run or of the facts OSCAL cannot write
+    (a host clock at 1899, an edited evidence file) is bad input, never an invalid document."""
+    text = utc_timestamp(moment)
+    if utc(moment).year not in OSCAL_YEARS:
+        raise InputError(f"the evidence records {what} {text}: OSCAL's date-time holds the years "
+                         f"{OSCAL_YEARS.start} to {OSCAL_YEARS.stop - 1} alone; no OSCAL document is rendered")
+    return text
+
+
+def _deadline(expires: date) -> str | None:
+    """A waiver's expiry as a risk's deadline (the end of its day); None past the last moment OSCAL
+    can write: ``expires: 9999-12-31`` is how a policy says "until further notice"."""
+    return end_of_day(expires) if expires.year in OSCAL_YEARS else None
 
 
 def _stable_uuid(*parts: str) -> str:
@@ -156,7 +181,7 @@ class _Builder:
         parties += [{"uuid": self.approver_uuid(a), "type": "person", "name": _string(a)} for a in self.approvers()]
         return {
             "title": _md(f"lbaudit assessment of {self.host} against policy {policy.id} {policy.version}"),
-            "last-modified": utc_timestamp(self.ev.run.finished_at),
+            "last-modified": _date_time(self.ev.run.finished_at, "the run's end"),
             "version": _string(policy.version),
             "oscal-version": OSCAL_VERSION,
             "props": [
@@ -330,7 +355,7 @@ class _Builder:
             "origins": self.tool_origin(),
             "subjects": [{"subject-uuid": self.host_uuid, "type": "inventory-item", "title": _md(self.host)}],
             "relevant-evidence": evidence,
-            "collected": utc_timestamp(self.ev.snapshot.provenance.collected_at),
+            "collected": _date_time(self.ev.snapshot.provenance.collected_at, "the facts' collection time"),
         }
         remarks = []
         if finding.observed is not None:
@@ -379,7 +404,9 @@ class _Builder:
         waiver = finding.waiver
         if finding.status == Status.WAIVED and waiver is not None:
             risk["status"] = "deviation-approved"
-            risk["deadline"] = end_of_day(waiver.expires)
+            deadline = _deadline(waiver.expires)
+            if deadline is not None:  # else none OSCAL can write; the risk log names the day
+                risk["deadline"] = deadline
             risk["risk-log"] = {
                 "entries": [
                     {
@@ -387,7 +414,7 @@ class _Builder:
                         "title": f"Deviation approved by {waiver.approver}",
                         "description": f"Waived by the policy until {waiver.expires.isoformat()} "
                         f"(approved by {waiver.approver}): {waiver.reason}",
-                        "start": utc_timestamp(self.ev.run.started_at),
+                        "start": _date_time(self.ev.run.started_at, "the run's start"),
                         "logged-by": [{"party-uuid": self.approver_uuid(waiver.approver), "role-id": "waiver-approver"}],
                         "status-change": "deviation-approved",
                     }
@@ -430,7 +457,8 @@ class _Builder:
                 "type": "objective-id",
                 "target-id": f"{_oscal_id(control_id)}_obj",
                 "title": f"Assessment objective of {control_id}",
-                "status": {"state": state, "reason": reason, "remarks": remarks},
+                # the reasons name the host's files and processes: its text, as in the observations
+                "status": {"state": state, "reason": reason, "remarks": _md(remarks)},
             },
         }
         if group:
@@ -464,8 +492,8 @@ class _Builder:
             "title": _md(f"lbaudit run of policy {self.ev.policy.id} on {self.host}"),
             "description": f"Verdict: {res.verdict.value}. {res.summary.rules} rules, {res.summary.findings} "
             f"findings ({by_status or 'none'}).",
-            "start": utc_timestamp(self.ev.run.started_at),
-            "end": utc_timestamp(self.ev.run.finished_at),
+            "start": _date_time(self.ev.run.started_at, "the run's start"),
+            "end": _date_time(self.ev.run.finished_at, "the run's end"),
             "props": [
                 _prop("verdict", res.verdict.value),
                 _prop("complete", str(res.complete).lower()),

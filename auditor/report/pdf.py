@@ -146,8 +146,9 @@ def _header_part(value: str) -> str:
 # verify with that version") from one altered or rendered from other evidence.  Renderings made
 # before the revision was recorded read as "lbaudit VERSION, reportlab ..." and so differ from all.
 # 3: the verdict sentence of a run that judged nothing (every finding not applicable); 4: host text as
-# plain text (control and bidi characters as their escapes) on the pages, the header and the information
-RENDERING_REVISION = 4
+# plain text (control and bidi characters as their escapes) on the pages, the header and the information;
+# 5: the embedded evidence's name (the attachment a viewer lists) likewise
+RENDERING_REVISION = 5
 
 
 def renderer_id() -> str:
@@ -271,10 +272,11 @@ def render_pdf(evidence: Evidence, context: ReportContext) -> bytes:
         header_right=f"assessed {date} \u00b7 {verdict}",
         footer_left=f"lbaudit attestation {view.cover.document_id} \u00b7 evidence SHA-256 {evidence_sha256[:16]}\u2026",
         created=evidence.run.finished_at,
-        attachment_name=name,
+        # a viewer lists and saves the attachment by this name: "evidence<RLO>nosj.exe" read "evidenceexe.json"
+        attachment_name=plain_text(name),
         attachment=context.evidence_bytes,
         attachment_description=f"lbaudit evidence (SHA-256 {evidence_sha256}): the source of this attestation",
-        extra_info={INFO_EVIDENCE_SHA256: evidence_sha256, INFO_EVIDENCE_FILE: name,
+        extra_info={INFO_EVIDENCE_SHA256: evidence_sha256, INFO_EVIDENCE_FILE: plain_text(name),
                     INFO_CONTENT_SHA256: content_digest},
         render_record=inputs.record(),
     )

@@ -96,7 +96,8 @@ def _rule_severity(evidence: Evidence, check: str) -> Severity | None:
 def _descriptor(record: CheckRecord, evidence: Evidence) -> dict:
     severity = _rule_severity(evidence, record.name)
     properties: dict = {
-        "tags": ["security", "compliance", "NIST-SP-800-53-Rev5"] + list(record.controls),
+        # each once (the schema's uniqueItems), whatever the evidence's check record lists
+        "tags": list(dict.fromkeys(["security", "compliance", "NIST-SP-800-53-Rev5", *record.controls])),
         "nist-sp-800-53-r5": list(record.controls),
         "checkVersion": record.version,
         "origin": record.origin,
@@ -137,7 +138,9 @@ class _Run:
         self.ctx = context
         self.host = evidence.snapshot.provenance.hostname
         self.rules = {r.id: r for r in evidence.policy.rules}
-        records = sorted(evidence.checks, key=lambda c: c.name)
+        # One descriptor per check (the schema's uniqueItems; rule_index by name): of evidence that
+        # records a check twice, its first record, as the HDF export reads it.
+        records = sorted({c.name: c for c in reversed(evidence.checks)}.values(), key=lambda c: c.name)
         # A finding of a check the evidence does not describe still gets a descriptor (fail loud, not drop).
         known = {c.name for c in records}
         for name in sorted({f.check for f in evidence.result.findings} - known):
@@ -240,7 +243,8 @@ class _Run:
                 "roles": ["userSpecifiedConfiguration"],
                 "mimeType": "application/yaml",
             }
-            for source in ev.policy.sources
+            # each file once (the schema's uniqueItems), however often the evidence lists it
+            for source in dict.fromkeys(ev.policy.sources)
         ]
         artifacts.append(
             {

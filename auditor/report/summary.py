@@ -8,7 +8,8 @@ the text report say the same thing.  Two layouts share these words:
 * :mod:`auditor.report.console` -- for a terminal: rich tables at the terminal's width, findings
   grouped by rule.
 
-:func:`summary_object` is the compact machine-readable form (``evaluate --json``, ``show --json``).
+:func:`summary_object` is the compact machine-readable form (``evaluate --json``, ``show --json``),
+printed by :func:`summary_json`.
 Pure: no clock, no host, no terminal.
 """
 
@@ -20,7 +21,7 @@ from typing import Any
 
 from auditor.model.evidence import Evidence
 from auditor.model.result import Finding, Severity, Status, Verdict
-from auditor.text import one_line
+from auditor.text import one_line, plain_json
 
 VERDICT_WORDS = {
     Verdict.COMPLIANT: "COMPLIANT",
@@ -280,6 +281,14 @@ def plain_lines(evidence: Evidence, evidence_path: str | None = None) -> list[st
         lines.append("next steps:")
         lines += [f"  {step.text}" for step in steps]
     return lines
+
+
+def summary_json(document: dict[str, Any]) -> bytes:
+    """A :func:`summary_object` (with whatever the command adds) as printed on standard output:
+    indented JSON made plain text (:func:`auditor.text.plain_json`), as SARIF, OSCAL and HDF are.
+    Standard output is a terminal as often as a pipe, and ``ensure_ascii=False`` alone escapes the C0
+    controls: a process name's 8-bit CSI (0x9B), bidi override or line separator reached it raw."""
+    return (plain_json(document, indent=2) + "\n").encode("utf-8")
 
 
 def summary_object(evidence: Evidence, evidence_path: str | None = None) -> dict[str, Any]:
