@@ -44,7 +44,13 @@ from auditor.model.check import (
     not_reviewed,
     passed,
 )
-from auditor.model.facts import NO_AUDITD_PROCESS_VERSIONS, AuditRule, HostSnapshot, SysctlSetting
+from auditor.model.facts import (
+    NO_AUDITD_PROCESS_VERSIONS,
+    NO_IO_URING_HOLDERS_VERSIONS,
+    AuditRule,
+    HostSnapshot,
+    SysctlSetting,
+)
 from auditor.model.records import record
 from auditor.model.result import Severity
 
@@ -90,7 +96,8 @@ class SocketLoggingParams(CheckParams):
         True, description="Also require the io_uring operations that make the policy's calls (accept, connect "
                           "since Linux 5.5; bind, listen since 6.11) to be audited (-a always,io_uring -S "
                           "bind,listen,connect,accept), in each scope judged, unless the running kernel has no "
-                          "io_uring or kernel.io_uring_disabled is 2: no syscall rule records them.")
+                          "io_uring or kernel.io_uring_disabled is 2 (and, live, no process holds a ring created "
+                          "before it was set): no syscall rule records them.")
     require_fastopen: bool = Field(
         True, description="With connect among the syscalls: also require the sends that open a TCP connection "
                           "without connect(2), TCP Fast Open's sendto, sendmsg and sendmmsg with MSG_FASTOPEN "
@@ -642,6 +649,28 @@ def _kernel_release(snapshot: HostSnapshot) -> tuple[int, int] | None:
     return (int(found[1]), int(found[2])) if found else None
 
 
+def _rings_left(snapshot: HostSnapshot) -> str:
+    """Why kernel.io_uring_disabled = 2, read live, does not keep io_uring operations from being
+    made ("" when it does): it is checked only by io_uring_setup(2) (io_uring_allowed(),
+    io_uring/io_uring.c), so a ring created before it was set keeps taking IORING_OP_BIND, _LISTEN,
+    _CONNECT and _ACCEPT; only no process holding one makes the setting cover every process."""
+    state = snapshot.facts.audit.io_uring  # type: ignore[union-attr]
+    before = "created before kernel.io_uring_disabled was set to 2 (which refuses only new ones)"
+    if state is not None and state.holders:
+        shown = "; ".join(f"pid {h.pid} ({h.name or 'name not readable'}) fd {', '.join(h.fds)}"
+                          for h in state.holders[:10])
+        more = f" and {len(state.holders) - 10} more" if len(state.holders) > 10 else ""
+        return (f"kernel.io_uring_disabled is 2, but {len(state.holders)} process(es) hold an io_uring {before}: "
+                f"{shown}{more}; each ring keeps taking operations")
+    unread = sorted({g.reason for g in snapshot.gaps_for("audit", "io_uring/holders")})
+    if state is not None and state.holders is not None and not unread:
+        return ""
+    if state is not None and state.holders is None and snapshot.schema_version in NO_IO_URING_HOLDERS_VERSIONS:
+        unread = [f"a snapshot of format {snapshot.schema_version} does not record the processes holding one"]
+    return (f"kernel.io_uring_disabled is 2, but whether a process holds an io_uring {before} is not known "
+            f"({'; '.join(unread) or 'not recorded in this snapshot'})")
+
+
 def _uring_causes(verdicts: list[PathVerdict], field: str) -> tuple[list[str], list[dict], set[str]]:
     causes: dict[str, list[str]] = {}
     details: list[dict] = []
@@ -687,9 +716,11 @@ def _uring_outcome(snapshot: HostSnapshot, rules: list[AuditRule], field: str, s
     if scope == "persistent" and boot is not None:
         observed["io_uring_boot"] = boot.model_dump(mode="json")
         evidence.add("/facts/audit/io_uring_boot")
-    if scope == "loaded" and state is not None and state.disabled == 2:
-        return passed(subject, f"{subject}: kernel.io_uring_disabled is 2: no process can create an io_uring, so "
-                               "socket calls are made only through the syscalls", **common())
+    rings_left = _rings_left(snapshot) if scope == "loaded" and state is not None and state.disabled == 2 else ""
+    if scope == "loaded" and state is not None and state.disabled == 2 and not rings_left:
+        return passed(subject, f"{subject}: kernel.io_uring_disabled is 2 and no process holds an io_uring: no "
+                               "process can create one, so socket calls are made only through the syscalls",
+                      **common())
     if scope == "persistent" and boot_off and (state is None or state.disabled is not None):
         # a kernel before 6.6 has no such sysctl, and the setting would do nothing there
         return passed(subject, f"{subject}: the boot's sysctl configuration sets kernel.io_uring_disabled = 2 "
@@ -748,6 +779,9 @@ def _uring_outcome(snapshot: HostSnapshot, rules: list[AuditRule], field: str, s
         return not_reviewed(subject, f"{subject}: no io_uring rule audits {', '.join(o['op'] for o in details)}, and "
                                      "whether the boot's sysctl configuration sets kernel.io_uring_disabled = 2 is not "
                                      f"known ({gaps or 'not recorded in this snapshot'})", **common())
+    if rings_left and state is not None and not state.holders:
+        return not_reviewed(subject, f"{subject}: no io_uring rule audits {', '.join(o['op'] for o in details)}, and "
+                                     f"{rings_left}", **common())
     if state is None:
         gaps = "; ".join(sorted({g.reason for g in snapshot.gaps_for("audit", "io_uring")}))
         return not_reviewed(subject, f"{subject}: no io_uring rule audits {', '.join(o['op'] for o in details)}, and "
@@ -767,6 +801,8 @@ def _uring_outcome(snapshot: HostSnapshot, rules: list[AuditRule], field: str, s
         if state.disabled == 2 and not boot_off:
             opened = f"kernel.io_uring_disabled is 2 now, but {opened} again"
         who_text = f"{opened} (0: to every process)" if not boot_off else opened + f" to {who}"
+    elif rings_left:
+        who_text = rings_left
     else:
         who_text = f"io_uring is open to {who}"
     text = (f"{subject}: {len(details)} of {len(verdicts)} io_uring operations not audited: {'; '.join(causes)}; "
@@ -1115,7 +1151,7 @@ IO_URING_DISABLED = "kernel.io_uring_disabled"
 @check(
     name="audit.socket_logging",
     title="Socket syscalls are audited (loaded and persistent rules, every architecture)",
-    version="1.9.0",
+    version="1.9.1",
     needs=("audit",),
     platforms=("linux", "windows", "macos"),
     params=SocketLoggingParams,
@@ -1162,7 +1198,9 @@ SEND and SEND_ZC operations connect with MSG_FASTOPEN and a destination address,
 never audits them.
 
 Where no program needs io_uring, turn it off instead (Linux 6.6 or later):
-`kernel.io_uring_disabled = 2` in /etc/sysctl.d/ (then `sysctl --system`).  On a kernel from 5.5
+`kernel.io_uring_disabled = 2` in /etc/sysctl.d/ (then `sysctl --system`), and restart the programs
+holding an io_uring (`ls -l /proc/*/fd | grep io_uring`): the setting refuses only new rings, and
+one created before it keeps working.  On a kernel from 5.5
 to 5.15 io_uring can connect and accept but the kernel cannot audit it: boot a newer kernel, or
 one built without io_uring.
 
