@@ -380,7 +380,7 @@ def _scope_outcome(
             # every way of making the call is covered: each way and the rule that covers it
             covered[verdict.syscall] = {"via": " and ".join(p.path.label for p in verdict.paths),
                                         "origin": ", ".join(dict.fromkeys(p.decided_by.rule.origin for p in verdict.paths))}
-            evidence.update(_pointer(field, p.decided_by.index) for p in verdict.paths)
+            evidence.update(_pointer(field, h.index) for p in verdict.paths for h in (p.decided_by, *p.relied))
             continue
         for path in verdict.paths:
             if path.status == "covered":
@@ -481,8 +481,7 @@ def _scope_outcome(
     if fastopen is not None:
         names += (" (connect's TCP Fast Open sends too)" if fastopen["status"] == "covered"
                   else " (TCP Fast Open cannot connect: no client bit in net.ipv4.tcp_fastopen)")
-    relied = sorted({format_field(f) for v in verdicts for p in v.paths if p.decided_by is not None
-                     for f in p.decided_by.rule.fields if (f.name, f.op, f.value) in accepted})
+    relied = _accepted_relied_on([p for v in verdicts for p in v.paths], accepted)
     if relied:
         # the pass holds only for the calls these filters let through
         observed["accepted_filters_relied_on"] = relied
@@ -490,6 +489,15 @@ def _scope_outcome(
                                f"other than the accepted {', '.join(relied)} (calls they exclude are not recorded)",
                       **common)
     return passed(subject, f"{subject}: {names} audited by always,exit rules without narrowing filters", **common)
+
+
+def _accepted_relied_on(verdicts: list[PathVerdict], accepted: frozenset) -> list[str]:
+    """The accepted filters covered verdicts rest on, as a pass names them: those of the rule that
+    records each call and those of an always task rule that keeps a later never task rule away
+    (the tasks its filters leave out reach that never rule and are not audited)."""
+    return sorted({format_field(f) for v in verdicts
+                   for hit in ([v.decided_by] if v.decided_by is not None else []) + list(v.relied)
+                   for f in hit.rule.fields if (f.name, f.op, f.value) in accepted})
 
 
 def _fastopen_part(snapshot: HostSnapshot, rules: list[AuditRule], field: str, arch: str, params: SocketLoggingParams,
@@ -678,7 +686,7 @@ def _uring_causes(verdicts: list[PathVerdict], field: str) -> tuple[list[str], l
     for verdict in verdicts:
         op = verdict.path.name
         hits = ([verdict.decided_by] if verdict.decided_by is not None else []) + list(verdict.against)
-        evidence.update(_pointer(field, h.index) for h in hits)
+        evidence.update(_pointer(field, h.index) for h in hits + list(verdict.relied))
         if verdict.status == "covered":
             continue
         cause = _uncovered_cause(verdict.status, verdict.decided_by, verdict.against, "no io_uring rule")
@@ -770,8 +778,7 @@ def _uring_outcome(snapshot: HostSnapshot, rules: list[AuditRule], field: str, s
         return not_reviewed(subject, f"{subject}: the io_uring operations {', '.join(ops)} are audited, but "
                                      f"{fastopen_doubt}", **common())
     if not causes:
-        relied = sorted({format_field(f) for v in verdicts if v.decided_by is not None
-                         for f in v.decided_by.rule.fields if (f.name, f.op, f.value) in params.accepted()})
+        relied = _accepted_relied_on(verdicts, params.accepted())
         note = f" (accepted filters relied on: {', '.join(relied)})" if relied else ""
         return passed(subject, f"{subject}: the io_uring operations {', '.join(ops)} are audited{note}", **common())
     if scope == "persistent" and boot is None:
