@@ -113,7 +113,8 @@ class SocketLoggingParams(CheckParams):
                           "bind record.")
     min_backlog_limit: int = Field(
         8192, ge=0, le=2**32 - 1,
-        description="Smallest kernel backlog limit (auditctl -s backlog_limit, -b) that passes: records past a "
+        description="Smallest kernel backlog limit (auditctl -s backlog_limit, and the boot rules' last -b) that "
+                    "passes: records past a "
                     "full queue are lost (the kernel's default is 64; CIS asks for 8192).  A kernel limit of 0 is no "
                     "limit and passes.  0: not judged.")
     accepted_filters: list[str] = Field(
@@ -161,8 +162,10 @@ class SocketLoggingParams(CheckParams):
         if not (self.require_loaded or self.require_persistent or self.require_enabled or self.require_auditd):
             return unused  # nothing is judged: _something_to_judge says so
         if not self.require_enabled:
-            for name in ("min_backlog_limit", "require_boot_audit"):
-                unused[name] = "it is judged with the enabled state, and require_enabled is false; set that"
+            unused["require_boot_audit"] = "it is judged with the enabled state, and require_enabled is false; set that"
+        if not (self.require_enabled or self.require_persistent):
+            unused["min_backlog_limit"] = ("it is judged with the enabled state and in the persistent rules, and "
+                                           "require_enabled and require_persistent are false; set one")
         if not self.require_auditd:
             unused["refuse_lossy_log_actions"] = ("it is judged with the audit daemon, and require_auditd is "
                                                   "false; set that")
@@ -414,6 +417,7 @@ def _scope_outcome(
             blockers.append(f"{rule.text} at {rule.origin} sets a rate limit of {value} records a second: "
                             "the kernel drops the records beyond it")
             evidence.add(_pointer(field, index))
+        blockers += _boot_loss_blockers(snapshot, rules, params, evidence)
         units = snapshot.facts.audit.boot_units
         if units is not None and boot_loads_rules(units) is False:
             blockers.append(f"nothing loads these rules at boot ({_units_text(units)}): augenrules --load runs "
@@ -646,6 +650,50 @@ def _loss_blockers(snapshot: HostSnapshot, params: SocketLoggingParams) -> list[
     if audit.failure == 0:
         blockers.append("its failure mode is 0 (silent): a lost record is not even reported in the kernel log "
                         "(AU-5 asks for an alert on an audit processing failure)")
+    return blockers
+
+
+def _control_number(value: str) -> int | None:
+    """A -b or -f value as auditctl reads it (strtoul base 0: 0x hexadecimal, a leading 0 octal);
+    None for one that is not a number (auditctl refuses it, a problem of the rules)."""
+    text = value.strip()
+    try:
+        if text[:2].lower() == "0x":
+            return int(text[2:], 16)
+        return int(text, 8) if len(text) > 1 and text.startswith("0") else int(text, 10)
+    except ValueError:
+        return None
+
+
+def _boot_loss_blockers(snapshot: HostSnapshot, rules: list[AuditRule], params: SocketLoggingParams,
+                        evidence: set[str]) -> list[str]:
+    """What the boot's rules make the kernel do with records it cannot queue, as the running
+    values are judged (:func:`_loss_blockers`): the last -b (else the kernel command line's
+    audit_backlog_limit=) below ``min_backlog_limit`` loses a burst's records after boot, and the
+    last -f 0 loses them silently.  Each is what the kernel holds once the rules load."""
+    blockers = []
+    backlog = last_control(rules, "backlog_limit")
+    boot_backlog = snapshot.facts.audit.boot_backlog_limit  # type: ignore[union-attr]
+    if backlog is not None:
+        index, rule, value = backlog
+        number = _control_number(value)
+        if params.min_backlog_limit and number is not None and 0 < number < params.min_backlog_limit:
+            blockers.append(f"{rule.text} at {rule.origin} sets a backlog limit of {number} records (at least "
+                            f"{params.min_backlog_limit} expected): a burst of events beyond it while auditd is busy "
+                            "is lost after boot")
+            evidence.add(_pointer("persistent_rules", index))
+    elif params.min_backlog_limit and boot_backlog is not None and 0 < boot_backlog < params.min_backlog_limit:
+        blockers.append(f"audit_backlog_limit={boot_backlog} on the kernel command line, which no -b of these rules "
+                        f"changes, is a backlog limit of {boot_backlog} records (at least {params.min_backlog_limit} "
+                        "expected): a burst of events beyond it while auditd is busy is lost after boot")
+        evidence.add("/facts/audit/boot_backlog_limit")
+    failure = last_control(rules, "failure")
+    if failure is not None and _control_number(failure[2]) == 0:
+        index, rule, _ = failure
+        blockers.append(f"{rule.text} at {rule.origin} sets the failure mode to 0 (silent): after boot a lost record "
+                        "is not even reported in the kernel log (AU-5 asks for an alert on an audit processing "
+                        "failure)")
+        evidence.add(_pointer("persistent_rules", index))
     return blockers
 
 
@@ -1258,7 +1306,9 @@ that cannot be shown faithfully in auditctl's syntax counts as a line that could
 host without /etc/audit has no persistent rules: its persistent scope fails (an /etc/audit that
 exists but cannot be read is not_reviewed).  A rate limit other than 0 (the last -r of the
 persistent rules) fails the persistent scope, and the loaded one (auditctl -s or netlink) fails the
-enabled finding: past it the kernel drops records the rules selected.
+enabled finding: past it the kernel drops records the rules selected.  So do the persistent rules'
+last -b below min_backlog_limit (else the kernel command line's audit_backlog_limit=) and last
+-f 0 (a lost record not even reported), as the running values fail the enabled finding.
 
 io_uring makes the same calls without the syscalls (IORING_OP_ACCEPT and IORING_OP_CONNECT since
 Linux 5.5, IORING_OP_BIND and IORING_OP_LISTEN since 6.11), so no syscall rule records them.  One
