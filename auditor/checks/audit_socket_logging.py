@@ -614,6 +614,15 @@ def _enabled_outcome(snapshot: HostSnapshot, params: SocketLoggingParams) -> Out
     if blockers:
         return failed(ENABLED_SUBJECT, f"kernel auditing is {state} (enabled {enabled}), but " + "; and ".join(blockers),
                       **common)
+    unread_cmdline = sorted({g.reason for g in snapshot.gaps_for("audit", "boot_audit")})
+    if params.require_boot_audit and boot is None and unread_cmdline:
+        # audit_alloc() gives a task an audit context only once auditing was ever on: without
+        # audit=1 every process started before auditd (systemd, the socket units) is never audited
+        return not_reviewed(ENABLED_SUBJECT, f"kernel auditing is {state} (enabled {enabled}), but whether the kernel "
+                                             "command line has audit=1 is not known ("
+                                             f"{'; '.join(unread_cmdline)}): without it the processes started before "
+                                             "auditd turned auditing on have no audit context and none of their calls "
+                                             "is ever recorded", **common)
     notes = ["no rate limit" if rate_limit == 0
              else "the rate limit was not recorded in this snapshot, so records it drops are not ruled out"]
     audit = snapshot.facts.audit
@@ -1350,7 +1359,7 @@ so audit=on is 0 there and turns auditing off; `require_boot_audit`): the kernel
 context only if auditing was ever on when it was forked, so without audit=1 every process started
 before auditd turned auditing on, systemd (pid 1) among them, which binds the listeners of socket
 units, is never audited (STIG RHEL-08-030601).  A snapshot without the command line passes with
-those words.
+those words; a collection that could not read /proc/cmdline (a gap) is not_reviewed.
 
 On a host that boots with systemd (/run/systemd/system live, the systemd program in an image) the
 persistent rules are the file those units load with `auditctl -R` when they run that instead of
