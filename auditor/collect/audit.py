@@ -28,6 +28,7 @@ from pathlib import Path
 
 from auditor.collect import CollectContext, audit_netlink, rootfs, systemd_sockets
 from auditor.collect.fdtables import read_table
+from auditor.collect.procview import unlisted_processes
 from auditor.collect.sysctl import read_boot_sysctls
 from auditor.domain import audit_rules, auditd_conf
 from auditor.domain.sysctl import IO_URING_DISABLED as IO_URING_SYSCTL
@@ -283,8 +284,9 @@ IO_URING_LINK = "anon_inode:[io_uring]"
 def io_uring_holders(proc: str | None) -> tuple[list[IoUringHolder] | None, list[str]]:
     """The processes of ``proc`` holding an io_uring descriptor, in any of their tables (a thread's
     own, a ring's registered files: :func:`auditor.collect.fdtables.read_table`; None when no
-    process can be listed), and why any table could not be read (then whether another process
-    holds a ring is not known).
+    process can be listed), and why any table could not be read or ``proc`` may not list every
+    process of the host (then whether another process holds a ring is not known: the sysctl is
+    the host's, so a ring in any PID namespace counts).
 
     kernel.io_uring_disabled = 2 refuses only io_uring_setup(2): a ring created before it was set
     keeps taking IORING_OP_BIND, _LISTEN, _CONNECT and _ACCEPT, so the setting proves no ring
@@ -314,10 +316,14 @@ def io_uring_holders(proc: str | None) -> tuple[list[IoUringHolder] | None, list
             except OSError:
                 name = ""
             holders.append(IoUringHolder(pid=pid, name=name, fds=fds))
+    unread = []
     if refused:
         shown = ", ".join(refused[:5]) + (f" and {len(refused) - 5} more" if len(refused) > 5 else "")
-        return holders, [f"the descriptor tables {shown} could not be read"]
-    return holders, []
+        unread.append(f"the descriptor tables {shown} could not be read")
+    hidden = unlisted_processes(proc)  # kernel.io_uring_disabled is the host's: a ring anywhere counts
+    if hidden:
+        unread.append(hidden)
+    return holders, unread
 
 
 def _boot_audit(ctx: CollectContext) -> tuple[tuple[str | None, int | None], list[Gap]]:

@@ -20,6 +20,7 @@ import errno
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -29,6 +30,7 @@ from auditor.model.facts import AuditFacts, Gap, IoUringHolder, IoUringState
 from auditor.model.result import Status
 from tests.factories import SOCKET_AUDIT_RULES, running_auditd, snapshot
 from tests.hostile.test_auditlog_io_uring import URING_RULE, judge, loaded, server_only_fastopen
+from tests.privileges import require_root
 
 
 def disabled(holders: list[IoUringHolder] | None) -> IoUringState:
@@ -132,3 +134,24 @@ def test_the_collector_finds_a_process_holding_a_ring():
 
 def test_no_proc_is_no_holder_list():
     assert io_uring_holders(None) == (None, ["no /proc to read the processes' descriptors from"])
+
+
+REPO = Path(__file__).resolve().parents[2]  # the auditor package the scan imports
+PID_NAMESPACE_SCAN = """
+from auditor.collect.audit import io_uring_holders
+holders, unread = io_uring_holders("/proc")
+print(holders == [] and len(unread) == 1 and unread[0])
+"""
+
+
+@pytest.mark.live
+def test_a_proc_of_another_pid_namespace_does_not_prove_no_ring_is_held():
+    # kernel.io_uring_disabled is the host's; a /proc listing one PID namespace cannot show that no
+    # process outside it holds a ring (a container's view)
+    require_root()
+    scan = subprocess.run(["unshare", "--pid", "--fork", "--mount-proc", "--", sys.executable, "-c", PID_NAMESPACE_SCAN],
+                          capture_output=True, text=True, timeout=60, env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert scan.returncode == 0, scan.stderr
+    assert scan.stdout.startswith("/proc lists the processes of PID namespace pid:[")
+    assert scan.stdout.rstrip("\n").endswith("only, not the host's (a container or unshare --pid): processes outside "
+                                             "it are not seen")
