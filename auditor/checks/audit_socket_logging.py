@@ -722,7 +722,9 @@ def _rings_left(snapshot: HostSnapshot) -> str:
     state = snapshot.facts.audit.io_uring  # type: ignore[union-attr]
     before = "created before kernel.io_uring_disabled was set to 2 (which refuses only new ones)"
     if state is not None and state.holders:
-        shown = "; ".join(f"pid {h.pid} ({h.name or 'name not readable'}) fd {', '.join(h.fds)}"
+        shown = "; ".join(f"pid {h.pid} ({h.name or 'name not readable'}) "
+                          + ", ".join([f"fd {', '.join(h.fds)}"] * bool(h.fds)
+                                      + [f"mapped at {', '.join(h.mappings)}"] * bool(h.mappings))
                           for h in state.holders[:10])
         more = f" and {len(state.holders) - 10} more" if len(state.holders) > 10 else ""
         return (f"kernel.io_uring_disabled is 2, but {len(state.holders)} process(es) hold an io_uring {before}: "

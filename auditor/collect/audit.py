@@ -290,8 +290,9 @@ def io_uring_holders(proc: str | None) -> tuple[list[IoUringHolder] | None, list
 
     kernel.io_uring_disabled = 2 refuses only io_uring_setup(2): a ring created before it was set
     keeps taking IORING_OP_BIND, _LISTEN, _CONNECT and _ACCEPT, so the setting proves no ring
-    exists only where no process holds one.  (A ring whose descriptor was closed after
-    IORING_REGISTER_RING_FDS is in no table: the README states that limit.)"""
+    exists only where no process holds one.  A ring whose descriptor was closed is found by its
+    mapping (:func:`_ring_mappings`); one neither held nor mapped (IORING_SETUP_NO_MMAP, its
+    descriptor registered and closed) is not seen: the README states that limit."""
     if proc is None:
         return None, ["no /proc to read the processes' descriptors from"]
     try:
@@ -310,20 +311,39 @@ def io_uring_holders(proc: str | None) -> tuple[list[IoUringHolder] | None, list
                 refused.append(part.fd_dir)
             prefix = "" if part.fd_dir == f"{proc}/{pid}/fd" else part.fd_dir.removeprefix(f"{proc}/{pid}/") + "/"
             fds += [prefix + fd for fd, target in zip(part.fds, part.targets) if target == IO_URING_LINK]
-        if fds:
+        mappings = _ring_mappings(f"{proc}/{pid}/maps")
+        if mappings is None:
+            refused.append(f"{proc}/{pid}/maps")
+        if fds or mappings:
             try:
                 name = Path(f"{proc}/{pid}/comm").read_text(encoding="utf-8", errors="replace").rstrip("\n")
             except OSError:
                 name = ""
-            holders.append(IoUringHolder(pid=pid, name=name, fds=fds))
+            holders.append(IoUringHolder(pid=pid, name=name, fds=fds, mappings=mappings or []))
     unread = []
     if refused:
         shown = ", ".join(refused[:5]) + (f" and {len(refused) - 5} more" if len(refused) > 5 else "")
-        unread.append(f"the descriptor tables {shown} could not be read")
+        unread.append(f"{shown} could not be read")
     hidden = unlisted_processes(proc)  # kernel.io_uring_disabled is the host's: a ring anywhere counts
     if hidden:
         unread.append(hidden)
     return holders, unread
+
+
+def _ring_mappings(maps: str) -> list[str] | None:
+    """The address ranges of ``maps`` (``/proc/PID/maps``) that map an io_uring's rings; None when
+    the file cannot be read (a process gone meanwhile maps nothing).  A ring whose descriptor was
+    closed stays usable through its mapping: with IORING_SETUP_SQPOLL the kernel's thread takes
+    what the process writes there, and a descriptor registered with IORING_REGISTER_RING_FDS
+    (liburing's io_uring_close_ring_fd) lets it call io_uring_enter without one."""
+    try:
+        with open(maps, "rb") as handle:
+            return [line.split(b" ", 1)[0].decode("ascii", "replace") for line in handle
+                    if line.rstrip(b"\n").endswith(b" " + IO_URING_LINK.encode())]
+    except (FileNotFoundError, ProcessLookupError):
+        return []
+    except OSError:
+        return None
 
 
 def _boot_audit(ctx: CollectContext) -> tuple[tuple[str | None, int | None], list[Gap]]:

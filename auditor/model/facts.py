@@ -575,11 +575,14 @@ class AuditdConfig(StrictModel):
 
 
 class IoUringHolder(StrictModel):
-    """A process holding an io_uring instance: its descriptors of ``anon_inode:[io_uring]``."""
+    """A process holding an io_uring instance: its descriptors and mappings of ``anon_inode:[io_uring]``."""
 
     pid: int = Field(ge=1)
     name: str = ""  # its comm, as /proc/PID/comm gives it
     fds: list[str] = Field(default_factory=empty_list)  # "7", or "task/TID/fd/7" for a thread's own table
+    # its mappings of a ring ("7f56e3645000-7f56e3646000" in /proc/PID/maps): a ring whose
+    # descriptor was closed stays usable through them (SQPOLL, or a registered ring descriptor)
+    mappings: list[str] = Field(default_factory=empty_list)
 
 
 class IoUringState(StrictModel):

@@ -39,7 +39,7 @@ def disabled(holders: list[IoUringHolder] | None) -> IoUringState:
 
 
 HOLDER = IoUringHolder(pid=4242, name="ringd", fds=["7"])
-UNREAD = Gap(section="audit", path=("io_uring", "holders"), reason="the descriptor tables /proc/1/fd could not be read")
+UNREAD = Gap(section="audit", path=("io_uring", "holders"), reason="/proc/1/fd, /proc/1/maps could not be read")
 
 
 def test_a_ring_held_when_io_uring_is_disabled_fails_without_io_uring_rules():
@@ -51,7 +51,7 @@ def test_a_ring_held_when_io_uring_is_disabled_fails_without_io_uring_rules():
         "kernel.io_uring_disabled was set to 2 (which refuses only new ones): pid 4242 (ringd) fd 7; each ring "
         "keeps taking operations, which can bind, listen, connect and accept through it without the syscalls "
         "the syscall rules record")
-    assert found.observed["io_uring"]["holders"] == [{"pid": 4242, "name": "ringd", "fds": ["7"]}]
+    assert found.observed["io_uring"]["holders"] == [{"pid": 4242, "name": "ringd", "fds": ["7"], "mappings": []}]
 
 
 def test_a_ring_held_when_io_uring_is_disabled_passes_with_the_io_uring_rule():
@@ -155,3 +155,45 @@ def test_a_proc_of_another_pid_namespace_does_not_prove_no_ring_is_held():
     assert scan.stdout.startswith("/proc lists the processes of PID namespace pid:[")
     assert scan.stdout.rstrip("\n").endswith("only, not the host's (a container or unshare --pid): processes outside "
                                              "it are not seen")
+
+
+MAPPED_RING_CHILD = r"""
+import ctypes, mmap, os, sys
+libc = ctypes.CDLL(None, use_errno=True)
+libc.mmap.restype = ctypes.c_void_p
+libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long]
+params = (ctypes.c_char * 120)()
+fd = libc.syscall(425, 4, params)
+if fd < 0:
+    print(-ctypes.get_errno(), flush=True)
+    sys.stdin.read()
+    raise SystemExit
+# libc's mmap, not Python's (which keeps a duplicate of the descriptor); offset 0 is IORING_OFF_SQ_RING
+address = libc.mmap(None, 4096, mmap.PROT_READ | mmap.PROT_WRITE, mmap.MAP_SHARED, fd, 0)
+assert address not in (None, ctypes.c_void_p(-1).value)
+os.close(fd)  # the ring lives on in its mapping (an SQPOLL thread would keep taking its entries)
+print(0, flush=True)
+sys.stdin.read()
+"""
+
+
+@pytest.mark.live
+def test_a_ring_kept_only_by_its_mapping_is_found():
+    child = subprocess.Popen([sys.executable, "-c", MAPPED_RING_CHILD], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             text=True)
+    try:
+        assert child.stdout is not None
+        answer = int(child.stdout.readline())
+        if answer in (-errno.ENOSYS, -errno.EPERM):
+            pytest.skip(f"io_uring_setup is refused here ({errno.errorcode[-answer]})")
+        assert answer == 0
+        holders, _unread = io_uring_holders("/proc")
+        assert holders is not None
+        mine = [h for h in holders if h.pid == child.pid]
+        assert len(mine) == 1 and mine[0].fds == [] and len(mine[0].mappings) == 1
+        found = judge(disabled(holders))["loaded rules io_uring"]
+        assert found.status == Status.FAIL
+        assert f"pid {child.pid} ({mine[0].name}) mapped at {mine[0].mappings[0]}" in found.message
+    finally:
+        child.kill()
+        child.wait()
