@@ -153,6 +153,10 @@ class PathVerdict:
     status: Status
     decided_by: Hit | None = None  # the covering or shadowing rule
     against: tuple[Hit, ...] = field(default=())  # rules that take some calls away (or record only some)
+    # rules whose accepted filters the verdict also rests on: an always rule on the task list that
+    # matches first (and so keeps a later never rule from the tasks it matches) only for the tasks
+    # its accepted filters let through; the others reach that never rule
+    relied: tuple[Hit, ...] = field(default=())
 
 
 def compare(left: int, op: str, right: int) -> bool:
@@ -277,10 +281,12 @@ def _matches_at_fork(rule: AuditRule) -> bool:
         f.name in TASK_UNMATCHED_FIELDS for f in rule.fields)
 
 
-def _task_and_exclude(rules: list[AuditRule], accepted: frozenset) -> tuple[Hit | None, list[Hit]]:
-    """Rules outside the exit list that stop socket events: (one that stops them all, partial ones)."""
+def _task_and_exclude(rules: list[AuditRule], accepted: frozenset) -> tuple[Hit | None, list[Hit], tuple[Hit, ...]]:
+    """Rules outside the exit list that stop socket events: (one that stops them all, partial ones,
+    the always task rule whose accepted filters alone kept a never task rule after it away)."""
     against: list[Hit] = []
-    task_decided = False
+    decider: Hit | None = None  # the first always task rule without narrowing filters
+    relied: tuple[Hit, ...] = ()
     for index, rule in enumerate(rules):
         if rule.kind != "syscall":
             continue
@@ -288,12 +294,16 @@ def _task_and_exclude(rules: list[AuditRule], accepted: frozenset) -> tuple[Hit 
             continue  # neither an always rule that decides first nor a never rule that stops anything
         if rule.rule_list == "task" and rule.action == "always":
             # first match on the task list: after an unfiltered always rule no task rule is reached
-            task_decided = task_decided or not _narrowing(rule.fields, accepted)
-        elif rule.rule_list == "task" and rule.action == "never" and not task_decided:
+            if decider is None and not _narrowing(rule.fields, accepted):
+                decider = Hit(index, rule)
+        elif rule.rule_list == "task" and rule.action == "never" and decider is not None:
+            if any(_key(f) in accepted for f in decider.rule.fields) and not relied:
+                relied = (decider,)  # the tasks its accepted filters leave out reach this never rule
+        elif rule.rule_list == "task" and rule.action == "never":
             filters = _narrowing(rule.fields, accepted)
             hit = Hit(index, rule, filters, TASK_NEVER_NOTE)
             if not filters:
-                return hit, against
+                return hit, against, relied
             against.append(hit)
         elif rule.rule_list == "exclude" and rule.fields:  # an exclude rule without fields matches nothing
             matches = {name: _record_matches(rule.fields, number) for name, number in SOCKET_RECORDS.items()}
@@ -302,14 +312,14 @@ def _task_and_exclude(rules: list[AuditRule], accepted: frozenset) -> tuple[Hit 
             others = _narrowing([f for f in rule.fields if f.name != "msgtype"], accepted)
             note = "the exclude list drops the records it matches"
             if matches["SYSCALL"] is True and not others:
-                return Hit(index, rule, (), note + ": every SYSCALL record"), against
+                return Hit(index, rule, (), note + ": every SYSCALL record"), against, relied
             shown = others or tuple(format_field(f) for f in rule.fields if f.name == "msgtype")
             against.append(Hit(index, rule, shown, note))
-    return None, against
+    return None, against, relied
 
 
 def judge_path(rules: list[AuditRule], arch: str, path: Path, host: Host, accepted: frozenset) -> PathVerdict:
-    stopper, against = _task_and_exclude(rules, accepted)
+    stopper, against, relied = _task_and_exclude(rules, accepted)
     if stopper is not None:
         return PathVerdict(path, "shadowed", stopper, tuple(against))
     partial: list[Hit] = []
@@ -347,7 +357,7 @@ def judge_path(rules: list[AuditRule], arch: str, path: Path, host: Host, accept
             if rule.action == "never":
                 return PathVerdict(path, "shadowed", Hit(index, rule), _in_order(partial + against))
             status: Status = "narrowed" if against else "covered"
-            return PathVerdict(path, status, Hit(index, rule), _in_order(against))
+            return PathVerdict(path, status, Hit(index, rule), _in_order(against), relied)
         (partial if rule.action == "always" else against).append(Hit(index, rule, filters))
     hits = _in_order(partial + against)
     return PathVerdict(path, "narrowed" if hits else "missing", None, hits)
@@ -431,7 +441,7 @@ def _selects_op(rule: AuditRule, op: str) -> bool:
 def judge_uring_op(rules: list[AuditRule], op: str, accepted: frozenset) -> PathVerdict:
     """Is the io_uring operation ``op`` recorded by these rules?  The verdict's path is the op."""
     path = Path(op, op, None)
-    stopper, against = _task_and_exclude(rules, accepted)
+    stopper, against, relied = _task_and_exclude(rules, accepted)
     against = [h for h in against if h.rule.rule_list == "task"]  # exclude rules judged below, on URINGOP
     if stopper is not None and stopper.rule.rule_list == "task":
         return PathVerdict(path, "shadowed", stopper, tuple(against))
@@ -453,7 +463,8 @@ def judge_uring_op(rules: list[AuditRule], op: str, accepted: frozenset) -> Path
         if not filters:
             if rule.action == "never":
                 return PathVerdict(path, "shadowed", Hit(index, rule), _in_order(partial + against))
-            return PathVerdict(path, "narrowed" if against else "covered", Hit(index, rule), _in_order(against))
+            return PathVerdict(path, "narrowed" if against else "covered", Hit(index, rule), _in_order(against),
+                               relied)
         (partial if rule.action == "always" else against).append(Hit(index, rule, filters))
     hits = _in_order(partial + against)
     return PathVerdict(path, "narrowed" if hits else "missing", None, hits)

@@ -44,7 +44,13 @@ from auditor.model.check import (
     not_reviewed,
     passed,
 )
-from auditor.model.facts import NO_AUDITD_PROCESS_VERSIONS, AuditRule, HostSnapshot, SysctlSetting
+from auditor.model.facts import (
+    NO_AUDITD_PROCESS_VERSIONS,
+    NO_IO_URING_HOLDERS_VERSIONS,
+    AuditRule,
+    HostSnapshot,
+    SysctlSetting,
+)
 from auditor.model.records import record
 from auditor.model.result import Severity
 
@@ -90,7 +96,8 @@ class SocketLoggingParams(CheckParams):
         True, description="Also require the io_uring operations that make the policy's calls (accept, connect "
                           "since Linux 5.5; bind, listen since 6.11) to be audited (-a always,io_uring -S "
                           "bind,listen,connect,accept), in each scope judged, unless the running kernel has no "
-                          "io_uring or kernel.io_uring_disabled is 2: no syscall rule records them.")
+                          "io_uring or kernel.io_uring_disabled is 2 (and, live, no process holds a ring created "
+                          "before it was set): no syscall rule records them.")
     require_fastopen: bool = Field(
         True, description="With connect among the syscalls: also require the sends that open a TCP connection "
                           "without connect(2), TCP Fast Open's sendto, sendmsg and sendmmsg with MSG_FASTOPEN "
@@ -106,7 +113,8 @@ class SocketLoggingParams(CheckParams):
                           "bind record.")
     min_backlog_limit: int = Field(
         8192, ge=0, le=2**32 - 1,
-        description="Smallest kernel backlog limit (auditctl -s backlog_limit, -b) that passes: records past a "
+        description="Smallest kernel backlog limit (auditctl -s backlog_limit, and the boot rules' last -b) that "
+                    "passes: records past a "
                     "full queue are lost (the kernel's default is 64; CIS asks for 8192).  A kernel limit of 0 is no "
                     "limit and passes.  0: not judged.")
     accepted_filters: list[str] = Field(
@@ -154,8 +162,10 @@ class SocketLoggingParams(CheckParams):
         if not (self.require_loaded or self.require_persistent or self.require_enabled or self.require_auditd):
             return unused  # nothing is judged: _something_to_judge says so
         if not self.require_enabled:
-            for name in ("min_backlog_limit", "require_boot_audit"):
-                unused[name] = "it is judged with the enabled state, and require_enabled is false; set that"
+            unused["require_boot_audit"] = "it is judged with the enabled state, and require_enabled is false; set that"
+        if not (self.require_enabled or self.require_persistent):
+            unused["min_backlog_limit"] = ("it is judged with the enabled state and in the persistent rules, and "
+                                           "require_enabled and require_persistent are false; set one")
         if not self.require_auditd:
             unused["refuse_lossy_log_actions"] = ("it is judged with the audit daemon, and require_auditd is "
                                                   "false; set that")
@@ -373,7 +383,7 @@ def _scope_outcome(
             # every way of making the call is covered: each way and the rule that covers it
             covered[verdict.syscall] = {"via": " and ".join(p.path.label for p in verdict.paths),
                                         "origin": ", ".join(dict.fromkeys(p.decided_by.rule.origin for p in verdict.paths))}
-            evidence.update(_pointer(field, p.decided_by.index) for p in verdict.paths)
+            evidence.update(_pointer(field, h.index) for p in verdict.paths for h in (p.decided_by, *p.relied))
             continue
         for path in verdict.paths:
             if path.status == "covered":
@@ -407,6 +417,7 @@ def _scope_outcome(
             blockers.append(f"{rule.text} at {rule.origin} sets a rate limit of {value} records a second: "
                             "the kernel drops the records beyond it")
             evidence.add(_pointer(field, index))
+        blockers += _boot_loss_blockers(snapshot, rules, params, evidence)
         units = snapshot.facts.audit.boot_units
         if units is not None and boot_loads_rules(units) is False:
             blockers.append(f"nothing loads these rules at boot ({_units_text(units)}): augenrules --load runs "
@@ -474,8 +485,7 @@ def _scope_outcome(
     if fastopen is not None:
         names += (" (connect's TCP Fast Open sends too)" if fastopen["status"] == "covered"
                   else " (TCP Fast Open cannot connect: no client bit in net.ipv4.tcp_fastopen)")
-    relied = sorted({format_field(f) for v in verdicts for p in v.paths if p.decided_by is not None
-                     for f in p.decided_by.rule.fields if (f.name, f.op, f.value) in accepted})
+    relied = _accepted_relied_on([p for v in verdicts for p in v.paths], accepted)
     if relied:
         # the pass holds only for the calls these filters let through
         observed["accepted_filters_relied_on"] = relied
@@ -483,6 +493,15 @@ def _scope_outcome(
                                f"other than the accepted {', '.join(relied)} (calls they exclude are not recorded)",
                       **common)
     return passed(subject, f"{subject}: {names} audited by always,exit rules without narrowing filters", **common)
+
+
+def _accepted_relied_on(verdicts: list[PathVerdict], accepted: frozenset) -> list[str]:
+    """The accepted filters covered verdicts rest on, as a pass names them: those of the rule that
+    records each call and those of an always task rule that keeps a later never task rule away
+    (the tasks its filters leave out reach that never rule and are not audited)."""
+    return sorted({format_field(f) for v in verdicts
+                   for hit in ([v.decided_by] if v.decided_by is not None else []) + list(v.relied)
+                   for f in hit.rule.fields if (f.name, f.op, f.value) in accepted})
 
 
 def _fastopen_part(snapshot: HostSnapshot, rules: list[AuditRule], field: str, arch: str, params: SocketLoggingParams,
@@ -595,6 +614,15 @@ def _enabled_outcome(snapshot: HostSnapshot, params: SocketLoggingParams) -> Out
     if blockers:
         return failed(ENABLED_SUBJECT, f"kernel auditing is {state} (enabled {enabled}), but " + "; and ".join(blockers),
                       **common)
+    unread_cmdline = sorted({g.reason for g in snapshot.gaps_for("audit", "boot_audit")})
+    if params.require_boot_audit and boot is None and unread_cmdline:
+        # audit_alloc() gives a task an audit context only once auditing was ever on: without
+        # audit=1 every process started before auditd (systemd, the socket units) is never audited
+        return not_reviewed(ENABLED_SUBJECT, f"kernel auditing is {state} (enabled {enabled}), but whether the kernel "
+                                             "command line has audit=1 is not known ("
+                                             f"{'; '.join(unread_cmdline)}): without it the processes started before "
+                                             "auditd turned auditing on have no audit context and none of their calls "
+                                             "is ever recorded", **common)
     notes = ["no rate limit" if rate_limit == 0
              else "the rate limit was not recorded in this snapshot, so records it drops are not ruled out"]
     audit = snapshot.facts.audit
@@ -634,12 +662,80 @@ def _loss_blockers(snapshot: HostSnapshot, params: SocketLoggingParams) -> list[
     return blockers
 
 
+def _control_number(value: str) -> int | None:
+    """A -b or -f value as auditctl reads it (strtoul base 0: 0x hexadecimal, a leading 0 octal);
+    None for one that is not a number (auditctl refuses it, a problem of the rules)."""
+    text = value.strip()
+    try:
+        if text[:2].lower() == "0x":
+            return int(text[2:], 16)
+        return int(text, 8) if len(text) > 1 and text.startswith("0") else int(text, 10)
+    except ValueError:
+        return None
+
+
+def _boot_loss_blockers(snapshot: HostSnapshot, rules: list[AuditRule], params: SocketLoggingParams,
+                        evidence: set[str]) -> list[str]:
+    """What the boot's rules make the kernel do with records it cannot queue, as the running
+    values are judged (:func:`_loss_blockers`): the last -b (else the kernel command line's
+    audit_backlog_limit=) below ``min_backlog_limit`` loses a burst's records after boot, and the
+    last -f 0 loses them silently.  Each is what the kernel holds once the rules load."""
+    blockers = []
+    backlog = last_control(rules, "backlog_limit")
+    boot_backlog = snapshot.facts.audit.boot_backlog_limit  # type: ignore[union-attr]
+    if backlog is not None:
+        index, rule, value = backlog
+        number = _control_number(value)
+        if params.min_backlog_limit and number is not None and 0 < number < params.min_backlog_limit:
+            blockers.append(f"{rule.text} at {rule.origin} sets a backlog limit of {number} records (at least "
+                            f"{params.min_backlog_limit} expected): a burst of events beyond it while auditd is busy "
+                            "is lost after boot")
+            evidence.add(_pointer("persistent_rules", index))
+    elif params.min_backlog_limit and boot_backlog is not None and 0 < boot_backlog < params.min_backlog_limit:
+        blockers.append(f"audit_backlog_limit={boot_backlog} on the kernel command line, which no -b of these rules "
+                        f"changes, is a backlog limit of {boot_backlog} records (at least {params.min_backlog_limit} "
+                        "expected): a burst of events beyond it while auditd is busy is lost after boot")
+        evidence.add("/facts/audit/boot_backlog_limit")
+    failure = last_control(rules, "failure")
+    if failure is not None and _control_number(failure[2]) == 0:
+        index, rule, _ = failure
+        blockers.append(f"{rule.text} at {rule.origin} sets the failure mode to 0 (silent): after boot a lost record "
+                        "is not even reported in the kernel log (AU-5 asks for an alert on an audit processing "
+                        "failure)")
+        evidence.add(_pointer("persistent_rules", index))
+    return blockers
+
+
 URING_SUBJECT = "io_uring"
 
 
 def _kernel_release(snapshot: HostSnapshot) -> tuple[int, int] | None:
     found = re.match(r"(\d{1,4})\.(\d{1,4})", snapshot.provenance.kernel or "")
     return (int(found[1]), int(found[2])) if found else None
+
+
+def _rings_left(snapshot: HostSnapshot) -> str:
+    """Why kernel.io_uring_disabled = 2, read live, does not keep io_uring operations from being
+    made ("" when it does): it is checked only by io_uring_setup(2) (io_uring_allowed(),
+    io_uring/io_uring.c), so a ring created before it was set keeps taking IORING_OP_BIND, _LISTEN,
+    _CONNECT and _ACCEPT; only no process holding one makes the setting cover every process."""
+    state = snapshot.facts.audit.io_uring  # type: ignore[union-attr]
+    before = "created before kernel.io_uring_disabled was set to 2 (which refuses only new ones)"
+    if state is not None and state.holders:
+        shown = "; ".join(f"pid {h.pid} ({h.name or 'name not readable'}) "
+                          + ", ".join([f"fd {', '.join(h.fds)}"] * bool(h.fds)
+                                      + [f"mapped at {', '.join(h.mappings)}"] * bool(h.mappings))
+                          for h in state.holders[:10])
+        more = f" and {len(state.holders) - 10} more" if len(state.holders) > 10 else ""
+        return (f"kernel.io_uring_disabled is 2, but {len(state.holders)} process(es) hold an io_uring {before}: "
+                f"{shown}{more}; each ring keeps taking operations")
+    unread = sorted({g.reason for g in snapshot.gaps_for("audit", "io_uring/holders")})
+    if state is not None and state.holders is not None and not unread:
+        return ""
+    if state is not None and state.holders is None and snapshot.schema_version in NO_IO_URING_HOLDERS_VERSIONS:
+        unread = [f"a snapshot of format {snapshot.schema_version} does not record the processes holding one"]
+    return (f"kernel.io_uring_disabled is 2, but whether a process holds an io_uring {before} is not known "
+            f"({'; '.join(unread) or 'not recorded in this snapshot'})")
 
 
 def _uring_causes(verdicts: list[PathVerdict], field: str) -> tuple[list[str], list[dict], set[str]]:
@@ -649,7 +745,7 @@ def _uring_causes(verdicts: list[PathVerdict], field: str) -> tuple[list[str], l
     for verdict in verdicts:
         op = verdict.path.name
         hits = ([verdict.decided_by] if verdict.decided_by is not None else []) + list(verdict.against)
-        evidence.update(_pointer(field, h.index) for h in hits)
+        evidence.update(_pointer(field, h.index) for h in hits + list(verdict.relied))
         if verdict.status == "covered":
             continue
         cause = _uncovered_cause(verdict.status, verdict.decided_by, verdict.against, "no io_uring rule")
@@ -687,9 +783,11 @@ def _uring_outcome(snapshot: HostSnapshot, rules: list[AuditRule], field: str, s
     if scope == "persistent" and boot is not None:
         observed["io_uring_boot"] = boot.model_dump(mode="json")
         evidence.add("/facts/audit/io_uring_boot")
-    if scope == "loaded" and state is not None and state.disabled == 2:
-        return passed(subject, f"{subject}: kernel.io_uring_disabled is 2: no process can create an io_uring, so "
-                               "socket calls are made only through the syscalls", **common())
+    rings_left = _rings_left(snapshot) if scope == "loaded" and state is not None and state.disabled == 2 else ""
+    if scope == "loaded" and state is not None and state.disabled == 2 and not rings_left:
+        return passed(subject, f"{subject}: kernel.io_uring_disabled is 2 and no process holds an io_uring: no "
+                               "process can create one, so socket calls are made only through the syscalls",
+                      **common())
     if scope == "persistent" and boot_off and (state is None or state.disabled is not None):
         # a kernel before 6.6 has no such sysctl, and the setting would do nothing there
         return passed(subject, f"{subject}: the boot's sysctl configuration sets kernel.io_uring_disabled = 2 "
@@ -739,8 +837,7 @@ def _uring_outcome(snapshot: HostSnapshot, rules: list[AuditRule], field: str, s
         return not_reviewed(subject, f"{subject}: the io_uring operations {', '.join(ops)} are audited, but "
                                      f"{fastopen_doubt}", **common())
     if not causes:
-        relied = sorted({format_field(f) for v in verdicts if v.decided_by is not None
-                         for f in v.decided_by.rule.fields if (f.name, f.op, f.value) in params.accepted()})
+        relied = _accepted_relied_on(verdicts, params.accepted())
         note = f" (accepted filters relied on: {', '.join(relied)})" if relied else ""
         return passed(subject, f"{subject}: the io_uring operations {', '.join(ops)} are audited{note}", **common())
     if scope == "persistent" and boot is None:
@@ -748,6 +845,9 @@ def _uring_outcome(snapshot: HostSnapshot, rules: list[AuditRule], field: str, s
         return not_reviewed(subject, f"{subject}: no io_uring rule audits {', '.join(o['op'] for o in details)}, and "
                                      "whether the boot's sysctl configuration sets kernel.io_uring_disabled = 2 is not "
                                      f"known ({gaps or 'not recorded in this snapshot'})", **common())
+    if rings_left and state is not None and not state.holders:
+        return not_reviewed(subject, f"{subject}: no io_uring rule audits {', '.join(o['op'] for o in details)}, and "
+                                     f"{rings_left}", **common())
     if state is None:
         gaps = "; ".join(sorted({g.reason for g in snapshot.gaps_for("audit", "io_uring")}))
         return not_reviewed(subject, f"{subject}: no io_uring rule audits {', '.join(o['op'] for o in details)}, and "
@@ -767,6 +867,8 @@ def _uring_outcome(snapshot: HostSnapshot, rules: list[AuditRule], field: str, s
         if state.disabled == 2 and not boot_off:
             opened = f"kernel.io_uring_disabled is 2 now, but {opened} again"
         who_text = f"{opened} (0: to every process)" if not boot_off else opened + f" to {who}"
+    elif rings_left:
+        who_text = rings_left
     else:
         who_text = f"io_uring is open to {who}"
     text = (f"{subject}: {len(details)} of {len(verdicts)} io_uring operations not audited: {'; '.join(causes)}; "
@@ -1115,7 +1217,7 @@ IO_URING_DISABLED = "kernel.io_uring_disabled"
 @check(
     name="audit.socket_logging",
     title="Socket syscalls are audited (loaded and persistent rules, every architecture)",
-    version="1.9.0",
+    version="1.9.1",
     needs=("audit",),
     platforms=("linux", "windows", "macos"),
     params=SocketLoggingParams,
@@ -1162,7 +1264,9 @@ SEND and SEND_ZC operations connect with MSG_FASTOPEN and a destination address,
 never audits them.
 
 Where no program needs io_uring, turn it off instead (Linux 6.6 or later):
-`kernel.io_uring_disabled = 2` in /etc/sysctl.d/ (then `sysctl --system`).  On a kernel from 5.5
+`kernel.io_uring_disabled = 2` in /etc/sysctl.d/ (then `sysctl --system`), and restart the programs
+holding an io_uring (`ls -l /proc/*/fd | grep io_uring`): the setting refuses only new rings, and
+one created before it keeps working.  On a kernel from 5.5
 to 5.15 io_uring can connect and accept but the kernel cannot audit it: boot a newer kernel, or
 one built without io_uring.
 
@@ -1213,7 +1317,9 @@ that cannot be shown faithfully in auditctl's syntax counts as a line that could
 host without /etc/audit has no persistent rules: its persistent scope fails (an /etc/audit that
 exists but cannot be read is not_reviewed).  A rate limit other than 0 (the last -r of the
 persistent rules) fails the persistent scope, and the loaded one (auditctl -s or netlink) fails the
-enabled finding: past it the kernel drops records the rules selected.
+enabled finding: past it the kernel drops records the rules selected.  So do the persistent rules'
+last -b below min_backlog_limit (else the kernel command line's audit_backlog_limit=) and last
+-f 0 (a lost record not even reported), as the running values fail the enabled finding.
 
 io_uring makes the same calls without the syscalls (IORING_OP_ACCEPT and IORING_OP_CONNECT since
 Linux 5.5, IORING_OP_BIND and IORING_OP_LISTEN since 6.11), so no syscall rule records them.  One
@@ -1255,7 +1361,7 @@ so audit=on is 0 there and turns auditing off; `require_boot_audit`): the kernel
 context only if auditing was ever on when it was forked, so without audit=1 every process started
 before auditd turned auditing on, systemd (pid 1) among them, which binds the listeners of socket
 units, is never audited (STIG RHEL-08-030601).  A snapshot without the command line passes with
-those words.
+those words; a collection that could not read /proc/cmdline (a gap) is not_reviewed.
 
 On a host that boots with systemd (/run/systemd/system live, the systemd program in an image) the
 persistent rules are the file those units load with `auditctl -R` when they run that instead of

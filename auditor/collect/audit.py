@@ -27,6 +27,8 @@ import stat
 from pathlib import Path
 
 from auditor.collect import CollectContext, audit_netlink, rootfs, systemd_sockets
+from auditor.collect.fdtables import read_table
+from auditor.collect.procview import unlisted_processes
 from auditor.collect.sysctl import read_boot_sysctls
 from auditor.domain import audit_rules, auditd_conf
 from auditor.domain.sysctl import IO_URING_DISABLED as IO_URING_SYSCTL
@@ -40,6 +42,7 @@ from auditor.model.facts import (
     Gap,
     GapKind,
     IoUringBoot,
+    IoUringHolder,
     IoUringState,
 )
 from auditor.safeio import read_regular
@@ -258,7 +261,11 @@ def _io_uring(ctx: CollectContext) -> tuple[IoUringState | None, list[Gap]]:
             group = int(raw) if raw.lstrip("-").isdigit() and -1 <= int(raw) < 2**32 else None
         except OSError:
             pass  # the group matters only with io_uring_disabled 1, and the finding says it is unread
-        return IoUringState(present=True, disabled=int(text), group=group, source=IO_URING_DISABLED), []  # type: ignore[arg-type]
+        if text != "2":
+            return IoUringState(present=True, disabled=int(text), group=group, source=IO_URING_DISABLED), []  # type: ignore[arg-type]
+        holders, unread = io_uring_holders(getattr(ctx.target, "proc", None))
+        gaps = [Gap(section="audit", path=("io_uring", "holders"), reason=reason) for reason in unread]
+        return IoUringState(present=True, disabled=2, group=group, source=IO_URING_DISABLED, holders=holders), gaps
     # No sysctl: a kernel before 6.6, or one built without io_uring.
     try:
         symbols = ctx.target.read_text(KALLSYMS, KALLSYMS_LIMIT)
@@ -269,6 +276,74 @@ def _io_uring(ctx: CollectContext) -> tuple[IoUringState | None, list[Gap]]:
         return None, [_gap("io_uring", f"{IO_URING_DISABLED} does not exist and {KALLSYMS} is empty")]
     present = any(line.endswith(IO_URING_SYMBOLS) for line in symbols.splitlines())
     return IoUringState(present=present, source=KALLSYMS), []
+
+
+IO_URING_LINK = "anon_inode:[io_uring]"
+
+
+def io_uring_holders(proc: str | None) -> tuple[list[IoUringHolder] | None, list[str]]:
+    """The processes of ``proc`` holding an io_uring descriptor, in any of their tables (a thread's
+    own, a ring's registered files: :func:`auditor.collect.fdtables.read_table`; None when no
+    process can be listed), and why any table could not be read or ``proc`` may not list every
+    process of the host (then whether another process holds a ring is not known: the sysctl is
+    the host's, so a ring in any PID namespace counts).
+
+    kernel.io_uring_disabled = 2 refuses only io_uring_setup(2): a ring created before it was set
+    keeps taking IORING_OP_BIND, _LISTEN, _CONNECT and _ACCEPT, so the setting proves no ring
+    exists only where no process holds one.  A ring whose descriptor was closed is found by its
+    mapping (:func:`_ring_mappings`); one neither held nor mapped (IORING_SETUP_NO_MMAP, its
+    descriptor registered and closed) is not seen: the README states that limit."""
+    if proc is None:
+        return None, ["no /proc to read the processes' descriptors from"]
+    try:
+        pids = sorted(int(name) for name in os.listdir(proc) if name.isdigit())
+    except OSError as exc:
+        return None, [f"{proc}: {rootfs.describe_os_error(exc)}"]
+    holders: list[IoUringHolder] = []
+    refused: list[str] = []
+    for pid in pids:
+        table = read_table(proc, pid)
+        if table is None:
+            continue  # exited meanwhile: it holds nothing
+        fds = []
+        for part in table.parts():
+            if part.refused:
+                refused.append(part.fd_dir)
+            prefix = "" if part.fd_dir == f"{proc}/{pid}/fd" else part.fd_dir.removeprefix(f"{proc}/{pid}/") + "/"
+            fds += [prefix + fd for fd, target in zip(part.fds, part.targets) if target == IO_URING_LINK]
+        mappings = _ring_mappings(f"{proc}/{pid}/maps")
+        if mappings is None:
+            refused.append(f"{proc}/{pid}/maps")
+        if fds or mappings:
+            try:
+                name = Path(f"{proc}/{pid}/comm").read_text(encoding="utf-8", errors="replace").rstrip("\n")
+            except OSError:
+                name = ""
+            holders.append(IoUringHolder(pid=pid, name=name, fds=fds, mappings=mappings or []))
+    unread = []
+    if refused:
+        shown = ", ".join(refused[:5]) + (f" and {len(refused) - 5} more" if len(refused) > 5 else "")
+        unread.append(f"{shown} could not be read")
+    hidden = unlisted_processes(proc)  # kernel.io_uring_disabled is the host's: a ring anywhere counts
+    if hidden:
+        unread.append(hidden)
+    return holders, unread
+
+
+def _ring_mappings(maps: str) -> list[str] | None:
+    """The address ranges of ``maps`` (``/proc/PID/maps``) that map an io_uring's rings; None when
+    the file cannot be read (a process gone meanwhile maps nothing).  A ring whose descriptor was
+    closed stays usable through its mapping: with IORING_SETUP_SQPOLL the kernel's thread takes
+    what the process writes there, and a descriptor registered with IORING_REGISTER_RING_FDS
+    (liburing's io_uring_close_ring_fd) lets it call io_uring_enter without one."""
+    try:
+        with open(maps, "rb") as handle:
+            return [line.split(b" ", 1)[0].decode("ascii", "replace") for line in handle
+                    if line.rstrip(b"\n").endswith(b" " + IO_URING_LINK.encode())]
+    except (FileNotFoundError, ProcessLookupError):
+        return []
+    except OSError:
+        return None
 
 
 def _boot_audit(ctx: CollectContext) -> tuple[tuple[str | None, int | None], list[Gap]]:

@@ -143,6 +143,8 @@ RUNTIME_KEYS_BY_SNAPSHOT_VERSION["1.4"] = tuple(sorted((*RUNTIME_KEYS_BY_SNAPSHO
                                                         "net.ipv4.tcp_fastopen")))
 # 1.5 added whether each interface forwards (NetInterface.forwarding); the same keys.
 RUNTIME_KEYS_BY_SNAPSHOT_VERSION["1.5"] = RUNTIME_KEYS_BY_SNAPSHOT_VERSION["1.4"]
+# 1.6 added the io_uring holders of the audit section; the same keys.
+RUNTIME_KEYS_BY_SNAPSHOT_VERSION["1.6"] = RUNTIME_KEYS_BY_SNAPSHOT_VERSION["1.5"]
 
 
 def collected_runtime_keys(schema_version: str) -> tuple[str, ...]:

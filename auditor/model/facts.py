@@ -38,7 +38,8 @@ SNAPSHOT_SCHEMA: Final = "lbaudit/snapshot"
 # the process the kernel's audit daemon pid names (``AuditFacts.auditd_process``).  1.4: the running
 # net.ipv4.tcp_fastopen, in each namespace (auditor.domain.sysctl.RUNTIME_KEYS_BY_SNAPSHOT_VERSION).
 # 1.5: whether each interface forwards IPv4 and IPv6 (``NetInterface.forwarding``, ``forwarding_ipv6``).
-SNAPSHOT_SCHEMA_VERSION: Final = "1.5"
+# 1.6: the processes holding an io_uring when kernel.io_uring_disabled is 2 (``IoUringState.holders``).
+SNAPSHOT_SCHEMA_VERSION: Final = "1.6"
 # The versions whose listeners record IP_TRANSPARENT only when it is set (None: clear or unknown,
 # which the rest of the file tells apart: auditor/checks/_transparency.py).
 TRANSPARENT_WHEN_SET_VERSIONS: Final = ("1.0", "1.1")
@@ -46,6 +47,8 @@ TRANSPARENT_WHEN_SET_VERSIONS: Final = ("1.0", "1.1")
 # "not recorded", not "unreadable").
 NO_LOOPBACK_DROPS_VERSIONS: Final = ("1.0", "1.1", "1.2")
 NO_AUDITD_PROCESS_VERSIONS: Final = NO_LOOPBACK_DROPS_VERSIONS
+# The versions that do not record which processes hold an io_uring (``IoUringState.holders``).
+NO_IO_URING_HOLDERS_VERSIONS: Final = ("1.0", "1.1", "1.2", "1.3", "1.4", "1.5")
 
 # The operating systems lbaudit judges.  A snapshot written before platforms existed is Linux's.
 Platform = Literal["linux", "windows", "macos"]
@@ -571,6 +574,17 @@ class AuditdConfig(StrictModel):
     refused: bool = False  # a line auditd refuses: it does not start with this file
 
 
+class IoUringHolder(StrictModel):
+    """A process holding an io_uring instance: its descriptors and mappings of ``anon_inode:[io_uring]``."""
+
+    pid: int = Field(ge=1)
+    name: str = ""  # its comm, as /proc/PID/comm gives it
+    fds: list[str] = Field(default_factory=empty_list)  # "7", or "task/TID/fd/7" for a thread's own table
+    # its mappings of a ring ("7f56e3645000-7f56e3646000" in /proc/PID/maps): a ring whose
+    # descriptor was closed stays usable through them (SQPOLL, or a registered ring descriptor)
+    mappings: list[str] = Field(default_factory=empty_list)
+
+
 class IoUringState(StrictModel):
     """io_uring on the running kernel: a process can bind, listen, connect and accept through its
     operations (IORING_OP_ACCEPT, _CONNECT since Linux 5.5, _BIND, _LISTEN since 6.11) without
@@ -583,6 +597,11 @@ class IoUringState(StrictModel):
     disabled: Literal[0, 1, 2] | None = None
     group: int | None = Field(None, ge=-1, le=2**32 - 1)  # kernel.io_uring_group (-1: no group)
     source: str = ""  # what told it: "/proc/sys/kernel/io_uring_disabled", "/proc/kallsyms"
+    # With disabled 2 (read then, 1.6+): the processes holding an io_uring descriptor.  The sysctl is
+    # checked only by io_uring_setup(2) (io_uring_allowed(), io_uring/io_uring.c): a ring created
+    # before it was set keeps taking operations.  None: not read (a table refused is a gap
+    # ``io_uring/holders``), or another disabled value.
+    holders: list[IoUringHolder] | None = Field(None, exclude_if=lambda value: value is None)
 
 
 class IoUringBoot(StrictModel):
@@ -831,7 +850,7 @@ class Facts(StrictModel):
 
 class HostSnapshot(StrictModel):
     schema_: Literal["lbaudit/snapshot"] = Field(SNAPSHOT_SCHEMA, alias="schema")
-    schema_version: Literal["1.0", "1.1", "1.2", "1.3", "1.4", "1.5"] = SNAPSHOT_SCHEMA_VERSION
+    schema_version: Literal["1.0", "1.1", "1.2", "1.3", "1.4", "1.5", "1.6"] = SNAPSHOT_SCHEMA_VERSION
     provenance: Provenance
     facts: Facts
     gaps: list[Gap] = Field(default_factory=empty_list)

@@ -19,7 +19,7 @@ RULES_FILE = "/etc/audit/rules.d/50-test.rules"
 SUBJECTS = ["loaded rules b64", "loaded rules b32", "loaded rules io_uring", "persistent rules b64",
             "persistent rules b32", "persistent rules io_uring", "audit enabled", "audit records written"]
 # a running kernel where no process can use io_uring (the io_uring findings are in test_auditlog_io_uring)
-URING_OFF = IoUringState(present=True, disabled=2, group=-1, source="/proc/sys/kernel/io_uring_disabled")
+URING_OFF = IoUringState(present=True, disabled=2, group=-1, source="/proc/sys/kernel/io_uring_disabled", holders=[])
 URING_OFF_AT_BOOT = IoUringBoot(value="2", origin="/etc/sysctl.d/60-io_uring.conf:1")
 
 GOOD = SOCKET_AUDIT_RULES  # every way of making each call, on both architectures
@@ -398,6 +398,6 @@ def test_params_defaults_and_validation():
 
 def test_declared_in_the_registry_with_known_controls():
     spec = load_registry(plugins=False).get("audit.socket_logging")
-    assert spec is not None and spec.version == "1.9.0" and spec.needs == ("audit",)
+    assert spec is not None and spec.version == "1.9.1" and spec.needs == ("audit",)
     assert spec.controls == ("AU-2", "AU-12", "SI-4")
     assert "augenrules --load" in spec.remediation and "loopback" in spec.rationale

@@ -44,7 +44,7 @@ ROOTS = Path(__file__).resolve().parents[1] / "fixtures" / "roots"
 REPO = Path(__file__).resolve().parents[2]
 RULES_FILE = "/etc/audit/rules.d/30-net.rules"
 KEY = "net.ipv4.tcp_fastopen"
-URING_OFF = IoUringState(present=True, disabled=2, group=-1, source="/proc/sys/kernel/io_uring_disabled")
+URING_OFF = IoUringState(present=True, disabled=2, group=-1, source="/proc/sys/kernel/io_uring_disabled", holders=[])
 
 # The rules a policy of bind, connect, accept and accept4 asked for before: every call through its
 # syscall and socketcall, listen with bind, and nothing for the sends.

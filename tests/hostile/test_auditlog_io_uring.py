@@ -125,7 +125,8 @@ def test_group_restricted_io_uring_still_needs_the_rules():
 
 
 def test_disabled_or_absent_io_uring_passes_without_rules():
-    disabled = IoUringState(present=True, disabled=2, group=-1, source="/proc/sys/kernel/io_uring_disabled")
+    disabled = IoUringState(present=True, disabled=2, group=-1, source="/proc/sys/kernel/io_uring_disabled",
+                           holders=[])
     assert judge(disabled)["loaded rules io_uring"].status == Status.PASS
     # disabled now, but nothing disables it at the next boot
     reopened = judge(disabled)["persistent rules io_uring"]

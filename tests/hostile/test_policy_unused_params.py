@@ -4,7 +4,8 @@ is refused (exit 2), like a rule with nothing to judge.
 ``net.time_wait`` with ``max_pool_utilization: 0.5`` and no ``peak_new_connections_per_second``
 judged no headroom at all; ``net.ephemeral_port_range`` with ``forbid_listeners_in_range: false``
 and ``protocols: [tcp, udp]``, no listener; ``audit.socket_logging`` with ``require_enabled: false``
-and ``min_backlog_limit: 65536``, no backlog, and with ``require_auditd: false`` and
+(and, since the persistent scopes judge the boot's -b, ``require_persistent: false``) and
+``min_backlog_limit: 65536``, no backlog, and with ``require_auditd: false`` and
 ``refuse_lossy_log_actions: true``, no auditd action.  Each loaded (exit 0 from ``validate``) and
 the rule judged less than it read: the threshold a reviewer approved was dead text.  A parameter
 given its default stays accepted, so that a policy extending one that sets it can switch it off.
@@ -41,9 +42,10 @@ def _validate(tmp_path: Path, check: str, params: str):
     ("net.ephemeral_port_range", "{forbid_listeners_in_range: false, protocols: [tcp, udp]}",
      "protocols is never used: it names the listeners forbid_listeners_in_range judges, and that is false; set "
      'that, or leave protocols out (its default is ["tcp", "sctp", "dccp", "mptcp"])'),
-    ("audit.socket_logging", "{require_enabled: false, min_backlog_limit: 65536}",
-     "min_backlog_limit is never used: it is judged with the enabled state, and require_enabled is false; set "
-     "that, or leave min_backlog_limit out (its default is 8192)"),
+    ("audit.socket_logging", "{require_enabled: false, require_persistent: false, min_backlog_limit: 65536}",
+     "min_backlog_limit is never used: it is judged with the enabled state and in the persistent rules, and "
+     "require_enabled and require_persistent are false; set one, or leave min_backlog_limit out (its default is "
+     "8192)"),
     ("audit.socket_logging", "{require_auditd: false, refuse_lossy_log_actions: true}",
      "refuse_lossy_log_actions is never used: it is judged with the audit daemon, and require_auditd is false; "
      "set that, or leave refuse_lossy_log_actions out (its default is false)"),
@@ -64,6 +66,8 @@ def test_a_parameter_the_others_leave_unused_is_exit_2(tmp_path, check, params, 
     ("net.time_wait", "{peak_new_connections_per_second: 100, max_pool_utilization: 0.5}"),
     ("net.ephemeral_port_range", "{forbid_listeners_in_range: true, protocols: [tcp, udp]}"),
     ("audit.socket_logging", "{require_enabled: true, min_backlog_limit: 65536}"),
+    # the persistent scopes judge the boot rules' last -b with it
+    ("audit.socket_logging", "{require_enabled: false, min_backlog_limit: 65536}"),
     ("audit.socket_logging", "{require_loaded: false, syscalls: [bind]}"),
 ])
 def test_control_case_used_parameters_and_defaults_load(tmp_path, check, params):
