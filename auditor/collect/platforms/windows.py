@@ -310,8 +310,17 @@ def parse_reg_query(text: str, key: str = TCPIP_KEY) -> dict[str, tuple[str, str
             current = line.strip()
             seen_key = seen_key or current.lower() == key.lower()
             continue
+        if current is None or current.lower() != key.lower():
+            continue
         match = _VALUE_LINE.match(line.rstrip())
-        if match and current is not None and current.lower() == key.lower():
+        words = line.split()
+        if words and words[0].casefold() in canonical and (match is None or match.group("name") != words[0]):
+            # Skipped, a value the checks read would count as not set and its default be judged
+            # (TcpTimedWaitDelay 0xf0 between tabs passed as Windows' 120 s).
+            raise ProbeParseError(f"line {number} names {canonical[words[0].casefold()]} but is not a '    name    "
+                                  f"REG_TYPE    data' line as reg query prints it (four spaces around each column): "
+                                  f"{line.strip()[:120]!r}")
+        if match:
             name = canonical.get(match.group("name").casefold(), match.group("name"))
             if any(seen.casefold() == name.casefold() for seen in values):
                 raise ProbeParseError(f"line {number}: the value {match.group('name')[:80]!r} is listed a second time "
