@@ -1140,6 +1140,9 @@ def _macos_outcomes(snapshot: HostSnapshot, params: SocketLoggingParams) -> list
                                evidence=["/facts/audit/macos/audit_control_present"]))
     elif flags is None:
         outcomes.append(missing_fact(snapshot, "audit", "macos/flags", BSM_CLASS_SUBJECT, "the audit_control flags"))
+    elif bsm.naflags is None and snapshot.gaps_for("audit", "macos/naflags"):
+        outcomes.append(missing_fact(snapshot, "audit", "macos/naflags", BSM_CLASS_SUBJECT,
+                                     "the audit_control naflags"))
     else:
         outcomes.append(_bsm_class_outcome(flags, bsm.naflags))
     return outcomes

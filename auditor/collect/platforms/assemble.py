@@ -46,6 +46,9 @@ _WRITTEN_FILES = frozenset({"audit_control", "auditpol-backup.csv"})
 # Outputs whose parser keeps the rows before a cut and marks its listing incomplete (the TIME_WAIT
 # count unknown, the listeners a gap) rather than refusing the whole output.
 _READ_UP_TO_A_CUT = frozenset({"netstat-ano.txt"})
+# Files a program on the host reads byte by byte (libbsm reads audit_control): judged on those
+# bytes, never decoded like a command's output, whose BOM, UTF-16 and CRLF the program does not undo.
+_READ_AS_BYTES = {"audit_control": macos.control_text}
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,9 @@ class _Reader:
             return None, f"{output.origin}: {output.missing or 'no output'}"
         if not output.data.strip(b"\x00\r\n\t \xef\xbb\xbf\xff\xfe"):
             return None, f"{output.origin}: empty"
+        if name in _READ_AS_BYTES:
+            self.encodings[name] = "bytes as read on the host"
+            return _READ_AS_BYTES[name](output.data), None
         try:
             decoded = decode_output(output.data)
         except UndecodableOutput as exc:
@@ -393,6 +399,8 @@ def _macos_audit(r: _Reader) -> tuple[AuditFacts, list[Gap]]:
             gaps.append(Gap(section="audit", path=("macos", "flags"), reason=why))
         else:
             naflags, why = r.parsed("audit_control", macos.parse_audit_control_naflags)
+            if naflags is None:
+                gaps.append(Gap(section="audit", path=("macos", "naflags"), reason=why))
     origin = f"{r.origin('auditd-launchctl.txt')}; {r.origin('audit_control')}"
     return AuditFacts(platform="macos", macos=MacosAudit(auditd_loaded=loaded, launchctl_exit=exit_code,
                                                          audit_control_present=present, flags=flags,

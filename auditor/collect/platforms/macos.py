@@ -21,7 +21,7 @@ TCP_MSL = "net.inet.tcp.msl"  # milliseconds; TIME_WAIT lasts 2 x MSL
 LAUNCHCTL_NOT_FOUND = 113  # "Could not find service ... in domain for system"
 
 __all__ = ["ProbeParseError", "parse_sw_vers", "parse_uid", "parse_sysctl", "parse_lsof", "parse_audit_control", "parse_audit_control_naflags",
-           "parse_launchctl", "name_may_be_cut"]
+           "control_text", "parse_launchctl", "name_may_be_cut"]
 
 
 def parse_sw_vers(text: str) -> dict[str, str]:
@@ -192,34 +192,79 @@ def name_may_be_cut(sock: LsofSocket, widest: int) -> str | None:
     return None
 
 
+# libbsm reads audit_control with fgets into a buffer of AU_LINE_MAX (256) bytes: a longer line is
+# read as several, each taken for a line of its own.
+AU_LINE_MAX = 256
+# A class name as audit_class(5) defines them (lo, aa, nt, all, ...).  libbsm looks each name up
+# exactly as written, so one with white space or a line-end character in it is no class.
+_CLASS_NAME = re.compile(r"[A-Za-z0-9_]+")
+
+
+def control_text(data: bytes) -> str:
+    """The bytes of audit_control as libbsm sees them, one character per byte: libbsm reads bytes,
+    not text in an encoding, so no byte-order mark is dropped, no UTF-16 decoded and no CRLF made
+    LF (each of which made a file auditd cannot read look like one it can)."""
+    return data.decode("latin-1")
+
+
+def _control_lines(text: str) -> list[str]:
+    """The lines ``fgets(linestr, AU_LINE_MAX, fp)`` returns: up to a newline, at most 255 bytes."""
+    pieces = []
+    position = 0
+    while position < len(text):
+        newline = text.find("\n", position, position + AU_LINE_MAX - 1)
+        end = newline + 1 if newline != -1 else min(len(text), position + AU_LINE_MAX - 1)
+        pieces.append(text[position:end])
+        position = end
+    return pieces
+
+
 def _control_entry(text: str, name: str) -> str | None:
     """The value of the ``name:`` entry of audit_control as libbsm reads it (bsm_control.c,
-    ``getstrfromtype_locked``): the first line, not a comment (``#`` in the first column), whose
-    first ``:``-separated token is exactly ``name`` (``" flags"`` or ``"flags "`` is another name to
-    it); its value is the next token.  None: no such line; "" : the line has no value."""
-    for line in text.splitlines():
+    ``getstrfromtype_locked``): the first line (:func:`_control_lines`), not a comment (``#`` in the
+    first column), whose first ``:``-separated token is exactly ``name`` (``" flags"`` or ``"flags "``
+    is another name to it); its value is the next token.  The line ends at its first NUL byte (a C
+    string) and loses trailing newlines, spaces and tabs only (a ``\\r`` stays).  None: no such line;
+    "" : the line has no value."""
+    for line in _control_lines(text):
         if line.startswith("#"):
             continue
-        tokens = [token for token in line.rstrip(" \t\r\n").split(":") if token]
+        line = line.split("\0", 1)[0].rstrip("\n \t")
+        tokens = [token for token in line.split(":") if token]
         if tokens and tokens[0] == name:
             return tokens[1] if len(tokens) > 1 else ""
     return None
 
 
-def _classes(value: str) -> list[str]:
-    return [item.strip() for item in value.split(",") if item.strip()]
+def _classes(name: str, value: str) -> list[str]:
+    """The classes of a ``flags``/``naflags`` value as ``getauditflagsbin`` (bsm_flags.c) takes them:
+    split on ``,`` (empty pieces skipped), each an optional ``^``, an optional ``+`` or ``-``, and a
+    class name looked up exactly as written.  One name that is no class makes it refuse the whole
+    list, and auditd then sets no mask from it: which mask the kernel holds cannot be told."""
+    classes = [item for item in value.split(",") if item]
+    for item in classes:
+        selected = item.removeprefix("^")
+        class_name = selected[1:] if selected[:1] in ("+", "-") else selected
+        if not _CLASS_NAME.fullmatch(class_name):
+            raise ProbeParseError(f"the {name}: value {value[:120]!r} holds the class {item[:40]!r}, which libbsm looks "
+                                  "up as written (white space and line-end characters included): no class has that "
+                                  "name, and libbsm refuses the whole list for it, so auditd sets no mask from this "
+                                  "line and which one the kernel holds cannot be told")
+    return classes
 
 
 def parse_audit_control(text: str) -> list[str]:
-    """``/etc/security/audit_control`` -> the classes of the ``flags:`` line auditd reads, as written:
-    the first one (:func:`_control_entry`).  A later ``flags:`` line, or an indented one, is never
-    read, so it cannot make the network class audited."""
+    """``/etc/security/audit_control`` (its bytes, :func:`control_text`) -> the classes of the
+    ``flags:`` line auditd reads, as written: the first one (:func:`_control_entry`).  A later
+    ``flags:`` line, or an indented one, is never read, so it cannot make the network class audited."""
     value = _control_entry(text, "flags")
     if value is None:
-        raise ProbeParseError("no flags: line (a line starting exactly 'flags:', as auditd reads it)")
+        nul = (" (the file holds NUL bytes: UTF-16 or binary, which libbsm reads byte by byte and finds no line "
+               "in)" if "\0" in text else "")
+        raise ProbeParseError(f"no flags: line (a line starting exactly 'flags:', as auditd reads it){nul}")
     if not value:
         raise ProbeParseError("the flags: line has no value (auditd refuses it)")
-    return _classes(value)
+    return _classes("flags", value)
 
 
 def parse_audit_control_naflags(text: str) -> list[str]:
@@ -230,7 +275,7 @@ def parse_audit_control_naflags(text: str) -> list[str]:
     empty one, it logs "Failed to obtain non-attributable event mask" and the mask stays empty: no
     classes."""
     value = _control_entry(text, "naflags")
-    return _classes(value) if value else []
+    return _classes("naflags", value) if value else []
 
 
 def parse_launchctl(text: str) -> tuple[int, str]:

@@ -55,6 +55,9 @@ def cut_off_message(line: str) -> str:
 
 # ------------------------------------------------------------------ netsh dynamicport
 
+# The least start port and number of ports netsh int ipv4|ipv6 set dynamicport accepts (KB 929851).
+DYNAMIC_PORT_START_MIN = 1025
+DYNAMIC_PORT_COUNT_MIN = 255
 _LABELLED_NUMBER = re.compile(r"^[^:\d]{1,80}:\s*([0-9]{1,6})\s*$")
 
 
@@ -71,6 +74,14 @@ def parse_dynamicport(text: str) -> tuple[int, int]:
         raise ProbeParseError(f"start port {start} is not a port number")
     if not 1 <= count or start + count - 1 > 65535:
         raise ProbeParseError(f"{count} ports from {start} do not fit below 65535")
+    # netsh refuses to set such a range, so no host runs one: judged as written, start 1 made a
+    # pool of 65,535 ports with the reserved ones in it, passing where the real range fails.
+    if start < DYNAMIC_PORT_START_MIN:
+        raise ProbeParseError(f"start port {start} is below {DYNAMIC_PORT_START_MIN}: netsh accepts no such range "
+                              "(KB 929851), so this is not the range the host runs (an edited capture?)")
+    if count < DYNAMIC_PORT_COUNT_MIN:
+        raise ProbeParseError(f"{count} ports are fewer than {DYNAMIC_PORT_COUNT_MIN}: netsh accepts no such range "
+                              "(KB 929851), so this is not the range the host runs (an edited capture?)")
     return start, count
 
 
@@ -310,8 +321,17 @@ def parse_reg_query(text: str, key: str = TCPIP_KEY) -> dict[str, tuple[str, str
             current = line.strip()
             seen_key = seen_key or current.lower() == key.lower()
             continue
+        if current is None or current.lower() != key.lower():
+            continue
         match = _VALUE_LINE.match(line.rstrip())
-        if match and current is not None and current.lower() == key.lower():
+        words = line.split()
+        if words and words[0].casefold() in canonical and (match is None or match.group("name") != words[0]):
+            # Skipped, a value the checks read would count as not set and its default be judged
+            # (TcpTimedWaitDelay 0xf0 between tabs passed as Windows' 120 s).
+            raise ProbeParseError(f"line {number} names {canonical[words[0].casefold()]} but is not a '    name    "
+                                  f"REG_TYPE    data' line as reg query prints it (four spaces around each column): "
+                                  f"{line.strip()[:120]!r}")
+        if match:
             name = canonical.get(match.group("name").casefold(), match.group("name"))
             if any(seen.casefold() == name.casefold() for seen in values):
                 raise ProbeParseError(f"line {number}: the value {match.group('name')[:80]!r} is listed a second time "
