@@ -295,6 +295,28 @@ def _reachable_through(ns: NetNamespace, outward: list[NetInterface]) -> list[ne
     return found
 
 
+def _unassigned(ns: NetNamespace, accepted: tuple[netaddr.Network, ...]) -> list[str]:
+    """The single address a listener is bound to when it is no interface's address of ``ns`` (nor
+    loopback or link-local).  It is bound there because a local route covers it (AnyIP: ``ip route
+    add local 10.0.0.0/24 dev lo`` makes every address of the prefix the namespace's own, and
+    ip_route_input delivers it from any interface, as for an address of lo), or by IP_FREEBIND or
+    ip_nonlocal_bind ahead of an address to come.  The local routing table is not read, so it is
+    judged as reached wherever the namespace's own addresses are (fail closed)."""
+    assigned: set[netaddr.Address] = set()
+    for interface in ns.interfaces or []:
+        for cidr in interface.addresses:
+            assigned.add(ipaddress.ip_address(cidr.split("/", 1)[0].split("%", 1)[0]))
+    found = []
+    for network in accepted:
+        if network.num_addresses != 1:
+            continue  # a wildcard: judged at the addresses the interfaces have
+        address = network.network_address
+        if address.is_loopback or address.is_link_local or address in assigned:
+            continue
+        found.append(str(address))
+    return found
+
+
 def _host_links_beyond(host: NetNamespace) -> list[NetInterface]:
     """The host's interfaces a packet from beyond the machine arrives on (where IP input happens):
     physical, macvlan, ipvlan and every other kind but loopback, a veth whose other end is not in a
@@ -360,6 +382,8 @@ def exposure(listener: Listener, ns: NetNamespace, host: NetNamespace | None) ->
     for address in _reachable_through(ns, outward):
         if any(address.version == n.version and address in n for n in accepted):
             reachable.append(str(address))
+    unassigned = _unassigned(ns, accepted) if outward else []
+    reachable += [address for address in unassigned if address not in reachable]
     # A forwarded packet reaches an address of the namespace the host routes to it (link-local
     # addresses are never forwarded); as for an outward link, any of its addresses (weak host).
     conditional = [str(address) for address in _reachable_through(ns, forwarded)
@@ -386,5 +410,8 @@ def exposure(listener: Listener, ns: NetNamespace, host: NetNamespace | None) ->
                         + (f" (outward interfaces {'; '.join(why)} deliver none of the addresses it accepts)" if why
                            else " (loopback, or a veth into the host and no other interface)"),
                         tuple(i.name for i in outward), forwarding=through)
-    return Exposure(tuple(reachable), f"reachable from beyond the host through {'; '.join(why)}",
+    unassigned_note = (f" ({', '.join(unassigned)} is no interface's address: a local route (AnyIP, ip route add "
+                       "local ... dev lo) delivers it from every link, and lbaudit does not read the routes)"
+                       if unassigned else "")
+    return Exposure(tuple(reachable), f"reachable from beyond the host through {'; '.join(why)}{unassigned_note}",
                     tuple(i.name for i in outward), tuple(conditional), condition, through)

@@ -1019,7 +1019,7 @@ def _judge_shared(listener: Listener, head: str, per_holder: list[tuple[ProcessI
 @check(
     name="net.bind_addresses",
     title="Listening sockets bind only to allowed addresses",
-    version="1.14.0",
+    version="1.15.0",
     needs=["sockets"],
     platforms=["linux", "windows", "macos"],
     uses=["netns"],
@@ -1161,8 +1161,11 @@ forwards the link's frames to them) makes it judged at every address of the
 namespace that it accepts: Linux is a weak host and delivers a packet for an address of any of its
 interfaces (a veth into the host, an address added to lo) whichever interface it arrives on, so a
 neighbour on that link reaches them all; but not 127.0.0.0/8 and ::1 (judged by route_localnet) or
-another interface's IPv6 link-local address.  Interfaces that could not be read make it judged as
-if on the host.
+another interface's IPv6 link-local address.  A listener bound to an address no interface of the
+namespace has is judged at that address too when the namespace has such a link: a local route
+(AnyIP, `ip route add local 10.0.0.0/24 dev lo`) makes it the namespace's own and the kernel
+delivers it from every link, and lbaudit does not read the routes.  Interfaces that could not be
+read make it judged as if on the host.
 With scope `every_namespace` every listener is judged at its own address, as on the host.
 Exceptions may also select by `namespace` (name, inode or "host"), `container`, `image`, `pod`
 and `k8s_namespace`; the collector's own namespace is matched by a `namespace` glob through its
