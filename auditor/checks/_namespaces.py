@@ -154,6 +154,9 @@ class Exposure:
 
 
 LOOPBACK_V4 = ipaddress.IPv4Network("127.0.0.0/8")
+# What stands for the interfaces of a namespace whose interfaces could not be read (the rtnetlink
+# dump failed): whether any of them delivers 127.0.0.0/8 from its link is not known.
+UNREAD_INTERFACES = "its interfaces (they could not be read)"
 
 
 @record
@@ -175,7 +178,10 @@ class Localnet:
         if self.through:
             parts.append(f"route_localnet=1 on {', '.join(self.through)} delivers 127.0.0.0/8 from its link, "
                          f"so it is reachable as at {', '.join(self.addresses)}")
-        if self.unknown:
+        if self.unknown == (UNREAD_INTERFACES,):
+            parts.append("the interfaces of its namespace could not be read, so whether one delivers 127.0.0.0/8 "
+                         "from its link (route_localnet) is not known")
+        elif self.unknown:
             parts.append(f"whether {', '.join(self.unknown)} delivers 127.0.0.0/8 from its link (route_localnet) "
                          "could not be read")
         return "; ".join(parts)
@@ -189,13 +195,17 @@ def _takes_ipv4_loopback(address: str, v6only: bool | None) -> bool:
                for n in netaddr.accepted_networks(address, v6only))
 
 
-def localnet(listener: Listener, interfaces: list[NetInterface] | None) -> Localnet | None:
+def localnet(listener: Listener, interfaces: list[NetInterface] | None, unread: bool = False) -> Localnet | None:
     """What route_localnet adds to a listener that accepts IPv4 loopback addresses, through
     ``interfaces`` (those that reach beyond it); None when it adds nothing to judge: the listener
-    takes no 127.0.0.0/8 address but as part of all IPv4, or the interfaces are not known (a snapshot
-    without them says so in its own finding)."""
-    if interfaces is None or not _takes_ipv4_loopback(listener.address, listener.v6only):
+    takes no 127.0.0.0/8 address but as part of all IPv4, or the interfaces are not known and
+    ``unread`` is False (no namespace described: a snapshot without the netns section says so in
+    its own finding).  ``unread``: the namespace is described but its interfaces could not be
+    read, so route_localnet on any of them is unknown (fail closed: not_reviewed, never passed)."""
+    if not _takes_ipv4_loopback(listener.address, listener.v6only):
         return None
+    if interfaces is None:
+        return Localnet((), (), (UNREAD_INTERFACES,)) if unread else None
     if listener.interface is not None:  # SO_BINDTODEVICE: only that interface delivers to it
         interfaces = [i for i in interfaces if i.name == listener.interface]
     # A bridge port or bond slave hands what it receives to its master, where IP input happens:

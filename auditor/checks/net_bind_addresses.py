@@ -1080,8 +1080,9 @@ that arrive on IFACE, so any host on its link can reach a listener on 127.0.0.1 
 a listener (or ::ffff:127.x) is then also judged at that interface's IPv4 addresses (0.0.0.0, all of
 IPv4, for an interface without one), for the host's namespace every interface but loopback, for
 another namespace its outward interfaces; unless it is bound (SO_BINDTODEVICE) to another
-interface.  A route_localnet that could not be read (or a snapshot that predates it) makes a
-listener that would pass not_reviewed.  ::1 has no such switch: IPv6 drops it from any other
+interface.  A route_localnet that could not be read (or a snapshot that predates it), or
+interfaces of the namespace that could not be read at all, makes a listener that would pass
+not_reviewed.  ::1 has no such switch: IPv6 drops it from any other
 interface.
 
 A port a DNAT rule publishes at an address of 127.0.0.0/8 (`docker run -p 127.0.0.1:8080:80` before
