@@ -377,6 +377,35 @@ def _forwarded(ns: NetNamespace, host: NetNamespace | None) -> tuple[list[NetInt
     return (veths, why) if why else ([], {})
 
 
+def _forwarded_localnet(listener: Listener, forwarded: list[NetInterface],
+                        forwarding: dict[int, str]) -> tuple[list[str], str | None]:
+    """Where a listener on 127.0.0.0/8 is reached over a veth the host forwards to, and why: with
+    route_localnet on that veth (or not read) the namespace delivers 127.0.0.0/8 arriving on it, so
+    a DNAT rule of the namespace from the veth's address to 127.0.0.1 (its NAT rules are not read)
+    hands it what a neighbour routes through the host: at the veth's IPv4 addresses (0.0.0.0, all
+    of IPv4, for one with none).  ([], None): the listener takes no 127.0.0.0/8 address but as part
+    of all IPv4, the host does not forward IPv4 to it, or every such veth has route_localnet off."""
+    if 4 not in forwarding or not _takes_ipv4_loopback(listener.address, listener.v6only):
+        return [], None
+    veths = [i for i in forwarded if i.route_localnet is not False]
+    if not veths:
+        return [], None
+    addresses: list[str] = []
+    for veth in veths:
+        own = [cidr.split("/", 1)[0] for cidr in veth.addresses if ":" not in cidr]
+        addresses += [a for a in own or ["0.0.0.0"] if a not in addresses]
+    on = [i.name for i in veths if i.route_localnet is True]
+    unknown = [i.name for i in veths if i.route_localnet is None]
+    settings = "; ".join(part for part in (
+        f"route_localnet=1 on {', '.join(on)}" if on else "",
+        f"whether {', '.join(unknown)} delivers 127.0.0.0/8 (route_localnet) could not be read" if unknown else "")
+        if part)
+    why = (f"{forwarding[4]}; {settings}: the namespace delivers 127.0.0.0/8 arriving over that veth into the host, so a "
+           f"DNAT rule of the namespace (its NAT rules are not read) hands it what a neighbour routes through the host "
+           f"to {', '.join(addresses)}{FIREWALL_UNREAD}")
+    return addresses, why
+
+
 def exposure(listener: Listener, ns: NetNamespace, host: NetNamespace | None) -> Exposure:
     """Where ``listener`` of namespace ``ns`` can be reached from beyond the host; ``host``: the
     collector's own namespace (None: not described)."""
@@ -406,6 +435,11 @@ def exposure(listener: Listener, ns: NetNamespace, host: NetNamespace | None) ->
         condition = (f"{'; '.join(forwarding[v] for v in versions)}: a neighbour that routes "
                      f"{', '.join(conditional)} through the host reaches it over "
                      f"{', '.join(i.name for i in forwarded)} (veth into the host){FIREWALL_UNREAD}")
+    localnet_at, localnet_why = _forwarded_localnet(listener, forwarded, forwarding)
+    localnet_at = [a for a in localnet_at if a not in reachable and a not in conditional]
+    if localnet_at:
+        conditional += localnet_at
+        condition = "; ".join(part for part in (condition, localnet_why) if part)
     through = (f"{'; '.join(forwarding[v] for v in sorted(forwarding))} to "
                f"{', '.join(i.name for i in forwarded)} (veth into the host)") if forwarded else None
     if not reachable and conditional:

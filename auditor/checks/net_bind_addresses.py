@@ -1080,7 +1080,10 @@ that arrive on IFACE, so any host on its link can reach a listener on 127.0.0.1 
 a listener (or ::ffff:127.x) is then also judged at that interface's IPv4 addresses (0.0.0.0, all of
 IPv4, for an interface without one), for the host's namespace every interface but loopback, for
 another namespace its outward interfaces; unless it is bound (SO_BINDTODEVICE) to another
-interface.  A route_localnet that could not be read (or a snapshot that predates it), or
+interface; for another namespace also at the IPv4 addresses of a veth into the host that the host
+forwards to (see below) when route_localnet is on there (or not read): a DNAT rule of the namespace,
+which lbaudit does not read, can then hand it what a neighbour routes through the host, so it is
+not_reviewed unless allowed there.  A route_localnet that could not be read (or a snapshot that predates it), or
 interfaces of the namespace that could not be read at all, makes a listener that would pass
 not_reviewed.  ::1 has no such switch: IPv6 drops it from any other
 interface.
