@@ -429,6 +429,10 @@ def exposure(listener: Listener, ns: NetNamespace, host: NetNamespace | None) ->
                    if address.version in forwarding and not (address.version == 6 and address in LINK_LOCAL_V6)
                    and any(address.version == n.version and address in n for n in accepted)
                    and str(address) not in reachable]
+    # An address a local route gives it: the host may route it there too (its routes are not read)
+    conditional += [address for address in (_unassigned(ns, accepted) if forwarded else [])
+                    if ipaddress.ip_address(address).version in forwarding
+                    and address not in reachable and address not in conditional]
     condition = None
     if conditional:
         versions = sorted({ipaddress.ip_address(a).version for a in conditional})

@@ -1168,7 +1168,8 @@ neighbour on that link reaches them all; but not 127.0.0.0/8 and ::1 (judged by 
 another interface's IPv6 link-local address.  A listener bound to an address no interface of the
 namespace has is judged at that address too when the namespace has such a link: a local route
 (AnyIP, `ip route add local 10.0.0.0/24 dev lo`) makes it the namespace's own and the kernel
-delivers it from every link, and lbaudit does not read the routes.  Interfaces that could not be
+delivers it from every link, and lbaudit does not read the routes; behind a veth the host forwards
+to it is among the addresses the host may forward to it.  Interfaces that could not be
 read make it judged as if on the host.
 With scope `every_namespace` every listener is judged at its own address, as on the host.
 Exceptions may also select by `namespace` (name, inode or "host"), `container`, `image`, `pod`

@@ -18,11 +18,14 @@ import sys
 
 import pytest
 
+from auditor.checks.net_bind_addresses import BindAddressParams, net_bind_addresses
 from auditor.collect.netns import _interfaces
-from auditor.model.facts import Listener, NetNamespace
+from auditor.model.facts import Listener, NamespaceFacts, NetInterface, NetNamespace
 from auditor.model.result import Status
+from tests.factories import snapshot
 from tests.hostile.test_falsepass_netns_weak_host import (
     CONNECT_TO,
+    HOST_INODE,
     INNER,
     INTO_HOST,
     LO,
@@ -52,8 +55,23 @@ def test_a_listener_on_an_address_no_interface_has_is_judged_at_it_behind_an_out
     assert allowed.status == Status.PASS
 
 
+def test_behind_a_veth_the_host_forwards_to_it_is_not_reviewed_unless_allowed_there():
+    # the host forwards what arrives on its uplink: a route of the host to the prefix (not read)
+    # takes a neighbour's packets for 10.192.0.5 to the namespace as it does for 172.17.0.2
+    current = NetNamespace(inode=HOST_INODE, device=4, current=True, pids=[1], interfaces=[LO, NetInterface(
+        name="eth0", index=2, kind="physical", up=True, addresses=["192.0.2.2/24"], route_localnet=False,
+        forwarding=True, forwarding_ipv6=False)])
+    inner = container(web("10.192.0.5"), interfaces=[LO, INTO_HOST])
+    snap = snapshot(listeners=[], netns=NamespaceFacts(namespaces=[current, inner], published=[],
+                                                       published_sources=["nat"]))
+    [outcome] = [o for o in net_bind_addresses.run(snap, BindAddressParams.model_validate({"allow": ["loopback"]}))
+                 if o.subject.endswith(f"in netns net:[{INNER}]")]
+    assert outcome.status == Status.NOT_REVIEWED
+    assert outcome.observed["exposure"]["if_forwarded"] == ["10.192.0.5"]  # type: ignore[index]
+
+
 def test_control_cases_without_an_outward_link_or_on_an_own_address_pass():
-    # loopback and a veth the host routes: nothing beyond the host delivers to it
+    # loopback and a veth the host routes, and the host does not forward: nothing beyond reaches it
     [inside] = judged(container(web("10.192.0.5"), interfaces=[LO, INTO_HOST]), allow=["loopback"])
     assert inside.status == Status.PASS
     assert inside.observed["exposure"]["addresses"] == []  # type: ignore[index]
