@@ -377,6 +377,14 @@ def _forwarded(ns: NetNamespace, host: NetNamespace | None) -> tuple[list[NetInt
     return (veths, why) if why else ([], {})
 
 
+def _delivers_to_device(interface: NetInterface, device: str) -> bool:
+    """Whether what arrives on ``interface`` reaches a socket bound (SO_BINDTODEVICE) to ``device``:
+    it is that device, or one of its ports: a bridge port hands its frames to the bridge, where IP
+    input happens with the bridge as the device, and a VRF's member is matched through the VRF
+    (the socket lookup compares the VRF as the device and the member as sdif)."""
+    return interface.name == device or interface.master == device
+
+
 def _forwarded_localnet(listener: Listener, forwarded: list[NetInterface],
                         forwarding: dict[int, str]) -> tuple[list[str], str | None]:
     """Where a listener on 127.0.0.0/8 is reached over a veth the host forwards to, and why: with
@@ -414,8 +422,8 @@ def exposure(listener: Listener, ns: NetNamespace, host: NetNamespace | None) ->
     outward, why = _outward(ns, host)
     forwarded, forwarding = _forwarded(ns, host)
     if listener.interface is not None:  # SO_BINDTODEVICE: only that interface delivers to it
-        outward = [i for i in outward if i.name == listener.interface]
-        forwarded = [i for i in forwarded if i.name == listener.interface]
+        outward = [i for i in outward if _delivers_to_device(i, listener.interface)]
+        forwarded = [i for i in forwarded if _delivers_to_device(i, listener.interface)]
     accepted = netaddr.accepted_networks(listener.address, listener.v6only)
     reachable = []
     for address in _reachable_through(ns, outward):

@@ -1053,7 +1053,9 @@ to such a socket only what arrives on that device, which is what its own namespa
 address of lo (never a packet from a link, whatever its address), so it is judged at 127.0.0.0/8
 and ::1 (both for a dual-stack ::), and in another namespace it is reachable only inside.  The
 device is known by its kind among the namespace's interfaces, not by its name (lo can be renamed
-and another link named lo); when they were not read, the listener is judged at its address.  A
+and another link named lo); when they were not read, the listener is judged at its address.  In
+another namespace a listener bound to a device is reached through that device and its ports (a
+bridge's ports, a VRF's members: what arrives on them is delivered as arriving on it).  A
 transparent TCP, UDP or MPTCP listener (IP_TRANSPARENT, IPV6_TRANSPARENT, which the kernel reports
 from Linux 5.10) is judged at every address of what it accepts (0.0.0.0/0 for IPv4; ::/0, and IPv4
 too for a dual-stack ::): a TPROXY rule hands it connections to any destination, whatever it is
