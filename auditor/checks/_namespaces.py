@@ -302,7 +302,23 @@ def _reachable_through(ns: NetNamespace, outward: list[NetInterface]) -> list[ne
                 continue
             if address not in found:
                 found.append(address)
+    if _link_local_to_come(outward) and LINK_LOCAL_TO_COME not in found:
+        found.append(LINK_LOCAL_TO_COME)
     return found
+
+
+# What stands for the IPv6 link-local address the kernel gives an interface when it comes up
+# (addrconf_dev_config: fe80::/64 from its MAC address, unless IPv6 is disabled on it or its
+# addr_gen_mode is none, which lbaudit does not read): an address of fe80::/64, as allowed as it.
+LINK_LOCAL_TO_COME = ipaddress.IPv6Address("fe80::")
+
+
+def _link_local_to_come(outward: list[NetInterface]) -> list[str]:
+    """The outward interfaces that are DOWN without an IPv6 link-local address: brought up, each
+    gets one, and a neighbour on its link reaches an IPv6 listener there (judged as configured)."""
+    return [i.name for i in outward if not i.up and not any(
+        ":" in cidr and ipaddress.ip_address(cidr.split("/", 1)[0].split("%", 1)[0]) in LINK_LOCAL_V6
+        for cidr in i.addresses)]
 
 
 def _unassigned(ns: NetNamespace, accepted: tuple[netaddr.Network, ...]) -> list[str]:
@@ -469,5 +485,9 @@ def exposure(listener: Listener, ns: NetNamespace, host: NetNamespace | None) ->
     unassigned_note = (f" ({', '.join(unassigned)} is no interface's address: a local route (AnyIP, ip route add "
                        "local ... dev lo) delivers it from every link, and lbaudit does not read the routes)"
                        if unassigned else "")
+    to_come = _link_local_to_come(outward) if str(LINK_LOCAL_TO_COME) in reachable else []
+    if to_come:
+        unassigned_note += (f" ({', '.join(to_come)} is DOWN: brought up, it gets an IPv6 link-local address "
+                            f"(fe80::/64) its link reaches, which {LINK_LOCAL_TO_COME} stands for)")
     return Exposure(tuple(reachable), f"reachable from beyond the host through {'; '.join(why)}{unassigned_note}",
                     tuple(i.name for i in outward), tuple(conditional), condition, through)

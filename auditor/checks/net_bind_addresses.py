@@ -1171,7 +1171,9 @@ another interface's IPv6 link-local address.  A listener bound to an address no 
 namespace has is judged at that address too when the namespace has such a link: a local route
 (AnyIP, `ip route add local 10.0.0.0/24 dev lo`) makes it the namespace's own and the kernel
 delivers it from every link, and lbaudit does not read the routes; behind a veth the host forwards
-to it is among the addresses the host may forward to it.  Interfaces that could not be
+to it is among the addresses the host may forward to it.  An outward interface that is DOWN
+without an IPv6 link-local address gets one when it is brought up, so an IPv6 listener is judged
+at `fe80::` (standing for it) too.  Interfaces that could not be
 read make it judged as if on the host.
 With scope `every_namespace` every listener is judged at its own address, as on the host.
 Exceptions may also select by `namespace` (name, inode or "host"), `container`, `image`, `pod`
