@@ -181,4 +181,6 @@ def reach(listener: Listener, home: NetNamespace | None, exposure: _namespaces.E
     interfaces = None if home is None or home.interfaces is None else home.interfaces
     if interfaces is not None and exposure is not None and exposure.addresses is not None:
         interfaces = [i for i in interfaces if i.name in exposure.outward]  # beyond the host only
-    return Reach(accepts, address, v6only, widened, loopback, exposure, _namespaces.localnet(listener, interfaces))
+    unread = home is not None and home.interfaces is None
+    return Reach(accepts, address, v6only, widened, loopback, exposure,
+                 _namespaces.localnet(listener, interfaces, unread=unread))

@@ -154,6 +154,9 @@ class Exposure:
 
 
 LOOPBACK_V4 = ipaddress.IPv4Network("127.0.0.0/8")
+# What stands for the interfaces of a namespace whose interfaces could not be read (the rtnetlink
+# dump failed): whether any of them delivers 127.0.0.0/8 from its link is not known.
+UNREAD_INTERFACES = "its interfaces (they could not be read)"
 
 
 @record
@@ -175,7 +178,10 @@ class Localnet:
         if self.through:
             parts.append(f"route_localnet=1 on {', '.join(self.through)} delivers 127.0.0.0/8 from its link, "
                          f"so it is reachable as at {', '.join(self.addresses)}")
-        if self.unknown:
+        if self.unknown == (UNREAD_INTERFACES,):
+            parts.append("the interfaces of its namespace could not be read, so whether one delivers 127.0.0.0/8 "
+                         "from its link (route_localnet) is not known")
+        elif self.unknown:
             parts.append(f"whether {', '.join(self.unknown)} delivers 127.0.0.0/8 from its link (route_localnet) "
                          "could not be read")
         return "; ".join(parts)
@@ -189,13 +195,17 @@ def _takes_ipv4_loopback(address: str, v6only: bool | None) -> bool:
                for n in netaddr.accepted_networks(address, v6only))
 
 
-def localnet(listener: Listener, interfaces: list[NetInterface] | None) -> Localnet | None:
+def localnet(listener: Listener, interfaces: list[NetInterface] | None, unread: bool = False) -> Localnet | None:
     """What route_localnet adds to a listener that accepts IPv4 loopback addresses, through
     ``interfaces`` (those that reach beyond it); None when it adds nothing to judge: the listener
-    takes no 127.0.0.0/8 address but as part of all IPv4, or the interfaces are not known (a snapshot
-    without them says so in its own finding)."""
-    if interfaces is None or not _takes_ipv4_loopback(listener.address, listener.v6only):
+    takes no 127.0.0.0/8 address but as part of all IPv4, or the interfaces are not known and
+    ``unread`` is False (no namespace described: a snapshot without the netns section says so in
+    its own finding).  ``unread``: the namespace is described but its interfaces could not be
+    read, so route_localnet on any of them is unknown (fail closed: not_reviewed, never passed)."""
+    if not _takes_ipv4_loopback(listener.address, listener.v6only):
         return None
+    if interfaces is None:
+        return Localnet((), (), (UNREAD_INTERFACES,)) if unread else None
     if listener.interface is not None:  # SO_BINDTODEVICE: only that interface delivers to it
         interfaces = [i for i in interfaces if i.name == listener.interface]
     # A bridge port or bond slave hands what it receives to its master, where IP input happens:
@@ -292,6 +302,44 @@ def _reachable_through(ns: NetNamespace, outward: list[NetInterface]) -> list[ne
                 continue
             if address not in found:
                 found.append(address)
+    if _link_local_to_come(outward) and LINK_LOCAL_TO_COME not in found:
+        found.append(LINK_LOCAL_TO_COME)
+    return found
+
+
+# What stands for the IPv6 link-local address the kernel gives an interface when it comes up
+# (addrconf_dev_config: fe80::/64 from its MAC address, unless IPv6 is disabled on it or its
+# addr_gen_mode is none, which lbaudit does not read): an address of fe80::/64, as allowed as it.
+LINK_LOCAL_TO_COME = ipaddress.IPv6Address("fe80::")
+
+
+def _link_local_to_come(outward: list[NetInterface]) -> list[str]:
+    """The outward interfaces that are DOWN without an IPv6 link-local address: brought up, each
+    gets one, and a neighbour on its link reaches an IPv6 listener there (judged as configured)."""
+    return [i.name for i in outward if not i.up and not any(
+        ":" in cidr and ipaddress.ip_address(cidr.split("/", 1)[0].split("%", 1)[0]) in LINK_LOCAL_V6
+        for cidr in i.addresses)]
+
+
+def _unassigned(ns: NetNamespace, accepted: tuple[netaddr.Network, ...]) -> list[str]:
+    """The single address a listener is bound to when it is no interface's address of ``ns`` (nor
+    loopback or link-local).  It is bound there because a local route covers it (AnyIP: ``ip route
+    add local 10.0.0.0/24 dev lo`` makes every address of the prefix the namespace's own, and
+    ip_route_input delivers it from any interface, as for an address of lo), or by IP_FREEBIND or
+    ip_nonlocal_bind ahead of an address to come.  The local routing table is not read, so it is
+    judged as reached wherever the namespace's own addresses are (fail closed)."""
+    assigned: set[netaddr.Address] = set()
+    for interface in ns.interfaces or []:
+        for cidr in interface.addresses:
+            assigned.add(ipaddress.ip_address(cidr.split("/", 1)[0].split("%", 1)[0]))
+    found = []
+    for network in accepted:
+        if network.num_addresses != 1:
+            continue  # a wildcard: judged at the addresses the interfaces have
+        address = network.network_address
+        if address.is_loopback or address.is_link_local or address in assigned:
+            continue
+        found.append(str(address))
     return found
 
 
@@ -345,6 +393,43 @@ def _forwarded(ns: NetNamespace, host: NetNamespace | None) -> tuple[list[NetInt
     return (veths, why) if why else ([], {})
 
 
+def _delivers_to_device(interface: NetInterface, device: str) -> bool:
+    """Whether what arrives on ``interface`` reaches a socket bound (SO_BINDTODEVICE) to ``device``:
+    it is that device, or one of its ports: a bridge port hands its frames to the bridge, where IP
+    input happens with the bridge as the device, and a VRF's member is matched through the VRF
+    (the socket lookup compares the VRF as the device and the member as sdif)."""
+    return interface.name == device or interface.master == device
+
+
+def _forwarded_localnet(listener: Listener, forwarded: list[NetInterface],
+                        forwarding: dict[int, str]) -> tuple[list[str], str | None]:
+    """Where a listener on 127.0.0.0/8 is reached over a veth the host forwards to, and why: with
+    route_localnet on that veth (or not read) the namespace delivers 127.0.0.0/8 arriving on it, so
+    a DNAT rule of the namespace from the veth's address to 127.0.0.1 (its NAT rules are not read)
+    hands it what a neighbour routes through the host: at the veth's IPv4 addresses (0.0.0.0, all
+    of IPv4, for one with none).  ([], None): the listener takes no 127.0.0.0/8 address but as part
+    of all IPv4, the host does not forward IPv4 to it, or every such veth has route_localnet off."""
+    if 4 not in forwarding or not _takes_ipv4_loopback(listener.address, listener.v6only):
+        return [], None
+    veths = [i for i in forwarded if i.route_localnet is not False]
+    if not veths:
+        return [], None
+    addresses: list[str] = []
+    for veth in veths:
+        own = [cidr.split("/", 1)[0] for cidr in veth.addresses if ":" not in cidr]
+        addresses += [a for a in own or ["0.0.0.0"] if a not in addresses]
+    on = [i.name for i in veths if i.route_localnet is True]
+    unknown = [i.name for i in veths if i.route_localnet is None]
+    settings = "; ".join(part for part in (
+        f"route_localnet=1 on {', '.join(on)}" if on else "",
+        f"whether {', '.join(unknown)} delivers 127.0.0.0/8 (route_localnet) could not be read" if unknown else "")
+        if part)
+    why = (f"{forwarding[4]}; {settings}: the namespace delivers 127.0.0.0/8 arriving over that veth into the host, so a "
+           f"DNAT rule of the namespace (its NAT rules are not read) hands it what a neighbour routes through the host "
+           f"to {', '.join(addresses)}{FIREWALL_UNREAD}")
+    return addresses, why
+
+
 def exposure(listener: Listener, ns: NetNamespace, host: NetNamespace | None) -> Exposure:
     """Where ``listener`` of namespace ``ns`` can be reached from beyond the host; ``host``: the
     collector's own namespace (None: not described)."""
@@ -353,25 +438,36 @@ def exposure(listener: Listener, ns: NetNamespace, host: NetNamespace | None) ->
     outward, why = _outward(ns, host)
     forwarded, forwarding = _forwarded(ns, host)
     if listener.interface is not None:  # SO_BINDTODEVICE: only that interface delivers to it
-        outward = [i for i in outward if i.name == listener.interface]
-        forwarded = [i for i in forwarded if i.name == listener.interface]
+        outward = [i for i in outward if _delivers_to_device(i, listener.interface)]
+        forwarded = [i for i in forwarded if _delivers_to_device(i, listener.interface)]
     accepted = netaddr.accepted_networks(listener.address, listener.v6only)
     reachable = []
     for address in _reachable_through(ns, outward):
         if any(address.version == n.version and address in n for n in accepted):
             reachable.append(str(address))
+    unassigned = _unassigned(ns, accepted) if outward else []
+    reachable += [address for address in unassigned if address not in reachable]
     # A forwarded packet reaches an address of the namespace the host routes to it (link-local
     # addresses are never forwarded); as for an outward link, any of its addresses (weak host).
     conditional = [str(address) for address in _reachable_through(ns, forwarded)
                    if address.version in forwarding and not (address.version == 6 and address in LINK_LOCAL_V6)
                    and any(address.version == n.version and address in n for n in accepted)
                    and str(address) not in reachable]
+    # An address a local route gives it: the host may route it there too (its routes are not read)
+    conditional += [address for address in (_unassigned(ns, accepted) if forwarded else [])
+                    if ipaddress.ip_address(address).version in forwarding
+                    and address not in reachable and address not in conditional]
     condition = None
     if conditional:
         versions = sorted({ipaddress.ip_address(a).version for a in conditional})
         condition = (f"{'; '.join(forwarding[v] for v in versions)}: a neighbour that routes "
                      f"{', '.join(conditional)} through the host reaches it over "
                      f"{', '.join(i.name for i in forwarded)} (veth into the host){FIREWALL_UNREAD}")
+    localnet_at, localnet_why = _forwarded_localnet(listener, forwarded, forwarding)
+    localnet_at = [a for a in localnet_at if a not in reachable and a not in conditional]
+    if localnet_at:
+        conditional += localnet_at
+        condition = "; ".join(part for part in (condition, localnet_why) if part)
     through = (f"{'; '.join(forwarding[v] for v in sorted(forwarding))} to "
                f"{', '.join(i.name for i in forwarded)} (veth into the host)") if forwarded else None
     if not reachable and conditional:
@@ -386,5 +482,12 @@ def exposure(listener: Listener, ns: NetNamespace, host: NetNamespace | None) ->
                         + (f" (outward interfaces {'; '.join(why)} deliver none of the addresses it accepts)" if why
                            else " (loopback, or a veth into the host and no other interface)"),
                         tuple(i.name for i in outward), forwarding=through)
-    return Exposure(tuple(reachable), f"reachable from beyond the host through {'; '.join(why)}",
+    unassigned_note = (f" ({', '.join(unassigned)} is no interface's address: a local route (AnyIP, ip route add "
+                       "local ... dev lo) delivers it from every link, and lbaudit does not read the routes)"
+                       if unassigned else "")
+    to_come = _link_local_to_come(outward) if str(LINK_LOCAL_TO_COME) in reachable else []
+    if to_come:
+        unassigned_note += (f" ({', '.join(to_come)} is DOWN: brought up, it gets an IPv6 link-local address "
+                            f"(fe80::/64) its link reaches, which {LINK_LOCAL_TO_COME} stands for)")
+    return Exposure(tuple(reachable), f"reachable from beyond the host through {'; '.join(why)}{unassigned_note}",
                     tuple(i.name for i in outward), tuple(conditional), condition, through)

@@ -1019,7 +1019,7 @@ def _judge_shared(listener: Listener, head: str, per_holder: list[tuple[ProcessI
 @check(
     name="net.bind_addresses",
     title="Listening sockets bind only to allowed addresses",
-    version="1.14.0",
+    version="1.15.0",
     needs=["sockets"],
     platforms=["linux", "windows", "macos"],
     uses=["netns"],
@@ -1053,7 +1053,9 @@ to such a socket only what arrives on that device, which is what its own namespa
 address of lo (never a packet from a link, whatever its address), so it is judged at 127.0.0.0/8
 and ::1 (both for a dual-stack ::), and in another namespace it is reachable only inside.  The
 device is known by its kind among the namespace's interfaces, not by its name (lo can be renamed
-and another link named lo); when they were not read, the listener is judged at its address.  A
+and another link named lo); when they were not read, the listener is judged at its address.  In
+another namespace a listener bound to a device is reached through that device and its ports (a
+bridge's ports, a VRF's members: what arrives on them is delivered as arriving on it).  A
 transparent TCP, UDP or MPTCP listener (IP_TRANSPARENT, IPV6_TRANSPARENT, which the kernel reports
 from Linux 5.10) is judged at every address of what it accepts (0.0.0.0/0 for IPv4; ::/0, and IPv4
 too for a dual-stack ::): a TPROXY rule hands it connections to any destination, whatever it is
@@ -1080,8 +1082,12 @@ that arrive on IFACE, so any host on its link can reach a listener on 127.0.0.1 
 a listener (or ::ffff:127.x) is then also judged at that interface's IPv4 addresses (0.0.0.0, all of
 IPv4, for an interface without one), for the host's namespace every interface but loopback, for
 another namespace its outward interfaces; unless it is bound (SO_BINDTODEVICE) to another
-interface.  A route_localnet that could not be read (or a snapshot that predates it) makes a
-listener that would pass not_reviewed.  ::1 has no such switch: IPv6 drops it from any other
+interface; for another namespace also at the IPv4 addresses of a veth into the host that the host
+forwards to (see below) when route_localnet is on there (or not read): a DNAT rule of the namespace,
+which lbaudit does not read, can then hand it what a neighbour routes through the host, so it is
+not_reviewed unless allowed there.  A route_localnet that could not be read (or a snapshot that predates it), or
+interfaces of the namespace that could not be read at all, makes a listener that would pass
+not_reviewed.  ::1 has no such switch: IPv6 drops it from any other
 interface.
 
 A port a DNAT rule publishes at an address of 127.0.0.0/8 (`docker run -p 127.0.0.1:8080:80` before
@@ -1161,8 +1167,14 @@ forwards the link's frames to them) makes it judged at every address of the
 namespace that it accepts: Linux is a weak host and delivers a packet for an address of any of its
 interfaces (a veth into the host, an address added to lo) whichever interface it arrives on, so a
 neighbour on that link reaches them all; but not 127.0.0.0/8 and ::1 (judged by route_localnet) or
-another interface's IPv6 link-local address.  Interfaces that could not be read make it judged as
-if on the host.
+another interface's IPv6 link-local address.  A listener bound to an address no interface of the
+namespace has is judged at that address too when the namespace has such a link: a local route
+(AnyIP, `ip route add local 10.0.0.0/24 dev lo`) makes it the namespace's own and the kernel
+delivers it from every link, and lbaudit does not read the routes; behind a veth the host forwards
+to it is among the addresses the host may forward to it.  An outward interface that is DOWN
+without an IPv6 link-local address gets one when it is brought up, so an IPv6 listener is judged
+at `fe80::` (standing for it) too.  Interfaces that could not be
+read make it judged as if on the host.
 With scope `every_namespace` every listener is judged at its own address, as on the host.
 Exceptions may also select by `namespace` (name, inode or "host"), `container`, `image`, `pod`
 and `k8s_namespace`; the collector's own namespace is matched by a `namespace` glob through its

@@ -320,7 +320,10 @@ FALLBACK = textwrap.dedent("""
     rules, unknown, _read = read_tproxy(LocalHost(), 10.0)
     assert rules == [], (rules, unknown)
     here = os.stat("/proc/self/ns/net")
-    netns = NamespaceFacts(namespaces=[NetNamespace(inode=here.st_ino, device=here.st_dev, current=True, tproxy=rules)],
+    # interfaces read and none listed: route_localnet (which an unread list leaves unknown) and the
+    # loopback device (which /proc/net cannot tell a socket is bound to) are not what is compared
+    netns = NamespaceFacts(namespaces=[NetNamespace(inode=here.st_ino, device=here.st_dev, current=True, tproxy=rules,
+                                                    interfaces=[])],
                            published=[], published_sources=["nat"])
     out = {}
     for how, rows, optional in (("netlink", read_sockets_netlink(), read_optional_netlink()),

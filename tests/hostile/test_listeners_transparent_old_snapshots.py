@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from auditor.checks.net_bind_addresses import BindAddressParams, net_bind_addresses
-from auditor.model.facts import HostSnapshot, Listener, NamespaceFacts, NetNamespace, SocketCounts
+from auditor.model.facts import HostSnapshot, Listener, NamespaceFacts, NetInterface, NetNamespace, SocketCounts
 from auditor.storage.snapshot import parse_snapshot, snapshot_bytes
 from tests.cli import run_cli
 from tests.factories import listener, snapshot
@@ -71,7 +71,10 @@ def _old(held: list[Listener], kernel: str | None, method: str | None, others: l
          source: str = "live", **kw: Any) -> HostSnapshot:
     # A collector of format 1.1 set transparent only when the kernel said so; every other is None
     held = [item.model_copy(update={"transparent": item.transparent or None}) for item in held]
-    netns = NamespaceFacts(namespaces=[NetNamespace(inode=1, device=4, current=True, entered=True), *(others or [])],
+    # its interfaces read (loopback only): one that could not be read leaves route_localnet unknown
+    lo = NetInterface(name="lo", index=1, kind="loopback", up=True, addresses=["127.0.0.1/8", "::1/128"])
+    netns = NamespaceFacts(namespaces=[NetNamespace(inode=1, device=4, current=True, entered=True, interfaces=[lo]),
+                                       *(others or [])],
                            published=[], published_sources=["nat"])
     taken = snapshot(listeners=held, netns=netns, kernel=kernel, methods={} if method is None else {"sockets": method},
                      source=source)
@@ -159,7 +162,11 @@ def test_facts_not_from_a_running_host_leave_it_unknown():
 
 
 def _namespace(method: str | None) -> NetNamespace:
-    return NetNamespace(inode=7, device=4, names=["blue"], entered=True,
+    # a link out, so that a transparent listener would be reached from it (a TPROXY rule there)
+    lo = NetInterface(name="lo", index=1, kind="loopback", up=True, addresses=["127.0.0.1/8", "::1/128"])
+    out = NetInterface(name="out0", index=2, kind="macvlan", link_kind="macvlan", up=True,
+                       addresses=["10.201.0.2/24"], route_localnet=False)
+    return NetNamespace(inode=7, device=4, names=["blue"], entered=True, interfaces=[lo, out],
                         listeners=[Listener(protocol="tcp", family="ipv4", address="127.0.0.1", port=2004)],
                         counts=None if method is None else SocketCounts(time_wait=0, tcp_by_state={"TIME_WAIT": 0},
                                                                        method=method))
@@ -177,9 +184,8 @@ def test_another_namespace_by_its_own_method(method, why):
     assert verdicts[LOOPBACK] == _passed("127.0.0.1:2004")
     [(subject, verdict)] = blue.items()
     assert subject == "tcp 127.0.0.1:2004 owner unknown in netns blue"
-    assert verdict == (("pass", "netns blue: tcp 127.0.0.1:2004 (owner unknown) accepts 127.0.0.1 only (the interfaces "
-                                "of netns blue could not be read: judged as if on the host), which is allowed: the "
-                                "default allow list allows loopback (127.0.0.0/8, ::1/128)")
+    assert verdict == (("pass", "reachable only inside namespace blue (outward interfaces out0 (macvlan macvlan) "
+                                "deliver none of the addresses it accepts)")
                        if why is None else ("not_reviewed", _unknown(why)))
 
 

@@ -32,7 +32,7 @@ import pytest
 from auditor.checks.net_bind_addresses import BindAddressParams, net_bind_addresses
 from auditor.collect.nat import parse_iptables_tproxy, parse_nft_tproxy
 from auditor.collect.systemd_sockets import SocketUnit, parse_transparent, unit_listeners
-from auditor.model.facts import HostSnapshot, Listener, NamespaceFacts, NetNamespace, TproxyRule
+from auditor.model.facts import HostSnapshot, Listener, NamespaceFacts, NetInterface, NetNamespace, TproxyRule
 from auditor.model.result import Status
 from auditor.storage.snapshot import parse_snapshot, snapshot_bytes
 from tests.factories import listener, snapshot
@@ -154,7 +154,9 @@ def test_unknown_transparency_behind_a_tproxy_rule_is_not_reviewed():
 
 
 def _host(tproxy: list[TproxyRule] | None) -> NamespaceFacts:
-    return NamespaceFacts(namespaces=[NetNamespace(inode=1, device=4, current=True, entered=True, tproxy=tproxy)],
+    lo = NetInterface(name="lo", index=1, kind="loopback", up=True, addresses=["127.0.0.1/8", "::1/128"])
+    return NamespaceFacts(namespaces=[NetNamespace(inode=1, device=4, current=True, entered=True, tproxy=tproxy,
+                                                   interfaces=[lo])],
                           published=[], published_sources=["nat"])
 
 
