@@ -24,7 +24,7 @@ from auditor.model.facts import Listener, NetInterface
 from auditor.model.result import Status
 from tests.hostile.test_falsepass_netns_weak_host import CONNECT_TO, INTO_HOST, LO, MACVLAN, container, web
 from tests.hostile.test_judging_route_localnet import _in, _stop
-from tests.hostile.test_netns12_forwarded_localnet import _host, _namespace, judged
+from tests.hostile.test_netns12_forwarded_localnet import _host, _namespace, judged, outside_through_host
 from tests.netns_env import ip, require_namespaces, unique_name
 
 PORT = INTO_HOST.model_copy(update={"addresses": [], "master": "br0"})
@@ -74,22 +74,9 @@ sys.stdin.read()
 def test_a_neighbour_reaches_a_listener_bound_to_the_bridge_and_lbaudit_does_not_pass_it():
     require_namespaces()
     host, outside, inner = unique_name("lbt12h"), unique_name("lbt12o"), unique_name("lbt12c")
-    for name in (host, outside, inner):
-        ip("netns", "add", name)
-        ip("-n", name, "link", "set", "lo", "up")
     serving = None
     try:
-        ip("link", "add", "lbt12o0", "netns", outside, "type", "veth", "peer", "name", "lbt12h1", "netns", host)
-        ip("-n", host, "link", "add", "lbt12hm", "link", "lbt12h1", "type", "macvlan", "mode", "bridge")
-        ip("-n", host, "link", "set", "lbt12h1", "up")
-        ip("-n", host, "link", "set", "lbt12hm", "up")
-        ip("-n", host, "addr", "add", "10.161.0.1/24", "dev", "lbt12hm")
-        ip("-n", outside, "addr", "add", "10.161.0.2/24", "dev", "lbt12o0")
-        ip("-n", outside, "link", "set", "lbt12o0", "up")
-        ip("-n", outside, "route", "add", "10.162.0.0/24", "via", "10.161.0.1")
-        ip("link", "add", "lbt12c0", "netns", inner, "type", "veth", "peer", "name", "lbt12h2", "netns", host)
-        ip("-n", host, "addr", "add", "10.162.0.1/24", "dev", "lbt12h2")
-        ip("-n", host, "link", "set", "lbt12h2", "up")
+        outside_through_host(host, outside, inner)
         ip("-n", inner, "link", "add", "lbt12cb", "type", "bridge")
         ip("-n", inner, "link", "set", "lbt12c0", "master", "lbt12cb")
         ip("-n", inner, "addr", "add", "10.162.0.2/24", "dev", "lbt12cb")

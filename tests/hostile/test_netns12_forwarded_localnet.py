@@ -97,27 +97,34 @@ def _namespace(name: str, **fields) -> tuple[NetNamespace, dict]:
                         **fields), collected
 
 
+def outside_through_host(host: str, outside: str, inner: str) -> None:
+    """Three namespaces, made: OUTSIDE (10.161.0.2, a neighbour routing 10.162.0.0/24 through the
+    host) on a macvlan of the HOST's link, and a veth from the host (10.162.0.1) into INNER, whose
+    end, lbt12c0, is left for the test to configure.  The caller removes them (_stop)."""
+    for name in (host, outside, inner):
+        ip("netns", "add", name)
+        ip("-n", name, "link", "set", "lo", "up")
+    ip("link", "add", "lbt12o0", "netns", outside, "type", "veth", "peer", "name", "lbt12h1", "netns", host)
+    ip("-n", host, "link", "add", "lbt12hm", "link", "lbt12h1", "type", "macvlan", "mode", "bridge")
+    ip("-n", host, "link", "set", "lbt12h1", "up")
+    ip("-n", host, "link", "set", "lbt12hm", "up")
+    ip("-n", host, "addr", "add", "10.161.0.1/24", "dev", "lbt12hm")
+    ip("-n", outside, "addr", "add", "10.161.0.2/24", "dev", "lbt12o0")
+    ip("-n", outside, "link", "set", "lbt12o0", "up")
+    ip("-n", outside, "route", "add", "10.162.0.0/24", "via", "10.161.0.1")
+    ip("link", "add", "lbt12c0", "netns", inner, "type", "veth", "peer", "name", "lbt12h2", "netns", host)
+    ip("-n", host, "addr", "add", "10.162.0.1/24", "dev", "lbt12h2")
+    ip("-n", host, "link", "set", "lbt12h2", "up")
+
+
 @pytest.mark.live
 @pytest.mark.slow  # three namespaces and several child interpreters
 def test_a_neighbour_reaches_127_through_the_forwarding_host_and_lbaudit_does_not_pass_it():
     require_namespaces()
     host, outside, inner = unique_name("lbt12h"), unique_name("lbt12o"), unique_name("lbt12c")
-    for name in (host, outside, inner):
-        ip("netns", "add", name)
-        ip("-n", name, "link", "set", "lo", "up")
     serving = None
     try:
-        ip("link", "add", "lbt12o0", "netns", outside, "type", "veth", "peer", "name", "lbt12h1", "netns", host)
-        ip("-n", host, "link", "add", "lbt12hm", "link", "lbt12h1", "type", "macvlan", "mode", "bridge")
-        ip("-n", host, "link", "set", "lbt12h1", "up")
-        ip("-n", host, "link", "set", "lbt12hm", "up")
-        ip("-n", host, "addr", "add", "10.161.0.1/24", "dev", "lbt12hm")
-        ip("-n", outside, "addr", "add", "10.161.0.2/24", "dev", "lbt12o0")
-        ip("-n", outside, "link", "set", "lbt12o0", "up")
-        ip("-n", outside, "route", "add", "10.162.0.0/24", "via", "10.161.0.1")
-        ip("link", "add", "lbt12c0", "netns", inner, "type", "veth", "peer", "name", "lbt12h2", "netns", host)
-        ip("-n", host, "addr", "add", "10.162.0.1/24", "dev", "lbt12h2")
-        ip("-n", host, "link", "set", "lbt12h2", "up")
+        outside_through_host(host, outside, inner)
         ip("-n", inner, "addr", "add", "10.162.0.2/24", "dev", "lbt12c0")
         ip("-n", inner, "link", "set", "lbt12c0", "up")
         ip("-n", inner, "route", "add", "default", "via", "10.162.0.1")
