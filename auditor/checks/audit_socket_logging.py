@@ -417,12 +417,15 @@ def _scope_outcome(
             blockers.append(f"{rule.text} at {rule.origin} sets a rate limit of {value} records a second: "
                             "the kernel drops the records beyond it")
             evidence.add(_pointer(field, index))
-        blockers += _boot_loss_blockers(snapshot, rules, params, evidence)
+        loss, boot_doubt = _boot_loss_blockers(snapshot, rules, params, evidence)
+        blockers += loss
         units = snapshot.facts.audit.boot_units
         if units is not None and boot_loads_rules(units) is False:
             blockers.append(f"nothing loads these rules at boot ({_units_text(units)}): augenrules --load runs "
                             "when auditd.service (or audit-rules.service) starts")
             evidence.add("/facts/audit/boot_units")
+    else:
+        boot_doubt = ""
     problems = sorted(g.reason for g in snapshot.gaps if g.section == "audit" and g.path == (field, "problems"))
     if field == "persistent_rules":
         units = snapshot.facts.audit.boot_units
@@ -481,6 +484,8 @@ def _scope_outcome(
                                      f"these calls in the ways no rule covers is not known either: {ways}", **common)
     if fastopen_unknown:
         return not_reviewed(subject, f"{subject}: {fastopen_unknown}", **common)
+    if boot_doubt:
+        return not_reviewed(subject, f"{subject}: {boot_doubt}", **common)
     names = ", ".join(judged)
     if fastopen is not None:
         names += (" (connect's TCP Fast Open sends too)" if fastopen["status"] == "covered"
@@ -674,13 +679,21 @@ def _control_number(value: str) -> int | None:
         return None
 
 
+# kernel/audit.c: "static u32 audit_backlog_limit = 64", the limit of a kernel whose command line
+# has no audit_backlog_limit= and whose rules set no -b
+KERNEL_DEFAULT_BACKLOG_LIMIT = 64
+
+
 def _boot_loss_blockers(snapshot: HostSnapshot, rules: list[AuditRule], params: SocketLoggingParams,
-                        evidence: set[str]) -> list[str]:
+                        evidence: set[str]) -> tuple[list[str], str]:
     """What the boot's rules make the kernel do with records it cannot queue, as the running
     values are judged (:func:`_loss_blockers`): the last -b (else the kernel command line's
-    audit_backlog_limit=) below ``min_backlog_limit`` loses a burst's records after boot, and the
-    last -f 0 loses them silently.  Each is what the kernel holds once the rules load."""
+    audit_backlog_limit=, else the kernel's default of 64) below ``min_backlog_limit`` loses a
+    burst's records after boot, and the last -f 0 loses them silently.  Each is what the kernel
+    holds once the rules load.  Also the doubt (empty when none) when no -b is set and the kernel
+    command line was not read: the default the boot leaves then is not known."""
     blockers = []
+    doubt = ""
     backlog = last_control(rules, "backlog_limit")
     boot_backlog = snapshot.facts.audit.boot_backlog_limit  # type: ignore[union-attr]
     if backlog is not None:
@@ -696,6 +709,22 @@ def _boot_loss_blockers(snapshot: HostSnapshot, rules: list[AuditRule], params: 
                         f"changes, is a backlog limit of {boot_backlog} records (at least {params.min_backlog_limit} "
                         "expected): a burst of events beyond it while auditd is busy is lost after boot")
         evidence.add("/facts/audit/boot_backlog_limit")
+    elif params.min_backlog_limit > KERNEL_DEFAULT_BACKLOG_LIMIT and boot_backlog is None:
+        # without -b or audit_backlog_limit= the kernel keeps its default, far below any such minimum
+        if snapshot.facts.audit.boot_audit is not None:  # type: ignore[union-attr]  # the command line was read
+            blockers.append(f"no -b of these rules sets a backlog limit and the kernel command line has no "
+                            f"audit_backlog_limit=, so the kernel's default of {KERNEL_DEFAULT_BACKLOG_LIMIT} records "
+                            f"applies (at least {params.min_backlog_limit} expected): a burst of events beyond it "
+                            "while auditd is busy is lost after boot")
+            evidence.add("/facts/audit/boot_audit")
+        else:
+            unread = sorted({g.reason for g in snapshot.gaps_for("audit", "boot_audit")})
+            why = ("; ".join(unread) if unread else "it is not read in an offline root directory"
+                   if snapshot.provenance.source == "root" else "it is not recorded in this snapshot")
+            doubt = (f"no -b of these rules sets a backlog limit, so after boot the kernel holds the kernel command "
+                     f"line's audit_backlog_limit=, else its default of {KERNEL_DEFAULT_BACKLOG_LIMIT} records (at "
+                     f"least {params.min_backlog_limit} expected), and whether the command line sets it is not known "
+                     f"({why})")
     failure = last_control(rules, "failure")
     if failure is not None and _control_number(failure[2]) == 0:
         index, rule, _ = failure
@@ -703,7 +732,7 @@ def _boot_loss_blockers(snapshot: HostSnapshot, rules: list[AuditRule], params: 
                         "is not even reported in the kernel log (AU-5 asks for an alert on an audit processing "
                         "failure)")
         evidence.add(_pointer("persistent_rules", index))
-    return blockers
+    return blockers, doubt
 
 
 URING_SUBJECT = "io_uring"
