@@ -113,7 +113,8 @@ class SocketLoggingParams(CheckParams):
                           "bind record.")
     min_backlog_limit: int = Field(
         8192, ge=0, le=2**32 - 1,
-        description="Smallest kernel backlog limit (auditctl -s backlog_limit, and the boot rules' last -b) that "
+        description="Smallest kernel backlog limit (auditctl -s backlog_limit, and the boot rules' last -b, else "
+                    "audit_backlog_limit= on the kernel command line, else the kernel's default 64) that "
                     "passes: records past a "
                     "full queue are lost (the kernel's default is 64; CIS asks for 8192).  A kernel limit of 0 is no "
                     "limit and passes.  0: not judged.")
@@ -1249,7 +1250,7 @@ IO_URING_DISABLED = "kernel.io_uring_disabled"
 @check(
     name="audit.socket_logging",
     title="Socket syscalls are audited (loaded and persistent rules, every architecture)",
-    version="1.9.1",
+    version="1.9.2",
     needs=("audit",),
     platforms=("linux", "windows", "macos"),
     params=SocketLoggingParams,
@@ -1351,7 +1352,10 @@ exists but cannot be read is not_reviewed).  A rate limit other than 0 (the last
 persistent rules) fails the persistent scope, and the loaded one (auditctl -s or netlink) fails the
 enabled finding: past it the kernel drops records the rules selected.  So do the persistent rules'
 last -b below min_backlog_limit (else the kernel command line's audit_backlog_limit=) and last
--f 0 (a lost record not even reported), as the running values fail the enabled finding.
+-f 0 (a lost record not even reported), as the running values fail the enabled finding.  Boot
+rules with no -b and a kernel command line without audit_backlog_limit= leave the kernel's default
+of 64 records, which fails a min_backlog_limit above 64; a command line not read (offline, a gap,
+an older snapshot) makes the persistent scopes not_reviewed then.
 
 io_uring makes the same calls without the syscalls (IORING_OP_ACCEPT and IORING_OP_CONNECT since
 Linux 5.5, IORING_OP_BIND and IORING_OP_LISTEN since 6.11), so no syscall rule records them.  One

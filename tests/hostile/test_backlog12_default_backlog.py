@@ -15,13 +15,25 @@ from __future__ import annotations
 from pathlib import Path
 
 from auditor.checks.audit_socket_logging import SocketLoggingParams, audit_socket_logging
+from auditor.collect.rootdir import collect_root
 from auditor.domain.auditctl_output import boot_audit_param, boot_backlog_limit_param
 from auditor.model.facts import HostSnapshot
 from auditor.model.result import Status
-from tests.factories import SOCKET_AUDIT_RULES
-from tests.hostile.test_rules12_audit_rules import image
+from tests.factories import ELF_X86_64, SOCKET_AUDIT_RULES
 
 SUBJECT = "persistent rules b64"
+
+
+def image(tmp_path: Path, files: dict[str, str]) -> HostSnapshot:
+    """An offline image whose rules.d holds exactly these files (and an x86_64 auditctl)."""
+    root = tmp_path / "image"
+    rules_d = root / "etc" / "audit" / "rules.d"
+    rules_d.mkdir(parents=True)
+    for name, text in files.items():
+        (rules_d / name).write_text(text)
+    (root / "usr" / "sbin").mkdir(parents=True)
+    (root / "usr" / "sbin" / "auditctl").write_bytes(ELF_X86_64)
+    return collect_root(root, frozenset({"audit"}))
 
 
 def with_cmdline(snap: HostSnapshot, cmdline: str) -> HostSnapshot:
