@@ -128,6 +128,11 @@ rules:
 
 # Audit rules that satisfy audit.socket_logging on both architectures: listen with bind (an unbound
 # socket's listen binds it), and the sends that connect with TCP Fast Open (MSG_FASTOPEN) with connect.
+# The backlog limit a compliant host's boot rules set (CIS asks for 8192): without a -b (or
+# audit_backlog_limit= on the kernel command line) the kernel keeps its default of 64, which the
+# persistent scopes of audit.socket_logging fail.
+BOOT_BACKLOG_RULES = "-b 8192\n"
+
 SOCKET_AUDIT_RULES = """\
 -a always,exit -F arch=b64 -S bind,listen,connect,accept,accept4 -k net
 -a always,exit -F arch=b64 -S sendto,sendmmsg -F a3&0x20000000 -k net

@@ -113,7 +113,8 @@ class SocketLoggingParams(CheckParams):
                           "bind record.")
     min_backlog_limit: int = Field(
         8192, ge=0, le=2**32 - 1,
-        description="Smallest kernel backlog limit (auditctl -s backlog_limit, and the boot rules' last -b) that "
+        description="Smallest kernel backlog limit (auditctl -s backlog_limit, and the boot rules' last -b, else "
+                    "audit_backlog_limit= on the kernel command line, else the kernel's default 64) that "
                     "passes: records past a "
                     "full queue are lost (the kernel's default is 64; CIS asks for 8192).  A kernel limit of 0 is no "
                     "limit and passes.  0: not judged.")
@@ -417,12 +418,15 @@ def _scope_outcome(
             blockers.append(f"{rule.text} at {rule.origin} sets a rate limit of {value} records a second: "
                             "the kernel drops the records beyond it")
             evidence.add(_pointer(field, index))
-        blockers += _boot_loss_blockers(snapshot, rules, params, evidence)
+        loss, boot_doubt = _boot_loss_blockers(snapshot, rules, params, evidence)
+        blockers += loss
         units = snapshot.facts.audit.boot_units
         if units is not None and boot_loads_rules(units) is False:
             blockers.append(f"nothing loads these rules at boot ({_units_text(units)}): augenrules --load runs "
                             "when auditd.service (or audit-rules.service) starts")
             evidence.add("/facts/audit/boot_units")
+    else:
+        boot_doubt = ""
     problems = sorted(g.reason for g in snapshot.gaps if g.section == "audit" and g.path == (field, "problems"))
     if field == "persistent_rules":
         units = snapshot.facts.audit.boot_units
@@ -481,6 +485,8 @@ def _scope_outcome(
                                      f"these calls in the ways no rule covers is not known either: {ways}", **common)
     if fastopen_unknown:
         return not_reviewed(subject, f"{subject}: {fastopen_unknown}", **common)
+    if boot_doubt:
+        return not_reviewed(subject, f"{subject}: {boot_doubt}", **common)
     names = ", ".join(judged)
     if fastopen is not None:
         names += (" (connect's TCP Fast Open sends too)" if fastopen["status"] == "covered"
@@ -674,13 +680,21 @@ def _control_number(value: str) -> int | None:
         return None
 
 
+# kernel/audit.c: "static u32 audit_backlog_limit = 64", the limit of a kernel whose command line
+# has no audit_backlog_limit= and whose rules set no -b
+KERNEL_DEFAULT_BACKLOG_LIMIT = 64
+
+
 def _boot_loss_blockers(snapshot: HostSnapshot, rules: list[AuditRule], params: SocketLoggingParams,
-                        evidence: set[str]) -> list[str]:
+                        evidence: set[str]) -> tuple[list[str], str]:
     """What the boot's rules make the kernel do with records it cannot queue, as the running
     values are judged (:func:`_loss_blockers`): the last -b (else the kernel command line's
-    audit_backlog_limit=) below ``min_backlog_limit`` loses a burst's records after boot, and the
-    last -f 0 loses them silently.  Each is what the kernel holds once the rules load."""
+    audit_backlog_limit=, else the kernel's default of 64) below ``min_backlog_limit`` loses a
+    burst's records after boot, and the last -f 0 loses them silently.  Each is what the kernel
+    holds once the rules load.  Also the doubt (empty when none) when no -b is set and the kernel
+    command line was not read: the default the boot leaves then is not known."""
     blockers = []
+    doubt = ""
     backlog = last_control(rules, "backlog_limit")
     boot_backlog = snapshot.facts.audit.boot_backlog_limit  # type: ignore[union-attr]
     if backlog is not None:
@@ -696,6 +710,22 @@ def _boot_loss_blockers(snapshot: HostSnapshot, rules: list[AuditRule], params: 
                         f"changes, is a backlog limit of {boot_backlog} records (at least {params.min_backlog_limit} "
                         "expected): a burst of events beyond it while auditd is busy is lost after boot")
         evidence.add("/facts/audit/boot_backlog_limit")
+    elif params.min_backlog_limit > KERNEL_DEFAULT_BACKLOG_LIMIT and boot_backlog is None:
+        # without -b or audit_backlog_limit= the kernel keeps its default, far below any such minimum
+        if snapshot.facts.audit.boot_audit is not None:  # type: ignore[union-attr]  # the command line was read
+            blockers.append(f"no -b of these rules sets a backlog limit and the kernel command line has no "
+                            f"audit_backlog_limit=, so the kernel's default of {KERNEL_DEFAULT_BACKLOG_LIMIT} records "
+                            f"applies (at least {params.min_backlog_limit} expected): a burst of events beyond it "
+                            "while auditd is busy is lost after boot")
+            evidence.add("/facts/audit/boot_audit")
+        else:
+            unread = sorted({g.reason for g in snapshot.gaps_for("audit", "boot_audit")})
+            why = ("; ".join(unread) if unread else "it is not read in an offline root directory"
+                   if snapshot.provenance.source == "root" else "it is not recorded in this snapshot")
+            doubt = (f"no -b of these rules sets a backlog limit, so after boot the kernel holds the kernel command "
+                     f"line's audit_backlog_limit=, else its default of {KERNEL_DEFAULT_BACKLOG_LIMIT} records (at "
+                     f"least {params.min_backlog_limit} expected), and whether the command line sets it is not known "
+                     f"({why})")
     failure = last_control(rules, "failure")
     if failure is not None and _control_number(failure[2]) == 0:
         index, rule, _ = failure
@@ -703,7 +733,7 @@ def _boot_loss_blockers(snapshot: HostSnapshot, rules: list[AuditRule], params: 
                         "is not even reported in the kernel log (AU-5 asks for an alert on an audit processing "
                         "failure)")
         evidence.add(_pointer("persistent_rules", index))
-    return blockers
+    return blockers, doubt
 
 
 URING_SUBJECT = "io_uring"
@@ -1220,7 +1250,7 @@ IO_URING_DISABLED = "kernel.io_uring_disabled"
 @check(
     name="audit.socket_logging",
     title="Socket syscalls are audited (loaded and persistent rules, every architecture)",
-    version="1.9.1",
+    version="1.9.2",
     needs=("audit",),
     platforms=("linux", "windows", "macos"),
     params=SocketLoggingParams,
@@ -1322,7 +1352,10 @@ exists but cannot be read is not_reviewed).  A rate limit other than 0 (the last
 persistent rules) fails the persistent scope, and the loaded one (auditctl -s or netlink) fails the
 enabled finding: past it the kernel drops records the rules selected.  So do the persistent rules'
 last -b below min_backlog_limit (else the kernel command line's audit_backlog_limit=) and last
--f 0 (a lost record not even reported), as the running values fail the enabled finding.
+-f 0 (a lost record not even reported), as the running values fail the enabled finding.  Boot
+rules with no -b and a kernel command line without audit_backlog_limit= leave the kernel's default
+of 64 records, which fails a min_backlog_limit above 64; a command line not read (offline, a gap,
+an older snapshot) makes the persistent scopes not_reviewed then.
 
 io_uring makes the same calls without the syscalls (IORING_OP_ACCEPT and IORING_OP_CONNECT since
 Linux 5.5, IORING_OP_BIND and IORING_OP_LISTEN since 6.11), so no syscall rule records them.  One

@@ -12,10 +12,11 @@ from auditor.domain.audit_rules import parse_auditctl_list, parse_rules_text
 from auditor.engine.registry import load_registry
 from auditor.model.facts import AuditFacts, AuditRule, Gap, GapKind, IoUringBoot, IoUringState
 from auditor.model.result import Status
-from tests.factories import SOCKET_AUDIT_RULES, running_auditd, snapshot, sysctl_facts
+from tests.factories import BOOT_BACKLOG_RULES, SOCKET_AUDIT_RULES, running_auditd, snapshot, sysctl_facts
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "audit"
 RULES_FILE = "/etc/audit/rules.d/50-test.rules"
+BACKLOG_FILE = "/etc/audit/rules.d/10-backlog.rules"
 SUBJECTS = ["loaded rules b64", "loaded rules b32", "loaded rules io_uring", "persistent rules b64",
             "persistent rules b32", "persistent rules io_uring", "audit enabled", "audit records written"]
 # a running kernel where no process can use io_uring (the io_uring findings are in test_auditlog_io_uring)
@@ -39,12 +40,18 @@ def rules(text: str, machine: str | None = "x86_64") -> list[AuditRule]:
     return parsed.rules
 
 
+def boot_rules(text: str, machine: str | None = "x86_64") -> list[AuditRule]:
+    """Boot rules of a compliant host: ``text`` after a file that sets -b 8192 (without a -b the
+    kernel's default backlog limit of 64 fails the persistent scopes)."""
+    return parse_rules_text(BOOT_BACKLOG_RULES, BACKLOG_FILE, machine).rules + rules(text, machine)
+
+
 def run(loaded: str | None = GOOD, persistent: str | None = GOOD, enabled: int | None = 1,
         gaps: list[Gap] | None = None, machine: str | None = "x86_64", **params) -> dict:
     facts = AuditFacts(
         enabled=enabled,
         loaded_rules=None if loaded is None else rules(loaded, machine),
-        persistent_rules=None if persistent is None else rules(persistent, machine),
+        persistent_rules=None if persistent is None else boot_rules(persistent, machine),
         persistent_source=None if persistent is None else "/etc/audit/rules.d (augenrules)",
         io_uring=None if loaded is None else URING_OFF, io_uring_boot=None if loaded is None else URING_OFF_AT_BOOT,
         **running_auditd(None if loaded is None else 612),
@@ -85,7 +92,7 @@ def test_the_remediation_snippet_passes():
     # with io_uring open to every process, its rule is what makes the io_uring findings pass
     loaded = parse_auditctl_list("\n".join(lines), "x86_64")
     assert loaded.problems == []
-    facts = AuditFacts(enabled=1, loaded_rules=loaded.rules, persistent_rules=rules(snippet), rate_limit=0,
+    facts = AuditFacts(enabled=1, loaded_rules=loaded.rules, persistent_rules=boot_rules(snippet), rate_limit=0,
                        io_uring=IoUringState(present=True, disabled=0, group=-1, source="x"), io_uring_boot=IoUringBoot(),
                        **running_auditd())
     # ... where TCP Fast Open cannot connect: through io_uring's SEND no rule records a connect
@@ -118,7 +125,7 @@ def test_fail_for_rules_loaded_from_real_auditctl_output():
     facts = AuditFacts(
         enabled=1,
         loaded_rules=parse_auditctl_list((FIXTURES / "equivalence.auditctl-l").read_text(), "x86_64").rules,
-        persistent_rules=rules(GOOD),
+        persistent_rules=boot_rules(GOOD),
     )
     outcomes = {o.subject: o for o in audit_socket_logging.run(snapshot(audit=facts), SocketLoggingParams())}
     b64 = outcomes["loaded rules b64"]
@@ -398,6 +405,6 @@ def test_params_defaults_and_validation():
 
 def test_declared_in_the_registry_with_known_controls():
     spec = load_registry(plugins=False).get("audit.socket_logging")
-    assert spec is not None and spec.version == "1.9.1" and spec.needs == ("audit",)
+    assert spec is not None and spec.version == "1.9.2" and spec.needs == ("audit",)
     assert spec.controls == ("AU-2", "AU-12", "SI-4")
     assert "augenrules --load" in spec.remediation and "loopback" in spec.rationale

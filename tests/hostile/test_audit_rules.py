@@ -20,7 +20,7 @@ from auditor.collect.rootdir import collect_root
 from auditor.domain.audit_rules import parse_auditctl_list
 from auditor.model.facts import AuditFacts, HostSnapshot
 from auditor.model.result import Status
-from tests.factories import ELF_X86_64, SOCKET_AUDIT_RULES, snapshot
+from tests.factories import BOOT_BACKLOG_RULES, ELF_X86_64, SOCKET_AUDIT_RULES, snapshot
 
 PASS, FAIL, NOT_REVIEWED = Status.PASS, Status.FAIL, Status.NOT_REVIEWED
 
@@ -28,12 +28,14 @@ NET = SOCKET_AUDIT_RULES  # every way of making the calls
 
 
 def image(tmp_path: Path, files: dict[str, str | bytes], auditctl: bytes | None = ELF_X86_64,
-          awk: str | None = None) -> HostSnapshot:
+          awk: str | None = None, backlog: bool = True) -> HostSnapshot:
     """An image with these rules.d files, an auditctl of this ELF header and, with ``awk``, a
     /usr/bin/awk that links to that program through /etc/alternatives (as Debian installs it)."""
     root = tmp_path / "image"
     rules_d = root / "etc" / "audit" / "rules.d"
     rules_d.mkdir(parents=True)
+    if backlog:  # a compliant host sets -b (the files may change it)
+        (rules_d / "00-backlog.rules").write_text(BOOT_BACKLOG_RULES)
     for name, text in files.items():
         (rules_d / name).write_bytes(text if isinstance(text, bytes) else text.encode())
     if auditctl is not None:
@@ -161,7 +163,7 @@ def test_line_longer_than_auditctls_buffer_is_read_as_two_lines(tmp_path):
 
 def drift(tmp_path: Path, files: dict[str, str], listed: str) -> list[tuple[str, Status]]:
     """drift.audit_rules of the image's rules.d against what ``auditctl -l`` listed."""
-    offline = image(tmp_path, files)
+    offline = image(tmp_path, files, backlog=False)  # the rules compared, no control lines
     audit = offline.facts.audit
     facts = AuditFacts(enabled=1, loaded_rules=parse_auditctl_list(listed, "x86_64").rules,
                        persistent_rules=audit.persistent_rules, persistent_source=audit.persistent_source,

@@ -26,7 +26,7 @@ from auditor.domain.audit_rules import parse_rules_text
 from auditor.model.facts import AuditFacts, HostSnapshot
 from auditor.model.result import Status
 from tests.audit_kernel import auditctl_status_of_this_kernel
-from tests.factories import ELF_X86_64, SOCKET_AUDIT_RULES, running_auditd, snapshot
+from tests.factories import BOOT_BACKLOG_RULES, ELF_X86_64, SOCKET_AUDIT_RULES, running_auditd, snapshot
 from tests.privileges import require_root
 
 PASS, FAIL, NOT_REVIEWED, NOT_APPLICABLE = Status.PASS, Status.FAIL, Status.NOT_REVIEWED, Status.NOT_APPLICABLE
@@ -40,6 +40,7 @@ def image(tmp_path: Path, auditd_conf: str | bytes | None) -> HostSnapshot:
     rules_d = root / "etc" / "audit" / "rules.d"
     rules_d.mkdir(parents=True)
     (rules_d / "30-net.rules").write_text(NET)
+    (rules_d / "10-backlog.rules").write_text(BOOT_BACKLOG_RULES)  # a compliant host sets -b
     if auditd_conf is not None:
         data = auditd_conf if isinstance(auditd_conf, bytes) else auditd_conf.encode()
         (root / "etc" / "audit" / "auditd.conf").write_bytes(data)
@@ -153,7 +154,8 @@ def test_not_required_is_not_applicable(tmp_path):
 
 def live_facts(pid: int | None) -> AuditFacts:
     rules = parse_rules_text(SOCKET_AUDIT_RULES, "/etc/audit/rules.d/30-net.rules", "x86_64").rules
-    return AuditFacts(enabled=1, rate_limit=0, loaded_rules=rules, persistent_rules=rules,
+    boot = parse_rules_text(BOOT_BACKLOG_RULES + SOCKET_AUDIT_RULES, "/etc/audit/rules.d/30-net.rules", "x86_64").rules
+    return AuditFacts(enabled=1, rate_limit=0, loaded_rules=rules, persistent_rules=boot,
                       persistent_source="/etc/audit/rules.d (augenrules)", runtime_source="auditctl",
                       config_dir_exists=True, **running_auditd(pid))
 

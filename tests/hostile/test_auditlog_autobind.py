@@ -22,7 +22,7 @@ from auditor.collect.rootdir import collect_root
 from auditor.domain.audit_rules import parse_auditctl_list, parse_rules_text
 from auditor.model.facts import AuditFacts, IoUringBoot, IoUringState
 from auditor.model.result import Status
-from tests.factories import running_auditd, snapshot
+from tests.factories import BOOT_BACKLOG_RULES, running_auditd, snapshot
 
 ROOTS = Path(__file__).resolve().parents[1] / "fixtures" / "roots"
 RULES_FILE = "/etc/audit/rules.d/30-net.rules"
@@ -48,6 +48,7 @@ def image(tmp_path: Path, rules: str) -> Path:
     root = tmp_path / "image"
     (root / "etc" / "audit" / "rules.d").mkdir(parents=True)
     (root / "etc" / "audit" / "rules.d" / "30-net.rules").write_text(rules)
+    (root / "etc" / "audit" / "rules.d" / "10-backlog.rules").write_text(BOOT_BACKLOG_RULES)  # a compliant host sets -b
     (root / "usr" / "sbin").mkdir(parents=True)
     shutil.copy(ROOTS / "audit-rulesd" / "usr" / "sbin" / "auditctl", root / "usr" / "sbin" / "auditctl")
     return root

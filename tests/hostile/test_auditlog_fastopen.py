@@ -37,7 +37,7 @@ from auditor.model.facts import (
     SysctlSetting,
 )
 from auditor.model.result import Status
-from tests.factories import running_auditd, snapshot, sysctl_facts
+from tests.factories import BOOT_BACKLOG_RULES, running_auditd, snapshot, sysctl_facts
 from tests.netns_env import named_namespace, sysctl_in
 
 ROOTS = Path(__file__).resolve().parents[1] / "fixtures" / "roots"
@@ -92,18 +92,20 @@ from auditor.collect.sysctl import collect_sysctl
 from auditor.collect.targets import LocalHost
 from auditor.domain.audit_rules import parse_auditctl_list, parse_rules_text
 from auditor.model.facts import AuditFacts, Gap, IoUringBoot, IoUringState
-from tests.factories import running_auditd, snapshot
+from tests.factories import BOOT_BACKLOG_RULES, running_auditd, snapshot
 root, rules_file, uring = Path(sys.argv[1]), sys.argv[2], sys.argv[3] if len(sys.argv) > 3 else "off"
 facts, gaps = collect_sysctl(CollectContext(target=LocalHost(root=root, program_path=(str(root / "none"),))))
 text = (root / rules_file.lstrip("/")).read_text()
 parsed = parse_rules_text(text, rules_file, "x86_64")  # the boot's reading: an io_uring line is a named doubt
 loaded = parse_auditctl_list(text.replace("-k net", "-F key=net"), "x86_64")  # as auditctl -l lists them
 assert loaded.problems == [], loaded.problems
+# a compliant host's boot rules set -b (the image's 10-backlog.rules)
+backlog = parse_rules_text(BOOT_BACKLOG_RULES, "/etc/audit/rules.d/10-backlog.rules", "x86_64").rules
 gaps += [Gap(section="audit", field="persistent_rules/problems", reason=str(p)) for p in parsed.problems]
 disabled = 2 if uring == "off" else 0
 state = IoUringState(present=True, disabled=disabled, group=-1, source="/proc/sys/kernel/io_uring_disabled")
 boot = IoUringBoot(value=str(disabled), origin="/etc/sysctl.d/60-io_uring.conf:1")
-audit = AuditFacts(enabled=1, rate_limit=0, loaded_rules=loaded.rules, persistent_rules=parsed.rules,
+audit = AuditFacts(enabled=1, rate_limit=0, loaded_rules=loaded.rules, persistent_rules=backlog + parsed.rules,
                    persistent_source="/etc/audit/rules.d (augenrules)", machine="x86_64", io_uring=state,
                    io_uring_boot=boot, **running_auditd())
 snap = snapshot(sysctl=facts, audit=audit, gaps=gaps, netns=None, kernel=os.uname().release)
@@ -117,6 +119,7 @@ def image(tmp_path: Path, rules: str, sysctl: str | None = None) -> Path:
     root = tmp_path / "image"
     (root / "etc" / "audit" / "rules.d").mkdir(parents=True)
     (root / "etc" / "audit" / "rules.d" / "30-net.rules").write_text(rules)
+    (root / "etc" / "audit" / "rules.d" / "10-backlog.rules").write_text(BOOT_BACKLOG_RULES)  # a compliant host sets -b
     (root / "usr" / "sbin").mkdir(parents=True)
     shutil.copy(ROOTS / "audit-rulesd" / "usr" / "sbin" / "auditctl", root / "usr" / "sbin" / "auditctl")
     (root / "etc" / "sysctl.d").mkdir(parents=True)

@@ -25,7 +25,7 @@ from auditor.model.check import Outcome
 from auditor.model.facts import AuditFacts
 from auditor.model.result import Status
 from tests.audit_kernel import auditctl_status_of_this_kernel
-from tests.factories import snapshot
+from tests.factories import BOOT_BACKLOG_RULES, snapshot
 from tests.hostile.test_audit_rules import NET, image, persistent
 from tests.privileges import require_root
 
@@ -46,14 +46,14 @@ def test_a_rate_limit_of_one_record_a_second_fails(tmp_path):
 
 
 def test_the_last_rate_limit_decides(tmp_path):
-    assert persistent(image(tmp_path, {"10-a.rules": "-r 100\n", "90-z.rules": NET + "-r 0\n"})) == (PASS, PASS)
-    assert persistent(image(tmp_path / "b", {"10-a.rules": "-r 0\n", "90-z.rules": NET + "-r 0x10\n"})) \
+    assert persistent(image(tmp_path, {"00-b.rules": BOOT_BACKLOG_RULES, "10-a.rules": "-r 100\n", "90-z.rules": NET + "-r 0\n"})) == (PASS, PASS)
+    assert persistent(image(tmp_path / "b", {"00-b.rules": BOOT_BACKLOG_RULES, "10-a.rules": "-r 0\n", "90-z.rules": NET + "-r 0x10\n"})) \
         == (FAIL, FAIL)
 
 
 def test_a_rate_limit_in_a_file_augenrules_skips_does_not_count(tmp_path):
     # augenrules reads only *.rules files
-    assert persistent(image(tmp_path, {"30-net.rules": NET, "99-slow.rules.disabled": "-r 1\n"})) == (PASS, PASS)
+    assert persistent(image(tmp_path, {"00-b.rules": BOOT_BACKLOG_RULES, "30-net.rules": NET, "99-slow.rules.disabled": "-r 1\n"})) == (PASS, PASS)
 
 
 # ---------------------------------------------------------------- the loaded rate limit (auditctl -s)

@@ -32,7 +32,7 @@ from auditor.collect.sockets import read_established, read_optional_proc_net, re
 from auditor.collect.sysctl import read_runtime_sysctls
 from auditor.model.facts import GapKind
 from tests.cli import run_cli
-from tests.factories import ELF_X86_64, SOCKET_AUDIT_RULES
+from tests.factories import BOOT_BACKLOG_RULES, ELF_X86_64, SOCKET_AUDIT_RULES
 
 POLICY = """\
 id: hostile-reads
@@ -57,7 +57,7 @@ def image(tmp_path: Path) -> Path:
     """An image whose audit.rules covers the socket syscalls and whose sysctl.d sets passing values."""
     root = tmp_path / "image"
     (root / "etc" / "audit").mkdir(parents=True)
-    (root / "etc" / "audit" / "audit.rules").write_text(GOOD_RULES)
+    (root / "etc" / "audit" / "audit.rules").write_text(BOOT_BACKLOG_RULES + GOOD_RULES)  # a compliant host sets -b
     (root / "usr" / "sbin").mkdir(parents=True)
     (root / "usr" / "sbin" / "auditctl").write_bytes(ELF_X86_64)  # tells the image's machine
     (root / "usr" / "lib" / "sysctl.d").mkdir(parents=True)
@@ -130,7 +130,7 @@ def test_unit_directory_linked_to_nothing_is_no_proof_of_no_listener(tmp_path):
 def test_a_link_into_an_existing_directory_of_the_image_is_followed_not_refused(tmp_path):
     root = image(tmp_path)
     (root / "usr" / "lib" / "audit-rules").mkdir()
-    (root / "usr" / "lib" / "audit-rules" / "10-net.rules").write_text(GOOD_RULES)
+    (root / "usr" / "lib" / "audit-rules" / "10-net.rules").write_text(BOOT_BACKLOG_RULES + GOOD_RULES)
     (root / "etc" / "audit" / "rules.d").symlink_to("/usr/lib/audit-rules")
     (root / "lib").symlink_to("usr/lib")  # merged /usr: /lib/sysctl.d is the image's /usr/lib/sysctl.d
     code, found = evaluate_root(tmp_path, root)

@@ -42,7 +42,7 @@ def test_a_silent_boot_failure_mode_fails_the_persistent_scope(tmp_path):
                        "(AU-5 asks for an alert on an audit processing failure)")
 
 
-@pytest.mark.parametrize("control", ["-b 8192\n-f 1\n", "-b 64\n-b 0\n", "-f 0\n-f 2\n", "-b 0x2000\n"])
+@pytest.mark.parametrize("control", ["-b 8192\n-f 1\n", "-b 64\n-b 0\n", "-b 8192\n-f 0\n-f 2\n", "-b 0x2000\n"])
 def test_control_case_the_last_statement_keeping_records_passes(tmp_path, control):
     # the last of each decides; 0 is no backlog limit; auditctl reads 0x2000 as 8192
     assert b64(tmp_path, control)[0] == Status.PASS

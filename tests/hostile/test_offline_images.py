@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.cli import run_cli
-from tests.factories import ELF_X86_64, SOCKET_AUDIT_RULES
+from tests.factories import BOOT_BACKLOG_RULES, ELF_X86_64, SOCKET_AUDIT_RULES
 
 REPO = Path(__file__).resolve().parents[2]
 TIMEOUT = 60  # seconds; evaluate of these small images takes about one
@@ -75,6 +75,7 @@ def image(tmp_path: Path) -> Path:
     # no process may use io_uring after boot, so its socket operations need no io_uring audit rule
     write(root, "etc/sysctl.d/60-io_uring.conf", "kernel.io_uring_disabled = 2\n")
     write(root, "etc/audit/rules.d/10-socket.rules", SOCKET_RULES)
+    write(root, "etc/audit/rules.d/00-backlog.rules", BOOT_BACKLOG_RULES)  # a compliant host sets -b
     (root / "usr/sbin").mkdir(parents=True)
     (root / "usr/sbin/auditctl").write_bytes(ELF_X86_64)  # the image's machine, for its syscall names
     write(root, f"{UNITS}/local.socket", unit("127.0.0.1:8081"))

@@ -17,7 +17,7 @@ from pathlib import Path
 from auditor.checks.audit_socket_logging import SocketLoggingParams, audit_socket_logging
 from auditor.collect.rootdir import collect_root
 from auditor.model.result import Status
-from tests.factories import ELF_X86_64, SOCKET_AUDIT_RULES
+from tests.factories import BOOT_BACKLOG_RULES, ELF_X86_64, SOCKET_AUDIT_RULES
 
 PASS, FAIL, NOT_REVIEWED = Status.PASS, Status.FAIL, Status.NOT_REVIEWED
 AUDITD_3 = ("[Unit]\nDescription=Security Auditing Service\nDefaultDependencies=no\n[Service]\nType=forking\n"
@@ -33,6 +33,7 @@ def image(tmp_path: Path, *, override: str | None = None, dropin: str | None = N
     audit = root / "etc" / "audit"
     (audit / "rules.d").mkdir(parents=True)
     (audit / "rules.d" / "30-net.rules").write_text(SOCKET_AUDIT_RULES)
+    (audit / "rules.d" / "00-backlog.rules").write_text(BOOT_BACKLOG_RULES)  # a compliant host sets -b
     (audit / "audit.rules").write_text(audit_rules)
     (root / "usr" / "sbin").mkdir(parents=True)
     (root / "usr" / "sbin" / "auditctl").write_bytes(ELF_X86_64)
@@ -79,7 +80,7 @@ def test_drop_in_that_replaces_augenrules_with_auditctl_is_judged_on_audit_rules
 
 
 def test_control_case_audit_rules_that_cover_the_calls_pass_when_they_are_what_loads(tmp_path):
-    statuses, _, _ = persistent(image(tmp_path, override=BY_AUDITCTL, audit_rules=SOCKET_AUDIT_RULES))
+    statuses, _, _ = persistent(image(tmp_path, override=BY_AUDITCTL, audit_rules=BOOT_BACKLOG_RULES + SOCKET_AUDIT_RULES))
     assert statuses == (PASS, PASS)
 
 

@@ -22,7 +22,7 @@ from auditor.checks.audit_socket_logging import SocketLoggingParams, audit_socke
 from auditor.collect.rootdir import collect_root
 from auditor.model.facts import HostSnapshot
 from auditor.model.result import Status
-from tests.factories import ELF_X86_64, SOCKET_AUDIT_RULES
+from tests.factories import BOOT_BACKLOG_RULES, ELF_X86_64, SOCKET_AUDIT_RULES
 
 PASS, FAIL = Status.PASS, Status.FAIL
 
@@ -31,6 +31,7 @@ def image(tmp_path: Path, files: dict[str, str]) -> HostSnapshot:
     root = tmp_path / "image"
     rules_d = root / "etc" / "audit" / "rules.d"
     rules_d.mkdir(parents=True)
+    (rules_d / "00-backlog.rules").write_text(BOOT_BACKLOG_RULES)  # a compliant host sets -b (the files may change it)
     for name, text in files.items():
         (rules_d / name).write_text(text)
     (root / "usr" / "sbin").mkdir(parents=True)
