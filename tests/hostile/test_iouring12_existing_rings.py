@@ -20,7 +20,9 @@ import errno
 import os
 import subprocess
 import sys
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -106,15 +108,25 @@ sys.stdin.read()
 """
 
 
-@pytest.mark.live
-def test_the_collector_finds_a_process_holding_a_ring():
-    child = subprocess.Popen([sys.executable, "-c", RING_CHILD], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                             text=True)
+@contextmanager
+def ring_child(source: str) -> Iterator[tuple[subprocess.Popen[str], int]]:
+    """A child running SOURCE, which makes a ring and prints a number (its descriptor, 0, or minus
+    the errno io_uring_setup gave); skips where the kernel refuses rings.  Killed at the end."""
+    child = subprocess.Popen([sys.executable, "-c", source], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
         assert child.stdout is not None
         answer = int(child.stdout.readline())
         if answer in (-errno.ENOSYS, -errno.EPERM):
             pytest.skip(f"io_uring_setup is refused here ({errno.errorcode[-answer]})")
+        yield child, answer
+    finally:
+        child.kill()
+        child.wait()
+
+
+@pytest.mark.live
+def test_the_collector_finds_a_process_holding_a_ring():
+    with ring_child(RING_CHILD) as (child, answer):
         assert answer >= 0
         holders, _unread = io_uring_holders("/proc")
         assert holders is not None
@@ -127,9 +139,6 @@ def test_the_collector_finds_a_process_holding_a_ring():
         found = judge(disabled(holders))["loaded rules io_uring"]
         assert found.status == Status.FAIL
         assert f"pid {child.pid} ({name}) fd {answer}" in found.message
-    finally:
-        child.kill()
-        child.wait()
 
 
 def test_no_proc_is_no_holder_list():
@@ -179,13 +188,7 @@ sys.stdin.read()
 
 @pytest.mark.live
 def test_a_ring_kept_only_by_its_mapping_is_found():
-    child = subprocess.Popen([sys.executable, "-c", MAPPED_RING_CHILD], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                             text=True)
-    try:
-        assert child.stdout is not None
-        answer = int(child.stdout.readline())
-        if answer in (-errno.ENOSYS, -errno.EPERM):
-            pytest.skip(f"io_uring_setup is refused here ({errno.errorcode[-answer]})")
+    with ring_child(MAPPED_RING_CHILD) as (child, answer):
         assert answer == 0
         holders, _unread = io_uring_holders("/proc")
         assert holders is not None
@@ -194,6 +197,3 @@ def test_a_ring_kept_only_by_its_mapping_is_found():
         found = judge(disabled(holders))["loaded rules io_uring"]
         assert found.status == Status.FAIL
         assert f"pid {child.pid} ({mine[0].name}) mapped at {mine[0].mappings[0]}" in found.message
-    finally:
-        child.kill()
-        child.wait()
