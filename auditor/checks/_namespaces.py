@@ -282,6 +282,12 @@ LINK_LOCAL_V6 = ipaddress.IPv6Network("fe80::/10")
 FIREWALL_UNREAD = " unless the host's firewall drops what it forwards there, and lbaudit does not read the FORWARD rules"
 
 
+def _interface_address(cidr: str) -> netaddr.Address:
+    """The address of an interface's ``ADDRESS/PREFIX`` as the collector lists it (a zone, ``%eth0``,
+    dropped)."""
+    return ipaddress.ip_address(cidr.split("/", 1)[0].split("%", 1)[0])
+
+
 def _reachable_through(ns: NetNamespace, outward: list[NetInterface]) -> list[netaddr.Address]:
     """The namespace's addresses a packet arriving on an ``outward`` interface is delivered to.
     Linux is a weak host: ip_route_input (and ip6_route_input) finds an address of *any* interface
@@ -296,7 +302,7 @@ def _reachable_through(ns: NetNamespace, outward: list[NetInterface]) -> list[ne
     found: list[netaddr.Address] = []
     for interface in sorted(ns.interfaces or [], key=lambda i: i.name not in names):  # outward ones first
         for cidr in interface.addresses:
-            address = ipaddress.ip_address(cidr.split("/", 1)[0].split("%", 1)[0])
+            address = _interface_address(cidr)
             if address.is_loopback or (address.version == 6 and address in LINK_LOCAL_V6
                                        and interface.name not in names):
                 continue
@@ -317,7 +323,7 @@ def _link_local_to_come(outward: list[NetInterface]) -> list[str]:
     """The outward interfaces that are DOWN without an IPv6 link-local address: brought up, each
     gets one, and a neighbour on its link reaches an IPv6 listener there (judged as configured)."""
     return [i.name for i in outward if not i.up and not any(
-        ":" in cidr and ipaddress.ip_address(cidr.split("/", 1)[0].split("%", 1)[0]) in LINK_LOCAL_V6
+        ":" in cidr and _interface_address(cidr) in LINK_LOCAL_V6
         for cidr in i.addresses)]
 
 
@@ -331,7 +337,7 @@ def _unassigned(ns: NetNamespace, accepted: tuple[netaddr.Network, ...]) -> list
     assigned: set[netaddr.Address] = set()
     for interface in ns.interfaces or []:
         for cidr in interface.addresses:
-            assigned.add(ipaddress.ip_address(cidr.split("/", 1)[0].split("%", 1)[0]))
+            assigned.add(_interface_address(cidr))
     found = []
     for network in accepted:
         if network.num_addresses != 1:
@@ -445,8 +451,10 @@ def exposure(listener: Listener, ns: NetNamespace, host: NetNamespace | None) ->
     for address in _reachable_through(ns, outward):
         if any(address.version == n.version and address in n for n in accepted):
             reachable.append(str(address))
-    unassigned = _unassigned(ns, accepted) if outward else []
-    reachable += [address for address in unassigned if address not in reachable]
+    # An address a local route gives it (see _unassigned): reached from an outward link, and perhaps
+    # forwarded to by the host.
+    unassigned = _unassigned(ns, accepted) if outward or forwarded else []
+    reachable += [address for address in (unassigned if outward else []) if address not in reachable]
     # A forwarded packet reaches an address of the namespace the host routes to it (link-local
     # addresses are never forwarded); as for an outward link, any of its addresses (weak host).
     conditional = [str(address) for address in _reachable_through(ns, forwarded)
@@ -454,7 +462,7 @@ def exposure(listener: Listener, ns: NetNamespace, host: NetNamespace | None) ->
                    and any(address.version == n.version and address in n for n in accepted)
                    and str(address) not in reachable]
     # An address a local route gives it: the host may route it there too (its routes are not read)
-    conditional += [address for address in (_unassigned(ns, accepted) if forwarded else [])
+    conditional += [address for address in (unassigned if forwarded else [])
                     if ipaddress.ip_address(address).version in forwarding
                     and address not in reachable and address not in conditional]
     condition = None
