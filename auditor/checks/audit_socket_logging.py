@@ -32,6 +32,7 @@ from auditor.checks._audit_coverage import (
 from auditor.checks._sysctl import SysctlValueError, parse_kernel_int
 from auditor.domain import auditd_conf, platform_audit
 from auditor.domain.audit_statement import RuleError, format_field, parse_field
+from auditor.domain.auditctl_grammar import c_strtoul
 from auditor.domain.sysctl import collected_runtime_keys, configured_setting
 from auditor.model.base import empty_list, json_pointer
 from auditor.model.check import (
@@ -669,15 +670,12 @@ def _loss_blockers(snapshot: HostSnapshot, params: SocketLoggingParams) -> list[
 
 
 def _control_number(value: str) -> int | None:
-    """A -b or -f value as auditctl reads it (strtoul base 0: 0x hexadecimal, a leading 0 octal);
-    None for one that is not a number (auditctl refuses it, a problem of the rules)."""
+    """A -b or -f value as auditctl reads it (strtoul base 0, the grammar's :func:`c_strtoul`: 0x
+    hexadecimal, a leading 0 octal, the leading digits); None for one that does not start with a
+    digit (auditctl refuses it, a problem of the rules).  The parser writes the value in decimal; a
+    snapshot's may be written otherwise."""
     text = value.strip()
-    try:
-        if text[:2].lower() == "0x":
-            return int(text[2:], 16)
-        return int(text, 8) if len(text) > 1 and text.startswith("0") else int(text, 10)
-    except ValueError:
-        return None
+    return c_strtoul(text) if text[:1].isdigit() else None
 
 
 # kernel/audit.c: "static u32 audit_backlog_limit = 64", the limit of a kernel whose command line
