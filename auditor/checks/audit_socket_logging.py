@@ -1341,6 +1341,11 @@ open (Linux 6.0 or later), that setting, or io_uring turned off, is the only rem
 SEND and SEND_ZC operations connect with MSG_FASTOPEN and a destination address, and the kernel
 never audits them.
 
+On x86_64 no audit rule can record a call made through the x32 ABI (its syscall numbers carry bit
+0x40000000, past every rule's bitmask): where the kernel has it, boot with `syscall.x32=n` (on
+Debian's kernels; GRUB_CMDLINE_LINUX in /etc/default/grub, then update-grub) or a kernel built
+without CONFIG_X86_X32_ABI.
+
 Where no program needs io_uring, turn it off instead (Linux 6.6 or later):
 `kernel.io_uring_disabled = 2` in /etc/sysctl.d/ (then `sysctl --system`), and restart the programs
 holding an io_uring (`ls -l /proc/*/fd | grep io_uring`): the setting refuses only new rings, and
@@ -1401,6 +1406,20 @@ last -b below min_backlog_limit (else the kernel command line's audit_backlog_li
 rules with no -b and a kernel command line without audit_backlog_limit= leave the kernel's default
 of 64 records, which fails a min_backlog_limit above 64; a command line not read (offline, a gap,
 an older snapshot) makes the persistent scopes not_reviewed then.
+
+On x86_64 the b64 findings also fail where the x32 ABI is usable: an x32 program makes each call
+as a syscall numbered from 0x40000000, audited as arch b64, and the kernel's audit_in_mask()
+(kernel/auditsc.c) refuses every number past the rule bitmask (2048 bits), so no rule matches it,
+`-S all` and a rule without -S included (`observed.x32`).  Live, lbaudit asks the kernel (x32
+getpid in a child process: a pid or ENOSYS; under a seccomp filter of its own a refusal is checked
+against the kernel's configuration and /proc/cmdline); offline, each /boot/config-* of the image
+(CONFIG_X86_X32_ABI, CONFIG_X86_X32 before Linux 5.18, Debian's CONFIG_X86_X32_DISABLED) with the
+`syscall.x32=` of its boot loader files (GRUB_CMDLINE_LINUX, not _DEFAULT, which recovery entries
+lack), usable when any kernel with any of those command lines leaves it usable; a kernel without
+Debian's patch has no such parameter.  Not known (no kernel configuration in an image, one that
+cannot be read, a snapshot before format 1.7) is not_reviewed; a machine other than x86_64 is not
+concerned.  The persistent scope takes the next boot's kernel to be the running one (live) or the
+image's.
 
 io_uring makes the same calls without the syscalls (IORING_OP_ACCEPT and IORING_OP_CONNECT since
 Linux 5.5, IORING_OP_BIND and IORING_OP_LISTEN since 6.11), so no syscall rule records them.  One
