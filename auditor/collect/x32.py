@@ -23,6 +23,7 @@ import select
 import signal
 import struct
 import time
+import zlib
 from pathlib import Path
 
 from auditor.collect import CollectContext, rootfs
@@ -34,7 +35,6 @@ from auditor.safeio import read_regular
 
 FIELD = "x32"
 PROBE = f"syscall 0x{X32_GETPID:x} (x32 getpid)"
-PROC_CONFIG = "/proc/config.gz"
 BOOT = "/boot"
 CONFIG_LIMIT = 4 * 1024 * 1024
 
@@ -105,11 +105,12 @@ def _running_config(ctx: CollectContext) -> tuple[KernelX32 | None, str]:
     """The running kernel's build configuration: /proc/config.gz, else /boot/config-RELEASE."""
     release = ctx.target.uname()[0]
     problems = []
+    proc_config = f"{getattr(ctx.target, 'proc', '/proc')}/config.gz"  # CONFIG_IKCONFIG_PROC
     try:
-        data = gzip.decompress(read_regular(PROC_CONFIG, CONFIG_LIMIT))
-        return read_kernel_config(data.decode("utf-8", "replace")), PROC_CONFIG
-    except (OSError, EOFError, gzip.BadGzipFile) as exc:
-        problems.append(f"{PROC_CONFIG}: {rootfs.describe_os_error(exc) if isinstance(exc, OSError) else exc}")
+        data = gzip.decompress(read_regular(proc_config, CONFIG_LIMIT))
+        return read_kernel_config(data.decode("utf-8", "replace")), proc_config
+    except (OSError, EOFError, zlib.error) as exc:  # gzip.BadGzipFile is an OSError
+        problems.append(f"{proc_config}: {rootfs.describe_os_error(exc) if isinstance(exc, OSError) else exc}")
     path = f"{BOOT}/config-{release}"
     try:
         return read_kernel_config(ctx.target.read_text(path, CONFIG_LIMIT)), path

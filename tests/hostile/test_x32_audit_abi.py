@@ -239,3 +239,70 @@ def test_live_probe_matches_the_running_kernel():
         enabled = Path("/sys/module/syscall/parameters/x32")
         if enabled.exists():  # Debian's kernel tells whether it turned x32 on
             assert facts.x32.usable is (enabled.read_text().strip() == "Y")
+
+
+# A seccomp filter on lbaudit alone (a systemd unit's SystemCallArchitectures=native) that refuses
+# every x32 call with ENOSYS, installed in a child interpreter that then collects the fact.
+SECCOMP_COLLECT = r"""
+import ctypes, json, struct, sys
+from pathlib import Path
+libc = ctypes.CDLL(None, use_errno=True)
+PR_SET_NO_NEW_PRIVS, PR_SET_SECCOMP, SECCOMP_MODE_FILTER = 38, 22, 2
+program = [(0x20, 0, 0, 0),                      # A = seccomp_data.nr
+           (0x45, 0, 1, 0x40000000),             # if A & __X32_SYSCALL_BIT
+           (0x06, 0, 0, 0x00050000 | 38),        #   return SECCOMP_RET_ERRNO | ENOSYS
+           (0x06, 0, 0, 0x7FFF0000)]             # return SECCOMP_RET_ALLOW
+code = ctypes.create_string_buffer(b"".join(struct.pack("HBBI", *op) for op in program))
+class SockFprog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+fprog = SockFprog(len(program), ctypes.cast(code, ctypes.c_void_p))
+assert libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0
+assert libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(fprog), 0, 0) == 0, ctypes.get_errno()
+from auditor.collect import CollectContext
+from auditor.collect.targets import LocalHost
+from auditor.collect.x32 import collect_x32
+fact, gaps = collect_x32(CollectContext(target=LocalHost(root=Path(sys.argv[2]), proc=sys.argv[1])), "x86_64")
+print(json.dumps({"fact": None if fact is None else fact.model_dump(), "gaps": [g.reason for g in gaps]}))
+"""
+
+
+def collect_under_seccomp(proc: str, root: Path) -> dict:
+    import json
+    import os
+    import subprocess
+    import sys
+
+    if os.uname().machine != "x86_64":
+        pytest.skip("the x32 ABI is x86_64's")
+    done = subprocess.run([sys.executable, "-c", SECCOMP_COLLECT, proc, str(root)], capture_output=True, text=True,
+                          timeout=60, env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])})
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+PROBE_UNDER_SECCOMP = ("syscall 0x40000027 (x32 getpid) failed with ENOSYS, and lbaudit runs under seccomp (mode 2), "
+                       "which may refuse x32 calls for lbaudit alone")
+
+
+@pytest.mark.live
+@pytest.mark.slow  # a child interpreter
+def test_a_refusal_under_lbaudits_own_seccomp_filter_is_checked_against_the_kernel_configuration(tmp_path):
+    if _running_kernel_has_x32() is not False:
+        pytest.skip("/proc/config.gz does not say that this kernel lacks the x32 ABI")
+    found = collect_under_seccomp("/proc", tmp_path)
+    assert found == {"fact": {"usable": False, "source": "/proc/config.gz: CONFIG_X86_X32_ABI is not set "
+                                                         f"({PROBE_UNDER_SECCOMP})"}, "gaps": []}
+
+
+@pytest.mark.live
+@pytest.mark.slow  # a child interpreter
+def test_a_refusal_under_seccomp_with_no_kernel_configuration_to_read_is_a_gap(tmp_path):
+    import os
+
+    proc = tmp_path / "proc"  # no config.gz, and the root has no /boot
+    proc.mkdir()
+    found = collect_under_seccomp(str(proc), tmp_path)
+    release = os.uname().release
+    assert found == {"fact": None, "gaps": [
+        f"{PROBE_UNDER_SECCOMP}; and the kernel configuration could not be read ({proc}/config.gz: not found; "
+        f"/boot/config-{release}: not found)"]}
