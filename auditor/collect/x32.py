@@ -120,7 +120,7 @@ def _running_config(ctx: CollectContext) -> tuple[KernelX32 | None, str]:
 
 
 def _live(ctx: CollectContext) -> tuple[X32Abi | None, list[Gap]]:
-    release, machine = ctx.target.uname()
+    machine = ctx.target.uname()[1]
     known = _not_x86_64(machine)
     if known is not None:
         return known, []
