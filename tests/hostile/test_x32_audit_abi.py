@@ -306,3 +306,56 @@ def test_a_refusal_under_seccomp_with_no_kernel_configuration_to_read_is_a_gap(t
     assert found == {"fact": None, "gaps": [
         f"{PROBE_UNDER_SECCOMP}; and the kernel configuration could not be read ({proc}/config.gz: not found; "
         f"/boot/config-{release}: not found)"]}
+
+
+CLI_POLICY = """\
+id: hostile-x32
+version: "1"
+owner: Hostile corpus <tests@example.com>
+rules:
+  - id: audit
+    check: audit.socket_logging
+    params:
+      require_loaded: false
+      require_enabled: false
+"""
+
+
+def evaluate_image(tmp_path: Path, kernels: dict[str, str | None], fifo: bool = False) -> tuple[int, dict]:
+    """``lbaudit evaluate --root`` of an image with these kernels (and, with ``fifo``, a FIFO as its
+    /boot/config-6.1.0-fifo, which must not block the read): exit code and findings by subject."""
+    import json
+    import os
+
+    from tests.cli import run_cli
+
+    image(tmp_path, kernels)
+    root = tmp_path / "image"
+    if fifo:
+        os.mkfifo(root / "boot" / "config-6.1.0-fifo")
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(CLI_POLICY)
+    evidence = tmp_path / "evidence.json"
+    result = run_cli("evaluate", "--policy", str(policy), "--root", str(root), "--output", str(evidence),
+                     cwd=tmp_path, timeout=60)
+    findings = json.loads(evidence.read_text())["result"]["findings"]
+    return result.returncode, {f["subject"]: f for f in findings}
+
+
+def test_evaluate_of_an_image_whose_kernel_has_x32_exits_1_naming_it(tmp_path):
+    code, findings = evaluate_image(tmp_path, {"6.1.0-amd64": UPSTREAM_X32})
+    assert code == 1
+    assert findings["persistent rules b64"]["status"] == "fail"
+    assert findings["persistent rules b64"]["message"] == x32_failure(
+        "persistent", "/boot/config-6.1.0-amd64: CONFIG_X86_X32_ABI=y (a kernel without syscall.x32=)")
+    assert findings["persistent rules b32"]["status"] == "pass"
+
+
+def test_evaluate_of_an_image_whose_kernel_configuration_is_a_fifo_is_incomplete_not_blocked(tmp_path):
+    code, findings = evaluate_image(tmp_path, {"6.1.0-amd64": NO_X32}, fifo=True)
+    assert code == 3  # not reviewed: the run says it is incomplete
+    assert findings["persistent rules b64"]["status"] == "not_reviewed"
+    assert findings["persistent rules b64"]["message"] == x32_doubt(
+        "persistent", "/boot/config-6.1.0-fifo: is a FIFO, not a regular file: whether that kernel has the x32 ABI "
+                      "cannot be told")
+    assert findings["persistent rules b32"]["status"] == "pass"
