@@ -21,6 +21,7 @@ from auditor.model.facts import (
     SocketFacts,
     SysctlFacts,
     SysctlSetting,
+    X32Abi,
 )
 
 FIXED_TIME = datetime(2026, 11, 1, 12, 0, 0, tzinfo=timezone.utc)
@@ -109,6 +110,20 @@ def snapshot(
 # The first bytes of an x86_64 ELF program: what lbaudit reads from an image's auditctl to know the
 # image's machine (its syscall table); an image without it is of unknown machine, so not_reviewed.
 ELF_X86_64 = b"\x7fELF" + bytes([2, 1, 1, 0]) + bytes(8) + struct.pack("<HHI", 2, 62, 1)
+
+
+# A kernel without the x32 ABI, as a compliant host has it: no audit rule can match an x32 syscall
+# (audit.socket_logging fails b64 where x32 is usable, and is not_reviewed where that is not known).
+X32_OFF = X32Abi(usable=False, source="syscall 0x40000027 (x32 getpid) failed with ENOSYS")
+KERNEL_CONFIG_WITHOUT_X32 = "CONFIG_X86_64=y\n# CONFIG_X86_X32_ABI is not set\n"
+
+
+def install_kernel_without_x32(root: Any) -> None:
+    """Give the image at ``root`` a kernel configuration (/boot/config-6.1.0-test) without the x32
+    ABI: offline, lbaudit reads x32 from the image's kernels."""
+    boot = root / "boot"
+    boot.mkdir(parents=True, exist_ok=True)
+    (boot / "config-6.1.0-test").write_text(KERNEL_CONFIG_WITHOUT_X32)
 
 
 def loopback_only_policy(policy_id: str) -> str:

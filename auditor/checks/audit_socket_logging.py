@@ -48,6 +48,7 @@ from auditor.model.check import (
 from auditor.model.facts import (
     NO_AUDITD_PROCESS_VERSIONS,
     NO_IO_URING_HOLDERS_VERSIONS,
+    NO_X32_VERSIONS,
     AuditRule,
     HostSnapshot,
     SysctlSetting,
@@ -428,6 +429,9 @@ def _scope_outcome(
             evidence.add("/facts/audit/boot_units")
     else:
         boot_doubt = ""
+    x32_blocker, x32_doubt = _x32_part(snapshot, arch, params, evidence)
+    if x32_blocker:
+        blockers.append(x32_blocker)
     problems = sorted(g.reason for g in snapshot.gaps if g.section == "audit" and g.path == (field, "problems"))
     if field == "persistent_rules":
         units = snapshot.facts.audit.boot_units
@@ -438,6 +442,9 @@ def _scope_outcome(
     observed = {"covered": covered, "missing": missing, "shadowed": shadowed, "narrowed": narrowed}
     if partly:
         observed["partly_covered"] = partly
+    x32 = snapshot.facts.audit.x32  # type: ignore[union-attr]
+    if x32 is not None and _x32_possible(snapshot, arch):
+        observed["x32"] = x32.model_dump(mode="json")
     fastopen, fastopen_failure, fastopen_unknown = _fastopen_part(snapshot, rules, field, arch, params, evidence)
     if fastopen is not None:
         observed["fastopen"] = fastopen
@@ -472,7 +479,8 @@ def _scope_outcome(
         if problems:  # a refused line explains rules that are written but not loaded
             details.append("rule lines: " + "; ".join(problems))
         head = (f"{len(uncovered)} of {len(verdicts)} syscalls not fully audited" if uncovered
-                else f"{FASTOPEN_CALL} not fully audited" if fastopen_failure else "syscalls audited")
+                else f"{FASTOPEN_CALL} not fully audited" if fastopen_failure
+                else "syscalls audited, but not for x32 programs" if x32_blocker else "syscalls audited")
         return failed(subject, f"{subject}: {head}: " + "; ".join(details), **common)
     if problems:
         # A line we could not read might be a never rule: do not vouch for the list.  In a rules
@@ -488,6 +496,8 @@ def _scope_outcome(
         return not_reviewed(subject, f"{subject}: {fastopen_unknown}", **common)
     if boot_doubt:
         return not_reviewed(subject, f"{subject}: {boot_doubt}", **common)
+    if x32_doubt:
+        return not_reviewed(subject, f"{subject}: {x32_doubt}", **common)
     names = ", ".join(judged)
     if fastopen is not None:
         names += (" (connect's TCP Fast Open sends too)" if fastopen["status"] == "covered"
@@ -500,6 +510,43 @@ def _scope_outcome(
                                f"other than the accepted {', '.join(relied)} (calls they exclude are not recorded)",
                       **common)
     return passed(subject, f"{subject}: {names} audited by always,exit rules without narrowing filters", **common)
+
+
+X32_REMEDY = "boot with syscall.x32=n (Debian's kernels) or a kernel built without CONFIG_X86_X32_ABI"
+
+
+def _x32_possible(snapshot: HostSnapshot, arch: str) -> bool:
+    """Can this scope's programs call through the x32 ABI?  x32 is a 64-bit-mode ABI of x86_64,
+    audited as arch b64 (syscall_get_arch: "x32 tasks should be considered AUDIT_ARCH_X86_64"), and
+    only where ``uname -m`` is x86_64; on a machine not known the b64 scope may be x86_64's."""
+    machine = snapshot.facts.audit.machine or snapshot.provenance.arch  # type: ignore[union-attr]
+    return arch == "b64" and (machine is None or machine.lower() == "x86_64")
+
+
+def _x32_part(snapshot: HostSnapshot, arch: str, params: SocketLoggingParams, evidence: set[str]) -> tuple[str, str]:
+    """(why the x32 ABI leaves the calls unrecorded, a failure; why that is not known, a doubt).
+    An x32 program makes each call as a syscall numbered from 0x40000000, and the kernel's
+    audit_in_mask() (kernel/auditsc.c) returns false for a number past the rule bitmask's 2048 bits:
+    no rule matches it, -S all and a rule without -S included, so no rule can make up for it.
+    A snapshot before format 1.7 does not record the ABI: not reviewed (fail closed)."""
+    if not _x32_possible(snapshot, arch):
+        return "", ""
+    x32 = snapshot.facts.audit.x32  # type: ignore[union-attr]
+    if x32 is not None:
+        evidence.add("/facts/audit/x32")
+        if not x32.usable:
+            return "", ""
+        return (f"the x32 ABI is usable on this kernel ({x32.source}): x32 programs make "
+                f"{', '.join(params.judged_syscalls())} as syscalls numbered from 0x40000000 (arch b64), which no "
+                "audit rule can match (the kernel's audit_in_mask() looks only at numbers below 2048, -S all "
+                f"included), so none of their calls is recorded; {X32_REMEDY}"), ""
+    reasons = sorted({g.reason for g in snapshot.gaps_for("audit", "x32")})
+    if not reasons:
+        reasons = [f"a snapshot of format {snapshot.schema_version} does not record it (collect again)"
+                   if snapshot.schema_version in NO_X32_VERSIONS else "not recorded in this snapshot"]
+    return "", (f"whether the x32 ABI is usable on this kernel is not known ({'; '.join(reasons)}): where it is, no "
+                f"audit rule records the calls x32 programs make (their syscall numbers carry bit 0x40000000, past "
+                f"every rule's bitmask), so the rules alone cannot show these calls audited; {X32_REMEDY} rules it out")
 
 
 def _accepted_relied_on(verdicts: list[PathVerdict], accepted: frozenset) -> list[str]:
@@ -1248,7 +1295,7 @@ IO_URING_DISABLED = "kernel.io_uring_disabled"
 @check(
     name="audit.socket_logging",
     title="Socket syscalls are audited (loaded and persistent rules, every architecture)",
-    version="1.9.2",
+    version="1.10.0",
     needs=("audit",),
     platforms=("linux", "windows", "macos"),
     params=SocketLoggingParams,
@@ -1293,6 +1340,11 @@ own value, and a new one (a container's) starts with the kernel's default, 1.  W
 open (Linux 6.0 or later), that setting, or io_uring turned off, is the only remedy: io_uring's
 SEND and SEND_ZC operations connect with MSG_FASTOPEN and a destination address, and the kernel
 never audits them.
+
+On x86_64 no audit rule can record a call made through the x32 ABI (its syscall numbers carry bit
+0x40000000, past every rule's bitmask): where the kernel has it, boot with `syscall.x32=n` (on
+Debian's kernels; GRUB_CMDLINE_LINUX in /etc/default/grub, then update-grub) or a kernel built
+without CONFIG_X86_X32_ABI.
 
 Where no program needs io_uring, turn it off instead (Linux 6.6 or later):
 `kernel.io_uring_disabled = 2` in /etc/sysctl.d/ (then `sysctl --system`), and restart the programs
@@ -1354,6 +1406,20 @@ last -b below min_backlog_limit (else the kernel command line's audit_backlog_li
 rules with no -b and a kernel command line without audit_backlog_limit= leave the kernel's default
 of 64 records, which fails a min_backlog_limit above 64; a command line not read (offline, a gap,
 an older snapshot) makes the persistent scopes not_reviewed then.
+
+On x86_64 the b64 findings also fail where the x32 ABI is usable: an x32 program makes each call
+as a syscall numbered from 0x40000000, audited as arch b64, and the kernel's audit_in_mask()
+(kernel/auditsc.c) refuses every number past the rule bitmask (2048 bits), so no rule matches it,
+`-S all` and a rule without -S included (`observed.x32`).  Live, lbaudit asks the kernel (x32
+getpid in a child process: a pid or ENOSYS; under a seccomp filter of its own a refusal is checked
+against the kernel's configuration and /proc/cmdline); offline, each /boot/config-* of the image
+(CONFIG_X86_X32_ABI, CONFIG_X86_X32 before Linux 5.18, Debian's CONFIG_X86_X32_DISABLED) with the
+`syscall.x32=` of its boot loader files (GRUB_CMDLINE_LINUX, not _DEFAULT, which recovery entries
+lack), usable when any kernel with any of those command lines leaves it usable; a kernel without
+Debian's patch has no such parameter.  Not known (no kernel configuration in an image, one that
+cannot be read, a snapshot before format 1.7) is not_reviewed; a machine other than x86_64 is not
+concerned.  The persistent scope takes the next boot's kernel to be the running one (live) or the
+image's.
 
 io_uring makes the same calls without the syscalls (IORING_OP_ACCEPT and IORING_OP_CONNECT since
 Linux 5.5, IORING_OP_BIND and IORING_OP_LISTEN since 6.11), so no syscall rule records them.  One

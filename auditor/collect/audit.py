@@ -30,6 +30,7 @@ from auditor.collect import CollectContext, audit_netlink, rootfs, systemd_socke
 from auditor.collect.fdtables import read_table
 from auditor.collect.procview import unlisted_processes
 from auditor.collect.sysctl import read_boot_sysctls
+from auditor.collect.x32 import collect_x32
 from auditor.domain import audit_rules, auditd_conf
 from auditor.domain.sysctl import IO_URING_DISABLED as IO_URING_SYSCTL
 from auditor.domain.sysctl import configured_setting
@@ -704,16 +705,19 @@ def collect_audit(ctx: CollectContext) -> tuple[AuditFacts | None, list[Gap]]:
     gaps += found
     io_uring_boot, found = _io_uring_boot(ctx)
     gaps += found
+    machine = _machine(ctx)
+    x32, found = collect_x32(ctx, machine)
+    gaps += found
     process = None
     if pid:
         process, found = daemon_process(getattr(ctx.target, "proc", None), pid)
         gaps += found
     facts = AuditFacts(
         enabled=enabled, rate_limit=rate_limit, loaded_rules=loaded, persistent_rules=persistent, persistent_source=source,
-        runtime_source=runtime_source, config_dir_exists=exists, machine=_machine(ctx),
+        runtime_source=runtime_source, config_dir_exists=exists, machine=machine,
         auditd_pid=pid, auditd_process=process, auditd_config=auditd_config, boot_audit=boot,
         boot_backlog_limit=boot_backlog_limit, boot_units=boot_units,  # type: ignore[arg-type]
-        auditd_installed=_auditd_installed(ctx), io_uring=io_uring, io_uring_boot=io_uring_boot, **loss,  # type: ignore[arg-type]
+        auditd_installed=_auditd_installed(ctx), io_uring=io_uring, io_uring_boot=io_uring_boot, x32=x32, **loss,  # type: ignore[arg-type]
     )
     return facts, gaps
 

@@ -128,7 +128,7 @@ def running_cmdline_sysctls(ctx: CollectContext) -> tuple[list[SysctlLine], list
     return (found if version >= CMDLINE_SYSCTLS_SINCE else []), []
 
 
-def _boot_entry_files(root: Path, problems: list[str]) -> list[str]:
+def boot_entry_files(root: Path, problems: list[str]) -> list[str]:
     """The boot loader files of an image that may hold a kernel command line (see
     :func:`auditor.domain.kernel_cmdline.boot_entry_cmdlines`)."""
     paths = [*KERNEL_INSTALL_CMDLINES, GRUB_DEFAULTS, *GRUB_MENUS]
@@ -146,7 +146,7 @@ def image_cmdline_gaps(root: Path, persistent: dict[str, SysctlSetting]) -> list
     lbaudit collects that no file names gets such a gap."""
     problems: list[str] = []
     found: dict[str, list[str]] = {}
-    for path in _boot_entry_files(root, problems):
+    for path in boot_entry_files(root, problems):
         try:
             text = rootfs.read_text(root, path)
         except FileNotFoundError:

@@ -39,7 +39,8 @@ SNAPSHOT_SCHEMA: Final = "lbaudit/snapshot"
 # net.ipv4.tcp_fastopen, in each namespace (auditor.domain.sysctl.RUNTIME_KEYS_BY_SNAPSHOT_VERSION).
 # 1.5: whether each interface forwards IPv4 and IPv6 (``NetInterface.forwarding``, ``forwarding_ipv6``).
 # 1.6: the processes holding an io_uring when kernel.io_uring_disabled is 2 (``IoUringState.holders``).
-SNAPSHOT_SCHEMA_VERSION: Final = "1.6"
+# 1.7: whether the kernel's x32 syscall ABI is usable (``AuditFacts.x32``).
+SNAPSHOT_SCHEMA_VERSION: Final = "1.7"
 # The versions whose listeners record IP_TRANSPARENT only when it is set (None: clear or unknown,
 # which the rest of the file tells apart: auditor/checks/_transparency.py).
 TRANSPARENT_WHEN_SET_VERSIONS: Final = ("1.0", "1.1")
@@ -49,6 +50,8 @@ NO_LOOPBACK_DROPS_VERSIONS: Final = ("1.0", "1.1", "1.2")
 NO_AUDITD_PROCESS_VERSIONS: Final = NO_LOOPBACK_DROPS_VERSIONS
 # The versions that do not record which processes hold an io_uring (``IoUringState.holders``).
 NO_IO_URING_HOLDERS_VERSIONS: Final = ("1.0", "1.1", "1.2", "1.3", "1.4", "1.5")
+# The versions that do not record whether the x32 ABI is usable (``AuditFacts.x32``).
+NO_X32_VERSIONS: Final = (*NO_IO_URING_HOLDERS_VERSIONS, "1.6")
 
 # The operating systems lbaudit judges.  A snapshot written before platforms existed is Linux's.
 Platform = Literal["linux", "windows", "macos"]
@@ -612,6 +615,18 @@ class IoUringBoot(StrictModel):
     origin: str | None = None  # "/etc/sysctl.d/60-io_uring.conf:1"
 
 
+class X32Abi(StrictModel):
+    """Whether programs can make syscalls through the x32 ABI of the kernel (x86_64 only: a number
+    with bit 0x40000000).  No audit rule matches such a call (audit_in_mask() in kernel/auditsc.c
+    refuses a number past the rule bitmask's 2048 bits), so where it is usable the socket calls of
+    x32 programs are never audited: :mod:`auditor.domain.x32_abi`."""
+
+    usable: bool
+    # what told it: "syscall 0x40000027 (x32 getpid) returned a pid", "/boot/config-6.1.0-18-amd64:
+    # CONFIG_X86_X32_ABI is not set", "uname -m is aarch64 (the x32 ABI is x86_64's)"
+    source: str = Field(min_length=1)
+
+
 class AuditDaemonProcess(StrictModel):
     """The process the kernel's audit daemon pid names, as lbaudit's pid namespace shows it.  The
     kernel keeps the pid of a daemon that died (SIGKILL, a crash) until it next fails to send it a
@@ -668,6 +683,10 @@ class AuditFacts(StrictModel):
     # kernel.io_uring_disabled in the boot's sysctl configuration; None: not read (unreadable, or
     # a snapshot written before lbaudit read it)
     io_uring_boot: IoUringBoot | None = None
+    # the x32 syscall ABI of the running kernel (live: probed) or of the image's kernels (offline:
+    # their build configuration and boot command lines); None: not known (a gap says why; or a
+    # snapshot written before format 1.7)
+    x32: X32Abi | None = Field(None, exclude_if=lambda value: value is None)
     # auditctl -s (or netlink AUDIT_GET): records the kernel lost since boot (or since auditctl
     # --reset-lost), its queue limit, and what it does when it loses one (0 silent, 1 printk,
     # 2 panic); None when not read (offline, or a snapshot written before lbaudit read them)
@@ -850,7 +869,7 @@ class Facts(StrictModel):
 
 class HostSnapshot(StrictModel):
     schema_: Literal["lbaudit/snapshot"] = Field(SNAPSHOT_SCHEMA, alias="schema")
-    schema_version: Literal["1.0", "1.1", "1.2", "1.3", "1.4", "1.5", "1.6"] = SNAPSHOT_SCHEMA_VERSION
+    schema_version: Literal["1.0", "1.1", "1.2", "1.3", "1.4", "1.5", "1.6", "1.7"] = SNAPSHOT_SCHEMA_VERSION
     provenance: Provenance
     facts: Facts
     gaps: list[Gap] = Field(default_factory=empty_list)

@@ -12,7 +12,7 @@ from auditor.domain.audit_rules import parse_auditctl_list, parse_rules_text
 from auditor.engine.registry import load_registry
 from auditor.model.facts import AuditFacts, AuditRule, Gap, GapKind, IoUringBoot, IoUringState
 from auditor.model.result import Status
-from tests.factories import BOOT_BACKLOG_RULES, SOCKET_AUDIT_RULES, running_auditd, snapshot, sysctl_facts
+from tests.factories import BOOT_BACKLOG_RULES, SOCKET_AUDIT_RULES, X32_OFF, running_auditd, snapshot, sysctl_facts
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "audit"
 RULES_FILE = "/etc/audit/rules.d/50-test.rules"
@@ -48,7 +48,7 @@ def boot_rules(text: str, machine: str | None = "x86_64") -> list[AuditRule]:
 
 def run(loaded: str | None = GOOD, persistent: str | None = GOOD, enabled: int | None = 1,
         gaps: list[Gap] | None = None, machine: str | None = "x86_64", **params) -> dict:
-    facts = AuditFacts(
+    facts = AuditFacts(x32=X32_OFF, 
         enabled=enabled,
         loaded_rules=None if loaded is None else rules(loaded, machine),
         persistent_rules=None if persistent is None else boot_rules(persistent, machine),
@@ -76,7 +76,8 @@ def test_pass_when_every_scope_and_arch_is_covered_and_auditing_is_on():
     assert b64.observed["fastopen"] == {"via": ["sendto with MSG_FASTOPEN", "sendmsg with MSG_FASTOPEN",
                                                 "sendmmsg with MSG_FASTOPEN"], "status": "covered"}
     assert b64.evidence == ["/facts/audit/loaded_rules/0", "/facts/audit/loaded_rules/1",
-                            "/facts/audit/loaded_rules/2"]
+                            "/facts/audit/loaded_rules/2", "/facts/audit/x32"]
+    assert b64.observed["x32"] == X32_OFF.model_dump(mode="json")  # x32 off: no call escapes every rule
     # accept on b32 exists only through socketcall (i386 has no accept syscall)
     assert outcomes["persistent rules b32"].observed["covered"]["accept"]["via"] == "socketcall a0=5 (accept)"
     assert outcomes["persistent rules b32"].observed["source"] == "/etc/audit/rules.d (augenrules)"
@@ -92,7 +93,7 @@ def test_the_remediation_snippet_passes():
     # with io_uring open to every process, its rule is what makes the io_uring findings pass
     loaded = parse_auditctl_list("\n".join(lines), "x86_64")
     assert loaded.problems == []
-    facts = AuditFacts(enabled=1, loaded_rules=loaded.rules, persistent_rules=boot_rules(snippet), rate_limit=0,
+    facts = AuditFacts(x32=X32_OFF, enabled=1, loaded_rules=loaded.rules, persistent_rules=boot_rules(snippet), rate_limit=0,
                        io_uring=IoUringState(present=True, disabled=0, group=-1, source="x"), io_uring_boot=IoUringBoot(),
                        **running_auditd())
     # ... where TCP Fast Open cannot connect: through io_uring's SEND no rule records a connect
@@ -122,7 +123,7 @@ def test_fail_when_no_socket_rule_exists():
 
 
 def test_fail_for_rules_loaded_from_real_auditctl_output():
-    facts = AuditFacts(
+    facts = AuditFacts(x32=X32_OFF, 
         enabled=1,
         loaded_rules=parse_auditctl_list((FIXTURES / "equivalence.auditctl-l").read_text(), "x86_64").rules,
         persistent_rules=boot_rules(GOOD),
@@ -405,6 +406,6 @@ def test_params_defaults_and_validation():
 
 def test_declared_in_the_registry_with_known_controls():
     spec = load_registry(plugins=False).get("audit.socket_logging")
-    assert spec is not None and spec.version == "1.9.2" and spec.needs == ("audit",)
+    assert spec is not None and spec.version == "1.10.0" and spec.needs == ("audit",)
     assert spec.controls == ("AU-2", "AU-12", "SI-4")
     assert "augenrules --load" in spec.remediation and "loopback" in spec.rationale

@@ -32,7 +32,7 @@ from auditor.engine.registry import load_registry
 from auditor.model.facts import AuditFacts, Gap, GapKind, HostSnapshot, ProcessInfo, SysctlFacts, SysctlSetting
 from auditor.model.policy import Policy, PolicySource, ResolvedRule, Waiver
 from auditor.model.result import ExitCode, Severity, Status, Verdict
-from tests.factories import LINUX_DEFAULT_SYSCTLS, SOCKET_AUDIT_RULES, listener, snapshot, sysctl_facts
+from tests.factories import LINUX_DEFAULT_SYSCTLS, SOCKET_AUDIT_RULES, X32_OFF, listener, snapshot, sysctl_facts
 from tests.privileges import require_root, run_as_unprivileged
 
 ROOTS = Path(__file__).resolve().parents[1] / "fixtures" / "roots"
@@ -88,7 +88,7 @@ def test_persistent_audit_rules_that_fail_still_fail_despite_unread_lines():
     text = "-a never,exit -F arch=b64 -S bind\n" + GOOD_RULES + "-a always,io_uring -S connect\n"
     parsed = parse_rules_text(text, "/etc/audit/rules.d/30-net.rules", "x86_64")
     gaps = [Gap(section="audit", field="persistent_rules/problems", reason=str(p)) for p in parsed.problems]
-    facts = AuditFacts(enabled=1, loaded_rules=parse_rules_text(GOOD_RULES, "x", "x86_64").rules,
+    facts = AuditFacts(x32=X32_OFF, enabled=1, loaded_rules=parse_rules_text(GOOD_RULES, "x", "x86_64").rules,
                        persistent_rules=parsed.rules, persistent_source="/etc/audit/rules.d (augenrules)")
     outcome = by_subject(audit_socket_logging.run(snapshot(audit=facts, gaps=gaps), SocketLoggingParams()))
     assert outcome["persistent rules b64"].status == Status.FAIL  # what was read already fails
@@ -102,7 +102,7 @@ def test_persistent_rule_naming_a_call_its_abi_lacks_is_not_vouched_for():
     text = GOOD_RULES.replace("-S bind,listen,connect,accept4 -k net", "-S bind,listen,connect,accept,accept4 -k net")
     parsed = parse_rules_text(text, "/etc/audit/rules.d/30-net.rules", "x86_64")
     gaps = [Gap(section="audit", field="persistent_rules/problems", reason=str(p)) for p in parsed.problems]
-    facts = AuditFacts(enabled=1, loaded_rules=parse_rules_text(GOOD_RULES, "x", "x86_64").rules,
+    facts = AuditFacts(x32=X32_OFF, enabled=1, loaded_rules=parse_rules_text(GOOD_RULES, "x", "x86_64").rules,
                        persistent_rules=parsed.rules, persistent_source="/etc/audit/rules.d (augenrules)")
     outcomes = by_subject(audit_socket_logging.run(snapshot(audit=facts, arch="x86_64", gaps=gaps), SocketLoggingParams()))
     # the b64 rule before the refused line loads, but the file is not what it says: not vouched for
@@ -308,7 +308,7 @@ def test_listener_list_that_could_not_be_read_is_not_an_empty_host():
 
 
 def test_snapshot_with_gaps_removed_still_fails_closed_on_absent_facts():
-    snap = snapshot(listeners=None, time_wait=None, sysctl=SysctlFacts(runtime={}), audit=AuditFacts())
+    snap = snapshot(listeners=None, time_wait=None, sysctl=SysctlFacts(runtime={}), audit=AuditFacts(x32=X32_OFF, ))
     for check, params in (("net.bind_addresses", {}), ("net.ephemeral_port_range", {}),
                           ("net.time_wait", {"max_time_wait_share": 0.5, "allowed_tw_reuse": [2]}),
                           ("audit.socket_logging", {}), ("drift.audit_rules", {}), ("drift.sysctl", {})):
@@ -321,7 +321,7 @@ def test_unparseable_auditctl_list_line_is_not_vouched_for():
     text = GOOD_RULES + "-a never,exit -F arch=b64 -S bind -F frobnicate=1\n"
     parsed = parse_auditctl_list(text, "x86_64")
     gaps = [Gap(section="audit", field="loaded_rules/problems", reason=str(p)) for p in parsed.problems]
-    facts = AuditFacts(enabled=1, loaded_rules=parsed.rules, persistent_rules=parse_rules_text(GOOD_RULES, "x", "x86_64").rules)
+    facts = AuditFacts(x32=X32_OFF, enabled=1, loaded_rules=parsed.rules, persistent_rules=parse_rules_text(GOOD_RULES, "x", "x86_64").rules)
     outcomes = by_subject(audit_socket_logging.run(snapshot(audit=facts, gaps=gaps), SocketLoggingParams()))
     assert outcomes["loaded rules b64"].status == Status.NOT_REVIEWED and "frobnicate" in outcomes["loaded rules b64"].reason
 

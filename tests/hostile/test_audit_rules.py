@@ -20,7 +20,14 @@ from auditor.collect.rootdir import collect_root
 from auditor.domain.audit_rules import parse_auditctl_list
 from auditor.model.facts import AuditFacts, HostSnapshot
 from auditor.model.result import Status
-from tests.factories import BOOT_BACKLOG_RULES, ELF_X86_64, SOCKET_AUDIT_RULES, snapshot
+from tests.factories import (
+    BOOT_BACKLOG_RULES,
+    ELF_X86_64,
+    SOCKET_AUDIT_RULES,
+    X32_OFF,
+    install_kernel_without_x32,
+    snapshot,
+)
 
 PASS, FAIL, NOT_REVIEWED = Status.PASS, Status.FAIL, Status.NOT_REVIEWED
 
@@ -41,6 +48,7 @@ def image(tmp_path: Path, files: dict[str, str | bytes], auditctl: bytes | None 
     if auditctl is not None:
         (root / "usr" / "sbin").mkdir(parents=True)
         (root / "usr" / "sbin" / "auditctl").write_bytes(auditctl)
+        install_kernel_without_x32(root)  # offline, x32 is read from the image's kernels
     if awk is not None:
         (root / "usr" / "bin").mkdir(parents=True)
         (root / "usr" / "bin" / awk).write_bytes(ELF_X86_64)
@@ -165,7 +173,7 @@ def drift(tmp_path: Path, files: dict[str, str], listed: str) -> list[tuple[str,
     """drift.audit_rules of the image's rules.d against what ``auditctl -l`` listed."""
     offline = image(tmp_path, files, backlog=False)  # the rules compared, no control lines
     audit = offline.facts.audit
-    facts = AuditFacts(enabled=1, loaded_rules=parse_auditctl_list(listed, "x86_64").rules,
+    facts = AuditFacts(x32=X32_OFF, enabled=1, loaded_rules=parse_auditctl_list(listed, "x86_64").rules,
                        persistent_rules=audit.persistent_rules, persistent_source=audit.persistent_source,
                        machine=audit.machine)
     snap = snapshot(audit=facts, gaps=[g for g in offline.gaps if g.field.startswith("persistent_rules")])

@@ -35,7 +35,15 @@ from tests.audit_kernel import (
     encode_rule,
 )
 from tests.cli import Result, run_cli
-from tests.factories import BOOT_BACKLOG_RULES, ELF_X86_64, SOCKET_AUDIT_RULES, running_auditd, snapshot
+from tests.factories import (
+    BOOT_BACKLOG_RULES,
+    ELF_X86_64,
+    SOCKET_AUDIT_RULES,
+    X32_OFF,
+    install_kernel_without_x32,
+    running_auditd,
+    snapshot,
+)
 from tests.privileges import require_root, run_as_unprivileged
 
 REPO = Path(__file__).resolve().parents[2]
@@ -104,7 +112,7 @@ def judge_kernel_rules(*payloads: bytes) -> dict:
     """The check on rules read over netlink (rendered, parsed, problems as gaps), as the collector does."""
     rules, problems = loaded_from_kernel_rules([audit_netlink.parse_rule(p) for p in payloads], "x86_64")
     gaps = [Gap(section="audit", field="loaded_rules/problems", reason=str(p)) for p in problems]
-    facts = AuditFacts(enabled=1, loaded_rules=rules, persistent_rules=good_persistent(),
+    facts = AuditFacts(x32=X32_OFF, enabled=1, loaded_rules=rules, persistent_rules=good_persistent(),
                        persistent_source="/etc/audit/rules.d (augenrules)", runtime_source="netlink",
                        config_dir_exists=True, io_uring=NO_URING, **running_auditd())
     return judge(facts, gaps)
@@ -147,7 +155,7 @@ def test_snapshot_of_a_root_without_etc_audit_still_fails_when_evaluated_later(t
 
 def test_drift_against_a_host_without_etc_audit_names_it():
     loaded = parse_rules_text("-a always,exit -F arch=b64 -S bind -k net", RULES_FILE, "x86_64").rules
-    facts = AuditFacts(enabled=1, loaded_rules=loaded, persistent_rules=[], config_dir_exists=False)
+    facts = AuditFacts(x32=X32_OFF, enabled=1, loaded_rules=loaded, persistent_rules=[], config_dir_exists=False)
     (outcome,) = drift_audit_rules.run(snapshot(audit=facts), DriftAuditRulesParams())
     assert outcome.status.value == "fail"
     assert outcome.message.endswith("but not in /etc/audit (which does not exist): lost at the next reboot")
@@ -184,6 +192,7 @@ def test_unreadable_etc_audit_as_nobody_is_not_reviewed_while_root_sees_it_pass(
     (rules_d / "00-backlog.rules").write_text(BOOT_BACKLOG_RULES)  # a compliant host sets -b
     (image / "usr" / "sbin").mkdir(parents=True)
     (image / "usr" / "sbin" / "auditctl").write_bytes(ELF_X86_64)  # tells the image's machine
+    install_kernel_without_x32(image)  # offline, x32 is read from the image's kernels
     (image / "etc").chmod(0o755)
     (image / "etc" / "audit").chmod(0o750)  # root:root, as Debian ships it
     ctx = CollectContext(root=image, live=False)
@@ -200,7 +209,7 @@ def test_unreadable_etc_audit_as_nobody_is_not_reviewed_while_root_sees_it_pass(
 
 
 def test_snapshot_from_before_the_fact_keeps_its_gap_not_reviewed():
-    facts = AuditFacts(enabled=1, loaded_rules=good_persistent(), persistent_rules=None)  # config_dir_exists unset
+    facts = AuditFacts(x32=X32_OFF, enabled=1, loaded_rules=good_persistent(), persistent_rules=None)  # config_dir_exists unset
     gap = Gap(section="audit", field="persistent_rules",
               reason="/etc/audit/audit.rules: not found (and there is no /etc/audit/rules.d)")
     assert statuses(judge(facts, [gap]))["persistent rules b64"] == "not_reviewed"

@@ -12,7 +12,7 @@ from auditor.checks.audit_socket_logging import SocketLoggingParams, audit_socke
 from auditor.domain.audit_rules import parse_rules_text
 from auditor.model.facts import AuditFacts
 from auditor.model.result import Status
-from tests.factories import SOCKET_AUDIT_RULES, running_auditd, snapshot
+from tests.factories import SOCKET_AUDIT_RULES, X32_OFF, running_auditd, snapshot
 
 # every way of making the calls, each rule narrowed by the same two filters
 NARROWED = "".join(line.replace(" -k net", " -F auid>=1000 -F auid!=unset -k net") + "\n"
@@ -21,7 +21,7 @@ NARROWED = "".join(line.replace(" -k net", " -F auid>=1000 -F auid!=unset -k net
 
 def judge(accepted: list[str]) -> dict:
     rules = parse_rules_text(NARROWED, "/etc/audit/rules.d/30-net.rules", "x86_64").rules
-    facts = AuditFacts(enabled=1, rate_limit=0, loaded_rules=rules, persistent_rules=rules,
+    facts = AuditFacts(x32=X32_OFF, enabled=1, rate_limit=0, loaded_rules=rules, persistent_rules=rules,
                        persistent_source="/etc/audit/rules.d (augenrules)", runtime_source="auditctl",
                        config_dir_exists=True, **running_auditd())
     outcomes = audit_socket_logging.run(snapshot(audit=facts, arch="x86_64"),

@@ -26,7 +26,15 @@ from auditor.domain.audit_rules import parse_rules_text
 from auditor.model.facts import AuditFacts, HostSnapshot
 from auditor.model.result import Status
 from tests.audit_kernel import auditctl_status_of_this_kernel
-from tests.factories import BOOT_BACKLOG_RULES, ELF_X86_64, SOCKET_AUDIT_RULES, running_auditd, snapshot
+from tests.factories import (
+    BOOT_BACKLOG_RULES,
+    ELF_X86_64,
+    SOCKET_AUDIT_RULES,
+    X32_OFF,
+    install_kernel_without_x32,
+    running_auditd,
+    snapshot,
+)
 from tests.privileges import require_root
 
 PASS, FAIL, NOT_REVIEWED, NOT_APPLICABLE = Status.PASS, Status.FAIL, Status.NOT_REVIEWED, Status.NOT_APPLICABLE
@@ -46,6 +54,7 @@ def image(tmp_path: Path, auditd_conf: str | bytes | None) -> HostSnapshot:
         (root / "etc" / "audit" / "auditd.conf").write_bytes(data)
     (root / "usr" / "sbin").mkdir(parents=True)
     (root / "usr" / "sbin" / "auditctl").write_bytes(ELF_X86_64)
+    install_kernel_without_x32(root)  # offline, x32 is read from the image's kernels
     (root / "usr" / "sbin" / "auditd").write_bytes(ELF_X86_64)
     return collect_root(root, frozenset({"audit"}))
 
@@ -155,7 +164,7 @@ def test_not_required_is_not_applicable(tmp_path):
 def live_facts(pid: int | None) -> AuditFacts:
     rules = parse_rules_text(SOCKET_AUDIT_RULES, "/etc/audit/rules.d/30-net.rules", "x86_64").rules
     boot = parse_rules_text(BOOT_BACKLOG_RULES + SOCKET_AUDIT_RULES, "/etc/audit/rules.d/30-net.rules", "x86_64").rules
-    return AuditFacts(enabled=1, rate_limit=0, loaded_rules=rules, persistent_rules=boot,
+    return AuditFacts(x32=X32_OFF, enabled=1, rate_limit=0, loaded_rules=rules, persistent_rules=boot,
                       persistent_source="/etc/audit/rules.d (augenrules)", runtime_source="auditctl",
                       config_dir_exists=True, **running_auditd(pid))
 

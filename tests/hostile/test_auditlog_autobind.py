@@ -22,7 +22,7 @@ from auditor.collect.rootdir import collect_root
 from auditor.domain.audit_rules import parse_auditctl_list, parse_rules_text
 from auditor.model.facts import AuditFacts, IoUringBoot, IoUringState
 from auditor.model.result import Status
-from tests.factories import BOOT_BACKLOG_RULES, running_auditd, snapshot
+from tests.factories import BOOT_BACKLOG_RULES, X32_OFF, install_kernel_without_x32, running_auditd, snapshot
 
 ROOTS = Path(__file__).resolve().parents[1] / "fixtures" / "roots"
 RULES_FILE = "/etc/audit/rules.d/30-net.rules"
@@ -51,6 +51,7 @@ def image(tmp_path: Path, rules: str) -> Path:
     (root / "etc" / "audit" / "rules.d" / "10-backlog.rules").write_text(BOOT_BACKLOG_RULES)  # a compliant host sets -b
     (root / "usr" / "sbin").mkdir(parents=True)
     shutil.copy(ROOTS / "audit-rulesd" / "usr" / "sbin" / "auditctl", root / "usr" / "sbin" / "auditctl")
+    install_kernel_without_x32(root)  # offline, x32 is read from the image's kernels
     return root
 
 
@@ -100,7 +101,7 @@ def test_io_uring_listen_is_judged_with_bind():
     loaded = parse_auditctl_list((BIND_RULES + LISTEN_RULES).replace("-k net", "-F key=net")
                                  + "-a always,io_uring -S bind -F key=net\n", "x86_64")
     assert rules.problems == [] and loaded.problems == []
-    facts = AuditFacts(enabled=1, rate_limit=0, loaded_rules=loaded.rules, persistent_rules=rules.rules,
+    facts = AuditFacts(x32=X32_OFF, enabled=1, rate_limit=0, loaded_rules=loaded.rules, persistent_rules=rules.rules,
                        persistent_source="/etc/audit/rules.d (augenrules)", machine="x86_64",
                        io_uring=IoUringState(present=True, disabled=0, group=-1, source="/proc/sys/kernel/io_uring_disabled"),
                        io_uring_boot=IoUringBoot(), **running_auditd())

@@ -21,7 +21,7 @@ from auditor.collect.audit import collect_audit
 from auditor.domain.audit_rules import boot_audit_param, parse_rules_text
 from auditor.model.facts import AuditFacts
 from auditor.model.result import Status
-from tests.factories import SOCKET_AUDIT_RULES, running_auditd, snapshot
+from tests.factories import SOCKET_AUDIT_RULES, X32_OFF, running_auditd, snapshot
 from tests.privileges import require_root
 
 SUBJECT = "audit enabled"
@@ -29,7 +29,7 @@ SUBJECT = "audit enabled"
 
 def judge(boot: str | None, **params) -> tuple[Status, str]:
     rules = parse_rules_text(SOCKET_AUDIT_RULES, "/etc/audit/rules.d/30-net.rules", "x86_64").rules
-    facts = AuditFacts(enabled=1, rate_limit=0, loaded_rules=rules, persistent_rules=rules,
+    facts = AuditFacts(x32=X32_OFF, enabled=1, rate_limit=0, loaded_rules=rules, persistent_rules=rules,
                        persistent_source="/etc/audit/rules.d (augenrules)", runtime_source="auditctl",
                        config_dir_exists=True, boot_audit=boot, **running_auditd())  # type: ignore[arg-type]
     found = {o.subject: o for o in audit_socket_logging.run(snapshot(audit=facts, arch="x86_64"),

@@ -15,7 +15,7 @@ from pathlib import Path
 from auditor.checks.audit_socket_logging import SocketLoggingParams, audit_socket_logging
 from auditor.collect.rootdir import collect_root
 from auditor.model.result import Status
-from tests.factories import BOOT_BACKLOG_RULES, ELF_X86_64, SOCKET_AUDIT_RULES
+from tests.factories import BOOT_BACKLOG_RULES, ELF_X86_64, SOCKET_AUDIT_RULES, install_kernel_without_x32
 
 PASS, FAIL, NOT_REVIEWED = Status.PASS, Status.FAIL, Status.NOT_REVIEWED
 NET = SOCKET_AUDIT_RULES  # every way of making the calls: the rules are not what is judged here
@@ -36,6 +36,7 @@ def image(tmp_path: Path, units: dict[str, str], enabled: tuple[str, ...] = (), 
     (rules_d / "10-backlog.rules").write_text(BOOT_BACKLOG_RULES)  # a compliant host sets -b
     (root / "usr" / "sbin").mkdir(parents=True)
     (root / "usr" / "sbin" / "auditctl").write_bytes(ELF_X86_64)
+    install_kernel_without_x32(root)  # offline, x32 is read from the image's kernels
     (root / "usr" / "sbin" / "auditd").write_bytes(ELF_X86_64)
     vendor = root / "usr" / "lib" / "systemd" / "system"
     vendor.mkdir(parents=True)

@@ -37,7 +37,14 @@ from auditor.model.facts import (
     SysctlSetting,
 )
 from auditor.model.result import Status
-from tests.factories import BOOT_BACKLOG_RULES, running_auditd, snapshot, sysctl_facts
+from tests.factories import (
+    BOOT_BACKLOG_RULES,
+    X32_OFF,
+    install_kernel_without_x32,
+    running_auditd,
+    snapshot,
+    sysctl_facts,
+)
 from tests.netns_env import named_namespace, sysctl_in
 
 ROOTS = Path(__file__).resolve().parents[1] / "fixtures" / "roots"
@@ -92,7 +99,7 @@ from auditor.collect.sysctl import collect_sysctl
 from auditor.collect.targets import LocalHost
 from auditor.domain.audit_rules import parse_auditctl_list, parse_rules_text
 from auditor.model.facts import AuditFacts, Gap, IoUringBoot, IoUringState
-from tests.factories import BOOT_BACKLOG_RULES, running_auditd, snapshot
+from tests.factories import BOOT_BACKLOG_RULES, X32_OFF, running_auditd, snapshot
 root, rules_file, uring = Path(sys.argv[1]), sys.argv[2], sys.argv[3] if len(sys.argv) > 3 else "off"
 facts, gaps = collect_sysctl(CollectContext(target=LocalHost(root=root, program_path=(str(root / "none"),))))
 text = (root / rules_file.lstrip("/")).read_text()
@@ -105,7 +112,7 @@ gaps += [Gap(section="audit", field="persistent_rules/problems", reason=str(p)) 
 disabled = 2 if uring == "off" else 0
 state = IoUringState(present=True, disabled=disabled, group=-1, source="/proc/sys/kernel/io_uring_disabled")
 boot = IoUringBoot(value=str(disabled), origin="/etc/sysctl.d/60-io_uring.conf:1")
-audit = AuditFacts(enabled=1, rate_limit=0, loaded_rules=loaded.rules, persistent_rules=backlog + parsed.rules,
+audit = AuditFacts(x32=X32_OFF, enabled=1, rate_limit=0, loaded_rules=loaded.rules, persistent_rules=backlog + parsed.rules,
                    persistent_source="/etc/audit/rules.d (augenrules)", machine="x86_64", io_uring=state,
                    io_uring_boot=boot, **running_auditd())
 snap = snapshot(sysctl=facts, audit=audit, gaps=gaps, netns=None, kernel=os.uname().release)
@@ -122,6 +129,7 @@ def image(tmp_path: Path, rules: str, sysctl: str | None = None) -> Path:
     (root / "etc" / "audit" / "rules.d" / "10-backlog.rules").write_text(BOOT_BACKLOG_RULES)  # a compliant host sets -b
     (root / "usr" / "sbin").mkdir(parents=True)
     shutil.copy(ROOTS / "audit-rulesd" / "usr" / "sbin" / "auditctl", root / "usr" / "sbin" / "auditctl")
+    install_kernel_without_x32(root)  # offline, x32 is read from the image's kernels
     (root / "etc" / "sysctl.d").mkdir(parents=True)
     if sysctl is not None:
         (root / "etc" / "sysctl.d" / "60-net.conf").write_text(sysctl)
@@ -152,7 +160,7 @@ def judged(rules: str, tcp_fastopen: str | None = None, namespaces: NamespaceFac
     values = {k: v for k, v in sysctl_facts().runtime.items() if k != KEY}  # type: ignore[union-attr]
     if tcp_fastopen is not None:
         values[KEY] = SysctlSetting(value=tcp_fastopen, origin="/proc/sys/net/ipv4/tcp_fastopen")
-    facts = AuditFacts(enabled=1, rate_limit=0, loaded_rules=parsed.rules, persistent_rules=parsed.rules,
+    facts = AuditFacts(x32=X32_OFF, enabled=1, rate_limit=0, loaded_rules=parsed.rules, persistent_rules=parsed.rules,
                        persistent_source="/etc/audit/rules.d (augenrules)", machine="x86_64", io_uring=URING_OFF,
                        io_uring_boot=IoUringBoot(value="2", origin="/etc/sysctl.d/60-io_uring.conf:1"),
                        **running_auditd())
@@ -290,7 +298,7 @@ def test_io_uring_sendmsg_rule_records_fast_open_on_5_16_to_5_19():
     def uring(rules: str, kernel: str) -> object:
         parsed = parse_auditctl_list(rules, "x86_64")
         assert parsed.problems == []
-        facts = AuditFacts(enabled=1, rate_limit=0, loaded_rules=parsed.rules, persistent_rules=parsed.rules,
+        facts = AuditFacts(x32=X32_OFF, enabled=1, rate_limit=0, loaded_rules=parsed.rules, persistent_rules=parsed.rules,
                            persistent_source="/etc/audit/rules.d (augenrules)", machine="x86_64",
                            io_uring=State(present=True, source="/proc/kallsyms"), io_uring_boot=IoUringBoot(),
                            **running_auditd())

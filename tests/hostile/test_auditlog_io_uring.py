@@ -31,7 +31,7 @@ from auditor.domain.audit_rules import parse_auditctl_list, parse_rules_text
 from auditor.model.facts import AuditFacts, Gap, GapKind, IoUringBoot, IoUringState, SysctlFacts, SysctlSetting
 from auditor.model.result import Status
 from tests.audit_kernel import EQUAL, encode_rule
-from tests.factories import SOCKET_AUDIT_RULES, running_auditd, snapshot, sysctl_facts
+from tests.factories import SOCKET_AUDIT_RULES, X32_OFF, running_auditd, snapshot, sysctl_facts
 from tests.privileges import require_root
 
 ROOTS = Path(__file__).resolve().parents[1] / "fixtures" / "roots"
@@ -62,7 +62,7 @@ def judge(state: IoUringState | None, rules: str = SOCKET_AUDIT_RULES, kernel: s
           gaps: list[Gap] | None = None, boot: IoUringBoot | None = NOT_SET, **params) -> dict:
     persistent = parse_rules_text(SOCKET_AUDIT_RULES, RULES_FILE, "x86_64")
     assert persistent.problems == []
-    facts = AuditFacts(enabled=1, rate_limit=0, loaded_rules=loaded(rules), persistent_rules=persistent.rules,
+    facts = AuditFacts(x32=X32_OFF, enabled=1, rate_limit=0, loaded_rules=loaded(rules), persistent_rules=persistent.rules,
                        persistent_source="/etc/audit/rules.d (augenrules)", io_uring=state, io_uring_boot=boot,
                        **running_auditd())
     snap = snapshot(audit=facts, gaps=gaps, sysctl=server_only_fastopen())
@@ -169,7 +169,7 @@ def test_io_uring_rule_printed_by_an_auditctl_before_3_1_is_not_reviewed_not_fai
     parsed = parse_auditctl_list(SOCKET_AUDIT_RULES + printed, "x86_64")
     assert [str(p) for p in parsed.problems] == [f"auditctl -l:{AFTER_SOCKET_RULES}: Append rule - bad keyword always,(null)"]
     gaps = [Gap(section="audit", field="loaded_rules/problems", reason=str(p)) for p in parsed.problems]
-    facts = AuditFacts(enabled=1, rate_limit=0, loaded_rules=parsed.rules, io_uring=OPEN, **running_auditd())
+    facts = AuditFacts(x32=X32_OFF, enabled=1, rate_limit=0, loaded_rules=parsed.rules, io_uring=OPEN, **running_auditd())
     found = {o.subject: o for o in audit_socket_logging.run(snapshot(audit=facts, gaps=gaps), SocketLoggingParams())}
     assert found["loaded rules io_uring"].status == Status.NOT_REVIEWED
     assert "bad keyword always,(null)" in found["loaded rules io_uring"].reason

@@ -20,7 +20,7 @@ from auditor.domain.audit_rules import number_from_status, parse_auditctl_status
 from auditor.model.facts import AuditFacts
 from auditor.model.result import Status
 from tests.audit_kernel import auditctl_status_of_this_kernel
-from tests.factories import running_auditd, snapshot
+from tests.factories import X32_OFF, running_auditd, snapshot
 from tests.privileges import require_root
 
 # auditctl -s of a Debian 12 host whose kernel lost records at boot (before auditd registered)
@@ -38,7 +38,7 @@ loginuid_immutable 0 unlocked
 
 
 def enabled_finding(lost: int | None = 0, backlog_limit: int | None = 8192, failure: int | None = 1, **params):
-    facts = AuditFacts(enabled=1, rate_limit=0, boot_audit="on", lost=lost, backlog_limit=backlog_limit,
+    facts = AuditFacts(x32=X32_OFF, enabled=1, rate_limit=0, boot_audit="on", lost=lost, backlog_limit=backlog_limit,
                        failure=failure, loaded_rules=[], persistent_rules=[], **running_auditd())
     outcomes = audit_socket_logging.run(snapshot(audit=facts), SocketLoggingParams(**params))
     (found,) = [o for o in outcomes if o.subject == "audit enabled"]

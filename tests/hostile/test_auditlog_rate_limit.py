@@ -25,7 +25,7 @@ from auditor.model.check import Outcome
 from auditor.model.facts import AuditFacts
 from auditor.model.result import Status
 from tests.audit_kernel import auditctl_status_of_this_kernel
-from tests.factories import BOOT_BACKLOG_RULES, snapshot
+from tests.factories import BOOT_BACKLOG_RULES, X32_OFF, snapshot
 from tests.hostile.test_audit_rules import NET, image, persistent
 from tests.privileges import require_root
 
@@ -71,7 +71,7 @@ def loaded(status_text: str | None) -> dict[str, Outcome]:
         assert problems == [] and enabled_from_status(status) == 1
         rate_limit = rate_limit_from_status(status)
     rules = parse_rules_text(NET, "auditctl -l", "x86_64").rules
-    facts = AuditFacts(enabled=1, rate_limit=rate_limit, loaded_rules=rules, persistent_rules=rules,
+    facts = AuditFacts(x32=X32_OFF, enabled=1, rate_limit=rate_limit, loaded_rules=rules, persistent_rules=rules,
                        persistent_source="/etc/audit/rules.d (augenrules)", runtime_source="auditctl",
                        config_dir_exists=True, machine="x86_64")
     return {o.subject: o for o in audit_socket_logging.run(snapshot(audit=facts), SocketLoggingParams())}

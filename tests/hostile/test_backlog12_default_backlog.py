@@ -19,7 +19,7 @@ from auditor.collect.rootdir import collect_root
 from auditor.domain.auditctl_output import boot_audit_param, boot_backlog_limit_param
 from auditor.model.facts import HostSnapshot
 from auditor.model.result import Status
-from tests.factories import ELF_X86_64, SOCKET_AUDIT_RULES
+from tests.factories import ELF_X86_64, SOCKET_AUDIT_RULES, install_kernel_without_x32
 
 SUBJECT = "persistent rules b64"
 
@@ -33,6 +33,7 @@ def image(tmp_path: Path, files: dict[str, str]) -> HostSnapshot:
         (rules_d / name).write_text(text)
     (root / "usr" / "sbin").mkdir(parents=True)
     (root / "usr" / "sbin" / "auditctl").write_bytes(ELF_X86_64)
+    install_kernel_without_x32(root)  # offline, x32 is read from the image's kernels
     return collect_root(root, frozenset({"audit"}))
 
 

@@ -29,7 +29,7 @@ from auditor.collect.audit import daemon_process
 from auditor.model.facts import AuditDaemonProcess, AuditFacts, Gap
 from auditor.model.result import Status
 from tests.audit_kernel import auditctl_status_of_this_kernel
-from tests.factories import running_auditd, snapshot
+from tests.factories import X32_OFF, running_auditd, snapshot
 from tests.privileges import require_root
 
 SUBJECT = "audit records written"
@@ -43,7 +43,7 @@ def judged(snap) -> tuple[Status, str]:
 
 def host(pid: int, process: AuditDaemonProcess | None, gaps: list[Gap] | None = None):
     fields = {**running_auditd(pid), "auditd_process": process}
-    return snapshot(audit=AuditFacts(enabled=1, runtime_source="auditctl", loaded_rules=[], persistent_rules=[],
+    return snapshot(audit=AuditFacts(x32=X32_OFF, enabled=1, runtime_source="auditctl", loaded_rules=[], persistent_rules=[],
                                      **fields), gaps=gaps)
 
 

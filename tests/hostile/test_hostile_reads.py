@@ -32,7 +32,7 @@ from auditor.collect.sockets import read_established, read_optional_proc_net, re
 from auditor.collect.sysctl import read_runtime_sysctls
 from auditor.model.facts import GapKind
 from tests.cli import run_cli
-from tests.factories import BOOT_BACKLOG_RULES, ELF_X86_64, SOCKET_AUDIT_RULES
+from tests.factories import BOOT_BACKLOG_RULES, ELF_X86_64, SOCKET_AUDIT_RULES, install_kernel_without_x32
 
 POLICY = """\
 id: hostile-reads
@@ -60,6 +60,7 @@ def image(tmp_path: Path) -> Path:
     (root / "etc" / "audit" / "audit.rules").write_text(BOOT_BACKLOG_RULES + GOOD_RULES)  # a compliant host sets -b
     (root / "usr" / "sbin").mkdir(parents=True)
     (root / "usr" / "sbin" / "auditctl").write_bytes(ELF_X86_64)  # tells the image's machine
+    install_kernel_without_x32(root)  # offline, x32 is read from the image's kernels
     (root / "usr" / "lib" / "sysctl.d").mkdir(parents=True)
     (root / "usr" / "lib" / "sysctl.d" / "99-net.conf").write_text(NET_SYSCTLS)
     # no process may use io_uring after boot, so its socket operations need no io_uring audit rule

@@ -14,7 +14,7 @@ from auditor.checks.audit_socket_logging import SocketLoggingParams, audit_socke
 from auditor.domain.audit_rules import parse_rules_text
 from auditor.model.facts import AuditFacts, Gap
 from auditor.model.result import Status
-from tests.factories import SOCKET_AUDIT_RULES, running_auditd, snapshot
+from tests.factories import SOCKET_AUDIT_RULES, X32_OFF, running_auditd, snapshot
 
 SUBJECT = "audit enabled"
 UNREAD = Gap(section="audit", path=("boot_audit",), reason="/proc/cmdline: permission denied")
@@ -22,7 +22,7 @@ UNREAD = Gap(section="audit", path=("boot_audit",), reason="/proc/cmdline: permi
 
 def judge(gaps: list[Gap], **params) -> tuple[Status, str]:
     rules = parse_rules_text(SOCKET_AUDIT_RULES, "/etc/audit/rules.d/30-net.rules", "x86_64").rules
-    facts = AuditFacts(enabled=1, rate_limit=0, loaded_rules=rules, persistent_rules=rules,
+    facts = AuditFacts(x32=X32_OFF, enabled=1, rate_limit=0, loaded_rules=rules, persistent_rules=rules,
                        persistent_source="/etc/audit/rules.d (augenrules)", runtime_source="auditctl",
                        config_dir_exists=True, boot_audit=None, lost=0, backlog_limit=8192, failure=1,
                        **running_auditd())

@@ -30,7 +30,7 @@ from auditor.checks.audit_socket_logging import SocketLoggingParams, audit_socke
 from auditor.collect.audit import io_uring_holders
 from auditor.model.facts import AuditFacts, Gap, IoUringHolder, IoUringState
 from auditor.model.result import Status
-from tests.factories import SOCKET_AUDIT_RULES, running_auditd, snapshot
+from tests.factories import SOCKET_AUDIT_RULES, X32_OFF, running_auditd, snapshot
 from tests.hostile.test_auditlog_io_uring import URING_RULE, judge, loaded, server_only_fastopen
 from tests.privileges import require_root
 
@@ -88,7 +88,7 @@ def test_a_snapshot_that_does_not_record_the_holders_is_not_reviewed():
     assert "whether a process holds an io_uring created before kernel.io_uring_disabled was set to 2" in found.message
     assert found.message.endswith("is not known (not recorded in this snapshot)")
     # a snapshot of format 1.5 (before the holders were read) says so
-    facts = AuditFacts(enabled=1, rate_limit=0, loaded_rules=loaded(SOCKET_AUDIT_RULES), persistent_rules=[],
+    facts = AuditFacts(x32=X32_OFF, enabled=1, rate_limit=0, loaded_rules=loaded(SOCKET_AUDIT_RULES), persistent_rules=[],
                        persistent_source="/etc/audit/rules.d (augenrules)", io_uring=state, **running_auditd())
     old = snapshot(audit=facts, sysctl=server_only_fastopen()).model_copy(update={"schema_version": "1.5"})
     old = old.model_copy(update={"provenance": old.provenance.model_copy(update={"kernel": "6.12.0"})})

@@ -20,7 +20,7 @@ from auditor.collect.rootdir import collect_root
 from auditor.domain.audit_rules import parse_auditctl_list
 from auditor.model.facts import AuditFacts
 from auditor.model.result import Status
-from tests.factories import ELF_X86_64, snapshot
+from tests.factories import ELF_X86_64, X32_OFF, install_kernel_without_x32, snapshot
 
 
 def drift(tmp_path: Path, persisted: str, listed: str) -> list[tuple[str, Status]]:
@@ -30,10 +30,11 @@ def drift(tmp_path: Path, persisted: str, listed: str) -> list[tuple[str, Status
     (root / "etc" / "audit" / "rules.d" / "30-exec.rules").write_text(persisted)
     (root / "usr" / "sbin").mkdir(parents=True)
     (root / "usr" / "sbin" / "auditctl").write_bytes(ELF_X86_64)
+    install_kernel_without_x32(root)  # offline, x32 is read from the image's kernels
     offline = collect_root(root, frozenset({"audit"}))
     audit = offline.facts.audit
     assert audit is not None and not offline.gaps_for("audit", "persistent_rules")
-    facts = AuditFacts(enabled=1, loaded_rules=parse_auditctl_list(listed, "x86_64").rules,
+    facts = AuditFacts(x32=X32_OFF, enabled=1, loaded_rules=parse_auditctl_list(listed, "x86_64").rules,
                        persistent_rules=audit.persistent_rules, persistent_source=audit.persistent_source,
                        machine=audit.machine)
     return [(o.subject, o.status) for o in drift_audit_rules.run(snapshot(audit=facts), DriftAuditRulesParams())]

@@ -18,7 +18,7 @@ from auditor.domain.audit_rules import parse_rules_text
 from auditor.model.facts import AuditFacts
 from auditor.storage.snapshot import snapshot_bytes
 from tests.cli import evaluate_snapshot
-from tests.factories import BOOT_BACKLOG_RULES, running_auditd, snapshot
+from tests.factories import BOOT_BACKLOG_RULES, X32_OFF, running_auditd, snapshot
 
 # every way a 32-bit program makes the calls: listen with bind, the sends that connect with TCP
 # Fast Open with connect, socketcall for all of them
@@ -30,7 +30,7 @@ def _evaluate(tmp_path: Path, machine: str, arches: str) -> tuple[int, dict[str,
     rules = parse_rules_text(ONLY_B32, "/etc/audit/rules.d/net.rules", machine)
     assert rules.problems == []
     backlog = parse_rules_text(BOOT_BACKLOG_RULES, "/etc/audit/rules.d/00-backlog.rules", machine).rules
-    facts = AuditFacts(enabled=1, loaded_rules=rules.rules, persistent_rules=backlog + rules.rules,
+    facts = AuditFacts(x32=X32_OFF, enabled=1, loaded_rules=rules.rules, persistent_rules=backlog + rules.rules,
                        persistent_source="/etc/audit/rules.d (augenrules)", **running_auditd(612))
     host = tmp_path / "host.snapshot.json"
     host.write_bytes(snapshot_bytes(snapshot(audit=facts, arch=machine)))

@@ -17,7 +17,7 @@ from pathlib import Path
 from auditor.checks.audit_socket_logging import SocketLoggingParams, audit_socket_logging
 from auditor.collect.rootdir import collect_root
 from auditor.model.result import Status
-from tests.factories import BOOT_BACKLOG_RULES, ELF_X86_64, SOCKET_AUDIT_RULES
+from tests.factories import BOOT_BACKLOG_RULES, ELF_X86_64, SOCKET_AUDIT_RULES, install_kernel_without_x32
 
 PASS, FAIL, NOT_REVIEWED = Status.PASS, Status.FAIL, Status.NOT_REVIEWED
 AUDITD_3 = ("[Unit]\nDescription=Security Auditing Service\nDefaultDependencies=no\n[Service]\nType=forking\n"
@@ -37,6 +37,7 @@ def image(tmp_path: Path, *, override: str | None = None, dropin: str | None = N
     (audit / "audit.rules").write_text(audit_rules)
     (root / "usr" / "sbin").mkdir(parents=True)
     (root / "usr" / "sbin" / "auditctl").write_bytes(ELF_X86_64)
+    install_kernel_without_x32(root)  # offline, x32 is read from the image's kernels
     (root / "usr" / "sbin" / "auditd").write_bytes(ELF_X86_64)
     vendor = root / "usr" / "lib" / "systemd" / "system"
     vendor.mkdir(parents=True)

@@ -18,7 +18,7 @@ from auditor.checks.audit_socket_logging import SocketLoggingParams, audit_socke
 from auditor.domain.audit_rules import boot_audit_param, parse_rules_text
 from auditor.model.facts import AuditFacts
 from auditor.model.result import Status
-from tests.factories import SOCKET_AUDIT_RULES, running_auditd, snapshot
+from tests.factories import SOCKET_AUDIT_RULES, X32_OFF, running_auditd, snapshot
 
 RHEL7 = "3.10.0-1160.el7.x86_64"
 DEBIAN12 = "6.1.0-18-amd64"
@@ -46,7 +46,7 @@ def test_audit_on_the_command_line_is_read_as_the_running_kernel_reads_it(cmdlin
 def test_audit_on_of_a_3_10_kernel_fails_audit_enabled():
     boot = boot_audit_param("root=/dev/sda1 audit=on\n", RHEL7)
     rules = parse_rules_text(SOCKET_AUDIT_RULES, "/etc/audit/rules.d/30-net.rules", "x86_64").rules
-    facts = AuditFacts(enabled=1, rate_limit=0, loaded_rules=rules, persistent_rules=rules,
+    facts = AuditFacts(x32=X32_OFF, enabled=1, rate_limit=0, loaded_rules=rules, persistent_rules=rules,
                        persistent_source="/etc/audit/rules.d (augenrules)", runtime_source="auditctl",
                        config_dir_exists=True, boot_audit=boot, **running_auditd())  # type: ignore[arg-type]
     [outcome] = [o for o in audit_socket_logging.run(snapshot(audit=facts, arch="x86_64"), SocketLoggingParams())

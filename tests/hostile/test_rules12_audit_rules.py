@@ -22,7 +22,7 @@ from auditor.checks.audit_socket_logging import SocketLoggingParams, audit_socke
 from auditor.collect.rootdir import collect_root
 from auditor.model.facts import HostSnapshot
 from auditor.model.result import Status
-from tests.factories import BOOT_BACKLOG_RULES, ELF_X86_64, SOCKET_AUDIT_RULES
+from tests.factories import BOOT_BACKLOG_RULES, ELF_X86_64, SOCKET_AUDIT_RULES, install_kernel_without_x32
 
 PASS, FAIL = Status.PASS, Status.FAIL
 
@@ -36,6 +36,7 @@ def image(tmp_path: Path, files: dict[str, str]) -> HostSnapshot:
         (rules_d / name).write_text(text)
     (root / "usr" / "sbin").mkdir(parents=True)
     (root / "usr" / "sbin" / "auditctl").write_bytes(ELF_X86_64)
+    install_kernel_without_x32(root)  # offline, x32 is read from the image's kernels
     return collect_root(root, frozenset({"audit"}))
 
 

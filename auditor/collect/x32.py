@@ -1,0 +1,247 @@
+"""Whether the kernel's x32 syscall ABI is usable (:mod:`auditor.domain.x32_abi` says why it matters).
+
+Live, lbaudit asks the running kernel: a child process makes x32 getpid (syscall 0x40000027),
+which returns its pid where x32 is usable and fails with ENOSYS where it is not (a kernel built
+without it, or Debian's kernel with x32 off).  A seccomp filter on lbaudit itself may refuse the
+call for lbaudit alone (a systemd unit's SystemCallArchitectures=native does), so under one a
+refusal is not believed: the running kernel's configuration (/proc/config.gz, else
+/boot/config-RELEASE) and /proc/cmdline decide then, or the fact is a gap.
+
+Offline, the image's kernels decide: each /boot/config-* (the boot entry an image starts is not
+known offline, so x32 is usable when any kernel of the image, booted with any of its command
+lines, leaves it usable), with ``syscall.x32=`` of the image's boot loader files.  An image with
+no kernel configuration (a container image runs on its host's kernel) is a gap.  On a machine
+other than x86_64 there is no x32 ABI.
+"""
+
+from __future__ import annotations
+
+import errno
+import gzip
+import os
+import select
+import signal
+import struct
+import time
+import zlib
+from pathlib import Path
+
+from auditor.collect import CollectContext, rootfs
+from auditor.collect.sysctl import boot_entry_files
+from auditor.domain.kernel_cmdline import GRUB_DEFAULTS, GRUB_DEFAULTS_DIR, boot_entry_cmdlines
+from auditor.domain.x32_abi import X32_GETPID, X32_PARAM, KernelX32, cmdline_x32, read_kernel_config, x32_usable
+from auditor.model.facts import Gap, X32Abi
+from auditor.safeio import read_regular
+
+FIELD = "x32"
+PROBE = f"syscall 0x{X32_GETPID:x} (x32 getpid)"
+BOOT = "/boot"
+CONFIG_LIMIT = 4 * 1024 * 1024
+
+
+def _gap(reason: str) -> Gap:
+    return Gap(section="audit", path=(FIELD,), reason=reason)
+
+
+def _not_x86_64(machine: str | None) -> X32Abi | None:
+    """The fact for a machine known not to be x86_64 (no x32 ABI there); None for x86_64 or unknown."""
+    if machine is None or machine.lower() == "x86_64":
+        return None
+    return X32Abi(usable=False, source=f"the machine is {machine}: the x32 ABI exists only on x86_64")
+
+
+# ---------------------------------------------------------------- live
+
+def _seccomp_mode() -> str | None:
+    """The Seccomp: line of lbaudit's own /proc/self/status ("0" none, "1" strict, "2" filter)."""
+    try:
+        text = read_regular("/proc/self/status", 1 << 16).decode("ascii", "replace")
+    except OSError:
+        return None
+    for line in text.splitlines():
+        if line.startswith("Seccomp:"):
+            return line.split(":", 1)[1].strip()
+    return None
+
+
+def probe_x32(timeout: float) -> tuple[int | None, str]:
+    """Make x32 getpid in a forked child (a seccomp filter may kill the caller for it): (errno,
+    what happened), errno 0 when the call returned a pid, None when the child gave no answer."""
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.syscall.restype = ctypes.c_long
+    pid = os.fork()
+    if pid == 0:  # the child: never returns into the caller's code
+        status = 1
+        try:
+            result = libc.syscall(ctypes.c_long(X32_GETPID))
+            status = 0 if result >= 0 else min(255, 8 + ctypes.get_errno())
+        finally:
+            os._exit(status)
+    deadline = time.monotonic() + timeout
+    while True:
+        done, wait_status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        if time.monotonic() > deadline:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            return None, f"{PROBE}: no answer within {timeout:g} s"
+        select.select([], [], [], 0.005)
+    if os.WIFSIGNALED(wait_status):
+        sig = os.WTERMSIG(wait_status)
+        return None, f"{PROBE}: the child making it was killed by signal {signal.Signals(sig).name} (a seccomp filter?)"
+    code = os.WEXITSTATUS(wait_status)
+    if code == 0:
+        return 0, f"{PROBE} returned a pid"
+    if code < 8:
+        return None, f"{PROBE}: the child making it failed (exit status {code})"
+    number = code - 8
+    return number, f"{PROBE} failed with {errno.errorcode.get(number, str(number))}"
+
+
+def _running_config(ctx: CollectContext) -> tuple[KernelX32 | None, str]:
+    """The running kernel's build configuration: /proc/config.gz, else /boot/config-RELEASE."""
+    release = ctx.target.uname()[0]
+    problems = []
+    proc_config = f"{getattr(ctx.target, 'proc', '/proc')}/config.gz"  # CONFIG_IKCONFIG_PROC
+    try:
+        data = gzip.decompress(read_regular(proc_config, CONFIG_LIMIT))
+        return read_kernel_config(data.decode("utf-8", "replace")), proc_config
+    except (OSError, EOFError, zlib.error) as exc:  # gzip.BadGzipFile is an OSError
+        problems.append(f"{proc_config}: {rootfs.describe_os_error(exc) if isinstance(exc, OSError) else exc}")
+    path = f"{BOOT}/config-{release}"
+    try:
+        return read_kernel_config(ctx.target.read_text(path, CONFIG_LIMIT)), path
+    except OSError as exc:
+        problems.append(f"{path}: {rootfs.describe_os_error(exc)}")
+    return None, "; ".join(problems)
+
+
+def _live(ctx: CollectContext) -> tuple[X32Abi | None, list[Gap]]:
+    machine = ctx.target.uname()[1]
+    known = _not_x86_64(machine)
+    if known is not None:
+        return known, []
+    if machine is None:
+        return None, [_gap("the machine of the running kernel is not known")]
+    if struct.calcsize("P") != 8:
+        return None, [_gap("lbaudit runs as a 32-bit program, which cannot make an x32 syscall to ask the kernel")]
+    code, said = probe_x32(ctx.command_timeout)
+    if code == 0:
+        return X32Abi(usable=True, source=said), []
+    seccomp = _seccomp_mode()
+    if code == errno.ENOSYS and seccomp == "0":
+        return X32Abi(usable=False, source=said), []
+    # A refusal under a seccomp filter (or an odd answer) may be lbaudit's alone: ask the configuration.
+    why = said + ("" if seccomp == "0" else f", and lbaudit runs under seccomp (mode {seccomp or 'unknown'}), "
+                                             "which may refuse x32 calls for lbaudit alone")
+    kernel, where = _running_config(ctx)
+    if kernel is None:
+        return None, [_gap(f"{why}; and the kernel configuration could not be read ({where})")]
+    cmdline: str | None = None
+    cmdline_problem = ""
+    try:
+        cmdline = ctx.target.read_text("/proc/cmdline")
+    except OSError as exc:
+        cmdline_problem = f"/proc/cmdline: {rootfs.describe_os_error(exc)}"
+    value = None if cmdline is None else cmdline_x32(cmdline)
+    usable = x32_usable(kernel, value)
+    if cmdline is None and kernel.built and kernel.parameter:
+        return None, [_gap(f"{why}; {where}: {kernel.reason}, and {cmdline_problem}")]
+    if usable is None:
+        return None, [_gap(f"{why}; {where}: {kernel.reason}")]
+    setting = "" if value is None else f", /proc/cmdline sets {X32_PARAM}={'y' if value else 'n'}"
+    return X32Abi(usable=usable, source=f"{where}: {kernel.reason}{setting} ({why})"), []
+
+
+# ---------------------------------------------------------------- offline
+
+def _image_cmdlines(root: Path) -> tuple[list[tuple[str, bool | None]], list[str]]:
+    """The kernel command lines of an image's boot loader files, each as (where, the syscall.x32=
+    value it gives, None: not set), and the files that could not be read.  GRUB's defaults count
+    by GRUB_CMDLINE_LINUX alone (every entry carries it; GRUB_CMDLINE_LINUX_DEFAULT is left out of
+    the recovery entries), its last assignment over /etc/default/grub and grub.d deciding."""
+    problems: list[str] = []
+    found: list[tuple[str, bool | None]] = []
+    grub: tuple[str, bool | None] | None = None
+    for path in boot_entry_files(root, problems):
+        try:
+            text = rootfs.read_text(root, path)
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            problems.append(f"{path}: {rootfs.describe_os_error(exc)}")
+            continue
+        lines = text.splitlines()
+        for number, cmdline in boot_entry_cmdlines(path, text):
+            where = f"{path}:{number}"
+            if path == GRUB_DEFAULTS or path.startswith(GRUB_DEFAULTS_DIR + "/"):
+                if "GRUB_CMDLINE_LINUX_DEFAULT" not in lines[number - 1]:
+                    grub = (where, cmdline_x32(cmdline))
+                continue
+            found.append((where, cmdline_x32(cmdline)))
+    return ([grub] if grub is not None else []) + found, problems
+
+
+def _image_kernels(ctx: CollectContext) -> tuple[list[tuple[str, KernelX32]], str]:
+    """Each /boot/config-* of the image with what it says of x32; why none could be read."""
+    try:
+        names = sorted(name for name in ctx.target.list_dir(BOOT) if name.startswith("config-"))
+    except FileNotFoundError:
+        return [], (f"{BOOT} does not exist: whether the kernel that runs this image has the x32 ABI cannot be told "
+                    "(a container image runs on its host's kernel)")
+    except OSError as exc:
+        return [], f"{BOOT}: {rootfs.describe_os_error(exc)}"
+    kernels = []
+    for name in names:
+        path = f"{BOOT}/{name}"
+        try:
+            kernels.append((path, read_kernel_config(ctx.target.read_text(path, CONFIG_LIMIT))))
+        except OSError as exc:
+            return [], f"{path}: {rootfs.describe_os_error(exc)}: whether that kernel has the x32 ABI cannot be told"
+    if not kernels:
+        return [], (f"{BOOT} holds no kernel configuration (config-RELEASE): whether the kernel that runs this image "
+                    "has the x32 ABI cannot be told (a container image runs on its host's kernel)")
+    return kernels, ""
+
+
+def _offline(ctx: CollectContext, machine: str | None) -> tuple[X32Abi | None, list[Gap]]:
+    known = _not_x86_64(machine)
+    if known is not None:
+        return known, []
+    kernels, missing = _image_kernels(ctx)
+    if not kernels:
+        return None, [_gap(missing)]
+    unknown = [f"{path}: {kernel.reason}" for path, kernel in kernels if kernel.built is None]
+    if unknown:
+        return None, [_gap("; ".join(unknown))]
+    built = [(path, kernel) for path, kernel in kernels if kernel.built]
+    if not built:
+        return X32Abi(usable=False, source="; ".join(f"{path}: {kernel.reason}" for path, kernel in kernels)), []
+    cmdlines, problems = _image_cmdlines(Path(ctx.root))
+    for path, kernel in built:
+        if not kernel.parameter:
+            return X32Abi(usable=True, source=f"{path}: {kernel.reason} (a kernel without {X32_PARAM}=)"), []
+        enabling = [where for where, value in cmdlines if x32_usable(kernel, value)]
+        if kernel.off_by_default and enabling:
+            return X32Abi(usable=True, source=f"{path}: {kernel.reason}, and {', '.join(enabling)} sets "
+                                              f"{X32_PARAM}=y"), []
+        if not kernel.off_by_default and (enabling or not cmdlines):
+            lines = f"{', '.join(enabling)} does not set {X32_PARAM}=n" if enabling else "no boot entry sets it"
+            return X32Abi(usable=True, source=f"{path}: {kernel.reason}; {lines}"), []
+    if problems:
+        return None, [_gap(f"the image's kernels leave x32 off unless {X32_PARAM}= turns it on, and its boot loader "
+                           f"configuration could not be read completely ({'; '.join(problems)})")]
+    shown = "; ".join(f"{path}: {kernel.reason}" for path, kernel in kernels)
+    setting = ("; every boot entry sets " + X32_PARAM + "=n (" + ", ".join(where for where, _ in cmdlines) + ")"
+               if any(not k.off_by_default for _, k in built) else "")
+    return X32Abi(usable=False, source=shown + setting), []
+
+
+def collect_x32(ctx: CollectContext, machine: str | None) -> tuple[X32Abi | None, list[Gap]]:
+    """Whether the x32 ABI is usable on the target's kernel; never raises for what it cannot read."""
+    if ctx.target.runtime:
+        return _live(ctx)
+    return _offline(ctx, machine)
