@@ -1183,6 +1183,19 @@ def _bsm_class_outcome(flags: list[str], naflags: list[str] | None) -> Outcome:
     nt = platform_audit.BSM_NETWORK_CLASS
     expected = {"flags_include": nt, "naflags_include": nt}
     text = f"audit_control flags:{','.join(flags)}"
+    for line, classes in (("flags", flags), ("naflags", naflags or [])):
+        try:
+            platform_audit.bsm_success_mask(classes)
+        except platform_audit.UnknownBsmClass as exc:
+            return not_reviewed(BSM_CLASS_SUBJECT, f"the {line}: line of audit_control ({','.join(classes)}) names the "
+                                                   f"class {exc.name!r}, which is not one of the classes audit_class(5) ships "
+                                                   "(libbsm looks names up exactly as written, case included): a "
+                                                   "class the host's /etc/security/audit_class adds holds bits the "
+                                                   "capture does not read, and a name it does not hold makes libbsm "
+                                                   "refuse the whole list, so which classes the kernel audits cannot "
+                                                   "be told",
+                                observed={"flags": flags, "naflags": naflags}, expected=expected,
+                                evidence=["/facts/audit/macos/flags", "/facts/audit/macos/naflags"])
     if not platform_audit.bsm_network_audited(flags):
         return failed(BSM_CLASS_SUBJECT, f"{text} does not audit successful network events (class {nt}) {_EDR_NOTE}",
                       observed={"flags": flags, "naflags": naflags}, expected=expected,
@@ -1248,7 +1261,7 @@ IO_URING_DISABLED = "kernel.io_uring_disabled"
 @check(
     name="audit.socket_logging",
     title="Socket syscalls are audited (loaded and persistent rules, every architecture)",
-    version="1.9.2",
+    version="1.9.3",
     needs=("audit",),
     platforms=("linux", "windows", "macos"),
     params=SocketLoggingParams,
@@ -1445,7 +1458,10 @@ which logs events 5156 (connection permitted) and 5158 (bind permitted).  On mac
 be on (launchctl has com.apple.auditd loaded) and both the flags and the naflags line of
 /etc/security/audit_control must audit the network class nt (the kernel preselects the events of
 processes no login is attributed to, every daemon launchd starts, with naflags alone; a missing
-naflags line leaves that mask empty); without audit_control, or with auditd not loaded (the default since
+naflags line leaves that mask empty).  A line is read as libbsm reads it, class after class: a
+`^` class takes away what the classes before it added, so `^nt,nt` audits the network class and
+`nt,^nt` does not; a class name the shipped audit_class(5) lacks (a typo, `NT`, or a class the
+host's own audit_class adds, which the capture does not read) is not_reviewed.  Without audit_control, or with auditd not loaded (the default since
 macOS 14), it fails with that reason.  syscalls, arches and the loaded/persistent split are Linux
 notions and are not used there.  Hosts whose sockets an EDR logs instead waive the failure, naming
 the EDR in the waiver's reason.
