@@ -152,8 +152,19 @@ def _windows_sockets(r: _Reader, listeners_override: Any = None) -> tuple[Socket
     gaps: list[Gap] = []
     table, why = r.parsed("netstat-ano.txt", windows.parse_netstat)
     counts = None
+    # A capture with rows not understood (cut off, rows of another form) is incomplete already, and
+    # says why: the kinds it lacks may be in those rows, so it is not called narrowed.
+    missing = windows.netstat_kinds_missing(table) if table is not None and not table.bad_lines else []
+    narrowed = (f"{r.origin('netstat-ano.txt')}: no row of {', '.join(windows.kind_name(*k) for k in missing)}: "
+                "netstat -ano lists TCP and UDP over IPv4 and IPv6, and every Windows holds sockets of each (RPC "
+                "on 0.0.0.0:135 and [::]:135, LLMNR and mDNS over UDP), so the capture was narrowed (netstat -ano "
+                "-p tcp lists TCP over IPv4 alone) and such sockets are missing from it (capture the host again "
+                "with the capture script)")
     if table is None:
         gaps.append(Gap(section="sockets", path=("counts",), reason=why))
+    elif any(protocol == "tcp" for protocol, _ in missing):
+        # TIME_WAIT rows of the missing TCP family are missing from the count too: a lower bound.
+        gaps.append(Gap(section="sockets", path=("counts",), reason=narrowed))
     elif table.bad_lines:
         # A row not understood may be a TIME_WAIT row: the count is then only a lower bound.
         gaps.append(Gap(section="sockets", path=("counts",),
@@ -174,6 +185,8 @@ def _windows_sockets(r: _Reader, listeners_override: Any = None) -> tuple[Socket
         gaps.append(Gap(section="sockets", path=("listeners",),
                         reason=f"{r.origin('netstat-ano.txt')}: rows not understood, listeners may be missing: "
                                f"{_bad(table.bad_lines)}"))
+    for protocol, family in missing:
+        gaps.append(Gap(section="sockets", path=("listeners", protocol, family), reason=narrowed))
     pid_names, names_why = _tasklist(r, "tasklist.csv")
     names_before, before_why = _tasklist(r, "tasklist-before.csv")
     listeners: list[Listener] = []

@@ -138,6 +138,24 @@ class NetstatTable:
     time_wait: int = 0
     time_wait_exact: bool = True  # False when state names were not English and PID 0 counted instead
     bad_lines: list[str] = field(default_factory=list)  # "line 12: ..." for rows that were not understood
+    # (protocol, family) of every row whose local address was read: what the capture shows at all
+    kinds: set[tuple[str, str]] = field(default_factory=set)
+
+
+# Every kind of socket netstat -ano lists, in the order a reason names them.  Every Windows since
+# Vista holds sockets of all four (RPC listens on 0.0.0.0:135 and [::]:135; LLMNR, mDNS and w32time
+# on UDP over both families), so a capture without one was narrowed (netstat -ano -p tcp lists TCP
+# over IPv4 alone) and prints nothing that says so: its title and header are the same.
+NETSTAT_KINDS = (("tcp", "ipv4"), ("udp", "ipv4"), ("tcp", "ipv6"), ("udp", "ipv6"))
+
+
+def kind_name(protocol: str, family: str) -> str:
+    return f"{protocol.upper()} over {'IPv6' if family == 'ipv6' else 'IPv4'}"
+
+
+def netstat_kinds_missing(table: NetstatTable) -> list[tuple[str, str]]:
+    """The kinds of socket (:data:`NETSTAT_KINDS`) of which ``table`` holds no row."""
+    return [kind for kind in NETSTAT_KINDS if kind not in table.kinds]
 
 
 _ROW = re.compile(r"^\s*(TCP|UDP)\s+(\S+)\s+(\S+)\s+(?:(\S+)\s+)?([0-9]{1,10})\s*$", re.IGNORECASE)
@@ -200,6 +218,7 @@ def parse_netstat(text: str) -> NetstatTable:
             table.bad_lines.append(f"line {number}: local address {local[:80]!r} is not an address:port")
             continue
         family, address, port = local_end
+        table.kinds.add((protocol, family))
         pid = int(pid_text)
         if pid_out_of_range(pid):
             table.bad_lines.append(f"line {number}: PID {pid} out of range")
