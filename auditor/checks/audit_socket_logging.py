@@ -50,6 +50,7 @@ from auditor.model.facts import (
     NO_IO_URING_HOLDERS_VERSIONS,
     AuditRule,
     HostSnapshot,
+    MacosAudit,
     SysctlSetting,
 )
 from auditor.model.records import record
@@ -1150,8 +1151,7 @@ def _macos_outcomes(snapshot: HostSnapshot, params: SocketLoggingParams) -> list
         common = dict(observed={"auditd_loaded": bsm.auditd_loaded, "launchctl_exit": bsm.launchctl_exit},
                       expected={"auditd_loaded": True}, evidence=["/facts/audit/macos/auditd_loaded"])
         if bsm.auditd_loaded:
-            outcomes.append(passed(BSM_ENABLED_SUBJECT, "audit(4) is on: launchd has com.apple.auditd loaded "
-                                                        "(launchctl print system/com.apple.auditd exited 0)", **common))
+            outcomes.append(_bsm_kernel_outcome(snapshot, bsm))
         else:
             outcomes.append(failed(
                 BSM_ENABLED_SUBJECT,
@@ -1174,6 +1174,31 @@ def _macos_outcomes(snapshot: HostSnapshot, params: SocketLoggingParams) -> list
     else:
         outcomes.append(_bsm_class_outcome(flags, bsm.naflags))
     return outcomes
+
+
+def _bsm_kernel_outcome(snapshot: HostSnapshot, bsm: MacosAudit) -> Outcome:
+    """Whether the kernel audits, auditd being loaded: launchd starts auditd on demand (its plist has
+    no RunAtLoad and a TimeOut of 60 s) and auditd under launchd exits when idle with the kernel still
+    auditing, so neither "loaded" nor a running auditd says it; ``audit -c`` does."""
+    common = dict(observed={"auditd_loaded": True, "launchctl_exit": bsm.launchctl_exit,
+                            "kernel_auditing": bsm.kernel_auditing, "audit_condition_exit": bsm.audit_condition_exit},
+                  expected={"auditd_loaded": True, "kernel_auditing": True},
+                  evidence=["/facts/audit/macos/auditd_loaded", "/facts/audit/macos/kernel_auditing"])
+    if bsm.kernel_auditing:
+        return passed(BSM_ENABLED_SUBJECT, "audit(4) is on: audit -c exited 0 (auditing is enabled in the kernel) and "
+                                           "launchd has com.apple.auditd loaded", **common)
+    if bsm.kernel_auditing is False:
+        return failed(BSM_ENABLED_SUBJECT, f"audit(4) is off: launchd has com.apple.auditd loaded, but audit -c exited "
+                                           f"{bsm.audit_condition_exit}: auditing is not enabled in the kernel (never "
+                                           "started, or stopped with audit -t), so no BSM record of socket activity "
+                                           f"is written {_EDR_NOTE}", **common)
+    unread = "; ".join(sorted({g.reason for g in snapshot.gaps_for("audit", "macos/kernel_auditing")}))
+    return not_reviewed(BSM_ENABLED_SUBJECT, "launchd has com.apple.auditd loaded, but that does not say the kernel "
+                                             "audits: launchd starts auditd on demand and auditd exits when idle with "
+                                             "the kernel still auditing (or never told to), and whether it audits is "
+                                             "what audit -c answers, which is unknown: "
+                                             + (unread or "the snapshot holds no answer of audit -c (written before "
+                                                          "lbaudit read it)"), **common)
 
 
 def _bsm_class_outcome(flags: list[str], naflags: list[str] | None) -> Outcome:
@@ -1455,7 +1480,10 @@ On Windows the check judges the advanced audit policy instead of auditd rules: t
 Platform Connection" subcategory ({0CCE9226-69AE-11D9-BED3-505054503030}, found by GUID, so the
 display language does not matter) must audit success (Setting Value 1 or 3 in auditpol /backup),
 which logs events 5156 (connection permitted) and 5158 (bind permitted).  On macOS, audit(4) must
-be on (launchctl has com.apple.auditd loaded) and both the flags and the naflags line of
+be on: launchctl has com.apple.auditd loaded and `audit -c` exits 0 (auditing is enabled in the
+kernel; launchd starts auditd on demand and auditd exits when idle with the kernel still auditing,
+so neither "loaded" nor a running auditd says it; a capture without `audit -c`, from an older
+script, is not_reviewed), and both the flags and the naflags line of
 /etc/security/audit_control must audit the network class nt (the kernel preselects the events of
 processes no login is attributed to, every daemon launchd starts, with naflags alone; a missing
 naflags line leaves that mask empty).  A line is read as libbsm reads it, class after class: a

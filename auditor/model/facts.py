@@ -545,11 +545,17 @@ class WindowsAuditPolicy(StrictModel):
 
 
 class MacosAudit(StrictModel):
-    """audit(4) on macOS: whether auditd is loaded (``launchctl print system/com.apple.auditd``) and
-    which classes ``/etc/security/audit_control`` audits."""
+    """audit(4) on macOS: whether auditd is loaded (``launchctl print system/com.apple.auditd``), whether
+    the kernel audits (``audit -c``) and which classes ``/etc/security/audit_control`` audits."""
 
     auditd_loaded: bool | None = None  # None: launchctl's answer could not be read
     launchctl_exit: int | None = None
+    # Whether the kernel audits (``audit -c``): True it exited 0; False it exited non-zero and printed
+    # nothing; None: not read, or it printed something else (a gap says which), or a snapshot written
+    # before lbaudit asked.  launchd starts auditd on demand and auditd exits when idle with the kernel
+    # still auditing, so "loaded" alone does not say it.
+    kernel_auditing: bool | None = None
+    audit_condition_exit: int | None = None
     audit_control_present: bool | None = None  # False: the file does not exist (the bundle holds no copy)
     flags: list[str] | None = None  # the classes of the flags: line, as written ("lo", "+nt", "^-fr")
     # the classes of the naflags: line (events of processes no login is attributed to: launchd's

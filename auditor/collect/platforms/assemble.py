@@ -398,6 +398,22 @@ def _macos_audit(r: _Reader) -> tuple[AuditFacts, list[Gap]]:
             gaps.append(Gap(section="audit", path=("macos", "auditd_loaded"),
                             reason=f"{r.origin('auditd-launchctl.txt')}: launchctl exited {exit_code} "
                                    f"({parsed[1] or 'no message'}), which says neither loaded nor unknown"))
+    kernel_auditing: bool | None = None
+    condition_exit: int | None = None
+    parsed, why = r.parsed("audit-condition.txt", macos.parse_launchctl)
+    if parsed is None:
+        gaps.append(Gap(section="audit", path=("macos", "kernel_auditing"), reason=why))
+    else:
+        condition_exit, said = parsed
+        if condition_exit == 0:
+            kernel_auditing = True
+        elif not said:
+            kernel_auditing = False  # audit(8): -c exits successfully only if the kernel audits
+        else:
+            # An error (not root) or a usage message (an audit(8) without -c): no answer about the kernel.
+            gaps.append(Gap(section="audit", path=("macos", "kernel_auditing"),
+                            reason=f"{r.origin('audit-condition.txt')}: audit -c exited {condition_exit} and said "
+                                   f"{said!r}: an error, not whether the kernel audits"))
     flags: list[str] | None = None
     naflags: list[str] | None = None
     present: bool | None
@@ -414,8 +430,10 @@ def _macos_audit(r: _Reader) -> tuple[AuditFacts, list[Gap]]:
             naflags, why = r.parsed("audit_control", macos.parse_audit_control_naflags)
             if naflags is None:
                 gaps.append(Gap(section="audit", path=("macos", "naflags"), reason=why))
-    origin = f"{r.origin('auditd-launchctl.txt')}; {r.origin('audit_control')}"
+    origin = f"{r.origin('auditd-launchctl.txt')}; {r.origin('audit-condition.txt')}; {r.origin('audit_control')}"
     return AuditFacts(platform="macos", macos=MacosAudit(auditd_loaded=loaded, launchctl_exit=exit_code,
+                                                         kernel_auditing=kernel_auditing,
+                                                         audit_condition_exit=condition_exit,
                                                          audit_control_present=present, flags=flags,
                                                          naflags=naflags, origin=origin)), gaps
 
@@ -437,7 +455,7 @@ _METHOD_FILES = {
                 "sysctl": (*(f for names in _WINDOWS_RANGES for f in names[:2]), "tcpip-parameters.txt"),
                 "audit": ("auditpol-backup.csv",)},
     "macos": {"sockets": ("lsof-tcp-listen.txt", "lsof-udp.txt", "id-u.txt"), "sysctl": ("sysctl.txt",),
-              "audit": ("auditd-launchctl.txt", "audit_control")},
+              "audit": ("auditd-launchctl.txt", "audit-condition.txt", "audit_control")},
 }
 
 
@@ -504,7 +522,8 @@ def summarize_platform_section(section: str, facts: Any) -> str | None:
             return "audit(4): unknown"
         loaded = {True: "loaded", False: "not loaded", None: "unknown"}[bsm.auditd_loaded]
         control = {True: "present", False: "absent", None: "unreadable"}[bsm.audit_control_present]
-        return f"audit(4): auditd {loaded}, audit_control {control}"
+        kernel = {True: "on", False: "off", None: "unknown"}[bsm.kernel_auditing]
+        return f"audit(4): auditd {loaded}, kernel auditing {kernel}, audit_control {control}"
     return None
 
 

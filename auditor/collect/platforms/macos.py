@@ -279,7 +279,8 @@ def parse_audit_control_naflags(text: str) -> list[str]:
 
 
 def parse_launchctl(text: str) -> tuple[int, str]:
-    """The capture of ``launchctl print system/com.apple.auditd`` -> (exit code, first output line)."""
+    """The capture of a command whose exit code is its answer, that code appended as the last line
+    (``launchctl print system/com.apple.auditd``, ``audit -c``) -> (exit code, first output line)."""
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     if not lines or not re.fullmatch(r"-?[0-9]{1,5}", lines[-1]):
         raise ProbeParseError("the last line is not launchctl's exit code")

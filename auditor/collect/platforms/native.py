@@ -39,10 +39,11 @@ def system_runner(platform: str) -> Runner:
     return lambda argv, timeout: run_command(argv, timeout, SAFE_PATH)
 
 
-def _run_probe(argv: tuple[str, ...], file: str, runner: Runner, timeout: float) -> ProbeOutput:
+def _run_probe(argv: tuple[str, ...], file: str, runner: Runner, timeout: float, exit_code: bool = False) -> ProbeOutput:
     origin = " ".join(argv)
-    if file == "auditd-launchctl.txt":
-        # Its exit code is the answer (113: not loaded), kept on the last line as the capture does.
+    if exit_code:
+        # Its exit code is the answer (launchctl 113: not loaded; audit -c 0: the kernel audits), kept
+        # on the last line as the capture does.
         result = runner(list(argv), timeout)
         if result.returncode is None:
             return ProbeOutput(None, origin, result.failure or "did not run")
@@ -148,7 +149,7 @@ def collect_native(platform: str, sections: frozenset[str], *, runner: Runner | 
         if not probe.argv:
             outputs[probe.file] = (read_audit_control or _read_audit_control)()
             continue
-        outputs[probe.file] = _run_probe(probe.argv, probe.file, runner, timeout)
+        outputs[probe.file] = _run_probe(probe.argv, probe.file, runner, timeout, probe.exit_code)
     override = psutil_listeners(psutil) if "sockets" in sections else None
     try:
         user = os.getlogin()
