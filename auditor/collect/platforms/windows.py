@@ -103,6 +103,11 @@ def parse_excludedportrange(text: str) -> list[tuple[int, int]]:
         if not seen_dashes:
             seen_dashes = bool(_DASHES.match(stripped))
             continue
+        if _DASHES.match(stripped):
+            # Its title and header hold no digit: read on, its rows were taken for the first table's
+            # (a UDP exclusion made a TCP listener "excluded").
+            raise ProbeParseError(f"line {number}: a second table of excluded port ranges: netsh prints one per "
+                                  "protocol and IP version, so this is not one capture")
         if not stripped or not any(ch.isdigit() for ch in stripped):
             continue  # blank lines and the (localised) "* - Administered port exclusions." footnote
         match = _EXCLUDED_ROW.match(stripped)
