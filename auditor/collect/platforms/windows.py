@@ -340,10 +340,12 @@ def parse_reg_query(text: str, key: str = TCPIP_KEY) -> dict[str, tuple[str, str
     values: dict[str, tuple[str, str]] = {}
     current: str | None = None
     seen_key = False
+    subkeys = 0
     for number, line in enumerate(text.splitlines(), start=1):
         if line.upper().startswith("HKEY_"):
             current = line.strip()
             seen_key = seen_key or current.lower() == key.lower()
+            subkeys += current.lower().startswith(key.lower() + "\\")
             continue
         if current is None or current.lower() != key.lower():
             continue
@@ -363,6 +365,13 @@ def parse_reg_query(text: str, key: str = TCPIP_KEY) -> dict[str, tuple[str, str
             values[name] = (match.group("type"), (match.group("data") or "").strip())
     if not seen_key:
         raise ProbeParseError(f"the key {key} is not in the output: not the output of reg query for it")
+    if not subkeys:
+        # reg query KEY lists the key's values, then its subkeys, which Tcpip\Parameters always has;
+        # /v NAME prints one value and /f the matches of a search, and a value left out of them
+        # would count as not set (TcpTimedWaitDelay's default of 120 s judged where the host holds 300).
+        raise ProbeParseError("the subkeys of the key (Interfaces, Adapters, ...) are not listed: not the whole "
+                              "output of reg query for it (narrowed with /v or /f?), so a value it leaves out "
+                              "cannot be told from one not set")
     return values
 
 
