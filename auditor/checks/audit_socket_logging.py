@@ -1152,6 +1152,14 @@ def _macos_outcomes(snapshot: HostSnapshot, params: SocketLoggingParams) -> list
                       expected={"auditd_loaded": True}, evidence=["/facts/audit/macos/auditd_loaded"])
         if bsm.auditd_loaded:
             outcomes.append(_bsm_kernel_outcome(snapshot, bsm))
+        elif bsm.kernel_auditing:
+            # Records are written now, but no auditd answers the kernel's triggers: a full trail is
+            # not rotated, and nothing starts auditing again after a reboot.
+            outcomes.append(failed(
+                BSM_ENABLED_SUBJECT,
+                f"audit -c exited 0 (the kernel audits now), but launchctl print system/com.apple.auditd exited "
+                f"{bsm.launchctl_exit}: auditd is not loaded, so launchd starts none on the kernel's triggers (a full "
+                f"trail is not rotated) and auditing does not start again after a reboot {_EDR_NOTE}", **common))
         else:
             outcomes.append(failed(
                 BSM_ENABLED_SUBJECT,

@@ -81,3 +81,15 @@ def test_an_audit_c_capture_without_its_exit_code_is_not_reviewed(tmp_path):
     code, finding = replay(tmp_path, "\n")
     assert code == 3
     assert finding["status"] == "not_reviewed"
+
+
+def test_the_kernel_auditing_without_auditd_loaded_fails_saying_so(tmp_path):
+    def edit(directory: Path) -> None:
+        (directory / "audit-condition.txt").write_text("0\n")
+        (directory / "auditd-launchctl.txt").write_text('Could not find service "com.apple.auditd" in domain for '
+                                                        "system\n113\n")
+    code, found, _ = replay_edited(tmp_path, "macos-audited", edit, AUDIT_ONLY)
+    finding = found[ENABLED]
+    assert (code, finding["status"]) == (1, "fail")
+    assert ("audit -c exited 0 (the kernel audits now), but launchctl print system/com.apple.auditd exited 113: "
+            "auditd is not loaded") in finding["message"]
