@@ -47,3 +47,23 @@ def test_a_second_table_is_not_read_as_rows_of_the_first(tmp_path):
     assert pool["status"] == "not_reviewed"
     assert ("bundle file netsh-excludedportrange-tcp.txt: not understood: line 14: a second table of excluded port "
             "ranges: netsh prints one per protocol and IP version, so this is not one capture") in pool["reason"]
+
+
+def test_the_udp_table_saved_as_the_tcp_capture_is_not_read_as_tcp_exclusions(tmp_path):
+    # netsh names the protocol in the title in every language ("Protocol udp ...", "Protocole udp ...")
+    found = replay(tmp_path, TABLE.format(protocol="udp", rows="     49664       49664\r\n"))
+    listener = found[WININIT]
+    assert listener["status"] == "not_reviewed"  # was absent: excluded by the udp table
+    assert ("bundle file netsh-excludedportrange-tcp.txt: not understood: its title names udp, not tcp: the output "
+            "of netsh for another protocol") in found[POOL]["reason"]
+
+
+def test_the_udp_range_saved_as_the_tcp_capture_is_not_the_tcp_range(tmp_path):
+    def edit(directory: Path) -> None:
+        (directory / "netsh-dynamicport-tcp.txt").write_text(
+            "\r\nProtocol udp Dynamic Port Range\r\n---------------------------------\r\n"
+            "Start Port      : 10000\r\nNumber of Ports : 55535\r\n\r\n", newline="")
+    found = replay_edited(tmp_path, "windows-default-en", edit)[1]
+    pool = found[POOL]
+    assert pool["status"] == "not_reviewed"  # was pass: the udp range judged as the tcp one
+    assert "its title names udp, not tcp" in pool["reason"]

@@ -227,13 +227,13 @@ def _windows_sysctl(r: _Reader) -> tuple[SysctlFacts, list[Gap]]:
                                   "running and the configured value alike")]
     ranges: list[DynamicPortRange] = []
     for name, excluded_name, protocol, family in _WINDOWS_RANGES:
-        parsed, why = r.parsed(name, windows.parse_dynamicport)
+        parsed, why = r.parsed(name, windows.parse_dynamicport, protocol)
         if parsed is None:
             gaps.append(Gap(section="sysctl", path=("dynamic_ports", protocol, family), reason=why))
             continue
         start, count = parsed
         # Ports excluded from the range are never handed out: without them the pool's size is unknown.
-        excluded, why = r.parsed(excluded_name, windows.parse_excludedportrange)
+        excluded, why = r.parsed(excluded_name, windows.parse_excludedportrange, protocol)
         if excluded is None:
             gaps.append(Gap(section="sysctl", path=("dynamic_ports", protocol, family, "excluded"), reason=why))
         ranges.append(DynamicPortRange(protocol=protocol, family=family, start=start, count=count,

@@ -61,11 +61,30 @@ DYNAMIC_PORT_COUNT_MIN = 255
 _LABELLED_NUMBER = re.compile(r"^[^:\d]{1,80}:\s*([0-9]{1,6})\s*$")
 
 
-def parse_dynamicport(text: str) -> tuple[int, int]:
+def _check_title_protocol(text: str, protocol: str | None) -> None:
+    """Refuse the output of netsh for the other protocol: its title names the protocol as a word in
+    every language ("Protocol udp Dynamic Port Range", "Plage de ports dynamiques du protocole udp",
+    "Protocole udp Plages d'exclusion de ports"), above the first line of dashes.  A udp table saved
+    as the tcp capture was read as the tcp range, or its exclusions as tcp ones."""
+    if protocol is None:
+        return
+    named: set[str] = set()
+    for line in text.splitlines():
+        if line.strip().startswith("---"):
+            break
+        named |= {word.lower() for word in re.findall(r"\b(tcp|udp)\b", line, re.IGNORECASE)}
+    if named and protocol not in named:
+        raise ProbeParseError(f"its title names {', '.join(sorted(named))}, not {protocol}: the output of netsh for "
+                              "another protocol")
+
+
+def parse_dynamicport(text: str, protocol: str | None = None) -> tuple[int, int]:
     """``netsh int ipv4 show dynamicport tcp`` -> (start port, number of ports).
 
     The two "label : number" lines are start, then count, in every language; which protocol and
-    family the range is for comes from the probe (the file name), not from the localised title."""
+    family the range is for comes from the probe (the file name), not from the localised title,
+    though a title naming the other protocol (``protocol``: the probe's) is refused."""
+    _check_title_protocol(text, protocol)
     numbers = [int(m.group(1)) for line in text.splitlines() if (m := _LABELLED_NUMBER.match(line.strip()))]
     if len(numbers) != 2:
         raise ProbeParseError(f"expected two 'label : number' lines (start port, number of ports), found {len(numbers)}")
@@ -89,13 +108,15 @@ _DASHES = re.compile(r"^-{3,}\s+-{3,}$")
 _EXCLUDED_ROW = re.compile(r"^([0-9]{1,6})\s+([0-9]{1,6})(?:\s+\*)?$")
 
 
-def parse_excludedportrange(text: str) -> list[tuple[int, int]]:
+def parse_excludedportrange(text: str, protocol: str | None = None) -> list[tuple[int, int]]:
     """``netsh int ipv4 show excludedportrange protocol=tcp`` -> [(first port, last port)].
 
     A title, a localised "Start Port / End Port" header, a line of two dash runs, then one row per
     exclusion (two numbers, ``*`` after administered ones) and a localised footnote.  The dash line
     is what tells "no exclusions" (no rows under it) from output that is not this table; a line
-    under it that holds digits but is not a row is refused, never skipped."""
+    under it that holds digits but is not a row is refused, never skipped, and so is a title naming
+    the other protocol than ``protocol`` (the probe's)."""
+    _check_title_protocol(text, protocol)
     spans: list[tuple[int, int]] = []
     seen_dashes = False
     for number, line in enumerate(text.splitlines(), start=1):
