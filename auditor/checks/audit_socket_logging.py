@@ -51,6 +51,7 @@ from auditor.model.facts import (
     AuditRule,
     HostSnapshot,
     MacosAudit,
+    MacosAuditUser,
     SysctlSetting,
 )
 from auditor.model.records import record
@@ -1179,8 +1180,11 @@ def _macos_outcomes(snapshot: HostSnapshot, params: SocketLoggingParams) -> list
     elif bsm.naflags is None and snapshot.gaps_for("audit", "macos/naflags"):
         outcomes.append(missing_fact(snapshot, "audit", "macos/naflags", BSM_CLASS_SUBJECT,
                                      "the audit_control naflags"))
+    elif bsm.audit_user is None and snapshot.gaps_for("audit", "macos/audit_user"):
+        outcomes.append(missing_fact(snapshot, "audit", "macos/audit_user", BSM_CLASS_SUBJECT,
+                                     "the per-user audit masks (/etc/security/audit_user)"))
     else:
-        outcomes.append(_bsm_class_outcome(flags, bsm.naflags))
+        outcomes.append(_bsm_class_outcome(flags, bsm.naflags, bsm.audit_user))
     return outcomes
 
 
@@ -1209,7 +1213,7 @@ def _bsm_kernel_outcome(snapshot: HostSnapshot, bsm: MacosAudit) -> Outcome:
                                                           "lbaudit read it)"), **common)
 
 
-def _bsm_class_outcome(flags: list[str], naflags: list[str] | None) -> Outcome:
+def _bsm_class_outcome(flags: list[str], naflags: list[str] | None, users: list[MacosAuditUser] | None) -> Outcome:
     """The network class must be in both masks: ``flags`` for processes of a login session, and
     ``naflags`` for those no login is attributed to (every daemon launchd starts, which hold most
     listeners): the kernel preselects their events with the non-attributable mask only."""
@@ -1247,8 +1251,27 @@ def _bsm_class_outcome(flags: list[str], naflags: list[str] | None) -> Outcome:
                                          "attributed to (every daemon launchd starts, which hold most listeners) "
                                          f"with naflags alone, so their bind, connect and accept are not recorded "
                                          f"{_EDR_NOTE}", **common)
+    if users is None:
+        return not_reviewed(BSM_CLASS_SUBJECT, f"{text} and {natext} audit the network class, but the per-user masks "
+                                               "of /etc/security/audit_user (a never class is taken from that user's "
+                                               "login sessions) were not recorded in this snapshot", **common)
+    # libbsm's getfauditflags: a user's sessions get the flags: mask, plus always, minus never.
+    network = platform_audit.BSM_CLASSES[nt]
+    system = platform_audit.bsm_success_mask(flags)
+    unaudited = [user for user in users if not (system | platform_audit.bsm_success_mask(user.always))
+                 & ~platform_audit.bsm_success_mask(user.never) & network]
+    common["observed"] = {**common["observed"], "audit_user": [user.model_dump() for user in users]}
+    if unaudited:
+        named = ", ".join(f"{user.name} (never: {','.join(user.never)})" for user in unaudited)
+        return failed(BSM_CLASS_SUBJECT, f"{text} and {natext} audit the network class ({nt}), but "
+                                         f"/etc/security/audit_user takes it from the login sessions of {named}: "
+                                         f"libbsm gives a user's sessions the flags: mask plus always, minus never, so "
+                                         f"their bind, connect and accept are not recorded {_EDR_NOTE}",
+                      **{**common, "evidence": [*common["evidence"], "/facts/audit/macos/audit_user"]})
     return passed(BSM_CLASS_SUBJECT, f"{text} and {natext} audit the network class ({nt}): bind, connect and accept "
-                                     "are recorded for login sessions and for daemons", **common)
+                                     "are recorded for login sessions and for daemons"
+                                     + (f" (no /etc/security/audit_user entry takes it away: "
+                                        f"{', '.join(user.name for user in users)})" if users else ""), **common)
 
 
 def _uring_scope(snapshot: HostSnapshot, scope: str, field: str, label: str, params: SocketLoggingParams) -> Outcome:
@@ -1497,7 +1520,10 @@ processes no login is attributed to, every daemon launchd starts, with naflags a
 naflags line leaves that mask empty).  A line is read as libbsm reads it, class after class: a
 `^` class takes away what the classes before it added, so `^nt,nt` audits the network class and
 `nt,^nt` does not; a class name the shipped audit_class(5) lacks (a typo, `NT`, or a class the
-host's own audit_class adds, which the capture does not read) is not_reviewed.  Without audit_control, or with auditd not loaded (the default since
+host's own audit_class adds, which the capture does not read) is not_reviewed.  A login session
+gets the flags mask plus the `always` and minus the `never` classes of its user's entry in
+/etc/security/audit_user (read as libbsm walks it, which stops at the first line it cannot
+read): an entry whose never classes take nt away fails, naming the user.  Without audit_control, or with auditd not loaded (the default since
 macOS 14), it fails with that reason.  syscalls, arches and the loaded/persistent split are Linux
 notions and are not used there.  Hosts whose sockets an EDR logs instead waive the failure, naming
 the EDR in the waiver's reason.

@@ -544,6 +544,15 @@ class WindowsAuditPolicy(StrictModel):
     origin: str  # "auditpol-backup.csv" or "auditpol /backup"
 
 
+class MacosAuditUser(StrictModel):
+    """One entry of /etc/security/audit_user that libbsm reaches: classes added to (``always``) and
+    taken from (``never``) the flags: mask of this user's login sessions."""
+
+    name: str
+    always: list[str]
+    never: list[str]
+
+
 class MacosAudit(StrictModel):
     """audit(4) on macOS: whether auditd is loaded (``launchctl print system/com.apple.auditd``), whether
     the kernel audits (``audit -c``) and which classes ``/etc/security/audit_control`` audits."""
@@ -562,6 +571,9 @@ class MacosAudit(StrictModel):
     # daemons); [] when the line is absent or empty; None: not read (or a snapshot written before
     # lbaudit recorded it)
     naflags: list[str] | None = None
+    # the entries of /etc/security/audit_user libbsm reaches ([] when the file is absent); None: not
+    # read (a gap says why) or a snapshot written before lbaudit read it
+    audit_user: list[MacosAuditUser] | None = None
     origin: str = ""
 
 

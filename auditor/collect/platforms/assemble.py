@@ -28,6 +28,7 @@ from auditor.model.facts import (
     HostSnapshot,
     Listener,
     MacosAudit,
+    MacosAuditUser,
     PortSpan,
     ProcessInfo,
     Provenance,
@@ -430,12 +431,43 @@ def _macos_audit(r: _Reader) -> tuple[AuditFacts, list[Gap]]:
             naflags, why = r.parsed("audit_control", macos.parse_audit_control_naflags)
             if naflags is None:
                 gaps.append(Gap(section="audit", path=("macos", "naflags"), reason=why))
-    origin = f"{r.origin('auditd-launchctl.txt')}; {r.origin('audit-condition.txt')}; {r.origin('audit_control')}"
+    audit_user, why = _macos_audit_user(r)
+    if why is not None:
+        gaps.append(Gap(section="audit", path=("macos", "audit_user"), reason=why))
+    origin = (f"{r.origin('auditd-launchctl.txt')}; {r.origin('audit-condition.txt')}; {r.origin('audit_control')}; "
+              f"{r.origin('audit_user')}")
     return AuditFacts(platform="macos", macos=MacosAudit(auditd_loaded=loaded, launchctl_exit=exit_code,
                                                          kernel_auditing=kernel_auditing,
                                                          audit_condition_exit=condition_exit,
                                                          audit_control_present=present, flags=flags,
-                                                         naflags=naflags, origin=origin)), gaps
+                                                         naflags=naflags, audit_user=audit_user, origin=origin)), gaps
+
+
+def _macos_audit_user(r: _Reader) -> tuple[list[MacosAuditUser] | None, str | None]:
+    """The audit_user entries libbsm reaches ([] when the host has no such file), or None and why.
+
+    The capture copies the file only where it exists, and scripts before the one that copies it did
+    not write audit-condition.txt either: a bundle without both is from an older script, and the
+    file's absence from it says nothing about the host."""
+    output = r.outputs.get("audit_user")
+    if output is None:
+        return None, "audit_user: not in the bundle"
+    if output.data is None:
+        condition = r.outputs.get("audit-condition.txt")
+        if output.missing == "absent" and condition is not None and not (
+                condition.data is None and (condition.missing or "").startswith("missing from the bundle")):
+            return [], None  # absent on the host: no per-user masks
+        if output.missing == "absent":
+            return None, (f"{output.origin}: not in the bundle, and whether the host has one cannot be told: the capture "
+                          "script that copies it also writes audit-condition.txt, which is missing too (written by an "
+                          "older lbaudit capture script? capture the host again with this version's script)")
+        return None, f"{output.origin}: {output.missing or 'no output'}"
+    r.encodings["audit_user"] = "bytes as read on the host"
+    try:
+        entries = macos.parse_audit_user(macos.control_text(output.data))
+    except windows.ProbeParseError as exc:
+        return None, f"{output.origin}: not understood: {exc}"
+    return [MacosAuditUser(name=name[:64], always=always, never=never) for name, always, never in entries], None
 
 
 # ------------------------------------------------------------------ the snapshot
@@ -455,7 +487,7 @@ _METHOD_FILES = {
                 "sysctl": (*(f for names in _WINDOWS_RANGES for f in names[:2]), "tcpip-parameters.txt"),
                 "audit": ("auditpol-backup.csv",)},
     "macos": {"sockets": ("lsof-tcp-listen.txt", "lsof-udp.txt", "id-u.txt"), "sysctl": ("sysctl.txt",),
-              "audit": ("auditd-launchctl.txt", "audit-condition.txt", "audit_control")},
+              "audit": ("auditd-launchctl.txt", "audit-condition.txt", "audit_control", "audit_user")},
 }
 
 

@@ -70,6 +70,11 @@ MACOS_PROBES: tuple[Probe, ...] = (
     Probe("id-u.txt", ("id", "-u"), 'id -u > "$out/id-u.txt"', added_later=True),
     Probe("audit_control", (), 'if [ -f /etc/security/audit_control ]; then '
           'cp /etc/security/audit_control "$out/audit_control"; fi', optional=True),
+    # Per-user masks: a "never" class is taken from that user's login sessions (libbsm getfauditflags).
+    # Absent on the host, it is absent from the bundle; a bundle without audit-condition.txt is from a
+    # script older than this line, and its absence there says nothing (assemble._macos_audit_user).
+    Probe("audit_user", (), 'if [ -f /etc/security/audit_user ]; then '
+          'cp /etc/security/audit_user "$out/audit_user"; fi', optional=True),
     Probe("auditd-launchctl.txt", ("launchctl", "print", "system/com.apple.auditd"),
           'launchctl print system/com.apple.auditd > "$out/auditd-launchctl.txt" 2>&1; '
           'echo $? >> "$out/auditd-launchctl.txt"', exit_code=True),
@@ -83,6 +88,9 @@ MACOS_PROBES: tuple[Probe, ...] = (
 
 PROBES: dict[str, tuple[Probe, ...]] = {"windows": WINDOWS_PROBES, "macos": MACOS_PROBES}
 AUDIT_CONTROL_PATH = "/etc/security/audit_control"
+AUDIT_USER_PATH = "/etc/security/audit_user"
+# The files the macOS capture copies (probes without a command): where native collection reads each.
+COPIED_FILES = {"audit_control": AUDIT_CONTROL_PATH, "audit_user": AUDIT_USER_PATH}
 
 
 def bundle_files(platform: str) -> tuple[str, ...]:
