@@ -224,17 +224,26 @@ def _control_entry(text: str, name: str) -> str | None:
     """The value of the ``name:`` entry of audit_control as libbsm reads it (bsm_control.c,
     ``getstrfromtype_locked``): the first line (:func:`_control_lines`), not a comment (``#`` in the
     first column), whose first ``:``-separated token is exactly ``name`` (``" flags"`` or ``"flags "``
-    is another name to it); its value is the next token.  The line ends at its first NUL byte (a C
-    string) and loses trailing newlines, spaces and tabs only (a ``\\r`` stays).  None: no such line;
-    "" : the line has no value."""
+    is another name to it; ``strtok_r`` skips colons before it).  Its value is the rest of the line
+    after the colon that ends the name (``*str = last``), colons and all: ``flags:nt:lo`` is the list
+    ``nt:lo``, not ``nt``.  The line ends at its first NUL byte (a C string) and loses trailing
+    newlines, spaces and tabs only (a ``\\r`` stays).  None: no such line; "" : the line has no value."""
     for line in _control_lines(text):
         if line.startswith("#"):
             continue
-        line = line.split("\0", 1)[0].rstrip("\n \t")
-        tokens = [token for token in line.split(":") if token]
-        if tokens and tokens[0] == name:
-            return tokens[1] if len(tokens) > 1 else ""
+        line = line.split("\0", 1)[0].rstrip("\n \t").lstrip(":")
+        if not line:
+            continue  # strtok_r finds no token
+        token, colon, rest = line.partition(":")
+        if token == name:
+            return rest if colon else ""
     return None
+
+
+# auditd copies the naflags: value into a buffer of NA_EVENT_STR_SIZE (128) bytes (libauditd
+# auditd_set_namask -> getacna): getaccommon refuses a value of 128 bytes or more (-3), and auditd
+# then sets no non-attributable mask at all.
+NA_EVENT_STR_SIZE = 128
 
 
 def _classes(name: str, value: str) -> list[str]:
@@ -276,6 +285,10 @@ def parse_audit_control_naflags(text: str) -> list[str]:
     empty one, it logs "Failed to obtain non-attributable event mask" and the mask stays empty: no
     classes."""
     value = _control_entry(text, "naflags")
+    if value is not None and len(value) >= NA_EVENT_STR_SIZE:
+        raise ProbeParseError(f"the naflags: value is {len(value)} bytes: auditd reads it into {NA_EVENT_STR_SIZE} "
+                              "(libauditd NA_EVENT_STR_SIZE) and refuses a longer one, setting no non-attributable "
+                              "mask from it, so which one the kernel holds cannot be told")
     return _classes("naflags", value) if value else []
 
 
