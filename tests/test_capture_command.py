@@ -20,7 +20,7 @@ WINDOWS_ADDED = {"ver.txt", "netsh-dynamicport-udp6.txt", "netsh-excludedportran
                  "netsh-excludedportrange-tcp6.txt", "netsh-excludedportrange-udp.txt",
                  "netsh-excludedportrange-udp6.txt", "tasklist-before.csv"}
 MACOS_FILES = {"hostname.txt", "sw_vers.txt", "sysctl.txt", "lsof-tcp-listen.txt", "lsof-udp.txt", "audit_control",
-               "auditd-launchctl.txt", "id-u.txt"}
+               "auditd-launchctl.txt", "id-u.txt", "audit-condition.txt", "audit_user"}
 
 
 def written_files(script: str) -> set[str]:

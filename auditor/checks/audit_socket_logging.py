@@ -51,6 +51,8 @@ from auditor.model.facts import (
     NO_X32_VERSIONS,
     AuditRule,
     HostSnapshot,
+    MacosAudit,
+    MacosAuditUser,
     SysctlSetting,
 )
 from auditor.model.records import record
@@ -1197,8 +1199,15 @@ def _macos_outcomes(snapshot: HostSnapshot, params: SocketLoggingParams) -> list
         common = dict(observed={"auditd_loaded": bsm.auditd_loaded, "launchctl_exit": bsm.launchctl_exit},
                       expected={"auditd_loaded": True}, evidence=["/facts/audit/macos/auditd_loaded"])
         if bsm.auditd_loaded:
-            outcomes.append(passed(BSM_ENABLED_SUBJECT, "audit(4) is on: launchd has com.apple.auditd loaded "
-                                                        "(launchctl print system/com.apple.auditd exited 0)", **common))
+            outcomes.append(_bsm_kernel_outcome(snapshot, bsm))
+        elif bsm.kernel_auditing:
+            # Records are written now, but no auditd answers the kernel's triggers: a full trail is
+            # not rotated, and nothing starts auditing again after a reboot.
+            outcomes.append(failed(
+                BSM_ENABLED_SUBJECT,
+                f"audit -c exited 0 (the kernel audits now), but launchctl print system/com.apple.auditd exited "
+                f"{bsm.launchctl_exit}: auditd is not loaded, so launchd starts none on the kernel's triggers (a full "
+                f"trail is not rotated) and auditing does not start again after a reboot {_EDR_NOTE}", **common))
         else:
             outcomes.append(failed(
                 BSM_ENABLED_SUBJECT,
@@ -1218,18 +1227,59 @@ def _macos_outcomes(snapshot: HostSnapshot, params: SocketLoggingParams) -> list
     elif bsm.naflags is None and snapshot.gaps_for("audit", "macos/naflags"):
         outcomes.append(missing_fact(snapshot, "audit", "macos/naflags", BSM_CLASS_SUBJECT,
                                      "the audit_control naflags"))
+    elif bsm.audit_user is None and snapshot.gaps_for("audit", "macos/audit_user"):
+        outcomes.append(missing_fact(snapshot, "audit", "macos/audit_user", BSM_CLASS_SUBJECT,
+                                     "the per-user audit masks (/etc/security/audit_user)"))
     else:
-        outcomes.append(_bsm_class_outcome(flags, bsm.naflags))
+        outcomes.append(_bsm_class_outcome(flags, bsm.naflags, bsm.audit_user))
     return outcomes
 
 
-def _bsm_class_outcome(flags: list[str], naflags: list[str] | None) -> Outcome:
+def _bsm_kernel_outcome(snapshot: HostSnapshot, bsm: MacosAudit) -> Outcome:
+    """Whether the kernel audits, auditd being loaded: launchd starts auditd on demand (its plist has
+    no RunAtLoad and a TimeOut of 60 s) and auditd under launchd exits when idle with the kernel still
+    auditing, so neither "loaded" nor a running auditd says it; ``audit -c`` does."""
+    common = dict(observed={"auditd_loaded": True, "launchctl_exit": bsm.launchctl_exit,
+                            "kernel_auditing": bsm.kernel_auditing, "audit_condition_exit": bsm.audit_condition_exit},
+                  expected={"auditd_loaded": True, "kernel_auditing": True},
+                  evidence=["/facts/audit/macos/auditd_loaded", "/facts/audit/macos/kernel_auditing"])
+    if bsm.kernel_auditing:
+        return passed(BSM_ENABLED_SUBJECT, "audit(4) is on: audit -c exited 0 (auditing is enabled in the kernel) and "
+                                           "launchd has com.apple.auditd loaded", **common)
+    if bsm.kernel_auditing is False:
+        return failed(BSM_ENABLED_SUBJECT, f"audit(4) is off: launchd has com.apple.auditd loaded, but audit -c exited "
+                                           f"{bsm.audit_condition_exit}: auditing is not enabled in the kernel (never "
+                                           "started, or stopped with audit -t), so no BSM record of socket activity "
+                                           f"is written {_EDR_NOTE}", **common)
+    unread = "; ".join(sorted({g.reason for g in snapshot.gaps_for("audit", "macos/kernel_auditing")}))
+    return not_reviewed(BSM_ENABLED_SUBJECT, "launchd has com.apple.auditd loaded, but that does not say the kernel "
+                                             "audits: launchd starts auditd on demand and auditd exits when idle with "
+                                             "the kernel still auditing (or never told to), and whether it audits is "
+                                             "what audit -c answers, which is unknown: "
+                                             + (unread or "the snapshot holds no answer of audit -c (written before "
+                                                          "lbaudit read it)"), **common)
+
+
+def _bsm_class_outcome(flags: list[str], naflags: list[str] | None, users: list[MacosAuditUser] | None) -> Outcome:
     """The network class must be in both masks: ``flags`` for processes of a login session, and
     ``naflags`` for those no login is attributed to (every daemon launchd starts, which hold most
     listeners): the kernel preselects their events with the non-attributable mask only."""
     nt = platform_audit.BSM_NETWORK_CLASS
     expected = {"flags_include": nt, "naflags_include": nt}
     text = f"audit_control flags:{','.join(flags)}"
+    for line, classes in (("flags", flags), ("naflags", naflags or [])):
+        try:
+            platform_audit.bsm_success_mask(classes)
+        except platform_audit.UnknownBsmClass as exc:
+            return not_reviewed(BSM_CLASS_SUBJECT, f"the {line}: line of audit_control ({','.join(classes)}) names the "
+                                                   f"class {exc.name!r}, which is not one of the classes audit_class(5) ships "
+                                                   "(libbsm looks names up exactly as written, case included): a "
+                                                   "class the host's /etc/security/audit_class adds holds bits the "
+                                                   "capture does not read, and a name it does not hold makes libbsm "
+                                                   "refuse the whole list, so which classes the kernel audits cannot "
+                                                   "be told",
+                                observed={"flags": flags, "naflags": naflags}, expected=expected,
+                                evidence=["/facts/audit/macos/flags", "/facts/audit/macos/naflags"])
     if not platform_audit.bsm_network_audited(flags):
         return failed(BSM_CLASS_SUBJECT, f"{text} does not audit successful network events (class {nt}) {_EDR_NOTE}",
                       observed={"flags": flags, "naflags": naflags}, expected=expected,
@@ -1248,8 +1298,27 @@ def _bsm_class_outcome(flags: list[str], naflags: list[str] | None) -> Outcome:
                                          "attributed to (every daemon launchd starts, which hold most listeners) "
                                          f"with naflags alone, so their bind, connect and accept are not recorded "
                                          f"{_EDR_NOTE}", **common)
+    if users is None:
+        return not_reviewed(BSM_CLASS_SUBJECT, f"{text} and {natext} audit the network class, but the per-user masks "
+                                               "of /etc/security/audit_user (a never class is taken from that user's "
+                                               "login sessions) were not recorded in this snapshot", **common)
+    # libbsm's getfauditflags: a user's sessions get the flags: mask, plus always, minus never.
+    network = platform_audit.BSM_CLASSES[nt]
+    system = platform_audit.bsm_success_mask(flags)
+    unaudited = [user for user in users if not (system | platform_audit.bsm_success_mask(user.always))
+                 & ~platform_audit.bsm_success_mask(user.never) & network]
+    common["observed"] = {**common["observed"], "audit_user": [user.model_dump() for user in users]}
+    if unaudited:
+        named = ", ".join(f"{user.name} (never: {','.join(user.never)})" for user in unaudited)
+        return failed(BSM_CLASS_SUBJECT, f"{text} and {natext} audit the network class ({nt}), but "
+                                         f"/etc/security/audit_user takes it from the login sessions of {named}: "
+                                         f"libbsm gives a user's sessions the flags: mask plus always, minus never, so "
+                                         f"their bind, connect and accept are not recorded {_EDR_NOTE}",
+                      **{**common, "evidence": [*common["evidence"], "/facts/audit/macos/audit_user"]})
     return passed(BSM_CLASS_SUBJECT, f"{text} and {natext} audit the network class ({nt}): bind, connect and accept "
-                                     "are recorded for login sessions and for daemons", **common)
+                                     "are recorded for login sessions and for daemons"
+                                     + (f" (no /etc/security/audit_user entry takes it away: "
+                                        f"{', '.join(user.name for user in users)})" if users else ""), **common)
 
 
 def _uring_scope(snapshot: HostSnapshot, scope: str, field: str, label: str, params: SocketLoggingParams) -> Outcome:
@@ -1295,7 +1364,7 @@ IO_URING_DISABLED = "kernel.io_uring_disabled"
 @check(
     name="audit.socket_logging",
     title="Socket syscalls are audited (loaded and persistent rules, every architecture)",
-    version="1.10.0",
+    version="1.11.0",
     needs=("audit",),
     platforms=("linux", "windows", "macos"),
     params=SocketLoggingParams,
@@ -1508,10 +1577,19 @@ On Windows the check judges the advanced audit policy instead of auditd rules: t
 Platform Connection" subcategory ({0CCE9226-69AE-11D9-BED3-505054503030}, found by GUID, so the
 display language does not matter) must audit success (Setting Value 1 or 3 in auditpol /backup),
 which logs events 5156 (connection permitted) and 5158 (bind permitted).  On macOS, audit(4) must
-be on (launchctl has com.apple.auditd loaded) and both the flags and the naflags line of
+be on: launchctl has com.apple.auditd loaded and `audit -c` exits 0 (auditing is enabled in the
+kernel; launchd starts auditd on demand and auditd exits when idle with the kernel still auditing,
+so neither "loaded" nor a running auditd says it; a capture without `audit -c`, from an older
+script, is not_reviewed), and both the flags and the naflags line of
 /etc/security/audit_control must audit the network class nt (the kernel preselects the events of
 processes no login is attributed to, every daemon launchd starts, with naflags alone; a missing
-naflags line leaves that mask empty); without audit_control, or with auditd not loaded (the default since
+naflags line leaves that mask empty).  A line is read as libbsm reads it, class after class: a
+`^` class takes away what the classes before it added, so `^nt,nt` audits the network class and
+`nt,^nt` does not; a class name the shipped audit_class(5) lacks (a typo, `NT`, or a class the
+host's own audit_class adds, which the capture does not read) is not_reviewed.  A login session
+gets the flags mask plus the `always` and minus the `never` classes of its user's entry in
+/etc/security/audit_user (read as libbsm walks it, which stops at the first line it cannot
+read): an entry whose never classes take nt away fails, naming the user.  Without audit_control, or with auditd not loaded (the default since
 macOS 14), it fails with that reason.  syscalls, arches and the loaded/persistent split are Linux
 notions and are not used there.  Hosts whose sockets an EDR logs instead waive the failure, naming
 the EDR in the waiver's reason.

@@ -547,18 +547,36 @@ class WindowsAuditPolicy(StrictModel):
     origin: str  # "auditpol-backup.csv" or "auditpol /backup"
 
 
+class MacosAuditUser(StrictModel):
+    """One entry of /etc/security/audit_user that libbsm reaches: classes added to (``always``) and
+    taken from (``never``) the flags: mask of this user's login sessions."""
+
+    name: str
+    always: list[str]
+    never: list[str]
+
+
 class MacosAudit(StrictModel):
-    """audit(4) on macOS: whether auditd is loaded (``launchctl print system/com.apple.auditd``) and
-    which classes ``/etc/security/audit_control`` audits."""
+    """audit(4) on macOS: whether auditd is loaded (``launchctl print system/com.apple.auditd``), whether
+    the kernel audits (``audit -c``) and which classes ``/etc/security/audit_control`` audits."""
 
     auditd_loaded: bool | None = None  # None: launchctl's answer could not be read
     launchctl_exit: int | None = None
+    # Whether the kernel audits (``audit -c``): True it exited 0; False it exited non-zero and printed
+    # nothing; None: not read, or it printed something else (a gap says which), or a snapshot written
+    # before lbaudit asked.  launchd starts auditd on demand and auditd exits when idle with the kernel
+    # still auditing, so "loaded" alone does not say it.
+    kernel_auditing: bool | None = None
+    audit_condition_exit: int | None = None
     audit_control_present: bool | None = None  # False: the file does not exist (the bundle holds no copy)
     flags: list[str] | None = None  # the classes of the flags: line, as written ("lo", "+nt", "^-fr")
     # the classes of the naflags: line (events of processes no login is attributed to: launchd's
     # daemons); [] when the line is absent or empty; None: not read (or a snapshot written before
     # lbaudit recorded it)
     naflags: list[str] | None = None
+    # the entries of /etc/security/audit_user libbsm reaches ([] when the file is absent); None: not
+    # read (a gap says why) or a snapshot written before lbaudit read it
+    audit_user: list[MacosAuditUser] | None = None
     origin: str = ""
 
 

@@ -89,6 +89,8 @@ def bundle_runner(bundle: str, calls: list):
             target = Path(argv[2].removeprefix("/file:"))
             target.write_bytes((BUNDLES / bundle / "auditpol-backup.csv").read_bytes())
             return CommandResult(tuple(argv), "x", 0, "The command was successfully executed.\r\n", "", None, 0.1)
+        if tuple(argv) == ("audit", "-c"):  # auditing is not enabled in the kernel: exits 1, says nothing
+            return CommandResult(tuple(argv), "x", 1, "", "", "exit status 1", 0.1)
         if argv[0] == "launchctl":
             return CommandResult(tuple(argv), "x", 113, "", 'Could not find service "com.apple.auditd"\n',
                                  "exit status 113", 0.1)
@@ -143,10 +145,13 @@ def test_macos_native_reads_audit_control_and_launchctl_exit_code():
     psutil = Psutil([Conn(1, socket.AF_INET, socket.SOCK_STREAM, Addr("0.0.0.0", 7000), (), "LISTEN", 498)],
                     {498: "ControlCenter"})
     snapshot = collect_native("macos", ALL, runner=bundle_runner("macos-default", calls), psutil=psutil, timeout=7.0,
-                              read_audit_control=lambda: ProbeOutput(None, "/etc/security/audit_control", "absent"))
+                              read_audit_control=lambda: ProbeOutput(None, "/etc/security/audit_control", "absent"),
+                              read_audit_user=lambda: ProbeOutput(b"root:lo:no\n", "/etc/security/audit_user"))
     assert not [argv for argv in calls if argv[0] == "lsof"]  # psutil replaces lsof
     bsm = snapshot.facts.audit.macos
     assert (bsm.auditd_loaded, bsm.launchctl_exit, bsm.audit_control_present) == (False, 113, False)
+    assert (bsm.kernel_auditing, bsm.audit_condition_exit) == (False, 1)  # its exit code kept, as the capture does
+    assert [(u.name, u.always, u.never) for u in bsm.audit_user] == [("root", ["lo"], ["no"])]
     assert snapshot.facts.sysctl.runtime["net.inet.tcp.msl"].value == "15000"
     assert [(l.address, l.port, l.processes[0].name) for l in snapshot.facts.sockets.listeners] == [
         ("0.0.0.0", 7000, "ControlCenter")]

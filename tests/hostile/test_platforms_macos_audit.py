@@ -38,7 +38,8 @@ def _set_naflags(line: str | None):
 def test_control_case_network_class_in_both_masks_passes(tmp_path):
     code, found = replay(tmp_path, _set_naflags("naflags:lo,aa,+nt"))
     assert found[NETWORK_CLASS]["status"] == "pass"
-    assert found[NETWORK_CLASS]["observed"] == {"flags": ["lo", "aa", "+nt"], "naflags": ["lo", "aa", "+nt"]}
+    assert found[NETWORK_CLASS]["observed"] == {"flags": ["lo", "aa", "+nt"], "naflags": ["lo", "aa", "+nt"],
+                                                 "audit_user": [{"name": "root", "always": ["lo"], "never": ["no"]}]}
 
 
 @pytest.mark.parametrize("line, shown", [

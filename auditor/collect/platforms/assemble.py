@@ -28,6 +28,7 @@ from auditor.model.facts import (
     HostSnapshot,
     Listener,
     MacosAudit,
+    MacosAuditUser,
     PortSpan,
     ProcessInfo,
     Provenance,
@@ -152,8 +153,19 @@ def _windows_sockets(r: _Reader, listeners_override: Any = None) -> tuple[Socket
     gaps: list[Gap] = []
     table, why = r.parsed("netstat-ano.txt", windows.parse_netstat)
     counts = None
+    # A capture with rows not understood (cut off, rows of another form) is incomplete already, and
+    # says why: the kinds it lacks may be in those rows, so it is not called narrowed.
+    missing = windows.netstat_kinds_missing(table) if table is not None and not table.bad_lines else []
+    narrowed = (f"{r.origin('netstat-ano.txt')}: no row of {', '.join(windows.kind_name(*k) for k in missing)}: "
+                "netstat -ano lists TCP and UDP over IPv4 and IPv6, and every Windows holds sockets of each (RPC "
+                "on 0.0.0.0:135 and [::]:135, LLMNR and mDNS over UDP), so the capture was narrowed (netstat -ano "
+                "-p tcp lists TCP over IPv4 alone) and such sockets are missing from it (capture the host again "
+                "with the capture script)")
     if table is None:
         gaps.append(Gap(section="sockets", path=("counts",), reason=why))
+    elif any(protocol == "tcp" for protocol, _ in missing):
+        # TIME_WAIT rows of the missing TCP family are missing from the count too: a lower bound.
+        gaps.append(Gap(section="sockets", path=("counts",), reason=narrowed))
     elif table.bad_lines:
         # A row not understood may be a TIME_WAIT row: the count is then only a lower bound.
         gaps.append(Gap(section="sockets", path=("counts",),
@@ -174,6 +186,8 @@ def _windows_sockets(r: _Reader, listeners_override: Any = None) -> tuple[Socket
         gaps.append(Gap(section="sockets", path=("listeners",),
                         reason=f"{r.origin('netstat-ano.txt')}: rows not understood, listeners may be missing: "
                                f"{_bad(table.bad_lines)}"))
+    for protocol, family in missing:
+        gaps.append(Gap(section="sockets", path=("listeners", protocol, family), reason=narrowed))
     pid_names, names_why = _tasklist(r, "tasklist.csv")
     names_before, before_why = _tasklist(r, "tasklist-before.csv")
     listeners: list[Listener] = []
@@ -214,13 +228,13 @@ def _windows_sysctl(r: _Reader) -> tuple[SysctlFacts, list[Gap]]:
                                   "running and the configured value alike")]
     ranges: list[DynamicPortRange] = []
     for name, excluded_name, protocol, family in _WINDOWS_RANGES:
-        parsed, why = r.parsed(name, windows.parse_dynamicport)
+        parsed, why = r.parsed(name, windows.parse_dynamicport, protocol)
         if parsed is None:
             gaps.append(Gap(section="sysctl", path=("dynamic_ports", protocol, family), reason=why))
             continue
         start, count = parsed
         # Ports excluded from the range are never handed out: without them the pool's size is unknown.
-        excluded, why = r.parsed(excluded_name, windows.parse_excludedportrange)
+        excluded, why = r.parsed(excluded_name, windows.parse_excludedportrange, protocol)
         if excluded is None:
             gaps.append(Gap(section="sysctl", path=("dynamic_ports", protocol, family, "excluded"), reason=why))
         ranges.append(DynamicPortRange(protocol=protocol, family=family, start=start, count=count,
@@ -385,6 +399,22 @@ def _macos_audit(r: _Reader) -> tuple[AuditFacts, list[Gap]]:
             gaps.append(Gap(section="audit", path=("macos", "auditd_loaded"),
                             reason=f"{r.origin('auditd-launchctl.txt')}: launchctl exited {exit_code} "
                                    f"({parsed[1] or 'no message'}), which says neither loaded nor unknown"))
+    kernel_auditing: bool | None = None
+    condition_exit: int | None = None
+    parsed, why = r.parsed("audit-condition.txt", macos.parse_launchctl)
+    if parsed is None:
+        gaps.append(Gap(section="audit", path=("macos", "kernel_auditing"), reason=why))
+    else:
+        condition_exit, said = parsed
+        if condition_exit == 0:
+            kernel_auditing = True
+        elif not said:
+            kernel_auditing = False  # audit(8): -c exits successfully only if the kernel audits
+        else:
+            # An error (not root) or a usage message (an audit(8) without -c): no answer about the kernel.
+            gaps.append(Gap(section="audit", path=("macos", "kernel_auditing"),
+                            reason=f"{r.origin('audit-condition.txt')}: audit -c exited {condition_exit} and said "
+                                   f"{said!r}: an error, not whether the kernel audits"))
     flags: list[str] | None = None
     naflags: list[str] | None = None
     present: bool | None
@@ -401,10 +431,43 @@ def _macos_audit(r: _Reader) -> tuple[AuditFacts, list[Gap]]:
             naflags, why = r.parsed("audit_control", macos.parse_audit_control_naflags)
             if naflags is None:
                 gaps.append(Gap(section="audit", path=("macos", "naflags"), reason=why))
-    origin = f"{r.origin('auditd-launchctl.txt')}; {r.origin('audit_control')}"
+    audit_user, why = _macos_audit_user(r)
+    if why is not None:
+        gaps.append(Gap(section="audit", path=("macos", "audit_user"), reason=why))
+    origin = (f"{r.origin('auditd-launchctl.txt')}; {r.origin('audit-condition.txt')}; {r.origin('audit_control')}; "
+              f"{r.origin('audit_user')}")
     return AuditFacts(platform="macos", macos=MacosAudit(auditd_loaded=loaded, launchctl_exit=exit_code,
+                                                         kernel_auditing=kernel_auditing,
+                                                         audit_condition_exit=condition_exit,
                                                          audit_control_present=present, flags=flags,
-                                                         naflags=naflags, origin=origin)), gaps
+                                                         naflags=naflags, audit_user=audit_user, origin=origin)), gaps
+
+
+def _macos_audit_user(r: _Reader) -> tuple[list[MacosAuditUser] | None, str | None]:
+    """The audit_user entries libbsm reaches ([] when the host has no such file), or None and why.
+
+    The capture copies the file only where it exists, and scripts before the one that copies it did
+    not write audit-condition.txt either: a bundle without both is from an older script, and the
+    file's absence from it says nothing about the host."""
+    output = r.outputs.get("audit_user")
+    if output is None:
+        return None, "audit_user: not in the bundle"
+    if output.data is None:
+        condition = r.outputs.get("audit-condition.txt")
+        if output.missing == "absent" and condition is not None and not (
+                condition.data is None and (condition.missing or "").startswith("missing from the bundle")):
+            return [], None  # absent on the host: no per-user masks
+        if output.missing == "absent":
+            return None, (f"{output.origin}: not in the bundle, and whether the host has one cannot be told: the capture "
+                          "script that copies it also writes audit-condition.txt, which is missing too (written by an "
+                          "older lbaudit capture script? capture the host again with this version's script)")
+        return None, f"{output.origin}: {output.missing or 'no output'}"
+    r.encodings["audit_user"] = "bytes as read on the host"
+    try:
+        entries = macos.parse_audit_user(macos.control_text(output.data))
+    except windows.ProbeParseError as exc:
+        return None, f"{output.origin}: not understood: {exc}"
+    return [MacosAuditUser(name=name[:64], always=always, never=never) for name, always, never in entries], None
 
 
 # ------------------------------------------------------------------ the snapshot
@@ -424,7 +487,7 @@ _METHOD_FILES = {
                 "sysctl": (*(f for names in _WINDOWS_RANGES for f in names[:2]), "tcpip-parameters.txt"),
                 "audit": ("auditpol-backup.csv",)},
     "macos": {"sockets": ("lsof-tcp-listen.txt", "lsof-udp.txt", "id-u.txt"), "sysctl": ("sysctl.txt",),
-              "audit": ("auditd-launchctl.txt", "audit_control")},
+              "audit": ("auditd-launchctl.txt", "audit-condition.txt", "audit_control", "audit_user")},
 }
 
 
@@ -491,7 +554,8 @@ def summarize_platform_section(section: str, facts: Any) -> str | None:
             return "audit(4): unknown"
         loaded = {True: "loaded", False: "not loaded", None: "unknown"}[bsm.auditd_loaded]
         control = {True: "present", False: "absent", None: "unreadable"}[bsm.audit_control_present]
-        return f"audit(4): auditd {loaded}, audit_control {control}"
+        kernel = {True: "on", False: "off", None: "unknown"}[bsm.kernel_auditing]
+        return f"audit(4): auditd {loaded}, kernel auditing {kernel}, audit_control {control}"
     return None
 
 

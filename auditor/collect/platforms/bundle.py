@@ -25,7 +25,8 @@ _MARKERS = {
                 "netsh-dynamicport-tcp.txt", "netsh-dynamicport-tcp6.txt", "netsh-dynamicport-udp.txt",
                 "netsh-dynamicport-udp6.txt", "netsh-excludedportrange-tcp.txt", "netsh-excludedportrange-tcp6.txt",
                 "netsh-excludedportrange-udp.txt", "netsh-excludedportrange-udp6.txt"),
-    "macos": ("sw_vers.txt", "sysctl.txt", "lsof-tcp-listen.txt", "lsof-udp.txt", "auditd-launchctl.txt"),
+    "macos": ("sw_vers.txt", "sysctl.txt", "lsof-tcp-listen.txt", "lsof-udp.txt", "auditd-launchctl.txt",
+              "audit-condition.txt"),
 }
 
 

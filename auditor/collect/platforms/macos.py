@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass, field
 
 from auditor.collect.platforms.windows import MAX_ROWS, ProbeParseError, cut_off, cut_off_message, pid_out_of_range
+from auditor.domain import platform_audit
 
 PORTRANGE_FIRST = "net.inet.ip.portrange.first"
 PORTRANGE_LAST = "net.inet.ip.portrange.last"
@@ -21,7 +22,7 @@ TCP_MSL = "net.inet.tcp.msl"  # milliseconds; TIME_WAIT lasts 2 x MSL
 LAUNCHCTL_NOT_FOUND = 113  # "Could not find service ... in domain for system"
 
 __all__ = ["ProbeParseError", "parse_sw_vers", "parse_uid", "parse_sysctl", "parse_lsof", "parse_audit_control", "parse_audit_control_naflags",
-           "control_text", "parse_launchctl", "name_may_be_cut"]
+           "control_text", "parse_launchctl", "name_may_be_cut", "parse_audit_user"]
 
 
 def parse_sw_vers(text: str) -> dict[str, str]:
@@ -223,17 +224,26 @@ def _control_entry(text: str, name: str) -> str | None:
     """The value of the ``name:`` entry of audit_control as libbsm reads it (bsm_control.c,
     ``getstrfromtype_locked``): the first line (:func:`_control_lines`), not a comment (``#`` in the
     first column), whose first ``:``-separated token is exactly ``name`` (``" flags"`` or ``"flags "``
-    is another name to it); its value is the next token.  The line ends at its first NUL byte (a C
-    string) and loses trailing newlines, spaces and tabs only (a ``\\r`` stays).  None: no such line;
-    "" : the line has no value."""
+    is another name to it; ``strtok_r`` skips colons before it).  Its value is the rest of the line
+    after the colon that ends the name (``*str = last``), colons and all: ``flags:nt:lo`` is the list
+    ``nt:lo``, not ``nt``.  The line ends at its first NUL byte (a C string) and loses trailing
+    newlines, spaces and tabs only (a ``\\r`` stays).  None: no such line; "" : the line has no value."""
     for line in _control_lines(text):
         if line.startswith("#"):
             continue
-        line = line.split("\0", 1)[0].rstrip("\n \t")
-        tokens = [token for token in line.split(":") if token]
-        if tokens and tokens[0] == name:
-            return tokens[1] if len(tokens) > 1 else ""
+        line = line.split("\0", 1)[0].rstrip("\n \t").lstrip(":")
+        if not line:
+            continue  # strtok_r finds no token
+        token, colon, rest = line.partition(":")
+        if token == name:
+            return rest if colon else ""
     return None
+
+
+# auditd copies the naflags: value into a buffer of NA_EVENT_STR_SIZE (128) bytes (libauditd
+# auditd_set_namask -> getacna): getaccommon refuses a value of 128 bytes or more (-3), and auditd
+# then sets no non-attributable mask at all.
+NA_EVENT_STR_SIZE = 128
 
 
 def _classes(name: str, value: str) -> list[str]:
@@ -275,11 +285,69 @@ def parse_audit_control_naflags(text: str) -> list[str]:
     empty one, it logs "Failed to obtain non-attributable event mask" and the mask stays empty: no
     classes."""
     value = _control_entry(text, "naflags")
+    if value is not None and len(value) >= NA_EVENT_STR_SIZE:
+        raise ProbeParseError(f"the naflags: value is {len(value)} bytes: auditd reads it into {NA_EVENT_STR_SIZE} "
+                              "(libauditd NA_EVENT_STR_SIZE) and refuses a longer one, setting no non-attributable "
+                              "mask from it, so which one the kernel holds cannot be told")
     return _classes("naflags", value) if value else []
 
 
+# libbsm keeps a user name of audit_user(5) in a buffer of AU_USER_NAME_MAX (50) bytes and refuses
+# a longer one.
+AU_USER_NAME_MAX = 50
+
+
+def parse_audit_user(text: str) -> list[tuple[str, list[str], list[str]]]:
+    """``/etc/security/audit_user`` (its bytes, :func:`control_text`) -> the entries libbsm's
+    ``getauusernam`` can reach, in order: (user, always classes, never classes), the first per user.
+
+    libbsm (bsm_user.c) reads it as it reads audit_control (:func:`_control_lines`: pieces of at
+    most 255 bytes, each up to its first NUL), drops the line's newline, skips a ``#`` line, and
+    splits the rest on ``:`` (empty fields skipped, as strtok does) into user, always and never.  A
+    line it cannot read (fewer than three fields, a blank line among them; a name of 50 bytes or
+    more; a class list it refuses) ends the walk: no entry after it is ever found, and those users
+    get the system mask.  A class name the shipped audit_class lacks is refused here: whether
+    libbsm knows it (the host's own audit_class) decides both the entry and the walk."""
+    entries: list[tuple[str, list[str], list[str]]] = []
+    seen: set[str] = set()
+    for piece in _control_lines(text):
+        line = piece.split("\0", 1)[0]
+        if line.endswith("\n"):
+            line = line[:-1]
+        if line.startswith("#"):
+            continue
+        fields = [field for field in line.split(":") if field]
+        if len(fields) < 3 or len(fields[0].encode("latin-1")) >= AU_USER_NAME_MAX:
+            break
+        name, always, never = fields[0], _user_classes(fields[1], line), _user_classes(fields[2], line)
+        if always is None or never is None:
+            break
+        if name not in seen:  # getauusernam returns the first entry of a name
+            seen.add(name)
+            entries.append((name, always, never))
+    return entries
+
+
+def _user_classes(value: str, line: str) -> list[str] | None:
+    """The classes of an audit_user field, or None when libbsm refuses the list (a name with white
+    space or another character no class has); a well-formed name the shipped audit_class lacks
+    raises, since the host's audit_class may hold it."""
+    classes = [item for item in value.split(",") if item]
+    try:
+        platform_audit.bsm_success_mask(classes)
+    except platform_audit.UnknownBsmClass as exc:
+        if not _CLASS_NAME.fullmatch(exc.name):
+            return None
+        raise ProbeParseError(f"the class {exc.name!r} of the entry {line[:80]!r} is not one of the classes "
+                              "audit_class(5) ships: whether libbsm knows it (a class of the host's own "
+                              "/etc/security/audit_class, which the capture does not read) cannot be told, and with "
+                              "it which entries libbsm reads") from None
+    return classes
+
+
 def parse_launchctl(text: str) -> tuple[int, str]:
-    """The capture of ``launchctl print system/com.apple.auditd`` -> (exit code, first output line)."""
+    """The capture of a command whose exit code is its answer, that code appended as the last line
+    (``launchctl print system/com.apple.auditd``, ``audit -c``) -> (exit code, first output line)."""
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     if not lines or not re.fullmatch(r"-?[0-9]{1,5}", lines[-1]):
         raise ProbeParseError("the last line is not launchctl's exit code")

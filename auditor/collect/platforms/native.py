@@ -23,7 +23,7 @@ from typing import Any, Callable
 from auditor.collect.platforms import native_platform as native_platform  # re-exported: its home is the package
 from auditor.collect.platforms.assemble import ProbeOutput, snapshot_from_outputs
 from auditor.collect.platforms.bundle import MAX_PROBE_BYTES
-from auditor.collect.platforms.probes import AUDIT_CONTROL_PATH, PROBES
+from auditor.collect.platforms.probes import COPIED_FILES, PROBES
 from auditor.collect.programs import SAFE_PATH, CommandResult, run_command
 from auditor.model.facts import Gap, Listener, ProcessInfo
 from auditor.safeio import read_regular
@@ -39,10 +39,11 @@ def system_runner(platform: str) -> Runner:
     return lambda argv, timeout: run_command(argv, timeout, SAFE_PATH)
 
 
-def _run_probe(argv: tuple[str, ...], file: str, runner: Runner, timeout: float) -> ProbeOutput:
+def _run_probe(argv: tuple[str, ...], file: str, runner: Runner, timeout: float, exit_code: bool = False) -> ProbeOutput:
     origin = " ".join(argv)
-    if file == "auditd-launchctl.txt":
-        # Its exit code is the answer (113: not loaded), kept on the last line as the capture does.
+    if exit_code:
+        # Its exit code is the answer (launchctl 113: not loaded; audit -c 0: the kernel audits), kept
+        # on the last line as the capture does.
         result = runner(list(argv), timeout)
         if result.returncode is None:
             return ProbeOutput(None, origin, result.failure or "did not run")
@@ -65,13 +66,14 @@ def _run_probe(argv: tuple[str, ...], file: str, runner: Runner, timeout: float)
     return ProbeOutput(result.stdout.encode("utf-8"), origin)
 
 
-def _read_audit_control() -> ProbeOutput:
+def _read_copied(path: str) -> ProbeOutput:
+    """A file the capture copies (audit_control, audit_user), read where it lives."""
     try:
-        return ProbeOutput(read_regular(AUDIT_CONTROL_PATH, MAX_PROBE_BYTES), AUDIT_CONTROL_PATH)
+        return ProbeOutput(read_regular(path, MAX_PROBE_BYTES), path)
     except FileNotFoundError:
-        return ProbeOutput(None, AUDIT_CONTROL_PATH, "absent")
+        return ProbeOutput(None, path, "absent")
     except OSError as exc:
-        return ProbeOutput(None, AUDIT_CONTROL_PATH, exc.strerror or str(exc))
+        return ProbeOutput(None, path, exc.strerror or str(exc))
 
 
 def psutil_listeners(psutil: Any) -> tuple[list[Listener] | None, list[Gap]]:
@@ -130,7 +132,8 @@ def psutil_listeners(psutil: Any) -> tuple[list[Listener] | None, list[Gap]]:
 
 
 def collect_native(platform: str, sections: frozenset[str], *, runner: Runner | None = None, psutil: Any = None,
-                   timeout: float = 10.0, read_audit_control: Callable[[], ProbeOutput] | None = None) -> Any:
+                   timeout: float = 10.0, read_audit_control: Callable[[], ProbeOutput] | None = None,
+                   read_audit_user: Callable[[], ProbeOutput] | None = None) -> Any:
     """The snapshot of ``sections`` of this Windows or macOS host."""
     from auditor import __version__
 
@@ -146,9 +149,10 @@ def collect_native(platform: str, sections: frozenset[str], *, runner: Runner | 
         if probe.file in ("lsof-tcp-listen.txt", "lsof-udp.txt", "tasklist.csv", "tasklist-before.csv", "id-u.txt"):
             continue  # psutil gives the listeners and their owners (and says when it may not see them)
         if not probe.argv:
-            outputs[probe.file] = (read_audit_control or _read_audit_control)()
+            reader = {"audit_control": read_audit_control, "audit_user": read_audit_user}.get(probe.file)
+            outputs[probe.file] = reader() if reader else _read_copied(COPIED_FILES[probe.file])
             continue
-        outputs[probe.file] = _run_probe(probe.argv, probe.file, runner, timeout)
+        outputs[probe.file] = _run_probe(probe.argv, probe.file, runner, timeout, probe.exit_code)
     override = psutil_listeners(psutil) if "sockets" in sections else None
     try:
         user = os.getlogin()

@@ -4,7 +4,7 @@
 
 The file names are part of the bundle format (README "Captured bundles"); ``ver.txt`` (the Windows
 build, for the provenance) was added to the list the format started with, then the udp/ipv6 dynamic
-range and the excluded port ranges (``added_later``: a bundle without them is from an older script).
+range, the excluded port ranges and macOS's ``audit -c`` (``added_later``: a bundle without them is from an older script).
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ class Probe:
     script: str  # the line of the capture script that writes ``file`` into $Out / "$out"
     optional: bool = False  # its absence is a fact (audit_control), not a gap
     added_later: bool = False  # not written by the first capture scripts: its absence says to capture again
+    exit_code: bool = False  # its exit code is the answer: kept on the output's last line (``echo $?``)
 
 
 WINDOWS_PROBES: tuple[Probe, ...] = (
@@ -69,13 +70,27 @@ MACOS_PROBES: tuple[Probe, ...] = (
     Probe("id-u.txt", ("id", "-u"), 'id -u > "$out/id-u.txt"', added_later=True),
     Probe("audit_control", (), 'if [ -f /etc/security/audit_control ]; then '
           'cp /etc/security/audit_control "$out/audit_control"; fi', optional=True),
+    # Per-user masks: a "never" class is taken from that user's login sessions (libbsm getfauditflags).
+    # Absent on the host, it is absent from the bundle; a bundle without audit-condition.txt is from a
+    # script older than this line, and its absence there says nothing (assemble._macos_audit_user).
+    Probe("audit_user", (), 'if [ -f /etc/security/audit_user ]; then '
+          'cp /etc/security/audit_user "$out/audit_user"; fi', optional=True),
     Probe("auditd-launchctl.txt", ("launchctl", "print", "system/com.apple.auditd"),
           'launchctl print system/com.apple.auditd > "$out/auditd-launchctl.txt" 2>&1; '
-          'echo $? >> "$out/auditd-launchctl.txt"'),
+          'echo $? >> "$out/auditd-launchctl.txt"', exit_code=True),
+    # Whether the kernel audits: launchd starts auditd on demand and auditd exits when idle with the
+    # kernel still auditing, so neither launchctl's "loaded" nor a running auditd says it.  audit(8)'s
+    # -c "exit[s] successfully only if auditing is enabled in the kernel".
+    Probe("audit-condition.txt", ("audit", "-c"),
+          'audit -c > "$out/audit-condition.txt" 2>&1; echo $? >> "$out/audit-condition.txt"',
+          added_later=True, exit_code=True),
 )
 
 PROBES: dict[str, tuple[Probe, ...]] = {"windows": WINDOWS_PROBES, "macos": MACOS_PROBES}
 AUDIT_CONTROL_PATH = "/etc/security/audit_control"
+AUDIT_USER_PATH = "/etc/security/audit_user"
+# The files the macOS capture copies (probes without a command): where native collection reads each.
+COPIED_FILES = {"audit_control": AUDIT_CONTROL_PATH, "audit_user": AUDIT_USER_PATH}
 
 
 def bundle_files(platform: str) -> tuple[str, ...]:

@@ -61,11 +61,30 @@ DYNAMIC_PORT_COUNT_MIN = 255
 _LABELLED_NUMBER = re.compile(r"^[^:\d]{1,80}:\s*([0-9]{1,6})\s*$")
 
 
-def parse_dynamicport(text: str) -> tuple[int, int]:
+def _check_title_protocol(text: str, protocol: str | None) -> None:
+    """Refuse the output of netsh for the other protocol: its title names the protocol as a word in
+    every language ("Protocol udp Dynamic Port Range", "Plage de ports dynamiques du protocole udp",
+    "Protocole udp Plages d'exclusion de ports"), above the first line of dashes.  A udp table saved
+    as the tcp capture was read as the tcp range, or its exclusions as tcp ones."""
+    if protocol is None:
+        return
+    named: set[str] = set()
+    for line in text.splitlines():
+        if line.strip().startswith("---"):
+            break
+        named |= {word.lower() for word in re.findall(r"\b(tcp|udp)\b", line, re.IGNORECASE)}
+    if named and protocol not in named:
+        raise ProbeParseError(f"its title names {', '.join(sorted(named))}, not {protocol}: the output of netsh for "
+                              "another protocol")
+
+
+def parse_dynamicport(text: str, protocol: str | None = None) -> tuple[int, int]:
     """``netsh int ipv4 show dynamicport tcp`` -> (start port, number of ports).
 
     The two "label : number" lines are start, then count, in every language; which protocol and
-    family the range is for comes from the probe (the file name), not from the localised title."""
+    family the range is for comes from the probe (the file name), not from the localised title,
+    though a title naming the other protocol (``protocol``: the probe's) is refused."""
+    _check_title_protocol(text, protocol)
     numbers = [int(m.group(1)) for line in text.splitlines() if (m := _LABELLED_NUMBER.match(line.strip()))]
     if len(numbers) != 2:
         raise ProbeParseError(f"expected two 'label : number' lines (start port, number of ports), found {len(numbers)}")
@@ -89,13 +108,15 @@ _DASHES = re.compile(r"^-{3,}\s+-{3,}$")
 _EXCLUDED_ROW = re.compile(r"^([0-9]{1,6})\s+([0-9]{1,6})(?:\s+\*)?$")
 
 
-def parse_excludedportrange(text: str) -> list[tuple[int, int]]:
+def parse_excludedportrange(text: str, protocol: str | None = None) -> list[tuple[int, int]]:
     """``netsh int ipv4 show excludedportrange protocol=tcp`` -> [(first port, last port)].
 
     A title, a localised "Start Port / End Port" header, a line of two dash runs, then one row per
     exclusion (two numbers, ``*`` after administered ones) and a localised footnote.  The dash line
     is what tells "no exclusions" (no rows under it) from output that is not this table; a line
-    under it that holds digits but is not a row is refused, never skipped."""
+    under it that holds digits but is not a row is refused, never skipped, and so is a title naming
+    the other protocol than ``protocol`` (the probe's)."""
+    _check_title_protocol(text, protocol)
     spans: list[tuple[int, int]] = []
     seen_dashes = False
     for number, line in enumerate(text.splitlines(), start=1):
@@ -103,6 +124,11 @@ def parse_excludedportrange(text: str) -> list[tuple[int, int]]:
         if not seen_dashes:
             seen_dashes = bool(_DASHES.match(stripped))
             continue
+        if _DASHES.match(stripped):
+            # Its title and header hold no digit: read on, its rows were taken for the first table's
+            # (a UDP exclusion made a TCP listener "excluded").
+            raise ProbeParseError(f"line {number}: a second table of excluded port ranges: netsh prints one per "
+                                  "protocol and IP version, so this is not one capture")
         if not stripped or not any(ch.isdigit() for ch in stripped):
             continue  # blank lines and the (localised) "* - Administered port exclusions." footnote
         match = _EXCLUDED_ROW.match(stripped)
@@ -138,6 +164,24 @@ class NetstatTable:
     time_wait: int = 0
     time_wait_exact: bool = True  # False when state names were not English and PID 0 counted instead
     bad_lines: list[str] = field(default_factory=list)  # "line 12: ..." for rows that were not understood
+    # (protocol, family) of every row whose local address was read: what the capture shows at all
+    kinds: set[tuple[str, str]] = field(default_factory=set)
+
+
+# Every kind of socket netstat -ano lists, in the order a reason names them.  Every Windows since
+# Vista holds sockets of all four (RPC listens on 0.0.0.0:135 and [::]:135; LLMNR, mDNS and w32time
+# on UDP over both families), so a capture without one was narrowed (netstat -ano -p tcp lists TCP
+# over IPv4 alone) and prints nothing that says so: its title and header are the same.
+NETSTAT_KINDS = (("tcp", "ipv4"), ("udp", "ipv4"), ("tcp", "ipv6"), ("udp", "ipv6"))
+
+
+def kind_name(protocol: str, family: str) -> str:
+    return f"{protocol.upper()} over {'IPv6' if family == 'ipv6' else 'IPv4'}"
+
+
+def netstat_kinds_missing(table: NetstatTable) -> list[tuple[str, str]]:
+    """The kinds of socket (:data:`NETSTAT_KINDS`) of which ``table`` holds no row."""
+    return [kind for kind in NETSTAT_KINDS if kind not in table.kinds]
 
 
 _ROW = re.compile(r"^\s*(TCP|UDP)\s+(\S+)\s+(\S+)\s+(?:(\S+)\s+)?([0-9]{1,10})\s*$", re.IGNORECASE)
@@ -200,6 +244,7 @@ def parse_netstat(text: str) -> NetstatTable:
             table.bad_lines.append(f"line {number}: local address {local[:80]!r} is not an address:port")
             continue
         family, address, port = local_end
+        table.kinds.add((protocol, family))
         pid = int(pid_text)
         if pid_out_of_range(pid):
             table.bad_lines.append(f"line {number}: PID {pid} out of range")
@@ -316,10 +361,12 @@ def parse_reg_query(text: str, key: str = TCPIP_KEY) -> dict[str, tuple[str, str
     values: dict[str, tuple[str, str]] = {}
     current: str | None = None
     seen_key = False
+    subkeys = 0
     for number, line in enumerate(text.splitlines(), start=1):
         if line.upper().startswith("HKEY_"):
             current = line.strip()
             seen_key = seen_key or current.lower() == key.lower()
+            subkeys += current.lower().startswith(key.lower() + "\\")
             continue
         if current is None or current.lower() != key.lower():
             continue
@@ -339,6 +386,13 @@ def parse_reg_query(text: str, key: str = TCPIP_KEY) -> dict[str, tuple[str, str
             values[name] = (match.group("type"), (match.group("data") or "").strip())
     if not seen_key:
         raise ProbeParseError(f"the key {key} is not in the output: not the output of reg query for it")
+    if not subkeys:
+        # reg query KEY lists the key's values, then its subkeys, which Tcpip\Parameters always has;
+        # /v NAME prints one value and /f the matches of a search, and a value left out of them
+        # would count as not set (TcpTimedWaitDelay's default of 120 s judged where the host holds 300).
+        raise ProbeParseError("the subkeys of the key (Interfaces, Adapters, ...) are not listed: not the whole "
+                              "output of reg query for it (narrowed with /v or /f?), so a value it leaves out "
+                              "cannot be told from one not set")
     return values
 
 
