@@ -35,6 +35,10 @@ UNPRIVILEGED_PORT_START_KERNEL_DEFAULT = 1024
 # (inet_init_net: 32768-60999 since Linux 4.6).
 DEFAULT_RANGE_LOW = 32768
 DEFAULT_RANGE_HIGH = 60999
+# The lowest port either end of ip_local_port_range takes (ipv4_local_port_range: its minimum is
+# {1, 1}; "0 65535" is EINVAL even with ip_unprivileged_port_start at 0).  Windows (1025) and macOS
+# (1024) start higher, so no range of any platform holds port 0.
+LOWEST_RANGE_PORT = 1
 TW_REUSE = "net.ipv4.tcp_tw_reuse"
 MAX_TW_BUCKETS = "net.ipv4.tcp_max_tw_buckets"
 FIN_TIMEOUT = "net.ipv4.tcp_fin_timeout"

@@ -56,11 +56,20 @@ class EphemeralRangeParams(CheckParams):
     def _bounds_consistent(self) -> "EphemeralRangeParams":
         if self.min_low > self.max_high:
             raise ValueError(f"min_low ({self.min_low}) is above max_high ({self.max_high}): no range could pass")
+        # No range starts at port 0 (the kernel refuses it): counted from 0, min_low 0 admitted a
+        # min_pool_size of 65,536 that every host then failed.
+        lowest = max(self.min_low, _sysctl.LOWEST_RANGE_PORT)
+        if self.max_high < lowest:
+            raise ValueError(f"max_high ({self.max_high}) is below port {lowest}, where every range starts at least "
+                             f"(the kernel refuses 0): no range could pass")
         # the widest range allowed, as one connect() searches it (an odd one loses a port)
-        widest = min(hi - lo + 1 for lo, hi in _sysctl.searched_windows(self.min_low, self.max_high))
+        widest = min(hi - lo + 1 for lo, hi in _sysctl.searched_windows(lowest, self.max_high))
         if self.min_pool_size > widest:
-            odd = (f" (of the {self.max_high - self.min_low + 1} there, an odd number, connect() searches "
-                   f"{widest})" if widest < self.max_high - self.min_low + 1 else "")
+            span = self.max_high - lowest + 1
+            start = (f"a range starts at port {lowest} at least; of the {span} from there"
+                     if lowest > self.min_low else f"of the {span} there")
+            odd = (f" ({start}, an odd number, connect() searches {widest})" if widest < span
+                   else f" ({start})" if lowest > self.min_low else "")
             raise ValueError(
                 f"min_pool_size ({self.min_pool_size}) is larger than the {widest} ports between min_low "
                 f"({self.min_low}) and max_high ({self.max_high}){odd}: no range could pass"
@@ -270,13 +279,24 @@ def _max_user_port_outcome(snapshot: HostSnapshot, params: EphemeralRangeParams)
     low, high = _platforms.MAX_USER_PORT_LOW, legacy.value
     size = max(0, high - low + 1)
     common = dict(observed={"MaxUserPort": high, "legacy_range": f"{low}-{high}", "legacy_pool_size": size},
-                  expected={"min_pool_size": params.min_pool_size}, evidence=[legacy.pointer] if legacy.pointer else [])
+                  expected={"min_pool_size": params.min_pool_size, "low_at_least": params.min_low,
+                            "high_at_most": params.max_high},
+                  evidence=[legacy.pointer] if legacy.pointer else [])
     text = (f"MaxUserPort = {high} is set in Tcpip\\Parameters: where Windows still honours it, outgoing connections "
             f"take ports {low}-{high} ({size:,} ports)")
-    if size >= params.min_pool_size and low >= params.min_low:
-        return passed(subject, f"{text}, at least the minimum {params.min_pool_size:,}", **common)
-    return failed(subject, f"{text}, fewer than the minimum {params.min_pool_size:,}" if size < params.min_pool_size
-                  else f"{text}, starting below {params.min_low}", **common)
+    # The range it sets is held to every bound a dynamic port range is: judged on its size and
+    # start alone, 1025-65534 passed a max_high of 60000 that the same netsh range fails.
+    problems = []
+    if size < params.min_pool_size:
+        problems.append(f"fewer than the minimum {params.min_pool_size:,}")
+    if low < params.min_low:
+        problems.append(f"starting below {params.min_low}")
+    if high > params.max_high:
+        problems.append(f"ending above {params.max_high}")
+    if problems:
+        return failed(subject, f"{text}, " + "; ".join(problems), **common)
+    return passed(subject, f"{text}, at least the minimum {params.min_pool_size:,} and within "
+                           f"{params.min_low}-{params.max_high}", **common)
 
 
 _DUAL_STACK = " (an IPv6 socket that also takes IPv4 holds the port in IPv4 too)"
@@ -384,7 +404,7 @@ def _other_os(snapshot: HostSnapshot, params: EphemeralRangeParams) -> list[Outc
 @check(
     name="net.ephemeral_port_range",
     title="Ephemeral port pool is large enough, sanely bounded and free of services",
-    version="1.7.1",
+    version="1.8.0",
     needs=["sysctl", "sockets"],
     platforms=["linux", "windows", "macos"],
     uses=["netns"],
@@ -431,7 +451,8 @@ excludedportrange protocol=tcp|udp: Hyper-V, WSL and Docker reserve blocks of th
 never handed out: they are subtracted from its pool, and a listener on one does not collide; when
 the exclusions could not be read, the pool is not reviewed and a listener inside the range is not
 reviewed.  The legacy MaxUserPort registry value,
-when set, is judged as the range 1025-MaxUserPort it meant before Windows Vista; a value outside
+when set, is judged as the range 1025-MaxUserPort it meant before Windows Vista (its size against
+min_pool_size, its ends against min_low and max_high); a value outside
 its documented 5000-65534 is not_reviewed (what the stack then uses is not documented), and so is
 it when the registry (Tcpip\\Parameters) was not read.  macOS uses
 net.inet.ip.portrange.first-last (default 49152-65535) for every protocol and family; first above
