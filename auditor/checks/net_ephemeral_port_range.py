@@ -21,7 +21,8 @@ class EphemeralRangeParams(CheckParams):
     min_pool_size: int = Field(
         16384, ge=1, le=65536,
         description="Fewest usable ephemeral ports: high - low + 1 minus ip_local_reserved_ports inside the range "
-                    "(one fewer for an odd Linux range: connect() searches an even number of ports).",
+                    "and the ports TCP listeners hold there (one fewer for an odd Linux range: connect() searches "
+                    "an even number of ports).",
     )
     min_low: int = Field(1024, ge=0, le=65535, description="The range must not start below this port (1024: no privileged ports).")
     max_high: int = Field(65535, ge=0, le=65535, description="The range must not end above this port.")
@@ -106,12 +107,13 @@ def _pool_outcome(lookup: _sysctl.PoolLookup, params: EphemeralRangeParams) -> O
         "span": pool.span,
         "reserved": _sysctl.format_ports(pool.reserved),
         "reserved_in_range": pool.reserved_in_range,
+        "held_by_listeners": len(pool.held) if pool.held_complete else (len(pool.held) or None),
         "pool_size": pool.size,
         "searched_by_connect": pool.searched_size,
     }
     text = (
         f"the ephemeral pool has {pool.size:,} ports ({pool.low}-{pool.high}, {pool.reserved_in_range:,} of them "
-        f"reserved)"
+        f"reserved{_sysctl.describe_held(pool)})"
     )
     if pool.searched_size < pool.size:
         text += (f", and {pool.searched_size:,} usable: the range holds an odd number of ports, and the kernel's "
@@ -428,7 +430,11 @@ service out of the range, or reserve its port: net.ipv4.ip_local_reserved_ports 
 automatically).
 """,
     notes="""
-Pool size = high - low + 1 minus the ports of ip_local_reserved_ports inside the range; what is
+Pool size = high - low + 1 minus the ports of ip_local_reserved_ports inside the range, and minus
+the other ports of the range a TCP (or MPTCP) listener holds: __inet_hash_connect() skips every port
+a bind() took, whatever address the listener is on (UDP, SCTP and DCCP keep ports of their own).
+Where the listeners were not read (or an image's list holds only what its socket units declare)
+the message says that the ports they hold are not subtracted.  What is
 judged against min_pool_size is the ports one connect() searches, which is one fewer when the range
 holds an odd number of ports (above one): the kernel walks high - low + 1 rounded down to even,
 from low or from low + 1 (__inet_hash_connect, Linux 4.6 and later), so 40000-40002 gives two

@@ -245,7 +245,7 @@ def _time_wait_share(snapshot: HostSnapshot, pool_lookup: _sysctl.PoolLookup, ma
         return not_reviewed(subject, f"malformed TIME_WAIT count {count}: a count cannot be negative",
                             evidence=["/facts/sockets/counts/time_wait"])
     observed = {"time_wait": count, "pool_size": pool.searched_size, "share": count / pool.searched_size if pool.searched_size else None,
-                "method": sockets.counts.method or None}
+                "method": sockets.counts.method or None, **({"held_by_listeners": len(pool.held)} if pool.held else {})}
     expected = {"share_at_most": maximum}
     evidence = ["/facts/sockets/counts/time_wait", *pool.evidence]
     if pool.searched_size <= 0:
@@ -253,12 +253,19 @@ def _time_wait_share(snapshot: HostSnapshot, pool_lookup: _sysctl.PoolLookup, ma
                       observed=observed, expected=expected, evidence=evidence)
     share = count / pool.searched_size
     shown, limit = _percents(share, maximum, 1)
-    text = f"{count:,} sockets in TIME_WAIT = {shown} of the {pool.searched_size:,}-port ephemeral pool"
+    text = f"{count:,} sockets in TIME_WAIT = {shown} of the {pool.searched_size:,}-port ephemeral pool{_held(pool)}"
     if range_label is not None:
         text += f" (the {range_label}, the smallest TCP range: the count covers both IP families)"
     if share <= maximum:
         return passed(subject, f"{text}, at most {limit}", observed=observed, expected=expected, evidence=evidence)
     return failed(subject, f"{text}, above {limit}", observed=observed, expected=expected, evidence=evidence)
+
+
+def _held(pool: _sysctl.EphemeralPool) -> str:
+    """The ports of the range TCP listeners hold, which connect() never takes: left out of the pool."""
+    if not pool.held:
+        return ""
+    return f" (without the {len(pool.held):,} port{'s' if len(pool.held) > 1 else ''} TCP listeners hold in the range)"
 
 
 def pool_utilization(rate_per_second: float, pool_size: int) -> float:
@@ -307,6 +314,7 @@ def _peak_headroom(pool_lookup: _sysctl.PoolLookup, rate: float, maximum: float,
         "peak_new_connections_per_second": rate,
         "ports_in_time_wait": round(held),
         "pool_size": pool.searched_size,
+        **({"held_by_listeners": len(pool.held)} if pool.held else {}),
         "utilization": held / pool.searched_size if pool.searched_size else None,
         "sustainable_per_second": sustainable,
         "time_wait_seconds": time_wait_seconds,
@@ -324,7 +332,7 @@ def _peak_headroom(pool_lookup: _sysctl.PoolLookup, rate: float, maximum: float,
     shown, limit = _percents(utilization, maximum, 0)
     per_second = f"{rate:g} new connections/s x {time_wait_seconds:g} s TIME_WAIT{f' ({source})' if source else ''}"
     tuple_ = "per (source, destination, port) tuple"
-    of_pool = f"= {shown} of the {pool.searched_size:,}-port pool" + (
+    of_pool = f"= {shown} of the {pool.searched_size:,}-port pool{_held(pool)}" + (
         f" (which sustains at most {sustainable:,}/s)" if sustainable is not None else "")
     if cap is not None and capped:
         text = (f"{per_second} would hold {wanted:,.0f} ports {tuple_}, but {_sysctl.MAX_TW_BUCKETS} = {cap.limit:,} "
@@ -385,7 +393,7 @@ def _other_os(snapshot: HostSnapshot, params: TimeWaitParams) -> list[Outcome]:
 @check(
     name="net.time_wait",
     title="TIME_WAIT settings leave headroom in the ephemeral port pool",
-    version="1.7.0",
+    version="1.8.0",
     needs=["sysctl", "sockets"],
     platforms=["linux", "windows", "macos"],
     uses=["netns"],
@@ -418,8 +426,9 @@ It never affects incoming connections.
 
 Headroom: utilisation = peak_new_connections_per_second x {TIME_WAIT_SECONDS} s / pool size, per
 (source address, destination address, destination port) tuple, where pool size = ip_local_port_range
-minus reserved ports (one fewer for a range of an odd number of ports: connect() searches an even
-number of them, see net.ephemeral_port_range).  Linux's default pool (32768-60999, 28,232 ports) sustains about 470 new
+minus reserved ports and the ports TCP listeners hold in it, which connect() never takes (one fewer
+for a range of an odd number of ports: connect() searches an even number of them, see
+net.ephemeral_port_range).  Linux's default pool (32768-60999, 28,232 ports) sustains about 470 new
 connections per second to one destination; 417/s (25,000 a minute) already holds 89% of it.  The
 check does not count on tcp_tw_reuse to relax this (nor on net.ipv4.tcp_tw_reuse_delay, Linux 6.12
 and later, which it does not read).  It does count on net.ipv4.tcp_max_tw_buckets: beyond that many
