@@ -386,8 +386,9 @@ def describe_held(pool: EphemeralPool) -> str:
     text = f", {len(pool.held):,} held by TCP listeners: {shown}" if pool.held else ""
     if not pool.held_complete:
         which = "other " if pool.held else ""
-        text += (f"; the listeners were not {'all ' if pool.held else ''}read, so ports {which}TCP listeners hold "
-                 "inside the range, which connect() never takes, are not subtracted")
+        text += (f"; the listeners are not {'all ' if pool.held else ''}known (not read, or only those an image's "
+                 f"socket units declare), so ports {which}TCP listeners hold inside the range, which connect() never "
+                 "takes, are not subtracted")
     return text
 
 

@@ -117,6 +117,24 @@ def test_unread_listeners_are_said_not_subtracted():
     assert result[POOL].status == Status.PASS
     assert result[POOL].observed["held_by_listeners"] is None  # type: ignore[index]
     assert result[POOL].message == (
-        "the ephemeral pool has 4 ports (40000-40003, 0 of them reserved; the listeners were not read, so ports "
-        "TCP listeners hold inside the range, which connect() never takes, are not subtracted), at least the "
-        "minimum 4")
+        "the ephemeral pool has 4 ports (40000-40003, 0 of them reserved; the listeners are not known (not read, or "
+        "only those an image's socket units declare), so ports TCP listeners hold inside the range, which connect() "
+        "never takes, are not subtracted), at least the minimum 4")
+
+
+def test_an_images_socket_unit_inside_the_range_is_taken_and_the_rest_said_unknown(tmp_path):
+    from auditor.collect.rootdir import collect_root
+
+    root = tmp_path / "image"
+    (root / "etc/sysctl.d").mkdir(parents=True)
+    (root / "etc/sysctl.d/50-ports.conf").write_text(f"{RANGE} = 40000 40003\n")
+    units = root / "etc/systemd/system"
+    (units / "sockets.target.wants").mkdir(parents=True)
+    (units / "inside.socket").write_text("[Socket]\nListenStream=40001\n[Install]\nWantedBy=sockets.target\n")
+    (units / "sockets.target.wants/inside.socket").symlink_to("/etc/systemd/system/inside.socket")
+    result = judged(collect_root(root, frozenset({"sysctl", "sockets"})))
+    assert result[POOL].status == Status.FAIL
+    assert result[POOL].message == (
+        "the ephemeral pool has 3 ports (40000-40003, 0 of them reserved, 1 held by TCP listeners: 40001; the "
+        "listeners are not all known (not read, or only those an image's socket units declare), so ports other TCP "
+        "listeners hold inside the range, which connect() never takes, are not subtracted), fewer than the minimum 4")
