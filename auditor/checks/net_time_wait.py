@@ -69,7 +69,8 @@ class TimeWaitParams(CheckParams):
     )
     max_pool_utilization: float = Field(
         0.8, gt=0, le=1,
-        description="Highest acceptable share of the pool the declared peak rate may hold in TIME_WAIT.",
+        description="Highest acceptable share of the pool the declared peak rate may hold in TIME_WAIT (a peak "
+                    "that holds the whole pool fails even at 1).",
     )
 
     def unused_params(self) -> dict[str, str]:
@@ -341,6 +342,12 @@ def _peak_headroom(pool_lookup: _sysctl.PoolLookup, rate: float, maximum: float,
                 f"{of_pool}")
     else:
         text = f"{per_second} holds {held:,.0f} ports {tuple_} {of_pool}"
+    if utilization >= 1 and utilization <= maximum:
+        # A maximum of 100% passed a peak that holds every port: the next connect() then finds none
+        # (and the connections still open hold ports of their own).
+        return failed(subject, f"{text}: every port of the pool, so the next connection fails with EADDRNOTAVAIL at "
+                               f"the peak, whatever the maximum ({limit}) allows",
+                      observed=observed, expected=expected, evidence=evidence)
     if utilization <= maximum:
         return passed(subject, f"{text}, at most {limit}", observed=observed, expected=expected, evidence=evidence)
     return failed(subject, f"{text}, above {limit}: connections fail with EADDRNOTAVAIL near the peak",
@@ -429,7 +436,9 @@ Headroom: utilisation = peak_new_connections_per_second x {TIME_WAIT_SECONDS} s 
 minus reserved ports and the ports TCP listeners hold in it, which connect() never takes (one fewer
 for a range of an odd number of ports: connect() searches an even number of them, see
 net.ephemeral_port_range).  Linux's default pool (32768-60999, 28,232 ports) sustains about 470 new
-connections per second to one destination; 417/s (25,000 a minute) already holds 89% of it.  The
+connections per second to one destination; 417/s (25,000 a minute) already holds 89% of it.  A
+peak that holds every port of the pool fails even where max_pool_utilization is 1: the next
+connect() to that destination finds no port.  The
 check does not count on tcp_tw_reuse to relax this (nor on net.ipv4.tcp_tw_reuse_delay, Linux 6.12
 and later, which it does not read).  It does count on net.ipv4.tcp_max_tw_buckets: beyond that many
 TIME_WAIT sockets in the namespace the kernel keeps no more (a closing connection is destroyed at
