@@ -394,7 +394,34 @@ def _other_os(snapshot: HostSnapshot, params: TimeWaitParams) -> list[Outcome]:
                 continue
             outcomes.append(_peak_headroom(port_range.lookup, params.peak_new_connections_per_second,
                                            params.max_pool_utilization, length.seconds, length.source, subject))
+        if _platforms.platform_of(snapshot) == "windows":
+            legacy = _max_user_port_headroom(snapshot, params.peak_new_connections_per_second,
+                                             params.max_pool_utilization, length)
+            if legacy is not None:
+                outcomes.append(legacy)
     return outcomes
+
+
+def _max_user_port_headroom(snapshot: HostSnapshot, rate: float, maximum: float,
+                            length: _platforms.TimeWait) -> Outcome | None:
+    """The peak against the range the legacy MaxUserPort sets where Windows still honours it
+    (1025-MaxUserPort, as net.ephemeral_port_range judges it): judged against the netsh ranges
+    alone, MaxUserPort 5000 (3,976 ports) passed a peak that holds more ports than that.  None
+    where it is not set; not_reviewed where it is set but unusable, or the registry was not read."""
+    legacy = _platforms.max_user_port(snapshot)
+    subject = "ephemeral pool headroom at the declared peak connection rate (legacy MaxUserPort"
+    if legacy.value is None:
+        if legacy.reason is None:
+            return None
+        return not_reviewed(f"{subject})", legacy.reason, evidence=[legacy.pointer] if legacy.pointer else [])
+    low, high = _platforms.MAX_USER_PORT_LOW, legacy.value
+    subject = f"{subject} {low}-{high})"
+    if length.seconds is None:
+        return not_reviewed(subject, f"how long Windows keeps a port in TIME_WAIT is not known: {length.reason}")
+    evidence = (legacy.pointer,) if legacy.pointer else ()
+    pool = _sysctl.EphemeralPool(low, high, (), evidence)
+    return _peak_headroom(_sysctl.PoolLookup(pool, low, high, legacy.pointer, None), rate, maximum,
+                          length.seconds, length.source, subject)
 
 
 @check(
@@ -456,7 +483,9 @@ TcpTimedWaitDelay from the registry (not set: 120 s, Microsoft's documented defa
 outside the documented 30-300 s makes the headroom not_reviewed, since what the stack then uses is
 not documented), macOS
 2 x net.inet.tcp.msl (15,000 ms by default: 30 s); and its own pool: each Windows TCP dynamic range
-(IPv4, IPv6), macOS net.inet.ip.portrange.first-last.  A default Windows range (16,384 ports) with
+(IPv4, IPv6), macOS net.inet.ip.portrange.first-last; and, where the Windows registry sets the
+legacy MaxUserPort, the range 1025-MaxUserPort it meant, which Windows may still honour, on a
+headroom finding of its own (not_reviewed when the value is malformed or outside 5000-65534).  A default Windows range (16,384 ports) with
 120 s sustains 136 new connections per second to one destination.  max_time_wait_share counts
 TIME_WAIT rows of netstat -ano on Windows (IPv4 and IPv6 alike) and compares them with the smallest
 TCP range; the macOS probes do not capture connection states.
