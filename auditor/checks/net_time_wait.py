@@ -465,7 +465,12 @@ for a range of an odd number of ports: connect() searches an even number of them
 net.ephemeral_port_range).  Linux's default pool (32768-60999, 28,232 ports) sustains about 470 new
 connections per second to one destination; 417/s (25,000 a minute) already holds 89% of it.  A
 peak that holds every port of the pool fails even where max_pool_utilization is 1: the next
-connect() to that destination finds no port.  The
+connect() to that destination finds no port.  The figure is per tuple because connect() shares a
+port among destinations; a client that bind()s its socket before connect() (a source address set
+without IP_BIND_ADDRESS_NO_PORT) takes the port from every destination for as long as its TIME_WAIT
+lasts (connect() skips a port a bind() took: with 40000-40003 held so, a connection to another
+destination fails with EADDRNOTAVAIL, checked on Linux 6.18), so for such clients the rate to count
+is the host's total; how a program binds is not something lbaudit can see.  The
 check does not count on tcp_tw_reuse to relax this (nor on net.ipv4.tcp_tw_reuse_delay, Linux 6.12
 and later, which it does not read).  It does count on net.ipv4.tcp_max_tw_buckets: beyond that many
 TIME_WAIT sockets in the namespace the kernel keeps no more (a closing connection is destroyed at
