@@ -120,6 +120,10 @@ def _refused(key: str, value: int, setting_origin: str, configured: bool) -> str
             f"the kernel keeps its own default, which lbaudit does not assume" if configured else
             f"{key} = {value} is not a value the kernel holds")
     if abs(value) <= highest_some_hz:
+        if not configured:
+            # a running value is what the kernel printed: its own HZ holds it (left unjudged, a
+            # running 4,000,000 s on an HZ 250 host was not_reviewed rather than failed)
+            return None
         return (f"whether the kernel takes {key} = {value} ({setting_origin}) depends on its HZ (seconds x HZ must "
                 f"fit a C int; every HZ takes up to {highest:,}): the value in force is not known")
     return f"{what} (it takes {lowest:,} to {highest:,})"
@@ -504,7 +508,8 @@ the first number of a configured value, as the kernel leaves the rest of a write
 A value the kernel refuses (EINVAL) is never judged as written: tcp_tw_reuse outside 0-2,
 tcp_max_tw_buckets outside a C int, tcp_fin_timeout whose seconds x HZ overflow an int (up to
 2,147,483 s is taken on every HZ).  An offline image's boot then keeps the kernel default, which
-lbaudit does not assume, so that finding is not_reviewed, naming the value and the file.
+lbaudit does not assume, so that finding is not_reviewed, naming the value and the file.  A running
+value is what the kernel holds, so one that only some HZ takes (up to 21,474,836 s) is judged.
 """,
 )
 def net_time_wait(snapshot: HostSnapshot, params: TimeWaitParams) -> list[Outcome]:
