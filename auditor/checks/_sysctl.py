@@ -35,6 +35,10 @@ UNPRIVILEGED_PORT_START_KERNEL_DEFAULT = 1024
 # (inet_init_net: 32768-60999 since Linux 4.6).
 DEFAULT_RANGE_LOW = 32768
 DEFAULT_RANGE_HIGH = 60999
+# The lowest port either end of ip_local_port_range takes (ipv4_local_port_range: its minimum is
+# {1, 1}; "0 65535" is EINVAL even with ip_unprivileged_port_start at 0).  Windows (1025) and macOS
+# (1024) start higher, so no range of any platform holds port 0.
+LOWEST_RANGE_PORT = 1
 TW_REUSE = "net.ipv4.tcp_tw_reuse"
 MAX_TW_BUCKETS = "net.ipv4.tcp_max_tw_buckets"
 FIN_TIMEOUT = "net.ipv4.tcp_fin_timeout"
@@ -290,6 +294,10 @@ class EphemeralPool:
     reserved: tuple[tuple[int, int], ...]  # merged spans of ip_local_reserved_ports
     evidence: tuple[str, ...]
     parity_search: bool = False
+    # Linux: the unreserved ports of the range TCP listeners hold (connect() never takes them,
+    # :func:`listener_held_ports`), and whether every listener was read (else more may be held).
+    held: tuple[int, ...] = ()
+    held_complete: bool = True
 
     @property
     def span(self) -> int:
@@ -298,22 +306,26 @@ class EphemeralPool:
     def _reserved_between(self, low: int, high: int) -> int:
         return sum(max(0, min(hi, high) - max(lo, low) + 1) for lo, hi in self.reserved)
 
+    def _taken_between(self, low: int, high: int) -> int:
+        """Ports of ``low``-``high`` no search hands out: reserved, or held by a listener."""
+        return self._reserved_between(low, high) + sum(1 for port in self.held if low <= port <= high)
+
     @property
     def reserved_in_range(self) -> int:
         return self._reserved_between(self.low, self.high)
 
     @property
     def size(self) -> int:
-        return self.span - self.reserved_in_range
+        return self.span - self._taken_between(self.low, self.high)
 
     @property
     def searched_size(self) -> int:
-        """The fewest unreserved ports one connect() searches: :attr:`size`, less the port an odd
-        Linux range leaves out of each search when that port is not reserved.  This, not
+        """The fewest free ports one connect() searches: :attr:`size`, less the port an odd Linux
+        range leaves out of each search when that port is not otherwise taken.  This, not
         :attr:`size`, is how many connections can hold a port at once before the next one fails."""
         if not self.parity_search or self.span <= 0:
             return self.size
-        return min(max(0, high - low + 1) - self._reserved_between(low, high)
+        return min(max(0, high - low + 1) - self._taken_between(low, high)
                    for low, high in searched_windows(self.low, self.high))
 
     def in_range(self, port: int) -> bool:
@@ -359,8 +371,48 @@ def ephemeral_pool(snapshot: HostSnapshot) -> PoolLookup:
     except SysctlValueError as exc:
         return PoolLookup(None, low, high, port_range.pointer, f"malformed value: {exc}")
     evidence = tuple(p for p in (port_range.pointer, reserved.pointer) if p)
-    return PoolLookup(EphemeralPool(low, high, spans, evidence, parity_search=True), low, high,
-                      port_range.pointer, None)
+    pool = EphemeralPool(low, high, spans, evidence, parity_search=True)
+    held, complete = listener_held_ports(snapshot, pool)
+    if held:
+        evidence += ("/facts/sockets/listeners",)
+    return PoolLookup(EphemeralPool(low, high, spans, evidence, parity_search=True, held=held, held_complete=complete),
+                      low, high, port_range.pointer, None)
+
+
+def describe_held(pool: EphemeralPool) -> str:
+    """What the listeners take from ``pool``, to follow its reserved ports in a message: ", 2 held
+    by TCP listeners: 40001,40003", and why more may be taken where the list is not whole."""
+    shown = ",".join(map(str, pool.held[:8])) + (",..." if len(pool.held) > 8 else "")
+    text = f", {len(pool.held):,} held by TCP listeners: {shown}" if pool.held else ""
+    if not pool.held_complete:
+        which = "other " if pool.held else ""
+        text += (f"; the listeners are not {'all ' if pool.held else ''}known (not read, or only those an image's "
+                 f"socket units declare), so ports {which}TCP listeners hold inside the range, which connect() never "
+                 "takes, are not subtracted")
+    return text
+
+
+# The transports whose listeners sit in TCP's bind table: TCP's own, and MPTCP's, which listens
+# through a TCP subflow socket on the same port.  UDP, UDP-Lite, SCTP and DCCP keep ports of their own.
+TCP_BIND_TABLE = ("tcp", "mptcp")
+
+
+def listener_held_ports(snapshot: HostSnapshot, pool: EphemeralPool) -> tuple[tuple[int, ...], bool]:
+    """The unreserved ports of ``pool``'s range that TCP listeners hold, and whether the listener
+    list is whole.  __inet_hash_connect() skips every port whose bind bucket a bind() made
+    (``tb->fastreuse >= 0 || tb->fastreuseport >= 0``), whatever address the listener has: with
+    40000-40003 and a listener on 127.0.0.2:40001, connect() hands out three ports (checked on
+    Linux 6.18).  Not whole: the list was not read, some of it could not be, or it holds only what
+    an image's socket units declare; the ports found are still held, more may be."""
+    sockets = snapshot.facts.sockets
+    if sockets is None or sockets.listeners is None:
+        return (), False
+    held = sorted({listener.port for listener in sockets.listeners if listener.protocol in TCP_BIND_TABLE
+                   and pool.low <= listener.port <= pool.high and not pool.is_reserved(listener.port)})
+    whole_list = [g for g in snapshot.gaps_for("sockets", "listeners")
+                  if g.path[:1] in ((), ("listeners",)) and not (len(g.path) > 1 and isinstance(g.path[1], int))
+                  and not (len(g.path) > 1 and g.kind == GapKind.NOT_APPLICABLE)]
+    return tuple(held), not whole_list
 
 
 def _refused_at_boot(snapshot: HostSnapshot, setting: SysctlSetting, low: int, high: int) -> str | None:

@@ -21,7 +21,8 @@ class EphemeralRangeParams(CheckParams):
     min_pool_size: int = Field(
         16384, ge=1, le=65536,
         description="Fewest usable ephemeral ports: high - low + 1 minus ip_local_reserved_ports inside the range "
-                    "(one fewer for an odd Linux range: connect() searches an even number of ports).",
+                    "and the ports TCP listeners hold there (one fewer for an odd Linux range: connect() searches "
+                    "an even number of ports).",
     )
     min_low: int = Field(1024, ge=0, le=65535, description="The range must not start below this port (1024: no privileged ports).")
     max_high: int = Field(65535, ge=0, le=65535, description="The range must not end above this port.")
@@ -56,11 +57,20 @@ class EphemeralRangeParams(CheckParams):
     def _bounds_consistent(self) -> "EphemeralRangeParams":
         if self.min_low > self.max_high:
             raise ValueError(f"min_low ({self.min_low}) is above max_high ({self.max_high}): no range could pass")
+        # No range starts at port 0 (the kernel refuses it): counted from 0, min_low 0 admitted a
+        # min_pool_size of 65,536 that every host then failed.
+        lowest = max(self.min_low, _sysctl.LOWEST_RANGE_PORT)
+        if self.max_high < lowest:
+            raise ValueError(f"max_high ({self.max_high}) is below port {lowest}, where every range starts at least "
+                             f"(the kernel refuses 0): no range could pass")
         # the widest range allowed, as one connect() searches it (an odd one loses a port)
-        widest = min(hi - lo + 1 for lo, hi in _sysctl.searched_windows(self.min_low, self.max_high))
+        widest = min(hi - lo + 1 for lo, hi in _sysctl.searched_windows(lowest, self.max_high))
         if self.min_pool_size > widest:
-            odd = (f" (of the {self.max_high - self.min_low + 1} there, an odd number, connect() searches "
-                   f"{widest})" if widest < self.max_high - self.min_low + 1 else "")
+            span = self.max_high - lowest + 1
+            start = (f"a range starts at port {lowest} at least; of the {span} from there"
+                     if lowest > self.min_low else f"of the {span} there")
+            odd = (f" ({start}, an odd number, connect() searches {widest})" if widest < span
+                   else f" ({start})" if lowest > self.min_low else "")
             raise ValueError(
                 f"min_pool_size ({self.min_pool_size}) is larger than the {widest} ports between min_low "
                 f"({self.min_low}) and max_high ({self.max_high}){odd}: no range could pass"
@@ -97,12 +107,13 @@ def _pool_outcome(lookup: _sysctl.PoolLookup, params: EphemeralRangeParams) -> O
         "span": pool.span,
         "reserved": _sysctl.format_ports(pool.reserved),
         "reserved_in_range": pool.reserved_in_range,
+        "held_by_listeners": len(pool.held) if pool.held_complete else (len(pool.held) or None),
         "pool_size": pool.size,
         "searched_by_connect": pool.searched_size,
     }
     text = (
         f"the ephemeral pool has {pool.size:,} ports ({pool.low}-{pool.high}, {pool.reserved_in_range:,} of them "
-        f"reserved)"
+        f"reserved{_sysctl.describe_held(pool)})"
     )
     if pool.searched_size < pool.size:
         text += (f", and {pool.searched_size:,} usable: the range holds an odd number of ports, and the kernel's "
@@ -270,13 +281,24 @@ def _max_user_port_outcome(snapshot: HostSnapshot, params: EphemeralRangeParams)
     low, high = _platforms.MAX_USER_PORT_LOW, legacy.value
     size = max(0, high - low + 1)
     common = dict(observed={"MaxUserPort": high, "legacy_range": f"{low}-{high}", "legacy_pool_size": size},
-                  expected={"min_pool_size": params.min_pool_size}, evidence=[legacy.pointer] if legacy.pointer else [])
+                  expected={"min_pool_size": params.min_pool_size, "low_at_least": params.min_low,
+                            "high_at_most": params.max_high},
+                  evidence=[legacy.pointer] if legacy.pointer else [])
     text = (f"MaxUserPort = {high} is set in Tcpip\\Parameters: where Windows still honours it, outgoing connections "
             f"take ports {low}-{high} ({size:,} ports)")
-    if size >= params.min_pool_size and low >= params.min_low:
-        return passed(subject, f"{text}, at least the minimum {params.min_pool_size:,}", **common)
-    return failed(subject, f"{text}, fewer than the minimum {params.min_pool_size:,}" if size < params.min_pool_size
-                  else f"{text}, starting below {params.min_low}", **common)
+    # The range it sets is held to every bound a dynamic port range is: judged on its size and
+    # start alone, 1025-65534 passed a max_high of 60000 that the same netsh range fails.
+    problems = []
+    if size < params.min_pool_size:
+        problems.append(f"fewer than the minimum {params.min_pool_size:,}")
+    if low < params.min_low:
+        problems.append(f"starting below {params.min_low}")
+    if high > params.max_high:
+        problems.append(f"ending above {params.max_high}")
+    if problems:
+        return failed(subject, f"{text}, " + "; ".join(problems), **common)
+    return passed(subject, f"{text}, at least the minimum {params.min_pool_size:,} and within "
+                           f"{params.min_low}-{params.max_high}", **common)
 
 
 _DUAL_STACK = " (an IPv6 socket that also takes IPv4 holds the port in IPv4 too)"
@@ -384,7 +406,7 @@ def _other_os(snapshot: HostSnapshot, params: EphemeralRangeParams) -> list[Outc
 @check(
     name="net.ephemeral_port_range",
     title="Ephemeral port pool is large enough, sanely bounded and free of services",
-    version="1.7.1",
+    version="1.8.0",
     needs=["sysctl", "sockets"],
     platforms=["linux", "windows", "macos"],
     uses=["netns"],
@@ -408,7 +430,11 @@ service out of the range, or reserve its port: net.ipv4.ip_local_reserved_ports 
 automatically).
 """,
     notes="""
-Pool size = high - low + 1 minus the ports of ip_local_reserved_ports inside the range; what is
+Pool size = high - low + 1 minus the ports of ip_local_reserved_ports inside the range, and minus
+the other ports of the range a TCP (or MPTCP) listener holds: __inet_hash_connect() skips every port
+a bind() took, whatever address the listener is on (UDP, SCTP and DCCP keep ports of their own).
+Where the listeners were not read (or an image's list holds only what its socket units declare)
+the message says that the ports they hold are not subtracted.  What is
 judged against min_pool_size is the ports one connect() searches, which is one fewer when the range
 holds an odd number of ports (above one): the kernel walks high - low + 1 rounded down to even,
 from low or from low + 1 (__inet_hash_connect, Linux 4.6 and later), so 40000-40002 gives two
@@ -431,7 +457,8 @@ excludedportrange protocol=tcp|udp: Hyper-V, WSL and Docker reserve blocks of th
 never handed out: they are subtracted from its pool, and a listener on one does not collide; when
 the exclusions could not be read, the pool is not reviewed and a listener inside the range is not
 reviewed.  The legacy MaxUserPort registry value,
-when set, is judged as the range 1025-MaxUserPort it meant before Windows Vista; a value outside
+when set, is judged as the range 1025-MaxUserPort it meant before Windows Vista (its size against
+min_pool_size, its ends against min_low and max_high); a value outside
 its documented 5000-65534 is not_reviewed (what the stack then uses is not documented), and so is
 it when the registry (Tcpip\\Parameters) was not read.  macOS uses
 net.inet.ip.portrange.first-last (default 49152-65535) for every protocol and family; first above

@@ -69,7 +69,8 @@ class TimeWaitParams(CheckParams):
     )
     max_pool_utilization: float = Field(
         0.8, gt=0, le=1,
-        description="Highest acceptable share of the pool the declared peak rate may hold in TIME_WAIT.",
+        description="Highest acceptable share of the pool the declared peak rate may hold in TIME_WAIT (a peak "
+                    "that holds the whole pool fails even at 1).",
     )
 
     def unused_params(self) -> dict[str, str]:
@@ -119,6 +120,10 @@ def _refused(key: str, value: int, setting_origin: str, configured: bool) -> str
             f"the kernel keeps its own default, which lbaudit does not assume" if configured else
             f"{key} = {value} is not a value the kernel holds")
     if abs(value) <= highest_some_hz:
+        if not configured:
+            # a running value is what the kernel printed: its own HZ holds it (left unjudged, a
+            # running 4,000,000 s on an HZ 250 host was not_reviewed rather than failed)
+            return None
         return (f"whether the kernel takes {key} = {value} ({setting_origin}) depends on its HZ (seconds x HZ must "
                 f"fit a C int; every HZ takes up to {highest:,}): the value in force is not known")
     return f"{what} (it takes {lowest:,} to {highest:,})"
@@ -245,7 +250,7 @@ def _time_wait_share(snapshot: HostSnapshot, pool_lookup: _sysctl.PoolLookup, ma
         return not_reviewed(subject, f"malformed TIME_WAIT count {count}: a count cannot be negative",
                             evidence=["/facts/sockets/counts/time_wait"])
     observed = {"time_wait": count, "pool_size": pool.searched_size, "share": count / pool.searched_size if pool.searched_size else None,
-                "method": sockets.counts.method or None}
+                "method": sockets.counts.method or None, **({"held_by_listeners": len(pool.held)} if pool.held else {})}
     expected = {"share_at_most": maximum}
     evidence = ["/facts/sockets/counts/time_wait", *pool.evidence]
     if pool.searched_size <= 0:
@@ -253,12 +258,19 @@ def _time_wait_share(snapshot: HostSnapshot, pool_lookup: _sysctl.PoolLookup, ma
                       observed=observed, expected=expected, evidence=evidence)
     share = count / pool.searched_size
     shown, limit = _percents(share, maximum, 1)
-    text = f"{count:,} sockets in TIME_WAIT = {shown} of the {pool.searched_size:,}-port ephemeral pool"
+    text = f"{count:,} sockets in TIME_WAIT = {shown} of the {pool.searched_size:,}-port ephemeral pool{_held(pool)}"
     if range_label is not None:
         text += f" (the {range_label}, the smallest TCP range: the count covers both IP families)"
     if share <= maximum:
         return passed(subject, f"{text}, at most {limit}", observed=observed, expected=expected, evidence=evidence)
     return failed(subject, f"{text}, above {limit}", observed=observed, expected=expected, evidence=evidence)
+
+
+def _held(pool: _sysctl.EphemeralPool) -> str:
+    """The ports of the range TCP listeners hold, which connect() never takes: left out of the pool."""
+    if not pool.held:
+        return ""
+    return f" (without the {len(pool.held):,} port{'s' if len(pool.held) > 1 else ''} TCP listeners hold in the range)"
 
 
 def pool_utilization(rate_per_second: float, pool_size: int) -> float:
@@ -307,6 +319,7 @@ def _peak_headroom(pool_lookup: _sysctl.PoolLookup, rate: float, maximum: float,
         "peak_new_connections_per_second": rate,
         "ports_in_time_wait": round(held),
         "pool_size": pool.searched_size,
+        **({"held_by_listeners": len(pool.held)} if pool.held else {}),
         "utilization": held / pool.searched_size if pool.searched_size else None,
         "sustainable_per_second": sustainable,
         "time_wait_seconds": time_wait_seconds,
@@ -324,7 +337,7 @@ def _peak_headroom(pool_lookup: _sysctl.PoolLookup, rate: float, maximum: float,
     shown, limit = _percents(utilization, maximum, 0)
     per_second = f"{rate:g} new connections/s x {time_wait_seconds:g} s TIME_WAIT{f' ({source})' if source else ''}"
     tuple_ = "per (source, destination, port) tuple"
-    of_pool = f"= {shown} of the {pool.searched_size:,}-port pool" + (
+    of_pool = f"= {shown} of the {pool.searched_size:,}-port pool{_held(pool)}" + (
         f" (which sustains at most {sustainable:,}/s)" if sustainable is not None else "")
     if cap is not None and capped:
         text = (f"{per_second} would hold {wanted:,.0f} ports {tuple_}, but {_sysctl.MAX_TW_BUCKETS} = {cap.limit:,} "
@@ -333,6 +346,12 @@ def _peak_headroom(pool_lookup: _sysctl.PoolLookup, rate: float, maximum: float,
                 f"{of_pool}")
     else:
         text = f"{per_second} holds {held:,.0f} ports {tuple_} {of_pool}"
+    if utilization >= 1 and utilization <= maximum:
+        # A maximum of 100% passed a peak that holds every port: the next connect() then finds none
+        # (and the connections still open hold ports of their own).
+        return failed(subject, f"{text}: every port of the pool, so the next connection fails with EADDRNOTAVAIL at "
+                               f"the peak, whatever the maximum ({limit}) allows",
+                      observed=observed, expected=expected, evidence=evidence)
     if utilization <= maximum:
         return passed(subject, f"{text}, at most {limit}", observed=observed, expected=expected, evidence=evidence)
     return failed(subject, f"{text}, above {limit}: connections fail with EADDRNOTAVAIL near the peak",
@@ -379,13 +398,40 @@ def _other_os(snapshot: HostSnapshot, params: TimeWaitParams) -> list[Outcome]:
                 continue
             outcomes.append(_peak_headroom(port_range.lookup, params.peak_new_connections_per_second,
                                            params.max_pool_utilization, length.seconds, length.source, subject))
+        if _platforms.platform_of(snapshot) == "windows":
+            legacy = _max_user_port_headroom(snapshot, params.peak_new_connections_per_second,
+                                             params.max_pool_utilization, length)
+            if legacy is not None:
+                outcomes.append(legacy)
     return outcomes
+
+
+def _max_user_port_headroom(snapshot: HostSnapshot, rate: float, maximum: float,
+                            length: _platforms.TimeWait) -> Outcome | None:
+    """The peak against the range the legacy MaxUserPort sets where Windows still honours it
+    (1025-MaxUserPort, as net.ephemeral_port_range judges it): judged against the netsh ranges
+    alone, MaxUserPort 5000 (3,976 ports) passed a peak that holds more ports than that.  None
+    where it is not set; not_reviewed where it is set but unusable, or the registry was not read."""
+    legacy = _platforms.max_user_port(snapshot)
+    subject = "ephemeral pool headroom at the declared peak connection rate (legacy MaxUserPort"
+    if legacy.value is None:
+        if legacy.reason is None:
+            return None
+        return not_reviewed(f"{subject})", legacy.reason, evidence=[legacy.pointer] if legacy.pointer else [])
+    low, high = _platforms.MAX_USER_PORT_LOW, legacy.value
+    subject = f"{subject} {low}-{high})"
+    if length.seconds is None:
+        return not_reviewed(subject, f"how long Windows keeps a port in TIME_WAIT is not known: {length.reason}")
+    evidence = (legacy.pointer,) if legacy.pointer else ()
+    pool = _sysctl.EphemeralPool(low, high, (), evidence)
+    return _peak_headroom(_sysctl.PoolLookup(pool, low, high, legacy.pointer, None), rate, maximum,
+                          length.seconds, length.source, subject)
 
 
 @check(
     name="net.time_wait",
     title="TIME_WAIT settings leave headroom in the ephemeral port pool",
-    version="1.7.0",
+    version="1.8.0",
     needs=["sysctl", "sockets"],
     platforms=["linux", "windows", "macos"],
     uses=["netns"],
@@ -418,9 +464,17 @@ It never affects incoming connections.
 
 Headroom: utilisation = peak_new_connections_per_second x {TIME_WAIT_SECONDS} s / pool size, per
 (source address, destination address, destination port) tuple, where pool size = ip_local_port_range
-minus reserved ports (one fewer for a range of an odd number of ports: connect() searches an even
-number of them, see net.ephemeral_port_range).  Linux's default pool (32768-60999, 28,232 ports) sustains about 470 new
-connections per second to one destination; 417/s (25,000 a minute) already holds 89% of it.  The
+minus reserved ports and the ports TCP listeners hold in it, which connect() never takes (one fewer
+for a range of an odd number of ports: connect() searches an even number of them, see
+net.ephemeral_port_range).  Linux's default pool (32768-60999, 28,232 ports) sustains about 470 new
+connections per second to one destination; 417/s (25,000 a minute) already holds 89% of it.  A
+peak that holds every port of the pool fails even where max_pool_utilization is 1: the next
+connect() to that destination finds no port.  The figure is per tuple because connect() shares a
+port among destinations; a client that bind()s its socket before connect() (a source address set
+without IP_BIND_ADDRESS_NO_PORT) takes the port from every destination for as long as its TIME_WAIT
+lasts (connect() skips a port a bind() took: with 40000-40003 held so, a connection to another
+destination fails with EADDRNOTAVAIL, checked on Linux 6.18), so for such clients the rate to count
+is the host's total; how a program binds is not something lbaudit can see.  The
 check does not count on tcp_tw_reuse to relax this (nor on net.ipv4.tcp_tw_reuse_delay, Linux 6.12
 and later, which it does not read).  It does count on net.ipv4.tcp_max_tw_buckets: beyond that many
 TIME_WAIT sockets in the namespace the kernel keeps no more (a closing connection is destroyed at
@@ -438,7 +492,9 @@ TcpTimedWaitDelay from the registry (not set: 120 s, Microsoft's documented defa
 outside the documented 30-300 s makes the headroom not_reviewed, since what the stack then uses is
 not documented), macOS
 2 x net.inet.tcp.msl (15,000 ms by default: 30 s); and its own pool: each Windows TCP dynamic range
-(IPv4, IPv6), macOS net.inet.ip.portrange.first-last.  A default Windows range (16,384 ports) with
+(IPv4, IPv6), macOS net.inet.ip.portrange.first-last; and, where the Windows registry sets the
+legacy MaxUserPort, the range 1025-MaxUserPort it meant, which Windows may still honour, on a
+headroom finding of its own (not_reviewed when the value is malformed or outside 5000-65534).  A default Windows range (16,384 ports) with
 120 s sustains 136 new connections per second to one destination.  max_time_wait_share counts
 TIME_WAIT rows of netstat -ano on Windows (IPv4 and IPv6 alike) and compares them with the smallest
 TCP range; the macOS probes do not capture connection states.
@@ -452,7 +508,8 @@ the first number of a configured value, as the kernel leaves the rest of a write
 A value the kernel refuses (EINVAL) is never judged as written: tcp_tw_reuse outside 0-2,
 tcp_max_tw_buckets outside a C int, tcp_fin_timeout whose seconds x HZ overflow an int (up to
 2,147,483 s is taken on every HZ).  An offline image's boot then keeps the kernel default, which
-lbaudit does not assume, so that finding is not_reviewed, naming the value and the file.
+lbaudit does not assume, so that finding is not_reviewed, naming the value and the file.  A running
+value is what the kernel holds, so one that only some HZ takes (up to 21,474,836 s) is judged.
 """,
 )
 def net_time_wait(snapshot: HostSnapshot, params: TimeWaitParams) -> list[Outcome]:

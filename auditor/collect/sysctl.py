@@ -18,6 +18,10 @@ from auditor.collect.procview import proc_mount_options_of
 from auditor.collect.sysctl_d import boot_applier, directories_note, read_persistent_sysctls
 from auditor.domain.kernel_cmdline import (
     BLS_ENTRIES_DIR,
+    ESP_BLS_ENTRIES_DIRS,
+    EXTLINUX_MENUS,
+    FIRMWARE_CMDLINES,
+    GENERATOR_DEFAULTS,
     GRUB_DEFAULTS,
     GRUB_DEFAULTS_DIR,
     GRUB_MENUS,
@@ -131,8 +135,10 @@ def running_cmdline_sysctls(ctx: CollectContext) -> tuple[list[SysctlLine], list
 def boot_entry_files(root: Path, problems: list[str]) -> list[str]:
     """The boot loader files of an image that may hold a kernel command line (see
     :func:`auditor.domain.kernel_cmdline.boot_entry_cmdlines`)."""
-    paths = [*KERNEL_INSTALL_CMDLINES, GRUB_DEFAULTS, *GRUB_MENUS]
-    for directory, suffix in ((GRUB_DEFAULTS_DIR, ".cfg"), (BLS_ENTRIES_DIR, ".conf")):
+    paths = [*KERNEL_INSTALL_CMDLINES, GRUB_DEFAULTS, *GRUB_MENUS, *FIRMWARE_CMDLINES, *EXTLINUX_MENUS,
+             *GENERATOR_DEFAULTS]
+    for directory, suffix in ((GRUB_DEFAULTS_DIR, ".cfg"), (BLS_ENTRIES_DIR, ".conf"),
+                              *((esp, ".conf") for esp in ESP_BLS_ENTRIES_DIRS)):
         paths += [f"{directory}/{name}" for name, kind in rootfs.list_config_dir_kinds(root, directory, problems)
                   if name.endswith(suffix) and not name.startswith(".") and kind != rootfs.DIRECTORY]
     return paths

@@ -7,6 +7,7 @@ files, failing closed.
 
 from __future__ import annotations
 
+import os
 import re
 import stat
 from pathlib import Path, PurePosixPath
@@ -129,6 +130,60 @@ def boot_applier(root: Path, problems: list[str]) -> str:
         if stat.S_ISREG(mode):
             return "systemd-sysctl"
     return "sysctl --system"
+
+
+# OpenRC's sysctl service (init.d/sysctl.in of OpenRC, Alpine's boot runlevel) runs procps'
+# ``sysctl --system`` only where ``sysctl -V`` succeeds (procps-ng).  With busybox's sysctl it runs
+# its BSD_sysctl loop instead, which lbaudit does not replay: nothing unless /etc/sysctl.conf exists,
+# then /etc/sysctl.conf first and /etc/sysctl.d/*.conf only (not /run, /usr/local/lib, /usr/lib or
+# /lib), each line through ``sed 's/ = /=/' | while read var comments`` into ``sysctl -w "$var"``, so
+# a value is written only up to its first white space (``ip_local_port_range = 1024 65535`` sets the
+# low end alone: 1024-60999 on the booted host, checked with busybox 1.35's sysctl on Linux 6.18).
+OPENRC_SYSCTL_SERVICE = "/etc/init.d/sysctl"
+# Where OpenRC's PATH finds a sysctl program (the service runs whichever comes first).
+SYSCTL_PROGRAMS = tuple(f"{directory}/sysctl" for directory in ("/usr/local/sbin", "/usr/local/bin", "/usr/sbin",
+                                                                "/usr/bin", "/sbin", "/bin"))
+
+
+def openrc_busybox_sysctl(root: Path, problems: list[str]) -> str | None:
+    """Why the boot under ``root`` does not apply its sysctl configuration as ``sysctl --system``
+    reads it: OpenRC's sysctl service with a sysctl that is not procps' (busybox's, or none found),
+    which runs the service's own loop; None where no OpenRC sysctl service is installed, or every
+    sysctl program there is procps'.  Problems met looking are added to ``problems``."""
+    try:
+        head = rootfs.read_head(root, OPENRC_SYSCTL_SERVICE, 256)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    except OSError as exc:
+        problems.append(f"{OPENRC_SYSCTL_SERVICE}: {rootfs.describe_os_error(exc)} (whether OpenRC's sysctl service "
+                        "applies the configuration, and with which sysctl, cannot be told)")
+        return None
+    if b"openrc-run" not in head.partition(b"\n")[0]:
+        return None
+    found: list[str] = []
+    busybox: list[str] = []
+    for path in SYSCTL_PROGRAMS:
+        try:
+            real = rootfs.resolve(root, path)
+        except OSError as exc:
+            problems.append(f"{path}: {rootfs.describe_os_error(exc)} (whether the sysctl OpenRC's sysctl service "
+                            "runs is procps' cannot be told)")
+            continue
+        if not real.is_file():
+            continue
+        inside = "/" + os.path.relpath(real, os.path.realpath(root))
+        found.append(path)
+        if real.name.startswith("busybox"):
+            busybox.append(f"{path} -> {inside}" if inside != path else path)
+    if found and not busybox:
+        return None  # procps-ng: the service runs sysctl --system
+    which = (f"the sysctl it runs is busybox's ({', '.join(busybox)})" if busybox
+             else f"no sysctl program was found ({', '.join(SYSCTL_PROGRAMS)})")
+    return (f"OpenRC's sysctl service ({OPENRC_SYSCTL_SERVICE}) applies the boot's sysctl configuration, and {which}: "
+            "where `sysctl -V` fails the service runs its own loop rather than `sysctl --system`, which applies "
+            f"nothing unless {SYSCTL_CONF} exists, then {SYSCTL_CONF} first and /etc/sysctl.d/*.conf only, and "
+            "writes each value only up to its first white space (ip_local_port_range = 1024 65535 sets the low end "
+            "alone); lbaudit does not replay that loop, so the values the boot sets are unknown")
 
 
 # Where systemd installs libsystemd-shared-<version>.so, named by its version (meson's shared-lib-tag:
@@ -291,6 +346,9 @@ def read_persistent_sysctls(root: Path, cmdline: list[SysctlLine] | None = None,
     """
     problems: list[str] = []
     applier = boot_applier(root, problems)
+    if applier == "sysctl --system" and (other := openrc_busybox_sysctl(root, problems)) is not None:
+        return None, [Gap(section="sysctl", field="persistent", reason="; ".join([other, *problems]),
+                          kind=GapKind.UNREADABLE)]
     version = systemd_version(root) if applier == "systemd-sysctl" else None
     directories = boot_sysctl_dirs(applier, version, running)
     files, listing_problems = select_files(root, directories, applier=applier)

@@ -70,6 +70,26 @@ GRUB_DEFAULTS = "/etc/default/grub"
 GRUB_DEFAULTS_DIR = "/etc/default/grub.d"
 BLS_ENTRIES_DIR = "/boot/loader/entries"
 GRUB_MENUS = ("/boot/grub/grub.cfg", "/boot/grub2/grub.cfg")
+# Boot Loader Specification entries on an EFI system partition, where systemd-boot reads them
+# (mounted at /efi or /boot/efi; /boot/loader/entries above is the XBOOTLDR or /boot one).
+ESP_BLS_ENTRIES_DIRS = ("/efi/loader/entries", "/boot/efi/loader/entries")
+# The Raspberry Pi firmware's command line: the whole of cmdline.txt, one line (Raspberry Pi OS
+# before bookworm, and bookworm and Ubuntu with the boot partition at /boot/firmware).
+FIRMWARE_CMDLINES = ("/boot/cmdline.txt", "/boot/firmware/cmdline.txt")
+# extlinux and syslinux menus, whose APPEND lines are the command line: U-Boot's distro boot reads
+# /boot/extlinux/extlinux.conf (or /extlinux/extlinux.conf on a boot partition), Alpine's syslinux
+# /boot/extlinux.conf.
+EXTLINUX_MENUS = ("/boot/extlinux/extlinux.conf", "/extlinux/extlinux.conf", "/boot/extlinux.conf",
+                  "/boot/syslinux/syslinux.cfg", "/boot/syslinux.cfg")
+# The settings boot menu generators build the command line from: Alpine's update-extlinux, Debian's
+# u-boot-menu and flash-kernel, and s390's zipl (``parameters = "..."`` of a section).
+GENERATOR_DEFAULTS = {
+    "/etc/update-extlinux.conf": ("default_kernel_opts",),
+    "/etc/default/u-boot": ("U_BOOT_PARAMETERS",),
+    "/etc/default/flash-kernel": ("LINUX_KERNEL_CMDLINE", "LINUX_KERNEL_CMDLINE_DEFAULTS"),
+    "/etc/zipl.conf": ("parameters",),
+}
+_EXTLINUX_APPEND = first_use(r"(?i)\s*append\s+(.*)")
 _GRUB_CMDLINE = first_use(r"\s*(?:export\s+)?GRUB_CMDLINE_LINUX(?:_DEFAULT)?=(.*)")
 _GRUB_KERNEL = first_use(r"\s*(?:linux|linuxefi|linux16)\s+\S+(.*)")
 _GRUB_KERNELOPTS = first_use(r"\s*set\s+kernelopts=(.*)")
@@ -84,15 +104,29 @@ def _unquoted(text: str) -> str:
 
 def boot_entry_cmdlines(path: str, text: str) -> list[tuple[int, str]]:
     """The kernel command lines (line number, text) a boot configuration file at ``path`` holds:
-    the whole of a kernel-install cmdline file, GRUB_CMDLINE_LINUX(_DEFAULT) of GRUB's defaults
-    (shell quotes removed), the ``options`` of a Boot Loader Specification entry, the arguments of
-    a GRUB menu's ``linux`` lines and its ``set kernelopts=``."""
+    the whole of a kernel-install cmdline file or a Raspberry Pi's cmdline.txt,
+    GRUB_CMDLINE_LINUX(_DEFAULT) of GRUB's defaults (shell quotes removed), the ``options`` of a Boot
+    Loader Specification entry (/boot or an EFI system partition), the arguments of a GRUB menu's
+    ``linux`` lines and its ``set kernelopts=``, an extlinux menu's ``APPEND`` lines, and the
+    settings a menu generator builds it from (:data:`GENERATOR_DEFAULTS`)."""
     lines = text.splitlines()
-    if path in KERNEL_INSTALL_CMDLINES:
+    if path in KERNEL_INSTALL_CMDLINES or path in FIRMWARE_CMDLINES:
         return [(1, " ".join(lines))]
     found: list[tuple[int, str]] = []
+    settings = GENERATOR_DEFAULTS.get(path)
     for number, line in enumerate(lines, start=1):
-        if path.startswith(BLS_ENTRIES_DIR + "/"):
+        if settings is not None:
+            name, equals, value = line.partition("=")
+            words = name.split()
+            if equals and words[:1] == ["export"]:
+                words = words[1:]  # a shell file's "export NAME=..."
+            if equals and len(words) == 1 and words[0] in settings:
+                found.append((number, _unquoted(value.strip())))
+        elif path in EXTLINUX_MENUS:
+            match = _EXTLINUX_APPEND().match(line)
+            if match:
+                found.append((number, match[1]))
+        elif any(path.startswith(directory + "/") for directory in (BLS_ENTRIES_DIR, *ESP_BLS_ENTRIES_DIRS)):
             words = line.split(None, 1)
             if words and words[0] == "options":
                 found.append((number, words[1] if len(words) > 1 else ""))

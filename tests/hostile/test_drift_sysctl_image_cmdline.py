@@ -86,7 +86,10 @@ def test_an_image_without_sysctls_on_its_command_lines_assumes_the_default(tmp_p
     snap, pool = pool_outcome(image(tmp_path, "/etc/default/grub", 'GRUB_CMDLINE_LINUX="quiet"\n'))
     assert snap.gaps_for("sysctl", f"persistent/{RESERVED}") == []
     assert (pool.status, pool.message) == (Status.PASS, "the ephemeral pool has 28,232 ports (32768-60999, 0 of them "
-                                                        "reserved), at least the minimum 25,000")
+                                                        "reserved; the listeners are not known (not read, or only "
+                                                        "those an image's socket units declare), so ports TCP "
+                                                        "listeners hold inside the range, which connect() never "
+                                                        "takes, are not subtracted), at least the minimum 25,000")
 
 
 def test_an_unreadable_boot_loader_file_leaves_the_unset_keys_unknown(tmp_path):
