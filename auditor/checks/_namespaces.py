@@ -332,8 +332,8 @@ def _unassigned(ns: NetNamespace, accepted: tuple[netaddr.Network, ...]) -> list
     loopback or link-local).  It is bound there because a local route covers it (AnyIP: ``ip route
     add local 10.0.0.0/24 dev lo`` makes every address of the prefix the namespace's own, and
     ip_route_input delivers it from any interface, as for an address of lo), or by IP_FREEBIND or
-    ip_nonlocal_bind ahead of an address to come.  The local routing table is not read, so it is
-    judged as reached wherever the namespace's own addresses are (fail closed)."""
+    ip_nonlocal_bind ahead of an address (or a route) to come: judged as reached wherever the
+    namespace's own addresses are, whether or not a local route covers it now."""
     assigned: set[netaddr.Address] = set()
     for interface in ns.interfaces or []:
         for cidr in interface.addresses:
@@ -341,12 +341,60 @@ def _unassigned(ns: NetNamespace, accepted: tuple[netaddr.Network, ...]) -> list
     found = []
     for network in accepted:
         if network.num_addresses != 1:
-            continue  # a wildcard: judged at the addresses the interfaces have
+            continue  # a wildcard: judged at the addresses the interfaces have and its local routes
         address = network.network_address
         if address.is_loopback or address.is_link_local or address in assigned:
             continue
         found.append(str(address))
     return found
+
+
+def _local_route_networks(ns: NetNamespace) -> list[netaddr.Network]:
+    """The destinations of ``ns``'s local routes that a packet from another interface may be
+    delivered at: not 127.0.0.0/8 (a martian there, unless route_localnet, judged on its own), ::1
+    or link-local (ip6_rcv_core drops ::1 from a link; fe80::/10 is each link's own)."""
+    found = []
+    for route in ns.local_routes or []:
+        network = ipaddress.ip_network(route, strict=False)
+        if (network.version == 4 and network.subnet_of(LOOPBACK_V4)) or (  # type: ignore[arg-type]
+                network.version == 6 and (network.network_address.is_loopback and network.prefixlen == 128
+                                          or network.subnet_of(LINK_LOCAL_V6))):  # type: ignore[arg-type]
+            continue
+        found.append(network)
+    return found
+
+
+def _routed(ns: NetNamespace, accepted: tuple[netaddr.Network, ...]) -> list[str]:
+    """What a listener that accepts ``accepted`` takes through ``ns``'s local routes beyond its
+    interfaces' addresses: each route's prefix inside what it accepts (``10.99.0.0/24``; a single
+    address as itself), as ip_route_input delivers a packet for any address of a local route from
+    any interface, and the socket lookup hands it to a wildcard listener.  A listener bound to one
+    address is :func:`_unassigned`'s."""
+    assigned = {_interface_address(cidr) for interface in ns.interfaces or [] for cidr in interface.addresses}
+    found: list[str] = []
+    for network in _local_route_networks(ns):
+        if not any(network.version == n.version and n.num_addresses > 1 and network.subnet_of(n)  # type: ignore[arg-type]
+                   for n in accepted):
+            continue
+        if network.num_addresses == 1:
+            if network.network_address in assigned:
+                continue
+            text = str(network.network_address)
+        else:
+            text = str(network)
+        if text not in found:
+            found.append(text)
+    return found
+
+
+def _routes_unknown(ns: NetNamespace, accepted: tuple[netaddr.Network, ...]) -> list[str]:
+    """When ``ns``'s local routes were not read (a failed dump, a snapshot before format 1.7): the
+    wildcard of each family a listener takes every address of (``0.0.0.0``, ``::``), where a local
+    route, unseen, may deliver any address of it from a link.  [] when they were read or the
+    listener is bound to single addresses."""
+    if ns.local_routes is not None:
+        return []
+    return [str(n.network_address) for n in accepted if n.prefixlen == 0]
 
 
 def _host_links_beyond(host: NetNamespace) -> list[NetInterface]:
@@ -451,10 +499,11 @@ def exposure(listener: Listener, ns: NetNamespace, host: NetNamespace | None) ->
     for address in _reachable_through(ns, outward):
         if any(address.version == n.version and address in n for n in accepted):
             reachable.append(str(address))
-    # An address a local route gives it (see _unassigned): reached from an outward link, and perhaps
-    # forwarded to by the host.
+    # An address a local route gives it (see _unassigned, _routed): reached from an outward link, and
+    # perhaps forwarded to by the host.
     unassigned = _unassigned(ns, accepted) if outward or forwarded else []
-    reachable += [address for address in (unassigned if outward else []) if address not in reachable]
+    routed = _routed(ns, accepted) if outward or forwarded else []
+    reachable += [address for address in (unassigned + routed if outward else []) if address not in reachable]
     # A forwarded packet reaches an address of the namespace the host routes to it (link-local
     # addresses are never forwarded); as for an outward link, any of its addresses (weak host).
     conditional = [str(address) for address in _reachable_through(ns, forwarded)
@@ -462,15 +511,28 @@ def exposure(listener: Listener, ns: NetNamespace, host: NetNamespace | None) ->
                    and any(address.version == n.version and address in n for n in accepted)
                    and str(address) not in reachable]
     # An address a local route gives it: the host may route it there too (its routes are not read)
-    conditional += [address for address in (unassigned if forwarded else [])
-                    if ipaddress.ip_address(address).version in forwarding
+    conditional += [address for address in (unassigned + routed if forwarded else [])
+                    if ipaddress.ip_network(address, strict=False).version in forwarding
                     and address not in reachable and address not in conditional]
     condition = None
     if conditional:
-        versions = sorted({ipaddress.ip_address(a).version for a in conditional})
+        versions = sorted({ipaddress.ip_network(a, strict=False).version for a in conditional})
         condition = (f"{'; '.join(forwarding[v] for v in versions)}: a neighbour that routes "
                      f"{', '.join(conditional)} through the host reaches it over "
                      f"{', '.join(i.name for i in forwarded)} (veth into the host){FIREWALL_UNREAD}")
+    # Its local routes not read: any address of what it takes may be one (fail closed: not_reviewed
+    # unless allowed at all of it), from an outward link or through the forwarding host.
+    unknown_routes = [a for a in (_routes_unknown(ns, accepted) if outward or forwarded else [])
+                      if outward or ipaddress.ip_address(a).version in forwarding]
+    unknown_routes = [a for a in unknown_routes if a not in reachable and a not in conditional]
+    if unknown_routes:
+        conditional += unknown_routes
+        routes_why = (f"the local routes of netns {ns.label} were not read (a snapshot before format 1.7, or their dump failed): a local route "
+                      f"(AnyIP, ip route add local ... dev lo) would make any address of {', '.join(unknown_routes)} "
+                      f"its own, delivered to it from "
+                      + (', '.join(i.name for i in outward) if outward else
+                         f"{', '.join(i.name for i in forwarded)} (veth into the host) when the host forwards there"))
+        condition = "; ".join(part for part in (condition, routes_why) if part)
     localnet_at, localnet_why = _forwarded_localnet(listener, forwarded, forwarding)
     localnet_at = [a for a in localnet_at if a not in reachable and a not in conditional]
     if localnet_at:
@@ -491,8 +553,14 @@ def exposure(listener: Listener, ns: NetNamespace, host: NetNamespace | None) ->
                            else " (loopback, or a veth into the host and no other interface)"),
                         tuple(i.name for i in outward), forwarding=through)
     unassigned_note = (f" ({', '.join(unassigned)} is no interface's address: a local route (AnyIP, ip route add "
-                       "local ... dev lo) delivers it from every link, and lbaudit does not read the routes)"
+                       "local ... dev lo) delivers it from every link, or one bound ahead of its address (IP_FREEBIND) "
+                       "is reached there once it comes)"
                        if unassigned else "")
+    routed_here = [a for a in routed if a in reachable]
+    if routed_here:
+        unassigned_note += (f" ({', '.join(routed_here)}: local route{'s' if len(routed_here) > 1 else ''} of the "
+                            "namespace (AnyIP), whose every address is delivered from every link to a listener on "
+                            "the wildcard)")
     to_come = _link_local_to_come(outward) if str(LINK_LOCAL_TO_COME) in reachable else []
     if to_come:
         unassigned_note += (f" ({', '.join(to_come)} is DOWN: brought up, it gets an IPv6 link-local address "

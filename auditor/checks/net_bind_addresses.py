@@ -1019,7 +1019,7 @@ def _judge_shared(listener: Listener, head: str, per_holder: list[tuple[ProcessI
 @check(
     name="net.bind_addresses",
     title="Listening sockets bind only to allowed addresses",
-    version="1.15.0",
+    version="1.16.0",
     needs=["sockets"],
     platforms=["linux", "windows", "macos"],
     uses=["netns"],
@@ -1170,8 +1170,18 @@ neighbour on that link reaches them all; but not 127.0.0.0/8 and ::1 (judged by 
 another interface's IPv6 link-local address.  A listener bound to an address no interface of the
 namespace has is judged at that address too when the namespace has such a link: a local route
 (AnyIP, `ip route add local 10.0.0.0/24 dev lo`) makes it the namespace's own and the kernel
-delivers it from every link, and lbaudit does not read the routes; behind a veth the host forwards
-to it is among the addresses the host may forward to it.  An outward interface that is DOWN
+delivers it from every link, or it is bound ahead of an address to come (IP_FREEBIND); behind a
+veth the host forwards to it is among the addresses the host may forward to it.  A wildcard
+listener is judged at the prefixes of the namespace's local routes too (RTN_LOCAL routes of any
+table, snapshot format 1.7: `local 10.99.0.0/24 dev lo`, an address with a prefix on lo, TPROXY's
+`local 0.0.0.0/0`; `observed.exposure.addresses` holds them as `10.99.0.0/24`), from such a link
+and, behind a veth the host forwards to, among the addresses the host may forward to it; where the
+local routes were not read (their dump failed, a snapshot before format 1.7) it is not_reviewed
+unless allowed at every address of its family (`observed.exposure.if_forwarded` holds `0.0.0.0` or
+`::`).  A veth's other end is found by the id its namespace gives the peer's namespace
+(IFLA_LINK_NETNSID, asked of each namespace found with RTM_GETNSID), never by interface index,
+which each namespace numbers on its own: a veth whose peer is in a namespace lbaudit did not find
+is judged as reaching beyond.  An outward interface that is DOWN
 without an IPv6 link-local address gets one when it is brought up, so an IPv6 listener is judged
 at `fe80::` (standing for it) too.  Interfaces that could not be
 read make it judged as if on the host.

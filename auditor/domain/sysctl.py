@@ -145,6 +145,8 @@ RUNTIME_KEYS_BY_SNAPSHOT_VERSION["1.4"] = tuple(sorted((*RUNTIME_KEYS_BY_SNAPSHO
 RUNTIME_KEYS_BY_SNAPSHOT_VERSION["1.5"] = RUNTIME_KEYS_BY_SNAPSHOT_VERSION["1.4"]
 # 1.6 added the io_uring holders of the audit section; the same keys.
 RUNTIME_KEYS_BY_SNAPSHOT_VERSION["1.6"] = RUNTIME_KEYS_BY_SNAPSHOT_VERSION["1.5"]
+# 1.7 added each namespace's local routes and veth peers paired by namespace id; the same keys.
+RUNTIME_KEYS_BY_SNAPSHOT_VERSION["1.7"] = RUNTIME_KEYS_BY_SNAPSHOT_VERSION["1.6"]
 
 
 def collected_runtime_keys(schema_version: str) -> tuple[str, ...]:
