@@ -231,9 +231,15 @@ def _bridged_beyond(veth: NetInterface, host: NetNamespace) -> str | None:
     """Why a veth into the host is on a link beyond the machine: its end in the host is a port of a
     bridge (LXC, LXD, libvirt, Proxmox: br0 holds the NIC and the veths) that also holds a port
     reaching beyond (a physical, macvlan, ipvlan or other link, such as a VXLAN), so the bridge
-    forwards frames between that link and the namespace.  None when the host routes it (docker0,
-    a bridge of veths only) or its end is not among the host's interfaces."""
-    interfaces = host.interfaces or []
+    forwards frames between that link and the namespace; a veth port whose other end is in a
+    namespace lbaudit did not find counts as such a link (judged as reaching beyond, as that
+    namespace's own veth would be).  The host's interfaces not read: whether the end is such a port
+    is not known, and it is judged as reaching beyond.  None when the host routes it (docker0, a
+    bridge of veths into namespaces found) or its end is not among the host's interfaces."""
+    if host.interfaces is None:
+        return (f"{veth.name} (veth into the host, whose interfaces could not be read: whether its end there is bridged "
+                "onto a link beyond is not known, judged as reaching beyond)")
+    interfaces = host.interfaces
     end = next((i for i in interfaces if i.index == veth.peer_index and i.kind == "veth"), None)
     if end is None or end.master is None:
         return None
@@ -241,10 +247,11 @@ def _bridged_beyond(veth: NetInterface, host: NetNamespace) -> str | None:
     if master is None or not (master.kind == "bridge" or master.link_kind in _SWITCH_LINK_KINDS):
         return None
     beyond = [i for i in interfaces if i.master == master.name and i.index != end.index
-              and i.kind not in (*_INTERNAL_KINDS, "veth", "bridge")]
+              and (i.kind not in (*_INTERNAL_KINDS, "veth", "bridge") or (i.kind == "veth" and i.peer_netns is None))]
     if not beyond:
         return None
-    ports = ", ".join(f"{i.name} ({i.kind}{'' if i.link_kind is None else ' ' + i.link_kind})" for i in beyond)
+    ports = ", ".join(f"{i.name} (veth to an unknown namespace)" if i.kind == "veth" else
+                      f"{i.name} ({i.kind}{'' if i.link_kind is None else ' ' + i.link_kind})" for i in beyond)
     return f"{veth.name} (veth into the host, whose end {end.name} is a port of bridge {master.name} with {ports})"
 
 

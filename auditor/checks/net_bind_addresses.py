@@ -1181,7 +1181,9 @@ unless allowed at every address of its family (`observed.exposure.if_forwarded` 
 `::`).  A veth's other end is found by the id its namespace gives the peer's namespace
 (IFLA_LINK_NETNSID, asked of each namespace found with RTM_GETNSID), never by interface index,
 which each namespace numbers on its own: a veth whose peer is in a namespace lbaudit did not find
-is judged as reaching beyond.  An outward interface that is DOWN
+is judged as reaching beyond, and so is a veth into the host whose end there is a port of a bridge
+that also holds such a veth, or whose host's interfaces could not be read (whether its end is
+bridged onto a link beyond is then not known).  An outward interface that is DOWN
 without an IPv6 link-local address gets one when it is brought up, so an IPv6 listener is judged
 at `fe80::` (standing for it) too.  Interfaces that could not be
 read make it judged as if on the host.
