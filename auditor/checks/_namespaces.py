@@ -10,7 +10,7 @@ N``), keyed by the namespace's stable label, and its evidence pointed back into 
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 
 from auditor.checks._platforms import platform_of
@@ -227,7 +227,38 @@ def localnet(listener: Listener, interfaces: list[NetInterface] | None, unread: 
 _SWITCH_LINK_KINDS = ("openvswitch",)
 
 
-def _bridged_beyond(veth: NetInterface, host: NetNamespace) -> str | None:
+def _peer_leads_beyond(port: NetInterface, host: NetNamespace, own: int,
+                       namespaces: Sequence[NetNamespace]) -> str | None:
+    """Why a veth port of a host bridge (``port``) carries what comes from beyond the machine onto
+    it: its peer is in a namespace lbaudit did not find; or in a namespace (not ``own``, the one
+    being judged) whose interfaces could not be read, or that forwards what arrives on a link of
+    its own reaching beyond (kinds other than loopback, bridge and veths into the host: a VPN or
+    macvlan gateway on a shared docker network), or bridges such a link with the peer.  None: it
+    leads to a namespace of this machine that does neither."""
+    if port.peer_netns is None:
+        return f"{port.name} (veth to an unknown namespace)"
+    if port.peer_netns in (own, host.inode):
+        return None
+    other = next((ns for ns in namespaces if ns.inode == port.peer_netns), None)
+    if other is None:
+        return None  # not among those judged (a snapshot made by hand): as before
+    if other.interfaces is None:
+        return f"{port.name} (veth into netns {other.label}, whose interfaces could not be read)"
+    links = [i for i in other.interfaces if i.kind not in (*_INTERNAL_KINDS, "bridge")
+             and not (i.kind == "veth" and i.peer_netns == host.inode)]
+    forwarding = [i.name for i in links if i.forwarding is not False or i.forwarding_ipv6 is not False]
+    if forwarding:
+        return (f"{port.name} (veth into netns {other.label}, which forwards what arrives on {', '.join(forwarding)}, "
+                "or whose forwarding could not be read)")
+    end = next((i for i in other.interfaces if i.index == port.peer_index and i.kind == "veth"), None)
+    bridged = [i.name for i in links if end is not None and end.master is not None and i.master == end.master]
+    if bridged:
+        return f"{port.name} (veth into netns {other.label}, whose bridge {end.master} holds {', '.join(bridged)})"  # type: ignore[union-attr]
+    return None
+
+
+def _bridged_beyond(veth: NetInterface, host: NetNamespace, own: int = 0,
+                    namespaces: Sequence[NetNamespace] = ()) -> str | None:
     """Why a veth into the host is on a link beyond the machine: its end in the host is a port of a
     bridge (LXC, LXD, libvirt, Proxmox: br0 holds the NIC and the veths) that also holds a port
     reaching beyond (a physical, macvlan, ipvlan or other link, such as a VXLAN), so the bridge
@@ -246,18 +277,21 @@ def _bridged_beyond(veth: NetInterface, host: NetNamespace) -> str | None:
     master = next((i for i in interfaces if i.name == end.master), None)
     if master is None or not (master.kind == "bridge" or master.link_kind in _SWITCH_LINK_KINDS):
         return None
-    beyond = [i for i in interfaces if i.master == master.name and i.index != end.index
-              and (i.kind not in (*_INTERNAL_KINDS, "veth", "bridge") or (i.kind == "veth" and i.peer_netns is None))]
-    if not beyond:
+    ports = ", ".join(
+        [f"{i.name} ({i.kind}{'' if i.link_kind is None else ' ' + i.link_kind})" for i in interfaces
+         if i.master == master.name and i.index != end.index and i.kind not in (*_INTERNAL_KINDS, "veth", "bridge")]
+        + [why for i in interfaces if i.master == master.name and i.index != end.index and i.kind == "veth"
+           and (why := _peer_leads_beyond(i, host, own, namespaces)) is not None])
+    if not ports:
         return None
-    ports = ", ".join(f"{i.name} (veth to an unknown namespace)" if i.kind == "veth" else
-                      f"{i.name} ({i.kind}{'' if i.link_kind is None else ' ' + i.link_kind})" for i in beyond)
     return f"{veth.name} (veth into the host, whose end {end.name} is a port of bridge {master.name} with {ports})"
 
 
-def _outward(ns: NetNamespace, host: NetNamespace | None) -> tuple[list[NetInterface], list[str]]:
+def _outward(ns: NetNamespace, host: NetNamespace | None,
+             namespaces: Sequence[NetNamespace] = ()) -> tuple[list[NetInterface], list[str]]:
     """Interfaces of ``ns`` that reach beyond the machine, and why each counts.  ``host``: the
-    collector's own namespace (None: not described), where a veth into it may be bridged."""
+    collector's own namespace (None: not described), where a veth into it may be bridged;
+    ``namespaces``: every namespace described, where a bridge's other veths lead."""
     interfaces = ns.interfaces or []
     outward: list[NetInterface] = []
     why: list[str] = []
@@ -266,7 +300,7 @@ def _outward(ns: NetNamespace, host: NetNamespace | None) -> tuple[list[NetInter
             continue
         if interface.kind == "veth":
             if host is not None and interface.peer_netns == host.inode:
-                bridged = _bridged_beyond(interface, host)
+                bridged = _bridged_beyond(interface, host, ns.inode, namespaces)
                 if bridged is None:
                     continue  # a veth the host routes: reached only through the host
                 why.append(bridged)
@@ -275,7 +309,7 @@ def _outward(ns: NetNamespace, host: NetNamespace | None) -> tuple[list[NetInter
                 why.append(f"{interface.name} (veth to {where}, judged as reaching beyond)")
         elif interface.kind == "bridge":
             ports = [i for i in interfaces if i.master == interface.name]
-            inner, _ = _outward(ns.model_copy(update={"interfaces": ports}), host)
+            inner, _ = _outward(ns.model_copy(update={"interfaces": ports}), host, namespaces)
             if not inner:
                 continue
             why.append(f"{interface.name} (bridge with {', '.join(i.name for i in inner)})")
@@ -426,7 +460,8 @@ def _host_links_beyond(host: NetNamespace) -> list[NetInterface]:
     return beyond
 
 
-def _forwarded(ns: NetNamespace, host: NetNamespace | None) -> tuple[list[NetInterface], dict[int, str]]:
+def _forwarded(ns: NetNamespace, host: NetNamespace | None,
+               namespaces: Sequence[NetNamespace] = ()) -> tuple[list[NetInterface], dict[int, str]]:
     """The veths of ``ns`` into the host that the host routes (not bridged onto a link), when the
     host forwards what arrives from beyond it, and why for each IP version (4, 6) that it does or
     may (its setting unread): a neighbour that routes the namespace's address through the host
@@ -434,7 +469,7 @@ def _forwarded(ns: NetNamespace, host: NetNamespace | None) -> tuple[list[NetInt
     if host is None or host.interfaces is None:
         return [], {}
     veths = [i for i in ns.interfaces or [] if i.kind == "veth" and i.peer_netns == host.inode
-             and _bridged_beyond(i, host) is None]
+             and _bridged_beyond(i, host, ns.inode, namespaces) is None]
     if not veths:
         return [], {}
     why: dict[int, str] = {}
@@ -491,13 +526,15 @@ def _forwarded_localnet(listener: Listener, forwarded: list[NetInterface],
     return addresses, why
 
 
-def exposure(listener: Listener, ns: NetNamespace, host: NetNamespace | None) -> Exposure:
+def exposure(listener: Listener, ns: NetNamespace, host: NetNamespace | None,
+             namespaces: Sequence[NetNamespace] = ()) -> Exposure:
     """Where ``listener`` of namespace ``ns`` can be reached from beyond the host; ``host``: the
-    collector's own namespace (None: not described)."""
+    collector's own namespace (None: not described); ``namespaces``: every namespace described
+    (where the other veths of a host bridge lead)."""
     if ns.interfaces is None:
         return Exposure(None, f"the interfaces of netns {ns.label} could not be read: judged as if on the host")
-    outward, why = _outward(ns, host)
-    forwarded, forwarding = _forwarded(ns, host)
+    outward, why = _outward(ns, host, namespaces)
+    forwarded, forwarding = _forwarded(ns, host, namespaces)
     if listener.interface is not None:  # SO_BINDTODEVICE: only that interface delivers to it
         outward = [i for i in outward if _delivers_to_device(i, listener.interface)]
         forwarded = [i for i in forwarded if _delivers_to_device(i, listener.interface)]

@@ -1182,8 +1182,11 @@ unless allowed at every address of its family (`observed.exposure.if_forwarded` 
 (IFLA_LINK_NETNSID, asked of each namespace found with RTM_GETNSID), never by interface index,
 which each namespace numbers on its own: a veth whose peer is in a namespace lbaudit did not find
 is judged as reaching beyond, and so is a veth into the host whose end there is a port of a bridge
-that also holds such a veth, or whose host's interfaces could not be read (whether its end is
-bridged onto a link beyond is then not known).  An outward interface that is DOWN
+that also holds such a veth, or a veth into a namespace that forwards (or may: not read) what
+arrives on a link of its own reaching beyond, or bridges such a link with it (a VPN or macvlan
+gateway container on a shared docker network: the bridge switches what it forwards to the
+container without the host's forwarding), or whose interfaces could not be read; or whose host's
+interfaces could not be read (whether its end is bridged onto a link beyond is then not known).  An outward interface that is DOWN
 without an IPv6 link-local address gets one when it is brought up, so an IPv6 listener is judged
 at `fe80::` (standing for it) too.  Interfaces that could not be
 read make it judged as if on the host.
@@ -1225,7 +1228,8 @@ def net_bind_addresses(snapshot: HostSnapshot, params: BindAddressParams) -> lis
         inner = _namespaces.as_snapshot(snapshot, index, ns)
         judged = _judge_snapshot(inner, params, default, exceptions, _place(ns),
                                  None if params.scope == "every_namespace" else current,
-                                 tproxy=_tproxy_doubt(snapshot, ns))
+                                 tproxy=_tproxy_doubt(snapshot, ns), namespaces=tuple(snapshot.facts.netns.namespaces)
+                                 if snapshot.facts.netns is not None else ())
         outcomes += [_namespaces.rebase(outcome, index, ns) for outcome in judged]
     return outcomes + _namespaces.coverage(snapshot)
 
@@ -1280,12 +1284,13 @@ def _transparency_doubts(snapshot: HostSnapshot, listeners: list[Listener], tpro
 def _judge_snapshot(snapshot: HostSnapshot, params: BindAddressParams, default: _Rule,
                     exceptions: list[tuple[BindException, _Rule]], place: _Place,
                     host: NetNamespace | None = None, served: dict[int, _published.Group] | None = None,
-                    tproxy: str | None = None) -> list[Outcome]:
+                    tproxy: str | None = None, namespaces: tuple[NetNamespace, ...] = ()) -> list[Outcome]:
     """The outcomes of the host's listeners (``place.namespace`` None or current), or of one other
     namespace's as :func:`_namespaces.as_snapshot` gives them: judged at their effective exposure
     unless ``params.scope`` is every_namespace.  ``host``: the collector's own namespace, where a veth
-    into it may be bridged (:func:`_namespaces.exposure`).  ``tproxy``: why TPROXY rules may hand its
-    listeners packets for any address (:func:`_tproxy_doubt`)."""
+    into it may be bridged (:func:`_namespaces.exposure`), with ``namespaces``, every one described,
+    where the bridge's other veths lead.  ``tproxy``: why TPROXY rules may hand its listeners
+    packets for any address (:func:`_tproxy_doubt`)."""
     in_other = place.namespace is not None and not place.namespace.current
     sockets = snapshot.facts.sockets
     if sockets is None or sockets.listeners is None:
@@ -1315,7 +1320,7 @@ def _judge_snapshot(snapshot: HostSnapshot, params: BindAddressParams, default: 
         _as_published(_judge(l, f"/facts/sockets/listeners/{i}", sorted(set(detail_gaps.get(i, []))), default,
                              exceptions, sorted(set(holder_gaps.get(i, []))) if l.processes else [],
                              served_places.get(i, place if in_other else _owners_place(place, l)),
-                             _exposure(l, place.namespace, host, params) if in_other else None,
+                             _exposure(l, place.namespace, host, params, namespaces) if in_other else None,
                              place.namespace, doubts.get(i)),
                       served.get(i))
         for i, l in judged
@@ -1361,12 +1366,12 @@ def _judge_snapshot(snapshot: HostSnapshot, params: BindAddressParams, default: 
 
 
 def _exposure(listener: Listener, ns: NetNamespace | None, host: NetNamespace | None,
-              params: BindAddressParams) -> _namespaces.Exposure | None:
+              params: BindAddressParams, namespaces: tuple[NetNamespace, ...] = ()) -> _namespaces.Exposure | None:
     if ns is None:
         return None
     if params.scope == "every_namespace":
         return _namespaces.Exposure(None, f"in netns {ns.label}, judged as if on the host (scope every_namespace)")
-    return _namespaces.exposure(listener, ns, host)
+    return _namespaces.exposure(listener, ns, host, namespaces)
 
 
 def _as_published(outcome: Outcome, group: _published.Group | None) -> Outcome:

@@ -156,3 +156,15 @@ def test_an_unfound_namespace_behind_a_veth_of_a_repeated_index_is_not_taken_for
             holder.wait(timeout=10)
         _stop(serving, host, inner, other)
         subprocess.run(["ip", "netns", "del", outside], capture_output=True, timeout=10)
+
+
+def _judged_all(namespaces: list[NetNamespace], inode: int, **params):
+    """net.bind_addresses over these namespaces (the first the collector's own): the outcomes of namespace ``inode``."""
+    from auditor.checks.net_bind_addresses import BindAddressParams, net_bind_addresses
+    from auditor.model.facts import NamespaceFacts
+    from tests.factories import snapshot
+
+    label = next(ns.label for ns in namespaces if ns.inode == inode)
+    snap = snapshot(listeners=[], netns=NamespaceFacts(namespaces=namespaces, published=[], published_sources=["nat"]))
+    return [o for o in net_bind_addresses.run(snap, BindAddressParams.model_validate(params))
+            if o.subject.endswith(f"in netns {label}")]
