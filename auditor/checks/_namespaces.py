@@ -438,16 +438,20 @@ def _routes_unknown(ns: NetNamespace, accepted: tuple[netaddr.Network, ...]) -> 
     return [str(n.network_address) for n in accepted if n.prefixlen == 0]
 
 
-def _host_links_beyond(host: NetNamespace) -> list[NetInterface]:
+def _host_links_beyond(host: NetNamespace, own: int = 0, namespaces: Sequence[NetNamespace] = ()) -> list[NetInterface]:
     """The host's interfaces a packet from beyond the machine arrives on (where IP input happens):
     physical, macvlan, ipvlan and every other kind but loopback, a veth whose other end is not in a
-    namespace of this machine that was seen (lbaudit run in a container: its uplink is a veth), a
-    bridge that holds such a port (not a port of a bridge itself: its bridge takes the packet)."""
+    namespace of this machine that was seen (lbaudit run in a container: its uplink is a veth) or
+    is in one that forwards what arrives on a link of its own (a gateway container whose default
+    route is the host: :func:`_peer_leads_beyond`), a bridge that holds such a port (not a port of
+    a bridge itself: its bridge takes the packet).  ``own``: the namespace being judged, whose own
+    veths bring nothing from beyond."""
     interfaces = host.interfaces or []
     bridges = {i.name for i in interfaces if i.kind == "bridge"}
 
     def internal(interface: NetInterface) -> bool:
-        return interface.kind in _INTERNAL_KINDS or (interface.kind == "veth" and interface.peer_netns is not None)
+        return interface.kind in _INTERNAL_KINDS or (
+            interface.kind == "veth" and _peer_leads_beyond(interface, host, own, namespaces) is None)
 
     beyond = []
     for interface in interfaces:
@@ -473,7 +477,7 @@ def _forwarded(ns: NetNamespace, host: NetNamespace | None,
     if not veths:
         return [], {}
     why: dict[int, str] = {}
-    links = _host_links_beyond(host)
+    links = _host_links_beyond(host, ns.inode, namespaces)
     for version, setting in ((4, "net.ipv4.conf.{}.forwarding"), (6, "net.ipv6.conf.all.forwarding")):
         on = [i.name for i in links if (i.forwarding if version == 4 else i.forwarding_ipv6) is True]
         unknown = [i.name for i in links if (i.forwarding if version == 4 else i.forwarding_ipv6) is None]

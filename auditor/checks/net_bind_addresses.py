@@ -1151,7 +1151,8 @@ else `net:[INODE]`).  With scope `effective` (the default) its exposure decides:
 only interfaces are loopback and veths into the host namespace keeps the listener inside (pass,
 "reachable only inside namespace N"), unless the host forwards: a host interface that reaches beyond
 it (physical, macvlan, ipvlan, any other kind but loopback, a veth whose other end is in no namespace
-seen, as lbaudit's uplink in a container, a bridge holding such a port)
+seen, as lbaudit's uplink in a container, or in a namespace that forwards what arrives on a link of
+its own, a gateway container routed by the host; a bridge holding such a port)
 with net.ipv4.conf.IFACE.forwarding on (net.ipv4.ip_forward sets every one; Docker and libvirt set
 it), or net.ipv6.conf.all.forwarding for IPv6, lets a neighbour that routes the namespace's address
 through the host reach it, unless the host's firewall drops what it forwards, which lbaudit does
