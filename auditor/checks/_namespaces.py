@@ -227,21 +227,40 @@ def localnet(listener: Listener, interfaces: list[NetInterface] | None, unread: 
 _SWITCH_LINK_KINDS = ("openvswitch",)
 
 
-def _peer_leads_beyond(port: NetInterface, host: NetNamespace, own: int,
-                       namespaces: Sequence[NetNamespace]) -> str | None:
-    """Why a veth port of a host bridge (``port``) carries what comes from beyond the machine onto
-    it: its peer is in a namespace lbaudit did not find; or in a namespace (not ``own``, the one
-    being judged) whose interfaces could not be read, or that forwards what arrives on a link of
+# The last (host, namespaces) :func:`_host_veths_beyond` answered, and its answer: held, so that
+# the identities it is keyed by stay those objects'.
+_VETHS_BEYOND: list[tuple[NetNamespace, Sequence[NetNamespace], dict[int, tuple[NetInterface, str]]]] = []
+
+
+def _host_veths_beyond(host: NetNamespace, namespaces: Sequence[NetNamespace]) -> dict[int, tuple[NetInterface, str]]:
+    """Each veth of the host that brings what comes from beyond, and why (:func:`_veth_leads_beyond`),
+    by its index.  Asked for every listener about the same ports: worked out once per snapshot."""
+    last = _VETHS_BEYOND[0] if _VETHS_BEYOND else None  # read once: another thread may replace it
+    if last is not None and last[0] is host and last[1] is namespaces:
+        return last[2]
+    by_inode = {ns.inode: ns for ns in namespaces}
+    found: dict[int, tuple[NetInterface, str]] = {}
+    for port in host.interfaces or []:
+        if port.kind != "veth":
+            continue
+        why = _veth_leads_beyond(port, host, by_inode.get(port.peer_netns) if port.peer_netns is not None else None)
+        if why is not None:
+            found[port.index] = (port, why)
+    _VETHS_BEYOND[:] = [(host, namespaces, found)]  # one slice assignment: replaced whole
+    return found
+
+
+def _veth_leads_beyond(port: NetInterface, host: NetNamespace, other: NetNamespace | None) -> str | None:
+    """Why a veth of the host (``port``, a bridge's port or routed) brings what comes from beyond the
+    machine: its peer is in a namespace lbaudit did not find; or in one (``other``; None: not among
+    those described) whose interfaces could not be read, or that forwards what arrives on a link of
     its own reaching beyond (kinds other than loopback, bridge and veths into the host: a VPN or
-    macvlan gateway on a shared docker network), or bridges such a link with the peer.  None: it
-    leads to a namespace of this machine that does neither."""
+    macvlan gateway), or bridges such a link with the peer.  None: it leads to a namespace of this
+    machine that does neither.  (The judged namespace's own veths are left out by the callers.)"""
     if port.peer_netns is None:
         return f"{port.name} (veth to an unknown namespace)"
-    if port.peer_netns in (own, host.inode):
-        return None
-    other = next((ns for ns in namespaces if ns.inode == port.peer_netns), None)
-    if other is None:
-        return None  # not among those judged (a snapshot made by hand): as before
+    if port.peer_netns == host.inode or other is None:
+        return None  # a pair within the host, or a namespace not among those judged (a snapshot made by hand)
     if other.interfaces is None:
         return f"{port.name} (veth into netns {other.label}, whose interfaces could not be read)"
     links = [i for i in other.interfaces if i.kind not in (*_INTERNAL_KINDS, "bridge")
@@ -252,8 +271,8 @@ def _peer_leads_beyond(port: NetInterface, host: NetNamespace, own: int,
                 "or whose forwarding could not be read)")
     end = next((i for i in other.interfaces if i.index == port.peer_index and i.kind == "veth"), None)
     bridged = [i.name for i in links if end is not None and end.master is not None and i.master == end.master]
-    if bridged:
-        return f"{port.name} (veth into netns {other.label}, whose bridge {end.master} holds {', '.join(bridged)})"  # type: ignore[union-attr]
+    if end is not None and bridged:
+        return f"{port.name} (veth into netns {other.label}, whose bridge {end.master} holds {', '.join(bridged)})"
     return None
 
 
@@ -280,8 +299,8 @@ def _bridged_beyond(veth: NetInterface, host: NetNamespace, own: int = 0,
     ports = ", ".join(
         [f"{i.name} ({i.kind}{'' if i.link_kind is None else ' ' + i.link_kind})" for i in interfaces
          if i.master == master.name and i.index != end.index and i.kind not in (*_INTERNAL_KINDS, "veth", "bridge")]
-        + [why for i in interfaces if i.master == master.name and i.index != end.index and i.kind == "veth"
-           and (why := _peer_leads_beyond(i, host, own, namespaces)) is not None])
+        + [why for port, why in _host_veths_beyond(host, namespaces).values()
+           if port.master == master.name and port.index != end.index and port.peer_netns != own])
     if not ports:
         return None
     return f"{veth.name} (veth into the host, whose end {end.name} is a port of bridge {master.name} with {ports})"
@@ -443,15 +462,16 @@ def _host_links_beyond(host: NetNamespace, own: int = 0, namespaces: Sequence[Ne
     physical, macvlan, ipvlan and every other kind but loopback, a veth whose other end is not in a
     namespace of this machine that was seen (lbaudit run in a container: its uplink is a veth) or
     is in one that forwards what arrives on a link of its own (a gateway container whose default
-    route is the host: :func:`_peer_leads_beyond`), a bridge that holds such a port (not a port of
+    route is the host: :func:`_veth_leads_beyond`), a bridge that holds such a port (not a port of
     a bridge itself: its bridge takes the packet).  ``own``: the namespace being judged, whose own
     veths bring nothing from beyond."""
     interfaces = host.interfaces or []
     bridges = {i.name for i in interfaces if i.kind == "bridge"}
+    veths_beyond = {index for index, (port, _why) in _host_veths_beyond(host, namespaces).items()
+                    if port.peer_netns != own}
 
     def internal(interface: NetInterface) -> bool:
-        return interface.kind in _INTERNAL_KINDS or (
-            interface.kind == "veth" and _peer_leads_beyond(interface, host, own, namespaces) is None)
+        return interface.kind in _INTERNAL_KINDS or (interface.kind == "veth" and interface.index not in veths_beyond)
 
     beyond = []
     for interface in interfaces:

@@ -1225,12 +1225,12 @@ def net_bind_addresses(snapshot: HostSnapshot, params: BindAddressParams) -> lis
                                served=served, tproxy=_tproxy_doubt(snapshot, current))
     outcomes += _published_outcomes(snapshot, params, default, exceptions, groups, set(served.values()),
                                     host_listeners or [])
+    namespaces = tuple(snapshot.facts.netns.namespaces) if snapshot.facts.netns is not None else ()
     for index, ns in _namespaces.others(snapshot):
         inner = _namespaces.as_snapshot(snapshot, index, ns)
         judged = _judge_snapshot(inner, params, default, exceptions, _place(ns),
                                  None if params.scope == "every_namespace" else current,
-                                 tproxy=_tproxy_doubt(snapshot, ns), namespaces=tuple(snapshot.facts.netns.namespaces)
-                                 if snapshot.facts.netns is not None else ())
+                                 tproxy=_tproxy_doubt(snapshot, ns), namespaces=namespaces)
         outcomes += [_namespaces.rebase(outcome, index, ns) for outcome in judged]
     return outcomes + _namespaces.coverage(snapshot)
 
