@@ -1096,15 +1096,18 @@ def with_forwarding(links: list[dict[str, Any]], proc_sys: str) -> list[dict[str
     return result
 
 
-def _route_localnet_gaps(prefix: tuple[Any, ...], links: list[dict[str, Any]]) -> list[Gap]:
-    return [Gap(section="netns", path=(*prefix, "interfaces", i, "route_localnet"),
+def _link_gaps(prefix: tuple[Any, ...], links: list[dict[str, Any]]) -> list[Gap]:
+    """Why a link's route_localnet, forwarding or veth peer's namespace is not known."""
+    gaps = [Gap(section="netns", path=(*prefix, "interfaces", i, "route_localnet"),
                 reason=f"whether {link['name']} delivers packets to 127.0.0.0/8 (route_localnet) could not be read: "
                        f"{link['route_localnet_error']}")
-            for i, link in enumerate(links) if link.get("route_localnet") is None] + [
-        Gap(section="netns", path=(*prefix, "interfaces", i, "forwarding"),
-            reason=f"whether {link['name']} forwards what arrives on it (net.ipv4.conf.{link['name']}.forwarding, "
-                   f"net.ipv6.conf.all.forwarding) could not be read: {link['forwarding_error']}")
-        for i, link in enumerate(links) if "forwarding" in link and link.get("forwarding_error")]
+            for i, link in enumerate(links) if link.get("route_localnet") is None]
+    gaps += [Gap(section="netns", path=(*prefix, "interfaces", i, "forwarding"),
+                 reason=f"whether {link['name']} forwards what arrives on it (net.ipv4.conf.{link['name']}.forwarding, "
+                        f"net.ipv6.conf.all.forwarding) could not be read: {link['forwarding_error']}")
+             for i, link in enumerate(links) if "forwarding" in link and link.get("forwarding_error")]
+    return gaps + [Gap(section="netns", path=(*prefix, "interfaces", i, "peer_netns"), reason=link["peer_netns_error"])
+                   for i, link in enumerate(links) if link.get("peer_netns_error")]
 
 
 def with_peer_namespaces(links: list[dict[str, Any]], known: list[tuple[int, int]],
@@ -1118,17 +1121,26 @@ def with_peer_namespaces(links: list[dict[str, Any]], known: list[tuple[int, int
     is (not found by discovery, or not opened), whose veth is then judged as reaching beyond."""
     wanted = {link["peer_netnsid"] for link in links if link.get("peer_netnsid") is not None}
     inode_by_nsid: dict[int, int] = {}
+    errors: list[str] = []
     for fd, inode in known:
         if not wanted - inode_by_nsid.keys():
             break
         try:
             nsid = rtnetlink.netnsid_of(fd, timeout)
-        except OSError:
+        except OSError as exc:
+            errors.append(f"net:[{inode}]: {exc.strerror or exc}")
             continue  # that namespace is not known to be any peer's: its veths stay unpaired
         if nsid is not None:
             inode_by_nsid[nsid] = inode
-    return [{**link, "peer_netns": inode_by_nsid.get(link["peer_netnsid"])
-             if link.get("peer_netnsid") is not None else None} for link in links]
+    result = []
+    for link in links:
+        nsid = link.get("peer_netnsid")
+        peer = inode_by_nsid.get(nsid) if nsid is not None else None
+        # a peer left unpaired while some namespace could not be asked: perhaps in that one (a gap)
+        error = (f"the id of the namespace of {link['name']}'s peer ({nsid}) could not be matched: RTM_GETNSID "
+                 f"failed for {'; '.join(errors)}") if nsid is not None and peer is None and errors else None
+        result.append({**link, "peer_netns": peer, **({"peer_netns_error": error} if error else {})})
+    return result
 
 
 def _match_veth_peers(namespaces: list[NetNamespace]) -> list[NetNamespace]:
@@ -1249,7 +1261,7 @@ def _collect_entered(ctx: CollectContext, proc: str, order: list[Any], current: 
             try:
                 links = read_interfaces(ctx.command_timeout, f"{ctx.target.proc}/sys",
                                         [(fd, order[i].inode) for i, fd in fds])
-                gaps += _route_localnet_gaps(prefix, links)
+                gaps += _link_gaps(prefix, links)
                 interfaces = _interfaces(links)
             except OSError as exc:
                 links, interfaces = None, None
@@ -1277,7 +1289,7 @@ def _collect_entered(ctx: CollectContext, proc: str, order: list[Any], current: 
         if result["interfaces"] is None:
             gaps.append(Gap(section="netns", path=(*prefix, "interfaces"), reason=result["interface_error"]))
         else:
-            gaps += _route_localnet_gaps(prefix, result["interfaces"])
+            gaps += _link_gaps(prefix, result["interfaces"])
         gaps += _local_route_gaps(prefix, result.get("local_route_error"))
         # one validation of the whole namespace (the child's JSON is checked like any other input)
         namespaces.append(NetNamespace.model_validate({

@@ -168,3 +168,22 @@ def _judged_all(namespaces: list[NetNamespace], inode: int, **params):
     snap = snapshot(listeners=[], netns=NamespaceFacts(namespaces=namespaces, published=[], published_sources=["nat"]))
     return [o for o in net_bind_addresses.run(snap, BindAddressParams.model_validate(params))
             if o.subject.endswith(f"in netns {label}")]
+
+
+@pytest.mark.live  # asks the running kernel (RTM_GETNSID)
+def test_a_peer_namespace_that_could_not_be_asked_leaves_the_veth_unpaired_and_a_gap():
+    from auditor.collect.netns import _link_gaps, with_peer_namespaces
+
+    fd = os.open("/dev/null", os.O_RDONLY)  # no namespace: RTM_GETNSID refuses it
+    try:
+        [link] = with_peer_namespaces([{"name": "a2", "peer_netnsid": 0}], [(fd, 4026532999)], timeout=5)
+    finally:
+        os.close(fd)
+    assert link["peer_netns"] is None
+    assert link["peer_netns_error"].startswith(
+        "the id of the namespace of a2's peer (0) could not be matched: RTM_GETNSID failed for net:[4026532999]: ")
+    [gap] = _link_gaps(("namespaces", 3), [{**link, "route_localnet": False}])
+    assert gap.path == ("namespaces", 3, "interfaces", 0, "peer_netns") and gap.reason == link["peer_netns_error"]
+    # a veth with no peer in another namespace asks nothing
+    assert with_peer_namespaces([{"name": "lo", "peer_netnsid": None}], [(-1, 1)], timeout=5) == [
+        {"name": "lo", "peer_netnsid": None, "peer_netns": None}]
