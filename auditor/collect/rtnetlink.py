@@ -134,7 +134,8 @@ def parse_link(payload: bytes) -> Link:
                 link_kind=link_kind, up=bool(flags & IFF_UP), master_index=u32(IFLA_MASTER) or None,
                 peer_index=link if kind_name == "veth" and link else None,
                 peer_in_other_netns=IFLA_LINK_NETNSID in attributes,
-                peer_netnsid=struct.unpack_from("=i", netnsid)[0] if netnsid is not None and len(netnsid) >= 4 else None)
+                peer_netnsid=struct.unpack_from("=i", netnsid)[0]
+                if kind_name == "veth" and netnsid is not None and len(netnsid) >= 4 else None)
 
 
 def parse_address(payload: bytes) -> tuple[int, str]:
