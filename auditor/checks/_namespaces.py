@@ -10,7 +10,7 @@ N``), keyed by the namespace's stable label, and its evidence pointed back into 
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 
 from auditor.checks._platforms import platform_of
@@ -227,30 +227,90 @@ def localnet(listener: Listener, interfaces: list[NetInterface] | None, unread: 
 _SWITCH_LINK_KINDS = ("openvswitch",)
 
 
-def _bridged_beyond(veth: NetInterface, host: NetNamespace) -> str | None:
+# The last (host, namespaces) :func:`_host_veths_beyond` answered, and its answer: held, so that
+# the identities it is keyed by stay those objects'.
+_VETHS_BEYOND: list[tuple[NetNamespace, Sequence[NetNamespace], dict[int, tuple[NetInterface, str]]]] = []
+
+
+def _host_veths_beyond(host: NetNamespace, namespaces: Sequence[NetNamespace]) -> dict[int, tuple[NetInterface, str]]:
+    """Each veth of the host that brings what comes from beyond, and why (:func:`_veth_leads_beyond`),
+    by its index.  Asked for every listener about the same ports: worked out once per snapshot."""
+    last = _VETHS_BEYOND[0] if _VETHS_BEYOND else None  # read once: another thread may replace it
+    if last is not None and last[0] is host and last[1] is namespaces:
+        return last[2]
+    by_inode = {ns.inode: ns for ns in namespaces}
+    found: dict[int, tuple[NetInterface, str]] = {}
+    for port in host.interfaces or []:
+        if port.kind != "veth":
+            continue
+        why = _veth_leads_beyond(port, host, by_inode.get(port.peer_netns) if port.peer_netns is not None else None)
+        if why is not None:
+            found[port.index] = (port, why)
+    _VETHS_BEYOND[:] = [(host, namespaces, found)]  # one slice assignment: replaced whole
+    return found
+
+
+def _veth_leads_beyond(port: NetInterface, host: NetNamespace, other: NetNamespace | None) -> str | None:
+    """Why a veth of the host (``port``, a bridge's port or routed) brings what comes from beyond the
+    machine: its peer is in a namespace lbaudit did not find; or in one (``other``; None: not among
+    those described) whose interfaces could not be read, or that forwards what arrives on a link of
+    its own reaching beyond (kinds other than loopback, bridge and veths into the host: a VPN or
+    macvlan gateway), or bridges such a link with the peer.  None: it leads to a namespace of this
+    machine that does neither.  (The judged namespace's own veths are left out by the callers.)"""
+    if port.peer_netns is None:
+        return f"{port.name} (veth to an unknown namespace)"
+    if port.peer_netns == host.inode or other is None:
+        return None  # a pair within the host, or a namespace not among those judged (a snapshot made by hand)
+    if other.interfaces is None:
+        return f"{port.name} (veth into netns {other.label}, whose interfaces could not be read)"
+    links = [i for i in other.interfaces if i.kind not in (*_INTERNAL_KINDS, "bridge")
+             and not (i.kind == "veth" and i.peer_netns == host.inode)]
+    forwarding = [i.name for i in links if i.forwarding is not False or i.forwarding_ipv6 is not False]
+    if forwarding:
+        return (f"{port.name} (veth into netns {other.label}, which forwards what arrives on {', '.join(forwarding)}, "
+                "or whose forwarding could not be read)")
+    end = next((i for i in other.interfaces if i.index == port.peer_index and i.kind == "veth"), None)
+    bridged = [i.name for i in links if end is not None and end.master is not None and i.master == end.master]
+    if end is not None and bridged:
+        return f"{port.name} (veth into netns {other.label}, whose bridge {end.master} holds {', '.join(bridged)})"
+    return None
+
+
+def _bridged_beyond(veth: NetInterface, host: NetNamespace, own: int = 0,
+                    namespaces: Sequence[NetNamespace] = ()) -> str | None:
     """Why a veth into the host is on a link beyond the machine: its end in the host is a port of a
     bridge (LXC, LXD, libvirt, Proxmox: br0 holds the NIC and the veths) that also holds a port
     reaching beyond (a physical, macvlan, ipvlan or other link, such as a VXLAN), so the bridge
-    forwards frames between that link and the namespace.  None when the host routes it (docker0,
-    a bridge of veths only) or its end is not among the host's interfaces."""
-    interfaces = host.interfaces or []
+    forwards frames between that link and the namespace; a veth port whose other end is in a
+    namespace lbaudit did not find counts as such a link (judged as reaching beyond, as that
+    namespace's own veth would be).  The host's interfaces not read: whether the end is such a port
+    is not known, and it is judged as reaching beyond.  None when the host routes it (docker0, a
+    bridge of veths into namespaces found) or its end is not among the host's interfaces."""
+    if host.interfaces is None:
+        return (f"{veth.name} (veth into the host, whose interfaces could not be read: whether its end there is bridged "
+                "onto a link beyond is not known, judged as reaching beyond)")
+    interfaces = host.interfaces
     end = next((i for i in interfaces if i.index == veth.peer_index and i.kind == "veth"), None)
     if end is None or end.master is None:
         return None
     master = next((i for i in interfaces if i.name == end.master), None)
     if master is None or not (master.kind == "bridge" or master.link_kind in _SWITCH_LINK_KINDS):
         return None
-    beyond = [i for i in interfaces if i.master == master.name and i.index != end.index
-              and i.kind not in (*_INTERNAL_KINDS, "veth", "bridge")]
-    if not beyond:
+    ports = ", ".join(
+        [f"{i.name} ({i.kind}{'' if i.link_kind is None else ' ' + i.link_kind})" for i in interfaces
+         if i.master == master.name and i.index != end.index and i.kind not in (*_INTERNAL_KINDS, "veth", "bridge")]
+        + [why for port, why in _host_veths_beyond(host, namespaces).values()
+           if port.master == master.name and port.index != end.index and port.peer_netns != own])
+    if not ports:
         return None
-    ports = ", ".join(f"{i.name} ({i.kind}{'' if i.link_kind is None else ' ' + i.link_kind})" for i in beyond)
     return f"{veth.name} (veth into the host, whose end {end.name} is a port of bridge {master.name} with {ports})"
 
 
-def _outward(ns: NetNamespace, host: NetNamespace | None) -> tuple[list[NetInterface], list[str]]:
+def _outward(ns: NetNamespace, host: NetNamespace | None,
+             namespaces: Sequence[NetNamespace] = ()) -> tuple[list[NetInterface], list[str]]:
     """Interfaces of ``ns`` that reach beyond the machine, and why each counts.  ``host``: the
-    collector's own namespace (None: not described), where a veth into it may be bridged."""
+    collector's own namespace (None: not described), where a veth into it may be bridged;
+    ``namespaces``: every namespace described, where a bridge's other veths lead."""
     interfaces = ns.interfaces or []
     outward: list[NetInterface] = []
     why: list[str] = []
@@ -259,7 +319,7 @@ def _outward(ns: NetNamespace, host: NetNamespace | None) -> tuple[list[NetInter
             continue
         if interface.kind == "veth":
             if host is not None and interface.peer_netns == host.inode:
-                bridged = _bridged_beyond(interface, host)
+                bridged = _bridged_beyond(interface, host, ns.inode, namespaces)
                 if bridged is None:
                     continue  # a veth the host routes: reached only through the host
                 why.append(bridged)
@@ -268,7 +328,7 @@ def _outward(ns: NetNamespace, host: NetNamespace | None) -> tuple[list[NetInter
                 why.append(f"{interface.name} (veth to {where}, judged as reaching beyond)")
         elif interface.kind == "bridge":
             ports = [i for i in interfaces if i.master == interface.name]
-            inner, _ = _outward(ns.model_copy(update={"interfaces": ports}), host)
+            inner, _ = _outward(ns.model_copy(update={"interfaces": ports}), host, namespaces)
             if not inner:
                 continue
             why.append(f"{interface.name} (bridge with {', '.join(i.name for i in inner)})")
@@ -332,8 +392,8 @@ def _unassigned(ns: NetNamespace, accepted: tuple[netaddr.Network, ...]) -> list
     loopback or link-local).  It is bound there because a local route covers it (AnyIP: ``ip route
     add local 10.0.0.0/24 dev lo`` makes every address of the prefix the namespace's own, and
     ip_route_input delivers it from any interface, as for an address of lo), or by IP_FREEBIND or
-    ip_nonlocal_bind ahead of an address to come.  The local routing table is not read, so it is
-    judged as reached wherever the namespace's own addresses are (fail closed)."""
+    ip_nonlocal_bind ahead of an address (or a route) to come: judged as reached wherever the
+    namespace's own addresses are, whether or not a local route covers it now."""
     assigned: set[netaddr.Address] = set()
     for interface in ns.interfaces or []:
         for cidr in interface.addresses:
@@ -341,7 +401,7 @@ def _unassigned(ns: NetNamespace, accepted: tuple[netaddr.Network, ...]) -> list
     found = []
     for network in accepted:
         if network.num_addresses != 1:
-            continue  # a wildcard: judged at the addresses the interfaces have
+            continue  # a wildcard: judged at the addresses the interfaces have and its local routes
         address = network.network_address
         if address.is_loopback or address.is_link_local or address in assigned:
             continue
@@ -349,16 +409,69 @@ def _unassigned(ns: NetNamespace, accepted: tuple[netaddr.Network, ...]) -> list
     return found
 
 
-def _host_links_beyond(host: NetNamespace) -> list[NetInterface]:
+def _local_route_networks(ns: NetNamespace) -> list[netaddr.Network]:
+    """The destinations of ``ns``'s local routes that a packet from another interface may be
+    delivered at: not 127.0.0.0/8 (a martian there, unless route_localnet, judged on its own), ::1
+    or link-local (ip6_rcv_core drops ::1 from a link; fe80::/10 is each link's own)."""
+    found = []
+    for route in ns.local_routes or []:
+        network = ipaddress.ip_network(route, strict=False)
+        if (network.version == 4 and network.subnet_of(LOOPBACK_V4)) or (  # type: ignore[arg-type]
+                network.version == 6 and (network.network_address.is_loopback and network.prefixlen == 128
+                                          or network.subnet_of(LINK_LOCAL_V6))):  # type: ignore[arg-type]
+            continue
+        found.append(network)
+    return found
+
+
+def _routed(ns: NetNamespace, accepted: tuple[netaddr.Network, ...]) -> list[str]:
+    """What a listener that accepts ``accepted`` takes through ``ns``'s local routes beyond its
+    interfaces' addresses: each route's prefix inside what it accepts (``10.99.0.0/24``; a single
+    address as itself), as ip_route_input delivers a packet for any address of a local route from
+    any interface, and the socket lookup hands it to a wildcard listener.  A listener bound to one
+    address is :func:`_unassigned`'s."""
+    assigned = {_interface_address(cidr) for interface in ns.interfaces or [] for cidr in interface.addresses}
+    found: list[str] = []
+    for network in _local_route_networks(ns):
+        if not any(network.version == n.version and n.num_addresses > 1 and network.subnet_of(n)  # type: ignore[arg-type]
+                   for n in accepted):
+            continue
+        if network.num_addresses == 1:
+            if network.network_address in assigned:
+                continue
+            text = str(network.network_address)
+        else:
+            text = str(network)
+        if text not in found:
+            found.append(text)
+    return found
+
+
+def _routes_unknown(ns: NetNamespace, accepted: tuple[netaddr.Network, ...]) -> list[str]:
+    """When ``ns``'s local routes were not read (a failed dump, a snapshot before format 1.8): the
+    wildcard of each family a listener takes every address of (``0.0.0.0``, ``::``), where a local
+    route, unseen, may deliver any address of it from a link.  [] when they were read or the
+    listener is bound to single addresses."""
+    if ns.local_routes is not None:
+        return []
+    return [str(n.network_address) for n in accepted if n.prefixlen == 0]
+
+
+def _host_links_beyond(host: NetNamespace, own: int = 0, namespaces: Sequence[NetNamespace] = ()) -> list[NetInterface]:
     """The host's interfaces a packet from beyond the machine arrives on (where IP input happens):
     physical, macvlan, ipvlan and every other kind but loopback, a veth whose other end is not in a
-    namespace of this machine that was seen (lbaudit run in a container: its uplink is a veth), a
-    bridge that holds such a port (not a port of a bridge itself: its bridge takes the packet)."""
+    namespace of this machine that was seen (lbaudit run in a container: its uplink is a veth) or
+    is in one that forwards what arrives on a link of its own (a gateway container whose default
+    route is the host: :func:`_veth_leads_beyond`), a bridge that holds such a port (not a port of
+    a bridge itself: its bridge takes the packet).  ``own``: the namespace being judged, whose own
+    veths bring nothing from beyond."""
     interfaces = host.interfaces or []
     bridges = {i.name for i in interfaces if i.kind == "bridge"}
+    veths_beyond = {index for index, (port, _why) in _host_veths_beyond(host, namespaces).items()
+                    if port.peer_netns != own}
 
     def internal(interface: NetInterface) -> bool:
-        return interface.kind in _INTERNAL_KINDS or (interface.kind == "veth" and interface.peer_netns is not None)
+        return interface.kind in _INTERNAL_KINDS or (interface.kind == "veth" and interface.index not in veths_beyond)
 
     beyond = []
     for interface in interfaces:
@@ -371,7 +484,8 @@ def _host_links_beyond(host: NetNamespace) -> list[NetInterface]:
     return beyond
 
 
-def _forwarded(ns: NetNamespace, host: NetNamespace | None) -> tuple[list[NetInterface], dict[int, str]]:
+def _forwarded(ns: NetNamespace, host: NetNamespace | None,
+               namespaces: Sequence[NetNamespace] = ()) -> tuple[list[NetInterface], dict[int, str]]:
     """The veths of ``ns`` into the host that the host routes (not bridged onto a link), when the
     host forwards what arrives from beyond it, and why for each IP version (4, 6) that it does or
     may (its setting unread): a neighbour that routes the namespace's address through the host
@@ -379,11 +493,11 @@ def _forwarded(ns: NetNamespace, host: NetNamespace | None) -> tuple[list[NetInt
     if host is None or host.interfaces is None:
         return [], {}
     veths = [i for i in ns.interfaces or [] if i.kind == "veth" and i.peer_netns == host.inode
-             and _bridged_beyond(i, host) is None]
+             and _bridged_beyond(i, host, ns.inode, namespaces) is None]
     if not veths:
         return [], {}
     why: dict[int, str] = {}
-    links = _host_links_beyond(host)
+    links = _host_links_beyond(host, ns.inode, namespaces)
     for version, setting in ((4, "net.ipv4.conf.{}.forwarding"), (6, "net.ipv6.conf.all.forwarding")):
         on = [i.name for i in links if (i.forwarding if version == 4 else i.forwarding_ipv6) is True]
         unknown = [i.name for i in links if (i.forwarding if version == 4 else i.forwarding_ipv6) is None]
@@ -436,13 +550,15 @@ def _forwarded_localnet(listener: Listener, forwarded: list[NetInterface],
     return addresses, why
 
 
-def exposure(listener: Listener, ns: NetNamespace, host: NetNamespace | None) -> Exposure:
+def exposure(listener: Listener, ns: NetNamespace, host: NetNamespace | None,
+             namespaces: Sequence[NetNamespace] = ()) -> Exposure:
     """Where ``listener`` of namespace ``ns`` can be reached from beyond the host; ``host``: the
-    collector's own namespace (None: not described)."""
+    collector's own namespace (None: not described); ``namespaces``: every namespace described
+    (where the other veths of a host bridge lead)."""
     if ns.interfaces is None:
         return Exposure(None, f"the interfaces of netns {ns.label} could not be read: judged as if on the host")
-    outward, why = _outward(ns, host)
-    forwarded, forwarding = _forwarded(ns, host)
+    outward, why = _outward(ns, host, namespaces)
+    forwarded, forwarding = _forwarded(ns, host, namespaces)
     if listener.interface is not None:  # SO_BINDTODEVICE: only that interface delivers to it
         outward = [i for i in outward if _delivers_to_device(i, listener.interface)]
         forwarded = [i for i in forwarded if _delivers_to_device(i, listener.interface)]
@@ -451,10 +567,11 @@ def exposure(listener: Listener, ns: NetNamespace, host: NetNamespace | None) ->
     for address in _reachable_through(ns, outward):
         if any(address.version == n.version and address in n for n in accepted):
             reachable.append(str(address))
-    # An address a local route gives it (see _unassigned): reached from an outward link, and perhaps
-    # forwarded to by the host.
+    # An address a local route gives it (see _unassigned, _routed): reached from an outward link, and
+    # perhaps forwarded to by the host.
     unassigned = _unassigned(ns, accepted) if outward or forwarded else []
-    reachable += [address for address in (unassigned if outward else []) if address not in reachable]
+    routed = _routed(ns, accepted) if outward or forwarded else []
+    reachable += [address for address in (unassigned + routed if outward else []) if address not in reachable]
     # A forwarded packet reaches an address of the namespace the host routes to it (link-local
     # addresses are never forwarded); as for an outward link, any of its addresses (weak host).
     conditional = [str(address) for address in _reachable_through(ns, forwarded)
@@ -462,15 +579,28 @@ def exposure(listener: Listener, ns: NetNamespace, host: NetNamespace | None) ->
                    and any(address.version == n.version and address in n for n in accepted)
                    and str(address) not in reachable]
     # An address a local route gives it: the host may route it there too (its routes are not read)
-    conditional += [address for address in (unassigned if forwarded else [])
-                    if ipaddress.ip_address(address).version in forwarding
+    conditional += [address for address in (unassigned + routed if forwarded else [])
+                    if ipaddress.ip_network(address, strict=False).version in forwarding
                     and address not in reachable and address not in conditional]
     condition = None
     if conditional:
-        versions = sorted({ipaddress.ip_address(a).version for a in conditional})
+        versions = sorted({ipaddress.ip_network(a, strict=False).version for a in conditional})
         condition = (f"{'; '.join(forwarding[v] for v in versions)}: a neighbour that routes "
                      f"{', '.join(conditional)} through the host reaches it over "
                      f"{', '.join(i.name for i in forwarded)} (veth into the host){FIREWALL_UNREAD}")
+    # Its local routes not read: any address of what it takes may be one (fail closed: not_reviewed
+    # unless allowed at all of it), from an outward link or through the forwarding host.
+    unknown_routes = [a for a in (_routes_unknown(ns, accepted) if outward or forwarded else [])
+                      if outward or ipaddress.ip_address(a).version in forwarding]
+    unknown_routes = [a for a in unknown_routes if a not in reachable and a not in conditional]
+    if unknown_routes:
+        conditional += unknown_routes
+        routes_why = (f"the local routes of netns {ns.label} were not read (a snapshot before format 1.8, or their dump failed): a local route "
+                      f"(AnyIP, ip route add local ... dev lo) would make any address of {', '.join(unknown_routes)} "
+                      f"its own, delivered to it from "
+                      + (', '.join(i.name for i in outward) if outward else
+                         f"{', '.join(i.name for i in forwarded)} (veth into the host) when the host forwards there"))
+        condition = "; ".join(part for part in (condition, routes_why) if part)
     localnet_at, localnet_why = _forwarded_localnet(listener, forwarded, forwarding)
     localnet_at = [a for a in localnet_at if a not in reachable and a not in conditional]
     if localnet_at:
@@ -491,8 +621,14 @@ def exposure(listener: Listener, ns: NetNamespace, host: NetNamespace | None) ->
                            else " (loopback, or a veth into the host and no other interface)"),
                         tuple(i.name for i in outward), forwarding=through)
     unassigned_note = (f" ({', '.join(unassigned)} is no interface's address: a local route (AnyIP, ip route add "
-                       "local ... dev lo) delivers it from every link, and lbaudit does not read the routes)"
+                       "local ... dev lo) delivers it from every link, or one bound ahead of its address (IP_FREEBIND) "
+                       "is reached there once it comes)"
                        if unassigned else "")
+    routed_here = [a for a in routed if a in reachable]
+    if routed_here:
+        unassigned_note += (f" ({', '.join(routed_here)}: local route{'s' if len(routed_here) > 1 else ''} of the "
+                            "namespace (AnyIP), whose every address is delivered from every link to a listener on "
+                            "the wildcard)")
     to_come = _link_local_to_come(outward) if str(LINK_LOCAL_TO_COME) in reachable else []
     if to_come:
         unassigned_note += (f" ({', '.join(to_come)} is DOWN: brought up, it gets an IPv6 link-local address "

@@ -1019,7 +1019,7 @@ def _judge_shared(listener: Listener, head: str, per_holder: list[tuple[ProcessI
 @check(
     name="net.bind_addresses",
     title="Listening sockets bind only to allowed addresses",
-    version="1.15.0",
+    version="1.16.0",
     needs=["sockets"],
     platforms=["linux", "windows", "macos"],
     uses=["netns"],
@@ -1151,7 +1151,8 @@ else `net:[INODE]`).  With scope `effective` (the default) its exposure decides:
 only interfaces are loopback and veths into the host namespace keeps the listener inside (pass,
 "reachable only inside namespace N"), unless the host forwards: a host interface that reaches beyond
 it (physical, macvlan, ipvlan, any other kind but loopback, a veth whose other end is in no namespace
-seen, as lbaudit's uplink in a container, a bridge holding such a port)
+seen, as lbaudit's uplink in a container, or in a namespace that forwards what arrives on a link of
+its own, a gateway container routed by the host; a bridge holding such a port)
 with net.ipv4.conf.IFACE.forwarding on (net.ipv4.ip_forward sets every one; Docker and libvirt set
 it), or net.ipv6.conf.all.forwarding for IPv6, lets a neighbour that routes the namespace's address
 through the host reach it, unless the host's firewall drops what it forwards, which lbaudit does
@@ -1170,8 +1171,23 @@ neighbour on that link reaches them all; but not 127.0.0.0/8 and ::1 (judged by 
 another interface's IPv6 link-local address.  A listener bound to an address no interface of the
 namespace has is judged at that address too when the namespace has such a link: a local route
 (AnyIP, `ip route add local 10.0.0.0/24 dev lo`) makes it the namespace's own and the kernel
-delivers it from every link, and lbaudit does not read the routes; behind a veth the host forwards
-to it is among the addresses the host may forward to it.  An outward interface that is DOWN
+delivers it from every link, or it is bound ahead of an address to come (IP_FREEBIND); behind a
+veth the host forwards to it is among the addresses the host may forward to it.  A wildcard
+listener is judged at the prefixes of the namespace's local routes too (RTN_LOCAL routes of any
+table, snapshot format 1.8: `local 10.99.0.0/24 dev lo`, an address with a prefix on lo, TPROXY's
+`local 0.0.0.0/0`; `observed.exposure.addresses` holds them as `10.99.0.0/24`), from such a link
+and, behind a veth the host forwards to, among the addresses the host may forward to it; where the
+local routes were not read (their dump failed, a snapshot before format 1.8) it is not_reviewed
+unless allowed at every address of its family (`observed.exposure.if_forwarded` holds `0.0.0.0` or
+`::`).  A veth's other end is found by the id its namespace gives the peer's namespace
+(IFLA_LINK_NETNSID, asked of each namespace found with RTM_GETNSID), never by interface index,
+which each namespace numbers on its own: a veth whose peer is in a namespace lbaudit did not find
+is judged as reaching beyond, and so is a veth into the host whose end there is a port of a bridge
+that also holds such a veth, or a veth into a namespace that forwards (or may: not read) what
+arrives on a link of its own reaching beyond, or bridges such a link with it (a VPN or macvlan
+gateway container on a shared docker network: the bridge switches what it forwards to the
+container without the host's forwarding), or whose interfaces could not be read; or whose host's
+interfaces could not be read (whether its end is bridged onto a link beyond is then not known).  An outward interface that is DOWN
 without an IPv6 link-local address gets one when it is brought up, so an IPv6 listener is judged
 at `fe80::` (standing for it) too.  Interfaces that could not be
 read make it judged as if on the host.
@@ -1209,11 +1225,12 @@ def net_bind_addresses(snapshot: HostSnapshot, params: BindAddressParams) -> lis
                                served=served, tproxy=_tproxy_doubt(snapshot, current))
     outcomes += _published_outcomes(snapshot, params, default, exceptions, groups, set(served.values()),
                                     host_listeners or [])
+    namespaces = tuple(snapshot.facts.netns.namespaces) if snapshot.facts.netns is not None else ()
     for index, ns in _namespaces.others(snapshot):
         inner = _namespaces.as_snapshot(snapshot, index, ns)
         judged = _judge_snapshot(inner, params, default, exceptions, _place(ns),
                                  None if params.scope == "every_namespace" else current,
-                                 tproxy=_tproxy_doubt(snapshot, ns))
+                                 tproxy=_tproxy_doubt(snapshot, ns), namespaces=namespaces)
         outcomes += [_namespaces.rebase(outcome, index, ns) for outcome in judged]
     return outcomes + _namespaces.coverage(snapshot)
 
@@ -1268,12 +1285,13 @@ def _transparency_doubts(snapshot: HostSnapshot, listeners: list[Listener], tpro
 def _judge_snapshot(snapshot: HostSnapshot, params: BindAddressParams, default: _Rule,
                     exceptions: list[tuple[BindException, _Rule]], place: _Place,
                     host: NetNamespace | None = None, served: dict[int, _published.Group] | None = None,
-                    tproxy: str | None = None) -> list[Outcome]:
+                    tproxy: str | None = None, namespaces: tuple[NetNamespace, ...] = ()) -> list[Outcome]:
     """The outcomes of the host's listeners (``place.namespace`` None or current), or of one other
     namespace's as :func:`_namespaces.as_snapshot` gives them: judged at their effective exposure
     unless ``params.scope`` is every_namespace.  ``host``: the collector's own namespace, where a veth
-    into it may be bridged (:func:`_namespaces.exposure`).  ``tproxy``: why TPROXY rules may hand its
-    listeners packets for any address (:func:`_tproxy_doubt`)."""
+    into it may be bridged (:func:`_namespaces.exposure`), with ``namespaces``, every one described,
+    where the bridge's other veths lead.  ``tproxy``: why TPROXY rules may hand its listeners
+    packets for any address (:func:`_tproxy_doubt`)."""
     in_other = place.namespace is not None and not place.namespace.current
     sockets = snapshot.facts.sockets
     if sockets is None or sockets.listeners is None:
@@ -1303,7 +1321,7 @@ def _judge_snapshot(snapshot: HostSnapshot, params: BindAddressParams, default: 
         _as_published(_judge(l, f"/facts/sockets/listeners/{i}", sorted(set(detail_gaps.get(i, []))), default,
                              exceptions, sorted(set(holder_gaps.get(i, []))) if l.processes else [],
                              served_places.get(i, place if in_other else _owners_place(place, l)),
-                             _exposure(l, place.namespace, host, params) if in_other else None,
+                             _exposure(l, place.namespace, host, params, namespaces) if in_other else None,
                              place.namespace, doubts.get(i)),
                       served.get(i))
         for i, l in judged
@@ -1349,12 +1367,12 @@ def _judge_snapshot(snapshot: HostSnapshot, params: BindAddressParams, default: 
 
 
 def _exposure(listener: Listener, ns: NetNamespace | None, host: NetNamespace | None,
-              params: BindAddressParams) -> _namespaces.Exposure | None:
+              params: BindAddressParams, namespaces: tuple[NetNamespace, ...] = ()) -> _namespaces.Exposure | None:
     if ns is None:
         return None
     if params.scope == "every_namespace":
         return _namespaces.Exposure(None, f"in netns {ns.label}, judged as if on the host (scope every_namespace)")
-    return _namespaces.exposure(listener, ns, host)
+    return _namespaces.exposure(listener, ns, host, namespaces)
 
 
 def _as_published(outcome: Outcome, group: _published.Group | None) -> Outcome:

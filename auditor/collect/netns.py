@@ -721,10 +721,12 @@ def _gap_json(gap: Gap) -> dict[str, Any]:
     return {"path": list(gap.path), "reason": gap.reason, "kind": gap.kind.value}
 
 
-def read_here(timeout: float, target: Any = None) -> dict[str, Any]:
-    """Listeners, counts, sysctls, interfaces and (with the ``target`` whose programs read them)
-    TPROXY rules of the namespace this process is in, as JSON-ready data.  Runs in the child, after
-    setns (a program it runs is in the namespace too); also usable on the caller's own namespace."""
+def read_here(timeout: float, target: Any = None, known: list[tuple[int, int]] | None = None) -> dict[str, Any]:
+    """Listeners, counts, sysctls, interfaces, local routes and (with the ``target`` whose programs
+    read them) TPROXY rules of the namespace this process is in, as JSON-ready data.  Runs in the
+    child, after setns (a program it runs is in the namespace too); also usable on the caller's own
+    namespace.  ``known``: (fd, inode) of the namespaces a veth's peer may be found in
+    (:func:`with_peer_namespaces`)."""
     gaps: list[Gap] = []
     methods: list[str] = []
     rows = None
@@ -771,11 +773,11 @@ def read_here(timeout: float, target: Any = None) -> dict[str, Any]:
         gaps.append(Gap(section="sockets", field="counts", reason=f"/proc/net/sockstat: {exc}"))
     sysctl, sysctl_gaps = read_runtime_sysctls(NETNS_SYSCTL_KEYS, "/proc/sys")
     try:
-        interfaces: list[dict[str, Any]] | None = with_forwarding(with_route_localnet(
-            [vars(link) for link in rtnetlink.dump_interfaces(timeout)], "/proc/sys"), "/proc/sys")
+        interfaces: list[dict[str, Any]] | None = read_interfaces(timeout, "/proc/sys", known or [])
         interface_error = None
     except OSError as exc:
         interfaces, interface_error = None, f"rtnetlink dump failed: {exc}"
+    local_routes, local_route_error = read_local_routes(timeout, interfaces)
     tproxy, tproxy_unknown = None, ["the TPROXY rules were not read (no program runner)"]
     if listeners is not None and not any(l.transparent is None and l.protocol in TPROXY_PROTOCOLS for l in listeners):
         # TPROXY rules matter only to a listener whose IP_TRANSPARENT is unknown (net.bind_addresses
@@ -796,7 +798,29 @@ def read_here(timeout: float, target: Any = None) -> dict[str, Any]:
         "sysctl_gaps": [_gap_json(g) for g in sysctl_gaps],
         "interfaces": interfaces,
         "interface_error": interface_error,
+        "local_routes": local_routes,
+        "local_route_error": local_route_error,
     }
+
+
+def read_interfaces(timeout: float, proc_sys: str, known: list[tuple[int, int]]) -> list[dict[str, Any]]:
+    """The interfaces of the caller's namespace (:class:`rtnetlink.Link` as dicts) with their
+    route_localnet and forwarding settings and their veth peers' namespaces.  Raises OSError."""
+    links = [vars(link) for link in rtnetlink.dump_interfaces(timeout)]
+    return with_peer_namespaces(with_forwarding(with_route_localnet(links, proc_sys), proc_sys), known, timeout)
+
+
+def read_local_routes(timeout: float, interfaces: list[dict[str, Any]] | None) -> tuple[list[str] | None, str | None]:
+    """The local routes of the caller's namespace (:func:`rtnetlink.dump_local_routes`) but the
+    single-address one of each interface address (the snapshot holds those as addresses), or None
+    and why they could not be read."""
+    try:
+        routes = rtnetlink.dump_local_routes(timeout)
+    except OSError as exc:
+        return None, f"rtnetlink dump of the routes failed: {exc}"
+    assigned = {cidr.split("/", 1)[0].split("%", 1)[0] for link in interfaces or [] for cidr in link["addresses"]}
+    return [route for route in routes if not (route.split("/", 1)[0] in assigned
+                                              and route.split("/", 1)[1] in ("32", "128"))], None
 
 
 # Transports the kernel has not registered, with their not_applicable gap: registration is the
@@ -864,11 +888,23 @@ def identities_changed(listeners: list[dict[str, Any]], again: dict[str, Any] | 
 def _child(targets: list[tuple[int, int]], write_fd: int, timeout: float, identities_only: bool = False,
            runner: Any = None) -> None:
     """In the forked child: enter each namespace in turn and write one JSON line per namespace."""
+    known: list[tuple[int, int]] = []
+    if not identities_only:  # where a veth's peer may be: the collector's own namespace first
+        try:
+            own = open_namespace("/proc/thread-self/ns/net")
+            known.append((own, os.fstat(own).st_ino))
+        except OSError:
+            pass  # a veth into it is then judged as reaching beyond
+        for _index, fd in targets:
+            try:
+                known.append((fd, os.fstat(fd).st_ino))
+            except OSError:
+                continue
     for index, fd in targets:
         try:
             _setns(fd)
             line = {"index": index, "entered": True,
-                    **(listener_identities_here(timeout) if identities_only else read_here(timeout, runner))}
+                    **(listener_identities_here(timeout) if identities_only else read_here(timeout, runner, known))}
         except Exception as exc:  # noqa: BLE001 - reported to the parent as the namespace's gap
             line = {"index": index, "entered": False, "error": f"{type(exc).__name__}: {exc}"}
         data = (json.dumps(line) + "\n").encode()
@@ -986,6 +1022,7 @@ def _interfaces(links: list[dict[str, Any]]) -> list[NetInterface]:
                          up=link["up"], addresses=link["addresses"],
                          master=names.get(link["master_index"]) if link["master_index"] else None,
                          peer_index=link["peer_index"], peer_in_other_netns=link["peer_in_other_netns"],
+                         peer_netns=link.get("peer_netns"),
                          route_localnet=link.get("route_localnet"), forwarding=link.get("forwarding"),
                          forwarding_ipv6=link.get("forwarding_ipv6"))
             for link in links]
@@ -1059,21 +1096,61 @@ def with_forwarding(links: list[dict[str, Any]], proc_sys: str) -> list[dict[str
     return result
 
 
-def _route_localnet_gaps(prefix: tuple[Any, ...], links: list[dict[str, Any]]) -> list[Gap]:
-    return [Gap(section="netns", path=(*prefix, "interfaces", i, "route_localnet"),
+def _link_gaps(prefix: tuple[Any, ...], links: list[dict[str, Any]]) -> list[Gap]:
+    """Why a link's route_localnet, forwarding or veth peer's namespace is not known."""
+    gaps = [Gap(section="netns", path=(*prefix, "interfaces", i, "route_localnet"),
                 reason=f"whether {link['name']} delivers packets to 127.0.0.0/8 (route_localnet) could not be read: "
                        f"{link['route_localnet_error']}")
-            for i, link in enumerate(links) if link.get("route_localnet") is None] + [
-        Gap(section="netns", path=(*prefix, "interfaces", i, "forwarding"),
-            reason=f"whether {link['name']} forwards what arrives on it (net.ipv4.conf.{link['name']}.forwarding, "
-                   f"net.ipv6.conf.all.forwarding) could not be read: {link['forwarding_error']}")
-        for i, link in enumerate(links) if "forwarding" in link and link.get("forwarding_error")]
+            for i, link in enumerate(links) if link.get("route_localnet") is None]
+    gaps += [Gap(section="netns", path=(*prefix, "interfaces", i, "forwarding"),
+                 reason=f"whether {link['name']} forwards what arrives on it (net.ipv4.conf.{link['name']}.forwarding, "
+                        f"net.ipv6.conf.all.forwarding) could not be read: {link['forwarding_error']}")
+             for i, link in enumerate(links) if "forwarding" in link and link.get("forwarding_error")]
+    return gaps + [Gap(section="netns", path=(*prefix, "interfaces", i, "peer_netns"), reason=link["peer_netns_error"])
+                   for i, link in enumerate(links) if link.get("peer_netns_error")]
+
+
+def with_peer_namespaces(links: list[dict[str, Any]], known: list[tuple[int, int]],
+                         timeout: float) -> list[dict[str, Any]]:
+    """Each link (a :class:`rtnetlink.Link` as a dict) with ``peer_netns``: the inode of the namespace
+    its veth peer is in, found by the id this namespace gives that namespace (IFLA_LINK_NETNSID),
+    which RTM_GETNSID answers for a descriptor of each namespace of ``known`` ((fd, inode) pairs, in
+    the order to ask them: the collector's own first, where most veths lead).  An ifindex is no
+    namespace's name: each namespace numbers its interfaces from 1, so two namespaces hold peers
+    of the same index.  None: a peer in this namespace (no id), or in a namespace none of ``known``
+    is (not found by discovery, or not opened), whose veth is then judged as reaching beyond."""
+    wanted = {link["peer_netnsid"] for link in links if link.get("peer_netnsid") is not None}
+    inode_by_nsid: dict[int, int] = {}
+    errors: list[str] = []
+    for fd, inode in known:
+        if not wanted - inode_by_nsid.keys():
+            break
+        try:
+            nsid = rtnetlink.netnsid_of(fd, timeout)
+        except OSError as exc:
+            errors.append(f"net:[{inode}]: {exc.strerror or exc}")
+            continue  # that namespace is not known to be any peer's: its veths stay unpaired
+        if nsid is not None:
+            inode_by_nsid[nsid] = inode
+    result = []
+    for link in links:
+        nsid = link.get("peer_netnsid")
+        peer = inode_by_nsid.get(nsid) if nsid is not None else None
+        # a peer left unpaired while some namespace could not be asked: perhaps in that one (a gap)
+        error = (f"the id of the namespace of {link['name']}'s peer ({nsid}) could not be matched: RTM_GETNSID "
+                 f"failed for {'; '.join(errors)}") if nsid is not None and peer is None and errors else None
+        result.append({**link, "peer_netns": peer, **({"peer_netns_error": error} if error else {})})
+    return result
 
 
 def _match_veth_peers(namespaces: list[NetNamespace]) -> list[NetNamespace]:
-    """Set ``peer_netns`` of each veth whose peer is found, by their mutual indexes, in exactly one
-    other namespace."""
-    veths = [(ns.inode, i) for ns in namespaces for i in ns.interfaces or [] if i.kind == "veth"]
+    """Set ``peer_netns`` of each veth whose peer is in its own namespace, and keep the one
+    :func:`with_peer_namespaces` found by the peer namespace's id only where that namespace (when
+    its interfaces were read) holds a veth at the peer's index pointing back: a pair moved or
+    remade between the two reads is not paired.  A veth whose peer's namespace is not known is
+    left unpaired (judged as reaching beyond), never guessed from indexes, which repeat across
+    namespaces."""
+    by_inode = {ns.inode: ns for ns in namespaces}
     result = []
     for ns in namespaces:
         if not ns.interfaces:
@@ -1082,16 +1159,25 @@ def _match_veth_peers(namespaces: list[NetNamespace]) -> list[NetNamespace]:
         interfaces = []
         for interface in ns.interfaces:
             if interface.kind == "veth" and interface.peer_index is not None:
-                if interface.peer_in_other_netns:
-                    owners = {inode for inode, other in veths if inode != ns.inode
-                              and other.index == interface.peer_index and other.peer_index == interface.index}
-                else:
-                    owners = {ns.inode}
-                if len(owners) == 1:
-                    interface = interface.model_copy(update={"peer_netns": owners.pop()})
+                peer = ns.inode if not interface.peer_in_other_netns else interface.peer_netns
+                other = by_inode.get(peer) if peer is not None else None
+                if other is not None and other.interfaces is not None and not any(
+                        i.index == interface.peer_index and i.kind == "veth" and i.peer_index == interface.index
+                        for i in other.interfaces):
+                    peer = None
+                interface = interface.model_copy(update={"peer_netns": peer})
             interfaces.append(interface)
         result.append(ns.model_copy(update={"interfaces": interfaces}))
     return result
+
+
+def _local_route_gaps(prefix: tuple[Any, ...], error: str | None) -> list[Gap]:
+    """Why a namespace's local routes are not known (none when they were read)."""
+    if not error:
+        return []
+    return [Gap(section="netns", path=(*prefix, "local_routes"),
+                reason=f"the local routes, which make addresses no interface has the namespace's own (AnyIP), "
+                       f"could not be read: {error}")]
 
 
 def _tproxy_gaps(prefix: tuple[Any, ...], unknown: list[str]) -> list[Gap]:
@@ -1171,18 +1257,21 @@ def _collect_entered(ctx: CollectContext, proc: str, order: list[Any], current: 
         base = dict(inode=entry.inode, device=entry.device, names=sorted(entry.names), paths=sorted(entry.paths),
                     pids=sorted(entry.pids), workloads=workloads_of(sorted(entry.pids), proc))
         if (entry.device, entry.inode) == current:
+            links: list[dict[str, Any]] | None
             try:
-                links = with_forwarding(
-                    with_route_localnet([vars(link) for link in rtnetlink.dump_interfaces(ctx.command_timeout)],
-                                        f"{ctx.target.proc}/sys"), f"{ctx.target.proc}/sys")
-                gaps += _route_localnet_gaps(prefix, links)
+                links = read_interfaces(ctx.command_timeout, f"{ctx.target.proc}/sys",
+                                        [(fd, order[i].inode) for i, fd in fds])
+                gaps += _link_gaps(prefix, links)
                 interfaces = _interfaces(links)
             except OSError as exc:
-                interfaces = None
+                links, interfaces = None, None
                 gaps.append(Gap(section="netns", path=(*prefix, "interfaces"), reason=f"rtnetlink dump failed: {exc}"))
+            local_routes, route_error = read_local_routes(ctx.command_timeout, links)
+            gaps += _local_route_gaps(prefix, route_error)
             rules, unknown, _read = read_tproxy(listed, ctx.command_timeout)
             gaps += _tproxy_gaps(prefix, unknown)
-            namespaces.append(NetNamespace(**base, current=True, interfaces=interfaces, tproxy=rules))
+            namespaces.append(NetNamespace(**base, current=True, interfaces=interfaces, local_routes=local_routes,
+                                           tproxy=rules))
             continue
         result = results.get(index)
         if result is None or not result.get("entered"):
@@ -1200,13 +1289,14 @@ def _collect_entered(ctx: CollectContext, proc: str, order: list[Any], current: 
         if result["interfaces"] is None:
             gaps.append(Gap(section="netns", path=(*prefix, "interfaces"), reason=result["interface_error"]))
         else:
-            gaps += _route_localnet_gaps(prefix, result["interfaces"])
+            gaps += _link_gaps(prefix, result["interfaces"])
+        gaps += _local_route_gaps(prefix, result.get("local_route_error"))
         # one validation of the whole namespace (the child's JSON is checked like any other input)
         namespaces.append(NetNamespace.model_validate({
             **base, "entered": True,
             "interfaces": None if result["interfaces"] is None else _interfaces(result["interfaces"]),
             "listeners": result["listeners"], "counts": result["counts"], "sysctl": result["sysctl"],
-            "tproxy": result["tproxy"],
+            "tproxy": result["tproxy"], "local_routes": result.get("local_routes"),
         }))
     namespaces, owner_gaps = _attribute(namespaces, proc, ctx.record_cmdline)
     entered = [(index, fd) for index, fd in fds if (results.get(index) or {}).get("entered")]

@@ -39,11 +39,19 @@ RTM_NEWLINK = 16
 RTM_GETLINK = 18
 RTM_NEWADDR = 20
 RTM_GETADDR = 22
+RTM_NEWROUTE = 24
+RTM_GETROUTE = 26
+RTM_NEWNSID = 88
+RTM_GETNSID = 90
 
 # struct ifinfomsg { u8 family, pad; u16 type; i32 index; u32 flags, change; }
 IFINFOMSG = struct.Struct("=BxHiII")
 # struct ifaddrmsg { u8 family, prefixlen, flags, scope; u32 index; }
 IFADDRMSG = struct.Struct("=BBBBI")
+# struct rtmsg { u8 family, dst_len, src_len, tos, table, protocol, scope, type; u32 flags; }
+RTMSG = struct.Struct("=BBBBBBBBI")
+# struct rtgenmsg { u8 family; }, padded to 4 bytes (NLMSG_ALIGN) before its attributes
+RTGENMSG = struct.Struct("=Bxxx")
 
 IFLA_IFNAME = 3
 IFLA_LINK = 5
@@ -53,6 +61,12 @@ IFLA_LINK_NETNSID = 37
 IFLA_INFO_KIND = 1
 IFA_ADDRESS = 1
 IFA_LOCAL = 2
+RTA_DST = 1
+RTA_TABLE = 15
+RTN_LOCAL = 2
+NETNSA_NSID = 1
+NETNSA_FD = 3
+NETNSA_NSID_NOT_ASSIGNED = -1
 
 IFF_UP = 0x1
 IFF_LOOPBACK = 0x8
@@ -76,6 +90,9 @@ class Link:
     master_index: int | None
     peer_index: int | None
     peer_in_other_netns: bool
+    # IFLA_LINK_NETNSID: the id this namespace gives the namespace the peer is in (ifindexes are
+    # per namespace, so the peer's index alone does not say which namespace holds it)
+    peer_netnsid: int | None = None
     addresses: list[str] = field(default_factory=list)
 
 
@@ -111,11 +128,14 @@ def parse_link(payload: bytes) -> Link:
         return struct.unpack_from("=I", raw)[0] if raw is not None and len(raw) >= 4 else None
 
     link = u32(IFLA_LINK)
+    netnsid = attributes.get(IFLA_LINK_NETNSID)
     kind_name = _kind(if_type, flags, link_kind)
     return Link(index=index, name=_text(attributes.get(IFLA_IFNAME, b"")) or str(index), kind=kind_name,
                 link_kind=link_kind, up=bool(flags & IFF_UP), master_index=u32(IFLA_MASTER) or None,
                 peer_index=link if kind_name == "veth" and link else None,
-                peer_in_other_netns=IFLA_LINK_NETNSID in attributes)
+                peer_in_other_netns=IFLA_LINK_NETNSID in attributes,
+                peer_netnsid=struct.unpack_from("=i", netnsid)[0]
+                if kind_name == "veth" and netnsid is not None and len(netnsid) >= 4 else None)
 
 
 def parse_address(payload: bytes) -> tuple[int, str]:
@@ -134,6 +154,24 @@ def parse_address(payload: bytes) -> tuple[int, str]:
     else:
         raise NetlinkError(errno.EBADMSG, f"address family {family}")
     return index, f"{text}/{prefix}"
+
+
+def parse_local_route(payload: bytes) -> str | None:
+    """``"PREFIX/LENGTH"`` of an RTM_NEWROUTE message of type RTN_LOCAL (whatever its table: a
+    policy rule may send any packet to any table), None for a route of another type."""
+    if len(payload) < RTMSG.size:
+        raise NetlinkError(errno.EBADMSG, f"rtmsg of {len(payload)} bytes")
+    family, dst_len, _src_len, _tos, _table, _protocol, _scope, route_type, _flags = RTMSG.unpack_from(payload)
+    if route_type != RTN_LOCAL:
+        return None
+    if family not in (socket.AF_INET, socket.AF_INET6):
+        raise NetlinkError(errno.EBADMSG, f"local route of address family {family}")
+    size = 4 if family == socket.AF_INET else 16
+    raw = parse_attributes(payload[RTMSG.size:]).get(RTA_DST, bytes(size))  # no RTA_DST: the default route
+    if len(raw) < size or dst_len > size * 8:
+        raise NetlinkError(errno.EBADMSG, f"local route of {len(raw)} address bytes, prefix length {dst_len}")
+    text = socket.inet_ntop(socket.AF_INET, raw[:4]) if size == 4 else ipv6_text(raw[:16])
+    return f"{text}/{dst_len}"
 
 
 def _dump(msg_type: int, reply_type: int, body: bytes, timeout: float) -> list[bytes]:
@@ -178,3 +216,56 @@ def dump_interfaces(timeout: float = 10.0) -> list[Link]:
             if exc.errno != errno.EINTR or attempt == 2:
                 raise
     raise AssertionError("unreachable")
+
+
+def dump_local_routes(timeout: float = 10.0) -> list[str]:
+    """The destinations of every local route (RTN_LOCAL, any table) of the caller's namespace, IPv4
+    then IPv6, each once: the addresses ip_route_input delivers to this namespace whichever
+    interface a packet arrives on.  Beside each interface address's own route they hold what makes
+    other addresses local: ``ip route add local 10.0.0.0/24 dev lo`` (AnyIP), an address with a
+    prefix on lo (its whole prefix), TPROXY's ``local 0.0.0.0/0 dev lo table 100``.  Raises OSError."""
+    for attempt in range(3):
+        try:
+            found: list[str] = []
+            for family in (socket.AF_INET, socket.AF_INET6):
+                for payload in _dump(RTM_GETROUTE, RTM_NEWROUTE, RTMSG.pack(family, 0, 0, 0, 0, 0, 0, 0, 0), timeout):
+                    route = parse_local_route(payload)
+                    if route is not None and route not in found:
+                        found.append(route)
+            return found
+        except NetlinkError as exc:
+            if exc.errno != errno.EINTR or attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+def netnsid_of(fd: int, timeout: float = 10.0) -> int | None:
+    """The id the caller's namespace gives the namespace of file descriptor ``fd`` (RTM_GETNSID with
+    NETNSA_FD), None when it gives it none.  Raises OSError."""
+    seq = next_seq()
+    attribute = struct.pack("=HHI", 8, NETNSA_FD, fd)
+    body = RTGENMSG.pack(socket.AF_UNSPEC) + attribute
+    request = NLMSGHDR.pack(NLMSGHDR.size + len(body), RTM_GETNSID, NLM_F_REQUEST, seq, 0) + body
+    found: list[int] = []
+
+    def take(datagram: bytes) -> bool:
+        for message in iter_messages(datagram):
+            if message.seq != seq:
+                continue
+            if message.type == NLMSG_ERROR:
+                code = parse_error(message.payload)
+                if code:
+                    raise NetlinkError(code, f"RTM_GETNSID refused: {os.strerror(code)}")
+                return True
+            if message.type == RTM_NEWNSID:
+                raw = parse_attributes(message.payload[RTGENMSG.size:]).get(NETNSA_NSID)
+                if raw is None or len(raw) < 4:
+                    raise NetlinkError(errno.EBADMSG, "RTM_NEWNSID without NETNSA_NSID")
+                found.append(struct.unpack_from("=i", raw)[0])
+                return True
+        return False
+
+    exchange(NETLINK_ROUTE, request, take, timeout, 16, "RTM_GETNSID")
+    if not found:
+        raise NetlinkError(errno.EBADMSG, "RTM_GETNSID answered without an id")
+    return None if found[0] == NETNSA_NSID_NOT_ASSIGNED else found[0]

@@ -122,7 +122,8 @@ def _judged_listeners(snapshot: Any) -> list[_Judged]:
         partial = {g.path[1] for g in scoped.gaps_for("sockets", "listeners")
                    if len(g.path) == 3 and isinstance(g.path[1], int) and g.path[2] == "processes"}
         for index, listener in enumerate((sockets.listeners or []) if sockets is not None else []):
-            exposure = _namespaces.exposure(listener, ns, current) if where is not None else None
+            exposure = (_namespaces.exposure(listener, ns, current, netns.namespaces if netns is not None else ())
+                        if where is not None else None)
             reach = _listeners.reach(listener, ns, exposure)
             holders = {_owner(p, own_name(p)) for p in judged_holders(listener.processes)}
             owners = (None,) if not holders or None in holders else tuple(sorted(h for h in holders if h is not None))

@@ -137,7 +137,10 @@ def is_wildcard(address: str) -> bool:
 
 @_MEMO
 def accepted_networks(address: str, v6only: bool | None) -> tuple[Network, ...]:
-    """The destination addresses a socket bound to ``address`` accepts connections on."""
+    """The destination addresses a socket bound to ``address`` accepts connections on.  A prefix
+    (``10.99.0.0/24``: where a namespace's local route delivers to a wildcard listener) is itself."""
+    if "/" in address:
+        return (ipaddress.ip_network(address, strict=False),)
     judged = _judged(address)
     if judged.version == 4:
         return (ALL_IPV4,) if judged.is_unspecified else (ipaddress.IPv4Network(judged),)

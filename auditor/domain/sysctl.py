@@ -147,6 +147,8 @@ RUNTIME_KEYS_BY_SNAPSHOT_VERSION["1.5"] = RUNTIME_KEYS_BY_SNAPSHOT_VERSION["1.4"
 RUNTIME_KEYS_BY_SNAPSHOT_VERSION["1.6"] = RUNTIME_KEYS_BY_SNAPSHOT_VERSION["1.5"]
 # 1.7 added whether the x32 ABI is usable (AuditFacts.x32); the same keys.
 RUNTIME_KEYS_BY_SNAPSHOT_VERSION["1.7"] = RUNTIME_KEYS_BY_SNAPSHOT_VERSION["1.6"]
+# 1.8 added each namespace's local routes and veth peers paired by namespace id; the same keys.
+RUNTIME_KEYS_BY_SNAPSHOT_VERSION["1.8"] = RUNTIME_KEYS_BY_SNAPSHOT_VERSION["1.7"]
 
 
 def collected_runtime_keys(schema_version: str) -> tuple[str, ...]:

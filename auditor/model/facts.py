@@ -40,7 +40,9 @@ SNAPSHOT_SCHEMA: Final = "lbaudit/snapshot"
 # 1.5: whether each interface forwards IPv4 and IPv6 (``NetInterface.forwarding``, ``forwarding_ipv6``).
 # 1.6: the processes holding an io_uring when kernel.io_uring_disabled is 2 (``IoUringState.holders``).
 # 1.7: whether the kernel's x32 syscall ABI is usable (``AuditFacts.x32``).
-SNAPSHOT_SCHEMA_VERSION: Final = "1.7"
+# 1.8: each namespace's local routes (``NetNamespace.local_routes``: AnyIP prefixes), and a veth's
+# peer paired by the id of the peer's namespace (IFLA_LINK_NETNSID), not by ifindex.
+SNAPSHOT_SCHEMA_VERSION: Final = "1.8"
 # The versions whose listeners record IP_TRANSPARENT only when it is set (None: clear or unknown,
 # which the rest of the file tells apart: auditor/checks/_transparency.py).
 TRANSPARENT_WHEN_SET_VERSIONS: Final = ("1.0", "1.1")
@@ -805,6 +807,23 @@ class NetNamespace(StrictModel):
     # None when they could not all be read (a gap on ("namespaces", i, "tproxy") says why) or the
     # snapshot predates them (1.0, 1.1).
     tproxy: list[TproxyRule] | None = None
+    # The destinations of its local routes (RTN_LOCAL, any table) other than an interface's own
+    # address: what makes addresses no interface has its own (``ip route add local 10.0.0.0/24 dev
+    # lo``, AnyIP; an address with a prefix on lo; TPROXY's ``local 0.0.0.0/0``), delivered from
+    # every link to a wildcard listener.  None: not read (a gap on ("namespaces", i, "local_routes")
+    # says why) or a snapshot before format 1.7.
+    local_routes: list[str] | None = None
+
+    @model_validator(mode="after")
+    def _routes_are_prefixes(self) -> "NetNamespace":
+        for route in self.local_routes or []:
+            try:
+                ipaddress.ip_network(route, strict=False)
+            except ValueError:
+                raise ValueError(f"local route {route!r} is not an IPv4 or IPv6 prefix (ADDRESS/LENGTH)") from None
+            if "/" not in route:
+                raise ValueError(f"local route {route!r} has no prefix length (ADDRESS/LENGTH)")
+        return self
 
     @property
     def label(self) -> str:
@@ -887,7 +906,7 @@ class Facts(StrictModel):
 
 class HostSnapshot(StrictModel):
     schema_: Literal["lbaudit/snapshot"] = Field(SNAPSHOT_SCHEMA, alias="schema")
-    schema_version: Literal["1.0", "1.1", "1.2", "1.3", "1.4", "1.5", "1.6", "1.7"] = SNAPSHOT_SCHEMA_VERSION
+    schema_version: Literal["1.0", "1.1", "1.2", "1.3", "1.4", "1.5", "1.6", "1.7", "1.8"] = SNAPSHOT_SCHEMA_VERSION
     provenance: Provenance
     facts: Facts
     gaps: list[Gap] = Field(default_factory=empty_list)

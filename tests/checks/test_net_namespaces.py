@@ -46,6 +46,7 @@ def namespace(inode: int = 4026532300, interfaces: list[NetInterface] | None = N
         counts=SocketCounts(time_wait=0, tcp_by_state={"TIME_WAIT": 0}) if entered else None,
         sysctl=sysctls(**sysctl_overrides) if entered else None,
         workloads=workloads or [],
+        local_routes=[] if entered else None,  # read, and none but those of its interfaces' addresses
     )
 
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 import socket
 import struct
 
+import pytest
+
 from auditor.checks.net_bind_addresses import BindAddressParams, net_bind_addresses
 from auditor.collect import rtnetlink
 from auditor.collect.nat import parse_iptables_save, parse_nft_ruleset
@@ -110,6 +112,20 @@ def test_rtnetlink_link_and_address_messages():
     assert loopback.kind == "loopback"
     address = rtnetlink.IFADDRMSG.pack(socket.AF_INET, 24, 0, 0, 7) + _nlattr(rtnetlink.IFA_LOCAL, bytes([10, 0, 0, 2]))
     assert rtnetlink.parse_address(address) == (7, "10.0.0.2/24")
+    assert link.peer_netnsid == 0 and physical.peer_netnsid is None  # IFLA_LINK_NETNSID: the peer's namespace
+
+
+def test_rtnetlink_local_routes():
+    anyip = rtnetlink.RTMSG.pack(socket.AF_INET, 24, 0, 0, 255, 3, 254, rtnetlink.RTN_LOCAL, 0) + \
+        _nlattr(rtnetlink.RTA_DST, bytes([10, 99, 0, 0])) + _nlattr(rtnetlink.RTA_TABLE, struct.pack("=I", 255))
+    assert rtnetlink.parse_local_route(anyip) == "10.99.0.0/24"
+    # TPROXY's local default route carries no RTA_DST
+    everything = rtnetlink.RTMSG.pack(socket.AF_INET6, 0, 0, 0, 100, 3, 254, rtnetlink.RTN_LOCAL, 0)
+    assert rtnetlink.parse_local_route(everything) == "::/0"
+    unicast = rtnetlink.RTMSG.pack(socket.AF_INET, 24, 0, 0, 254, 3, 0, 1, 0) + _nlattr(rtnetlink.RTA_DST, bytes(4))
+    assert rtnetlink.parse_local_route(unicast) is None
+    with pytest.raises(rtnetlink.NetlinkError, match="prefix length 40"):
+        rtnetlink.parse_local_route(rtnetlink.RTMSG.pack(socket.AF_INET, 40, 0, 0, 255, 3, 254, rtnetlink.RTN_LOCAL, 0))
 
 
 # ---------------------------------------------------------------- judging published ports

@@ -56,7 +56,7 @@ def judged(inner: NetNamespace, **params):
 
 def container(*listeners: Listener, interfaces: list[NetInterface]) -> NetNamespace:
     return NetNamespace(inode=INNER, device=4, pids=[4242], entered=True, interfaces=interfaces,
-                        listeners=list(listeners), sysctl={})
+                        listeners=list(listeners), sysctl={}, local_routes=[])
 
 
 def test_a_listener_on_the_veth_into_the_host_is_reached_through_the_macvlan():

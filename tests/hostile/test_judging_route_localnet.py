@@ -126,11 +126,13 @@ def test_control_cases_pass_on_both():
 # ---------------------------------------------------------------- the running kernel
 
 # lbaudit's own collector inside the namespace: its listeners and its interfaces with route_localnet.
+# lbaudit's collector in the namespace it runs in; its arguments: the namespace files (/run/netns/NAME)
+# a veth's peer may be in, as the collector's child holds a descriptor of every namespace it found
 COLLECT = """
-import json
-from auditor.collect.netns import read_here
-found = read_here(10)
-print(json.dumps({"listeners": found["listeners"], "interfaces": found["interfaces"]}))
+import json, os, sys
+from auditor.collect.netns import open_namespace, read_here
+found = read_here(10, known=[(fd, os.fstat(fd).st_ino) for fd in map(open_namespace, sys.argv[1:])])
+print(json.dumps({key: found[key] for key in ("listeners", "interfaces", "local_routes", "local_route_error")}))
 """
 CONNECT = """
 import socket, sys

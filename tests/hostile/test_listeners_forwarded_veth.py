@@ -61,7 +61,7 @@ def judged(link: NetInterface, *listeners: Listener, **params):
     current = NetNamespace(inode=HOST_INODE, device=4, current=True, pids=[1],
                            interfaces=[LO, link, DOCKER0, HOST_END])
     inner = NetNamespace(inode=INNER, device=4, pids=[4242], entered=True, interfaces=[LO, INTO_HOST],
-                         listeners=list(listeners), sysctl={})
+                         listeners=list(listeners), sysctl={}, local_routes=[])
     snap = snapshot(listeners=[], netns=NamespaceFacts(namespaces=[current, inner], published=[],
                                                        published_sources=["nat"]))
     return [o for o in net_bind_addresses.run(snap, BindAddressParams.model_validate(params or {}))

@@ -94,8 +94,8 @@ def test_a_neighbour_reaches_a_listener_bound_to_the_bridge_and_lbaudit_does_not
             if connected == "connected":
                 break
         assert connected == "connected"  # the kernel's answer
-        host_ns, _ = _namespace(host, current=True)
-        inner_ns, collected = _namespace(inner, entered=True, sysctl={}, pids=[serving.pid])
+        host_ns, _ = _namespace(host, inner, current=True)
+        inner_ns, collected = _namespace(inner, host, entered=True, sysctl={}, pids=[serving.pid])
         mine = [Listener.model_validate(item) for item in collected["listeners"] if item["port"] == 8080]
         assert [item.interface for item in mine] == ["lbt12cb"]
         host_ns, inner_ns = _match_veth_peers([host_ns, inner_ns.model_copy(update={"listeners": mine})])

@@ -95,7 +95,7 @@ def test_brought_up_the_link_reaches_the_listener_and_lbaudit_did_not_pass_it():
         assert [(i.up, i.addresses) for i in interfaces if i.name == "lbt12a"] == [(False, [])]
         mine = [Listener.model_validate(item) for item in collected["listeners"] if str(item["port"]) == port]
         inner = NetNamespace(inode=INNER, device=4, pids=[serving.pid], entered=True, interfaces=interfaces,
-                             listeners=mine, sysctl={})
+                             listeners=mine, sysctl={}, local_routes=collected["local_routes"])
         [outcome] = judged(inner, allow=["loopback"])
         assert outcome.status == Status.FAIL
         ip("-n", server_ns, "link", "set", "lbt12a", "up")  # what its configuration allows any time

@@ -89,12 +89,13 @@ sys.stdin.read()
 """
 
 
-def _namespace(name: str, **fields) -> tuple[NetNamespace, dict]:
-    """The namespace as the collector reads it there (its interfaces), and what was read."""
+def _namespace(name: str, *peers: str, **fields) -> tuple[NetNamespace, dict]:
+    """The namespace as the collector reads it there (its interfaces and local routes, its veths'
+    peers looked for in the namespaces named ``peers``), and what was read."""
     found = os.stat(f"/run/netns/{name}")
-    collected = json.loads(_in(name, COLLECT))
+    collected = json.loads(_in(name, COLLECT, *(f"/run/netns/{peer}" for peer in peers)))
     return NetNamespace(inode=found.st_ino, device=found.st_dev, names=[name], interfaces=_interfaces(collected["interfaces"]),
-                        **fields), collected
+                        local_routes=collected["local_routes"], **fields), collected
 
 
 def outside_through_host(host: str, outside: str, inner: str) -> None:
@@ -141,8 +142,8 @@ def test_a_neighbour_reaches_127_through_the_forwarding_host_and_lbaudit_does_no
         assert serving.stdout is not None
         assert serving.stdout.readline().strip() == "8080"
         assert _in(outside, CONNECT_TO, "8080", "10.162.0.2") == "connected"  # the kernel's answer
-        host_ns, _ = _namespace(host, current=True)
-        inner_ns, collected = _namespace(inner, entered=True, sysctl={}, pids=[serving.pid])
+        host_ns, _ = _namespace(host, inner, current=True)
+        inner_ns, collected = _namespace(inner, host, entered=True, sysctl={}, pids=[serving.pid])
         mine = [Listener.model_validate(item) for item in collected["listeners"]
                 if item["address"] == "127.0.0.1" and item["port"] == 8080]
         host_ns, inner_ns = _match_veth_peers([host_ns, inner_ns.model_copy(update={"listeners": mine})])
