@@ -132,10 +132,23 @@ def systemd_path(value: str) -> str:
     return '"' + escaped.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+# cron reads a backslash as the escape of the next character: ``\%`` is ``%``, and Debian's cron
+# reads ``\\`` as one backslash where cronie keeps both (measured with Debian's 3.0pl1-162).  A
+# backslash before another or before a ``%`` has no escaping both read alike; any other is kept.
+_CRON_ESCAPED = re.compile(r"\\[\\%]")
+# Debian's cron (3.0pl1-162) refuses a line whose command is longer than this (measured: 998 bytes
+# run, 999 do not), and then ignores the whole cron.d file: no job in it runs, and only syslog says why.
+CRON_MAX_COMMAND = 998
+
+
 def cron_word(value: str) -> str:
     """One shell word of a cron command: quoted for /bin/sh, and ``%`` escaped (cron turns an
     unescaped ``%`` into a line break and feeds the rest to stdin)."""
     plain_value(value, "argument")
+    if _CRON_ESCAPED.search(value):
+        raise InputError(f"argument {value!r}: a backslash before a backslash or a '%' cannot go into a cron line "
+                         "as it is: cron reads a backslash as an escape (Debian's cron reads '\\\\' as one "
+                         "backslash, cronie as two; '\\%' is '%'); use the systemd backend, or a path without it")
     return shlex.quote(value).replace("%", "\\%")
 
 
@@ -364,10 +377,17 @@ def render_cron(config: ScheduleConfig, flock: str, record: bool = True) -> str:
         f"(0 compliant, 1 non-compliant, 2 usage error, 3 incomplete; {LOCK_BUSY_EXIT}: the previous scan still runs,",
         "or the history store was held by another writer past the wait: nothing kept).",
     ])
+    command = " ".join(cron_word(arg) for arg in argv)
+    length = len(command.encode("utf-8"))
+    if length > CRON_MAX_COMMAND:
+        raise InputError(f"the cron job's command is {length} bytes, and cron reads at most {CRON_MAX_COMMAND} bytes of "
+                         "a job's command (Debian's cron then ignores the whole file: no scan would ever run): "
+                         "give shorter paths (--executable, --policy, --out-dir, --sign-key, --store, "
+                         "--textfile-dir), or use the systemd backend")
     lines += [
         "SHELL=/bin/sh",
         f"PATH={CRON_PATH}",
-        f"{cron_schedule(config.on_calendar)} root " + " ".join(cron_word(arg) for arg in argv),
+        f"{cron_schedule(config.on_calendar)} root {command}",
         "",
     ]
     return "\n".join(lines)
