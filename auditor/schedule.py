@@ -419,6 +419,42 @@ def _resolved(root: Path, path: str, given: Path) -> Path:
         raise InputError(f"{given}: cannot be resolved inside the image root {root}: {exc.strerror or exc}") from None
 
 
+def seen_on_scheduled_host(root: Path, path: str) -> str:
+    """``path`` (absolute, as the scheduled host sees it) with its links followed as that host
+    follows them: inside the image ``root``, or on this host when ``root`` is ``/``."""
+    real_root = os.path.realpath(root)
+    if real_root == "/":
+        return os.path.realpath(path)
+    relative = os.path.relpath(_resolved(root, "/" + path.lstrip("/"), under_root(root, path)), real_root)
+    return "/" if relative == "." else "/" + relative
+
+
+# PrivateTmp=yes: systemd mounts an empty directory of the unit's own on each, for every run.
+PRIVATE_TMP_DIRS = ("/tmp", "/var/tmp")
+
+
+def check_private_tmp(config: ScheduleConfig, root: Path) -> None:
+    """No path the systemd unit's scan reads or writes is under /tmp or /var/tmp (given so, or
+    through a link): PrivateTmp=yes hides the host's there.  A ReadWritePaths= entry there does not
+    exist in the unit's namespace, so every run failed before lbaudit started (226/NAMESPACE), and a
+    policy, key or executable there was not found (exit 2, or 203/EXEC), every night, unseen."""
+    paths = (("--executable", config.executable), ("--policy", config.policy), ("--sign-key", config.sign_key),
+             ("--out-dir", config.out_dir), ("--textfile-dir", config.textfile_dir),
+             ("--store", _store_file(config.store)))
+    for option, path in paths:
+        if path is None:
+            continue
+        for seen in dict.fromkeys((path, seen_on_scheduled_host(root, path))):
+            hidden = next((d for d in PRIVATE_TMP_DIRS if seen == d or seen.startswith(d + "/")), None)
+            if hidden is None:
+                continue
+            how = "" if seen == path else f" (a link to {seen})"
+            raise InputError(f"{option}: {path}{how} is in {hidden}, which the systemd unit replaces with an empty "
+                             "directory of its own (PrivateTmp=yes): the scheduled scan would not find it there or "
+                             "could not write it, and no scan would run; choose a path outside /tmp and /var/tmp "
+                             "(or the cron backend)")
+
+
 def placed_under_root(root: Path, path: PurePosixPath) -> Path:
     """Where the file ``path`` that schedule writes, links or removes is: its directory resolved
     inside ``root`` as the scheduled host sees it (an absolute link re-anchored at ``root``, ``..``

@@ -107,6 +107,7 @@ def install(backend: str, policy: str | None, on_calendar: str, randomized_delay
     if config.textfile_dir is not None:
         _existing_dir(root, config.textfile_dir, "--textfile-dir")
     if backend == "systemd":
+        sched.check_private_tmp(config, root)
         # ReadWritePaths= of a missing directory fails the unit before lbaudit even starts
         for path in sched.writable_paths(config):
             _existing_dir(root, path, "ReadWritePaths=")
