@@ -65,7 +65,9 @@ CAPABILITIES = ("CAP_DAC_READ_SEARCH", "CAP_SYS_PTRACE", "CAP_AUDIT_CONTROL", "C
 
 CRON_SHORTHANDS = {"hourly": "0 * * * *", "daily": "30 2 * * *", "weekly": "30 2 * * 1"}
 _CRON_FIELD = re.compile(r"^[0-9*][0-9*,/-]*$")
-_CALENDAR = re.compile(r"^[A-Za-z0-9*:,./~ -]+$")
+# systemd.time(7)'s characters, with an IANA time zone's "_" and "+" (America/New_York, Etc/GMT+5);
+# never "%" (the unit resolves specifiers in OnCalendar=), a quote, a backslash or a line break.
+_CALENDAR = re.compile(r"^[A-Za-z0-9*:,./~_+ -]+$")
 _TIMESPAN = re.compile(r"^[0-9]+ ?(us|ms|s|sec|m|min|h|hr|d|w)?$")
 _SYSTEMD_PLAIN = re.compile(r"^[A-Za-z0-9_./:=,+@-]+$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
