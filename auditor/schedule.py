@@ -23,7 +23,7 @@ from pathlib import Path, PurePosixPath
 from auditor.errors import InputError
 from auditor.safeio import read_regular
 from auditor.storage.outputs import make_directory, remove_directory_if_empty, remove_file, write_atomic, write_symlink
-from auditor.text import MAX_DECIMAL_DIGITS, ascii_decimal
+from auditor.text import ascii_decimal
 
 MARKER = "# Written by `lbaudit schedule install`; `lbaudit schedule remove` removes it."
 # The second line: the SHA-256 of the lines after it, so that install and remove know a file an
@@ -155,23 +155,58 @@ def cron_word(value: str) -> str:
 
 
 _CRON_RANGES = ((0, 59), (0, 23), (1, 31), (1, 12), (0, 7))
+_CRON_FIELD_NAMES = ("minute", "hour", "day of month", "month", "day of week")
 
 
-def _number_within(text: str, low: int, high: int) -> bool:
-    # ascii_decimal, not int(): a cron field of 5,000 digits was int()'s ValueError, exit 70
-    number = ascii_decimal(text)
-    return number is not None and low <= number <= high
-
-
-def _in_range(field: str, low: int, high: int) -> bool:
-    """Every number of a cron time field within its range (a step is any positive number)."""
+def _cron_field(field: str, low: int, high: int) -> set[int] | str:
+    """The values a cron time field selects, read as cron's parser reads it (get_list, get_range:
+    ``*`` or ``N`` or ``N-M``, a ``/STEP`` only after ``*`` or a range, lists of those), or what is
+    wrong with it.  Measured with Debian's cron: a step after a single number (``5/2``) is an
+    error, and cron then ignores the whole file; ``5-1`` and ``1-2-3`` are taken, the first
+    selecting nothing (it never runs) and the second read as ``1-2``; so all three are refused."""
+    values: set[int] = set()
     for part in field.split(","):
-        values, _, step = part.partition("/")
-        if step and not _number_within(step, 1, 10**MAX_DECIMAL_DIGITS):
-            return False
-        if values != "*" and not all(_number_within(v, low, high) for v in values.split("-")):
-            return False
-    return True
+        body, slash, step_text = part.partition("/")
+        step = 1
+        if slash:
+            # ascii_decimal, not int(): a step of 5,000 digits was int()'s ValueError, exit 70
+            found = ascii_decimal(step_text)
+            if found is None or found < 1:
+                return f"{part[:40]!r}: a step is a positive number"
+            step = found
+        if body == "*":
+            first, last = low, high
+        else:
+            ends = [ascii_decimal(end) for end in body.split("-")]
+            numbers = [number for number in ends if number is not None and low <= number <= high]
+            if len(ends) > 2 or len(numbers) != len(ends):
+                return f"{part[:40]!r}: not *, a number from {low} to {high} or a range of two"
+            if slash and len(numbers) == 1:
+                return f"{part[:40]!r}: a step follows * or a range, never a single number"
+            first, last = numbers[0], numbers[-1]
+            if first > last:
+                return f"{part[:40]!r}: a range from high to low selects nothing (cron does not wrap it)"
+        values.update(range(first, last + 1, step))
+    return values
+
+
+def _cron_runs(fields: list[str], selected: list[set[int]]) -> bool:
+    """Whether the schedule ever fires: a day of month and a month that exist together, with cron's
+    rule for the two day fields (when either starts with ``*`` both must match, else either).
+    Every date of a 28-year cycle of the Gregorian calendar between 1901 and 2099 is tried."""
+    import datetime
+
+    _, _, days, months, weekdays = selected
+    weekdays = {day % 7 for day in weekdays}  # 7 is Sunday too
+    both = fields[2].startswith("*") or fields[4].startswith("*")
+    date = datetime.date(2000, 1, 1)
+    for _ in range(28 * 366):
+        if date.month in months:
+            on_day, on_weekday = date.day in days, date.isoweekday() % 7 in weekdays
+            if (on_day and on_weekday) if both else (on_day or on_weekday):
+                return True
+        date += datetime.timedelta(days=1)
+    return False
 
 
 def cron_schedule(on_calendar: str) -> str:
@@ -179,11 +214,20 @@ def cron_schedule(on_calendar: str) -> str:
     if on_calendar in CRON_SHORTHANDS:
         return CRON_SHORTHANDS[on_calendar]
     fields = on_calendar.split()
-    if len(fields) == 5 and all(_CRON_FIELD.match(f) and _in_range(f, low, high)
-                                for f, (low, high) in zip(fields, _CRON_RANGES)):
-        return " ".join(fields)
-    raise InputError(f"--on-calendar {on_calendar[:80]!r}: the cron backend takes hourly, daily, weekly or five cron "
-                     "time fields (minute hour day-of-month month day-of-week, numbers, *, ranges, lists, steps)")
+    takes = (f"--on-calendar {on_calendar[:80]!r}: the cron backend takes hourly, daily, weekly or five cron time "
+             "fields (minute hour day-of-month month day-of-week, numbers, *, ranges, lists, steps)")
+    if len(fields) != 5 or not all(_CRON_FIELD.match(f) for f in fields):
+        raise InputError(takes)
+    selected: list[set[int]] = []
+    for field, (low, high), name in zip(fields, _CRON_RANGES, _CRON_FIELD_NAMES):
+        values = _cron_field(field, low, high)
+        if isinstance(values, str):
+            raise InputError(f"{takes}; the {name} field {values}")
+        selected.append(values)
+    if not _cron_runs(fields, selected):
+        raise InputError(f"--on-calendar {on_calendar[:80]!r}: cron would never run it (no date has that day of the "
+                         "month in those months, on those days of the week): the job would never start a scan")
+    return " ".join(fields)
 
 
 # ------------------------------------------------------------------ the files
