@@ -479,14 +479,15 @@ def seen_on_scheduled_host(root: Path, path: str) -> str:
 PRIVATE_TMP_DIRS = ("/tmp", "/var/tmp")
 
 
-def check_private_tmp(config: ScheduleConfig, root: Path) -> None:
+def check_private_tmp(config: ScheduleConfig, root: Path, extended: tuple[str, ...] | list[str] = ()) -> None:
     """No path the systemd unit's scan reads or writes is under /tmp or /var/tmp (given so, or
     through a link): PrivateTmp=yes hides the host's there.  A ReadWritePaths= entry there does not
     exist in the unit's namespace, so every run failed before lbaudit started (226/NAMESPACE), and a
-    policy, key or executable there was not found (exit 2, or 203/EXEC), every night, unseen."""
+    policy (or a file it extends), key or executable there was not found (exit 2, or 203/EXEC),
+    every night, unseen.  ``extended``: the files the policy extends (:func:`check_policy`)."""
     paths = (("--executable", config.executable), ("--policy", config.policy), ("--sign-key", config.sign_key),
              ("--out-dir", config.out_dir), ("--textfile-dir", config.textfile_dir),
-             ("--store", _store_file(config.store)))
+             ("--store", _store_file(config.store)), *(("--policy's extends", path) for path in extended))
     for option, path in paths:
         if path is None:
             continue
@@ -554,13 +555,23 @@ def check_executable(root: Path, executable: str) -> None:
                          "(give --executable)")
 
 
-def check_policy(root: Path, policy: str, plugins: bool) -> None:
-    """The policy loads, as the scheduled run will load it: a bad one is exit 2 now, not a failed night."""
+def check_policy(root: Path, policy: str, plugins: bool) -> list[str]:
+    """The policy loads, as the scheduled run will load it: a bad one is exit 2 now, not a failed
+    night.  Returns the files it extends, as the scheduled host names them (for
+    :func:`check_private_tmp`)."""
     from auditor.engine.registry import load_registry
-    from auditor.policy.loader import load_policy
+    from auditor.policy.loader import load_policy, source_files
 
     this_host = os.path.realpath(root) == "/"
-    load_policy(followed_under_root(root, policy), load_registry(plugins=plugins), image=None if this_host else root)
+    path = followed_under_root(root, policy)
+    loaded = load_policy(path, load_registry(plugins=plugins), image=None if this_host else root)
+    real_root = os.path.realpath(root)
+    extended = []
+    for source in source_files(path, loaded)[1:]:
+        relative = os.path.relpath(os.path.normpath(source), real_root)
+        if relative != ".." and not relative.startswith("../"):  # always inside: extends resolve in the image
+            extended.append("/" + relative)
+    return extended
 
 
 def check_sign_key(root: Path, key: str) -> None:

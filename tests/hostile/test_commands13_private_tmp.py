@@ -61,3 +61,18 @@ def test_a_name_that_only_starts_like_tmp_is_written(image_root):
     (image_root / "tmpdata").mkdir()
     result = install(image_root, "--out-dir", "/tmpdata")
     assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize("extends", ["/tmp/base.yaml", "../../tmp/base.yaml"])
+def test_a_policy_extending_a_file_in_tmp_is_refused(image_root, extends):
+    (image_root / "tmp").mkdir()
+    shutil.copy(image_root / POLICY.lstrip("/"), image_root / "tmp/base.yaml")
+    child = image_root / "etc/lbaudit/child.yaml"
+    child.write_text(f"id: child\nversion: '1'\nowner: Test <test@example.test>\nextends: {extends}\nrules: []\n",
+                     encoding="utf-8")
+    before = tree(image_root)
+    result = install(image_root, "--policy", "/etc/lbaudit/child.yaml")
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    assert "--policy's extends: /tmp/base.yaml is in /tmp" in result.stderr, result.stderr
+    assert tree(image_root) == before
+    assert install(image_root, "--policy", "/etc/lbaudit/child.yaml", backend="cron").returncode == 0
