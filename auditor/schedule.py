@@ -502,6 +502,50 @@ def check_private_tmp(config: ScheduleConfig, root: Path, extended: tuple[str, .
                              "(or the cron backend)")
 
 
+def _writable_by_root_without_dac_override(st: os.stat_result, bits: int) -> bool:
+    """Whether uid 0 in group 0 with no CAP_DAC_OVERRIDE may do ``bits`` (``W_OK | X_OK`` as
+    owner bits, 0o300) on a file of this stat: the kernel's own rule, owner bits for the owner,
+    else group bits for the group, else the others' bits."""
+    if st.st_uid == 0:
+        return st.st_mode & bits == bits
+    if st.st_gid == 0:
+        return st.st_mode & (bits >> 3) == bits >> 3
+    return st.st_mode & (bits >> 6) == bits >> 6
+
+
+def _has_acl(path: Path) -> bool:
+    try:
+        return "system.posix_acl_access" in os.listxattr(path)
+    except OSError:  # no xattrs on this file system, or not allowed to list them
+        return False
+
+
+def check_writable_by_the_unit(config: ScheduleConfig, root: Path) -> None:
+    """The directories the systemd unit's scan writes (its ReadWritePaths=) and an SQLite store
+    file that exists are writable by root without CAP_DAC_OVERRIDE, which CapabilityBoundingSet=
+    leaves out: without it root is held to the mode bits like any user, so a --textfile-dir
+    owned by prometheus (0755), or an --out-dir of another user's, failed every run with EACCES.
+    A directory with a POSIX ACL is not judged (its entries may grant root)."""
+    store = _store_file(config.store)
+    wanted = [(path, "directory", 0o300) for path in writable_paths(config)]
+    if store is not None and not store.startswith(str(STATE_DIR) + "/"):
+        wanted.append((store, "store file", 0o200))
+    for path, what, bits in wanted:
+        real = followed_under_root(root, path)
+        try:
+            st = os.stat(real)
+        except FileNotFoundError:
+            continue  # a store file the first run creates: its directory is checked
+        except OSError as exc:
+            raise InputError(f"{real}: cannot use as a {what} of the scheduled scan: {exc.strerror or exc}") from None
+        if _writable_by_root_without_dac_override(st, bits) or _has_acl(real):
+            continue
+        raise InputError(f"{real}: the systemd unit's scan could not write this {what} (owner uid {st.st_uid}, group "
+                         f"gid {st.st_gid}, mode {stat.S_IMODE(st.st_mode):04o}): it runs as root without "
+                         "CAP_DAC_OVERRIDE (CapabilityBoundingSet=), so the mode bits hold for root too, and every "
+                         "run would fail; make it root's (or writable by group root), or choose another")
+
+
 def placed_under_root(root: Path, path: PurePosixPath) -> Path:
     """Where the file ``path`` that schedule writes, links or removes is: its directory resolved
     inside ``root`` as the scheduled host sees it (an absolute link re-anchored at ``root``, ``..``

@@ -111,6 +111,7 @@ def install(backend: str, policy: str | None, on_calendar: str, randomized_delay
         # ReadWritePaths= of a missing directory fails the unit before lbaudit even starts
         for path in sched.writable_paths(config):
             _existing_dir(root, path, "ReadWritePaths=")
+        sched.check_writable_by_the_unit(config, root)
     files = sched.install(backend, config, root, dry_run=dry_run)
     for managed in files:
         shown = sched.under_root(root, managed.path)
