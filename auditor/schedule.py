@@ -268,6 +268,25 @@ def _store_file(store: str | None) -> str | None:
     return None if found is None else str(found)
 
 
+def check_store_file(config: ScheduleConfig, root: Path) -> None:
+    """An SQLite store that exists is a regular file, as every run will need it to be.  A directory
+    (``--store /srv``) was installed with exit 0: every run then failed (not a regular file), and
+    the systemd unit's ReadWritePaths= named its parent, ``/``, which undid ProtectSystem=strict."""
+    store = _store_file(config.store)
+    if store is None:
+        return
+    real = followed_under_root(root, store)
+    try:
+        st = os.stat(real)
+    except FileNotFoundError:
+        return  # the first run creates it (and its directories)
+    except OSError as exc:
+        raise InputError(f"{real}: cannot use as the history store: {exc.strerror or exc}") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise InputError(f"--store {store}: {real} is not a regular file; the history store is an SQLite file "
+                         "(give the path of the file, e.g. DIR/history.db)")
+
+
 def check_store_secret(store: str) -> None:
     """A --store URL that holds a password is refused: the unit and the cron file are world-readable
     (mode 0644, and `systemctl show` prints ExecStart= to every user), and so is the scan's command
