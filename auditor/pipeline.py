@@ -275,6 +275,8 @@ def plan_files(policy_id: str, reporters: dict[str, Any], evidence_path: Path, o
 # (auditor.storage.evidence.MAX_EVIDENCE_BYTES): a report is made from the evidence, and a plugin that
 # rendered without end filled the disk the run's files go to.
 MAX_PLUGIN_REPORT_BYTES = 256 * 1024 * 1024
+# node_exporter reads the textfile directory as its own user (prometheus on Debian)
+TEXTFILE_MODE = 0o644
 
 
 def _rendered(name: str, reporter: Any, evidence: Any, context: Any) -> bytes:
@@ -386,7 +388,10 @@ def render(
             from auditor.attest.pades import sign_pdf
 
             data = sign_pdf(data, pdf_cert, pdf_cert_key)
-        write_atomic(target, data)
+        # A format written elsewhere (--textfile-dir) is read there by node_exporter as its own user:
+        # a new file readable by all, whatever the umask (the scheduled unit's UMask=0077 made it
+        # root's alone, and every lbaudit metric was missing); an existing one keeps its mode.
+        write_atomic(target, data, new_mode=TEXTFILE_MODE if format_dirs and name in format_dirs else None)
         written.append(target)
         if on_rendered is not None:
             on_rendered(name, target, data)

@@ -23,7 +23,7 @@ from pathlib import Path, PurePosixPath
 from auditor.errors import InputError
 from auditor.safeio import read_regular
 from auditor.storage.outputs import make_directory, remove_directory_if_empty, remove_file, write_atomic, write_symlink
-from auditor.text import MAX_DECIMAL_DIGITS, ascii_decimal
+from auditor.text import ascii_decimal
 
 MARKER = "# Written by `lbaudit schedule install`; `lbaudit schedule remove` removes it."
 # The second line: the SHA-256 of the lines after it, so that install and remove know a file an
@@ -65,7 +65,9 @@ CAPABILITIES = ("CAP_DAC_READ_SEARCH", "CAP_SYS_PTRACE", "CAP_AUDIT_CONTROL", "C
 
 CRON_SHORTHANDS = {"hourly": "0 * * * *", "daily": "30 2 * * *", "weekly": "30 2 * * 1"}
 _CRON_FIELD = re.compile(r"^[0-9*][0-9*,/-]*$")
-_CALENDAR = re.compile(r"^[A-Za-z0-9*:,./~ -]+$")
+# systemd.time(7)'s characters, with an IANA time zone's "_" and "+" (America/New_York, Etc/GMT+5);
+# never "%" (the unit resolves specifiers in OnCalendar=), a quote, a backslash or a line break.
+_CALENDAR = re.compile(r"^[A-Za-z0-9*:,./~_+ -]+$")
 _TIMESPAN = re.compile(r"^[0-9]+ ?(us|ms|s|sec|m|min|h|hr|d|w)?$")
 _SYSTEMD_PLAIN = re.compile(r"^[A-Za-z0-9_./:=,+@-]+$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -132,31 +134,79 @@ def systemd_path(value: str) -> str:
     return '"' + escaped.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+# cron reads a backslash as the escape of the next character: ``\%`` is ``%``, and Debian's cron
+# reads ``\\`` as one backslash where cronie keeps both (measured with Debian's 3.0pl1-162).  A
+# backslash before another or before a ``%`` has no escaping both read alike; any other is kept.
+_CRON_ESCAPED = re.compile(r"\\[\\%]")
+# Debian's cron (3.0pl1-162) refuses a line whose command is longer than this (measured: 998 bytes
+# run, 999 do not), and then ignores the whole cron.d file: no job in it runs, and only syslog says why.
+CRON_MAX_COMMAND = 998
+
+
 def cron_word(value: str) -> str:
     """One shell word of a cron command: quoted for /bin/sh, and ``%`` escaped (cron turns an
     unescaped ``%`` into a line break and feeds the rest to stdin)."""
     plain_value(value, "argument")
+    if _CRON_ESCAPED.search(value):
+        raise InputError(f"argument {value!r}: a backslash before a backslash or a '%' cannot go into a cron line "
+                         "as it is: cron reads a backslash as an escape (Debian's cron reads '\\\\' as one "
+                         "backslash, cronie as two; '\\%' is '%'); use the systemd backend, or a path without it")
     return shlex.quote(value).replace("%", "\\%")
 
 
 _CRON_RANGES = ((0, 59), (0, 23), (1, 31), (1, 12), (0, 7))
+_CRON_FIELD_NAMES = ("minute", "hour", "day of month", "month", "day of week")
 
 
-def _number_within(text: str, low: int, high: int) -> bool:
-    # ascii_decimal, not int(): a cron field of 5,000 digits was int()'s ValueError, exit 70
-    number = ascii_decimal(text)
-    return number is not None and low <= number <= high
-
-
-def _in_range(field: str, low: int, high: int) -> bool:
-    """Every number of a cron time field within its range (a step is any positive number)."""
+def _cron_field(field: str, low: int, high: int) -> set[int] | str:
+    """The values a cron time field selects, read as cron's parser reads it (get_list, get_range:
+    ``*`` or ``N`` or ``N-M``, a ``/STEP`` only after ``*`` or a range, lists of those), or what is
+    wrong with it.  Measured with Debian's cron: a step after a single number (``5/2``) is an
+    error, and cron then ignores the whole file; ``5-1`` and ``1-2-3`` are taken, the first
+    selecting nothing (it never runs) and the second read as ``1-2``; so all three are refused."""
+    values: set[int] = set()
     for part in field.split(","):
-        values, _, step = part.partition("/")
-        if step and not _number_within(step, 1, 10**MAX_DECIMAL_DIGITS):
-            return False
-        if values != "*" and not all(_number_within(v, low, high) for v in values.split("-")):
-            return False
-    return True
+        body, slash, step_text = part.partition("/")
+        step = 1
+        if slash:
+            # ascii_decimal, not int(): a step of 5,000 digits was int()'s ValueError, exit 70
+            found = ascii_decimal(step_text)
+            if found is None or found < 1:
+                return f"{part[:40]!r}: a step is a positive number"
+            step = found
+        if body == "*":
+            first, last = low, high
+        else:
+            ends = [ascii_decimal(end) for end in body.split("-")]
+            numbers = [number for number in ends if number is not None and low <= number <= high]
+            if len(ends) > 2 or len(numbers) != len(ends):
+                return f"{part[:40]!r}: not *, a number from {low} to {high} or a range of two"
+            if slash and len(numbers) == 1:
+                return f"{part[:40]!r}: a step follows * or a range, never a single number"
+            first, last = numbers[0], numbers[-1]
+            if first > last:
+                return f"{part[:40]!r}: a range from high to low selects nothing (cron does not wrap it)"
+        values.update(range(first, last + 1, step))
+    return values
+
+
+def _cron_runs(fields: list[str], selected: list[set[int]]) -> bool:
+    """Whether the schedule ever fires: a day of month and a month that exist together, with cron's
+    rule for the two day fields (when either starts with ``*`` both must match, else either).
+    Every date of a 28-year cycle of the Gregorian calendar between 1901 and 2099 is tried."""
+    import datetime
+
+    _, _, days, months, weekdays = selected
+    weekdays = {day % 7 for day in weekdays}  # 7 is Sunday too
+    both = fields[2].startswith("*") or fields[4].startswith("*")
+    date = datetime.date(2000, 1, 1)
+    for _ in range(28 * 366):
+        if date.month in months:
+            on_day, on_weekday = date.day in days, date.isoweekday() % 7 in weekdays
+            if (on_day and on_weekday) if both else (on_day or on_weekday):
+                return True
+        date += datetime.timedelta(days=1)
+    return False
 
 
 def cron_schedule(on_calendar: str) -> str:
@@ -164,11 +214,20 @@ def cron_schedule(on_calendar: str) -> str:
     if on_calendar in CRON_SHORTHANDS:
         return CRON_SHORTHANDS[on_calendar]
     fields = on_calendar.split()
-    if len(fields) == 5 and all(_CRON_FIELD.match(f) and _in_range(f, low, high)
-                                for f, (low, high) in zip(fields, _CRON_RANGES)):
-        return " ".join(fields)
-    raise InputError(f"--on-calendar {on_calendar[:80]!r}: the cron backend takes hourly, daily, weekly or five cron "
-                     "time fields (minute hour day-of-month month day-of-week, numbers, *, ranges, lists, steps)")
+    takes = (f"--on-calendar {on_calendar[:80]!r}: the cron backend takes hourly, daily, weekly or five cron time "
+             "fields (minute hour day-of-month month day-of-week, numbers, *, ranges, lists, steps)")
+    if len(fields) != 5 or not all(_CRON_FIELD.match(f) for f in fields):
+        raise InputError(takes)
+    selected: list[set[int]] = []
+    for field, (low, high), name in zip(fields, _CRON_RANGES, _CRON_FIELD_NAMES):
+        values = _cron_field(field, low, high)
+        if isinstance(values, str):
+            raise InputError(f"{takes}; the {name} field {values}")
+        selected.append(values)
+    if not _cron_runs(fields, selected):
+        raise InputError(f"--on-calendar {on_calendar[:80]!r}: cron would never run it (no date has that day of the "
+                         "month in those months, on those days of the week): the job would never start a scan")
+    return " ".join(fields)
 
 
 # ------------------------------------------------------------------ the files
@@ -207,6 +266,25 @@ def _store_file(store: str | None) -> str | None:
 
     found = store_file(store)
     return None if found is None else str(found)
+
+
+def check_store_file(config: ScheduleConfig, root: Path) -> None:
+    """An SQLite store that exists is a regular file, as every run will need it to be.  A directory
+    (``--store /srv``) was installed with exit 0: every run then failed (not a regular file), and
+    the systemd unit's ReadWritePaths= named its parent, ``/``, which undid ProtectSystem=strict."""
+    store = _store_file(config.store)
+    if store is None:
+        return
+    real = followed_under_root(root, store)
+    try:
+        st = os.stat(real)
+    except FileNotFoundError:
+        return  # the first run creates it (and its directories)
+    except OSError as exc:
+        raise InputError(f"{real}: cannot use as the history store: {exc.strerror or exc}") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise InputError(f"--store {store}: {real} is not a regular file; the history store is an SQLite file "
+                         "(give the path of the file, e.g. DIR/history.db)")
 
 
 def check_store_secret(store: str) -> None:
@@ -364,10 +442,17 @@ def render_cron(config: ScheduleConfig, flock: str, record: bool = True) -> str:
         f"(0 compliant, 1 non-compliant, 2 usage error, 3 incomplete; {LOCK_BUSY_EXIT}: the previous scan still runs,",
         "or the history store was held by another writer past the wait: nothing kept).",
     ])
+    command = " ".join(cron_word(arg) for arg in argv)
+    length = len(command.encode("utf-8"))
+    if length > CRON_MAX_COMMAND:
+        raise InputError(f"the cron job's command is {length} bytes, and cron reads at most {CRON_MAX_COMMAND} bytes of "
+                         "a job's command (Debian's cron then ignores the whole file: no scan would ever run): "
+                         "give shorter paths (--executable, --policy, --out-dir, --sign-key, --store, "
+                         "--textfile-dir), or use the systemd backend")
     lines += [
         "SHELL=/bin/sh",
         f"PATH={CRON_PATH}",
-        f"{cron_schedule(config.on_calendar)} root " + " ".join(cron_word(arg) for arg in argv),
+        f"{cron_schedule(config.on_calendar)} root {command}",
         "",
     ]
     return "\n".join(lines)
@@ -397,6 +482,87 @@ def _resolved(root: Path, path: str, given: Path) -> Path:
         return rootfs.resolve(Path(root), path)
     except OSError as exc:  # a loop of links in the image
         raise InputError(f"{given}: cannot be resolved inside the image root {root}: {exc.strerror or exc}") from None
+
+
+def seen_on_scheduled_host(root: Path, path: str) -> str:
+    """``path`` (absolute, as the scheduled host sees it) with its links followed as that host
+    follows them: inside the image ``root``, or on this host when ``root`` is ``/``."""
+    real_root = os.path.realpath(root)
+    if real_root == "/":
+        return os.path.realpath(path)
+    relative = os.path.relpath(_resolved(root, "/" + path.lstrip("/"), under_root(root, path)), real_root)
+    return "/" if relative == "." else "/" + relative
+
+
+# PrivateTmp=yes: systemd mounts an empty directory of the unit's own on each, for every run.
+PRIVATE_TMP_DIRS = ("/tmp", "/var/tmp")
+
+
+def check_private_tmp(config: ScheduleConfig, root: Path, extended: tuple[str, ...] | list[str] = ()) -> None:
+    """No path the systemd unit's scan reads or writes is under /tmp or /var/tmp (given so, or
+    through a link): PrivateTmp=yes hides the host's there.  A ReadWritePaths= entry there does not
+    exist in the unit's namespace, so every run failed before lbaudit started (226/NAMESPACE), and a
+    policy (or a file it extends), key or executable there was not found (exit 2, or 203/EXEC),
+    every night, unseen.  ``extended``: the files the policy extends (:func:`check_policy`)."""
+    paths = (("--executable", config.executable), ("--policy", config.policy), ("--sign-key", config.sign_key),
+             ("--out-dir", config.out_dir), ("--textfile-dir", config.textfile_dir),
+             ("--store", _store_file(config.store)), *(("--policy's extends", path) for path in extended))
+    for option, path in paths:
+        if path is None:
+            continue
+        for seen in dict.fromkeys((path, seen_on_scheduled_host(root, path))):
+            hidden = next((d for d in PRIVATE_TMP_DIRS if seen == d or seen.startswith(d + "/")), None)
+            if hidden is None:
+                continue
+            how = "" if seen == path else f" (a link to {seen})"
+            raise InputError(f"{option}: {path}{how} is in {hidden}, which the systemd unit replaces with an empty "
+                             "directory of its own (PrivateTmp=yes): the scheduled scan would not find it there or "
+                             "could not write it, and no scan would run; choose a path outside /tmp and /var/tmp "
+                             "(or the cron backend)")
+
+
+def _writable_by_root_without_dac_override(st: os.stat_result, bits: int) -> bool:
+    """Whether uid 0 in group 0 with no CAP_DAC_OVERRIDE may do ``bits`` (``W_OK | X_OK`` as
+    owner bits, 0o300) on a file of this stat: the kernel's own rule, owner bits for the owner,
+    else group bits for the group, else the others' bits."""
+    if st.st_uid == 0:
+        return st.st_mode & bits == bits
+    if st.st_gid == 0:
+        return st.st_mode & (bits >> 3) == bits >> 3
+    return st.st_mode & (bits >> 6) == bits >> 6
+
+
+def _has_acl(path: Path) -> bool:
+    try:
+        return "system.posix_acl_access" in os.listxattr(path)
+    except OSError:  # no xattrs on this file system, or not allowed to list them
+        return False
+
+
+def check_writable_by_the_unit(config: ScheduleConfig, root: Path) -> None:
+    """The directories the systemd unit's scan writes (its ReadWritePaths=) and an SQLite store
+    file that exists are writable by root without CAP_DAC_OVERRIDE, which CapabilityBoundingSet=
+    leaves out: without it root is held to the mode bits like any user, so a --textfile-dir
+    owned by prometheus (0755), or an --out-dir of another user's, failed every run with EACCES.
+    A directory with a POSIX ACL is not judged (its entries may grant root)."""
+    store = _store_file(config.store)
+    wanted = [(path, "directory", 0o300) for path in writable_paths(config)]
+    if store is not None and not store.startswith(str(STATE_DIR) + "/"):
+        wanted.append((store, "store file", 0o200))
+    for path, what, bits in wanted:
+        real = followed_under_root(root, path)
+        try:
+            st = os.stat(real)
+        except FileNotFoundError:
+            continue  # a store file the first run creates: its directory is checked
+        except OSError as exc:
+            raise InputError(f"{real}: cannot use as a {what} of the scheduled scan: {exc.strerror or exc}") from None
+        if _writable_by_root_without_dac_override(st, bits) or _has_acl(real):
+            continue
+        raise InputError(f"{real}: the systemd unit's scan could not write this {what} (owner uid {st.st_uid}, group "
+                         f"gid {st.st_gid}, mode {stat.S_IMODE(st.st_mode):04o}): it runs as root without "
+                         "CAP_DAC_OVERRIDE (CapabilityBoundingSet=), so the mode bits hold for root too, and every "
+                         "run would fail; make it root's (or writable by group root), or choose another")
 
 
 def placed_under_root(root: Path, path: PurePosixPath) -> Path:
@@ -452,13 +618,23 @@ def check_executable(root: Path, executable: str) -> None:
                          "(give --executable)")
 
 
-def check_policy(root: Path, policy: str, plugins: bool) -> None:
-    """The policy loads, as the scheduled run will load it: a bad one is exit 2 now, not a failed night."""
+def check_policy(root: Path, policy: str, plugins: bool) -> list[str]:
+    """The policy loads, as the scheduled run will load it: a bad one is exit 2 now, not a failed
+    night.  Returns the files it extends, as the scheduled host names them (for
+    :func:`check_private_tmp`)."""
     from auditor.engine.registry import load_registry
-    from auditor.policy.loader import load_policy
+    from auditor.policy.loader import load_policy, source_files
 
     this_host = os.path.realpath(root) == "/"
-    load_policy(followed_under_root(root, policy), load_registry(plugins=plugins), image=None if this_host else root)
+    path = followed_under_root(root, policy)
+    loaded = load_policy(path, load_registry(plugins=plugins), image=None if this_host else root)
+    real_root = os.path.realpath(root)
+    extended = []
+    for source in source_files(path, loaded)[1:]:
+        relative = os.path.relpath(os.path.normpath(source), real_root)
+        if relative != ".." and not relative.startswith("../"):  # always inside: extends resolve in the image
+            extended.append("/" + relative)
+    return extended
 
 
 def check_sign_key(root: Path, key: str) -> None:

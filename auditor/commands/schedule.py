@@ -100,16 +100,19 @@ def install(backend: str, policy: str | None, on_calendar: str, randomized_delay
         sched.check_with_systemd(on_calendar, randomized_delay)
     if this_host:
         sched.check_executable(root, config.executable)  # in an image the executable may come later
-    sched.check_policy(root, config.policy, plugins_enabled(no_plugins))
+    extended = sched.check_policy(root, config.policy, plugins_enabled(no_plugins))
     if config.sign_key is not None:
         sched.check_sign_key(root, config.sign_key)
     _existing_dir(root, config.out_dir, "--out-dir", parent_will_do=True)
+    sched.check_store_file(config, root)
     if config.textfile_dir is not None:
         _existing_dir(root, config.textfile_dir, "--textfile-dir")
     if backend == "systemd":
+        sched.check_private_tmp(config, root, extended)
         # ReadWritePaths= of a missing directory fails the unit before lbaudit even starts
         for path in sched.writable_paths(config):
             _existing_dir(root, path, "ReadWritePaths=")
+        sched.check_writable_by_the_unit(config, root)
     files = sched.install(backend, config, root, dry_run=dry_run)
     for managed in files:
         shown = sched.under_root(root, managed.path)

@@ -730,7 +730,8 @@ def _put_in_place(path: Path, target: Path, tmp: Path, replace: bool) -> None:
 
 
 def write_atomic(path: Path, data: bytes | Iterable[bytes], *, private: bool = False, replace: bool = True,
-                 mode: int | None = None, through_symlink: bool = True, key: bool = False) -> Path:
+                 mode: int | None = None, through_symlink: bool = True, key: bool = False,
+                 new_mode: int | None = None) -> Path:
     """Write ``data`` to ``path`` so that readers see the old file or the whole new one, never half.
     ``data`` may be pieces, written as they come (a failure while making them leaves no file).
 
@@ -739,7 +740,8 @@ def write_atomic(path: Path, data: bytes | Iterable[bytes], *, private: bool = F
     ``private`` file (a key) is 0600, and is never written through a symlink.  With ``replace``
     false an existing file is refused (``OutputExists``), atomically.  ``mode`` sets the exact
     permission bits instead (a cron.d file must be 0644: cron skips a group-writable one, and the
-    umask must not decide that).  ``through_symlink`` false refuses a symlink at ``path`` as a
+    umask must not decide that); ``new_mode`` the exact bits of a new file only, a replaced one
+    keeping its own (a textfile metric the exporter reads as its own user).  ``through_symlink`` false refuses a symlink at ``path`` as a
     ``private`` file does (a public key: keygen --force wrote it through a link to /etc/passwd).
     ``key`` (keygen's public key) may replace a file holding a key; nothing else may.
     Returns the file written.
@@ -770,6 +772,8 @@ def write_atomic(path: Path, data: bytes | Iterable[bytes], *, private: bool = F
                 os.fchmod(fd, mode)
             elif existing is not None:
                 os.fchmod(fd, stat.S_IMODE(existing.st_mode) & 0o777)
+            elif new_mode is not None:
+                os.fchmod(fd, new_mode)
             if isinstance(data, bytes):
                 handle.write(data)
             else:

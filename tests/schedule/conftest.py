@@ -5,15 +5,35 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from auditor.schedule import PRIVATE_TMP_DIRS
 from tests.report.conftest import in_ci
 
 REPO = Path(__file__).resolve().parents[2]
 POLICY = "/etc/lbaudit/corp.yaml"  # as the scheduled host sees it
 IMAGE_EXECUTABLE = "/usr/local/bin/lbaudit"  # in an image the executable is not checked (it may be installed later)
+
+
+@pytest.fixture
+def tmp_path(tmp_path: Path) -> Iterator[Path]:
+    """pytest's ``tmp_path``, unless it is under /tmp or /var/tmp (``TMPDIR=/tmp``, or
+    ``LBAUDIT_TEST_TMP_ON_DISK=1``): these tests install systemd units naming their files by this
+    host's paths, which install refuses there (the unit's PrivateTmp=yes hides both), so then a
+    directory of /dev/shm, which the unit sees (its private /dev binds the host's /dev/shm)."""
+    real = os.path.realpath(tmp_path)
+    if not any(real == d or real.startswith(d + "/") for d in PRIVATE_TMP_DIRS) or not os.access("/dev/shm", os.W_OK):
+        yield tmp_path
+        return
+    seen = Path(tempfile.mkdtemp(prefix="lbaudit-schedule-test-", dir="/dev/shm"))
+    try:
+        yield seen
+    finally:
+        shutil.rmtree(seen, ignore_errors=True)
 
 
 @pytest.fixture
