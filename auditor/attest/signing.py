@@ -469,6 +469,10 @@ FAILURE_CODES = {
 @dataclass(frozen=True)
 class VerifyResult:
     checks: list[CheckResult] = field(default_factory=list)
+    # What the signed bytes say they are (host, policy, when, verdict), read from the evidence once
+    # its signature and digest hold: a signed file of host B renamed to A.json verifies, and only
+    # this line tells the reader it is B's.  Empty when the evidence was not read.
+    subject: str = ""
 
     @property
     def ok(self) -> bool:

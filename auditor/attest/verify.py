@@ -8,6 +8,7 @@ code, which reading a signed snapshot also uses, free of any reporter.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from auditor.attest.signing import (
     VerifyResult,
@@ -16,6 +17,9 @@ from auditor.attest.signing import (
     read_evidence_bytes,
     verify_signature,
 )
+
+if TYPE_CHECKING:
+    from auditor.model.evidence import Evidence
 
 
 def verify(evidence_path: Path, pubkey_path: Path, pdf_path: Path | None = None) -> VerifyResult:
@@ -38,4 +42,14 @@ def verify(evidence_path: Path, pubkey_path: Path, pdf_path: Path | None = None)
         from auditor.attest.pdf import verify_pdf  # the renderer is loaded only to verify a PDF
 
         checks.append(verify_pdf(Path(pdf_path), raw, public_key_fingerprint(key), evidence))
-    return VerifyResult(checks)
+    return VerifyResult(checks, "" if evidence is None else signed_subject(evidence))
+
+
+def signed_subject(evidence: Evidence) -> str:
+    """What the signed evidence is of, from its own content (never the file's name)."""
+    provenance = evidence.snapshot.provenance
+    machine = f" (machine-id {provenance.machine_id})" if provenance.machine_id else ""
+    policy = evidence.policy
+    return (f"host {provenance.hostname}{machine}, policy {policy.id} version {policy.version}, "
+            f"facts collected {provenance.collected_at.isoformat()}, "
+            f"verdict {evidence.result.verdict.value} (exit {evidence.result.exit_code})")

@@ -90,6 +90,8 @@ def verify(evidence_path: Path, pubkey_path: Path, pdf_path: Path | None, quiet:
     code = result.exit_code
     if code == ExitCode.COMPLIANT:
         if not quiet:
+            # the file's name is the user's; what was signed is named by the signed content alone
+            click.echo(terminal_lines(f"signed evidence of {result.subject}"))
             click.echo(terminal_lines(f"verified: {evidence_path}" + (f" and {pdf_path}" if pdf_path else "")))
     else:
         failed = ", ".join(c.name for c in result.failed)
