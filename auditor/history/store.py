@@ -109,15 +109,27 @@ def control_family(control_id: str) -> str:
 def dated_ahead(evidence: "Evidence", now: datetime) -> str | None:
     """Why ``evidence`` cannot be recorded at ``now``, or None.  The latest run is the one that ran
     last: evidence dated ahead of the recording clock would stay "latest" (fleet report, history
-    diff, prune --keep-last) and never stale, whatever runs after it."""
-    return _started_ahead(_naive_utc(evidence.run.started_at), _naive_utc(now))
+    diff, prune --keep-last) and never stale, whatever runs after it.  Its facts' collection time
+    likewise: a fleet refuses facts collected before those the store last judged for a host
+    (:meth:`HistoryStore.newest_collection`), so one run whose facts claim year 2999 would have
+    every later scan of the host refused as older."""
+    return _dated_ahead(_naive_utc(evidence.run.started_at), _aware_utc(evidence.snapshot.provenance.collected_at),
+                        _naive_utc(now))
 
 
-def _started_ahead(started: datetime, now: datetime) -> str | None:
-    """:func:`dated_ahead` of a run that started at ``started`` (naive UTC, as ``now``)."""
+def _dated_ahead(started: datetime, collected: datetime, now: datetime) -> str | None:
+    """:func:`dated_ahead` of a run that started at ``started`` (naive UTC, as ``now``) over facts
+    collected at ``collected`` (UTC, aware), allowing :data:`FUTURE_TOLERANCE` of clock skew
+    between the machine that evaluated and the one that records."""
+    allowance = f"more than {int(FUTURE_TOLERANCE.total_seconds() // 60)} minutes ahead"
     if started > now + FUTURE_TOLERANCE:
         return (f"says it was evaluated at {started.isoformat()}Z, after the time it is recorded "
-                f"({now.isoformat()}Z): a clock ahead or an edited date; not recorded")
+                f"({now.isoformat()}Z, {allowance}): a clock ahead or an edited date; not recorded")
+    collected_naive = _naive_utc(collected)
+    if collected_naive > now + FUTURE_TOLERANCE:
+        return (f"says its facts were collected at {collected_naive.isoformat()}Z, after the time it is recorded "
+                f"({now.isoformat()}Z, {allowance}): a clock ahead or an edited date; not recorded (a fleet "
+                "would refuse every later scan of the host as older facts)")
     return None
 
 
@@ -1004,7 +1016,7 @@ class HistoryStore:
         if existing is not None:
             raise AlreadyRecorded(f"this evidence (SHA-256 {digest[:16]}...) is already recorded as run "
                                   f"{existing}", existing)
-        ahead = _started_ahead(item.started, _naive_utc(recorded_at or datetime.now(timezone.utc)))
+        ahead = _dated_ahead(item.started, item.collected, _naive_utc(recorded_at or datetime.now(timezone.utc)))
         if ahead:
             raise InputError(f"this evidence {ahead}")
         host_id = self._host(conn, item.machine_id, item.hostname, inventory_name)
