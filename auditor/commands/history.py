@@ -366,9 +366,11 @@ def import_files(evidence_files: tuple[Path, ...], trigger: str, inventory_name:
                  as_json: bool) -> None:
     """Record existing evidence files (and their .sig) as runs, oldest first: a backfill.
 
-    Every file is read and validated before anything is recorded; a file already recorded is skipped."""
-    from auditor.history import AlreadyRecorded, signature_beside
-    from auditor.history.store import dated_ahead
+    Every file (and .sig) is read and validated before anything is recorded, and the runs are
+    recorded in one transaction: all or none. A file already recorded is skipped."""
+    from auditor.attest.signing import signature_path
+    from auditor.history import signature_beside
+    from auditor.history.store import dated_ahead, prepare_run
     from auditor.storage.evidence import load_evidence
 
     loaded = []
@@ -378,17 +380,19 @@ def import_files(evidence_files: tuple[Path, ...], trigger: str, inventory_name:
         ahead = dated_ahead(evidence, now)
         if ahead:  # refused before anything is recorded
             raise InputError(f"{path}: {ahead}")
-        loaded.append((evidence.run.started_at, str(path), evidence, raw, signature_beside(path)))
+        signature = signature_beside(path)  # read_bounded names the file it cannot read
+        try:
+            # the evidence is parsed already: what prepare_run can refuse is the .sig beside it
+            prepared = prepare_run(raw, evidence, signature)
+        except InputError as exc:
+            raise InputError(f"{signature_path(path)}: {exc}") from None
+        loaded.append((evidence.run.started_at, str(path), prepared))
     loaded.sort(key=lambda item: (item[0], item[1]))  # the chain follows the scans' own order
-    results = []
     with _open(store, create=True) as opened:
-        for _, name, evidence, raw, signature in loaded:
-            try:
-                run = opened.record(raw, evidence, trigger=trigger, inventory_name=inventory_name,
-                                    signature=signature)
-                results.append({"file": name, "run": run.run_id, "recorded": True})
-            except AlreadyRecorded as exc:
-                results.append({"file": name, "run": exc.run_id, "recorded": False})
+        recorded = opened.import_prepared([prepared for _, _, prepared in loaded], trigger=trigger,
+                                          inventory_name=inventory_name)
+    results = [{"file": name, "run": run_id, "recorded": new}
+               for (_, name, _), (run_id, new) in zip(loaded, recorded)]
     if as_json:
         click.echo(json.dumps(results, indent=2, sort_keys=True))
         return

@@ -963,6 +963,31 @@ class HistoryStore:
         prepared = [prepare_run(raw, evidence, signature) for raw, evidence, signature in items]
         return self._record_all(prepared, trigger, inventory_name, recorded_at)
 
+    def import_prepared(self, prepared: list[PreparedRun], *, trigger: str = "manual",
+                        inventory_name: str | None = None) -> list[tuple[int, bool]]:
+        """Record a backfill (``history import``), in this order, in one transaction: all or none.
+        A run whose evidence is already recorded (an import run twice, one file given twice) is
+        left as it is: (its run id, False); a run recorded here is (its id, True).  Any other
+        refusal records none of them: an import that failed on its fifth file had recorded the four
+        before it, and said only that the fifth was not."""
+        if trigger not in t.TRIGGERS:
+            raise InputError(f"trigger {trigger!r} is not one of {', '.join(t.TRIGGERS)}")
+        results: list[tuple[int, bool]] = []
+        try:
+            with self._writing() as conn:
+                for item in prepared:
+                    try:
+                        run = self._record_in(conn, item, trigger, inventory_name, None)
+                    except AlreadyRecorded as exc:  # raised before the item wrote anything
+                        results.append((exc.run_id, False))
+                        continue
+                    results.append((run.run_id, True))
+        except InputError:
+            raise
+        except (SQLAlchemyError, DBAPIError) as exc:
+            raise self._fail("record in", exc) from None
+        return results
+
     def record_prepared(self, prepared: PreparedRun, *, trigger: str = "manual",
                         inventory_name: str | None = None) -> RecordedRun:
         """Record one run prepared elsewhere (:func:`prepare_run`, in a fleet worker process)."""
