@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import stat
 import zlib
@@ -166,6 +167,13 @@ def _sqlite_path(location: str, create: bool = True) -> Path:
     if info is None:
         from auditor.storage.outputs import create_private_file, make_directories
 
+        if path.is_symlink():
+            # A link to a store not made yet (/var/lib/lbaudit/history.db -> /data/...): the store
+            # is its target.  Created here, the target is made as every new store is (mode 0600,
+            # removed again by a command that fails); left to SQLite through the link (the private
+            # creation refuses to follow links), it was made with the umask's mode, 0644:
+            # world-readable, and it stayed behind a command that failed.
+            path = Path(os.path.realpath(path))
         parent = path.parent
         if not parent.exists():
             try:
