@@ -439,13 +439,15 @@ def prepare_run(raw: bytes, evidence: Evidence | None, signature: bytes | None) 
     digest = sha256_hex(raw)
     provenance = evidence.snapshot.provenance
     started = _naive_utc(evidence.run.started_at)
+    collected = _aware_utc(provenance.collected_at)
     counts = _counts(evidence)
     return PreparedRun(
         sha256=digest, size=len(raw), content=zlib.compress(raw, 6), signature=signature_text,
         signature_key=signature_key, machine_id=provenance.machine_id, hostname=provenance.hostname, started=started,
-        collected=_aware_utc(provenance.collected_at), policy=_policy_row(evidence),
+        collected=collected, policy=_policy_row(evidence),
         run={"policy_sha256": evidence.policy_sha256, "policy_id": evidence.policy.id, "started_at": started,
-             "finished_at": _naive_utc(evidence.run.finished_at), "day": started.date().isoformat(),
+             "finished_at": _naive_utc(evidence.run.finished_at), "collected_at": _naive_utc(collected),
+             "day": started.date().isoformat(),
              "evaluated_on": evidence.run.evaluated_on, "tool_version": evidence.tool.version,
              "snapshot_sha256": evidence.facts_sha256, "evidence_sha256": digest,
              "signature_state": "signed" if signature_text else "unsigned", "signature": signature_text,
@@ -1240,9 +1242,10 @@ class HistoryStore:
     def newest_collection(self, inventory_name: str) -> tuple[int, datetime] | None:
         """Of the fleet host named ``inventory_name`` (as ``fleet evaluate --record`` records it),
         the latest run of each policy it was judged by, the one whose facts were collected last: its
-        id, and when its facts were collected (UTC).  None for a host without a run.  Read in the
-        command's pending transaction when there is one (a second connection of SQLite would wait
-        for the write lock it holds)."""
+        id, and when its facts were collected (UTC).  None for a host without a run.  The time is
+        the run's ``collected_at`` (revision 0006); a run recorded before that revision has none, and
+        its evidence says.  Read in the command's pending transaction when there is one (a second
+        connection of SQLite would wait for the write lock it holds)."""
         runs = t.runs.c
         key = host_key(None, inventory_name, inventory_name)
         newest: tuple[int, datetime] | None = None
@@ -1253,13 +1256,17 @@ class HistoryStore:
                 policies = [] if host_id is None else list(conn.execute(
                     sa.select(runs.policy_id).where(runs.host_id == host_id).distinct()).scalars())
                 for policy_id in policies:
-                    run_id, sha256 = conn.execute(
-                        sa.select(runs.id, runs.evidence_sha256).where(runs.host_id == host_id,
-                                                                       runs.policy_id == policy_id)
-                        .order_by(runs.started_at.desc(), runs.id.desc()).limit(1)).one()
-                    collected = _collected_at(self._evidence_in(conn, sha256), f"{self.shown}: run {run_id}'s evidence")
+                    row = _checked(conn.execute(
+                        sa.select(runs.id, runs.evidence_sha256, runs.collected_at)
+                        .where(runs.host_id == host_id, runs.policy_id == policy_id)
+                        .order_by(runs.started_at.desc(), runs.id.desc()).limit(1)).one(), t.runs)
+                    if row.collected_at is not None:
+                        collected = _aware_utc(row.collected_at)
+                    else:
+                        collected = _collected_at(self._evidence_in(conn, row.evidence_sha256),
+                                                  f"{self.shown}: run {row.id}'s evidence")
                     if newest is None or collected > newest[1]:
-                        newest = (int(run_id), collected)
+                        newest = (int(row.id), collected)
         except (SQLAlchemyError, DBAPIError) as exc:
             raise self._fail("read", exc) from None
         return newest
@@ -1832,6 +1839,9 @@ class HistoryStore:
         # count, policy id or date otherwise passed verify while those commands showed the edit.
         started = _naive_utc(evidence.run.started_at)
         day = started.date().isoformat()
+        if row.collected_at is not None:  # NULL: recorded before revision 0006, read from the evidence
+            said["collected_at"] = row.collected_at
+            shown["collected_at"] = _naive_utc(evidence.snapshot.provenance.collected_at)
         said.update({"exit_code": row.exit_code, "complete": bool(row.complete), "policy_id": row.policy_id,
                      "policy_version": row.policy_version, "tool_version": row.tool_version,
                      "started_at": row.started_at, "finished_at": row.finished_at, "day": row.day,
