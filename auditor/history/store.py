@@ -13,10 +13,11 @@ import hashlib
 import json
 import os
 import re
+import sqlite3
 import stat
 import zlib
 from collections import defaultdict
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -62,6 +63,13 @@ def _lock_wait_ran_out(error: BaseException) -> bool:
         return (code & 0xFF) in (5, 6)  # SQLITE_BUSY, SQLITE_LOCKED and their extended codes
     return type(error).__name__ == "OperationalError" and str(error).startswith(("database is locked",
                                                                                  "database table is locked"))
+
+
+def _read_only(error: BaseException) -> bool:
+    """Whether a driver's error is SQLite's SQLITE_READONLY: a write to a store opened read-only
+    (:func:`_read_only_uri`), or one on a file this user cannot write."""
+    code = getattr(error, "sqlite_errorcode", None)
+    return code is not None and (code & 0xFF) == 8
 
 
 class AlreadyRecorded(InputError):
@@ -294,10 +302,19 @@ def make_engine(location: str, create: bool = True) -> tuple[Engine, str]:
     else:
         url = sa.engine.URL.create("sqlite", database=str(_sqlite_path(location, create)))
         shown = str(url.database)
+    if create and url.get_backend_name() == "sqlite" and not os.access(str(url.database), os.W_OK):
+        # SQLite's own word for it, at the first write, is "unable to open database file"
+        raise InputError(f"{shown}: cannot record in the history store: this user cannot write it, or it is on a "
+                         "read-only file system (the commands that read it can)")
     try:
         if url.get_backend_name() == "sqlite":
-            engine = sa.create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
-            _sqlite_pragmas(engine)
+            read_only = None if create else _read_only_uri(Path(str(url.database)))
+            if read_only is None:
+                engine = sa.create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
+            else:
+                engine = sa.create_engine(url, creator=lambda: sqlite3.connect(
+                    read_only, uri=True, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False))
+            _sqlite_pragmas(engine, read_only=read_only is not None)
         else:
             from auditor.config import store_timeout
             from auditor.history.deadline import bound_exchanges
@@ -315,6 +332,56 @@ def make_engine(location: str, create: bool = True) -> tuple[Engine, str]:
         # arguments" here, after make_url took it (exit 70 before)
         raise InputError(f"{shown}: cannot open the history store: {str(exc)[:200]}") from None
     return engine, shown
+
+
+def _read_only_uri(path: Path) -> str | None:
+    """The SQLite URI that opens the store ``path`` read-only, for a command that only reads it,
+    when this process cannot write the file or create files beside it; None when it can.  Opened
+    as usual, a store on read-only media (a backup mounted for an auditor, a read-only bind mount
+    into a container) or in a directory this user cannot write failed every read with SQLite's
+    "unable to open database file": a store in WAL mode is read through its ``-shm`` index, which
+    SQLite must create.  On a read-only file system nothing can change the file, so it is opened
+    immutable (no -shm needed), unless a -wal or -journal beside it holds writes not yet in the
+    file (a store copied mid-write): ignored, those would be the newest runs missing from every
+    answer.  Elsewhere another process may be writing it: read-only, through the -shm its writer
+    keeps (:func:`_check_read_only` says why when there is none)."""
+    writable = os.access(path, os.W_OK) and os.access(path.parent, os.W_OK | os.X_OK)
+    if writable:
+        return None
+    from urllib.parse import quote
+
+    uri = "file:" + quote(str(path), safe="/")
+    try:
+        read_only_fs = bool(os.statvfs(path).f_flag & os.ST_RDONLY)
+    except OSError:
+        read_only_fs = False
+    pending = [suffix for suffix in ("-wal", "-journal") if _size(Path(f"{path}{suffix}"))]
+    if read_only_fs and not pending:
+        return uri + "?immutable=1"
+    _check_read_only(path, uri + "?mode=ro", pending)
+    return uri + "?mode=ro"
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def _check_read_only(path: Path, uri: str, pending: list[str]) -> None:
+    """InputError naming why the store ``path``, which this process cannot write, cannot be read
+    read-only through ``uri`` either (SQLite says only "unable to open database file")."""
+    try:
+        with closing(sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_MS / 1000)) as conn:
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except sqlite3.Error as exc:
+        held = (f"; {', '.join(f'{path}{suffix}' for suffix in pending)} holds writes not yet in the store"
+                if pending else "")
+        raise InputError(f"{path}: cannot read the history store ({exc}): this user cannot write it or its "
+                         f"directory, and SQLite reads a store in WAL mode through {path}-shm, which it cannot "
+                         f"create there{held}: run as the store's owner, or copy the store and the files beside it "
+                         "to a directory you can write") from None
 
 
 def _psycopg_url(url: sa.engine.URL, shown: str) -> sa.engine.URL:
@@ -370,13 +437,14 @@ def _server_limits(url: sa.engine.URL, seconds: int) -> dict[str, Any]:
     return limits
 
 
-def _sqlite_pragmas(engine: Engine) -> None:
+def _sqlite_pragmas(engine: Engine, read_only: bool = False) -> None:
     @sa.event.listens_for(engine, "connect")
     def on_connect(dbapi_connection: Any, record: Any) -> None:
         dbapi_connection.isolation_level = None  # transactions are begun below, as IMMEDIATE
         cursor = dbapi_connection.cursor()
         cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        cursor.execute("PRAGMA journal_mode = WAL")  # readers never block the nightly writer
+        if not read_only:  # a store opened read-only is read in the mode it is in (the pragma writes)
+            cursor.execute("PRAGMA journal_mode = WAL")  # readers never block the nightly writer
         cursor.execute("PRAGMA synchronous = NORMAL")
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.close()
@@ -792,6 +860,11 @@ class HistoryStore:
         monitor would page on as a broken schedule; nothing was written either way (rolled back)."""
         detail = getattr(exc, "orig", None) or exc
         first = str(detail).strip().splitlines()[0] if str(detail).strip() else type(detail).__name__
+        if _read_only(detail):
+            upgrade = ("; its schema is older than this lbaudit's, and is upgraded when the store is opened where it "
+                       "can be written" if action == "migrate" else "")
+            return InputError(f"{self.shown}: cannot {action} the history store: {first} (this user cannot write it, "
+                              f"or it is on a read-only file system{upgrade}); nothing was written")
         if _lock_wait_ran_out(detail):
             return Busy(f"{self.shown}: cannot {action} the history store: another process held it for longer than "
                         f"{BUSY_TIMEOUT_MS // 1000} s ({first}); nothing was written, run again")
