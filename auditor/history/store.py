@@ -723,6 +723,7 @@ _LAST_RETIRED = (sa.select(t.retirements.c.run_id, t.retirements.c.digest)
                         t.retirements.c.policy_id == sa.bindparam("policy"))
                  .order_by(t.retirements.c.run_id.desc()).limit(1))
 RETIREMENT_FORMAT = "lbaudit-retirement/1"
+SCHEMA_LOCK_KEY = 0x6C62_6175_6469_7401  # PostgreSQL advisory lock of the schema ("lbaudit", 1)
 MAX_DAMAGE_SHOWN = 20  # of SQLite's integrity check, the problems verify reads (it stops there)
 # The tables through which the read commands find, order and count runs: checked by SQLite before
 # a read answers from them (HistoryStore._refuse_damaged_index).  Not evidence and findings, the
@@ -951,6 +952,7 @@ class HistoryStore:
         held, another process has begun the store: the migrations then take it from there."""
         try:
             with self._writing() as conn:
+                self._lock_schema(conn)
                 if sa.inspect(conn).get_table_names():
                     return False
                 t.metadata.create_all(conn)
@@ -961,6 +963,17 @@ class HistoryStore:
             raise self._fail("create", exc) from None
         return True
 
+    def _lock_schema(self, conn: Connection) -> None:
+        """Hold, until ``conn``'s transaction ends, the lock under which a PostgreSQL store's schema
+        is built or migrated.  Without it, processes opening one new store at once (a fleet's
+        nightly timers into a team store) each built the schema in a transaction of its own and
+        all but one failed, exit 2 ("duplicate key value violates unique constraint"; an upgrade:
+        "column ... already exists"); with it, the others wait (up to the lock timeout: Busy,
+        exit 75) and then find the schema built.  SQLite's writing transactions are IMMEDIATE:
+        one at a time already."""
+        if self.dialect == "postgresql":
+            conn.execute(sa.select(sa.func.pg_advisory_xact_lock(SCHEMA_LOCK_KEY)))
+
     def upgrade(self, target: str = "head") -> None:
         """Run the shipped migrations up to ``target`` (Alembic is imported only here)."""
         from alembic import command
@@ -970,6 +983,7 @@ class HistoryStore:
         config.set_main_option("script_location", str(MIGRATIONS))
         try:
             with self._writing() as conn:
+                self._lock_schema(conn)  # Alembic reads the revision after it: another's upgrade is seen
                 config.attributes["connection"] = conn
                 command.upgrade(config, target)
         except (SQLAlchemyError, DBAPIError) as exc:
