@@ -407,7 +407,9 @@ EXPORT_IN_MEMORY = 32 * 1024 * 1024  # bytes of export lines held in memory befo
 
 @history.command("export")
 @_filters
-@click.option("--with-evidence", is_flag=True, help="Each line also holds the evidence document as recorded (text).")
+@click.option("--with-evidence", is_flag=True, help="Each line also holds the evidence document as recorded (text), "
+              "and its .sig document when it was signed (evidence_signature; write them as FILE and FILE.sig for "
+              "history import).")
 @store_option
 @json_option
 def export_runs(host: str | None, policy: str | None, verdict: str | None, since: datetime | None,

@@ -1979,11 +1979,17 @@ class HistoryStore:
 
     def export_runs(self, *, with_evidence: bool = False, **filters: Any) -> Iterator[dict[str, Any]]:
         """Every run (filtered as :meth:`list_runs`), oldest first, with its findings; with
-        ``with_evidence`` the evidence text as recorded."""
+        ``with_evidence`` the evidence text as recorded, and its ``.sig`` document as recorded
+        (``evidence_signature``, None when unsigned): without it a signed history moved to another
+        store by export and import arrived unsigned, and ``history verify --require-signed`` of
+        the copy failed every run."""
         for summary in reversed(self.list_runs(**filters)):
             run = self.get_run(summary["id"])
             if with_evidence:
                 run["evidence"] = self.evidence_bytes(run["evidence_sha256"]).decode("utf-8")
+                with self._reading() as conn:
+                    signature = conn.execute(sa.select(t.runs.c.signature).where(t.runs.c.id == run["id"])).first()
+                run["evidence_signature"] = None if signature is None else _checked(signature, t.runs).signature
             yield run
 
 
