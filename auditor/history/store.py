@@ -506,7 +506,7 @@ def prepare_run(raw: bytes, evidence: Evidence | None, signature: bytes | None) 
             signature_text = signature.decode("utf-8")
     digest = sha256_hex(raw)
     provenance = evidence.snapshot.provenance
-    refuse_too_long(t.hosts, {"machine_id": provenance.machine_id, "hostname": provenance.hostname})
+    refuse_unkeepable(t.hosts, {"machine_id": provenance.machine_id, "hostname": provenance.hostname})
     started = _naive_utc(evidence.run.started_at)
     collected = _aware_utc(provenance.collected_at)
     counts = _counts(evidence)
@@ -527,27 +527,34 @@ def prepare_run(raw: bytes, evidence: Evidence | None, signature: bytes | None) 
                    "severity": f.severity.value, "subject": f.subject, "controls": ",".join(f.controls)}
                   for f in evidence.result.findings],
         families=[(family, status, n) for (family, status), n in _family_counts(evidence).items()])
-    refuse_too_long(t.policies, prepared.policy)
-    refuse_too_long(t.runs, prepared.run)
+    refuse_unkeepable(t.policies, prepared.policy)
+    refuse_unkeepable(t.runs, prepared.run)
     for row in prepared.findings:
-        refuse_too_long(t.findings, row)
+        refuse_unkeepable(t.findings, row)
     for family, status, _ in prepared.families:
-        refuse_too_long(t.family_counts, {"family": family, "status": status})
+        refuse_unkeepable(t.family_counts, {"family": family, "status": status})
     return prepared
 
 
-def refuse_too_long(table: sa.Table, values: dict[str, Any]) -> None:
-    """InputError (exit 2) when a text of ``values`` is longer than its column of ``table`` keeps:
-    PostgreSQL refuses it with "value too long for type character varying(255)", naming neither
-    the value nor its column, and SQLite keeps any length, so the same run (a snapshot's 300-character
-    host name) was recorded in one store and refused by the other, and a history exported from
-    SQLite could not be imported into PostgreSQL.  Refused on both, before anything is written."""
+def refuse_unkeepable(table: sa.Table, values: dict[str, Any]) -> None:
+    """InputError (exit 2) when a text of ``values`` cannot be kept in its column of ``table`` by
+    both backends: longer than the column, or holding a NUL character.  PostgreSQL refuses either
+    ("value too long for type character varying(255)", "text fields cannot contain NUL (0x00)
+    bytes"), naming neither the value nor its column, and SQLite keeps both, so the same run (a
+    snapshot's 300-character host name, a process name with a NUL in it) was recorded in one store
+    and refused by the other, and a history exported from SQLite could not be imported into
+    PostgreSQL.  Refused on both, before anything is written."""
     for name, value in values.items():
+        if not isinstance(value, str):
+            continue
         column = table.c.get(name)
         length = getattr(column.type, "length", None) if column is not None else None
-        if isinstance(value, str) and length is not None and len(value) > length:
+        if length is not None and len(value) > length:
             raise InputError(f"{table.name}.{name} would be {len(value)} characters ({_shown(value)}), more than the "
                              f"{length} the history store keeps; not recorded")
+        if "\x00" in value:
+            raise InputError(f"{table.name}.{name} would hold a NUL character ({_shown(value)}), which a PostgreSQL "
+                             "history store cannot keep; not recorded")
 
 
 # The policy row of the last policy prepared: a fleet's hosts share one policy, whose document and
@@ -1214,7 +1221,7 @@ class HistoryStore:
 
     def _host(self, conn: Connection, machine_id: str | None, hostname: str, inventory_name: str | None) -> int:
         key = host_key(machine_id, hostname, inventory_name)
-        refuse_too_long(t.hosts, {"inventory_name": inventory_name, "host_key": key})
+        refuse_unkeepable(t.hosts, {"inventory_name": inventory_name, "host_key": key})
         # Locked for the rest of the transaction (PostgreSQL; SQLite's transaction is immediate), so
         # two recorders of one host cannot both take the same chain head.
         row = conn.execute(_HOST_FOR_UPDATE, {"key": key}).first()
@@ -1335,8 +1342,8 @@ class HistoryStore:
         it against ``policy_id``, for ``reason``.  A host the store has never seen is added (by that
         name only), so that a host that was never reachable is listed too."""
         key = host_key(None, inventory_name, inventory_name)
-        refuse_too_long(t.hosts, {"hostname": inventory_name, "inventory_name": inventory_name, "host_key": key})
-        refuse_too_long(t.missed_scans, {"policy_id": policy_id})
+        refuse_unkeepable(t.hosts, {"hostname": inventory_name, "inventory_name": inventory_name, "host_key": key})
+        refuse_unkeepable(t.missed_scans, {"policy_id": policy_id})
         try:
             with self._writing() as conn:
                 row = conn.execute(_HOST_FOR_UPDATE, {"key": key}).first()
