@@ -376,6 +376,8 @@ def _check_read_only(path: Path, uri: str, pending: list[str]) -> None:
         with closing(sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_MS / 1000)) as conn:
             conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
     except sqlite3.Error as exc:
+        if (getattr(exc, "sqlite_errorcode", 0) & 0xFF) != 14:  # not SQLITE_CANTOPEN: the store's own answer
+            return
         held = (f"; {', '.join(f'{path}{suffix}' for suffix in pending)} holds writes not yet in the store"
                 if pending else "")
         raise InputError(f"{path}: cannot read the history store ({exc}): this user cannot write it or its "
