@@ -390,7 +390,7 @@ def import_files(evidence_files: tuple[Path, ...], trigger: str, inventory_name:
     loaded.sort(key=lambda item: (item[0], item[1]))  # the chain follows the scans' own order
     with _open(store, create=True) as opened:
         recorded = opened.import_prepared([prepared for _, _, prepared in loaded], trigger=trigger,
-                                          inventory_name=inventory_name)
+                                          inventory_name=inventory_name, names=[name for _, name, _ in loaded])
     results = [{"file": name, "run": run_id, "recorded": new}
                for (_, name, _), (run_id, new) in zip(loaded, recorded)]
     if as_json:

@@ -1092,23 +1092,28 @@ class HistoryStore:
         return self._record_all(prepared, trigger, inventory_name, recorded_at)
 
     def import_prepared(self, prepared: list[PreparedRun], *, trigger: str = "manual",
-                        inventory_name: str | None = None) -> list[tuple[int, bool]]:
+                        inventory_name: str | None = None, names: list[str] | None = None) -> list[tuple[int, bool]]:
         """Record a backfill (``history import``), in this order, in one transaction: all or none.
         A run whose evidence is already recorded (an import run twice, one file given twice) is
         left as it is: (its run id, False); a run recorded here is (its id, True).  Any other
         refusal records none of them: an import that failed on its fifth file had recorded the four
-        before it, and said only that the fifth was not."""
+        before it, and said only that the fifth was not.  ``names``: the files of the runs, which a
+        refusal then names (a clock set back is found only here, against the host's chain)."""
         if trigger not in t.TRIGGERS:
             raise InputError(f"trigger {trigger!r} is not one of {', '.join(t.TRIGGERS)}")
         results: list[tuple[int, bool]] = []
         try:
             with self._writing() as conn:
-                for item in prepared:
+                for index, item in enumerate(prepared):
                     try:
                         run = self._record_in(conn, item, trigger, inventory_name, None)
                     except AlreadyRecorded as exc:  # raised before the item wrote anything
                         results.append((exc.run_id, False))
                         continue
+                    except InputError as exc:
+                        if names is None or type(exc) is not InputError:
+                            raise
+                        raise InputError(f"{names[index]}: {exc}") from None
                     results.append((run.run_id, True))
         except InputError:
             raise

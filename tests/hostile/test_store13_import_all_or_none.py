@@ -28,9 +28,10 @@ POLICY = load_policy(CORP, REGISTRY)
 NOW = datetime.now(timezone.utc).replace(microsecond=0)
 
 
-def _evidence(tmp_path: Path, name: str, minutes_ago: int, wildcard: bool) -> Path:
+def _evidence(tmp_path: Path, name: str, minutes_ago: int, wildcard: bool, **host: str) -> Path:
     at = NOW - timedelta(minutes=minutes_ago)
-    snap = load_snapshot(write_scan_snapshot(tmp_path / f"{name}.snapshot.json", wildcard_redis=wildcard, when=at))
+    snap = load_snapshot(write_scan_snapshot(tmp_path / f"{name}.snapshot.json", wildcard_redis=wildcard, when=at,
+                                             **host))
     path = tmp_path / f"{name}.json"
     path.write_bytes(evidence_bytes(assess(POLICY, snap, REGISTRY, started_at=at)))
     return path
@@ -54,6 +55,25 @@ def test_an_import_refused_on_a_later_file_records_none_of_its_files(tmp_path, s
             "1.0)") in result.stderr, result.stderr
     assert [run_id for run_id, _ in _runs(store_url)] == [1]  # older.json was not recorded either
     assert run_cli("history", "verify", "--store", store_url).returncode == 0
+
+
+def test_a_refusal_found_against_the_store_names_the_file_and_records_none(tmp_path, store_url):  # noqa: F811
+    """A clock set back is found only against the host's chain, in the store: the import said
+    "the clock says ..., before run 1 of this host and policy was recorded" without the file."""
+    from auditor.history import open_store
+    from auditor.storage.evidence import load_evidence
+
+    first = _evidence(tmp_path, "first", 50, wildcard=False)
+    with open_store(store_url) as store:  # recorded by a machine whose clock was two hours ahead
+        evidence, raw = load_evidence(first)
+        store.record(raw, evidence, recorded_at=NOW + timedelta(hours=2))
+    other_host = _evidence(tmp_path, "other", 45, wildcard=False, hostname="db01", machine_id="f" * 32)
+    same_host = _evidence(tmp_path, "same", 40, wildcard=True)
+    result = run_cli("history", "import", other_host, same_host, "--store", store_url)
+    assert (result.returncode, result.stdout) == (2, ""), result.stdout + result.stderr
+    assert f"lbaudit: {same_host}: the clock says " in result.stderr, result.stderr
+    assert "before run 1 of this host and policy was recorded" in result.stderr
+    assert [run_id for run_id, _ in _runs(store_url)] == [1]  # db01's run was not recorded either
 
 
 def test_control_case_an_import_records_every_file_once_in_the_order_of_the_scans(tmp_path, store_url):  # noqa: F811
