@@ -922,16 +922,26 @@ class HistoryStore:
                 # The common case, one query: a store at some revision.  Anything else is inspected.
                 try:
                     with conn.begin_nested():
-                        return conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
+                        stamped = conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
+                    if stamped is not None:
+                        return str(stamped)
                 except (SQLAlchemyError, DBAPIError):
                     pass
                 inspector = sa.inspect(conn)
-                if not inspector.has_table("alembic_version"):
-                    if inspector.get_table_names():
+                tables = set(inspector.get_table_names())
+                if "alembic_version" not in tables:
+                    if tables:
                         raise InputError(f"{self.shown}: the database holds tables but is not an lbaudit history "
                                          "store (no alembic_version); give another --store")
                     return None
-                return conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
+                stamped = conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
+                if stamped is None and tables & set(t.metadata.tables):
+                    # Read as an empty database, it was "no history store here (the database is empty)"
+                    # of a store of runs, and a command that records failed on "table hosts already exists"
+                    raise InputError(f"{self.shown}: the store holds lbaudit's tables but no schema revision (its "
+                                     "alembic_version table is empty): it was changed outside lbaudit; restore it "
+                                     "from a backup, or stamp the revision it was at")
+                return None if stamped is None else str(stamped)
         except InputError:
             raise
         except (SQLAlchemyError, DBAPIError) as exc:
