@@ -1486,7 +1486,12 @@ class HistoryStore:
                   since: datetime | None = None, until: datetime | None = None,
                   limit: int | None = None) -> list[dict[str, Any]]:
         """Runs, newest first, filtered by host (name, machine id or inventory name), policy id,
-        verdict and start time (``since`` inclusive, ``until`` exclusive)."""
+        verdict and start time (``since`` inclusive, ``until`` exclusive).  A ``since`` not before
+        ``until`` is an InputError: no run can start in between, and "no runs" (no failing run, for
+        ``--verdict non_compliant``) was the answer to two dates given the wrong way round."""
+        if since is not None and until is not None and _naive_utc(since) >= _naive_utc(until):
+            raise InputError(f"--since {_iso(_naive_utc(since))} is not before --until {_iso(_naive_utc(until))}: no run "
+                             "can have started in between (--since is inclusive, --until exclusive)")
         query = self._run_query()
         if host is not None:
             # The few hosts first, then their runs through the (host, policy, id) index.
