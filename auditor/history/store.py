@@ -345,7 +345,9 @@ def _read_only_uri(path: Path) -> str | None:
     file (a store copied mid-write): ignored, those would be the newest runs missing from every
     answer.  Elsewhere another process may be writing it: read-only, through the -shm its writer
     keeps (:func:`_check_read_only` says why when there is none)."""
-    writable = os.access(path, os.W_OK) and os.access(path.parent, os.W_OK | os.X_OK)
+    # SQLite writes the file, and makes its -wal and -shm beside it unless they are there to write
+    writable = os.access(path, os.W_OK) and (os.access(path.parent, os.W_OK | os.X_OK) or all(
+        os.access(f"{path}{suffix}", os.W_OK) for suffix in ("-wal", "-shm")))
     if writable:
         return None
     from urllib.parse import quote
