@@ -721,6 +721,25 @@ def _checked(row: Any, table: sa.Table | None = None) -> Any:
     return row
 
 
+def _said(value: Any) -> str:
+    """A value of a run's record as verify quotes it: a time or date in ISO form, anything else as repr."""
+    return repr(value.isoformat()) if isinstance(value, (date, datetime)) else repr(value)
+
+
+def _signing_key(signature: str | None, raw: bytes) -> str | None | bool:
+    """The fingerprint of the key the stored ``.sig`` document ``signature`` proves signed the
+    evidence ``raw`` (as recording found it), None for no signature or one that proves none, False
+    when the document cannot be read."""
+    if signature is None:
+        return None
+    from auditor.attest.signing import key_that_signed, parse_signature
+
+    try:
+        return key_that_signed(parse_signature(signature.encode("utf-8"), Path("the stored signature")), raw)
+    except InputError:
+        return False
+
+
 def _parse_signature(raw: bytes) -> dict[str, Any]:
     """The fields of an evidence ``.sig`` document (InputError when it is not one)."""
     from auditor.attest.signing import SIGNATURE_SCHEMA, SIGNATURE_SCHEMA_VERSION, _is_hex_digest
@@ -1985,6 +2004,8 @@ class HistoryStore:
         if row.collected_at is not None:  # NULL: recorded before revision 0006, read from the evidence
             said["collected_at"] = row.collected_at
             shown["collected_at"] = _naive_utc(evidence.snapshot.provenance.collected_at)
+        # The date waivers were judged against: edited, `history show` gave another and verify passed
+        said["evaluated_on"], shown["evaluated_on"] = row.evaluated_on, evidence.run.evaluated_on
         said.update({"exit_code": row.exit_code, "complete": bool(row.complete), "policy_id": row.policy_id,
                      "policy_version": row.policy_version, "tool_version": row.tool_version,
                      "started_at": row.started_at, "finished_at": row.finished_at, "day": row.day,
@@ -2006,7 +2027,18 @@ class HistoryStore:
                 if name in ("findings", "family_counts"):
                     broken("record_mismatch", f"its {name.replace('_', ' ')} rows differ from its evidence's")
                 else:
-                    broken("record_mismatch", f"the run says {name} {said[name]!r}, its evidence {shown[name]!r}")
+                    broken("record_mismatch", f"the run says {name} {_said(said[name])}, its evidence "
+                                              f"{_said(shown[name])}")
+        # The signature `history list` and `show` claim: an unsigned run edited to "signed" (by a key),
+        # or a signed one to another key, passed verify, which read only the stored .sig document.
+        state = "unsigned" if row.signature is None else "signed"
+        if row.signature_state != state:
+            broken("signature", f"the run says it is {row.signature_state!r}, but it holds "
+                                f"{'no signature' if row.signature is None else 'a signature'}")
+        signed_by = _signing_key(row.signature, raw)
+        if signed_by is not False and row.signature_key != signed_by:  # False: unreadable, a break below
+            broken("signature", f"the run says it was signed by key {row.signature_key}, but "
+                                + (f"its signature proves key {signed_by}" if signed_by else "no key proved signing it"))
         if row.signature is None:
             return 0
         from auditor.attest.signing import _message, canonical_digest
