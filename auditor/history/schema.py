@@ -8,8 +8,8 @@ SQL everywhere.
 
 What is kept per run (``runs``): the host (``hosts``: machine id, host name, an optional inventory
 name), the policy (``policies``: stored once per policy SHA-256, with its checks and the control
-mapping of its rules), the times, the trigger, the tool version, the snapshot (facts) and evidence
-SHA-256, the signature (its ``.sig`` document when the evidence was signed), the counts by status,
+mapping of its rules), the times (the facts' collection time too, revision 0006), the trigger, the
+tool version, the snapshot (facts) and evidence SHA-256, the signature (its ``.sig`` document when the evidence was signed), the counts by status,
 the verdict, the previous run's evidence digest of the same host and policy id (the chain
 ``history verify`` walks), and every finding (``findings``) with its stable id.  The evidence
 itself is kept in the database (``evidence``), content-addressed by the SHA-256 of its exact
