@@ -368,7 +368,7 @@ def import_files(evidence_files: tuple[Path, ...], trigger: str, inventory_name:
 
     Every file (and .sig) is read and validated before anything is recorded, and the runs are
     recorded in one transaction: all or none. A file already recorded is skipped."""
-    from auditor.attest.signing import signature_path
+    from auditor.attest.signing import EvidenceChangedSinceSigned, signature_path
     from auditor.history import signature_beside
     from auditor.history.store import dated_ahead, prepare_run
     from auditor.storage.evidence import load_evidence
@@ -386,6 +386,8 @@ def import_files(evidence_files: tuple[Path, ...], trigger: str, inventory_name:
             prepared = prepare_run(raw, evidence, signature)
         except InputError as exc:
             raise InputError(f"{signature_path(path)}: {exc}") from None
+        except EvidenceChangedSinceSigned as exc:
+            raise EvidenceChangedSinceSigned(f"{path}: {exc}") from None
         loaded.append((evidence.run.started_at, str(path), prepared))
     loaded.sort(key=lambda item: (item[0], item[1]))  # the chain follows the scans' own order
     with _open(store, create=True) as opened:

@@ -499,13 +499,26 @@ def prepare_run(raw: bytes, evidence: Evidence | None, signature: bytes | None) 
         evidence = parse_evidence(raw, "the evidence")
     signature_text, signature_key = None, None
     if signature is not None:
-        from auditor.attest.signing import key_that_signed, parse_signature
+        from auditor.attest.signing import (
+            EvidenceChangedSinceSigned,
+            _holds_by_its_own_key,
+            key_that_signed,
+            parse_signature,
+        )
 
         _parse_signature(signature)
-        # A .sig over another document (left over from an earlier run) signs nothing here, nor
-        # does one whose signature does not hold under the key it names (a fingerprint written
-        # by hand): the run is not listed as signed by a key that never signed it.
-        signature_key = key_that_signed(parse_signature(signature, Path("the evidence signature")), raw)
+        # One whose signature does not hold under the key it names (a fingerprint written by hand)
+        # signs nothing: the run is not listed as signed by a key that never signed it.
+        document = parse_signature(signature, Path("the evidence signature"))
+        signature_key = key_that_signed(document, raw)
+        if signature_key is None and _holds_by_its_own_key(document):
+            # One that holds under its key over another digest proves the evidence was changed
+            # after that key signed it (a failure turned pass, counts to match): recorded as an
+            # unsigned run, exit 0, where `lbaudit report` refuses it (exit 10), as verify fails it.
+            raise EvidenceChangedSinceSigned(
+                f"changed after it was signed: its .sig signs {document.signed_sha256} (key "
+                f"{document.public_key_sha256}), not this evidence; not recorded (if the evidence is not meant "
+                "to be signed, remove its .sig)")
         if signature_key is not None:
             signature_text = signature.decode("utf-8")
     digest = sha256_hex(raw)
