@@ -370,7 +370,7 @@ def import_files(evidence_files: tuple[Path, ...], trigger: str, inventory_name:
     recorded in one transaction: all or none. A file already recorded is skipped."""
     from auditor.attest.signing import EvidenceChangedSinceSigned, signature_path
     from auditor.history import signature_beside
-    from auditor.history.store import dated_ahead, prepare_run
+    from auditor.history.store import UnkeepableText, dated_ahead, prepare_run
     from auditor.storage.evidence import load_evidence
 
     loaded = []
@@ -382,9 +382,10 @@ def import_files(evidence_files: tuple[Path, ...], trigger: str, inventory_name:
             raise InputError(f"{path}: {ahead}")
         signature = signature_beside(path)  # read_bounded names the file it cannot read
         try:
-            # the evidence is parsed already: what prepare_run can refuse is the .sig beside it
             prepared = prepare_run(raw, evidence, signature)
-        except InputError as exc:
+        except UnkeepableText as exc:  # a text of the evidence no store keeps
+            raise InputError(f"{path}: {exc}") from None
+        except InputError as exc:  # the evidence is parsed already: else it is the .sig beside it
             raise InputError(f"{signature_path(path)}: {exc}") from None
         except EvidenceChangedSinceSigned as exc:
             raise EvidenceChangedSinceSigned(f"{path}: {exc}") from None

@@ -553,6 +553,10 @@ def prepare_run(raw: bytes, evidence: Evidence | None, signature: bytes | None) 
     return prepared
 
 
+class UnkeepableText(InputError):
+    """A text of a run that the store cannot keep on both backends (:func:`refuse_unkeepable`)."""
+
+
 def refuse_unkeepable(table: sa.Table, values: dict[str, Any]) -> None:
     """InputError (exit 2) when a text of ``values`` cannot be kept in its column of ``table`` by
     both backends: longer than the column, or holding a NUL character.  PostgreSQL refuses either
@@ -567,10 +571,10 @@ def refuse_unkeepable(table: sa.Table, values: dict[str, Any]) -> None:
         column = table.c.get(name)
         length = getattr(column.type, "length", None) if column is not None else None
         if length is not None and len(value) > length:
-            raise InputError(f"{table.name}.{name} would be {len(value)} characters ({_shown(value)}), more than the "
+            raise UnkeepableText(f"{table.name}.{name} would be {len(value)} characters ({_shown(value)}), more than the "
                              f"{length} the history store keeps; not recorded")
         if "\x00" in value:
-            raise InputError(f"{table.name}.{name} would hold a NUL character ({_shown(value)}), which a PostgreSQL "
+            raise UnkeepableText(f"{table.name}.{name} would hold a NUL character ({_shown(value)}), which a PostgreSQL "
                              "history store cannot keep; not recorded")
 
 
@@ -1155,7 +1159,7 @@ class HistoryStore:
                         results.append((exc.run_id, False))
                         continue
                     except InputError as exc:
-                        if names is None or type(exc) is not InputError:
+                        if names is None or type(exc) not in (InputError, UnkeepableText):
                             raise
                         raise InputError(f"{names[index]}: {exc}") from None
                     results.append((run.run_id, True))

@@ -55,7 +55,7 @@ def test_an_import_of_such_a_run_is_refused_on_both_backends(tmp_path, store_url
     inventory = ("--host", "i" * 256) if column == "hosts.inventory_name" else ()
     imported = run_cli("history", "import", evidence, *inventory, "--store", store_url)
     assert (imported.returncode, imported.stdout) == (2, ""), imported.stdout + imported.stderr
-    assert f"{column} would be {length} characters" in imported.stderr, imported.stderr
+    assert f"lbaudit: {evidence}: {column} would be {length} characters" in imported.stderr, imported.stderr
     listed = run_cli("history", "list", "--json", "--store", store_url)
     # SQLite: the store the import created is removed with it; PostgreSQL: its schema stays, empty
     assert (listed.returncode, listed.stdout) in ((2, ""), (0, "[]\n")), listed.stdout + listed.stderr

@@ -42,7 +42,8 @@ def test_a_run_with_a_nul_in_a_process_name_is_refused_on_both_backends(tmp_path
     evidence = _evidence(tmp_path, "nul", "red\x00is")
     result = run_cli("history", "import", evidence, "--store", store_url)
     assert (result.returncode, result.stdout) == (2, ""), result.stdout + result.stderr
-    assert "findings.subject would hold a NUL character ('tcp 0.0.0.0:6379 red\\x00is" in result.stderr, result.stderr
+    assert (f"lbaudit: {evidence}: findings.subject would hold a NUL character ('tcp 0.0.0.0:6379 red\\x00is"
+            in result.stderr), result.stderr
     assert run_cli("show", evidence).returncode in (0, 1, 3)  # the evidence itself is untouched and reads
 
 
