@@ -366,9 +366,11 @@ def import_files(evidence_files: tuple[Path, ...], trigger: str, inventory_name:
                  as_json: bool) -> None:
     """Record existing evidence files (and their .sig) as runs, oldest first: a backfill.
 
-    Every file is read and validated before anything is recorded; a file already recorded is skipped."""
-    from auditor.history import AlreadyRecorded, signature_beside
-    from auditor.history.store import dated_ahead
+    Every file (and .sig) is read and validated before anything is recorded, and the runs are
+    recorded in one transaction: all or none. A file already recorded is skipped."""
+    from auditor.attest.signing import EvidenceChangedSinceSigned, signature_path
+    from auditor.history import signature_beside
+    from auditor.history.store import UnkeepableText, dated_ahead, prepare_run
     from auditor.storage.evidence import load_evidence
 
     loaded = []
@@ -378,17 +380,22 @@ def import_files(evidence_files: tuple[Path, ...], trigger: str, inventory_name:
         ahead = dated_ahead(evidence, now)
         if ahead:  # refused before anything is recorded
             raise InputError(f"{path}: {ahead}")
-        loaded.append((evidence.run.started_at, str(path), evidence, raw, signature_beside(path)))
+        signature = signature_beside(path)  # read_bounded names the file it cannot read
+        try:
+            prepared = prepare_run(raw, evidence, signature)
+        except UnkeepableText as exc:  # a text of the evidence no store keeps
+            raise InputError(f"{path}: {exc}") from None
+        except InputError as exc:  # the evidence is parsed already: else it is the .sig beside it
+            raise InputError(f"{signature_path(path)}: {exc}") from None
+        except EvidenceChangedSinceSigned as exc:
+            raise EvidenceChangedSinceSigned(f"{path}: {exc}") from None
+        loaded.append((evidence.run.started_at, str(path), prepared))
     loaded.sort(key=lambda item: (item[0], item[1]))  # the chain follows the scans' own order
-    results = []
     with _open(store, create=True) as opened:
-        for _, name, evidence, raw, signature in loaded:
-            try:
-                run = opened.record(raw, evidence, trigger=trigger, inventory_name=inventory_name,
-                                    signature=signature)
-                results.append({"file": name, "run": run.run_id, "recorded": True})
-            except AlreadyRecorded as exc:
-                results.append({"file": name, "run": exc.run_id, "recorded": False})
+        recorded = opened.import_prepared([prepared for _, _, prepared in loaded], trigger=trigger,
+                                          inventory_name=inventory_name, names=[name for _, name, _ in loaded])
+    results = [{"file": name, "run": run_id, "recorded": new}
+               for (_, name, _), (run_id, new) in zip(loaded, recorded)]
     if as_json:
         click.echo(json.dumps(results, indent=2, sort_keys=True))
         return
@@ -403,7 +410,9 @@ EXPORT_IN_MEMORY = 32 * 1024 * 1024  # bytes of export lines held in memory befo
 
 @history.command("export")
 @_filters
-@click.option("--with-evidence", is_flag=True, help="Each line also holds the evidence document as recorded (text).")
+@click.option("--with-evidence", is_flag=True, help="Each line also holds the evidence document as recorded (text), "
+              "and its .sig document when it was signed (evidence_signature; write them as FILE and FILE.sig for "
+              "history import).")
 @store_option
 @json_option
 def export_runs(host: str | None, policy: str | None, verdict: str | None, since: datetime | None,

@@ -8,8 +8,8 @@ SQL everywhere.
 
 What is kept per run (``runs``): the host (``hosts``: machine id, host name, an optional inventory
 name), the policy (``policies``: stored once per policy SHA-256, with its checks and the control
-mapping of its rules), the times, the trigger, the tool version, the snapshot (facts) and evidence
-SHA-256, the signature (its ``.sig`` document when the evidence was signed), the counts by status,
+mapping of its rules), the times (the facts' collection time too, revision 0006), the trigger, the
+tool version, the snapshot (facts) and evidence SHA-256, the signature (its ``.sig`` document when the evidence was signed), the counts by status,
 the verdict, the previous run's evidence digest of the same host and policy id (the chain
 ``history verify`` walks), and every finding (``findings``) with its stable id.  The evidence
 itself is kept in the database (``evidence``), content-addressed by the SHA-256 of its exact
@@ -36,7 +36,7 @@ from sqlalchemy import (
 
 # The Alembic revision the code below describes; the store refuses a newer one and migrates an
 # older one.  tests/history/test_migrations.py checks it is the head of migrations/versions.
-HEAD_REVISION = "0005"
+HEAD_REVISION = "0006"
 
 TRIGGERS = ("manual", "timer", "cron", "ci", "fleet")
 STATUSES = ("pass", "fail", "error", "not_reviewed", "not_applicable", "waived")
@@ -94,6 +94,9 @@ runs = Table(
     Column("exit_code", Integer, nullable=False),
     Column("complete", Boolean, nullable=False),
     *(Column(f"n_{status}", Integer, nullable=False) for status in STATUSES),
+    # revision 0006: when the run's facts were collected (a fleet refuses facts older than a host's
+    # last recorded ones); NULL for a run recorded before it, whose evidence then says
+    Column("collected_at", DateTime, nullable=True),
     Index("ix_runs_host_policy_id", "host_id", "policy_id", "id"),
     Index("ix_runs_day", "day"),
     Index("ix_runs_started_at", "started_at"),

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
+import sqlite3
 import stat
 import zlib
 from collections import defaultdict
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -61,6 +63,13 @@ def _lock_wait_ran_out(error: BaseException) -> bool:
         return (code & 0xFF) in (5, 6)  # SQLITE_BUSY, SQLITE_LOCKED and their extended codes
     return type(error).__name__ == "OperationalError" and str(error).startswith(("database is locked",
                                                                                  "database table is locked"))
+
+
+def _read_only(error: BaseException) -> bool:
+    """Whether a driver's error is SQLite's SQLITE_READONLY: a write to a store opened read-only
+    (:func:`_read_only_uri`), or one on a file this user cannot write."""
+    code = getattr(error, "sqlite_errorcode", None)
+    return code is not None and (code & 0xFF) == 8
 
 
 class AlreadyRecorded(InputError):
@@ -109,15 +118,27 @@ def control_family(control_id: str) -> str:
 def dated_ahead(evidence: "Evidence", now: datetime) -> str | None:
     """Why ``evidence`` cannot be recorded at ``now``, or None.  The latest run is the one that ran
     last: evidence dated ahead of the recording clock would stay "latest" (fleet report, history
-    diff, prune --keep-last) and never stale, whatever runs after it."""
-    return _started_ahead(_naive_utc(evidence.run.started_at), _naive_utc(now))
+    diff, prune --keep-last) and never stale, whatever runs after it.  Its facts' collection time
+    likewise: a fleet refuses facts collected before those the store last judged for a host
+    (:meth:`HistoryStore.newest_collection`), so one run whose facts claim year 2999 would have
+    every later scan of the host refused as older."""
+    return _dated_ahead(_naive_utc(evidence.run.started_at), _aware_utc(evidence.snapshot.provenance.collected_at),
+                        _naive_utc(now))
 
 
-def _started_ahead(started: datetime, now: datetime) -> str | None:
-    """:func:`dated_ahead` of a run that started at ``started`` (naive UTC, as ``now``)."""
+def _dated_ahead(started: datetime, collected: datetime, now: datetime) -> str | None:
+    """:func:`dated_ahead` of a run that started at ``started`` (naive UTC, as ``now``) over facts
+    collected at ``collected`` (UTC, aware), allowing :data:`FUTURE_TOLERANCE` of clock skew
+    between the machine that evaluated and the one that records."""
+    allowance = f"more than {int(FUTURE_TOLERANCE.total_seconds() // 60)} minutes ahead"
     if started > now + FUTURE_TOLERANCE:
         return (f"says it was evaluated at {started.isoformat()}Z, after the time it is recorded "
-                f"({now.isoformat()}Z): a clock ahead or an edited date; not recorded")
+                f"({now.isoformat()}Z, {allowance}): a clock ahead or an edited date; not recorded")
+    collected_naive = _naive_utc(collected)
+    if collected_naive > now + FUTURE_TOLERANCE:
+        return (f"says its facts were collected at {collected_naive.isoformat()}Z, after the time it is recorded "
+                f"({now.isoformat()}Z, {allowance}): a clock ahead or an edited date; not recorded (a fleet "
+                "would refuse every later scan of the host as older facts)")
     return None
 
 
@@ -154,6 +175,13 @@ def _sqlite_path(location: str, create: bool = True) -> Path:
     if info is None:
         from auditor.storage.outputs import create_private_file, make_directories
 
+        if path.is_symlink():
+            # A link to a store not made yet (/var/lib/lbaudit/history.db -> /data/...): the store
+            # is its target.  Created here, the target is made as every new store is (mode 0600,
+            # removed again by a command that fails); left to SQLite through the link (the private
+            # creation refuses to follow links), it was made with the umask's mode, 0644:
+            # world-readable, and it stayed behind a command that failed.
+            path = Path(os.path.realpath(path))
         parent = path.parent
         if not parent.exists():
             try:
@@ -274,10 +302,19 @@ def make_engine(location: str, create: bool = True) -> tuple[Engine, str]:
     else:
         url = sa.engine.URL.create("sqlite", database=str(_sqlite_path(location, create)))
         shown = str(url.database)
+    if create and url.get_backend_name() == "sqlite" and not os.access(str(url.database), os.W_OK):
+        # SQLite's own word for it, at the first write, is "unable to open database file"
+        raise InputError(f"{shown}: cannot record in the history store: this user cannot write it, or it is on a "
+                         "read-only file system (the commands that read it can)")
     try:
         if url.get_backend_name() == "sqlite":
-            engine = sa.create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
-            _sqlite_pragmas(engine)
+            read_only = None if create else _read_only_uri(Path(str(url.database)))
+            if read_only is None:
+                engine = sa.create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
+            else:
+                engine = sa.create_engine(url, creator=lambda: sqlite3.connect(
+                    read_only, uri=True, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False))
+            _sqlite_pragmas(engine, read_only=read_only is not None)
         else:
             from auditor.config import store_timeout
             from auditor.history.deadline import bound_exchanges
@@ -295,6 +332,60 @@ def make_engine(location: str, create: bool = True) -> tuple[Engine, str]:
         # arguments" here, after make_url took it (exit 70 before)
         raise InputError(f"{shown}: cannot open the history store: {str(exc)[:200]}") from None
     return engine, shown
+
+
+def _read_only_uri(path: Path) -> str | None:
+    """The SQLite URI that opens the store ``path`` read-only, for a command that only reads it,
+    when this process cannot write the file or create files beside it; None when it can.  Opened
+    as usual, a store on read-only media (a backup mounted for an auditor, a read-only bind mount
+    into a container) or in a directory this user cannot write failed every read with SQLite's
+    "unable to open database file": a store in WAL mode is read through its ``-shm`` index, which
+    SQLite must create.  On a read-only file system nothing can change the file, so it is opened
+    immutable (no -shm needed), unless a -wal or -journal beside it holds writes not yet in the
+    file (a store copied mid-write): ignored, those would be the newest runs missing from every
+    answer.  Elsewhere another process may be writing it: read-only, through the -shm its writer
+    keeps (:func:`_check_read_only` says why when there is none)."""
+    # SQLite writes the file, and makes its -wal and -shm beside it unless they are there to write
+    writable = os.access(path, os.W_OK) and (os.access(path.parent, os.W_OK | os.X_OK) or all(
+        os.access(f"{path}{suffix}", os.W_OK) for suffix in ("-wal", "-shm")))
+    if writable:
+        return None
+    from urllib.parse import quote
+
+    uri = "file:" + quote(str(path), safe="/")
+    try:
+        read_only_fs = bool(os.statvfs(path).f_flag & os.ST_RDONLY)
+    except OSError:
+        read_only_fs = False
+    pending = [suffix for suffix in ("-wal", "-journal") if _size(Path(f"{path}{suffix}"))]
+    if read_only_fs and not pending:
+        return uri + "?immutable=1"
+    _check_read_only(path, uri + "?mode=ro", pending)
+    return uri + "?mode=ro"
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def _check_read_only(path: Path, uri: str, pending: list[str]) -> None:
+    """InputError naming why the store ``path``, which this process cannot write, cannot be read
+    read-only through ``uri`` either (SQLite says only "unable to open database file")."""
+    try:
+        with closing(sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_MS / 1000)) as conn:
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except sqlite3.Error as exc:
+        if (getattr(exc, "sqlite_errorcode", 0) & 0xFF) != 14:  # not SQLITE_CANTOPEN: the store's own answer
+            return
+        held = (f"; {', '.join(f'{path}{suffix}' for suffix in pending)} holds writes not yet in the store"
+                if pending else "")
+        raise InputError(f"{path}: cannot read the history store ({exc}): this user cannot write it or its "
+                         f"directory, and SQLite reads a store in WAL mode through {path}-shm, which it cannot "
+                         f"create there{held}: run as the store's owner, or copy the store and the files beside it "
+                         "to a directory you can write") from None
 
 
 def _psycopg_url(url: sa.engine.URL, shown: str) -> sa.engine.URL:
@@ -350,13 +441,14 @@ def _server_limits(url: sa.engine.URL, seconds: int) -> dict[str, Any]:
     return limits
 
 
-def _sqlite_pragmas(engine: Engine) -> None:
+def _sqlite_pragmas(engine: Engine, read_only: bool = False) -> None:
     @sa.event.listens_for(engine, "connect")
     def on_connect(dbapi_connection: Any, record: Any) -> None:
         dbapi_connection.isolation_level = None  # transactions are begun below, as IMMEDIATE
         cursor = dbapi_connection.cursor()
         cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        cursor.execute("PRAGMA journal_mode = WAL")  # readers never block the nightly writer
+        if not read_only:  # a store opened read-only is read in the mode it is in (the pragma writes)
+            cursor.execute("PRAGMA journal_mode = WAL")  # readers never block the nightly writer
         cursor.execute("PRAGMA synchronous = NORMAL")
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.close()
@@ -407,25 +499,41 @@ def prepare_run(raw: bytes, evidence: Evidence | None, signature: bytes | None) 
         evidence = parse_evidence(raw, "the evidence")
     signature_text, signature_key = None, None
     if signature is not None:
-        from auditor.attest.signing import key_that_signed, parse_signature
+        from auditor.attest.signing import (
+            EvidenceChangedSinceSigned,
+            _holds_by_its_own_key,
+            key_that_signed,
+            parse_signature,
+        )
 
         _parse_signature(signature)
-        # A .sig over another document (left over from an earlier run) signs nothing here, nor
-        # does one whose signature does not hold under the key it names (a fingerprint written
-        # by hand): the run is not listed as signed by a key that never signed it.
-        signature_key = key_that_signed(parse_signature(signature, Path("the evidence signature")), raw)
+        # One whose signature does not hold under the key it names (a fingerprint written by hand)
+        # signs nothing: the run is not listed as signed by a key that never signed it.
+        document = parse_signature(signature, Path("the evidence signature"))
+        signature_key = key_that_signed(document, raw)
+        if signature_key is None and _holds_by_its_own_key(document):
+            # One that holds under its key over another digest proves the evidence was changed
+            # after that key signed it (a failure turned pass, counts to match): recorded as an
+            # unsigned run, exit 0, where `lbaudit report` refuses it (exit 10), as verify fails it.
+            raise EvidenceChangedSinceSigned(
+                f"changed after it was signed: its .sig signs {document.signed_sha256} (key "
+                f"{document.public_key_sha256}), not this evidence; not recorded (if the evidence is not meant "
+                "to be signed, remove its .sig)")
         if signature_key is not None:
             signature_text = signature.decode("utf-8")
     digest = sha256_hex(raw)
     provenance = evidence.snapshot.provenance
+    refuse_unkeepable(t.hosts, {"machine_id": provenance.machine_id, "hostname": provenance.hostname})
     started = _naive_utc(evidence.run.started_at)
+    collected = _aware_utc(provenance.collected_at)
     counts = _counts(evidence)
-    return PreparedRun(
+    prepared = PreparedRun(
         sha256=digest, size=len(raw), content=zlib.compress(raw, 6), signature=signature_text,
         signature_key=signature_key, machine_id=provenance.machine_id, hostname=provenance.hostname, started=started,
-        collected=_aware_utc(provenance.collected_at), policy=_policy_row(evidence),
+        collected=collected, policy=_policy_row(evidence),
         run={"policy_sha256": evidence.policy_sha256, "policy_id": evidence.policy.id, "started_at": started,
-             "finished_at": _naive_utc(evidence.run.finished_at), "day": started.date().isoformat(),
+             "finished_at": _naive_utc(evidence.run.finished_at), "collected_at": _naive_utc(collected),
+             "day": started.date().isoformat(),
              "evaluated_on": evidence.run.evaluated_on, "tool_version": evidence.tool.version,
              "snapshot_sha256": evidence.facts_sha256, "evidence_sha256": digest,
              "signature_state": "signed" if signature_text else "unsigned", "signature": signature_text,
@@ -436,6 +544,38 @@ def prepare_run(raw: bytes, evidence: Evidence | None, signature: bytes | None) 
                    "severity": f.severity.value, "subject": f.subject, "controls": ",".join(f.controls)}
                   for f in evidence.result.findings],
         families=[(family, status, n) for (family, status), n in _family_counts(evidence).items()])
+    refuse_unkeepable(t.policies, prepared.policy)
+    refuse_unkeepable(t.runs, prepared.run)
+    for row in prepared.findings:
+        refuse_unkeepable(t.findings, row)
+    for family, status, _ in prepared.families:
+        refuse_unkeepable(t.family_counts, {"family": family, "status": status})
+    return prepared
+
+
+class UnkeepableText(InputError):
+    """A text of a run that the store cannot keep on both backends (:func:`refuse_unkeepable`)."""
+
+
+def refuse_unkeepable(table: sa.Table, values: dict[str, Any]) -> None:
+    """InputError (exit 2) when a text of ``values`` cannot be kept in its column of ``table`` by
+    both backends: longer than the column, or holding a NUL character.  PostgreSQL refuses either
+    ("value too long for type character varying(255)", "text fields cannot contain NUL (0x00)
+    bytes"), naming neither the value nor its column, and SQLite keeps both, so the same run (a
+    snapshot's 300-character host name, a process name with a NUL in it) was recorded in one store
+    and refused by the other, and a history exported from SQLite could not be imported into
+    PostgreSQL.  Refused on both, before anything is written."""
+    for name, value in values.items():
+        if not isinstance(value, str):
+            continue
+        column = table.c.get(name)
+        length = getattr(column.type, "length", None) if column is not None else None
+        if length is not None and len(value) > length:
+            raise UnkeepableText(f"{table.name}.{name} would be {len(value)} characters ({_shown(value)}), more than the "
+                             f"{length} the history store keeps; not recorded")
+        if "\x00" in value:
+            raise UnkeepableText(f"{table.name}.{name} would hold a NUL character ({_shown(value)}), which a PostgreSQL "
+                             "history store cannot keep; not recorded")
 
 
 # The policy row of the last policy prepared: a fleet's hosts share one policy, whose document and
@@ -598,6 +738,25 @@ def _checked(row: Any, table: sa.Table | None = None) -> Any:
     return row
 
 
+def _said(value: Any) -> str:
+    """A value of a run's record as verify quotes it: a time or date in ISO form, anything else as repr."""
+    return repr(value.isoformat()) if isinstance(value, (date, datetime)) else repr(value)
+
+
+def _signing_key(signature: str | None, raw: bytes) -> str | None | bool:
+    """The fingerprint of the key the stored ``.sig`` document ``signature`` proves signed the
+    evidence ``raw`` (as recording found it), None for no signature or one that proves none, False
+    when the document cannot be read."""
+    if signature is None:
+        return None
+    from auditor.attest.signing import key_that_signed, parse_signature
+
+    try:
+        return key_that_signed(parse_signature(signature.encode("utf-8"), Path("the stored signature")), raw)
+    except InputError:
+        return False
+
+
 def _parse_signature(raw: bytes) -> dict[str, Any]:
     """The fields of an evidence ``.sig`` document (InputError when it is not one)."""
     from auditor.attest.signing import SIGNATURE_SCHEMA, SIGNATURE_SCHEMA_VERSION, _is_hex_digest
@@ -633,6 +792,7 @@ _LAST_RETIRED = (sa.select(t.retirements.c.run_id, t.retirements.c.digest)
                         t.retirements.c.policy_id == sa.bindparam("policy"))
                  .order_by(t.retirements.c.run_id.desc()).limit(1))
 RETIREMENT_FORMAT = "lbaudit-retirement/1"
+SCHEMA_LOCK_KEY = 0x6C62_6175_6469_7401  # PostgreSQL advisory lock of the schema ("lbaudit", 1)
 MAX_DAMAGE_SHOWN = 20  # of SQLite's integrity check, the problems verify reads (it stops there)
 # The tables through which the read commands find, order and count runs: checked by SQLite before
 # a read answers from them (HistoryStore._refuse_damaged_index).  Not evidence and findings, the
@@ -770,6 +930,11 @@ class HistoryStore:
         monitor would page on as a broken schedule; nothing was written either way (rolled back)."""
         detail = getattr(exc, "orig", None) or exc
         first = str(detail).strip().splitlines()[0] if str(detail).strip() else type(detail).__name__
+        if _read_only(detail):
+            upgrade = ("; its schema is older than this lbaudit's, and is upgraded when the store is opened where it "
+                       "can be written" if action == "migrate" else "")
+            return InputError(f"{self.shown}: cannot {action} the history store: {first} (this user cannot write it, "
+                              f"or it is on a read-only file system{upgrade}); nothing was written")
         if _lock_wait_ran_out(detail):
             return Busy(f"{self.shown}: cannot {action} the history store: another process held it for longer than "
                         f"{BUSY_TIMEOUT_MS // 1000} s ({first}); nothing was written, run again")
@@ -795,16 +960,26 @@ class HistoryStore:
                 # The common case, one query: a store at some revision.  Anything else is inspected.
                 try:
                     with conn.begin_nested():
-                        return conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
+                        stamped = conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
+                    if stamped is not None:
+                        return str(stamped)
                 except (SQLAlchemyError, DBAPIError):
                     pass
                 inspector = sa.inspect(conn)
-                if not inspector.has_table("alembic_version"):
-                    if inspector.get_table_names():
+                tables = set(inspector.get_table_names())
+                if "alembic_version" not in tables:
+                    if tables:
                         raise InputError(f"{self.shown}: the database holds tables but is not an lbaudit history "
                                          "store (no alembic_version); give another --store")
                     return None
-                return conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
+                stamped = conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
+                if stamped is None and tables & set(t.metadata.tables):
+                    # Read as an empty database, it was "no history store here (the database is empty)"
+                    # of a store of runs, and a command that records failed on "table hosts already exists"
+                    raise InputError(f"{self.shown}: the store holds lbaudit's tables but no schema revision (its "
+                                     "alembic_version table is empty): it was changed outside lbaudit; restore it "
+                                     "from a backup, or stamp the revision it was at")
+                return None if stamped is None else str(stamped)
         except InputError:
             raise
         except (SQLAlchemyError, DBAPIError) as exc:
@@ -856,6 +1031,7 @@ class HistoryStore:
         held, another process has begun the store: the migrations then take it from there."""
         try:
             with self._writing() as conn:
+                self._lock_schema(conn)
                 if sa.inspect(conn).get_table_names():
                     return False
                 t.metadata.create_all(conn)
@@ -866,6 +1042,17 @@ class HistoryStore:
             raise self._fail("create", exc) from None
         return True
 
+    def _lock_schema(self, conn: Connection) -> None:
+        """Hold, until ``conn``'s transaction ends, the lock under which a PostgreSQL store's schema
+        is built or migrated.  Without it, processes opening one new store at once (a fleet's
+        nightly timers into a team store) each built the schema in a transaction of its own and
+        all but one failed, exit 2 ("duplicate key value violates unique constraint"; an upgrade:
+        "column ... already exists"); with it, the others wait (up to the lock timeout: Busy,
+        exit 75) and then find the schema built.  SQLite's writing transactions are IMMEDIATE:
+        one at a time already."""
+        if self.dialect == "postgresql":
+            conn.execute(sa.select(sa.func.pg_advisory_xact_lock(SCHEMA_LOCK_KEY)))
+
     def upgrade(self, target: str = "head") -> None:
         """Run the shipped migrations up to ``target`` (Alembic is imported only here)."""
         from alembic import command
@@ -875,6 +1062,7 @@ class HistoryStore:
         config.set_main_option("script_location", str(MIGRATIONS))
         try:
             with self._writing() as conn:
+                self._lock_schema(conn)  # Alembic reads the revision after it: another's upgrade is seen
                 config.attributes["connection"] = conn
                 command.upgrade(config, target)
         except (SQLAlchemyError, DBAPIError) as exc:
@@ -951,6 +1139,36 @@ class HistoryStore:
         prepared = [prepare_run(raw, evidence, signature) for raw, evidence, signature in items]
         return self._record_all(prepared, trigger, inventory_name, recorded_at)
 
+    def import_prepared(self, prepared: list[PreparedRun], *, trigger: str = "manual",
+                        inventory_name: str | None = None, names: list[str] | None = None) -> list[tuple[int, bool]]:
+        """Record a backfill (``history import``), in this order, in one transaction: all or none.
+        A run whose evidence is already recorded (an import run twice, one file given twice) is
+        left as it is: (its run id, False); a run recorded here is (its id, True).  Any other
+        refusal records none of them: an import that failed on its fifth file had recorded the four
+        before it, and said only that the fifth was not.  ``names``: the files of the runs, which a
+        refusal then names (a clock set back is found only here, against the host's chain)."""
+        if trigger not in t.TRIGGERS:
+            raise InputError(f"trigger {trigger!r} is not one of {', '.join(t.TRIGGERS)}")
+        results: list[tuple[int, bool]] = []
+        try:
+            with self._writing() as conn:
+                for index, item in enumerate(prepared):
+                    try:
+                        run = self._record_in(conn, item, trigger, inventory_name, None)
+                    except AlreadyRecorded as exc:  # raised before the item wrote anything
+                        results.append((exc.run_id, False))
+                        continue
+                    except InputError as exc:
+                        if names is None or type(exc) not in (InputError, UnkeepableText):
+                            raise
+                        raise InputError(f"{names[index]}: {exc}") from None
+                    results.append((run.run_id, True))
+        except InputError:
+            raise
+        except (SQLAlchemyError, DBAPIError) as exc:
+            raise self._fail("record in", exc) from None
+        return results
+
     def record_prepared(self, prepared: PreparedRun, *, trigger: str = "manual",
                         inventory_name: str | None = None) -> RecordedRun:
         """Record one run prepared elsewhere (:func:`prepare_run`, in a fleet worker process)."""
@@ -1004,7 +1222,7 @@ class HistoryStore:
         if existing is not None:
             raise AlreadyRecorded(f"this evidence (SHA-256 {digest[:16]}...) is already recorded as run "
                                   f"{existing}", existing)
-        ahead = _started_ahead(item.started, _naive_utc(recorded_at or datetime.now(timezone.utc)))
+        ahead = _dated_ahead(item.started, item.collected, _naive_utc(recorded_at or datetime.now(timezone.utc)))
         if ahead:
             raise InputError(f"this evidence {ahead}")
         host_id = self._host(conn, item.machine_id, item.hostname, inventory_name)
@@ -1058,6 +1276,7 @@ class HistoryStore:
 
     def _host(self, conn: Connection, machine_id: str | None, hostname: str, inventory_name: str | None) -> int:
         key = host_key(machine_id, hostname, inventory_name)
+        refuse_unkeepable(t.hosts, {"inventory_name": inventory_name, "host_key": key})
         # Locked for the rest of the transaction (PostgreSQL; SQLite's transaction is immediate), so
         # two recorders of one host cannot both take the same chain head.
         row = conn.execute(_HOST_FOR_UPDATE, {"key": key}).first()
@@ -1178,6 +1397,8 @@ class HistoryStore:
         it against ``policy_id``, for ``reason``.  A host the store has never seen is added (by that
         name only), so that a host that was never reachable is listed too."""
         key = host_key(None, inventory_name, inventory_name)
+        refuse_unkeepable(t.hosts, {"hostname": inventory_name, "inventory_name": inventory_name, "host_key": key})
+        refuse_unkeepable(t.missed_scans, {"policy_id": policy_id})
         try:
             with self._writing() as conn:
                 row = conn.execute(_HOST_FOR_UPDATE, {"key": key}).first()
@@ -1195,9 +1416,10 @@ class HistoryStore:
     def newest_collection(self, inventory_name: str) -> tuple[int, datetime] | None:
         """Of the fleet host named ``inventory_name`` (as ``fleet evaluate --record`` records it),
         the latest run of each policy it was judged by, the one whose facts were collected last: its
-        id, and when its facts were collected (UTC).  None for a host without a run.  Read in the
-        command's pending transaction when there is one (a second connection of SQLite would wait
-        for the write lock it holds)."""
+        id, and when its facts were collected (UTC).  None for a host without a run.  The time is
+        the run's ``collected_at`` (revision 0006); a run recorded before that revision has none, and
+        its evidence says.  Read in the command's pending transaction when there is one (a second
+        connection of SQLite would wait for the write lock it holds)."""
         runs = t.runs.c
         key = host_key(None, inventory_name, inventory_name)
         newest: tuple[int, datetime] | None = None
@@ -1208,13 +1430,17 @@ class HistoryStore:
                 policies = [] if host_id is None else list(conn.execute(
                     sa.select(runs.policy_id).where(runs.host_id == host_id).distinct()).scalars())
                 for policy_id in policies:
-                    run_id, sha256 = conn.execute(
-                        sa.select(runs.id, runs.evidence_sha256).where(runs.host_id == host_id,
-                                                                       runs.policy_id == policy_id)
-                        .order_by(runs.started_at.desc(), runs.id.desc()).limit(1)).one()
-                    collected = _collected_at(self._evidence_in(conn, sha256), f"{self.shown}: run {run_id}'s evidence")
+                    row = _checked(conn.execute(
+                        sa.select(runs.id, runs.evidence_sha256, runs.collected_at)
+                        .where(runs.host_id == host_id, runs.policy_id == policy_id)
+                        .order_by(runs.started_at.desc(), runs.id.desc()).limit(1)).one(), t.runs)
+                    if row.collected_at is not None:
+                        collected = _aware_utc(row.collected_at)
+                    else:
+                        collected = _collected_at(self._evidence_in(conn, row.evidence_sha256),
+                                                  f"{self.shown}: run {row.id}'s evidence")
                     if newest is None or collected > newest[1]:
-                        newest = (int(run_id), collected)
+                        newest = (int(row.id), collected)
         except (SQLAlchemyError, DBAPIError) as exc:
             raise self._fail("read", exc) from None
         return newest
@@ -1298,7 +1524,12 @@ class HistoryStore:
                   since: datetime | None = None, until: datetime | None = None,
                   limit: int | None = None) -> list[dict[str, Any]]:
         """Runs, newest first, filtered by host (name, machine id or inventory name), policy id,
-        verdict and start time (``since`` inclusive, ``until`` exclusive)."""
+        verdict and start time (``since`` inclusive, ``until`` exclusive).  A ``since`` not before
+        ``until`` is an InputError: no run can start in between, and "no runs" (no failing run, for
+        ``--verdict non_compliant``) was the answer to two dates given the wrong way round."""
+        if since is not None and until is not None and _naive_utc(since) >= _naive_utc(until):
+            raise InputError(f"--since {_iso(_naive_utc(since))} is not before --until {_iso(_naive_utc(until))}: no run "
+                             "can have started in between (--since is inclusive, --until exclusive)")
         query = self._run_query()
         if host is not None:
             # The few hosts first, then their runs through the (host, policy, id) index.
@@ -1787,6 +2018,11 @@ class HistoryStore:
         # count, policy id or date otherwise passed verify while those commands showed the edit.
         started = _naive_utc(evidence.run.started_at)
         day = started.date().isoformat()
+        if row.collected_at is not None:  # NULL: recorded before revision 0006, read from the evidence
+            said["collected_at"] = row.collected_at
+            shown["collected_at"] = _naive_utc(evidence.snapshot.provenance.collected_at)
+        # The date waivers were judged against: edited, `history show` gave another and verify passed
+        said["evaluated_on"], shown["evaluated_on"] = row.evaluated_on, evidence.run.evaluated_on
         said.update({"exit_code": row.exit_code, "complete": bool(row.complete), "policy_id": row.policy_id,
                      "policy_version": row.policy_version, "tool_version": row.tool_version,
                      "started_at": row.started_at, "finished_at": row.finished_at, "day": row.day,
@@ -1808,7 +2044,18 @@ class HistoryStore:
                 if name in ("findings", "family_counts"):
                     broken("record_mismatch", f"its {name.replace('_', ' ')} rows differ from its evidence's")
                 else:
-                    broken("record_mismatch", f"the run says {name} {said[name]!r}, its evidence {shown[name]!r}")
+                    broken("record_mismatch", f"the run says {name} {_said(said[name])}, its evidence "
+                                              f"{_said(shown[name])}")
+        # The signature `history list` and `show` claim: an unsigned run edited to "signed" (by a key),
+        # or a signed one to another key, passed verify, which read only the stored .sig document.
+        state = "unsigned" if row.signature is None else "signed"
+        if row.signature_state != state:
+            broken("signature", f"the run says it is {row.signature_state!r}, but it holds "
+                                f"{'no signature' if row.signature is None else 'a signature'}")
+        signed_by = _signing_key(row.signature, raw)
+        if signed_by is not False and row.signature_key != signed_by:  # False: unreadable, a break below
+            broken("signature", f"the run says it was signed by key {row.signature_key}, but "
+                                + (f"its signature proves key {signed_by}" if signed_by else "no key proved signing it"))
         if row.signature is None:
             return 0
         from auditor.attest.signing import _message, canonical_digest
@@ -1818,7 +2065,8 @@ class HistoryStore:
         except InputError as exc:
             broken("signature", f"its stored signature cannot be read: {exc}")
             return 0
-        if document["evidence_sha256"] != canonical_digest(raw):
+        # a key proved to have signed it (signed_by) signed this digest: not computed a second time
+        if not signed_by and document["evidence_sha256"] != canonical_digest(raw):
             broken("signature", "its signature is over another document")
             return 0
         if key is None:
@@ -1837,11 +2085,17 @@ class HistoryStore:
 
     def export_runs(self, *, with_evidence: bool = False, **filters: Any) -> Iterator[dict[str, Any]]:
         """Every run (filtered as :meth:`list_runs`), oldest first, with its findings; with
-        ``with_evidence`` the evidence text as recorded."""
+        ``with_evidence`` the evidence text as recorded, and its ``.sig`` document as recorded
+        (``evidence_signature``, None when unsigned): without it a signed history moved to another
+        store by export and import arrived unsigned, and ``history verify --require-signed`` of
+        the copy failed every run."""
         for summary in reversed(self.list_runs(**filters)):
             run = self.get_run(summary["id"])
             if with_evidence:
                 run["evidence"] = self.evidence_bytes(run["evidence_sha256"]).decode("utf-8")
+                with self._reading() as conn:
+                    signature = conn.execute(sa.select(t.runs.c.signature).where(t.runs.c.id == run["id"])).first()
+                run["evidence_signature"] = None if signature is None else _checked(signature, t.runs).signature
             yield run
 
 
