@@ -61,19 +61,13 @@ SUMMARY_FORMAT = "lbaudit-fleet-summary/1"
 # one (1), which is worse than an incomplete one (3); a bug in lbaudit (70) is worst of all.
 _EXIT_RANK = {ExitCode.COMPLIANT: 0, ExitCode.INCOMPLETE: 1, ExitCode.NON_COMPLIANT: 2, ExitCode.USAGE: 3,
               ExitCode.INTERNAL: 4}
-# The most listening sockets one host's snapshot may record (host and namespaces together) before
-# its worker judges it.  Judging costs about 10 KiB of a worker's memory per listener (20,000: a peak
-# of about 225 MiB; a hostile 62 MB snapshot of 260,000 listeners peaked at 1.9 GB), and there is a
-# worker per CPU: one target's snapshot could take the controller's memory.  The snapshot is read
-# (at most MAX_SNAPSHOT_BYTES) and counted first; a host with more fails alone, exit 2, and is judged
-# on its own (lbaudit evaluate --snapshot) or with a higher --max-listeners.
-MAX_LISTENERS_PER_HOST = 20_000
-# The most network namespaces one host's snapshot may record before its worker judges it.  Each is
-# judged by every rule of the policy (its sysctls, listeners, interfaces): about 32 KiB of a worker's
-# memory and 12 KiB of evidence a namespace (5,000: a peak of about 250 MiB; a hostile 66 MB snapshot
-# of 60,000 namespaces and no listener peaked at 1.9 GB and wrote 704 MB of evidence).  A
-# Kubernetes node runs a namespace per pod, 110 by default; --max-namespaces raises the limit.
-MAX_NAMESPACES_PER_HOST = 5_000
+# What one host's snapshot may record before a worker judges it (listening sockets, network
+# namespaces, audit rules, interfaces, sysctl settings) is limited in one table,
+# auditor.storage.snapshot.SECTION_LIMITS, each kind by its option (--max-listeners, ...): a
+# worker's memory grows with each record it judges, and there is a worker per CPU, so one target's
+# snapshot could take the controller's memory.  The snapshot is read (at most MAX_SNAPSHOT_BYTES),
+# parsed and counted before its models are built; a host with more fails alone, exit 2, and is
+# judged on its own (lbaudit evaluate --snapshot) or with a higher limit.
 # An inventory name becomes a file name: letters, digits, dot, dash, underscore, not starting with a dot,
 # and short enough that its longest file, <host>.evidence.json.sig, is a name a file may have (255
 # bytes): a name of 240 made the fleet stop on "File name too long" (exit 70) with no summary.
@@ -160,12 +154,10 @@ class FleetJob:
     # The oldest snapshot judged (--max-age): an older one fails its host (exit 2), as one that
     # claims a collection time ahead of the controller's clock always does.  None: no limit.
     max_age: timedelta | None = None
-    # The most listening sockets (the host's and its namespaces') a host's snapshot may record
-    # (--max-listeners): one with more fails (exit 2) before it is judged.  See MAX_LISTENERS_PER_HOST.
-    max_listeners: int | None = None
-    # The most network namespaces (--max-namespaces): one with more fails (exit 2) before it is
-    # judged.  See MAX_NAMESPACES_PER_HOST.
-    max_namespaces: int | None = None
+    # The most records of a kind a host's snapshot may hold, by the option that sets it
+    # (("--max-listeners", 100), ...): one with more fails (exit 2) before it is judged.  A kind not
+    # given has its default (auditor.storage.snapshot.SECTION_LIMITS).
+    section_limits: tuple[tuple[str, int], ...] = ()
     # A private directory of this run in which each host name is claimed (an empty file, made with
     # O_EXCL) before its files are written: set by evaluate_fleet, not by callers.
     claims: Path | None = None
@@ -603,8 +595,9 @@ def _evaluate_into(state: _WorkerState, host: HostInput, outcome: HostOutcome) -
     job = state.job
     assert host.snapshot is not None
     started = datetime.now(timezone.utc)
-    snapshot, collect_ms = pipeline.timed_acquire(SnapshotFile(host.snapshot, job.snapshot_pubkey),
-                                                  pipeline.plan(state.policy, state.registry))
+    snapshot, collect_ms = pipeline.timed_acquire(
+        SnapshotFile(host.snapshot, job.snapshot_pubkey, before_validation=_within_limits(host, job)),
+        pipeline.plan(state.policy, state.registry))
     outcome.hostname, outcome.machine_id = snapshot.provenance.hostname, snapshot.provenance.machine_id
     outcome.collected_at = _utc_text(snapshot.provenance.collected_at)
     outcome.collection_age = duration_text(started - _utc(snapshot.provenance.collected_at))
@@ -619,8 +612,6 @@ def _evaluate_into(state: _WorkerState, host: HostInput, outcome: HostOutcome) -
         raise InputError(f"{host.snapshot}: host {outcome.host!r} {_NOT_EXPECTED} "
                          "(--expect-hosts): a snapshot left by an earlier run is not this run's evidence")
     pipeline.check_collection_time(snapshot, started, job.max_age)  # a stale host is not judged
-    _check_judged_size(snapshot, host, job.max_listeners or MAX_LISTENERS_PER_HOST,
-                       job.max_namespaces or MAX_NAMESPACES_PER_HOST)
     _claim(job, outcome.host, host, snapshot.provenance,
            None if snapshot.provenance.machine_id else snapshot.facts_digest())
     evidence = pipeline.assess(state.policy, snapshot, state.registry, fail_on=job.fail_on, started_at=started,
@@ -667,23 +658,19 @@ def _evaluate_into(state: _WorkerState, host: HostInput, outcome: HostOutcome) -
             outcome.run_id = _record(prepared, outcome.host)
 
 
-def _check_judged_size(snapshot: Any, host: HostInput, max_listeners: int, max_namespaces: int) -> None:
-    """Refuse (InputError, the host fails) a snapshot recording more than ``max_listeners`` listening
-    sockets or ``max_namespaces`` network namespaces: what a worker's memory grows with as it judges."""
-    facts = snapshot.facts
-    count = len((facts.sockets.listeners or []) if facts.sockets else [])
-    namespaces = facts.netns.namespaces if facts.netns is not None else []
-    count += sum(len(namespace.listeners or []) for namespace in namespaces)
-    if count > max_listeners:
-        raise InputError(f"{host.snapshot}: records {count:,} listening sockets (the host's and its namespaces'), "
-                         f"more than --max-listeners {max_listeners:,}: not judged (a fleet worker's memory grows "
-                         "with each listener it judges; judge this host alone with lbaudit evaluate --snapshot, or "
-                         "give a higher --max-listeners)")
-    if len(namespaces) > max_namespaces:
-        raise InputError(f"{host.snapshot}: records {len(namespaces):,} network namespaces, more than "
-                         f"--max-namespaces {max_namespaces:,}: not judged (a fleet worker's memory grows with "
-                         "each namespace it judges; judge this host alone with lbaudit evaluate --snapshot, or "
-                         "give a higher --max-namespaces)")
+def _within_limits(host: HostInput, job: FleetJob) -> Any:
+    """What refuses (InputError, the host fails) a parsed snapshot that records more of a kind than
+    its limit (auditor.storage.snapshot.SECTION_LIMITS): what a worker's memory grows with as it
+    builds the snapshot's models and judges them."""
+    from auditor.storage.snapshot import over_limits
+
+    def refuse_over_limits(data: Any) -> None:
+        for limit, count, maximum in over_limits(data, dict(job.section_limits)):
+            raise InputError(f"{host.snapshot}: records {count:,} {limit.noun}, more than {limit.option} {maximum:,}: "
+                             f"not judged (a fleet worker's memory grows with each {limit.one} it judges; judge this "
+                             f"host alone with lbaudit evaluate --snapshot, or give a higher {limit.option})")
+
+    return refuse_over_limits
 
 
 def _record(prepared: Any, host: str) -> int:
