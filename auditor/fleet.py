@@ -682,7 +682,15 @@ def _record(prepared: Any, host: str) -> int:
     # judged for this host (a snapshot kept from an earlier fetch, a known-good file handed over)
     # passed a host its later facts failed, with no age limit to stop it (or within --max-age).
     # The same facts judged again (another policy over the same fetch) are not older.
-    newest = _RECORDER.newest_collection(host)
+    # Runs whose facts claim to be collected ahead of this run's clock (recorded before the store
+    # refused them) are passed over, and said so: counted, they made every genuine snapshot of the
+    # host older than recorded, and the host was refused for ever.
+    found = _RECORDER.newest_collection(host, datetime.now(timezone.utc))
+    for run_id, collected in found.ahead:
+        print(f"lbaudit: warning: host {host!r}: its run {run_id} in the history store claims facts collected at "
+              f"{_utc_text(collected)}, ahead of this run's clock: not taken as its newest facts (retire or prune "
+              "that run)", file=sys.stderr)
+    newest = found.newest
     if newest is not None and prepared.collected < newest[1]:
         raise InputError(f"host {host!r}: its facts were collected at {_utc_text(prepared.collected)}, before those "
                          f"of its run {newest[0]} in the history store (collected {_utc_text(newest[1])}): an older "

@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -109,15 +109,28 @@ def control_family(control_id: str) -> str:
 def dated_ahead(evidence: "Evidence", now: datetime) -> str | None:
     """Why ``evidence`` cannot be recorded at ``now``, or None.  The latest run is the one that ran
     last: evidence dated ahead of the recording clock would stay "latest" (fleet report, history
-    diff, prune --keep-last) and never stale, whatever runs after it."""
-    return _started_ahead(_naive_utc(evidence.run.started_at), _naive_utc(now))
+    diff, prune --keep-last) and never stale, whatever runs after it.  Its facts too: a run whose
+    facts claim a collection time ahead (year 2999, brought in by ``history import``) made every
+    genuine snapshot of its host "older than recorded" to a later ``fleet evaluate --record``,
+    which then refused the host for ever."""
+    return _dated_ahead(_naive_utc(evidence.run.started_at),
+                        _naive_utc(evidence.snapshot.provenance.collected_at), _naive_utc(now))
 
 
-def _started_ahead(started: datetime, now: datetime) -> str | None:
-    """:func:`dated_ahead` of a run that started at ``started`` (naive UTC, as ``now``)."""
+def _dated_ahead(started: datetime, collected: datetime, now: datetime) -> str | None:
+    """:func:`dated_ahead` of a run that started at ``started`` judging facts collected at
+    ``collected`` (naive UTC, as ``now``)."""
     if started > now + FUTURE_TOLERANCE:
         return (f"says it was evaluated at {started.isoformat()}Z, after the time it is recorded "
                 f"({now.isoformat()}Z): a clock ahead or an edited date; not recorded")
+    if collected > now + FUTURE_TOLERANCE:
+        return (f"says its facts were collected at {collected.isoformat()}Z, after the time it is recorded "
+                f"({now.isoformat()}Z): a clock ahead or an edited date; not recorded")
+    if collected > started + FUTURE_TOLERANCE:
+        # facts are judged after they are collected: the host's clock and the evaluating one agree
+        # to within the tolerance, or the date was edited
+        return (f"says its facts were collected at {collected.isoformat()}Z, after it was evaluated "
+                f"({started.isoformat()}Z): a clock ahead or an edited date; not recorded")
     return None
 
 
@@ -376,6 +389,15 @@ class RecordedRun:
     evidence_sha256: str
     prev_evidence_sha256: str | None
     host_id: int
+
+
+class CollectionsRecorded(NamedTuple):
+    """What :meth:`HistoryStore.newest_collection` found of a host: its newest collection judged
+    (run id, time), None without one, and the runs whose collection time is ahead of the clock
+    (passed over)."""
+
+    newest: tuple[int, datetime] | None
+    ahead: list[tuple[int, datetime]]
 
 
 @dataclass(frozen=True)
@@ -1004,7 +1026,8 @@ class HistoryStore:
         if existing is not None:
             raise AlreadyRecorded(f"this evidence (SHA-256 {digest[:16]}...) is already recorded as run "
                                   f"{existing}", existing)
-        ahead = _started_ahead(item.started, _naive_utc(recorded_at or datetime.now(timezone.utc)))
+        ahead = _dated_ahead(item.started, _naive_utc(item.collected),
+                             _naive_utc(recorded_at or datetime.now(timezone.utc)))
         if ahead:
             raise InputError(f"this evidence {ahead}")
         host_id = self._host(conn, item.machine_id, item.hostname, inventory_name)
@@ -1192,15 +1215,23 @@ class HistoryStore:
         except (SQLAlchemyError, DBAPIError) as exc:
             raise self._fail("record a host not scanned in", exc) from None
 
-    def newest_collection(self, inventory_name: str) -> tuple[int, datetime] | None:
+    def newest_collection(self, inventory_name: str, now: datetime | None = None) -> CollectionsRecorded:
         """Of the fleet host named ``inventory_name`` (as ``fleet evaluate --record`` records it),
         the latest run of each policy it was judged by, the one whose facts were collected last: its
         id, and when its facts were collected (UTC).  None for a host without a run.  Read in the
         command's pending transaction when there is one (a second connection of SQLite would wait
-        for the write lock it holds)."""
+        for the write lock it holds).
+
+        A run whose facts claim a collection time more than FUTURE_TOLERANCE after ``now`` (the
+        fleet run's clock) is passed over, and named in ``ahead``: recorded before lbaudit refused
+        such runs (year 2999, by ``history import``), it made every genuine snapshot of the host
+        "older than recorded", and the host was refused for ever.  The policy's latest run before it
+        counts instead."""
         runs = t.runs.c
         key = host_key(None, inventory_name, inventory_name)
+        limit = _aware_utc(now or datetime.now(timezone.utc)) + FUTURE_TOLERANCE
         newest: tuple[int, datetime] | None = None
+        ahead: list[tuple[int, datetime]] = []
         try:
             with self._writing() as conn:
                 host = conn.execute(sa.select(t.hosts.c.id).where(t.hosts.c.host_key == key)).first()
@@ -1208,16 +1239,22 @@ class HistoryStore:
                 policies = [] if host_id is None else list(conn.execute(
                     sa.select(runs.policy_id).where(runs.host_id == host_id).distinct()).scalars())
                 for policy_id in policies:
-                    run_id, sha256 = conn.execute(
+                    latest = conn.execute(
                         sa.select(runs.id, runs.evidence_sha256).where(runs.host_id == host_id,
                                                                        runs.policy_id == policy_id)
-                        .order_by(runs.started_at.desc(), runs.id.desc()).limit(1)).one()
-                    collected = _collected_at(self._evidence_in(conn, sha256), f"{self.shown}: run {run_id}'s evidence")
-                    if newest is None or collected > newest[1]:
-                        newest = (int(run_id), collected)
+                        .order_by(runs.started_at.desc(), runs.id.desc()))
+                    for run_id, sha256 in latest:
+                        collected = _collected_at(self._evidence_in(conn, sha256),
+                                                  f"{self.shown}: run {run_id}'s evidence")
+                        if collected > limit:
+                            ahead.append((int(run_id), collected))
+                            continue
+                        if newest is None or collected > newest[1]:
+                            newest = (int(run_id), collected)
+                        break
         except (SQLAlchemyError, DBAPIError) as exc:
             raise self._fail("read", exc) from None
-        return newest
+        return CollectionsRecorded(newest, sorted(ahead))
 
     def newest_missed(self, *, policy: str | None = None) -> list[dict[str, Any]]:
         """Per host and policy id, the newest fleet run (by its start) that expected the host and
