@@ -1003,13 +1003,20 @@ def _outcomes(job: FleetJob, hosts: Iterator[HostInput]) -> Iterator[HostOutcome
     # in a worker (the one that kills its worker again fails, exit 70, saying how it ended), and a
     # new pool goes on with the hosts not yet started.
     while True:
-        executor = _pool(job, jobs)
+        window = list(itertools.islice(tasks, 2 * jobs))  # a bounded window: hosts stay streamed
+        if not window:
+            return
+        # No more workers than the tasks at hand: the pool forks every worker it may have at once,
+        # so --jobs 5000 over a fleet of three hosts forked 5,000 copies of the run (the CPUs'
+        # count is the default; a --jobs far above it is taken at its word, up to the hosts).
+        executor = _pool(job, min(jobs, len(window)))
         in_flight: dict[Future[list[HostOutcome]], list[HostInput]] = {}
         lost: list[HostInput] = []
         try:
-            for task in itertools.islice(tasks, 2 * jobs):  # a bounded window: hosts stay streamed
+            for number, task in enumerate(window):
                 lost += _submitted(executor, in_flight, task)
-                if lost:
+                if lost:  # the pool broke: the tasks of the window not submitted are evaluated alone
+                    lost += [host for rest in window[number + 1:] for host in rest]
                     break
             watch = _DeathWatch(executor)
             while in_flight and not lost:
