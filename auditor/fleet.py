@@ -45,7 +45,7 @@ from auditor.durations import duration_text
 from auditor.errors import InputError, LbauditError
 from auditor.model.result import ExitCode, Severity, Status
 from auditor.safeio import kind_of, path_problem
-from auditor.text import quoted_name
+from auditor.text import inventory_host, quoted_name
 
 SNAPSHOT_SUFFIX = ".snapshot.json"
 SUMMARY_JSON = "fleet-summary.json"
@@ -481,9 +481,9 @@ _DUPLICATE = "appears more than once in the fleet: this snapshot was not evaluat
 
 
 def _same_host(name: str) -> str:
-    """The host ``name`` names, as two names of one host compare: case does not count (RFC 4343),
-    nor does the root's trailing dot of an absolute name (``web1.`` is ``web1``, RFC 1034 3.1)."""
-    return name.lower().rstrip(".")
+    """The host ``name`` names, as two names of one host compare (the history store's replay check
+    compares them so too): auditor.text.inventory_host."""
+    return inventory_host(name)
 
 
 def _claim(job: FleetJob, name: str, host: HostInput, collection: Any = None, facts: str | None = None) -> None:

@@ -28,6 +28,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlch
 from auditor.errors import Busy, InputError, LbauditError
 from auditor.history import schema as t
 from auditor.history.location import SUPPORTED_SCHEMES, is_url
+from auditor.text import inventory_host
 
 if TYPE_CHECKING:
     from auditor.model.evidence import Evidence
@@ -1228,21 +1229,24 @@ class HistoryStore:
         "older than recorded", and the host was refused for ever.  The policy's latest run before it
         counts instead."""
         runs = t.runs.c
-        key = host_key(None, inventory_name, inventory_name)
         limit = _aware_utc(now or datetime.now(timezone.utc)) + FUTURE_TOLERANCE
         newest: tuple[int, datetime] | None = None
         ahead: list[tuple[int, datetime]] = []
         try:
             with self._writing() as conn:
-                host = conn.execute(sa.select(t.hosts.c.id).where(t.hosts.c.host_key == key)).first()
-                host_id = None if host is None else int(host.id)
-                policies = [] if host_id is None else list(conn.execute(
-                    sa.select(runs.policy_id).where(runs.host_id == host_id).distinct()).scalars())
-                for policy_id in policies:
+                # Every spelling of the host's name (case, a root's trailing dot: auditor.text.inventory_host), as
+                # the fleet run compares its hosts: the host's directory renamed WEB01 or web01. was
+                # a host without runs, and its older snapshot replayed was judged and recorded.
+                hosts = list(conn.execute(sa.select(t.hosts.c.id).where(
+                    sa.func.rtrim(sa.func.lower(t.hosts.c.inventory_name), ".") == inventory_host(inventory_name)))
+                    .scalars())
+                policies = [] if not hosts else list(conn.execute(
+                    sa.select(runs.host_id, runs.policy_id).where(runs.host_id.in_(hosts)).distinct()))
+                for host_id, policy_id in policies:
                     latest = conn.execute(
                         sa.select(runs.id, runs.evidence_sha256).where(runs.host_id == host_id,
                                                                        runs.policy_id == policy_id)
-                        .order_by(runs.started_at.desc(), runs.id.desc()))
+                        .order_by(runs.started_at.desc(), runs.id.desc())).all()
                     for run_id, sha256 in latest:
                         collected = _collected_at(self._evidence_in(conn, sha256),
                                                   f"{self.shown}: run {run_id}'s evidence")
