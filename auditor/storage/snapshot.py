@@ -105,7 +105,7 @@ class SectionLimit:
     cost: str
 
 
-# Every kind of record a snapshot holds without bound, each with its limit, counted in the parsed
+# Every kind of record a snapshot holds without bound (and a host may hold many of), each with its limit, counted in the parsed
 # document before the models are built: the models and the judgement cost several times the parsed
 # JSON (a 50 MB snapshot of 180,000 audit rules, within MAX_SNAPSHOT_BYTES, peaked at 926 MB in the
 # fleet worker judging it).  Each default is far above a real host's and far below what a hostile
@@ -128,6 +128,11 @@ SECTION_LIMITS: tuple[SectionLimit, ...] = (
     SectionLimit("--max-sysctl-settings", "sysctl settings (running, configured and its namespaces')",
                  "sysctl setting", 100_000, _sysctl_settings,
                  "each costs a worker about 1.5 KiB of memory (100,000: about 150 MiB)"),
+    # What the collector could not read: a few on a host, one a listener or namespace at most where
+    # each one's processes or rules could not be read (both capped above).
+    SectionLimit("--max-gaps", "gaps (what its collector could not read)", "gap", 50_000,
+                 lambda data: _length(_members(data, "gaps")),
+                 "each costs a worker about 1 KiB of memory (50,000: about 55 MiB)"),
 )
 
 
