@@ -116,6 +116,10 @@ class HostOutcome:
     run_id: int | None = None
     error: str | None = None
     junit: str = field(default="", repr=False)  # this host's <testsuite>, assembled into the fleet JUnit
+    # its tests, failures and errors; and the file the run keeps ``junit`` in once the host is back
+    # (_spool_junit), not in memory: a suite is about 12 MB for a host at --max-listeners
+    junit_counts: tuple[int, ...] = field(default=(0, 0, 0), repr=False)
+    junit_file: Path | None = field(default=None, repr=False)
     # the files a worker process wrote for this host, handed to the command (auditor.command_files.adopt)
     changes: list[Any] = field(default_factory=list, repr=False)
     # the run a worker process prepared for the history store (--record), for the command to record
@@ -127,7 +131,8 @@ class HostOutcome:
 
     def row(self) -> dict[str, Any]:
         data = asdict(self)
-        del data["junit"], data["changes"], data["prepared_run"], data["written"]
+        del data["junit"], data["junit_counts"], data["junit_file"], data["changes"], data["prepared_run"]
+        del data["written"]
         return data
 
 
@@ -441,7 +446,7 @@ def _ignore_stops() -> None:
 
 def _junit_suite(outcome: HostOutcome, evidence: Any, data: bytes) -> str:
     from auditor.report import ReportContext
-    from auditor.report.junit import plain_xml, render_junit
+    from auditor.report.junit import render_junit
 
     root = ET.fromstring(render_junit(evidence, ReportContext(evidence_bytes=data, evidence_path=outcome.evidence or "")))
     suite = root.find("testsuite")
@@ -452,17 +457,27 @@ def _junit_suite(outcome: HostOutcome, evidence: Any, data: bytes) -> str:
         properties.insert(0, ET.Element("property", {"name": "host", "value": outcome.host}))
     for case in suite.iter("testcase"):
         case.set("classname", f"{outcome.host}.{case.get('classname')}")
-    return ET.tostring(plain_xml(suite), encoding="unicode")
+    outcome.junit_counts = tuple(int(suite.get(name, "0")) for name in ("tests", "failures", "errors"))
+    return _member_suite(suite)
+
+
+def _member_suite(suite: ET.Element) -> str:
+    """A host's ``testsuite`` as the fleet JUnit holds it: indented one level in, as fleet_junit
+    writes it after the others without parsing it again."""
+    from auditor.report.junit import plain_xml
+
+    plain_xml(suite)
+    suite.tail = None
+    ET.indent(suite, space="  ", level=1)
+    return ET.tostring(suite, encoding="unicode")
 
 
 def _failed_suite(outcome: HostOutcome) -> str:
-    from auditor.report.junit import plain_xml
-
     suite = ET.Element("testsuite", {"name": outcome.host, "tests": "1", "failures": "0", "errors": "1",
                                      "skipped": "0", "time": "0.000", "hostname": outcome.hostname or outcome.host})
     case = ET.SubElement(suite, "testcase", {"name": "snapshot", "classname": f"{outcome.host}.lbaudit"})
     ET.SubElement(case, "error", {"type": f"exit {outcome.exit_code}", "message": outcome.error or ""})
-    return ET.tostring(plain_xml(suite), encoding="unicode")
+    return _member_suite(suite)
 
 
 def _utc_text(moment: datetime) -> str:
@@ -1121,7 +1136,10 @@ def _evaluate_hosts_into_summary(job: FleetJob, hosts: Iterator[HostInput]) -> F
     assert _STATE is not None
     make_out_dir(job.out_dir)
     started = datetime.now(timezone.utc)
-    outcomes = list(_outcomes(job, hosts))
+    outcomes = []
+    for outcome in _outcomes(job, hosts):
+        _spool_junit(outcome, job.claims, len(outcomes))
+        outcomes.append(outcome)
     named: dict[str, list[HostOutcome]] = {}
     for outcome in outcomes:
         named.setdefault(_same_host(outcome.host), []).append(outcome)
@@ -1233,20 +1251,54 @@ def _withdraw(outcome: HostOutcome) -> None:
     outcome.counts, outcome.failing_rules, outcome.controls = {}, [], {}
 
 
-def fleet_junit(summary: FleetSummary) -> bytes:
-    """One ``testsuite`` per host (its JUnit report, renamed to the host), under one ``testsuites``."""
-    from auditor.report.junit import xml_document
+def _spool_junit(outcome: HostOutcome, spool: Path | None, number: int) -> None:
+    """Keep the JUnit suite of a host that is back in a file of the run's private directory
+    (``spool``), not in memory: every host's suite was held until the fleet JUnit was written, and
+    then all of them parsed at once, about 48 MB of the command's memory a host at --max-listeners
+    (a fleet of such hosts took the controller's memory, whatever the workers' limits)."""
+    if spool is None or not outcome.junit:
+        return
+    path = spool / f".junit-{number}"  # host names never start with a dot (_claim's names neither)
+    path.write_text(outcome.junit, encoding="utf-8")
+    outcome.junit_file, outcome.junit = path, ""
 
-    suites = [ET.fromstring(h.junit if h.error is None else _failed_suite(h)) for h in summary.hosts]
+
+_FAILED_SUITE_COUNTS = (1, 0, 1)  # tests, failures, errors of _failed_suite
+
+
+def _suite_of(host: HostOutcome) -> str:
+    """The host's suite in the fleet JUnit."""
+    if host.error is not None:
+        return _failed_suite(host)
+    if host.junit_file is not None:
+        return host.junit_file.read_text(encoding="utf-8")
+    return host.junit
+
+
+def fleet_junit(summary: FleetSummary) -> Iterator[bytes]:
+    """One ``testsuite`` per host (its JUnit report, renamed to the host), under one ``testsuites``,
+    host by host: each host's suite is read, written and let go (see _spool_junit)."""
+    from auditor.report.junit import plain_xml, xml_document
+
+    totals = [0, 0, 0]
+    for host in summary.hosts:
+        counts = _FAILED_SUITE_COUNTS if host.error is not None else host.junit_counts
+        totals = [total + count for total, count in zip(totals, counts)]
     duration = (summary.finished_at - summary.started_at).total_seconds()
     root = ET.Element("testsuites", {
         "name": f"lbaudit fleet {summary.policy_id}", "time": f"{max(duration, 0.0):.3f}",
-        "tests": str(sum(int(s.get("tests", "0")) for s in suites)),
-        "failures": str(sum(int(s.get("failures", "0")) for s in suites)),
-        "errors": str(sum(int(s.get("errors", "0")) for s in suites)),
+        "tests": str(totals[0]), "failures": str(totals[1]), "errors": str(totals[2]),
     })
-    root.extend(suites)
-    return xml_document(root)
+    if not summary.hosts:
+        yield xml_document(root)
+        return
+    # the document xml_document wrote of them all (indented, every text plain), a suite at a time
+    root.text = "\n  "  # not empty: written as an opening tag
+    opening = ET.tostring(plain_xml(root), encoding="unicode")
+    yield ('<?xml version="1.0" encoding="UTF-8"?>\n' + opening[:opening.index(">") + 1]).encode("utf-8")
+    for host in summary.hosts:
+        yield ("\n  " + _suite_of(host)).encode("utf-8")
+    yield b"\n</testsuites>\n"
 
 
 def write_summary(summary: FleetSummary, out_dir: Path) -> list[Path]:
@@ -1257,9 +1309,9 @@ def write_summary(summary: FleetSummary, out_dir: Path) -> list[Path]:
 
     record = (json.dumps(summary.as_dict(), indent=2, sort_keys=True) + "\n").encode()
     written = []
-    for name, data in ((SUMMARY_JSON, record), (SUMMARY_JUNIT, fleet_junit(summary)),
+    for name, data in ((SUMMARY_JSON, record), (SUMMARY_JUNIT, None),
                        (SUMMARY_HTML, render_fleet_html(json.loads(record), links_from=out_dir))):
-        write_atomic(out_dir / name, data)
+        write_atomic(out_dir / name, fleet_junit(summary) if data is None else data)
         written.append(out_dir / name)
     return written
 
