@@ -116,10 +116,11 @@ class HostOutcome:
     run_id: int | None = None
     error: str | None = None
     junit: str = field(default="", repr=False)  # this host's <testsuite>, assembled into the fleet JUnit
-    # its tests, failures and errors; and the file the run keeps ``junit`` in once the host is back
-    # (_spool_junit), not in memory: a suite is about 12 MB for a host at --max-listeners
+    # its tests, failures and errors; and where the run keeps ``junit`` once the host is back (offset
+    # and length in FleetSummary.junit_spool: _spool_junit), not in memory: a suite is about 12 MB
+    # for a host at --max-listeners
     junit_counts: tuple[int, ...] = field(default=(0, 0, 0), repr=False)
-    junit_file: Path | None = field(default=None, repr=False)
+    junit_spooled: tuple[int, int] | None = field(default=None, repr=False)
     # the files a worker process wrote for this host, handed to the command (auditor.command_files.adopt)
     changes: list[Any] = field(default_factory=list, repr=False)
     # the run a worker process prepared for the history store (--record), for the command to record
@@ -131,7 +132,7 @@ class HostOutcome:
 
     def row(self) -> dict[str, Any]:
         data = asdict(self)
-        del data["junit"], data["junit_counts"], data["junit_file"], data["changes"], data["prepared_run"]
+        del data["junit"], data["junit_counts"], data["junit_spooled"], data["changes"], data["prepared_run"]
         del data["written"]
         return data
 
@@ -179,6 +180,7 @@ class FleetSummary:
     policy_version: str
     hosts: list[HostOutcome]
     policy_sha256: str | None = None  # of the resolved policy, as each host's evidence records it
+    junit_spool: Any = field(default=None, repr=False)  # the file of the hosts' spooled JUnit suites
 
     @property
     def exit_code(self) -> int:
@@ -1131,14 +1133,24 @@ def _plan_summary(state: _WorkerState) -> None:
 
 
 def _evaluate_hosts_into_summary(job: FleetJob, hosts: Iterator[HostInput]) -> FleetSummary:
+    import tempfile
+
     from auditor.storage.outputs import make_out_dir
 
-    assert _STATE is not None
     make_out_dir(job.out_dir)
+    # The hosts' JUnit suites until the fleet JUnit is written (_spool_junit): a file without a name
+    # (O_TMPFILE) on the out dir's file system, where the evidence and that JUnit go, so none is
+    # left behind whatever stops the run, and none takes memory as a tmpfs /tmp would.
+    with tempfile.TemporaryFile(dir=job.out_dir, prefix=".lbaudit-fleet-junit-") as spool:
+        return _judged_into_summary(job, hosts, spool)
+
+
+def _judged_into_summary(job: FleetJob, hosts: Iterator[HostInput], spool: Any) -> FleetSummary:
+    assert _STATE is not None
     started = datetime.now(timezone.utc)
     outcomes = []
     for outcome in _outcomes(job, hosts):
-        _spool_junit(outcome, job.claims, len(outcomes))
+        _spool_junit(outcome, spool)
         outcomes.append(outcome)
     named: dict[str, list[HostOutcome]] = {}
     for outcome in outcomes:
@@ -1174,8 +1186,12 @@ def _evaluate_hosts_into_summary(job: FleetJob, hosts: Iterator[HostInput]) -> F
         _record_missed(outcomes, policy.id, started)
     _remove_earlier_files(outcomes, job.out_dir)
     summary = FleetSummary(started_at=started, finished_at=datetime.now(timezone.utc), policy_id=policy.id,
-                           policy_version=policy.version, hosts=outcomes, policy_sha256=policy_digest(policy))
+                           policy_version=policy.version, hosts=outcomes, policy_sha256=policy_digest(policy),
+                           junit_spool=spool)
     write_summary(summary, job.out_dir)
+    summary.junit_spool = None  # it goes with the run: the suites are in the fleet JUnit
+    for outcome in outcomes:
+        outcome.junit_spooled = None
     return summary
 
 
@@ -1251,27 +1267,30 @@ def _withdraw(outcome: HostOutcome) -> None:
     outcome.counts, outcome.failing_rules, outcome.controls = {}, [], {}
 
 
-def _spool_junit(outcome: HostOutcome, spool: Path | None, number: int) -> None:
-    """Keep the JUnit suite of a host that is back in a file of the run's private directory
-    (``spool``), not in memory: every host's suite was held until the fleet JUnit was written, and
-    then all of them parsed at once, about 48 MB of the command's memory a host at --max-listeners
-    (a fleet of such hosts took the controller's memory, whatever the workers' limits)."""
-    if spool is None or not outcome.junit:
+def _spool_junit(outcome: HostOutcome, spool: Any) -> None:
+    """Keep the JUnit suite of a host that is back at the end of ``spool``, not in memory: every
+    host's suite was held until the fleet JUnit was written, and then all of them parsed at once,
+    about 48 MB of the command's memory a host at --max-listeners (a fleet of such hosts took the
+    controller's memory, whatever the workers' limits)."""
+    if not outcome.junit:
         return
-    path = spool / f".junit-{number}"  # host names never start with a dot (_claim's names neither)
-    path.write_text(outcome.junit, encoding="utf-8")
-    outcome.junit_file, outcome.junit = path, ""
+    data = outcome.junit.encode("utf-8")
+    offset = spool.seek(0, os.SEEK_END)
+    spool.write(data)
+    outcome.junit_spooled, outcome.junit = (offset, len(data)), ""
 
 
 _FAILED_SUITE_COUNTS = (1, 0, 1)  # tests, failures, errors of _failed_suite
 
 
-def _suite_of(host: HostOutcome) -> str:
-    """The host's suite in the fleet JUnit."""
+def _suite_of(host: HostOutcome, spool: Any) -> str:
+    """The host's suite in the fleet JUnit (``spool``: where _spool_junit kept it)."""
     if host.error is not None:
         return _failed_suite(host)
-    if host.junit_file is not None:
-        return host.junit_file.read_text(encoding="utf-8")
+    if host.junit_spooled is not None:
+        offset, length = host.junit_spooled
+        spool.seek(offset)
+        return str(spool.read(length).decode("utf-8"))
     return host.junit
 
 
@@ -1297,7 +1316,7 @@ def fleet_junit(summary: FleetSummary) -> Iterator[bytes]:
     opening = ET.tostring(plain_xml(root), encoding="unicode")
     yield ('<?xml version="1.0" encoding="UTF-8"?>\n' + opening[:opening.index(">") + 1]).encode("utf-8")
     for host in summary.hosts:
-        yield ("\n  " + _suite_of(host)).encode("utf-8")
+        yield ("\n  " + _suite_of(host, summary.junit_spool)).encode("utf-8")
     yield b"\n</testsuites>\n"
 
 
