@@ -3,7 +3,8 @@ then parsed them all at once: about 48 MB of the command's memory for each host 
 (12 MB of suite text), whatever the workers' limits, so the controller's memory grew with the
 fleet (four such hosts peaked at 324 MiB, twelve at 705 MiB).  A host's suite is now kept in a file
 without a name on the out dir's file system once the host is back (none left behind, none in a
-tmpfs /tmp), and the fleet JUnit is written host by host, the same document as before: the command's peak no longer grows with the number of hosts.
+tmpfs /tmp), and the fleet JUnit is written host by host, the same document as before: the
+command's peak no longer grows with the number of hosts.
 """
 
 from __future__ import annotations
