@@ -281,6 +281,12 @@ def _discovered(paths: list[Path]) -> Iterator[HostInput]:
                 yield from _entry(entry)
 
 
+# The snapshot files a host's reason names when its directory holds several: the reason is in the
+# summary, the JUnit, the overview, the terminal and the store, and a directory of 100,000 of them
+# made it megabytes in each.
+NAMES_SHOWN = 10
+
+
 def _entry(entry: Path) -> Iterator[HostInput]:
     """The host an entry of a --snapshots directory is, if any.  One that cannot be examined or
     listed (another owner's, mode 000: the controller runs as an ordinary user) fails its host
@@ -308,10 +314,11 @@ def _entry(entry: Path) -> Iterator[HostInput]:
         elif len(found) == 1:
             yield HostInput(snapshot=found[0], name=entry.name)
         else:
+            named = ", ".join(p.name for p in found[:NAMES_SHOWN]) + (
+                f", and {len(found) - NAMES_SHOWN:,} more" if len(found) > NAMES_SHOWN else "")
             yield HostInput(snapshot=None, name=entry.name, problem=(
                 f"{entry}: no *{SNAPSHOT_SUFFIX} in the host's directory" if not found else
-                f"{entry}: {len(found)} snapshots in the host's directory, expected one: "
-                + ", ".join(p.name for p in found)))
+                f"{entry}: {len(found):,} snapshots in the host's directory, expected one: {named}"))
     elif entry.name.endswith(SNAPSHOT_SUFFIX):
         yield HostInput(snapshot=entry)
 
