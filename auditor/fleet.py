@@ -729,9 +729,9 @@ def _record(prepared: Any, host: str) -> int:
 def default_jobs() -> int:
     """The CPUs this process may run on (its affinity, which a container or taskset narrows)."""
     try:
-        return max(1, len(os.sched_getaffinity(0)))
+        return min(max(1, len(os.sched_getaffinity(0))), MAX_JOBS)
     except AttributeError:  # not Linux
-        return max(1, os.cpu_count() or 1)
+        return min(max(1, os.cpu_count() or 1), MAX_JOBS)
 
 
 def check_job(job: FleetJob) -> None:
@@ -755,8 +755,8 @@ def check_job(job: FleetJob) -> None:
         # of every host failed, their earlier evidence removed from the out dir, and with --record
         # the whole fleet recorded as not scanned, for a misspelt path.
         load_public_key(job.snapshot_pubkey)
-    if job.jobs is not None and job.jobs < 1:
-        raise InputError(f"--jobs {job.jobs}: give 1 or more")
+    if job.jobs is not None and not 1 <= job.jobs <= MAX_JOBS:
+        raise InputError(f"--jobs {job.jobs}: give 1 to {MAX_JOBS:,}")
     for name in job.expect_hosts:
         if not _HOST_NAME.fullmatch(name):
             raise InputError(f"--expect-hosts: {quoted_name(name, 80)} cannot name a host ({_HOST_NAME_RULE})")
@@ -798,6 +798,11 @@ def _refuse_out_dir_among_snapshots(job: FleetJob) -> None:
         probe = probe.parent
 
 
+# The most worker processes a run may have (--jobs): each is a copy of the run with the policy and
+# the checks loaded, judging a host at a time, so more than the CPUs only wait for them; four times
+# the CPUs of a large controller.  (--jobs 2**62 ended the run with exit 70: its window of tasks
+# in flight, two a worker, is more than a Python slice may count.)
+MAX_JOBS = 1024
 HOSTS_PER_TASK = 4  # a few hosts per task: results come back as workers finish, none is held longer
 
 

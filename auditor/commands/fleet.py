@@ -75,8 +75,8 @@ def fleet() -> None:
                 "a snapshot left from an earlier run is not the host as it is now [default: no limit; the "
                 "Ansible play gives 1d].")
 @section_limit_options
-@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
-              help="Worker processes [default: the CPUs this process may use].")
+@click.option("--jobs", "-j", type=click.IntRange(min=1, max=1024), default=None,  # auditor.fleet.MAX_JOBS
+              help="Worker processes, never more than the hosts need [default: the CPUs this process may use].")
 @click.option("--fail-on", type=click.Choice(SEVERITIES), default="info", show_default=True,
               help="Lowest severity of a failing finding that makes a host non-compliant.")
 @click.option("--no-plugins", is_flag=True, help="Built-in checks only.")
