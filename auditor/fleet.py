@@ -321,6 +321,12 @@ def _entry(entry: Path) -> Iterator[HostInput]:
                 f"{entry}: {len(found):,} snapshots in the host's directory, expected one: {named}"))
     elif entry.name.endswith(SNAPSHOT_SUFFIX):
         yield HostInput(snapshot=entry)
+    elif not stat.S_ISREG(mode):
+        # A FIFO, socket or device where a host's directory would be (web03, a FIFO): passed over,
+        # the host vanished from a fleet run without --expect-hosts, which then passed.  A regular
+        # file (a README beside the hosts' directories) is no host's place, and is passed over.
+        yield HostInput(snapshot=None, name=entry.name, problem=(
+            f"{entry}: is {kind_of(mode)}, not a host's directory (or a *{SNAPSHOT_SUFFIX} file)"))
 
 
 # ------------------------------------------------------------------ workers
