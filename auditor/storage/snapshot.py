@@ -76,6 +76,12 @@ def _listeners(data: Any) -> int:
             + sum(_length(n.get("listeners")) for n in _namespaces(data)))
 
 
+def _listener_processes(data: Any) -> int:
+    listeners = [_members(data, "facts", "sockets", "listeners"), *(n.get("listeners") for n in _namespaces(data))]
+    return sum(_length(listener.get("processes")) for found in listeners if isinstance(found, list)
+               for listener in found if isinstance(listener, dict))
+
+
 def _audit_rules(data: Any) -> int:
     return (_length(_members(data, "facts", "audit", "loaded_rules"))
             + _length(_members(data, "facts", "audit", "persistent_rules")))
@@ -116,6 +122,12 @@ SECTION_LIMITS: tuple[SectionLimit, ...] = (
                  _listeners, "each costs a worker about 10 KiB of memory (20,000: about 225 MiB)"),
     SectionLimit("--max-namespaces", "network namespaces", "namespace", 5_000, lambda data: len(_namespaces(data)),
                  "each is judged by every rule and costs a worker about 32 KiB of memory (5,000: about 250 MiB)"),
+    # The processes holding the listening sockets (a prefork server's workers share its sockets):
+    # a few hundred on a busy host, each named in its listeners' findings and evidence (300,000 of
+    # them on one listener, a 27 MB snapshot: 607 MB of a worker's memory, 157 MB of evidence).
+    SectionLimit("--max-listener-processes", "processes holding its listening sockets", "process", 50_000,
+                 _listener_processes, "each costs a worker about 2 KiB of memory and its evidence about 0.5 KiB "
+                 "(50,000: about 100 MiB)"),
     # A real host loads a few hundred to a few thousand rules (the STIG's set is about 300), and
     # writes them twice (loaded and persistent): 20,000 in all is several times a large set.
     SectionLimit("--max-audit-rules", "audit rules (loaded and persistent)", "audit rule", 20_000, _audit_rules,

@@ -5,7 +5,9 @@ worker per CPU.  Every kind of record a snapshot holds without bound now has its
 (auditor.storage.snapshot.SECTION_LIMITS): audit rules (--max-audit-rules, default 20,000, loaded
 and persistent together), interfaces (--max-interfaces, 20,000) and sysctl settings
 (--max-sysctl-settings, 100,000) and gaps (--max-gaps, 50,000: 300,000 gaps peaked at 367 MB and
-wrote 67 MB of evidence) beside listeners and namespaces.  They are counted in the parsed
+wrote 67 MB of evidence) and the processes holding the listening sockets (--max-listener-processes,
+50,000: 300,000 on one listener peaked at 607 MB and wrote 157 MB of evidence) beside listeners
+and namespaces.  They are counted in the parsed
 document before its models are built (the 180,000 rules are refused at about a third of the
 memory); a host with more fails alone, exit 2, unjudged, with the reason.
 """
@@ -22,7 +24,7 @@ from auditor.domain.audit_rules import parse_rules_text
 from auditor.model.facts import AuditFacts
 from auditor.storage.snapshot import snapshot_bytes
 from tests.cli import REPO, run_cli
-from tests.factories import BOOT_BACKLOG_RULES, SOCKET_AUDIT_RULES, running_auditd, snapshot
+from tests.factories import BOOT_BACKLOG_RULES, SOCKET_AUDIT_RULES, listener, running_auditd, snapshot
 
 POLICY = REPO / "policies" / "corp.yaml"
 
@@ -31,7 +33,8 @@ def _document(name: str, number: int) -> dict:
     rules = parse_rules_text(BOOT_BACKLOG_RULES + SOCKET_AUDIT_RULES, "/etc/audit/audit.rules", "x86_64").rules
     audit = AuditFacts(enabled=1, loaded_rules=rules, persistent_rules=rules, runtime_source="auditctl",
                        config_dir_exists=True, machine="x86_64", **running_auditd())
-    return json.loads(snapshot_bytes(snapshot(hostname=name, machine_id=f"{number:032x}",
+    return json.loads(snapshot_bytes(snapshot(listeners=[listener("127.0.0.1", 22)], hostname=name,
+                                              machine_id=f"{number:032x}",
                                               collected_at=datetime.now(timezone.utc), audit=audit)))
 
 
@@ -74,6 +77,12 @@ def _with_gaps(document: dict, count: int) -> dict:
     return document
 
 
+def _with_listener_processes(document: dict, count: int) -> dict:
+    document["facts"]["sockets"]["listeners"][0]["processes"] = [
+        {"pid": 1000 + i, "name": "sshd", "exe": "/usr/sbin/sshd"} for i in range(count)]
+    return document
+
+
 def _fleet(fetch: Path, out: Path, *extra: object):
     return run_cli("fleet", "evaluate", "--snapshots", fetch, "--policy", POLICY, "--out-dir", out, "-q", "--jobs", "1",
                    *extra, timeout=300)
@@ -110,12 +119,13 @@ def test_a_snapshot_of_more_audit_rules_than_the_default_limit_fails_its_host_al
     (_with_sysctls, "--max-sysctl-settings", "sysctl settings (running, configured and its namespaces')",
      "sysctl setting"),
     (_with_gaps, "--max-gaps", "gaps (what its collector could not read)", "gap"),
+    (_with_listener_processes, "--max-listener-processes", "processes holding its listening sockets", "process"),
 ])
-def test_interfaces_sysctl_settings_and_gaps_are_limited_and_the_option_sets_the_limit(tmp_path: Path, build, option, what,
+def test_interfaces_sysctl_settings_gaps_and_listener_processes_are_limited_and_the_option_sets_the_limit(tmp_path: Path, build, option, what,
                                                                                   one):
     fetch = tmp_path / "fetch"
     document = build(_document("crowded", 1), 50)
-    counted = {"--max-interfaces": 50, "--max-gaps": 50,
+    counted = {"--max-interfaces": 50, "--max-gaps": 50, "--max-listener-processes": 50,
                "--max-sysctl-settings": 50 + len(document["facts"]["sysctl"]["runtime"])}[option]
     crowded = _write(fetch, "crowded", document)
     result = _fleet(fetch, tmp_path / "out", option, counted - 1)
