@@ -61,8 +61,8 @@ SUMMARY_FORMAT = "lbaudit-fleet-summary/1"
 # one (1), which is worse than an incomplete one (3); a bug in lbaudit (70) is worst of all.
 _EXIT_RANK = {ExitCode.COMPLIANT: 0, ExitCode.INCOMPLETE: 1, ExitCode.NON_COMPLIANT: 2, ExitCode.USAGE: 3,
               ExitCode.INTERNAL: 4}
-# What one host's snapshot may record before a worker judges it (listening sockets, network
-# namespaces, audit rules, interfaces, sysctl settings) is limited in one table,
+# What one host's snapshot may record before a worker judges it (listening sockets and their
+# processes, network namespaces, audit rules, interfaces, sysctl settings, gaps) is limited in one table,
 # auditor.storage.snapshot.SECTION_LIMITS, each kind by its option (--max-listeners, ...): a
 # worker's memory grows with each record it judges, and there is a worker per CPU, so one target's
 # snapshot could take the controller's memory.  The snapshot is read (at most MAX_SNAPSHOT_BYTES),
