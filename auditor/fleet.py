@@ -45,7 +45,7 @@ from auditor.durations import duration_text
 from auditor.errors import InputError, LbauditError
 from auditor.model.result import ExitCode, Severity, Status
 from auditor.safeio import kind_of, path_problem
-from auditor.text import quoted_name
+from auditor.text import inventory_host, quoted_name
 
 SNAPSHOT_SUFFIX = ".snapshot.json"
 SUMMARY_JSON = "fleet-summary.json"
@@ -61,19 +61,13 @@ SUMMARY_FORMAT = "lbaudit-fleet-summary/1"
 # one (1), which is worse than an incomplete one (3); a bug in lbaudit (70) is worst of all.
 _EXIT_RANK = {ExitCode.COMPLIANT: 0, ExitCode.INCOMPLETE: 1, ExitCode.NON_COMPLIANT: 2, ExitCode.USAGE: 3,
               ExitCode.INTERNAL: 4}
-# The most listening sockets one host's snapshot may record (host and namespaces together) before
-# its worker judges it.  Judging costs about 10 KiB of a worker's memory per listener (20,000: a peak
-# of about 225 MiB; a hostile 62 MB snapshot of 260,000 listeners peaked at 1.9 GB), and there is a
-# worker per CPU: one target's snapshot could take the controller's memory.  The snapshot is read
-# (at most MAX_SNAPSHOT_BYTES) and counted first; a host with more fails alone, exit 2, and is judged
-# on its own (lbaudit evaluate --snapshot) or with a higher --max-listeners.
-MAX_LISTENERS_PER_HOST = 20_000
-# The most network namespaces one host's snapshot may record before its worker judges it.  Each is
-# judged by every rule of the policy (its sysctls, listeners, interfaces): about 32 KiB of a worker's
-# memory and 12 KiB of evidence a namespace (5,000: a peak of about 250 MiB; a hostile 66 MB snapshot
-# of 60,000 namespaces and no listener peaked at 1.9 GB and wrote 704 MB of evidence).  A
-# Kubernetes node runs a namespace per pod, 110 by default; --max-namespaces raises the limit.
-MAX_NAMESPACES_PER_HOST = 5_000
+# What one host's snapshot may record before a worker judges it (listening sockets and their
+# processes, network namespaces, audit rules, interfaces, sysctl settings, gaps) is limited in one table,
+# auditor.storage.snapshot.SECTION_LIMITS, each kind by its option (--max-listeners, ...): a
+# worker's memory grows with each record it judges, and there is a worker per CPU, so one target's
+# snapshot could take the controller's memory.  The snapshot is read (at most MAX_SNAPSHOT_BYTES),
+# parsed and counted before its models are built; a host with more fails alone, exit 2, and is
+# judged on its own (lbaudit evaluate --snapshot) or with a higher limit.
 # An inventory name becomes a file name: letters, digits, dot, dash, underscore, not starting with a dot,
 # and short enough that its longest file, <host>.evidence.json.sig, is a name a file may have (255
 # bytes): a name of 240 made the fleet stop on "File name too long" (exit 70) with no summary.
@@ -122,6 +116,11 @@ class HostOutcome:
     run_id: int | None = None
     error: str | None = None
     junit: str = field(default="", repr=False)  # this host's <testsuite>, assembled into the fleet JUnit
+    # its tests, failures and errors; and where the run keeps ``junit`` once the host is back (offset
+    # and length in FleetSummary.junit_spool: _spool_junit), not in memory: a suite is about 12 MB
+    # for a host at --max-listeners
+    junit_counts: tuple[int, ...] = field(default=(0, 0, 0), repr=False)
+    junit_spooled: tuple[int, int] | None = field(default=None, repr=False)
     # the files a worker process wrote for this host, handed to the command (auditor.command_files.adopt)
     changes: list[Any] = field(default_factory=list, repr=False)
     # the run a worker process prepared for the history store (--record), for the command to record
@@ -133,7 +132,8 @@ class HostOutcome:
 
     def row(self) -> dict[str, Any]:
         data = asdict(self)
-        del data["junit"], data["changes"], data["prepared_run"], data["written"]
+        del data["junit"], data["junit_counts"], data["junit_spooled"], data["changes"], data["prepared_run"]
+        del data["written"]
         return data
 
 
@@ -160,12 +160,10 @@ class FleetJob:
     # The oldest snapshot judged (--max-age): an older one fails its host (exit 2), as one that
     # claims a collection time ahead of the controller's clock always does.  None: no limit.
     max_age: timedelta | None = None
-    # The most listening sockets (the host's and its namespaces') a host's snapshot may record
-    # (--max-listeners): one with more fails (exit 2) before it is judged.  See MAX_LISTENERS_PER_HOST.
-    max_listeners: int | None = None
-    # The most network namespaces (--max-namespaces): one with more fails (exit 2) before it is
-    # judged.  See MAX_NAMESPACES_PER_HOST.
-    max_namespaces: int | None = None
+    # The most records of a kind a host's snapshot may hold, by the option that sets it
+    # (("--max-listeners", 100), ...): one with more fails (exit 2) before it is judged.  A kind not
+    # given has its default (auditor.storage.snapshot.SECTION_LIMITS).
+    section_limits: tuple[tuple[str, int], ...] = ()
     # A private directory of this run in which each host name is claimed (an empty file, made with
     # O_EXCL) before its files are written: set by evaluate_fleet, not by callers.
     claims: Path | None = None
@@ -182,6 +180,7 @@ class FleetSummary:
     policy_version: str
     hosts: list[HostOutcome]
     policy_sha256: str | None = None  # of the resolved policy, as each host's evidence records it
+    junit_spool: Any = field(default=None, repr=False)  # the file of the hosts' spooled JUnit suites
 
     @property
     def exit_code(self) -> int:
@@ -282,6 +281,12 @@ def _discovered(paths: list[Path]) -> Iterator[HostInput]:
                 yield from _entry(entry)
 
 
+# The snapshot files a host's reason names when its directory holds several: the reason is in the
+# summary, the JUnit, the overview, the terminal and the store, and a directory of 100,000 of them
+# made it megabytes in each.
+NAMES_SHOWN = 10
+
+
 def _entry(entry: Path) -> Iterator[HostInput]:
     """The host an entry of a --snapshots directory is, if any.  One that cannot be examined or
     listed (another owner's, mode 000: the controller runs as an ordinary user) fails its host
@@ -309,12 +314,19 @@ def _entry(entry: Path) -> Iterator[HostInput]:
         elif len(found) == 1:
             yield HostInput(snapshot=found[0], name=entry.name)
         else:
+            named = ", ".join(p.name for p in found[:NAMES_SHOWN]) + (
+                f", and {len(found) - NAMES_SHOWN:,} more" if len(found) > NAMES_SHOWN else "")
             yield HostInput(snapshot=None, name=entry.name, problem=(
                 f"{entry}: no *{SNAPSHOT_SUFFIX} in the host's directory" if not found else
-                f"{entry}: {len(found)} snapshots in the host's directory, expected one: "
-                + ", ".join(p.name for p in found)))
+                f"{entry}: {len(found):,} snapshots in the host's directory, expected one: {named}"))
     elif entry.name.endswith(SNAPSHOT_SUFFIX):
         yield HostInput(snapshot=entry)
+    elif not stat.S_ISREG(mode):
+        # A FIFO, socket or device where a host's directory would be (web03, a FIFO): passed over,
+        # the host vanished from a fleet run without --expect-hosts, which then passed.  A regular
+        # file (a README beside the hosts' directories) is no host's place, and is passed over.
+        yield HostInput(snapshot=None, name=entry.name, problem=(
+            f"{entry}: is {kind_of(mode)}, not a host's directory (or a *{SNAPSHOT_SUFFIX} file)"))
 
 
 # ------------------------------------------------------------------ workers
@@ -449,7 +461,7 @@ def _ignore_stops() -> None:
 
 def _junit_suite(outcome: HostOutcome, evidence: Any, data: bytes) -> str:
     from auditor.report import ReportContext
-    from auditor.report.junit import plain_xml, render_junit
+    from auditor.report.junit import render_junit
 
     root = ET.fromstring(render_junit(evidence, ReportContext(evidence_bytes=data, evidence_path=outcome.evidence or "")))
     suite = root.find("testsuite")
@@ -460,17 +472,27 @@ def _junit_suite(outcome: HostOutcome, evidence: Any, data: bytes) -> str:
         properties.insert(0, ET.Element("property", {"name": "host", "value": outcome.host}))
     for case in suite.iter("testcase"):
         case.set("classname", f"{outcome.host}.{case.get('classname')}")
-    return ET.tostring(plain_xml(suite), encoding="unicode")
+    outcome.junit_counts = tuple(int(suite.get(name, "0")) for name in ("tests", "failures", "errors"))
+    return _member_suite(suite)
+
+
+def _member_suite(suite: ET.Element) -> str:
+    """A host's ``testsuite`` as the fleet JUnit holds it: indented one level in, as fleet_junit
+    writes it after the others without parsing it again."""
+    from auditor.report.junit import plain_xml
+
+    plain_xml(suite)
+    suite.tail = None
+    ET.indent(suite, space="  ", level=1)
+    return ET.tostring(suite, encoding="unicode")
 
 
 def _failed_suite(outcome: HostOutcome) -> str:
-    from auditor.report.junit import plain_xml
-
     suite = ET.Element("testsuite", {"name": outcome.host, "tests": "1", "failures": "0", "errors": "1",
                                      "skipped": "0", "time": "0.000", "hostname": outcome.hostname or outcome.host})
     case = ET.SubElement(suite, "testcase", {"name": "snapshot", "classname": f"{outcome.host}.lbaudit"})
     ET.SubElement(case, "error", {"type": f"exit {outcome.exit_code}", "message": outcome.error or ""})
-    return ET.tostring(plain_xml(suite), encoding="unicode")
+    return _member_suite(suite)
 
 
 def _utc_text(moment: datetime) -> str:
@@ -489,9 +511,9 @@ _DUPLICATE = "appears more than once in the fleet: this snapshot was not evaluat
 
 
 def _same_host(name: str) -> str:
-    """The host ``name`` names, as two names of one host compare: case does not count (RFC 4343),
-    nor does the root's trailing dot of an absolute name (``web1.`` is ``web1``, RFC 1034 3.1)."""
-    return name.lower().rstrip(".")
+    """The host ``name`` names, as two names of one host compare (the history store's replay check
+    compares them so too): auditor.text.inventory_host."""
+    return inventory_host(name)
 
 
 def _claim(job: FleetJob, name: str, host: HostInput, collection: Any = None, facts: str | None = None) -> None:
@@ -603,8 +625,9 @@ def _evaluate_into(state: _WorkerState, host: HostInput, outcome: HostOutcome) -
     job = state.job
     assert host.snapshot is not None
     started = datetime.now(timezone.utc)
-    snapshot, collect_ms = pipeline.timed_acquire(SnapshotFile(host.snapshot, job.snapshot_pubkey),
-                                                  pipeline.plan(state.policy, state.registry))
+    snapshot, collect_ms = pipeline.timed_acquire(
+        SnapshotFile(host.snapshot, job.snapshot_pubkey, before_validation=_within_limits(host, job)),
+        pipeline.plan(state.policy, state.registry))
     outcome.hostname, outcome.machine_id = snapshot.provenance.hostname, snapshot.provenance.machine_id
     outcome.collected_at = _utc_text(snapshot.provenance.collected_at)
     outcome.collection_age = duration_text(started - _utc(snapshot.provenance.collected_at))
@@ -619,8 +642,6 @@ def _evaluate_into(state: _WorkerState, host: HostInput, outcome: HostOutcome) -
         raise InputError(f"{host.snapshot}: host {outcome.host!r} {_NOT_EXPECTED} "
                          "(--expect-hosts): a snapshot left by an earlier run is not this run's evidence")
     pipeline.check_collection_time(snapshot, started, job.max_age)  # a stale host is not judged
-    _check_judged_size(snapshot, host, job.max_listeners or MAX_LISTENERS_PER_HOST,
-                       job.max_namespaces or MAX_NAMESPACES_PER_HOST)
     _claim(job, outcome.host, host, snapshot.provenance,
            None if snapshot.provenance.machine_id else snapshot.facts_digest())
     evidence = pipeline.assess(state.policy, snapshot, state.registry, fail_on=job.fail_on, started_at=started,
@@ -667,23 +688,19 @@ def _evaluate_into(state: _WorkerState, host: HostInput, outcome: HostOutcome) -
             outcome.run_id = _record(prepared, outcome.host)
 
 
-def _check_judged_size(snapshot: Any, host: HostInput, max_listeners: int, max_namespaces: int) -> None:
-    """Refuse (InputError, the host fails) a snapshot recording more than ``max_listeners`` listening
-    sockets or ``max_namespaces`` network namespaces: what a worker's memory grows with as it judges."""
-    facts = snapshot.facts
-    count = len((facts.sockets.listeners or []) if facts.sockets else [])
-    namespaces = facts.netns.namespaces if facts.netns is not None else []
-    count += sum(len(namespace.listeners or []) for namespace in namespaces)
-    if count > max_listeners:
-        raise InputError(f"{host.snapshot}: records {count:,} listening sockets (the host's and its namespaces'), "
-                         f"more than --max-listeners {max_listeners:,}: not judged (a fleet worker's memory grows "
-                         "with each listener it judges; judge this host alone with lbaudit evaluate --snapshot, or "
-                         "give a higher --max-listeners)")
-    if len(namespaces) > max_namespaces:
-        raise InputError(f"{host.snapshot}: records {len(namespaces):,} network namespaces, more than "
-                         f"--max-namespaces {max_namespaces:,}: not judged (a fleet worker's memory grows with "
-                         "each namespace it judges; judge this host alone with lbaudit evaluate --snapshot, or "
-                         "give a higher --max-namespaces)")
+def _within_limits(host: HostInput, job: FleetJob) -> Any:
+    """What refuses (InputError, the host fails) a parsed snapshot that records more of a kind than
+    its limit (auditor.storage.snapshot.SECTION_LIMITS): what a worker's memory grows with as it
+    builds the snapshot's models and judges them."""
+    from auditor.storage.snapshot import over_limits
+
+    def refuse_over_limits(data: Any) -> None:
+        for limit, count, maximum in over_limits(data, dict(job.section_limits)):
+            raise InputError(f"{host.snapshot}: records {count:,} {limit.noun}, more than {limit.option} {maximum:,}: "
+                             f"not judged (a fleet worker's memory grows with each {limit.one} it judges; judge this "
+                             f"host alone with lbaudit evaluate --snapshot, or give a higher {limit.option})")
+
+    return refuse_over_limits
 
 
 def _record(prepared: Any, host: str) -> int:
@@ -695,7 +712,15 @@ def _record(prepared: Any, host: str) -> int:
     # judged for this host (a snapshot kept from an earlier fetch, a known-good file handed over)
     # passed a host its later facts failed, with no age limit to stop it (or within --max-age).
     # The same facts judged again (another policy over the same fetch) are not older.
-    newest = _RECORDER.newest_collection(host)
+    # Runs whose facts claim to be collected ahead of this run's clock (recorded before the store
+    # refused them) are passed over, and said so: counted, they made every genuine snapshot of the
+    # host older than recorded, and the host was refused for ever.
+    found = _RECORDER.newest_collection(host, datetime.now(timezone.utc))
+    for run_id, collected in found.ahead:
+        print(f"lbaudit: warning: host {host!r}: its run {run_id} in the history store claims facts collected at "
+              f"{_utc_text(collected)}, ahead of this run's clock: not taken as its newest facts (retire or prune "
+              "that run)", file=sys.stderr)
+    newest = found.newest
     if newest is not None and prepared.collected < newest[1]:
         raise InputError(f"host {host!r}: its facts were collected at {_utc_text(prepared.collected)}, before those "
                          f"of its run {newest[0]} in the history store (collected {_utc_text(newest[1])}): an older "
@@ -710,9 +735,9 @@ def _record(prepared: Any, host: str) -> int:
 def default_jobs() -> int:
     """The CPUs this process may run on (its affinity, which a container or taskset narrows)."""
     try:
-        return max(1, len(os.sched_getaffinity(0)))
+        return min(max(1, len(os.sched_getaffinity(0))), MAX_JOBS)
     except AttributeError:  # not Linux
-        return max(1, os.cpu_count() or 1)
+        return min(max(1, os.cpu_count() or 1), MAX_JOBS)
 
 
 def check_job(job: FleetJob) -> None:
@@ -736,8 +761,8 @@ def check_job(job: FleetJob) -> None:
         # of every host failed, their earlier evidence removed from the out dir, and with --record
         # the whole fleet recorded as not scanned, for a misspelt path.
         load_public_key(job.snapshot_pubkey)
-    if job.jobs is not None and job.jobs < 1:
-        raise InputError(f"--jobs {job.jobs}: give 1 or more")
+    if job.jobs is not None and not 1 <= job.jobs <= MAX_JOBS:
+        raise InputError(f"--jobs {job.jobs}: give 1 to {MAX_JOBS:,}")
     for name in job.expect_hosts:
         if not _HOST_NAME.fullmatch(name):
             raise InputError(f"--expect-hosts: {quoted_name(name, 80)} cannot name a host ({_HOST_NAME_RULE})")
@@ -779,6 +804,11 @@ def _refuse_out_dir_among_snapshots(job: FleetJob) -> None:
         probe = probe.parent
 
 
+# The most worker processes a run may have (--jobs): each is a copy of the run with the policy and
+# the checks loaded, judging a host at a time, so more than the CPUs only wait for them; four times
+# the CPUs of a large controller.  (--jobs 2**62 ended the run with exit 70: its window of tasks
+# in flight, two a worker, is more than a Python slice may count.)
+MAX_JOBS = 1024
 HOSTS_PER_TASK = 4  # a few hosts per task: results come back as workers finish, none is held longer
 
 
@@ -1008,13 +1038,20 @@ def _outcomes(job: FleetJob, hosts: Iterator[HostInput]) -> Iterator[HostOutcome
     # in a worker (the one that kills its worker again fails, exit 70, saying how it ended), and a
     # new pool goes on with the hosts not yet started.
     while True:
-        executor = _pool(job, jobs)
+        window = list(itertools.islice(tasks, 2 * jobs))  # a bounded window: hosts stay streamed
+        if not window:
+            return
+        # No more workers than the tasks at hand: the pool forks every worker it may have at once,
+        # so --jobs 5000 over a fleet of three hosts forked 5,000 copies of the run (the CPUs'
+        # count is the default; a --jobs far above it is taken at its word, up to the hosts).
+        executor = _pool(job, min(jobs, len(window)))
         in_flight: dict[Future[list[HostOutcome]], list[HostInput]] = {}
         lost: list[HostInput] = []
         try:
-            for task in itertools.islice(tasks, 2 * jobs):  # a bounded window: hosts stay streamed
+            for number, task in enumerate(window):
                 lost += _submitted(executor, in_flight, task)
-                if lost:
+                if lost:  # the pool broke: the tasks of the window not submitted are evaluated alone
+                    lost += [host for rest in window[number + 1:] for host in rest]
                     break
             watch = _DeathWatch(executor)
             while in_flight and not lost:
@@ -1114,12 +1151,25 @@ def _plan_summary(state: _WorkerState) -> None:
 
 
 def _evaluate_hosts_into_summary(job: FleetJob, hosts: Iterator[HostInput]) -> FleetSummary:
+    import tempfile
+
     from auditor.storage.outputs import make_out_dir
 
-    assert _STATE is not None
     make_out_dir(job.out_dir)
+    # The hosts' JUnit suites until the fleet JUnit is written (_spool_junit): a file without a name
+    # (O_TMPFILE) on the out dir's file system, where the evidence and that JUnit go, so none is
+    # left behind whatever stops the run, and none takes memory as a tmpfs /tmp would.
+    with tempfile.TemporaryFile(dir=job.out_dir, prefix=".lbaudit-fleet-junit-") as spool:
+        return _judged_into_summary(job, hosts, spool)
+
+
+def _judged_into_summary(job: FleetJob, hosts: Iterator[HostInput], spool: Any) -> FleetSummary:
+    assert _STATE is not None
     started = datetime.now(timezone.utc)
-    outcomes = list(_outcomes(job, hosts))
+    outcomes = []
+    for outcome in _outcomes(job, hosts):
+        _spool_junit(outcome, spool)
+        outcomes.append(outcome)
     named: dict[str, list[HostOutcome]] = {}
     for outcome in outcomes:
         named.setdefault(_same_host(outcome.host), []).append(outcome)
@@ -1154,8 +1204,12 @@ def _evaluate_hosts_into_summary(job: FleetJob, hosts: Iterator[HostInput]) -> F
         _record_missed(outcomes, policy.id, started)
     _remove_earlier_files(outcomes, job.out_dir)
     summary = FleetSummary(started_at=started, finished_at=datetime.now(timezone.utc), policy_id=policy.id,
-                           policy_version=policy.version, hosts=outcomes, policy_sha256=policy_digest(policy))
+                           policy_version=policy.version, hosts=outcomes, policy_sha256=policy_digest(policy),
+                           junit_spool=spool)
     write_summary(summary, job.out_dir)
+    summary.junit_spool = None  # it goes with the run: the suites are in the fleet JUnit
+    for outcome in outcomes:
+        outcome.junit_spooled = None
     return summary
 
 
@@ -1231,20 +1285,57 @@ def _withdraw(outcome: HostOutcome) -> None:
     outcome.counts, outcome.failing_rules, outcome.controls = {}, [], {}
 
 
-def fleet_junit(summary: FleetSummary) -> bytes:
-    """One ``testsuite`` per host (its JUnit report, renamed to the host), under one ``testsuites``."""
-    from auditor.report.junit import xml_document
+def _spool_junit(outcome: HostOutcome, spool: Any) -> None:
+    """Keep the JUnit suite of a host that is back at the end of ``spool``, not in memory: every
+    host's suite was held until the fleet JUnit was written, and then all of them parsed at once,
+    about 48 MB of the command's memory a host at --max-listeners (a fleet of such hosts took the
+    controller's memory, whatever the workers' limits)."""
+    if not outcome.junit:
+        return
+    data = outcome.junit.encode("utf-8")
+    offset = spool.seek(0, os.SEEK_END)
+    spool.write(data)
+    outcome.junit_spooled, outcome.junit = (offset, len(data)), ""
 
-    suites = [ET.fromstring(h.junit if h.error is None else _failed_suite(h)) for h in summary.hosts]
+
+_FAILED_SUITE_COUNTS = (1, 0, 1)  # tests, failures, errors of _failed_suite
+
+
+def _suite_of(host: HostOutcome, spool: Any) -> str:
+    """The host's suite in the fleet JUnit (``spool``: where _spool_junit kept it)."""
+    if host.error is not None:
+        return _failed_suite(host)
+    if host.junit_spooled is not None:
+        offset, length = host.junit_spooled
+        spool.seek(offset)
+        return str(spool.read(length).decode("utf-8"))
+    return host.junit
+
+
+def fleet_junit(summary: FleetSummary) -> Iterator[bytes]:
+    """One ``testsuite`` per host (its JUnit report, renamed to the host), under one ``testsuites``,
+    host by host: each host's suite is read, written and let go (see _spool_junit)."""
+    from auditor.report.junit import plain_xml, xml_document
+
+    totals = [0, 0, 0]
+    for host in summary.hosts:
+        counts = _FAILED_SUITE_COUNTS if host.error is not None else host.junit_counts
+        totals = [total + count for total, count in zip(totals, counts)]
     duration = (summary.finished_at - summary.started_at).total_seconds()
     root = ET.Element("testsuites", {
         "name": f"lbaudit fleet {summary.policy_id}", "time": f"{max(duration, 0.0):.3f}",
-        "tests": str(sum(int(s.get("tests", "0")) for s in suites)),
-        "failures": str(sum(int(s.get("failures", "0")) for s in suites)),
-        "errors": str(sum(int(s.get("errors", "0")) for s in suites)),
+        "tests": str(totals[0]), "failures": str(totals[1]), "errors": str(totals[2]),
     })
-    root.extend(suites)
-    return xml_document(root)
+    if not summary.hosts:
+        yield xml_document(root)
+        return
+    # the document xml_document wrote of them all (indented, every text plain), a suite at a time
+    root.text = "\n  "  # not empty: written as an opening tag
+    opening = ET.tostring(plain_xml(root), encoding="unicode")
+    yield ('<?xml version="1.0" encoding="UTF-8"?>\n' + opening[:opening.index(">") + 1]).encode("utf-8")
+    for host in summary.hosts:
+        yield ("\n  " + _suite_of(host, summary.junit_spool)).encode("utf-8")
+    yield b"\n</testsuites>\n"
 
 
 def write_summary(summary: FleetSummary, out_dir: Path) -> list[Path]:
@@ -1255,9 +1346,9 @@ def write_summary(summary: FleetSummary, out_dir: Path) -> list[Path]:
 
     record = (json.dumps(summary.as_dict(), indent=2, sort_keys=True) + "\n").encode()
     written = []
-    for name, data in ((SUMMARY_JSON, record), (SUMMARY_JUNIT, fleet_junit(summary)),
+    for name, data in ((SUMMARY_JSON, record), (SUMMARY_JUNIT, None),
                        (SUMMARY_HTML, render_fleet_html(json.loads(record), links_from=out_dir))):
-        write_atomic(out_dir / name, data)
+        write_atomic(out_dir / name, fleet_junit(summary) if data is None else data)
         written.append(out_dir / name)
     return written
 

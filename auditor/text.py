@@ -169,3 +169,11 @@ def shell_word(text: str) -> str:
     import shlex
 
     return shlex.quote(text)
+
+
+def inventory_host(name: str) -> str:
+    """The host an inventory name names, as two names of one host compare (a fleet's hosts, and
+    the history store's runs of a fleet host): case does not count (RFC 4343), nor does the root's
+    trailing dot of an absolute name (``web1.`` is ``web1``, RFC 1034 3.1).  Inventory names are
+    ASCII (auditor.fleet's host name rule), so SQL's lower() agrees."""
+    return name.lower().rstrip(".")

@@ -25,7 +25,7 @@ import os
 import socket
 from dataclasses import field
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal, Union
+from typing import TYPE_CHECKING, Any, Callable, Literal, Union
 
 from auditor.collect import rootfs
 from auditor.collect.programs import SAFE_PATH, CommandResult, find_executable, run_command
@@ -165,6 +165,8 @@ class SnapshotFile:
 
     path: Path
     pubkey: Path | None = None
+    # May refuse the parsed document before its models are built (auditor.storage.snapshot.over_limits)
+    before_validation: Callable[[Any], None] | None = field(default=None, compare=False, repr=False)
     kind: TargetKind = field(default="snapshot", init=False)
     describe: str = field(default="snapshot file", init=False)
 
@@ -179,7 +181,7 @@ class SnapshotFile:
     def load(self) -> "HostSnapshot":
         from auditor.storage.snapshot import load_snapshot
 
-        return load_snapshot(self.path, self.pubkey)
+        return load_snapshot(self.path, self.pubkey, self.before_validation)
 
 
 @record

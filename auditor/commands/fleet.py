@@ -8,6 +8,7 @@ from __future__ import annotations
 import sys
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -16,6 +17,28 @@ from auditor.model.result import Severity
 from auditor.plugins import plugins_enabled
 
 SEVERITIES = [s.value for s in Severity]
+
+
+def section_limit_options(command: Any) -> Any:
+    """An option for each limit of what one host's snapshot may record (--max-listeners, ...,
+    auditor.storage.snapshot.SECTION_LIMITS), handed to the command as ``section_limits``: the
+    (option, maximum) pairs given."""
+    from auditor.storage.snapshot import SECTION_LIMITS
+
+    def given(context: click.Context, parameter: click.Parameter, value: int | None) -> int | None:
+        if value is not None:
+            chosen = context.meta.setdefault("lbaudit.section_limits", {})
+            chosen[parameter.opts[0]] = value
+            context.params["section_limits"] = tuple(sorted(chosen.items()))
+        else:
+            context.params.setdefault("section_limits", ())
+        return value
+
+    for limit in reversed(SECTION_LIMITS):
+        command = click.option(limit.option, type=click.IntRange(min=1), default=None, metavar="N", expose_value=False,
+                               callback=given, help=f"A host whose snapshot records more {limit.noun} than this fails "
+                               f"(exit 2) unjudged: {limit.cost} [default: {limit.default}].")(command)
+    return command
 
 
 @click.group("fleet")
@@ -51,16 +74,9 @@ def fleet() -> None:
 @max_age_option(None, "A host whose snapshot was collected longer ago than this (36h, 7d, ...) fails (exit 2): "
                 "a snapshot left from an earlier run is not the host as it is now [default: no limit; the "
                 "Ansible play gives 1d].")
-@click.option("--max-listeners", type=click.IntRange(min=1), default=None, metavar="N",
-              help="A host whose snapshot records more listening sockets than this (its own and its namespaces') "
-                   "fails (exit 2) unjudged: each costs a worker about 10 KiB of memory "
-                   "[default: 20000, about 225 MiB a worker].")
-@click.option("--max-namespaces", type=click.IntRange(min=1), default=None, metavar="N",
-              help="A host whose snapshot records more network namespaces than this fails (exit 2) unjudged: "
-                   "each is judged by every rule and costs a worker about 32 KiB of memory "
-                   "[default: 5000, about 250 MiB a worker].")
-@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
-              help="Worker processes [default: the CPUs this process may use].")
+@section_limit_options
+@click.option("--jobs", "-j", type=click.IntRange(min=1, max=1024), default=None,  # auditor.fleet.MAX_JOBS
+              help="Worker processes, never more than the hosts need [default: the CPUs this process may use].")
 @click.option("--fail-on", type=click.Choice(SEVERITIES), default="info", show_default=True,
               help="Lowest severity of a failing finding that makes a host non-compliant.")
 @click.option("--no-plugins", is_flag=True, help="Built-in checks only.")
@@ -68,8 +84,7 @@ def fleet() -> None:
 @force_option
 def evaluate(snapshots: tuple[Path, ...], policy_path: Path, out_dir: Path, sign_key: Path | None, record: bool,
              store: str | None, snapshot_pubkey: Path | None, host_html: bool, expect_hosts: tuple[str, ...],
-             max_age: timedelta | None, max_listeners: int | None, max_namespaces: int | None,
-             jobs: int | None, fail_on: str, no_plugins: bool,
+             max_age: timedelta | None, section_limits: tuple[tuple[str, int], ...], jobs: int | None, fail_on: str, no_plugins: bool,
              quiet: bool, force: bool) -> None:
     """Evaluate many hosts' snapshots against one policy, in parallel; the exit code is the worst host's.
 
@@ -83,7 +98,7 @@ def evaluate(snapshots: tuple[Path, ...], policy_path: Path, out_dir: Path, sign
                                       sign_key=sign_key, store=store, record=record, jobs=jobs,
                                       fail_on=Severity(fail_on), plugins=plugins_enabled(no_plugins),
                                       snapshot_pubkey=snapshot_pubkey, host_html=host_html, max_age=max_age,
-                                      max_listeners=max_listeners, max_namespaces=max_namespaces,
+                                      section_limits=section_limits,
                                       force=force,
                                       expect_hosts=tuple(dict.fromkeys(
                                           name.strip() for names in expect_hosts for name in names.split(",")

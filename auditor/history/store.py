@@ -21,7 +21,7 @@ from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -30,6 +30,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlch
 from auditor.errors import Busy, InputError, LbauditError
 from auditor.history import schema as t
 from auditor.history.location import SUPPORTED_SCHEMES, is_url
+from auditor.text import inventory_host
 
 if TYPE_CHECKING:
     from auditor.model.evidence import Evidence
@@ -139,6 +140,11 @@ def _dated_ahead(started: datetime, collected: datetime, now: datetime) -> str |
         return (f"says its facts were collected at {collected_naive.isoformat()}Z, after the time it is recorded "
                 f"({now.isoformat()}Z, {allowance}): a clock ahead or an edited date; not recorded (a fleet "
                 "would refuse every later scan of the host as older facts)")
+    if collected_naive > started + FUTURE_TOLERANCE:
+        # facts are judged after they are collected: the host's clock and the evaluating one agree
+        # to within the tolerance, or the date was edited
+        return (f"says its facts were collected at {collected_naive.isoformat()}Z, after it was evaluated "
+                f"({started.isoformat()}Z, {allowance}): a clock ahead or an edited date; not recorded")
     return None
 
 
@@ -468,6 +474,15 @@ class RecordedRun:
     evidence_sha256: str
     prev_evidence_sha256: str | None
     host_id: int
+
+
+class CollectionsRecorded(NamedTuple):
+    """What :meth:`HistoryStore.newest_collection` found of a host: its newest collection judged
+    (run id, time), None without one, and the runs whose collection time is ahead of the clock
+    (passed over)."""
+
+    newest: tuple[int, datetime] | None
+    ahead: list[tuple[int, datetime]]
 
 
 @dataclass(frozen=True)
@@ -1413,37 +1428,54 @@ class HistoryStore:
         except (SQLAlchemyError, DBAPIError) as exc:
             raise self._fail("record a host not scanned in", exc) from None
 
-    def newest_collection(self, inventory_name: str) -> tuple[int, datetime] | None:
+    def newest_collection(self, inventory_name: str, now: datetime | None = None) -> CollectionsRecorded:
         """Of the fleet host named ``inventory_name`` (as ``fleet evaluate --record`` records it),
         the latest run of each policy it was judged by, the one whose facts were collected last: its
         id, and when its facts were collected (UTC).  None for a host without a run.  The time is
         the run's ``collected_at`` (revision 0006); a run recorded before that revision has none, and
         its evidence says.  Read in the command's pending transaction when there is one (a second
-        connection of SQLite would wait for the write lock it holds)."""
+        connection of SQLite would wait for the write lock it holds).
+
+        A run whose facts claim a collection time more than FUTURE_TOLERANCE after ``now`` (the
+        fleet run's clock) is passed over, and named in ``ahead``: recorded before lbaudit refused
+        such runs (year 2999, by ``history import``), it made every genuine snapshot of the host
+        "older than recorded", and the host was refused for ever.  The policy's latest run before it
+        counts instead."""
         runs = t.runs.c
-        key = host_key(None, inventory_name, inventory_name)
+        limit = _aware_utc(now or datetime.now(timezone.utc)) + FUTURE_TOLERANCE
         newest: tuple[int, datetime] | None = None
+        ahead: list[tuple[int, datetime]] = []
         try:
             with self._writing() as conn:
-                host = conn.execute(sa.select(t.hosts.c.id).where(t.hosts.c.host_key == key)).first()
-                host_id = None if host is None else int(host.id)
-                policies = [] if host_id is None else list(conn.execute(
-                    sa.select(runs.policy_id).where(runs.host_id == host_id).distinct()).scalars())
-                for policy_id in policies:
-                    row = _checked(conn.execute(
+                # Every spelling of the host's name (case, a root's trailing dot: auditor.text.inventory_host), as
+                # the fleet run compares its hosts: the host's directory renamed WEB01 or web01. was
+                # a host without runs, and its older snapshot replayed was judged and recorded.
+                hosts = list(conn.execute(sa.select(t.hosts.c.id).where(
+                    sa.func.rtrim(sa.func.lower(t.hosts.c.inventory_name), ".") == inventory_host(inventory_name)))
+                    .scalars())
+                policies = [] if not hosts else list(conn.execute(
+                    sa.select(runs.host_id, runs.policy_id).where(runs.host_id.in_(hosts)).distinct()))
+                for host_id, policy_id in policies:
+                    latest = conn.execute(
                         sa.select(runs.id, runs.evidence_sha256, runs.collected_at)
                         .where(runs.host_id == host_id, runs.policy_id == policy_id)
-                        .order_by(runs.started_at.desc(), runs.id.desc()).limit(1)).one(), t.runs)
-                    if row.collected_at is not None:
-                        collected = _aware_utc(row.collected_at)
-                    else:
-                        collected = _collected_at(self._evidence_in(conn, row.evidence_sha256),
-                                                  f"{self.shown}: run {row.id}'s evidence")
-                    if newest is None or collected > newest[1]:
-                        newest = (int(row.id), collected)
+                        .order_by(runs.started_at.desc(), runs.id.desc())).all()
+                    for row in latest:
+                        _checked(row, t.runs)
+                        if row.collected_at is not None:
+                            collected = _aware_utc(row.collected_at)
+                        else:
+                            collected = _collected_at(self._evidence_in(conn, row.evidence_sha256),
+                                                      f"{self.shown}: run {row.id}'s evidence")
+                        if collected > limit:
+                            ahead.append((int(row.id), collected))
+                            continue
+                        if newest is None or collected > newest[1]:
+                            newest = (int(row.id), collected)
+                        break
         except (SQLAlchemyError, DBAPIError) as exc:
             raise self._fail("read", exc) from None
-        return newest
+        return CollectionsRecorded(newest, sorted(ahead))
 
     def newest_missed(self, *, policy: str | None = None) -> list[dict[str, Any]]:
         """Per host and policy id, the newest fleet run (by its start) that expected the host and

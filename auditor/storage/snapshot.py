@@ -10,8 +10,9 @@ host fields (hostname, machine id, time of collection, ...) are those recorded o
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Iterator
 
 from auditor.errors import InputError, Problem
 from auditor.model.base import sha256_hex
@@ -51,9 +52,118 @@ def write_snapshot(snapshot: HostSnapshot, path: Path) -> None:
 SNAPSHOT_WHAT = "an lbaudit snapshot"
 
 
-def parse_snapshot(raw: bytes, name: str) -> HostSnapshot:
-    """Validate the bytes of a snapshot file (``name`` is used in messages)."""
+# ---------------------------------------------------------------- what one snapshot may record
+
+def _members(data: Any, *path: str) -> Any:
+    """The value at ``path`` in parsed JSON, or None where the document is not shaped so (the
+    model's validation says what is wrong with it)."""
+    for key in path:
+        data = data.get(key) if isinstance(data, dict) else None
+    return data
+
+
+def _length(value: Any) -> int:
+    return len(value) if isinstance(value, (list, dict)) else 0
+
+
+def _namespaces(data: Any) -> list[Any]:
+    found = _members(data, "facts", "netns", "namespaces")
+    return [n for n in found if isinstance(n, dict)] if isinstance(found, list) else []
+
+
+def _listeners(data: Any) -> int:
+    return (_length(_members(data, "facts", "sockets", "listeners"))
+            + sum(_length(n.get("listeners")) for n in _namespaces(data)))
+
+
+def _listener_processes(data: Any) -> int:
+    listeners = [_members(data, "facts", "sockets", "listeners"), *(n.get("listeners") for n in _namespaces(data))]
+    return sum(_length(listener.get("processes")) for found in listeners if isinstance(found, list)
+               for listener in found if isinstance(listener, dict))
+
+
+def _audit_rules(data: Any) -> int:
+    return (_length(_members(data, "facts", "audit", "loaded_rules"))
+            + _length(_members(data, "facts", "audit", "persistent_rules")))
+
+
+def _interfaces(data: Any) -> int:
+    return sum(_length(n.get("interfaces")) for n in _namespaces(data))
+
+
+def _sysctl_settings(data: Any) -> int:
+    return (_length(_members(data, "facts", "sysctl", "runtime")) + _length(_members(data, "facts", "sysctl", "persistent"))
+            + sum(_length(n.get("sysctl")) for n in _namespaces(data)))
+
+
+@dataclass(frozen=True)
+class SectionLimit:
+    """How many of one kind of record a snapshot may hold before it is judged: what a judging
+    process's memory grows with.  ``option`` is the command-line option that sets it, ``noun`` what
+    is counted (plural), ``one`` one of them, ``default`` the limit without the option, and ``cost``
+    what each costs (the option's help)."""
+
+    option: str
+    noun: str
+    one: str
+    default: int
+    count: Callable[[Any], int]
+    cost: str
+
+
+# Every kind of record a snapshot holds without bound (and a host may hold many of), each with its limit, counted in the parsed
+# document before the models are built: the models and the judgement cost several times the parsed
+# JSON (a 50 MB snapshot of 180,000 audit rules, within MAX_SNAPSHOT_BYTES, peaked at 926 MB in the
+# fleet worker judging it).  Each default is far above a real host's and far below what a hostile
+# 64 MiB file can hold; docs/performance.md gives the measurements.  ``lbaudit fleet evaluate``
+# applies them (its worker per CPU judges hosts a target wrote); the options raise them.
+SECTION_LIMITS: tuple[SectionLimit, ...] = (
+    SectionLimit("--max-listeners", "listening sockets (the host's and its namespaces')", "listener", 20_000,
+                 _listeners, "each costs a worker about 10 KiB of memory (20,000: about 225 MiB)"),
+    SectionLimit("--max-namespaces", "network namespaces", "namespace", 5_000, lambda data: len(_namespaces(data)),
+                 "each is judged by every rule and costs a worker about 32 KiB of memory (5,000: about 250 MiB)"),
+    # The processes holding the listening sockets (a prefork server's workers share its sockets):
+    # a few hundred on a busy host, each named in its listeners' findings and evidence (300,000 of
+    # them on one listener, a 27 MB snapshot: 607 MB of a worker's memory, 157 MB of evidence).
+    SectionLimit("--max-listener-processes", "processes holding its listening sockets", "process", 50_000,
+                 _listener_processes, "each costs a worker about 2 KiB of memory and its evidence about 0.5 KiB "
+                 "(50,000: about 100 MiB)"),
+    # A real host loads a few hundred to a few thousand rules (the STIG's set is about 300), and
+    # writes them twice (loaded and persistent): 20,000 in all is several times a large set.
+    SectionLimit("--max-audit-rules", "audit rules (loaded and persistent)", "audit rule", 20_000, _audit_rules,
+                 "each costs a worker about 5 KiB of memory (20,000: 100 MiB)"),
+    # A host has an interface or two a container (a veth end each side), a few hundred at most.
+    SectionLimit("--max-interfaces", "network interfaces (in all its namespaces)", "interface", 20_000, _interfaces,
+                 "each costs a worker about 2.5 KiB of memory (20,000: about 50 MiB)"),
+    # Running and configured sysctl settings, and every namespace's running ones: lbaudit reads nine
+    # keys a namespace (45,000 at the namespace limit), and a configuration sets a few hundred.
+    SectionLimit("--max-sysctl-settings", "sysctl settings (running, configured and its namespaces')",
+                 "sysctl setting", 100_000, _sysctl_settings,
+                 "each costs a worker about 1.5 KiB of memory (100,000: about 150 MiB)"),
+    # What the collector could not read: a few on a host, one a listener or namespace at most where
+    # each one's processes or rules could not be read (both capped above).
+    SectionLimit("--max-gaps", "gaps (what its collector could not read)", "gap", 50_000,
+                 lambda data: _length(_members(data, "gaps")),
+                 "each costs a worker about 1 KiB of memory (50,000: about 55 MiB)"),
+)
+
+
+def over_limits(data: Any, limits: dict[str, int]) -> Iterator[tuple[SectionLimit, int, int]]:
+    """Each (limit, count, maximum) the parsed snapshot ``data`` records more of than allowed;
+    ``limits`` maps an option to its maximum (absent: its default)."""
+    for limit in SECTION_LIMITS:
+        maximum = limits.get(limit.option, limit.default)
+        count = limit.count(data)
+        if count > maximum:
+            yield limit, count, maximum
+
+
+def parse_snapshot(raw: bytes, name: str, before_validation: Callable[[Any], None] | None = None) -> HostSnapshot:
+    """Validate the bytes of a snapshot file (``name`` is used in messages); ``before_validation``
+    may refuse the parsed document (an InputError) before its models are built."""
     data = parse_document(raw, name, SNAPSHOT_WHAT)
+    if before_validation is not None:
+        before_validation(data)
     snapshot = validate_versioned(data, name, SNAPSHOT_WHAT, "snapshot", HostSnapshot, SNAPSHOT_SCHEMA,
                                   SUPPORTED_VERSIONS)
     found = contradictions(snapshot)
@@ -63,7 +173,8 @@ def parse_snapshot(raw: bytes, name: str) -> HostSnapshot:
     return snapshot
 
 
-def load_snapshot(path: Path, pubkey_path: Path | None = None) -> HostSnapshot:
+def load_snapshot(path: Path, pubkey_path: Path | None = None,
+                  before_validation: Callable[[Any], None] | None = None) -> HostSnapshot:
     """Read and validate a snapshot file; any problem is an InputError, never a traceback.
 
     With ``pubkey_path``, the bytes read must carry a valid snapshot signature (``<path>.sig``) by
@@ -90,7 +201,7 @@ def load_snapshot(path: Path, pubkey_path: Path | None = None) -> HostSnapshot:
         key = signing.public_key_fingerprint(public_key)
     else:
         state, key = signing.snapshot_signature_state(path), None
-    snapshot = parse_snapshot(raw, str(path))
+    snapshot = parse_snapshot(raw, str(path), before_validation)
     recorded = snapshot.provenance
     location = recorded_path(path)  # not as typed: the evidence of one file is one whatever its name
     provenance = recorded.model_copy(
