@@ -79,13 +79,13 @@ def test_upgrading_a_store_of_revision_0005_keeps_every_run_and_reads_old_times_
         assert store.revision() == HEAD_REVISION == "0006"
         with store.engine.connect() as conn:
             assert conn.execute(sa.select(runs.c.collected_at).order_by(runs.c.id)).scalars().all() == [None, None]
-        assert store.newest_collection("web01") == (2, second)  # from run 2's evidence
+        assert store.newest_collection("web01").newest == (2, second)  # from run 2's evidence
         raw, evidence = _scan(tmp_path, "third", NOW - timedelta(hours=1), wildcard=True)
         store.record(raw, evidence, trigger="fleet", inventory_name="web01")
         with store.engine.connect() as conn:
             assert conn.execute(sa.select(runs.c.collected_at).where(runs.c.id == 3)).scalar_one() == (
                 (NOW - timedelta(hours=1)).replace(tzinfo=None))
-        assert store.newest_collection("web01") == (3, NOW - timedelta(hours=1))
+        assert store.newest_collection("web01").newest == (3, NOW - timedelta(hours=1))
     assert run_cli("history", "verify", "--store", store_url).returncode == 0
     diff = run_cli("history", "diff", "--store", store_url)
     assert diff.returncode == 1, diff.stdout  # run 2 -> run 3: redis on every address
@@ -98,7 +98,7 @@ def test_the_collection_time_is_read_from_the_row_not_the_evidence(tmp_path, sto
         with store.engine.begin() as conn:  # the row says an hour later than the evidence
             conn.execute(sa.text("UPDATE runs SET collected_at = :moment"),
                          {"moment": (NOW - timedelta(hours=1)).replace(tzinfo=None)})
-        assert store.newest_collection("web01") == (1, NOW - timedelta(hours=1))
+        assert store.newest_collection("web01").newest == (1, NOW - timedelta(hours=1))
 
 
 def test_a_collection_time_set_back_is_a_verify_break(tmp_path, store_url):  # noqa: F811

@@ -73,7 +73,7 @@ def test_the_store_refuses_such_facts_on_every_recording_path(tmp_path, store_ur
         with pytest.raises(InputError, match="facts were collected at 2999"):
             store.record(future)
         assert store.list_runs() == []
-        assert store.newest_collection("web01") is None
+        assert store.newest_collection("web01").newest is None
 
 
 def test_control_case_facts_within_the_clock_skew_allowance_are_recorded(tmp_path, store_url):  # noqa: F811
