@@ -742,7 +742,8 @@ def steering_gaps(listeners: list[Listener]) -> list[Gap]:
     try:
         links = sk_lookup.attached_here()
     except sk_lookup.SkLookupError as exc:
-        why = f"whether a BPF sk_lookup program is attached to its network namespace is unknown ({exc.strerror})"
+        why = (f"whether a BPF sk_lookup program is attached to its network namespace is unknown ({exc.strerror}): "
+               "one can hand it connections and datagrams sent to any address and port")
     else:
         if not links:
             return []

@@ -149,3 +149,38 @@ def test_a_namespace_without_an_sk_lookup_program_has_none_listed():
                               env={**os.environ, "PYTHONPATH": str(REPO)})
     assert attached.stdout == "[]\n", attached.stderr
     assert sk_lookup.BPF_SK_LOOKUP == 36
+
+
+@pytest.mark.live
+def test_links_that_cannot_be_listed_leave_a_loopback_listener_not_reviewed(tmp_path):
+    """Without CAP_SYS_ADMIN the kernel does not list BPF links: an sk_lookup program may be there,
+    so a listener allowed only at its own address is not passed (exit 3), and the finding says why."""
+    require_namespaces()
+    if subprocess.run(["setpriv", "--help"], capture_output=True).returncode != 0:
+        pytest.skip("setpriv is not installed")
+    policy, out = tmp_path / "policy.yaml", tmp_path / "evidence.json"
+    policy.write_text(POLICY)
+    # lo up, a listener on 127.0.0.1 held while lbaudit runs without CAP_SYS_ADMIN, in a namespace of
+    # its own (unshare: gone with the script)
+    script = textwrap.dedent(f"""
+        import os, socket, subprocess, sys
+        subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
+        listener = socket.socket()
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        run = subprocess.run(["setpriv", "--bounding-set=-sys_admin", sys.executable, "-m", "auditor.cli", "evaluate",
+                              "--policy", {str(policy)!r}, "--output", {str(out)!r}, "-q"],
+                             capture_output=True, text=True)
+        print(listener.getsockname()[1], run.returncode, "Traceback" in run.stderr)
+    """)
+    done = subprocess.run(["unshare", "--net", sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=120, cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)})
+    port, code, traceback = done.stdout.split()
+    assert (code, traceback) == ("3", "False"), done.stderr
+    [finding] = [f for f in json.loads(out.read_text())["result"]["findings"]
+                 if f["subject"].startswith(f"tcp 127.0.0.1:{port} ")]
+    assert finding["status"] == "not_reviewed"
+    assert finding["reason"] == (
+        f"tcp 127.0.0.1:{port}: whether a BPF sk_lookup program is attached to its network namespace is unknown "
+        "(bpf BPF_LINK_GET_NEXT_ID: Operation not permitted): one can hand it connections and datagrams sent to "
+        "any address and port, at which it would not be allowed")
