@@ -40,6 +40,7 @@ from auditor.model.check import (
 from auditor.model.facts import (
     COMM_LENGTH,
     PROTOCOLS,
+    STEERED,
     TRANSPARENT_WHEN_SET_VERSIONS,
     HostSnapshot,
     Listener,
@@ -859,9 +860,8 @@ def _judge(
         as_transparent = _judge(copy_with(listener, {"transparent": True}), *args)
         if as_transparent.status == Status.PASS:
             return as_bound
-        reason = (f"{transparency_doubt}: a TPROXY rule hands a transparent socket connections to any address, "
-                  f"at which it would not be allowed")
-        observed = {**as_bound.observed, "transparent": None,  # type: ignore[dict-item]
+        reason = f"{transparency_doubt}, at which it would not be allowed"
+        observed = {**as_bound.observed, "transparent": listener.transparent,  # type: ignore[dict-item]
                     "accepts_networks_if_transparent": as_transparent.observed["accepts_networks"]}  # type: ignore[index,call-overload]
         return not_reviewed(listener.subject, reason, message=f"{as_bound.message}; but not reviewed: {reason}",
                             key=as_bound.key, subject_detail=as_bound.subject_detail, observed=observed,
@@ -1019,7 +1019,7 @@ def _judge_shared(listener: Listener, head: str, per_holder: list[tuple[ProcessI
 @check(
     name="net.bind_addresses",
     title="Listening sockets bind only to allowed addresses",
-    version="1.16.0",
+    version="1.17.0",
     needs=["sockets"],
     platforms=["linux", "windows", "macos"],
     uses=["netns"],
@@ -1075,6 +1075,14 @@ UDP or MPTCP listener that passes at its own address but would fail at every add
 not_reviewed when its namespace has TPROXY rules (nftables `tproxy`, iptables `-j TPROXY`, read with
 `nft -j list ruleset` and `iptables-save` inside each namespace) or they could not all be read, and
 passes as bound when the namespace is known to have none.
+
+A BPF sk_lookup program (Linux 5.9+) attached to a network namespace picks the socket for its
+incoming TCP connections and UDP datagrams before the sockets' addresses are consulted, and can hand
+them to any listener whatever it is bound to, transparent or not.  lbaudit lists the kernel's BPF
+links (bpf(2) BPF_LINK_GET_NEXT_ID, which needs CAP_SYS_ADMIN); a TCP, UDP or MPTCP listener of a
+namespace with an sk_lookup link, or of one where the links could not be listed (lbaudit not root),
+is judged as a transparent one: one that passes at its own address but would fail at every address
+is not_reviewed, naming the link and program ids.
 
 127.0.0.0/8 is loopback-only only while route_localnet is off: with net.ipv4.conf.all.route_localnet
 or net.ipv4.conf.IFACE.route_localnet set to 1 the kernel delivers packets addressed to 127.0.0.0/8
@@ -1264,8 +1272,15 @@ def _transparency_doubts(snapshot: HostSnapshot, listeners: list[Listener], tpro
     MPTCP one of a Linux host, in a namespace not known to be without TPROXY rules.  Each with why.
     ``method``: how the sockets of their namespace were collected, which says, in a snapshot of
     format 1.0 or 1.1, whether an unrecorded transparency is clear or unknown (:mod:`_transparency`)."""
+    # A BPF sk_lookup program of the namespace (or one that may be there) steers connections to a
+    # listener whatever it is bound to, transparent or not, TPROXY rules or not.
+    steered: dict[int, list[str]] = {}
+    for gap in snapshot.gaps_for("sockets", "listeners"):
+        if len(gap.path) == 3 and isinstance(gap.path[1], int) and gap.path[2] == STEERED:
+            steered.setdefault(gap.path[1], []).append(gap.reason)
+    doubts = {i: "; ".join(sorted(set(reasons))) for i, reasons in steered.items()}
     if tproxy is None or snapshot.facts.sockets is None or snapshot.facts.sockets.platform != "linux":
-        return {}
+        return doubts
     why: dict[int, list[str]] = {}
     for gap in snapshot.gaps_for("sockets", "listeners"):
         if len(gap.path) == 3 and isinstance(gap.path[1], int) and gap.path[2] == "transparent":
@@ -1277,9 +1292,9 @@ def _transparency_doubts(snapshot: HostSnapshot, listeners: list[Listener], tpro
             if unread is not None:
                 why[i] = [unread]
     return {i: f"whether it is transparent (IP_TRANSPARENT) is unknown ({'; '.join(sorted(set(why[i])))}), "
-               f"and {tproxy}"
+               f"and {tproxy}: a TPROXY rule hands a transparent socket connections to any address"
             for i, l in enumerate(listeners)
-            if l.transparent is None and l.protocol in TPROXY_PROTOCOLS and i in why}
+            if l.transparent is None and l.protocol in TPROXY_PROTOCOLS and i in why} | doubts
 
 
 def _judge_snapshot(snapshot: HostSnapshot, params: BindAddressParams, default: _Rule,

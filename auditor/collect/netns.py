@@ -74,6 +74,7 @@ from auditor.collect.sockets import (
     read_sockets_netlink,
     read_sockets_proc_net,
     read_time_wait,
+    steering_gaps,
     transparent_gaps,
     transparent_unshown,
 )
@@ -757,6 +758,7 @@ def read_here(timeout: float, target: Any = None, known: list[tuple[int, int]] |
         listeners = listeners_from_rows(rows)  # interface names resolve here, inside the namespace
         gaps += _v6only_gaps(listeners, v6only_reason)
         gaps += transparent_gaps(listeners, transparent_reason)
+        gaps += steering_gaps(listeners)
     counts = None
     try:
         time_wait = read_time_wait("/proc")

@@ -47,7 +47,7 @@ from dataclasses import field
 from functools import lru_cache
 from typing import Callable
 
-from auditor.collect import CollectContext, netlink
+from auditor.collect import CollectContext, netlink, sk_lookup
 from auditor.collect.cmdline import cmdline_fields
 from auditor.collect.fdtables import FdTable, keep_tables, read_table, registered_files
 from auditor.collect.parsers.proc_net import (
@@ -66,6 +66,7 @@ from auditor.collect.systemd_sockets import collect_declared_sockets
 from auditor.domain.netaddr import TPROXY_PROTOCOLS
 from auditor.model.base import copy_with
 from auditor.model.facts import (
+    STEERED,
     Gap,
     GapKind,
     Listener,
@@ -730,6 +731,28 @@ def transparent_gaps(listeners: list[Listener], why: str) -> list[Gap]:
     ]
 
 
+def steering_gaps(listeners: list[Listener]) -> list[Gap]:
+    """A gap for each TCP, UDP or MPTCP listener of the calling thread's network namespace when a
+    BPF sk_lookup program attached to it can hand the listener connections sent to any address and
+    port (:mod:`sk_lookup`), or when whether one is attached could not be read: its address then
+    does not bound what reaches it, as for a transparent socket under a TPROXY rule."""
+    steered = [(i, l) for i, l in enumerate(listeners) if l.protocol in TPROXY_PROTOCOLS]
+    if not steered:
+        return []
+    try:
+        links = sk_lookup.attached_here()
+    except sk_lookup.SkLookupError as exc:
+        why = (f"whether a BPF sk_lookup program is attached to its network namespace is unknown ({exc.strerror}): "
+               "one can hand it connections and datagrams sent to any address and port")
+    else:
+        if not links:
+            return []
+        named = "; ".join(f"link {link}, program {program}" for link, program in links)
+        why = (f"a BPF sk_lookup program is attached to its network namespace ({named}): it can hand it "
+               "connections and datagrams sent to any address and port")
+    return [gap_at("sockets", ("listeners", i, STEERED), f"{l.protocol} {l.endpoint}: {why}") for i, l in steered]
+
+
 def _v6only_gaps(listeners: list[Listener], why: str) -> list[Gap]:
     return [
         gap_at("sockets", ("listeners", index, "v6only"), f"{l.protocol} {l.endpoint}: {why}")
@@ -864,6 +887,7 @@ def collect_sockets(ctx: CollectContext) -> tuple[SocketFacts | None, list[Gap]]
     if listeners is not None:
         gaps += _v6only_gaps(listeners, read.v6only_reason)
         gaps += transparent_gaps(listeners, read.transparent_reason)
+        gaps += steering_gaps(listeners)
         methods.append(METHOD_OWNERS)
     gaps += owner_gaps
 

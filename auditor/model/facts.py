@@ -151,6 +151,12 @@ def _plain_part(part: object) -> bool:
     return type(part) is str and part != "" and "/" not in part and not (part.isascii() and part.isdigit())
 
 
+# The last part of a listener's gap path (sockets, ("listeners", i, STEERED)): something may hand it
+# connections sent to any address and port (a BPF sk_lookup program of its network namespace), so
+# its address does not bound what reaches it.
+STEERED = "steered"
+
+
 def gap_at(section: str, path: tuple[str | int, ...], reason: str) -> Gap:
     """``Gap(section=section, path=path, reason=reason)``: the same model (fields, fields set,
     the reason's undecodable bytes escaped), built without pydantic's validation when lbaudit's own

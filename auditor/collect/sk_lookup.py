@@ -1,0 +1,87 @@
+"""BPF ``sk_lookup`` programs attached to a network namespace (Linux 5.9+).
+
+An ``sk_lookup`` program runs when the kernel looks up the socket for an incoming TCP connection or
+UDP datagram, before the sockets' own addresses are consulted, and may hand the packet to any
+socket of a SOCKMAP (``bpf_sk_assign``) whatever address and port it was sent to: a listener bound
+to 127.0.0.1 then accepts connections sent to the namespace's outward addresses, as a transparent
+socket does under a TPROXY rule.  Its address no longer bounds what reaches it.
+
+Such a program can only be attached through a BPF link (``BPF_LINK_CREATE`` on a namespace file),
+and a link lives as long as a descriptor of it or a pin in bpffs does; every link of the kernel is
+listed by ``BPF_LINK_GET_NEXT_ID``, which needs CAP_SYS_ADMIN.  A link of type netns tells the
+namespace (its inode) and the attach type.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import os
+import platform
+import struct
+
+# bpf(2): one number per architecture (asm/unistd.h)
+SYS_BPF = {"x86_64": 321, "i386": 357, "i686": 357, "aarch64": 280, "arm64": 280, "riscv64": 280,
+           "armv7l": 386, "armv6l": 386, "ppc64le": 361, "ppc64": 361, "s390x": 351, "loongarch64": 280}
+BPF_OBJ_GET_INFO_BY_FD = 15
+BPF_LINK_GET_FD_BY_ID = 30
+BPF_LINK_GET_NEXT_ID = 31
+BPF_LINK_TYPE_NETNS = 5
+BPF_SK_LOOKUP = 36
+# struct bpf_link_info { u32 type, id, prog_id; union (8-aligned) { netns: { u32 netns_ino, attach_type } } }
+LINK_INFO = struct.Struct("=IIIIII")
+ATTR_SIZE = 128  # a zeroed union bpf_attr larger than any command's part used here
+
+
+class SkLookupError(OSError):
+    """The links could not be listed; its text says why."""
+
+
+def _bpf(number: int, command: int, attr: bytes) -> tuple[int, bytes]:
+    """The syscall's result and the attribute as the kernel left it (some commands answer in it)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    buffer = ctypes.create_string_buffer(attr, ATTR_SIZE)
+    result = libc.syscall(ctypes.c_long(number), ctypes.c_int(command), buffer, ctypes.c_uint(ATTR_SIZE))
+    if result < 0:
+        code = ctypes.get_errno()
+        raise OSError(code, os.strerror(code))
+    return int(result), buffer.raw
+
+
+def attached_here() -> list[tuple[int, int]] | None:
+    """(link id, program id) of each sk_lookup program attached to the calling thread's network
+    namespace; None when the kernel cannot have one (no bpf(2), no link listing: before Linux 5.8,
+    older than sk_lookup).  Raises SkLookupError when the links could not be listed."""
+    number = SYS_BPF.get(platform.machine())
+    if number is None:
+        raise SkLookupError(errno.ENOSYS, f"bpf(2) has no known number on {platform.machine()}")
+    here = os.stat("/proc/thread-self/ns/net").st_ino
+    found: list[tuple[int, int]] = []
+    link_id = 0
+    while True:
+        try:
+            _result, answer = _bpf(number, BPF_LINK_GET_NEXT_ID, struct.pack("=III", link_id, 0, 0))
+        except OSError as exc:
+            if exc.errno == errno.ENOENT:
+                return found  # the last link
+            if exc.errno in (errno.ENOSYS, errno.EINVAL) and link_id == 0:
+                return None  # no bpf(2), or a kernel that cannot list links (nor attach sk_lookup)
+            raise SkLookupError(exc.errno, f"bpf BPF_LINK_GET_NEXT_ID: {exc.strerror}") from None
+        link_id = struct.unpack_from("=I", answer, 4)[0]  # next_id: the kernel answers in the attribute
+        try:
+            descriptor, _attr = _bpf(number, BPF_LINK_GET_FD_BY_ID, struct.pack("=III", link_id, 0, 0))
+        except OSError as exc:
+            if exc.errno == errno.ENOENT:
+                continue  # released since it was listed
+            raise SkLookupError(exc.errno, f"bpf BPF_LINK_GET_FD_BY_ID {link_id}: {exc.strerror}") from None
+        try:
+            info = ctypes.create_string_buffer(LINK_INFO.size)
+            _bpf(number, BPF_OBJ_GET_INFO_BY_FD,
+                 struct.pack("=IIQ", descriptor, LINK_INFO.size, ctypes.addressof(info)))
+        except OSError as exc:
+            raise SkLookupError(exc.errno, f"bpf BPF_OBJ_GET_INFO_BY_FD of link {link_id}: {exc.strerror}") from None
+        finally:
+            os.close(descriptor)
+        kind, _id, program, _pad, namespace, attach_type = LINK_INFO.unpack(info.raw)
+        if kind == BPF_LINK_TYPE_NETNS and attach_type == BPF_SK_LOOKUP and namespace == here:
+            found.append((link_id, program))
