@@ -104,7 +104,7 @@ def _awk(ctx: CollectContext) -> str | None:
             return None
         if real.is_file():
             # rootfs.resolve leaves paths of the live root as they are; there the kernel may follow links
-            name = os.path.basename(os.path.realpath(real)) if Path(ctx.root).resolve() == Path("/") else real.name
+            name = os.path.basename(os.path.realpath(real)) if rootfs.real_root(ctx.root) == os.sep else real.name
             return "gawk" if name.startswith("gawk") else "mawk" if name.startswith("mawk") else None
     return None
 

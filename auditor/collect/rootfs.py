@@ -96,14 +96,38 @@ def take(key: tuple[Any, ...]) -> Any:
     return None if seen is None else seen.pop(key, None)
 
 
+def real_root(root: Path | str) -> str:
+    """The path every read under ``root`` starts from: its real path (``realpath``) when that names
+    the directory ``root`` names, else ``root`` made absolute (lexically), when that does; raises
+    OSError when neither does, or ``root`` cannot be looked at.
+
+    A link of ``/proc`` (``/proc/PID/root``, ``/proc/PID/cwd``, ``/proc/self/fd/N``) is followed by
+    the kernel to what it holds, not to the text ``readlink`` gives: the root of a container's
+    process in another mount namespace reads as ``/``.  Its real path is then this host's root,
+    and ``--root /proc/PID/root`` audited this host's files as the container's.  Kept as given,
+    the kernel follows the link at every read, into the container's root."""
+    given = os.fspath(root)
+    real = os.path.realpath(given)
+    absolute = os.path.abspath(given)
+    if real == absolute:
+        return real  # no link on the way: nothing that may name another directory
+    directory = os.stat(given)
+    if os.path.samestat(directory, os.stat(real)):
+        return real
+    if os.path.samestat(directory, os.stat(absolute)):
+        return absolute
+    raise OSError(errno.EXDEV, "neither its real path nor its absolute path names the directory it leads to "
+                               "(a link of /proc followed by '..'?)", given)
+
+
 def _real_root(root: Path | str) -> str:
     seen = _REAL_ROOTS.get()
     key = os.fspath(root)
     if seen is None:
-        return os.path.realpath(key)
+        return real_root(key)
     real = seen.get(key)
     if real is None:
-        real = seen[key] = os.path.realpath(key)
+        real = seen[key] = real_root(key)
     return real
 
 

@@ -155,7 +155,11 @@ class RootDir(_FileSystemTarget):
         if not stat.S_ISDIR(mode):
             what = "a file" if stat.S_ISREG(mode) else kind_of(mode)
             raise InputError(f"{given}: is {what}, not a directory ({needs})")
-        return cls(given.resolve())
+        try:
+            # resolved, but not past a link of /proc (/proc/PID/root), whose text names another directory
+            return cls(Path(rootfs.real_root(given)))
+        except OSError as exc:
+            raise InputError(f"{given}: cannot use as the root directory: {exc.strerror or exc} ({needs})") from None
 
 
 @record
