@@ -29,12 +29,14 @@ from pathlib import Path
 from auditor.collect import CollectContext, audit_netlink, rootfs, systemd_sockets
 from auditor.collect.fdtables import read_table
 from auditor.collect.procview import unlisted_processes
-from auditor.collect.sysctl import read_boot_sysctls
+from auditor.collect.sysctl import image_boot_cmdlines, read_boot_sysctls
 from auditor.domain import audit_rules, auditd_conf
+from auditor.domain.kernel_cmdline import kernel_parameters
 from auditor.domain.sysctl import IO_URING_DISABLED as IO_URING_SYSCTL
 from auditor.domain.sysctl import configured_setting
 from auditor.errors import Problem
 from auditor.model.facts import (
+    IMAGE_BOOT_AUDIT_GAP,
     AuditDaemonProcess,
     AuditdConfig,
     AuditFacts,
@@ -354,6 +356,30 @@ def _boot_audit(ctx: CollectContext) -> tuple[tuple[str | None, int | None], lis
         return (None, None), [_gap("boot_audit", f"/proc/cmdline: {rootfs.describe_os_error(exc)}")]
     release = ctx.target.uname()[0]  # audit= is read otherwise before Linux 4.17 ("on" turns auditing off)
     return (audit_rules.boot_audit_param(cmdline, release), audit_rules.boot_backlog_limit_param(cmdline)), []
+
+
+def _image_boot_audit(ctx: CollectContext) -> list[Gap]:
+    """Offline, the boot entry an image starts is not known: a boot loader file whose kernel command
+    line turns auditing off (audit=0 or off; audit=on to a kernel before 4.17, whose release is not
+    known offline) may keep every persistent rule from loading, since the kernel then makes no audit
+    socket until reboot.  A boot loader file that cannot be read may hold such a line."""
+    cmdlines, problems = image_boot_cmdlines(Path(ctx.root))
+    off = []
+    for origin, cmdline in cmdlines:
+        if audit_rules.boot_audit_param(cmdline) in ("off", "invalid"):
+            values = [f"audit={value}" for param, value in kernel_parameters(cmdline) if param == "audit"]
+            off.append(f"{origin} has {' '.join(values)}")
+    gaps = []
+    if off:
+        gaps.append(Gap(section="audit", path=IMAGE_BOOT_AUDIT_GAP, reason=(
+            f"the image's kernel command line may turn auditing off ({'; '.join(off)}), and which boot entry it "
+            "starts is not known offline: audit=0 or off (audit=on too before Linux 4.17) disables the kernel's "
+            "audit until reboot, so no rule is loaded and none records")))
+    if problems:
+        gaps.append(Gap(section="audit", path=IMAGE_BOOT_AUDIT_GAP, reason=(
+            f"the image's boot loader configuration could not be read completely ({'; '.join(problems)}): its "
+            "kernel command line may turn auditing off (audit=0), which keeps every rule from loading")))
+    return gaps
 
 
 BOOT_UNITS = ("auditd.service", "audit-rules.service")
@@ -687,6 +713,7 @@ def collect_audit(ctx: CollectContext) -> tuple[AuditFacts | None, list[Gap]]:
         enabled, rate_limit, loaded, io_uring = None, None, None, None
         # auditd_pid and boot_audit stay None: the findings that read them say "offline" themselves
         gaps += [_gap(f, OFFLINE_REASON, GapKind.NOT_APPLICABLE) for f in ("enabled", "loaded_rules", "io_uring")]
+        gaps += _image_boot_audit(ctx)
     exists = config_dir_exists(ctx)
     if exists is False:
         persistent, source = [], None  # nothing to load at boot: seen, not a gap

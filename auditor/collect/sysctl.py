@@ -138,14 +138,18 @@ def _boot_entry_files(root: Path, problems: list[str]) -> list[str]:
     return paths
 
 
-def image_cmdline_gaps(root: Path, persistent: dict[str, SysctlSetting]) -> list[Gap]:
-    """Offline, the boot entry an image starts (and so its kernel command line) is not known: a key a
-    ``sysctl.*`` parameter of any of its boot loader files sets, and no sysctl.d file names, has a
-    boot value lbaudit cannot tell (one ``persistent/<key>`` gap each, so that no kernel default is
-    assumed for it).  A boot loader file that cannot be read may set any key: then every key
-    lbaudit collects that no file names gets such a gap."""
+def image_boot_cmdlines(root: Path) -> tuple[list[tuple[str, str]], list[str]]:
+    """The kernel command lines an image's boot loader files hold, as ``(origin, command line)``
+    (``"/etc/default/grub:6"``), and the problems met reading them (a file that cannot be read may
+    hold any).  Read once a collection: the sysctl and audit sections both ask."""
+    found, problems = rootfs.read_once(("image boot command lines", os.fspath(root)),
+                                       lambda: _image_boot_cmdlines(root))
+    return list(found), list(problems)
+
+
+def _image_boot_cmdlines(root: Path) -> tuple[list[tuple[str, str]], list[str]]:
     problems: list[str] = []
-    found: dict[str, list[str]] = {}
+    found: list[tuple[str, str]] = []
     for path in _boot_entry_files(root, problems):
         try:
             text = rootfs.read_text(root, path)
@@ -154,9 +158,21 @@ def image_cmdline_gaps(root: Path, persistent: dict[str, SysctlSetting]) -> list
         except OSError as exc:
             problems.append(f"{path}: {rootfs.describe_os_error(exc)}")
             continue
-        for number, cmdline in boot_entry_cmdlines(path, text):
-            for line in cmdline_sysctls(cmdline):
-                found.setdefault(line.key, []).append(f"{path}:{number} sets {line.key} = {line.value!r}")
+        found += [(f"{path}:{number}", cmdline) for number, cmdline in boot_entry_cmdlines(path, text)]
+    return found, problems
+
+
+def image_cmdline_gaps(root: Path, persistent: dict[str, SysctlSetting]) -> list[Gap]:
+    """Offline, the boot entry an image starts (and so its kernel command line) is not known: a key a
+    ``sysctl.*`` parameter of any of its boot loader files sets, and no sysctl.d file names, has a
+    boot value lbaudit cannot tell (one ``persistent/<key>`` gap each, so that no kernel default is
+    assumed for it).  A boot loader file that cannot be read may set any key: then every key
+    lbaudit collects that no file names gets such a gap."""
+    cmdlines, problems = image_boot_cmdlines(root)
+    found: dict[str, list[str]] = {}
+    for origin, cmdline in cmdlines:
+        for line in cmdline_sysctls(cmdline):
+            found.setdefault(line.key, []).append(f"{origin} sets {line.key} = {line.value!r}")
     gaps = [Gap(section="sysctl", path=("persistent", key), kind=GapKind.UNREADABLE,
                 reason=f"the image's kernel command line may set {key} ({'; '.join(origins)}), and which boot entry "
                        "it starts is not known offline; no sysctl.d file sets the key, so its value at boot is unknown")

@@ -4,8 +4,9 @@ The kernel reads its parameters with parse_args() and next_arg() (kernel/params.
 words are separated by white space (isspace: space, \\t, \\n, \\v, \\f, \\r) outside double quotes, a
 word is ``param`` or ``param=value``, and the quotes are removed: ``"a=b c"`` and ``a="b c"`` both
 give ``a`` = ``b c``.  A word ``--`` ends the kernel's parameters; what follows is init's.  Every
-occurrence of a parameter is handed over in turn, so for the ones applied as they come (``audit=``,
-``sysctl.*``) the last one decides.
+occurrence of a parameter is handed over in turn, so for the ones applied as they come
+(``sysctl.*``, ``audit=``) the last one decides; for ``audit=`` only until one turns auditing off,
+which no later one undoes (:func:`auditor.domain.auditctl_output.boot_audit_param`).
 """
 
 from __future__ import annotations
