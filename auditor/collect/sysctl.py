@@ -17,9 +17,13 @@ from auditor.collect import CollectContext, rootfs
 from auditor.collect.procview import proc_mount_options_of
 from auditor.collect.sysctl_d import boot_applier, directories_note, read_persistent_sysctls
 from auditor.domain.kernel_cmdline import (
-    BLS_ENTRIES_DIR,
+    BLS_ENTRIES_DIRS,
+    EFI_VENDORS_DIR,
     GRUB_DEFAULTS,
     GRUB_DEFAULTS_DIR,
+    GRUB_ENVIRONMENT_NAME,
+    GRUB_ENVIRONMENTS,
+    GRUB_MENU_NAME,
     GRUB_MENUS,
     KERNEL_CMDLINE,
     KERNEL_INSTALL_CMDLINES,
@@ -131,10 +135,13 @@ def running_cmdline_sysctls(ctx: CollectContext) -> tuple[list[SysctlLine], list
 def _boot_entry_files(root: Path, problems: list[str]) -> list[str]:
     """The boot loader files of an image that may hold a kernel command line (see
     :func:`auditor.domain.kernel_cmdline.boot_entry_cmdlines`)."""
-    paths = [*KERNEL_INSTALL_CMDLINES, GRUB_DEFAULTS, *GRUB_MENUS]
-    for directory, suffix in ((GRUB_DEFAULTS_DIR, ".cfg"), (BLS_ENTRIES_DIR, ".conf")):
+    paths = [*KERNEL_INSTALL_CMDLINES, GRUB_DEFAULTS, *GRUB_MENUS, *GRUB_ENVIRONMENTS]
+    for directory, suffix in ((GRUB_DEFAULTS_DIR, ".cfg"), *((entries, ".conf") for entries in BLS_ENTRIES_DIRS)):
         paths += [f"{directory}/{name}" for name, kind in rootfs.list_config_dir_kinds(root, directory, problems)
                   if name.endswith(suffix) and not name.startswith(".") and kind != rootfs.DIRECTORY]
+    for vendor, kind in rootfs.list_config_dir_kinds(root, EFI_VENDORS_DIR, problems):
+        if kind != rootfs.OTHER:  # a directory, or a link that may lead to one
+            paths += [f"{EFI_VENDORS_DIR}/{vendor}/{GRUB_MENU_NAME}", f"{EFI_VENDORS_DIR}/{vendor}/{GRUB_ENVIRONMENT_NAME}"]
     return paths
 
 
@@ -150,10 +157,24 @@ def image_boot_cmdlines(root: Path) -> tuple[list[tuple[str, str]], list[str]]:
 def _image_boot_cmdlines(root: Path) -> tuple[list[tuple[str, str]], list[str]]:
     problems: list[str] = []
     found: list[tuple[str, str]] = []
+    read: set[Path] = set()
     for path in _boot_entry_files(root, problems):
         try:
+            real = rootfs.resolve(root, path)
+            if real in read:
+                continue  # /boot/grub2/grubenv is a link to the EFI partition's, also read by its own name
             text = rootfs.read_text(root, path)
+            read.add(real)
         except FileNotFoundError:
+            try:
+                link = rootfs.dangling_link(root, path)
+            except OSError as exc:
+                problems.append(f"{path}: {rootfs.describe_os_error(exc)}")
+                continue
+            if link is not None:
+                # RHEL's /boot/grub2/grubenv leads into the EFI system partition, which an image may
+                # not carry: the command line it holds is not known, not absent
+                problems.append(f"{path}: not found, through a symbolic link to nothing ({link})")
             continue
         except OSError as exc:
             problems.append(f"{path}: {rootfs.describe_os_error(exc)}")

@@ -65,12 +65,20 @@ def kernel_parameters(cmdline: str) -> list[tuple[str, str | None]]:
 
 # Where an image keeps the command lines its boot loader may start the kernel with: kernel-install's
 # (Unified Kernel Images and Boot Loader Specification entries take it), GRUB's defaults (Debian,
-# Ubuntu, RHEL), the Boot Loader Specification entries themselves, and GRUB's generated menu.
+# Ubuntu, RHEL), the Boot Loader Specification entries themselves (in /boot, or in the EFI system
+# partition mounted at /efi or /boot/efi, where systemd-boot reads them), GRUB's generated menu (on
+# an EFI system RHEL 7 and 8 keep it in the partition's vendor directory, /boot/efi/EFI/redhat), and
+# GRUB's environment block, where RHEL 8's entries take their options from ("options $kernelopts
+# $tuned_params"; grubby --args writes there, beside the partition's menu on EFI).
 KERNEL_INSTALL_CMDLINES = ("/etc/kernel/cmdline", "/usr/lib/kernel/cmdline")
 GRUB_DEFAULTS = "/etc/default/grub"
 GRUB_DEFAULTS_DIR = "/etc/default/grub.d"
 BLS_ENTRIES_DIR = "/boot/loader/entries"
+BLS_ENTRIES_DIRS = (BLS_ENTRIES_DIR, "/efi/loader/entries", "/boot/efi/loader/entries")
 GRUB_MENUS = ("/boot/grub/grub.cfg", "/boot/grub2/grub.cfg")
+GRUB_ENVIRONMENTS = ("/boot/grub/grubenv", "/boot/grub2/grubenv")
+EFI_VENDORS_DIR = "/boot/efi/EFI"  # each vendor's directory may hold a grub.cfg and a grubenv
+GRUB_MENU_NAME, GRUB_ENVIRONMENT_NAME = "grub.cfg", "grubenv"
 _GRUB_CMDLINE = first_use(r"\s*(?:export\s+)?GRUB_CMDLINE_LINUX(?:_DEFAULT)?=(.*)")
 _GRUB_KERNEL = first_use(r"\s*(?:linux|linuxefi|linux16)\s+\S+(.*)")
 _GRUB_KERNELOPTS = first_use(r"\s*set\s+kernelopts=(.*)")
@@ -87,17 +95,26 @@ def boot_entry_cmdlines(path: str, text: str) -> list[tuple[int, str]]:
     """The kernel command lines (line number, text) a boot configuration file at ``path`` holds:
     the whole of a kernel-install cmdline file, GRUB_CMDLINE_LINUX(_DEFAULT) of GRUB's defaults
     (shell quotes removed), the ``options`` of a Boot Loader Specification entry, the arguments of
-    a GRUB menu's ``linux`` lines and its ``set kernelopts=``."""
+    a GRUB menu's ``linux`` lines and its ``set kernelopts=``, and every value of a GRUB environment
+    block (``kernelopts=...``: an entry may take any of them as ``$name``)."""
     lines = text.splitlines()
     if path in KERNEL_INSTALL_CMDLINES:
         return [(1, " ".join(lines))]
+    directory, _, name = path.rpartition("/")
+    efi_vendor = directory.rpartition("/")[0] == EFI_VENDORS_DIR
+    menu = path in GRUB_MENUS or (efi_vendor and name == GRUB_MENU_NAME)
+    environment = path in GRUB_ENVIRONMENTS or (efi_vendor and name == GRUB_ENVIRONMENT_NAME)
     found: list[tuple[int, str]] = []
     for number, line in enumerate(lines, start=1):
-        if path.startswith(BLS_ENTRIES_DIR + "/"):
+        if directory in BLS_ENTRIES_DIRS:
             words = line.split(None, 1)
             if words and words[0] == "options":
                 found.append((number, words[1] if len(words) > 1 else ""))
-        elif path in GRUB_MENUS:
+        elif environment:
+            variable, equals, value = line.partition("=")
+            if equals and not variable.startswith("#"):
+                found.append((number, value))
+        elif menu:
             match = _GRUB_KERNEL().match(line) or _GRUB_KERNELOPTS().match(line)
             if match:
                 found.append((number, _unquoted(match[1])))

@@ -69,3 +69,70 @@ def test_audit_off_on_the_running_command_line_is_not_undone_by_a_later_audit_1(
     assert boot_audit_param("root=/dev/sda1 audit=1 audit=0\n", release) == "off"
     assert boot_audit_param("root=/dev/sda1 audit=on audit=1\n", None) == "invalid"  # 0 to a kernel before 4.17
     assert boot_audit_param("root=/dev/sda1 audit=1\n", release) == "on"
+
+
+# RHEL 8: the entries take their options from GRUB's environment block, which grubby --args
+# writes; on EFI /boot/grub2/grubenv is a link into the EFI system partition, where the menu is too.
+RHEL8_ENTRY = "title Red Hat Enterprise Linux\nlinux /vmlinuz-4.18.0-553.el8_10.x86_64\noptions $kernelopts $tuned_params\n"
+GRUBENV = "# GRUB Environment Block\nsaved_entry=x\nkernelopts=root=/dev/mapper/rhel-root ro {extra}\nboot_success=0\n###\n"
+
+
+@pytest.mark.parametrize(("layout", "origin"), [
+    ({"boot/grub2/grubenv": GRUBENV}, "/boot/grub2/grubenv:3 has audit=0"),
+    ({"boot/efi/EFI/redhat/grubenv": GRUBENV, "boot/grub2/grubenv": "../efi/EFI/redhat/grubenv"},
+     "/boot/grub2/grubenv:3 has audit=0"),  # one file, named once
+    ({"boot/efi/EFI/redhat/grub.cfg": "menuentry 'RHEL' {\n  linux /vmlinuz root=/dev/sda2 ro {extra}\n}\n"},
+     "/boot/efi/EFI/redhat/grub.cfg:2 has audit=0"),
+    ({"efi/loader/entries/rhel.conf": "title RHEL\noptions root=/dev/sda2 {extra}\n"},
+     "/efi/loader/entries/rhel.conf:2 has audit=0"),
+])
+def test_audit_off_where_rhel_and_systemd_boot_keep_the_command_line_is_read(image: Path, layout: dict[str, str],
+                                                                            origin: str) -> None:
+    write(image, "boot/loader/entries/rhel.conf", RHEL8_ENTRY)
+    for path, text in layout.items():
+        if text.startswith("../"):
+            (image / path).parent.mkdir(parents=True, exist_ok=True)
+            os.symlink(text, image / path)
+        else:
+            write(image, path, text.replace("{extra}", "audit=0"))
+    code, findings = evaluate(image)
+    assert status(findings, *B64) == "not_reviewed"
+    assert f"may turn auditing off ({origin})" in findings[B64]["message"], findings[B64]["message"]
+    assert code == 3
+
+
+def test_a_grubenv_linked_into_an_efi_partition_the_image_lacks_is_not_known(image: Path) -> None:
+    write(image, "boot/loader/entries/rhel.conf", RHEL8_ENTRY)
+    (image / "boot/grub2").mkdir(parents=True)
+    os.symlink("../efi/EFI/redhat/grubenv", image / "boot/grub2/grubenv")
+    code, findings = evaluate(image)
+    assert status(findings, *B64) == "not_reviewed"
+    assert ("could not be read completely (/boot/grub2/grubenv: not found, through a symbolic link to nothing "
+            "(/boot/grub2/grubenv -> ../efi/EFI/redhat/grubenv))") in findings[B64]["message"], findings[B64]["message"]
+    assert code == 3
+
+
+def test_control_case_a_grubenv_with_auditing_on_passes(image: Path) -> None:
+    write(image, "boot/loader/entries/rhel.conf", RHEL8_ENTRY)
+    write(image, "boot/grub2/grubenv", GRUBENV.replace("{extra}", "audit=1"))
+    code, findings = evaluate(image)
+    assert status(findings, *B64) == "pass"
+    assert code == 0
+
+
+def test_a_sysctl_in_a_rhel_8_grubenv_is_not_assumed_at_its_kernel_default(tmp_path: Path) -> None:
+    from auditor.checks.net_ephemeral_port_range import EphemeralRangeParams, net_ephemeral_port_range
+    from auditor.collect.rootdir import collect_root
+    from auditor.model.result import Status
+
+    root = tmp_path / "image"
+    write(root, "etc/sysctl.d/60-net.conf", "net.ipv4.ip_local_port_range = 32768 60999\n")
+    write(root, "boot/loader/entries/rhel.conf", RHEL8_ENTRY)
+    write(root, "boot/grub2/grubenv", GRUBENV.replace("{extra}", "sysctl.net.ipv4.ip_local_reserved_ports=32768-40000"))
+    snap = collect_root(root, frozenset({"sysctl", "sockets"}))
+    [gap] = snap.gaps_for("sysctl", "persistent/net.ipv4.ip_local_reserved_ports")
+    assert gap.reason.startswith("the image's kernel command line may set net.ipv4.ip_local_reserved_ports "
+                                 "(/boot/grub2/grubenv:3 sets net.ipv4.ip_local_reserved_ports = '32768-40000')")
+    [pool] = [o for o in net_ephemeral_port_range.run(snap, EphemeralRangeParams(min_pool_size=25000))
+              if o.subject == "ephemeral port pool"]
+    assert pool.status == Status.NOT_REVIEWED  # was a pass on 28,232 ports; the entry boots with 20,999
