@@ -79,13 +79,26 @@ def kind_of(mode: int) -> str:
     return "not a regular file"
 
 
+def refuse_kernel_file(fd: int, opened: os.stat_result, path: str | os.PathLike[str], what: str) -> None:
+    """Raise ``NotRegularFile`` when the open regular file ``fd`` is one of a kernel pseudo file
+    system (:func:`pseudo_file_system`), where a file a person writes (``what``: "document",
+    "configuration file") never is.  Asked only of the sizes such files give (``fstatfs`` is not
+    paid for every file)."""
+    if opened.st_size in _PSEUDO_FILE_SIZES:
+        kernels = pseudo_file_system(fd)
+        if kernels is not None:
+            raise NotRegularFile(errno.EINVAL, f"is a file of {kernels}, a kernel pseudo file system, not a "
+                                 f"{what} (not read: reading some of them takes what they hold)", os.fspath(path))
+
+
 def read_regular(path: str | os.PathLike[str], limit: int, *, follow_symlinks: bool = True,
-                 dir_fd: int | None = None, document: bool = False) -> bytes:
+                 dir_fd: int | None = None, document: bool | str = False) -> bytes:
     """The bytes of the regular file at ``path``, at most ``limit`` of them.
 
     ``document``: the file is one a person or lbaudit wrote (a policy, a waivers or configuration
     file), never a kernel's: a file of a pseudo file system (/proc, /sys, debugfs, tracefs, ...) is
-    refused unread (:func:`pseudo_file_system`).  A policy's ``extends`` names any file the run can
+    refused unread (:func:`pseudo_file_system`); a text in place of True names what the file is in
+    that refusal ("configuration file").  A policy's ``extends`` names any file the run can
     read, and reading some of those takes what they hold: ``extends: /proc/kmsg`` drained the kernel
     log that rsyslog reads (a CI job runs as root), tracefs's ``trace_pipe`` consumes the trace.
 
@@ -106,11 +119,8 @@ def read_regular(path: str | os.PathLike[str], limit: int, *, follow_symlinks: b
             what = kind_of(mode)
             raise NotRegularFile(errno.EISDIR if stat.S_ISDIR(mode) else errno.EINVAL,
                                  f"is {what}, not a regular file", os.fspath(path))
-        if document and opened.st_size in _PSEUDO_FILE_SIZES:
-            kernels = pseudo_file_system(fd)
-            if kernels is not None:
-                raise NotRegularFile(errno.EINVAL, f"is a file of {kernels}, a kernel pseudo file system, not a "
-                                     "document (not read: reading some of them takes what they hold)", os.fspath(path))
+        if document:
+            refuse_kernel_file(fd, opened, path, document if isinstance(document, str) else "document")
         if opened.st_size > max(limit, _PSEUDO_FILE_SIZE):
             # A regular file says its size: a sparse file of 5 GB is refused before a byte is read.
             # Reading up to the bound first held the bound twice over in memory (the chunks and

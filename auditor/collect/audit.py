@@ -249,7 +249,7 @@ def _io_uring(ctx: CollectContext) -> tuple[IoUringState | None, list[Gap]]:
     """io_uring of the running kernel: kernel.io_uring_disabled (Linux 6.6+) and its group; on an
     older kernel, whether it is built with io_uring, from its symbol table."""
     try:
-        text = ctx.target.read_text(IO_URING_DISABLED).strip()
+        text = ctx.target.read_text(IO_URING_DISABLED, kernel_file=True).strip()
     except FileNotFoundError:
         text = None
     except OSError as exc:
@@ -259,7 +259,7 @@ def _io_uring(ctx: CollectContext) -> tuple[IoUringState | None, list[Gap]]:
             return None, [_gap("io_uring", f"{IO_URING_DISABLED}: unexpected value {text!r}")]
         group: int | None = None
         try:
-            raw = ctx.target.read_text(IO_URING_GROUP).strip()
+            raw = ctx.target.read_text(IO_URING_GROUP, kernel_file=True).strip()
             group = int(raw) if raw.lstrip("-").isdigit() and -1 <= int(raw) < 2**32 else None
         except OSError:
             pass  # the group matters only with io_uring_disabled 1, and the finding says it is unread
@@ -270,7 +270,7 @@ def _io_uring(ctx: CollectContext) -> tuple[IoUringState | None, list[Gap]]:
         return IoUringState(present=True, disabled=2, group=group, source=IO_URING_DISABLED, holders=holders), gaps
     # No sysctl: a kernel before 6.6, or one built without io_uring.
     try:
-        symbols = ctx.target.read_text(KALLSYMS, KALLSYMS_LIMIT)
+        symbols = ctx.target.read_text(KALLSYMS, KALLSYMS_LIMIT, kernel_file=True)
     except OSError as exc:
         return None, [_gap("io_uring", f"{IO_URING_DISABLED} does not exist (a kernel before 6.6, or one without "
                                        f"io_uring), and {KALLSYMS}: {rootfs.describe_os_error(exc)}")]
@@ -351,7 +351,7 @@ def _ring_mappings(maps: str) -> list[str] | None:
 def _boot_audit(ctx: CollectContext) -> tuple[tuple[str | None, int | None], list[Gap]]:
     """audit= and audit_backlog_limit= of the running kernel's command line."""
     try:
-        cmdline = ctx.target.read_text("/proc/cmdline")
+        cmdline = ctx.target.read_text("/proc/cmdline", kernel_file=True)
     except OSError as exc:
         return (None, None), [_gap("boot_audit", f"/proc/cmdline: {rootfs.describe_os_error(exc)}")]
     release = ctx.target.uname()[0]  # audit= is read otherwise before Linux 4.17 ("on" turns auditing off)

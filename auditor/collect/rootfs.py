@@ -232,11 +232,18 @@ def _parent_beneath(root: Path, path: str) -> Iterator[tuple[int, str]]:
         os.close(fd)
 
 
-def read_text(root: Path, path: str, limit: int = MAX_CONFIG_BYTES) -> str:
-    """Read a text file under ``root``; raises OSError (FileNotFoundError, PermissionError, ...)."""
+def read_text(root: Path, path: str, limit: int = MAX_CONFIG_BYTES, kernel_file: bool = False) -> str:
+    """Read a text file under ``root``; raises OSError (FileNotFoundError, PermissionError, ...).
+
+    A file of a kernel pseudo file system (procfs, sysfs, ...) is refused (``NotRegularFile``)
+    unless ``kernel_file`` (the running host's /proc/cmdline, /proc/sys): a configuration file is
+    never one, and an image's link to one is followed to the /proc or /sys mounted in it (a
+    container's root, ``/proc/PID/root``, a chroot's): /etc/sysctl.d/99.conf -> /proc/kmsg drained
+    the kernel log rsyslog reads, and /proc/PID/environ gave the image settings no file of it holds."""
     try:
         with _parent_beneath(root, path) as (directory, name):
-            data = safeio.read_regular(name, limit, follow_symlinks=False, dir_fd=directory)
+            data = safeio.read_regular(name, limit, follow_symlinks=False, dir_fd=directory,
+                                       document=False if kernel_file else "configuration file")
     except safeio.NotRegularFile as exc:
         if exc.errno == errno.EISDIR:  # callers tell a directory from other non-files (augenrules skips it)
             raise IsADirectoryError(errno.EISDIR, "is a directory", path) from None
@@ -252,9 +259,10 @@ def read_head(root: Path, path: str, size: int) -> bytes:
     with _parent_beneath(root, path) as (directory, name):
         fd = os.open(name, flags, dir_fd=directory)
     try:
-        mode = os.fstat(fd).st_mode
-        if not stat.S_ISREG(mode):
-            raise safeio.NotRegularFile(errno.EINVAL, f"is {safeio.kind_of(mode)}, not a regular file", path)
+        opened = os.fstat(fd)
+        if not stat.S_ISREG(opened.st_mode):
+            raise safeio.NotRegularFile(errno.EINVAL, f"is {safeio.kind_of(opened.st_mode)}, not a regular file", path)
+        safeio.refuse_kernel_file(fd, opened, path, "program")
         return os.read(fd, size)
     finally:
         os.close(fd)

@@ -118,7 +118,7 @@ def running_cmdline_sysctls(ctx: CollectContext) -> tuple[list[SysctlLine], list
     if not ctx.target.runtime:
         return [], []
     try:
-        text = ctx.target.read_text(KERNEL_CMDLINE)
+        text = ctx.target.read_text(KERNEL_CMDLINE, kernel_file=True)
     except OSError as exc:
         return [], [f"{KERNEL_CMDLINE}: {rootfs.describe_os_error(exc)} (the kernel command line may set sysctls)"]
     found = cmdline_sysctls(text)

@@ -50,8 +50,10 @@ class _FileSystemTarget:
     def resolve(self, path: str) -> Path:
         return rootfs.resolve(self.root, path)
 
-    def read_text(self, path: str, limit: int = rootfs.MAX_CONFIG_BYTES) -> str:
-        return rootfs.read_text(self.root, path, limit)
+    def read_text(self, path: str, limit: int = rootfs.MAX_CONFIG_BYTES, kernel_file: bool = False) -> str:
+        """A file of the target (:func:`auditor.collect.rootfs.read_text`); ``kernel_file`` for
+        what the running kernel shows (/proc), which no configuration file may be."""
+        return rootfs.read_text(self.root, path, limit, kernel_file)
 
     def list_dir(self, path: str) -> list[str]:
         return rootfs.list_dir(self.root, path)
