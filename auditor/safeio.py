@@ -176,6 +176,29 @@ def path_problem(text: str) -> str | None:
     return None
 
 
+def real_directory(path: str | os.PathLike[str]) -> str:
+    """The path that names the directory ``path`` names: its real path (``realpath``) when that is
+    the same directory, else ``path`` made absolute (lexically), when that is; raises OSError when
+    neither is, or ``path`` cannot be looked at.
+
+    The kernel follows a link of /proc (``/proc/PID/root``, ``/proc/PID/cwd``, ``/proc/self/fd/N``)
+    to what it holds, not to the text ``readlink`` gives: for a process in another mount namespace
+    that text is its own view (``/`` for a container that pivoted into its root), a directory of
+    this host that is another one, or none at all."""
+    given = os.fspath(path)
+    real = os.path.realpath(given)
+    absolute = os.path.abspath(given)
+    if real == absolute:
+        return real  # no link on the way: nothing that may name another directory
+    directory = os.stat(given)
+    if os.path.samestat(directory, os.stat(real)):
+        return real
+    if os.path.samestat(directory, os.stat(absolute)):
+        return absolute
+    raise OSError(errno.EXDEV, "neither its real path nor its absolute path names the directory it leads to "
+                               "(a link of /proc followed by '..'?)", given)
+
+
 def recorded_path(path: str | os.PathLike[str]) -> str:
     """The name a file or directory whose contents are facts (a snapshot file, a captured bundle)
     is recorded under in a snapshot's provenance, and so in the evidence: absolute, links resolved,

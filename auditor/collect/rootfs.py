@@ -97,27 +97,12 @@ def take(key: tuple[Any, ...]) -> Any:
 
 
 def real_root(root: Path | str) -> str:
-    """The path every read under ``root`` starts from: its real path (``realpath``) when that names
-    the directory ``root`` names, else ``root`` made absolute (lexically), when that does; raises
-    OSError when neither does, or ``root`` cannot be looked at.
-
-    A link of ``/proc`` (``/proc/PID/root``, ``/proc/PID/cwd``, ``/proc/self/fd/N``) is followed by
-    the kernel to what it holds, not to the text ``readlink`` gives: the root of a container's
-    process in another mount namespace reads as ``/``.  Its real path is then this host's root,
-    and ``--root /proc/PID/root`` audited this host's files as the container's.  Kept as given,
-    the kernel follows the link at every read, into the container's root."""
-    given = os.fspath(root)
-    real = os.path.realpath(given)
-    absolute = os.path.abspath(given)
-    if real == absolute:
-        return real  # no link on the way: nothing that may name another directory
-    directory = os.stat(given)
-    if os.path.samestat(directory, os.stat(real)):
-        return real
-    if os.path.samestat(directory, os.stat(absolute)):
-        return absolute
-    raise OSError(errno.EXDEV, "neither its real path nor its absolute path names the directory it leads to "
-                               "(a link of /proc followed by '..'?)", given)
+    """The path every read under ``root`` starts from (:func:`auditor.safeio.real_directory`): its
+    real path, unless that names another directory than ``root`` (a link of /proc: the root of a
+    container's process, ``--root /proc/PID/root``, reads as ``/``, and this host's files were
+    audited as the container's); then ``root`` made absolute, which the kernel follows at every
+    read into the container's root."""
+    return safeio.real_directory(root)
 
 
 def _real_root(root: Path | str) -> str:

@@ -107,3 +107,30 @@ def test_schedule_into_a_proc_root_is_refused_and_writes_nowhere(container, tmp_
     assert (f"/proc/{pid}/root: is reached through a link of /proc to another directory than its real path "
             f"({seen_here}) names") in result.stderr
     assert {p: sorted(str(f) for f in p.rglob("*")) for p in (tree, seen_here)} == before
+
+
+def test_an_output_in_the_containers_tree_by_its_own_path_is_refused(container, tmp_path):
+    # the tree the container runs in, named by this host's path to it: the audited image all the same
+    pid, tree, seen_here = container
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(POLICY)
+    result = run_cli("evaluate", "--policy", str(policy), "--root", f"/proc/{pid}/root", "--output",
+                     str(tree / "evidence.json"), cwd=tmp_path, timeout=TIMEOUT)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert (f"{tree / 'evidence.json'} (evidence) is inside the offline root directory /proc/{pid}/root: writing "
+            "it would change the image being audited") in result.stderr
+    assert not (tree / "evidence.json").exists() and not (seen_here / "evidence.json").exists()
+
+
+def test_an_output_through_a_proc_link_is_refused_not_written_where_its_text_points(container, tmp_path):
+    pid, tree, seen_here = container
+    other = image(tmp_path / "other", RANGE_CONF)
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(POLICY)
+    result = run_cli("evaluate", "--policy", str(policy), "--root", str(other), "--output",
+                     f"/proc/{pid}/root/evidence.json", cwd=tmp_path, timeout=TIMEOUT)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert (f"/proc/{pid}/root/evidence.json: cannot write evidence: it is reached through a link of /proc whose "
+            f"text names another file ({seen_here / 'evidence.json'}) than the one it leads to") in result.stderr
+    assert not (seen_here / "evidence.json").exists()  # before: written here, in another directory of this host
+    assert not (tree / "evidence.json").exists()
