@@ -240,13 +240,10 @@ def read_head(root: Path, path: str, size: int) -> bytes:
     """The first ``size`` bytes (or fewer) of the regular file at ``path`` under ``root``, opened as
     :func:`read_text` opens it: a program's ELF header, whatever the size of the program.  Raises
     OSError (``NotRegularFile`` for a FIFO, device or directory; never blocks)."""
-    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
+    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
     with _parent_beneath(root, path) as (directory, name):
-        fd = os.open(name, flags, dir_fd=directory)
+        fd, opened = safeio.open_regular(name, flags, follow_symlinks=False, dir_fd=directory)  # no device is opened
     try:
-        opened = os.fstat(fd)
-        if not stat.S_ISREG(opened.st_mode):
-            raise safeio.NotRegularFile(errno.EINVAL, f"is {safeio.kind_of(opened.st_mode)}, not a regular file", path)
         safeio.refuse_kernel_file(fd, opened, path, "program")
         return os.read(fd, size)
     finally:
