@@ -236,16 +236,17 @@ def read_text(root: Path, path: str, limit: int = MAX_CONFIG_BYTES, kernel_file:
     return data.decode("utf-8", errors="replace")
 
 
-def read_head(root: Path, path: str, size: int) -> bytes:
-    """The first ``size`` bytes (or fewer) of the regular file at ``path`` under ``root``, opened as
-    :func:`read_text` opens it: a program's ELF header, whatever the size of the program.  Raises
-    OSError (``NotRegularFile`` for a FIFO, device or directory; never blocks)."""
+def read_head(root: Path, path: str, size: int, offset: int = 0) -> bytes:
+    """``size`` bytes (or fewer) from ``offset`` (the first ones by default) of the regular file at
+    ``path`` under ``root``, opened as :func:`read_text` opens it: a program's ELF header, a section
+    of a Unified Kernel Image, whatever the size of the file.  Raises OSError (``NotRegularFile``
+    for a FIFO, device or directory; never blocks)."""
     flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
     with _parent_beneath(root, path) as (directory, name):
         fd, opened = safeio.open_regular(name, flags, follow_symlinks=False, dir_fd=directory)  # no device is opened
     try:
         safeio.refuse_kernel_file(fd, opened, path, "program")
-        return os.read(fd, size)
+        return os.pread(fd, size, offset)
     finally:
         os.close(fd)
 

@@ -27,7 +27,14 @@ from auditor.domain.kernel_cmdline import (
     GRUB_MENUS,
     KERNEL_CMDLINE,
     KERNEL_INSTALL_CMDLINES,
+    MAX_CMDLINE_BYTES,
+    PE_HEADER_BYTES,
+    UKI_ADDON_DIRS,
+    UKI_DIRS,
+    UKI_EXTRA_SUFFIX,
+    UKI_SUFFIX,
     boot_entry_cmdlines,
+    pe_section,
 )
 from auditor.domain.sysctl import (
     BOOT_APPLIERS,
@@ -142,7 +149,41 @@ def _boot_entry_files(root: Path, problems: list[str]) -> list[str]:
     for vendor, kind in rootfs.list_config_dir_kinds(root, EFI_VENDORS_DIR, problems):
         if kind != rootfs.OTHER:  # a directory, or a link that may lead to one
             paths += [f"{EFI_VENDORS_DIR}/{vendor}/{GRUB_MENU_NAME}", f"{EFI_VENDORS_DIR}/{vendor}/{GRUB_ENVIRONMENT_NAME}"]
+    for directory in UKI_DIRS:
+        for name, kind in rootfs.list_config_dir_kinds(root, directory, problems):
+            if name.endswith(UKI_SUFFIX) and not name.startswith(".") and kind != rootfs.DIRECTORY:
+                paths.append(f"{directory}/{name}")
+            elif name.endswith(UKI_EXTRA_SUFFIX) and kind != rootfs.OTHER:
+                paths += _uki_addons(root, f"{directory}/{name}", problems)
+    for directory in UKI_ADDON_DIRS:
+        paths += _uki_addons(root, directory, problems)
     return paths
+
+
+def _uki_addons(root: Path, directory: str, problems: list[str]) -> list[str]:
+    return [f"{directory}/{name}" for name, kind in rootfs.list_config_dir_kinds(root, directory, problems)
+            if name.endswith(".addon" + UKI_SUFFIX) and not name.startswith(".") and kind != rootfs.DIRECTORY]
+
+
+def _uki_cmdlines(root: Path, path: str) -> list[tuple[int, str]]:
+    """The command line embedded in the Unified Kernel Image (or add-on) at ``path``: its .cmdline
+    section.  An image without one boots with what the boot loader passes, which is not known
+    offline (OSError); a file that is no PE file is a ValueError."""
+    header = rootfs.read_head(root, path, PE_HEADER_BYTES)
+    try:
+        section = pe_section(header, b".cmdline")
+    except ValueError as exc:
+        raise ValueError(f"{path}: {exc}") from None
+    if section is None:
+        if path.endswith(".addon" + UKI_SUFFIX):
+            return []  # an add-on may carry only a devicetree
+        raise OSError(errno.ENODATA, "a Unified Kernel Image without an embedded command line (.cmdline): it boots "
+                                     "with what the boot loader passes, which is not known offline", path)
+    offset, size = section
+    if size > MAX_CMDLINE_BYTES:
+        raise ValueError(f"{path}: its .cmdline section is larger than {MAX_CMDLINE_BYTES} bytes")
+    text = rootfs.read_head(root, path, size, offset).split(b"\0", 1)[0]
+    return [(1, text.decode("utf-8", "replace"))]
 
 
 def image_boot_cmdlines(root: Path) -> tuple[list[tuple[str, str]], list[str]]:
@@ -163,6 +204,10 @@ def _image_boot_cmdlines(root: Path) -> tuple[list[tuple[str, str]], list[str]]:
             real = rootfs.resolve(root, path)
             if real in read:
                 continue  # /boot/grub2/grubenv is a link to the EFI partition's, also read by its own name
+            if path.endswith(UKI_SUFFIX):
+                read.add(real)
+                found += [(f"{path} (.cmdline)", cmdline) for _, cmdline in _uki_cmdlines(root, path)]
+                continue
             text = rootfs.read_text(root, path)
             read.add(real)
         except FileNotFoundError:
@@ -178,6 +223,9 @@ def _image_boot_cmdlines(root: Path) -> tuple[list[tuple[str, str]], list[str]]:
             continue
         except OSError as exc:
             problems.append(f"{path}: {rootfs.describe_os_error(exc)}")
+            continue
+        except ValueError as exc:  # a Unified Kernel Image that is no PE file lbaudit can read
+            problems.append(str(exc))
             continue
         found += [(f"{path}:{number}", cmdline) for number, cmdline in boot_entry_cmdlines(path, text)]
     return found, problems

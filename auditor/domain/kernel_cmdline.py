@@ -79,6 +79,37 @@ GRUB_MENUS = ("/boot/grub/grub.cfg", "/boot/grub2/grub.cfg")
 GRUB_ENVIRONMENTS = ("/boot/grub/grubenv", "/boot/grub2/grubenv")
 EFI_VENDORS_DIR = "/boot/efi/EFI"  # each vendor's directory may hold a grub.cfg and a grubenv
 GRUB_MENU_NAME, GRUB_ENVIRONMENT_NAME = "grub.cfg", "grubenv"
+# Unified Kernel Images (type #2 entries) and their add-ons (systemd-stub appends an add-on's
+# command line to the image's): PE files whose .cmdline section holds the command line, in the
+# EFI/Linux directory of the boot or EFI system partition, an image's NAME.efi.extra.d directory
+# beside it, and loader/addons for every image.
+UKI_DIRS = ("/boot/EFI/Linux", "/efi/EFI/Linux", "/boot/efi/EFI/Linux")
+UKI_ADDON_DIRS = ("/boot/loader/addons", "/efi/loader/addons", "/boot/efi/loader/addons")
+UKI_SUFFIX, UKI_EXTRA_SUFFIX = ".efi", ".efi.extra.d"
+PE_HEADER_BYTES = 64 * 1024  # the DOS stub, PE header and section table of any UKI fit in far less
+MAX_CMDLINE_BYTES = 64 * 1024
+
+
+def pe_section(header: bytes, name: bytes) -> tuple[int, int] | None:
+    """(file offset, size) of the section ``name`` (b".cmdline") of the PE file whose first bytes
+    are ``header``; None when it has none.  ValueError when ``header`` is no PE file, or its
+    section table is not within it."""
+    if header[:2] != b"MZ" or len(header) < 0x40:
+        raise ValueError("not a PE file (no MZ header)")
+    pe = int.from_bytes(header[0x3C:0x40], "little")
+    if header[pe:pe + 4] != b"PE\0\0" or len(header) < pe + 24:
+        raise ValueError("not a PE file (no PE signature where its header says)")
+    sections = int.from_bytes(header[pe + 6:pe + 8], "little")
+    table = pe + 24 + int.from_bytes(header[pe + 20:pe + 22], "little")
+    if len(header) < table + 40 * sections:
+        raise ValueError("its section table is not within its first bytes")
+    for index in range(sections):
+        entry = header[table + 40 * index:table + 40 * (index + 1)]
+        if entry[:8].rstrip(b"\0") == name:
+            virtual_size = int.from_bytes(entry[8:12], "little")
+            raw_size = int.from_bytes(entry[16:20], "little")
+            return int.from_bytes(entry[20:24], "little"), min(virtual_size or raw_size, raw_size)
+    return None
 _GRUB_CMDLINE = first_use(r"\s*(?:export\s+)?GRUB_CMDLINE_LINUX(?:_DEFAULT)?=(.*)")
 _GRUB_KERNEL = first_use(r"\s*(?:linux|linuxefi|linux16)\s+\S+(.*)")
 _GRUB_KERNELOPTS = first_use(r"\s*set\s+kernelopts=(.*)")

@@ -136,3 +136,53 @@ def test_a_sysctl_in_a_rhel_8_grubenv_is_not_assumed_at_its_kernel_default(tmp_p
     [pool] = [o for o in net_ephemeral_port_range.run(snap, EphemeralRangeParams(min_pool_size=25000))
               if o.subject == "ephemeral port pool"]
     assert pool.status == Status.NOT_REVIEWED  # was a pass on 28,232 ports; the entry boots with 20,999
+
+
+def uki(cmdline: bytes | None) -> bytes:
+    """A minimal PE file as a Unified Kernel Image is: a DOS header, a PE header, one section
+    (.cmdline holding ``cmdline``, NUL-terminated as ukify writes it; .linux when None)."""
+    data = bytearray(0x200)
+    data[0:2] = b"MZ"
+    data[0x3C:0x40] = (0x80).to_bytes(4, "little")
+    data[0x80:0x84] = b"PE\0\0"
+    data[0x84:0x86] = (0x8664).to_bytes(2, "little")  # x86-64
+    data[0x86:0x88] = (1).to_bytes(2, "little")  # one section; no optional header (size 0)
+    body = (cmdline + b"\0") if cmdline is not None else b"\x7fELF"
+    entry = (b".cmdline" if cmdline is not None else b".linux\0\0") + len(body).to_bytes(4, "little")
+    entry += (0x1000).to_bytes(4, "little") + len(body).to_bytes(4, "little") + (0x200).to_bytes(4, "little")
+    data[0x98:0x98 + len(entry)] = entry
+    return bytes(data) + body
+
+
+@pytest.mark.parametrize("where", ["boot/EFI/Linux/linux-6.8.efi", "efi/EFI/Linux/linux-6.8.efi",
+                                   "boot/efi/loader/addons/audit.addon.efi",
+                                   "efi/EFI/Linux/linux-6.8.efi.extra.d/audit.addon.efi"])
+def test_audit_off_embedded_in_a_unified_kernel_image_is_read(image: Path, where: str) -> None:
+    path = image / where
+    path.parent.mkdir(parents=True)
+    path.write_bytes(uki(b"root=/dev/sda2 quiet audit=0"))
+    code, findings = evaluate(image)
+    assert status(findings, *B64) == "not_reviewed"
+    assert f"may turn auditing off (/{where} (.cmdline) has audit=0)" in findings[B64]["message"], \
+        findings[B64]["message"]
+    assert code == 3
+
+
+def test_a_unified_kernel_image_without_a_command_line_boots_with_an_unknown_one(image: Path) -> None:
+    path = image / "boot/EFI/Linux/linux-6.8.efi"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(uki(None))
+    code, findings = evaluate(image)
+    assert status(findings, *B64) == "not_reviewed"
+    assert ("could not be read completely (/boot/EFI/Linux/linux-6.8.efi: a Unified Kernel Image without an "
+            "embedded command line (.cmdline)") in findings[B64]["message"], findings[B64]["message"]
+    assert code == 3
+
+
+def test_control_case_a_unified_kernel_image_with_auditing_on_passes(image: Path) -> None:
+    path = image / "boot/EFI/Linux/linux-6.8.efi"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(uki(b"root=/dev/sda2 quiet audit=1"))
+    code, findings = evaluate(image)
+    assert status(findings, *B64) == "pass"
+    assert code == 0
