@@ -425,7 +425,7 @@ def _boot_units(ctx: CollectContext) -> tuple[dict[str, str] | None, list[Gap]]:
     states: dict[str, str] = {}
     problems: list[str] = []
     for name in BOOT_UNITS:
-        states[name], found = systemd_sockets.unit_boot_state(Path(ctx.root), name)
+        states[name], found = systemd_sockets.unit_boot_state(Path(ctx.root), name, ctx.target.runtime)
         problems += found
     gaps = [Gap(section="audit", path=("boot_units", "problems"), reason=p) for p in sorted(set(problems))]
     return states, gaps
@@ -564,7 +564,7 @@ def _boot_rule_file(ctx: CollectContext) -> tuple[tuple[str, str] | None, list[G
         return None, []
     files: list[tuple[str, str]] = []
     for unit, key in RULE_LOADERS:
-        values, _ = systemd_sockets.unit_list_setting(Path(ctx.root), unit, "Service", key)
+        values, _ = systemd_sockets.unit_list_setting(Path(ctx.root), unit, "Service", key, ctx.target.runtime)
         for value in values or []:
             kind, path = _loader_command(value)
             if kind == "augenrules":
