@@ -463,8 +463,8 @@ def _inside_tree(role: str, tree: InputTree, output: PlannedFile) -> None:
         top: os.stat_result | None = os.stat(tree.path)
     except OSError:
         top = None
-    if real == os.path.sep and (top is None or os.path.samestat(top, os.stat(os.path.sep))):
-        return  # the root of this host: every output is in it, as for the local target
+    if (top is None and real == os.path.sep) or (top is not None and os.path.samestat(top, os.stat(os.path.sep))):
+        return  # the root of this host (by any path to it): every output is in it, as for the local target
     inside = real != os.path.sep and os.path.commonpath([real, os.fspath(output.target)]) == real
     directory = output.target.parent
     while top is not None and not inside:
