@@ -134,3 +134,15 @@ def test_an_output_through_a_proc_link_is_refused_not_written_where_its_text_poi
             f"text names another file ({seen_here / 'evidence.json'}) than the one it leads to") in result.stderr
     assert not (seen_here / "evidence.json").exists()  # before: written here, in another directory of this host
     assert not (tree / "evidence.json").exists()
+
+
+def test_a_policy_through_a_proc_link_is_refused_not_read_where_its_text_points(container, tmp_path):
+    pid, tree, seen_here = container
+    write(tree, "etc/lbaudit/policy.yaml", POLICY)
+    write(seen_here, "etc/lbaudit/policy.yaml", POLICY.replace("id: hostile-offline", "id: another-policy"))
+    result = run_cli("evaluate", "--policy", f"/proc/{pid}/root/etc/lbaudit/policy.yaml", "--root", str(seen_here),
+                     "--output", str(tmp_path / "evidence.json"), cwd=tmp_path, timeout=TIMEOUT)
+    assert result.returncode == 2, result.stdout + result.stderr  # before: the policy another-policy, judged
+    assert (f"/proc/{pid}/root/etc/lbaudit/policy.yaml: cannot read policy: it is reached through a link of /proc "
+            "whose text names another file") in result.stderr
+    assert not (tmp_path / "evidence.json").exists()
