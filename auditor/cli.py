@@ -942,6 +942,11 @@ def _map_exception(exc: BaseException) -> int:
             pass
         return ExitCode.USAGE
     except LbauditError as exc:
+        limit = _limit_behind(exc)
+        if limit is not None:  # a reader that met the limit said "cannot read ...": not bad input
+            _say(f"lbaudit: {limit}: the run could not finish; nothing was written (raise the limit, or run "
+                 "where more is free)")
+            return ExitCode.RESOURCE_LIMIT
         _say(f"lbaudit: {exc.render()}")
         return exc.exit_code
     except KeyboardInterrupt:
@@ -984,6 +989,20 @@ def _resource_limit(exc: BaseException) -> str | None:
         return what + (f" (opening {exc.filename})" if exc.filename else "")
     if isinstance(exc, ImportError) and any(text in str(exc).lower() for text in LOADER_OUT_OF_MEMORY):
         return f"out of memory loading a library (ulimit -v): {exc}"
+    return None
+
+
+def _limit_behind(exc: BaseException) -> str | None:
+    """The resource limit an error of lbaudit was made from (``raise InputError(...) from exc``):
+    a policy, snapshot or key that could not be opened for want of a descriptor is the
+    environment's limit (exit 71), not a file to fix (exit 2)."""
+    seen = 0
+    cause = exc.__cause__ or exc.__context__
+    while cause is not None and seen < 10:
+        limit = _resource_limit(cause)
+        if limit is not None:
+            return limit
+        cause, seen = cause.__cause__ or cause.__context__, seen + 1
     return None
 
 

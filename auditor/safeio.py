@@ -79,13 +79,77 @@ def kind_of(mode: int) -> str:
     return "not a regular file"
 
 
+def refuse_kernel_file(fd: int, opened: os.stat_result, path: str | os.PathLike[str], what: str) -> None:
+    """Raise ``NotRegularFile`` when the open regular file ``fd`` is one of a kernel pseudo file
+    system (:func:`pseudo_file_system`), where a file a person writes (``what``: "document",
+    "configuration file") never is.  Asked only of the sizes such files give (``fstatfs`` is not
+    paid for every file)."""
+    if opened.st_size in _PSEUDO_FILE_SIZES:
+        kernels = pseudo_file_system(fd)
+        if kernels is not None:
+            raise NotRegularFile(errno.EINVAL, f"is a file of {kernels}, a kernel pseudo file system, not a "
+                                 f"{what} (not read: reading some of them takes what they hold)", os.fspath(path))
+
+
+_O_PATH = getattr(os, "O_PATH", 0)
+
+
+def open_regular(path: str | os.PathLike[str], flags: int, *, follow_symlinks: bool = True,
+                 dir_fd: int | None = None) -> tuple[int, os.stat_result]:
+    """``(fd, its stat)`` of the regular file at ``path`` opened with ``flags``; anything else is
+    refused before it is opened (``NotRegularFile``; ``OSError(ELOOP)`` for a symbolic link when
+    ``follow_symlinks`` is false).
+
+    Opening a device node runs its driver's open: an image unpacked by root keeps the nodes it was
+    made with, and ``etc/sysctl.d/99.conf`` as the watchdog (character 10:130) starts the host's
+    watchdog timer, which reboots it unless something keeps writing to it; a tape rewinds, a serial
+    line raises its modem lines.  So the path is first opened with O_PATH, which runs no driver,
+    and only a regular file is opened for reading, through that descriptor (/proc/self/fd/N: the
+    same file, whatever was renamed meanwhile).  Without O_PATH or /proc the kind is looked at
+    before the open instead."""
+    nofollow = 0 if follow_symlinks else getattr(os, "O_NOFOLLOW", 0)
+    name = os.fspath(path)
+    if _O_PATH:
+        handle = os.open(name, _O_PATH | nofollow | getattr(os, "O_CLOEXEC", 0), dir_fd=dir_fd)
+        try:
+            found = os.fstat(handle)
+            _refuse_kind(found.st_mode, name)
+            try:
+                fd = os.open(f"/proc/self/fd/{handle}", flags & ~nofollow)
+            except FileNotFoundError:
+                if os.path.isdir("/proc/self/fd"):
+                    raise
+                fd = os.open(name, flags | nofollow, dir_fd=dir_fd)  # no /proc: the kind was seen just before
+        finally:
+            os.close(handle)
+    else:
+        _refuse_kind(os.stat(name, dir_fd=dir_fd, follow_symlinks=follow_symlinks).st_mode, name)
+        fd = os.open(name, flags | nofollow, dir_fd=dir_fd)
+    try:
+        opened = os.fstat(fd)
+        _refuse_kind(opened.st_mode, name)  # swapped between the look and the open (fallback only)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd, opened
+
+
+def _refuse_kind(mode: int, path: str) -> None:
+    if stat.S_ISLNK(mode):
+        raise OSError(errno.ELOOP, os.strerror(errno.ELOOP), path)  # as an open with O_NOFOLLOW says
+    if not stat.S_ISREG(mode):
+        raise NotRegularFile(errno.EISDIR if stat.S_ISDIR(mode) else errno.EINVAL,
+                             f"is {kind_of(mode)}, not a regular file", path)
+
+
 def read_regular(path: str | os.PathLike[str], limit: int, *, follow_symlinks: bool = True,
-                 dir_fd: int | None = None, document: bool = False) -> bytes:
+                 dir_fd: int | None = None, document: bool | str = False) -> bytes:
     """The bytes of the regular file at ``path``, at most ``limit`` of them.
 
     ``document``: the file is one a person or lbaudit wrote (a policy, a waivers or configuration
     file), never a kernel's: a file of a pseudo file system (/proc, /sys, debugfs, tracefs, ...) is
-    refused unread (:func:`pseudo_file_system`).  A policy's ``extends`` names any file the run can
+    refused unread (:func:`pseudo_file_system`); a text in place of True names what the file is in
+    that refusal ("configuration file").  A policy's ``extends`` names any file the run can
     read, and reading some of those takes what they hold: ``extends: /proc/kmsg`` drained the kernel
     log that rsyslog reads (a CI job runs as root), tracefs's ``trace_pipe`` consumes the trace.
 
@@ -96,21 +160,10 @@ def read_regular(path: str | os.PathLike[str], limit: int, *, follow_symlinks: b
     ``dir_fd``: ``path`` is relative to that open directory (as ``os.open`` takes it).
     """
     flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOCTTY", 0)
-    if not follow_symlinks:
-        flags |= getattr(os, "O_NOFOLLOW", 0)
-    fd = os.open(os.fspath(path), flags, dir_fd=dir_fd)
+    fd, opened = open_regular(path, flags, follow_symlinks=follow_symlinks, dir_fd=dir_fd)
     try:
-        opened = os.fstat(fd)
-        mode = opened.st_mode
-        if not stat.S_ISREG(mode):
-            what = kind_of(mode)
-            raise NotRegularFile(errno.EISDIR if stat.S_ISDIR(mode) else errno.EINVAL,
-                                 f"is {what}, not a regular file", os.fspath(path))
-        if document and opened.st_size in _PSEUDO_FILE_SIZES:
-            kernels = pseudo_file_system(fd)
-            if kernels is not None:
-                raise NotRegularFile(errno.EINVAL, f"is a file of {kernels}, a kernel pseudo file system, not a "
-                                     "document (not read: reading some of them takes what they hold)", os.fspath(path))
+        if document:
+            refuse_kernel_file(fd, opened, path, document if isinstance(document, str) else "document")
         if opened.st_size > max(limit, _PSEUDO_FILE_SIZE):
             # A regular file says its size: a sparse file of 5 GB is refused before a byte is read.
             # Reading up to the bound first held the bound twice over in memory (the chunks and
@@ -164,6 +217,29 @@ def path_problem(text: str) -> str | None:
         return (f"has a name of {len(longest)} bytes ({longest[:24].decode('utf-8', 'replace')}...), longer than a "
                 f"file name can be ({NAME_MAX} bytes)")
     return None
+
+
+def real_directory(path: str | os.PathLike[str]) -> str:
+    """The path that names the directory ``path`` names: its real path (``realpath``) when that is
+    the same directory, else ``path`` made absolute (lexically), when that is; raises OSError when
+    neither is, or ``path`` cannot be looked at.
+
+    The kernel follows a link of /proc (``/proc/PID/root``, ``/proc/PID/cwd``, ``/proc/self/fd/N``)
+    to what it holds, not to the text ``readlink`` gives: for a process in another mount namespace
+    that text is its own view (``/`` for a container that pivoted into its root), a directory of
+    this host that is another one, or none at all."""
+    given = os.fspath(path)
+    real = os.path.realpath(given)
+    absolute = os.path.abspath(given)
+    if real == absolute:
+        return real  # no link on the way: nothing that may name another directory
+    directory = os.stat(given)
+    if os.path.samestat(directory, os.stat(real)):
+        return real
+    if os.path.samestat(directory, os.stat(absolute)):
+        return absolute
+    raise OSError(errno.EXDEV, "neither its real path nor its absolute path names the directory it leads to "
+                               "(a link of /proc followed by '..'?)", given)
 
 
 def recorded_path(path: str | os.PathLike[str]) -> str:

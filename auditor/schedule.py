@@ -460,6 +460,27 @@ def render_cron(config: ScheduleConfig, flock: str, record: bool = True) -> str:
 
 # ------------------------------------------------------------------ checks before writing
 
+def is_this_host(root: Path) -> bool:
+    """Whether ``--root`` is this host's root (else an image root, written under as the image sees
+    its paths).  A root reached through a link of /proc (``/proc/PID/root`` of a container) whose
+    text names another directory than the kernel opens is refused, exit 2: its real path is this
+    host's root or some other directory of it (:func:`auditor.collect.rootfs.real_root`), and the
+    policy, key and executable checks, which resolve paths, would read those of this host while
+    the files went to the container's."""
+    from auditor.collect import rootfs
+
+    real = os.path.realpath(root)
+    try:
+        reached = rootfs.real_root(root)
+    except OSError:
+        return real == os.sep  # not there, or not looked at: the writes say what is wrong
+    if reached != real:
+        raise InputError(f"{root}: is reached through a link of /proc to another directory than its real path "
+                         f"({real}) names; give the image's own directory (a container's is under its engine's "
+                         "data root)")
+    return real == os.sep
+
+
 def under_root(root: Path, path: str | PurePosixPath) -> Path:
     """``path`` (absolute, as the scheduled host sees it) inside the image root ``root``, as shown."""
     return Path(root) / str(path).lstrip("/")

@@ -131,6 +131,7 @@ HOST_PATHS = re.compile(
     r"|etc/(?:sysctl\.conf|sysctl\.d|audit|systemd)(?:/|$)"
     r"|(?:usr/)?lib/(?:sysctl\.d|systemd/system)(?:/|$)|run/(?:sysctl\.d|systemd/system|netns)(?:/|$))"
 )
+REOPENED = re.compile(r"^/proc/self/fd/[0-9]+$")
 HOST_PROGRAMS = frozenset({"auditctl", "augenrules", "sysctl", "systemctl", "systemd-analyze", "ss", "ausyscall",
                            # the netns section's NAT readers
                            "iptables-save", "ip6tables-save", "iptables-legacy-save", "ip6tables-legacy-save", "nft"})
@@ -166,7 +167,9 @@ def _audit(event: str, args: tuple) -> None:
         path = args[0]
         if isinstance(path, bytes):
             path = os.fsdecode(path)
-        if isinstance(path, str) and HOST_PATHS.match(path):
+        # /proc/self/fd/N opened is a descriptor of this process reopened (safeio.open_regular
+        # opens a file for reading through its O_PATH descriptor), not the host's table read
+        if isinstance(path, str) and HOST_PATHS.match(path) and not (event == "open" and REOPENED.match(path)):
             _watching.append(f"{event} {path}")
     elif event == "socket.__new__" and len(args) >= 2 and args[1] == socket.AF_NETLINK:
         _watching.append("netlink socket")

@@ -114,8 +114,10 @@ def proxy_owner_fits(listener: Listener, group: Group) -> bool:
 
 def serves(listener: Listener, group: Group) -> bool:
     """Whether a host listener is the one that serves a published port (a userland proxy): same
-    protocol and port, an owner that fits (:func:`proxy_owner_fits`), on the published address or on a
-    wildcard of the published address's family.
+    protocol and port, an owner that fits (:func:`proxy_owner_fits`), on the published address, or on a
+    wildcard of its family when the port is published on every address of it (a proxy binds the
+    published address: a root daemon on 0.0.0.0:8080 beside a port published on 127.0.0.1:8080 is
+    the host's own listener, not the container's).
     A wildcard of the other family is not it, and is judged as the host listener it is: an IPv6-only
     [::]:8080 binds beside a proxy on 0.0.0.0:8080 (IPV6_V6ONLY: no conflict), so any local user
     could otherwise open every IPv6 address under the container's exception."""
@@ -125,7 +127,9 @@ def serves(listener: Listener, group: Group) -> bool:
         return False
     accepted = netaddr.accepted_networks(listener.address, listener.v6only)
     if netaddr.is_wildcard(listener.address):
-        return any(n.version == a.version for n in group.networks for a in accepted)
+        # a proxy binds the address it publishes on (docker-proxy -host-ip, conmon, rootlessport):
+        # one on every address serves only a port published on every address of a family it takes
+        return any(n.version == a.version and n.prefixlen == 0 for n in group.networks for a in accepted)
     return any(n.version == a.version and n.subnet_of(a) for n in group.networks for a in accepted)  # type: ignore[arg-type]
 
 

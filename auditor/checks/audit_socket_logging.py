@@ -46,6 +46,7 @@ from auditor.model.check import (
     passed,
 )
 from auditor.model.facts import (
+    IMAGE_BOOT_AUDIT_GAP,
     NO_AUDITD_PROCESS_VERSIONS,
     NO_IO_URING_HOLDERS_VERSIONS,
     NO_X32_VERSIONS,
@@ -429,6 +430,9 @@ def _scope_outcome(
             blockers.append(f"nothing loads these rules at boot ({_units_text(units)}): augenrules --load runs "
                             "when auditd.service (or audit-rules.service) starts")
             evidence.add("/facts/audit/boot_units")
+        # an image's boot entry that may start its kernel with auditing off (collected offline only)
+        boot_doubt = "; ".join([*sorted({g.reason for g in snapshot.gaps if g.section == "audit" and g.path == IMAGE_BOOT_AUDIT_GAP}),
+                                *([boot_doubt] if boot_doubt else [])])
     else:
         boot_doubt = ""
     x32_blocker, x32_doubt = _x32_part(snapshot, arch, params, evidence)
@@ -1364,7 +1368,7 @@ IO_URING_DISABLED = "kernel.io_uring_disabled"
 @check(
     name="audit.socket_logging",
     title="Socket syscalls are audited (loaded and persistent rules, every architecture)",
-    version="1.11.0",
+    version="1.12.0",
     needs=("audit",),
     platforms=("linux", "windows", "macos"),
     params=SocketLoggingParams,
@@ -1474,7 +1478,10 @@ last -b below min_backlog_limit (else the kernel command line's audit_backlog_li
 -f 0 (a lost record not even reported), as the running values fail the enabled finding.  Boot
 rules with no -b and a kernel command line without audit_backlog_limit= leave the kernel's default
 of 64 records, which fails a min_backlog_limit above 64; a command line not read (offline, a gap,
-an older snapshot) makes the persistent scopes not_reviewed then.
+an older snapshot) makes the persistent scopes not_reviewed then.  An offline image whose boot
+loader files hold a kernel command line with audit=0 or off (audit=on too, read as 0 before Linux
+4.17), or that cannot all be read, has its persistent scopes not_reviewed: the boot entry it starts
+is not known, and with auditing off at boot no rule loads until reboot.
 
 On x86_64 the b64 findings also fail where the x32 ABI is usable: an x32 program makes each call
 as a syscall numbered from 0x40000000, audited as arch b64, and the kernel's audit_in_mask()
@@ -1525,7 +1532,8 @@ rate limit, or no daemon to take them; the number is in the finding), a `backlog
 with those words, as for the rate limit.
 
 Live, "audit enabled" also requires audit=1 on the running kernel's command line (/proc/cmdline,
-the last audit= before "--" decides, read as the running kernel reads it: before Linux 4.17 a number,
+the last audit= before "--" decides, unless an earlier one turned auditing off, which no later one
+undoes; each read as the running kernel reads it: before Linux 4.17 a number,
 so audit=on is 0 there and turns auditing off; `require_boot_audit`): the kernel gives a process an audit
 context only if auditing was ever on when it was forked, so without audit=1 every process started
 before auditd turned auditing on, systemd (pid 1) among them, which binds the listeners of socket

@@ -29,13 +29,15 @@ from pathlib import Path
 from auditor.collect import CollectContext, audit_netlink, rootfs, systemd_sockets
 from auditor.collect.fdtables import read_table
 from auditor.collect.procview import unlisted_processes
-from auditor.collect.sysctl import read_boot_sysctls
+from auditor.collect.sysctl import image_boot_cmdlines, read_boot_sysctls
 from auditor.collect.x32 import collect_x32
 from auditor.domain import audit_rules, auditd_conf
+from auditor.domain.kernel_cmdline import kernel_parameters
 from auditor.domain.sysctl import IO_URING_DISABLED as IO_URING_SYSCTL
 from auditor.domain.sysctl import configured_setting
 from auditor.errors import Problem
 from auditor.model.facts import (
+    IMAGE_BOOT_AUDIT_GAP,
     AuditDaemonProcess,
     AuditdConfig,
     AuditFacts,
@@ -105,7 +107,7 @@ def _awk(ctx: CollectContext) -> str | None:
             return None
         if real.is_file():
             # rootfs.resolve leaves paths of the live root as they are; there the kernel may follow links
-            name = os.path.basename(os.path.realpath(real)) if Path(ctx.root).resolve() == Path("/") else real.name
+            name = os.path.basename(os.path.realpath(real)) if rootfs.real_root(ctx.root) == os.sep else real.name
             return "gawk" if name.startswith("gawk") else "mawk" if name.startswith("mawk") else None
     return None
 
@@ -248,7 +250,7 @@ def _io_uring(ctx: CollectContext) -> tuple[IoUringState | None, list[Gap]]:
     """io_uring of the running kernel: kernel.io_uring_disabled (Linux 6.6+) and its group; on an
     older kernel, whether it is built with io_uring, from its symbol table."""
     try:
-        text = ctx.target.read_text(IO_URING_DISABLED).strip()
+        text = ctx.target.read_text(IO_URING_DISABLED, kernel_file=True).strip()
     except FileNotFoundError:
         text = None
     except OSError as exc:
@@ -258,7 +260,7 @@ def _io_uring(ctx: CollectContext) -> tuple[IoUringState | None, list[Gap]]:
             return None, [_gap("io_uring", f"{IO_URING_DISABLED}: unexpected value {text!r}")]
         group: int | None = None
         try:
-            raw = ctx.target.read_text(IO_URING_GROUP).strip()
+            raw = ctx.target.read_text(IO_URING_GROUP, kernel_file=True).strip()
             group = int(raw) if raw.lstrip("-").isdigit() and -1 <= int(raw) < 2**32 else None
         except OSError:
             pass  # the group matters only with io_uring_disabled 1, and the finding says it is unread
@@ -269,7 +271,7 @@ def _io_uring(ctx: CollectContext) -> tuple[IoUringState | None, list[Gap]]:
         return IoUringState(present=True, disabled=2, group=group, source=IO_URING_DISABLED, holders=holders), gaps
     # No sysctl: a kernel before 6.6, or one built without io_uring.
     try:
-        symbols = ctx.target.read_text(KALLSYMS, KALLSYMS_LIMIT)
+        symbols = ctx.target.read_text(KALLSYMS, KALLSYMS_LIMIT, kernel_file=True)
     except OSError as exc:
         return None, [_gap("io_uring", f"{IO_URING_DISABLED} does not exist (a kernel before 6.6, or one without "
                                        f"io_uring), and {KALLSYMS}: {rootfs.describe_os_error(exc)}")]
@@ -350,11 +352,35 @@ def _ring_mappings(maps: str) -> list[str] | None:
 def _boot_audit(ctx: CollectContext) -> tuple[tuple[str | None, int | None], list[Gap]]:
     """audit= and audit_backlog_limit= of the running kernel's command line."""
     try:
-        cmdline = ctx.target.read_text("/proc/cmdline")
+        cmdline = ctx.target.read_text("/proc/cmdline", kernel_file=True)
     except OSError as exc:
         return (None, None), [_gap("boot_audit", f"/proc/cmdline: {rootfs.describe_os_error(exc)}")]
     release = ctx.target.uname()[0]  # audit= is read otherwise before Linux 4.17 ("on" turns auditing off)
     return (audit_rules.boot_audit_param(cmdline, release), audit_rules.boot_backlog_limit_param(cmdline)), []
+
+
+def _image_boot_audit(ctx: CollectContext) -> list[Gap]:
+    """Offline, the boot entry an image starts is not known: a boot loader file whose kernel command
+    line turns auditing off (audit=0 or off; audit=on to a kernel before 4.17, whose release is not
+    known offline) may keep every persistent rule from loading, since the kernel then makes no audit
+    socket until reboot.  A boot loader file that cannot be read may hold such a line."""
+    cmdlines, problems = image_boot_cmdlines(Path(ctx.root))
+    off = []
+    for origin, cmdline in cmdlines:
+        if audit_rules.boot_audit_param(cmdline) in ("off", "invalid"):
+            values = [f"audit={value}" for param, value in kernel_parameters(cmdline) if param == "audit"]
+            off.append(f"{origin} has {' '.join(values)}")
+    gaps = []
+    if off:
+        gaps.append(Gap(section="audit", path=IMAGE_BOOT_AUDIT_GAP, reason=(
+            f"the image's kernel command line may turn auditing off ({'; '.join(off)}), and which boot entry it "
+            "starts is not known offline: audit=0 or off (audit=on too before Linux 4.17) disables the kernel's "
+            "audit until reboot, so no rule is loaded and none records")))
+    if problems:
+        gaps.append(Gap(section="audit", path=IMAGE_BOOT_AUDIT_GAP, reason=(
+            f"the image's boot loader configuration could not be read completely ({'; '.join(problems)}): its "
+            "kernel command line may turn auditing off (audit=0), which keeps every rule from loading")))
+    return gaps
 
 
 BOOT_UNITS = ("auditd.service", "audit-rules.service")
@@ -400,7 +426,7 @@ def _boot_units(ctx: CollectContext) -> tuple[dict[str, str] | None, list[Gap]]:
     states: dict[str, str] = {}
     problems: list[str] = []
     for name in BOOT_UNITS:
-        states[name], found = systemd_sockets.unit_boot_state(Path(ctx.root), name)
+        states[name], found = systemd_sockets.unit_boot_state(Path(ctx.root), name, ctx.target.runtime)
         problems += found
     gaps = [Gap(section="audit", path=("boot_units", "problems"), reason=p) for p in sorted(set(problems))]
     return states, gaps
@@ -539,7 +565,7 @@ def _boot_rule_file(ctx: CollectContext) -> tuple[tuple[str, str] | None, list[G
         return None, []
     files: list[tuple[str, str]] = []
     for unit, key in RULE_LOADERS:
-        values, _ = systemd_sockets.unit_list_setting(Path(ctx.root), unit, "Service", key)
+        values, _ = systemd_sockets.unit_list_setting(Path(ctx.root), unit, "Service", key, ctx.target.runtime)
         for value in values or []:
             kind, path = _loader_command(value)
             if kind == "augenrules":
@@ -688,6 +714,7 @@ def collect_audit(ctx: CollectContext) -> tuple[AuditFacts | None, list[Gap]]:
         enabled, rate_limit, loaded, io_uring = None, None, None, None
         # auditd_pid and boot_audit stay None: the findings that read them say "offline" themselves
         gaps += [_gap(f, OFFLINE_REASON, GapKind.NOT_APPLICABLE) for f in ("enabled", "loaded_rules", "io_uring")]
+        gaps += _image_boot_audit(ctx)
     exists = config_dir_exists(ctx)
     if exists is False:
         persistent, source = [], None  # nothing to load at boot: seen, not a gap

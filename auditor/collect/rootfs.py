@@ -96,14 +96,23 @@ def take(key: tuple[Any, ...]) -> Any:
     return None if seen is None else seen.pop(key, None)
 
 
+def real_root(root: Path | str) -> str:
+    """The path every read under ``root`` starts from (:func:`auditor.safeio.real_directory`): its
+    real path, unless that names another directory than ``root`` (a link of /proc: the root of a
+    container's process, ``--root /proc/PID/root``, reads as ``/``, and this host's files were
+    audited as the container's); then ``root`` made absolute, which the kernel follows at every
+    read into the container's root."""
+    return safeio.real_directory(root)
+
+
 def _real_root(root: Path | str) -> str:
     seen = _REAL_ROOTS.get()
     key = os.fspath(root)
     if seen is None:
-        return os.path.realpath(key)
+        return real_root(key)
     real = seen.get(key)
     if real is None:
-        real = seen[key] = os.path.realpath(key)
+        real = seen[key] = real_root(key)
     return real
 
 
@@ -208,11 +217,18 @@ def _parent_beneath(root: Path, path: str) -> Iterator[tuple[int, str]]:
         os.close(fd)
 
 
-def read_text(root: Path, path: str, limit: int = MAX_CONFIG_BYTES) -> str:
-    """Read a text file under ``root``; raises OSError (FileNotFoundError, PermissionError, ...)."""
+def read_text(root: Path, path: str, limit: int = MAX_CONFIG_BYTES, kernel_file: bool = False) -> str:
+    """Read a text file under ``root``; raises OSError (FileNotFoundError, PermissionError, ...).
+
+    A file of a kernel pseudo file system (procfs, sysfs, ...) is refused (``NotRegularFile``)
+    unless ``kernel_file`` (the running host's /proc/cmdline, /proc/sys): a configuration file is
+    never one, and an image's link to one is followed to the /proc or /sys mounted in it (a
+    container's root, ``/proc/PID/root``, a chroot's): /etc/sysctl.d/99.conf -> /proc/kmsg drained
+    the kernel log rsyslog reads, and /proc/PID/environ gave the image settings no file of it holds."""
     try:
         with _parent_beneath(root, path) as (directory, name):
-            data = safeio.read_regular(name, limit, follow_symlinks=False, dir_fd=directory)
+            data = safeio.read_regular(name, limit, follow_symlinks=False, dir_fd=directory,
+                                       document=False if kernel_file else "configuration file")
     except safeio.NotRegularFile as exc:
         if exc.errno == errno.EISDIR:  # callers tell a directory from other non-files (augenrules skips it)
             raise IsADirectoryError(errno.EISDIR, "is a directory", path) from None
@@ -220,18 +236,17 @@ def read_text(root: Path, path: str, limit: int = MAX_CONFIG_BYTES) -> str:
     return data.decode("utf-8", errors="replace")
 
 
-def read_head(root: Path, path: str, size: int) -> bytes:
-    """The first ``size`` bytes (or fewer) of the regular file at ``path`` under ``root``, opened as
-    :func:`read_text` opens it: a program's ELF header, whatever the size of the program.  Raises
-    OSError (``NotRegularFile`` for a FIFO, device or directory; never blocks)."""
-    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
+def read_head(root: Path, path: str, size: int, offset: int = 0) -> bytes:
+    """``size`` bytes (or fewer) from ``offset`` (the first ones by default) of the regular file at
+    ``path`` under ``root``, opened as :func:`read_text` opens it: a program's ELF header, a section
+    of a Unified Kernel Image, whatever the size of the file.  Raises OSError (``NotRegularFile``
+    for a FIFO, device or directory; never blocks)."""
+    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
     with _parent_beneath(root, path) as (directory, name):
-        fd = os.open(name, flags, dir_fd=directory)
+        fd, opened = safeio.open_regular(name, flags, follow_symlinks=False, dir_fd=directory)  # no device is opened
     try:
-        mode = os.fstat(fd).st_mode
-        if not stat.S_ISREG(mode):
-            raise safeio.NotRegularFile(errno.EINVAL, f"is {safeio.kind_of(mode)}, not a regular file", path)
-        return os.read(fd, size)
+        safeio.refuse_kernel_file(fd, opened, path, "program")
+        return os.pread(fd, size, offset)
     finally:
         os.close(fd)
 

@@ -17,17 +17,27 @@ from auditor.collect import CollectContext, rootfs
 from auditor.collect.procview import proc_mount_options_of
 from auditor.collect.sysctl_d import boot_applier, directories_note, read_persistent_sysctls
 from auditor.domain.kernel_cmdline import (
-    BLS_ENTRIES_DIR,
-    ESP_BLS_ENTRIES_DIRS,
+    BLS_ENTRIES_DIRS,
+    EFI_VENDORS_DIR,
     EXTLINUX_MENUS,
     FIRMWARE_CMDLINES,
     GENERATOR_DEFAULTS,
     GRUB_DEFAULTS,
     GRUB_DEFAULTS_DIR,
+    GRUB_ENVIRONMENT_NAME,
+    GRUB_ENVIRONMENTS,
+    GRUB_MENU_NAME,
     GRUB_MENUS,
     KERNEL_CMDLINE,
     KERNEL_INSTALL_CMDLINES,
+    MAX_CMDLINE_BYTES,
+    PE_HEADER_BYTES,
+    UKI_ADDON_DIRS,
+    UKI_DIRS,
+    UKI_EXTRA_SUFFIX,
+    UKI_SUFFIX,
     boot_entry_cmdlines,
+    pe_section,
 )
 from auditor.domain.sysctl import (
     BOOT_APPLIERS,
@@ -118,7 +128,7 @@ def running_cmdline_sysctls(ctx: CollectContext) -> tuple[list[SysctlLine], list
     if not ctx.target.runtime:
         return [], []
     try:
-        text = ctx.target.read_text(KERNEL_CMDLINE)
+        text = ctx.target.read_text(KERNEL_CMDLINE, kernel_file=True)
     except OSError as exc:
         return [], [f"{KERNEL_CMDLINE}: {rootfs.describe_os_error(exc)} (the kernel command line may set sysctls)"]
     found = cmdline_sysctls(text)
@@ -135,13 +145,94 @@ def running_cmdline_sysctls(ctx: CollectContext) -> tuple[list[SysctlLine], list
 def boot_entry_files(root: Path, problems: list[str]) -> list[str]:
     """The boot loader files of an image that may hold a kernel command line (see
     :func:`auditor.domain.kernel_cmdline.boot_entry_cmdlines`)."""
-    paths = [*KERNEL_INSTALL_CMDLINES, GRUB_DEFAULTS, *GRUB_MENUS, *FIRMWARE_CMDLINES, *EXTLINUX_MENUS,
-             *GENERATOR_DEFAULTS]
-    for directory, suffix in ((GRUB_DEFAULTS_DIR, ".cfg"), (BLS_ENTRIES_DIR, ".conf"),
-                              *((esp, ".conf") for esp in ESP_BLS_ENTRIES_DIRS)):
+    paths = [*KERNEL_INSTALL_CMDLINES, GRUB_DEFAULTS, *GRUB_MENUS, *GRUB_ENVIRONMENTS, *FIRMWARE_CMDLINES,
+             *EXTLINUX_MENUS, *GENERATOR_DEFAULTS]
+    for directory, suffix in ((GRUB_DEFAULTS_DIR, ".cfg"), *((entries, ".conf") for entries in BLS_ENTRIES_DIRS)):
         paths += [f"{directory}/{name}" for name, kind in rootfs.list_config_dir_kinds(root, directory, problems)
                   if name.endswith(suffix) and not name.startswith(".") and kind != rootfs.DIRECTORY]
+    for vendor, kind in rootfs.list_config_dir_kinds(root, EFI_VENDORS_DIR, problems):
+        if kind != rootfs.OTHER:  # a directory, or a link that may lead to one
+            paths += [f"{EFI_VENDORS_DIR}/{vendor}/{GRUB_MENU_NAME}", f"{EFI_VENDORS_DIR}/{vendor}/{GRUB_ENVIRONMENT_NAME}"]
+    for directory in UKI_DIRS:
+        for name, kind in rootfs.list_config_dir_kinds(root, directory, problems):
+            if name.endswith(UKI_SUFFIX) and not name.startswith(".") and kind != rootfs.DIRECTORY:
+                paths.append(f"{directory}/{name}")
+            elif name.endswith(UKI_EXTRA_SUFFIX) and kind != rootfs.OTHER:
+                paths += _uki_addons(root, f"{directory}/{name}", problems)
+    for directory in UKI_ADDON_DIRS:
+        paths += _uki_addons(root, directory, problems)
     return paths
+
+
+def _uki_addons(root: Path, directory: str, problems: list[str]) -> list[str]:
+    return [f"{directory}/{name}" for name, kind in rootfs.list_config_dir_kinds(root, directory, problems)
+            if name.endswith(".addon" + UKI_SUFFIX) and not name.startswith(".") and kind != rootfs.DIRECTORY]
+
+
+def _uki_cmdlines(root: Path, path: str) -> list[tuple[int, str]]:
+    """The command line embedded in the Unified Kernel Image (or add-on) at ``path``: its .cmdline
+    section.  An image without one boots with what the boot loader passes, which is not known
+    offline (OSError); a file that is no PE file is a ValueError."""
+    header = rootfs.read_head(root, path, PE_HEADER_BYTES)
+    try:
+        section = pe_section(header, b".cmdline")
+    except ValueError as exc:
+        raise ValueError(f"{path}: {exc}") from None
+    if section is None:
+        if path.endswith(".addon" + UKI_SUFFIX):
+            return []  # an add-on may carry only a devicetree
+        raise OSError(errno.ENODATA, "a Unified Kernel Image without an embedded command line (.cmdline): it boots "
+                                     "with what the boot loader passes, which is not known offline", path)
+    offset, size = section
+    if size > MAX_CMDLINE_BYTES:
+        raise ValueError(f"{path}: its .cmdline section is larger than {MAX_CMDLINE_BYTES} bytes")
+    text = rootfs.read_head(root, path, size, offset).split(b"\0", 1)[0]
+    return [(1, text.decode("utf-8", "replace"))]
+
+
+def image_boot_cmdlines(root: Path) -> tuple[list[tuple[str, str]], list[str]]:
+    """The kernel command lines an image's boot loader files hold, as ``(origin, command line)``
+    (``"/etc/default/grub:6"``), and the problems met reading them (a file that cannot be read may
+    hold any).  Read once a collection: the sysctl and audit sections both ask."""
+    found, problems = rootfs.read_once(("image boot command lines", os.fspath(root)),
+                                       lambda: _image_boot_cmdlines(root))
+    return list(found), list(problems)
+
+
+def _image_boot_cmdlines(root: Path) -> tuple[list[tuple[str, str]], list[str]]:
+    problems: list[str] = []
+    found: list[tuple[str, str]] = []
+    read: set[Path] = set()
+    for path in boot_entry_files(root, problems):
+        try:
+            real = rootfs.resolve(root, path)
+            if real in read:
+                continue  # /boot/grub2/grubenv is a link to the EFI partition's, also read by its own name
+            if path.endswith(UKI_SUFFIX):
+                read.add(real)
+                found += [(f"{path} (.cmdline)", cmdline) for _, cmdline in _uki_cmdlines(root, path)]
+                continue
+            text = rootfs.read_text(root, path)
+            read.add(real)
+        except FileNotFoundError:
+            try:
+                link = rootfs.dangling_link(root, path)
+            except OSError as exc:
+                problems.append(f"{path}: {rootfs.describe_os_error(exc)}")
+                continue
+            if link is not None:
+                # RHEL's /boot/grub2/grubenv leads into the EFI system partition, which an image may
+                # not carry: the command line it holds is not known, not absent
+                problems.append(f"{path}: not found, through a symbolic link to nothing ({link})")
+            continue
+        except OSError as exc:
+            problems.append(f"{path}: {rootfs.describe_os_error(exc)}")
+            continue
+        except ValueError as exc:  # a Unified Kernel Image that is no PE file lbaudit can read
+            problems.append(str(exc))
+            continue
+        found += [(f"{path}:{number}", cmdline) for number, cmdline in boot_entry_cmdlines(path, text)]
+    return found, problems
 
 
 def image_cmdline_gaps(root: Path, persistent: dict[str, SysctlSetting]) -> list[Gap]:
@@ -150,19 +241,11 @@ def image_cmdline_gaps(root: Path, persistent: dict[str, SysctlSetting]) -> list
     boot value lbaudit cannot tell (one ``persistent/<key>`` gap each, so that no kernel default is
     assumed for it).  A boot loader file that cannot be read may set any key: then every key
     lbaudit collects that no file names gets such a gap."""
-    problems: list[str] = []
+    cmdlines, problems = image_boot_cmdlines(root)
     found: dict[str, list[str]] = {}
-    for path in boot_entry_files(root, problems):
-        try:
-            text = rootfs.read_text(root, path)
-        except FileNotFoundError:
-            continue
-        except OSError as exc:
-            problems.append(f"{path}: {rootfs.describe_os_error(exc)}")
-            continue
-        for number, cmdline in boot_entry_cmdlines(path, text):
-            for line in cmdline_sysctls(cmdline):
-                found.setdefault(line.key, []).append(f"{path}:{number} sets {line.key} = {line.value!r}")
+    for origin, cmdline in cmdlines:
+        for line in cmdline_sysctls(cmdline):
+            found.setdefault(line.key, []).append(f"{origin} sets {line.key} = {line.value!r}")
     gaps = [Gap(section="sysctl", path=("persistent", key), kind=GapKind.UNREADABLE,
                 reason=f"the image's kernel command line may set {key} ({'; '.join(origins)}), and which boot entry "
                        "it starts is not known offline; no sysctl.d file sets the key, so its value at boot is unknown")

@@ -244,7 +244,7 @@ def _credential(root: Path, problems: list[str]) -> str | None:
 SYSTEMD_SYSCTL_SERVICE = "systemd-sysctl.service"
 
 
-def _service_masked(root: Path, problems: list[str]) -> bool:
+def _service_masked(root: Path, problems: list[str], running: bool) -> bool:
     """Whether systemd-sysctl.service is masked under ``root`` (``systemctl mask``: a link to
     /dev/null or an empty unit file), so that the boot applies no sysctl.d file.  A unit that
     cannot be read is a problem: it may be masked.  So is every problem met looking for it, whatever
@@ -253,7 +253,7 @@ def _service_masked(root: Path, problems: list[str]) -> bool:
     let the sysctl.d files be judged as applied when the boot applies none."""
     from auditor.collect.systemd_sockets import unit_boot_state  # it reads sysctl.d through this module
 
-    state, found = unit_boot_state(root, SYSTEMD_SYSCTL_SERVICE)
+    state, found = unit_boot_state(root, SYSTEMD_SYSCTL_SERVICE, running)
     problems.extend(f"{problem} (whether {SYSTEMD_SYSCTL_SERVICE} runs at boot cannot be told)" for problem in found)
     return state == "masked"
 
@@ -355,7 +355,7 @@ def read_persistent_sysctls(root: Path, cmdline: list[SysctlLine] | None = None,
     problems += listing_problems
     parsed: list[tuple[str, list[SysctlLine]]] = []
     sources = [f for f in files if not f.masked]
-    service_masked = applier == "systemd-sysctl" and _service_masked(root, problems)
+    service_masked = applier == "systemd-sysctl" and _service_masked(root, problems, running)
     if service_masked:
         sources = []  # the boot runs no systemd-sysctl: no file is applied (the kernel's command line still is)
     if BOOT_APPLIERS[applier]:

@@ -12,7 +12,8 @@ unit search path: ``/etc/systemd/system.control``, ``/run/systemd/system.control
 ``/run/systemd/transient``, ``/run/systemd/generator.early``, ``/etc/systemd/system``,
 ``/etc/systemd/system.attached``, ``/run/systemd/system``, ``/run/systemd/system.attached``,
 ``/run/systemd/generator``, ``/usr/local/lib/systemd/system``, ``/usr/lib/systemd/system``,
-``/lib/systemd/system``, ``/run/systemd/generator.late``.  A unit in an earlier directory hides one
+``/lib/systemd/system``, ``/run/systemd/generator.late`` (in an offline image not those under /run,
+which a tmpfs covers at boot: :func:`boot_unit_dirs`).  A unit in an earlier directory hides one
 of the same name in a later one; a symlink to ``/dev/null`` or an empty file masks it; a symlink to
 a file outside the path (``systemctl link``) is the unit, one to another unit name is an alias.
 
@@ -426,17 +427,26 @@ class UnitFiles:
         return found
 
 
-def _scan_units(root: Path, problems: list[str]) -> UnitFiles:
+def boot_unit_dirs(running: bool) -> tuple[str, ...]:
+    """The unit directories the next boot reads under a root: all of them on a running host (its
+    /run holds what this boot's generators and runtime units made); in an offline image not its
+    /run, which a tmpfs covers at boot: a mask, unit or enablement link left there is not there
+    when it boots (what the boot's generators write there, the image cannot show)."""
+    return UNIT_DIRS if running else tuple(d for d in UNIT_DIRS if not d.startswith("/run/"))
+
+
+def _scan_units(root: Path, problems: list[str], running: bool = True) -> UnitFiles:
     """The unit files under ``root`` (read once a collection: rootfs.read_once), adding the
-    problems met to ``problems``."""
-    scan, found = rootfs.read_once(("systemd units", os.fspath(root)), lambda: _read_units(root))
+    problems met to ``problems``; ``running``: see :func:`boot_unit_dirs`."""
+    scan, found = rootfs.read_once(("systemd units", os.fspath(root), running), lambda: _read_units(root, running))
     problems += found
     return scan
 
 
-def _read_units(root: Path) -> tuple[UnitFiles, list[str]]:
+def _read_units(root: Path, running: bool) -> tuple[UnitFiles, list[str]]:
     problems: list[str] = []
-    found, list_problems = select_files(root, UNIT_DIRS, suffix="")
+    directories = boot_unit_dirs(running)
+    found, list_problems = select_files(root, directories, suffix="")
     problems += list_problems
     files = [f for f in found if UNIT_NAME.fullmatch(f.name)]
     alias_of: dict[str, str] = {}
@@ -452,7 +462,7 @@ def _read_units(root: Path) -> tuple[UnitFiles, list[str]]:
             alias_of[unit_file.name] = target  # Alias= (or a link made by hand): the same unit by another name
     enabled: set[str] = set()
     present: set[str] = set()
-    for directory in UNIT_DIRS:
+    for directory in directories:
         for entry in rootfs.list_config_dir(root, directory, problems):
             present.add(f"{directory}/{entry}")
             if entry.endswith(DEPENDENCY_DIRS):
@@ -535,13 +545,13 @@ def _reached(root: Path, scan: UnitFiles, aliases: dict[str, list[str]],
     return seen, sockets
 
 
-def unit_boot_state(root: Path, name: str) -> tuple[str, list[str]]:
+def unit_boot_state(root: Path, name: str, running: bool = True) -> tuple[str, list[str]]:
     """Whether the next boot starts the unit ``name`` under ``root``, as :func:`active_socket_units`
     judges socket units: "absent" (no unit file), "masked", "enabled" (linked from a dependency
     directory or an alias, or pulled in by a unit the boot starts), "disabled" (otherwise), or
     "unknown" (its file cannot be read); with the problems met."""
     problems: list[str] = []
-    scan = _scan_units(root, problems)
+    scan = _scan_units(root, problems, running)
     unit_file = scan.file_of(name)
     if unit_file is None:
         return "absent", problems
@@ -559,13 +569,14 @@ def unit_boot_state(root: Path, name: str) -> tuple[str, list[str]]:
     return "disabled", problems
 
 
-def unit_list_setting(root: Path, name: str, section: str, key: str) -> tuple[list[str] | None, list[str]]:
+def unit_list_setting(root: Path, name: str, section: str, key: str,
+                      running: bool = True) -> tuple[list[str] | None, list[str]]:
     """The values of a list setting (``ExecStartPost=`` of ``[Service]``) of the unit ``name`` under
     ``root`` after its drop-ins, as systemd builds it: each assignment appends, an empty one
     empties the list.  None when there is no such unit, it is masked, or it cannot be read (a
     problem then says which); with the problems met."""
     problems: list[str] = []
-    scan = _scan_units(root, problems)
+    scan = _scan_units(root, problems, running)
     unit_file = scan.file_of(name)
     if unit_file is None or unit_file.masked:
         return None, problems
@@ -597,7 +608,7 @@ def _load_unit(root: Path, scan: UnitFiles, name: str, unit_file: ConfigFile, al
     return unit
 
 
-def active_socket_units(root: Path) -> tuple[list[tuple[SocketUnit, str | None]], list[str]]:
+def active_socket_units(root: Path, running: bool = True) -> tuple[list[tuple[SocketUnit, str | None]], list[str]]:
     """The socket units the next boot would start (enabled or static, not masked), each with its
     template instance (or None), and the problems met reading them.
 
@@ -610,7 +621,7 @@ def active_socket_units(root: Path) -> tuple[list[tuple[SocketUnit, str | None]]
     file) may be pulled in by another unit, so it counts.
     """
     problems: list[str] = []
-    scan = _scan_units(root, problems)
+    scan = _scan_units(root, problems, running)
     aliases: dict[str, list[str]] = {}
     for alias, target in sorted(scan.alias_of.items()):
         aliases.setdefault(target, []).append(alias)
@@ -636,7 +647,7 @@ def active_socket_units(root: Path) -> tuple[list[tuple[SocketUnit, str | None]]
     return active, problems
 
 
-def declared_listeners(root: Path, bindv6only: bool = False) -> tuple[list[Listener], list[Gap]]:
+def declared_listeners(root: Path, bindv6only: bool = False, running: bool = True) -> tuple[list[Listener], list[Gap]]:
     """Listeners declared by the socket units under ``root`` that would listen at boot.
 
     Fails closed without hiding what is known: a unit directory, unit file, drop-in or listen value
@@ -644,7 +655,7 @@ def declared_listeners(root: Path, bindv6only: bool = False) -> tuple[list[Liste
     listen anywhere, so "no listener does X" can no longer be claimed), and every listener that
     was read is still returned to be judged.
     """
-    units, problems = active_socket_units(root)
+    units, problems = active_socket_units(root, running)
     listeners: list[Listener] = []
     for unit, _instance in units:
         found, value_problems = unit_listeners(unit, bindv6only)
@@ -667,7 +678,7 @@ def collect_declared_sockets(ctx: CollectContext) -> tuple[SocketFacts, list[Gap
     persistent, _ = read_boot_sysctls(ctx)  # the sysctl section's reading, made once a collection
     setting = configured_setting(persistent or {}, "net.ipv6.bindv6only")
     bindv6only = setting is not None and setting.value == "1"
-    listeners, gaps = declared_listeners(ctx.root, bindv6only=bindv6only)
+    listeners, gaps = declared_listeners(ctx.root, bindv6only=bindv6only, running=ctx.target.runtime)
     gaps = gaps + [
         Gap(section="sockets", field="listeners", kind=GapKind.NOT_APPLICABLE,
             reason="offline root directory: only listeners declared by systemd socket units are known; "

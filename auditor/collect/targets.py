@@ -50,8 +50,10 @@ class _FileSystemTarget:
     def resolve(self, path: str) -> Path:
         return rootfs.resolve(self.root, path)
 
-    def read_text(self, path: str, limit: int = rootfs.MAX_CONFIG_BYTES) -> str:
-        return rootfs.read_text(self.root, path, limit)
+    def read_text(self, path: str, limit: int = rootfs.MAX_CONFIG_BYTES, kernel_file: bool = False) -> str:
+        """A file of the target (:func:`auditor.collect.rootfs.read_text`); ``kernel_file`` for
+        what the running kernel shows (/proc), which no configuration file may be."""
+        return rootfs.read_text(self.root, path, limit, kernel_file)
 
     def list_dir(self, path: str) -> list[str]:
         return rootfs.list_dir(self.root, path)
@@ -155,7 +157,11 @@ class RootDir(_FileSystemTarget):
         if not stat.S_ISDIR(mode):
             what = "a file" if stat.S_ISREG(mode) else kind_of(mode)
             raise InputError(f"{given}: is {what}, not a directory ({needs})")
-        return cls(given.resolve())
+        try:
+            # resolved, but not past a link of /proc (/proc/PID/root), whose text names another directory
+            return cls(Path(rootfs.real_root(given)))
+        except OSError as exc:
+            raise InputError(f"{given}: cannot use as the root directory: {exc.strerror or exc} ({needs})") from None
 
 
 @record

@@ -27,8 +27,8 @@ import zlib
 from pathlib import Path
 
 from auditor.collect import CollectContext, rootfs
-from auditor.collect.sysctl import boot_entry_files
-from auditor.domain.kernel_cmdline import GRUB_DEFAULTS, GRUB_DEFAULTS_DIR, boot_entry_cmdlines
+from auditor.collect.sysctl import image_boot_cmdlines
+from auditor.domain.kernel_cmdline import GRUB_DEFAULTS, GRUB_DEFAULTS_DIR
 from auditor.domain.x32_abi import X32_GETPID, X32_PARAM, KernelX32, cmdline_x32, read_kernel_config, x32_usable
 from auditor.model.facts import Gap, X32Abi
 from auditor.safeio import read_regular
@@ -159,29 +159,30 @@ def _live(ctx: CollectContext) -> tuple[X32Abi | None, list[Gap]]:
 # ---------------------------------------------------------------- offline
 
 def _image_cmdlines(root: Path) -> tuple[list[tuple[str, bool | None]], list[str]]:
-    """The kernel command lines of an image's boot loader files, each as (where, the syscall.x32=
-    value it gives, None: not set), and the files that could not be read.  GRUB's defaults count
-    by GRUB_CMDLINE_LINUX alone (every entry carries it; GRUB_CMDLINE_LINUX_DEFAULT is left out of
-    the recovery entries), its last assignment over /etc/default/grub and grub.d deciding."""
-    problems: list[str] = []
+    """The kernel command lines of an image's boot loader files (read once a collection, by
+    :func:`auditor.collect.sysctl.image_boot_cmdlines`), each as (where, the syscall.x32= value it
+    gives, None: not set), and the files that could not be read.  GRUB's defaults count by
+    GRUB_CMDLINE_LINUX alone (every entry carries it; GRUB_CMDLINE_LINUX_DEFAULT is left out of the
+    recovery entries), its last assignment over /etc/default/grub and grub.d deciding."""
+    cmdlines, problems = image_boot_cmdlines(root)
     found: list[tuple[str, bool | None]] = []
     grub: tuple[str, bool | None] | None = None
-    for path in boot_entry_files(root, problems):
-        try:
-            text = rootfs.read_text(root, path)
-        except FileNotFoundError:
+    lines_of: dict[str, list[str]] = {}
+    for where, cmdline in cmdlines:
+        path, _, number = where.rpartition(":")
+        if path == GRUB_DEFAULTS or path.startswith(GRUB_DEFAULTS_DIR + "/"):
+            if path not in lines_of:
+                try:
+                    lines_of[path] = rootfs.read_text(root, path).splitlines()
+                except OSError as exc:  # read a moment ago: changed under the collection
+                    problems.append(f"{path}: {rootfs.describe_os_error(exc)}")
+                    lines_of[path] = []
+            lines = lines_of[path]
+            line = lines[int(number) - 1] if number.isdigit() and 0 < int(number) <= len(lines) else ""
+            if "GRUB_CMDLINE_LINUX_DEFAULT" not in line:
+                grub = (where, cmdline_x32(cmdline))
             continue
-        except OSError as exc:
-            problems.append(f"{path}: {rootfs.describe_os_error(exc)}")
-            continue
-        lines = text.splitlines()
-        for number, cmdline in boot_entry_cmdlines(path, text):
-            where = f"{path}:{number}"
-            if path == GRUB_DEFAULTS or path.startswith(GRUB_DEFAULTS_DIR + "/"):
-                if "GRUB_CMDLINE_LINUX_DEFAULT" not in lines[number - 1]:
-                    grub = (where, cmdline_x32(cmdline))
-                continue
-            found.append((where, cmdline_x32(cmdline)))
+        found.append((where, cmdline_x32(cmdline)))
     return ([grub] if grub is not None else []) + found, problems
 
 

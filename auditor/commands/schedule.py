@@ -77,7 +77,7 @@ def install(backend: str, policy: str | None, on_calendar: str, randomized_delay
                         ("--textfile-dir", textfile_dir), ("--executable", executable), ("--store", store)):
         if value is not None and value == "":
             raise click.UsageError(f"{name}: an empty value names nothing")
-    this_host = root.resolve() == Path("/")
+    this_host = sched.is_this_host(root)
     config = sched.ScheduleConfig(
         executable=sched.find_executable(executable),
         policy=sched.absolute_path(policy or _default_policy(), "--policy"),
@@ -137,7 +137,7 @@ def install(backend: str, policy: str | None, on_calendar: str, randomized_delay
 @click.option("--dry-run", is_flag=True, help="Print what would be removed.")
 def remove(root: Path, dry_run: bool) -> None:
     """Remove what `schedule install` wrote (either backend). Evidence, history and metrics stay."""
-    this_host = root.resolve() == Path("/")
+    this_host = sched.is_this_host(root)
     removed = sched.remove(root, dry_run=dry_run)
     for path in removed:
         click.echo(f"{'would remove' if dry_run else 'removed'} {sched.under_root(root, path)}")

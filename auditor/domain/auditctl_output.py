@@ -160,13 +160,20 @@ def boot_audit_param(cmdline: str, release: str | None = None) -> str:
     """The kernel's reading of ``audit=`` on its command line (/proc/cmdline) for the running
     kernel ``release`` (``uname -r``; None: not known, see :func:`_audit_value`): "on", "off",
     "unset" (no audit= before "--", the arguments after it are init's), or "invalid" (a value not
-    read as audit=1 for certain).  Each occurrence is applied in turn, so the last one decides; a
-    4.17+ kernel turns auditing on for a value it rejects, so one after audit=1 leaves it on."""
+    read as audit=1 for certain).  Each occurrence is applied in turn, so the last one decides, but
+    for one read as off: audit_enable() then sets audit_initialized to AUDIT_DISABLED, which no later
+    audit= undoes (audit_init() makes no audit socket at all: no rule loads until reboot), so
+    ``audit=0 audit=1`` is off, and a value that may be off is not made on by one after it.  A 4.17+
+    kernel turns auditing on for a value it rejects, so one after audit=1 leaves it on."""
     found = _RELEASE.match(release or "")
     words = None if found is None else (int(found[1]), int(found[2])) >= AUDIT_WORDS_SINCE
     state = "unset"
     for param, value in kernel_parameters(cmdline):
         if param == "audit" and value is not None:
             reading = _audit_value(value, words)
+            if reading == "off":
+                return "off"
+            if state == "invalid" and words is not True:
+                continue  # perhaps off (the number 0 to an older kernel): disabled then, whatever follows
             state = "on" if reading == "invalid" and words is True and state == "on" else reading
     return state

@@ -663,6 +663,11 @@ class AuditDaemonProcess(StrictModel):
     exe: str | None = None  # /proc/PID/exe; None when it could not be read
 
 
+# The gap path under which an offline image's boot entry that may start its kernel with auditing off
+# is said (the collector writes it, audit.socket_logging makes the persistent scopes not_reviewed).
+IMAGE_BOOT_AUDIT_GAP = ("persistent_rules", "boot_audit")
+
+
 class AuditFacts(StrictModel):
     platform: Platform = "linux"
     windows: WindowsAuditPolicy | None = None  # Windows: the advanced audit policy (auditpol)

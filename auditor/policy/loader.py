@@ -389,6 +389,21 @@ def _extended(current: Path, extends: str, image: Path | None) -> Path:
         return Path(base) / extends.lstrip("/")
 
 
+def _refuse_proc_link(path: Path, real: Path) -> None:
+    """A policy is read at its real path, which names another file than ``path`` does when a link of
+    /proc is on the way (``/proc/PID/root/etc/lbaudit/policy.yaml`` of a container: its real path
+    is this host's /etc/lbaudit/policy.yaml), and this host's policy was judged as the container's:
+    refused (exit 2)."""
+    try:
+        same = os.path.samestat(os.stat(path), os.stat(real))
+    except OSError:
+        return  # not there, or not looked at: the read says what is wrong
+    if not same:
+        raise PolicyError(f"{_display(Path(path))}: cannot read policy: it is reached through a link of /proc whose "
+                          f"text names another file ({_display(real)}) than the one it leads to; give the file's own "
+                          "path")
+
+
 def _load_chain(path: Path, problems: list[Problem], image: Path | None = None) -> list[_Loaded]:
     """The file and the files it extends, root ancestor first.  A cycle or a missing parent is a
     problem at the ``extends`` line that causes it; the chain stops there.  ``image``: the root of
@@ -398,6 +413,7 @@ def _load_chain(path: Path, problems: list[Problem], image: Path | None = None) 
     chain: list[_Loaded] = []
     seen: list[Path] = []
     current = Path(os.path.realpath(path))
+    _refuse_proc_link(path, current)
     while True:
         if not chain:
             loaded = _parse_file(current, problems)

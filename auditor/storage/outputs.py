@@ -45,6 +45,7 @@ import sys
 from pathlib import Path
 from typing import Any, Callable, Iterable, TypeVar
 
+from auditor import safeio
 from auditor.command_files import (
     WRITING,
     Change,
@@ -271,8 +272,24 @@ def resolve_target(path: Path, what: str = "output", will_create: Path | None = 
     if st is not None and not may_replace_key:
         _refuse_private_key(path, what)
     target = Path(os.path.realpath(path))
+    _refuse_proc_links(path, target, st, what)
     _check_directory(path, target.parent, what, will_create)
     return target, st
+
+
+def _refuse_proc_links(path: Path, target: Path, st: os.stat_result | None, what: str) -> None:
+    """Refuse ``path`` when its real path (where lbaudit writes) is another file than the kernel
+    opens at ``path``: a link of /proc on the way (``/proc/PID/root/...`` of a container, whose
+    text is the container's own view) has ``realpath`` name a directory of this host, and the
+    output was written there (``-o /proc/PID/root/tmp/x.json``: this host's /tmp/x.json)."""
+    try:
+        same = (safeio.real_directory(path.parent) == os.path.realpath(path.parent)
+                and (st is None or os.path.samestat(st, os.stat(target))))
+    except OSError:
+        return  # a directory that is not there, or cannot be looked at: the checks after say so
+    if not same:
+        raise InputError(f"{path}: cannot write {what}: it is reached through a link of /proc whose text names "
+                         f"another file ({target}) than the one it leads to; give the file's own path")
 
 
 @record
@@ -438,10 +455,27 @@ class InputTree:
 
 
 def _inside_tree(role: str, tree: InputTree, output: PlannedFile) -> None:
+    """Refuse ``output`` when it lands inside ``tree``: under its real path, or in a directory below
+    the tree itself by identity (a tree given as ``/proc/PID/root``, a container's root, whose real
+    path is this host's ``/``: the container's files are reached by its engine's path too)."""
     real = os.path.realpath(tree.path)
-    if real == os.path.sep:
-        return  # the root of this host: every output is in it, as for the local target
-    if os.path.commonpath([real, os.fspath(output.target)]) == real:
+    try:
+        top: os.stat_result | None = os.stat(tree.path)
+    except OSError:
+        top = None
+    if (top is None and real == os.path.sep) or (top is not None and os.path.samestat(top, os.stat(os.path.sep))):
+        return  # the root of this host (by any path to it): every output is in it, as for the local target
+    inside = real != os.path.sep and os.path.commonpath([real, os.fspath(output.target)]) == real
+    directory = output.target.parent
+    while top is not None and not inside:
+        try:
+            inside = os.path.samestat(os.stat(directory), top)
+        except OSError:
+            pass  # not there yet (--out-dir makes it): its parents tell
+        if directory == directory.parent:
+            break
+        directory = directory.parent
+    if inside:
         shown = "" if os.fspath(output.target) == os.path.abspath(output.path) else f" (it leads to {output.target})"
         raise InputError(f"{output.path} ({output.role}){shown} is inside the {role} {tree.path}: writing it would "
                          f"change the image being audited; write outputs outside it")

@@ -4,8 +4,8 @@ audit_alloc() gives a task an audit context only when auditing was ever on at it
 forked before auditd turned auditing on (systemd itself, pid 1, which binds the listening sockets
 of socket units; anything of the initramfs) is never audited, whatever the rules say later.  Only
 audit=1 on the kernel command line turns auditing on before pid 1 starts.  The kernel applies each
-audit= in turn (the last decides), reads 0/off and 1/on, rejects anything else (the default stays),
-and leaves the words after "--" to init.  ``audit.socket_logging`` 1.5.0 fails "audit enabled"
+audit= in turn (the last decides, but one 0/off disables auditing until reboot), reads 0/off and
+1/on, rejects anything else (the default stays), and leaves the words after "--" to init.  ``audit.socket_logging`` 1.5.0 fails "audit enabled"
 without audit=1 (``require_boot_audit``, default true).
 """
 
@@ -43,7 +43,7 @@ def judge(boot: str | None, **params) -> tuple[Status, str]:
     ("root=/dev/sda1 audit=ON", "on"),
     ("root=/dev/sda1 audit=0", "off"),
     ("audit=1 audit=0", "off"),  # the last one decides
-    ("audit=0 audit=1", "on"),
+    ("audit=0 audit=1", "off"),  # audit=0 set AUDIT_DISABLED, which no later audit= undoes (targets13)
     ("root=/dev/sda1 audit=yes", "invalid"),  # audit_enable() rejects it, the default stays
     ("audit=1 audit=yes", "on"),  # a rejected value changes nothing
     ("root=/dev/sda1 -- audit=1", "unset"),  # after "--": init's arguments, not the kernel's

@@ -220,18 +220,17 @@ def test_fifo_as_a_unit_directory_entry_or_wants_directory_does_not_block(image:
 
 # ---------------------------------------------------------------- every way a socket is started at boot
 
+# (a link in the image's /run is not there at boot: tests/hostile/test_targets13_image_run_units.py)
 ENABLEMENTS = {
     # the link in a dependency directory, as systemctl enable / preset / a package makes it
     "etc-wants": (f"{ETC_UNITS}/sockets.target.wants/wild.socket", "WantedBy=sockets.target"),
     "etc-requires": (f"{ETC_UNITS}/multi-user.target.requires/wild.socket", "RequiredBy=multi-user.target"),
     "etc-upholds": (f"{ETC_UNITS}/sockets.target.upholds/wild.socket", "UpheldBy=sockets.target"),
-    "run-wants": ("run/systemd/system/sockets.target.wants/wild.socket", "WantedBy=sockets.target"),
     "usr-wants": (f"{UNITS}/sockets.target.wants/wild.socket", "WantedBy=sockets.target"),
     "lib-wants": ("lib/systemd/system/sockets.target.wants/wild.socket", "WantedBy=sockets.target"),
     "local-wants": ("usr/local/lib/systemd/system/sockets.target.wants/wild.socket", "WantedBy=sockets.target"),
     "attached-wants": ("etc/systemd/system.attached/sockets.target.wants/wild.socket", "WantedBy=sockets.target"),
     "service-wants": (f"{ETC_UNITS}/web.service.wants/wild.socket", "WantedBy=web.service"),
-    "generator-wants": ("run/systemd/generator/sockets.target.wants/wild.socket", "WantedBy=sockets.target"),
 }
 
 
@@ -308,20 +307,14 @@ def test_empty_unit_file_masks_a_wildcard_socket(image: Path) -> None:
 
 # ---------------------------------------------------------------- every place a drop-in can change a unit
 
+# (the image's /run holds nothing its boot reads, a tmpfs covers it: tests/hostile/test_targets13_image_run_units.py)
 DROP_IN_DIRS = {
     "etc": f"{ETC_UNITS}/web-front.socket.d",
     "etc-control": "etc/systemd/system.control/web-front.socket.d",
-    "run-control": "run/systemd/system.control/web-front.socket.d",
-    "transient": "run/systemd/transient/web-front.socket.d",
-    "generator-early": "run/systemd/generator.early/web-front.socket.d",
     "etc-attached": "etc/systemd/system.attached/web-front.socket.d",
-    "run": "run/systemd/system/web-front.socket.d",
-    "run-attached": "run/systemd/system.attached/web-front.socket.d",
-    "generator": "run/systemd/generator/web-front.socket.d",
     "usr-local": "usr/local/lib/systemd/system/web-front.socket.d",
     "usr": f"{UNITS}/web-front.socket.d",
     "lib": "lib/systemd/system/web-front.socket.d",
-    "generator-late": "run/systemd/generator.late/web-front.socket.d",
     "type-level": f"{ETC_UNITS}/socket.d",
     "type-level-usr": f"{UNITS}/socket.d",
     "dash-prefix": f"{ETC_UNITS}/web-.socket.d",
