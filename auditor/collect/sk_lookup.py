@@ -14,10 +14,8 @@ namespace (its inode) and the attach type.
 
 from __future__ import annotations
 
-import ctypes
 import errno
 import os
-import platform
 import struct
 
 # bpf(2): one number per architecture (asm/unistd.h)
@@ -39,6 +37,8 @@ class SkLookupError(OSError):
 
 def _bpf(number: int, command: int, attr: bytes) -> tuple[int, bytes]:
     """The syscall's result and the attribute as the kernel left it (some commands answer in it)."""
+    import ctypes  # only a live collection asks the kernel: an offline one never loads it (issue 16)
+
     libc = ctypes.CDLL(None, use_errno=True)
     buffer = ctypes.create_string_buffer(attr, ATTR_SIZE)
     result = libc.syscall(ctypes.c_long(number), ctypes.c_int(command), buffer, ctypes.c_uint(ATTR_SIZE))
@@ -52,9 +52,11 @@ def attached_here() -> list[tuple[int, int]] | None:
     """(link id, program id) of each sk_lookup program attached to the calling thread's network
     namespace; None when the kernel cannot have one (no bpf(2), no link listing: before Linux 5.8,
     older than sk_lookup).  Raises SkLookupError when the links could not be listed."""
-    number = SYS_BPF.get(platform.machine())
+    number = SYS_BPF.get(os.uname().machine)
     if number is None:
-        raise SkLookupError(errno.ENOSYS, f"bpf(2) has no known number on {platform.machine()}")
+        raise SkLookupError(errno.ENOSYS, f"bpf(2) has no known number on {os.uname().machine}")
+    import ctypes  # as in _bpf: loaded only when the kernel is asked
+
     here = os.stat("/proc/thread-self/ns/net").st_ino
     found: list[tuple[int, int]] = []
     link_id = 0
