@@ -17,6 +17,11 @@ Discovery is the union of three sources, deduplicated by (device, inode) of the 
   transport that can listen (``system.sockprotoname``) is asked for its namespace (a copy of the
   descriptor by ``pidfd_getfd``, Linux 5.6, then ``SIOCGSKNS``); one that cannot be asked is a gap.
 
+A namespace held by none of these (a socket in flight in a unix socket's queue, a tun descriptor,
+an open ``/proc/PID/net`` file) is not found; when a veth of a namespace read leads into it, the id
+that veth names its peer's namespace by matches no namespace found, and that is a discovery gap
+(:func:`unfound_peer_gaps`).
+
 A namespace other than the collector's own is entered by a forked child: the parent opens one file
 descriptor per namespace, forks once, and the child ``setns(2)``s into each in turn (``os.setns``
 on Python 3.12+, libc's through ctypes before), runs the same sock_diag dump and counter reads as
@@ -1143,6 +1148,76 @@ def with_peer_namespaces(links: list[dict[str, Any]], known: list[tuple[int, int
     return result
 
 
+def unfound_peer_gaps(proc: str, order: list[Found], current: tuple[int, int] | None,
+                      links_by_index: dict[int, list[dict[str, Any]]], some_unopened: bool,
+                      timeout: float) -> list[Gap]:
+    """A discovery gap for each veth whose peer is in a namespace discovery did not find: the id
+    its namespace gives the peer's (IFLA_LINK_NETNSID) is that of no namespace found (RTM_GETNSID
+    asked of each, :func:`with_peer_namespaces`).  A veth's peer is a live namespace, so that is
+    direct evidence of one held by nothing discovery looks at (a socket in flight in a unix
+    socket's queue, a tun descriptor, an open ``/proc/PID/net`` file, a sysfs mount made in it),
+    whose listeners are then never judged.  ``links_by_index``: the links read in each namespace
+    (by its index in ``order``).
+
+    The links are read after discovery, so a namespace made meanwhile (a container started during
+    the collection) has such a veth too: the namespaces are found again once, and a peer of the
+    collector's own namespace that is one of those new ones is no gap (it was born after the
+    snapshot's discovery).  A veth of another namespace is not asked again (that needs entering
+    it): its unmatched peer stays a gap."""
+    unfound = [(index, link["name"], link["peer_netnsid"]) for index, links in sorted(links_by_index.items())
+               for link in links if link.get("kind") == "veth" and link.get("peer_netnsid") is not None
+               and link.get("peer_netns") is None and not link.get("peer_netns_error")]
+    if not unfound:
+        return []
+    wanted = {nsid for index, _name, nsid in unfound if (order[index].device, order[index].inode) == current}
+    born = _ids_of_new_namespaces(proc, {(e.device, e.inode) for e in order}, wanted, timeout) if wanted else set()
+    gaps = []
+    for index, name, nsid in unfound:
+        if (order[index].device, order[index].inode) == current and nsid in born:
+            continue
+        unopened = " or one of those that could not be opened" if some_unopened else ""
+        gaps.append(Gap(section="netns", path=("namespaces",),
+                        reason=f"the peer of veth {name} in network namespace net:[{order[index].inode}] is in a "
+                               f"namespace none found is (id {nsid} there{unopened}): one held by nothing discovery "
+                               "looks at (a socket in flight in a unix socket's queue, a tun descriptor, an open "
+                               "/proc/PID/net file, a sysfs mount made in it), whose listeners are not seen"))
+    return gaps
+
+
+def _ids_of_new_namespaces(proc: str, known: set[tuple[int, int]], wanted: set[int], timeout: float) -> set[int]:
+    """The ids the collector's namespace gives the namespaces a second discovery finds that are not
+    ``known``, among ``wanted``."""
+    again, _current, _gaps = discover(proc)
+    ids: set[int] = set()
+    try:
+        for key, entry in again.items():
+            if key in known:
+                continue
+            fd = entry.fd
+            opened = fd is None
+            for path in entry.open_paths if fd is None else []:
+                try:
+                    fd = open_namespace(path)
+                    break
+                except OSError:
+                    continue
+            if fd is None:
+                continue
+            try:
+                if (os.fstat(fd).st_dev, os.fstat(fd).st_ino) == key:
+                    nsid = rtnetlink.netnsid_of(fd, timeout)
+                    if nsid in wanted:
+                        ids.add(nsid)
+            except OSError:
+                continue  # not matched: its veth stays a gap
+            finally:
+                if opened:
+                    os.close(fd)
+    finally:
+        close_held(again)
+    return ids
+
+
 def _match_veth_peers(namespaces: list[NetNamespace]) -> list[NetNamespace]:
     """Set ``peer_netns`` of each veth whose peer is in its own namespace, and keep the one
     :func:`with_peer_namespaces` found by the peer namespace's id only where that namespace (when
@@ -1252,12 +1327,12 @@ def _collect_entered(ctx: CollectContext, proc: str, order: list[Any], current: 
     each namespace's listeners again after their owners are looked up."""
     listed = ListedOnce(ctx.target)  # this namespace's rule listings, for the TPROXY and NAT readers
     namespaces: list[NetNamespace] = []
+    links: list[dict[str, Any]] | None = None
     for index, entry in enumerate(order):
         prefix = ("namespaces", index)
         base = dict(inode=entry.inode, device=entry.device, names=sorted(entry.names), paths=sorted(entry.paths),
                     pids=sorted(entry.pids), workloads=workloads_of(sorted(entry.pids), proc))
         if (entry.device, entry.inode) == current:
-            links: list[dict[str, Any]] | None
             try:
                 links = read_interfaces(ctx.command_timeout, f"{ctx.target.proc}/sys",
                                         [(fd, order[i].inode) for i, fd in fds])
@@ -1298,6 +1373,11 @@ def _collect_entered(ctx: CollectContext, proc: str, order: list[Any], current: 
             "listeners": result["listeners"], "counts": result["counts"], "sysctl": result["sysctl"],
             "tproxy": result["tproxy"], "local_routes": result.get("local_routes"),
         }))
+    links_by_index = {index: result["interfaces"] for index, result in results.items()
+                      if result.get("entered") and result.get("interfaces")}
+    if current is not None and links:
+        links_by_index[next(i for i, e in enumerate(order) if (e.device, e.inode) == current)] = links
+    gaps += unfound_peer_gaps(proc, order, current, links_by_index, bool(open_errors), ctx.command_timeout)
     namespaces, owner_gaps = _attribute(namespaces, proc, ctx.record_cmdline)
     entered = [(index, fd) for index, fd in fds if (results.get(index) or {}).get("entered")]
     again = enter_all(entered, ctx.command_timeout, identities_only=True) if entered else {}
