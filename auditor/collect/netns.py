@@ -18,9 +18,9 @@ Discovery is the union of three sources, deduplicated by (device, inode) of the 
   descriptor by ``pidfd_getfd``, Linux 5.6, then ``SIOCGSKNS``); one that cannot be asked is a gap.
 
 A namespace held by none of these (a socket in flight in a unix socket's queue, a tun descriptor,
-an open ``/proc/PID/net`` file) is not found; when a veth of a namespace read leads into it, the id
-that veth names its peer's namespace by matches no namespace found, and that is a discovery gap
-(:func:`unfound_peer_gaps`).
+an open ``/proc/PID/net`` file) is not found; when the collector's namespace gives it an id (a veth
+into it, a device moved there) or a veth of a namespace read leads into it, that id matches no
+namespace found, and that is a discovery gap (:func:`unfound_peer_gaps`).
 
 A namespace other than the collector's own is entered by a forked child: the parent opens one file
 descriptor per namespace, forks once, and the child ``setns(2)``s into each in turn (``os.setns``
@@ -1150,37 +1150,76 @@ def with_peer_namespaces(links: list[dict[str, Any]], known: list[tuple[int, int
 
 def unfound_peer_gaps(proc: str, order: list[Found], current: tuple[int, int] | None,
                       links_by_index: dict[int, list[dict[str, Any]]], some_unopened: bool,
-                      timeout: float) -> list[Gap]:
-    """A discovery gap for each veth whose peer is in a namespace discovery did not find: the id
-    its namespace gives the peer's (IFLA_LINK_NETNSID) is that of no namespace found (RTM_GETNSID
-    asked of each, :func:`with_peer_namespaces`).  A veth's peer is a live namespace, so that is
-    direct evidence of one held by nothing discovery looks at (a socket in flight in a unix
-    socket's queue, a tun descriptor, an open ``/proc/PID/net`` file, a sysfs mount made in it),
-    whose listeners are then never judged.  ``links_by_index``: the links read in each namespace
-    (by its index in ``order``).
+                      timeout: float, fds: list[tuple[int, int]]) -> list[Gap]:
+    """A discovery gap for each namespace known to exist that discovery did not find: one the
+    collector's namespace gives an id to (RTM_GETNSID dump: a device moved there, a veth's peer, a
+    macvlan of a host link) that none found has, and one a veth of another namespace read leads
+    into (the id it names its peer's namespace by, IFLA_LINK_NETNSID, matched none found:
+    :func:`with_peer_namespaces`).  Such a namespace is held by nothing discovery looks at (a socket
+    in flight in a unix socket's queue, a tun descriptor, an open ``/proc/PID/net`` file, a sysfs
+    mount made in it), and its listeners are never judged.  ``links_by_index``: the links read in
+    each namespace (by its index in ``order``); ``fds``: (index, descriptor) of each namespace
+    opened (the collector's own is not among them).
 
-    The links are read after discovery, so a namespace made meanwhile (a container started during
-    the collection) has such a veth too: the namespaces are found again once, and a peer of the
-    collector's own namespace that is one of those new ones is no gap (it was born after the
-    snapshot's discovery).  A veth of another namespace is not asked again (that needs entering
-    it): its unmatched peer stays a gap."""
-    unfound = [(index, link["name"], link["peer_netnsid"]) for index, links in sorted(links_by_index.items())
-               for link in links if link.get("kind") == "veth" and link.get("peer_netnsid") is not None
-               and link.get("peer_netns") is None and not link.get("peer_netns_error")]
-    if not unfound:
-        return []
-    wanted = {nsid for index, _name, nsid in unfound if (order[index].device, order[index].inode) == current}
-    born = _ids_of_new_namespaces(proc, {(e.device, e.inode) for e in order}, wanted, timeout) if wanted else set()
+    The ids are read after discovery, so a namespace made meanwhile (a container started during the
+    collection) has one too: the namespaces are found again once, and an id of the collector's
+    namespace that names one of those new ones, or that is gone by then (its namespace ended), is
+    no gap.  A veth of another namespace is not asked again (that needs entering it): its unmatched
+    peer stays a gap."""
+    unopened = " or one of those that could not be opened" if some_unopened else ""
+    here = next((i for i, e in enumerate(order) if (e.device, e.inode) == current), None)
     gaps = []
-    for index, name, nsid in unfound:
-        if (order[index].device, order[index].inode) == current and nsid in born:
-            continue
-        unopened = " or one of those that could not be opened" if some_unopened else ""
-        gaps.append(Gap(section="netns", path=("namespaces",),
-                        reason=f"the peer of veth {name} in network namespace net:[{order[index].inode}] is in a "
-                               f"namespace none found is (id {nsid} there{unopened}): one held by nothing discovery "
-                               "looks at (a socket in flight in a unix socket's queue, a tun descriptor, an open "
-                               "/proc/PID/net file, a sysfs mount made in it), whose listeners are not seen"))
+    unmatched: set[int] = set()
+    if here is not None:
+        try:
+            unmatched = rtnetlink.dump_nsids(timeout)
+        except OSError:
+            # discovery does not rest on this evidence; only what the ids would add is not known
+            unmatched = set()
+        if unmatched:
+            own = None
+            try:
+                own = open_namespace(f"{proc}/thread-self/ns/net")  # a namespace may give itself an id
+            except OSError:
+                pass
+            for fd in ([own] if own is not None else []) + [fd for _index, fd in fds]:
+                try:
+                    nsid = rtnetlink.netnsid_of(fd, timeout)
+                except OSError:
+                    unopened = " or one of those whose id could not be asked"
+                    continue
+                if nsid is not None:
+                    unmatched.discard(nsid)
+            if own is not None:
+                os.close(own)
+        if unmatched:
+            unmatched -= _ids_of_new_namespaces(proc, {(e.device, e.inode) for e in order}, unmatched, timeout)
+        if unmatched:
+            try:
+                unmatched &= rtnetlink.dump_nsids(timeout)  # those of namespaces that ended meanwhile go
+            except OSError:
+                pass  # kept: a gap
+        for nsid in sorted(unmatched):
+            veths = [link["name"] for link in links_by_index.get(here, []) if link.get("peer_netnsid") == nsid]
+            through = (f"the namespace of the peer of veth {', '.join(veths)}" if veths
+                       else "the namespace of no veth of it: a device was moved there, or it was named")
+            gaps.append(Gap(section="netns", path=("namespaces",),
+                            reason=f"the collector's network namespace net:[{order[here].inode}] gives id {nsid} to "
+                                   f"a namespace none found is{unopened} ({through}): one held by nothing discovery "
+                                   "looks at (a socket in flight in a unix socket's queue, a tun descriptor, an open "
+                                   "/proc/PID/net file, a sysfs mount made in it), whose listeners are not seen"))
+    for index, links in sorted(links_by_index.items()):
+        if index == here:
+            continue  # its veths' peers are among the ids judged above
+        for link in links:
+            if (link.get("kind") == "veth" and link.get("peer_netnsid") is not None and link.get("peer_netns") is None
+                    and not link.get("peer_netns_error")):
+                gaps.append(Gap(section="netns", path=("namespaces",),
+                                reason=f"the peer of veth {link['name']} in network namespace net:[{order[index].inode}] "
+                                       f"is in a namespace none found is (id {link['peer_netnsid']} there{unopened}): "
+                                       "one held by nothing discovery looks at (a socket in flight in a unix socket's "
+                                       "queue, a tun descriptor, an open /proc/PID/net file, a sysfs mount made in "
+                                       "it), whose listeners are not seen"))
     return gaps
 
 
@@ -1377,7 +1416,7 @@ def _collect_entered(ctx: CollectContext, proc: str, order: list[Any], current: 
                       if result.get("entered") and result.get("interfaces")}
     if current is not None and links:
         links_by_index[next(i for i, e in enumerate(order) if (e.device, e.inode) == current)] = links
-    gaps += unfound_peer_gaps(proc, order, current, links_by_index, bool(open_errors), ctx.command_timeout)
+    gaps += unfound_peer_gaps(proc, order, current, links_by_index, bool(open_errors), ctx.command_timeout, fds)
     namespaces, owner_gaps = _attribute(namespaces, proc, ctx.record_cmdline)
     entered = [(index, fd) for index, fd in fds if (results.get(index) or {}).get("entered")]
     again = enter_all(entered, ctx.command_timeout, identities_only=True) if entered else {}

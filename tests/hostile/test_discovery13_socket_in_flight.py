@@ -18,6 +18,7 @@ during the collection) is not taken for a hidden one.
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -25,8 +26,8 @@ import sys
 import pytest
 
 from auditor.collect import CollectContext
-from auditor.collect.netns import Found, close_held, collect_netns, discover, unfound_peer_gaps
-from auditor.collect.rtnetlink import dump_interfaces
+from auditor.collect.netns import Found, close_held, collect_netns, discover, open_namespace, unfound_peer_gaps
+from auditor.collect.rtnetlink import dump_interfaces, dump_nsids
 from auditor.model.result import Status
 from tests.hostile.test_netns import _bind_outcomes
 from tests.netns_env import ip, require_namespaces, unique_name
@@ -79,9 +80,8 @@ def test_a_namespace_held_only_by_a_socket_in_flight_behind_a_veth_is_a_discover
         assert listed == []  # not found: its listener is not judged
         [gap] = [g for g in gaps if host_end in g.reason]
         assert gap.path == ("namespaces",)
-        assert gap.reason.startswith(
-            f"the peer of veth {host_end} in network namespace net:[")
-        assert "is in a namespace none found is" in gap.reason
+        assert gap.reason.startswith("the collector's network namespace net:[")
+        assert f"to a namespace none found is (the namespace of the peer of veth {host_end}): one held by " in gap.reason
         discovery = [o for o in _bind_outcomes(netns, gaps) if o.subject.endswith("(discovery)")]
         assert [o.status for o in discovery] == [Status.NOT_REVIEWED]
         assert host_end in (discovery[0].reason or "")
@@ -95,28 +95,100 @@ def test_a_namespace_held_only_by_a_socket_in_flight_behind_a_veth_is_a_discover
 
 
 @pytest.mark.live
+@pytest.mark.slow  # a namespace, a veth, two macvlans, discovery of the whole machine twice
+def test_a_namespace_held_only_by_a_socket_in_flight_on_a_macvlan_is_a_discovery_gap():
+    # no veth leads into it: its macvlan, of a host link, was moved there, which gives it an id in
+    # the host's namespace (RTM_GETNSID dump); a neighbour on that link (here the host's own macvlan
+    # of it, bridge mode) connects to its listener
+    require_namespaces()
+    lower, lower_peer, moved, own = (unique_name(p) for p in ("lbd13l", "lbd13p", "lbd13m", "lbd13o"))
+    kept, sent = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+    child = subprocess.Popen([sys.executable, "-c", IN_FLIGHT, str(sent.fileno()), moved, "10.231.14.2"],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, pass_fds=[sent.fileno()])
+    try:
+        assert child.stdin is not None and child.stdout is not None
+        pid = int(child.stdout.readline())
+        ip("link", "add", lower, "type", "veth", "peer", "name", lower_peer)
+        ip("link", "set", lower, "up")
+        ip("link", "set", lower_peer, "up")
+        ip("link", "add", moved, "link", lower, "type", "macvlan", "mode", "bridge")
+        ip("link", "set", moved, "netns", str(pid))
+        ip("link", "add", own, "link", lower, "type", "macvlan", "mode", "bridge")
+        ip("addr", "add", "10.231.14.1/24", "dev", own)
+        ip("link", "set", own, "up")
+        child.stdin.write("moved\n")
+        child.stdin.flush()
+        port = int(child.stdout.readline())
+        assert child.wait(timeout=10) == 0
+        sent.close()
+        with socket.create_connection(("10.231.14.2", port), timeout=5):
+            pass
+        netns, gaps = collect_netns(CollectContext(sections=frozenset({"netns"})))
+        assert netns is not None
+        assert [ns.inode for ns in netns.namespaces for listener in ns.listeners or []
+                if listener.port == port and listener.address == "0.0.0.0"] == []
+        hidden = [g for g in gaps if "(the namespace of no veth of it: a device was moved there, or it was named)"
+                  in g.reason]
+        assert hidden and all(g.path == ("namespaces",) for g in hidden)
+        discovery = [o for o in _bind_outcomes(netns, gaps) if o.subject.endswith("(discovery)")]
+        assert [o.status for o in discovery] == [Status.NOT_REVIEWED]
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait(timeout=10)
+        for link in (own, lower):
+            subprocess.run(["ip", "link", "del", link], capture_output=True, timeout=10)
+        kept.close()
+        sent.close()
+
+
+def _opened(found: dict, current) -> list[tuple[int, int]]:
+    """(index, descriptor) of each namespace found but the collector's, as collect_netns opens them."""
+    fds = []
+    for index, entry in enumerate(found.values()):
+        if (entry.device, entry.inode) == current:
+            continue
+        if entry.fd is not None:
+            fds.append((index, os.dup(entry.fd)))
+            continue
+        for path in entry.open_paths:
+            try:
+                fds.append((index, open_namespace(path)))
+                break
+            except OSError:
+                continue
+    return fds
+
+
+@pytest.mark.live
 @pytest.mark.slow  # discovery of the whole machine twice
 def test_control_a_namespace_made_after_discovery_is_found_again_and_is_no_gap():
     # a container started during the collection: its veth is in the links read after discovery,
-    # its namespace in none discovery found; found again, it is no hidden namespace
+    # its namespace's id in the host's, but its namespace in none discovery found; found again, it
+    # is no hidden namespace
     require_namespaces()
     name, host_end = unique_name("lbd13c"), unique_name("lbd13v")
     found, current, _gaps = discover("/proc")
+    fds = _opened(found, current)
     close_held(found)
+    order = list(found.values())
+    here = next(i for i, f in enumerate(order) if (f.device, f.inode) == current)
     try:
         ip("netns", "add", name)
         ip("link", "add", host_end, "type", "veth", "peer", "name", "eth0", "netns", name)
         [link] = [vars(link) for link in dump_interfaces() if link.name == host_end]
-        assert link["peer_netnsid"] is not None
-        order = sorted(found.values(), key=lambda f: (f.device, f.inode) != current)
-        assert (order[0].device, order[0].inode) == current
-        assert unfound_peer_gaps("/proc", order, current, {0: [{**link, "peer_netns": None}]}, False, 10.0) == []
-        # the same veth in a namespace found after the second discovery too would be a gap: shown by
-        # keeping the namespace out of what is asked (a namespace of another's veth is not asked again)
+        assert link["peer_netnsid"] in dump_nsids()
+        gaps = unfound_peer_gaps("/proc", order, current, {here: [{**link, "peer_netns": None}]}, False, 10.0, fds)
+        assert [g for g in gaps if host_end in g.reason] == []
+        # the same veth in another namespace (not asked again: that needs entering it) is a gap
         order.append(Found(device=order[0].device, inode=1))  # stands for a namespace entered
-        other = len(order) - 1
-        [gap] = unfound_peer_gaps("/proc", order, current, {other: [{**link, "peer_netns": None}]}, False, 10.0)
-        assert gap.reason.startswith(f"the peer of veth {host_end} in network namespace net:[{order[other].inode}]")
+        gaps = unfound_peer_gaps("/proc", order, current, {len(order) - 1: [{**link, "peer_netns": None}]}, False,
+                                 10.0, fds)
+        [gap] = [g for g in gaps if host_end in g.reason]
+        assert gap.reason.startswith(f"the peer of veth {host_end} in network namespace net:[1] is in a namespace none "
+                                     f"found is (id {link['peer_netnsid']} there): one held by nothing")
     finally:
+        for _index, fd in fds:
+            os.close(fd)
         subprocess.run(["ip", "link", "del", host_end], capture_output=True, timeout=10)
         subprocess.run(["ip", "netns", "del", name], capture_output=True, timeout=10)
