@@ -16,9 +16,11 @@ Discovery is the union of three sources, deduplicated by (device, inode) of the 
   or passed out with SCM_RIGHTS by a process of the namespace that then exited).  A socket of a
   transport that can listen (``system.sockprotoname``) is asked for its namespace (a copy of the
   descriptor by ``pidfd_getfd``, Linux 5.6, then ``SIOCGSKNS``); one that cannot be asked is a gap.
+  A tun/tap descriptor (``/dev/net/tun``) holds the namespace its device is in, asked the same way
+  (``TUNGETDEVNETNS``, Linux 5.2).
 
-A namespace held by none of these (a socket in flight in a unix socket's queue, a tun descriptor,
-an open ``/proc/PID/net`` file) is not found; when the collector's namespace gives it an id (a veth
+A namespace held by none of these (a socket in flight in a unix socket's queue, an open
+``/proc/PID/net`` file) is not found; when the collector's namespace gives it an id (a veth
 into it, a device moved there) or a veth of a namespace read leads into it, that id matches no
 namespace found, and that is a discovery gap (:func:`unfound_peer_gaps`).
 
@@ -199,6 +201,8 @@ def _add_threads(proc: str, pid: int, add: Any, denied: list[int]) -> None:
 
 
 SIOCGSKNS = 0x894C  # a socket's network namespace, as a new descriptor (Linux 4.9)
+TUNGETDEVNETNS = 0x54E3  # _IO('T', 227): a tun/tap device's network namespace, as a descriptor (Linux 5.2)
+TUN_DEVICE = "/dev/net/tun"
 SYS_PIDFD_GETFD = 438  # pidfd_getfd(2), Linux 5.6: one number on every architecture but alpha
 # The sockets whose namespace is asked for: those of a transport that can listen, by the protocol
 # name the kernel gives them (system.sockprotoname, as in /proc/net/protocols).  A unix or netlink
@@ -207,7 +211,8 @@ LISTENING_PROTOCOL_NAMES = frozenset(name for transport in TRANSPORTS for name i
 
 
 def _descriptors(proc: str, pid: int, add: Any, holding: list[tuple[int, FdTable]],
-                 refused: list[int], tables: dict[int, FdTable | None]) -> None:
+                 refused: list[int], tables: dict[int, FdTable | None],
+                 tuns: list[tuple[int, int, int]] | None = None) -> None:
     """What ``pid`` holds open that may be all that keeps a network namespace alive: a namespace
     file (added at once) and sockets (its table put in ``holding``, for :func:`_held_sockets` once
     the sockets a dump places are known).  A table that cannot be read puts ``pid`` in ``refused``.
@@ -222,12 +227,13 @@ def _descriptors(proc: str, pid: int, add: Any, holding: list[tuple[int, FdTable
     if table is None:
         return  # exited meanwhile
     for part in table.parts():  # its own table, a thread's own, an io_uring's registered files
-        _part_descriptors(pid, part, add, holding, refused)
+        _part_descriptors(pid, part, add, holding, refused, tuns)
 
 
 def _part_descriptors(pid: int, table: FdTable, add: Any, holding: list[tuple[int, FdTable]],
-                      refused: list[int]) -> None:
-    """:func:`_descriptors` of one of the tables of ``pid``."""
+                      refused: list[int], tuns: list[tuple[int, int, int]] | None = None) -> None:
+    """:func:`_descriptors` of one of the tables of ``pid``; its tun descriptors put in ``tuns``
+    as (pid, thread of its own table or 0, fd)."""
     # Looked for in the links joined, at C speed, not descriptor by descriptor (that loop was most
     # of discovery's own cost with 20,000 of them): a path that merely contains the text only
     # sends the table through the exact loop below.
@@ -251,6 +257,9 @@ def _part_descriptors(pid: int, table: FdTable, add: Any, holding: list[tuple[in
             return
     if "socket:[" in joined:
         holding.append((pid, table))
+    if TUN_DEVICE in joined and tuns is not None and not table.ring:  # a ring's slot cannot be copied
+        tuns += [(pid, table.tid, int(fd)) for fd, target in zip(table.fds, table.targets)
+                 if target == TUN_DEVICE and fd.isascii() and fd.isdigit()]
     if table.refused:
         refused.append(pid)
 
@@ -477,6 +486,42 @@ def _socket_namespaces(holding: list[tuple[int, FdTable]], found: dict[tuple[int
             vsock_listeners)
 
 
+def _tun_namespaces(tuns: list[tuple[int, int, int]], found: dict[tuple[int, int], Found]) -> None:
+    """Add the namespace of each tun/tap device a descriptor of ``tuns`` is attached to, not yet in
+    ``found``: the device holds the namespace it is in (made there before a setns back, or moved
+    there), with no process in it (a copy of the descriptor by ``pidfd_getfd``, then
+    ``TUNGETDEVNETNS``).  A descriptor not attached to a device, or one a kernel before 5.2 cannot
+    be asked of, adds nothing: such a namespace reached through a veth or a device moved there is
+    still a discovery gap, by its id (:func:`unfound_peer_gaps`)."""
+    libc = _libc() if tuns else None
+    by_pid: dict[tuple[int, int], list[int]] = {}
+    for pid, tid, fd in tuns:
+        by_pid.setdefault((pid, tid), []).append(fd)
+    for (pid, tid), fds in sorted(by_pid.items()):
+        try:
+            pidfd = os.pidfd_open(tid, os.O_EXCL) if tid else os.pidfd_open(pid)
+        except OSError:
+            continue  # exited, or a thread's pidfd refused by an older kernel
+        try:
+            for fd in fds:
+                copy = libc.syscall(SYS_PIDFD_GETFD, pidfd, fd, 0)
+                if copy < 0:
+                    continue  # exited or closed meanwhile, or refused
+                try:
+                    namespace = fcntl.ioctl(copy, TUNGETDEVNETNS)
+                except OSError:
+                    continue  # not attached to a device (EBADFD), or not a tun descriptor now
+                finally:
+                    os.close(copy)
+                st = os.fstat(namespace)
+                if (st.st_dev, st.st_ino) in found:
+                    os.close(namespace)
+                else:
+                    found[(st.st_dev, st.st_ino)] = Found(st.st_dev, st.st_ino, fd=namespace)
+        finally:
+            os.close(pidfd)
+
+
 def close_held(found: dict[tuple[int, int], Found]) -> None:
     """Close the namespace descriptors :func:`discover` holds (those found through a socket)."""
     for entry in found.values():
@@ -520,6 +565,7 @@ def discover(proc: str, run_netns: str = RUN_NETNS) -> tuple[dict[tuple[int, int
     denied: list[int] = []
     refused: list[int] = []  # processes whose open files could not be read
     holding: list[tuple[int, FdTable]] = []  # the tables that hold sockets, in pid order
+    tuns: list[tuple[int, int, int]] = []  # tun descriptors: (pid, thread of its own table or 0, fd)
     mounts: dict[tuple[int, int], list[int]] = {}  # each mount namespace, by the processes in it
     tables = kept_tables(proc)  # what the owner scan of this collection read, if it ran
     with os.scandir(proc) as entries:
@@ -531,7 +577,7 @@ def discover(proc: str, run_netns: str = RUN_NETNS) -> tuple[dict[tuple[int, int
             # exited meanwhile, or only its leader did (a zombie whose other threads still run,
             # as after pthread_exit in main): those threads' namespaces are still there
             _add_threads(proc, pid, add, denied)
-            _descriptors(proc, pid, add, holding, refused, tables)
+            _descriptors(proc, pid, add, holding, refused, tables, tuns)
             _mount_namespace(proc, pid, mounts, refused)
             continue
         except OSError as exc:
@@ -541,8 +587,9 @@ def discover(proc: str, run_netns: str = RUN_NETNS) -> tuple[dict[tuple[int, int
                 denied.append(pid)
             continue
         _add_threads(proc, pid, add, denied)
-        _descriptors(proc, pid, add, holding, refused, tables)
+        _descriptors(proc, pid, add, holding, refused, tables, tuns)
         _mount_namespace(proc, pid, mounts, refused)
+    _tun_namespaces(tuns, found)
     refused = sorted(set(refused) - set(denied))  # said once, by the gap on their namespace
     if refused:
         gaps.append(Gap(section="netns", path=("namespaces",),
@@ -1156,7 +1203,7 @@ def unfound_peer_gaps(proc: str, order: list[Found], current: tuple[int, int] | 
     macvlan of a host link) that none found has, and one a veth of another namespace read leads
     into (the id it names its peer's namespace by, IFLA_LINK_NETNSID, matched none found:
     :func:`with_peer_namespaces`).  Such a namespace is held by nothing discovery looks at (a socket
-    in flight in a unix socket's queue, a tun descriptor, an open ``/proc/PID/net`` file, a sysfs
+    in flight in a unix socket's queue, an open ``/proc/PID/net`` file, a sysfs
     mount made in it), and its listeners are never judged.  ``links_by_index``: the links read in
     each namespace (by its index in ``order``); ``fds``: (index, descriptor) of each namespace
     opened (the collector's own is not among them).
@@ -1206,7 +1253,7 @@ def unfound_peer_gaps(proc: str, order: list[Found], current: tuple[int, int] | 
             gaps.append(Gap(section="netns", path=("namespaces",),
                             reason=f"the collector's network namespace net:[{order[here].inode}] gives id {nsid} to "
                                    f"a namespace none found is{unopened} ({through}): one held by nothing discovery "
-                                   "looks at (a socket in flight in a unix socket's queue, a tun descriptor, an open "
+                                   "looks at (a socket in flight in a unix socket's queue, an open "
                                    "/proc/PID/net file, a sysfs mount made in it), whose listeners are not seen"))
     for index, links in sorted(links_by_index.items()):
         if index == here:
@@ -1218,7 +1265,7 @@ def unfound_peer_gaps(proc: str, order: list[Found], current: tuple[int, int] | 
                                 reason=f"the peer of veth {link['name']} in network namespace net:[{order[index].inode}] "
                                        f"is in a namespace none found is (id {link['peer_netnsid']} there{unopened}): "
                                        "one held by nothing discovery looks at (a socket in flight in a unix socket's "
-                                       "queue, a tun descriptor, an open /proc/PID/net file, a sysfs mount made in "
+                                       "queue, an open /proc/PID/net file, a sysfs mount made in "
                                        "it), whose listeners are not seen"))
     return gaps
 
