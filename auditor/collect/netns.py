@@ -938,10 +938,11 @@ def identities_changed(listeners: list[dict[str, Any]], again: dict[str, Any] | 
 
 
 def _child(targets: list[tuple[int, int]], write_fd: int, timeout: float, identities_only: bool = False,
-           runner: Any = None) -> None:
-    """In the forked child: enter each namespace in turn and write one JSON line per namespace."""
+           runner: Any = None, ask_ids: list[int] | None = None) -> None:
+    """In the forked child: enter each namespace in turn and write one JSON line per namespace
+    (with ``ask_ids``: only the id it gives the namespace of each of those descriptors)."""
     known: list[tuple[int, int]] = []
-    if not identities_only:  # where a veth's peer may be: the collector's own namespace first
+    if not identities_only and ask_ids is None:  # where a veth's peer may be: the collector's own namespace first
         try:
             own = open_namespace("/proc/thread-self/ns/net")
             known.append((own, os.fstat(own).st_ino))
@@ -955,8 +956,11 @@ def _child(targets: list[tuple[int, int]], write_fd: int, timeout: float, identi
     for index, fd in targets:
         try:
             _setns(fd)
-            line = {"index": index, "entered": True,
-                    **(listener_identities_here(timeout) if identities_only else read_here(timeout, runner, known))}
+            if ask_ids is not None:
+                line = {"index": index, "entered": True, "ids": [_id_or_none(fd, timeout) for fd in ask_ids]}
+            else:
+                line = {"index": index, "entered": True,
+                        **(listener_identities_here(timeout) if identities_only else read_here(timeout, runner, known))}
         except Exception as exc:  # noqa: BLE001 - reported to the parent as the namespace's gap
             line = {"index": index, "entered": False, "error": f"{type(exc).__name__}: {exc}"}
         data = (json.dumps(line) + "\n").encode()
@@ -964,8 +968,16 @@ def _child(targets: list[tuple[int, int]], write_fd: int, timeout: float, identi
             data = data[os.write(write_fd, data):]
 
 
+def _id_or_none(fd: int, timeout: float) -> int | None:
+    """The id the caller's namespace gives the namespace of ``fd``; None: none, or not asked."""
+    try:
+        return rtnetlink.netnsid_of(fd, timeout)
+    except OSError:
+        return None
+
+
 def enter_all(fds: list[tuple[int, int]], timeout: float, identities_only: bool = False,
-              runner: Any = None) -> dict[int, dict[str, Any]]:
+              runner: Any = None, ask_ids: list[int] | None = None) -> dict[int, dict[str, Any]]:
     """Run :func:`_child` over ``(index, fd)`` pairs in one forked child; its results by index.
     A namespace with no result (the child died or ran out of time) is absent.  ``runner``: the
     target whose programs read each namespace's TPROXY rules."""
@@ -986,7 +998,7 @@ def enter_all(fds: list[tuple[int, int]], timeout: float, identities_only: bool 
         status = 0
         try:
             os.close(read_fd)
-            _child(fds, write_fd, timeout, identities_only, runner)
+            _child(fds, write_fd, timeout, identities_only, runner, ask_ids)
         except BaseException:  # noqa: BLE001 - nothing may unwind into the parent's stack
             status = 1
         finally:
@@ -1203,19 +1215,18 @@ def unfound_peer_gaps(proc: str, order: list[Found], current: tuple[int, int] | 
     macvlan of a host link) that none found has, and one a veth of another namespace read leads
     into (the id it names its peer's namespace by, IFLA_LINK_NETNSID, matched none found:
     :func:`with_peer_namespaces`).  Such a namespace is held by nothing discovery looks at (a socket
-    in flight in a unix socket's queue, an open ``/proc/PID/net`` file, a sysfs
-    mount made in it), and its listeners are never judged.  ``links_by_index``: the links read in
-    each namespace (by its index in ``order``); ``fds``: (index, descriptor) of each namespace
-    opened (the collector's own is not among them).
+    in flight in a unix socket's queue, an open ``/proc/PID/net`` file, a sysfs mount made in it),
+    and its listeners are never judged.  ``links_by_index``: the links read in each namespace (by
+    its index in ``order``); ``fds``: (index, descriptor) of each namespace opened (the collector's
+    own is not among them).
 
     The ids are read after discovery, so a namespace made meanwhile (a container started during the
-    collection) has one too: the namespaces are found again once, and an id of the collector's
-    namespace that names one of those new ones, or that is gone by then (its namespace ended), is
-    no gap.  A veth of another namespace is not asked again (that needs entering it): its unmatched
-    peer stays a gap."""
+    collection, or one a container starts inside itself) has one too: the namespaces are found
+    again once, and an id that names one of those new ones (asked in the namespace whose id it is:
+    another namespace is entered by a forked child), or an id of the collector's namespace that is
+    gone by then (its namespace ended), is no gap."""
     unopened = " or one of those that could not be opened" if some_unopened else ""
     here = next((i for i, e in enumerate(order) if (e.device, e.inode) == current), None)
-    gaps = []
     unmatched: set[int] = set()
     if here is not None:
         try:
@@ -1239,69 +1250,80 @@ def unfound_peer_gaps(proc: str, order: list[Found], current: tuple[int, int] | 
                     unmatched.discard(nsid)
             if own is not None:
                 os.close(own)
-        if unmatched:
-            unmatched -= _ids_of_new_namespaces(proc, {(e.device, e.inode) for e in order}, unmatched, timeout)
-        if unmatched:
-            try:
-                unmatched &= rtnetlink.dump_nsids(timeout)  # those of namespaces that ended meanwhile go
-            except OSError:
-                pass  # kept: a gap
-        for nsid in sorted(unmatched):
-            veths = [link["name"] for link in links_by_index.get(here, []) if link.get("peer_netnsid") == nsid]
-            through = (f"the namespace of the peer of veth {', '.join(veths)}" if veths
-                       else "the namespace of no veth of it: a device was moved there, or it was named")
-            gaps.append(Gap(section="netns", path=("namespaces",),
-                            reason=f"the collector's network namespace net:[{order[here].inode}] gives id {nsid} to "
-                                   f"a namespace none found is{unopened} ({through}): one held by nothing discovery "
-                                   "looks at (a socket in flight in a unix socket's queue, an open "
-                                   "/proc/PID/net file, a sysfs mount made in it), whose listeners are not seen"))
-    for index, links in sorted(links_by_index.items()):
-        if index == here:
-            continue  # its veths' peers are among the ids judged above
-        for link in links:
-            if (link.get("kind") == "veth" and link.get("peer_netnsid") is not None and link.get("peer_netns") is None
-                    and not link.get("peer_netns_error")):
-                gaps.append(Gap(section="netns", path=("namespaces",),
-                                reason=f"the peer of veth {link['name']} in network namespace net:[{order[index].inode}] "
-                                       f"is in a namespace none found is (id {link['peer_netnsid']} there{unopened}): "
-                                       "one held by nothing discovery looks at (a socket in flight in a unix socket's "
-                                       "queue, an open /proc/PID/net file, a sysfs mount made in "
-                                       "it), whose listeners are not seen"))
+    nested = [(index, link["name"], link["peer_netnsid"]) for index, links in sorted(links_by_index.items())
+              if index != here for link in links
+              if link.get("kind") == "veth" and link.get("peer_netnsid") is not None
+              and link.get("peer_netns") is None and not link.get("peer_netns_error")]
+    if unmatched or nested:
+        born_here, born_in = _ids_of_new_namespaces(proc, order, fds, {index for index, _n, _i in nested}, timeout)
+        unmatched -= born_here
+        nested = [(index, name, nsid) for index, name, nsid in nested if nsid not in born_in.get(index, set())]
+    if unmatched:
+        try:
+            unmatched &= rtnetlink.dump_nsids(timeout)  # those of namespaces that ended meanwhile go
+        except OSError:
+            pass  # kept: a gap
+    gaps = []
+    for nsid in sorted(unmatched) if here is not None else []:
+        veths = [link["name"] for link in links_by_index.get(here, []) if link.get("peer_netnsid") == nsid]
+        through = (f"the namespace of the peer of veth {', '.join(veths)}" if veths
+                   else "the namespace of no veth of it: a device was moved there, or it was named")
+        gaps.append(Gap(section="netns", path=("namespaces",),
+                        reason=f"the collector's network namespace net:[{order[here].inode}] gives id {nsid} to "
+                               f"a namespace none found is{unopened} ({through}): one held by nothing discovery "
+                               "looks at (a socket in flight in a unix socket's queue, an open "
+                               "/proc/PID/net file, a sysfs mount made in it), whose listeners are not seen"))
+    for index, name, nsid in nested:
+        gaps.append(Gap(section="netns", path=("namespaces",),
+                        reason=f"the peer of veth {name} in network namespace net:[{order[index].inode}] "
+                               f"is in a namespace none found is (id {nsid} there{unopened}): "
+                               "one held by nothing discovery looks at (a socket in flight in a unix socket's "
+                               "queue, an open /proc/PID/net file, a sysfs mount made in "
+                               "it), whose listeners are not seen"))
     return gaps
 
 
-def _ids_of_new_namespaces(proc: str, known: set[tuple[int, int]], wanted: set[int], timeout: float) -> set[int]:
-    """The ids the collector's namespace gives the namespaces a second discovery finds that are not
-    ``known``, among ``wanted``."""
+def _ids_of_new_namespaces(proc: str, order: list[Found], fds: list[tuple[int, int]], inside: set[int],
+                           timeout: float) -> tuple[set[int], dict[int, set[int]]]:
+    """The ids given to the namespaces a second discovery finds that are not in ``order``: those
+    the collector's namespace gives them, and those each namespace of ``inside`` (indexes in
+    ``order``, opened in ``fds``) gives them, asked inside it by a forked child."""
+    known = {(e.device, e.inode) for e in order}
     again, _current, _gaps = discover(proc)
-    ids: set[int] = set()
+    opened: list[int] = []
     try:
         for key, entry in again.items():
             if key in known:
                 continue
-            fd = entry.fd
-            opened = fd is None
-            for path in entry.open_paths if fd is None else []:
+            if entry.fd is not None:
+                opened.append(entry.fd)
+                entry.fd = None
+                continue
+            for path in entry.open_paths:
                 try:
                     fd = open_namespace(path)
-                    break
                 except OSError:
                     continue
-            if fd is None:
-                continue
-            try:
                 if (os.fstat(fd).st_dev, os.fstat(fd).st_ino) == key:
-                    nsid = rtnetlink.netnsid_of(fd, timeout)
-                    if nsid in wanted:
-                        ids.add(nsid)
+                    opened.append(fd)
+                    break
+                os.close(fd)
+        here: set[int] = set()
+        for fd in opened:
+            try:
+                nsid = rtnetlink.netnsid_of(fd, timeout)
             except OSError:
-                continue  # not matched: its veth stays a gap
-            finally:
-                if opened:
-                    os.close(fd)
+                continue  # not matched: what it would match stays a gap
+            if nsid is not None:
+                here.add(nsid)
+        targets = [(index, fd) for index, fd in fds if index in inside]
+        results = enter_all(targets, timeout, ask_ids=opened) if opened and targets else {}
+        return here, {index: {nsid for nsid in result.get("ids") or [] if nsid is not None}
+                      for index, result in results.items() if result.get("entered")}
     finally:
         close_held(again)
-    return ids
+        for fd in opened:
+            os.close(fd)
 
 
 def _match_veth_peers(namespaces: list[NetNamespace]) -> list[NetNamespace]:

@@ -19,6 +19,7 @@ during the collection) is not taken for a hidden one.
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -195,3 +196,35 @@ def test_control_a_namespace_made_after_discovery_is_found_again_and_is_no_gap()
             os.close(fd)
         subprocess.run(["ip", "link", "del", host_end], capture_output=True, timeout=10)
         subprocess.run(["ip", "netns", "del", name], capture_output=True, timeout=10)
+
+
+@pytest.mark.live
+@pytest.mark.slow  # discovery of the whole machine twice, a child entering a namespace
+def test_control_a_namespace_made_after_discovery_behind_a_veth_of_another_namespace_is_no_gap():
+    # a container that starts one of its own during the collection: the veth into it is in the
+    # container's namespace (read by the child), the new namespace in none discovery found; found
+    # again and asked for its id inside the container's namespace, it is no hidden namespace
+    require_namespaces()
+    outer, inner = unique_name("lbd13o"), unique_name("lbd13i")
+    try:
+        ip("netns", "add", outer)
+        found, current, _gaps = discover("/proc")
+        fds = _opened(found, current)
+        close_held(found)
+        order = list(found.values())
+        outer_index = next(i for i, f in enumerate(order) if outer in f.names)
+        ip("netns", "add", inner)
+        ip("link", "add", "lbd13x", "netns", outer, "type", "veth", "peer", "name", "eth0", "netns", inner)
+        shown = subprocess.run(["ip", "-n", outer, "-j", "link", "show", "lbd13x"], check=True, capture_output=True,
+                               text=True, timeout=10).stdout
+        nsid = json.loads(shown)[0]["link_netnsid"]
+        link = {"name": "lbd13x", "kind": "veth", "peer_netnsid": nsid, "peer_netns": None}
+        try:
+            gaps = unfound_peer_gaps("/proc", order, current, {outer_index: [link]}, False, 10.0, fds)
+        finally:
+            for _index, fd in fds:
+                os.close(fd)
+        assert [g for g in gaps if "lbd13x" in g.reason] == []
+    finally:
+        subprocess.run(["ip", "netns", "del", inner], capture_output=True, timeout=10)
+        subprocess.run(["ip", "netns", "del", outer], capture_output=True, timeout=10)
