@@ -16,6 +16,13 @@ Discovery is the union of three sources, deduplicated by (device, inode) of the 
   or passed out with SCM_RIGHTS by a process of the namespace that then exited).  A socket of a
   transport that can listen (``system.sockprotoname``) is asked for its namespace (a copy of the
   descriptor by ``pidfd_getfd``, Linux 5.6, then ``SIOCGSKNS``); one that cannot be asked is a gap.
+  A tun/tap descriptor (``/dev/net/tun``) holds the namespace its device is in, asked the same way
+  (``TUNGETDEVNETNS``, Linux 5.2).
+
+A namespace held by none of these (a socket in flight in a unix socket's queue, an open
+``/proc/PID/net`` file) is not found; when the collector's namespace gives it an id (a veth
+into it, a device moved there) or a veth of a namespace read leads into it, that id matches no
+namespace found, and that is a discovery gap (:func:`unfound_peer_gaps`).
 
 A namespace other than the collector's own is entered by a forked child: the parent opens one file
 descriptor per namespace, forks once, and the child ``setns(2)``s into each in turn (``os.setns``
@@ -195,6 +202,8 @@ def _add_threads(proc: str, pid: int, add: Any, denied: list[int]) -> None:
 
 
 SIOCGSKNS = 0x894C  # a socket's network namespace, as a new descriptor (Linux 4.9)
+TUNGETDEVNETNS = 0x54E3  # _IO('T', 227): a tun/tap device's network namespace, as a descriptor (Linux 5.2)
+TUN_DEVICE = "/dev/net/tun"
 SYS_PIDFD_GETFD = 438  # pidfd_getfd(2), Linux 5.6: one number on every architecture but alpha
 # The sockets whose namespace is asked for: those of a transport that can listen, by the protocol
 # name the kernel gives them (system.sockprotoname, as in /proc/net/protocols).  A unix or netlink
@@ -203,7 +212,8 @@ LISTENING_PROTOCOL_NAMES = frozenset(name for transport in TRANSPORTS for name i
 
 
 def _descriptors(proc: str, pid: int, add: Any, holding: list[tuple[int, FdTable]],
-                 refused: list[int], tables: dict[int, FdTable | None]) -> None:
+                 refused: list[int], tables: dict[int, FdTable | None],
+                 tuns: list[tuple[int, int, int]] | None = None) -> None:
     """What ``pid`` holds open that may be all that keeps a network namespace alive: a namespace
     file (added at once) and sockets (its table put in ``holding``, for :func:`_held_sockets` once
     the sockets a dump places are known).  A table that cannot be read puts ``pid`` in ``refused``.
@@ -218,12 +228,13 @@ def _descriptors(proc: str, pid: int, add: Any, holding: list[tuple[int, FdTable
     if table is None:
         return  # exited meanwhile
     for part in table.parts():  # its own table, a thread's own, an io_uring's registered files
-        _part_descriptors(pid, part, add, holding, refused)
+        _part_descriptors(pid, part, add, holding, refused, tuns)
 
 
 def _part_descriptors(pid: int, table: FdTable, add: Any, holding: list[tuple[int, FdTable]],
-                      refused: list[int]) -> None:
-    """:func:`_descriptors` of one of the tables of ``pid``."""
+                      refused: list[int], tuns: list[tuple[int, int, int]] | None = None) -> None:
+    """:func:`_descriptors` of one of the tables of ``pid``; its tun descriptors put in ``tuns``
+    as (pid, thread of its own table or 0, fd)."""
     # Looked for in the links joined, at C speed, not descriptor by descriptor (that loop was most
     # of discovery's own cost with 20,000 of them): a path that merely contains the text only
     # sends the table through the exact loop below.
@@ -247,6 +258,9 @@ def _part_descriptors(pid: int, table: FdTable, add: Any, holding: list[tuple[in
             return
     if "socket:[" in joined:
         holding.append((pid, table))
+    if TUN_DEVICE in joined and tuns is not None and not table.ring:  # a ring's slot cannot be copied
+        tuns += [(pid, table.tid, int(fd)) for fd, target in zip(table.fds, table.targets)
+                 if target == TUN_DEVICE and fd.isascii() and fd.isdigit()]
     if table.refused:
         refused.append(pid)
 
@@ -473,6 +487,42 @@ def _socket_namespaces(holding: list[tuple[int, FdTable]], found: dict[tuple[int
             vsock_listeners)
 
 
+def _tun_namespaces(tuns: list[tuple[int, int, int]], found: dict[tuple[int, int], Found]) -> None:
+    """Add the namespace of each tun/tap device a descriptor of ``tuns`` is attached to, not yet in
+    ``found``: the device holds the namespace it is in (made there before a setns back, or moved
+    there), with no process in it (a copy of the descriptor by ``pidfd_getfd``, then
+    ``TUNGETDEVNETNS``).  A descriptor not attached to a device, or one a kernel before 5.2 cannot
+    be asked of, adds nothing: such a namespace reached through a veth or a device moved there is
+    still a discovery gap, by its id (:func:`unfound_peer_gaps`)."""
+    libc = _libc() if tuns else None
+    by_pid: dict[tuple[int, int], list[int]] = {}
+    for pid, tid, fd in tuns:
+        by_pid.setdefault((pid, tid), []).append(fd)
+    for (pid, tid), fds in sorted(by_pid.items()):
+        try:
+            pidfd = os.pidfd_open(tid, os.O_EXCL) if tid else os.pidfd_open(pid)
+        except OSError:
+            continue  # exited, or a thread's pidfd refused by an older kernel
+        try:
+            for fd in fds:
+                copy = libc.syscall(SYS_PIDFD_GETFD, pidfd, fd, 0)
+                if copy < 0:
+                    continue  # exited or closed meanwhile, or refused
+                try:
+                    namespace = fcntl.ioctl(copy, TUNGETDEVNETNS)
+                except OSError:
+                    continue  # not attached to a device (EBADFD), or not a tun descriptor now
+                finally:
+                    os.close(copy)
+                st = os.fstat(namespace)
+                if (st.st_dev, st.st_ino) in found:
+                    os.close(namespace)
+                else:
+                    found[(st.st_dev, st.st_ino)] = Found(st.st_dev, st.st_ino, fd=namespace)
+        finally:
+            os.close(pidfd)
+
+
 def close_held(found: dict[tuple[int, int], Found]) -> None:
     """Close the namespace descriptors :func:`discover` holds (those found through a socket)."""
     for entry in found.values():
@@ -516,6 +566,7 @@ def discover(proc: str, run_netns: str = RUN_NETNS) -> tuple[dict[tuple[int, int
     denied: list[int] = []
     refused: list[int] = []  # processes whose open files could not be read
     holding: list[tuple[int, FdTable]] = []  # the tables that hold sockets, in pid order
+    tuns: list[tuple[int, int, int]] = []  # tun descriptors: (pid, thread of its own table or 0, fd)
     mounts: dict[tuple[int, int], list[int]] = {}  # each mount namespace, by the processes in it
     tables = kept_tables(proc)  # what the owner scan of this collection read, if it ran
     with os.scandir(proc) as entries:
@@ -527,7 +578,7 @@ def discover(proc: str, run_netns: str = RUN_NETNS) -> tuple[dict[tuple[int, int
             # exited meanwhile, or only its leader did (a zombie whose other threads still run,
             # as after pthread_exit in main): those threads' namespaces are still there
             _add_threads(proc, pid, add, denied)
-            _descriptors(proc, pid, add, holding, refused, tables)
+            _descriptors(proc, pid, add, holding, refused, tables, tuns)
             _mount_namespace(proc, pid, mounts, refused)
             continue
         except OSError as exc:
@@ -537,8 +588,9 @@ def discover(proc: str, run_netns: str = RUN_NETNS) -> tuple[dict[tuple[int, int
                 denied.append(pid)
             continue
         _add_threads(proc, pid, add, denied)
-        _descriptors(proc, pid, add, holding, refused, tables)
+        _descriptors(proc, pid, add, holding, refused, tables, tuns)
         _mount_namespace(proc, pid, mounts, refused)
+    _tun_namespaces(tuns, found)
     refused = sorted(set(refused) - set(denied))  # said once, by the gap on their namespace
     if refused:
         gaps.append(Gap(section="netns", path=("namespaces",),
@@ -888,10 +940,11 @@ def identities_changed(listeners: list[dict[str, Any]], again: dict[str, Any] | 
 
 
 def _child(targets: list[tuple[int, int]], write_fd: int, timeout: float, identities_only: bool = False,
-           runner: Any = None) -> None:
-    """In the forked child: enter each namespace in turn and write one JSON line per namespace."""
+           runner: Any = None, ask_ids: list[int] | None = None) -> None:
+    """In the forked child: enter each namespace in turn and write one JSON line per namespace
+    (with ``ask_ids``: only the id it gives the namespace of each of those descriptors)."""
     known: list[tuple[int, int]] = []
-    if not identities_only:  # where a veth's peer may be: the collector's own namespace first
+    if not identities_only and ask_ids is None:  # where a veth's peer may be: the collector's own namespace first
         try:
             own = open_namespace("/proc/thread-self/ns/net")
             known.append((own, os.fstat(own).st_ino))
@@ -905,8 +958,11 @@ def _child(targets: list[tuple[int, int]], write_fd: int, timeout: float, identi
     for index, fd in targets:
         try:
             _setns(fd)
-            line = {"index": index, "entered": True,
-                    **(listener_identities_here(timeout) if identities_only else read_here(timeout, runner, known))}
+            if ask_ids is not None:
+                line = {"index": index, "entered": True, "ids": [_id_or_none(fd, timeout) for fd in ask_ids]}
+            else:
+                line = {"index": index, "entered": True,
+                        **(listener_identities_here(timeout) if identities_only else read_here(timeout, runner, known))}
         except Exception as exc:  # noqa: BLE001 - reported to the parent as the namespace's gap
             line = {"index": index, "entered": False, "error": f"{type(exc).__name__}: {exc}"}
         data = (json.dumps(line) + "\n").encode()
@@ -914,8 +970,16 @@ def _child(targets: list[tuple[int, int]], write_fd: int, timeout: float, identi
             data = data[os.write(write_fd, data):]
 
 
+def _id_or_none(fd: int, timeout: float) -> int | None:
+    """The id the caller's namespace gives the namespace of ``fd``; None: none, or not asked."""
+    try:
+        return rtnetlink.netnsid_of(fd, timeout)
+    except OSError:
+        return None
+
+
 def enter_all(fds: list[tuple[int, int]], timeout: float, identities_only: bool = False,
-              runner: Any = None) -> dict[int, dict[str, Any]]:
+              runner: Any = None, ask_ids: list[int] | None = None) -> dict[int, dict[str, Any]]:
     """Run :func:`_child` over ``(index, fd)`` pairs in one forked child; its results by index.
     A namespace with no result (the child died or ran out of time) is absent.  ``runner``: the
     target whose programs read each namespace's TPROXY rules."""
@@ -936,7 +1000,7 @@ def enter_all(fds: list[tuple[int, int]], timeout: float, identities_only: bool 
         status = 0
         try:
             os.close(read_fd)
-            _child(fds, write_fd, timeout, identities_only, runner)
+            _child(fds, write_fd, timeout, identities_only, runner, ask_ids)
         except BaseException:  # noqa: BLE001 - nothing may unwind into the parent's stack
             status = 1
         finally:
@@ -1145,6 +1209,125 @@ def with_peer_namespaces(links: list[dict[str, Any]], known: list[tuple[int, int
     return result
 
 
+def unfound_peer_gaps(proc: str, order: list[Found], current: tuple[int, int] | None,
+                      links_by_index: dict[int, list[dict[str, Any]]], some_unopened: bool,
+                      timeout: float, fds: list[tuple[int, int]]) -> list[Gap]:
+    """A discovery gap for each namespace known to exist that discovery did not find: one the
+    collector's namespace gives an id to (RTM_GETNSID dump: a device moved there, a veth's peer, a
+    macvlan of a host link) that none found has, and one a veth of another namespace read leads
+    into (the id it names its peer's namespace by, IFLA_LINK_NETNSID, matched none found:
+    :func:`with_peer_namespaces`).  Such a namespace is held by nothing discovery looks at (a socket
+    in flight in a unix socket's queue, an open ``/proc/PID/net`` file, a sysfs mount made in it),
+    and its listeners are never judged.  ``links_by_index``: the links read in each namespace (by
+    its index in ``order``); ``fds``: (index, descriptor) of each namespace opened (the collector's
+    own is not among them).
+
+    The ids are read after discovery, so a namespace made meanwhile (a container started during the
+    collection, or one a container starts inside itself) has one too: the namespaces are found
+    again once, and an id that names one of those new ones (asked in the namespace whose id it is:
+    another namespace is entered by a forked child), or an id of the collector's namespace that is
+    gone by then (its namespace ended), is no gap."""
+    unopened = " or one of those that could not be opened" if some_unopened else ""
+    here = next((i for i, e in enumerate(order) if (e.device, e.inode) == current), None)
+    unmatched: set[int] = set()
+    if here is not None:
+        try:
+            unmatched = rtnetlink.dump_nsids(timeout)
+        except OSError:
+            # discovery does not rest on this evidence; only what the ids would add is not known
+            unmatched = set()
+        if unmatched:
+            own = None
+            try:
+                own = open_namespace(f"{proc}/thread-self/ns/net")  # a namespace may give itself an id
+            except OSError:
+                pass
+            for fd in ([own] if own is not None else []) + [fd for _index, fd in fds]:
+                try:
+                    nsid = rtnetlink.netnsid_of(fd, timeout)
+                except OSError:
+                    unopened = " or one of those whose id could not be asked"
+                    continue
+                if nsid is not None:
+                    unmatched.discard(nsid)
+            if own is not None:
+                os.close(own)
+    nested = [(index, link["name"], link["peer_netnsid"]) for index, links in sorted(links_by_index.items())
+              if index != here for link in links
+              if link.get("kind") == "veth" and link.get("peer_netnsid") is not None
+              and link.get("peer_netns") is None and not link.get("peer_netns_error")]
+    if unmatched or nested:
+        born_here, born_in = _ids_of_new_namespaces(proc, order, fds, {index for index, _n, _i in nested}, timeout)
+        unmatched -= born_here
+        nested = [(index, name, nsid) for index, name, nsid in nested if nsid not in born_in.get(index, set())]
+    if unmatched:
+        try:
+            unmatched &= rtnetlink.dump_nsids(timeout)  # those of namespaces that ended meanwhile go
+        except OSError:
+            pass  # kept: a gap
+    gaps = []
+    for nsid in sorted(unmatched) if here is not None else []:
+        veths = [link["name"] for link in links_by_index.get(here, []) if link.get("peer_netnsid") == nsid]
+        through = (f"the namespace of the peer of veth {', '.join(veths)}" if veths
+                   else "the namespace of no veth of it: a device was moved there, or it was named")
+        gaps.append(Gap(section="netns", path=("namespaces",),
+                        reason=f"the collector's network namespace net:[{order[here].inode}] gives id {nsid} to "
+                               f"a namespace none found is{unopened} ({through}): one held by nothing discovery "
+                               "looks at (a socket in flight in a unix socket's queue, an open "
+                               "/proc/PID/net file, a sysfs mount made in it), whose listeners are not seen"))
+    for index, name, nsid in nested:
+        gaps.append(Gap(section="netns", path=("namespaces",),
+                        reason=f"the peer of veth {name} in network namespace net:[{order[index].inode}] "
+                               f"is in a namespace none found is (id {nsid} there{unopened}): "
+                               "one held by nothing discovery looks at (a socket in flight in a unix socket's "
+                               "queue, an open /proc/PID/net file, a sysfs mount made in "
+                               "it), whose listeners are not seen"))
+    return gaps
+
+
+def _ids_of_new_namespaces(proc: str, order: list[Found], fds: list[tuple[int, int]], inside: set[int],
+                           timeout: float) -> tuple[set[int], dict[int, set[int]]]:
+    """The ids given to the namespaces a second discovery finds that are not in ``order``: those
+    the collector's namespace gives them, and those each namespace of ``inside`` (indexes in
+    ``order``, opened in ``fds``) gives them, asked inside it by a forked child."""
+    known = {(e.device, e.inode) for e in order}
+    again, _current, _gaps = discover(proc)
+    opened: list[int] = []
+    try:
+        for key, entry in again.items():
+            if key in known:
+                continue
+            if entry.fd is not None:
+                opened.append(entry.fd)
+                entry.fd = None
+                continue
+            for path in entry.open_paths:
+                try:
+                    fd = open_namespace(path)
+                except OSError:
+                    continue
+                if (os.fstat(fd).st_dev, os.fstat(fd).st_ino) == key:
+                    opened.append(fd)
+                    break
+                os.close(fd)
+        here: set[int] = set()
+        for fd in opened:
+            try:
+                nsid = rtnetlink.netnsid_of(fd, timeout)
+            except OSError:
+                continue  # not matched: what it would match stays a gap
+            if nsid is not None:
+                here.add(nsid)
+        targets = [(index, fd) for index, fd in fds if index in inside]
+        results = enter_all(targets, timeout, ask_ids=opened) if opened and targets else {}
+        return here, {index: {nsid for nsid in result.get("ids") or [] if nsid is not None}
+                      for index, result in results.items() if result.get("entered")}
+    finally:
+        close_held(again)
+        for fd in opened:
+            os.close(fd)
+
+
 def _match_veth_peers(namespaces: list[NetNamespace]) -> list[NetNamespace]:
     """Set ``peer_netns`` of each veth whose peer is in its own namespace, and keep the one
     :func:`with_peer_namespaces` found by the peer namespace's id only where that namespace (when
@@ -1254,12 +1437,12 @@ def _collect_entered(ctx: CollectContext, proc: str, order: list[Any], current: 
     each namespace's listeners again after their owners are looked up."""
     listed = ListedOnce(ctx.target)  # this namespace's rule listings, for the TPROXY and NAT readers
     namespaces: list[NetNamespace] = []
+    links: list[dict[str, Any]] | None = None
     for index, entry in enumerate(order):
         prefix = ("namespaces", index)
         base = dict(inode=entry.inode, device=entry.device, names=sorted(entry.names), paths=sorted(entry.paths),
                     pids=sorted(entry.pids), workloads=workloads_of(sorted(entry.pids), proc))
         if (entry.device, entry.inode) == current:
-            links: list[dict[str, Any]] | None
             try:
                 links = read_interfaces(ctx.command_timeout, f"{ctx.target.proc}/sys",
                                         [(fd, order[i].inode) for i, fd in fds])
@@ -1300,6 +1483,11 @@ def _collect_entered(ctx: CollectContext, proc: str, order: list[Any], current: 
             "listeners": result["listeners"], "counts": result["counts"], "sysctl": result["sysctl"],
             "tproxy": result["tproxy"], "local_routes": result.get("local_routes"),
         }))
+    links_by_index = {index: result["interfaces"] for index, result in results.items()
+                      if result.get("entered") and result.get("interfaces")}
+    if current is not None and links:
+        links_by_index[next(i for i, e in enumerate(order) if (e.device, e.inode) == current)] = links
+    gaps += unfound_peer_gaps(proc, order, current, links_by_index, bool(open_errors), ctx.command_timeout, fds)
     namespaces, owner_gaps = _attribute(namespaces, proc, ctx.record_cmdline)
     entered = [(index, fd) for index, fd in fds if (results.get(index) or {}).get("entered")]
     again = enter_all(entered, ctx.command_timeout, identities_only=True) if entered else {}

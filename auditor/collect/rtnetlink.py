@@ -239,6 +239,21 @@ def dump_local_routes(timeout: float = 10.0) -> list[str]:
     raise AssertionError("unreachable")
 
 
+def dump_nsids(timeout: float = 10.0) -> set[int]:
+    """Every id the caller's namespace gives another namespace (RTM_GETNSID dump).  An id names a
+    live namespace: the kernel removes it when that namespace goes.  Ids are given when a device is
+    moved into a namespace, a veth's peer made in one, or ``ip netns set``.  Raises OSError."""
+    ids = set()
+    for payload in _dump(RTM_GETNSID, RTM_NEWNSID, RTGENMSG.pack(socket.AF_UNSPEC), timeout):
+        raw = parse_attributes(payload[RTGENMSG.size:]).get(NETNSA_NSID)
+        if raw is None or len(raw) < 4:
+            raise NetlinkError(errno.EBADMSG, "RTM_NEWNSID without NETNSA_NSID")
+        nsid = struct.unpack_from("=i", raw)[0]
+        if nsid != NETNSA_NSID_NOT_ASSIGNED:
+            ids.add(nsid)
+    return ids
+
+
 def netnsid_of(fd: int, timeout: float = 10.0) -> int | None:
     """The id the caller's namespace gives the namespace of file descriptor ``fd`` (RTM_GETNSID with
     NETNSA_FD), None when it gives it none.  Raises OSError."""

@@ -3,7 +3,7 @@
 A container's veth into the host whose end there is a port of a bridge is reached from every other
 port of that bridge.  A physical, macvlan or other link there makes it reached from beyond (LXC,
 libvirt), but another veth port was taken for one into a container of this machine, whatever its
-other end: a veth into a namespace lbaudit did not find (held by a tun descriptor, an open
+other end: a veth into a namespace lbaudit did not find (held by a socket in flight, an open
 /proc/PID/net file, a sysfs mount; or paired wrongly by index before IFLA_LINK_NETNSID was read)
 may lead anywhere, and the listener passed as "reachable only inside".  A veth port whose peer's
 namespace is unknown now counts as a link beyond, as that namespace's own veth is judged.
@@ -26,7 +26,7 @@ from auditor.model.result import Status
 from tests.hostile.test_falsepass_netns_weak_host import CONNECT_TO, SERVE_ON
 from tests.hostile.test_judging_route_localnet import _in, _stop
 from tests.hostile.test_netns12_forwarded_localnet import _namespace, judged
-from tests.hostile.test_netns13_veth_peer_netnsid import HOLD_BY_TUN
+from tests.hostile.test_netns13_veth_peer_netnsid import HOLD_IN_FLIGHT
 from tests.netns_env import ip, require_namespaces, unique_name
 
 
@@ -34,8 +34,6 @@ from tests.netns_env import ip, require_namespaces, unique_name
 @pytest.mark.slow  # three namespaces, discovery of the whole machine, several child interpreters
 def test_a_neighbour_in_an_unfound_namespace_bridged_with_the_container_connects_and_lbaudit_fails_it():
     require_namespaces()
-    if not os.path.exists("/dev/net/tun"):
-        pytest.skip("no /dev/net/tun to hold a namespace by")
     host, inner, outside = (unique_name(p) for p in ("lbt13j", "lbt13k", "lbt13l"))
     serving = holder = None
     try:
@@ -62,7 +60,7 @@ def test_a_neighbour_in_an_unfound_namespace_bridged_with_the_container_connects
                 break
         assert connected == "connected"  # the kernel's answer
         outside_inode = os.stat(f"/run/netns/{outside}").st_ino
-        holder = subprocess.Popen([sys.executable, "-c", HOLD_BY_TUN, f"/run/netns/{outside}"],
+        holder = subprocess.Popen([sys.executable, "-c", HOLD_IN_FLIGHT, f"/run/netns/{outside}"],
                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
         subprocess.run(["ip", "netns", "del", outside], check=True, capture_output=True, timeout=10)

@@ -4,15 +4,15 @@ Each network namespace numbers its interfaces on its own (lo is 1 in every one),
 index (IFLA_LINK) does not say which namespace its other end is in: the collector paired a veth of
 namespace A (index 2, peer index 7) with the host's veth of index 7 whose peer index is 2, though
 that one leads into another namespace B, and A's real peer was in a namespace discovery did not
-find (held by nothing it looks at: a tun descriptor, an open /proc/PID/net file, a sysfs mount).
+find (held by nothing it looks at: a socket in flight, an open /proc/PID/net file, a sysfs mount).
 A was then judged "reached only through the host", which does not forward: a pass, while the
 namespace behind A's veth connects.  The collector now pairs a veth by the id its namespace gives
 the peer's namespace (IFLA_LINK_NETNSID), matched to each namespace it found with RTM_GETNSID; a
 peer in no namespace found is unknown, and the veth is judged as reaching beyond.
 
 ``test_an_unfound_namespace_behind_a_veth_of_a_repeated_index_is_not_taken_for_the_host`` builds it
-on the running kernel: the outside namespace is hidden from lbaudit's own discovery behind a tun
-descriptor, the indexes are chosen to repeat, and lbaudit's collector reads each namespace.
+on the running kernel: the outside namespace is hidden from lbaudit's own discovery behind a socket
+in flight, the indexes are chosen to repeat, and lbaudit's collector reads each namespace.
 """
 
 from __future__ import annotations
@@ -77,18 +77,22 @@ def test_control_a_peer_named_by_its_namespace_id_is_kept_and_the_listener_passe
     assert outcome.status == Status.PASS
 
 
-# Holds namespace argv[1] alive by a tun device made in it and nothing discovery looks at: enters it,
-# opens /dev/net/tun (the tun's socket holds its namespace), returns to its own namespace.
-HOLD_BY_TUN = """
-import ctypes, fcntl, os, struct, sys
+# Holds namespace argv[1] alive by nothing discovery looks at: enters it, makes a socket there,
+# returns to its own namespace and sends the socket with SCM_RIGHTS into a unix socket it never
+# reads (the socket, in flight in that queue, holds its namespace).  (A tun descriptor, which
+# hid it before, is now asked for its device's namespace: tests/hostile/test_discovery13_tun.py.)
+HOLD_IN_FLIGHT = """
+import array, ctypes, os, socket, sys
 libc = ctypes.CDLL(None, use_errno=True)
 own = os.open("/proc/self/ns/net", os.O_RDONLY)
 target = os.open(sys.argv[1], os.O_RDONLY)
 assert libc.setns(target, 0x40000000) == 0
-tun = os.open("/dev/net/tun", os.O_RDWR)
-fcntl.ioctl(tun, 0x400454CA, struct.pack("16sH", b"lbt13tun", 0x0001 | 0x1000))  # TUNSETIFF, IFF_TUN | IFF_NO_PI
+made = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 assert libc.setns(own, 0x40000000) == 0
 os.close(own); os.close(target)
+kept, sent = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+sent.sendmsg([b"x"], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", [made.fileno()]))])
+made.close(); sent.close()
 print("held", flush=True)
 sys.stdin.read()
 """
@@ -98,8 +102,6 @@ sys.stdin.read()
 @pytest.mark.slow  # four namespaces, discovery of the whole machine, several child interpreters
 def test_an_unfound_namespace_behind_a_veth_of_a_repeated_index_is_not_taken_for_the_host():
     require_namespaces()
-    if not os.path.exists("/dev/net/tun"):
-        pytest.skip("no /dev/net/tun to hold a namespace by")
     host, inner, outside, other = (unique_name(p) for p in ("lbt13h", "lbt13c", "lbt13o", "lbt13b"))
     serving = holder = None
     try:
@@ -121,9 +123,9 @@ def test_an_unfound_namespace_behind_a_veth_of_a_repeated_index_is_not_taken_for
         assert serving.stdout is not None
         port = serving.stdout.readline().strip()
         assert _in(outside, CONNECT_TO, port, "10.213.0.1") == "connected"  # the kernel's answer
-        # outside, hidden: held only by a tun descriptor, its name removed
+        # outside, hidden: held only by a socket in flight, its name removed
         outside_inode = os.stat(f"/run/netns/{outside}").st_ino
-        holder = subprocess.Popen([sys.executable, "-c", HOLD_BY_TUN, f"/run/netns/{outside}"],
+        holder = subprocess.Popen([sys.executable, "-c", HOLD_IN_FLIGHT, f"/run/netns/{outside}"],
                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
         subprocess.run(["ip", "netns", "del", outside], check=True, capture_output=True, timeout=10)
