@@ -39,13 +39,14 @@ def diff(before: Path, after: Path, as_json: bool, allow_policy_change: bool, al
     did not before, when the verdict got worse (compliant, incomplete, non-compliant), or when coverage was lost through a policy change (a rule removed or
     disabled, a check missing, a waiver added...) and --allow-policy-change is not given;
     1 too when the scans are of different hosts (host name or machine id), unless
-    --allow-host-change: that comparison is not drift; 2 when a file is unreadable or invalid.
+    --allow-host-change: that comparison is not drift; 2 when a file is unreadable or invalid;
+    10 when a file's .sig shows it was changed after it was signed.
     """
     # Compared by their findings: a hand-edited summary or verdict (which show and report refuse to
     # print) is replaced by what the findings give, with a warning, so a diff of evidence whose
     # findings were edited still judges those findings.
-    old, old_problems = load_evidence_by_findings(before)
-    new, new_problems = load_evidence_by_findings(after)
+    old, old_problems = _compared(before)
+    new, new_problems = _compared(after)
     for path, problems in ((before, old_problems), (after, new_problems)):
         if problems:
             click.echo(f"lbaudit: warning: {one_line(path)}: the recorded verdict or summary contradicts the findings "
@@ -57,6 +58,18 @@ def diff(before: Path, after: Path, as_json: bool, allow_policy_change: bool, al
     failed = echo_diff(diff_scans(old, new), as_json, allow_policy_change, quiet=quiet,
                        allow_host_change=allow_host_change)
     sys.exit(ExitCode.NON_COMPLIANT if failed else ExitCode.COMPLIANT)
+
+
+def _compared(path: Path) -> tuple[Any, list[str]]:
+    """The evidence at ``path`` for a comparison, from the bytes whose signature was looked at: a
+    ``.sig`` beside it that holds under its key over another digest proves the evidence was changed
+    after it was signed, which ``report`` and ``verify`` refuse with exit 10; diff compared such a
+    file without a word, so an edited scan (a failure turned pass) read as an improvement."""
+    from auditor.attest.signing import key_that_signed_evidence, read_evidence_bytes
+
+    raw = read_evidence_bytes(path)
+    key_that_signed_evidence(path, raw)  # raises EvidenceChangedSinceSigned (exit 10)
+    return load_evidence_by_findings(path, raw)
 
 
 def echo_diff(result: ScanDiff, as_json: bool, allow_policy_change: bool,

@@ -132,12 +132,14 @@ def load_evidence(path: Path) -> tuple[Evidence, bytes]:
     return parse_evidence(raw, str(path)), raw
 
 
-def load_evidence_by_findings(path: Path) -> tuple[Evidence, list[str]]:
+def load_evidence_by_findings(path: Path, raw: bytes | None = None) -> tuple[Evidence, list[str]]:
     """Read an evidence file for a comparison of its findings (``lbaudit diff``): a summary, verdict
     or control judgement that contradicts the findings is not refused, as :func:`load_evidence`
     does for the reports that print them, but replaced by what the findings give, and each
-    contradiction returned for a warning.  Every other problem is an InputError (exit 2)."""
-    raw = read_bounded(Path(path), MAX_EVIDENCE_BYTES, EVIDENCE_WHAT)
+    contradiction returned for a warning.  Every other problem is an InputError (exit 2).  ``raw``:
+    the file's bytes, when the caller has read them (to check their signature first)."""
+    if raw is None:
+        raw = read_bounded(Path(path), MAX_EVIDENCE_BYTES, EVIDENCE_WHAT)
     with cycle_collector_paused():
         evidence, written = _parse_evidence(raw, str(path), refuse_contradictions=False)
     derived = derived_result(evidence)
