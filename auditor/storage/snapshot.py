@@ -1,8 +1,8 @@
 """Snapshot files: facts saved on one host, evaluated later or elsewhere with the same findings.
 
 A snapshot is a :class:`~auditor.model.facts.HostSnapshot` written as pretty JSON with sorted keys.
-Loading validates it strictly (size, UTF-8, JSON, schema name and version, every field, and that
-its counts and gaps agree with its facts) and turns any problem into an
+Loading validates it strictly (size, UTF-8, JSON, how many JSON values it holds, schema name and
+version, every field, and that its counts and gaps agree with its facts) and turns any problem into an
 :class:`~auditor.errors.InputError` (exit 2).  The loaded snapshot names its source
 in the provenance: ``source="snapshot"``, the file path and the SHA-256 of the file's bytes; the
 host fields (hostname, machine id, time of collection, ...) are those recorded on the host.
@@ -176,13 +176,18 @@ def json_values(data: Any) -> int:
     """How many JSON values the parsed document ``data`` holds, itself included (objects, arrays,
     strings, numbers, booleans and nulls): iterative, as deep documents are (parse_document bounds
     the depth, not the breadth)."""
+    # ``type() is``, not isinstance: json.loads makes plain dicts and lists, and the exact test (no
+    # generator) walks the 730,000 values of a 27 MB snapshot in about 60 ms, a third of the time.
     count = 1
-    pending = [data] if isinstance(data, (dict, list)) else []
+    pending = [data] if type(data) is dict or type(data) is list else []
+    push = pending.append
     while pending:
         members = pending.pop()
-        values = members.values() if isinstance(members, dict) else members
+        values = members.values() if type(members) is dict else members
         count += len(values)
-        pending.extend(value for value in values if isinstance(value, (dict, list)))
+        for value in values:
+            if type(value) is dict or type(value) is list:
+                push(value)
     return count
 
 

@@ -2,7 +2,7 @@
 counts: a listener's process's command line (argv), an interface's addresses, a namespace's
 process ids or workloads, published ports, TPROXY rules, local routes, an audit rule's fields...
 A 15 MB snapshot of one process with 3,000,000 arguments (within the 64 MiB a snapshot may be and
-within every --max-... of auditor.storage.snapshot.SECTION_LIMITS) peaked at about 500 MB in
+within every --max-... of auditor.storage.snapshot.SECTION_LIMITS) peaked at 483 MiB in
 ``lbaudit evaluate --snapshot`` and was judged (exit 3), and 3,000,000 addresses of one interface
 wrote 96 MB of evidence; a fleet worker judged either alike.  Every snapshot read now has a
 catch-all limit on the JSON values it holds, counted in one walk over the parsed document before
@@ -180,3 +180,32 @@ def test_the_options_default_and_cost_are_the_snapshot_readers():
     assert options.SNAPSHOT_RECORDS_COST == snapshot_module.SNAPSHOT_RECORDS_COST
     assert snapshot_module.json_values(_with_argv(_document(), 40)) == _values(_with_argv(_document(), 40))
     assert snapshot_module.json_values(7) == 1 and snapshot_module.json_values([]) == 1
+
+
+@pytest.mark.slow
+def test_the_default_is_well_above_a_snapshot_of_5000_listeners_and_5000_namespaces():
+    from auditor.model.facts import NamespaceFacts, NetInterface, NetNamespace, ProcessInfo, SysctlSetting, Workload
+    from auditor.storage.snapshot import DEFAULT_MAX_SNAPSHOT_RECORDS, json_values
+    from tests.factories import LINUX_DEFAULT_SYSCTLS
+
+    def process(pid: int) -> ProcessInfo:
+        return ProcessInfo(pid=pid, name="nginx", exe="/usr/sbin/nginx", user="www-data", argv0="nginx: worker process",
+                           cmdline_sha256="0" * 64, cmdline=["nginx", "-g", "daemon off;"])
+
+    sysctl = {key: SysctlSetting(value=value, origin="/proc/sys/" + key.replace(".", "/"))
+              for key, value in LINUX_DEFAULT_SYSCTLS.items()}
+    namespaces = [NetNamespace(
+        inode=4026540000 + i, device=4, pids=[100_000 + i, 200_000 + i], entered=True, sysctl=sysctl, tproxy=[],
+        local_routes=[], listeners=[listener("0.0.0.0", 8080, processes=[process(100_000 + i)])],
+        interfaces=[NetInterface(name="lo", index=1, kind="loopback", up=True, addresses=["127.0.0.1/8", "::1/128"]),
+                    NetInterface(name="eth0", index=2, kind="veth", up=True, peer_index=5,
+                                 addresses=[f"10.1.{i >> 8}.{i & 255}/16", "fe80::1/64"])],
+        workloads=[Workload(runtime="docker", id=f"{i:064x}", name=f"c{i}", image="nginx:1", pids=[100_000 + i])])
+        for i in range(4_999)]
+    big = snapshot(listeners=[listener("10.0.0.1", 1024 + i, uid=33, user="www-data", inode=10_000 + i,
+                                       processes=[process(1000 + i), process(7000 + i)]) for i in range(5_000)],
+                   netns=NamespaceFacts(namespaces=[NetNamespace(inode=4026531840, device=4, current=True), *namespaces],
+                                        published=[], published_sources=["nat"]),
+                   hostname="big", machine_id="1" * 32, collected_at=datetime.now(timezone.utc))
+    counted = json_values(json.loads(snapshot_bytes(big)))
+    assert 600_000 < counted < DEFAULT_MAX_SNAPSHOT_RECORDS / 2.5, counted
