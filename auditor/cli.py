@@ -19,6 +19,7 @@ from auditor.commands.options import (
     color_option,
     force_option,
     max_age_option,
+    max_snapshot_records_option,
     quiet_option,
     resolve_target,
 )
@@ -277,6 +278,7 @@ def _check_report_options(out_dir: Path | None, pdf: Path | None, pdf_cert: Path
 @click.option("--root", type=click.Path(path_type=Path), help="Evaluate an offline root directory (mounted image).")
 @max_age_option(None, "Refuse (exit 2) a snapshot (or captured bundle) collected longer ago than this "
                 "(36h, 7d, ...) [default: no limit; the summary shows how old the facts are].")
+@max_snapshot_records_option("is refused")
 @click.option("--format", "formats", default=None, help="Comma-separated report formats to write besides the evidence "
               "(e.g. oscal,sarif,junit,text).")
 @click.option("--out-dir", type=click.Path(path_type=Path), help="Directory for the --format reports.")
@@ -305,7 +307,7 @@ def _check_report_options(out_dir: Path | None, pdf: Path | None, pdf_cert: Path
               help="What started this run, as recorded with --record.")
 @force_option
 def evaluate(policy_path: Path, output: Path | None, fail_on: str, target: str | None, snapshot_path: Path | None,
-             snapshot_pubkey: Path | None, root: Path | None, max_age: timedelta | None,
+             snapshot_pubkey: Path | None, root: Path | None, max_age: timedelta | None, max_snapshot_records: int | None,
              formats: str | None, out_dir: Path | None, textfile_dir: Path | None, pdf: Path | None,
              sign_key: Path | None, assessor: str | None, org_name: str | None, org_logo: Path | None,
              pdf_cert: Path | None, pdf_cert_key: Path | None, no_plugins: bool, record_cmdline: bool,
@@ -330,6 +332,10 @@ def evaluate(policy_path: Path, output: Path | None, fail_on: str, target: str |
 
     source = resolve_target(target, root, snapshot_path, snapshot_pubkey)
     snapshot_file = source.path if isinstance(source, SnapshotFile) else None
+    if max_snapshot_records is not None:
+        if not isinstance(source, SnapshotFile):
+            raise click.UsageError("--max-snapshot-records limits what a --snapshot may record: give --snapshot as well")
+        source = SnapshotFile(source.path, source.pubkey, max_values=max_snapshot_records)
     _check_readable(snapshot_pubkey, "snapshot public key")
     format_list, format_dirs = _textfile_formats(_split_formats(formats), textfile_dir)
     to_stdout = is_stdout(output)

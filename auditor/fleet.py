@@ -63,7 +63,8 @@ _EXIT_RANK = {ExitCode.COMPLIANT: 0, ExitCode.INCOMPLETE: 1, ExitCode.NON_COMPLI
               ExitCode.INTERNAL: 4}
 # What one host's snapshot may record before a worker judges it (listening sockets and their
 # processes, network namespaces, audit rules, interfaces, sysctl settings, gaps) is limited in one table,
-# auditor.storage.snapshot.SECTION_LIMITS, each kind by its option (--max-listeners, ...): a
+# auditor.storage.snapshot.SECTION_LIMITS, each kind by its option (--max-listeners, ...), and the
+# JSON values it holds in all by --max-snapshot-records (as every snapshot read is): a
 # worker's memory grows with each record it judges, and there is a worker per CPU, so one target's
 # snapshot could take the controller's memory.  The snapshot is read (at most MAX_SNAPSHOT_BYTES),
 # parsed and counted before its models are built; a host with more fails alone, exit 2, and is
@@ -164,6 +165,9 @@ class FleetJob:
     # (("--max-listeners", 100), ...): one with more fails (exit 2) before it is judged.  A kind not
     # given has its default (auditor.storage.snapshot.SECTION_LIMITS).
     section_limits: tuple[tuple[str, int], ...] = ()
+    # The most JSON values a host's snapshot may hold in all (--max-snapshot-records): one with more
+    # fails (exit 2) before it is judged.  None: auditor.storage.snapshot.DEFAULT_MAX_SNAPSHOT_RECORDS.
+    max_snapshot_records: int | None = None
     # A private directory of this run in which each host name is claimed (an empty file, made with
     # O_EXCL) before its files are written: set by evaluate_fleet, not by callers.
     claims: Path | None = None
@@ -626,7 +630,8 @@ def _evaluate_into(state: _WorkerState, host: HostInput, outcome: HostOutcome) -
     assert host.snapshot is not None
     started = datetime.now(timezone.utc)
     snapshot, collect_ms = pipeline.timed_acquire(
-        SnapshotFile(host.snapshot, job.snapshot_pubkey, before_validation=_within_limits(host, job)),
+        SnapshotFile(host.snapshot, job.snapshot_pubkey, before_validation=_within_limits(host, job),
+                     max_values=job.max_snapshot_records),
         pipeline.plan(state.policy, state.registry))
     outcome.hostname, outcome.machine_id = snapshot.provenance.hostname, snapshot.provenance.machine_id
     outcome.collected_at = _utc_text(snapshot.provenance.collected_at)

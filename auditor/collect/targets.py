@@ -173,6 +173,9 @@ class SnapshotFile:
     pubkey: Path | None = None
     # May refuse the parsed document before its models are built (auditor.storage.snapshot.over_limits)
     before_validation: Callable[[Any], None] | None = field(default=None, compare=False, repr=False)
+    # The most JSON values it may hold (--max-snapshot-records); None: the default
+    # (auditor.storage.snapshot.DEFAULT_MAX_SNAPSHOT_RECORDS)
+    max_values: int | None = field(default=None, compare=False, repr=False)
     kind: TargetKind = field(default="snapshot", init=False)
     describe: str = field(default="snapshot file", init=False)
 
@@ -185,9 +188,10 @@ class SnapshotFile:
         return f"snapshot:{self.path}"
 
     def load(self) -> "HostSnapshot":
-        from auditor.storage.snapshot import load_snapshot
+        from auditor.storage.snapshot import DEFAULT_MAX_SNAPSHOT_RECORDS, load_snapshot
 
-        return load_snapshot(self.path, self.pubkey, self.before_validation)
+        return load_snapshot(self.path, self.pubkey, self.before_validation,
+                             DEFAULT_MAX_SNAPSHOT_RECORDS if self.max_values is None else self.max_values)
 
 
 @record

@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from auditor.commands.options import MAX_DAYS, force_option, max_age_option
+from auditor.commands.options import MAX_DAYS, force_option, max_age_option, max_snapshot_records_option
 from auditor.model.result import Severity
 from auditor.plugins import plugins_enabled
 
@@ -75,6 +75,7 @@ def fleet() -> None:
                 "a snapshot left from an earlier run is not the host as it is now [default: no limit; the "
                 "Ansible play gives 1d].")
 @section_limit_options
+@max_snapshot_records_option("fails its host")
 @click.option("--jobs", "-j", type=click.IntRange(min=1, max=1024), default=None,  # auditor.fleet.MAX_JOBS
               help="Worker processes, never more than the hosts need [default: the CPUs this process may use].")
 @click.option("--fail-on", type=click.Choice(SEVERITIES), default="info", show_default=True,
@@ -84,7 +85,8 @@ def fleet() -> None:
 @force_option
 def evaluate(snapshots: tuple[Path, ...], policy_path: Path, out_dir: Path, sign_key: Path | None, record: bool,
              store: str | None, snapshot_pubkey: Path | None, host_html: bool, expect_hosts: tuple[str, ...],
-             max_age: timedelta | None, section_limits: tuple[tuple[str, int], ...], jobs: int | None, fail_on: str, no_plugins: bool,
+             max_age: timedelta | None, section_limits: tuple[tuple[str, int], ...], max_snapshot_records: int | None,
+             jobs: int | None, fail_on: str, no_plugins: bool,
              quiet: bool, force: bool) -> None:
     """Evaluate many hosts' snapshots against one policy, in parallel; the exit code is the worst host's.
 
@@ -98,7 +100,7 @@ def evaluate(snapshots: tuple[Path, ...], policy_path: Path, out_dir: Path, sign
                                       sign_key=sign_key, store=store, record=record, jobs=jobs,
                                       fail_on=Severity(fail_on), plugins=plugins_enabled(no_plugins),
                                       snapshot_pubkey=snapshot_pubkey, host_html=host_html, max_age=max_age,
-                                      section_limits=section_limits,
+                                      section_limits=section_limits, max_snapshot_records=max_snapshot_records,
                                       force=force,
                                       expect_hosts=tuple(dict.fromkeys(
                                           name.strip() for names in expect_hosts for name in names.split(",")

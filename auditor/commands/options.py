@@ -83,6 +83,22 @@ def max_age_option(default: str | None, help: str) -> Callable[[F], F]:
                          callback=_max_age, help=help)
 
 
+# auditor.storage.snapshot.DEFAULT_MAX_SNAPSHOT_RECORDS and SNAPSHOT_RECORDS_COST, written out:
+# `lbaudit --help` must not import the snapshot models (tests/hostile/test_limits14_snapshot_records.py
+# holds them equal).
+DEFAULT_MAX_SNAPSHOT_RECORDS = 2_000_000
+SNAPSHOT_RECORDS_COST = "each costs a judging process about 150 bytes of memory once built and judged"
+
+
+def max_snapshot_records_option(what: str) -> Callable[[F], F]:
+    """``--max-snapshot-records N``: the most JSON values a snapshot may hold in all (None: the
+    default); ``what`` names what refusing one does ("the snapshot is refused")."""
+    return click.option("--max-snapshot-records", "max_snapshot_records", type=click.IntRange(min=1), default=None,
+                        metavar="N", help=f"A snapshot that holds more JSON values than this (strings, numbers, "
+                        f"arrays, ..., in all) {what} (exit 2) unjudged: {SNAPSHOT_RECORDS_COST} "
+                        f"[default: {DEFAULT_MAX_SNAPSHOT_RECORDS}].")
+
+
 FORCE_HELP = ("Replace an existing file at an output path even when it is not lbaudit's own output of that kind "
               "[default: refuse it, exit 2]; never an input of the run, a key, or anything but a regular file.")
 

@@ -1,8 +1,8 @@
 """Snapshot files: facts saved on one host, evaluated later or elsewhere with the same findings.
 
 A snapshot is a :class:`~auditor.model.facts.HostSnapshot` written as pretty JSON with sorted keys.
-Loading validates it strictly (size, UTF-8, JSON, schema name and version, every field, and that
-its counts and gaps agree with its facts) and turns any problem into an
+Loading validates it strictly (size, UTF-8, JSON, how many JSON values it holds, schema name and
+version, every field, and that its counts and gaps agree with its facts) and turns any problem into an
 :class:`~auditor.errors.InputError` (exit 2).  The loaded snapshot names its source
 in the provenance: ``source="snapshot"``, the file path and the SHA-256 of the file's bytes; the
 host fields (hostname, machine id, time of collection, ...) are those recorded on the host.
@@ -158,12 +158,58 @@ def over_limits(data: Any, limits: dict[str, int]) -> Iterator[tuple[SectionLimi
             yield limit, count, maximum
 
 
-def parse_snapshot(raw: bytes, name: str, before_validation: Callable[[Any], None] | None = None) -> HostSnapshot:
+# What every snapshot read may hold in all, whatever its kind of record: SECTION_LIMITS caps the
+# records a host has many of, but not the lists inside them (a process's arguments, an interface's
+# addresses, a namespace's pids and workloads, published ports, TPROXY rules, local routes, an audit
+# rule's fields, ...), any of which a hostile 64 MiB file could fill with millions of small values
+# (3,000,000 arguments of one process, a 15 MB file, peaked at 483 MiB in evaluate --snapshot;
+# 3,000,000 addresses of one interface wrote 96 MB of evidence).  Counted in every snapshot read
+# (evaluate --snapshot as well as the fleet), as JSON values: one walk over the parsed document.
+# A snapshot of 5,000 listeners (two processes each, with their command lines) and 5,000 namespaces
+# (interfaces, addresses, sysctls, a workload, a listener each), 27 MB, holds about 730,000.
+MAX_SNAPSHOT_RECORDS_OPTION = "--max-snapshot-records"
+DEFAULT_MAX_SNAPSHOT_RECORDS = 2_000_000
+SNAPSHOT_RECORDS_COST = "each costs a judging process about 150 bytes of memory once built and judged"
+
+
+def json_values(data: Any) -> int:
+    """How many JSON values the parsed document ``data`` holds, itself included (objects, arrays,
+    strings, numbers, booleans and nulls): iterative, as deep documents are (parse_document bounds
+    the depth, not the breadth)."""
+    # ``type() is``, not isinstance: json.loads makes plain dicts and lists, and the exact test (no
+    # generator) walks the 730,000 values of a 27 MB snapshot in about 60 ms, a third of the time.
+    count = 1
+    pending = [data] if type(data) is dict or type(data) is list else []
+    push = pending.append
+    while pending:
+        members = pending.pop()
+        values = members.values() if type(members) is dict else members
+        count += len(values)
+        for value in values:
+            if type(value) is dict or type(value) is list:
+                push(value)
+    return count
+
+
+def refuse_too_many_values(data: Any, name: str, maximum: int) -> None:
+    """An InputError (exit 2; the host fails in a fleet) when ``data`` holds more than ``maximum``
+    JSON values, naming the count and the option that raises the limit."""
+    count = json_values(data)
+    if count > maximum:
+        raise InputError(f"{name}: records {count:,} JSON values, more than {MAX_SNAPSHOT_RECORDS_OPTION} "
+                         f"{maximum:,}: not judged ({SNAPSHOT_RECORDS_COST}; a host that really records so many is "
+                         f"judged with a higher {MAX_SNAPSHOT_RECORDS_OPTION})")
+
+
+def parse_snapshot(raw: bytes, name: str, before_validation: Callable[[Any], None] | None = None,
+                   max_values: int = DEFAULT_MAX_SNAPSHOT_RECORDS) -> HostSnapshot:
     """Validate the bytes of a snapshot file (``name`` is used in messages); ``before_validation``
-    may refuse the parsed document (an InputError) before its models are built."""
+    may refuse the parsed document (an InputError) before its models are built, as one of more
+    than ``max_values`` JSON values is (refuse_too_many_values)."""
     data = parse_document(raw, name, SNAPSHOT_WHAT)
     if before_validation is not None:
-        before_validation(data)
+        before_validation(data)  # the limits of a kind first: their message names what is too many
+    refuse_too_many_values(data, name, max_values)
     snapshot = validate_versioned(data, name, SNAPSHOT_WHAT, "snapshot", HostSnapshot, SNAPSHOT_SCHEMA,
                                   SUPPORTED_VERSIONS)
     found = contradictions(snapshot)
@@ -174,7 +220,8 @@ def parse_snapshot(raw: bytes, name: str, before_validation: Callable[[Any], Non
 
 
 def load_snapshot(path: Path, pubkey_path: Path | None = None,
-                  before_validation: Callable[[Any], None] | None = None) -> HostSnapshot:
+                  before_validation: Callable[[Any], None] | None = None,
+                  max_values: int = DEFAULT_MAX_SNAPSHOT_RECORDS) -> HostSnapshot:
     """Read and validate a snapshot file; any problem is an InputError, never a traceback.
 
     With ``pubkey_path``, the bytes read must carry a valid snapshot signature (``<path>.sig``) by
@@ -201,7 +248,7 @@ def load_snapshot(path: Path, pubkey_path: Path | None = None,
         key = signing.public_key_fingerprint(public_key)
     else:
         state, key = signing.snapshot_signature_state(path), None
-    snapshot = parse_snapshot(raw, str(path), before_validation)
+    snapshot = parse_snapshot(raw, str(path), before_validation, max_values)
     recorded = snapshot.provenance
     location = recorded_path(path)  # not as typed: the evidence of one file is one whatever its name
     provenance = recorded.model_copy(
