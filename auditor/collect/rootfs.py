@@ -145,20 +145,20 @@ class _HeldRoot:
     def __init__(self, root: str) -> None:
         self.fds: list[int] = []  # all held (closed with the collection)
         self.fd = -1  # the root's
+        self.error: OSError | None = None  # why it could not be opened (see failed)
+        process = _PROC_ROOT.fullmatch(os.path.abspath(root))
         try:
             real = real_root(root)
-        except FileNotFoundError as exc:
-            process = _PROC_ROOT.fullmatch(os.path.abspath(root))
-            raise RootGone(errno.ESRCH if process else errno.ENOENT,
-                           f"process {process.group(1)}, whose root this is, has exited" if process
-                           else "the root directory is gone (not found)", root) from exc
-        process = _PROC_ROOT.fullmatch(real)
-        try:
             if process is None:
                 self.fd = os.open(real, _OPEN_ROOT)
                 self.fds.append(self.fd)
             else:
                 self._hold_process_root(real, int(process.group(1)))
+        except FileNotFoundError as exc:
+            self.close()
+            raise RootGone(errno.ESRCH if process else errno.ENOENT,
+                           f"process {process.group(1)}, whose root this is, has exited" if process
+                           else "the root directory is gone (not found)", root) from exc
         except BaseException:
             self.close()
             raise
@@ -187,6 +187,13 @@ class _HeldRoot:
         finally:
             os.close(pidfd)
 
+    @classmethod
+    def failed(cls, error: OSError) -> "_HeldRoot":
+        """A root that could not be opened: each read of it raises ``error``."""
+        held = cls.__new__(cls)
+        held.fds, held.fd, held.base, held.error = [], -1, "", error
+        return held
+
     def close(self) -> None:
         for fd in self.fds:
             os.close(fd)
@@ -202,7 +209,14 @@ def _real_root(root: Path | str) -> str:
         return real_root(key)
     opened = held.get(key)
     if opened is None:
-        opened = held[key] = _HeldRoot(key)
+        try:
+            opened = held[key] = _HeldRoot(key)
+        except OSError as exc:
+            # kept: a later read opening the path again could open another process's root (its PID
+            # reused) or a directory mounted there since; the rest of the collection is this gap
+            opened = held[key] = _HeldRoot.failed(exc)
+    if opened.error is not None:
+        raise opened.error.with_traceback(None)  # not the frames of every earlier read
     return opened.base
 
 

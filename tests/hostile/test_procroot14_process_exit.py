@@ -150,3 +150,20 @@ def test_evaluate_of_a_container_that_exits_during_the_collection_judges_the_tre
     findings = {(f["rule_id"], f["subject"]): f for f in json.loads(evidence.read_text())["result"]["findings"]}
     assert findings[POOL]["status"] == "fail", findings[POOL]
     assert "(1024-1100" in findings[POOL]["message"]
+
+
+def test_a_root_that_could_not_be_opened_is_not_opened_again_later_in_the_collection(tmp_path):
+    # A later read opening /proc/PID/root again would read whatever holds the PID then; here the
+    # path names a directory again, as a reused PID would.
+    root = tmp_path / "image"
+    root.mkdir()
+    with rootfs.one_view_of_each_root():
+        target = RootDir.open(root)
+        os.rmdir(root)
+        with pytest.raises(rootfs.RootGone, match="the root directory is gone"):
+            target.read_text("/etc/hostname")
+        root.mkdir()
+        write(root, "etc/hostname", "somebody else\n")
+        with pytest.raises(rootfs.RootGone, match="the root directory is gone"):
+            target.read_text("/etc/hostname")
+        assert target.hostname() == "unknown"
