@@ -7,6 +7,10 @@ process's root.  The collection now opens the root once, with the process's moun
 reads below that descriptor: the tree it started with, as it was (a held namespace is not
 dismantled), or a gap when the root could not be opened at all, never "absent".
 
+Its real path was read instead whenever it named the same directory: this host sees that directory
+without the mounts of the container's namespace, a container's own files were never read, and
+``schedule install`` wrote where the container does not look; it is refused now.
+
 The container here is a process in a private mount namespace, chrooted into a directory over whose
 ``etc/sysctl.d`` it mounted a tmpfs holding a port range too small for the pool; on disk, under
 that mount, the directory holds a compliant range (what a root whose namespace was dismantled
@@ -33,7 +37,9 @@ import pytest
 
 from auditor.collect import rootfs
 from auditor.collect.targets import RootDir
+from tests.cli import run_cli
 from tests.hostile.test_offline_images import POLICY, RANGE_CONF, write
+from tests.hostile.test_targets13_proc_roots import image
 
 REPO = Path(__file__).resolve().parents[2]
 TIMEOUT = 60
@@ -51,8 +57,8 @@ def container(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], Path]]:
     """(the container's process, its tree as this host sees it on disk)."""
     if os.geteuid() != 0 or shutil.which("unshare") is None or shutil.which("mount") is None:
         pytest.skip("needs root, unshare and mount (util-linux) for a private mount namespace")
-    tree = tmp_path / "container"
-    write(tree, "etc/sysctl.d/10-range.conf", RANGE_CONF)  # under the mount: what a dismantled tree shows
+    # under the mount, the compliant range: what a dismantled tree shows; and what a scheduled scan needs
+    tree = image(tmp_path / "container", RANGE_CONF)
     write(tree, "etc/hostname", "container\n")
     process = subprocess.Popen(["unshare", "--mount", "--propagation", "private", "sh", "-c", SETUP, "sh",
                                 str(tree), SMALL_RANGE, sys.executable, CHILD],
@@ -133,7 +139,11 @@ def test_evaluate_of_a_container_that_exits_during_the_collection_judges_the_tre
                                     cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(REPO)},
                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
-            assert select.select([group], [], [], TIMEOUT)[0], "the collector never opened /etc/sysctl.d"
+            waited = 0.0
+            while not select.select([group], [], [], 0.1)[0]:
+                waited += 0.1
+                assert evaluate.poll() is None and waited < TIMEOUT, \
+                    f"the collector never opened the container's /etc/sysctl.d: {evaluate.communicate()}"
             _length, _version, _reserved, _size, mask, opened, pid = EVENT.unpack(os.read(group, 4096)[:EVENT.size])
             assert pid == evaluate.pid and mask & FAN_OPEN_PERM
             end(process)  # the collector is held in open() meanwhile
@@ -167,3 +177,17 @@ def test_a_root_that_could_not_be_opened_is_not_opened_again_later_in_the_collec
         with pytest.raises(rootfs.RootGone, match="the root directory is gone"):
             target.read_text("/etc/hostname")
         assert target.hostname() == "unknown"
+
+
+def test_schedule_into_the_root_of_a_process_at_its_own_path_is_refused_and_writes_nowhere(container, tmp_path):
+    # Its real path names the same directory, but this host sees it without the container's tmpfs
+    # on /etc/sysctl.d: what it wrote there need not be what the container reads.
+    process, tree = container
+    before = sorted(str(f) for f in tree.rglob("*"))
+    result = run_cli("schedule", "install", "--backend", "cron", "--root", f"/proc/{process.pid}/root",
+                     "--policy", "/etc/lbaudit/policy.yaml", "--executable", "/usr/bin/lbaudit", cwd=tmp_path,
+                     timeout=TIMEOUT)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert (f"/proc/{process.pid}/root: is the root of a process, whose real path ({tree}) this host sees without "
+            "the mounts of the process's mount namespace; give the image's own directory") in result.stderr
+    assert sorted(str(f) for f in tree.rglob("*")) == before
