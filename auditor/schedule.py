@@ -466,7 +466,9 @@ def is_this_host(root: Path) -> bool:
     text names another directory than the kernel opens is refused, exit 2: its real path is this
     host's root or some other directory of it (:func:`auditor.collect.rootfs.real_root`), and the
     policy, key and executable checks, which resolve paths, would read those of this host while
-    the files went to the container's."""
+    the files went to the container's.  So is the root of a process whose real path names the same
+    directory: this host sees it without the mounts of the process's namespace (a tmpfs on /etc),
+    so the files written there need not be the ones the container reads."""
     from auditor.collect import rootfs
 
     real = os.path.realpath(root)
@@ -475,8 +477,14 @@ def is_this_host(root: Path) -> bool:
     except OSError:
         return real == os.sep  # not there, or not looked at: the writes say what is wrong
     if reached != real:
-        raise InputError(f"{root}: is reached through a link of /proc to another directory than its real path "
-                         f"({real}) names; give the image's own directory (a container's is under its engine's "
+        try:
+            same = os.path.samestat(os.stat(reached), os.stat(real))
+        except OSError:
+            same = False
+        how = (f"the root of a process, whose real path ({real}) this host sees without the mounts of the "
+               "process's mount namespace" if same else
+               f"reached through a link of /proc to another directory than its real path ({real}) names")
+        raise InputError(f"{root}: is {how}; give the image's own directory (a container's is under its engine's "
                          "data root)")
     return real == os.sep
 

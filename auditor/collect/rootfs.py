@@ -18,6 +18,8 @@ import contextlib
 import contextvars
 import errno
 import os
+import re
+import select
 import stat
 from pathlib import Path, PurePosixPath
 from typing import Any, Callable, Iterator, TypeVar
@@ -41,8 +43,15 @@ class RootEscape(OSError):
     pass
 
 
-# The real path of each root, kept for one collection (see one_view_of_each_root), else None.
-_REAL_ROOTS: contextvars.ContextVar[dict[str, str] | None] = contextvars.ContextVar("rootfs_real_roots", default=None)
+class RootGone(OSError):
+    """The root of a collection cannot be opened (it vanished, or the process whose root it is
+    exited): not FileNotFoundError, which collectors take for an absent file, so every read of that
+    root becomes a gap, never "not configured, the default applies"."""
+
+
+# Each root opened for one collection (see one_view_of_each_root), else None.
+_HELD_ROOTS: contextvars.ContextVar[dict[str, "_HeldRoot"] | None] = contextvars.ContextVar("rootfs_held_roots",
+                                                                                           default=None)
 
 
 # What one collection has read and more than one of its sections ask for (see read_once), else None.
@@ -52,18 +61,24 @@ _READ_ONCE: contextvars.ContextVar[dict[tuple[Any, ...], Any] | None] = contextv
 
 @contextlib.contextmanager
 def one_view_of_each_root() -> Iterator[None]:
-    """Within this block a root is resolved to its real path once, at its first read, not at every
-    read: one collection reads the root it started with, even if a link on the way to it is changed
-    meanwhile (it would otherwise mix two images), and does not pay a ``realpath`` of the root for
-    each of its ~150 file reads.  What :func:`read_once` reads is read once in it too.  Outside a
+    """Within this block a root other than ``/`` is opened once, at its first read
+    (:class:`_HeldRoot`), and every read resolves below that descriptor, not below the root's path:
+    one collection reads the one file system it started with, even if a link on the way to it is
+    changed meanwhile (it would otherwise mix two images), or the process of a ``/proc/PID/root``
+    exits (its directories read as absent: "not configured, the default applies") or its PID is
+    reused (the rest read another process's files); and it does not pay a ``realpath`` of the root
+    for each of its ~150 file reads.  What :func:`read_once` reads is read once in it too.  Outside a
     block (and in threads it did not start) every read resolves the root again, as before."""
-    token = _REAL_ROOTS.set({})
+    held: dict[str, _HeldRoot] = {}
+    token = _HELD_ROOTS.set(held)
     once = _READ_ONCE.set({})
     try:
         yield
     finally:
         _READ_ONCE.reset(once)
-        _REAL_ROOTS.reset(token)
+        _HELD_ROOTS.reset(token)
+        for root in held.values():
+            root.close()
 
 
 def read_once(key: tuple[Any, ...], read: Callable[[], T]) -> T:
@@ -96,24 +111,119 @@ def take(key: tuple[Any, ...]) -> Any:
     return None if seen is None else seen.pop(key, None)
 
 
+# /proc/PID/root and /proc/PID/task/TID/root (absolute): the root of a process.
+_PROC_ROOT = re.compile(r"/proc/(\d+)(?:/task/\d+)?/root")
+
+
 def real_root(root: Path | str) -> str:
     """The path every read under ``root`` starts from (:func:`auditor.safeio.real_directory`): its
     real path, unless that names another directory than ``root`` (a link of /proc: the root of a
     container's process, ``--root /proc/PID/root``, reads as ``/``, and this host's files were
     audited as the container's); then ``root`` made absolute, which the kernel follows at every
-    read into the container's root."""
+    read into the container's root.  The root of a process (``/proc/PID/root``) is always kept so:
+    even when its real path names the same directory, this host sees it without the mounts the
+    process's namespace has inside it (a tmpfs on /etc/sysctl.d, the engine's /etc/hosts)."""
+    absolute = os.path.abspath(root)
+    if _PROC_ROOT.fullmatch(absolute):
+        os.stat(absolute)  # raises like real_directory when the process is gone
+        return absolute
     return safeio.real_directory(root)
 
 
+_OPEN_ROOT = getattr(os, "O_PATH", os.O_RDONLY) | os.O_DIRECTORY | getattr(os, "O_CLOEXEC", 0)
+
+
+class _HeldRoot:
+    """A root opened for one collection: ``base`` names the directory through the open descriptor
+    (``/proc/self/fd/N``), which the kernel follows to what the descriptor holds, whatever the
+    root's path names meanwhile.  For the root of a process (``/proc/PID/root``) its mount
+    namespace is held too: when the process exits, the kernel dismantles a namespace nobody holds
+    (the mounts inside the root, a container's /etc/hosts or a tmpfs on /etc/sysctl.d, are cut off
+    and the directories under them show through), and a held namespace stays as it was.  A root
+    that cannot be opened so is :class:`RootGone`."""
+
+    def __init__(self, root: str) -> None:
+        self.fds: list[int] = []  # all held (closed with the collection)
+        self.fd = -1  # the root's
+        self.error: OSError | None = None  # why it could not be opened (see failed)
+        process = _PROC_ROOT.fullmatch(os.path.abspath(root))
+        try:
+            real = real_root(root)
+            if process is None:
+                self.fd = os.open(real, _OPEN_ROOT)
+                self.fds.append(self.fd)
+            else:
+                self._hold_process_root(real, int(process.group(1)))
+        except FileNotFoundError as exc:
+            self.close()
+            raise RootGone(errno.ESRCH if process else errno.ENOENT,
+                           f"process {process.group(1)}, whose root this is, has exited" if process
+                           else "the root directory is gone (not found)", root) from exc
+        except BaseException:
+            self.close()
+            raise
+        through = f"/proc/self/fd/{self.fd}"
+        self.base = through if os.path.isdir(through) else real  # no /proc here: the path, as before
+
+    def _hold_process_root(self, real: str, pid: int) -> None:
+        gone = f"process {pid}, whose root this is, has exited"
+        proc = real[:-len("/root")]
+        try:
+            pidfd = os.pidfd_open(pid)
+        except ProcessLookupError:
+            raise RootGone(errno.ESRCH, gone, real) from None
+        try:
+            # namespace, then root, then the namespace again and the process alive: both are the
+            # one process's (its PID not reused meanwhile) and its root was in the namespace held
+            namespace = os.open(f"{proc}/ns/mnt", os.O_RDONLY | os.O_CLOEXEC)
+            self.fds.append(namespace)
+            self.fd = os.open(real, _OPEN_ROOT)
+            self.fds.append(self.fd)
+            same = os.stat(f"{proc}/ns/mnt").st_ino == os.fstat(namespace).st_ino
+            if not same or select.select([pidfd], [], [], 0)[0]:  # a pidfd is readable once its process exited
+                raise RootGone(errno.ESRCH, gone if same else f"process {pid} changed its mount namespace", real)
+        except (FileNotFoundError, ProcessLookupError):
+            raise RootGone(errno.ESRCH, gone, real) from None
+        finally:
+            os.close(pidfd)
+
+    @classmethod
+    def failed(cls, error: OSError) -> "_HeldRoot":
+        """A root that could not be opened: each read of it raises ``error``."""
+        held = cls.__new__(cls)
+        held.fds, held.fd, held.base, held.error = [], -1, "", error
+        return held
+
+    def close(self) -> None:
+        for fd in self.fds:
+            os.close(fd)
+        self.fds = []
+
+
 def _real_root(root: Path | str) -> str:
-    seen = _REAL_ROOTS.get()
+    """The path reads under ``root`` start from: within a collection the held descriptor's (for a
+    root other than ``/``, which no run sees change), else the root's real path again."""
+    held = _HELD_ROOTS.get()
     key = os.fspath(root)
-    if seen is None:
+    if held is None or key == os.sep:
         return real_root(key)
-    real = seen.get(key)
-    if real is None:
-        real = seen[key] = real_root(key)
-    return real
+    opened = held.get(key)
+    if opened is None:
+        try:
+            opened = held[key] = _HeldRoot(key)
+        except OSError as exc:
+            # kept: a later read opening the path again could open another process's root (its PID
+            # reused) or a directory mounted there since; the rest of the collection is this gap
+            opened = held[key] = _HeldRoot.failed(exc)
+    if opened.error is not None:
+        raise opened.error.with_traceback(None)  # not the frames of every earlier read
+    return opened.base
+
+
+def inside_root(root: Path | str, resolved: Path | str) -> str:
+    """``resolved`` (what :func:`resolve` gave for ``root``) as a path seen from inside the root."""
+    relative = os.path.relpath(resolved, _real_root(root))
+    return "/" if relative == "." else "/" + relative
 
 
 def resolve(root: Path, path: str) -> Path:

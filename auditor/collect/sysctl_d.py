@@ -7,7 +7,6 @@ files, failing closed.
 
 from __future__ import annotations
 
-import os
 import re
 import stat
 from pathlib import Path, PurePosixPath
@@ -171,7 +170,7 @@ def openrc_busybox_sysctl(root: Path, problems: list[str]) -> str | None:
             continue
         if not real.is_file():
             continue
-        inside = "/" + os.path.relpath(real, os.path.realpath(root))
+        inside = rootfs.inside_root(root, real)
         found.append(path)
         if real.name.startswith("busybox"):
             busybox.append(f"{path} -> {inside}" if inside != path else path)
