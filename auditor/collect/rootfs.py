@@ -245,6 +245,18 @@ def dangling_link(root: Path, path: str) -> str | None:
     return _walk(root, path)[1]
 
 
+def absence_problem(root: Path, path: str) -> str | None:
+    """For ``path`` found missing: why that absence proves nothing (``"<path>: <reason>"``), or None
+    when it is simply absent.  A link on its way that leads nowhere (in an image perhaps a mount it
+    does not carry, whose files the booted host reads) is not the same as no file at all, nor is a
+    path that cannot be looked at."""
+    try:
+        link = dangling_link(root, path)
+    except OSError as exc:
+        return f"{path}: {describe_os_error(exc)}"
+    return None if link is None else f"{path}: not found, through a symbolic link to nothing ({link})"
+
+
 def _walk(root: Path, path: str) -> tuple[Path, str | None]:
     # os.path.realpath, not Path.resolve(): the same real path without the extra stat and the two
     # Path objects (~70 us of ~150 us a call); a root that is a symlink loop is then an ELOOP
@@ -416,15 +428,9 @@ def list_config_dir_kinds(root: Path, path: str, problems: list[str]) -> list[tu
     try:
         return list_dir_kinds(root, path)
     except (FileNotFoundError, NotADirectoryError):
-        try:
-            link = dangling_link(root, path)
-        except OSError as exc:
-            problems.append(f"{path}: {describe_os_error(exc)}")
-            return []
-        if link is not None:
-            # absent only because a link leads nowhere: in an image perhaps a mount it does not
-            # carry, whose files the booted host reads; not the same as no directory at all
-            problems.append(f"{path}: not found, through a symbolic link to nothing ({link})")
+        problem = absence_problem(root, path)
+        if problem is not None:
+            problems.append(problem)
         return []
     except OSError as exc:
         problems.append(f"{path}: {describe_os_error(exc)}")

@@ -215,15 +215,11 @@ def _image_boot_cmdlines(root: Path) -> tuple[list[tuple[str, str]], list[str]]:
             text = rootfs.read_text(root, path)
             read.add(real)
         except FileNotFoundError:
-            try:
-                link = rootfs.dangling_link(root, path)
-            except OSError as exc:
-                problems.append(f"{path}: {rootfs.describe_os_error(exc)}")
-                continue
-            if link is not None:
-                # RHEL's /boot/grub2/grubenv leads into the EFI system partition, which an image may
-                # not carry: the command line it holds is not known, not absent
-                problems.append(f"{path}: not found, through a symbolic link to nothing ({link})")
+            # RHEL's /boot/grub2/grubenv leads into the EFI system partition, which an image may
+            # not carry: the command line it holds is not known, not absent
+            problem = rootfs.absence_problem(root, path)
+            if problem is not None:
+                problems.append(problem)
             continue
         except OSError as exc:
             problems.append(f"{path}: {rootfs.describe_os_error(exc)}")

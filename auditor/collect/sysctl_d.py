@@ -115,13 +115,9 @@ def boot_applier(root: Path, problems: list[str]) -> str:
         except (FileNotFoundError, NotADirectoryError):
             # absent only through a link to nothing (/lib -> a /usr the image does not carry): not
             # proof that the booted host has no systemd-sysctl, as for the configuration directories
-            try:
-                link = rootfs.dangling_link(root, path)
-            except OSError as exc:
-                problems.append(f"{path}: {rootfs.describe_os_error(exc)} {unknown}")
-                continue
-            if link is not None:
-                problems.append(f"{path}: not found, through a symbolic link to nothing ({link}) {unknown}")
+            problem = rootfs.absence_problem(root, path)
+            if problem is not None:
+                problems.append(f"{problem} {unknown}")
             continue
         except OSError as exc:
             problems.append(f"{path}: {rootfs.describe_os_error(exc)} {unknown}")
