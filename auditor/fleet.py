@@ -520,6 +520,17 @@ def _same_host(name: str) -> str:
     return inventory_host(name)
 
 
+def _expected(job: FleetJob) -> dict[str, str]:
+    """The hosts ``--expect-hosts`` names, each as the run compares hosts (:func:`_same_host`), with
+    its first spelling: compared exactly, web01 expected did not match web01's directory spelt
+    ``WEB01`` (refused as a host not expected, and web01 failed as not scanned), and ``web01,WEB01``
+    expected two hosts, one never found."""
+    expected: dict[str, str] = {}
+    for name in job.expect_hosts:
+        expected.setdefault(_same_host(name), name)
+    return expected
+
+
 def _claim(job: FleetJob, name: str, host: HostInput, collection: Any = None, facts: str | None = None) -> None:
     """Take ``name`` for this host in this run, or fail the host: two snapshots that name one host
     (two files that record one host name, or a file and a directory) wrote one evidence file over
@@ -643,7 +654,7 @@ def _evaluate_into(state: _WorkerState, host: HostInput, outcome: HostOutcome) -
                          "(lbaudit collect --root), not from a running host: a fleet judges its hosts as they "
                          "run (judge an image on its own: lbaudit evaluate --snapshot)")
     outcome.host = _host_name(host, snapshot.provenance.hostname)
-    if job.expect_hosts and outcome.host not in job.expect_hosts:
+    if job.expect_hosts and _same_host(outcome.host) not in _expected(job):
         raise InputError(f"{host.snapshot}: host {outcome.host!r} {_NOT_EXPECTED} "
                          "(--expect-hosts): a snapshot left by an earlier run is not this run's evidence")
     pipeline.check_collection_time(snapshot, started, job.max_age)  # a stale host is not judged
@@ -1193,9 +1204,9 @@ def _judged_into_summary(job: FleetJob, hosts: Iterator[HostInput], spool: Any) 
                 f" (as {', '.join(map(repr, spellings))})" if len(spellings) > 1 else "")
             outcome.verdict = None  # not judged, as every host with a reason
     _withdraw_other_hosts_facts(outcomes, job.expect_hosts)
-    found = {o.host for o in outcomes}
-    for name in job.expect_hosts:
-        if name not in found:  # unreachable, failed before its fetch, or not in --snapshots at all
+    found = {_same_host(o.host) for o in outcomes}
+    for host, name in _expected(job).items():
+        if host not in found:  # unreachable, failed before its fetch, or not in --snapshots at all
             missing = HostOutcome(host=name, snapshot=None, exit_code=int(ExitCode.USAGE), error=(
                 f"host {name!r} is expected (--expect-hosts) but no snapshot of it was found under "
                 f"{', '.join(map(str, job.snapshots))}: it was not scanned in this run"))

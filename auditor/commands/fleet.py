@@ -70,7 +70,8 @@ def fleet() -> None:
               help="Also write each host's HTML report (<host>.html, beside its evidence), linked from the overview.")
 @click.option("--expect-hosts", "expect_hosts", multiple=True, metavar="NAMES",
               help="The hosts this run is about, comma-separated (the inventory's; repeatable): one without a "
-                   "snapshot fails with exit 2, and a snapshot of a host not named is not judged.")
+                   "snapshot fails with exit 2, and a snapshot of a host not named is not judged (names compare without "
+                   "case or a trailing dot, as the run's hosts do).")
 @max_age_option(None, "A host whose snapshot was collected longer ago than this (36h, 7d, ...) fails (exit 2): "
                 "a snapshot left from an earlier run is not the host as it is now [default: no limit; the "
                 "Ansible play gives 1d].")
