@@ -1415,6 +1415,38 @@ def _started(run: dict[str, Any]) -> datetime:
     return _utc(datetime.fromisoformat(run["started_at"].replace("Z", "+00:00")))
 
 
+def _latest_runs(store: Any, policy: str | None, moment: datetime
+                 ) -> tuple[dict[tuple[str, str], list[dict[str, Any]]], list[tuple[tuple[str, str], dict[str, Any]]]]:
+    """Each host's (and policy's) two latest runs, newest first, and the runs passed over as dated
+    ahead of ``moment``: started, or over facts collected, more than the store's FUTURE_TOLERANCE
+    after it.  Recorded before the store refused such runs (an edited file imported: facts of year
+    2999), one sorted first, or was taken as the later scan, and stood as its host's latest run, its
+    verdict the host's for ever, whatever the host's genuine runs said since; the fleet's replay
+    check passes them over too (HistoryStore.newest_collection)."""
+    from auditor.history.store import FUTURE_TOLERANCE
+
+    limit = moment + FUTURE_TOLERANCE
+    chains: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for run in store.list_runs(policy=policy):  # newest first
+        chains.setdefault((_identity_of(run), run["policy"]["id"]), []).append(run)
+    latest: dict[tuple[str, str], list[dict[str, Any]]] = {chain: [] for chain in chains}
+    ahead: list[tuple[tuple[str, str], dict[str, Any]]] = []
+    seen = dict.fromkeys(chains, 0)
+    while True:  # a round per run looked at in each chain: one query for them all, not one per run
+        wanted = {chain: runs[seen[chain]] for chain, runs in chains.items()
+                  if len(latest[chain]) < 2 and seen[chain] < len(runs)}
+        if not wanted:
+            break
+        collected = store.collected_times([run["id"] for run in wanted.values()])
+        for chain, run in wanted.items():
+            seen[chain] += 1
+            if max(_started(run), collected[run["id"]]) > limit:
+                ahead.append((chain, {**run, "collected_at": _utc_text(collected[run["id"]])}))
+            else:
+                latest[chain].append(run)
+    return {chain: runs for chain, runs in latest.items() if runs}, ahead
+
+
 def fleet_report(store: Any, *, policy: str | None = None, stale_days: int = 7, top: int = 10,
                  now: datetime | None = None) -> dict[str, Any]:
     """The fleet as the history store knows it, from each host's latest run (per policy): hosts by
@@ -1425,11 +1457,7 @@ def fleet_report(store: Any, *, policy: str | None = None, stale_days: int = 7, 
     from auditor.analysis.diff import diff_scans, reversed_order
 
     moment = _utc(now or datetime.now(timezone.utc))
-    by_identity: dict[tuple[str, str], list[dict[str, Any]]] = {}
-    for run in store.list_runs(policy=policy):  # newest first
-        pair = by_identity.setdefault((_identity_of(run), run["policy"]["id"]), [])
-        if len(pair) < 2:
-            pair.append(run)
+    by_identity, ahead = _latest_runs(store, policy, moment)
     # A pruned run leaves its link: a host whose every run was pruned (or whose latest was) is
     # still a host of the fleet, not scanned since that run, never one that silently ages out.
     gone: dict[tuple[str, str], dict[str, Any]] = {}
@@ -1456,16 +1484,25 @@ def fleet_report(store: Any, *, policy: str | None = None, stale_days: int = 7, 
     # A host retired (history retire) is out of the fleet until it records a run again (or a fleet
     # run expects it again): neither stale nor pruned, only listed as retired.
     retired = []
+    retired_chains: set[tuple[str, str]] = set()
     for retirement in store.retired(policy=policy):
         chain = (_identity_of(retirement), retirement["policy"])
         if chain in missed and _started(missed[chain][0]) > _started({"started_at": retirement["retired_at"]}):
             continue  # expected by a fleet run since it was retired: back in the fleet, not scanned
         retired.append(retirement)
+        retired_chains.add(chain)
         by_identity.pop(chain, None)
         gone.pop(chain, None)
         missed.pop(chain, None)
-    names = _names({identity for identity, _ in [*by_identity, *gone, *missed]},
-                   {**{identity: miss for (identity, _), (miss, _) in missed.items()},
+    # A host whose every run is dated ahead has no run to stand for it now: not scanned, never left
+    # out of the fleet (nor judged by a run that claims year 2999).
+    only_ahead: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for chain, run in ahead:
+        if chain not in by_identity and chain not in gone and chain not in missed and chain not in retired_chains:
+            only_ahead.setdefault(chain, []).append(run)
+    names = _names({identity for identity, _ in [*by_identity, *gone, *missed, *only_ahead]},
+                   {**{identity: runs[0] for (identity, _), runs in only_ahead.items()},
+                    **{identity: miss for (identity, _), (miss, _) in missed.items()},
                     **{identity: link for (identity, _), link in gone.items()},
                     **{identity: runs[0] for (identity, _), runs in by_identity.items()}})
     latest = {(names[identity], policy_id): runs for (identity, policy_id), runs in by_identity.items()}
@@ -1576,6 +1613,20 @@ def fleet_report(store: Any, *, policy: str | None = None, stale_days: int = 7, 
                           last.get("id", last.get("run_id")), "last_started_at": None if last is None else
                           last["started_at"], "collected_at": None, "verdict": None, "days": (moment - seen).days,
                           "state": _NOT_SCANNED})
+    for (identity, policy_id), runs in sorted(only_ahead.items(), key=lambda item: (names[item[0][0]], item[0][1])):
+        host = names[identity]
+        if _VERDICT_RANK[_NOT_SCANNED] > _VERDICT_RANK.get(verdicts.get(host, ""), -1):
+            verdicts[host] = _NOT_SCANNED
+        rows.append({"host": host, "policy": runs[0]["policy"], "run_id": None, "started_at": runs[0]["started_at"],
+                     "finished_at": None, "verdict": None, "exit_code": int(ExitCode.USAGE), "counts": {},
+                     "failing_rules": [], "controls": {}, "signed": False, "evidence": None,
+                     "error": f"its only {'run is' if len(runs) == 1 else 'runs are'} dated ahead of this report's "
+                              f"clock ({_ahead_text(runs)}): not taken as its latest, so no run stands for the host "
+                              "now (retire or prune them)"})
+        host_controls = satisfied.setdefault(host, {})
+        for control_id in sorted({c for row in rows if row["verdict"] is not None and row["policy"]["id"] == policy_id
+                                  for c in row["controls"]}):
+            host_controls[control_id] = False  # not known to hold on a host not judged
     rows.sort(key=lambda row: (row["host"], row["policy"]["id"]))
     stale.sort(key=lambda row: (row["host"], row["policy"]))
     by_verdict: dict[str, list[str]] = {}
@@ -1603,7 +1654,17 @@ def fleet_report(store: Any, *, policy: str | None = None, stale_days: int = 7, 
         "retired": [{"host": _host_of(r), "policy": r["policy"], "retired_at": r["retired_at"], "reason": r["reason"],
                      "link": r["run_id"]} for r in retired],
         "hosts": rows,  # each host's latest run, in the fleet summary's row form
+        # runs passed over as dated ahead of the report's clock (_latest_runs), by host and policy
+        "dated_ahead": sorted(({"host": names.get(identity, _host_of(run)), "policy": policy_id, "run": run["id"],
+                                "started_at": run["started_at"], "collected_at": run["collected_at"]}
+                               for (identity, policy_id), run in ahead),
+                              key=lambda row: (row["host"], row["policy"], row["run"])),
     }
+
+
+def _ahead_text(runs: list[dict[str, Any]]) -> str:
+    return "; ".join(f"run {run['id']}: started {run['started_at']}, facts collected {run['collected_at']}"
+                     for run in runs[:5]) + (f"; ... {len(runs) - 5} more" if len(runs) > 5 else "")
 
 
 def report_as_summary(report: dict[str, Any]) -> dict[str, Any]:

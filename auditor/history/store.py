@@ -1484,6 +1484,20 @@ class HistoryStore:
             raise self._fail("read", exc) from None
         return CollectionsRecorded(newest, sorted(ahead))
 
+    def collected_times(self, run_ids: list[int]) -> dict[int, datetime]:
+        """When the facts of each run of ``run_ids`` were collected (UTC): its ``collected_at``, or
+        for a run recorded before revision 0006, what its evidence says."""
+        found: dict[int, datetime] = {}
+        with self._reading() as conn:
+            for start in range(0, len(run_ids), 500):  # within every backend's bound parameters
+                for row in conn.execute(sa.select(t.runs.c.id, t.runs.c.evidence_sha256, t.runs.c.collected_at)
+                                        .where(t.runs.c.id.in_(run_ids[start:start + 500]))):
+                    _checked(row, t.runs)
+                    found[int(row.id)] = (_aware_utc(row.collected_at) if row.collected_at is not None else
+                                          _collected_at(self._evidence_in(conn, row.evidence_sha256),
+                                                        f"{self.shown}: run {row.id}'s evidence"))
+        return found
+
     def newest_missed(self, *, policy: str | None = None) -> list[dict[str, Any]]:
         """Per host and policy id, the newest fleet run (by its start) that expected the host and
         could not judge it (:meth:`record_missed`), with its reason.  Oldest first."""
