@@ -1440,6 +1440,8 @@ def _latest_runs(store: Any, policy: str | None, moment: datetime
         collected = store.collected_times([run["id"] for run in wanted.values()])
         for chain, run in wanted.items():
             seen[chain] += 1
+            if run["id"] not in collected:
+                continue  # pruned since it was listed: not a run of the store now
             if max(_started(run), collected[run["id"]]) > limit:
                 ahead.append((chain, {**run, "collected_at": _utc_text(collected[run["id"]])}))
             else:

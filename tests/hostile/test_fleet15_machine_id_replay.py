@@ -15,6 +15,7 @@ from pathlib import Path
 from auditor.storage.snapshot import write_snapshot
 from tests.cli import run_cli
 from tests.factories import listener, loopback_only_policy, snapshot
+from tests.history.conftest import postgres_server, store_url  # noqa: F401  (the fixtures, both backends)
 
 NOW = datetime.now(timezone.utc).replace(microsecond=0)
 FIVE_HOURS_AGO = NOW - timedelta(hours=5)
@@ -29,10 +30,9 @@ def _snapshot(path: Path, address: str, collected_at: datetime, machine_id: str 
     return path
 
 
-def _setup(tmp_path: Path) -> tuple[Path, Path]:
+def _setup(tmp_path: Path, store: str) -> tuple[Path, str]:
     policy = tmp_path / "lo.yaml"
     policy.write_text(loopback_only_policy("lo"))
-    store = tmp_path / "history.db"
     plain = run_cli("evaluate", "--policy", policy, "--snapshot",
                     _snapshot(tmp_path / "now.snapshot.json", "0.0.0.0", NOW), "-o", tmp_path / "now.evidence.json",
                     "--record", "--store", store, "-q")
@@ -40,20 +40,21 @@ def _setup(tmp_path: Path) -> tuple[Path, Path]:
     return policy, store
 
 
-def _fleet(tmp_path: Path, policy: Path, store: Path):
+def _fleet(tmp_path: Path, policy: Path, store: str):
     return run_cli("fleet", "evaluate", "--snapshots", tmp_path / "fetch", "--policy", policy, "--out-dir",
                    tmp_path / "out", "--record", "--store", store, "--jobs", "1", "-q", timeout=120)
 
 
-def _runs(store: Path) -> list[int]:
+def _runs(store: str) -> list[int]:
     from auditor.history import open_store
 
-    with open_store(str(store)) as opened:
+    with open_store(store) as opened:
         return sorted(run["id"] for run in opened.list_runs())
 
 
-def test_an_older_snapshot_of_a_host_recorded_by_plain_evaluate_fails_the_replay_check(tmp_path: Path):
-    policy, store = _setup(tmp_path)
+def test_an_older_snapshot_of_a_host_recorded_by_plain_evaluate_fails_the_replay_check(tmp_path: Path,
+                                                                                     store_url: str):  # noqa: F811
+    policy, store = _setup(tmp_path, store_url)
     _snapshot(tmp_path / "fetch" / "web01" / "lbaudit.snapshot.json", "127.0.0.1", FIVE_HOURS_AGO)
     result = _fleet(tmp_path, policy, store)
     assert result.returncode == 2, result.stdout + result.stderr
@@ -68,8 +69,9 @@ def test_an_older_snapshot_of_a_host_recorded_by_plain_evaluate_fails_the_replay
     assert _runs(store) == [1]
 
 
-def test_a_newer_snapshot_of_that_host_is_judged_and_another_machine_is_not_compared_with_it(tmp_path: Path):
-    policy, store = _setup(tmp_path)
+def test_a_newer_snapshot_of_that_host_is_judged_and_another_machine_is_not_compared_with_it(tmp_path: Path,
+                                                                                       store_url: str):  # noqa: F811
+    policy, store = _setup(tmp_path, store_url)
     later = NOW + timedelta(minutes=1)
     _snapshot(tmp_path / "fetch" / "web01" / "lbaudit.snapshot.json", "127.0.0.1", later)
     # another machine (its own machine id), collected before web01's recorded run: not web01's facts
