@@ -520,6 +520,17 @@ def _same_host(name: str) -> str:
     return inventory_host(name)
 
 
+def _expected(job: FleetJob) -> dict[str, str]:
+    """The hosts ``--expect-hosts`` names, each as the run compares hosts (:func:`_same_host`), with
+    its first spelling: compared exactly, web01 expected did not match web01's directory spelt
+    ``WEB01`` (refused as a host not expected, and web01 failed as not scanned), and ``web01,WEB01``
+    expected two hosts, one never found."""
+    expected: dict[str, str] = {}
+    for name in job.expect_hosts:
+        expected.setdefault(_same_host(name), name)
+    return expected
+
+
 def _claim(job: FleetJob, name: str, host: HostInput, collection: Any = None, facts: str | None = None) -> None:
     """Take ``name`` for this host in this run, or fail the host: two snapshots that name one host
     (two files that record one host name, or a file and a directory) wrote one evidence file over
@@ -643,7 +654,7 @@ def _evaluate_into(state: _WorkerState, host: HostInput, outcome: HostOutcome) -
                          "(lbaudit collect --root), not from a running host: a fleet judges its hosts as they "
                          "run (judge an image on its own: lbaudit evaluate --snapshot)")
     outcome.host = _host_name(host, snapshot.provenance.hostname)
-    if job.expect_hosts and outcome.host not in job.expect_hosts:
+    if job.expect_hosts and _same_host(outcome.host) not in _expected(job):
         raise InputError(f"{host.snapshot}: host {outcome.host!r} {_NOT_EXPECTED} "
                          "(--expect-hosts): a snapshot left by an earlier run is not this run's evidence")
     pipeline.check_collection_time(snapshot, started, job.max_age)  # a stale host is not judged
@@ -720,7 +731,7 @@ def _record(prepared: Any, host: str) -> int:
     # Runs whose facts claim to be collected ahead of this run's clock (recorded before the store
     # refused them) are passed over, and said so: counted, they made every genuine snapshot of the
     # host older than recorded, and the host was refused for ever.
-    found = _RECORDER.newest_collection(host, datetime.now(timezone.utc))
+    found = _RECORDER.newest_collection(host, datetime.now(timezone.utc), prepared.machine_id)
     for run_id, collected in found.ahead:
         print(f"lbaudit: warning: host {host!r}: its run {run_id} in the history store claims facts collected at "
               f"{_utc_text(collected)}, ahead of this run's clock: not taken as its newest facts (retire or prune "
@@ -1193,9 +1204,9 @@ def _judged_into_summary(job: FleetJob, hosts: Iterator[HostInput], spool: Any) 
                 f" (as {', '.join(map(repr, spellings))})" if len(spellings) > 1 else "")
             outcome.verdict = None  # not judged, as every host with a reason
     _withdraw_other_hosts_facts(outcomes, job.expect_hosts)
-    found = {o.host for o in outcomes}
-    for name in job.expect_hosts:
-        if name not in found:  # unreachable, failed before its fetch, or not in --snapshots at all
+    found = {_same_host(o.host) for o in outcomes}
+    for host, name in _expected(job).items():
+        if host not in found:  # unreachable, failed before its fetch, or not in --snapshots at all
             missing = HostOutcome(host=name, snapshot=None, exit_code=int(ExitCode.USAGE), error=(
                 f"host {name!r} is expected (--expect-hosts) but no snapshot of it was found under "
                 f"{', '.join(map(str, job.snapshots))}: it was not scanned in this run"))
@@ -1404,6 +1415,40 @@ def _started(run: dict[str, Any]) -> datetime:
     return _utc(datetime.fromisoformat(run["started_at"].replace("Z", "+00:00")))
 
 
+def _latest_runs(store: Any, policy: str | None, moment: datetime
+                 ) -> tuple[dict[tuple[str, str], list[dict[str, Any]]], list[tuple[tuple[str, str], dict[str, Any]]]]:
+    """Each host's (and policy's) two latest runs, newest first, and the runs passed over as dated
+    ahead of ``moment``: started, or over facts collected, more than the store's FUTURE_TOLERANCE
+    after it.  Recorded before the store refused such runs (an edited file imported: facts of year
+    2999), one sorted first, or was taken as the later scan, and stood as its host's latest run, its
+    verdict the host's for ever, whatever the host's genuine runs said since; the fleet's replay
+    check passes them over too (HistoryStore.newest_collection)."""
+    from auditor.history.store import FUTURE_TOLERANCE
+
+    limit = moment + FUTURE_TOLERANCE
+    chains: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for run in store.list_runs(policy=policy):  # newest first
+        chains.setdefault((_identity_of(run), run["policy"]["id"]), []).append(run)
+    latest: dict[tuple[str, str], list[dict[str, Any]]] = {chain: [] for chain in chains}
+    ahead: list[tuple[tuple[str, str], dict[str, Any]]] = []
+    seen = dict.fromkeys(chains, 0)
+    while True:  # a round per run looked at in each chain: one query for them all, not one per run
+        wanted = {chain: runs[seen[chain]] for chain, runs in chains.items()
+                  if len(latest[chain]) < 2 and seen[chain] < len(runs)}
+        if not wanted:
+            break
+        collected = store.collected_times([run["id"] for run in wanted.values()])
+        for chain, run in wanted.items():
+            seen[chain] += 1
+            if run["id"] not in collected:
+                continue  # pruned since it was listed: not a run of the store now
+            if max(_started(run), collected[run["id"]]) > limit:
+                ahead.append((chain, {**run, "collected_at": _utc_text(collected[run["id"]])}))
+            else:
+                latest[chain].append(run)
+    return {chain: runs for chain, runs in latest.items() if runs}, ahead
+
+
 def fleet_report(store: Any, *, policy: str | None = None, stale_days: int = 7, top: int = 10,
                  now: datetime | None = None) -> dict[str, Any]:
     """The fleet as the history store knows it, from each host's latest run (per policy): hosts by
@@ -1414,11 +1459,7 @@ def fleet_report(store: Any, *, policy: str | None = None, stale_days: int = 7, 
     from auditor.analysis.diff import diff_scans, reversed_order
 
     moment = _utc(now or datetime.now(timezone.utc))
-    by_identity: dict[tuple[str, str], list[dict[str, Any]]] = {}
-    for run in store.list_runs(policy=policy):  # newest first
-        pair = by_identity.setdefault((_identity_of(run), run["policy"]["id"]), [])
-        if len(pair) < 2:
-            pair.append(run)
+    by_identity, ahead = _latest_runs(store, policy, moment)
     # A pruned run leaves its link: a host whose every run was pruned (or whose latest was) is
     # still a host of the fleet, not scanned since that run, never one that silently ages out.
     gone: dict[tuple[str, str], dict[str, Any]] = {}
@@ -1445,16 +1486,25 @@ def fleet_report(store: Any, *, policy: str | None = None, stale_days: int = 7, 
     # A host retired (history retire) is out of the fleet until it records a run again (or a fleet
     # run expects it again): neither stale nor pruned, only listed as retired.
     retired = []
+    retired_chains: set[tuple[str, str]] = set()
     for retirement in store.retired(policy=policy):
         chain = (_identity_of(retirement), retirement["policy"])
         if chain in missed and _started(missed[chain][0]) > _started({"started_at": retirement["retired_at"]}):
             continue  # expected by a fleet run since it was retired: back in the fleet, not scanned
         retired.append(retirement)
+        retired_chains.add(chain)
         by_identity.pop(chain, None)
         gone.pop(chain, None)
         missed.pop(chain, None)
-    names = _names({identity for identity, _ in [*by_identity, *gone, *missed]},
-                   {**{identity: miss for (identity, _), (miss, _) in missed.items()},
+    # A host whose every run is dated ahead has no run to stand for it now: not scanned, never left
+    # out of the fleet (nor judged by a run that claims year 2999).
+    only_ahead: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for chain, run in ahead:
+        if chain not in by_identity and chain not in gone and chain not in missed and chain not in retired_chains:
+            only_ahead.setdefault(chain, []).append(run)
+    names = _names({identity for identity, _ in [*by_identity, *gone, *missed, *only_ahead]},
+                   {**{identity: runs[0] for (identity, _), runs in only_ahead.items()},
+                    **{identity: miss for (identity, _), (miss, _) in missed.items()},
                     **{identity: link for (identity, _), link in gone.items()},
                     **{identity: runs[0] for (identity, _), runs in by_identity.items()}})
     latest = {(names[identity], policy_id): runs for (identity, policy_id), runs in by_identity.items()}
@@ -1565,6 +1615,20 @@ def fleet_report(store: Any, *, policy: str | None = None, stale_days: int = 7, 
                           last.get("id", last.get("run_id")), "last_started_at": None if last is None else
                           last["started_at"], "collected_at": None, "verdict": None, "days": (moment - seen).days,
                           "state": _NOT_SCANNED})
+    for (identity, policy_id), runs in sorted(only_ahead.items(), key=lambda item: (names[item[0][0]], item[0][1])):
+        host = names[identity]
+        if _VERDICT_RANK[_NOT_SCANNED] > _VERDICT_RANK.get(verdicts.get(host, ""), -1):
+            verdicts[host] = _NOT_SCANNED
+        rows.append({"host": host, "policy": runs[0]["policy"], "run_id": None, "started_at": runs[0]["started_at"],
+                     "finished_at": None, "verdict": None, "exit_code": int(ExitCode.USAGE), "counts": {},
+                     "failing_rules": [], "controls": {}, "signed": False, "evidence": None,
+                     "error": f"its only {'run is' if len(runs) == 1 else 'runs are'} dated ahead of this report's "
+                              f"clock ({_ahead_text(runs)}): not taken as its latest, so no run stands for the host "
+                              "now (retire or prune them)"})
+        host_controls = satisfied.setdefault(host, {})
+        for control_id in sorted({c for row in rows if row["verdict"] is not None and row["policy"]["id"] == policy_id
+                                  for c in row["controls"]}):
+            host_controls[control_id] = False  # not known to hold on a host not judged
     rows.sort(key=lambda row: (row["host"], row["policy"]["id"]))
     stale.sort(key=lambda row: (row["host"], row["policy"]))
     by_verdict: dict[str, list[str]] = {}
@@ -1592,7 +1656,17 @@ def fleet_report(store: Any, *, policy: str | None = None, stale_days: int = 7, 
         "retired": [{"host": _host_of(r), "policy": r["policy"], "retired_at": r["retired_at"], "reason": r["reason"],
                      "link": r["run_id"]} for r in retired],
         "hosts": rows,  # each host's latest run, in the fleet summary's row form
+        # runs passed over as dated ahead of the report's clock (_latest_runs), by host and policy
+        "dated_ahead": sorted(({"host": names.get(identity, _host_of(run)), "policy": policy_id, "run": run["id"],
+                                "started_at": run["started_at"], "collected_at": run["collected_at"]}
+                               for (identity, policy_id), run in ahead),
+                              key=lambda row: (row["host"], row["policy"], row["run"])),
     }
+
+
+def _ahead_text(runs: list[dict[str, Any]]) -> str:
+    return "; ".join(f"run {run['id']}: started {run['started_at']}, facts collected {run['collected_at']}"
+                     for run in runs[:5]) + (f"; ... {len(runs) - 5} more" if len(runs) > 5 else "")
 
 
 def report_as_summary(report: dict[str, Any]) -> dict[str, Any]:

@@ -1428,9 +1428,12 @@ class HistoryStore:
         except (SQLAlchemyError, DBAPIError) as exc:
             raise self._fail("record a host not scanned in", exc) from None
 
-    def newest_collection(self, inventory_name: str, now: datetime | None = None) -> CollectionsRecorded:
+    def newest_collection(self, inventory_name: str, now: datetime | None = None,
+                          machine_id: str | None = None) -> CollectionsRecorded:
         """Of the fleet host named ``inventory_name`` (as ``fleet evaluate --record`` records it),
-        the latest run of each policy it was judged by, the one whose facts were collected last: its
+        and, given the ``machine_id`` its snapshot records, of the host the store keys by that machine
+        id (recorded without an inventory name: ``lbaudit evaluate --record``, ``history import``
+        without ``--host``; :func:`host_key`), the latest run of each policy it was judged by, the one whose facts were collected last: its
         id, and when its facts were collected (UTC).  None for a host without a run.  The time is
         the run's ``collected_at`` (revision 0006); a run recorded before that revision has none, and
         its evidence says.  Read in the command's pending transaction when there is one (a second
@@ -1450,9 +1453,13 @@ class HistoryStore:
                 # Every spelling of the host's name (case, a root's trailing dot: auditor.text.inventory_host), as
                 # the fleet run compares its hosts: the host's directory renamed WEB01 or web01. was
                 # a host without runs, and its older snapshot replayed was judged and recorded.
-                hosts = list(conn.execute(sa.select(t.hosts.c.id).where(
-                    sa.func.rtrim(sa.func.lower(t.hosts.c.inventory_name), ".") == inventory_host(inventory_name)))
-                    .scalars())
+                # And the host as the store keys it without an inventory name, by its machine id: a host
+                # recorded by plain evaluate --record was a host without runs on its first fleet run,
+                # and an older snapshot of it replayed was judged and recorded.  Only the machine-id
+                # key: hosts a fleet names apart (containers sharing a machine id) stay apart.
+                named = sa.func.rtrim(sa.func.lower(t.hosts.c.inventory_name), ".") == inventory_host(inventory_name)
+                same_machine = t.hosts.c.host_key == host_key(machine_id, "") if machine_id else sa.false()
+                hosts = list(conn.execute(sa.select(t.hosts.c.id).where(sa.or_(named, same_machine))).scalars())
                 policies = [] if not hosts else list(conn.execute(
                     sa.select(runs.host_id, runs.policy_id).where(runs.host_id.in_(hosts)).distinct()))
                 for host_id, policy_id in policies:
@@ -1476,6 +1483,20 @@ class HistoryStore:
         except (SQLAlchemyError, DBAPIError) as exc:
             raise self._fail("read", exc) from None
         return CollectionsRecorded(newest, sorted(ahead))
+
+    def collected_times(self, run_ids: list[int]) -> dict[int, datetime]:
+        """When the facts of each run of ``run_ids`` were collected (UTC): its ``collected_at``, or
+        for a run recorded before revision 0006, what its evidence says."""
+        found: dict[int, datetime] = {}
+        with self._reading() as conn:
+            for start in range(0, len(run_ids), 500):  # within every backend's bound parameters
+                for row in conn.execute(sa.select(t.runs.c.id, t.runs.c.evidence_sha256, t.runs.c.collected_at)
+                                        .where(t.runs.c.id.in_(run_ids[start:start + 500]))):
+                    _checked(row, t.runs)
+                    found[int(row.id)] = (_aware_utc(row.collected_at) if row.collected_at is not None else
+                                          _collected_at(self._evidence_in(conn, row.evidence_sha256),
+                                                        f"{self.shown}: run {row.id}'s evidence"))
+        return found
 
     def newest_missed(self, *, policy: str | None = None) -> list[dict[str, Any]]:
         """Per host and policy id, the newest fleet run (by its start) that expected the host and
