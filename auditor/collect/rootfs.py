@@ -50,7 +50,7 @@ class RootGone(OSError):
 
 
 # Each root opened for one collection (see one_view_of_each_root), else None.
-_HELD_ROOTS: contextvars.ContextVar[dict[str, "_HeldRoot"] | None] = contextvars.ContextVar("rootfs_held_roots",
+_HELD_ROOTS: contextvars.ContextVar[dict[str, "HeldRoot"] | None] = contextvars.ContextVar("rootfs_held_roots",
                                                                                            default=None)
 
 
@@ -60,16 +60,21 @@ _READ_ONCE: contextvars.ContextVar[dict[tuple[Any, ...], Any] | None] = contextv
 
 
 @contextlib.contextmanager
-def one_view_of_each_root() -> Iterator[None]:
+def one_view_of_each_root(opened: "HeldRoot | None" = None) -> Iterator[None]:
     """Within this block a root other than ``/`` is opened once, at its first read
-    (:class:`_HeldRoot`), and every read resolves below that descriptor, not below the root's path:
+    (:class:`HeldRoot`), and every read resolves below that descriptor, not below the root's path:
     one collection reads the one file system it started with, even if a link on the way to it is
     changed meanwhile (it would otherwise mix two images), or the process of a ``/proc/PID/root``
     exits (its directories read as absent: "not configured, the default applies") or its PID is
     reused (the rest read another process's files); and it does not pay a ``realpath`` of the root
     for each of its ~150 file reads.  What :func:`read_once` reads is read once in it too.  Outside a
-    block (and in threads it did not start) every read resolves the root again, as before."""
-    held: dict[str, _HeldRoot] = {}
+    block (and in threads it did not start) every read resolves the root again, as before.
+
+    ``opened``: a root opened already (a :class:`HeldRoot`, as ``RootDir.open`` opens it when it
+    chooses the target), read in this block as its own and closed with it: the tree read is the one
+    opened when the target was recorded, not whatever its path names by the first read (a process
+    root's PID reused in between)."""
+    held: dict[str, HeldRoot] = {} if opened is None else {opened.key: opened}
     token = _HELD_ROOTS.set(held)
     once = _READ_ONCE.set({})
     try:
@@ -133,16 +138,20 @@ def real_root(root: Path | str) -> str:
 _OPEN_ROOT = getattr(os, "O_PATH", os.O_RDONLY) | os.O_DIRECTORY | getattr(os, "O_CLOEXEC", 0)
 
 
-class _HeldRoot:
+class HeldRoot:
     """A root opened for one collection: ``base`` names the directory through the open descriptor
     (``/proc/self/fd/N``), which the kernel follows to what the descriptor holds, whatever the
     root's path names meanwhile.  For the root of a process (``/proc/PID/root``) its mount
     namespace is held too: when the process exits, the kernel dismantles a namespace nobody holds
     (the mounts inside the root, a container's /etc/hosts or a tmpfs on /etc/sysctl.d, are cut off
     and the directories under them show through), and a held namespace stays as it was.  A root
-    that cannot be opened so is :class:`RootGone`."""
+    that cannot be opened so is :class:`RootGone`.  Reads resolve from ``fd`` itself
+    (``os.lstat(name, dir_fd=fd)``), never through /proc; ``base`` is for the paths
+    :func:`resolve` gives its callers.  Once closed, every read of it is a :class:`RootGone`: its
+    descriptor's number may name another file by then."""
 
     def __init__(self, root: str) -> None:
+        self.key = root  # the root as reads name it (RootDir.root)
         self.fds: list[int] = []  # all held (closed with the collection)
         self.fd = -1  # the root's
         self.error: OSError | None = None  # why it could not be opened (see failed)
@@ -188,16 +197,23 @@ class _HeldRoot:
             os.close(pidfd)
 
     @classmethod
-    def failed(cls, error: OSError) -> "_HeldRoot":
+    def failed(cls, error: OSError) -> "HeldRoot":
         """A root that could not be opened: each read of it raises ``error``."""
         held = cls.__new__(cls)
-        held.fds, held.fd, held.base, held.error = [], -1, "", error
+        held.key, held.fds, held.fd, held.base, held.error = "", [], -1, "", error
         return held
 
     def close(self) -> None:
         for fd in self.fds:
             os.close(fd)
-        self.fds = []
+        self.fds, self.fd = [], -1
+        if self.error is None:
+            self.error = RootGone(errno.EBADF, "the collection that opened this root has ended", self.key)
+
+    def __del__(self) -> None:
+        # a root opened for a collection that never ran (RootDir.open, then a refused option)
+        if getattr(self, "fds", None):
+            self.close()
 
 
 def _real_root(root: Path | str) -> str:
@@ -217,11 +233,11 @@ def _start(root: Path | str) -> tuple[str, int | None]:
     opened = held.get(key)
     if opened is None:
         try:
-            opened = held[key] = _HeldRoot(key)
+            opened = held[key] = HeldRoot(key)
         except OSError as exc:
             # kept: a later read opening the path again could open another process's root (its PID
             # reused) or a directory mounted there since; the rest of the collection is this gap
-            opened = held[key] = _HeldRoot.failed(exc)
+            opened = held[key] = HeldRoot.failed(exc)
     if opened.error is not None:
         raise opened.error.with_traceback(None)  # not the frames of every earlier read
     return opened.base, opened.fd
