@@ -429,8 +429,10 @@ def list_dir_kinds(root: Path, path: str) -> list[tuple[str, str]]:
 
 def file_mode(root: Path, path: str) -> int:
     """``st_mode`` of ``path`` under ``root`` after resolving links inside the root (lstat of the
-    resolved path: never follows a link out, never opens anything)."""
-    return os.lstat(resolve(root, path)).st_mode
+    resolved path: never follows a link out, never opens anything), from the held root's
+    descriptor like :func:`_walk`'s lookups, not through /proc."""
+    base, at, parts, _ = _walk(root, path)
+    return (os.lstat(os.path.join(base, *parts)) if at is None else os.lstat("/".join(parts) or ".", dir_fd=at)).st_mode
 
 
 def list_config_dir(root: Path, path: str, problems: list[str]) -> list[str]:
