@@ -80,12 +80,13 @@ def _acquire(target: "Target", sections: frozenset[str], *, record_cmdline: bool
             raise InputError(str(exc)) from exc
         snapshot = target.load(frozenset(sections))
     else:
-        if isinstance(target, RootDir):
-            target = RootDir.open(target.root)  # a missing or non-directory root is exit 2
         try:
             check_sections(sections)
         except ValueError as exc:
             raise InputError(str(exc)) from exc
+        if isinstance(target, RootDir):
+            # a missing or non-directory root is exit 2; opened here, read by the collection below
+            target = RootDir.open(target.root)
         # Only a target with runtime facts has processes whose arguments could be recorded.
         snapshot = collect_snapshot(CollectContext(target=target, command_timeout=command_timeout,
                                                    sections=frozenset(sections),

@@ -53,7 +53,8 @@ def collect_snapshot(ctx: CollectContext) -> HostSnapshot:
     facts: dict[str, Any] = {}
     gaps: list[Gap] = []
     methods: dict[str, str] = {}
-    with rootfs.one_view_of_each_root():
+    # a root RootDir.open opened when it chose the target is the one read (getattr: a LocalHost has none)
+    with rootfs.one_view_of_each_root(getattr(ctx.target, "view", None)):
         for section in SECTIONS:
             if section not in ctx.sections:
                 continue

@@ -20,9 +20,9 @@ from auditor.model.facts import HostSnapshot
 
 def collect_root(root: Path, sections: frozenset[str], command_timeout: float = 10.0) -> HostSnapshot:
     """Facts of the image under ``root``; an unusable root is an InputError (exit 2)."""
-    target = RootDir.open(root)
     try:
         check_sections(sections)
     except ValueError as exc:
         raise InputError(str(exc)) from exc
+    target = RootDir.open(root)  # opened last: nothing between its choice and the collection reading it
     return collect_snapshot(CollectContext(target=target, command_timeout=command_timeout, sections=frozenset(sections)))

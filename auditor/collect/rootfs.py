@@ -50,7 +50,7 @@ class RootGone(OSError):
 
 
 # Each root opened for one collection (see one_view_of_each_root), else None.
-_HELD_ROOTS: contextvars.ContextVar[dict[str, "_HeldRoot"] | None] = contextvars.ContextVar("rootfs_held_roots",
+_HELD_ROOTS: contextvars.ContextVar[dict[str, "HeldRoot"] | None] = contextvars.ContextVar("rootfs_held_roots",
                                                                                            default=None)
 
 
@@ -60,16 +60,21 @@ _READ_ONCE: contextvars.ContextVar[dict[tuple[Any, ...], Any] | None] = contextv
 
 
 @contextlib.contextmanager
-def one_view_of_each_root() -> Iterator[None]:
+def one_view_of_each_root(opened: "HeldRoot | None" = None) -> Iterator[None]:
     """Within this block a root other than ``/`` is opened once, at its first read
-    (:class:`_HeldRoot`), and every read resolves below that descriptor, not below the root's path:
+    (:class:`HeldRoot`), and every read resolves below that descriptor, not below the root's path:
     one collection reads the one file system it started with, even if a link on the way to it is
     changed meanwhile (it would otherwise mix two images), or the process of a ``/proc/PID/root``
     exits (its directories read as absent: "not configured, the default applies") or its PID is
     reused (the rest read another process's files); and it does not pay a ``realpath`` of the root
     for each of its ~150 file reads.  What :func:`read_once` reads is read once in it too.  Outside a
-    block (and in threads it did not start) every read resolves the root again, as before."""
-    held: dict[str, _HeldRoot] = {}
+    block (and in threads it did not start) every read resolves the root again, as before.
+
+    ``opened``: a root opened already (a :class:`HeldRoot`, as ``RootDir.open`` opens it when it
+    chooses the target), read in this block as its own and closed with it: the tree read is the one
+    opened when the target was recorded, not whatever its path names by the first read (a process
+    root's PID reused in between)."""
+    held: dict[str, HeldRoot] = {} if opened is None else {opened.key: opened}
     token = _HELD_ROOTS.set(held)
     once = _READ_ONCE.set({})
     try:
@@ -133,16 +138,20 @@ def real_root(root: Path | str) -> str:
 _OPEN_ROOT = getattr(os, "O_PATH", os.O_RDONLY) | os.O_DIRECTORY | getattr(os, "O_CLOEXEC", 0)
 
 
-class _HeldRoot:
+class HeldRoot:
     """A root opened for one collection: ``base`` names the directory through the open descriptor
     (``/proc/self/fd/N``), which the kernel follows to what the descriptor holds, whatever the
     root's path names meanwhile.  For the root of a process (``/proc/PID/root``) its mount
     namespace is held too: when the process exits, the kernel dismantles a namespace nobody holds
     (the mounts inside the root, a container's /etc/hosts or a tmpfs on /etc/sysctl.d, are cut off
     and the directories under them show through), and a held namespace stays as it was.  A root
-    that cannot be opened so is :class:`RootGone`."""
+    that cannot be opened so is :class:`RootGone`.  Reads resolve from ``fd`` itself
+    (``os.lstat(name, dir_fd=fd)``), never through /proc; ``base`` is for the paths
+    :func:`resolve` gives its callers.  Once closed, every read of it is a :class:`RootGone`: its
+    descriptor's number may name another file by then."""
 
     def __init__(self, root: str) -> None:
+        self.key = root  # the root as reads name it (RootDir.root)
         self.fds: list[int] = []  # all held (closed with the collection)
         self.fd = -1  # the root's
         self.error: OSError | None = None  # why it could not be opened (see failed)
@@ -188,36 +197,50 @@ class _HeldRoot:
             os.close(pidfd)
 
     @classmethod
-    def failed(cls, error: OSError) -> "_HeldRoot":
+    def failed(cls, error: OSError) -> "HeldRoot":
         """A root that could not be opened: each read of it raises ``error``."""
         held = cls.__new__(cls)
-        held.fds, held.fd, held.base, held.error = [], -1, "", error
+        held.key, held.fds, held.fd, held.base, held.error = "", [], -1, "", error
         return held
 
     def close(self) -> None:
         for fd in self.fds:
             os.close(fd)
-        self.fds = []
+        self.fds, self.fd = [], -1
+        if self.error is None:
+            self.error = RootGone(errno.EBADF, "the collection that opened this root has ended", self.key)
+
+    def __del__(self) -> None:
+        # a root opened for a collection that never ran (RootDir.open, then a refused option)
+        if getattr(self, "fds", None):
+            self.close()
 
 
 def _real_root(root: Path | str) -> str:
     """The path reads under ``root`` start from: within a collection the held descriptor's (for a
     root other than ``/``, which no run sees change), else the root's real path again."""
+    return _start(root)[0]
+
+
+def _start(root: Path | str) -> tuple[str, int | None]:
+    """``(path, descriptor)`` reads under ``root`` start from: within a collection the held root's
+    (for a root other than ``/``, which no run sees change), resolved from its descriptor; else
+    the root's real path again, and no descriptor."""
     held = _HELD_ROOTS.get()
     key = os.fspath(root)
     if held is None or key == os.sep:
-        return real_root(key)
+        return real_root(key), None
     opened = held.get(key)
     if opened is None:
         try:
-            opened = held[key] = _HeldRoot(key)
+            opened = held[key] = HeldRoot(key)
         except OSError as exc:
             # kept: a later read opening the path again could open another process's root (its PID
             # reused) or a directory mounted there since; the rest of the collection is this gap
-            opened = held[key] = _HeldRoot.failed(exc)
+            opened = held[key] = HeldRoot.failed(exc)
     if opened.error is not None:
         raise opened.error.with_traceback(None)  # not the frames of every earlier read
-    return opened.base
+    return opened.base, opened.fd
 
 
 def inside_root(root: Path | str, resolved: Path | str) -> str:
@@ -232,7 +255,11 @@ def resolve(root: Path, path: str) -> Path:
     Symlinks are followed component by component and re-anchored at ``root``; the result may not
     exist.  Raises ``OSError(ELOOP)`` on a symlink loop.
     """
-    return _walk(root, path)[0]
+    base, _, parts, _ = _walk(root, path)
+    resolved = os.path.join(base, *parts)
+    if os.path.commonpath([base, resolved]) != base:  # defence in depth
+        raise RootEscape(errno.EACCES, "path escapes the root", path)
+    return Path(resolved)
 
 
 def dangling_link(root: Path, path: str) -> str | None:
@@ -242,7 +269,7 @@ def dangling_link(root: Path, path: str) -> str | None:
     A plain name missing from a real directory is absent; a name missing because a link points at
     something that is not there is not: in an image it may be a mount the image does not carry, so
     its absence proves nothing about what the booted host reads.  Raises OSError like resolve."""
-    return _walk(root, path)[1]
+    return _walk(root, path)[3]
 
 
 def absence_problem(root: Path, path: str) -> str | None:
@@ -257,11 +284,16 @@ def absence_problem(root: Path, path: str) -> str | None:
     return None if link is None else f"{path}: not found, through a symbolic link to nothing ({link})"
 
 
-def _walk(root: Path, path: str) -> tuple[Path, str | None]:
+def _walk(root: Path, path: str) -> tuple[str, int | None, list[str], str | None]:
+    """``(root's path, root's descriptor or None, components of path resolved below the root, the
+    link through which a missing component was named)``.  Each component is looked at relative to
+    the held root's descriptor (``dir_fd``), never through ``/proc/self/fd/N/...``, which costs a
+    walk through /proc at every lookup; the components below the root are never ``..`` or a link,
+    so the kernel's walk of them from the descriptor is the one made here."""
     # os.path.realpath, not Path.resolve(): the same real path without the extra stat and the two
     # Path objects (~70 us of ~150 us a call); a root that is a symlink loop is then an ELOOP
     # OSError at the first lstat below, a gap like any unreadable file.
-    base = _real_root(root)
+    base, at = _start(root)
     # (component, the link whose target it came from, or None for a component of ``path`` itself)
     # Split on "/" rather than through PurePosixPath: the empty and "." components it would drop are
     # skipped below, and this runs for every file a collector reads.
@@ -286,9 +318,9 @@ def _walk(root: Path, path: str) -> tuple[Path, str | None]:
         if missing_depth is not None:
             current.append(part)
             continue
-        candidate = os.path.join(base, *current, part)
+        below = "/".join((*current, part))
         try:
-            mode = os.lstat(candidate).st_mode
+            mode = (os.lstat(os.path.join(base, below)) if at is None else os.lstat(below, dir_fd=at)).st_mode
         except FileNotFoundError:
             current.append(part)
             missing_depth = len(current)
@@ -297,20 +329,17 @@ def _walk(root: Path, path: str) -> tuple[Path, str | None]:
         if stat.S_ISLNK(mode):
             hops += 1
             if hops > MAX_SYMLINKS:
-                raise OSError(errno.ELOOP, "too many levels of symbolic links", candidate)
-            target = os.readlink(candidate)
+                raise OSError(errno.ELOOP, "too many levels of symbolic links", os.path.join(base, below))
+            target = os.readlink(os.path.join(base, below)) if at is None else os.readlink(below, dir_fd=at)
             if target.startswith("/"):
                 current = []
             parts = target.split("/")  # an absolute target's leading "" is skipped like any empty part
             parts.reverse()
-            link = "/" + candidate[len(base):].strip("/") + f" -> {target}"
+            link = f"/{below} -> {target}"
             pending += [(p, link) for p in parts]
             continue
         current.append(part)
-    resolved = os.path.join(base, *current)
-    if os.path.commonpath([base, resolved]) != base:  # defence in depth
-        raise RootEscape(errno.EACCES, "path escapes the root", path)
-    return Path(resolved), missing_through
+    return base, at, current, missing_through
 
 
 # A directory opened only to open what is in it: no read permission needed, as for a path lookup.
@@ -325,18 +354,19 @@ def _parent_beneath(root: Path, path: str) -> Iterator[tuple[int, str]]:
     link on the way, but the tree may change after it looked (a running container writing its own
     root, an image somebody else mounts): a directory swapped for a link to ``/etc`` meanwhile is
     ENOTDIR here, never a file of this host read as the image's."""
-    real = os.fspath(resolve(root, path))
-    base = _real_root(root)
-    parts = [part for part in real[len(base):].split("/") if part]
-    fd = os.open(base, _DIRECTORY_ON_THE_WAY & ~getattr(os, "O_NOFOLLOW", 0))  # the root as given is the caller's
+    base, at, parts, _ = _walk(root, path)
+    # the held root's descriptor, or the root as given opened (a link there is the caller's)
+    fd = at if at is not None else os.open(base, _DIRECTORY_ON_THE_WAY & ~getattr(os, "O_NOFOLLOW", 0))
     try:
         for part in parts[:-1]:
             below = os.open(part, _DIRECTORY_ON_THE_WAY, dir_fd=fd)
-            os.close(fd)
+            if fd != at:
+                os.close(fd)
             fd = below
         yield fd, parts[-1] if parts else "."
     finally:
-        os.close(fd)
+        if fd != at:
+            os.close(fd)
 
 
 def read_text(root: Path, path: str, limit: int = MAX_CONFIG_BYTES, kernel_file: bool = False) -> str:
@@ -411,8 +441,10 @@ def list_dir_kinds(root: Path, path: str) -> list[tuple[str, str]]:
 
 def file_mode(root: Path, path: str) -> int:
     """``st_mode`` of ``path`` under ``root`` after resolving links inside the root (lstat of the
-    resolved path: never follows a link out, never opens anything)."""
-    return os.lstat(resolve(root, path)).st_mode
+    resolved path: never follows a link out, never opens anything), from the held root's
+    descriptor like :func:`_walk`'s lookups, not through /proc."""
+    base, at, parts, _ = _walk(root, path)
+    return (os.lstat(os.path.join(base, *parts)) if at is None else os.lstat("/".join(parts) or ".", dir_fd=at)).st_mode
 
 
 def list_config_dir(root: Path, path: str, problems: list[str]) -> list[str]:

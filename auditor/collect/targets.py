@@ -119,6 +119,9 @@ class RootDir(_FileSystemTarget):
     describe: str = field(default="offline root directory", init=False)
     runtime: bool = field(default=False, init=False)
     netns: str | None = field(default=None, init=False)
+    # The root as RootDir.open opened it when it chose the target (rootfs.HeldRoot), handed to the
+    # collection that reads it (which closes it); None: the collection opens it at its first read.
+    view: "rootfs.HeldRoot | None" = field(default=None, compare=False, repr=False)
 
     @property
     def id(self) -> str:
@@ -141,7 +144,10 @@ class RootDir(_FileSystemTarget):
 
     @classmethod
     def open(cls, path: Path) -> "RootDir":
-        """A usable root directory, resolved; an unusable one is an InputError (exit 2)."""
+        """A usable root directory, resolved and opened (``view``, for one collection: the tree it
+        reads is the one chosen here, even if the path names another by then, as
+        ``/proc/PID/root`` does once the PID is another process's); an unusable one is an
+        InputError (exit 2)."""
         import stat
 
         from auditor.safeio import kind_of
@@ -159,7 +165,10 @@ class RootDir(_FileSystemTarget):
             raise InputError(f"{given}: is {what}, not a directory ({needs})")
         try:
             # resolved, but not past a link of /proc (/proc/PID/root), whose text names another directory
-            return cls(Path(rootfs.real_root(given)))
+            root = Path(rootfs.real_root(given))
+            # opened now, the process of /proc/PID/root checked alive after its root was: the
+            # target recorded and the tree read are one (a root that is this host's "/" is read as it is)
+            return cls(root, rootfs.HeldRoot(str(root)) if str(root) != os.sep else None)
         except OSError as exc:
             raise InputError(f"{given}: cannot use as the root directory: {exc.strerror or exc} ({needs})") from None
 
