@@ -12,9 +12,12 @@ import re
 from datetime import date, datetime, time, timezone
 from urllib.parse import quote
 
+from pydantic import JsonValue
+
 from auditor.model.base import canonical_json, path_and_line
 from auditor.model.evidence import Evidence
 from auditor.model.records import record
+from auditor.model.result import Finding
 from auditor.report import ReportContext
 from auditor.text import plain_json
 
@@ -124,3 +127,83 @@ def json_document(document: dict) -> bytes:
     (:func:`auditor.text.plain_json`), indented, UTF-8."""
     return (plain_json(document, indent=2) + "\n").encode("utf-8")
 
+
+
+# The most of one text of a finding (its subject, message, reason, a string in its subject detail,
+# observed or expected value, its waiver's words) that a report repeats: far above any text a check
+# writes (a long Java command line is some 30,000 characters), far below what a host or a plugin can
+# put there.  A plugin's reason or a command line of 200 MB, within the evidence's cap
+# (auditor.storage.evidence.MAX_EVIDENCE_BYTES), was repeated whole by every format (SARIF twice,
+# OSCAL three times, each escaped), some 1.6 GB of reports and the memory to build them.  The evidence
+# keeps the text whole; every report names the evidence file and its digest.
+MAX_REPORT_TEXT_CHARS = 65_536
+
+
+def bounded_text(text: str, limit: int = MAX_REPORT_TEXT_CHARS) -> str:
+    """``text``, or its first ``limit`` characters and the marker saying how much more the evidence
+    holds: ``… (N more characters and M more lines in the evidence)``, as the PDF says of a cell."""
+    if len(text) <= limit:
+        return text
+    rest = text[limit:]
+    return (f"{text[:limit]}\u2026 ({len(rest):,} more characters and {rest.count(chr(10)):,} more lines "
+            "in the evidence)")
+
+
+def _bounded_json(value: JsonValue) -> JsonValue:
+    if isinstance(value, str):
+        return bounded_text(value)
+    if isinstance(value, list):
+        return [_bounded_json(item) for item in value]
+    if isinstance(value, dict):
+        return {bounded_text(key): _bounded_json(item) for key, item in value.items()}
+    return value
+
+
+def _json_overlong(value: JsonValue) -> bool:
+    if isinstance(value, str):
+        return len(value) > MAX_REPORT_TEXT_CHARS
+    if isinstance(value, list):
+        return any(_json_overlong(item) for item in value)
+    if isinstance(value, dict):
+        return any(len(key) > MAX_REPORT_TEXT_CHARS or _json_overlong(item) for key, item in value.items())
+    return False
+
+
+def _overlong(finding: Finding) -> bool:
+    waiver = finding.waiver
+    return (any(len(text) > MAX_REPORT_TEXT_CHARS for text in (finding.subject, finding.message, finding.reason or ""))
+            or any(len(pointer) > MAX_REPORT_TEXT_CHARS for pointer in finding.evidence)
+            or (waiver is not None and _json_overlong([waiver.reason, waiver.approver, waiver.subject or ""]))
+            or _json_overlong(finding.subject_detail) or _json_overlong(finding.observed)
+            or _json_overlong(finding.expected))
+
+
+def _bounded_finding(finding: Finding) -> Finding:
+    waiver = finding.waiver
+    if waiver is not None:
+        waiver = waiver.model_copy(update={
+            "reason": bounded_text(waiver.reason), "approver": bounded_text(waiver.approver),
+            "subject": None if waiver.subject is None else bounded_text(waiver.subject)})
+    return finding.model_copy(update={
+        "subject": bounded_text(finding.subject),
+        "message": bounded_text(finding.message),
+        "reason": None if finding.reason is None else bounded_text(finding.reason),
+        "evidence": [bounded_text(pointer) for pointer in finding.evidence],
+        "subject_detail": _bounded_json(finding.subject_detail),
+        "observed": _bounded_json(finding.observed),
+        "expected": _bounded_json(finding.expected),
+        "waiver": waiver,
+    })
+
+
+def bounded_evidence(evidence: Evidence) -> Evidence:
+    """The evidence as a report shows it: every text of every finding at most
+    :data:`MAX_REPORT_TEXT_CHARS` characters (:func:`bounded_text`).  The evidence itself when no text
+    is longer (every normal run: the reports of it are unchanged), else a copy with only the
+    overlong findings cut.  Every format but the evidence's own copy and the PDF (which clips each
+    cell shorter, :func:`auditor.report._pdf_sections.clipped`) renders from this."""
+    findings = evidence.result.findings
+    if not any(_overlong(finding) for finding in findings):
+        return evidence
+    bounded = [_bounded_finding(finding) if _overlong(finding) else finding for finding in findings]
+    return evidence.model_copy(update={"result": evidence.result.model_copy(update={"findings": bounded})})
