@@ -16,6 +16,7 @@ from pydantic import JsonValue
 
 from auditor.model.base import canonical_json, path_and_line
 from auditor.model.evidence import Evidence
+from auditor.model.facts import Gap
 from auditor.model.records import record
 from auditor.model.result import Finding
 from auditor.report import ReportContext
@@ -196,14 +197,31 @@ def _bounded_finding(finding: Finding) -> Finding:
     })
 
 
+def _overlong_gap(gap: Gap) -> bool:
+    return len(gap.reason) > MAX_REPORT_TEXT_CHARS or len(gap.field) > MAX_REPORT_TEXT_CHARS
+
+
 def bounded_evidence(evidence: Evidence) -> Evidence:
-    """The evidence as a report shows it: every text of every finding at most
-    :data:`MAX_REPORT_TEXT_CHARS` characters (:func:`bounded_text`).  The evidence itself when no text
-    is longer (every normal run: the reports of it are unchanged), else a copy with only the
-    overlong findings cut.  Every format but the evidence's own copy and the PDF (which clips each
-    cell shorter, :func:`auditor.report._pdf_sections.clipped`) renders from this."""
-    findings = evidence.result.findings
-    if not any(_overlong(finding) for finding in findings):
+    """The evidence as a report shows it: every text of every finding, every reason the run is
+    incomplete (a not-reviewed finding's reason in it) and every gap's reason and field at most
+    :data:`MAX_REPORT_TEXT_CHARS` characters (:func:`bounded_text`).  The evidence itself when no
+    text is longer (every normal run: the reports of it are unchanged), else a copy with only the
+    overlong texts cut.  Every format but the evidence's own copy and the PDF (which clips each cell
+    shorter, :func:`auditor.report._pdf_sections.clipped`) renders from this."""
+    result, snapshot = evidence.result, evidence.snapshot
+    findings_overlong = any(_overlong(finding) for finding in result.findings)
+    reasons_overlong = any(len(reason) > MAX_REPORT_TEXT_CHARS for reason in result.incomplete_reasons)
+    gaps_overlong = any(_overlong_gap(gap) for gap in snapshot.gaps)
+    if not (findings_overlong or reasons_overlong or gaps_overlong):
         return evidence
-    bounded = [_bounded_finding(finding) if _overlong(finding) else finding for finding in findings]
-    return evidence.model_copy(update={"result": evidence.result.model_copy(update={"findings": bounded})})
+    update: dict[str, object] = {}
+    if findings_overlong or reasons_overlong:
+        result = result.model_copy(update={
+            "findings": [_bounded_finding(finding) if _overlong(finding) else finding for finding in result.findings],
+            "incomplete_reasons": [bounded_text(reason) for reason in result.incomplete_reasons]})
+        update["result"] = result
+    if gaps_overlong:
+        update["snapshot"] = snapshot.model_copy(update={"gaps": [
+            gap.model_copy(update={"reason": bounded_text(gap.reason), "field": bounded_text(gap.field)})
+            if _overlong_gap(gap) else gap for gap in snapshot.gaps]})
+    return evidence.model_copy(update=update)

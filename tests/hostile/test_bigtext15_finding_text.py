@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from auditor.model.facts import Gap
 from auditor.report._shared import MAX_REPORT_TEXT_CHARS, bounded_text
 from auditor.storage.evidence import MAX_EVIDENCE_BYTES
 from auditor.storage.snapshot import write_snapshot
@@ -29,6 +30,7 @@ from tests.report.conftest import hdf_validator, junit_schema, oscal_validator, 
 
 REPORTED = 0  # `lbaudit report` renders; it does not gate on the verdict
 NON_COMPLIANT = 1
+INCOMPLETE = 3
 TEXT_CHARS = 40 * 1024 * 1024  # the message and the reason each: 80 MB, within the evidence's cap
 REST = TEXT_CHARS - MAX_REPORT_TEXT_CHARS
 MARKER = f"\u2026 ({REST:,} more characters and 0 more lines in the evidence)"
@@ -128,3 +130,29 @@ def test_a_text_at_the_limit_is_whole_and_one_beyond_it_says_so():
     assert bounded_text("x" * MAX_REPORT_TEXT_CHARS) == "x" * MAX_REPORT_TEXT_CHARS
     longer = "x" * MAX_REPORT_TEXT_CHARS + "\nab\nc"
     assert bounded_text(longer) == "x" * MAX_REPORT_TEXT_CHARS + "\u2026 (5 more characters and 2 more lines in the evidence)"
+
+
+GAP_CHARS = 16 * 1024 * 1024
+
+
+@pytest.mark.slow  # evaluates and reports a snapshot of 16 MB
+def test_a_gap_reason_of_megabytes_is_cut_in_every_place_a_report_repeats_it(tmp_path: Path):
+    """A snapshot's gap reason (a collector's or a plugin's words, or a snapshot file's) becomes the
+    reason of each finding it leaves unjudged, a reason the run is incomplete and a row of the scope:
+    before, every format repeated it in each of those places (302 MB of reports of a 16 MB reason)."""
+    write_snapshot(snapshot(listeners=None, time_wait=None, gaps=[Gap(section="sockets", reason="g" * GAP_CHARS)]),
+                   tmp_path / "snap.json")
+    (tmp_path / "policy.yaml").write_text(loopback_only_policy("gap"))
+    result = run_cli("evaluate", "--policy", tmp_path / "policy.yaml", "--snapshot", tmp_path / "snap.json",
+                     "-o", tmp_path / "e.json", "-q")
+    assert result.returncode == INCOMPLETE, result.stderr
+    result = run_cli("report", tmp_path / "e.json", "--format", FORMATS, "--out-dir", tmp_path / "out", "-q")
+    assert result.returncode == REPORTED, result.stderr
+    sizes = {path.name: path.stat().st_size for path in (tmp_path / "out").iterdir()}
+    assert sum(sizes.values()) < 4 * 1024 * 1024, sizes
+    for name in ("gap.sarif", "gap.hdf.json", "gap.html", "gap.junit.xml", "gap.oscal.json", "gap.txt"):
+        text = (tmp_path / "out" / name).read_text(encoding="utf-8")
+        assert "g" * MAX_REPORT_TEXT_CHARS + "\u2026 (" in text, name
+        assert "g" * (MAX_REPORT_TEXT_CHARS + 1) not in text, name
+    evidence = json.loads((tmp_path / "e.json").read_text(encoding="utf-8"))
+    assert evidence["snapshot"]["gaps"][0]["reason"] == "g" * GAP_CHARS  # the evidence keeps it whole
