@@ -297,7 +297,9 @@ def summary_json(document: dict[str, Any]) -> bytes:
 
 
 def summary_object(evidence: Evidence, evidence_path: str | None = None) -> dict[str, Any]:
-    """The compact machine-readable summary of a run (``evaluate --json``, ``show --json``)."""
+    """The compact machine-readable summary of a run (``evaluate --json``, ``show --json``); its texts
+    as every report shows them (:func:`auditor.report._shared.bounded_evidence`)."""
+    evidence = bounded_evidence(evidence)
     result = evidence.result
     parts = sections(evidence)
 

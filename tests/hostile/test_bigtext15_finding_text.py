@@ -28,7 +28,7 @@ from tests.cli import REPO, run_cli
 from tests.factories import listener, loopback_only_policy, snapshot
 from tests.report.conftest import hdf_validator, junit_schema, oscal_validator, sarif_validator  # noqa: F401 - fixtures
 
-REPORTED = 0  # `lbaudit report` renders; it does not gate on the verdict
+REPORTED = 0  # `lbaudit report` and `show` read the evidence; they do not gate on its verdict
 NON_COMPLIANT = 1
 INCOMPLETE = 3
 TEXT_CHARS = 40 * 1024 * 1024  # the message and the reason each: 80 MB, within the evidence's cap
@@ -156,3 +156,10 @@ def test_a_gap_reason_of_megabytes_is_cut_in_every_place_a_report_repeats_it(tmp
         assert "g" * (MAX_REPORT_TEXT_CHARS + 1) not in text, name
     evidence = json.loads((tmp_path / "e.json").read_text(encoding="utf-8"))
     assert evidence["snapshot"]["gaps"][0]["reason"] == "g" * GAP_CHARS  # the evidence keeps it whole
+    # and the summary `show --json` prints (before: the reason three times, 50 MB on standard output)
+    shown = run_cli("show", tmp_path / "e.json", "--json")
+    assert shown.returncode == REPORTED, shown.stderr
+    assert len(shown.stdout) < 1024 * 1024
+    summary = json.loads(shown.stdout)
+    (unjudged,) = summary["not_judged"]
+    assert unjudged["reason"].startswith("g" * MAX_REPORT_TEXT_CHARS + "\u2026 (")
