@@ -161,21 +161,32 @@ def _bounded_json(value: JsonValue) -> JsonValue:
 
 
 def _json_overlong(value: JsonValue) -> bool:
+    # Loops rather than any() over generators: every report of 5,000 findings walks each one's values.
     if isinstance(value, str):
         return len(value) > MAX_REPORT_TEXT_CHARS
-    if isinstance(value, list):
-        return any(_json_overlong(item) for item in value)
     if isinstance(value, dict):
-        return any(len(key) > MAX_REPORT_TEXT_CHARS or _json_overlong(item) for key, item in value.items())
+        for key, item in value.items():
+            if len(key) > MAX_REPORT_TEXT_CHARS or _json_overlong(item):
+                return True
+    elif isinstance(value, list):
+        for item in value:
+            if _json_overlong(item):
+                return True
     return False
 
 
 def _overlong(finding: Finding) -> bool:
     waiver = finding.waiver
-    return (any(len(text) > MAX_REPORT_TEXT_CHARS for text in (finding.subject, finding.message, finding.reason or ""))
-            or any(len(pointer) > MAX_REPORT_TEXT_CHARS for pointer in finding.evidence)
-            or (waiver is not None and _json_overlong([waiver.reason, waiver.approver, waiver.subject or ""]))
-            or _json_overlong(finding.subject_detail) or _json_overlong(finding.observed)
+    limit = MAX_REPORT_TEXT_CHARS
+    if len(finding.subject) > limit or len(finding.message) > limit or len(finding.reason or "") > limit:
+        return True
+    for pointer in finding.evidence:
+        if len(pointer) > limit:
+            return True
+    if waiver is not None and (len(waiver.reason) > limit or len(waiver.approver) > limit
+                               or len(waiver.subject or "") > limit):
+        return True
+    return (_json_overlong(finding.subject_detail) or _json_overlong(finding.observed)
             or _json_overlong(finding.expected))
 
 
