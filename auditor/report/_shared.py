@@ -129,14 +129,14 @@ def json_document(document: dict) -> bytes:
     return (plain_json(document, indent=2) + "\n").encode("utf-8")
 
 
-
 # The most of one text of a finding (its subject, message, reason, a string in its subject detail,
 # observed or expected value, its waiver's words) that a report repeats: far above any text a check
 # writes (a long Java command line is some 30,000 characters), far below what a host or a plugin can
-# put there.  A plugin's reason or a command line of 200 MB, within the evidence's cap
+# put there.  A plugin's reason or a gap's of tens of megabytes, within the evidence's cap
 # (auditor.storage.evidence.MAX_EVIDENCE_BYTES), was repeated whole by every format (SARIF twice,
-# OSCAL three times, each escaped), some 1.6 GB of reports and the memory to build them.  The evidence
-# keeps the text whole; every report names the evidence file and its digest.
+# OSCAL three times, each escaped): a message and a reason of 40 MB each gave 500 MB of reports and
+# a 1.26 GB peak to build them.  The evidence keeps the text whole; every report names the evidence
+# file and its digest.
 MAX_REPORT_TEXT_CHARS = 65_536
 
 
