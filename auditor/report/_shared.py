@@ -1,4 +1,5 @@
-"""Helpers the interchange reporters (OSCAL, SARIF, JUnit, HDF) share.
+"""Helpers the interchange reporters (OSCAL, SARIF, JUnit, HDF) share, and the bound on host text
+(:func:`bounded_evidence`) every format but the evidence copy and the PDF renders through.
 
 Private (leading underscore): not a reporter module (those are named in
 :data:`auditor.report.BUILTIN_REPORTERS`).  Everything here is a pure function of the evidence and the report context.
