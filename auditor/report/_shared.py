@@ -1,4 +1,5 @@
-"""Helpers the interchange reporters (OSCAL, SARIF, JUnit, HDF) share.
+"""Helpers the interchange reporters (OSCAL, SARIF, JUnit, HDF) share, and the bound on host text
+(:func:`bounded_evidence`) every format but the evidence copy and the PDF renders through.
 
 Private (leading underscore): not a reporter module (those are named in
 :data:`auditor.report.BUILTIN_REPORTERS`).  Everything here is a pure function of the evidence and the report context.
@@ -12,9 +13,13 @@ import re
 from datetime import date, datetime, time, timezone
 from urllib.parse import quote
 
+from pydantic import JsonValue
+
 from auditor.model.base import canonical_json, path_and_line
 from auditor.model.evidence import Evidence
+from auditor.model.facts import Gap
 from auditor.model.records import record
+from auditor.model.result import Finding
 from auditor.report import ReportContext
 from auditor.text import plain_json
 
@@ -124,3 +129,111 @@ def json_document(document: dict) -> bytes:
     (:func:`auditor.text.plain_json`), indented, UTF-8."""
     return (plain_json(document, indent=2) + "\n").encode("utf-8")
 
+
+# The most of one text of a finding (its subject, message, reason, a string in its subject detail,
+# observed or expected value, its waiver's words) that a report repeats: far above any text a check
+# writes (a long Java command line is some 30,000 characters), far below what a host or a plugin can
+# put there.  A plugin's reason or a gap's of tens of megabytes, within the evidence's cap
+# (auditor.storage.evidence.MAX_EVIDENCE_BYTES), was repeated whole by every format (SARIF twice,
+# OSCAL three times, each escaped): a message and a reason of 40 MB each gave 500 MB of reports and
+# a 1.26 GB peak to build them.  The evidence keeps the text whole; every report names the evidence
+# file and its digest.
+MAX_REPORT_TEXT_CHARS = 65_536
+
+
+def bounded_text(text: str, limit: int = MAX_REPORT_TEXT_CHARS) -> str:
+    """``text``, or its first ``limit`` characters and the marker saying how much more the evidence
+    holds: ``… (N more characters and M more lines in the evidence)``, as the PDF says of a cell."""
+    if len(text) <= limit:
+        return text
+    rest = text[limit:]
+    return (f"{text[:limit]}\u2026 ({len(rest):,} more characters and {rest.count(chr(10)):,} more lines "
+            "in the evidence)")
+
+
+def _bounded_json(value: JsonValue) -> JsonValue:
+    if isinstance(value, str):
+        return bounded_text(value)
+    if isinstance(value, list):
+        return [_bounded_json(item) for item in value]
+    if isinstance(value, dict):
+        return {bounded_text(key): _bounded_json(item) for key, item in value.items()}
+    return value
+
+
+def _json_overlong(value: JsonValue) -> bool:
+    # Loops rather than any() over generators: every report of 5,000 findings walks each one's values.
+    if isinstance(value, str):
+        return len(value) > MAX_REPORT_TEXT_CHARS
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if len(key) > MAX_REPORT_TEXT_CHARS or _json_overlong(item):
+                return True
+    elif isinstance(value, list):
+        for item in value:
+            if _json_overlong(item):
+                return True
+    return False
+
+
+def _overlong(finding: Finding) -> bool:
+    waiver = finding.waiver
+    limit = MAX_REPORT_TEXT_CHARS
+    if len(finding.subject) > limit or len(finding.message) > limit or len(finding.reason or "") > limit:
+        return True
+    for pointer in finding.evidence:
+        if len(pointer) > limit:
+            return True
+    if waiver is not None and (len(waiver.reason) > limit or len(waiver.approver) > limit
+                               or len(waiver.subject or "") > limit):
+        return True
+    return (_json_overlong(finding.subject_detail) or _json_overlong(finding.observed)
+            or _json_overlong(finding.expected))
+
+
+def _bounded_finding(finding: Finding) -> Finding:
+    waiver = finding.waiver
+    if waiver is not None:
+        waiver = waiver.model_copy(update={
+            "reason": bounded_text(waiver.reason), "approver": bounded_text(waiver.approver),
+            "subject": None if waiver.subject is None else bounded_text(waiver.subject)})
+    return finding.model_copy(update={
+        "subject": bounded_text(finding.subject),
+        "message": bounded_text(finding.message),
+        "reason": None if finding.reason is None else bounded_text(finding.reason),
+        "evidence": [bounded_text(pointer) for pointer in finding.evidence],
+        "subject_detail": _bounded_json(finding.subject_detail),
+        "observed": _bounded_json(finding.observed),
+        "expected": _bounded_json(finding.expected),
+        "waiver": waiver,
+    })
+
+
+def _overlong_gap(gap: Gap) -> bool:
+    return len(gap.reason) > MAX_REPORT_TEXT_CHARS or len(gap.field) > MAX_REPORT_TEXT_CHARS
+
+
+def bounded_evidence(evidence: Evidence) -> Evidence:
+    """The evidence as a report shows it: every text of every finding, every reason the run is
+    incomplete (a not-reviewed finding's reason in it) and every gap's reason and field at most
+    :data:`MAX_REPORT_TEXT_CHARS` characters (:func:`bounded_text`).  The evidence itself when no
+    text is longer (every normal run: the reports of it are unchanged), else a copy with only the
+    overlong texts cut.  Every format but the evidence's own copy and the PDF (which clips each cell
+    shorter, :func:`auditor.report._pdf_sections.clipped`) renders from this."""
+    result, snapshot = evidence.result, evidence.snapshot
+    findings_overlong = any(_overlong(finding) for finding in result.findings)
+    reasons_overlong = any(len(reason) > MAX_REPORT_TEXT_CHARS for reason in result.incomplete_reasons)
+    gaps_overlong = any(_overlong_gap(gap) for gap in snapshot.gaps)
+    if not (findings_overlong or reasons_overlong or gaps_overlong):
+        return evidence
+    update: dict[str, object] = {}
+    if findings_overlong or reasons_overlong:
+        result = result.model_copy(update={
+            "findings": [_bounded_finding(finding) if _overlong(finding) else finding for finding in result.findings],
+            "incomplete_reasons": [bounded_text(reason) for reason in result.incomplete_reasons]})
+        update["result"] = result
+    if gaps_overlong:
+        update["snapshot"] = snapshot.model_copy(update={"gaps": [
+            gap.model_copy(update={"reason": bounded_text(gap.reason), "field": bounded_text(gap.field)})
+            if _overlong_gap(gap) else gap for gap in snapshot.gaps]})
+    return evidence.model_copy(update=update)

@@ -14,6 +14,7 @@ from rich.text import Text
 from auditor.model.evidence import Evidence
 from auditor.model.result import Finding, Status, Verdict
 from auditor.report import ReportContext, Reporter
+from auditor.report._shared import bounded_evidence
 from auditor.report.summary import (
     expired_waiver_lines,
     facts_trusted,
@@ -64,6 +65,7 @@ def _by_rule_table(title: str, findings: list[Finding], with_severity: bool = Tr
 
 
 def render_summary(evidence: Evidence, console: Console, evidence_path: str | None = None) -> None:
+    evidence = bounded_evidence(evidence)
     result = evidence.result
     title, facts = header_lines(evidence)
     console.print(Text(title, style="bold"))

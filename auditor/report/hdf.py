@@ -42,6 +42,7 @@ from auditor.model.policy import ResolvedRule
 from auditor.model.result import Finding, Severity, Status
 from auditor.report import ReportContext, Reporter
 from auditor.report._shared import (
+    bounded_evidence,
     evidence_reference,
     evidence_sha256,
     json_document,
@@ -309,7 +310,7 @@ class _Export:
 
 
 def render_hdf(evidence: Evidence, context: ReportContext) -> bytes:
-    return json_document(_Export(evidence, context).document())
+    return json_document(_Export(bounded_evidence(evidence), context).document())
 
 
 REPORTER = Reporter(

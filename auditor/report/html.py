@@ -29,6 +29,7 @@ from markupsafe import Markup
 from auditor.model.evidence import Evidence
 from auditor.model.result import STATUS_ORDER, Severity, Status
 from auditor.report import ReportContext, Reporter
+from auditor.report._shared import bounded_evidence
 from auditor.report.view import (
     CONTROL_JUDGEMENTS,
     STATUS_LABELS,
@@ -145,6 +146,7 @@ def _families(evidence: Evidence, view: AttestationView) -> tuple[FamilyEntry, .
 
 def page_values(evidence: Evidence, context: ReportContext) -> dict[str, Any]:
     """Everything the template shows, as plain values (the view, plus charts and filter choices)."""
+    evidence = bounded_evidence(evidence)
     view = view_of(evidence, context)
     lines = finding_lines(evidence)
     status_parts = [(STATUS_LABELS[s], "s-" + s.value, n) for s, n in view.cover.status_counts]

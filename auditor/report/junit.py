@@ -27,7 +27,7 @@ from auditor.model.evidence import Evidence
 from auditor.model.policy import ResolvedRule
 from auditor.model.result import Finding, Status, rollup_status
 from auditor.report import ReportContext, Reporter
-from auditor.report._shared import evidence_sha256, rule_source, utc, utc_timestamp
+from auditor.report._shared import bounded_evidence, evidence_sha256, rule_source, utc, utc_timestamp
 from auditor.text import plain_text
 
 # Characters XML 1.0 cannot carry at all, not even escaped, that plain_text leaves: a lone surrogate
@@ -151,6 +151,7 @@ def _incomplete_run_case(evidence: Evidence, classname: str) -> ET.Element:
 
 
 def render_junit(evidence: Evidence, context: ReportContext) -> bytes:
+    evidence = bounded_evidence(evidence)
     policy = evidence.policy
     result = evidence.result
     rules = [r for r in policy.rules if r.enabled]

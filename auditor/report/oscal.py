@@ -35,6 +35,7 @@ from auditor.model.evidence import Evidence
 from auditor.model.result import ControlResult, Finding, Status
 from auditor.report import ReportContext, Reporter
 from auditor.report._shared import (
+    bounded_evidence,
     end_of_day,
     evidence_reference,
     evidence_sha256,
@@ -530,7 +531,7 @@ class _Builder:
 
 
 def render_oscal(evidence: Evidence, context: ReportContext) -> bytes:
-    return json_document(_Builder(evidence, context).document())
+    return json_document(_Builder(bounded_evidence(evidence), context).document())
 
 
 REPORTER = Reporter(

@@ -31,6 +31,7 @@ from auditor.model.evidence import CheckRecord, Evidence
 from auditor.model.result import Finding, Severity, Status
 from auditor.report import ReportContext, Reporter
 from auditor.report._shared import (
+    bounded_evidence,
     end_of_day,
     evidence_reference,
     evidence_sha256,
@@ -282,6 +283,7 @@ class _Run:
 
 
 def render_sarif(evidence: Evidence, context: ReportContext) -> bytes:
+    evidence = bounded_evidence(evidence)
     log = {"$schema": SARIF_SCHEMA_URI, "version": "2.1.0", "runs": [_Run(evidence, context).run()]}
     return json_document(log)
 

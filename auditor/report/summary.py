@@ -4,7 +4,8 @@ Read from the evidence alone (never re-evaluating), so ``lbaudit evaluate``, ``l
 the text report say the same thing.  Two layouts share these words:
 
 * :func:`plain_lines` -- for a pipe, a file, cron mail or a CI log: one finding per line (rule,
-  severity, status, subject, reason), never wrapped or cut, whatever the width; no rich.
+  severity, status, subject, reason), never wrapped, whatever the width (a text longer than
+  ``auditor.report._shared.MAX_REPORT_TEXT_CHARS`` is cut, saying how much more the evidence holds); no rich.
 * :mod:`auditor.report.console` -- for a terminal: rich tables at the terminal's width, findings
   grouped by rule.
 
@@ -21,6 +22,7 @@ from typing import Any
 
 from auditor.model.evidence import Evidence
 from auditor.model.result import Finding, Severity, Status, Verdict
+from auditor.report._shared import bounded_evidence
 from auditor.text import one_line, plain_json
 
 VERDICT_WORDS = {
@@ -255,7 +257,10 @@ def control_line(control: Any) -> str:
 
 
 def plain_lines(evidence: Evidence, evidence_path: str | None = None) -> list[str]:
-    """The summary for a pipe, a file or a log: every finding on its own line, never cut."""
+    """The summary for a pipe, a file or a log: every finding on its own line, never wrapped; each
+    text of a finding at most :data:`auditor.report._shared.MAX_REPORT_TEXT_CHARS` characters, saying
+    how many more the evidence holds."""
+    evidence = bounded_evidence(evidence)
     result = evidence.result
     parts = sections(evidence)
     lines = [*header_lines(evidence), counts_line(evidence)]
@@ -292,7 +297,9 @@ def summary_json(document: dict[str, Any]) -> bytes:
 
 
 def summary_object(evidence: Evidence, evidence_path: str | None = None) -> dict[str, Any]:
-    """The compact machine-readable summary of a run (``evaluate --json``, ``show --json``)."""
+    """The compact machine-readable summary of a run (``evaluate --json``, ``show --json``); its texts
+    as every report shows them (:func:`auditor.report._shared.bounded_evidence`)."""
+    evidence = bounded_evidence(evidence)
     result = evidence.result
     parts = sections(evidence)
 
