@@ -550,22 +550,42 @@ def check_private_tmp(config: ScheduleConfig, root: Path, extended: tuple[str, .
                              "(or the cron backend)")
 
 
-def _writable_by_root_without_dac_override(st: os.stat_result, bits: int) -> bool:
-    """Whether uid 0 in group 0 with no CAP_DAC_OVERRIDE may do ``bits`` (``W_OK | X_OK`` as
-    owner bits, 0o300) on a file of this stat: the kernel's own rule, owner bits for the owner,
-    else group bits for the group, else the others' bits."""
-    if st.st_uid == 0:
-        return st.st_mode & bits == bits
-    if st.st_gid == 0:
-        return st.st_mode & (bits >> 3) == bits >> 3
-    return st.st_mode & (bits >> 6) == bits >> 6
-
-
 def _has_acl(path: Path) -> bool:
     try:
         return "system.posix_acl_access" in os.listxattr(path)
     except OSError:  # no xattrs on this file system, or not allowed to list them
         return False
+
+
+# The trees ProtectSystem=strict exists to keep read-only (with /usr's merged links): a
+# ReadWritePaths= naming one of them, or /, hands it back to the scan whole.
+PROTECTED_TREES = ("/", "/usr", "/etc", "/boot", "/efi", "/bin", "/sbin", "/lib", "/lib64")
+
+
+def check_protected_trees(config: ScheduleConfig, root: Path) -> None:
+    """No ReadWritePaths= of the systemd unit is ``/`` or a system tree (given so, or through a
+    link).  ``--out-dir /``, ``--textfile-dir /usr`` or a store beside ``/h.db`` was installed with
+    exit 0, and its ReadWritePaths= made that whole tree writable to the scan: ProtectSystem=strict,
+    in the unit for all to read, was silently undone."""
+    for path in writable_paths(config):
+        for seen in dict.fromkeys((path, seen_on_scheduled_host(root, path))):
+            if seen not in PROTECTED_TREES:
+                continue
+            how = "" if seen == path else f" (a link to {seen})"
+            raise InputError(f"{path}{how}: the systemd unit's scan writes this directory, so its ReadWritePaths= "
+                             f"would make all of {seen} writable and undo ProtectSystem=strict; choose a directory "
+                             "of its own for --out-dir, --textfile-dir and the --store file (e.g. under /var/lib)")
+
+
+def _permitted_to_root_without_dac_override(st: os.stat_result, bits: int) -> bool:
+    """Whether uid 0 in group 0 with no CAP_DAC_OVERRIDE may do ``bits`` (given as owner bits:
+    ``W_OK | X_OK`` is 0o300, execute 0o100) on a file of this stat: the kernel's own rule, owner
+    bits for the owner, else group bits for the group, else the others' bits."""
+    if st.st_uid == 0:
+        return st.st_mode & bits == bits
+    if st.st_gid == 0:
+        return st.st_mode & (bits >> 3) == bits >> 3
+    return st.st_mode & (bits >> 6) == bits >> 6
 
 
 def check_writable_by_the_unit(config: ScheduleConfig, root: Path) -> None:
@@ -586,12 +606,53 @@ def check_writable_by_the_unit(config: ScheduleConfig, root: Path) -> None:
             continue  # a store file the first run creates: its directory is checked
         except OSError as exc:
             raise InputError(f"{real}: cannot use as a {what} of the scheduled scan: {exc.strerror or exc}") from None
-        if _writable_by_root_without_dac_override(st, bits) or _has_acl(real):
+        if _permitted_to_root_without_dac_override(st, bits) or _has_acl(real):
             continue
         raise InputError(f"{real}: the systemd unit's scan could not write this {what} (owner uid {st.st_uid}, group "
                          f"gid {st.st_gid}, mode {stat.S_IMODE(st.st_mode):04o}): it runs as root without "
                          "CAP_DAC_OVERRIDE (CapabilityBoundingSet=), so the mode bits hold for root too, and every "
                          "run would fail; make it root's (or writable by group root), or choose another")
+
+
+def _interpreter(path: Path) -> str | None:
+    """The interpreter a ``#!`` line of the file names (an entry-point script's venv Python), else None."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(256)
+    except OSError:
+        return None
+    if not head.startswith(b"#!"):
+        return None
+    words = head[2:].split(b"\n", 1)[0].split()
+    return os.fsdecode(words[0]) if words and words[0].startswith(b"/") else None
+
+
+def check_executable_by_the_unit(root: Path, executable: str) -> None:
+    """The executable the systemd unit runs, and the interpreter its ``#!`` line names, are
+    executable by root by their mode bits: CapabilityBoundingSet= leaves CAP_DAC_OVERRIDE out, and
+    without it root may execute only what its owner, group or other bits let it (CAP_DAC_READ_SEARCH
+    bypasses reading and directory search, never execution).  An lbaudit owned by a deploy user with
+    mode 0744 passed ``os.access`` (root with every capability) and was installed with exit 0; every
+    run then failed before it started (203/EXEC).  In an image a file not there yet is not judged
+    (it may be installed later); one with a POSIX ACL is not judged either."""
+    checked = [("the lbaudit executable the schedule would run", executable)]
+    real = followed_under_root(root, executable)
+    interpreter = _interpreter(real) if real.is_file() else None
+    if interpreter is not None:
+        checked.append((f"the interpreter of {executable} (its #! line)", interpreter))
+    for what, path in checked:
+        real = followed_under_root(root, path)
+        try:
+            st = os.stat(real)
+        except OSError:
+            continue  # missing: check_executable says so on this host, an image may install it later
+        if not stat.S_ISREG(st.st_mode) or _permitted_to_root_without_dac_override(st, 0o100) or _has_acl(real):
+            continue
+        raise InputError(f"{real}: {what} is not executable by the systemd unit's root (owner uid {st.st_uid}, "
+                         f"group gid {st.st_gid}, mode {stat.S_IMODE(st.st_mode):04o}): the unit runs without "
+                         "CAP_DAC_OVERRIDE (CapabilityBoundingSet=), so the mode bits hold for root too, and every "
+                         "run would fail to start (203/EXEC); make it root's, or executable by its group root or "
+                         "by others")
 
 
 def placed_under_root(root: Path, path: PurePosixPath) -> Path:
@@ -822,8 +883,66 @@ def _refuse_other_backend(root: Path, backend: str, own: list[PurePosixPath]) ->
                              "in the history: run lbaudit schedule remove first")
 
 
-def install(backend: str, config: ScheduleConfig, root: Path, dry_run: bool = False) -> list[ManagedFile]:
-    """Write the schedule's files under ``root`` (``/`` for this host); return them.
+# systemd's unit search path for the system manager, highest priority first (src/basic/path-lookup.c,
+# lookup_paths_init; /lib/systemd/system on hosts whose /usr is not merged).  A unit file of the
+# same name found before UNIT_DIR is the one that runs; drop-ins of every directory apply.
+SYSTEM_UNIT_PATH = tuple(PurePosixPath(d) for d in (
+    "/etc/systemd/system.control", "/run/systemd/system.control", "/run/systemd/transient",
+    "/run/systemd/generator.early", "/etc/systemd/system", "/etc/systemd/system.attached", "/run/systemd/system",
+    "/run/systemd/system.attached", "/run/systemd/generator", "/usr/local/lib/systemd/system",
+    "/usr/lib/systemd/system", "/lib/systemd/system", "/run/systemd/generator.late"))
+
+
+def _drop_in_dirs(unit: str) -> list[str]:
+    """The drop-in directory names systemd reads for ``unit`` (systemd.unit(5), "drop-in"): its
+    own, each dash-prefix of its name (``lbaudit-.service.d``), and its type's (``service.d``)."""
+    name, _, kind = unit.rpartition(".")
+    parts = name.split("-")
+    prefixes = ["-".join(parts[:i]) + "-." + kind for i in range(len(parts) - 1, 0, -1)]
+    return [f"{unit}.d", *(f"{prefix}.d" for prefix in prefixes), f"{kind}.d"]
+
+
+def _masks(real: Path) -> bool:
+    try:
+        return os.path.islink(real) and os.readlink(real) == "/dev/null"
+    except OSError:
+        return False
+
+
+def overriding_files(root: Path) -> list[str]:
+    """What would change the installed systemd schedule as it runs, each as "path: what it does":
+    a drop-in (``*.conf``) of the service or timer in any directory of systemd's search path (one
+    that sets ExecStart= or OnCalendar= replaces the installed one), and a unit file of the same
+    name, or a mask (a link to /dev/null), in a directory that comes before UNIT_DIR.  Before, a
+    reinstall wrote its files with exit 0 and a drop-in left by an earlier edit still decided what ran."""
+    found: list[str] = []
+    before_ours = SYSTEM_UNIT_PATH[:SYSTEM_UNIT_PATH.index(UNIT_DIR)]
+    for unit in (SERVICE, TIMER):
+        for directory in SYSTEM_UNIT_PATH:
+            if directory in before_ours:
+                real = placed_under_root(root, directory / unit)
+                if _masks(real):
+                    found.append(f"{under_root(root, directory / unit)}: masks {unit} (a link to /dev/null)")
+                elif os.path.lexists(real):
+                    found.append(f"{under_root(root, directory / unit)}: a unit file of the same name that systemd "
+                                 f"reads instead of {UNIT_DIR / unit}")
+            for drop_in in _drop_in_dirs(unit):
+                real_dir = placed_under_root(root, directory / drop_in / "x").parent
+                try:
+                    names = sorted(os.listdir(real_dir))
+                except OSError:
+                    continue  # no such directory (the usual case)
+                for name in names:
+                    if name.endswith(".conf") and not _masks(real_dir / name):
+                        found.append(f"{under_root(root, directory / drop_in / name)}: a drop-in of {unit}")
+    return found
+
+
+def install(backend: str, config: ScheduleConfig, root: Path, dry_run: bool = False,
+            allow_overrides: bool = False) -> tuple[list[ManagedFile], list[str]]:
+    """Write the schedule's files under ``root`` (``/`` for this host); return them, with the
+    files that change the systemd schedule as it runs (:func:`overriding_files`), refused unless
+    ``allow_overrides``.
 
     Checks first, writes after: a refusal leaves nothing written."""
     files = planned_files(backend, config, root)
@@ -831,10 +950,18 @@ def install(backend: str, config: ScheduleConfig, root: Path, dry_run: bool = Fa
     if not placed_under_root(root, needed_dir / SERVICE).parent.is_dir():
         raise InputError(f"{under_root(root, needed_dir)}: directory does not exist (is {backend} installed there?); "
                          "lbaudit does not create it")
+    for managed in files:
+        if _masks(placed_under_root(root, managed.path)):
+            raise InputError(f"{under_root(root, managed.path)}: is a link to /dev/null (the unit is masked: "
+                             f"systemctl unmask {managed.path.name} first, if the scan should run)")
     _refuse_foreign(root, [f.path for f in files])
+    overrides = overriding_files(root) if backend == "systemd" else []
+    if overrides and not allow_overrides:
+        raise InputError("the installed schedule would not be what runs: " + "; ".join(overrides)
+                         + " (remove them, or give --allow-overrides to install anyway)")
     _refuse_other_backend(root, backend, [f.path for f in files])
     if dry_run:
-        return files
+        return files, overrides
     for managed in files:
         target = placed_under_root(root, managed.path)
         if managed.content is not None:
@@ -842,7 +969,7 @@ def install(backend: str, config: ScheduleConfig, root: Path, dry_run: bool = Fa
             continue
         make_directory(target.parent, 0o755)
         write_symlink(target, managed.link_to or "")
-    return files
+    return files, overrides
 
 
 def remove(root: Path, dry_run: bool = False) -> list[PurePosixPath]:

@@ -69,9 +69,12 @@ def _existing_dir(root: Path, path: str, what: str, parent_will_do: bool = False
 @click.option("--root", "root", type=click.Path(path_type=Path), default=Path("/"), help=ROOT_HELP)
 @click.option("--dry-run", is_flag=True, help="Print the files instead of writing them.")
 @click.option("--no-plugins", is_flag=True, help="Check the policy against built-in checks only.")
+@click.option("--allow-overrides", is_flag=True, help="Install even when a systemd drop-in of lbaudit-scan.service "
+              "or .timer (*.conf in a .d directory of systemd's search path), or a unit of the same name that systemd "
+              "reads first, would change what runs; each is named on stderr. Without it such files are refused.")
 def install(backend: str, policy: str | None, on_calendar: str, randomized_delay: str, out_dir: str,
             sign_key: str | None, store: str | None, textfile_dir: str | None, executable: str | None, root: Path,
-            dry_run: bool, no_plugins: bool) -> None:
+            dry_run: bool, no_plugins: bool, allow_overrides: bool) -> None:
     """Write the scheduled scan (checked first; nothing is written when anything is refused)."""
     for name, value in (("--policy", policy), ("--out-dir", out_dir), ("--sign-key", sign_key),
                         ("--textfile-dir", textfile_dir), ("--executable", executable), ("--store", store)):
@@ -109,11 +112,13 @@ def install(backend: str, policy: str | None, on_calendar: str, randomized_delay
         _existing_dir(root, config.textfile_dir, "--textfile-dir")
     if backend == "systemd":
         sched.check_private_tmp(config, root, extended)
+        sched.check_protected_trees(config, root)
+        sched.check_executable_by_the_unit(root, config.executable)
         # ReadWritePaths= of a missing directory fails the unit before lbaudit even starts
         for path in sched.writable_paths(config):
             _existing_dir(root, path, "ReadWritePaths=")
         sched.check_writable_by_the_unit(config, root)
-    files = sched.install(backend, config, root, dry_run=dry_run)
+    files, overrides = sched.install(backend, config, root, dry_run=dry_run, allow_overrides=allow_overrides)
     for managed in files:
         shown = sched.under_root(root, managed.path)
         if managed.content is None:
@@ -123,6 +128,9 @@ def install(backend: str, policy: str | None, on_calendar: str, randomized_delay
             click.echo(managed.content)
         else:
             click.echo(f"wrote {shown}")
+    for override in overrides:
+        click.echo(f"warning: {override}: the installed schedule is not all of what runs (--allow-overrides)",
+                   err=True)
     if dry_run or not this_host:
         return
     if backend == "systemd":
