@@ -2359,8 +2359,9 @@ def read_export(raw: bytes, name: str) -> list[ExportEntry]:
             attested = [_export_time(a.get("attested_at") if isinstance(a, dict) else None, "attested_at")
                         for a in line.get("attestations", [])]
             refuse_unkeepable(t.hosts, {k: host[k] for k in _HOST_KEYS})
-            if record != "run":
-                refuse_unkeepable(t.missed_scans, {"policy_id": line["policy_id"]})
+            if record != "run":  # a run's texts are its evidence's, checked as it is prepared
+                table = {"pruned_run": t.pruned_runs, "retirement": t.retirements}.get(record, t.missed_scans)
+                refuse_unkeepable(table, {k: v for k, v in line.items() if k in table.c and k != "run_id"})
         except InputError as exc:
             raise InputError(f"{where}: {exc}") from None
         if "id" in line:

@@ -154,3 +154,17 @@ def test_an_export_without_evidence_is_refused_with_what_to_do(tmp_path):
     assert result.stderr == (f"lbaudit: {export}:1: not an entry of history export --with-evidence: its record is "
                              "None, expected one of run, pruned_run, retirement, missed_scan (an export without "
                              "--with-evidence cannot be imported: export again with --with-evidence)\n")
+
+
+def test_an_export_imported_over_runs_of_its_ids_is_refused_and_the_store_unchanged(tmp_path):
+    original, _ = _original(tmp_path)
+    export = tmp_path / "history.jsonl"
+    export.write_text(run_cli("history", "export", "--with-evidence", "--store", original).stdout)
+    listed = run_cli("history", "list", "--json", "--store", original).stdout
+    result = run_cli("history", "import", "--export", export, "--store", original)
+    assert (result.returncode, result.stderr) == (USAGE, (
+        f"lbaudit: {export}:4: run id 1 is not free in {original}, whose runs reach id 6: an export is imported "
+        "into a fresh store (or one whose runs all came before it); nothing was recorded\n"))
+    assert run_cli("history", "list", "--json", "--store", original).stdout == listed
+    again = run_cli("history", "import", "--export", export, "--trigger", "fleet", "--store", original)
+    assert again.returncode == USAGE and "give no evidence files, --trigger or --host with it" in again.stderr
