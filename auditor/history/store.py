@@ -2379,6 +2379,11 @@ def read_export(raw: bytes, name: str) -> list[ExportEntry]:
                         isinstance(attestation.get("document_sha256"), str):
                     raise InputError(f"{where}: an attestation is {_said(attestation)}, expected kind, "
                                      "document_sha256 and attested_at")
+                try:
+                    refuse_unkeepable(t.attestations, {"kind": attestation["kind"],
+                                                       "document_sha256": attestation["document_sha256"]})
+                except InputError as exc:
+                    raise InputError(f"{where}: {exc}") from None
             evidence = line["evidence"].encode("utf-8")
             signature = line["evidence_signature"]
             try:
