@@ -356,18 +356,38 @@ def retire(host: str, policy: str | None, reason: str | None, store: str | None,
 # ------------------------------------------------------------------ import, export
 
 @history.command("import")
-@click.argument("evidence_files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("evidence_files", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--export", "export_file", type=click.Path(path_type=Path), metavar="FILE",
+              help="Record the output of history export --with-evidence as it was (run ids, triggers, signatures, "
+                   "attestations, pruned runs, retirements): to move a store to another backend.")
 @click.option("--trigger", type=click.Choice(["manual", "timer", "cron", "ci", "fleet"]), default="manual",
               show_default=True, help="What ran these scans.")
 @click.option("--host", "inventory_name", help="Inventory name of the host the files are of.")
 @store_option
 @json_option
-def import_files(evidence_files: tuple[Path, ...], trigger: str, inventory_name: str | None, store: str | None,
-                 as_json: bool) -> None:
+def import_files(evidence_files: tuple[Path, ...], export_file: Path | None, trigger: str, inventory_name: str | None,
+                 store: str | None, as_json: bool) -> None:
     """Record existing evidence files (and their .sig) as runs, oldest first: a backfill.
 
     Every file (and .sig) is read and validated before anything is recorded, and the runs are
-    recorded in one transaction: all or none. A file already recorded is skipped."""
+    recorded in one transaction: all or none. A file already recorded is skipped.
+
+    \b
+    With --export FILE (the output of history export --with-evidence, into a fresh
+    store): every entry as it was recorded, in one transaction. A line that is not
+    an entry, or was edited, is exit 2 naming FILE:LINE; a signature that no longer
+    holds over its evidence is exit 10. Nothing is recorded then."""
+    if export_file is not None:
+        ctx = click.get_current_context()
+        given = [name for name in ("trigger", "inventory_name")
+                 if ctx.get_parameter_source(name) != click.core.ParameterSource.DEFAULT]
+        if evidence_files or given:
+            raise click.UsageError("--export FILE records the export as it was: give no evidence files, --trigger "
+                                   "or --host with it")
+        _import_export(export_file, store, as_json)
+        return
+    if not evidence_files:
+        raise click.UsageError("give evidence files, or --export FILE")
     from auditor.attest.signing import EvidenceChangedSinceSigned, signature_path
     from auditor.history import signature_beside
     from auditor.history.store import UnkeepableText, dated_ahead, prepare_run
@@ -405,6 +425,28 @@ def import_files(evidence_files: tuple[Path, ...], trigger: str, inventory_name:
                                           else f"already recorded as run {item['run']}"))
 
 
+MAX_EXPORT_FILE = 4 * 1024 * 1024 * 1024  # bytes: 16 evidence documents of the largest size
+
+
+def _import_export(path: Path, store: str | None, as_json: bool) -> None:
+    from auditor.history.store import read_export
+    from auditor.safeio import read_regular
+
+    try:
+        raw = read_regular(path, MAX_EXPORT_FILE, document="history export")
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read the export: {exc.strerror or exc}") from None
+    entries = read_export(raw, str(path))
+    with _open(store, create=True) as opened:
+        counts = opened.import_export(entries)
+    if as_json:
+        click.echo(json.dumps({"file": str(path), "store": opened.shown, "recorded": counts}, indent=2,
+                              sort_keys=True))
+        return
+    click.echo(f"{one_line(str(path))}: recorded {counts['run']} runs, {counts['pruned_run']} pruned runs' links, "
+               f"{counts['retirement']} retirements and {counts['missed_scan']} hosts not scanned")
+
+
 EXPORT_IN_MEMORY = 32 * 1024 * 1024  # bytes of export lines held in memory before they spill to a temporary file
 
 
@@ -412,7 +454,8 @@ EXPORT_IN_MEMORY = 32 * 1024 * 1024  # bytes of export lines held in memory befo
 @_filters
 @click.option("--with-evidence", is_flag=True, help="Each line also holds the evidence document as recorded (text), "
               "and its .sig document when it was signed (evidence_signature; write them as FILE and FILE.sig for "
-              "history import).")
+              "history import), and after the runs the other entries of their chains (pruned runs, retirements, "
+              "hosts not scanned): history import --export records them all again.")
 @store_option
 @json_option
 def export_runs(host: str | None, policy: str | None, verdict: str | None, since: datetime | None,

@@ -1643,19 +1643,23 @@ class HistoryStore:
 
     def get_run(self, run_id: int) -> dict[str, Any]:
         with self._reading() as conn:
-            row = conn.execute(self._run_query().where(t.runs.c.id == run_id)).first()
-            if row is None:
-                raise InputError(f"{self.shown}: no run {run_id} in the history store")
-            run = self._run_dict(row)
-            run["findings"] = [
-                {"id": f.finding_id, "rule": f.rule_id, "check": f.check, "status": f.status,
-                 "severity": f.severity, "subject": f.subject, "controls": f.controls.split(",") if f.controls else []}
-                for f in map(_checked, conn.execute(sa.select(t.findings).where(t.findings.c.run_id == run_id)
-                                      .order_by(t.findings.c.rule_id, t.findings.c.subject, t.findings.c.finding_id)))]
-            run["attestations"] = [
-                {"kind": a.kind, "document_sha256": a.document_sha256, "attested_at": _iso(a.attested_at)}
-                for a in conn.execute(sa.select(t.attestations).where(t.attestations.c.run_id == run_id)
-                                      .order_by(t.attestations.c.id))]
+            return self._run_in(conn, run_id)
+
+    def _run_in(self, conn: Connection, run_id: int) -> dict[str, Any]:
+        """Run ``run_id`` as ``history show --json`` gives it (less the evidence's check), read in ``conn``."""
+        row = conn.execute(self._run_query().where(t.runs.c.id == run_id)).first()
+        if row is None:
+            raise InputError(f"{self.shown}: no run {run_id} in the history store")
+        run = self._run_dict(row)
+        run["findings"] = [
+            {"id": f.finding_id, "rule": f.rule_id, "check": f.check, "status": f.status,
+             "severity": f.severity, "subject": f.subject, "controls": f.controls.split(",") if f.controls else []}
+            for f in map(_checked, conn.execute(sa.select(t.findings).where(t.findings.c.run_id == run_id)
+                                  .order_by(t.findings.c.rule_id, t.findings.c.subject, t.findings.c.finding_id)))]
+        run["attestations"] = [
+            {"kind": a.kind, "document_sha256": a.document_sha256, "attested_at": _iso(a.attested_at)}
+            for a in conn.execute(sa.select(t.attestations).where(t.attestations.c.run_id == run_id)
+                                  .order_by(t.attestations.c.id))]
         return run
 
     def evidence_bytes(self, sha256: str) -> bytes:
@@ -2141,15 +2145,291 @@ class HistoryStore:
         ``with_evidence`` the evidence text as recorded, and its ``.sig`` document as recorded
         (``evidence_signature``, None when unsigned): without it a signed history moved to another
         store by export and import arrived unsigned, and ``history verify --require-signed`` of
-        the copy failed every run."""
+        the copy failed every run.
+
+        With ``with_evidence`` the export is one ``history import --export`` records again, so every
+        line says what it is (``record``: ``run``), and after the runs come the other entries of the
+        chosen hosts' chains and of their fleet runs (:data:`EXPORT_RECORDS`): a pruned run's link, a
+        retirement, a host a fleet run could not judge.  Without them a retired host came back as
+        "not scanned" in ``fleet report`` of the copy, and a chain with a pruned run failed verify."""
         for summary in reversed(self.list_runs(**filters)):
             run = self.get_run(summary["id"])
             if with_evidence:
+                run["record"] = "run"
                 run["evidence"] = self.evidence_bytes(run["evidence_sha256"]).decode("utf-8")
                 with self._reading() as conn:
                     signature = conn.execute(sa.select(t.runs.c.signature).where(t.runs.c.id == run["id"])).first()
                 run["evidence_signature"] = None if signature is None else _checked(signature, t.runs).signature
             yield run
+        if with_evidence:
+            yield from self._export_links(filters.get("host"), filters.get("policy"))
+
+    def _export_links(self, host: str | None, policy: str | None) -> Iterator[dict[str, Any]]:
+        """The pruned links, retirements and missed scans of the hosts and policy chosen, in id order."""
+        host_ids = self._known_host_ids(host) if host is not None else None
+        tables = ((t.pruned_runs, "pruned_run", t.pruned_runs.c.run_id), (t.retirements, "retirement",
+                  t.retirements.c.run_id), (t.missed_scans, "missed_scan", t.missed_scans.c.id))
+        with self._reading() as conn:
+            for table, record, order in tables:
+                query = (sa.select(table, t.hosts.c.hostname, t.hosts.c.machine_id, t.hosts.c.inventory_name)
+                         .join(t.hosts, t.hosts.c.id == table.c.host_id).order_by(order))
+                if host_ids is not None:
+                    query = query.where(table.c.host_id.in_(host_ids))
+                if policy is not None:
+                    query = query.where(table.c.policy_id == policy)
+                for row in map(_checked, conn.execute(query)):
+                    line: dict[str, Any] = {
+                        "record": record, "host": {"hostname": row.hostname, "machine_id": row.machine_id,
+                                                   "inventory_name": row.inventory_name},
+                        "policy_id": row.policy_id}
+                    if record == "pruned_run":
+                        line.update(id=row.run_id, evidence_sha256=row.evidence_sha256,
+                                    prev_evidence_sha256=row.prev_evidence_sha256, started_at=_iso(row.started_at),
+                                    pruned_at=_iso(row.pruned_at))
+                    elif record == "retirement":
+                        line.update(id=row.run_id, digest=row.digest, prev_evidence_sha256=row.prev_evidence_sha256,
+                                    retired_at=_iso(row.retired_at), reason=row.reason)
+                    else:
+                        line.update(started_at=_iso(row.started_at), recorded_at=_iso(row.recorded_at),
+                                    exit_code=row.exit_code, reason=row.reason)
+                    yield line
+
+    # ------------------------------------------------------------------ import of an export
+
+    def import_export(self, entries: list[ExportEntry]) -> dict[str, int]:
+        """Record the entries of a ``history export --with-evidence`` (:func:`read_export`) as they
+        were: the same run ids, hosts, triggers, recording times, attestations, signatures, chain
+        links, pruned links, retirements and missed scans, so ``history list``, ``show``, ``diff``,
+        ``verify``, ``trend`` and ``fleet report`` of the copy answer as the original did.  In one
+        transaction: all or none.  A run's line is recorded from its evidence, and what the store
+        then says of it must be what the line says (an edited line is refused, naming it); what no
+        evidence says (trigger, times of recording, the chain) is taken from the line and checked
+        against the chain it joins.  The ids must be free: the copy goes to a fresh store, or after
+        every run of the one it joins."""
+        ordered = sorted(entries, key=lambda entry: (entry.line.get("id") is None, entry.line.get("id") or 0,
+                                                     entry.where))
+        counts = {record: 0 for record in EXPORT_RECORDS}
+        try:
+            with self._writing() as conn:
+                first = next((entry for entry in ordered if entry.line.get("id") is not None), None)
+                taken = max(int(conn.execute(sa.select(sa.func.coalesce(sa.func.max(column), 0))).scalar_one())
+                            for column in (t.runs.c.id, t.pruned_runs.c.run_id, t.retirements.c.run_id))
+                if first is not None and int(first.line["id"]) <= taken:
+                    raise InputError(f"{first.where}: run id {first.line['id']} is not free in {self.shown}, whose "
+                                     f"runs reach id {taken}: an export is imported into a fresh store (or one whose "
+                                     "runs all came before it); nothing was recorded")
+                for entry in ordered:
+                    self._import_entry(conn, entry)
+                    counts[entry.line["record"]] += 1
+                if self.dialect == "postgresql" and first is not None:
+                    # the runs' sequence past the ids given, so that the next run recorded follows them
+                    conn.execute(sa.select(sa.func.setval(sa.func.pg_get_serial_sequence("runs", "id"),
+                                                          max(int(e.line["id"]) for e in ordered if "id" in e.line))))
+        except InputError:
+            raise
+        except (SQLAlchemyError, DBAPIError) as exc:
+            raise self._fail("record in", exc) from None
+        return counts
+
+    def _import_entry(self, conn: Connection, entry: ExportEntry) -> None:
+        line, where = entry.line, entry.where
+        host = line["host"]
+        host_id = self._host(conn, host["machine_id"], host["hostname"], host["inventory_name"])
+        policy_id = line["policy" if line["record"] == "run" else "policy_id"]
+        policy_id = policy_id["id"] if isinstance(policy_id, dict) else policy_id
+        if line["record"] != "missed_scan":
+            newest = _newest(*_last_entries(conn, host_id, policy_id))
+            head = newest[1] if newest is not None else None
+            if head != line["prev_evidence_sha256"]:
+                raise InputError(f"{where}: {line['record'].replace('_', ' ')} {line['id']} follows the evidence "
+                                 f"{line['prev_evidence_sha256'] or 'none'} in its chain, but the entry before it "
+                                 f"in the export and the store is {head or 'none'}: an entry of the chain is missing "
+                                 "(export the whole store, without --since, --until or --verdict) or the line was "
+                                 "edited; nothing was recorded")
+        if line["record"] == "pruned_run":
+            conn.execute(t.pruned_runs.insert().values(
+                run_id=line["id"], host_id=host_id, policy_id=policy_id, evidence_sha256=line["evidence_sha256"],
+                prev_evidence_sha256=line["prev_evidence_sha256"], started_at=entry.times["started_at"],
+                pruned_at=entry.times["pruned_at"]))
+            return
+        if line["record"] == "retirement":
+            key = conn.execute(sa.select(t.hosts.c.host_key).where(t.hosts.c.id == host_id)).scalar_one()
+            said = retirement_digest(key, policy_id, line["prev_evidence_sha256"], entry.times["retired_at"],
+                                     line["reason"])
+            if said != line["digest"]:
+                raise InputError(f"{where}: the retirement's digest {line['digest']} is not that of what it says "
+                                 f"({said}): the line was edited; nothing was recorded")
+            conn.execute(t.retirements.insert().values(
+                run_id=line["id"], host_id=host_id, policy_id=policy_id, digest=line["digest"],
+                prev_evidence_sha256=line["prev_evidence_sha256"], retired_at=entry.times["retired_at"],
+                reason=line["reason"]))
+            return
+        if line["record"] == "missed_scan":
+            conn.execute(t.missed_scans.insert().values(
+                host_id=host_id, policy_id=policy_id, started_at=entry.times["started_at"],
+                recorded_at=entry.times["recorded_at"], exit_code=line["exit_code"], reason=line["reason"]))
+            return
+        item = entry.prepared
+        assert item is not None  # a run's entry is prepared by read_export
+        if conn.execute(_RUN_BY_EVIDENCE, {"sha": item.sha256}).scalar() is not None:
+            raise InputError(f"{where}: its evidence (SHA-256 {item.sha256[:16]}...) is already recorded in "
+                             f"{self.shown}; nothing was recorded")
+        if conn.execute(_POLICY_KNOWN, {"sha": item.policy["sha256"]}).first() is None:
+            self._insert_missing(conn, t.policies, "sha256", item.policy)
+        self._insert_missing(conn, t.evidence, "sha256", {
+            "sha256": item.sha256, "size": item.size, "encoding": EVIDENCE_ENCODING, "content": item.content})
+        run_id = int(line["id"])
+        conn.execute(t.runs.insert(), {
+            **item.run, "id": run_id, "host_id": host_id, "recorded_at": entry.times["recorded_at"],
+            "trigger": line["trigger"], "prev_evidence_sha256": line["prev_evidence_sha256"]})
+        if item.findings:
+            conn.execute(t.findings.insert(), [{"run_id": run_id, **row} for row in item.findings])
+        if item.families:
+            conn.execute(t.family_counts.insert(), [
+                {"run_id": run_id, "family": family, "status": status, "count": n, "day": item.run["day"],
+                 "host_id": host_id, "policy_id": item.run["policy_id"]} for family, status, n in item.families])
+        for attestation, moment in zip(line["attestations"], entry.attested):
+            conn.execute(t.attestations.insert().values(
+                run_id=run_id, kind=attestation["kind"], document_sha256=attestation["document_sha256"],
+                attested_at=moment))
+        # What the store now says of the run is what the line said: a verdict, count, finding,
+        # policy or signature edited in the line (its evidence unchanged) is refused here.
+        recorded = self._run_in(conn, run_id)
+        exported = {key: value for key, value in line.items()
+                    if key not in ("record", "evidence", "evidence_signature")}
+        differ = sorted(key for key in set(exported) | set(recorded) if exported.get(key) != recorded.get(key))
+        if differ:
+            field_name = differ[0]
+            raise InputError(f"{where}: run {run_id}'s {field_name} is {_said(exported.get(field_name))[:200]} in the "
+                             f"export, but its evidence (and signature) record {_said(recorded.get(field_name))[:200]}: "
+                             "the line was edited"
+                             f"{' (also: ' + ', '.join(differ[1:]) + ')' if differ[1:] else ''}; nothing was recorded")
+
+
+EXPORT_RECORDS = ("run", "pruned_run", "retirement", "missed_scan")
+_HOST_KEYS: dict[str, Any] = {"hostname": str, "machine_id": (str, type(None)), "inventory_name": (str, type(None))}
+# What each entry of an export must hold (beyond ``record`` and ``host``): a type, or a tuple of them
+_ENTRY_KEYS: dict[str, dict[str, Any]] = {
+    "run": {"id": int, "evidence": str, "evidence_signature": (str, type(None)), "evidence_sha256": str,
+            "prev_evidence_sha256": (str, type(None)), "trigger": str, "recorded_at": str, "attestations": list,
+            "policy": dict},
+    "pruned_run": {"id": int, "policy_id": str, "evidence_sha256": str, "prev_evidence_sha256": (str, type(None)),
+                   "started_at": str, "pruned_at": str},
+    "retirement": {"id": int, "policy_id": str, "digest": str, "prev_evidence_sha256": (str, type(None)),
+                   "retired_at": str, "reason": (str, type(None))},
+    "missed_scan": {"policy_id": str, "started_at": str, "recorded_at": str, "exit_code": int, "reason": str},
+}
+_ENTRY_TIMES = {"run": ("recorded_at",), "pruned_run": ("started_at", "pruned_at"), "retirement": ("retired_at",),
+                "missed_scan": ("started_at", "recorded_at")}
+
+
+@dataclass
+class ExportEntry:
+    """One line of an export, checked and (a run's) prepared: what :meth:`HistoryStore.import_export` records."""
+
+    where: str  # FILE:LINE
+    line: dict[str, Any]
+    times: dict[str, datetime]  # its times, naive UTC
+    attested: list[datetime]  # a run's attestation times, naive UTC
+    prepared: PreparedRun | None = None
+
+
+def _export_time(value: Any, what: str) -> datetime:
+    if isinstance(value, str) and value.endswith("Z"):
+        try:
+            moment = datetime.fromisoformat(value[:-1] + "+00:00")
+        except ValueError:
+            moment = None
+        if moment is not None:
+            return _naive_utc(moment)
+    raise InputError(f"{what} is {_said(value)}, not a UTC time (ISO 8601 ending in Z)")
+
+
+def read_export(raw: bytes, name: str) -> list[ExportEntry]:
+    """The entries of a ``history export --with-evidence`` output, every line checked and every
+    run's evidence (and signature) validated before anything is recorded: a line that is not an
+    export entry, or whose evidence or signature does not hold, is an InputError naming FILE:LINE
+    (a signature over other evidence: EvidenceChangedSinceSigned, exit 10)."""
+    from auditor.attest.signing import EvidenceChangedSinceSigned
+
+    entries: list[ExportEntry] = []
+    ids: dict[int, str] = {}
+    for number, text in enumerate(raw.split(b"\n"), start=1):
+        if not text.strip():
+            continue
+        where = f"{name}:{number}"
+        try:
+            line = json.loads(text.decode("utf-8"), parse_constant=_refuse_constant)
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise InputError(f"{where}: not a line of history export (JSON): {exc}") from None
+        record = line.get("record") if isinstance(line, dict) else None
+        if record not in EXPORT_RECORDS:
+            hint = (" (an export without --with-evidence cannot be imported: export again with --with-evidence)"
+                    if isinstance(line, dict) and "evidence" not in line else "")
+            raise InputError(f"{where}: not an entry of history export --with-evidence: its record is "
+                             f"{_said(record)}, expected one of {', '.join(EXPORT_RECORDS)}{hint}")
+        host = line.get("host")
+        if not isinstance(host, dict) or any(not isinstance(host.get(k), kind) for k, kind in _HOST_KEYS.items()):
+            raise InputError(f"{where}: its host is {_said(host)}, expected hostname, machine_id and inventory_name")
+        for key, kind in _ENTRY_KEYS[record].items():
+            if key not in line or not isinstance(line[key], kind) or (kind is int and isinstance(line[key], bool)):
+                raise InputError(f"{where}: its {key} is {_said(line.get(key))}, expected "
+                                 f"{getattr(kind, '__name__', 'text or null')}")
+        try:
+            times = {key: _export_time(line[key], key) for key in _ENTRY_TIMES[record]}
+            attested = [_export_time(a.get("attested_at") if isinstance(a, dict) else None, "attested_at")
+                        for a in line.get("attestations", [])]
+            refuse_unkeepable(t.hosts, {k: host[k] for k in _HOST_KEYS})
+            if record != "run":  # a run's texts are its evidence's, checked as it is prepared
+                table = {"pruned_run": t.pruned_runs, "retirement": t.retirements}.get(record, t.missed_scans)
+                refuse_unkeepable(table, {k: v for k, v in line.items() if k in table.c and k != "run_id"})
+        except InputError as exc:
+            raise InputError(f"{where}: {exc}") from None
+        if "id" in line:
+            if line["id"] < 1 or line["id"] > SQLITE_LARGEST_INTEGER:
+                raise InputError(f"{where}: its id {line['id']} is not a run id (1 to {SQLITE_LARGEST_INTEGER})")
+            if line["id"] in ids:
+                raise InputError(f"{where}: id {line['id']} is given again (first at {ids[line['id']]})")
+            ids[line["id"]] = where
+        entry = ExportEntry(where, line, times, attested)
+        if record == "run":
+            if line["trigger"] not in t.TRIGGERS:
+                raise InputError(f"{where}: its trigger is {_said(line['trigger'])}, not one of {', '.join(t.TRIGGERS)}")
+            for attestation in line["attestations"]:
+                if not isinstance(attestation, dict) or not isinstance(attestation.get("kind"), str) or not \
+                        isinstance(attestation.get("document_sha256"), str):
+                    raise InputError(f"{where}: an attestation is {_said(attestation)}, expected kind, "
+                                     "document_sha256 and attested_at")
+                try:
+                    refuse_unkeepable(t.attestations, {"kind": attestation["kind"],
+                                                       "document_sha256": attestation["document_sha256"]})
+                except InputError as exc:
+                    raise InputError(f"{where}: {exc}") from None
+            evidence = line["evidence"].encode("utf-8")
+            signature = line["evidence_signature"]
+            try:
+                entry.prepared = prepare_run(evidence, None, None if signature is None else signature.encode("utf-8"))
+            except EvidenceChangedSinceSigned as exc:
+                raise EvidenceChangedSinceSigned(f"{where}: run {line['id']}'s evidence {exc}") from None
+            except InputError as exc:
+                raise InputError(f"{where}: run {line['id']}: {exc}") from None
+            if entry.prepared.sha256 != line["evidence_sha256"]:
+                raise InputError(f"{where}: run {line['id']}'s evidence has SHA-256 {entry.prepared.sha256}, but the "
+                                 f"line says {line['evidence_sha256']}: the evidence was changed")
+            if signature is not None and entry.prepared.signature is None:
+                raise EvidenceChangedSinceSigned(f"{where}: run {line['id']}'s evidence_signature does not hold "
+                                                 "over its evidence under the key it names")
+            if not host["machine_id"] and not host["inventory_name"] and host["hostname"] != entry.prepared.hostname:
+                raise InputError(f"{where}: its host name is {_said(host['hostname'])}, its evidence's "
+                                 f"{_said(entry.prepared.hostname)}: the line was edited")
+        entries.append(entry)
+    if not entries:
+        raise InputError(f"{name}: no entry of history export in it (an empty export)")
+    return entries
+
+
+def _refuse_constant(value: str) -> Any:
+    raise ValueError(f"{value} is not a JSON value")
 
 
 class _Reading:
