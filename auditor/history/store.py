@@ -1469,11 +1469,7 @@ class HistoryStore:
                         .order_by(runs.started_at.desc(), runs.id.desc())).all()
                     for row in latest:
                         _checked(row, t.runs)
-                        if row.collected_at is not None:
-                            collected = _aware_utc(row.collected_at)
-                        else:
-                            collected = _collected_at(self._evidence_in(conn, row.evidence_sha256),
-                                                      f"{self.shown}: run {row.id}'s evidence")
+                        collected = self._run_collected(conn, row)
                         if collected > limit:
                             ahead.append((int(row.id), collected))
                             continue
@@ -1484,6 +1480,13 @@ class HistoryStore:
             raise self._fail("read", exc) from None
         return CollectionsRecorded(newest, sorted(ahead))
 
+    def _run_collected(self, conn: Any, row: Any) -> datetime:
+        """When a run row's facts were collected (UTC): its ``collected_at``, or for a run recorded
+        before revision 0006, what its evidence says."""
+        if row.collected_at is not None:
+            return _aware_utc(row.collected_at)
+        return _collected_at(self._evidence_in(conn, row.evidence_sha256), f"{self.shown}: run {row.id}'s evidence")
+
     def collected_times(self, run_ids: list[int]) -> dict[int, datetime]:
         """When the facts of each run of ``run_ids`` were collected (UTC): its ``collected_at``, or
         for a run recorded before revision 0006, what its evidence says."""
@@ -1493,9 +1496,7 @@ class HistoryStore:
                 for row in conn.execute(sa.select(t.runs.c.id, t.runs.c.evidence_sha256, t.runs.c.collected_at)
                                         .where(t.runs.c.id.in_(run_ids[start:start + 500]))):
                     _checked(row, t.runs)
-                    found[int(row.id)] = (_aware_utc(row.collected_at) if row.collected_at is not None else
-                                          _collected_at(self._evidence_in(conn, row.evidence_sha256),
-                                                        f"{self.shown}: run {row.id}'s evidence"))
+                    found[int(row.id)] = self._run_collected(conn, row)
         return found
 
     def newest_missed(self, *, policy: str | None = None) -> list[dict[str, Any]]:
