@@ -37,6 +37,15 @@ from auditor.safeio import FileTooLarge, NotRegularFile, read_regular
 # level and raises RecursionError near 1000; a limit well below that is refused with its line.
 MAX_DEPTH = 64
 
+# The most JSON values one document read may hold, whatever it is (a snapshot has its own, lower,
+# --max-snapshot-records).  Counted on the bytes before the parse (json_values_in_bytes): the parse
+# is what costs memory, and short values cost far more than their bytes (a 64 MiB document of
+# 22,000,000 empty objects would take 1.6 GB as dicts, a 256 MiB evidence file 6 GB: the kernel's
+# OOM killer, not an error).  lbaudit's own documents hold a value per 36 bytes or so (evidence of
+# 5,000 listeners: 567,461 values in 20.8 MB), so a 256 MiB evidence file (MAX_EVIDENCE_BYTES)
+# holds about 7,500,000: this bounds a hostile document at about 1.1 GB and refuses no real one.
+MAX_JSON_VALUES = 16_000_000
+
 
 class AmbiguousJson(ValueError):
     """Valid to json.loads, but not one unambiguous JSON value.  Its message quotes nothing of the
@@ -200,6 +209,7 @@ def _ascii_text(raw: bytes) -> str | None:
 def loads_strict(raw: bytes) -> Any:
     """Parse UTF-8 JSON bytes; raise UnicodeDecodeError, json.JSONDecodeError, AmbiguousJson or
     UnreadableJson (all ValueErrors)."""
+    _refuse_too_many_values(raw)
     try:
         text = _ascii_text(raw)
         if text is not None:
@@ -349,6 +359,63 @@ def read_bounded(path: Path, limit: int, what: str) -> bytes:
         raise InputError(f"{path}: cannot read {what}: {exc.strerror or exc}") from exc
 
 
+def _refuse_too_many_values(raw: bytes) -> None:
+    count = json_values_in_bytes(raw, MAX_JSON_VALUES)
+    if count > MAX_JSON_VALUES:
+        raise UnreadableJson(f"holds {count:,} JSON values, more than the {MAX_JSON_VALUES:,} lbaudit reads in one "
+                             "document (its own files hold about one per 36 bytes); not parsed")
+
+
+# A JSON string (escapes included), or an empty array or object: what json_values_in_bytes takes out
+# before counting.  Possessive and unrolled, so nothing is tried twice.
+_STRING = rb'"[^"\\]*+(?:\\.[^"\\]*+)*+"'
+_STRING_OR_EMPTY_CONTAINER = re.compile(_STRING + rb'|\[\s*+\]|\{\s*+\}')
+# Text outside strings and whole strings, as far as they go: where a piece of a document may end
+# (never inside a string).
+_WHOLE_TOKENS = re.compile(rb'(?:[^"]++|' + _STRING + rb')*+')
+_ONE_STRING = re.compile(_STRING)
+# The document is counted a piece at a time: re.sub makes two objects per string it takes out, so a
+# whole 51 MB document of 17,000,000 of them took 3 GB.  A MiB's pieces take a few MB.
+_COUNTED_PIECE = 1 << 20
+
+
+def json_values_in_bytes(raw: bytes, at_most: int) -> int:
+    """How many JSON values the document ``raw`` holds, itself included (what walking its parse
+    would count: objects, arrays, strings, numbers, booleans, nulls; an object's keys are not values),
+    when that is more than ``at_most``; otherwise a number no larger than ``at_most`` (an upper
+    bound).  Counted on the bytes, before anything is parsed: parsing is what costs the memory (a
+    62 MB document of 7,000,000 short strings peaked at 1 GB in json.loads, 5 s, only to be refused
+    after).
+
+    In valid JSON every value but the outermost is a member of an array or object, and a nonempty
+    array or object has one member more than it has commas: so the count is one, plus the commas,
+    plus the nonempty arrays and objects, none of them counted inside strings.  Exact for valid
+    JSON (what is not valid is refused by its parse anyway).  Commas and brackets are counted on the
+    bytes first (C speed, 20 ms for 20 MB): that is already at most ``at_most`` for every document
+    lbaudit writes of that size, and the strings are taken out, a MiB at a time, only when it is not."""
+    upper_bound = raw.count(b",") + raw.count(b"[") + raw.count(b"{") + 1
+    if upper_bound <= at_most:
+        return upper_bound
+    count, start, end = 1, 0, len(raw)
+    while start < end:
+        stop = _WHOLE_TOKENS.match(raw, start, min(end, start + _COUNTED_PIECE)).end()
+        if stop == start:  # a string longer than a piece
+            string = _ONE_STRING.match(raw, start)
+            if string is None:
+                break  # a string never closed: the rest is inside it (and the parse refuses it)
+            stop = string.end()
+        else:
+            # Not between the brackets of an empty array or object: those would be counted as one value.
+            whole = stop
+            while stop > start and raw[stop - 1] in b" \t\r\n[{":
+                stop -= 1
+            stop = stop if stop > start else whole  # a MiB of only brackets and blanks: at most one too many
+        bare = _STRING_OR_EMPTY_CONTAINER.sub(b"0", raw[start:stop])
+        count += bare.count(b",") + bare.count(b"[") + bare.count(b"{")
+        start = stop
+    return count
+
+
 def parse_document(raw: bytes, name: str, what: str) -> Any:
     """Strict JSON of a file's bytes, or an InputError saying where it is broken."""
     try:
@@ -428,6 +495,8 @@ def read_as_written(raw: bytes) -> tuple[Any, str] | None:
     reader and the digest took 1,564 M (cachegrind; issue 16)."""
     if not (raw.startswith(b'{\n  "') and raw.endswith(b"\n}\n")) or _TOO_DEEP_LINE in raw:
         return None
+    if json_values_in_bytes(raw, MAX_JSON_VALUES) > MAX_JSON_VALUES:
+        return None  # refused by loads_strict, which the caller reads it with, before it is parsed
     try:
         from pydantic_core import from_json
 

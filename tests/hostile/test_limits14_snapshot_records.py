@@ -5,8 +5,8 @@ A 15 MB snapshot of one process with 3,000,000 arguments (within the 64 MiB a sn
 within every --max-... of auditor.storage.snapshot.SECTION_LIMITS) peaked at 483 MiB in
 ``lbaudit evaluate --snapshot`` and was judged (exit 3), and 3,000,000 addresses of one interface
 wrote 96 MB of evidence; a fleet worker judged either alike.  Every snapshot read now has a
-catch-all limit on the JSON values it holds, counted in one walk over the parsed document before
-its models are built (--max-snapshot-records, default 2,000,000, well above the 730,000 of a
+catch-all limit on the JSON values it holds, counted on its bytes before it is parsed
+(tests/hostile/test_limits16_values_before_parse.py) (--max-snapshot-records, default 2,000,000, well above the 730,000 of a
 snapshot of 5,000 listeners and 5,000 furnished namespaces): one with more is refused, exit 2 for
 evaluate, that host failed for the fleet, naming the count and the option.
 """
@@ -178,14 +178,20 @@ def test_the_options_default_and_cost_are_the_snapshot_readers():
 
     assert options.DEFAULT_MAX_SNAPSHOT_RECORDS == snapshot_module.DEFAULT_MAX_SNAPSHOT_RECORDS == 2_000_000
     assert options.SNAPSHOT_RECORDS_COST == snapshot_module.SNAPSHOT_RECORDS_COST
-    assert snapshot_module.json_values(_with_argv(_document(), 40)) == _values(_with_argv(_document(), 40))
-    assert snapshot_module.json_values(7) == 1 and snapshot_module.json_values([]) == 1
+    from auditor.storage.jsonfile import json_values_in_bytes
+
+    # Counted on the bytes, before the parse: exactly what walking the parse counts, once over the limit.
+    for document in (_with_argv(_document(), 40), 7, [], {}, [[], {}, " [,{ ", 'a\\"b,', {"k": [1, {}]}]):
+        raw = json.dumps(document).encode()
+        assert json_values_in_bytes(raw, 0) == _values(document), document
+        assert json_values_in_bytes(raw, 10**9) <= 10**9
 
 
 @pytest.mark.slow
 def test_the_default_is_well_above_a_snapshot_of_5000_listeners_and_5000_namespaces():
     from auditor.model.facts import NamespaceFacts, NetInterface, NetNamespace, ProcessInfo, SysctlSetting, Workload
-    from auditor.storage.snapshot import DEFAULT_MAX_SNAPSHOT_RECORDS, json_values
+    from auditor.storage.jsonfile import json_values_in_bytes
+    from auditor.storage.snapshot import DEFAULT_MAX_SNAPSHOT_RECORDS
     from tests.factories import LINUX_DEFAULT_SYSCTLS
 
     def process(pid: int) -> ProcessInfo:
@@ -207,5 +213,5 @@ def test_the_default_is_well_above_a_snapshot_of_5000_listeners_and_5000_namespa
                    netns=NamespaceFacts(namespaces=[NetNamespace(inode=4026531840, device=4, current=True), *namespaces],
                                         published=[], published_sources=["nat"]),
                    hostname="big", machine_id="1" * 32, collected_at=datetime.now(timezone.utc))
-    counted = json_values(json.loads(snapshot_bytes(big)))
+    counted = json_values_in_bytes(snapshot_bytes(big), 0)
     assert 600_000 < counted < DEFAULT_MAX_SNAPSHOT_RECORDS / 2.5, counted
