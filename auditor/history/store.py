@@ -30,6 +30,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlch
 from auditor.errors import Busy, InputError, LbauditError
 from auditor.history import schema as t
 from auditor.history.location import SUPPORTED_SCHEMES, is_url
+from auditor.storage.jsonfile import loads_strict
 from auditor.text import inventory_host
 
 if TYPE_CHECKING:
@@ -691,7 +692,9 @@ def _collected_at(raw: bytes, name: str) -> datetime:
     """When the facts of the evidence ``raw`` were collected (UTC), read from its JSON alone: the
     whole document validated for one time cost a fleet run a parse of each host's last evidence."""
     try:
-        text = json.loads(raw)["snapshot"]["provenance"]["collected_at"]
+        # The strict reader, as every JSON lbaudit reads: a store's file may be anyone's (json.loads
+        # raised RecursionError, a traceback, on a document nested 100,000 deep).
+        text = loads_strict(raw)["snapshot"]["provenance"]["collected_at"]
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise InputError(f"{name}: no time of collection can be read from it ({type(exc).__name__}: {exc})") from None
@@ -2360,8 +2363,10 @@ def read_export(raw: bytes, name: str) -> list[ExportEntry]:
             continue
         where = f"{name}:{number}"
         try:
-            line = json.loads(text.decode("utf-8"), parse_constant=_refuse_constant)
-        except (UnicodeDecodeError, ValueError) as exc:
+            # The strict reader, as every JSON document lbaudit reads: json.loads took a line nested
+            # 100,000 deep to a RecursionError (exit 70), and a key given twice as its last value.
+            line = loads_strict(text)
+        except ValueError as exc:  # UnicodeDecodeError too
             raise InputError(f"{where}: not a line of history export (JSON): {exc}") from None
         record = line.get("record") if isinstance(line, dict) else None
         if record not in EXPORT_RECORDS:
@@ -2427,10 +2432,6 @@ def read_export(raw: bytes, name: str) -> list[ExportEntry]:
     if not entries:
         raise InputError(f"{name}: no entry of history export in it (an empty export)")
     return entries
-
-
-def _refuse_constant(value: str) -> Any:
-    raise ValueError(f"{value} is not a JSON value")
 
 
 class _Reading:
