@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +34,30 @@ from click.testing import CliRunner
 from auditor.cli import run
 
 REPO = Path(__file__).resolve().parents[1]
+
+
+# lbaudit started from a small process of its own, which reads its peak memory (os.wait4) into the
+# file named by its first argument and exits with its code.  Started by the test directly, its peak
+# would hold the test's: a child forked from pytest counts the pages it shared with it until exec
+# (302 MiB in a serial run).
+FORK_AND_MEASURE = """
+import os, sys
+pid = os.fork()
+if pid == 0:
+    os.execv(sys.argv[2], sys.argv[2:])
+_, status, usage = os.wait4(pid, 0)
+open(sys.argv[1], "w").write(str(usage.ru_maxrss * 1024))
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+LBAUDIT_MAIN = "import sys; from auditor.entry import main; sys.argv[0] = 'lbaudit'; sys.exit(main())"
+
+
+def run_measuring_peak(peak_file: Path, *args: object, timeout: int = 300) -> tuple[subprocess.CompletedProcess[str], int]:
+    """``lbaudit ARGS`` in a process of its own (this checkout's package), and its peak memory in bytes."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    result = subprocess.run([sys.executable, "-c", FORK_AND_MEASURE, str(peak_file), sys.executable, "-c", LBAUDIT_MAIN,
+                             *map(str, args)], env=env, capture_output=True, text=True, timeout=timeout)
+    return result, int(Path(peak_file).read_text())
 
 
 class Hang(BaseException):

@@ -9,9 +9,6 @@ command's peak no longer grows with the number of hosts.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import xml.etree.ElementTree as ET
 from datetime import datetime, timezone
 from pathlib import Path
@@ -19,24 +16,12 @@ from pathlib import Path
 import pytest
 
 from auditor.storage.snapshot import write_snapshot
-from tests.cli import REPO
+from tests.cli import REPO, run_measuring_peak
 from tests.factories import listener, snapshot
 
 POLICY = REPO / "policies" / "corp.yaml"
 LISTENERS = 4_000  # a suite of about 2.5 MB, and about 10 MB of the command's memory a host before
 
-# lbaudit started from a small process of its own, which reads its peak memory (os.wait4): a child
-# forked from pytest would count the pages it shared with it until exec.
-FORK_AND_MEASURE = """
-import os, sys
-pid = os.fork()
-if pid == 0:
-    os.execv(sys.argv[2], sys.argv[2:])
-_, status, usage = os.wait4(pid, 0)
-open(sys.argv[1], "w").write(str(usage.ru_maxrss * 1024))
-sys.exit(os.waitstatus_to_exitcode(status))
-"""
-LBAUDIT = "import sys; from auditor.entry import main; sys.argv[0] = 'lbaudit'; sys.exit(main())"
 
 
 def _fleet_of(root: Path, hosts: int) -> Path:
@@ -52,13 +37,10 @@ def _fleet_of(root: Path, hosts: int) -> Path:
 
 
 def _peak(tmp_path: Path, fetch: Path, out: Path) -> int:
-    peak_file = tmp_path / f"{out.name}.peak"
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    result = subprocess.run([sys.executable, "-c", FORK_AND_MEASURE, peak_file, sys.executable, "-c", LBAUDIT,
-                             "fleet", "evaluate", "--snapshots", fetch, "--policy", POLICY, "--out-dir", out,
-                             "--jobs", "1", "-q"], env=env, capture_output=True, text=True, timeout=300)
+    result, peak = run_measuring_peak(tmp_path / f"{out.name}.peak", "fleet", "evaluate", "--snapshots", fetch,
+                                      "--policy", POLICY, "--out-dir", out, "--jobs", "1", "-q")
     assert result.returncode == 1, result.stdout + result.stderr  # every host listens beyond loopback
-    return int(peak_file.read_text())
+    return peak
 
 
 @pytest.mark.slow  # eight hosts of 4,000 listeners judged, in two processes of their own

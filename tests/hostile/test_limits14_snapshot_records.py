@@ -14,9 +14,7 @@ evaluate, that host failed for the fleet, naming the count and the option.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -24,25 +22,13 @@ from typing import Any
 import pytest
 
 from auditor.storage.snapshot import snapshot_bytes
-from tests.cli import REPO, run_cli
+from tests.cli import REPO, run_cli, run_measuring_peak
 from tests.factories import listener, snapshot
 
 POLICY = REPO / "policies" / "corp.yaml"
 HOSTILE_ITEMS = 3_000_000
 # The arguments parsed and counted cost about 306 MiB (each its own string); built and judged, 483 MiB.
 PEAK_BOUND = 400 * 1024 * 1024
-# lbaudit started from a small process of its own, which reads its peak memory (os.wait4): a child
-# forked from pytest would count the pages it shared with it until exec.
-FORK_AND_MEASURE = """
-import os, sys
-pid = os.fork()
-if pid == 0:
-    os.execv(sys.argv[2], sys.argv[2:])
-_, status, usage = os.wait4(pid, 0)
-open(sys.argv[1], "w").write(str(usage.ru_maxrss * 1024))
-sys.exit(os.waitstatus_to_exitcode(status))
-"""
-LBAUDIT = "import sys; from auditor.entry import main; sys.argv[0] = 'lbaudit'; sys.exit(main())"
 
 
 def _document(name: str = "crowded", number: int = 1) -> dict:
@@ -84,12 +70,8 @@ def _refusal(path: Path, count: int, maximum: int) -> str:
 
 
 def _peak_evaluate(tmp_path: Path, path: Path) -> tuple[subprocess.CompletedProcess[str], int]:
-    peak_file = tmp_path / "peak"
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    result = subprocess.run([sys.executable, "-c", FORK_AND_MEASURE, peak_file, sys.executable, "-c", LBAUDIT,
-                             "evaluate", "--snapshot", path, "--policy", POLICY, "-o", tmp_path / "e.json", "-q"],
-                            env=env, capture_output=True, text=True, timeout=300)
-    return result, int(peak_file.read_text())
+    return run_measuring_peak(tmp_path / "peak", "evaluate", "--snapshot", path, "--policy", POLICY,
+                              "-o", tmp_path / "e.json", "-q")
 
 
 @pytest.mark.slow

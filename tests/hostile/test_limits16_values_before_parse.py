@@ -12,10 +12,7 @@ document over MAX_JSON_VALUES (16,000,000), is refused unparsed, exit 2, naming 
 from __future__ import annotations
 
 import json
-import os
 import random
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -23,30 +20,9 @@ import pytest
 
 from auditor.storage import jsonfile
 from auditor.storage.jsonfile import MAX_JSON_VALUES, json_values_in_bytes
-from tests.cli import REPO, run_cli
+from tests.cli import REPO, run_cli, run_measuring_peak
 
 POLICY = REPO / "policies" / "corp.yaml"
-FORK_AND_MEASURE = """
-import os, sys
-pid = os.fork()
-if pid == 0:
-    os.execv(sys.argv[2], sys.argv[2:])
-_, status, usage = os.wait4(pid, 0)
-open(sys.argv[1], "w").write(str(usage.ru_maxrss * 1024))
-sys.exit(os.waitstatus_to_exitcode(status))
-"""
-LBAUDIT = "import sys; from auditor.entry import main; sys.argv[0] = 'lbaudit'; sys.exit(main())"
-
-
-def _peak(tmp_path: Path, *args: Any) -> tuple[subprocess.CompletedProcess[str], int]:
-    """lbaudit run from a small process of its own, which reads its peak memory."""
-    peak_file = tmp_path / "peak"
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    result = subprocess.run([sys.executable, "-c", FORK_AND_MEASURE, peak_file, sys.executable, "-c", LBAUDIT,
-                             *map(str, args)], env=env, capture_output=True, text=True, timeout=300)
-    return result, int(peak_file.read_text())
-
-
 def _values(data: Any) -> int:
     """Every JSON value of ``data``, itself included, walked on its parse."""
     if isinstance(data, dict):
@@ -62,7 +38,7 @@ def test_a_snapshot_of_millions_of_short_strings_is_refused_before_it_is_parsed(
     path = tmp_path / "strings.snapshot.json"
     path.write_bytes(b'{"schema":"lbaudit/snapshot","schema_version":"1.8","junk":[' +
                      b",".join(b'"%x"' % number for number in range(strings)) + b"]}")
-    result, peak = _peak(tmp_path, "evaluate", "--snapshot", path, "--policy", POLICY, "-o", tmp_path / "e.json", "-q")
+    result, peak = run_measuring_peak(tmp_path / "peak", "evaluate", "--snapshot", path, "--policy", POLICY, "-o", tmp_path / "e.json", "-q")
     assert result.returncode == 2, result.stdout + result.stderr
     assert result.stderr.startswith(f"lbaudit: {path}: records {strings + 4:,} JSON values, more than "
                                     "--max-snapshot-records 2,000,000: not judged"), result.stderr
@@ -76,7 +52,7 @@ def test_a_document_of_more_values_than_lbaudit_reads_is_refused_unparsed_by_eve
     path = tmp_path / "zeros.json"
     path.write_bytes(b"[" + b",".join([b"0"] * (MAX_JSON_VALUES)) + b"]")  # 32 MB, 16,000,001 values
     expected = f"holds {MAX_JSON_VALUES + 1:,} JSON values, more than the {MAX_JSON_VALUES:,} lbaudit reads in one document"
-    result, peak = _peak(tmp_path, "show", path)
+    result, peak = run_measuring_peak(tmp_path / "peak", "show", path)
     assert result.returncode == 2, result.stdout + result.stderr
     assert expected in result.stderr, result.stderr  # before: parsed whole, then "not an lbaudit evidence file"
     assert peak < 150 * 1024 * 1024, peak

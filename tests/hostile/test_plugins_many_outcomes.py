@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli import run_cli
+from tests.cli import FORK_AND_MEASURE, run_cli
 from tests.plugin_distribution import install_plugin
 
 pytestmark = pytest.mark.slow  # real processes
@@ -132,18 +132,6 @@ def _evaluate_in_a_process(tmp_path: Path, site: Path, check: str, mode: str,
     return process.returncode, seconds, int(peak_file.read_text()), text
 
 
-# lbaudit started from a small process of its own, which reads its peak memory (os.wait4) and exits
-# with its code.  Started by this process directly, its peak would hold this process's: a child
-# forked from pytest counts the pages it shared with it until exec (302 MiB in a serial run).
-FORK_AND_MEASURE = """
-import os, sys
-pid = os.fork()
-if pid == 0:
-    os.execv(sys.argv[2], sys.argv[2:])
-_, status, usage = os.wait4(pid, 0)
-open(sys.argv[1], "w").write(str(usage.ru_maxrss * 1024))
-sys.exit(os.waitstatus_to_exitcode(status))
-"""
 
 
 @pytest.mark.parametrize("check, mode, count, returned", [
