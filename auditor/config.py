@@ -365,13 +365,50 @@ def attach_envvars(command: Any) -> None:
                     param.show_envvar = True
 
 
+def environment_value(setting: Setting) -> Any:
+    """The value of ``setting``'s environment variable as a command takes it (None: not set), or an
+    InputError (exit 2) naming the variable for one every command with its option refuses.  click
+    gives an option its variable when that is not empty and converts it as it converts the option
+    (``int()`` for a number); ``store_timeout``, read by :func:`store_timeout`, is set only when not
+    blank.  ``config show`` printed the text as it was: a blank LBAUDIT_STORE_TIMEOUT as the
+    effective value where the file's applied, LBAUDIT_COLOR=purple where every command refuses it."""
+    text = os.environ.get(setting.env)
+    if setting.key == "store_timeout":
+        return store_timeout() if text and text.strip() else None
+    if not text:
+        return None
+    shown = f"{setting.env}={text[:40]!r}"
+    if setting.kind == "integer":
+        low, high = setting.bounds or (-2**63, 2**63 - 1)
+        try:
+            number = int(text)
+        except ValueError:
+            number = None
+        if number is None or not low <= number <= high:
+            raise InputError(f"{shown}: expected an integer from {low} to {high}")
+        return number
+    if setting.kind == "duration":
+        from auditor.durations import parse_duration
+
+        try:
+            parse_duration(text)
+        except ValueError as exc:
+            raise InputError(f"{shown}: {str(exc).removeprefix(repr(text[:80]) + ': ')}") from None
+        return text
+    if setting.kind.startswith("one of "):
+        choices = setting.kind.removeprefix("one of ").split("|")
+        if text not in choices:
+            raise InputError(f"{shown}: expected one of {', '.join(choices)}")
+    return text
+
+
 def effective() -> list[tuple[Setting, Any, str]]:
     """Every setting with the value a command gets when no option is given, and where it came from."""
     values = file_values()
     rows: list[tuple[Setting, Any, str]] = []
     for setting in SETTINGS:
-        env = os.environ.get(setting.env)
-        if env:
+        env = environment_value(setting)
+        if env is not None:
             rows.append((setting, env, f"environment {setting.env}"))
         elif setting.key in values:
             rows.append((setting, values[setting.key].value, values[setting.key].source))
