@@ -53,7 +53,7 @@ class _Judged:
     listener: Any
     namespace: Any  # the NetNamespace it is in; None: the host's own, not described
     where: tuple[str, str] | None
-    subject: str
+    subject: str  # as the policy's comments name it (_found): no pid
     networks: tuple[Any, ...]
     needs: bool  # the default allow (loopback) does not hold every address it is reachable at
     owners: tuple[tuple[str, str] | None, ...]
@@ -102,6 +102,23 @@ def _where(ns: Any) -> tuple[str, str]:
     return ("namespace", f"net:[{ns.inode}]")
 
 
+def _found(listener: Any) -> str:
+    """A listener as a comment of the policy names it: protocol, endpoint and the names of its
+    holders, sorted, never a pid (``tcp 0.0.0.0:8080 nginx (4 processes)``).  The subject's pid of
+    the first holder seen made two runs on the same host write different files for the same
+    listeners, after a restart or a pre-fork server's recycled workers."""
+    text = f"{listener.protocol} {listener.endpoint}"
+    if listener.processes:
+        text += " " + ", ".join(sorted({process.label for process in listener.processes}))
+        if len(listener.processes) > 1:
+            text += f" ({len(listener.processes)} processes)"
+    elif listener.declared_by:
+        text += f" declared by {listener.declared_by}"
+    else:
+        text += " owner unknown"
+    return text
+
+
 def _judged_listeners(snapshot: Any) -> list[_Judged]:
     """The host's listeners and those of every other namespace it could enter, each judged where
     net.bind_addresses judges it (:func:`auditor.checks._listeners.reach`, with the default scope
@@ -127,7 +144,7 @@ def _judged_listeners(snapshot: Any) -> list[_Judged]:
             reach = _listeners.reach(listener, ns, exposure)
             holders = {_owner(p, own_name(p)) for p in judged_holders(listener.processes)}
             owners = (None,) if not holders or None in holders else tuple(sorted(h for h in holders if h is not None))
-            subject = listener.subject + (f" in netns {ns.label}" if where is not None else "")
+            subject = _found(listener) + (f" in netns {ns.label}" if where is not None else "")
             judged.append(_Judged(listener, ns, where, subject, reach.networks(),
                                   not reach.allowed_by(loopback), owners, index not in partial))
     return judged
@@ -197,7 +214,7 @@ def _listener_exceptions(snapshot: Any) -> list[_Exception]:
             groups[where, owner, protocol, _allow_entries(reached[number])].append(number)
     exceptions = [
         _Exception(owner, protocol, allow, tuple(sorted(slots[n][3] for n in numbers)),
-                   tuple(subject for n in numbers for subject in seen[n]), where)
+                   tuple(sorted(subject for n in numbers for subject in seen[n])), where)
         for (where, owner, protocol, allow), numbers in groups.items()]
     return sorted(exceptions, key=lambda e: (e.where is None, e.where or ("", ""), e.owner is not None,
                                              e.owner or ("", ""), e.protocol, e.allow, e.ports))
@@ -211,9 +228,9 @@ def _pool(snapshot: Any) -> tuple[Any, list[str]]:
     inside = []
     sockets = snapshot.facts.sockets
     if pool is not None and sockets is not None:
-        inside = [listener.subject for listener in sockets.listeners or []
-                  if listener.protocol in ("tcp", "sctp", "dccp", "mptcp")
-                  and pool.in_range(listener.port) and not pool.is_reserved(listener.port)]
+        inside = sorted(_found(listener) for listener in sockets.listeners or []
+                        if listener.protocol in ("tcp", "sctp", "dccp", "mptcp")
+                        and pool.in_range(listener.port) and not pool.is_reserved(listener.port))
     return pool, inside
 
 
