@@ -235,7 +235,8 @@ def load_file(path: Path) -> dict[str, Value]:
     except OSError as exc:
         raise InputError(f"{path}: cannot read the configuration file: {exc.strerror or exc}") from exc
     if distrust:
-        raise InputError(f"{path}: not trusted as the configuration file: {distrust}")
+        raise InputError(f"{path}: not trusted as the configuration file: {distrust}; or name another file with "
+                         f"{CONFIG_ENV}=PATH, or set {CONFIG_ENV}= empty to read none")
     try:
         text = decode_utf8(raw)
     except YamlProblem as exc:

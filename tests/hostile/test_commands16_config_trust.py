@@ -19,6 +19,7 @@ import pytest
 from tests.cli import run_cli
 
 NOBODY = 65534
+HINT = "; or name another file with LBAUDIT_CONFIG=PATH, or set LBAUDIT_CONFIG= empty to read none"
 needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="chown to another user needs root")
 
 
@@ -36,7 +37,7 @@ def test_a_configuration_file_every_user_may_write_is_refused(tmp_path, command)
     run = run_cli(*command, env={"LBAUDIT_CONFIG": str(path)}, cwd=tmp_path)
     assert run.returncode == 2, (run.stdout, run.stderr)
     assert run.stderr == (f"lbaudit: {path}: not trusted as the configuration file: it is writable by every user "
-                          f"(mode 0666); expected writable by its owner alone (chmod go-w {path})\n")
+                          f"(mode 0666); expected writable by its owner alone (chmod go-w {path}){HINT}\n")
     assert "Mallory" not in run.stdout
 
 
@@ -48,7 +49,7 @@ def test_a_configuration_file_its_group_may_write_is_refused(tmp_path):
         pytest.skip("the test runs in group nobody")
     assert run.returncode == 2, (run.stdout, run.stderr)
     assert run.stderr == (f"lbaudit: {path}: not trusted as the configuration file: it is writable by group "
-                          f"{NOBODY} (mode 0664); expected writable by its owner alone (chmod go-w {path})\n")
+                          f"{NOBODY} (mode 0664); expected writable by its owner alone (chmod go-w {path}){HINT}\n")
 
 
 @needs_root
@@ -58,7 +59,7 @@ def test_a_configuration_file_owned_by_another_user_is_refused(tmp_path):
     run = run_cli("config", "show", env={"LBAUDIT_CONFIG": str(path)}, cwd=tmp_path)
     assert run.returncode == 2, (run.stdout, run.stderr)
     assert run.stderr == (f"lbaudit: {path}: not trusted as the configuration file: it is owned by uid {NOBODY}; "
-                          f"expected owned by this user (uid {os.geteuid()}) or root\n")
+                          f"expected owned by this user (uid {os.geteuid()}) or root{HINT}\n")
 
 
 def test_a_configuration_file_in_a_directory_every_user_may_write_is_refused(tmp_path):
@@ -69,7 +70,7 @@ def test_a_configuration_file_in_a_directory_every_user_may_write_is_refused(tmp
     assert run.returncode == 2, (run.stdout, run.stderr)
     assert run.stderr == (f"lbaudit: {path}: not trusted as the configuration file: its directory {directory} is "
                           f"writable by every user (mode 0777) without the sticky bit, so anyone may replace the "
-                          f"file; expected a directory only its owner may write\n")
+                          f"file; expected a directory only its owner may write{HINT}\n")
 
 
 def test_the_users_own_default_configuration_file_is_checked_too(tmp_path):
