@@ -23,13 +23,13 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 
 from auditor.catalog import load_catalog
 from auditor.engine.registry import Registry
 from auditor.errors import InputError
 from auditor.model.controls import Baseline, ControlCatalog
-from auditor.model.policy import Policy
+from auditor.model.policy import Policy, Waiver
 from auditor.model.waiving import is_blanket
 from auditor.storage.jsonfile import parse_document, read_bounded
 from auditor.text import one_line
@@ -137,11 +137,11 @@ class Coverage:
         return "\n".join(lines) + "\n"
 
 
-def blanket_waived_rules(policy: Policy, today: date) -> dict[str, date]:
-    """The rules every failing finding of which a waiver of the policy honoured on ``today`` waives
+def blanket_waived_rules(waivers: Iterable[Waiver], today: date) -> dict[str, date]:
+    """The rules every failing finding of which one of ``waivers`` honoured on ``today`` waives
     (:func:`auditor.model.waiving.is_blanket`), each with the latest expiry of those waivers."""
     waived: dict[str, date] = {}
-    for waiver in policy.waivers:
+    for waiver in waivers:
         if waiver.expires >= today and is_blanket(waiver.subject):
             waived[waiver.rule] = max(waiver.expires, waived.get(waiver.rule, waiver.expires))
     return waived
@@ -302,12 +302,14 @@ def catalog_baseline(path: Path, level: Baseline) -> BaselineSet:
 
 
 def compute_coverage(policy: Policy, baseline: BaselineSet, registry: Registry | None = None,
-                     today: date | None = None) -> Coverage:
-    """``today``: the UTC day the policy's waivers are judged on (by default the current one), as
-    evaluate judges them on the UTC day of its run."""
+                     today: date | None = None, extra_waivers: Iterable[Waiver] = ()) -> Coverage:
+    """``today``: the UTC day the waivers are judged on (by default the current one), as evaluate
+    judges them on the UTC day of its run; ``extra_waivers``: those of a separate waivers file."""
     enabled = {rule.id for rule in policy.rules if rule.enabled}
-    waived = {rule: expires for rule, expires in blanket_waived_rules(policy, today or datetime.now(timezone.utc).date())
-              .items() if rule in enabled}  # a disabled rule's waiver waives nothing: it counts for nothing either way
+    day = today or datetime.now(timezone.utc).date()
+    # a disabled rule's waiver waives nothing: it counts for nothing either way
+    waived = {rule: expires for rule, expires in blanket_waived_rules([*policy.waivers, *extra_waivers], day).items()
+              if rule in enabled}
     # A rule waived wholesale cannot fail: it is not counted as evidence of any control (it was,
     # and the share claimed controls no finding could ever fail for).
     mapped = policy_controls(policy, registry, excluded=set(waived))

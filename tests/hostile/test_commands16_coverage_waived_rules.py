@@ -80,3 +80,36 @@ def test_control_a_rule_not_waived_wholesale_still_covers(tmp_path, waiver):
     assert {c: covered.get(c) for c in LISTENER_CONTROLS} == {
         "CM-6": ["listeners", "tw"], "CM-7": ["listeners"], "SC-7": ["listeners"], "SC-7(5)": ["listeners"]}
     assert data["waived_rules"] == []
+
+
+def _waivers_file(tmp_path, waiver: str):
+    path = tmp_path / "waivers.yaml"
+    path.write_text(f"waivers:\n{waiver}", encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("how", ["option", "environment"])
+def test_a_blanket_waiver_of_the_separate_waivers_file_is_seen(tmp_path, how):
+    # the waivers evaluate applies besides the policy's (--waivers, LBAUDIT_WAIVERS, waivers: in the
+    # configuration): coverage could not be told of them, and counted the rule they waive wholesale
+    policy = _policy(tmp_path, "  []\n")
+    waivers = _waivers_file(tmp_path, _waiver(IN_A_MONTH))
+    if how == "option":
+        run = _coverage(policy, "--json", "--waivers", waivers)
+    else:
+        run = run_cli("coverage", "--policy", policy, "--baseline", "moderate", "--json",
+                      env={"LBAUDIT_DISABLE_PLUGIN_AUTOLOAD": "1", "LBAUDIT_WAIVERS": str(waivers)})
+    assert run.returncode == 0, run.stderr
+    data = json.loads(run.stdout)
+    assert {c["id"] for c in data["covered"]} == {"CM-6", "SC-5"}  # tw's alone
+    assert data["waived_rules"] == [{"rule": "listeners", "expires": IN_A_MONTH.isoformat()}]
+
+
+def test_a_waivers_file_that_is_not_one_is_refused_naming_it(tmp_path):
+    policy = _policy(tmp_path, "  []\n")
+    bad = tmp_path / "waivers.yaml"
+    bad.write_text("rules: []\n", encoding="utf-8")
+    run = _coverage(policy, "--waivers", bad)
+    assert run.returncode == 2, (run.stdout, run.stderr)
+    assert str(bad) in run.stderr
+    assert run.stdout == ""
