@@ -175,8 +175,8 @@ _RELATIVE_SQLITE_URL = r"(?P<scheme>sqlite(?:\+\w+)?):///(?P<file>[^/].*)"
 def untrusted(path: Path) -> str | None:
     """Why the configuration file at ``path`` cannot be trusted, else None: another user than this
     one or root owns it, a user other than its owner may write it (every user; its group, unless
-    that is its owner's own private group), or its directory lets another user replace it (owned by
-    another user, or writable by every user without the sticky bit).  The file chooses the policy
+    that is its owner's own private group), or its directory or one above it lets another user
+    replace it (owned by another user, or writable by every user without the sticky bit).  The file chooses the policy
     a scheduled root scan evaluates, the key that signs, the store and the oldest snapshot judged:
     one that anyone could write was read like any other, as OpenSSH does not read its own."""
     if not hasattr(os, "geteuid"):  # no POSIX owners (Windows): the file system's ACLs decide
@@ -193,7 +193,9 @@ def untrusted(path: Path) -> str | None:
     if mode & stat.S_IWGRP and not _private_group(info.st_uid, info.st_gid):
         return (f"it is writable by group {info.st_gid} (mode {mode:04o}); expected writable by its owner alone "
                 f"(chmod go-w {path})")
-    for directory in dict.fromkeys((path.parent, Path(os.path.realpath(path)).parent)):
+    # every directory above it too: one another user may write (~/.config at 0777) lets them rename
+    # the directory below it away and put their own in its place
+    for directory in dict.fromkeys((path.parent, *Path(os.path.realpath(path)).parents)):
         held = os.stat(directory)
         held_mode = stat.S_IMODE(held.st_mode)
         if held.st_uid not in (me, 0, info.st_uid):

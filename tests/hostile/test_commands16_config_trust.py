@@ -89,3 +89,15 @@ def test_control_a_file_only_its_owner_may_write_is_read(tmp_path):
     run = run_cli("config", "show", env={"LBAUDIT_CONFIG": str(path)}, cwd=tmp_path)
     assert run.returncode == 0, run.stderr
     assert "Mallory Inc" in run.stdout
+
+
+def test_a_configuration_file_below_a_directory_every_user_may_write_is_refused(tmp_path):
+    above = tmp_path / "home"
+    path = _config(above / ".config" / "lbaudit")
+    os.chmod(above, 0o777)  # any user may rename .config away and put their own in its place
+    run = run_cli("config", "show", env={"LBAUDIT_CONFIG": None, "XDG_CONFIG_HOME": str(above / ".config")},
+                  cwd=tmp_path)
+    assert run.returncode == 2, (run.stdout, run.stderr)
+    assert run.stderr == (f"lbaudit: {path}: not trusted as the configuration file: its directory {above} is "
+                          f"writable by every user (mode 0777) without the sticky bit, so anyone may replace the "
+                          f"file; expected a directory only its owner may write{HINT}\n")
