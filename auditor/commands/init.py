@@ -28,8 +28,6 @@ from auditor.errors import InputError
 from auditor.text import one_line
 
 DEFAULT_OUTPUT = Path("lbaudit-policy.yaml")
-# The pool check's defaults when the host's range cannot be read (the Linux default pool is larger).
-DEFAULT_MIN_POOL = 16384
 TODO_REASON = "TODO"
 
 
@@ -234,6 +232,32 @@ def _pool(snapshot: Any) -> tuple[Any, list[str]]:
     return pool, inside
 
 
+def _pool_minimums(pool: Any) -> list[str]:
+    """The pool rule's ``min_pool_size`` and ``min_low``: this host's pool pinned where it is at
+    least the check's default, never a minimum below a default.  The host's own values were written
+    as they were (``min_low: min(1024, low)``), so a 1,001-port pool starting at port 500 passed the
+    next evaluate: the starter policy approved a pool sixteen times smaller than the default and
+    privileged ports handed to outgoing connections.  Below a default, the default is written with
+    a TODO that says the host fails it until fixed."""
+    from auditor.checks.net_ephemeral_port_range import EphemeralRangeParams
+
+    fields = EphemeralRangeParams.model_fields
+    least_pool, least_low = fields["min_pool_size"].default, fields["min_low"].default
+    if pool is None:
+        return [f"      min_pool_size: {least_pool}", f"      min_low: {least_low}"]
+    if pool.size >= least_pool:
+        lines = [f"      min_pool_size: {pool.size}        # this host's pool now: {pool.describe()}"]
+    else:
+        lines = [f"      min_pool_size: {least_pool}        # TODO: this host's pool now is {pool.describe()} "
+                 f"({pool.size:,} ports), below this minimum: widen net.ipv4.ip_local_port_range"]
+    if pool.low >= least_low:
+        lines.append(f"      min_low: {least_low}")
+    else:
+        lines.append(f"      min_low: {least_low}        # TODO: this host's range starts at {pool.low}, below this: "
+                     "privileged ports are handed to outgoing connections")
+    return lines
+
+
 def policy_text(snapshot: Any | None, today: str) -> str:
     """The starter policy: from ``snapshot`` when given, else the checks' defaults alone."""
     host = snapshot.provenance.hostname if snapshot is not None else None
@@ -281,12 +305,7 @@ def policy_text(snapshot: Any | None, today: str) -> str:
 
     pool, inside = _pool(snapshot) if snapshot is not None else (None, [])
     lines += ["", "  - id: ephemeral-pool", "    check: net.ephemeral_port_range", "    params:"]
-    if pool is not None:
-        lines.append(f"      min_pool_size: {pool.size}        # this host's pool now: {pool.describe()}")
-        lines.append(f"      min_low: {min(1024, pool.low)}")
-    else:
-        lines.append(f"      min_pool_size: {DEFAULT_MIN_POOL}")
-        lines.append("      min_low: 1024")
+    lines += _pool_minimums(pool)
     if inside:
         lines.append("      # TODO: listeners inside the ephemeral range: " + one_line("; ".join(inside[:6]))
                      + (" ..." if len(inside) > 6 else ""))
@@ -326,7 +345,7 @@ def init(from_host: bool, output: Path) -> None:
 
     The four socket checks; with --from-host an exception for each listener net.bind_addresses judges reachable
     beyond loopback (process, ports, protocol; reason: TODO, which validate warns about), this host's ephemeral
-    pool as the minimum, and socket audit logging required."""
+    pool as the minimum (never below the check's defaults), and socket audit logging required."""
     from auditor.engine.registry import load_registry
     from auditor.policy.loader import inspect_policy
     from auditor.storage.outputs import is_stdout, plan_outputs, remove_file, write_atomic
