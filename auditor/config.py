@@ -3,7 +3,8 @@
 Precedence, highest first: the command-line option, its environment variable, the configuration
 file, the option's own default.  The file is ``$LBAUDIT_CONFIG`` when that is set (set it empty
 for no file at all), else ``/etc/lbaudit/config.yaml`` overlaid key by key with
-``$XDG_CONFIG_HOME/lbaudit/config.yaml`` (``~/.config/lbaudit/config.yaml``).
+``$XDG_CONFIG_HOME/lbaudit/config.yaml`` (``~/.config/lbaudit/config.yaml``).  A file another user
+could change (:func:`untrusted`) is refused, never read.
 
 One table, :data:`SETTINGS`, maps each configuration key to its environment variable and to the
 command-line option it fills.  No command has per-option code for it: the ``lbaudit`` group gives
@@ -55,7 +56,7 @@ STORE_TIMEOUT_RANGE = (2, 86400)
 
 SETTINGS: tuple[Setting, ...] = (
     Setting("policy", "LBAUDIT_POLICY", "--policy", "path", "Policy file (evaluate, coverage)."),
-    Setting("waivers", "LBAUDIT_WAIVERS", "--waivers", "path", "Separate waivers file (evaluate, validate)."),
+    Setting("waivers", "LBAUDIT_WAIVERS", "--waivers", "path", "Separate waivers file (evaluate, validate, coverage)."),
     Setting("store", "LBAUDIT_STORE", "--store", "path or URL",
             "History store: a file path or a SQLAlchemy URL (postgresql://..., sqlite:///PATH)."),
     Setting("sign_key", "LBAUDIT_SIGN_KEY", "--sign-key", "path", "Ed25519 private key that signs evidence."),
@@ -171,6 +172,55 @@ def _check(setting: Setting, value: Any, base: Path) -> tuple[Any, str | None]:
 _RELATIVE_SQLITE_URL = r"(?P<scheme>sqlite(?:\+\w+)?):///(?P<file>[^/].*)"
 
 
+def untrusted(path: Path) -> str | None:
+    """Why the configuration file at ``path`` cannot be trusted, else None: another user than this
+    one or root owns it, a user other than its owner may write it (every user; its group, unless
+    that is its owner's own private group), or its directory or one above it lets another user
+    replace it (owned by another user, or writable by every user without the sticky bit).  The file chooses the policy
+    a scheduled root scan evaluates, the key that signs, the store and the oldest snapshot judged:
+    one that anyone could write was read like any other, as OpenSSH does not read its own."""
+    if not hasattr(os, "geteuid"):  # no POSIX owners (Windows): the file system's ACLs decide
+        return None
+    import stat
+
+    me = os.geteuid()
+    info = os.stat(path)
+    mode = stat.S_IMODE(info.st_mode)
+    if info.st_uid not in (me, 0):
+        return f"it is owned by uid {info.st_uid}; expected owned by this user (uid {me}) or root"
+    if mode & stat.S_IWOTH:
+        return f"it is writable by every user (mode {mode:04o}); expected writable by its owner alone (chmod go-w {path})"
+    if mode & stat.S_IWGRP and not _private_group(info.st_uid, info.st_gid):
+        return (f"it is writable by group {info.st_gid} (mode {mode:04o}); expected writable by its owner alone "
+                f"(chmod go-w {path})")
+    # every directory above it too: one another user may write (~/.config at 0777) lets them rename
+    # the directory below it away and put their own in its place
+    for directory in dict.fromkeys((path.parent, *Path(os.path.realpath(path)).parents)):
+        held = os.stat(directory)
+        held_mode = stat.S_IMODE(held.st_mode)
+        if held.st_uid not in (me, 0, info.st_uid):
+            return (f"its directory {directory} is owned by uid {held.st_uid}, who may replace the file; expected a "
+                    "directory of this user or root")
+        if held_mode & stat.S_IWOTH and not held_mode & stat.S_ISVTX:
+            return (f"its directory {directory} is writable by every user (mode {held_mode:04o}) without the sticky "
+                    "bit, so anyone may replace the file; expected a directory only its owner may write")
+    return None
+
+
+def _private_group(uid: int, gid: int) -> bool:
+    """Whether ``gid`` is the user private group of ``uid`` (its primary group, of its name, with no
+    other member), so that group-write is the owner's alone (a umask of 002 writes files so)."""
+    try:
+        import grp
+        import pwd
+
+        user = pwd.getpwuid(uid)
+        group = grp.getgrgid(gid)
+    except (ImportError, KeyError):
+        return False
+    return user.pw_gid == gid and group.gr_name == user.pw_name and set(group.gr_mem) <= {user.pw_name}
+
+
 def load_file(path: Path) -> dict[str, Value]:
     """One configuration file (a mapping of the keys of :data:`SETTINGS`); every problem is an
     InputError (exit 2) listing file:line of each."""
@@ -183,8 +233,12 @@ def load_file(path: Path) -> dict[str, Value]:
 
     try:
         raw = read_regular(path, MAX_CONFIG_BYTES, document=True)
+        distrust = untrusted(path)
     except OSError as exc:
         raise InputError(f"{path}: cannot read the configuration file: {exc.strerror or exc}") from exc
+    if distrust:
+        raise InputError(f"{path}: not trusted as the configuration file: {distrust}; or name another file with "
+                         f"{CONFIG_ENV}=PATH, or set {CONFIG_ENV}= empty to read none")
     try:
         text = decode_utf8(raw)
     except YamlProblem as exc:
@@ -314,13 +368,50 @@ def attach_envvars(command: Any) -> None:
                     param.show_envvar = True
 
 
+def environment_value(setting: Setting) -> Any:
+    """The value of ``setting``'s environment variable as a command takes it (None: not set), or an
+    InputError (exit 2) naming the variable for one every command with its option refuses.  click
+    gives an option its variable when that is not empty and converts it as it converts the option
+    (``int()`` for a number); ``store_timeout``, read by :func:`store_timeout`, is set only when not
+    blank.  ``config show`` printed the text as it was: a blank LBAUDIT_STORE_TIMEOUT as the
+    effective value where the file's applied, LBAUDIT_COLOR=purple where every command refuses it."""
+    text = os.environ.get(setting.env)
+    if setting.key == "store_timeout":
+        return store_timeout() if text and text.strip() else None
+    if not text:
+        return None
+    shown = f"{setting.env}={text[:40]!r}"
+    if setting.kind == "integer":
+        low, high = setting.bounds or (-2**63, 2**63 - 1)
+        try:
+            number = int(text)
+        except ValueError:
+            number = None
+        if number is None or not low <= number <= high:
+            raise InputError(f"{shown}: expected an integer from {low} to {high}")
+        return number
+    if setting.kind == "duration":
+        from auditor.durations import parse_duration
+
+        try:
+            parse_duration(text)
+        except ValueError as exc:
+            raise InputError(f"{shown}: {str(exc).removeprefix(repr(text[:80]) + ': ')}") from None
+        return text
+    if setting.kind.startswith("one of "):
+        choices = setting.kind.removeprefix("one of ").split("|")
+        if text not in choices:
+            raise InputError(f"{shown}: expected one of {', '.join(choices)}")
+    return text
+
+
 def effective() -> list[tuple[Setting, Any, str]]:
     """Every setting with the value a command gets when no option is given, and where it came from."""
     values = file_values()
     rows: list[tuple[Setting, Any, str]] = []
     for setting in SETTINGS:
-        env = os.environ.get(setting.env)
-        if env:
+        env = environment_value(setting)
+        if env is not None:
             rows.append((setting, env, f"environment {setting.env}"))
         elif setting.key in values:
             rows.append((setting, values[setting.key].value, values[setting.key].source))

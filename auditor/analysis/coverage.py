@@ -2,7 +2,9 @@
 policy produces evidence for, which it does not, and the share.
 
 A policy evidences a control when one of its *enabled* rules maps to it: the check's own controls
-plus the rule's extra ``controls``.  The baseline comes from one of two places:
+plus the rule's extra ``controls``.  A rule that a blanket waiver of the policy (no subject, or one
+of wildcards alone) waives wholesale on the day of the report cannot fail, and so evidences nothing:
+it is named, with the waiver's expiry, and not counted.  The baseline comes from one of two places:
 
 * lbaudit's shipped control data (``controls/nist-sp800-53-r5.yaml``).  It holds baseline
   membership only for the controls lbaudit maps, so the share is of that subset; the result says so.
@@ -19,14 +21,16 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 
 from auditor.catalog import load_catalog
 from auditor.engine.registry import Registry
 from auditor.errors import InputError
 from auditor.model.controls import Baseline, ControlCatalog
-from auditor.model.policy import Policy
+from auditor.model.policy import Policy, Waiver
+from auditor.model.waiving import is_blanket
 from auditor.storage.jsonfile import parse_document, read_bounded
 from auditor.text import one_line
 
@@ -54,11 +58,15 @@ class ControlRef:
     id: str  # display form, "SC-7(5)"
     title: str
     rules: tuple[str, ...] = ()  # enabled rules of the policy that map to it
+    # enabled rules that map to it but are waived wholesale (blanket_waived_rules): not counted
+    waived: tuple[str, ...] = ()
 
     def to_json(self, with_rules: bool = True) -> dict[str, Any]:
         data: dict[str, Any] = {"id": self.id, "title": self.title}
         if with_rules:
             data["rules"] = list(self.rules)
+        if self.waived:  # a control not covered that a rule waived wholesale would cover
+            data["waived_rules"] = list(self.waived)
         return data
 
 
@@ -80,6 +88,7 @@ class Coverage:
     not_covered: tuple[ControlRef, ...]
     outside: tuple[ControlRef, ...]  # mapped by the policy, not in the baseline
     notes: tuple[str, ...] = field(default=())
+    waived_rules: tuple[tuple[str, date], ...] = ()  # (rule, the blanket waiver's expiry), not counted
 
     @property
     def share(self) -> float:
@@ -105,6 +114,7 @@ class Coverage:
             "covered": [c.to_json() for c in self.covered],
             "not_covered": [c.to_json(with_rules=False) for c in self.not_covered],
             "outside_baseline": [c.to_json() for c in self.outside],
+            "waived_rules": [{"rule": rule, "expires": expires.isoformat()} for rule, expires in self.waived_rules],
             "notes": list(self.notes),
         }
 
@@ -118,7 +128,8 @@ class Coverage:
         ]
         lines += [f"  {c.id:<9} {c.title}  [rules: {', '.join(c.rules)}]" for c in self.covered]
         lines.append(f"Not covered: {len(self.not_covered)}")
-        lines += [f"  {c.id:<9} {c.title}" for c in self.not_covered]
+        lines += [f"  {c.id:<9} {c.title}" + (f"  [waived: {', '.join(c.waived)}]" if c.waived else "")
+                  for c in self.not_covered]
         if self.outside:
             lines.append(f"Mapped by the policy but not in the {level} baseline: {len(self.outside)}")
             lines += [f"  {c.id:<9} {c.title}  [rules: {', '.join(c.rules)}]" for c in self.outside]
@@ -126,11 +137,24 @@ class Coverage:
         return "\n".join(lines) + "\n"
 
 
-def policy_controls(policy: Policy, registry: Registry | None = None) -> dict[str, tuple[str, ...]]:
-    """Control id -> the enabled rules that evidence it (check controls and the rule's extras)."""
+def blanket_waived_rules(waivers: Iterable[Waiver], today: date) -> dict[str, date]:
+    """The rules every failing finding of which one of ``waivers`` honoured on ``today`` waives
+    (:func:`auditor.model.waiving.is_blanket`), each with the latest expiry of those waivers."""
+    waived: dict[str, date] = {}
+    for waiver in waivers:
+        if waiver.expires >= today and is_blanket(waiver.subject):
+            waived[waiver.rule] = max(waiver.expires, waived.get(waiver.rule, waiver.expires))
+    return waived
+
+
+def policy_controls(policy: Policy, registry: Registry | None = None,
+                    excluded: frozenset[str] | set[str] = frozenset(),
+                    only: frozenset[str] | set[str] | None = None) -> dict[str, tuple[str, ...]]:
+    """Control id -> the enabled rules that evidence it (check controls and the rule's extras),
+    leaving out the rules in ``excluded`` and, when ``only`` is given, every rule not in it."""
     by_control: dict[str, set[str]] = {}
     for rule in policy.rules:
-        if not rule.enabled:
+        if not rule.enabled or rule.id in excluded or (only is not None and rule.id not in only):
             continue
         spec = registry.get(rule.check) if registry is not None else None
         for control in set(rule.controls) | set(spec.controls if spec else ()):
@@ -277,8 +301,19 @@ def catalog_baseline(path: Path, level: Baseline) -> BaselineSet:
     )
 
 
-def compute_coverage(policy: Policy, baseline: BaselineSet, registry: Registry | None = None) -> Coverage:
-    mapped = policy_controls(policy, registry)
+def compute_coverage(policy: Policy, baseline: BaselineSet, registry: Registry | None = None,
+                     today: date | None = None, extra_waivers: Iterable[Waiver] = ()) -> Coverage:
+    """``today``: the UTC day the waivers are judged on (by default the current one), as evaluate
+    judges them on the UTC day of its run; ``extra_waivers``: those of a separate waivers file."""
+    enabled = {rule.id for rule in policy.rules if rule.enabled}
+    day = today or datetime.now(timezone.utc).date()
+    # a disabled rule's waiver waives nothing: it counts for nothing either way
+    waived = {rule: expires for rule, expires in blanket_waived_rules([*policy.waivers, *extra_waivers], day).items()
+              if rule in enabled}
+    # A rule waived wholesale cannot fail: it is not counted as evidence of any control (it was,
+    # and the share claimed controls no finding could ever fail for).
+    mapped = policy_controls(policy, registry, excluded=set(waived))
+    waived_mapped = policy_controls(policy, registry, only=set(waived))
     shipped = registry.catalog if registry is not None else load_catalog()
     in_baseline = {c.id for c in baseline.controls}
 
@@ -287,12 +322,16 @@ def compute_coverage(policy: Policy, baseline: BaselineSet, registry: Registry |
         return known.title if known else ""
 
     covered = tuple(ControlRef(c.id, c.title, mapped[c.id]) for c in baseline.controls if c.id in mapped)
-    not_covered = tuple(c for c in baseline.controls if c.id not in mapped)
+    not_covered = tuple(ControlRef(c.id, c.title, waived=waived_mapped.get(c.id, ()))
+                        for c in baseline.controls if c.id not in mapped)
     outside = tuple(
         ControlRef(cid, title(cid), mapped[cid])
         for cid in sorted(set(mapped) - in_baseline, key=shipped.sort_key)
     )
-    notes: list[str] = []
+    notes: list[str] = [
+        f"rule {one_line(rule)} is not counted: a waiver without a subject of its own waives every failing finding of "
+        f"it until {expires.isoformat()}, so it cannot fail"
+        for rule, expires in sorted(waived.items())]
     if not baseline.complete:
         notes.append(
             f"lbaudit's control data lists only the {len(baseline.controls)} {baseline.level.upper()} controls its "
@@ -307,4 +346,5 @@ def compute_coverage(policy: Policy, baseline: BaselineSet, registry: Registry |
         not_covered=not_covered,
         outside=outside,
         notes=tuple(notes),
+        waived_rules=tuple(sorted(waived.items())),
     )

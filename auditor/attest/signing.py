@@ -438,6 +438,17 @@ def key_that_signed_evidence(evidence_path: Path, raw: bytes) -> str | None:
     return key_that_signed(signature, raw)
 
 
+def read_evidence_unchanged_since_signed(evidence_path: Path) -> bytes:
+    """The bytes of an evidence file a command reads back to print or compare (``show``, ``diff``),
+    refused with :class:`EvidenceChangedSinceSigned` (exit 10) when the ``.sig`` beside it proves it
+    was changed after it was signed, as ``report`` and ``verify`` refuse it.  One place for every
+    such reader: ``show`` printed evidence edited after signing (a host name no digest inside the
+    evidence covers) as a valid file, exit 0, after ``diff`` had been taught to refuse it."""
+    raw = read_evidence_bytes(evidence_path)
+    key_that_signed_evidence(evidence_path, raw)
+    return raw
+
+
 def key_that_signed(signature: SignatureDocument, raw: bytes) -> str | None:
     """The fingerprint of the key that provably signed the evidence bytes ``raw`` with ``signature``
     (its digest is theirs and it holds under the key it records), else None: see

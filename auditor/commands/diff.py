@@ -65,10 +65,9 @@ def _compared(path: Path) -> tuple[Any, list[str]]:
     ``.sig`` beside it that holds under its key over another digest proves the evidence was changed
     after it was signed, which ``report`` and ``verify`` refuse with exit 10; diff compared such a
     file without a word, so an edited scan (a failure turned pass) read as an improvement."""
-    from auditor.attest.signing import key_that_signed_evidence, read_evidence_bytes
+    from auditor.attest.signing import read_evidence_unchanged_since_signed
 
-    raw = read_evidence_bytes(path)
-    key_that_signed_evidence(path, raw)  # raises EvidenceChangedSinceSigned (exit 10)
+    raw = read_evidence_unchanged_since_signed(path)  # raises EvidenceChangedSinceSigned (exit 10)
     return load_evidence_by_findings(path, raw)
 
 

@@ -28,8 +28,6 @@ from auditor.errors import InputError
 from auditor.text import one_line
 
 DEFAULT_OUTPUT = Path("lbaudit-policy.yaml")
-# The pool check's defaults when the host's range cannot be read (the Linux default pool is larger).
-DEFAULT_MIN_POOL = 16384
 TODO_REASON = "TODO"
 
 
@@ -53,7 +51,7 @@ class _Judged:
     listener: Any
     namespace: Any  # the NetNamespace it is in; None: the host's own, not described
     where: tuple[str, str] | None
-    subject: str
+    subject: str  # as the policy's comments name it (_found): no pid
     networks: tuple[Any, ...]
     needs: bool  # the default allow (loopback) does not hold every address it is reachable at
     owners: tuple[tuple[str, str] | None, ...]
@@ -102,6 +100,23 @@ def _where(ns: Any) -> tuple[str, str]:
     return ("namespace", f"net:[{ns.inode}]")
 
 
+def _found(listener: Any) -> str:
+    """A listener as a comment of the policy names it: protocol, endpoint and the names of its
+    holders, sorted, never a pid (``tcp 0.0.0.0:8080 nginx (4 processes)``).  The subject's pid of
+    the first holder seen made two runs on the same host write different files for the same
+    listeners, after a restart or a pre-fork server's recycled workers."""
+    text = f"{listener.protocol} {listener.endpoint}"
+    if listener.processes:
+        text += " " + ", ".join(sorted({process.label for process in listener.processes}))
+        if len(listener.processes) > 1:
+            text += f" ({len(listener.processes)} processes)"
+    elif listener.declared_by:
+        text += f" declared by {listener.declared_by}"
+    else:
+        text += " owner unknown"
+    return text
+
+
 def _judged_listeners(snapshot: Any) -> list[_Judged]:
     """The host's listeners and those of every other namespace it could enter, each judged where
     net.bind_addresses judges it (:func:`auditor.checks._listeners.reach`, with the default scope
@@ -127,7 +142,7 @@ def _judged_listeners(snapshot: Any) -> list[_Judged]:
             reach = _listeners.reach(listener, ns, exposure)
             holders = {_owner(p, own_name(p)) for p in judged_holders(listener.processes)}
             owners = (None,) if not holders or None in holders else tuple(sorted(h for h in holders if h is not None))
-            subject = listener.subject + (f" in netns {ns.label}" if where is not None else "")
+            subject = _found(listener) + (f" in netns {ns.label}" if where is not None else "")
             judged.append(_Judged(listener, ns, where, subject, reach.networks(),
                                   not reach.allowed_by(loopback), owners, index not in partial))
     return judged
@@ -197,7 +212,7 @@ def _listener_exceptions(snapshot: Any) -> list[_Exception]:
             groups[where, owner, protocol, _allow_entries(reached[number])].append(number)
     exceptions = [
         _Exception(owner, protocol, allow, tuple(sorted(slots[n][3] for n in numbers)),
-                   tuple(subject for n in numbers for subject in seen[n]), where)
+                   tuple(sorted(subject for n in numbers for subject in seen[n])), where)
         for (where, owner, protocol, allow), numbers in groups.items()]
     return sorted(exceptions, key=lambda e: (e.where is None, e.where or ("", ""), e.owner is not None,
                                              e.owner or ("", ""), e.protocol, e.allow, e.ports))
@@ -211,10 +226,36 @@ def _pool(snapshot: Any) -> tuple[Any, list[str]]:
     inside = []
     sockets = snapshot.facts.sockets
     if pool is not None and sockets is not None:
-        inside = [listener.subject for listener in sockets.listeners or []
-                  if listener.protocol in ("tcp", "sctp", "dccp", "mptcp")
-                  and pool.in_range(listener.port) and not pool.is_reserved(listener.port)]
+        inside = sorted(_found(listener) for listener in sockets.listeners or []
+                        if listener.protocol in ("tcp", "sctp", "dccp", "mptcp")
+                        and pool.in_range(listener.port) and not pool.is_reserved(listener.port))
     return pool, inside
+
+
+def _pool_minimums(pool: Any) -> list[str]:
+    """The pool rule's ``min_pool_size`` and ``min_low``: this host's pool pinned where it is at
+    least the check's default, never a minimum below a default.  The host's own values were written
+    as they were (``min_low: min(1024, low)``), so a 1,001-port pool starting at port 500 passed the
+    next evaluate: the starter policy approved a pool sixteen times smaller than the default and
+    privileged ports handed to outgoing connections.  Below a default, the default is written with
+    a TODO that says the host fails it until fixed."""
+    from auditor.checks.net_ephemeral_port_range import EphemeralRangeParams
+
+    fields = EphemeralRangeParams.model_fields
+    least_pool, least_low = fields["min_pool_size"].default, fields["min_low"].default
+    if pool is None:
+        return [f"      min_pool_size: {least_pool}", f"      min_low: {least_low}"]
+    if pool.size >= least_pool:
+        lines = [f"      min_pool_size: {pool.size}        # this host's pool now: {pool.describe()}"]
+    else:
+        lines = [f"      min_pool_size: {least_pool}        # TODO: this host's pool now is {pool.describe()} "
+                 f"({pool.size:,} ports), below this minimum: widen net.ipv4.ip_local_port_range"]
+    if pool.low >= least_low:
+        lines.append(f"      min_low: {least_low}")
+    else:
+        lines.append(f"      min_low: {least_low}        # TODO: this host's range starts at {pool.low}, below this: "
+                     "privileged ports are handed to outgoing connections")
+    return lines
 
 
 def policy_text(snapshot: Any | None, today: str) -> str:
@@ -264,12 +305,7 @@ def policy_text(snapshot: Any | None, today: str) -> str:
 
     pool, inside = _pool(snapshot) if snapshot is not None else (None, [])
     lines += ["", "  - id: ephemeral-pool", "    check: net.ephemeral_port_range", "    params:"]
-    if pool is not None:
-        lines.append(f"      min_pool_size: {pool.size}        # this host's pool now: {pool.describe()}")
-        lines.append(f"      min_low: {min(1024, pool.low)}")
-    else:
-        lines.append(f"      min_pool_size: {DEFAULT_MIN_POOL}")
-        lines.append("      min_low: 1024")
+    lines += _pool_minimums(pool)
     if inside:
         lines.append("      # TODO: listeners inside the ephemeral range: " + one_line("; ".join(inside[:6]))
                      + (" ..." if len(inside) > 6 else ""))
@@ -309,7 +345,7 @@ def init(from_host: bool, output: Path) -> None:
 
     The four socket checks; with --from-host an exception for each listener net.bind_addresses judges reachable
     beyond loopback (process, ports, protocol; reason: TODO, which validate warns about), this host's ephemeral
-    pool as the minimum, and socket audit logging required."""
+    pool as the minimum (never below the check's defaults), and socket audit logging required."""
     from auditor.engine.registry import load_registry
     from auditor.policy.loader import inspect_policy
     from auditor.storage.outputs import is_stdout, plan_outputs, remove_file, write_atomic

@@ -93,6 +93,13 @@ NAMESPACE_WORDS = "in netns"
 NAMESPACE_DETAIL = "netns"
 
 
+def is_blanket(glob: str | None) -> bool:
+    """Whether a waiver of this subject glob waives every failing finding of its rule: it names no
+    subject, or one of wildcards alone with a star (``*``, ``?*``: every subject, each being a few
+    words).  Such a rule cannot fail while the waiver is honoured."""
+    return glob is None or ("*" in glob and set(glob) <= {"*", "?"})
+
+
 def reaches_other_namespaces(glob: str | None) -> bool:
     """Whether a waiver of this subject glob may waive a finding in another network namespace than
     the collector's (a container's, an ``ip netns``'s): only one that says so (``... in netns web``,

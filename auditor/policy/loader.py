@@ -29,6 +29,7 @@ from auditor.model.policy import (
     WaiverSource,
 )
 from auditor.model.records import mutable_record
+from auditor.model.waiving import is_blanket
 from auditor.patterns import first_use
 from auditor.policy.yamlsafe import (
     DocumentKind,
@@ -774,6 +775,18 @@ DISABLED_RULE_WAIVER = ("its rule is disabled (enabled: false), so what it names
                         "nothing; remove it, or enable the rule")
 
 
+def _blanket_words(subject: str | None) -> str:
+    """What makes a blanket waiver's subject match every finding of its rule (:func:`is_blanket`)."""
+    if subject is None:
+        return "no subject, so it"
+    if set(subject) == {"*"}:  # "*" matches every subject
+        return f"subject {subject!r} matches every subject, so it"
+    # "?*" matches every subject as "*" does (each is a few words): wildcards alone name nothing
+    least = subject.count("?")
+    return (f"subject {subject!r} holds only wildcards: it matches every subject of at least {least} "
+            f"character{'' if least == 1 else 's'}, and so")
+
+
 def waiver_warnings(located: list[tuple[Any, int, Waiver]], today: date, soon_days: int) -> list[Problem]:
     """What an auditor would ask about each waiver: expired, expiring within ``soon_days``, a
     blanket waiver (no subject, or one of wildcards alone: every failing finding of the rule), an expiry more than a year
@@ -793,20 +806,9 @@ def waiver_warnings(located: list[tuple[Any, int, Waiver]], today: date, soon_da
             text = ""
         if text:
             warnings.append(Problem(owner.name, line, col, f"{where}: {text}"))
-        if waiver.subject is None:
-            warnings.append(Problem(owner.name, line, col, f"{where}: no subject, so it waives every failing finding "
-                                    "of the rule (a blanket waiver); name the subject it is for"))
-        elif waiver.subject and set(waiver.subject) == {"*"}:  # "*" matches every subject: the same blanket
-            warnings.append(Problem(owner.name, line, col, f"{where}: subject {waiver.subject!r} matches every "
-                                    "subject, so it waives every failing finding of the rule (a blanket waiver); "
-                                    "name the subject it is for"))
-        elif waiver.subject and "*" in waiver.subject and set(waiver.subject) <= {"*", "?"}:
-            # "?*" matches every subject as "*" does (each is a few words): wildcards alone name nothing
-            least = waiver.subject.count("?")
-            warnings.append(Problem(owner.name, line, col, f"{where}: subject {waiver.subject!r} holds only "
-                                    f"wildcards: it matches every subject of at least {least} "
-                                    f"character{'' if least == 1 else 's'}, and so waives every failing finding "
-                                    "of the rule (a blanket waiver); name the subject it is for"))
+        if is_blanket(waiver.subject):
+            warnings.append(Problem(owner.name, line, col, f"{where}: {_blanket_words(waiver.subject)} waives "
+                                    "every failing finding of the rule (a blanket waiver); name the subject it is for"))
         written_class = _CHARACTER_CLASS().search(waiver.subject) if waiver.subject else None
         if written_class is not None:
             # Subjects hold brackets ("tcp [::]:22 ..."), so a subject glob takes them as written;

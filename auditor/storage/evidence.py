@@ -194,6 +194,35 @@ def _written_facts_digest(data: Any) -> str | None:
         return None
 
 
+def _version_key(version: str) -> tuple[int, ...] | None:
+    parts = version.split(".")
+    return tuple(int(part) for part in parts) if all(part.isascii() and part.isdigit() for part in parts) else None
+
+
+def _refuse_unsupported_snapshot(data: Any, name: str) -> None:
+    """Refuse evidence of a supported schema version around a snapshot of a schema version this
+    lbaudit does not read, as a snapshot file of that version is refused.  Snapshot versions move
+    while the evidence's stays 1.0, so a newer lbaudit writes evidence 1.0 around a snapshot 1.9:
+    show and report called it "invalid evidence" with the model's list of literals, which reads as
+    a damaged file, not one this lbaudit is too old for."""
+    import typing
+
+    from auditor.model.facts import HostSnapshot
+
+    if type(data) is not dict or data.get("schema") != EVIDENCE_SCHEMA \
+            or data.get("schema_version") != EVIDENCE_SCHEMA_VERSION:
+        return  # validate_versioned says what is wrong with the evidence itself
+    snapshot = data.get("snapshot")
+    version = snapshot.get("schema_version") if type(snapshot) is dict else None
+    supported = typing.get_args(HostSnapshot.model_fields["schema_version"].annotation)
+    if type(version) is not str or version in supported:
+        return  # a version that is not text: the model names it
+    key, newest = _version_key(version), _version_key(supported[-1])
+    newer = ": it was written by a newer lbaudit" if key is not None and newest is not None and key > newest else ""
+    raise InputError(f"{name}: {EVIDENCE_WHAT} whose snapshot is of schema version {version[:40]!r}, which is not "
+                     f"supported by this lbaudit (supported: {', '.join(supported)}){newer}")
+
+
 def _parse_evidence(raw: bytes, name: str, refuse_contradictions: bool = True
                     ) -> tuple[Evidence, tuple[str | None, str | None]]:
     """The evidence, and the digests of its policy and of its facts and gaps as written (for
@@ -210,6 +239,7 @@ def _parse_evidence(raw: bytes, name: str, refuse_contradictions: bool = True
             pass
         else:
             _CONTENT_DIGESTS[hashlib.sha256(raw).hexdigest()] = content
+    _refuse_unsupported_snapshot(data, name)
     policy_sha256 = _written_digest(data, "policy")
     facts_sha256 = _written_facts_digest(data)  # before the listeners are replaced by their models
     try:
