@@ -163,7 +163,25 @@ def _loaded(ctx: CollectContext) -> tuple[list[AuditRule] | None, list[Gap]]:
     if not result.ok:
         return None, [_gap("loaded_rules", result.reason)]
     parsed = audit_rules.parse_auditctl_list(result.stdout, _machine(ctx))
-    return parsed.rules, _problem_gaps("loaded_rules", parsed.problems)
+    return parsed.rules, _problem_gaps("loaded_rules", parsed.problems + _listing_line_breaks(ctx))
+
+
+def _listing_line_breaks(ctx: CollectContext) -> list[Problem]:
+    """Rules whose ``auditctl -l`` lines cannot be trusted: a key, exe, path or dir holding a line
+    break (auditctl takes one) is printed as it is, so what follows the break reads as a rule the
+    kernel does not hold (a phantom ``-a always,exit ... -S bind,connect`` after a rule for getpid).
+    The text cannot show it, so the kernel is asked for the same list over netlink.  Reading it
+    needs what ``auditctl -l`` needs (CAP_AUDIT_CONTROL, the initial namespaces), so it fails only
+    where auditctl -l would too; a failure is then not a problem of its own."""
+    try:
+        kernel_rules = audit_netlink.list_rules(ctx.command_timeout)
+    except OSError:
+        return []
+    return [Problem(audit_rules.AUDITCTL_LIST, None, None,
+                    f"the kernel's rule {number} ({NETLINK_LIST}) holds a line break in its {name} ({text!r}): "
+                    "auditctl -l prints it over several lines, and the lines after the break read as rules the "
+                    "kernel does not hold, so the listing cannot be read")
+            for number, name, text in audit_netlink.line_broken_strings(kernel_rules)]
 
 
 def _netlink_enabled(ctx: CollectContext, loss: dict[str, int | None]) -> Status:
