@@ -1037,6 +1037,12 @@ def _daemon_doubt(snapshot: HostSnapshot, pid: int) -> tuple[str | None, str | N
                 else f"process {pid} ({process.name}) has exited (a zombie not yet reaped)")
         return (f"the kernel names pid {pid} as its audit daemon, but {what}: the daemon died (a killed auditd stays registered until the kernel next fails to send it "
                 "a record), so no daemon takes the records"), None
+    if process.state == "stopped":
+        # kauditd keeps sending to the registered pid: a stopped daemon reads nothing, so the
+        # records wait in the kernel's queues until its backlog limit and are lost past it
+        return (f"the kernel sends its records to pid {pid} ({process.name}), which is stopped (by SIGSTOP, or "
+                "held by a debugger): it takes no record until it is continued, so nothing is written meanwhile "
+                "and the kernel loses what its backlog cannot hold"), None
     program = (process.exe or "").rsplit("/", 1)[-1].removesuffix(" (deleted)") or process.name
     if program not in AUDIT_DAEMONS:
         return None, (f"the kernel sends its records to pid {pid}, {process.name} ({process.exe or 'exe not readable'}), "
@@ -1368,7 +1374,7 @@ IO_URING_DISABLED = "kernel.io_uring_disabled"
 @check(
     name="audit.socket_logging",
     title="Socket syscalls are audited (loaded and persistent rules, every architecture)",
-    version="1.12.0",
+    version="1.13.0",
     needs=("audit",),
     platforms=("linux", "windows", "macos"),
     params=SocketLoggingParams,
@@ -1568,7 +1574,8 @@ the records to its own log, rate-limited, or drops them, so the finding fails (a
 namespace the collector cannot see also shows as 0).  A pid is not a running daemon: the kernel
 keeps the pid of a daemon that was killed (SIGKILL, a crash) until it next fails to send it a
 record, so the collector looks the pid up in its own pid namespace, where the kernel numbers it
-(kill(pid, 0), then /proc/PID/stat, comm and exe): no such process, or a zombie, fails; a process
+(kill(pid, 0), then /proc/PID/stat, comm and exe): no such process, a zombie, or a process stopped
+(SIGSTOP, state T, or held by a debugger, t: it reads no record until continued) fails; a process
 whose executable (else its name) is none of auditd, go-audit, auditbeat, osqueryd (a reused pid, or
 a daemon lbaudit does not know) is not_reviewed, and so is a pid that could not be looked up (a
 /proc that is not lbaudit's pid namespace's, as in a container given the host's /proc) or a

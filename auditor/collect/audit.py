@@ -712,7 +712,8 @@ def daemon_process(proc: str | None, pid: int) -> tuple[AuditDaemonProcess | Non
         exe: str | None = os.readlink(f"{proc}/{pid}/exe")
     except OSError:
         exe = None  # a kernel thread, or not readable: the name says what it is
-    return AuditDaemonProcess(state="exited" if state in (["Z"], ["X"], ["x"]) else "running", name=name, exe=exe), []
+    found = "exited" if state in (["Z"], ["X"], ["x"]) else "stopped" if state in (["T"], ["t"]) else "running"
+    return AuditDaemonProcess(state=found, name=name, exe=exe), []
 
 
 def collect_audit(ctx: CollectContext) -> tuple[AuditFacts | None, list[Gap]]:

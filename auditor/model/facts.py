@@ -658,7 +658,9 @@ class AuditDaemonProcess(StrictModel):
     kernel keeps the pid of a daemon that died (SIGKILL, a crash) until it next fails to send it a
     record, so the pid alone does not say a daemon runs."""
 
-    state: Literal["running", "exited", "gone"]  # exited: a zombie not yet reaped; gone: no such process
+    # exited: a zombie not yet reaped; gone: no such process; stopped: by a signal (SIGSTOP, state T)
+    # or a debugger (tracing stop, t), so it takes no record until continued
+    state: Literal["running", "stopped", "exited", "gone"]
     name: str | None = None  # /proc/PID/comm
     exe: str | None = None  # /proc/PID/exe; None when it could not be read
 
