@@ -425,6 +425,9 @@ def _scope_outcome(
             evidence.add(_pointer(field, index))
         loss, boot_doubt = _boot_loss_blockers(snapshot, rules, params, evidence)
         blockers += loss
+        startup_blocker, startup_doubt = _auditd_startup_part(snapshot, rules, evidence)
+        blockers += [startup_blocker] if startup_blocker else []
+        boot_doubt = "; ".join(part for part in (boot_doubt, startup_doubt) if part)
         units = snapshot.facts.audit.boot_units
         if units is not None and boot_loads_rules(units) is False:
             blockers.append(f"nothing loads these rules at boot ({_units_text(units)}): augenrules --load runs "
@@ -699,6 +702,43 @@ def _enabled_outcome(snapshot: HostSnapshot, params: SocketLoggingParams) -> Out
 
 
 FAILURE_MEANING = {0: "silent", 1: "printk", 2: "panic"}
+
+
+def _auditd_startup_part(snapshot: HostSnapshot, rules: list[AuditRule], evidence: set[str]) -> tuple[str, str]:
+    """(why auditing is off after boot because of how auditd.service starts auditd, a failure; why
+    that is not known, a doubt).  auditd sets the kernel's enabled flag when it starts, by its -s
+    (src/auditd.c: audit_set_enabled() unless -s nochange or the flag is 2): -s disable turns it
+    off, -s nochange leaves what the kernel booted with (on only with audit=1).  The rules
+    augenrules loads in ExecStartPost= come after, so their last -e 1 (or 2) turns it back on; with
+    audit-rules.service (audit 4), which may load them before auditd starts, only -e 2 does."""
+    audit = snapshot.facts.audit
+    command = audit.auditd_exec_start  # type: ignore[union-attr]
+    mode = auditd_conf.auditd_startup(command) if command else None
+    if mode not in ("disable", "nochange"):
+        return "", ""  # an auditd that refuses its arguments does not start: the daemon's finding says so
+    enable = last_control(rules, "enabled")
+    last = enable[2] if enable is not None else None
+    if last == "2":
+        return "", ""  # locked on by the rules: auditd leaves a locked flag alone
+    boot = audit.boot_audit  # type: ignore[union-attr]
+    how = f"auditd.service starts auditd with -s {mode} (ExecStart={command})"
+    evidence.add("/facts/audit/auditd_exec_start")
+    if last == "1":
+        units = audit.boot_units or {}  # type: ignore[union-attr]
+        if units.get("audit-rules.service") == "absent":
+            return "", ""  # augenrules --load in ExecStartPost=, after auditd turned it off
+        return "", (f"{how}, and whether the -e 1 of these rules loads after it (audit-rules.service is "
+                    f"{units.get('audit-rules.service', 'not known')}) is not known: loaded before, auditing "
+                    "stays as auditd leaves it")
+    if mode == "disable":
+        return f"{how}: auditd turns auditing off when it starts, and no -e 1 of these rules turns it back on", ""
+    if boot in ("off", "unset", "invalid"):
+        return (f"{how}: auditd leaves auditing as the kernel booted, off without audit=1 on its command line "
+                f"({BOOT_AUDIT_MEANING[boot]}), and no -e 1 of these rules turns it on"), ""
+    if boot is None:
+        return "", (f"{how}: auditd leaves auditing as the kernel booted, on only with audit=1 on its command line, "
+                    "which was not read, and no -e 1 of these rules turns it on")
+    return "", ""
 
 
 def _loss_blockers(snapshot: HostSnapshot, params: SocketLoggingParams) -> list[str]:
@@ -1481,7 +1521,12 @@ exists but cannot be read is not_reviewed).  A rate limit other than 0 (the last
 persistent rules) fails the persistent scope, and the loaded one (auditctl -s or netlink) fails the
 enabled finding: past it the kernel drops records the rules selected.  So do the persistent rules'
 last -b below min_backlog_limit (else the kernel command line's audit_backlog_limit=) and last
--f 0 (a lost record not even reported), as the running values fail the enabled finding.  Boot
+-f 0 (a lost record not even reported), as the running values fail the enabled finding.  auditd
+sets the enabled flag when it starts, by its -s: an auditd.service ExecStart= (after its drop-ins)
+with -s disable fails the persistent scope unless the rules end with -e 1 or 2 (augenrules loads them
+in ExecStartPost=, after auditd started; with audit-rules.service, which may load them first, -e 1
+is not reviewed), and -s nochange without such an -e leaves the flag as the kernel booted: it fails
+without audit=1 and is not reviewed where the command line is not known.  Boot
 rules with no -b and a kernel command line without audit_backlog_limit= leave the kernel's default
 of 64 records, which fails a min_backlog_limit above 64; a command line not read (offline, a gap,
 an older snapshot) makes the persistent scopes not_reviewed then.  An offline image whose boot

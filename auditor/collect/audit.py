@@ -450,6 +450,14 @@ def _boot_units(ctx: CollectContext) -> tuple[dict[str, str] | None, list[Gap]]:
     return states, gaps
 
 
+def _auditd_exec_start(ctx: CollectContext) -> str | None:
+    """auditd.service's ExecStart= after its drop-ins (the last one: a forking service runs one);
+    None when the unit is absent, masked or unreadable (the boot units say so themselves)."""
+    values, _ = systemd_sockets.unit_list_setting(Path(ctx.root), "auditd.service", "Service", "ExecStart",
+                                                  ctx.target.runtime)
+    return values[-1] if values else None
+
+
 def _auditd_conf_refusal(ctx: CollectContext) -> str | None:
     """Why auditd's load_config() would refuse to open auditd.conf itself: it opens it with
     O_NOFOLLOW (auditd started without -l, as its systemd unit does), then wants a file not
@@ -749,6 +757,7 @@ def collect_audit(ctx: CollectContext) -> tuple[AuditFacts | None, list[Gap]]:
     gaps += found
     boot_units, found = _boot_units(ctx)
     gaps += found
+    auditd_exec_start = _auditd_exec_start(ctx) if boot_units is not None else None
     io_uring_boot, found = _io_uring_boot(ctx)
     gaps += found
     machine = _machine(ctx)
@@ -762,7 +771,7 @@ def collect_audit(ctx: CollectContext) -> tuple[AuditFacts | None, list[Gap]]:
         enabled=enabled, rate_limit=rate_limit, loaded_rules=loaded, persistent_rules=persistent, persistent_source=source,
         runtime_source=runtime_source, config_dir_exists=exists, machine=machine,
         auditd_pid=pid, auditd_process=process, auditd_config=auditd_config, boot_audit=boot,
-        boot_backlog_limit=boot_backlog_limit, boot_units=boot_units,  # type: ignore[arg-type]
+        boot_backlog_limit=boot_backlog_limit, boot_units=boot_units, auditd_exec_start=auditd_exec_start,  # type: ignore[arg-type]
         auditd_installed=_auditd_installed(ctx), io_uring=io_uring, io_uring_boot=io_uring_boot, x32=x32, **loss,  # type: ignore[arg-type]
     )
     return facts, gaps

@@ -16,6 +16,9 @@ file leaves every default (write_logs yes, local_events yes).
 
 from __future__ import annotations
 
+import os
+import shlex
+
 from auditor.errors import Problem
 from auditor.model.facts import AuditdConfig
 
@@ -156,3 +159,46 @@ def parse_auditd_conf(text: str | None, origin: str) -> tuple[AuditdConfig, list
 def lossy_actions(config: AuditdConfig) -> dict[str, str]:
     """The actions of ``config`` after which auditd writes no more records while their condition lasts."""
     return {key: value for key, value in config.actions.items() if value in LOSSY_ACTIONS.get(key, ())}
+
+
+# auditd's getopt string (src/auditd.c): -f, -l, -n take nothing, -s and -c a value
+AUDITD_FLAGS = frozenset("fln")
+AUDITD_WITH_VALUE = frozenset("sc")
+STARTUP_STATES = ("disable", "enable", "nochange")
+
+
+def auditd_startup(command: str) -> str | None:
+    """What auditd started by ``command`` (an ExecStart= value) does with the kernel's enabled
+    flag when it starts (its ``-s``): "enable" (the default), "disable" or "nochange"; "invalid"
+    when auditd refuses its arguments (usage(), it does not start); None when the command is not
+    auditd's or cannot be read.  auditd then calls audit_set_enabled() unless -s nochange or the
+    flag is 2 (locked), before the rules that ExecStartPost= loads."""
+    try:
+        argv = shlex.split(command.lstrip("-@:+!"))  # systemd's command prefixes
+    except ValueError:
+        return None
+    if not argv or os.path.basename(argv[0]) != "auditd":
+        return None
+    state = "enable"
+    args = iter(argv[1:])
+    for arg in args:
+        if arg == "--":
+            return "invalid" if next(args, None) is not None else state
+        if not arg.startswith("-") or arg == "-":
+            return "invalid"  # auditd takes no operand: "if (optind < argc) usage()"
+        letters = arg[1:]
+        while letters:
+            letter, letters = letters[0], letters[1:]
+            if letter in AUDITD_FLAGS:
+                continue
+            if letter not in AUDITD_WITH_VALUE:
+                return "invalid"
+            value = letters or next(args, None)
+            letters = ""
+            if value is None:
+                return "invalid"
+            if letter == "s":
+                if value not in STARTUP_STATES:
+                    return "invalid"
+                state = value
+    return state
