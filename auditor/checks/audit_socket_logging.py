@@ -1166,6 +1166,17 @@ def _auditd_outcome(snapshot: HostSnapshot, params: SocketLoggingParams) -> Outc
         evidence.append("/facts/audit/boot_units")
     if auditd_unit in ("disabled", "masked", "absent"):
         blockers.append(f"auditd.service is {auditd_unit}: no audit daemon runs after the next boot")
+    options = auditd_conf.auditd_options(audit.auditd_exec_start) if audit.auditd_exec_start else None
+    if options is not None:
+        observed["auditd_exec_start"] = audit.auditd_exec_start
+        evidence.append("/facts/audit/auditd_exec_start")
+    if options is not None and "invalid" in options:
+        blockers.append(f"auditd.service starts auditd with arguments it refuses ({options['invalid']}, "
+                        f"ExecStart={audit.auditd_exec_start}): it prints its usage and does not start at boot")
+    config_dir = None if options is None else options.get("c")
+    if config_dir is not None and config_dir.rstrip("/") != auditd_conf.DEFAULT_CONFIG_DIR:
+        doubt = doubt or (f"auditd.service starts auditd with -c {config_dir} (ExecStart={audit.auditd_exec_start}): "
+                          f"it reads its auditd.conf there, not {config.origin}, which lbaudit read")
     if lossy and params.refuse_lossy_log_actions:
         blockers.append(f"{config.origin} lets auditd stop writing while the host runs on: "
                         + ", ".join(f"{k} = {v.upper()}" for k, v in lossy.items()))
@@ -1526,7 +1537,10 @@ sets the enabled flag when it starts, by its -s: an auditd.service ExecStart= (a
 with -s disable fails the persistent scope unless the rules end with -e 1 or 2 (augenrules loads them
 in ExecStartPost=, after auditd started; with audit-rules.service, which may load them first, -e 1
 is not reviewed), and -s nochange without such an -e leaves the flag as the kernel booted: it fails
-without audit=1 and is not reviewed where the command line is not known.  Boot
+without audit=1 and is not reviewed where the command line is not known.  An ExecStart= whose
+arguments auditd refuses (it prints its usage and does not start) fails the audit records written
+finding, and one with -c another directory (auditd then reads its auditd.conf there) makes it not
+reviewed.  Boot
 rules with no -b and a kernel command line without audit_backlog_limit= leave the kernel's default
 of 64 records, which fails a min_backlog_limit above 64; a command line not read (offline, a gap,
 an older snapshot) makes the persistent scopes not_reviewed then.  An offline image whose boot

@@ -77,3 +77,28 @@ def test_auditd_started_with_s_nochange_needs_the_kernel_command_line(tmp_path):
     assert ("auditd.service starts auditd with -s nochange (ExecStart=/sbin/auditd -s nochange): auditd leaves "
             "auditing as the kernel booted, on only with audit=1 on its command line, which was not read, and no "
             "-e 1 of these rules turns it on") in found.message
+
+
+def records_written(tmp_path: Path, exec_start: str):
+    """The "audit records written" finding of the same image."""
+    persistent_b64(tmp_path, exec_start)
+    snap = collect_root(tmp_path / "image", frozenset({"audit"}))
+    [found] = [o for o in audit_socket_logging.run(snap, SocketLoggingParams()) if o.subject == "audit records written"]
+    return found
+
+
+def test_auditd_that_refuses_its_arguments_writes_nothing(tmp_path):
+    found = records_written(tmp_path, "/sbin/auditd -s off")
+    assert found.status == Status.FAIL
+    assert found.message == ("audit records are not written: auditd.service starts auditd with arguments it refuses "
+                             "(-s off (disable, enable or nochange expected), ExecStart=/sbin/auditd -s off): it "
+                             "prints its usage and does not start at boot")
+
+
+def test_auditd_reading_another_configuration_directory_is_not_reviewed(tmp_path):
+    found = records_written(tmp_path, "/sbin/auditd -c /etc/audit-elsewhere")
+    assert found.status == Status.NOT_REVIEWED
+    assert found.message == ("not reviewed: auditd.service starts auditd with -c /etc/audit-elsewhere "
+                             "(ExecStart=/sbin/auditd -c /etc/audit-elsewhere): it reads its auditd.conf there, not "
+                             "/etc/audit/auditd.conf, which lbaudit read")
+    assert records_written(tmp_path / "same", "/sbin/auditd -c /etc/audit/").status == Status.PASS
