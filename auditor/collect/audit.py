@@ -11,7 +11,8 @@ The persistent rules are what the next boot loads: the augenrules compilation of
 ``/etc/audit/rules.d/*.rules`` when that directory exists (auditd's start runs ``augenrules
 --load``, which rewrites audit.rules from it even when it holds no ``*.rules`` file), else
 ``/etc/audit/audit.rules``; or, where the boot's systemd units load a file with ``auditctl -R``
-instead of running augenrules (:data:`RULE_LOADERS`), that file.  They are read through :mod:`rootfs`, so the same code serves an
+instead of running augenrules (:data:`RULE_LOADERS`), that file; without systemd, Debian's init
+script loads audit.rules as it stands when /etc/default/auditd sets USE_AUGENRULES=no.  They are read through :mod:`rootfs`, so the same code serves an
 offline root directory, where the runtime state is not applicable.  A line the parser refuses is
 recorded as a Gap under ``<field>/problems``; the rules are kept.  A host without ``/etc/audit``
 at all has no persistent rules: ``config_dir_exists`` is False and the persistent rules are empty,
@@ -22,6 +23,7 @@ to nothing (in an image, perhaps a mount that is not there), stays a Gap.
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import stat
 from pathlib import Path
@@ -588,7 +590,7 @@ def _boot_rule_file(ctx: CollectContext) -> tuple[tuple[str, str] | None, list[G
     says: not booted with systemd, units absent, unreadable, which the boot units say themselves).
     A command lbaudit cannot read, or two files, is a gap: which rules load is not known."""
     if not _boot_units_seen(ctx):
-        return None, []
+        return _init_script_rule_file(ctx)
     files: list[tuple[str, str]] = []
     for unit, key in RULE_LOADERS:
         values, _ = systemd_sockets.unit_list_setting(Path(ctx.root), unit, "Service", key, ctx.target.runtime)
@@ -605,6 +607,57 @@ def _boot_rule_file(ctx: CollectContext) -> tuple[tuple[str, str] | None, list[G
         shown = "; ".join(setting for _, setting in files)
         return None, [_gap("persistent_rules", f"the boot loads more than one rules file ({shown}): lbaudit reads one")]
     return (files[0] if files else None), []
+
+
+INIT_SCRIPT = "/etc/init.d/auditd"
+INIT_DEFAULTS = "/etc/default/auditd"  # what Debian's script sources: . /etc/default/"$NAME"
+# Debian's script (for sysvinit, Devuan): "case "$USE_AUGENRULES" in no|NO) ;; *) [ -d
+# /etc/audit/rules.d ] && /sbin/augenrules ;; esac", then "auditctl -R /etc/audit/audit.rules"
+DEBIAN_INIT_CASE = 'case "$USE_AUGENRULES" in'
+AUGENRULES_OFF = ("no", "NO")
+_ASSIGNMENT = re.compile(r"\s*(?:export\s+)?USE_AUGENRULES=(.*)")
+_PLAIN_VALUE = re.compile(r"\"([^\"$`\\]*)\"" + r"|'([^']*)'" + r"|([^\s\"'$`\\;&|<>()]*)")
+
+
+def _init_script_rule_file(ctx: CollectContext) -> tuple[tuple[str, str] | None, list[Gap]]:
+    """Without systemd, the init script loads the rules.  Debian's (:data:`DEBIAN_INIT_CASE`)
+    compiles rules.d with augenrules unless USE_AUGENRULES of /etc/default/auditd is no or NO, and
+    then loads /etc/audit/audit.rules with auditctl -R: with no, that file as it stands is what the
+    boot loads, and rules.d is never compiled.  Another script that reads USE_AUGENRULES (RHEL 6's
+    compiles only when it is set and not no) is a gap: which rules it loads is not known."""
+    try:
+        script = ctx.target.read_text(INIT_SCRIPT)
+    except FileNotFoundError:
+        return None, []
+    except OSError as exc:
+        return None, [_gap("persistent_rules", f"{INIT_SCRIPT}: {rootfs.describe_os_error(exc)} (without systemd "
+                                               "it loads the rules at boot)")]
+    if "USE_AUGENRULES" not in script:
+        return None, []
+    if DEBIAN_INIT_CASE not in script:
+        return None, [_gap("persistent_rules", f"{INIT_SCRIPT} (without systemd it loads the rules at boot) compiles "
+                                               "rules.d depending on USE_AUGENRULES in a way lbaudit does not read")]
+    try:
+        text = ctx.target.read_text(INIT_DEFAULTS)
+    except FileNotFoundError:
+        return None, []  # unset: the script compiles rules.d
+    except OSError as exc:
+        return None, [_gap("persistent_rules", f"{INIT_DEFAULTS}: {rootfs.describe_os_error(exc)} (its "
+                                               f"USE_AUGENRULES decides whether {INIT_SCRIPT} compiles rules.d)")]
+    value, where = None, ""
+    for number, line in enumerate(text.splitlines(), start=1):
+        if "USE_AUGENRULES" not in line or line.lstrip().startswith("#"):
+            continue
+        found = _ASSIGNMENT.fullmatch(line.rstrip())
+        plain = _PLAIN_VALUE.fullmatch(found[1]) if found else None
+        if plain is None:
+            return None, [_gap("persistent_rules", f"{INIT_DEFAULTS}:{number}: {line.strip()!r} sets USE_AUGENRULES "
+                                                   f"in a way lbaudit does not read (it decides whether {INIT_SCRIPT} "
+                                                   "compiles rules.d)")]
+        value, where = next(v for v in plain.groups() if v is not None), f"{INIT_DEFAULTS}:{number}"
+    if value not in AUGENRULES_OFF:
+        return None, []
+    return (AUDIT_RULES, f"{INIT_SCRIPT}, USE_AUGENRULES={value} at {where}"), []
 
 
 def _persistent(ctx: CollectContext) -> tuple[list[AuditRule] | None, str | None, list[Gap]]:
