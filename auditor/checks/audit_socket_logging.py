@@ -50,6 +50,7 @@ from auditor.model.facts import (
     NO_AUDITD_PROCESS_VERSIONS,
     NO_IO_URING_HOLDERS_VERSIONS,
     NO_X32_VERSIONS,
+    AuditFacts,
     AuditRule,
     HostSnapshot,
     MacosAudit,
@@ -704,13 +705,25 @@ def _enabled_outcome(snapshot: HostSnapshot, params: SocketLoggingParams) -> Out
 FAILURE_MEANING = {0: "silent", 1: "printk", 2: "panic"}
 
 
+def _auditd_starter(audit: AuditFacts) -> str:
+    """Who starts auditd at boot, as the findings name it: auditd.service's ExecStart= on a systemd
+    host, else Debian's init script (with its EXTRAOPTIONS)."""
+    return "auditd.service starts" if audit.boot_units is not None else "/etc/init.d/auditd starts"
+
+
+def _auditd_command(audit: AuditFacts) -> str:
+    return (f"ExecStart={audit.auditd_exec_start}" if audit.boot_units is not None
+            else f"{audit.auditd_exec_start}, with EXTRAOPTIONS of /etc/default/auditd")
+
+
 def _auditd_startup_part(snapshot: HostSnapshot, rules: list[AuditRule], evidence: set[str]) -> tuple[str, str]:
-    """(why auditing is off after boot because of how auditd.service starts auditd, a failure; why
+    """(why auditing is off after boot because of how the boot starts auditd, a failure; why
     that is not known, a doubt).  auditd sets the kernel's enabled flag when it starts, by its -s
     (src/auditd.c: audit_set_enabled() unless -s nochange or the flag is 2): -s disable turns it
     off, -s nochange leaves what the kernel booted with (on only with audit=1).  The rules
-    augenrules loads in ExecStartPost= come after, so their last -e 1 (or 2) turns it back on; with
-    audit-rules.service (audit 4), which may load them before auditd starts, only -e 2 does."""
+    augenrules loads in ExecStartPost= (or the init script's auditctl -R) come after, so their last
+    -e 1 (or 2) turns it back on; with audit-rules.service (audit 4), which may load them before
+    auditd starts, only -e 2 does."""
     audit = snapshot.facts.audit
     command = audit.auditd_exec_start  # type: ignore[union-attr]
     mode = auditd_conf.auditd_startup(command) if command else None
@@ -721,12 +734,13 @@ def _auditd_startup_part(snapshot: HostSnapshot, rules: list[AuditRule], evidenc
     if last == "2":
         return "", ""  # locked on by the rules: auditd leaves a locked flag alone
     boot = audit.boot_audit  # type: ignore[union-attr]
-    how = f"auditd.service starts auditd with -s {mode} (ExecStart={command})"
+    how = f"{_auditd_starter(audit)} auditd with -s {mode} ({_auditd_command(audit)})"
     evidence.add("/facts/audit/auditd_exec_start")
     if last == "1":
-        units = audit.boot_units or {}  # type: ignore[union-attr]
-        if units.get("audit-rules.service") == "absent":
-            return "", ""  # augenrules --load in ExecStartPost=, after auditd turned it off
+        units = audit.boot_units  # type: ignore[union-attr]
+        if units is None or units.get("audit-rules.service") == "absent":
+            # augenrules --load in ExecStartPost=, or the init script's auditctl -R after it started auditd
+            return "", ""
         return "", (f"{how}, and whether the -e 1 of these rules loads after it (audit-rules.service is "
                     f"{units.get('audit-rules.service', 'not known')}) is not known: loaded before, auditing "
                     "stays as auditd leaves it")
@@ -1171,11 +1185,11 @@ def _auditd_outcome(snapshot: HostSnapshot, params: SocketLoggingParams) -> Outc
         observed["auditd_exec_start"] = audit.auditd_exec_start
         evidence.append("/facts/audit/auditd_exec_start")
     if options is not None and "invalid" in options:
-        blockers.append(f"auditd.service starts auditd with arguments it refuses ({options['invalid']}, "
-                        f"ExecStart={audit.auditd_exec_start}): it prints its usage and does not start at boot")
+        blockers.append(f"{_auditd_starter(audit)} auditd with arguments it refuses ({options['invalid']}, "
+                        f"{_auditd_command(audit)}): it prints its usage and does not start at boot")
     config_dir = None if options is None else options.get("c")
     if config_dir is not None and config_dir.rstrip("/") != auditd_conf.DEFAULT_CONFIG_DIR:
-        doubt = doubt or (f"auditd.service starts auditd with -c {config_dir} (ExecStart={audit.auditd_exec_start}): "
+        doubt = doubt or (f"{_auditd_starter(audit)} auditd with -c {config_dir} ({_auditd_command(audit)}): "
                           f"it reads its auditd.conf there, not {config.origin}, which lbaudit read")
     if lossy and params.refuse_lossy_log_actions:
         blockers.append(f"{config.origin} lets auditd stop writing while the host runs on: "
@@ -1533,8 +1547,8 @@ persistent rules) fails the persistent scope, and the loaded one (auditctl -s or
 enabled finding: past it the kernel drops records the rules selected.  So do the persistent rules'
 last -b below min_backlog_limit (else the kernel command line's audit_backlog_limit=) and last
 -f 0 (a lost record not even reported), as the running values fail the enabled finding.  auditd
-sets the enabled flag when it starts, by its -s: an auditd.service ExecStart= (after its drop-ins)
-with -s disable fails the persistent scope unless the rules end with -e 1 or 2 (augenrules loads them
+sets the enabled flag when it starts, by its -s: an auditd.service ExecStart= (after its drop-ins),
+or without systemd the EXTRAOPTIONS Debian's init script gives auditd, with -s disable fails the persistent scope unless the rules end with -e 1 or 2 (augenrules loads them
 in ExecStartPost=, after auditd started; with audit-rules.service, which may load them first, -e 1
 is not reviewed), and -s nochange without such an -e leaves the flag as the kernel booted: it fails
 without audit=1 and is not reviewed where the command line is not known.  An ExecStart= whose

@@ -615,8 +615,50 @@ INIT_DEFAULTS = "/etc/default/auditd"  # what Debian's script sources: . /etc/de
 # /etc/audit/rules.d ] && /sbin/augenrules ;; esac", then "auditctl -R /etc/audit/audit.rules"
 DEBIAN_INIT_CASE = 'case "$USE_AUGENRULES" in'
 AUGENRULES_OFF = ("no", "NO")
-_ASSIGNMENT = re.compile(r"\s*(?:export\s+)?USE_AUGENRULES=(.*)")
+INIT_AUDITD = "/sbin/auditd"  # the script's DAEMON
 _PLAIN_VALUE = re.compile(r"\"([^\"$`\\]*)\"" + r"|'([^']*)'" + r"|([^\s\"'$`\\;&|<>()]*)")
+
+
+def _defaults_value(text: str, name: str) -> tuple[str | None, str, str | None]:
+    """The value /etc/default/auditd (``text``, sourced by the init script) gives the shell variable
+    ``name``: (value, "FILE:LINE" of the last assignment, None) with None for no assignment; or
+    (None, "", why) for a line that sets it in a way lbaudit does not read (an expansion, a command,
+    more words), where the value the script sees is not known."""
+    assignment = re.compile(rf"\s*(?:export\s+)?{name}=(.*)")
+    value, where = None, ""
+    for number, line in enumerate(text.splitlines(), start=1):
+        if name not in line or line.lstrip().startswith("#"):
+            continue
+        found = assignment.fullmatch(line.rstrip())
+        plain = _PLAIN_VALUE.fullmatch(found[1]) if found else None
+        if plain is None:
+            return None, "", f"{INIT_DEFAULTS}:{number}: {line.strip()!r} sets {name} in a way lbaudit does not read"
+        value, where = next(v for v in plain.groups() if v is not None), f"{INIT_DEFAULTS}:{number}"
+    return value, where, None
+
+
+def _init_script(ctx: CollectContext) -> tuple[str | None, str | None, list[Gap]]:
+    """Debian's init script (None when absent or another) and /etc/default/auditd (None when absent)."""
+    try:
+        script = ctx.target.read_text(INIT_SCRIPT)
+    except FileNotFoundError:
+        return None, None, []
+    except OSError as exc:
+        return None, None, [_gap("persistent_rules", f"{INIT_SCRIPT}: {rootfs.describe_os_error(exc)} (without "
+                                                     "systemd it loads the rules at boot)")]
+    if "USE_AUGENRULES" not in script:
+        return None, None, []
+    if DEBIAN_INIT_CASE not in script:
+        return None, None, [_gap("persistent_rules", f"{INIT_SCRIPT} (without systemd it loads the rules at boot) "
+                                                     "compiles rules.d depending on USE_AUGENRULES in a way lbaudit "
+                                                     "does not read")]
+    try:
+        return script, ctx.target.read_text(INIT_DEFAULTS), []
+    except FileNotFoundError:
+        return script, None, []
+    except OSError as exc:
+        return None, None, [_gap("persistent_rules", f"{INIT_DEFAULTS}: {rootfs.describe_os_error(exc)} (it sets "
+                                                     f"how {INIT_SCRIPT} starts auditd and loads the rules)")]
 
 
 def _init_script_rule_file(ctx: CollectContext) -> tuple[tuple[str, str] | None, list[Gap]]:
@@ -625,39 +667,28 @@ def _init_script_rule_file(ctx: CollectContext) -> tuple[tuple[str, str] | None,
     then loads /etc/audit/audit.rules with auditctl -R: with no, that file as it stands is what the
     boot loads, and rules.d is never compiled.  Another script that reads USE_AUGENRULES (RHEL 6's
     compiles only when it is set and not no) is a gap: which rules it loads is not known."""
-    try:
-        script = ctx.target.read_text(INIT_SCRIPT)
-    except FileNotFoundError:
-        return None, []
-    except OSError as exc:
-        return None, [_gap("persistent_rules", f"{INIT_SCRIPT}: {rootfs.describe_os_error(exc)} (without systemd "
-                                               "it loads the rules at boot)")]
-    if "USE_AUGENRULES" not in script:
-        return None, []
-    if DEBIAN_INIT_CASE not in script:
-        return None, [_gap("persistent_rules", f"{INIT_SCRIPT} (without systemd it loads the rules at boot) compiles "
-                                               "rules.d depending on USE_AUGENRULES in a way lbaudit does not read")]
-    try:
-        text = ctx.target.read_text(INIT_DEFAULTS)
-    except FileNotFoundError:
-        return None, []  # unset: the script compiles rules.d
-    except OSError as exc:
-        return None, [_gap("persistent_rules", f"{INIT_DEFAULTS}: {rootfs.describe_os_error(exc)} (its "
-                                               f"USE_AUGENRULES decides whether {INIT_SCRIPT} compiles rules.d)")]
-    value, where = None, ""
-    for number, line in enumerate(text.splitlines(), start=1):
-        if "USE_AUGENRULES" not in line or line.lstrip().startswith("#"):
-            continue
-        found = _ASSIGNMENT.fullmatch(line.rstrip())
-        plain = _PLAIN_VALUE.fullmatch(found[1]) if found else None
-        if plain is None:
-            return None, [_gap("persistent_rules", f"{INIT_DEFAULTS}:{number}: {line.strip()!r} sets USE_AUGENRULES "
-                                                   f"in a way lbaudit does not read (it decides whether {INIT_SCRIPT} "
-                                                   "compiles rules.d)")]
-        value, where = next(v for v in plain.groups() if v is not None), f"{INIT_DEFAULTS}:{number}"
+    script, defaults, gaps = _init_script(ctx)
+    if script is None or defaults is None:
+        return None, gaps  # no such script, or no defaults: the script compiles rules.d
+    value, where, unread = _defaults_value(defaults, "USE_AUGENRULES")
+    if unread is not None:
+        return None, [_gap("persistent_rules", f"{unread} (it decides whether {INIT_SCRIPT} compiles rules.d)")]
     if value not in AUGENRULES_OFF:
         return None, []
     return (AUDIT_RULES, f"{INIT_SCRIPT}, USE_AUGENRULES={value} at {where}"), []
+
+
+def _init_script_auditd_command(ctx: CollectContext) -> tuple[str | None, list[Gap]]:
+    """Without systemd, the command Debian's init script starts auditd with: ``/sbin/auditd``
+    and the words of EXTRAOPTIONS from /etc/default/auditd (``-- $EXTRAOPTIONS``, unquoted)."""
+    script, defaults, _ = _init_script(ctx)  # its gaps are the persistent rules' already
+    if script is None or "$EXTRAOPTIONS" not in script:
+        return None, []
+    value, _, unread = _defaults_value(defaults or "", "EXTRAOPTIONS")
+    if unread is not None:
+        return None, [Gap(section="audit", path=("persistent_rules", "problems"),
+                          reason=f"{unread} (the options {INIT_SCRIPT} starts auditd with)")]
+    return " ".join([INIT_AUDITD, *(value or "").split()]), []
 
 
 def _persistent(ctx: CollectContext) -> tuple[list[AuditRule] | None, str | None, list[Gap]]:
@@ -810,7 +841,11 @@ def collect_audit(ctx: CollectContext) -> tuple[AuditFacts | None, list[Gap]]:
     gaps += found
     boot_units, found = _boot_units(ctx)
     gaps += found
-    auditd_exec_start = _auditd_exec_start(ctx) if boot_units is not None else None
+    if boot_units is not None:
+        auditd_exec_start = _auditd_exec_start(ctx)
+    else:
+        auditd_exec_start, found = _init_script_auditd_command(ctx)
+        gaps += found
     io_uring_boot, found = _io_uring_boot(ctx)
     gaps += found
     machine = _machine(ctx)

@@ -710,9 +710,10 @@ class AuditFacts(StrictModel):
     # "audit-rules.service" of audit 4): "enabled", "disabled", "masked", "absent" or "unknown";
     # None when the host does not boot with systemd, or they were not read
     boot_units: dict[str, Literal["enabled", "disabled", "masked", "absent", "unknown"]] | None = None
-    # auditd.service's ExecStart= after its drop-ins, the command that starts auditd at boot: its -s
-    # (disable, nochange) decides whether auditd turns auditing on when it starts; None when not
-    # read (no systemd, no such unit, or a snapshot written before lbaudit read it)
+    # the command that starts auditd at boot: auditd.service's ExecStart= after its drop-ins, or
+    # without systemd Debian's init script's (/sbin/auditd and EXTRAOPTIONS of /etc/default/auditd);
+    # its -s (disable, nochange) decides whether auditd turns auditing on when it starts.  None when
+    # not read (no such unit or script, or a snapshot written before lbaudit read it)
     auditd_exec_start: str | None = None
     # io_uring of the running kernel (socket operations that bypass the syscall rules); None: not
     # read (offline, or a snapshot written before lbaudit read it)

@@ -100,3 +100,19 @@ def test_what_lbaudit_cannot_read_is_not_reviewed(tmp_path):
     assert other.status == Status.NOT_REVIEWED
     assert ("/etc/init.d/auditd (without systemd it loads the rules at boot) compiles rules.d depending on "
             "USE_AUGENRULES in a way lbaudit does not read") in other.message
+
+
+def test_extraoptions_that_disable_auditing_at_start_fail(tmp_path):
+    """Debian's script starts auditd with ``-- $EXTRAOPTIONS``: ``-s disable`` there turns auditing off
+    when auditd starts, before the script loads the rules (audit.socket_logging 1.13.0)."""
+    found = persistent_b64(tmp_path, 'EXTRAOPTIONS="-s disable"\nUSE_AUGENRULES="yes"\n')
+    assert found.status == Status.FAIL
+    assert found.message == (
+        "persistent rules b64: syscalls audited: /etc/init.d/auditd starts auditd with -s disable (/sbin/auditd -s "
+        "disable, with EXTRAOPTIONS of /etc/default/auditd): auditd turns auditing off when it starts, and no -e 1 "
+        "of these rules turns it back on")
+    unread = persistent_b64(tmp_path / "unread", 'EXTRAOPTIONS="$OPTS"\n')
+    assert unread.status == Status.NOT_REVIEWED
+    assert ("/etc/default/auditd:1: 'EXTRAOPTIONS=\"$OPTS\"' sets EXTRAOPTIONS in a way lbaudit does not read (the "
+            "options /etc/init.d/auditd starts auditd with)") in unread.message
+    assert persistent_b64(tmp_path / "empty", 'EXTRAOPTIONS=""\n').status == Status.PASS
