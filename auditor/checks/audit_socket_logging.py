@@ -434,7 +434,8 @@ def _scope_outcome(
             blockers.append(f"nothing loads these rules at boot ({_units_text(units)}): augenrules --load runs "
                             "when auditd.service (or audit-rules.service) starts")
             evidence.add("/facts/audit/boot_units")
-        # an image's boot entry that may start its kernel with auditing off (collected offline only)
+        # a boot entry (an image's, or the next boot's of a running host) that may start the kernel with
+        # auditing off
         boot_doubt = "; ".join([*sorted({g.reason for g in snapshot.gaps if g.section == "audit" and g.path == IMAGE_BOOT_AUDIT_GAP}),
                                 *([boot_doubt] if boot_doubt else [])])
     else:
@@ -1560,7 +1561,9 @@ of 64 records, which fails a min_backlog_limit above 64; a command line not read
 an older snapshot) makes the persistent scopes not_reviewed then.  An offline image whose boot
 loader files hold a kernel command line with audit=0 or off (audit=on too, read as 0 before Linux
 4.17), or that cannot all be read, has its persistent scopes not_reviewed: the boot entry it starts
-is not known, and with auditing off at boot no rule loads until reboot.
+is not known, and with auditing off at boot no rule loads until reboot.  So does a running host's
+(its boot loader files are the next boot's; /proc/cmdline is this boot's), read by the running
+kernel's release.
 
 On x86_64 the b64 findings also fail where the x32 ABI is usable: an x32 program makes each call
 as a syscall numbered from 0x40000000, audited as arch b64, and the kernel's audit_in_mask()

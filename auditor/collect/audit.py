@@ -379,26 +379,32 @@ def _boot_audit(ctx: CollectContext) -> tuple[tuple[str | None, int | None], lis
     return (audit_rules.boot_audit_param(cmdline, release), audit_rules.boot_backlog_limit_param(cmdline)), []
 
 
-def _image_boot_audit(ctx: CollectContext) -> list[Gap]:
-    """Offline, the boot entry an image starts is not known: a boot loader file whose kernel command
-    line turns auditing off (audit=0 or off; audit=on to a kernel before 4.17, whose release is not
-    known offline) may keep every persistent rule from loading, since the kernel then makes no audit
-    socket until reboot.  A boot loader file that cannot be read may hold such a line."""
+def _boot_loader_audit(ctx: CollectContext) -> list[Gap]:
+    """The kernel command lines of the boot loader files (the next boot's, on a running host), as
+    the persistent rules depend on them: one that turns auditing off (audit=0 or off; audit=on to a
+    kernel before 4.17) keeps every persistent rule from loading, since the kernel then makes no
+    audit socket until reboot.  Offline the boot entry an image starts is not known, and live the
+    entry the next boot starts is not either (a default, a recovery entry, a grub.cfg not yet
+    regenerated): any such line is a doubt.  A boot loader file that cannot be read may hold one.
+    Live, the next boot's kernel is taken to be the running one (its release tells how audit= reads)."""
     cmdlines, problems = image_boot_cmdlines(Path(ctx.root))
+    release = ctx.target.uname()[0] if ctx.target.runtime else None
+    whose = "the boot loader's" if ctx.target.runtime else "the image's"
+    unknown = "the next boot starts is not known" if ctx.target.runtime else "it starts is not known offline"
     off = []
     for origin, cmdline in cmdlines:
-        if audit_rules.boot_audit_param(cmdline) in ("off", "invalid"):
+        if audit_rules.boot_audit_param(cmdline, release) in ("off", "invalid"):
             values = [f"audit={value}" for param, value in kernel_parameters(cmdline) if param == "audit"]
             off.append(f"{origin} has {' '.join(values)}")
     gaps = []
     if off:
         gaps.append(Gap(section="audit", path=IMAGE_BOOT_AUDIT_GAP, reason=(
-            f"the image's kernel command line may turn auditing off ({'; '.join(off)}), and which boot entry it "
-            "starts is not known offline: audit=0 or off (audit=on too before Linux 4.17) disables the kernel's "
-            "audit until reboot, so no rule is loaded and none records")))
+            f"{whose} kernel command line may turn auditing off ({'; '.join(off)}), and which boot entry {unknown}: "
+            "audit=0 or off (audit=on too before Linux 4.17) disables the kernel's audit until reboot, so no rule is "
+            "loaded and none records")))
     if problems:
         gaps.append(Gap(section="audit", path=IMAGE_BOOT_AUDIT_GAP, reason=(
-            f"the image's boot loader configuration could not be read completely ({'; '.join(problems)}): its "
+            f"{whose} boot loader configuration could not be read completely ({'; '.join(problems)}): its "
             "kernel command line may turn auditing off (audit=0), which keeps every rule from loading")))
     return gaps
 
@@ -821,11 +827,13 @@ def collect_audit(ctx: CollectContext) -> tuple[AuditFacts | None, list[Gap]]:
         (boot, boot_backlog_limit), boot_gaps = _boot_audit(ctx)
         io_uring, uring_gaps = _io_uring(ctx)
         gaps += status_gaps + found + boot_gaps + uring_gaps
+        # the running kernel's command line is this boot's; the boot loader's is the next one's
+        gaps += _boot_loader_audit(ctx)
     else:
         enabled, rate_limit, loaded, io_uring = None, None, None, None
         # auditd_pid and boot_audit stay None: the findings that read them say "offline" themselves
         gaps += [_gap(f, OFFLINE_REASON, GapKind.NOT_APPLICABLE) for f in ("enabled", "loaded_rules", "io_uring")]
-        gaps += _image_boot_audit(ctx)
+        gaps += _boot_loader_audit(ctx)
     exists = config_dir_exists(ctx)
     if exists is False:
         persistent, source = [], None  # nothing to load at boot: seen, not a gap

@@ -665,8 +665,9 @@ class AuditDaemonProcess(StrictModel):
     exe: str | None = None  # /proc/PID/exe; None when it could not be read
 
 
-# The gap path under which an offline image's boot entry that may start its kernel with auditing off
-# is said (the collector writes it, audit.socket_logging makes the persistent scopes not_reviewed).
+# The gap path under which a boot entry that may start the kernel with auditing off is said (an
+# offline image's, or a running host's next boot's: the collector writes it, audit.socket_logging
+# makes the persistent scopes not_reviewed).
 IMAGE_BOOT_AUDIT_GAP = ("persistent_rules", "boot_audit")
 
 
