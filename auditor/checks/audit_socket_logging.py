@@ -1103,6 +1103,12 @@ def _daemon_doubt(snapshot: HostSnapshot, pid: int) -> tuple[str | None, str | N
         return None, (f"the kernel sends its records to pid {pid}, {process.name} ({process.exe or 'exe not readable'}), "
                       f"which is not an audit daemon lbaudit knows ({', '.join(AUDIT_DAEMONS)}): whether it writes "
                       "them cannot be told (the daemon may have died and its pid been reused)")
+    options = auditd_conf.auditd_argv_options(process.args) if process.args else None
+    config_dir = None if options is None else options.get("c")
+    if config_dir is not None and config_dir.rstrip("/") != auditd_conf.DEFAULT_CONFIG_DIR:
+        return None, (f"the audit daemon (pid {pid}) runs with -c {config_dir} ({' '.join(process.args or [])}): it "
+                      f"read its auditd.conf there, not {auditd_conf.DEFAULT_CONFIG_DIR}/auditd.conf, which lbaudit "
+                      "read")
     return None, None
 
 
@@ -1651,7 +1657,9 @@ namespace the collector cannot see also shows as 0).  A pid is not a running dae
 keeps the pid of a daemon that was killed (SIGKILL, a crash) until it next fails to send it a
 record, so the collector looks the pid up in its own pid namespace, where the kernel numbers it
 (kill(pid, 0), then /proc/PID/stat, comm and exe): no such process, a zombie, or a process stopped
-(SIGSTOP, state T, or held by a debugger, t: it reads no record until continued) fails; a process
+(SIGSTOP, state T, or held by a debugger, t: it reads no record until continued) fails; a daemon
+running with -c another directory (/proc/PID/cmdline: it read the auditd.conf there) is
+not_reviewed; a process
 whose executable (else its name) is none of auditd, go-audit, auditbeat, osqueryd (a reused pid, or
 a daemon lbaudit does not know) is not_reviewed, and so is a pid that could not be looked up (a
 /proc that is not lbaudit's pid namespace's, as in a container given the host's /proc) or a

@@ -811,7 +811,13 @@ def daemon_process(proc: str | None, pid: int) -> tuple[AuditDaemonProcess | Non
     except OSError:
         exe = None  # a kernel thread, or not readable: the name says what it is
     found = "exited" if state in (["Z"], ["X"], ["x"]) else "stopped" if state in (["T"], ["t"]) else "running"
-    return AuditDaemonProcess(state=found, name=name, exe=exe), []
+    try:
+        raw = read_regular(f"{proc}/{pid}/cmdline", 64 * 1024)
+        text = raw.decode("utf-8", "surrogateescape")
+        args: list[str] | None = (text[:-1] if text.endswith("\0") else text).split("\0") if text else None
+    except OSError:
+        args = None  # gone meanwhile, or not readable: what it was started with is not known
+    return AuditDaemonProcess(state=found, name=name, exe=exe, args=args), []
 
 
 def collect_audit(ctx: CollectContext) -> tuple[AuditFacts | None, list[Gap]]:

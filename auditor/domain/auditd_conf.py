@@ -177,6 +177,11 @@ def auditd_options(command: str) -> dict[str, str] | None:
         argv = shlex.split(command.lstrip("-@:+!"))  # systemd's command prefixes
     except ValueError:
         return None
+    return auditd_argv_options(argv)
+
+
+def auditd_argv_options(argv: list[str]) -> dict[str, str] | None:
+    """:func:`auditd_options` of an argument vector (a running auditd's /proc/PID/cmdline)."""
     if not argv or os.path.basename(argv[0]) != "auditd":
         return None
     options: dict[str, str] = {}

@@ -663,6 +663,9 @@ class AuditDaemonProcess(StrictModel):
     state: Literal["running", "stopped", "exited", "gone"]
     name: str | None = None  # /proc/PID/comm
     exe: str | None = None  # /proc/PID/exe; None when it could not be read
+    # /proc/PID/cmdline: the arguments it runs with (auditd's -c names the directory of the
+    # auditd.conf it read); None when not read (a snapshot before lbaudit read them, or unreadable)
+    args: list[str] | None = None
 
 
 # The gap path under which a boot entry that may start the kernel with auditing off is said (an
