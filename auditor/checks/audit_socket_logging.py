@@ -50,6 +50,7 @@ from auditor.model.facts import (
     NO_AUDITD_PROCESS_VERSIONS,
     NO_IO_URING_HOLDERS_VERSIONS,
     NO_X32_VERSIONS,
+    AuditFacts,
     AuditRule,
     HostSnapshot,
     MacosAudit,
@@ -425,12 +426,16 @@ def _scope_outcome(
             evidence.add(_pointer(field, index))
         loss, boot_doubt = _boot_loss_blockers(snapshot, rules, params, evidence)
         blockers += loss
+        startup_blocker, startup_doubt = _auditd_startup_part(snapshot, rules, evidence)
+        blockers += [startup_blocker] if startup_blocker else []
+        boot_doubt = "; ".join(part for part in (boot_doubt, startup_doubt) if part)
         units = snapshot.facts.audit.boot_units
         if units is not None and boot_loads_rules(units) is False:
             blockers.append(f"nothing loads these rules at boot ({_units_text(units)}): augenrules --load runs "
                             "when auditd.service (or audit-rules.service) starts")
             evidence.add("/facts/audit/boot_units")
-        # an image's boot entry that may start its kernel with auditing off (collected offline only)
+        # a boot entry (an image's, or the next boot's of a running host) that may start the kernel with
+        # auditing off
         boot_doubt = "; ".join([*sorted({g.reason for g in snapshot.gaps if g.section == "audit" and g.path == IMAGE_BOOT_AUDIT_GAP}),
                                 *([boot_doubt] if boot_doubt else [])])
     else:
@@ -699,6 +704,56 @@ def _enabled_outcome(snapshot: HostSnapshot, params: SocketLoggingParams) -> Out
 
 
 FAILURE_MEANING = {0: "silent", 1: "printk", 2: "panic"}
+
+
+def _auditd_starter(audit: AuditFacts) -> str:
+    """Who starts auditd at boot, as the findings name it: auditd.service's ExecStart= on a systemd
+    host, else Debian's init script (with its EXTRAOPTIONS)."""
+    return "auditd.service starts" if audit.boot_units is not None else "/etc/init.d/auditd starts"
+
+
+def _auditd_command(audit: AuditFacts) -> str:
+    return (f"ExecStart={audit.auditd_exec_start}" if audit.boot_units is not None
+            else f"{audit.auditd_exec_start}, with EXTRAOPTIONS of /etc/default/auditd")
+
+
+def _auditd_startup_part(snapshot: HostSnapshot, rules: list[AuditRule], evidence: set[str]) -> tuple[str, str]:
+    """(why auditing is off after boot because of how the boot starts auditd, a failure; why
+    that is not known, a doubt).  auditd sets the kernel's enabled flag when it starts, by its -s
+    (src/auditd.c: audit_set_enabled() unless -s nochange or the flag is 2): -s disable turns it
+    off, -s nochange leaves what the kernel booted with (on only with audit=1).  The rules
+    augenrules loads in ExecStartPost= (or the init script's auditctl -R) come after, so their last
+    -e 1 (or 2) turns it back on; with audit-rules.service (audit 4), which may load them before
+    auditd starts, only -e 2 does."""
+    audit = snapshot.facts.audit
+    command = audit.auditd_exec_start  # type: ignore[union-attr]
+    mode = auditd_conf.auditd_startup(command) if command else None
+    if mode not in ("disable", "nochange"):
+        return "", ""  # an auditd that refuses its arguments does not start: the daemon's finding says so
+    enable = last_control(rules, "enabled")
+    last = enable[2] if enable is not None else None
+    if last == "2":
+        return "", ""  # locked on by the rules: auditd leaves a locked flag alone
+    boot = audit.boot_audit  # type: ignore[union-attr]
+    how = f"{_auditd_starter(audit)} auditd with -s {mode} ({_auditd_command(audit)})"
+    evidence.add("/facts/audit/auditd_exec_start")
+    if last == "1":
+        units = audit.boot_units  # type: ignore[union-attr]
+        if units is None or units.get("audit-rules.service") == "absent":
+            # augenrules --load in ExecStartPost=, or the init script's auditctl -R after it started auditd
+            return "", ""
+        return "", (f"{how}, and whether the -e 1 of these rules loads after it (audit-rules.service is "
+                    f"{units.get('audit-rules.service', 'not known')}) is not known: loaded before, auditing "
+                    "stays as auditd leaves it")
+    if mode == "disable":
+        return f"{how}: auditd turns auditing off when it starts, and no -e 1 of these rules turns it back on", ""
+    if boot in ("off", "unset", "invalid"):
+        return (f"{how}: auditd leaves auditing as the kernel booted, off without audit=1 on its command line "
+                f"({BOOT_AUDIT_MEANING[boot]}), and no -e 1 of these rules turns it on"), ""
+    if boot is None:
+        return "", (f"{how}: auditd leaves auditing as the kernel booted, on only with audit=1 on its command line, "
+                    "which was not read, and no -e 1 of these rules turns it on")
+    return "", ""
 
 
 def _loss_blockers(snapshot: HostSnapshot, params: SocketLoggingParams) -> list[str]:
@@ -1037,11 +1092,23 @@ def _daemon_doubt(snapshot: HostSnapshot, pid: int) -> tuple[str | None, str | N
                 else f"process {pid} ({process.name}) has exited (a zombie not yet reaped)")
         return (f"the kernel names pid {pid} as its audit daemon, but {what}: the daemon died (a killed auditd stays registered until the kernel next fails to send it "
                 "a record), so no daemon takes the records"), None
+    if process.state == "stopped":
+        # kauditd keeps sending to the registered pid: a stopped daemon reads nothing, so the
+        # records wait in the kernel's queues until its backlog limit and are lost past it
+        return (f"the kernel sends its records to pid {pid} ({process.name}), which is stopped (by SIGSTOP, or "
+                "held by a debugger): it takes no record until it is continued, so nothing is written meanwhile "
+                "and the kernel loses what its backlog cannot hold"), None
     program = (process.exe or "").rsplit("/", 1)[-1].removesuffix(" (deleted)") or process.name
     if program not in AUDIT_DAEMONS:
         return None, (f"the kernel sends its records to pid {pid}, {process.name} ({process.exe or 'exe not readable'}), "
                       f"which is not an audit daemon lbaudit knows ({', '.join(AUDIT_DAEMONS)}): whether it writes "
                       "them cannot be told (the daemon may have died and its pid been reused)")
+    options = auditd_conf.auditd_argv_options(process.args) if process.args else None
+    config_dir = None if options is None else options.get("c")
+    if config_dir is not None and config_dir.rstrip("/") != auditd_conf.DEFAULT_CONFIG_DIR:
+        return None, (f"the audit daemon (pid {pid}) runs with -c {config_dir} ({' '.join(process.args or [])}): it "
+                      f"read its auditd.conf there, not {auditd_conf.DEFAULT_CONFIG_DIR}/auditd.conf, which lbaudit "
+                      "read")
     return None, None
 
 
@@ -1120,6 +1187,17 @@ def _auditd_outcome(snapshot: HostSnapshot, params: SocketLoggingParams) -> Outc
         evidence.append("/facts/audit/boot_units")
     if auditd_unit in ("disabled", "masked", "absent"):
         blockers.append(f"auditd.service is {auditd_unit}: no audit daemon runs after the next boot")
+    options = auditd_conf.auditd_options(audit.auditd_exec_start) if audit.auditd_exec_start else None
+    if options is not None:
+        observed["auditd_exec_start"] = audit.auditd_exec_start
+        evidence.append("/facts/audit/auditd_exec_start")
+    if options is not None and "invalid" in options:
+        blockers.append(f"{_auditd_starter(audit)} auditd with arguments it refuses ({options['invalid']}, "
+                        f"{_auditd_command(audit)}): it prints its usage and does not start at boot")
+    config_dir = None if options is None else options.get("c")
+    if config_dir is not None and config_dir.rstrip("/") != auditd_conf.DEFAULT_CONFIG_DIR:
+        doubt = doubt or (f"{_auditd_starter(audit)} auditd with -c {config_dir} ({_auditd_command(audit)}): "
+                          f"it reads its auditd.conf there, not {config.origin}, which lbaudit read")
     if lossy and params.refuse_lossy_log_actions:
         blockers.append(f"{config.origin} lets auditd stop writing while the host runs on: "
                         + ", ".join(f"{k} = {v.upper()}" for k, v in lossy.items()))
@@ -1368,7 +1446,7 @@ IO_URING_DISABLED = "kernel.io_uring_disabled"
 @check(
     name="audit.socket_logging",
     title="Socket syscalls are audited (loaded and persistent rules, every architecture)",
-    version="1.12.0",
+    version="1.13.0",
     needs=("audit",),
     platforms=("linux", "windows", "macos"),
     params=SocketLoggingParams,
@@ -1475,13 +1553,23 @@ exists but cannot be read is not_reviewed).  A rate limit other than 0 (the last
 persistent rules) fails the persistent scope, and the loaded one (auditctl -s or netlink) fails the
 enabled finding: past it the kernel drops records the rules selected.  So do the persistent rules'
 last -b below min_backlog_limit (else the kernel command line's audit_backlog_limit=) and last
--f 0 (a lost record not even reported), as the running values fail the enabled finding.  Boot
+-f 0 (a lost record not even reported), as the running values fail the enabled finding.  auditd
+sets the enabled flag when it starts, by its -s: an auditd.service ExecStart= (after its drop-ins),
+or without systemd the EXTRAOPTIONS Debian's init script gives auditd, with -s disable fails the persistent scope unless the rules end with -e 1 or 2 (augenrules loads them
+in ExecStartPost=, after auditd started; with audit-rules.service, which may load them first, -e 1
+is not reviewed), and -s nochange without such an -e leaves the flag as the kernel booted: it fails
+without audit=1 and is not reviewed where the command line is not known.  An ExecStart= whose
+arguments auditd refuses (it prints its usage and does not start) fails the audit records written
+finding, and one with -c another directory (auditd then reads its auditd.conf there) makes it not
+reviewed.  Boot
 rules with no -b and a kernel command line without audit_backlog_limit= leave the kernel's default
 of 64 records, which fails a min_backlog_limit above 64; a command line not read (offline, a gap,
 an older snapshot) makes the persistent scopes not_reviewed then.  An offline image whose boot
 loader files hold a kernel command line with audit=0 or off (audit=on too, read as 0 before Linux
 4.17), or that cannot all be read, has its persistent scopes not_reviewed: the boot entry it starts
-is not known, and with auditing off at boot no rule loads until reboot.
+is not known, and with auditing off at boot no rule loads until reboot.  So does a running host's
+(its boot loader files are the next boot's; /proc/cmdline is this boot's), read by the running
+kernel's release.
 
 On x86_64 the b64 findings also fail where the x32 ABI is usable: an x32 program makes each call
 as a syscall numbered from 0x40000000, audited as arch b64, and the kernel's audit_in_mask()
@@ -1568,7 +1656,10 @@ the records to its own log, rate-limited, or drops them, so the finding fails (a
 namespace the collector cannot see also shows as 0).  A pid is not a running daemon: the kernel
 keeps the pid of a daemon that was killed (SIGKILL, a crash) until it next fails to send it a
 record, so the collector looks the pid up in its own pid namespace, where the kernel numbers it
-(kill(pid, 0), then /proc/PID/stat, comm and exe): no such process, or a zombie, fails; a process
+(kill(pid, 0), then /proc/PID/stat, comm and exe): no such process, a zombie, or a process stopped
+(SIGSTOP, state T, or held by a debugger, t: it reads no record until continued) fails; a daemon
+running with -c another directory (/proc/PID/cmdline: it read the auditd.conf there) is
+not_reviewed; a process
 whose executable (else its name) is none of auditd, go-audit, auditbeat, osqueryd (a reused pid, or
 a daemon lbaudit does not know) is not_reviewed, and so is a pid that could not be looked up (a
 /proc that is not lbaudit's pid namespace's, as in a container given the host's /proc) or a

@@ -11,7 +11,8 @@ The persistent rules are what the next boot loads: the augenrules compilation of
 ``/etc/audit/rules.d/*.rules`` when that directory exists (auditd's start runs ``augenrules
 --load``, which rewrites audit.rules from it even when it holds no ``*.rules`` file), else
 ``/etc/audit/audit.rules``; or, where the boot's systemd units load a file with ``auditctl -R``
-instead of running augenrules (:data:`RULE_LOADERS`), that file.  They are read through :mod:`rootfs`, so the same code serves an
+instead of running augenrules (:data:`RULE_LOADERS`), that file; without systemd, Debian's init
+script loads audit.rules as it stands when /etc/default/auditd sets USE_AUGENRULES=no.  They are read through :mod:`rootfs`, so the same code serves an
 offline root directory, where the runtime state is not applicable.  A line the parser refuses is
 recorded as a Gap under ``<field>/problems``; the rules are kept.  A host without ``/etc/audit``
 at all has no persistent rules: ``config_dir_exists`` is False and the persistent rules are empty,
@@ -22,6 +23,7 @@ to nothing (in an image, perhaps a mount that is not there), stays a Gap.
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import stat
 from pathlib import Path
@@ -163,7 +165,25 @@ def _loaded(ctx: CollectContext) -> tuple[list[AuditRule] | None, list[Gap]]:
     if not result.ok:
         return None, [_gap("loaded_rules", result.reason)]
     parsed = audit_rules.parse_auditctl_list(result.stdout, _machine(ctx))
-    return parsed.rules, _problem_gaps("loaded_rules", parsed.problems)
+    return parsed.rules, _problem_gaps("loaded_rules", parsed.problems + _listing_line_breaks(ctx))
+
+
+def _listing_line_breaks(ctx: CollectContext) -> list[Problem]:
+    """Rules whose ``auditctl -l`` lines cannot be trusted: a key, exe, path or dir holding a line
+    break (auditctl takes one) is printed as it is, so what follows the break reads as a rule the
+    kernel does not hold (a phantom ``-a always,exit ... -S bind,connect`` after a rule for getpid).
+    The text cannot show it, so the kernel is asked for the same list over netlink.  Reading it
+    needs what ``auditctl -l`` needs (CAP_AUDIT_CONTROL, the initial namespaces), so it fails only
+    where auditctl -l would too; a failure is then not a problem of its own."""
+    try:
+        kernel_rules = audit_netlink.list_rules(ctx.command_timeout)
+    except OSError:
+        return []
+    return [Problem(audit_rules.AUDITCTL_LIST, None, None,
+                    f"the kernel's rule {number} ({NETLINK_LIST}) holds a line break in its {name} ({text!r}): "
+                    "auditctl -l prints it over several lines, and the lines after the break read as rules the "
+                    "kernel does not hold, so the listing cannot be read")
+            for number, name, text in audit_netlink.line_broken_strings(kernel_rules)]
 
 
 def _netlink_enabled(ctx: CollectContext, loss: dict[str, int | None]) -> Status:
@@ -359,26 +379,32 @@ def _boot_audit(ctx: CollectContext) -> tuple[tuple[str | None, int | None], lis
     return (audit_rules.boot_audit_param(cmdline, release), audit_rules.boot_backlog_limit_param(cmdline)), []
 
 
-def _image_boot_audit(ctx: CollectContext) -> list[Gap]:
-    """Offline, the boot entry an image starts is not known: a boot loader file whose kernel command
-    line turns auditing off (audit=0 or off; audit=on to a kernel before 4.17, whose release is not
-    known offline) may keep every persistent rule from loading, since the kernel then makes no audit
-    socket until reboot.  A boot loader file that cannot be read may hold such a line."""
+def _boot_loader_audit(ctx: CollectContext) -> list[Gap]:
+    """The kernel command lines of the boot loader files (the next boot's, on a running host), as
+    the persistent rules depend on them: one that turns auditing off (audit=0 or off; audit=on to a
+    kernel before 4.17) keeps every persistent rule from loading, since the kernel then makes no
+    audit socket until reboot.  Offline the boot entry an image starts is not known, and live the
+    entry the next boot starts is not either (a default, a recovery entry, a grub.cfg not yet
+    regenerated): any such line is a doubt.  A boot loader file that cannot be read may hold one.
+    Live, the next boot's kernel is taken to be the running one (its release tells how audit= reads)."""
     cmdlines, problems = image_boot_cmdlines(Path(ctx.root))
+    release = ctx.target.uname()[0] if ctx.target.runtime else None
+    whose = "the boot loader's" if ctx.target.runtime else "the image's"
+    unknown = "the next boot starts is not known" if ctx.target.runtime else "it starts is not known offline"
     off = []
     for origin, cmdline in cmdlines:
-        if audit_rules.boot_audit_param(cmdline) in ("off", "invalid"):
+        if audit_rules.boot_audit_param(cmdline, release) in ("off", "invalid"):
             values = [f"audit={value}" for param, value in kernel_parameters(cmdline) if param == "audit"]
             off.append(f"{origin} has {' '.join(values)}")
     gaps = []
     if off:
         gaps.append(Gap(section="audit", path=IMAGE_BOOT_AUDIT_GAP, reason=(
-            f"the image's kernel command line may turn auditing off ({'; '.join(off)}), and which boot entry it "
-            "starts is not known offline: audit=0 or off (audit=on too before Linux 4.17) disables the kernel's "
-            "audit until reboot, so no rule is loaded and none records")))
+            f"{whose} kernel command line may turn auditing off ({'; '.join(off)}), and which boot entry {unknown}: "
+            "audit=0 or off (audit=on too before Linux 4.17) disables the kernel's audit until reboot, so no rule is "
+            "loaded and none records")))
     if problems:
         gaps.append(Gap(section="audit", path=IMAGE_BOOT_AUDIT_GAP, reason=(
-            f"the image's boot loader configuration could not be read completely ({'; '.join(problems)}): its "
+            f"{whose} boot loader configuration could not be read completely ({'; '.join(problems)}): its "
             "kernel command line may turn auditing off (audit=0), which keeps every rule from loading")))
     return gaps
 
@@ -430,6 +456,14 @@ def _boot_units(ctx: CollectContext) -> tuple[dict[str, str] | None, list[Gap]]:
         problems += found
     gaps = [Gap(section="audit", path=("boot_units", "problems"), reason=p) for p in sorted(set(problems))]
     return states, gaps
+
+
+def _auditd_exec_start(ctx: CollectContext) -> str | None:
+    """auditd.service's ExecStart= after its drop-ins (the last one: a forking service runs one);
+    None when the unit is absent, masked or unreadable (the boot units say so themselves)."""
+    values, _ = systemd_sockets.unit_list_setting(Path(ctx.root), "auditd.service", "Service", "ExecStart",
+                                                  ctx.target.runtime)
+    return values[-1] if values else None
 
 
 def _auditd_conf_refusal(ctx: CollectContext) -> str | None:
@@ -562,7 +596,7 @@ def _boot_rule_file(ctx: CollectContext) -> tuple[tuple[str, str] | None, list[G
     says: not booted with systemd, units absent, unreadable, which the boot units say themselves).
     A command lbaudit cannot read, or two files, is a gap: which rules load is not known."""
     if not _boot_units_seen(ctx):
-        return None, []
+        return _init_script_rule_file(ctx)
     files: list[tuple[str, str]] = []
     for unit, key in RULE_LOADERS:
         values, _ = systemd_sockets.unit_list_setting(Path(ctx.root), unit, "Service", key, ctx.target.runtime)
@@ -579,6 +613,88 @@ def _boot_rule_file(ctx: CollectContext) -> tuple[tuple[str, str] | None, list[G
         shown = "; ".join(setting for _, setting in files)
         return None, [_gap("persistent_rules", f"the boot loads more than one rules file ({shown}): lbaudit reads one")]
     return (files[0] if files else None), []
+
+
+INIT_SCRIPT = "/etc/init.d/auditd"
+INIT_DEFAULTS = "/etc/default/auditd"  # what Debian's script sources: . /etc/default/"$NAME"
+# Debian's script (for sysvinit, Devuan): "case "$USE_AUGENRULES" in no|NO) ;; *) [ -d
+# /etc/audit/rules.d ] && /sbin/augenrules ;; esac", then "auditctl -R /etc/audit/audit.rules"
+DEBIAN_INIT_CASE = 'case "$USE_AUGENRULES" in'
+AUGENRULES_OFF = ("no", "NO")
+INIT_AUDITD = "/sbin/auditd"  # the script's DAEMON
+_PLAIN_VALUE = re.compile(r"\"([^\"$`\\]*)\"" + r"|'([^']*)'" + r"|([^\s\"'$`\\;&|<>()]*)")
+
+
+def _defaults_value(text: str, name: str) -> tuple[str | None, str, str | None]:
+    """The value /etc/default/auditd (``text``, sourced by the init script) gives the shell variable
+    ``name``: (value, "FILE:LINE" of the last assignment, None) with None for no assignment; or
+    (None, "", why) for a line that sets it in a way lbaudit does not read (an expansion, a command,
+    more words), where the value the script sees is not known."""
+    assignment = re.compile(rf"\s*(?:export\s+)?{name}=(.*)")
+    value, where = None, ""
+    for number, line in enumerate(text.splitlines(), start=1):
+        if name not in line or line.lstrip().startswith("#"):
+            continue
+        found = assignment.fullmatch(line.rstrip())
+        plain = _PLAIN_VALUE.fullmatch(found[1]) if found else None
+        if plain is None:
+            return None, "", f"{INIT_DEFAULTS}:{number}: {line.strip()!r} sets {name} in a way lbaudit does not read"
+        value, where = next(v for v in plain.groups() if v is not None), f"{INIT_DEFAULTS}:{number}"
+    return value, where, None
+
+
+def _init_script(ctx: CollectContext) -> tuple[str | None, str | None, list[Gap]]:
+    """Debian's init script (None when absent or another) and /etc/default/auditd (None when absent)."""
+    try:
+        script = ctx.target.read_text(INIT_SCRIPT)
+    except FileNotFoundError:
+        return None, None, []
+    except OSError as exc:
+        return None, None, [_gap("persistent_rules", f"{INIT_SCRIPT}: {rootfs.describe_os_error(exc)} (without "
+                                                     "systemd it loads the rules at boot)")]
+    if "USE_AUGENRULES" not in script:
+        return None, None, []
+    if DEBIAN_INIT_CASE not in script:
+        return None, None, [_gap("persistent_rules", f"{INIT_SCRIPT} (without systemd it loads the rules at boot) "
+                                                     "compiles rules.d depending on USE_AUGENRULES in a way lbaudit "
+                                                     "does not read")]
+    try:
+        return script, ctx.target.read_text(INIT_DEFAULTS), []
+    except FileNotFoundError:
+        return script, None, []
+    except OSError as exc:
+        return None, None, [_gap("persistent_rules", f"{INIT_DEFAULTS}: {rootfs.describe_os_error(exc)} (it sets "
+                                                     f"how {INIT_SCRIPT} starts auditd and loads the rules)")]
+
+
+def _init_script_rule_file(ctx: CollectContext) -> tuple[tuple[str, str] | None, list[Gap]]:
+    """Without systemd, the init script loads the rules.  Debian's (:data:`DEBIAN_INIT_CASE`)
+    compiles rules.d with augenrules unless USE_AUGENRULES of /etc/default/auditd is no or NO, and
+    then loads /etc/audit/audit.rules with auditctl -R: with no, that file as it stands is what the
+    boot loads, and rules.d is never compiled.  Another script that reads USE_AUGENRULES (RHEL 6's
+    compiles only when it is set and not no) is a gap: which rules it loads is not known."""
+    script, defaults, gaps = _init_script(ctx)
+    if script is None or defaults is None:
+        return None, gaps  # no such script, or no defaults: the script compiles rules.d
+    value, where, unread = _defaults_value(defaults, "USE_AUGENRULES")
+    if unread is not None:
+        return None, [_gap("persistent_rules", f"{unread} (it decides whether {INIT_SCRIPT} compiles rules.d)")]
+    if value not in AUGENRULES_OFF:
+        return None, []
+    return (AUDIT_RULES, f"{INIT_SCRIPT}, USE_AUGENRULES={value} at {where}"), []
+
+
+def _init_script_auditd_command(ctx: CollectContext) -> tuple[str | None, list[Gap]]:
+    """Without systemd, the command Debian's init script starts auditd with: ``/sbin/auditd``
+    and the words of EXTRAOPTIONS from /etc/default/auditd (``-- $EXTRAOPTIONS``, unquoted)."""
+    script, defaults, _ = _init_script(ctx)  # its gaps are the persistent rules' already
+    if script is None or "$EXTRAOPTIONS" not in script:
+        return None, []
+    value, _, unread = _defaults_value(defaults or "", "EXTRAOPTIONS")
+    if unread is not None:
+        return None, [Gap(section="audit", path=("persistent_rules", "problems"),
+                          reason=f"{unread} (the options {INIT_SCRIPT} starts auditd with)")]
+    return " ".join([INIT_AUDITD, *(value or "").split()]), []
 
 
 def _persistent(ctx: CollectContext) -> tuple[list[AuditRule] | None, str | None, list[Gap]]:
@@ -694,7 +810,14 @@ def daemon_process(proc: str | None, pid: int) -> tuple[AuditDaemonProcess | Non
         exe: str | None = os.readlink(f"{proc}/{pid}/exe")
     except OSError:
         exe = None  # a kernel thread, or not readable: the name says what it is
-    return AuditDaemonProcess(state="exited" if state in (["Z"], ["X"], ["x"]) else "running", name=name, exe=exe), []
+    found = "exited" if state in (["Z"], ["X"], ["x"]) else "stopped" if state in (["T"], ["t"]) else "running"
+    try:
+        raw = read_regular(f"{proc}/{pid}/cmdline", 64 * 1024)
+        text = raw.decode("utf-8", "surrogateescape")
+        args: list[str] | None = (text[:-1] if text.endswith("\0") else text).split("\0") if text else None
+    except OSError:
+        args = None  # gone meanwhile, or not readable: what it was started with is not known
+    return AuditDaemonProcess(state=found, name=name, exe=exe, args=args), []
 
 
 def collect_audit(ctx: CollectContext) -> tuple[AuditFacts | None, list[Gap]]:
@@ -710,11 +833,13 @@ def collect_audit(ctx: CollectContext) -> tuple[AuditFacts | None, list[Gap]]:
         (boot, boot_backlog_limit), boot_gaps = _boot_audit(ctx)
         io_uring, uring_gaps = _io_uring(ctx)
         gaps += status_gaps + found + boot_gaps + uring_gaps
+        # the running kernel's command line is this boot's; the boot loader's is the next one's
+        gaps += _boot_loader_audit(ctx)
     else:
         enabled, rate_limit, loaded, io_uring = None, None, None, None
         # auditd_pid and boot_audit stay None: the findings that read them say "offline" themselves
         gaps += [_gap(f, OFFLINE_REASON, GapKind.NOT_APPLICABLE) for f in ("enabled", "loaded_rules", "io_uring")]
-        gaps += _image_boot_audit(ctx)
+        gaps += _boot_loader_audit(ctx)
     exists = config_dir_exists(ctx)
     if exists is False:
         persistent, source = [], None  # nothing to load at boot: seen, not a gap
@@ -730,6 +855,11 @@ def collect_audit(ctx: CollectContext) -> tuple[AuditFacts | None, list[Gap]]:
     gaps += found
     boot_units, found = _boot_units(ctx)
     gaps += found
+    if boot_units is not None:
+        auditd_exec_start = _auditd_exec_start(ctx)
+    else:
+        auditd_exec_start, found = _init_script_auditd_command(ctx)
+        gaps += found
     io_uring_boot, found = _io_uring_boot(ctx)
     gaps += found
     machine = _machine(ctx)
@@ -743,7 +873,7 @@ def collect_audit(ctx: CollectContext) -> tuple[AuditFacts | None, list[Gap]]:
         enabled=enabled, rate_limit=rate_limit, loaded_rules=loaded, persistent_rules=persistent, persistent_source=source,
         runtime_source=runtime_source, config_dir_exists=exists, machine=machine,
         auditd_pid=pid, auditd_process=process, auditd_config=auditd_config, boot_audit=boot,
-        boot_backlog_limit=boot_backlog_limit, boot_units=boot_units,  # type: ignore[arg-type]
+        boot_backlog_limit=boot_backlog_limit, boot_units=boot_units, auditd_exec_start=auditd_exec_start,  # type: ignore[arg-type]
         auditd_installed=_auditd_installed(ctx), io_uring=io_uring, io_uring_boot=io_uring_boot, x32=x32, **loss,  # type: ignore[arg-type]
     )
     return facts, gaps

@@ -336,6 +336,19 @@ def render_rule(rule: KernelRule, machine: str | None) -> str:
     return " ".join(parts)
 
 
+def line_broken_strings(rules: list[KernelRule]) -> list[tuple[int, str, bytes]]:
+    """(rule number from 1, field name, the string) of each string field of ``rules`` that holds a
+    line break.  auditctl takes one in a key (``-k``), exe, path or dir value and ``auditctl -l``
+    prints it as it is, so the listing goes on with lines that read as rules the kernel does not
+    hold: the listing can no longer be read a rule a line."""
+    found = []
+    for number, rule in enumerate(rules, start=1):
+        for item in rule.fields:
+            if item.text is not None and b"\n" in item.text:
+                found.append((number, FIELD_NAMES.get(item.type, str(item.type)), item.text))
+    return found
+
+
 # ---------------------------------------------------------------- I/O
 
 

@@ -16,11 +16,15 @@ file leaves every default (write_logs yes, local_events yes).
 
 from __future__ import annotations
 
+import os
+import shlex
+
 from auditor.errors import Problem
 from auditor.model.facts import AuditdConfig
 
 LINE_BUFFER = 512  # auditd's char buf[512]
 DEFAULT_LOG_FILE = "/var/log/audit/audit.log"
+DEFAULT_CONFIG_DIR = "/etc/audit"  # where auditd reads auditd.conf without -c
 
 # keywords[] of src/auditd-config.c: the maximum number of options after the value
 KEYWORDS = {
@@ -156,3 +160,62 @@ def parse_auditd_conf(text: str | None, origin: str) -> tuple[AuditdConfig, list
 def lossy_actions(config: AuditdConfig) -> dict[str, str]:
     """The actions of ``config`` after which auditd writes no more records while their condition lasts."""
     return {key: value for key, value in config.actions.items() if value in LOSSY_ACTIONS.get(key, ())}
+
+
+# auditd's getopt string (src/auditd.c): -f, -l, -n take nothing, -s and -c a value
+AUDITD_FLAGS = frozenset("fln")
+AUDITD_WITH_VALUE = frozenset("sc")
+STARTUP_STATES = ("disable", "enable", "nochange")
+
+
+def auditd_options(command: str) -> dict[str, str] | None:
+    """The options auditd started by ``command`` (an ExecStart= value) takes, as its getopt reads
+    them (``-s disable``, ``-sdisable``, ``-ns disable``): {"s": ..., "c": ...} for those given, and
+    "invalid" mapped to the reason when auditd refuses its arguments (usage(): it does not start).
+    None when the command is not auditd's or cannot be read."""
+    try:
+        argv = shlex.split(command.lstrip("-@:+!"))  # systemd's command prefixes
+    except ValueError:
+        return None
+    return auditd_argv_options(argv)
+
+
+def auditd_argv_options(argv: list[str]) -> dict[str, str] | None:
+    """:func:`auditd_options` of an argument vector (a running auditd's /proc/PID/cmdline)."""
+    if not argv or os.path.basename(argv[0]) != "auditd":
+        return None
+    options: dict[str, str] = {}
+    args = iter(argv[1:])
+    for arg in args:
+        if arg == "--" or not arg.startswith("-") or arg == "-":
+            # auditd takes no operand ("if (optind < argc) usage()"); getopt moves them to the end
+            if arg != "--" or next(args, None) is not None:
+                return {"invalid": f"operand {arg!r}" if arg != "--" else "an operand after --"}
+            break
+        letters = arg[1:]
+        while letters:
+            letter, letters = letters[0], letters[1:]
+            if letter in AUDITD_FLAGS:
+                continue
+            if letter not in AUDITD_WITH_VALUE:
+                return {"invalid": f"unknown option -{letter}"}
+            value = letters or next(args, None)
+            letters = ""
+            if value is None:
+                return {"invalid": f"-{letter} without its value"}
+            if letter == "s" and value not in STARTUP_STATES:
+                return {"invalid": f"-s {value} (disable, enable or nochange expected)"}
+            options[letter] = value
+    return options
+
+
+def auditd_startup(command: str) -> str | None:
+    """What auditd started by ``command`` (an ExecStart= value) does with the kernel's enabled
+    flag when it starts (its ``-s``): "enable" (the default), "disable" or "nochange"; "invalid"
+    when auditd refuses its arguments (usage(), it does not start); None when the command is not
+    auditd's or cannot be read.  auditd then calls audit_set_enabled() unless -s nochange or the
+    flag is 2 (locked), before the rules that ExecStartPost= loads."""
+    options = auditd_options(command)
+    if options is None:
+        return None
+    return "invalid" if "invalid" in options else options.get("s", "enable")

@@ -658,13 +658,19 @@ class AuditDaemonProcess(StrictModel):
     kernel keeps the pid of a daemon that died (SIGKILL, a crash) until it next fails to send it a
     record, so the pid alone does not say a daemon runs."""
 
-    state: Literal["running", "exited", "gone"]  # exited: a zombie not yet reaped; gone: no such process
+    # exited: a zombie not yet reaped; gone: no such process; stopped: by a signal (SIGSTOP, state T)
+    # or a debugger (tracing stop, t), so it takes no record until continued
+    state: Literal["running", "stopped", "exited", "gone"]
     name: str | None = None  # /proc/PID/comm
     exe: str | None = None  # /proc/PID/exe; None when it could not be read
+    # /proc/PID/cmdline: the arguments it runs with (auditd's -c names the directory of the
+    # auditd.conf it read); None when not read (a snapshot before lbaudit read them, or unreadable)
+    args: list[str] | None = None
 
 
-# The gap path under which an offline image's boot entry that may start its kernel with auditing off
-# is said (the collector writes it, audit.socket_logging makes the persistent scopes not_reviewed).
+# The gap path under which a boot entry that may start the kernel with auditing off is said (an
+# offline image's, or a running host's next boot's: the collector writes it, audit.socket_logging
+# makes the persistent scopes not_reviewed).
 IMAGE_BOOT_AUDIT_GAP = ("persistent_rules", "boot_audit")
 
 
@@ -708,6 +714,11 @@ class AuditFacts(StrictModel):
     # "audit-rules.service" of audit 4): "enabled", "disabled", "masked", "absent" or "unknown";
     # None when the host does not boot with systemd, or they were not read
     boot_units: dict[str, Literal["enabled", "disabled", "masked", "absent", "unknown"]] | None = None
+    # the command that starts auditd at boot: auditd.service's ExecStart= after its drop-ins, or
+    # without systemd Debian's init script's (/sbin/auditd and EXTRAOPTIONS of /etc/default/auditd);
+    # its -s (disable, nochange) decides whether auditd turns auditing on when it starts.  None when
+    # not read (no such unit or script, or a snapshot written before lbaudit read it)
+    auditd_exec_start: str | None = None
     # io_uring of the running kernel (socket operations that bypass the syscall rules); None: not
     # read (offline, or a snapshot written before lbaudit read it)
     io_uring: IoUringState | None = None

@@ -160,7 +160,8 @@ def test_a_killed_registered_daemon_fails_live(tmp_path: Path):
             pytest.skip(f"the kernel refused AUDIT_SET pid here (error {answer}): not the initial namespaces")
         assert _registered_pid() == child.pid
         alive = _collected_audit()
-        assert alive.facts.audit.auditd_process == AuditDaemonProcess(state="running", name="auditd", exe=str(daemon))
+        assert alive.facts.audit.auditd_process == AuditDaemonProcess(state="running", name="auditd", exe=str(daemon),
+                                                                      args=[str(daemon), "-c", REGISTER])
         assert judged(alive)[1].startswith(f"auditd (pid {child.pid}) is registered with the kernel and runs") \
             or judged(alive)[0] != Status.PASS  # other parts of this host (auditd.conf) may decide it
         child.kill()

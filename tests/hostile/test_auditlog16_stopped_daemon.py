@@ -1,0 +1,59 @@
+"""Hostile corpus: an audit daemon stopped with SIGSTOP (or held by a debugger) writes nothing.
+
+``kill -STOP $(pidof auditd)`` blinds the audit log without killing the daemon: it stays registered
+with the kernel, its pid runs (state T in /proc/PID/stat), and kauditd keeps handing it records
+it never reads, so they wait in the kernel's queues until the backlog limit and are lost past it.
+lbaudit read every state but a zombie as "running", so "audit records written" passed while no
+record was written.  A stopped (T) or traced (t) daemon is now its own state, and a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+
+import pytest
+
+from auditor.checks.audit_socket_logging import SocketLoggingParams, audit_socket_logging
+from auditor.collect.audit import daemon_process
+from auditor.model.facts import AuditDaemonProcess, AuditFacts
+from auditor.model.result import Status
+from tests.factories import X32_OFF, running_auditd, snapshot
+
+SUBJECT = "audit records written"
+SLEEPER = "import sys; sys.stdin.read()"
+
+
+def judged(process: AuditDaemonProcess) -> tuple[Status, str]:
+    facts = AuditFacts(x32=X32_OFF, enabled=1, runtime_source="auditctl", loaded_rules=[], persistent_rules=[],
+                       **{**running_auditd(612), "auditd_process": process})
+    [outcome] = [o for o in audit_socket_logging.run(snapshot(audit=facts), SocketLoggingParams())
+                 if o.subject == SUBJECT]
+    return outcome.status, outcome.message
+
+
+def test_a_stopped_audit_daemon_fails():
+    status, message = judged(AuditDaemonProcess(state="stopped", name="auditd", exe="/usr/sbin/auditd"))
+    assert status == Status.FAIL
+    assert message == ("audit records are not written: the kernel sends its records to pid 612 (auditd), which is "
+                       "stopped (by SIGSTOP, or held by a debugger): it takes no record until it is continued, so "
+                       "nothing is written meanwhile and the kernel loses what its backlog cannot hold")
+
+
+@pytest.mark.live  # reads this host's /proc, as the collector does
+def test_a_process_stopped_by_sigstop_is_read_as_stopped():
+    child = subprocess.Popen([sys.executable, "-c", SLEEPER], stdin=subprocess.PIPE)
+    try:
+        child.send_signal(signal.SIGSTOP)
+        os.waitid(os.P_PID, child.pid, os.WSTOPPED | os.WNOWAIT)  # the kernel has stopped it
+        found, gaps = daemon_process("/proc", child.pid)
+        assert gaps == [] and found is not None
+        assert (found.state, found.exe) == ("stopped", os.path.realpath(sys.executable))
+        child.send_signal(signal.SIGCONT)
+        os.waitid(os.P_PID, child.pid, os.WCONTINUED | os.WNOWAIT)
+        assert daemon_process("/proc", child.pid)[0].state == "running"  # type: ignore[union-attr]
+    finally:
+        child.kill()
+        child.wait()
