@@ -438,8 +438,7 @@ def _max_user_port_headroom(snapshot: HostSnapshot, rate: float, maximum: float,
     subject = f"{subject} {low}-{high})"
     if length.seconds is None:
         return not_reviewed(subject, f"how long Windows keeps a port in TIME_WAIT is not known: {length.reason}")
-    evidence = (legacy.pointer,) if legacy.pointer else ()
-    pool = _sysctl.EphemeralPool(low, high, (), evidence)
+    pool = _platforms.max_user_port_pool(snapshot, legacy.value, legacy.pointer)
     return _peak_headroom(_sysctl.PoolLookup(pool, low, high, legacy.pointer, None), rate, maximum,
                           length.seconds, length.source, subject)
 
