@@ -359,6 +359,15 @@ def ephemeral_pool(snapshot: HostSnapshot) -> PoolLookup:
         low, high = parse_port_range(port_range.setting.value, configured=is_configured(port_range))
     except SysctlValueError as exc:
         return PoolLookup(None, None, None, port_range.pointer, f"malformed value: {exc}")
+    configured = is_configured(port_range)
+    if not configured and low < LOWEST_RANGE_PORT:
+        # No kernel holds it (a write of it is EINVAL), so no kernel printed it.  Judged as read, port
+        # 0 (which means "any" and is never handed out) counted in the pool: "0 65535" passed a
+        # minimum no kernel's pool meets, and bounds of min_low 0.
+        return PoolLookup(None, None, None, port_range.pointer,
+                          f"{PORT_RANGE} = {port_range.setting.value} is not a value the kernel holds: the range "
+                          f"starts at port {LOWEST_RANGE_PORT} at least (the kernel refuses 0), so this running value "
+                          "was not printed by a kernel (an edited or damaged snapshot?)")
     refused = _refused_at_boot(snapshot, port_range.setting, low, high)
     if refused is not None:
         return PoolLookup(None, None, None, port_range.pointer, refused)

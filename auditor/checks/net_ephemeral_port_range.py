@@ -482,6 +482,9 @@ depends on whether the kernel took that write, and the findings are not_reviewed
 space inside it (`8080, 9000` is refused whole: EINVAL) and at most a trailing comma; a value the
 kernel refuses leaves the findings that need it not_reviewed.
 
+A running range that starts at port 0 is not a value any kernel holds (nor prints): its findings are
+not_reviewed, naming it (judged as read, port 0 counted in the pool).
+
 An offline image is judged on the range its configuration sets only when the kernel takes it at
 boot: a low end below 1, or below ip_unprivileged_port_start at the moment it is written (1024,
 or the value set before it if the kernel took that), is refused (EINVAL) and the kernel keeps its own default, so the pool,
