@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Iterable
 
 from auditor.domain.sysctl import (
     KERNEL_SEPARATORS,
@@ -205,6 +206,12 @@ def parse_port_list(value: str, key: str = RESERVED_PORTS, configured: bool = Fa
         if low > high:
             raise SysctlValueError(key, value, f"range {item!r} runs backwards")
         spans.append((low, high))
+    return merged_spans(spans)
+
+
+def merged_spans(spans: Iterable[tuple[int, int]]) -> tuple[tuple[int, int], ...]:
+    """``spans`` sorted, with overlapping and adjacent ones joined: a port in two of them (two
+    exclusions Windows lists over one another, one block listed twice) is counted once."""
     merged: list[tuple[int, int]] = []
     for low, high in sorted(spans):
         if merged and low <= merged[-1][1] + 1:
@@ -292,13 +299,19 @@ class EphemeralPool:
 
     low: int
     high: int
-    reserved: tuple[tuple[int, int], ...]  # merged spans of ip_local_reserved_ports
+    reserved: tuple[tuple[int, int], ...]  # ip_local_reserved_ports, or Windows' excluded ranges: merged
     evidence: tuple[str, ...]
     parity_search: bool = False
     # Linux: the unreserved ports of the range TCP listeners hold (connect() never takes them,
     # :func:`listener_held_ports`), and whether every listener was read (else more may be held).
     held: tuple[int, ...] = ()
     held_complete: bool = True
+
+    def __post_init__(self) -> None:
+        # Counted span by span, a port in two of them left the pool twice (and two identical
+        # Windows exclusions of the whole range made a negative pool): merged here, where every
+        # platform's pool is built.
+        object.__setattr__(self, "reserved", merged_spans(self.reserved))
 
     @property
     def span(self) -> int:
