@@ -407,8 +407,8 @@ def _other_os(snapshot: HostSnapshot, params: EphemeralRangeParams) -> list[Outc
     controls=["SC-5", "SC-6", "CM-6"],
     rationale="""
 Every outgoing TCP connection takes a local port from net.ipv4.ip_local_port_range and, after it
-closes, holds it in TIME_WAIT for 60 seconds.  A small pool runs out under load and new connections
-fail with EADDRNOTAVAIL: a denial of service the host inflicts on itself (SC-5) and a shared
+closes, holds it in TIME_WAIT for 60 seconds or more.  A small pool runs out under load and new
+connections fail with EADDRNOTAVAIL: a denial of service the host inflicts on itself (SC-5) and a shared
 resource that one busy client can take from every other (SC-6).  A range that starts below 1024
 hands privileged ports to ordinary connections.  A service listening inside the range collides with
 the kernel's choice of ports: if an outgoing connection holds its port when it restarts, the service

@@ -30,7 +30,7 @@ RANGE = "net.ipv4.ip_local_port_range"
 HEADROOM = "ephemeral pool headroom at the declared peak connection rate"
 
 # In the namespace: lbaudit's sysctl collector, then four connections closed by the client (each
-# port in TIME_WAIT for 60 s) and a fifth connection to the same destination.
+# port in TIME_WAIT for 60 s at least) and a fifth connection to the same destination.
 PROBE = """
 import errno, json, socket
 from auditor.collect import CollectContext
