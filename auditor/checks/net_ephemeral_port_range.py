@@ -240,8 +240,9 @@ def _range_outcomes(port_range: _platforms.PortRange, params: EphemeralRangePara
     if pool.held:
         shown = ",".join(map(str, pool.held[:8])) + (",..." if len(pool.held) > 8 else "")
         less.append(f"{len(pool.held):,} held by TCP listeners: {shown}")
-    unknown = ("; the listeners are not all known, so ports other TCP listeners hold inside the range are not "
-               "subtracted" if not pool.held_complete and port_range.protocol in (None, "tcp") else "")
+    unknown = (f"; the listeners are not all known, so ports {'other ' if pool.held else ''}TCP listeners hold "
+               "inside the range are not subtracted" if not pool.held_complete and port_range.protocol in (None, "tcp")
+               else "")
     text = (f"the {system} {port_range.label} {pool.low}-{pool.high} ({port_range.source}) has {pool.size:,} ports"
             + (f" ({pool.span:,} less {' and '.join(less)}{unknown})" if less else f" ({unknown[2:]})" if unknown
                else ""))
@@ -292,6 +293,9 @@ def _max_user_port_outcome(snapshot: HostSnapshot, params: EphemeralRangeParams)
                   evidence=list(pool.evidence))
     held = (f": {pool.span:,} less {len(pool.held):,} held by TCP listeners: "
             + ",".join(map(str, pool.held[:8])) + (",..." if len(pool.held) > 8 else "") if pool.held else "")
+    if not pool.held_complete:
+        held += (f"; the listeners are not all known, so ports {'other ' if pool.held else ''}TCP listeners hold "
+                 "inside the range are not subtracted")
     text = (f"MaxUserPort = {high} is set in Tcpip\\Parameters: where Windows still honours it, outgoing connections "
             f"take ports {low}-{high} ({size:,} ports{held})")
     # The range it sets is held to every bound a dynamic port range is: judged on its size and

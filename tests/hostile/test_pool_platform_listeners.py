@@ -138,3 +138,19 @@ def test_the_legacy_max_user_port_range_loses_the_rdp_port(tmp_path):
         "ports 1025-5000 (3,975 ports: 3,976 less 1 held by TCP listeners: 3389), fewer than the minimum 3,976")
     headroom = found[("tw", f"{HEADROOM} (legacy MaxUserPort 1025-5000)")]
     assert (headroom["status"], headroom["observed"]["pool_size"]) == ("fail", 3975)  # was pass: 99.97% of 3,976
+
+
+def test_without_the_listeners_the_pool_says_their_ports_are_not_subtracted(tmp_path):
+    code, found, _ = replay_edited(tmp_path, "windows-audited", lambda d: (d / "netstat-ano.txt").unlink(),
+                                   POLICY.format(minimum=100, rate=1))
+    pool = found[("pool", "ephemeral port pool (tcp/ipv4 dynamic port range)")]
+    assert pool["message"] == (
+        "the Windows tcp/ipv4 dynamic port range 10000-65535 (netsh int ipv4 show dynamicport tcp) has 55,536 ports "
+        "(the listeners are not all known, so ports TCP listeners hold inside the range are not subtracted), at "
+        "least the minimum 100")
+    assert found[("pool", "legacy MaxUserPort")]["message"] == (
+        "MaxUserPort = 65534 is set in Tcpip\\Parameters: where Windows still honours it, outgoing connections take "
+        "ports 1025-65534 (64,510 ports; the listeners are not all known, so ports TCP listeners hold inside the "
+        "range are not subtracted), at least the minimum 100 and within 1024-65535")
+    # UDP ranges never subtract listeners, so they say nothing of them
+    assert "listeners" not in found[("pool", "ephemeral port pool (udp/ipv4 dynamic port range)")]["message"]
