@@ -165,15 +165,45 @@ def _sysctl_int(snapshot: HostSnapshot, key: str) -> tuple[int | None, Outcome |
 
 def _tw_reuse(snapshot: HostSnapshot, allowed: list[int]) -> Outcome:
     key = _sysctl.TW_REUSE
+    subject = f"sysctl {key}"
     value, missing, evidence = _sysctl_int(snapshot, key)
     if missing:
         return missing
     meaning = TW_REUSE_MEANING.get(value, "not a value the kernel documents")  # type: ignore[arg-type]
-    common = dict(observed={"value": value, "meaning": meaning}, expected={"one_of": sorted(allowed)}, evidence=evidence)
+    observed: dict[str, object] = {"value": value, "meaning": meaning}
+    expected = {"one_of": sorted(allowed)}
     text = f"{key} = {value} ({meaning})"
-    if value in allowed:
-        return passed(f"sysctl {key}", f"{text} is allowed", **common)
-    return failed(f"sysctl {key}", f"{text}; allowed: {', '.join(map(str, sorted(allowed)))}", **common)
+    allowed_text = ", ".join(map(str, sorted(allowed)))
+    if value not in allowed:
+        # a value the policy forbids fails as written: it takes effect once timestamps are on
+        return failed(subject, f"{text}; allowed: {allowed_text}", observed=observed, expected=expected,
+                      evidence=evidence)
+    if value == 0 or 0 in allowed:
+        # off, or off allowed too: whether reuse takes effect cannot change the verdict
+        timestamps, _, ts_evidence = _sysctl_int(snapshot, _sysctl.TIMESTAMPS) if value else (None, None, [])
+        if timestamps == 0:
+            observed["tcp_timestamps"] = 0
+            return passed(subject, f"{text}, but {_INERT_REUSE}, which is allowed", observed=observed,
+                          expected=expected, evidence=[*evidence, *ts_evidence])
+        return passed(subject, f"{text} is allowed", observed=observed, expected=expected, evidence=evidence)
+    # Reuse is what the policy allows, and off is not: the kernel reuses a TIME_WAIT port only for a
+    # connection that carried TCP timestamps (tcp_twsk_unique: tw_ts_recent_stamp), which a host with
+    # net.ipv4.tcp_timestamps = 0 never offers, so there reuse 1 or 2 acts as 0.
+    timestamps, unread, ts_evidence = _sysctl_int(snapshot, _sysctl.TIMESTAMPS)
+    if unread is not None:
+        return not_reviewed(subject, f"{key} = {value} is allowed, but it reuses TIME_WAIT ports only where TCP "
+                                     f"timestamps are on, and {_sysctl.TIMESTAMPS} could not be read: "
+                                     f"{unread.reason}", evidence=[*evidence, *unread.evidence])
+    observed["tcp_timestamps"] = timestamps
+    if timestamps == 0:
+        return failed(subject, f"{text}, but {_INERT_REUSE}; allowed: {allowed_text}", observed=observed,
+                      expected=expected, evidence=[*evidence, *ts_evidence])
+    return passed(subject, f"{text} is allowed ({_sysctl.TIMESTAMPS} = {timestamps}: timestamps are on)",
+                  observed=observed, expected=expected, evidence=[*evidence, *ts_evidence])
+
+
+_INERT_REUSE = (f"{_sysctl.TIMESTAMPS} = 0: no connection carries timestamps, so no TIME_WAIT port is ever reused "
+                f"and the host acts as with {_sysctl.TW_REUSE.rsplit('.', 1)[1]} = 0 (off)")
 
 
 def _max_tw_buckets(snapshot: HostSnapshot, minimum: int) -> Outcome:
@@ -482,7 +512,14 @@ lowering it does not free ports faster.  net.ipv4.tcp_tw_reuse lets a new *outgo
 a port still in TIME_WAIT when that is safe from the protocol's point of view, which needs TCP
 timestamps (net.ipv4.tcp_timestamps): 0 = never, 1 = for all outgoing connections, 2 = for loopback
 connections only (the kernel default).
-It never affects incoming connections.
+It never affects incoming connections.  allowed_tw_reuse judges the value as the kernel acts on it
+(since 1.9.0): the kernel reuses a TIME_WAIT port only for a connection that carried timestamps
+(tcp_twsk_unique), so with net.ipv4.tcp_timestamps = 0 a tcp_tw_reuse of 1 or 2 reuses nothing
+(checked on Linux 6.18: the fifth connection through a 4-port range held in TIME_WAIT fails with
+EADDRNOTAVAIL, and takes a TIME_WAIT port with timestamps on).  Where the policy allows reuse but not
+0, such a host fails (it does not have the reuse the policy counts on), and the finding is
+not_reviewed when tcp_timestamps cannot be read; a value the policy does not allow fails as
+written, since it takes effect once timestamps are on.
 
 Headroom: utilisation = peak_new_connections_per_second x {TIME_WAIT_SECONDS:g} s / pool size, per
 (source address, destination address, destination port) tuple, where pool size = ip_local_port_range
