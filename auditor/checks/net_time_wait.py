@@ -505,7 +505,8 @@ one granule of its level late, never early (kernel/time/timer.c, calc_index).  A
 a level whose granule is 512 jiffies at HZ 100 (5.12 s), 250 (2.048 s) or 300 (1.71 s), and 4,096
 at HZ 1000 (4.096 s).  lbaudit does not collect the kernel's HZ, so the headroom counts the coarsest,
 {TIME_WAIT_SECONDS:g} s, on every Linux host: it may overstate what is held by up to 8.5%, never
-understate it.  (A softirq delayed under load, or a peer's retransmitted FIN, which restarts the
+understate it (measured on Linux 6.18 at HZ 250: 24 ports closed 100 ms apart left TIME_WAIT after
+60.06 to 61.98 s).  (A softirq delayed under load, or a peer's retransmitted FIN, which restarts the
 timer, holds a port longer still; neither is counted.)
 net.ipv4.tcp_fin_timeout governs how long an orphaned connection stays in FIN_WAIT_2, not TIME_WAIT:
 lowering it does not free ports faster.  net.ipv4.tcp_tw_reuse lets a new *outgoing* connection take
@@ -551,10 +552,12 @@ TcpTimedWaitDelay from the registry (not set: 120 s, Microsoft's documented defa
 outside the documented 30-300 s makes the headroom not_reviewed, since what the stack then uses is
 not documented), macOS
 2 x net.inet.tcp.msl (15,000 ms by default: 30 s); and its own pool: each Windows TCP dynamic range
-(IPv4, IPv6), macOS net.inet.ip.portrange.first-last; and, where the Windows registry sets the
-legacy MaxUserPort, the range 1025-MaxUserPort it meant, which Windows may still honour, on a
-headroom finding of its own (not_reviewed when the value is malformed or outside 5000-65534).  A default Windows range (16,384 ports) with
-120 s sustains 136 new connections per second to one destination.  max_time_wait_share counts
+(IPv4, IPv6), macOS net.inet.ip.portrange.first-last, each less the ports TCP listeners hold in it
+(see net.ephemeral_port_range); and, where the Windows registry sets the legacy MaxUserPort, the
+range 1025-MaxUserPort it meant, which Windows may still honour, on a headroom finding of its own
+(not_reviewed when the value is malformed or outside 5000-65534).  A default Windows range (16,384
+ports) with 120 s sustains 136 new connections per second to one destination.  Those lengths are
+taken as exact: how late the Windows and macOS timers end TIME_WAIT is not documented.  max_time_wait_share counts
 TIME_WAIT rows of netstat -ano on Windows (IPv4 and IPv6 alike) and compares them with the smallest
 TCP range; the macOS probes do not capture connection states.
 
