@@ -14,7 +14,7 @@ The checks keep one meaning per finding on every OS; what differs is where the n
 
 from __future__ import annotations
 
-from auditor.checks._sysctl import EphemeralPool, PoolLookup, SysctlValueError, lookup, parse_int
+from auditor.checks._sysctl import EphemeralPool, PoolLookup, SysctlValueError, lookup, parse_int, with_held_ports
 from auditor.model.base import json_pointer
 from auditor.model.facts import PLATFORM_NAMES, HostSnapshot
 from auditor.model.records import record
@@ -92,6 +92,10 @@ def port_ranges(snapshot: HostSnapshot) -> list[PortRange]:
                         command))
                     continue
                 pool = EphemeralPool(item.start, item.high, tuple((s.first, s.last) for s in item.excluded), (pointer,))
+                if protocol == "tcp":
+                    # Ports TCP listeners of this family hold are never handed out either (a UDP
+                    # range keeps its size, as Linux's: a UDP client's port looks like a service's).
+                    pool = with_held_ports(snapshot, pool, (family,))
                 ranges.append(PortRange(label, protocol, family, PoolLookup(pool, item.start, item.high, pointer, None),
                                         command))
                 continue
@@ -128,8 +132,10 @@ def port_ranges(snapshot: HostSnapshot) -> list[PortRange]:
         # BSD's in_pcbbind takes first > last as the same ports counted down: the range is last-first.
         low, high = high, low
         source = f"{source}, first > last: counted down"
-    return [PortRange(label, None, None, PoolLookup(EphemeralPool(low, high, (), evidence), low, high, first.pointer,
-                                                    None), source)]
+    # One range for both families: the ports of whichever family's TCP listeners hold more are gone
+    # from the pool of a connection of that family.
+    pool = with_held_ports(snapshot, EphemeralPool(low, high, (), evidence), ("ipv4", "ipv6"))
+    return [PortRange(label, None, None, PoolLookup(pool, low, high, first.pointer, None), source)]
 
 
 def _registry_unread(snapshot: HostSnapshot, name: str) -> str | None:
@@ -169,6 +175,13 @@ def max_user_port(snapshot: HostSnapshot) -> MaxUserPort:
         return MaxUserPort(None, found.pointer, f"MaxUserPort = {value} is outside the range Windows documents "
                                                 f"({low}-{high}); what range the stack then uses is not documented")
     return MaxUserPort(value, found.pointer, None)
+
+
+def max_user_port_pool(snapshot: HostSnapshot, max_user_port: int, pointer: str | None) -> EphemeralPool:
+    """The range 1025-MaxUserPort as a pool, less the ports TCP listeners of either family hold in it
+    (RDP's 3389 sits inside 1025-5000), which no outgoing connection gets there either."""
+    pool = EphemeralPool(MAX_USER_PORT_LOW, max_user_port, (), (pointer,) if pointer else ())
+    return with_held_ports(snapshot, pool, ("ipv4", "ipv6"))
 
 
 @record

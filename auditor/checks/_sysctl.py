@@ -8,7 +8,9 @@ outcome, because a value we cannot read is evidence we could not use, never a pa
 
 from __future__ import annotations
 
+import ipaddress
 import re
+from collections.abc import Iterable
 
 from auditor.domain.sysctl import (
     KERNEL_SEPARATORS,
@@ -19,7 +21,7 @@ from auditor.domain.sysctl import (
     origin_order,
 )
 from auditor.model.base import json_pointer
-from auditor.model.facts import GapKind, HostSnapshot, SysctlSetting
+from auditor.model.facts import GapKind, HostSnapshot, Listener, SysctlSetting
 from auditor.model.records import record
 
 PORT_RANGE = "net.ipv4.ip_local_port_range"
@@ -204,6 +206,12 @@ def parse_port_list(value: str, key: str = RESERVED_PORTS, configured: bool = Fa
         if low > high:
             raise SysctlValueError(key, value, f"range {item!r} runs backwards")
         spans.append((low, high))
+    return merged_spans(spans)
+
+
+def merged_spans(spans: Iterable[tuple[int, int]]) -> tuple[tuple[int, int], ...]:
+    """``spans`` sorted, with overlapping and adjacent ones joined: a port in two of them (two
+    exclusions Windows lists over one another, one block listed twice) is counted once."""
     merged: list[tuple[int, int]] = []
     for low, high in sorted(spans):
         if merged and low <= merged[-1][1] + 1:
@@ -291,13 +299,19 @@ class EphemeralPool:
 
     low: int
     high: int
-    reserved: tuple[tuple[int, int], ...]  # merged spans of ip_local_reserved_ports
+    reserved: tuple[tuple[int, int], ...]  # ip_local_reserved_ports, or Windows' excluded ranges: merged
     evidence: tuple[str, ...]
     parity_search: bool = False
     # Linux: the unreserved ports of the range TCP listeners hold (connect() never takes them,
     # :func:`listener_held_ports`), and whether every listener was read (else more may be held).
     held: tuple[int, ...] = ()
     held_complete: bool = True
+
+    def __post_init__(self) -> None:
+        # Counted span by span, a port in two of them left the pool twice (and two identical
+        # Windows exclusions of the whole range made a negative pool): merged here, where every
+        # platform's pool is built.
+        object.__setattr__(self, "reserved", merged_spans(self.reserved))
 
     @property
     def span(self) -> int:
@@ -358,6 +372,15 @@ def ephemeral_pool(snapshot: HostSnapshot) -> PoolLookup:
         low, high = parse_port_range(port_range.setting.value, configured=is_configured(port_range))
     except SysctlValueError as exc:
         return PoolLookup(None, None, None, port_range.pointer, f"malformed value: {exc}")
+    configured = is_configured(port_range)
+    if not configured and low < LOWEST_RANGE_PORT:
+        # No kernel holds it (a write of it is EINVAL), so no kernel printed it.  Judged as read, port
+        # 0 (which means "any" and is never handed out) counted in the pool: "0 65535" passed a
+        # minimum no kernel's pool meets, and bounds of min_low 0.
+        return PoolLookup(None, None, None, port_range.pointer,
+                          f"{PORT_RANGE} = {port_range.setting.value} is not a value the kernel holds: the range "
+                          f"starts at port {LOWEST_RANGE_PORT} at least (the kernel refuses 0), so this running value "
+                          "was not printed by a kernel (an edited or damaged snapshot?)")
     refused = _refused_at_boot(snapshot, port_range.setting, low, high)
     if refused is not None:
         return PoolLookup(None, None, None, port_range.pointer, refused)
@@ -371,12 +394,8 @@ def ephemeral_pool(snapshot: HostSnapshot) -> PoolLookup:
     except SysctlValueError as exc:
         return PoolLookup(None, low, high, port_range.pointer, f"malformed value: {exc}")
     evidence = tuple(p for p in (port_range.pointer, reserved.pointer) if p)
-    pool = EphemeralPool(low, high, spans, evidence, parity_search=True)
-    held, complete = listener_held_ports(snapshot, pool)
-    if held:
-        evidence += ("/facts/sockets/listeners",)
-    return PoolLookup(EphemeralPool(low, high, spans, evidence, parity_search=True, held=held, held_complete=complete),
-                      low, high, port_range.pointer, None)
+    pool = with_held_ports(snapshot, EphemeralPool(low, high, spans, evidence, parity_search=True))
+    return PoolLookup(pool, low, high, port_range.pointer, None)
 
 
 def describe_held(pool: EphemeralPool) -> str:
@@ -397,22 +416,61 @@ def describe_held(pool: EphemeralPool) -> str:
 TCP_BIND_TABLE = ("tcp", "mptcp")
 
 
-def listener_held_ports(snapshot: HostSnapshot, pool: EphemeralPool) -> tuple[tuple[int, ...], bool]:
-    """The unreserved ports of ``pool``'s range that TCP listeners hold, and whether the listener
-    list is whole.  __inet_hash_connect() skips every port whose bind bucket a bind() made
-    (``tb->fastreuse >= 0 || tb->fastreuseport >= 0``), whatever address the listener has: with
-    40000-40003 and a listener on 127.0.0.2:40001, connect() hands out three ports (checked on
-    Linux 6.18).  Not whole: the list was not read, some of it could not be, or it holds only what
-    an image's socket units declare; the ports found are still held, more may be."""
+def port_families(listener: Listener) -> tuple[str, ...]:
+    """The IP families whose ports a listener holds: an IPv6 socket that also takes IPv4 (the
+    wildcard ``::`` unless IPV6_V6ONLY is known set, which netstat and lsof do not show, or an
+    IPv4-mapped address) holds the port in IPv4 as well, so it collides with the IPv4 range too."""
+    if listener.family != "ipv6":
+        return (listener.family,)
+    host = listener.address.partition("%")[0]
+    try:
+        address = ipaddress.IPv6Address(host)
+    except ValueError:
+        return ("ipv6",)
+    if address.ipv4_mapped is not None or (address == ipaddress.IPv6Address("::") and listener.v6only is not True):
+        return ("ipv6", "ipv4")
+    return ("ipv6",)
+
+
+def listener_held_ports(snapshot: HostSnapshot, pool: EphemeralPool,
+                        families: tuple[str, ...] | None = None) -> tuple[tuple[int, ...], bool]:
+    """The unreserved (not excluded) ports of ``pool``'s range that TCP listeners hold, and whether
+    the listener list is whole.  Not whole: the list was not read, some of it could not be, or it
+    holds only what an image's socket units declare; the ports found are still held, more may be.
+
+    ``families`` None (Linux): every listener's port, whatever its family: __inet_hash_connect()
+    skips every port whose bind bucket a bind() made (``tb->fastreuse >= 0 || tb->fastreuseport >=
+    0``), and one bind table serves IPv4 and IPv6: with 40000-40003 and a listener on
+    127.0.0.2:40001, connect() hands out three ports (checked on Linux 6.18).  Otherwise (Windows,
+    macOS) the pool of one connection of any of ``families``: Windows' implicit bind and BSD's
+    in_pcbbind (INPLOOKUP_WILDCARD: a listener on any address) skip a port a socket of the same
+    family holds (:func:`port_families`: a dual-stack ``::`` listener holds it in IPv4 too), so with
+    several families the fewest free ports are those of the family whose listeners hold the most."""
     sockets = snapshot.facts.sockets
     if sockets is None or sockets.listeners is None:
         return (), False
-    held = sorted({listener.port for listener in sockets.listeners if listener.protocol in TCP_BIND_TABLE
-                   and pool.low <= listener.port <= pool.high and not pool.is_reserved(listener.port)})
+    listeners = sockets.listeners
+
+    def held_by(family: str | None) -> list[int]:
+        return sorted({listener.port for listener in listeners if listener.protocol in TCP_BIND_TABLE
+                       and pool.low <= listener.port <= pool.high and not pool.is_reserved(listener.port)
+                       and (family is None or family in port_families(listener))})
+
+    held = held_by(None) if families is None else max((held_by(f) for f in families), key=len, default=[])
     whole_list = [g for g in snapshot.gaps_for("sockets", "listeners")
                   if g.path[:1] in ((), ("listeners",)) and not (len(g.path) > 1 and isinstance(g.path[1], int))
                   and not (len(g.path) > 1 and g.kind == GapKind.NOT_APPLICABLE)]
     return tuple(held), not whole_list
+
+
+def with_held_ports(snapshot: HostSnapshot, pool: EphemeralPool,
+                    families: tuple[str, ...] | None = None) -> EphemeralPool:
+    """``pool`` less the ports TCP listeners hold in it (:func:`listener_held_ports`): the one place
+    every platform's pool takes them out, so that none counts a port connect() never hands out."""
+    held, complete = listener_held_ports(snapshot, pool, families)
+    evidence = pool.evidence + (("/facts/sockets/listeners",) if held else ())
+    return EphemeralPool(pool.low, pool.high, pool.reserved, evidence, parity_search=pool.parity_search, held=held,
+                         held_complete=complete)
 
 
 def _refused_at_boot(snapshot: HostSnapshot, setting: SysctlSetting, low: int, high: int) -> str | None:

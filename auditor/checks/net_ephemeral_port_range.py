@@ -3,13 +3,11 @@ listening on a port the kernel may hand to an outgoing connection."""
 
 from __future__ import annotations
 
-import ipaddress
-
 from pydantic import Field, field_validator, model_validator
 
 from auditor.checks import _listeners, _namespaces, _platforms, _sysctl
 from auditor.model.check import CheckParams, Outcome, check, failed, missing_fact, not_reviewed, passed
-from auditor.model.facts import DATAGRAM_PROTOCOLS, PORTLESS_PROTOCOLS, PROTOCOLS, HostSnapshot, Listener, Protocol
+from auditor.model.facts import DATAGRAM_PROTOCOLS, PORTLESS_PROTOCOLS, PROTOCOLS, HostSnapshot, Protocol
 from auditor.model.result import Severity, Status
 
 POOL = "ephemeral port pool"
@@ -238,11 +236,19 @@ def _range_outcomes(port_range: _platforms.PortRange, params: EphemeralRangePara
     evidence = list(pool.evidence)
     inside = tuple((max(lo, pool.low), min(hi, pool.high)) for lo, hi in pool.reserved
                    if lo <= pool.high and hi >= pool.low)
-    excluded = f" less {pool.reserved_in_range:,} excluded ({_sysctl.format_ports(inside)})" if inside else ""
-    text = (f"the {system} {port_range.label} {pool.low}-{pool.high} ({port_range.source}) has {pool.size:,} "
-            f"ports{' (' + format(pool.span, ',') + excluded + ')' if excluded else ''}")
+    less = [f"{pool.reserved_in_range:,} excluded ({_sysctl.format_ports(inside)})"] if inside else []
+    if pool.held:
+        shown = ",".join(map(str, pool.held[:8])) + (",..." if len(pool.held) > 8 else "")
+        less.append(f"{len(pool.held):,} held by TCP listeners: {shown}")
+    unknown = (f"; the listeners are not all known, so ports {'other ' if pool.held else ''}TCP listeners hold "
+               "inside the range are not subtracted" if not pool.held_complete and port_range.protocol in (None, "tcp")
+               else "")
+    text = (f"the {system} {port_range.label} {pool.low}-{pool.high} ({port_range.source}) has {pool.size:,} ports"
+            + (f" ({pool.span:,} less {' and '.join(less)}{unknown})" if less else f" ({unknown[2:]})" if unknown
+               else ""))
     common = dict(observed={"low": pool.low, "high": pool.high, "pool_size": pool.size, "source": port_range.source,
-                            **({"excluded": _sysctl.format_ports(pool.reserved)} if pool.reserved else {})},
+                            **({"excluded": _sysctl.format_ports(pool.reserved)} if pool.reserved else {}),
+                            **({"held_by_listeners": len(pool.held)} if pool.held else {})},
                   expected={"min_pool_size": params.min_pool_size}, evidence=evidence)
     if pool.size >= params.min_pool_size:
         outcomes = [passed(pool_subject, f"{text}, at least the minimum {params.min_pool_size:,}", **common)]
@@ -278,14 +284,20 @@ def _max_user_port_outcome(snapshot: HostSnapshot, params: EphemeralRangeParams)
             # finding that reads the registry) as if MaxUserPort were not set.
             return not_reviewed(subject, legacy.reason, evidence=[legacy.pointer] if legacy.pointer else [])
         return None  # not set: the netsh ranges alone decide
-    low, high = _platforms.MAX_USER_PORT_LOW, legacy.value
-    size = max(0, high - low + 1)
-    common = dict(observed={"MaxUserPort": high, "legacy_range": f"{low}-{high}", "legacy_pool_size": size},
+    pool = _platforms.max_user_port_pool(snapshot, legacy.value, legacy.pointer)
+    low, high, size = pool.low, pool.high, pool.size
+    common = dict(observed={"MaxUserPort": high, "legacy_range": f"{low}-{high}", "legacy_pool_size": size,
+                            **({"held_by_listeners": len(pool.held)} if pool.held else {})},
                   expected={"min_pool_size": params.min_pool_size, "low_at_least": params.min_low,
                             "high_at_most": params.max_high},
-                  evidence=[legacy.pointer] if legacy.pointer else [])
+                  evidence=list(pool.evidence))
+    held = (f": {pool.span:,} less {len(pool.held):,} held by TCP listeners: "
+            + ",".join(map(str, pool.held[:8])) + (",..." if len(pool.held) > 8 else "") if pool.held else "")
+    if not pool.held_complete:
+        held += (f"; the listeners are not all known, so ports {'other ' if pool.held else ''}TCP listeners hold "
+                 "inside the range are not subtracted")
     text = (f"MaxUserPort = {high} is set in Tcpip\\Parameters: where Windows still honours it, outgoing connections "
-            f"take ports {low}-{high} ({size:,} ports)")
+            f"take ports {low}-{high} ({size:,} ports{held})")
     # The range it sets is held to every bound a dynamic port range is: judged on its size and
     # start alone, 1025-65534 passed a max_high of 60000 that the same netsh range fails.
     problems = []
@@ -304,22 +316,6 @@ def _max_user_port_outcome(snapshot: HostSnapshot, params: EphemeralRangeParams)
 _DUAL_STACK = " (an IPv6 socket that also takes IPv4 holds the port in IPv4 too)"
 
 
-def _port_families(listener: Listener) -> tuple[str, ...]:
-    """The IP families whose ports a listener holds: an IPv6 socket that also takes IPv4 (the
-    wildcard ``::`` unless IPV6_V6ONLY is known set, which netstat and lsof do not show, or an
-    IPv4-mapped address) holds the port in IPv4 as well, so it collides with the IPv4 range too."""
-    if listener.family != "ipv6":
-        return (listener.family,)
-    host = listener.address.partition("%")[0]
-    try:
-        address = ipaddress.IPv6Address(host)
-    except ValueError:
-        return ("ipv6",)
-    if address.ipv4_mapped is not None or (address == ipaddress.IPv6Address("::") and listener.v6only is not True):
-        return ("ipv6", "ipv4")
-    return ("ipv6",)
-
-
 def _other_os_listeners(snapshot: HostSnapshot, ranges: list[_platforms.PortRange], params: EphemeralRangeParams,
                         system: str) -> list[Outcome]:
     sockets = snapshot.facts.sockets
@@ -331,7 +327,7 @@ def _other_os_listeners(snapshot: HostSnapshot, ranges: list[_platforms.PortRang
                     key=lambda item: (item[1].port, item[1].protocol, item[1].address, item[0]))
     for index, listener in judged:
         pointer = f"/facts/sockets/listeners/{index}"
-        serving = [r for r in ranges if any(r.serves(listener.protocol, f) for f in _port_families(listener))]
+        serving = [r for r in ranges if any(r.serves(listener.protocol, f) for f in _sysctl.port_families(listener))]
         first = listener.processes[0] if listener.processes else None
         who = f"{first.name or '?'} pid {first.pid}" if first else "owner unknown"
         detail = {"protocol": listener.protocol, "address": listener.address, "port": listener.port,
@@ -406,7 +402,7 @@ def _other_os(snapshot: HostSnapshot, params: EphemeralRangeParams) -> list[Outc
 @check(
     name="net.ephemeral_port_range",
     title="Ephemeral port pool is large enough, sanely bounded and free of services",
-    version="1.8.0",
+    version="1.9.0",
     needs=["sysctl", "sockets"],
     platforms=["linux", "windows", "macos"],
     uses=["netns"],
@@ -415,8 +411,8 @@ def _other_os(snapshot: HostSnapshot, params: EphemeralRangeParams) -> list[Outc
     controls=["SC-5", "SC-6", "CM-6"],
     rationale="""
 Every outgoing TCP connection takes a local port from net.ipv4.ip_local_port_range and, after it
-closes, holds it in TIME_WAIT for 60 seconds.  A small pool runs out under load and new connections
-fail with EADDRNOTAVAIL: a denial of service the host inflicts on itself (SC-5) and a shared
+closes, holds it in TIME_WAIT for 60 seconds or more.  A small pool runs out under load and new
+connections fail with EADDRNOTAVAIL: a denial of service the host inflicts on itself (SC-5) and a shared
 resource that one busy client can take from every other (SC-6).  A range that starts below 1024
 hands privileged ports to ordinary connections.  A service listening inside the range collides with
 the kernel's choice of ports: if an outgoing connection holds its port when it restarts, the service
@@ -456,7 +452,14 @@ IPv4-mapped listener against the IPv4 range as well, since it holds the port in 
 excludedportrange protocol=tcp|udp: Hyper-V, WSL and Docker reserve blocks of them inside it) are
 never handed out: they are subtracted from its pool, and a listener on one does not collide; when
 the exclusions could not be read, the pool is not reviewed and a listener inside the range is not
-reviewed.  The legacy MaxUserPort registry value,
+reviewed.  A port a TCP listener holds inside a TCP range is not handed out either (Windows'
+implicit bind skips a port in use; so does macOS's in_pcbbind, which looks the port up on every
+address): since 1.9.0 a tcp/ipv4 range loses the ports of IPv4 listeners and of dual-stack or
+IPv4-mapped IPv6 ones, a tcp/ipv6 range those of IPv6 listeners (every Windows host has RPC
+listeners on 49664 and up, inside the default range), macOS's one range the ports of whichever
+family's listeners hold more, and the legacy range 1025-MaxUserPort those of either family (RDP's
+3389).  UDP ranges keep their size, as Linux's pool does (a UDP client holding an ephemeral port
+looks exactly like a service).  The legacy MaxUserPort registry value,
 when set, is judged as the range 1025-MaxUserPort it meant before Windows Vista (its size against
 min_pool_size, its ends against min_low and max_high); a value outside
 its documented 5000-65534 is not_reviewed (what the stack then uses is not documented), and so is
@@ -482,6 +485,9 @@ and one number alone moves only the low end: the boot leaves the high end at the
 depends on whether the kernel took that write, and the findings are not_reviewed, naming both), and a reserved-port list with no white
 space inside it (`8080, 9000` is refused whole: EINVAL) and at most a trailing comma; a value the
 kernel refuses leaves the findings that need it not_reviewed.
+
+A running range that starts at port 0 is not a value any kernel holds (nor prints): its findings are
+not_reviewed, naming it (judged as read, port 0 counted in the pool).
 
 An offline image is judged on the range its configuration sets only when the kernel takes it at
 boot: a low end below 1, or below ip_unprivileged_port_start at the moment it is written (1024,

@@ -1,9 +1,11 @@
 """``net.time_wait``: TIME_WAIT tuning and headroom of the ephemeral pool for outgoing connections.
 
-Linux keeps a closed connection's local port in TIME_WAIT for a fixed 60 s (TCP_TIMEWAIT_LEN, a
-compile-time constant).  A client opening R new connections per second to one destination (one
-(source address, destination address, destination port) tuple) therefore holds about R x 60 ports
-at once; the pool is ip_local_port_range minus reserved ports.
+Linux keeps a closed connection's local port in TIME_WAIT for at least 60 s (TCP_TIMEWAIT_LEN, a
+compile-time constant) and up to 65.12 s: the timer that ends it fires up to one granule of the
+kernel's timer wheel late (:mod:`auditor.domain.tcp_timewait`).  A client opening R new connections
+per second to one destination (one (source address, destination address, destination port) tuple)
+therefore holds up to R x 65.12 ports at once; the pool is ip_local_port_range minus reserved ports
+and the ports TCP listeners hold in it.
 """
 
 from __future__ import annotations
@@ -13,6 +15,12 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator, model_validator
 
 from auditor.checks import _namespaces, _platforms, _sysctl
+from auditor.domain.tcp_timewait import (
+    TCP_TIMEWAIT_LEN_SECONDS,
+    WORST_HZ,
+    WORST_TIME_WAIT_HOLD_SECONDS,
+    WORST_TIMER_SLACK_SECONDS,
+)
 from auditor.model.check import (
     CheckParams,
     Outcome,
@@ -28,10 +36,17 @@ from auditor.model.facts import HostSnapshot
 from auditor.model.records import record
 from auditor.model.result import Severity
 
-TIME_WAIT_SECONDS = 60  # Linux TCP_TIMEWAIT_LEN (include/net/tcp.h); no sysctl changes it
+# How long a Linux port stays in TIME_WAIT at the most: TCP_TIMEWAIT_LEN (include/net/tcp.h, 60 s,
+# no sysctl changes it) plus the timer wheel's lateness at the coarsest HZ, since the kernel's HZ is
+# not collected.  Counted as exactly 60 s, a peak that holds 95% of the pool at the worst passed a
+# maximum of 90%: the headroom must not count on the timer firing on time.
+TIME_WAIT_SECONDS = WORST_TIME_WAIT_HOLD_SECONDS
+LINUX_TIME_WAIT_SOURCE = (f"Linux: TCP_TIMEWAIT_LEN {TCP_TIMEWAIT_LEN_SECONDS} s, ended by a timer that fires up to "
+                          f"{WORST_TIMER_SLACK_SECONDS:g} s late: the timer wheel's granule at HZ {WORST_HZ}, the "
+                          f"coarsest of every HZ; the kernel's HZ is not collected")
 
-# A rate far above any host's (a 65,535-port pool sustains about 1,100/s): the bound only keeps
-# rate x 60 s a finite number of ports.
+# A rate far above any host's (a 65,535-port pool sustains about 1,000/s): the bound only keeps
+# rate x TIME_WAIT a finite number of ports.
 MAX_RATE = 1_000_000_000
 
 TW_REUSE_MEANING = {
@@ -65,7 +80,8 @@ class TimeWaitParams(CheckParams):
     )
     peak_new_connections_per_second: float | None = Field(
         None, gt=0, le=MAX_RATE,
-        description=f"Declared peak rate of new outgoing connections to one destination; it holds rate x {TIME_WAIT_SECONDS} s ports in TIME_WAIT.",
+        description=f"Declared peak rate of new outgoing connections to one destination; on Linux it holds up to rate x "
+                    f"{TIME_WAIT_SECONDS:g} s ports in TIME_WAIT ({TCP_TIMEWAIT_LEN_SECONDS} s and the timer's lateness).",
     )
     max_pool_utilization: float = Field(
         0.8, gt=0, le=1,
@@ -149,15 +165,45 @@ def _sysctl_int(snapshot: HostSnapshot, key: str) -> tuple[int | None, Outcome |
 
 def _tw_reuse(snapshot: HostSnapshot, allowed: list[int]) -> Outcome:
     key = _sysctl.TW_REUSE
+    subject = f"sysctl {key}"
     value, missing, evidence = _sysctl_int(snapshot, key)
     if missing:
         return missing
     meaning = TW_REUSE_MEANING.get(value, "not a value the kernel documents")  # type: ignore[arg-type]
-    common = dict(observed={"value": value, "meaning": meaning}, expected={"one_of": sorted(allowed)}, evidence=evidence)
+    observed: dict[str, object] = {"value": value, "meaning": meaning}
+    expected = {"one_of": sorted(allowed)}
     text = f"{key} = {value} ({meaning})"
-    if value in allowed:
-        return passed(f"sysctl {key}", f"{text} is allowed", **common)
-    return failed(f"sysctl {key}", f"{text}; allowed: {', '.join(map(str, sorted(allowed)))}", **common)
+    allowed_text = ", ".join(map(str, sorted(allowed)))
+    if value not in allowed:
+        # a value the policy forbids fails as written: it takes effect once timestamps are on
+        return failed(subject, f"{text}; allowed: {allowed_text}", observed=observed, expected=expected,
+                      evidence=evidence)
+    if value == 0 or 0 in allowed:
+        # off, or off allowed too: whether reuse takes effect cannot change the verdict
+        timestamps, _, ts_evidence = _sysctl_int(snapshot, _sysctl.TIMESTAMPS) if value else (None, None, [])
+        if timestamps == 0:
+            observed["tcp_timestamps"] = 0
+            return passed(subject, f"{text}, but {_INERT_REUSE}, which is allowed", observed=observed,
+                          expected=expected, evidence=[*evidence, *ts_evidence])
+        return passed(subject, f"{text} is allowed", observed=observed, expected=expected, evidence=evidence)
+    # Reuse is what the policy allows, and off is not: the kernel reuses a TIME_WAIT port only for a
+    # connection that carried TCP timestamps (tcp_twsk_unique: tw_ts_recent_stamp), which a host with
+    # net.ipv4.tcp_timestamps = 0 never offers, so there reuse 1 or 2 acts as 0.
+    timestamps, unread, ts_evidence = _sysctl_int(snapshot, _sysctl.TIMESTAMPS)
+    if unread is not None:
+        return not_reviewed(subject, f"{key} = {value} is allowed, but it reuses TIME_WAIT ports only where TCP "
+                                     f"timestamps are on, and {_sysctl.TIMESTAMPS} could not be read: "
+                                     f"{unread.reason}", evidence=[*evidence, *unread.evidence])
+    observed["tcp_timestamps"] = timestamps
+    if timestamps == 0:
+        return failed(subject, f"{text}, but {_INERT_REUSE}; allowed: {allowed_text}", observed=observed,
+                      expected=expected, evidence=[*evidence, *ts_evidence])
+    return passed(subject, f"{text} is allowed ({_sysctl.TIMESTAMPS} = {timestamps}: timestamps are on)",
+                  observed=observed, expected=expected, evidence=[*evidence, *ts_evidence])
+
+
+_INERT_REUSE = (f"{_sysctl.TIMESTAMPS} = 0: no connection carries timestamps, so no TIME_WAIT port is ever reused "
+                f"and the host acts as with {_sysctl.TW_REUSE.rsplit('.', 1)[1]} = 0 (off)")
 
 
 def _max_tw_buckets(snapshot: HostSnapshot, minimum: int) -> Outcome:
@@ -192,7 +238,7 @@ def _fin_timeout(snapshot: HostSnapshot, maximum: int) -> Outcome:
     if missing:
         return missing
     common = dict(observed=value, expected={"at_most": maximum}, evidence=evidence)
-    note = "it bounds FIN_WAIT_2, not TIME_WAIT, which stays 60 s"
+    note = f"it bounds FIN_WAIT_2, not TIME_WAIT, which stays {TCP_TIMEWAIT_LEN_SECONDS} s"
     if value <= maximum:  # type: ignore[operator]
         return passed(f"sysctl {key}", f"{key} = {value} s, at most {maximum} s ({note})", **common)
     return failed(f"sysctl {key}", f"{key} = {value} s, above {maximum} s ({note})", **common)
@@ -302,10 +348,10 @@ def _time_wait_cap(snapshot: HostSnapshot) -> TimeWaitCap | None:
 
 
 def _peak_headroom(pool_lookup: _sysctl.PoolLookup, rate: float, maximum: float,
-                   time_wait_seconds: float = TIME_WAIT_SECONDS, source: str | None = None,
+                   time_wait_seconds: float = TIME_WAIT_SECONDS, source: str | None = LINUX_TIME_WAIT_SOURCE,
                    subject: str = "ephemeral pool headroom at the declared peak connection rate",
                    cap: TimeWaitCap | None = None) -> Outcome:
-    """``source``: where ``time_wait_seconds`` comes from when it is not Linux's fixed 60 s.
+    """``source``: where ``time_wait_seconds`` comes from (Linux's by default).
     ``cap``: Linux's tcp_max_tw_buckets, the most sockets (and so ports) TIME_WAIT ever holds."""
     pool = pool_lookup.pool
     if pool is None:
@@ -422,8 +468,7 @@ def _max_user_port_headroom(snapshot: HostSnapshot, rate: float, maximum: float,
     subject = f"{subject} {low}-{high})"
     if length.seconds is None:
         return not_reviewed(subject, f"how long Windows keeps a port in TIME_WAIT is not known: {length.reason}")
-    evidence = (legacy.pointer,) if legacy.pointer else ()
-    pool = _sysctl.EphemeralPool(low, high, (), evidence)
+    pool = _platforms.max_user_port_pool(snapshot, legacy.value, legacy.pointer)
     return _peak_headroom(_sysctl.PoolLookup(pool, low, high, legacy.pointer, None), rate, maximum,
                           length.seconds, length.source, subject)
 
@@ -431,7 +476,7 @@ def _max_user_port_headroom(snapshot: HostSnapshot, rate: float, maximum: float,
 @check(
     name="net.time_wait",
     title="TIME_WAIT settings leave headroom in the ephemeral port pool",
-    version="1.8.0",
+    version="1.9.0",
     needs=["sysctl", "sockets"],
     platforms=["linux", "windows", "macos"],
     uses=["netns"],
@@ -440,7 +485,7 @@ def _max_user_port_headroom(snapshot: HostSnapshot, rate: float, maximum: float,
     controls=["SC-5", "SC-5(2)", "CM-6"],
     rationale="""
 A host that opens many short outgoing connections (proxies, load balancers, service clients) keeps
-each closed connection's port in TIME_WAIT for 60 seconds.  When the ports in TIME_WAIT approach the
+each closed connection's port in TIME_WAIT for 60 seconds or more.  When the ports in TIME_WAIT approach the
 size of the ephemeral pool, new connections fail: a self-inflicted denial of service (SC-5) caused
 by capacity that does not match the declared load (SC-5(2)).  The TIME_WAIT-related sysctls are
 configuration settings with security weight (CM-6): tcp_tw_reuse=1 trades the protection TIME_WAIT
@@ -454,20 +499,35 @@ set net.ipv4.tcp_tw_reuse.  Set the sysctls in /etc/sysctl.d/ and apply with sys
 Lowering tcp_fin_timeout does not shorten TIME_WAIT.
 """,
     notes=f"""
-TIME_WAIT lasts a fixed {TIME_WAIT_SECONDS} s on Linux (TCP_TIMEWAIT_LEN, compiled in).
+TIME_WAIT lasts {TCP_TIMEWAIT_LEN_SECONDS} s on Linux (TCP_TIMEWAIT_LEN, compiled in) at least, and up to
+{TIME_WAIT_SECONDS:g} s: a timer ends it, and since Linux 4.8 the kernel's timer wheel fires a timer up to
+one granule of its level late, never early (kernel/time/timer.c, calc_index).  A 60 s timer sits on
+a level whose granule is 512 jiffies at HZ 100 (5.12 s), 250 (2.048 s) or 300 (1.71 s), and 4,096
+at HZ 1000 (4.096 s).  lbaudit does not collect the kernel's HZ, so the headroom counts the coarsest,
+{TIME_WAIT_SECONDS:g} s, on every Linux host: it may overstate what is held by up to 8.5%, never
+understate it (measured on Linux 6.18 at HZ 250: 24 ports closed 100 ms apart left TIME_WAIT after
+60.06 to 61.98 s).  (A softirq delayed under load, or a peer's retransmitted FIN, which restarts the
+timer, holds a port longer still; neither is counted.)
 net.ipv4.tcp_fin_timeout governs how long an orphaned connection stays in FIN_WAIT_2, not TIME_WAIT:
 lowering it does not free ports faster.  net.ipv4.tcp_tw_reuse lets a new *outgoing* connection take
 a port still in TIME_WAIT when that is safe from the protocol's point of view, which needs TCP
 timestamps (net.ipv4.tcp_timestamps): 0 = never, 1 = for all outgoing connections, 2 = for loopback
 connections only (the kernel default).
-It never affects incoming connections.
+It never affects incoming connections.  allowed_tw_reuse judges the value as the kernel acts on it
+(since 1.9.0): the kernel reuses a TIME_WAIT port only for a connection that carried timestamps
+(tcp_twsk_unique), so with net.ipv4.tcp_timestamps = 0 a tcp_tw_reuse of 1 or 2 reuses nothing
+(checked on Linux 6.18: the fifth connection through a 4-port range held in TIME_WAIT fails with
+EADDRNOTAVAIL, and takes a TIME_WAIT port with timestamps on).  Where the policy allows reuse but not
+0, such a host fails (it does not have the reuse the policy counts on), and the finding is
+not_reviewed when tcp_timestamps cannot be read; a value the policy does not allow fails as
+written, since it takes effect once timestamps are on.
 
-Headroom: utilisation = peak_new_connections_per_second x {TIME_WAIT_SECONDS} s / pool size, per
+Headroom: utilisation = peak_new_connections_per_second x {TIME_WAIT_SECONDS:g} s / pool size, per
 (source address, destination address, destination port) tuple, where pool size = ip_local_port_range
 minus reserved ports and the ports TCP listeners hold in it, which connect() never takes (one fewer
 for a range of an odd number of ports: connect() searches an even number of them, see
-net.ephemeral_port_range).  Linux's default pool (32768-60999, 28,232 ports) sustains about 470 new
-connections per second to one destination; 417/s (25,000 a minute) already holds 89% of it.  A
+net.ephemeral_port_range).  Linux's default pool (32768-60999, 28,232 ports) sustains about 433 new
+connections per second to one destination; 417/s (25,000 a minute) already holds up to 96% of it.  A
 peak that holds every port of the pool fails even where max_pool_utilization is 1: the next
 connect() to that destination finds no port.  The figure is per tuple because connect() shares a
 port among destinations; a client that bind()s its socket before connect() (a source address set
@@ -481,7 +541,7 @@ TIME_WAIT sockets in the namespace the kernel keeps no more (a closing connectio
 once and its port is free), so the ports held are at most that limit, and the message says so and
 what it costs (min_max_tw_buckets judges the limit itself); where the limit cannot be read, or is
 negative (no limit where the kernel compares it as an unsigned number, as 6.18 does; none kept on
-older kernels), every port is taken to stay held for the whole 60 s.  max_time_wait_share compares the live TIME_WAIT
+older kernels), every port is taken to stay held for the whole of TIME_WAIT.  max_time_wait_share compares the live TIME_WAIT
 count (all destinations, both directions) with the pool: a coarse, host-wide signal that needs a live
 host (not_applicable for an offline root directory).  Each param that is set gives one finding; at
 least one must be set.
@@ -492,10 +552,12 @@ TcpTimedWaitDelay from the registry (not set: 120 s, Microsoft's documented defa
 outside the documented 30-300 s makes the headroom not_reviewed, since what the stack then uses is
 not documented), macOS
 2 x net.inet.tcp.msl (15,000 ms by default: 30 s); and its own pool: each Windows TCP dynamic range
-(IPv4, IPv6), macOS net.inet.ip.portrange.first-last; and, where the Windows registry sets the
-legacy MaxUserPort, the range 1025-MaxUserPort it meant, which Windows may still honour, on a
-headroom finding of its own (not_reviewed when the value is malformed or outside 5000-65534).  A default Windows range (16,384 ports) with
-120 s sustains 136 new connections per second to one destination.  max_time_wait_share counts
+(IPv4, IPv6), macOS net.inet.ip.portrange.first-last, each less the ports TCP listeners hold in it
+(see net.ephemeral_port_range); and, where the Windows registry sets the legacy MaxUserPort, the
+range 1025-MaxUserPort it meant, which Windows may still honour, on a headroom finding of its own
+(not_reviewed when the value is malformed or outside 5000-65534).  A default Windows range (16,384
+ports) with 120 s sustains 136 new connections per second to one destination.  Those lengths are
+taken as exact: how late the Windows and macOS timers end TIME_WAIT is not documented.  max_time_wait_share counts
 TIME_WAIT rows of netstat -ano on Windows (IPv4 and IPv6 alike) and compares them with the smallest
 TCP range; the macOS probes do not capture connection states.
 

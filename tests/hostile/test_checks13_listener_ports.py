@@ -6,8 +6,8 @@ TCP) listener inside ip_local_port_range takes its port out of every outgoing co
 whatever address it is bound to.  In a namespace with the range 40000-40003 and a listener on
 127.0.0.2:40001, the fourth connect() to 127.0.0.1:5000 fails with EADDRNOTAVAIL and 40001 is never
 handed out.  lbaudit counted the range's four ports: ``min_pool_size: 4`` passed (with
-forbid_listeners_in_range off), and 0.05 new connections a second (3 ports held for 60 s) passed
-the headroom at 75% of a pool that holds three.  A UDP socket on a port of the range does not take
+forbid_listeners_in_range off), and 0.045 new connections a second (2.93 ports held for 65.12 s)
+passed the headroom at 73% of a pool that holds three.  A UDP socket on a port of the range does not take
 it from TCP (another table), and neither does a listener on a reserved port (never searched).
 """
 
@@ -63,7 +63,7 @@ print(json.dumps({"sysctl": sysctl.model_dump(mode="json"), "sockets": sockets.m
 def judged(snap):
     outcomes = net_ephemeral_port_range.run(snap, EphemeralRangeParams(min_pool_size=4, min_low=1024,
                                                                        forbid_listeners_in_range=False))
-    outcomes += net_time_wait.run(snap, TimeWaitParams(peak_new_connections_per_second=0.05,
+    outcomes += net_time_wait.run(snap, TimeWaitParams(peak_new_connections_per_second=0.045,
                                                        max_pool_utilization=0.8))
     return {o.subject: o for o in outcomes if o.subject in (POOL, HEADROOM)}
 
@@ -85,8 +85,8 @@ def test_the_kernel_gives_three_connections_and_lbaudit_counts_three():
     assert result[POOL].message == (
         "the ephemeral pool has 3 ports (40000-40003, 0 of them reserved, 1 held by TCP listeners: 40001), fewer "
         "than the minimum 4")
-    assert result[HEADROOM].status == Status.FAIL  # was pass: 75% of 4
-    assert "= 100% of the 3-port pool (without the 1 port TCP listeners hold in the range)" in result[HEADROOM].message
+    assert result[HEADROOM].status == Status.FAIL  # was pass: 73% of 4
+    assert "= 98% of the 3-port pool (without the 1 port TCP listeners hold in the range)" in result[HEADROOM].message
 
 
 def values(reserved: str = "") -> SysctlFacts:

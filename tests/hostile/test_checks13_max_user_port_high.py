@@ -51,7 +51,7 @@ def test_a_legacy_range_ending_above_max_high_fails(tmp_path):
     assert found["status"] == "fail"  # was pass: 64,510 ports, at least the minimum 3,000
     assert found["message"] == (
         "MaxUserPort = 65534 is set in Tcpip\\Parameters: where Windows still honours it, outgoing connections take "
-        "ports 1025-65534 (64,510 ports), ending above 60000")
+        "ports 1025-65534 (64,507 ports: 64,510 less 3 held by TCP listeners: 3389,8080,49664), ending above 60000")
     assert found["expected"] == {"min_pool_size": 3000, "low_at_least": 1024, "high_at_most": 60000}
 
 

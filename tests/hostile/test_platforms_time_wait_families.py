@@ -38,9 +38,9 @@ def test_control_case_both_wide_ranges_the_share_is_of_the_smallest(tmp_path):
     _, found, _ = replay_edited(tmp_path, "windows-audited", lambda d: add_rows(d, ipv6_time_wait_rows(300)))
     share = found[SHARE]
     assert share["status"] == "pass"
-    assert share["message"] == ("302 sockets in TIME_WAIT = 0.5% of the 55,536-port ephemeral pool (the tcp/ipv4 "
-                                "dynamic port range, the smallest TCP range: the count covers both IP families), "
-                                "at most 50%")
+    assert share["message"] == ("302 sockets in TIME_WAIT = 0.5% of the 55,535-port ephemeral pool (without the 1 "
+                                "port TCP listeners hold in the range) (the tcp/ipv4 dynamic port range, the smallest "
+                                "TCP range: the count covers both IP families), at most 50%")
 
 
 def test_ipv6_time_wait_filling_a_narrowed_tcp_ipv6_range_is_not_hidden_behind_the_ipv4_range(tmp_path):

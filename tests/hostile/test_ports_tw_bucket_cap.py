@@ -9,8 +9,8 @@ for ever with tcp_max_tw_buckets = 2, one new connection a second failed as "hol
 prediction the kernel does not bear out.  The ports held are now at most the limit, which the
 message names with what it costs (TIME_WAIT's protection is lost beyond it); a limit that cannot be
 read, or is negative (no limit on this kernel, which compares it as an unsigned number; every
-socket destroyed on older kernels, which compared signed ints), leaves the 60 s figure, which can
-only overstate what is held.
+socket destroyed on older kernels, which compared signed ints), leaves every port held for the whole
+of TIME_WAIT (65.12 s at the longest), which can only overstate what is held.
 
 ``test_the_kernel_serves_a_pool_smaller_than_the_rate_and_lbaudit_says_why`` opens and closes
 connections in a namespace the test creates until the kernel refuses one, and judges the sysctls
@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pytest
 
-from auditor.checks.net_time_wait import TimeWaitParams, net_time_wait
+from auditor.checks.net_time_wait import LINUX_TIME_WAIT_SOURCE, TimeWaitParams, net_time_wait
 from auditor.model.facts import SysctlFacts
 from auditor.model.result import Status
 from tests.factories import snapshot, sysctl_facts
@@ -90,7 +90,8 @@ def test_the_kernel_serves_a_pool_smaller_than_the_rate_and_lbaudit_says_why():
     headroom = _headroom(SysctlFacts.model_validate(found["sysctl"]))
     assert headroom.status == Status.PASS
     assert headroom.message == (
-        "1 new connections/s x 60 s TIME_WAIT would hold 60 ports per (source, destination, port) tuple, but "
+        f"1 new connections/s x 65.12 s TIME_WAIT ({LINUX_TIME_WAIT_SOURCE}) would hold 65 ports per (source, "
+        "destination, port) tuple, but "
         "net.ipv4.tcp_max_tw_buckets = 2 keeps at most 2 sockets in TIME_WAIT (beyond that the kernel destroys "
         "a closing connection at once, without TIME_WAIT's protection, and frees its port): 2 ports held = 50% "
         "of the 4-port pool, at most 80%")
@@ -106,15 +107,15 @@ def test_control_case_a_limit_above_the_pool_leaves_the_pool_to_run_out():
     headroom = _headroom(SysctlFacts.model_validate(found["sysctl"]))
     assert headroom.status == Status.FAIL
     assert headroom.message.startswith(
-        "1 new connections/s x 60 s TIME_WAIT holds 60 ports per (source, destination, port) tuple = 1500% of the "
-        "4-port pool")
+        f"1 new connections/s x 65.12 s TIME_WAIT ({LINUX_TIME_WAIT_SOURCE}) holds 65 ports per (source, destination, "
+        "port) tuple = 1628% of the 4-port pool")
     assert "time_wait_cap" not in headroom.observed  # type: ignore[operator]
 
 
 def test_a_limit_below_what_the_rate_holds_but_above_the_pool_still_fails():
     headroom = _headroom(sysctl_facts({RANGE: "40000\t40003", RESERVED: "", BUCKETS: "10"}))
     assert headroom.status == Status.FAIL
-    assert "= 250% of the 4-port pool" in headroom.message
+    assert "= 250% of the 4-port pool" in headroom.message  # the cap of 10, below 65.12 held
     assert headroom.message.endswith("above 80%: connections fail with EADDRNOTAVAIL near the peak")
 
 
@@ -124,7 +125,7 @@ def test_a_negative_limit_is_no_cap_this_kernel_keeps_every_time_wait_socket():
     assert (found["made"], found["refused"]) == (4, "EADDRNOTAVAIL")
     headroom = _headroom(SysctlFacts.model_validate(found["sysctl"]))
     assert headroom.status == Status.FAIL
-    assert "holds 60 ports per (source, destination, port) tuple = 1500% of the 4-port pool" in headroom.message
+    assert "holds 65 ports per (source, destination, port) tuple = 1628% of the 4-port pool" in headroom.message
     snap = snapshot(listeners=[], sysctl=SysctlFacts.model_validate(found["sysctl"]), netns=None)
     [limit] = [o for o in net_time_wait.run(snap, TimeWaitParams(min_max_tw_buckets=1000))
                if o.subject == f"sysctl {BUCKETS}"]
@@ -136,8 +137,8 @@ def test_a_negative_limit_is_no_cap_this_kernel_keeps_every_time_wait_socket():
 
 
 @pytest.mark.parametrize("buckets", [None, "lots"])
-def test_a_limit_not_read_leaves_every_port_held_for_60_s(buckets):
+def test_a_limit_not_read_leaves_every_port_held_for_the_whole_time_wait(buckets):
     values = {RANGE: "40000\t40003", RESERVED: "", **({BUCKETS: buckets} if buckets else {})}
     headroom = _headroom(sysctl_facts(values))
     assert headroom.status == Status.FAIL
-    assert "holds 60 ports per (source, destination, port) tuple = 1500% of the 4-port pool" in headroom.message
+    assert "holds 65 ports per (source, destination, port) tuple = 1628% of the 4-port pool" in headroom.message
