@@ -17,6 +17,7 @@ from auditor.collect.live import collect_live
 from auditor.collect.rootdir import collect_root
 from auditor.engine.evaluate import evaluate
 from auditor.engine.registry import load_registry
+from auditor.model.base import with_text_of_host
 from auditor.model.facts import SECTIONS
 from auditor.model.result import Status
 from auditor.policy.loader import load_policy
@@ -73,7 +74,9 @@ def test_snapshot_of_this_host_evaluates_to_the_live_findings(tmp_path: Path):
         tcp4 = _listen(stack, socket.AF_INET, socket.SOCK_STREAM, "127.0.0.1")
         tcp6 = _listen(stack, socket.AF_INET6, socket.SOCK_STREAM, "::1")
         udp4 = _listen(stack, socket.AF_INET, socket.SOCK_DGRAM, "127.0.0.1")
-        live = collect_live(frozenset(SECTIONS))
+        # As the pipeline takes it (auditor.pipeline.acquire): a name on this shared host that is not
+        # UTF-8 (another test's process) written as a visible escape, which every writer can write.
+        live = with_text_of_host(collect_live(frozenset(SECTIONS)))
     ports = {(l.protocol, l.port) for l in live.facts.sockets.listeners or []}
     assert {("tcp", tcp4), ("tcp", tcp6), ("udp", udp4)} <= ports  # the facts are real and non-trivial
 
