@@ -1181,9 +1181,10 @@ namespace has is judged at that address too when the namespace has such a link: 
 (AnyIP, `ip route add local 10.0.0.0/24 dev lo`) makes it the namespace's own and the kernel
 delivers it from every link, or it is bound ahead of an address to come (IP_FREEBIND); behind a
 veth the host forwards to it is among the addresses the host may forward to it.  A wildcard
-listener is judged at the prefixes of the namespace's local routes too (RTN_LOCAL routes of any
-table, snapshot format 1.8: `local 10.99.0.0/24 dev lo`, an address with a prefix on lo, TPROXY's
-`local 0.0.0.0/0`; `observed.exposure.addresses` holds them as `10.99.0.0/24`), from such a link
+listener is judged at the prefixes of the namespace's local routes too (RTN_LOCAL routes of a
+table a policy rule looks up, snapshot format 1.8: `local 10.99.0.0/24 dev lo`, an address with a
+prefix on lo, TPROXY's `local 0.0.0.0/0 dev lo table 100` once a rule, a firewall mark's included,
+steers packets to table 100; `observed.exposure.addresses` holds them as `10.99.0.0/24`), from such a link
 and, behind a veth the host forwards to, among the addresses the host may forward to it; where the
 local routes were not read (their dump failed, a snapshot before format 1.8) it is not_reviewed
 unless allowed at every address of its family (`observed.exposure.if_forwarded` holds `0.0.0.0` or
