@@ -183,4 +183,5 @@ def reach(listener: Listener, home: NetNamespace | None, exposure: _namespaces.E
         interfaces = [i for i in interfaces if i.name in exposure.outward]  # beyond the host only
     unread = home is not None and home.interfaces is None
     return Reach(accepts, address, v6only, widened, loopback, exposure,
-                 _namespaces.localnet(listener, interfaces, unread=unread))
+                 _namespaces.localnet(listener, interfaces, unread=unread,
+                                      every=home.interfaces if home is not None else None))

@@ -1089,8 +1089,10 @@ or net.ipv4.conf.IFACE.route_localnet set to 1 the kernel delivers packets addre
 that arrive on IFACE, so any host on its link can reach a listener on 127.0.0.1 (CVE-2020-8558).  Such
 a listener (or ::ffff:127.x) is then also judged at that interface's IPv4 addresses (0.0.0.0, all of
 IPv4, for an interface without one), for the host's namespace every interface but loopback, for
-another namespace its outward interfaces; unless it is bound (SO_BINDTODEVICE) to another
-interface; for another namespace also at the IPv4 addresses of a veth into the host that the host
+another namespace its outward interfaces (a bridge port or bond slave by its master's setting, where
+IP input happens; a VRF's member by its own, as the kernel routes it with the member as the input
+device); unless it is bound (SO_BINDTODEVICE) to another interface (bound to a VRF, its members
+deliver to it); for another namespace also at the IPv4 addresses of a veth into the host that the host
 forwards to (see below) when route_localnet is on there (or not read): a DNAT rule of the namespace,
 which lbaudit does not read, can then hand it what a neighbour routes through the host, so it is
 not_reviewed unless allowed there.  A route_localnet that could not be read (or a snapshot that predates it), or
