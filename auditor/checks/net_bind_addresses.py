@@ -845,19 +845,27 @@ def _judge(
     listener: Listener, pointer: str, detail_gaps: list[str], default: _Rule, exceptions: list[tuple[BindException, _Rule]],
     holder_gaps: list[str], place: _Place = HOST, exposure: _namespaces.Exposure | None = None,
     home: NetNamespace | None = None, transparency_doubt: str | None = None,
+    past_device: tuple[_namespaces.Exposure | None] | None = None,
 ) -> Outcome:
     """``home``: the namespace the listener is in (None: not described), whose interfaces tell
     whether it is bound to the loopback device and whether route_localnet makes 127.0.0.0/8
     reachable from their links.  Where it can be reached is :func:`_listeners.reach`'s answer, the
     one ``lbaudit init`` writes its exceptions by.  ``transparency_doubt``:
     why it may be transparent with a TPROXY rule to hand it packets (None: it is known not to be, or
-    nothing can): it is then judged both ways, and passes only when it would pass transparent too."""
+    nothing can): it is then judged both ways, and passes only when it would pass transparent too;
+    ``past_device``: when its SO_BINDTODEVICE does not bound it either (an sk_lookup program steers
+    a UDP socket whatever device it is bound to), its exposure as if bound to none (in a 1-tuple:
+    None is the host's), at which it is judged transparent."""
     if transparency_doubt is not None:
         args = (pointer, detail_gaps, default, exceptions, holder_gaps, place, exposure, home)
         as_bound = _judge(listener, *args)
         if as_bound.status != Status.PASS:
             return as_bound  # not allowed (or not decided) at its own address: transparent or not
-        as_transparent = _judge(copy_with(listener, {"transparent": True}), *args)
+        if past_device is None:
+            as_transparent = _judge(copy_with(listener, {"transparent": True}), *args)
+        else:
+            as_transparent = _judge(copy_with(listener, {"transparent": True, "interface": None}), pointer,
+                                    detail_gaps, default, exceptions, holder_gaps, place, past_device[0], home)
         if as_transparent.status == Status.PASS:
             return as_bound
         reason = f"{transparency_doubt}, at which it would not be allowed"
@@ -1082,7 +1090,9 @@ them to any listener whatever it is bound to, transparent or not.  lbaudit lists
 links (bpf(2) BPF_LINK_GET_NEXT_ID, which needs CAP_SYS_ADMIN); a TCP, UDP or MPTCP listener of a
 namespace with an sk_lookup link, or of one where the links could not be listed (lbaudit not root),
 is judged as a transparent one: one that passes at its own address but would fail at every address
-is not_reviewed, naming the link and program ids.
+is not_reviewed, naming the link and program ids.  A UDP one is judged so as if bound to no device:
+the program hands it datagrams from any link whatever its SO_BINDTODEVICE (a TCP listener bound to
+lo is handed the SYN too, but its request socket inherits the device and the handshake fails).
 
 127.0.0.0/8 is loopback-only only while route_localnet is off: with net.ipv4.conf.all.route_localnet
 or net.ipv4.conf.IFACE.route_localnet set to 1 the kernel delivers packets addressed to 127.0.0.0/8
@@ -1269,10 +1279,26 @@ def _tproxy_doubt(snapshot: HostSnapshot, ns: NetNamespace | None) -> str | None
     return f"its network namespace's TPROXY rules are unknown ({why})"
 
 
+# The protocols whose sockets an sk_lookup program hands packets whatever device they are bound to
+# (SO_BINDTODEVICE): bpf_sk_assign checks a socket's protocol, family and state, not its device, and
+# a UDP socket then receives the datagram.  A TCP (or MPTCP) listener is handed the SYN too, but its
+# request socket inherits the listener's device, so the handshake's last ACK from a link finds none.
+_STEERED_PAST_DEVICE = frozenset({"udp"})
+
+
+@record
+class _Doubt:
+    """Why a listener's own address may not bound what reaches it (:func:`_transparency_doubts`)."""
+
+    reason: str
+    past_device: bool  # nor the device it is bound to: an sk_lookup program may steer a UDP socket
+
+
 def _transparency_doubts(snapshot: HostSnapshot, listeners: list[Listener], tproxy: str | None,
-                         method: str | None) -> dict[int, str]:
+                         method: str | None) -> dict[int, _Doubt]:
     """The listeners (by index) whose IP_TRANSPARENT is unknown and could matter: a TCP, UDP or
-    MPTCP one of a Linux host, in a namespace not known to be without TPROXY rules.  Each with why.
+    MPTCP one of a Linux host, in a namespace not known to be without TPROXY rules; and those an
+    sk_lookup program may steer (a ``steered`` gap).  Each with why.
     ``method``: how the sockets of their namespace were collected, which says, in a snapshot of
     format 1.0 or 1.1, whether an unrecorded transparency is clear or unknown (:mod:`_transparency`)."""
     # A BPF sk_lookup program of the namespace (or one that may be there) steers connections to a
@@ -1281,7 +1307,8 @@ def _transparency_doubts(snapshot: HostSnapshot, listeners: list[Listener], tpro
     for gap in snapshot.gaps_for("sockets", "listeners"):
         if len(gap.path) == 3 and isinstance(gap.path[1], int) and gap.path[2] == STEERED:
             steered.setdefault(gap.path[1], []).append(gap.reason)
-    doubts = {i: "; ".join(sorted(set(reasons))) for i, reasons in steered.items()}
+    doubts = {i: _Doubt("; ".join(sorted(set(reasons))), i < len(listeners)
+                        and listeners[i].protocol in _STEERED_PAST_DEVICE) for i, reasons in steered.items()}
     if tproxy is None or snapshot.facts.sockets is None or snapshot.facts.sockets.platform != "linux":
         return doubts
     why: dict[int, list[str]] = {}
@@ -1294,10 +1321,22 @@ def _transparency_doubts(snapshot: HostSnapshot, listeners: list[Listener], tpro
             unread = _transparency.unread(snapshot, l, method) if old else "not recorded"
             if unread is not None:
                 why[i] = [unread]
-    return {i: f"whether it is transparent (IP_TRANSPARENT) is unknown ({'; '.join(sorted(set(why[i])))}), "
-               f"and {tproxy}: a TPROXY rule hands a transparent socket connections to any address"
+    return {i: _Doubt(f"whether it is transparent (IP_TRANSPARENT) is unknown ({'; '.join(sorted(set(why[i])))}), "
+                      f"and {tproxy}: a TPROXY rule hands a transparent socket connections to any address", False)
             for i, l in enumerate(listeners)
             if l.transparent is None and l.protocol in TPROXY_PROTOCOLS and i in why} | doubts
+
+
+def _doubt_args(doubt: _Doubt | None, listener: Listener, ns: NetNamespace | None, host: NetNamespace | None,
+                params: BindAddressParams, namespaces: tuple[NetNamespace, ...]
+                ) -> tuple[str | None, tuple[_namespaces.Exposure | None] | None]:
+    """:func:`_judge`'s ``transparency_doubt`` and ``past_device`` for ``doubt`` about ``listener``
+    of namespace ``ns`` (None: the host's, judged at its addresses)."""
+    if doubt is None:
+        return None, None
+    if not doubt.past_device or listener.interface is None:
+        return doubt.reason, None
+    return doubt.reason, (_exposure(copy_with(listener, {"interface": None}), ns, host, params, namespaces),)
 
 
 def _judge_snapshot(snapshot: HostSnapshot, params: BindAddressParams, default: _Rule,
@@ -1340,7 +1379,8 @@ def _judge_snapshot(snapshot: HostSnapshot, params: BindAddressParams, default: 
                              exceptions, sorted(set(holder_gaps.get(i, []))) if l.processes else [],
                              served_places.get(i, place if in_other else _owners_place(place, l)),
                              _exposure(l, place.namespace, host, params, namespaces) if in_other else None,
-                             place.namespace, doubts.get(i)),
+                             place.namespace, *_doubt_args(doubts.get(i), l, place.namespace if in_other else None,
+                                                           host, params, namespaces)),
                       served.get(i))
         for i, l in judged
     ]
