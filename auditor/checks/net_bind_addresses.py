@@ -845,7 +845,7 @@ def _judge(
     listener: Listener, pointer: str, detail_gaps: list[str], default: _Rule, exceptions: list[tuple[BindException, _Rule]],
     holder_gaps: list[str], place: _Place = HOST, exposure: _namespaces.Exposure | None = None,
     home: NetNamespace | None = None, transparency_doubt: str | None = None,
-    past_device: tuple[_namespaces.Exposure | None] | None = None,
+    past_device: tuple[_namespaces.Exposure | None] | None = None, steered: bool = False,
 ) -> Outcome:
     """``home``: the namespace the listener is in (None: not described), whose interfaces tell
     whether it is bound to the loopback device and whether route_localnet makes 127.0.0.0/8
@@ -855,17 +855,19 @@ def _judge(
     nothing can): it is then judged both ways, and passes only when it would pass transparent too;
     ``past_device``: when its SO_BINDTODEVICE does not bound it either (an sk_lookup program steers
     a UDP socket whatever device it is bound to), its exposure as if bound to none (in a 1-tuple:
-    None is the host's), at which it is judged transparent."""
+    None is the host's), at which it is judged transparent.  ``steered``: judge it as transparent
+    whether or not its namespace has TPROXY rules (the "if transparent" half of that judgement)."""
     if transparency_doubt is not None:
         args = (pointer, detail_gaps, default, exceptions, holder_gaps, place, exposure, home)
         as_bound = _judge(listener, *args)
         if as_bound.status != Status.PASS:
             return as_bound  # not allowed (or not decided) at its own address: transparent or not
         if past_device is None:
-            as_transparent = _judge(copy_with(listener, {"transparent": True}), *args)
+            as_transparent = _judge(copy_with(listener, {"transparent": True}), *args, steered=True)
         else:
             as_transparent = _judge(copy_with(listener, {"transparent": True, "interface": None}), pointer,
-                                    detail_gaps, default, exceptions, holder_gaps, place, past_device[0], home)
+                                    detail_gaps, default, exceptions, holder_gaps, place, past_device[0], home,
+                                    steered=True)
         if as_transparent.status == Status.PASS:
             return as_bound
         reason = f"{transparency_doubt}, at which it would not be allowed"
@@ -887,7 +889,7 @@ def _judge(
     names, borrowed = _process_names(listener, candidates)
     if names is not None:
         observed["process_names"] = names
-    reach = _listeners.reach(listener, home, exposure)
+    reach = _listeners.reach(listener, home, exposure, steered)
     accepts, exposure, localnet = reach.accepts, reach.exposure, reach.localnet
     if listener.transparent:
         observed["transparent"] = True
@@ -1066,8 +1068,10 @@ another namespace a listener bound to a device is reached through that device an
 bridge's ports, a VRF's members: what arrives on them is delivered as arriving on it).  A
 transparent TCP, UDP or MPTCP listener (IP_TRANSPARENT, IPV6_TRANSPARENT, which the kernel reports
 from Linux 5.10) is judged at every address of what it accepts (0.0.0.0/0 for IPv4; ::/0, and IPv4
-too for a dual-stack ::): a TPROXY rule hands it connections to any destination, whatever it is
-bound to, so 127.0.0.1 is no bound; in another namespace so too whenever the namespace has an
+too for a dual-stack ::) when its namespace has TPROXY rules or they could not all be read: a TPROXY
+rule hands it connections to any destination, whatever it is bound to, so 127.0.0.1 is no bound
+(where the namespace is known to have none, IP_TRANSPARENT widens nothing: it is judged at its
+address); in another namespace so too whenever the namespace has an
 outward link, even when none of its addresses is the listener's, and at the wildcard of its family
 when the host forwards to it (not_reviewed unless allowed there).  TPROXY hands nothing to the other transports (UDP-Lite, SCTP,
 DCCP, raw): a transparent one of those is judged at its own address.  Whether a listener is

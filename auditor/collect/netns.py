@@ -833,11 +833,13 @@ def read_here(timeout: float, target: Any = None, known: list[tuple[int, int]] |
         interfaces, interface_error = None, f"rtnetlink dump failed: {exc}"
     local_routes, local_route_error = read_local_routes(timeout, interfaces)
     tproxy, tproxy_unknown = None, ["the TPROXY rules were not read (no program runner)"]
-    if listeners is not None and not any(l.transparent is None and l.protocol in TPROXY_PROTOCOLS for l in listeners):
-        # TPROXY rules matter only to a listener whose IP_TRANSPARENT is unknown (net.bind_addresses
-        # judges the others as they are), and reading them is two programs (nft, iptables-save) in
-        # each namespace: 2.4 -> 6.7 ms of CPU a namespace, over the 5 ms target.  Not read, and no
-        # gap: nothing depends on them.
+    if listeners is not None and not any(l.transparent is not False and l.protocol in TPROXY_PROTOCOLS
+                                         for l in listeners):
+        # TPROXY rules matter only to a listener that is transparent (IP_TRANSPARENT widens it only
+        # where a TPROXY rule can hand it other addresses) or may be (net.bind_addresses judges the
+        # others as they are), and reading them is two programs (nft, iptables-save) in each
+        # namespace: 2.4 -> 6.7 ms of CPU a namespace, over the 5 ms target.  Not read, and no gap:
+        # nothing depends on them.
         tproxy_unknown = []
     elif target is not None:
         rules, tproxy_unknown, _read = read_tproxy(target, timeout)
