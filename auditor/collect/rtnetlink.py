@@ -254,26 +254,23 @@ def dump_interfaces(timeout: float = 10.0) -> list[Link]:
     raise AssertionError("unreachable")
 
 
-def dump_rule_tables(timeout: float = 10.0) -> dict[int, set[int] | None]:
-    """The tables the policy rules of the caller's namespace look up, by address family: None for
-    a family with an l3mdev rule (any VRF's table).  A rule on a firewall mark counts like any:
-    the marks are set by firewall rules (TPROXY's ``meta mark set``), which are not read here.
+def dump_rule_tables(family: int, timeout: float = 10.0) -> set[int] | None:
+    """The tables the policy rules of ``family`` (AF_INET, AF_INET6) of the caller's namespace look
+    up: None when an l3mdev rule looks up any VRF's table.  A rule on a firewall mark counts like
+    any: the marks are set by firewall rules (TPROXY's ``meta mark set``), which are not read here.
     Raises OSError."""
     for attempt in range(3):
         try:
-            tables: dict[int, set[int] | None] = {}
-            for family in (socket.AF_INET, socket.AF_INET6):
-                found: set[int] | None = set()
-                for payload in _dump(RTM_GETRULE, RTM_NEWRULE, RTMSG.pack(family, 0, 0, 0, 0, 0, 0, 0, 0), timeout):
-                    rule = parse_rule_table(payload)
-                    if rule is None or rule[0] != family:
-                        continue
-                    if rule[1] is None:
-                        found = None
-                    elif found is not None:
-                        found.add(rule[1])
-                tables[family] = found
-            return tables
+            found: set[int] | None = set()
+            for payload in _dump(RTM_GETRULE, RTM_NEWRULE, RTMSG.pack(family, 0, 0, 0, 0, 0, 0, 0, 0), timeout):
+                rule = parse_rule_table(payload)
+                if rule is None or rule[0] != family:
+                    continue
+                if rule[1] is None:
+                    found = None
+                elif found is not None:
+                    found.add(rule[1])
+            return found
         except NetlinkError as exc:
             if exc.errno != errno.EINTR or attempt == 2:
                 raise
@@ -289,10 +286,12 @@ def dump_local_routes(timeout: float = 10.0) -> list[str]:
     once a rule (``ip rule add fwmark 1 lookup 100``) steers packets there.  A route in a table no
     rule looks up delivers nothing (ip_route_input consults only the tables the rules name); when
     the rules cannot be read, every table counts.  Raises OSError."""
-    try:
-        looked_up: dict[int, set[int] | None] = dump_rule_tables(timeout)
-    except OSError:
-        looked_up = {}  # fail closed: a local route of any table may be consulted
+    looked_up: dict[int, set[int] | None] = {}
+    for family in (socket.AF_INET, socket.AF_INET6):
+        try:
+            looked_up[family] = dump_rule_tables(family, timeout)
+        except OSError:
+            looked_up[family] = None  # fail closed: a local route of any table may be consulted
     for attempt in range(3):
         try:
             found: list[str] = []
