@@ -139,12 +139,22 @@ def on_loopback_device(listener: Listener, home: NetNamespace | None) -> tuple[n
     return (_LOOPBACK_V6,) if listener.v6only else (_LOOPBACK_V6, _LOOPBACK_V4)
 
 
-def reach(listener: Listener, home: NetNamespace | None, exposure: _namespaces.Exposure | None = None) -> Reach:
+def tproxy_may_reach(home: NetNamespace | None) -> bool:
+    """Whether a TPROXY rule may hand a transparent socket of namespace ``home`` packets for
+    addresses it is not bound to: it has such rules, or they were not read (None: not described).
+    IP_TRANSPARENT by itself widens nothing: the socket lookup still matches the bound address."""
+    return home is None or home.tproxy is None or bool(home.tproxy)
+
+
+def reach(listener: Listener, home: NetNamespace | None, exposure: _namespaces.Exposure | None = None,
+          steered: bool = False) -> Reach:
     """Where ``listener`` can be reached from.  ``home``: the namespace it is in (None: not
     described), whose interfaces tell whether it is bound to the loopback device and whether
-    route_localnet makes 127.0.0.0/8 reachable from their links; ``exposure``: for a listener in
-    another namespace, what its outward interfaces deliver (:func:`_namespaces.exposure`), None
-    to judge it at its own address."""
+    route_localnet makes 127.0.0.0/8 reachable from their links, and whose TPROXY rules whether
+    being transparent widens it; ``exposure``: for a listener in another namespace, what its
+    outward interfaces deliver (:func:`_namespaces.exposure`), None to judge it at its own address;
+    ``steered``: something may hand it packets for any address whatever the namespace's TPROXY
+    rules (a BPF sk_lookup program, or rules that may be there): judged as transparent."""
     address, v6only = listener.address, listener.v6only
     accepts = netaddr.describe_accepts(address, v6only)
     widened = False
@@ -158,6 +168,10 @@ def reach(listener: Listener, home: NetNamespace | None, exposure: _namespaces.E
         if exposure is not None and exposure.addresses is not None:
             exposure = _namespaces.Exposure((), f"reachable only inside namespace {home.label if home else '?'} "
                                                  f"(bound to its loopback device {listener.interface})")
+    elif listener.transparent and listener.protocol in netaddr.TPROXY_PROTOCOLS and not (
+            steered or tproxy_may_reach(home)):
+        accepts = (f"{accepts} (transparent, IP_TRANSPARENT, but its network namespace has no TPROXY rule to hand "
+                   "it other addresses)")
     elif listener.transparent and listener.protocol in netaddr.TPROXY_PROTOCOLS:
         # TPROXY rules hand a transparent socket connections to any address: its own is no bound.
         address, v6only = netaddr.transparent_reach(address, v6only)
@@ -183,4 +197,5 @@ def reach(listener: Listener, home: NetNamespace | None, exposure: _namespaces.E
         interfaces = [i for i in interfaces if i.name in exposure.outward]  # beyond the host only
     unread = home is not None and home.interfaces is None
     return Reach(accepts, address, v6only, widened, loopback, exposure,
-                 _namespaces.localnet(listener, interfaces, unread=unread))
+                 _namespaces.localnet(listener, interfaces, unread=unread,
+                                      every=home.interfaces if home is not None else None))

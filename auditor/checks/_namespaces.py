@@ -195,22 +195,24 @@ def _takes_ipv4_loopback(address: str, v6only: bool | None) -> bool:
                for n in netaddr.accepted_networks(address, v6only))
 
 
-def localnet(listener: Listener, interfaces: list[NetInterface] | None, unread: bool = False) -> Localnet | None:
+def localnet(listener: Listener, interfaces: list[NetInterface] | None, unread: bool = False,
+             every: list[NetInterface] | None = None) -> Localnet | None:
     """What route_localnet adds to a listener that accepts IPv4 loopback addresses, through
     ``interfaces`` (those that reach beyond it); None when it adds nothing to judge: the listener
     takes no 127.0.0.0/8 address but as part of all IPv4, or the interfaces are not known and
     ``unread`` is False (no namespace described: a snapshot without the netns section says so in
     its own finding).  ``unread``: the namespace is described but its interfaces could not be
-    read, so route_localnet on any of them is unknown (fail closed: not_reviewed, never passed)."""
+    read, so route_localnet on any of them is unknown (fail closed: not_reviewed, never passed).
+    ``every``: all the interfaces of its namespace, where an interface's master is looked up (the
+    default: ``interfaces``)."""
     if not _takes_ipv4_loopback(listener.address, listener.v6only):
         return None
     if interfaces is None:
         return Localnet((), (), (UNREAD_INTERFACES,)) if unread else None
-    if listener.interface is not None:  # SO_BINDTODEVICE: only that interface delivers to it
-        interfaces = [i for i in interfaces if i.name == listener.interface]
-    # A bridge port or bond slave hands what it receives to its master, where IP input happens:
-    # the master's setting decides for it.
-    interfaces = [i for i in interfaces if i.kind != "loopback" and i.master is None]
+    if listener.interface is not None:  # SO_BINDTODEVICE: only what that device (or a VRF's member) delivers
+        interfaces = [i for i in interfaces if _delivers_to_device(i, listener.interface)]
+    masters = {i.name: i for i in (every if every is not None else interfaces)}
+    interfaces = [i for i in interfaces if i.kind != "loopback" and _ip_input_on(i, masters)]
     through = [i for i in interfaces if i.route_localnet is True]
     unknown = [i.name for i in interfaces if i.route_localnet is None]
     if not through and not unknown:
@@ -511,6 +513,19 @@ def _forwarded(ns: NetNamespace, host: NetNamespace | None,
         if parts:
             why[version] = "; ".join(parts)
     return (veths, why) if why else ([], {})
+
+
+def _ip_input_on(interface: NetInterface, by_name: dict[str, NetInterface]) -> bool:
+    """Whether IP input (the route lookup, and its route_localnet test) happens with ``interface``
+    as the input device.  A bridge port or bond slave hands what it receives to its master, where
+    IP input happens: the master's setting decides for it.  A VRF's member does not: ip_rcv_finish
+    hands the packet to the VRF (l3mdev_ip_rcv) but routes it with the member as the device, so the
+    member's route_localnet decides.  A master not among ``by_name`` is taken for a switch, as
+    before masters were told apart."""
+    if interface.master is None:
+        return True
+    master = by_name.get(interface.master)
+    return master is not None and master.link_kind == "vrf"
 
 
 def _delivers_to_device(interface: NetInterface, device: str) -> bool:

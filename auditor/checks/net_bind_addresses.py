@@ -845,19 +845,29 @@ def _judge(
     listener: Listener, pointer: str, detail_gaps: list[str], default: _Rule, exceptions: list[tuple[BindException, _Rule]],
     holder_gaps: list[str], place: _Place = HOST, exposure: _namespaces.Exposure | None = None,
     home: NetNamespace | None = None, transparency_doubt: str | None = None,
+    past_device: tuple[_namespaces.Exposure | None] | None = None, steered: bool = False,
 ) -> Outcome:
     """``home``: the namespace the listener is in (None: not described), whose interfaces tell
     whether it is bound to the loopback device and whether route_localnet makes 127.0.0.0/8
     reachable from their links.  Where it can be reached is :func:`_listeners.reach`'s answer, the
     one ``lbaudit init`` writes its exceptions by.  ``transparency_doubt``:
     why it may be transparent with a TPROXY rule to hand it packets (None: it is known not to be, or
-    nothing can): it is then judged both ways, and passes only when it would pass transparent too."""
+    nothing can): it is then judged both ways, and passes only when it would pass transparent too;
+    ``past_device``: when its SO_BINDTODEVICE does not bound it either (an sk_lookup program steers
+    a UDP socket whatever device it is bound to), its exposure as if bound to none (in a 1-tuple:
+    None is the host's), at which it is judged transparent.  ``steered``: judge it as transparent
+    whether or not its namespace has TPROXY rules (the "if transparent" half of that judgement)."""
     if transparency_doubt is not None:
         args = (pointer, detail_gaps, default, exceptions, holder_gaps, place, exposure, home)
         as_bound = _judge(listener, *args)
         if as_bound.status != Status.PASS:
             return as_bound  # not allowed (or not decided) at its own address: transparent or not
-        as_transparent = _judge(copy_with(listener, {"transparent": True}), *args)
+        if past_device is None:
+            as_transparent = _judge(copy_with(listener, {"transparent": True}), *args, steered=True)
+        else:
+            as_transparent = _judge(copy_with(listener, {"transparent": True, "interface": None}), pointer,
+                                    detail_gaps, default, exceptions, holder_gaps, place, past_device[0], home,
+                                    steered=True)
         if as_transparent.status == Status.PASS:
             return as_bound
         reason = f"{transparency_doubt}, at which it would not be allowed"
@@ -879,7 +889,7 @@ def _judge(
     names, borrowed = _process_names(listener, candidates)
     if names is not None:
         observed["process_names"] = names
-    reach = _listeners.reach(listener, home, exposure)
+    reach = _listeners.reach(listener, home, exposure, steered)
     accepts, exposure, localnet = reach.accepts, reach.exposure, reach.localnet
     if listener.transparent:
         observed["transparent"] = True
@@ -1019,7 +1029,7 @@ def _judge_shared(listener: Listener, head: str, per_holder: list[tuple[ProcessI
 @check(
     name="net.bind_addresses",
     title="Listening sockets bind only to allowed addresses",
-    version="1.18.0",
+    version="1.19.0",
     needs=["sockets"],
     platforms=["linux", "windows", "macos"],
     uses=["netns"],
@@ -1058,8 +1068,10 @@ another namespace a listener bound to a device is reached through that device an
 bridge's ports, a VRF's members: what arrives on them is delivered as arriving on it).  A
 transparent TCP, UDP or MPTCP listener (IP_TRANSPARENT, IPV6_TRANSPARENT, which the kernel reports
 from Linux 5.10) is judged at every address of what it accepts (0.0.0.0/0 for IPv4; ::/0, and IPv4
-too for a dual-stack ::): a TPROXY rule hands it connections to any destination, whatever it is
-bound to, so 127.0.0.1 is no bound; in another namespace so too whenever the namespace has an
+too for a dual-stack ::) when its namespace has TPROXY rules or they could not all be read: a TPROXY
+rule hands it connections to any destination, whatever it is bound to, so 127.0.0.1 is no bound
+(where the namespace is known to have none, IP_TRANSPARENT widens nothing: it is judged at its
+address); in another namespace so too whenever the namespace has an
 outward link, even when none of its addresses is the listener's, and at the wildcard of its family
 when the host forwards to it (not_reviewed unless allowed there).  TPROXY hands nothing to the other transports (UDP-Lite, SCTP,
 DCCP, raw): a transparent one of those is judged at its own address.  Whether a listener is
@@ -1082,15 +1094,19 @@ them to any listener whatever it is bound to, transparent or not.  lbaudit lists
 links (bpf(2) BPF_LINK_GET_NEXT_ID, which needs CAP_SYS_ADMIN); a TCP, UDP or MPTCP listener of a
 namespace with an sk_lookup link, or of one where the links could not be listed (lbaudit not root),
 is judged as a transparent one: one that passes at its own address but would fail at every address
-is not_reviewed, naming the link and program ids.
+is not_reviewed, naming the link and program ids.  A UDP one is judged so as if bound to no device:
+the program hands it datagrams from any link whatever its SO_BINDTODEVICE (a TCP listener bound to
+lo is handed the SYN too, but its request socket inherits the device and the handshake fails).
 
 127.0.0.0/8 is loopback-only only while route_localnet is off: with net.ipv4.conf.all.route_localnet
 or net.ipv4.conf.IFACE.route_localnet set to 1 the kernel delivers packets addressed to 127.0.0.0/8
 that arrive on IFACE, so any host on its link can reach a listener on 127.0.0.1 (CVE-2020-8558).  Such
 a listener (or ::ffff:127.x) is then also judged at that interface's IPv4 addresses (0.0.0.0, all of
 IPv4, for an interface without one), for the host's namespace every interface but loopback, for
-another namespace its outward interfaces; unless it is bound (SO_BINDTODEVICE) to another
-interface; for another namespace also at the IPv4 addresses of a veth into the host that the host
+another namespace its outward interfaces (a bridge port or bond slave by its master's setting, where
+IP input happens; a VRF's member by its own, as the kernel routes it with the member as the input
+device); unless it is bound (SO_BINDTODEVICE) to another interface (bound to a VRF, its members
+deliver to it); for another namespace also at the IPv4 addresses of a veth into the host that the host
 forwards to (see below) when route_localnet is on there (or not read): a DNAT rule of the namespace,
 which lbaudit does not read, can then hand it what a neighbour routes through the host, so it is
 not_reviewed unless allowed there.  A route_localnet that could not be read (or a snapshot that predates it), or
@@ -1181,9 +1197,10 @@ namespace has is judged at that address too when the namespace has such a link: 
 (AnyIP, `ip route add local 10.0.0.0/24 dev lo`) makes it the namespace's own and the kernel
 delivers it from every link, or it is bound ahead of an address to come (IP_FREEBIND); behind a
 veth the host forwards to it is among the addresses the host may forward to it.  A wildcard
-listener is judged at the prefixes of the namespace's local routes too (RTN_LOCAL routes of any
-table, snapshot format 1.8: `local 10.99.0.0/24 dev lo`, an address with a prefix on lo, TPROXY's
-`local 0.0.0.0/0`; `observed.exposure.addresses` holds them as `10.99.0.0/24`), from such a link
+listener is judged at the prefixes of the namespace's local routes too (RTN_LOCAL routes of a
+table a policy rule looks up, snapshot format 1.8: `local 10.99.0.0/24 dev lo`, an address with a
+prefix on lo, TPROXY's `local 0.0.0.0/0 dev lo table 100` once a rule, a firewall mark's included,
+steers packets to table 100; `observed.exposure.addresses` holds them as `10.99.0.0/24`), from such a link
 and, behind a veth the host forwards to, among the addresses the host may forward to it; where the
 local routes were not read (their dump failed, a snapshot before format 1.8) it is not_reviewed
 unless allowed at every address of its family (`observed.exposure.if_forwarded` holds `0.0.0.0` or
@@ -1266,10 +1283,26 @@ def _tproxy_doubt(snapshot: HostSnapshot, ns: NetNamespace | None) -> str | None
     return f"its network namespace's TPROXY rules are unknown ({why})"
 
 
+# The protocols whose sockets an sk_lookup program hands packets whatever device they are bound to
+# (SO_BINDTODEVICE): bpf_sk_assign checks a socket's protocol, family and state, not its device, and
+# a UDP socket then receives the datagram.  A TCP (or MPTCP) listener is handed the SYN too, but its
+# request socket inherits the listener's device, so the handshake's last ACK from a link finds none.
+_STEERED_PAST_DEVICE = frozenset({"udp"})
+
+
+@record
+class _Doubt:
+    """Why a listener's own address may not bound what reaches it (:func:`_transparency_doubts`)."""
+
+    reason: str
+    past_device: bool  # nor the device it is bound to: an sk_lookup program may steer a UDP socket
+
+
 def _transparency_doubts(snapshot: HostSnapshot, listeners: list[Listener], tproxy: str | None,
-                         method: str | None) -> dict[int, str]:
+                         method: str | None) -> dict[int, _Doubt]:
     """The listeners (by index) whose IP_TRANSPARENT is unknown and could matter: a TCP, UDP or
-    MPTCP one of a Linux host, in a namespace not known to be without TPROXY rules.  Each with why.
+    MPTCP one of a Linux host, in a namespace not known to be without TPROXY rules; and those an
+    sk_lookup program may steer (a ``steered`` gap).  Each with why.
     ``method``: how the sockets of their namespace were collected, which says, in a snapshot of
     format 1.0 or 1.1, whether an unrecorded transparency is clear or unknown (:mod:`_transparency`)."""
     # A BPF sk_lookup program of the namespace (or one that may be there) steers connections to a
@@ -1278,7 +1311,8 @@ def _transparency_doubts(snapshot: HostSnapshot, listeners: list[Listener], tpro
     for gap in snapshot.gaps_for("sockets", "listeners"):
         if len(gap.path) == 3 and isinstance(gap.path[1], int) and gap.path[2] == STEERED:
             steered.setdefault(gap.path[1], []).append(gap.reason)
-    doubts = {i: "; ".join(sorted(set(reasons))) for i, reasons in steered.items()}
+    doubts = {i: _Doubt("; ".join(sorted(set(reasons))), i < len(listeners)
+                        and listeners[i].protocol in _STEERED_PAST_DEVICE) for i, reasons in steered.items()}
     if tproxy is None or snapshot.facts.sockets is None or snapshot.facts.sockets.platform != "linux":
         return doubts
     why: dict[int, list[str]] = {}
@@ -1291,10 +1325,22 @@ def _transparency_doubts(snapshot: HostSnapshot, listeners: list[Listener], tpro
             unread = _transparency.unread(snapshot, l, method) if old else "not recorded"
             if unread is not None:
                 why[i] = [unread]
-    return {i: f"whether it is transparent (IP_TRANSPARENT) is unknown ({'; '.join(sorted(set(why[i])))}), "
-               f"and {tproxy}: a TPROXY rule hands a transparent socket connections to any address"
+    return {i: _Doubt(f"whether it is transparent (IP_TRANSPARENT) is unknown ({'; '.join(sorted(set(why[i])))}), "
+                      f"and {tproxy}: a TPROXY rule hands a transparent socket connections to any address", False)
             for i, l in enumerate(listeners)
             if l.transparent is None and l.protocol in TPROXY_PROTOCOLS and i in why} | doubts
+
+
+def _doubt_args(doubt: _Doubt | None, listener: Listener, ns: NetNamespace | None, host: NetNamespace | None,
+                params: BindAddressParams, namespaces: tuple[NetNamespace, ...]
+                ) -> tuple[str | None, tuple[_namespaces.Exposure | None] | None]:
+    """:func:`_judge`'s ``transparency_doubt`` and ``past_device`` for ``doubt`` about ``listener``
+    of namespace ``ns`` (None: the host's, judged at its addresses)."""
+    if doubt is None:
+        return None, None
+    if not doubt.past_device or listener.interface is None:
+        return doubt.reason, None
+    return doubt.reason, (_exposure(copy_with(listener, {"interface": None}), ns, host, params, namespaces),)
 
 
 def _judge_snapshot(snapshot: HostSnapshot, params: BindAddressParams, default: _Rule,
@@ -1337,7 +1383,8 @@ def _judge_snapshot(snapshot: HostSnapshot, params: BindAddressParams, default: 
                              exceptions, sorted(set(holder_gaps.get(i, []))) if l.processes else [],
                              served_places.get(i, place if in_other else _owners_place(place, l)),
                              _exposure(l, place.namespace, host, params, namespaces) if in_other else None,
-                             place.namespace, doubts.get(i)),
+                             place.namespace, *_doubt_args(doubts.get(i), l, place.namespace if in_other else None,
+                                                           host, params, namespaces)),
                       served.get(i))
         for i, l in judged
     ]

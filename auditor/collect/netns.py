@@ -331,6 +331,23 @@ def vsock_listener_gap(listeners: list[str]) -> Gap:
                       "firewall say")
 
 
+# AF_XDP: a socket bound to an interface's receive queue gets the frames an XDP program of that
+# interface redirects to it before the kernel's stack sees them, so a userspace TCP/IP stack on it
+# serves whatever it likes, whatever the kernel's sockets, routes and firewall say.  No dump lists
+# it; discovery names each (its protocol is asked anyway): a gap, never silence.
+XDP_PROTOCOL_NAME = "XDP"
+
+
+def xdp_socket_gap(sockets: list[str]) -> Gap:
+    """The gap on the listener list that names the AF_XDP sockets and why they are not judged."""
+    return Gap(section="sockets", path=("listeners", "xdp"),
+               reason=f"{'; '.join(sockets[:5])}{f' and {len(sockets) - 5} more' if len(sockets) > 5 else ''}: "
+                      "an AF_XDP socket bound to an interface queue receives the frames an XDP program redirects "
+                      "to it before the kernel's network stack, so a userspace network stack on it may serve any "
+                      "address whatever this host's sockets and firewall say; lbaudit judges the kernel's IP "
+                      "listeners only")
+
+
 def _vsock_listener(copy: int, pid: int) -> str | None:
     """What the vsock socket ``copy`` (a descriptor of it, closed here) listens on, None when it
     does not listen, or why it could not be asked (a gap too: it may listen)."""
@@ -413,16 +430,18 @@ def _copy_of(libc: Any, pidfd: int, fd: int, link: str, inode: int) -> int | str
 
 
 def _socket_namespaces(holding: list[tuple[int, FdTable]], found: dict[tuple[int, int], Found],
-                       timeout: float = 10.0) -> tuple[list[str], list[str]]:
+                       timeout: float = 10.0) -> tuple[list[str], list[str], list[str]]:
     """Add the namespace of each socket the tables of ``holding`` hold not yet in ``found``, through
     a descriptor of it (no path opens a namespace only a socket holds).  Returns why some could
-    not be asked, and the vsock listeners among those sockets (:func:`vsock_listener_gap`).
+    not be asked, the vsock listeners among those sockets (:func:`vsock_listener_gap`) and the
+    AF_XDP sockets (:func:`xdp_socket_gap`).
 
     A socket a dump places (:func:`placed_here`) is not asked: a host's thousands of connections
     are in its own namespace, and asking each was 17 us a socket."""
     libc = _libc()
     unasked: dict[str, list[str]] = {}
     vsock_listeners: list[str] = []
+    xdp_sockets: list[str] = []
     sockets = _held_sockets(holding, placed_here(found, timeout) if holding else set())
     # one process at a time, its pidfd closed before the next: a host's thousands of processes
     # with sockets would otherwise hold as many descriptors (EMFILE, each socket then a gap)
@@ -439,6 +458,8 @@ def _socket_namespaces(holding: list[tuple[int, FdTable]], found: dict[tuple[int
         named = [(inode, fd, link, _protocol_name(link)) for inode, fd, link in sorted(sockets_held)]
         held = [(inode, fd, link) for inode, fd, link, name in named if _can_listen(name)]
         vsock = [(inode, fd, link) for inode, fd, link, name in named if name == VSOCK_PROTOCOL_NAME]
+        xdp_sockets += [f"AF_XDP socket:[{inode}] of pid {pid}" for inode, _fd, _link, name in named
+                        if name == XDP_PROTOCOL_NAME]
         if not held and not vsock:
             continue
         try:
@@ -484,7 +505,7 @@ def _socket_namespaces(holding: list[tuple[int, FdTable]], found: dict[tuple[int
         finally:
             os.close(pidfd)
     return ([f"{why} for {len(which)} sockets (e.g. {', '.join(which[:3])})" for why, which in sorted(unasked.items())],
-            vsock_listeners)
+            vsock_listeners, xdp_sockets)
 
 
 def _tun_namespaces(tuns: list[tuple[int, int, int]], found: dict[tuple[int, int], Found]) -> None:
@@ -597,9 +618,11 @@ def discover(proc: str, run_netns: str = RUN_NETNS) -> tuple[dict[tuple[int, int
                         reason=f"the open files of {len(refused)} processes could not be read ({proc}/PID/fd; e.g. "
                                f"pids {', '.join(sorted(set(map(str, refused)))[:5])}): namespaces only their "
                                "descriptors or sockets hold, or only their mount namespace binds, are not seen"))
-    unasked, vsock_listeners = _socket_namespaces(holding, found)
+    unasked, vsock_listeners, xdp_sockets = _socket_namespaces(holding, found)
     if vsock_listeners:
         gaps.append(vsock_listener_gap(vsock_listeners))
+    if xdp_sockets:
+        gaps.append(xdp_socket_gap(xdp_sockets))
     if unasked:
         gaps.append(Gap(section="netns", path=("namespaces",),
                         reason="the network namespace of sockets of transports that can listen could not be asked "
@@ -833,11 +856,13 @@ def read_here(timeout: float, target: Any = None, known: list[tuple[int, int]] |
         interfaces, interface_error = None, f"rtnetlink dump failed: {exc}"
     local_routes, local_route_error = read_local_routes(timeout, interfaces)
     tproxy, tproxy_unknown = None, ["the TPROXY rules were not read (no program runner)"]
-    if listeners is not None and not any(l.transparent is None and l.protocol in TPROXY_PROTOCOLS for l in listeners):
-        # TPROXY rules matter only to a listener whose IP_TRANSPARENT is unknown (net.bind_addresses
-        # judges the others as they are), and reading them is two programs (nft, iptables-save) in
-        # each namespace: 2.4 -> 6.7 ms of CPU a namespace, over the 5 ms target.  Not read, and no
-        # gap: nothing depends on them.
+    if listeners is not None and not any(l.transparent is not False and l.protocol in TPROXY_PROTOCOLS
+                                         for l in listeners):
+        # TPROXY rules matter only to a listener that is transparent (IP_TRANSPARENT widens it only
+        # where a TPROXY rule can hand it other addresses) or may be (net.bind_addresses judges the
+        # others as they are), and reading them is two programs (nft, iptables-save) in each
+        # namespace: 2.4 -> 6.7 ms of CPU a namespace, over the 5 ms target.  Not read, and no gap:
+        # nothing depends on them.
         tproxy_unknown = []
     elif target is not None:
         rules, tproxy_unknown, _read = read_tproxy(target, timeout)

@@ -41,6 +41,8 @@ RTM_NEWADDR = 20
 RTM_GETADDR = 22
 RTM_NEWROUTE = 24
 RTM_GETROUTE = 26
+RTM_NEWRULE = 32
+RTM_GETRULE = 34
 RTM_NEWNSID = 88
 RTM_GETNSID = 90
 
@@ -64,6 +66,11 @@ IFA_LOCAL = 2
 RTA_DST = 1
 RTA_TABLE = 15
 RTN_LOCAL = 2
+# struct fib_rule_hdr { u8 family, dst_len, src_len, tos, table, res1, res2, action; u32 flags; }: rtmsg's layout
+FRA_TABLE = 15  # u32: the table of a rule, when it does not fit in the header's u8
+FRA_L3MDEV = 19  # u8: the rule looks up the table of the VRF (l3mdev) a packet came in on
+FR_ACT_TO_TBL = 1  # the action of a rule that looks up a table (others: goto, nop, blackhole, ...)
+RT_TABLE_COMPAT = 252  # the header's table when the real one is above 255 (then in RTA_TABLE / FRA_TABLE)
 NETNSA_NSID = 1
 NETNSA_FD = 3
 NETNSA_NSID_NOT_ASSIGNED = -1
@@ -157,21 +164,50 @@ def parse_address(payload: bytes) -> tuple[int, str]:
 
 
 def parse_local_route(payload: bytes) -> str | None:
-    """``"PREFIX/LENGTH"`` of an RTM_NEWROUTE message of type RTN_LOCAL (whatever its table: a
-    policy rule may send any packet to any table), None for a route of another type."""
+    """``"PREFIX/LENGTH"`` of an RTM_NEWROUTE message of type RTN_LOCAL, None for a route of
+    another type (its table: :func:`parse_local_route_in_table`)."""
+    found = parse_local_route_in_table(payload)
+    return None if found is None else found[0]
+
+
+def parse_local_route_in_table(payload: bytes) -> tuple[str, int] | None:
+    """``("PREFIX/LENGTH", table)`` of an RTM_NEWROUTE message of type RTN_LOCAL, None for a route
+    of another type."""
     if len(payload) < RTMSG.size:
         raise NetlinkError(errno.EBADMSG, f"rtmsg of {len(payload)} bytes")
-    family, dst_len, _src_len, _tos, _table, _protocol, _scope, route_type, _flags = RTMSG.unpack_from(payload)
+    family, dst_len, _src_len, _tos, table, _protocol, _scope, route_type, _flags = RTMSG.unpack_from(payload)
     if route_type != RTN_LOCAL:
         return None
     if family not in (socket.AF_INET, socket.AF_INET6):
         raise NetlinkError(errno.EBADMSG, f"local route of address family {family}")
     size = 4 if family == socket.AF_INET else 16
-    raw = parse_attributes(payload[RTMSG.size:]).get(RTA_DST, bytes(size))  # no RTA_DST: the default route
+    attributes = parse_attributes(payload[RTMSG.size:])
+    raw = attributes.get(RTA_DST, bytes(size))  # no RTA_DST: the default route
     if len(raw) < size or dst_len > size * 8:
         raise NetlinkError(errno.EBADMSG, f"local route of {len(raw)} address bytes, prefix length {dst_len}")
     text = socket.inet_ntop(socket.AF_INET, raw[:4]) if size == 4 else ipv6_text(raw[:16])
-    return f"{text}/{dst_len}"
+    return f"{text}/{dst_len}", _table(table, attributes.get(RTA_TABLE))
+
+
+def _table(header: int, attribute: bytes | None) -> int:
+    """A route's or rule's table: its u32 attribute when there is one, else the header's u8."""
+    return struct.unpack_from("=I", attribute)[0] if attribute is not None and len(attribute) >= 4 else header
+
+
+def parse_rule_table(payload: bytes) -> tuple[int, int | None] | None:
+    """(family, table) of an RTM_NEWRULE message whose rule looks up a table; table None for an
+    l3mdev rule (``ip rule add l3mdev``), which looks up whichever VRF's table a packet came in on,
+    so any table; None for a rule that looks up none (goto, nop, blackhole, unreachable, prohibit)."""
+    if len(payload) < RTMSG.size:
+        raise NetlinkError(errno.EBADMSG, f"fib_rule_hdr of {len(payload)} bytes")
+    family, _dst_len, _src_len, _tos, table, _res1, _res2, action, _flags = RTMSG.unpack_from(payload)
+    if action != FR_ACT_TO_TBL:
+        return None
+    attributes = parse_attributes(payload[RTMSG.size:])
+    l3mdev = attributes.get(FRA_L3MDEV)
+    if l3mdev and l3mdev[0]:
+        return family, None
+    return family, _table(table, attributes.get(FRA_TABLE))
 
 
 def _dump(msg_type: int, reply_type: int, body: bytes, timeout: float) -> list[bytes]:
@@ -218,20 +254,55 @@ def dump_interfaces(timeout: float = 10.0) -> list[Link]:
     raise AssertionError("unreachable")
 
 
+def dump_rule_tables(family: int, timeout: float = 10.0) -> set[int] | None:
+    """The tables the policy rules of ``family`` (AF_INET, AF_INET6) of the caller's namespace look
+    up: None when an l3mdev rule looks up any VRF's table.  A rule on a firewall mark counts like
+    any: the marks are set by firewall rules (TPROXY's ``meta mark set``), which are not read here.
+    Raises OSError."""
+    for attempt in range(3):
+        try:
+            found: set[int] | None = set()
+            for payload in _dump(RTM_GETRULE, RTM_NEWRULE, RTMSG.pack(family, 0, 0, 0, 0, 0, 0, 0, 0), timeout):
+                rule = parse_rule_table(payload)
+                if rule is None or rule[0] != family:
+                    continue
+                if rule[1] is None:
+                    found = None
+                elif found is not None:
+                    found.add(rule[1])
+            return found
+        except NetlinkError as exc:
+            if exc.errno != errno.EINTR or attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
 def dump_local_routes(timeout: float = 10.0) -> list[str]:
-    """The destinations of every local route (RTN_LOCAL, any table) of the caller's namespace, IPv4
-    then IPv6, each once: the addresses ip_route_input delivers to this namespace whichever
-    interface a packet arrives on.  Beside each interface address's own route they hold what makes
-    other addresses local: ``ip route add local 10.0.0.0/24 dev lo`` (AnyIP), an address with a
-    prefix on lo (its whole prefix), TPROXY's ``local 0.0.0.0/0 dev lo table 100``.  Raises OSError."""
+    """The destinations of every local route (RTN_LOCAL) of the caller's namespace in a table some
+    policy rule looks up, IPv4 then IPv6, each once: the addresses ip_route_input delivers to this
+    namespace whichever interface a packet arrives on.  Beside each interface address's own route
+    they hold what makes other addresses local: ``ip route add local 10.0.0.0/24 dev lo`` (AnyIP),
+    an address with a prefix on lo (its whole prefix), TPROXY's ``local 0.0.0.0/0 dev lo table 100``
+    once a rule (``ip rule add fwmark 1 lookup 100``) steers packets there.  A route in a table no
+    rule looks up delivers nothing (ip_route_input consults only the tables the rules name); when
+    the rules cannot be read, every table counts.  Raises OSError."""
+    looked_up: dict[int, set[int] | None] = {}
+    for family in (socket.AF_INET, socket.AF_INET6):
+        try:
+            looked_up[family] = dump_rule_tables(family, timeout)
+        except OSError:
+            looked_up[family] = None  # fail closed: a local route of any table may be consulted
     for attempt in range(3):
         try:
             found: list[str] = []
             for family in (socket.AF_INET, socket.AF_INET6):
+                tables = looked_up.get(family)
                 for payload in _dump(RTM_GETROUTE, RTM_NEWROUTE, RTMSG.pack(family, 0, 0, 0, 0, 0, 0, 0, 0), timeout):
-                    route = parse_local_route(payload)
-                    if route is not None and route not in found:
-                        found.append(route)
+                    route = parse_local_route_in_table(payload)
+                    if route is None or (tables is not None and route[1] not in tables):
+                        continue
+                    if route[0] not in found:
+                        found.append(route[0])
             return found
         except NetlinkError as exc:
             if exc.errno != errno.EINTR or attempt == 2:

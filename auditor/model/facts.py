@@ -829,11 +829,12 @@ class NetNamespace(StrictModel):
     # None when they could not all be read (a gap on ("namespaces", i, "tproxy") says why) or the
     # snapshot predates them (1.0, 1.1).
     tproxy: list[TproxyRule] | None = None
-    # The destinations of its local routes (RTN_LOCAL, any table) other than an interface's own
-    # address: what makes addresses no interface has its own (``ip route add local 10.0.0.0/24 dev
-    # lo``, AnyIP; an address with a prefix on lo; TPROXY's ``local 0.0.0.0/0``), delivered from
-    # every link to a wildcard listener.  None: not read (a gap on ("namespaces", i, "local_routes")
-    # says why) or a snapshot before format 1.7.
+    # The destinations of its local routes (RTN_LOCAL, in a table a policy rule looks up: any
+    # table when the rules could not be read) other than an interface's own address: what makes
+    # addresses no interface has its own (``ip route add local 10.0.0.0/24 dev lo``, AnyIP; an
+    # address with a prefix on lo; TPROXY's ``local 0.0.0.0/0 dev lo table 100`` once a rule steers
+    # packets there), delivered from every link to a wildcard listener.  None: not read (a gap on
+    # ("namespaces", i, "local_routes") says why) or a snapshot before format 1.7.
     local_routes: list[str] | None = None
 
     @model_validator(mode="after")

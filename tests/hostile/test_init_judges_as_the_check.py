@@ -68,16 +68,16 @@ SERVER = "10.198.0.1"
 LISTENERS = [
     ("tcp", "0.0.0.0", 2101, "", 0),             # the control: any, before and after
     ("tcp", "127.0.0.1", 2102, "", 0),           # route_localnet=1 on the veth: reachable as 10.198.0.1
-    ("tcp", "127.0.0.1", 2103, "", 1),           # transparent: TPROXY hands it any address
+    ("tcp", "127.0.0.1", 2103, "", 1),           # transparent, but no TPROXY rule here: as 2102
     ("tcp", "0.0.0.0", 2104, "lo", 0),           # bound to lo: loopback-only, no exception
     ("raw", "0.0.0.0", 253, "", 0),              # a raw listener: every protocol-253 packet
     ("tcp", "::ffff:127.0.0.1", 2106, "", 0),    # IPv4-mapped loopback: route_localnet too
-    ("udp", "127.0.0.1", 2107, "", 1),           # transparent UDP: TPROXY too
+    ("udp", "127.0.0.1", 2107, "", 1),           # transparent UDP, no TPROXY rule: route_localnet
     ("tcp", "::", 2108, "lo", 0),                # dual-stack :: bound to lo: ::1 and 127.0.0.0/8
     ("tcp", SERVER, 2109, "", 0),                # one process on one port at two addresses:
     ("tcp", "::1", 2109, "", 0),                 # one exception must allow both
     ("udplite", "127.0.0.1", 2110, "", 1),       # transparent UDP-Lite: TPROXY hands it nothing, route_localnet does
-    ("mptcp", "127.0.0.1", 2111, "", 1),         # transparent MPTCP: TPROXY, through its TCP subflow
+    ("mptcp", "127.0.0.1", 2111, "", 1),         # transparent MPTCP, no TPROXY rule: route_localnet
 ]
 # Listens as argv[1] (JSON: the list above) says, prints "ready", holds them until stdin closes.
 HOLD = textwrap.dedent("""
@@ -173,13 +173,14 @@ def test_the_policy_init_writes_passes_the_host_it_was_written_from(tmp_path):
         own = sorted((e["match"]["protocol"], e["match"]["ports"], e["allow"]) for e in exceptions
                      if "namespace" not in e["match"] and set(e["match"]["ports"]) & ports)
         # before: [2101, 2104] any (2104 bound to lo), 2109 at 10.198.0.1 and at ::1 (the second
-        # never used), nothing for 2102, 2103, 2106, 2107, 2110 or 2111
-        assert own == [("mptcp", [2111], ["any"]),
+        # never used), nothing for 2102, 2103, 2106, 2107, 2110 or 2111; the transparent ones are
+        # judged at their address, the namespace having no TPROXY rule (before: any)
+        assert own == [("mptcp", [2111], ["10.198.0.1", "127.0.0.1"]),
                        ("raw", [253], ["any"]),
-                       ("tcp", [2101, 2103], ["any"]),
-                       ("tcp", [2102, 2106], ["10.198.0.1", "127.0.0.1"]),
+                       ("tcp", [2101], ["any"]),
+                       ("tcp", [2102, 2103, 2106], ["10.198.0.1", "127.0.0.1"]),
                        ("tcp", [2109], ["10.198.0.1", "::1"]),
-                       ("udp", [2107], ["any"]),
+                       ("udp", [2107], ["10.198.0.1", "127.0.0.1"]),
                        ("udplite", [2110], ["10.198.0.1", "127.0.0.1"])]
         assert all(e["match"]["process"] for e in exceptions if "namespace" not in e["match"]
                    and set(e["match"]["ports"]) & ports)
