@@ -48,37 +48,36 @@ def acquire(target: "Target", sections: frozenset[str], *, record_cmdline: bool 
     from a snapshot file (verified against its public key when the target names one).  Process
     arguments are kept only with ``record_cmdline`` (whatever the source held).  A name from the
     host that is not UTF-8 (a process, exe path, user or file name) holds its bytes as ``\\xNN``:
-    every target's snapshot passes here, so every output can write it."""
-    from auditor.model.base import with_text_of_host
-
-    return with_text_of_host(_acquire(target, sections, record_cmdline=record_cmdline,
-                                      command_timeout=command_timeout))
+    every target's snapshot passes here, so every output can write it (a collection is so made by
+    collect_snapshot itself, whoever calls it; the others here)."""
+    return _acquire(target, sections, record_cmdline=record_cmdline, command_timeout=command_timeout)
 
 
 def _acquire(target: "Target", sections: frozenset[str], *, record_cmdline: bool,
              command_timeout: float) -> "HostSnapshot":
     from auditor.collect.platforms import native_platform
     from auditor.collect.targets import LocalHost, Replay
+    from auditor.model.base import with_text_of_host
 
     if isinstance(target, LocalHost) and native_platform() is not None:
         # Windows or macOS: the capture probes, run here, through the same parsers as a bundle
         from auditor.collect.platforms.native import collect_native
 
-        return collect_native(native_platform(), frozenset(sections),  # type: ignore[arg-type]
-                              timeout=command_timeout)
+        return with_text_of_host(collect_native(native_platform(), frozenset(sections),  # type: ignore[arg-type]
+                                                timeout=command_timeout))
     from auditor.collect import CollectContext
     from auditor.collect.cmdline import apply_cmdline_rule
     from auditor.collect.live import check_sections, collect_snapshot
     from auditor.collect.targets import RootDir, SnapshotFile
 
     if isinstance(target, SnapshotFile):
-        snapshot = target.load()
+        snapshot = with_text_of_host(target.load())
     elif isinstance(target, Replay):
         try:
             check_sections(sections)
         except ValueError as exc:
             raise InputError(str(exc)) from exc
-        snapshot = target.load(frozenset(sections))
+        snapshot = with_text_of_host(target.load(frozenset(sections)))
     else:
         try:
             check_sections(sections)

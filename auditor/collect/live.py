@@ -9,6 +9,7 @@ from typing import Any, Callable
 from auditor.collect import CollectContext, rootfs
 from auditor.collect.provenance import collect_provenance
 from auditor.collect.sections import BY_NAME, FACT_SECTIONS
+from auditor.model.base import with_text_of_host
 from auditor.model.facts import SECTIONS, Facts, Gap, HostSnapshot, Provenance
 
 Collector = Callable[[CollectContext], "tuple[Any, list[Gap]]"]
@@ -49,7 +50,14 @@ def check_sections(sections: frozenset[str]) -> None:
 
 
 def collect_snapshot(ctx: CollectContext) -> HostSnapshot:
-    """Run the collectors of ``ctx.sections`` (live host or offline root alike) into one snapshot."""
+    """Run the collectors of ``ctx.sections`` (live host or offline root alike) into one snapshot,
+    each name of the host that is not UTF-8 (a process, exe path, user or file name) holding its
+    bytes as ``\\xNN`` (with_text_of_host): whoever collects, every writer can write the result (a
+    test or plugin collecting directly met UnicodeEncodeError when a process on the host had such a name)."""
+    return with_text_of_host(_collected(ctx))
+
+
+def _collected(ctx: CollectContext) -> HostSnapshot:
     facts: dict[str, Any] = {}
     gaps: list[Gap] = []
     methods: dict[str, str] = {}
