@@ -34,6 +34,12 @@ from auditor.model.result import Severity, Status
 from tests.cli import run_cli
 from tests.evidence_fixtures import CHECKS, EVALUATED_ON, make_policy, make_snapshot, write_evidence_file
 from tests.factories import FIXED_TIME
+from tests.report.conftest import (  # noqa: F401 - the session fixtures with the official schemas, used by name
+    hdf_validator,
+    junit_schema,
+    oscal_validator,
+    sarif_validator,
+)
 
 pypdf = pytest.importorskip("pypdf", reason="pypdf reads the PDF back")
 
@@ -219,3 +225,14 @@ def test_every_format_has_a_checker():
 @pytest.mark.parametrize("output", FORMATS)
 def test_no_output_renders_anything_but_pass_as_passing(rendered, output, case):
     CHECKERS[output](case, rendered)
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_every_case_stays_valid_for_its_schema(rendered, case, oscal_validator, sarif_validator, hdf_validator,
+                                                junit_schema):
+    """The words chosen for a waived control or a failure below --fail-on are ones the formats define."""
+    for suffix, validator in (("oscal.json", oscal_validator), ("sarif", sarif_validator),
+                              ("hdf.json", hdf_validator)):
+        document = json.loads(_file(rendered, case, suffix).read_text(encoding="utf-8"))
+        assert not [e.message for e in validator.iter_errors(document)][:3], suffix
+    junit_schema.validate(str(_file(rendered, case, "junit.xml")))
