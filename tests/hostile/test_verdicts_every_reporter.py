@@ -43,7 +43,8 @@ from tests.report.conftest import (  # noqa: F401 - the session fixtures with th
 
 pypdf = pytest.importorskip("pypdf", reason="pypdf reads the PDF back")
 
-FORMATS = ("hdf", "html", "junit", "oscal", "pdf", "prometheus", "sarif", "text", "show-json")
+FORMATS = ("hdf", "html", "junit", "oscal", "pdf", "prometheus", "sarif", "text", "show-json", "terminal")
+REPORT_FORMATS = ("hdf", "html", "junit", "oscal", "pdf", "prometheus", "sarif", "text")  # lbaudit report writes
 FAIL_BELOW = "fail_below_threshold"  # a failure under --fail-on: listed, not counted (exit 0)
 INCOMPLETE = {"error", "not_reviewed", "not_applicable"}  # not_applicable alone: nothing judged
 
@@ -88,13 +89,16 @@ def rendered(tmp_path_factory) -> dict[str, dict[str, object]]:
         assert [f.status.value for f in evidence.result.findings] == [finding_status]
         assert evidence.result.exit_code == exit_code
         path, _ = write_evidence_file(directory, evidence)
-        report = run_cli("report", path, "--format", ",".join(f for f in FORMATS if f != "show-json"),
+        report = run_cli("report", path, "--format", ",".join(REPORT_FORMATS),
                          "--out-dir", directory / "out", timeout=120)
         assert report.returncode == 0, report.stderr
         show = run_cli("show", path, "--json")
         assert show.returncode == 0, show.stderr  # show reads; the summary carries the exit code
         files = {p.name.removeprefix("corp-baseline."): p for p in (directory / "out").iterdir()}
-        out[case] = {"evidence": evidence, "files": files, "show-json": json.loads(show.stdout)}
+        terminal = run_cli("show", path, "--color", "never", terminal=160)
+        assert terminal.returncode == 0, terminal.stderr
+        out[case] = {"evidence": evidence, "files": files, "show-json": json.loads(show.stdout),
+                     "terminal": terminal.stdout}
     return out
 
 
@@ -212,7 +216,18 @@ def _check_show_json(case: str, data: dict) -> None:
     assert [f["counted"] for f in summary["failing"]] == {FAIL: [True], FAIL_BELOW: [False]}.get(case, [])
 
 
-CHECKERS = {"oscal": _check_oscal, "sarif": _check_sarif, "junit": _check_junit, "hdf": _check_hdf,
+def _check_terminal(case: str, data: dict) -> None:
+    """The rich tables ``show`` prints on a terminal: the Controls table's objective column and the verdict."""
+    lines = data[case]["terminal"].splitlines()
+    assert any(line.startswith(f"verdict: {_verdict_word(case)} (exit {CASES[case][1]})") for line in lines)
+    evidence: Evidence = data[case]["evidence"]
+    rows = {cells[0]: cells for line in lines
+            if (cells := [c.strip() for c in line.strip("│ ").split("│")])[0] in {c.id for c in evidence.result.controls}}
+    assert set(rows) == {c.id for c in evidence.result.controls}
+    assert all((row[2] == "satisfied") == (case == "pass") for row in rows.values()), rows
+
+
+CHECKERS = {"terminal": _check_terminal, "oscal": _check_oscal, "sarif": _check_sarif, "junit": _check_junit, "hdf": _check_hdf,
             "html": _check_html, "pdf": _check_pdf, "text": _check_text, "prometheus": _check_prometheus,
             "show-json": _check_show_json}
 
@@ -228,8 +243,8 @@ def test_no_output_renders_anything_but_pass_as_passing(rendered, output, case):
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_every_case_stays_valid_for_its_schema(rendered, case, oscal_validator, sarif_validator, hdf_validator,
-                                                junit_schema):
+def test_every_case_stays_valid_for_its_schema(
+        rendered, case, oscal_validator, sarif_validator, hdf_validator, junit_schema):  # noqa: F811 - fixtures
     """The words chosen for a waived control or a failure below --fail-on are ones the formats define."""
     for suffix, validator in (("oscal.json", oscal_validator), ("sarif", sarif_validator),
                               ("hdf.json", hdf_validator)):
