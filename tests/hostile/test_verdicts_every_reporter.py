@@ -172,6 +172,28 @@ def _check_html(case: str, data: dict) -> None:
     assert re.search(r"<title>([A-Z -]+):", html).group(1) == _verdict_word(case, "NOT COMPLIANT")
     counts = dict((j, int(n)) for j, n in re.findall(r'class="j-([a-z-]+)"><span class="n">(\d+)</span>', html))
     assert (counts["satisfied"] > 0) == (case == "pass"), counts
+    sentence = re.search(r'<p class="verdict-sentence">([^<]*)</p>', html).group(1)
+    assert sentence == HEADLINES[case]
+
+
+# The verdict sentence the HTML and the PDF print under the verdict: a waived failure is named there
+# (before, a run whose failures were all waived read "no finding failed", as a run without any).
+HEADLINES = {
+    "pass": "The system meets policy corp-baseline 2026.11: no finding failed at or above severity low, and "
+            "every rule could be reviewed.",
+    "fail": "The system does not meet policy corp-baseline 2026.11: 1 finding failed at or above severity low.",
+    FAIL_BELOW: "The system meets policy corp-baseline 2026.11: no finding failed at or above severity high, and "
+                "every rule could be reviewed. 1 finding failed below that severity.",
+    "waived": "The system meets policy corp-baseline 2026.11: no finding failed at or above severity low but "
+              "those waived, and every rule could be reviewed. 1 failing finding is waived: an approved "
+              "deviation, not a pass (listed with its waiver).",
+    "not_reviewed": "Compliance with policy corp-baseline 2026.11 could not be established: 1 finding could not "
+                    "be reviewed or errored. No finding failed at or above severity low.",
+    "error": "Compliance with policy corp-baseline 2026.11 could not be established: 1 finding could not be "
+             "reviewed or errored. No finding failed at or above severity low.",
+    "not_applicable": "Compliance with policy corp-baseline 2026.11 could not be established: nothing was "
+                      "judged: every finding is not_applicable. No finding failed at or above severity low.",
+}
 
 
 def _check_pdf(case: str, data: dict) -> None:
@@ -180,6 +202,7 @@ def _check_pdf(case: str, data: dict) -> None:
     cover = text.split("Scope of this assessment")[0].splitlines()
     assert [line for line in cover if line in ("COMPLIANT", "NOT COMPLIANT", "INCOMPLETE")] == [
         _verdict_word(case, "NOT COMPLIANT")]
+    assert HEADLINES[case] in " ".join(" ".join(cover).split())
     table = [line.strip() for line in text[text.index("2 Controls"):text.index("3 Findings")].splitlines()]
     evidence: Evidence = data[case]["evidence"]
     for control in evidence.result.controls:
