@@ -97,3 +97,39 @@ def test_unjudged_findings_stay_errors_whatever_the_threshold(tmp_path):
         assert outcomes["broken-check"] == ("error", "error")
         assert evidence.result.exit_code == (1 if fail_on == Severity.INFO else 3)
         assert (int(suite.get("failures")) > 0) == (evidence.result.exit_code == 1)
+
+
+REAL_POLICY = """\
+id: junit-fail-on
+version: "1"
+owner: Tests <tests@example.test>
+rules:
+  - id: loopback-only
+    check: net.bind_addresses
+    severity: low
+    params:
+      allow: [loopback]
+"""
+
+
+@pytest.mark.parametrize(("fail_on", "exit_code", "outcome"), [
+    ("low", 1, ("failure", "low")),
+    ("medium", 0, ("skipped", "fail_below_threshold")),
+])
+def test_a_real_evaluate_writes_the_junit_its_exit_code_says(tmp_path, fail_on, exit_code, outcome):
+    """``lbaudit evaluate --snapshot`` with the built-in checks: a listener on the wildcard address
+    fails a rule of severity low; at --fail-on medium the run exits 0 and JUnit shows no failure."""
+    from auditor.storage.snapshot import write_snapshot
+    from tests.factories import listener, snapshot
+
+    write_snapshot(snapshot(listeners=[listener("0.0.0.0", 8080), listener("127.0.0.1", 631)]), tmp_path / "snap.json")
+    (tmp_path / "policy.yaml").write_text(REAL_POLICY, encoding="utf-8")
+    run = run_cli("evaluate", "--policy", tmp_path / "policy.yaml", "--snapshot", tmp_path / "snap.json",
+                  "--fail-on", fail_on, "-o", tmp_path / "e.json", "--format", "junit", "--out-dir", tmp_path / "out",
+                  "-q")
+    assert run.returncode == exit_code, run.stderr
+    suite = ET.fromstring((tmp_path / "out" / "junit-fail-on.junit.xml").read_bytes()).find("testsuite")
+    [case] = suite.findall("testcase")
+    assert _outcome(case) == outcome
+    assert suite.get("failures") == ("1" if exit_code == 1 else "0")
+    assert "tcp 0.0.0.0:8080" in case.find(outcome[0]).get("message")
