@@ -36,10 +36,14 @@ INCOMPLETE_STATUSES = (Status.ERROR, Status.NOT_REVIEWED)
 # Statuses that mean a rule actually judged something on this host.
 JUDGED_STATUSES = (Status.PASS, Status.FAIL, Status.WAIVED)
 STATUS_ORDER = (Status.FAIL, Status.ERROR, Status.NOT_REVIEWED, Status.PASS, Status.WAIVED, Status.NOT_APPLICABLE)
-# The rolled-up control statuses under which a control counts as satisfied: every finding passed, or
-# its failures were waived (a deviation the policy approved).  Every report reads this one rule
-# through ``ControlResult.satisfied``; none judges a control from the findings on its own.
-SATISFYING_STATUSES = (Status.PASS, Status.WAIVED)
+# The rolled-up control statuses under which a control counts as satisfied: every finding passed (or
+# was not applicable beside a pass).  Not ``waived``: a waived failure is a deviation the policy
+# approved, still a failure; an auditor reads "satisfied" as tested and passing, so a control whose
+# failures were all waived read as met in OSCAL, SARIF, JUnit, the PDF and the terminal alike.  Such a
+# control is "not satisfied" (SP 800-53A: other than satisfied) and its status, ``waived``, says why.
+# Every report reads this one rule through ``ControlResult.satisfied``; none judges a control from
+# the findings on its own.
+SATISFYING_STATUSES = (Status.PASS,)
 
 
 class AppliedWaiver(StrictModel):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import posixpath
+import re
 from dataclasses import field
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -817,9 +818,43 @@ def waiver_warnings(located: list[tuple[Any, int, Waiver]], today: date, soon_da
                                     "is matched as written, not as a character class (a subject glob's only "
                                     "wildcards are * and ?), so it waives only a subject that holds that text; "
                                     "write the subject as the finding shows it, with * or ? for what varies"))
+        widened = _widening_star(waiver.subject) if waiver.subject else None
+        if widened is not None:
+            warnings.append(Problem(owner.name, line, col, f"{where}: {_widened_number(waiver.subject or '', widened)}"))
         if _is_todo(waiver.reason):
             warnings.append(Problem(owner.name, line, col, f"{where}: the reason is still TODO"))
     return warnings
+
+
+# A * written against a number ("tcp 0.0.0.0:80*", "tcp 0.0.0.0:*80 *"): the star continues the
+# number, so the waiver also covers every longer number there (port 8080, 800, 180), which its
+# approver did not name.  A subject glob means what it says; this is a warning, as a blanket is.
+_STAR_BESIDE_DIGITS = first_use(r"(?<![0-9])([0-9]+)\*|\*([0-9]+)(?![0-9])")
+
+
+def _widening_star(subject: str) -> re.Match[str] | None:
+    """The first * of ``subject`` that continues a number; not one after a port that no longer port
+    can follow (``:8080*``: a port is at most 65535, so only port 8080 is there)."""
+    for match in _STAR_BESIDE_DIGITS().finditer(subject):
+        after = match.group(1)
+        if after is not None and subject[:match.start()].endswith(":") and int(after + "0") > 65535:
+            continue
+        return match
+    return None
+
+
+def _widened_number(subject: str, match: re.Match[str]) -> str:
+    after, before = match.group(1), match.group(2)
+    port = subject[:match.start()].endswith(":")  # "...:80*": a port, which a space ends in every subject
+    number = after if after is not None else before
+    examples = [after + "0", after + after] if after is not None else ["1" + before, before + before]
+    if port:
+        examples = [example for example in examples if int(example) <= 65535]
+    tip = "write the number whole, as the finding's subject shows it"
+    if after is not None and port and match.end() == len(subject):
+        tip += f" (a port ends at a space: {subject[:match.start(1)] + after + ' ' + subject[match.end(1):]!r})"
+    return (f"subject {subject!r}: the * beside {number!r} continues that number, so the waiver also waives "
+            f"every subject with a longer number there ({', '.join(examples)}, ...), not only {number}; {tip}")
 
 
 # A bracket written as a shell glob's character class: negated ("[!x]", "[^x]") or holding a range of

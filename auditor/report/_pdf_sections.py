@@ -536,9 +536,9 @@ def controls(doc: Doc) -> list[Flowable]:
     flow: list[Flowable] = [CondPageBreak(60 * mm), heading(doc, "2 Controls", key="controls"),
                             para(doc, "One row per NIST SP 800-53 Rev. 5 control the policy evidences, with the "
                                       "determination in the words of SP 800-53A: <b>satisfied</b> when every finding "
-                                      "mapped to the control passed or was waived, otherwise <b>other than "
-                                      "satisfied</b> (a finding failed, errored or could not be reviewed; the "
-                                      "status above it says which). The control statement and the SP 800-53A assessment "
+                                      "mapped to the control passed, otherwise <b>other than "
+                                      "satisfied</b> (a finding failed, was waived as an approved deviation, "
+                                      "errored or could not be reviewed; the status above it says which). The control statement and the SP 800-53A assessment "
                                       "objective and methods follow the table.")]
     if not doc.view.controls:
         return flow + [para(doc, "No finding maps to a control.")]

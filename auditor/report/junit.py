@@ -3,8 +3,13 @@
 One ``testsuite`` per policy and one ``testcase`` per enabled rule.  A rule's outcome is the worst
 status of its findings (the same roll-up the evidence uses for controls):
 
-* ``fail``                  -> ``<failure>`` with each failing subject, what was observed and what was expected
+* ``fail`` at or above the run's ``--fail-on`` -> ``<failure>`` with each failing subject, what was
+  observed and what was expected
 * ``error``, ``not_reviewed`` -> ``<error>``: the rule could not be judged, which is never a pass
+* ``fail`` below ``--fail-on`` alone -> ``<skipped>`` of type ``fail_below_threshold`` whose message says
+  the subjects fail and are not counted: the run's exit code does not count them, so a
+  ``<failure>`` made Jenkins mark the build unstable and GitLab show failed tests over exit 0;
+  an empty test case would show a failure as passed
 * ``waived``, ``not_applicable`` -> ``<skipped>`` with the waiver or the reason (also a rule whose
   failures are all waived beside passing subjects: a waiver is never shown as a plain pass)
 * ``pass``                  -> an empty test case
@@ -92,6 +97,10 @@ def _waiver_text(finding: Finding) -> str:
     return f"{finding.subject}: waived until {w.expires.isoformat()} by {w.approver}: {w.reason}"
 
 
+def _subjects(findings: list[Finding]) -> str:
+    return "; ".join(f.subject for f in findings)
+
+
 def _testcase(rule: ResolvedRule, findings: list[Finding], evidence: Evidence, classname: str) -> ET.Element:
     case = ET.Element("testcase", {"name": rule.id, "classname": classname})
     timing = evidence.run.timings_ms.get(rule.id)
@@ -105,18 +114,35 @@ def _testcase(rule: ResolvedRule, findings: list[Finding], evidence: Evidence, c
     body = "\n".join(_describe(f) for f in not_passing)
     if not findings:
         ET.SubElement(case, "error", {"type": "error", "message": "the evidence holds no finding for this rule"})
-    elif status == Status.FAIL:
-        failing = [f for f in findings if f.status == Status.FAIL]
-        subjects = "; ".join(f.subject for f in failing)
+        return _with_output(case, rule, findings)
+    # A failure counts as the run's exit code counts it: at or above --fail-on.
+    fail_on = evidence.result.fail_on
+    failing = [f for f in findings if f.status == Status.FAIL]
+    counted = [f for f in failing if f.severity.rank >= fail_on.rank]
+    below = [f for f in failing if f.severity.rank < fail_on.rank]
+    below_words = (f"; {len(below)} more below --fail-on {fail_on.value}, not counted: {_subjects(below)}"
+                   if below else "")
+    if counted:
         element = ET.SubElement(
             case, "failure",
-            {"type": rule.severity.value, "message": f"{len(failing)} of {len(findings)} subjects fail: {subjects}"},
+            {"type": rule.severity.value,
+             "message": f"{len(counted)} of {len(findings)} subjects fail: {_subjects(counted)}{below_words}"},
         )
         element.text = body
     elif status in (Status.ERROR, Status.NOT_REVIEWED):
         unjudged = [f for f in findings if f.status in (Status.ERROR, Status.NOT_REVIEWED)]
         reasons = "; ".join(sorted({f"{f.status.value}: {f.reason or f.message}" for f in unjudged}))
-        element = ET.SubElement(case, "error", {"type": status.value, "message": reasons})
+        element = ET.SubElement(case, "error", {"type": status.value, "message": reasons + below_words})
+        element.text = body
+    elif below:
+        # Failed, but below the threshold the run's verdict and exit code apply: neither a
+        # <failure> (red over exit 0) nor an empty test case (a failure shown as passed).
+        waived = [f for f in findings if f.status == Status.WAIVED]
+        message = (f"{len(below)} of {len(findings)} subjects fail below --fail-on {fail_on.value} (listed, not "
+                   f"counted by the verdict): {_subjects(below)}")
+        if waived:
+            message += "; waived: " + "; ".join(_waiver_text(f) for f in waived)
+        element = ET.SubElement(case, "skipped", {"type": "fail_below_threshold", "message": message})
         element.text = body
     elif status == Status.WAIVED:
         message = "; ".join(_waiver_text(f) for f in findings if f.status == Status.WAIVED)
@@ -125,7 +151,11 @@ def _testcase(rule: ResolvedRule, findings: list[Finding], evidence: Evidence, c
     elif status == Status.NOT_APPLICABLE:
         reasons = "; ".join(sorted({f.reason or f.message for f in findings}))
         element = ET.SubElement(case, "skipped", {"type": "not_applicable", "message": f"not applicable: {reasons}"})
+    return _with_output(case, rule, findings)
 
+
+def _with_output(case: ET.Element, rule: ResolvedRule, findings: list[Finding]) -> ET.Element:
+    """``case`` with its ``system-out``: the rule and each of its findings' status and subject."""
     source = rule_source(rule.source)
     out = [
         f"check: {rule.check}",

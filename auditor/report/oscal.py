@@ -52,7 +52,9 @@ NS = "https://lbaudit.invalid/ns/oscal"
 UUID_ROOT = uuid.uuid5(uuid.NAMESPACE_URL, NS)
 
 # How the engine's control status reads as an OSCAL objective status reason (the state itself is
-# ControlResult.satisfied): a waived failure is a deviation the policy approved, so "other", not "pass".
+# ControlResult.satisfied, true for pass alone): a waived failure is a deviation the policy approved,
+# so the objective is "not-satisfied" for reason "other", the remarks and the related risks
+# (status deviation-approved) saying it was waived; neither "satisfied" nor "fail".
 _REASON = {Status.PASS: "pass", Status.FAIL: "fail"}
 
 
@@ -435,11 +437,15 @@ class _Builder:
             remarks = "No finding of an enabled rule addresses this control."
         elif control.status == Status.FAIL:
             remarks = f"{counts[Status.FAIL]} failing and {counts[Status.WAIVED]} waived (deviation approved) findings."
-        elif control.satisfied:
-            remarks = f"{counts[Status.PASS]} passing findings"
-            if counts[Status.WAIVED]:
-                remarks += f" and {counts[Status.WAIVED]} waived failing findings (deviation approved until the waiver's expiry)"
+        elif control.status == Status.WAIVED:
+            waived, passing = counts[Status.WAIVED], counts[Status.PASS]
+            remarks = (f"Not satisfied: {waived} failing finding{'s' if waived != 1 else ''} waived (a deviation "
+                       "the policy approved until the waiver's expiry, not a pass; the related risks name each waiver)")
+            if passing:
+                remarks += f" beside {passing} passing finding{'s' if passing != 1 else ''}"
             remarks += "."
+        elif control.satisfied:
+            remarks = f"{counts[Status.PASS]} passing findings."
         elif control.status == Status.NOT_APPLICABLE:
             remarks = "Every finding is not applicable: nothing showed that the control is met."
         else:

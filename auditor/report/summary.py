@@ -144,7 +144,17 @@ def verdict_line(evidence: Evidence) -> str:
     if waived:  # a COMPLIANT verdict over accepted failures says so, as the controls' "waived" does
         below += f"; {_plural(waived, 'failure')} waived (approved deviations, listed with their waivers)"
     if result.verdict == Verdict.NON_COMPLIANT:
-        return f"{head}: {_plural(len(parts.blocking), 'failing finding')}; {rule}{below}"
+        # A counted failure decides the exit code, but a run that also could not judge everything is
+        # incomplete as well (the evidence's complete: false), as every other output says: fixing the
+        # failures alone would not make it compliant.
+        also = ""
+        if not result.complete:
+            if parts.unjudged:
+                what = f"{_plural(len(parts.unjudged), 'finding')} could not be judged (error or not reviewed)"
+            else:
+                what = "; ".join(one_line(r) for r in result.incomplete_reasons)
+            also = f"; also incomplete: {what}, so the run would not be compliant without its failures"
+        return f"{head}: {_plural(len(parts.blocking), 'failing finding')}; {rule}{also}{below}"
     if result.verdict == Verdict.INCOMPLETE:
         if parts.unjudged:
             what = f"{_plural(len(parts.unjudged), 'finding')} could not be judged (error or not reviewed)"

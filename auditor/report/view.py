@@ -190,7 +190,7 @@ def verdict_sentence(evidence: Evidence) -> str:
     # One pass over the findings, severities looked up in a tuple (compared as strings): hashing an
     # enum member runs Python code, and three passes with a set cost 5,000 findings about 15 ms.
     at_or_above = tuple(s for s in Severity if s.rank >= result.fail_on.rank)  # rank once per severity
-    failing = blocking = unseen = 0
+    failing = blocking = unseen = waived = 0
     for finding in result.findings:
         status = finding.status
         if status == Status.FAIL:
@@ -199,16 +199,29 @@ def verdict_sentence(evidence: Evidence) -> str:
                 blocking += 1
         elif status == Status.ERROR or status == Status.NOT_REVIEWED:
             unseen += 1
+        elif status == Status.WAIVED:
+            waived += 1
     if result.verdict == Verdict.INCOMPLETE and not unseen:
         # Incomplete without an unjudged finding: nothing was judged (every finding not applicable);
         # "0 findings could not be reviewed" would read as if everything had been.
         reasons = "; ".join(one_line(r) for r in result.incomplete_reasons) or "nothing could be judged"
         return (f"Compliance with {policy} could not be established: {reasons}. "
-                f"No finding failed at or above severity {threshold}.")
-    return _verdict_words(result.verdict, policy, threshold, failing, blocking, unseen)
+                f"No finding failed at or above severity {threshold}.") + _waived_words(waived)
+    return _verdict_words(result.verdict, policy, threshold, failing, blocking, unseen, waived) + _waived_words(waived)
 
 
-def _verdict_words(verdict: Verdict, policy: str, threshold: str, failing: int, blocking: int, unseen: int) -> str:
+def _waived_words(waived: int) -> str:
+    """The waived failures, after the verdict's sentence: as the terminal's verdict line says them, so
+    that a run whose failures were all waived never reads as one in which nothing failed."""
+    if not waived:
+        return ""
+    if waived == 1:
+        return " 1 failing finding is waived: an approved deviation, not a pass (listed with its waiver)."
+    return f" {waived} failing findings are waived: approved deviations, not passes (listed with their waivers)."
+
+
+def _verdict_words(verdict: Verdict, policy: str, threshold: str, failing: int, blocking: int, unseen: int,
+                   waived: int = 0) -> str:
     if verdict == Verdict.NON_COMPLIANT:
         sentence = (f"The system does not meet {policy}: {count_phrase(blocking, 'finding')} "
                     f"failed at or above severity {threshold}.")
@@ -220,7 +233,8 @@ def _verdict_words(verdict: Verdict, policy: str, threshold: str, failing: int, 
         return (f"Compliance with {policy} could not be established: {count_phrase(unseen, 'finding')} "
                 f"could not be reviewed or errored. No finding failed at or above severity {threshold}.")
     below = failing
-    sentence = (f"The system meets {policy}: no finding failed at or above severity {threshold}, "
+    except_waived = " but those waived" if waived else ""
+    sentence = (f"The system meets {policy}: no finding failed at or above severity {threshold}{except_waived}, "
                 "and every rule could be reviewed.")
     if below:
         sentence += f" {count_phrase(below, 'finding')} failed below that severity."

@@ -267,7 +267,7 @@ def _controls_rolled_up_as_now(evidence: Evidence, derived: RunTally) -> Evidenc
     """``evidence`` with each control an earlier lbaudit recorded as ``pass`` over passing findings
     beside waived failures recorded as this version judges it, ``waived`` (rollup_status: waived
     before pass).  Evidence those versions wrote is read, not refused as contradicting its findings,
-    and no report renders such a control as a plain pass; its ``satisfied`` is the same either way."""
+    and no report renders such a control as a plain pass, nor as satisfied (a waived failure is no pass)."""
     controls = evidence.result.controls
     rolled_up = [
         control.model_copy(update={"status": Status.WAIVED})

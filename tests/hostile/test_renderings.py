@@ -2,7 +2,8 @@
 
 * Each control is judged once, in the engine; OSCAL, the PDF, the console, JUnit and SARIF render
   that judgement (the case that broke: every failure of a control waived, which OSCAL called
-  not-satisfied while the evidence and the PDF called it satisfied).
+  not-satisfied while the evidence and the PDF called it satisfied; now all call it not satisfied,
+  status waived).
 * ``lbaudit diff`` does not call switching a failing rule off an improvement.
 * ``--format pdf`` writes a PDF; PDF bookmarks open the page of their section.
 * ``LBAUDIT_DISABLE_PLUGIN_AUTOLOAD`` holds for ``lbaudit report`` too (a real dist-info on sys.path).
@@ -175,17 +176,17 @@ def test_every_rendering_states_the_evidence_rollup_for_every_control(variant):
     assert pdf_controls(evidence) == expected
 
 
-def test_a_control_whose_every_failure_is_waived_is_satisfied_in_oscal():
+def test_a_control_whose_every_failure_is_waived_is_not_satisfied_in_oscal():
     evidence = all_failures_waived()
     status = {c.id: c.status for c in evidence.result.controls}
-    # passes beside waived failures: waived (an approved deviation), satisfied, never "pass"
+    # passes beside waived failures: waived (an approved deviation), never "pass" nor "satisfied"
     assert status == {"CM-7": Status.WAIVED, "SC-7": Status.WAIVED, "SC-7(5)": Status.WAIVED}
-    assert oscal_controls(evidence) == {"CM-7": ("waived", "satisfied"), "SC-7": ("waived", "satisfied"),
-                                        "SC-7(5)": ("waived", "satisfied")}
+    assert oscal_controls(evidence) == {"CM-7": ("waived", "not-satisfied"), "SC-7": ("waived", "not-satisfied"),
+                                        "SC-7(5)": ("waived", "not-satisfied")}
 
 
-def test_a_control_with_only_waived_findings_is_satisfied_and_an_expired_waiver_is_not():
-    assert oscal_controls(only_waived()) == {"CM-6": ("waived", "satisfied"), "SC-5": ("waived", "satisfied")}
+def test_a_control_with_only_waived_findings_is_waived_not_satisfied_and_an_expired_waiver_fails():
+    assert oscal_controls(only_waived()) == {"CM-6": ("waived", "not-satisfied"), "SC-5": ("waived", "not-satisfied")}
     expired = expired_waiver()
     assert [w.state for w in expired.result.waivers] == ["expired"]
     assert oscal_controls(expired) == {"CM-6": ("fail", "not-satisfied"), "SC-5": ("fail", "not-satisfied")}

@@ -6,7 +6,8 @@ and every report states the recorded judgement: OSCAL's ``control-status`` was `
 and JUnit's control properties, the terminal summary and the PDF said ``pass``, and the failures the
 policy had accepted were nowhere in the control's judgement (JUnit's test case and Prometheus's rule
 status patched the same roll-up for rules, one renderer at a time).  Now waived comes before pass
-in ``rollup_status`` (auditor/model/result.py): the control is ``waived``, still satisfied.  Evidence an
+in ``rollup_status`` (auditor/model/result.py): the control is ``waived``, and not satisfied (a waived
+failure is an approved deviation, never a tested pass: tests/hostile/test_verdicts_every_reporter.py).  Evidence an
 earlier lbaudit wrote, with ``pass`` recorded there, is read with the control as this version
 judges it, neither refused nor shown as a pass.
 """
@@ -31,8 +32,8 @@ from tests.hostile.test_renderings import (
     sarif_controls,
 )
 
-WAIVED_CONTROLS = {"CM-7": ("waived", "satisfied"), "SC-7": ("waived", "satisfied"),
-                   "SC-7(5)": ("waived", "satisfied")}
+WAIVED_CONTROLS = {"CM-7": ("waived", "not satisfied"), "SC-7": ("waived", "not satisfied"),
+                   "SC-7(5)": ("waived", "not satisfied")}
 
 
 def test_passes_beside_waived_failures_roll_up_to_waived():
@@ -48,12 +49,12 @@ def test_every_rendering_states_a_control_with_waived_failures_as_waived():
     counts = {c.id: (c.counts["pass"], c.counts["waived"]) for c in evidence.result.controls}
     assert counts == {"CM-7": (4, 4), "SC-7": (4, 4), "SC-7(5)": (4, 4)}
     assert {c.id: (c.status, c.satisfied) for c in evidence.result.controls} == {
-        "CM-7": (Status.WAIVED, True), "SC-7": (Status.WAIVED, True), "SC-7(5)": (Status.WAIVED, True)}
+        "CM-7": (Status.WAIVED, False), "SC-7": (Status.WAIVED, False), "SC-7(5)": (Status.WAIVED, False)}
     assert {cid: (status, state.replace("-", " ")) for cid, (status, state) in oscal_controls(evidence).items()} \
-        == {cid: (status, "satisfied") for cid, (status, _) in WAIVED_CONTROLS.items()}
-    assert sarif_controls(evidence) == {cid: (status, "satisfied") for cid, (status, _) in WAIVED_CONTROLS.items()}
-    assert junit_controls(evidence) == {"CM-7": "waived (satisfied)", "SC-7": "waived (satisfied)",
-                                        "SC-7(5)": "waived (satisfied)"}
+        == WAIVED_CONTROLS
+    assert sarif_controls(evidence) == WAIVED_CONTROLS
+    assert junit_controls(evidence) == {"CM-7": "waived (not satisfied)", "SC-7": "waived (not satisfied)",
+                                        "SC-7(5)": "waived (not satisfied)"}
     assert console_controls(evidence) == WAIVED_CONTROLS
     assert pdf_controls(evidence) == WAIVED_CONTROLS
 
@@ -81,9 +82,9 @@ def test_evidence_recording_pass_for_such_a_control_is_shown_waived_not_refused(
     run = run_cli("show", path, "--color", "never", timeout=30)
     assert run.returncode == 0, run.stderr
     assert [line for line in run.stdout.splitlines() if line.startswith("control ")] == [
-        "control CM-7 | waived | satisfied | wildcard-listeners",
-        "control SC-7 | waived | satisfied | wildcard-listeners",
-        "control SC-7(5) | waived | satisfied | wildcard-listeners",
+        "control CM-7 | waived | not satisfied | wildcard-listeners",
+        "control SC-7 | waived | not satisfied | wildcard-listeners",
+        "control SC-7(5) | waived | not satisfied | wildcard-listeners",
     ]
     out = tmp_path / "out"
     run = run_cli("report", path, "--format", "oscal", "--out-dir", out, timeout=60)
