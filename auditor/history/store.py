@@ -476,6 +476,15 @@ class RecordedRun:
     host_id: int
 
 
+class RecordedIdentity(NamedTuple):
+    """What a fleet host's latest recorded run says of the machine it was
+    (:meth:`HistoryStore.recorded_identity`): that run's id, and the host's machine id and host name."""
+
+    run_id: int
+    machine_id: str | None
+    hostname: str
+
+
 class CollectionsRecorded(NamedTuple):
     """What :meth:`HistoryStore.newest_collection` found of a host: its newest collection judged
     (run id, time), None without one, and the runs whose collection time is ahead of the clock
@@ -1299,9 +1308,13 @@ class HistoryStore:
             self._insert_missing(conn, t.hosts, "host_key", {"host_key": key, "machine_id": machine_id,
                                                              "hostname": hostname, "inventory_name": inventory_name})
             row = conn.execute(_HOST_FOR_UPDATE, {"key": key}).one()
-        changes = {}
+        changes: dict[str, Any] = {}
         if row.hostname != hostname:
             changes["hostname"] = hostname  # renamed; the machine id says it is the same host
+        if row.machine_id != machine_id:
+            # A fleet host (keyed by its inventory name) reinstalled: its machine id as last recorded,
+            # as its host name is, is what a fleet run binds its next snapshot to (recorded_identity).
+            changes["machine_id"] = machine_id
         if inventory_name is not None and row.inventory_name != inventory_name:
             changes["inventory_name"] = inventory_name
         if changes:
@@ -1479,6 +1492,36 @@ class HistoryStore:
         except (SQLAlchemyError, DBAPIError) as exc:
             raise self._fail("read", exc) from None
         return CollectionsRecorded(newest, sorted(ahead))
+
+    def recorded_identity(self, inventory_name: str) -> RecordedIdentity | None:
+        """The machine the fleet host ``inventory_name`` (any spelling of it, as newest_collection
+        finds it) was when its latest run was recorded: the hosts row with the newest entry (a run or
+        a pruned run's link) whose chains are not all retired, or None when it has none (a host never
+        judged, one only ever not scanned, one retired).  Read in the command's pending transaction
+        when there is one."""
+        entries = sa.union_all(
+            sa.select(t.runs.c.id.label("entry"), t.runs.c.host_id, t.runs.c.policy_id),
+            sa.select(t.pruned_runs.c.run_id, t.pruned_runs.c.host_id, t.pruned_runs.c.policy_id)).subquery()
+        try:
+            with self._writing() as conn:
+                named = sa.func.rtrim(sa.func.lower(t.hosts.c.inventory_name), ".") == inventory_host(inventory_name)
+                hosts = [_checked(row, t.hosts) for row in conn.execute(
+                    sa.select(t.hosts.c.id, t.hosts.c.machine_id, t.hosts.c.hostname).where(named))]
+                found: RecordedIdentity | None = None
+                for host in hosts:
+                    newest: int | None = None
+                    for policy_id, entry in conn.execute(
+                            sa.select(entries.c.policy_id, sa.func.max(entries.c.entry))
+                            .where(entries.c.host_id == host.id).group_by(entries.c.policy_id)):
+                        retired = conn.execute(sa.select(sa.func.max(t.retirements.c.run_id)).where(
+                            t.retirements.c.host_id == host.id, t.retirements.c.policy_id == policy_id)).scalar()
+                        if retired is None or int(retired) < int(entry):  # a chain still in the fleet
+                            newest = max(newest or 0, int(entry))
+                    if newest is not None and (found is None or newest > found.run_id):
+                        found = RecordedIdentity(newest, host.machine_id, host.hostname)
+        except (SQLAlchemyError, DBAPIError) as exc:
+            raise self._fail("read", exc) from None
+        return found
 
     def _run_collected(self, conn: Any, row: Any) -> datetime:
         """When a run row's facts were collected (UTC): its ``collected_at``, or for a run recorded
