@@ -732,7 +732,7 @@ def _record(prepared: Any, host: str) -> int:
     # refused them) are passed over, and said so: counted, they made every genuine snapshot of the
     # host older than recorded, and the host was refused for ever.
     _refuse_another_machine(prepared, host)
-    found = _RECORDER.newest_collection(host, datetime.now(timezone.utc), prepared.machine_id)
+    found = _RECORDER.newest_collection(host, datetime.now(timezone.utc), prepared.machine_id, prepared.hostname)
     for run_id, collected in found.ahead:
         print(f"lbaudit: warning: host {host!r}: its run {run_id} in the history store claims facts collected at "
               f"{_utc_text(collected)}, ahead of this run's clock: not taken as its newest facts (retire or prune "

@@ -1442,11 +1442,13 @@ class HistoryStore:
             raise self._fail("record a host not scanned in", exc) from None
 
     def newest_collection(self, inventory_name: str, now: datetime | None = None,
-                          machine_id: str | None = None) -> CollectionsRecorded:
+                          machine_id: str | None = None, hostname: str | None = None) -> CollectionsRecorded:
         """Of the fleet host named ``inventory_name`` (as ``fleet evaluate --record`` records it),
         and, given the ``machine_id`` its snapshot records, of the host the store keys by that machine
         id (recorded without an inventory name: ``lbaudit evaluate --record``, ``history import``
-        without ``--host``; :func:`host_key`), the latest run of each policy it was judged by, the one whose facts were collected last: its
+        without ``--host``; :func:`host_key`), or, for a snapshot without one, of the hosts the store
+        keys by its ``hostname`` or by ``inventory_name`` as a host name (each in any spelling), the
+        latest run of each policy it was judged by, the one whose facts were collected last: its
         id, and when its facts were collected (UTC).  None for a host without a run.  The time is
         the run's ``collected_at`` (revision 0006); a run recorded before that revision has none, and
         its evidence says.  Read in the command's pending transaction when there is one (a second
@@ -1471,7 +1473,17 @@ class HistoryStore:
                 # and an older snapshot of it replayed was judged and recorded.  Only the machine-id
                 # key: hosts a fleet names apart (containers sharing a machine id) stay apart.
                 named = sa.func.rtrim(sa.func.lower(t.hosts.c.inventory_name), ".") == inventory_host(inventory_name)
-                same_machine = t.hosts.c.host_key == host_key(machine_id, "") if machine_id else sa.false()
+                if machine_id:
+                    same_machine = t.hosts.c.host_key == host_key(machine_id, "")
+                else:
+                    # No machine id: the store keys such a host by its host name alone, as typed
+                    # (hostname:WEB01.), so every spelling of it counts, the snapshot's host name's and
+                    # the inventory name's (a host whose name is its inventory name): else a replayed
+                    # older snapshot without one was a host without runs, judged and recorded.
+                    spellings = {host_key(None, inventory_host(name))
+                                 for name in (hostname, inventory_name) if name}
+                    same_machine = sa.and_(t.hosts.c.machine_id.is_(None), t.hosts.c.inventory_name.is_(None),
+                                           sa.func.rtrim(sa.func.lower(t.hosts.c.host_key), ".").in_(spellings))
                 hosts = list(conn.execute(sa.select(t.hosts.c.id).where(sa.or_(named, same_machine))).scalars())
                 policies = [] if not hosts else list(conn.execute(
                     sa.select(runs.host_id, runs.policy_id).where(runs.host_id.in_(hosts)).distinct()))
