@@ -773,7 +773,7 @@ def _refuse_another_machine(prepared: Any, host: str) -> None:
         f"its latest run in the history store (run {recorded.run_id}) records {machine(recorded.machine_id)} and host "
         f"name {recorded.hostname!r}: another machine's facts in this host's place are not its evidence; not judged "
         f"or recorded (collect the host again; if {host} was rebuilt as another machine, retire its runs first: "
-        f"lbaudit history retire {host})")
+        f"lbaudit history retire {recorded.inventory_name})")
 
 
 # ------------------------------------------------------------------ the run

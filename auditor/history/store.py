@@ -478,11 +478,13 @@ class RecordedRun:
 
 class RecordedIdentity(NamedTuple):
     """What a fleet host's latest recorded run says of the machine it was
-    (:meth:`HistoryStore.recorded_identity`): that run's id, and the host's machine id and host name."""
+    (:meth:`HistoryStore.recorded_identity`): that run's id, the host's machine id and host name, and
+    its inventory name as the store spells it (what ``history retire`` takes)."""
 
     run_id: int
     machine_id: str | None
     hostname: str
+    inventory_name: str
 
 
 class CollectionsRecorded(NamedTuple):
@@ -1518,7 +1520,8 @@ class HistoryStore:
             with self._writing() as conn:
                 named = sa.func.rtrim(sa.func.lower(t.hosts.c.inventory_name), ".") == inventory_host(inventory_name)
                 hosts = [_checked(row, t.hosts) for row in conn.execute(
-                    sa.select(t.hosts.c.id, t.hosts.c.machine_id, t.hosts.c.hostname).where(named))]
+                    sa.select(t.hosts.c.id, t.hosts.c.machine_id, t.hosts.c.hostname, t.hosts.c.inventory_name)
+                    .where(named))]
                 found: RecordedIdentity | None = None
                 for host in hosts:
                     newest: int | None = None
@@ -1530,7 +1533,7 @@ class HistoryStore:
                         if retired is None or int(retired) < int(entry):  # a chain still in the fleet
                             newest = max(newest or 0, int(entry))
                     if newest is not None and (found is None or newest > found.run_id):
-                        found = RecordedIdentity(newest, host.machine_id, host.hostname)
+                        found = RecordedIdentity(newest, host.machine_id, host.hostname, host.inventory_name)
         except (SQLAlchemyError, DBAPIError) as exc:
             raise self._fail("read", exc) from None
         return found

@@ -20,6 +20,8 @@ import json
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import pytest
+
 from auditor.attest.signing import generate_keypair, sign_written
 from auditor.storage.snapshot import snapshot_bytes
 from tests.cli import run_cli
@@ -59,9 +61,9 @@ def _row(tmp_path: Path, out: str) -> dict:
     return row
 
 
-def _web01_failed_an_hour_ago(tmp_path: Path) -> None:
-    first = _fleet(tmp_path, _fetched(tmp_path, "fetch1", "web01", "web01", WEB01, "0.0.0.0", NOW - timedelta(hours=1)),
-                   "out1")
+def _web01_failed_an_hour_ago(tmp_path: Path, directory: str = "web01") -> None:
+    first = _fleet(tmp_path, _fetched(tmp_path, "fetch1", directory, "web01", WEB01, "0.0.0.0",
+                                      NOW - timedelta(hours=1)), "out1")
     assert first.returncode == 1, first.stdout + first.stderr
 
 
@@ -72,8 +74,9 @@ def _runs(tmp_path: Path) -> list[tuple[int, str]]:
         return sorted((run["id"], run["verdict"]) for run in store.list_runs())
 
 
-def test_another_machines_signed_snapshot_in_a_hosts_directory_fails_that_host(tmp_path: Path):
-    _web01_failed_an_hour_ago(tmp_path)
+@pytest.mark.parametrize("recorded_as", ["web01", "WEB01."])  # the store's spelling is what retire takes
+def test_another_machines_signed_snapshot_in_a_hosts_directory_fails_that_host(tmp_path: Path, recorded_as: str):
+    _web01_failed_an_hour_ago(tmp_path, recorded_as)
     fetch = _fetched(tmp_path, "fetch2", "web01", "db07", DB07, "127.0.0.1", NOW)
     result = _fleet(tmp_path, fetch, "out2")
     assert result.returncode == 2, result.stdout + result.stderr
@@ -84,7 +87,7 @@ def test_another_machines_signed_snapshot_in_a_hosts_directory_fails_that_host(t
         f"host 'web01': its snapshot records machine id {DB07} and host name 'db07', but its latest run in the "
         f"history store (run 1) records machine id {WEB01} and host name 'web01': another machine's facts in this "
         "host's place are not its evidence; not judged or recorded (collect the host again; if web01 was rebuilt as "
-        "another machine, retire its runs first: lbaudit history retire web01)")
+        f"another machine, retire its runs first: lbaudit history retire {recorded_as})")
     assert not (tmp_path / "out2" / "web01.evidence.json").exists()
     assert _runs(tmp_path) == [(1, "non_compliant")]
 
