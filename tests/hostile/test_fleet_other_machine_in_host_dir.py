@@ -26,6 +26,7 @@ from auditor.attest.signing import generate_keypair, sign_written
 from auditor.storage.snapshot import snapshot_bytes
 from tests.cli import run_cli
 from tests.factories import listener, loopback_only_policy, snapshot
+from tests.history.conftest import postgres_server, store_url  # noqa: F401  (the fixtures, both backends)
 
 NOW = datetime.now(timezone.utc).replace(microsecond=0)
 WEB01, DB07 = "1" * 32, "7" * 32
@@ -48,11 +49,15 @@ def _fetched(tmp_path: Path, fetch: str, directory: str, hostname: str, machine_
     return tmp_path / fetch
 
 
+def _store(tmp_path: Path) -> str:
+    return (tmp_path / "store-url").read_text() if (tmp_path / "store-url").exists() else str(tmp_path / "history.db")
+
+
 def _fleet(tmp_path: Path, fetch: Path, out: str):
     policy = tmp_path / "lo.yaml"
     policy.write_text(loopback_only_policy("lo"))
     return run_cli("fleet", "evaluate", "--snapshots", fetch, "--policy", policy, "--out-dir", tmp_path / out,
-                   "--snapshot-pubkey", _keys(tmp_path)[1], "--record", "--store", tmp_path / "history.db",
+                   "--snapshot-pubkey", _keys(tmp_path)[1], "--record", "--store", _store(tmp_path),
                    "--jobs", "1", "-q", timeout=120)
 
 
@@ -70,12 +75,14 @@ def _web01_failed_an_hour_ago(tmp_path: Path, directory: str = "web01") -> None:
 def _runs(tmp_path: Path) -> list[tuple[int, str]]:
     from auditor.history import open_store
 
-    with open_store(str(tmp_path / "history.db")) as store:
+    with open_store(_store(tmp_path)) as store:
         return sorted((run["id"], run["verdict"]) for run in store.list_runs())
 
 
 @pytest.mark.parametrize("recorded_as", ["web01", "WEB01."])  # the store's spelling is what retire takes
-def test_another_machines_signed_snapshot_in_a_hosts_directory_fails_that_host(tmp_path: Path, recorded_as: str):
+def test_another_machines_signed_snapshot_in_a_hosts_directory_fails_that_host(tmp_path: Path, recorded_as: str,
+                                                                                store_url: str):  # noqa: F811
+    (tmp_path / "store-url").write_text(store_url)
     _web01_failed_an_hour_ago(tmp_path, recorded_as)
     fetch = _fetched(tmp_path, "fetch2", "web01", "db07", DB07, "127.0.0.1", NOW)
     result = _fleet(tmp_path, fetch, "out2")
@@ -116,7 +123,7 @@ def test_a_reinstalled_host_and_a_renamed_host_are_still_judged(tmp_path: Path):
 
 def test_a_host_rebuilt_as_another_machine_is_judged_once_its_runs_are_retired(tmp_path: Path):
     _web01_failed_an_hour_ago(tmp_path)
-    retired = run_cli("history", "retire", "web01", "--store", tmp_path / "history.db")
+    retired = run_cli("history", "retire", "web01", "--store", _store(tmp_path))
     assert retired.returncode == 0, retired.stdout + retired.stderr
     result = _fleet(tmp_path, _fetched(tmp_path, "fetch2", "web01", "db07", DB07, "127.0.0.1", NOW), "out2")
     assert result.returncode == 0, result.stdout + result.stderr

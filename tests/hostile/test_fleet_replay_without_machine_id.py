@@ -21,6 +21,7 @@ import pytest
 from auditor.storage.snapshot import write_snapshot
 from tests.cli import run_cli
 from tests.factories import listener, loopback_only_policy, snapshot
+from tests.history.conftest import postgres_server, store_url  # noqa: F401  (the fixtures, both backends)
 
 NOW = datetime.now(timezone.utc).replace(microsecond=0)
 FIVE_HOURS_AGO = NOW - timedelta(hours=5)
@@ -39,16 +40,16 @@ def _policy(tmp_path: Path) -> Path:
     return policy
 
 
-def _recorded_by_plain_evaluate(tmp_path: Path, hostname: str) -> None:
+def _recorded_by_plain_evaluate(tmp_path: Path, store: str, hostname: str) -> None:
     plain = run_cli("evaluate", "--policy", _policy(tmp_path), "--snapshot",
                     _snapshot(tmp_path / "now.snapshot.json", hostname, "0.0.0.0", NOW),
-                    "-o", tmp_path / "now.evidence.json", "--record", "--store", tmp_path / "history.db", "-q")
+                    "-o", tmp_path / "now.evidence.json", "--record", "--store", store, "-q")
     assert plain.returncode == 1, plain.stdout + plain.stderr
 
 
-def _fleet(tmp_path: Path):
+def _fleet(tmp_path: Path, store: str):
     return run_cli("fleet", "evaluate", "--snapshots", tmp_path / "fetch", "--policy", _policy(tmp_path),
-                   "--out-dir", tmp_path / "out", "--record", "--store", tmp_path / "history.db", "--jobs", "1", "-q",
+                   "--out-dir", tmp_path / "out", "--record", "--store", store, "--jobs", "1", "-q",
                    timeout=120)
 
 
@@ -59,10 +60,11 @@ def _fleet(tmp_path: Path):
     ("web01", "10.0.0.1", "WEB01"),  # an inventory of addresses: the host name alone says which host
 ])
 def test_an_older_snapshot_without_a_machine_id_fails_the_replay_check(tmp_path: Path, recorded_as: str,
-                                                                       directory: str, snapshot_name: str):
-    _recorded_by_plain_evaluate(tmp_path, recorded_as)
+                                                                       directory: str, snapshot_name: str,
+                                                                       store_url: str):  # noqa: F811
+    _recorded_by_plain_evaluate(tmp_path, store_url, recorded_as)
     _snapshot(tmp_path / "fetch" / directory / "lbaudit.snapshot.json", snapshot_name, "127.0.0.1", FIVE_HOURS_AGO)
-    result = _fleet(tmp_path)
+    result = _fleet(tmp_path, store_url)
     assert result.returncode == 2, result.stdout + result.stderr
     [row] = json.loads((tmp_path / "out" / "fleet-summary.json").read_text())["hosts"]
     shown, recorded = (moment.isoformat().replace("+00:00", "Z") for moment in (FIVE_HOURS_AGO, NOW))
@@ -74,11 +76,12 @@ def test_an_older_snapshot_without_a_machine_id_fails_the_replay_check(tmp_path:
     assert not (tmp_path / "out" / f"{directory}.evidence.json").exists()
 
 
-def test_a_newer_snapshot_without_a_machine_id_is_judged_and_another_host_name_is_not_compared(tmp_path: Path):
-    _recorded_by_plain_evaluate(tmp_path, "web01")
+def test_a_newer_snapshot_without_a_machine_id_is_judged_and_another_host_name_is_not_compared(
+        tmp_path: Path, store_url: str):  # noqa: F811
+    _recorded_by_plain_evaluate(tmp_path, store_url, "web01")
     _snapshot(tmp_path / "fetch" / "web01" / "lbaudit.snapshot.json", "web01", "127.0.0.1", NOW + timedelta(minutes=1))
     _snapshot(tmp_path / "fetch" / "web02" / "lbaudit.snapshot.json", "web02", "127.0.0.1", FIVE_HOURS_AGO)
-    result = _fleet(tmp_path)
+    result = _fleet(tmp_path, store_url)
     assert result.returncode == 0, result.stdout + result.stderr
     rows = json.loads((tmp_path / "out" / "fleet-summary.json").read_text())["hosts"]
     assert [(row["host"], row["verdict"]) for row in rows] == [("web01", "compliant"), ("web02", "compliant")]
