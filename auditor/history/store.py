@@ -1512,10 +1512,13 @@ class HistoryStore:
         finds it) was when its latest run was recorded: the hosts row with the newest entry (a run or
         a pruned run's link) whose chains are not all retired, or None when it has none (a host never
         judged, one only ever not scanned, one retired).  Read in the command's pending transaction
-        when there is one."""
-        entries = sa.union_all(
-            sa.select(t.runs.c.id.label("entry"), t.runs.c.host_id, t.runs.c.policy_id),
-            sa.select(t.pruned_runs.c.run_id, t.pruned_runs.c.host_id, t.pruned_runs.c.policy_id)).subquery()
+        when there is one.  Each chain's newest entries are read by the (host, policy, id) indexes:
+        a fleet run asks once a host, and a store keeps every run of every host."""
+        def newest_by_policy(conn: Any, table: sa.Table, column: Any, host_id: int) -> dict[str, int]:
+            return {policy_id: int(newest) for policy_id, newest in conn.execute(
+                sa.select(table.c.policy_id, sa.func.max(column)).where(table.c.host_id == host_id)
+                .group_by(table.c.policy_id))}
+
         try:
             with self._writing() as conn:
                 named = sa.func.rtrim(sa.func.lower(t.hosts.c.inventory_name), ".") == inventory_host(inventory_name)
@@ -1524,16 +1527,15 @@ class HistoryStore:
                     .where(named))]
                 found: RecordedIdentity | None = None
                 for host in hosts:
-                    newest: int | None = None
-                    for policy_id, entry in conn.execute(
-                            sa.select(entries.c.policy_id, sa.func.max(entries.c.entry))
-                            .where(entries.c.host_id == host.id).group_by(entries.c.policy_id)):
-                        retired = conn.execute(sa.select(sa.func.max(t.retirements.c.run_id)).where(
-                            t.retirements.c.host_id == host.id, t.retirements.c.policy_id == policy_id)).scalar()
-                        if retired is None or int(retired) < int(entry):  # a chain still in the fleet
-                            newest = max(newest or 0, int(entry))
-                    if newest is not None and (found is None or newest > found.run_id):
-                        found = RecordedIdentity(newest, host.machine_id, host.hostname, host.inventory_name)
+                    entries = newest_by_policy(conn, t.runs, t.runs.c.id, host.id)
+                    for policy_id, pruned in newest_by_policy(conn, t.pruned_runs, t.pruned_runs.c.run_id,
+                                                              host.id).items():
+                        entries[policy_id] = max(entries.get(policy_id, 0), pruned)
+                    retired = newest_by_policy(conn, t.retirements, t.retirements.c.run_id, host.id)
+                    # a chain whose newest entry is a retirement is out of the fleet
+                    live = [entry for policy_id, entry in entries.items() if retired.get(policy_id, 0) < entry]
+                    if live and (found is None or max(live) > found.run_id):
+                        found = RecordedIdentity(max(live), host.machine_id, host.hostname, host.inventory_name)
         except (SQLAlchemyError, DBAPIError) as exc:
             raise self._fail("read", exc) from None
         return found
