@@ -4,8 +4,9 @@
 refused a private key others could read, but took a public key any local user could write (mode
 0666: a key copied by hand under umask 0, a shared directory): whoever replaced it with their own
 key had every snapshot they signed verified, and each host's evidence recorded it as verified.
-Such a key file is refused (exit 2) before any host is judged, nothing written; keygen's own
-``.pub`` (0644, or 0664 under a umask of 0) is still taken.
+So was one in a directory any user may write without the sticky bit (where anyone may rename their
+own file over it).  Such a key is refused (exit 2) before any host is judged, nothing written;
+keygen's own ``.pub`` (0644, or 0664 under a umask of 0), and one in /tmp (sticky), is still taken.
 """
 
 from __future__ import annotations
@@ -62,3 +63,22 @@ def test_control_case_a_public_key_only_its_owner_and_group_may_write_is_taken(t
     assert result.returncode == 0, result.stdout + result.stderr
     [row] = json.loads((tmp_path / "out" / "fleet-summary.json").read_text())["hosts"]
     assert (row["host"], row["verdict"]) == ("web01", "compliant")
+
+
+def test_a_public_key_in_a_directory_any_user_may_write_is_refused(tmp_path: Path):
+    public, policy = _setup(tmp_path)
+    public.parent.chmod(0o777)
+    result = _fleet(tmp_path, public, policy)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.stderr == (f"lbaudit: {public}: its directory {public.parent} (permissions 0777) lets any user put "
+                             "another key in its place, and with it what it verifies: keep a public key that verifies "
+                             f"signatures where only its owner (and group) may write (chmod o-w {public.parent}, or "
+                             "the sticky bit)\n")
+    assert not (tmp_path / "out").exists()
+
+
+def test_control_case_a_public_key_in_a_sticky_directory_any_user_may_write_is_taken(tmp_path: Path):
+    public, policy = _setup(tmp_path)
+    public.parent.chmod(0o1777)
+    result = _fleet(tmp_path, public, policy)
+    assert result.returncode == 0, result.stdout + result.stderr
