@@ -53,12 +53,12 @@ def _store(tmp_path: Path) -> str:
     return (tmp_path / "store-url").read_text() if (tmp_path / "store-url").exists() else str(tmp_path / "history.db")
 
 
-def _fleet(tmp_path: Path, fetch: Path, out: str):
+def _fleet(tmp_path: Path, fetch: Path, out: str, jobs: str = "1"):
     policy = tmp_path / "lo.yaml"
     policy.write_text(loopback_only_policy("lo"))
     return run_cli("fleet", "evaluate", "--snapshots", fetch, "--policy", policy, "--out-dir", tmp_path / out,
                    "--snapshot-pubkey", _keys(tmp_path)[1], "--record", "--store", _store(tmp_path),
-                   "--jobs", "1", "-q", timeout=120)
+                   "--jobs", jobs, "-q", timeout=120)
 
 
 def _row(tmp_path: Path, out: str) -> dict:
@@ -79,13 +79,15 @@ def _runs(tmp_path: Path) -> list[tuple[int, str]]:
         return sorted((run["id"], run["verdict"]) for run in store.list_runs())
 
 
-@pytest.mark.parametrize("recorded_as", ["web01", "WEB01."])  # the store's spelling is what retire takes
+# the store's spelling is what retire takes; with --jobs 2 a worker judges the host and the command records it
+@pytest.mark.parametrize("recorded_as, jobs", [("web01", "1"), ("WEB01.", "2")])
 def test_another_machines_signed_snapshot_in_a_hosts_directory_fails_that_host(tmp_path: Path, recorded_as: str,
+                                                                                jobs: str,
                                                                                 store_url: str):  # noqa: F811
     (tmp_path / "store-url").write_text(store_url)
     _web01_failed_an_hour_ago(tmp_path, recorded_as)
     fetch = _fetched(tmp_path, "fetch2", "web01", "db07", DB07, "127.0.0.1", NOW)
-    result = _fleet(tmp_path, fetch, "out2")
+    result = _fleet(tmp_path, fetch, "out2", jobs)
     assert result.returncode == 2, result.stdout + result.stderr
     row = _row(tmp_path, "out2")
     assert (row["host"], row["verdict"], row["exit_code"], row["evidence"], row["run_id"]) == ("web01", None, 2, None,
