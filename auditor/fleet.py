@@ -731,7 +731,8 @@ def _record(prepared: Any, host: str) -> int:
     # Runs whose facts claim to be collected ahead of this run's clock (recorded before the store
     # refused them) are passed over, and said so: counted, they made every genuine snapshot of the
     # host older than recorded, and the host was refused for ever.
-    found = _RECORDER.newest_collection(host, datetime.now(timezone.utc), prepared.machine_id)
+    _refuse_another_machine(prepared, host)
+    found = _RECORDER.newest_collection(host, datetime.now(timezone.utc), prepared.machine_id, prepared.hostname)
     for run_id, collected in found.ahead:
         print(f"lbaudit: warning: host {host!r}: its run {run_id} in the history store claims facts collected at "
               f"{_utc_text(collected)}, ahead of this run's clock: not taken as its newest facts (retire or prune "
@@ -744,6 +745,35 @@ def _record(prepared: Any, host: str) -> int:
     run_id = int(_RECORDER.record_prepared(prepared, trigger="fleet", inventory_name=host).run_id)
     _RECORDED.add(_same_host(host))
     return run_id
+
+
+def _refuse_another_machine(prepared: Any, host: str) -> None:
+    """Refuse (InputError, the host fails) a snapshot in ``host``'s place that records neither the
+    machine id nor the host name of the host's latest recorded run: another machine's facts.  A
+    fleet names a host by its directory and lets the host name a snapshot records differ (an
+    inventory of addresses or aliases), so nothing else binds what a snapshot says of its own host
+    (its signature covers it, but not where it was put) to the host it is judged as: db07's clean
+    snapshot in web01's directory passed web01, db07 being no host of the run.  A host reinstalled
+    (a new machine id, its name kept) or renamed (its machine id kept) is still itself; one rebuilt
+    as another machine is judged once its runs are retired.  A host never recorded binds nothing."""
+    assert _RECORDER is not None
+    recorded = _RECORDER.recorded_identity(host)
+    if recorded is None:
+        return
+    if prepared.machine_id is not None and prepared.machine_id == recorded.machine_id:
+        return
+    if _same_host(prepared.hostname) == _same_host(recorded.hostname):
+        return
+
+    def machine(machine_id: str | None) -> str:
+        return f"machine id {machine_id}" if machine_id else "no machine id"
+
+    raise InputError(
+        f"host {host!r}: its snapshot records {machine(prepared.machine_id)} and host name {prepared.hostname!r}, but "
+        f"its latest run in the history store (run {recorded.run_id}) records {machine(recorded.machine_id)} and host "
+        f"name {recorded.hostname!r}: another machine's facts in this host's place are not its evidence; not judged "
+        f"or recorded (collect the host again; if {host} was rebuilt as another machine, retire its runs first: "
+        f"lbaudit history retire {recorded.inventory_name})")
 
 
 # ------------------------------------------------------------------ the run

@@ -147,6 +147,33 @@ def refuse_exposed_key(path: Path) -> None:
                          f"owner only (chmod 600 {path})")
 
 
+def refuse_replaceable_public_key(path: Path) -> None:
+    """A public key any user may write is anyone's trust anchor: whoever replaces it with their own
+    key has what they sign verified (every snapshot of a fleet, each host's evidence then recording
+    it as verified).  Refused, with the fix.  Its group may write it: keygen's ``.pub`` honours the
+    umask but for others (0664 under a umask of 0).  A key in a directory any user may write
+    without the sticky bit is refused too: anyone may rename their own key over it (ssh refuses an
+    authorized_keys so placed); in /tmp, sticky, each user replaces only their own files."""
+    try:
+        mode = stat.S_IMODE(os.stat(path).st_mode)
+    except OSError:
+        return  # reading it says what is wrong
+    if mode & 0o002:
+        raise InputError(f"{path}: permissions {mode:04o} let any user replace this public key, and with it what it "
+                         "verifies: a public key that verifies signatures is writable by its owner (and group) only "
+                         f"(chmod o-w {path})")
+    # the directory naming it, and the one holding the file it leads to (a link's target's)
+    for directory in dict.fromkeys(Path(os.path.dirname(p)) for p in (os.path.abspath(path), os.path.realpath(path))):
+        try:
+            held = stat.S_IMODE(os.stat(directory).st_mode)
+        except OSError:
+            continue
+        if held & 0o002 and not held & stat.S_ISVTX:
+            raise InputError(f"{path}: its directory {directory} (permissions {held:04o}) lets any user put another "
+                             "key in its place, and with it what it verifies: keep a public key that verifies signatures "
+                             f"where only its owner (and group) may write (chmod o-w {directory}, or the sticky bit)")
+
+
 def load_private_key(path: Path) -> Ed25519PrivateKey:
     data = read_bounded(Path(path), MAX_KEY_BYTES, "an Ed25519 private key")
     if b"-----BEGIN PUBLIC KEY-----" in data or data.lstrip().startswith(b"ssh-"):
@@ -193,6 +220,7 @@ def _refuse_more_than_one_key(path: Path, data: bytes) -> None:
 def load_public_key(path: Path) -> Ed25519PublicKey:
     """A PEM public key as ``lbaudit keygen`` writes it; an OpenSSH ``ssh-ed25519`` line works too."""
     data = read_bounded(Path(path), MAX_KEY_BYTES, "an Ed25519 public key")
+    refuse_replaceable_public_key(Path(path))
     _refuse_more_than_one_key(Path(path), data)
     try:
         if data.lstrip().startswith(b"ssh-"):

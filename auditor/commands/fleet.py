@@ -61,7 +61,8 @@ def fleet() -> None:
                    "fleet.junit.xml, fleet-summary.html) are written.")
 @click.option("--sign-key", type=click.Path(path_type=Path), help="Ed25519 private key: sign each host's evidence.")
 @click.option("--record", is_flag=True, help="Record every host's run in the history store (trigger fleet); a host "
-              "whose snapshot was collected before the facts of its latest recorded run fails (exit 2).")
+              "whose snapshot was collected before the facts of its latest recorded run, or records neither that "
+              "run's machine id nor its host name (another machine's), fails (exit 2).")
 @click.option("--store", default=None, help="History store for --record: a file path or a SQLAlchemy URL "
               "[default: LBAUDIT_STORE, else the per-user default].")
 @click.option("--snapshot-pubkey", type=click.Path(path_type=Path),

@@ -477,6 +477,17 @@ class RecordedRun:
     host_id: int
 
 
+class RecordedIdentity(NamedTuple):
+    """What a fleet host's latest recorded run says of the machine it was
+    (:meth:`HistoryStore.recorded_identity`): that run's id, the host's machine id and host name, and
+    its inventory name as the store spells it (what ``history retire`` takes)."""
+
+    run_id: int
+    machine_id: str | None
+    hostname: str
+    inventory_name: str
+
+
 class CollectionsRecorded(NamedTuple):
     """What :meth:`HistoryStore.newest_collection` found of a host: its newest collection judged
     (run id, time), None without one, and the runs whose collection time is ahead of the clock
@@ -1302,9 +1313,13 @@ class HistoryStore:
             self._insert_missing(conn, t.hosts, "host_key", {"host_key": key, "machine_id": machine_id,
                                                              "hostname": hostname, "inventory_name": inventory_name})
             row = conn.execute(_HOST_FOR_UPDATE, {"key": key}).one()
-        changes = {}
+        changes: dict[str, Any] = {}
         if row.hostname != hostname:
             changes["hostname"] = hostname  # renamed; the machine id says it is the same host
+        if row.machine_id != machine_id:
+            # A fleet host (keyed by its inventory name) reinstalled: its machine id as last recorded,
+            # as its host name is, is what a fleet run binds its next snapshot to (recorded_identity).
+            changes["machine_id"] = machine_id
         if inventory_name is not None and row.inventory_name != inventory_name:
             changes["inventory_name"] = inventory_name
         if changes:
@@ -1432,11 +1447,13 @@ class HistoryStore:
             raise self._fail("record a host not scanned in", exc) from None
 
     def newest_collection(self, inventory_name: str, now: datetime | None = None,
-                          machine_id: str | None = None) -> CollectionsRecorded:
+                          machine_id: str | None = None, hostname: str | None = None) -> CollectionsRecorded:
         """Of the fleet host named ``inventory_name`` (as ``fleet evaluate --record`` records it),
         and, given the ``machine_id`` its snapshot records, of the host the store keys by that machine
         id (recorded without an inventory name: ``lbaudit evaluate --record``, ``history import``
-        without ``--host``; :func:`host_key`), the latest run of each policy it was judged by, the one whose facts were collected last: its
+        without ``--host``; :func:`host_key`), or, for a snapshot without one, of the hosts the store
+        keys by its ``hostname`` or by ``inventory_name`` as a host name (each in any spelling), the
+        latest run of each policy it was judged by, the one whose facts were collected last: its
         id, and when its facts were collected (UTC).  None for a host without a run.  The time is
         the run's ``collected_at`` (revision 0006); a run recorded before that revision has none, and
         its evidence says.  Read in the command's pending transaction when there is one (a second
@@ -1461,7 +1478,17 @@ class HistoryStore:
                 # and an older snapshot of it replayed was judged and recorded.  Only the machine-id
                 # key: hosts a fleet names apart (containers sharing a machine id) stay apart.
                 named = sa.func.rtrim(sa.func.lower(t.hosts.c.inventory_name), ".") == inventory_host(inventory_name)
-                same_machine = t.hosts.c.host_key == host_key(machine_id, "") if machine_id else sa.false()
+                if machine_id:
+                    same_machine = t.hosts.c.host_key == host_key(machine_id, "")
+                else:
+                    # No machine id: the store keys such a host by its host name alone, as typed
+                    # (hostname:WEB01.), so every spelling of it counts, the snapshot's host name's and
+                    # the inventory name's (a host whose name is its inventory name): else a replayed
+                    # older snapshot without one was a host without runs, judged and recorded.
+                    spellings = {host_key(None, inventory_host(name))
+                                 for name in (hostname, inventory_name) if name}
+                    same_machine = sa.and_(t.hosts.c.machine_id.is_(None), t.hosts.c.inventory_name.is_(None),
+                                           sa.func.rtrim(sa.func.lower(t.hosts.c.host_key), ".").in_(spellings))
                 hosts = list(conn.execute(sa.select(t.hosts.c.id).where(sa.or_(named, same_machine))).scalars())
                 policies = [] if not hosts else list(conn.execute(
                     sa.select(runs.host_id, runs.policy_id).where(runs.host_id.in_(hosts)).distinct()))
@@ -1482,6 +1509,39 @@ class HistoryStore:
         except (SQLAlchemyError, DBAPIError) as exc:
             raise self._fail("read", exc) from None
         return CollectionsRecorded(newest, sorted(ahead))
+
+    def recorded_identity(self, inventory_name: str) -> RecordedIdentity | None:
+        """The machine the fleet host ``inventory_name`` (any spelling of it, as newest_collection
+        finds it) was when its latest run was recorded: the hosts row with the newest entry (a run or
+        a pruned run's link) whose chains are not all retired, or None when it has none (a host never
+        judged, one only ever not scanned, one retired).  Read in the command's pending transaction
+        when there is one.  Each chain's newest entries are read by the (host, policy, id) indexes:
+        a fleet run asks once a host, and a store keeps every run of every host."""
+        def newest_by_policy(conn: Any, table: sa.Table, column: Any, host_id: int) -> dict[str, int]:
+            return {policy_id: int(newest) for policy_id, newest in conn.execute(
+                sa.select(table.c.policy_id, sa.func.max(column)).where(table.c.host_id == host_id)
+                .group_by(table.c.policy_id))}
+
+        try:
+            with self._writing() as conn:
+                named = sa.func.rtrim(sa.func.lower(t.hosts.c.inventory_name), ".") == inventory_host(inventory_name)
+                hosts = [_checked(row, t.hosts) for row in conn.execute(
+                    sa.select(t.hosts.c.id, t.hosts.c.machine_id, t.hosts.c.hostname, t.hosts.c.inventory_name)
+                    .where(named))]
+                found: RecordedIdentity | None = None
+                for host in hosts:
+                    entries = newest_by_policy(conn, t.runs, t.runs.c.id, host.id)
+                    for policy_id, pruned in newest_by_policy(conn, t.pruned_runs, t.pruned_runs.c.run_id,
+                                                              host.id).items():
+                        entries[policy_id] = max(entries.get(policy_id, 0), pruned)
+                    retired = newest_by_policy(conn, t.retirements, t.retirements.c.run_id, host.id)
+                    # a chain whose newest entry is a retirement is out of the fleet
+                    live = [entry for policy_id, entry in entries.items() if retired.get(policy_id, 0) < entry]
+                    if live and (found is None or max(live) > found.run_id):
+                        found = RecordedIdentity(max(live), host.machine_id, host.hostname, host.inventory_name)
+        except (SQLAlchemyError, DBAPIError) as exc:
+            raise self._fail("read", exc) from None
+        return found
 
     def _run_collected(self, conn: Any, row: Any) -> datetime:
         """When a run row's facts were collected (UTC): its ``collected_at``, or for a run recorded
