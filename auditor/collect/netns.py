@@ -9,7 +9,9 @@ Discovery is the union of three sources, deduplicated by (device, inode) of the 
   ``/run/docker/netns/<id>``), kept when ``NS_GET_NSTYPE`` says they are network namespaces, and
   those of every other mount namespace (``/proc/PID/mountinfo`` of a process in it, opened through
   ``/proc/PID/root``): a namespace ``ip netns add`` binds in a private mount namespace is there only
-  (its name and bound path are kept only from a mount namespace of the initial user namespace);
+  (its name and bound path are kept only from a mount namespace of the initial user namespace),
+  and those of every mount namespace no process is in but a bind mount of its namespace file or a
+  descriptor holds (entered by a forked child, :func:`_held_mount_namespaces`), in turn;
 * what processes hold open: a descriptor of a namespace file (``/proc/PID/fd/N`` -> ``net:[I]``,
   kept after the process that was in the namespace exited), and a socket, which holds the
   namespace it was made in whatever namespace its holder is in (made there before a setns back,
@@ -101,6 +103,7 @@ from auditor.model.records import mutable_record
 from auditor.safeio import kind_of, read_regular
 
 CLONE_NEWNET = 0x40000000
+CLONE_NEWNS = 0x00020000
 NS_GET_NSTYPE = 0xB703  # _IO(0xb7, 0x3), Linux 4.11+
 RUN_NETNS = "/run/netns"
 MOUNTINFO_LIMIT = 16 * 1024 * 1024
@@ -170,15 +173,32 @@ def _unescape(text: str) -> str:
     return re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), text)
 
 
-def nsfs_mount_points(mountinfo: str) -> list[str]:
-    """Mount points of nsfs mounts in a /proc/PID/mountinfo text (pure)."""
-    points = []
+def nsfs_mounts(mountinfo: str) -> list[tuple[str, str]]:
+    """(mount point, root) of the nsfs mounts in a /proc/PID/mountinfo text (pure).  The root of an
+    nsfs mount names the namespace it binds, ``net:[4026531840]``: what is bound there even where
+    the mount point no longer reaches it (:func:`bound_namespace`)."""
+    mounts = []
     for line in mountinfo.splitlines():
         head, sep, tail = line.partition(" - ")
         fields = head.split()
         if sep and len(fields) >= 5 and tail.split()[:1] == ["nsfs"]:
-            points.append(_unescape(fields[4]))
-    return points
+            mounts.append((_unescape(fields[4]), _unescape(fields[3])))
+    return mounts
+
+
+def nsfs_mount_points(mountinfo: str) -> list[str]:
+    """Mount points of nsfs mounts in a /proc/PID/mountinfo text (pure)."""
+    return [point for point, _root in nsfs_mounts(mountinfo)]
+
+
+_NSFS_ROOT = re.compile(r"(net|mnt):\[([0-9]+)\]")
+
+
+def bound_namespace(root: str) -> tuple[str, int] | None:
+    """("net" or "mnt", inode) of the namespace an nsfs mount of that root binds; None for another
+    type, or a kernel that shows no root (before Linux 4.9: "/")."""
+    match = _NSFS_ROOT.fullmatch(root)
+    return None if match is None else (match.group(1), int(match.group(2)))
 
 
 def _add_threads(proc: str, pid: int, add: Any, denied: list[int]) -> None:
@@ -213,7 +233,8 @@ LISTENING_PROTOCOL_NAMES = frozenset(name for transport in TRANSPORTS for name i
 
 def _descriptors(proc: str, pid: int, add: Any, holding: list[tuple[int, FdTable]],
                  refused: list[int], tables: dict[int, FdTable | None],
-                 tuns: list[tuple[int, int, int]] | None = None) -> None:
+                 tuns: list[tuple[int, int, int]] | None = None,
+                 held_mounts: dict[int, str] | None = None) -> None:
     """What ``pid`` holds open that may be all that keeps a network namespace alive: a namespace
     file (added at once) and sockets (its table put in ``holding``, for :func:`_held_sockets` once
     the sockets a dump places are known).  A table that cannot be read puts ``pid`` in ``refused``.
@@ -228,13 +249,16 @@ def _descriptors(proc: str, pid: int, add: Any, holding: list[tuple[int, FdTable
     if table is None:
         return  # exited meanwhile
     for part in table.parts():  # its own table, a thread's own, an io_uring's registered files
-        _part_descriptors(pid, part, add, holding, refused, tuns)
+        _part_descriptors(pid, part, add, holding, refused, tuns, held_mounts)
 
 
 def _part_descriptors(pid: int, table: FdTable, add: Any, holding: list[tuple[int, FdTable]],
-                      refused: list[int], tuns: list[tuple[int, int, int]] | None = None) -> None:
+                      refused: list[int], tuns: list[tuple[int, int, int]] | None = None,
+                      held_mounts: dict[int, str] | None = None) -> None:
     """:func:`_descriptors` of one of the tables of ``pid``; its tun descriptors put in ``tuns``
-    as (pid, thread of its own table or 0, fd)."""
+    as (pid, thread of its own table or 0, fd), and the mount namespaces it holds a descriptor of
+    in ``held_mounts`` (inode -> that descriptor's /proc path: a mount namespace no process is in
+    may bind network namespaces, :func:`_held_mount_namespaces`)."""
     # Looked for in the links joined, at C speed, not descriptor by descriptor (that loop was most
     # of discovery's own cost with 20,000 of them): a path that merely contains the text only
     # sends the table through the exact loop below.
@@ -256,6 +280,11 @@ def _part_descriptors(pid: int, table: FdTable, add: Any, holding: list[tuple[in
             holding.append((pid, FdTable(table.fd_dir, table.fds[:index], table.targets[:index],
                                          tid=table.tid, ring=table.ring)))
             return
+    if "mnt:[" in joined and held_mounts is not None and not table.ring:
+        for fd, target in zip(table.fds, table.targets):
+            inode = target[5:-1] if target[:5] == "mnt:[" and target[-1:] == "]" else ""
+            if inode.isascii() and inode.isdigit():
+                held_mounts.setdefault(int(inode), f"{table.fd_dir}/{fd}")
     if "socket:[" in joined:
         holding.append((pid, table))
     if TUN_DEVICE in joined and tuns is not None and not table.ring:  # a ring's slot cannot be copied
@@ -568,6 +597,8 @@ def discover(proc: str, run_netns: str = RUN_NETNS) -> tuple[dict[tuple[int, int
     holding: list[tuple[int, FdTable]] = []  # the tables that hold sockets, in pid order
     tuns: list[tuple[int, int, int]] = []  # tun descriptors: (pid, thread of its own table or 0, fd)
     mounts: dict[tuple[int, int], list[int]] = {}  # each mount namespace, by the processes in it
+    # mount namespaces held by a bind mount or a descriptor: inode -> a path that opens it
+    held_mounts: dict[int, str] = {}
     tables = kept_tables(proc)  # what the owner scan of this collection read, if it ran
     with os.scandir(proc) as entries:
         pids = sorted(int(e.name) for e in entries if e.name.isascii() and e.name.isdigit())
@@ -578,7 +609,7 @@ def discover(proc: str, run_netns: str = RUN_NETNS) -> tuple[dict[tuple[int, int
             # exited meanwhile, or only its leader did (a zombie whose other threads still run,
             # as after pthread_exit in main): those threads' namespaces are still there
             _add_threads(proc, pid, add, denied)
-            _descriptors(proc, pid, add, holding, refused, tables, tuns)
+            _descriptors(proc, pid, add, holding, refused, tables, tuns, held_mounts)
             _mount_namespace(proc, pid, mounts, refused)
             continue
         except OSError as exc:
@@ -588,7 +619,7 @@ def discover(proc: str, run_netns: str = RUN_NETNS) -> tuple[dict[tuple[int, int
                 denied.append(pid)
             continue
         _add_threads(proc, pid, add, denied)
-        _descriptors(proc, pid, add, holding, refused, tables, tuns)
+        _descriptors(proc, pid, add, holding, refused, tables, tuns, held_mounts)
         _mount_namespace(proc, pid, mounts, refused)
     _tun_namespaces(tuns, found)
     refused = sorted(set(refused) - set(denied))  # said once, by the gap on their namespace
@@ -642,7 +673,11 @@ def discover(proc: str, run_netns: str = RUN_NETNS) -> tuple[dict[tuple[int, int
         gaps.append(Gap(section="netns", path=("namespaces",),
                         reason=f"{proc}/self/mountinfo: {exc.strerror or exc}: bound namespaces may be missing"))
         mountinfo = ""
-    for point in nsfs_mount_points(mountinfo):
+    for point, root in nsfs_mounts(mountinfo):
+        bound = bound_namespace(root)
+        if bound is not None and bound[0] == "mnt":
+            held_mounts.setdefault(bound[1], point)
+            continue
         try:
             if _is_net_namespace(point):
                 add(point, bound=True)
@@ -650,7 +685,8 @@ def discover(proc: str, run_netns: str = RUN_NETNS) -> tuple[dict[tuple[int, int
             if exc.errno != errno.ENOENT:
                 gaps.append(Gap(section="netns", path=("namespaces",),
                                 reason=f"nsfs mount {point}: {exc.strerror or exc}: its namespace is not seen"))
-    gaps += _other_mounts(proc, mounts, add)
+    gaps += _other_mounts(proc, mounts, add, held_mounts)
+    gaps += _held_mount_namespaces(proc, mounts, held_mounts, found)
     return found, current, gaps
 
 
@@ -682,12 +718,14 @@ def _mount_namespace(proc: str, pid: int, mounts: dict[tuple[int, int], list[int
     mounts.setdefault((st.st_dev, st.st_ino), []).append(pid)
 
 
-def _other_mounts(proc: str, mounts: dict[tuple[int, int], list[int]], add: Any) -> list[Gap]:
+def _other_mounts(proc: str, mounts: dict[tuple[int, int], list[int]], add: Any,
+                  held_mounts: dict[int, str]) -> list[Gap]:
     """Add the network namespaces bound (nsfs mounts) in mount namespaces other than the
     collector's: ``ip netns add`` run in a private mount namespace (a service's PrivateMounts, an
     engine started in a mount namespace of its own) binds one only there, and with no process in
     it nothing else shows it.  Each is read through a process of that mount namespace
-    (``/proc/PID/mountinfo``) and opened through its root (``/proc/PID/root/POINT``)."""
+    (``/proc/PID/mountinfo``) and opened through its root (``/proc/PID/root/POINT``).  A mount
+    namespace bound there is put in ``held_mounts``, by a path that opens it."""
     try:
         st = os.stat(f"{proc}/self/ns/mnt")
         own: tuple[int, int] | None = (st.st_dev, st.st_ino)
@@ -711,8 +749,12 @@ def _other_mounts(proc: str, mounts: dict[tuple[int, int], list[int]], add: Any)
             # their own (a user namespace) and bind a namespace of theirs at /run/netns/NAME or at
             # a container's sandbox path there; theirs is still found and judged, by its inode.
             trusted = _owned_by_initial_user_namespace(f"{proc}/{pid}/ns/mnt")
-            for point in nsfs_mount_points(text):
+            for point, root in nsfs_mounts(text):
                 path = f"{proc}/{pid}/root{point}"
+                bound = bound_namespace(root)
+                if bound is not None and bound[0] == "mnt":
+                    held_mounts.setdefault(bound[1], path)
+                    continue
                 try:
                     if _is_net_namespace(path):
                         directory, _, name = point.rpartition("/")
@@ -731,6 +773,171 @@ def _other_mounts(proc: str, mounts: dict[tuple[int, int], list[int]], add: Any)
                             reason=f"the mounts of mount namespace mnt:[{key[1]}] could not be read ({why}): "
                                    "network namespaces bound only there are not seen"))
     return gaps
+
+
+def _held_mount_namespaces(proc: str, mounts: dict[tuple[int, int], list[int]], held_mounts: dict[int, str],
+                           found: dict[tuple[int, int], Found], timeout: float = 10.0) -> list[Gap]:
+    """Add the network namespaces bound in mount namespaces no process is in: one held by a bind
+    mount of its namespace file (``unshare --mount=FILE``; snapd keeps each snap's so) or by a
+    descriptor (``held_mounts``: inode -> a path that opens it), after its processes exited.  Its
+    mounts have no ``/proc/PID/mountinfo`` to read, and ``ip netns add`` run in it bound a network
+    namespace there only, whose listeners (a VXLAN device's socket: the kernel's, held by no
+    descriptor) nothing else shows.  A forked child enters each (:func:`_read_mount_namespaces`);
+    a mount namespace bound inside one is read in turn."""
+    read = {inode for _device, inode in mounts}  # read through a process in it (the collector's own too)
+    try:
+        read.add(os.stat(f"{proc}/self/ns/mnt").st_ino)
+    except OSError:
+        pass
+    gaps: list[Gap] = []
+    waiting: list[tuple[int, int, str]] = []  # (inode, descriptor, where it is held)
+    for inode, path in sorted(held_mounts.items()):
+        if inode in read:
+            continue
+        read.add(inode)
+        try:
+            fd = open_namespace(path)
+        except OSError as exc:
+            if exc.errno not in (errno.ENOENT, errno.ESRCH):  # unmounted, closed or exited meanwhile
+                gaps.append(Gap(section="netns", path=("namespaces",),
+                                reason=f"mount namespace mnt:[{inode}], which no process is in, could not be opened "
+                                       f"({path}: {exc.strerror or exc}): network namespaces bound only there are "
+                                       "not seen"))
+            continue
+        if os.fstat(fd).st_ino != inode:
+            os.close(fd)  # another namespace there now: the one read is gone
+            continue
+        waiting.append((inode, fd, path))
+    while waiting:
+        trusted = []
+        for _inode, fd, _where in waiting:
+            try:
+                trusted.append(owning_user_namespace(fd) == PROC_USER_INIT_INO)
+            except OSError:
+                trusted.append(False)
+        try:
+            results = _read_mount_namespaces([fd for _inode, fd, _where in waiting], timeout)
+        finally:
+            for _inode, fd, _where in waiting:
+                os.close(fd)
+        next_round: list[tuple[int, int, str]] = []
+        for (inode, _fd, where), names_trusted, (opened, error) in zip(waiting, trusted, results):
+            if error:
+                gaps.append(Gap(section="netns", path=("namespaces",),
+                                reason=f"mount namespace mnt:[{inode}], which no process is in (held by {where}), "
+                                       f"could not be read: {error}: network namespaces bound only there are not seen"))
+            for kind, point, fd in opened:
+                st = os.fstat(fd)
+                if kind == "mnt":
+                    if st.st_ino in read:
+                        os.close(fd)
+                    else:
+                        read.add(st.st_ino)
+                        next_round.append((st.st_ino, fd, f"{point} in mount namespace mnt:[{inode}]"))
+                    continue
+                entry = found.get((st.st_dev, st.st_ino))
+                if entry is None:
+                    entry = found[(st.st_dev, st.st_ino)] = Found(st.st_dev, st.st_ino, fd=fd)
+                else:
+                    os.close(fd)
+                if names_trusted:  # as in _other_mounts: a name is kept only from a mount namespace root made
+                    entry.paths.add(point)
+                    directory, _, name = point.rpartition("/")
+                    if directory == RUN_NETNS:
+                        entry.names.add(name)
+        waiting = next_round
+    return gaps
+
+
+def _read_mount_namespaces(fds: list[int], timeout: float) -> list[tuple[list[tuple[str, str, int]], str | None]]:
+    """For each mount namespace of ``fds``: the network and mount namespaces bound there (nsfs
+    mounts), as (``"net"`` or ``"mnt"``, mount point, a descriptor of it), and why it could not be
+    read (None: it was).  A forked child enters each in turn (setns needs a single thread) and
+    reads its ``/proc/self/mountinfo`` through the collector's /proc (the mount namespace may
+    mount none); the descriptors come back by SCM_RIGHTS.  The parent's mount namespace is never
+    changed."""
+    _load_libc()
+    results: list[tuple[list[tuple[str, str, int]], str | None]] = [([], None) for _fd in fds]
+    ended = [False] * len(fds)
+    parent_end, child_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    proc_fd = os.open("/proc", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    pid = os.fork()
+    if pid == 0:  # the child: never returns into the caller's code
+        status = 0
+        try:
+            parent_end.close()
+            _mount_child(fds, proc_fd, child_end)
+        except BaseException:  # noqa: BLE001 - nothing may unwind into the parent's stack
+            status = 1
+        finally:
+            os._exit(status)
+    child_end.close()
+    os.close(proc_fd)
+    deadline = time.monotonic() + timeout * max(1, len(fds))
+    try:
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                os.kill(pid, signal.SIGKILL)
+                break
+            parent_end.settimeout(remaining)
+            try:
+                data, received, _flags, _address = socket.recv_fds(parent_end, 1 << 16, 1, socket.MSG_CMSG_CLOEXEC)
+            except TimeoutError:
+                continue
+            if not data:
+                break
+            try:
+                message = json.loads(data)
+                index = int(message["index"])
+            except (ValueError, KeyError, TypeError):
+                for fd in received:
+                    os.close(fd)
+                continue
+            if message.get("end"):
+                ended[index] = True
+            elif message.get("error"):
+                results[index] = (results[index][0], str(message["error"]))
+            elif received:
+                results[index][0].append((str(message["kind"]), str(message["point"]), received[0]))
+                received = received[1:]
+            for fd in received:
+                os.close(fd)
+    finally:
+        parent_end.close()
+        os.waitpid(pid, 0)
+    return [(opened, error or (None if done else "the child that reads it ended before it was read whole "
+                               "(timeout or crash)"))
+            for (opened, error), done in zip(results, ended)]
+
+
+def _mount_child(fds: list[int], proc_fd: int, out: socket.socket) -> None:
+    """In the forked child of :func:`_read_mount_namespaces`: enter each mount namespace in turn,
+    send a descriptor of each network and mount namespace bound there and reached by its mount
+    point, then one end message."""
+    for index, fd in enumerate(fds):
+        try:
+            _setns(fd, CLONE_NEWNS)
+            text = read_regular("self/mountinfo", MOUNTINFO_LIMIT, dir_fd=proc_fd).decode("utf-8", "surrogateescape")
+        except OSError as exc:
+            out.send(json.dumps({"index": index, "error": f"{type(exc).__name__}: {exc}"}).encode())
+            out.send(json.dumps({"index": index, "end": True}).encode())
+            continue
+        for point, root in nsfs_mounts(text):
+            bound = bound_namespace(root)
+            if bound is None:
+                continue
+            try:
+                opened = open_namespace(point)
+            except OSError:
+                continue  # not reached by its mount point: the parent's check of what is bound says so
+            try:
+                if os.fstat(opened).st_ino == bound[1]:
+                    socket.send_fds(out, [json.dumps({"index": index, "kind": bound[0], "point": point}).encode()],
+                                    [opened])
+            finally:
+                os.close(opened)
+        out.send(json.dumps({"index": index, "end": True}).encode())
 
 
 # ---------------------------------------------------------------- inside a namespace (child only)
@@ -758,12 +965,12 @@ def _load_libc() -> None:
         _libc()
 
 
-def _setns(fd: int) -> None:
+def _setns(fd: int, kind: int = CLONE_NEWNET) -> None:
     setns = getattr(os, "setns", None)
     if setns is not None:  # Python 3.12+
-        setns(fd, CLONE_NEWNET)
+        setns(fd, kind)
         return
-    if _libc().setns(fd, CLONE_NEWNET) != 0:
+    if _libc().setns(fd, kind) != 0:
         import ctypes
 
         code = ctypes.get_errno()
