@@ -673,6 +673,10 @@ def discover(proc: str, run_netns: str = RUN_NETNS) -> tuple[dict[tuple[int, int
         gaps.append(Gap(section="netns", path=("namespaces",),
                         reason=f"{proc}/self/mountinfo: {exc.strerror or exc}: bound namespaces may be missing"))
         mountinfo = ""
+    # each network namespace an nsfs mount binds (its root says which): inode -> (mount point, the
+    # mountinfo it was read from, or None, and which mount namespace that is), checked against what
+    # was found once discovery is done (:func:`unreached_bound_gaps`)
+    bound_net: dict[int, tuple[str, str | None, str]] = {}
     for point, root in nsfs_mounts(mountinfo):
         bound = bound_namespace(root)
         if bound is not None and bound[0] == "mnt":
@@ -685,9 +689,45 @@ def discover(proc: str, run_netns: str = RUN_NETNS) -> tuple[dict[tuple[int, int
             if exc.errno != errno.ENOENT:
                 gaps.append(Gap(section="netns", path=("namespaces",),
                                 reason=f"nsfs mount {point}: {exc.strerror or exc}: its namespace is not seen"))
-    gaps += _other_mounts(proc, mounts, add, held_mounts)
-    gaps += _held_mount_namespaces(proc, mounts, held_mounts, found)
+                continue
+        if bound is not None:
+            bound_net.setdefault(bound[1], (point, f"{proc}/self/mountinfo", "the collector's mount namespace"))
+    gaps += _other_mounts(proc, mounts, add, held_mounts, bound_net)
+    gaps += _held_mount_namespaces(proc, mounts, held_mounts, found, bound_net)
+    gaps += unreached_bound_gaps(bound_net, found)
     return found, current, gaps
+
+
+def unreached_bound_gaps(bound_net: dict[int, tuple[str, str | None, str]],
+                         found: dict[tuple[int, int], Found]) -> list[Gap]:
+    """A discovery gap for each network namespace an nsfs mount binds (``bound_net``: inode ->
+    (mount point, the mountinfo it was read from, the mount namespace it is in)) that discovery did
+    not find: its mount point no longer reaches it (a later mount over the point, or over a
+    directory above it: ``mount -t tmpfs`` on /run/netns, another namespace bound on the same
+    file), so it cannot be opened there, and nothing else holds it where discovery looks.  It is
+    alive (the mount holds it) and its listeners are not seen.  A mount gone meanwhile (its
+    mountinfo read again, or the process it was read through exited) is no gap: it took its
+    namespace with it or left it to what holds it."""
+    seen = {entry.inode for entry in found.values()}
+    missing = {inode: where for inode, where in bound_net.items() if inode not in seen}
+    still: dict[str, set[tuple[str, str]]] = {}
+    for mountinfo in sorted({where[1] for where in missing.values() if where[1] is not None}):
+        try:
+            still[mountinfo] = set(nsfs_mounts(read_regular(mountinfo, MOUNTINFO_LIMIT)
+                                               .decode("utf-8", "surrogateescape")))
+        except OSError as exc:
+            if exc.errno in (errno.ENOENT, errno.ESRCH):  # the process read it through exited: not known to be there
+                still[mountinfo] = set()
+            continue  # otherwise not read again: kept, a gap
+    gaps = []
+    for inode, (point, mountinfo, space) in sorted(missing.items()):
+        if mountinfo in still and (point, f"net:[{inode}]") not in still[mountinfo]:
+            continue
+        gaps.append(Gap(section="netns", path=("namespaces",),
+                        reason=f"the nsfs mount {point} of {space} binds network namespace net:[{inode}], which that "
+                               "path no longer reaches (a later mount covers it) and nothing else discovery looks at "
+                               "holds: its listeners are not seen"))
+    return gaps
 
 
 def _owned_by_initial_user_namespace(path: str) -> bool:
@@ -719,13 +759,14 @@ def _mount_namespace(proc: str, pid: int, mounts: dict[tuple[int, int], list[int
 
 
 def _other_mounts(proc: str, mounts: dict[tuple[int, int], list[int]], add: Any,
-                  held_mounts: dict[int, str]) -> list[Gap]:
+                  held_mounts: dict[int, str], bound_net: dict[int, tuple[str, str | None, str]]) -> list[Gap]:
     """Add the network namespaces bound (nsfs mounts) in mount namespaces other than the
     collector's: ``ip netns add`` run in a private mount namespace (a service's PrivateMounts, an
     engine started in a mount namespace of its own) binds one only there, and with no process in
     it nothing else shows it.  Each is read through a process of that mount namespace
     (``/proc/PID/mountinfo``) and opened through its root (``/proc/PID/root/POINT``).  A mount
-    namespace bound there is put in ``held_mounts``, by a path that opens it."""
+    namespace bound there is put in ``held_mounts``, by a path that opens it; each network
+    namespace bound there in ``bound_net`` (:func:`unreached_bound_gaps`)."""
     try:
         st = os.stat(f"{proc}/self/ns/mnt")
         own: tuple[int, int] | None = (st.st_dev, st.st_ino)
@@ -767,6 +808,10 @@ def _other_mounts(proc: str, mounts: dict[tuple[int, int], list[int]], add: Any,
                         gaps.append(Gap(section="netns", path=("namespaces",),
                                         reason=f"nsfs mount {point} of mount namespace mnt:[{key[1]}] (pid {pid}): "
                                                f"{exc.strerror or exc}: its namespace is not seen"))
+                        continue
+                if bound is not None:
+                    bound_net.setdefault(bound[1], (point, f"{proc}/{pid}/mountinfo",
+                                                    f"mount namespace mnt:[{key[1]}] (pid {pid})"))
             break
         if why:
             gaps.append(Gap(section="netns", path=("namespaces",),
@@ -776,14 +821,16 @@ def _other_mounts(proc: str, mounts: dict[tuple[int, int], list[int]], add: Any,
 
 
 def _held_mount_namespaces(proc: str, mounts: dict[tuple[int, int], list[int]], held_mounts: dict[int, str],
-                           found: dict[tuple[int, int], Found], timeout: float = 10.0) -> list[Gap]:
+                           found: dict[tuple[int, int], Found], bound_net: dict[int, tuple[str, str | None, str]],
+                           timeout: float = 10.0) -> list[Gap]:
     """Add the network namespaces bound in mount namespaces no process is in: one held by a bind
     mount of its namespace file (``unshare --mount=FILE``; snapd keeps each snap's so) or by a
     descriptor (``held_mounts``: inode -> a path that opens it), after its processes exited.  Its
     mounts have no ``/proc/PID/mountinfo`` to read, and ``ip netns add`` run in it bound a network
     namespace there only, whose listeners (a VXLAN device's socket: the kernel's, held by no
     descriptor) nothing else shows.  A forked child enters each (:func:`_read_mount_namespaces`);
-    a mount namespace bound inside one is read in turn."""
+    a mount namespace bound inside one is read in turn.  Each network namespace bound in one is put
+    in ``bound_net`` (:func:`unreached_bound_gaps`)."""
     read = {inode for _device, inode in mounts}  # read through a process in it (the collector's own too)
     try:
         read.add(os.stat(f"{proc}/self/ns/mnt").st_ino)
@@ -826,7 +873,12 @@ def _held_mount_namespaces(proc: str, mounts: dict[tuple[int, int], list[int]], 
                 gaps.append(Gap(section="netns", path=("namespaces",),
                                 reason=f"mount namespace mnt:[{inode}], which no process is in (held by {where}), "
                                        f"could not be read: {error}: network namespaces bound only there are not seen"))
-            for kind, point, fd in opened:
+            for kind, point, bound_inode, fd in opened:
+                if kind == "net":
+                    bound_net.setdefault(bound_inode, (point, None, f"mount namespace mnt:[{inode}], which no "
+                                                                    f"process is in (held by {where})"))
+                if fd is None:
+                    continue
                 st = os.fstat(fd)
                 if kind == "mnt":
                     if st.st_ino in read:
@@ -849,15 +901,16 @@ def _held_mount_namespaces(proc: str, mounts: dict[tuple[int, int], list[int]], 
     return gaps
 
 
-def _read_mount_namespaces(fds: list[int], timeout: float) -> list[tuple[list[tuple[str, str, int]], str | None]]:
+def _read_mount_namespaces(fds: list[int], timeout: float) -> list[tuple[list[tuple[str, str, int, int | None]],
+                                                                          str | None]]:
     """For each mount namespace of ``fds``: the network and mount namespaces bound there (nsfs
-    mounts), as (``"net"`` or ``"mnt"``, mount point, a descriptor of it), and why it could not be
-    read (None: it was).  A forked child enters each in turn (setns needs a single thread) and
+    mounts), as (``"net"`` or ``"mnt"``, mount point, the inode its root names, a descriptor of it
+    or None where the mount point does not reach it), and why it could not be read (None: it was).  A forked child enters each in turn (setns needs a single thread) and
     reads its ``/proc/self/mountinfo`` through the collector's /proc (the mount namespace may
     mount none); the descriptors come back by SCM_RIGHTS.  The parent's mount namespace is never
     changed."""
     _load_libc()
-    results: list[tuple[list[tuple[str, str, int]], str | None]] = [([], None) for _fd in fds]
+    results: list[tuple[list[tuple[str, str, int, int | None]], str | None]] = [([], None) for _fd in fds]
     ended = [False] * len(fds)
     parent_end, child_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     proc_fd = os.open("/proc", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
@@ -898,8 +951,9 @@ def _read_mount_namespaces(fds: list[int], timeout: float) -> list[tuple[list[tu
                 ended[index] = True
             elif message.get("error"):
                 results[index] = (results[index][0], str(message["error"]))
-            elif received:
-                results[index][0].append((str(message["kind"]), str(message["point"]), received[0]))
+            elif message.get("kind") in ("net", "mnt"):
+                results[index][0].append((str(message["kind"]), str(message["point"]), int(message["inode"]),
+                                          received[0] if received else None))
                 received = received[1:]
             for fd in received:
                 os.close(fd)
@@ -913,8 +967,8 @@ def _read_mount_namespaces(fds: list[int], timeout: float) -> list[tuple[list[tu
 
 def _mount_child(fds: list[int], proc_fd: int, out: socket.socket) -> None:
     """In the forked child of :func:`_read_mount_namespaces`: enter each mount namespace in turn,
-    send a descriptor of each network and mount namespace bound there and reached by its mount
-    point, then one end message."""
+    send each network and mount namespace bound there, with a descriptor of it where its mount
+    point reaches it, then one end message."""
     for index, fd in enumerate(fds):
         try:
             _setns(fd, CLONE_NEWNS)
@@ -927,14 +981,17 @@ def _mount_child(fds: list[int], proc_fd: int, out: socket.socket) -> None:
             bound = bound_namespace(root)
             if bound is None:
                 continue
+            message = json.dumps({"index": index, "kind": bound[0], "point": point, "inode": bound[1]}).encode()
             try:
                 opened = open_namespace(point)
             except OSError:
-                continue  # not reached by its mount point: the parent's check of what is bound says so
+                out.send(message)  # not reached by its mount point: the parent's check of what is bound says so
+                continue
             try:
                 if os.fstat(opened).st_ino == bound[1]:
-                    socket.send_fds(out, [json.dumps({"index": index, "kind": bound[0], "point": point}).encode()],
-                                    [opened])
+                    socket.send_fds(out, [message], [opened])
+                else:
+                    out.send(message)
             finally:
                 os.close(opened)
         out.send(json.dumps({"index": index, "end": True}).encode())
