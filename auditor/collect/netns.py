@@ -21,8 +21,14 @@ Discovery is the union of three sources, deduplicated by (device, inode) of the 
   A tun/tap descriptor (``/dev/net/tun``) holds the namespace its device is in, asked the same way
   (``TUNGETDEVNETNS``, Linux 5.2).
 
-A namespace held by none of these (a socket in flight in a unix socket's queue, an open
-``/proc/PID/net`` file) is not found; when the collector's namespace gives it an id (a veth
+A network namespace bound in a mount namespace no process is in (kept by a bind mount of its
+namespace file or a descriptor) is found by entering that mount namespace in a forked child
+(:func:`_held_mount_namespaces`).  One an nsfs mount binds where a later mount covers the mount
+point, and one only an open ``/proc/PID/net`` file holds, cannot be opened: each is a discovery
+gap (:func:`unreached_bound_gaps`, :func:`proc_net_file_gaps`).
+
+A namespace held by none of these (a socket in flight in a unix socket's queue, a socket only a
+memory mapping holds) is not found; when the collector's namespace gives it an id (a veth
 into it, a device moved there) or a veth of a namespace read leads into it, that id matches no
 namespace found, and that is a discovery gap (:func:`unfound_peer_gaps`).
 
@@ -234,7 +240,8 @@ LISTENING_PROTOCOL_NAMES = frozenset(name for transport in TRANSPORTS for name i
 def _descriptors(proc: str, pid: int, add: Any, holding: list[tuple[int, FdTable]],
                  refused: list[int], tables: dict[int, FdTable | None],
                  tuns: list[tuple[int, int, int]] | None = None,
-                 held_mounts: dict[int, str] | None = None) -> None:
+                 held_mounts: dict[int, str] | None = None,
+                 proc_net_files: list[tuple[int, str, str]] | None = None) -> None:
     """What ``pid`` holds open that may be all that keeps a network namespace alive: a namespace
     file (added at once) and sockets (its table put in ``holding``, for :func:`_held_sockets` once
     the sockets a dump places are known).  A table that cannot be read puts ``pid`` in ``refused``.
@@ -249,16 +256,18 @@ def _descriptors(proc: str, pid: int, add: Any, holding: list[tuple[int, FdTable
     if table is None:
         return  # exited meanwhile
     for part in table.parts():  # its own table, a thread's own, an io_uring's registered files
-        _part_descriptors(pid, part, add, holding, refused, tuns, held_mounts)
+        _part_descriptors(pid, part, add, holding, refused, tuns, held_mounts, proc_net_files)
 
 
 def _part_descriptors(pid: int, table: FdTable, add: Any, holding: list[tuple[int, FdTable]],
                       refused: list[int], tuns: list[tuple[int, int, int]] | None = None,
-                      held_mounts: dict[int, str] | None = None) -> None:
+                      held_mounts: dict[int, str] | None = None,
+                      proc_net_files: list[tuple[int, str, str]] | None = None) -> None:
     """:func:`_descriptors` of one of the tables of ``pid``; its tun descriptors put in ``tuns``
-    as (pid, thread of its own table or 0, fd), and the mount namespaces it holds a descriptor of
+    as (pid, thread of its own table or 0, fd), the mount namespaces it holds a descriptor of
     in ``held_mounts`` (inode -> that descriptor's /proc path: a mount namespace no process is in
-    may bind network namespaces, :func:`_held_mount_namespaces`)."""
+    may bind network namespaces, :func:`_held_mount_namespaces`), and what may be a /proc net
+    file in ``proc_net_files`` as (pid, its /proc path, its link: :func:`proc_net_file_gaps`)."""
     # Looked for in the links joined, at C speed, not descriptor by descriptor (that loop was most
     # of discovery's own cost with 20,000 of them): a path that merely contains the text only
     # sends the table through the exact loop below.
@@ -280,6 +289,9 @@ def _part_descriptors(pid: int, table: FdTable, add: Any, holding: list[tuple[in
             holding.append((pid, FdTable(table.fd_dir, table.fds[:index], table.targets[:index],
                                          tid=table.tid, ring=table.ring)))
             return
+    if "/net/" in joined and proc_net_files is not None and not table.ring:
+        proc_net_files += [(pid, f"{table.fd_dir}/{fd}", target) for fd, target in zip(table.fds, table.targets)
+                           if _PROC_NET_FILE.search(target)]
     if "mnt:[" in joined and held_mounts is not None and not table.ring:
         for fd, target in zip(table.fds, table.targets):
             inode = target[5:-1] if target[:5] == "mnt:[" and target[-1:] == "]" else ""
@@ -292,6 +304,12 @@ def _part_descriptors(pid: int, table: FdTable, add: Any, holding: list[tuple[in
                  if target == TUN_DEVICE and fd.isascii() and fd.isdigit()]
     if table.refused:
         refused.append(pid)
+
+
+# The link of a descriptor of a file under /proc/PID/net (or a thread's), wherever that /proc is
+# mounted: its name under net/ is the group.  Whether it is of a /proc is asked of the file.
+_PROC_NET_FILE = re.compile(r"/[0-9]+/(?:task/[0-9]+/)?net/([^/].*)$")
+PROC_SUPER_MAGIC = 0x9FA0
 
 
 # A socket's inode in a link text: found in a table's links joined by newlines, at C speed.  Every
@@ -599,6 +617,7 @@ def discover(proc: str, run_netns: str = RUN_NETNS) -> tuple[dict[tuple[int, int
     mounts: dict[tuple[int, int], list[int]] = {}  # each mount namespace, by the processes in it
     # mount namespaces held by a bind mount or a descriptor: inode -> a path that opens it
     held_mounts: dict[int, str] = {}
+    proc_net_files: list[tuple[int, str, str]] = []  # descriptors of /proc net files: (pid, path, link)
     tables = kept_tables(proc)  # what the owner scan of this collection read, if it ran
     with os.scandir(proc) as entries:
         pids = sorted(int(e.name) for e in entries if e.name.isascii() and e.name.isdigit())
@@ -609,7 +628,7 @@ def discover(proc: str, run_netns: str = RUN_NETNS) -> tuple[dict[tuple[int, int
             # exited meanwhile, or only its leader did (a zombie whose other threads still run,
             # as after pthread_exit in main): those threads' namespaces are still there
             _add_threads(proc, pid, add, denied)
-            _descriptors(proc, pid, add, holding, refused, tables, tuns, held_mounts)
+            _descriptors(proc, pid, add, holding, refused, tables, tuns, held_mounts, proc_net_files)
             _mount_namespace(proc, pid, mounts, refused)
             continue
         except OSError as exc:
@@ -619,7 +638,7 @@ def discover(proc: str, run_netns: str = RUN_NETNS) -> tuple[dict[tuple[int, int
                 denied.append(pid)
             continue
         _add_threads(proc, pid, add, denied)
-        _descriptors(proc, pid, add, holding, refused, tables, tuns, held_mounts)
+        _descriptors(proc, pid, add, holding, refused, tables, tuns, held_mounts, proc_net_files)
         _mount_namespace(proc, pid, mounts, refused)
     _tun_namespaces(tuns, found)
     refused = sorted(set(refused) - set(denied))  # said once, by the gap on their namespace
@@ -695,7 +714,86 @@ def discover(proc: str, run_netns: str = RUN_NETNS) -> tuple[dict[tuple[int, int
     gaps += _other_mounts(proc, mounts, add, held_mounts, bound_net)
     gaps += _held_mount_namespaces(proc, mounts, held_mounts, found, bound_net)
     gaps += unreached_bound_gaps(bound_net, found)
+    gaps += proc_net_file_gaps(proc, proc_net_files, found, current)
     return found, current, gaps
+
+
+def _on_procfs(path: str) -> bool:
+    """Whether the file at ``path`` (a /proc/PID/fd link, followed) is of a proc file system."""
+    import ctypes  # here: only a host where a descriptor looks like a /proc net file needs it
+
+    buffer = ctypes.create_string_buffer(512)  # struct statfs, f_type (a long) first
+    if _libc().statfs(os.fsencode(path), buffer) != 0:
+        return False
+    return ctypes.c_long.from_buffer(buffer).value == PROC_SUPER_MAGIC
+
+
+def proc_net_file_gaps(proc: str, held: list[tuple[int, str, str]], found: dict[tuple[int, int], Found],
+                       current: tuple[int, int] | None, timeout: float = 10.0) -> list[Gap]:
+    """A discovery gap for the open /proc net files (``held``: (pid, /proc/PID/fd/N, its link))
+    of a network namespace none found is.  Such a file holds the namespace it shows alive while it
+    is open (seq_open_net), after every process of it exited or went back (setns), and nothing
+    opens that namespace from it.  Each namespace has its own entries under /proc/PID/net, so a
+    file is of a namespace found when its inode is that of the same file of one: read through a
+    process in it, or, for one no process is in, by a forked child inside it."""
+    files = []
+    for pid, path, link in held:
+        try:
+            st = os.stat(path)
+        except OSError:
+            continue  # closed meanwhile, or exited
+        match = _PROC_NET_FILE.search(link)
+        if match is not None and stat.S_ISREG(st.st_mode) and _on_procfs(path):
+            files.append((pid, path, link, match.group(1), st.st_ino))
+    if not files:
+        return []
+    names = sorted({name for _pid, _path, _link, name, _inode in files})
+    known: set[int] = set()
+    unpeopled: list[Found] = []  # found namespaces no process (leader) is known to be in now
+    for key, entry in found.items():
+        base = f"{proc}/thread-self" if key == current else None
+        for pid in sorted(entry.pids)[:1] if base is None else []:
+            try:  # /proc/PID/net shows the namespace of PID's leader, which may be elsewhere
+                if os.stat(f"{proc}/{pid}/ns/net").st_ino == entry.inode:
+                    base = f"{proc}/{pid}"
+            except OSError:
+                pass
+        if base is None:
+            unpeopled.append(entry)
+            continue
+        for name in names:
+            try:
+                known.add(os.stat(f"{base}/net/{name}").st_ino)
+            except OSError:
+                continue
+    if unpeopled and any(inode not in known for *_rest, inode in files):
+        fds: list[tuple[int, int]] = []
+        try:
+            for index, entry in enumerate(unpeopled):
+                if entry.fd is not None:
+                    fds.append((index, os.dup(entry.fd)))
+                    continue
+                for path in entry.open_paths:
+                    try:
+                        fd = open_namespace(path)
+                    except OSError:
+                        continue
+                    if os.fstat(fd).st_ino == entry.inode:
+                        fds.append((index, fd))
+                        break
+                    os.close(fd)
+            for result in enter_all(fds, timeout, stat_names=names).values():
+                known.update(inode for inode in result.get("inodes") or [] if isinstance(inode, int))
+        finally:
+            for _index, fd in fds:
+                os.close(fd)
+    unknown = [f"{link} held by pid {pid} as {path}" for pid, path, link, _name, inode in files if inode not in known]
+    if not unknown:
+        return []
+    return [Gap(section="netns", path=("namespaces",),
+                reason=f"open /proc net files show a network namespace none found is ({'; '.join(unknown[:5])}"
+                       f"{f'; and {len(unknown) - 5} more' if len(unknown) > 5 else ''}): such a file holds its "
+                       "namespace alive and nothing opens that namespace from it: its listeners are not seen")]
 
 
 def unreached_bound_gaps(bound_net: dict[int, tuple[str, str | None, str]],
@@ -1204,11 +1302,12 @@ def identities_changed(listeners: list[dict[str, Any]], again: dict[str, Any] | 
 
 
 def _child(targets: list[tuple[int, int]], write_fd: int, timeout: float, identities_only: bool = False,
-           runner: Any = None, ask_ids: list[int] | None = None) -> None:
+           runner: Any = None, ask_ids: list[int] | None = None, stat_names: list[str] | None = None) -> None:
     """In the forked child: enter each namespace in turn and write one JSON line per namespace
-    (with ``ask_ids``: only the id it gives the namespace of each of those descriptors)."""
+    (with ``ask_ids``: only the id it gives the namespace of each of those descriptors; with
+    ``stat_names``: only the inode of each of those files under its /proc/thread-self/net)."""
     known: list[tuple[int, int]] = []
-    if not identities_only and ask_ids is None:  # where a veth's peer may be: the collector's own namespace first
+    if not identities_only and ask_ids is None and stat_names is None:  # where a veth's peer may be: the collector's own namespace first
         try:
             own = open_namespace("/proc/thread-self/ns/net")
             known.append((own, os.fstat(own).st_ino))
@@ -1224,6 +1323,9 @@ def _child(targets: list[tuple[int, int]], write_fd: int, timeout: float, identi
             _setns(fd)
             if ask_ids is not None:
                 line = {"index": index, "entered": True, "ids": [_id_or_none(fd, timeout) for fd in ask_ids]}
+            elif stat_names is not None:
+                line = {"index": index, "entered": True, "inodes": [_inode_or_none(f"/proc/thread-self/net/{name}")
+                                                                    for name in stat_names]}
             else:
                 line = {"index": index, "entered": True,
                         **(listener_identities_here(timeout) if identities_only else read_here(timeout, runner, known))}
@@ -1232,6 +1334,13 @@ def _child(targets: list[tuple[int, int]], write_fd: int, timeout: float, identi
         data = (json.dumps(line) + "\n").encode()
         while data:
             data = data[os.write(write_fd, data):]
+
+
+def _inode_or_none(path: str) -> int | None:
+    try:
+        return os.stat(path).st_ino
+    except OSError:
+        return None
 
 
 def _id_or_none(fd: int, timeout: float) -> int | None:
@@ -1243,7 +1352,8 @@ def _id_or_none(fd: int, timeout: float) -> int | None:
 
 
 def enter_all(fds: list[tuple[int, int]], timeout: float, identities_only: bool = False,
-              runner: Any = None, ask_ids: list[int] | None = None) -> dict[int, dict[str, Any]]:
+              runner: Any = None, ask_ids: list[int] | None = None,
+              stat_names: list[str] | None = None) -> dict[int, dict[str, Any]]:
     """Run :func:`_child` over ``(index, fd)`` pairs in one forked child; its results by index.
     A namespace with no result (the child died or ran out of time) is absent.  ``runner``: the
     target whose programs read each namespace's TPROXY rules."""
@@ -1264,7 +1374,7 @@ def enter_all(fds: list[tuple[int, int]], timeout: float, identities_only: bool 
         status = 0
         try:
             os.close(read_fd)
-            _child(fds, write_fd, timeout, identities_only, runner, ask_ids)
+            _child(fds, write_fd, timeout, identities_only, runner, ask_ids, stat_names)
         except BaseException:  # noqa: BLE001 - nothing may unwind into the parent's stack
             status = 1
         finally:
@@ -1481,7 +1591,7 @@ def unfound_peer_gaps(proc: str, order: list[Found], current: tuple[int, int] | 
     macvlan of a host link) that none found has, and one a veth of another namespace read leads
     into (the id it names its peer's namespace by, IFLA_LINK_NETNSID, matched none found:
     :func:`with_peer_namespaces`).  Such a namespace is held by nothing discovery looks at (a socket
-    in flight in a unix socket's queue, an open ``/proc/PID/net`` file, a sysfs mount made in it),
+    in flight in a unix socket's queue, a socket only a memory mapping holds),
     and its listeners are never judged.  ``links_by_index``: the links read in each namespace (by
     its index in ``order``); ``fds``: (index, descriptor) of each namespace opened (the collector's
     own is not among them).
@@ -1537,15 +1647,14 @@ def unfound_peer_gaps(proc: str, order: list[Found], current: tuple[int, int] | 
         gaps.append(Gap(section="netns", path=("namespaces",),
                         reason=f"the collector's network namespace net:[{order[here].inode}] gives id {nsid} to "
                                f"a namespace none found is{unopened} ({through}): one held by nothing discovery "
-                               "looks at (a socket in flight in a unix socket's queue, an open "
-                               "/proc/PID/net file, a sysfs mount made in it), whose listeners are not seen"))
+                               "looks at (a socket in flight in a unix socket's queue, a socket only a memory "
+                               "mapping holds), whose listeners are not seen"))
     for index, name, nsid in nested:
         gaps.append(Gap(section="netns", path=("namespaces",),
                         reason=f"the peer of veth {name} in network namespace net:[{order[index].inode}] "
                                f"is in a namespace none found is (id {nsid} there{unopened}): "
                                "one held by nothing discovery looks at (a socket in flight in a unix socket's "
-                               "queue, an open /proc/PID/net file, a sysfs mount made in "
-                               "it), whose listeners are not seen"))
+                               "queue, a socket only a memory mapping holds), whose listeners are not seen"))
     return gaps
 
 

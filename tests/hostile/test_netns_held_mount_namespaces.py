@@ -17,6 +17,7 @@ Real mount and network namespaces; each test unmounts what it bound and ends wha
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -138,8 +139,12 @@ def test_a_mount_namespace_bound_inside_a_held_mount_namespace_is_read_in_turn(t
         touch {inner}/mnt
         unshare --mount={inner}/mnt --propagation private sh -c '{MAKE}' sh 4783
     """)
+    # One CPU for the whole setup: the kernel refuses to bind a mount namespace's file in one whose id
+    # is not lower (a loop check, mnt_ns_loop), and since Linux 6.18 each CPU hands out ids from a
+    # batch of its own, so a mount namespace made later on another CPU may have the lower id.
+    cpu = min(os.sched_getaffinity(0))
     made = subprocess.run(["unshare", f"--mount={outer}", "--propagation", "private", "sh", "-c", script],
-                          capture_output=True, text=True, timeout=30)
+                          capture_output=True, text=True, timeout=30, preexec_fn=lambda: os.sched_setaffinity(0, {cpu}))
     try:
         inode = _made(made)
         assert not (inner / "mnt").exists()
