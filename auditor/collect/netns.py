@@ -15,8 +15,9 @@ Discovery is the union of three sources, deduplicated by (device, inode) of the 
 * what processes hold open: a descriptor of a namespace file (``/proc/PID/fd/N`` -> ``net:[I]``,
   kept after the process that was in the namespace exited), and a socket, which holds the
   namespace it was made in whatever namespace its holder is in (made there before a setns back,
-  or passed out with SCM_RIGHTS by a process of the namespace that then exited).  A socket of a
-  transport that can listen (``system.sockprotoname``) is asked for its namespace (a copy of the
+  or passed out with SCM_RIGHTS by a process of the namespace that then exited).  Every socket
+  no dump of the collector's own namespace places, of whatever family (a netlink socket may be all
+  that keeps a namespace whose listener is the kernel's), is asked for its namespace (a copy of the
   descriptor by ``pidfd_getfd``, Linux 5.6, then ``SIOCGSKNS``); one that cannot be asked is a gap.
   A tun/tap descriptor (``/dev/net/tun``) holds the namespace its device is in, asked the same way
   (``TUNGETDEVNETNS``, Linux 5.2).
@@ -73,7 +74,6 @@ from auditor.collect.sockets import (
     METHOD_NETLINK,
     OPTIONAL,
     TRANSPARENT_UNREPORTED,
-    TRANSPORTS,
     OptionalRead,
     _absent_or_unreadable,
     _v6only_gaps,
@@ -231,10 +231,6 @@ SIOCGSKNS = 0x894C  # a socket's network namespace, as a new descriptor (Linux 4
 TUNGETDEVNETNS = 0x54E3  # _IO('T', 227): a tun/tap device's network namespace, as a descriptor (Linux 5.2)
 TUN_DEVICE = "/dev/net/tun"
 SYS_PIDFD_GETFD = 438  # pidfd_getfd(2), Linux 5.6: one number on every architecture but alpha
-# The sockets whose namespace is asked for: those of a transport that can listen, by the protocol
-# name the kernel gives them (system.sockprotoname, as in /proc/net/protocols).  A unix or netlink
-# socket holds its namespace too, but such a namespace's listeners are sockets of their own.
-LISTENING_PROTOCOL_NAMES = frozenset(name for transport in TRANSPORTS for name in transport.kernel_names)
 
 
 def _descriptors(proc: str, pid: int, add: Any, holding: list[tuple[int, FdTable]],
@@ -356,12 +352,6 @@ def _protocol_name(link: str) -> str | None:
         return ""
 
 
-def _can_listen(name: str | None) -> bool:
-    """Whether a socket of protocol ``name`` (:func:`_protocol_name`) is of a transport that can
-    listen; one whose protocol the kernel does not say is asked, not assumed."""
-    return name == "" or name in LISTENING_PROTOCOL_NAMES
-
-
 # AF_VSOCK, a virtual machine's sockets to its hypervisor: no sock_diag dump lists them without the
 # vsock_diag module, so discovery, which asks every socket no dump placed for its protocol anyway,
 # looks at each for a listener (lbaudit judges IP listeners; a vsock one is a gap, never silence).
@@ -409,8 +399,7 @@ PLACED_TRANSPORTS = tuple((family, transport.number, name) for transport in CORE
 def placed_here(found: dict[tuple[int, int], Found], timeout: float) -> set[int]:
     """The inodes of the sockets whose namespace needs no question: every TCP and UDP socket of the
     collector's own network namespace (when that namespace is in ``found``), by a sock_diag dump
-    of each that asks for nothing but each socket's head, and its unix sockets (whose namespace is
-    never asked: no unix socket is of a transport that can listen).
+    of each that asks for nothing but each socket's head, and its unix sockets.
 
     Socket inodes are unique among live sockets, so one of these is the socket the descriptor
     scan saw (a socket it saw that closed before the dump is not here, and is asked, to no
@@ -437,10 +426,10 @@ def placed_here(found: dict[tuple[int, int], Found], timeout: float) -> set[int]
                 placed.update(netlink.dump_inodes(family, protocol, PLACED_STATES, timeout))
             except OSError:
                 continue
-    try:
-        placed.update(netlink.dump_inodes(socket.AF_UNIX, timeout=timeout))
-    except OSError:
-        pass
+        try:
+            placed.update(netlink.dump_inodes(socket.AF_UNIX, timeout=timeout))
+        except OSError:
+            pass
     placed.discard(0)  # kernel-held and orphaned sockets
     return placed
 
@@ -484,7 +473,11 @@ def _socket_namespaces(holding: list[tuple[int, FdTable]], found: dict[tuple[int
         by_pid.setdefault((pid, tid), []).append((inode, fd, link))
     for (pid, tid), sockets_held in sorted(by_pid.items()):
         named = [(inode, fd, link, _protocol_name(link)) for inode, fd, link in sorted(sockets_held)]
-        held = [(inode, fd, link) for inode, fd, link, name in named if _can_listen(name)]
+        # Every socket holds the namespace it was made in, whatever it is: a netlink, packet or unix
+        # socket kept from a namespace its holder left may be all that keeps it, and what listens
+        # there may be the kernel's (a VXLAN or WireGuard device's UDP socket, nfsd), held by no
+        # descriptor and holding nothing.  Only a socket gone meanwhile (no name) is not asked.
+        held = [(inode, fd, link) for inode, fd, link, name in named if name is not None]
         vsock = [(inode, fd, link) for inode, fd, link, name in named if name == VSOCK_PROTOCOL_NAME]
         if not held and not vsock:
             continue
@@ -652,7 +645,7 @@ def discover(proc: str, run_netns: str = RUN_NETNS) -> tuple[dict[tuple[int, int
         gaps.append(vsock_listener_gap(vsock_listeners))
     if unasked:
         gaps.append(Gap(section="netns", path=("namespaces",),
-                        reason="the network namespace of sockets of transports that can listen could not be asked "
+                        reason="the network namespace of sockets no dump placed could not be asked "
                                f"for ({'; '.join(unasked)}): namespaces only such sockets hold are not seen"))
     if denied:
         gaps.append(Gap(section="netns", path=("namespaces",),
