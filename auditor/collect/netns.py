@@ -20,7 +20,7 @@ Discovery is the union of three sources, deduplicated by (device, inode) of the 
   that keeps a namespace whose listener is the kernel's), is asked for its namespace (a copy of the
   descriptor by ``pidfd_getfd``, Linux 5.6, then ``SIOCGSKNS``); one that cannot be asked is a gap.
   A tun/tap descriptor (``/dev/net/tun``) holds the namespace its device is in, asked the same way
-  (``TUNGETDEVNETNS``, Linux 5.2).
+  (``TUNGETDEVNETNS``, Linux 5.2), and the one it was opened in (``SIOCGSKNS``).
 
 A network namespace bound in a mount namespace no process is in (kept by a bind mount of its
 namespace file or a descriptor) is found by entering that mount namespace in a forked child
@@ -531,7 +531,8 @@ def _tun_namespaces(tuns: list[tuple[int, int, int]], found: dict[tuple[int, int
     """Add the namespace of each tun/tap device a descriptor of ``tuns`` is attached to, not yet in
     ``found``: the device holds the namespace it is in (made there before a setns back, or moved
     there), with no process in it (a copy of the descriptor by ``pidfd_getfd``, then
-    ``TUNGETDEVNETNS``).  A descriptor not attached to a device, or one a kernel before 5.2 cannot
+    ``TUNGETDEVNETNS``); and the namespace the descriptor was opened in, which its own socket holds
+    attached or not (``SIOCGSKNS``).  A descriptor not attached to a device, or one a kernel before 5.2 cannot
     be asked of, adds nothing: such a namespace reached through a veth or a device moved there is
     still a discovery gap, by its id (:func:`unfound_peer_gaps`)."""
     libc = _libc() if tuns else None
@@ -549,16 +550,20 @@ def _tun_namespaces(tuns: list[tuple[int, int, int]], found: dict[tuple[int, int
                 if copy < 0:
                     continue  # exited or closed meanwhile, or refused
                 try:
-                    namespace = fcntl.ioctl(copy, TUNGETDEVNETNS)
-                except OSError:
-                    continue  # not attached to a device (EBADFD), or not a tun descriptor now
+                    # the device's namespace, and the one the descriptor was opened in (its own
+                    # socket's, SIOCGSKNS): that one is held too, attached or not, wherever the device is
+                    for request in (TUNGETDEVNETNS, SIOCGSKNS):
+                        try:
+                            namespace = fcntl.ioctl(copy, request)
+                        except OSError:
+                            continue  # not attached to a device (EBADFD), or not a tun descriptor now
+                        st = os.fstat(namespace)
+                        if (st.st_dev, st.st_ino) in found:
+                            os.close(namespace)
+                        else:
+                            found[(st.st_dev, st.st_ino)] = Found(st.st_dev, st.st_ino, fd=namespace)
                 finally:
                     os.close(copy)
-                st = os.fstat(namespace)
-                if (st.st_dev, st.st_ino) in found:
-                    os.close(namespace)
-                else:
-                    found[(st.st_dev, st.st_ino)] = Found(st.st_dev, st.st_ino, fd=namespace)
         finally:
             os.close(pidfd)
 
