@@ -927,9 +927,10 @@ def _other_mounts(proc: str, mounts: dict[tuple[int, int], list[int]], add: Any,
 def _held_mount_namespaces(proc: str, mounts: dict[tuple[int, int], list[int]], held_mounts: dict[int, str],
                            found: dict[tuple[int, int], Found], bound_net: dict[int, tuple[str, str | None, str]],
                            timeout: float = 10.0) -> list[Gap]:
-    """Add the network namespaces bound in mount namespaces no process is in: one held by a bind
-    mount of its namespace file (``unshare --mount=FILE``; snapd keeps each snap's so) or by a
-    descriptor (``held_mounts``: inode -> a path that opens it), after its processes exited.  Its
+    """Add the network namespaces bound in mount namespaces no process is in: one only a thread is
+    in, or one held by a bind mount of its namespace file (``unshare --mount=FILE``; snapd keeps
+    each snap's so) or by a descriptor after its processes exited (``held_mounts``: inode -> a path
+    that opens it; those a process's mountinfo was read for are skipped).  Its
     mounts have no ``/proc/PID/mountinfo`` to read, and ``ip netns add`` run in it bound a network
     namespace there only, whose listeners (a VXLAN device's socket: the kernel's, held by no
     descriptor) nothing else shows.  A forked child enters each (:func:`_read_mount_namespaces`);
