@@ -28,6 +28,7 @@ from auditor.collect import CollectContext
 from auditor.collect.netns import close_held, collect_netns, discover
 from tests.hostile.test_netns import _bind_outcomes
 from tests.netns_env import require_namespaces
+from tests.privileges import run_as_unprivileged
 
 # Run in a private mount namespace: a tmpfs over /run/netns, `ip netns add`, a VXLAN device
 # listening on the UDP wildcard (argument 1: its port), and the network namespace's inode printed.
@@ -151,3 +152,30 @@ def test_a_mount_namespace_bound_inside_a_held_mount_namespace_is_read_in_turn(t
         assert _vxlan_outcomes(4783, inode) == [("fail", "udp 0.0.0.0:4783 owner unknown in netns lbaudit-held")]
     finally:
         subprocess.run(["umount", str(outer)], capture_output=True, timeout=10)
+
+
+def _discovery_reasons() -> list[str]:
+    _found, _current, gaps = discover("/proc")
+    close_held(_found)
+    return [gap.reason for gap in gaps]
+
+
+@pytest.mark.live
+@pytest.mark.slow  # discovery of the whole machine, as root and as nobody
+def test_a_held_mount_namespace_that_cannot_be_opened_is_a_discovery_gap(tmp_path):
+    """Run without privileges, the mount namespace bound at a path of root's cannot be opened: it is
+    said, with the path and the reason, never passed over."""
+    require_namespaces()
+    holder = tmp_path / "mnt"
+    holder.touch()
+    made = subprocess.run(["unshare", f"--mount={holder}", "--propagation", "private", "true"], capture_output=True,
+                          text=True, timeout=30)
+    assert made.returncode == 0, made.stderr
+    try:
+        inode = os.stat(holder).st_ino
+        reasons = [r for r in run_as_unprivileged(_discovery_reasons) if f"mnt:[{inode}]" in r]
+        assert reasons == [f"mount namespace mnt:[{inode}], which no process is in, could not be opened ({holder}: "
+                           "Permission denied): network namespaces bound only there are not seen"]
+        assert [r for r in _discovery_reasons() if f"mnt:[{inode}]" in r] == []  # as root it is read
+    finally:
+        subprocess.run(["umount", str(holder)], capture_output=True, timeout=10)
