@@ -404,10 +404,29 @@ PLACED_TRANSPORTS = tuple((family, transport.number, name) for transport in CORE
                           for family, name in zip((socket.AF_INET, socket.AF_INET6), transport.kernel_names))
 
 
+PROC_NET_TABLE_LIMIT = 64 * 1024 * 1024
+
+
+def proc_net_inodes(path: str) -> set[int]:
+    """The inodes of the sockets a /proc/net table that ends each line with one (``netlink``,
+    ``packet``) lists; none when it cannot be read (its sockets are then asked)."""
+    try:
+        text = read_regular(path, PROC_NET_TABLE_LIMIT).decode("ascii", "replace")
+    except OSError:
+        return set()
+    inodes = set()
+    for line in text.splitlines()[1:]:
+        last = line.rsplit(None, 1)[-1:]
+        if last and last[0].isascii() and last[0].isdigit():
+            inodes.add(int(last[0]))
+    return inodes
+
+
 def placed_here(found: dict[tuple[int, int], Found], timeout: float) -> set[int]:
     """The inodes of the sockets whose namespace needs no question: every TCP and UDP socket of the
     collector's own network namespace (when that namespace is in ``found``), by a sock_diag dump
-    of each that asks for nothing but each socket's head, and its unix sockets.
+    of each that asks for nothing but each socket's head, its unix sockets, and its netlink and
+    packet sockets (from /proc/net/netlink and /proc/net/packet).
 
     Socket inodes are unique among live sockets, so one of these is the socket the descriptor
     scan saw (a socket it saw that closed before the dump is not here, and is asked, to no
@@ -438,6 +457,10 @@ def placed_here(found: dict[tuple[int, int], Found], timeout: float) -> set[int]
             placed.update(netlink.dump_inodes(socket.AF_UNIX, timeout=timeout))
         except OSError:
             pass
+        # netlink and packet sockets (every daemon that watches links or routes holds some): their
+        # /proc/net tables list their inodes with no diag module (netlink_diag is often not built)
+        for table in ("netlink", "packet"):
+            placed.update(proc_net_inodes(f"/proc/thread-self/net/{table}"))
     placed.discard(0)  # kernel-held and orphaned sockets
     return placed
 

@@ -18,6 +18,7 @@ Real namespaces and sockets; each ends with the process that holds it.
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import textwrap
@@ -25,7 +26,7 @@ import textwrap
 import pytest
 
 from auditor.collect import CollectContext
-from auditor.collect.netns import collect_netns
+from auditor.collect.netns import close_held, collect_netns, discover, placed_here
 from tests.hostile.test_netns import _bind_outcomes
 from tests.netns_env import require_namespaces
 
@@ -82,3 +83,19 @@ def test_a_namespace_only_a_socket_that_cannot_listen_holds_is_found_and_judged(
     assert [(o.status.value, o.subject) for o in _bind_outcomes(netns, gaps)
             if o.subject.startswith(f"udp 0.0.0.0:{port} ")] == [
         ("fail", f"udp 0.0.0.0:{port} owner unknown in netns net:[{inode}]")]
+
+
+@pytest.mark.live
+def test_control_netlink_and_packet_sockets_of_the_collectors_namespace_are_placed_not_asked():
+    """Every daemon that watches links holds netlink sockets: those of the collector's own namespace
+    are placed from /proc/net/netlink (and packet ones from /proc/net/packet), not each copied and
+    asked (which costs a system call or three apiece, and is refused where ptrace is).  An unbound
+    netlink socket is not listed there, and is asked."""
+    require_namespaces()
+    found, _current, _gaps = discover("/proc")
+    close_held(found)
+    with socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, socket.NETLINK_ROUTE) as watcher, \
+            socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, 0) as sniffer:
+        watcher.bind((0, 0))  # as a daemon subscribing to groups does; /proc/net/netlink lists bound ones only
+        placed = placed_here(found, 10.0)
+        assert {os.fstat(watcher.fileno()).st_ino, os.fstat(sniffer.fileno()).st_ino} <= placed
