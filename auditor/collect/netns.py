@@ -740,8 +740,10 @@ def discover(proc: str, run_netns: str = RUN_NETNS) -> tuple[dict[tuple[int, int
                 continue
         if bound is not None:
             bound_net.setdefault(bound[1], (point, f"{proc}/self/mountinfo", "the collector's mount namespace"))
-    gaps += _other_mounts(proc, mounts, add, held_mounts, bound_net)
-    gaps += _held_mount_namespaces(proc, mounts, held_mounts, found, bound_net)
+    unrooted: dict[int, str] = {}  # mount namespaces whose every process is chrooted
+    gaps += _other_mounts(proc, mounts, add, held_mounts, bound_net, unrooted)
+    held_mounts.update(unrooted)
+    gaps += _held_mount_namespaces(proc, mounts, held_mounts, found, bound_net, frozenset(unrooted))
     gaps += unreached_bound_gaps(bound_net, found)
     gaps += proc_net_file_gaps(proc, proc_net_files, found, current)
     return found, current, gaps
@@ -885,15 +887,30 @@ def _mount_namespace(proc: str, pid: int, mounts: dict[tuple[int, int], list[int
     mounts.setdefault((st.st_dev, st.st_ino), []).append(pid)
 
 
+def _chrooted(proc: str, pid: int) -> bool:
+    """Whether ``pid``'s root is not the root of its mount namespace (chroot(2)): its
+    /proc/PID/mountinfo then lists only the mounts under that root.  Only at the top of a mount
+    tree is a root's ``..`` the root itself (a path walk climbs out of a directory, and out of a
+    mount to the one it is mounted on); False when that cannot be told (the process exited)."""
+    try:
+        root, above = os.stat(f"{proc}/{pid}/root"), os.stat(f"{proc}/{pid}/root/..")
+    except OSError:
+        return False
+    return (root.st_dev, root.st_ino) != (above.st_dev, above.st_ino)
+
+
 def _other_mounts(proc: str, mounts: dict[tuple[int, int], list[int]], add: Any,
-                  held_mounts: dict[int, str], bound_net: dict[int, tuple[str, str | None, str]]) -> list[Gap]:
+                  held_mounts: dict[int, str], bound_net: dict[int, tuple[str, str | None, str]],
+                  unrooted: dict[int, str]) -> list[Gap]:
     """Add the network namespaces bound (nsfs mounts) in mount namespaces other than the
     collector's: ``ip netns add`` run in a private mount namespace (a service's PrivateMounts, an
     engine started in a mount namespace of its own) binds one only there, and with no process in
     it nothing else shows it.  Each is read through a process of that mount namespace
     (``/proc/PID/mountinfo``) and opened through its root (``/proc/PID/root/POINT``).  A mount
     namespace bound there is put in ``held_mounts``, by a path that opens it; each network
-    namespace bound there in ``bound_net`` (:func:`unreached_bound_gaps`)."""
+    namespace bound there in ``bound_net`` (:func:`unreached_bound_gaps`).  One whose every process
+    is chrooted (:func:`_chrooted`), whose mountinfo hides what is bound outside that root, is put
+    in ``unrooted`` (inode -> a path that opens it) instead, to be entered."""
     try:
         st = os.stat(f"{proc}/self/ns/mnt")
         own: tuple[int, int] | None = (st.st_dev, st.st_ino)
@@ -904,7 +921,11 @@ def _other_mounts(proc: str, mounts: dict[tuple[int, int], list[int]], add: Any,
         if key == own:
             continue
         why = ""
+        chrooted = ""  # the namespace file of a process of it whose root is not the namespace's
         for pid in pids:  # a process of it that has not exited
+            if _chrooted(proc, pid):
+                chrooted = chrooted or f"{proc}/{pid}/ns/mnt"
+                continue
             try:
                 text = read_regular(f"{proc}/{pid}/mountinfo", MOUNTINFO_LIMIT).decode("utf-8", "surrogateescape")
             except OSError as exc:
@@ -940,6 +961,12 @@ def _other_mounts(proc: str, mounts: dict[tuple[int, int], list[int]], add: Any,
                     bound_net.setdefault(bound[1], (point, f"{proc}/{pid}/mountinfo",
                                                     f"mount namespace mnt:[{key[1]}] (pid {pid})"))
             break
+        else:
+            if chrooted:
+                # no process of it that is not chrooted could be read: read from the namespace's
+                # own root instead (entered, which also says why, if that fails)
+                unrooted[key[1]] = chrooted
+                why = ""
         if why:
             gaps.append(Gap(section="netns", path=("namespaces",),
                             reason=f"the mounts of mount namespace mnt:[{key[1]}] could not be read ({why}): "
@@ -949,7 +976,7 @@ def _other_mounts(proc: str, mounts: dict[tuple[int, int], list[int]], add: Any,
 
 def _held_mount_namespaces(proc: str, mounts: dict[tuple[int, int], list[int]], held_mounts: dict[int, str],
                            found: dict[tuple[int, int], Found], bound_net: dict[int, tuple[str, str | None, str]],
-                           timeout: float = 10.0) -> list[Gap]:
+                           unrooted: frozenset[int] = frozenset(), timeout: float = 10.0) -> list[Gap]:
     """Add the network namespaces bound in mount namespaces no process is in: one only a thread is
     in, or one held by a bind mount of its namespace file (``unshare --mount=FILE``; snapd keeps
     each snap's so) or by a descriptor after its processes exited (``held_mounts``: inode -> a path
@@ -958,8 +985,10 @@ def _held_mount_namespaces(proc: str, mounts: dict[tuple[int, int], list[int]], 
     namespace there only, whose listeners (a VXLAN device's socket: the kernel's, held by no
     descriptor) nothing else shows.  A forked child enters each (:func:`_read_mount_namespaces`);
     a mount namespace bound inside one is read in turn.  Each network namespace bound in one is put
-    in ``bound_net`` (:func:`unreached_bound_gaps`)."""
-    read = {inode for _device, inode in mounts}  # read through a process in it (the collector's own too)
+    in ``bound_net`` (:func:`unreached_bound_gaps`).  Those of ``unrooted``, whose every process
+    is chrooted, are entered too (from the namespace's root, setns shows all its mounts)."""
+    # read through a process in it (the collector's own too)
+    read = {inode for _device, inode in mounts if inode not in unrooted}
     try:
         read.add(os.stat(f"{proc}/self/ns/mnt").st_ino)
     except OSError:

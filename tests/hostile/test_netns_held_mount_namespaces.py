@@ -179,3 +179,42 @@ def test_a_held_mount_namespace_that_cannot_be_opened_is_a_discovery_gap(tmp_pat
         assert [r for r in _discovery_reasons() if f"mnt:[{inode}]" in r] == []  # as root it is read
     finally:
         subprocess.run(["umount", str(holder)], capture_output=True, timeout=10)
+
+
+# A mount namespace whose only process is chrooted: its /proc/PID/mountinfo lists only the mounts
+# under its root, so /run/netns/lbaudit-held, bound outside the chroot, is not there.
+CHROOTED = textwrap.dedent("""\
+    import os, subprocess, sys
+    made = subprocess.run(["sh", "-c", sys.argv[1], "sh", "4796"], capture_output=True, text=True)
+    if made.returncode != 0:
+        print("failed", made.stderr.replace("\\n", " "), flush=True)
+        sys.exit(1)
+    os.chroot(sys.argv[2])
+    os.chdir("/")
+    print(made.stdout.split()[-1], flush=True)
+    sys.stdin.read()
+""")
+
+
+# before: the chrooted process's mountinfo was read, which does not show the bind: no outcome
+@pytest.mark.live
+@pytest.mark.slow  # discovery of the whole machine
+def test_a_network_namespace_bound_outside_the_chroot_of_every_process_of_its_mount_namespace_is_found(tmp_path):
+    require_namespaces()
+    jail = tmp_path / "jail"
+    jail.mkdir()
+    holder = subprocess.Popen(["unshare", "--mount", "--propagation", "private", sys.executable, "-c", CHROOTED, MAKE,
+                               str(jail)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None
+        line = holder.stdout.readline().strip()
+        if "Unknown device type" in line:
+            pytest.skip("this kernel cannot make a VXLAN device")
+        assert line.isdigit(), line
+        inode = int(line)
+        assert "lbaudit" not in open(f"/proc/{holder.pid}/mountinfo").read()  # noqa: SIM115
+        assert _vxlan_outcomes(4796, inode) == [("fail", "udp 0.0.0.0:4796 owner unknown in netns lbaudit-held")]
+    finally:
+        assert holder.stdin is not None
+        holder.stdin.close()
+        holder.wait(timeout=10)
