@@ -813,8 +813,11 @@ def proc_net_file_gaps(proc: str, held: list[tuple[int, str, str]], found: dict[
                         fds.append((index, fd))
                         break
                     os.close(fd)
-            for result in enter_all(fds, timeout, stat_names=names).values():
-                known.update(inode for inode in result.get("inodes") or [] if isinstance(inode, int))
+            try:
+                for result in enter_all(fds, timeout, stat_names=names).values():
+                    known.update(inode for inode in result.get("inodes") or [] if isinstance(inode, int))
+            except OSError:
+                pass  # not entered: their files are not known to be theirs, and are a gap below
         finally:
             for _index, fd in fds:
                 os.close(fd)
@@ -1021,6 +1024,8 @@ def _held_mount_namespaces(proc: str, mounts: dict[tuple[int, int], list[int]], 
                 trusted.append(False)
         try:
             results = _read_mount_namespaces([fd for _inode, fd, _where in waiting], timeout)
+        except OSError as exc:  # no child (fork, socketpair refused): each is a gap
+            results = [([], f"no child to enter it: {exc.strerror or exc}") for _waiting in waiting]
         finally:
             for _inode, fd, _where in waiting:
                 os.close(fd)
