@@ -721,14 +721,15 @@ def discover(proc: str, run_netns: str = RUN_NETNS) -> tuple[dict[tuple[int, int
         gaps.append(Gap(section="netns", path=("namespaces",),
                         reason=f"{proc}/self/mountinfo: {exc.strerror or exc}: bound namespaces may be missing"))
         mountinfo = ""
-    # each network namespace an nsfs mount binds (its root says which): inode -> (mount point, the
-    # mountinfo it was read from, or None, and which mount namespace that is), checked against what
-    # was found once discovery is done (:func:`unreached_bound_gaps`)
-    bound_net: dict[int, tuple[str, str | None, str]] = {}
+    # each network and mount namespace an nsfs mount binds (its root says which): (kind, inode) ->
+    # (mount point, the mountinfo it was read from, or None, and which mount namespace that is),
+    # checked against what was found and read once discovery is done (:func:`unreached_bound_gaps`)
+    nsfs_binds: dict[tuple[str, int], tuple[str, str | None, str]] = {}
     for point, root in nsfs_mounts(mountinfo):
         bound = bound_namespace(root)
         if bound is not None and bound[0] == "mnt":
             held_mounts.setdefault(bound[1], point)
+            nsfs_binds.setdefault(bound, (point, f"{proc}/self/mountinfo", "the collector's mount namespace"))
             continue
         try:
             if _is_net_namespace(point):
@@ -739,12 +740,13 @@ def discover(proc: str, run_netns: str = RUN_NETNS) -> tuple[dict[tuple[int, int
                                 reason=f"nsfs mount {point}: {exc.strerror or exc}: its namespace is not seen"))
                 continue
         if bound is not None:
-            bound_net.setdefault(bound[1], (point, f"{proc}/self/mountinfo", "the collector's mount namespace"))
+            nsfs_binds.setdefault(bound, (point, f"{proc}/self/mountinfo", "the collector's mount namespace"))
     unrooted: dict[int, str] = {}  # mount namespaces whose every process is chrooted
-    gaps += _other_mounts(proc, mounts, add, held_mounts, bound_net, unrooted)
+    gaps += _other_mounts(proc, mounts, add, held_mounts, nsfs_binds, unrooted)
     held_mounts.update(unrooted)
-    gaps += _held_mount_namespaces(proc, mounts, held_mounts, found, bound_net, frozenset(unrooted))
-    gaps += unreached_bound_gaps(bound_net, found)
+    accounted_mounts: set[int] = set()  # mount namespaces whose mounts were read, or why not was said
+    gaps += _held_mount_namespaces(proc, mounts, held_mounts, found, nsfs_binds, frozenset(unrooted), accounted_mounts)
+    gaps += unreached_bound_gaps(nsfs_binds, found, accounted_mounts)
     gaps += proc_net_file_gaps(proc, proc_net_files, found, current)
     return found, current, gaps
 
@@ -830,18 +832,21 @@ def proc_net_file_gaps(proc: str, held: list[tuple[int, str, str]], found: dict[
                        "namespace alive and nothing opens that namespace from it: its listeners are not seen")]
 
 
-def unreached_bound_gaps(bound_net: dict[int, tuple[str, str | None, str]],
-                         found: dict[tuple[int, int], Found]) -> list[Gap]:
-    """A discovery gap for each network namespace an nsfs mount binds (``bound_net``: inode ->
+def unreached_bound_gaps(bound: dict[tuple[str, int], tuple[str, str | None, str]],
+                         found: dict[tuple[int, int], Found], read_mounts: set[int]) -> list[Gap]:
+    """A discovery gap for each network namespace an nsfs mount binds (``bound``: ("net", inode) ->
     (mount point, the mountinfo it was read from, the mount namespace it is in)) that discovery did
-    not find: its mount point no longer reaches it (a later mount over the point, or over a
-    directory above it: ``mount -t tmpfs`` on /run/netns, another namespace bound on the same
-    file), so it cannot be opened there, and nothing else holds it where discovery looks.  It is
-    alive (the mount holds it) and its listeners are not seen.  A mount gone meanwhile (its
-    mountinfo read again, or the process it was read through exited) is no gap: it took its
-    namespace with it or left it to what holds it."""
+    not find, and each mount namespace one binds (("mnt", inode)) whose mounts were not read
+    (``read_mounts``: those read, through a process in it or entered): its mount point no longer
+    reaches it (a later mount over the point, or over a directory above it: ``mount -t tmpfs`` on
+    /run/netns, another namespace bound on the same file), so it cannot be opened there, and
+    nothing else holds it where discovery looks.  It is alive (the mount holds it), and the
+    listeners of the network namespace, or of those bound only in the mount namespace, are not
+    seen.  A mount gone meanwhile (its mountinfo read again, or the process it was read through
+    exited) is no gap: it took its namespace with it or left it to what holds it."""
     seen = {entry.inode for entry in found.values()}
-    missing = {inode: where for inode, where in bound_net.items() if inode not in seen}
+    missing = {key: where for key, where in bound.items()
+               if key[1] not in (seen if key[0] == "net" else read_mounts)}
     still: dict[str, set[tuple[str, str]]] = {}
     for mountinfo in sorted({where[1] for where in missing.values() if where[1] is not None}):
         try:
@@ -852,13 +857,14 @@ def unreached_bound_gaps(bound_net: dict[int, tuple[str, str | None, str]],
                 still[mountinfo] = set()
             continue  # otherwise not read again: kept, a gap
     gaps = []
-    for inode, (point, mountinfo, space) in sorted(missing.items()):
-        if mountinfo in still and (point, f"net:[{inode}]") not in still[mountinfo]:
+    for (kind, inode), (point, mountinfo, space) in sorted(missing.items()):
+        if mountinfo in still and (point, f"{kind}:[{inode}]") not in still[mountinfo]:
             continue
+        what = (f"network namespace net:[{inode}]", "its listeners are not seen") if kind == "net" else (
+            f"mount namespace mnt:[{inode}]", "network namespaces bound only there are not seen")
         gaps.append(Gap(section="netns", path=("namespaces",),
-                        reason=f"the nsfs mount {point} of {space} binds network namespace net:[{inode}], which that "
-                               "path no longer reaches (a later mount covers it) and nothing else discovery looks at "
-                               "holds: its listeners are not seen"))
+                        reason=f"the nsfs mount {point} of {space} binds {what[0]}, which that path no longer reaches "
+                               f"(a later mount covers it) and nothing else discovery looks at holds: {what[1]}"))
     return gaps
 
 
@@ -903,7 +909,7 @@ def _chrooted(proc: str, pid: int) -> bool:
 
 
 def _other_mounts(proc: str, mounts: dict[tuple[int, int], list[int]], add: Any,
-                  held_mounts: dict[int, str], bound_net: dict[int, tuple[str, str | None, str]],
+                  held_mounts: dict[int, str], nsfs_binds: dict[tuple[str, int], tuple[str, str | None, str]],
                   unrooted: dict[int, str]) -> list[Gap]:
     """Add the network namespaces bound (nsfs mounts) in mount namespaces other than the
     collector's: ``ip netns add`` run in a private mount namespace (a service's PrivateMounts, an
@@ -911,7 +917,7 @@ def _other_mounts(proc: str, mounts: dict[tuple[int, int], list[int]], add: Any,
     it nothing else shows it.  Each is read through a process of that mount namespace
     (``/proc/PID/mountinfo``) and opened through its root (``/proc/PID/root/POINT``).  A mount
     namespace bound there is put in ``held_mounts``, by a path that opens it; each network
-    namespace bound there in ``bound_net`` (:func:`unreached_bound_gaps`).  One whose every process
+    namespace bound there in ``nsfs_binds`` (:func:`unreached_bound_gaps`).  One whose every process
     is chrooted (:func:`_chrooted`), whose mountinfo hides what is bound outside that root, is put
     in ``unrooted`` (inode -> a path that opens it) instead, to be entered."""
     try:
@@ -946,6 +952,8 @@ def _other_mounts(proc: str, mounts: dict[tuple[int, int], list[int]], add: Any,
                 bound = bound_namespace(root)
                 if bound is not None and bound[0] == "mnt":
                     held_mounts.setdefault(bound[1], path)
+                    nsfs_binds.setdefault(bound, (point, f"{proc}/{pid}/mountinfo",
+                                                 f"mount namespace mnt:[{key[1]}] (pid {pid})"))
                     continue
                 try:
                     if _is_net_namespace(path):
@@ -961,8 +969,8 @@ def _other_mounts(proc: str, mounts: dict[tuple[int, int], list[int]], add: Any,
                                                f"{exc.strerror or exc}: its namespace is not seen"))
                         continue
                 if bound is not None:
-                    bound_net.setdefault(bound[1], (point, f"{proc}/{pid}/mountinfo",
-                                                    f"mount namespace mnt:[{key[1]}] (pid {pid})"))
+                    nsfs_binds.setdefault(bound, (point, f"{proc}/{pid}/mountinfo",
+                                                 f"mount namespace mnt:[{key[1]}] (pid {pid})"))
             break
         else:
             if chrooted:
@@ -978,8 +986,10 @@ def _other_mounts(proc: str, mounts: dict[tuple[int, int], list[int]], add: Any,
 
 
 def _held_mount_namespaces(proc: str, mounts: dict[tuple[int, int], list[int]], held_mounts: dict[int, str],
-                           found: dict[tuple[int, int], Found], bound_net: dict[int, tuple[str, str | None, str]],
-                           unrooted: frozenset[int] = frozenset(), timeout: float = 10.0) -> list[Gap]:
+                           found: dict[tuple[int, int], Found],
+                           nsfs_binds: dict[tuple[str, int], tuple[str, str | None, str]],
+                           unrooted: frozenset[int] = frozenset(), accounted: set[int] | None = None,
+                           timeout: float = 10.0) -> list[Gap]:
     """Add the network namespaces bound in mount namespaces no process is in: one only a thread is
     in, or one held by a bind mount of its namespace file (``unshare --mount=FILE``; snapd keeps
     each snap's so) or by a descriptor after its processes exited (``held_mounts``: inode -> a path
@@ -987,8 +997,9 @@ def _held_mount_namespaces(proc: str, mounts: dict[tuple[int, int], list[int]], 
     mounts have no ``/proc/PID/mountinfo`` to read, and ``ip netns add`` run in it bound a network
     namespace there only, whose listeners (a VXLAN device's socket: the kernel's, held by no
     descriptor) nothing else shows.  A forked child enters each (:func:`_read_mount_namespaces`);
-    a mount namespace bound inside one is read in turn.  Each network namespace bound in one is put
-    in ``bound_net`` (:func:`unreached_bound_gaps`).  Those of ``unrooted``, whose every process
+    a mount namespace bound inside one is read in turn.  Each network and mount namespace bound in
+    one is put in ``nsfs_binds`` (:func:`unreached_bound_gaps`), and each mount namespace read (or
+    why not said) in ``accounted``.  Those of ``unrooted``, whose every process
     is chrooted, are entered too (from the namespace's root, setns shows all its mounts)."""
     # read through a process in it (the collector's own too)
     read = {inode for _device, inode in mounts if inode not in unrooted}
@@ -996,6 +1007,9 @@ def _held_mount_namespaces(proc: str, mounts: dict[tuple[int, int], list[int]], 
         read.add(os.stat(f"{proc}/self/ns/mnt").st_ino)
     except OSError:
         pass
+    # those whose mounts were read, or why not said: the caller says so of the others nsfs mounts bind
+    accounted = set() if accounted is None else accounted
+    accounted |= read
     gaps: list[Gap] = []
     waiting: list[tuple[int, int, str]] = []  # (inode, descriptor, where it is held)
     for inode, path in sorted(held_mounts.items()):
@@ -1005,17 +1019,19 @@ def _held_mount_namespaces(proc: str, mounts: dict[tuple[int, int], list[int]], 
         try:
             fd = open_namespace(path)
         except OSError as exc:
-            if exc.errno not in (errno.ENOENT, errno.ESRCH):  # unmounted, closed or exited meanwhile
+            if exc.errno not in (errno.ENOENT, errno.ESRCH, errno.EINVAL):  # unmounted, closed or reused meanwhile
                 gaps.append(Gap(section="netns", path=("namespaces",),
                                 reason=f"mount namespace mnt:[{inode}], which no process is in, could not be opened "
                                        f"({path}: {exc.strerror or exc}): network namespaces bound only there are "
                                        "not seen"))
+                accounted.add(inode)  # said: no second gap for its mount point
             continue
         if os.fstat(fd).st_ino != inode:
             os.close(fd)  # another namespace there now: the one read is gone
             continue
         waiting.append((inode, fd, path))
     while waiting:
+        accounted.update(inode for inode, _fd, _where in waiting)
         trusted = []
         for _inode, fd, _where in waiting:
             try:
@@ -1036,9 +1052,8 @@ def _held_mount_namespaces(proc: str, mounts: dict[tuple[int, int], list[int]], 
                                 reason=f"mount namespace mnt:[{inode}], which no process is in (held by {where}), "
                                        f"could not be read: {error}: network namespaces bound only there are not seen"))
             for kind, point, bound_inode, fd in opened:
-                if kind == "net":
-                    bound_net.setdefault(bound_inode, (point, None, f"mount namespace mnt:[{inode}], which no "
-                                                                    f"process is in (held by {where})"))
+                nsfs_binds.setdefault((kind, bound_inode), (point, None, f"mount namespace mnt:[{inode}], which no "
+                                                                        f"process is in (held by {where})"))
                 if fd is None:
                     continue
                 st = os.fstat(fd)

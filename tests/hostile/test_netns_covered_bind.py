@@ -153,3 +153,29 @@ def test_a_covered_bind_in_another_mount_namespace_is_a_discovery_gap(tmp_path):
         assert holder.stdin is not None
         holder.stdin.close()
         holder.wait(timeout=10)
+
+
+# before: the mount namespace, bound where a tmpfs then covered it, was dropped on ENOENT unsaid
+@pytest.mark.live
+@pytest.mark.slow  # discovery of the whole machine
+def test_a_mount_namespace_bound_under_a_directory_a_later_tmpfs_covers_is_a_discovery_gap(tmp_path):
+    require_namespaces()
+    directory = tmp_path / "mnt"
+    directory.mkdir()
+    (directory / "held").touch()
+    made = subprocess.run(["unshare", f"--mount={directory}/held", "--propagation", "private", "true"],
+                          capture_output=True, text=True, timeout=30)
+    assert made.returncode == 0, made.stderr
+    try:
+        inode = os.stat(directory / "held").st_ino
+        subprocess.run(["mount", "-t", "tmpfs", "lbaudit-test", str(directory)], check=True, timeout=10)
+        netns, gaps = collect_netns(CollectContext(sections=frozenset({"netns"})))
+        assert netns is not None
+        assert [g.reason for g in gaps if f"mnt:[{inode}]" in g.reason] == [
+            f"the nsfs mount {directory}/held of the collector's mount namespace binds mount namespace "
+            f"mnt:[{inode}], which that path no longer reaches (a later mount covers it) and nothing else discovery "
+            "looks at holds: network namespaces bound only there are not seen"]
+        assert [o.status for o in _bind_outcomes(netns, gaps) if o.subject.endswith("(discovery)")] == [
+            Status.NOT_REVIEWED]
+    finally:
+        _unmount_all(directory, directory / "held")
