@@ -296,11 +296,15 @@ def _part_descriptors(pid: int, table: FdTable, add: Any, holding: list[tuple[in
     if "/net/" in joined and proc_net_files is not None and not table.ring:
         proc_net_files += [(pid, f"{table.fd_dir}/{fd}", target) for fd, target in zip(table.fds, table.targets)
                            if _PROC_NET_FILE.search(target)]
-    if "mnt:[" in joined and held_mounts is not None and not table.ring:
+    if "mnt:[" in joined and held_mounts is not None:
         for fd, target in zip(table.fds, table.targets):
             inode = target[5:-1] if target[:5] == "mnt:[" and target[-1:] == "]" else ""
-            if inode.isascii() and inode.isdigit():
-                held_mounts.setdefault(int(inode), f"{table.fd_dir}/{fd}")
+            if not (inode.isascii() and inode.isdigit()):
+                continue
+            if table.ring:  # a mount namespace only a ring holds has no path to open it by
+                refused.append(pid)
+                break
+            held_mounts.setdefault(int(inode), f"{table.fd_dir}/{fd}")
     if "socket:[" in joined:
         holding.append((pid, table))
     if TUN_DEVICE in joined and tuns is not None and not table.ring:  # a ring's slot cannot be copied
