@@ -25,7 +25,8 @@ import textwrap
 import pytest
 
 from auditor.collect import CollectContext
-from auditor.collect.netns import close_held, collect_netns, discover
+from auditor.collect.fdtables import read_table
+from auditor.collect.netns import _part_descriptors, close_held, collect_netns, discover
 from tests.hostile.test_netns import _bind_outcomes
 from tests.netns_env import require_namespaces
 from tests.privileges import run_as_unprivileged
@@ -218,3 +219,58 @@ def test_a_network_namespace_bound_outside_the_chroot_of_every_process_of_its_mo
         assert holder.stdin is not None
         holder.stdin.close()
         holder.wait(timeout=10)
+
+
+# A process registers a descriptor of a mount namespace (no process in it: its maker exited) with
+# an io_uring and closes the descriptor: only the ring's registered files hold it, and no path
+# opens it.  Prints "pid inode".
+RING_HOLDS_A_MOUNT_NAMESPACE = textwrap.dedent("""\
+    import ctypes, os, subprocess, sys
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.syscall.restype = ctypes.c_long
+    maker = subprocess.Popen(["unshare", "--mount", "--propagation", "private", "cat"], stdin=subprocess.PIPE)
+    while os.stat(f"/proc/{maker.pid}/ns/mnt").st_ino == os.stat("/proc/self/ns/mnt").st_ino:
+        pass  # until unshare has made it
+    held = os.open(f"/proc/{maker.pid}/ns/mnt", os.O_RDONLY)
+    maker.stdin.close()
+    maker.wait()
+    params = (ctypes.c_char * 120)()
+    ring = libc.syscall(ctypes.c_long(425), ctypes.c_long(4), params)
+    files = (ctypes.c_int * 1)(held)
+    if ring < 0 or libc.syscall(ctypes.c_long(427), ctypes.c_long(ring), ctypes.c_long(2), files, ctypes.c_long(1)):
+        print("io_uring refused", flush=True)
+        sys.exit(0)
+    inode = os.fstat(held).st_ino
+    os.close(held)
+    print(os.getpid(), inode, flush=True)
+    sys.stdin.read()
+""")
+
+
+# before: the mount namespace was passed over unsaid (the ring's slot has no path to open it by)
+@pytest.mark.live
+@pytest.mark.slow  # discovery of the whole machine
+def test_a_mount_namespace_only_a_ring_slot_holds_makes_its_holders_files_a_gap():
+    require_namespaces()
+    process = subprocess.Popen([sys.executable, "-c", RING_HOLDS_A_MOUNT_NAMESPACE], stdin=subprocess.PIPE,
+                               stdout=subprocess.PIPE, text=True)
+    assert process.stdout is not None
+    line = process.stdout.readline().split()
+    try:
+        if len(line) != 2:
+            pytest.skip(f"this kernel does not let a process register files with io_uring: {line}")
+        pid = int(line[0])
+        table = read_table("/proc", pid)
+        assert table is not None
+        refused: list[int] = []
+        for part in table.parts():  # the process's own table and its ring's registered files
+            _part_descriptors(pid, part, lambda *args, **kwargs: None, [], refused, None, {}, [])
+        reasons = [r for r in _discovery_reasons() if "the open files of" in r]
+    finally:
+        assert process.stdin is not None
+        process.stdin.close()
+        process.wait(timeout=10)
+    assert refused == [pid]
+    [reason] = reasons
+    assert reason.endswith(": namespaces only their descriptors or sockets hold, or only their mount namespace "
+                               "binds, are not seen")
