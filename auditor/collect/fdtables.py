@@ -167,12 +167,24 @@ def _read_links(fd_dir: str) -> FdTable | None:
 # kcmp(2)'s number where it is known; elsewhere every thread's table is read.
 _SYS_KCMP = {"x86_64": 312, "aarch64": 272, "riscv64": 272}
 _KCMP_FILES = 2
+_KCMP_FS = 3
 _kcmp: Any = None  # libc's syscall, loaded by the first process with a second thread
 
 
 def same_table(pid: int, tid: int) -> bool | None:
     """Whether thread ``tid`` shares the descriptor table of ``pid`` (kcmp KCMP_FILES); None when
     kcmp cannot tell (not on this architecture or kernel, refused, or either thread gone)."""
+    return _same(pid, tid, _KCMP_FILES)
+
+
+def same_fs(pid: int, tid: int) -> bool | None:
+    """Whether thread ``tid`` shares the fs (root, cwd) of ``pid`` (kcmp KCMP_FS), and so its mount
+    namespace: unshare(CLONE_NEWNS) and setns into a mount namespace both need a thread's fs
+    unshared.  None when kcmp cannot tell."""
+    return _same(pid, tid, _KCMP_FS)
+
+
+def _same(pid: int, tid: int, kind: int) -> bool | None:
     global _kcmp
     number = _SYS_KCMP.get(os.uname().machine)
     if number is None:
@@ -181,7 +193,7 @@ def same_table(pid: int, tid: int) -> bool | None:
         import ctypes  # here: a process with one thread (most of them) never needs it
 
         _kcmp = ctypes.CDLL(None, use_errno=True).syscall
-    answer = _kcmp(number, pid, tid, _KCMP_FILES, 0, 0)
+    answer = _kcmp(number, pid, tid, kind, 0, 0)
     return None if answer < 0 else answer == 0
 
 

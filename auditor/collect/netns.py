@@ -9,18 +9,27 @@ Discovery is the union of three sources, deduplicated by (device, inode) of the 
   ``/run/docker/netns/<id>``), kept when ``NS_GET_NSTYPE`` says they are network namespaces, and
   those of every other mount namespace (``/proc/PID/mountinfo`` of a process in it, opened through
   ``/proc/PID/root``): a namespace ``ip netns add`` binds in a private mount namespace is there only
-  (its name and bound path are kept only from a mount namespace of the initial user namespace);
+  (its name and bound path are kept only from a mount namespace of the initial user namespace),
+  and those of every mount namespace no process is in but a bind mount of its namespace file or a
+  descriptor holds (entered by a forked child, :func:`_held_mount_namespaces`), in turn;
 * what processes hold open: a descriptor of a namespace file (``/proc/PID/fd/N`` -> ``net:[I]``,
   kept after the process that was in the namespace exited), and a socket, which holds the
   namespace it was made in whatever namespace its holder is in (made there before a setns back,
-  or passed out with SCM_RIGHTS by a process of the namespace that then exited).  A socket of a
-  transport that can listen (``system.sockprotoname``) is asked for its namespace (a copy of the
+  or passed out with SCM_RIGHTS by a process of the namespace that then exited).  Every socket
+  no dump of the collector's own namespace places, of whatever family (a netlink socket may be all
+  that keeps a namespace whose listener is the kernel's), is asked for its namespace (a copy of the
   descriptor by ``pidfd_getfd``, Linux 5.6, then ``SIOCGSKNS``); one that cannot be asked is a gap.
   A tun/tap descriptor (``/dev/net/tun``) holds the namespace its device is in, asked the same way
-  (``TUNGETDEVNETNS``, Linux 5.2).
+  (``TUNGETDEVNETNS``, Linux 5.2), and the one it was opened in (``SIOCGSKNS``).
 
-A namespace held by none of these (a socket in flight in a unix socket's queue, an open
-``/proc/PID/net`` file) is not found; when the collector's namespace gives it an id (a veth
+A network namespace bound in a mount namespace no process is in (kept by a bind mount of its
+namespace file or a descriptor) is found by entering that mount namespace in a forked child
+(:func:`_held_mount_namespaces`).  One an nsfs mount binds where a later mount covers the mount
+point, and one only an open ``/proc/PID/net`` file holds, cannot be opened: each is a discovery
+gap (:func:`unreached_bound_gaps`, :func:`proc_net_file_gaps`).
+
+A namespace held by none of these (a socket in flight in a unix socket's queue, a socket only a
+memory mapping holds) is not found; when the collector's namespace gives it an id (a veth
 into it, a device moved there) or a veth of a namespace read leads into it, that id matches no
 namespace found, and that is a discovery gap (:func:`unfound_peer_gaps`).
 
@@ -56,7 +65,7 @@ from typing import Any
 
 from auditor.collect import CollectContext, netlink, rtnetlink
 from auditor.collect.containers import EngineView, read_engines
-from auditor.collect.fdtables import FdTable, kept_tables, read_table
+from auditor.collect.fdtables import FdTable, kept_tables, read_table, same_fs
 from auditor.collect.nat import ListedOnce, dedupe, read_loopback_drops, read_nat, read_tproxy
 from auditor.collect.procview import PROC_USER_INIT_INO, owning_user_namespace, unlisted_processes
 from auditor.collect.sockets import (
@@ -65,7 +74,6 @@ from auditor.collect.sockets import (
     METHOD_NETLINK,
     OPTIONAL,
     TRANSPARENT_UNREPORTED,
-    TRANSPORTS,
     OptionalRead,
     _absent_or_unreadable,
     _v6only_gaps,
@@ -101,6 +109,7 @@ from auditor.model.records import mutable_record
 from auditor.safeio import kind_of, read_regular
 
 CLONE_NEWNET = 0x40000000
+CLONE_NEWNS = 0x00020000
 NS_GET_NSTYPE = 0xB703  # _IO(0xb7, 0x3), Linux 4.11+
 RUN_NETNS = "/run/netns"
 MOUNTINFO_LIMIT = 16 * 1024 * 1024
@@ -170,20 +179,40 @@ def _unescape(text: str) -> str:
     return re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), text)
 
 
-def nsfs_mount_points(mountinfo: str) -> list[str]:
-    """Mount points of nsfs mounts in a /proc/PID/mountinfo text (pure)."""
-    points = []
+def nsfs_mounts(mountinfo: str) -> list[tuple[str, str]]:
+    """(mount point, root) of the nsfs mounts in a /proc/PID/mountinfo text (pure).  The root of an
+    nsfs mount names the namespace it binds, ``net:[4026531840]``: what is bound there even where
+    the mount point no longer reaches it (:func:`bound_namespace`)."""
+    mounts = []
     for line in mountinfo.splitlines():
         head, sep, tail = line.partition(" - ")
         fields = head.split()
         if sep and len(fields) >= 5 and tail.split()[:1] == ["nsfs"]:
-            points.append(_unescape(fields[4]))
-    return points
+            mounts.append((_unescape(fields[4]), _unescape(fields[3])))
+    return mounts
 
 
-def _add_threads(proc: str, pid: int, add: Any, denied: list[int]) -> None:
+def nsfs_mount_points(mountinfo: str) -> list[str]:
+    """Mount points of nsfs mounts in a /proc/PID/mountinfo text (pure)."""
+    return [point for point, _root in nsfs_mounts(mountinfo)]
+
+
+_NSFS_ROOT = re.compile(r"(net|mnt):\[([0-9]+)\]")
+
+
+def bound_namespace(root: str) -> tuple[str, int] | None:
+    """("net" or "mnt", inode) of the namespace an nsfs mount of that root binds; None for another
+    type, or a kernel that shows no root (before Linux 4.9: "/")."""
+    match = _NSFS_ROOT.fullmatch(root)
+    return None if match is None else (match.group(1), int(match.group(2)))
+
+
+def _add_threads(proc: str, pid: int, add: Any, denied: list[int], held_mounts: dict[int, str] | None = None) -> None:
     """The network namespaces of ``pid``'s other threads: setns(2) and unshare(2) move one thread,
-    so a thread may be alone in a namespace that ``/proc/PID/ns/net`` (the leader's) does not show."""
+    so a thread may be alone in a namespace that ``/proc/PID/ns/net`` (the leader's) does not show.
+    So may its mount namespace (unshare(CLONE_NEWNS) unshares the thread's fs with it), and a
+    network namespace bound only there is found through it: each is put in ``held_mounts``
+    (:func:`_held_mount_namespaces`, which skips those a process's mountinfo was read for)."""
     try:
         tids = os.listdir(f"{proc}/{pid}/task")
     except OSError:
@@ -193,6 +222,11 @@ def _add_threads(proc: str, pid: int, add: Any, denied: list[int]) -> None:
             continue
         try:
             add(f"{proc}/{pid}/task/{tid}/ns/net", pid=pid)
+            # a thread sharing its leader's fs shares its mount namespace: one system call, not a
+            # walk of /proc (which on a host of thousands of threads cost a quarter of discovery)
+            if held_mounts is not None and same_fs(pid, int(tid)) is not True:
+                path = f"{proc}/{pid}/task/{tid}/ns/mnt"
+                held_mounts.setdefault(os.stat(path).st_ino, path)
         except FileNotFoundError:
             continue  # the thread ended meanwhile
         except OSError as exc:
@@ -205,15 +239,13 @@ SIOCGSKNS = 0x894C  # a socket's network namespace, as a new descriptor (Linux 4
 TUNGETDEVNETNS = 0x54E3  # _IO('T', 227): a tun/tap device's network namespace, as a descriptor (Linux 5.2)
 TUN_DEVICE = "/dev/net/tun"
 SYS_PIDFD_GETFD = 438  # pidfd_getfd(2), Linux 5.6: one number on every architecture but alpha
-# The sockets whose namespace is asked for: those of a transport that can listen, by the protocol
-# name the kernel gives them (system.sockprotoname, as in /proc/net/protocols).  A unix or netlink
-# socket holds its namespace too, but such a namespace's listeners are sockets of their own.
-LISTENING_PROTOCOL_NAMES = frozenset(name for transport in TRANSPORTS for name in transport.kernel_names)
 
 
 def _descriptors(proc: str, pid: int, add: Any, holding: list[tuple[int, FdTable]],
                  refused: list[int], tables: dict[int, FdTable | None],
-                 tuns: list[tuple[int, int, int]] | None = None) -> None:
+                 tuns: list[tuple[int, int, int]] | None = None,
+                 held_mounts: dict[int, str] | None = None,
+                 proc_net_files: list[tuple[int, str, str]] | None = None) -> None:
     """What ``pid`` holds open that may be all that keeps a network namespace alive: a namespace
     file (added at once) and sockets (its table put in ``holding``, for :func:`_held_sockets` once
     the sockets a dump places are known).  A table that cannot be read puts ``pid`` in ``refused``.
@@ -228,13 +260,18 @@ def _descriptors(proc: str, pid: int, add: Any, holding: list[tuple[int, FdTable
     if table is None:
         return  # exited meanwhile
     for part in table.parts():  # its own table, a thread's own, an io_uring's registered files
-        _part_descriptors(pid, part, add, holding, refused, tuns)
+        _part_descriptors(pid, part, add, holding, refused, tuns, held_mounts, proc_net_files)
 
 
 def _part_descriptors(pid: int, table: FdTable, add: Any, holding: list[tuple[int, FdTable]],
-                      refused: list[int], tuns: list[tuple[int, int, int]] | None = None) -> None:
+                      refused: list[int], tuns: list[tuple[int, int, int]] | None = None,
+                      held_mounts: dict[int, str] | None = None,
+                      proc_net_files: list[tuple[int, str, str]] | None = None) -> None:
     """:func:`_descriptors` of one of the tables of ``pid``; its tun descriptors put in ``tuns``
-    as (pid, thread of its own table or 0, fd)."""
+    as (pid, thread of its own table or 0, fd), the mount namespaces it holds a descriptor of
+    in ``held_mounts`` (inode -> that descriptor's /proc path: a mount namespace no process is in
+    may bind network namespaces, :func:`_held_mount_namespaces`), and what may be a /proc net
+    file in ``proc_net_files`` as (pid, its /proc path, its link: :func:`proc_net_file_gaps`)."""
     # Looked for in the links joined, at C speed, not descriptor by descriptor (that loop was most
     # of discovery's own cost with 20,000 of them): a path that merely contains the text only
     # sends the table through the exact loop below.
@@ -256,6 +293,18 @@ def _part_descriptors(pid: int, table: FdTable, add: Any, holding: list[tuple[in
             holding.append((pid, FdTable(table.fd_dir, table.fds[:index], table.targets[:index],
                                          tid=table.tid, ring=table.ring)))
             return
+    if "/net/" in joined and proc_net_files is not None and not table.ring:
+        proc_net_files += [(pid, f"{table.fd_dir}/{fd}", target) for fd, target in zip(table.fds, table.targets)
+                           if _PROC_NET_FILE.search(target)]
+    if "mnt:[" in joined and held_mounts is not None:
+        for fd, target in zip(table.fds, table.targets):
+            inode = target[5:-1] if target[:5] == "mnt:[" and target[-1:] == "]" else ""
+            if not (inode.isascii() and inode.isdigit()):
+                continue
+            if table.ring:  # a mount namespace only a ring holds has no path to open it by
+                refused.append(pid)
+                break
+            held_mounts.setdefault(int(inode), f"{table.fd_dir}/{fd}")
     if "socket:[" in joined:
         holding.append((pid, table))
     if TUN_DEVICE in joined and tuns is not None and not table.ring:  # a ring's slot cannot be copied
@@ -263,6 +312,12 @@ def _part_descriptors(pid: int, table: FdTable, add: Any, holding: list[tuple[in
                  if target == TUN_DEVICE and fd.isascii() and fd.isdigit()]
     if table.refused:
         refused.append(pid)
+
+
+# The link of a descriptor of a file under /proc/PID/net (or a thread's), wherever that /proc is
+# mounted: its name under net/ is the group.  Whether it is of a /proc is asked of the file.
+_PROC_NET_FILE = re.compile(r"/[0-9]+/(?:task/[0-9]+/)?net/([^/].*)$")
+PROC_SUPER_MAGIC = 0x9FA0
 
 
 # A socket's inode in a link text: found in a table's links joined by newlines, at C speed.  Every
@@ -307,12 +362,6 @@ def _protocol_name(link: str) -> str | None:
         return None
     except OSError:
         return ""
-
-
-def _can_listen(name: str | None) -> bool:
-    """Whether a socket of protocol ``name`` (:func:`_protocol_name`) is of a transport that can
-    listen; one whose protocol the kernel does not say is asked, not assumed."""
-    return name == "" or name in LISTENING_PROTOCOL_NAMES
 
 
 # AF_VSOCK, a virtual machine's sockets to its hypervisor: no sock_diag dump lists them without the
@@ -376,11 +425,29 @@ PLACED_TRANSPORTS = tuple((family, transport.number, name) for transport in CORE
                           for family, name in zip((socket.AF_INET, socket.AF_INET6), transport.kernel_names))
 
 
+PROC_NET_TABLE_LIMIT = 64 * 1024 * 1024
+
+
+def proc_net_inodes(path: str) -> set[int]:
+    """The inodes of the sockets a /proc/net table that ends each line with one (``netlink``,
+    ``packet``) lists; none when it cannot be read (its sockets are then asked)."""
+    try:
+        text = read_regular(path, PROC_NET_TABLE_LIMIT).decode("ascii", "replace")
+    except OSError:
+        return set()
+    inodes = set()
+    for line in text.splitlines()[1:]:
+        last = line.rsplit(None, 1)[-1:]
+        if last and last[0].isascii() and last[0].isdigit():
+            inodes.add(int(last[0]))
+    return inodes
+
+
 def placed_here(found: dict[tuple[int, int], Found], timeout: float) -> set[int]:
     """The inodes of the sockets whose namespace needs no question: every TCP and UDP socket of the
     collector's own network namespace (when that namespace is in ``found``), by a sock_diag dump
-    of each that asks for nothing but each socket's head, and its unix sockets (whose namespace is
-    never asked: no unix socket is of a transport that can listen).
+    of each that asks for nothing but each socket's head, its unix sockets, and its netlink and
+    packet sockets (from /proc/net/netlink and /proc/net/packet).
 
     Socket inodes are unique among live sockets, so one of these is the socket the descriptor
     scan saw (a socket it saw that closed before the dump is not here, and is asked, to no
@@ -407,10 +474,14 @@ def placed_here(found: dict[tuple[int, int], Found], timeout: float) -> set[int]
                 placed.update(netlink.dump_inodes(family, protocol, PLACED_STATES, timeout))
             except OSError:
                 continue
-    try:
-        placed.update(netlink.dump_inodes(socket.AF_UNIX, timeout=timeout))
-    except OSError:
-        pass
+        try:
+            placed.update(netlink.dump_inodes(socket.AF_UNIX, timeout=timeout))
+        except OSError:
+            pass
+        # netlink and packet sockets (every daemon that watches links or routes holds some): their
+        # /proc/net tables list their inodes with no diag module (netlink_diag is often not built)
+        for table in ("netlink", "packet"):
+            placed.update(proc_net_inodes(f"/proc/thread-self/net/{table}"))
     placed.discard(0)  # kernel-held and orphaned sockets
     return placed
 
@@ -456,7 +527,11 @@ def _socket_namespaces(holding: list[tuple[int, FdTable]], found: dict[tuple[int
         by_pid.setdefault((pid, tid), []).append((inode, fd, link))
     for (pid, tid), sockets_held in sorted(by_pid.items()):
         named = [(inode, fd, link, _protocol_name(link)) for inode, fd, link in sorted(sockets_held)]
-        held = [(inode, fd, link) for inode, fd, link, name in named if _can_listen(name)]
+        # Every socket holds the namespace it was made in, whatever it is: a netlink, packet or unix
+        # socket kept from a namespace its holder left may be all that keeps it, and what listens
+        # there may be the kernel's (a VXLAN or WireGuard device's UDP socket, nfsd), held by no
+        # descriptor and holding nothing.  Only a socket gone meanwhile (no name) is not asked.
+        held = [(inode, fd, link) for inode, fd, link, name in named if name is not None]
         vsock = [(inode, fd, link) for inode, fd, link, name in named if name == VSOCK_PROTOCOL_NAME]
         xdp_sockets += [f"AF_XDP socket:[{inode}] of pid {pid}" for inode, _fd, _link, name in named
                         if name == XDP_PROTOCOL_NAME]
@@ -512,7 +587,8 @@ def _tun_namespaces(tuns: list[tuple[int, int, int]], found: dict[tuple[int, int
     """Add the namespace of each tun/tap device a descriptor of ``tuns`` is attached to, not yet in
     ``found``: the device holds the namespace it is in (made there before a setns back, or moved
     there), with no process in it (a copy of the descriptor by ``pidfd_getfd``, then
-    ``TUNGETDEVNETNS``).  A descriptor not attached to a device, or one a kernel before 5.2 cannot
+    ``TUNGETDEVNETNS``); and the namespace the descriptor was opened in, which its own socket holds
+    attached or not (``SIOCGSKNS``).  A descriptor not attached to a device, or one a kernel before 5.2 cannot
     be asked of, adds nothing: such a namespace reached through a veth or a device moved there is
     still a discovery gap, by its id (:func:`unfound_peer_gaps`)."""
     libc = _libc() if tuns else None
@@ -530,16 +606,20 @@ def _tun_namespaces(tuns: list[tuple[int, int, int]], found: dict[tuple[int, int
                 if copy < 0:
                     continue  # exited or closed meanwhile, or refused
                 try:
-                    namespace = fcntl.ioctl(copy, TUNGETDEVNETNS)
-                except OSError:
-                    continue  # not attached to a device (EBADFD), or not a tun descriptor now
+                    # the device's namespace, and the one the descriptor was opened in (its own
+                    # socket's, SIOCGSKNS): that one is held too, attached or not, wherever the device is
+                    for request in (TUNGETDEVNETNS, SIOCGSKNS):
+                        try:
+                            namespace = fcntl.ioctl(copy, request)
+                        except OSError:
+                            continue  # not attached to a device (EBADFD), or not a tun descriptor now
+                        st = os.fstat(namespace)
+                        if (st.st_dev, st.st_ino) in found:
+                            os.close(namespace)
+                        else:
+                            found[(st.st_dev, st.st_ino)] = Found(st.st_dev, st.st_ino, fd=namespace)
                 finally:
                     os.close(copy)
-                st = os.fstat(namespace)
-                if (st.st_dev, st.st_ino) in found:
-                    os.close(namespace)
-                else:
-                    found[(st.st_dev, st.st_ino)] = Found(st.st_dev, st.st_ino, fd=namespace)
         finally:
             os.close(pidfd)
 
@@ -589,6 +669,9 @@ def discover(proc: str, run_netns: str = RUN_NETNS) -> tuple[dict[tuple[int, int
     holding: list[tuple[int, FdTable]] = []  # the tables that hold sockets, in pid order
     tuns: list[tuple[int, int, int]] = []  # tun descriptors: (pid, thread of its own table or 0, fd)
     mounts: dict[tuple[int, int], list[int]] = {}  # each mount namespace, by the processes in it
+    # mount namespaces held by a bind mount or a descriptor: inode -> a path that opens it
+    held_mounts: dict[int, str] = {}
+    proc_net_files: list[tuple[int, str, str]] = []  # descriptors of /proc net files: (pid, path, link)
     tables = kept_tables(proc)  # what the owner scan of this collection read, if it ran
     with os.scandir(proc) as entries:
         pids = sorted(int(e.name) for e in entries if e.name.isascii() and e.name.isdigit())
@@ -598,8 +681,8 @@ def discover(proc: str, run_netns: str = RUN_NETNS) -> tuple[dict[tuple[int, int
         except FileNotFoundError:
             # exited meanwhile, or only its leader did (a zombie whose other threads still run,
             # as after pthread_exit in main): those threads' namespaces are still there
-            _add_threads(proc, pid, add, denied)
-            _descriptors(proc, pid, add, holding, refused, tables, tuns)
+            _add_threads(proc, pid, add, denied, held_mounts)
+            _descriptors(proc, pid, add, holding, refused, tables, tuns, held_mounts, proc_net_files)
             _mount_namespace(proc, pid, mounts, refused)
             continue
         except OSError as exc:
@@ -608,8 +691,8 @@ def discover(proc: str, run_netns: str = RUN_NETNS) -> tuple[dict[tuple[int, int
             elif exc.errno != errno.ESRCH:
                 denied.append(pid)
             continue
-        _add_threads(proc, pid, add, denied)
-        _descriptors(proc, pid, add, holding, refused, tables, tuns)
+        _add_threads(proc, pid, add, denied, held_mounts)
+        _descriptors(proc, pid, add, holding, refused, tables, tuns, held_mounts, proc_net_files)
         _mount_namespace(proc, pid, mounts, refused)
     _tun_namespaces(tuns, found)
     refused = sorted(set(refused) - set(denied))  # said once, by the gap on their namespace
@@ -625,7 +708,7 @@ def discover(proc: str, run_netns: str = RUN_NETNS) -> tuple[dict[tuple[int, int
         gaps.append(xdp_socket_gap(xdp_sockets))
     if unasked:
         gaps.append(Gap(section="netns", path=("namespaces",),
-                        reason="the network namespace of sockets of transports that can listen could not be asked "
+                        reason="the network namespace of sockets no dump placed could not be asked "
                                f"for ({'; '.join(unasked)}): namespaces only such sockets hold are not seen"))
     if denied:
         gaps.append(Gap(section="netns", path=("namespaces",),
@@ -665,7 +748,16 @@ def discover(proc: str, run_netns: str = RUN_NETNS) -> tuple[dict[tuple[int, int
         gaps.append(Gap(section="netns", path=("namespaces",),
                         reason=f"{proc}/self/mountinfo: {exc.strerror or exc}: bound namespaces may be missing"))
         mountinfo = ""
-    for point in nsfs_mount_points(mountinfo):
+    # each network and mount namespace an nsfs mount binds (its root says which): (kind, inode) ->
+    # (mount point, the mountinfo it was read from, or None, and which mount namespace that is),
+    # checked against what was found and read once discovery is done (:func:`unreached_bound_gaps`)
+    nsfs_binds: dict[tuple[str, int], tuple[str, str | None, str]] = {}
+    for point, root in nsfs_mounts(mountinfo):
+        bound = bound_namespace(root)
+        if bound is not None and bound[0] == "mnt":
+            held_mounts.setdefault(bound[1], point)
+            nsfs_binds.setdefault(bound, (point, f"{proc}/self/mountinfo", "the collector's mount namespace"))
+            continue
         try:
             if _is_net_namespace(point):
                 add(point, bound=True)
@@ -673,8 +765,134 @@ def discover(proc: str, run_netns: str = RUN_NETNS) -> tuple[dict[tuple[int, int
             if exc.errno != errno.ENOENT:
                 gaps.append(Gap(section="netns", path=("namespaces",),
                                 reason=f"nsfs mount {point}: {exc.strerror or exc}: its namespace is not seen"))
-    gaps += _other_mounts(proc, mounts, add)
+                continue
+        if bound is not None:
+            nsfs_binds.setdefault(bound, (point, f"{proc}/self/mountinfo", "the collector's mount namespace"))
+    unrooted: dict[int, str] = {}  # mount namespaces whose every process is chrooted
+    gaps += _other_mounts(proc, mounts, add, held_mounts, nsfs_binds, unrooted)
+    held_mounts.update(unrooted)
+    accounted_mounts: set[int] = set()  # mount namespaces whose mounts were read, or why not was said
+    gaps += _held_mount_namespaces(proc, mounts, held_mounts, found, nsfs_binds, frozenset(unrooted), accounted_mounts)
+    gaps += unreached_bound_gaps(nsfs_binds, found, accounted_mounts)
+    gaps += proc_net_file_gaps(proc, proc_net_files, found, current)
     return found, current, gaps
+
+
+def _on_procfs(path: str) -> bool:
+    """Whether the file at ``path`` (a /proc/PID/fd link, followed) is of a proc file system."""
+    import ctypes  # here: only a host where a descriptor looks like a /proc net file needs it
+
+    buffer = ctypes.create_string_buffer(512)  # struct statfs, f_type (a long) first
+    if _libc().statfs(os.fsencode(path), buffer) != 0:
+        return False
+    return ctypes.c_long.from_buffer(buffer).value == PROC_SUPER_MAGIC
+
+
+def proc_net_file_gaps(proc: str, held: list[tuple[int, str, str]], found: dict[tuple[int, int], Found],
+                       current: tuple[int, int] | None, timeout: float = 10.0) -> list[Gap]:
+    """A discovery gap for the open /proc net files (``held``: (pid, /proc/PID/fd/N, its link))
+    of a network namespace none found is.  Such a file holds the namespace it shows alive while it
+    is open (seq_open_net), after every process of it exited or went back (setns), and nothing
+    opens that namespace from it.  Each namespace has its own entries under /proc/PID/net, so a
+    file is of a namespace found when its inode is that of the same file of one: read through a
+    process in it, or, for one no process is in, by a forked child inside it."""
+    files = []
+    for pid, path, link in held:
+        try:
+            st = os.stat(path)
+        except OSError:
+            continue  # closed meanwhile, or exited
+        match = _PROC_NET_FILE.search(link)
+        if match is not None and stat.S_ISREG(st.st_mode) and _on_procfs(path):
+            files.append((pid, path, link, match.group(1), st.st_ino))
+    if not files:
+        return []
+    names = sorted({name for _pid, _path, _link, name, _inode in files})
+    known: set[int] = set()
+    unpeopled: list[Found] = []  # found namespaces no process (leader) is known to be in now
+    for key, entry in found.items():
+        base = f"{proc}/thread-self" if key == current else None
+        for pid in sorted(entry.pids)[:1] if base is None else []:
+            try:  # /proc/PID/net shows the namespace of PID's leader, which may be elsewhere
+                if os.stat(f"{proc}/{pid}/ns/net").st_ino == entry.inode:
+                    base = f"{proc}/{pid}"
+            except OSError:
+                pass
+        if base is None:
+            unpeopled.append(entry)
+            continue
+        for name in names:
+            try:
+                known.add(os.stat(f"{base}/net/{name}").st_ino)
+            except OSError:
+                continue
+    if unpeopled and any(inode not in known for *_rest, inode in files):
+        fds: list[tuple[int, int]] = []
+        try:
+            for index, entry in enumerate(unpeopled):
+                if entry.fd is not None:
+                    fds.append((index, os.dup(entry.fd)))
+                    continue
+                for path in entry.open_paths:
+                    try:
+                        fd = open_namespace(path)
+                    except OSError:
+                        continue
+                    if os.fstat(fd).st_ino == entry.inode:
+                        fds.append((index, fd))
+                        break
+                    os.close(fd)
+            try:
+                for result in enter_all(fds, timeout, stat_names=names).values():
+                    known.update(inode for inode in result.get("inodes") or [] if isinstance(inode, int))
+            except OSError:
+                pass  # not entered: their files are not known to be theirs, and are a gap below
+        finally:
+            for _index, fd in fds:
+                os.close(fd)
+    unknown = [f"{link} held by pid {pid} as {path}" for pid, path, link, _name, inode in files if inode not in known]
+    if not unknown:
+        return []
+    return [Gap(section="netns", path=("namespaces",),
+                reason=f"open /proc net files show a network namespace none found is ({'; '.join(unknown[:5])}"
+                       f"{f'; and {len(unknown) - 5} more' if len(unknown) > 5 else ''}): such a file holds its "
+                       "namespace alive and nothing opens that namespace from it: its listeners are not seen")]
+
+
+def unreached_bound_gaps(bound: dict[tuple[str, int], tuple[str, str | None, str]],
+                         found: dict[tuple[int, int], Found], read_mounts: set[int]) -> list[Gap]:
+    """A discovery gap for each network namespace an nsfs mount binds (``bound``: ("net", inode) ->
+    (mount point, the mountinfo it was read from, the mount namespace it is in)) that discovery did
+    not find, and each mount namespace one binds (("mnt", inode)) whose mounts were not read
+    (``read_mounts``: those read, through a process in it or entered): its mount point no longer
+    reaches it (a later mount over the point, or over a directory above it: ``mount -t tmpfs`` on
+    /run/netns, another namespace bound on the same file), so it cannot be opened there, and
+    nothing else holds it where discovery looks.  It is alive (the mount holds it), and the
+    listeners of the network namespace, or of those bound only in the mount namespace, are not
+    seen.  A mount gone meanwhile (its mountinfo read again, or the process it was read through
+    exited) is no gap: it took its namespace with it or left it to what holds it."""
+    seen = {entry.inode for entry in found.values()}
+    missing = {key: where for key, where in bound.items()
+               if key[1] not in (seen if key[0] == "net" else read_mounts)}
+    still: dict[str, set[tuple[str, str]]] = {}
+    for mountinfo in sorted({where[1] for where in missing.values() if where[1] is not None}):
+        try:
+            still[mountinfo] = set(nsfs_mounts(read_regular(mountinfo, MOUNTINFO_LIMIT)
+                                               .decode("utf-8", "surrogateescape")))
+        except OSError as exc:
+            if exc.errno in (errno.ENOENT, errno.ESRCH):  # the process read it through exited: not known to be there
+                still[mountinfo] = set()
+            continue  # otherwise not read again: kept, a gap
+    gaps = []
+    for (kind, inode), (point, mountinfo, space) in sorted(missing.items()):
+        if mountinfo in still and (point, f"{kind}:[{inode}]") not in still[mountinfo]:
+            continue
+        what = (f"network namespace net:[{inode}]", "its listeners are not seen") if kind == "net" else (
+            f"mount namespace mnt:[{inode}]", "network namespaces bound only there are not seen")
+        gaps.append(Gap(section="netns", path=("namespaces",),
+                        reason=f"the nsfs mount {point} of {space} binds {what[0]}, which that path no longer reaches "
+                               f"(a later mount covers it) and nothing else discovery looks at holds: {what[1]}"))
+    return gaps
 
 
 def _owned_by_initial_user_namespace(path: str) -> bool:
@@ -705,12 +923,30 @@ def _mount_namespace(proc: str, pid: int, mounts: dict[tuple[int, int], list[int
     mounts.setdefault((st.st_dev, st.st_ino), []).append(pid)
 
 
-def _other_mounts(proc: str, mounts: dict[tuple[int, int], list[int]], add: Any) -> list[Gap]:
+def _chrooted(proc: str, pid: int) -> bool:
+    """Whether ``pid``'s root is not the root of its mount namespace (chroot(2)): its
+    /proc/PID/mountinfo then lists only the mounts under that root.  Only at the top of a mount
+    tree is a root's ``..`` the root itself (a path walk climbs out of a directory, and out of a
+    mount to the one it is mounted on); False when that cannot be told (the process exited)."""
+    try:
+        root, above = os.stat(f"{proc}/{pid}/root"), os.stat(f"{proc}/{pid}/root/..")
+    except OSError:
+        return False
+    return (root.st_dev, root.st_ino) != (above.st_dev, above.st_ino)
+
+
+def _other_mounts(proc: str, mounts: dict[tuple[int, int], list[int]], add: Any,
+                  held_mounts: dict[int, str], nsfs_binds: dict[tuple[str, int], tuple[str, str | None, str]],
+                  unrooted: dict[int, str]) -> list[Gap]:
     """Add the network namespaces bound (nsfs mounts) in mount namespaces other than the
     collector's: ``ip netns add`` run in a private mount namespace (a service's PrivateMounts, an
     engine started in a mount namespace of its own) binds one only there, and with no process in
     it nothing else shows it.  Each is read through a process of that mount namespace
-    (``/proc/PID/mountinfo``) and opened through its root (``/proc/PID/root/POINT``)."""
+    (``/proc/PID/mountinfo``) and opened through its root (``/proc/PID/root/POINT``).  A mount
+    namespace bound there is put in ``held_mounts``, by a path that opens it; each network
+    namespace bound there in ``nsfs_binds`` (:func:`unreached_bound_gaps`).  One whose every process
+    is chrooted (:func:`_chrooted`), whose mountinfo hides what is bound outside that root, is put
+    in ``unrooted`` (inode -> a path that opens it) instead, to be entered."""
     try:
         st = os.stat(f"{proc}/self/ns/mnt")
         own: tuple[int, int] | None = (st.st_dev, st.st_ino)
@@ -721,7 +957,11 @@ def _other_mounts(proc: str, mounts: dict[tuple[int, int], list[int]], add: Any)
         if key == own:
             continue
         why = ""
+        chrooted = ""  # the namespace file of a process of it whose root is not the namespace's
         for pid in pids:  # a process of it that has not exited
+            if _chrooted(proc, pid):
+                chrooted = chrooted or f"{proc}/{pid}/ns/mnt"
+                continue
             try:
                 text = read_regular(f"{proc}/{pid}/mountinfo", MOUNTINFO_LIMIT).decode("utf-8", "surrogateescape")
             except OSError as exc:
@@ -734,8 +974,14 @@ def _other_mounts(proc: str, mounts: dict[tuple[int, int], list[int]], add: Any)
             # their own (a user namespace) and bind a namespace of theirs at /run/netns/NAME or at
             # a container's sandbox path there; theirs is still found and judged, by its inode.
             trusted = _owned_by_initial_user_namespace(f"{proc}/{pid}/ns/mnt")
-            for point in nsfs_mount_points(text):
+            for point, root in nsfs_mounts(text):
                 path = f"{proc}/{pid}/root{point}"
+                bound = bound_namespace(root)
+                if bound is not None and bound[0] == "mnt":
+                    held_mounts.setdefault(bound[1], path)
+                    nsfs_binds.setdefault(bound, (point, f"{proc}/{pid}/mountinfo",
+                                                 f"mount namespace mnt:[{key[1]}] (pid {pid})"))
+                    continue
                 try:
                     if _is_net_namespace(path):
                         directory, _, name = point.rpartition("/")
@@ -748,12 +994,211 @@ def _other_mounts(proc: str, mounts: dict[tuple[int, int], list[int]], add: Any)
                         gaps.append(Gap(section="netns", path=("namespaces",),
                                         reason=f"nsfs mount {point} of mount namespace mnt:[{key[1]}] (pid {pid}): "
                                                f"{exc.strerror or exc}: its namespace is not seen"))
+                        continue
+                if bound is not None:
+                    nsfs_binds.setdefault(bound, (point, f"{proc}/{pid}/mountinfo",
+                                                 f"mount namespace mnt:[{key[1]}] (pid {pid})"))
             break
+        else:
+            if chrooted:
+                # no process of it that is not chrooted could be read: read from the namespace's
+                # own root instead (entered, which also says why, if that fails)
+                unrooted[key[1]] = chrooted
+                why = ""
         if why:
             gaps.append(Gap(section="netns", path=("namespaces",),
                             reason=f"the mounts of mount namespace mnt:[{key[1]}] could not be read ({why}): "
                                    "network namespaces bound only there are not seen"))
     return gaps
+
+
+def _held_mount_namespaces(proc: str, mounts: dict[tuple[int, int], list[int]], held_mounts: dict[int, str],
+                           found: dict[tuple[int, int], Found],
+                           nsfs_binds: dict[tuple[str, int], tuple[str, str | None, str]],
+                           unrooted: frozenset[int] = frozenset(), accounted: set[int] | None = None,
+                           timeout: float = 10.0) -> list[Gap]:
+    """Add the network namespaces bound in mount namespaces no process is in: one only a thread is
+    in, or one held by a bind mount of its namespace file (``unshare --mount=FILE``; snapd keeps
+    each snap's so) or by a descriptor after its processes exited (``held_mounts``: inode -> a path
+    that opens it; those a process's mountinfo was read for are skipped).  Its
+    mounts have no ``/proc/PID/mountinfo`` to read, and ``ip netns add`` run in it bound a network
+    namespace there only, whose listeners (a VXLAN device's socket: the kernel's, held by no
+    descriptor) nothing else shows.  A forked child enters each (:func:`_read_mount_namespaces`);
+    a mount namespace bound inside one is read in turn.  Each network and mount namespace bound in
+    one is put in ``nsfs_binds`` (:func:`unreached_bound_gaps`), and each mount namespace read (or
+    why not said) in ``accounted``.  Those of ``unrooted``, whose every process
+    is chrooted, are entered too (from the namespace's root, setns shows all its mounts)."""
+    # read through a process in it (the collector's own too)
+    read = {inode for _device, inode in mounts if inode not in unrooted}
+    try:
+        read.add(os.stat(f"{proc}/self/ns/mnt").st_ino)
+    except OSError:
+        pass
+    # those whose mounts were read, or why not said: the caller says so of the others nsfs mounts bind
+    accounted = set() if accounted is None else accounted
+    accounted |= read
+    gaps: list[Gap] = []
+    waiting: list[tuple[int, int, str]] = []  # (inode, descriptor, where it is held)
+    for inode, path in sorted(held_mounts.items()):
+        if inode in read:
+            continue
+        read.add(inode)
+        try:
+            fd = open_namespace(path)
+        except OSError as exc:
+            if exc.errno not in (errno.ENOENT, errno.ESRCH, errno.EINVAL):  # unmounted, closed or reused meanwhile
+                gaps.append(Gap(section="netns", path=("namespaces",),
+                                reason=f"mount namespace mnt:[{inode}], which no process is in, could not be opened "
+                                       f"({path}: {exc.strerror or exc}): network namespaces bound only there are "
+                                       "not seen"))
+                accounted.add(inode)  # said: no second gap for its mount point
+            continue
+        if os.fstat(fd).st_ino != inode:
+            os.close(fd)  # another namespace there now: the one read is gone
+            continue
+        waiting.append((inode, fd, path))
+    while waiting:
+        accounted.update(inode for inode, _fd, _where in waiting)
+        trusted = []
+        for _inode, fd, _where in waiting:
+            try:
+                trusted.append(owning_user_namespace(fd) == PROC_USER_INIT_INO)
+            except OSError:
+                trusted.append(False)
+        try:
+            results = _read_mount_namespaces([fd for _inode, fd, _where in waiting], timeout)
+        except OSError as exc:  # no child (fork, socketpair refused): each is a gap
+            results = [([], f"no child to enter it: {exc.strerror or exc}") for _waiting in waiting]
+        finally:
+            for _inode, fd, _where in waiting:
+                os.close(fd)
+        next_round: list[tuple[int, int, str]] = []
+        for (inode, _fd, where), names_trusted, (opened, error) in zip(waiting, trusted, results):
+            if error:
+                gaps.append(Gap(section="netns", path=("namespaces",),
+                                reason=f"mount namespace mnt:[{inode}], which no process is in (held by {where}), "
+                                       f"could not be read: {error}: network namespaces bound only there are not seen"))
+            for kind, point, bound_inode, fd in opened:
+                nsfs_binds.setdefault((kind, bound_inode), (point, None, f"mount namespace mnt:[{inode}], which no "
+                                                                        f"process is in (held by {where})"))
+                if fd is None:
+                    continue
+                st = os.fstat(fd)
+                if kind == "mnt":
+                    if st.st_ino in read:
+                        os.close(fd)
+                    else:
+                        read.add(st.st_ino)
+                        next_round.append((st.st_ino, fd, f"{point} in mount namespace mnt:[{inode}]"))
+                    continue
+                entry = found.get((st.st_dev, st.st_ino))
+                if entry is None:
+                    entry = found[(st.st_dev, st.st_ino)] = Found(st.st_dev, st.st_ino, fd=fd)
+                else:
+                    os.close(fd)
+                if names_trusted:  # as in _other_mounts: a name is kept only from a mount namespace root made
+                    entry.paths.add(point)
+                    directory, _, name = point.rpartition("/")
+                    if directory == RUN_NETNS:
+                        entry.names.add(name)
+        waiting = next_round
+    return gaps
+
+
+def _read_mount_namespaces(fds: list[int], timeout: float) -> list[tuple[list[tuple[str, str, int, int | None]],
+                                                                          str | None]]:
+    """For each mount namespace of ``fds``: the network and mount namespaces bound there (nsfs
+    mounts), as (``"net"`` or ``"mnt"``, mount point, the inode its root names, a descriptor of it
+    or None where the mount point does not reach it), and why it could not be read (None: it was).  A forked child enters each in turn (setns needs a single thread) and
+    reads its ``/proc/self/mountinfo`` through the collector's /proc (the mount namespace may
+    mount none); the descriptors come back by SCM_RIGHTS.  The parent's mount namespace is never
+    changed."""
+    _load_libc()
+    results: list[tuple[list[tuple[str, str, int, int | None]], str | None]] = [([], None) for _fd in fds]
+    ended = [False] * len(fds)
+    parent_end, child_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    proc_fd = os.open("/proc", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    pid = os.fork()
+    if pid == 0:  # the child: never returns into the caller's code
+        status = 0
+        try:
+            parent_end.close()
+            _mount_child(fds, proc_fd, child_end)
+        except BaseException:  # noqa: BLE001 - nothing may unwind into the parent's stack
+            status = 1
+        finally:
+            os._exit(status)
+    child_end.close()
+    os.close(proc_fd)
+    deadline = time.monotonic() + timeout * max(1, len(fds))
+    try:
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                os.kill(pid, signal.SIGKILL)
+                break
+            parent_end.settimeout(remaining)
+            try:
+                data, received, _flags, _address = socket.recv_fds(parent_end, 1 << 16, 1, socket.MSG_CMSG_CLOEXEC)
+            except TimeoutError:
+                continue
+            if not data:
+                break
+            try:
+                message = json.loads(data)
+                index = int(message["index"])
+            except (ValueError, KeyError, TypeError):
+                for fd in received:
+                    os.close(fd)
+                continue
+            if message.get("end"):
+                ended[index] = True
+            elif message.get("error"):
+                results[index] = (results[index][0], str(message["error"]))
+            elif message.get("kind") in ("net", "mnt"):
+                results[index][0].append((str(message["kind"]), str(message["point"]), int(message["inode"]),
+                                          received[0] if received else None))
+                received = received[1:]
+            for fd in received:
+                os.close(fd)
+    finally:
+        parent_end.close()
+        os.waitpid(pid, 0)
+    return [(opened, error or (None if done else "the child that reads it ended before it was read whole "
+                               "(timeout or crash)"))
+            for (opened, error), done in zip(results, ended)]
+
+
+def _mount_child(fds: list[int], proc_fd: int, out: socket.socket) -> None:
+    """In the forked child of :func:`_read_mount_namespaces`: enter each mount namespace in turn,
+    send each network and mount namespace bound there, with a descriptor of it where its mount
+    point reaches it, then one end message."""
+    for index, fd in enumerate(fds):
+        try:
+            _setns(fd, CLONE_NEWNS)
+            text = read_regular("self/mountinfo", MOUNTINFO_LIMIT, dir_fd=proc_fd).decode("utf-8", "surrogateescape")
+        except OSError as exc:
+            out.send(json.dumps({"index": index, "error": f"{type(exc).__name__}: {exc}"}).encode())
+            out.send(json.dumps({"index": index, "end": True}).encode())
+            continue
+        for point, root in nsfs_mounts(text):
+            bound = bound_namespace(root)
+            if bound is None:
+                continue
+            message = json.dumps({"index": index, "kind": bound[0], "point": point, "inode": bound[1]}).encode()
+            try:
+                opened = open_namespace(point)
+            except OSError:
+                out.send(message)  # not reached by its mount point: the parent's check of what is bound says so
+                continue
+            try:
+                if os.fstat(opened).st_ino == bound[1]:
+                    socket.send_fds(out, [message], [opened])
+                else:
+                    out.send(message)
+            finally:
+                os.close(opened)
+        out.send(json.dumps({"index": index, "end": True}).encode())
 
 
 # ---------------------------------------------------------------- inside a namespace (child only)
@@ -781,12 +1226,12 @@ def _load_libc() -> None:
         _libc()
 
 
-def _setns(fd: int) -> None:
+def _setns(fd: int, kind: int = CLONE_NEWNET) -> None:
     setns = getattr(os, "setns", None)
     if setns is not None:  # Python 3.12+
-        setns(fd, CLONE_NEWNET)
+        setns(fd, kind)
         return
-    if _libc().setns(fd, CLONE_NEWNET) != 0:
+    if _libc().setns(fd, kind) != 0:
         import ctypes
 
         code = ctypes.get_errno()
@@ -965,11 +1410,12 @@ def identities_changed(listeners: list[dict[str, Any]], again: dict[str, Any] | 
 
 
 def _child(targets: list[tuple[int, int]], write_fd: int, timeout: float, identities_only: bool = False,
-           runner: Any = None, ask_ids: list[int] | None = None) -> None:
+           runner: Any = None, ask_ids: list[int] | None = None, stat_names: list[str] | None = None) -> None:
     """In the forked child: enter each namespace in turn and write one JSON line per namespace
-    (with ``ask_ids``: only the id it gives the namespace of each of those descriptors)."""
+    (with ``ask_ids``: only the id it gives the namespace of each of those descriptors; with
+    ``stat_names``: only the inode of each of those files under its /proc/thread-self/net)."""
     known: list[tuple[int, int]] = []
-    if not identities_only and ask_ids is None:  # where a veth's peer may be: the collector's own namespace first
+    if not identities_only and ask_ids is None and stat_names is None:  # where a veth's peer may be: the collector's own namespace first
         try:
             own = open_namespace("/proc/thread-self/ns/net")
             known.append((own, os.fstat(own).st_ino))
@@ -985,6 +1431,9 @@ def _child(targets: list[tuple[int, int]], write_fd: int, timeout: float, identi
             _setns(fd)
             if ask_ids is not None:
                 line = {"index": index, "entered": True, "ids": [_id_or_none(fd, timeout) for fd in ask_ids]}
+            elif stat_names is not None:
+                line = {"index": index, "entered": True, "inodes": [_inode_or_none(f"/proc/thread-self/net/{name}")
+                                                                    for name in stat_names]}
             else:
                 line = {"index": index, "entered": True,
                         **(listener_identities_here(timeout) if identities_only else read_here(timeout, runner, known))}
@@ -993,6 +1442,13 @@ def _child(targets: list[tuple[int, int]], write_fd: int, timeout: float, identi
         data = (json.dumps(line) + "\n").encode()
         while data:
             data = data[os.write(write_fd, data):]
+
+
+def _inode_or_none(path: str) -> int | None:
+    try:
+        return os.stat(path).st_ino
+    except OSError:
+        return None
 
 
 def _id_or_none(fd: int, timeout: float) -> int | None:
@@ -1004,7 +1460,8 @@ def _id_or_none(fd: int, timeout: float) -> int | None:
 
 
 def enter_all(fds: list[tuple[int, int]], timeout: float, identities_only: bool = False,
-              runner: Any = None, ask_ids: list[int] | None = None) -> dict[int, dict[str, Any]]:
+              runner: Any = None, ask_ids: list[int] | None = None,
+              stat_names: list[str] | None = None) -> dict[int, dict[str, Any]]:
     """Run :func:`_child` over ``(index, fd)`` pairs in one forked child; its results by index.
     A namespace with no result (the child died or ran out of time) is absent.  ``runner``: the
     target whose programs read each namespace's TPROXY rules."""
@@ -1025,7 +1482,7 @@ def enter_all(fds: list[tuple[int, int]], timeout: float, identities_only: bool 
         status = 0
         try:
             os.close(read_fd)
-            _child(fds, write_fd, timeout, identities_only, runner, ask_ids)
+            _child(fds, write_fd, timeout, identities_only, runner, ask_ids, stat_names)
         except BaseException:  # noqa: BLE001 - nothing may unwind into the parent's stack
             status = 1
         finally:
@@ -1242,7 +1699,7 @@ def unfound_peer_gaps(proc: str, order: list[Found], current: tuple[int, int] | 
     macvlan of a host link) that none found has, and one a veth of another namespace read leads
     into (the id it names its peer's namespace by, IFLA_LINK_NETNSID, matched none found:
     :func:`with_peer_namespaces`).  Such a namespace is held by nothing discovery looks at (a socket
-    in flight in a unix socket's queue, an open ``/proc/PID/net`` file, a sysfs mount made in it),
+    in flight in a unix socket's queue, a socket only a memory mapping holds),
     and its listeners are never judged.  ``links_by_index``: the links read in each namespace (by
     its index in ``order``); ``fds``: (index, descriptor) of each namespace opened (the collector's
     own is not among them).
@@ -1298,15 +1755,14 @@ def unfound_peer_gaps(proc: str, order: list[Found], current: tuple[int, int] | 
         gaps.append(Gap(section="netns", path=("namespaces",),
                         reason=f"the collector's network namespace net:[{order[here].inode}] gives id {nsid} to "
                                f"a namespace none found is{unopened} ({through}): one held by nothing discovery "
-                               "looks at (a socket in flight in a unix socket's queue, an open "
-                               "/proc/PID/net file, a sysfs mount made in it), whose listeners are not seen"))
+                               "looks at (a socket in flight in a unix socket's queue, a socket only a memory "
+                               "mapping holds), whose listeners are not seen"))
     for index, name, nsid in nested:
         gaps.append(Gap(section="netns", path=("namespaces",),
                         reason=f"the peer of veth {name} in network namespace net:[{order[index].inode}] "
                                f"is in a namespace none found is (id {nsid} there{unopened}): "
                                "one held by nothing discovery looks at (a socket in flight in a unix socket's "
-                               "queue, an open /proc/PID/net file, a sysfs mount made in "
-                               "it), whose listeners are not seen"))
+                               "queue, a socket only a memory mapping holds), whose listeners are not seen"))
     return gaps
 
 

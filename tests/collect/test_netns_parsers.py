@@ -12,7 +12,7 @@ import pytest
 from auditor.checks.net_bind_addresses import BindAddressParams, net_bind_addresses
 from auditor.collect import rtnetlink
 from auditor.collect.nat import parse_iptables_save, parse_nft_ruleset
-from auditor.collect.netns import container_of, nsfs_mount_points
+from auditor.collect.netns import bound_namespace, container_of, nsfs_mount_points, nsfs_mounts
 from auditor.model.facts import (
     Gap,
     LoopbackDrop,
@@ -34,6 +34,17 @@ def test_nsfs_mount_points_unescape_and_ignore_other_file_systems():
             "37 25 0:4 net:[4026532300] /run/netns/with\\040space rw - nsfs nsfs rw\n"
             "22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw\n")
     assert nsfs_mount_points(text) == ["/run/docker/netns/0b2a8016ef3a", "/run/netns/with space"]
+
+
+def test_the_root_of_an_nsfs_mount_names_the_namespace_it_binds():
+    text = ("36 25 0:4 net:[4026532184] /run/netns/a rw - nsfs nsfs rw\n"
+            "37 25 0:4 mnt:[4026532300] /run/snapd/ns/lxd.mnt rw - nsfs nsfs rw\n"
+            "38 25 0:4 uts:[4026532301] /tmp/uts rw - nsfs nsfs rw\n"
+            "39 25 0:4 / /tmp/old rw - nsfs nsfs rw\n")
+    mounts = nsfs_mounts(text)
+    assert mounts == [("/run/netns/a", "net:[4026532184]"), ("/run/snapd/ns/lxd.mnt", "mnt:[4026532300]"),
+                      ("/tmp/uts", "uts:[4026532301]"), ("/tmp/old", "/")]
+    assert [bound_namespace(root) for _point, root in mounts] == [("net", 4026532184), ("mnt", 4026532300), None, None]
 
 
 def test_container_ids_from_cgroup_paths():

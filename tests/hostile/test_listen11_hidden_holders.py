@@ -326,7 +326,7 @@ def test_a_namespace_only_a_ring_slot_holds_is_a_gap_not_silence():
         _stop(process)
     assert int(line) not in {entry.inode for entry in found.values()}
     [reason] = [gap.reason for gap in gaps if "io_uring" in gap.reason]
-    assert reason.startswith("the network namespace of sockets of transports that can listen could not be asked "
+    assert reason.startswith("the network namespace of sockets no dump placed could not be asked "
                              "for (held only in an io_uring's registered files (no descriptor of it to copy) for 1 "
                              "sockets (e.g. socket:[")
     assert f"of pid {process.pid})): namespaces only such sockets hold are not seen" in reason
