@@ -42,7 +42,11 @@ SNAPSHOT_SCHEMA: Final = "lbaudit/snapshot"
 # 1.7: whether the kernel's x32 syscall ABI is usable (``AuditFacts.x32``).
 # 1.8: each namespace's local routes (``NetNamespace.local_routes``: AnyIP prefixes), and a veth's
 # peer paired by the id of the peer's namespace (IFLA_LINK_NETNSID), not by ifindex.
-SNAPSHOT_SCHEMA_VERSION: Final = "1.8"
+# 1.9: the audit daemon's ``stopped`` state (SIGSTOP, a debugger: 1.8 and earlier recorded such a
+# daemon as running) and its arguments (``AuditDaemonProcess.args``), the command that starts it at
+# boot (``AuditFacts.auditd_exec_start``), and local routes only of the tables a routing rule looks
+# up (1.8 recorded every table's: read as they are, which can only fail more).
+SNAPSHOT_SCHEMA_VERSION: Final = "1.9"
 # The versions whose listeners record IP_TRANSPARENT only when it is set (None: clear or unknown,
 # which the rest of the file tells apart: auditor/checks/_transparency.py).
 TRANSPARENT_WHEN_SET_VERSIONS: Final = ("1.0", "1.1")
@@ -929,7 +933,7 @@ class Facts(StrictModel):
 
 class HostSnapshot(StrictModel):
     schema_: Literal["lbaudit/snapshot"] = Field(SNAPSHOT_SCHEMA, alias="schema")
-    schema_version: Literal["1.0", "1.1", "1.2", "1.3", "1.4", "1.5", "1.6", "1.7", "1.8"] = SNAPSHOT_SCHEMA_VERSION
+    schema_version: Literal["1.0", "1.1", "1.2", "1.3", "1.4", "1.5", "1.6", "1.7", "1.8", "1.9"] = SNAPSHOT_SCHEMA_VERSION
     provenance: Provenance
     facts: Facts
     gaps: list[Gap] = Field(default_factory=empty_list)

@@ -14,6 +14,7 @@ import json
 
 import pytest
 
+from auditor.storage.snapshot import SUPPORTED_VERSIONS
 from tests.cli import run_cli
 from tests.evidence_fixtures import make_evidence, write_evidence_file
 
@@ -23,15 +24,16 @@ from tests.evidence_fixtures import make_evidence, write_evidence_file
 def test_evidence_around_a_newer_snapshot_is_refused_as_unsupported(tmp_path, command):
     path, raw = write_evidence_file(tmp_path / "scan", make_evidence())
     data = json.loads(raw)
-    data["snapshot"]["schema_version"] = "1.9"
-    data["snapshot"]["facts"]["a_section_of_1_9"] = {"new": True}  # what a newer collector adds
+    newer = f"1.{int(SUPPORTED_VERSIONS[-1].split('.')[1]) + 1}"  # one past the newest this lbaudit reads
+    data["snapshot"]["schema_version"] = newer
+    data["snapshot"]["facts"]["a_section_of_a_newer_version"] = {"new": True}  # what a newer collector adds
     path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
     run = run_cli(*command, path, timeout=60)
 
     assert run.returncode == 2, (run.stdout, run.stderr)
     assert run.stderr.startswith(
-        f"lbaudit: {path}: an lbaudit evidence file whose snapshot is of schema version '1.9', which is not supported "
-        "by this lbaudit (supported: 1.0, 1.1, 1.2, 1.3, 1.4, 1.5, 1.6, 1.7, 1.8): it was written by a newer "
+        f"lbaudit: {path}: an lbaudit evidence file whose snapshot is of schema version '{newer}', which is not "
+        f"supported by this lbaudit (supported: {', '.join(SUPPORTED_VERSIONS)}): it was written by a newer "
         "lbaudit\n"), run.stderr
     assert run.stdout == ""

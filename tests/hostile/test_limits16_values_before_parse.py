@@ -36,7 +36,7 @@ def _values(data: Any) -> int:
 def test_a_snapshot_of_millions_of_short_strings_is_refused_before_it_is_parsed(tmp_path: Path):
     strings = 3_000_000
     path = tmp_path / "strings.snapshot.json"
-    path.write_bytes(b'{"schema":"lbaudit/snapshot","schema_version":"1.8","junk":[' +
+    path.write_bytes(b'{"schema":"lbaudit/snapshot","schema_version":"1.9","junk":[' +
                      b",".join(b'"%x"' % number for number in range(strings)) + b"]}")
     result, peak = run_measuring_peak(tmp_path / "peak", "evaluate", "--snapshot", path, "--policy", POLICY, "-o", tmp_path / "e.json", "-q")
     assert result.returncode == 2, result.stdout + result.stderr
