@@ -30,7 +30,6 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlch
 from auditor.errors import Busy, InputError, LbauditError
 from auditor.history import schema as t
 from auditor.history.location import SUPPORTED_SCHEMES, is_url
-from auditor.storage.jsonfile import loads_strict
 from auditor.text import inventory_host
 
 if TYPE_CHECKING:
@@ -704,7 +703,10 @@ def _collected_at(raw: bytes, name: str) -> datetime:
     whole document validated for one time cost a fleet run a parse of each host's last evidence."""
     try:
         # The strict reader, as every JSON lbaudit reads: a store's file may be anyone's (json.loads
-        # raised RecursionError, a traceback, on a document nested 100,000 deep).
+        # raised RecursionError, a traceback, on a document nested 100,000 deep).  Imported here:
+        # its module brings pydantic, which history list and trend do without.
+        from auditor.storage.jsonfile import loads_strict
+
         text = loads_strict(raw)["snapshot"]["provenance"]["collected_at"]
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
@@ -2415,6 +2417,7 @@ def read_export(raw: bytes, name: str) -> list[ExportEntry]:
     export entry, or whose evidence or signature does not hold, is an InputError naming FILE:LINE
     (a signature over other evidence: EvidenceChangedSinceSigned, exit 10)."""
     from auditor.attest.signing import EvidenceChangedSinceSigned
+    from auditor.storage.jsonfile import loads_strict
 
     entries: list[ExportEntry] = []
     ids: dict[int, str] = {}
