@@ -1418,14 +1418,14 @@ def _started(run: dict[str, Any]) -> datetime:
 def _latest_runs(store: Any, policy: str | None, moment: datetime
                  ) -> tuple[dict[tuple[str, str], list[dict[str, Any]]], list[tuple[tuple[str, str], dict[str, Any]]]]:
     """Each host's (and policy's) two latest runs, newest first, and the runs passed over as dated
-    ahead of ``moment``: started, or over facts collected, more than the store's FUTURE_TOLERANCE
-    after it.  Recorded before the store refused such runs (an edited file imported: facts of year
-    2999), one sorted first, or was taken as the later scan, and stood as its host's latest run, its
-    verdict the host's for ever, whatever the host's genuine runs said since; the fleet's replay
-    check passes them over too (HistoryStore.newest_collection)."""
-    from auditor.history.store import FUTURE_TOLERANCE
+    ahead (auditor.history.store.run_dated_ahead, the rule of every choice of a latest run): started,
+    or over facts collected, more than the store's FUTURE_TOLERANCE after ``moment``, or over facts
+    collected after they were evaluated.  Recorded before the store refused such runs (an edited file
+    imported: facts of year 2999), one sorted first, or was taken as the later scan, and stood as its
+    host's latest run, its verdict the host's for ever, whatever the host's genuine runs said since;
+    the fleet's replay check passes them over too (HistoryStore.newest_collection)."""
+    from auditor.history.store import run_dated_ahead
 
-    limit = moment + FUTURE_TOLERANCE
     chains: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for run in store.list_runs(policy=policy):  # newest first
         chains.setdefault((_identity_of(run), run["policy"]["id"]), []).append(run)
@@ -1442,8 +1442,9 @@ def _latest_runs(store: Any, policy: str | None, moment: datetime
             seen[chain] += 1
             if run["id"] not in collected:
                 continue  # pruned since it was listed: not a run of the store now
-            if max(_started(run), collected[run["id"]]) > limit:
-                ahead.append((chain, {**run, "collected_at": _utc_text(collected[run["id"]])}))
+            why = run_dated_ahead(_started(run), collected[run["id"]], moment)
+            if why is not None:
+                ahead.append((chain, {**run, "collected_at": _utc_text(collected[run["id"]]), "dated_ahead": why}))
             else:
                 latest[chain].append(run)
     return {chain: runs for chain, runs in latest.items() if runs}, ahead
@@ -1622,9 +1623,9 @@ def fleet_report(store: Any, *, policy: str | None = None, stale_days: int = 7, 
         rows.append({"host": host, "policy": runs[0]["policy"], "run_id": None, "started_at": runs[0]["started_at"],
                      "finished_at": None, "verdict": None, "exit_code": int(ExitCode.USAGE), "counts": {},
                      "failing_rules": [], "controls": {}, "signed": False, "evidence": None,
-                     "error": f"its only {'run is' if len(runs) == 1 else 'runs are'} dated ahead of this report's "
-                              f"clock ({_ahead_text(runs)}): not taken as its latest, so no run stands for the host "
-                              "now (retire or prune them)"})
+                     "error": f"its only {'run is' if len(runs) == 1 else 'runs are'} dated ahead"
+                              f"{_ahead_of_what(runs)} ({_ahead_text(runs)}): not taken as its latest, so no run "
+                              "stands for the host now (retire or prune them)"})
         host_controls = satisfied.setdefault(host, {})
         for control_id in sorted({c for row in rows if row["verdict"] is not None and row["policy"]["id"] == policy_id
                                   for c in row["controls"]}):
@@ -1658,14 +1659,24 @@ def fleet_report(store: Any, *, policy: str | None = None, stale_days: int = 7, 
         "hosts": rows,  # each host's latest run, in the fleet summary's row form
         # runs passed over as dated ahead of the report's clock (_latest_runs), by host and policy
         "dated_ahead": sorted(({"host": names.get(identity, _host_of(run)), "policy": policy_id, "run": run["id"],
-                                "started_at": run["started_at"], "collected_at": run["collected_at"]}
+                                "started_at": run["started_at"], "collected_at": run["collected_at"],
+                                "reason": run["dated_ahead"]}
                                for (identity, policy_id), run in ahead),
                               key=lambda row: (row["host"], row["policy"], row["run"])),
     }
 
 
+def _ahead_of_what(runs: list[dict[str, Any]]) -> str:
+    from auditor.history.store import AHEAD_OF_CLOCK
+
+    return " of this report's clock" if all(run["dated_ahead"] == AHEAD_OF_CLOCK for run in runs) else ""
+
+
 def _ahead_text(runs: list[dict[str, Any]]) -> str:
+    from auditor.history.store import AHEAD_OF_CLOCK
+
     return "; ".join(f"run {run['id']}: started {run['started_at']}, facts collected {run['collected_at']}"
+                     + ("" if run["dated_ahead"] == AHEAD_OF_CLOCK else " (after it was evaluated)")
                      for run in runs[:5]) + (f"; ... {len(runs) - 5} more" if len(runs) > 5 else "")
 
 

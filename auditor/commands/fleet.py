@@ -144,9 +144,10 @@ def report(store: str | None, policy_id: str | None, stale_days: int, top: int, 
     A host retired with history retire is listed as retired only, until it records a run again.
     A host the latest fleet run (evaluate --record) expected and could not judge is "not_scanned",
     with the reason, not listed by its last judged run.
-    A run started, or over facts collected, more than an hour ahead of this clock (recorded before
-    the store refused such runs) is not taken as its host's latest run, and is named on standard
-    error; a host with no other run is "not_scanned".
+    A run started, or over facts collected, more than an hour ahead of this clock, or over facts
+    collected after it was evaluated (recorded before the store refused such runs) is not taken as
+    its host's latest or previous run, and is named on standard error; a host with no other run is
+    "not_scanned".
     Exit 1 when a host regressed, else 3 when a host was not scanned in the latest fleet run, else 0.
     """
     import json
@@ -164,12 +165,13 @@ def report(store: str | None, policy_id: str | None, stale_days: int, top: int, 
             plan_outputs([("fleet overview", html_path)], inputs=[("history store", path) for path in opened.files],
                          force=force)
         data = fleet_report(opened, policy=policy_id, stale_days=stale_days, top=top)
+    from auditor.history.store import dated_ahead_words
     from auditor.text import one_line
 
     for row in data["dated_ahead"]:  # as fleet evaluate --record's replay check says it
         click.echo(f"lbaudit: warning: host {one_line(repr(row['host']))}: its run {row['run']} in the history store "
-                   f"started {row['started_at']} over facts collected {row['collected_at']}, ahead of this report's "
-                   "clock: not taken as its latest run (retire or prune that run)", err=True)
+                   f"started {row['started_at']} over facts collected {row['collected_at']}, "
+                   f"{dated_ahead_words(row['reason'])}: not taken as its latest run (retire or prune that run)", err=True)
     if html_path is not None:
         from auditor.fleet import report_as_summary
         from auditor.report.fleet_html import render_fleet_html

@@ -148,6 +148,41 @@ def _dated_ahead(started: datetime, collected: datetime, now: datetime) -> str |
     return None
 
 
+# Why a recorded run stands for no moment of its host (run_dated_ahead): dated ahead of the clock
+# that reads the store, or over facts collected after it was evaluated.
+AHEAD_OF_CLOCK = "ahead of the clock"
+FACTS_AFTER_EVALUATION = "facts collected after it was evaluated"
+
+
+def run_dated_ahead(started: datetime, collected: datetime, now: datetime) -> str | None:
+    """Why a recorded run that started at ``started`` over facts collected at ``collected`` cannot
+    be its host's latest or previous run at ``now`` (:data:`AHEAD_OF_CLOCK` or
+    :data:`FACTS_AFTER_EVALUATION`), or None: the rule every choice of "the latest run" and "the
+    previous run" applies (fleet report, history diff, list's mark, prune --keep-last; the fleet's
+    replay check, which asks only when a host's facts were last collected, passes over the runs whose
+    facts are dated ahead of the clock).  Such a run was recorded before the store refused them (:func:`dated_ahead`; an
+    edited file imported).  Dated ahead, it sorted first, or was taken as the later scan, and stood
+    as its host's latest run for ever; over facts collected after it ran (in the past, so no clock
+    catches it), the comparison of two runs by their facts (auditor.analysis.diff.reversed_order)
+    took it as the later scan of a host whose genuine runs started after it.  Times in UTC (a naive
+    one is UTC); FUTURE_TOLERANCE of skew between two machines' clocks is allowed."""
+    started, collected, limit = _aware_utc(started), _aware_utc(collected), _aware_utc(now) + FUTURE_TOLERANCE
+    if started > limit or collected > limit:
+        return AHEAD_OF_CLOCK
+    if collected > started + FUTURE_TOLERANCE:
+        return FACTS_AFTER_EVALUATION
+    return None
+
+
+def dated_ahead_words(reason: str) -> str:
+    """How a report (fleet report, history diff, history list) says why a run was passed over."""
+    return "ahead of this report's clock" if reason == AHEAD_OF_CLOCK else "after it was evaluated"
+
+
+def _ids_text(ids: list[int]) -> str:
+    return "run " + ", ".join(str(i) for i in ids[:10]) + (f", ... {len(ids) - 10} more" if len(ids) > 10 else "")
+
+
 def host_key(machine_id: str | None, hostname: str, inventory_name: str | None = None) -> str:
     """What makes two runs one host's: the inventory name when a fleet gives one (hosts that share a
     machine, such as containers or network namespaces, share its machine id and often its host name;
@@ -485,6 +520,15 @@ class CollectionsRecorded(NamedTuple):
     ahead: list[tuple[int, datetime]]
 
 
+class LastTwo(NamedTuple):
+    """What :meth:`HistoryStore.last_two` chose: the earlier and the later of a host's last two runs
+    that stand, and the later runs passed over as dated ahead (run, started_at, collected_at, reason)."""
+
+    before: int
+    after: int
+    passed_over: list[dict[str, Any]]
+
+
 @dataclass(frozen=True)
 class PreparedRun:
     """One run as the store records it, everything that needs no database already done: its
@@ -616,10 +660,12 @@ class PruneReport:
     kept_attested: list[int] = field(default_factory=list)
     orphan_evidence: int = 0
     dry_run: bool = False
+    # runs not counted among the newest --keep-last of their host (run_dated_ahead), by id
+    dated_ahead: list[int] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {"dry_run": self.dry_run, "pruned": self.pruned, "kept_attested": self.kept_attested,
-                "orphan_evidence_removed": self.orphan_evidence}
+                "orphan_evidence_removed": self.orphan_evidence, "dated_ahead": self.dated_ahead}
 
 
 @dataclass(frozen=True)
@@ -1706,15 +1752,20 @@ class HistoryStore:
                              + "); the store was edited outside lbaudit: lbaudit history verify names every break")
         return run
 
-    def last_two(self, host: str | None, policy: str | None) -> tuple[int, int]:
-        """The ids of the last two runs of one host and policy; the host and policy may be left out
-        when the store holds only one of them."""
+    def last_two(self, host: str | None, policy: str | None, now: datetime | None = None) -> "LastTwo":
+        """The ids of the last two runs of one host and policy that stand at ``now`` (the clock by
+        default), and the later runs passed over as dated ahead (:func:`run_dated_ahead`, as fleet
+        report passes them over); the host and policy may be left out when the store holds only one
+        of them."""
         query = (sa.select(t.runs.c.id, t.runs.c.host_id, t.runs.c.policy_id, t.hosts.c.hostname)
                  .join(t.hosts, t.hosts.c.id == t.runs.c.host_id))
         if host is not None:
             query = query.where(self._host_filter(host))
         if policy is not None:
             query = query.where(t.runs.c.policy_id == policy)
+        moment = now or datetime.now(timezone.utc)
+        standing: list[int] = []
+        passed_over: list[dict[str, Any]] = []
         with self._reading() as conn:
             matching = query.subquery()
             pairs = conn.execute(sa.select(matching.c.host_id, matching.c.policy_id, matching.c.hostname)
@@ -1728,14 +1779,30 @@ class HistoryStore:
                                  "give --host and --policy, or two run ids")
             host_id, policy_id = pairs[0].host_id, pairs[0].policy_id
             # The last two by when they ran, as list and fleet report order them: an older scan
-            # imported later is not the latest (recorded order would diff it backwards).
-            ids = conn.execute(sa.select(t.runs.c.id).where(t.runs.c.host_id == host_id,
-                                                            t.runs.c.policy_id == policy_id)
-                               .order_by(t.runs.c.started_at.desc(), t.runs.c.id.desc()).limit(2)).scalars().all()
-        if len(ids) < 2:
-            raise InputError(f"{self.shown}: only one run of {pairs[0].hostname}/{policy_id} is recorded; "
+            # imported later is not the latest (recorded order would diff it backwards).  A run
+            # dated ahead is neither: it sorted first (or was taken as the later scan by its facts),
+            # and every diff of the host was against the forged run, whatever its genuine runs said.
+            rows = conn.execute(sa.select(t.runs.c.id, t.runs.c.evidence_sha256, t.runs.c.collected_at,
+                                          t.runs.c.started_at)
+                                .where(t.runs.c.host_id == host_id, t.runs.c.policy_id == policy_id)
+                                .order_by(t.runs.c.started_at.desc(), t.runs.c.id.desc()))
+            for row in map(_checked, rows):
+                collected = self._run_collected(conn, row)
+                why = run_dated_ahead(row.started_at, collected, moment)
+                if why is None:
+                    standing.append(int(row.id))
+                    if len(standing) == 2:
+                        break
+                else:
+                    passed_over.append({"run": int(row.id), "started_at": _iso(row.started_at),
+                                        "collected_at": _iso(collected), "reason": why})
+        if len(standing) < 2:
+            counted = "only one run" if standing else "no run"
+            ahead = (f" that is not dated ahead ({_ids_text([r['run'] for r in passed_over])}: "
+                     f"{len(passed_over)} passed over)") if passed_over else ""
+            raise InputError(f"{self.shown}: {counted} of {pairs[0].hostname}/{policy_id} is recorded{ahead}; "
                              "a diff needs two")
-        return ids[1], ids[0]
+        return LastTwo(standing[1], standing[0], passed_over)
 
     # ------------------------------------------------------------------ trend
 
@@ -1785,7 +1852,8 @@ class HistoryStore:
         ``force``.  Each pruned run leaves its chain link behind; evidence no run refers to is removed."""
         if older_than is None and keep_last is None:
             raise InputError("prune needs --older-than and/or --keep-last")
-        cutoff = _naive_utc(now or datetime.now(timezone.utc)) - older_than if older_than is not None else None
+        moment = now or datetime.now(timezone.utc)
+        cutoff = _naive_utc(moment) - older_than if older_than is not None else None
         report = PruneReport(dry_run=dry_run)
         try:
             if dry_run:
@@ -1794,18 +1862,18 @@ class HistoryStore:
                 # backup holding the store) and then was exit 75, "nothing was written", for a
                 # command that writes nothing.
                 with self._reading() as conn:
-                    self._prune_plan(conn, report, cutoff, keep_last, force)
+                    self._prune_plan(conn, report, cutoff, keep_last, force, moment)
                 return report
             with self._writing() as conn:
-                doomed, orphans = self._prune_plan(conn, report, cutoff, keep_last, force)
-                moment = _naive_utc(datetime.now(timezone.utc))
+                doomed, orphans = self._prune_plan(conn, report, cutoff, keep_last, force, moment)
+                pruned_at = _naive_utc(datetime.now(timezone.utc))
                 for start in range(0, len(doomed), 500):
                     batch = doomed[start:start + 500]
                     ids = [r.id for r in batch]
                     conn.execute(t.pruned_runs.insert(), [
                         {"run_id": r.id, "host_id": r.host_id, "policy_id": r.policy_id,
                          "evidence_sha256": r.evidence_sha256, "prev_evidence_sha256": r.prev_evidence_sha256,
-                         "started_at": r.started_at, "pruned_at": moment} for r in batch])
+                         "started_at": r.started_at, "pruned_at": pruned_at} for r in batch])
                     for table in (t.findings, t.family_counts, t.attestations):
                         conn.execute(table.delete().where(table.c.run_id.in_(ids)))
                     conn.execute(t.runs.delete().where(t.runs.c.id.in_(ids)))
@@ -1822,25 +1890,34 @@ class HistoryStore:
             raise damaged from None
         return report
 
-    @staticmethod
-    def _prune_plan(conn: Connection, report: PruneReport, cutoff: datetime | None, keep_last: int | None,
-                    force: bool) -> tuple[list[Any], list[str]]:
+    def _prune_plan(self, conn: Connection, report: PruneReport, cutoff: datetime | None, keep_last: int | None,
+                    force: bool, now: datetime) -> tuple[list[Any], list[str]]:
         """The rows of the runs ``prune`` removes (with what each leaves of its chain link) and the
         digests of the evidence no run left refers to; ``report`` is filled in.  Reads only: a dry
-        run stops here."""
+        run stops here.  A run dated ahead at ``now`` (:func:`run_dated_ahead`) is not one of the
+        newest ``keep_last``: counted, it sorted first, and ``--keep-last 1`` removed the host's
+        genuine latest run and kept the forged one, which fleet report and history diff pass over.
+        It is kept, not counted, and named in ``report.dated_ahead``."""
         attested = set(conn.execute(sa.select(t.attestations.c.run_id).distinct()).scalars())
         seen: dict[tuple[int, str], int] = defaultdict(int)
         doomed = []
         for row in map(_checked, conn.execute(
                 sa.select(t.runs.c.id, t.runs.c.host_id, t.runs.c.policy_id, t.runs.c.started_at,
-                          t.runs.c.evidence_sha256, t.runs.c.prev_evidence_sha256)
+                          t.runs.c.evidence_sha256, t.runs.c.prev_evidence_sha256, t.runs.c.collected_at)
                 # newest by when they ran, as list, diff and fleet report see them: an
                 # older scan imported later does not push the latest one out
                 .order_by(t.runs.c.host_id, t.runs.c.policy_id, t.runs.c.started_at.desc(),
                           t.runs.c.id.desc()))):
             chain = (row.host_id, row.policy_id)
-            seen[chain] += 1
-            if keep_last is not None and seen[chain] <= keep_last:
+            if keep_last is not None and seen[chain] < keep_last:
+                # only the runs that could be kept as among the newest are asked when their facts
+                # were collected (a run recorded before revision 0006: from its evidence)
+                if run_dated_ahead(row.started_at, self._run_collected(conn, row), now) is None:
+                    seen[chain] += 1
+                else:
+                    # nor removed: its link would stand as the host's latest run, pruned (fleet
+                    # report); history retire, or prune --older-than once it is old, lets it go
+                    report.dated_ahead.append(row.id)
                 continue
             if cutoff is not None and row.started_at >= cutoff:
                 continue
@@ -1850,6 +1927,7 @@ class HistoryStore:
             doomed.append(row)
         report.pruned = sorted(r.id for r in doomed)
         report.kept_attested.sort()
+        report.dated_ahead.sort()
         doomed_ids = set(report.pruned)
         still_used = {sha for run_id, sha in conn.execute(sa.select(t.runs.c.id, t.runs.c.evidence_sha256))
                       if run_id not in doomed_ids}
