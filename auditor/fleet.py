@@ -1401,13 +1401,30 @@ def _identity_of(run: dict[str, Any]) -> str:
 
 
 def _names(identities: set[str], runs: dict[str, dict[str, Any]]) -> dict[str, str]:
-    """Each host's name in the report: its inventory or host name, with its machine id beside it
-    when another host of the store goes by the same name (else the two rows read as one host)."""
+    """Each host's name in the report, one per host: its inventory or host name, with its machine id
+    beside it when another host of the store goes by the same name (else the two rows read as one
+    host).  Hosts still named alike (one machine keyed by its inventory name in a fleet run and by
+    its machine id in an ``evaluate --record``, or two hosts without a machine id) are named with
+    the key the store gives them: the report's rows are keyed by name, and one of the two vanished
+    from it, its newest run (a failure) hidden behind the other's compliant one."""
     plain = {identity: _host_of(runs[identity]) for identity in identities}
     taken = Counter(plain.values())
-    return {identity: name if taken[name] == 1 or not runs[identity]["host"]["machine_id"]
-            else f"{name} (machine-id {runs[identity]['host']['machine_id']})"
-            for identity, name in plain.items()}
+    named = {identity: name if taken[name] == 1 or not runs[identity]["host"]["machine_id"]
+             else f"{name} (machine-id {runs[identity]['host']['machine_id']})"
+             for identity, name in plain.items()}
+    alike = Counter(named.values())
+    named = {identity: name if alike[name] == 1 else f"{plain[identity]} ({identity})"
+             for identity, name in named.items()}
+    # A host name may itself read "web01 (machine-id:...)": whatever still collides is numbered, in
+    # the order of the store's keys.
+    alike = Counter(named.values())
+    seen: Counter[str] = Counter()
+    for identity in sorted(named):
+        name = named[identity]
+        if alike[name] > 1:
+            seen[name] += 1
+            named[identity] = f"{name} #{seen[name]}"
+    return named
 
 
 def _started(run: dict[str, Any]) -> datetime:
