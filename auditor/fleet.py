@@ -1440,31 +1440,12 @@ def _latest_runs(store: Any, policy: str | None, moment: datetime
     collected after they were evaluated.  Recorded before the store refused such runs (an edited file
     imported: facts of year 2999), one sorted first, or was taken as the later scan, and stood as its
     host's latest run, its verdict the host's for ever, whatever the host's genuine runs said since;
-    the fleet's replay check passes them over too (HistoryStore.newest_collection)."""
-    from auditor.history.store import run_dated_ahead
-
-    chains: dict[tuple[str, str], list[dict[str, Any]]] = {}
-    for run in store.list_runs(policy=policy):  # newest first
-        chains.setdefault((_identity_of(run), run["policy"]["id"]), []).append(run)
-    latest: dict[tuple[str, str], list[dict[str, Any]]] = {chain: [] for chain in chains}
-    ahead: list[tuple[tuple[str, str], dict[str, Any]]] = []
-    seen = dict.fromkeys(chains, 0)
-    while True:  # a round per run looked at in each chain: one query for them all, not one per run
-        wanted = {chain: runs[seen[chain]] for chain, runs in chains.items()
-                  if len(latest[chain]) < 2 and seen[chain] < len(runs)}
-        if not wanted:
-            break
-        collected = store.collected_times([run["id"] for run in wanted.values()])
-        for chain, run in wanted.items():
-            seen[chain] += 1
-            if run["id"] not in collected:
-                continue  # pruned since it was listed: not a run of the store now
-            why = run_dated_ahead(_started(run), collected[run["id"]], moment)
-            if why is not None:
-                ahead.append((chain, {**run, "collected_at": _utc_text(collected[run["id"]]), "dated_ahead": why}))
-            else:
-                latest[chain].append(run)
-    return {chain: runs for chain, runs in latest.items() if runs}, ahead
+    the fleet's replay check passes them over too (HistoryStore.newest_collection).  Each host's runs
+    are read no further than its two latest that stand (HistoryStore.standing_runs)."""
+    standing, passed_over = store.standing_runs(policy=policy, now=moment, count=2)
+    latest = {(_identity_of(runs[0]), runs[0]["policy"]["id"]): runs for runs in standing if runs}
+    ahead = [((_identity_of(run), run["policy"]["id"]), run) for run in passed_over]
+    return latest, ahead
 
 
 def fleet_report(store: Any, *, policy: str | None = None, stale_days: int = 7, top: int = 10,

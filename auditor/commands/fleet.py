@@ -17,6 +17,9 @@ from auditor.model.result import Severity
 from auditor.plugins import plugins_enabled
 
 SEVERITIES = [s.value for s in Severity]
+# The runs passed over as dated ahead that fleet report names on standard error, one line each: a
+# store may hold any number of them (each one a line, 200,000 lines for a store of forged runs).
+WARNINGS_SHOWN = 20
 
 
 def section_limit_options(command: Any) -> Any:
@@ -168,10 +171,13 @@ def report(store: str | None, policy_id: str | None, stale_days: int, top: int, 
     from auditor.history.store import dated_ahead_words
     from auditor.text import one_line
 
-    for row in data["dated_ahead"]:  # as fleet evaluate --record's replay check says it
+    for row in data["dated_ahead"][:WARNINGS_SHOWN]:  # as fleet evaluate --record's replay check says it
         click.echo(f"lbaudit: warning: host {one_line(repr(row['host']))}: its run {row['run']} in the history store "
                    f"started {row['started_at']} over facts collected {row['collected_at']}, "
                    f"{dated_ahead_words(row['reason'])}: not taken as its latest run (retire or prune that run)", err=True)
+    if len(data["dated_ahead"]) > WARNINGS_SHOWN:
+        click.echo(f"lbaudit: warning: and {len(data['dated_ahead']) - WARNINGS_SHOWN:,} more runs dated ahead, not "
+                   "taken as their host's latest run (--json lists them under dated_ahead)", err=True)
     if html_path is not None:
         from auditor.fleet import report_as_summary
         from auditor.report.fleet_html import render_fleet_html

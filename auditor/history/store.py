@@ -1620,6 +1620,50 @@ class HistoryStore:
     def _host_filter(host: str) -> Any:
         return sa.or_(t.hosts.c.hostname == host, t.hosts.c.machine_id == host, t.hosts.c.inventory_name == host)
 
+    def standing_runs(self, *, policy: str | None = None, now: datetime | None = None, count: int = 2
+                      ) -> tuple[list[list[dict[str, Any]]], list[dict[str, Any]]]:
+        """Of each host and policy id of the store (of ``policy`` only, when given), its latest
+        ``count`` runs that stand at ``now`` (:func:`run_dated_ahead`), newest first (by start, then
+        id, as list orders them), and the later runs passed over as dated ahead, each with its
+        ``collected_at`` and the reason (``dated_ahead``).  Each host's runs are read newest first
+        and no further than its ``count`` standing ones: a store of a year of runs of every host
+        was read whole (every run as a dict) for the few latest (fleet report: 20 s and 580 MB for
+        200,000 runs).  Hosts in the order of their latest run, newest first."""
+        if policy is not None:
+            self._known_policy(policy)
+        moment = now or datetime.now(timezone.utc)
+        runs = t.runs.c
+        chains_query = sa.select(runs.host_id, runs.policy_id, sa.func.max(runs.started_at).label("latest"))
+        if policy is not None:
+            chains_query = chains_query.where(runs.policy_id == policy)
+        chains_query = chains_query.group_by(runs.host_id, runs.policy_id)
+        standing: list[list[dict[str, Any]]] = []
+        passed_over: list[dict[str, Any]] = []
+        with self._reading() as conn:
+            chains = sorted(conn.execute(chains_query).all(), key=lambda c: (c.latest, c.host_id, c.policy_id),
+                            reverse=True)
+            for chain in chains:
+                kept: list[dict[str, Any]] = []
+                query = (self._run_query().where(runs.host_id == chain.host_id, runs.policy_id == chain.policy_id)
+                         .order_by(runs.started_at.desc(), runs.id.desc()))
+                # streamed: only as many rows are read as it takes to find ``count`` that stand
+                result = conn.execute(query.execution_options(yield_per=64))
+                try:
+                    for row in result:
+                        collected = self._run_collected(conn, _checked(row))
+                        run = self._run_dict(row)
+                        why = run_dated_ahead(row.started_at, collected, moment)
+                        if why is None:
+                            kept.append(run)
+                            if len(kept) == count:
+                                break
+                        else:
+                            passed_over.append({**run, "collected_at": _iso(collected), "dated_ahead": why})
+                finally:
+                    result.close()
+                standing.append(kept)
+        return standing, passed_over
+
     def list_runs(self, *, host: str | None = None, policy: str | None = None, verdict: str | None = None,
                   since: datetime | None = None, until: datetime | None = None,
                   limit: int | None = None) -> list[dict[str, Any]]:
