@@ -143,3 +143,26 @@ def test_history_diff_will_not_diff_against_a_run_over_later_facts(tmp_path: Pat
     assert result.stdout == ""
     assert (f"only one run of web01/lo is recorded that is not dated ahead (run {forged}: 1 passed over); a diff "
             "needs two") in result.stderr
+
+
+def test_fleet_report_names_at_most_twenty_runs_dated_ahead_on_standard_error(tmp_path: Path):
+    """A store of many forged runs (here 40 copies of one, the rows the recorder writes): one line of
+    standard error each was 200,000 lines for a store of 200,000; the JSON lists them all."""
+    import sqlite3
+
+    passed, failed, forged = _ahead_of_clock(tmp_path)
+    with sqlite3.connect(tmp_path / "history.db") as conn:
+        columns = [row[1] for row in conn.execute("PRAGMA table_info(runs)")]
+        row = dict(zip(columns, conn.execute("SELECT * FROM runs WHERE id = ?", (forged,)).fetchone()))
+        conn.executemany(f"INSERT INTO runs ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+                         [tuple({**row, "id": 100 + index}[c] for c in columns) for index in range(39)])
+    result = run_cli("fleet", "report", "--store", tmp_path / "history.db", "--json")
+    assert result.returncode == NON_COMPLIANT, result.stdout + result.stderr  # failed since the run before
+    data = json.loads(result.stdout)
+    assert [(row["host"], row["run_id"]) for row in data["hosts"]] == [("web01", failed)]
+    assert sorted(row["run"] for row in data["dated_ahead"]) == [forged, *range(100, 139)]
+    lines = result.stderr.splitlines()
+    assert len(lines) == 21 and all(" ahead of this report's clock: not taken as its latest run" in line
+                                    for line in lines[:20])
+    assert lines[20] == ("lbaudit: warning: and 20 more runs dated ahead, not taken as their host's latest run "
+                         "(--json lists them under dated_ahead)")
