@@ -1462,8 +1462,11 @@ def fleet_report(store: Any, *, policy: str | None = None, stale_days: int = 7, 
     # A pruned run leaves its link: a host whose every run was pruned (or whose latest was) is
     # still a host of the fleet, not scanned since that run, never one that silently ages out.
     gone: dict[tuple[str, str], dict[str, Any]] = {}
-    for link in store.newest_pruned(policy=policy):
+    for link in store.newest_pruned(policy=policy, now=moment):
         chain = (_identity_of(link), link["policy"])
+        if link["dated_ahead"] is not None:  # passed over as a run dated ahead is
+            ahead.append((chain, _ahead_entry(link, "pruned_run", link["run_id"])))
+            continue
         runs = by_identity.get(chain)
         if not runs or _started(link) > _started(runs[0]):
             gone[chain] = link
@@ -1472,8 +1475,11 @@ def fleet_report(store: Any, *, policy: str | None = None, stale_days: int = 7, 
     # (unreachable, its snapshot refused: auditor.history.store.HistoryStore.record_missed) is not
     # scanned now: its last judged run, compliant perhaps, is context in its reason, never its verdict.
     missed: dict[tuple[str, str], tuple[dict[str, Any], dict[str, Any] | None]] = {}
-    for miss in store.newest_missed(policy=policy):
+    for miss in store.newest_missed(policy=policy, now=moment):
         chain = (_identity_of(miss), miss["policy"])
+        if miss["dated_ahead"] is not None:
+            ahead.append((chain, _ahead_entry(miss, "missed_scan", None)))
+            continue
         runs, link = by_identity.get(chain), gone.get(chain)
         latest = max([_started(entry) for entry in [*(runs[:1] if runs else []), *([link] if link else [])]],
                      default=None)
@@ -1658,10 +1664,21 @@ def fleet_report(store: Any, *, policy: str | None = None, stale_days: int = 7, 
         # runs passed over as dated ahead of the report's clock (_latest_runs), by host and policy
         "dated_ahead": sorted(({"host": names.get(identity, _host_of(run)), "policy": policy_id, "run": run["id"],
                                 "started_at": run["started_at"], "collected_at": run["collected_at"],
-                                "reason": run["dated_ahead"]}
+                                "reason": run["dated_ahead"], "kind": run.get("kind", "run")}
                                for (identity, policy_id), run in ahead),
-                              key=lambda row: (row["host"], row["policy"], row["run"])),
+                              key=lambda row: (row["host"], row["policy"], row["kind"], row["run"] or 0,
+                                               row["started_at"])),
     }
+
+
+def _ahead_entry(entry: dict[str, Any], kind: str, run_id: int | None) -> dict[str, Any]:
+    """A pruned run's link (``pruned_run``) or a fleet run's record of a host it could not judge
+    (``missed_scan``) started ahead of the report's clock, in the form of a run passed over as dated
+    ahead.  Imported from an edited export (year 2999), the link stood as its host's latest run for
+    ever, "pruned", its genuine runs (failing) hidden, and the record made the host not scanned for
+    ever."""
+    return {"id": run_id, "host": entry["host"], "policy": {"id": entry["policy"], "version": None, "sha256": None},
+            "started_at": entry["started_at"], "collected_at": None, "dated_ahead": entry["dated_ahead"], "kind": kind}
 
 
 def _ahead_of_what(runs: list[dict[str, Any]]) -> str:
@@ -1673,9 +1690,17 @@ def _ahead_of_what(runs: list[dict[str, Any]]) -> str:
 def _ahead_text(runs: list[dict[str, Any]]) -> str:
     from auditor.history.store import AHEAD_OF_CLOCK
 
-    return "; ".join(f"run {run['id']}: started {run['started_at']}, facts collected {run['collected_at']}"
-                     + ("" if run["dated_ahead"] == AHEAD_OF_CLOCK else " (after it was evaluated)")
+    return "; ".join(_ahead_run_text(run) + ("" if run["dated_ahead"] == AHEAD_OF_CLOCK else " (after it was evaluated)")
                      for run in runs[:5]) + (f"; ... {len(runs) - 5} more" if len(runs) > 5 else "")
+
+
+def _ahead_run_text(run: dict[str, Any]) -> str:
+    kind = run.get("kind", "run")
+    if kind == "pruned_run":
+        return f"the link of pruned run {run['id']}: started {run['started_at']}"
+    if kind == "missed_scan":
+        return f"a fleet run's record that it was not scanned: started {run['started_at']}"
+    return f"run {run['id']}: started {run['started_at']}, facts collected {run['collected_at']}"
 
 
 def report_as_summary(report: dict[str, Any]) -> dict[str, Any]:

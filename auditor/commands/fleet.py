@@ -150,7 +150,8 @@ def report(store: str | None, policy_id: str | None, stale_days: int, top: int, 
     A run started, or over facts collected, more than an hour ahead of this clock, or over facts
     collected after it was evaluated (recorded before the store refused such runs) is not taken as
     its host's latest or previous run, and is named on standard error; a host with no other run is
-    "not_scanned".
+    "not_scanned".  So is a pruned run's link, or a fleet run's record of a host it could not judge,
+    started more than an hour ahead of this clock.
     Exit 1 when a host regressed, else 3 when a host was not scanned in the latest fleet run, else 0.
     """
     import json
@@ -172,9 +173,19 @@ def report(store: str | None, policy_id: str | None, stale_days: int, top: int, 
     from auditor.text import one_line
 
     for row in data["dated_ahead"][:WARNINGS_SHOWN]:  # as fleet evaluate --record's replay check says it
-        click.echo(f"lbaudit: warning: host {one_line(repr(row['host']))}: its run {row['run']} in the history store "
-                   f"started {row['started_at']} over facts collected {row['collected_at']}, "
-                   f"{dated_ahead_words(row['reason'])}: not taken as its latest run (retire or prune that run)", err=True)
+        host = f"lbaudit: warning: host {one_line(repr(row['host']))}:"
+        if row["kind"] == "pruned_run":
+            click.echo(f"{host} the link its pruned run {row['run']} left in the history store started "
+                       f"{row['started_at']}, {dated_ahead_words(row['reason'])}: not taken as its latest run "
+                       "(it is kept, as the proof of the chain)", err=True)
+        elif row["kind"] == "missed_scan":
+            click.echo(f"{host} the record in the history store of a fleet run that could not judge it started "
+                       f"{row['started_at']}, {dated_ahead_words(row['reason'])}: not taken as its latest scan",
+                       err=True)
+        else:
+            click.echo(f"{host} its run {row['run']} in the history store started {row['started_at']} over facts "
+                       f"collected {row['collected_at']}, {dated_ahead_words(row['reason'])}: not taken as its "
+                       "latest run (retire or prune that run)", err=True)
     if len(data["dated_ahead"]) > WARNINGS_SHOWN:
         click.echo(f"lbaudit: warning: and {len(data['dated_ahead']) - WARNINGS_SHOWN:,} more runs dated ahead, not "
                    "taken as their host's latest run (--json lists them under dated_ahead)", err=True)

@@ -174,6 +174,14 @@ def run_dated_ahead(started: datetime, collected: datetime, now: datetime) -> st
     return None
 
 
+def started_ahead(started: datetime, now: datetime) -> bool:
+    """Whether an entry of the store that has only a start (a pruned run's link, a fleet run's record
+    of a host it could not judge) started more than FUTURE_TOLERANCE after ``now``: the part of
+    :func:`run_dated_ahead` its time can tell.  Imported from an edited export (year 2999), such a
+    link stood as its host's latest run for ever, "pruned", its genuine failing runs hidden."""
+    return _aware_utc(started) > _aware_utc(now) + FUTURE_TOLERANCE
+
+
 def dated_ahead_words(reason: str) -> str:
     """How a report (fleet report, history diff, history list) says why a run was passed over."""
     return "ahead of this report's clock" if reason == AHEAD_OF_CLOCK else "after it was evaluated"
@@ -1545,24 +1553,30 @@ class HistoryStore:
                     found[int(row.id)] = self._run_collected(conn, row)
         return found
 
-    def newest_missed(self, *, policy: str | None = None) -> list[dict[str, Any]]:
+    def newest_missed(self, *, policy: str | None = None, now: datetime | None = None) -> list[dict[str, Any]]:
         """Per host and policy id, the newest fleet run (by its start) that expected the host and
-        could not judge it (:meth:`record_missed`), with its reason.  Oldest first."""
+        could not judge it (:meth:`record_missed`), with its reason.  Oldest first.  Given ``now``,
+        one that started ahead of it (:func:`started_ahead`) is passed over, and listed after them
+        with ``dated_ahead`` set."""
         query = (sa.select(t.missed_scans, t.hosts.c.hostname, t.hosts.c.machine_id, t.hosts.c.inventory_name)
                  .join(t.hosts, t.hosts.c.id == t.missed_scans.c.host_id))
         if policy is not None:
             query = query.where(t.missed_scans.c.policy_id == policy)
         newest: dict[tuple[int, str], Any] = {}
+        ahead: list[Any] = []
         with self._reading() as conn:
             for row in map(_checked, conn.execute(query)):
                 chain = (row.host_id, row.policy_id)
-                if chain not in newest or (row.started_at, row.id) > (newest[chain].started_at, newest[chain].id):
+                if now is not None and started_ahead(row.started_at, now):
+                    ahead.append(row)
+                elif chain not in newest or (row.started_at, row.id) > (newest[chain].started_at, newest[chain].id):
                     newest[chain] = row
         return [{"host": {"hostname": row.hostname, "machine_id": row.machine_id,
                           "inventory_name": row.inventory_name},
                  "policy": row.policy_id, "started_at": _iso(row.started_at), "exit_code": row.exit_code,
-                 "reason": row.reason}
-                for row in sorted(newest.values(), key=lambda r: (r.started_at, r.id))]
+                 "reason": row.reason, "dated_ahead": why}
+                for rows, why in ((newest.values(), None), (ahead, AHEAD_OF_CLOCK))
+                for row in sorted(rows, key=lambda r: (r.started_at, r.id))]
 
     def mark_attested(self, evidence_sha256: str, kind: str, document: bytes,
                       at: datetime | None = None) -> list[int]:
@@ -2076,10 +2090,12 @@ class HistoryStore:
                  "started_at": _iso(row.started_at), "evidence_sha256": row.evidence_sha256}
                 for row in sorted(newest.values(), key=lambda r: r.run_id)]
 
-    def newest_pruned(self, *, policy: str | None = None) -> list[dict[str, Any]]:
+    def newest_pruned(self, *, policy: str | None = None, now: datetime | None = None) -> list[dict[str, Any]]:
         """Per host and policy id, the link of its pruned run that ran last (by when it ran, as
         ``list_runs`` orders): the only trace of a host whose every run was pruned, and the proof
-        that a host was scanned after the newest run the store still holds.  Oldest first."""
+        that a host was scanned after the newest run the store still holds.  Oldest first.  Given
+        ``now``, a link that started ahead of it (:func:`started_ahead`) is passed over, and listed
+        after them with ``dated_ahead`` set."""
         query = (sa.select(t.pruned_runs.c.run_id, t.pruned_runs.c.host_id, t.pruned_runs.c.policy_id,
                            t.pruned_runs.c.started_at, t.hosts.c.hostname, t.hosts.c.machine_id,
                            t.hosts.c.inventory_name)
@@ -2087,16 +2103,21 @@ class HistoryStore:
         if policy is not None:
             query = query.where(t.pruned_runs.c.policy_id == policy)
         newest: dict[tuple[int, str], Any] = {}
+        ahead: list[Any] = []
         with self._reading() as conn:
             for row in map(_checked, conn.execute(query)):
                 chain = (row.host_id, row.policy_id)
-                if chain not in newest or (row.started_at, row.run_id) > (newest[chain].started_at,
-                                                                          newest[chain].run_id):
+                if now is not None and started_ahead(row.started_at, now):
+                    ahead.append(row)
+                elif chain not in newest or (row.started_at, row.run_id) > (newest[chain].started_at,
+                                                                            newest[chain].run_id):
                     newest[chain] = row
         return [{"host": {"hostname": row.hostname, "machine_id": row.machine_id,
                           "inventory_name": row.inventory_name},
-                 "policy": row.policy_id, "run_id": row.run_id, "started_at": _iso(row.started_at)}
-                for row in sorted(newest.values(), key=lambda r: (r.started_at, r.run_id))]
+                 "policy": row.policy_id, "run_id": row.run_id, "started_at": _iso(row.started_at),
+                 "dated_ahead": why}
+                for rows, why in ((newest.values(), None), (ahead, AHEAD_OF_CLOCK))
+                for row in sorted(rows, key=lambda r: (r.started_at, r.run_id))]
 
     def _verify_chains(self, pubkey: Path | None, require_signed: bool = False) -> VerifyReport:
         key = None
