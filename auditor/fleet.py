@@ -620,10 +620,14 @@ def _failed(outcome: HostOutcome, exit_code: int, error: str) -> None:
     ``error`` may quote what the host's place holds (a refused key's JSON pointer, its directory's
     file names): a lone surrogate there (the escape \\ud800, a name that is not UTF-8) is written as
     a visible escape, since no UTF-8 writer of the summary, JUnit or overview can write it (the
-    whole run ended, exit 70)."""
+    whole run ended, exit 70).  And it is cut as every report cuts a host's text
+    (:func:`auditor.report._shared.bounded_text`): a snapshot refused for a key of a megabyte quoted
+    it whole in the terminal, the summary, the JUnit, the overview and the store's record of the
+    host not scanned (and so in every fleet report after)."""
     from auditor.model.base import text_of_host
+    from auditor.report._shared import bounded_text
 
-    outcome.exit_code, outcome.error, outcome.verdict = exit_code, text_of_host(error), None
+    outcome.exit_code, outcome.error, outcome.verdict = exit_code, bounded_text(text_of_host(error), kept="not shown"), None
     outcome.evidence = outcome.evidence_sha256 = outcome.html = None
     outcome.signed, outcome.run_id = False, None
     outcome.counts, outcome.failing_rules, outcome.controls = {}, [], {}
@@ -1456,7 +1460,11 @@ def fleet_report(store: Any, *, policy: str | None = None, stale_days: int = 7, 
     from datetime import timedelta
 
     from auditor.analysis.diff import diff_scans, reversed_order
+    from auditor.report._shared import MAX_REPORT_TEXT_CHARS, bounded_text
 
+    # A reason the fleet run cut as it recorded it (_failed) is not cut again: its marker is room
+    # beyond the bound.  One recorded whole (an older lbaudit, an export imported) is cut here.
+    RECORDED_REASON_CHARS = MAX_REPORT_TEXT_CHARS + 128
     moment = _utc(now or datetime.now(timezone.utc))
     by_identity, ahead = _latest_runs(store, policy, moment)
     # A pruned run leaves its link: a host whose every run was pruned (or whose latest was) is
@@ -1608,8 +1616,9 @@ def fleet_report(store: Any, *, policy: str | None = None, stale_days: int = 7, 
                      "run_id": None, "started_at": miss["started_at"], "finished_at": None,
                      "verdict": None, "exit_code": int(miss["exit_code"]), "counts": {}, "failing_rules": [],
                      "controls": {}, "signed": False, "evidence": None,
-                     "error": f"not scanned in the latest fleet run (started {miss['started_at']}): {miss['reason']}; "
-                              f"{context}"})
+                     # the reason as recorded (by an older lbaudit, or imported): cut as the fleet run cuts it
+                     "error": f"not scanned in the latest fleet run (started {miss['started_at']}): "
+                              f"{bounded_text(miss['reason'], RECORDED_REASON_CHARS, 'in the store')}; {context}"})
         host_controls = satisfied.setdefault(host, {})
         for control_id in sorted({c for row in rows if row["verdict"] is not None and row["policy"]["id"] == policy_id
                                   for c in row["controls"]}):
@@ -1658,7 +1667,9 @@ def fleet_report(store: Any, *, policy: str | None = None, stale_days: int = 7, 
             for cid, (ok, total) in sorted(controls.items(), key=lambda item: (item[1][0] / item[1][1], item[0]))],
         "regressed_since_previous_run": regressed,
         "not_scanned_for_days": {"days": stale_days, "hosts": stale},
-        "retired": [{"host": _host_of(r), "policy": r["policy"], "retired_at": r["retired_at"], "reason": r["reason"],
+        "retired": [{"host": _host_of(r), "policy": r["policy"], "retired_at": r["retired_at"],
+                     "reason": None if r["reason"] is None else bounded_text(r["reason"], RECORDED_REASON_CHARS,
+                                                                             "in the store"),
                      "link": r["run_id"]} for r in retired],
         "hosts": rows,  # each host's latest run, in the fleet summary's row form
         # runs passed over as dated ahead of the report's clock (_latest_runs), by host and policy
