@@ -26,6 +26,9 @@ from auditor.text import one_line
 STORE_HELP = ("History store: a file path or a SQLAlchemy URL (postgresql+psycopg://...) [default: $LBAUDIT_STORE, "
               "else /var/lib/lbaudit/history.db for root, ~/.local/state/lbaudit/history.db otherwise].")
 VERDICTS = ("compliant", "non_compliant", "incomplete")
+# The store's key of a host too: the name fleet report gives two hosts that share every other name.
+HOST_HELP = ("Host name, machine id, inventory name, or the store's key of the host (inventory:NAME, "
+             "machine-id:ID, hostname:NAME, as fleet report names hosts that share a name)")
 
 
 def store_option(function: Callable[..., Any]) -> Callable[..., Any]:
@@ -118,7 +121,7 @@ def history() -> None:
 
 def _filters(function: Callable[..., Any]) -> Callable[..., Any]:
     for decorator in reversed([
-        click.option("--host", help="Host name, machine id or inventory name."),
+        click.option("--host", help=HOST_HELP + "."),
         click.option("--policy", help="Policy id."),
         click.option("--verdict", type=click.Choice(VERDICTS), help="Only runs with this verdict."),
         click.option("--since", callback=_moment, help="Runs started at or after (YYYY-MM-DD or ISO time, UTC)."),
@@ -220,7 +223,7 @@ def show(run_id: int, raw_evidence: bool, store: str | None, as_json: bool) -> N
 
 @history.command("diff")
 @click.argument("run_ids", nargs=-1, type=click.IntRange(min=1))
-@click.option("--host", help="Host name, machine id or inventory name [needed when the store holds several].")
+@click.option("--host", help=HOST_HELP + " [needed when the store holds several].")
 @click.option("--policy", help="Policy id [needed when the store holds several].")
 @click.option("--allow-policy-change", is_flag=True, help="As for lbaudit diff: lost coverage through an intended "
               "policy change does not fail.")
@@ -284,7 +287,7 @@ def diff_runs(run_ids: tuple[int, ...], host: str | None, policy: str | None, al
               help="The last N UTC days, today included (unless --since is given).")
 @click.option("--since", callback=_day, help="First day (YYYY-MM-DD).")
 @click.option("--until", callback=_day, help="Last day (YYYY-MM-DD) [default: today].")
-@click.option("--host", help="Host name, machine id or inventory name.")
+@click.option("--host", help=HOST_HELP + ".")
 @click.option("--policy", help="Policy id.")
 @click.option("--by", type=click.Choice(["day", "family"]), default="day", show_default=True,
               help="Rows of the table and CSV: per day, or per NIST SP 800-53 family.")
@@ -573,7 +576,7 @@ _NOT_OF_A_RUN = {"head_missing": "expected head", "store_damaged": "the store's 
 
 
 @history.command("head")
-@click.option("--host", help="Host name, machine id or inventory name.")
+@click.option("--host", help=HOST_HELP + ".")
 @click.option("--policy", help="Policy id.")
 @store_option
 @json_option

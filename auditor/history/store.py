@@ -1632,7 +1632,12 @@ class HistoryStore:
 
     @staticmethod
     def _host_filter(host: str) -> Any:
-        return sa.or_(t.hosts.c.hostname == host, t.hosts.c.machine_id == host, t.hosts.c.inventory_name == host)
+        # And the store's key of the host (host_key: inventory:NAME, machine-id:ID, hostname:NAME), as
+        # fleet report names two hosts that go by one name: one machine judged by a fleet run and by
+        # evaluate --record is two hosts of the store sharing its host name and machine id, and no
+        # other --host chose one of them (history diff refused both, "several hosts").
+        return sa.or_(t.hosts.c.hostname == host, t.hosts.c.machine_id == host, t.hosts.c.inventory_name == host,
+                      t.hosts.c.host_key == host)
 
     def standing_runs(self, *, policy: str | None = None, now: datetime | None = None, count: int = 2
                       ) -> tuple[list[list[dict[str, Any]]], list[dict[str, Any]]]:
@@ -1815,7 +1820,7 @@ class HistoryStore:
         default), and the later runs passed over as dated ahead (:func:`run_dated_ahead`, as fleet
         report passes them over); the host and policy may be left out when the store holds only one
         of them."""
-        query = (sa.select(t.runs.c.id, t.runs.c.host_id, t.runs.c.policy_id, t.hosts.c.hostname)
+        query = (sa.select(t.runs.c.id, t.runs.c.host_id, t.runs.c.policy_id, t.hosts.c.hostname, t.hosts.c.host_key)
                  .join(t.hosts, t.hosts.c.id == t.runs.c.host_id))
         if host is not None:
             query = query.where(self._host_filter(host))
@@ -1826,13 +1831,14 @@ class HistoryStore:
         passed_over: list[dict[str, Any]] = []
         with self._reading() as conn:
             matching = query.subquery()
-            pairs = conn.execute(sa.select(matching.c.host_id, matching.c.policy_id, matching.c.hostname)
-                                 .distinct()).all()
+            pairs = conn.execute(sa.select(matching.c.host_id, matching.c.policy_id, matching.c.hostname,
+                                           matching.c.host_key).distinct()).all()
             if not pairs:
                 raise InputError(f"{self.shown}: no recorded run matches"
                                  f"{' host ' + host if host else ''}{' policy ' + policy if policy else ''}")
             if len(pairs) > 1:
-                names = ", ".join(sorted(f"{p.hostname}/{p.policy_id}" for p in pairs)[:10])
+                # each with the store's key of its host, which --host takes: two hosts may share every name
+                names = ", ".join(sorted(f"{p.hostname}/{p.policy_id} (--host {p.host_key})" for p in pairs)[:10])
                 raise InputError(f"{self.shown}: runs of several hosts or policies match ({names}); "
                                  "give --host and --policy, or two run ids")
             host_id, policy_id = pairs[0].host_id, pairs[0].policy_id

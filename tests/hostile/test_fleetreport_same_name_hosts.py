@@ -68,3 +68,20 @@ def test_hosts_without_a_machine_id_named_alike_have_both_rows(tmp_path: Path):
     data = json.loads(result.stdout)
     assert data["hosts_by_verdict"] == {"compliant": ["web01 (inventory:web01)"],
                                         "non_compliant": ["web01 (hostname:web01)"]}
+
+
+def test_history_diff_chooses_one_of_them_by_the_name_fleet_report_gives_it(tmp_path: Path):
+    """Every --host (host name, machine id) matched both, and history diff refused both as "several
+    hosts", naming them alike (web01/lo, web01/lo); the store's key, the name fleet report gives
+    each, chooses one."""
+    store = _store(tmp_path, MACHINE)
+    both = run_cli("history", "diff", "--store", store, "--host", MACHINE)
+    assert (both.returncode, both.stdout) == (2, "")
+    assert (f"runs of several hosts or policies match (web01/lo (--host inventory:web01), web01/lo (--host "
+            f"machine-id:{MACHINE})); give --host and --policy, or two run ids") in both.stderr
+    fleet_run = run_cli("history", "list", "--store", store, "--host", "inventory:web01", "--json")
+    assert [run["id"] for run in json.loads(fleet_run.stdout)] == [1]
+    plain = run_cli("history", "list", "--store", store, "--host", f"machine-id:{MACHINE}", "--json")
+    assert [run["id"] for run in json.loads(plain.stdout)] == [2]
+    alone = run_cli("history", "diff", "--store", store, "--host", f"machine-id:{MACHINE}")
+    assert alone.returncode == 2 and "only one run of web01/lo is recorded; a diff needs two" in alone.stderr
