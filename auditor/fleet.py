@@ -1436,6 +1436,11 @@ def _started(run: dict[str, Any]) -> datetime:
     return _utc(datetime.fromisoformat(run["started_at"].replace("Z", "+00:00")))
 
 
+def _finished(run: dict[str, Any]) -> datetime:
+    """When a run finished, as a moment."""
+    return _utc(datetime.fromisoformat(run["finished_at"].replace("Z", "+00:00")))
+
+
 def _latest_runs(store: Any, policy: str | None, moment: datetime
                  ) -> tuple[dict[tuple[str, str], list[dict[str, Any]]], list[tuple[tuple[str, str], dict[str, Any]]]]:
     """Each host's (and policy's) two latest runs, newest first, and the runs passed over as dated
@@ -1724,7 +1729,12 @@ def report_as_summary(report: dict[str, Any]) -> dict[str, Any]:
         raise InputError(f"--html: the store holds runs of {len(policies)} policies ({', '.join(policies)}): "
                          "give --policy ID")
     judged = [row for row in rows if row["verdict"] is not None]  # not a host whose latest run was pruned
-    newest = max(judged, key=lambda row: row["started_at"], default=None)
+    # By the moments the texts name, not the texts: a start of a whole second is written without its
+    # fraction ("...:05Z" sorts after "...:05.5Z"), and the run that started last, or the span the
+    # overview names, was then another's.
+    newest = max(judged, key=lambda row: (_started(row), row["host"]), default=None)
+    first = min(judged, key=lambda row: (_started(row), row["host"]), default=None)
+    last = max(judged, key=lambda row: (_finished(row), row["host"]), default=None)
     versions = {(row["policy"]["version"], row["policy"]["sha256"]) for row in judged}
     policy = (dict(newest["policy"]) if newest else  # no host judged: every latest run was pruned
               {"id": policies[0] if policies else "none", "version": "", "sha256": None})
@@ -1733,8 +1743,8 @@ def report_as_summary(report: dict[str, Any]) -> dict[str, Any]:
         policy["sha256"] = f"{len(versions)} versions: " + ", ".join(sorted(sha for _, sha in versions))
     return {
         "format": SUMMARY_FORMAT,
-        "started_at": min((row["started_at"] for row in judged), default=""),
-        "finished_at": max((row["finished_at"] for row in judged), default=""),
+        "started_at": first["started_at"] if first else "",
+        "finished_at": last["finished_at"] if last else "",
         "policy": policy,
         "exit_code": worst_exit_code([row["exit_code"] for row in rows]),
         "hosts_total": len(rows),
