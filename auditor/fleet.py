@@ -735,11 +735,14 @@ def _record(prepared: Any, host: str) -> int:
     # Runs whose facts claim to be collected ahead of this run's clock (recorded before the store
     # refused them) are passed over, and said so: counted, they made every genuine snapshot of the
     # host older than recorded, and the host was refused for ever.
+    from auditor.history.store import AHEAD_OF_CLOCK
+
     found = _RECORDER.newest_collection(host, datetime.now(timezone.utc), prepared.machine_id)
-    for run_id, collected in found.ahead:
+    for run_id, collected, why in found.ahead:
+        ahead_of = "ahead of this run's clock" if why == AHEAD_OF_CLOCK else "after it was evaluated"
         print(f"lbaudit: warning: host {host!r}: its run {run_id} in the history store claims facts collected at "
-              f"{_utc_text(collected)}, ahead of this run's clock: not taken as its newest facts (retire or prune "
-              "that run)", file=sys.stderr)
+              f"{_utc_text(collected)}, {ahead_of}: not taken as its newest facts (retire or prune that run)",
+              file=sys.stderr)
     newest = found.newest
     if newest is not None and prepared.collected < newest[1]:
         raise InputError(f"host {host!r}: its facts were collected at {_utc_text(prepared.collected)}, before those "

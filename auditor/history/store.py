@@ -158,9 +158,8 @@ def run_dated_ahead(started: datetime, collected: datetime, now: datetime) -> st
     """Why a recorded run that started at ``started`` over facts collected at ``collected`` cannot
     be its host's latest or previous run at ``now`` (:data:`AHEAD_OF_CLOCK` or
     :data:`FACTS_AFTER_EVALUATION`), or None: the rule every choice of "the latest run" and "the
-    previous run" applies (fleet report, history diff, list's mark, prune --keep-last; the fleet's
-    replay check, which asks only when a host's facts were last collected, passes over the runs whose
-    facts are dated ahead of the clock).  Such a run was recorded before the store refused them (:func:`dated_ahead`; an
+    previous run" applies (fleet report, history diff, list's mark, prune --keep-last, the fleet's
+    replay check).  Such a run was recorded before the store refused them (:func:`dated_ahead`; an
     edited file imported).  Dated ahead, it sorted first, or was taken as the later scan, and stood
     as its host's latest run for ever; over facts collected after it ran (in the past, so no clock
     catches it), the comparison of two runs by their facts (auditor.analysis.diff.reversed_order)
@@ -525,7 +524,7 @@ class CollectionsRecorded(NamedTuple):
     (passed over)."""
 
     newest: tuple[int, datetime] | None
-    ahead: list[tuple[int, datetime]]
+    ahead: list[tuple[int, datetime, str]]  # run id, its facts' time, why (run_dated_ahead)
 
 
 class LastTwo(NamedTuple):
@@ -1493,15 +1492,17 @@ class HistoryStore:
         its evidence says.  Read in the command's pending transaction when there is one (a second
         connection of SQLite would wait for the write lock it holds).
 
-        A run whose facts claim a collection time more than FUTURE_TOLERANCE after ``now`` (the
-        fleet run's clock) is passed over, and named in ``ahead``: recorded before lbaudit refused
-        such runs (year 2999, by ``history import``), it made every genuine snapshot of the host
-        "older than recorded", and the host was refused for ever.  The policy's latest run before it
-        counts instead."""
+        A run dated ahead (:func:`run_dated_ahead`: started, or over facts collected, more than
+        FUTURE_TOLERANCE after ``now``, the fleet run's clock, or over facts collected after it was
+        evaluated) is passed over, and named in ``ahead``: recorded before lbaudit refused such runs
+        (year 2999, by ``history import``), it made every genuine snapshot of the host "older than
+        recorded", and the host was refused for ever (or until the forged time, for facts said to
+        be collected after the run that judged them).  The policy's latest run before it counts
+        instead."""
         runs = t.runs.c
-        limit = _aware_utc(now or datetime.now(timezone.utc)) + FUTURE_TOLERANCE
+        moment = now or datetime.now(timezone.utc)
         newest: tuple[int, datetime] | None = None
-        ahead: list[tuple[int, datetime]] = []
+        ahead: list[tuple[int, datetime, str]] = []
         try:
             with self._writing() as conn:
                 # Every spelling of the host's name (case, a root's trailing dot: auditor.text.inventory_host), as
@@ -1518,14 +1519,15 @@ class HistoryStore:
                     sa.select(runs.host_id, runs.policy_id).where(runs.host_id.in_(hosts)).distinct()))
                 for host_id, policy_id in policies:
                     latest = conn.execute(
-                        sa.select(runs.id, runs.evidence_sha256, runs.collected_at)
+                        sa.select(runs.id, runs.evidence_sha256, runs.collected_at, runs.started_at)
                         .where(runs.host_id == host_id, runs.policy_id == policy_id)
                         .order_by(runs.started_at.desc(), runs.id.desc())).all()
                     for row in latest:
                         _checked(row, t.runs)
                         collected = self._run_collected(conn, row)
-                        if collected > limit:
-                            ahead.append((int(row.id), collected))
+                        why = run_dated_ahead(row.started_at, collected, moment)
+                        if why is not None:
+                            ahead.append((int(row.id), collected, why))
                             continue
                         if newest is None or collected > newest[1]:
                             newest = (int(row.id), collected)

@@ -166,3 +166,22 @@ def test_fleet_report_names_at_most_twenty_runs_dated_ahead_on_standard_error(tm
                                     for line in lines[:20])
     assert lines[20] == ("lbaudit: warning: and 20 more runs dated ahead, not taken as their host's latest run "
                          "(--json lists them under dated_ahead)")
+
+
+def test_fleet_evaluate_does_not_refuse_a_host_by_a_run_over_later_facts(tmp_path: Path):
+    """The fleet's replay check (facts older than those last judged are refused) took the run over
+    facts collected after it ran as the host's newest facts: a genuine snapshot collected before the
+    forged time was refused, exit 2, not judged or recorded."""
+    forged = _record(tmp_path, "forged", "127.0.0.1", NOW - timedelta(minutes=10), started=NOW - timedelta(hours=3))
+    fetch = tmp_path / "fetch" / "web01"
+    fetch.mkdir(parents=True)
+    write_snapshot(snapshot(listeners=[listener("0.0.0.0", 22)], hostname="web01", machine_id="1" * 32,
+                            collected_at=NOW - timedelta(hours=1)), fetch / "lbaudit.snapshot.json")
+    result = run_cli("fleet", "evaluate", "--snapshots", fetch.parent, "--policy", tmp_path / "lo.yaml", "--out-dir",
+                     tmp_path / "out", "--record", "--store", tmp_path / "history.db", "--jobs", "1", "-q")
+    assert result.returncode == NON_COMPLIANT, result.stdout + result.stderr
+    [host] = json.loads((tmp_path / "out" / "fleet-summary.json").read_text())["hosts"]
+    assert (host["verdict"], host["error"], host["run_id"]) == ("non_compliant", None, forged + 1)
+    assert result.stderr == (f"lbaudit: warning: host 'web01': its run {forged} in the history store claims facts "
+                             f"collected at {_z(NOW - timedelta(minutes=10))}, after it was evaluated: not taken as "
+                             "its newest facts (retire or prune that run)\n")
