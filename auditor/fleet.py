@@ -620,10 +620,14 @@ def _failed(outcome: HostOutcome, exit_code: int, error: str) -> None:
     ``error`` may quote what the host's place holds (a refused key's JSON pointer, its directory's
     file names): a lone surrogate there (the escape \\ud800, a name that is not UTF-8) is written as
     a visible escape, since no UTF-8 writer of the summary, JUnit or overview can write it (the
-    whole run ended, exit 70)."""
+    whole run ended, exit 70).  And it is cut as every report cuts a host's text
+    (:func:`auditor.report._shared.bounded_text`): a snapshot refused for a key of a megabyte quoted
+    it whole in the terminal, the summary, the JUnit, the overview and the store's record of the
+    host not scanned (and so in every fleet report after)."""
     from auditor.model.base import text_of_host
+    from auditor.report._shared import bounded_text
 
-    outcome.exit_code, outcome.error, outcome.verdict = exit_code, text_of_host(error), None
+    outcome.exit_code, outcome.error, outcome.verdict = exit_code, bounded_text(text_of_host(error), kept="not shown"), None
     outcome.evidence = outcome.evidence_sha256 = outcome.html = None
     outcome.signed, outcome.run_id = False, None
     outcome.counts, outcome.failing_rules, outcome.controls = {}, [], {}
@@ -731,12 +735,15 @@ def _record(prepared: Any, host: str) -> int:
     # Runs whose facts claim to be collected ahead of this run's clock (recorded before the store
     # refused them) are passed over, and said so: counted, they made every genuine snapshot of the
     # host older than recorded, and the host was refused for ever.
+    from auditor.history.store import AHEAD_OF_CLOCK
+
     _refuse_another_machine(prepared, host)
     found = _RECORDER.newest_collection(host, datetime.now(timezone.utc), prepared.machine_id, prepared.hostname)
-    for run_id, collected in found.ahead:
+    for run_id, collected, why in found.ahead:
+        ahead_of = "ahead of this run's clock" if why == AHEAD_OF_CLOCK else "after it was evaluated"
         print(f"lbaudit: warning: host {host!r}: its run {run_id} in the history store claims facts collected at "
-              f"{_utc_text(collected)}, ahead of this run's clock: not taken as its newest facts (retire or prune "
-              "that run)", file=sys.stderr)
+              f"{_utc_text(collected)}, {ahead_of}: not taken as its newest facts (retire or prune that run)",
+              file=sys.stderr)
     newest = found.newest
     if newest is not None and prepared.collected < newest[1]:
         raise InputError(f"host {host!r}: its facts were collected at {_utc_text(prepared.collected)}, before those "
@@ -1431,13 +1438,30 @@ def _identity_of(run: dict[str, Any]) -> str:
 
 
 def _names(identities: set[str], runs: dict[str, dict[str, Any]]) -> dict[str, str]:
-    """Each host's name in the report: its inventory or host name, with its machine id beside it
-    when another host of the store goes by the same name (else the two rows read as one host)."""
+    """Each host's name in the report, one per host: its inventory or host name, with its machine id
+    beside it when another host of the store goes by the same name (else the two rows read as one
+    host).  Hosts still named alike (one machine keyed by its inventory name in a fleet run and by
+    its machine id in an ``evaluate --record``, or two hosts without a machine id) are named with
+    the key the store gives them: the report's rows are keyed by name, and one of the two vanished
+    from it, its newest run (a failure) hidden behind the other's compliant one."""
     plain = {identity: _host_of(runs[identity]) for identity in identities}
     taken = Counter(plain.values())
-    return {identity: name if taken[name] == 1 or not runs[identity]["host"]["machine_id"]
-            else f"{name} (machine-id {runs[identity]['host']['machine_id']})"
-            for identity, name in plain.items()}
+    named = {identity: name if taken[name] == 1 or not runs[identity]["host"]["machine_id"]
+             else f"{name} (machine-id {runs[identity]['host']['machine_id']})"
+             for identity, name in plain.items()}
+    alike = Counter(named.values())
+    named = {identity: name if alike[name] == 1 else f"{plain[identity]} ({identity})"
+             for identity, name in named.items()}
+    # A host name may itself read "web01 (machine-id:...)": whatever still collides is numbered, in
+    # the order of the store's keys.
+    alike = Counter(named.values())
+    seen: Counter[str] = Counter()
+    for identity in sorted(named):
+        name = named[identity]
+        if alike[name] > 1:
+            seen[name] += 1
+            named[identity] = f"{name} #{seen[name]}"
+    return named
 
 
 def _started(run: dict[str, Any]) -> datetime:
@@ -1445,38 +1469,25 @@ def _started(run: dict[str, Any]) -> datetime:
     return _utc(datetime.fromisoformat(run["started_at"].replace("Z", "+00:00")))
 
 
+def _finished(run: dict[str, Any]) -> datetime:
+    """When a run finished, as a moment."""
+    return _utc(datetime.fromisoformat(run["finished_at"].replace("Z", "+00:00")))
+
+
 def _latest_runs(store: Any, policy: str | None, moment: datetime
                  ) -> tuple[dict[tuple[str, str], list[dict[str, Any]]], list[tuple[tuple[str, str], dict[str, Any]]]]:
     """Each host's (and policy's) two latest runs, newest first, and the runs passed over as dated
-    ahead of ``moment``: started, or over facts collected, more than the store's FUTURE_TOLERANCE
-    after it.  Recorded before the store refused such runs (an edited file imported: facts of year
-    2999), one sorted first, or was taken as the later scan, and stood as its host's latest run, its
-    verdict the host's for ever, whatever the host's genuine runs said since; the fleet's replay
-    check passes them over too (HistoryStore.newest_collection)."""
-    from auditor.history.store import FUTURE_TOLERANCE
-
-    limit = moment + FUTURE_TOLERANCE
-    chains: dict[tuple[str, str], list[dict[str, Any]]] = {}
-    for run in store.list_runs(policy=policy):  # newest first
-        chains.setdefault((_identity_of(run), run["policy"]["id"]), []).append(run)
-    latest: dict[tuple[str, str], list[dict[str, Any]]] = {chain: [] for chain in chains}
-    ahead: list[tuple[tuple[str, str], dict[str, Any]]] = []
-    seen = dict.fromkeys(chains, 0)
-    while True:  # a round per run looked at in each chain: one query for them all, not one per run
-        wanted = {chain: runs[seen[chain]] for chain, runs in chains.items()
-                  if len(latest[chain]) < 2 and seen[chain] < len(runs)}
-        if not wanted:
-            break
-        collected = store.collected_times([run["id"] for run in wanted.values()])
-        for chain, run in wanted.items():
-            seen[chain] += 1
-            if run["id"] not in collected:
-                continue  # pruned since it was listed: not a run of the store now
-            if max(_started(run), collected[run["id"]]) > limit:
-                ahead.append((chain, {**run, "collected_at": _utc_text(collected[run["id"]])}))
-            else:
-                latest[chain].append(run)
-    return {chain: runs for chain, runs in latest.items() if runs}, ahead
+    ahead (auditor.history.store.run_dated_ahead, the rule of every choice of a latest run): started,
+    or over facts collected, more than the store's FUTURE_TOLERANCE after ``moment``, or over facts
+    collected after they were evaluated.  Recorded before the store refused such runs (an edited file
+    imported: facts of year 2999), one sorted first, or was taken as the later scan, and stood as its
+    host's latest run, its verdict the host's for ever, whatever the host's genuine runs said since;
+    the fleet's replay check passes them over too (HistoryStore.newest_collection).  Each host's runs
+    are read no further than its two latest that stand (HistoryStore.standing_runs)."""
+    standing, passed_over = store.standing_runs(policy=policy, now=moment, count=2)
+    latest = {(_identity_of(runs[0]), runs[0]["policy"]["id"]): runs for runs in standing if runs}
+    ahead = [((_identity_of(run), run["policy"]["id"]), run) for run in passed_over]
+    return latest, ahead
 
 
 def fleet_report(store: Any, *, policy: str | None = None, stale_days: int = 7, top: int = 10,
@@ -1487,14 +1498,21 @@ def fleet_report(store: Any, *, policy: str | None = None, stale_days: int = 7, 
     from datetime import timedelta
 
     from auditor.analysis.diff import diff_scans, reversed_order
+    from auditor.report._shared import MAX_REPORT_TEXT_CHARS, bounded_text
 
+    # A reason the fleet run cut as it recorded it (_failed) is not cut again: its marker is room
+    # beyond the bound.  One recorded whole (an older lbaudit, an export imported) is cut here.
+    RECORDED_REASON_CHARS = MAX_REPORT_TEXT_CHARS + 128
     moment = _utc(now or datetime.now(timezone.utc))
     by_identity, ahead = _latest_runs(store, policy, moment)
     # A pruned run leaves its link: a host whose every run was pruned (or whose latest was) is
     # still a host of the fleet, not scanned since that run, never one that silently ages out.
     gone: dict[tuple[str, str], dict[str, Any]] = {}
-    for link in store.newest_pruned(policy=policy):
+    for link in store.newest_pruned(policy=policy, now=moment):
         chain = (_identity_of(link), link["policy"])
+        if link["dated_ahead"] is not None:  # passed over as a run dated ahead is
+            ahead.append((chain, _ahead_entry(link, "pruned_run", link["run_id"])))
+            continue
         runs = by_identity.get(chain)
         if not runs or _started(link) > _started(runs[0]):
             gone[chain] = link
@@ -1503,8 +1521,11 @@ def fleet_report(store: Any, *, policy: str | None = None, stale_days: int = 7, 
     # (unreachable, its snapshot refused: auditor.history.store.HistoryStore.record_missed) is not
     # scanned now: its last judged run, compliant perhaps, is context in its reason, never its verdict.
     missed: dict[tuple[str, str], tuple[dict[str, Any], dict[str, Any] | None]] = {}
-    for miss in store.newest_missed(policy=policy):
+    for miss in store.newest_missed(policy=policy, now=moment):
         chain = (_identity_of(miss), miss["policy"])
+        if miss["dated_ahead"] is not None:
+            ahead.append((chain, _ahead_entry(miss, "missed_scan", None)))
+            continue
         runs, link = by_identity.get(chain), gone.get(chain)
         latest = max([_started(entry) for entry in [*(runs[:1] if runs else []), *([link] if link else [])]],
                      default=None)
@@ -1633,8 +1654,9 @@ def fleet_report(store: Any, *, policy: str | None = None, stale_days: int = 7, 
                      "run_id": None, "started_at": miss["started_at"], "finished_at": None,
                      "verdict": None, "exit_code": int(miss["exit_code"]), "counts": {}, "failing_rules": [],
                      "controls": {}, "signed": False, "evidence": None,
-                     "error": f"not scanned in the latest fleet run (started {miss['started_at']}): {miss['reason']}; "
-                              f"{context}"})
+                     # the reason as recorded (by an older lbaudit, or imported): cut as the fleet run cuts it
+                     "error": f"not scanned in the latest fleet run (started {miss['started_at']}): "
+                              f"{bounded_text(miss['reason'], RECORDED_REASON_CHARS, 'in the store')}; {context}"})
         host_controls = satisfied.setdefault(host, {})
         for control_id in sorted({c for row in rows if row["verdict"] is not None and row["policy"]["id"] == policy_id
                                   for c in row["controls"]}):
@@ -1652,9 +1674,9 @@ def fleet_report(store: Any, *, policy: str | None = None, stale_days: int = 7, 
         rows.append({"host": host, "policy": runs[0]["policy"], "run_id": None, "started_at": runs[0]["started_at"],
                      "finished_at": None, "verdict": None, "exit_code": int(ExitCode.USAGE), "counts": {},
                      "failing_rules": [], "controls": {}, "signed": False, "evidence": None,
-                     "error": f"its only {'run is' if len(runs) == 1 else 'runs are'} dated ahead of this report's "
-                              f"clock ({_ahead_text(runs)}): not taken as its latest, so no run stands for the host "
-                              "now (retire or prune them)"})
+                     "error": f"its only {'run is' if len(runs) == 1 else 'runs are'} dated ahead"
+                              f"{_ahead_of_what(runs)} ({_ahead_text(runs)}): not taken as its latest, so no run "
+                              "stands for the host now (retire or prune them)"})
         host_controls = satisfied.setdefault(host, {})
         for control_id in sorted({c for row in rows if row["verdict"] is not None and row["policy"]["id"] == policy_id
                                   for c in row["controls"]}):
@@ -1683,20 +1705,51 @@ def fleet_report(store: Any, *, policy: str | None = None, stale_days: int = 7, 
             for cid, (ok, total) in sorted(controls.items(), key=lambda item: (item[1][0] / item[1][1], item[0]))],
         "regressed_since_previous_run": regressed,
         "not_scanned_for_days": {"days": stale_days, "hosts": stale},
-        "retired": [{"host": _host_of(r), "policy": r["policy"], "retired_at": r["retired_at"], "reason": r["reason"],
+        "retired": [{"host": _host_of(r), "policy": r["policy"], "retired_at": r["retired_at"],
+                     "reason": None if r["reason"] is None else bounded_text(r["reason"], RECORDED_REASON_CHARS,
+                                                                             "in the store"),
                      "link": r["run_id"]} for r in retired],
         "hosts": rows,  # each host's latest run, in the fleet summary's row form
         # runs passed over as dated ahead of the report's clock (_latest_runs), by host and policy
         "dated_ahead": sorted(({"host": names.get(identity, _host_of(run)), "policy": policy_id, "run": run["id"],
-                                "started_at": run["started_at"], "collected_at": run["collected_at"]}
+                                "started_at": run["started_at"], "collected_at": run["collected_at"],
+                                "reason": run["dated_ahead"], "kind": run.get("kind", "run")}
                                for (identity, policy_id), run in ahead),
-                              key=lambda row: (row["host"], row["policy"], row["run"])),
+                              key=lambda row: (row["host"], row["policy"], row["kind"], row["run"] or 0,
+                                               row["started_at"])),
     }
 
 
+def _ahead_entry(entry: dict[str, Any], kind: str, run_id: int | None) -> dict[str, Any]:
+    """A pruned run's link (``pruned_run``) or a fleet run's record of a host it could not judge
+    (``missed_scan``) started ahead of the report's clock, in the form of a run passed over as dated
+    ahead.  Imported from an edited export (year 2999), the link stood as its host's latest run for
+    ever, "pruned", its genuine runs (failing) hidden, and the record made the host not scanned for
+    ever."""
+    return {"id": run_id, "host": entry["host"], "policy": {"id": entry["policy"], "version": None, "sha256": None},
+            "started_at": entry["started_at"], "collected_at": None, "dated_ahead": entry["dated_ahead"], "kind": kind}
+
+
+def _ahead_of_what(runs: list[dict[str, Any]]) -> str:
+    from auditor.history.store import AHEAD_OF_CLOCK
+
+    return " of this report's clock" if all(run["dated_ahead"] == AHEAD_OF_CLOCK for run in runs) else ""
+
+
 def _ahead_text(runs: list[dict[str, Any]]) -> str:
-    return "; ".join(f"run {run['id']}: started {run['started_at']}, facts collected {run['collected_at']}"
+    from auditor.history.store import AHEAD_OF_CLOCK
+
+    return "; ".join(_ahead_run_text(run) + ("" if run["dated_ahead"] == AHEAD_OF_CLOCK else " (after it was evaluated)")
                      for run in runs[:5]) + (f"; ... {len(runs) - 5} more" if len(runs) > 5 else "")
+
+
+def _ahead_run_text(run: dict[str, Any]) -> str:
+    kind = run.get("kind", "run")
+    if kind == "pruned_run":
+        return f"the link of pruned run {run['id']}: started {run['started_at']}"
+    if kind == "missed_scan":
+        return f"a fleet run's record that it was not scanned: started {run['started_at']}"
+    return f"run {run['id']}: started {run['started_at']}, facts collected {run['collected_at']}"
 
 
 def report_as_summary(report: dict[str, Any]) -> dict[str, Any]:
@@ -1709,7 +1762,12 @@ def report_as_summary(report: dict[str, Any]) -> dict[str, Any]:
         raise InputError(f"--html: the store holds runs of {len(policies)} policies ({', '.join(policies)}): "
                          "give --policy ID")
     judged = [row for row in rows if row["verdict"] is not None]  # not a host whose latest run was pruned
-    newest = max(judged, key=lambda row: row["started_at"], default=None)
+    # By the moments the texts name, not the texts: a start of a whole second is written without its
+    # fraction ("...:05Z" sorts after "...:05.5Z"), and the run that started last, or the span the
+    # overview names, was then another's.
+    newest = max(judged, key=lambda row: (_started(row), row["host"]), default=None)
+    first = min(judged, key=lambda row: (_started(row), row["host"]), default=None)
+    last = max(judged, key=lambda row: (_finished(row), row["host"]), default=None)
     versions = {(row["policy"]["version"], row["policy"]["sha256"]) for row in judged}
     policy = (dict(newest["policy"]) if newest else  # no host judged: every latest run was pruned
               {"id": policies[0] if policies else "none", "version": "", "sha256": None})
@@ -1718,8 +1776,8 @@ def report_as_summary(report: dict[str, Any]) -> dict[str, Any]:
         policy["sha256"] = f"{len(versions)} versions: " + ", ".join(sorted(sha for _, sha in versions))
     return {
         "format": SUMMARY_FORMAT,
-        "started_at": min((row["started_at"] for row in judged), default=""),
-        "finished_at": max((row["finished_at"] for row in judged), default=""),
+        "started_at": first["started_at"] if first else "",
+        "finished_at": last["finished_at"] if last else "",
         "policy": policy,
         "exit_code": worst_exit_code([row["exit_code"] for row in rows]),
         "hosts_total": len(rows),

@@ -328,6 +328,15 @@ def reversed_order(before: Evidence, after: Evidence) -> str | None:
 
 
 def diff_scans(before: Evidence, after: Evidence) -> ScanDiff:
+    """What changed from ``before`` to ``after``.  Its texts (subjects, the notes quoting a finding)
+    are the host's, cut as every report cuts them (:func:`auditor.report._shared.bounded_evidence`):
+    every consumer of a diff prints them (``diff``, ``history diff``, ``fleet report`` in its
+    terminal, JSON and HTML forms), and a process named by a path of a megabyte was repeated whole
+    by each, for every host that regressed.  Findings are matched by id and status, which the cut
+    leaves as they are."""
+    from auditor.report._shared import bounded_evidence, bounded_text
+
+    before, after = bounded_evidence(before), bounded_evidence(after)
     old: dict[str, Finding] = {f.id: f for f in before.result.findings}
     new: dict[str, Finding] = {f.id: f for f in after.result.findings}
     policy_changes, accounted = _policy_changes(before, after, old, new)
@@ -362,8 +371,9 @@ def diff_scans(before: Evidence, after: Evidence) -> ScanDiff:
             # unread (its process unknown gives it another subject), so it has not been fixed.
             blind = unseeing[source.rule_id][0]
             regressions.append(Change(finding_id, source.rule_id, source.subject, was_status.value, None,
-                                      f"not seen, not fixed: rule {source.rule_id} could not judge everything "
-                                      f"({blind.status.value} {blind.subject}: {blind.reason or blind.message})"))
+                                      bounded_text(f"not seen, not fixed: rule {source.rule_id} could not judge "
+                                                   f"everything ({blind.status.value} {blind.subject}: "
+                                                   f"{blind.reason or blind.message})")))
         elif _is_bad(was_status) and now_status in (Status.PASS, Status.NOT_APPLICABLE, None):
             # Judged again by the same enabled rule, or gone from a rule that still reports (the
             # listener was closed): a rule that stopped running is accounted for above.

@@ -17,6 +17,9 @@ from auditor.model.result import Severity
 from auditor.plugins import plugins_enabled
 
 SEVERITIES = [s.value for s in Severity]
+# The runs passed over as dated ahead that fleet report names on standard error, one line each: a
+# store may hold any number of them (each one a line, 200,000 lines for a store of forged runs).
+WARNINGS_SHOWN = 20
 
 
 def section_limit_options(command: Any) -> Any:
@@ -145,9 +148,11 @@ def report(store: str | None, policy_id: str | None, stale_days: int, top: int, 
     A host retired with history retire is listed as retired only, until it records a run again.
     A host the latest fleet run (evaluate --record) expected and could not judge is "not_scanned",
     with the reason, not listed by its last judged run.
-    A run started, or over facts collected, more than an hour ahead of this clock (recorded before
-    the store refused such runs) is not taken as its host's latest run, and is named on standard
-    error; a host with no other run is "not_scanned".
+    A run started, or over facts collected, more than an hour ahead of this clock, or over facts
+    collected after it was evaluated (recorded before the store refused such runs) is not taken as
+    its host's latest or previous run, and is named on standard error; a host with no other run is
+    "not_scanned".  So is a pruned run's link, or a fleet run's record of a host it could not judge,
+    started more than an hour ahead of this clock.
     Exit 1 when a host regressed, else 3 when a host was not scanned in the latest fleet run, else 0.
     """
     import json
@@ -165,12 +170,26 @@ def report(store: str | None, policy_id: str | None, stale_days: int, top: int, 
             plan_outputs([("fleet overview", html_path)], inputs=[("history store", path) for path in opened.files],
                          force=force)
         data = fleet_report(opened, policy=policy_id, stale_days=stale_days, top=top)
+    from auditor.history.store import dated_ahead_words
     from auditor.text import one_line
 
-    for row in data["dated_ahead"]:  # as fleet evaluate --record's replay check says it
-        click.echo(f"lbaudit: warning: host {one_line(repr(row['host']))}: its run {row['run']} in the history store "
-                   f"started {row['started_at']} over facts collected {row['collected_at']}, ahead of this report's "
-                   "clock: not taken as its latest run (retire or prune that run)", err=True)
+    for row in data["dated_ahead"][:WARNINGS_SHOWN]:  # as fleet evaluate --record's replay check says it
+        host = f"lbaudit: warning: host {one_line(repr(row['host']))}:"
+        if row["kind"] == "pruned_run":
+            click.echo(f"{host} the link its pruned run {row['run']} left in the history store started "
+                       f"{row['started_at']}, {dated_ahead_words(row['reason'])}: not taken as its latest run "
+                       "(it is kept, as the proof of the chain)", err=True)
+        elif row["kind"] == "missed_scan":
+            click.echo(f"{host} the record in the history store of a fleet run that could not judge it started "
+                       f"{row['started_at']}, {dated_ahead_words(row['reason'])}: not taken as its latest scan",
+                       err=True)
+        else:
+            click.echo(f"{host} its run {row['run']} in the history store started {row['started_at']} over facts "
+                       f"collected {row['collected_at']}, {dated_ahead_words(row['reason'])}: not taken as its "
+                       "latest run (retire or prune that run)", err=True)
+    if len(data["dated_ahead"]) > WARNINGS_SHOWN:
+        click.echo(f"lbaudit: warning: and {len(data['dated_ahead']) - WARNINGS_SHOWN:,} more runs dated ahead, not "
+                   "taken as their host's latest run (--json lists them under dated_ahead)", err=True)
     if html_path is not None:
         from auditor.fleet import report_as_summary
         from auditor.report.fleet_html import render_fleet_html

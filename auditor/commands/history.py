@@ -26,6 +26,9 @@ from auditor.text import one_line
 STORE_HELP = ("History store: a file path or a SQLAlchemy URL (postgresql+psycopg://...) [default: $LBAUDIT_STORE, "
               "else /var/lib/lbaudit/history.db for root, ~/.local/state/lbaudit/history.db otherwise].")
 VERDICTS = ("compliant", "non_compliant", "incomplete")
+# The store's key of a host too: the name fleet report gives two hosts that share every other name.
+HOST_HELP = ("Host name, machine id, inventory name, or the store's key of the host (inventory:NAME, "
+             "machine-id:ID, hostname:NAME, as fleet report names hosts that share a name)")
 
 
 def store_option(function: Callable[..., Any]) -> Callable[..., Any]:
@@ -118,7 +121,7 @@ def history() -> None:
 
 def _filters(function: Callable[..., Any]) -> Callable[..., Any]:
     for decorator in reversed([
-        click.option("--host", help="Host name, machine id or inventory name."),
+        click.option("--host", help=HOST_HELP + "."),
         click.option("--policy", help="Policy id."),
         click.option("--verdict", type=click.Choice(VERDICTS), help="Only runs with this verdict."),
         click.option("--since", callback=_moment, help="Runs started at or after (YYYY-MM-DD or ISO time, UTC)."),
@@ -135,18 +138,40 @@ def _filters(function: Callable[..., Any]) -> Callable[..., Any]:
 @json_option
 def list_runs(host: str | None, policy: str | None, verdict: str | None, since: datetime | None,
               until: datetime | None, limit: int, store: str | None, as_json: bool) -> None:
-    """Recorded runs, newest first, filtered by host, policy, verdict and time."""
+    """Recorded runs, newest first, filtered by host, policy, verdict and time.
+
+    \b
+    A run started, or over facts collected, more than an hour ahead of this clock, or over facts
+    collected after it was evaluated, is listed where its start puts it, marked "dated ahead" (JSON:
+    its dated_ahead says why) and named on standard error: it is no host's latest run (fleet report,
+    history diff and prune --keep-last pass it over).
+    """
+    from auditor.history.store import dated_ahead_words, run_dated_ahead
+
+    now = datetime.now(timezone.utc)
     with _open(store) as opened:
         runs = opened.list_runs(host=host, policy=policy, verdict=verdict, since=since, until=until, limit=limit)
+        collected = opened.collected_times([run["id"] for run in runs])
+    for run in runs:
+        moment = collected.get(run["id"])
+        run["collected_at"] = None if moment is None else moment.isoformat().replace("+00:00", "Z")
+        run["dated_ahead"] = None if moment is None else run_dated_ahead(
+            datetime.fromisoformat(run["started_at"].replace("Z", "+00:00")), moment, now)
+        if run["dated_ahead"] is not None:  # as fleet report says it
+            click.echo(f"lbaudit: warning: run {run['id']} started {run['started_at']} over facts collected "
+                       f"{run['collected_at']}, {dated_ahead_words(run['dated_ahead'])}: not its host's latest run "
+                       "(fleet report and history diff pass it over; retire or prune that run)", err=True)
     if as_json:
         click.echo(json.dumps(runs, indent=2, sort_keys=True))
         return
+    marked = any(r["dated_ahead"] for r in runs)  # the column only when a run needs it
     echo_table(["run", "started (UTC)", "host", "policy", "trigger", "verdict", "fail", "unreviewed", "error",
-                "signed", "attested"],
+                "signed", "attested", *(["note"] if marked else [])],
                [[r["id"], r["started_at"].replace("T", " ").rstrip("Z")[:19], r["host"]["inventory_name"]
                  or r["host"]["hostname"], r["policy"]["id"], r["trigger"], r["verdict"],
                  r["counts"]["fail"], r["counts"]["not_reviewed"], r["counts"]["error"],
                  "yes" if r["signature"]["state"] == "signed" else "no", "yes" if r["attested"] else "no"]
+                + (["dated ahead" if r["dated_ahead"] else ""] if marked else [])
                 for r in runs],
                numeric={"run", "fail", "unreviewed", "error"}, keep_whole={"run", "started (UTC)", "host", "verdict"})
 
@@ -198,7 +223,7 @@ def show(run_id: int, raw_evidence: bool, store: str | None, as_json: bool) -> N
 
 @history.command("diff")
 @click.argument("run_ids", nargs=-1, type=click.IntRange(min=1))
-@click.option("--host", help="Host name, machine id or inventory name [needed when the store holds several].")
+@click.option("--host", help=HOST_HELP + " [needed when the store holds several].")
 @click.option("--policy", help="Policy id [needed when the store holds several].")
 @click.option("--allow-policy-change", is_flag=True, help="As for lbaudit diff: lost coverage through an intended "
               "policy change does not fail.")
@@ -213,7 +238,10 @@ def diff_runs(run_ids: tuple[int, ...], host: str | None, policy: str | None, al
     \b
     The categories and exit codes of lbaudit diff: 0 when nothing regressed, 1 on a regression
     or a worse verdict (or lost coverage without --allow-policy-change), 2 on bad input.  Without
-    run ids, the last two runs are compared in the order of their facts (collected, then evaluated).
+    run ids, the last two runs are compared in the order of their facts (collected, then evaluated);
+    a run started, or over facts collected, more than an hour ahead of this clock, or over facts
+    collected after it was evaluated, is not one of them (as in fleet report), and is named on
+    standard error and in the JSON's runs.passed_over.
     """
     from auditor.analysis.diff import diff_scans, reversed_order
     from auditor.commands.diff import echo_diff
@@ -222,10 +250,20 @@ def diff_runs(run_ids: tuple[int, ...], host: str | None, policy: str | None, al
         raise click.UsageError("give two run ids (BEFORE AFTER), or none for the last two runs")
     if run_ids and (host or policy):
         raise click.UsageError("--host and --policy choose the last two runs; not with run ids")
+    passed_over: list[dict[str, Any]] = []
     with _open(store) as opened:
-        before_id, after_id = run_ids if run_ids else opened.last_two(host, policy)
+        if run_ids:
+            before_id, after_id = run_ids
+        else:
+            before_id, after_id, passed_over = opened.last_two(host, policy)
         before, _ = opened.run_evidence(before_id)
         after, _ = opened.run_evidence(after_id)
+    from auditor.history.store import dated_ahead_words
+
+    for row in passed_over:  # as fleet report says it
+        click.echo(f"lbaudit: warning: run {row['run']} in the history store started {row['started_at']} over facts "
+                   f"collected {row['collected_at']}, {dated_ahead_words(row['reason'])}: not taken as the latest "
+                   "run (retire or prune that run)", err=True)
     if not run_ids and reversed_order(before, after):
         # The last two runs are the last two evaluated; the later of the two evaluated an older
         # snapshot (a backfill, a new policy over old facts): compared in the order of their facts.
@@ -236,7 +274,9 @@ def diff_runs(run_ids: tuple[int, ...], host: str | None, policy: str | None, al
     if not as_json:
         click.echo(f"runs: {before_id} -> {after_id}")
     failed = echo_diff(diff_scans(before, after), as_json, allow_policy_change,
-                       extra={"runs": {"before": before_id, "after": after_id}}, allow_host_change=allow_host_change)
+                       extra={"runs": {"before": before_id, "after": after_id,
+                                       **({} if run_ids else {"passed_over": passed_over})}},
+                       allow_host_change=allow_host_change)
     sys.exit(ExitCode.NON_COMPLIANT if failed else ExitCode.COMPLIANT)
 
 
@@ -247,7 +287,7 @@ def diff_runs(run_ids: tuple[int, ...], host: str | None, policy: str | None, al
               help="The last N UTC days, today included (unless --since is given).")
 @click.option("--since", callback=_day, help="First day (YYYY-MM-DD).")
 @click.option("--until", callback=_day, help="Last day (YYYY-MM-DD) [default: today].")
-@click.option("--host", help="Host name, machine id or inventory name.")
+@click.option("--host", help=HOST_HELP + ".")
 @click.option("--policy", help="Policy id.")
 @click.option("--by", type=click.Choice(["day", "family"]), default="day", show_default=True,
               help="Rows of the table and CSV: per day, or per NIST SP 800-53 family.")
@@ -301,7 +341,8 @@ def prune(older_than: int | None, keep_last: int | None, dry_run: bool, force: b
           as_json: bool) -> None:
     """Retention: remove old runs (attested ones only with --force) and evidence no run refers to.
 
-    A pruned run leaves its link in the chain, so history verify still passes."""
+    A pruned run leaves its link in the chain, so history verify still passes.  A run dated ahead (as
+    fleet report and history diff pass it over) is kept by --keep-last, and not counted among the newest."""
     if older_than is None and keep_last is None:
         raise click.UsageError("give --older-than DAYS and/or --keep-last N")
     with _open(store) as opened:
@@ -314,6 +355,10 @@ def prune(older_than: int | None, keep_last: int | None, dry_run: bool, force: b
     click.echo(f"{verb} {len(report.pruned)} runs" + (f" ({_ids(report.pruned)})" if report.pruned else ""))
     if report.kept_attested:
         click.echo(f"kept {len(report.kept_attested)} attested runs ({_ids(report.kept_attested)}); --force removes them")
+    if report.dated_ahead:
+        click.echo(f"kept, not counted among the newest --keep-last: {len(report.dated_ahead)} runs dated ahead "
+                   f"({_ids(sorted(report.dated_ahead))}; started or over facts collected ahead of this clock, or over "
+                   "facts collected after they were evaluated)")
     click.echo(f"{verb} {report.orphan_evidence} evidence documents no run refers to")
 
 
@@ -531,7 +576,7 @@ _NOT_OF_A_RUN = {"head_missing": "expected head", "store_damaged": "the store's 
 
 
 @history.command("head")
-@click.option("--host", help="Host name, machine id or inventory name.")
+@click.option("--host", help=HOST_HELP + ".")
 @click.option("--policy", help="Policy id.")
 @store_option
 @json_option

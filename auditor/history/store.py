@@ -148,6 +148,48 @@ def _dated_ahead(started: datetime, collected: datetime, now: datetime) -> str |
     return None
 
 
+# Why a recorded run stands for no moment of its host (run_dated_ahead): dated ahead of the clock
+# that reads the store, or over facts collected after it was evaluated.
+AHEAD_OF_CLOCK = "ahead of the clock"
+FACTS_AFTER_EVALUATION = "facts collected after it was evaluated"
+
+
+def run_dated_ahead(started: datetime, collected: datetime, now: datetime) -> str | None:
+    """Why a recorded run that started at ``started`` over facts collected at ``collected`` cannot
+    be its host's latest or previous run at ``now`` (:data:`AHEAD_OF_CLOCK` or
+    :data:`FACTS_AFTER_EVALUATION`), or None: the rule every choice of "the latest run" and "the
+    previous run" applies (fleet report, history diff, list's mark, prune --keep-last, the fleet's
+    replay check).  Such a run was recorded before the store refused them (:func:`dated_ahead`; an
+    edited file imported).  Dated ahead, it sorted first, or was taken as the later scan, and stood
+    as its host's latest run for ever; over facts collected after it ran (in the past, so no clock
+    catches it), the comparison of two runs by their facts (auditor.analysis.diff.reversed_order)
+    took it as the later scan of a host whose genuine runs started after it.  Times in UTC (a naive
+    one is UTC); FUTURE_TOLERANCE of skew between two machines' clocks is allowed."""
+    started, collected, limit = _aware_utc(started), _aware_utc(collected), _aware_utc(now) + FUTURE_TOLERANCE
+    if started > limit or collected > limit:
+        return AHEAD_OF_CLOCK
+    if collected > started + FUTURE_TOLERANCE:
+        return FACTS_AFTER_EVALUATION
+    return None
+
+
+def started_ahead(started: datetime, now: datetime) -> bool:
+    """Whether an entry of the store that has only a start (a pruned run's link, a fleet run's record
+    of a host it could not judge) started more than FUTURE_TOLERANCE after ``now``: the part of
+    :func:`run_dated_ahead` its time can tell.  Imported from an edited export (year 2999), such a
+    link stood as its host's latest run for ever, "pruned", its genuine failing runs hidden."""
+    return _aware_utc(started) > _aware_utc(now) + FUTURE_TOLERANCE
+
+
+def dated_ahead_words(reason: str) -> str:
+    """How a report (fleet report, history diff, history list) says why a run was passed over."""
+    return "ahead of this report's clock" if reason == AHEAD_OF_CLOCK else "after it was evaluated"
+
+
+def _ids_text(ids: list[int]) -> str:
+    return "run " + ", ".join(str(i) for i in ids[:10]) + (f", ... {len(ids) - 10} more" if len(ids) > 10 else "")
+
+
 def host_key(machine_id: str | None, hostname: str, inventory_name: str | None = None) -> str:
     """What makes two runs one host's: the inventory name when a fleet gives one (hosts that share a
     machine, such as containers or network namespaces, share its machine id and often its host name;
@@ -493,7 +535,16 @@ class CollectionsRecorded(NamedTuple):
     (passed over)."""
 
     newest: tuple[int, datetime] | None
-    ahead: list[tuple[int, datetime]]
+    ahead: list[tuple[int, datetime, str]]  # run id, its facts' time, why (run_dated_ahead)
+
+
+class LastTwo(NamedTuple):
+    """What :meth:`HistoryStore.last_two` chose: the earlier and the later of a host's last two runs
+    that stand, and the later runs passed over as dated ahead (run, started_at, collected_at, reason)."""
+
+    before: int
+    after: int
+    passed_over: list[dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -627,10 +678,12 @@ class PruneReport:
     kept_attested: list[int] = field(default_factory=list)
     orphan_evidence: int = 0
     dry_run: bool = False
+    # runs not counted among the newest --keep-last of their host (run_dated_ahead), by id
+    dated_ahead: list[int] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {"dry_run": self.dry_run, "pruned": self.pruned, "kept_attested": self.kept_attested,
-                "orphan_evidence_removed": self.orphan_evidence}
+                "orphan_evidence_removed": self.orphan_evidence, "dated_ahead": self.dated_ahead}
 
 
 @dataclass(frozen=True)
@@ -1461,15 +1514,17 @@ class HistoryStore:
         its evidence says.  Read in the command's pending transaction when there is one (a second
         connection of SQLite would wait for the write lock it holds).
 
-        A run whose facts claim a collection time more than FUTURE_TOLERANCE after ``now`` (the
-        fleet run's clock) is passed over, and named in ``ahead``: recorded before lbaudit refused
-        such runs (year 2999, by ``history import``), it made every genuine snapshot of the host
-        "older than recorded", and the host was refused for ever.  The policy's latest run before it
-        counts instead."""
+        A run dated ahead (:func:`run_dated_ahead`: started, or over facts collected, more than
+        FUTURE_TOLERANCE after ``now``, the fleet run's clock, or over facts collected after it was
+        evaluated) is passed over, and named in ``ahead``: recorded before lbaudit refused such runs
+        (year 2999, by ``history import``), it made every genuine snapshot of the host "older than
+        recorded", and the host was refused for ever (or until the forged time, for facts said to
+        be collected after the run that judged them).  The policy's latest run before it counts
+        instead."""
         runs = t.runs.c
-        limit = _aware_utc(now or datetime.now(timezone.utc)) + FUTURE_TOLERANCE
+        moment = now or datetime.now(timezone.utc)
         newest: tuple[int, datetime] | None = None
-        ahead: list[tuple[int, datetime]] = []
+        ahead: list[tuple[int, datetime, str]] = []
         try:
             with self._writing() as conn:
                 # Every spelling of the host's name (case, a root's trailing dot: auditor.text.inventory_host), as
@@ -1496,14 +1551,15 @@ class HistoryStore:
                     sa.select(runs.host_id, runs.policy_id).where(runs.host_id.in_(hosts)).distinct()))
                 for host_id, policy_id in policies:
                     latest = conn.execute(
-                        sa.select(runs.id, runs.evidence_sha256, runs.collected_at)
+                        sa.select(runs.id, runs.evidence_sha256, runs.collected_at, runs.started_at)
                         .where(runs.host_id == host_id, runs.policy_id == policy_id)
                         .order_by(runs.started_at.desc(), runs.id.desc())).all()
                     for row in latest:
                         _checked(row, t.runs)
                         collected = self._run_collected(conn, row)
-                        if collected > limit:
-                            ahead.append((int(row.id), collected))
+                        why = run_dated_ahead(row.started_at, collected, moment)
+                        if why is not None:
+                            ahead.append((int(row.id), collected, why))
                             continue
                         if newest is None or collected > newest[1]:
                             newest = (int(row.id), collected)
@@ -1564,24 +1620,30 @@ class HistoryStore:
                     found[int(row.id)] = self._run_collected(conn, row)
         return found
 
-    def newest_missed(self, *, policy: str | None = None) -> list[dict[str, Any]]:
+    def newest_missed(self, *, policy: str | None = None, now: datetime | None = None) -> list[dict[str, Any]]:
         """Per host and policy id, the newest fleet run (by its start) that expected the host and
-        could not judge it (:meth:`record_missed`), with its reason.  Oldest first."""
+        could not judge it (:meth:`record_missed`), with its reason.  Oldest first.  Given ``now``,
+        one that started ahead of it (:func:`started_ahead`) is passed over, and listed after them
+        with ``dated_ahead`` set."""
         query = (sa.select(t.missed_scans, t.hosts.c.hostname, t.hosts.c.machine_id, t.hosts.c.inventory_name)
                  .join(t.hosts, t.hosts.c.id == t.missed_scans.c.host_id))
         if policy is not None:
             query = query.where(t.missed_scans.c.policy_id == policy)
         newest: dict[tuple[int, str], Any] = {}
+        ahead: list[Any] = []
         with self._reading() as conn:
             for row in map(_checked, conn.execute(query)):
                 chain = (row.host_id, row.policy_id)
-                if chain not in newest or (row.started_at, row.id) > (newest[chain].started_at, newest[chain].id):
+                if now is not None and started_ahead(row.started_at, now):
+                    ahead.append(row)
+                elif chain not in newest or (row.started_at, row.id) > (newest[chain].started_at, newest[chain].id):
                     newest[chain] = row
         return [{"host": {"hostname": row.hostname, "machine_id": row.machine_id,
                           "inventory_name": row.inventory_name},
                  "policy": row.policy_id, "started_at": _iso(row.started_at), "exit_code": row.exit_code,
-                 "reason": row.reason}
-                for row in sorted(newest.values(), key=lambda r: (r.started_at, r.id))]
+                 "reason": row.reason, "dated_ahead": why}
+                for rows, why in ((newest.values(), None), (ahead, AHEAD_OF_CLOCK))
+                for row in sorted(rows, key=lambda r: (r.started_at, r.id))]
 
     def mark_attested(self, evidence_sha256: str, kind: str, document: bytes,
                       at: datetime | None = None) -> list[int]:
@@ -1637,7 +1699,56 @@ class HistoryStore:
 
     @staticmethod
     def _host_filter(host: str) -> Any:
-        return sa.or_(t.hosts.c.hostname == host, t.hosts.c.machine_id == host, t.hosts.c.inventory_name == host)
+        # And the store's key of the host (host_key: inventory:NAME, machine-id:ID, hostname:NAME), as
+        # fleet report names two hosts that go by one name: one machine judged by a fleet run and by
+        # evaluate --record is two hosts of the store sharing its host name and machine id, and no
+        # other --host chose one of them (history diff refused both, "several hosts").
+        return sa.or_(t.hosts.c.hostname == host, t.hosts.c.machine_id == host, t.hosts.c.inventory_name == host,
+                      t.hosts.c.host_key == host)
+
+    def standing_runs(self, *, policy: str | None = None, now: datetime | None = None, count: int = 2
+                      ) -> tuple[list[list[dict[str, Any]]], list[dict[str, Any]]]:
+        """Of each host and policy id of the store (of ``policy`` only, when given), its latest
+        ``count`` runs that stand at ``now`` (:func:`run_dated_ahead`), newest first (by start, then
+        id, as list orders them), and the later runs passed over as dated ahead, each with its
+        ``collected_at`` and the reason (``dated_ahead``).  Each host's runs are read newest first
+        and no further than its ``count`` standing ones: a store of a year of runs of every host
+        was read whole (every run as a dict) for the few latest (fleet report: 20 s and 580 MB for
+        200,000 runs).  Hosts in the order of their latest run, newest first."""
+        if policy is not None:
+            self._known_policy(policy)
+        moment = now or datetime.now(timezone.utc)
+        runs = t.runs.c
+        chains_query = sa.select(runs.host_id, runs.policy_id, sa.func.max(runs.started_at).label("latest"))
+        if policy is not None:
+            chains_query = chains_query.where(runs.policy_id == policy)
+        chains_query = chains_query.group_by(runs.host_id, runs.policy_id)
+        standing: list[list[dict[str, Any]]] = []
+        passed_over: list[dict[str, Any]] = []
+        with self._reading() as conn:
+            chains = sorted(conn.execute(chains_query).all(), key=lambda c: (c.latest, c.host_id, c.policy_id),
+                            reverse=True)
+            for chain in chains:
+                kept: list[dict[str, Any]] = []
+                query = (self._run_query().where(runs.host_id == chain.host_id, runs.policy_id == chain.policy_id)
+                         .order_by(runs.started_at.desc(), runs.id.desc()))
+                # streamed: only as many rows are read as it takes to find ``count`` that stand
+                result = conn.execute(query.execution_options(yield_per=64))
+                try:
+                    for row in result:
+                        collected = self._run_collected(conn, _checked(row))
+                        run = self._run_dict(row)
+                        why = run_dated_ahead(row.started_at, collected, moment)
+                        if why is None:
+                            kept.append(run)
+                            if len(kept) == count:
+                                break
+                        else:
+                            passed_over.append({**run, "collected_at": _iso(collected), "dated_ahead": why})
+                finally:
+                    result.close()
+                standing.append(kept)
+        return standing, passed_over
 
     def list_runs(self, *, host: str | None = None, policy: str | None = None, verdict: str | None = None,
                   since: datetime | None = None, until: datetime | None = None,
@@ -1771,36 +1882,58 @@ class HistoryStore:
                              + "); the store was edited outside lbaudit: lbaudit history verify names every break")
         return run
 
-    def last_two(self, host: str | None, policy: str | None) -> tuple[int, int]:
-        """The ids of the last two runs of one host and policy; the host and policy may be left out
-        when the store holds only one of them."""
-        query = (sa.select(t.runs.c.id, t.runs.c.host_id, t.runs.c.policy_id, t.hosts.c.hostname)
+    def last_two(self, host: str | None, policy: str | None, now: datetime | None = None) -> "LastTwo":
+        """The ids of the last two runs of one host and policy that stand at ``now`` (the clock by
+        default), and the later runs passed over as dated ahead (:func:`run_dated_ahead`, as fleet
+        report passes them over); the host and policy may be left out when the store holds only one
+        of them."""
+        query = (sa.select(t.runs.c.id, t.runs.c.host_id, t.runs.c.policy_id, t.hosts.c.hostname, t.hosts.c.host_key)
                  .join(t.hosts, t.hosts.c.id == t.runs.c.host_id))
         if host is not None:
             query = query.where(self._host_filter(host))
         if policy is not None:
             query = query.where(t.runs.c.policy_id == policy)
+        moment = now or datetime.now(timezone.utc)
+        standing: list[int] = []
+        passed_over: list[dict[str, Any]] = []
         with self._reading() as conn:
             matching = query.subquery()
-            pairs = conn.execute(sa.select(matching.c.host_id, matching.c.policy_id, matching.c.hostname)
-                                 .distinct()).all()
+            pairs = conn.execute(sa.select(matching.c.host_id, matching.c.policy_id, matching.c.hostname,
+                                           matching.c.host_key).distinct()).all()
             if not pairs:
                 raise InputError(f"{self.shown}: no recorded run matches"
                                  f"{' host ' + host if host else ''}{' policy ' + policy if policy else ''}")
             if len(pairs) > 1:
-                names = ", ".join(sorted(f"{p.hostname}/{p.policy_id}" for p in pairs)[:10])
+                # each with the store's key of its host, which --host takes: two hosts may share every name
+                names = ", ".join(sorted(f"{p.hostname}/{p.policy_id} (--host {p.host_key})" for p in pairs)[:10])
                 raise InputError(f"{self.shown}: runs of several hosts or policies match ({names}); "
                                  "give --host and --policy, or two run ids")
             host_id, policy_id = pairs[0].host_id, pairs[0].policy_id
             # The last two by when they ran, as list and fleet report order them: an older scan
-            # imported later is not the latest (recorded order would diff it backwards).
-            ids = conn.execute(sa.select(t.runs.c.id).where(t.runs.c.host_id == host_id,
-                                                            t.runs.c.policy_id == policy_id)
-                               .order_by(t.runs.c.started_at.desc(), t.runs.c.id.desc()).limit(2)).scalars().all()
-        if len(ids) < 2:
-            raise InputError(f"{self.shown}: only one run of {pairs[0].hostname}/{policy_id} is recorded; "
+            # imported later is not the latest (recorded order would diff it backwards).  A run
+            # dated ahead is neither: it sorted first (or was taken as the later scan by its facts),
+            # and every diff of the host was against the forged run, whatever its genuine runs said.
+            rows = conn.execute(sa.select(t.runs.c.id, t.runs.c.evidence_sha256, t.runs.c.collected_at,
+                                          t.runs.c.started_at)
+                                .where(t.runs.c.host_id == host_id, t.runs.c.policy_id == policy_id)
+                                .order_by(t.runs.c.started_at.desc(), t.runs.c.id.desc()))
+            for row in map(_checked, rows):
+                collected = self._run_collected(conn, row)
+                why = run_dated_ahead(row.started_at, collected, moment)
+                if why is None:
+                    standing.append(int(row.id))
+                    if len(standing) == 2:
+                        break
+                else:
+                    passed_over.append({"run": int(row.id), "started_at": _iso(row.started_at),
+                                        "collected_at": _iso(collected), "reason": why})
+        if len(standing) < 2:
+            counted = "only one run" if standing else "no run"
+            ahead = (f" that is not dated ahead ({_ids_text([r['run'] for r in passed_over])}: "
+                     f"{len(passed_over)} passed over)") if passed_over else ""
+            raise InputError(f"{self.shown}: {counted} of {pairs[0].hostname}/{policy_id} is recorded{ahead}; "
                              "a diff needs two")
-        return ids[1], ids[0]
+        return LastTwo(standing[1], standing[0], passed_over)
 
     # ------------------------------------------------------------------ trend
 
@@ -1850,7 +1983,8 @@ class HistoryStore:
         ``force``.  Each pruned run leaves its chain link behind; evidence no run refers to is removed."""
         if older_than is None and keep_last is None:
             raise InputError("prune needs --older-than and/or --keep-last")
-        cutoff = _naive_utc(now or datetime.now(timezone.utc)) - older_than if older_than is not None else None
+        moment = now or datetime.now(timezone.utc)
+        cutoff = _naive_utc(moment) - older_than if older_than is not None else None
         report = PruneReport(dry_run=dry_run)
         try:
             if dry_run:
@@ -1859,18 +1993,18 @@ class HistoryStore:
                 # backup holding the store) and then was exit 75, "nothing was written", for a
                 # command that writes nothing.
                 with self._reading() as conn:
-                    self._prune_plan(conn, report, cutoff, keep_last, force)
+                    self._prune_plan(conn, report, cutoff, keep_last, force, moment)
                 return report
             with self._writing() as conn:
-                doomed, orphans = self._prune_plan(conn, report, cutoff, keep_last, force)
-                moment = _naive_utc(datetime.now(timezone.utc))
+                doomed, orphans = self._prune_plan(conn, report, cutoff, keep_last, force, moment)
+                pruned_at = _naive_utc(datetime.now(timezone.utc))
                 for start in range(0, len(doomed), 500):
                     batch = doomed[start:start + 500]
                     ids = [r.id for r in batch]
                     conn.execute(t.pruned_runs.insert(), [
                         {"run_id": r.id, "host_id": r.host_id, "policy_id": r.policy_id,
                          "evidence_sha256": r.evidence_sha256, "prev_evidence_sha256": r.prev_evidence_sha256,
-                         "started_at": r.started_at, "pruned_at": moment} for r in batch])
+                         "started_at": r.started_at, "pruned_at": pruned_at} for r in batch])
                     for table in (t.findings, t.family_counts, t.attestations):
                         conn.execute(table.delete().where(table.c.run_id.in_(ids)))
                     conn.execute(t.runs.delete().where(t.runs.c.id.in_(ids)))
@@ -1887,25 +2021,34 @@ class HistoryStore:
             raise damaged from None
         return report
 
-    @staticmethod
-    def _prune_plan(conn: Connection, report: PruneReport, cutoff: datetime | None, keep_last: int | None,
-                    force: bool) -> tuple[list[Any], list[str]]:
+    def _prune_plan(self, conn: Connection, report: PruneReport, cutoff: datetime | None, keep_last: int | None,
+                    force: bool, now: datetime) -> tuple[list[Any], list[str]]:
         """The rows of the runs ``prune`` removes (with what each leaves of its chain link) and the
         digests of the evidence no run left refers to; ``report`` is filled in.  Reads only: a dry
-        run stops here."""
+        run stops here.  A run dated ahead at ``now`` (:func:`run_dated_ahead`) is not one of the
+        newest ``keep_last``: counted, it sorted first, and ``--keep-last 1`` removed the host's
+        genuine latest run and kept the forged one, which fleet report and history diff pass over.
+        It is kept, not counted, and named in ``report.dated_ahead``."""
         attested = set(conn.execute(sa.select(t.attestations.c.run_id).distinct()).scalars())
         seen: dict[tuple[int, str], int] = defaultdict(int)
         doomed = []
         for row in map(_checked, conn.execute(
                 sa.select(t.runs.c.id, t.runs.c.host_id, t.runs.c.policy_id, t.runs.c.started_at,
-                          t.runs.c.evidence_sha256, t.runs.c.prev_evidence_sha256)
+                          t.runs.c.evidence_sha256, t.runs.c.prev_evidence_sha256, t.runs.c.collected_at)
                 # newest by when they ran, as list, diff and fleet report see them: an
                 # older scan imported later does not push the latest one out
                 .order_by(t.runs.c.host_id, t.runs.c.policy_id, t.runs.c.started_at.desc(),
                           t.runs.c.id.desc()))):
             chain = (row.host_id, row.policy_id)
-            seen[chain] += 1
-            if keep_last is not None and seen[chain] <= keep_last:
+            if keep_last is not None and seen[chain] < keep_last:
+                # only the runs that could be kept as among the newest are asked when their facts
+                # were collected (a run recorded before revision 0006: from its evidence)
+                if run_dated_ahead(row.started_at, self._run_collected(conn, row), now) is None:
+                    seen[chain] += 1
+                else:
+                    # nor removed: its link would stand as the host's latest run, pruned (fleet
+                    # report); history retire, or prune --older-than once it is old, lets it go
+                    report.dated_ahead.append(row.id)
                 continue
             if cutoff is not None and row.started_at >= cutoff:
                 continue
@@ -1915,6 +2058,7 @@ class HistoryStore:
             doomed.append(row)
         report.pruned = sorted(r.id for r in doomed)
         report.kept_attested.sort()
+        report.dated_ahead.sort()
         doomed_ids = set(report.pruned)
         still_used = {sha for run_id, sha in conn.execute(sa.select(t.runs.c.id, t.runs.c.evidence_sha256))
                       if run_id not in doomed_ids}
@@ -2019,10 +2163,12 @@ class HistoryStore:
                  "started_at": _iso(row.started_at), "evidence_sha256": row.evidence_sha256}
                 for row in sorted(newest.values(), key=lambda r: r.run_id)]
 
-    def newest_pruned(self, *, policy: str | None = None) -> list[dict[str, Any]]:
+    def newest_pruned(self, *, policy: str | None = None, now: datetime | None = None) -> list[dict[str, Any]]:
         """Per host and policy id, the link of its pruned run that ran last (by when it ran, as
         ``list_runs`` orders): the only trace of a host whose every run was pruned, and the proof
-        that a host was scanned after the newest run the store still holds.  Oldest first."""
+        that a host was scanned after the newest run the store still holds.  Oldest first.  Given
+        ``now``, a link that started ahead of it (:func:`started_ahead`) is passed over, and listed
+        after them with ``dated_ahead`` set."""
         query = (sa.select(t.pruned_runs.c.run_id, t.pruned_runs.c.host_id, t.pruned_runs.c.policy_id,
                            t.pruned_runs.c.started_at, t.hosts.c.hostname, t.hosts.c.machine_id,
                            t.hosts.c.inventory_name)
@@ -2030,16 +2176,21 @@ class HistoryStore:
         if policy is not None:
             query = query.where(t.pruned_runs.c.policy_id == policy)
         newest: dict[tuple[int, str], Any] = {}
+        ahead: list[Any] = []
         with self._reading() as conn:
             for row in map(_checked, conn.execute(query)):
                 chain = (row.host_id, row.policy_id)
-                if chain not in newest or (row.started_at, row.run_id) > (newest[chain].started_at,
-                                                                          newest[chain].run_id):
+                if now is not None and started_ahead(row.started_at, now):
+                    ahead.append(row)
+                elif chain not in newest or (row.started_at, row.run_id) > (newest[chain].started_at,
+                                                                            newest[chain].run_id):
                     newest[chain] = row
         return [{"host": {"hostname": row.hostname, "machine_id": row.machine_id,
                           "inventory_name": row.inventory_name},
-                 "policy": row.policy_id, "run_id": row.run_id, "started_at": _iso(row.started_at)}
-                for row in sorted(newest.values(), key=lambda r: (r.started_at, r.run_id))]
+                 "policy": row.policy_id, "run_id": row.run_id, "started_at": _iso(row.started_at),
+                 "dated_ahead": why}
+                for rows, why in ((newest.values(), None), (ahead, AHEAD_OF_CLOCK))
+                for row in sorted(rows, key=lambda r: (r.started_at, r.run_id))]
 
     def _verify_chains(self, pubkey: Path | None, require_signed: bool = False) -> VerifyReport:
         key = None

@@ -141,14 +141,14 @@ def json_document(document: dict) -> bytes:
 MAX_REPORT_TEXT_CHARS = 65_536
 
 
-def bounded_text(text: str, limit: int = MAX_REPORT_TEXT_CHARS) -> str:
+def bounded_text(text: str, limit: int = MAX_REPORT_TEXT_CHARS, kept: str = "in the evidence") -> str:
     """``text``, or its first ``limit`` characters and the marker saying how much more the evidence
-    holds: ``… (N more characters and M more lines in the evidence)``, as the PDF says of a cell."""
+    holds: ``… (N more characters and M more lines in the evidence)``, as the PDF says of a cell.
+    ``kept`` says where the rest is, for a text that is not the evidence's (``not shown``: nowhere)."""
     if len(text) <= limit:
         return text
     rest = text[limit:]
-    return (f"{text[:limit]}\u2026 ({len(rest):,} more characters and {rest.count(chr(10)):,} more lines "
-            "in the evidence)")
+    return f"{text[:limit]}\u2026 ({len(rest):,} more characters and {rest.count(chr(10)):,} more lines {kept})"
 
 
 def _bounded_json(value: JsonValue) -> JsonValue:

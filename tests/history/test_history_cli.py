@@ -48,7 +48,7 @@ def test_diff_of_the_last_two_runs_names_the_new_listener_and_exits_1(tmp_path, 
     as_json = run_cli("history", "diff", "--store", store_url, "--json")
     assert as_json.returncode == 1
     document = json.loads(as_json.stdout)
-    assert document["runs"] == {"before": 1, "after": 2} and document["exit_code"] == 1
+    assert document["runs"] == {"before": 1, "after": 2, "passed_over": []} and document["exit_code"] == 1
     assert [(c["subject"], c["before"], c["after"]) for c in document["regressions"]] == [
         ("tcp 0.0.0.0:6379 redis-server pid 977", None, "fail")]
     # The other way round (the same facts' time, run 2 evaluated later) the listener would read as
@@ -206,7 +206,7 @@ def test_prune_keeps_attested_runs_removes_orphans_and_the_chain_still_verifies(
     dry = run_cli("history", "prune", "--keep-last", "1", "--dry-run", "--json", "--store", store_url)
     assert dry.returncode == 0
     assert json.loads(dry.stdout) == {"dry_run": True, "pruned": [1, 3], "kept_attested": [2],
-                                      "orphan_evidence_removed": 2}
+                                      "orphan_evidence_removed": 2, "dated_ahead": []}
     assert len(json.loads(run_cli("history", "list", "--json", "--store", store_url).stdout)) == 4
 
     done = run_cli("history", "prune", "--keep-last", "1", "--store", store_url)

@@ -103,6 +103,6 @@ def test_control_case_an_intact_store_still_answers(tmp_path):
     store = _recorded(tmp_path)
     diff = run_cli("history", "diff", "--store", store, "--json")
     assert diff.returncode == 1, diff.stdout + diff.stderr
-    assert json.loads(diff.stdout)["runs"] == {"before": 2, "after": 3}
+    assert json.loads(diff.stdout)["runs"] == {"before": 2, "after": 3, "passed_over": []}
     report = json.loads(run_cli("fleet", "report", "--store", store, "--json").stdout)
     assert [row["run"] for row in report["regressed_since_previous_run"]] == [3]
