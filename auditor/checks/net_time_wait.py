@@ -20,6 +20,7 @@ from auditor.domain.tcp_timewait import (
     WORST_HZ,
     WORST_TIME_WAIT_HOLD_SECONDS,
     WORST_TIMER_SLACK_SECONDS,
+    time_wait_hold_seconds,
 )
 from auditor.model.check import (
     CheckParams,
@@ -37,13 +38,31 @@ from auditor.model.records import record
 from auditor.model.result import Severity
 
 # How long a Linux port stays in TIME_WAIT at the most: TCP_TIMEWAIT_LEN (include/net/tcp.h, 60 s,
-# no sysctl changes it) plus the timer wheel's lateness at the coarsest HZ, since the kernel's HZ is
-# not collected.  Counted as exactly 60 s, a peak that holds 95% of the pool at the worst passed a
-# maximum of 90%: the headroom must not count on the timer firing on time.
+# no sysctl changes it) plus the timer wheel's lateness: at the kernel's HZ where it is known
+# (SysctlFacts.kernel_hz), else at the coarsest HZ.  Counted as exactly 60 s, a peak that holds 95% of
+# the pool at the worst passed a maximum of 90%: the headroom must not count on the timer firing on time.
 TIME_WAIT_SECONDS = WORST_TIME_WAIT_HOLD_SECONDS
-LINUX_TIME_WAIT_SOURCE = (f"Linux: TCP_TIMEWAIT_LEN {TCP_TIMEWAIT_LEN_SECONDS} s, ended by a timer that fires up to "
-                          f"{WORST_TIMER_SLACK_SECONDS:g} s late: the timer wheel's granule at HZ {WORST_HZ}, the "
-                          f"coarsest of every HZ; the kernel's HZ is not collected")
+_WORST_CASE = (f"Linux: TCP_TIMEWAIT_LEN {TCP_TIMEWAIT_LEN_SECONDS} s, ended by a timer that fires up to "
+               f"{WORST_TIMER_SLACK_SECONDS:g} s late: the timer wheel's granule at HZ {WORST_HZ}, the "
+               f"coarsest of every HZ")
+# The worst case where the kernel's HZ was not collected (a snapshot written before format 1.9, facts
+# built without it).
+LINUX_TIME_WAIT_SOURCE = f"{_WORST_CASE}; the kernel's HZ is not collected"
+
+
+def linux_time_wait(snapshot: HostSnapshot) -> tuple[float, str]:
+    """How long a port may stay in TIME_WAIT on this Linux host, and why: at the kernel's HZ where the
+    snapshot holds it, else the longest of every HZ (which can only overstate what is held)."""
+    sysctl = snapshot.facts.sysctl
+    kernel = sysctl.kernel_hz if sysctl is not None else None
+    if kernel is None:
+        return TIME_WAIT_SECONDS, LINUX_TIME_WAIT_SOURCE
+    if kernel.hz is None:
+        return TIME_WAIT_SECONDS, f"{_WORST_CASE}; the kernel's HZ is not known: {kernel.source}"
+    hold = round(time_wait_hold_seconds(kernel.hz), 6)
+    slack = round(hold - TCP_TIMEWAIT_LEN_SECONDS, 6)
+    return hold, (f"Linux: TCP_TIMEWAIT_LEN {TCP_TIMEWAIT_LEN_SECONDS} s, ended by a timer that fires up to "
+                  f"{slack:g} s late: the timer wheel's granule at HZ {kernel.hz}, the kernel's, from {kernel.source}")
 
 # A rate far above any host's (a 65,535-port pool sustains about 1,000/s): the bound only keeps
 # rate x TIME_WAIT a finite number of ports.
@@ -476,7 +495,7 @@ def _max_user_port_headroom(snapshot: HostSnapshot, rate: float, maximum: float,
 @check(
     name="net.time_wait",
     title="TIME_WAIT settings leave headroom in the ephemeral port pool",
-    version="1.9.0",
+    version="1.10.0",
     needs=["sysctl", "sockets"],
     platforms=["linux", "windows", "macos"],
     uses=["netns"],
@@ -594,6 +613,8 @@ def _judge(snapshot: HostSnapshot, params: TimeWaitParams) -> list[Outcome]:
         if params.max_time_wait_share is not None:
             outcomes.append(_time_wait_share(snapshot, pool_lookup, params.max_time_wait_share))
         if params.peak_new_connections_per_second is not None:
+            seconds, source = linux_time_wait(snapshot)
             outcomes.append(_peak_headroom(pool_lookup, params.peak_new_connections_per_second,
-                                           params.max_pool_utilization, cap=_time_wait_cap(snapshot)))
+                                           params.max_pool_utilization, seconds, source,
+                                           cap=_time_wait_cap(snapshot)))
     return outcomes
