@@ -531,6 +531,14 @@ class SysctlFacts(StrictModel):
     # kernel's); None: not read (another OS, or a snapshot written before format 1.9)
     kernel_hz: KernelHz | None = Field(None, exclude_if=lambda value: value is None)
 
+    @model_validator(mode="after")
+    def _hz_is_linux(self) -> "SysctlFacts":
+        # Windows and macOS keep TIME_WAIT lengths of their own (TcpTimedWaitDelay, 2 x MSL): an HZ
+        # there would be judged by nothing, so a snapshot that claims one is not what lbaudit wrote
+        if self.kernel_hz is not None and self.platform != "linux":
+            raise ValueError(f"kernel_hz is the Linux kernel's CONFIG_HZ; a {PLATFORM_NAMES[self.platform]} host has none")
+        return self
+
     def effective(self, key: str) -> SysctlSetting | None:
         """The value that governs the host: the running one when known, else the one configured under
         this very name (plugins use it; the built-in checks go through auditor.checks._sysctl.lookup,

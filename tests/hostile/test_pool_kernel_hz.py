@@ -197,3 +197,63 @@ def test_an_offline_root_reads_the_image_kernel_not_this_one(tmp_path):
     facts, _ = collect_sysctl(CollectContext(target=RootDir(root)))
     assert facts is not None
     assert facts.kernel_hz == KernelHz(hz=1024, source=f"/boot/config-{RELEASE}: CONFIG_HZ=1024")
+
+
+def _host(tmp_path: Path) -> LocalHost:
+    """A live-host target whose /proc and / are fixture directories (its release is this kernel's)."""
+    (tmp_path / "proc").mkdir()
+    (tmp_path / "host/boot").mkdir(parents=True)
+    return LocalHost(root=tmp_path / "host", proc=str(tmp_path / "proc"))
+
+
+def test_a_config_gz_that_inflates_past_the_bound_falls_back_to_boot_config(tmp_path):
+    host = _host(tmp_path)
+    (tmp_path / "proc/config.gz").write_bytes(gzip.compress(config(250).encode() + b"\0" * (5 * 1024 * 1024)))
+    release = os.uname().release
+    (tmp_path / f"host/boot/config-{release}").write_text(config(1000))
+    facts, _ = collect_sysctl(CollectContext(target=host))
+    assert facts is not None
+    assert facts.kernel_hz == KernelHz(hz=1000, source=f"/boot/config-{release}: CONFIG_HZ=1000")
+
+
+def test_a_fifo_config_gz_and_no_boot_config_leave_the_running_hz_unknown(tmp_path):
+    host = _host(tmp_path)
+    os.mkfifo(tmp_path / "proc/config.gz")
+    facts, _ = collect_sysctl(CollectContext(target=host))
+    assert facts is not None
+    release = os.uname().release
+    assert facts.kernel_hz == KernelHz(hz=None, source=(
+        f"the running kernel's configuration could not be read: {tmp_path}/proc/config.gz: is a FIFO, not a regular "
+        f"file; /boot/config-{release}: not found"))
+    assert linux_time_wait(snapshot(listeners=[], sysctl=facts, netns=None))[0] == 65.12
+
+
+def test_a_config_gz_cut_short_is_not_read(tmp_path):
+    host = _host(tmp_path)
+    (tmp_path / "proc/config.gz").write_bytes(gzip.compress(config(250).encode())[:-12])
+    facts, _ = collect_sysctl(CollectContext(target=host))
+    assert facts is not None and facts.kernel_hz is not None
+    assert facts.kernel_hz.hz is None
+    assert f"{tmp_path}/proc/config.gz: the gzip stream is cut short" in facts.kernel_hz.source
+
+
+def test_an_hz_on_a_windows_host_is_refused():
+    from auditor.model.facts import SysctlFacts
+
+    with pytest.raises(ValidationError, match="kernel_hz is the Linux kernel's CONFIG_HZ; a Windows host has none"):
+        SysctlFacts(platform="windows", runtime={}, kernel_hz=KernelHz(hz=250, source="hand-edited"))
+
+
+def test_a_snapshot_with_an_hz_kconfig_does_not_offer_exits_2_naming_it(tmp_path):
+    from auditor.storage.snapshot import snapshot_bytes
+    from tests.cli import evaluate_snapshot
+
+    data = json.loads(snapshot_bytes(snapshot(listeners=[], netns=None)))
+    data["facts"]["sysctl"]["kernel_hz"] = {"hz": 7, "source": "hand-edited"}
+    host = tmp_path / "host.snapshot.json"
+    host.write_text(json.dumps(data))
+    run, evidence = evaluate_snapshot(tmp_path, POLICY, host)
+    assert run.returncode == 2
+    assert not evidence.exists()
+    assert (f"{host}: /facts/sysctl/kernel_hz/hz: Value error, 7 is not an HZ Kconfig offers (24, 32, 48, 64, 100, "
+            "128, 200, 250, 256, 300, 500, 1000, 1024, 1200)") in run.stderr
