@@ -58,10 +58,13 @@ def _moved(gap: Gap, index: int) -> list[Gap]:
 
 def as_snapshot(snapshot: HostSnapshot, index: int, ns: NetNamespace) -> HostSnapshot:
     """The namespace as a snapshot of its own: its listeners and counts as ``sockets``, its running
-    sysctls as ``sysctl`` (a namespace has no configuration files of its own)."""
+    sysctls and the host kernel's HZ as ``sysctl`` (a namespace has no configuration files of its own)."""
     gaps = [moved for gap in snapshot.gaps if gap.section == "netns" for moved in _moved(gap, index)]
     sockets = SocketFacts(listeners=ns.listeners, counts=ns.counts) if ns.entered else None
-    sysctl = SysctlFacts(runtime=ns.sysctl) if ns.entered and ns.sysctl is not None else None
+    # the kernel's HZ is the whole host's, every namespace's alike
+    host = snapshot.facts.sysctl
+    sysctl = (SysctlFacts(runtime=ns.sysctl, kernel_hz=host.kernel_hz if host is not None else None)
+              if ns.entered and ns.sysctl is not None else None)
     return HostSnapshot(schema_version=snapshot.schema_version, provenance=snapshot.provenance,
                         facts=Facts(sockets=sockets, sysctl=sysctl), gaps=gaps)
 

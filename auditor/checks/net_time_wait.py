@@ -20,6 +20,7 @@ from auditor.domain.tcp_timewait import (
     WORST_HZ,
     WORST_TIME_WAIT_HOLD_SECONDS,
     WORST_TIMER_SLACK_SECONDS,
+    time_wait_hold_seconds,
 )
 from auditor.model.check import (
     CheckParams,
@@ -37,13 +38,31 @@ from auditor.model.records import record
 from auditor.model.result import Severity
 
 # How long a Linux port stays in TIME_WAIT at the most: TCP_TIMEWAIT_LEN (include/net/tcp.h, 60 s,
-# no sysctl changes it) plus the timer wheel's lateness at the coarsest HZ, since the kernel's HZ is
-# not collected.  Counted as exactly 60 s, a peak that holds 95% of the pool at the worst passed a
-# maximum of 90%: the headroom must not count on the timer firing on time.
+# no sysctl changes it) plus the timer wheel's lateness: at the kernel's HZ where it is known
+# (SysctlFacts.kernel_hz), else at the coarsest HZ.  Counted as exactly 60 s, a peak that holds 95% of
+# the pool at the worst passed a maximum of 90%: the headroom must not count on the timer firing on time.
 TIME_WAIT_SECONDS = WORST_TIME_WAIT_HOLD_SECONDS
-LINUX_TIME_WAIT_SOURCE = (f"Linux: TCP_TIMEWAIT_LEN {TCP_TIMEWAIT_LEN_SECONDS} s, ended by a timer that fires up to "
-                          f"{WORST_TIMER_SLACK_SECONDS:g} s late: the timer wheel's granule at HZ {WORST_HZ}, the "
-                          f"coarsest of every HZ; the kernel's HZ is not collected")
+_WORST_CASE = (f"Linux: TCP_TIMEWAIT_LEN {TCP_TIMEWAIT_LEN_SECONDS} s, ended by a timer that fires up to "
+               f"{WORST_TIMER_SLACK_SECONDS:g} s late: the timer wheel's granule at HZ {WORST_HZ}, the "
+               f"coarsest of every HZ")
+# The worst case where the kernel's HZ was not collected (a snapshot written before format 1.9, facts
+# built without it).
+LINUX_TIME_WAIT_SOURCE = f"{_WORST_CASE}; the kernel's HZ is not collected"
+
+
+def linux_time_wait(snapshot: HostSnapshot) -> tuple[float, str]:
+    """How long a port may stay in TIME_WAIT on this Linux host, and why: at the kernel's HZ where the
+    snapshot holds it, else the longest of every HZ (which can only overstate what is held)."""
+    sysctl = snapshot.facts.sysctl
+    kernel = sysctl.kernel_hz if sysctl is not None else None
+    if kernel is None:
+        return TIME_WAIT_SECONDS, LINUX_TIME_WAIT_SOURCE
+    if kernel.hz is None:
+        return TIME_WAIT_SECONDS, f"{_WORST_CASE}; the kernel's HZ is not known: {kernel.source}"
+    hold = round(time_wait_hold_seconds(kernel.hz), 6)
+    slack = round(hold - TCP_TIMEWAIT_LEN_SECONDS, 6)
+    return hold, (f"Linux: TCP_TIMEWAIT_LEN {TCP_TIMEWAIT_LEN_SECONDS} s, ended by a timer that fires up to "
+                  f"{slack:g} s late: the timer wheel's granule at HZ {kernel.hz}, the kernel's, from {kernel.source}")
 
 # A rate far above any host's (a 65,535-port pool sustains about 1,000/s): the bound only keeps
 # rate x TIME_WAIT a finite number of ports.
@@ -476,7 +495,7 @@ def _max_user_port_headroom(snapshot: HostSnapshot, rate: float, maximum: float,
 @check(
     name="net.time_wait",
     title="TIME_WAIT settings leave headroom in the ephemeral port pool",
-    version="1.9.0",
+    version="1.10.0",
     needs=["sysctl", "sockets"],
     platforms=["linux", "windows", "macos"],
     uses=["netns"],
@@ -503,11 +522,16 @@ TIME_WAIT lasts {TCP_TIMEWAIT_LEN_SECONDS} s on Linux (TCP_TIMEWAIT_LEN, compile
 {TIME_WAIT_SECONDS:g} s: a timer ends it, and since Linux 4.8 the kernel's timer wheel fires a timer up to
 one granule of its level late, never early (kernel/time/timer.c, calc_index).  A 60 s timer sits on
 a level whose granule is 512 jiffies at HZ 100 (5.12 s), 250 (2.048 s) or 300 (1.71 s), and 4,096
-at HZ 1000 (4.096 s).  lbaudit does not collect the kernel's HZ, so the headroom counts the coarsest,
-{TIME_WAIT_SECONDS:g} s, on every Linux host: it may overstate what is held by up to 8.5%, never
-understate it (measured on Linux 6.18 at HZ 250: 24 ports closed 100 ms apart left TIME_WAIT after
-60.06 to 61.98 s).  (A softirq delayed under load, or a peer's retransmitted FIN, which restarts the
-timer, holds a port longer still; neither is counted.)
+at HZ 1000 (4.096 s).  Since 1.10.0 the headroom counts the hold at the kernel's own HZ (its CONFIG_HZ:
+live, /proc/config.gz, else /boot/config-RELEASE of the running release; offline, the image's
+/boot/config-*, when every one of them names the same HZ, since which kernel an image boots is not
+known): 62.048 s at HZ 250, 64.096 s at HZ 1000.  Where the HZ is not known (no readable
+configuration, one naming no HZ Kconfig offers, an image's kernels that disagree, a container image
+with no /boot, a snapshot written before format 1.9) it counts the coarsest, {TIME_WAIT_SECONDS:g} s,
+which may overstate what is held by up to 8.5%, never understate it, and the finding says why
+(measured on Linux 6.18 at HZ 250: 24 ports closed 100 ms apart left TIME_WAIT after 60.06 to
+61.98 s).  (A softirq delayed under load, or a peer's retransmitted FIN, which restarts the timer,
+holds a port longer still; neither is counted.)
 net.ipv4.tcp_fin_timeout governs how long an orphaned connection stays in FIN_WAIT_2, not TIME_WAIT:
 lowering it does not free ports faster.  net.ipv4.tcp_tw_reuse lets a new *outgoing* connection take
 a port still in TIME_WAIT when that is safe from the protocol's point of view, which needs TCP
@@ -522,12 +546,13 @@ EADDRNOTAVAIL, and takes a TIME_WAIT port with timestamps on).  Where the policy
 not_reviewed when tcp_timestamps cannot be read; a value the policy does not allow fails as
 written, since it takes effect once timestamps are on.
 
-Headroom: utilisation = peak_new_connections_per_second x {TIME_WAIT_SECONDS:g} s / pool size, per
+Headroom: utilisation = peak_new_connections_per_second x that hold ({TIME_WAIT_SECONDS:g} s at the most) / pool size, per
 (source address, destination address, destination port) tuple, where pool size = ip_local_port_range
 minus reserved ports and the ports TCP listeners hold in it, which connect() never takes (one fewer
 for a range of an odd number of ports: connect() searches an even number of them, see
 net.ephemeral_port_range).  Linux's default pool (32768-60999, 28,232 ports) sustains about 433 new
-connections per second to one destination; 417/s (25,000 a minute) already holds up to 96% of it.  A
+connections per second to one destination at the worst (455 at HZ 250); 417/s (25,000 a minute)
+already holds up to 96% of it.  A
 peak that holds every port of the pool fails even where max_pool_utilization is 1: the next
 connect() to that destination finds no port.  The figure is per tuple because connect() shares a
 port among destinations; a client that bind()s its socket before connect() (a source address set
@@ -594,6 +619,8 @@ def _judge(snapshot: HostSnapshot, params: TimeWaitParams) -> list[Outcome]:
         if params.max_time_wait_share is not None:
             outcomes.append(_time_wait_share(snapshot, pool_lookup, params.max_time_wait_share))
         if params.peak_new_connections_per_second is not None:
+            seconds, source = linux_time_wait(snapshot)
             outcomes.append(_peak_headroom(pool_lookup, params.peak_new_connections_per_second,
-                                           params.max_pool_utilization, cap=_time_wait_cap(snapshot)))
+                                           params.max_pool_utilization, seconds, source,
+                                           cap=_time_wait_cap(snapshot)))
     return outcomes

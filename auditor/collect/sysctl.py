@@ -14,6 +14,7 @@ import re
 from pathlib import Path
 
 from auditor.collect import CollectContext, rootfs
+from auditor.collect.kernel_hz import collect_kernel_hz
 from auditor.collect.procview import proc_mount_options_of
 from auditor.collect.sysctl_d import boot_applier, directories_note, read_persistent_sysctls
 from auditor.domain.kernel_cmdline import (
@@ -356,9 +357,9 @@ def collect_sysctl(ctx: CollectContext) -> tuple[SysctlFacts | None, list[Gap]]:
     if not ctx.target.runtime:
         gap = Gap(section="sysctl", field="runtime", kind=GapKind.NOT_APPLICABLE,
                   reason="running sysctl values are not visible in an offline root directory")
-        return SysctlFacts(runtime=None, persistent=persistent), [gap, *persistent_gaps]
+        return SysctlFacts(runtime=None, persistent=persistent, kernel_hz=collect_kernel_hz(ctx)), [gap, *persistent_gaps]
     runtime, gaps = read_runtime_sysctls(SYSCTL_KEYS, f"{ctx.target.proc}/sys")
-    return SysctlFacts(runtime=runtime, persistent=persistent), gaps + persistent_gaps
+    return SysctlFacts(runtime=runtime, persistent=persistent, kernel_hz=collect_kernel_hz(ctx)), gaps + persistent_gaps
 
 
 def describe_sysctl(facts: SysctlFacts, ctx: CollectContext) -> str:

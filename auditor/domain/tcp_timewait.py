@@ -50,9 +50,37 @@ def time_wait_hold_seconds(hz: int) -> float:
     return (timeout + wheel_granularity_jiffies(timeout, hz)) / hz
 
 
-# The longest hold on any HZ (HZ 100: 65.12 s).  lbaudit does not collect the kernel's HZ, so this
-# is the hold judged on every Linux host: a finer wheel holds the port up to 3.07 s (HZ 300: 1.71 s
-# instead of 5.12 s) less, which can only make the figure too high, never too low.
+# The longest hold on any HZ (HZ 100: 65.12 s): the hold judged where the kernel's HZ is not known
+# (an image without a kernel configuration, a snapshot written before format 1.9, a configuration
+# that names no HZ Kconfig offers).  A finer wheel holds the port up to 3.07 s (HZ 300: 1.71 s
+# instead of 5.12 s) less, so this can only make the figure too high, never too low.
 WORST_HZ = max(KCONFIG_HZ, key=time_wait_hold_seconds)
 WORST_TIME_WAIT_HOLD_SECONDS = round(time_wait_hold_seconds(WORST_HZ), 6)
 WORST_TIMER_SLACK_SECONDS = round(WORST_TIME_WAIT_HOLD_SECONDS - TCP_TIMEWAIT_LEN_SECONDS, 6)
+
+
+# The most characters of a CONFIG_HZ value read as a number: every Kconfig HZ has at most 4 digits.
+_MAX_HZ_DIGITS = 9
+
+
+def config_hz(text: str) -> tuple[int | None, str]:
+    """The HZ a kernel's build configuration (``/boot/config-RELEASE``, ``/proc/config.gz``) sets:
+    (HZ, what the file says) or (None, why it does not tell).  Only ``CONFIG_HZ=<decimal>`` counts
+    (Kconfig writes the chosen ``CONFIG_HZ_250=y`` and the number both; the number is what the
+    kernel is built with), and only a value Kconfig offers (:data:`KCONFIG_HZ`): anything else is
+    not the configuration of a kernel whose timer wheel this module describes."""
+    values = []
+    for line in text.splitlines():
+        if line.startswith("CONFIG_HZ="):
+            values.append(line[len("CONFIG_HZ="):].strip())
+    if not values:
+        return None, "it sets no CONFIG_HZ"
+    if len(set(values)) > 1:
+        return None, f"it sets CONFIG_HZ more than once, to different values ({', '.join(sorted(set(values))[:4])})"
+    value = values[0]
+    if not (value.isascii() and value.isdigit() and len(value) <= _MAX_HZ_DIGITS):
+        return None, f"CONFIG_HZ={value[:20]!r} is not a decimal number"
+    hz = int(value)
+    if hz not in KCONFIG_HZ:
+        return None, f"CONFIG_HZ={hz} is not an HZ Kconfig offers ({', '.join(map(str, KCONFIG_HZ))})"
+    return hz, f"CONFIG_HZ={hz}"

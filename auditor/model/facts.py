@@ -12,8 +12,9 @@ from enum import Enum
 from functools import lru_cache
 from typing import Any, Final, Literal, Union, get_args
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
+from auditor.domain.tcp_timewait import KCONFIG_HZ
 from auditor.model.base import (
     Count,
     Inode,
@@ -45,7 +46,9 @@ SNAPSHOT_SCHEMA: Final = "lbaudit/snapshot"
 # 1.9: the audit daemon's ``stopped`` state (SIGSTOP, a debugger: 1.8 and earlier recorded such a
 # daemon as running) and its arguments (``AuditDaemonProcess.args``), the command that starts it at
 # boot (``AuditFacts.auditd_exec_start``), and local routes only of the tables a routing rule looks
-# up (1.8 recorded every table's: read as they are, which can only fail more).
+# up (1.8 recorded every table's: read as they are, which can only fail more), and the Linux kernel's
+# HZ (``SysctlFacts.kernel_hz``: earlier snapshots have none, and TIME_WAIT is judged at the
+# coarsest HZ there, as it was).
 SNAPSHOT_SCHEMA_VERSION: Final = "1.9"
 # The versions whose listeners record IP_TRANSPARENT only when it is set (None: clear or unknown,
 # which the rest of the file tells apart: auditor/checks/_transparency.py).
@@ -482,6 +485,25 @@ class DynamicPortRange(StrictModel):
         return self.start + self.count - 1
 
 
+class KernelHz(StrictModel):
+    """The HZ the Linux kernel was built with (its CONFIG_HZ), which sets how late its timer wheel
+    may end TIME_WAIT (:mod:`auditor.domain.tcp_timewait`).  ``hz`` None: not known, and
+    ``source`` says why; a check then counts the coarsest HZ, which can only overstate the hold, so
+    an unknown HZ is not a gap."""
+
+    hz: int | None
+    # where it was read ("/proc/config.gz: CONFIG_HZ=250", "/boot/config-6.1.0-18-amd64:
+    # CONFIG_HZ=1000"), or why it is not known ("/boot holds 2 kernel configurations with different HZ")
+    source: str = Field(min_length=1)
+
+    @field_validator("hz")
+    @classmethod
+    def _an_hz_kconfig_offers(cls, value: int | None) -> int | None:
+        if value is not None and value not in KCONFIG_HZ:
+            raise ValueError(f"{value} is not an HZ Kconfig offers ({', '.join(map(str, KCONFIG_HZ))})")
+        return value
+
+
 class SysctlFacts(StrictModel):
     """Running values (``runtime``) and what the boot sets (``persistent``): the configuration
     files' keys as written (a glob such as ``net.ipv4.tcp_tw_re*`` and an exclusion ``-key`` among
@@ -505,6 +527,17 @@ class SysctlFacts(StrictModel):
     dynamic_ports: list[DynamicPortRange] | None = None  # Windows only
     runtime: dict[str, SysctlSetting] | None = None
     persistent: dict[str, SysctlSetting] | None = None
+    # Linux only: the kernel's HZ (live: the running kernel's configuration; offline: the image's
+    # kernel's); None: not read (another OS, or a snapshot written before format 1.9)
+    kernel_hz: KernelHz | None = Field(None, exclude_if=lambda value: value is None)
+
+    @model_validator(mode="after")
+    def _hz_is_linux(self) -> "SysctlFacts":
+        # Windows and macOS keep TIME_WAIT lengths of their own (TcpTimedWaitDelay, 2 x MSL): an HZ
+        # there would be judged by nothing, so a snapshot that claims one is not what lbaudit wrote
+        if self.kernel_hz is not None and self.platform != "linux":
+            raise ValueError(f"kernel_hz is the Linux kernel's CONFIG_HZ; a {PLATFORM_NAMES[self.platform]} host has none")
+        return self
 
     def effective(self, key: str) -> SysctlSetting | None:
         """The value that governs the host: the running one when known, else the one configured under

@@ -1,0 +1,108 @@
+"""The HZ the Linux kernel was built with (CONFIG_HZ), for how late its timer wheel ends TIME_WAIT
+(:mod:`auditor.domain.tcp_timewait`).
+
+Live: the running kernel's configuration, /proc/config.gz (CONFIG_IKCONFIG_PROC), else
+/boot/config-RELEASE of the running release.  Offline: the image's /boot/config-* files.  Which of
+an image's kernels boots is not known offline (the boot loader's default, a fallback entry, a
+kernel installed later), so the HZ is known only where every configuration /boot holds names the
+same one: a single configuration, or several that agree.  Anything else leaves it unknown, with the
+reason, and the check counts the coarsest HZ, which can only overstate the hold: a configuration
+that cannot be read (a FIFO, a link out of the image, a file past the bound), that names no HZ or
+one Kconfig does not offer, configurations that disagree, and an image with no /boot (a container
+image runs on its host's kernel).  Nothing here raises for what it cannot read.
+"""
+
+from __future__ import annotations
+
+import zlib
+
+from auditor.collect import CollectContext, rootfs
+from auditor.domain.tcp_timewait import config_hz
+from auditor.model.facts import KernelHz
+from auditor.safeio import read_regular
+
+BOOT = "/boot"
+# A kernel's configuration is a few hundred KB (Debian's 6.1: 270 KB); the bound keeps a hostile
+# file, or a gzip stream that inflates without end, from holding more than this.
+CONFIG_LIMIT = 4 * 1024 * 1024
+# The most configurations of an image read: past this many the image's HZ is not looked for (each is
+# read whole, up to CONFIG_LIMIT).
+MAX_IMAGE_CONFIGS = 16
+
+
+def _inflate(data: bytes, limit: int) -> bytes:
+    """The gzip stream ``data`` inflated, at most ``limit`` bytes; raises ValueError past that, or for
+    a stream that is not gzip or is cut short."""
+    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    try:
+        out = inflater.decompress(data, limit + 1)
+    except zlib.error as exc:
+        raise ValueError(f"not a gzip stream ({exc})") from None
+    if len(out) > limit:
+        raise ValueError(f"inflates to more than {limit:,} bytes")
+    if not inflater.eof:
+        raise ValueError("the gzip stream is cut short")
+    return out
+
+
+def _from_text(where: str, text: str) -> KernelHz:
+    hz, said = config_hz(text)
+    return KernelHz(hz=hz, source=f"{where}: {said}")
+
+
+def _live(ctx: CollectContext) -> KernelHz:
+    problems = []
+    proc_config = f"{getattr(ctx.target, 'proc', None) or '/proc'}/config.gz"
+    try:
+        return _from_text(proc_config, _inflate(read_regular(proc_config, CONFIG_LIMIT), CONFIG_LIMIT)
+                          .decode("utf-8", "replace"))
+    except OSError as exc:
+        problems.append(f"{proc_config}: {rootfs.describe_os_error(exc)}")
+    except ValueError as exc:
+        problems.append(f"{proc_config}: {exc}")
+    release = ctx.target.uname()[0]
+    if release is None or "/" in release or release in ("", ".", ".."):
+        problems.append("the running kernel's release is not known")
+    else:
+        path = f"{BOOT}/config-{release}"
+        try:
+            return _from_text(path, ctx.target.read_text(path, CONFIG_LIMIT))
+        except OSError as exc:
+            problems.append(f"{path}: {rootfs.describe_os_error(exc)}")
+    return KernelHz(hz=None, source="the running kernel's configuration could not be read: " + "; ".join(problems))
+
+
+def _offline(ctx: CollectContext) -> KernelHz:
+    try:
+        names = sorted(name for name in ctx.target.list_dir(BOOT) if name.startswith("config-"))
+    except FileNotFoundError:
+        return KernelHz(hz=None, source=f"{BOOT} does not exist in the image (a container image runs on its "
+                                        "host's kernel)")
+    except OSError as exc:
+        return KernelHz(hz=None, source=f"{BOOT}: {rootfs.describe_os_error(exc)}")
+    if not names:
+        return KernelHz(hz=None, source=f"{BOOT} holds no kernel configuration (config-RELEASE)")
+    if len(names) > MAX_IMAGE_CONFIGS:
+        return KernelHz(hz=None, source=f"{BOOT} holds {len(names):,} kernel configurations, more than the "
+                                        f"{MAX_IMAGE_CONFIGS} lbaudit reads")
+    found: list[KernelHz] = []
+    for name in names:
+        path = f"{BOOT}/{name}"
+        try:
+            kernel = _from_text(path, ctx.target.read_text(path, CONFIG_LIMIT))
+        except OSError as exc:
+            kernel = KernelHz(hz=None, source=f"{path}: {rootfs.describe_os_error(exc)}")
+        if kernel.hz is None:
+            which = "the image's only kernel configuration" if len(names) == 1 else \
+                "which of the image's kernels boots is not known"
+            return KernelHz(hz=None, source=f"{kernel.source} ({which})")
+        found.append(kernel)
+    if len({kernel.hz for kernel in found}) > 1:
+        return KernelHz(hz=None, source="the image's kernels have different HZ, and which boots is not known: "
+                                        + "; ".join(kernel.source for kernel in found))
+    return KernelHz(hz=found[0].hz, source="; ".join(kernel.source for kernel in found))
+
+
+def collect_kernel_hz(ctx: CollectContext) -> KernelHz:
+    """The target's kernel HZ, or why it is not known (``hz`` None)."""
+    return _live(ctx) if ctx.target.runtime else _offline(ctx)
