@@ -20,12 +20,10 @@ of 8 slots of 7.5 s reaped a socket within TCP_TIMEWAIT_LEN.
 
 from __future__ import annotations
 
-TCP_TIMEWAIT_LEN_SECONDS = 60
+# The HZ values Kconfig offers: the model's, what a snapshot's kernel_hz may hold (re-exported).
+from auditor.model.facts import KCONFIG_HZ as KCONFIG_HZ
 
-# The HZ values Kconfig offers on any architecture: kernel/Kconfig.hz (100, 250, 300, 1000), and
-# the arch-specific choices of arm (200, 500), mips (24, 48, 128, 256, 1024) and alpha (32, 64,
-# 1024, 1200).
-KCONFIG_HZ = (24, 32, 48, 64, 100, 128, 200, 250, 256, 300, 500, 1000, 1024, 1200)
+TCP_TIMEWAIT_LEN_SECONDS = 60
 
 _LVL_CLK_SHIFT = 3  # each level's clock is 8 times slower than the one below
 _LVL_SIZE = 64  # buckets per level (LVL_BITS 6)

@@ -14,7 +14,6 @@ from typing import Any, Final, Literal, Union, get_args
 
 from pydantic import Field, field_validator, model_validator
 
-from auditor.domain.tcp_timewait import KCONFIG_HZ
 from auditor.model.base import (
     Count,
     Inode,
@@ -483,6 +482,12 @@ class DynamicPortRange(StrictModel):
     @property
     def high(self) -> int:
         return self.start + self.count - 1
+
+
+# The HZ values Kconfig offers on any architecture: kernel/Kconfig.hz (100, 250, 300, 1000), and
+# the arch-specific choices of arm (200, 500), mips (24, 48, 128, 256, 1024) and alpha (32, 64,
+# 1024, 1200).  auditor.domain.tcp_timewait derives each one's TIME_WAIT hold.
+KCONFIG_HZ = (24, 32, 48, 64, 100, 128, 200, 250, 256, 300, 500, 1000, 1024, 1200)
 
 
 class KernelHz(StrictModel):
