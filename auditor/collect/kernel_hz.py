@@ -14,35 +14,14 @@ image runs on its host's kernel).  Nothing here raises for what it cannot read.
 
 from __future__ import annotations
 
-import zlib
-
 from auditor.collect import CollectContext, rootfs
+from auditor.collect.kernel_config import BOOT, CONFIG_LIMIT, read_running_config
 from auditor.domain.tcp_timewait import config_hz
 from auditor.model.facts import KernelHz
-from auditor.safeio import read_regular
 
-BOOT = "/boot"
-# A kernel's configuration is a few hundred KB (Debian's 6.1: 270 KB); the bound keeps a hostile
-# file, or a gzip stream that inflates without end, from holding more than this.
-CONFIG_LIMIT = 4 * 1024 * 1024
 # The most configurations of an image read: past this many the image's HZ is not looked for (each is
 # read whole, up to CONFIG_LIMIT).
 MAX_IMAGE_CONFIGS = 16
-
-
-def _inflate(data: bytes, limit: int) -> bytes:
-    """The gzip stream ``data`` inflated, at most ``limit`` bytes; raises ValueError past that, or for
-    a stream that is not gzip or is cut short."""
-    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
-    try:
-        out = inflater.decompress(data, limit + 1)
-    except zlib.error as exc:
-        raise ValueError(f"not a gzip stream ({exc})") from None
-    if len(out) > limit:
-        raise ValueError(f"inflates to more than {limit:,} bytes")
-    if not inflater.eof:
-        raise ValueError("the gzip stream is cut short")
-    return out
 
 
 def _from_text(where: str, text: str) -> KernelHz:
@@ -51,25 +30,10 @@ def _from_text(where: str, text: str) -> KernelHz:
 
 
 def _live(ctx: CollectContext) -> KernelHz:
-    problems = []
-    proc_config = f"{getattr(ctx.target, 'proc', None) or '/proc'}/config.gz"
-    try:
-        return _from_text(proc_config, _inflate(read_regular(proc_config, CONFIG_LIMIT), CONFIG_LIMIT)
-                          .decode("utf-8", "replace"))
-    except OSError as exc:
-        problems.append(f"{proc_config}: {rootfs.describe_os_error(exc)}")
-    except ValueError as exc:
-        problems.append(f"{proc_config}: {exc}")
-    release = ctx.target.uname()[0]
-    if release is None or "/" in release or release in ("", ".", ".."):
-        problems.append("the running kernel's release is not known")
-    else:
-        path = f"{BOOT}/config-{release}"
-        try:
-            return _from_text(path, ctx.target.read_text(path, CONFIG_LIMIT))
-        except OSError as exc:
-            problems.append(f"{path}: {rootfs.describe_os_error(exc)}")
-    return KernelHz(hz=None, source="the running kernel's configuration could not be read: " + "; ".join(problems))
+    text, where = read_running_config(ctx)
+    if text is None:
+        return KernelHz(hz=None, source="the running kernel's configuration could not be read: " + where)
+    return _from_text(where, text)
 
 
 def _offline(ctx: CollectContext) -> KernelHz:

@@ -17,16 +17,15 @@ other than x86_64 there is no x32 ABI.
 from __future__ import annotations
 
 import errno
-import gzip
 import os
 import select
 import signal
 import struct
 import time
-import zlib
 from pathlib import Path
 
 from auditor.collect import CollectContext, rootfs
+from auditor.collect.kernel_config import BOOT, CONFIG_LIMIT, read_running_config
 from auditor.collect.sysctl import image_boot_cmdlines
 from auditor.domain.kernel_cmdline import GRUB_DEFAULTS, GRUB_DEFAULTS_DIR
 from auditor.domain.x32_abi import X32_GETPID, X32_PARAM, KernelX32, cmdline_x32, read_kernel_config, x32_usable
@@ -35,8 +34,6 @@ from auditor.safeio import read_regular
 
 FIELD = "x32"
 PROBE = f"syscall 0x{X32_GETPID:x} (x32 getpid)"
-BOOT = "/boot"
-CONFIG_LIMIT = 4 * 1024 * 1024
 
 
 def _gap(reason: str) -> Gap:
@@ -118,21 +115,9 @@ def probe_x32(timeout: float) -> tuple[int | None, str]:
 
 
 def _running_config(ctx: CollectContext) -> tuple[KernelX32 | None, str]:
-    """The running kernel's build configuration: /proc/config.gz, else /boot/config-RELEASE."""
-    release = ctx.target.uname()[0]
-    problems = []
-    proc_config = f"{getattr(ctx.target, 'proc', '/proc')}/config.gz"  # CONFIG_IKCONFIG_PROC
-    try:
-        data = gzip.decompress(read_regular(proc_config, CONFIG_LIMIT))
-        return read_kernel_config(data.decode("utf-8", "replace")), proc_config
-    except (OSError, EOFError, zlib.error) as exc:  # gzip.BadGzipFile is an OSError
-        problems.append(f"{proc_config}: {rootfs.describe_os_error(exc) if isinstance(exc, OSError) else exc}")
-    path = f"{BOOT}/config-{release}"
-    try:
-        return read_kernel_config(ctx.target.read_text(path, CONFIG_LIMIT)), path
-    except OSError as exc:
-        problems.append(f"{path}: {rootfs.describe_os_error(exc)}")
-    return None, "; ".join(problems)
+    """The running kernel's build configuration (collect.kernel_config), or None and why not."""
+    text, where = read_running_config(ctx)
+    return (None if text is None else read_kernel_config(text)), where
 
 
 def _live(ctx: CollectContext) -> tuple[X32Abi | None, list[Gap]]:

@@ -359,3 +359,23 @@ def test_evaluate_of_an_image_whose_kernel_configuration_is_a_fifo_is_incomplete
         "persistent", "/boot/config-6.1.0-fifo: is a FIFO, not a regular file: whether that kernel has the x32 ABI "
                       "cannot be told")
     assert findings["persistent rules b32"]["status"] == "pass"
+
+
+@pytest.mark.live
+@pytest.mark.slow  # a child interpreter
+def test_a_kernel_configuration_that_inflates_without_bound_is_not_read_whole(tmp_path):
+    """The x32 collector inflated /proc/config.gz with gzip.decompress, unbounded: 64 KB of gzip can
+    hold 64 MB of text (and more), all held at once.  It now reads it as the HZ collector does
+    (auditor.collect.kernel_config), inflated at most CONFIG_LIMIT."""
+    import gzip
+    import os
+
+    proc = tmp_path / "proc"
+    proc.mkdir()
+    (proc / "config.gz").write_bytes(gzip.compress(b"#\n" * (32 * 1024 * 1024)))  # 64 MB inflated
+    assert (proc / "config.gz").stat().st_size < 256 * 1024
+    found = collect_under_seccomp(str(proc), tmp_path)
+    release = os.uname().release
+    assert found == {"fact": None, "gaps": [
+        f"{PROBE_UNDER_SECCOMP}; and the kernel configuration could not be read ({proc}/config.gz: inflates to "
+        f"more than 4,194,304 bytes; /boot/config-{release}: not found)"]}
