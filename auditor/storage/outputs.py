@@ -14,7 +14,10 @@ An output never destroys anything it was not asked to replace:
   exists).
 * A symbolic link is written *through*: the new bytes replace the file the link points to,
   atomically, and the link stays a link (as a shell's ``>`` would, but never half-written); never
-  a link another user made in a shared sticky directory (:func:`refuse_shared_links`).
+  a link another user made in a shared sticky directory (:func:`refuse_shared_links`).  Through a
+  link only what may be replaced without ``--force`` is replaced (lbaudit's own output of the kind,
+  an empty file, or nothing yet): ``--force`` replaces the file at the path given, never the file a
+  link there leads to; that is refused with exit 2 naming the link and its target.
 * Two outputs of one run that are the same file, or an output that is one of the run's inputs (the
   policy, the snapshot, a key, the evidence a report is rendered from), are refused with exit 2
   before any work: compared by resolved path and, for files that exist, by ``(st_dev, st_ino)``; for
@@ -434,14 +437,22 @@ def recognised(path: Path, role: str) -> bool:
 
 def refuse_foreign(output: PlannedFile, force: bool) -> None:
     """An existing file an output would replace must be an lbaudit output of its kind (or empty),
-    unless ``force``: InputError (exit 2) naming it."""
-    if force or output.identity is None or output.role in _OWN_RULE:
+    unless ``force``: InputError (exit 2) naming it.  ``force`` replaces the file at the path given,
+    never one a symbolic link there leads to: ``report --pdf LINK --force`` replaced the file LINK
+    pointed at (anything the user may write, outside the report directory too), and the link stayed."""
+    if output.identity is None or output.role in _OWN_RULE:
         return
-    if not recognised(output.target, output.role):
-        shown = "" if os.fspath(output.target) == os.path.abspath(output.path) else f" (it leads to {output.target})"
-        raise InputError(f"{output.path}{shown}: cannot write the {output.role}: a file is there that is not an lbaudit "
-                         f"{output.role} (lbaudit replaces only its own output of the same kind, or an empty file); "
-                         "move it away, or give --force to replace it")
+    linked = os.path.islink(output.path)
+    if (force and not linked) or recognised(output.target, output.role):
+        return
+    if force:
+        raise InputError(f"{output.path}: cannot write the {output.role}: it is a symbolic link to {output.target}, "
+                         f"a file that is not an lbaudit {output.role}; --force replaces the file at the path "
+                         "given, never one a link there leads to: remove the link, or name that file itself")
+    shown = "" if os.fspath(output.target) == os.path.abspath(output.path) else f" (it leads to {output.target})"
+    raise InputError(f"{output.path}{shown}: cannot write the {output.role}: a file is there that is not an lbaudit "
+                     f"{output.role} (lbaudit replaces only its own output of the same kind, or an empty file); "
+                     "move it away, or give --force to replace it")
 
 
 @record
