@@ -217,6 +217,14 @@ def _sqlite_path(location: str, create: bool = True) -> Path:
         raise InputError(f"{path}: cannot use as the history store: {exc.strerror or exc}") from exc
     if info is not None and not stat.S_ISREG(info.st_mode):
         raise InputError(f"{path}: not a regular file; the history store is an SQLite file (or give a URL)")
+    if info is not None and info.st_nlink > 1:
+        # Every other output is replaced by a new file, so a second name keeps the old one; SQLite
+        # writes the store in place, so a second name (ln, cp -l: a "backup") changed with every
+        # run, and SQLite keeps its journal beside the name it opened, one per name of one file
+        # (sqlite.org/howtocorrupt.html, "Multiple links to the same file").
+        raise InputError(f"{path}: the history store has {info.st_nlink} names (hard links); SQLite writes it in "
+                         "place, so every other name would change with it, and keeps its journal beside one name "
+                         "only: give the store a name of its own (copy it, or remove the other names)")
     if info is None and not create:
         raise InputError(f"{path}: no history store here (nothing was recorded in it; evaluate --record or "
                          "history import creates it)")
