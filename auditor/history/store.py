@@ -271,13 +271,15 @@ def _check_companions(database: Path) -> None:
     ``DB-journal`` read-only when it exists, and ``open`` of a FIFO waits for a writer that never
     comes: every command on the store (a nightly ``evaluate --record`` too) hung for ever.  A
     device, a directory or a link there is SQLite's "disk I/O error" at best, which names neither
-    the file nor what is wrong with it."""
+    the file nor what is wrong with it.  Nor one with a second name (a hard link), which SQLite's
+    writes in place would change too."""
     from auditor.safeio import kind_of
 
     for suffix, role in SQLITE_COMPANIONS.items():
         companion = Path(f"{database}{suffix}")
         try:
-            mode = companion.lstat().st_mode
+            info = companion.lstat()
+            mode = info.st_mode
         except FileNotFoundError:
             continue
         except OSError as exc:
@@ -286,6 +288,12 @@ def _check_companions(database: Path) -> None:
             what = "a symbolic link" if stat.S_ISLNK(mode) else kind_of(mode)
             raise InputError(f"{companion}: is {what}, not a regular file: SQLite keeps the history store's {role} "
                              "there (remove it, or restore the store and its files from a backup)")
+        if info.st_nlink > 1:
+            # SQLite writes it in place: a -wal that was a second name of the user's notes was
+            # overwritten with the log's frames, and kept them once SQLite removed its own name
+            raise InputError(f"{companion}: has {info.st_nlink} names (hard links): SQLite writes the history "
+                             f"store's {role} there in place, which would change every other name too (remove it, "
+                             "or restore the store and its files from a backup)")
 
 
 SQLITE_FILES_BESIDE = ("-wal", "-shm", "-journal")  # what SQLite writes beside a database file

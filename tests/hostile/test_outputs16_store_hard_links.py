@@ -60,3 +60,20 @@ def test_control_case_a_store_with_one_name_is_recorded_into(work):
     result = run_cli("evaluate", "--policy", "policy.yaml", "--snapshot", "snap.json", "-q", "-o", "e2.json",
                      "--record", "--store", "history.db", cwd=work)
     assert result.returncode == WRITTEN, result.stderr
+
+
+@pytest.mark.parametrize("suffix", ["-wal", "-shm", "-journal"])
+def test_a_companion_file_with_a_second_name_is_not_written(work, suffix):
+    # SQLite keeps its write-ahead log, its index and its journal beside the store and writes them in
+    # place: a -wal that was a second name of another file was overwritten with the log's frames
+    # (and the other name kept them once SQLite removed its own)
+    os.unlink(work / "backup.db")
+    notes = work / "notes.txt"
+    notes.write_bytes(b"notes of the user's own, not a write-ahead log\n" * 20)
+    os.link(notes, work / f"history.db{suffix}")
+    result = run_cli("evaluate", "--policy", "policy.yaml", "--snapshot", "snap.json", "-q", "-o", "e2.json",
+                     "--record", "--store", "history.db", cwd=work)
+    assert (result.returncode, result.stdout) == (USAGE, ""), result.stderr
+    assert f"history.db{suffix}: has 2 names (hard links)" in result.stderr, result.stderr
+    assert notes.read_bytes() == b"notes of the user's own, not a write-ahead log\n" * 20
+    assert not (work / "e2.json").exists()
