@@ -133,3 +133,24 @@ def test_control_case_force_through_a_link_to_lbaudits_own_output_writes_it(work
     assert result.returncode == 0, result.stderr
     assert (work / "store" / "corp.txt").read_bytes() == earlier
     assert os.path.islink(work / "out" / "corp.txt")
+
+
+@pytest.mark.parametrize("command", ["report", "keygen"])
+def test_control_case_force_over_a_hard_link_replaces_the_name_and_keeps_the_other(work, command):
+    # a second name of the file at the output path (st_nlink 2) keeps its bytes: the output is a new
+    # file renamed over the name given, never the old file written in place
+    other = victim(work, "other-name")
+    if command == "report":
+        assert evaluate(work, "-o", "e.json").returncode == WRITTEN
+        (work / "out").mkdir()
+        name = work / "out" / "corp.txt"
+        os.link(other, name)
+        result = run_cli("report", "e.json", "--format", "text", "--out-dir", "out", "--force", "-q", cwd=work)
+    else:
+        (work / "keys").mkdir()
+        name = work / "keys" / "lbaudit.key"
+        os.link(other, name)
+        result = run_cli("keygen", "--out", "keys", "--force", "-q", cwd=work)
+    assert result.returncode == 0, result.stderr
+    assert other.read_bytes() == FOREIGN and os.stat(other).st_nlink == 1
+    assert name.read_bytes() != FOREIGN and os.stat(name).st_nlink == 1
