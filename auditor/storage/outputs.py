@@ -788,7 +788,8 @@ def write_atomic(path: Path, data: bytes | Iterable[bytes], *, private: bool = F
     umask must not decide that); ``new_mode`` the exact bits of a new file only, a replaced one
     keeping its own (a textfile metric the exporter reads as its own user).  ``through_symlink`` false refuses a symlink at ``path`` as a
     ``private`` file does (a public key: keygen --force wrote it through a link to /etc/passwd).
-    ``key`` (keygen's public key) may replace a file holding a key; nothing else may.
+    ``key`` (keygen's public key) may replace a file holding a key; nothing else may; it keeps the
+    replaced file's mode except others' write permission.
     Returns the file written.
     Every problem is an InputError (exit 2) naming ``path``."""
     path = Path(path)
@@ -816,7 +817,9 @@ def write_atomic(path: Path, data: bytes | Iterable[bytes], *, private: bool = F
             elif mode is not None:
                 os.fchmod(fd, mode)
             elif existing is not None:
-                os.fchmod(fd, stat.S_IMODE(existing.st_mode) & 0o777)
+                # keygen's public key never keeps others' write permission: a .pub of 0666 replaced
+                # by keygen --force was written 0666 again, which every verify refuses (anyone's to swap)
+                os.fchmod(fd, stat.S_IMODE(existing.st_mode) & (0o775 if key else 0o777))
             elif new_mode is not None:
                 os.fchmod(fd, new_mode)
             if isinstance(data, bytes):

@@ -16,7 +16,9 @@ from pathlib import Path
 
 import pytest
 
+from auditor.storage.snapshot import write_snapshot
 from tests.cli import run_cli
+from tests.factories import listener, loopback_only_policy, snapshot
 
 USAGE = 2
 
@@ -67,3 +69,21 @@ def test_the_private_key_is_0600_under_umask_000(tmp_path, force):
     assert result.returncode == 0, result.stderr
     assert stat.S_IMODE((tmp_path / "keys" / "lbaudit.key").stat().st_mode) == 0o600
     assert stat.S_IMODE((tmp_path / "keys" / "lbaudit.pub").stat().st_mode) & 0o002 == 0
+
+
+def test_force_over_a_public_key_any_user_may_write_makes_one_they_cannot(tmp_path):
+    # A replaced file keeps its mode, and so did the public key: keygen --force over a .pub of mode
+    # 0666 (made under umask 0 by an lbaudit before 0664 was the most a new file got) wrote the new
+    # key 0666, which every verify then refused as anyone's to replace (exit 2).
+    keys = tmp_path / "keys"
+    assert run_cli("keygen", "--out", keys, "-q").returncode == 0
+    os.chmod(keys / "lbaudit.pub", 0o666)
+    assert run_cli("keygen", "--out", keys, "--force", "-q").returncode == 0
+    assert stat.S_IMODE((keys / "lbaudit.pub").stat().st_mode) == 0o664
+    (tmp_path / "policy.yaml").write_text(loopback_only_policy("corp"))
+    write_snapshot(snapshot(listeners=[listener("127.0.0.1", 22)]), tmp_path / "snap.json")
+    made = run_cli("evaluate", "--policy", "policy.yaml", "--snapshot", "snap.json", "-q", "-o", "e.json",
+                   "--sign-key", keys / "lbaudit.key", cwd=tmp_path)
+    assert made.returncode == 0, made.stderr
+    verified = run_cli("verify", "e.json", "--pubkey", keys / "lbaudit.pub", "-q", cwd=tmp_path)
+    assert verified.returncode == 0, verified.stderr  # before: exit 2, "permissions 0666 let any user replace"
