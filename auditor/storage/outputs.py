@@ -18,6 +18,10 @@ An output never destroys anything it was not asked to replace:
   link only what may be replaced without ``--force`` is replaced (lbaudit's own output of the kind,
   an empty file, or nothing yet): ``--force`` replaces the file at the path given, never the file a
   link there leads to; that is refused with exit 2 naming the link and its target.
+* What is written is what was checked: a path that leads to another file at the write than when
+  the run's outputs were checked (a link put there meanwhile), or where a file appeared or was
+  replaced since, is not written (exit 2, the run's files put back): the check decided what may
+  be replaced there, and anything but lbaudit may write in the directory while the run works.
 * Two outputs of one run that are the same file, or an output that is one of the run's inputs (the
   policy, the snapshot, a key, the evidence a report is rendered from), are refused with exit 2
   before any work: compared by resolved path and, for files that exist, by ``(st_dev, st_ino)``; for
@@ -54,10 +58,12 @@ from auditor.command_files import (
     Change,
     DirectoryBusy,
     at_free_name,
+    checked_output,
     current,
     fsync_directory,
     lock_directories,
     previous_version,
+    remember_checked,
     remove_if_empty,
     uninterrupted,
 )
@@ -554,7 +560,31 @@ def plan_outputs(outputs: Iterable[tuple[str, Path]], inputs: Iterable[tuple[str
             _refuse_private_key(output.path, output.role)
             refuse_foreign(output, force)
     hold_directories([output.target.parent for output in planned] + ([Path(out_dir)] if out_dir is not None else []))
+    for output in planned:
+        remember_checked(os.path.abspath(output.path), os.fspath(output.target), output.identity)
     return planned
+
+
+def _refuse_changed_since_checked(path: Path, target: Path, existing: os.stat_result | None) -> None:
+    """Refuse to write ``path`` when it is not what :func:`plan_outputs` checked: it leads to another
+    file now (a link put there), or a file is there that was not, or another one.  The check is what
+    decided that the file there may be replaced (lbaudit's own output, or --force and no link); a
+    link to a file that is not lbaudit's, put at a report's path while the run collected, was
+    written through and that file replaced.  Directories are held against other lbaudit commands
+    only (:func:`hold_directories`); anything else may write in them meanwhile."""
+    checked = checked_output(os.path.abspath(path))
+    if checked is None:
+        return
+    checked_target, checked_identity = checked
+    now = (existing.st_dev, existing.st_ino) if existing is not None else None
+    if os.fspath(target) != checked_target:
+        change = f"it now leads to {target}"
+    elif now is not None and now != checked_identity:
+        change = "a file is there now that was not" if checked_identity is None else "another file is there now"
+    else:
+        return  # as checked, or gone since (a stale signature removed before the evidence is written)
+    raise InputError(f"{path}: changed since it was checked ({change}) while lbaudit ran: not written (something "
+                     "else writes there; run again)")
 
 
 def _configuration_files() -> list[tuple[str, Path]]:
@@ -800,6 +830,7 @@ def write_atomic(path: Path, data: bytes | Iterable[bytes], *, private: bool = F
             raise InputError(f"{path}: cannot write {what}: it is a symbolic link "
                              f"(a {'private key' if private else 'key'} is written only to a plain path)")
     target, existing = resolve_target(path, "private key" if private else "file", may_replace_key=private or key)
+    _refuse_changed_since_checked(path, target, existing)
     if existing is not None and not replace:
         raise OutputExists(f"{path}: already exists; refusing to overwrite it")
     hold_directories([target.parent])
@@ -846,7 +877,17 @@ def write_atomic(path: Path, data: bytes | Iterable[bytes], *, private: bool = F
         if tmp is not None:
             WRITING.discard(tmp)
     fsync_directory(target.parent)
+    if checked_output(os.path.abspath(path)) is not None:  # written again in this command: this file is what is there
+        remember_checked(os.path.abspath(path), os.fspath(target), _identity(target))
     return target
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino)
 
 
 # ------------------------------------------------------------------ the files of one run
