@@ -773,12 +773,15 @@ def _create_temporary(directory: Path, name: str, mode: int) -> tuple[int, Path]
     return at_free_name(directory, name, "tmp", lambda tmp: (os.open(tmp, flags, mode), tmp))
 
 
-def _put_in_place(path: Path, target: Path, tmp: Path, replace: bool) -> None:
+def _put_in_place(path: Path, target: Path, tmp: Path, replace: bool, existing: os.stat_result | None) -> None:
     """The written temporary file ``tmp`` becomes ``target`` (its previous version kept aside in a
-    transaction, and the change recorded)."""
+    transaction, and the change recorded).  ``existing`` is what was at ``target`` when the write began."""
     # Between the plan and now something else may have appeared at the target: look again.
     now = _stat(target, "output", follow=False)
     _refuse_non_regular(path, now, "output")
+    if replace and now is not None and (existing is None or not os.path.samestat(now, existing)):
+        raise InputError(f"{path}: changed while lbaudit wrote it (another file is there now): not written "
+                         "(something else writes there; run again)")
     written = os.stat(tmp)
     active = current()
     previous = None
@@ -863,7 +866,7 @@ def write_atomic(path: Path, data: bytes | Iterable[bytes], *, private: bool = F
         # The file replaced and its change recorded, or neither: a run interrupted in between
         # kept the new file and a previous version beside it.
         with uninterrupted():
-            _put_in_place(path, target, tmp, replace)
+            _put_in_place(path, target, tmp, replace, existing)
     except BaseException as exc:
         if tmp is not None:
             try:

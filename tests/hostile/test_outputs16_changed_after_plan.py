@@ -94,3 +94,22 @@ def test_control_case_nothing_changed_writes_every_report(work):
                      env={"SWAPPLUG_HOW": "file", "SWAPPLUG_PLANT": str(work / "unrelated.txt")})
     assert result.returncode == 1, result.stderr
     assert sorted(p.name for p in (work / "out").iterdir()) == ["corp.swap", "corp.txt"]
+
+
+def test_a_file_put_at_the_path_while_it_is_written_is_not_replaced(tmp_path):
+    # the evidence is written as it is made (a piece at a time): a file put at its path meanwhile
+    # was replaced by the rename that ends the write
+    from auditor.errors import InputError
+    from auditor.storage.outputs import write_atomic
+
+    path = tmp_path / "e.json"
+
+    def pieces():
+        yield b"{"
+        path.write_bytes(b"written meanwhile by another program\n")
+        yield b"}\n"
+
+    with pytest.raises(InputError, match=r"e\.json: changed while lbaudit wrote it \(another file is there now\)"):
+        write_atomic(path, pieces())
+    assert path.read_bytes() == b"written meanwhile by another program\n"
+    assert list(tmp_path.iterdir()) == [path]  # no temporary file left
