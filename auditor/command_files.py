@@ -52,6 +52,10 @@ class _Transaction:
     # holding the run's record): (commit, roll back), committed only once every file is written
     # and every stream flushed, rolled back when the files are put back (see :func:`ends_with_files`).
     outcomes: list[tuple[Callable[[], None], Callable[[], None]]] = field(default_factory=list)
+    # Each output path checked before the work (absolute, as given) -> the file it led to then and
+    # that file's (st_dev, st_ino), None when nothing was there: the write compares (see
+    # :func:`checked_output`).
+    checked: dict[str, tuple[str, tuple[int, int] | None]] = field(default_factory=dict)
 
     def undo(self) -> None:
         """Put every file back as it was, newest change first.  A target that no longer holds what
@@ -326,6 +330,23 @@ os.register_at_fork(after_in_child=_forked_child)
 
 def current() -> _Transaction | None:
     return _ACTIVE[-1] if _ACTIVE and _ACTIVE[-1].pid == os.getpid() else None
+
+
+def remember_checked(path: str, target: str, identity: tuple[int, int] | None) -> None:
+    """Record that the output ``path`` (absolute) led to ``target``, the file ``identity`` (None:
+    nothing there), when this command checked it; outside a transaction nothing is recorded."""
+    active = current()
+    if active is not None:
+        active.checked[path] = (target, identity)
+
+
+def checked_output(path: str) -> tuple[str, tuple[int, int] | None] | None:
+    """What :func:`remember_checked` recorded of ``path`` in this process's transactions, the
+    innermost first; None when it was not checked in them."""
+    for active in reversed(_ACTIVE):
+        if active.pid == os.getpid() and path in active.checked:
+            return active.checked[path]
+    return None
 
 
 def ends_with_files(commit: Callable[[], None], roll_back: Callable[[], None]) -> bool:

@@ -60,6 +60,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from auditor.errors import InputError, LbauditError
 from auditor.model.base import canonical_json, sha256_hex
 from auditor.model.result import ExitCode
+from auditor.safeio import kind_of
 from auditor.storage.evidence import load_evidence
 from auditor.storage.jsonfile import loads_strict, parse_document, read_bounded
 from auditor.storage.outputs import OutputExists, make_directory, signature_of, write_atomic
@@ -103,16 +104,27 @@ def generate_keypair(out_dir: Path, name: str = "lbaudit", force: bool = False) 
         raise InputError(f"--name {name!r}: not a plain file name (no '/', no control characters, not empty)")
     private_path = out_dir / f"{name}.key"
     public_path = out_dir / f"{name}.pub"
+    # --force replaces key files, never what a symlink there points to (a .pub linked to /etc/passwd
+    # was overwritten with the key), nor anything but a regular file: refused before either file is
+    # written, and with or without --force (without, a directory there was "a key already exists
+    # ... (use --force)", and --force refused it too).
+    for path in (private_path, public_path):
+        try:
+            mode = os.lstat(path).st_mode
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            raise InputError(f"{path}: cannot write the key: {exc.strerror or exc}") from exc
+        if stat.S_ISLNK(mode):
+            raise InputError(f"{path}: is a symbolic link; a key is written only to a plain path "
+                             "(remove the link or choose another --out/--name)")
+        if not stat.S_ISREG(mode):
+            raise InputError(f"{path}: cannot write the key: it is {kind_of(mode)}, not a regular file "
+                             "(lbaudit replaces only regular files)")
     if not force:
         existing = [p for p in (private_path, public_path) if os.path.lexists(p)]
         if existing:
             raise InputError(f"{existing[0]}: a key already exists; refusing to overwrite it (use --force)")
-    # --force replaces key files, never what a symlink there points to (a .pub linked to /etc/passwd
-    # was overwritten with the key): refused before either file is written.
-    for path in (private_path, public_path):
-        if os.path.islink(path):
-            raise InputError(f"{path}: is a symbolic link; a key is written only to a plain path "
-                             "(remove the link or choose another --out/--name)")
     if not out_dir.parent.is_dir():  # one level is created (mode 0700), never a whole tree
         raise InputError(f"{out_dir}: cannot create key directory: {out_dir.parent} does not exist "
                          "(lbaudit does not create it)")

@@ -100,7 +100,8 @@ def max_snapshot_records_option(what: str) -> Callable[[F], F]:
 
 
 FORCE_HELP = ("Replace an existing file at an output path even when it is not lbaudit's own output of that kind "
-              "[default: refuse it, exit 2]; never an input of the run, a key, or anything but a regular file.")
+              "[default: refuse it, exit 2]; never an input of the run, a key, anything but a regular file, or "
+              "the file a symbolic link at the path leads to.")
 
 
 def force_option(function: F) -> F:

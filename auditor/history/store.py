@@ -217,6 +217,14 @@ def _sqlite_path(location: str, create: bool = True) -> Path:
         raise InputError(f"{path}: cannot use as the history store: {exc.strerror or exc}") from exc
     if info is not None and not stat.S_ISREG(info.st_mode):
         raise InputError(f"{path}: not a regular file; the history store is an SQLite file (or give a URL)")
+    if info is not None and info.st_nlink > 1:
+        # Every other output is replaced by a new file, so a second name keeps the old one; SQLite
+        # writes the store in place, so a second name (ln, cp -l: a "backup") changed with every
+        # run, and SQLite keeps its journal beside the name it opened, one per name of one file
+        # (sqlite.org/howtocorrupt.html, "Multiple links to the same file").
+        raise InputError(f"{path}: the history store has {info.st_nlink} names (hard links); SQLite writes it in "
+                         "place, so every other name would change with it, and keeps its journal beside one name "
+                         "only: give the store a name of its own (copy it, or remove the other names)")
     if info is None and not create:
         raise InputError(f"{path}: no history store here (nothing was recorded in it; evaluate --record or "
                          "history import creates it)")
@@ -263,13 +271,15 @@ def _check_companions(database: Path) -> None:
     ``DB-journal`` read-only when it exists, and ``open`` of a FIFO waits for a writer that never
     comes: every command on the store (a nightly ``evaluate --record`` too) hung for ever.  A
     device, a directory or a link there is SQLite's "disk I/O error" at best, which names neither
-    the file nor what is wrong with it."""
+    the file nor what is wrong with it.  Nor one with a second name (a hard link), which SQLite's
+    writes in place would change too."""
     from auditor.safeio import kind_of
 
     for suffix, role in SQLITE_COMPANIONS.items():
         companion = Path(f"{database}{suffix}")
         try:
-            mode = companion.lstat().st_mode
+            info = companion.lstat()
+            mode = info.st_mode
         except FileNotFoundError:
             continue
         except OSError as exc:
@@ -278,6 +288,12 @@ def _check_companions(database: Path) -> None:
             what = "a symbolic link" if stat.S_ISLNK(mode) else kind_of(mode)
             raise InputError(f"{companion}: is {what}, not a regular file: SQLite keeps the history store's {role} "
                              "there (remove it, or restore the store and its files from a backup)")
+        if info.st_nlink > 1:
+            # SQLite writes it in place: a -wal that was a second name of the user's notes was
+            # overwritten with the log's frames, and kept them once SQLite removed its own name
+            raise InputError(f"{companion}: has {info.st_nlink} names (hard links): SQLite writes the history "
+                             f"store's {role} there in place, which would change every other name too (remove it, "
+                             "or restore the store and its files from a backup)")
 
 
 SQLITE_FILES_BESIDE = ("-wal", "-shm", "-journal")  # what SQLite writes beside a database file

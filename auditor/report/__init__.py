@@ -9,13 +9,14 @@ it is asked for, so ``lbaudit evaluate`` without ``--pdf`` never loads reportlab
 from __future__ import annotations
 
 import importlib
+import re
 from dataclasses import dataclass
 from typing import Callable
 
 from auditor.errors import RegistryError
 from auditor.model.evidence import Evidence, ReporterPluginRecord
 from auditor.model.records import record
-from auditor.plugins import LoadedEntryPoint, entry_point_named, load_entry_points, plugins_enabled
+from auditor.plugins import LoadedEntryPoint, entry_point_named, load_entry_points, plugin_text, plugins_enabled
 
 REPORTERS_GROUP = "lbaudit.reporters"
 
@@ -34,7 +35,7 @@ class ReportContext:
 @dataclass(frozen=True)
 class Reporter:
     name: str  # the --format value
-    extension: str  # file name suffix, e.g. ".sarif"
+    extension: str  # file name suffix, e.g. ".sarif" (a plugin's: EXTENSION_PATTERN)
     description: str
     render: Callable[[Evidence, ReportContext], bytes]
 
@@ -64,14 +65,26 @@ def _builtin(name: str) -> Reporter:
     return reporter
 
 
+# A report is written as <out-dir>/<policy id><extension>: the extension is the end of a file name,
+# never a path.  A plugin's ".d/report.txt" wrote into out/corp.d, a directory the user never named
+# (through it, when it was a link to a directory elsewhere), and "/../../x" beside the out dir's parent.
+EXTENSION_PATTERN = re.compile(r"\.[A-Za-z0-9][A-Za-z0-9._-]{0,31}")
+
+
 def _plugin_entry_points() -> dict[str, tuple[Reporter, LoadedEntryPoint]]:
     """Every ``lbaudit.reporters`` entry point by format, checked: a Reporter, no built-in name
-    shadowed, no name declared twice."""
+    shadowed, no name declared twice, an extension that is a file name suffix."""
     found: dict[str, tuple[Reporter, LoadedEntryPoint]] = {}
     for ep in load_entry_points(REPORTERS_GROUP):
         reporter = ep.loaded
         if not isinstance(reporter, Reporter):
             raise RegistryError(f"{entry_point_named(ep.name, ep.value, ep.origin)} is not a Reporter")
+        extension = reporter.extension
+        if not isinstance(extension, str) or not EXTENSION_PATTERN.fullmatch(extension):
+            shown = plugin_text(repr(extension)) if isinstance(extension, str) else f"of type {type(extension).__name__}"
+            raise RegistryError(f"{entry_point_named(ep.name, ep.value, ep.origin)}: its extension {shown} is not a "
+                                "file name suffix (a '.', then at most 32 letters, digits, '.', '-' or '_'): a report "
+                                "is written as <out-dir>/<policy id><extension>")
         if reporter.name in BUILTIN_REPORTERS or reporter.name in found:
             raise RegistryError(f"{ep.origin} ({ep.value}) shadows reporter {reporter.name!r}")
         found[reporter.name] = (reporter, ep)

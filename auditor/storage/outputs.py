@@ -14,7 +14,14 @@ An output never destroys anything it was not asked to replace:
   exists).
 * A symbolic link is written *through*: the new bytes replace the file the link points to,
   atomically, and the link stays a link (as a shell's ``>`` would, but never half-written); never
-  a link another user made in a shared sticky directory (:func:`refuse_shared_links`).
+  a link another user made in a shared sticky directory (:func:`refuse_shared_links`).  Through a
+  link only what may be replaced without ``--force`` is replaced (lbaudit's own output of the kind,
+  an empty file, or nothing yet): ``--force`` replaces the file at the path given, never the file a
+  link there leads to; that is refused with exit 2 naming the link and its target.
+* What is written is what was checked: a path that leads to another file at the write than when
+  the run's outputs were checked (a link put there meanwhile), or where a file appeared or was
+  replaced since, is not written (exit 2, the run's files put back): the check decided what may
+  be replaced there, and anything but lbaudit may write in the directory while the run works.
 * Two outputs of one run that are the same file, or an output that is one of the run's inputs (the
   policy, the snapshot, a key, the evidence a report is rendered from), are refused with exit 2
   before any work: compared by resolved path and, for files that exist, by ``(st_dev, st_ino)``; for
@@ -51,10 +58,12 @@ from auditor.command_files import (
     Change,
     DirectoryBusy,
     at_free_name,
+    checked_output,
     current,
     fsync_directory,
     lock_directories,
     previous_version,
+    remember_checked,
     remove_if_empty,
     uninterrupted,
 )
@@ -434,14 +443,22 @@ def recognised(path: Path, role: str) -> bool:
 
 def refuse_foreign(output: PlannedFile, force: bool) -> None:
     """An existing file an output would replace must be an lbaudit output of its kind (or empty),
-    unless ``force``: InputError (exit 2) naming it."""
-    if force or output.identity is None or output.role in _OWN_RULE:
+    unless ``force``: InputError (exit 2) naming it.  ``force`` replaces the file at the path given,
+    never one a symbolic link there leads to: ``report --pdf LINK --force`` replaced the file LINK
+    pointed at (anything the user may write, outside the report directory too), and the link stayed."""
+    if output.identity is None or output.role in _OWN_RULE:
         return
-    if not recognised(output.target, output.role):
-        shown = "" if os.fspath(output.target) == os.path.abspath(output.path) else f" (it leads to {output.target})"
-        raise InputError(f"{output.path}{shown}: cannot write the {output.role}: a file is there that is not an lbaudit "
-                         f"{output.role} (lbaudit replaces only its own output of the same kind, or an empty file); "
-                         "move it away, or give --force to replace it")
+    linked = os.path.islink(output.path)
+    if (force and not linked) or recognised(output.target, output.role):
+        return
+    if force:
+        raise InputError(f"{output.path}: cannot write the {output.role}: it is a symbolic link to {output.target}, "
+                         f"a file that is not an lbaudit {output.role}; --force replaces the file at the path "
+                         "given, never one a link there leads to: remove the link, or name that file itself")
+    shown = "" if os.fspath(output.target) == os.path.abspath(output.path) else f" (it leads to {output.target})"
+    raise InputError(f"{output.path}{shown}: cannot write the {output.role}: a file is there that is not an lbaudit "
+                     f"{output.role} (lbaudit replaces only its own output of the same kind, or an empty file); "
+                     "move it away, or give --force to replace it")
 
 
 @record
@@ -543,7 +560,31 @@ def plan_outputs(outputs: Iterable[tuple[str, Path]], inputs: Iterable[tuple[str
             _refuse_private_key(output.path, output.role)
             refuse_foreign(output, force)
     hold_directories([output.target.parent for output in planned] + ([Path(out_dir)] if out_dir is not None else []))
+    for output in planned:
+        remember_checked(os.path.abspath(output.path), os.fspath(output.target), output.identity)
     return planned
+
+
+def _refuse_changed_since_checked(path: Path, target: Path, existing: os.stat_result | None) -> None:
+    """Refuse to write ``path`` when it is not what :func:`plan_outputs` checked: it leads to another
+    file now (a link put there), or a file is there that was not, or another one.  The check is what
+    decided that the file there may be replaced (lbaudit's own output, or --force and no link); a
+    link to a file that is not lbaudit's, put at a report's path while the run collected, was
+    written through and that file replaced.  Directories are held against other lbaudit commands
+    only (:func:`hold_directories`); anything else may write in them meanwhile."""
+    checked = checked_output(os.path.abspath(path))
+    if checked is None:
+        return
+    checked_target, checked_identity = checked
+    now = (existing.st_dev, existing.st_ino) if existing is not None else None
+    if os.fspath(target) != checked_target:
+        change = f"it now leads to {target}"
+    elif now is not None and now != checked_identity:
+        change = "a file is there now that was not" if checked_identity is None else "another file is there now"
+    else:
+        return  # as checked, or gone since (a stale signature removed before the evidence is written)
+    raise InputError(f"{path}: changed since it was checked ({change}) while lbaudit ran: not written (something "
+                     "else writes there; run again)")
 
 
 def _configuration_files() -> list[tuple[str, Path]]:
@@ -732,12 +773,15 @@ def _create_temporary(directory: Path, name: str, mode: int) -> tuple[int, Path]
     return at_free_name(directory, name, "tmp", lambda tmp: (os.open(tmp, flags, mode), tmp))
 
 
-def _put_in_place(path: Path, target: Path, tmp: Path, replace: bool) -> None:
+def _put_in_place(path: Path, target: Path, tmp: Path, replace: bool, existing: os.stat_result | None) -> None:
     """The written temporary file ``tmp`` becomes ``target`` (its previous version kept aside in a
-    transaction, and the change recorded)."""
+    transaction, and the change recorded).  ``existing`` is what was at ``target`` when the write began."""
     # Between the plan and now something else may have appeared at the target: look again.
     now = _stat(target, "output", follow=False)
     _refuse_non_regular(path, now, "output")
+    if replace and now is not None and (existing is None or not os.path.samestat(now, existing)):
+        raise InputError(f"{path}: changed while lbaudit wrote it (another file is there now): not written "
+                         "(something else writes there; run again)")
     written = os.stat(tmp)
     active = current()
     previous = None
@@ -777,7 +821,8 @@ def write_atomic(path: Path, data: bytes | Iterable[bytes], *, private: bool = F
     umask must not decide that); ``new_mode`` the exact bits of a new file only, a replaced one
     keeping its own (a textfile metric the exporter reads as its own user).  ``through_symlink`` false refuses a symlink at ``path`` as a
     ``private`` file does (a public key: keygen --force wrote it through a link to /etc/passwd).
-    ``key`` (keygen's public key) may replace a file holding a key; nothing else may.
+    ``key`` (keygen's public key) may replace a file holding a key; nothing else may; it keeps the
+    replaced file's mode except others' write permission.
     Returns the file written.
     Every problem is an InputError (exit 2) naming ``path``."""
     path = Path(path)
@@ -788,6 +833,7 @@ def write_atomic(path: Path, data: bytes | Iterable[bytes], *, private: bool = F
             raise InputError(f"{path}: cannot write {what}: it is a symbolic link "
                              f"(a {'private key' if private else 'key'} is written only to a plain path)")
     target, existing = resolve_target(path, "private key" if private else "file", may_replace_key=private or key)
+    _refuse_changed_since_checked(path, target, existing)
     if existing is not None and not replace:
         raise OutputExists(f"{path}: already exists; refusing to overwrite it")
     hold_directories([target.parent])
@@ -805,7 +851,9 @@ def write_atomic(path: Path, data: bytes | Iterable[bytes], *, private: bool = F
             elif mode is not None:
                 os.fchmod(fd, mode)
             elif existing is not None:
-                os.fchmod(fd, stat.S_IMODE(existing.st_mode) & 0o777)
+                # keygen's public key never keeps others' write permission: a .pub of 0666 replaced
+                # by keygen --force was written 0666 again, which every verify refuses (anyone's to swap)
+                os.fchmod(fd, stat.S_IMODE(existing.st_mode) & (0o775 if key else 0o777))
             elif new_mode is not None:
                 os.fchmod(fd, new_mode)
             if isinstance(data, bytes):
@@ -818,7 +866,7 @@ def write_atomic(path: Path, data: bytes | Iterable[bytes], *, private: bool = F
         # The file replaced and its change recorded, or neither: a run interrupted in between
         # kept the new file and a previous version beside it.
         with uninterrupted():
-            _put_in_place(path, target, tmp, replace)
+            _put_in_place(path, target, tmp, replace, existing)
     except BaseException as exc:
         if tmp is not None:
             try:
@@ -832,7 +880,17 @@ def write_atomic(path: Path, data: bytes | Iterable[bytes], *, private: bool = F
         if tmp is not None:
             WRITING.discard(tmp)
     fsync_directory(target.parent)
+    if checked_output(os.path.abspath(path)) is not None:  # written again in this command: this file is what is there
+        remember_checked(os.path.abspath(path), os.fspath(target), _identity(target))
     return target
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino)
 
 
 # ------------------------------------------------------------------ the files of one run
