@@ -1,5 +1,5 @@
 """``lbaudit init``: a starter policy; from the host, one that the host passes at once on its
-listeners, with every exception's reason TODO and validate warning about it."""
+listeners once each exception's reason is written, validate and evaluate refusing it while one is TODO."""
 
 from __future__ import annotations
 
@@ -52,6 +52,10 @@ def test_init_from_host_then_evaluate_has_no_failing_listener_finding(tmp_path, 
     for _protocol, address, port in listeners:
         if address in ("0.0.0.0", "::"):
             assert f"{port}" in text  # one exception names each wildcard port we opened
+    refused = run_cli("validate", policy)  # a draft: no exception is granted with reason TODO
+    assert refused.returncode == 2
+    assert "rules[0].params.exceptions[0].reason: 'TODO' is a placeholder, not a reason" in refused.stderr
+    policy.write_text(text.replace("          reason: TODO", "          reason: reviewed"))
     evidence = tmp_path / "e.json"
     evaluated = run_cli("evaluate", "--policy", policy, "-o", evidence, "-q")
     assert evaluated.returncode in (0, 1, 3), evaluated.stderr
@@ -65,8 +69,7 @@ def test_init_from_host_then_evaluate_has_no_failing_listener_finding(tmp_path, 
             and f["subject"].split(" ")[0] in ("tcp", "udp", "sctp", "dccp", "mptcp")] == []
 
     validated = run_cli("validate", policy)
-    assert validated.returncode == 0
-    assert "warning: rules[0].params.exceptions[0].reason: the reason is still TODO" in validated.stdout
+    assert validated.returncode == 0, validated.stderr
 
 
 def test_init_refuses_to_overwrite(tmp_path):

@@ -506,10 +506,13 @@ def load_policy(path: Path, registry: Registry, *, image: Path | None = None) ->
 
 
 def inspect_policy(path: Path, registry: Registry, *, waivers_path: Path | None = None, today: date | None = None,
-                   expiry_warning_days: int = DEFAULT_EXPIRY_WARNING_DAYS, image: Path | None = None) -> PolicyReport:
+                   expiry_warning_days: int = DEFAULT_EXPIRY_WARNING_DAYS, image: Path | None = None,
+                   draft: bool = False) -> PolicyReport:
     """Validate a policy (and a separate waivers file): every problem of every kind in one pass,
-    structural and semantic, sorted by file and line, plus the warnings about waivers and reasons
-    still to be written.  A file that cannot be read or parsed as YAML raises PolicyError."""
+    structural and semantic, sorted by file and line, plus the warnings about waivers.  A file that
+    cannot be read or parsed as YAML raises PolicyError.  ``draft``: the policy ``lbaudit init``
+    has just written, whose reasons are still to be written: a placeholder reason is then a warning,
+    not a problem (a policy is never gated on with one: validate and evaluate refuse it)."""
     problems: list[Problem] = []
     chain = _load_chain(Path(path), problems, image)
     recorded = {id(loaded): _recorded(loaded.path, Path(path)) for loaded in chain}
@@ -627,8 +630,13 @@ def inspect_policy(path: Path, registry: Registry, *, waivers_path: Path | None 
     if not problems and not any(r.enabled for r in resolved):
         problems.append(Problem(top.name, 1, 1, "the policy has no enabled rule; a policy that checks nothing cannot fail"))
 
-    warnings = _reason_warnings(chain, rules) + waiver_warnings(
-        located_waivers, today or datetime.now(timezone.utc).date(), expiry_warning_days)
+    placeholders = _placeholder_problems(chain, located_waivers)
+    if draft:  # lbaudit init's own check of the draft it wrote: said as warnings, the draft kept
+        warnings = placeholders
+    else:
+        problems += placeholders
+        warnings = []
+    warnings += waiver_warnings(located_waivers, today or datetime.now(timezone.utc).date(), expiry_warning_days)
     # A waiver of a rule switched off waives nothing, and after a run was called fixed (unused):
     # what it names is not judged at all.
     disabled = {rule.id for rule in resolved if not rule.enabled}
@@ -742,23 +750,58 @@ def _read_waiver_file(path: Path, problems: list[Problem]) -> _WaiverFile:
     return _WaiverFile(Path(path), doc, raw, waivers)
 
 
-def _is_todo(text: Any) -> bool:
-    return isinstance(text, str) and text.strip().upper().startswith("TODO")
+# A reason or an approver that holds a placeholder instead of text: what `lbaudit init` writes
+# (TODO), its kin (TBD, FIXME, XXX) at its start, or a whole text that says nothing ("-", "?",
+# "n/a").  A reason that merely holds such a word later on ("Needed by backups; TODO review in Q3")
+# is written text, and so is a word that starts with one ("Todoist").
+_PLACEHOLDER_START = first_use(r"(?i)\s*(?:TODO|TBD|FIXME|XXX)(?![A-Za-z0-9])")
+_PLACEHOLDER_WHOLE = frozenset({"n/a", "na", "none", "tba", "changeme", "placeholder", "reason", "approver", "nobody",
+                                "unknown"})
 
 
-def _reason_warnings(chain: list[_Loaded], rules: dict[str, dict[str, Any]]) -> list[Problem]:
-    """A ``reason: TODO`` anywhere in a rule's params (lbaudit init writes them): the policy is not
-    ready to be used as a gate until someone has written why each exception exists."""
-    warnings = []
+def is_placeholder(text: Any) -> bool:
+    """Whether ``text`` (a reason or an approver as written) is a placeholder, not text a person wrote."""
+    if not isinstance(text, str):
+        return False
+    stripped = text.strip()
+    return (bool(_PLACEHOLDER_START().match(stripped)) or stripped.casefold() in _PLACEHOLDER_WHOLE
+            or not any(character.isalnum() for character in stripped))
+
+
+def _placeholder_problems(chain: list[_Loaded], located: list[tuple[Any, int, Waiver]]) -> list[Problem]:
+    """A problem at each exception reason (any ``reason`` in a rule's params) and each waiver reason
+    or approver that is a placeholder.  An exception or a waiver is granted only with a reason (and
+    a waiver only with its approver): ``lbaudit init --from-host`` writes ``reason: TODO`` for every
+    listener the host exposed, and taken as it stood (a warning) that draft allowed all of it and
+    the next evaluate passed the host.  Refused, the policy gates nothing until each is written."""
+    # each rule's param as the last file that writes it (params merge key by key): a parent's draft
+    # exceptions that a child replaces grant nothing
+    last: dict[tuple[str, Any], tuple[_Loaded, int]] = {}
     for loaded in chain:
-        for index, _rule in loaded.rules:
+        for index, rule in loaded.rules:
             params = loaded.doc.value["rules"][index].get("params")
-            for loc, value in _walk(params, ("rules", index, "params")):
-                if loc[-1] == "reason" and _is_todo(value):
-                    line, col = loaded.doc.position(loc)
-                    warnings.append(Problem(loaded.name, line, col, f"{_dotted(loc)}: the reason is still TODO; "
-                                            "write why this exception exists before the policy gates anything"))
-    return warnings
+            for key in params if isinstance(params, dict) else ():
+                last[rule.id, key] = (loaded, index)
+    problems = []
+    for (_rule_id, key), (loaded, index) in last.items():
+        written = loaded.doc.value["rules"][index]["params"][key]
+        for loc, value in _walk(written, ("rules", index, "params", key)):
+            if loc[-1] == "reason" and is_placeholder(value):
+                problems.append(Problem(loaded.name, *loaded.doc.position(loc), f"{_dotted(loc)}: "
+                                        f"{quoted_name(value)} is a placeholder, not a reason, so this exception is "
+                                        "not granted; write why the listeners it matches must be reachable at what "
+                                        "its allow names"))
+    for owner, index, waiver in located:
+        if is_placeholder(waiver.reason):
+            problems.append(Problem(owner.name, *owner.doc.position(("waivers", index, "reason")),
+                                    f"waivers[{index}].reason: {quoted_name(waiver.reason)} is a placeholder, not a "
+                                    "reason, so this waiver is not granted; write why the findings it names are "
+                                    "accepted until it expires"))
+        if is_placeholder(waiver.approver):
+            problems.append(Problem(owner.name, *owner.doc.position(("waivers", index, "approver")),
+                                    f"waivers[{index}].approver: {quoted_name(waiver.approver)} is a placeholder, not a "
+                                    "name, so this waiver is not granted; write who approved it"))
+    return problems
 
 
 def _walk(value: Any, loc: tuple[Any, ...]) -> Iterator[tuple[tuple[Any, ...], Any]]:
@@ -791,7 +834,7 @@ def _blanket_words(subject: str | None) -> str:
 def waiver_warnings(located: list[tuple[Any, int, Waiver]], today: date, soon_days: int) -> list[Problem]:
     """What an auditor would ask about each waiver: expired, expiring within ``soon_days``, a
     blanket waiver (no subject, or one of wildcards alone: every failing finding of the rule), an expiry more than a year
-    out, a reason still TODO."""
+    out.  (A reason or approver that is a placeholder is a problem: :func:`_placeholder_problems`.)"""
     warnings = []
     for owner, index, waiver in located:
         line, col = owner.doc.position(("waivers", index))
@@ -821,8 +864,6 @@ def waiver_warnings(located: list[tuple[Any, int, Waiver]], today: date, soon_da
         widened = _widening_star(waiver.subject) if waiver.subject else None
         if widened is not None:
             warnings.append(Problem(owner.name, line, col, f"{where}: {_widened_number(waiver.subject or '', widened)}"))
-        if _is_todo(waiver.reason):
-            warnings.append(Problem(owner.name, line, col, f"{where}: the reason is still TODO"))
     return warnings
 
 
