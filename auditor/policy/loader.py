@@ -542,12 +542,18 @@ def inspect_policy(path: Path, registry: Registry, *, waivers_path: Path | None 
                 continue
             merged = _merge_rule(base, rule)
             merged["_where"] = (loaded, index)
+            if "enabled" in rule.model_fields_set:  # where it was switched off, and off what it inherited
+                merged["_enabled_at"] = (loaded, index, base["_where"][0].name if base else None)
+            if "severity" in rule.model_fields_set:
+                merged["_severity_at"] = (loaded, index, base.get("severity"), base.get("_severity_from"))
+                merged["_severity_from"] = loaded.name
             # each param this file writes as null where nothing it extends sets it (see _null_params)
             merged["_nulls"] = [*base.get("_nulls", ()), *((loaded, index, key) for key in _nulls_over_nothing(
                 loaded.doc.value["rules"][index].get("params"), base.get("params", {})))]
             rules[rule.id] = merged
 
     resolved: list[ResolvedRule] = []
+    switched_off: list[Problem] = []
     for rule_id, merged in rules.items():
         loaded, index = merged["_where"]
         prefix = ("rules", index)
@@ -590,6 +596,7 @@ def inspect_policy(path: Path, registry: Registry, *, waivers_path: Path | None 
             continue
         if unknown_controls:
             continue  # reported above; the rule is not resolved (its params were still checked, so all is said at once)
+        switched_off += _switched_off(rule_id, merged, spec)
         controls = sorted(set(spec.controls) | set(extra), key=registry.catalog.sort_key)
         resolved.append(
             ResolvedRule(
@@ -636,6 +643,7 @@ def inspect_policy(path: Path, registry: Registry, *, waivers_path: Path | None 
     else:
         problems += placeholders
         warnings = []
+    warnings += switched_off
     warnings += waiver_warnings(located_waivers, today or datetime.now(timezone.utc).date(), expiry_warning_days)
     # A waiver of a rule switched off waives nothing, and after a run was called fixed (unused):
     # what it names is not judged at all.
@@ -802,6 +810,36 @@ def _placeholder_problems(chain: list[_Loaded], located: list[tuple[Any, int, Wa
                                     f"waivers[{index}].approver: {quoted_name(waiver.approver)} is a placeholder, not a "
                                     "name, so this waiver is not granted; write who approved it"))
     return problems
+
+
+def _switched_off(rule_id: str, merged: dict[str, Any], spec: Any) -> list[Problem]:
+    """A warning where a rule is switched off (``enabled: false``) and where its severity is set below
+    the one it had (inherited, else its check's own).  Either turns a rule into one that fails no run:
+    disabled, nothing it checks is judged; below ``--fail-on``, its failures are listed and the run
+    passes.  A child policy of two lines did either with validate saying "ok"."""
+    warnings = []
+    if merged.get("enabled") is False and "_enabled_at" in merged:
+        loaded, index, parent = merged["_enabled_at"]
+        if parent is not None:
+            text = (f"enabled: false switches off the rule inherited from {parent}, so {spec.name} is not run and a "
+                    "run passes whatever it would find there; remove the override if that is meant, or enable the rule")
+        else:
+            text = (f"enabled: false, so {spec.name} is not run and a run passes whatever it would find there; remove "
+                    "the rule if that is meant, or enable it")
+        warnings.append(Problem(loaded.name, *loaded.doc.position(("rules", index)), f"rules[{index}] ({rule_id}): {text}"))
+    severity = merged.get("severity")
+    if severity is not None and "_severity_at" in merged:
+        loaded, index, inherited, inherited_from = merged["_severity_at"]
+        before = inherited or spec.severity
+        if severity.rank < before.rank:
+            what = (f"the severity {before.value} inherited from {inherited_from}" if inherited is not None
+                    else f"{spec.name}'s own severity {before.value}")
+            above = list(type(severity))[severity.rank + 1].value
+            warnings.append(Problem(loaded.name, *loaded.doc.position(("rules", index, "severity")),
+                                    f"rules[{index}].severity: {severity.value} is below {what}, so under --fail-on "
+                                    f"{above} or above the rule's failures are listed and the run passes; keep "
+                                    f"{before.value}, or write why in the policy"))
+    return warnings
 
 
 def _walk(value: Any, loc: tuple[Any, ...]) -> Iterator[tuple[tuple[Any, ...], Any]]:
