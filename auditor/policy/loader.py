@@ -644,6 +644,11 @@ def inspect_policy(path: Path, registry: Registry, *, waivers_path: Path | None 
         problems += placeholders
         warnings = []
     warnings += switched_off
+    if top.policy is not None and is_placeholder(top.policy.owner):
+        # reports name the owner as the assessor unless --assessor is given ("TODO" on an attestation)
+        warnings.append(Problem(top.name, *top.doc.position(("owner",)), f"owner: {quoted_name(top.policy.owner)} is a "
+                                "placeholder, not a name; write who owns this policy (reports name the owner as the "
+                                "assessor unless --assessor is given)"))
     warnings += waiver_warnings(located_waivers, today or datetime.now(timezone.utc).date(), expiry_warning_days)
     # A waiver of a rule switched off waives nothing, and after a run was called fixed (unused):
     # what it names is not judged at all.
