@@ -130,3 +130,38 @@ def test_a_placeholder_in_a_waivers_file_is_refused(tmp_path, host):
 def test_a_reason_that_only_holds_a_placeholder_word_is_a_reason(tmp_path, host, reason):
     run, _ = evaluate_snapshot(tmp_path, WAIVED.format(reason=json.dumps(reason), approver="Jane Doe"), host)
     assert run.returncode == 0, run.stdout + run.stderr
+
+
+PARENT = """id: parent
+version: "1"
+owner: T
+rules:
+  - id: listeners
+    check: net.bind_addresses
+    params:
+      exceptions:
+        - match: {process: sshd, ports: [22]}
+          allow: [any]
+          reason: TODO
+"""
+
+
+def test_a_parents_todo_exception_that_applies_is_refused_at_its_line(tmp_path):
+    (tmp_path / "parent.yaml").write_text(PARENT, encoding="utf-8")
+    (tmp_path / "child.yaml").write_text('id: child\nversion: "1"\nowner: T\nextends: parent.yaml\nrules:\n'
+                                         "  - id: listeners\n    params: {allow: [loopback, private]}\n", encoding="utf-8")
+    run = run_cli("validate", "--no-plugins", "child.yaml", cwd=tmp_path)
+    assert run.returncode == 2, run.stdout + run.stderr
+    assert ("parent.yaml:11:11: rules[0].params.exceptions[0].reason: 'TODO' is a placeholder, not a reason"
+            in run.stderr)
+
+
+def test_a_parents_todo_exceptions_a_child_replaces_grant_nothing_and_are_not_refused(tmp_path):
+    (tmp_path / "parent.yaml").write_text(PARENT, encoding="utf-8")
+    (tmp_path / "child.yaml").write_text('id: child\nversion: "1"\nowner: T\nextends: parent.yaml\nrules:\n'
+                                         "  - id: listeners\n    params:\n      exceptions:\n"
+                                         "        - match: {process: sshd, ports: [22]}\n          allow: [private]\n"
+                                         "          reason: Bastion, CHG-42\n", encoding="utf-8")
+    run = run_cli("validate", "--no-plugins", "child.yaml", cwd=tmp_path)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert run.stdout == "child.yaml: ok (child 1: 1 enabled rules, 0 waivers)\n"
