@@ -827,10 +827,10 @@ def _switched_off(rule_id: str, merged: dict[str, Any], spec: Any) -> list[Probl
         loaded, index, parent = merged["_enabled_at"]
         if parent is not None:
             text = (f"enabled: false switches off the rule inherited from {parent}, so {spec.name} is not run and a "
-                    "run passes whatever it would find there; remove the override if that is meant, or enable the rule")
+                    "run passes whatever it would find there; remove the override if its findings must be judged")
         else:
-            text = (f"enabled: false, so {spec.name} is not run and a run passes whatever it would find there; remove "
-                    "the rule if that is meant, or enable it")
+            text = (f"enabled: false, so {spec.name} is not run and a run passes whatever it would find there; enable "
+                    "it if its findings must be judged, or remove the rule")
         warnings.append(Problem(loaded.name, *loaded.doc.position(("rules", index)), f"rules[{index}] ({rule_id}): {text}"))
     severity = merged.get("severity")
     if severity is not None and "_severity_at" in merged:
@@ -842,8 +842,8 @@ def _switched_off(rule_id: str, merged: dict[str, Any], spec: Any) -> list[Probl
             above = list(type(severity))[severity.rank + 1].value
             warnings.append(Problem(loaded.name, *loaded.doc.position(("rules", index, "severity")),
                                     f"rules[{index}].severity: {severity.value} is below {what}, so under --fail-on "
-                                    f"{above} or above the rule's failures are listed and the run passes; keep "
-                                    f"{before.value}, or write why in the policy"))
+                                    f"{above} or above the rule's failures are listed and the run passes; set it to "
+                                    f"{before.value} if its failures must fail such a run"))
     return warnings
 
 

@@ -48,10 +48,10 @@ def _write(tmp_path: Path) -> Path:
 
 DISABLED = ("child.yaml:8:5: warning: rules[1] (pool): enabled: false switches off the rule inherited from base.yaml, "
             "so net.ephemeral_port_range is not run and a run passes whatever it would find there; remove the "
-            "override if that is meant, or enable the rule")
+            "override if its findings must be judged")
 LOWERED = ("child.yaml:7:5: warning: rules[0].severity: info is below the severity critical inherited from "
-           "base.yaml, so under --fail-on low or above the rule's failures are listed and the run passes; keep critical, or "
-           "write why in the policy")
+           "base.yaml, so under --fail-on low or above the rule's failures are listed and the run passes; set it to "
+           "critical if its failures must fail such a run")
 
 
 def test_validate_warns_about_an_inherited_rule_switched_off_and_one_lowered(tmp_path):
@@ -86,7 +86,7 @@ def test_a_rule_disabled_in_its_own_file_is_warned_about(tmp_path):
     assert run.returncode == 0, run.stdout + run.stderr
     assert run.stdout.splitlines()[1:] == [
         "  p.yaml:8:5: warning: rules[1] (pool): enabled: false, so net.ephemeral_port_range is not run and a run "
-        "passes whatever it would find there; remove the rule if that is meant, or enable it"]
+        "passes whatever it would find there; enable it if its findings must be judged, or remove the rule"]
 
 
 def test_a_severity_below_the_checks_own_is_warned_about(tmp_path):
@@ -97,8 +97,8 @@ def test_a_severity_below_the_checks_own_is_warned_about(tmp_path):
     assert run.returncode == 0, run.stdout + run.stderr
     assert run.stdout.splitlines()[1:] == [
         "  p.yaml:7:5: warning: rules[0].severity: low is below net.bind_addresses's own severity high, so under "
-        "--fail-on medium or above the rule's failures are listed and the run passes; keep high, or write why in "
-        "the policy"]
+        "--fail-on medium or above the rule's failures are listed and the run passes; set it to high if its "
+        "failures must fail such a run"]
 
 
 def test_control_case_a_severity_raised_says_nothing(tmp_path):
