@@ -597,6 +597,9 @@ def inspect_policy(path: Path, registry: Registry, *, waivers_path: Path | None 
         if unknown_controls:
             continue  # reported above; the rule is not resolved (its params were still checked, so all is said at once)
         switched_off += _switched_off(rule_id, merged, spec)
+        switched_off += [Problem(loaded.name, *loaded.doc.position(prefix + ("params", name)),
+                                 f"{_dotted(prefix + ('params', name))}: {text}")
+                         for name, text in params.param_warnings().items()]
         controls = sorted(set(spec.controls) | set(extra), key=registry.catalog.sort_key)
         resolved.append(
             ResolvedRule(
