@@ -150,14 +150,16 @@ def _judged_listeners(snapshot: Any) -> list[_Judged]:
 
 
 def _allow_entries(networks: Any) -> tuple[str, ...]:
-    """The shortest allow list that holds ``networks``: any when one is all of IPv4 or IPv6 (a
-    wildcard), else each collapsed network (an address without its /32 or /128)."""
+    """The shortest allow list that holds ``networks`` and nothing more: any when they are all of IPv4
+    and all of IPv6 (a dual-stack wildcard), else each collapsed network (an address without its /32
+    or /128, a family's wildcard as 0.0.0.0/0 or ::/0).  A listener on 0.0.0.0 was allowed any, and
+    the reviewed draft passed the same process on [::] too, a wildcard the host never had."""
     import ipaddress
 
-    v4 = ipaddress.collapse_addresses(n for n in networks if n.version == 4)
-    v6 = ipaddress.collapse_addresses(n for n in networks if n.version == 6)
+    v4 = list(ipaddress.collapse_addresses(n for n in networks if n.version == 4))
+    v6 = list(ipaddress.collapse_addresses(n for n in networks if n.version == 6))
     collapsed = [*v4, *v6]
-    if any(n.prefixlen == 0 for n in collapsed):
+    if any(n.prefixlen == 0 for n in v4) and any(n.prefixlen == 0 for n in v6):
         return ("any",)
     return tuple(str(n.network_address) if n.prefixlen == n.max_prefixlen else str(n) for n in collapsed)
 

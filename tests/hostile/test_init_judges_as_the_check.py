@@ -66,7 +66,7 @@ SERVER = "10.198.0.1"
 # (protocol, address, port, device, transparent): what the server namespace listens on.  A raw
 # socket's port is its IP protocol (253, for experiments).
 LISTENERS = [
-    ("tcp", "0.0.0.0", 2101, "", 0),             # the control: any, before and after
+    ("tcp", "0.0.0.0", 2101, "", 0),             # the control: every IPv4 address (0.0.0.0/0)
     ("tcp", "127.0.0.1", 2102, "", 0),           # route_localnet=1 on the veth: reachable as 10.198.0.1
     ("tcp", "127.0.0.1", 2103, "", 1),           # transparent, but no TPROXY rule here: as 2102
     ("tcp", "0.0.0.0", 2104, "lo", 0),           # bound to lo: loopback-only, no exception
@@ -176,8 +176,8 @@ def test_the_policy_init_writes_passes_the_host_it_was_written_from(tmp_path):
         # never used), nothing for 2102, 2103, 2106, 2107, 2110 or 2111; the transparent ones are
         # judged at their address, the namespace having no TPROXY rule (before: any)
         assert own == [("mptcp", [2111], ["10.198.0.1", "127.0.0.1"]),
-                       ("raw", [253], ["any"]),
-                       ("tcp", [2101], ["any"]),
+                       ("raw", [253], ["0.0.0.0/0"]),
+                       ("tcp", [2101], ["0.0.0.0/0"]),
                        ("tcp", [2102, 2103, 2106], ["10.198.0.1", "127.0.0.1"]),
                        ("tcp", [2109], ["10.198.0.1", "::1"]),
                        ("udp", [2107], ["10.198.0.1", "127.0.0.1"]),
