@@ -310,13 +310,13 @@ def policy_text(snapshot: Any | None, today: str) -> str:
     lines += ["", "  - id: ephemeral-pool", "    check: net.ephemeral_port_range", "    params:"]
     lines += _pool_minimums(pool)
     if inside:
-        lines.append("      # TODO: listeners inside the ephemeral range: " + one_line("; ".join(inside[:6]))
+        # The check's default, never false for what the host has: a TODO comment is no reason, and
+        # false passed those listeners (and any started in the range later) with nothing said.
+        lines.append("      # TODO: listeners inside the ephemeral range, which fail this rule until moved out of it or "
+                     "their ports reserved")
+        lines.append("      # (net.ipv4.ip_local_reserved_ports): " + one_line("; ".join(inside[:6]))
                      + (" ..." if len(inside) > 6 else ""))
-        lines.append("      # move them out of the range or reserve their ports (net.ipv4.ip_local_reserved_ports),")
-        lines.append("      # then set this to true.")
-        lines.append("      forbid_listeners_in_range: false")
-    else:
-        lines.append("      forbid_listeners_in_range: true")
+    lines.append("      forbid_listeners_in_range: true")
     lines += [
         "",
         "  - id: time-wait-headroom",
