@@ -544,6 +544,8 @@ def inspect_policy(path: Path, registry: Registry, *, waivers_path: Path | None 
             merged["_where"] = (loaded, index)
             if "enabled" in rule.model_fields_set:  # where it was switched off, and off what it inherited
                 merged["_enabled_at"] = (loaded, index, base["_where"][0].name if base else None)
+            if "platforms" in rule.model_fields_set and base:  # a child narrowing where an inherited rule runs
+                merged["_platforms_at"] = (loaded, index, base.get("platforms"), base["_where"][0].name)
             if "severity" in rule.model_fields_set:
                 merged["_severity_at"] = (loaded, index, base.get("severity"), base.get("_severity_from"))
                 merged["_severity_from"] = loaded.name
@@ -835,6 +837,16 @@ def _switched_off(rule_id: str, merged: dict[str, Any], spec: Any) -> list[Probl
             text = (f"enabled: false, so {spec.name} is not run and a run passes whatever it would find there; enable "
                     "it if its findings must be judged, or remove the rule")
         warnings.append(Problem(loaded.name, *loaded.doc.position(("rules", index)), f"rules[{index}] ({rule_id}): {text}"))
+    if "_platforms_at" in merged and merged.get("enabled", True):
+        loaded, index, inherited, parent = merged["_platforms_at"]
+        before = [p for p in (inherited or spec.platforms) if p in spec.platforms]
+        left_out = [p for p in before if p not in (merged.get("platforms") or spec.platforms)]
+        if left_out:
+            names = " and ".join(left_out)  # as the policy writes them: what to add to the list
+            warnings.append(Problem(loaded.name, *loaded.doc.position(("rules", index, "platforms")),
+                                    f"rules[{index}].platforms: leaves out {names}, where the rule inherited from "
+                                    f"{parent} is judged, so on those hosts {spec.name} is not run and a run passes "
+                                    "whatever it would find there; name them too if its findings must be judged there"))
     severity = merged.get("severity")
     if severity is not None and "_severity_at" in merged:
         loaded, index, inherited, inherited_from = merged["_severity_at"]

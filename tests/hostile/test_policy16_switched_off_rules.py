@@ -108,3 +108,23 @@ def test_control_case_a_severity_raised_says_nothing(tmp_path):
     run = run_cli("validate", "--no-plugins", "p.yaml", cwd=tmp_path)
     assert run.returncode == 0, run.stdout + run.stderr
     assert run.stdout == "p.yaml: ok (base 1: 2 enabled rules, 0 waivers)\n"
+
+
+def test_a_child_limiting_an_inherited_rule_to_other_platforms_is_warned_about(tmp_path):
+    """On main: "ok", and on a Linux host the listener rule not_applicable, sshd on 0.0.0.0 unjudged, exit 0."""
+    (tmp_path / "base.yaml").write_text(BASE, encoding="utf-8")
+    (tmp_path / "child.yaml").write_text('id: child\nversion: "1"\nowner: T\nextends: base.yaml\nrules:\n'
+                                         "  - id: listeners\n    platforms: [windows]\n", encoding="utf-8")
+    run = run_cli("validate", "--no-plugins", "child.yaml", cwd=tmp_path)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert run.stdout.splitlines()[1:] == [
+        "  child.yaml:7:5: warning: rules[0].platforms: leaves out linux and macos, where the rule inherited from "
+        "base.yaml is judged, so on those hosts net.bind_addresses is not run and a run passes whatever it would "
+        "find there; name them too if its findings must be judged there"]
+
+
+def test_control_case_a_rule_limited_in_its_own_file_says_nothing(tmp_path):
+    (tmp_path / "p.yaml").write_text(BASE.replace("    severity: critical\n", "    severity: critical\n"
+                                                  "    platforms: [linux]\n"), encoding="utf-8")
+    run = run_cli("validate", "--no-plugins", "p.yaml", cwd=tmp_path)
+    assert run.stdout == "p.yaml: ok (base 1: 2 enabled rules, 0 waivers)\n", run.stdout + run.stderr
