@@ -823,10 +823,11 @@ def _placeholder_problems(chain: list[_Loaded], located: list[tuple[Any, int, Wa
 
 
 def _switched_off(rule_id: str, merged: dict[str, Any], spec: Any) -> list[Problem]:
-    """A warning where a rule is switched off (``enabled: false``) and where its severity is set below
-    the one it had (inherited, else its check's own).  Either turns a rule into one that fails no run:
-    disabled, nothing it checks is judged; below ``--fail-on``, its failures are listed and the run
-    passes.  A child policy of two lines did either with validate saying "ok"."""
+    """A warning where a rule is switched off (``enabled: false``), where a child limits an inherited
+    rule to fewer platforms, and where its severity is set below the one it had (inherited, else its
+    check's own).  Each turns a rule into one that fails no run there: disabled or on a platform left
+    out, nothing it checks is judged; below ``--fail-on``, its failures are listed and the run passes.
+    A child policy of two lines did any of them with validate saying "ok"."""
     warnings = []
     if merged.get("enabled") is False and "_enabled_at" in merged:
         loaded, index, parent = merged["_enabled_at"]
