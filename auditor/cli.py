@@ -402,7 +402,7 @@ def evaluate(policy_path: Path, output: Path | None, fail_on: str, target: str |
                                collect_ms=collect_ms, waiver_file=checked.waiver_file,
                                reporter_plugins=pipeline.reporter_plugins(plugins))
     if not quiet:
-        # on stderr, before the summary: expired waivers, TODO reasons, waivers that matched nothing
+        # on stderr, before the summary: expired and blanket waivers, waivers that matched nothing
         _warn(checked.warnings + _unused_waivers(evidence, checked.waiver_places))
     if to_stdout:
         from auditor.storage.evidence import evidence_bytes
@@ -617,7 +617,8 @@ def validate(policies: tuple[Path, ...], waivers_path: Path | None, expiry_warni
 
     A directory stands for every *.yaml and *.yml file in it.  Structural and semantic problems are reported
     together, sorted by file and line, with suggestions; warnings (exit 0) name waivers that expired, expire
-    within --expiry-warning-days, have no subject or run more than a year, and reasons still TODO."""
+    within --expiry-warning-days, have no subject or run more than a year.  A reason or approver that is a
+    placeholder (TODO, TBD, "-") is a problem: no exception or waiver is granted without one."""
     from auditor.engine.registry import load_registry
     from auditor.errors import PolicyError
     from auditor.policy.loader import inspect_policy

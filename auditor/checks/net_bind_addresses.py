@@ -501,6 +501,20 @@ class BindAddressParams(CheckParams):
                 "addresses most listeners may bind to in allow")
         return self
 
+    def param_warnings(self) -> dict[str, str]:
+        # Both families covered is refused (_can_fail); one alone may be meant (IPv6 alone restricted),
+        # but passes every listener of that family that no exception matches, whatever it binds.
+        allowed = netaddr.address_set(self.allow)
+        covered = [(whole, family) for whole, family in (("0.0.0.0/0", "IPv4"), ("::/0", "IPv6"))
+                   if allowed.covers(netaddr.parse_entry(whole)[0])]
+        if not covered:
+            return {}
+        family = " and ".join(family for _, family in covered)
+        return {"allow": f"covers every {family} address ({', '.join(whole for whole, _ in covered)}), so no "
+                         f"{'' if len(covered) > 1 else family + ' '}listener that no exception matches can fail this "
+                         f"rule, whatever address it binds; name the {family} networks listeners may bind to (e.g. "
+                         "loopback, private)"}
+
     @model_validator(mode="after")
     def _can_fail(self) -> "BindAddressParams":
         # Every listener accepts addresses inside 0.0.0.0/0 or ::/0: when the default list and every

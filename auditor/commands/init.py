@@ -3,8 +3,9 @@ like Goss's ``autoadd``) or from the defaults alone.
 
 The policy written from a host passes its listener rule on that host at once: every listener that
 net.bind_addresses judges reachable beyond loopback gets an exception (process, ports, protocol)
-whose reason is ``TODO``, and ``lbaudit validate`` warns until each reason is written.  It is a
-starting point to review, never an approval of what runs.
+whose reason is ``TODO``, and ``lbaudit validate`` and ``lbaudit evaluate`` refuse the policy (exit 2,
+at each reason's line) until each reason is written.  It is a starting point to review, never an
+approval of what runs: a draft that allowed everything the host exposed passed the next evaluate.
 
 Where a listener is reachable is the check's own answer (:func:`auditor.checks._listeners.reach`:
 the loopback device, IP_TRANSPARENT, route_localnet, another namespace's outward interfaces), and
@@ -149,14 +150,16 @@ def _judged_listeners(snapshot: Any) -> list[_Judged]:
 
 
 def _allow_entries(networks: Any) -> tuple[str, ...]:
-    """The shortest allow list that holds ``networks``: any when one is all of IPv4 or IPv6 (a
-    wildcard), else each collapsed network (an address without its /32 or /128)."""
+    """The shortest allow list that holds ``networks`` and nothing more: any when they are all of IPv4
+    and all of IPv6 (a dual-stack wildcard), else each collapsed network (an address without its /32
+    or /128, a family's wildcard as 0.0.0.0/0 or ::/0).  A listener on 0.0.0.0 was allowed any, and
+    the reviewed draft passed the same process on [::] too, a wildcard the host never had."""
     import ipaddress
 
-    v4 = ipaddress.collapse_addresses(n for n in networks if n.version == 4)
-    v6 = ipaddress.collapse_addresses(n for n in networks if n.version == 6)
+    v4 = list(ipaddress.collapse_addresses(n for n in networks if n.version == 4))
+    v6 = list(ipaddress.collapse_addresses(n for n in networks if n.version == 6))
     collapsed = [*v4, *v6]
-    if any(n.prefixlen == 0 for n in collapsed):
+    if any(n.prefixlen == 0 for n in v4) and any(n.prefixlen == 0 for n in v6):
         return ("any",)
     return tuple(str(n.network_address) if n.prefixlen == n.max_prefixlen else str(n) for n in collapsed)
 
@@ -266,8 +269,8 @@ def policy_text(snapshot: Any | None, today: str) -> str:
         f"# Written by `lbaudit init{' --from-host' if snapshot is not None else ''}` on {today}"
         + (f" from the listeners and sysctls of {one_line(host)}." if host else "."),
         "# A starting point to review, not an approval of what runs: every exception below has",
-        "# reason: TODO, and the policy must not be used as a gate until each reason is written",
-        "# (`lbaudit validate` warns while one is TODO).",
+        "# reason: TODO, and `lbaudit validate` and `lbaudit evaluate` refuse the policy until",
+        "# each reason is written (no exception is granted without one).",
         f"id: {policy_id}",
         f'version: "{today}"',
         "owner: TODO <security@example.com>",
@@ -307,13 +310,13 @@ def policy_text(snapshot: Any | None, today: str) -> str:
     lines += ["", "  - id: ephemeral-pool", "    check: net.ephemeral_port_range", "    params:"]
     lines += _pool_minimums(pool)
     if inside:
-        lines.append("      # TODO: listeners inside the ephemeral range: " + one_line("; ".join(inside[:6]))
+        # The check's default, never false for what the host has: a TODO comment is no reason, and
+        # false passed those listeners (and any started in the range later) with nothing said.
+        lines.append("      # TODO: listeners inside the ephemeral range, which fail this rule until moved out of it or "
+                     "their ports reserved")
+        lines.append("      # (net.ipv4.ip_local_reserved_ports): " + one_line("; ".join(inside[:6]))
                      + (" ..." if len(inside) > 6 else ""))
-        lines.append("      # move them out of the range or reserve their ports (net.ipv4.ip_local_reserved_ports),")
-        lines.append("      # then set this to true.")
-        lines.append("      forbid_listeners_in_range: false")
-    else:
-        lines.append("      forbid_listeners_in_range: true")
+    lines.append("      forbid_listeners_in_range: true")
     lines += [
         "",
         "  - id: time-wait-headroom",
@@ -344,7 +347,7 @@ def init(from_host: bool, output: Path) -> None:
     """Write a starter policy (--from-host: from this host's listeners, each exception with reason TODO).
 
     The four socket checks; with --from-host an exception for each listener net.bind_addresses judges reachable
-    beyond loopback (process, ports, protocol; reason: TODO, which validate warns about), this host's ephemeral
+    beyond loopback (process, ports, protocol; reason: TODO, which validate and evaluate refuse until written), this host's ephemeral
     pool as the minimum (never below the check's defaults), and socket audit logging required."""
     from auditor.engine.registry import load_registry
     from auditor.policy.loader import inspect_policy
@@ -368,7 +371,8 @@ def init(from_host: bool, output: Path) -> None:
     now = datetime.now(timezone.utc)
     text = policy_text(snapshot, now.strftime("%Y.%m.%d"))
     write_atomic(output, text.encode("utf-8"), replace=False)
-    report = inspect_policy(output, load_registry(plugins=False), today=now.date())
+    # a draft: its TODO reasons are what the user writes next, refused by validate and evaluate alone
+    report = inspect_policy(output, load_registry(plugins=False), today=now.date(), draft=True)
     if report.policy is None:  # a bug in the generator: say so, and leave no policy that does not load
         remove_file(output, "generated policy")
         raise InputError(f"{output}: the generated policy does not validate (a bug in lbaudit init): "
@@ -376,5 +380,8 @@ def init(from_host: bool, output: Path) -> None:
     # counted in the policy as written and loaded, not worked out a second time from every listener
     exceptions = sum(len(rule.params.get("exceptions") or []) for rule in report.policy.rules
                      if rule.check == "net.bind_addresses")
-    click.echo(f"policy: {output} ({exceptions} listener exceptions with reason TODO: write each reason, then "
-               f"`lbaudit validate {output}`)")
+    if exceptions:
+        click.echo(f"policy: {output} ({exceptions} listener exceptions with reason TODO: validate and evaluate "
+                   f"refuse the policy until each is written; write each reason, then `lbaudit validate {output}`)")
+    else:
+        click.echo(f"policy: {output} (0 listener exceptions; review it, then `lbaudit validate {output}`)")

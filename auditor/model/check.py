@@ -38,6 +38,12 @@ class CheckParams(StrictModel):
         on one another says so here; one of them set to other than its default is refused."""
         return {}
 
+    def param_warnings(self) -> dict[str, str]:
+        """What ``lbaudit validate`` and ``evaluate`` warn about in these params, by param: a value that
+        may be meant but leaves part of what the check judges unable to fail (an allow list holding
+        every IPv4 address).  A value that leaves all of it unable to fail is refused by a validator."""
+        return {}
+
     @model_validator(mode="after")
     def _every_param_set_is_used(self) -> "CheckParams":
         # A threshold the other params leave unused (max_pool_utilization without a peak rate) loaded

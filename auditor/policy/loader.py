@@ -506,10 +506,13 @@ def load_policy(path: Path, registry: Registry, *, image: Path | None = None) ->
 
 
 def inspect_policy(path: Path, registry: Registry, *, waivers_path: Path | None = None, today: date | None = None,
-                   expiry_warning_days: int = DEFAULT_EXPIRY_WARNING_DAYS, image: Path | None = None) -> PolicyReport:
+                   expiry_warning_days: int = DEFAULT_EXPIRY_WARNING_DAYS, image: Path | None = None,
+                   draft: bool = False) -> PolicyReport:
     """Validate a policy (and a separate waivers file): every problem of every kind in one pass,
-    structural and semantic, sorted by file and line, plus the warnings about waivers and reasons
-    still to be written.  A file that cannot be read or parsed as YAML raises PolicyError."""
+    structural and semantic, sorted by file and line, plus the warnings about waivers.  A file that
+    cannot be read or parsed as YAML raises PolicyError.  ``draft``: the policy ``lbaudit init``
+    has just written, whose reasons are still to be written: a placeholder reason is then a warning,
+    not a problem (a policy is never gated on with one: validate and evaluate refuse it)."""
     problems: list[Problem] = []
     chain = _load_chain(Path(path), problems, image)
     recorded = {id(loaded): _recorded(loaded.path, Path(path)) for loaded in chain}
@@ -539,12 +542,20 @@ def inspect_policy(path: Path, registry: Registry, *, waivers_path: Path | None 
                 continue
             merged = _merge_rule(base, rule)
             merged["_where"] = (loaded, index)
+            if "enabled" in rule.model_fields_set:  # where it was switched off, and off what it inherited
+                merged["_enabled_at"] = (loaded, index, base["_where"][0].name if base else None)
+            if "platforms" in rule.model_fields_set and base:  # a child narrowing where an inherited rule runs
+                merged["_platforms_at"] = (loaded, index, base.get("platforms"), base["_where"][0].name)
+            if "severity" in rule.model_fields_set:
+                merged["_severity_at"] = (loaded, index, base.get("severity"), base.get("_severity_from"))
+                merged["_severity_from"] = loaded.name
             # each param this file writes as null where nothing it extends sets it (see _null_params)
             merged["_nulls"] = [*base.get("_nulls", ()), *((loaded, index, key) for key in _nulls_over_nothing(
                 loaded.doc.value["rules"][index].get("params"), base.get("params", {})))]
             rules[rule.id] = merged
 
     resolved: list[ResolvedRule] = []
+    switched_off: list[Problem] = []
     for rule_id, merged in rules.items():
         loaded, index = merged["_where"]
         prefix = ("rules", index)
@@ -587,6 +598,10 @@ def inspect_policy(path: Path, registry: Registry, *, waivers_path: Path | None 
             continue
         if unknown_controls:
             continue  # reported above; the rule is not resolved (its params were still checked, so all is said at once)
+        switched_off += _switched_off(rule_id, merged, spec)
+        switched_off += [Problem(loaded.name, *loaded.doc.position(prefix + ("params", name)),
+                                 f"{_dotted(prefix + ('params', name))}: {text}")
+                         for name, text in params.param_warnings().items()]
         controls = sorted(set(spec.controls) | set(extra), key=registry.catalog.sort_key)
         resolved.append(
             ResolvedRule(
@@ -627,8 +642,19 @@ def inspect_policy(path: Path, registry: Registry, *, waivers_path: Path | None 
     if not problems and not any(r.enabled for r in resolved):
         problems.append(Problem(top.name, 1, 1, "the policy has no enabled rule; a policy that checks nothing cannot fail"))
 
-    warnings = _reason_warnings(chain, rules) + waiver_warnings(
-        located_waivers, today or datetime.now(timezone.utc).date(), expiry_warning_days)
+    placeholders = _placeholder_problems(chain, located_waivers)
+    if draft:  # lbaudit init's own check of the draft it wrote: said as warnings, the draft kept
+        warnings = placeholders
+    else:
+        problems += placeholders
+        warnings = []
+    warnings += switched_off
+    if top.policy is not None and is_placeholder(top.policy.owner):
+        # reports name the owner as the assessor unless --assessor is given ("TODO" on an attestation)
+        warnings.append(Problem(top.name, *top.doc.position(("owner",)), f"owner: {quoted_name(top.policy.owner)} is a "
+                                "placeholder, not a name; write who owns this policy (reports name the owner as the "
+                                "assessor unless --assessor is given)"))
+    warnings += waiver_warnings(located_waivers, today or datetime.now(timezone.utc).date(), expiry_warning_days)
     # A waiver of a rule switched off waives nothing, and after a run was called fixed (unused):
     # what it names is not judged at all.
     disabled = {rule.id for rule in resolved if not rule.enabled}
@@ -742,22 +768,98 @@ def _read_waiver_file(path: Path, problems: list[Problem]) -> _WaiverFile:
     return _WaiverFile(Path(path), doc, raw, waivers)
 
 
-def _is_todo(text: Any) -> bool:
-    return isinstance(text, str) and text.strip().upper().startswith("TODO")
+# A reason or an approver that holds a placeholder instead of text: what `lbaudit init` writes
+# (TODO), its kin (TBD, FIXME, XXX) at its start, or a whole text that says nothing ("-", "?",
+# "n/a").  A reason that merely holds such a word later on ("Needed by backups; TODO review in Q3")
+# is written text, and so is a word that starts with one ("Todoist").
+_PLACEHOLDER_START = first_use(r"(?i)\s*(?:TODO|TBD|FIXME|XXX)(?![A-Za-z0-9])")
+_PLACEHOLDER_WHOLE = frozenset({"n/a", "na", "none", "tba", "changeme", "placeholder", "reason", "approver", "nobody",
+                                "unknown"})
 
 
-def _reason_warnings(chain: list[_Loaded], rules: dict[str, dict[str, Any]]) -> list[Problem]:
-    """A ``reason: TODO`` anywhere in a rule's params (lbaudit init writes them): the policy is not
-    ready to be used as a gate until someone has written why each exception exists."""
-    warnings = []
+def is_placeholder(text: Any) -> bool:
+    """Whether ``text`` (a reason or an approver as written) is a placeholder, not text a person wrote."""
+    if not isinstance(text, str):
+        return False
+    stripped = text.strip()
+    return (bool(_PLACEHOLDER_START().match(stripped)) or stripped.casefold() in _PLACEHOLDER_WHOLE
+            or not any(character.isalnum() for character in stripped))
+
+
+def _placeholder_problems(chain: list[_Loaded], located: list[tuple[Any, int, Waiver]]) -> list[Problem]:
+    """A problem at each exception reason (any ``reason`` in a rule's params) and each waiver reason
+    or approver that is a placeholder.  An exception or a waiver is granted only with a reason (and
+    a waiver only with its approver): ``lbaudit init --from-host`` writes ``reason: TODO`` for every
+    listener the host exposed, and taken as it stood (a warning) that draft allowed all of it and
+    the next evaluate passed the host.  Refused, the policy gates nothing until each is written."""
+    # each rule's param as the last file that writes it (params merge key by key): a parent's draft
+    # exceptions that a child replaces grant nothing
+    last: dict[tuple[str, Any], tuple[_Loaded, int]] = {}
     for loaded in chain:
-        for index, _rule in loaded.rules:
+        for index, rule in loaded.rules:
             params = loaded.doc.value["rules"][index].get("params")
-            for loc, value in _walk(params, ("rules", index, "params")):
-                if loc[-1] == "reason" and _is_todo(value):
-                    line, col = loaded.doc.position(loc)
-                    warnings.append(Problem(loaded.name, line, col, f"{_dotted(loc)}: the reason is still TODO; "
-                                            "write why this exception exists before the policy gates anything"))
+            for key in params if isinstance(params, dict) else ():
+                last[rule.id, key] = (loaded, index)
+    problems = []
+    for (_rule_id, key), (loaded, index) in last.items():
+        written = loaded.doc.value["rules"][index]["params"][key]
+        for loc, value in _walk(written, ("rules", index, "params", key)):
+            if loc[-1] == "reason" and is_placeholder(value):
+                problems.append(Problem(loaded.name, *loaded.doc.position(loc), f"{_dotted(loc)}: "
+                                        f"{quoted_name(value)} is a placeholder, not a reason, so this exception is "
+                                        "not granted; write why the listeners it matches must be reachable at what "
+                                        "its allow names"))
+    for owner, index, waiver in located:
+        if is_placeholder(waiver.reason):
+            problems.append(Problem(owner.name, *owner.doc.position(("waivers", index, "reason")),
+                                    f"waivers[{index}].reason: {quoted_name(waiver.reason)} is a placeholder, not a "
+                                    "reason, so this waiver is not granted; write why the findings it names are "
+                                    "accepted until it expires"))
+        if is_placeholder(waiver.approver):
+            problems.append(Problem(owner.name, *owner.doc.position(("waivers", index, "approver")),
+                                    f"waivers[{index}].approver: {quoted_name(waiver.approver)} is a placeholder, not a "
+                                    "name, so this waiver is not granted; write who approved it"))
+    return problems
+
+
+def _switched_off(rule_id: str, merged: dict[str, Any], spec: Any) -> list[Problem]:
+    """A warning where a rule is switched off (``enabled: false``), where a child limits an inherited
+    rule to fewer platforms, and where its severity is set below the one it had (inherited, else its
+    check's own).  Each turns a rule into one that fails no run there: disabled or on a platform left
+    out, nothing it checks is judged; below ``--fail-on``, its failures are listed and the run passes.
+    A child policy of two lines did any of them with validate saying "ok"."""
+    warnings = []
+    if merged.get("enabled") is False and "_enabled_at" in merged:
+        loaded, index, parent = merged["_enabled_at"]
+        if parent is not None:
+            text = (f"enabled: false switches off the rule inherited from {parent}, so {spec.name} is not run and a "
+                    "run passes whatever it would find there; remove the override if its findings must be judged")
+        else:
+            text = (f"enabled: false, so {spec.name} is not run and a run passes whatever it would find there; enable "
+                    "it if its findings must be judged, or remove the rule")
+        warnings.append(Problem(loaded.name, *loaded.doc.position(("rules", index)), f"rules[{index}] ({rule_id}): {text}"))
+    if "_platforms_at" in merged and merged.get("enabled", True):
+        loaded, index, inherited, parent = merged["_platforms_at"]
+        before = [p for p in (inherited or spec.platforms) if p in spec.platforms]
+        left_out = [p for p in before if p not in (merged.get("platforms") or spec.platforms)]
+        if left_out:
+            names = " and ".join(left_out)  # as the policy writes them: what to add to the list
+            warnings.append(Problem(loaded.name, *loaded.doc.position(("rules", index, "platforms")),
+                                    f"rules[{index}].platforms: leaves out {names}, where the rule inherited from "
+                                    f"{parent} is judged, so on those hosts {spec.name} is not run and a run passes "
+                                    "whatever it would find there; name them too if its findings must be judged there"))
+    severity = merged.get("severity")
+    if severity is not None and "_severity_at" in merged:
+        loaded, index, inherited, inherited_from = merged["_severity_at"]
+        before = inherited or spec.severity
+        if severity.rank < before.rank:
+            what = (f"the severity {before.value} inherited from {inherited_from}" if inherited is not None
+                    else f"{spec.name}'s own severity {before.value}")
+            above = list(type(severity))[severity.rank + 1].value
+            warnings.append(Problem(loaded.name, *loaded.doc.position(("rules", index, "severity")),
+                                    f"rules[{index}].severity: {severity.value} is below {what}, so under --fail-on "
+                                    f"{above} or above the rule's failures are listed and the run passes; set it to "
+                                    f"{before.value} if its failures must fail such a run"))
     return warnings
 
 
@@ -791,7 +893,7 @@ def _blanket_words(subject: str | None) -> str:
 def waiver_warnings(located: list[tuple[Any, int, Waiver]], today: date, soon_days: int) -> list[Problem]:
     """What an auditor would ask about each waiver: expired, expiring within ``soon_days``, a
     blanket waiver (no subject, or one of wildcards alone: every failing finding of the rule), an expiry more than a year
-    out, a reason still TODO."""
+    out.  (A reason or approver that is a placeholder is a problem: :func:`_placeholder_problems`.)"""
     warnings = []
     for owner, index, waiver in located:
         line, col = owner.doc.position(("waivers", index))
@@ -821,8 +923,6 @@ def waiver_warnings(located: list[tuple[Any, int, Waiver]], today: date, soon_da
         widened = _widening_star(waiver.subject) if waiver.subject else None
         if widened is not None:
             warnings.append(Problem(owner.name, line, col, f"{where}: {_widened_number(waiver.subject or '', widened)}"))
-        if _is_todo(waiver.reason):
-            warnings.append(Problem(owner.name, line, col, f"{where}: the reason is still TODO"))
     return warnings
 
 

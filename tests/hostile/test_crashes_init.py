@@ -44,7 +44,7 @@ def _loads(tmp_path: Path, name: str, hostname: str = "web01") -> str:
     text = policy_text(snap, "2026.11.27")
     path = tmp_path / "p.yaml"
     path.write_text(text, encoding="utf-8")
-    report = inspect_policy(path, REGISTRY)
+    report = inspect_policy(path, REGISTRY, draft=True)  # as init checks its draft (reasons still TODO)
     assert report.policy is not None, (name, [p.message for p in report.problems], text)
     return text
 
@@ -81,4 +81,6 @@ def test_init_from_host_with_a_listener_named_with_a_line_break(tmp_path):
     # neither way, and the listener would be not_reviewed): the exception names its executable
     [match] = [line for line in text.splitlines() if line.startswith("        - match:") and re.search(rf"\b{port}\b", line)]
     assert match.startswith(f'        - match: {{exe: "{os.path.realpath(sys.executable)}", ports: [')
+    # once its reasons are written (validate refuses a reason TODO)
+    (tmp_path / "p.yaml").write_text(text.replace("          reason: TODO", "          reason: reviewed"))
     assert run_cli("validate", "p.yaml", cwd=tmp_path, env={"LBAUDIT_CONFIG": ""}).returncode == 0
