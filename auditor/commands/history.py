@@ -21,7 +21,7 @@ import click
 from auditor.commands.options import MAX_DAYS
 from auditor.errors import InputError
 from auditor.model.codes import ExitCode  # the plain enum: listing runs needs no pydantic model
-from auditor.text import one_line
+from auditor.text import one_line, shown_line, terminal_lines
 
 STORE_HELP = ("History store: a file path or a SQLAlchemy URL (postgresql+psycopg://...) [default: $LBAUDIT_STORE, "
               "else /var/lib/lbaudit/history.db for root, ~/.local/state/lbaudit/history.db otherwise].")
@@ -74,13 +74,14 @@ def _day(ctx: click.Context, param: click.Parameter, value: str | None) -> date 
 
 
 def echo_table(headers: list[str], rows: list[list[Any]], numeric: set[str] | None = None,
-               keep_whole: set[str] | None = None) -> None:
+               keep_whole: set[str] | None = None, kept: str = "not shown") -> None:
     """A table: rich's on a terminal, plain aligned columns (two spaces apart) when piped.  Columns
-    in ``keep_whole`` are never wrapped on a terminal (the others fold when it is narrow)."""
+    in ``keep_whole`` are never wrapped on a terminal (the others fold when it is narrow).  Each cell
+    is cut as a line of a message is (:func:`auditor.text.shown_line`; ``kept`` says where the rest is)."""
     numeric = numeric or set()
     keep_whole = keep_whole or set()
-    # every cell on one line, its control characters shown as escapes: a subject is the host's text
-    cells = [[one_line(value) for value in row] for row in rows]
+    # every cell on one line, its control characters shown as escapes, and cut: a subject is the host's text
+    cells = [[shown_line(value, kept) for value in row] for row in rows]
     if sys.stdout.isatty():
         from rich.console import Console
         from rich.table import Table
@@ -213,10 +214,11 @@ def show(run_id: int, raw_evidence: bool, store: str | None, as_json: bool) -> N
         "attested: " + (", ".join(f"{a['kind']} {a['document_sha256'][:16]}..." for a in run["attestations"]) or "no"),
         "counts: " + ", ".join(f"{k} {v}" for k, v in run["counts"].items() if v),
     ]
-    click.echo("\n".join(lines))
+    click.echo(terminal_lines("\n".join(lines)))
     echo_table(["status", "severity", "rule", "subject", "controls", "id"],
                [[f["status"], f["severity"], f["rule"], f["subject"], ",".join(f["controls"]), f["id"]]
-                for f in run["findings"]], keep_whole={"status", "id"})
+                for f in run["findings"]], keep_whole={"status", "id"},
+               kept="in the run's evidence (history show --evidence)")
 
 
 # ------------------------------------------------------------------ diff

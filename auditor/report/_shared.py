@@ -21,6 +21,8 @@ from auditor.model.facts import Gap
 from auditor.model.records import record
 from auditor.model.result import Finding
 from auditor.report import ReportContext
+from auditor.text import MAX_REPORT_TEXT_CHARS as MAX_REPORT_TEXT_CHARS  # re-exported: the reporters' bound
+from auditor.text import bounded_text as bounded_text
 from auditor.text import plain_json
 
 
@@ -137,18 +139,8 @@ def json_document(document: dict) -> bytes:
 # (auditor.storage.evidence.MAX_EVIDENCE_BYTES), was repeated whole by every format (SARIF twice,
 # OSCAL three times, each escaped): a message and a reason of 40 MB each gave 500 MB of reports and
 # a 1.26 GB peak to build them.  The evidence keeps the text whole; every report names the evidence
-# file and its digest.
-MAX_REPORT_TEXT_CHARS = 65_536
-
-
-def bounded_text(text: str, limit: int = MAX_REPORT_TEXT_CHARS, kept: str = "in the evidence") -> str:
-    """``text``, or its first ``limit`` characters and the marker saying how much more the evidence
-    holds: ``… (N more characters and M more lines in the evidence)``, as the PDF says of a cell.
-    ``kept`` says where the rest is, for a text that is not the evidence's (``not shown``: nowhere)."""
-    if len(text) <= limit:
-        return text
-    rest = text[limit:]
-    return f"{text[:limit]}\u2026 ({len(rest):,} more characters and {rest.count(chr(10)):,} more lines {kept})"
+# file and its digest.  MAX_REPORT_TEXT_CHARS and bounded_text live in auditor.text (standard library
+# only), which bounds every message lbaudit prints by the same rule.
 
 
 def _bounded_json(value: JsonValue) -> JsonValue:

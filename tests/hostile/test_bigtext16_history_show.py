@@ -1,0 +1,50 @@
+"""``lbaudit history show`` of a run whose finding names a process of a megabyte.
+
+A process may name itself anything (its executable's file name, its argv[0]); a snapshot holds the
+name as the host said it, and a finding's subject quotes it.  The history store keeps the subject
+whole, and ``history show`` printed it whole, twice (the subject cell, and the header padded to
+its width): 2 MB on a terminal for one finding.  Now each cell of a table a history command prints
+is cut as a line of a message is (:func:`auditor.text.shown_line`, ``MAX_MESSAGE_LINE_CHARS``),
+saying that the rest is in the run's evidence; control characters stay escapes.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from auditor.model.facts import ProcessInfo
+from auditor.storage.snapshot import write_snapshot
+from auditor.text import MAX_MESSAGE_LINE_CHARS
+from tests.cli import run_cli
+from tests.factories import listener, loopback_only_policy, snapshot
+
+NON_COMPLIANT = 1
+SHOWN = 0
+NAME_CHARS = 1_000_000
+
+
+def test_history_show_cuts_a_subject_of_a_megabyte(tmp_path: Path):
+    name = "\x1b[2J\r" + "p" * NAME_CHARS
+    write_snapshot(snapshot(listeners=[listener("0.0.0.0", 22, processes=[ProcessInfo(pid=5, name=name)])]),
+                   tmp_path / "snap.json")
+    (tmp_path / "policy.yaml").write_text(loopback_only_policy("big"))
+    store = tmp_path / "history.db"
+    recorded = run_cli("evaluate", "--policy", tmp_path / "policy.yaml", "--snapshot", tmp_path / "snap.json",
+                       "-o", tmp_path / "e.json", "--record", "--store", store, "-q")
+    assert recorded.returncode == NON_COMPLIANT, recorded.stderr
+    (finding,) = json.loads((tmp_path / "e.json").read_text(encoding="utf-8"))["result"]["findings"]
+    subject = finding["subject"]
+    assert subject.startswith(f"tcp 0.0.0.0:22 {name}") and len(subject) > NAME_CHARS
+
+    result = run_cli("history", "show", "1", "--store", store)
+
+    assert (result.returncode, result.stderr) == (SHOWN, "")
+    rest = len(subject) - MAX_MESSAGE_LINE_CHARS
+    shown = (subject[:MAX_MESSAGE_LINE_CHARS].replace("\x1b", "\\x1b").replace("\r", "\\x0d")
+             + f"\u2026 ({rest:,} more characters and 0 more lines in the run's evidence (history show --evidence))")
+    (row,) = [line for line in result.stdout.splitlines() if line.startswith("fail")]
+    assert re.split(" {2,}", row) == ["fail", "high", "loopback-only", shown, "CM-6,CM-7,SC-7,SC-7(5)", finding["id"]]
+    assert "\x1b" not in result.stdout and "\r" not in result.stdout
+    assert len(result.stdout) < 2 * len(shown) + 2_000
