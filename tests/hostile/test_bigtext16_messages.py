@@ -139,3 +139,21 @@ def test_a_message_of_a_million_lines_is_cut_as_a_whole():
     assert shown.split("\n")[:-1] == ["ab"] * kept
     rest = text[3 * kept:]
     assert shown.split("\n")[-1] == f"\u2026 ({len(rest):,} more characters and {MEGABYTE - kept + 1:,} more lines not shown)"
+
+
+def test_evaluate_warns_of_a_bounded_number_of_1500_expired_waivers_and_counts_the_rest(tmp_path: Path,
+                                                                                       snapshot_path: Path):
+    # each waiver expired, and its reason still TODO: two warnings each, 3,000 in all
+    waivers = "".join(f"  - {{rule: loopback-only, subject: 's{i}', reason: TODO, approver: me, expires: 2020-01-01}}\n"
+                      for i in range(1500))
+    hostile = tmp_path / "waivers.yaml"
+    hostile.write_text(loopback_only_policy("warned") + "waivers:\n" + waivers, encoding="utf-8")
+
+    result = run_cli("evaluate", "--policy", hostile, "--snapshot", snapshot_path, "-o", tmp_path / "e.json")
+
+    assert result.returncode == 1  # the listener on 0.0.0.0 fails, whatever the warnings
+    lines = result.stderr.splitlines()
+    assert len(lines) == MAX_LISTED_PROBLEMS + 1
+    assert lines[0].startswith(f"lbaudit: warning: {hostile}:11:5: waivers[0] (loopback-only): expired on 2020-01-01 (")
+    assert lines[-1] == (f"lbaudit: warning: ... and {3000 - MAX_LISTED_PROBLEMS:,} more warnings not shown "
+                         "(lbaudit validate counts them)")
