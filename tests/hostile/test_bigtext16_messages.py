@@ -157,3 +157,22 @@ def test_evaluate_warns_of_a_bounded_number_of_1500_expired_waivers_and_counts_t
     assert lines[0].startswith(f"lbaudit: warning: {hostile}:11:5: waivers[0] (loopback-only): expired on 2020-01-01 (")
     assert lines[-1] == (f"lbaudit: warning: ... and {3000 - MAX_LISTED_PROBLEMS:,} more warnings not shown "
                          "(lbaudit validate counts them)")
+
+
+def test_show_cuts_an_evidence_problem_quoting_a_rule_id_of_a_megabyte(tmp_path: Path, policy: Path,
+                                                                       snapshot_path: Path):
+    evidence = tmp_path / "e.json"
+    assert run_cli("evaluate", "--policy", policy, "--snapshot", snapshot_path, "-o", evidence, "-q").returncode == 1
+    document = json.loads(evidence.read_text(encoding="utf-8"))
+    rule_id = "\u202e" + "r" * MEGABYTE
+    document["result"]["findings"][0]["rule_id"] = rule_id
+    edited = tmp_path / "edited.json"
+    edited.write_text(json.dumps(document), encoding="utf-8")
+
+    result = run_cli("show", edited)
+
+    assert (result.returncode, result.stdout) == (USAGE, "")
+    quoted = f"  {edited}: /result/findings/0/rule_id: {rule_id!r} is no enabled rule of the recorded policy"
+    assert _cut(quoted) in result.stderr.splitlines()
+    assert "\u202e" not in result.stderr
+    assert len(result.stderr) < MAX_MESSAGE_LINE_CHARS + 2_000
