@@ -73,6 +73,10 @@ def _day(ctx: click.Context, param: click.Parameter, value: str | None) -> date 
         raise click.BadParameter("not a date (YYYY-MM-DD)", ctx, param) from None
 
 
+# The widest a column of a piped table is padded to: a subject of some length.
+TABLE_COLUMN = 120
+
+
 def echo_table(headers: list[str], rows: list[list[Any]], numeric: set[str] | None = None,
                keep_whole: set[str] | None = None, kept: str = "not shown") -> None:
     """A table: rich's on a terminal, plain aligned columns (two spaces apart) when piped.  Columns
@@ -95,7 +99,10 @@ def echo_table(headers: list[str], rows: list[list[Any]], numeric: set[str] | No
             table.add_row(*(Text(cell) for cell in row))  # text, never rich markup ("[/]" in a name)
         Console().print(table)
         return
-    widths = [max([len(h)] + [len(row[i]) for row in cells]) for i, h in enumerate(headers)]
+    # A longer cell pushes its own row along, not every row: padded to the longest, one subject of
+    # 16,384 characters made each of a run's 500 finding lines as wide (8 MB).
+    widths = [min(max([len(h)] + [len(row[i]) for row in cells]), max(len(h), TABLE_COLUMN))
+              for i, h in enumerate(headers)]
 
     def line(values: list[str]) -> str:
         parts = [v.rjust(w) if h in numeric else v.ljust(w) for v, w, h in zip(values, widths, headers)]

@@ -48,3 +48,28 @@ def test_history_show_cuts_a_subject_of_a_megabyte(tmp_path: Path):
     assert re.split(" {2,}", row) == ["fail", "high", "loopback-only", shown, "CM-6,CM-7,SC-7,SC-7(5)", finding["id"]]
     assert "\x1b" not in result.stdout and "\r" not in result.stdout
     assert len(result.stdout) < 2 * len(shown) + 2_000
+
+
+def test_one_long_subject_does_not_widen_every_row(tmp_path: Path):
+    name = "p" * NAME_CHARS
+    listeners = [listener("0.0.0.0", 22, processes=[ProcessInfo(pid=5, name=name)])]
+    listeners += [listener("0.0.0.0", port, processes=[ProcessInfo(pid=port, name="sshd")]) for port in range(1000, 1200)]
+    write_snapshot(snapshot(listeners=listeners), tmp_path / "snap.json")
+    (tmp_path / "policy.yaml").write_text(loopback_only_policy("big"))
+    store = tmp_path / "history.db"
+    recorded = run_cli("evaluate", "--policy", tmp_path / "policy.yaml", "--snapshot", tmp_path / "snap.json",
+                       "-o", tmp_path / "e.json", "--record", "--store", store, "-q")
+    assert recorded.returncode == NON_COMPLIANT, recorded.stderr
+
+    result = run_cli("history", "show", "1", "--store", store)
+
+    assert (result.returncode, result.stderr) == (SHOWN, "")
+    rows = [line for line in result.stdout.splitlines() if line.startswith("fail")]
+    assert len(rows) == 201
+    (long_row,) = [row for row in rows if name[:100] in row]
+    assert len(long_row) < MAX_MESSAGE_LINE_CHARS + 300
+    # every other row (and the header) as wide as its own cells, at most TABLE_COLUMN each
+    assert max(len(row) for row in rows if row is not long_row) < 300
+    (header,) = [line for line in result.stdout.splitlines() if line.startswith("status")]
+    assert len(header) < 300
+    assert len(result.stdout) < MAX_MESSAGE_LINE_CHARS + 201 * 300 + 2_000
