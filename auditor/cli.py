@@ -657,9 +657,9 @@ def validate(policies: tuple[Path, ...], waivers_path: Path | None, expiry_warni
         if len(lines) > MAX_LISTED_PROBLEMS:  # the header line counts them all
             unlisted = lines[MAX_LISTED_PROBLEMS:]
             warned = sum(1 for _, kind in unlisted if kind)
-            more = [more_problems(len(unlisted) - warned), more_problems(warned, "warning")]
-            click.echo(f"  ... and {' and '.join(m for m in more if not m.startswith('0 '))} not shown",
-                       err=report.policy is None)
+            more = [more_problems(count, noun) for count, noun in ((len(unlisted) - warned, "problem"),
+                                                                   (warned, "warning")) if count]
+            click.echo(f"  ... and {' and '.join(more)} not shown", err=report.policy is None)
     sys.exit(ExitCode.USAGE if bad else ExitCode.COMPLIANT)
 
 

@@ -158,6 +158,14 @@ def test_evaluate_warns_of_a_bounded_number_of_1500_expired_waivers_and_counts_t
     assert lines[-1] == (f"lbaudit: warning: ... and {3000 - MAX_LISTED_PROBLEMS:,} more warnings not shown "
                          "(lbaudit validate counts them)")
 
+    validated = run_cli("validate", hostile)
+
+    assert (validated.returncode, validated.stderr) == (0, "")  # warnings: the policy is valid
+    listed = validated.stdout.splitlines()
+    assert listed[0] == f"{hostile}: ok (warned 1: 1 enabled rules, 1500 waivers, 3000 warnings)"
+    assert len(listed) == 1 + MAX_LISTED_PROBLEMS + 1
+    assert listed[-1] == f"  ... and {3000 - MAX_LISTED_PROBLEMS:,} more warnings not shown"
+
 
 def test_show_cuts_an_evidence_problem_quoting_a_rule_id_of_a_megabyte(tmp_path: Path, policy: Path,
                                                                        snapshot_path: Path):
