@@ -19,7 +19,7 @@ from typing import Any, Callable
 import click
 
 from auditor.commands.options import MAX_DAYS
-from auditor.errors import InputError
+from auditor.errors import MAX_LISTED_PROBLEMS, InputError
 from auditor.model.codes import ExitCode  # the plain enum: listing runs needs no pydantic model
 from auditor.text import one_line, shown_line, terminal_lines
 
@@ -654,10 +654,16 @@ def verify_store(pubkey: Path | None, expect_head: tuple[str, ...], require_sign
             first = report.breaks[0]
             where = _NOT_OF_A_RUN.get(first.kind) or (
                 f"run {first.run_id} ({one_line(first.host)}, policy {one_line(first.policy_id)})")
-            click.echo(f"FIRST BREAK: {where}: {first.kind}: {first.detail}")
-            for other in report.breaks[1:]:
-                click.echo(f"  also: {_NOT_OF_A_RUN.get(other.kind) or f'run {other.run_id}'}: "
-                           f"{other.kind}: {other.detail}")
+            # A break quotes what the store holds, and verify is run on a store that may have been
+            # edited: a signature key of "\r..." and a megabyte rewrote the line on the terminal.
+            # Each line as a message's line is shown, and at most MAX_LISTED_PROBLEMS of them.
+            click.echo(terminal_lines(f"FIRST BREAK: {where}: {first.kind}: {first.detail}"))
+            for other in report.breaks[1:MAX_LISTED_PROBLEMS]:
+                click.echo(terminal_lines(f"  also: {_NOT_OF_A_RUN.get(other.kind) or f'run {other.run_id}'}: "
+                                          f"{other.kind}: {other.detail}"))
+            if len(report.breaks) > MAX_LISTED_PROBLEMS:
+                click.echo(f"  ... and {len(report.breaks) - MAX_LISTED_PROBLEMS:,} more breaks not shown "
+                           "(--json lists them all)")
         for head in report.heads:
             if head.found == "pruned":
                 click.echo(f"note: expected head {head.evidence_sha256} is run {head.run_id}, pruned (its link remains)")
