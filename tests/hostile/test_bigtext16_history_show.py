@@ -73,3 +73,27 @@ def test_one_long_subject_does_not_widen_every_row(tmp_path: Path):
     (header,) = [line for line in result.stdout.splitlines() if line.startswith("status")]
     assert len(header) < 300
     assert len(result.stdout) < MAX_MESSAGE_LINE_CHARS + 201 * 300 + 2_000
+
+
+def test_history_show_escapes_and_cuts_an_edited_signature_key(tmp_path: Path):
+    import sqlite3
+
+    write_snapshot(snapshot(listeners=[listener("0.0.0.0", 22)]), tmp_path / "snap.json")
+    (tmp_path / "policy.yaml").write_text(loopback_only_policy("big"))
+    store = tmp_path / "history.db"
+    recorded = run_cli("evaluate", "--policy", tmp_path / "policy.yaml", "--snapshot", tmp_path / "snap.json",
+                       "-o", tmp_path / "e.json", "--record", "--store", store, "-q")
+    assert recorded.returncode == NON_COMPLIANT, recorded.stderr
+    key = "\rsignature: signed " + "k" * NAME_CHARS
+    with sqlite3.connect(store) as connection:
+        connection.execute("UPDATE runs SET signature_key = ?", (key,))
+    connection.close()
+
+    result = run_cli("history", "show", "1", "--store", store)
+
+    assert (result.returncode, result.stderr) == (SHOWN, "")
+    said = f"signature: unsigned (key {key})"
+    shown = said[:MAX_MESSAGE_LINE_CHARS].replace("\r", "\\x0d")
+    assert f"{shown}\u2026 ({len(said) - MAX_MESSAGE_LINE_CHARS:,} more characters and 0 more lines not shown)" in \
+        result.stdout.splitlines()
+    assert "\r" not in result.stdout
