@@ -117,14 +117,14 @@ def terminal_lines(text: str) -> str:
                        for char in text[:MAX_REPORT_TEXT_CHARS])
 
 
-def shown_line(value: object, kept: str = "not shown") -> str:
-    """``value`` on one line of a terminal, as :func:`one_line` shows it, cut at
-    :data:`MAX_MESSAGE_LINE_CHARS` characters as :func:`terminal_lines` cuts a line of a message
-    (``kept`` says where the rest is): a cell of a table or a line a command prints from what a store,
-    an evidence file or a fleet's hosts hold (a process name of a megabyte in a finding's subject
-    was a megabyte, twice, in ``history show``)."""
+def shown_line(value: object, kept: str = "not shown", limit: int = MAX_MESSAGE_LINE_CHARS) -> str:
+    """``value`` on one line of a terminal, as :func:`one_line` shows it, cut at ``limit`` characters
+    (by default as :func:`terminal_lines` cuts a line of a message; ``kept`` says where the rest is):
+    a value or a line a command prints from what a configuration file, a store or a fleet's hosts
+    hold (a process name of a megabyte in a finding's subject was a megabyte, twice, in ``history
+    show``)."""
     text = "" if value is None else value if isinstance(value, str) else str(value)
-    return one_line(bounded_text(text, MAX_MESSAGE_LINE_CHARS, kept))
+    return one_line(bounded_text(text, limit, kept))
 
 
 # What document_text escapes: the characters no HTML or XML document may hold as text (HTML:

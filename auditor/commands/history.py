@@ -21,7 +21,7 @@ import click
 from auditor.commands.options import MAX_DAYS
 from auditor.errors import MAX_LISTED_PROBLEMS, InputError
 from auditor.model.codes import ExitCode  # the plain enum: listing runs needs no pydantic model
-from auditor.text import one_line, shown_line, terminal_lines
+from auditor.text import MAX_REPORT_TEXT_CHARS, one_line, shown_line, terminal_lines
 
 STORE_HELP = ("History store: a file path or a SQLAlchemy URL (postgresql+psycopg://...) [default: $LBAUDIT_STORE, "
               "else /var/lib/lbaudit/history.db for root, ~/.local/state/lbaudit/history.db otherwise].")
@@ -81,11 +81,12 @@ def echo_table(headers: list[str], rows: list[list[Any]], numeric: set[str] | No
                keep_whole: set[str] | None = None, kept: str = "not shown") -> None:
     """A table: rich's on a terminal, plain aligned columns (two spaces apart) when piped.  Columns
     in ``keep_whole`` are never wrapped on a terminal (the others fold when it is narrow).  Each cell
-    is cut as a line of a message is (:func:`auditor.text.shown_line`; ``kept`` says where the rest is)."""
+    is cut at ``MAX_REPORT_TEXT_CHARS`` (:func:`auditor.text.shown_line`; ``kept`` says where the rest is)."""
     numeric = numeric or set()
     keep_whole = keep_whole or set()
-    # every cell on one line, its control characters shown as escapes, and cut: a subject is the host's text
-    cells = [[shown_line(value, kept) for value in row] for row in rows]
+    # every cell on one line, its control characters shown as escapes, and cut as a report cuts a
+    # finding's text (history diff and fleet report show the same subjects so): a subject is the host's text
+    cells = [[shown_line(value, kept, MAX_REPORT_TEXT_CHARS) for value in row] for row in rows]
     if sys.stdout.isatty():
         from rich.console import Console
         from rich.table import Table
@@ -100,7 +101,7 @@ def echo_table(headers: list[str], rows: list[list[Any]], numeric: set[str] | No
         Console().print(table)
         return
     # A longer cell pushes its own row along, not every row: padded to the longest, one subject of
-    # 16,384 characters made each of a run's 500 finding lines as wide (8 MB).
+    # 65,536 characters made each of a run's 500 finding lines as wide (32 MB).
     widths = [min(max([len(h)] + [len(row[i]) for row in cells]), max(len(h), TABLE_COLUMN))
               for i, h in enumerate(headers)]
 

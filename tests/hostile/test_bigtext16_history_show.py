@@ -4,8 +4,11 @@ A process may name itself anything (its executable's file name, its argv[0]); a 
 name as the host said it, and a finding's subject quotes it.  The history store keeps the subject
 whole, and ``history show`` printed it whole, twice (the subject cell, and the header padded to
 its width): 2 MB on a terminal for one finding.  Now each cell of a table a history command prints
-is cut as a line of a message is (:func:`auditor.text.shown_line`, ``MAX_MESSAGE_LINE_CHARS``),
-saying that the rest is in the run's evidence; control characters stay escapes.
+is cut as a report cuts a finding's text (:func:`auditor.text.shown_line`, ``MAX_REPORT_TEXT_CHARS``,
+as ``history diff`` and ``fleet report`` show the same subjects), saying that the rest is in the
+run's evidence, and a column is padded to at most ``TABLE_COLUMN``: one long subject widened every
+row.  The lines above the table (the run's record, which an edited store says what it likes in)
+are shown as a message's lines are (``terminal_lines``).
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from pathlib import Path
 
 from auditor.model.facts import ProcessInfo
 from auditor.storage.snapshot import write_snapshot
-from auditor.text import MAX_MESSAGE_LINE_CHARS
+from auditor.text import MAX_MESSAGE_LINE_CHARS, MAX_REPORT_TEXT_CHARS
 from tests.cli import run_cli
 from tests.factories import listener, loopback_only_policy, snapshot
 
@@ -41,8 +44,8 @@ def test_history_show_cuts_a_subject_of_a_megabyte(tmp_path: Path):
     result = run_cli("history", "show", "1", "--store", store)
 
     assert (result.returncode, result.stderr) == (SHOWN, "")
-    rest = len(subject) - MAX_MESSAGE_LINE_CHARS
-    shown = (subject[:MAX_MESSAGE_LINE_CHARS].replace("\x1b", "\\x1b").replace("\r", "\\x0d")
+    rest = len(subject) - MAX_REPORT_TEXT_CHARS
+    shown = (subject[:MAX_REPORT_TEXT_CHARS].replace("\x1b", "\\x1b").replace("\r", "\\x0d")
              + f"\u2026 ({rest:,} more characters and 0 more lines in the run's evidence (history show --evidence))")
     (row,) = [line for line in result.stdout.splitlines() if line.startswith("fail")]
     assert re.split(" {2,}", row) == ["fail", "high", "loopback-only", shown, "CM-6,CM-7,SC-7,SC-7(5)", finding["id"]]
@@ -67,12 +70,12 @@ def test_one_long_subject_does_not_widen_every_row(tmp_path: Path):
     rows = [line for line in result.stdout.splitlines() if line.startswith("fail")]
     assert len(rows) == 201
     (long_row,) = [row for row in rows if name[:100] in row]
-    assert len(long_row) < MAX_MESSAGE_LINE_CHARS + 300
+    assert len(long_row) < MAX_REPORT_TEXT_CHARS + 300
     # every other row (and the header) as wide as its own cells, at most TABLE_COLUMN each
     assert max(len(row) for row in rows if row is not long_row) < 300
     (header,) = [line for line in result.stdout.splitlines() if line.startswith("status")]
     assert len(header) < 300
-    assert len(result.stdout) < MAX_MESSAGE_LINE_CHARS + 201 * 300 + 2_000
+    assert len(result.stdout) < MAX_REPORT_TEXT_CHARS + 201 * 300 + 2_000
 
 
 def test_history_show_escapes_and_cuts_an_edited_signature_key(tmp_path: Path):
