@@ -205,23 +205,36 @@ def _overlong_gap(gap: Gap) -> bool:
     return len(gap.reason) > MAX_REPORT_TEXT_CHARS or len(gap.field) > MAX_REPORT_TEXT_CHARS
 
 
-def _bounded_fields(model: BaseModel) -> dict[str, object]:
-    """The text fields of ``model`` (its own, not its models') longer than :data:`MAX_REPORT_TEXT_CHARS`,
-    cut; and a dict of texts (the provenance's methods) with a key or value that long, cut."""
-    cut: dict[str, object] = {}
-    for name, value in model.__dict__.items():
-        if isinstance(value, str) and len(value) > MAX_REPORT_TEXT_CHARS:
-            cut[name] = bounded_text(value)
-        elif isinstance(value, dict) and _json_overlong(value):
-            cut[name] = _bounded_json(value)
-    return cut
+def _bounded_value(value: object) -> object:
+    """``value`` with every text in it (in a model's fields, a list, a dict's keys and values) at most
+    :data:`MAX_REPORT_TEXT_CHARS` characters; ``value`` itself when no text is longer."""
+    if isinstance(value, str):
+        return bounded_text(value) if len(value) > MAX_REPORT_TEXT_CHARS else value
+    if isinstance(value, BaseModel):
+        update = {}
+        for name, item in value.__dict__.items():
+            bounded = _bounded_value(item)
+            if bounded is not item:
+                update[name] = bounded
+        return value.model_copy(update=update) if update else value
+    if isinstance(value, (list, tuple)):
+        items = [_bounded_value(item) for item in value]
+        if all(bounded is item for bounded, item in zip(items, value)):
+            return value
+        return items if isinstance(value, list) else tuple(items)
+    if isinstance(value, dict):
+        pairs = [(_bounded_value(key), _bounded_value(item)) for key, item in value.items()]
+        if all(key is old_key and item is old_item for (key, item), (old_key, old_item) in zip(pairs, value.items())):
+            return value
+        return dict(pairs)
+    return value
 
 
 def bounded_evidence(evidence: Evidence) -> Evidence:
     """The evidence as a report shows it: every text of every finding, every reason the run is
     incomplete (a not-reviewed finding's reason in it) and every gap's reason and field at most
-    :data:`MAX_REPORT_TEXT_CHARS` characters (:func:`bounded_text`), and so is each text field of the
-    host's provenance, the policy and the tool (the host name, the policy's version).  The evidence itself when no
+    :data:`MAX_REPORT_TEXT_CHARS` characters (:func:`bounded_text`), and so is each text of the host's
+    provenance, the policy (its rules and waivers too) and the tool (the host name, a rule's title).  The evidence itself when no
     text is longer (every normal run: the reports of it are unchanged), else a copy with only the
     overlong texts cut.  Every format but the evidence's own copy and the PDF (which clips each cell
     shorter, :func:`auditor.report._pdf_sections.clipped`) renders from this."""
@@ -230,25 +243,22 @@ def bounded_evidence(evidence: Evidence) -> Evidence:
     reasons_overlong = any(len(reason) > MAX_REPORT_TEXT_CHARS for reason in result.incomplete_reasons)
     gaps_overlong = any(_overlong_gap(gap) for gap in snapshot.gaps)
     # The host's own words (its host name, OS, kernel, user: a snapshot file says what it likes), the
-    # policy's (its version, owner, description) and the tool version an evidence file claims: the
-    # summary's first line, every report's header.  A host name of a megabyte was a megabyte there.
-    provenance, policy, tool = (_bounded_fields(snapshot.provenance), _bounded_fields(evidence.policy),
-                                _bounded_fields(evidence.tool))
-    if not (findings_overlong or reasons_overlong or gaps_overlong or provenance or policy or tool):
+    # policy's (its version, owner, description, each rule's title, each waiver's words) and the tool
+    # version an evidence file claims: the summary's first line, every report's header, its rules and
+    # waivers.  A host name of a megabyte was a megabyte there, a rule title 2 MB of the HTML report.
+    provenance, policy, tool = (_bounded_value(snapshot.provenance), _bounded_value(evidence.policy),
+                                _bounded_value(evidence.tool))
+    texts_overlong = provenance is not snapshot.provenance or policy is not evidence.policy or tool is not evidence.tool
+    if not (findings_overlong or reasons_overlong or gaps_overlong or texts_overlong):
         return evidence
-    update: dict[str, object] = {}
-    if policy:
-        update["policy"] = evidence.policy.model_copy(update=policy)
-    if tool:
-        update["tool"] = evidence.tool.model_copy(update=tool)
+    update: dict[str, object] = {"policy": policy, "tool": tool}
     if findings_overlong or reasons_overlong:
         result = result.model_copy(update={
             "findings": [_bounded_finding(finding) if _overlong(finding) else finding for finding in result.findings],
             "incomplete_reasons": [bounded_text(reason) for reason in result.incomplete_reasons]})
         update["result"] = result
-    if gaps_overlong or provenance:
+    if gaps_overlong or provenance is not snapshot.provenance:
         update["snapshot"] = snapshot.model_copy(update={"gaps": [
             gap.model_copy(update={"reason": bounded_text(gap.reason), "field": bounded_text(gap.field)})
-            if _overlong_gap(gap) else gap for gap in snapshot.gaps],
-            "provenance": snapshot.provenance.model_copy(update=provenance)})
+            if _overlong_gap(gap) else gap for gap in snapshot.gaps], "provenance": provenance})
     return evidence.model_copy(update=update)

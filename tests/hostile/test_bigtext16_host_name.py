@@ -52,3 +52,38 @@ def test_a_host_name_and_a_policy_version_of_a_megabyte_are_cut_in_the_summary(t
     document = json.loads(evidence.read_text(encoding="utf-8"))
     assert document["snapshot"]["provenance"]["hostname"] == hostname
     assert document["policy"]["version"] == version
+
+
+def _strings(value: object) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [text for key, item in value.items() for text in [key, *_strings(item)]]
+    if isinstance(value, list):
+        return [text for item in value for text in _strings(item)]
+    return []
+
+
+def test_a_rule_title_of_a_megabyte_is_cut_in_every_report(tmp_path: Path):
+    title = "t" * MEGABYTE
+    write_snapshot(snapshot(listeners=[listener("0.0.0.0", 22)]), tmp_path / "snap.json")
+    policy = loopback_only_policy("big").replace("check: net.bind_addresses",
+                                                 f"check: net.bind_addresses\n    title: {title}")
+    (tmp_path / "policy.yaml").write_text(policy)
+    out = tmp_path / "out"
+
+    result = run_cli("evaluate", "--policy", tmp_path / "policy.yaml", "--snapshot", tmp_path / "snap.json",
+                     "-o", tmp_path / "e.json", "--format", "html,hdf,oscal,sarif,junit,text", "--out-dir", out, "-q")
+
+    assert (result.returncode, result.stderr) == (NON_COMPLIANT, "")
+    cut = f"{'t' * MAX_REPORT_TEXT_CHARS}\u2026 ({MEGABYTE - MAX_REPORT_TEXT_CHARS:,} more characters and 0 more lines " \
+          "in the evidence)"
+    for name in ("big.hdf.json", "big.oscal.json"):
+        texts = [text for text in _strings(json.loads((out / name).read_text(encoding="utf-8"))) if "tttt" in text]
+        assert any(text.startswith(cut) for text in texts), name
+        assert all("t" * (MAX_REPORT_TEXT_CHARS + 1) not in text for text in texts), name
+    page = (out / "big.html").read_text(encoding="utf-8")
+    assert cut in page and "t" * (MAX_REPORT_TEXT_CHARS + 1) not in page
+    for report in out.iterdir():
+        assert report.stat().st_size < 3 * MAX_REPORT_TEXT_CHARS, report.name
+    assert json.loads((tmp_path / "e.json").read_text(encoding="utf-8"))["policy"]["rules"][0]["title"] == title
