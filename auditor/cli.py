@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import importlib
+import io
 import os
 import signal
 import sys
@@ -490,10 +491,14 @@ def _unused_waivers(evidence: Any, places: list[Any]) -> list[Any]:
 
 def _warn(warnings: list[Any]) -> None:
     """Warnings go to stderr, one a line, so they never mix with what a command prints on stdout."""
+    from auditor.errors import MAX_LISTED_PROBLEMS, more_problems
     from auditor.text import terminal_lines
 
-    for warning in warnings:
+    for warning in warnings[:MAX_LISTED_PROBLEMS]:
         click.echo(terminal_lines(f"lbaudit: warning: {warning.file}{_where(warning)}: {warning.message}"), err=True)
+    if len(warnings) > MAX_LISTED_PROBLEMS:
+        click.echo(f"lbaudit: warning: ... and {more_problems(len(warnings) - MAX_LISTED_PROBLEMS, 'warning')} not "
+                   "shown (lbaudit validate counts them)", err=True)
 
 
 def _refuse_stdout(*options: tuple[str, Path | None]) -> None:
@@ -620,7 +625,7 @@ def validate(policies: tuple[Path, ...], waivers_path: Path | None, expiry_warni
     within --expiry-warning-days, have no subject or run more than a year.  A reason or approver that is a
     placeholder (TODO, TBD, "-") is a problem: no exception or waiver is granted without one."""
     from auditor.engine.registry import load_registry
-    from auditor.errors import PolicyError
+    from auditor.errors import MAX_LISTED_PROBLEMS, PolicyError, more_problems
     from auditor.policy.loader import inspect_policy
     from auditor.text import terminal_lines
 
@@ -647,9 +652,15 @@ def validate(policies: tuple[Path, ...], waivers_path: Path | None, expiry_warni
             if not quiet:  # the problems and warnings below still print: -q silences only the ok lines
                 click.echo(terminal_lines(f"{path}: ok ({policy.id} {policy.version}: {enabled} enabled rules, "
                                           f"{waivers} waivers{warned})"))
-        for problem, kind in lines:
+        for problem, kind in lines[:MAX_LISTED_PROBLEMS]:
             click.echo(terminal_lines(f"  {problem.file}{_where(problem)}: {kind}{problem.message}"),
                        err=report.policy is None)
+        if len(lines) > MAX_LISTED_PROBLEMS:  # the header line counts them all
+            unlisted = lines[MAX_LISTED_PROBLEMS:]
+            warned = sum(1 for _, kind in unlisted if kind)
+            more = [more_problems(count, noun) for count, noun in ((len(unlisted) - warned, "problem"),
+                                                                   (warned, "warning")) if count]
+            click.echo(f"  ... and {' and '.join(more)} not shown", err=report.policy is None)
     sys.exit(ExitCode.USAGE if bad else ExitCode.COMPLIANT)
 
 
@@ -943,10 +954,11 @@ def _map_exception(exc: BaseException) -> int:
         _say(f"lbaudit: {exc.message}")
         return ExitCode.IO_ERROR
     except click.ClickException as exc:
-        try:
-            exc.show()
-        except OSError:  # standard error is gone too: the code still says what happened
-            pass
+        # click's message quotes the command line (``No such command '...'``): said as every other
+        # message is, cut and escaped (a megabyte argument was a megabyte of usage error)
+        shown = io.StringIO()
+        exc.show(file=shown)
+        _say(shown.getvalue().removesuffix("\n"))
         return ExitCode.USAGE
     except LbauditError as exc:
         limit = _limit_behind(exc)

@@ -24,6 +24,26 @@ class Problem:
         return f"{where}: {self.message}"
 
 
+# The most problems a message lists (of an invalid policy, snapshot or evidence): far more than anyone
+# fixes in one go, and the rest are counted ("... and 9,900 more problems not shown").  A policy of
+# 10,000 list items that are no rules listed 10,001 lines (700 KB) on standard error.
+MAX_LISTED_PROBLEMS = 100
+
+
+def listed_problems(problems: list[Problem], noun: str = "problem") -> list[str]:
+    """Each of ``problems`` as a line of a message (``  file:line:column: message``), at most
+    :data:`MAX_LISTED_PROBLEMS` of them, then one line saying how many more there are."""
+    lines = [f"  {p}" for p in problems[:MAX_LISTED_PROBLEMS]]
+    if len(problems) > MAX_LISTED_PROBLEMS:
+        lines.append(f"  ... and {more_problems(len(problems) - MAX_LISTED_PROBLEMS, noun)} not shown")
+    return lines
+
+
+def more_problems(count: int, noun: str = "problem") -> str:
+    """``N more problems`` (``1 more problem``)."""
+    return f"{count:,} more {noun}{'' if count == 1 else 's'}"
+
+
 class LbauditError(Exception):
     """Base of errors shown to the user as a message (never a traceback)."""
 
@@ -34,11 +54,10 @@ class LbauditError(Exception):
         self.problems = problems or []
 
     def render(self) -> str:
-        """The message and its problems, one a line, as the error says them: where it is printed
-        (cli.py's ``_say``), each line is shown with its control and bidi characters as escapes."""
-        lines = [str(self)]
-        lines += [f"  {p}" for p in self.problems]
-        return "\n".join(lines)
+        """The message and its problems, one a line (at most :data:`MAX_LISTED_PROBLEMS` of them),
+        as the error says them: where it is printed (cli.py's ``_say``), each line is shown with its
+        control and bidi characters as escapes, and cut (:func:`auditor.text.terminal_lines`)."""
+        return "\n".join([str(self), *listed_problems(self.problems)])
 
 
 class PolicyError(LbauditError):

@@ -135,7 +135,21 @@ class HostOutcome:
         data = asdict(self)
         del data["junit"], data["junit_counts"], data["junit_spooled"], data["changes"], data["prepared_run"]
         del data["written"]
+        data["hostname"], data["machine_id"] = self.shown_hostname(), _bounded_host_text(self.machine_id)
         return data
+
+    def shown_hostname(self) -> str | None:
+        """The host name its snapshot records, as the summary and the JUnit show it: cut as a
+        report cuts a host's text (the snapshot says what it likes: a name of a megabyte was a
+        megabyte in fleet-summary.json and fleet.junit.xml, each).  The outcome keeps it whole, to
+        compare it with the other hosts' names."""
+        return _bounded_host_text(self.hostname)
+
+
+def _bounded_host_text(text: str | None) -> str | None:
+    from auditor.text import bounded_text
+
+    return None if text is None else bounded_text(text, kept="in the host's snapshot")
 
 
 @dataclass(frozen=True)
@@ -493,7 +507,7 @@ def _member_suite(suite: ET.Element) -> str:
 
 def _failed_suite(outcome: HostOutcome) -> str:
     suite = ET.Element("testsuite", {"name": outcome.host, "tests": "1", "failures": "0", "errors": "1",
-                                     "skipped": "0", "time": "0.000", "hostname": outcome.hostname or outcome.host})
+                                     "skipped": "0", "time": "0.000", "hostname": outcome.shown_hostname() or outcome.host})
     case = ET.SubElement(suite, "testcase", {"name": "snapshot", "classname": f"{outcome.host}.lbaudit"})
     ET.SubElement(case, "error", {"type": f"exit {outcome.exit_code}", "message": outcome.error or ""})
     return _member_suite(suite)

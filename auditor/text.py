@@ -60,19 +60,71 @@ def one_line(value: object) -> str:
     return _UNSAFE_CHARACTER().sub(_escape, text)
 
 
+# The most of one text a report repeats (auditor.report._shared.bounded_evidence: a finding's
+# message, reason, subject) and of one message lbaudit prints on a terminal or a CI log
+# (:func:`terminal_lines`): far above any text a check or a message writes, far below what a host,
+# a plugin or a hostile file can put there.
+MAX_REPORT_TEXT_CHARS = 65_536
+# The most of one line of such a message: four paths of PATH_MAX.  A line quoting a snapshot's key of
+# a megabyte ("/kkk...: Extra inputs are not permitted") printed the whole megabyte.
+MAX_MESSAGE_LINE_CHARS = 16_384
+
+
+def bounded_text(text: str, limit: int = MAX_REPORT_TEXT_CHARS, kept: str = "in the evidence") -> str:
+    """``text``, or its first ``limit`` characters and the marker saying how much more the evidence
+    holds: ``… (N more characters and M more lines in the evidence)``, as the PDF says of a cell.
+    ``kept`` says where the rest is, for a text that is not the evidence's (``not shown``: nowhere)."""
+    if len(text) <= limit:
+        return text
+    rest = text[limit:]
+    return f"{text[:limit]}\u2026 ({len(rest):,} more characters and {rest.count(chr(10)):,} more lines {kept})"
+
+
 def terminal_lines(text: str) -> str:
     """``text`` (a message of one or more lines) with each line as :func:`one_line` shows it: the line
     feeds are the message's own, every other control character and each bidi control is an escape.
     What lbaudit prints as a command's message names files and quotes documents as they are, and a
     file name can hold any character but NUL and "/": a carriage return and an erase-line escape in
-    an evidence file's name made "NOT verified: NAME" read "verified: host.json" on a terminal."""
+    an evidence file's name made "NOT verified: NAME" read "verified: host.json" on a terminal.
+
+    And bounded, as a report bounds a text (:func:`bounded_text`): the message at most
+    :data:`MAX_REPORT_TEXT_CHARS` characters, each of its lines at most
+    :data:`MAX_MESSAGE_LINE_CHARS`, each cut with a marker saying how much was not shown (counted in
+    the message's characters, before escaping).  A message quotes its input (a key, a value, a host
+    name, a path): a snapshot's key of a megabyte was a megabyte on standard error.  Every message
+    a command ends with, every warning and every problem ``validate`` lists is printed through here."""
     try:
-        return "\n".join(one_line(line) for line in text.split("\n"))
+        shown: list[str] = []
+        start = kept = 0
+        while start <= len(text):
+            end = text.find("\n", start)
+            end = len(text) if end < 0 else end
+            line = text[start:end]
+            kept += min(len(line), MAX_MESSAGE_LINE_CHARS) + (start > 0)  # and the line feed before it
+            if kept > MAX_REPORT_TEXT_CHARS:  # this line and the rest: counted, not shown
+                rest = text[start:]
+                shown.append(f"\u2026 ({len(rest):,} more characters and {rest.count(chr(10)) + 1:,} more lines "
+                             "not shown)")
+                break
+            shown.append(one_line(bounded_text(line, MAX_MESSAGE_LINE_CHARS, "not shown")))
+            start = end + 1
+        return "\n".join(shown)
     except MemoryError:
         # The message that ends a run out of memory (exit 71) comes through here, and compiling
         # one_line's pattern on first use may itself not fit: escape by hand, every character but
         # printable ASCII and the line feeds, so the message still gets out and is still safe.
-        return "".join(char if char == "\n" or " " <= char <= "~" else _escape_one(char) for char in text)
+        return "".join(char if char == "\n" or " " <= char <= "~" else _escape_one(char)
+                       for char in text[:MAX_REPORT_TEXT_CHARS])
+
+
+def shown_line(value: object, kept: str = "not shown", limit: int = MAX_MESSAGE_LINE_CHARS) -> str:
+    """``value`` on one line of a terminal, as :func:`one_line` shows it, cut at ``limit`` characters
+    (by default as :func:`terminal_lines` cuts a line of a message; ``kept`` says where the rest is):
+    a value or a line a command prints from what a configuration file, a store or a fleet's hosts
+    hold (a process name of a megabyte in a finding's subject was a megabyte, twice, in ``history
+    show``)."""
+    text = "" if value is None else value if isinstance(value, str) else str(value)
+    return one_line(bounded_text(text, limit, kept))
 
 
 # What document_text escapes: the characters no HTML or XML document may hold as text (HTML:

@@ -19,13 +19,22 @@ import click
 
 from auditor.commands.options import force_option
 from auditor.model.facts import SECTIONS, GapKind, HostSnapshot
-from auditor.text import one_line
+from auditor.text import one_line, terminal_lines
 
 if TYPE_CHECKING:
     from auditor.collect.targets import Target
 
 
 def _summary(snapshot: HostSnapshot, path: Path | str, digest: str) -> list[str]:
+    """What collect prints of the snapshot it wrote, each line as a message's line is shown
+    (:func:`auditor.text.terminal_lines`): the root directory, the host name and the OS are the
+    command line's, the image's or the captured host's words (a carriage return in a root
+    directory's name rewrote the line on the terminal)."""
+    lines = _summary_lines(snapshot, path, digest)
+    return [terminal_lines(line) for line in lines]
+
+
+def _summary_lines(snapshot: HostSnapshot, path: Path | str, digest: str) -> list[str]:
     from auditor.collect.sections import summary_counts
 
     counts = summary_counts(snapshot.facts)

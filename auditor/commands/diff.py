@@ -14,7 +14,7 @@ from auditor.commands.options import quiet_option
 from auditor.errors import InputError
 from auditor.model.result import ExitCode
 from auditor.storage.evidence import load_evidence_by_findings
-from auditor.text import one_line
+from auditor.text import one_line, terminal_lines
 
 HOST_CHANGE_HELP = ("The two scans are of different hosts (another host name or machine id: renamed, re-imaged) "
                     "on purpose: do not fail on that alone.")
@@ -49,9 +49,10 @@ def diff(before: Path, after: Path, as_json: bool, allow_policy_change: bool, al
     new, new_problems = _compared(after)
     for path, problems in ((before, old_problems), (after, new_problems)):
         if problems:
-            click.echo(f"lbaudit: warning: {one_line(path)}: the recorded verdict or summary contradicts the findings "
-                       f"({problems[0]}{'; ...' if len(problems) > 1 else ''}); compared by the findings",
-                       err=True)
+            # the problem quotes the file (a rule id of a megabyte): said as every message is, cut
+            click.echo(terminal_lines(f"lbaudit: warning: {path}: the recorded verdict or summary contradicts the "
+                                      f"findings ({problems[0]}{'; ...' if len(problems) > 1 else ''}); compared by "
+                                      "the findings"), err=True)
     backwards = reversed_order(old, new)
     if backwards:
         raise InputError(f"{before} {after}: {backwards}")

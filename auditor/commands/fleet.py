@@ -111,10 +111,11 @@ def evaluate(snapshots: tuple[Path, ...], policy_path: Path, out_dir: Path, sign
                                           name.strip() for names in expect_hosts for name in names.split(",")
                                           if name.strip()))))
     if not quiet:
-        from auditor.text import one_line
+        from auditor.text import one_line, shown_line
 
         for host in summary.hosts:
-            what = host.verdict or f"exit {host.exit_code}: {one_line(host.error)}"  # names what the snapshot holds
+            # the error names what the snapshot holds: one line of a terminal, cut as a message's line is
+            what = host.verdict or f"exit {host.exit_code}: {shown_line(host.error, f'in {SUMMARY_JSON}')}"
             age = f" [collected {host.collection_age} ago]" if host.collection_age and host.error is None else ""
             click.echo(f"{one_line(host.host)}: {what}"
                        + (f" ({one_line(', '.join(host.failing_rules))})" if host.failing_rules else "") + age)

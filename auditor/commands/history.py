@@ -19,9 +19,9 @@ from typing import Any, Callable
 import click
 
 from auditor.commands.options import MAX_DAYS
-from auditor.errors import InputError
+from auditor.errors import MAX_LISTED_PROBLEMS, InputError
 from auditor.model.codes import ExitCode  # the plain enum: listing runs needs no pydantic model
-from auditor.text import one_line
+from auditor.text import MAX_REPORT_TEXT_CHARS, one_line, shown_line, terminal_lines
 
 STORE_HELP = ("History store: a file path or a SQLAlchemy URL (postgresql+psycopg://...) [default: $LBAUDIT_STORE, "
               "else /var/lib/lbaudit/history.db for root, ~/.local/state/lbaudit/history.db otherwise].")
@@ -73,14 +73,20 @@ def _day(ctx: click.Context, param: click.Parameter, value: str | None) -> date 
         raise click.BadParameter("not a date (YYYY-MM-DD)", ctx, param) from None
 
 
+# The widest a column of a piped table is padded to: a subject of some length.
+TABLE_COLUMN = 120
+
+
 def echo_table(headers: list[str], rows: list[list[Any]], numeric: set[str] | None = None,
-               keep_whole: set[str] | None = None) -> None:
+               keep_whole: set[str] | None = None, kept: str = "not shown") -> None:
     """A table: rich's on a terminal, plain aligned columns (two spaces apart) when piped.  Columns
-    in ``keep_whole`` are never wrapped on a terminal (the others fold when it is narrow)."""
+    in ``keep_whole`` are never wrapped on a terminal (the others fold when it is narrow).  Each cell
+    is cut at ``MAX_REPORT_TEXT_CHARS`` (:func:`auditor.text.shown_line`; ``kept`` says where the rest is)."""
     numeric = numeric or set()
     keep_whole = keep_whole or set()
-    # every cell on one line, its control characters shown as escapes: a subject is the host's text
-    cells = [[one_line(value) for value in row] for row in rows]
+    # every cell on one line, its control characters shown as escapes, and cut as a report cuts a
+    # finding's text (history diff and fleet report show the same subjects so): a subject is the host's text
+    cells = [[shown_line(value, kept, MAX_REPORT_TEXT_CHARS) for value in row] for row in rows]
     if sys.stdout.isatty():
         from rich.console import Console
         from rich.table import Table
@@ -94,7 +100,10 @@ def echo_table(headers: list[str], rows: list[list[Any]], numeric: set[str] | No
             table.add_row(*(Text(cell) for cell in row))  # text, never rich markup ("[/]" in a name)
         Console().print(table)
         return
-    widths = [max([len(h)] + [len(row[i]) for row in cells]) for i, h in enumerate(headers)]
+    # A longer cell pushes its own row along, not every row: padded to the longest, one subject of
+    # 65,536 characters made each of a run's 500 finding lines as wide (32 MB).
+    widths = [min(max([len(h)] + [len(row[i]) for row in cells]), max(len(h), TABLE_COLUMN))
+              for i, h in enumerate(headers)]
 
     def line(values: list[str]) -> str:
         parts = [v.rjust(w) if h in numeric else v.ljust(w) for v, w, h in zip(values, widths, headers)]
@@ -213,10 +222,11 @@ def show(run_id: int, raw_evidence: bool, store: str | None, as_json: bool) -> N
         "attested: " + (", ".join(f"{a['kind']} {a['document_sha256'][:16]}..." for a in run["attestations"]) or "no"),
         "counts: " + ", ".join(f"{k} {v}" for k, v in run["counts"].items() if v),
     ]
-    click.echo("\n".join(lines))
+    click.echo(terminal_lines("\n".join(lines)))
     echo_table(["status", "severity", "rule", "subject", "controls", "id"],
                [[f["status"], f["severity"], f["rule"], f["subject"], ",".join(f["controls"]), f["id"]]
-                for f in run["findings"]], keep_whole={"status", "id"})
+                for f in run["findings"]], keep_whole={"status", "id"},
+               kept="in the run's evidence (history show --evidence)")
 
 
 # ------------------------------------------------------------------ diff
@@ -645,10 +655,16 @@ def verify_store(pubkey: Path | None, expect_head: tuple[str, ...], require_sign
             first = report.breaks[0]
             where = _NOT_OF_A_RUN.get(first.kind) or (
                 f"run {first.run_id} ({one_line(first.host)}, policy {one_line(first.policy_id)})")
-            click.echo(f"FIRST BREAK: {where}: {first.kind}: {first.detail}")
-            for other in report.breaks[1:]:
-                click.echo(f"  also: {_NOT_OF_A_RUN.get(other.kind) or f'run {other.run_id}'}: "
-                           f"{other.kind}: {other.detail}")
+            # A break quotes what the store holds, and verify is run on a store that may have been
+            # edited: a signature key of "\r..." and a megabyte rewrote the line on the terminal.
+            # Each line as a message's line is shown, and at most MAX_LISTED_PROBLEMS of them.
+            click.echo(terminal_lines(f"FIRST BREAK: {where}: {first.kind}: {first.detail}"))
+            for other in report.breaks[1:MAX_LISTED_PROBLEMS]:
+                click.echo(terminal_lines(f"  also: {_NOT_OF_A_RUN.get(other.kind) or f'run {other.run_id}'}: "
+                                          f"{other.kind}: {other.detail}"))
+            if len(report.breaks) > MAX_LISTED_PROBLEMS:
+                click.echo(f"  ... and {len(report.breaks) - MAX_LISTED_PROBLEMS:,} more breaks not shown "
+                           "(--json lists them all)")
         for head in report.heads:
             if head.found == "pruned":
                 click.echo(f"note: expected head {head.evidence_sha256} is run {head.run_id}, pruned (its link remains)")

@@ -13,7 +13,7 @@ import re
 from datetime import date, datetime, time, timezone
 from urllib.parse import quote
 
-from pydantic import JsonValue
+from pydantic import BaseModel, JsonValue
 
 from auditor.model.base import canonical_json, path_and_line
 from auditor.model.evidence import Evidence
@@ -21,6 +21,8 @@ from auditor.model.facts import Gap
 from auditor.model.records import record
 from auditor.model.result import Finding
 from auditor.report import ReportContext
+from auditor.text import MAX_REPORT_TEXT_CHARS as MAX_REPORT_TEXT_CHARS  # re-exported: the reporters' bound
+from auditor.text import bounded_text as bounded_text
 from auditor.text import plain_json
 
 
@@ -137,18 +139,8 @@ def json_document(document: dict) -> bytes:
 # (auditor.storage.evidence.MAX_EVIDENCE_BYTES), was repeated whole by every format (SARIF twice,
 # OSCAL three times, each escaped): a message and a reason of 40 MB each gave 500 MB of reports and
 # a 1.26 GB peak to build them.  The evidence keeps the text whole; every report names the evidence
-# file and its digest.
-MAX_REPORT_TEXT_CHARS = 65_536
-
-
-def bounded_text(text: str, limit: int = MAX_REPORT_TEXT_CHARS, kept: str = "in the evidence") -> str:
-    """``text``, or its first ``limit`` characters and the marker saying how much more the evidence
-    holds: ``… (N more characters and M more lines in the evidence)``, as the PDF says of a cell.
-    ``kept`` says where the rest is, for a text that is not the evidence's (``not shown``: nowhere)."""
-    if len(text) <= limit:
-        return text
-    rest = text[limit:]
-    return f"{text[:limit]}\u2026 ({len(rest):,} more characters and {rest.count(chr(10)):,} more lines {kept})"
+# file and its digest.  MAX_REPORT_TEXT_CHARS and bounded_text live in auditor.text (standard library
+# only), which bounds every message lbaudit prints by the same rule.
 
 
 def _bounded_json(value: JsonValue) -> JsonValue:
@@ -213,10 +205,36 @@ def _overlong_gap(gap: Gap) -> bool:
     return len(gap.reason) > MAX_REPORT_TEXT_CHARS or len(gap.field) > MAX_REPORT_TEXT_CHARS
 
 
+def _bounded_value(value: object) -> object:
+    """``value`` with every text in it (in a model's fields, a list, a dict's keys and values) at most
+    :data:`MAX_REPORT_TEXT_CHARS` characters; ``value`` itself when no text is longer."""
+    if isinstance(value, str):
+        return bounded_text(value) if len(value) > MAX_REPORT_TEXT_CHARS else value
+    if isinstance(value, BaseModel):
+        update = {}
+        for name, item in value.__dict__.items():
+            bounded = _bounded_value(item)
+            if bounded is not item:
+                update[name] = bounded
+        return value.model_copy(update=update) if update else value
+    if isinstance(value, (list, tuple)):
+        items = [_bounded_value(item) for item in value]
+        if all(bounded is item for bounded, item in zip(items, value)):
+            return value
+        return items if isinstance(value, list) else tuple(items)
+    if isinstance(value, dict):
+        pairs = [(_bounded_value(key), _bounded_value(item)) for key, item in value.items()]
+        if all(key is old_key and item is old_item for (key, item), (old_key, old_item) in zip(pairs, value.items())):
+            return value
+        return dict(pairs)
+    return value
+
+
 def bounded_evidence(evidence: Evidence) -> Evidence:
     """The evidence as a report shows it: every text of every finding, every reason the run is
     incomplete (a not-reviewed finding's reason in it) and every gap's reason and field at most
-    :data:`MAX_REPORT_TEXT_CHARS` characters (:func:`bounded_text`).  The evidence itself when no
+    :data:`MAX_REPORT_TEXT_CHARS` characters (:func:`bounded_text`), and so is each text of the host's
+    provenance, the policy (its rules and waivers too) and the tool (the host name, a rule's title).  The evidence itself when no
     text is longer (every normal run: the reports of it are unchanged), else a copy with only the
     overlong texts cut.  Every format but the evidence's own copy and the PDF (which clips each cell
     shorter, :func:`auditor.report._pdf_sections.clipped`) renders from this."""
@@ -224,16 +242,23 @@ def bounded_evidence(evidence: Evidence) -> Evidence:
     findings_overlong = any(_overlong(finding) for finding in result.findings)
     reasons_overlong = any(len(reason) > MAX_REPORT_TEXT_CHARS for reason in result.incomplete_reasons)
     gaps_overlong = any(_overlong_gap(gap) for gap in snapshot.gaps)
-    if not (findings_overlong or reasons_overlong or gaps_overlong):
+    # The host's own words (its host name, OS, kernel, user: a snapshot file says what it likes), the
+    # policy's (its version, owner, description, each rule's title, each waiver's words) and the tool
+    # version an evidence file claims: the summary's first line, every report's header, its rules and
+    # waivers.  A host name of a megabyte was a megabyte there, a rule title 2 MB of the HTML report.
+    provenance, policy, tool = (_bounded_value(snapshot.provenance), _bounded_value(evidence.policy),
+                                _bounded_value(evidence.tool))
+    texts_overlong = provenance is not snapshot.provenance or policy is not evidence.policy or tool is not evidence.tool
+    if not (findings_overlong or reasons_overlong or gaps_overlong or texts_overlong):
         return evidence
-    update: dict[str, object] = {}
+    update: dict[str, object] = {"policy": policy, "tool": tool}
     if findings_overlong or reasons_overlong:
         result = result.model_copy(update={
             "findings": [_bounded_finding(finding) if _overlong(finding) else finding for finding in result.findings],
             "incomplete_reasons": [bounded_text(reason) for reason in result.incomplete_reasons]})
         update["result"] = result
-    if gaps_overlong:
+    if gaps_overlong or provenance is not snapshot.provenance:
         update["snapshot"] = snapshot.model_copy(update={"gaps": [
             gap.model_copy(update={"reason": bounded_text(gap.reason), "field": bounded_text(gap.field)})
-            if _overlong_gap(gap) else gap for gap in snapshot.gaps]})
+            if _overlong_gap(gap) else gap for gap in snapshot.gaps], "provenance": provenance})
     return evidence.model_copy(update=update)
