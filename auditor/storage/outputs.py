@@ -555,14 +555,25 @@ def plan_outputs(outputs: Iterable[tuple[str, Path]], inputs: Iterable[tuple[str
             if output.same_file(source):
                 raise InputError(f"{output.path} ({output.role}) is the same file as the {source.role} {source.path}: "
                                  "writing it would destroy an input")
+    # Held before what is there is judged and remembered: a run that waited for another lbaudit
+    # command writing the same files found them replaced by that command's, "changed since it was
+    # checked", and refused to write its own (exit 2, "run again").
+    hold_directories([output.target.parent for output in planned] + ([Path(out_dir)] if out_dir is not None else []))
+    planned = [_looked_at_again(output, will_create) for output in planned]
     for output in planned:
         if output.identity is not None:
             _refuse_private_key(output.path, output.role)
             refuse_foreign(output, force)
-    hold_directories([output.target.parent for output in planned] + ([Path(out_dir)] if out_dir is not None else []))
-    for output in planned:
         remember_checked(os.path.abspath(output.path), os.fspath(output.target), output.identity)
     return planned
+
+
+def _looked_at_again(output: PlannedFile, will_create: Path | None) -> PlannedFile:
+    """``output`` as it is now, once its directory is held: another lbaudit command that held it
+    first may have written (or removed) the file meanwhile."""
+    target, st = resolve_target(output.path, output.role, will_create, may_replace_key=True)
+    return PlannedFile(output.role, output.path, target, (st.st_dev, st.st_ino) if st is not None else None,
+                       _slot(target))
 
 
 def _refuse_changed_since_checked(path: Path, target: Path, existing: os.stat_result | None) -> None:
