@@ -4,7 +4,7 @@ Precedence, highest first: the command-line option, its environment variable, th
 file, the option's own default.  The file is ``$LBAUDIT_CONFIG`` when that is set (set it empty
 for no file at all), else ``/etc/lbaudit/config.yaml`` overlaid key by key with
 ``$XDG_CONFIG_HOME/lbaudit/config.yaml`` (``~/.config/lbaudit/config.yaml``).  A file another user
-could change (:func:`untrusted`) is refused, never read.
+could change (:func:`auditor.safeio.replaceable_by_others`) is refused, never read.
 
 One table, :data:`SETTINGS`, maps each configuration key to its environment variable and to the
 command-line option it fills.  No command has per-option code for it: the ``lbaudit`` group gives
@@ -172,55 +172,6 @@ def _check(setting: Setting, value: Any, base: Path) -> tuple[Any, str | None]:
 _RELATIVE_SQLITE_URL = r"(?P<scheme>sqlite(?:\+\w+)?):///(?P<file>[^/].*)"
 
 
-def untrusted(path: Path) -> str | None:
-    """Why the configuration file at ``path`` cannot be trusted, else None: another user than this
-    one or root owns it, a user other than its owner may write it (every user; its group, unless
-    that is its owner's own private group), or its directory or one above it lets another user
-    replace it (owned by another user, or writable by every user without the sticky bit).  The file chooses the policy
-    a scheduled root scan evaluates, the key that signs, the store and the oldest snapshot judged:
-    one that anyone could write was read like any other, as OpenSSH does not read its own."""
-    if not hasattr(os, "geteuid"):  # no POSIX owners (Windows): the file system's ACLs decide
-        return None
-    import stat
-
-    me = os.geteuid()
-    info = os.stat(path)
-    mode = stat.S_IMODE(info.st_mode)
-    if info.st_uid not in (me, 0):
-        return f"it is owned by uid {info.st_uid}; expected owned by this user (uid {me}) or root"
-    if mode & stat.S_IWOTH:
-        return f"it is writable by every user (mode {mode:04o}); expected writable by its owner alone (chmod go-w {path})"
-    if mode & stat.S_IWGRP and not _private_group(info.st_uid, info.st_gid):
-        return (f"it is writable by group {info.st_gid} (mode {mode:04o}); expected writable by its owner alone "
-                f"(chmod go-w {path})")
-    # every directory above it too: one another user may write (~/.config at 0777) lets them rename
-    # the directory below it away and put their own in its place
-    for directory in dict.fromkeys((path.parent, *Path(os.path.realpath(path)).parents)):
-        held = os.stat(directory)
-        held_mode = stat.S_IMODE(held.st_mode)
-        if held.st_uid not in (me, 0, info.st_uid):
-            return (f"its directory {directory} is owned by uid {held.st_uid}, who may replace the file; expected a "
-                    "directory of this user or root")
-        if held_mode & stat.S_IWOTH and not held_mode & stat.S_ISVTX:
-            return (f"its directory {directory} is writable by every user (mode {held_mode:04o}) without the sticky "
-                    "bit, so anyone may replace the file; expected a directory only its owner may write")
-    return None
-
-
-def _private_group(uid: int, gid: int) -> bool:
-    """Whether ``gid`` is the user private group of ``uid`` (its primary group, of its name, with no
-    other member), so that group-write is the owner's alone (a umask of 002 writes files so)."""
-    try:
-        import grp
-        import pwd
-
-        user = pwd.getpwuid(uid)
-        group = grp.getgrgid(gid)
-    except (ImportError, KeyError):
-        return False
-    return user.pw_gid == gid and group.gr_name == user.pw_name and set(group.gr_mem) <= {user.pw_name}
-
-
 def load_file(path: Path) -> dict[str, Value]:
     """One configuration file (a mapping of the keys of :data:`SETTINGS`); every problem is an
     InputError (exit 2) listing file:line of each."""
@@ -228,12 +179,12 @@ def load_file(path: Path) -> dict[str, Value]:
 
     # here, as the YAML reader: importing auditor.config (every command, --help too) imports no more
     from auditor.policy.yamlsafe import DocumentKind, YamlProblem, decode_utf8, load_located
-    from auditor.safeio import read_regular
+    from auditor.safeio import read_regular, replaceable_by_others
     from auditor.text import quoted_name
 
     try:
         raw = read_regular(path, MAX_CONFIG_BYTES, document=True)
-        distrust = untrusted(path)
+        distrust = replaceable_by_others(path)
     except OSError as exc:
         raise InputError(f"{path}: cannot read the configuration file: {exc.strerror or exc}") from exc
     if distrust:

@@ -262,3 +262,66 @@ def text_problem(text: str) -> str | None:
     except UnicodeEncodeError as exc:
         return f"is not valid UTF-8 (at character {exc.start + 1})"
     return None
+
+
+def replaceable_by_others(path: str | os.PathLike[str], *, group_may_write: bool = False) -> str | None:
+    """Why a user other than this one (or root) could replace the file at ``path``, and with it what
+    lbaudit trusts it for (a configuration choosing the policy and key of a root scan, a public key
+    choosing whose signatures verify), else None: another user owns it; every user may write it; its
+    group may (unless ``group_may_write``, or the group is its owner's private one); or a directory
+    above it, up to the root, of the name given or of the file a link leads to, is another user's or
+    writable by every user without the sticky bit (they may rename it away and put their own in its
+    place; in /tmp, sticky, each user replaces only their own files).  As OpenSSH judges its own
+    configuration and authorized keys.  Raises OSError when ``path`` cannot be looked at.  None
+    where files have no POSIX owners (Windows: the file system's ACLs decide)."""
+    if not hasattr(os, "geteuid"):
+        return None
+    me = os.geteuid()
+    info = os.stat(path)
+    mode = stat.S_IMODE(info.st_mode)
+    if info.st_uid not in (me, 0):
+        return f"it is owned by uid {info.st_uid}; expected owned by this user (uid {me}) or root"
+    fix = f"(chmod {'o' if group_may_write else 'go'}-w {os.fspath(path)})"
+    if mode & stat.S_IWOTH:
+        return (f"it is writable by every user (mode {mode:04o}); expected writable by its owner "
+                f"{'(and group) ' if group_may_write else 'alone '}{fix}")
+    if mode & stat.S_IWGRP and not group_may_write and not _private_group(info.st_uid, info.st_gid):
+        return f"it is writable by group {info.st_gid} (mode {mode:04o}); expected writable by its owner alone {fix}"
+    named = os.path.abspath(path)
+    for directory in dict.fromkeys((os.path.dirname(named), *_parents(os.path.dirname(named)),
+                                    *_parents(os.path.realpath(path)))):
+        held = os.stat(directory)
+        held_mode = stat.S_IMODE(held.st_mode)
+        if held.st_uid not in (me, 0, info.st_uid):
+            return (f"its directory {directory} is owned by uid {held.st_uid}, who may replace the file; expected a "
+                    "directory of this user or root")
+        if held_mode & stat.S_IWOTH and not held_mode & stat.S_ISVTX:
+            return (f"its directory {directory} is writable by every user (mode {held_mode:04o}) without the sticky "
+                    f"bit, so anyone may replace the file; expected a directory only its owner may write "
+                    f"(chmod o-w {directory}, or the sticky bit)")
+    return None
+
+
+def _parents(path: str) -> list[str]:
+    """``path``'s directories up to the root, nearest first (not ``path`` itself)."""
+    found = []
+    while True:
+        parent = os.path.dirname(path)
+        if parent == path:
+            return found
+        found.append(parent)
+        path = parent
+
+
+def _private_group(uid: int, gid: int) -> bool:
+    """Whether ``gid`` is the user private group of ``uid`` (its primary group, of its name, with no
+    other member), so that group-write is the owner's alone (a umask of 002 writes files so)."""
+    try:
+        import grp
+        import pwd
+
+        user = pwd.getpwuid(uid)
+        group = grp.getgrgid(gid)
+    except (ImportError, KeyError):
+        return False
+    return user.pw_gid == gid and group.gr_name == user.pw_name and set(group.gr_mem) <= {user.pw_name}

@@ -60,7 +60,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from auditor.errors import InputError, LbauditError
 from auditor.model.base import canonical_json, sha256_hex
 from auditor.model.result import ExitCode
-from auditor.safeio import kind_of
+from auditor.safeio import kind_of, replaceable_by_others
 from auditor.storage.evidence import load_evidence
 from auditor.storage.jsonfile import loads_strict, parse_document, read_bounded
 from auditor.storage.outputs import OutputExists, make_directory, signature_of, write_atomic
@@ -160,30 +160,17 @@ def refuse_exposed_key(path: Path) -> None:
 
 
 def refuse_replaceable_public_key(path: Path) -> None:
-    """A public key any user may write is anyone's trust anchor: whoever replaces it with their own
-    key has what they sign verified (every snapshot of a fleet, each host's evidence then recording
-    it as verified).  Refused, with the fix.  Its group may write it: keygen's ``.pub`` honours the
-    umask but for others (0664 under a umask of 0).  A key in a directory any user may write
-    without the sticky bit is refused too: anyone may rename their own key over it (ssh refuses an
-    authorized_keys so placed); in /tmp, sticky, each user replaces only their own files."""
+    """A public key another user may replace is their trust anchor: whoever puts their own key in its
+    place has what they sign verified (every snapshot of a fleet, each host's evidence then recording
+    it as verified).  Refused, with the fix (auditor.safeio.replaceable_by_others: its owner, its mode,
+    the directories above it).  Its group may write it: keygen's ``.pub`` honours the umask but for
+    others (0664 under a umask of 0)."""
     try:
-        mode = stat.S_IMODE(os.stat(path).st_mode)
+        why = replaceable_by_others(path, group_may_write=True)
     except OSError:
         return  # reading it says what is wrong
-    if mode & 0o002:
-        raise InputError(f"{path}: permissions {mode:04o} let any user replace this public key, and with it what it "
-                         "verifies: a public key that verifies signatures is writable by its owner (and group) only "
-                         f"(chmod o-w {path})")
-    # the directory naming it, and the one holding the file it leads to (a link's target's)
-    for directory in dict.fromkeys(Path(os.path.dirname(p)) for p in (os.path.abspath(path), os.path.realpath(path))):
-        try:
-            held = stat.S_IMODE(os.stat(directory).st_mode)
-        except OSError:
-            continue
-        if held & 0o002 and not held & stat.S_ISVTX:
-            raise InputError(f"{path}: its directory {directory} (permissions {held:04o}) lets any user put another "
-                             "key in its place, and with it what it verifies: keep a public key that verifies signatures "
-                             f"where only its owner (and group) may write (chmod o-w {directory}, or the sticky bit)")
+    if why is not None:
+        raise InputError(f"{path}: not trusted as a public key that verifies signatures: {why}")
 
 
 def load_private_key(path: Path) -> Ed25519PrivateKey:

@@ -70,7 +70,8 @@ def test_a_configuration_file_in_a_directory_every_user_may_write_is_refused(tmp
     assert run.returncode == 2, (run.stdout, run.stderr)
     assert run.stderr == (f"lbaudit: {path}: not trusted as the configuration file: its directory {directory} is "
                           f"writable by every user (mode 0777) without the sticky bit, so anyone may replace the "
-                          f"file; expected a directory only its owner may write{HINT}\n")
+                          f"file; expected a directory only its owner may write (chmod o-w {directory}, or the "
+                          f"sticky bit){HINT}\n")
 
 
 def test_the_users_own_default_configuration_file_is_checked_too(tmp_path):
@@ -100,4 +101,5 @@ def test_a_configuration_file_below_a_directory_every_user_may_write_is_refused(
     assert run.returncode == 2, (run.stdout, run.stderr)
     assert run.stderr == (f"lbaudit: {path}: not trusted as the configuration file: its directory {above} is "
                           f"writable by every user (mode 0777) without the sticky bit, so anyone may replace the "
-                          f"file; expected a directory only its owner may write{HINT}\n")
+                          f"file; expected a directory only its owner may write (chmod o-w {above}, or the sticky "
+                          f"bit){HINT}\n")

@@ -47,12 +47,12 @@ def test_a_public_key_any_user_may_write_is_refused_before_any_host(tmp_path: Pa
     public.chmod(mode)
     result = _fleet(tmp_path, public, policy)
     assert result.returncode == 2, result.stdout + result.stderr
-    assert result.stderr == (f"lbaudit: {public}: permissions {mode:04o} let any user replace this public key, and "
-                             "with it what it verifies: a public key that verifies signatures is writable by its "
-                             f"owner (and group) only (chmod o-w {public})\n")
+    assert result.stderr == (f"lbaudit: {public}: not trusted as a public key that verifies signatures: it is writable "
+                             f"by every user (mode {mode:04o}); expected writable by its owner (and group) "
+                             f"(chmod o-w {public})\n")
     assert not (tmp_path / "out").exists()
     verify = run_cli("verify", tmp_path / "fetch" / "web01" / "lbaudit.snapshot.json", "--pubkey", public)
-    assert verify.returncode == 2 and f"permissions {mode:04o} let any user replace this public key" in verify.stderr
+    assert verify.returncode == 2 and f"it is writable by every user (mode {mode:04o})" in verify.stderr
 
 
 @pytest.mark.parametrize("mode", [0o644, 0o664, 0o444])
@@ -70,10 +70,10 @@ def test_a_public_key_in_a_directory_any_user_may_write_is_refused(tmp_path: Pat
     public.parent.chmod(0o777)
     result = _fleet(tmp_path, public, policy)
     assert result.returncode == 2, result.stdout + result.stderr
-    assert result.stderr == (f"lbaudit: {public}: its directory {public.parent} (permissions 0777) lets any user put "
-                             "another key in its place, and with it what it verifies: keep a public key that verifies "
-                             f"signatures where only its owner (and group) may write (chmod o-w {public.parent}, or "
-                             "the sticky bit)\n")
+    assert result.stderr == (f"lbaudit: {public}: not trusted as a public key that verifies signatures: its directory "
+                             f"{public.parent} is writable by every user (mode 0777) without the sticky bit, so anyone "
+                             "may replace the file; expected a directory only its owner may write "
+                             f"(chmod o-w {public.parent}, or the sticky bit)\n")
     assert not (tmp_path / "out").exists()
 
 
@@ -82,3 +82,21 @@ def test_control_case_a_public_key_in_a_sticky_directory_any_user_may_write_is_t
     public.parent.chmod(0o1777)
     result = _fleet(tmp_path, public, policy)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_a_public_key_below_a_directory_any_user_may_write_is_refused(tmp_path: Path):
+    """Only the key's own directory was looked at: one above it that any user may write lets them
+    rename the key's directory away and put their own, with their key, in its place.  The public key
+    and the configuration file are now judged by one rule (auditor.safeio.replaceable_by_others)."""
+    public, policy = _setup(tmp_path)
+    above = public.parent.parent
+    above.chmod(0o777)
+    try:
+        result = _fleet(tmp_path, public, policy)
+    finally:
+        above.chmod(0o755)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.stderr == (f"lbaudit: {public}: not trusted as a public key that verifies signatures: its directory "
+                             f"{above} is writable by every user (mode 0777) without the sticky bit, so anyone may "
+                             f"replace the file; expected a directory only its owner may write (chmod o-w {above}, "
+                             "or the sticky bit)\n")
