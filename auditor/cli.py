@@ -562,18 +562,18 @@ def report(evidence_path: Path, formats: str | None, out_dir: Path | None, textf
                                 ("certificate", pdf_cert), ("certificate key", pdf_cert_key), ("logo", org_logo),
                                 *(("history store", path) for path in store_files)], format_dirs=format_dirs,
                         force=force)
-    from auditor.text import one_line
+    from auditor.commands.output import say
 
     rendered: list[tuple[str, bytes]] = []
     for path in pipeline.render(evidence, raw, evidence_path, reporters, out_dir, pdf, assessor, pdf_cert, pdf_cert_key,
                                 format_dirs, on_rendered=lambda name, path, document: rendered.append((name, document)),
                               org_name=org_name, org_logo=logo):
         if not quiet:
-            click.echo(f"report: {one_line(path)}")
+            say(f"report: {path}")
     if "json" in reporters and not quiet:
         # The json format is the evidence itself, never written twice (report_targets): said, so
         # that --format json --out-dir D, which writes nothing into D, does not read as done there
-        click.echo(f"report: {one_line(evidence_path)} (json: the evidence file itself, not copied)")
+        say(f"report: {evidence_path} (json: the evidence file itself, not copied)")
     if store is not None:
         from auditor.history import mark_attested, open_store
 

@@ -390,7 +390,8 @@ def render(
             data = sign_pdf(data, pdf_cert, pdf_cert_key)
         # A format written elsewhere (--textfile-dir) is read there by node_exporter as its own user:
         # a new file readable by all, whatever the umask (the scheduled unit's UMask=0077 made it
-        # root's alone, and every lbaudit metric was missing); an existing one keeps its mode.
+        # root's alone, and every lbaudit metric was missing); an existing one keeps as much of its
+        # mode as that (write_atomic: an administrator's 0640 stays 0640).
         write_atomic(target, data, new_mode=TEXTFILE_MODE if format_dirs and name in format_dirs else None)
         written.append(target)
         if on_rendered is not None:

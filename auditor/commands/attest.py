@@ -9,9 +9,10 @@ from typing import NoReturn
 import click
 
 from auditor.commands.options import quiet_option
+from auditor.commands.output import say
 from auditor.errors import LbauditError
 from auditor.model.result import ExitCode
-from auditor.text import one_line, terminal_lines
+from auditor.text import terminal_lines
 
 VERIFY_EPILOG = """\b
 Checks, in this order; the exit code is that of the first failure:
@@ -61,9 +62,8 @@ def keygen(out_dir: Path, name: str, force: bool, quiet: bool) -> None:
     fingerprint = public_key_fingerprint(load_public_key(public_path))
     if quiet:
         return
-    click.echo(f"private key: {one_line(private_path)} (mode 0600: keep it secret)")
-    click.echo(f"public key:  {one_line(public_path)} (give it to whoever verifies)")
-    click.echo(f"fingerprint: {fingerprint}")
+    say(f"private key: {private_path} (mode 0600: keep it secret)",
+        f"public key:  {public_path} (give it to whoever verifies)", f"fingerprint: {fingerprint}")
 
 
 @click.command("verify", epilog=VERIFY_EPILOG)

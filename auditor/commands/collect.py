@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 import click
 
 from auditor.commands.options import force_option
+from auditor.commands.output import say
 from auditor.model.facts import SECTIONS, GapKind, HostSnapshot
 from auditor.text import one_line, terminal_lines
 
@@ -109,10 +110,9 @@ def collect(output: Path, target: str | None, root: Path | None, replay: Path | 
     # where another process could replace it between the two
     fingerprint = pipeline.sign(output, sign_key, data, snapshot=True).fingerprint if sign_key is not None else None
     if not quiet:
-        for line in _summary(snapshot, output, hashlib.sha256(data).hexdigest()):
-            click.echo(line)
-        click.echo(f"signature: {one_line(output)}.sig written (Ed25519, key {fingerprint})" if fingerprint
-                   else "signature: none (unsigned: evaluate will mark its facts as an unverified snapshot)")
+        say(*_summary(snapshot, output, hashlib.sha256(data).hexdigest()),
+            f"signature: {output}.sig written (Ed25519, key {fingerprint})" if fingerprint
+            else "signature: none (unsigned: evaluate will mark its facts as an unverified snapshot)")
 
 
 def _collect_to_stdout(source: "Target", sections: tuple[str, ...], record_cmdline: bool, quiet: bool) -> None:
@@ -125,6 +125,5 @@ def _collect_to_stdout(source: "Target", sections: tuple[str, ...], record_cmdli
     data = snapshot_bytes(snapshot)
     write_stdout(data)
     if not quiet:
-        for line in _summary(snapshot, "standard output", hashlib.sha256(data).hexdigest()):
-            click.echo(line, err=True)
-        click.echo("signature: none (unsigned: evaluate will mark its facts as an unverified snapshot)", err=True)
+        say(*_summary(snapshot, "standard output", hashlib.sha256(data).hexdigest()),
+            "signature: none (unsigned: evaluate will mark its facts as an unverified snapshot)", err=True)

@@ -13,6 +13,7 @@ from typing import Any
 import click
 
 from auditor.commands.options import MAX_DAYS, force_option, max_age_option, max_snapshot_records_option
+from auditor.commands.output import say
 from auditor.model.result import Severity
 from auditor.plugins import plugins_enabled
 
@@ -121,7 +122,7 @@ def evaluate(snapshots: tuple[Path, ...], policy_path: Path, out_dir: Path, sign
                        + (f" ({one_line(', '.join(host.failing_rules))})" if host.failing_rules else "") + age)
         counts = ", ".join(f"{n} {verdict}" for verdict, n in summary.as_dict()["hosts_by_verdict"].items())
         click.echo(f"fleet: {len(summary.hosts)} hosts ({counts or 'none'}); exit {summary.exit_code}")
-        click.echo(one_line(f"summary: {out_dir / SUMMARY_JSON}, {out_dir / SUMMARY_JUNIT}, {out_dir / SUMMARY_HTML}"))
+        say(f"summary: {out_dir / SUMMARY_JSON}, {out_dir / SUMMARY_JUNIT}, {out_dir / SUMMARY_HTML}")
     sys.exit(summary.exit_code)
 
 
@@ -243,7 +244,7 @@ def report(store: str | None, policy_id: str | None, stale_days: int, top: int, 
                 click.echo(f"  {one_line(row['host'])} ({one_line(row['policy'])}): retired {row['retired_at']}"
                            + (f": {one_line(row['reason'])}" if row["reason"] else ""))
         if html_path is not None:
-            click.echo(f"overview: {one_line(html_path)}")
+            say(f"overview: {html_path}")
     # A host the latest fleet run could not judge makes the report incomplete (3), as an evaluation
     # that could not see its evidence is: a gate or a cron job reading only the exit code took 0 for
     # "every host judged".  A regression outranks it, as a failure outranks incomplete in evaluate.

@@ -19,6 +19,7 @@ from typing import Any, Callable
 import click
 
 from auditor.commands.options import MAX_DAYS
+from auditor.commands.output import say
 from auditor.errors import MAX_LISTED_PROBLEMS, InputError
 from auditor.model.codes import ExitCode  # the plain enum: listing runs needs no pydantic model
 from auditor.text import MAX_REPORT_TEXT_CHARS, one_line, shown_line, terminal_lines
@@ -476,8 +477,8 @@ def import_files(evidence_files: tuple[Path, ...], export_file: Path | None, tri
         return
     for item in results:
         # the file's name as a terminal shows it: a name is any character but NUL and "/"
-        click.echo(f"{one_line(item['file'])}: " + (f"recorded as run {item['run']}" if item["recorded"]
-                                          else f"already recorded as run {item['run']}"))
+        say(f"{item['file']}: " + (f"recorded as run {item['run']}" if item["recorded"]
+                                   else f"already recorded as run {item['run']}"))
 
 
 MAX_EXPORT_FILE = 4 * 1024 * 1024 * 1024  # bytes: 16 evidence documents of the largest size
@@ -498,8 +499,8 @@ def _import_export(path: Path, store: str | None, as_json: bool) -> None:
         click.echo(json.dumps({"file": str(path), "store": opened.shown, "recorded": counts}, indent=2,
                               sort_keys=True))
         return
-    click.echo(f"{one_line(str(path))}: recorded {counts['run']} runs, {counts['pruned_run']} pruned runs' links, "
-               f"{counts['retirement']} retirements and {counts['missed_scan']} hosts not scanned")
+    say(f"{path}: recorded {counts['run']} runs, {counts['pruned_run']} pruned runs' links, "
+        f"{counts['retirement']} retirements and {counts['missed_scan']} hosts not scanned")
 
 
 EXPORT_IN_MEMORY = 32 * 1024 * 1024  # bytes of export lines held in memory before they spill to a temporary file

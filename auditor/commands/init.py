@@ -349,6 +349,7 @@ def init(from_host: bool, output: Path) -> None:
     The four socket checks; with --from-host an exception for each listener net.bind_addresses judges reachable
     beyond loopback (process, ports, protocol; reason: TODO, which validate and evaluate refuse until written), this host's ephemeral
     pool as the minimum (never below the check's defaults), and socket audit logging required."""
+    from auditor.commands.output import say
     from auditor.engine.registry import load_registry
     from auditor.policy.loader import inspect_policy
     from auditor.storage.outputs import is_stdout, plan_outputs, remove_file, write_atomic
@@ -381,7 +382,7 @@ def init(from_host: bool, output: Path) -> None:
     exceptions = sum(len(rule.params.get("exceptions") or []) for rule in report.policy.rules
                      if rule.check == "net.bind_addresses")
     if exceptions:
-        click.echo(f"policy: {output} ({exceptions} listener exceptions with reason TODO: validate and evaluate "
-                   f"refuse the policy until each is written; write each reason, then `lbaudit validate {output}`)")
+        say(f"policy: {output} ({exceptions} listener exceptions with reason TODO: validate and evaluate "
+            f"refuse the policy until each is written; write each reason, then `lbaudit validate {output}`)")
     else:
-        click.echo(f"policy: {output} (0 listener exceptions; review it, then `lbaudit validate {output}`)")
+        say(f"policy: {output} (0 listener exceptions; review it, then `lbaudit validate {output}`)")

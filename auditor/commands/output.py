@@ -19,6 +19,19 @@ if TYPE_CHECKING:  # the model (pydantic) is loaded by the commands that print a
     from auditor.model.evidence import Evidence
 
 
+def say(*lines: object, err: bool = False) -> None:
+    """Print ``lines``, each one line of a command's ordinary output (``policy: PATH``, ``wrote PATH``,
+    a unit ``schedule install --dry-run`` shows), on stdout or, with ``err``, stderr: as a message
+    lbaudit ends with is shown (:func:`auditor.text.terminal_lines`), and each line on one line
+    (:func:`auditor.text.one_line`).  These lines name the paths the user typed, and a file name can
+    hold any character but NUL and "/": a carriage return, an erase-line escape or a right-to-left
+    override in a directory's name reached the terminal raw, and a line feed printed a line of the
+    name's own making ("wrote ...")."""
+    from auditor.text import one_line, terminal_lines
+
+    click.echo(terminal_lines("\n".join(one_line(line) for line in lines)), err=err)
+
+
 def is_terminal(stream: IO[Any]) -> bool:
     try:
         return bool(stream.isatty())

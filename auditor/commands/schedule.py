@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from auditor import schedule as sched
+from auditor.commands.output import say
 from auditor.errors import InputError
 from auditor.plugins import plugins_enabled
 
@@ -122,15 +123,13 @@ def install(backend: str, policy: str | None, on_calendar: str, randomized_delay
     for managed in files:
         shown = sched.under_root(root, managed.path)
         if managed.content is None:
-            click.echo(f"{'would link' if dry_run else 'linked'} {shown} -> {managed.link_to}")
+            say(f"{'would link' if dry_run else 'linked'} {shown} -> {managed.link_to}")
         elif dry_run:
-            click.echo(f"would write {shown}:")
-            click.echo(managed.content)
+            say(f"would write {shown}:", *managed.content.split("\n"))
         else:
-            click.echo(f"wrote {shown}")
+            say(f"wrote {shown}")
     for override in overrides:
-        click.echo(f"warning: {override}: the installed schedule is not all of what runs (--allow-overrides)",
-                   err=True)
+        say(f"warning: {override}: the installed schedule is not all of what runs (--allow-overrides)", err=True)
     if dry_run or not this_host:
         return
     if backend == "systemd":
@@ -148,7 +147,7 @@ def remove(root: Path, dry_run: bool) -> None:
     this_host = sched.is_this_host(root)
     removed = sched.remove(root, dry_run=dry_run)
     for path in removed:
-        click.echo(f"{'would remove' if dry_run else 'removed'} {sched.under_root(root, path)}")
+        say(f"{'would remove' if dry_run else 'removed'} {sched.under_root(root, path)}")
     if not removed:
         click.echo("nothing to remove: no scheduled scan installed")
     elif this_host and not dry_run and any(path.name == sched.TIMER for path in removed):

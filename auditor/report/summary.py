@@ -20,6 +20,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from auditor.errors import MAX_LISTED_PROBLEMS, more_problems
 from auditor.model.evidence import Evidence
 from auditor.model.result import Finding, Severity, Status, Verdict
 from auditor.report._shared import bounded_evidence
@@ -257,8 +258,16 @@ def next_steps(evidence: Evidence) -> list[NextStep]:
 
 
 def expired_waiver_lines(evidence: Evidence) -> list[str]:
-    return [f"waiver for rule {one_line(w.rule_id)} expired on {w.expires} (approved by {one_line(w.approver)}); "
-            "it was not honoured" for w in evidence.result.waivers if w.state == "expired"]
+    """A line for each expired waiver, at most :data:`auditor.errors.MAX_LISTED_PROBLEMS` of them, then
+    one line counting the rest, as every other list lbaudit prints does: a policy of 1,500 expired
+    waivers printed 1,500 lines after the findings.  The evidence lists every one."""
+    expired = [w for w in evidence.result.waivers if w.state == "expired"]
+    lines = [f"waiver for rule {one_line(w.rule_id)} expired on {w.expires} (approved by {one_line(w.approver)}); "
+             "it was not honoured" for w in expired[:MAX_LISTED_PROBLEMS]]
+    if len(expired) > MAX_LISTED_PROBLEMS:
+        lines.append(f"... and {more_problems(len(expired) - MAX_LISTED_PROBLEMS, 'expired waiver')} not shown "
+                     "(the evidence lists them all)")
+    return lines
 
 
 def control_line(control: Any) -> str:

@@ -825,15 +825,16 @@ def write_atomic(path: Path, data: bytes | Iterable[bytes], *, private: bool = F
     ``data`` may be pieces, written as they come (a failure while making them leaves no file).
 
     Symlinks are written through (the link stays); anything but a regular file is refused, and so
-    is a missing directory.  A new file gets 0664 less the umask, a replaced one keeps its mode; a
+    is a missing directory.  A new file gets 0664 less the umask; a replaced one as much of its old
+    mode as a new file would get (never more: never writable by others, never executable); a
     ``private`` file (a key) is 0600, and is never written through a symlink.  With ``replace``
     false an existing file is refused (``OutputExists``), atomically.  ``mode`` sets the exact
     permission bits instead (a cron.d file must be 0644: cron skips a group-writable one, and the
-    umask must not decide that); ``new_mode`` the exact bits of a new file only, a replaced one
-    keeping its own (a textfile metric the exporter reads as its own user).  ``through_symlink`` false refuses a symlink at ``path`` as a
+    umask must not decide that); ``new_mode`` the bits a new file gets instead of the umask's, a
+    replaced one keeping those of them its old mode had (a textfile metric the exporter reads as its
+    own user: 0644, or the administrator's 0640).  ``through_symlink`` false refuses a symlink at ``path`` as a
     ``private`` file does (a public key: keygen --force wrote it through a link to /etc/passwd).
-    ``key`` (keygen's public key) may replace a file holding a key; nothing else may; it keeps the
-    replaced file's mode except others' write permission.
+    ``key`` (keygen's public key) may replace a file holding a key; nothing else may.
     Returns the file written.
     Every problem is an InputError (exit 2) naming ``path``."""
     path = Path(path)
@@ -861,12 +862,17 @@ def write_atomic(path: Path, data: bytes | Iterable[bytes], *, private: bool = F
                 os.fchmod(fd, PRIVATE_MODE)  # the umask can only remove bits; make the mode exact anyway
             elif mode is not None:
                 os.fchmod(fd, mode)
-            elif existing is not None:
-                # keygen's public key never keeps others' write permission: a .pub of 0666 replaced
-                # by keygen --force was written 0666 again, which every verify refuses (anyone's to swap)
-                os.fchmod(fd, stat.S_IMODE(existing.st_mode) & (0o775 if key else 0o777))
-            elif new_mode is not None:
-                os.fchmod(fd, new_mode)
+            else:
+                # A new file's mode: 0664 less the umask, as the kernel made it, or exactly new_mode.
+                fresh = new_mode if new_mode is not None else stat.S_IMODE(os.fstat(fd).st_mode)
+                if existing is not None:
+                    # A replaced file keeps what its mode withholds (an administrator's 0600
+                    # evidence, a 0640 textfile readable by the exporter's group), never more than a
+                    # new file gets: an evidence of 0666 was replaced by new evidence of 0666, anyone's
+                    # to edit (and keygen's .pub of 0666 by a key every verify refused), and an
+                    # execute or set-user-ID bit was carried onto a JSON document.
+                    fresh &= stat.S_IMODE(existing.st_mode)
+                os.fchmod(fd, fresh)
             if isinstance(data, bytes):
                 handle.write(data)
             else:

@@ -78,8 +78,8 @@ def test_force_over_a_public_key_any_user_may_write_makes_one_they_cannot(tmp_pa
     keys = tmp_path / "keys"
     assert run_cli("keygen", "--out", keys, "-q").returncode == 0
     os.chmod(keys / "lbaudit.pub", 0o666)
-    assert run_cli("keygen", "--out", keys, "--force", "-q").returncode == 0
-    assert stat.S_IMODE((keys / "lbaudit.pub").stat().st_mode) == 0o664
+    assert run_cli("keygen", "--out", keys, "--force", "-q", umask=0o022).returncode == 0
+    assert stat.S_IMODE((keys / "lbaudit.pub").stat().st_mode) == 0o644  # a new file's mode under umask 022
     (tmp_path / "policy.yaml").write_text(loopback_only_policy("corp"))
     write_snapshot(snapshot(listeners=[listener("127.0.0.1", 22)]), tmp_path / "snap.json")
     made = run_cli("evaluate", "--policy", "policy.yaml", "--snapshot", "snap.json", "-q", "-o", "e.json",
