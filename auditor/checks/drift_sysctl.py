@@ -305,10 +305,13 @@ def drift_sysctl(snapshot: HostSnapshot, params: DriftSysctlParams) -> list[Outc
             # asked for by name, but no running value of it is in the snapshot, nor a reason why: a
             # key lbaudit does not read (or a misspelt one, net.ipv4.ip_forwrd).  "No file sets it"
             # read as if the key had been looked at; nothing was.
+            unread = (f"this snapshot (format {snapshot.schema_version}) holds no running value of {key}, which "
+                      "lbaudit collects since a later format" if key in collected_runtime_keys(SNAPSHOT_SCHEMA_VERSION)
+                      else f"lbaudit does not collect the running value of {key}")
             outcomes.append(not_reviewed(
                 f"sysctl {key}",
-                f"lbaudit does not collect the running value of {key}, so whether the running kernel has such a "
-                f"key, and what it holds, is not known (it collects {', '.join(sorted(collected))})",
+                f"{unread}, so whether the running kernel has such a key, and what it holds, is not known (the "
+                f"snapshot holds {', '.join(sorted(collected))})",
                 subject_detail={"key": key}))
             continue
         if configured is None and params.keys is not None and running is None:

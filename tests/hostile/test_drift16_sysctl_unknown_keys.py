@@ -23,7 +23,7 @@ from auditor.domain.sysctl import collected_runtime_keys
 from auditor.model.facts import Gap, SysctlFacts
 from auditor.model.result import Status
 from tests.cli import run_cli
-from tests.factories import snapshot
+from tests.factories import snapshot, sysctl_facts
 
 TYPO = "net.ipv4.ip_forwrd"
 
@@ -105,3 +105,13 @@ def test_validate_says_nothing_of_collected_keys(tmp_path: Path):
     policy.write_text(POLICY.format(key="net.ipv4.tcp_fin_timeout"))
     validated = run_cli("validate", policy)
     assert (validated.returncode, "warning" in validated.stdout + validated.stderr) == (0, False)
+
+
+def test_a_key_an_older_snapshot_did_not_collect_says_so():
+    """A 1.3 snapshot predates tcp_fastopen: on main not_applicable ("no file sets this key")."""
+    runtime = {k: v for k, v in sysctl_facts().runtime.items() if k != "net.ipv4.tcp_fastopen"}
+    old = snapshot(sysctl=SysctlFacts(runtime=runtime, persistent={})).model_copy(update={"schema_version": "1.3"})
+    outcomes = drift_sysctl.run(old, DriftSysctlParams(keys=["net.ipv4.tcp_fastopen"]))
+    assert [o.status for o in outcomes] == [Status.NOT_REVIEWED]
+    assert outcomes[0].reason.startswith("this snapshot (format 1.3) holds no running value of net.ipv4.tcp_fastopen, "
+                                         "which lbaudit collects since a later format")
