@@ -32,7 +32,7 @@ from auditor.model.check import (
     not_reviewed,
     passed,
 )
-from auditor.model.facts import HostSnapshot, SysctlSetting
+from auditor.model.facts import SNAPSHOT_SCHEMA_VERSION, HostSnapshot, SysctlSetting
 from auditor.model.result import Severity
 from auditor.patterns import first_use
 
@@ -60,6 +60,23 @@ class DriftSysctlParams(CheckParams):
             if problem:
                 raise ValueError(problem)
         return sorted({dotted_key(k.strip()) for k in keys})
+
+    def param_warnings(self) -> dict[str, str]:
+        # A key lbaudit does not read from /proc/sys can never be compared: on a running host its
+        # finding is not_reviewed, in an image (no running kernel) the whole check not_applicable.
+        # Said at the param, so that a typo (net.ipv4.ip_forwrd) is seen before any host is judged.
+        collected = collected_runtime_keys(SNAPSHOT_SCHEMA_VERSION)
+        never = [key for key in self.keys or [] if key not in collected]
+        if not never:
+            return {}
+        import difflib
+
+        hints = [f"{key!r} is perhaps {near[0]!r}" for key in never
+                 if (near := difflib.get_close_matches(key, collected, n=1, cutoff=0.9))]
+        hint = f" ({'; '.join(hints)})" if hints else ""
+        return {"keys": f"lbaudit does not collect the running value of {', '.join(never)}, so "
+                        f"{'it is' if len(never) == 1 else 'they are'} never compared (not_reviewed on a running "
+                        f"host, not_applicable in an image){hint}; the keys it compares are {', '.join(collected)}"}
 
 
 # A number the kernel does not read as decimal: 0-prefixed octal ("010" is 8) or "0x" hex, and a
@@ -168,7 +185,7 @@ def _compare(key: str, running: SysctlSetting, configured: SysctlSetting, persis
 @check(
     name="drift.sysctl",
     title="Running sysctl values match what the configuration files set",
-    version="1.6.0",
+    version="1.7.0",
     needs=["sysctl"],
     params=DriftSysctlParams,
     severity=Severity.MEDIUM,
@@ -232,7 +249,11 @@ two more than once with different values (the kernel command line, then a file; 
 collapsed, and port lists as ranges (8080,8081 equals 8080-8081) when the kernel reads the list as
 written: one with white space inside (EINVAL at boot) or a 0-prefixed number (octal) is compared as
 text.  A key that no configuration file
-sets is not drift (its boot value is the kernel default, which lbaudit does not assume).  One finding
+sets is not drift (its boot value is the kernel default, which lbaudit does not assume), except
+that a key named in `keys` whose running value is not in the snapshot is not_reviewed on a running
+host, with the reason: lbaudit does not collect it (`validate` warns about such a key: a typo such as
+net.ipv4.ip_forwrd, or a key outside the list lbaudit reads), or its read failed (the running kernel
+has no such key, or reading it was refused).  One finding
 per compared key; keys the configuration sets but whose running value lbaudit does not collect are
 listed in one not_applicable finding.  Offline root directories have no running values
 (not_applicable).  In a network namespace other than the initial one (a container, `ip netns
@@ -269,6 +290,7 @@ def drift_sysctl(snapshot: HostSnapshot, params: DriftSysctlParams) -> list[Outc
         # snapshot's own version says which keys were collected, not today's collector.
         keys = sorted(set(runtime) | unreadable | set(collected_runtime_keys(snapshot.schema_version)))
 
+    collected = set(runtime) | unreadable | set(collected_runtime_keys(snapshot.schema_version))
     outcomes: list[Outcome] = []
     for key in keys:
         configured = configured_setting(persistent, key)
@@ -278,6 +300,25 @@ def drift_sysctl(snapshot: HostSnapshot, params: DriftSysctlParams) -> list[Outc
             # does not configure): not "set by no file", which would let the key pass unseen
             outcomes.append(missing_fact(snapshot, "sysctl", f"persistent/{key}", subject=f"sysctl {key}",
                                          what=f"the boot value of {key}"))
+            continue
+        if params.keys is not None and running is None and key not in collected:
+            # asked for by name, but no running value of it is in the snapshot, nor a reason why: a
+            # key lbaudit does not read (or a misspelt one, net.ipv4.ip_forwrd).  "No file sets it"
+            # read as if the key had been looked at; nothing was.
+            unread = (f"this snapshot (format {snapshot.schema_version}) holds no running value of {key}, which "
+                      "lbaudit collects since a later format" if key in collected_runtime_keys(SNAPSHOT_SCHEMA_VERSION)
+                      else f"lbaudit does not collect the running value of {key}")
+            outcomes.append(not_reviewed(
+                f"sysctl {key}",
+                f"{unread}, so whether the running kernel has such a key, and what it holds, is not known (the "
+                f"snapshot holds {', '.join(sorted(collected))})",
+                subject_detail={"key": key}))
+            continue
+        if configured is None and params.keys is not None and running is None:
+            # a key lbaudit reads but could not: the collector says why (the running kernel has no such
+            # key; permission denied), which "no file sets it, so it cannot drift" hid
+            outcomes.append(missing_fact(snapshot, "sysctl", f"runtime/{key}", subject=f"sysctl {key}",
+                                         what=f"the running value of {key}"))
             continue
         if configured is None:
             if params.keys is not None:  # asked for by name: say why there is nothing to compare

@@ -86,7 +86,8 @@ def _why(key: str, path: str, exc: OSError, proc_sys: str = PROC_SYS) -> str:
             proc_mount_options_of(proc) or []) else ""
         return f"{proc_sys}: not present{hidden}: no running sysctl can be read through it"
     if exc.errno == errno.ENOENT:
-        return f"{path}: not present (this kernel does not know {key}, or its subsystem is disabled)"
+        return (f"{path}: not present: the running kernel has no such key (it does not know {key}, or its "
+                "subsystem is disabled)")
     if exc.errno in (errno.EACCES, errno.EPERM):
         return f"{path}: permission denied"
     return f"{path}: {exc.strerror or exc}"
