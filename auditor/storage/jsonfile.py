@@ -40,10 +40,10 @@ MAX_DEPTH = 64
 # The most JSON values one document read may hold, whatever it is (a snapshot has its own, lower,
 # --max-snapshot-records).  Counted on the bytes before the parse (json_values_in_bytes): the parse
 # is what costs memory, and short values cost far more than their bytes (a 64 MiB document of
-# 22,000,000 empty objects would take 1.6 GB as dicts, a 256 MiB evidence file 6 GB: the kernel's
+# 22,000,000 empty objects would take about 1.8 GB as dicts, a 256 MiB evidence file 7 GB: the kernel's
 # OOM killer, not an error).  lbaudit's own documents hold a value per 36 bytes or so (evidence of
 # 5,000 listeners: 567,461 values in 20.8 MB), so a 256 MiB evidence file (MAX_EVIDENCE_BYTES)
-# holds about 7,500,000: this bounds a hostile document at about 1.1 GB and refuses no real one.
+# holds about 7,500,000: this bounds a hostile document at about 1.3 GB and refuses no real one.
 MAX_JSON_VALUES = 16_000_000
 
 
