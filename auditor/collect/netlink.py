@@ -24,7 +24,7 @@ import struct
 import sys
 import time
 from functools import lru_cache
-from typing import Callable, Iterator
+from typing import Callable, Iterator, TypeVar
 
 from auditor.collect.parsers.proc_net import STATE_TIME_WAIT, TCP_STATES, ipv6_text
 from auditor.model.records import record
@@ -313,9 +313,19 @@ def dump(
     dump cannot be made; the caller decides what to fall back to.  Needs no privileges.  A
     protocol the kernel has no diag handler for raises NetlinkError with errno ENOENT.
     """
+    return retry_interrupted(lambda: _dump_once(family, protocol, states, timeout, max_datagrams), attempts)
+
+
+T = TypeVar("T")
+
+
+def retry_interrupted(read: Callable[[], T], attempts: int = 3) -> T:
+    """``read()``, made again while it raises NetlinkError EINTR (a dump the kernel flagged as
+    interrupted by a change of its tables), at most ``attempts`` times in all; any other error, or
+    the last attempt's, is raised."""
     for attempt in range(1, attempts + 1):
         try:
-            return _dump_once(family, protocol, states, timeout, max_datagrams)
+            return read()
         except NetlinkError as exc:
             if exc.errno != errno.EINTR or attempt == attempts:
                 raise

@@ -30,6 +30,7 @@ from auditor.collect.netlink import (
     next_seq,
     parse_attributes,
     parse_error,
+    retry_interrupted,
 )
 from auditor.collect.parsers.proc_net import ipv6_text
 from auditor.model.records import mutable_record
@@ -239,19 +240,16 @@ def _dump(msg_type: int, reply_type: int, body: bytes, timeout: float) -> list[b
 
 def dump_interfaces(timeout: float = 10.0) -> list[Link]:
     """Every interface of the caller's network namespace, with its addresses.  Raises OSError."""
-    for attempt in range(3):
-        try:
-            links = {link.index: link for link in map(parse_link, _dump(RTM_GETLINK, RTM_NEWLINK,
-                                                                        IFINFOMSG.pack(0, 0, 0, 0, 0), timeout))}
-            for payload in _dump(RTM_GETADDR, RTM_NEWADDR, IFADDRMSG.pack(0, 0, 0, 0, 0), timeout):
-                index, address = parse_address(payload)
-                if index in links:
-                    links[index].addresses.append(address)
-            return [links[index] for index in sorted(links)]
-        except NetlinkError as exc:
-            if exc.errno != errno.EINTR or attempt == 2:
-                raise
-    raise AssertionError("unreachable")
+    def read() -> list[Link]:
+        links = {link.index: link for link in map(parse_link, _dump(RTM_GETLINK, RTM_NEWLINK,
+                                                                    IFINFOMSG.pack(0, 0, 0, 0, 0), timeout))}
+        for payload in _dump(RTM_GETADDR, RTM_NEWADDR, IFADDRMSG.pack(0, 0, 0, 0, 0), timeout):
+            index, address = parse_address(payload)
+            if index in links:
+                links[index].addresses.append(address)
+        return [links[index] for index in sorted(links)]
+
+    return retry_interrupted(read)
 
 
 def dump_rule_tables(family: int, timeout: float = 10.0) -> set[int] | None:
@@ -259,22 +257,19 @@ def dump_rule_tables(family: int, timeout: float = 10.0) -> set[int] | None:
     up: None when an l3mdev rule looks up any VRF's table.  A rule on a firewall mark counts like
     any: the marks are set by firewall rules (TPROXY's ``meta mark set``), which are not read here.
     Raises OSError."""
-    for attempt in range(3):
-        try:
-            found: set[int] | None = set()
-            for payload in _dump(RTM_GETRULE, RTM_NEWRULE, RTMSG.pack(family, 0, 0, 0, 0, 0, 0, 0, 0), timeout):
-                rule = parse_rule_table(payload)
-                if rule is None or rule[0] != family:
-                    continue
-                if rule[1] is None:
-                    found = None
-                elif found is not None:
-                    found.add(rule[1])
-            return found
-        except NetlinkError as exc:
-            if exc.errno != errno.EINTR or attempt == 2:
-                raise
-    raise AssertionError("unreachable")
+    def read() -> set[int] | None:
+        found: set[int] | None = set()
+        for payload in _dump(RTM_GETRULE, RTM_NEWRULE, RTMSG.pack(family, 0, 0, 0, 0, 0, 0, 0, 0), timeout):
+            rule = parse_rule_table(payload)
+            if rule is None or rule[0] != family:
+                continue
+            if rule[1] is None:
+                found = None
+            elif found is not None:
+                found.add(rule[1])
+        return found
+
+    return retry_interrupted(read)
 
 
 def dump_local_routes(timeout: float = 10.0) -> list[str]:
@@ -292,22 +287,19 @@ def dump_local_routes(timeout: float = 10.0) -> list[str]:
             looked_up[family] = dump_rule_tables(family, timeout)
         except OSError:
             looked_up[family] = None  # fail closed: a local route of any table may be consulted
-    for attempt in range(3):
-        try:
-            found: list[str] = []
-            for family in (socket.AF_INET, socket.AF_INET6):
-                tables = looked_up.get(family)
-                for payload in _dump(RTM_GETROUTE, RTM_NEWROUTE, RTMSG.pack(family, 0, 0, 0, 0, 0, 0, 0, 0), timeout):
-                    route = parse_local_route_in_table(payload)
-                    if route is None or (tables is not None and route[1] not in tables):
-                        continue
-                    if route[0] not in found:
-                        found.append(route[0])
-            return found
-        except NetlinkError as exc:
-            if exc.errno != errno.EINTR or attempt == 2:
-                raise
-    raise AssertionError("unreachable")
+    def read() -> list[str]:
+        found: list[str] = []
+        for family in (socket.AF_INET, socket.AF_INET6):
+            tables = looked_up.get(family)
+            for payload in _dump(RTM_GETROUTE, RTM_NEWROUTE, RTMSG.pack(family, 0, 0, 0, 0, 0, 0, 0, 0), timeout):
+                route = parse_local_route_in_table(payload)
+                if route is None or (tables is not None and route[1] not in tables):
+                    continue
+                if route[0] not in found:
+                    found.append(route[0])
+        return found
+
+    return retry_interrupted(read)
 
 
 def dump_nsids(timeout: float = 10.0) -> set[int]:
