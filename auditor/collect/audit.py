@@ -817,6 +817,11 @@ def daemon_process(proc: str | None, pid: int) -> tuple[AuditDaemonProcess | Non
         args: list[str] | None = (text[:-1] if text.endswith("\0") else text).split("\0") if text else None
     except OSError:
         args = None  # gone meanwhile, or not readable: what it was started with is not known
+    if args and os.path.basename(args[0]) != "auditd":
+        # Only auditd's arguments are judged (its -c and -s), and only they are recorded: another
+        # daemon's command line may carry a secret (auditbeat -E output.elasticsearch.password=...),
+        # and no process's command line lands in the evidence unless --record-cmdline asks.
+        args = None
     return AuditDaemonProcess(state=found, name=name, exe=exe, args=args), []
 
 

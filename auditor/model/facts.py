@@ -707,6 +707,7 @@ class AuditDaemonProcess(StrictModel):
     exe: str | None = None  # /proc/PID/exe; None when it could not be read
     # /proc/PID/cmdline: the arguments it runs with (auditd's -c names the directory of the
     # auditd.conf it read); None when not read (a snapshot before lbaudit read them, or unreadable)
+    # or when the daemon is not auditd (another's command line may carry a secret)
     args: list[str] | None = None
 
 

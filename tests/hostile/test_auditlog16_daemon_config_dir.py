@@ -49,11 +49,13 @@ def test_the_usual_daemon_passes():
 
 @pytest.mark.live  # reads this host's /proc, as the collector does
 def test_the_collector_reads_the_daemons_arguments():
-    child = subprocess.Popen([sys.executable, "-c", SLEEPER, "-c", "/var/tmp/quiet"], stdin=subprocess.PIPE)
+    # argv[0] auditd's (only auditd's arguments are recorded: test_auditlog16_stopped_daemon.py)
+    child = subprocess.Popen(["/sbin/auditd", "-c", SLEEPER, "-c", "/var/tmp/quiet"], executable=sys.executable,
+                             stdin=subprocess.PIPE)
     try:
         found, gaps = daemon_process("/proc", child.pid)
         assert gaps == [] and found is not None
-        assert found.args == [sys.executable, "-c", SLEEPER, "-c", "/var/tmp/quiet"]
+        assert found.args == ["/sbin/auditd", "-c", SLEEPER, "-c", "/var/tmp/quiet"]
     finally:
         child.kill()
         child.wait()

@@ -57,3 +57,29 @@ def test_a_process_stopped_by_sigstop_is_read_as_stopped():
     finally:
         child.kill()
         child.wait()
+
+
+@pytest.mark.live  # reads this host's /proc, as the collector does
+def test_another_audit_daemons_command_line_is_not_recorded():
+    """The arguments of the process at the audit pid went into the snapshot and the evidence
+    whatever it was: auditbeat's ``-E output.elasticsearch.password=...`` with them, though no
+    process's command line is recorded without --record-cmdline.  Only auditd's are judged (its -c
+    and -s), and only they are recorded now."""
+    secret = "output.elasticsearch.password=hunter2-lbaudit16"
+    # argv[0] as each daemon names itself; Popen returns once the exec is made
+    child = subprocess.Popen(["auditbeat", "-c", SLEEPER, "-E", secret], executable=sys.executable,
+                             stdin=subprocess.PIPE)
+    try:
+        found, gaps = daemon_process("/proc", child.pid)
+        assert gaps == [] and found is not None
+        assert found.args is None and secret not in found.model_dump_json()
+        own = subprocess.Popen(["/sbin/auditd", "-c", SLEEPER], executable=sys.executable, stdin=subprocess.PIPE)
+        try:
+            auditd, _ = daemon_process("/proc", own.pid)
+            assert auditd is not None and auditd.args == ["/sbin/auditd", "-c", SLEEPER]  # auditd's, judged
+        finally:
+            own.kill()
+            own.wait()
+    finally:
+        child.kill()
+        child.wait()
