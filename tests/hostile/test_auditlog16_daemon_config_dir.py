@@ -10,7 +10,6 @@ makes the finding not reviewed, naming the directory.
 from __future__ import annotations
 
 import subprocess
-import sys
 
 import pytest
 
@@ -49,13 +48,15 @@ def test_the_usual_daemon_passes():
 
 @pytest.mark.live  # reads this host's /proc, as the collector does
 def test_the_collector_reads_the_daemons_arguments():
-    # argv[0] auditd's (only auditd's arguments are recorded: test_auditlog16_stopped_daemon.py)
-    child = subprocess.Popen(["/sbin/auditd", "-c", SLEEPER, "-c", "/var/tmp/quiet"], executable=sys.executable,
+    # argv[0] auditd's (only auditd's arguments are recorded: test_auditlog16_stopped_daemon.py), on
+    # a shell blocked reading its stdin, which runs whatever its argv[0] (a Python started as
+    # /sbin/auditd looks for its library there)
+    child = subprocess.Popen(["/sbin/auditd", "-c", "read line; :", "-c", "/var/tmp/quiet"], executable="/bin/sh",
                              stdin=subprocess.PIPE)
     try:
         found, gaps = daemon_process("/proc", child.pid)
-        assert gaps == [] and found is not None
-        assert found.args == ["/sbin/auditd", "-c", SLEEPER, "-c", "/var/tmp/quiet"]
+        assert gaps == [] and found is not None and child.poll() is None
+        assert found.args == ["/sbin/auditd", "-c", "read line; :", "-c", "/var/tmp/quiet"]
     finally:
         child.kill()
         child.wait()

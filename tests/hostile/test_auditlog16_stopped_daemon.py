@@ -24,6 +24,7 @@ from tests.factories import X32_OFF, running_auditd, snapshot
 
 SUBJECT = "audit records written"
 SLEEPER = "import sys; sys.stdin.read()"
+SHELL_WAITING = "read line; :"  # the shell stays (a last simple command would be exec'd)
 
 
 def judged(process: AuditDaemonProcess) -> tuple[Status, str]:
@@ -66,17 +67,19 @@ def test_another_audit_daemons_command_line_is_not_recorded():
     process's command line is recorded without --record-cmdline.  Only auditd's are judged (its -c
     and -s), and only they are recorded now."""
     secret = "output.elasticsearch.password=hunter2-lbaudit16"
-    # argv[0] as each daemon names itself; Popen returns once the exec is made
-    child = subprocess.Popen(["auditbeat", "-c", SLEEPER, "-E", secret], executable=sys.executable,
+    # argv[0] as each daemon names itself: a shell, which runs whatever its argv[0] (a Python
+    # started as /sbin/auditd looks for its library there), blocked reading its stdin
+    child = subprocess.Popen(["auditbeat", "-c", SHELL_WAITING, "-E", secret], executable="/bin/sh",
                              stdin=subprocess.PIPE)
     try:
         found, gaps = daemon_process("/proc", child.pid)
         assert gaps == [] and found is not None
         assert found.args is None and secret not in found.model_dump_json()
-        own = subprocess.Popen(["/sbin/auditd", "-c", SLEEPER], executable=sys.executable, stdin=subprocess.PIPE)
+        own = subprocess.Popen(["/sbin/auditd", "-c", SHELL_WAITING], executable="/bin/sh", stdin=subprocess.PIPE)
         try:
             auditd, _ = daemon_process("/proc", own.pid)
-            assert auditd is not None and auditd.args == ["/sbin/auditd", "-c", SLEEPER]  # auditd's, judged
+            assert own.poll() is None and child.poll() is None  # both still there when read
+            assert auditd is not None and auditd.args == ["/sbin/auditd", "-c", SHELL_WAITING]  # auditd's, judged
         finally:
             own.kill()
             own.wait()
