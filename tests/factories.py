@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import struct
+import subprocess
 from datetime import datetime, timezone
 from typing import Any
 
@@ -168,3 +169,16 @@ def wildcard_sshd_snapshot(path: Any) -> Any:
     sshd = [ProcessInfo(pid=10, name="sshd", exe="/usr/sbin/sshd", user="root")]
     path.write_bytes(snapshot_bytes(snapshot(listeners=[listener("0.0.0.0", 22, processes=sshd)])))
     return path
+
+
+# The shell says it runs, then stays (a last simple command would be exec'd).  Popen returns when
+# the exec has begun, before the kernel has set the new command line up: /proc/PID/cmdline read then
+# is empty (seen 3 times in 200), so each test reads the process only once it has written its line.
+SHELL_WAITING = "echo; read line; :"
+
+
+def started_shell(argv: list[str]) -> subprocess.Popen[bytes]:
+    """A shell run under ``argv[0]``, blocked reading its stdin once its command line is in place."""
+    child = subprocess.Popen(argv, executable="/bin/sh", stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    assert child.stdout is not None and child.stdout.readline() == b"\n"
+    return child

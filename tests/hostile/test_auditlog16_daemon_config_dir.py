@@ -9,15 +9,13 @@ makes the finding not reviewed, naming the directory.
 
 from __future__ import annotations
 
-import subprocess
-
 import pytest
 
 from auditor.checks.audit_socket_logging import SocketLoggingParams, audit_socket_logging
 from auditor.collect.audit import daemon_process
 from auditor.model.facts import AuditDaemonProcess, AuditFacts
 from auditor.model.result import Status
-from tests.factories import X32_OFF, running_auditd, snapshot
+from tests.factories import SHELL_WAITING, X32_OFF, running_auditd, snapshot, started_shell
 
 SUBJECT = "audit records written"
 SLEEPER = "import sys; sys.stdin.read()"
@@ -49,14 +47,13 @@ def test_the_usual_daemon_passes():
 @pytest.mark.live  # reads this host's /proc, as the collector does
 def test_the_collector_reads_the_daemons_arguments():
     # argv[0] auditd's (only auditd's arguments are recorded: test_auditlog16_stopped_daemon.py), on
-    # a shell blocked reading its stdin, which runs whatever its argv[0] (a Python started as
-    # /sbin/auditd looks for its library there)
-    child = subprocess.Popen(["/sbin/auditd", "-c", "read line; :", "-c", "/var/tmp/quiet"], executable="/bin/sh",
-                             stdin=subprocess.PIPE)
+    # a shell, which runs whatever its argv[0] (a Python started as /sbin/auditd looks for its
+    # library there)
+    child = started_shell(["/sbin/auditd", "-c", SHELL_WAITING, "-c", "/var/tmp/quiet"])
     try:
         found, gaps = daemon_process("/proc", child.pid)
         assert gaps == [] and found is not None and child.poll() is None
-        assert found.args == ["/sbin/auditd", "-c", "read line; :", "-c", "/var/tmp/quiet"]
+        assert found.args == ["/sbin/auditd", "-c", SHELL_WAITING, "-c", "/var/tmp/quiet"]
     finally:
         child.kill()
         child.wait()

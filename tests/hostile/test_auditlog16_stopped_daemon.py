@@ -20,11 +20,10 @@ from auditor.checks.audit_socket_logging import SocketLoggingParams, audit_socke
 from auditor.collect.audit import daemon_process
 from auditor.model.facts import AuditDaemonProcess, AuditFacts
 from auditor.model.result import Status
-from tests.factories import X32_OFF, running_auditd, snapshot
+from tests.factories import SHELL_WAITING, X32_OFF, running_auditd, snapshot, started_shell
 
 SUBJECT = "audit records written"
 SLEEPER = "import sys; sys.stdin.read()"
-SHELL_WAITING = "read line; :"  # the shell stays (a last simple command would be exec'd)
 
 
 def judged(process: AuditDaemonProcess) -> tuple[Status, str]:
@@ -68,14 +67,13 @@ def test_another_audit_daemons_command_line_is_not_recorded():
     and -s), and only they are recorded now."""
     secret = "output.elasticsearch.password=hunter2-lbaudit16"
     # argv[0] as each daemon names itself: a shell, which runs whatever its argv[0] (a Python
-    # started as /sbin/auditd looks for its library there), blocked reading its stdin
-    child = subprocess.Popen(["auditbeat", "-c", SHELL_WAITING, "-E", secret], executable="/bin/sh",
-                             stdin=subprocess.PIPE)
+    # started as /sbin/auditd looks for its library there)
+    child = started_shell(["auditbeat", "-c", SHELL_WAITING, "-E", secret])
     try:
         found, gaps = daemon_process("/proc", child.pid)
         assert gaps == [] and found is not None
         assert found.args is None and secret not in found.model_dump_json()
-        own = subprocess.Popen(["/sbin/auditd", "-c", SHELL_WAITING], executable="/bin/sh", stdin=subprocess.PIPE)
+        own = started_shell(["/sbin/auditd", "-c", SHELL_WAITING])
         try:
             auditd, _ = daemon_process("/proc", own.pid)
             assert own.poll() is None and child.poll() is None  # both still there when read
