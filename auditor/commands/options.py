@@ -87,14 +87,17 @@ def max_age_option(default: str | None, help: str) -> Callable[[F], F]:
 # `lbaudit --help` must not import the snapshot models (tests/hostile/test_limits14_snapshot_records.py
 # holds them equal).
 DEFAULT_MAX_SNAPSHOT_RECORDS = 2_000_000
+# auditor.storage.jsonfile.MAX_JSON_VALUES, which bounds every JSON document lbaudit reads: a higher
+# --max-snapshot-records was accepted and then refused by that bound, with another message
+MAX_SNAPSHOT_RECORDS_CEILING = 16_000_000
 SNAPSHOT_RECORDS_COST = "each costs a judging process about 150 bytes of memory once built and judged"
 
 
 def max_snapshot_records_option(what: str) -> Callable[[F], F]:
     """``--max-snapshot-records N``: the most JSON values a snapshot may hold in all (None: the
     default); ``what`` names what refusing one does ("the snapshot is refused")."""
-    return click.option("--max-snapshot-records", "max_snapshot_records", type=click.IntRange(min=1), default=None,
-                        metavar="N", help=f"A snapshot that holds more JSON values than this (strings, numbers, "
+    return click.option("--max-snapshot-records", "max_snapshot_records", type=click.IntRange(min=1, max=MAX_SNAPSHOT_RECORDS_CEILING),
+                        default=None, metavar="N", help=f"A snapshot that holds more JSON values than this (strings, numbers, "
                         f"arrays, ..., in all) {what} (exit 2) unjudged: {SNAPSHOT_RECORDS_COST} "
                         f"[default: {DEFAULT_MAX_SNAPSHOT_RECORDS}].")
 

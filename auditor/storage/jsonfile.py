@@ -206,10 +206,12 @@ def _ascii_text(raw: bytes) -> str | None:
     return raw.decode("ascii") if raw.isascii() else None
 
 
-def loads_strict(raw: bytes) -> Any:
+def loads_strict(raw: bytes, *, counted: bool = False) -> Any:
     """Parse UTF-8 JSON bytes; raise UnicodeDecodeError, json.JSONDecodeError, AmbiguousJson or
-    UnreadableJson (all ValueErrors)."""
-    _refuse_too_many_values(raw)
+    UnreadableJson (all ValueErrors).  ``counted``: the caller has already refused ``raw`` for
+    holding more than MAX_JSON_VALUES values (a snapshot's own bound, which is lower)."""
+    if not counted:
+        _refuse_too_many_values(raw)
     try:
         text = _ascii_text(raw)
         if text is not None:
@@ -416,10 +418,11 @@ def json_values_in_bytes(raw: bytes, at_most: int) -> int:
     return count
 
 
-def parse_document(raw: bytes, name: str, what: str) -> Any:
-    """Strict JSON of a file's bytes, or an InputError saying where it is broken."""
+def parse_document(raw: bytes, name: str, what: str, *, counted: bool = False) -> Any:
+    """Strict JSON of a file's bytes, or an InputError saying where it is broken (``counted``: as
+    :func:`loads_strict`'s)."""
     try:
-        return loads_strict(raw)
+        return loads_strict(raw, counted=counted)
     except UnicodeDecodeError as exc:
         raise InputError(f"{name}: not {what}: not UTF-8 text (byte {exc.start})") from exc
     except (AmbiguousJson, UnreadableJson) as exc:

@@ -119,6 +119,25 @@ def test_max_snapshot_records_without_a_snapshot_is_a_usage_error(tmp_path: Path
     assert not (tmp_path / "e.json").exists()
 
 
+def test_max_snapshot_records_above_what_any_document_may_hold_is_a_usage_error(tmp_path: Path):
+    """A --max-snapshot-records above MAX_JSON_VALUES (the bound of every JSON document lbaudit reads)
+    was accepted, and a snapshot between the two bounds was then refused by the other one, with a
+    message that named neither the option nor its ceiling.  The option's range says it now."""
+    from auditor.commands.options import MAX_SNAPSHOT_RECORDS_CEILING
+    from auditor.storage.jsonfile import MAX_JSON_VALUES
+
+    assert MAX_SNAPSHOT_RECORDS_CEILING == MAX_JSON_VALUES
+    path = _write(tmp_path / "s.snapshot.json", _document())
+    result = run_cli("evaluate", "--snapshot", path, "--policy", POLICY, "-o", tmp_path / "e.json",
+                     "--max-snapshot-records", MAX_JSON_VALUES + 1)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert f"{MAX_JSON_VALUES + 1} is not in the range 1<=x<={MAX_JSON_VALUES}" in result.stderr
+    assert not (tmp_path / "e.json").exists()
+    judged = run_cli("evaluate", "--snapshot", path, "--policy", POLICY, "-o", tmp_path / "e.json", "-q",
+                     "--max-snapshot-records", MAX_JSON_VALUES)
+    assert judged.returncode in (0, 1, 3), judged.stdout + judged.stderr
+
+
 def _fleet(fetch: Path, out: Path, *extra: object):
     return run_cli("fleet", "evaluate", "--snapshots", fetch, "--policy", POLICY, "--out-dir", out, "-q", "--jobs", "1",
                    *extra, timeout=300)
