@@ -200,6 +200,8 @@ def listing_disagreements(listed: list[AuditRule], kernel_rules: list[audit_netl
     kernel holds and which matches no call there) reads as one of this host's ABI.  It also keeps
     that machine (``_audit_elf``, reset once for the whole listing) to name the syscalls of every
     later rule without ``-F arch``, so those names are another table's for the kernel's numbers.
+    A rule that auditctl's syntax cannot carry (:func:`audit_netlink.render_rule`: a string with
+    white space, say) is printed all the same and cannot be compared: it is a disagreement too.
     With a different number of rules (a line break above, or a rule changed between the two reads)
     nothing is compared."""
     words = audit_netlink.ARCH_WORDS.get(machine or "")
@@ -215,11 +217,20 @@ def listing_disagreements(listed: list[AuditRule], kernel_rules: list[audit_netl
                 "as b64 or b32 and names the syscalls from that machine's table, so the listed rule reads as one "
                 "of this host's own")))
             continue
+        try:
+            audit_netlink.render_rule(kernel_rule, machine)
+        except audit_netlink.RenderError as exc:
+            # auditctl -l printed it all the same, and a string printed as it is may spell more of a
+            # rule: a key "k -S bind,connect" lists a rule for getpid as one for bind and connect too
+            problems.append(Problem(audit_rules.AUDITCTL_LIST, number, None, (
+                f"the kernel's rule {number} ({NETLINK_LIST}) cannot be shown faithfully in auditctl's syntax "
+                f"({exc}), so its auditctl -l line cannot be read as the kernel holds it")))
+            continue
         if shown.kind != "syscall" or shown.rule_list != "exit":
             continue  # io_uring operations are named from their own table, other lists have no syscalls
         rendered, _ = loaded_from_kernel_rules([kernel_rule], machine)
         if not rendered:
-            continue  # the kernel's rule cannot be shown as text: nothing to compare it with
+            continue  # the grammar refuses the kernel's rule: nothing to compare the listed one with
         held = rendered[0]
         if (held.arch, _syscall_identity(held)) != (shown.arch, _syscall_identity(shown)):
             problems.append(Problem(audit_rules.AUDITCTL_LIST, number, None, (

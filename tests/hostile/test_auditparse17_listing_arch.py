@@ -133,6 +133,31 @@ def test_a_b32_named_archless_rule_disagrees_with_the_kernels_numbers():
     assert [p.line for p in problems] == [2]
 
 
+# A string auditctl -l prints as it is, white space and all: a key "k -S bind,listen,connect,accept,
+# accept4" on a rule for getpid lists as (observed with auditctl 3.0.9 on Linux 6.18)
+#
+#     -a always,exit -F arch=b64 -S getpid -F key=k -S bind,listen,connect,accept,accept4
+#
+# which reads as a rule for getpid and every socket call; the kernel records getpid alone.  The
+# netlink side cannot render such a rule as auditctl text either, and that was taken as "nothing to
+# compare", so the spoofed listing passed.
+SPOOFING_KEY = b"k -S bind,listen,connect,accept,accept4"
+GETPID = 39
+
+
+def test_a_key_with_spaces_that_spells_syscalls_is_not_read_as_them():
+    listing = f"-a always,exit -F arch=b64 -S getpid -F key={SPOOFING_KEY.decode()}\n"
+    listed = parse_auditctl_list(listing, "x86_64").rules
+    assert "bind" in listed[0].syscalls  # what the text alone says
+    kernel = [parse_rule(encode_rule(("arch", EQUAL, ARCH_X86_64), ("key", EQUAL, SPOOFING_KEY), syscalls=(GETPID,)))]
+    problems = listing_disagreements(listed, kernel, "x86_64")
+    assert len(problems) == 1 and "white space" in problems[0].message
+    gaps = [Gap(section="audit", path=("loaded_rules", "problems"), reason=str(p)) for p in problems]
+    facts = AuditFacts(x32=X32_OFF, enabled=1, loaded_rules=listed, machine="x86_64")
+    found = {o.subject: o.status for o in audit_socket_logging.run(snapshot(audit=facts, gaps=gaps), ONLY_BIND)}
+    assert found["loaded rules b64"] == Status.NOT_REVIEWED
+
+
 @pytest.mark.live  # adds a rule for another machine to this host's kernel and collects
 def test_live_an_aarch64_rule_does_not_pass_the_loaded_x86_64_scope(tmp_path):
     if os.environ.get("LBAUDIT_TEST_LIVE_AUDIT") != "1":
@@ -158,3 +183,27 @@ def test_live_an_aarch64_rule_does_not_pass_the_loaded_x86_64_scope(tmp_path):
     snap = snapshot(audit=facts.model_copy(update={"loaded_rules": mine, "x32": X32_OFF}), gaps=about_mine)
     found = {o.subject: o.status for o in audit_socket_logging.run(snap, ONLY_BIND)}
     assert found["loaded rules b64"] != Status.PASS
+
+
+@pytest.mark.live  # adds a rule whose key holds spaces to this host's kernel and collects
+def test_live_a_key_with_spaces_makes_the_listing_a_problem():
+    if os.environ.get("LBAUDIT_TEST_LIVE_AUDIT") != "1":
+        pytest.skip("changes the host's audit rules; set LBAUDIT_TEST_LIVE_AUDIT=1 to run it")
+    if os.geteuid() != 0 or os.uname().machine != "x86_64":
+        pytest.skip("adds a rule as root and reads it on x86_64")
+    from auditor.collect import CollectContext
+    from auditor.collect.audit import collect_audit
+
+    key = f"lbaudit-test-{uuid.uuid4().hex[:12]} -S bind,listen,connect,accept,accept4"
+    # uid 4000000 is no process's: the rule records nothing while it is loaded
+    rule = ["always,exit", "-F", "arch=b64", "-S", "getpid", "-F", "uid=4000000", "-k", key]
+    added = subprocess.run(["auditctl", "-a", *rule], capture_output=True, text=True)
+    if added.returncode != 0:
+        pytest.skip(f"auditctl cannot add the rule here: {added.stderr.strip()}")
+    try:
+        facts, gaps = collect_audit(CollectContext(sections=frozenset({"audit"})))
+    finally:
+        subprocess.run(["auditctl", "-d", *rule], check=True, capture_output=True)
+    mine = [r for r in facts.loaded_rules or [] if any(key.split()[0] in k for k in r.keys)]
+    assert len(mine) == 1 and "bind" in mine[0].syscalls  # the listing spells the key's syscalls
+    assert any(g.path == ("loaded_rules", "problems") and "white space" in g.reason for g in gaps)
