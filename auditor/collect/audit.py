@@ -200,8 +200,10 @@ def listing_disagreements(listed: list[AuditRule], kernel_rules: list[audit_netl
     kernel holds and which matches no call there) reads as one of this host's ABI.  It also keeps
     that machine (``_audit_elf``, reset once for the whole listing) to name the syscalls of every
     later rule without ``-F arch``, so those names are another table's for the kernel's numbers.
-    A rule that auditctl's syntax cannot carry (:func:`audit_netlink.render_rule`: a string with
-    white space, say) is printed all the same and cannot be compared: it is a disagreement too.
+    Its is_watch() does not look at the action, so a never rule for a path or directory with a perm
+    field is printed as a watch (always).  A rule that auditctl's syntax cannot carry
+    (:func:`audit_netlink.render_rule`: a string with white space, say) is printed all the same and
+    cannot be compared: it is a disagreement too.
     With a different number of rules (a line break above, or a rule changed between the two reads)
     nothing is compared."""
     words = audit_netlink.ARCH_WORDS.get(machine or "")
@@ -226,12 +228,20 @@ def listing_disagreements(listed: list[AuditRule], kernel_rules: list[audit_netl
                 f"the kernel's rule {number} ({NETLINK_LIST}) cannot be shown faithfully in auditctl's syntax "
                 f"({exc}), so its auditctl -l line cannot be read as the kernel holds it")))
             continue
-        if shown.kind != "syscall" or shown.rule_list != "exit":
-            continue  # io_uring operations are named from their own table, other lists have no syscalls
         rendered, _ = loaded_from_kernel_rules([kernel_rule], machine)
         if not rendered:
             continue  # the grammar refuses the kernel's rule: nothing to compare the listed one with
         held = rendered[0]
+        if (held.action, held.rule_list) != (shown.action, shown.rule_list):
+            # is_watch() does not look at the action: a never rule for a path or dir with a perm
+            # field and every syscall is printed as a watch, "-w /run -p w", always by definition
+            problems.append(Problem(audit_rules.AUDITCTL_LIST, number, None, (
+                f"auditctl -l lists this rule as {shown.action} on the {shown.rule_list} list, but the kernel holds "
+                f"{held.text} ({NETLINK_LIST}): auditctl prints a never rule for a path or directory with a perm "
+                "field as a watch, which is always")))
+            continue
+        if shown.kind != "syscall" or shown.rule_list != "exit":
+            continue  # io_uring operations are named from their own table, other lists have no syscalls
         if (held.arch, _syscall_identity(held)) != (shown.arch, _syscall_identity(shown)):
             problems.append(Problem(audit_rules.AUDITCTL_LIST, number, None, (
                 f"auditctl -l names this rule's syscalls {','.join(shown.syscalls)}, but the kernel holds "

@@ -158,6 +158,35 @@ def test_a_key_with_spaces_that_spells_syscalls_is_not_read_as_them():
     assert found["loaded rules b64"] == Status.NOT_REVIEWED
 
 
+# is_watch() of auditctl 3.0.9's listing looks at the fields and the syscall mask, not the action:
+# a never rule for a path or a directory with a perm field and every syscall prints as a watch,
+# always by definition (observed with auditctl 3.0.9 on Linux 6.18):
+#
+#     added:  -a never,exit -F path=/tmp/x -F perm=w -k k
+#     listed: -w /tmp/x -p w -k k
+#
+# perm=w matches bind (the kernel's write class holds it), so "-a never,exit -F dir=/run -F perm=w"
+# before the socket rules drops the records of every AF_UNIX bind under /run; lbaudit read the
+# listing as a watch, which takes nothing away, and passed the loaded scope.
+PERM_WRITE = 2
+
+
+def test_a_never_rule_for_a_directory_listed_as_a_watch_is_not_read_as_one():
+    listing = "-w /run -p w -k quiet\n"
+    listed = parse_auditctl_list(listing, "x86_64").rules
+    assert listed[0].kind == "watch" and listed[0].action == "always"  # what the text alone says
+    kernel = [parse_rule(encode_rule(("dir", EQUAL, b"/run"), ("perm", EQUAL, PERM_WRITE), ("key", EQUAL, b"quiet"),
+                                     all_syscalls=True, action=0))]
+    problems = listing_disagreements(listed, kernel, "x86_64")
+    assert len(problems) == 1 and "never" in problems[0].message
+    # and so the loaded scope, which passed on the socket rules after the "watch", is not reviewed
+    everything = parse_auditctl_list(listing + SOCKET_AUDIT_RULES, "x86_64").rules
+    gaps = [Gap(section="audit", path=("loaded_rules", "problems"), reason=str(p)) for p in problems]
+    facts = AuditFacts(x32=X32_OFF, enabled=1, loaded_rules=everything, machine="x86_64")
+    found = {o.subject: o.status for o in audit_socket_logging.run(snapshot(audit=facts, gaps=gaps), ONLY_BIND)}
+    assert found["loaded rules b64"] == Status.NOT_REVIEWED
+
+
 @pytest.mark.live  # adds a rule for another machine to this host's kernel and collects
 def test_live_an_aarch64_rule_does_not_pass_the_loaded_x86_64_scope(tmp_path):
     if os.environ.get("LBAUDIT_TEST_LIVE_AUDIT") != "1":
@@ -207,3 +236,26 @@ def test_live_a_key_with_spaces_makes_the_listing_a_problem():
     mine = [r for r in facts.loaded_rules or [] if any(key.split()[0] in k for k in r.keys)]
     assert len(mine) == 1 and "bind" in mine[0].syscalls  # the listing spells the key's syscalls
     assert any(g.path == ("loaded_rules", "problems") and "white space" in g.reason for g in gaps)
+
+
+@pytest.mark.live  # adds a never rule for a path no file has to this host's kernel and collects
+def test_live_a_never_path_rule_listed_as_a_watch_is_a_problem(tmp_path):
+    if os.environ.get("LBAUDIT_TEST_LIVE_AUDIT") != "1":
+        pytest.skip("changes the host's audit rules; set LBAUDIT_TEST_LIVE_AUDIT=1 to run it")
+    if os.geteuid() != 0:
+        pytest.skip("adding an audit rule needs root (CAP_AUDIT_CONTROL)")
+    from auditor.collect import CollectContext
+    from auditor.collect.audit import collect_audit
+
+    key = f"lbaudit-test-{uuid.uuid4().hex[:12]}"
+    rule = ["never,exit", "-F", f"path={tmp_path}/nothing-here", "-F", "perm=w", "-k", key]
+    added = subprocess.run(["auditctl", "-a", *rule], capture_output=True, text=True)
+    if added.returncode != 0:
+        pytest.skip(f"auditctl cannot add the rule here: {added.stderr.strip()}")
+    try:
+        facts, gaps = collect_audit(CollectContext(sections=frozenset({"audit"})))
+    finally:
+        subprocess.run(["auditctl", "-d", *rule], check=True, capture_output=True)
+    mine = [r for r in facts.loaded_rules or [] if key in r.keys]
+    assert [(r.kind, r.action) for r in mine] == [("watch", "always")]  # as auditctl -l lists it
+    assert any(g.path == ("loaded_rules", "problems") and "never" in g.reason for g in gaps)
