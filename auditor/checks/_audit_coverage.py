@@ -66,6 +66,15 @@ TFO_CLIENT_ENABLE = 1  # include/net/tcp.h: the client bit of net.ipv4.tcp_fasto
 FASTOPEN_SENDS = {"sendto": "a3", "sendmsg": "a2", "sendmmsg": "a3"}  # the send -> its flags argument
 FASTOPEN_CALL = "connect"  # the policy's call these sends make
 
+# kernel/auditfilter.c audit_to_entry_common(): the last AUDIT_SYSCALL_CLASSES (16) bits of a rule's
+# 2048-bit syscall mask are syscall classes, not syscalls.  The kernel clears each one set and adds
+# every syscall of that class (the arch code's audit_register_class tables: AUDIT_CLASS_WRITE, bit
+# 2047 - 6 = 2041, holds bind; its 32-bit twin is 2040).  auditctl sends such a number as it is
+# (audit_rule_syscall_data takes any number below 2048), and auditctl -l lists the syscalls the
+# kernel put in its place, so only a rule read from a rules file holds one.
+AUDIT_SYSCALL_CLASSES = 16
+SYSCALL_CLASS_NUMBERS = range(64 * 32 - AUDIT_SYSCALL_CLASSES, 64 * 32)
+
 TASK_NEVER_NOTE = "a never rule on the task list turns syscall auditing off for the tasks it matches"
 # audit_filter_task() matches the task list at fork with no syscall context (audit_filter_rules(tsk,
 # rule, ctx=NULL, ...)), and these fields compare only "if (ctx)": with one of them, whatever its
@@ -179,16 +188,24 @@ def _is_number(text: str) -> bool:
     return ascii_decimal(text) is not None
 
 
+def class_bits(rule: AuditRule) -> list[int]:
+    """The syscall class numbers (:data:`SYSCALL_CLASS_NUMBERS`) a rule from a rules file holds."""
+    return [n for n in rule.syscall_numbers or () if n in SYSCALL_CLASS_NUMBERS]
+
+
 def _selects(rule: AuditRule, name: str, arch: str, host: Host) -> bool | None:
     """Does the rule's syscall bitmask hold the number ``name`` has on this ABI?  None when the
-    numbers cannot be read (unknown machine)."""
+    numbers cannot be read (unknown machine), or when the rule holds a syscall class
+    (:func:`class_bits`) and not the number itself: whether the class has it is the kernel's."""
     if "all" in rule.syscalls:
         return True
     if host.table(arch) is None and grammar.host_machine(host.machine) is not None:
         return False  # a host of known machine without this ABI (b64 on i686)
     number = host.number(arch, name)
     if rule.syscall_numbers is not None and rule.syscall_table is not None and host.table(arch) is not None:
-        return number is not None and number in rule.syscall_numbers
+        if number is not None and number in rule.syscall_numbers:
+            return True
+        return None if class_bits(rule) else False
     if name in rule.syscalls and rule.arch is not None:
         return True
     return None
@@ -348,6 +365,14 @@ def judge_path(rules: list[AuditRule], arch: str, path: Path, host: Host, accept
             # the test of MSG_FASTOPEN selects exactly the sends that connect: not a narrowing
             fields = [f for f in fields if not _passes_every_fastopen_send(f, path.fastopen_flags)]
         filters = _narrowing(fields, accepted)
+        if selected is None and class_bits(rule):
+            # the kernel replaces each class number with the syscalls of that class: a never rule
+            # may take the call away, an always rule is not known to record it
+            shown = ",".join(str(n) for n in class_bits(rule))
+            filters = (f"-S {shown} (a syscall class: the kernel adds every syscall of the class, bind among "
+                       "the write class's, and lbaudit does not hold the classes)",) + filters
+            (partial if rule.action == "always" else against).append(Hit(index, rule, filters))
+            continue
         if selected is None:
             filters = (f"-S {','.join(rule.syscalls)} (syscall numbers that cannot be read for this host)",) + filters
             if rule.action == "never":

@@ -1528,7 +1528,10 @@ task rule is matched when the task is forked, before any syscall, so one with an
 saddr_fam field matches no task, always or never); on the exit list the first matching rule
 decides.  `-D -k KEY` deletes every rule whose key contains KEY, as auditctl does.  A rule without -F arch matches its syscall numbers
 (looked up in the host's own table) on every architecture: on x86_64 a never rule for getuid (102)
-also takes i386 socketcall (102).  A call counts as audited only when every way of making it is:
+also takes i386 socketcall (102).  A number from 2032 to 2047 is a syscall class to the kernel,
+which replaces it with every syscall of the class (2041, the write class, holds bind): a rules-file
+rule holding one records no call it does not name itself, and a never rule holding one counts
+against every call (auditctl -l lists the class's syscalls instead).  A call counts as audited only when every way of making it is:
 the syscall itself and, on an ABI that has socketcall(2) (i386, s390 and s390x, ppc and ppc64,
 arm), socketcall with its call number.  The program picks the way, so a rule for one of them leaves
 the other unrecorded; a syscall covered one way only is listed in `partly_covered`.  With bind

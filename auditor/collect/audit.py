@@ -164,26 +164,94 @@ def _loaded(ctx: CollectContext) -> tuple[list[AuditRule] | None, list[Gap]]:
     result = ctx.target.run(["auditctl", "-l"], ctx.command_timeout)
     if not result.ok:
         return None, [_gap("loaded_rules", result.reason)]
-    parsed = audit_rules.parse_auditctl_list(result.stdout, _machine(ctx))
-    return parsed.rules, _problem_gaps("loaded_rules", parsed.problems + _listing_line_breaks(ctx))
+    machine = _machine(ctx)
+    parsed = audit_rules.parse_auditctl_list(result.stdout, machine)
+    return parsed.rules, _problem_gaps("loaded_rules", parsed.problems + _listing_doubts(ctx, parsed.rules, machine))
 
 
-def _listing_line_breaks(ctx: CollectContext) -> list[Problem]:
-    """Rules whose ``auditctl -l`` lines cannot be trusted: a key, exe, path or dir holding a line
-    break (auditctl takes one) is printed as it is, so what follows the break reads as a rule the
-    kernel does not hold (a phantom ``-a always,exit ... -S bind,connect`` after a rule for getpid).
-    The text cannot show it, so the kernel is asked for the same list over netlink.  Reading it
-    needs what ``auditctl -l`` needs (CAP_AUDIT_CONTROL, the initial namespaces), so it fails only
-    where auditctl -l would too; a failure is then not a problem of its own."""
+def _listing_doubts(ctx: CollectContext, listed: list[AuditRule], machine: str | None) -> list[Problem]:
+    """Rules whose ``auditctl -l`` lines cannot be trusted, found by asking the kernel for the same
+    list over netlink: a key, exe, path or dir holding a line break (auditctl takes one) is printed
+    as it is, so what follows the break reads as a rule the kernel does not hold (a phantom
+    ``-a always,exit ... -S bind,connect`` after a rule for getpid); and a rule's arch or syscalls
+    printed as another rule's (:func:`listing_disagreements`).  Reading the list needs what
+    ``auditctl -l`` needs (CAP_AUDIT_CONTROL, the initial namespaces), so it fails only where
+    auditctl -l would too; a failure is then not a problem of its own."""
     try:
         kernel_rules = audit_netlink.list_rules(ctx.command_timeout)
     except OSError:
         return []
-    return [Problem(audit_rules.AUDITCTL_LIST, None, None,
-                    f"the kernel's rule {number} ({NETLINK_LIST}) holds a line break in its {name} ({text!r}): "
-                    "auditctl -l prints it over several lines, and the lines after the break read as rules the "
-                    "kernel does not hold, so the listing cannot be read")
-            for number, name, text in audit_netlink.line_broken_strings(kernel_rules)]
+    broken = [Problem(audit_rules.AUDITCTL_LIST, None, None,
+                      f"the kernel's rule {number} ({NETLINK_LIST}) holds a line break in its {name} ({text!r}): "
+                      "auditctl -l prints it over several lines, and the lines after the break read as rules the "
+                      "kernel does not hold, so the listing cannot be read")
+              for number, name, text in audit_netlink.line_broken_strings(kernel_rules)]
+    return broken or listing_disagreements(listed, kernel_rules, machine)
+
+
+def listing_disagreements(listed: list[AuditRule], kernel_rules: list[audit_netlink.KernelRule],
+                          machine: str | None) -> list[Problem]:
+    """Rules of ``auditctl -l`` (``listed``, in the order printed) whose arch or syscalls are not
+    what the kernel holds (``kernel_rules``, the same list over netlink, in the same order).
+
+    auditctl 3.0.9's print_arch() (src/auditctl-listing.c) prints the arch of any 64-bit ELF
+    machine as ``b64`` and of any 32-bit one as ``b32``, and names the syscalls from that
+    machine's table, so a rule for another machine (``-F arch=aarch64`` on x86_64, which the
+    kernel holds and which matches no call there) reads as one of this host's ABI.  It also keeps
+    that machine (``_audit_elf``, reset once for the whole listing) to name the syscalls of every
+    later rule without ``-F arch``, so those names are another table's for the kernel's numbers.
+    Its is_watch() does not look at the action, so a never rule for a path or directory with a perm
+    field is printed as a watch (always).  A rule that auditctl's syntax cannot carry
+    (:func:`audit_netlink.render_rule`: a string with white space, say) is printed all the same and
+    cannot be compared: it is a disagreement too.
+    With a different number of rules (a line break above, or a rule changed between the two reads)
+    nothing is compared."""
+    words = audit_netlink.ARCH_WORDS.get(machine or "")
+    if words is None or len(listed) != len(kernel_rules):
+        return []
+    problems = []
+    for number, (shown, kernel_rule) in enumerate(zip(listed, kernel_rules), start=1):
+        foreign = [f.value for f in kernel_rule.fields if f.type == audit_netlink.AUDIT_ARCH and f.value not in words]
+        if foreign:
+            problems.append(Problem(audit_rules.AUDITCTL_LIST, number, None, (
+                f"the kernel holds this rule for arch {foreign[0]:#x} ({NETLINK_LIST}), an ABI this {machine} host "
+                "does not run (it matches no call here), but auditctl -l prints any 64-bit or 32-bit machine's arch "
+                "as b64 or b32 and names the syscalls from that machine's table, so the listed rule reads as one "
+                "of this host's own")))
+            continue
+        try:
+            audit_netlink.render_rule(kernel_rule, machine)
+        except audit_netlink.RenderError as exc:
+            # auditctl -l printed it all the same, and a string printed as it is may spell more of a
+            # rule: a key "k -S bind,connect" lists a rule for getpid as one for bind and connect too
+            problems.append(Problem(audit_rules.AUDITCTL_LIST, number, None, (
+                f"the kernel's rule {number} ({NETLINK_LIST}) cannot be shown faithfully in auditctl's syntax "
+                f"({exc}), so its auditctl -l line cannot be read as the kernel holds it")))
+            continue
+        rendered, _ = loaded_from_kernel_rules([kernel_rule], machine)
+        if not rendered:
+            continue  # the grammar refuses the kernel's rule: nothing to compare the listed one with
+        held = rendered[0]
+        if (held.action, held.rule_list) != (shown.action, shown.rule_list):
+            # is_watch() does not look at the action: a never rule for a path or dir with a perm
+            # field and every syscall is printed as a watch, "-w /run -p w", always by definition
+            problems.append(Problem(audit_rules.AUDITCTL_LIST, number, None, (
+                f"auditctl -l lists this rule as {shown.action} on the {shown.rule_list} list, but the kernel holds "
+                f"{held.text} ({NETLINK_LIST}): auditctl prints a never rule for a path or directory with a perm "
+                "field as a watch, which is always")))
+            continue
+        if shown.kind != "syscall" or shown.rule_list != "exit":
+            continue  # io_uring operations are named from their own table, other lists have no syscalls
+        if (held.arch, _syscall_identity(held)) != (shown.arch, _syscall_identity(shown)):
+            problems.append(Problem(audit_rules.AUDITCTL_LIST, number, None, (
+                f"auditctl -l names this rule's syscalls {','.join(shown.syscalls)}, but the kernel holds "
+                f"{','.join(held.syscalls)} ({NETLINK_LIST}): auditctl names the syscalls of a rule without -F arch "
+                "from the table of the last arch it printed before it, so the listed rule is not the kernel's")))
+    return problems
+
+
+def _syscall_identity(rule: AuditRule) -> tuple:
+    return tuple(rule.syscall_numbers) if rule.syscall_numbers is not None else tuple(rule.syscalls)
 
 
 def _netlink_enabled(ctx: CollectContext, loss: dict[str, int | None]) -> Status:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 
+from auditor.domain import auditctl_grammar as grammar
 from auditor.domain.audit_loader import rule_lines
 from auditor.domain.audit_statement import AUDITCTL_LIST, AUDITCTL_STATUS, ParsedRules, RuleError, parse_statement
 from auditor.domain.kernel_cmdline import kernel_parameters
@@ -38,22 +39,34 @@ def parse_auditctl_list(text: str, machine: str | None = None) -> ParsedRules:
         if statement.op != "add" or rule.kind == "control":
             result.problems.append(Problem(line.file, line.line, None, f"not a listed rule: {stripped!r}"))
             continue
-        if rule.kind == "syscall" and rule.rule_list == "exit":
-            if rule.arch is None and last_arch == "b32":
-                # auditctl 3.0.9 keeps the arch of the previous rule when it names the syscalls of a
-                # rule without one, so these names may be the 32-bit ones for the same numbers.
-                result.problems.append(Problem(
-                    line.file, line.line, None,
-                    "rule without -F arch listed after a b32 rule: auditctl may print its syscalls with "
-                    "the b32 names of their numbers; add -F arch= to the rule",
-                ))
-            if rule.arch is not None:
-                last_arch = rule.arch
+        printed_arch = _last_arch_printed(stripped) if rule.kind != "watch" else None
+        if rule.kind == "syscall" and rule.rule_list == "exit" and printed_arch is None and last_arch == "b32":
+            # auditctl 3.0.9 keeps the arch of the previous rule when it names the syscalls of a
+            # rule without one, so these names may be the 32-bit ones for the same numbers.
+            result.problems.append(Problem(
+                line.file, line.line, None,
+                "rule without -F arch listed after a b32 rule: auditctl may print its syscalls with "
+                "the b32 names of their numbers; add -F arch= to the rule",
+            ))
+        if printed_arch is not None:
+            last_arch = printed_arch
         result.rules.append(rule)
     if not text.strip():
         message = "empty output (auditctl prints 'No rules' when there are none)"
         result.problems.append(Problem(AUDITCTL_LIST, None, None, message))
     return result
+
+
+def _last_arch_printed(text: str) -> str | None:
+    """The value of the last ``-F arch`` field of a listed rule (``b64``, ``b32``, or the 0x ELF
+    value of a machine auditctl does not know), lower case; None without one.  auditctl -l prints
+    every arch field of a rule, whatever its list and operator, with print_arch(), which sets the
+    ELF value (``_audit_elf``) it names the syscalls of later rules without an arch field with: it
+    is reset once for the whole listing, not per rule."""
+    tokens = grammar.split_line(text.encode("utf-8", "surrogateescape")) or []
+    values = [token.partition("=")[2].lower() for before, token in zip(tokens, tokens[1:])
+              if before == "-F" and re.match(r"arch!?=", token, re.IGNORECASE)]
+    return values[-1] if values else None
 
 
 def parse_auditctl_status(text: str) -> tuple[dict[str, str], list[Problem]]:
