@@ -95,9 +95,11 @@ NAMESPACE_DETAIL = "netns"
 
 def is_blanket(glob: str | None) -> bool:
     """Whether a waiver of this subject glob waives every failing finding of its rule: it names no
-    subject, or one of wildcards alone with a star (``*``, ``?*``: every subject, each being a few
-    words).  Such a rule cannot fail while the waiver is honoured."""
-    return glob is None or ("*" in glob and set(glob) <= {"*", "?"})
+    subject, or one with a star and no letter or digit (``*``, ``?*``, ``* *``, ``*:*``): it names no
+    protocol, address, port, program or setting, and matches every subject of its kind (each is a
+    few words, and each listener's has a port after a colon), as wildcards alone do.  Such a rule
+    cannot fail while the waiver is honoured."""
+    return glob is None or ("*" in glob and not any(character.isalnum() for character in glob))
 
 
 def reaches_other_namespaces(glob: str | None) -> bool:

@@ -884,6 +884,10 @@ def _blanket_words(subject: str | None) -> str:
         return "no subject, so it"
     if set(subject) == {"*"}:  # "*" matches every subject
         return f"subject {subject!r} matches every subject, so it"
+    if set(subject) - {"*", "?"}:
+        # "* *", "*:*": what it holds besides wildcards every subject of its kind holds
+        return (f"subject {subject!r} holds no letter or digit, so it names no subject: it matches every subject "
+                "that holds what it does, and so")
     # "?*" matches every subject as "*" does (each is a few words): wildcards alone name nothing
     least = subject.count("?")
     return (f"subject {subject!r} holds only wildcards: it matches every subject of at least {least} "
