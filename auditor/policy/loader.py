@@ -549,6 +549,10 @@ def inspect_policy(path: Path, registry: Registry, *, waivers_path: Path | None 
             if "severity" in rule.model_fields_set:
                 merged["_severity_at"] = (loaded, index, base.get("severity"), base.get("_severity_from"))
                 merged["_severity_from"] = loaded.name
+            written = loaded.doc.value["rules"][index].get("params")
+            if base and isinstance(written, dict) and written:  # a child setting an inherited rule's params
+                merged["_params_at"] = [*base.get("_params_at", ()), (loaded, index, base.get("params", {}),
+                                        merged.get("params", {}), recorded[id(base["_where"][0])], list(written))]
             # each param this file writes as null where nothing it extends sets it (see _null_params)
             merged["_nulls"] = [*base.get("_nulls", ()), *((loaded, index, key) for key in _nulls_over_nothing(
                 loaded.doc.value["rules"][index].get("params"), base.get("params", {})))]
@@ -599,6 +603,7 @@ def inspect_policy(path: Path, registry: Registry, *, waivers_path: Path | None 
         if unknown_controls:
             continue  # reported above; the rule is not resolved (its params were still checked, so all is said at once)
         switched_off += _switched_off(rule_id, merged, spec)
+        switched_off += _loosened(merged, spec)
         switched_off += [Problem(loaded.name, *loaded.doc.position(prefix + ("params", name)),
                                  f"{_dotted(prefix + ('params', name))}: {text}")
                          for name, text in params.param_warnings().items()]
@@ -860,6 +865,25 @@ def _switched_off(rule_id: str, merged: dict[str, Any], spec: Any) -> list[Probl
                                     f"rules[{index}].severity: {severity.value} is below {what}, so under --fail-on "
                                     f"{above} or above the rule's failures are listed and the run passes; set it to "
                                     f"{before.value} if its failures must fail such a run"))
+    return warnings
+
+
+def _loosened(merged: dict[str, Any], spec: Any) -> list[Problem]:
+    """A warning at each param a child sets laxer than the rule it inherits (``CheckParams.laxer_than``:
+    ``min_pool_size: 100`` under a parent's 16,384, ``require_persistent: false`` under true): the
+    child passes hosts the parent fails, as one lowering the severity does, and validate said "ok"."""
+    warnings = []
+    for loaded, index, before, after, parent, written in merged.get("_params_at", ()):
+        try:
+            inherited = spec.params.model_validate(before, strict=True, context=dict(AS_WRITTEN))
+            child = spec.params.model_validate(after, strict=True, context=dict(AS_WRITTEN))
+        except ValidationError:  # what the parent leaves is not a rule of its own: nothing to compare
+            continue
+        for name, text in child.laxer_than(inherited, parent).items():
+            if name in written:
+                warnings.append(Problem(loaded.name, *loaded.doc.position(("rules", index, "params", name)),
+                                        f"rules[{index}].params.{name}: {text}, so the rule passes what that "
+                                        f"policy's rule fails; set it as {parent} does if that limit must hold here"))
     return warnings
 
 
