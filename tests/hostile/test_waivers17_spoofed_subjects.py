@@ -121,3 +121,31 @@ def test_control_case_the_program_exec_named_keeps_its_waiver(tmp_path):
     assert finding["subject"].startswith(f"tcp 0.0.0.0:{port} lbt-app pid ")
     assert finding["status"] == "waived" and finding["waiver"]["approver"] == "Jane Doe"
     assert code == 3  # nothing fails; incomplete only because the netns section was not collected
+
+
+@pytest.mark.live
+def test_a_waiver_written_for_the_name_unescaped_is_said_to_match_but_for_the_escape(tmp_path):
+    """A waiver written for a program whose name holds ':' as the name stands no longer matches: the
+    warning says why (the escape), not that what it waived is fixed."""
+    require_root()
+    snapshot = tmp_path / "s.json"
+
+    def scenario() -> int:
+        held, bound = _hold(_named_interpreter(tmp_path, "lbt:app"))
+        try:
+            collected = run_cli("collect", "--section", "sockets", "-o", snapshot, "-q")
+            assert collected.returncode in (0, 3), collected.stderr
+            return bound
+        finally:
+            _stop(held)
+
+    port = _in_own_namespace(scenario)
+    policy = tmp_path / "p.yaml"
+    policy.write_text(POLICY.format(subject="tcp 0.0.0.0:* lbt:app pid *"))
+    result = run_cli("evaluate", "--policy", policy, "--snapshot", snapshot, "-o", tmp_path / "e.json")
+    assert result.returncode == 1, result.stderr
+    said = result.stderr.replace("\n", " ")
+    assert ("waivers[0] (bind): matched no failing finding in this run, but 1 failing finding matches it were the "
+            f"escapes of its process name read as the characters they stand for (tcp 0.0.0.0:{port} lbt\\x3aapp pid "
+            ) in said
+    assert "write the subject as the finding's subject is written" in said
