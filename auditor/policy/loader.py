@@ -644,6 +644,15 @@ def inspect_policy(path: Path, registry: Registry, *, waivers_path: Path | None 
             problems.append(Problem(owner.name, line, col, f"waivers[{index}].subject: {waiver.subject!r} is blank, and "
                                     "no finding's subject is, so it waives nothing; write the subject this waiver is "
                                     "for, or leave the key out for a blanket waiver"))
+        elif waiver.subject is not None and waiver.subject != waiver.subject.strip():
+            # No finding's subject starts or ends with white space (a process name's spaces are
+            # \x20): such a glob waives nothing, and after evaluate was called fixed.  YAML's | block
+            # writes one, keeping the final line break.
+            line, col = owner.doc.position(("waivers", index, "subject"))
+            problems.append(Problem(owner.name, line, col, f"waivers[{index}].subject: {quoted_name(waiver.subject)} "
+                                    f"{_white_space_at_an_end(waiver.subject)}, and no finding's subject does, so it "
+                                    "waives nothing; write the subject as the finding shows it (a | block keeps its "
+                                    "final line break: write the subject on the line of subject:, or as |-)"))
     if not problems and not any(r.enabled for r in resolved):
         problems.append(Problem(top.name, 1, 1, "the policy has no enabled rule; a policy that checks nothing cannot fail"))
 
@@ -885,6 +894,13 @@ def _loosened(merged: dict[str, Any], spec: Any) -> list[Problem]:
                                         f"rules[{index}].params.{name}: {text}, so the rule passes what that "
                                         f"policy's rule fails; set it as {parent} does if that limit must hold here"))
     return warnings
+
+
+def _white_space_at_an_end(text: str) -> str:
+    """Where ``text`` has white space at an end, in words ("ends with a line break")."""
+    if text.endswith(("\n", "\r")):
+        return "ends with a line break"
+    return "starts with white space" if text[:1].isspace() else "ends with white space"
 
 
 def _walk(value: Any, loc: tuple[Any, ...]) -> Iterator[tuple[tuple[Any, ...], Any]]:
