@@ -90,6 +90,10 @@ def _port_span(spec: int | str) -> tuple[int, int]:
     return low, high
 
 
+# How an exe glob that can match an absolute path starts: "/", a wildcard ("*/sshd", "[/]..."), or a
+# Windows drive or share ("C:\\", "\\\\server").
+_ABSOLUTE_OR_WILDCARD = first_use(r"[/*?\[\\]|[A-Za-z]:[\\/]")
+
 # The longest selector glob: PATH_MAX, the longest executable path (comm, user and namespace names
 # are far shorter).
 MAX_SELECTOR_GLOB = 4096
@@ -125,12 +129,22 @@ class ListenerMatch(StrictModel):
 
     @field_validator("process", "exe", "user", "namespace", "container", "image", "pod", "k8s_namespace")
     @classmethod
-    def _not_longer_than_a_name(cls, pattern: str | None) -> str | None:
+    def _a_name_could_match(cls, pattern: str | None, info: ValidationInfo) -> str | None:
         # Longer than any name (an executable's path is at most PATH_MAX, 4096 bytes): a glob of a
         # 300,000-character class took minutes to be told from one that selects every listener.
         if pattern is not None and len(pattern) > MAX_SELECTOR_GLOB:
             raise ValueError(f"a glob of {len(pattern):,} characters; at most {MAX_SELECTOR_GLOB:,} (no name it is "
                              "matched against is longer)")
+        # Globs no name can meet (a template's empty variable; exe: sshd) loaded, and the exception a
+        # reviewer reads as in force allowed nothing, as ``ports: []`` (refused) would.
+        name = info.field_name
+        if pattern is not None and not pattern.strip():
+            raise ValueError(f"{name} {pattern!r} is blank, and no listener's {name} is, so this exception matches "
+                             f"no listener; write the {name} it is about, or leave the key out")
+        if name == "exe" and pattern is not None and not _ABSOLUTE_OR_WILDCARD().match(pattern):
+            raise ValueError(f"exe {pattern!r} is not an absolute path and starts with no wildcard, so it "
+                             "matches no executable (exe is matched against the executable's absolute path, such as "
+                             "/usr/sbin/sshd); write the whole path, or start it with * (*/sshd)")
         return pattern
 
     @field_validator("ports")

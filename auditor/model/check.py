@@ -44,6 +44,31 @@ class CheckParams(StrictModel):
         every IPv4 address).  A value that leaves all of it unable to fail is refused by a validator."""
         return {}
 
+    def laxer_than(self, inherited: "CheckParams", parent: str) -> dict[str, str]:
+        """The params these params (a child policy's rule) set laxer than ``inherited`` (the rule as
+        the file ``parent`` left it), each with what it is and what it was: one named ``min_...``
+        set lower, ``max_...`` higher or null (not judged), and ``require_...``, ``refuse_...`` or
+        ``forbid_...`` set false where it was true.  A child lowering a threshold it inherits passes
+        hosts the parent fails, as one lowering the severity does (which is warned about too).  A
+        check whose params are named otherwise says which of its own are laxer here."""
+        found: dict[str, str] = {}
+        for name in type(self).model_fields:
+            mine, theirs = getattr(self, name), getattr(inherited, name)
+            if mine == theirs:
+                continue
+            if name.startswith(("require_", "refuse_", "forbid_")) and theirs is True and mine is False:
+                found[name] = f"false where {parent} sets true"
+            elif not name.startswith(("min_", "max_")) or isinstance(mine, bool) or isinstance(theirs, bool):
+                continue
+            elif mine is None and isinstance(theirs, (int, float)):
+                found[name] = f"null (not judged) where {parent} sets {theirs}"
+            elif isinstance(mine, (int, float)) and isinstance(theirs, (int, float)):
+                if name.startswith("min_") and mine < theirs:
+                    found[name] = f"{mine} is below the {theirs} inherited from {parent}"
+                elif name.startswith("max_") and mine > theirs:
+                    found[name] = f"{mine} is above the {theirs} inherited from {parent}"
+        return found
+
     @model_validator(mode="after")
     def _every_param_set_is_used(self) -> "CheckParams":
         # A threshold the other params leave unused (max_pool_utilization without a peak rate) loaded

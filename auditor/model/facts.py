@@ -29,6 +29,7 @@ from auditor.model.base import (
     shared_fields_set,
     text_of_host,
 )
+from auditor.patterns import first_use
 
 SNAPSHOT_SCHEMA: Final = "lbaudit/snapshot"
 # 1.1: platform (linux, windows, macos) and their facts.  1.2: a listener's ``transparent`` is
@@ -268,7 +269,27 @@ class ProcessInfo(StrictModel):
         (``tcp 0.0.0.0:8080 myapp pid *``) got that program's waiver and its id."""
         if self.name is None:
             return "?"
-        return self.name if name_origin(self) is not None else UNPROVEN_NAME.format(self.name)
+        word = subject_word(self.name)
+        return word if name_origin(self) is not None else UNPROVEN_NAME.format(word)
+
+
+# What a process name cannot hold as it stands in a subject: the space, which separates a subject's
+# words, ":", which ends its address and starts its port, and "\\", which starts an escape.  The name
+# is whatever named the link the program was run through or the process called itself (prctl
+# PR_SET_NAME), and written as it stood it spelt the words around it: "x:8080" on port 40000 gave
+# "tcp 0.0.0.0:40000 x:8080 pid 9", which "tcp *:8080 *" (whatever holds port 8080) waived, and
+# "a in netns b" a listener of the host that "... in netns *" (the containers') waived.  Other
+# characters are the renderers' to show (a tab or a line break is no word of a subject).
+_NOT_IN_A_WORD = first_use(r"[ :\\]")
+
+
+def subject_word(name: str) -> str:
+    """``name`` as one word of a subject: its spaces, ``:`` and ``\\`` as escapes (``\\x20``,
+    ``\\x3a``, ``\\x5c``), so that a glob over the subject matches an address, a port or the
+    subject's words only where the subject has them, never in the name."""
+    if _NOT_IN_A_WORD().search(name) is None:
+        return name
+    return _NOT_IN_A_WORD().sub(lambda found: f"\\x{ord(found.group()):02x}", name)
 
 
 NameOrigin = Literal["executable", "argv0", "reported"]

@@ -95,9 +95,11 @@ NAMESPACE_DETAIL = "netns"
 
 def is_blanket(glob: str | None) -> bool:
     """Whether a waiver of this subject glob waives every failing finding of its rule: it names no
-    subject, or one of wildcards alone with a star (``*``, ``?*``: every subject, each being a few
-    words).  Such a rule cannot fail while the waiver is honoured."""
-    return glob is None or ("*" in glob and set(glob) <= {"*", "?"})
+    subject, or one with a star and no letter or digit (``*``, ``?*``, ``* *``, ``*:*``): it names no
+    protocol, address, port, program or setting, and matches every subject of its kind (each is a
+    few words, and each listener's has a port after a colon), as wildcards alone do.  Such a rule
+    cannot fail while the waiver is honoured."""
+    return glob is None or ("*" in glob and not any(character.isalnum() for character in glob))
 
 
 def reaches_other_namespaces(glob: str | None) -> bool:
@@ -222,9 +224,15 @@ def unused_reasons(findings: Sequence[Finding], waivers: Sequence[Waiver],
                 in_other_namespace(finding) or _UNPROVEN_START in finding.subject)):
             by_rule.setdefault(finding.rule_id, []).append(finding)
     folded: dict[str, list[tuple[str, Finding]]] | None = None  # failures by rule, with folded subjects
+    escaped: dict[str, list[Finding]] = {}  # failures whose subject writes a name's space, ":" or "\\" as an escape
+    for finding in findings:
+        if finding.status is Status.FAIL and _NAME_ESCAPE().search(finding.subject):
+            escaped.setdefault(finding.rule_id, []).append(finding)
     reasons: list[str | None] = []
     for waiver, state in zip(waivers, states):
         why = _unused_reason(waiver, by_rule.get(waiver.rule, [])) if state.state == "unused" else None
+        if why is None and state.state == "unused" and waiver.subject is not None and waiver.rule in escaped:
+            why = _escaped_reason(waiver.subject, escaped[waiver.rule])
         if why is None and state.state == "unused" and waiver.subject is not None:
             if folded is None:
                 folded = {}
@@ -234,6 +242,30 @@ def unused_reasons(findings: Sequence[Finding], waivers: Sequence[Waiver],
             why = _near_reason(waiver.subject, folded.get(waiver.rule, []))
         reasons.append(why)
     return reasons
+
+
+# What auditor.model.facts.subject_word writes for a process name's space, ":" and "\\".
+_NAME_ESCAPE = first_use(r"\\x(?:20|3a|5c)")
+_NAME_ESCAPED = {"\\x20": " ", "\\x3a": ":", "\\x5c": "\\"}
+
+
+def _escaped_reason(glob: str, failures: list[Finding]) -> str | None:
+    """Why a glob that matched no failure would match some were a process name's escapes written
+    as the characters they stand for (a waiver written for ``my app`` before subjects wrote it
+    ``my\\x20app``)."""
+    near = [f for f in failures if _in_its_place(glob, f)
+            and subject_matches(glob, _NAME_ESCAPE().sub(lambda found: _NAME_ESCAPED[found.group()], f.subject))]
+    if not near:
+        return None
+    return (f"{_count(near, 'failing finding matches', 'failing findings match')} it were the escapes of its process "
+            f"name read as the characters they stand for ({_some(near)}): a subject writes a name's spaces, ':' and "
+            "'\\' as \\x20, \\x3a and \\x5c, so that a name cannot spell a port or the subject's words; write the "
+            "subject as the finding's subject is written")
+
+
+def _in_its_place(glob: str | None, finding: Finding) -> bool:
+    """Whether a waiver of this subject glob may waive ``finding`` by its network namespace."""
+    return reaches_other_namespaces(glob) or not in_other_namespace(finding)
 
 
 def _folded(text: str) -> str:

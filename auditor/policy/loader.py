@@ -549,6 +549,10 @@ def inspect_policy(path: Path, registry: Registry, *, waivers_path: Path | None 
             if "severity" in rule.model_fields_set:
                 merged["_severity_at"] = (loaded, index, base.get("severity"), base.get("_severity_from"))
                 merged["_severity_from"] = loaded.name
+            written = loaded.doc.value["rules"][index].get("params")
+            if base and isinstance(written, dict) and written:  # a child setting an inherited rule's params
+                merged["_params_at"] = [*base.get("_params_at", ()), (loaded, index, base.get("params", {}),
+                                        merged.get("params", {}), recorded[id(base["_where"][0])], list(written))]
             # each param this file writes as null where nothing it extends sets it (see _null_params)
             merged["_nulls"] = [*base.get("_nulls", ()), *((loaded, index, key) for key in _nulls_over_nothing(
                 loaded.doc.value["rules"][index].get("params"), base.get("params", {})))]
@@ -599,6 +603,7 @@ def inspect_policy(path: Path, registry: Registry, *, waivers_path: Path | None 
         if unknown_controls:
             continue  # reported above; the rule is not resolved (its params were still checked, so all is said at once)
         switched_off += _switched_off(rule_id, merged, spec)
+        switched_off += _loosened(merged, spec)
         switched_off += [Problem(loaded.name, *loaded.doc.position(prefix + ("params", name)),
                                  f"{_dotted(prefix + ('params', name))}: {text}")
                          for name, text in params.param_warnings().items()]
@@ -639,6 +644,15 @@ def inspect_policy(path: Path, registry: Registry, *, waivers_path: Path | None 
             problems.append(Problem(owner.name, line, col, f"waivers[{index}].subject: {waiver.subject!r} is blank, and "
                                     "no finding's subject is, so it waives nothing; write the subject this waiver is "
                                     "for, or leave the key out for a blanket waiver"))
+        elif waiver.subject is not None and waiver.subject != waiver.subject.strip():
+            # No finding's subject starts or ends with white space (a process name's spaces are
+            # \x20): such a glob waives nothing, and after evaluate was called fixed.  YAML's | block
+            # writes one, keeping the final line break.
+            line, col = owner.doc.position(("waivers", index, "subject"))
+            problems.append(Problem(owner.name, line, col, f"waivers[{index}].subject: {quoted_name(waiver.subject)} "
+                                    f"{_white_space_at_an_end(waiver.subject)}, and no finding's subject does, so it "
+                                    "waives nothing; write the subject as the finding shows it (a | block keeps its "
+                                    "final line break: write the subject on the line of subject:, or as |-)"))
     if not problems and not any(r.enabled for r in resolved):
         problems.append(Problem(top.name, 1, 1, "the policy has no enabled rule; a policy that checks nothing cannot fail"))
 
@@ -863,6 +877,32 @@ def _switched_off(rule_id: str, merged: dict[str, Any], spec: Any) -> list[Probl
     return warnings
 
 
+def _loosened(merged: dict[str, Any], spec: Any) -> list[Problem]:
+    """A warning at each param a child sets laxer than the rule it inherits (``CheckParams.laxer_than``:
+    ``min_pool_size: 100`` under a parent's 16,384, ``require_persistent: false`` under true): the
+    child passes hosts the parent fails, as one lowering the severity does, and validate said "ok"."""
+    warnings = []
+    for loaded, index, before, after, parent, written in merged.get("_params_at", ()):
+        try:
+            inherited = spec.params.model_validate(before, strict=True, context=dict(AS_WRITTEN))
+            child = spec.params.model_validate(after, strict=True, context=dict(AS_WRITTEN))
+        except ValidationError:  # what the parent leaves is not a rule of its own: nothing to compare
+            continue
+        for name, text in child.laxer_than(inherited, parent).items():
+            if name in written:
+                warnings.append(Problem(loaded.name, *loaded.doc.position(("rules", index, "params", name)),
+                                        f"rules[{index}].params.{name}: {text}, so the rule passes what that "
+                                        f"policy's rule fails; set it as {parent} does if that limit must hold here"))
+    return warnings
+
+
+def _white_space_at_an_end(text: str) -> str:
+    """Where ``text`` has white space at an end, in words ("ends with a line break")."""
+    if text.endswith(("\n", "\r")):
+        return "ends with a line break"
+    return "starts with white space" if text[:1].isspace() else "ends with white space"
+
+
 def _walk(value: Any, loc: tuple[Any, ...]) -> Iterator[tuple[tuple[Any, ...], Any]]:
     if isinstance(value, dict):
         for key, item in value.items():
@@ -884,6 +924,10 @@ def _blanket_words(subject: str | None) -> str:
         return "no subject, so it"
     if set(subject) == {"*"}:  # "*" matches every subject
         return f"subject {subject!r} matches every subject, so it"
+    if set(subject) - {"*", "?"}:
+        # "* *", "*:*": what it holds besides wildcards every subject of its kind holds
+        return (f"subject {subject!r} holds no letter or digit, so it names no subject: it matches every subject "
+                "that holds what it does, and so")
     # "?*" matches every subject as "*" does (each is a few words): wildcards alone name nothing
     least = subject.count("?")
     return (f"subject {subject!r} holds only wildcards: it matches every subject of at least {least} "
