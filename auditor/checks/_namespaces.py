@@ -392,6 +392,47 @@ def _link_local_to_come(outward: list[NetInterface]) -> list[str]:
         for cidr in i.addresses)]
 
 
+# The transports whose sockets take datagrams sent to a broadcast address or a multicast group: a
+# UDP, UDP-Lite or raw one on the wildcard (__udp4_lib_mcast_deliver, raw_v4_input); TCP, SCTP, DCCP
+# and MPTCP drop what is not addressed to the host itself.
+_DATAGRAM_PROTOCOLS = frozenset({"udp", "udplite", "raw"})
+LIMITED_BROADCAST = "255.255.255.255"
+MULTICAST_V4, MULTICAST_V6 = "224.0.0.0/4", "ff00::/8"
+
+
+def _within(inner: netaddr.Network, outer: netaddr.Network) -> bool:
+    return inner.version == outer.version and inner.subnet_of(outer)  # type: ignore[arg-type]
+
+
+def _broadcast_and_groups(listener: Listener, ns: NetNamespace, outward: list[NetInterface],
+                          accepted: tuple[netaddr.Network, ...]) -> list[str]:
+    """Where the links of ``outward`` reach a UDP, UDP-Lite or raw listener on the wildcard of a
+    family beyond the namespace's unicast addresses.  IPv4: the limited broadcast 255.255.255.255,
+    which ip_route_input delivers from any interface, with an address or none (a DHCP client sends
+    from 0.0.0.0); the directed broadcast of each subnet of the namespace (weak host, as for its
+    addresses); and the multicast groups its links join: every interface joins 224.0.0.1, and with
+    IP_MULTICAST_ALL (on by default) a wildcard socket takes the groups any socket joined there,
+    which lbaudit does not read, so all of 224.0.0.0/4.  IPv6 has no broadcast: ff02::1, which every
+    interface joins, and the other groups, so ff00::/8.  [] for another transport, a listener bound
+    to a single address (the lookup matches the destination against it), or no outward link."""
+    if not outward or listener.protocol not in _DATAGRAM_PROTOCOLS:
+        return []
+    found: list[str] = []
+    if any(n.version == 4 and n.prefixlen == 0 for n in accepted):
+        found.append(LIMITED_BROADCAST)
+        for interface in ns.interfaces or []:
+            for cidr in interface.addresses:
+                if ":" in cidr or "/" not in cidr:
+                    continue
+                network = ipaddress.IPv4Interface(cidr).network
+                if network.prefixlen <= 30 and not network.subnet_of(LOOPBACK_V4):  # /31, /32: no broadcast
+                    found.append(str(network.broadcast_address))
+        found.append(MULTICAST_V4)
+    if any(n.version == 6 and n.prefixlen == 0 for n in accepted):
+        found.append(MULTICAST_V6)
+    return list(dict.fromkeys(found))
+
+
 def _unassigned(ns: NetNamespace, accepted: tuple[netaddr.Network, ...]) -> list[str]:
     """The single address a listener is bound to when it is no interface's address of ``ns`` (nor
     loopback or link-local).  It is bound there because a local route covers it (AnyIP: ``ip route
@@ -590,6 +631,11 @@ def exposure(listener: Listener, ns: NetNamespace, host: NetNamespace | None,
     unassigned = _unassigned(ns, accepted) if outward or forwarded else []
     routed = _routed(ns, accepted) if outward or forwarded else []
     reachable += [address for address in (unassigned + routed if outward else []) if address not in reachable]
+    # A UDP or raw one on the wildcard also takes the link's broadcasts and multicast groups.
+    held = [ipaddress.ip_network(address, strict=False) for address in reachable]
+    groups = [address for address in _broadcast_and_groups(listener, ns, outward, accepted)
+              if not any(_within(ipaddress.ip_network(address), network) for network in held)]
+    reachable += groups
     # A forwarded packet reaches an address of the namespace the host routes to it (link-local
     # addresses are never forwarded); as for an outward link, any of its addresses (weak host).
     conditional = [str(address) for address in _reachable_through(ns, forwarded)
@@ -647,6 +693,10 @@ def exposure(listener: Listener, ns: NetNamespace, host: NetNamespace | None,
         unassigned_note += (f" ({', '.join(routed_here)}: local route{'s' if len(routed_here) > 1 else ''} of the "
                             "namespace (AnyIP), whose every address is delivered from every link to a listener on "
                             "the wildcard)")
+    if groups:
+        unassigned_note += (f" ({', '.join(groups)}: a {listener.protocol} socket on the wildcard also takes what its "
+                            "links send to a broadcast address and to the multicast groups they join: 224.0.0.1 and "
+                            "ff02::1 always, the others as sockets join them, which lbaudit does not read)")
     to_come = _link_local_to_come(outward) if str(LINK_LOCAL_TO_COME) in reachable else []
     if to_come:
         unassigned_note += (f" ({', '.join(to_come)} is DOWN: brought up, it gets an IPv6 link-local address "

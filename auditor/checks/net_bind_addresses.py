@@ -1228,7 +1228,13 @@ gateway container on a shared docker network: the bridge switches what it forwar
 container without the host's forwarding), or whose interfaces could not be read; or whose host's
 interfaces could not be read (whether its end is bridged onto a link beyond is then not known).  An outward interface that is DOWN
 without an IPv6 link-local address gets one when it is brought up, so an IPv6 listener is judged
-at `fe80::` (standing for it) too.  Interfaces that could not be
+at `fe80::` (standing for it) too.  A UDP, UDP-Lite or raw listener on the wildcard of a family
+(0.0.0.0, a dual-stack `::`) also takes what such a link sends to the limited broadcast
+255.255.255.255 (delivered from any interface, whether or not it has an IPv4 address), to the
+directed broadcast of each of the namespace's subnets, and to the multicast groups its links join
+(224.0.0.1 and ff02::1 always; others as sockets join them, which lbaudit does not read), so it is
+judged at `255.255.255.255`, those broadcast addresses, `224.0.0.0/4` and `ff00::/8` as well; TCP,
+SCTP, DCCP and MPTCP take neither, nor does a socket bound to one address.  Interfaces that could not be
 read make it judged as if on the host.
 With scope `every_namespace` every listener is judged at its own address, as on the host.
 Exceptions may also select by `namespace` (name, inode or "host"), `container`, `image`, `pod`
