@@ -544,6 +544,15 @@ def _forwarded(ns: NetNamespace, host: NetNamespace | None,
         return [], {}
     why: dict[int, str] = {}
     links = _host_links_beyond(host, ns.inode, namespaces)
+    # A tc ingress or XDP program of such a link hands what arrives there to any interface (tc mirred,
+    # bpf_redirect, bpf_redirect_peer, XDP_REDIRECT: Cilium's, Calico's eBPF data planes) without the
+    # host forwarding it; lbaudit does not read what the programs do.
+    hooked = [f"{i.name} ({', '.join(i.ingress_hooks)})" for i in links if i.ingress_hooks]
+    unread = [i.name for i in links if i.ingress_hooks is None]
+    redirected = ([f"a tc ingress or XDP program on {', '.join(hooked)} can redirect what arrives there to the veth "
+                   "without the host forwarding it (what it does is not read)"] if hooked else []) + (
+        [f"whether a tc ingress or XDP program on {', '.join(unread)} redirects what arrives there to the veth could "
+         "not be read"] if unread else [])
     for version, setting in ((4, "net.ipv4.conf.{}.forwarding"), (6, "net.ipv6.conf.all.forwarding")):
         on = [i.name for i in links if (i.forwarding if version == 4 else i.forwarding_ipv6) is True]
         unknown = [i.name for i in links if (i.forwarding if version == 4 else i.forwarding_ipv6) is None]
@@ -554,6 +563,7 @@ def _forwarded(ns: NetNamespace, host: NetNamespace | None,
         if unknown:
             parts.append(f"whether the host forwards IPv{version} arriving on {', '.join(unknown)} could not be read "
                          f"({setting.format(unknown[0])})")
+        parts += redirected
         if parts:
             why[version] = "; ".join(parts)
     return (veths, why) if why else ([], {})
