@@ -63,7 +63,7 @@ import time
 from dataclasses import field
 from typing import Any
 
-from auditor.collect import CollectContext, netlink, rtnetlink
+from auditor.collect import CollectContext, netlink, rtnetlink, sk_lookup
 from auditor.collect.containers import EngineView, read_engines
 from auditor.collect.fdtables import FdTable, kept_tables, read_table, same_fs
 from auditor.collect.nat import ListedOnce, dedupe, read_loopback_drops, read_nat, read_tproxy
@@ -1336,19 +1336,29 @@ def read_interfaces(timeout: float, proc_sys: str, known: list[tuple[int, int]])
 
 
 def with_ingress_hooks(links: list[dict[str, Any]], timeout: float) -> list[dict[str, Any]]:
-    """Each link with ``ingress_hooks``: the kind of its tc ingress qdisc and "xdp" for an XDP
-    program, which can hand what arrives on it to another interface without IP forwarding; None,
-    with ``ingress_hooks_error``, when the qdiscs could not be listed."""
+    """Each link with ``ingress_hooks``: the kind of its tc ingress qdisc, "tcx" for a tcx ingress
+    BPF link of its index and "xdp" for an XDP program, which can hand what arrives on it to another
+    interface without IP forwarding; None, with ``ingress_hooks_error``, when the qdiscs or the BPF
+    links could not be listed."""
+    errors = []
     try:
         qdiscs: dict[int, str] | None = rtnetlink.dump_ingress_qdiscs(timeout)
-        error = None
     except OSError as exc:
-        qdiscs, error = None, f"the qdiscs could not be listed (rtnetlink RTM_GETQDISC): {exc.strerror or exc}"
+        qdiscs = None
+        errors.append(f"the qdiscs could not be listed (rtnetlink RTM_GETQDISC): {exc.strerror or exc}")
+    try:
+        tcx: set[int] | None = sk_lookup.tcx_ingress_indexes()
+    except OSError as exc:
+        tcx = None
+        errors.append(f"the BPF links (tcx) could not be listed: {exc}")
+    error = "; ".join(errors) or None
     result = []
     for link in links:
         hooks: list[str] | None = None
-        if qdiscs is not None:
+        if qdiscs is not None and tcx is not None:
             hooks = [f"tc {qdiscs[link['index']]}"] if link["index"] in qdiscs else []
+            if link["index"] in tcx:  # the kernel names its interface by index alone: this one, or another namespace's
+                hooks.append("tcx")
             if link.get("xdp"):
                 hooks.append("xdp")
         result.append({**link, "ingress_hooks": hooks, "ingress_hooks_error": error})

@@ -11,10 +11,13 @@ lbaudit did not look: the listener passed ``allow: [loopback]`` while a neighbou
 link reached it.  Now the host's links are read with their tc ingress qdisc and XDP program, and a
 veth into a namespace behind a link that has one is judged as one the host may forward to: a
 listener that would pass but is not allowed at the namespace's addresses is not_reviewed, naming the
-link and the hook (what the programs do is not read: fail closed).
+link and the hook (what the programs do is not read: fail closed).  A tcx link names its interface
+by index alone, so an interface of the host with the index of one hooked in another namespace is
+taken as hooked too.
 
 ``test_a_tc_redirect_on_the_hosts_link_reaches_the_namespace_and_lbaudit_does_not_pass_it`` proves
-it on the running kernel: a third namespace stands for the host (forwarding off), its link to a
+it on the running kernel, for a tc filter (mirred) and for a tcx BPF link (bpf_redirect, Linux 6.6+,
+which needs no qdisc and is found among the kernel's BPF links): a third namespace stands for the host (forwarding off), its link to a
 "world" namespace (which forwards what arrives on a tunnel of its own, so the link leads beyond the
 machine) redirects to the veth of a container namespace; a datagram from the world reaches the
 container's listener, and lbaudit, run in the "host", no longer passes it.
@@ -110,6 +113,33 @@ SEND = textwrap.dedent("""
 """)
 
 
+# Holds a tcx ingress BPF link (Linux 6.6+) on interface argv[1] whose program redirects every packet
+# to interface argv[2] (bpf_redirect); prints "linked", or "unsupported: why".
+TCX = textwrap.dedent("""
+    import ctypes, os, signal, socket, struct, sys
+    libc = ctypes.CDLL(None, use_errno=True)
+    def bpf(command, attr):
+        buffer = ctypes.create_string_buffer(attr, 128)
+        result = libc.syscall(321, command, buffer, 128)  # x86_64
+        if result < 0:
+            raise OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()))
+        return result
+    target = socket.if_nametoindex(sys.argv[2])
+    insns = b"".join(struct.pack("=BBhi", *insn) for insn in (
+        (0xb7, 1, 0, target), (0xb7, 2, 0, 0), (0x85, 0, 0, 23), (0x95, 0, 0, 0)))  # return bpf_redirect(target, 0)
+    code, license = ctypes.create_string_buffer(insns, len(insns)), ctypes.create_string_buffer(b"GPL")
+    try:
+        program = bpf(5, struct.pack("=IIQQIIQII16sII", 3, 4, ctypes.addressof(code), ctypes.addressof(license),
+                                     0, 0, 0, 0, 0, b"", 0, 46))  # BPF_PROG_LOAD, sched_cls, BPF_TCX_INGRESS
+        bpf(28, struct.pack("=IIII", program, socket.if_nametoindex(sys.argv[1]), 46, 0))  # BPF_LINK_CREATE
+    except OSError as exc:
+        print("unsupported:", exc, flush=True)
+        sys.exit(0)
+    print("linked", flush=True)
+    signal.pause()
+""")
+
+
 def _statuses(host_ns: str, container_ns: str, tmp_path: Path) -> dict[str, str]:
     policy, out = tmp_path / "policy.yaml", tmp_path / "evidence.json"
     policy.write_text("id: tc\nversion: '1'\nowner: Tests <tests@example.test>\ndescription: loopback\n"
@@ -124,15 +154,18 @@ def _statuses(host_ns: str, container_ns: str, tmp_path: Path) -> dict[str, str]
 
 @pytest.mark.live
 @pytest.mark.slow  # three namespaces, child interpreters and two real lbaudit runs
-def test_a_tc_redirect_on_the_hosts_link_reaches_the_namespace_and_lbaudit_does_not_pass_it(tmp_path):
+@pytest.mark.parametrize("hook", ["tc", "tcx"])
+def test_a_tc_redirect_on_the_hosts_link_reaches_the_namespace_and_lbaudit_does_not_pass_it(tmp_path, hook):
     require_namespaces()
-    if shutil.which("tc") is None:
+    if hook == "tc" and shutil.which("tc") is None:
         pytest.skip("tc is not installed (Debian package iproute2)")
+    if hook == "tcx" and os.uname().machine != "x86_64":
+        pytest.skip("the tcx loader calls bpf(2) by its x86_64 number")
     host, world, inner = unique_name("lbtch"), unique_name("lbtcw"), unique_name("lbtcc")
     for name in (host, world, inner):
         ip("netns", "add", name)
         ip("-n", name, "link", "set", "lo", "up")
-    receiving = None
+    receiving = linked = None
     try:
         ip("link", "add", "lbtcw0", "netns", host, "type", "veth", "peer", "name", "lbtcw1", "netns", world)
         ip("link", "add", "lbtcc0", "netns", host, "type", "veth", "peer", "name", "lbtcc1", "netns", inner)
@@ -160,21 +193,32 @@ def test_a_tc_redirect_on_the_hosts_link_reaches_the_namespace_and_lbaudit_does_
         port = receiving.stdout.readline().strip()
         [(subject, before)] = _statuses(host, inner, tmp_path).items()
         assert before == "pass"  # no redirect yet: the host does not forward, reachable only inside
-        for command in (["qdisc", "add", "dev", "lbtcw0", "clsact"],
-                        ["filter", "add", "dev", "lbtcw0", "ingress", "protocol", "ip", "u32", "match", "ip", "dst",
-                         "10.196.1.2/32", "action", "mirred", "egress", "redirect", "dev", "lbtcc0"]):
-            made = subprocess.run(["ip", "netns", "exec", host, "tc", *command], capture_output=True, text=True,
-                                  timeout=10)
-            if made.returncode != 0:
-                pytest.skip(f"this kernel cannot run tc {command[0]} {command[3]}: {made.stderr.strip()}")
+        if hook == "tc":
+            for command in (["qdisc", "add", "dev", "lbtcw0", "clsact"],
+                            ["filter", "add", "dev", "lbtcw0", "ingress", "protocol", "ip", "u32", "match", "ip", "dst",
+                             "10.196.1.2/32", "action", "mirred", "egress", "redirect", "dev", "lbtcc0"]):
+                made = subprocess.run(["ip", "netns", "exec", host, "tc", *command], capture_output=True, text=True,
+                                      timeout=10)
+                if made.returncode != 0:
+                    pytest.skip(f"this kernel cannot run tc {command[0]} {command[3]}: {made.stderr.strip()}")
+        else:
+            # every packet is redirected, ARP too: the world knows the host's MAC without asking
+            ip("-n", world, "neigh", "add", "10.196.0.1", "lladdr", mac, "dev", "lbtcw1")
+            linked = subprocess.Popen(["ip", "netns", "exec", host, sys.executable, "-c", TCX, "lbtcw0", "lbtcc0"],
+                                      stdout=subprocess.PIPE, text=True)
+            assert linked.stdout is not None
+            answer = linked.stdout.readline().strip()
+            if answer != "linked":
+                pytest.skip(f"this kernel cannot attach a tcx program: {answer}")
         _in(world, SEND, port)
         # the kernel: what the world sends reaches the container, though the host does not forward
         assert receiving.stdout.readline().strip() == "from-beyond"
         # lbaudit: before, pass ("reachable only inside"); now not_reviewed, naming the hook
         assert _statuses(host, inner, tmp_path) == {subject: "not_reviewed"}
     finally:
-        if receiving is not None:
-            receiving.kill()
-            receiving.wait(timeout=10)
+        for process in (receiving, linked):
+            if process is not None:
+                process.kill()
+                process.wait(timeout=10)
         for name in (host, world, inner):
             subprocess.run(["ip", "netns", "del", name], capture_output=True, timeout=10)
