@@ -103,7 +103,8 @@ RECEIVE = textwrap.dedent("""
     import select, socket, sys
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("10.196.1.2", 0))
     print(s.getsockname()[1], flush=True)
-    ready, _, _ = select.select([s], [], [], 5)
+    sys.stdin.readline()  # the hook is in place and the world is about to send
+    ready, _, _ = select.select([s], [], [], 10)
     print(s.recv(64).decode() if ready else "nothing", flush=True)
     sys.stdin.read()
 """)
@@ -210,6 +211,9 @@ def test_a_tc_redirect_on_the_hosts_link_reaches_the_namespace_and_lbaudit_does_
             answer = linked.stdout.readline().strip()
             if answer != "linked":
                 pytest.skip(f"this kernel cannot attach a tcx program: {answer}")
+        assert receiving.stdin is not None
+        receiving.stdin.write("go\n")
+        receiving.stdin.flush()
         _in(world, SEND, port)
         # the kernel: what the world sends reaches the container, though the host does not forward
         assert receiving.stdout.readline().strip() == "from-beyond"
