@@ -435,7 +435,7 @@ def _broadcast_and_groups(listener: Listener, ns: NetNamespace, outward: list[Ne
 
 def _unassigned(ns: NetNamespace, accepted: tuple[netaddr.Network, ...]) -> list[str]:
     """The single address a listener is bound to when it is no interface's address of ``ns`` (nor
-    loopback or link-local).  It is bound there because a local route covers it (AnyIP: ``ip route
+    loopback or IPv6 link-local).  It is bound there because a local route covers it (AnyIP: ``ip route
     add local 10.0.0.0/24 dev lo`` makes every address of the prefix the namespace's own, and
     ip_route_input delivers it from any interface, as for an address of lo), or by IP_FREEBIND or
     ip_nonlocal_bind ahead of an address (or a route) to come: judged as reached wherever the
@@ -449,7 +449,9 @@ def _unassigned(ns: NetNamespace, accepted: tuple[netaddr.Network, ...]) -> list
         if network.num_addresses != 1:
             continue  # a wildcard: judged at the addresses the interfaces have and its local routes
         address = network.network_address
-        if address.is_loopback or address.is_link_local or address in assigned:
+        # IPv6 scopes a link-local address to its link; IPv4 routes 169.254.0.0/16 like any other
+        # address (a metadata proxy's local route for 169.254.169.254 is delivered from every link)
+        if address.is_loopback or (address.version == 6 and address.is_link_local) or address in assigned:
             continue
         found.append(str(address))
     return found
