@@ -549,8 +549,13 @@ def _forwarded(ns: NetNamespace, host: NetNamespace | None,
     # A tc ingress or XDP program of such a link hands what arrives there to any interface (tc mirred,
     # bpf_redirect, bpf_redirect_peer, XDP_REDIRECT: Cilium's, Calico's eBPF data planes) without the
     # host forwarding it; lbaudit does not read what the programs do.
-    hooked = [f"{i.name} ({', '.join(i.ingress_hooks)})" for i in links if i.ingress_hooks]
-    unread = [i.name for i in links if i.ingress_hooks is None]
+    # (a bridge's port from beyond runs its own hooks on what it receives, before handing it to the
+    # bridge; its veths bring what the namespaces behind them send)
+    beyond = {i.name for i in links}
+    hookable = links + [i for i in host.interfaces
+                        if i.master in beyond and i.kind not in (*_INTERNAL_KINDS, "veth", "bridge")]
+    hooked = [f"{i.name} ({', '.join(i.ingress_hooks)})" for i in hookable if i.ingress_hooks]
+    unread = [i.name for i in hookable if i.ingress_hooks is None]
     redirected = ([f"a tc ingress or XDP program on {', '.join(hooked)} can redirect what arrives there to the veth "
                    "without the host forwarding it (what it does is not read)"] if hooked else []) + (
         [f"whether a tc ingress or XDP program on {', '.join(unread)} redirects what arrives there to the veth could "

@@ -74,6 +74,27 @@ def test_a_hook_on_the_hosts_link_makes_a_routed_veth_reachable():
     assert "could not be read" in unread.message
 
 
+def test_a_hook_on_a_port_of_the_hosts_bridge_counts_too():
+    """A NIC enslaved to the host's bridge runs its own tc ingress filters before the bridge takes
+    the frame: the bridge is the link beyond, its port holds the hook."""
+    bridge = HOST_LINK.model_copy(update={"name": "br0", "index": 4, "kind": "bridge"})
+    port = HOST_LINK.model_copy(update={"name": "enp1", "index": 5, "master": "br0", "addresses": [],
+                                        "ingress_hooks": ["tc clsact"]})
+    from auditor.checks.net_bind_addresses import BindAddressParams, net_bind_addresses
+    from auditor.model.facts import NamespaceFacts, NetNamespace
+    from tests.factories import snapshot
+    from tests.hostile.test_judging_route_localnet import HOST_INODE
+
+    web = listener("172.17.0.2", 8080, uid=0, inode=77)
+    current = NetNamespace(inode=HOST_INODE, device=4, current=True, pids=[1], interfaces=[LO, bridge, port])
+    snap = snapshot(listeners=[], netns=NamespaceFacts(namespaces=[current, container(web, interfaces=[LO, INTO_HOST])],
+                                                       published=[], published_sources=["nat"]))
+    [outcome] = [o for o in net_bind_addresses.run(snap, BindAddressParams(allow=["loopback"]))
+                 if o.subject.endswith(f"in netns net:[{INNER}]")]
+    assert outcome.status == Status.NOT_REVIEWED
+    assert "enp1 (tc clsact) can redirect" in outcome.message
+
+
 def test_control_cases():
     web = listener("172.17.0.2", 8080, uid=0, inode=77)
     # no hook, no forwarding: reachable only inside
