@@ -392,9 +392,50 @@ def _link_local_to_come(outward: list[NetInterface]) -> list[str]:
         for cidr in i.addresses)]
 
 
+# The transports whose sockets take datagrams sent to a broadcast address or a multicast group: a
+# UDP, UDP-Lite or raw one on the wildcard (__udp4_lib_mcast_deliver, raw_v4_input); TCP, SCTP, DCCP
+# and MPTCP drop what is not addressed to the host itself.
+_DATAGRAM_PROTOCOLS = frozenset({"udp", "udplite", "raw"})
+LIMITED_BROADCAST = "255.255.255.255"
+MULTICAST_V4, MULTICAST_V6 = "224.0.0.0/4", "ff00::/8"
+
+
+def _within(inner: netaddr.Network, outer: netaddr.Network) -> bool:
+    return inner.version == outer.version and inner.subnet_of(outer)  # type: ignore[arg-type]
+
+
+def _broadcast_and_groups(listener: Listener, ns: NetNamespace, outward: list[NetInterface],
+                          accepted: tuple[netaddr.Network, ...]) -> list[str]:
+    """Where the links of ``outward`` reach a UDP, UDP-Lite or raw listener on the wildcard of a
+    family beyond the namespace's unicast addresses.  IPv4: the limited broadcast 255.255.255.255,
+    which ip_route_input delivers from any interface, with an address or none (a DHCP client sends
+    from 0.0.0.0); the directed broadcast of each subnet of the namespace (weak host, as for its
+    addresses); and the multicast groups its links join: every interface joins 224.0.0.1, and with
+    IP_MULTICAST_ALL (on by default) a wildcard socket takes the groups any socket joined there,
+    which lbaudit does not read, so all of 224.0.0.0/4.  IPv6 has no broadcast: ff02::1, which every
+    interface joins, and the other groups, so ff00::/8.  [] for another transport, a listener bound
+    to a single address (the lookup matches the destination against it), or no outward link."""
+    if not outward or listener.protocol not in _DATAGRAM_PROTOCOLS:
+        return []
+    found: list[str] = []
+    if any(n.version == 4 and n.prefixlen == 0 for n in accepted):
+        found.append(LIMITED_BROADCAST)
+        for interface in ns.interfaces or []:
+            for cidr in interface.addresses:
+                if ":" in cidr or "/" not in cidr:
+                    continue
+                network = ipaddress.IPv4Interface(cidr).network
+                if network.prefixlen <= 30 and not network.subnet_of(LOOPBACK_V4):  # /31, /32: no broadcast
+                    found.append(str(network.broadcast_address))
+        found.append(MULTICAST_V4)
+    if any(n.version == 6 and n.prefixlen == 0 for n in accepted):
+        found.append(MULTICAST_V6)
+    return list(dict.fromkeys(found))
+
+
 def _unassigned(ns: NetNamespace, accepted: tuple[netaddr.Network, ...]) -> list[str]:
     """The single address a listener is bound to when it is no interface's address of ``ns`` (nor
-    loopback or link-local).  It is bound there because a local route covers it (AnyIP: ``ip route
+    loopback or IPv6 link-local).  It is bound there because a local route covers it (AnyIP: ``ip route
     add local 10.0.0.0/24 dev lo`` makes every address of the prefix the namespace's own, and
     ip_route_input delivers it from any interface, as for an address of lo), or by IP_FREEBIND or
     ip_nonlocal_bind ahead of an address (or a route) to come: judged as reached wherever the
@@ -408,7 +449,9 @@ def _unassigned(ns: NetNamespace, accepted: tuple[netaddr.Network, ...]) -> list
         if network.num_addresses != 1:
             continue  # a wildcard: judged at the addresses the interfaces have and its local routes
         address = network.network_address
-        if address.is_loopback or address.is_link_local or address in assigned:
+        # IPv6 scopes a link-local address to its link; IPv4 routes 169.254.0.0/16 like any other
+        # address (a metadata proxy's local route for 169.254.169.254 is delivered from every link)
+        if address.is_loopback or (address.version == 6 and address.is_link_local) or address in assigned:
             continue
         found.append(str(address))
     return found
@@ -503,6 +546,20 @@ def _forwarded(ns: NetNamespace, host: NetNamespace | None,
         return [], {}
     why: dict[int, str] = {}
     links = _host_links_beyond(host, ns.inode, namespaces)
+    # A tc ingress or XDP program of such a link hands what arrives there to any interface (tc mirred,
+    # bpf_redirect, bpf_redirect_peer, XDP_REDIRECT: Cilium's, Calico's eBPF data planes) without the
+    # host forwarding it; lbaudit does not read what the programs do.
+    # (a bridge's port from beyond runs its own hooks on what it receives, before handing it to the
+    # bridge; its veths bring what the namespaces behind them send)
+    beyond = {i.name for i in links}
+    hookable = links + [i for i in host.interfaces
+                        if i.master in beyond and i.kind not in (*_INTERNAL_KINDS, "veth", "bridge")]
+    hooked = [f"{i.name} ({', '.join(i.ingress_hooks)})" for i in hookable if i.ingress_hooks]
+    unread = [i.name for i in hookable if i.ingress_hooks is None]
+    redirected = ([f"a tc ingress or XDP program on {', '.join(hooked)} can redirect what arrives there to the veth "
+                   "without the host forwarding it (what it does is not read)"] if hooked else []) + (
+        [f"whether a tc ingress or XDP program on {', '.join(unread)} redirects what arrives there to the veth could "
+         "not be read"] if unread else [])
     for version, setting in ((4, "net.ipv4.conf.{}.forwarding"), (6, "net.ipv6.conf.all.forwarding")):
         on = [i.name for i in links if (i.forwarding if version == 4 else i.forwarding_ipv6) is True]
         unknown = [i.name for i in links if (i.forwarding if version == 4 else i.forwarding_ipv6) is None]
@@ -513,6 +570,7 @@ def _forwarded(ns: NetNamespace, host: NetNamespace | None,
         if unknown:
             parts.append(f"whether the host forwards IPv{version} arriving on {', '.join(unknown)} could not be read "
                          f"({setting.format(unknown[0])})")
+        parts += redirected
         if parts:
             why[version] = "; ".join(parts)
     return (veths, why) if why else ([], {})
@@ -590,6 +648,11 @@ def exposure(listener: Listener, ns: NetNamespace, host: NetNamespace | None,
     unassigned = _unassigned(ns, accepted) if outward or forwarded else []
     routed = _routed(ns, accepted) if outward or forwarded else []
     reachable += [address for address in (unassigned + routed if outward else []) if address not in reachable]
+    # A UDP or raw one on the wildcard also takes the link's broadcasts and multicast groups.
+    held = [ipaddress.ip_network(address, strict=False) for address in reachable]
+    groups = [address for address in _broadcast_and_groups(listener, ns, outward, accepted)
+              if not any(_within(ipaddress.ip_network(address), network) for network in held)]
+    reachable += groups
     # A forwarded packet reaches an address of the namespace the host routes to it (link-local
     # addresses are never forwarded); as for an outward link, any of its addresses (weak host).
     conditional = [str(address) for address in _reachable_through(ns, forwarded)
@@ -647,6 +710,10 @@ def exposure(listener: Listener, ns: NetNamespace, host: NetNamespace | None,
         unassigned_note += (f" ({', '.join(routed_here)}: local route{'s' if len(routed_here) > 1 else ''} of the "
                             "namespace (AnyIP), whose every address is delivered from every link to a listener on "
                             "the wildcard)")
+    if groups:
+        unassigned_note += (f" ({', '.join(groups)}: a {listener.protocol} socket on the wildcard also takes what its "
+                            "links send to a broadcast address and to the multicast groups they join: 224.0.0.1 and "
+                            "ff02::1 always, the others as sockets join them, which lbaudit does not read)")
     to_come = _link_local_to_come(outward) if str(LINK_LOCAL_TO_COME) in reachable else []
     if to_come:
         unassigned_note += (f" ({', '.join(to_come)} is DOWN: brought up, it gets an IPv6 link-local address "

@@ -1212,7 +1212,13 @@ not read (Docker before 28 let its published ports through to the container's ow
 namespace's addresses of that IP version (not loopback or link-local) are recorded in
 `observed.exposure.if_forwarded`, and a listener that would pass but is not allowed at them is
 not_reviewed naming the interface and the setting; so is one where that setting could not be read
-(or a snapshot before format 1.5, which does not hold it).  A macvlan, ipvlan or physical interface (or any other kind,
+(or a snapshot before format 1.5, which does not hold it).  So is one behind such a host interface that has a tc ingress
+(or clsact) qdisc, a tcx ingress BPF link (Linux 6.6+, listed with the kernel's BPF links, which name
+the interface by index alone: one of another namespace with the same index counts) or an XDP program
+(what their filters and programs do is not read): tc mirred, bpf_redirect, bpf_redirect_peer and
+XDP_REDIRECT (Cilium's and Calico's eBPF data planes) hand what arrives there to the veth before IP
+input, without the host forwarding it and past its FORWARD rules; and one where those could not be
+listed (not root, or a snapshot before they were recorded).  A macvlan, ipvlan or physical interface (or any other kind,
 or a veth to another namespace, judged as reaching beyond; or a veth into the host whose end there
 is a port of a bridge, or Open vSwitch, that also holds a physical, macvlan, ipvlan or other link,
 such as a VXLAN: LXC, LXD, libvirt and Proxmox bridge containers onto the LAN so, and the bridge
@@ -1242,7 +1248,13 @@ gateway container on a shared docker network: the bridge switches what it forwar
 container without the host's forwarding), or whose interfaces could not be read; or whose host's
 interfaces could not be read (whether its end is bridged onto a link beyond is then not known).  An outward interface that is DOWN
 without an IPv6 link-local address gets one when it is brought up, so an IPv6 listener is judged
-at `fe80::` (standing for it) too.  Interfaces that could not be
+at `fe80::` (standing for it) too.  A UDP, UDP-Lite or raw listener on the wildcard of a family
+(0.0.0.0, a dual-stack `::`) also takes what such a link sends to the limited broadcast
+255.255.255.255 (delivered from any interface, whether or not it has an IPv4 address), to the
+directed broadcast of each of the namespace's subnets, and to the multicast groups its links join
+(224.0.0.1 and ff02::1 always; others as sockets join them, which lbaudit does not read), so it is
+judged at `255.255.255.255`, those broadcast addresses, `224.0.0.0/4` and `ff00::/8` as well; TCP,
+SCTP, DCCP and MPTCP take neither, nor does a socket bound to one address.  Interfaces that could not be
 read make it judged as if on the host.
 With scope `every_namespace` every listener is judged at its own address, as on the host.
 Exceptions may also select by `namespace` (name, inode or "host"), `container`, `image`, `pod`

@@ -63,7 +63,7 @@ import time
 from dataclasses import field
 from typing import Any
 
-from auditor.collect import CollectContext, netlink, rtnetlink
+from auditor.collect import CollectContext, netlink, rtnetlink, sk_lookup
 from auditor.collect.containers import EngineView, read_engines
 from auditor.collect.fdtables import FdTable, kept_tables, read_table, same_fs
 from auditor.collect.nat import ListedOnce, dedupe, read_loopback_drops, read_nat, read_tproxy
@@ -1331,7 +1331,38 @@ def read_interfaces(timeout: float, proc_sys: str, known: list[tuple[int, int]])
     """The interfaces of the caller's namespace (:class:`rtnetlink.Link` as dicts) with their
     route_localnet and forwarding settings and their veth peers' namespaces.  Raises OSError."""
     links = [vars(link) for link in rtnetlink.dump_interfaces(timeout)]
-    return with_peer_namespaces(with_forwarding(with_route_localnet(links, proc_sys), proc_sys), known, timeout)
+    return with_peer_namespaces(with_ingress_hooks(with_forwarding(with_route_localnet(links, proc_sys), proc_sys),
+                                                   timeout), known, timeout)
+
+
+def with_ingress_hooks(links: list[dict[str, Any]], timeout: float) -> list[dict[str, Any]]:
+    """Each link with ``ingress_hooks``: the kind of its tc ingress qdisc, "tcx" for a tcx ingress
+    BPF link of its index and "xdp" for an XDP program, which can hand what arrives on it to another
+    interface without IP forwarding; None, with ``ingress_hooks_error``, when the qdiscs or the BPF
+    links could not be listed."""
+    errors = []
+    try:
+        qdiscs: dict[int, str] | None = rtnetlink.dump_ingress_qdiscs(timeout)
+    except OSError as exc:
+        qdiscs = None
+        errors.append(f"the qdiscs could not be listed (rtnetlink RTM_GETQDISC): {exc.strerror or exc}")
+    try:
+        tcx: set[int] | None = sk_lookup.tcx_ingress_indexes()
+    except OSError as exc:
+        tcx = None
+        errors.append(f"the BPF links (tcx) could not be listed: {exc}")
+    error = "; ".join(errors) or None
+    result = []
+    for link in links:
+        hooks: list[str] | None = None
+        if qdiscs is not None and tcx is not None:
+            hooks = [f"tc {qdiscs[link['index']]}"] if link["index"] in qdiscs else []
+            if link["index"] in tcx:  # the kernel names its interface by index alone: this one, or another namespace's
+                hooks.append("tcx")
+            if link.get("xdp"):
+                hooks.append("xdp")
+        result.append({**link, "ingress_hooks": hooks, "ingress_hooks_error": error})
+    return result
 
 
 def read_local_routes(timeout: float, interfaces: list[dict[str, Any]] | None) -> tuple[list[str] | None, str | None]:
@@ -1572,7 +1603,7 @@ def _interfaces(links: list[dict[str, Any]]) -> list[NetInterface]:
                          peer_index=link["peer_index"], peer_in_other_netns=link["peer_in_other_netns"],
                          peer_netns=link.get("peer_netns"),
                          route_localnet=link.get("route_localnet"), forwarding=link.get("forwarding"),
-                         forwarding_ipv6=link.get("forwarding_ipv6"))
+                         forwarding_ipv6=link.get("forwarding_ipv6"), ingress_hooks=link.get("ingress_hooks"))
             for link in links]
 
 
@@ -1654,6 +1685,9 @@ def _link_gaps(prefix: tuple[Any, ...], links: list[dict[str, Any]]) -> list[Gap
                  reason=f"whether {link['name']} forwards what arrives on it (net.ipv4.conf.{link['name']}.forwarding, "
                         f"net.ipv6.conf.all.forwarding) could not be read: {link['forwarding_error']}")
              for i, link in enumerate(links) if "forwarding" in link and link.get("forwarding_error")]
+    gaps += [Gap(section="netns", path=(*prefix, "interfaces", i, "ingress_hooks"),
+                 reason=f"whether a tc or XDP program can redirect what arrives on {link['name']}: {link['ingress_hooks_error']}")
+             for i, link in enumerate(links) if link.get("ingress_hooks_error")]
     return gaps + [Gap(section="netns", path=(*prefix, "interfaces", i, "peer_netns"), reason=link["peer_netns_error"])
                    for i, link in enumerate(links) if link.get("peer_netns_error")]
 

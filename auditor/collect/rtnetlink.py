@@ -44,6 +44,8 @@ RTM_NEWROUTE = 24
 RTM_GETROUTE = 26
 RTM_NEWRULE = 32
 RTM_GETRULE = 34
+RTM_NEWQDISC = 36
+RTM_GETQDISC = 38
 RTM_NEWNSID = 88
 RTM_GETNSID = 90
 
@@ -53,6 +55,10 @@ IFINFOMSG = struct.Struct("=BxHiII")
 IFADDRMSG = struct.Struct("=BBBBI")
 # struct rtmsg { u8 family, dst_len, src_len, tos, table, protocol, scope, type; u32 flags; }
 RTMSG = struct.Struct("=BBBBBBBBI")
+# struct tcmsg { u8 family, pad1; u16 pad2; i32 ifindex; u32 handle, parent, info; }
+TCMSG = struct.Struct("=BxxxiIII")
+TC_H_INGRESS = 0xFFFFFFF1  # the parent of an ingress or clsact qdisc
+TCA_KIND = 1
 # struct rtgenmsg { u8 family; }, padded to 4 bytes (NLMSG_ALIGN) before its attributes
 RTGENMSG = struct.Struct("=Bxxx")
 
@@ -61,6 +67,8 @@ IFLA_LINK = 5
 IFLA_MASTER = 10
 IFLA_LINKINFO = 18
 IFLA_LINK_NETNSID = 37
+IFLA_XDP = 43
+IFLA_XDP_ATTACHED = 2  # u8: XDP_ATTACHED_NONE (0), DRV, SKB, HW or MULTI
 IFLA_INFO_KIND = 1
 IFA_ADDRESS = 1
 IFA_LOCAL = 2
@@ -102,6 +110,8 @@ class Link:
     # per namespace, so the peer's index alone does not say which namespace holds it)
     peer_netnsid: int | None = None
     addresses: list[str] = field(default_factory=list)
+    # IFLA_XDP_ATTACHED: an XDP program runs on what arrives on it, and can redirect it (XDP_REDIRECT)
+    xdp: bool = False
 
 
 def _request(msg_type: int, body: bytes, seq: int) -> bytes:
@@ -137,13 +147,15 @@ def parse_link(payload: bytes) -> Link:
 
     link = u32(IFLA_LINK)
     netnsid = attributes.get(IFLA_LINK_NETNSID)
+    xdp = parse_attributes(attributes[IFLA_XDP]).get(IFLA_XDP_ATTACHED) if IFLA_XDP in attributes else None
     kind_name = _kind(if_type, flags, link_kind)
     return Link(index=index, name=_text(attributes.get(IFLA_IFNAME, b"")) or str(index), kind=kind_name,
                 link_kind=link_kind, up=bool(flags & IFF_UP), master_index=u32(IFLA_MASTER) or None,
                 peer_index=link if kind_name == "veth" and link else None,
                 peer_in_other_netns=IFLA_LINK_NETNSID in attributes,
                 peer_netnsid=struct.unpack_from("=i", netnsid)[0]
-                if kind_name == "veth" and netnsid is not None and len(netnsid) >= 4 else None)
+                if kind_name == "veth" and netnsid is not None and len(netnsid) >= 4 else None,
+                xdp=bool(xdp and xdp[0]))
 
 
 def parse_address(payload: bytes) -> tuple[int, str]:
@@ -248,6 +260,30 @@ def dump_interfaces(timeout: float = 10.0) -> list[Link]:
             if index in links:
                 links[index].addresses.append(address)
         return [links[index] for index in sorted(links)]
+
+    return retry_interrupted(read)
+
+
+def parse_ingress_qdisc(payload: bytes) -> tuple[int, str] | None:
+    """(interface index, kind) of an RTM_NEWQDISC message for an ingress or clsact qdisc (the one
+    whose filters see what arrives on the interface, before IP input); None for another qdisc."""
+    if len(payload) < TCMSG.size:
+        raise NetlinkError(errno.EBADMSG, f"tcmsg of {len(payload)} bytes")
+    _family, index, _handle, parent, _info = TCMSG.unpack_from(payload)
+    if parent != TC_H_INGRESS:
+        return None
+    return index, _text(parse_attributes(payload[TCMSG.size:]).get(TCA_KIND, b"")) or "ingress"
+
+
+def dump_ingress_qdiscs(timeout: float = 10.0) -> dict[int, str]:
+    """The kind of the ingress (or clsact) qdisc of each interface of the caller's namespace that
+    has one, by interface index: its filters (tc mirred, a BPF classifier's bpf_redirect) can hand
+    what arrives there to another interface, a veth into a namespace among them, without the
+    namespace forwarding.  Raises OSError."""
+    def read() -> dict[int, str]:
+        found = (parse_ingress_qdisc(payload)
+                 for payload in _dump(RTM_GETQDISC, RTM_NEWQDISC, TCMSG.pack(0, 0, 0, 0, 0), timeout))
+        return dict(item for item in found if item is not None)
 
     return retry_interrupted(read)
 

@@ -26,6 +26,8 @@ BPF_LINK_GET_FD_BY_ID = 30
 BPF_LINK_GET_NEXT_ID = 31
 BPF_LINK_TYPE_NETNS = 5
 BPF_SK_LOOKUP = 36
+BPF_LINK_TYPE_TCX = 11
+BPF_TCX_INGRESS = 46
 # struct bpf_link_info { u32 type, id, prog_id; union (8-aligned) { netns: { u32 netns_ino, attach_type } } }
 LINK_INFO = struct.Struct("=IIIIII")
 ATTR_SIZE = 128  # a zeroed union bpf_attr larger than any command's part used here
@@ -48,17 +50,17 @@ def _bpf(number: int, command: int, attr: bytes) -> tuple[int, bytes]:
     return int(result), buffer.raw
 
 
-def attached_here() -> list[tuple[int, int]] | None:
-    """(link id, program id) of each sk_lookup program attached to the calling thread's network
-    namespace; None when the kernel cannot have one (no bpf(2), no link listing: before Linux 5.8,
-    older than sk_lookup).  Raises SkLookupError when the links could not be listed."""
+def _links() -> list[tuple[int, int, int, int, int]] | None:
+    """(link id, link type, program id, first field of its union, attach type) of every BPF link of
+    the kernel, whose union's first two fields are a netns link's inode and attach type and a tcx
+    link's interface index and attach type; None when the kernel cannot list them (no bpf(2), no
+    link listing: before Linux 5.8).  Raises SkLookupError when the links could not be listed."""
     number = SYS_BPF.get(os.uname().machine)
     if number is None:
         raise SkLookupError(errno.ENOSYS, f"bpf(2) has no known number on {os.uname().machine}")
     import ctypes  # as in _bpf: loaded only when the kernel is asked
 
-    here = os.stat("/proc/thread-self/ns/net").st_ino
-    found: list[tuple[int, int]] = []
+    found: list[tuple[int, int, int, int, int]] = []
     link_id = 0
     while True:
         try:
@@ -84,6 +86,27 @@ def attached_here() -> list[tuple[int, int]] | None:
             raise SkLookupError(exc.errno, f"bpf BPF_OBJ_GET_INFO_BY_FD of link {link_id}: {exc.strerror}") from None
         finally:
             os.close(descriptor)
-        kind, _id, program, _pad, namespace, attach_type = LINK_INFO.unpack(info.raw)
-        if kind == BPF_LINK_TYPE_NETNS and attach_type == BPF_SK_LOOKUP and namespace == here:
-            found.append((link_id, program))
+        kind, _id, program, _pad, first, attach_type = LINK_INFO.unpack(info.raw)
+        found.append((link_id, kind, program, first, attach_type))
+
+
+def attached_here() -> list[tuple[int, int]] | None:
+    """(link id, program id) of each sk_lookup program attached to the calling thread's network
+    namespace; None when the kernel cannot have one (no bpf(2), no link listing: before Linux 5.8,
+    older than sk_lookup).  Raises SkLookupError when the links could not be listed."""
+    links = _links()
+    if links is None:
+        return None
+    here = os.stat("/proc/thread-self/ns/net").st_ino
+    return [(link_id, program) for link_id, kind, program, namespace, attach_type in links
+            if kind == BPF_LINK_TYPE_NETNS and attach_type == BPF_SK_LOOKUP and namespace == here]
+
+
+def tcx_ingress_indexes() -> set[int]:
+    """The interface index of each tcx ingress link (Linux 6.6+): a BPF program that runs on what
+    arrives on that interface, as a tc ingress filter does but without a qdisc, and may redirect it
+    (bpf_redirect, bpf_redirect_peer: Cilium's data plane).  The kernel does not say which namespace
+    the interface is in: an index names one in each namespace that has it.  Empty when the kernel
+    cannot list links (no tcx either).  Raises SkLookupError when the links could not be listed."""
+    return {index for _id, kind, _program, index, attach_type in _links() or []
+            if kind == BPF_LINK_TYPE_TCX and attach_type == BPF_TCX_INGRESS and index}

@@ -842,6 +842,12 @@ class NetInterface(StrictModel):
     # the host routes.  None: not read (snapshots before format 1.5 too).
     forwarding: bool | None = None
     forwarding_ipv6: bool | None = None
+    # What the kernel runs on what arrives on this interface before IP input and can hand to another
+    # interface (a veth into a namespace among them) whatever the forwarding settings say: the kind
+    # of its tc ingress qdisc ("clsact", "ingress"; its filters, tc mirred or a BPF classifier's
+    # bpf_redirect, are not read) and "xdp" for an XDP program (XDP_REDIRECT).  []: none; None: not
+    # read (snapshots before format 1.10 too).
+    ingress_hooks: list[str] | None = None
 
 
 class Workload(StrictModel):

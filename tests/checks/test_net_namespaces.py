@@ -33,7 +33,7 @@ def sysctls(**overrides: str) -> dict[str, SysctlSetting]:
 def host_namespace() -> NetNamespace:
     return NetNamespace(inode=HOST_INODE, device=4, current=True, pids=[1],
                         interfaces=[LO, NetInterface(name="eth0", index=2, kind="physical", addresses=["192.0.2.2/24"],
-                                                 route_localnet=False, forwarding=False, forwarding_ipv6=False)])
+                                                 route_localnet=False, forwarding=False, forwarding_ipv6=False, ingress_hooks=[])])
 
 
 def namespace(inode: int = 4026532300, interfaces: list[NetInterface] | None = None, names: list[str] | None = None,

@@ -31,18 +31,18 @@ from tests.netns_env import ip, require_namespaces, unique_name
 
 HOST_INODE = 4026531840
 INNER = 4026532300
-LO = NetInterface(name="lo", index=1, kind="loopback", up=True, addresses=["127.0.0.1/8", "::1/128"],
+LO = NetInterface(ingress_hooks=[], name="lo", index=1, kind="loopback", up=True, addresses=["127.0.0.1/8", "::1/128"],
                   route_localnet=False)
 # the container's end of the veth: on the LAN's subnet, as LXC gives it
-CONTAINER_END = NetInterface(name="eth0", index=3, kind="veth", up=True, addresses=["192.0.2.50/24"],
+CONTAINER_END = NetInterface(ingress_hooks=[], name="eth0", index=3, kind="veth", up=True, addresses=["192.0.2.50/24"],
                              peer_index=9, peer_in_other_netns=True, peer_netns=HOST_INODE, route_localnet=False)
-BR0 = NetInterface(name="br0", index=4, kind="bridge", link_kind="bridge", up=True, addresses=["192.0.2.2/24"],
+BR0 = NetInterface(ingress_hooks=[], name="br0", index=4, kind="bridge", link_kind="bridge", up=True, addresses=["192.0.2.2/24"],
                    route_localnet=False)
-NIC = NetInterface(name="enp1s0", index=2, kind="physical", up=True, master="br0", route_localnet=False)
+NIC = NetInterface(ingress_hooks=[], name="enp1s0", index=2, kind="physical", up=True, master="br0", route_localnet=False)
 
 
 def host_end(master: str | None = "br0") -> NetInterface:
-    return NetInterface(name="vethXYZ", index=9, kind="veth", up=True, master=master, peer_index=3,
+    return NetInterface(ingress_hooks=[], name="vethXYZ", index=9, kind="veth", up=True, master=master, peer_index=3,
                         peer_in_other_netns=True, peer_netns=INNER)
 
 
@@ -72,9 +72,9 @@ def test_a_veth_whose_host_end_is_bridged_with_the_nic_is_on_the_lan():
 
 
 def test_any_port_that_reaches_beyond_makes_the_bridge_outward():
-    for port in (NetInterface(name="vx0", index=6, kind="other", link_kind="vxlan", up=True, master="br0"),
-                 NetInterface(name="mv0", index=6, kind="macvlan", link_kind="macvlan", up=True, master="br0"),
-                 NetInterface(name="tap0", index=6, kind="other", link_kind="tun", up=True, master="br0")):
+    for port in (NetInterface(ingress_hooks=[], name="vx0", index=6, kind="other", link_kind="vxlan", up=True, master="br0"),
+                 NetInterface(ingress_hooks=[], name="mv0", index=6, kind="macvlan", link_kind="macvlan", up=True, master="br0"),
+                 NetInterface(ingress_hooks=[], name="tap0", index=6, kind="other", link_kind="tun", up=True, master="br0")):
         [outcome] = judged([LO, NIC.model_copy(update={"master": None}), BR0, host_end(), port], web())
         assert outcome.status == Status.FAIL, port.name
 
@@ -82,7 +82,7 @@ def test_any_port_that_reaches_beyond_makes_the_bridge_outward():
 def test_control_cases_a_routed_veth_or_a_bridge_of_veths_stays_inside():
     # docker0-style: the host routes; the bridge holds only veths into namespaces of this host
     docker0 = BR0.model_copy(update={"name": "docker0", "addresses": ["172.17.0.1/16"]})
-    other_container = NetInterface(name="vethABC", index=11, kind="veth", up=True, master="docker0", peer_index=3,
+    other_container = NetInterface(ingress_hooks=[], name="vethABC", index=11, kind="veth", up=True, master="docker0", peer_index=3,
                                    peer_in_other_netns=True, peer_netns=4026532999)
     # (that does not forward what arrives on its NIC: tests/hostile/test_listeners_forwarded_veth.py)
     nic = NIC.model_copy(update={"master": None, "forwarding": False, "forwarding_ipv6": False})

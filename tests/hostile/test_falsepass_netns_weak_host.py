@@ -47,7 +47,7 @@ def judged(inner: NetNamespace, **params):
     current = NetNamespace(inode=HOST_INODE, device=4, current=True, pids=[1],
                            interfaces=[LO, NetInterface(name="eth0", index=2, kind="physical", up=True,
                                                         addresses=["192.0.2.2/24"], route_localnet=False,
-                                                        forwarding=False, forwarding_ipv6=False)])
+                                                        forwarding=False, forwarding_ipv6=False, ingress_hooks=[])])
     snap = snapshot(listeners=[], netns=NamespaceFacts(namespaces=[current, inner], published=[],
                                                        published_sources=["nat"]))
     return [o for o in net_bind_addresses.run(snap, BindAddressParams.model_validate(params))

@@ -57,13 +57,13 @@ except OSError as exc:
     print(type(exc).__name__)
 """
 # Run in the namespace standing for the host: every namespace collected and judged under a policy
-# that allows the server's network; the status and reachable addresses of the listener on PORT.
+# that allows the server's network (and the broadcasts and multicast groups of its link); the status and reachable addresses of the listener on PORT.
 JUDGE = f"""
 import json
 from auditor.collect.live import collect_live
 from auditor.checks.net_bind_addresses import BindAddressParams, net_bind_addresses
 snapshot = collect_live(frozenset({{"sockets", "netns"}}))
-params = BindAddressParams(allow=["loopback", "10.194.0.0/16"])
+params = BindAddressParams(allow=["loopback", "10.194.0.0/16", "255.255.255.255/32", "224.0.0.0/4"])
 found = [o for o in net_bind_addresses.run(snapshot, params)
          if o.subject_detail.get("port") == {PORT} and " in netns " in o.subject]
 print(json.dumps([(o.subject, o.status.value, (o.observed or {{}}).get("exposure")) for o in found if o.subject.startswith("udp ")]))
@@ -99,8 +99,9 @@ def test_an_unsteered_table_delivers_nothing_and_lbaudit_passes_it():
         # no rule looks up table 100: the kernel does not deliver 203.0.113.9 (the namespace does not forward)
         assert _in(peer_ns, SEND, "203.0.113.9", str(PORT)) == "TimeoutError"
         assert _in(peer_ns, SEND, "10.194.0.1", str(PORT)) == "served"
-        # before: fail, reachable at 10.194.0.1, 0.0.0.0/0
-        assert _judged(host_ns, server_ns) == ("pass", ["10.194.0.1"])
+        # before: fail, reachable at 10.194.0.1, 0.0.0.0/0 (the broadcasts and multicast groups a wildcard
+        # UDP listener takes from its link are allowed here: test_bindaddr17_broadcast_multicast judges them)
+        assert _judged(host_ns, server_ns) == ("pass", ["10.194.0.1", "255.255.255.255", "10.194.0.255", "224.0.0.0/4"])
 
         # a rule on a firewall mark: the marks are set by firewall rules lbaudit does not read
         ip("-n", server_ns, "rule", "add", "fwmark", "1", "lookup", "100")

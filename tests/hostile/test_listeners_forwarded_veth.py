@@ -36,19 +36,19 @@ from tests.netns_env import ip, require_namespaces, unique_name
 
 HOST_INODE = 4026531840
 INNER = 4026532300
-LO = NetInterface(name="lo", index=1, kind="loopback", up=True, addresses=["127.0.0.1/8", "::1/128"],
+LO = NetInterface(ingress_hooks=[], name="lo", index=1, kind="loopback", up=True, addresses=["127.0.0.1/8", "::1/128"],
                   route_localnet=False)
-INTO_HOST = NetInterface(name="eth0", index=3, kind="veth", up=True, addresses=["172.17.0.2/16", "fd00:17::2/64",
+INTO_HOST = NetInterface(ingress_hooks=[], name="eth0", index=3, kind="veth", up=True, addresses=["172.17.0.2/16", "fd00:17::2/64",
                                                                                 "fe80::2/64"],
                          peer_index=9, peer_in_other_netns=True, peer_netns=HOST_INODE, route_localnet=False)
-HOST_END = NetInterface(name="veth9", index=9, kind="veth", up=True, master="docker0", peer_index=3,
+HOST_END = NetInterface(ingress_hooks=[], name="veth9", index=9, kind="veth", up=True, master="docker0", peer_index=3,
                         peer_in_other_netns=True, peer_netns=INNER)
-DOCKER0 = NetInterface(name="docker0", index=4, kind="bridge", link_kind="bridge", up=True,
+DOCKER0 = NetInterface(ingress_hooks=[], name="docker0", index=4, kind="bridge", link_kind="bridge", up=True,
                        addresses=["172.17.0.1/16"], route_localnet=False, forwarding=True, forwarding_ipv6=True)
 
 
 def nic(forwarding: bool | None, forwarding_ipv6: bool | None = False) -> NetInterface:
-    return NetInterface(name="enp1s0", index=2, kind="physical", up=True, addresses=["192.0.2.2/24"],
+    return NetInterface(ingress_hooks=[], name="enp1s0", index=2, kind="physical", up=True, addresses=["192.0.2.2/24"],
                         route_localnet=False, forwarding=forwarding, forwarding_ipv6=forwarding_ipv6)
 
 
@@ -101,7 +101,7 @@ def test_ipv6_forwarding_reaches_the_ipv6_addresses_but_never_a_link_local_one()
 def test_a_host_whose_uplink_is_a_veth_from_beyond_what_was_seen_forwards_from_it():
     # lbaudit in a container (or a VM's namespace) whose link out is a veth: its other end is in no
     # namespace that was seen, so it stands for the link, not for one of this machine's containers
-    uplink = NetInterface(name="eth9", index=2, kind="veth", up=True, addresses=["192.0.2.2/24"], peer_index=40,
+    uplink = NetInterface(ingress_hooks=[], name="eth9", index=2, kind="veth", up=True, addresses=["192.0.2.2/24"], peer_index=40,
                           peer_in_other_netns=True, route_localnet=False, forwarding=True, forwarding_ipv6=False)
     [outcome] = judged(uplink, web())
     assert outcome.status == Status.NOT_REVIEWED

@@ -28,7 +28,7 @@ from tests.hostile.test_netns12_forwarded_localnet import _host, _namespace, jud
 from tests.netns_env import ip, require_namespaces, unique_name
 
 PORT = INTO_HOST.model_copy(update={"addresses": [], "master": "br0"})
-BRIDGE = NetInterface(name="br0", index=4, kind="bridge", up=True, addresses=["172.18.0.2/16"], route_localnet=False)
+BRIDGE = NetInterface(ingress_hooks=[], name="br0", index=4, kind="bridge", up=True, addresses=["172.18.0.2/16"], route_localnet=False)
 
 
 def bound(device: str | None) -> Listener:
@@ -45,7 +45,7 @@ def test_bound_to_the_bridge_holding_a_forwarded_veth_is_not_reviewed():
 
 
 def test_bound_to_a_vrf_whose_member_reaches_beyond_fails():
-    vrf = NetInterface(name="blue", index=6, kind="other", link_kind="vrf", up=True, addresses=[])
+    vrf = NetInterface(ingress_hooks=[], name="blue", index=6, kind="other", link_kind="vrf", up=True, addresses=[])
     member = MACVLAN.model_copy(update={"master": "blue"})
     [outcome] = judged(_host(False), container(bound("blue"), interfaces=[LO, vrf, member]), allow=["loopback"])
     assert outcome.status == Status.FAIL

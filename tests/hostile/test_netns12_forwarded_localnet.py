@@ -33,7 +33,7 @@ from tests.hostile.test_falsepass_netns_weak_host import CONNECT_TO, HOST_INODE,
 from tests.hostile.test_judging_route_localnet import COLLECT, _in, _stop
 from tests.netns_env import ip, require_namespaces, unique_name
 
-UPLINK = NetInterface(name="eth0", index=2, kind="physical", up=True, addresses=["192.0.2.2/24"],
+UPLINK = NetInterface(ingress_hooks=[], name="eth0", index=2, kind="physical", up=True, addresses=["192.0.2.2/24"],
                       route_localnet=False, forwarding=True, forwarding_ipv6=False)
 
 

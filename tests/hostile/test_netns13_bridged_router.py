@@ -37,11 +37,11 @@ HOST, INNER, GATEWAY = 4026531840, 4026532300, 4026532302
 def _topology(gateway_links: list[NetInterface] | None) -> list[NetNamespace]:
     """The host's bridge br0 with veth ends into INNER (a listener on 0.0.0.0) and GATEWAY."""
     host = NetNamespace(inode=HOST, device=4, current=True, pids=[1], local_routes=[], interfaces=[
-        LO, NetInterface(name="br0", index=4, kind="bridge", up=True, forwarding=False, forwarding_ipv6=False),
+        LO, NetInterface(name="br0", index=4, kind="bridge", up=True, forwarding=False, forwarding_ipv6=False, ingress_hooks=[]),
         NetInterface(name="vc", index=5, kind="veth", up=True, master="br0", peer_index=2, peer_in_other_netns=True,
-                     peer_netns=INNER, forwarding=False, forwarding_ipv6=False),
+                     peer_netns=INNER, forwarding=False, forwarding_ipv6=False, ingress_hooks=[]),
         NetInterface(name="vg", index=6, kind="veth", up=True, master="br0", peer_index=2, peer_in_other_netns=True,
-                     peer_netns=GATEWAY, forwarding=False, forwarding_ipv6=False)])
+                     peer_netns=GATEWAY, forwarding=False, forwarding_ipv6=False, ingress_hooks=[])])
     inner = NetNamespace(inode=INNER, device=4, entered=True, sysctl={}, local_routes=[], listeners=[web("0.0.0.0")],
                          interfaces=[LO, NetInterface(name="eth0", index=2, kind="veth", up=True,
                                                       addresses=["172.18.0.2/16"], peer_index=5,
@@ -55,7 +55,7 @@ def _topology(gateway_links: list[NetInterface] | None) -> list[NetNamespace]:
 
 
 WG0 = NetInterface(name="wg0", index=3, kind="other", link_kind="wireguard", up=True, addresses=["10.8.0.1/24"],
-                   forwarding=True, forwarding_ipv6=False)
+                   forwarding=True, forwarding_ipv6=False, ingress_hooks=[])
 
 
 def test_a_gateway_namespace_that_forwards_on_the_bridge_makes_the_container_reached_from_beyond():
@@ -72,9 +72,9 @@ def test_a_gateway_namespace_that_forwards_on_the_bridge_makes_the_container_rea
     assert unknown.status == Status.FAIL
     assert "vg (veth into netns net:[4026532302], whose interfaces could not be read)" in unknown.message
     # bridging its link with its end, without forwarding: the same
-    bridge = NetInterface(name="gbr", index=7, kind="bridge", up=True, forwarding=False, forwarding_ipv6=False)
+    bridge = NetInterface(name="gbr", index=7, kind="bridge", up=True, forwarding=False, forwarding_ipv6=False, ingress_hooks=[])
     nic = NetInterface(name="lan0", index=8, kind="physical", up=True, master="gbr", forwarding=False,
-                       forwarding_ipv6=False)
+                       forwarding_ipv6=False, ingress_hooks=[])
     topology = _topology([bridge, nic])
     gateway = topology[2]
     gateway = gateway.model_copy(update={"interfaces": [

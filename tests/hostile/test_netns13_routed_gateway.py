@@ -31,20 +31,20 @@ from tests.hostile.test_netns13_veth_peer_netnsid import _judged_all
 from tests.netns_env import ip, require_namespaces, unique_name
 
 HOST, INNER, GATEWAY = 4026531840, 4026532300, 4026532302
-WG0 = NetInterface(name="wg0", index=3, kind="other", link_kind="wireguard", up=True, addresses=["10.8.0.1/24"],
+WG0 = NetInterface(ingress_hooks=[], name="wg0", index=3, kind="other", link_kind="wireguard", up=True, addresses=["10.8.0.1/24"],
                    forwarding=True, forwarding_ipv6=False)
 
 
 def _topology(gateway_links: list[NetInterface], host_forwards: bool = True) -> list[NetNamespace]:
     """The host routes a veth into INNER (a listener on 0.0.0.0) and one into GATEWAY, and forwards."""
     def end(name: str, index: int, peer: int) -> NetInterface:
-        return NetInterface(name=name, index=index, kind="veth", up=True, addresses=[f"10.21{index}.0.1/24"],
+        return NetInterface(ingress_hooks=[], name=name, index=index, kind="veth", up=True, addresses=[f"10.21{index}.0.1/24"],
                             peer_index=2, peer_in_other_netns=True, peer_netns=peer, forwarding=host_forwards,
                             forwarding_ipv6=False)
 
     def inside(inode: int, index: int, *more: NetInterface, **fields) -> NetNamespace:
         return NetNamespace(inode=inode, device=4, entered=True, sysctl={}, local_routes=[], interfaces=[
-            LO, NetInterface(name="eth0", index=2, kind="veth", up=True, addresses=[f"10.21{index}.0.2/24"],
+            LO, NetInterface(ingress_hooks=[], name="eth0", index=2, kind="veth", up=True, addresses=[f"10.21{index}.0.2/24"],
                              peer_index=index, peer_in_other_netns=True, peer_netns=HOST), *more], **fields)
 
     host = NetNamespace(inode=HOST, device=4, current=True, pids=[1], local_routes=[],

@@ -37,7 +37,7 @@ HOST, INNER, OTHER = 4026531840, 4026532300, 4026532301
 def _veth(name: str, index: int, peer_index: int, peer_netns: int | None) -> NetInterface:
     return NetInterface(name=name, index=index, kind="veth", up=True, addresses=[f"10.213.0.{index}/24"],
                         peer_index=peer_index, peer_in_other_netns=True,
-                        peer_netns=peer_netns, route_localnet=False, forwarding=False, forwarding_ipv6=False)
+                        peer_netns=peer_netns, route_localnet=False, forwarding=False, forwarding_ipv6=False, ingress_hooks=[])
 
 
 def _ns(inode: int, *interfaces: NetInterface, **fields) -> NetNamespace:
@@ -62,7 +62,7 @@ def test_a_pairing_the_peer_namespace_does_not_hold_is_dropped():
     # the id named the host, but the host's interface of that index is no veth pointing back (remade
     # between the two reads): unknown, not kept
     host = _ns(HOST, NetInterface(name="eth7", index=7, kind="physical", up=True, forwarding=False,
-                                  forwarding_ipv6=False), current=True)
+                                  forwarding_ipv6=False, ingress_hooks=[]), current=True)
     inner = _ns(INNER, _veth("a2", 2, 7, HOST), entered=True, sysctl={}, listeners=[web("0.0.0.0")])
     _host, inner = _match_veth_peers([host, inner])
     assert [i.peer_netns for i in inner.interfaces or [] if i.kind == "veth"] == [None]
