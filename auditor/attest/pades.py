@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives import serialization
 
 from auditor.errors import InputError
 from auditor.safeio import FileTooLarge, read_regular
+from auditor.text import quoted_name
 
 FIELD_NAME = "lbaudit-attestation"
 MAX_PEM_BYTES = 1024 * 1024
@@ -143,6 +144,78 @@ def _diff_policy():  # noqa: ANN202 - a pyHanko DiffPolicy
     )
 
 
+# What signing itself writes in the document information: the date of the change, and the signing
+# tool appended to the producer (pyHanko: "<rendered producer>; pyHanko 0.38.0").
+_INFO_SET_BY_SIGNING = frozenset({"/ModDate", "/Producer"})
+# The XMP properties signing itself writes (pyHanko: xmp:ModifyDate and pdf:Producer on an
+# rdf:Description about ""); a title (dc:title, the browser tab of pdf.js), author, subject or
+# keywords there is what a viewer shows of the document.
+_XMP_SET_BY_SIGNING = frozenset({
+    ("http://ns.adobe.com/xap/1.0/", "ModifyDate"), ("http://ns.adobe.com/xap/1.0/", "MetadataDate"),
+    ("http://ns.adobe.com/pdf/1.3/", "Producer"), ("http://www.w3.org/1999/02/22-rdf-syntax-ns#", "about"),
+})
+
+
+def _resolved(resolver: Any, value: Any) -> Any:
+    from pyhanko.pdf_utils.generic import IndirectObject
+
+    return resolver.get_object(value.reference) if isinstance(value, IndirectObject) else value
+
+
+def _document_info(resolver: Any) -> dict[str, Any]:
+    """The ``/Info`` dictionary of one revision, its values resolved in that revision."""
+    trailer = resolver.trailer_view
+    if "/Info" not in trailer:
+        return {}
+    info = _resolved(resolver, trailer.raw_get("/Info"))
+    if not hasattr(info, "raw_get"):
+        raise ValueError("/Info is not a dictionary")
+    return {str(key): _resolved(resolver, info.raw_get(key)) for key in info}
+
+
+def _xmp_properties(resolver: Any) -> dict[tuple[str, str], Any]:
+    """The properties of the XMP metadata of one revision's catalog (empty without any)."""
+    from pyhanko.pdf_utils.metadata.xmp_xml import parse_xmp
+
+    root = resolver.root
+    if "/Metadata" not in root:
+        return {}
+    stream = _resolved(resolver, root.raw_get("/Metadata"))
+    properties: dict[tuple[str, str], Any] = {}
+    for structure in parse_xmp(io.BytesIO(stream.data)):
+        for name, value in structure:
+            properties[(name.ns, name.local_name)] = value
+    return properties
+
+
+def _shown_metadata_changed(reader: Any) -> str | None:
+    """What the signed revision changes of the document metadata a PDF viewer shows (its title bar,
+    its tab, its document properties), else None.
+
+    pyHanko's difference analysis lets an update rewrite ``/Info`` and add XMP metadata at will (its
+    DocInfoRule and MetadataUpdateRule); lbaudit writes the host, the assessor and the verdict
+    there, so a PAdES update that retitled NOT COMPLIANT evidence "COMPLIANT" verified."""
+    rendered, signed = reader.get_historical_resolver(0), reader.get_historical_resolver(1)
+    before, after = _document_info(rendered), _document_info(signed)
+    for key in sorted(set(before) | set(after)):
+        old, new = before.get(key), after.get(key)
+        if old == new or key == "/ModDate":
+            continue
+        if key == "/Producer" and isinstance(old, str) and isinstance(new, str) and new.startswith(old):
+            continue
+        return (f"the signed revision changes the document information a PDF viewer shows ({quoted_name(key)}), "
+                "not just adds a signature")
+    before_xmp, after_xmp = _xmp_properties(rendered), _xmp_properties(signed)
+    for name in sorted(set(before_xmp) | set(after_xmp)):
+        if before_xmp.get(name) == after_xmp.get(name):
+            continue
+        if name in _XMP_SET_BY_SIGNING and (name not in after_xmp or type(after_xmp[name].value) is str):
+            continue  # a plain text value: no structure a viewer could show something else from
+        return (f"the signed revision changes the XMP metadata a PDF viewer shows ({quoted_name(name[1])} of "
+                f"{quoted_name(name[0])}), not just adds a signature")
+    return None
+
+
 def check_pades_update(pdf: bytes, rendered_length: int) -> tuple[bool, str]:
     """Whether the bytes of ``pdf`` after its first ``rendered_length`` (the rendering lbaudit
     reproduced) are exactly one incremental update holding an invisible PAdES signature over the
@@ -152,7 +225,8 @@ def check_pades_update(pdf: bytes, rendered_length: int) -> tuple[bool, str]:
     and its trust store to judge (lbaudit has none), so the detail names the signer instead.
     A signature is not enough on its own: the signed revision could itself repaint a page, so
     pyHanko's difference analysis must find nothing but the signature field between the rendering
-    and the signed revision, and the signature's widget must have no area (nothing drawn).
+    and the signed revision, the signature's widget must have no area (nothing drawn), and the
+    document metadata a viewer shows must be the rendering's (:func:`_shown_metadata_changed`).
     """
     try:
         from pyhanko.pdf_utils.reader import PdfFileReader
@@ -194,6 +268,9 @@ def check_pades_update(pdf: bytes, rendered_length: int) -> tuple[bool, str]:
         if diff.modification_level > ModificationLevel.FORM_FILLING or \
                 set(diff.changed_form_fields) - {signature.field_name}:
             return False, "the signed revision changes more than its own signature field"
+        shown = _shown_metadata_changed(reader)
+        if shown is not None:
+            return False, shown
         # No trust roots: lbaudit judges integrity only, and must not consult the system's trust list.
         status = validate_pdf_signature(signature, ValidationContext(trust_roots=[], allow_fetching=False),
                                         skip_diff=True)
