@@ -65,6 +65,9 @@ def certificate_signer(cert_path: Path) -> str:
 
 
 SIGNER_FINGERPRINT = re.compile(r"\(certificate SHA-256 ([0-9a-f]{64})\)$")
+# How :func:`check_pades_update` begins what it found when the signature holds, by a certificate
+# other than the one the rendering states (``lbaudit verify --pdf`` says which it states).
+NOT_THE_STATED_SIGNER = "not the stated certificate"
 
 
 def sign_pdf(pdf: bytes, cert_path: Path, key_path: Path) -> bytes:
@@ -248,7 +251,7 @@ def _shown_metadata_changed(reader: Any) -> str | None:
     return None
 
 
-def check_pades_update(pdf: bytes, rendered_length: int) -> tuple[bool, str]:
+def check_pades_update(pdf: bytes, rendered_length: int, signer_sha256: str | None = None) -> tuple[bool, str]:
     """Whether the bytes of ``pdf`` after its first ``rendered_length`` (the rendering lbaudit
     reproduced) are exactly one incremental update holding an invisible PAdES signature over the
     whole file that changes nothing else; ``(ok, what was found)``.
@@ -323,5 +326,10 @@ def check_pades_update(pdf: bytes, rendered_length: int) -> tuple[bool, str]:
         return False, "the PAdES signature does not cover the whole file"
     signer = status.signing_cert
     who = signer.subject.human_friendly
+    if signer_sha256 is not None and signer.sha256.hex() != signer_sha256:
+        # Compared with the certificate's own fingerprint, never searched for in the sentence below:
+        # a certificate whose common name was the stated fingerprint passed that search.
+        return False, (f"{NOT_THE_STATED_SIGNER}: a valid PAdES signature by \u201c{who}\u201d "
+                       f"(certificate SHA-256 {signer.sha256.hex()})")
     return True, (f"a valid PAdES signature by \u201c{who}\u201d (certificate SHA-256 {signer.sha256.hex()}) "
                   "covering the whole file; whether to trust that certificate is for the PDF reader to judge")
