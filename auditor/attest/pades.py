@@ -126,6 +126,36 @@ MAX_PADES_UPDATE_BYTES = 4 * 1024 * 1024
 # field, signature, metadata); revocation data in the same revision adds a few dozen.  pyHanko's
 # difference analysis costs about 0.6 ms an object: 70,000 in 4 MB took 42 s.
 MAX_PADES_UPDATE_OBJECTS = 256
+# The most one xref stream, or one object stream, of that update may decode to (pyHanko's own
+# limits allow 256 MiB and 64 MiB: a 62 KB Flate xref stream of 16,000,000 entries took 208 s and
+# 1.5 GB).  A signature's xref stream lists a few objects; about as many entries as the 4 MiB classic
+# table an update may hold fit in 1 MiB, an object stream of them in a few hundred KiB.
+MAX_XREF_STREAM_BYTES = 1024 * 1024
+MAX_OBJECT_STREAM_BYTES = 4 * 1024 * 1024
+
+
+def _reader(pdf: bytes):  # noqa: ANN202 - a pyHanko PdfFileReader
+    """pyHanko's reader of ``pdf``, its xref and object streams bounded (pyHanko 0.38 and later:
+    older ones have no such limits, and decode what the file announces)."""
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    try:
+        from pyhanko.pdf_utils.decode_limits import (
+            DEFAULT_PURPOSE_LIMITS,
+            DecodeLimits,
+            DecodePurpose,
+            StreamDecodeLimits,
+        )
+    except ImportError:
+        return PdfFileReader(io.BytesIO(pdf))
+    limits = DecodeLimits(per_purpose={
+        **DEFAULT_PURPOSE_LIMITS,
+        DecodePurpose.XREF_STREAM: StreamDecodeLimits(max_ratio=None, max_output_size=MAX_XREF_STREAM_BYTES),
+        DecodePurpose.OBJECT_STREAM: StreamDecodeLimits(max_ratio=None, max_output_size=MAX_OBJECT_STREAM_BYTES),
+    })
+    return PdfFileReader(io.BytesIO(pdf), decode_limits=limits)
+
+
 # The most of a message of pyHanko's a verdict quotes (a list of every object it cannot explain).
 MAX_QUOTED_FINDING = 400
 _STARTXREF = re.compile(rb"startxref\s+(\d+)\s+%%EOF\s*\Z")
@@ -270,7 +300,6 @@ def check_pades_update(pdf: bytes, rendered_length: int, signer_sha256: str | No
     document metadata a viewer shows must be the rendering's (:func:`_shown_metadata_changed`).
     """
     try:
-        from pyhanko.pdf_utils.reader import PdfFileReader
         from pyhanko.sign.diff_analysis import ModificationLevel, SuspiciousModification
         from pyhanko.sign.validation.generic_cms import validate_sig_integrity
     except ImportError:
@@ -286,7 +315,7 @@ def check_pades_update(pdf: bytes, rendered_length: int, signer_sha256: str | No
     level = pyhanko_log.level
     pyhanko_log.setLevel(logging.CRITICAL)  # our verdict says what is wrong; its warnings would not
     try:
-        reader = PdfFileReader(io.BytesIO(pdf))
+        reader = _reader(pdf)
         xrefs = reader.xrefs
         if xrefs.total_revisions != 2:
             return False, f"{xrefs.total_revisions - 1} revisions follow the rendering (a PAdES signature is one)"
