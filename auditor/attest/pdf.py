@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from auditor.attest.pades import SIGNER_FINGERPRINT, check_pades_update
+from auditor.attest.pades import NOT_THE_STATED_SIGNER, SIGNER_FINGERPRINT, check_pades_update
 from auditor.attest.signing import CheckResult, canonical_digest
 from auditor.errors import InputError
 from auditor.model.base import sha256_hex
@@ -103,11 +103,15 @@ def verify_pdf(pdf_path: Path, raw: bytes, given: str, evidence: Evidence | None
             return CheckResult("pdf", False, f"{name} states it is signed (PAdES) with the certificate "
                                              f"{inputs.pdf_signer}, but carries no PAdES signature")
         return CheckResult("pdf", True, what)
-    ok, found = check_pades_update(data, end)
     named = SIGNER_FINGERPRINT.search(inputs.pdf_signer or "")
-    if ok and named and named.group(1) not in found:
+    if inputs.pdf_signer is not None and named is None:
+        # lbaudit states a certificate with its fingerprint; a name alone holds no signer to it
+        return CheckResult("pdf", False, f"{name} states it is signed with the certificate {inputs.pdf_signer} "
+                                         "without its SHA-256, so no PAdES signature can be held to it")
+    ok, found = check_pades_update(data, end, named.group(1) if named else None)
+    if not ok and found.startswith(NOT_THE_STATED_SIGNER):
         return CheckResult("pdf", False, f"{name} states it is signed with the certificate {inputs.pdf_signer}, "
-                                         f"but carries {found}")
+                                         f"but carries {found.removeprefix(NOT_THE_STATED_SIGNER + ': ')}")
     if ok:
         return CheckResult("pdf", True, f"{what}, followed by {found}")
     return CheckResult("pdf", False, f"{name}: the rendering of this evidence ends at byte offset {end}; "
