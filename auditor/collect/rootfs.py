@@ -436,7 +436,16 @@ def list_dir_kinds(root: Path, path: str) -> list[tuple[str, str]]:
                     raise OSError(errno.EFBIG, f"more than {MAX_DIR_ENTRIES} entries", path)
     finally:
         os.close(fd)
-    return sorted(entries)
+    return sorted(entries, key=lambda entry: name_bytes(entry[0]))
+
+
+def name_bytes(name: str) -> bytes:
+    """A file name as the bytes the directory holds, the key every tool of a boot sorts names by
+    (strcmp: systemd's conf_files, procps' sysctl --system): a name that is not UTF-8 is decoded
+    with surrogates (``\\x80`` is U+DC80), which as a string sorts after ``é`` (U+00E9) while its
+    byte 0x80 sorts before é's 0xC3, so sorting the strings applied two sysctl.d files in the
+    other order than the boot."""
+    return os.fsencode(name)
 
 
 def file_mode(root: Path, path: str) -> int:

@@ -100,7 +100,7 @@ def select_files(root: Path, directories: tuple[str, ...] = SYSCTL_DIRS, suffix:
             problems.append(f"{', '.join(directories[:directories.index(directory) + 1])}: more than "
                             f"{rootfs.MAX_CONFIG_FILES} files, more than lbaudit reads (none was read)")
             return [], problems
-    return [chosen[name] for name in sorted(chosen)], problems
+    return [chosen[name] for name in sorted(chosen, key=rootfs.name_bytes)], problems  # as the boot sorts
 
 
 def boot_applier(root: Path, problems: list[str]) -> str:
