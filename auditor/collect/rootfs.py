@@ -44,6 +44,9 @@ MAX_CONFIG_FILES = 10_000
 # been 40 GB.  Past it a file is not read (an OSError naming it, a gap like any unreadable file).
 MAX_COLLECTION_CONFIG_BYTES = 32 * 1024 * 1024
 _BYTES_LEFT = ("configuration bytes left",)  # its key in the collection's read_once store
+# A read bounded this small is never refused by that budget (only counted): the host's name and
+# release (/etc/hostname, os-release) are still read once a hostile directory has spent it.
+_SMALL_READ = 64 * 1024
 
 
 class RootEscape(OSError):
@@ -391,6 +394,8 @@ def read_text(root: Path, path: str, limit: int = MAX_CONFIG_BYTES, kernel_file:
     left = None if seen is None or kernel_file else seen.setdefault(_BYTES_LEFT, [MAX_COLLECTION_CONFIG_BYTES])
     spent = OSError(errno.EFBIG, f"lbaudit reads at most {MAX_COLLECTION_CONFIG_BYTES:,} bytes of configuration "
                                  "files in one collection", path)
+    if left is not None and limit <= _SMALL_READ:
+        left = None  # counted below, never refused: a name or an identity (/etc/hostname, os-release)
     if left is not None and left[0] <= 0:
         raise spent
     most = limit if left is None else min(limit, left[0])
@@ -406,8 +411,8 @@ def read_text(root: Path, path: str, limit: int = MAX_CONFIG_BYTES, kernel_file:
         if exc.errno == errno.EISDIR:  # callers tell a directory from other non-files (augenrules skips it)
             raise IsADirectoryError(errno.EISDIR, "is a directory", path) from None
         raise
-    if left is not None:
-        left[0] -= len(data)
+    if seen is not None and not kernel_file:
+        seen.setdefault(_BYTES_LEFT, [MAX_COLLECTION_CONFIG_BYTES])[0] -= len(data)
     return data.decode("utf-8", errors="replace")
 
 

@@ -31,10 +31,12 @@ def test_a_rules_d_of_hard_links_stops_at_the_budget(tmp_path):
     root.mkdir()
     (root / "big").write_bytes(COMMENTS)
     linked(root / "etc/audit/rules.d", root / "big", 12, ".rules")
+    (root / "etc/hostname").write_text("imagehost\n")
     snap = collect_root(root, frozenset({"audit"}))
     assert snap.facts.audit.persistent_rules is None
     reasons = [gap.reason for gap in snap.gaps if gap.path == ("persistent_rules",)]
     assert reasons == [f"/etc/audit/rules.d/00008.rules: {BUDGET}"], reasons  # 8 x 4 MiB read, the 9th refused
+    assert snap.provenance.hostname == "imagehost"  # a small read once the budget is spent: still made
 
 
 def test_a_sysctl_d_of_hard_links_is_a_gap_not_a_value(tmp_path):
