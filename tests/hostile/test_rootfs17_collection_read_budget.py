@@ -29,7 +29,7 @@ def linked(directory: Path, source: Path, count: int, suffix: str) -> None:
 def test_a_rules_d_of_hard_links_stops_at_the_budget(tmp_path):
     root = tmp_path / "image"
     root.mkdir()
-    (root / "big").write_bytes(COMMENTS)
+    (root / "big").write_bytes(b"#" * (4 * 1024 * 1024 - 1) + b"\n")  # 4 MiB: 8 of them spend the budget whole
     linked(root / "etc/audit/rules.d", root / "big", 12, ".rules")
     (root / "etc/hostname").write_text("imagehost\n")
     snap = collect_root(root, frozenset({"audit"}))
