@@ -14,14 +14,10 @@ image runs on its host's kernel).  Nothing here raises for what it cannot read.
 
 from __future__ import annotations
 
-from auditor.collect import CollectContext, rootfs
-from auditor.collect.kernel_config import BOOT, CONFIG_LIMIT, read_running_config
+from auditor.collect import CollectContext
+from auditor.collect.kernel_config import BOOT, image_kernels, read_running_config
 from auditor.domain.tcp_timewait import config_hz
 from auditor.model.facts import KernelHz
-
-# The most configurations of an image read: past this many the image's HZ is not looked for (each is
-# read whole, up to CONFIG_LIMIT).
-MAX_IMAGE_CONFIGS = 16
 
 
 def _from_text(where: str, text: str) -> KernelHz:
@@ -37,30 +33,25 @@ def _live(ctx: CollectContext) -> KernelHz:
 
 
 def _offline(ctx: CollectContext) -> KernelHz:
-    try:
-        names = sorted(name for name in ctx.target.list_dir(BOOT) if name.startswith("config-"))
-    except FileNotFoundError:
+    image = image_kernels(ctx)
+    if image.boot_absent:
         return KernelHz(hz=None, source=f"{BOOT} does not exist in the image (a container image runs on its "
                                         "host's kernel)")
-    except OSError as exc:
-        return KernelHz(hz=None, source=f"{BOOT}: {rootfs.describe_os_error(exc)}")
-    if not names:
+    if image.problem:
+        return KernelHz(hz=None, source=image.problem)
+    if not image.kernels:
         return KernelHz(hz=None, source=f"{BOOT} holds no kernel configuration (config-RELEASE)")
-    if len(names) > MAX_IMAGE_CONFIGS:
-        return KernelHz(hz=None, source=f"{BOOT} holds {len(names):,} kernel configurations, more than the "
-                                        f"{MAX_IMAGE_CONFIGS} lbaudit reads")
     found: list[KernelHz] = []
-    for name in names:
-        path = f"{BOOT}/{name}"
-        try:
-            kernel = _from_text(path, ctx.target.read_text(path, CONFIG_LIMIT))
-        except OSError as exc:
-            kernel = KernelHz(hz=None, source=f"{path}: {rootfs.describe_os_error(exc)}")
-        if kernel.hz is None:
-            which = "the image's only kernel configuration" if len(names) == 1 else \
+    for kernel in image.kernels:
+        if kernel.problem:
+            read = KernelHz(hz=None, source=f"{kernel.path}: {kernel.problem}")
+        else:
+            read = KernelHz(hz=kernel.hz[0], source=f"{kernel.path}: {kernel.hz[1]}")
+        if read.hz is None:
+            which = "the image's only kernel configuration" if len(image.kernels) == 1 else \
                 "which of the image's kernels boots is not known"
-            return KernelHz(hz=None, source=f"{kernel.source} ({which})")
-        found.append(kernel)
+            return KernelHz(hz=None, source=f"{read.source} ({which})")
+        found.append(read)
     if len({kernel.hz for kernel in found}) > 1:
         return KernelHz(hz=None, source="the image's kernels have different HZ, and which boots is not known: "
                                         + "; ".join(kernel.source for kernel in found))

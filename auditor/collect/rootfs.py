@@ -37,6 +37,16 @@ MAX_DIR_ENTRIES = 100_000
 # none of them and says so: each file costs a walk from the root and a read, and an image with
 # 100,000 names in sysctl.d held a collection for minutes.
 MAX_CONFIG_FILES = 10_000
+# The most bytes of configuration files one collection reads (:func:`read_text`, within
+# :func:`one_view_of_each_root`), together: a whole host's are well under a megabyte.  Each file
+# and the number of files of a directory are bounded, but not their sum, and hard links make one
+# 4 MiB file thousands of names: 50 in an image's rules.d took 42 s and 1.5 GB, 10,000 would have
+# been 40 GB.  Past it a file is not read (an OSError naming it, a gap like any unreadable file).
+MAX_COLLECTION_CONFIG_BYTES = 32 * 1024 * 1024
+_BYTES_LEFT = ("configuration bytes left",)  # its key in the collection's read_once store
+# A read bounded this small is never refused by that budget (only counted): the host's name and
+# release (/etc/hostname, os-release) are still read once a hostile directory has spent it.
+_SMALL_READ = 64 * 1024
 
 
 class RootEscape(OSError):
@@ -376,15 +386,33 @@ def read_text(root: Path, path: str, limit: int = MAX_CONFIG_BYTES, kernel_file:
     unless ``kernel_file`` (the running host's /proc/cmdline, /proc/sys): a configuration file is
     never one, and an image's link to one is followed to the /proc or /sys mounted in it (a
     container's root, ``/proc/PID/root``, a chroot's): /etc/sysctl.d/99.conf -> /proc/kmsg drained
-    the kernel log rsyslog reads, and /proc/PID/environ gave the image settings no file of it holds."""
+    the kernel log rsyslog reads, and /proc/PID/environ gave the image settings no file of it holds.
+
+    Within a collection a configuration file (not ``kernel_file``) is read only within what is left
+    of :data:`MAX_COLLECTION_CONFIG_BYTES`; past it, an ``OSError`` (EFBIG) that says so."""
+    seen = _READ_ONCE.get()
+    left = None if seen is None or kernel_file else seen.setdefault(_BYTES_LEFT, [MAX_COLLECTION_CONFIG_BYTES])
+    spent = OSError(errno.EFBIG, f"lbaudit reads at most {MAX_COLLECTION_CONFIG_BYTES:,} bytes of configuration "
+                                 "files in one collection", path)
+    if left is not None and limit <= _SMALL_READ:
+        left = None  # counted below, never refused: a name or an identity (/etc/hostname, os-release)
+    if left is not None and left[0] <= 0:
+        raise spent
+    most = limit if left is None else min(limit, left[0])
     try:
         with _parent_beneath(root, path) as (directory, name):
-            data = safeio.read_regular(name, limit, follow_symlinks=False, dir_fd=directory,
+            data = safeio.read_regular(name, most, follow_symlinks=False, dir_fd=directory,
                                        document=False if kernel_file else "configuration file")
+    except safeio.FileTooLarge:
+        if most < limit:
+            raise spent from None
+        raise
     except safeio.NotRegularFile as exc:
         if exc.errno == errno.EISDIR:  # callers tell a directory from other non-files (augenrules skips it)
             raise IsADirectoryError(errno.EISDIR, "is a directory", path) from None
         raise
+    if seen is not None and not kernel_file:
+        seen.setdefault(_BYTES_LEFT, [MAX_COLLECTION_CONFIG_BYTES])[0] -= len(data)
     return data.decode("utf-8", errors="replace")
 
 
@@ -436,7 +464,16 @@ def list_dir_kinds(root: Path, path: str) -> list[tuple[str, str]]:
                     raise OSError(errno.EFBIG, f"more than {MAX_DIR_ENTRIES} entries", path)
     finally:
         os.close(fd)
-    return sorted(entries)
+    return sorted(entries, key=lambda entry: name_bytes(entry[0]))
+
+
+def name_bytes(name: str) -> bytes:
+    """A file name as the bytes the directory holds, the key every tool of a boot sorts names by
+    (strcmp: systemd's conf_files, procps' sysctl --system): a name that is not UTF-8 is decoded
+    with surrogates (``\\x80`` is U+DC80), which as a string sorts after ``é`` (U+00E9) while its
+    byte 0x80 sorts before é's 0xC3, so sorting the strings applied two sysctl.d files in the
+    other order than the boot."""
+    return os.fsencode(name)
 
 
 def file_mode(root: Path, path: str) -> int:

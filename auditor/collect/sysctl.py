@@ -13,6 +13,7 @@ import os
 import re
 from pathlib import Path
 
+from auditor import safeio
 from auditor.collect import CollectContext, rootfs
 from auditor.collect.kernel_hz import collect_kernel_hz
 from auditor.collect.procview import proc_mount_options_of
@@ -201,11 +202,25 @@ def image_boot_cmdlines(root: Path) -> tuple[list[tuple[str, str]], list[str]]:
     return list(found), list(problems)
 
 
+# What one image's boot loader files may hold at the most (a real one: a dozen files, tens of KB, a
+# few dozen command lines).  Each file alone is bounded, and a link to one read once, but a hard link
+# is another name of one file: 20 EFI vendor directories each holding one of a 4 MiB grub.cfg took
+# 217 s and 562 MB.  Past any bound none is used, and the configuration could not be read completely.
+MAX_BOOT_LOADER_FILES = 256
+MAX_BOOT_LOADER_BYTES = 8 * 1024 * 1024
+MAX_KERNEL_CMDLINES = 1_024
+
+
 def _image_boot_cmdlines(root: Path) -> tuple[list[tuple[str, str]], list[str]]:
     problems: list[str] = []
     found: list[tuple[str, str]] = []
     read: set[Path] = set()
-    for path in boot_entry_files(root, problems):
+    paths = boot_entry_files(root, problems)
+    if len(paths) > MAX_BOOT_LOADER_FILES:
+        return [], [*problems, f"the image's boot loader directories name {len(paths):,} files that may hold a kernel "
+                               f"command line, more than the {MAX_BOOT_LOADER_FILES} lbaudit looks at"]
+    budget = MAX_BOOT_LOADER_BYTES
+    for path in paths:
         try:
             real = rootfs.resolve(root, path)
             if real in read:
@@ -214,7 +229,15 @@ def _image_boot_cmdlines(root: Path) -> tuple[list[tuple[str, str]], list[str]]:
                 read.add(real)
                 found += [(f"{path} (.cmdline)", cmdline) for _, cmdline in _uki_cmdlines(root, path)]
                 continue
-            text = rootfs.read_text(root, path)
+            limit = min(rootfs.MAX_CONFIG_BYTES, budget)
+            try:
+                text = rootfs.read_text(root, path, limit)
+            except safeio.FileTooLarge:
+                if limit == rootfs.MAX_CONFIG_BYTES:
+                    raise
+                return [], [*problems, f"{path}: the image's boot loader files hold more than "
+                                       f"{MAX_BOOT_LOADER_BYTES:,} bytes together, more than lbaudit reads"]
+            budget -= len(text)
             read.add(real)
         except FileNotFoundError:
             # RHEL's /boot/grub2/grubenv leads into the EFI system partition, which an image may
@@ -229,7 +252,11 @@ def _image_boot_cmdlines(root: Path) -> tuple[list[tuple[str, str]], list[str]]:
         except ValueError as exc:  # a Unified Kernel Image that is no PE file lbaudit can read
             problems.append(str(exc))
             continue
-        found += [(f"{path}:{number}", cmdline) for number, cmdline in boot_entry_cmdlines(path, text)]
+        found += [(f"{path}:{number}", cmdline)
+                  for number, cmdline in boot_entry_cmdlines(path, text, MAX_KERNEL_CMDLINES - len(found))]
+        if len(found) > MAX_KERNEL_CMDLINES:
+            return [], [*problems, f"{path}: the image's boot loader files hold more than {MAX_KERNEL_CMDLINES:,} "
+                                   "kernel command lines, more than lbaudit reads"]
     return found, problems
 
 

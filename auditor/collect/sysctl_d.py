@@ -100,7 +100,7 @@ def select_files(root: Path, directories: tuple[str, ...] = SYSCTL_DIRS, suffix:
             problems.append(f"{', '.join(directories[:directories.index(directory) + 1])}: more than "
                             f"{rootfs.MAX_CONFIG_FILES} files, more than lbaudit reads (none was read)")
             return [], problems
-    return [chosen[name] for name in sorted(chosen)], problems
+    return [chosen[name] for name in sorted(chosen, key=rootfs.name_bytes)], problems  # as the boot sorts
 
 
 def boot_applier(root: Path, problems: list[str]) -> str:
@@ -186,17 +186,30 @@ def openrc_busybox_sysctl(root: Path, problems: list[str]) -> str | None:
 # multiarch directory (systemd 256 and later there: /usr/lib/x86_64-linux-gnu/systemd).
 SYSTEMD_LIBRARY_DIRS = ("/usr/lib/systemd", "/lib/systemd", "/usr/lib64/systemd")
 _SHARED_LIBRARY = re.compile(r"libsystemd-shared-([0-9]{1,5})(?![0-9])")
+# The most multiarch directories (/usr/lib/*-linux*) looked in: an image has one or two.  Each is
+# listed whole, so past this many (thousands of links to one directory of thousands of names held a
+# collection for hours) the version is not known.
+MAX_MULTIARCH_DIRS = 16
 
 
 def systemd_version(root: Path) -> int | None:
     """The major version of the systemd installed under ``root``, from the name of its
     libsystemd-shared library; None when there is none, it cannot be listed, or two installed
-    versions disagree (an upgrade half done), since then which one runs at boot is not known."""
+    versions disagree (an upgrade half done), since then which one runs at boot is not known, or
+    /usr/lib holds more than :data:`MAX_MULTIARCH_DIRS` multiarch names.  Read once a collection
+    (the persistent settings and the provenance's note both ask)."""
+    return rootfs.read_once(("systemd version", str(root)), lambda: _systemd_version(root))
+
+
+def _systemd_version(root: Path) -> int | None:
     directories = list(SYSTEMD_LIBRARY_DIRS)
     try:
-        directories += [f"/usr/lib/{name}/systemd" for name in rootfs.list_dir(root, "/usr/lib") if "-linux" in name]
+        multiarch = [name for name in rootfs.list_dir(root, "/usr/lib") if "-linux" in name]
     except OSError:
-        pass
+        multiarch = []
+    if len(multiarch) > MAX_MULTIARCH_DIRS:
+        return None
+    directories += [f"/usr/lib/{name}/systemd" for name in multiarch]
     found: set[int] = set()
     for directory in directories:
         try:

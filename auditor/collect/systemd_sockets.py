@@ -37,6 +37,7 @@ specifier (``%t/podman.sock``) is a unix socket; any other specifier makes that 
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import os
 import re
@@ -354,14 +355,15 @@ def template_of(name: str) -> str | None:
     return f"{prefix}@.{suffix}" if at and instance else None
 
 
-def dash_prefixes(name: str) -> list[str]:
+def dash_prefixes(name: str, most: int | None = None) -> list[str]:
     """The prefix names whose drop-ins a unit also takes, most specific first:
     ``foo-bar-baz.socket`` -> ``["foo-bar-.socket", "foo-.socket"]`` (systemd.unit(5); the name
-    is cut after each dash, a trailing dash once, as src/shared/dropin.c does)."""
+    is cut after each dash, a trailing dash once, as src/shared/dropin.c does); with ``most``, the
+    first that many only."""
     stem, _, suffix = name.rpartition(".")
     prefix = stem.partition("@")[0]
     found: list[str] = []
-    while True:
+    while most is None or len(found) < most:
         chopped = False
         while True:
             dash = prefix.rfind("-")
@@ -373,18 +375,23 @@ def dash_prefixes(name: str) -> list[str]:
             prefix = prefix[:dash]  # a trailing dash is cut off once, then the next one counts
             chopped = True
         found.append(f"{prefix}.{suffix}")
+    return found
 
 
-def dropin_dir_names(name: str) -> list[str]:
+@functools.lru_cache(maxsize=4096)
+def dropin_dir_names(name: str) -> tuple[str, ...]:
     """``<name>.d`` directory names for one unit name in one unit directory, in systemd's order:
-    the name, its template, then each dash prefix (with its own template)."""
+    the name, its template, then each dash prefix (with its own template).  Each prefix's names are
+    made once (cached): a name of 100 dashes made every shorter prefix's names again at each level,
+    and every one of them again for each unit directory and each alias, so 100 such aliases of one
+    enabled socket held a collection for 5 minutes."""
     names = [f"{name}.d"]
     template = template_of(name)
     if template is not None:
         names += dropin_dir_names(template)
-    for prefix in dash_prefixes(name)[:1]:  # the prefix recurses to the shorter prefixes itself
+    for prefix in dash_prefixes(name, 1):  # the prefix recurses to the shorter prefixes itself
         names += dropin_dir_names(prefix)
-    return list(dict.fromkeys(names))
+    return tuple(dict.fromkeys(names))
 
 
 def dropin_dirs(name: str, aliases: list[str], unit_type: str = "socket") -> tuple[str, ...]:
@@ -393,8 +400,9 @@ def dropin_dirs(name: str, aliases: list[str], unit_type: str = "socket") -> tup
     ``socket.d/`` of every unit directory, the most generic, last."""
     dirs: list[str] = []
     for unit_name in [name, *aliases]:
+        names = dropin_dir_names(unit_name)
         for directory in UNIT_DIRS:
-            dirs += [f"{directory}/{d}" for d in dropin_dir_names(unit_name)]
+            dirs += [f"{directory}/{d}" for d in names]
     dirs += [f"{directory}/{unit_type}.d" for directory in UNIT_DIRS]
     return tuple(dict.fromkeys(dirs))
 

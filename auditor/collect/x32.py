@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 from auditor.collect import CollectContext, rootfs
-from auditor.collect.kernel_config import BOOT, CONFIG_LIMIT, read_running_config
+from auditor.collect.kernel_config import BOOT, image_kernels, read_running_config
 from auditor.collect.sysctl import image_boot_cmdlines
 from auditor.domain.kernel_cmdline import GRUB_DEFAULTS, GRUB_DEFAULTS_DIR
 from auditor.domain.x32_abi import X32_GETPID, X32_PARAM, KernelX32, cmdline_x32, read_kernel_config, x32_usable
@@ -188,24 +188,22 @@ def _image_cmdlines(root: Path) -> tuple[list[tuple[str, bool | None]], list[str
 
 
 def _image_kernels(ctx: CollectContext) -> tuple[list[tuple[str, KernelX32]], str]:
-    """Each /boot/config-* of the image with what it says of x32; why none could be read."""
-    try:
-        names = sorted(name for name in ctx.target.list_dir(BOOT) if name.startswith("config-"))
-    except FileNotFoundError:
-        return [], (f"{BOOT} does not exist: whether the kernel that runs this image has the x32 ABI cannot be told "
-                    "(a container image runs on its host's kernel)")
-    except OSError as exc:
-        return [], f"{BOOT}: {rootfs.describe_os_error(exc)}"
+    """Each /boot/config-* of the image with what it says of x32 (collect.kernel_config: the bounded
+    listing the HZ collector reads too); why none could be gone by."""
+    unknown = "whether the kernel that runs this image has the x32 ABI cannot be told"
+    image = image_kernels(ctx)
+    if image.boot_absent:
+        return [], f"{BOOT} does not exist: {unknown} (a container image runs on its host's kernel)"
+    if image.problem:
+        return [], f"{image.problem}: {unknown}"
     kernels = []
-    for name in names:
-        path = f"{BOOT}/{name}"
-        try:
-            kernels.append((path, read_kernel_config(ctx.target.read_text(path, CONFIG_LIMIT))))
-        except OSError as exc:
-            return [], f"{path}: {rootfs.describe_os_error(exc)}: whether that kernel has the x32 ABI cannot be told"
+    for kernel in image.kernels:
+        if kernel.x32 is None:
+            return [], f"{kernel.path}: {kernel.problem}: whether that kernel has the x32 ABI cannot be told"
+        kernels.append((kernel.path, kernel.x32))
     if not kernels:
-        return [], (f"{BOOT} holds no kernel configuration (config-RELEASE): whether the kernel that runs this image "
-                    "has the x32 ABI cannot be told (a container image runs on its host's kernel)")
+        return [], (f"{BOOT} holds no kernel configuration (config-RELEASE): {unknown} (a container image runs on its "
+                    "host's kernel)")
     return kernels, ""
 
 

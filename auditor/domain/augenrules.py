@@ -69,8 +69,16 @@ def _without_suffix(name: str) -> str:
     return name[: match.start()] if match else name
 
 
+def _bytes_as_text(name: str) -> str:
+    """``name`` as the bytes a directory holds, one character per byte (U+0000 to U+00FF):
+    filevercmp weighs bytes, and a name's code points do not sort as its bytes do (a byte that is not
+    UTF-8, 0x80, is read as U+DC80, which sorts after é, U+00E9, whose first byte is 0xC3)."""
+    return name.encode("utf-8", "surrogateescape").decode("latin-1")
+
+
 def version_compare(a: str, b: str) -> int:
-    """GNU ``ls -v`` (filevercmp) order of two names that do not start with a dot."""
+    """GNU ``ls -v`` (filevercmp) order of two names that do not start with a dot, by their bytes."""
+    a, b = _bytes_as_text(a), _bytes_as_text(b)
     result = _verrevcmp(_without_suffix(a), _without_suffix(b))
     if result or (_without_suffix(a) == a and _without_suffix(b) == b):
         return result

@@ -141,14 +141,15 @@ def _unquoted(text: str) -> str:
         return text
 
 
-def boot_entry_cmdlines(path: str, text: str) -> list[tuple[int, str]]:
+def boot_entry_cmdlines(path: str, text: str, most: int | None = None) -> list[tuple[int, str]]:
     """The kernel command lines (line number, text) a boot configuration file at ``path`` holds:
     the whole of a kernel-install cmdline file or a Raspberry Pi's cmdline.txt,
     GRUB_CMDLINE_LINUX(_DEFAULT) of GRUB's defaults (shell quotes removed), the ``options`` of a Boot
     Loader Specification entry (/boot or an EFI system partition), the arguments of a GRUB menu's
     ``linux`` lines and its ``set kernelopts=``, every value of a GRUB environment block
     (``kernelopts=...``: an entry may take any of them as ``$name``), an extlinux menu's ``APPEND``
-    lines, and the settings a menu generator builds it from (:data:`GENERATOR_DEFAULTS`)."""
+    lines, and the settings a menu generator builds it from (:data:`GENERATOR_DEFAULTS`).  With
+    ``most``, it stops once it has found more than that many (the caller wants no more)."""
     lines = text.splitlines()
     if path in KERNEL_INSTALL_CMDLINES or path in FIRMWARE_CMDLINES:
         return [(1, " ".join(lines))]
@@ -186,4 +187,6 @@ def boot_entry_cmdlines(path: str, text: str) -> list[tuple[int, str]]:
             match = _GRUB_CMDLINE().match(line)
             if match:
                 found.append((number, _unquoted(match[1])))
+        if most is not None and len(found) > most:
+            break
     return found
