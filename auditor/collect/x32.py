@@ -144,7 +144,7 @@ def _live(ctx: CollectContext) -> tuple[X32Abi | None, list[Gap]]:
     cmdline: str | None = None
     cmdline_problem = ""
     try:
-        cmdline = ctx.target.read_text("/proc/cmdline")
+        cmdline = ctx.target.read_text("/proc/cmdline", kernel_file=True)  # procfs: never a configuration file
     except OSError as exc:
         cmdline_problem = f"/proc/cmdline: {rootfs.describe_os_error(exc)}"
     value = None if cmdline is None else cmdline_x32(cmdline)
