@@ -32,6 +32,7 @@ from auditor.domain.sysctl import (
     merge_settings,
     order_dependent_writes,
     parse_sysctl_conf,
+    systemd_readable,
 )
 from auditor.model.facts import Gap, GapKind, SysctlSetting
 from auditor.model.records import record
@@ -361,13 +362,15 @@ def read_persistent_sysctls(root: Path, cmdline: list[SysctlLine] | None = None,
         if source.path == SYSCTL_CONF and _is_masked(root, SYSCTL_CONF):
             continue
         try:
-            text = rootfs.read_text(root, source.path)
+            data = rootfs.read_bytes(root, source.path)
         except FileNotFoundError:
             continue  # a dangling link, no /etc/sysctl.conf or no credential sets nothing, as systemd-sysctl skips it
         except OSError as exc:
             problems.append(f"{source.path}: {rootfs.describe_os_error(exc)}")
             continue
-        parsed.append((source.path, parse_sysctl_conf(text, applier)))
+        if applier == "systemd-sysctl":
+            data = systemd_readable(data)  # nothing after a line of a mebibyte or more is read
+        parsed.append((source.path, parse_sysctl_conf(data.decode("utf-8", errors="replace"), applier)))
     if problems:
         reason = "sysctl configuration could not be read completely: " + "; ".join(problems)
         return None, [Gap(section="sysctl", field="persistent", reason=reason, kind=GapKind.UNREADABLE)]

@@ -350,6 +350,26 @@ def systemd_lines(text: str) -> list[str]:
     return _SYSTEMD_LINE_END.split(text)
 
 
+# systemd reads each line with a limit (read_line(f, LONG_LINE_MAX, ...) in systemd-sysctl 252's
+# parse_file(), read_stripped_line() in conf_file_read() later): a line of LONG_LINE_MAX bytes or more,
+# line end not counted, is -ENOBUFS and the file is "Failed to read ..., ignoring": no line after it
+# is parsed, while those before it are applied (checked with systemd-sysctl 252).
+SYSTEMD_LONG_LINE_MAX = 1024 * 1024
+_SYSTEMD_LINE_END_BYTES = re.compile(b"\r\n|[\r\n\0]")
+
+
+def systemd_readable(data: bytes) -> bytes:
+    """The part of a configuration file systemd parses: everything before its first line of
+    :data:`SYSTEMD_LONG_LINE_MAX` bytes or more (the whole file when it has none).  Bytes, not
+    characters: a line of 349,526 "\u20ac" is 1,048,578 bytes."""
+    start = 0
+    for end in _SYSTEMD_LINE_END_BYTES.finditer(data):
+        if end.start() - start >= SYSTEMD_LONG_LINE_MAX:
+            return data[:start]
+        start = end.end()
+    return data[:start] if len(data) - start >= SYSTEMD_LONG_LINE_MAX else data
+
+
 def procps_lines(text: str) -> list[str]:
     """The lines of a configuration file as procps' ``sysctl --system`` reads them (fgets): only
     "\n" ends a line, and a NUL ends what is read of it (the rest of that line is never seen)."""
