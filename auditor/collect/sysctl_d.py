@@ -32,6 +32,7 @@ from auditor.domain.sysctl import (
     merge_settings,
     order_dependent_writes,
     parse_sysctl_conf,
+    procps_dot_dot_target,
     systemd_readable,
 )
 from auditor.model.facts import Gap, GapKind, SysctlSetting
@@ -325,6 +326,42 @@ def _older_systemd_doubts(root: Path, parsed: list[tuple[str, list[SysctlLine]]]
     return doubts
 
 
+# What glob(3) reads as a pattern in a path (GLOB_BRACE adds the braces; a backslash escapes).
+PROCPS_FILE_GLOB_CHARS = "*?[{\\"
+
+
+def _procps_file_globs(files: list[ConfigFile]) -> list[str]:
+    """Why procps' ``sysctl --system`` would not read some of ``files`` as named: Preload() opens each
+    path through glob(3) (GLOB_NOCHECK | GLOB_BRACE, procps-ng 4.0), so ``20-[x].conf`` reads
+    ``20-x.conf`` where that exists, and every file ``*.conf`` matches, instead of its own lines (a
+    mask named so masks nothing).  lbaudit does not replay that expansion."""
+    return [f"{f.path}: procps' sysctl --system opens this file's path as a glob(3) pattern ({f.name!r}: "
+            "braces, brackets, '*', '?' or '\\'), so it reads whatever files that pattern matches, where any "
+            "exists, rather than this one; lbaudit does not replay that expansion"
+            for f in files if any(ch in f.name for ch in PROCPS_FILE_GLOB_CHARS)]
+
+
+def _procps_dot_dot_writes(parsed: list[tuple[str, list[SysctlLine]]]) -> dict[str, str]:
+    """The judged keys (:data:`JUDGED_BOOT_KEYS`) a procps ``sysctl --system`` line may write through
+    a ``..`` component of its key (:func:`procps_dot_dot_target`), each with why its boot value is
+    not known: whether the kernel's walk reaches the key depends on the components before ``..``
+    existing on the booted kernel (an interface's directory, a module's), which lbaudit does not know."""
+    unknown: dict[str, str] = {}
+    for path, lines in parsed:
+        for line in lines:
+            target = procps_dot_dot_target(line.key) if line.value is not None else None
+            if target is None:
+                continue
+            written = line.key.translate(str.maketrans("./", "/."))
+            for key in JUDGED_BOOT_KEYS:
+                if key == target or (is_glob(target) and glob_matches(target, key)):
+                    unknown.setdefault(key, f"{path}:{line.line} writes {written} = {line.value!r}: procps' sysctl "
+                                            f"--system writes the key the kernel's walk through '..' reaches ({target}) "
+                                            "when every component before '..' exists on the booted kernel, which lbaudit "
+                                            f"does not know, so the value of {key} at boot is not known")
+    return unknown
+
+
 def read_persistent_sysctls(root: Path, cmdline: list[SysctlLine] | None = None,
                             running: bool = False) -> tuple[dict[str, SysctlSetting] | None, list[Gap]]:
     """The sysctls the configuration under ``root`` sets at boot, with ``path:line`` origins, as
@@ -349,6 +386,8 @@ def read_persistent_sysctls(root: Path, cmdline: list[SysctlLine] | None = None,
     directories = boot_sysctl_dirs(applier, version, running)
     files, listing_problems = select_files(root, directories, applier=applier)
     problems += listing_problems
+    if applier == "sysctl --system":
+        problems += _procps_file_globs(files)
     parsed: list[tuple[str, list[SysctlLine]]] = []
     sources = [f for f in files if not f.masked]
     service_masked = applier == "systemd-sysctl" and _service_masked(root, problems, running)
@@ -378,6 +417,9 @@ def read_persistent_sysctls(root: Path, cmdline: list[SysctlLine] | None = None,
     # a key whose value at boot depends on a write before its last one (a one-number range over a
     # two-number one; the range and the unprivileged port start written in between): not the last write's
     unknown = order_dependent_writes(parsed, cmdline or (), settings, applier)
+    if applier == "sysctl --system":
+        for key, reason in _procps_dot_dot_writes(parsed).items():
+            unknown.setdefault(key, reason)
     if applier == "systemd-sysctl" and not service_masked:
         found = _older_systemd_doubts(root, parsed, cmdline or (), settings, version)
         if found is None:

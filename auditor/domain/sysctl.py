@@ -224,6 +224,28 @@ def written_key(key: str, applier: str = "systemd-sysctl") -> str:
     return _path_form(simplified) if simplified else dotted_key(key)
 
 
+def procps_dot_dot_target(key: str) -> str | None:
+    """The dotted key a procps ``sysctl --system`` line of ``key`` (dotted, as :func:`written_key`
+    keeps it) with a ``..`` component reaches, as the kernel walks /proc/sys/<path>: procps stat()s
+    the path and writes it when its realpath() is under /proc/sys (WriteSetting(), procps-ng 4.0),
+    so ``net/ipv4/../ipv4/tcp_tw_reuse`` writes tcp_tw_reuse, where every component before a ``..``
+    exists on the booted kernel.  None: the key has no ``..`` component, or leads out of /proc/sys
+    (nothing is written)."""
+    parts = _path_form(key).split("/")
+    if ".." not in parts:
+        return None
+    resolved = ["proc", "sys"]
+    for part in parts:
+        if part == "..":
+            if resolved:
+                resolved.pop()
+        elif part not in ("", "."):
+            resolved.append(part)
+    if resolved[:2] != ["proc", "sys"] or len(resolved) < 3:
+        return None
+    return _path_form("/".join(resolved[2:]))
+
+
 def is_glob(key: str) -> bool:
     return any(ch in key for ch in GLOB_CHARS)
 
@@ -391,6 +413,10 @@ def parse_sysctl_conf(text: str, applier: str = "systemd-sysctl") -> list[Sysctl
         ignore_failure = key.startswith(EXCLUDE_PREFIX)
         if ignore_failure:
             key = key[1:]
+            if applier != "systemd-sysctl" and key[:1] in stripped:
+                # procps strips nothing after the "-": "- net.x = 1" names " net/x", no /proc/sys path,
+                # so it writes nothing and excludes nothing (systemd-sysctl strips the key again)
+                continue
         key = key.strip(stripped)
         if not key:
             continue
