@@ -7,6 +7,7 @@ files, failing closed.
 
 from __future__ import annotations
 
+import errno
 import re
 import stat
 from pathlib import Path, PurePosixPath
@@ -349,7 +350,8 @@ def _procps_dot_dot_writes(parsed: list[tuple[str, list[SysctlLine]]]) -> dict[s
     unknown: dict[str, str] = {}
     for path, lines in parsed:
         for line in lines:
-            target = procps_dot_dot_target(line.key) if line.value is not None else None
+            # "//" is how a dotted key holds a ".." component: the cheap test first, as files hold 400,000 lines
+            target = procps_dot_dot_target(line.key) if line.value is not None and "//" in line.key else None
             if target is None:
                 continue
             written = line.key.translate(str.maketrans("./", "/."))
@@ -397,22 +399,33 @@ def read_persistent_sysctls(root: Path, cmdline: list[SysctlLine] | None = None,
         sources.append(ConfigFile(PurePosixPath(SYSCTL_CONF).name, SYSCTL_CONF, masked=False))
     elif running and (credential := _credential(root, problems)) is not None:
         sources.append(ConfigFile(PurePosixPath(credential).name, credential, masked=False, link=False))
+    # The files together are read up to what one file may hold: up to 10,000 files of 4 MiB each (links
+    # to one file cost nothing on disk) were 40 GiB to read and parse, days of work and memory.
+    budget = rootfs.MAX_CONFIG_BYTES
+    read: list[tuple[str, bytes]] = []
     for source in sources:
         if source.path == SYSCTL_CONF and _is_masked(root, SYSCTL_CONF):
             continue
         try:
-            data = rootfs.read_bytes(root, source.path)
+            data = rootfs.read_bytes(root, source.path, limit=budget)
         except FileNotFoundError:
             continue  # a dangling link, no /etc/sysctl.conf or no credential sets nothing, as systemd-sysctl skips it
         except OSError as exc:
+            if exc.errno == errno.EFBIG and budget < rootfs.MAX_CONFIG_BYTES:
+                problems.append(f"{source.path}: with the files before it, the sysctl configuration holds more than "
+                                f"{rootfs.MAX_CONFIG_BYTES} bytes in all, more than lbaudit reads (no later file was read)")
+                break
             problems.append(f"{source.path}: {rootfs.describe_os_error(exc)}")
             continue
-        if applier == "systemd-sysctl":
-            data = systemd_readable(data)  # nothing after a line of a mebibyte or more is read
-        parsed.append((source.path, parse_sysctl_conf(data.decode("utf-8", errors="replace"), applier)))
+        budget -= len(data)
+        read.append((source.path, data))
     if problems:
         reason = "sysctl configuration could not be read completely: " + "; ".join(problems)
         return None, [Gap(section="sysctl", field="persistent", reason=reason, kind=GapKind.UNREADABLE)]
+    for path, data in read:  # parsed once all are read: a configuration not read whole is not parsed at all
+        if applier == "systemd-sysctl":
+            data = systemd_readable(data)  # nothing after a line of a mebibyte or more is read
+        parsed.append((path, parse_sysctl_conf(data.decode("utf-8", errors="replace"), applier)))
     settings = merge_settings(parsed, cmdline or (), applier)
     # a key whose value at boot depends on a write before its last one (a one-number range over a
     # two-number one; the range and the unprivileged port start written in between): not the last write's
