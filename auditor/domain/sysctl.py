@@ -413,10 +413,13 @@ def parse_sysctl_conf(text: str, applier: str = "systemd-sysctl") -> list[Sysctl
         ignore_failure = key.startswith(EXCLUDE_PREFIX)
         if ignore_failure:
             key = key[1:]
-            if applier != "systemd-sysctl" and key[:1] in stripped:
-                # procps strips nothing after the "-": "- net.x = 1" names " net/x", no /proc/sys path,
-                # so it writes nothing and excludes nothing (systemd-sysctl strips the key again)
-                continue
+            if applier != "systemd-sysctl":
+                # procps builds the path without one more leading "-" (setting_new(): "--net.x = 1" writes
+                # net.x) and strips nothing after the dashes: "- net.x = 1" names " net/x", no /proc/sys
+                # path, so it writes and excludes nothing (systemd-sysctl strips the key, keeps a "-")
+                key = key.removeprefix(EXCLUDE_PREFIX)
+                if key[:1] in stripped:
+                    continue
         key = key.strip(stripped)
         if not key:
             continue

@@ -1,4 +1,4 @@
-"""Hostile boot configuration: three things procps' ``sysctl --system`` reads otherwise than systemd-sysctl.
+"""Hostile boot configuration: what procps' ``sysctl --system`` reads otherwise than systemd-sysctl.
 
 On hosts without systemd-sysctl, lbaudit reads sysctl.d as procps' ``sysctl --system`` applies it,
 but it read three kinds of line or file as systemd-sysctl does (procps-ng 4.0.2, src/sysctl.c):
@@ -6,7 +6,9 @@ but it read three kinds of line or file as systemd-sysctl does (procps-ng 4.0.2,
 * ``- net.ipv4.tcp_tw_reuse = 0``: parse_setting_line() drops the ``-`` and strips nothing after
   it, so the key is `` net.ipv4.tcp_tw_reuse``, no /proc/sys path: nothing is written (and
   ``- key`` without ``=`` excludes nothing from a glob).  lbaudit stripped the key and read 0 as
-  the boot's value: a host running 0 by hand passed drift.sysctl, the boot leaves 2;
+  the boot's value: a host running 0 by hand passed drift.sysctl, the boot leaves 2; and
+  setting_new() drops one more ``-`` from the path, so ``--net.ipv4.tcp_tw_reuse = 0`` writes 0,
+  which lbaudit read as naming nothing (the 1 of an earlier file was the boot's value);
 * ``net/ipv4/../ipv4/tcp_tw_reuse = 1``: WriteSetting() stat()s the path and takes it when its
   realpath() is under /proc/sys, so the kernel's walk through ``..`` writes tcp_tw_reuse (where the
   components before ``..`` exist on the booted kernel, which an image does not tell).  lbaudit kept
@@ -38,6 +40,8 @@ TW_REUSE = "net.ipv4.tcp_tw_reuse"
 
 DASH_SPACE = {"10-net.conf": f"- {TW_REUSE} = 0\n"}
 DASH_TAB_EXCLUSION = {"10-net.conf": f"net.ipv4.tcp_tw_re* = 0\n-\t{TW_REUSE}\n"}
+DOUBLE_DASH = {"10-net.conf": f"{TW_REUSE} = 1\n", "20-net.conf": f"--{TW_REUSE} = 0\n"}
+DOUBLE_DASH_EXCLUSION = {"10-net.conf": f"net.ipv4.tcp_tw_re* = 0\n--{TW_REUSE}\n"}
 DOT_DOT = {"10-net.conf": f"{TW_REUSE} = 0\n", "20-net.conf": "net/ipv4/../ipv4/tcp_tw_reuse = 1\n"}
 DOT_DOT_DOTTED = {"10-net.conf": f"{TW_REUSE} = 0\n", "20-net.conf": "net.ipv4.//.ipv4.tcp_tw_reuse = 1\n"}
 FILE_GLOB = {"10-net.conf": f"{TW_REUSE} = 1\n", "20-[x].conf": f"{TW_REUSE} = 0\n",
@@ -87,6 +91,16 @@ def test_procps_excludes_nothing_with_a_dash_and_a_tab(tmp_path):
     assert boot_value(tmp_path / "systemd", DASH_TAB_EXCLUSION, systemd=True) == (None, [])
 
 
+def test_procps_drops_a_second_dash_from_the_path(tmp_path):
+    # setting_new() builds the path from the key without a leading "-" once more: "--key = 0" writes key
+    assert boot_value(tmp_path, DOUBLE_DASH) == ("0", [])
+    assert boot_value(tmp_path / "exclusion", DOUBLE_DASH_EXCLUSION) == (None, [])
+    assert drift_status(tmp_path / "drift", DOUBLE_DASH, "1") == Status.FAIL
+    # systemd-sysctl keeps it: "-net.ipv4.tcp_tw_reuse" names no key, so 1 holds and the glob sets 0
+    assert boot_value(tmp_path / "systemd", DOUBLE_DASH, systemd=True) == ("1", [])
+    assert boot_value(tmp_path / "systemd-exclusion", DOUBLE_DASH_EXCLUSION, systemd=True) == ("0", [])
+
+
 @pytest.mark.parametrize("files", [DOT_DOT, DOT_DOT_DOTTED], ids=["slashes", "dots"])
 def test_procps_may_write_through_dot_dot(tmp_path, files):
     value, reasons = boot_value(tmp_path, files)
@@ -115,7 +129,7 @@ def test_a_plain_file_name_is_read_as_before(tmp_path):
 def test_lbaudit_reads_each_case_as_procps_applies_it(tmp_path):
     procps = procps_sysctl_or_skip()
     systemd = systemd_sysctl_or_skip()
-    for number, files in enumerate([DASH_SPACE, DASH_TAB_EXCLUSION, DOT_DOT, DOT_DOT_DOTTED, FILE_GLOB, FILE_BRACES]):
+    for number, files in enumerate([DASH_SPACE, DASH_TAB_EXCLUSION, DOUBLE_DASH, DOUBLE_DASH_EXCLUSION, DOT_DOT, DOT_DOT_DOTTED, FILE_GLOB, FILE_BRACES]):
         for command, is_systemd in (([procps, "--system"], False), ([systemd], True)):
             where = Path(tempfile.mkdtemp(dir=tmp_path))
             before, booted = boot_sysctl_files(command, where / "boot", files, TW_REUSE)
