@@ -7,7 +7,6 @@ files, failing closed.
 
 from __future__ import annotations
 
-import errno
 import re
 import stat
 from pathlib import Path, PurePosixPath
@@ -327,6 +326,58 @@ def _older_systemd_doubts(root: Path, parsed: list[tuple[str, list[SysctlLine]]]
     return doubts
 
 
+# procps before 4.0 (3.3: Devuan 4, Slackware 15) reads sysctl.d otherwise than the procps-ng 4.0
+# lbaudit replays (src/sysctl.c Preload() of 3.3): it fgets()s each line into a buffer of 256 bytes,
+# so what follows the 255th byte of a line is read as a line of its own ("#" and 254 bytes, then
+# "net.x = 1", writes net.x), strips no "-" (the key "-net.x" names no /proc/sys file) and expands no
+# glob (the pattern is opened as a path).  procps 4.0 installs libproc2.so.0, 3.3 libprocps.so.N.
+PROCPS_LIBRARY_DIRS = ("/lib", "/usr/lib", "/lib64", "/usr/lib64")
+_PROCPS_LIBRARY = re.compile(r"lib(proc2|procps)\.so(?![^.])")
+PROCPS_3_LINE_BYTES = 255
+
+
+def procps_version(root: Path) -> int | None:
+    """The major version of the procps installed under ``root`` (3 or 4), from the name of its
+    library; None when there is none, it cannot be listed, or both are installed."""
+    directories = list(PROCPS_LIBRARY_DIRS)
+    for base in ("/lib", "/usr/lib"):
+        try:
+            directories += [f"{base}/{name}" for name in rootfs.list_dir(root, base) if "-linux" in name]
+        except OSError:
+            pass
+    found: set[int] = set()
+    for directory in directories:
+        try:
+            names = rootfs.list_dir(root, directory)
+        except OSError:
+            continue
+        found.update(4 if match[1] == "proc2" else 3 for name in names if (match := _PROCPS_LIBRARY.match(name)))
+    return found.pop() if len(found) == 1 else None
+
+
+def _procps_3_reading(read: list[tuple[str, bytes]], version: int | None) -> str | None:
+    """Why the files ``read`` may set other values under procps before 4.0 than procps 4.0 reads
+    (the first line found that it reads otherwise); None when none does."""
+    installed = ("procps 3.3 is installed (libprocps)" if version == 3 else
+                 "the installed procps' version is not known (no single one of libproc2.so, which procps 4.0 "
+                 "installs, and libprocps.so, which 3.3 does)")
+    for path, data in read:
+        for number, raw in enumerate(data.split(b"\n"), start=1):
+            what = None
+            if len(raw.partition(b"\0")[0]) > PROCPS_3_LINE_BYTES:
+                what = f"a line of more than {PROCPS_3_LINE_BYTES} bytes, whose rest procps before 4.0 reads as a line of its own"
+            else:
+                for line in parse_sysctl_conf(raw.decode("utf-8", errors="replace"), "sysctl --system"):
+                    if line.ignore_failure:
+                        what = "a '-key' line, whose '-' procps before 4.0 keeps in the key (it writes and excludes nothing)"
+                    elif is_glob(line.key):
+                        what = "a glob key, which procps before 4.0 opens as a path (it writes nothing)"
+            if what is not None:
+                return (f"{path}:{number} is {what}: sysctl --system applies the files at boot and {installed}, "
+                        "and lbaudit reads them as procps 4.0 does only, so the values the boot sets are not known")
+    return None
+
+
 # What glob(3) reads as a pattern in a path (GLOB_BRACE adds the braces; a backslash escapes).
 PROCPS_FILE_GLOB_CHARS = "*?[{\\"
 
@@ -407,21 +458,24 @@ def read_persistent_sysctls(root: Path, cmdline: list[SysctlLine] | None = None,
         if source.path == SYSCTL_CONF and _is_masked(root, SYSCTL_CONF):
             continue
         try:
-            data = rootfs.read_bytes(root, source.path, limit=budget)
+            data = rootfs.read_bytes(root, source.path)
         except FileNotFoundError:
             continue  # a dangling link, no /etc/sysctl.conf or no credential sets nothing, as systemd-sysctl skips it
         except OSError as exc:
-            if exc.errno == errno.EFBIG and budget < rootfs.MAX_CONFIG_BYTES:
-                problems.append(f"{source.path}: with the files before it, the sysctl configuration holds more than "
-                                f"{rootfs.MAX_CONFIG_BYTES} bytes in all, more than lbaudit reads (no later file was read)")
-                break
             problems.append(f"{source.path}: {rootfs.describe_os_error(exc)}")
             continue
+        if len(data) > budget:
+            problems.append(f"{source.path}: with the files before it, the sysctl configuration holds more than "
+                            f"{rootfs.MAX_CONFIG_BYTES} bytes in all, more than lbaudit reads (no later file was read)")
+            break
         budget -= len(data)
         read.append((source.path, data))
     if problems:
         reason = "sysctl configuration could not be read completely: " + "; ".join(problems)
         return None, [Gap(section="sysctl", field="persistent", reason=reason, kind=GapKind.UNREADABLE)]
+    if applier == "sysctl --system" and (procps := procps_version(root)) != 4:
+        if (older := _procps_3_reading(read, procps)) is not None:
+            return None, [Gap(section="sysctl", field="persistent", reason=older, kind=GapKind.UNREADABLE)]
     for path, data in read:  # parsed once all are read: a configuration not read whole is not parsed at all
         if applier == "systemd-sysctl":
             data = systemd_readable(data)  # nothing after a line of a mebibyte or more is read

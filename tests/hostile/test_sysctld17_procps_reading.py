@@ -59,6 +59,10 @@ def image(tmp_path: Path, files: dict[str, str], systemd: bool = False) -> Path:
         (root / "usr" / "lib" / "systemd").mkdir(parents=True)
         (root / "usr" / "lib" / "systemd" / "systemd-sysctl").write_bytes(b"\x7fELF")
         (root / "usr" / "lib" / "systemd" / "libsystemd-shared-252.so").write_bytes(b"\x7fELF")
+    else:
+        # procps-ng 4.0, whose reading lbaudit replays (3.3 reads '-key' lines, globs and long lines otherwise)
+        (root / "usr" / "lib" / "x86_64-linux-gnu").mkdir(parents=True)
+        (root / "usr" / "lib" / "x86_64-linux-gnu" / "libproc2.so.0").write_bytes(b"\x7fELF")
     return root
 
 

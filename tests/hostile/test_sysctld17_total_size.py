@@ -27,6 +27,9 @@ def image(tmp_path: Path, links: int) -> Path:
     (root / "etc" / "sysctl.d").mkdir(parents=True)
     (root / "big.conf").write_text(COMMENT_LINES)  # over half the budget
     (root / "etc" / "sysctl.d" / "10-net.conf").write_text(f"{TW_REUSE} = 0\n")
+    # procps-ng 4.0 applies them (3.3 would split the long comment lines: tests/hostile/test_sysctld17_procps_before_4.py)
+    (root / "usr" / "lib" / "x86_64-linux-gnu").mkdir(parents=True)
+    (root / "usr" / "lib" / "x86_64-linux-gnu" / "libproc2.so.0").write_bytes(b"\x7fELF")
     for number in range(links):
         os.symlink("/big.conf", root / "etc" / "sysctl.d" / f"{number + 20:05}.conf")
     return root
