@@ -380,7 +380,12 @@ def _parent_beneath(root: Path, path: str) -> Iterator[tuple[int, str]]:
 
 
 def read_text(root: Path, path: str, limit: int = MAX_CONFIG_BYTES, kernel_file: bool = False) -> str:
-    """Read a text file under ``root``; raises OSError (FileNotFoundError, PermissionError, ...).
+    """Read a text file under ``root`` (:func:`read_bytes` decoded as UTF-8, an invalid byte replaced)."""
+    return read_bytes(root, path, limit, kernel_file).decode("utf-8", errors="replace")
+
+
+def read_bytes(root: Path, path: str, limit: int = MAX_CONFIG_BYTES, kernel_file: bool = False) -> bytes:
+    """Read a file under ``root``; raises OSError (FileNotFoundError, PermissionError, ...).
 
     A file of a kernel pseudo file system (procfs, sysfs, ...) is refused (``NotRegularFile``)
     unless ``kernel_file`` (the running host's /proc/cmdline, /proc/sys): a configuration file is
@@ -413,7 +418,7 @@ def read_text(root: Path, path: str, limit: int = MAX_CONFIG_BYTES, kernel_file:
         raise
     if seen is not None and not kernel_file:
         seen.setdefault(_BYTES_LEFT, [MAX_COLLECTION_CONFIG_BYTES])[0] -= len(data)
-    return data.decode("utf-8", errors="replace")
+    return data
 
 
 def read_head(root: Path, path: str, size: int, offset: int = 0) -> bytes:

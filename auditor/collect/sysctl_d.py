@@ -32,6 +32,8 @@ from auditor.domain.sysctl import (
     merge_settings,
     order_dependent_writes,
     parse_sysctl_conf,
+    procps_dot_dot_target,
+    systemd_readable,
 )
 from auditor.model.facts import Gap, GapKind, SysctlSetting
 from auditor.model.records import record
@@ -337,6 +339,95 @@ def _older_systemd_doubts(root: Path, parsed: list[tuple[str, list[SysctlLine]]]
     return doubts
 
 
+# procps before 4.0 (3.3: Devuan 4, Slackware 15) reads sysctl.d otherwise than the procps-ng 4.0
+# lbaudit replays (src/sysctl.c Preload() of 3.3): it fgets()s each line into a buffer of 256 bytes,
+# so what follows the 255th byte of a line is read as a line of its own ("#" and 254 bytes, then
+# "net.x = 1", writes net.x), strips no "-" (the key "-net.x" names no /proc/sys file) and expands no
+# glob (the pattern is opened as a path).  procps 4.0 installs libproc2.so.0, 3.3 libprocps.so.N.
+PROCPS_LIBRARY_DIRS = ("/lib", "/usr/lib", "/lib64", "/usr/lib64")
+_PROCPS_LIBRARY = re.compile(r"lib(proc2|procps)\.so(?![^.])")
+PROCPS_3_LINE_BYTES = 255
+
+
+def procps_version(root: Path) -> int | None:
+    """The major version of the procps installed under ``root`` (3 or 4), from the name of its
+    library; None when there is none, it cannot be listed, or both are installed."""
+    directories = list(PROCPS_LIBRARY_DIRS)
+    for base in ("/lib", "/usr/lib"):
+        try:
+            directories += [f"{base}/{name}" for name in rootfs.list_dir(root, base) if "-linux" in name]
+        except OSError:
+            pass
+    found: set[int] = set()
+    for directory in directories:
+        try:
+            names = rootfs.list_dir(root, directory)
+        except OSError:
+            continue
+        found.update(4 if match[1] == "proc2" else 3 for name in names if (match := _PROCPS_LIBRARY.match(name)))
+    return found.pop() if len(found) == 1 else None
+
+
+def _procps_3_reading(read: list[tuple[str, bytes]], version: int | None) -> str | None:
+    """Why the files ``read`` may set other values under procps before 4.0 than procps 4.0 reads
+    (the first line found that it reads otherwise); None when none does."""
+    installed = ("procps 3.3 is installed (libprocps)" if version == 3 else
+                 "the installed procps' version is not known (no single one of libproc2.so, which procps 4.0 "
+                 "installs, and libprocps.so, which 3.3 does)")
+    for path, data in read:
+        for number, raw in enumerate(data.split(b"\n"), start=1):
+            what = None
+            if len(raw.partition(b"\0")[0]) > PROCPS_3_LINE_BYTES:
+                what = f"a line of more than {PROCPS_3_LINE_BYTES} bytes, whose rest procps before 4.0 reads as a line of its own"
+            else:
+                for line in parse_sysctl_conf(raw.decode("utf-8", errors="replace"), "sysctl --system"):
+                    if line.ignore_failure:
+                        what = "a '-key' line, whose '-' procps before 4.0 keeps in the key (it writes and excludes nothing)"
+                    elif is_glob(line.key):
+                        what = "a glob key, which procps before 4.0 opens as a path (it writes nothing)"
+            if what is not None:
+                return (f"{path}:{number} is {what}: sysctl --system applies the files at boot and {installed}, "
+                        "and lbaudit reads them as procps 4.0 does only, so the values the boot sets are not known")
+    return None
+
+
+# What glob(3) reads as a pattern in a path (GLOB_BRACE adds the braces; a backslash escapes).
+PROCPS_FILE_GLOB_CHARS = "*?[{\\"
+
+
+def _procps_file_globs(files: list[ConfigFile]) -> list[str]:
+    """Why procps' ``sysctl --system`` would not read some of ``files`` as named: Preload() opens each
+    path through glob(3) (GLOB_NOCHECK | GLOB_BRACE, procps-ng 4.0), so ``20-[x].conf`` reads
+    ``20-x.conf`` where that exists, and every file ``*.conf`` matches, instead of its own lines (a
+    mask named so masks nothing).  lbaudit does not replay that expansion."""
+    return [f"{f.path}: procps' sysctl --system opens this file's path as a glob(3) pattern ({f.name!r}: "
+            "braces, brackets, '*', '?' or '\\'), so it reads whatever files that pattern matches, where any "
+            "exists, rather than this one; lbaudit does not replay that expansion"
+            for f in files if any(ch in f.name for ch in PROCPS_FILE_GLOB_CHARS)]
+
+
+def _procps_dot_dot_writes(parsed: list[tuple[str, list[SysctlLine]]]) -> dict[str, str]:
+    """The judged keys (:data:`JUDGED_BOOT_KEYS`) a procps ``sysctl --system`` line may write through
+    a ``..`` component of its key (:func:`procps_dot_dot_target`), each with why its boot value is
+    not known: whether the kernel's walk reaches the key depends on the components before ``..``
+    existing on the booted kernel (an interface's directory, a module's), which lbaudit does not know."""
+    unknown: dict[str, str] = {}
+    for path, lines in parsed:
+        for line in lines:
+            # "//" is how a dotted key holds a ".." component: the cheap test first, as files hold 400,000 lines
+            target = procps_dot_dot_target(line.key) if line.value is not None and "//" in line.key else None
+            if target is None:
+                continue
+            written = line.key.translate(str.maketrans("./", "/."))
+            for key in JUDGED_BOOT_KEYS:
+                if key == target or (is_glob(target) and glob_matches(target, key)):
+                    unknown.setdefault(key, f"{path}:{line.line} writes {written} = {line.value!r}: procps' sysctl "
+                                            f"--system writes the key the kernel's walk through '..' reaches ({target}) "
+                                            "when every component before '..' exists on the booted kernel, which lbaudit "
+                                            f"does not know, so the value of {key} at boot is not known")
+    return unknown
+
+
 def read_persistent_sysctls(root: Path, cmdline: list[SysctlLine] | None = None,
                             running: bool = False) -> tuple[dict[str, SysctlSetting] | None, list[Gap]]:
     """The sysctls the configuration under ``root`` sets at boot, with ``path:line`` origins, as
@@ -361,6 +452,8 @@ def read_persistent_sysctls(root: Path, cmdline: list[SysctlLine] | None = None,
     directories = boot_sysctl_dirs(applier, version, running)
     files, listing_problems = select_files(root, directories, applier=applier)
     problems += listing_problems
+    if applier == "sysctl --system":
+        problems += _procps_file_globs(files)
     parsed: list[tuple[str, list[SysctlLine]]] = []
     sources = [f for f in files if not f.masked]
     service_masked = applier == "systemd-sysctl" and _service_masked(root, problems, running)
@@ -370,24 +463,43 @@ def read_persistent_sysctls(root: Path, cmdline: list[SysctlLine] | None = None,
         sources.append(ConfigFile(PurePosixPath(SYSCTL_CONF).name, SYSCTL_CONF, masked=False))
     elif running and (credential := _credential(root, problems)) is not None:
         sources.append(ConfigFile(PurePosixPath(credential).name, credential, masked=False, link=False))
+    # The files together are read up to what one file may hold: up to 10,000 files of 4 MiB each (links
+    # to one file cost nothing on disk) were 40 GiB to read and parse, days of work and memory.
+    budget = rootfs.MAX_CONFIG_BYTES
+    read: list[tuple[str, bytes]] = []
     for source in sources:
         if source.path == SYSCTL_CONF and _is_masked(root, SYSCTL_CONF):
             continue
         try:
-            text = rootfs.read_text(root, source.path)
+            data = rootfs.read_bytes(root, source.path)
         except FileNotFoundError:
             continue  # a dangling link, no /etc/sysctl.conf or no credential sets nothing, as systemd-sysctl skips it
         except OSError as exc:
             problems.append(f"{source.path}: {rootfs.describe_os_error(exc)}")
             continue
-        parsed.append((source.path, parse_sysctl_conf(text, applier)))
+        if len(data) > budget:
+            problems.append(f"{source.path}: with the files before it, the sysctl configuration holds more than "
+                            f"{rootfs.MAX_CONFIG_BYTES} bytes in all, more than lbaudit reads (no later file was read)")
+            break
+        budget -= len(data)
+        read.append((source.path, data))
     if problems:
         reason = "sysctl configuration could not be read completely: " + "; ".join(problems)
         return None, [Gap(section="sysctl", field="persistent", reason=reason, kind=GapKind.UNREADABLE)]
+    if applier == "sysctl --system" and (procps := procps_version(root)) != 4:
+        if (older := _procps_3_reading(read, procps)) is not None:
+            return None, [Gap(section="sysctl", field="persistent", reason=older, kind=GapKind.UNREADABLE)]
+    for path, data in read:  # parsed once all are read: a configuration not read whole is not parsed at all
+        if applier == "systemd-sysctl":
+            data = systemd_readable(data)  # nothing after a line of a mebibyte or more is read
+        parsed.append((path, parse_sysctl_conf(data.decode("utf-8", errors="replace"), applier)))
     settings = merge_settings(parsed, cmdline or (), applier)
     # a key whose value at boot depends on a write before its last one (a one-number range over a
     # two-number one; the range and the unprivileged port start written in between): not the last write's
     unknown = order_dependent_writes(parsed, cmdline or (), settings, applier)
+    if applier == "sysctl --system":
+        for key, reason in _procps_dot_dot_writes(parsed).items():
+            unknown.setdefault(key, reason)
     if applier == "systemd-sysctl" and not service_masked:
         found = _older_systemd_doubts(root, parsed, cmdline or (), settings, version)
         if found is None:

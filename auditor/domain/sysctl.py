@@ -224,6 +224,28 @@ def written_key(key: str, applier: str = "systemd-sysctl") -> str:
     return _path_form(simplified) if simplified else dotted_key(key)
 
 
+def procps_dot_dot_target(key: str) -> str | None:
+    """The dotted key a procps ``sysctl --system`` line of ``key`` (dotted, as :func:`written_key`
+    keeps it) with a ``..`` component reaches, as the kernel walks /proc/sys/<path>: procps stat()s
+    the path and writes it when its realpath() is under /proc/sys (WriteSetting(), procps-ng 4.0),
+    so ``net/ipv4/../ipv4/tcp_tw_reuse`` writes tcp_tw_reuse, where every component before a ``..``
+    exists on the booted kernel.  None: the key has no ``..`` component, or leads out of /proc/sys
+    (nothing is written)."""
+    parts = _path_form(key).split("/")
+    if ".." not in parts:
+        return None
+    resolved = ["proc", "sys"]
+    for part in parts:
+        if part == "..":
+            if resolved:
+                resolved.pop()
+        elif part not in ("", "."):
+            resolved.append(part)
+    if resolved[:2] != ["proc", "sys"] or len(resolved) < 3:
+        return None
+    return _path_form("/".join(resolved[2:]))
+
+
 def is_glob(key: str) -> bool:
     return any(ch in key for ch in GLOB_CHARS)
 
@@ -350,6 +372,26 @@ def systemd_lines(text: str) -> list[str]:
     return _SYSTEMD_LINE_END.split(text)
 
 
+# systemd reads each line with a limit (read_line(f, LONG_LINE_MAX, ...) in systemd-sysctl 252's
+# parse_file(), read_stripped_line() in conf_file_read() later): a line of LONG_LINE_MAX bytes or more,
+# line end not counted, is -ENOBUFS and the file is "Failed to read ..., ignoring": no line after it
+# is parsed, while those before it are applied (checked with systemd-sysctl 252).
+SYSTEMD_LONG_LINE_MAX = 1024 * 1024
+_SYSTEMD_LINE_END_BYTES = re.compile(b"\r\n|[\r\n\0]")
+
+
+def systemd_readable(data: bytes) -> bytes:
+    """The part of a configuration file systemd parses: everything before its first line of
+    :data:`SYSTEMD_LONG_LINE_MAX` bytes or more (the whole file when it has none).  Bytes, not
+    characters: a line of 349,526 "\u20ac" is 1,048,578 bytes."""
+    start = 0
+    for end in _SYSTEMD_LINE_END_BYTES.finditer(data):
+        if end.start() - start >= SYSTEMD_LONG_LINE_MAX:
+            return data[:start]
+        start = end.end()
+    return data[:start] if len(data) - start >= SYSTEMD_LONG_LINE_MAX else data
+
+
 def procps_lines(text: str) -> list[str]:
     """The lines of a configuration file as procps' ``sysctl --system`` reads them (fgets): only
     "\n" ends a line, and a NUL ends what is read of it (the rest of that line is never seen)."""
@@ -371,6 +413,13 @@ def parse_sysctl_conf(text: str, applier: str = "systemd-sysctl") -> list[Sysctl
         ignore_failure = key.startswith(EXCLUDE_PREFIX)
         if ignore_failure:
             key = key[1:]
+            if applier != "systemd-sysctl":
+                # procps builds the path without one more leading "-" (setting_new(): "--net.x = 1" writes
+                # net.x) and strips nothing after the dashes: "- net.x = 1" names " net/x", no /proc/sys
+                # path, so it writes and excludes nothing (systemd-sysctl strips the key, keeps a "-")
+                key = key.removeprefix(EXCLUDE_PREFIX)
+                if key[:1] in stripped:
+                    continue
         key = key.strip(stripped)
         if not key:
             continue

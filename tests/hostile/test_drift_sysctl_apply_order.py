@@ -55,6 +55,10 @@ def image(tmp_path: Path, files: list[str], systemd: bool) -> Path:
         # a systemd that tells its version (252): one of unknown version may read the files as
         # one before 245 does (tests/hostile/test_rules12_sysctl_conf_old_systemd.py)
         (root / "usr" / "lib" / "systemd" / "libsystemd-shared-252.so").write_bytes(b"\x7fELF")
+    else:
+        # procps-ng 4.0, whose reading lbaudit replays (3.3 reads '-key' lines, globs and long lines otherwise)
+        (root / "usr" / "lib" / "x86_64-linux-gnu").mkdir(parents=True)
+        (root / "usr" / "lib" / "x86_64-linux-gnu" / "libproc2.so.0").write_bytes(b"\x7fELF")
     return root
 
 
