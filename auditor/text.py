@@ -166,6 +166,14 @@ def plain_text(text: str) -> str:
     return _NOT_PLAIN_TEXT().sub(_escape, text) if _NOT_PLAIN_TEXT().search(text) else text
 
 
+def line_text(value: object) -> str:
+    """``value`` as one line of a document of plain text (:func:`plain_text`, a tab kept) that lays
+    things out a line each (a JUnit failure's findings, a PDF cell's "Observed:" and "Expected:"
+    lines): its line feeds shown as ``\\n`` too, as :func:`one_line` shows them on a terminal."""
+    text = "" if value is None else value if isinstance(value, str) else str(value)
+    return plain_text(text).replace("\n", "\\n")
+
+
 def plain_tree(value: object) -> object:
     """``value`` (a JSON value: dicts, lists, strings, numbers) with :func:`plain_text` applied to
     every string in it, keys too: what an interchange document (SARIF, OSCAL, HDF) holds, made plain

@@ -22,7 +22,7 @@ from auditor.model.evidence import CheckRecord, Evidence
 from auditor.model.facts import SECTIONS, GapKind
 from auditor.model.records import record
 from auditor.model.result import STATUS_ORDER, Finding, Severity, Status, Verdict
-from auditor.text import one_line
+from auditor.text import line_text, one_line
 
 if TYPE_CHECKING:
     from auditor.report import ReportContext
@@ -67,7 +67,7 @@ def _inline(value: Any) -> str:
     if value is None or value == [] or value == {}:
         return "none"
     if isinstance(value, str):
-        return value
+        return line_text(value)  # a value is one line of the "key: value" lines (see FindingRow)
     if isinstance(value, list) and all(not isinstance(v, (list, dict)) for v in value):
         return ", ".join(_inline(v) for v in value)
     return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(", ", ": "))
@@ -117,7 +117,7 @@ def _plain(value: Any) -> str:
         return ", ".join(_plain(v) for v in value)  # neither "and" nor "or": a list may be a set or alternatives
     if isinstance(value, (list, dict)):
         return value_sentence(value, nested=True)
-    return str(value)
+    return line_text(value)
 
 
 def value_sentence(value: Any, nested: bool = False) -> str:
@@ -154,7 +154,7 @@ def workload_of(finding: Finding) -> str:
         return ""
     name = _workload_name(str(name))
     user = detail.get("user")
-    return f"{name} (user {user})" if user not in (None, "") else name
+    return line_text(f"{name} (user {user})" if user not in (None, "") else name)
 
 
 _SEPARATORS = "-_.@"
@@ -365,10 +365,13 @@ class FindingRow:
     def __init__(self, finding: Finding) -> None:
         unseen = finding.observed is None and finding.status in (Status.NOT_REVIEWED, Status.ERROR)
         shows_reason = finding.reason and finding.reason != finding.message.removeprefix("not reviewed: ")
+        # Each text is one line (auditor.text.line_text: a line break as "\\n"), as the terminal shows
+        # it: the PDF lays a finding out in lines (its subject, then "Reason:", "Observed:",
+        # "Expected:"), and a process named "sshd\\nExpected: ..." wrote a line of its choosing there.
         self.status: Status = finding.status
-        self.subject: str = finding.subject
-        self.message: str = finding.message
-        self.reason: str | None = finding.reason if shows_reason else None  # when the message does not say it
+        self.subject: str = line_text(finding.subject)
+        self.message: str = line_text(finding.message)
+        self.reason: str | None = line_text(finding.reason) if shows_reason else None  # when the message does not say it
         # value_sentence(observed / expected): how a report words them
         self.observed_sentence: str = "not observed" if unseen else (
             value_sentence(finding.observed) if finding.observed is not None else NOTHING)
