@@ -45,6 +45,10 @@ _INVISIBLE = ("\u00ad\u034f\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200d\u2
               "\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff0-\ufff8\U0001bca0-\U0001bca3\U0001d173-\U0001d17a"
               "\U000e0000-\U000e0fff")
 
+# One invisible character, wherever text is written for a reader to approve as it is (lbaudit init's
+# exceptions, which write it as a YAML escape).
+INVISIBLE_CHARACTER = first_use(f"[{_INVISIBLE}]")
+
 # What one_line escapes: line breaks, the other control characters (Unicode category Cc: C0, DEL
 # and C1), the line and paragraph separators (Zl, Zp), the bidi controls and the invisible characters.  One character class,
 # so that a line with none of them (nearly every line) is one C-speed scan instead of a unicodedata
