@@ -80,10 +80,10 @@ def _value_lines(value: Any, depth: int = 0) -> list[str]:
         for key in sorted(value):
             inner = value[key]
             if isinstance(inner, (dict, list)) and inner and _inline(inner).startswith(("{", "[")) and depth < 1:
-                lines.append(f"{key}:")
+                lines.append(f"{line_text(key)}:")  # a key may be the host's too (a file name)
                 lines += ["  " + line for line in _value_lines(inner, depth + 1)]
             else:
-                lines.append(f"{key}: {_inline(inner)}")
+                lines.append(f"{line_text(key)}: {_inline(inner)}")
         return lines
     if isinstance(value, list) and value and any(isinstance(v, dict) for v in value) and depth < 2:
         lines = []
@@ -129,7 +129,7 @@ def value_sentence(value: Any, nested: bool = False) -> str:
         # in key order, as the evidence file keeps it: a report from the file read back (report,
         # verify --pdf) must say the same as one from the run's memory (evaluate)
         for key in sorted(value):
-            words = _OPERATORS.get(key) or key.replace("_", " ")
+            words = _OPERATORS.get(key) or line_text(key).replace("_", " ")
             parts.append(f"{words} {_plain(value[key])}")
         shown = ", ".join(parts) if parts else "none"
     elif isinstance(value, list) and any(isinstance(v, (dict, list)) for v in value):

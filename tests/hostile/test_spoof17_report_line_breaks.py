@@ -71,3 +71,13 @@ def test_pdf_shows_no_line_of_the_process_name(rendered: Path):
     assert _starting(lines, FORGED_EXPECTATION) == [] and _starting(lines, FORGED_FINDING) == []
     # the name is there, with its line breaks shown as the terminal shows them
     assert f"\\n{FORGED_FINDING}\\n{FORGED_EXPECTATION}" in text.replace("\n", " ").replace("\\n ", "\\n")
+
+
+def test_a_host_key_of_an_observed_value_is_one_line_too():
+    from auditor.report.view import value_sentence, value_text
+
+    # a check's observed value may be keyed by the host's text (sysctl keys read from sysctl.d files)
+    observed = {"net.ipv4.x\nExpected: FORGED": "/etc/sysctl.d/a\nExpected: FORGED.conf"}
+    assert _starting(value_text(observed).splitlines(), FORGED_EXPECTATION) == []
+    assert value_text(observed) == "net.ipv4.x\\nExpected: FORGED: /etc/sysctl.d/a\\nExpected: FORGED.conf"
+    assert "\n" not in value_sentence(observed)
