@@ -554,13 +554,16 @@ MAX_SCOPE_GAPS = 6
 
 def _scope(ev: Evidence) -> Scope:
     prov = ev.snapshot.provenance
-    target = f"{SOURCE_WORDS.get(prov.source, prov.source)} {prov.hostname}"
+    # The host's words (its name, user, a gap's reason naming its files) are one line each (line_text):
+    # the cover lays them out a line each, and a host named "web01\\nFacts trusted: verified
+    # snapshot" wrote that line under "System assessed".
+    target = f"{SOURCE_WORDS.get(prov.source, prov.source)} {line_text(prov.hostname)}"
     if prov.source == "snapshot" and prov.collected_from in ("root", "replay"):
         target += {"root": " (collected from an offline root directory)",
                    "replay": " (collected from a captured bundle)"}[prov.collected_from]
     if prov.source_detail:
-        target += f" ({prov.source_detail})"
-    who = prov.effective_user or "an unknown user"
+        target += f" ({line_text(prov.source_detail)})"
+    who = line_text(prov.effective_user) if prov.effective_user else "an unknown user"
     if prov.effective_uid is not None:
         who += f" (uid {prov.effective_uid})"
     privileges = who + (", with administrative privileges" if prov.privileged else
@@ -568,7 +571,7 @@ def _scope(ev: Evidence) -> Scope:
     # A not_applicable gap says what cannot exist here (a transport the kernel lacks): not unseen.
     gaps = sorted((g for g in ev.snapshot.gaps if g.kind != GapKind.NOT_APPLICABLE),
                   key=lambda g: (g.section, g.field, g.reason))
-    unseen = [f"{g.section}{' ' + g.field if g.field else ''}: {g.reason}" for g in gaps[:MAX_SCOPE_GAPS]]
+    unseen = [line_text(f"{g.section}{' ' + g.field if g.field else ''}: {g.reason}") for g in gaps[:MAX_SCOPE_GAPS]]
     if len(gaps) > MAX_SCOPE_GAPS:
         unseen.append(f"and {len(gaps) - MAX_SCOPE_GAPS} more (section 5)")
     for section in SECTIONS:
@@ -585,20 +588,21 @@ def _cover(ev: Evidence, evidence_name: str, evidence_sha256: str, content_sha25
     by_status = ev.result.summary.by_status
     source = SOURCE_WORDS.get(prov.source, prov.source)
     if prov.source_detail:
-        source += f" {prov.source_detail}"
+        source += f" {line_text(prov.source_detail)}"
     if prov.source_sha256:
         source += f" (SHA-256 {prov.source_sha256[:16]}\u2026)"
     return Cover(
         verdict=ev.result.verdict, verdict_word=VERDICT_WORDS[ev.result.verdict],
         verdict_sentence=verdict_sentence(ev) if sentence is None else sentence,
         status_counts=tuple((status, by_status.get(status.value, 0)) for status in STATUS_ORDER),
-        system=prov.hostname + (f" ({prov.arch})" if prov.arch else ""),
-        os=prov.os or "unknown", kernel=prov.kernel or "unknown", machine_id=prov.machine_id or "unknown",
+        system=line_text(prov.hostname + (f" ({prov.arch})" if prov.arch else "")),  # one line each, as _scope's
+        os=line_text(prov.os or "unknown"), kernel=line_text(prov.kernel or "unknown"),
+        machine_id=line_text(prov.machine_id or "unknown"),
         source=source, trust=_facts_trust(prov),
         policy=f"{ev.policy.id}, version {ev.policy.version}, owner {ev.policy.owner}",
         policy_sha256=ev.policy_sha256,
         ran=f"{utc_text(ev.run.started_at)} to {utc_text(ev.run.finished_at)}",
-        tool=f"lbaudit {ev.tool.version}", assessor=assessor, evidence_name=evidence_name,
+        tool=f"lbaudit {line_text(ev.tool.version)}", assessor=assessor, evidence_name=evidence_name,
         evidence_sha256=evidence_sha256, content_sha256=content_sha256, fingerprint=fingerprint,
         document_id=document_id(evidence_sha256), scope=_scope(ev), organisation=organisation,
     )
@@ -756,7 +760,8 @@ def _method(ev: Evidence, evidence_name: str, evidence_sha256: str, content_sha2
         if collected and ev.snapshot.gaps_for(section):
             state = "collected, partly"
         sections.append(SectionRow(section, prov.methods.get(section, NOTHING), state))
-    gaps = tuple(GapRow(g.section, g.field or "whole section", g.kind.value.replace("_", " "), g.reason)
+    gaps = tuple(GapRow(g.section, line_text(g.field) or "whole section", g.kind.value.replace("_", " "),
+                        line_text(g.reason))
                  for g in sorted(ev.snapshot.gaps, key=lambda g: (g.section, g.field, g.reason)))
     reasons = ev.result.incomplete_reasons
     inputs = [InputRow("Policy file" + (" (extends)" if i else ""), s.path, s.sha256)
@@ -771,7 +776,7 @@ def _method(ev: Evidence, evidence_name: str, evidence_sha256: str, content_sha2
         source=SOURCE_WORDS.get(prov.source, prov.source), source_detail=prov.source_detail or None,
         collected_at=utc_text(prov.collected_at), tool_version=prov.tool_version, who=who,
         privileged=bool(prov.privileged), sections=tuple(sections), gaps=gaps,
-        incomplete_reasons=tuple(reasons[:MAX_INCOMPLETE_REASONS]),
+        incomplete_reasons=tuple(line_text(reason) for reason in reasons[:MAX_INCOMPLETE_REASONS]),
         more_incomplete=max(0, len(reasons) - MAX_INCOMPLETE_REASONS),
         checks=tuple(CheckRow(c.name, c.version, c.origin, ", ".join(c.needs), ", ".join(c.controls))
                      for c in ev.checks),
