@@ -631,7 +631,7 @@ def _summary(ev: Evidence, sentence: str | None = None) -> Summary:
         attention.append(AttentionRow(rule.id, rule.severity.value, states, ", ".join(rule.controls)))
     return Summary(
         rules=result.summary.rules, policy_id=ev.policy.id, policy_version=ev.policy.version,
-        hostname=ev.snapshot.provenance.hostname, findings=result.summary.findings, controls=len(result.controls),
+        hostname=line_text(ev.snapshot.provenance.hostname), findings=result.summary.findings, controls=len(result.controls),
         families=len({c.family for c in result.controls}), fail_on=result.fail_on.value,
         verdict_word=VERDICT_WORDS[result.verdict],
         verdict_sentence=verdict_sentence(ev) if sentence is None else sentence,
@@ -808,9 +808,12 @@ def attestation_view(evidence: Evidence, *, evidence_name: str, evidence_sha256:
         waivers=_waivers(ev),
         method=_method(ev, evidence_name, evidence_sha256, content_sha256),
         statement_values={
-            "host": prov.hostname, "machine_id": prov.machine_id or "unknown", "date": utc_text(ev.run.finished_at),
+            # the host's words one line each, as on the cover: the statement is a paragraph
+            "host": line_text(prov.hostname), "machine_id": line_text(prov.machine_id or "unknown"),
+            "date": utc_text(ev.run.finished_at),
             "policy_id": ev.policy.id, "policy_version": ev.policy.version, "policy_sha256": ev.policy_sha256,
-            "tool_version": ev.tool.version, "evidence_name": evidence_name, "evidence_sha256": evidence_sha256,
+            "tool_version": line_text(ev.tool.version), "evidence_name": line_text(evidence_name),
+            "evidence_sha256": evidence_sha256,
             "verdict": VERDICT_WORDS[ev.result.verdict],
         },
     )
