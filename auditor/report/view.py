@@ -886,20 +886,21 @@ def finding_sentence(finding: Finding) -> str:
     observed = _phrase(finding.observed)
     expected = _phrase(finding.expected)
     status = finding.status
+    # one sentence: the host's words in it one line each (line_text), as the values are
     if status == Status.NOT_REVIEWED:
-        return f"Nothing could be observed: {finding.reason or 'the evidence could not be collected'}."
+        return f"Nothing could be observed: {line_text(finding.reason or 'the evidence could not be collected')}."
     if status == Status.ERROR:
-        return f"The check failed before it could judge: {finding.reason or finding.message}."
+        return f"The check failed before it could judge: {line_text(finding.reason or finding.message)}."
     if status == Status.NOT_APPLICABLE:
-        return f"Not applicable: {finding.reason or finding.message}."
+        return f"Not applicable: {line_text(finding.reason or finding.message)}."
     if finding.expected is None:
         return f"Observed {observed}."
     if status == Status.PASS:
         return f"Observed {observed}, which meets the expectation: {expected}."
     sentence = f"Observed {observed}, but expected {expected}."
     if status == Status.WAIVED and finding.waiver is not None:
-        sentence += (f" Waived until {finding.waiver.expires.isoformat()} (approved by {finding.waiver.approver}: "
-                     f"{finding.waiver.reason}).")
+        sentence += (f" Waived until {finding.waiver.expires.isoformat()} (approved by "
+                     f"{line_text(finding.waiver.approver)}: {line_text(finding.waiver.reason)}).")
     return sentence
 
 
