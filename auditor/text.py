@@ -34,11 +34,26 @@ def ascii_decimal(text: str, max_digits: int = MAX_DECIMAL_DIGITS) -> int | None
 # around wherever it was shown.
 _BIDI_CONTROLS = "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
 
+# The characters drawn as nothing, which every set below escapes too (Unicode's
+# Default_Ignorable_Code_Point, less the bidi controls above): the soft hyphen, the combining grapheme
+# joiner, the Hangul fillers, the zero-width space, non-joiner and joiner, the word joiner and the
+# invisible operators, the variation selectors, the byte order mark, the tag characters.  A listener
+# of "ss\u200bhd" (owned by whoever named the process so) read "sshd" on every output, the real
+# daemon's name to anyone who knows what listens on 22.  Scripts that join with U+200C and U+200D
+# show them as escapes too: a name that looks like another must not read as it.
+_INVISIBLE = ("\u00ad\u034f\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200d\u2060-\u2065\u206a-\u206f"
+              "\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff0-\ufff8\U0001bca0-\U0001bca3\U0001d173-\U0001d17a"
+              "\U000e0000-\U000e0fff")
+
+# One invisible character, wherever text is written for a reader to approve as it is (lbaudit init's
+# exceptions, which write it as a YAML escape).
+INVISIBLE_CHARACTER = first_use(f"[{_INVISIBLE}]")
+
 # What one_line escapes: line breaks, the other control characters (Unicode category Cc: C0, DEL
-# and C1), the line and paragraph separators (Zl, Zp) and the bidi controls.  One character class,
+# and C1), the line and paragraph separators (Zl, Zp), the bidi controls and the invisible characters.  One character class,
 # so that a line with none of them (nearly every line) is one C-speed scan instead of a unicodedata
 # lookup per character.
-_UNSAFE_CHARACTER = first_use(f"[\x00-\x1f\x7f-\x9f\u2028\u2029{_BIDI_CONTROLS}]")
+_UNSAFE_CHARACTER = first_use(f"[\x00-\x1f\x7f-\x9f\u2028\u2029{_BIDI_CONTROLS}{_INVISIBLE}]")
 _ESCAPES = {"\n": "\\n", "\t": "\\t"}
 
 
@@ -53,9 +68,10 @@ def _escape(match: re.Match[str]) -> str:
 
 
 def one_line(value: object) -> str:
-    """``value`` as text on one line: line breaks, other control characters and bidi overrides
-    are shown as escapes (``\\n``, ``\\x1b``, ``\\u202e``), so a hostile subject can neither break a
-    finding over two lines nor send escape sequences to a terminal."""
+    """``value`` as text on one line: line breaks, other control characters, bidi overrides and
+    invisible characters are shown as escapes (``\\n``, ``\\x1b``, ``\\u202e``, ``\\u200b``), so a
+    hostile subject can neither break a finding over two lines, send escape sequences to a terminal
+    nor pass for another name."""
     text = "" if value is None else value if isinstance(value, str) else str(value)
     return _UNSAFE_CHARACTER().sub(_escape, text)
 
@@ -130,9 +146,9 @@ def shown_line(value: object, kept: str = "not shown", limit: int = MAX_MESSAGE_
 # What document_text escapes: the characters no HTML or XML document may hold as text (HTML:
 # "control-character-in-input-stream"; XML 1.0: not a Char): the C0 controls but tab, line feed, form
 # feed and carriage return, DEL and the C1 controls (an ESC in a process name went into the HTML
-# report as it was); and the bidi controls, which a page obeys: a U+202E in a process name turned
-# the rest of its table cell (the finding's message and sentence) around.
-_NOT_DOCUMENT_TEXT = first_use(f"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f{_BIDI_CONTROLS}]")
+# report as it was); the bidi controls, which a page obeys: a U+202E in a process name turned
+# the rest of its table cell (the finding's message and sentence) around; and the invisible characters.
+_NOT_DOCUMENT_TEXT = first_use(f"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f{_BIDI_CONTROLS}{_INVISIBLE}]")
 
 
 def document_text(text: str) -> str:
@@ -143,8 +159,8 @@ def document_text(text: str) -> str:
 
 # What plain_text escapes: every control character but tab and line feed (a carriage return or a
 # form feed too: no XML 1.0 document may hold a form feed, and a carriage return rewrites a terminal
-# line), the line and paragraph separators, and the bidi controls.
-_NOT_PLAIN_TEXT = first_use(f"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029{_BIDI_CONTROLS}]")
+# line), the line and paragraph separators, the bidi controls and the invisible characters.
+_NOT_PLAIN_TEXT = first_use(f"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029{_BIDI_CONTROLS}{_INVISIBLE}]")
 
 
 def plain_text(text: str) -> str:
@@ -152,6 +168,14 @@ def plain_text(text: str) -> str:
     escape (``\\x1b``, ``\\x0d``, ``\\u202e``), as :func:`one_line` shows it: text that every output
     (a terminal, JSON, XML, HTML, a PDF) can hold as it is."""
     return _NOT_PLAIN_TEXT().sub(_escape, text) if _NOT_PLAIN_TEXT().search(text) else text
+
+
+def line_text(value: object) -> str:
+    """``value`` as one line of a document of plain text (:func:`plain_text`, a tab kept) that lays
+    things out a line each (a JUnit failure's findings, a PDF cell's "Observed:" and "Expected:"
+    lines): its line feeds shown as ``\\n`` too, as :func:`one_line` shows them on a terminal."""
+    text = "" if value is None else value if isinstance(value, str) else str(value)
+    return plain_text(text).replace("\n", "\\n")
 
 
 def plain_tree(value: object) -> object:
@@ -174,7 +198,7 @@ def plain_tree(value: object) -> object:
 # as escapes of their own (\b, \f, \r, \u001b; tab and line feed, which plain_text keeps, as \t
 # and \n), every other one as it is.  An escaped backslash before "b" or "u001" matches too, which only
 # costs the walk.
-_JSON_NOT_PLAIN = first_use(f"[\x7f-\x9f\u2028\u2029{_BIDI_CONTROLS}]|\\\\(?:[bfr]|u00[01])")
+_JSON_NOT_PLAIN = first_use(f"[\x7f-\x9f\u2028\u2029{_BIDI_CONTROLS}{_INVISIBLE}]|\\\\(?:[bfr]|u00[01])")
 
 
 def plain_json(document: object, indent: int | None = None) -> str:

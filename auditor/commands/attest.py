@@ -12,7 +12,7 @@ from auditor.commands.options import quiet_option
 from auditor.commands.output import say
 from auditor.errors import LbauditError
 from auditor.model.result import ExitCode
-from auditor.text import terminal_lines
+from auditor.text import shown_line, terminal_lines
 
 VERIFY_EPILOG = """\b
 Checks, in this order; the exit code is that of the first failure:
@@ -81,19 +81,21 @@ def verify(evidence_path: Path, pubkey_path: Path, pdf_path: Path | None, quiet:
         result = run_verify(evidence_path, pubkey_path, pdf_path)
     except LbauditError as exc:
         _exit_with(exc)
-    # Each line as a terminal shows it: a file name holding a carriage return and an erase-line
-    # escape made "NOT verified: NAME" read "verified: host.json".
+    # Each line as a terminal shows it, and one line (shown_line: its line feeds as "\\n" too, not a
+    # message's own): a file name holding a carriage return and an erase-line escape made "NOT
+    # verified: NAME" read "verified: host.json", and a host name holding line feeds (the evidence's,
+    # signed as it should be) printed a "verified: prod.json" line of its own.
     if not quiet:
         for check in result.checks:
             state = {True: "ok", False: "FAIL", None: "--"}[check.ok]
-            click.echo(terminal_lines(f"{check.name:<10} {state:<5} {check.detail}"))
+            click.echo(shown_line(f"{check.name:<10} {state:<5} {check.detail}"))
     code = result.exit_code
     if code == ExitCode.COMPLIANT:
         if not quiet:
             # the file's name is the user's; what was signed is named by the signed content alone
-            click.echo(terminal_lines(f"signed evidence of {result.subject}"))
-            click.echo(terminal_lines(f"verified: {evidence_path}" + (f" and {pdf_path}" if pdf_path else "")))
+            click.echo(shown_line(f"signed evidence of {result.subject}"))
+            click.echo(shown_line(f"verified: {evidence_path}" + (f" and {pdf_path}" if pdf_path else "")))
     else:
         failed = ", ".join(c.name for c in result.failed)
-        click.echo(terminal_lines(f"NOT verified: {evidence_path} ({failed} failed; exit {int(code)})"), err=True)
+        click.echo(shown_line(f"NOT verified: {evidence_path} ({failed} failed; exit {int(code)})"), err=True)
     _exit(code)

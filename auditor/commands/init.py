@@ -26,7 +26,7 @@ from typing import Any
 import click
 
 from auditor.errors import InputError
-from auditor.text import one_line
+from auditor.text import INVISIBLE_CHARACTER, one_line
 
 DEFAULT_OUTPUT = Path("lbaudit-policy.yaml")
 TODO_REASON = "TODO"
@@ -68,8 +68,17 @@ def _glob_literal(name: str) -> str:
     return re.sub(r"([*?\[])", lambda m: "?" if m.group(1) == "?" else f"[{m.group(1)}]", text)
 
 
+def _yaml_escape(found: re.Match[str]) -> str:
+    code = ord(found.group())
+    return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+
+
 def _yaml_string(text: str) -> str:
-    return json.dumps(text, ensure_ascii=False)  # a JSON string is a YAML double-quoted scalar
+    """``text`` as a YAML double-quoted scalar (a JSON string is one), each character drawn as
+    nothing written as its escape: the reviewer of the starter policy approves what it reads, and a
+    zero-width space in ``"ss\u200bhd"`` read ``"sshd"``.  The loader reads the escape back, so the
+    exception still matches exactly that name."""
+    return INVISIBLE_CHARACTER().sub(_yaml_escape, json.dumps(text, ensure_ascii=False))
 
 
 def _port_list(ports: tuple[int, ...]) -> str:

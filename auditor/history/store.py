@@ -30,7 +30,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlch
 from auditor.errors import Busy, InputError, LbauditError
 from auditor.history import schema as t
 from auditor.history.location import SUPPORTED_SCHEMES, is_url
-from auditor.text import inventory_host
+from auditor.text import inventory_host, one_line
 
 if TYPE_CHECKING:
     from auditor.model.evidence import Evidence
@@ -1920,8 +1920,10 @@ class HistoryStore:
                 raise InputError(f"{self.shown}: no recorded run matches"
                                  f"{' host ' + host if host else ''}{' policy ' + policy if policy else ''}")
             if len(pairs) > 1:
-                # each with the store's key of its host, which --host takes: two hosts may share every name
-                names = ", ".join(sorted(f"{p.hostname}/{p.policy_id} (--host {p.host_key})" for p in pairs)[:10])
+                # each with the store's key of its host, which --host takes: two hosts may share every name.
+                # A host name is the host's text: one line (a line feed in it printed a line of its own)
+                names = ", ".join(sorted(f"{one_line(p.hostname)}/{p.policy_id} (--host {one_line(p.host_key)})"
+                                         for p in pairs)[:10])
                 raise InputError(f"{self.shown}: runs of several hosts or policies match ({names}); "
                                  "give --host and --policy, or two run ids")
             host_id, policy_id = pairs[0].host_id, pairs[0].policy_id
@@ -1947,7 +1949,7 @@ class HistoryStore:
             counted = "only one run" if standing else "no run"
             ahead = (f" that is not dated ahead ({_ids_text([r['run'] for r in passed_over])}: "
                      f"{len(passed_over)} passed over)") if passed_over else ""
-            raise InputError(f"{self.shown}: {counted} of {pairs[0].hostname}/{policy_id} is recorded{ahead}; "
+            raise InputError(f"{self.shown}: {counted} of {one_line(pairs[0].hostname)}/{policy_id} is recorded{ahead}; "
                              "a diff needs two")
         return LastTwo(standing[1], standing[0], passed_over)
 

@@ -86,12 +86,14 @@ def path_uri(path: str) -> str:
 # "](" as message text in SARIF (3.11.6) and Markdown read it: the middle of a link ``[text](target)``,
 # with any backslashes before it (each escapes the next character).
 _LINK_MIDDLE = re.compile(r"(\\*)\]\(")
-# What makes a link, an image or a tag of Markdown text (CommonMark): "](" and "][" between a link's
+# What makes a link, an image, a tag or a character of Markdown text (CommonMark): "](" and "][" between a link's
 # text and its destination or label; a "[" that starts a line (up to three spaces in), a link
-# reference definition ``[label]: /destination``; and "<", an autolink ``<https://...>`` or raw
-# HTML, which CommonMark passes through (``<a href=...>``, ``<img src=...>``).  With the
-# backslashes before each (each escapes the next character).
-_MARKDOWN_OPENER = re.compile(r"(\\*)(\](?=[(\[])|<)|^( {0,3})(\\*)(\[)", re.MULTILINE)
+# reference definition ``[label]: /destination``; "<", an autolink ``<https://...>`` or raw
+# HTML, which CommonMark passes through (``<a href=...>``, ``<img src=...>``); and "&", a character
+# reference (``&#x202e;`` is a right-to-left override once rendered, past the plain-text escaping).
+# With the backslashes before each (each escapes the next character); and any other backslash before
+# ASCII punctuation, which Markdown would take as an escape and not show (a name's "\\[" read "[").
+_MARKDOWN_OPENER = re.compile(r"(\\*)(\](?=[(\[])|[<&])|^( {0,3})(\\*)(\[)|(\\+)(?=[!-/:-@\[-`{-~])", re.MULTILINE)
 
 
 def no_embedded_link(text: str) -> str:
@@ -103,6 +105,8 @@ def no_embedded_link(text: str) -> str:
 
 
 def _escaped_opener(match: re.Match[str]) -> str:
+    if match.group(6) is not None:
+        return match.group(6) * 2
     if match.group(2) is not None:
         return match.group(1) * 2 + "\\" + match.group(2)
     return match.group(3) + match.group(4) * 2 + "\\["
@@ -110,8 +114,9 @@ def _escaped_opener(match: re.Match[str]) -> str:
 
 def no_markdown_link(text: str) -> str:
     """Host text as OSCAL markup (Markdown): no link ``[text](target)`` or ``[text][label]``, no
-    link reference definition, autolink ``<scheme:...>`` or HTML tag (``<a href=...>``, ``<img>``):
-    each of their openers escaped with a backslash (a backslash before it is escaped too).  A
+    link reference definition, autolink ``<scheme:...>``, HTML tag (``<a href=...>``, ``<img>``) or
+    character reference (``&#x202e;``): each of their openers escaped with a backslash (a backslash
+    before it is escaped too).  A
     subject's IPv6 brackets (``tcp [::]:22``) stay as they are."""
     return _MARKDOWN_OPENER.sub(_escaped_opener, text)
 

@@ -51,7 +51,7 @@ from auditor.report._shared import (
     utc_timestamp,
 )
 from auditor.report.view import content_sha256, finding_sentence
-from auditor.text import shell_word
+from auditor.text import line_text, shell_word
 
 # HDF impact from lbaudit severity, on InSpec's scale (0.0 none / not applicable, low 0.01-0.39,
 # medium 0.4-0.69, high 0.7-0.89, critical 0.9-1.0); "info" is not "none": a failing info rule is
@@ -77,15 +77,15 @@ HDF_STATUS = {
 
 def _skip_message(finding: Finding) -> str | None:
     if finding.status == Status.NOT_REVIEWED:
-        return f"not reviewed: {finding.reason or finding.message}"
+        return f"not reviewed: {line_text(finding.reason or finding.message)}"
     if finding.status == Status.NOT_APPLICABLE:
-        return f"not applicable: {finding.reason or finding.message}"
+        return f"not applicable: {line_text(finding.reason or finding.message)}"
     if finding.status == Status.WAIVED:
         waiver = finding.waiver
         if waiver is None:
             return "waived"
         return (f"waived (a failure the policy accepts as a deviation) until {waiver.expires.isoformat()}, "
-                f"approved by {waiver.approver}: {waiver.reason}")
+                f"approved by {line_text(waiver.approver)}: {line_text(waiver.reason)}")
     return None
 
 
@@ -106,7 +106,9 @@ def _result(finding: Finding, start_time: str, beside_a_pass: bool = False, pass
         status, message, skip = "failed", f"{skip}: {message}", None
     result: dict = {
         "status": status,
-        "code_desc": f"{finding.subject}: {finding.message}",
+        # one line each (line_text), as Heimdall lists them: a process name's line feed added a line
+        # of its own there ("passed: ..."); resource_id identifies the subject, as it is
+        "code_desc": f"{line_text(finding.subject)}: {line_text(finding.message)}",
         "start_time": start_time,
         "resource": finding.check,
         "resource_id": finding.subject,
@@ -219,7 +221,7 @@ class _Export:
 
     def incomplete_run_control(self, rule_ids: set[str]) -> dict:
         result = self.ev.result
-        reasons = "; ".join(result.incomplete_reasons) or "the evidence records the run as incomplete"
+        reasons = "; ".join(line_text(r) for r in result.incomplete_reasons) or "the evidence records the run as incomplete"
         return {
             "id": RUN_COMPLETE_CONTROL if RUN_COMPLETE_CONTROL not in rule_ids else RUN_COMPLETE_CONTROL_TAKEN,
             "title": "The lbaudit run judged everything it was asked to",

@@ -33,7 +33,7 @@ from auditor.model.policy import ResolvedRule
 from auditor.model.result import Finding, Status, rollup_status
 from auditor.report import ReportContext, Reporter
 from auditor.report._shared import bounded_evidence, evidence_sha256, rule_source, utc, utc_timestamp
-from auditor.text import plain_text
+from auditor.text import line_text, plain_text
 
 # Characters XML 1.0 cannot carry at all, not even escaped, that plain_text leaves: a lone surrogate
 # (hand-made evidence) and the non-characters U+FFFE and U+FFFF.
@@ -75,30 +75,36 @@ def _seconds(seconds: float) -> str:
     return f"{max(seconds, 0.0):.3f}"
 
 
+# The failure text and the system-out list findings one a line ("[fail] SUBJECT: MESSAGE"), and a
+# message attribute joins them with "; ": every text of a finding or a waiver there is one line
+# (auditor.text.line_text, its line breaks as "\\n"), as on the terminal.  A process named
+# "sshd\\n  [pass] ..." wrote a passing finding of its own into the list a CI server shows.
+
+
 def _describe(finding: Finding) -> str:
-    lines = [f"[{finding.status.value}] {finding.subject}: {finding.message}"]
+    lines = [f"[{finding.status.value}] {line_text(finding.subject)}: {line_text(finding.message)}"]
     if finding.status in (Status.FAIL, Status.WAIVED):
         if finding.observed is not None:
             lines.append(f"    observed: {_json(finding.observed)}")
         if finding.expected is not None:
             lines.append(f"    expected: {_json(finding.expected)}")
     if finding.reason and finding.reason not in finding.message:
-        lines.append(f"    reason: {finding.reason}")
+        lines.append(f"    reason: {line_text(finding.reason)}")
     if finding.waiver is not None:
         w = finding.waiver
-        lines.append(f"    waived until {w.expires.isoformat()} by {w.approver}: {w.reason}")
+        lines.append(f"    waived until {w.expires.isoformat()} by {line_text(w.approver)}: {line_text(w.reason)}")
     return "\n".join(lines)
 
 
 def _waiver_text(finding: Finding) -> str:
     w = finding.waiver
     if w is None:  # a waived finding always carries its waiver; kept total for hand-edited evidence
-        return f"{finding.subject}: waived"
-    return f"{finding.subject}: waived until {w.expires.isoformat()} by {w.approver}: {w.reason}"
+        return f"{line_text(finding.subject)}: waived"
+    return f"{line_text(finding.subject)}: waived until {w.expires.isoformat()} by {line_text(w.approver)}: {line_text(w.reason)}"
 
 
 def _subjects(findings: list[Finding]) -> str:
-    return "; ".join(f.subject for f in findings)
+    return "; ".join(line_text(f.subject) for f in findings)
 
 
 def _testcase(rule: ResolvedRule, findings: list[Finding], evidence: Evidence, classname: str) -> ET.Element:
@@ -131,7 +137,7 @@ def _testcase(rule: ResolvedRule, findings: list[Finding], evidence: Evidence, c
         element.text = body
     elif status in (Status.ERROR, Status.NOT_REVIEWED):
         unjudged = [f for f in findings if f.status in (Status.ERROR, Status.NOT_REVIEWED)]
-        reasons = "; ".join(sorted({f"{f.status.value}: {f.reason or f.message}" for f in unjudged}))
+        reasons = "; ".join(sorted({f"{f.status.value}: {line_text(f.reason or f.message)}" for f in unjudged}))
         element = ET.SubElement(case, "error", {"type": status.value, "message": reasons + below_words})
         element.text = body
     elif below:
@@ -149,7 +155,7 @@ def _testcase(rule: ResolvedRule, findings: list[Finding], evidence: Evidence, c
         element = ET.SubElement(case, "skipped", {"type": "waived", "message": message})
         element.text = body
     elif status == Status.NOT_APPLICABLE:
-        reasons = "; ".join(sorted({f.reason or f.message for f in findings}))
+        reasons = "; ".join(sorted({line_text(f.reason or f.message) for f in findings}))
         element = ET.SubElement(case, "skipped", {"type": "not_applicable", "message": f"not applicable: {reasons}"})
     return _with_output(case, rule, findings)
 
@@ -161,10 +167,10 @@ def _with_output(case: ET.Element, rule: ResolvedRule, findings: list[Finding]) 
         f"check: {rule.check}",
         f"severity: {rule.severity.value}",
         f"controls: {', '.join(rule.controls)}",
-        f"policy source: {source.path}" + (f":{source.line}" if source.line else ""),
+        f"policy source: {line_text(source.path)}" + (f":{source.line}" if source.line else ""),
         f"findings ({len(findings)}):",
     ]
-    out += [f"  [{f.status.value}] {f.subject}" for f in findings]
+    out += [f"  [{f.status.value}] {line_text(f.subject)}" for f in findings]
     ET.SubElement(case, "system-out").text = "\n".join(out)
     return case
 
@@ -174,7 +180,7 @@ def _incomplete_run_case(evidence: Evidence, classname: str) -> ET.Element:
     test case carries that (every finding not applicable): a CI server counts only failures and
     errors, and would show a run that judged nothing as green."""
     case = ET.Element("testcase", {"name": "lbaudit run complete", "classname": classname})
-    reasons = "; ".join(evidence.result.incomplete_reasons) or "the evidence records the run as incomplete"
+    reasons = "; ".join(line_text(r) for r in evidence.result.incomplete_reasons) or "the evidence records the run as incomplete"
     element = ET.SubElement(case, "error", {"type": "incomplete", "message": reasons})
     element.text = f"verdict: {evidence.result.verdict.value} (exit {evidence.result.exit_code})\n{reasons}"
     return case

@@ -45,6 +45,7 @@ from auditor.report._shared import (
     utc,
     utc_timestamp,
 )
+from auditor.text import line_text
 
 OSCAL_VERSION = "1.1.2"
 # Namespace of lbaudit's own props; core OSCAL props (no ns) are used where OSCAL defines the name.
@@ -95,9 +96,18 @@ def _string(value: object) -> str:
 
 def _md(text: str) -> str:
     """Text holding host text (subjects, host names, reasons, observed values) for an OSCAL markup
-    field (markup-line, markup-multiline: Markdown, which an OSCAL viewer renders): no link or
-    autolink, so a process named ``[Fixed, see](https://example.invalid)`` is not a link there."""
+    field (markup-line, markup-multiline: Markdown, which an OSCAL viewer renders): no link,
+    autolink, tag or character reference, so a process named ``[Fixed, see](https://example.invalid)``
+    is not a link there.  Each host text in it is one line (:func:`_line`)."""
     return no_markdown_link(text)
+
+
+def _line(text: object) -> str:
+    """A host's text (a subject, message, reason, host name) as one line of markup: its line feeds
+    shown as ``\\n`` (:func:`auditor.text.line_text`), as the terminal, JUnit and the PDF show them.
+    In Markdown a line feed starts a block: a process named ``x\\n# Compliant\\n- ok`` made a heading
+    and a list of its own in the observation and the risk."""
+    return line_text(text)
 
 
 def _prop(name: str, value: object, *, core: bool = False) -> dict:
@@ -136,7 +146,7 @@ class _Builder:
         self.sha = evidence_sha256(context)
         self.ref = evidence_reference(evidence, context)
         prov = evidence.snapshot.provenance
-        self.host = prov.hostname
+        self.host = _line(prov.hostname)  # in markup alone (the identities below are of the host's own text)
         self.checks = {c.name: c for c in evidence.checks}
         self.rules = {r.id: r for r in evidence.policy.rules}
         self.findings = evidence.result.findings
@@ -287,7 +297,7 @@ class _Builder:
             "inventory-items": [
                 {
                     "uuid": self.host_uuid,
-                    "description": _md(f"Host {prov.hostname}" + (f" ({prov.os})" if prov.os else "")),
+                    "description": _md(f"Host {self.host}" + (f" ({_line(prov.os)})" if prov.os else "")),
                     "props": props,
                 }
             ],
@@ -306,7 +316,7 @@ class _Builder:
                 "assessment-platforms": [
                     {
                         "uuid": _stable_uuid("assessment-platform", "lbaudit", prov.hostname),
-                        "title": _md(f"lbaudit {self.ev.tool.version}, {prov.source} collection on {prov.hostname}"),
+                        "title": _md(f"lbaudit {_line(self.ev.tool.version)}, {prov.source} collection on {self.host}"),
                         "uses-components": [{"component-uuid": self.tool_component_uuid}],
                     }
                 ],
@@ -324,9 +334,9 @@ class _Builder:
 
     def observation(self, finding: Finding) -> dict:
         index = self.finding_index[finding.id]
-        description = finding.message
-        if finding.reason and finding.reason not in description:
-            description += f"\n\nReason: {finding.reason}"
+        description = _line(finding.message)
+        if finding.reason and finding.reason not in finding.message:
+            description += f"\n\nReason: {_line(finding.reason)}"
         evidence = [
             {
                 "href": _pointer_uri(self.ref, f"/result/findings/{index}"),
@@ -344,7 +354,7 @@ class _Builder:
         ]
         observation = {
             "uuid": self.observation_uuid(finding),
-            "title": _md(f"{finding.rule_id}: {finding.subject}"),
+            "title": _md(f"{finding.rule_id}: {_line(finding.subject)}"),
             "description": _md(description),
             "props": [
                 _prop("finding-id", finding.id),
@@ -375,7 +385,7 @@ class _Builder:
         title = (rule.title if rule and rule.title else None) or (record.title if record else finding.check)
         statement = (
             f"Rule {finding.rule_id} (check {finding.check}, severity {finding.severity.value}) fails on host "
-            f"{self.host} for {finding.subject}: {finding.message}."
+            f"{self.host} for {_line(finding.subject)}: {_line(finding.message)}."
         )
         if finding.expected is not None:
             statement += f" Expected: {_compact(finding.expected)}."
@@ -383,8 +393,8 @@ class _Builder:
             statement += f"\n\n{record.rationale}"
         risk = {
             "uuid": self.risk_uuid(finding),
-            "title": _md(f"{title}: {finding.subject}"),
-            "description": _md(f"{finding.message} (controls {', '.join(finding.controls)})."),
+            "title": _md(f"{_line(title)}: {_line(finding.subject)}"),
+            "description": _md(f"{_line(finding.message)} (controls {', '.join(finding.controls)})."),
             "statement": _md(statement),
             "props": [
                 _prop("finding-id", finding.id),
@@ -414,9 +424,10 @@ class _Builder:
                 "entries": [
                     {
                         "uuid": self.run_uuid("risk-log", finding.id),
-                        "title": f"Deviation approved by {waiver.approver}",
-                        "description": f"Waived by the policy until {waiver.expires.isoformat()} "
-                        f"(approved by {waiver.approver}): {waiver.reason}",
+                        # the policy's words: markup too (no link, tag or character reference)
+                        "title": _md(f"Deviation approved by {_line(waiver.approver)}"),
+                        "description": _md(f"Waived by the policy until {waiver.expires.isoformat()} "
+                                           f"(approved by {_line(waiver.approver)}): {waiver.reason}"),
                         "start": _date_time(self.ev.run.started_at, "the run's start"),
                         "logged-by": [{"party-uuid": self.approver_uuid(waiver.approver), "role-id": "waiver-approver"}],
                         "status-change": "deviation-approved",
@@ -449,7 +460,7 @@ class _Builder:
         elif control.status == Status.NOT_APPLICABLE:
             remarks = "Every finding is not applicable: nothing showed that the control is met."
         else:
-            reasons = sorted({f"{f.rule_id}: {f.reason}" for f in group if f.status != Status.PASS and f.reason})
+            reasons = sorted({f"{f.rule_id}: {_line(f.reason)}" for f in group if f.status != Status.PASS and f.reason})
             remarks = "Not fully assessed (lbaudit never counts missing evidence as a pass): " + "; ".join(reasons)
         rules = control.rules
         described = ", ".join(f"{counts[s]} {s.value}" for s in Status if counts[s])
@@ -508,7 +519,7 @@ class _Builder:
                 _prop("facts-source", self.ev.snapshot.provenance.source),
                 *self.facts_trust_props(),
             ],
-            "remarks": _md(f"Facts: {self.ev.snapshot.provenance.facts_trust}."),
+            "remarks": _md(f"Facts: {_line(self.ev.snapshot.provenance.facts_trust)}."),
             "local-definitions": self.local_definitions(),
             "reviewed-controls": {"control-selections": [self.control_selection(reviewed)]},
         }

@@ -50,7 +50,7 @@ from auditor.report._pdf_canvas import (
 from auditor.report._pdf_theme import FONT_NAMES, PARSED_THEME_FILE, load_theme, make_styles
 from auditor.report.view import attestation_view, content_sha256, evidence_name
 from auditor.resources import data_dir
-from auditor.text import plain_text
+from auditor.text import line_text, plain_text
 
 MARGIN = 18 * mm
 MAX_LOGO_BYTES = 512 * 1024  # --org-logo: a mark for the cover, not a photograph
@@ -137,7 +137,7 @@ HEADER_PART_CHARACTERS = 48  # each of organisation, host and policy in the runn
 
 
 def _header_part(value: str) -> str:
-    value = plain_text(value)  # drawn as it is, as the paragraphs' text is (sections.escape)
+    value = line_text(value)  # drawn as it is, on one line (a line feed as \\n), as the cover shows it
     return value if len(value) <= HEADER_PART_CHARACTERS else value[:HEADER_PART_CHARACTERS - 1] + "\u2026"
 
 # Raised whenever the renderer's code gives other bytes for the same evidence and inputs (a
@@ -286,11 +286,11 @@ def render_pdf(evidence: Evidence, context: ReportContext) -> bytes:
         pagesize=theme.page_size,
         leftMargin=MARGIN, rightMargin=MARGIN, topMargin=20 * mm, bottomMargin=20 * mm,
         # the document information a viewer shows (its title bar): plain text, as the pages
-        title=plain_text(f"Compliance attestation: {prov.hostname}, {evidence.policy.id} {evidence.policy.version}"),
+        title=line_text(f"Compliance attestation: {prov.hostname}, {evidence.policy.id} {evidence.policy.version}"),
         author=inputs.assessor,
-        subject=plain_text(f"NIST SP 800-53 Rev. 5 network-socket compliance attestation of {prov.hostname}: "
-                           f"{verdict} (evidence SHA-256 {evidence_sha256})"),
-        keywords=["lbaudit", "attestation", "NIST SP 800-53 Rev. 5", evidence.policy.id, plain_text(prov.hostname),
+        subject=line_text(f"NIST SP 800-53 Rev. 5 network-socket compliance attestation of {prov.hostname}: "
+                          f"{verdict} (evidence SHA-256 {evidence_sha256})"),
+        keywords=["lbaudit", "attestation", "NIST SP 800-53 Rev. 5", evidence.policy.id, line_text(prov.hostname),
                   *[c.id for c in evidence.result.controls]],
         creator=f"lbaudit {evidence.tool.version}",
         invariant=1,

@@ -42,6 +42,7 @@ from auditor.report._shared import (
     rule_source,
     utc_timestamp,
 )
+from auditor.text import line_text
 
 SARIF_SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 FINGERPRINT_KEY = "lbauditFindingId/v1"
@@ -125,9 +126,11 @@ def _without_none(values: dict) -> dict:
 
 
 def _message(finding: Finding) -> str:
-    text = f"{finding.rule_id}: {finding.subject}: {finding.message}"
-    if finding.reason and finding.reason not in text:
-        text += f" ({finding.reason})"
+    # One line of the finding: its host text's line feeds as "\\n" (line_text), so that a process name
+    # adds no line of its own under the alert ("Reviewed: a false positive, dismiss this alert").
+    text = f"{finding.rule_id}: {line_text(finding.subject)}: {line_text(finding.message)}"
+    if finding.reason and finding.reason not in f"{finding.rule_id}: {finding.subject}: {finding.message}":
+        text += f" ({line_text(finding.reason)})"
     if finding.status in (Status.FAIL, Status.WAIVED) and finding.expected is not None:
         text += f"; expected {json.dumps(finding.expected, sort_keys=True, ensure_ascii=False)}"
     return no_embedded_link(text)
@@ -210,7 +213,7 @@ class _Run:
         return [
             {
                 "level": "error",
-                "message": {"text": no_embedded_link(f"check {f.check} failed for rule {f.rule_id}: {f.reason}")},
+                "message": {"text": no_embedded_link(f"check {f.check} failed for rule {f.rule_id}: {line_text(f.reason)}")},
                 "descriptor": {"id": f.check, "index": self.rule_index[f.check]},
                 "associatedRule": {"id": f.check, "index": self.rule_index[f.check]},
             }
@@ -227,7 +230,8 @@ class _Run:
             notifications.append({
                 "level": "error",
                 "message": {"text": no_embedded_link("the run is incomplete (verdict " + ev.result.verdict.value + "): "
-                                           + "; ".join(ev.result.incomplete_reasons or ["no reason recorded"]))},
+                                           + "; ".join([line_text(r) for r in ev.result.incomplete_reasons]
+                                                       or ["no reason recorded"]))},
             })
         invocation: dict = {
             "executionSuccessful": not notifications and ev.result.complete,

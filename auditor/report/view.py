@@ -22,7 +22,7 @@ from auditor.model.evidence import CheckRecord, Evidence
 from auditor.model.facts import SECTIONS, GapKind
 from auditor.model.records import record
 from auditor.model.result import STATUS_ORDER, Finding, Severity, Status, Verdict
-from auditor.text import one_line
+from auditor.text import line_text, one_line
 
 if TYPE_CHECKING:
     from auditor.report import ReportContext
@@ -67,7 +67,7 @@ def _inline(value: Any) -> str:
     if value is None or value == [] or value == {}:
         return "none"
     if isinstance(value, str):
-        return value
+        return line_text(value)  # a value is one line of the "key: value" lines (see FindingRow)
     if isinstance(value, list) and all(not isinstance(v, (list, dict)) for v in value):
         return ", ".join(_inline(v) for v in value)
     return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(", ", ": "))
@@ -80,10 +80,10 @@ def _value_lines(value: Any, depth: int = 0) -> list[str]:
         for key in sorted(value):
             inner = value[key]
             if isinstance(inner, (dict, list)) and inner and _inline(inner).startswith(("{", "[")) and depth < 1:
-                lines.append(f"{key}:")
+                lines.append(f"{line_text(key)}:")  # a key may be the host's too (a file name)
                 lines += ["  " + line for line in _value_lines(inner, depth + 1)]
             else:
-                lines.append(f"{key}: {_inline(inner)}")
+                lines.append(f"{line_text(key)}: {_inline(inner)}")
         return lines
     if isinstance(value, list) and value and any(isinstance(v, dict) for v in value) and depth < 2:
         lines = []
@@ -117,7 +117,7 @@ def _plain(value: Any) -> str:
         return ", ".join(_plain(v) for v in value)  # neither "and" nor "or": a list may be a set or alternatives
     if isinstance(value, (list, dict)):
         return value_sentence(value, nested=True)
-    return str(value)
+    return line_text(value)
 
 
 def value_sentence(value: Any, nested: bool = False) -> str:
@@ -129,7 +129,7 @@ def value_sentence(value: Any, nested: bool = False) -> str:
         # in key order, as the evidence file keeps it: a report from the file read back (report,
         # verify --pdf) must say the same as one from the run's memory (evaluate)
         for key in sorted(value):
-            words = _OPERATORS.get(key) or key.replace("_", " ")
+            words = _OPERATORS.get(key) or line_text(key).replace("_", " ")
             parts.append(f"{words} {_plain(value[key])}")
         shown = ", ".join(parts) if parts else "none"
     elif isinstance(value, list) and any(isinstance(v, (dict, list)) for v in value):
@@ -154,7 +154,7 @@ def workload_of(finding: Finding) -> str:
         return ""
     name = _workload_name(str(name))
     user = detail.get("user")
-    return f"{name} (user {user})" if user not in (None, "") else name
+    return line_text(f"{name} (user {user})" if user not in (None, "") else name)
 
 
 _SEPARATORS = "-_.@"
@@ -365,10 +365,13 @@ class FindingRow:
     def __init__(self, finding: Finding) -> None:
         unseen = finding.observed is None and finding.status in (Status.NOT_REVIEWED, Status.ERROR)
         shows_reason = finding.reason and finding.reason != finding.message.removeprefix("not reviewed: ")
+        # Each text is one line (auditor.text.line_text: a line break as "\\n"), as the terminal shows
+        # it: the PDF lays a finding out in lines (its subject, then "Reason:", "Observed:",
+        # "Expected:"), and a process named "sshd\\nExpected: ..." wrote a line of its choosing there.
         self.status: Status = finding.status
-        self.subject: str = finding.subject
-        self.message: str = finding.message
-        self.reason: str | None = finding.reason if shows_reason else None  # when the message does not say it
+        self.subject: str = line_text(finding.subject)
+        self.message: str = line_text(finding.message)
+        self.reason: str | None = line_text(finding.reason) if shows_reason else None  # when the message does not say it
         # value_sentence(observed / expected): how a report words them
         self.observed_sentence: str = "not observed" if unseen else (
             value_sentence(finding.observed) if finding.observed is not None else NOTHING)
@@ -551,13 +554,16 @@ MAX_SCOPE_GAPS = 6
 
 def _scope(ev: Evidence) -> Scope:
     prov = ev.snapshot.provenance
-    target = f"{SOURCE_WORDS.get(prov.source, prov.source)} {prov.hostname}"
+    # The host's words (its name, user, a gap's reason naming its files) are one line each (line_text):
+    # the cover lays them out a line each, and a host named "web01\\nFacts trusted: verified
+    # snapshot" wrote that line under "System assessed".
+    target = f"{SOURCE_WORDS.get(prov.source, prov.source)} {line_text(prov.hostname)}"
     if prov.source == "snapshot" and prov.collected_from in ("root", "replay"):
         target += {"root": " (collected from an offline root directory)",
                    "replay": " (collected from a captured bundle)"}[prov.collected_from]
     if prov.source_detail:
-        target += f" ({prov.source_detail})"
-    who = prov.effective_user or "an unknown user"
+        target += f" ({line_text(prov.source_detail)})"
+    who = line_text(prov.effective_user) if prov.effective_user else "an unknown user"
     if prov.effective_uid is not None:
         who += f" (uid {prov.effective_uid})"
     privileges = who + (", with administrative privileges" if prov.privileged else
@@ -565,7 +571,7 @@ def _scope(ev: Evidence) -> Scope:
     # A not_applicable gap says what cannot exist here (a transport the kernel lacks): not unseen.
     gaps = sorted((g for g in ev.snapshot.gaps if g.kind != GapKind.NOT_APPLICABLE),
                   key=lambda g: (g.section, g.field, g.reason))
-    unseen = [f"{g.section}{' ' + g.field if g.field else ''}: {g.reason}" for g in gaps[:MAX_SCOPE_GAPS]]
+    unseen = [line_text(f"{g.section}{' ' + g.field if g.field else ''}: {g.reason}") for g in gaps[:MAX_SCOPE_GAPS]]
     if len(gaps) > MAX_SCOPE_GAPS:
         unseen.append(f"and {len(gaps) - MAX_SCOPE_GAPS} more (section 5)")
     for section in SECTIONS:
@@ -582,20 +588,21 @@ def _cover(ev: Evidence, evidence_name: str, evidence_sha256: str, content_sha25
     by_status = ev.result.summary.by_status
     source = SOURCE_WORDS.get(prov.source, prov.source)
     if prov.source_detail:
-        source += f" {prov.source_detail}"
+        source += f" {line_text(prov.source_detail)}"
     if prov.source_sha256:
         source += f" (SHA-256 {prov.source_sha256[:16]}\u2026)"
     return Cover(
         verdict=ev.result.verdict, verdict_word=VERDICT_WORDS[ev.result.verdict],
         verdict_sentence=verdict_sentence(ev) if sentence is None else sentence,
         status_counts=tuple((status, by_status.get(status.value, 0)) for status in STATUS_ORDER),
-        system=prov.hostname + (f" ({prov.arch})" if prov.arch else ""),
-        os=prov.os or "unknown", kernel=prov.kernel or "unknown", machine_id=prov.machine_id or "unknown",
+        system=line_text(prov.hostname + (f" ({prov.arch})" if prov.arch else "")),  # one line each, as _scope's
+        os=line_text(prov.os or "unknown"), kernel=line_text(prov.kernel or "unknown"),
+        machine_id=line_text(prov.machine_id or "unknown"),
         source=source, trust=_facts_trust(prov),
         policy=f"{ev.policy.id}, version {ev.policy.version}, owner {ev.policy.owner}",
         policy_sha256=ev.policy_sha256,
         ran=f"{utc_text(ev.run.started_at)} to {utc_text(ev.run.finished_at)}",
-        tool=f"lbaudit {ev.tool.version}", assessor=assessor, evidence_name=evidence_name,
+        tool=f"lbaudit {line_text(ev.tool.version)}", assessor=assessor, evidence_name=evidence_name,
         evidence_sha256=evidence_sha256, content_sha256=content_sha256, fingerprint=fingerprint,
         document_id=document_id(evidence_sha256), scope=_scope(ev), organisation=organisation,
     )
@@ -624,7 +631,7 @@ def _summary(ev: Evidence, sentence: str | None = None) -> Summary:
         attention.append(AttentionRow(rule.id, rule.severity.value, states, ", ".join(rule.controls)))
     return Summary(
         rules=result.summary.rules, policy_id=ev.policy.id, policy_version=ev.policy.version,
-        hostname=ev.snapshot.provenance.hostname, findings=result.summary.findings, controls=len(result.controls),
+        hostname=line_text(ev.snapshot.provenance.hostname), findings=result.summary.findings, controls=len(result.controls),
         families=len({c.family for c in result.controls}), fail_on=result.fail_on.value,
         verdict_word=VERDICT_WORDS[result.verdict],
         verdict_sentence=verdict_sentence(ev) if sentence is None else sentence,
@@ -753,7 +760,8 @@ def _method(ev: Evidence, evidence_name: str, evidence_sha256: str, content_sha2
         if collected and ev.snapshot.gaps_for(section):
             state = "collected, partly"
         sections.append(SectionRow(section, prov.methods.get(section, NOTHING), state))
-    gaps = tuple(GapRow(g.section, g.field or "whole section", g.kind.value.replace("_", " "), g.reason)
+    gaps = tuple(GapRow(g.section, line_text(g.field) or "whole section", g.kind.value.replace("_", " "),
+                        line_text(g.reason))
                  for g in sorted(ev.snapshot.gaps, key=lambda g: (g.section, g.field, g.reason)))
     reasons = ev.result.incomplete_reasons
     inputs = [InputRow("Policy file" + (" (extends)" if i else ""), s.path, s.sha256)
@@ -768,7 +776,7 @@ def _method(ev: Evidence, evidence_name: str, evidence_sha256: str, content_sha2
         source=SOURCE_WORDS.get(prov.source, prov.source), source_detail=prov.source_detail or None,
         collected_at=utc_text(prov.collected_at), tool_version=prov.tool_version, who=who,
         privileged=bool(prov.privileged), sections=tuple(sections), gaps=gaps,
-        incomplete_reasons=tuple(reasons[:MAX_INCOMPLETE_REASONS]),
+        incomplete_reasons=tuple(line_text(reason) for reason in reasons[:MAX_INCOMPLETE_REASONS]),
         more_incomplete=max(0, len(reasons) - MAX_INCOMPLETE_REASONS),
         checks=tuple(CheckRow(c.name, c.version, c.origin, ", ".join(c.needs), ", ".join(c.controls))
                      for c in ev.checks),
@@ -800,9 +808,12 @@ def attestation_view(evidence: Evidence, *, evidence_name: str, evidence_sha256:
         waivers=_waivers(ev),
         method=_method(ev, evidence_name, evidence_sha256, content_sha256),
         statement_values={
-            "host": prov.hostname, "machine_id": prov.machine_id or "unknown", "date": utc_text(ev.run.finished_at),
+            # the host's words one line each, as on the cover: the statement is a paragraph
+            "host": line_text(prov.hostname), "machine_id": line_text(prov.machine_id or "unknown"),
+            "date": utc_text(ev.run.finished_at),
             "policy_id": ev.policy.id, "policy_version": ev.policy.version, "policy_sha256": ev.policy_sha256,
-            "tool_version": ev.tool.version, "evidence_name": evidence_name, "evidence_sha256": evidence_sha256,
+            "tool_version": line_text(ev.tool.version), "evidence_name": line_text(evidence_name),
+            "evidence_sha256": evidence_sha256,
             "verdict": VERDICT_WORDS[ev.result.verdict],
         },
     )
@@ -875,20 +886,21 @@ def finding_sentence(finding: Finding) -> str:
     observed = _phrase(finding.observed)
     expected = _phrase(finding.expected)
     status = finding.status
+    # one sentence: the host's words in it one line each (line_text), as the values are
     if status == Status.NOT_REVIEWED:
-        return f"Nothing could be observed: {finding.reason or 'the evidence could not be collected'}."
+        return f"Nothing could be observed: {line_text(finding.reason or 'the evidence could not be collected')}."
     if status == Status.ERROR:
-        return f"The check failed before it could judge: {finding.reason or finding.message}."
+        return f"The check failed before it could judge: {line_text(finding.reason or finding.message)}."
     if status == Status.NOT_APPLICABLE:
-        return f"Not applicable: {finding.reason or finding.message}."
+        return f"Not applicable: {line_text(finding.reason or finding.message)}."
     if finding.expected is None:
         return f"Observed {observed}."
     if status == Status.PASS:
         return f"Observed {observed}, which meets the expectation: {expected}."
     sentence = f"Observed {observed}, but expected {expected}."
     if status == Status.WAIVED and finding.waiver is not None:
-        sentence += (f" Waived until {finding.waiver.expires.isoformat()} (approved by {finding.waiver.approver}: "
-                     f"{finding.waiver.reason}).")
+        sentence += (f" Waived until {finding.waiver.expires.isoformat()} (approved by "
+                     f"{line_text(finding.waiver.approver)}: {line_text(finding.waiver.reason)}).")
     return sentence
 
 

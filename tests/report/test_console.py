@@ -43,27 +43,40 @@ def test_text_summary_lists_expired_waivers():
     assert "waiver for rule bind expired on 2026-01-01" in out and "not honoured" in out
 
 
+# Unicode's Default_Ignorable_Code_Point (DerivedCoreProperties.txt, Unicode 15): the characters drawn
+# as nothing, which one_line escapes too (a process named "ss\u200bhd" read as "sshd").
+DEFAULT_IGNORABLE = [(0x00AD, 0x00AD), (0x034F, 0x034F), (0x061C, 0x061C), (0x115F, 0x1160), (0x17B4, 0x17B5),
+                     (0x180B, 0x180F), (0x200B, 0x200F), (0x202A, 0x202E), (0x2060, 0x206F), (0x3164, 0x3164),
+                     (0xFE00, 0xFE0F), (0xFEFF, 0xFEFF), (0xFFA0, 0xFFA0), (0xFFF0, 0xFFF8), (0x1BCA0, 0x1BCA3),
+                     (0x1D173, 0x1D17A), (0xE0000, 0xE0FFF)]
+_IGNORABLE = frozenset(chr(code) for low, high in DEFAULT_IGNORABLE for code in range(low, high + 1))
+
+
 def _one_line_by_category(text: str) -> str:
-    """one_line's rule spelled out per character: Cc, Zl and Zp and the bidi controls (Unicode's
-    Bidi_Control property: the marks, embeddings, overrides and isolates) escaped."""
+    """one_line's rule spelled out per character: Cc, Zl and Zp, the bidi controls (Unicode's
+    Bidi_Control property: the marks, embeddings, overrides and isolates) and the default-ignorable
+    code points escaped."""
     out = []
     for char in text:
+        code = ord(char)
         if char == "\n":
             out.append("\\n")
         elif char == "\t":
             out.append("\\t")
-        elif (unicodedata.category(char) in ("Cc", "Zl", "Zp")
+        elif (char in _IGNORABLE or unicodedata.category(char) in ("Cc", "Zl", "Zp")
               or char in "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"):
-            out.append(f"\\x{ord(char):02x}" if ord(char) < 0x100 else f"\\u{ord(char):04x}")
+            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}")
         else:
             out.append(char)
     return "".join(out)
 
 
-def test_one_line_escapes_exactly_the_control_separator_and_bidi_characters():
+def test_one_line_escapes_exactly_the_control_separator_bidi_and_invisible_characters():
     # every character of the Basic Multilingual Plane (surrogates cannot be printed and are left out;
-    # no character beyond it is Cc, Zl or Zp): the one character class agrees with unicodedata on each
-    every = "".join(chr(code) for code in range(0x10000) if not 0xD800 <= code <= 0xDFFF)
+    # no character beyond it is Cc, Zl or Zp) and each range of default-ignorable ones beyond it, with
+    # its neighbours: the one character class agrees with unicodedata and the ranges on each
+    beyond = [code for low, high in DEFAULT_IGNORABLE if low > 0xFFFF for code in range(low - 16, high + 17)]
+    every = "".join(chr(code) for code in [*range(0x10000), *beyond] if not 0xD800 <= code <= 0xDFFF)
     assert one_line(every) == _one_line_by_category(every)
     assert one_line("a\nb\tc\x1b[31m\u2028\u202e\x85") == "a\\nb\\tc\\x1b[31m\\u2028\\u202e\\x85"
     assert one_line(None) == "" and one_line(8080) == "8080"
