@@ -1446,7 +1446,7 @@ IO_URING_DISABLED = "kernel.io_uring_disabled"
 @check(
     name="audit.socket_logging",
     title="Socket syscalls are audited (loaded and persistent rules, every architecture)",
-    version="1.13.0",
+    version="1.14.0",
     needs=("audit",),
     platforms=("linux", "windows", "macos"),
     params=SocketLoggingParams,

@@ -148,7 +148,7 @@ def _control_outcomes(audit: AuditFacts, persistent: list[AuditRule], source: st
 @check(
     name="drift.audit_rules",
     title="Loaded audit rules match the rules the next boot loads",
-    version="1.5.0",
+    version="1.6.0",
     needs=["audit"],
     params=DriftAuditRulesParams,
     severity=Severity.MEDIUM,

@@ -185,7 +185,7 @@ def _compare(key: str, running: SysctlSetting, configured: SysctlSetting, persis
 @check(
     name="drift.sysctl",
     title="Running sysctl values match what the configuration files set",
-    version="1.7.0",
+    version="1.8.0",
     needs=["sysctl"],
     params=DriftSysctlParams,
     severity=Severity.MEDIUM,

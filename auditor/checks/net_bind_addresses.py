@@ -1057,7 +1057,7 @@ def _judge_shared(listener: Listener, head: str, per_holder: list[tuple[ProcessI
 @check(
     name="net.bind_addresses",
     title="Listening sockets bind only to allowed addresses",
-    version="1.19.0",
+    version="1.20.0",
     needs=["sockets"],
     platforms=["linux", "windows", "macos"],
     uses=["netns"],

@@ -402,7 +402,7 @@ def _other_os(snapshot: HostSnapshot, params: EphemeralRangeParams) -> list[Outc
 @check(
     name="net.ephemeral_port_range",
     title="Ephemeral port pool is large enough, sanely bounded and free of services",
-    version="1.9.0",
+    version="1.10.0",
     needs=["sysctl", "sockets"],
     platforms=["linux", "windows", "macos"],
     uses=["netns"],

@@ -495,7 +495,7 @@ def _max_user_port_headroom(snapshot: HostSnapshot, rate: float, maximum: float,
 @check(
     name="net.time_wait",
     title="TIME_WAIT settings leave headroom in the ephemeral port pool",
-    version="1.10.0",
+    version="1.11.0",
     needs=["sysctl", "sockets"],
     platforms=["linux", "windows", "macos"],
     uses=["netns"],

@@ -151,6 +151,8 @@ RUNTIME_KEYS_BY_SNAPSHOT_VERSION["1.7"] = RUNTIME_KEYS_BY_SNAPSHOT_VERSION["1.6"
 RUNTIME_KEYS_BY_SNAPSHOT_VERSION["1.8"] = RUNTIME_KEYS_BY_SNAPSHOT_VERSION["1.7"]
 # 1.9 added the audit daemon's stopped state and arguments and its boot command; the same keys.
 RUNTIME_KEYS_BY_SNAPSHOT_VERSION["1.9"] = RUNTIME_KEYS_BY_SNAPSHOT_VERSION["1.8"]
+# 1.10 added each link's ingress hooks; the same keys.
+RUNTIME_KEYS_BY_SNAPSHOT_VERSION["1.10"] = RUNTIME_KEYS_BY_SNAPSHOT_VERSION["1.9"]
 
 
 def collected_runtime_keys(schema_version: str) -> tuple[str, ...]:

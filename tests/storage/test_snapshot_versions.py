@@ -14,7 +14,7 @@ from tests.evidence_fixtures import make_snapshot
 
 
 def test_the_accepted_versions_are_listed_and_include_the_one_written():
-    assert SUPPORTED_VERSIONS == ("1.0", "1.1", "1.2", "1.3", "1.4", "1.5", "1.6", "1.7", "1.8", "1.9")
+    assert SUPPORTED_VERSIONS == ("1.0", "1.1", "1.2", "1.3", "1.4", "1.5", "1.6", "1.7", "1.8", "1.9", "1.10")
     assert SNAPSHOT_SCHEMA_VERSION in SUPPORTED_VERSIONS
 
 
