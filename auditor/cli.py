@@ -25,7 +25,7 @@ from auditor.commands.options import (
     resolve_target,
 )
 from auditor.config import EXPIRY_WARNING_DAYS_RANGE
-from auditor.errors import InputError, LbauditError, Terminated
+from auditor.errors import InputError, LbauditError, Terminated, exit_code_of, io_failure_behind
 from auditor.model.codes import ExitCode, Severity
 from auditor.plugins import plugins_enabled
 from auditor.stdio import (
@@ -48,8 +48,8 @@ Exit codes:
   12  verify: signed by another key           13  verify: PDF does not belong to the evidence
   70  internal error in lbaudit (a bug: please report it)
   71  a resource limit stopped the run (memory, open files: ulimit -v, -n)
-  74  standard output or error could not be written (disk full, reader gone,
-      closed descriptor); the files of the run are put back
+  74  a file, standard output or error could not be written (disk full, I/O
+      error, reader gone, closed descriptor); the files of the run are put back
   75  busy: another lbaudit process kept a directory this command writes in
       past LBAUDIT_LOCK_WAIT seconds (default 120); nothing was written
   129, 130, 143  stopped by SIGHUP, Ctrl-C or SIGTERM; the files are put back
@@ -967,7 +967,7 @@ def _map_exception(exc: BaseException) -> int:
                  "where more is free)")
             return ExitCode.RESOURCE_LIMIT
         _say(f"lbaudit: {exc.render()}")
-        return exc.exit_code
+        return exit_code_of(exc)
     except KeyboardInterrupt:
         _say("interrupted")
         return 130
@@ -986,6 +986,12 @@ def _map_exception(exc: BaseException) -> int:
             _say(f"lbaudit: {limit}: the run could not finish; nothing was written (raise the limit, or run "
                  "where more is free)")
             return ExitCode.RESOURCE_LIMIT
+        if io_failure_behind(exc):  # the disk, met where no message names the file: still not a bug
+            where = next((e.filename for e in (exc, exc.__cause__, exc.__context__)
+                          if isinstance(e, OSError) and e.filename), None)
+            _say(f"lbaudit: {f'{where}: ' if where else ''}{getattr(exc, 'strerror', None) or exc}; "
+                 "the files of this run were put back")
+            return ExitCode.IO_ERROR
         _say(f"lbaudit: internal error: {type(exc).__name__}: {exc} (set LBAUDIT_DEBUG=1 for the traceback; "
              "please report it)")
         return ExitCode.INTERNAL

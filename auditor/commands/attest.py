@@ -10,7 +10,7 @@ import click
 
 from auditor.commands.options import quiet_option
 from auditor.commands.output import say
-from auditor.errors import LbauditError
+from auditor.errors import LbauditError, exit_code_of
 from auditor.model.result import ExitCode
 from auditor.text import terminal_lines
 
@@ -39,7 +39,7 @@ def _exit(code: int) -> NoReturn:
 
 def _exit_with(error: LbauditError) -> NoReturn:
     click.echo(terminal_lines(f"lbaudit: {error.render()}"), err=True)
-    _exit(error.exit_code)
+    _exit(exit_code_of(error))
 
 
 @click.command("keygen")
