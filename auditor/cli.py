@@ -1139,6 +1139,13 @@ def main() -> None:
         flush_standard_streams()  # the message of a failed command, here rather than at exit (exit 120)
     except (OSError, _StoppedWhileEnding):
         pass
+    # Nothing is left to cut short: a signal from here on (while SystemExit unwinds, or the
+    # interpreter's exit handlers run) raised _StoppedWhileEnding over SystemExit, a traceback and exit 1.
+    from auditor.command_files import ignore_signal
+
+    for signum in (signal.SIGINT, *STOPPING_SIGNALS):
+        if signal.getsignal(signum) in (_raise_interrupted, _raise_terminated):
+            signal.signal(signum, ignore_signal)
     sys.exit(code)
 
 
