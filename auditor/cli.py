@@ -340,8 +340,6 @@ def evaluate(policy_path: Path, output: Path | None, fail_on: str, target: str |
     _check_readable(snapshot_pubkey, "snapshot public key")
     format_list, format_dirs = _textfile_formats(_split_formats(formats), textfile_dir)
     to_stdout = is_stdout(output)
-    _refuse_stdout(("--out-dir", out_dir), ("--textfile-dir", textfile_dir), ("--pdf", pdf), ("--pdf-cert", pdf_cert),
-                   ("--pdf-cert-key", pdf_cert_key), ("--sign-key", sign_key))
     if to_stdout and as_json:
         raise click.UsageError("-o - and --json both write to stdout: give one (with --json, write the evidence "
                                "to a file)")
@@ -501,17 +499,6 @@ def _warn(warnings: list[Any]) -> None:
                    "shown (lbaudit validate counts them)", err=True)
 
 
-def _refuse_stdout(*options: tuple[str, Path | None]) -> None:
-    """``-`` is standard output for the evidence (-o) only: for any other path it is a usage error,
-    not a file called ``-`` in the working directory."""
-    from auditor.storage.outputs import is_stdout
-
-    for name, value in options:
-        if is_stdout(value):
-            raise click.UsageError(f"{name} -: only -o/--output takes - (standard output); "
-                                   "give a path (an absolute one for a file called -)")
-
-
 # ------------------------------------------------------------------ report
 
 @click.command("report")
@@ -541,8 +528,6 @@ def report(evidence_path: Path, formats: str | None, out_dir: Path | None, textf
     format_list, format_dirs = _textfile_formats(_split_formats(formats), textfile_dir)
     if not format_list and pdf is None:
         raise click.UsageError("nothing to render: give --format, --textfile-dir and/or --pdf")
-    _refuse_stdout(("--out-dir", out_dir), ("--textfile-dir", textfile_dir), ("--pdf", pdf), ("--pdf-cert", pdf_cert),
-                   ("--pdf-cert-key", pdf_cert_key))
     _check_report_options(out_dir, pdf, pdf_cert, pdf_cert_key)
     logo = _read_org_logo(org_logo, pdf)
     reporters = _reporters_for(format_list, pdf, plugins_enabled(no_plugins))
@@ -858,6 +843,14 @@ class _GuardedValue(click.ParamType):
             if isinstance(self, click.Path):
                 if value == "":
                     self.fail("an empty path names no file", param, ctx)
+                if value == "-" and not self.allow_dash:
+                    # Standard input or output only where the option says so (allow_dash: evaluate and
+                    # collect -o; init -o and keygen --out, which say why not themselves): fleet report
+                    # --html - and fleet evaluate --out-dir - wrote a file or directory called -.
+                    name = next((o for o in getattr(param, "opts", ()) if o.startswith("--")), None) or (
+                        param.human_readable_name if param is not None else "this path")
+                    self.fail(f"{name} -: only -o/--output takes - (standard output): no other path reads or "
+                              "writes a standard stream; give a path (an absolute one for a file called -)", param, ctx)
                 if not self.dir_okay and value.rsplit("/", 1)[-1] in ("", ".") and "/" in value:
                     # pathlib drops the slash (and a last "."): `-o results/` wrote a file called
                     # results, and `-o earlier.json/` replaced earlier.json, where the kernel says ENOTDIR

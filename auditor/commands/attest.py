@@ -43,7 +43,8 @@ def _exit_with(error: LbauditError) -> NoReturn:
 
 
 @click.command("keygen")
-@click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False), default=Path("keys"),
+@click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False, allow_dash=True),  # refused below
+              default=Path("keys"),
               show_default=True, help="Directory for NAME.key (private, mode 0600) and NAME.pub.")
 @click.option("--name", default="lbaudit", show_default=True, help="Base name of the key files.")
 @click.option("--force", is_flag=True, help="Replace an existing key pair (the old private key is gone for good).")
