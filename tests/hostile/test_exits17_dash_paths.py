@@ -50,3 +50,18 @@ def test_dash_is_refused_where_it_is_not_standard_output_and_nothing_called_dash
     assert done.returncode == USAGE, done.stderr
     assert "only -o/--output takes -" in done.stderr
     assert sorted(os.listdir(work)) == before
+
+
+@pytest.mark.parametrize("args", [
+    ("evaluate", "--policy", "policy.yaml", "--snapshot", "fetch/h1/lbaudit.snapshot.json", "-o", "e.json", "-q",
+     "--record", "--store", "-"),
+    ("history", "list", "--store", "-"),
+    ("fleet", "report", "--store", "-"),
+])
+def test_a_history_store_called_dash_is_refused(work, args):
+    before = sorted(os.listdir(work))
+    done = run_cli(*args, cwd=work, env=ENV)
+    # before: evaluate --record --store - made an SQLite file called - (exit 1)
+    assert done.returncode == USAGE, done.stderr
+    assert "--store -" in done.stderr
+    assert sorted(os.listdir(work)) == before
