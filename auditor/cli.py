@@ -915,8 +915,10 @@ def run(args: list[str] | None = None, prog_name: str | None = None) -> int:
                 code = cli.main(args=args, prog_name=prog_name, standalone_mode=False, default_map=_group_defaults())
             except (SystemExit, click.exceptions.Exit):
                 _streams_written()
+                _interruption_swallowed()
                 raise
             _streams_written()
+            _interruption_swallowed()
             return code or 0
     except click.exceptions.Exit as exc:
         return exc.exit_code
@@ -937,6 +939,17 @@ def run(args: list[str] | None = None, prog_name: str | None = None) -> int:
         return _map_exception(exc)
     except (KeyboardInterrupt, Terminated) as exc:
         return _map_exception(exc)
+
+
+def _interruption_swallowed() -> None:
+    """A Ctrl-C or SIGTERM raised in this command that something swallowed instead of ending the
+    command with it (Python's "Exception ignored in ..." of an exception raised in a ``__del__``,
+    a library's ``except BaseException``): raised now, inside the command's transaction, so its
+    files are put back and the exit code is the signal's, not the verdict's of a run stopped by hand."""
+    from auditor.command_files import DELIVERED
+
+    if DELIVERED:
+        raise DELIVERED[0]
 
 
 def _map_exception(exc: BaseException) -> int:
@@ -1102,6 +1115,40 @@ class _StoppedWhileEnding(BaseException):
 _MAIN_PID = os.getpid()
 
 
+def _redelivering(hook: Callable[[Any], object]) -> Callable[[Any], object]:
+    """``sys.unraisablehook`` that gives a Ctrl-C or SIGTERM back to the command when its exception
+    was raised where Python cannot raise one (a ``__del__``, a weakref callback such as importlib's
+    module locks, while a module is imported part way through a run): Python printed it as
+    "Exception ignored in ..." with a traceback and went on, so the run finished as if the signal had
+    never come (exit 0 or 1, its files kept).  The signal is raised again, and its handler raises
+    the exception at the next point of the command, which ends as a signal ends it."""
+    def redeliver(unraisable: Any) -> object:
+        exc = unraisable.exc_value
+        if not isinstance(exc, (KeyboardInterrupt, Terminated)) or os.getpid() != _MAIN_PID:
+            return hook(unraisable)
+        import threading
+        import time
+
+        if isinstance(exc, KeyboardInterrupt):
+            signum, handler = signal.SIGINT, _raise_interrupted
+        else:
+            signum, handler = signal.Signals(exc.signum), _raise_terminated
+        signal.signal(signum, handler)  # a stopping signal's handler set itself aside: put it back
+
+        def again() -> None:
+            # From another thread, a moment later: raised now, the handler would run inside this
+            # hook, where its exception is as unraisable as the first.  (Should it still land in
+            # such a place, run() ends the command with the signal's code when it would have ended.)
+            time.sleep(0.01)
+            os.kill(os.getpid(), signum)
+
+        threading.Thread(target=again, name="lbaudit-signal-again", daemon=True).start()
+        return None
+
+    redeliver.redelivers_interruptions = True  # type: ignore[attr-defined]
+    return redeliver
+
+
 def install_signal_handlers() -> None:
     """SIGTERM, SIGHUP and SIGINT end the command through its transaction (the files it wrote put back).
 
@@ -1117,6 +1164,8 @@ def install_signal_handlers() -> None:
     if hasattr(signal, "pthread_sigmask"):
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGCHLD, signal.SIGINT, *STOPPING_SIGNALS})
     signal.signal(signal.SIGTERM, _raise_terminated)
+    if not getattr(sys.unraisablehook, "redelivers_interruptions", False):
+        sys.unraisablehook = _redelivering(sys.unraisablehook)
     if hasattr(signal, "SIGHUP") and signal.getsignal(signal.SIGHUP) == signal.SIG_DFL:  # not under nohup
         signal.signal(signal.SIGHUP, _raise_terminated)
     if signal.getsignal(signal.SIGINT) is signal.default_int_handler:  # not where Ctrl-C was set to be ignored

@@ -79,3 +79,50 @@ def test_a_signal_once_the_command_has_ended_leaves_its_exit_code_and_no_traceba
     assert done.returncode == 0, done.stderr
     assert "corp.yaml: ok" in done.stdout
     assert done.stderr == ""  # before: "Exception ignored in atexit callback" and a traceback
+
+
+# The console script, where the import of $2 (part way through the run) drops an object whose
+# __del__ receives signal $1: its handler's exception is raised inside __del__, where Python cannot
+# raise it ("Exception ignored in ...").
+SIGNAL_INSIDE_A_FINALIZER = """
+import os, signal, sys, time
+
+SIGNUM = int(sys.argv.pop(1))
+MODULE = sys.argv.pop(1)
+
+class Finalized:
+    def __del__(self):
+        os.kill(os.getpid(), SIGNUM)
+        time.sleep(0.3)
+
+class DropOne:
+    def find_spec(self, name, path=None, target=None):
+        if name == MODULE:
+            sys.meta_path.remove(self)
+            Finalized()
+        return None
+
+sys.meta_path.insert(0, DropOne())
+sys.argv[0] = "lbaudit"
+from auditor.entry import main
+main()
+"""
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_whose_exception_python_swallows_still_stops_the_run_and_puts_its_files_back(tmp_path, signum):
+    """Before: "Exception ignored in: <function Finalized.__del__>" and a KeyboardInterrupt traceback,
+    then the run went on to its verdict (exit 1) and kept the evidence of a run stopped by hand."""
+    from auditor.storage.snapshot import write_snapshot
+    from tests.factories import listener, loopback_only_policy, snapshot
+
+    (tmp_path / "policy.yaml").write_text(loopback_only_policy("corp"))
+    write_snapshot(snapshot(listeners=[listener("0.0.0.0", 22)]), tmp_path / "snap.json")
+    done = subprocess.run([sys.executable, "-c", SIGNAL_INSIDE_A_FINALIZER, str(int(signum)), "auditor.report.sarif",
+                           "evaluate", "--policy", "policy.yaml", "--snapshot", "snap.json", "-o", "e.json",
+                           "--format", "sarif", "-q"], cwd=tmp_path, capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(REPO), "LBAUDIT_CONFIG": "",
+                               "LBAUDIT_DISABLE_PLUGIN_AUTOLOAD": "1"}, timeout=60)
+    said = "interrupted" if signum == signal.SIGINT else "terminated"
+    assert (done.returncode, done.stderr.strip()) == (128 + signum, said), done.stderr  # click: a new line first
+    assert sorted(os.listdir(tmp_path)) == ["policy.yaml", "snap.json"]
