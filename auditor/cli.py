@@ -25,7 +25,7 @@ from auditor.commands.options import (
     resolve_target,
 )
 from auditor.config import EXPIRY_WARNING_DAYS_RANGE
-from auditor.errors import InputError, LbauditError, Terminated
+from auditor.errors import InputError, LbauditError, Terminated, exit_code_of, io_failure_behind
 from auditor.model.codes import ExitCode, Severity
 from auditor.plugins import plugins_enabled
 from auditor.stdio import (
@@ -48,8 +48,8 @@ Exit codes:
   12  verify: signed by another key           13  verify: PDF does not belong to the evidence
   70  internal error in lbaudit (a bug: please report it)
   71  a resource limit stopped the run (memory, open files: ulimit -v, -n)
-  74  standard output or error could not be written (disk full, reader gone,
-      closed descriptor); the files of the run are put back
+  74  a file, standard output or error could not be written (disk full, I/O
+      error, reader gone, closed descriptor); the files of the run are put back
   75  busy: another lbaudit process kept a directory this command writes in
       past LBAUDIT_LOCK_WAIT seconds (default 120); nothing was written
   129, 130, 143  stopped by SIGHUP, Ctrl-C or SIGTERM; the files are put back
@@ -340,8 +340,6 @@ def evaluate(policy_path: Path, output: Path | None, fail_on: str, target: str |
     _check_readable(snapshot_pubkey, "snapshot public key")
     format_list, format_dirs = _textfile_formats(_split_formats(formats), textfile_dir)
     to_stdout = is_stdout(output)
-    _refuse_stdout(("--out-dir", out_dir), ("--textfile-dir", textfile_dir), ("--pdf", pdf), ("--pdf-cert", pdf_cert),
-                   ("--pdf-cert-key", pdf_cert_key), ("--sign-key", sign_key))
     if to_stdout and as_json:
         raise click.UsageError("-o - and --json both write to stdout: give one (with --json, write the evidence "
                                "to a file)")
@@ -501,17 +499,6 @@ def _warn(warnings: list[Any]) -> None:
                    "shown (lbaudit validate counts them)", err=True)
 
 
-def _refuse_stdout(*options: tuple[str, Path | None]) -> None:
-    """``-`` is standard output for the evidence (-o) only: for any other path it is a usage error,
-    not a file called ``-`` in the working directory."""
-    from auditor.storage.outputs import is_stdout
-
-    for name, value in options:
-        if is_stdout(value):
-            raise click.UsageError(f"{name} -: only -o/--output takes - (standard output); "
-                                   "give a path (an absolute one for a file called -)")
-
-
 # ------------------------------------------------------------------ report
 
 @click.command("report")
@@ -541,8 +528,6 @@ def report(evidence_path: Path, formats: str | None, out_dir: Path | None, textf
     format_list, format_dirs = _textfile_formats(_split_formats(formats), textfile_dir)
     if not format_list and pdf is None:
         raise click.UsageError("nothing to render: give --format, --textfile-dir and/or --pdf")
-    _refuse_stdout(("--out-dir", out_dir), ("--textfile-dir", textfile_dir), ("--pdf", pdf), ("--pdf-cert", pdf_cert),
-                   ("--pdf-cert-key", pdf_cert_key))
     _check_report_options(out_dir, pdf, pdf_cert, pdf_cert_key)
     logo = _read_org_logo(org_logo, pdf)
     reporters = _reporters_for(format_list, pdf, plugins_enabled(no_plugins))
@@ -858,6 +843,14 @@ class _GuardedValue(click.ParamType):
             if isinstance(self, click.Path):
                 if value == "":
                     self.fail("an empty path names no file", param, ctx)
+                if value == "-" and not self.allow_dash:
+                    # Standard input or output only where the option says so (allow_dash: evaluate and
+                    # collect -o; init -o and keygen --out, which say why not themselves): fleet report
+                    # --html - and fleet evaluate --out-dir - wrote a file or directory called -.
+                    name = next((o for o in getattr(param, "opts", ()) if o.startswith("--")), None) or (
+                        param.human_readable_name if param is not None else "this path")
+                    self.fail(f"{name} -: only -o/--output takes - (standard output): no other path reads or "
+                              "writes a standard stream; give a path (an absolute one for a file called -)", param, ctx)
                 if not self.dir_okay and value.rsplit("/", 1)[-1] in ("", ".") and "/" in value:
                     # pathlib drops the slash (and a last "."): `-o results/` wrote a file called
                     # results, and `-o earlier.json/` replaced earlier.json, where the kernel says ENOTDIR
@@ -922,8 +915,10 @@ def run(args: list[str] | None = None, prog_name: str | None = None) -> int:
                 code = cli.main(args=args, prog_name=prog_name, standalone_mode=False, default_map=_group_defaults())
             except (SystemExit, click.exceptions.Exit):
                 _streams_written()
+                _interruption_swallowed()
                 raise
             _streams_written()
+            _interruption_swallowed()
             return code or 0
     except click.exceptions.Exit as exc:
         return exc.exit_code
@@ -944,6 +939,17 @@ def run(args: list[str] | None = None, prog_name: str | None = None) -> int:
         return _map_exception(exc)
     except (KeyboardInterrupt, Terminated) as exc:
         return _map_exception(exc)
+
+
+def _interruption_swallowed() -> None:
+    """A Ctrl-C or SIGTERM raised in this command that something swallowed instead of ending the
+    command with it (Python's "Exception ignored in ..." of an exception raised in a ``__del__``,
+    a library's ``except BaseException``): raised now, inside the command's transaction, so its
+    files are put back and the exit code is the signal's, not the verdict's of a run stopped by hand."""
+    from auditor.command_files import DELIVERED
+
+    if DELIVERED:
+        raise DELIVERED[0]
 
 
 def _map_exception(exc: BaseException) -> int:
@@ -967,7 +973,7 @@ def _map_exception(exc: BaseException) -> int:
                  "where more is free)")
             return ExitCode.RESOURCE_LIMIT
         _say(f"lbaudit: {exc.render()}")
-        return exc.exit_code
+        return exit_code_of(exc)
     except KeyboardInterrupt:
         _say("interrupted")
         return 130
@@ -986,6 +992,12 @@ def _map_exception(exc: BaseException) -> int:
             _say(f"lbaudit: {limit}: the run could not finish; nothing was written (raise the limit, or run "
                  "where more is free)")
             return ExitCode.RESOURCE_LIMIT
+        if io_failure_behind(exc):  # the disk, met where no message names the file: still not a bug
+            where = next((e.filename for e in (exc, exc.__cause__, exc.__context__)
+                          if isinstance(e, OSError) and e.filename), None)
+            _say(f"lbaudit: {f'{where}: ' if where else ''}{getattr(exc, 'strerror', None) or exc}; "
+                 "the files of this run were put back")
+            return ExitCode.IO_ERROR
         _say(f"lbaudit: internal error: {type(exc).__name__}: {exc} (set LBAUDIT_DEBUG=1 for the traceback; "
              "please report it)")
         return ExitCode.INTERNAL
@@ -1103,6 +1115,40 @@ class _StoppedWhileEnding(BaseException):
 _MAIN_PID = os.getpid()
 
 
+def _redelivering(hook: Callable[[Any], object]) -> Callable[[Any], object]:
+    """``sys.unraisablehook`` that gives a Ctrl-C or SIGTERM back to the command when its exception
+    was raised where Python cannot raise one (a ``__del__``, a weakref callback such as importlib's
+    module locks, while a module is imported part way through a run): Python printed it as
+    "Exception ignored in ..." with a traceback and went on, so the run finished as if the signal had
+    never come (exit 0 or 1, its files kept).  The signal is raised again, and its handler raises
+    the exception at the next point of the command, which ends as a signal ends it."""
+    def redeliver(unraisable: Any) -> object:
+        exc = unraisable.exc_value
+        if not isinstance(exc, (KeyboardInterrupt, Terminated)) or os.getpid() != _MAIN_PID:
+            return hook(unraisable)
+        import threading
+        import time
+
+        if isinstance(exc, KeyboardInterrupt):
+            signum, handler = signal.SIGINT, _raise_interrupted
+        else:
+            signum, handler = signal.Signals(exc.signum), _raise_terminated
+        signal.signal(signum, handler)  # a stopping signal's handler set itself aside: put it back
+
+        def again() -> None:
+            # From another thread, a moment later: raised now, the handler would run inside this
+            # hook, where its exception is as unraisable as the first.  (Should it still land in
+            # such a place, run() ends the command with the signal's code when it would have ended.)
+            time.sleep(0.01)
+            os.kill(os.getpid(), signum)
+
+        threading.Thread(target=again, name="lbaudit-signal-again", daemon=True).start()
+        return None
+
+    redeliver.redelivers_interruptions = True  # type: ignore[attr-defined]
+    return redeliver
+
+
 def install_signal_handlers() -> None:
     """SIGTERM, SIGHUP and SIGINT end the command through its transaction (the files it wrote put back).
 
@@ -1118,6 +1164,8 @@ def install_signal_handlers() -> None:
     if hasattr(signal, "pthread_sigmask"):
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGCHLD, signal.SIGINT, *STOPPING_SIGNALS})
     signal.signal(signal.SIGTERM, _raise_terminated)
+    if not getattr(sys.unraisablehook, "redelivers_interruptions", False):
+        sys.unraisablehook = _redelivering(sys.unraisablehook)
     if hasattr(signal, "SIGHUP") and signal.getsignal(signal.SIGHUP) == signal.SIG_DFL:  # not under nohup
         signal.signal(signal.SIGHUP, _raise_terminated)
     if signal.getsignal(signal.SIGINT) is signal.default_int_handler:  # not where Ctrl-C was set to be ignored
@@ -1133,6 +1181,13 @@ def main() -> None:
         flush_standard_streams()  # the message of a failed command, here rather than at exit (exit 120)
     except (OSError, _StoppedWhileEnding):
         pass
+    # Nothing is left to cut short: a signal from here on (while SystemExit unwinds, or the
+    # interpreter's exit handlers run) raised _StoppedWhileEnding over SystemExit, a traceback and exit 1.
+    from auditor.command_files import ignore_signal
+
+    for signum in (signal.SIGINT, *STOPPING_SIGNALS):
+        if signal.getsignal(signum) in (_raise_interrupted, _raise_terminated):
+            signal.signal(signum, ignore_signal)
     sys.exit(code)
 
 

@@ -66,9 +66,16 @@ def main() -> None:
                 say(f"lbaudit: {exc.message}")
                 sys.exit(74)
         sys.exit(0 if args else 2)
-    from auditor.cli import main as cli_main
+    try:
+        from auditor.cli import main as cli_main
 
-    cli_main()
+        cli_main()
+    except KeyboardInterrupt:
+        # Ctrl-C while the command line is imported, before auditor.cli.main puts its own handlers
+        # in place (half a second on a loaded host): nothing is written yet, so nothing is put back.
+        # Python's handler made it a traceback through importlib and a death by SIGINT.
+        say("interrupted")
+        sys.exit(130)
 
 
 def render_top_level_help() -> str:

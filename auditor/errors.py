@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+
 from auditor.model.codes import ExitCode
 from auditor.model.records import record
 
@@ -88,3 +90,53 @@ class Terminated(BaseException):
     def __init__(self, signum: int = 15):  # SIGTERM (the signal module is not imported for this)
         super().__init__(signum)
         self.signum = signum
+
+
+# What the kernel says when a file cannot be written (or read) for a reason of the medium, not of the
+# path the user gave: the disk or the quota is full, the device fails, the file outgrew what the file
+# system or ``ulimit -f`` allows.  A read-only file system is not among them: the check before any
+# work refuses it (exit 2), as it does a missing directory.
+IO_FAILURE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EFBIG})
+# The same said by a database: SQLite's primary result codes SQLITE_IOERR and SQLITE_FULL (the
+# extended codes keep them in their low byte), PostgreSQL's SQLSTATE disk_full and io_error.
+SQLITE_IO_FAILURES = frozenset({10, 13})
+SQLSTATE_IO_FAILURES = frozenset({"53100", "58030"})
+
+
+def io_failure(exc: BaseException) -> bool:
+    """Whether ``exc`` says a file or database could not be written or read for a reason of the
+    medium (:data:`IO_FAILURE_ERRNOS`): exit 74 (EX_IOERR) wherever it is met, as for a standard
+    stream that cannot be written, never exit 2 (a usage error) nor 70 (a bug)."""
+    if isinstance(exc, OSError):
+        return exc.errno in IO_FAILURE_ERRNOS
+    code = getattr(exc, "sqlite_errorcode", None)
+    if isinstance(code, int):
+        return (code & 0xFF) in SQLITE_IO_FAILURES
+    return getattr(exc, "sqlstate", None) in SQLSTATE_IO_FAILURES
+
+
+def io_failure_behind(exc: BaseException) -> bool:
+    """Whether ``exc`` or an error it was made from (``raise ... from``, or raised while handling
+    it; a SQLAlchemy error's ``orig``) is an :func:`io_failure`."""
+    seen: set[int] = set()
+    pending: list[BaseException] = [exc]
+    while pending and len(seen) < 20:
+        error = pending.pop()
+        if id(error) in seen:
+            continue
+        seen.add(id(error))
+        if io_failure(error):
+            return True
+        pending.extend(e for e in (error.__cause__, error.__context__, getattr(error, "orig", None))
+                       if isinstance(e, BaseException))
+    return False
+
+
+def exit_code_of(exc: LbauditError) -> int:
+    """The exit code of an error shown as a message: its own, but exit 74 (EX_IOERR) for one that a
+    disk that could not take a file (full, over quota, failing) is behind (:func:`io_failure_behind`):
+    the environment, as a standard output that cannot be written is, not a command line to fix
+    (exit 2).  The one rule of every command, and of each host of a fleet run."""
+    if exc.exit_code == ExitCode.USAGE and io_failure_behind(exc):
+        return int(ExitCode.IO_ERROR)
+    return int(exc.exit_code)

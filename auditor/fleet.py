@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 from auditor.durations import duration_text
-from auditor.errors import InputError, LbauditError
+from auditor.errors import InputError, LbauditError, exit_code_of
 from auditor.model.result import ExitCode, Severity, Status
 from auditor.safeio import kind_of, path_problem
 from auditor.text import inventory_host, quoted_name
@@ -619,7 +619,7 @@ def evaluate_host(host: HostInput) -> HostOutcome:
         with handed_over(outcome.changes) if in_worker else transaction(kept=outcome.written):
             _evaluate_into(state, host, outcome)
     except LbauditError as exc:
-        _failed(outcome, int(exc.exit_code), exc.render())
+        _failed(outcome, exit_code_of(exc), exc.render())
     except Exception as exc:  # noqa: BLE001 - a bug on one host must not end the fleet run
         if os.environ.get("LBAUDIT_DEBUG"):
             raise
@@ -999,7 +999,7 @@ def _adopted(outcomes: Iterable[HostOutcome]) -> Iterator[HostOutcome]:
             except LbauditError as exc:
                 put_back(outcome.changes)
                 outcome.changes = []
-                _failed(outcome, int(exc.exit_code), exc.render())
+                _failed(outcome, exit_code_of(exc), exc.render())
         adopt(outcome.changes)
         outcome.written, outcome.changes = outcome.changes, []
         yield outcome
@@ -1226,8 +1226,20 @@ def _evaluate_hosts_into_summary(job: FleetJob, hosts: Iterator[HostInput]) -> F
     # The hosts' JUnit suites until the fleet JUnit is written (_spool_junit): a file without a name
     # (O_TMPFILE) on the out dir's file system, where the evidence and that JUnit go, so none is
     # left behind whatever stops the run, and none takes memory as a tmpfs /tmp would.
-    with tempfile.TemporaryFile(dir=job.out_dir, prefix=".lbaudit-fleet-junit-") as spool:
+    try:
+        spool = tempfile.TemporaryFile(dir=job.out_dir, prefix=".lbaudit-fleet-junit-")
+    except OSError as exc:
+        raise InputError(f"{job.out_dir}: cannot keep the hosts' JUnit suites there: {exc.strerror or exc}") from exc
+    try:
         return _judged_into_summary(job, hosts, spool)
+    finally:
+        try:
+            spool.close()
+        except OSError:
+            # What it still buffered could not be flushed (the disk is full): the file has no name
+            # and its descriptor is closed all the same, and the error that ended the run (or the
+            # summary it gave) is the one to tell, not this flush's.
+            pass
 
 
 def _judged_into_summary(job: FleetJob, hosts: Iterator[HostInput], spool: Any) -> FleetSummary:
@@ -1235,7 +1247,7 @@ def _judged_into_summary(job: FleetJob, hosts: Iterator[HostInput], spool: Any) 
     started = datetime.now(timezone.utc)
     outcomes = []
     for outcome in _outcomes(job, hosts):
-        _spool_junit(outcome, spool)
+        _spool_junit(outcome, spool, job.out_dir)
         outcomes.append(outcome)
     named: dict[str, list[HostOutcome]] = {}
     for outcome in outcomes:
@@ -1352,7 +1364,7 @@ def _withdraw(outcome: HostOutcome) -> None:
     outcome.counts, outcome.failing_rules, outcome.controls = {}, [], {}
 
 
-def _spool_junit(outcome: HostOutcome, spool: Any) -> None:
+def _spool_junit(outcome: HostOutcome, spool: Any, out_dir: Path) -> None:
     """Keep the JUnit suite of a host that is back at the end of ``spool``, not in memory: every
     host's suite was held until the fleet JUnit was written, and then all of them parsed at once,
     about 48 MB of the command's memory a host at --max-listeners (a fleet of such hosts took the
@@ -1360,8 +1372,13 @@ def _spool_junit(outcome: HostOutcome, spool: Any) -> None:
     if not outcome.junit:
         return
     data = outcome.junit.encode("utf-8")
-    offset = spool.seek(0, os.SEEK_END)
-    spool.write(data)
+    try:
+        offset = spool.seek(0, os.SEEK_END)
+        spool.write(data)
+        spool.flush()  # a full disk is met here, for this host, not at some later seek
+    except OSError as exc:
+        raise InputError(f"{out_dir}: cannot keep the JUnit suite of host {outcome.host!r} there: "
+                         f"{exc.strerror or exc}") from exc
     outcome.junit_spooled, outcome.junit = (offset, len(data)), ""
 
 

@@ -10,7 +10,7 @@ import click
 
 from auditor.commands.options import quiet_option
 from auditor.commands.output import say
-from auditor.errors import LbauditError
+from auditor.errors import LbauditError, exit_code_of
 from auditor.model.result import ExitCode
 from auditor.text import shown_line, terminal_lines
 
@@ -39,11 +39,12 @@ def _exit(code: int) -> NoReturn:
 
 def _exit_with(error: LbauditError) -> NoReturn:
     click.echo(terminal_lines(f"lbaudit: {error.render()}"), err=True)
-    _exit(error.exit_code)
+    _exit(exit_code_of(error))
 
 
 @click.command("keygen")
-@click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False), default=Path("keys"),
+@click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False, allow_dash=True),  # refused below
+              default=Path("keys"),
               show_default=True, help="Directory for NAME.key (private, mode 0600) and NAME.pub.")
 @click.option("--name", default="lbaudit", show_default=True, help="Base name of the key files.")
 @click.option("--force", is_flag=True, help="Replace an existing key pair (the old private key is gone for good).")

@@ -350,7 +350,8 @@ def policy_text(snapshot: Any | None, today: str) -> str:
 @click.command("init")
 @click.option("--from-host", is_flag=True, help="Read this host's listeners and ephemeral range (run as root to "
               "name the processes) [default: the checks' defaults only, nothing read].")
-@click.option("--output", "-o", type=click.Path(path_type=Path, dir_okay=False), default=DEFAULT_OUTPUT, show_default=True,
+@click.option("--output", "-o", type=click.Path(path_type=Path, dir_okay=False, allow_dash=True),  # refused below
+              default=DEFAULT_OUTPUT, show_default=True,
               help="Policy file to write; an existing file is never overwritten (exit 2).")
 def init(from_host: bool, output: Path) -> None:
     """Write a starter policy (--from-host: from this host's listeners, each exception with reason TODO).

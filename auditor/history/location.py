@@ -40,6 +40,9 @@ def store_location(given: str | None, environ: Mapping[str, str] | None = None) 
             continue
         if not value.strip():
             raise InputError(f"{what} is empty: give a file path or a SQLAlchemy URL")
+        if value == "-":  # no standard stream holds a database: it made an SQLite file called -
+            raise InputError(f"{what} -: the history store is a file or a database, never standard input or "
+                             "output; give a path (an absolute one for a file called -) or a SQLAlchemy URL")
         return value
     return str(default_store_path(environ=environ))
 

@@ -26,7 +26,7 @@ from tests.factories import listener, loopback_only_policy, snapshot
 pytestmark = pytest.mark.slow  # real processes in a mount namespace
 
 REPO = Path(__file__).resolve().parents[2]
-USAGE = 2
+IO_ERROR = 74  # a disk that could not take the store: EX_IOERR (it was exit 2, a usage error)
 
 # $1 the mount point, $2 its size, $3 the work directory, $4 python
 RECORD_ON_A_SMALL_DISK = """
@@ -59,7 +59,7 @@ def test_a_store_a_failed_run_created_leaves_none_of_its_files(work, size):
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     stderr = (work / "stderr").read_text()
-    assert (work / "code").read_text().strip() == str(USAGE), stderr
+    assert (work / "code").read_text().strip() == str(IO_ERROR), stderr
     assert "h.db" in stderr and ("disk is full" in stderr or "No space left on device" in stderr), stderr
     # before: ['h.db-shm', 'h.db-wal']
     assert (work / "left").read_text().split() == []

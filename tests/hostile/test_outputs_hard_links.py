@@ -28,7 +28,7 @@ from tests.factories import listener, loopback_only_policy, snapshot
 pytestmark = pytest.mark.slow  # a file system made, 65,000 links, real processes
 
 REPO = Path(__file__).resolve().parents[2]
-USAGE = 2
+IO_ERROR = 74  # a disk that could not take a file: EX_IOERR (it was exit 2, a usage error)
 
 # $1 the mount point, $2 the work directory, $3 python, $4 how many more names the evidence gets,
 # $5 the free bytes left on the disk for the second run (its evidence fits, its PDF does not)
@@ -80,7 +80,7 @@ def test_a_run_that_fails_after_replacing_a_file_it_could_not_link_puts_it_back(
         pytest.skip(f"no loop device here: {done.stderr.strip()}")
     assert done.returncode == 0, done.stderr
     stderr = (work / "stderr").read_text()
-    assert (work / "code").read_text().strip() == str(USAGE), stderr
+    assert (work / "code").read_text().strip() == str(IO_ERROR), stderr
     assert "r.pdf" in stderr and "No space left on device" in stderr
     # before (at the link limit): e.json gone, its earlier version and this run's both
     assert (work / "left").read_text().split() == ["e.json", "filler", "lost+found", "names"]

@@ -24,7 +24,7 @@ from tests.cli import run_cli
 from tests.factories import listener, loopback_only_policy, snapshot
 
 REPO = Path(__file__).resolve().parents[2]
-USAGE, WRITTEN = 2, 1  # the snapshot's listener binds 0.0.0.0: a run that writes fails its rule
+IO_ERROR, WRITTEN = 74, 1  # a full disk is EX_IOERR; the snapshot's listener binds 0.0.0.0: a run that writes fails its rule
 
 
 @pytest.fixture
@@ -87,7 +87,7 @@ def test_a_run_that_fails_after_replacing_a_long_named_evidence_puts_it_back(wor
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert "No space left on device" in (work / "stderr").read_text()
-    assert (work / "code").read_text().strip() == str(USAGE)
+    assert (work / "code").read_text().strip() == str(IO_ERROR)
     # before (235 bytes): [] and the earlier evidence gone; its previous version could not be kept
     assert (work / "left").read_text().split() == [name]
     assert (work / "kept").read_text().strip() == "same"

@@ -31,6 +31,7 @@ from tests.schedule.conftest import make_image_root, tree
 
 POLICY = loopback_only_policy("run-outputs")
 USAGE = 2
+IO_ERROR = 74  # a disk that could not take a file: EX_IOERR, as for standard output (no usage error)
 TERMINATED = 128 + signal.SIGTERM
 PAGE = 4096
 
@@ -88,7 +89,7 @@ def test_a_disk_that_fills_up_at_a_later_report_leaves_the_previous_run_as_it_wa
     (disk / "run-outputs.html").write_text("the previous run's report\n")
     before = tree(disk)
     result = _evaluate(work, disk, "--force")  # the files there are stand-ins for a previous run's
-    assert result.returncode == USAGE, result.stderr
+    assert result.returncode == IO_ERROR, result.stderr
     assert "No space left on device" in result.stderr and "Traceback" not in result.stderr
     # before: the new evidence stood beside the previous run's report
     assert tree(disk) == before
@@ -101,7 +102,7 @@ def test_a_disk_that_fills_up_in_a_new_out_dir_leaves_no_out_dir(work, small_dis
     disk = small_disk("disk", _pages(evidence) + 2 * PAGE)
     before = tree(disk)
     result = _evaluate(work, disk / "reports")
-    assert result.returncode == USAGE, result.stderr
+    assert result.returncode == IO_ERROR, result.stderr
     assert tree(disk) == before  # the directory the run created is gone with its files
 
 
@@ -147,7 +148,7 @@ def test_a_history_store_that_cannot_record_leaves_no_evidence(work, small_disk)
     (out / "run-outputs.evidence.json").write_text('{"previous": "run"}\n')
     before = tree(out)
     result = _evaluate(work, out, "--record", "--store", store, "--force")
-    assert result.returncode == USAGE, result.stderr
+    assert result.returncode == IO_ERROR, result.stderr
     assert "cannot record in the history store" in result.stderr and "Traceback" not in result.stderr
     assert tree(out) == before  # before: the new evidence and reports stayed, recorded nowhere
 
@@ -202,11 +203,11 @@ def test_a_fleet_host_whose_page_does_not_fit_leaves_none_of_its_files(tmp_path,
     evidence = max(p.stat().st_size for p in roomy.glob("*.evidence.json"))
     disk = small_disk("disk", _pages(evidence) + PAGE)
     result = run_cli(*args, "--out-dir", disk / "fleet", timeout=120)
-    # each host fails alone (exit 2, the reason in the summary), and none of its files stays:
+    # each host fails alone (exit 74, the reason in the summary), and none of its files stays:
     # before, each host's evidence stood in the out dir while the summary said the host failed
-    assert result.returncode == USAGE, result.stderr
+    assert result.returncode == IO_ERROR, result.stderr
     summary = json.loads((disk / "fleet" / "fleet-summary.json").read_text())
-    assert {h["host"]: h["exit_code"] for h in summary["hosts"]} == {"web01": USAGE, "web02": USAGE}
+    assert {h["host"]: h["exit_code"] for h in summary["hosts"]} == {"web01": IO_ERROR, "web02": IO_ERROR}
     assert all("No space left on device" in h["error"] for h in summary["hosts"])
     assert sorted(p.name for p in (disk / "fleet").iterdir()) == ["fleet-summary.html", "fleet-summary.json",
                                                                   "fleet.junit.xml"]
