@@ -32,7 +32,10 @@ ROOT = REPO / "tests" / "fixtures" / "roots" / "sysctl-precedence"
 COMPLIANT, INCOMPLETE = 0, 3
 BUDGET = 16 * 1024 * 1024
 NEAR_ONE_MIB = 1_000_000  # characters of message: under MAX_PLUGIN_OUTCOME_BYTES with the rest of the outcome
-SECONDS = 30  # the error finding, and the reports at the bounds, on a loaded machine (before: minutes)
+# CPU seconds of this process (run_cli runs lbaudit in it) for the error finding, and the reports at
+# the bounds (before: minutes); CPU time, not the clock: a machine loaded by other work made a
+# rendering within the bound take 70 s of wall time in CI (nine processes on two cores) and fail
+SECONDS = 30
 
 PLUGIN = """
 from auditor.model.check import CheckParams, check, passed
@@ -75,10 +78,10 @@ def _evaluate(tmp_path: Path, count: int, size: int, *extra: object, distinct: b
                       f"  - id: big\n    check: bytesplug.x\n    params: {{count: {count}, size: {size}, distinct: {distinct}}}\n"
                       "  - id: small\n    check: bytesplug.x\n    params: {count: 1, size: 10}\n", encoding="utf-8")
     evidence = tmp_path / "evidence.json"
-    started = time.monotonic()
+    started = time.process_time()
     run = run_cli("evaluate", "--policy", policy, "--target", f"root:{ROOT}", "-q", "-o", evidence, *extra,
                   timeout=600)
-    seconds = time.monotonic() - started
+    seconds = time.process_time() - started
     findings = json.loads(evidence.read_bytes())["result"]["findings"] if evidence.exists() else []
     size_on_disk = evidence.stat().st_size if evidence.exists() else 0
     return run, [(f["rule_id"], f["status"], f["subject"], f["reason"]) for f in findings], size_on_disk, seconds
@@ -142,10 +145,10 @@ def test_control_case_outcomes_at_the_bounds_are_judged_and_every_report_renders
     assert run.returncode == COMPLIANT, run.stderr
     assert len(findings) == count + 1
     assert {(rule, status) for rule, status, _, _ in findings} == {("big", "pass"), ("small", "pass")}
-    started = time.monotonic()
+    started = time.process_time()
     reports = tmp_path / "reports"
     rendered = run_cli("report", tmp_path / "evidence.json", "--format", "hdf,html,junit,oscal,sarif,text",
                        "--out-dir", reports, "--pdf", reports / "attestation.pdf", "-q", timeout=600)
     assert rendered.returncode == 0, rendered.stderr
     assert len(list(reports.iterdir())) == 7
-    assert time.monotonic() - started < 2 * SECONDS
+    assert time.process_time() - started < 2 * SECONDS

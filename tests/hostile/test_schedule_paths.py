@@ -49,9 +49,12 @@ def test_a_path_longer_than_the_kernel_takes_is_exit_2(image_root, backend, opti
 
 def test_a_directory_too_long_under_the_image_root_is_exit_2(tmp_path):
     root = make_image_root(tmp_path)
-    deep = "/srv/" + "/".join(["z" * 200] * 20)  # under PATH_MAX itself; longer than it under --root
+    # under PATH_MAX (4,096 bytes with its NUL) itself; longer than it under --root, whatever the
+    # length of the temporary directory (20 names of 200 bytes, 4,024 in all, were 4,094 under CI's /dev/shm/pytest-of-root/pytest-0)
+    deep = ("/srv/" + "/".join(["z" * 200] * 21))[:4094]
+    assert len(str(root)) + len(deep) >= 4096
     before = tree(root)
-    result = install(root, "--textfile-dir", deep[: 4096 - 10])
+    result = install(root, "--textfile-dir", deep)
     assert result.returncode == 2, result.stderr[-300:]
     assert "cannot use as the --textfile-dir directory" in result.stderr, result.stderr[-300:]
     assert "Traceback" not in result.stderr and tree(root) == before
