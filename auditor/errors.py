@@ -108,7 +108,9 @@ def io_failure(exc: BaseException) -> bool:
     medium (:data:`IO_FAILURE_ERRNOS`): exit 74 (EX_IOERR) wherever it is met, as for a standard
     stream that cannot be written, never exit 2 (a usage error) nor 70 (a bug)."""
     if isinstance(exc, OSError):
-        return exc.errno in IO_FAILURE_ERRNOS
+        # EFBIG is also what lbaudit's own bounds on what it reads say (safeio.FileTooLarge): an
+        # input refused for its size (exit 2), not a disk that could not take a file
+        return exc.errno in IO_FAILURE_ERRNOS and not getattr(exc, "lbaudits_bound", False)
     code = getattr(exc, "sqlite_errorcode", None)
     if isinstance(code, int):
         return (code & 0xFF) in SQLITE_IO_FAILURES

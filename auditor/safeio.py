@@ -68,7 +68,15 @@ class NotRegularFile(OSError):
     """The path exists but is not a regular file (FIFO, device, socket, directory)."""
 
 
-class FileTooLarge(OSError):
+class BoundExceeded(OSError):
+    """One of lbaudit's own bounds on what it reads was passed (errno EFBIG, as the kernel's "file
+    too large"): never the medium's failure, so not exit 74 but an input refused or a gap
+    (auditor.errors.io_failure reads ``lbaudits_bound``)."""
+
+    lbaudits_bound = True
+
+
+class FileTooLarge(BoundExceeded):
     """The file holds more than the caller's bound."""
 
 

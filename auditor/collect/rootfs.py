@@ -397,7 +397,7 @@ def read_bytes(root: Path, path: str, limit: int = MAX_CONFIG_BYTES, kernel_file
     of :data:`MAX_COLLECTION_CONFIG_BYTES`; past it, an ``OSError`` (EFBIG) that says so."""
     seen = _READ_ONCE.get()
     left = None if seen is None or kernel_file else seen.setdefault(_BYTES_LEFT, [MAX_COLLECTION_CONFIG_BYTES])
-    spent = OSError(errno.EFBIG, f"lbaudit reads at most {MAX_COLLECTION_CONFIG_BYTES:,} bytes of configuration "
+    spent = safeio.BoundExceeded(errno.EFBIG, f"lbaudit reads at most {MAX_COLLECTION_CONFIG_BYTES:,} bytes of configuration "
                                  "files in one collection", path)
     if left is not None and limit <= _SMALL_READ:
         left = None  # counted below, never refused: a name or an identity (/etc/hostname, os-release)
@@ -466,7 +466,7 @@ def list_dir_kinds(root: Path, path: str) -> list[tuple[str, str]]:
                     kind = LINK  # cannot be told: the caller takes the slow road, which reports what fails
                 entries.append((entry.name, kind))
                 if len(entries) > MAX_DIR_ENTRIES:
-                    raise OSError(errno.EFBIG, f"more than {MAX_DIR_ENTRIES} entries", path)
+                    raise safeio.BoundExceeded(errno.EFBIG, f"more than {MAX_DIR_ENTRIES} entries", path)
     finally:
         os.close(fd)
     return sorted(entries, key=lambda entry: name_bytes(entry[0]))
