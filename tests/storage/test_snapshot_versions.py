@@ -27,7 +27,7 @@ def test_a_snapshot_of_the_written_version_reads_back():
     assert parse_snapshot(snapshot_bytes(snapshot), "s.json") == snapshot
 
 
-@pytest.mark.parametrize("version", ["0.9", "1.10", "2.0", None, 1.0])
+@pytest.mark.parametrize("version", ["0.9", "1.11", "2.0", None, 1.0])
 def test_another_version_is_refused_naming_the_accepted_ones(version):
     data = json.loads(snapshot_bytes(make_snapshot()))
     data["schema_version"] = version
