@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from auditor.model.facts import ProcessInfo
+from auditor.model.facts import ProcessInfo, subject_word
 from auditor.storage.snapshot import snapshot_bytes
 from tests.cli import run_cli
 from tests.factories import listener, snapshot
@@ -58,9 +58,9 @@ def test_a_subject_cannot_break_its_line_or_drive_the_terminal(tmp_path, termina
         line = next(line for line in result.stdout.splitlines() if "forged" in line)
         assert line.startswith("listeners-loopback-only | high | fail | tcp 0.0.0.0:8080 svc\\nlisteners-loopback")
         assert "\\x1b[2J\\u202eevil" in line
-    # the evidence keeps the subject as it was
+    # the evidence keeps the subject as it was (the name one word of it: spaces and ':' escaped)
     evidence = json.loads((tmp_path / "e.json").read_text())
-    assert any(FORGED in f["subject"] for f in evidence["result"]["findings"])
+    assert any(subject_word(FORGED) in f["subject"] for f in evidence["result"]["findings"])
 
 
 def _closed_pipe_run(args: list[str], cwd: Path) -> subprocess.CompletedProcess:

@@ -19,6 +19,7 @@ import json
 
 import pytest
 
+from auditor.model.facts import subject_word
 from auditor.model.result import Status
 from auditor.report import ReportContext
 from auditor.report.oscal import render_oscal
@@ -41,7 +42,7 @@ markdown_it = pytest.importorskip("markdown_it", reason="markdown-it-py (rich's 
 ])
 def test_a_process_name_is_no_tag_and_no_link_in_oscal_markup(oscal_validator, process):
     evidence = _evidence(process)
-    subject = f"tcp 0.0.0.0:9000 {process} pid 4242"
+    subject = f"tcp 0.0.0.0:9000 {subject_word(process)} pid 4242"
     assert subject in [f.subject for f in evidence.result.findings if f.status == Status.FAIL]
     document = json.loads(render_oscal(evidence, ReportContext(evidence_bytes(evidence), evidence_path="e.json")))
     assert [f"{list(e.absolute_path)}: {e.message}" for e in oscal_validator.iter_errors(document)] == []

@@ -18,7 +18,7 @@ from auditor.engine.evaluate import evaluate
 from auditor.engine.evidence import build_evidence
 from auditor.engine.registry import build_registry
 from auditor.model.evidence import Evidence
-from auditor.model.facts import ProcessInfo
+from auditor.model.facts import ProcessInfo, subject_word
 from auditor.model.result import Severity, Status
 from auditor.report import ReportContext
 from auditor.report.sarif import render_sarif
@@ -86,7 +86,7 @@ def _evidence(process: str) -> Evidence:
 def test_a_process_name_is_no_embedded_link_in_sarif(sarif_validator, process):
     evidence = _evidence(process)
     failing = [f for f in evidence.result.findings if f.status == Status.FAIL and "pid 4242" in f.subject]
-    assert [f.subject for f in failing] == [f"tcp 0.0.0.0:9000 {process} pid 4242"]
+    assert [f.subject for f in failing] == [f"tcp 0.0.0.0:9000 {subject_word(process)} pid 4242"]
     log = json.loads(render_sarif(evidence, ReportContext(evidence_bytes(evidence), evidence_path="e.json")))
     assert [f"{list(e.absolute_path)}: {e.message}" for e in sarif_validator.iter_errors(log)] == []
     results = log["runs"][0]["results"]

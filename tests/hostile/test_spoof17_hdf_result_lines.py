@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from auditor.model.facts import ProcessInfo
+from auditor.model.facts import ProcessInfo, subject_word
 from auditor.storage.snapshot import write_snapshot
 from tests.cli import run_cli
 from tests.factories import listener, loopback_only_policy, snapshot
@@ -33,5 +33,6 @@ def test_an_hdf_result_is_described_on_one_line(tmp_path: Path):
     [failed] = [r for c in hdf["profiles"][0]["controls"] for r in c["results"] if r["status"] == "failed"]
     # before: both held the line feeds, "passed: tcp 127.0.0.1:22 sshd" a line of its own
     assert "\n" not in failed["code_desc"] and "\n" not in failed["message"]
-    assert f"sshd\\n{FORGED}" in failed["code_desc"] and f"eth0\\n{FORGED}" in failed["message"]
-    assert failed["resource_id"] == f"tcp 0.0.0.0:22 sshd\n{FORGED} pid 7"
+    # the name is one word of the subject (its spaces and ':' escaped); the interface is no subject's
+    assert f"sshd\\n{subject_word(FORGED)}" in failed["code_desc"] and f"eth0\\n{FORGED}" in failed["message"]
+    assert failed["resource_id"] == f"tcp 0.0.0.0:22 sshd\n{subject_word(FORGED)} pid 7"

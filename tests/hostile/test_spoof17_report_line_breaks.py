@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from auditor.model.facts import ProcessInfo
+from auditor.model.facts import ProcessInfo, subject_word
 from auditor.storage.snapshot import write_snapshot
 from tests.cli import run_cli
 from tests.factories import listener, loopback_only_policy, snapshot
@@ -57,8 +57,9 @@ def test_junit_lists_each_finding_on_one_line(rendered: Path):
     assert _starting(body, FORGED_FINDING) == [] and _starting(listing, FORGED_FINDING) == []
     assert _starting(body, FORGED_EXPECTATION) == []
     assert [line for line in listing if line.startswith("  [")] == [
-        f"  [fail] tcp 0.0.0.0:22 ? (comm sshd\\n{FORGED_FINDING}\\n{FORGED_EXPECTATION}, unproven) pid 7"]
-    assert body[0].startswith(f"[fail] tcp 0.0.0.0:22 ? (comm sshd\\n{FORGED_FINDING}\\n")
+        f"  [fail] tcp 0.0.0.0:22 ? (comm sshd\\n{subject_word(FORGED_FINDING)}\\n{subject_word(FORGED_EXPECTATION)}, "
+        "unproven) pid 7"]  # the name one word of the subject (its spaces and ':' escaped), on one line
+    assert body[0].startswith(f"[fail] tcp 0.0.0.0:22 ? (comm sshd\\n{subject_word(FORGED_FINDING)}\\n")
     # the failure's message attribute names the subject as one line too
     assert "\n" not in failure.get("message", "")
 

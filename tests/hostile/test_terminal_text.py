@@ -26,7 +26,8 @@ from tests.cli import REPO, run_cli
 from tests.factories import listener, loopback_only_policy, snapshot
 
 HOSTILE = "[/]\x1b]0;pwn\x07[bold red]x\nverdict: COMPLIANT\u202e"
-SHOWN = "[/]\\x1b]0;pwn\\x07[bold red]x\\nverdict: COMPLIANT\\u202e"
+# as a subject writes the name (one word: its spaces and ':' escaped) and a terminal shows it
+SHOWN = "[/]\\x1b]0;pwn\\x07[bold\\x20red]x\\nverdict\\x3a\\x20COMPLIANT\\u202e"
 COMPLIANT, NON_COMPLIANT = 0, 1
 
 
