@@ -173,11 +173,19 @@ def _judged(spec: CheckSpec, rule: ResolvedRule, snapshot: HostSnapshot, thoroug
     ran after the limit and held the run forever when they did not return."""
     if not thorough:
         return _judgement(spec, rule, snapshot, thorough=False)
+    seconds = time_limit.PLUGIN_CHECK_SECONDS
     try:
-        with time_limit.time_limit(time_limit.PLUGIN_CHECK_SECONDS):
-            return _judgement(spec, rule, snapshot, thorough=True, budget=budget or PluginBudget())
+        with time_limit.time_limit(seconds) as limit:
+            judged = _judgement(spec, rule, snapshot, thorough=True, budget=budget or PluginBudget())
     except time_limit.CheckTimedOut as exc:  # past the limit in what the engine made of what it did
         return [_check_error(spec, "the check did not finish", str(exc))]
+    if limit.reached and any(outcome.status is not Status.ERROR for outcome in judged):
+        # The check swallowed the stop (a bare except, a return in a finally) and returned: what it
+        # said after its time ran out is not a judgement (a "pass" of a lookup that never answered
+        # made the run compliant).  Error findings alone are kept: the engine's own, of plugin text
+        # it could not make within the limit, say more than this.
+        return [_check_error(spec, "the check did not finish", str(time_limit.CheckTimedOut(seconds)))]
+    return judged
 
 
 def _judgement(spec: CheckSpec, rule: ResolvedRule, snapshot: HostSnapshot, thorough: bool,
