@@ -48,8 +48,24 @@ def _platform_outcome(spec: CheckSpec, rule: ResolvedRule, snapshot: HostSnapsho
     return not_applicable(f"platform {platform}", reason) if reason else None
 
 
+def _declared_view(spec: CheckSpec, snapshot: HostSnapshot) -> HostSnapshot:
+    """``snapshot`` with only the fact sections ``spec`` declares (``needs`` and ``uses``); the others
+    absent.  evaluate collects the sections the enabled rules declare, so a section a check read
+    without declaring it was there or not by the other rules of the policy: audit.socket_logging,
+    declaring audit alone, judged TCP Fast Open from sysctl and netns beside a rule that needed them
+    and without them alone, one host two verdicts.  Now what a check reads undeclared is absent to
+    it always (a shallow copy: the sections are shared, not copied)."""
+    declared = {*spec.needs, *spec.uses}
+    facts = snapshot.facts
+    hidden = {name: None for name in type(facts).model_fields if name not in declared and getattr(facts, name) is not None}
+    if not hidden:
+        return snapshot
+    return snapshot.model_copy(update={"facts": facts.model_copy(update=hidden)})
+
+
 def _outcomes(spec: CheckSpec, rule: ResolvedRule, snapshot: HostSnapshot,
               budget: PluginBudget | None = None) -> list[Outcome]:
+    snapshot = _declared_view(spec, snapshot)
     platform_outcome = _platform_outcome(spec, rule, snapshot)
     if platform_outcome is not None:
         return [platform_outcome]
