@@ -299,10 +299,14 @@ def _rendered(name: str, reporter: Any, evidence: Any, context: Any) -> bytes:
 
     plugin = f"report format {name!r} (a reporter plugin)"
     try:
-        with time_limit(PLUGIN_REPORTER_SECONDS, ReporterTimedOut):
-            return _rendered_by_plugin(plugin, reporter, evidence, context)
+        with time_limit(PLUGIN_REPORTER_SECONDS, ReporterTimedOut) as limit:
+            data = _rendered_by_plugin(plugin, reporter, evidence, context)
     except ReporterTimedOut as exc:  # in its rendering, or in what lbaudit made of what it did
         raise RegistryError(f"{plugin} did not finish: {exc}; nothing was written") from None
+    if limit.reached:  # it swallowed the stop (a bare except) and returned what it had by then
+        raise RegistryError(f"{plugin} did not finish: {ReporterTimedOut(PLUGIN_REPORTER_SECONDS)}; "
+                            "nothing was written")
+    return data
 
 
 def _rendered_by_plugin(plugin: str, reporter: Any, evidence: Any, context: Any) -> bytes:

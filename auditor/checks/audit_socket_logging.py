@@ -1448,6 +1448,9 @@ IO_URING_DISABLED = "kernel.io_uring_disabled"
     title="Socket syscalls are audited (loaded and persistent rules, every architecture)",
     version="1.14.0",
     needs=("audit",),
+    # net.ipv4.tcp_fastopen, running (each network namespace's) and as the boot sets it: whether
+    # programs connect with sendto/sendmsg and MSG_FASTOPEN, which the rules must then audit
+    uses=("sysctl", "netns"),
     platforms=("linux", "windows", "macos"),
     params=SocketLoggingParams,
     severity=Severity.MEDIUM,

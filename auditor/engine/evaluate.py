@@ -48,8 +48,24 @@ def _platform_outcome(spec: CheckSpec, rule: ResolvedRule, snapshot: HostSnapsho
     return not_applicable(f"platform {platform}", reason) if reason else None
 
 
+def _declared_view(spec: CheckSpec, snapshot: HostSnapshot) -> HostSnapshot:
+    """``snapshot`` with only the fact sections ``spec`` declares (``needs`` and ``uses``); the others
+    absent.  evaluate collects the sections the enabled rules declare, so a section a check read
+    without declaring it was there or not by the other rules of the policy: audit.socket_logging,
+    declaring audit alone, judged TCP Fast Open from sysctl and netns beside a rule that needed them
+    and without them alone, one host two verdicts.  Now what a check reads undeclared is absent to
+    it always (a shallow copy: the sections are shared, not copied)."""
+    declared = {*spec.needs, *spec.uses}
+    facts = snapshot.facts
+    hidden = {name: None for name in type(facts).model_fields if name not in declared and getattr(facts, name) is not None}
+    if not hidden:
+        return snapshot
+    return snapshot.model_copy(update={"facts": facts.model_copy(update=hidden)})
+
+
 def _outcomes(spec: CheckSpec, rule: ResolvedRule, snapshot: HostSnapshot,
               budget: PluginBudget | None = None) -> list[Outcome]:
+    snapshot = _declared_view(spec, snapshot)
     platform_outcome = _platform_outcome(spec, rule, snapshot)
     if platform_outcome is not None:
         return [platform_outcome]
@@ -173,11 +189,19 @@ def _judged(spec: CheckSpec, rule: ResolvedRule, snapshot: HostSnapshot, thoroug
     ran after the limit and held the run forever when they did not return."""
     if not thorough:
         return _judgement(spec, rule, snapshot, thorough=False)
+    seconds = time_limit.PLUGIN_CHECK_SECONDS
     try:
-        with time_limit.time_limit(time_limit.PLUGIN_CHECK_SECONDS):
-            return _judgement(spec, rule, snapshot, thorough=True, budget=budget or PluginBudget())
+        with time_limit.time_limit(seconds) as limit:
+            judged = _judgement(spec, rule, snapshot, thorough=True, budget=budget or PluginBudget())
     except time_limit.CheckTimedOut as exc:  # past the limit in what the engine made of what it did
         return [_check_error(spec, "the check did not finish", str(exc))]
+    if limit.reached and any(outcome.status is not Status.ERROR for outcome in judged):
+        # The check swallowed the stop (a bare except, a return in a finally) and returned: what it
+        # said after its time ran out is not a judgement (a "pass" of a lookup that never answered
+        # made the run compliant).  Error findings alone are kept: the engine's own, of plugin text
+        # it could not make within the limit, say more than this.
+        return [_check_error(spec, "the check did not finish", str(time_limit.CheckTimedOut(seconds)))]
+    return judged
 
 
 def _judgement(spec: CheckSpec, rule: ResolvedRule, snapshot: HostSnapshot, thorough: bool,

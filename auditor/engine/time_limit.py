@@ -10,6 +10,12 @@ interpreter (a C loop that does not check for signals) cannot be interrupted thi
 A reporter plugin is bounded the same way (:data:`PLUGIN_REPORTER_SECONDS`, :class:`ReporterTimedOut`):
 one that looped or blocked held ``lbaudit evaluate --format X`` and ``lbaudit report`` forever.
 
+A check can swallow the stop (a bare ``except:``, a ``return`` in a ``finally``) and return
+what it likes: the limit's :class:`Limit` says it was reached whatever the body did with it, and the
+caller takes nothing the body returned then (a swallowed stop and a "pass" was a pass).  Past the
+limit the stop is raised again every :data:`RESTOP_SECONDS` until the body ends: one that swallowed
+it and waited again was never stopped a second time.
+
 Only the main thread receives signals, so elsewhere (a library caller's worker thread) nothing is
 bounded.  An interval timer already running (a caller's own alarm) is respected: if it fires first it
 is left alone, and otherwise it is set again, less the time spent, when the check ends.
@@ -28,6 +34,8 @@ PLUGIN_CHECK_SECONDS = 30.0  # far beyond what judging a snapshot takes (millise
 # One report of the whole evidence, not one rule: the built-in PDF of the largest evidence takes
 # seconds, so two minutes is far beyond what rendering takes and still ends a hung run.
 PLUGIN_REPORTER_SECONDS = 120.0
+# How often the stop is raised again into a body that swallowed it and went on.
+RESTOP_SECONDS = 1.0
 
 
 class CheckTimedOut(BaseException):
@@ -46,26 +54,41 @@ class ReporterTimedOut(BaseException):
         super().__init__(f"the reporter ran longer than {seconds:g} s and was stopped")
 
 
+class Limit:
+    """What became of a body run under :func:`time_limit`: ``reached`` once its time ran out, whether
+    or not the stop raised into it ended it."""
+
+    def __init__(self) -> None:
+        self.reached = False
+
+
 @contextmanager
-def time_limit(seconds: float, timed_out: Callable[[float], BaseException] = CheckTimedOut) -> Iterator[None]:
-    """The body, stopped by ``timed_out(seconds)`` raised into it after ``seconds``."""
+def time_limit(seconds: float, timed_out: Callable[[float], BaseException] = CheckTimedOut) -> Iterator[Limit]:
+    """The body, stopped by ``timed_out(seconds)`` raised into it after ``seconds`` (and again every
+    RESTOP_SECONDS while it goes on); the :class:`Limit` yielded says whether the time ran out."""
+    limit = Limit()
     if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
-        yield
+        yield limit
         return
     outer_left, outer_interval = signal.getitimer(signal.ITIMER_REAL)
     if outer_left and outer_left <= seconds:
-        yield  # the caller's own timer fires first
+        yield limit  # the caller's own timer fires first
         return
     started = time.monotonic()
+    ended = False
 
     def expired(signum: int, frame: FrameType | None) -> None:
+        if ended:  # the body is over; lbaudit's own clean-up below is not interrupted
+            return
+        limit.reached = True
         raise timed_out(seconds)
 
     previous = signal.signal(signal.SIGALRM, expired)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    signal.setitimer(signal.ITIMER_REAL, seconds, RESTOP_SECONDS)
     try:
-        yield
+        yield limit
     finally:
+        ended = True
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
         if outer_left:

@@ -1184,7 +1184,12 @@ def contradictions(snapshot: HostSnapshot) -> list[tuple[str, str]]:
                                        f"but facts.{gap.section} is present"))
             continue
         head, rest = gap.path[0], gap.path[1:]
-        if present.get((gap.section, str(head))) and not rest:
+        if section is not None and head not in type(section).model_fields:
+            # No check reads a gap on what the section does not hold: the facts it said were missing
+            # went unseen, and the rule passed on the rest (exit 0).
+            found.append((pointer, f"is about {gap.section}.{head}, which the {gap.section} section does not have "
+                                   f"(it has {', '.join(sorted(type(section).model_fields))})"))
+        elif present.get((gap.section, str(head))) and not rest:
             found.append((pointer, f"says {gap.section}.{head} could not be read, but it is present"))
         elif (gap.section == "sockets" and head == "counts" and len(rest) >= 2 and rest[0] == "tcp_by_state"
               and present[("sockets", "counts")]):
