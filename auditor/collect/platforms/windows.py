@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from auditor.model.base import PID_MAX
-from auditor.model.facts import AuditSubcategory
+from auditor.model.facts import DYNAMIC_PORT_COUNT_MIN, DYNAMIC_PORT_START_MIN, AuditSubcategory
 
 # The Tcpip\Parameters values the checks read: TIME_WAIT length, and the legacy upper bound of
 # the dynamic range (MaxUserPort, from before Windows Vista's netsh ranges).
@@ -55,9 +55,6 @@ def cut_off_message(line: str) -> str:
 
 # ------------------------------------------------------------------ netsh dynamicport
 
-# The least start port and number of ports netsh int ipv4|ipv6 set dynamicport accepts (KB 929851).
-DYNAMIC_PORT_START_MIN = 1025
-DYNAMIC_PORT_COUNT_MIN = 255
 _LABELLED_NUMBER = re.compile(r"^[^:\d]{1,80}:\s*([0-9]{1,6})\s*$")
 
 
