@@ -8,6 +8,7 @@ outcome, because a value we cannot read is evidence we could not use, never a pa
 
 from __future__ import annotations
 
+import bisect
 import ipaddress
 import re
 from collections.abc import Iterable
@@ -290,6 +291,9 @@ def searched_windows(low: int, high: int) -> tuple[tuple[int, int], ...]:
     return ((low, high - 1), *(((low + 1, high),) if span >= 5 else ()))
 
 
+_PAST_EVERY_PORT = 65536  # above every port: (port, this) sorts after every span starting at port
+
+
 @record
 class EphemeralPool:
     """The ports the kernel picks from for outgoing connections and unbound sockets.
@@ -346,7 +350,10 @@ class EphemeralPool:
         return self.low <= port <= self.high
 
     def is_reserved(self, port: int) -> bool:
-        return any(lo <= port <= hi for lo, hi in self.reserved)
+        # A binary search of the merged spans (sorted, disjoint): asked once per listener, a scan of
+        # every span took hours for a capture of 100,000 listeners and 32,000 excluded spans.
+        index = bisect.bisect_right(self.reserved, (port, _PAST_EVERY_PORT)) - 1
+        return index >= 0 and self.reserved[index][0] <= port <= self.reserved[index][1]
 
     def describe(self) -> str:
         return f"{self.low}-{self.high}, reserved {format_ports(self.reserved)}"

@@ -481,6 +481,21 @@ class PortSpan(StrictModel):
     first: int = Field(ge=1, le=65535)
     last: int = Field(ge=1, le=65535)
 
+    @model_validator(mode="after")
+    def _first_to_last(self) -> "PortSpan":
+        # netsh lists each exclusion first port to last; a reversed span counted as excluding no
+        # port, so an exclusion of a whole range (written backwards) passed the pool minimum.
+        if self.first > self.last:
+            raise ValueError(f"{self.first}-{self.last} runs backwards: an excluded span names its first port, "
+                             "then its last")
+        return self
+
+
+# The least start port and number of ports ``netsh int ipv4|ipv6 set dynamicport`` accepts (KB 929851:
+# "The minimum range of ports that can be set is 255. The minimum start port that can be set is 1025").
+DYNAMIC_PORT_START_MIN = 1025
+DYNAMIC_PORT_COUNT_MIN = 255
+
 
 class DynamicPortRange(StrictModel):
     """Windows keeps one dynamic (ephemeral) port range per protocol and IP family
@@ -500,6 +515,14 @@ class DynamicPortRange(StrictModel):
     def _inside_port_space(self) -> "DynamicPortRange":
         if self.start + self.count - 1 > 65535:
             raise ValueError(f"{self.count} ports from {self.start} run past 65535")
+        # No Windows runs such a range, so a snapshot naming one was not collected from a host:
+        # judged as written, start 1 with 65,535 ports passed the minimum the real range fails.
+        if self.start < DYNAMIC_PORT_START_MIN:
+            raise ValueError(f"start port {self.start} is below {DYNAMIC_PORT_START_MIN}: netsh accepts no such range "
+                             "(KB 929851), so no Windows host runs it")
+        if self.count < DYNAMIC_PORT_COUNT_MIN:
+            raise ValueError(f"{self.count} ports are fewer than {DYNAMIC_PORT_COUNT_MIN}: netsh accepts no such range "
+                             "(KB 929851), so no Windows host runs it")
         return self
 
     @property

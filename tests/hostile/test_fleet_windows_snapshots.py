@@ -6,7 +6,7 @@ reg query of one host can.
   TcpTimedWaitDelay was taken as "not set" and judged at the Windows default (120 s): the TIME_WAIT
   headroom passed for a registry nobody read.
 * two ``dynamic_ports`` entries for one protocol and family: the checks kept the last one, so a
-  10-port tcp/ipv4 range next to a wide one passed the pool minimum.  Windows keeps one range per
+  255-port tcp/ipv4 range next to a wide one passed the pool minimum.  Windows keeps one range per
   protocol and family; such a snapshot contradicts itself and is refused (exit 2), as is a range
   present while a gap says it could not be read.
 
@@ -74,14 +74,14 @@ def test_two_ranges_for_one_protocol_and_family_are_refused_not_the_last_one_jud
     def second(data: dict[str, Any]) -> None:
         ranges = data["facts"]["sysctl"]["dynamic_ports"]
         assert (ranges[0]["protocol"], ranges[0]["family"]) == ("tcp", "ipv4")
-        ranges.insert(0, dict(ranges[0], start=65000, count=10, excluded=[]))
+        ranges.insert(0, dict(ranges[0], start=65000, count=255, excluded=[]))
 
     code, found, stderr = evaluate_edited(tmp_path, second)
     assert code == 2  # was 0/1 with the tcp/ipv4 pool passing on the wide range listed last
     assert found == {}
     assert "the snapshot contradicts itself (1 problem(s))" in stderr
     assert ("/facts/sysctl/dynamic_ports/1: a second tcp/ipv4 dynamic port range (10000-65535, the first is "
-            "65000-65009): Windows keeps one per protocol and IP family") in stderr
+            "65000-65254): Windows keeps one per protocol and IP family") in stderr
 
 
 def test_a_range_present_while_a_gap_says_it_was_not_read_is_refused(tmp_path):
