@@ -26,6 +26,8 @@ from auditor.safeio import read_regular
 
 IPTABLES_PROGRAMS = (("iptables-save", "ipv4"), ("ip6tables-save", "ipv6"), ("iptables-legacy-save", "ipv4"),
                      ("ip6tables-legacy-save", "ipv6"))
+# iptables-nft's own listers, for the rules iptables-nft wrote where iptables-save is the legacy one
+NFT_IPTABLES_PROGRAMS = (("iptables-nft-save", "ipv4"), ("ip6tables-nft-save", "ipv6"))
 T = TypeVar("T")
 NFT = "nft"
 PROTOCOLS = ("tcp", "udp", "sctp")
@@ -81,6 +83,21 @@ def _appended_rules(text: str) -> Iterator[tuple[str | None, int, str]]:
             yield table, number, line
 
 
+_PROTOCOL_NUMBERS = {"6": "tcp", "17": "udp", "132": "sctp"}
+
+
+def _protocols(name: str | None, negated: bool) -> list[str]:
+    """The transports with ports a rule's protocol match takes: ``-p tcp`` tcp; ``! -p udp`` every
+    other one (a negation dropped read as the one protocol it excludes: ``! -p udp -j DNAT``
+    forwarded every TCP port unseen); no match, tcp and udp (what a port can be published on)."""
+    if name is None:
+        return list(PROTOCOLS[:2])
+    name = _PROTOCOL_NUMBERS.get(name, name.lower())
+    if negated:
+        return [p for p in PROTOCOLS if p != name]
+    return [name] if name in PROTOCOLS else []
+
+
 def parse_iptables_save(text: str, family: str, program: str) -> list[PublishedPort]:
     """DNAT rules of the nat table in ``iptables-save`` output."""
     found: list[PublishedPort] = []
@@ -91,8 +108,7 @@ def parse_iptables_save(text: str, family: str, program: str) -> list[PublishedP
         if options.get("-j") != "DNAT" or "--to-destination" not in options:
             continue
         destination = None if "-d" in negated else options.get("-d")
-        protocol = options.get("-p")
-        protocols = [protocol] if protocol in PROTOCOLS else list(PROTOCOLS[:2]) if protocol is None else []
+        protocols = _protocols(options.get("-p"), "-p" in negated)
         low, high = _ports(None if "--dport" in negated else options.get("--dport"))
         for proto in protocols:
             found.append(_port(_host(destination, family), low, high, proto, _destination(options["--to-destination"]),
@@ -118,6 +134,7 @@ def parse_nft_ruleset(document: Any) -> list[PublishedPort]:
             continue
         family = "ipv6" if rule.get("family") == "ip6" or dnat.get("family") == "ip6" else "ipv4"
         protocol: str | None = None
+        excluded: str | None = None
         ports: tuple[int, int] = (0, 65535)
         host: str | None = None
         for expr in rule["expr"]:
@@ -141,11 +158,46 @@ def parse_nft_ruleset(document: Any) -> list[PublishedPort]:
                     host = f"{right['prefix'].get('addr')}/{right['prefix'].get('len')}"
             elif isinstance(meta, dict) and meta.get("key") == "l4proto" and op == "==" and right in PROTOCOLS:
                 protocol = right
+            elif isinstance(meta, dict) and meta.get("key") == "l4proto" and op == "!=" and isinstance(right, str):
+                excluded = right  # ``meta l4proto != udp``: every other transport
         address = dnat.get("addr") if isinstance(dnat.get("addr"), str) else None
         port = dnat.get("port") if isinstance(dnat.get("port"), int) else None
-        for proto in [protocol] if protocol else list(PROTOCOLS[:2]):
+        transports = [protocol] if protocol else _protocols(excluded, True) if excluded else list(PROTOCOLS[:2])
+        for proto in transports:
             found.append(_port(_host(host, family), ports[0], ports[1], proto, (address, port), origin))
     return found
+
+
+_XT_DNAT_TARGETS = frozenset({"DNAT", "NETMAP"})
+
+
+def nft_opaque_dnat(document: Any) -> dict[str, int]:
+    """How many ``xt`` targets of nat tables that may be a DNAT (named DNAT or NETMAP, or unnamed:
+    opaque) ``nft -j list ruleset`` shows, by family: rules iptables-nft wrote, which nft cannot
+    read and only an nf_tables iptables-save can (a legacy one never shows them)."""
+    items = document.get("nftables", []) if isinstance(document, dict) else []
+    nat_tables = {(item["chain"].get("family"), item["chain"].get("table")) for item in items
+                  if isinstance(item, dict) and isinstance(item.get("chain"), dict) and item["chain"].get("type") == "nat"}
+    found: dict[str, int] = {}
+    for rule, _origin in _nft_rules(document):
+        family = _NFT_FAMILIES.get(str(rule.get("family")))
+        if family is None or (rule.get("family"), rule.get("table")) not in nat_tables:
+            continue
+        for expr in rule["expr"]:
+            if not isinstance(expr, dict) or "xt" not in expr:
+                continue
+            xt = expr["xt"]
+            named = xt.get("name") if isinstance(xt, dict) else None
+            if (not isinstance(named, str) or named in _XT_DNAT_TARGETS) and not (
+                    isinstance(xt, dict) and xt.get("type") not in (None, "target")):
+                found[family] = found.get(family, 0) + 1
+    return found
+
+
+def _from_nf_tables(listing: str) -> bool:
+    """Whether an iptables-save listing is of the nf_tables backend (its header says so), so that it
+    shows the rules iptables-nft wrote."""
+    return any(line.startswith("# Generated by") and "(nf_tables)" in line for line in listing.splitlines()[:50])
 
 
 def dedupe(ports: list[PublishedPort]) -> list[PublishedPort]:
@@ -248,12 +300,16 @@ def read_nat(target: Any, timeout: float) -> tuple[list[PublishedPort] | None, l
     gaps: list[Gap] = []
     read: list[str] = []
     absent: list[str] = []
-    for program, family in IPTABLES_PROGRAMS:
+    nf_tables_read: set[str] = set()  # the families an nf_tables iptables-save listing was read of
+    for program, family in IPTABLES_PROGRAMS + NFT_IPTABLES_PROGRAMS:
         if target.find_program(program) is None:
-            absent.append(program)
+            if (program, family) in IPTABLES_PROGRAMS:
+                absent.append(program)
             continue
         if "legacy" in program and not _legacy_table_exists(target.proc, family, "nat"):
             continue  # no legacy nat table (or not known to be one): nothing of it to read
+        if (program, family) in NFT_IPTABLES_PROGRAMS and family in nf_tables_read:
+            continue  # iptables-save is the nf_tables one: this would list the same rules again
         result = target.run([program], timeout)
         if not result.ok:
             gaps.append(Gap(section="netns", path=("published", "nat"),
@@ -265,15 +321,25 @@ def read_nat(target: Any, timeout: float) -> tuple[list[PublishedPort] | None, l
             gaps.append(Gap(section="netns", path=("published", "nat"),
                             reason=f"{program} -t nat printed what this reader cannot parse: {unparseable_reason(exc)}"))
             continue
+        if _from_nf_tables(result.stdout):
+            nf_tables_read.add(family)
         read.append(f"{program} -t nat")
-    installed, rules, failure = _from_nft(target, timeout, parse_nft_ruleset)
+    installed, parsed, failure = _from_nft(target, timeout,
+                                           lambda document: (parse_nft_ruleset(document), nft_opaque_dnat(document)))
     if not installed:
         absent.append(NFT)
-    elif failure is not None:
-        gaps.append(Gap(section="netns", path=("published", "nat"), reason=failure))
+    elif failure is not None or parsed is None:
+        gaps.append(Gap(section="netns", path=("published", "nat"), reason=failure or "nft -j list ruleset: no answer"))
     else:
+        rules, opaque = parsed
         found += rules
         read.append("nft -j list ruleset")
+        for family, count in sorted(opaque.items()):
+            if family not in nf_tables_read:
+                gaps.append(Gap(section="netns", path=("published", "nat"), kind=GapKind.UNREADABLE,
+                                reason=f"nft shows {count} {family} iptables-nft target(s) of a nat table that may be "
+                                       "DNAT (xt), which nft cannot read, and no nf_tables iptables-save (iptables-nft-"
+                                       "save) could list them: ports they forward may be missing"))
     if not read:
         if not gaps:
             gaps.append(Gap(section="netns", path=("published", "nat"), kind=GapKind.UNREADABLE,
