@@ -72,15 +72,70 @@ def _port(host: str, low: int, high: int, protocol: str, target: tuple[str | Non
                          target_port=target[1], origin=origin)
 
 
+# The options whose value iptables-save prints as a double-quoted string (xtables_save_string:
+# backslash before " and \\ inside), which may hold any byte, a newline too.  Every other value
+# (an interface, a chain, a set name) is printed raw, and a raw value may hold a '"' of its own
+# (an interface named 'a"b'), which opens nothing.
+_QUOTED_OPTIONS = frozenset({"--comment", "--log-prefix", "--nflog-prefix", "--ulog-prefix", "--string", "--label"})
+
+
+def _inside_quotes(line: str, quoted: bool) -> bool:
+    """Whether a quoted value (:data:`_QUOTED_OPTIONS`) is still open at the end of ``line``, given
+    whether it was at its start."""
+    index, previous = 0, None
+    while index < len(line):
+        char = line[index]
+        if quoted:
+            if char == "\\":
+                index += 2
+                continue
+            quoted = char != '"'
+            index += 1
+        elif char == " ":
+            index += 1
+        elif char == '"' and previous in _QUOTED_OPTIONS:
+            quoted, previous = True, None
+            index += 1
+        else:
+            end = line.find(" ", index)
+            end = len(line) if end < 0 else end
+            previous, index = line[index:end], end
+    return quoted
+
+
+def _logical_lines(text: str) -> Iterator[tuple[int, int, str]]:
+    """The lines of ``iptables-save`` output as it means them: (index of the first physical line,
+    index of the last, the text).  A rule's quoted string may hold newlines, printed as they are
+    (``--comment "$(printf 'a\\nCOMMIT')"`` is accepted), so a rule line whose quote is still open
+    goes on to the next physical line: read one physical line at a time, a comment ended the table
+    early (hiding the DNAT rules after it) or wrote rules that do not exist (a raw-table drop).
+    Only ``\\n`` ends a line (str.splitlines also splits at \\r, \\x1c-\\x1e, \\x85, U+2028, which a
+    comment may hold)."""
+    physical = text.split("\n")
+    if physical and physical[-1] == "":
+        physical.pop()
+    index = 0
+    while index < len(physical):
+        first, line = index, physical[index]
+        quoted = line.startswith("-A ") and _inside_quotes(line, False)
+        while quoted and index + 1 < len(physical):
+            index += 1
+            line += "\n" + physical[index]
+            quoted = _inside_quotes(physical[index], True)
+        yield first, index, line
+        index += 1
+
+
 def _appended_rules(text: str) -> Iterator[tuple[str | None, int, str]]:
     """Each rule line (``-A CHAIN ...``) of ``iptables-save`` output: (its table, its line number, the
-    line), for the DNAT, TPROXY and loopback-drop parsers alike."""
+    line, quoted newlines and all: :func:`_logical_lines`), for the DNAT, TPROXY and loopback-drop
+    parsers alike."""
     table = None
-    for number, line in enumerate(text.splitlines(), start=1):
+    for first, _last, line in _logical_lines(text):
         if line.startswith("*"):
             table = line[1:].strip()
         elif line.startswith("-A "):
-            yield table, number, line
+            yield table, first + 1, line
 
 
 _PROTOCOL_NUMBERS = {"6": "tcp", "17": "udp", "132": "sctp"}
@@ -248,10 +303,11 @@ def table_listing(text: str, table: str) -> str:
     """What ``PROGRAM -t TABLE`` prints, out of what ``PROGRAM`` prints of every table: the header
     line before the table, then the table through its COMMIT, so that a rule's line number is the
     one ``-t TABLE`` shows; empty when the table is not there (nothing to find in it)."""
-    lines = text.splitlines()
-    for start, line in enumerate(lines):
+    lines = text.split("\n")
+    logical = list(_logical_lines(text))
+    for at, (start, _last, line) in enumerate(logical):
         if line.strip() == f"*{table}":
-            end = next((at for at in range(start + 1, len(lines)) if lines[at].strip() == "COMMIT"), len(lines) - 1)
+            end = next((last for first, last, rest in logical[at + 1:] if rest.strip() == "COMMIT"), logical[-1][1])
             header = [lines[start - 1]] if start and lines[start - 1].startswith("#") else ["#"]
             return "\n".join(header + lines[start:end + 1]) + "\n"
     return ""
