@@ -153,6 +153,10 @@ def _protocols(name: str | None, negated: bool) -> list[str]:
     return [name] if name in PROTOCOLS else []
 
 
+# where NETMAP maps the source (a SNAT), not the destination
+_SOURCE_NAT_CHAINS = ("-A POSTROUTING ", "-A INPUT ")
+
+
 def parse_iptables_save(text: str, family: str, program: str) -> list[PublishedPort]:
     """DNAT rules of the nat table in ``iptables-save`` output."""
     found: list[PublishedPort] = []
@@ -160,7 +164,11 @@ def parse_iptables_save(text: str, family: str, program: str) -> list[PublishedP
         if table != "nat":
             continue
         options, negated = _options(_tokens(line))
-        if options.get("-j") != "DNAT" or "--to-destination" not in options:
+        if options.get("-j") == "NETMAP" and "--to" in options and not line.startswith(_SOURCE_NAT_CHAINS):
+            # NETMAP maps the destination network in PREROUTING and OUTPUT (and in a chain of its own,
+            # which either may call): a DNAT of every address under it, which was not read at all
+            options["--to-destination"] = options["--to"]
+        elif options.get("-j") != "DNAT" or "--to-destination" not in options:
             continue
         destination = None if "-d" in negated else options.get("-d")
         protocols = _protocols(options.get("-p"), "-p" in negated)
@@ -357,29 +365,30 @@ def read_nat(target: Any, timeout: float) -> tuple[list[PublishedPort] | None, l
     read: list[str] = []
     absent: list[str] = []
     nf_tables_read: set[str] = set()  # the families an nf_tables iptables-save listing was read of
-    for program, family in IPTABLES_PROGRAMS + NFT_IPTABLES_PROGRAMS:
-        if target.find_program(program) is None:
-            if (program, family) in IPTABLES_PROGRAMS:
-                absent.append(program)
-            continue
-        if "legacy" in program and not _legacy_table_exists(target.proc, family, "nat"):
-            continue  # no legacy nat table (or not known to be one): nothing of it to read
-        if (program, family) in NFT_IPTABLES_PROGRAMS and family in nf_tables_read:
-            continue  # iptables-save is the nf_tables one: this would list the same rules again
+
+    def listing(program: str, family: str) -> None:
         result = target.run([program], timeout)
         if not result.ok:
             gaps.append(Gap(section="netns", path=("published", "nat"),
                             reason=f"{program} failed: {(result.failure or result.stderr or '').strip()[:300]}"))
-            continue
+            return
         try:
-            found += parse_iptables_save(table_listing(result.stdout, "nat"), family, program)
+            found.extend(parse_iptables_save(table_listing(result.stdout, "nat"), family, program))
         except UNPARSEABLE as exc:
             gaps.append(Gap(section="netns", path=("published", "nat"),
                             reason=f"{program} -t nat printed what this reader cannot parse: {unparseable_reason(exc)}"))
-            continue
+            return
         if _from_nf_tables(result.stdout):
             nf_tables_read.add(family)
         read.append(f"{program} -t nat")
+
+    for program, family in IPTABLES_PROGRAMS:
+        if target.find_program(program) is None:
+            absent.append(program)
+            continue
+        if "legacy" in program and not _legacy_table_exists(target.proc, family, "nat"):
+            continue  # no legacy nat table (or not known to be one): nothing of it to read
+        listing(program, family)
     installed, parsed, failure = _from_nft(target, timeout,
                                            lambda document: (parse_nft_ruleset(document), nft_opaque_dnat(document)))
     if not installed:
@@ -390,6 +399,10 @@ def read_nat(target: Any, timeout: float) -> tuple[list[PublishedPort] | None, l
         rules, opaque = parsed
         found += rules
         read.append("nft -j list ruleset")
+        # iptables-nft rules nft cannot read, where iptables-save is the legacy one: iptables-nft-save's
+        for program, family in NFT_IPTABLES_PROGRAMS:
+            if opaque.get(family) and family not in nf_tables_read and target.find_program(program) is not None:
+                listing(program, family)
         for family, count in sorted(opaque.items()):
             if family not in nf_tables_read:
                 gaps.append(Gap(section="netns", path=("published", "nat"), kind=GapKind.UNREADABLE,

@@ -11,6 +11,8 @@ NAT reader (:func:`auditor.collect.nat.read_nat`) inside it.
    it) shows in ``nft -j list ruleset`` only as an opaque ``xt`` target, and only iptables-nft-save
    can read it.  The reader took the nft listing as read, found no ``dnat`` statement, and said
    "no published port" with no gap.
+3. ``-t nat -A PREROUTING -d 192.0.2.0/24 -j NETMAP --to 10.0.0.0/24`` rewrites the destination as a
+   DNAT does (every port of 192.0.2.0/24 forwarded into 10.0.0.0/24); only ``-j DNAT`` was read.
 """
 
 from __future__ import annotations
@@ -91,3 +93,14 @@ def test_a_negated_transport_in_nft_takes_every_other_one():
         {"dnat": {"addr": "10.0.0.6"}}]}
     ports = parse_nft_ruleset({"nftables": [{"rule": rule}]})
     assert sorted(p.protocol for p in ports) == ["sctp", "tcp"]
+
+
+@pytest.mark.live
+def test_a_netmap_of_the_destination_is_a_dnat():
+    require_namespaces()
+    seen = _collect_in_namespace([
+        ["iptables-nft", "-t", "nat", "-A", "PREROUTING", "-d", "192.0.2.0/24", "-p", "tcp", "-j", "NETMAP", "--to",
+         "10.0.0.0/24"],
+        # a NETMAP of the source (POSTROUTING) publishes nothing
+        ["iptables-nft", "-t", "nat", "-A", "POSTROUTING", "-s", "10.0.0.0/24", "-j", "NETMAP", "--to", "192.0.2.0/24"]])
+    assert [p for p in seen["ports"]] == [["tcp", "192.0.2.0/24", 0, 65535, "10.0.0.0/24"]], seen
