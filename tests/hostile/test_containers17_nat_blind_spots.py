@@ -104,3 +104,31 @@ def test_a_netmap_of_the_destination_is_a_dnat():
         # a NETMAP of the source (POSTROUTING) publishes nothing
         ["iptables-nft", "-t", "nat", "-A", "POSTROUTING", "-s", "10.0.0.0/24", "-j", "NETMAP", "--to", "192.0.2.0/24"]])
     assert [p for p in seen["ports"]] == [["tcp", "192.0.2.0/24", 0, 65535, "10.0.0.0/24"]], seen
+
+
+@pytest.mark.live
+def test_a_legacy_nat_table_whose_existence_is_unknown_is_a_gap(tmp_path: Path):
+    """Where /proc/net/ip_tables_names could not be read, the legacy nat table was taken for absent:
+    a DNAT rule iptables-legacy wrote was passed over with no gap."""
+    require_namespaces()
+    proc = tmp_path / "proc"
+    (proc / "net" / "ip_tables_names").mkdir(parents=True)  # a directory: read, it fails
+    script = ("iptables-legacy -t nat -A PREROUTING -p tcp --dport 8080 -j DNAT --to-destination 10.0.0.5:80 && "
+              "exec \"$0\" -c \"$1\"")
+    collect = COLLECT.replace("LocalHost(program_path=path) if path else LocalHost()",
+                              f"LocalHost(proc={str(proc)!r})")
+    done = subprocess.run(["unshare", "--net", "sh", "-c", script, sys.executable, collect], capture_output=True,
+                          text=True, timeout=60, cwd=ROOT,
+                          env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "PYTHONPATH": str(ROOT)})
+    assert done.returncode == 0, done.stderr
+    seen = json.loads(done.stdout)
+    assert any("legacy ipv4 nat table may exist" in gap for gap in seen["gaps"]), seen
+
+
+def test_an_inet_dnat_without_a_family_is_judged_by_its_address():
+    from auditor.collect.nat import parse_nft_ruleset
+
+    rule = {"family": "inet", "table": "t", "chain": "pre", "expr": [
+        {"match": {"op": "==", "left": {"payload": {"protocol": "tcp", "field": "dport"}}, "right": 80}},
+        {"dnat": {"addr": "fd00::2", "port": 80}}]}
+    assert [p.host_address for p in parse_nft_ruleset({"nftables": [{"rule": rule}]})] == ["::"]
