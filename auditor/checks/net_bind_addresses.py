@@ -1490,6 +1490,16 @@ def _as_published(outcome: Outcome, group: _published.Group | None) -> Outcome:
     })
 
 
+def _range_probes(low: int, high: int, exceptions: list[tuple[BindException, _Rule]]) -> list[int]:
+    """One port of each run of ``low``-``high`` that every exception's ports take whole or not at
+    all: the range's first port and each port where an exception's span starts or ends."""
+    probes = {low}
+    for exception, _rule in exceptions:
+        for span_low, span_high in map(_port_span, exception.match.ports or []):
+            probes.update(port for port in (span_low, span_high + 1) if low < port <= high)
+    return sorted(probes)
+
+
 def _published_outcomes(snapshot: HostSnapshot, params: BindAddressParams, default: _Rule,
                         exceptions: list[tuple[BindException, _Rule]], groups: list[_published.Group],
                         served: set[_published.Group], host_listeners: list[Listener]) -> list[Outcome]:
@@ -1512,13 +1522,22 @@ def _published_outcomes(snapshot: HostSnapshot, params: BindAddressParams, defau
         if group in served and loopback is None:
             continue
         entry = group.entries[0]
-        probe = Listener(protocol=entry.protocol, family="ipv6" if ":" in entry.host_address else "ipv4",
-                         address=str(group.networks[0].network_address), port=group.low)
         place = _place(group.namespace) if group.namespace else HOST
-        candidates = _candidate_rules(probe, default, exceptions, place=place)
         reach = [ipaddress.ip_network(a, strict=False) for a in (loopback.reach if loopback is not None else ())]
         networks = [*group.networks, *reach]
-        verdicts = {all(rule.allowed.covers(n) for n in networks) for rule in candidates}
+        # Every port of a range is published (-p 8000-8100:8000-8100, a DNAT of --dport 8000:8100 or
+        # of every port): asked about its first port alone, an exception for that one port passed
+        # them all.  One probe for each run of ports the exceptions' ports treat alike.
+        candidates: list[_Rule] = []
+        per_port: list[set[bool]] = []
+        for port in _range_probes(group.low, group.high, exceptions):
+            probe = Listener(protocol=entry.protocol, family="ipv6" if ":" in entry.host_address else "ipv4",
+                             address=str(group.networks[0].network_address), port=port)
+            rules = _candidate_rules(probe, default, exceptions, place=place)
+            candidates += [rule for rule in rules if not any(rule is seen for seen in candidates)]
+            per_port.append({all(rule.allowed.covers(n) for n in networks) for rule in rules})
+        verdicts = ({False} if {False} in per_port else {True} if all(v == {True} for v in per_port)
+                    else {True, False})
         where = ", ".join(str(n) for n in networks)
         common = dict(
             key=group.subject.replace(f" {entry.target_address}:", " ") if group.container else group.subject,

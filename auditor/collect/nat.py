@@ -26,6 +26,8 @@ from auditor.safeio import read_regular
 
 IPTABLES_PROGRAMS = (("iptables-save", "ipv4"), ("ip6tables-save", "ipv6"), ("iptables-legacy-save", "ipv4"),
                      ("ip6tables-legacy-save", "ipv6"))
+# iptables-nft's own listers, for the rules iptables-nft wrote where iptables-save is the legacy one
+NFT_IPTABLES_PROGRAMS = (("iptables-nft-save", "ipv4"), ("ip6tables-nft-save", "ipv6"))
 T = TypeVar("T")
 NFT = "nft"
 PROTOCOLS = ("tcp", "udp", "sctp")
@@ -70,15 +72,89 @@ def _port(host: str, low: int, high: int, protocol: str, target: tuple[str | Non
                          target_port=target[1], origin=origin)
 
 
+# The options whose value iptables-save prints as a double-quoted string (xtables_save_string:
+# backslash before " and \\ inside), which may hold any byte, a newline too.  Every other value
+# (an interface, a chain, a set name) is printed raw, and a raw value may hold a '"' of its own
+# (an interface named 'a"b'), which opens nothing.
+_QUOTED_OPTIONS = frozenset({"--comment", "--log-prefix", "--nflog-prefix", "--ulog-prefix", "--string", "--label"})
+
+
+def _inside_quotes(line: str, quoted: bool) -> bool:
+    """Whether a quoted value (:data:`_QUOTED_OPTIONS`) is still open at the end of ``line``, given
+    whether it was at its start."""
+    index, previous = 0, None
+    while index < len(line):
+        char = line[index]
+        if quoted:
+            if char == "\\":
+                index += 2
+                continue
+            quoted = char != '"'
+            index += 1
+        elif char == " ":
+            index += 1
+        elif char == '"' and previous in _QUOTED_OPTIONS:
+            quoted, previous = True, None
+            index += 1
+        else:
+            end = line.find(" ", index)
+            end = len(line) if end < 0 else end
+            previous, index = line[index:end], end
+    return quoted
+
+
+def _logical_lines(text: str) -> Iterator[tuple[int, int, str]]:
+    """The lines of ``iptables-save`` output as it means them: (index of the first physical line,
+    index of the last, the text).  A rule's quoted string may hold newlines, printed as they are
+    (``--comment "$(printf 'a\\nCOMMIT')"`` is accepted), so a rule line whose quote is still open
+    goes on to the next physical line: read one physical line at a time, a comment ended the table
+    early (hiding the DNAT rules after it) or wrote rules that do not exist (a raw-table drop).
+    Only ``\\n`` ends a line (str.splitlines also splits at \\r, \\x1c-\\x1e, \\x85, U+2028, which a
+    comment may hold)."""
+    physical = text.split("\n")
+    if physical and physical[-1] == "":
+        physical.pop()
+    index = 0
+    while index < len(physical):
+        first, line = index, physical[index]
+        quoted = line.startswith("-A ") and _inside_quotes(line, False)
+        while quoted and index + 1 < len(physical):
+            index += 1
+            line += "\n" + physical[index]
+            quoted = _inside_quotes(physical[index], True)
+        yield first, index, line
+        index += 1
+
+
 def _appended_rules(text: str) -> Iterator[tuple[str | None, int, str]]:
     """Each rule line (``-A CHAIN ...``) of ``iptables-save`` output: (its table, its line number, the
-    line), for the DNAT, TPROXY and loopback-drop parsers alike."""
+    line, quoted newlines and all: :func:`_logical_lines`), for the DNAT, TPROXY and loopback-drop
+    parsers alike."""
     table = None
-    for number, line in enumerate(text.splitlines(), start=1):
+    for first, _last, line in _logical_lines(text):
         if line.startswith("*"):
             table = line[1:].strip()
         elif line.startswith("-A "):
-            yield table, number, line
+            yield table, first + 1, line
+
+
+_PROTOCOL_NUMBERS = {"6": "tcp", "17": "udp", "132": "sctp"}
+
+
+def _protocols(name: str | None, negated: bool) -> list[str]:
+    """The transports with ports a rule's protocol match takes: ``-p tcp`` tcp; ``! -p udp`` every
+    other one (a negation dropped read as the one protocol it excludes: ``! -p udp -j DNAT``
+    forwarded every TCP port unseen); no match, tcp and udp (what a port can be published on)."""
+    if name is None:
+        return list(PROTOCOLS[:2])
+    name = _PROTOCOL_NUMBERS.get(name, name.lower())
+    if negated:
+        return [p for p in PROTOCOLS if p != name]
+    return [name] if name in PROTOCOLS else []
+
+
+# where NETMAP maps the source (a SNAT), not the destination
+_SOURCE_NAT_CHAINS = ("-A POSTROUTING ", "-A INPUT ")
 
 
 def parse_iptables_save(text: str, family: str, program: str) -> list[PublishedPort]:
@@ -88,11 +164,14 @@ def parse_iptables_save(text: str, family: str, program: str) -> list[PublishedP
         if table != "nat":
             continue
         options, negated = _options(_tokens(line))
-        if options.get("-j") != "DNAT" or "--to-destination" not in options:
+        if options.get("-j") == "NETMAP" and "--to" in options and not line.startswith(_SOURCE_NAT_CHAINS):
+            # NETMAP maps the destination network in PREROUTING and OUTPUT (and in a chain of its own,
+            # which either may call): a DNAT of every address under it, which was not read at all
+            options["--to-destination"] = options["--to"]
+        elif options.get("-j") != "DNAT" or "--to-destination" not in options:
             continue
         destination = None if "-d" in negated else options.get("-d")
-        protocol = options.get("-p")
-        protocols = [protocol] if protocol in PROTOCOLS else list(PROTOCOLS[:2]) if protocol is None else []
+        protocols = _protocols(options.get("-p"), "-p" in negated)
         low, high = _ports(None if "--dport" in negated else options.get("--dport"))
         for proto in protocols:
             found.append(_port(_host(destination, family), low, high, proto, _destination(options["--to-destination"]),
@@ -116,8 +195,12 @@ def parse_nft_ruleset(document: Any) -> list[PublishedPort]:
         dnat = next((e["dnat"] for e in rule["expr"] if isinstance(e, dict) and isinstance(e.get("dnat"), dict)), None)
         if dnat is None:
             continue
-        family = "ipv6" if rule.get("family") == "ip6" or dnat.get("family") == "ip6" else "ipv4"
+        address = dnat.get("addr") if isinstance(dnat.get("addr"), str) else None
+        # an inet rule's dnat names its family; when it does not, the address it forwards to does
+        family = ("ipv6" if rule.get("family") == "ip6" or dnat.get("family") == "ip6"
+                  or (dnat.get("family") is None and address is not None and ":" in address) else "ipv4")
         protocol: str | None = None
+        excluded: str | None = None
         ports: tuple[int, int] = (0, 65535)
         host: str | None = None
         for expr in rule["expr"]:
@@ -141,11 +224,46 @@ def parse_nft_ruleset(document: Any) -> list[PublishedPort]:
                     host = f"{right['prefix'].get('addr')}/{right['prefix'].get('len')}"
             elif isinstance(meta, dict) and meta.get("key") == "l4proto" and op == "==" and right in PROTOCOLS:
                 protocol = right
-        address = dnat.get("addr") if isinstance(dnat.get("addr"), str) else None
+            elif isinstance(meta, dict) and meta.get("key") == "l4proto" and op == "!=" and isinstance(right, str):
+                excluded = right  # ``meta l4proto != udp``: every other transport
         port = dnat.get("port") if isinstance(dnat.get("port"), int) else None
-        for proto in [protocol] if protocol else list(PROTOCOLS[:2]):
+        transports = [protocol] if protocol else _protocols(excluded, True) if excluded else list(PROTOCOLS[:2])
+        for proto in transports:
             found.append(_port(_host(host, family), ports[0], ports[1], proto, (address, port), origin))
     return found
+
+
+_XT_DNAT_TARGETS = frozenset({"DNAT", "NETMAP"})
+
+
+def nft_opaque_dnat(document: Any) -> dict[str, int]:
+    """How many ``xt`` targets of nat tables that may be a DNAT (named DNAT or NETMAP, or unnamed:
+    opaque) ``nft -j list ruleset`` shows, by family: rules iptables-nft wrote, which nft cannot
+    read and only an nf_tables iptables-save can (a legacy one never shows them)."""
+    items = document.get("nftables", []) if isinstance(document, dict) else []
+    nat_tables = {(item["chain"].get("family"), item["chain"].get("table")) for item in items
+                  if isinstance(item, dict) and isinstance(item.get("chain"), dict) and item["chain"].get("type") == "nat"}
+    found: dict[str, int] = {}
+    for rule, _origin in _nft_rules(document):
+        family = _NFT_FAMILIES.get(str(rule.get("family")))
+        if family is None or (rule.get("family"), rule.get("table")) not in nat_tables:
+            continue
+        for expr in rule["expr"]:
+            if not isinstance(expr, dict) or "xt" not in expr:
+                continue
+            xt = expr["xt"]
+            named = xt.get("name") if isinstance(xt, dict) else None
+            if (not isinstance(named, str) or named in _XT_DNAT_TARGETS) and not (
+                    isinstance(xt, dict) and xt.get("type") not in (None, "target")):
+                found[family] = found.get(family, 0) + 1
+    return found
+
+
+def _from_nf_tables(listing: str) -> bool:
+    """Whether an iptables-save listing is of the nf_tables backend (its header says so), so that it
+    shows the rules iptables-nft wrote."""
+    # by logical lines: a rule's comment may hold a line that looks like this header
+    return any(line.startswith("# Generated by") and "(nf_tables)" in line for _f, _l, line in _logical_lines(listing))
 
 
 def dedupe(ports: list[PublishedPort]) -> list[PublishedPort]:
@@ -196,10 +314,11 @@ def table_listing(text: str, table: str) -> str:
     """What ``PROGRAM -t TABLE`` prints, out of what ``PROGRAM`` prints of every table: the header
     line before the table, then the table through its COMMIT, so that a rule's line number is the
     one ``-t TABLE`` shows; empty when the table is not there (nothing to find in it)."""
-    lines = text.splitlines()
-    for start, line in enumerate(lines):
+    lines = text.split("\n")
+    logical = list(_logical_lines(text))
+    for at, (start, _last, line) in enumerate(logical):
         if line.strip() == f"*{table}":
-            end = next((at for at in range(start + 1, len(lines)) if lines[at].strip() == "COMMIT"), len(lines) - 1)
+            end = next((last for first, last, rest in logical[at + 1:] if rest.strip() == "COMMIT"), logical[-1][1])
             header = [lines[start - 1]] if start and lines[start - 1].startswith("#") else ["#"]
             return "\n".join(header + lines[start:end + 1]) + "\n"
     return ""
@@ -248,32 +367,59 @@ def read_nat(target: Any, timeout: float) -> tuple[list[PublishedPort] | None, l
     gaps: list[Gap] = []
     read: list[str] = []
     absent: list[str] = []
-    for program, family in IPTABLES_PROGRAMS:
-        if target.find_program(program) is None:
-            absent.append(program)
-            continue
-        if "legacy" in program and not _legacy_table_exists(target.proc, family, "nat"):
-            continue  # no legacy nat table (or not known to be one): nothing of it to read
+    nf_tables_read: set[str] = set()  # the families an nf_tables iptables-save listing was read of
+
+    def listing(program: str, family: str) -> None:
         result = target.run([program], timeout)
         if not result.ok:
             gaps.append(Gap(section="netns", path=("published", "nat"),
                             reason=f"{program} failed: {(result.failure or result.stderr or '').strip()[:300]}"))
-            continue
+            return
         try:
-            found += parse_iptables_save(table_listing(result.stdout, "nat"), family, program)
+            found.extend(parse_iptables_save(table_listing(result.stdout, "nat"), family, program))
         except UNPARSEABLE as exc:
             gaps.append(Gap(section="netns", path=("published", "nat"),
                             reason=f"{program} -t nat printed what this reader cannot parse: {unparseable_reason(exc)}"))
-            continue
+            return
+        if _from_nf_tables(result.stdout):
+            nf_tables_read.add(family)
         read.append(f"{program} -t nat")
-    installed, rules, failure = _from_nft(target, timeout, parse_nft_ruleset)
+
+    for program, family in IPTABLES_PROGRAMS:
+        if target.find_program(program) is None:
+            absent.append(program)
+            continue
+        exists = _legacy_table_exists(target.proc, family, "nat") if "legacy" in program else True
+        if exists is None:
+            # not run where its table list cannot be read (it may load x_tables), but not passed over unsaid
+            gaps.append(Gap(section="netns", path=("published", "nat"), kind=GapKind.UNREADABLE,
+                            reason=f"the legacy {family} nat table may exist (its table list, {target.proc}/net/"
+                                   f"{'ip' if family == 'ipv4' else 'ip6'}_tables_names, could not be read), and its "
+                                   f"DNAT rules were not read by {program}"))
+            continue
+        if not exists:
+            continue  # no legacy nat table: nothing of it to read
+        listing(program, family)
+    installed, parsed, failure = _from_nft(target, timeout,
+                                           lambda document: (parse_nft_ruleset(document), nft_opaque_dnat(document)))
     if not installed:
         absent.append(NFT)
-    elif failure is not None:
-        gaps.append(Gap(section="netns", path=("published", "nat"), reason=failure))
+    elif failure is not None or parsed is None:
+        gaps.append(Gap(section="netns", path=("published", "nat"), reason=failure or "nft -j list ruleset: no answer"))
     else:
+        rules, opaque = parsed
         found += rules
         read.append("nft -j list ruleset")
+        # iptables-nft rules nft cannot read, where iptables-save is the legacy one: iptables-nft-save's
+        for program, family in NFT_IPTABLES_PROGRAMS:
+            if opaque.get(family) and family not in nf_tables_read and target.find_program(program) is not None:
+                listing(program, family)
+        for family, count in sorted(opaque.items()):
+            if family not in nf_tables_read:
+                gaps.append(Gap(section="netns", path=("published", "nat"), kind=GapKind.UNREADABLE,
+                                reason=f"nft shows {count} {family} iptables-nft target(s) of a nat table that may be "
+                                       "DNAT (xt), which nft cannot read, and no nf_tables iptables-save (iptables-nft-"
+                                       "save) could list them: ports they forward may be missing"))
     if not read:
         if not gaps:
             gaps.append(Gap(section="netns", path=("published", "nat"), kind=GapKind.UNREADABLE,
