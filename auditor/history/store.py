@@ -1773,6 +1773,16 @@ class HistoryStore:
         verdict and start time (``since`` inclusive, ``until`` exclusive).  A ``since`` not before
         ``until`` is an InputError: no run can start in between, and "no runs" (no failing run, for
         ``--verdict non_compliant``) was the answer to two dates given the wrong way round."""
+        query = self._listed_query(host=host, policy=policy, verdict=verdict, since=since, until=until)
+        query = query.order_by(t.runs.c.started_at.desc(), t.runs.c.id.desc())
+        if limit is not None:
+            query = query.limit(limit)
+        with self._reading() as conn:
+            return [self._run_dict(row) for row in conn.execute(query)]
+
+    def _listed_query(self, *, host: str | None = None, policy: str | None = None, verdict: str | None = None,
+                      since: datetime | None = None, until: datetime | None = None) -> sa.Select[Any]:
+        """The runs :meth:`list_runs` and :meth:`export_runs` choose, unordered."""
         if since is not None and until is not None and _naive_utc(since) >= _naive_utc(until):
             raise InputError(f"--since {_iso(_naive_utc(since))} is not before --until {_iso(_naive_utc(until))}: no run "
                              "can have started in between (--since is inclusive, --until exclusive)")
@@ -1789,11 +1799,7 @@ class HistoryStore:
             query = query.where(t.runs.c.started_at >= _naive_utc(since))
         if until is not None:
             query = query.where(t.runs.c.started_at < _naive_utc(until))
-        query = query.order_by(t.runs.c.started_at.desc(), t.runs.c.id.desc())
-        if limit is not None:
-            query = query.limit(limit)
-        with self._reading() as conn:
-            return [self._run_dict(row) for row in conn.execute(query)]
+        return query
 
     def _reading(self) -> Any:
         return _Reading(self)
@@ -1838,9 +1844,11 @@ class HistoryStore:
         with self._reading() as conn:
             return self._run_in(conn, run_id)
 
-    def _run_in(self, conn: Connection, run_id: int) -> dict[str, Any]:
-        """Run ``run_id`` as ``history show --json`` gives it (less the evidence's check), read in ``conn``."""
-        row = conn.execute(self._run_query().where(t.runs.c.id == run_id)).first()
+    def _run_in(self, conn: Connection, run_id: int, row: Any = None) -> dict[str, Any]:
+        """Run ``run_id`` as ``history show --json`` gives it (less the evidence's check), read in
+        ``conn``; ``row``: its row of :meth:`_run_query`, when the caller has read it already."""
+        if row is None:
+            row = conn.execute(self._run_query().where(t.runs.c.id == run_id)).first()
         if row is None:
             raise InputError(f"{self.shown}: no run {run_id} in the history store")
         run = self._run_dict(row)
@@ -2387,15 +2395,22 @@ class HistoryStore:
         chosen hosts' chains and of their fleet runs (:data:`EXPORT_RECORDS`): a pruned run's link, a
         retirement, a host a fleet run could not judge.  Without them a retired host came back as
         "not scanned" in ``fleet report`` of the copy, and a chain with a pruned run failed verify."""
-        for summary in reversed(self.list_runs(**filters)):
-            run = self.get_run(summary["id"])
-            if with_evidence:
-                run["record"] = "run"
-                run["evidence"] = self.evidence_bytes(run["evidence_sha256"]).decode("utf-8")
-                with self._reading() as conn:
-                    signature = conn.execute(sa.select(t.runs.c.signature).where(t.runs.c.id == run["id"])).first()
-                run["evidence_signature"] = None if signature is None else _checked(signature, t.runs).signature
-            yield run
+        # Streamed, oldest first, in one reading of the store: every run of the history was listed
+        # (a dict each) before each was read again on a connection of its own; 60,000 runs took
+        # 235 MB, and a prune between two of those readings made the export fail part way.
+        query = self._listed_query(**filters).order_by(t.runs.c.started_at, t.runs.c.id)
+        with self._reading() as conn:
+            result = conn.execute(query.execution_options(yield_per=64))
+            try:
+                for row in map(lambda read: _checked(read, t.runs), result):
+                    run = self._run_in(conn, row.id, row)
+                    if with_evidence:
+                        run["record"] = "run"
+                        run["evidence"] = self._evidence_in(conn, run["evidence_sha256"]).decode("utf-8")
+                        run["evidence_signature"] = row.signature
+                    yield run
+            finally:
+                result.close()
         if with_evidence:
             yield from self._export_links(filters.get("host"), filters.get("policy"))
 
