@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import stat
 from pathlib import Path, PurePosixPath
+from typing import Callable
 
 from auditor.collect import rootfs
 from auditor.domain.sysctl import (
@@ -204,21 +205,31 @@ def systemd_version(root: Path) -> int | None:
 
 
 def _systemd_version(root: Path) -> int | None:
-    directories = list(SYSTEMD_LIBRARY_DIRS)
-    try:
-        multiarch = [name for name in rootfs.list_dir(root, "/usr/lib") if "-linux" in name]
-    except OSError:
-        multiarch = []
-    if len(multiarch) > MAX_MULTIARCH_DIRS:
-        return None
-    directories += [f"/usr/lib/{name}/systemd" for name in multiarch]
+    return _library_version(root, SYSTEMD_LIBRARY_DIRS, ("/usr/lib",), "/systemd", _SHARED_LIBRARY,
+                            lambda match: int(match[1]))
+
+
+def _library_version(root: Path, directories: tuple[str, ...], multiarch_bases: tuple[str, ...], below: str,
+                     library: re.Pattern[str], version_of: Callable[[re.Match[str]], int]) -> int | None:
+    """The one version the libraries named like ``library`` in ``directories`` and in the multiarch
+    directories of ``multiarch_bases`` (``BASE/*-linux*`` + ``below``) give; None when there is none,
+    two disagree, or a base holds more than :data:`MAX_MULTIARCH_DIRS` multiarch names."""
+    looked_in = list(directories)
+    for base in multiarch_bases:
+        try:
+            multiarch = [name for name in rootfs.list_dir(root, base) if "-linux" in name]
+        except OSError:
+            multiarch = []
+        if len(multiarch) > MAX_MULTIARCH_DIRS:
+            return None
+        looked_in += [f"{base}/{name}{below}" for name in multiarch]
     found: set[int] = set()
-    for directory in directories:
+    for directory in looked_in:
         try:
             names = rootfs.list_dir(root, directory)
         except OSError:
             continue
-        found.update(int(match[1]) for name in names if (match := _SHARED_LIBRARY.match(name)))
+        found.update(version_of(match) for name in names if (match := library.match(name)))
     return found.pop() if len(found) == 1 else None
 
 
@@ -351,21 +362,13 @@ PROCPS_3_LINE_BYTES = 255
 
 def procps_version(root: Path) -> int | None:
     """The major version of the procps installed under ``root`` (3 or 4), from the name of its
-    library; None when there is none, it cannot be listed, or both are installed."""
-    directories = list(PROCPS_LIBRARY_DIRS)
-    for base in ("/lib", "/usr/lib"):
-        try:
-            directories += [f"{base}/{name}" for name in rootfs.list_dir(root, base) if "-linux" in name]
-        except OSError:
-            pass
-    found: set[int] = set()
-    for directory in directories:
-        try:
-            names = rootfs.list_dir(root, directory)
-        except OSError:
-            continue
-        found.update(4 if match[1] == "proc2" else 3 for name in names if (match := _PROCPS_LIBRARY.match(name)))
-    return found.pop() if len(found) == 1 else None
+    library; None when there is none, it cannot be listed, both are installed, or /lib or /usr/lib
+    holds more than :data:`MAX_MULTIARCH_DIRS` multiarch names (each is listed whole: as for
+    systemd's version, thousands of links to one directory held a collection for hours).  Read once
+    a collection."""
+    return rootfs.read_once(("procps version", str(root)), lambda: _library_version(
+        root, PROCPS_LIBRARY_DIRS, ("/lib", "/usr/lib"), "", _PROCPS_LIBRARY,
+        lambda match: 4 if match[1] == "proc2" else 3))
 
 
 def _procps_3_reading(read: list[tuple[str, bytes]], version: int | None) -> str | None:
